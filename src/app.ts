@@ -1,0 +1,64 @@
+import { Elysia } from 'elysia'
+import { Ledger } from './budget/ledger'
+import type { Config } from './config/schema'
+import { openDatabase } from './db/open'
+import { WriteQueue } from './db/write-queue'
+import { KeyStore } from './keys/key-store'
+import { auth } from './plugins/auth'
+import { bodyLimit } from './plugins/body-limit'
+import { corsPolicy } from './plugins/cors'
+import { errors } from './plugins/errors'
+import { ipRateLimit, keyRateLimit } from './plugins/rate-limit'
+import { requestContext } from './plugins/request-context'
+import { requestLogger } from './plugins/request-log'
+import { securityHeaders } from './plugins/security-headers'
+import { PriceBook } from './pricing/price-book'
+import { ProviderRegistry } from './providers/registry'
+import { RequestLog } from './records/request-log'
+import { adminRoutes } from './routes/admin'
+import { chatRoutes } from './routes/chat'
+import { docsRoutes } from './routes/docs'
+import { healthRoutes } from './routes/health'
+import type { Services } from './services'
+
+export function createServices(config: Config): Services {
+  const db = openDatabase(config.db)
+  const writes = new WriteQueue(db.$client)
+  const prices = new PriceBook(db.$client, config.cache_ttl_ms)
+  prices.seed(config.pricing)
+  return {
+    config,
+    db,
+    writes,
+    keys: new KeyStore(db, config.cache_ttl_ms),
+    prices,
+    ledger: new Ledger(db.$client, writes, config.reservation_ttl_sec * 1000),
+    providers: new ProviderRegistry(config),
+    requestLog: new RequestLog(db.$client, writes, config.audit_retention_days),
+  }
+}
+
+/**
+ * The gateway. Edge plugins run in the order they are used, for every request: id and client address,
+ * security headers, CORS (preflight answered here), body size, per-IP rate limit, authentication, per-key
+ * rate limit. Then the route; then the request log; errors from anywhere leave through one handler.
+ */
+export function createApp(services: Services) {
+  const { config } = services
+  return new Elysia({ name: 'tollgate' })
+    .use(errors())
+    .use(requestContext({ trustProxy: config.trust_proxy }))
+    .use(securityHeaders({ enabled: !config.disable_security_headers, trustProxy: config.trust_proxy }))
+    .use(corsPolicy(config.cors_allowed_origins))
+    .use(bodyLimit(config.max_body_bytes))
+    .use(ipRateLimit(config.rate_limit_per_min))
+    .use(auth({ masterKey: config.master_key, keys: services.keys }))
+    .use(keyRateLimit())
+    .use(requestLogger(services.requestLog))
+    .use(healthRoutes(services.db))
+    .use(docsRoutes())
+    .use(chatRoutes(services))
+    .use(adminRoutes(services))
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,46 @@
+import type { Ledger, Outcome } from './ledger'
+
+/**
+ * One request's hold on the budget, from reserve to its single settlement. Whoever holds the handle owns
+ * the hold; `using` makes the owner's scope the guarantee: leave it by any path, a throw included, and a
+ * hold still open is settled at its full amount (we cannot know what the provider did with it). A
+ * streaming response takes the hold over with `transfer()` and settles it when the stream ends.
+ */
+export class Hold implements Disposable {
+  private open = true
+
+  constructor(
+    private readonly ledger: Ledger,
+    readonly id: string,
+    /** The reserved worst case, micro-USD. */
+    readonly amount: number,
+    /** The user's budget left after this hold, micro-USD; null for an unlimited user. */
+    readonly remainingAfter: number | null,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.open
+  }
+
+  settle(outcome: Outcome): void {
+    if (!this.open) return
+    this.open = false
+    this.ledger.settle(this.id, outcome)
+  }
+
+  /** Ends the hold with no charge: the provider produced nothing. */
+  release(latencyMs: number): void {
+    this.settle({ cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'error', latencyMs })
+  }
+
+  /** Hands the hold to a new owner (a stream that outlives the handler); this handle no longer owns it. */
+  transfer(): Hold {
+    if (!this.open) throw new Error('transfer of a closed hold')
+    this.open = false
+    return new Hold(this.ledger, this.id, this.amount, this.remainingAfter)
+  }
+
+  [Symbol.dispose](): void {
+    if (this.open) this.settle({ cost: this.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'error', latencyMs: 0 })
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The whole database. Money is integer micro-USD everywhere (1 USD = 1_000_000), times are unix
+ * milliseconds. Change this file, then `npm run db:generate` and commit the migration it writes.
+ */
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+export const users = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  alias: text('alias'),
+  maxBudget: integer('max_budget'),
+  budgetPeriod: text('budget_period', { enum: ['daily', 'weekly', 'monthly'] }),
+  spend: integer('spend').notNull().default(0),
+  reserved: integer('reserved').notNull().default(0),
+  periodStart: integer('period_start').notNull(),
+  blocked: integer('blocked', { mode: 'boolean' }).notNull().default(false),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+})
+
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name'),
+    /** SHA-256 of the secret, hex. The secret itself is never stored. */
+    keyHash: text('key_hash').notNull(),
+    keyPrefix: text('key_prefix').notNull(),
+    expiresAt: integer('expires_at'),
+    revokedAt: integer('revoked_at'),
+    allowedModels: text('allowed_models', { mode: 'json' }).$type<string[]>(),
+    maxBudget: integer('max_budget'),
+    spend: integer('spend').notNull().default(0),
+    reserved: integer('reserved').notNull().default(0),
+    rpmLimit: integer('rpm_limit'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('api_keys_hash').on(t.keyHash), index('api_keys_user').on(t.userId)],
+)
+
+/** Price history: the row in force for a model is its newest one created at or before the request. */
+export const prices = sqliteTable(
+  'prices',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    model: text('model').notNull(),
+    inputPerMillion: integer('input_per_million').notNull(),
+    outputPerMillion: integer('output_per_million').notNull(),
+    cachedInputPerMillion: integer('cached_input_per_million'),
+    perRequest: integer('per_request'),
+    createdAt: integer('created_at').notNull(),
+    /** Set by DELETE: the model is unpriced from then on; the row stays for the usage rows that cite it. */
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [index('prices_model').on(t.model, t.createdAt)],
+)
+
+/** An open hold on a user's (and key's) budget. Removed by exactly one settlement. */
+export const reservations = sqliteTable(
+  'reservations',
+  {
+    id: text('id').primaryKey(),
+    requestId: text('request_id').notNull(),
+    userId: text('user_id').notNull(),
+    keyId: text('key_id'),
+    amount: integer('amount').notNull(),
+    model: text('model').notNull(),
+    provider: text('provider').notNull(),
+    endpoint: text('endpoint').notNull(),
+    priceId: integer('price_id'),
+    stream: integer('stream', { mode: 'boolean' }).notNull().default(false),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('reservations_expires').on(t.expiresAt)],
+)
+
+export const usage = sqliteTable(
+  'usage',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    requestId: text('request_id').notNull(),
+    createdAt: integer('created_at').notNull(),
+    userId: text('user_id').notNull(),
+    keyId: text('key_id'),
+    model: text('model').notNull(),
+    provider: text('provider').notNull(),
+    endpoint: text('endpoint').notNull(),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    cachedTokens: integer('cached_tokens').notNull().default(0),
+    cost: integer('cost').notNull(),
+    reserved: integer('reserved').notNull(),
+    priceId: integer('price_id'),
+    status: text('status', { enum: ['ok', 'error', 'aborted', 'expired'] }).notNull(),
+    latencyMs: integer('latency_ms').notNull().default(0),
+    stream: integer('stream', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [
+    uniqueIndex('usage_request').on(t.requestId),
+    index('usage_user_time').on(t.userId, t.createdAt),
+    index('usage_time').on(t.createdAt),
+    index('usage_key_time').on(t.keyId, t.createdAt),
+  ],
+)
+
+/** One row per /v1/* request, rejected ones included. Never a secret, never a body. */
+export const apiRequestLog = sqliteTable(
+  'api_request_log',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    createdAt: integer('created_at').notNull(),
+    requestId: text('request_id').notNull(),
+    method: text('method').notNull(),
+    route: text('route').notNull(),
+    status: integer('status').notNull(),
+    latencyMs: integer('latency_ms').notNull(),
+    clientIp: text('client_ip'),
+    keyId: text('key_id'),
+    userId: text('user_id'),
+  },
+  (t) => [index('api_request_log_time').on(t.createdAt), index('api_request_log_key').on(t.keyId, t.createdAt)],
+)

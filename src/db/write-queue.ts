@@ -1,0 +1,49 @@
+import type { Database } from 'bun:sqlite'
+
+/**
+ * Groups writes that nobody waits for (settlements, request-log rows) into one transaction per turn of
+ * the event loop: one commit for many rows is what lets the ledger go past the per-transaction limit.
+ * Each write runs in its own savepoint, so one failing write cannot undo the others.
+ *
+ * A process killed before a flush loses what was queued: a lost settlement leaves its hold in place,
+ * which the sweeper later settles at its full amount; a lost log row is lost.
+ */
+export class WriteQueue {
+  private pending: Array<() => void> = []
+  private scheduled = false
+  private readonly runAll: (writes: Array<() => void>) => void
+
+  constructor(private readonly db: Database, private readonly onError: (error: unknown) => void = console.error) {
+    const one = db.transaction((write: () => void) => write())
+    this.runAll = db.transaction((writes: Array<() => void>) => {
+      for (const write of writes) {
+        try {
+          one(write)
+        } catch (error) {
+          this.onError(error)
+        }
+      }
+    }).immediate
+  }
+
+  defer(write: () => void): void {
+    this.pending.push(write)
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(() => this.flush())
+    }
+  }
+
+  /** Runs everything queued now. Readers of what the queue writes call this first. */
+  flush(): void {
+    this.scheduled = false
+    if (this.pending.length === 0) return
+    const writes = this.pending
+    this.pending = []
+    this.runAll(writes)
+  }
+
+  get size(): number {
+    return this.pending.length
+  }
+}

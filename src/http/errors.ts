@@ -1,0 +1,65 @@
+/**
+ * Every refusal the gateway makes is one of these. The class carries the HTTP status and the
+ * error code; `renderError` turns it into the wire format of the route that raised it.
+ */
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** OpenAI's `type` field; Anthropic's error type is derived from the status. */
+    readonly type: string = 'invalid_request_error',
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message)
+  }
+}
+
+export const badRequest = (message: string, code = 'invalid_request') => new GatewayError(400, code, message)
+export const unauthorized = (message = 'Missing, unknown, expired or revoked API key.') =>
+  new GatewayError(401, 'invalid_api_key', message, 'authentication_error')
+export const paymentRequired = (code: 'pricing_required' | 'budget_exceeded', message: string) =>
+  new GatewayError(402, code, message, 'insufficient_quota')
+export const forbidden = (code: string, message: string) => new GatewayError(403, code, message, 'permission_error')
+export const notFound = (message: string, code = 'not_found') => new GatewayError(404, code, message, 'not_found_error')
+export const conflict = (message: string) => new GatewayError(409, 'conflict', message)
+export const payloadTooLarge = (limit: number) =>
+  new GatewayError(413, 'body_too_large', `Request body is larger than ${limit} bytes.`)
+export const rateLimited = (retryAfterSec: number, message = 'Rate limit exceeded.') =>
+  new GatewayError(429, 'rate_limit_exceeded', message, 'rate_limit_error', { 'retry-after': String(retryAfterSec) })
+export const badGateway = (message: string) => new GatewayError(502, 'upstream_error', message, 'api_error')
+export const gatewayTimeout = (message: string) => new GatewayError(504, 'upstream_timeout', message, 'api_error')
+
+/** Anthropic names its error types by status, not by cause. */
+function anthropicType(status: number): string {
+  switch (status) {
+    case 400: case 404: case 409: case 413: return status === 413 ? 'request_too_large' : status === 404 ? 'not_found_error' : 'invalid_request_error'
+    case 401: return 'authentication_error'
+    case 402: return 'billing_error'
+    case 403: return 'permission_error'
+    case 429: return 'rate_limit_error'
+    case 504: return 'timeout_error'
+    default: return status >= 500 ? 'api_error' : 'invalid_request_error'
+  }
+}
+
+export type WireFormat = 'openai' | 'anthropic'
+
+/** `/v1/messages` speaks Anthropic's format; everything else OpenAI's. */
+export const wireFormatOf = (path: string): WireFormat => (path === '/v1/messages' ? 'anthropic' : 'openai')
+
+export function errorBody(error: GatewayError, format: WireFormat): string {
+  return JSON.stringify(
+    format === 'anthropic'
+      ? { type: 'error', error: { type: anthropicType(error.status), message: error.message } }
+      : { error: { message: error.message, type: error.type, code: error.code } },
+  )
+}
+
+export function errorResponse(error: GatewayError, format: WireFormat, headers: Record<string, string | number> = {}): Response {
+  const h = new Headers()
+  for (const [k, v] of Object.entries(headers)) h.set(k, String(v))
+  if (error.headers) for (const [k, v] of Object.entries(error.headers)) h.set(k, v)
+  h.set('content-type', 'application/json')
+  return new Response(errorBody(error, format), { status: error.status, headers: h })
+}

@@ -1,0 +1,41 @@
+import type { Caller } from '../keys/caller'
+
+/**
+ * What the gateway learns about one request as it passes the edge plugins. Elysia's `onRequest`
+ * hooks cannot add to the typed context, so they write here, keyed by the Request object itself so
+ * that nothing outlives the request; handlers read it with `requestState(request)`.
+ */
+export interface RequestState {
+  readonly id: string
+  /** performance.now() when the request arrived. */
+  readonly start: number
+  readonly path: string
+  clientIp: string | null
+  caller?: Caller
+  /** Billed user, once known; for the request log. */
+  userId?: string
+  /** Set by the error handler: Elysia's after-response hook does not see the status of an error response. */
+  status?: number
+}
+
+const states = new WeakMap<Request, RequestState>()
+
+export function createRequestState(request: Request, path: string, clientIp: string | null): RequestState {
+  const state: RequestState = { id: crypto.randomUUID(), start: performance.now(), path, clientIp }
+  states.set(request, state)
+  return state
+}
+
+export function requestState(request: Request): RequestState {
+  const state = states.get(request)
+  if (!state) throw new Error('request state read before the request-context plugin ran')
+  return state
+}
+
+/** The caller of a non-public route: the auth plugin refused the request before routing otherwise. */
+export function authenticated(state: RequestState): Caller {
+  if (!state.caller) throw new Error('non-public route reached without a caller')
+  return state.caller
+}
+
+export const peekRequestState = (request: Request): RequestState | undefined => states.get(request)

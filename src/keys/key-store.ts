@@ -1,0 +1,69 @@
+import { eq, sql } from 'drizzle-orm'
+import type { Db } from '../db/open'
+import { apiKeys } from '../db/schema'
+import type { KeyCaller } from './caller'
+import { hashKey } from './secret'
+
+interface CachedKey {
+  /** null: no such key (cached too, so a flood of one bad key costs one lookup per TTL). */
+  caller: KeyCaller | null
+  expiresAt: number | null
+  fetchedAt: number
+}
+
+const MAX_ENTRIES = 10_000
+
+/**
+ * Verifies virtual keys on the hot path. A verified key is kept in memory for `ttlMs`; revoke, rotate and
+ * every change made through this process drop it at once, and changes made by another process sharing
+ * the database show within `ttlMs`.
+ */
+export class KeyStore {
+  private readonly cache = new Map<string, CachedKey>()
+  private readonly lookup
+
+  constructor(db: Db, private readonly ttlMs: number) {
+    this.lookup = db
+      .select({
+        id: apiKeys.id, userId: apiKeys.userId, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt,
+        allowedModels: apiKeys.allowedModels, rpmLimit: apiKeys.rpmLimit,
+      })
+      .from(apiKeys)
+      .where(eq(apiKeys.keyHash, sql.placeholder('hash')))
+      .prepare()
+  }
+
+  /** The caller a secret belongs to, or null when it is unknown, revoked or expired. */
+  verify(secret: string, now = Date.now()): KeyCaller | null {
+    const hash = hashKey(secret)
+    let entry = this.cache.get(hash)
+    if (!entry || now - entry.fetchedAt > this.ttlMs) {
+      entry = this.load(hash, now)
+      if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!)
+      this.cache.set(hash, entry)
+    }
+    if (entry.expiresAt !== null && entry.expiresAt <= now) return null
+    return entry.caller
+  }
+
+  /** Forget every cached entry of this key (by id): the next request reads the database. */
+  invalidate(keyId: string): void {
+    for (const [hash, entry] of this.cache) if (entry.caller?.keyId === keyId) this.cache.delete(hash)
+  }
+
+  invalidateUser(userId: string): void {
+    for (const [hash, entry] of this.cache) if (entry.caller?.userId === userId) this.cache.delete(hash)
+  }
+
+  private load(hash: string, now: number): CachedKey {
+    const row = this.lookup.get({ hash }) as
+      | { id: string; userId: string; expiresAt: number | null; revokedAt: number | null; allowedModels: string[] | null; rpmLimit: number | null }
+      | undefined
+    if (!row || row.revokedAt !== null) return { caller: null, expiresAt: null, fetchedAt: now }
+    return {
+      caller: Object.freeze({ kind: 'key', keyId: row.id, userId: row.userId, allowedModels: row.allowedModels, rpmLimit: row.rpmLimit }),
+      expiresAt: row.expiresAt,
+      fetchedAt: now,
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { Hold } from '../budget/hold'
+import type { TokenEstimate } from '../budget/estimate'
+import { badRequest, forbidden, notFound, paymentRequired } from '../http/errors'
+import type { Caller } from '../keys/caller'
+import { worstCaseCost, type Price } from '../pricing/price'
+import type { ResolvedModel } from '../providers/registry'
+import type { Services } from '../services'
+
+export interface AdmissionRequest {
+  requestId: string
+  caller: Caller
+  /** The model as the client named it. */
+  model: unknown
+  /** The billing identity the body names (`user`, or Anthropic's `metadata.user_id`), if any. */
+  namedUser: unknown
+  endpoint: string
+  stream: boolean
+  /** Audio and moderation have no token pricing: served unpriced at $0 even when pricing is required. */
+  pricingExempt?: boolean
+  estimate: (price: Price | null) => TokenEstimate
+}
+
+export interface Admission {
+  model: ResolvedModel
+  price: Price | null
+  userId: string
+  estimate: TokenEstimate
+  hold: Hold
+}
+
+/**
+ * Everything that happens before the provider is called, in the SPEC's order: who pays, whether the
+ * model may be called, its price, the worst case, and the hold. A refusal at any step leaves nothing
+ * behind: the hold is the last step, and it is one transaction.
+ */
+export function admit(services: Services, r: AdmissionRequest): Admission {
+  const { config, providers, prices, ledger } = services
+  if (typeof r.model !== 'string' || r.model.length === 0) throw badRequest('Invalid body: model: is required', 'invalid_request')
+  const model = providers.resolve(r.model)
+  if (!model) throw notFound(`Unknown model ${JSON.stringify(r.model.slice(0, 200))}: use provider:model or a configured alias.`, 'model_not_found')
+
+  const userId = billedUser(r.caller, r.namedUser, config.reject_user_mismatch)
+
+  if (r.caller.kind === 'key' && r.caller.allowedModels && !r.caller.allowedModels.includes(r.model) && !r.caller.allowedModels.includes(model.canonical))
+    throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
+
+  const price = prices.priceOf(model.canonical)
+  if (!price && config.require_pricing && !r.pricingExempt)
+    throw paymentRequired('pricing_required', `No price is set for ${model.canonical}; the gateway serves only models it can price.`)
+
+  const estimate = r.estimate(price)
+  const hold = ledger.reserve({
+    requestId: r.requestId,
+    userId,
+    keyId: r.caller.kind === 'key' ? r.caller.keyId : null,
+    amount: worstCaseCost(price, estimate.inputTokens, estimate.outputTokens),
+    model: model.canonical,
+    provider: model.providerName,
+    endpoint: r.endpoint,
+    priceId: price?.id ?? null,
+    stream: r.stream,
+  })
+  return { model, price, userId, estimate, hold }
+}
+
+/**
+ * A key always bills its own user. A body naming someone else is refused, or (with the mismatch check
+ * off) billed to the key's user anyway, the client's value going upstream only as an end-user tag. The
+ * master key bills whichever existing user it names, and must name one.
+ */
+export function billedUser(caller: Caller, named: unknown, rejectMismatch: boolean): string {
+  const name = typeof named === 'string' && named.length > 0 ? named : undefined
+  if (caller.kind === 'master') {
+    if (!name) throw badRequest('The master key must name the user to bill in the body\'s "user" field.', 'user_required')
+    return name
+  }
+  if (name !== undefined && name !== caller.userId && rejectMismatch)
+    throw forbidden('user_mismatch', 'This key bills its own user; the body names another.')
+  return caller.userId
+}

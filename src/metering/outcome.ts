@@ -1,0 +1,32 @@
+import type { TokenEstimate } from '../budget/estimate'
+import type { Hold } from '../budget/hold'
+import type { Outcome } from '../budget/ledger'
+import { costOf, type Price, type TokenCounts } from '../pricing/price'
+import type { StreamFacts } from './openai-stream'
+
+/** A complete answer: its usage if the provider reported one, otherwise the whole estimate. */
+export function answeredOutcome(price: Price | null, usage: TokenCounts | null, hold: Hold, latencyMs: number): Outcome {
+  if (usage) return { cost: costOf(price, usage), ...usage, status: 'ok', latencyMs }
+  return { cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'ok', latencyMs }
+}
+
+/**
+ * What a stream costs, by how it ended. Finished: its usage, or without one the estimate. Cut by the
+ * client or by the provider after some output: what was generated so far (the usage if known, else the
+ * input estimate plus the delivered output), never more than the hold. Failed before any output: nothing.
+ */
+export function streamOutcome(facts: StreamFacts, price: Price | null, estimate: TokenEstimate, hold: Hold, latencyMs: number): Outcome {
+  const { end, usage, deliveredOutputBytes } = facts
+  if (end === 'done') return answeredOutcome(price, usage, hold, latencyMs)
+  if (end === 'truncated') return { ...answeredOutcome(price, usage, hold, latencyMs), status: 'error' }
+  const status = end === 'cancelled' ? 'aborted' : 'error'
+  if (end === 'failed' && !usage && deliveredOutputBytes === 0)
+    return { cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs }
+  const counts = usage ?? { promptTokens: estimate.inputTokens, completionTokens: deliveredOutputBytes, cachedTokens: 0 }
+  return { cost: Math.min(costOf(price, counts), hold.amount), ...counts, status, latencyMs }
+}
+
+/** X-Budget-Remaining: the user's budget in USD after this request's hold; absent for unlimited users. */
+export function budgetHeaders(hold: Hold): Record<string, string> {
+  return hold.remainingAfter === null ? {} : { 'x-budget-remaining': (hold.remainingAfter / 1_000_000).toFixed(6) }
+}

@@ -1,0 +1,46 @@
+import { Elysia } from 'elysia'
+import { badRequest, errorResponse, GatewayError, notFound, wireFormatOf } from '../http/errors'
+import { peekRequestState } from '../http/request-state'
+import { pathOf } from './request-context'
+
+interface ValidationIssue {
+  path?: string | Array<string | number>
+  message?: string
+}
+
+/** Names the field and says what is wrong with it; never repeats the value, which may be a secret. */
+function describeValidation(error: unknown): string {
+  const e = error as { type?: string; all?: ValidationIssue[]; valueError?: ValidationIssue }
+  const first = e.all?.[0] ?? e.valueError
+  const where = e.type === 'query' ? 'query' : e.type === 'params' ? 'path parameter' : 'body'
+  if (!first) return `Invalid ${where}.`
+  const raw = Array.isArray(first.path) ? first.path.join('.') : (first.path ?? '')
+  const field = raw.replace(/^\//, '').replaceAll('/', '.')
+  const reason = (first.message ?? 'is invalid').replace(/^Invalid input: /, '')
+  return field ? `Invalid ${where}: ${field}: ${reason}` : `Invalid ${where}: ${reason}`
+}
+
+export function toGatewayError(code: string | number, error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error
+  switch (code) {
+    case 'VALIDATION': return badRequest(describeValidation(error), 'invalid_request')
+    case 'PARSE': return badRequest('Malformed request body: it is not valid JSON.', 'invalid_json')
+    case 'NOT_FOUND': return notFound('Unknown route.')
+    case 'INVALID_COOKIE_SIGNATURE': return badRequest('Invalid cookie.')
+  }
+  console.error('[tollgate] unhandled error', error)
+  return new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.', 'api_error')
+}
+
+/**
+ * Every failure leaves here as a real Response in the route's own error shape, carrying the headers the
+ * edge plugins set (security headers, request id, rate-limit state). Elysia's after-response hook cannot
+ * see an error's status, so it is noted on the request state for the request log.
+ */
+export const errors = () =>
+  new Elysia({ name: 'errors' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
+    const failure = toGatewayError(code, error)
+    const state = peekRequestState(request)
+    if (state) state.status = failure.status
+    return errorResponse(failure, wireFormatOf(state?.path ?? pathOf(request.url)), set.headers as Record<string, string>)
+  })

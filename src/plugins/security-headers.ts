@@ -1,0 +1,32 @@
+import { Elysia } from 'elysia'
+import { requestState } from '../http/request-state'
+
+const API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+/**
+ * What Swagger UI needs, from our own origin only: its bundle and our init script, its stylesheet
+ * (it also sets inline styles), its inlined SVG images, and fetches of the spec and "try it out".
+ */
+const DOCS_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+export function isHttps(request: Request, trustProxy: boolean): boolean {
+  if (request.url.startsWith('https:')) return true
+  return trustProxy && request.headers.get('x-forwarded-proto')?.split(',', 1)[0]?.trim().toLowerCase() === 'https'
+}
+
+/**
+ * Set in onRequest, before anything can fail, so errors, 404s, 429s and streams carry them too.
+ * Registered before CORS so that preflight answers get them as well.
+ */
+export const securityHeaders = (options: { enabled: boolean; trustProxy: boolean }) =>
+  new Elysia({ name: 'security-headers', seed: options }).onRequest(({ request, set }) => {
+    if (!options.enabled) return
+    const h = set.headers
+    h['x-content-type-options'] = 'nosniff'
+    h['x-frame-options'] = 'DENY'
+    h['referrer-policy'] = 'strict-origin-when-cross-origin'
+    const path = requestState(request).path
+    h['content-security-policy'] = path === '/docs' || path.startsWith('/docs/') ? DOCS_POLICY : API_POLICY
+    if (isHttps(request, options.trustProxy)) h['strict-transport-security'] = 'max-age=31536000; includeSubDomains'
+  })

@@ -1,0 +1,43 @@
+/** A price row in force: rates in integer micro-USD per million tokens, per-request price in micro-USD. */
+export interface Price {
+  id: number
+  model: string
+  inputPerMillion: number
+  outputPerMillion: number
+  cachedInputPerMillion: number | null
+  perRequest: number | null
+  createdAt: number
+}
+
+export interface TokenCounts {
+  promptTokens: number
+  completionTokens: number
+  /** Part of promptTokens that the provider served from its cache. */
+  cachedTokens: number
+}
+
+const MILLION = 1_000_000n
+
+/**
+ * Cost in micro-USD, rounded up to the next micro-USD. BigInt because tokens × micro-USD-per-million
+ * can pass 2^53 for long contexts at dear rates.
+ */
+export function costOf(price: Price | null, tokens: TokenCounts): number {
+  if (!price) return 0
+  const cached = Math.min(tokens.cachedTokens, tokens.promptTokens)
+  const cachedRate = price.cachedInputPerMillion ?? price.inputPerMillion
+  const scaled =
+    BigInt(tokens.promptTokens - cached) * BigInt(price.inputPerMillion) +
+    BigInt(cached) * BigInt(cachedRate) +
+    BigInt(tokens.completionTokens) * BigInt(price.outputPerMillion)
+  return Number((scaled + MILLION - 1n) / MILLION) + (price.perRequest ?? 0)
+}
+
+/** The worst case: every input token at the dearest input rate, every allowed output token at the output rate. */
+export function worstCaseCost(price: Price | null, inputTokens: number, outputTokens: number): number {
+  if (!price) return 0
+  const dearestInput = Math.max(price.inputPerMillion, price.cachedInputPerMillion ?? 0)
+  return costOf({ ...price, inputPerMillion: dearestInput, cachedInputPerMillion: null }, {
+    promptTokens: inputTokens, completionTokens: outputTokens, cachedTokens: 0,
+  })
+}

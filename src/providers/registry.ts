@@ -1,0 +1,30 @@
+import type { Config, ProviderConfig } from '../config/schema'
+
+export interface ResolvedModel {
+  /** `provider:model`: the name prices, allow-lists and usage rows use. */
+  canonical: string
+  providerName: string
+  provider: ProviderConfig
+  /** The model id the provider knows. */
+  upstreamModel: string
+}
+
+/** Turns what a client calls a model (`provider:model`, `provider/model` or an alias) into where to send it. */
+export class ProviderRegistry {
+  constructor(private readonly config: Pick<Config, 'providers' | 'aliases'>) {}
+
+  resolve(name: string): ResolvedModel | null {
+    const target = this.config.aliases[name] ?? name
+    const cut = target.search(/[:/]/)
+    if (cut <= 0) return null
+    const providerName = target.slice(0, cut)
+    const upstreamModel = target.slice(cut + 1)
+    const provider = this.config.providers[providerName]
+    if (!provider || !upstreamModel) return null
+    return { canonical: `${providerName}:${upstreamModel}`, providerName, provider, upstreamModel }
+  }
+
+  get aliases(): Readonly<Record<string, string>> {
+    return this.config.aliases
+  }
+}

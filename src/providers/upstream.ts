@@ -1,0 +1,95 @@
+import type { ProviderConfig } from '../config/schema'
+import { badGateway, GatewayError, gatewayTimeout } from '../http/errors'
+
+/** Whatever might identify a credential is cut out of text that came back from a provider. */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text
+  for (const s of secrets) if (s.length >= 8) out = out.replaceAll(s, '[redacted]')
+  return out
+    .replace(/\b(sk|tg|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
+    .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [redacted]')
+}
+
+/** A short, safe sentence about what the provider said: never its credentials, never a whole body. */
+export async function summariseUpstreamError(res: Response, provider: ProviderConfig): Promise<string> {
+  let detail = ''
+  try {
+    const text = (await res.text()).slice(0, 4096)
+    try {
+      const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown }
+      const msg = typeof body.error === 'string' ? body.error : (body.error?.message ?? body.message)
+      detail = typeof msg === 'string' ? msg : ''
+    } catch {
+      detail = text
+    }
+  } catch {
+    // The body could not be read: the status says enough.
+  }
+  detail = redact(detail.replace(/\s+/g, ' ').trim(), [provider.api_key]).slice(0, 300)
+  return `Upstream provider answered ${res.status}${detail ? `: ${detail}` : '.'}`
+}
+
+/**
+ * Maps a provider's refusal to ours. Its 4xx (other than about our credentials) is the caller's to fix,
+ * so the status is kept; anything else is a 502.
+ */
+export async function upstreamFailure(res: Response, provider: ProviderConfig): Promise<GatewayError> {
+  const message = await summariseUpstreamError(res, provider)
+  if (res.status === 429) {
+    const retry = res.headers.get('retry-after')
+    return new GatewayError(429, 'upstream_rate_limited', message, 'rate_limit_error', retry ? { 'retry-after': retry } : undefined)
+  }
+  if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403 && res.status !== 407)
+    return new GatewayError(res.status, 'upstream_rejected', message)
+  return badGateway(message)
+}
+
+export interface UpstreamSignal {
+  signal: AbortSignal
+  /** Why it was aborted, once it was. */
+  reason(): 'timeout' | 'client' | 'idle' | null
+  /** Aborts as an idle stream. */
+  abortIdle(): void
+  /** Aborts because our client went away. */
+  abortClient(): void
+  dispose(): void
+}
+
+/** One signal for the upstream call: the whole-request timeout, the client going away, or an idle stream. */
+export function upstreamSignal(timeoutMs: number, client?: AbortSignal): UpstreamSignal {
+  const controller = new AbortController()
+  let why: 'timeout' | 'client' | 'idle' | null = null
+  const abort = (reason: 'timeout' | 'client' | 'idle') => {
+    if (why) return
+    why = reason
+    controller.abort(new DOMException(reason, reason === 'client' ? 'AbortError' : 'TimeoutError'))
+  }
+  const timer = setTimeout(() => abort('timeout'), timeoutMs)
+  const onClientAbort = () => abort('client')
+  client?.addEventListener('abort', onClientAbort, { once: true })
+  return {
+    signal: controller.signal,
+    reason: () => why,
+    abortIdle: () => abort('idle'),
+    abortClient: () => abort('client'),
+    dispose() {
+      clearTimeout(timer)
+      client?.removeEventListener('abort', onClientAbort)
+    },
+  }
+}
+
+/** A failed fetch (no response at all) as our error. */
+export function fetchFailure(error: unknown, signal: UpstreamSignal): GatewayError {
+  const why = signal.reason()
+  if (why === 'timeout' || why === 'idle') return gatewayTimeout('Upstream provider did not answer in time.')
+  if (why === 'client') return new GatewayError(499, 'client_closed_request', 'The client closed the request.')
+  const code = (error as { code?: string })?.code
+  return badGateway(`Upstream provider could not be reached${code ? ` (${code})` : ''}.`)
+}
+
+export function authHeaders(provider: ProviderConfig): Record<string, string> {
+  if (provider.type === 'anthropic')
+    return { 'x-api-key': provider.api_key, 'anthropic-version': '2023-06-01', ...provider.headers }
+  return provider.api_key ? { authorization: `Bearer ${provider.api_key}`, ...provider.headers } : { ...provider.headers }
+}

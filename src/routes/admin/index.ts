@@ -1,0 +1,18 @@
+import { Elysia } from 'elysia'
+import { forbidden } from '../../http/errors'
+import { requestState } from '../../http/request-state'
+import type { Services } from '../../services'
+import { keyRoutes } from './keys'
+import { userRoutes } from './users'
+
+/**
+ * Every administration route lives under this plugin, and this plugin lets only the master key through.
+ * The check runs at transform, before the body is validated, so other keys learn nothing of the schema.
+ */
+export const adminRoutes = (services: Services) =>
+  new Elysia({ name: 'admin' })
+    .onTransform(({ request }) => {
+      if (requestState(request).caller?.kind !== 'master') throw forbidden('admin_only', 'This route needs the master key.')
+    })
+    .use(userRoutes(services))
+    .use(keyRoutes(services))

@@ -1,0 +1,159 @@
+import { and, asc, eq, gt, isNull } from 'drizzle-orm'
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
+import { apiKeys, users } from '../../db/schema'
+import { badRequest, conflict, notFound } from '../../http/errors'
+import { generateKey } from '../../keys/secret'
+import type { Services } from '../../services'
+import { pageQuery, toPage } from './pagination'
+
+type KeyRow = typeof apiKeys.$inferSelect
+
+const futureTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))
+const modelName = z.string().min(1).max(200)
+
+const keySettings = {
+  name: z.string().max(200).nullable().optional(),
+  expires_at: futureTime.nullable().optional(),
+  allowed_models: z.array(modelName).max(1000).nullable().optional(),
+  max_budget: z.number().nonnegative().max(1e9).nullable().optional(),
+  rpm_limit: z.number().int().positive().max(1_000_000).nullable().optional(),
+}
+const createKey = z.object({ user_id: z.string().min(1).max(128), ...keySettings })
+const updateKey = z.object(keySettings).strict()
+const keyId = z.object({ id: z.string() })
+
+/** Everything about a key except its secret, which exists only in the create and rotate answers. */
+export function presentKey(row: KeyRow) {
+  return {
+    id: row.id,
+    key_prefix: row.keyPrefix,
+    user_id: row.userId,
+    name: row.name,
+    expires_at: row.expiresAt === null ? null : new Date(row.expiresAt).toISOString(),
+    revoked_at: row.revokedAt === null ? null : new Date(row.revokedAt).toISOString(),
+    allowed_models: row.allowedModels,
+    max_budget: optionalMicrosToUsd(row.maxBudget),
+    spend: microsToUsd(row.spend),
+    reserved: microsToUsd(row.reserved),
+    rpm_limit: row.rpmLimit,
+    created_at: new Date(row.createdAt).toISOString(),
+  }
+}
+
+const newKeyId = () => `key_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('hex')}`
+
+export const keyRoutes = (services: Services) => {
+  const { db, keys, ledger } = services
+  const find = (id: string) => {
+    ledger.flush()
+    const row = db.select().from(apiKeys).where(eq(apiKeys.id, id)).get()
+    if (!row) throw notFound(`No key with id ${JSON.stringify(id)}.`, 'key_not_found')
+    return row
+  }
+  const checkExpiry = (expiresAt: number | null | undefined, now: number) => {
+    if (expiresAt != null && expiresAt <= now) throw badRequest('Invalid body: expires_at: must be in the future')
+  }
+
+  return new Elysia({ name: 'admin-keys' })
+    .post(
+      '/v1/keys',
+      ({ body, set }) => {
+        const now = Date.now()
+        checkExpiry(body.expires_at, now)
+        if (!db.select({ id: users.id }).from(users).where(eq(users.id, body.user_id)).get())
+          throw notFound(`No user with id ${JSON.stringify(body.user_id)}.`, 'user_not_found')
+        const { secret, hash, prefix } = generateKey()
+        const row = db
+          .insert(apiKeys)
+          .values({
+            id: newKeyId(),
+            userId: body.user_id,
+            name: body.name ?? null,
+            keyHash: hash,
+            keyPrefix: prefix,
+            expiresAt: body.expires_at ?? null,
+            allowedModels: body.allowed_models ?? null,
+            maxBudget: optionalUsdToMicros(body.max_budget) ?? null,
+            rpmLimit: body.rpm_limit ?? null,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .returning()
+          .get()
+        set.status = 201
+        return { ...presentKey(row), key: secret }
+      },
+      { body: createKey, detail: { tags: ['keys'], summary: 'Create a key for a user; the secret is shown only in this answer' } },
+    )
+    .get(
+      '/v1/keys',
+      ({ query }) => {
+        ledger.flush()
+        const rows = db
+          .select()
+          .from(apiKeys)
+          .where(and(query.user_id ? eq(apiKeys.userId, query.user_id) : undefined, query.cursor ? gt(apiKeys.id, query.cursor) : undefined))
+          .orderBy(asc(apiKeys.id))
+          .limit(query.limit + 1)
+          .offset(query.cursor ? 0 : (query.offset ?? 0))
+          .all()
+        return toPage(rows, query.limit, presentKey, (r) => r.id)
+      },
+      { query: z.object({ ...pageQuery, user_id: z.string().optional() }), detail: { tags: ['keys'], summary: 'List keys (never their secrets)' } },
+    )
+    .get('/v1/keys/:id', ({ params }) => presentKey(find(params.id)), {
+      params: keyId,
+      detail: { tags: ['keys'], summary: 'Get a key' },
+    })
+    .patch(
+      '/v1/keys/:id',
+      ({ params, body }) => {
+        find(params.id)
+        const now = Date.now()
+        checkExpiry(body.expires_at, now)
+        const changes: Partial<KeyRow> = { updatedAt: now }
+        if (body.name !== undefined) changes.name = body.name
+        if (body.expires_at !== undefined) changes.expiresAt = body.expires_at
+        if (body.allowed_models !== undefined) changes.allowedModels = body.allowed_models
+        if (body.max_budget !== undefined) changes.maxBudget = optionalUsdToMicros(body.max_budget) ?? null
+        if (body.rpm_limit !== undefined) changes.rpmLimit = body.rpm_limit
+        const row = db.update(apiKeys).set(changes).where(eq(apiKeys.id, params.id)).returning().get()!
+        keys.invalidate(params.id)
+        return presentKey(row)
+      },
+      { params: keyId, body: updateKey, detail: { tags: ['keys'], summary: 'Change a key’s name, expiry, models, budget or rate limit' } },
+    )
+    .delete(
+      '/v1/keys/:id',
+      ({ params }) => {
+        find(params.id)
+        const now = Date.now()
+        const row =
+          db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning().get() ??
+          find(params.id)
+        keys.invalidate(params.id)
+        return presentKey(row)
+      },
+      { params: keyId, detail: { tags: ['keys'], summary: 'Revoke a key (it answers 401 from now on)' } },
+    )
+    .post(
+      '/v1/keys/:id/rotate',
+      ({ params }) => {
+        const current = find(params.id)
+        if (current.revokedAt !== null) throw conflict('A revoked key cannot be rotated; create a new one.')
+        const { secret, hash, prefix } = generateKey()
+        const row = db
+          .update(apiKeys)
+          .set({ keyHash: hash, keyPrefix: prefix, updatedAt: Date.now() })
+          .where(eq(apiKeys.id, params.id))
+          .returning()
+          .get()!
+        // The old secret stops working now: its cache entry goes with the invalidation.
+        keys.invalidate(params.id)
+        return { ...presentKey(row), key: secret }
+      },
+      { params: keyId, detail: { tags: ['keys'], summary: 'Replace a key’s secret; the new one is shown only in this answer' } },
+    )
+}

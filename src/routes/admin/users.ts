@@ -1,0 +1,144 @@
+import { and, asc, eq, gt } from 'drizzle-orm'
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
+import { periodStart } from '../../budget/period'
+import { users } from '../../db/schema'
+import { conflict, notFound } from '../../http/errors'
+import type { Services } from '../../services'
+import { pageQuery, toPage } from './pagination'
+
+type UserRow = typeof users.$inferSelect
+
+const userId = z.string().min(1).max(128).regex(/^[A-Za-z0-9@._+:-]+$/, 'use letters, digits and @ . _ + : -')
+const usd = z.number().nonnegative().max(1e9)
+const period = z.enum(['daily', 'weekly', 'monthly'])
+
+const createUser = z.object({
+  id: userId,
+  alias: z.string().max(200).nullable().optional(),
+  max_budget: usd.nullable().optional(),
+  budget_period: period.nullable().optional(),
+  blocked: z.boolean().optional(),
+})
+const updateUser = createUser.omit({ id: true }).strict()
+
+/**
+ * A user's figures as of `now`: when its budget period has ended but no request has rolled it yet, the
+ * spend shown is already the new period's (zero).
+ */
+export function presentUser(row: UserRow, now = Date.now()) {
+  const start = periodStart(row.budgetPeriod, now)
+  const rolled = row.budgetPeriod !== null && row.periodStart < start
+  const spend = rolled ? 0 : row.spend
+  return {
+    id: row.id,
+    alias: row.alias,
+    max_budget: optionalMicrosToUsd(row.maxBudget),
+    budget_period: row.budgetPeriod,
+    spend: microsToUsd(spend),
+    reserved: microsToUsd(row.reserved),
+    remaining: row.maxBudget === null ? null : microsToUsd(row.maxBudget - spend - row.reserved),
+    period_start: row.budgetPeriod === null ? null : new Date(rolled ? start : row.periodStart).toISOString(),
+    blocked: row.blocked,
+    created_at: new Date(row.createdAt).toISOString(),
+    updated_at: new Date(row.updatedAt).toISOString(),
+  }
+}
+
+export const userRoutes = (services: Services) => {
+  const { db, ledger, keys } = services
+  const find = (id: string) => {
+    // Pending settlements are written first, so what is shown includes every finished request.
+    ledger.flush()
+    const row = db.select().from(users).where(eq(users.id, id)).get()
+    if (!row) throw notFound(`No user with id ${JSON.stringify(id)}.`, 'user_not_found')
+    return row
+  }
+
+  return new Elysia({ name: 'admin-users' })
+    .post(
+      '/v1/users',
+      ({ body, set }) => {
+        const now = Date.now()
+        const budgetPeriod = body.budget_period ?? null
+        const row = db
+          .insert(users)
+          .values({
+            id: body.id,
+            alias: body.alias ?? null,
+            maxBudget: optionalUsdToMicros(body.max_budget) ?? null,
+            budgetPeriod,
+            periodStart: periodStart(budgetPeriod, now),
+            blocked: body.blocked ?? false,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .onConflictDoNothing()
+          .returning()
+          .get()
+        if (!row) throw conflict(`A user with id ${JSON.stringify(body.id)} already exists.`)
+        set.status = 201
+        return presentUser(row, now)
+      },
+      { body: createUser, detail: { tags: ['users'], summary: 'Create a user (the billing identity)' } },
+    )
+    .get(
+      '/v1/users',
+      ({ query }) => {
+        ledger.flush()
+        const rows = db
+          .select()
+          .from(users)
+          .where(query.cursor ? gt(users.id, query.cursor) : undefined)
+          .orderBy(asc(users.id))
+          .limit(query.limit + 1)
+          .offset(query.cursor ? 0 : (query.offset ?? 0))
+          .all()
+        const now = Date.now()
+        return toPage(rows, query.limit, (r) => presentUser(r, now), (r) => r.id)
+      },
+      { query: z.object(pageQuery), detail: { tags: ['users'], summary: 'List users' } },
+    )
+    .get('/v1/users/:id', ({ params }) => presentUser(find(params.id)), {
+      params: z.object({ id: z.string() }),
+      detail: { tags: ['users'], summary: 'Get a user with its spend and open holds' },
+    })
+    .patch(
+      '/v1/users/:id',
+      ({ params, body }) => {
+        const current = find(params.id)
+        const now = Date.now()
+        const changes: Partial<UserRow> = { updatedAt: now }
+        if (body.alias !== undefined) changes.alias = body.alias
+        if (body.max_budget !== undefined) changes.maxBudget = optionalUsdToMicros(body.max_budget) ?? null
+        if (body.blocked !== undefined) changes.blocked = body.blocked
+        if (body.budget_period !== undefined && body.budget_period !== current.budgetPeriod) {
+          // A new kind of period starts now: what was spent in the old one no longer counts against it.
+          changes.budgetPeriod = body.budget_period
+          changes.periodStart = periodStart(body.budget_period, now)
+          changes.spend = 0
+        }
+        const row = db.update(users).set(changes).where(eq(users.id, params.id)).returning().get()!
+        return presentUser(row, now)
+      },
+      {
+        params: z.object({ id: z.string() }),
+        body: updateUser,
+        detail: { tags: ['users'], summary: 'Change alias, budget, period or blocked' },
+      },
+    )
+    .delete(
+      '/v1/users/:id',
+      ({ params }) => {
+        const row = find(params.id)
+        if (row.reserved > 0) throw conflict('This user has requests in flight; try again when they finish.')
+        // Its keys go with it (foreign key cascade); usage and log rows keep the id as history.
+        const deleted = db.delete(users).where(and(eq(users.id, params.id), eq(users.reserved, 0))).returning().get()
+        if (!deleted) throw conflict('This user has requests in flight; try again when they finish.')
+        keys.invalidateUser(params.id)
+        return { id: params.id, deleted: true }
+      },
+      { params: z.object({ id: z.string() }), detail: { tags: ['users'], summary: 'Delete a user and its keys' } },
+    )
+}

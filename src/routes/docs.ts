@@ -1,0 +1,72 @@
+import { openapi } from '@elysiajs/openapi'
+import { Elysia } from 'elysia'
+import { dirname, join } from 'node:path'
+import { notFound } from '../http/errors'
+
+const SWAGGER_DIST = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+}
+
+// Our own page and init script: no inline script, so the /docs CSP can stay at script-src 'self'.
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>tollgate API</title>
+  <link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/init.js"></script>
+</body>
+</html>`
+const INIT = `window.ui = SwaggerUIBundle({ url: '/docs/json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: false });`
+
+/**
+ * /docs: Swagger UI with every asset served from here (self-hosted installs are often offline), reading
+ * the OpenAPI document generated from the same schemas that validate requests.
+ */
+export const docsRoutes = () =>
+  new Elysia({ name: 'docs' })
+    .use(
+      openapi({
+        path: '/docs',
+        specPath: '/docs/json',
+        provider: null,
+        exclude: { paths: ['/docs', '/docs/assets/:file'] },
+        documentation: {
+          info: {
+            title: 'tollgate',
+            version: '0.1.0',
+            description:
+              'Self-hosted LLM gateway. Inference routes take any virtual key; administration routes take the master key only.',
+          },
+          components: {
+            securitySchemes: {
+              bearer: { type: 'http', scheme: 'bearer', description: 'A virtual key (tg-…) or the master key' },
+              apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key, as Anthropic SDKs send it' },
+            },
+          },
+          security: [{ bearer: [] }, { apiKey: [] }],
+        },
+      }),
+    )
+    .get('/docs', () => new Response(PAGE, { headers: { 'content-type': 'text/html; charset=utf-8' } }), { detail: { hide: true } })
+    .get(
+      '/docs/assets/:file',
+      ({ params }) => {
+        if (params.file === 'init.js') return new Response(INIT, { headers: { 'content-type': 'text/javascript; charset=utf-8' } })
+        const type = ASSETS[params.file]
+        if (!type) throw notFound('Unknown asset.')
+        return new Response(Bun.file(join(SWAGGER_DIST, params.file)), {
+          headers: { 'content-type': type, 'cache-control': 'public, max-age=86400' },
+        })
+      },
+      { detail: { hide: true } },
+    )

@@ -1,0 +1,20 @@
+import type { Ledger } from './budget/ledger'
+import type { Config } from './config/schema'
+import type { Db } from './db/open'
+import type { WriteQueue } from './db/write-queue'
+import type { KeyStore } from './keys/key-store'
+import type { PriceBook } from './pricing/price-book'
+import type { ProviderRegistry } from './providers/registry'
+import type { RequestLog } from './records/request-log'
+
+/** The long-lived parts of one gateway, built once at startup and handed to the plugins and routes. */
+export interface Services {
+  config: Config
+  db: Db
+  writes: WriteQueue
+  keys: KeyStore
+  prices: PriceBook
+  ledger: Ledger
+  providers: ProviderRegistry
+  requestLog: RequestLog
+}
