@@ -3,6 +3,8 @@ import { forbidden } from '../../http/errors'
 import { requestState } from '../../http/request-state'
 import type { Services } from '../../services'
 import { keyRoutes } from './keys'
+import { pricingRoutes } from './pricing'
+import { recordRoutes } from './records'
 import { userRoutes } from './users'
 
 /**
@@ -16,3 +18,5 @@ export const adminRoutes = (services: Services) =>
     })
     .use(userRoutes(services))
     .use(keyRoutes(services))
+    .use(pricingRoutes(services))
+    .use(recordRoutes(services))

@@ -1,0 +1,64 @@
+/**
+ * `npm run demo`: a gateway with a built-in mock provider, a priced model, a user with a $1 budget and
+ * a key, so a newcomer sees a priced, budgeted completion end to end without any provider account.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { configSchema } from '../src/config/schema'
+import { startGateway } from '../src/server'
+import { startMockProvider } from '../test/support/mock-provider'
+
+const port = Number(process.env.TOLLGATE_PORT ?? 8080)
+const masterKey = process.env.TOLLGATE_MASTER_KEY ?? `demo-master-${crypto.randomUUID()}`
+const mock = startMockProvider({ chunks: 8, chunkDelayMs: 40 })
+const dbDir = mkdtempSync(join(tmpdir(), 'tollgate-demo-'))
+
+const gateway = startGateway(
+  configSchema.parse({
+    master_key: masterKey,
+    port,
+    db: join(dbDir, 'demo.db'),
+    providers: { mock: { type: 'openai', base_url: `${mock.url}/v1`, api_key: 'demo-upstream-key' } },
+    aliases: { demo: 'mock:gpt-demo' },
+    pricing: { 'mock:gpt-demo': { input_per_million: 2.5, output_per_million: 10 } },
+  }),
+)
+
+const admin = async (path: string, body: unknown) => {
+  const res = await fetch(gateway.url + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
+  return (await res.json()) as { key?: string }
+}
+await admin('/v1/users', { id: 'demo-team', alias: 'Demo team', max_budget: 1, budget_period: 'monthly' })
+const { key } = await admin('/v1/keys', { user_id: 'demo-team', name: 'demo' })
+
+console.log(`
+tollgate demo running on ${gateway.url}  (mock provider on ${mock.url}, database ${dbDir})
+
+  demo key:    ${key}
+  master key:  ${masterKey}
+
+Ask for a completion (the model "demo" is an alias of mock:gpt-demo, priced $2.50/$10 per million tokens):
+
+  curl -s ${gateway.url}/v1/chat/completions -H "Authorization: Bearer ${key}" \\
+    -H "Content-Type: application/json" -d '{"model":"demo","messages":[{"role":"user","content":"Hello!"}]}'
+
+Then see what it cost and what is left of the $1 budget:
+
+  curl -s ${gateway.url}/v1/users/demo-team -H "Authorization: Bearer ${masterKey}"
+  curl -s ${gateway.url}/v1/usage -H "Authorization: Bearer ${masterKey}"
+
+API docs: ${gateway.url}/docs      Stop with Ctrl-C.
+`)
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, async () => {
+    await gateway.stop()
+    await mock.stop()
+    process.exit(0)
+  })

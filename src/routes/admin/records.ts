@@ -1,0 +1,186 @@
+import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm'
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { microsToUsd } from '../../budget/money'
+import { apiRequestLog, usage, users } from '../../db/schema'
+import { badRequest, notFound } from '../../http/errors'
+import type { Services } from '../../services'
+import { pageQuery, toPage } from './pagination'
+
+const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))
+const timeRange = { since: time.optional(), until: time.optional() }
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/** Newest first; the cursor is the id of the last row shown. */
+function idCursor(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined
+  const n = Number(cursor)
+  if (!Number.isSafeInteger(n) || n < 0) throw badRequest('Invalid query: cursor: is not one this API returned')
+  return n
+}
+
+const usageQuery = z.object({ ...pageQuery, ...timeRange, user_id: z.string().optional(), key_id: z.string().optional(), model: z.string().optional() })
+type UsageQuery = z.infer<typeof usageQuery>
+
+function usageFilter(q: Partial<UsageQuery>): SQL | undefined {
+  return and(
+    q.user_id ? eq(usage.userId, q.user_id) : undefined,
+    q.key_id ? eq(usage.keyId, q.key_id) : undefined,
+    q.model ? eq(usage.model, q.model) : undefined,
+    q.since !== undefined ? gte(usage.createdAt, q.since) : undefined,
+    q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
+  )
+}
+
+const presentUsage = (r: typeof usage.$inferSelect) => ({
+  id: r.id,
+  request_id: r.requestId,
+  created_at: iso(r.createdAt),
+  user_id: r.userId,
+  key_id: r.keyId,
+  model: r.model,
+  provider: r.provider,
+  endpoint: r.endpoint,
+  prompt_tokens: r.promptTokens,
+  completion_tokens: r.completionTokens,
+  cached_tokens: r.cachedTokens,
+  cost: microsToUsd(r.cost),
+  reserved: microsToUsd(r.reserved),
+  price_id: r.priceId,
+  status: r.status,
+  latency_ms: r.latencyMs,
+  stream: r.stream,
+})
+
+/** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
+export const recordRoutes = (services: Services) => {
+  const { db, ledger } = services
+
+  const listUsage = (q: UsageQuery) => {
+    ledger.flush()
+    const after = idCursor(q.cursor)
+    const rows = db
+      .select()
+      .from(usage)
+      .where(and(usageFilter(q), after !== undefined ? lt(usage.id, after) : undefined))
+      .orderBy(desc(usage.id))
+      .limit(q.limit + 1)
+      .offset(after !== undefined ? 0 : (q.offset ?? 0))
+      .all()
+    return toPage(rows, q.limit, presentUsage, (r) => String(r.id))
+  }
+
+  const totals = (q: Partial<UsageQuery>) => {
+    const t = db
+      .select({
+        requests: sql<number>`count(*)`,
+        prompt_tokens: sql<number>`coalesce(sum(${usage.promptTokens}), 0)`,
+        completion_tokens: sql<number>`coalesce(sum(${usage.completionTokens}), 0)`,
+        cached_tokens: sql<number>`coalesce(sum(${usage.cachedTokens}), 0)`,
+        cost: sql<number>`coalesce(sum(${usage.cost}), 0)`,
+      })
+      .from(usage)
+      .where(usageFilter(q))
+      .get()!
+    return { ...t, cost: microsToUsd(t.cost) }
+  }
+
+  return new Elysia({ name: 'admin-records' })
+    .get('/v1/usage', ({ query }) => listUsage(query), {
+      query: usageQuery,
+      detail: { tags: ['usage'], summary: 'Usage rows, newest first (filters: user, key, model, time range)' },
+    })
+    .get(
+      '/v1/usage/summary',
+      ({ query }) => {
+        ledger.flush()
+        const day = sql<string>`strftime('%Y-%m-%d', ${usage.createdAt} / 1000, 'unixepoch')`
+        const rows = db
+          .select({
+            user_id: usage.userId,
+            model: usage.model,
+            day,
+            requests: sql<number>`count(*)`,
+            prompt_tokens: sql<number>`sum(${usage.promptTokens})`,
+            completion_tokens: sql<number>`sum(${usage.completionTokens})`,
+            cached_tokens: sql<number>`sum(${usage.cachedTokens})`,
+            cost: sql<number>`sum(${usage.cost})`,
+          })
+          .from(usage)
+          .where(usageFilter(query))
+          .groupBy(usage.userId, usage.model, day)
+          .orderBy(desc(day), usage.userId, usage.model)
+          .limit(10_000)
+          .all()
+        return { data: rows.map((r) => ({ ...r, cost: microsToUsd(r.cost) })), totals: totals(query) }
+      },
+      {
+        query: z.object({ ...timeRange, user_id: z.string().optional(), key_id: z.string().optional(), model: z.string().optional() }),
+        detail: { tags: ['usage'], summary: 'Totals by user, model and UTC day, with grand totals' },
+      },
+    )
+    .get(
+      '/v1/users/:id/usage',
+      ({ params, query }) => {
+        ledger.flush()
+        if (!db.select({ id: users.id }).from(users).where(eq(users.id, params.id)).get())
+          throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
+        const filter = { ...query, user_id: params.id }
+        return { ...listUsage(filter), totals: totals(filter) }
+      },
+      {
+        params: z.object({ id: z.string() }),
+        query: usageQuery.omit({ user_id: true }),
+        detail: { tags: ['users', 'usage'], summary: "One user's usage rows and totals" },
+      },
+    )
+    .get(
+      '/v1/audit',
+      ({ query }) => {
+        ledger.flush()
+        const after = idCursor(query.cursor)
+        const rows = db
+          .select()
+          .from(apiRequestLog)
+          .where(
+            and(
+              query.key_id ? eq(apiRequestLog.keyId, query.key_id) : undefined,
+              query.user_id ? eq(apiRequestLog.userId, query.user_id) : undefined,
+              query.status !== undefined ? eq(apiRequestLog.status, query.status) : undefined,
+              query.method ? eq(apiRequestLog.method, query.method.toUpperCase()) : undefined,
+              query.route ? eq(apiRequestLog.route, query.route) : undefined,
+              query.client_ip ? eq(apiRequestLog.clientIp, query.client_ip) : undefined,
+              query.since !== undefined ? gte(apiRequestLog.createdAt, query.since) : undefined,
+              query.until !== undefined ? lte(apiRequestLog.createdAt, query.until) : undefined,
+              after !== undefined ? lt(apiRequestLog.id, after) : undefined,
+            ),
+          )
+          .orderBy(desc(apiRequestLog.id))
+          .limit(query.limit + 1)
+          .offset(after !== undefined ? 0 : (query.offset ?? 0))
+          .all()
+        return toPage(
+          rows,
+          query.limit,
+          (r) => ({
+            id: r.id, created_at: iso(r.createdAt), request_id: r.requestId, method: r.method, route: r.route, status: r.status,
+            latency_ms: r.latencyMs, client_ip: r.clientIp, key_id: r.keyId, user_id: r.userId,
+          }),
+          (r) => String(r.id),
+        )
+      },
+      {
+        query: z.object({
+          ...pageQuery,
+          ...timeRange,
+          key_id: z.string().optional(),
+          user_id: z.string().optional(),
+          status: z.coerce.number().int().min(100).max(599).optional(),
+          method: z.string().max(10).optional(),
+          route: z.string().max(512).optional(),
+          client_ip: z.string().max(64).optional(),
+        }),
+        detail: { tags: ['audit'], summary: 'The API request log, newest first: every /v1 request, refusals included' },
+      },
+    )
+}
