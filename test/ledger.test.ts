@@ -1,0 +1,234 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Hold } from '../src/budget/hold'
+import { Ledger, type HoldRequest } from '../src/budget/ledger'
+import { periodStart } from '../src/budget/period'
+import { openDatabase, type Db } from '../src/db/open'
+import { apiKeys, users } from '../src/db/schema'
+import { WriteQueue } from '../src/db/write-queue'
+import { GatewayError } from '../src/http/errors'
+import { tempDir } from './support/gateway'
+
+let dir: string
+let db: Db
+let writes: WriteQueue
+let ledger: Ledger
+const TTL = 60_000
+
+function addUser(id: string, maxBudget: number | null, budgetPeriod: 'daily' | 'weekly' | 'monthly' | null = null, now = Date.now()) {
+  db.insert(users).values({ id, maxBudget, budgetPeriod, periodStart: periodStart(budgetPeriod, now), createdAt: now, updatedAt: now }).run()
+}
+function addKey(id: string, userId: string, maxBudget: number | null) {
+  const now = Date.now()
+  db.insert(apiKeys).values({ id, userId, keyHash: id, keyPrefix: 'tg-x', maxBudget, createdAt: now, updatedAt: now }).run()
+}
+const figures = (id: string) => db.$client.query('SELECT spend, reserved, period_start FROM users WHERE id = ?').get(id) as { spend: number; reserved: number; period_start: number }
+const hold = (userId: string, amount: number, keyId: string | null = null): HoldRequest => ({
+  requestId: crypto.randomUUID(), userId, keyId, amount, model: 'mock:m', provider: 'mock', endpoint: '/v1/chat/completions', priceId: null, stream: false,
+})
+const done = (cost: number) => ({ cost, promptTokens: 1, completionTokens: 1, cachedTokens: 0, status: 'ok' as const, latencyMs: 1 })
+function refusal(f: () => unknown): GatewayError {
+  try {
+    f()
+  } catch (e) {
+    if (e instanceof GatewayError) return e
+    throw e
+  }
+  throw new Error('expected a refusal')
+}
+
+beforeEach(() => {
+  dir = tempDir()
+  db = openDatabase(join(dir, 'ledger.db'))
+  writes = new WriteQueue(db.$client)
+  ledger = new Ledger(db.$client, writes, TTL)
+})
+afterEach(() => {
+  db.$client.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('reserve', () => {
+  test('takes a hold only while spend + reserved + amount fits, and says what is left', () => {
+    addUser('u', 1000)
+    const a = ledger.reserve(hold('u', 600))
+    expect(a.remainingAfter).toBe(400)
+    const refused = refusal(() => ledger.reserve(hold('u', 401)))
+    expect(refused.status).toBe(402)
+    expect(refused.code).toBe('budget_exceeded')
+    expect(refused.message).toContain('$0.000400 remaining')
+    expect(ledger.reserve(hold('u', 400)).remainingAfter).toBe(0)
+    expect(figures('u').reserved).toBe(1000)
+  })
+
+  test('an unlimited user is never refused and has no remaining figure', () => {
+    addUser('rich', null)
+    expect(ledger.reserve(hold('rich', 10 ** 12)).remainingAfter).toBeNull()
+  })
+
+  test('a key ceiling below the user ceiling refuses first, and a refusal leaves no hold anywhere', () => {
+    addUser('u', 10_000)
+    addKey('k', 'u', 500)
+    ledger.reserve(hold('u', 400, 'k'))
+    const refused = refusal(() => ledger.reserve(hold('u', 200, 'k')))
+    expect(refused.code).toBe('budget_exceeded')
+    expect(refused.message).toContain('for this key')
+    // The user's debit in the refused transaction was rolled back with it.
+    expect(figures('u').reserved).toBe(400)
+    expect(db.$client.query('SELECT count(*) AS n FROM reservations').get()).toEqual({ n: 1 })
+  })
+
+  test('blocked and unknown users are refused with 403 and 404', () => {
+    addUser('b', null)
+    db.$client.run('UPDATE users SET blocked = 1')
+    expect(refusal(() => ledger.reserve(hold('b', 1))).status).toBe(403)
+    expect(refusal(() => ledger.reserve(hold('ghost', 1))).status).toBe(404)
+  })
+
+  test('an ended budget period rolls over inside the reservation (calendar-aligned UTC)', () => {
+    const monday = Date.UTC(2026, 10, 23, 10) // a Monday
+    addUser('d', 1000, 'daily', monday)
+    ledger.reserve(hold('d', 1000), monday).settle(done(1000))
+    ledger.flush()
+    expect(refusal(() => ledger.reserve(hold('d', 1), monday + 3_600_000)).code).toBe('budget_exceeded')
+
+    const tomorrow = Date.UTC(2026, 10, 24, 0, 0, 1)
+    expect(ledger.reserve(hold('d', 1), tomorrow).remainingAfter).toBe(999)
+    expect(figures('d')).toEqual({ spend: 0, reserved: 1, period_start: Date.UTC(2026, 10, 24) })
+  })
+
+  test('weekly periods start on Monday and monthly on the 1st', () => {
+    const sunday = Date.UTC(2026, 10, 29, 23, 59)
+    expect(periodStart('weekly', sunday)).toBe(Date.UTC(2026, 10, 23))
+    expect(periodStart('weekly', Date.UTC(2026, 10, 30))).toBe(Date.UTC(2026, 10, 30))
+    expect(periodStart('monthly', sunday)).toBe(Date.UTC(2026, 10, 1))
+    expect(periodStart('daily', sunday)).toBe(Date.UTC(2026, 10, 29))
+  })
+})
+
+describe('settle', () => {
+  test('moves the hold out of reserved, adds the real cost to spend, writes one usage row; a second settle does nothing', () => {
+    addUser('u', 1000)
+    addKey('k', 'u', null)
+    const h = ledger.reserve(hold('u', 700, 'k'))
+    ledger.settle(h.id, done(123))
+    ledger.settle(h.id, done(456)) // idempotent: the reservation row is gone after the first
+    ledger.flush()
+    expect(figures('u')).toMatchObject({ spend: 123, reserved: 0 })
+    expect(db.$client.query('SELECT spend, reserved FROM api_keys').get()).toEqual({ spend: 123, reserved: 0 })
+    expect(db.$client.query('SELECT cost, reserved, status FROM usage').all()).toEqual([{ cost: 123, reserved: 700, status: 'ok' }])
+  })
+
+  test('a hold left open by its owner is settled at its full amount when the owner scope ends', () => {
+    addUser('u', null)
+    {
+      using h = ledger.reserve(hold('u', 250))
+      expect(h.isOpen).toBe(true)
+    }
+    ledger.flush()
+    expect(figures('u')).toMatchObject({ spend: 250, reserved: 0 })
+  })
+
+  test('release charges nothing; a transferred hold is settled by its new owner only', () => {
+    addUser('u', null)
+    ledger.reserve(hold('u', 300)).release(5)
+    let moved: Hold
+    {
+      using h = ledger.reserve(hold('u', 400))
+      moved = h.transfer()
+    }
+    ledger.flush()
+    expect(figures('u')).toMatchObject({ spend: 0, reserved: 400 })
+    moved.settle(done(40))
+    ledger.flush()
+    expect(figures('u')).toMatchObject({ spend: 40, reserved: 0 })
+  })
+})
+
+describe('sweeper', () => {
+  test('settles holds past their TTL at their full amount, marked expired, once', () => {
+    addUser('u', null)
+    const now = Date.now()
+    ledger.reserve(hold('u', 111), now)
+    ledger.reserve(hold('u', 222), now + 30_000)
+    expect(ledger.sweep(now + TTL)).toBe(1)
+    expect(ledger.sweep(now + TTL)).toBe(0)
+    expect(figures('u')).toMatchObject({ spend: 111, reserved: 222 })
+    expect(db.$client.query('SELECT cost, status FROM usage').all()).toEqual([{ cost: 111, status: 'expired' }])
+  })
+})
+
+/** A small seeded generator, so a failure can be replayed. */
+function prng(seed: number) {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+describe('property: random reserve / settle / release / crash sequences', () => {
+  for (const seed of [1, 2, 3, 42, 2026]) {
+    test(`reserved = Σ open holds and spend = Σ usage cost, for every user (seed ${seed})`, () => {
+      const rand = prng(seed)
+      const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!
+      const ids = ['a', 'b', 'c']
+      for (const id of ids) addUser(id, 5_000)
+      addKey('ka', 'a', 2_000)
+      let open: Hold[] = []
+      let clock = Date.now()
+
+      const check = () => {
+        ledger.flush()
+        for (const id of ids) {
+          const u = figures(id)
+          const openSum = (db.$client.query('SELECT coalesce(sum(amount), 0) AS s FROM reservations WHERE user_id = ?').get(id) as { s: number }).s
+          const usageSum = (db.$client.query('SELECT coalesce(sum(cost), 0) AS s FROM usage WHERE user_id = ?').get(id) as { s: number }).s
+          expect(u.reserved).toBe(openSum)
+          expect(u.spend).toBe(usageSum)
+          // Costs never exceed their holds here, so the ceiling is never passed.
+          expect(u.spend + u.reserved).toBeLessThanOrEqual(5_000)
+        }
+        const k = db.$client.query('SELECT spend, reserved FROM api_keys').get() as { spend: number; reserved: number }
+        expect(k.spend + k.reserved).toBeLessThanOrEqual(2_000)
+      }
+
+      for (let step = 0; step < 400; step++) {
+        const r = rand()
+        if (r < 0.45) {
+          const user = pick(ids)
+          try {
+            open.push(ledger.reserve(hold(user, 1 + Math.floor(rand() * 900), user === 'a' && rand() < 0.5 ? 'ka' : null), clock))
+          } catch (e) {
+            expect((e as GatewayError).code).toBe('budget_exceeded')
+          }
+        } else if (r < 0.75 && open.length) {
+          const h = open.splice(Math.floor(rand() * open.length), 1)[0]!
+          h.settle(done(Math.floor(rand() * (h.amount + 1))))
+        } else if (r < 0.85 && open.length) {
+          open.splice(Math.floor(rand() * open.length), 1)[0]!.release(1)
+        } else if (r < 0.92 && open.length) {
+          // A crash: the process forgets its holds; only the sweeper can end them, after their TTL.
+          open = []
+          clock += TTL
+          ledger.flush()
+          ledger.sweep(clock)
+        } else if (open.length) {
+          // A duplicate settlement of an already-settled hold must change nothing.
+          const h = pick(open)
+          h.settle(done(1))
+          ledger.settle(h.id, done(999))
+          open = open.filter((x) => x !== h)
+        }
+        if (step % 20 === 0) check()
+      }
+      for (const h of open) h.release(1)
+      check()
+      expect(db.$client.query('SELECT count(*) AS n FROM reservations').get()).toEqual({ n: 0 })
+    })
+  }
+})
