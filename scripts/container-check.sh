@@ -34,6 +34,7 @@ human() { numfmt --to=si --suffix=B --format='%.1f' "$1" 2>/dev/null || echo "$1
 WORK=$(mktemp -d -t tollgate-container-check.XXXXXX)
 CONTAINERS=()
 BG_PGIDS=()
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   local pgid c
   for pgid in "${BG_PGIDS[@]}"; do kill -KILL -- "-$pgid" 2>/dev/null || true; done
@@ -51,8 +52,9 @@ finish() {
     say "PASS"
     exit 0
   fi
-  local IFS=';'
-  say "FAIL: ${FAILURES[*]}"
+  local reasons
+  reasons=$(printf '%s; ' "${FAILURES[@]}")
+  say "FAIL: ${reasons%; }"
   exit 1
 }
 
@@ -233,12 +235,15 @@ else
   bad "/data is not owned by the image user (stat: $DATA_STAT)"
 fi
 VOLUMES=$(podman image inspect --format '{{json .Config.Volumes}}' "$IMAGE")
-[[ $VOLUMES == *'"/data"'* ]] && ok "VOLUME /data" || bad "no VOLUME /data (volumes: $VOLUMES)"
+expect() { # haystack, needle, ok-message, fail-message
+  if [[ $1 == *"$2"* ]]; then ok "$3"; else bad "$4"; fi
+}
 ENV_JSON=$(podman image inspect --format '{{json .Config.Env}}' "$IMAGE")
-[[ $ENV_JSON == *'"TOLLGATE_HOST=0.0.0.0"'* ]] && ok "ENV TOLLGATE_HOST=0.0.0.0" || bad "TOLLGATE_HOST=0.0.0.0 is not set in the image"
-[[ $ENV_JSON == *'"TOLLGATE_DB=/data/'* ]] && ok "ENV TOLLGATE_DB under /data" || bad "TOLLGATE_DB does not point into /data"
 PORTS=$(podman image inspect --format '{{json .Config.ExposedPorts}}' "$IMAGE")
-[[ $PORTS == *'"8080/tcp"'* ]] && ok "EXPOSE 8080" || bad "port 8080 is not exposed ($PORTS)"
+expect "$VOLUMES" '"/data"' "VOLUME /data" "no VOLUME /data (volumes: $VOLUMES)"
+expect "$ENV_JSON" '"TOLLGATE_HOST=0.0.0.0"' "ENV TOLLGATE_HOST=0.0.0.0" "TOLLGATE_HOST=0.0.0.0 is not set in the image"
+expect "$ENV_JSON" '"TOLLGATE_DB=/data/' "ENV TOLLGATE_DB under /data" "TOLLGATE_DB does not point into /data"
+expect "$PORTS" '"8080/tcp"' "EXPOSE 8080" "port 8080 is not exposed ($PORTS)"
 
 # ------------------------------------------------------------------------------------------------
 section "layers"
@@ -265,7 +270,9 @@ KEY_PATTERN='tg-[A-Za-z0-9_-]{30,}|sk-[A-Za-z0-9_-]{20,}|TOLLGATE_MASTER_KEY=[^[
 key_like() { awk '{ s = $0; sub(/^[^:]*:/, "", s); n = 0; if (s ~ /[A-Z]/) n++; if (s ~ /[a-z]/) n++; if (s ~ /[0-9]/) n++; if (n >= 2 || s ~ /PRIVATE KEY|TOLLGATE_MASTER_KEY=/) print }'; }
 
 total_files=0; total_bytes=0; ignored_words=0; ignored_examples=()
-scan_hits=()
+scan_hits=()                                     # every finding, printed
+declare -A dev_found=() kind_found=()           # for the summary line
+mask() { local v=$1; [[ ${#v} -le 12 ]] && printf '%s' "$v" || printf '%s…(%d chars)' "${v:0:10}" "${#v}"; }
 for i in "${!LAYER_TARS[@]}"; do
   tarfile=$WORK/archive/${LAYER_TARS[$i]}
   n=$((i + 1))
@@ -274,9 +281,18 @@ for i in "${!LAYER_TARS[@]}"; do
   total_files=$((total_files + files)); total_bytes=$((total_bytes + bytes))
   origin="tollgate"; [[ $n -le $BASE_LAYERS ]] && origin="base"
   printf 'container-check:   layer %d/%d %s  %-8s %6d entries %10s  %s\n' "$n" "${#LAYER_TARS[@]}" "${LAYER_TARS[$i]:0:12}" "$origin" "$files" "$(human "$bytes")" "${LAYER_HISTORY[$i]:-}"
-  while IFS= read -r path; do
-    scan_hits+=("layer $n: forbidden file /$path")
-  done < <(tar -tf "$tarfile" | sed -e 's|^\./||' | grep -v '/$' | grep -E "$FORBIDDEN_PATHS" | head -20 || true)
+  # Forbidden names; a dev-only package is reported once, with its file count.
+  while read -r count path; do
+    [[ -n $path ]] || continue
+    if [[ $path =~ node_modules/(@[^/]+/[^/]+|[^/]+)/$ ]]; then
+      dev_found[${BASH_REMATCH[1]}]=1
+      scan_hits+=("layer $n: dev-only package /$path ($count files)")
+    else
+      kind_found[".env/database/test files"]=1
+      scan_hits+=("layer $n: forbidden file /$path")
+    fi
+  done < <(tar -tf "$tarfile" | sed -e 's|^\./||' | grep -v '/$' | grep -E "$FORBIDDEN_PATHS" \
+             | sed -E 's#^(.*node_modules/(@[^/]+/)?[^/]+/).*$#\1#' | sort | uniq -c || true)
   dir=$WORK/layer-$n
   mkdir -p "$dir"
   tar -xf "$tarfile" -C "$dir" --no-same-owner --no-same-permissions 2>/dev/null || true
@@ -289,21 +305,31 @@ for i in "${!LAYER_TARS[@]}"; do
     done < <(printf '%s\n' "$raw" | grep -v -x -F -f <(printf '%s\n' "$keys") | head -5 || true)
     ignored_words=$((ignored_words + $(printf '%s\n' "$raw" | wc -l) - $(printf '%s' "$keys" | grep -c . || true)))
     while IFS= read -r hit; do
-      [[ -n $hit ]] && scan_hits+=("layer $n: key-like string in /${hit%%:*}: ${hit#*:}" )
+      [[ -n $hit ]] || continue
+      kind_found["key-like strings"]=1
+      scan_hits+=("layer $n: key-like string in /${hit%%:*}: $(mask "${hit#*:}")")
     done <<<"$keys"
   fi
   for decoy in "$DECOY_MASTER" "$DECOY_TG" "$DECOY_SK"; do
     while IFS= read -r f; do
-      [[ -n $f ]] && scan_hits+=("layer $n: decoy secret from the build context in /${f#"$dir"/}")
+      [[ -n $f ]] || continue
+      kind_found["decoy secrets planted in the build context"]=1
+      scan_hits+=("layer $n: decoy secret from the build context in /${f#"$dir"/}")
     done < <(grep -r -l -a -F -e "$decoy" "$dir" 2>/dev/null || true)
   done
   rm -rf "$dir"
 done
 # The image config (ENV, LABEL, history of every instruction) is metadata every pull gets too.
 config_hits=$(grep -a -o -E -e "$KEY_PATTERN" "$CONFIG_JSON" | key_like || true)
-[[ -z $config_hits ]] || scan_hits+=("image config: key-like string: $config_hits")
+if [[ -n $config_hits ]]; then
+  kind_found["key-like strings in the image config"]=1
+  while IFS= read -r hit; do scan_hits+=("image config: key-like string: $(mask "$hit")"); done <<<"$config_hits"
+fi
 for decoy in "$DECOY_MASTER" "$DECOY_TG" "$DECOY_SK"; do
-  grep -q -F -e "$decoy" "$CONFIG_JSON" && scan_hits+=("image config: decoy secret from the build context")
+  if grep -q -F -e "$decoy" "$CONFIG_JSON"; then
+    kind_found["decoy secrets in the image config"]=1
+    scan_hits+=("image config: decoy secret from the build context")
+  fi
 done
 SCAN_MS=$(( $(now_ms) - t0 ))
 info "scanned ${#LAYER_TARS[@]} layers, $total_files entries, $(human "$total_bytes") of layer tars + the image config/history, in $(( SCAN_MS / 1000 ))s"
@@ -316,7 +342,10 @@ fi
 if [[ ${#scan_hits[@]} -eq 0 ]]; then
   ok "no layer holds a .env file, a database, a dev-only package, a planted decoy or a key-like string"
 else
-  bad "layer scan: ${#scan_hits[@]} finding(s)" "$(printf '%s\n' "${scan_hits[@]}" | head -30)"
+  kinds=()
+  [[ ${#dev_found[@]} -eq 0 ]] || kinds+=("dev-only packages $(printf '%s\n' "${!dev_found[@]}" | sort | tr '\n' ' ' | sed 's/ $//')")
+  for k in "${!kind_found[@]}"; do kinds+=("$k"); done
+  bad "layer scan: $(printf '%s, ' "${kinds[@]}" | sed 's/, $//')" "$(printf '%s\n' "${scan_hits[@]}" | head -40)"
 fi
 PROD_PACKAGES=$(timeout 60 buildah run --isolation chroot "$CTR" ls node_modules 2>/dev/null | tr '\n' ' ' || true)
 info "node_modules in the image: $PROD_PACKAGES"

@@ -5,7 +5,7 @@ import { createApp, createServices } from './app'
 export interface RunningGateway {
   url: string
   port: number
-  stop(): Promise<void>
+  stop(drainMs?: number): Promise<void>
 }
 
 /** Builds and starts a gateway; `stop` drains the write queue so that no settlement is lost on a clean stop. */
@@ -23,11 +23,20 @@ export function startGateway(config: Config): RunningGateway {
   return {
     url: `http://${host}:${server.port}`,
     port: server.port!,
-    async stop() {
+    /**
+     * Stops taking requests, lets the ones in flight finish and settle (up to `drainMs`), then writes
+     * everything queued. A hold still open after that stays in the database for the sweeper.
+     */
+    async stop(drainMs = 10_000) {
       sweeper.stop()
       services.requestLog.stop()
-      await app.stop()
-      services.writes.flush()
+      const stopped = app.stop()
+      const open = await services.ledger.drain(drainMs)
+      if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)
+      await stopped
+      // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
+      await new Promise((resolve) => setImmediate(resolve))
+      services.writes.close()
       services.db.$client.close()
     },
   }

@@ -11,7 +11,7 @@ export class Hold implements Disposable {
 
   constructor(
     private readonly ledger: Ledger,
-    readonly id: string,
+    readonly id: number,
     /** The reserved worst case, micro-USD. */
     readonly amount: number,
     /** The user's budget left after this hold, micro-USD; null for an unlimited user. */

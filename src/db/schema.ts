@@ -56,11 +56,13 @@ export const prices = sqliteTable(
   (t) => [index('prices_model').on(t.model, t.createdAt)],
 )
 
-/** An open hold on a user's (and key's) budget. Removed by exactly one settlement. */
-export const reservations = sqliteTable(
-  'reservations',
-  {
-    id: text('id').primaryKey(),
+/**
+ * An open hold on a user's (and key's) budget, removed by exactly one settlement. The id is an
+ * AUTOINCREMENT integer: appending is cheap on the hot path, and an id is never reused, so a late
+ * settlement can never land on a newer hold. No index on expiry: the table holds only open holds.
+ */
+export const reservations = sqliteTable('reservations', {
+    id: integer('id').primaryKey({ autoIncrement: true }),
     requestId: text('request_id').notNull(),
     userId: text('user_id').notNull(),
     keyId: text('key_id'),
@@ -72,9 +74,7 @@ export const reservations = sqliteTable(
     stream: integer('stream', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
-  },
-  (t) => [index('reservations_expires').on(t.expiresAt)],
-)
+})
 
 export const usage = sqliteTable(
   'usage',

@@ -11,6 +11,7 @@ import type { Database } from 'bun:sqlite'
 export class WriteQueue {
   private pending: Array<() => void> = []
   private scheduled = false
+  private closed = false
   private readonly runAll: (writes: Array<() => void>) => void
 
   constructor(private readonly db: Database, private readonly onError: (error: unknown) => void = console.error) {
@@ -27,10 +28,20 @@ export class WriteQueue {
   }
 
   defer(write: () => void): void {
+    if (this.closed) {
+      this.onError(new Error('write queued after the database was closed; dropped'))
+      return
+    }
     this.pending.push(write)
     if (!this.scheduled) {
       this.scheduled = true
-      setImmediate(() => this.flush())
+      setImmediate(() => {
+        try {
+          this.flush()
+        } catch (error) {
+          this.onError(error)
+        }
+      })
     }
   }
 
@@ -41,6 +52,12 @@ export class WriteQueue {
     const writes = this.pending
     this.pending = []
     this.runAll(writes)
+  }
+
+  /** Writes what is queued and refuses anything later: call before closing the database. */
+  close(): void {
+    this.flush()
+    this.closed = true
   }
 
   get size(): number {

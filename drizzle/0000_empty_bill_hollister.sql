@@ -46,7 +46,7 @@ CREATE TABLE `prices` (
 --> statement-breakpoint
 CREATE INDEX `prices_model` ON `prices` (`model`,`created_at`);--> statement-breakpoint
 CREATE TABLE `reservations` (
-	`id` text PRIMARY KEY NOT NULL,
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`request_id` text NOT NULL,
 	`user_id` text NOT NULL,
 	`key_id` text,
@@ -60,7 +60,6 @@ CREATE TABLE `reservations` (
 	`expires_at` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `reservations_expires` ON `reservations` (`expires_at`);--> statement-breakpoint
 CREATE TABLE `usage` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`request_id` text NOT NULL,
