@@ -10,6 +10,12 @@ try {
   process.exit(1)
 }
 
+if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms)
+  console.warn(
+    '[tollgate] TOLLGATE_RESERVATION_TTL_SEC is not above TOLLGATE_UPSTREAM_TIMEOUT_MS: the sweeper may settle ' +
+      'holds of long requests at their full amount while they are still running',
+  )
+
 const gateway = startGateway(config)
 console.log(`[tollgate] listening on ${gateway.url}`)
 
