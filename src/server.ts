@@ -9,7 +9,12 @@ export interface RunningGateway {
 }
 
 /** Builds and starts a gateway; `stop` drains the write queue so that no settlement is lost on a clean stop. */
-export function startGateway(config: Config): RunningGateway {
+export interface ServerOptions {
+  /** Seconds a silent connection is kept (Bun's idle timeout). Proxy routes switch it off per request. */
+  idleTimeoutSec?: number
+}
+
+export function startGateway(config: Config, options: ServerOptions = {}): RunningGateway {
   const services = createServices(config)
   const sweeper = startSweeper(services.ledger)
   const app = createApp(services).listen({
@@ -17,6 +22,7 @@ export function startGateway(config: Config): RunningGateway {
     port: config.port,
     // Bun answers a body past this with its own bare 413; the body-limit plugin answers declared ones first.
     maxRequestBodySize: config.max_body_bytes,
+    idleTimeout: options.idleTimeoutSec ?? 30,
   })
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname

@@ -30,6 +30,8 @@ export interface GatewayOptions {
   mock?: MockProvider
   /** Raw config values (the file's and env's names, snake_case), over the test defaults. */
   config?: Record<string, unknown>
+  /** Bun's idle timeout for the in-process server, in seconds. */
+  idleTimeoutSec?: number
 }
 
 export interface TestGateway {
@@ -62,7 +64,7 @@ export function testConfig(options: GatewayOptions, dir: string) {
 export async function startTestGateway(options: GatewayOptions = {}): Promise<TestGateway> {
   const dir = tempDir()
   const config = testConfig(options, dir)
-  const gateway = startGateway(config)
+  const gateway = startGateway(config, { idleTimeoutSec: options.idleTimeoutSec })
   return harness(gateway.url, config.db, async () => {
     await gateway.stop()
     rmSync(dir, { recursive: true, force: true })

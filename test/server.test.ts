@@ -1,0 +1,57 @@
+import { describe, expect, test } from 'bun:test'
+import { createApp, createServices } from '../src/app'
+import { configSchema } from '../src/config/schema'
+import { startMockProvider } from './support/mock-provider'
+import { MASTER_KEY, startTestGateway } from './support/gateway'
+
+const DAY = 86_400_000
+
+describe('health', () => {
+  test('answers 200 while the database answers, 503 once it does not', async () => {
+    const services = createServices(configSchema.parse({ master_key: MASTER_KEY, db: ':memory:' }))
+    const app = createApp(services)
+    const ok = await app.handle(new Request('http://localhost/health'))
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toEqual({ status: 'ok' })
+    services.db.$client.close()
+    const down = await app.handle(new Request('http://localhost/health'))
+    expect(down.status).toBe(503)
+    expect(down.headers.get('x-content-type-options')).toBe('nosniff')
+  })
+})
+
+describe('request log retention', () => {
+  test('rows older than the retention period are pruned, newer ones kept', () => {
+    const services = createServices(configSchema.parse({ master_key: MASTER_KEY, db: ':memory:', audit_retention_days: 30 }))
+    const now = Date.now()
+    const insert = services.db.$client.prepare(
+      "INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms) VALUES (?, ?, 'GET', '/v1/x', 200, 1)",
+    )
+    insert.run(now - 31 * DAY, 'old')
+    insert.run(now - 29 * DAY, 'recent')
+    expect(services.requestLog.pruneOld(now)).toBe(1)
+    expect(services.db.$client.query('SELECT request_id FROM api_request_log').all()).toEqual([{ request_id: 'recent' }])
+    services.requestLog.stop()
+  })
+})
+
+describe('long upstream calls', () => {
+  test("a completion slower than the server's idle timeout is not cut", async () => {
+    const mock = startMockProvider({ latencyMs: 2_500 })
+    // The listener drops connections silent for 1 s; the chat route switches that off for its request.
+    const gw = await startTestGateway({ mock, idleTimeoutSec: 1 })
+    try {
+      const { secret } = await gw.userWithKey({ id: 'patient' })
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'take your time' }] }),
+      })
+      expect(res.status).toBe(200)
+      expect(((await res.json()) as any).choices[0].message.content).toBe('Hello from the mock provider.')
+    } finally {
+      await gw.stop()
+      await mock.stop()
+    }
+  })
+})
