@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { unauthorized } from '../http/errors'
+import { forbidden, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
 import { MASTER } from '../keys/caller'
 import type { KeyStore } from '../keys/key-store'
@@ -17,6 +17,18 @@ export function isPublic(path: string, method: string): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false
   return PUBLIC_PATHS.has(path) || DOCS_ASSET.test(path)
 }
+
+/**
+ * Administration paths, refused to any other caller here, before the body is read: Elysia parses a body
+ * before any route hook runs, so the admin plugin's own guard (which stays, as the structural one) would
+ * otherwise answer a malformed body with 400 and tell a non-admin something about the route.
+ */
+const ADMIN_PATH = /^\/v1\/(users|keys|pricing|usage|audit)(\/|$)/
+
+/** Duplicate slashes and `.` segments removed, as a router may treat them. */
+const collapse = (path: string) => path.replace(/\/{2,}/g, '/').replace(/\/\.(?=\/|$)/g, '')
+
+export const isAdminPath = (path: string) => ADMIN_PATH.test(collapse(path))
 
 /** `Authorization: Bearer <key>` (OpenAI SDKs) or `x-api-key: <key>` (Anthropic SDKs). */
 export function credentialOf(headers: Headers): string | null {
@@ -40,6 +52,9 @@ export const auth = (options: { masterKey: string; keys: KeyStore }) => {
       const caller = isMaster(secret) ? MASTER : options.keys.verify(secret)
       if (!caller) throw unauthorized()
       state.caller = caller
-      if (caller.kind === 'key') state.userId = caller.userId
+      if (caller.kind === 'key') {
+        state.userId = caller.userId
+        if (isAdminPath(state.path)) throw forbidden('admin_only', 'This route needs the master key.')
+      }
     })
 }
