@@ -11,12 +11,13 @@
 # How: `bun install --production --frozen-lockfile` straight from the committed package-lock.json.
 # Why this way:
 # - The Bun image has no Node/npm, so `npm ci --omit=dev` would need a second base image (and a
-#   second pin to keep current); Bun reads package-lock.json itself (it migrates it in memory to its
-#   own lockfile), and the project has no bun.lock.
+#   second pin to keep current); Bun reads package-lock.json itself (it migrates it to its own
+#   lockfile inside this stage), and the project has no bun.lock.
 # - Reproducible: every version and integrity hash comes from package-lock.json; `--frozen-lockfile`
 #   fails the build if package.json and the lockfile disagree instead of resolving anything anew,
-#   and Bun checks each tarball against the lock's integrity hash. The build needs the npm
-#   registry (or a mirror set with NPM_CONFIG_REGISTRY), exactly like `npm ci`; nothing else.
+#   and Bun checks each tarball against the lock's integrity hash. The only thing fetched is those
+#   tarballs from the npm registry, exactly as `npm ci` would; two builds from one commit get the
+#   same files.
 # - `--omit=peer`: the runtime needs exactly the "dependencies" of package.json and what they
 #   depend on. Peer-only packages are left out: typescript (an unmarked peer of
 #   @elysiajs/openapi, used only by its `fromTypes` generator), @types/bun/bun-types/@types/node
@@ -46,6 +47,7 @@ RUN --mount=type=secret,id=npm_ca \
 # ---------------------------------------------------------------------------------------------
 FROM oven/bun:1.4.4-slim AS runtime
 
+# NODE_ENV=production: Elysia's production mode (its own validation errors carry no schema details).
 ENV NODE_ENV=production \
     TOLLGATE_HOST=0.0.0.0 \
     TOLLGATE_PORT=8080 \
