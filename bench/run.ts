@@ -1,0 +1,184 @@
+/**
+ * The mock provider called directly and through tollgate, side by side in one run, on 127.0.0.1 only.
+ * Through tollgate every governance feature is on: per-IP rate limit, key auth, required pricing, budget
+ * reservation and settlement, usage rows and the request log.
+ *
+ *   bench/setup.sh && npm run bench            (or: bun bench/run.ts [seconds per run] [repeats])
+ *
+ * Scenarios: chat JSON and chat SSE (20 chunks), at concurrency 1 and 64; direct and gateway runs
+ * alternate, `repeats` times each, and the medians are reported. Also: time to first stream event at
+ * concurrency 1, the gateway's CPU milliseconds per request, and its peak RSS.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const seconds = Number(process.argv[2] ?? 5)
+const repeats = Number(process.argv[3] ?? 3)
+const ROOT = join(import.meta.dir, '..')
+const BUN = process.execPath
+const MASTER = `bench-master-${crypto.randomUUID()}`
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'))
+
+async function started(proc: ReturnType<typeof Bun.spawn>, pattern: RegExp): Promise<string> {
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
+  let out = ''
+  const deadline = Date.now() + 15_000
+  while (Date.now() < deadline) {
+    const { value, done } = await reader.read()
+    if (done) break
+    out += new TextDecoder().decode(value)
+    const m = pattern.exec(out)
+    if (m) {
+      void (async () => { while (!(await reader.read()).done); })() // keep draining
+      return m[1]!
+    }
+  }
+  throw new Error(`did not start: ${out}`)
+}
+
+const children: Array<{ kill(signal?: string): void }> = []
+process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')))
+
+const mock = Bun.spawn([BUN, join(ROOT, 'test/support/mock-provider.ts'), '--port', '0', '--chunks', '20'], { stdout: 'pipe', stderr: 'inherit' })
+children.push(mock)
+const mockUrl = await started(mock, /listening on (http:\/\/\S+)/)
+
+const configFile = join(dir, 'bench.yaml')
+writeFileSync(configFile, JSON.stringify({
+  providers: { mock: { type: 'openai', base_url: `${mockUrl}/v1`, api_key: 'sk-bench-upstream' } },
+  pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 } },
+}))
+const gateway = Bun.spawn([BUN, join(ROOT, 'src/index.ts')], {
+  env: {
+    PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, 'bench.db'),
+    TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000',
+  },
+  stdout: 'pipe', stderr: 'inherit',
+})
+children.push(gateway)
+const gatewayUrl = await started(gateway, /listening on (http:\/\/\S+)/)
+
+const admin = async (path: string, body: unknown) =>
+  (await (await fetch(gatewayUrl + path, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { key?: string }
+await admin('/v1/users', { id: 'bench', max_budget: 1_000_000 })
+const key = (await admin('/v1/keys', { user_id: 'bench' })).key!
+
+const messages = [{ role: 'user', content: 'Write one short sentence about toll gates.' }]
+const target = (via: 'direct' | 'gateway', stream: boolean) => ({
+  url: via === 'direct' ? `${mockUrl}/v1/chat/completions` : `${gatewayUrl}/v1/chat/completions`,
+  key: via === 'direct' ? 'sk-bench-upstream' : key,
+  body: JSON.stringify({ model: via === 'direct' ? 'gpt-mock' : 'mock:gpt-mock', messages, max_tokens: 64, stream }),
+})
+
+/** CPU time (user + system) of a process in milliseconds, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+
+const toMs = (v: string) => {
+  const m = /([\d.]+)(us|ms|s)/.exec(v)
+  if (!m) throw new Error(`unparsable wrk latency: ${v}`)
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1)
+}
+
+interface WrkResult { rps: number; p50: number; p99: number; requests: number; errors: number }
+
+async function wrk(t: ReturnType<typeof target>, connections: number): Promise<WrkResult> {
+  const threads = Math.min(2, connections)
+  const proc = Bun.spawn(['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '-s', join(import.meta.dir, 'post.lua'), t.url], {
+    env: { ...process.env, BENCH_BODY: t.body, BENCH_KEY: t.key }, stdout: 'pipe', stderr: 'pipe',
+  })
+  const out = await new Response(proc.stdout).text()
+  await proc.exited
+  if (!/Requests\/sec/.test(out) || !/50%/.test(out)) throw new Error(`wrk gave no figures for ${t.url}:\n${out}\n${await new Response(proc.stderr).text()}`)
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0)
+  const socketErrors = /Socket errors: (.*)/.exec(out)?.[1]
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]),
+    p50: toMs(/^\s+50%\s+(\S+)/m.exec(out)![1]!),
+    p99: toMs(/^\s+99%\s+(\S+)/m.exec(out)![1]!),
+    requests: Number(/(\d+) requests in/.exec(out)![1]),
+    errors: non2xx + (socketErrors ? socketErrors.match(/\d+/g)!.map(Number).reduce((a, b) => a + b, 0) : 0),
+  }
+}
+
+/** Milliseconds from sending a streaming request to reading its first event, median of `n` in a row. */
+async function timeToFirstEvent(t: ReturnType<typeof target>, n: number): Promise<number> {
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    const res = await fetch(t.url, { method: 'POST', headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' }, body: t.body })
+    const reader = res.body!.getReader()
+    await reader.read()
+    samples.push(performance.now() - start)
+    while (!(await reader.read()).done);
+  }
+  return median(samples)
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+const fmt = (n: number, d = 2) => n.toFixed(d)
+
+// Warm both paths (JIT, connection pools, SQLite pages) before measuring.
+await wrk(target('direct', false), 8)
+await wrk(target('gateway', false), 8)
+
+const rows: string[] = []
+let gatewayCpu = 0
+let gatewayRequests = 0
+for (const stream of [false, true]) {
+  for (const connections of [1, 64]) {
+    const direct: WrkResult[] = []
+    const via: WrkResult[] = []
+    for (let r = 0; r < repeats; r++) {
+      direct.push(await wrk(target('direct', stream), connections))
+      const before = cpuMs(gateway.pid)
+      const g = await wrk(target('gateway', stream), connections)
+      const used = cpuMs(gateway.pid) - before
+      gatewayCpu += used
+      gatewayRequests += g.requests
+      via.push({ ...g, errors: g.errors })
+      ;(via.at(-1) as WrkResult & { cpu?: number }).cpu = used / g.requests
+    }
+    const d = { rps: median(direct.map((x) => x.rps)), p50: median(direct.map((x) => x.p50)), p99: median(direct.map((x) => x.p99)) }
+    const g = { rps: median(via.map((x) => x.rps)), p50: median(via.map((x) => x.p50)), p99: median(via.map((x) => x.p99)) }
+    const cpu = median(via.map((x) => (x as WrkResult & { cpu: number }).cpu))
+    const errors = [...direct, ...via].reduce((a, x) => a + x.errors, 0)
+    rows.push(
+      `| chat ${stream ? 'SSE ' : 'JSON'} | ${String(connections).padStart(2)} | ${fmt(d.rps, 0)} | ${fmt(g.rps, 0)} | **${fmt(g.rps / d.rps)}×** | ${fmt(d.p50)} | ${fmt(g.p50)} | **+${fmt(g.p50 - d.p50)}** | ${fmt(d.p99)} | ${fmt(g.p99)} | ${fmt(cpu, 3)} | ${errors} |`,
+    )
+  }
+}
+
+const ttfeDirect: number[] = []
+const ttfeGateway: number[] = []
+for (let r = 0; r < repeats; r++) {
+  ttfeDirect.push(await timeToFirstEvent(target('direct', true), 200))
+  ttfeGateway.push(await timeToFirstEvent(target('gateway', true), 200))
+}
+
+const settled = await (await fetch(`${gatewayUrl}/v1/users/bench`, { headers: { authorization: `Bearer ${MASTER}` } })).json() as { spend: number; reserved: number }
+const usageRows = await (await fetch(`${gatewayUrl}/v1/usage/summary`, { headers: { authorization: `Bearer ${MASTER}` } })).json() as { totals: { requests: number } }
+
+console.log(`
+tollgate benchmark — ${new Date().toISOString()}, ${seconds}s per run, ${repeats} alternating repeats, medians
+bun ${Bun.version}, ${navigator.hardwareConcurrency} cores; wrk, the mock provider and the gateway share the machine
+
+| scenario | conc. | direct req/s | gateway req/s | ratio | direct p50 ms | gateway p50 ms | added p50 ms | direct p99 ms | gateway p99 ms | gateway CPU ms/req | errors |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+time to first stream event, concurrency 1 (median of ${repeats}×200): direct ${fmt(ttfeDirect.length ? median(ttfeDirect) : 0, 3)} ms, gateway ${fmt(median(ttfeGateway), 3)} ms, added ${fmt(median(ttfeGateway) - median(ttfeDirect), 3)} ms
+gateway CPU over all measured runs: ${fmt(gatewayCpu / gatewayRequests, 3)} ms/request; peak RSS ${fmt(peakRssMb(gateway.pid), 1)} MB
+ledger after the run: ${usageRows.totals.requests} usage rows, spend $${settled.spend}, reserved $${settled.reserved}
+`)
+
+gateway.kill('SIGTERM')
+mock.kill('SIGTERM')
+await Promise.all([gateway.exited, mock.exited])
