@@ -37,7 +37,7 @@ async function started(proc: ReturnType<typeof Bun.spawn>, pattern: RegExp): Pro
   throw new Error(`did not start: ${out}`)
 }
 
-const children: Array<{ kill(signal?: string): void }> = []
+const children: Array<{ kill(signal?: number | NodeJS.Signals): void }> = []
 process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')))
 
 const mock = Bun.spawn([BUN, join(ROOT, 'test/support/mock-provider.ts'), '--port', '0', '--chunks', '20'], { stdout: 'pipe', stderr: 'inherit' })

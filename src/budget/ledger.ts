@@ -55,7 +55,7 @@ export class Ledger {
   private readonly debitKey: Statement<{ remaining: number | null }, [string, number]>
   private readonly userFigures: Statement<{ blocked: number; max_budget: number | null; spend: number; reserved: number }, [string]>
   private readonly keyFigures: Statement<{ max_budget: number | null; spend: number; reserved: number }, [string]>
-  private readonly insertHold: Statement<{ id: number }, [string, string, string | null, number, string, string, string, number | null, number, number, number]>
+  private readonly insertHold: Statement<unknown, [number, string, string, string | null, number, string, string, string, number | null, number, number, number]>
   private readonly takeHold: Statement<ReservationRow, [number]>
   private readonly creditUser: Statement<unknown, [string, number, number]>
   private readonly creditKey: Statement<unknown, [string, number, number]>
@@ -89,8 +89,8 @@ export class Ledger {
     this.userFigures = db.prepare('SELECT blocked, max_budget, spend, reserved FROM users WHERE id = ?')
     this.keyFigures = db.prepare('SELECT max_budget, spend, reserved FROM api_keys WHERE id = ?')
     this.insertHold = db.prepare(
-      `INSERT INTO reservations (request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      `INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     // Deleting the row is what makes settlement idempotent: only the first settle finds it.
     this.takeHold = db.prepare('DELETE FROM reservations WHERE id = ? RETURNING *')
@@ -142,10 +142,11 @@ export class Ledger {
       const key = this.debitKey.get(r.keyId, r.amount)
       if (!key) throw budgetExceeded('key', this.keyFigures.get(r.keyId) ?? { max_budget: 0, spend: 0, reserved: 0 }, r.amount)
     }
-    const hold = this.insertHold.get(
-      r.requestId, r.userId, r.keyId, r.amount, r.model, r.provider, r.endpoint, r.priceId, r.stream ? 1 : 0, now, now + this.ttlMs,
-    )!
-    return { id: hold.id, remaining: user.remaining }
+    const id = randomHoldId()
+    this.insertHold.run(
+      id, r.requestId, r.userId, r.keyId, r.amount, r.model, r.provider, r.endpoint, r.priceId, r.stream ? 1 : 0, now, now + this.ttlMs,
+    )
+    return { id, remaining: user.remaining }
   }
 
   /**
@@ -197,6 +198,14 @@ export class Ledger {
   flush(): void {
     this.writes.flush()
   }
+}
+
+const randomWords = new Uint32Array(2)
+
+/** A random positive integer below 2^53: exact in JavaScript, and as a SQLite rowid. */
+function randomHoldId(): number {
+  crypto.getRandomValues(randomWords)
+  return (randomWords[0]! & 0x1f_ffff) * 0x1_0000_0000 + randomWords[1]! + 1
 }
 
 function budgetExceeded(

@@ -57,12 +57,14 @@ export const prices = sqliteTable(
 )
 
 /**
- * An open hold on a user's (and key's) budget, removed by exactly one settlement. The id is an
- * AUTOINCREMENT integer: appending is cheap on the hot path, and an id is never reused, so a late
- * settlement can never land on a newer hold. No index on expiry: the table holds only open holds.
+ * An open hold on a user's (and key's) budget, removed by exactly one settlement. The id is a random
+ * 53-bit integer chosen by the ledger: an integer key is cheap to insert on the hot path, and a random
+ * one is never handed out again the way SQLite reuses the highest rowid once it is deleted, so a late
+ * settlement cannot land on a newer hold (AUTOINCREMENT would also do that, at the price of rewriting
+ * sqlite_sequence on every hold). No index on expiry: the table holds only open holds.
  */
 export const reservations = sqliteTable('reservations', {
-    id: integer('id').primaryKey({ autoIncrement: true }),
+    id: integer('id').primaryKey(),
     requestId: text('request_id').notNull(),
     userId: text('user_id').notNull(),
     keyId: text('key_id'),
@@ -98,7 +100,6 @@ export const usage = sqliteTable(
     stream: integer('stream', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [
-    uniqueIndex('usage_request').on(t.requestId),
     index('usage_user_time').on(t.userId, t.createdAt),
     index('usage_time').on(t.createdAt),
     index('usage_key_time').on(t.keyId, t.createdAt),

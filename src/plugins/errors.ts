@@ -24,7 +24,7 @@ export function toGatewayError(code: string | number, error: unknown): GatewayEr
   if (error instanceof GatewayError) return error
   switch (code) {
     case 'VALIDATION': return badRequest(describeValidation(error), 'invalid_request')
-    case 'PARSE': return badRequest('Malformed request body: it is not valid JSON.', 'invalid_json')
+    case 'PARSE': return badRequest('Malformed request body: it does not parse as its Content-Type says (JSON or multipart form).', 'invalid_json')
     case 'NOT_FOUND': return notFound('Unknown route.')
     case 'INVALID_COOKIE_SIGNATURE': return badRequest('Invalid cookie.')
   }

@@ -14,12 +14,13 @@ export class ProviderRegistry {
   constructor(private readonly config: Pick<Config, 'providers' | 'aliases'>) {}
 
   resolve(name: string): ResolvedModel | null {
-    const target = this.config.aliases[name] ?? name
+    // Own properties only: a client's "constructor" or "__proto__" must not find Object.prototype.
+    const target = Object.hasOwn(this.config.aliases, name) ? this.config.aliases[name]! : name
     const cut = target.search(/[:/]/)
     if (cut <= 0) return null
     const providerName = target.slice(0, cut)
     const upstreamModel = target.slice(cut + 1)
-    const provider = this.config.providers[providerName]
+    const provider = Object.hasOwn(this.config.providers, providerName) ? this.config.providers[providerName] : undefined
     if (!provider || !upstreamModel) return null
     return { canonical: `${providerName}:${upstreamModel}`, providerName, provider, upstreamModel }
   }

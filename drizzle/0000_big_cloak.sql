@@ -46,7 +46,7 @@ CREATE TABLE `prices` (
 --> statement-breakpoint
 CREATE INDEX `prices_model` ON `prices` (`model`,`created_at`);--> statement-breakpoint
 CREATE TABLE `reservations` (
-	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`id` integer PRIMARY KEY NOT NULL,
 	`request_id` text NOT NULL,
 	`user_id` text NOT NULL,
 	`key_id` text,
@@ -80,7 +80,6 @@ CREATE TABLE `usage` (
 	`stream` integer DEFAULT false NOT NULL
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `usage_request` ON `usage` (`request_id`);--> statement-breakpoint
 CREATE INDEX `usage_user_time` ON `usage` (`user_id`,`created_at`);--> statement-breakpoint
 CREATE INDEX `usage_time` ON `usage` (`created_at`);--> statement-breakpoint
 CREATE INDEX `usage_key_time` ON `usage` (`key_id`,`created_at`);--> statement-breakpoint
