@@ -157,7 +157,7 @@ export class Ledger {
   settle(holdId: number, outcome: Outcome): void {
     this.open--
     const now = Date.now()
-    this.writes.defer(() => void this.settleNow(holdId, outcome, now))
+    this.writes.deferAtomic(() => void this.settleNow(holdId, outcome, now))
   }
 
   /** Returns false when the hold was already settled (or never existed). */

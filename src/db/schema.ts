@@ -78,10 +78,11 @@ export const reservations = sqliteTable('reservations', {
     expiresAt: integer('expires_at').notNull(),
 })
 
+/** Append-only, like the request log: a plain rowid (no AUTOINCREMENT bookkeeping on every row). */
 export const usage = sqliteTable(
   'usage',
   {
-    id: integer('id').primaryKey({ autoIncrement: true }),
+    id: integer('id').primaryKey(),
     requestId: text('request_id').notNull(),
     createdAt: integer('created_at').notNull(),
     userId: text('user_id').notNull(),
@@ -110,7 +111,7 @@ export const usage = sqliteTable(
 export const apiRequestLog = sqliteTable(
   'api_request_log',
   {
-    id: integer('id').primaryKey({ autoIncrement: true }),
+    id: integer('id').primaryKey(),
     createdAt: integer('created_at').notNull(),
     requestId: text('request_id').notNull(),
     method: text('method').notNull(),

@@ -19,7 +19,7 @@ CREATE TABLE `api_keys` (
 CREATE UNIQUE INDEX `api_keys_hash` ON `api_keys` (`key_hash`);--> statement-breakpoint
 CREATE INDEX `api_keys_user` ON `api_keys` (`user_id`);--> statement-breakpoint
 CREATE TABLE `api_request_log` (
-	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`id` integer PRIMARY KEY NOT NULL,
 	`created_at` integer NOT NULL,
 	`request_id` text NOT NULL,
 	`method` text NOT NULL,
@@ -61,7 +61,7 @@ CREATE TABLE `reservations` (
 );
 --> statement-breakpoint
 CREATE TABLE `usage` (
-	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`id` integer PRIMARY KEY NOT NULL,
 	`request_id` text NOT NULL,
 	`created_at` integer NOT NULL,
 	`user_id` text NOT NULL,
