@@ -16,16 +16,23 @@ import { PriceBook } from './pricing/price-book'
 import { ProviderRegistry } from './providers/registry'
 import { RequestLog } from './records/request-log'
 import { adminRoutes } from './routes/admin'
+import { audioRoutes } from './routes/audio'
 import { chatRoutes } from './routes/chat'
 import { docsRoutes } from './routes/docs'
+import { embeddingsRoutes } from './routes/embeddings'
 import { healthRoutes } from './routes/health'
+import { messagesRoutes } from './routes/messages'
+import { modelsRoutes } from './routes/models'
+import { moderationsRoutes } from './routes/moderations'
 import type { Services } from './services'
 
 export function createServices(config: Config): Services {
   const db = openDatabase(config.db)
   const writes = new WriteQueue(db.$client)
+  const providers = new ProviderRegistry(config)
   const prices = new PriceBook(db.$client, config.cache_ttl_ms)
-  prices.seed(config.pricing)
+  // Prices are kept under the canonical `provider:model`, whichever way the file spells the model.
+  prices.seed(Object.fromEntries(Object.entries(config.pricing).map(([model, seed]) => [providers.resolve(model)?.canonical ?? model, seed])))
   return {
     config,
     db,
@@ -33,7 +40,7 @@ export function createServices(config: Config): Services {
     keys: new KeyStore(db, config.cache_ttl_ms),
     prices,
     ledger: new Ledger(db.$client, writes, config.reservation_ttl_sec * 1000),
-    providers: new ProviderRegistry(config),
+    providers,
     requestLog: new RequestLog(db.$client, writes, config.audit_retention_days),
   }
 }
@@ -58,6 +65,11 @@ export function createApp(services: Services) {
     .use(healthRoutes(services.db))
     .use(docsRoutes())
     .use(chatRoutes(services))
+    .use(embeddingsRoutes(services))
+    .use(moderationsRoutes(services))
+    .use(audioRoutes(services))
+    .use(modelsRoutes(services))
+    .use(messagesRoutes(services))
     .use(adminRoutes(services))
 }
 

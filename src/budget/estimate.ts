@@ -71,3 +71,61 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
     outputTokens: outputBound(body.max_completion_tokens ?? body.max_tokens, body.n, o.defaultMaxOutputTokens),
   }
 }
+
+/**
+ * OpenAI Embeddings: input only. A string counts its UTF-8 bytes; a token array is already tokens and
+ * counts one per entry. Nothing is generated.
+ */
+export function estimateEmbeddings(body: Record<string, unknown>): TokenEstimate {
+  return { inputTokens: embeddingInputTokens(body.input), outputTokens: 0 }
+}
+
+function embeddingInputTokens(input: unknown): number {
+  if (typeof input === 'string') return utf8(input)
+  if (typeof input === 'number') return 1
+  if (!Array.isArray(input)) return 0
+  let n = 0
+  for (const item of input) n += embeddingInputTokens(item)
+  return n
+}
+
+/** Moderation and audio are priced per request: the hold is that price and no tokens. */
+export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, outputTokens: 0 })
+
+/**
+ * An Anthropic content block. Images and binary documents count the media bound; a plain-text document
+ * counts its text; a tool result or a document made of blocks counts its blocks the same way.
+ */
+function anthropicBlockTokens(block: unknown, mediaPartTokens: number): number {
+  if (!block || typeof block !== 'object') return textBytes(block)
+  const { type, source, content, ...rest } = block as Record<string, unknown>
+  const src = (source ?? {}) as Record<string, unknown>
+  if (type === 'image') return mediaPartTokens
+  if (type === 'document') {
+    if (src.type === 'text') return textBytes(src.data) + textBytes(rest)
+    if (src.type === 'content') return anthropicContentTokens(src.content, mediaPartTokens) + textBytes(rest)
+    return mediaPartTokens
+  }
+  return textBytes(type) + textBytes(source) + anthropicContentTokens(content, mediaPartTokens) + textBytes(rest)
+}
+
+function anthropicContentTokens(content: unknown, mediaPartTokens: number): number {
+  if (!Array.isArray(content)) return textBytes(content)
+  let n = 0
+  for (const block of content) n += anthropicBlockTokens(block, mediaPartTokens)
+  return n
+}
+
+const MESSAGES_TEXT_FIELDS = ['tools', 'tool_choice', 'output_format', 'output_config'] as const
+
+/** Anthropic Messages: `system`, every message's blocks, tool definitions; output is the required `max_tokens`. */
+export function estimateMessages(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
+  let input = anthropicContentTokens(body.system, o.mediaPartTokens)
+  const messages = Array.isArray(body.messages) ? body.messages : []
+  for (const m of messages) {
+    const { content, ...rest } = (m ?? {}) as Record<string, unknown>
+    input += PER_MESSAGE_OVERHEAD + anthropicContentTokens(content, o.mediaPartTokens) + textBytes(rest)
+  }
+  for (const field of MESSAGES_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
+  return { inputTokens: input, outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
+}

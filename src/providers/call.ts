@@ -1,0 +1,110 @@
+import type { Hold } from '../budget/hold'
+import type { ProviderConfig } from '../config/schema'
+import { badGateway, badRequest } from '../http/errors'
+import type { ProviderRegistry } from './registry'
+import { authHeaders, fetchFailure, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
+
+/** A provider's successful answer, headers received, body not yet read. */
+export interface UpstreamAnswer {
+  res: Response
+  /** Still armed (timeout, client going away): whoever reads the body disposes it. */
+  signal: UpstreamSignal
+  /** Milliseconds since the call started. */
+  elapsed(): number
+}
+
+export interface CallOptions {
+  hold: Hold
+  timeoutMs: number
+  /** The client's request signal: the client going away aborts the call. */
+  clientSignal: AbortSignal
+}
+
+/**
+ * POSTs to `base_url + path` with the provider's credentials: JSON for an object, multipart for a
+ * FormData (fetch writes its boundary). No answer, or a refusal, releases the hold (the provider made
+ * nothing) and throws our error for it.
+ */
+export async function callUpstream(
+  provider: ProviderConfig,
+  path: string,
+  body: Record<string, unknown> | FormData,
+  o: CallOptions,
+): Promise<UpstreamAnswer> {
+  const signal = upstreamSignal(o.timeoutMs, o.clientSignal)
+  const started = performance.now()
+  const elapsed = () => performance.now() - started
+  const isForm = body instanceof FormData
+  let res: Response
+  try {
+    res = await fetch(`${provider.base_url}${path}`, {
+      method: 'POST',
+      headers: { ...(isForm ? {} : { 'content-type': 'application/json' }), ...authHeaders(provider) },
+      body: isForm ? body : JSON.stringify(body),
+      signal: signal.signal,
+    })
+  } catch (error) {
+    signal.dispose()
+    o.hold.release(elapsed())
+    throw fetchFailure(error, signal)
+  }
+  if (!res.ok) {
+    signal.dispose()
+    o.hold.release(elapsed())
+    throw await upstreamFailure(res, provider)
+  }
+  return { res, signal, elapsed }
+}
+
+/** Reads the whole answer through `parse`; an answer that breaks off or does not parse releases the hold. */
+export async function readAnswer<T>(answer: UpstreamAnswer, hold: Hold, parse: (text: string) => T): Promise<T> {
+  try {
+    return parse(await answer.res.text())
+  } catch (error) {
+    hold.release(answer.elapsed())
+    if (answer.signal.reason()) throw fetchFailure(error, answer.signal)
+    throw badGateway('Upstream provider sent a malformed answer.')
+  } finally {
+    answer.signal.dispose()
+  }
+}
+
+/**
+ * The answer's body for our response, streamed through as it arrives. The call's timeout keeps running
+ * until the body ends; the client going away cancels the upstream read.
+ */
+export function relayBody(answer: UpstreamAnswer): ReadableStream<Uint8Array> | null {
+  const { res, signal } = answer
+  if (!res.body) {
+    signal.dispose()
+    return null
+  }
+  const reader = res.body.getReader()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read()
+        if (!done) return controller.enqueue(value)
+        signal.dispose()
+        controller.close()
+      } catch (error) {
+        signal.dispose()
+        controller.error(error)
+      }
+    },
+    async cancel(reason) {
+      signal.dispose()
+      await reader.cancel(reason).catch(() => {})
+    },
+  })
+}
+
+/** Embeddings, moderation and audio exist only in the OpenAI format: an Anthropic provider has none of them. */
+export function refuseAnthropicModel(providers: ProviderRegistry, model: string, endpoint: string): void {
+  const resolved = providers.resolve(model)
+  if (resolved?.provider.type === 'anthropic')
+    throw badRequest(`${resolved.canonical} is an Anthropic model, and Anthropic has no ${endpoint} endpoint.`, 'unsupported_endpoint')
+}
+
+/** The upstream content type, or the one the endpoint documents when the provider sent none. */
+export const contentTypeOf = (res: Response, fallback: string): string => res.headers.get('content-type') ?? fallback

@@ -1,0 +1,144 @@
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { perRequestEstimate } from '../budget/estimate'
+import { badRequest } from '../http/errors'
+import { authenticated, requestState } from '../http/request-state'
+import { admit, type Admission } from '../metering/admission'
+import { answeredOutcome, budgetHeaders } from '../metering/outcome'
+import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel, relayBody } from '../providers/call'
+import type { Services } from '../services'
+
+const SPEECH = '/v1/audio/speech'
+const TRANSCRIPTIONS = '/v1/audio/transcriptions'
+
+/** The fields the gateway reads; every other OpenAI field passes through untouched. */
+export const speechBody = z.looseObject({
+  model: z.string().min(1).max(256),
+  input: z.string(),
+  user: z.string().max(256).optional(),
+})
+
+export const transcriptionBody = z.looseObject({
+  model: z.string().min(1).max(256),
+  file: z.file(),
+  user: z.string().max(256).optional(),
+})
+
+type FormEntry = string | File
+type FormValue = FormEntry | FormEntry[]
+
+const isMultipart = (request: Request) => /^multipart\/form-data\s*(;|$)/i.test(request.headers.get('content-type') ?? '')
+
+/**
+ * The form exactly as sent: a repeated name becomes an array, and nothing else changes. Elysia's own
+ * form parser also JSON-decodes values that start with `{` or `[` and nests dotted names, which would
+ * alter a prompt on its way upstream. Another content type parses to nothing, for the check below.
+ */
+async function parseFormAsSent({ request }: { request: Request }): Promise<Record<string, FormValue>> {
+  if (!isMultipart(request)) return {}
+  const grouped = new Map<string, FormEntry[]>()
+  for (const [name, value] of await request.formData()) {
+    const values = grouped.get(name)
+    if (values) values.push(value)
+    else grouped.set(name, [value])
+  }
+  return Object.fromEntries([...grouped].map(([name, values]) => [name, values.length === 1 ? values[0]! : values]))
+}
+
+/** The client's form for the provider: its model id in place of ours, every other field and file as sent. */
+function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): FormData {
+  const form = new FormData()
+  form.append('model', upstreamModel)
+  for (const [name, value] of Object.entries(fields)) {
+    // `user` only names who pays: OpenAI's audio API has no such field.
+    if (name === 'model' || name === 'user') continue
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (v instanceof File) form.append(name, v, v.name)
+      else form.append(name, String(v))
+    }
+  }
+  return form
+}
+
+/** Audio is priced per request: no tokens, the model's `per_request` price or nothing. */
+const perRequestOutcome = ({ price, hold }: Admission, latencyMs: number) =>
+  answeredOutcome(price, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, latencyMs)
+
+export const audioRoutes = (services: Services) => {
+  const { config, providers } = services
+  const admitAudio = (request: Request, endpoint: string, body: { model: string; user?: string }) => {
+    const state = requestState(request)
+    refuseAnthropicModel(providers, body.model, endpoint)
+    const admission = admit(services, {
+      requestId: state.id,
+      caller: authenticated(state),
+      model: body.model,
+      namedUser: body.user,
+      endpoint,
+      stream: false,
+      pricingExempt: true,
+      estimate: perRequestEstimate,
+    })
+    state.userId = admission.userId
+    return admission
+  }
+
+  return new Elysia({ name: 'audio' })
+    .post(
+      SPEECH,
+      async ({ body, request, server }) => {
+        server?.timeout(request, 0)
+        const admission = admitAudio(request, SPEECH, body)
+        using hold = admission.hold
+        const { model } = admission
+
+        const { user: _billing, ...fields } = body
+        const answer = await callUpstream(model.provider, '/audio/speech', { ...fields, model: model.upstreamModel }, {
+          hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
+        })
+        // The provider charges once it has answered: settle now, and stream the audio through.
+        hold.settle(perRequestOutcome(admission, answer.elapsed()))
+        return new Response(relayBody(answer), {
+          headers: { 'content-type': contentTypeOf(answer.res, 'application/octet-stream'), ...budgetHeaders(hold) },
+        })
+      },
+      {
+        body: speechBody,
+        detail: {
+          tags: ['inference'],
+          summary: 'Text to speech (OpenAI format; the audio is streamed through)',
+          description: 'Costs the model\'s `per_request` price, or nothing when it has none; served even when pricing is required.',
+        },
+      },
+    )
+    .post(
+      TRANSCRIPTIONS,
+      async ({ body, request, server }) => {
+        server?.timeout(request, 0)
+        const admission = admitAudio(request, TRANSCRIPTIONS, body)
+        using hold = admission.hold
+        const { model } = admission
+
+        const answer = await callUpstream(model.provider, '/audio/transcriptions', upstreamForm(body, model.upstreamModel), {
+          hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
+        })
+        const text = await readAnswer(answer, hold, (text) => text)
+        hold.settle(perRequestOutcome(admission, answer.elapsed()))
+        // JSON by default; text, srt or vtt when the client asked for that `response_format`.
+        return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json'), ...budgetHeaders(hold) } })
+      },
+      {
+        body: transcriptionBody,
+        // Our parser first; naming the standard one as well puts multipart/form-data in the OpenAPI document.
+        parse: [parseFormAsSent, 'multipart/form-data'],
+        transform: ({ request }) => {
+          if (!isMultipart(request)) throw badRequest('Invalid body: a transcription is sent as multipart/form-data.')
+        },
+        detail: {
+          tags: ['inference'],
+          summary: 'Speech to text (OpenAI format, multipart/form-data)',
+          description: 'Costs the model\'s `per_request` price, or nothing when it has none; served even when pricing is required.',
+        },
+      },
+    )
+}

@@ -1,0 +1,66 @@
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { estimateEmbeddings } from '../budget/estimate'
+import { authenticated, requestState } from '../http/request-state'
+import { admit } from '../metering/admission'
+import { answeredOutcome, budgetHeaders } from '../metering/outcome'
+import type { TokenCounts } from '../pricing/price'
+import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel } from '../providers/call'
+import type { Services } from '../services'
+
+const ENDPOINT = '/v1/embeddings'
+
+const tokenArray = z.array(z.number().int().nonnegative()).min(1)
+
+/** The fields the gateway reads; every other OpenAI field passes through untouched. */
+export const embeddingsBody = z.looseObject({
+  model: z.string().min(1).max(256),
+  input: z.union([z.string(), z.array(z.string()).min(1), tokenArray, z.array(tokenArray).min(1)]),
+  user: z.string().max(256).optional(),
+})
+
+/** Embeddings are billed on their input alone. */
+const promptUsage = (text: string): TokenCounts | null => {
+  const usage = (JSON.parse(text) as { usage?: { prompt_tokens?: number } | null }).usage
+  return usage ? { promptTokens: usage.prompt_tokens ?? 0, completionTokens: 0, cachedTokens: 0 } : null
+}
+
+export const embeddingsRoutes = (services: Services) => {
+  const { config, providers } = services
+
+  return new Elysia({ name: 'embeddings' }).post(
+    ENDPOINT,
+    async ({ body, request, server }) => {
+      const state = requestState(request)
+      server?.timeout(request, 0)
+      refuseAnthropicModel(providers, body.model, ENDPOINT)
+      const admission = admit(services, {
+        requestId: state.id,
+        caller: authenticated(state),
+        model: body.model,
+        namedUser: body.user,
+        endpoint: ENDPOINT,
+        stream: false,
+        estimate: () => estimateEmbeddings(body),
+      })
+      state.userId = admission.userId
+      using hold = admission.hold
+      const { model, price } = admission
+
+      const answer = await callUpstream(model.provider, '/embeddings', { ...body, model: model.upstreamModel }, {
+        hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
+      })
+      const { text, usage } = await readAnswer(answer, hold, (text) => ({ text, usage: promptUsage(text) }))
+      hold.settle(answeredOutcome(price, usage, hold, answer.elapsed()))
+      return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json'), ...budgetHeaders(hold) } })
+    },
+    {
+      body: embeddingsBody,
+      detail: {
+        tags: ['inference'],
+        summary: 'Embeddings (OpenAI format)',
+        description: 'Priced by input tokens; the hold is the UTF-8 size of the input (or its token count for token arrays).',
+      },
+    },
+  )
+}

@@ -1,0 +1,95 @@
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { estimateMessages } from '../budget/estimate'
+import { authenticated, requestState } from '../http/request-state'
+import { admit } from '../metering/admission'
+import { meterAnthropicStream } from '../metering/anthropic-stream'
+import type { ResolvedModel } from '../providers/registry'
+import { messagesViaOpenAI } from '../translate/messages-via-openai'
+import { relay, type Exchange } from '../translate/relay'
+import { anthropicUsage } from '../translate/usage'
+import type { Services } from '../services'
+
+const block = z.looseObject({ type: z.string() })
+const content = z.union([z.string(), z.array(block)])
+
+/** The fields the gateway reads (Anthropic requires `max_tokens`); every other field passes through untouched. */
+export const messagesBody = z.looseObject({
+  model: z.string().min(1).max(256),
+  max_tokens: z.number().int().positive(),
+  messages: z.array(z.looseObject({ role: z.string(), content })).min(1),
+  system: content.optional(),
+  stream: z.boolean().optional(),
+  metadata: z.looseObject({ user_id: z.string().max(256).nullable().optional() }).nullable().optional(),
+  tools: z.array(z.looseObject({ name: z.string() })).optional(),
+  tool_choice: block.optional(),
+  stop_sequences: z.array(z.string()).optional(),
+  temperature: z.number().optional(),
+  top_p: z.number().optional(),
+  top_k: z.number().int().optional(),
+})
+type MessagesBody = z.infer<typeof messagesBody>
+
+/** Client headers an Anthropic provider should still see: the opt-in to beta features. */
+const FORWARDED_HEADERS = ['anthropic-beta'] as const
+
+/** An Anthropic provider gets the body as it came, with the provider's model id. */
+function messagesNative(body: MessagesBody, clientHeaders: Headers): (model: ResolvedModel) => Exchange {
+  const headers: Record<string, string> = {}
+  for (const name of FORWARDED_HEADERS) {
+    const value = clientHeaders.get(name)
+    if (value) headers[name] = value
+  }
+  return (model) => ({
+    path: '/v1/messages',
+    body: { ...body, model: model.upstreamModel },
+    headers,
+    usageOf: (message) => anthropicUsage(message.usage),
+    reply: (_message, text) => text,
+    stream: (upstream, meter) => meterAnthropicStream(upstream, meter),
+  })
+}
+
+export const messagesRoutes = (services: Services) => {
+  const { config, providers } = services
+
+  return new Elysia({ name: 'messages' }).post(
+    '/v1/messages',
+    async ({ body, request, server }) => {
+      const state = requestState(request)
+      // A completion may take minutes; the server's idle timeout must not cut it (our own timeouts apply).
+      server?.timeout(request, 0)
+      // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
+      const target = providers.resolve(body.model)
+      const exchangeFor = target?.provider.type === 'openai' ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers)
+      const stream = body.stream === true
+      const admission = admit(services, {
+        requestId: state.id,
+        caller: authenticated(state),
+        model: body.model,
+        namedUser: body.metadata?.user_id,
+        endpoint: '/v1/messages',
+        stream,
+        estimate: () => estimateMessages(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
+      })
+      state.userId = admission.userId
+      using hold = admission.hold
+      return await relay(
+        { request, admission, hold, stream, upstreamTimeoutMs: config.upstream_timeout_ms, upstreamIdleTimeoutMs: config.upstream_idle_timeout_ms },
+        exchangeFor(admission.model),
+      )
+    },
+    {
+      body: messagesBody,
+      detail: {
+        tags: ['inference'],
+        summary: 'Messages (Anthropic format; JSON or SSE stream)',
+        description:
+          'Every Anthropic field is passed through. The model is `provider:model`, `provider/model` or an alias; ' +
+          '`metadata.user_id` names the user to bill. A model served by an OpenAI-compatible provider is translated both ways, streams included.',
+      },
+    },
+  )
+}
+
+export type { MessagesBody }

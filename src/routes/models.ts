@@ -1,0 +1,74 @@
+import { Elysia } from 'elysia'
+import { microsToUsd } from '../budget/money'
+import { authenticated, requestState } from '../http/request-state'
+import type { Caller } from '../keys/caller'
+import type { Price } from '../pricing/price'
+import type { Services } from '../services'
+
+interface ListedModel {
+  id: string
+  object: 'model'
+  /** Unix seconds: when the price in force took effect (0 when unpriced). */
+  created: number
+  owned_by: string
+  pricing: {
+    input_per_million: number
+    output_per_million: number
+    cached_input_per_million: number | null
+    per_request: number | null
+  } | null
+}
+
+const pricingOf = (p: Price | null): ListedModel['pricing'] =>
+  p && {
+    input_per_million: microsToUsd(p.inputPerMillion),
+    output_per_million: microsToUsd(p.outputPerMillion),
+    cached_input_per_million: p.cachedInputPerMillion === null ? null : microsToUsd(p.cachedInputPerMillion),
+    per_request: p.perRequest === null ? null : microsToUsd(p.perRequest),
+  }
+
+const listed = (id: string, provider: string, price: Price | null): ListedModel => ({
+  id,
+  object: 'model',
+  created: price ? Math.floor(price.createdAt / 1000) : 0,
+  owned_by: provider,
+  pricing: pricingOf(price),
+})
+
+/** The same rule admission applies: a key's allow-list names a model by the name it is called or by `provider:model`. */
+const mayCall = (caller: Caller, name: string, canonical: string) =>
+  caller.kind === 'master' || !caller.allowedModels || caller.allowedModels.includes(name) || caller.allowedModels.includes(canonical)
+
+/**
+ * What this caller may call, with prices: every priced model of a configured provider, and every alias
+ * under its own name. Unpriced models are listed only when pricing is not required (through an alias:
+ * the gateway cannot enumerate a provider's models).
+ */
+export const modelsRoutes = ({ config, prices, providers }: Services) =>
+  new Elysia({ name: 'models' }).get(
+    '/v1/models',
+    ({ request }) => {
+      const caller = authenticated(requestState(request))
+      const data: ListedModel[] = []
+      for (const price of prices.all()) {
+        const model = providers.resolve(price.model)
+        if (model?.canonical === price.model && mayCall(caller, price.model, price.model))
+          data.push(listed(price.model, model.providerName, price))
+      }
+      for (const alias of Object.keys(providers.aliases).sort()) {
+        const model = providers.resolve(alias)
+        if (!model) continue
+        const price = prices.priceOf(model.canonical)
+        if ((price || !config.require_pricing) && mayCall(caller, alias, model.canonical))
+          data.push(listed(alias, model.providerName, price))
+      }
+      return { object: 'list' as const, data }
+    },
+    {
+      detail: {
+        tags: ['inference'],
+        summary: 'Models this key may call, with their prices (OpenAI list format)',
+        description: 'Priced models by `provider:model`, and configured aliases by name. Prices are USD per million tokens, `per_request` USD per call.',
+      },
+    },
+  )

@@ -1,0 +1,173 @@
+import { badRequest } from '../http/errors'
+import { quoted, unsupported as refuse } from './unsupported'
+import { base64SourceOf } from './media'
+
+type Json = Record<string, any>
+type Block = Json
+
+export interface ChatToMessagesOptions {
+  /** Anthropic requires `max_tokens`; a chat request without one gets the gateway's default (which the estimate used). */
+  defaultMaxOutputTokens: number
+}
+
+const unsupported = (where: string, what: string) => refuse('Anthropic', where, what)
+
+const textOf = (content: unknown, where: string): string => {
+  if (typeof content === 'string') return content
+  if (content == null) return ''
+  if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of parts`)
+  return content
+    .map((part, j) => {
+      if (part?.type === 'text' && typeof part.text === 'string') return part.text
+      throw unsupported(`${where}[${j}]`, `a ${quoted(part?.type)} part`)
+    })
+    .join('\n')
+}
+
+function imageBlock(part: Json, where: string): Block {
+  const url = typeof part.image_url === 'string' ? part.image_url : part.image_url?.url
+  if (typeof url !== 'string' || url === '') throw badRequest(`Invalid body: ${where}.image_url.url: is required`)
+  const inline = base64SourceOf(url)
+  return { type: 'image', source: inline ?? { type: 'url', url } }
+}
+
+function fileBlock(part: Json, where: string): Block {
+  const inline = typeof part.file?.file_data === 'string' ? base64SourceOf(part.file.file_data) : null
+  if (!inline || inline.media_type !== 'application/pdf') throw unsupported(where, 'a file other than an inline PDF')
+  return { type: 'document', source: inline, ...(typeof part.file.filename === 'string' ? { title: part.file.filename } : {}) }
+}
+
+/** A user or assistant message's content as Anthropic blocks. */
+function blocksOf(content: unknown, where: string): Block[] {
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }]
+  if (content == null) return []
+  if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of parts`)
+  return content.flatMap((part: Json, j): Block[] => {
+    const at = `${where}[${j}]`
+    switch (part?.type) {
+      case 'text':
+        return part.text ? [{ type: 'text', text: String(part.text) }] : []
+      case 'refusal':
+        return part.refusal ? [{ type: 'text', text: String(part.refusal) }] : []
+      case 'image_url':
+        return [imageBlock(part, at)]
+      case 'file':
+        return [fileBlock(part, at)]
+      default:
+        throw unsupported(at, `a ${quoted(part?.type)} part`)
+    }
+  })
+}
+
+function toolUseBlocks(toolCalls: unknown, where: string): Block[] {
+  if (!Array.isArray(toolCalls)) return []
+  return toolCalls.map((call: Json, j) => {
+    const at = `${where}[${j}]`
+    if (call?.type !== undefined && call.type !== 'function') throw unsupported(at, `a ${quoted(call.type)} tool call`)
+    let input: unknown
+    try {
+      input = JSON.parse(call?.function?.arguments || '{}')
+    } catch {
+      throw badRequest(`Invalid body: ${at}.function.arguments: is not valid JSON`)
+    }
+    return { type: 'tool_use', id: String(call?.id ?? ''), name: String(call?.function?.name ?? ''), input }
+  })
+}
+
+function toolResultBlock(m: Json, where: string): Block {
+  const content = typeof m.content === 'string' ? m.content : textOf(m.content, `${where}.content`)
+  return { type: 'tool_result', tool_use_id: String(m.tool_call_id ?? ''), content }
+}
+
+function convertTools(tools: unknown): Json[] | undefined {
+  if (!Array.isArray(tools)) return undefined
+  return tools.map((tool: Json, i) => {
+    if (tool?.type !== 'function' || !tool.function?.name) throw unsupported(`tools[${i}]`, `a ${quoted(tool?.type)} tool`)
+    const f = tool.function
+    return {
+      name: f.name,
+      ...(f.description ? { description: f.description } : {}),
+      input_schema: f.parameters ?? { type: 'object', properties: {} },
+    }
+  })
+}
+
+function convertToolChoice(choice: unknown, parallel: unknown): Json | undefined {
+  let out: Json | undefined
+  if (choice === 'auto') out = { type: 'auto' }
+  else if (choice === 'required') out = { type: 'any' }
+  else if (choice === 'none') out = { type: 'none' }
+  else if (choice && typeof choice === 'object' && (choice as Json).type === 'function') out = { type: 'tool', name: (choice as Json).function?.name }
+  else if (choice != null) throw unsupported('tool_choice', 'this tool_choice')
+  if (parallel === false && out?.type !== 'none') out = { ...(out ?? { type: 'auto' }), disable_parallel_tool_use: true }
+  return out
+}
+
+/** Structured output: a JSON schema carries over; bare JSON mode has no Anthropic equivalent. */
+function outputFormat(format: Json | null | undefined): Json | undefined {
+  if (format == null || format.type === 'text') return undefined
+  if (format.type === 'json_schema' && format.json_schema?.schema) return { type: 'json_schema', schema: format.json_schema.schema }
+  throw unsupported('response_format', `the response_format ${quoted(format.type)}`)
+}
+
+/**
+ * An OpenAI chat request as an Anthropic Messages request (without `model`: the caller sets the provider's
+ * own id). System and developer messages become `system`; tool calls become `tool_use` blocks and `tool`
+ * messages `tool_result` blocks in a user turn; consecutive turns of one role are merged, as Anthropic
+ * wants them. Anything that has no Anthropic equivalent is refused with a 400 naming the field, rather
+ * than dropped silently.
+ */
+export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Json {
+  if (typeof body.n === 'number' && body.n > 1) throw unsupported('n', 'more than one choice')
+  if (body.functions !== undefined || body.function_call !== undefined) throw unsupported('functions', 'legacy function calling (use tools)')
+
+  const system: string[] = []
+  const messages: Array<{ role: 'user' | 'assistant'; content: Block[] }> = []
+  const append = (role: 'user' | 'assistant', blocks: Block[]) => {
+    if (blocks.length === 0) return // Anthropic refuses empty turns
+    const last = messages.at(-1)
+    if (last?.role === role) last.content.push(...blocks)
+    else messages.push({ role, content: blocks })
+  }
+
+  const list: Json[] = Array.isArray(body.messages) ? body.messages : []
+  list.forEach((m, i) => {
+    const where = `messages[${i}]`
+    switch (m.role) {
+      case 'system':
+      case 'developer':
+        system.push(textOf(m.content, `${where}.content`))
+        break
+      case 'user':
+        append('user', blocksOf(m.content, `${where}.content`))
+        break
+      case 'assistant':
+        append('assistant', [...blocksOf(m.content, `${where}.content`), ...toolUseBlocks(m.tool_calls, `${where}.tool_calls`)])
+        break
+      case 'tool':
+        append('user', [toolResultBlock(m, where)])
+        break
+      default:
+        throw unsupported(`${where}.role`, `the role ${quoted(m.role)}`)
+    }
+  })
+
+  const out: Json = {
+    max_tokens: body.max_completion_tokens ?? body.max_tokens ?? o.defaultMaxOutputTokens,
+    messages,
+  }
+  if (system.length === 1) out.system = system[0]
+  else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }))
+  if (body.stop != null) out.stop_sequences = Array.isArray(body.stop) ? body.stop : [body.stop]
+  if (typeof body.temperature === 'number') out.temperature = body.temperature
+  if (typeof body.top_p === 'number') out.top_p = body.top_p
+  const tools = convertTools(body.tools)
+  if (tools) out.tools = tools
+  const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls)
+  if (toolChoice && tools) out.tool_choice = toolChoice
+  const format = outputFormat(body.response_format)
+  if (format) out.output_config = { format }
+  if (typeof body.user === 'string' && body.user) out.metadata = { user_id: body.user }
+  if (body.stream === true) out.stream = true
+  return out
+}

@@ -1,0 +1,25 @@
+import { meterAnthropicStream } from '../metering/anthropic-stream'
+import type { ResolvedModel } from '../providers/registry'
+import { chatRequestToMessages, type ChatToMessagesOptions } from './chat-request-to-messages'
+import { convertStream } from './convert-stream'
+import { MessageEventsToChunks } from './message-events-to-chunks'
+import { messageToCompletion } from './message-to-completion'
+import type { Exchange } from './relay'
+import { anthropicUsage } from './usage'
+
+/**
+ * `/v1/chat/completions` served by an Anthropic provider. The request is translated now, so that a body
+ * Anthropic cannot take is refused before any hold; the exchange is built once the model is admitted.
+ * Streams are metered in Anthropic's format (where the usage is) and converted after the meter.
+ */
+export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOptions): (model: ResolvedModel) => Exchange {
+  const request = chatRequestToMessages(body, o)
+  const includeUsage = body.stream_options?.include_usage === true
+  return (model) => ({
+    path: '/v1/messages',
+    body: { model: model.upstreamModel, ...request },
+    usageOf: (message) => anthropicUsage(message.usage),
+    reply: (message) => JSON.stringify(messageToCompletion(message)),
+    stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToChunks(includeUsage)),
+  })
+}

@@ -1,0 +1,121 @@
+import { messageUsageOf } from './completion-to-message'
+import type { StreamConverter } from './convert-stream'
+import { formatSse, jsonOf, type SseEvent } from './sse'
+import { stopReasonOf } from './stop-reason'
+import type { OpenAIUsage } from './usage'
+
+type Json = Record<string, any>
+
+/**
+ * OpenAI `chat.completion.chunk`s → Anthropic Messages stream events: `message_start` at the first chunk,
+ * a text block around the content deltas and a `tool_use` block per tool call (its argument fragments as
+ * `input_json_delta`), each closed when the next one opens or a finish reason comes; `message_delta`
+ * (stop reason and usage) and `message_stop` when the stream is done. Usage comes last in an OpenAI
+ * stream, so `message_start` reports 0 tokens and `message_delta` carries the real counts, input included.
+ * Only the first choice is translated: Anthropic has no `n`.
+ */
+export class ChunksToMessageEvents implements StreamConverter {
+  broken = false
+  private started = false
+  private finished = false
+  private open: number | null = null
+  private openKind: 'text' | 'tool' | null = null
+  private blocks = 0
+  /** OpenAI tool call index → Anthropic content block index. */
+  private readonly toolBlocks = new Map<number, number>()
+  private stopReason: string | null = null
+  private usage: OpenAIUsage | null = null
+
+  push(sse: SseEvent): string {
+    if (this.finished || sse.data === '') return ''
+    if (sse.data === '[DONE]') return this.complete()
+    const chunk = jsonOf<Json>(sse)
+    if (!chunk || typeof chunk !== 'object') {
+      this.broken = true
+      return this.fail('The upstream stream sent a malformed event.')
+    }
+    if (chunk.error) return this.fail(typeof chunk.error.message === 'string' ? chunk.error.message : 'The upstream stream failed.')
+
+    let out = this.start(chunk)
+    if (chunk.usage) this.usage = chunk.usage
+    const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c: Json) => (c?.index ?? 0) === 0) : undefined
+    const delta: Json = choice?.delta ?? {}
+    for (const text of [delta.content, delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)
+    if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) out += this.toolCall(call ?? {})
+    if (choice?.finish_reason) {
+      out += this.closeBlock()
+      this.stopReason = stopReasonOf(choice.finish_reason)
+    }
+    return out
+  }
+
+  /** Some OpenAI-compatible servers end without `[DONE]`; a finish reason is then enough to call it done. */
+  end(): string {
+    if (this.finished) return ''
+    return this.stopReason ? this.complete() : this.fail('The upstream stream ended before it finished.')
+  }
+
+  private start(chunk: Json): string {
+    if (this.started) return ''
+    this.started = true
+    const message = {
+      id: String(chunk.id ?? ''), type: 'message', role: 'assistant', model: String(chunk.model ?? ''), content: [],
+      stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 },
+    }
+    return this.event('message_start', { message })
+  }
+
+  private text(text: string): string {
+    let out = ''
+    if (this.openKind !== 'text') {
+      out += this.closeBlock() + this.openBlock('text', { type: 'text', text: '' })
+    }
+    return out + this.event('content_block_delta', { index: this.open, delta: { type: 'text_delta', text } })
+  }
+
+  private toolCall(call: Json): string {
+    const key = typeof call.index === 'number' ? call.index : 0
+    let out = ''
+    let block = this.toolBlocks.get(key)
+    if (block === undefined) {
+      out += this.closeBlock() + this.openBlock('tool', { type: 'tool_use', id: call.id ?? `toolu_${key}`, name: call.function?.name ?? '', input: {} })
+      block = this.open!
+      this.toolBlocks.set(key, block)
+    }
+    const args = call.function?.arguments
+    if (typeof args === 'string' && args !== '')
+      out += this.event('content_block_delta', { index: block, delta: { type: 'input_json_delta', partial_json: args } })
+    return out
+  }
+
+  private openBlock(kind: 'text' | 'tool', contentBlock: Json): string {
+    this.open = this.blocks++
+    this.openKind = kind
+    return this.event('content_block_start', { index: this.open, content_block: contentBlock })
+  }
+
+  private closeBlock(): string {
+    if (this.open === null) return ''
+    const out = this.event('content_block_stop', { index: this.open })
+    this.open = null
+    this.openKind = null
+    return out
+  }
+
+  private complete(): string {
+    const out = this.start({}) + this.closeBlock()
+    this.finished = true
+    return out +
+      this.event('message_delta', { delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null }, usage: messageUsageOf(this.usage) }) +
+      this.event('message_stop', {})
+  }
+
+  private fail(message: string): string {
+    this.finished = true
+    return formatSse({ type: 'error', error: { type: 'api_error', message } }, 'error')
+  }
+
+  private event(type: string, data: Json): string {
+    return formatSse({ type, ...data }, type)
+  }
+}

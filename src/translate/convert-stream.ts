@@ -1,0 +1,74 @@
+import { SseParser, type SseEvent } from './sse'
+
+/** Turns one wire format's stream events into another's, one event at a time. */
+export interface StreamConverter {
+  /** What the client gets for this upstream event ('' for nothing). */
+  push(event: SseEvent): string
+  /** The upstream stream ended: whatever the client is still owed (an error, if it never finished). */
+  end(): string
+  /** True once the converter met an event it cannot translate: nothing more is read. */
+  readonly broken: boolean
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Converts an SSE stream as it arrives (never the whole answer in memory). The client's pace is the
+ * upstream's pace: nothing is read ahead, and a client that goes away cancels the source, which is what
+ * aborts the upstream call.
+ */
+export function convertStream(source: ReadableStream<Uint8Array>, converter: StreamConverter): ReadableStream<Uint8Array> {
+  const reader = source.getReader()
+  const parser = new SseParser()
+  let cancelled = false
+  const convert = (events: SseEvent[]) => {
+    let out = ''
+    for (const event of events) {
+      out += converter.push(event)
+      if (converter.broken) break
+    }
+    return out
+  }
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read()
+            if (cancelled) return
+            if (done) {
+              let out = convert(parser.end())
+              if (!converter.broken) out += converter.end()
+              if (out) controller.enqueue(encoder.encode(out))
+              controller.close()
+              return
+            }
+            const out = convert(parser.push(value))
+            if (converter.broken) {
+              controller.enqueue(encoder.encode(out))
+              controller.close()
+              await reader.cancel().catch(() => {})
+              return
+            }
+            if (out) {
+              controller.enqueue(encoder.encode(out))
+              return
+            }
+          }
+        } catch {
+          if (cancelled) return
+          // The source failed outright (the meters turn their own failures into events, so this is a bug's path).
+          const out = converter.end()
+          if (out) controller.enqueue(encoder.encode(out))
+          controller.close()
+        }
+      },
+      cancel() {
+        cancelled = true
+        return reader.cancel().catch(() => {})
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}

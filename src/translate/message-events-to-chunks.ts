@@ -1,0 +1,108 @@
+import type { StreamConverter } from './convert-stream'
+import { chatUsageOf } from './message-to-completion'
+import { formatSse, jsonOf, type SseEvent } from './sse'
+import { finishReasonOf } from './stop-reason'
+import type { AnthropicUsage } from './usage'
+
+type Json = Record<string, any>
+
+const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'] as const
+
+/**
+ * Anthropic Messages stream events → OpenAI `chat.completion.chunk`s: a role chunk at `message_start`,
+ * a content chunk per text delta, tool-call chunks (id and name first, then argument fragments from
+ * `input_json_delta`) numbered in the order the tools appear; at `message_stop` a chunk with the finish
+ * reason (from the last `message_delta`), the usage chunk if the client asked for it, and `[DONE]`. An Anthropic `error`
+ * event, or an end without `message_stop`, becomes an OpenAI error event.
+ */
+export class MessageEventsToChunks implements StreamConverter {
+  broken = false
+  private finished = false
+  private id = ''
+  private model = ''
+  private readonly created = Math.floor(Date.now() / 1000)
+  /** Anthropic content block index → OpenAI tool call index. */
+  private readonly toolIndex = new Map<number, number>()
+  private readonly usage: AnthropicUsage = {}
+  private stopReason: unknown = null
+
+  constructor(private readonly includeUsage: boolean) {}
+
+  push(sse: SseEvent): string {
+    if (this.finished || sse.data === '') return ''
+    const event = jsonOf<Json>(sse)
+    if (!event || typeof event !== 'object') {
+      this.broken = true
+      return this.fail('The upstream stream sent a malformed event.')
+    }
+    switch (event.type ?? sse.event) {
+      case 'message_start':
+        this.id = String(event.message?.id ?? '')
+        this.model = String(event.message?.model ?? '')
+        this.addUsage(event.message?.usage)
+        return this.chunk({ role: 'assistant', content: '' })
+      case 'content_block_start':
+        return this.blockStart(Number(event.index), event.content_block ?? {})
+      case 'content_block_delta':
+        return this.blockDelta(Number(event.index), event.delta ?? {})
+      case 'message_delta':
+        this.addUsage(event.usage)
+        if (event.delta?.stop_reason) this.stopReason = event.delta.stop_reason
+        return ''
+      case 'message_stop':
+        return this.complete()
+      case 'error':
+        return this.fail(typeof event.error?.message === 'string' ? event.error.message : 'The upstream stream failed.')
+      default:
+        return '' // ping, content_block_stop, and whatever Anthropic adds later
+    }
+  }
+
+  end(): string {
+    return this.finished ? '' : this.fail('The upstream stream ended before it finished.')
+  }
+
+  private blockStart(index: number, block: Json): string {
+    if (block.type === 'text') return block.text ? this.chunk({ content: block.text }) : ''
+    if (block.type !== 'tool_use') return '' // thinking has no place in a chat completion
+    const call = this.toolIndex.size
+    this.toolIndex.set(index, call)
+    return this.chunk({ tool_calls: [{ index: call, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] })
+  }
+
+  private blockDelta(index: number, delta: Json): string {
+    if (delta.type === 'text_delta' && delta.text) return this.chunk({ content: delta.text })
+    const call = this.toolIndex.get(index)
+    if (delta.type === 'input_json_delta' && delta.partial_json && call !== undefined)
+      return this.chunk({ tool_calls: [{ index: call, function: { arguments: delta.partial_json } }] })
+    return ''
+  }
+
+  private complete(): string {
+    this.finished = true
+    let out = this.chunk({}, finishReasonOf(this.stopReason))
+    if (this.includeUsage) out += this.frame([], chatUsageOf(this.usage))
+    return out + 'data: [DONE]\n\n'
+  }
+
+  private fail(message: string): string {
+    this.finished = true
+    return formatSse({ error: { message, type: 'api_error', code: 'upstream_error' } })
+  }
+
+  /** Later counts restate earlier ones (Anthropic's are cumulative). */
+  private addUsage(u: AnthropicUsage | null | undefined): void {
+    if (!u) return
+    for (const key of USAGE_FIELDS) if (typeof u[key] === 'number') this.usage[key] = u[key]
+  }
+
+  private chunk(delta: Json, finishReason: string | null = null): string {
+    return this.frame([{ index: 0, delta, logprobs: null, finish_reason: finishReason }])
+  }
+
+  private frame(choices: Json[], usage?: Json): string {
+    const chunk: Json = { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices }
+    if (usage) chunk.usage = usage
+    return formatSse(chunk)
+  }
+}

@@ -1,0 +1,35 @@
+import { finishReasonOf } from './stop-reason'
+import type { AnthropicUsage } from './usage'
+
+type Json = Record<string, any>
+
+/** Anthropic usage in OpenAI's terms: cache reads and writes are prompt tokens; the reads are the cached ones. */
+export function chatUsageOf(u: AnthropicUsage | null | undefined): Json {
+  const cached = u?.cache_read_input_tokens ?? 0
+  const prompt = (u?.input_tokens ?? 0) + cached + (u?.cache_creation_input_tokens ?? 0)
+  const completion = u?.output_tokens ?? 0
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } }
+}
+
+/** An Anthropic Message as an OpenAI `chat.completion`: text joined, `tool_use` blocks as tool calls. */
+export function messageToCompletion(message: Json): Json {
+  const blocks: Json[] = Array.isArray(message.content) ? message.content : []
+  let text = ''
+  const toolCalls: Json[] = []
+  for (const block of blocks) {
+    if (block?.type === 'text' && typeof block.text === 'string') text += block.text
+    else if (block?.type === 'tool_use')
+      toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } })
+    // Thinking blocks have no place in a chat completion; their tokens are still in the usage.
+  }
+  const reply: Json = { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, refusal: null }
+  if (toolCalls.length > 0) reply.tool_calls = toolCalls
+  return {
+    id: message.id,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: message.model,
+    choices: [{ index: 0, message: reply, logprobs: null, finish_reason: finishReasonOf(message.stop_reason) }],
+    usage: chatUsageOf(message.usage),
+  }
+}

@@ -1,0 +1,155 @@
+import { badRequest } from '../http/errors'
+import { quoted, unsupported as refuse } from './unsupported'
+import { dataUrlOf } from './media'
+
+type Json = Record<string, any>
+
+export interface MessagesToChatOptions {
+  /** The field that caps output for this OpenAI-compatible provider (`max_tokens` or `max_completion_tokens`). */
+  outputCapField: string
+}
+
+const unsupported = (where: string, what: string) => refuse('OpenAI-compatible', where, what)
+
+/** Anthropic `system` (a string or text blocks) as one string. */
+function systemText(system: unknown): string {
+  if (typeof system === 'string') return system
+  if (!Array.isArray(system)) return ''
+  return system.map((b: Json, i) => {
+    if (b?.type === 'text' && typeof b.text === 'string') return b.text
+    throw unsupported(`system[${i}]`, `a ${quoted(b?.type)} block`)
+  }).join('\n')
+}
+
+function mediaPart(block: Json, where: string): Json {
+  const source = block.source ?? {}
+  if (block.type === 'image') {
+    if (source.type === 'base64') return { type: 'image_url', image_url: { url: dataUrlOf(source) } }
+    if (source.type === 'url') return { type: 'image_url', image_url: { url: source.url } }
+  } else if (source.type === 'text') {
+    return { type: 'text', text: String(source.data ?? '') }
+  } else if (source.type === 'base64' && source.media_type === 'application/pdf') {
+    return { type: 'file', file: { filename: typeof block.title === 'string' ? block.title : 'document.pdf', file_data: dataUrlOf(source) } }
+  }
+  throw unsupported(where, `a ${quoted(block.type)} block with a ${quoted(source.type)} source`)
+}
+
+/** A user turn's blocks: tool results become `tool` messages (which must come first), the rest one user message. */
+function userMessages(content: unknown, where: string): Json[] {
+  if (typeof content === 'string') return [{ role: 'user', content }]
+  if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of blocks`)
+  const tools: Json[] = []
+  const parts: Json[] = []
+  content.forEach((block: Json, j) => {
+    const at = `${where}[${j}]`
+    switch (block?.type) {
+      case 'text':
+        parts.push({ type: 'text', text: String(block.text ?? '') })
+        break
+      case 'image':
+      case 'document':
+        parts.push(mediaPart(block, at))
+        break
+      case 'tool_result':
+        tools.push({ role: 'tool', tool_call_id: String(block.tool_use_id ?? ''), content: toolResultText(block, at) })
+        break
+      default:
+        throw unsupported(at, `a ${quoted(block?.type)} block`)
+    }
+  })
+  return parts.length > 0 ? [...tools, { role: 'user', content: parts }] : tools
+}
+
+function toolResultText(block: Json, where: string): string {
+  const text = typeof block.content === 'string'
+    ? block.content
+    : (Array.isArray(block.content) ? block.content : []).map((b: Json, k: number) => {
+      if (b?.type === 'text') return String(b.text ?? '')
+      throw unsupported(`${where}.content[${k}]`, `a ${quoted(b?.type)} block in a tool result`)
+    }).join('\n')
+  // OpenAI has no error flag on a tool result: say it in the text, where the model will read it.
+  return block.is_error === true ? `Error: ${text}` : text
+}
+
+function assistantMessage(content: unknown, where: string): Json {
+  if (typeof content === 'string') return { role: 'assistant', content }
+  if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of blocks`)
+  let text = ''
+  const toolCalls: Json[] = []
+  content.forEach((block: Json, j) => {
+    if (block?.type === 'text') text += String(block.text ?? '')
+    else if (block?.type === 'tool_use')
+      toolCalls.push({ id: String(block.id ?? ''), type: 'function', function: { name: String(block.name ?? ''), arguments: JSON.stringify(block.input ?? {}) } })
+    else if (block?.type !== 'thinking' && block?.type !== 'redacted_thinking') // the other model's reasoning means nothing here
+      throw unsupported(`${where}[${j}]`, `a ${quoted(block?.type)} block`)
+  })
+  const message: Json = { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text }
+  if (toolCalls.length > 0) message.tool_calls = toolCalls
+  return message
+}
+
+function convertTools(tools: unknown): Json[] | undefined {
+  if (!Array.isArray(tools)) return undefined
+  return tools.map((tool: Json, i) => {
+    // Custom tools have no `type` (or `custom`); Anthropic's server tools (web search, bash…) run only there.
+    if (tool?.type !== undefined && tool.type !== 'custom') throw unsupported(`tools[${i}]`, `the server tool ${quoted(tool.type)}`)
+    return {
+      type: 'function',
+      function: {
+        name: tool.name,
+        ...(tool.description ? { description: tool.description } : {}),
+        parameters: tool.input_schema ?? { type: 'object', properties: {} },
+      },
+    }
+  })
+}
+
+function convertToolChoice(choice: Json | undefined): unknown {
+  if (!choice) return undefined
+  switch (choice.type) {
+    case 'auto': return 'auto'
+    case 'any': return 'required'
+    case 'none': return 'none'
+    case 'tool': return { type: 'function', function: { name: choice.name } }
+    default: throw unsupported('tool_choice', `the tool_choice ${quoted(choice.type)}`)
+  }
+}
+
+/**
+ * An Anthropic Messages request as an OpenAI chat request (without `model`: the caller sets the provider's
+ * own id). `system` becomes the first message, blocks become parts, `tool_use`/`tool_result` become tool
+ * calls and `tool` messages. A stream always asks for usage: the gateway bills from it.
+ */
+export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Json {
+  const messages: Json[] = []
+  const system = systemText(body.system)
+  if (system) messages.push({ role: 'system', content: system })
+  const list: Json[] = Array.isArray(body.messages) ? body.messages : []
+  list.forEach((m, i) => {
+    const where = `messages[${i}].content`
+    if (m.role === 'user') messages.push(...userMessages(m.content, where))
+    else if (m.role === 'assistant') messages.push(assistantMessage(m.content, where))
+    else if (m.role === 'system') messages.push({ role: 'system', content: systemText(m.content) })
+    else throw unsupported(`messages[${i}].role`, `the role ${quoted(m.role)}`)
+  })
+
+  const out: Json = { messages, [o.outputCapField]: body.max_tokens }
+  if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) out.stop = body.stop_sequences
+  if (typeof body.temperature === 'number') out.temperature = body.temperature
+  if (typeof body.top_p === 'number') out.top_p = body.top_p
+  const tools = convertTools(body.tools)
+  if (tools) {
+    out.tools = tools
+    const choice = convertToolChoice(body.tool_choice)
+    if (choice !== undefined) out.tool_choice = choice
+    if (body.tool_choice?.disable_parallel_tool_use === true) out.parallel_tool_calls = false
+  }
+  const format = body.output_config?.format
+  if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema } }
+  if (typeof body.metadata?.user_id === 'string' && body.metadata.user_id) out.user = body.metadata.user_id
+  if (body.stream === true) {
+    out.stream = true
+    out.stream_options = { include_usage: true }
+  }
+  return out
+}

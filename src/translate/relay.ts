@@ -1,0 +1,66 @@
+import type { Hold } from '../budget/hold'
+import type { Admission } from '../metering/admission'
+import type { MeterOptions } from '../metering/openai-stream'
+import { answeredOutcome, budgetHeaders, streamOutcome } from '../metering/outcome'
+import type { TokenCounts } from '../pricing/price'
+import { callUpstream, readAnswer } from '../providers/call'
+
+/** What one inference call needs to know about the formats on either side of it. */
+export interface Exchange {
+  /** The provider endpoint (after its base URL) and the request in the provider's format. */
+  path: string
+  body: Record<string, unknown>
+  /** Request headers the client asked to pass on (the provider's own configured headers win). */
+  headers?: Record<string, string>
+  /** Usage from the provider's JSON answer. */
+  usageOf(answer: any): TokenCounts | null
+  /** The provider's JSON answer as the client gets it (`text` as it came, when the formats match). */
+  reply(answer: any, text: string): string
+  /** The provider's SSE body, metered on the provider's side and, if the formats differ, converted on the client's. */
+  stream(body: ReadableStream<Uint8Array>, meter: Omit<MeterOptions, 'passUsage'>): ReadableStream<Uint8Array>
+}
+
+export interface RelayContext {
+  request: Request
+  admission: Admission
+  /** The caller keeps its `using` handle: a throw before the hold is settled or handed over settles it in full. */
+  hold: Hold
+  stream: boolean
+  upstreamTimeoutMs: number
+  upstreamIdleTimeoutMs: number
+}
+
+/**
+ * Calls the provider under the request's hold and settles it: released when the provider fails before
+ * any output, settled from the usage of a JSON answer, or handed to the stream, which settles it
+ * however it ends. Errors are thrown as GatewayErrors; the route renders them in its own format.
+ */
+export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
+  const { hold, admission } = ctx
+  const { provider } = admission.model
+  const answer = await callUpstream({ ...provider, headers: { ...x.headers, ...provider.headers } }, x.path, x.body, {
+    hold,
+    timeoutMs: ctx.upstreamTimeoutMs,
+    clientSignal: ctx.request.signal,
+  })
+
+  if (ctx.stream && answer.res.body) {
+    const owned = hold.transfer()
+    const body = x.stream(answer.res.body, {
+      idleTimeoutMs: ctx.upstreamIdleTimeoutMs,
+      signal: answer.signal,
+      onEnd: (facts) => owned.settle(streamOutcome(facts, admission.price, admission.estimate, owned, answer.elapsed())),
+    })
+    return new Response(body, {
+      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned) },
+    })
+  }
+
+  const { usage, reply } = await readAnswer(answer, hold, (text) => {
+    const parsed: unknown = JSON.parse(text)
+    if (!parsed || typeof parsed !== 'object') throw new Error('not a JSON object')
+    return { usage: x.usageOf(parsed), reply: x.reply(parsed, text) }
+  })
+  hold.settle(answeredOutcome(admission.price, usage, hold, answer.elapsed()))
+  return new Response(reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold) } })
+}

@@ -1,0 +1,27 @@
+/** Why a generation stopped, in each wire format. */
+
+const FINISH_OF_STOP: Record<string, string> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+}
+
+const STOP_OF_FINISH: Record<string, string> = {
+  stop: 'end_turn',
+  length: 'max_tokens',
+  tool_calls: 'tool_use',
+  function_call: 'tool_use',
+  content_filter: 'refusal',
+}
+
+/** Anthropic `stop_reason` → OpenAI `finish_reason`. */
+export const finishReasonOf = (stopReason: unknown): string =>
+  (typeof stopReason === 'string' && FINISH_OF_STOP[stopReason]) || 'stop'
+
+/** OpenAI `finish_reason` → Anthropic `stop_reason`. */
+export const stopReasonOf = (finishReason: unknown): string =>
+  (typeof finishReason === 'string' && STOP_OF_FINISH[finishReason]) || 'end_turn'
