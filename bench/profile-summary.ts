@@ -20,3 +20,4 @@ const incl = new Map<string, number>()
 for (const [id, c] of self) { const seen = new Set<string>(); let cur: number | undefined = id; while (cur !== undefined) { const n = byId.get(cur); const u = n.callFrame.url.replace(/^.*\/work\/main\//, ''); const key = u.includes('node_modules') ? u.split('/').slice(0, 3).join('/') : u; if (!seen.has(key)) { seen.add(key); incl.set(key, (incl.get(key) ?? 0) + c) } cur = parent.get(cur) } }
 console.log('--- inclusive by file')
 for (const [k, c] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log((100 * c / total).toFixed(1).padStart(5), k)
+export {}

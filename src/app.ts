@@ -4,6 +4,8 @@ import type { Config } from './config/schema'
 import { openDatabase } from './db/open'
 import { WriteQueue } from './db/write-queue'
 import { KeyStore } from './keys/key-store'
+import { createLogger } from './log/logger'
+import { GatewayMetrics } from './metrics/gateway-metrics'
 import { auth } from './plugins/auth'
 import { bodyLimit } from './plugins/body-limit'
 import { corsPolicy } from './plugins/cors'
@@ -22,6 +24,7 @@ import { docsRoutes } from './routes/docs'
 import { embeddingsRoutes } from './routes/embeddings'
 import { healthRoutes } from './routes/health'
 import { messagesRoutes } from './routes/messages'
+import { metricsRoutes } from './routes/metrics'
 import { modelsRoutes } from './routes/models'
 import { moderationsRoutes } from './routes/moderations'
 import type { Services } from './services'
@@ -33,15 +36,27 @@ export function createServices(config: Config): Services {
   const prices = new PriceBook(db.$client, config.cache_ttl_ms)
   // Prices are kept under the canonical `provider:model`, whichever way the file spells the model.
   prices.seed(Object.fromEntries(Object.entries(config.pricing).map(([model, seed]) => [providers.resolve(model)?.canonical ?? model, seed])))
+  let ledger: Ledger | undefined
+  const metrics = new GatewayMetrics(db.$client, () => ledger?.openHolds ?? 0)
+  ledger = new Ledger(db.$client, writes, config.reservation_ttl_sec * 1000, (hold, outcome) => {
+    metrics.settlements.inc({ status: outcome.status })
+    metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)
+    metrics.costUsd.inc({ model: hold.model }, outcome.cost / 1e6)
+    metrics.tokens.inc({ model: hold.model, kind: 'prompt' }, outcome.promptTokens)
+    metrics.tokens.inc({ model: hold.model, kind: 'completion' }, outcome.completionTokens)
+    if (outcome.cachedTokens) metrics.tokens.inc({ model: hold.model, kind: 'cached' }, outcome.cachedTokens)
+  })
   return {
     config,
     db,
     writes,
     keys: new KeyStore(db, config.cache_ttl_ms),
     prices,
-    ledger: new Ledger(db.$client, writes, config.reservation_ttl_sec * 1000),
+    ledger,
     providers,
     requestLog: new RequestLog(db.$client, writes, config.audit_retention_days),
+    metrics,
+    logger: createLogger(config.log_level),
   }
 }
 
@@ -53,7 +68,7 @@ export function createServices(config: Config): Services {
 export function createApp(services: Services) {
   const { config } = services
   return new Elysia({ name: 'tollgate' })
-    .use(errors())
+    .use(errors(services))
     .use(requestContext({ trustProxy: config.trust_proxy }))
     .use(securityHeaders({ enabled: !config.disable_security_headers, trustProxy: config.trust_proxy }))
     .use(corsPolicy(config.cors_allowed_origins))
@@ -61,8 +76,9 @@ export function createApp(services: Services) {
     .use(ipRateLimit(config.rate_limit_per_min))
     .use(auth({ masterKey: config.master_key, keys: services.keys }))
     .use(keyRateLimit())
-    .use(requestLogger(services.requestLog))
+    .use(requestLogger(services))
     .use(healthRoutes(services.db))
+    .use(metricsRoutes(services))
     .use(docsRoutes())
     .use(chatRoutes(services))
     .use(embeddingsRoutes(services))

@@ -3,6 +3,8 @@ import type { Config } from './config/schema'
 import type { Db } from './db/open'
 import type { WriteQueue } from './db/write-queue'
 import type { KeyStore } from './keys/key-store'
+import type { Logger } from './log/logger'
+import type { GatewayMetrics } from './metrics/gateway-metrics'
 import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
 import type { RequestLog } from './records/request-log'
@@ -17,4 +19,6 @@ export interface Services {
   ledger: Ledger
   providers: ProviderRegistry
   requestLog: RequestLog
+  metrics: GatewayMetrics
+  logger: Logger
 }

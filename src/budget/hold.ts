@@ -16,6 +16,9 @@ export class Hold implements Disposable {
     readonly amount: number,
     /** The user's budget left after this hold, micro-USD; null for an unlimited user. */
     readonly remainingAfter: number | null,
+    /** What the hold is for, for the settlement's metrics. */
+    readonly model: string,
+    readonly provider: string,
   ) {}
 
   get isOpen(): boolean {
@@ -25,7 +28,7 @@ export class Hold implements Disposable {
   settle(outcome: Outcome): void {
     if (!this.open) return
     this.open = false
-    this.ledger.settle(this.id, outcome)
+    this.ledger.settle(this.id, outcome, this)
   }
 
   /** Ends the hold with no charge: the provider produced nothing. */
@@ -37,7 +40,7 @@ export class Hold implements Disposable {
   transfer(): Hold {
     if (!this.open) throw new Error('transfer of a closed hold')
     this.open = false
-    return new Hold(this.ledger, this.id, this.amount, this.remainingAfter)
+    return new Hold(this.ledger, this.id, this.amount, this.remainingAfter, this.model, this.provider)
   }
 
   [Symbol.dispose](): void {

@@ -20,6 +20,9 @@ export interface HoldRequest {
 
 export type SettleStatus = 'ok' | 'error' | 'aborted' | 'expired'
 
+/** Told of every settlement this process makes (for metrics), with what the hold was for. */
+export type SettleObserver = (hold: { model: string; provider: string }, outcome: Outcome) => void
+
 export interface Outcome {
   /** Micro-USD actually charged. */
   cost: number
@@ -66,7 +69,12 @@ export class Ledger {
   /** Holds this process has taken and not yet handed to settlement: what a graceful stop waits for. */
   private open = 0
 
-  constructor(private readonly db: Database, private readonly writes: WriteQueue, private readonly ttlMs: number) {
+  constructor(
+    private readonly db: Database,
+    private readonly writes: WriteQueue,
+    private readonly ttlMs: number,
+    private readonly observe: SettleObserver = () => {},
+  ) {
     // A period that has ended starts over before the budget is checked.
     // A period that has ended starts over before the budget is checked. ?2 ?3 ?4: daily, weekly, monthly starts.
     this.roll = db.prepare(
@@ -125,7 +133,7 @@ export class Ledger {
   reserve(r: HoldRequest, now = Date.now()): Hold {
     const { id, remaining } = this.reserveTx(r, now)
     this.open++
-    return new Hold(this, id, r.amount, remaining)
+    return new Hold(this, id, r.amount, remaining, r.model, r.provider)
   }
 
   private reserveInTx(r: HoldRequest, now: number): { id: number; remaining: number | null } {
@@ -154,8 +162,9 @@ export class Ledger {
    * waits for this, so it goes through the write queue and shares a commit with its neighbours; until
    * then the hold still counts, which only makes the budget stricter.
    */
-  settle(holdId: number, outcome: Outcome): void {
+  settle(holdId: number, outcome: Outcome, hold?: { model: string; provider: string }): void {
     this.open--
+    if (hold) this.observe(hold, outcome)
     const now = Date.now()
     this.writes.deferAtomic(() => void this.settleNow(holdId, outcome, now))
   }

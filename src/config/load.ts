@@ -7,6 +7,7 @@ const ENV_SETTINGS = [
   'rate_limit_per_min', 'trust_proxy', 'disable_security_headers', 'max_body_bytes',
   'default_max_output_tokens', 'cap_output_tokens', 'media_part_tokens', 'reservation_ttl_sec',
   'upstream_timeout_ms', 'upstream_idle_timeout_ms', 'audit_retention_days', 'cache_ttl_ms',
+  'metrics_enabled', 'metrics_token', 'log_level',
 ] as const
 
 export class ConfigError extends Error {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { LOG_LEVELS } from '../log/logger'
 
 /** Reads "true"/"false"/"1"/"0" from the environment; YAML gives real booleans. */
 const flag = z.union([
@@ -58,6 +59,11 @@ export const configSchema = z
     audit_retention_days: nonNegativeInt.default(30),
     /** How long a verified key (or a price list) is trusted before it is read again: other processes' revocations show within this. */
     cache_ttl_ms: nonNegativeInt.default(5_000),
+    /** GET /metrics (Prometheus text): off unless enabled; answers the master key or `metrics_token`. */
+    metrics_enabled: flag.default(false),
+    metrics_token: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Structured JSON logs on stdout: one line per request at `info`. */
+    log_level: z.enum(LOG_LEVELS).default('info'),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'provider names use letters, digits, _ . -'), provider).default({}),
     aliases: z.record(z.string(), modelRef).default({}),
     pricing: z.record(modelRef, priceSeed).default({}),

@@ -5,7 +5,8 @@ import { MASTER } from '../keys/caller'
 import type { KeyStore } from '../keys/key-store'
 import { createMasterKeyCheck } from '../keys/secret'
 
-const PUBLIC_PATHS = new Set(['/health', '/docs', '/docs/json'])
+// /metrics checks its own credential (the master key or the metrics token) and is off by default.
+const PUBLIC_PATHS = new Set(['/health', '/docs', '/docs/json', '/metrics'])
 const DOCS_ASSET = /^\/docs\/assets\/[A-Za-z0-9_-]+(\.[A-Za-z0-9]+)+$/
 
 /**

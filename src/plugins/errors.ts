@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { badRequest, errorResponse, GatewayError, notFound, wireFormatOf } from '../http/errors'
 import { peekRequestState } from '../http/request-state'
+import type { Services } from '../services'
 import { pathOf } from './request-context'
 
 interface ValidationIssue {
@@ -20,7 +21,7 @@ function describeValidation(error: unknown): string {
   return field ? `Invalid ${where}: ${field}: ${reason}` : `Invalid ${where}: ${reason}`
 }
 
-export function toGatewayError(code: string | number, error: unknown): GatewayError {
+export function toGatewayError(code: string | number, error: unknown, log: Services['logger']): GatewayError {
   if (error instanceof GatewayError) return error
   switch (code) {
     case 'VALIDATION': return badRequest(describeValidation(error), 'invalid_request')
@@ -28,7 +29,7 @@ export function toGatewayError(code: string | number, error: unknown): GatewayEr
     case 'NOT_FOUND': return notFound('Unknown route.')
     case 'INVALID_COOKIE_SIGNATURE': return badRequest('Invalid cookie.')
   }
-  console.error('[tollgate] unhandled error', error)
+  log.log('error', 'unhandled error', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) })
   return new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.', 'api_error')
 }
 
@@ -37,10 +38,11 @@ export function toGatewayError(code: string | number, error: unknown): GatewayEr
  * edge plugins set (security headers, request id, rate-limit state). Elysia's after-response hook cannot
  * see an error's status, so it is noted on the request state for the request log.
  */
-export const errors = () =>
+export const errors = ({ metrics, logger }: Pick<Services, 'metrics' | 'logger'>) =>
   new Elysia({ name: 'errors' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
-    const failure = toGatewayError(code, error)
+    const failure = toGatewayError(code, error, logger)
     const state = peekRequestState(request)
     if (state) state.status = failure.status
+    if (failure.status < 500) metrics.refusals.inc({ code: failure.code })
     return errorResponse(failure, wireFormatOf(state?.path ?? pathOf(request.url)), set.headers as Record<string, string>)
   })

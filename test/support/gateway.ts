@@ -57,6 +57,8 @@ export function testConfig(options: GatewayOptions, dir: string) {
     db: join(dir, 'tollgate.db'),
     providers: options.mock ? mockProviders(options.mock) : {},
     pricing: options.mock ? { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 } } : {},
+    // One JSON line per request would bury the test runner's own output.
+    log_level: 'warn',
     ...options.config,
   })
 }

@@ -1,0 +1,23 @@
+import type { Database } from 'bun:sqlite'
+import { Counter, Gauge, Histogram, Registry } from './prometheus'
+
+const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+
+/** What the gateway counts, served at /metrics in Prometheus text format. */
+export class GatewayMetrics {
+  readonly registry = new Registry()
+  readonly requests = this.registry.register(new Counter('tollgate_http_requests_total', 'Requests answered, by route, method and status.'))
+  readonly requestSeconds = this.registry.register(new Histogram('tollgate_http_request_duration_seconds', 'Time to answer (to the first byte for streams), by route.', SECONDS))
+  readonly upstreamSeconds = this.registry.register(new Histogram('tollgate_upstream_duration_seconds', 'Provider call time until the answer was complete, by provider.', SECONDS))
+  readonly tokens = this.registry.register(new Counter('tollgate_tokens_total', 'Tokens billed, by model and kind (prompt, completion, cached).'))
+  readonly costUsd = this.registry.register(new Counter('tollgate_cost_usd_total', 'USD charged, by model.'))
+  readonly settlements = this.registry.register(new Counter('tollgate_settlements_total', 'Holds settled, by status (ok, error, aborted, expired).'))
+  readonly refusals = this.registry.register(new Counter('tollgate_refusals_total', 'Requests refused by the gateway, by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …).'))
+
+  constructor(db: Database, openHoldsHere: () => number) {
+    const reservations = db.prepare<{ n: number; amount: number }, []>('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
+    this.registry.register(new Gauge('tollgate_holds_open', 'Holds taken by this process and not yet settled.', openHoldsHere))
+    this.registry.register(new Gauge('tollgate_reservations_open', 'Open holds in the database, all processes.', () => reservations.get()!.n))
+    this.registry.register(new Gauge('tollgate_reserved_usd', 'USD held by open holds in the database, all processes.', () => reservations.get()!.amount / 1e6))
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Just enough of the Prometheus text format for the gateway's own metrics: labelled counters and
+ * histograms kept in plain maps, and gauges read when scraped. No dependency, nothing on the hot path
+ * but a map update.
+ */
+type Labels = Record<string, string>
+
+const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+const labelText = (labels: Labels) => {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`)
+  return parts.length ? `{${parts.join(',')}}` : ''
+}
+
+interface Metric {
+  render(): string
+}
+
+export class Counter implements Metric {
+  private readonly values = new Map<string, { labels: Labels; value: number }>()
+  constructor(private readonly name: string, private readonly help: string) {}
+
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelText(labels)
+    const entry = this.values.get(key)
+    if (entry) entry.value += by
+    else this.values.set(key, { labels, value: by })
+  }
+
+  render(): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`
+    for (const [key, { value }] of this.values) out += `${this.name}${key} ${value}\n`
+    return out
+  }
+}
+
+export class Histogram implements Metric {
+  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>()
+  constructor(private readonly name: string, private readonly help: string, private readonly buckets: readonly number[]) {}
+
+  observe(labels: Labels, value: number): void {
+    const key = labelText(labels)
+    let s = this.series.get(key)
+    if (!s) this.series.set(key, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }))
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++
+    s.sum += value
+    s.count++
+  }
+
+  render(): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`
+    for (const { labels, counts, sum, count } of this.series.values()) {
+      this.buckets.forEach((le, i) => (out += `${this.name}_bucket${labelText({ ...labels, le: String(le) })} ${counts[i]}\n`))
+      out += `${this.name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}\n`
+      out += `${this.name}_sum${labelText(labels)} ${sum}\n${this.name}_count${labelText(labels)} ${count}\n`
+    }
+    return out
+  }
+}
+
+export class Gauge implements Metric {
+  constructor(private readonly name: string, private readonly help: string, private readonly read: () => number) {}
+
+  render(): string {
+    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n${this.name} ${this.read()}\n`
+  }
+}
+
+export class Registry {
+  private readonly metrics: Metric[] = []
+
+  register<M extends Metric>(metric: M): M {
+    this.metrics.push(metric)
+    return metric
+  }
+
+  render(): string {
+    return this.metrics.map((m) => m.render()).join('')
+  }
+}

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createLogger } from '../src/log/logger'
+import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { MASTER_KEY, startTestGateway, type TestGateway } from './support/gateway'
+
+const TOKEN = 'metrics-token-0123456789'
+let mock: MockProvider
+let gw: TestGateway
+let secret: string
+
+const chat = (model: string) =>
+  fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'count me' }], max_tokens: 20 }),
+  })
+const scrape = (credential?: string) =>
+  fetch(`${gw.url}/metrics`, { headers: credential ? { authorization: `Bearer ${credential}` } : {} })
+
+beforeAll(async () => {
+  mock = startMockProvider()
+  gw = await startTestGateway({ mock, config: { metrics_enabled: true, metrics_token: TOKEN, log_level: 'silent' } })
+  secret = (await gw.userWithKey({ id: 'metered', max_budget: 0.0001 })).secret
+})
+afterAll(async () => {
+  await gw.stop()
+  await mock.stop()
+})
+
+describe('GET /metrics', () => {
+  test('answers the master key and the metrics token, nobody else', async () => {
+    expect((await scrape()).status).toBe(401)
+    expect((await scrape(secret)).status).toBe(401)
+    expect((await scrape(MASTER_KEY)).status).toBe(200)
+    const res = await scrape(TOKEN)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/plain')
+  })
+
+  test('counts requests by route and status, tokens and cost by model, refusals by code, open holds', async () => {
+    expect((await chat('mock:gpt-mock')).status).toBe(200)
+    expect((await chat('mock:unpriced')).status).toBe(402)
+    // The budget ($0.0001) fits one more hold of this size at most; keep asking until it refuses.
+    let refused = 0
+    for (let i = 0; i < 5 && refused === 0; i++) if ((await chat('mock:gpt-mock')).status === 402) refused++
+    expect(refused).toBe(1)
+
+    const text = await (await scrape(TOKEN)).text()
+    expect(text).toMatch(/tollgate_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="200"\} [1-9]/)
+    expect(text).toMatch(/tollgate_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="402"\} [2-9]/)
+    expect(text).toMatch(/tollgate_refusals_total\{code="pricing_required"\} 1\n/)
+    expect(text).toMatch(/tollgate_refusals_total\{code="budget_exceeded"\} 1\n/)
+    expect(text).toMatch(/tollgate_tokens_total\{model="mock:gpt-mock",kind="completion"\} [1-9]/)
+    expect(text).toMatch(/tollgate_cost_usd_total\{model="mock:gpt-mock"\} 0\.0000[1-9]/)
+    expect(text).toMatch(/tollgate_settlements_total\{status="ok"\} [1-9]/)
+    expect(text).toMatch(/tollgate_upstream_duration_seconds_count\{provider="mock"\} [1-9]/)
+    expect(text).toContain('tollgate_http_request_duration_seconds_bucket{route="/v1/chat/completions",le="0.005"}')
+    expect(text).toContain('tollgate_holds_open 0\n')
+    expect(text).toContain('tollgate_reservations_open 0\n')
+    expect(text).not.toContain(secret)
+    expect(text).not.toContain(MASTER_KEY)
+  })
+
+  test('is absent unless enabled', async () => {
+    const off = await startTestGateway({ mock, config: { log_level: 'silent' } })
+    try {
+      const res = await fetch(`${off.url}/metrics`, { headers: off.master })
+      expect(res.status).toBe(404)
+    } finally {
+      await off.stop()
+    }
+  })
+})
+
+describe('structured logs', () => {
+  test('one JSON line per call at or above the level, nothing below it', () => {
+    const lines: string[] = []
+    const log = createLogger('info', (line) => lines.push(line))
+    log.log('debug', 'hidden')
+    log.log('info', 'request', { request_id: 'r1', status: 200 })
+    log.log('error', 'boom')
+    expect(lines.length).toBe(2)
+    const first = JSON.parse(lines[0]!)
+    expect(first).toMatchObject({ level: 'info', msg: 'request', request_id: 'r1', status: 200 })
+    expect(Date.parse(first.time)).toBeGreaterThan(0)
+    expect(lines[0]!.endsWith('\n')).toBe(true)
+    expect(createLogger('silent', (l) => lines.push(l)).enabled('error')).toBe(false)
+  })
+
+  test('a gateway at info writes one line per request with ids and no secrets', async () => {
+    const proc = await import('./support/gateway').then((m) => m.spawnGateway({ mock, env: { TOLLGATE_LOG_LEVEL: 'info' } }))
+    try {
+      const { secret: key, keyId } = await proc.userWithKey({ id: 'logged' })
+      await fetch(`${proc.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'a secret prompt' }] }),
+      })
+      await proc.settled()
+      const lines = proc.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+      const line = lines.find((l) => l.route === '/v1/chat/completions')
+      expect(line).toMatchObject({ level: 'info', msg: 'request', method: 'POST', status: 200, key_id: keyId, user_id: 'logged' })
+      expect(proc.output()).not.toContain(key)
+      expect(proc.output()).not.toContain(MASTER_KEY)
+      expect(proc.output()).not.toContain('a secret prompt')
+    } finally {
+      await proc.stop()
+    }
+  })
+})
