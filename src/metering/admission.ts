@@ -71,7 +71,8 @@ export function admit(services: Services, r: AdmissionRequest): Admission {
 export function billedUser(caller: Caller, named: unknown, rejectMismatch: boolean): string {
   const name = typeof named === 'string' && named.length > 0 ? named : undefined
   if (caller.kind === 'master') {
-    if (!name) throw badRequest('The master key must name the user to bill in the body\'s "user" field.', 'user_required')
+    if (!name)
+      throw badRequest('The master key must name the user to bill: the body\'s "user" (or "metadata.user_id" on /v1/messages).', 'user_required')
     return name
   }
   if (name !== undefined && name !== caller.userId && rejectMismatch)

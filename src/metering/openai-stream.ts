@@ -46,6 +46,7 @@ export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: Meter
   let usage: TokenCounts | null = null
   let delivered = 0
   let sawDone = false
+  let heldCarriageReturn = false
   let ended = false
   const idle = setTimeout(() => o.signal.abortIdle(), o.idleTimeoutMs)
 
@@ -93,7 +94,12 @@ export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: Meter
 
   /** Complete events in the buffer, inspected; what is left waits for more bytes. */
   const takeEvents = (final: boolean): string => {
-    if (pending.includes('\r')) pending = pending.replace(/\r\n?/g, '\n')
+    if (pending.includes('\r')) {
+      // A trailing \r may be the first half of a \r\n split across reads: keep it until the next read.
+      const held = !final && pending.endsWith('\r')
+      pending = (held ? pending.slice(0, -1) : pending).replace(/\r\n?/g, '\n')
+      if (held) heldCarriageReturn = true
+    }
     let out = ''
     let start = 0
     for (let end = pending.indexOf('\n\n'); end !== -1; end = pending.indexOf('\n\n', start)) {
@@ -115,14 +121,21 @@ export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: Meter
           for (;;) {
             const { value, done } = await reader.read()
             if (done) {
-              pending += decoder.decode()
+              pending += (heldCarriageReturn ? '\r' : '') + decoder.decode()
               const rest = takeEvents(true)
               if (rest) controller.enqueue(encoder.encode(rest))
-              finish(sawDone || usage ? 'done' : 'truncated')
+              const end = sawDone || usage ? 'done' : 'truncated'
+              finish(end)
+              // Cut off without [DONE]: say so, or the client takes a partial answer for a whole one.
+              if (end === 'truncated') controller.enqueue(encoder.encode(STREAM_FAILED_EVENT))
               controller.close()
               return
             }
             idle.refresh()
+            if (heldCarriageReturn) {
+              pending += '\r'
+              heldCarriageReturn = false
+            }
             pending += decoder.decode(value, { stream: true })
             const out = takeEvents(false)
             if (out) {
