@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { meterOpenAIStream, type StreamFacts } from '../src/metering/openai-stream'
+import type { StreamFacts } from '../src/metering/metered-stream'
+import { meterOpenAIStream } from '../src/metering/openai-stream'
 import { upstreamSignal } from '../src/providers/upstream'
 
 /** Feeds the meter these exact byte chunks and collects what the client receives and what was metered. */
@@ -44,5 +45,14 @@ describe('OpenAI stream meter', () => {
     expect(facts.end).toBe('truncated')
     expect(facts.usage).toBeNull()
     expect(text).toContain('"code":"upstream_error"')
+  })
+
+  test('an event that is not JSON stops the stream: nothing after it is passed on, an error event ends it', async () => {
+    const { text, facts } = await meter([`${delta('ok')}\n\ndata: {not json\n\n${delta('never')}\n\ndata: [DONE]\n\n`])
+    expect(facts.end).toBe('failed')
+    expect(facts.deliveredOutputBytes).toBe(2)
+    expect(text).not.toContain('never')
+    expect(text).not.toContain('{not json')
+    expect(text).toContain('malformed event')
   })
 })

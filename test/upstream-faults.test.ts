@@ -300,8 +300,8 @@ describe('damaged streams after some output: the client gets an error event in i
       expect(events.filter((e) => e.event === 'content_block_delta').map((e) => JSON.parse(e.data).delta.text).join('')).toBe('Hello from ')
       expect(events.at(-1)).toEqual({ event: 'error', data: JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'The upstream stream sent a malformed event.' } }) })
     })
-    // The converter gives up on the stream and cancels it: the meter records that as a cut stream.
-    expect(row.status).toBe('aborted')
+    // The upstream-side meter meets the bad event first: a failed stream, not a client that left.
+    expect(row.status).toBe('error')
     expect(row.cost).toBe(partialCharge(row, 3, DELIVERED_BEFORE_DAMAGE))
   })
 

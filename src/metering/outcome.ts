@@ -2,7 +2,7 @@ import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import { costOf, type Price, type TokenCounts } from '../pricing/price'
-import type { StreamFacts } from './openai-stream'
+import type { StreamFacts } from './metered-stream'
 
 /** A complete answer: its usage if the provider reported one, otherwise the whole estimate. */
 export function answeredOutcome(price: Price | null, usage: TokenCounts | null, hold: Hold, latencyMs: number): Outcome {

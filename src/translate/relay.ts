@@ -1,6 +1,6 @@
 import type { Hold } from '../budget/hold'
 import type { Admission } from '../metering/admission'
-import type { MeterOptions } from '../metering/openai-stream'
+import type { MeterOptions } from '../metering/metered-stream'
 import { answeredOutcome, budgetHeaders, streamOutcome } from '../metering/outcome'
 import type { TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
@@ -17,7 +17,7 @@ export interface Exchange {
   /** The provider's JSON answer as the client gets it (`text` as it came, when the formats match). */
   reply(answer: any, text: string): string
   /** The provider's SSE body, metered on the provider's side and, if the formats differ, converted on the client's. */
-  stream(body: ReadableStream<Uint8Array>, meter: Omit<MeterOptions, 'passUsage'>): ReadableStream<Uint8Array>
+  stream(body: ReadableStream<Uint8Array>, meter: MeterOptions): ReadableStream<Uint8Array>
 }
 
 export interface RelayContext {

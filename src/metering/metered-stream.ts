@@ -1,0 +1,120 @@
+import type { TokenCounts } from '../pricing/price'
+import type { UpstreamSignal } from '../providers/upstream'
+import { SseParser, type SseEvent } from '../translate/sse'
+
+export type StreamEnd =
+  | 'done' //      the provider finished the stream
+  | 'truncated' // the body ended before the provider said it was finished
+  | 'failed' //    reading failed (reset, idle timeout), an event made no sense, or the provider sent an error
+  | 'cancelled' // our client went away
+
+export interface StreamFacts {
+  end: StreamEnd
+  usage: TokenCounts | null
+  /** UTF-8 bytes of generated text and tool arguments passed to the client: an upper bound on output tokens. */
+  deliveredOutputBytes: number
+}
+
+export interface MeterOptions {
+  idleTimeoutMs: number
+  signal: UpstreamSignal
+  /** Called exactly once, however the stream ends. */
+  onEnd: (facts: StreamFacts) => void
+}
+
+/** What one wire format's meter knows: how to read its events, and how it tells a client something broke. */
+export interface EventMeter {
+  /** The event as the client should get it ('' to drop it), or null when it makes no sense: the stream stops there. */
+  inspect(event: SseEvent): string | null
+  /** The events so far make a finished answer. */
+  readonly finished: boolean
+  /** The provider reported an error in the stream itself (passed on as it came). */
+  readonly providerFailed: boolean
+  readonly usage: TokenCounts | null
+  readonly deliveredOutputBytes: number
+  errorEvent(why: 'failed' | 'truncated' | 'malformed'): string
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Passes an SSE stream through event by event (never the whole answer in memory), letting the meter
+ * read each event, and reports how it ended exactly once. A client that goes away aborts the upstream
+ * call; a stream that breaks ends with an error event in the client's format, so that SDKs raise
+ * instead of taking a partial answer for a whole one.
+ */
+export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: MeterOptions): ReadableStream<Uint8Array> {
+  const reader = upstream.getReader()
+  const parser = new SseParser()
+  let ended = false
+  const idle = setTimeout(() => o.signal.abortIdle(), o.idleTimeoutMs)
+
+  const finish = (end: StreamEnd) => {
+    if (ended) return
+    ended = true
+    clearTimeout(idle)
+    o.signal.dispose()
+    o.onEnd({ end, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes })
+  }
+
+  /** The client's text for these events; `malformed` when one of them stopped the stream. */
+  const passOn = (events: SseEvent[]) => {
+    let out = ''
+    for (const event of events) {
+      const text = meter.inspect(event)
+      if (text === null) return { out, malformed: true }
+      out += text
+    }
+    return { out, malformed: false }
+  }
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read()
+            const { out, malformed } = passOn(done ? parser.end() : parser.push(value))
+            if (malformed) {
+              reader.cancel().catch(() => {})
+              finish('failed')
+              controller.enqueue(encoder.encode(out + meter.errorEvent('malformed')))
+              controller.close()
+              return
+            }
+            if (done) {
+              const end: StreamEnd = meter.finished ? 'done' : meter.providerFailed ? 'failed' : 'truncated'
+              finish(end)
+              const rest = end === 'truncated' ? out + meter.errorEvent('truncated') : out
+              if (rest) controller.enqueue(encoder.encode(rest))
+              controller.close()
+              return
+            }
+            idle.refresh()
+            if (out) {
+              controller.enqueue(encoder.encode(out))
+              return
+            }
+          }
+        } catch {
+          if (ended) return // cancelled by our client while a read was in flight
+          finish('failed')
+          controller.enqueue(encoder.encode(meter.errorEvent('failed')))
+          controller.close()
+        }
+      },
+      cancel() {
+        o.signal.abortClient()
+        reader.cancel().catch(() => {})
+        finish('cancelled')
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+export const STREAM_ERRORS = {
+  failed: 'The upstream stream failed before it finished.',
+  truncated: 'The upstream stream ended before it finished.',
+  malformed: 'The upstream stream sent a malformed event.',
+} as const
