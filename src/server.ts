@@ -1,6 +1,7 @@
 import { startSweeper } from './budget/sweeper'
 import type { Config } from './config/schema'
 import { createApp, createServices } from './app'
+import { serverBodyLimit } from './plugins/body-limit'
 
 export interface RunningGateway {
   url: string
@@ -20,8 +21,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
   const app = createApp(services).listen({
     hostname: config.host,
     port: config.port,
-    // Bun answers a body past this with its own bare 413; the body-limit plugin answers declared ones first.
-    maxRequestBodySize: config.max_body_bytes,
+    maxRequestBodySize: serverBodyLimit(config.max_body_bytes),
     idleTimeout: options.idleTimeoutSec ?? 30,
   })
   const server = app.server!

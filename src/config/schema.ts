@@ -13,7 +13,7 @@ const nonNegativeInt = z.coerce.number().int().nonnegative()
 const originList = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((o) => o.trim()).filter(Boolean))
-  .pipe(z.array(z.url().refine((o) => new URL(o).origin === o, 'must be an exact origin such as https://app.example.com')))
+  .pipe(z.array(z.url({ abort: true }).refine((o) => new URL(o).origin === o, 'must be an exact origin such as https://app.example.com')))
 
 const provider = z.object({
   type: z.enum(['openai', 'anthropic']),

@@ -23,6 +23,8 @@ function describeValidation(error: unknown): string {
 
 export function toGatewayError(code: string | number, error: unknown, log: Services['logger']): GatewayError {
   if (error instanceof GatewayError) return error
+  // Elysia wraps whatever a parse hook throws (our 413 for an oversized chunked body) as its cause.
+  if (code === 'PARSE' && (error as { cause?: unknown })?.cause instanceof GatewayError) return (error as { cause: GatewayError }).cause
   switch (code) {
     case 'VALIDATION': return badRequest(describeValidation(error), 'invalid_request')
     case 'PARSE': return badRequest('Malformed request body: it does not parse as its Content-Type says (JSON or multipart form).', 'invalid_json')
