@@ -8,7 +8,7 @@ import type { Services } from '../../services'
 const usdPerMillion = z.number().nonnegative().max(1e6)
 const createPrice = z
   .object({
-    model: z.string().min(3).max(256).regex(/^[A-Za-z0-9_.-]+:.+$/, 'must be provider:model'),
+    model: z.string().min(3).max(256).regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must be provider:model (or provider/model)'),
     input_per_million: usdPerMillion,
     output_per_million: usdPerMillion,
     cached_input_per_million: usdPerMillion.nullable().optional(),
