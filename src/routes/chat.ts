@@ -12,10 +12,9 @@ import { relay, type Exchange } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
 import type { Services } from '../services'
 
-export { openAIUsage }
 
 /** The fields the gateway reads; every other OpenAI field passes through untouched. */
-export const chatBody = z.looseObject({
+const chatBody = z.looseObject({
   model: z.string().min(1).max(256),
   messages: z.array(z.looseObject({ role: z.string() })).min(1),
   stream: z.boolean().optional(),
@@ -91,5 +90,3 @@ export const chatRoutes = (services: Services) => {
     },
   )
 }
-
-export type { ChatBody }
