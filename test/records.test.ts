@@ -4,7 +4,7 @@ import { startTestGateway, type TestGateway } from './support/gateway'
 
 let mock: MockProvider
 let gw: TestGateway
-const keys: Record<string, { secret: string; keyId: string }> = {}
+const keys = {} as Record<'alice' | 'bob', { secret: string; keyId: string }>
 
 const chat = (key: string, model = 'mock:gpt-mock') =>
   fetch(`${gw.url}/v1/chat/completions`, {
