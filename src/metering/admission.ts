@@ -1,5 +1,6 @@
 import type { Hold } from '../budget/hold'
 import type { TokenEstimate } from '../budget/estimate'
+import { MAX_REQUEST_MICROS } from '../budget/money'
 import { badRequest, forbidden, notFound, paymentRequired } from '../http/errors'
 import type { Caller } from '../keys/caller'
 import { worstCaseCost, type Price } from '../pricing/price'
@@ -49,11 +50,15 @@ export function admit(services: Services, r: AdmissionRequest): Admission {
     throw paymentRequired('pricing_required', `No price is set for ${model.canonical}; the gateway serves only models it can price.`)
 
   const estimate = r.estimate(price)
+  const amount = worstCaseCost(price, estimate.inputTokens, estimate.outputTokens)
+  // costOf clamps at the bound, so reaching it means the true worst case is at or past it.
+  if (amount >= MAX_REQUEST_MICROS)
+    throw badRequest('This request could cost $1,000,000 or more at its maximum output: lower max_tokens.', 'estimate_too_large')
   const hold = ledger.reserve({
     requestId: r.requestId,
     userId,
     keyId: r.caller.kind === 'key' ? r.caller.keyId : null,
-    amount: worstCaseCost(price, estimate.inputTokens, estimate.outputTokens),
+    amount,
     model: model.canonical,
     provider: model.providerName,
     endpoint: r.endpoint,

@@ -1,20 +1,27 @@
 import { Elysia } from 'elysia'
 import { payloadTooLarge } from '../http/errors'
+import { parseJsonBody } from '../http/json-body'
 
 /** Reads a body to its end, refusing it once it passes `maxBytes`. */
-async function countWithin(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<void> {
+async function readWithin(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = []
   let total = 0
   for await (const chunk of body) {
     total += chunk.byteLength
     if (total > maxBytes) throw payloadTooLarge(maxBytes)
+    chunks.push(chunk)
   }
+  return chunks
 }
+
+const isJson = (contentType: string | null) => !!contentType && /^application\/([\w.+-]*\+)?json\b/i.test(contentType)
 
 /**
  * Bodies over the limit get our 413, in the error shape and with every header, before they are parsed:
  * a declared length is checked as the request arrives; a body sent without one (chunked) is counted as
- * it is read, through a clone, so the route still parses the original. Bun's own limit sits above this
- * one as a last resort (`serverBodyLimit`), because Bun answers it with a bare 413 before any hook runs.
+ * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); other bodies sent
+ * chunked are counted through a clone, so that the route still parses the original. Bun's own limit
+ * sits above this one as a last resort (`serverBodyLimit`): Bun answers it with a bare 413.
  */
 export const bodyLimit = (maxBytes: number) =>
   new Elysia({ name: 'body-limit', seed: maxBytes })
@@ -23,7 +30,14 @@ export const bodyLimit = (maxBytes: number) =>
       if (declared !== null && Number(declared) > maxBytes) throw payloadTooLarge(maxBytes)
     })
     .onParse({ as: 'global' }, async ({ request }) => {
-      if (request.body && !request.headers.has('content-length')) await countWithin(request.clone().body!, maxBytes)
+      if (!request.body) return
+      if (isJson(request.headers.get('content-type'))) {
+        const text = request.headers.has('content-length')
+          ? await request.text()
+          : Buffer.concat(await readWithin(request.body, maxBytes)).toString('utf8')
+        return parseJsonBody(text)
+      }
+      if (!request.headers.has('content-length')) await readWithin(request.clone().body!, maxBytes)
     })
 
 /** The server-level limit: well above ours, so that ours is the one that answers. */

@@ -1,3 +1,5 @@
+import { MAX_REQUEST_MICROS } from '../budget/money'
+
 /** A price row in force: rates in integer micro-USD per million tokens, per-request price in micro-USD. */
 export interface Price {
   id: number
@@ -30,7 +32,8 @@ export function costOf(price: Price | null, tokens: TokenCounts): number {
     BigInt(tokens.promptTokens - cached) * BigInt(price.inputPerMillion) +
     BigInt(cached) * BigInt(cachedRate) +
     BigInt(tokens.completionTokens) * BigInt(price.outputPerMillion)
-  return Number((scaled + MILLION - 1n) / MILLION) + (price.perRequest ?? 0)
+  const cost = (scaled + MILLION - 1n) / MILLION + BigInt(price.perRequest ?? 0)
+  return cost > BigInt(MAX_REQUEST_MICROS) ? MAX_REQUEST_MICROS : Number(cost)
 }
 
 /** The worst case: every input token at the dearest input rate, every allowed output token at the output rate. */

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { MAX_REQUEST_MICROS } from '../src/budget/money'
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../src/http/json-body'
+import { costOf, type Price } from '../src/pricing/price'
+import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { startTestGateway, type TestGateway } from './support/gateway'
+
+let mock: MockProvider
+let gw: TestGateway
+let secret: string
+
+const post = (body: string) =>
+  fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body })
+
+beforeAll(async () => {
+  mock = startMockProvider()
+  gw = await startTestGateway({ mock })
+  secret = (await gw.userWithKey({ id: 'bodies' })).secret
+})
+afterAll(async () => {
+  await gw.stop()
+  await mock.stop()
+})
+
+describe('JSON nesting', () => {
+  test('depth is counted outside strings only', () => {
+    expect(jsonDepthExceeds('[[[]]]', 3)).toBe(false)
+    expect(jsonDepthExceeds('[[[[]]]]', 3)).toBe(true)
+    expect(jsonDepthExceeds('{"a":"[[[[[[\\"{{{{"}', 1)).toBe(false)
+  })
+
+  test('a body nested deeper than the bound is a 400 at once; one at the bound is served', async () => {
+    const nest = (n: number) => '['.repeat(n) + ']'.repeat(n)
+    const calls = mock.calls.length
+    const started = performance.now()
+    const deep = await post(`{"model":"mock:gpt-mock","messages":[{"role":"user","content":"x"}],"x":${nest(100_000)}}`)
+    expect(deep.status).toBe(400)
+    expect(((await deep.json()) as any).error.message).toContain(`nested more than ${MAX_JSON_DEPTH} levels`)
+    expect(performance.now() - started).toBeLessThan(1_000)
+    expect(mock.calls.length).toBe(calls)
+
+    // The body's own object and the field's array use two levels.
+    const ok = await post(`{"model":"mock:gpt-mock","messages":[{"role":"user","content":"x"}],"x":${nest(MAX_JSON_DEPTH - 1)}}`)
+    expect(ok.status).toBe(200)
+  })
+})
+
+describe('absurd amounts', () => {
+  test('a max_tokens whose worst case passes $1,000,000 is refused before any hold', async () => {
+    const res = await post(JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'x' }], max_tokens: 1e15 }))
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as any).error.code).toBe('estimate_too_large')
+    await gw.settled()
+    expect(gw.query('SELECT count(*) AS n FROM reservations')[0].n).toBe(0)
+    expect(gw.query("SELECT reserved, typeof(reserved) AS t FROM users WHERE id = 'bodies'")[0]).toEqual({ reserved: 0, t: 'integer' })
+  })
+
+  test('a cost is clamped at the per-request bound, so every amount stays an exact integer', () => {
+    const dear: Price = { id: 1, model: 'p:m', inputPerMillion: 1e12, outputPerMillion: 1e12, cachedInputPerMillion: null, perRequest: null, createdAt: 0 }
+    expect(costOf(dear, { promptTokens: 1e9, completionTokens: 1e9, cachedTokens: 0 })).toBe(MAX_REQUEST_MICROS)
+    expect(Number.isSafeInteger(MAX_REQUEST_MICROS * 9000)).toBe(true)
+  })
+})
