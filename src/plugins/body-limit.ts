@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { payloadTooLarge } from '../http/errors'
 import { parseJsonBody } from '../http/json-body'
+import { requestState } from '../http/request-state'
 
 /** Reads a body to its end, refusing it once it passes `maxBytes`. */
 async function readWithin(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array[]> {
@@ -14,13 +15,17 @@ async function readWithin(body: ReadableStream<Uint8Array>, maxBytes: number): P
   return chunks
 }
 
-const isJson = (contentType: string | null) => !!contentType && /^application\/([\w.+-]*\+)?json\b/i.test(contentType)
+/**
+ * The one route whose body is a form (multipart): its own parser reads it. Every other body is JSON to
+ * this API, whatever its label says, so no route's JSON parser can be reached around the depth check.
+ */
+const FORM_ROUTES = new Set(['/v1/audio/transcriptions'])
 
 /**
  * Bodies over the limit get our 413, in the error shape and with every header, before they are parsed:
  * a declared length is checked as the request arrives; a body sent without one (chunked) is counted as
- * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); other bodies sent
- * chunked are counted through a clone, so that the route still parses the original. Bun's own limit
+ * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); a form sent chunked is
+ * counted through a clone, so that its route still parses the original. Bun's own limit
  * sits above this one as a last resort (`serverBodyLimit`): Bun answers it with a bare 413.
  */
 export const bodyLimit = (maxBytes: number) =>
@@ -31,7 +36,7 @@ export const bodyLimit = (maxBytes: number) =>
     })
     .onParse({ as: 'global' }, async ({ request }) => {
       if (!request.body) return
-      if (isJson(request.headers.get('content-type'))) {
+      if (!FORM_ROUTES.has(requestState(request).path)) {
         const text = request.headers.has('content-length')
           ? await request.text()
           : Buffer.concat(await readWithin(request.body, maxBytes)).toString('utf8')

@@ -104,6 +104,7 @@ export const audioRoutes = (services: Services) => {
       },
       {
         body: speechBody,
+        parse: 'json',
         detail: {
           tags: ['inference'],
           summary: 'Text to speech (OpenAI format; the audio is streamed through)',

@@ -80,6 +80,7 @@ export const chatRoutes = (services: Services) => {
     },
     {
       body: chatBody,
+      parse: 'json',
       detail: {
         tags: ['inference'],
         summary: 'Chat completion (OpenAI format; JSON or SSE stream)',

@@ -56,6 +56,7 @@ export const embeddingsRoutes = (services: Services) => {
     },
     {
       body: embeddingsBody,
+      parse: 'json',
       detail: {
         tags: ['inference'],
         summary: 'Embeddings (OpenAI format)',

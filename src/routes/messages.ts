@@ -81,6 +81,7 @@ export const messagesRoutes = (services: Services) => {
     },
     {
       body: messagesBody,
+      parse: 'json',
       detail: {
         tags: ['inference'],
         summary: 'Messages (Anthropic format; JSON or SSE stream)',

@@ -53,6 +53,7 @@ export const moderationsRoutes = (services: Services) => {
     },
     {
       body: moderationsBody,
+      parse: 'json',
       detail: {
         tags: ['inference'],
         summary: 'Moderation (OpenAI format)',

@@ -85,7 +85,7 @@ export const keyRoutes = (services: Services) => {
         set.status = 201
         return { ...presentKey(row), key: secret }
       },
-      { body: createKey, detail: { tags: ['keys'], summary: 'Create a key for a user; the secret is shown only in this answer' } },
+      { body: createKey, parse: 'json', detail: { tags: ['keys'], summary: 'Create a key for a user; the secret is shown only in this answer' } },
     )
     .get(
       '/v1/keys',
@@ -123,7 +123,7 @@ export const keyRoutes = (services: Services) => {
         keys.invalidate(params.id)
         return presentKey(row)
       },
-      { params: keyId, body: updateKey, detail: { tags: ['keys'], summary: 'Change a key’s name, expiry, models, budget or rate limit' } },
+      { params: keyId, body: updateKey, parse: 'json', detail: { tags: ['keys'], summary: 'Change a key’s name, expiry, models, budget or rate limit' } },
     )
     .delete(
       '/v1/keys/:id',

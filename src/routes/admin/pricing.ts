@@ -36,7 +36,7 @@ export const pricingRoutes = ({ prices, providers }: Services) =>
         set.status = 201
         return presentPrice(prices.set({ ...body, model: canonical }))
       },
-      { body: createPrice, detail: { tags: ['pricing'], summary: 'Set the price of provider:model from now on (USD per million tokens)' } },
+      { body: createPrice, parse: 'json', detail: { tags: ['pricing'], summary: 'Set the price of provider:model from now on (USD per million tokens)' } },
     )
     .get('/v1/pricing', () => ({ data: prices.all().map(presentPrice) }), {
       detail: { tags: ['pricing'], summary: 'Prices in force' },

@@ -81,7 +81,7 @@ export const userRoutes = (services: Services) => {
         set.status = 201
         return presentUser(row, now)
       },
-      { body: createUser, detail: { tags: ['users'], summary: 'Create a user (the billing identity)' } },
+      { body: createUser, parse: 'json', detail: { tags: ['users'], summary: 'Create a user (the billing identity)' } },
     )
     .get(
       '/v1/users',
@@ -125,6 +125,7 @@ export const userRoutes = (services: Services) => {
       {
         params: z.object({ id: z.string() }),
         body: updateUser,
+        parse: 'json',
         detail: { tags: ['users'], summary: 'Change alias, budget, period or blocked' },
       },
     )
