@@ -39,7 +39,10 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
       const stopped = app.stop()
       const open = await services.ledger.drain(drainMs)
       if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)
-      await stopped
+      // Every hold is settled (or left to the sweeper); what still holds a connection open is idle or a
+      // body nobody will read, which would keep a graceful stop waiting for Bun's idle timeout.
+      await Promise.race([stopped, Bun.sleep(1_000)])
+      await server.stop(true)
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
       services.writes.close()

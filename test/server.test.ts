@@ -55,3 +55,20 @@ describe('long upstream calls', () => {
     }
   })
 })
+
+describe('stopping', () => {
+  test('a connection that sent a body nobody read does not keep a clean stop waiting', async () => {
+    // Refused before its body is read (no key): without the forced close, every other such stop waited
+    // for Bun's 30 s idle timeout. Two rounds, to meet both cases.
+    const body = JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'a'.repeat(1_000_000) }] })
+    for (let round = 0; round < 2; round++) {
+      const gw = await startTestGateway()
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      expect(res.status).toBe(401)
+      await res.text()
+      const started = performance.now()
+      await gw.stop()
+      expect(performance.now() - started).toBeLessThan(5_000)
+    }
+  })
+})
