@@ -2,6 +2,8 @@ import type { Hold } from '../budget/hold'
 import type { TokenEstimate } from '../budget/estimate'
 import { MAX_REQUEST_MICROS } from '../budget/money'
 import { badRequest, forbidden, notFound, paymentRequired } from '../http/errors'
+import type { Server } from 'bun'
+import { authenticated, requestState } from '../http/request-state'
 import type { Caller } from '../keys/caller'
 import { worstCaseCost, type Price } from '../pricing/price'
 import type { ResolvedModel } from '../providers/registry'
@@ -66,6 +68,24 @@ export function admit(services: Services, r: AdmissionRequest): Admission {
     stream: r.stream,
   })
   return { model, price, userId, estimate, hold }
+}
+
+/**
+ * How every inference route begins: its call may take minutes, so the server's idle timeout is switched
+ * off for it (the upstream timeouts apply); then admission for the authenticated caller, the billed user
+ * noted for the request log.
+ */
+export function admitRequest(
+  services: Services,
+  request: Request,
+  server: Server<unknown> | null,
+  r: Omit<AdmissionRequest, 'requestId' | 'caller'>,
+): Admission {
+  server?.timeout(request, 0)
+  const state = requestState(request)
+  const admission = admit(services, { ...r, requestId: state.id, caller: authenticated(state) })
+  state.userId = admission.userId
+  return admission
 }
 
 /**

@@ -1,9 +1,9 @@
+import type { Server } from 'bun'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { perRequestEstimate } from '../budget/estimate'
 import { badRequest } from '../http/errors'
-import { authenticated, requestState } from '../http/request-state'
-import { admit, type Admission } from '../metering/admission'
+import { admitRequest, type Admission } from '../metering/admission'
 import { answeredOutcome, budgetHeaders } from '../metering/outcome'
 import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel, relayBody } from '../providers/call'
 import type { Services } from '../services'
@@ -66,12 +66,9 @@ const perRequestOutcome = ({ price, hold }: Admission, latencyMs: number) =>
 
 export const audioRoutes = (services: Services) => {
   const { config, providers } = services
-  const admitAudio = (request: Request, endpoint: string, body: { model: string; user?: string }) => {
-    const state = requestState(request)
+  const admitAudio = (request: Request, server: Server<unknown> | null, endpoint: string, body: { model: string; user?: string }) => {
     refuseAnthropicModel(providers, body.model, endpoint)
-    const admission = admit(services, {
-      requestId: state.id,
-      caller: authenticated(state),
+    return admitRequest(services, request, server, {
       model: body.model,
       namedUser: body.user,
       endpoint,
@@ -79,16 +76,13 @@ export const audioRoutes = (services: Services) => {
       pricingExempt: true,
       estimate: perRequestEstimate,
     })
-    state.userId = admission.userId
-    return admission
   }
 
   return new Elysia({ name: 'audio' })
     .post(
       SPEECH,
       async ({ body, request, server }) => {
-        server?.timeout(request, 0)
-        const admission = admitAudio(request, SPEECH, body)
+        const admission = admitAudio(request, server, SPEECH, body)
         using hold = admission.hold
         const { model } = admission
 
@@ -115,8 +109,7 @@ export const audioRoutes = (services: Services) => {
     .post(
       TRANSCRIPTIONS,
       async ({ body, request, server }) => {
-        server?.timeout(request, 0)
-        const admission = admitAudio(request, TRANSCRIPTIONS, body)
+        const admission = admitAudio(request, server, TRANSCRIPTIONS, body)
         using hold = admission.hold
         const { model } = admission
 

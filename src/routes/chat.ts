@@ -2,8 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { estimateChat } from '../budget/estimate'
-import { authenticated, requestState } from '../http/request-state'
-import { admit } from '../metering/admission'
+import { admitRequest } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
 import type { ResolvedModel } from '../providers/registry'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
@@ -54,24 +53,18 @@ export const chatRoutes = (services: Services) => {
   return new Elysia({ name: 'chat' }).post(
     '/v1/chat/completions',
     async ({ body, request, server }) => {
-      const state = requestState(request)
-      // A completion may take minutes; the server's idle timeout must not cut it (our own timeouts apply).
-      server?.timeout(request, 0)
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
       const exchangeFor = providers.resolve(body.model)?.provider.type === 'anthropic'
         ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens })
         : chatNative(body, config)
       const stream = body.stream === true
-      const admission = admit(services, {
-        requestId: state.id,
-        caller: authenticated(state),
+      const admission = admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.user,
         endpoint: '/v1/chat/completions',
         stream,
         estimate: () => estimateChat(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
       })
-      state.userId = admission.userId
       using hold = admission.hold
       return await relay(
         { request, admission, hold, stream, upstreamTimeoutMs: config.upstream_timeout_ms, upstreamIdleTimeoutMs: config.upstream_idle_timeout_ms },

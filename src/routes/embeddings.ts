@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { estimateEmbeddings } from '../budget/estimate'
-import { authenticated, requestState } from '../http/request-state'
-import { admit } from '../metering/admission'
+import { admitRequest } from '../metering/admission'
 import { answeredOutcome, budgetHeaders } from '../metering/outcome'
 import type { TokenCounts } from '../pricing/price'
 import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel } from '../providers/call'
@@ -31,19 +30,14 @@ export const embeddingsRoutes = (services: Services) => {
   return new Elysia({ name: 'embeddings' }).post(
     ENDPOINT,
     async ({ body, request, server }) => {
-      const state = requestState(request)
-      server?.timeout(request, 0)
       refuseAnthropicModel(providers, body.model, ENDPOINT)
-      const admission = admit(services, {
-        requestId: state.id,
-        caller: authenticated(state),
+      const admission = admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.user,
         endpoint: ENDPOINT,
         stream: false,
         estimate: () => estimateEmbeddings(body),
       })
-      state.userId = admission.userId
       using hold = admission.hold
       const { model, price } = admission
 

@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { estimateMessages } from '../budget/estimate'
-import { authenticated, requestState } from '../http/request-state'
-import { admit } from '../metering/admission'
+import { admitRequest } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
 import type { ResolvedModel } from '../providers/registry'
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
@@ -56,23 +55,17 @@ export const messagesRoutes = (services: Services) => {
   return new Elysia({ name: 'messages' }).post(
     '/v1/messages',
     async ({ body, request, server }) => {
-      const state = requestState(request)
-      // A completion may take minutes; the server's idle timeout must not cut it (our own timeouts apply).
-      server?.timeout(request, 0)
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
       const target = providers.resolve(body.model)
       const exchangeFor = target?.provider.type === 'openai' ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers)
       const stream = body.stream === true
-      const admission = admit(services, {
-        requestId: state.id,
-        caller: authenticated(state),
+      const admission = admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.metadata?.user_id,
         endpoint: '/v1/messages',
         stream,
         estimate: () => estimateMessages(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
       })
-      state.userId = admission.userId
       using hold = admission.hold
       return await relay(
         { request, admission, hold, stream, upstreamTimeoutMs: config.upstream_timeout_ms, upstreamIdleTimeoutMs: config.upstream_idle_timeout_ms },

@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { perRequestEstimate } from '../budget/estimate'
-import { authenticated, requestState } from '../http/request-state'
-import { admit } from '../metering/admission'
+import { admitRequest } from '../metering/admission'
 import { answeredOutcome, budgetHeaders } from '../metering/outcome'
 import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel } from '../providers/call'
 import type { Services } from '../services'
@@ -25,12 +24,8 @@ export const moderationsRoutes = (services: Services) => {
   return new Elysia({ name: 'moderations' }).post(
     ENDPOINT,
     async ({ body, request, server }) => {
-      const state = requestState(request)
-      server?.timeout(request, 0)
       refuseAnthropicModel(providers, body.model, ENDPOINT)
-      const admission = admit(services, {
-        requestId: state.id,
-        caller: authenticated(state),
+      const admission = admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.user,
         endpoint: ENDPOINT,
@@ -38,7 +33,6 @@ export const moderationsRoutes = (services: Services) => {
         pricingExempt: true,
         estimate: perRequestEstimate,
       })
-      state.userId = admission.userId
       using hold = admission.hold
       const { model, price } = admission
 
