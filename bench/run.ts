@@ -12,6 +12,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { started } from './children'
 
 const seconds = Number(process.argv[2] ?? 5)
 const repeats = Number(process.argv[3] ?? 3)
@@ -20,22 +21,6 @@ const BUN = process.execPath
 const MASTER = `bench-master-${crypto.randomUUID()}`
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'))
 
-async function started(proc: ReturnType<typeof Bun.spawn>, pattern: RegExp): Promise<string> {
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
-  let out = ''
-  const deadline = Date.now() + 15_000
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read()
-    if (done) break
-    out += new TextDecoder().decode(value)
-    const m = pattern.exec(out)
-    if (m) {
-      void (async () => { while (!(await reader.read()).done); })() // keep draining
-      return m[1]!
-    }
-  }
-  throw new Error(`did not start: ${out}`)
-}
 
 const children: Array<{ kill(signal?: number | NodeJS.Signals): void }> = []
 process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')))

@@ -19,6 +19,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { started } from './children'
 
 const minutes = Number(process.argv[2] ?? 10)
 if (!(minutes > 0)) {
@@ -35,24 +36,8 @@ const USER = 'soak'
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-soak-'))
 
 // ---------------------------------------------------------------------------------------------------
-// Children (the approach of bench/run.ts: spawn, read stdout until "listening on", keep draining)
+// Children
 
-async function started(proc: ReturnType<typeof Bun.spawn>, pattern: RegExp): Promise<string> {
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
-  let out = ''
-  const deadline = Date.now() + 15_000
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read()
-    if (done) break
-    out += new TextDecoder().decode(value)
-    const m = pattern.exec(out)
-    if (m) {
-      void (async () => { while (!(await reader.read()).done); })() // keep draining (the gateway logs every request)
-      return m[1]!
-    }
-  }
-  throw new Error(`did not start: ${out}`)
-}
 
 const children: Array<ReturnType<typeof Bun.spawn>> = []
 const killAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'))
