@@ -2,9 +2,9 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { estimateEmbeddings } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
-import { answeredOutcome, budgetHeaders } from '../metering/outcome'
 import type { TokenCounts } from '../pricing/price'
-import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel } from '../providers/call'
+import { refuseAnthropicModel } from '../providers/call'
+import { relay } from '../translate/relay'
 import type { Services } from '../services'
 
 const ENDPOINT = '/v1/embeddings'
@@ -19,10 +19,8 @@ export const embeddingsBody = z.looseObject({
 })
 
 /** Embeddings are billed on their input alone. */
-const promptUsage = (text: string): TokenCounts | null => {
-  const usage = (JSON.parse(text) as { usage?: { prompt_tokens?: number } | null }).usage
-  return usage ? { promptTokens: usage.prompt_tokens ?? 0, completionTokens: 0, cachedTokens: 0 } : null
-}
+const promptUsage = (answer: { usage?: { prompt_tokens?: number } | null }): TokenCounts | null =>
+  answer.usage ? { promptTokens: answer.usage.prompt_tokens ?? 0, completionTokens: 0, cachedTokens: 0 } : null
 
 export const embeddingsRoutes = (services: Services) => {
   const { config, providers } = services
@@ -39,14 +37,12 @@ export const embeddingsRoutes = (services: Services) => {
         estimate: () => estimateEmbeddings(body),
       })
       using hold = admission.hold
-      const { model, price } = admission
-
-      const answer = await callUpstream(model.provider, '/embeddings', { ...body, model: model.upstreamModel }, {
-        hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
+      return await relay({ request, admission, hold, stream: false, upstreamTimeoutMs: config.upstream_timeout_ms, upstreamIdleTimeoutMs: config.upstream_idle_timeout_ms }, {
+        path: '/embeddings',
+        body: { ...body, model: admission.model.upstreamModel },
+        usageOf: promptUsage,
+        reply: (_answer, text) => text,
       })
-      const { text, usage } = await readAnswer(answer, hold, (text) => ({ text, usage: promptUsage(text) }))
-      hold.settle(answeredOutcome(price, usage, hold, answer.elapsed()))
-      return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json'), ...budgetHeaders(hold) } })
     },
     {
       body: embeddingsBody,

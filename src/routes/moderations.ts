@@ -2,8 +2,8 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { perRequestEstimate } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
-import { answeredOutcome, budgetHeaders } from '../metering/outcome'
-import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel } from '../providers/call'
+import { refuseAnthropicModel } from '../providers/call'
+import { relay } from '../translate/relay'
 import type { Services } from '../services'
 
 const ENDPOINT = '/v1/moderations'
@@ -34,16 +34,15 @@ export const moderationsRoutes = (services: Services) => {
         estimate: perRequestEstimate,
       })
       using hold = admission.hold
-      const { model, price } = admission
-
       // `user` here only names who pays: OpenAI's moderation API has no such field.
       const { user: _billing, ...fields } = body
-      const answer = await callUpstream(model.provider, '/moderations', { ...fields, model: model.upstreamModel }, {
-        hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
+      return await relay({ request, admission, hold, stream: false, upstreamTimeoutMs: config.upstream_timeout_ms, upstreamIdleTimeoutMs: config.upstream_idle_timeout_ms }, {
+        path: '/moderations',
+        body: { ...fields, model: admission.model.upstreamModel },
+        // Priced per request: no tokens, so the cost is the model's per_request price (or nothing).
+        usageOf: () => ({ promptTokens: 0, completionTokens: 0, cachedTokens: 0 }),
+        reply: (_answer, text) => text,
       })
-      const text = await readAnswer(answer, hold, (text) => text)
-      hold.settle(answeredOutcome(price, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, answer.elapsed()))
-      return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json'), ...budgetHeaders(hold) } })
     },
     {
       body: moderationsBody,

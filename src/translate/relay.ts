@@ -16,8 +16,8 @@ export interface Exchange {
   usageOf(answer: any): TokenCounts | null
   /** The provider's JSON answer as the client gets it (`text` as it came, when the formats match). */
   reply(answer: any, text: string): string
-  /** The provider's SSE body, metered on the provider's side and, if the formats differ, converted on the client's. */
-  stream(body: ReadableStream<Uint8Array>, meter: MeterOptions): ReadableStream<Uint8Array>
+  /** The provider's SSE body, metered on the provider's side and, if the formats differ, converted on the client's (streaming routes only). */
+  stream?(body: ReadableStream<Uint8Array>, meter: MeterOptions): ReadableStream<Uint8Array>
 }
 
 export interface RelayContext {
@@ -44,7 +44,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     clientSignal: ctx.request.signal,
   })
 
-  if (ctx.stream && answer.res.body) {
+  if (ctx.stream && x.stream && answer.res.body) {
     const owned = hold.transfer()
     const body = x.stream(answer.res.body, {
       idleTimeoutMs: ctx.upstreamIdleTimeoutMs,
