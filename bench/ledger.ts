@@ -1,11 +1,10 @@
 /**
  * Reserve + settle pairs per second in one process, on a real database file (WAL, synchronous=NORMAL).
- * Every reservation is its own IMMEDIATE transaction, as on the request path; settlements go through
- * the write queue, which groups those finished in the same turn of the event loop into one commit.
+ * As on the request path, reservations and settlements go through the write queue, which commits the
+ * writes of one turn of the event loop together: `batch` requests are reserved in one commit and settled
+ * in the next (1 = every reservation and every settlement commits alone).
  *
- *   npm run bench:ledger            (or: bun bench/ledger.ts [pairs] [batch])
- *
- * `batch` is how many requests finish per event-loop turn (1 = every settlement commits alone).
+ *   npm run bench:ledger            (or: bun bench/ledger.ts [pairs] [batches])
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,7 +17,7 @@ import { WriteQueue } from '../src/db/write-queue'
 const pairs = Number(process.argv[2] ?? 50_000)
 const batches = (process.argv[3] ?? '1,8,64').split(',').map(Number)
 
-function run(batch: number) {
+async function run(batch: number) {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'))
   const db = openDatabase(join(dir, 'bench.db'))
   const writes = new WriteQueue(db.$client)
@@ -33,7 +32,8 @@ function run(batch: number) {
     const holds = []
     for (let j = 0; j < batch && i + j < pairs; j++)
       holds.push(ledger.reserve({ requestId: `r${i + j}`, userId: 'u', keyId: 'k', amount: 100, model: 'm:m', provider: 'm', endpoint: '/v1/chat/completions', priceId: 1, stream: false }))
-    for (const h of holds) h.settle(outcome)
+    ledger.flush()
+    for (const h of await Promise.all(holds)) h.settle(outcome)
     ledger.flush()
   }
   const seconds = (performance.now() - started) / 1000
@@ -45,5 +45,5 @@ function run(batch: number) {
 }
 
 console.log(`reserve + settle pairs per second, ${pairs} pairs, one process, WAL file on ${tmpdir()}`)
-console.log('settled per commit | pairs/s')
-for (const batch of batches) console.log(`${String(batch).padStart(18)} | ${Math.round(run(batch)).toLocaleString('en-US')}`)
+console.log('requests per commit | pairs/s')
+for (const batch of batches) console.log(`${String(batch).padStart(18)} | ${Math.round(await run(batch)).toLocaleString('en-US')}`)

@@ -14,6 +14,8 @@ let dir: string
 let db: Db
 let writes: WriteQueue
 let ledger: Ledger
+/** What the write queue reported; a test that expects a failed commit takes it out, any other is a defect. */
+let queueErrors: unknown[]
 const TTL = 60_000
 
 function addUser(id: string, maxBudget: number | null, budgetPeriod: 'daily' | 'weekly' | 'monthly' | null = null, now = Date.now()) {
@@ -41,10 +43,12 @@ function refusal(f: () => unknown): GatewayError {
 beforeEach(() => {
   dir = tempDir()
   db = openDatabase(join(dir, 'ledger.db'))
-  writes = new WriteQueue(db.$client)
+  queueErrors = []
+  writes = new WriteQueue(db.$client, (e) => queueErrors.push(e))
   ledger = new Ledger(db.$client, writes, TTL)
 })
 afterEach(() => {
+  expect(queueErrors).toEqual([])
   db.$client.close()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -52,26 +56,26 @@ afterEach(() => {
 describe('reserve', () => {
   test('takes a hold only while spend + reserved + amount fits, and says what is left', () => {
     addUser('u', 1000)
-    const a = ledger.reserve(hold('u', 600))
+    const a = ledger.reserveNow(hold('u', 600))
     expect(a.remainingAfter).toBe(400)
-    const refused = refusal(() => ledger.reserve(hold('u', 401)))
+    const refused = refusal(() => ledger.reserveNow(hold('u', 401)))
     expect(refused.status).toBe(402)
     expect(refused.code).toBe('budget_exceeded')
     expect(refused.message).toContain('$0.000400 remaining')
-    expect(ledger.reserve(hold('u', 400)).remainingAfter).toBe(0)
+    expect(ledger.reserveNow(hold('u', 400)).remainingAfter).toBe(0)
     expect(figures('u').reserved).toBe(1000)
   })
 
   test('an unlimited user is never refused and has no remaining figure', () => {
     addUser('rich', null)
-    expect(ledger.reserve(hold('rich', 10 ** 12)).remainingAfter).toBeNull()
+    expect(ledger.reserveNow(hold('rich', 10 ** 12)).remainingAfter).toBeNull()
   })
 
   test('a key ceiling below the user ceiling refuses first, and a refusal leaves no hold anywhere', () => {
     addUser('u', 10_000)
     addKey('k', 'u', 500)
-    ledger.reserve(hold('u', 400, 'k'))
-    const refused = refusal(() => ledger.reserve(hold('u', 200, 'k')))
+    ledger.reserveNow(hold('u', 400, 'k'))
+    const refused = refusal(() => ledger.reserveNow(hold('u', 200, 'k')))
     expect(refused.code).toBe('budget_exceeded')
     expect(refused.message).toContain('for this key')
     // The user's debit in the refused transaction was rolled back with it.
@@ -82,19 +86,19 @@ describe('reserve', () => {
   test('blocked and unknown users are refused with 403 and 404', () => {
     addUser('b', null)
     db.$client.run('UPDATE users SET blocked = 1')
-    expect(refusal(() => ledger.reserve(hold('b', 1))).status).toBe(403)
-    expect(refusal(() => ledger.reserve(hold('ghost', 1))).status).toBe(404)
+    expect(refusal(() => ledger.reserveNow(hold('b', 1))).status).toBe(403)
+    expect(refusal(() => ledger.reserveNow(hold('ghost', 1))).status).toBe(404)
   })
 
   test('an ended budget period rolls over inside the reservation (calendar-aligned UTC)', () => {
     const monday = Date.UTC(2026, 10, 23, 10) // a Monday
     addUser('d', 1000, 'daily', monday)
-    ledger.reserve(hold('d', 1000), monday).settle(done(1000))
+    ledger.reserveNow(hold('d', 1000), monday).settle(done(1000))
     ledger.flush()
-    expect(refusal(() => ledger.reserve(hold('d', 1), monday + 3_600_000)).code).toBe('budget_exceeded')
+    expect(refusal(() => ledger.reserveNow(hold('d', 1), monday + 3_600_000)).code).toBe('budget_exceeded')
 
     const tomorrow = Date.UTC(2026, 10, 24, 0, 0, 1)
-    expect(ledger.reserve(hold('d', 1), tomorrow).remainingAfter).toBe(999)
+    expect(ledger.reserveNow(hold('d', 1), tomorrow).remainingAfter).toBe(999)
     expect(figures('d')).toEqual({ spend: 0, reserved: 1, period_start: Date.UTC(2026, 10, 24) })
   })
 
@@ -107,11 +111,54 @@ describe('reserve', () => {
   })
 })
 
+describe('reserve, in the turn\'s commit (the request path)', () => {
+  test('reservations asked for in one turn share one commit, and each is decided in turn: exactly the ones that fit are taken', async () => {
+    addUser('u', 1000)
+    addKey('k', 'u', 700)
+    const other = openDatabase(join(dir, 'ledger.db')) // data_version counts commits made by other connections
+    const before = (other.$client.query('PRAGMA data_version').get() as { data_version: number }).data_version
+    // 10 × 100 asked on the key (ceiling 700), then 3 × 100 without it: the user's 1000 fits 7 + 3.
+    const asked = [...Array.from({ length: 10 }, () => hold('u', 100, 'k')), ...Array.from({ length: 3 }, () => hold('u', 100))]
+    const results = await Promise.allSettled(asked.map((r) => ledger.reserve(r)))
+    const after = (other.$client.query('PRAGMA data_version').get() as { data_version: number }).data_version
+    other.$client.close()
+    expect(after - before).toBe(1)
+
+    const status = results.map((r) => (r.status === 'fulfilled' ? 200 : (r.reason as GatewayError).status))
+    expect(status).toEqual([200, 200, 200, 200, 200, 200, 200, 402, 402, 402, 200, 200, 200])
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.remainingAfter : null))).toEqual([900, 800, 700, 600, 500, 400, 300, null, null, null, 200, 100, 0])
+    // A key refusal comes after the user's debit in the same savepoint: rolled back, so the user holds only what was taken.
+    expect(figures('u').reserved).toBe(1000)
+    expect(db.$client.query('SELECT reserved FROM api_keys').get()).toEqual({ reserved: 700 })
+    expect(db.$client.query('SELECT COUNT(*) AS n FROM reservations').get()).toEqual({ n: 10 })
+    expect(ledger.openHolds).toBe(10)
+  })
+
+  test('a commit that fails refuses every reservation in it: nothing is held, and none is counted open', async () => {
+    addUser('u', null)
+    const locker = openDatabase(join(dir, 'ledger.db'))
+    db.$client.exec('PRAGMA busy_timeout = 0')
+    locker.$client.exec('BEGIN IMMEDIATE') // another process holds the write lock
+    const results = await Promise.allSettled([ledger.reserve(hold('u', 5)), ledger.reserve(hold('u', 6))])
+    locker.$client.exec('ROLLBACK')
+    locker.$client.close()
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    expect(String((results[0] as PromiseRejectedResult).reason)).toContain('locked')
+    expect(queueErrors.splice(0).map(String)).toEqual([String((results[0] as PromiseRejectedResult).reason)])
+    expect(ledger.openHolds).toBe(0)
+    expect(figures('u').reserved).toBe(0)
+    expect(db.$client.query('SELECT COUNT(*) AS n FROM reservations').get()).toEqual({ n: 0 })
+    // The next turn commits normally.
+    expect((await ledger.reserve(hold('u', 7))).remainingAfter).toBeNull()
+    expect(figures('u').reserved).toBe(7)
+  })
+})
+
 describe('settle', () => {
   test('moves the hold out of reserved, adds the real cost to spend, writes one usage row; a second settle does nothing', () => {
     addUser('u', 1000)
     addKey('k', 'u', null)
-    const h = ledger.reserve(hold('u', 700, 'k'))
+    const h = ledger.reserveNow(hold('u', 700, 'k'))
     ledger.settle(h.id, done(123))
     ledger.settle(h.id, done(456)) // idempotent: the reservation row is gone after the first
     ledger.flush()
@@ -123,7 +170,7 @@ describe('settle', () => {
   test('a hold left open by its owner is settled at its full amount when the owner scope ends', () => {
     addUser('u', null)
     {
-      using h = ledger.reserve(hold('u', 250))
+      using h = ledger.reserveNow(hold('u', 250))
       expect(h.isOpen).toBe(true)
     }
     ledger.flush()
@@ -132,10 +179,10 @@ describe('settle', () => {
 
   test('release charges nothing; a transferred hold is settled by its new owner only', () => {
     addUser('u', null)
-    ledger.reserve(hold('u', 300)).release(5)
+    ledger.reserveNow(hold('u', 300)).release(5)
     let moved: Hold
     {
-      using h = ledger.reserve(hold('u', 400))
+      using h = ledger.reserveNow(hold('u', 400))
       moved = h.transfer()
     }
     ledger.flush()
@@ -150,8 +197,8 @@ describe('sweeper', () => {
   test('settles holds past their TTL at their full amount, marked expired, once', () => {
     addUser('u', null)
     const now = Date.now()
-    ledger.reserve(hold('u', 111), now)
-    ledger.reserve(hold('u', 222), now + 30_000)
+    ledger.reserveNow(hold('u', 111), now)
+    ledger.reserveNow(hold('u', 222), now + 30_000)
     expect(ledger.sweep(now + TTL)).toBe(1)
     expect(ledger.sweep(now + TTL)).toBe(0)
     expect(figures('u')).toMatchObject({ spend: 111, reserved: 222 })
@@ -202,7 +249,7 @@ describe('property: random reserve / settle / release / crash sequences', () => 
         if (r < 0.45) {
           const user = pick(ids)
           try {
-            open.push(ledger.reserve(hold(user, 1 + Math.floor(rand() * 900), user === 'a' && rand() < 0.5 ? 'ka' : null), clock))
+            open.push(ledger.reserveNow(hold(user, 1 + Math.floor(rand() * 900), user === 'a' && rand() < 0.5 ? 'ka' : null), clock))
           } catch (e) {
             expect((e as GatewayError).code).toBe('budget_exceeded')
           }

@@ -75,7 +75,6 @@ export class Ledger {
     private readonly ttlMs: number,
     private readonly observe: SettleObserver = () => {},
   ) {
-    // A period that has ended starts over before the budget is checked.
     // A period that has ended starts over before the budget is checked. ?2 ?3 ?4: daily, weekly, monthly starts.
     this.roll = db.prepare(
       `UPDATE users SET spend = 0,
@@ -128,9 +127,24 @@ export class Ledger {
 
   /**
    * Takes a hold of `r.amount` on the user's (and key's) budget, or refuses: 402 over budget, 403 blocked,
-   * 404 unknown user. Returns the handle that must end in exactly one settle or release.
+   * 404 unknown user. The hold is taken in the transaction that commits this turn's writes, and the
+   * promise settles once that commit is done, so the provider is never called on a hold that is not on
+   * disk. Resolves to the handle that must end in exactly one settle or release.
    */
-  reserve(r: HoldRequest, now = Date.now()): Hold {
+  async reserve(r: HoldRequest, now = Date.now()): Promise<Hold> {
+    // Counted from the moment it is asked for, so that a graceful stop also waits for holds still queued.
+    this.open++
+    try {
+      const { id, remaining } = await this.writes.submit(() => this.reserveInTx(r, now))
+      return new Hold(this, id, r.amount, remaining, r.model, r.provider)
+    } catch (error) {
+      this.open--
+      throw error
+    }
+  }
+
+  /** `reserve` in a transaction of its own, committed before it returns (tests, tools). */
+  reserveNow(r: HoldRequest, now = Date.now()): Hold {
     const { id, remaining } = this.reserveTx(r, now)
     this.open++
     return new Hold(this, id, r.amount, remaining, r.model, r.provider)

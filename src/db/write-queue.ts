@@ -1,25 +1,29 @@
 import type { Database } from 'bun:sqlite'
 
 /**
- * Groups writes that nobody waits for (settlements, request-log rows) into one transaction per turn of
- * the event loop: one commit for many rows is what lets the ledger go past the per-transaction limit.
- * One failing write cannot undo the others: a single statement is atomic by itself, and a write of
- * several statements (`deferAtomic`) runs in its own savepoint.
+ * Groups the writes of one turn of the event loop into one transaction: one commit for many rows is what
+ * lets the ledger go past the per-transaction limit. Most writes nobody waits for (settlements,
+ * request-log rows); a budget reservation is waited for (`submit`): its caller goes on only once the
+ * commit holding it is done. One failing write cannot undo the others: a single statement is atomic by
+ * itself, and a write of several statements runs in its own savepoint.
  *
  * A process killed before a flush loses what was queued: a lost settlement leaves its hold in place,
- * which the sweeper later settles at its full amount; a lost log row is lost.
+ * which the sweeper later settles at its full amount; a lost log row is lost; a lost reservation was
+ * never acted on, because its caller was still waiting.
  */
 export class WriteQueue {
   private pending: Array<() => void> = []
-  private readonly atomically: (write: () => void) => void
+  /** Callers of `submit` in this batch, told the outcome once the batch is committed (or has failed). */
+  private waiting: Array<Waiter<any>> = []
+  private readonly atomically: <T>(write: () => T) => T
   private scheduled = false
   private closed = false
   private readonly runAll: (writes: Array<() => void>) => void
 
   constructor(private readonly db: Database, private readonly onError: (error: unknown) => void = console.error) {
     // Called inside the outer transaction, bun:sqlite makes this a savepoint.
-    const savepoint = db.transaction((write: () => void) => write())
-    this.atomically = (write) => savepoint(write)
+    const savepoint = db.transaction((write: () => unknown) => write())
+    this.atomically = <T>(write: () => T) => savepoint(write) as T
     this.runAll = db.transaction((writes: Array<() => void>) => {
       for (const write of writes) {
         try {
@@ -31,6 +35,17 @@ export class WriteQueue {
     }).immediate
   }
 
+  /**
+   * Queues a write of several statements and returns what it returns, once it is committed. A write that
+   * throws rolls back alone and rejects with its error; a commit that fails rejects every waiter in it.
+   */
+  submit<T>(write: () => T): Promise<T> {
+    const waiter = new Waiter<T>()
+    if (!this.enqueue(() => waiter.run(() => this.atomically(write)))) return Promise.reject(new Error('the database is closed'))
+    this.waiting.push(waiter)
+    return waiter.promise
+  }
+
   /** Queues a write of several statements that must land together or not at all. */
   deferAtomic(write: () => void): void {
     this.defer(() => this.atomically(write))
@@ -38,10 +53,11 @@ export class WriteQueue {
 
   /** Queues a write of one statement. */
   defer(write: () => void): void {
-    if (this.closed) {
-      this.onError(new Error('write queued after the database was closed; dropped'))
-      return
-    }
+    if (!this.enqueue(write)) this.onError(new Error('write queued after the database was closed; dropped'))
+  }
+
+  private enqueue(write: () => void): boolean {
+    if (this.closed) return false
     this.pending.push(write)
     if (!this.scheduled) {
       this.scheduled = true
@@ -53,6 +69,7 @@ export class WriteQueue {
         }
       })
     }
+    return true
   }
 
   /** Runs everything queued now. Readers of what the queue writes call this first. */
@@ -60,8 +77,16 @@ export class WriteQueue {
     this.scheduled = false
     if (this.pending.length === 0) return
     const writes = this.pending
+    const waiting = this.waiting
     this.pending = []
-    this.runAll(writes)
+    this.waiting = []
+    try {
+      this.runAll(writes)
+    } catch (error) {
+      for (const w of waiting) w.fail(error)
+      throw error
+    }
+    for (const w of waiting) w.tell()
   }
 
   /** Writes what is queued and refuses anything later: call before closing the database. */
@@ -72,5 +97,39 @@ export class WriteQueue {
 
   get size(): number {
     return this.pending.length
+  }
+}
+
+/** One `submit` caller: the write's result or error is kept until the commit decides which to tell. */
+class Waiter<T> {
+  readonly promise: Promise<T>
+  private resolve!: (value: T) => void
+  private reject!: (error: unknown) => void
+  private outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined
+
+  constructor() {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+  }
+
+  run(write: () => T): void {
+    try {
+      this.outcome = { ok: true, value: write() }
+    } catch (error) {
+      this.outcome = { ok: false, error }
+    }
+  }
+
+  tell(): void {
+    const o = this.outcome
+    if (!o) this.reject(new Error('write was not run'))
+    else if (o.ok) this.resolve(o.value)
+    else this.reject(o.error)
+  }
+
+  fail(error: unknown): void {
+    this.reject(error)
   }
 }

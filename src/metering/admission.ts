@@ -34,9 +34,9 @@ export interface Admission {
 /**
  * Everything that happens before the provider is called, in the SPEC's order: who pays, whether the
  * model may be called, its price, the worst case, and the hold. A refusal at any step leaves nothing
- * behind: the hold is the last step, and it is one transaction.
+ * behind: the hold is the last step, and it is atomic (its own savepoint in the turn's commit).
  */
-export function admit(services: Services, r: AdmissionRequest): Admission {
+export async function admit(services: Services, r: AdmissionRequest): Promise<Admission> {
   const { config, providers, prices, ledger } = services
   if (typeof r.model !== 'string' || r.model.length === 0) throw badRequest('Invalid body: model: is required', 'invalid_request')
   const model = providers.resolve(r.model)
@@ -56,7 +56,7 @@ export function admit(services: Services, r: AdmissionRequest): Admission {
   // costOf clamps at the bound, so reaching it means the true worst case is at or past it.
   if (amount >= MAX_REQUEST_MICROS)
     throw badRequest('This request could cost $1,000,000 or more at its maximum output: lower max_tokens.', 'estimate_too_large')
-  const hold = ledger.reserve({
+  const hold = await ledger.reserve({
     requestId: r.requestId,
     userId,
     keyId: r.caller.kind === 'key' ? r.caller.keyId : null,
@@ -75,15 +75,15 @@ export function admit(services: Services, r: AdmissionRequest): Admission {
  * off for it (the upstream timeouts apply); then admission for the authenticated caller, the billed user
  * noted for the request log.
  */
-export function admitRequest(
+export async function admitRequest(
   services: Services,
   request: Request,
   server: Server<unknown> | null,
   r: Omit<AdmissionRequest, 'requestId' | 'caller'>,
-): Admission {
+): Promise<Admission> {
   server?.timeout(request, 0)
   const state = requestState(request)
-  const admission = admit(services, { ...r, requestId: state.id, caller: authenticated(state) })
+  const admission = await admit(services, { ...r, requestId: state.id, caller: authenticated(state) })
   state.userId = admission.userId
   return admission
 }

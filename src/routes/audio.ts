@@ -66,7 +66,7 @@ const perRequestOutcome = ({ price, hold }: Admission, latencyMs: number) =>
 
 export const audioRoutes = (services: Services) => {
   const { config, providers } = services
-  const admitAudio = (request: Request, server: Server<unknown> | null, endpoint: string, body: { model: string; user?: string }) => {
+  const admitAudio = async (request: Request, server: Server<unknown> | null, endpoint: string, body: { model: string; user?: string }) => {
     refuseAnthropicModel(providers, body.model, endpoint)
     return admitRequest(services, request, server, {
       model: body.model,
@@ -82,7 +82,7 @@ export const audioRoutes = (services: Services) => {
     .post(
       SPEECH,
       async ({ body, request, server }) => {
-        const admission = admitAudio(request, server, SPEECH, body)
+        const admission = await admitAudio(request, server, SPEECH, body)
         using hold = admission.hold
         const { model } = admission
 
@@ -109,7 +109,7 @@ export const audioRoutes = (services: Services) => {
     .post(
       TRANSCRIPTIONS,
       async ({ body, request, server }) => {
-        const admission = admitAudio(request, server, TRANSCRIPTIONS, body)
+        const admission = await admitAudio(request, server, TRANSCRIPTIONS, body)
         using hold = admission.hold
         const { model } = admission
 

@@ -58,7 +58,7 @@ export const chatRoutes = (services: Services) => {
         ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens })
         : chatNative(body, config)
       const stream = body.stream === true
-      const admission = admitRequest(services, request, server, {
+      const admission = await admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.user,
         endpoint: '/v1/chat/completions',

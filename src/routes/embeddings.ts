@@ -29,7 +29,7 @@ export const embeddingsRoutes = (services: Services) => {
     ENDPOINT,
     async ({ body, request, server }) => {
       refuseAnthropicModel(providers, body.model, ENDPOINT)
-      const admission = admitRequest(services, request, server, {
+      const admission = await admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.user,
         endpoint: ENDPOINT,

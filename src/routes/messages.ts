@@ -59,7 +59,7 @@ export const messagesRoutes = (services: Services) => {
       const target = providers.resolve(body.model)
       const exchangeFor = target?.provider.type === 'openai' ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers)
       const stream = body.stream === true
-      const admission = admitRequest(services, request, server, {
+      const admission = await admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.metadata?.user_id,
         endpoint: '/v1/messages',

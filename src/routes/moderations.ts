@@ -25,7 +25,7 @@ export const moderationsRoutes = (services: Services) => {
     ENDPOINT,
     async ({ body, request, server }) => {
       refuseAnthropicModel(providers, body.model, ENDPOINT)
-      const admission = admitRequest(services, request, server, {
+      const admission = await admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.user,
         endpoint: ENDPOINT,
