@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Profiles the gateway under load: mock provider + gateway (all governance on) with `bun --cpu-prof`,
-# wrk at concurrency 64 on chat JSON for 6 s, then a summary of where the CPU went.
-#   bench/profile.sh [stream=false]
+# wrk at the given concurrency (64 unless told) on chat JSON or SSE for 6 s, then a summary of where the CPU went.
+#   bench/profile.sh [stream=false] [concurrency=64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUN=node_modules/.bin/bun
 STREAM=${1:-false}
+CONC=${2:-64}
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 master="profile-master-$(date +%s%N)-0123456789abcdef"
@@ -20,6 +21,7 @@ curl -sf -XPOST localhost:9942/v1/users -H "authorization: Bearer $master" -H 'c
 key=$(curl -sf -XPOST localhost:9942/v1/keys -H "authorization: Bearer $master" -H 'content-type: application/json' -d '{"user_id":"p"}' \
   | $BUN -e 'console.log(JSON.parse(await Bun.stdin.text()).key)')
 BENCH_KEY=$key BENCH_BODY="{\"model\":\"mock:gpt-mock\",\"stream\":$STREAM,\"messages\":[{\"role\":\"user\",\"content\":\"Write one short sentence about toll gates.\"}],\"max_tokens\":64}" \
-  wrk -t2 -c64 -d6s -s bench/post.lua http://127.0.0.1:9942/v1/chat/completions | grep -E 'Requests/sec|Non-2xx'
+  wrk -t$(( CONC < 2 ? 1 : 2 )) -c$CONC -d6s -s bench/post.lua http://127.0.0.1:9942/v1/chat/completions | grep -E 'Requests/sec|Non-2xx'
 kill -TERM $gw; wait $gw || true
 $BUN bench/profile-summary.ts "$dir"/*.cpuprofile
+cp "$dir"/*.cpuprofile /tmp/last.cpuprofile 2>/dev/null || true

@@ -60,4 +60,31 @@ describe('absurd amounts', () => {
     expect(costOf(dear, { promptTokens: 1e9, completionTokens: 1e9, cachedTokens: 0 })).toBe(MAX_REQUEST_MICROS)
     expect(Number.isSafeInteger(MAX_REQUEST_MICROS * 9000)).toBe(true)
   })
+
+  test('the double arithmetic of costOf agrees with BigInt, rounding up, on both sides of 2^53', () => {
+    const exact = (p: Price, t: { promptTokens: number; completionTokens: number; cachedTokens: number }) => {
+      const cached = BigInt(Math.min(t.cachedTokens, t.promptTokens))
+      const scaled = (BigInt(t.promptTokens) - cached) * BigInt(p.inputPerMillion) + cached * BigInt(p.cachedInputPerMillion ?? p.inputPerMillion) +
+        BigInt(t.completionTokens) * BigInt(p.outputPerMillion)
+      const cost = (scaled + 999_999n) / 1_000_000n + BigInt(p.perRequest ?? 0)
+      return cost > BigInt(MAX_REQUEST_MICROS) ? MAX_REQUEST_MICROS : Number(cost)
+    }
+    let seed = 7
+    const rand = (max: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * max
+    for (let i = 0; i < 5000; i++) {
+      const scale = 10 ** Math.floor(rand(10))
+      const p: Price = {
+        id: 1, model: 'p:m', inputPerMillion: Math.floor(rand(scale)), outputPerMillion: Math.floor(rand(scale)),
+        cachedInputPerMillion: rand(1) < 0.5 ? null : Math.floor(rand(scale)), perRequest: rand(1) < 0.8 ? null : Math.floor(rand(1000)), createdAt: 0,
+      }
+      const prompt = Math.floor(rand(10 ** Math.floor(rand(10))))
+      const t = { promptTokens: prompt, completionTokens: Math.floor(rand(10 ** Math.floor(rand(10)))), cachedTokens: Math.floor(rand(prompt + 1)) }
+      expect(costOf(p, t)).toBe(exact(p, t))
+    }
+    // Just past 2^53 in total, with every term exact only in BigInt.
+    const edge: Price = { id: 1, model: 'p:m', inputPerMillion: 2 ** 26 + 1, outputPerMillion: 0, cachedInputPerMillion: null, perRequest: null, createdAt: 0 }
+    const t = { promptTokens: 2 ** 27 + 3, completionTokens: 0, cachedTokens: 0 }
+    expect(costOf(edge, t)).toBe(exact(edge, t))
+    expect(costOf(edge, { promptTokens: 1, completionTokens: 0, cachedTokens: 0 })).toBe(68)
+  })
 })

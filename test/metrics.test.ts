@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createLogger } from '../src/log/logger'
+import { Counter, Histogram } from '../src/metrics/prometheus'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { MASTER_KEY, startTestGateway, type TestGateway } from './support/gateway'
 
@@ -106,5 +107,26 @@ describe('structured logs', () => {
     } finally {
       await proc.stop()
     }
+  })
+})
+
+describe('the Prometheus text', () => {
+  test('histogram buckets are cumulative, +Inf counts everything; label values are escaped; series are kept apart by label values', () => {
+    const h = new Histogram('h_seconds', 'help', [0.1, 1])
+    for (const v of [0.05, 0.1, 0.5, 2]) h.observe({ route: 'a"b\\c' }, v)
+    h.observe({ route: 'other' }, 0.5)
+    const text = h.render()
+    expect(text).toContain('h_seconds_bucket{route="a\\"b\\\\c",le="0.1"} 2\n')
+    expect(text).toContain('h_seconds_bucket{route="a\\"b\\\\c",le="1"} 3\n')
+    expect(text).toContain('h_seconds_bucket{route="a\\"b\\\\c",le="+Inf"} 4\n')
+    expect(text).toContain('h_seconds_sum{route="a\\"b\\\\c"} 2.65\n')
+    expect(text).toContain('h_seconds_bucket{route="other",le="0.1"} 0\n')
+    expect(text).toContain('h_seconds_count{route="other"} 1\n')
+
+    const c = new Counter('c_total', 'help')
+    c.inc({ model: 'm', kind: 'prompt' }, 3)
+    c.inc({ model: 'm', kind: 'prompt' }, 4)
+    c.inc({ model: 'm', kind: 'completion' })
+    expect(c.render()).toBe('# HELP c_total help\n# TYPE c_total counter\nc_total{model="m",kind="prompt"} 7\nc_total{model="m",kind="completion"} 1\n')
   })
 })

@@ -1,3 +1,5 @@
+import { writeSync } from 'node:fs'
+
 /**
  * Structured logs: one JSON object per line on stdout, at or above the configured level. Callers pass
  * fields, never secrets: the request logger writes ids, never keys or bodies.
@@ -12,7 +14,7 @@ export interface Logger {
   log(level: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): void
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+export function createLogger(level: LogLevel, write: (line: string) => void = stdoutPerTurn()): Logger {
   const threshold = rank[level]
   return {
     enabled: (l) => rank[l] >= threshold,
@@ -20,5 +22,33 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
       if (rank[l] < threshold) return
       write(JSON.stringify({ time: new Date().toISOString(), level: l, msg, ...fields }) + '\n')
     },
+  }
+}
+
+/**
+ * Writes the lines logged in one turn of the event loop to stdout in one write: under load a turn
+ * answers dozens of requests, and a write per line is a system call per request. What is still
+ * buffered when the process exits is written synchronously on the way out.
+ */
+function stdoutPerTurn(): (line: string) => void {
+  return (stdoutWriter ??= bufferedStdout())
+}
+
+let stdoutWriter: ((line: string) => void) | undefined
+
+function bufferedStdout(): (line: string) => void {
+  let buffered = ''
+  const flush = () => {
+    const out = buffered
+    buffered = ''
+    if (out) process.stdout.write(out)
+  }
+  process.on('exit', () => {
+    if (buffered) writeSync(1, buffered)
+    buffered = ''
+  })
+  return (line) => {
+    if (!buffered) setImmediate(flush)
+    buffered += line
   }
 }

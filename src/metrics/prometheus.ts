@@ -1,7 +1,8 @@
 /**
  * Just enough of the Prometheus text format for the gateway's own metrics: labelled counters and
  * histograms kept in plain maps, and gauges read when scraped. No dependency, nothing on the hot path
- * but a map update.
+ * but a map update: a series is found by its label values alone (callers pass the labels of one metric
+ * in one order), and the text with its escaping is made only when scraped.
  */
 type Labels = Record<string, string>
 
@@ -9,6 +10,13 @@ const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').repl
 const labelText = (labels: Labels) => {
   const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`)
   return parts.length ? `{${parts.join(',')}}` : ''
+}
+
+/** The map key of a series: its label values, joined by a character no label value of ours contains. */
+const seriesKey = (labels: Labels) => {
+  let key = ''
+  for (const name in labels) key += labels[name] + '\u0000'
+  return key
 }
 
 interface Metric {
@@ -20,7 +28,7 @@ export class Counter implements Metric {
   constructor(private readonly name: string, private readonly help: string) {}
 
   inc(labels: Labels = {}, by = 1): void {
-    const key = labelText(labels)
+    const key = seriesKey(labels)
     const entry = this.values.get(key)
     if (entry) entry.value += by
     else this.values.set(key, { labels, value: by })
@@ -28,7 +36,7 @@ export class Counter implements Metric {
 
   render(): string {
     let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`
-    for (const [key, { value }] of this.values) out += `${this.name}${key} ${value}\n`
+    for (const { labels, value } of this.values.values()) out += `${this.name}${labelText(labels)} ${value}\n`
     return out
   }
 }
@@ -38,10 +46,13 @@ export class Histogram implements Metric {
   constructor(private readonly name: string, private readonly help: string, private readonly buckets: readonly number[]) {}
 
   observe(labels: Labels, value: number): void {
-    const key = labelText(labels)
+    const key = seriesKey(labels)
     let s = this.series.get(key)
     if (!s) this.series.set(key, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }))
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++
+    // Counted in the first bucket that holds the value only; the cumulative counts are summed when scraped.
+    let i = 0
+    while (i < this.buckets.length && value > this.buckets[i]!) i++
+    if (i < this.buckets.length) s.counts[i]!++
     s.sum += value
     s.count++
   }
@@ -49,7 +60,8 @@ export class Histogram implements Metric {
   render(): string {
     let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`
     for (const { labels, counts, sum, count } of this.series.values()) {
-      this.buckets.forEach((le, i) => (out += `${this.name}_bucket${labelText({ ...labels, le: String(le) })} ${counts[i]}\n`))
+      let cumulative = 0
+      this.buckets.forEach((le, i) => (out += `${this.name}_bucket${labelText({ ...labels, le: String(le) })} ${(cumulative += counts[i]!)}\n`))
       out += `${this.name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}\n`
       out += `${this.name}_sum${labelText(labels)} ${sum}\n${this.name}_count${labelText(labels)} ${count}\n`
     }

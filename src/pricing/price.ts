@@ -21,18 +21,26 @@ export interface TokenCounts {
 const MILLION = 1_000_000n
 
 /**
- * Cost in micro-USD, rounded up to the next micro-USD. BigInt because tokens × micro-USD-per-million
- * can pass 2^53 for long contexts at dear rates.
+ * Cost in micro-USD, rounded up to the next micro-USD. Tokens × micro-USD-per-million can pass 2^53 for
+ * long contexts at dear rates: below that the arithmetic is exact in doubles, past it it is done in BigInt.
  */
 export function costOf(price: Price | null, tokens: TokenCounts): number {
   if (!price) return 0
   const cached = Math.min(tokens.cachedTokens, tokens.promptTokens)
   const cachedRate = price.cachedInputPerMillion ?? price.inputPerMillion
   const scaled =
+    (tokens.promptTokens - cached) * price.inputPerMillion + cached * cachedRate + tokens.completionTokens * price.outputPerMillion
+  // Every term is a non-negative integer, so a sum within the safe range means every term was exact.
+  if (scaled <= Number.MAX_SAFE_INTEGER) {
+    const remainder = scaled % 1_000_000
+    const cost = (scaled - remainder) / 1_000_000 + (remainder > 0 ? 1 : 0) + (price.perRequest ?? 0)
+    return Math.min(cost, MAX_REQUEST_MICROS)
+  }
+  const big =
     BigInt(tokens.promptTokens - cached) * BigInt(price.inputPerMillion) +
     BigInt(cached) * BigInt(cachedRate) +
     BigInt(tokens.completionTokens) * BigInt(price.outputPerMillion)
-  const cost = (scaled + MILLION - 1n) / MILLION + BigInt(price.perRequest ?? 0)
+  const cost = (big + MILLION - 1n) / MILLION + BigInt(price.perRequest ?? 0)
   return cost > BigInt(MAX_REQUEST_MICROS) ? MAX_REQUEST_MICROS : Number(cost)
 }
 

@@ -1,0 +1,84 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { WriteQueue } from '../src/db/write-queue'
+import { tempDir } from './support/gateway'
+
+let dir: string
+let db: Database
+let observer: Database
+let errors: unknown[]
+let queue: WriteQueue
+const LINGER_MS = 30
+
+/** Commits made by the queue's connection, as another connection sees them. */
+const commitsSeen = () => (observer.query('PRAGMA data_version').get() as { data_version: number }).data_version
+const rows = () => (observer.query('SELECT count(*) AS n FROM t').get() as { n: number }).n
+
+beforeEach(() => {
+  dir = tempDir()
+  db = new Database(join(dir, 'q.db'), { create: true, strict: true })
+  db.exec('PRAGMA journal_mode = WAL')
+  db.exec('CREATE TABLE t (v INTEGER NOT NULL)')
+  observer = new Database(join(dir, 'q.db'))
+  errors = []
+  queue = new WriteQueue(db, (e) => errors.push(e), LINGER_MS)
+})
+afterEach(() => {
+  queue.close()
+  observer.close()
+  db.close()
+  rmSync(dir, { recursive: true, force: true })
+  expect(errors).toEqual([])
+})
+
+describe('WriteQueue', () => {
+  test('writes nobody waits for linger, then commit together on their own', async () => {
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const before = commitsSeen()
+    for (let i = 0; i < 5; i++) queue.defer(() => void insert.run(i))
+    await new Promise((r) => setImmediate(r))
+    expect(rows()).toBe(0) // not committed at the end of the turn
+    await Bun.sleep(LINGER_MS * 3)
+    expect(rows()).toBe(5)
+    expect(commitsSeen() - before).toBe(1)
+  })
+
+  test('a write someone waits for commits at the end of the turn, and takes the lingering writes with it', async () => {
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const before = commitsSeen()
+    queue.defer(() => void insert.run(1))
+    queue.deferAtomic(() => void insert.run(2))
+    const started = performance.now()
+    const value = await queue.submit(() => insert.run(3).changes)
+    expect(performance.now() - started).toBeLessThan(LINGER_MS)
+    expect(value).toBe(1)
+    expect(rows()).toBe(3)
+    expect(commitsSeen() - before).toBe(1)
+    await Bun.sleep(LINGER_MS * 2)
+    expect(commitsSeen() - before).toBe(1) // the linger timer found nothing left to write
+  })
+
+  test('a submitted write that throws rolls back alone and rejects with its error; its neighbours commit', async () => {
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const results = await Promise.allSettled([
+      queue.submit(() => insert.run(1).changes),
+      queue.submit(() => {
+        insert.run(2)
+        throw new Error('refused after a write')
+      }),
+      queue.submit(() => insert.run(3).changes),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(String((results[1] as PromiseRejectedResult).reason)).toContain('refused after a write')
+    expect(observer.query('SELECT v FROM t ORDER BY v').all()).toEqual([{ v: 1 }, { v: 3 }])
+  })
+
+  test('after close, writes are refused and submits reject', async () => {
+    queue.close()
+    await expect(queue.submit(() => 1)).rejects.toThrow('closed')
+    queue.defer(() => {})
+    expect(errors.splice(0).map(String)).toEqual(['Error: write queued after the database was closed; dropped'])
+  })
+})
