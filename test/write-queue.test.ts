@@ -45,7 +45,7 @@ describe('WriteQueue', () => {
     expect(commitsSeen() - before).toBe(1)
   })
 
-  test('a write someone waits for commits at the end of the turn, and takes the lingering writes with it', async () => {
+  test('a write someone waits for commits at the end of the turn, on its own; the lingering writes keep lingering', async () => {
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
     const before = commitsSeen()
     queue.defer(() => void insert.run(1))
@@ -54,10 +54,31 @@ describe('WriteQueue', () => {
     const value = await queue.submit(() => insert.run(3).changes)
     expect(performance.now() - started).toBeLessThan(LINGER_MS)
     expect(value).toBe(1)
-    expect(rows()).toBe(3)
+    expect(observer.query('SELECT v FROM t').all()).toEqual([{ v: 3 }])
     expect(commitsSeen() - before).toBe(1)
-    await Bun.sleep(LINGER_MS * 2)
-    expect(commitsSeen() - before).toBe(1) // the linger timer found nothing left to write
+    await Bun.sleep(LINGER_MS * 3)
+    expect(rows()).toBe(3)
+    expect(commitsSeen() - before).toBe(2)
+  })
+
+  test('flush() commits both lanes at once: what a reader calls before reading', async () => {
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const before = commitsSeen()
+    queue.defer(() => void insert.run(1))
+    const waited = queue.submit(() => insert.run(2).changes)
+    queue.flush()
+    expect(rows()).toBe(2)
+    expect(await waited).toBe(1)
+    expect(commitsSeen() - before).toBe(1)
+  })
+
+  test('lazy writes past the cap are committed at the end of the turn, not the linger', async () => {
+    const capped = new WriteQueue(db, (e) => errors.push(e), 60_000, 10)
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    for (let i = 0; i < 10; i++) capped.defer(() => void insert.run(i))
+    await new Promise((r) => setImmediate(r))
+    expect(rows()).toBe(10)
+    capped.close()
   })
 
   test('a submitted write that throws rolls back alone and rejects with its error; its neighbours commit', async () => {

@@ -1,14 +1,16 @@
 import type { Database } from 'bun:sqlite'
 
 /**
- * Groups writes into one transaction: one commit for many rows is what lets the ledger go past the
- * per-transaction limit (a commit costs tens of microseconds of system calls, a row a few).
+ * Groups writes into transactions: a commit costs a write system call per page it changed, and rows
+ * written together share pages, so one commit for many rows is what lets the ledger go past the
+ * per-transaction limit.
  *
- * A budget reservation is waited for (`submit`): its caller goes on only once the commit holding it is
- * done, so it is committed at the end of the current turn of the event loop, with everything else queued
- * by then. Writes nobody waits for (settlements, request-log rows) linger up to `lingerMs` for a
- * reservation to ride along with, so that a steady stream of requests costs one commit per turn rather
- * than two; with nothing to ride along with, they commit on their own when the linger ends.
+ * Two lanes. A budget reservation is waited for (`submit`): its caller goes on only once the commit
+ * holding it is done, so the reservations of one turn of the event loop are committed together at its
+ * end. Writes nobody waits for (settlements, request-log rows) linger up to `lingerMs` and then commit
+ * together: they touch the most pages (the usage and log tables and their indexes), and a few
+ * milliseconds' worth of them share those pages. A lingering settlement only makes budgets stricter
+ * for that long, since its hold still counts; readers call `flush()` first, which writes both lanes.
  *
  * One failing write cannot undo the others: a single statement is atomic by itself, and a write of
  * several statements runs in its own savepoint.
@@ -18,21 +20,23 @@ import type { Database } from 'bun:sqlite'
  * never acted on, because its caller was still waiting.
  */
 export class WriteQueue {
-  private pending: Array<() => void> = []
-  /** Callers of `submit` in this batch, told the outcome once the batch is committed (or has failed). */
+  /** Waited-for writes, and the callers waiting for them. */
+  private urgent: Array<() => void> = []
   private waiting: Array<Waiter<any>> = []
-  private readonly atomically: <T>(write: () => T) => T
-  /** A flush at the end of this turn is scheduled (someone waits). */
-  private soon = false
-  /** A flush at the end of the linger is scheduled (nobody waits). */
+  /** Writes nobody waits for. */
+  private lazy: Array<() => void> = []
+  private urgentScheduled = false
   private lingering: ReturnType<typeof setTimeout> | null = null
   private closed = false
+  private readonly atomically: <T>(write: () => T) => T
   private readonly runAll: (writes: Array<() => void>) => void
 
   constructor(
     private readonly db: Database,
     private readonly onError: (error: unknown) => void = console.error,
     private readonly lingerMs = 5,
+    /** Lazy writes that are committed at once rather than at the end of the linger. */
+    private readonly maxLazy = 2_000,
   ) {
     // Called inside the outer transaction, bun:sqlite makes this a savepoint.
     const savepoint = db.transaction((write: () => unknown) => write())
@@ -49,13 +53,19 @@ export class WriteQueue {
   }
 
   /**
-   * Queues a write of several statements and returns what it returns, once it is committed. A write that
-   * throws rolls back alone and rejects with its error; a commit that fails rejects every waiter in it.
+   * Queues a write of several statements and returns what it returns, once it is committed (at the end
+   * of this turn). A write that throws rolls back alone and rejects with its error; a commit that fails
+   * rejects every waiter in it.
    */
   submit<T>(write: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('the database is closed'))
     const waiter = new Waiter<T>()
-    if (!this.enqueue(() => waiter.run(() => this.atomically(write)), true)) return Promise.reject(new Error('the database is closed'))
+    this.urgent.push(() => waiter.run(() => this.atomically(write)))
     this.waiting.push(waiter)
+    if (!this.urgentScheduled) {
+      this.urgentScheduled = true
+      setImmediate(this.flushUrgent)
+    }
     return waiter.promise
   }
 
@@ -66,22 +76,31 @@ export class WriteQueue {
 
   /** Queues a write of one statement. */
   defer(write: () => void): void {
-    if (!this.enqueue(write, false)) this.onError(new Error('write queued after the database was closed; dropped'))
-  }
-
-  private enqueue(write: () => void, waitedFor: boolean): boolean {
-    if (this.closed) return false
-    this.pending.push(write)
-    if (waitedFor && !this.soon) {
-      this.soon = true
-      setImmediate(this.scheduledFlush)
-    } else if (!waitedFor && !this.soon && this.lingering === null) {
-      this.lingering = setTimeout(this.scheduledFlush, this.lingerMs)
+    if (this.closed) {
+      this.onError(new Error('write queued after the database was closed; dropped'))
+      return
     }
-    return true
+    this.lazy.push(write)
+    if (this.lazy.length === this.maxLazy) setImmediate(this.flushScheduled)
+    else if (this.lingering === null) this.lingering = setTimeout(this.flushScheduled, this.lingerMs)
   }
 
-  private readonly scheduledFlush = () => {
+  /** The reservations of this turn, in their own commit; a commit that fails refuses them all. */
+  private readonly flushUrgent = () => {
+    this.urgentScheduled = false
+    const { writes, waiting } = this.takeUrgent()
+    if (writes.length === 0) return
+    try {
+      this.runAll(writes)
+    } catch (error) {
+      for (const w of waiting) w.fail(error)
+      this.onError(error)
+      return
+    }
+    for (const w of waiting) w.tell()
+  }
+
+  private readonly flushScheduled = () => {
     try {
       this.flush()
     } catch (error) {
@@ -89,25 +108,31 @@ export class WriteQueue {
     }
   }
 
-  /** Runs everything queued now. Readers of what the queue writes call this first. */
+  /** Commits everything queued in both lanes now. Readers of what the queue writes call this first. */
   flush(): void {
-    this.soon = false
     if (this.lingering !== null) {
       clearTimeout(this.lingering)
       this.lingering = null
     }
-    if (this.pending.length === 0) return
-    const writes = this.pending
-    const waiting = this.waiting
-    this.pending = []
-    this.waiting = []
+    const lazy = this.lazy
+    this.lazy = []
+    const { writes, waiting } = this.takeUrgent()
+    const all = lazy.length === 0 ? writes : writes.length === 0 ? lazy : lazy.concat(writes)
+    if (all.length === 0) return
     try {
-      this.runAll(writes)
+      this.runAll(all)
     } catch (error) {
       for (const w of waiting) w.fail(error)
       throw error
     }
     for (const w of waiting) w.tell()
+  }
+
+  private takeUrgent() {
+    const taken = { writes: this.urgent, waiting: this.waiting }
+    this.urgent = []
+    this.waiting = []
+    return taken
   }
 
   /** Writes what is queued and refuses anything later: call before closing the database. */
@@ -117,7 +142,7 @@ export class WriteQueue {
   }
 
   get size(): number {
-    return this.pending.length
+    return this.urgent.length + this.lazy.length
   }
 }
 
