@@ -78,7 +78,7 @@ describe('reserve', () => {
     const refused = refusal(() => ledger.reserveNow(hold('u', 200, 'k')))
     expect(refused.code).toBe('budget_exceeded')
     expect(refused.message).toContain('for this key')
-    // The user's debit in the refused transaction was rolled back with it.
+    // The user's debit was undone when the key refused.
     expect(figures('u').reserved).toBe(400)
     expect(db.$client.query('SELECT count(*) AS n FROM reservations').get()).toEqual({ n: 1 })
   })
@@ -127,7 +127,7 @@ describe('reserve, in the turn\'s commit (the request path)', () => {
     const status = results.map((r) => (r.status === 'fulfilled' ? 200 : (r.reason as GatewayError).status))
     expect(status).toEqual([200, 200, 200, 200, 200, 200, 200, 402, 402, 402, 200, 200, 200])
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value.remainingAfter : null))).toEqual([900, 800, 700, 600, 500, 400, 300, null, null, null, 200, 100, 0])
-    // A key refusal comes after the user's debit in the same savepoint: rolled back, so the user holds only what was taken.
+    // A key refusal comes after the user's debit, which is undone: the user holds only what was taken.
     expect(figures('u').reserved).toBe(1000)
     expect(db.$client.query('SELECT reserved FROM api_keys').get()).toEqual({ reserved: 700 })
     expect(db.$client.query('SELECT COUNT(*) AS n FROM reservations').get()).toEqual({ n: 10 })

@@ -49,7 +49,7 @@ describe('WriteQueue', () => {
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
     const before = commitsSeen()
     queue.defer(() => void insert.run(1))
-    queue.deferAtomic(() => void insert.run(2))
+    queue.defer(() => void insert.run(2))
     const started = performance.now()
     const value = await queue.submit(() => insert.run(3).changes)
     expect(performance.now() - started).toBeLessThan(LINGER_MS)
@@ -94,6 +94,22 @@ describe('WriteQueue', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     expect(String((results[1] as PromiseRejectedResult).reason)).toContain('refused after a write')
     expect(observer.query('SELECT v FROM t ORDER BY v').all()).toEqual([{ v: 1 }, { v: 3 }])
+  })
+
+  test('a write that throws after its first statement is undone whole, alone; the batch is run again and the rest commits', async () => {
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const before = commitsSeen()
+    queue.defer(() => void insert.run(1))
+    queue.defer(() => {
+      insert.run(2)
+      insert.run(null as never) // NOT NULL: the second statement fails
+    })
+    const waited = queue.submit(() => insert.run(3).changes)
+    queue.flush()
+    expect(await waited).toBe(1)
+    expect(observer.query('SELECT v FROM t ORDER BY v').all()).toEqual([{ v: 1 }, { v: 3 }])
+    expect(commitsSeen() - before).toBe(1) // the fast run was rolled back, never committed
+    expect(errors.splice(0).map(String)).toEqual([expect.stringContaining('NOT NULL')])
   })
 
   test('after close, writes are refused and submits reject', async () => {

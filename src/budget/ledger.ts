@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'bun:sqlite'
 import type { WriteQueue } from '../db/write-queue'
-import { forbidden, notFound, paymentRequired } from '../http/errors'
+import { forbidden, GatewayError, notFound, paymentRequired } from '../http/errors'
 import { Hold } from './hold'
 import { microsToUsd } from './money'
 import { periodStarts } from './period'
@@ -31,6 +31,12 @@ export interface Outcome {
   cachedTokens: number
   status: SettleStatus
   latencyMs: number
+}
+
+/** A hold taken: its id, and the user's budget left after it (null when unlimited). */
+interface Reserved {
+  id: number
+  remaining: number | null
 }
 
 interface ReservationRow {
@@ -64,7 +70,8 @@ export class Ledger {
   private readonly creditKey: Statement<unknown, [string, number, number]>
   private readonly insertUsage: Statement<unknown, [string, number, string, string | null, string, string, string, number, number, number, number, number, number | null, string, number, number]>
   private readonly expiredHolds: Statement<{ id: number }, [number]>
-  private readonly reserveTx: (r: HoldRequest, now: number) => { id: number; remaining: number | null }
+  private readonly undoUserDebit: Statement<unknown, [string, number]>
+  private readonly reserveTx: (r: HoldRequest, now: number) => Reserved | GatewayError
   private readonly sweepTx: (now: number) => number
   /** Holds this process has taken and not yet handed to settlement: what a graceful stop waits for. */
   private open = 0
@@ -93,6 +100,7 @@ export class Ledger {
         WHERE id = ?1 AND (max_budget IS NULL OR spend + reserved + ?2 <= max_budget)
         RETURNING max_budget - spend - reserved AS remaining`,
     )
+    this.undoUserDebit = db.prepare('UPDATE users SET reserved = reserved - ?2 WHERE id = ?1')
     this.userFigures = db.prepare('SELECT blocked, max_budget, spend, reserved FROM users WHERE id = ?')
     this.keyFigures = db.prepare('SELECT max_budget, spend, reserved FROM api_keys WHERE id = ?')
     this.insertHold = db.prepare(
@@ -135,8 +143,7 @@ export class Ledger {
     // Counted from the moment it is asked for, so that a graceful stop also waits for holds still queued.
     this.open++
     try {
-      const { id, remaining } = await this.writes.submit(() => this.reserveInTx(r, now))
-      return new Hold(this, id, r.amount, remaining, r.model, r.provider)
+      return this.handle(r, await this.writes.submit(() => this.reserveInTx(r, now)))
     } catch (error) {
       this.open--
       throw error
@@ -145,24 +152,38 @@ export class Ledger {
 
   /** `reserve` in a transaction of its own, committed before it returns (tests, tools). */
   reserveNow(r: HoldRequest, now = Date.now()): Hold {
-    const { id, remaining } = this.reserveTx(r, now)
+    const taken = this.reserveTx(r, now)
     this.open++
-    return new Hold(this, id, r.amount, remaining, r.model, r.provider)
+    try {
+      return this.handle(r, taken)
+    } catch (error) {
+      this.open--
+      throw error
+    }
   }
 
-  private reserveInTx(r: HoldRequest, now: number): { id: number; remaining: number | null } {
+  private handle(r: HoldRequest, taken: Reserved | GatewayError): Hold {
+    if (taken instanceof GatewayError) throw taken
+    return new Hold(this, taken.id, r.amount, taken.remaining, r.model, r.provider)
+  }
+
+  /**
+   * The hold's statements. A refusal is returned, not thrown, and leaves nothing behind: it runs in a
+   * batch of other requests' writes, which a throw would send down the slow path (see WriteQueue).
+   */
+  private reserveInTx(r: HoldRequest, now: number): Reserved | GatewayError {
     const starts = periodStarts(now)
     this.roll.run(r.userId, starts.daily, starts.weekly, starts.monthly)
     const user = this.debitUser.get(r.userId, r.amount)
     if (!user) {
       const figures = this.userFigures.get(r.userId)
-      if (!figures) throw notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
-      if (figures.blocked) throw forbidden('user_blocked', 'This user is blocked.')
-      throw budgetExceeded('user', figures, r.amount)
+      if (!figures) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
+      if (figures.blocked) return forbidden('user_blocked', 'This user is blocked.')
+      return budgetExceeded('user', figures, r.amount)
     }
-    if (r.keyId !== null) {
-      const key = this.debitKey.get(r.keyId, r.amount)
-      if (!key) throw budgetExceeded('key', this.keyFigures.get(r.keyId) ?? { max_budget: 0, spend: 0, reserved: 0 }, r.amount)
+    if (r.keyId !== null && !this.debitKey.get(r.keyId, r.amount)) {
+      this.undoUserDebit.run(r.userId, r.amount)
+      return budgetExceeded('key', this.keyFigures.get(r.keyId) ?? { max_budget: 0, spend: 0, reserved: 0 }, r.amount)
     }
     const id = randomHoldId()
     this.insertHold.run(
@@ -180,7 +201,7 @@ export class Ledger {
     this.open--
     if (hold) this.observe(hold, outcome)
     const now = Date.now()
-    this.writes.deferAtomic(() => void this.settleNow(holdId, outcome, now))
+    this.writes.defer(() => void this.settleNow(holdId, outcome, now))
   }
 
   /** Returns false when the hold was already settled (or never existed). */

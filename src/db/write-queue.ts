@@ -12,8 +12,10 @@ import type { Database } from 'bun:sqlite'
  * milliseconds' worth of them share those pages. A lingering settlement only makes budgets stricter
  * for that long, since its hold still counts; readers call `flush()` first, which writes both lanes.
  *
- * One failing write cannot undo the others: a single statement is atomic by itself, and a write of
- * several statements runs in its own savepoint.
+ * One failing write cannot undo the others, and a write of several statements lands whole or not at all.
+ * Writes do not throw in the normal course (a refused reservation is a value, not an exception), so a
+ * batch first runs with no savepoints, which cost two statements per write; if any write throws, the
+ * batch is rolled back and run again with each write in its own savepoint, the failing one alone undone.
  *
  * A process killed before a flush loses what was queued: a lost settlement leaves its hold in place,
  * which the sweeper later settles at its full amount; a lost log row is lost; a lost reservation was
@@ -21,15 +23,17 @@ import type { Database } from 'bun:sqlite'
  */
 export class WriteQueue {
   /** Waited-for writes, and the callers waiting for them. */
-  private urgent: Array<() => void> = []
+  private urgent: QueuedWrite[] = []
   private waiting: Array<Waiter<any>> = []
   /** Writes nobody waits for. */
-  private lazy: Array<() => void> = []
+  private lazy: QueuedWrite[] = []
   private urgentScheduled = false
   private lingering: ReturnType<typeof setTimeout> | null = null
   private closed = false
-  private readonly atomically: <T>(write: () => T) => T
-  private readonly runAll: (writes: Array<() => void>) => void
+  /** Set when the fast run of a batch was undone by one of its writes rather than by the transaction. */
+  private aWriteFailed = false
+  private readonly runFast: (writes: QueuedWrite[]) => void
+  private readonly runCarefully: (writes: QueuedWrite[]) => void
 
   constructor(
     private readonly db: Database,
@@ -38,18 +42,40 @@ export class WriteQueue {
     /** Lazy writes that are committed at once rather than at the end of the linger. */
     private readonly maxLazy = 2_000,
   ) {
-    // Called inside the outer transaction, bun:sqlite makes this a savepoint.
-    const savepoint = db.transaction((write: () => unknown) => write())
-    this.atomically = <T>(write: () => T) => savepoint(write) as T
-    this.runAll = db.transaction((writes: Array<() => void>) => {
-      for (const write of writes) {
+    this.runFast = db.transaction((writes: QueuedWrite[]) => {
+      for (const w of writes) {
         try {
-          write()
+          w.run()
         } catch (error) {
-          this.onError(error)
+          this.aWriteFailed = true
+          throw error
         }
       }
     }).immediate
+    // Called inside the outer transaction, bun:sqlite makes this a savepoint.
+    const savepoint = db.transaction((w: QueuedWrite) => w.run())
+    this.runCarefully = db.transaction((writes: QueuedWrite[]) => {
+      for (const w of writes) {
+        try {
+          savepoint(w)
+        } catch (error) {
+          // A waiter hears of its own error; any other is reported here.
+          if (!w.waited) this.onError(error)
+        }
+      }
+    }).immediate
+  }
+
+  /** Commits `writes` in one transaction; throws only when the transaction itself fails (busy, disk). */
+  private runAll(writes: QueuedWrite[]): void {
+    this.aWriteFailed = false
+    try {
+      this.runFast(writes)
+    } catch (error) {
+      // Not a write but the transaction itself (busy, disk): running again would fail the same way.
+      if (!this.aWriteFailed) throw error
+      this.runCarefully(writes)
+    }
   }
 
   /**
@@ -60,7 +86,7 @@ export class WriteQueue {
   submit<T>(write: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the database is closed'))
     const waiter = new Waiter<T>()
-    this.urgent.push(() => waiter.run(() => this.atomically(write)))
+    this.urgent.push({ run: () => waiter.run(write), waited: true })
     this.waiting.push(waiter)
     if (!this.urgentScheduled) {
       this.urgentScheduled = true
@@ -69,18 +95,13 @@ export class WriteQueue {
     return waiter.promise
   }
 
-  /** Queues a write of several statements that must land together or not at all. */
-  deferAtomic(write: () => void): void {
-    this.defer(() => this.atomically(write))
-  }
-
-  /** Queues a write of one statement. */
+  /** Queues a write (of one statement or several) that nobody waits for. */
   defer(write: () => void): void {
     if (this.closed) {
       this.onError(new Error('write queued after the database was closed; dropped'))
       return
     }
-    this.lazy.push(write)
+    this.lazy.push({ run: write, waited: false })
     if (this.lazy.length === this.maxLazy) setImmediate(this.flushScheduled)
     else if (this.lingering === null) this.lingering = setTimeout(this.flushScheduled, this.lingerMs)
   }
@@ -146,6 +167,12 @@ export class WriteQueue {
   }
 }
 
+interface QueuedWrite {
+  run(): void
+  /** Someone waits for it (`submit`), and is told of its error. */
+  waited: boolean
+}
+
 /** One `submit` caller: the write's result or error is kept until the commit decides which to tell. */
 class Waiter<T> {
   readonly promise: Promise<T>
@@ -160,11 +187,13 @@ class Waiter<T> {
     })
   }
 
+  /** Runs the write and keeps its result; an error is kept too, and thrown on to undo the write. */
   run(write: () => T): void {
     try {
       this.outcome = { ok: true, value: write() }
     } catch (error) {
       this.outcome = { ok: false, error }
+      throw error
     }
   }
 
