@@ -43,6 +43,8 @@ export class SseParser {
 }
 
 function parseEvent(raw: string): SseEvent {
+  // Most events are one `data:` line: no need to split them.
+  if (raw.startsWith('data: ') && !raw.includes('\n')) return { event: null, data: raw.slice(6), raw }
   let event: string | null = null
   const data: string[] = []
   for (const line of raw.split('\n')) {
