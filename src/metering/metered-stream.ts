@@ -37,6 +37,11 @@ export interface EventMeter {
 
 const encoder = new TextEncoder()
 
+/** Bun's reader, with its `readMany` (the DOM typings of the reader do not know it). */
+type BunReader = ReadableStreamDefaultReader<Uint8Array> & {
+  readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> | Bun.ReadableStreamDefaultReadManyResult<Uint8Array>
+}
+
 /**
  * Passes an SSE stream through event by event (never the whole answer in memory), letting the meter
  * read each event, and reports how it ended exactly once. A client that goes away aborts the upstream
@@ -44,7 +49,7 @@ const encoder = new TextEncoder()
  * instead of taking a partial answer for a whole one.
  */
 export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: MeterOptions): ReadableStream<Uint8Array> {
-  const reader = upstream.getReader()
+  const reader = upstream.getReader() as BunReader
   const parser = new SseParser()
   let ended = false
   const idle = setTimeout(() => o.signal.abortIdle(), o.idleTimeoutMs)
@@ -73,8 +78,11 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
       async pull(controller) {
         try {
           for (;;) {
-            const { value, done } = await reader.read()
-            const { out, malformed } = passOn(done ? parser.end() : parser.push(value))
+            // Every chunk already queued at once (Bun's readMany): a read per chunk is a promise per chunk.
+            const { value: chunks = [], done } = await reader.readMany()
+            const events = chunks.length === 1 ? parser.push(chunks[0]!) : chunks.flatMap((chunk) => parser.push(chunk))
+            if (done) events.push(...parser.end())
+            const { out, malformed } = passOn(events)
             if (malformed) {
               reader.cancel().catch(() => {})
               finish('failed')
