@@ -54,9 +54,10 @@ interface ReservationRow {
 }
 
 /**
- * The budget ledger: reserve before the provider is called, settle after. Statements are prepared
- * once and bind their parameters by position (measurably cheaper than by name on this path); every
- * method is synchronous, because a transaction that awaits commits at its first await.
+ * The budget ledger: reserve before the provider is called, settle after. A hold's statements run
+ * inside one of the write queue's transactions: IMMEDIATE (see reserveTx for why) and synchronous, since a
+ * transaction that awaits commits at its first await; only the caller of `reserve` waits, for the commit.
+ * Statements are prepared once and bind their parameters by position (measurably cheaper than by name).
  */
 export class Ledger {
   private readonly roll: Statement<unknown, [string, number, number, number]>
@@ -120,7 +121,8 @@ export class Ledger {
     this.expiredHolds = db.prepare('SELECT id FROM reservations WHERE expires_at <= ? LIMIT 1000')
 
     // IMMEDIATE takes the write lock before the first read, so two processes cannot both read the same
-    // figures and both debit: the second waits (busy timeout) and then sees the first one's hold.
+    // figures and both debit: the second waits (busy timeout) and then sees the first one's hold. The
+    // write queue's transactions, where `reserve` runs, are IMMEDIATE for the same reason.
     this.reserveTx = db.transaction((r: HoldRequest, now: number) => this.reserveInTx(r, now)).immediate
     this.sweepTx = db.transaction((now: number) => {
       let n = 0

@@ -42,6 +42,8 @@ export class WriteQueue {
     /** Lazy writes that are committed at once rather than at the end of the linger. */
     private readonly maxLazy = 2_000,
   ) {
+    // IMMEDIATE: a reservation reads a budget and debits it, so the write lock must be held from the
+    // first read, or another process could read the same figures and debit them too.
     this.runFast = db.transaction((writes: QueuedWrite[]) => {
       for (const w of writes) {
         try {
