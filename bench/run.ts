@@ -9,10 +9,10 @@
  * alternate, `repeats` times each, and the medians are reported. Also: time to first stream event at
  * concurrency 1, the gateway's CPU milliseconds per request, and its peak RSS.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { started } from './children'
+import { started, startedLoggingTo } from './children'
 
 const seconds = Number(process.argv[2] ?? 5)
 const repeats = Number(process.argv[3] ?? 3)
@@ -30,6 +30,7 @@ children.push(mock)
 const mockUrl = await started(mock, /listening on (http:\/\/\S+)/)
 
 const configFile = join(dir, 'bench.yaml')
+const gatewayLog = join(dir, 'gateway.log')
 writeFileSync(configFile, JSON.stringify({
   providers: { mock: { type: 'openai', base_url: `${mockUrl}/v1`, api_key: 'sk-bench-upstream' } },
   pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 } },
@@ -39,10 +40,12 @@ const gateway = Bun.spawn([BUN, join(ROOT, 'src/index.ts')], {
     PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, 'bench.db'),
     TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000',
   },
-  stdout: 'pipe', stderr: 'inherit',
+  // Its request log lines go to a file, as a container's log driver would take them: read by nobody on
+  // these two cores during the run.
+  stdout: Bun.file(gatewayLog), stderr: 'inherit',
 })
 children.push(gateway)
-const gatewayUrl = await started(gateway, /listening on (http:\/\/\S+)/)
+const gatewayUrl = await startedLoggingTo(gateway, gatewayLog, /listening on (http:\/\/\S+)/)
 
 const admin = async (path: string, body: unknown) =>
   (await (await fetch(gatewayUrl + path, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { key?: string }
@@ -148,6 +151,7 @@ for (let r = 0; r < repeats; r++) {
   ttfeGateway.push(await timeToFirstEvent(target('gateway', true), 200))
 }
 
+const logLines = (await Bun.file(gatewayLog).text()).split('\n').filter((line) => line.startsWith('{"time"')).length
 const settled = await (await fetch(`${gatewayUrl}/v1/users/bench`, { headers: { authorization: `Bearer ${MASTER}` } })).json() as { spend: number; reserved: number }
 const usageRows = await (await fetch(`${gatewayUrl}/v1/usage/summary`, { headers: { authorization: `Bearer ${MASTER}` } })).json() as { totals: { requests: number } }
 
@@ -161,9 +165,10 @@ ${rows.join('\n')}
 
 time to first stream event, concurrency 1 (median of ${repeats}×200): direct ${fmt(ttfeDirect.length ? median(ttfeDirect) : 0, 3)} ms, gateway ${fmt(median(ttfeGateway), 3)} ms, added ${fmt(median(ttfeGateway) - median(ttfeDirect), 3)} ms
 gateway CPU over all measured runs: ${fmt(gatewayCpu / gatewayRequests, 3)} ms/request; peak RSS ${fmt(peakRssMb(gateway.pid), 1)} MB
-ledger after the run: ${usageRows.totals.requests} usage rows, spend $${settled.spend}, reserved $${settled.reserved}
+ledger after the run: ${usageRows.totals.requests} usage rows, spend $${settled.spend}, reserved $${settled.reserved}; ${logLines} JSON request log lines on stdout
 `)
 
 gateway.kill('SIGTERM')
 mock.kill('SIGTERM')
 await Promise.all([gateway.exited, mock.exited])
+rmSync(dir, { recursive: true, force: true })
