@@ -8,6 +8,8 @@ import { openDatabase, type Db } from '../src/db/open'
 import { apiKeys, users } from '../src/db/schema'
 import { WriteQueue } from '../src/db/write-queue'
 import { GatewayError } from '../src/http/errors'
+import { createLogger } from '../src/log/logger'
+import { toGatewayError } from '../src/plugins/errors'
 import { tempDir } from './support/gateway'
 
 let dir: string
@@ -144,6 +146,9 @@ describe('reserve, in the turn\'s commit (the request path)', () => {
     locker.$client.close()
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
     expect(String((results[0] as PromiseRejectedResult).reason)).toContain('locked')
+    // What the client gets for it: a 503 to retry, not a 500.
+    const answer = toGatewayError('UNKNOWN', (results[0] as PromiseRejectedResult).reason, createLogger('silent'))
+    expect([answer.status, answer.code, answer.headers]).toEqual([503, 'database_busy', { 'retry-after': '1' }])
     expect(queueErrors.splice(0).map(String)).toEqual([String((results[0] as PromiseRejectedResult).reason)])
     expect(ledger.openHolds).toBe(0)
     expect(figures('u').reserved).toBe(0)

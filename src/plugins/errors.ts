@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { badRequest, errorResponse, GatewayError, notFound, wireFormatOf } from '../http/errors'
+import { badRequest, databaseBusy, errorResponse, GatewayError, notFound, wireFormatOf } from '../http/errors'
 import { peekRequestState } from '../http/request-state'
 import type { Services } from '../services'
 import { pathOf } from './request-context'
@@ -25,6 +25,9 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
   if (error instanceof GatewayError) return error
   // Elysia wraps whatever a parse hook throws (our 413 for an oversized chunked body) as its cause.
   if (code === 'PARSE' && (error as { cause?: unknown })?.cause instanceof GatewayError) return (error as { cause: GatewayError }).cause
+  // Another process held the write lock past the busy timeout (a reservation's commit, usually): nothing
+  // was written, and the request may simply be sent again.
+  if ((error as { code?: unknown })?.code === 'SQLITE_BUSY') return databaseBusy()
   switch (code) {
     case 'VALIDATION': return badRequest(describeValidation(error), 'invalid_request')
     case 'PARSE': return badRequest('Malformed request body: it does not parse as its Content-Type says (JSON or multipart form).', 'invalid_json')
