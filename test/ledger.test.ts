@@ -209,6 +209,16 @@ describe('sweeper', () => {
     expect(figures('u')).toMatchObject({ spend: 111, reserved: 222 })
     expect(db.$client.query('SELECT cost, status FROM usage').all()).toEqual([{ cost: 111, status: 'expired' }])
   })
+
+  test('a settlement still queued when the sweeper runs lands first: the hold is charged its real cost, not in full', () => {
+    addUser('u', null)
+    const now = Date.now()
+    const h = ledger.reserveNow(hold('u', 500), now)
+    h.settle(done(42)) // queued in the lingering lane, not yet committed
+    expect(ledger.sweep(now + TTL)).toBe(0)
+    expect(figures('u')).toMatchObject({ spend: 42, reserved: 0 })
+    expect(db.$client.query('SELECT cost, status FROM usage').all()).toEqual([{ cost: 42, status: 'ok' }])
+  })
 })
 
 /** A small seeded generator, so a failure can be replayed. */

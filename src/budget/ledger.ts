@@ -224,6 +224,8 @@ export class Ledger {
 
   /** Settles every hold past its expiry at its full amount; returns how many. */
   sweep(now = Date.now()): number {
+    // A settlement still queued must land first, or its hold would be charged in full as expired.
+    this.writes.flush()
     let total = 0
     for (let n = this.sweepTx(now); n > 0; n = this.sweepTx(now)) total += n
     return total
