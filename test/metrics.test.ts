@@ -98,8 +98,11 @@ describe('structured logs', () => {
         body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'a secret prompt' }] }),
       })
       await proc.settled()
-      const lines = proc.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
-      const line = lines.find((l) => l.route === '/v1/chat/completions')
+      // Log lines leave the gateway once per turn and cross a pipe: wait for this one, within a bound.
+      const requestLine = () =>
+        proc.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.route === '/v1/chat/completions')
+      for (const deadline = Date.now() + 5_000; !requestLine() && Date.now() < deadline; ) await Bun.sleep(10)
+      const line = requestLine()
       expect(line).toMatchObject({ level: 'info', msg: 'request', method: 'POST', status: 200, key_id: keyId, user_id: 'logged' })
       expect(proc.output()).not.toContain(key)
       expect(proc.output()).not.toContain(MASTER_KEY)
