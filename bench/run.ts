@@ -9,10 +9,11 @@
  * alternate, `repeats` times each, and the medians are reported. Also: time to first stream event at
  * concurrency 1, the gateway's CPU milliseconds per request, and its peak RSS.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { started, startedLoggingTo } from './children'
+import { cpuMs, median, peakRssMb, wrk as wrkFor, type Target, type WrkResult } from './wrk'
 
 const seconds = Number(process.argv[2] ?? 5)
 const repeats = Number(process.argv[3] ?? 3)
@@ -53,48 +54,16 @@ await admin('/v1/users', { id: 'bench', max_budget: 1_000_000 })
 const key = (await admin('/v1/keys', { user_id: 'bench' })).key!
 
 const messages = [{ role: 'user', content: 'Write one short sentence about toll gates.' }]
-const target = (via: 'direct' | 'gateway', stream: boolean) => ({
+const target = (via: 'direct' | 'gateway', stream: boolean): Target => ({
   url: via === 'direct' ? `${mockUrl}/v1/chat/completions` : `${gatewayUrl}/v1/chat/completions`,
   key: via === 'direct' ? 'sk-bench-upstream' : key,
   body: JSON.stringify({ model: via === 'direct' ? 'gpt-mock' : 'mock:gpt-mock', messages, max_tokens: 64, stream }),
 })
 
-/** CPU time (user + system) of a process in milliseconds, from /proc (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10
-}
-const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
-
-const toMs = (v: string) => {
-  const m = /([\d.]+)(us|ms|s)/.exec(v)
-  if (!m) throw new Error(`unparsable wrk latency: ${v}`)
-  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1)
-}
-
-interface WrkResult { rps: number; p50: number; p99: number; requests: number; errors: number }
-
-async function wrk(t: ReturnType<typeof target>, connections: number): Promise<WrkResult> {
-  const threads = Math.min(2, connections)
-  const proc = Bun.spawn(['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '-s', join(import.meta.dir, 'post.lua'), t.url], {
-    env: { ...process.env, BENCH_BODY: t.body, BENCH_KEY: t.key }, stdout: 'pipe', stderr: 'pipe',
-  })
-  const out = await new Response(proc.stdout).text()
-  await proc.exited
-  if (!/Requests\/sec/.test(out) || !/50%/.test(out)) throw new Error(`wrk gave no figures for ${t.url}:\n${out}\n${await new Response(proc.stderr).text()}`)
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0)
-  const socketErrors = /Socket errors: (.*)/.exec(out)?.[1]
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]),
-    p50: toMs(/^\s+50%\s+(\S+)/m.exec(out)![1]!),
-    p99: toMs(/^\s+99%\s+(\S+)/m.exec(out)![1]!),
-    requests: Number(/(\d+) requests in/.exec(out)![1]),
-    errors: non2xx + (socketErrors ? socketErrors.match(/\d+/g)!.map(Number).reduce((a, b) => a + b, 0) : 0),
-  }
-}
+const wrk = (t: Target, connections: number) => wrkFor(t, connections, seconds)
 
 /** Milliseconds from sending a streaming request to reading its first event, median of `n` in a row. */
-async function timeToFirstEvent(t: ReturnType<typeof target>, n: number): Promise<number> {
+async function timeToFirstEvent(t: Target, n: number): Promise<number> {
   const samples: number[] = []
   for (let i = 0; i < n; i++) {
     const start = performance.now()
@@ -107,10 +76,6 @@ async function timeToFirstEvent(t: ReturnType<typeof target>, n: number): Promis
   return median(samples)
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
-}
 const fmt = (n: number, d = 2) => n.toFixed(d)
 
 // Warm both paths (JIT, connection pools, SQLite pages) before measuring.
