@@ -37,7 +37,7 @@ export const embeddingsRoutes = (services: Services) => {
         estimate: () => estimateEmbeddings(body),
       })
       using hold = admission.hold
-      return await relay({ request, admission, hold, stream: false, upstreamTimeoutMs: config.upstream_timeout_ms, upstreamIdleTimeoutMs: config.upstream_idle_timeout_ms }, {
+      return await relay({ request, admission, hold, stream: false, timeouts: config }, {
         path: '/embeddings',
         body: { ...body, model: admission.model.upstreamModel },
         usageOf: promptUsage,

@@ -68,7 +68,7 @@ export const messagesRoutes = (services: Services) => {
       })
       using hold = admission.hold
       return await relay(
-        { request, admission, hold, stream, upstreamTimeoutMs: config.upstream_timeout_ms, upstreamIdleTimeoutMs: config.upstream_idle_timeout_ms },
+        { request, admission, hold, stream, timeouts: config },
         exchangeFor(admission.model),
       )
     },

@@ -1,4 +1,5 @@
 import type { Hold } from '../budget/hold'
+import type { Config } from '../config/schema'
 import type { Admission } from '../metering/admission'
 import type { MeterOptions } from '../metering/metered-stream'
 import { answeredOutcome, budgetHeaders, streamOutcome } from '../metering/outcome'
@@ -26,8 +27,8 @@ export interface RelayContext {
   /** The caller keeps its `using` handle: a throw before the hold is settled or handed over settles it in full. */
   hold: Hold
   stream: boolean
-  upstreamTimeoutMs: number
-  upstreamIdleTimeoutMs: number
+  /** The whole call's limit, and the longest a stream may stay silent (the gateway's configuration). */
+  timeouts: Pick<Config, 'upstream_timeout_ms' | 'upstream_idle_timeout_ms'>
 }
 
 /**
@@ -40,14 +41,14 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { provider } = admission.model
   const answer = await callUpstream({ ...provider, headers: { ...x.headers, ...provider.headers } }, x.path, x.body, {
     hold,
-    timeoutMs: ctx.upstreamTimeoutMs,
+    timeoutMs: ctx.timeouts.upstream_timeout_ms,
     clientSignal: ctx.request.signal,
   })
 
   if (ctx.stream && x.stream && answer.res.body) {
     const owned = hold.transfer()
     const body = x.stream(answer.res.body, {
-      idleTimeoutMs: ctx.upstreamIdleTimeoutMs,
+      idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
       signal: answer.signal,
       onEnd: (facts) => owned.settle(streamOutcome(facts, admission.price, admission.estimate, owned, answer.elapsed())),
     })
