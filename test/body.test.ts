@@ -4,6 +4,7 @@ import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../src/http/json-body'
 import { costOf, type Price } from '../src/pricing/price'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
+import { seededRandom } from './support/seeded'
 
 let mock: MockProvider
 let gw: TestGateway
@@ -69,8 +70,8 @@ describe('absurd amounts', () => {
       const cost = (scaled + 999_999n) / 1_000_000n + BigInt(p.perRequest ?? 0)
       return cost > BigInt(MAX_REQUEST_MICROS) ? MAX_REQUEST_MICROS : Number(cost)
     }
-    let seed = 7
-    const rand = (max: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * max
+    const next = seededRandom(7)
+    const rand = (max: number) => next() * max
     for (let i = 0; i < 5000; i++) {
       const scale = 10 ** Math.floor(rand(10))
       const p: Price = {

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect } from 'node:net'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { MASTER_KEY, startTestGateway, type TestGateway } from './support/gateway'
+import { seededRandom } from './support/seeded'
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const CASES = Number(process.env.FUZZ_CASES ?? 4000)
@@ -44,19 +45,9 @@ const BIG_HEAD = 15 * 1024
 const UPSTREAM_SECRETS = ['sk-upstream-secret-0123456789', 'sk-ant-upstream-secret-0123456789']
 
 // ---------------------------------------------------------------------------------------------------
-// Seeded PRNG (mulberry32) and helpers
+// Seeded PRNG and helpers
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-const next = mulberry32(SEED)
+const next = seededRandom(SEED)
 const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1))
 const chance = (p: number) => next() < p
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!

@@ -11,6 +11,7 @@ import { GatewayError } from '../src/http/errors'
 import { createLogger } from '../src/log/logger'
 import { toGatewayError } from '../src/plugins/errors'
 import { tempDir } from './support/gateway'
+import { seededRandom } from './support/seeded'
 
 let dir: string
 let db: Db
@@ -221,22 +222,11 @@ describe('sweeper', () => {
   })
 })
 
-/** A small seeded generator, so a failure can be replayed. */
-function prng(seed: number) {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('property: random reserve / settle / release / crash sequences', () => {
   for (const seed of [1, 2, 3, 42, 2026]) {
     test(`reserved = Σ open holds and spend = Σ usage cost, for every user (seed ${seed})`, () => {
-      const rand = prng(seed)
+      const rand = seededRandom(seed)
       const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!
       const ids = ['a', 'b', 'c']
       for (const id of ids) addUser(id, 5_000)
