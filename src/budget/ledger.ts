@@ -154,14 +154,9 @@ export class Ledger {
 
   /** `reserve` in a transaction of its own, committed before it returns (tests, tools). */
   reserveNow(r: HoldRequest, now = Date.now()): Hold {
-    const taken = this.reserveTx(r, now)
+    const hold = this.handle(r, this.reserveTx(r, now))
     this.open++
-    try {
-      return this.handle(r, taken)
-    } catch (error) {
-      this.open--
-      throw error
-    }
+    return hold
   }
 
   private handle(r: HoldRequest, taken: Reserved | GatewayError): Hold {

@@ -36,7 +36,7 @@ export class WriteQueue {
   private readonly runCarefully: (writes: QueuedWrite[]) => void
 
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly onError: (error: unknown) => void = console.error,
     private readonly lingerMs = 5,
     /** Lazy writes that are committed at once rather than at the end of the linger. */
@@ -162,10 +162,6 @@ export class WriteQueue {
   close(): void {
     this.flush()
     this.closed = true
-  }
-
-  get size(): number {
-    return this.urgent.length + this.lazy.length
   }
 }
 

@@ -32,8 +32,7 @@ export class RequestLog {
     this.pruner.unref()
   }
 
-  append(entry: RequestLogEntry): void {
-    const e = entry
+  append(e: RequestLogEntry): void {
     // Bound by position: measurably cheaper than by name, once per request.
     this.queue.defer(() => this.insert.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, e.keyId, e.userId))
   }
