@@ -130,7 +130,7 @@ describe('reserve, in the turn\'s commit (the request path)', () => {
     const status = results.map((r) => (r.status === 'fulfilled' ? 200 : (r.reason as GatewayError).status))
     expect(status).toEqual([200, 200, 200, 200, 200, 200, 200, 402, 402, 402, 200, 200, 200])
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value.remainingAfter : null))).toEqual([900, 800, 700, 600, 500, 400, 300, null, null, null, 200, 100, 0])
-    // A key refusal comes after the user's debit, which is undone: the user holds only what was taken.
+    // A key's refusal writes nothing, not even to the user it passed: the user holds only what was taken.
     expect(figures('u').reserved).toBe(1000)
     expect(db.$client.query('SELECT reserved FROM api_keys').get()).toEqual({ reserved: 700 })
     expect(db.$client.query('SELECT COUNT(*) AS n FROM reservations').get()).toEqual({ n: 10 })
@@ -165,12 +165,52 @@ describe('settle', () => {
     addUser('u', 1000)
     addKey('k', 'u', null)
     const h = ledger.reserveNow(hold('u', 700, 'k'))
-    ledger.settle(h.id, done(123))
-    ledger.settle(h.id, done(456)) // idempotent: the reservation row is gone after the first
+    ledger.settle(h.taken, done(123))
+    ledger.settle(h.taken, done(456)) // idempotent: the reservation row is gone after the first
     ledger.flush()
     expect(figures('u')).toMatchObject({ spend: 123, reserved: 0 })
     expect(db.$client.query('SELECT spend, reserved FROM api_keys').get()).toEqual({ spend: 123, reserved: 0 })
     expect(db.$client.query('SELECT cost, reserved, status FROM usage').all()).toEqual([{ cost: 123, reserved: 700, status: 'ok' }])
+  })
+
+  test('a key without a ceiling carries no hold, only spend; a key given one later counts the holds taken after', () => {
+    addUser('u', null)
+    addKey('k', 'u', null)
+    const keyFigures = () => db.$client.query('SELECT spend, reserved FROM api_keys').get()
+    const before = ledger.reserveNow(hold('u', 300, 'k'))
+    expect(keyFigures()).toEqual({ spend: 0, reserved: 0 })
+    expect(db.$client.query('SELECT key_debited FROM reservations').get()).toEqual({ key_debited: 0 })
+
+    db.$client.run("UPDATE api_keys SET max_budget = 1000 WHERE id = 'k'")
+    const after = ledger.reserveNow(hold('u', 400, 'k'))
+    expect(keyFigures()).toEqual({ spend: 0, reserved: 400 })
+    expect(refusal(() => ledger.reserveNow(hold('u', 601, 'k'))).code).toBe('budget_exceeded')
+
+    // Each settlement takes back what its own hold put on the key: never below zero, never left over.
+    before.settle(done(100))
+    ledger.flush()
+    expect(keyFigures()).toEqual({ spend: 100, reserved: 400 })
+    after.settle(done(200))
+    ledger.flush()
+    expect(keyFigures()).toEqual({ spend: 300, reserved: 0 })
+    expect(figures('u')).toMatchObject({ spend: 300, reserved: 0 })
+  })
+
+  test('a hold left by the version before key_debited existed debited its key, and the sweeper credits it back', () => {
+    addUser('u', null)
+    addKey('k', 'u', null)
+    const now = Date.now()
+    // What that version wrote for a request on any key: both debits and a row without the column.
+    db.$client.run("UPDATE users SET reserved = 800 WHERE id = 'u'")
+    db.$client.run("UPDATE api_keys SET reserved = 800 WHERE id = 'k'")
+    db.$client.run(
+      `INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at)
+       VALUES (1, 'r-old', 'u', 'k', 800, 'mock:m', 'mock', '/v1/chat/completions', NULL, 0, ?, ?)`,
+      [now, now + TTL],
+    )
+    expect(ledger.sweep(now + TTL)).toBe(1)
+    expect(db.$client.query('SELECT spend, reserved FROM api_keys').get()).toEqual({ spend: 800, reserved: 0 })
+    expect(figures('u')).toMatchObject({ spend: 800, reserved: 0 })
   })
 
   test('a hold left open by its owner is settled at its full amount when the owner scope ends', () => {
@@ -231,6 +271,7 @@ describe('property: random reserve / settle / release / crash sequences', () => 
       const ids = ['a', 'b', 'c']
       for (const id of ids) addUser(id, 5_000)
       addKey('ka', 'a', 2_000)
+      addKey('kb', 'b', null)
       let open: Hold[] = []
       let clock = Date.now()
 
@@ -245,8 +286,15 @@ describe('property: random reserve / settle / release / crash sequences', () => 
           // Costs never exceed their holds here, so the ceiling is never passed.
           expect(u.spend + u.reserved).toBeLessThanOrEqual(5_000)
         }
-        const k = db.$client.query('SELECT spend, reserved FROM api_keys').get() as { spend: number; reserved: number }
+        const k = db.$client.query("SELECT spend, reserved FROM api_keys WHERE id = 'ka'").get() as { spend: number; reserved: number }
         expect(k.spend + k.reserved).toBeLessThanOrEqual(2_000)
+        // Each key: reserved = Σ the open holds that debited it, spend = Σ its usage cost.
+        for (const key of ['ka', 'kb']) {
+          const figures = db.$client.query('SELECT spend, reserved FROM api_keys WHERE id = ?').get(key) as { spend: number; reserved: number }
+          const held = (db.$client.query('SELECT coalesce(sum(amount), 0) AS s FROM reservations WHERE key_id = ? AND key_debited = 1').get(key) as { s: number }).s
+          const cost = (db.$client.query('SELECT coalesce(sum(cost), 0) AS s FROM usage WHERE key_id = ?').get(key) as { s: number }).s
+          expect(figures).toEqual({ spend: cost, reserved: held })
+        }
       }
 
       for (let step = 0; step < 400; step++) {
@@ -254,7 +302,8 @@ describe('property: random reserve / settle / release / crash sequences', () => 
         if (r < 0.45) {
           const user = pick(ids)
           try {
-            open.push(ledger.reserveNow(hold(user, 1 + Math.floor(rand() * 900), user === 'a' && rand() < 0.5 ? 'ka' : null), clock))
+            const key = rand() < 0.5 ? ({ a: 'ka', b: 'kb' } as Record<string, string>)[user] ?? null : null
+            open.push(ledger.reserveNow(hold(user, 1 + Math.floor(rand() * 900), key), clock))
           } catch (e) {
             expect((e as GatewayError).code).toBe('budget_exceeded')
           }
@@ -273,7 +322,7 @@ describe('property: random reserve / settle / release / crash sequences', () => 
           // A duplicate settlement of an already-settled hold must change nothing.
           const h = pick(open)
           h.settle(done(1))
-          ledger.settle(h.id, done(999))
+          ledger.settle(h.taken, done(999))
           open = open.filter((x) => x !== h)
         }
         if (step % 20 === 0) check()

@@ -1,4 +1,4 @@
-import type { Ledger, Outcome } from './ledger'
+import type { Ledger, Outcome, TakenHold } from './ledger'
 
 /**
  * One request's hold on the budget, from reserve to its single settlement. Whoever holds the handle owns
@@ -11,15 +11,22 @@ export class Hold implements Disposable {
 
   constructor(
     private readonly ledger: Ledger,
-    readonly id: number,
-    /** The reserved worst case, micro-USD. */
-    readonly amount: number,
-    /** The user's budget left after this hold, micro-USD; null for an unlimited user. */
-    readonly remainingAfter: number | null,
-    /** What the hold is for, for the settlement's metrics. */
-    readonly model: string,
-    readonly provider: string,
+    readonly taken: TakenHold,
   ) {}
+
+  get id(): number {
+    return this.taken.id
+  }
+
+  /** The reserved worst case, micro-USD. */
+  get amount(): number {
+    return this.taken.request.amount
+  }
+
+  /** The user's budget left after this hold, micro-USD; null for an unlimited user. */
+  get remainingAfter(): number | null {
+    return this.taken.remainingAfter
+  }
 
   get isOpen(): boolean {
     return this.open
@@ -28,7 +35,7 @@ export class Hold implements Disposable {
   settle(outcome: Outcome): void {
     if (!this.open) return
     this.open = false
-    this.ledger.settle(this.id, outcome, this)
+    this.ledger.settle(this.taken, outcome)
   }
 
   /** Ends the hold with no charge: the provider produced nothing. */
@@ -40,7 +47,7 @@ export class Hold implements Disposable {
   transfer(): Hold {
     if (!this.open) throw new Error('transfer of a closed hold')
     this.open = false
-    return new Hold(this.ledger, this.id, this.amount, this.remainingAfter, this.model, this.provider)
+    return new Hold(this.ledger, this.taken)
   }
 
   [Symbol.dispose](): void {

@@ -3,7 +3,7 @@ import type { WriteQueue } from '../db/write-queue'
 import { forbidden, GatewayError, notFound, paymentRequired } from '../http/errors'
 import { Hold } from './hold'
 import { microsToUsd } from './money'
-import { periodStarts } from './period'
+import { periodStart, type BudgetPeriod } from './period'
 
 export interface HoldRequest {
   requestId: string
@@ -33,10 +33,33 @@ export interface Outcome {
   latencyMs: number
 }
 
-/** A hold taken: its id, and the user's budget left after it (null when unlimited). */
-interface Reserved {
+/**
+ * A hold as the ledger took it. Its owner keeps it in memory, so that settling writes from it and reads
+ * nothing back (the sweeper, which has no owner's copy, reads it from the reservations table).
+ */
+export interface TakenHold {
   id: number
-  remaining: number | null
+  request: HoldRequest
+  createdAt: number
+  /** The key's `reserved` carries this hold: only a key with a ceiling of its own is debited. */
+  keyDebited: boolean
+  /** The user's budget left after this hold, micro-USD; null for an unlimited user. */
+  remainingAfter: number | null
+}
+
+interface UserFigures {
+  blocked: number
+  max_budget: number | null
+  spend: number
+  reserved: number
+  budget_period: BudgetPeriod | null
+  period_start: number
+}
+
+interface KeyFigures {
+  max_budget: number | null
+  spend: number
+  reserved: number
 }
 
 interface ReservationRow {
@@ -51,28 +74,31 @@ interface ReservationRow {
   price_id: number | null
   stream: number
   created_at: number
+  key_debited: number
 }
 
 /**
  * The budget ledger: reserve before the provider is called, settle after. A hold's statements run
  * inside one of the write queue's transactions: IMMEDIATE (see reserveTx for why) and synchronous, since a
  * transaction that awaits commits at its first await; only the caller of `reserve` waits, for the commit.
- * Statements are prepared once and bind their parameters by position (measurably cheaper than by name).
+ *
+ * Statements are prepared once, bind their parameters by position and return nothing (a RETURNING
+ * clause costs SQLite an ephemeral table: it tripled the cost of the debit). Under the write lock a
+ * reservation reads the figures, decides in JavaScript, then writes: nothing can change in between.
  */
 export class Ledger {
-  private readonly roll: Statement<unknown, [string, number, number, number]>
-  private readonly debitUser: Statement<{ remaining: number | null }, [string, number]>
-  private readonly debitKey: Statement<{ remaining: number | null }, [string, number]>
-  private readonly userFigures: Statement<{ blocked: number; max_budget: number | null; spend: number; reserved: number }, [string]>
-  private readonly keyFigures: Statement<{ max_budget: number | null; spend: number; reserved: number }, [string]>
-  private readonly insertHold: Statement<unknown, [number, string, string, string | null, number, string, string, string, number | null, number, number, number]>
-  private readonly takeHold: Statement<ReservationRow, [number]>
+  private readonly userFigures: Statement<UserFigures, [string]>
+  private readonly keyFigures: Statement<KeyFigures, [string]>
+  private readonly debitUser: Statement<unknown, [string, number]>
+  private readonly rollAndDebitUser: Statement<unknown, [string, number, number]>
+  private readonly debitKey: Statement<unknown, [string, number]>
+  private readonly insertHold: Statement<unknown, [number, string, string, string | null, number, string, string, string, number | null, number, number, number, number]>
+  private readonly deleteHold: Statement<unknown, [number]>
   private readonly creditUser: Statement<unknown, [string, number, number]>
   private readonly creditKey: Statement<unknown, [string, number, number]>
   private readonly insertUsage: Statement<unknown, [string, number, string, string | null, string, string, string, number, number, number, number, number, number | null, string, number, number]>
-  private readonly expiredHolds: Statement<{ id: number }, [number]>
-  private readonly undoUserDebit: Statement<unknown, [string, number]>
-  private readonly reserveTx: (r: HoldRequest, now: number) => Reserved | GatewayError
+  private readonly expiredHolds: Statement<ReservationRow, [number]>
+  private readonly reserveTx: (r: HoldRequest, now: number) => TakenHold | GatewayError
   private readonly sweepTx: (now: number) => number
   /** Holds this process has taken and not yet handed to settlement: what a graceful stop waits for. */
   private open = 0
@@ -83,34 +109,19 @@ export class Ledger {
     private readonly ttlMs: number,
     private readonly observe: SettleObserver = () => {},
   ) {
-    // A period that has ended starts over before the budget is checked. ?2 ?3 ?4: daily, weekly, monthly starts.
-    this.roll = db.prepare(
-      `UPDATE users SET spend = 0,
-              period_start = CASE budget_period WHEN 'daily' THEN ?2 WHEN 'weekly' THEN ?3 ELSE ?4 END
-        WHERE id = ?1 AND budget_period IS NOT NULL
-          AND period_start < CASE budget_period WHEN 'daily' THEN ?2 WHEN 'weekly' THEN ?3 ELSE ?4 END`,
-    )
-    // The check and the debit are one statement: the hold is taken only if it fits. ?2: the amount.
-    this.debitUser = db.prepare(
-      `UPDATE users SET reserved = reserved + ?2
-        WHERE id = ?1 AND blocked = 0 AND (max_budget IS NULL OR spend + reserved + ?2 <= max_budget)
-        RETURNING max_budget - spend - reserved AS remaining`,
-    )
-    this.debitKey = db.prepare(
-      `UPDATE api_keys SET reserved = reserved + ?2
-        WHERE id = ?1 AND (max_budget IS NULL OR spend + reserved + ?2 <= max_budget)
-        RETURNING max_budget - spend - reserved AS remaining`,
-    )
-    this.undoUserDebit = db.prepare('UPDATE users SET reserved = reserved - ?2 WHERE id = ?1')
-    this.userFigures = db.prepare('SELECT blocked, max_budget, spend, reserved FROM users WHERE id = ?')
+    this.userFigures = db.prepare('SELECT blocked, max_budget, spend, reserved, budget_period, period_start FROM users WHERE id = ?')
     this.keyFigures = db.prepare('SELECT max_budget, spend, reserved FROM api_keys WHERE id = ?')
+    this.debitUser = db.prepare('UPDATE users SET reserved = reserved + ?2 WHERE id = ?1')
+    // A period that has ended starts over (spend back to 0) with the first hold taken in the new one.
+    this.rollAndDebitUser = db.prepare('UPDATE users SET reserved = reserved + ?2, spend = 0, period_start = ?3 WHERE id = ?1')
+    this.debitKey = db.prepare('UPDATE api_keys SET reserved = reserved + ?2 WHERE id = ?1')
     this.insertHold = db.prepare(
-      `INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     // Deleting the row is what makes settlement idempotent: only the first settle finds it.
-    this.takeHold = db.prepare('DELETE FROM reservations WHERE id = ? RETURNING *')
-    // ?2: the hold's amount, ?3: the cost.
+    this.deleteHold = db.prepare('DELETE FROM reservations WHERE id = ?')
+    // ?2: the amount held (0 on a key that was not debited), ?3: the cost.
     this.creditUser = db.prepare('UPDATE users SET reserved = reserved - ?2, spend = spend + ?3 WHERE id = ?1')
     this.creditKey = db.prepare('UPDATE api_keys SET reserved = reserved - ?2, spend = spend + ?3 WHERE id = ?1')
     this.insertUsage = db.prepare(
@@ -118,7 +129,7 @@ export class Ledger {
                           cached_tokens, cost, reserved, price_id, status, latency_ms, stream)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    this.expiredHolds = db.prepare('SELECT id FROM reservations WHERE expires_at <= ? LIMIT 1000')
+    this.expiredHolds = db.prepare('SELECT * FROM reservations WHERE expires_at <= ? LIMIT 1000')
 
     // IMMEDIATE takes the write lock before the first read, so two processes cannot both read the same
     // figures and both debit: the second waits (busy timeout) and then sees the first one's hold. The
@@ -126,10 +137,10 @@ export class Ledger {
     this.reserveTx = db.transaction((r: HoldRequest, now: number) => this.reserveInTx(r, now)).immediate
     this.sweepTx = db.transaction((now: number) => {
       let n = 0
-      for (const { id } of this.expiredHolds.all(now)) {
+      for (const row of this.expiredHolds.all(now)) {
         // A hold nobody settled in time (a crash, a lost task) is charged at its full amount: the
         // provider may have done all the work, and the hold was the most it could have cost.
-        if (this.settleNow(id, null, now)) n++
+        if (this.settleNow(takenFromRow(row), null, now)) n++
       }
       return n
     }).immediate
@@ -145,7 +156,7 @@ export class Ledger {
     // Counted from the moment it is asked for, so that a graceful stop also waits for holds still queued.
     this.open++
     try {
-      return this.handle(r, await this.writes.submit(() => this.reserveInTx(r, now)))
+      return this.handle(await this.writes.submit(() => this.reserveInTx(r, now)))
     } catch (error) {
       this.open--
       throw error
@@ -154,39 +165,50 @@ export class Ledger {
 
   /** `reserve` in a transaction of its own, committed before it returns (tests, tools). */
   reserveNow(r: HoldRequest, now = Date.now()): Hold {
-    const hold = this.handle(r, this.reserveTx(r, now))
+    const hold = this.handle(this.reserveTx(r, now))
     this.open++
     return hold
   }
 
-  private handle(r: HoldRequest, taken: Reserved | GatewayError): Hold {
+  private handle(taken: TakenHold | GatewayError): Hold {
     if (taken instanceof GatewayError) throw taken
-    return new Hold(this, taken.id, r.amount, taken.remaining, r.model, r.provider)
+    return new Hold(this, taken)
   }
 
   /**
-   * The hold's statements. A refusal is returned, not thrown, and leaves nothing behind: it runs in a
-   * batch of other requests' writes, which a throw would send down the slow path (see WriteQueue).
+   * The hold's statements. A refusal is returned, not thrown, and writes nothing: it runs in a batch of
+   * other requests' writes, which a throw would send down the slow path (see WriteQueue).
    */
-  private reserveInTx(r: HoldRequest, now: number): Reserved | GatewayError {
-    const starts = periodStarts(now)
-    this.roll.run(r.userId, starts.daily, starts.weekly, starts.monthly)
-    const user = this.debitUser.get(r.userId, r.amount)
-    if (!user) {
-      const figures = this.userFigures.get(r.userId)
-      if (!figures) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
-      if (figures.blocked) return forbidden('user_blocked', 'This user is blocked.')
-      return budgetExceeded('user', figures, r.amount)
+  private reserveInTx(r: HoldRequest, now: number): TakenHold | GatewayError {
+    const user = this.userFigures.get(r.userId)
+    if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
+    if (user.blocked) return forbidden('user_blocked', 'This user is blocked.')
+    const start = periodStart(user.budget_period, now)
+    const rolls = user.budget_period !== null && user.period_start < start
+    const spend = rolls ? 0 : user.spend
+    if (user.max_budget !== null && spend + user.reserved + r.amount > user.max_budget) {
+      return budgetExceeded('user', { max_budget: user.max_budget, spend, reserved: user.reserved }, r.amount)
     }
-    if (r.keyId !== null && !this.debitKey.get(r.keyId, r.amount)) {
-      this.undoUserDebit.run(r.userId, r.amount)
-      return budgetExceeded('key', this.keyFigures.get(r.keyId) ?? { max_budget: 0, spend: 0, reserved: 0 }, r.amount)
+    // A key without a ceiling has nothing to check a hold against, so its row is left alone until
+    // settlement adds the cost to its spend: one page fewer in the commit the request waits for.
+    let keyDebited = false
+    if (r.keyId !== null) {
+      const key = this.keyFigures.get(r.keyId) ?? { max_budget: 0, spend: 0, reserved: 0 }
+      if (key.max_budget !== null) {
+        if (key.spend + key.reserved + r.amount > key.max_budget) return budgetExceeded('key', key, r.amount)
+        keyDebited = true
+      }
     }
+    if (rolls) this.rollAndDebitUser.run(r.userId, r.amount, start)
+    else this.debitUser.run(r.userId, r.amount)
+    if (keyDebited) this.debitKey.run(r.keyId!, r.amount)
     const id = randomHoldId()
     this.insertHold.run(
       id, r.requestId, r.userId, r.keyId, r.amount, r.model, r.provider, r.endpoint, r.priceId, r.stream ? 1 : 0, now, now + this.ttlMs,
+      keyDebited ? 1 : 0,
     )
-    return { id, remaining: user.remaining }
+    const remainingAfter = user.max_budget === null ? null : user.max_budget - spend - user.reserved - r.amount
+    return { id, request: r, createdAt: now, keyDebited, remainingAfter }
   }
 
   /**
@@ -194,25 +216,25 @@ export class Ledger {
    * waits for this, so it goes through the write queue and shares a commit with its neighbours; until
    * then the hold still counts, which only makes the budget stricter.
    */
-  settle(holdId: number, outcome: Outcome, hold?: { model: string; provider: string }): void {
+  settle(hold: TakenHold, outcome: Outcome): void {
     this.open--
-    if (hold) this.observe(hold, outcome)
+    this.observe(hold.request, outcome)
     const now = Date.now()
-    this.writes.defer(() => void this.settleNow(holdId, outcome, now))
+    this.writes.defer(() => void this.settleNow(hold, outcome, now))
   }
 
   /** Returns false when the hold was already settled (or never existed). */
-  private settleNow(holdId: number, outcome: Outcome | null, now: number): boolean {
-    const hold = this.takeHold.get(holdId)
-    if (!hold) return false
+  private settleNow(hold: TakenHold, outcome: Outcome | null, now: number): boolean {
+    if (this.deleteHold.run(hold.id).changes === 0) return false
+    const r = hold.request
     const o: Outcome = outcome ?? {
-      cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'expired', latencyMs: now - hold.created_at,
+      cost: r.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'expired', latencyMs: now - hold.createdAt,
     }
-    this.creditUser.run(hold.user_id, hold.amount, o.cost)
-    if (hold.key_id !== null) this.creditKey.run(hold.key_id, hold.amount, o.cost)
+    this.creditUser.run(r.userId, r.amount, o.cost)
+    if (r.keyId !== null) this.creditKey.run(r.keyId, hold.keyDebited ? r.amount : 0, o.cost)
     this.insertUsage.run(
-      hold.request_id, now, hold.user_id, hold.key_id, hold.model, hold.provider, hold.endpoint, o.promptTokens,
-      o.completionTokens, o.cachedTokens, o.cost, hold.amount, hold.price_id, o.status, Math.round(o.latencyMs), hold.stream,
+      r.requestId, now, r.userId, r.keyId, r.model, r.provider, r.endpoint, o.promptTokens,
+      o.completionTokens, o.cachedTokens, o.cost, r.amount, r.priceId, o.status, Math.round(o.latencyMs), r.stream ? 1 : 0,
     )
     return true
   }
@@ -241,6 +263,14 @@ export class Ledger {
   flush(): void {
     this.writes.flush()
   }
+}
+
+function takenFromRow(row: ReservationRow): TakenHold {
+  const request: HoldRequest = {
+    requestId: row.request_id, userId: row.user_id, keyId: row.key_id, amount: row.amount, model: row.model,
+    provider: row.provider, endpoint: row.endpoint, priceId: row.price_id, stream: row.stream === 1,
+  }
+  return { id: row.id, request, createdAt: row.created_at, keyDebited: row.key_debited === 1, remainingAfter: null }
 }
 
 const randomWords = new Uint32Array(2)

@@ -76,6 +76,8 @@ export const reservations = sqliteTable('reservations', {
     stream: integer('stream', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
+    /** The key's `reserved` carries the hold: only a key with a ceiling of its own is debited. */
+    keyDebited: integer('key_debited', { mode: 'boolean' }).notNull().default(true),
 })
 
 /** Append-only, like the request log: a plain rowid (no AUTOINCREMENT bookkeeping on every row). */

@@ -1,0 +1,1 @@
+ALTER TABLE `reservations` ADD `key_debited` integer DEFAULT true NOT NULL;
