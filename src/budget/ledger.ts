@@ -82,9 +82,10 @@ interface ReservationRow {
  * inside one of the write queue's transactions: IMMEDIATE (see reserveTx for why) and synchronous, since a
  * transaction that awaits commits at its first await; only the caller of `reserve` waits, for the commit.
  *
- * Statements are prepared once, bind their parameters by position and return nothing (a RETURNING
- * clause costs SQLite an ephemeral table: it tripled the cost of the debit). Under the write lock a
- * reservation reads the figures, decides in JavaScript, then writes: nothing can change in between.
+ * Statements are prepared once, bind their parameters by position and return nothing: SQLite gives a
+ * RETURNING clause an ephemeral table, which made a debit dearer than a SELECT and a plain UPDATE
+ * together (bench/statements.ts). Under the write lock a reservation reads the figures, decides in
+ * JavaScript, then writes: nothing can change in between.
  */
 export class Ledger {
   private readonly userFigures: Statement<UserFigures, [string]>
