@@ -105,7 +105,7 @@ export class Ledger {
   private open = 0
 
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly writes: WriteQueue,
     private readonly ttlMs: number,
     private readonly observe: SettleObserver = () => {},
