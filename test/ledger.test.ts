@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { rmSync } from 'node:fs'
+import { Database } from 'bun:sqlite'
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Hold } from '../src/budget/hold'
 import { Ledger, type HoldRequest } from '../src/budget/ledger'
 import { periodStart } from '../src/budget/period'
-import { openDatabase, type Db } from '../src/db/open'
+import { drizzle } from 'drizzle-orm/bun-sqlite'
+import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
+import { MIGRATIONS, openDatabase, type Db } from '../src/db/open'
 import { apiKeys, users } from '../src/db/schema'
 import { WriteQueue } from '../src/db/write-queue'
 import { GatewayError } from '../src/http/errors'
@@ -196,21 +199,38 @@ describe('settle', () => {
     expect(figures('u')).toMatchObject({ spend: 300, reserved: 0 })
   })
 
-  test('a hold left by the version before key_debited existed debited its key, and the sweeper credits it back', () => {
-    addUser('u', null)
-    addKey('k', 'u', null)
+  test('a hold left by the version before key_debited existed debited its key; after the upgrade the sweeper credits it back', () => {
+    // A database as that version left it: migration 0000 only, a hold open on a key without a ceiling
+    // (that version debited every key).
+    const oldDir = tempDir()
+    mkdirSync(join(oldDir, 'drizzle', 'meta'), { recursive: true })
+    const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta', '_journal.json'), 'utf8'))
+    const first = journal.entries[0]
+    writeFileSync(join(oldDir, 'drizzle', 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: [first] }))
+    copyFileSync(join(MIGRATIONS, `${first.tag}.sql`), join(oldDir, 'drizzle', `${first.tag}.sql`))
+    const file = join(oldDir, 'old.db')
+    const old = new Database(file, { create: true, strict: true })
+    migrate(drizzle({ client: old }), { migrationsFolder: join(oldDir, 'drizzle') })
     const now = Date.now()
-    // What that version wrote for a request on any key: both debits and a row without the column.
-    db.$client.run("UPDATE users SET reserved = 800 WHERE id = 'u'")
-    db.$client.run("UPDATE api_keys SET reserved = 800 WHERE id = 'k'")
-    db.$client.run(
+    old.run("INSERT INTO users (id, reserved, period_start, created_at, updated_at) VALUES ('u', 800, 0, ?, ?)", [now, now])
+    old.run("INSERT INTO api_keys (id, user_id, key_hash, key_prefix, reserved, created_at, updated_at) VALUES ('k', 'u', 'h', 'tg-x', 800, ?, ?)", [now, now])
+    old.run(
       `INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at)
        VALUES (1, 'r-old', 'u', 'k', 800, 'mock:m', 'mock', '/v1/chat/completions', NULL, 0, ?, ?)`,
       [now, now + TTL],
     )
-    expect(ledger.sweep(now + TTL)).toBe(1)
-    expect(db.$client.query('SELECT spend, reserved FROM api_keys').get()).toEqual({ spend: 800, reserved: 0 })
-    expect(figures('u')).toMatchObject({ spend: 800, reserved: 0 })
+    old.close()
+
+    const upgraded = openDatabase(file)
+    try {
+      const sweeper = new Ledger(upgraded.$client, new WriteQueue(upgraded.$client, (e) => queueErrors.push(e)), TTL)
+      expect(sweeper.sweep(now + TTL)).toBe(1)
+      expect(upgraded.$client.query('SELECT spend, reserved FROM api_keys').get()).toEqual({ spend: 800, reserved: 0 })
+      expect(upgraded.$client.query('SELECT spend, reserved FROM users').get()).toEqual({ spend: 800, reserved: 0 })
+    } finally {
+      upgraded.$client.close()
+      rmSync(oldDir, { recursive: true, force: true })
+    }
   })
 
   test('a hold left open by its owner is settled at its full amount when the owner scope ends', () => {

@@ -7,7 +7,7 @@ import * as schema from './schema'
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
 
-const MIGRATIONS = join(import.meta.dir, '..', '..', 'drizzle')
+export const MIGRATIONS = join(import.meta.dir, '..', '..', 'drizzle')
 
 /**
  * Opens the database file (creating its folder), sets the pragmas every connection needs and applies
