@@ -3,7 +3,7 @@ import type { WriteQueue } from '../db/write-queue'
 import { forbidden, GatewayError, notFound, paymentRequired } from '../http/errors'
 import { Hold } from './hold'
 import { microsToUsd } from './money'
-import { periodStart, type BudgetPeriod } from './period'
+import { currentPeriod, type BudgetPeriod } from './period'
 
 export interface HoldRequest {
   requestId: string
@@ -184,9 +184,7 @@ export class Ledger {
     const user = this.userFigures.get(r.userId)
     if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
     if (user.blocked) return forbidden('user_blocked', 'This user is blocked.')
-    const start = periodStart(user.budget_period, now)
-    const rolls = user.budget_period !== null && user.period_start < start
-    const spend = rolls ? 0 : user.spend
+    const { start, rolled, spend } = currentPeriod(user.budget_period, user.period_start, user.spend, now)
     if (user.max_budget !== null && spend + user.reserved + r.amount > user.max_budget) {
       return budgetExceeded('user', { max_budget: user.max_budget, spend, reserved: user.reserved }, r.amount)
     }
@@ -200,7 +198,7 @@ export class Ledger {
         keyDebited = true
       }
     }
-    if (rolls) this.rollAndDebitUser.run(r.userId, r.amount, start)
+    if (rolled) this.rollAndDebitUser.run(r.userId, r.amount, start)
     else this.debitUser.run(r.userId, r.amount)
     if (keyDebited) this.debitKey.run(r.keyId!, r.amount)
     const id = randomHoldId()

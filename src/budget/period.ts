@@ -19,7 +19,17 @@ export function periodStart(period: BudgetPeriod | null, now: number): number {
   }
 }
 
-/** The starts of all three periods at `now`, in the order the reserve statement expects them. */
-export function periodStarts(now: number): { daily: number; weekly: number; monthly: number } {
-  return { daily: periodStart('daily', now), weekly: periodStart('weekly', now), monthly: periodStart('monthly', now) }
+/**
+ * A user's budget period as it stands at `now`: when the stored one has ended, a new one has begun and
+ * its spend is 0, whether or not the row has been rolled over yet.
+ */
+export function currentPeriod(
+  period: BudgetPeriod | null,
+  storedStart: number,
+  storedSpend: number,
+  now: number,
+): { start: number; rolled: boolean; spend: number } {
+  const start = periodStart(period, now)
+  const rolled = period !== null && storedStart < start
+  return { start: rolled ? start : storedStart, rolled, spend: rolled ? 0 : storedSpend }
 }

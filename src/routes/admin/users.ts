@@ -2,7 +2,7 @@ import { and, asc, eq, gt } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
-import { periodStart } from '../../budget/period'
+import { currentPeriod, periodStart } from '../../budget/period'
 import { users } from '../../db/schema'
 import { conflict, notFound } from '../../http/errors'
 import type { Services } from '../../services'
@@ -28,9 +28,7 @@ const updateUser = createUser.omit({ id: true }).strict()
  * spend shown is already the new period's (zero).
  */
 export function presentUser(row: UserRow, now = Date.now()) {
-  const start = periodStart(row.budgetPeriod, now)
-  const rolled = row.budgetPeriod !== null && row.periodStart < start
-  const spend = rolled ? 0 : row.spend
+  const { start, spend } = currentPeriod(row.budgetPeriod, row.periodStart, row.spend, now)
   return {
     id: row.id,
     alias: row.alias,
@@ -39,7 +37,7 @@ export function presentUser(row: UserRow, now = Date.now()) {
     spend: microsToUsd(spend),
     reserved: microsToUsd(row.reserved),
     remaining: row.maxBudget === null ? null : microsToUsd(row.maxBudget - spend - row.reserved),
-    period_start: row.budgetPeriod === null ? null : new Date(rolled ? start : row.periodStart).toISOString(),
+    period_start: row.budgetPeriod === null ? null : new Date(start).toISOString(),
     blocked: row.blocked,
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
