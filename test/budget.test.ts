@@ -216,3 +216,33 @@ describe('what a request costs when things go wrong', () => {
     expect(header).toBeCloseTo(5 - before.spend - HOLD_USD, 6)
   })
 })
+
+describe('a key given its first ceiling while requests are in flight', () => {
+  test('the request already in flight counts against the new ceiling at once, and is credited back when it settles', async () => {
+    mock.options = { ...mock.options, completionText: longText, latencyMs: 0, chunks: 10, chunkDelayMs: 40 }
+    const gw = await startTestGateway({ mock, config: { pricing: PRICING } })
+    try {
+      const { secret, keyId } = await gw.userWithKey({ id: 'ceiling-later' })
+      const first = await chat(gw.url, secret, { stream: true })
+      expect(first.status).toBe(200)
+      const reader = first.body!.getReader()
+      await reader.read() // the stream is under way: its hold is open
+
+      const patched = await gw.admin('PATCH', `/v1/keys/${keyId}`, { max_budget: 1.5 * HOLD_USD })
+      expect(patched.status).toBe(200)
+      expect(patched.body.reserved).toBeCloseTo(HOLD_USD, 9)
+      // 1 hold in flight + 1 more would pass 1.5 holds: refused, though the key carried nothing before.
+      const second = await chat(gw.url, secret)
+      expect(second.status).toBe(402)
+      expect(((await second.json()) as any).error.message).toContain('Budget exceeded for this key')
+
+      while (!(await reader.read()).done);
+      await gw.settled()
+      const key = (await gw.admin('GET', `/v1/keys/${keyId}`)).body
+      expect(key.reserved).toBe(0)
+      expect(key.spend).toBeCloseTo(HOLD_USD, 9)
+    } finally {
+      await gw.stop()
+    }
+  })
+})

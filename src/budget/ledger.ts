@@ -41,8 +41,6 @@ export interface TakenHold {
   id: number
   request: HoldRequest
   createdAt: number
-  /** The key's `reserved` carries this hold: only a key with a ceiling of its own is debited. */
-  keyDebited: boolean
   /** The user's budget left after this hold, micro-USD; null for an unlimited user. */
   remainingAfter: number | null
 }
@@ -94,11 +92,15 @@ export class Ledger {
   private readonly rollAndDebitUser: Statement<unknown, [string, number, number]>
   private readonly debitKey: Statement<unknown, [string, number]>
   private readonly insertHold: Statement<unknown, [number, string, string, string | null, number, string, string, string, number | null, number, number, number, number]>
+  private readonly holdState: Statement<{ key_debited: number }, [number]>
   private readonly deleteHold: Statement<unknown, [number]>
   private readonly creditUser: Statement<unknown, [string, number, number]>
   private readonly creditKey: Statement<unknown, [string, number, number]>
   private readonly insertUsage: Statement<unknown, [string, number, string, string | null, string, string, string, number, number, number, number, number, number | null, string, number, number]>
   private readonly expiredHolds: Statement<ReservationRow, [number]>
+  private readonly userExistsStatement: Statement<{ found: number }, [string]>
+  private readonly debitKeyWithItsHolds: Statement<unknown, [string]>
+  private readonly markKeyHoldsDebited: Statement<unknown, [string]>
   private readonly reserveTx: (r: HoldRequest, now: number) => TakenHold | GatewayError
   private readonly sweepTx: (now: number) => number
   /** Holds this process has taken and not yet handed to settlement: what a graceful stop waits for. */
@@ -120,6 +122,9 @@ export class Ledger {
       `INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
+    // The row, not the settling process's memory, says whether the key carries the hold: a ceiling set
+    // since (takeOverKeyHolds) may have made it so, in this process or another.
+    this.holdState = db.prepare('SELECT key_debited FROM reservations WHERE id = ?')
     // Deleting the row is what makes settlement idempotent: only the first settle finds it.
     this.deleteHold = db.prepare('DELETE FROM reservations WHERE id = ?')
     // ?2: the amount held (0 on a key that was not debited), ?3: the cost.
@@ -131,6 +136,11 @@ export class Ledger {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     this.expiredHolds = db.prepare('SELECT * FROM reservations WHERE expires_at <= ? LIMIT 1000')
+    this.userExistsStatement = db.prepare('SELECT 1 AS found FROM users WHERE id = ?')
+    this.debitKeyWithItsHolds = db.prepare(
+      'UPDATE api_keys SET reserved = reserved + (SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE key_id = ?1 AND key_debited = 0) WHERE id = ?1',
+    )
+    this.markKeyHoldsDebited = db.prepare('UPDATE reservations SET key_debited = 1 WHERE key_id = ? AND key_debited = 0')
 
     // IMMEDIATE takes the write lock before the first read, so two processes cannot both read the same
     // figures and both debit: the second waits (busy timeout) and then sees the first one's hold. The
@@ -207,7 +217,7 @@ export class Ledger {
       keyDebited ? 1 : 0,
     )
     const remainingAfter = user.max_budget === null ? null : user.max_budget - spend - user.reserved - r.amount
-    return { id, request: r, createdAt: now, keyDebited, remainingAfter }
+    return { id, request: r, createdAt: now, remainingAfter }
   }
 
   /**
@@ -224,13 +234,15 @@ export class Ledger {
 
   /** Returns false when the hold was already settled (or never existed). */
   private settleNow(hold: TakenHold, outcome: Outcome | null, now: number): boolean {
-    if (this.deleteHold.run(hold.id).changes === 0) return false
+    const row = this.holdState.get(hold.id)
+    if (!row) return false
+    this.deleteHold.run(hold.id)
     const r = hold.request
     const o: Outcome = outcome ?? {
       cost: r.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'expired', latencyMs: now - hold.createdAt,
     }
     this.creditUser.run(r.userId, r.amount, o.cost)
-    if (r.keyId !== null) this.creditKey.run(r.keyId, hold.keyDebited ? r.amount : 0, o.cost)
+    if (r.keyId !== null) this.creditKey.run(r.keyId, row.key_debited ? r.amount : 0, o.cost)
     this.insertUsage.run(
       r.requestId, now, r.userId, r.keyId, r.model, r.provider, r.endpoint, o.promptTokens,
       o.completionTokens, o.cachedTokens, o.cost, r.amount, r.priceId, o.status, Math.round(o.latencyMs), r.stream ? 1 : 0,
@@ -245,6 +257,22 @@ export class Ledger {
     let total = 0
     for (let n = this.sweepTx(now); n > 0; n = this.sweepTx(now)) total += n
     return total
+  }
+
+  /** Whether a user exists: the master key may name one that does not. */
+  userExists(userId: string): boolean {
+    return this.userExistsStatement.get(userId) !== null
+  }
+
+  /**
+   * A key given a ceiling takes over the holds already open on it, which its `reserved` did not carry
+   * (a key without a ceiling is not debited): from now on they count against the ceiling, and their
+   * settlement credits them back. Call inside the transaction that sets the ceiling; holds still queued
+   * either way are consistent (a reservation decided after it sees the ceiling, a settlement reads the row).
+   */
+  takeOverKeyHolds(keyId: string): void {
+    this.debitKeyWithItsHolds.run(keyId)
+    this.markKeyHoldsDebited.run(keyId)
   }
 
   get openHolds(): number {
@@ -269,7 +297,7 @@ function takenFromRow(row: ReservationRow): TakenHold {
     requestId: row.request_id, userId: row.user_id, keyId: row.key_id, amount: row.amount, model: row.model,
     provider: row.provider, endpoint: row.endpoint, priceId: row.price_id, stream: row.stream === 1,
   }
-  return { id: row.id, request, createdAt: row.created_at, keyDebited: row.key_debited === 1, remainingAfter: null }
+  return { id: row.id, request, createdAt: row.created_at, remainingAfter: null }
 }
 
 const randomWords = new Uint32Array(2)

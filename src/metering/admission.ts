@@ -21,6 +21,8 @@ export interface AdmissionRequest {
   /** Audio and moderation have no token pricing: served unpriced at $0 even when pricing is required. */
   pricingExempt?: boolean
   estimate: (price: Price | null) => TokenEstimate
+  /** Told whom the master key bills as soon as that is known, so that a refusal after it is still recorded against that user. */
+  onBilledUser?: (userId: string) => void
 }
 
 export interface Admission {
@@ -43,6 +45,12 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   if (!model) throw notFound(`Unknown model ${JSON.stringify(r.model.slice(0, 200))}: use provider:model or a configured alias.`, 'model_not_found')
 
   const userId = billedUser(r.caller, r.namedUser, config.reject_user_mismatch)
+  // A key's user exists (the key belongs to it, and authentication noted it); a user the master key
+  // names may not, and that is a 404 before the price is looked at, whatever the model.
+  if (r.caller.kind === 'master') {
+    if (!ledger.userExists(userId)) throw notFound(`No user with id ${JSON.stringify(userId)}.`, 'user_not_found')
+    r.onBilledUser?.(userId)
+  }
 
   if (r.caller.kind === 'key' && r.caller.allowedModels && !r.caller.allowedModels.includes(r.model) && !r.caller.allowedModels.includes(model.canonical))
     throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
@@ -73,7 +81,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
 /**
  * How every inference route begins: its call may take minutes, so the server's idle timeout is switched
  * off for it (the upstream timeouts apply); then admission for the authenticated caller, the billed user
- * noted for the request log.
+ * noted for the request log as soon as it is known (refusals included).
  */
 export async function admitRequest(
   services: Services,
@@ -83,9 +91,14 @@ export async function admitRequest(
 ): Promise<Admission> {
   server?.timeout(request, 0)
   const state = requestState(request)
-  const admission = await admit(services, { ...r, requestId: state.id, caller: authenticated(state) })
-  state.userId = admission.userId
-  return admission
+  return admit(services, {
+    ...r,
+    requestId: state.id,
+    caller: authenticated(state),
+    onBilledUser: (userId) => {
+      state.userId = userId
+    },
+  })
 }
 
 /**

@@ -20,7 +20,8 @@ const keySettings = {
   max_budget: z.number().nonnegative().max(1e9).nullable().optional(),
   rpm_limit: z.number().int().positive().max(1_000_000).nullable().optional(),
 }
-const createKey = z.object({ user_id: z.string().min(1).max(128), ...keySettings })
+// Strict: a misspelt field (say `max_budgte`) must not quietly create a key with no ceiling.
+const createKey = z.object({ user_id: z.string().min(1).max(128), ...keySettings }).strict()
 const updateKey = z.object(keySettings).strict()
 const keyId = z.object({ id: z.string() })
 
@@ -110,7 +111,7 @@ export const keyRoutes = (services: Services) => {
     .patch(
       '/v1/keys/:id',
       ({ params, body }) => {
-        find(params.id)
+        const current = find(params.id)
         const now = Date.now()
         checkExpiry(body.expires_at, now)
         const changes: Partial<KeyRow> = { updatedAt: now }
@@ -119,7 +120,15 @@ export const keyRoutes = (services: Services) => {
         if (body.allowed_models !== undefined) changes.allowedModels = body.allowed_models
         if (body.max_budget !== undefined) changes.maxBudget = optionalUsdToMicros(body.max_budget) ?? null
         if (body.rpm_limit !== undefined) changes.rpmLimit = body.rpm_limit
-        const row = db.update(apiKeys).set(changes).where(eq(apiKeys.id, params.id)).returning().get()!
+        const gainsCeiling = current.maxBudget === null && changes.maxBudget != null
+        // IMMEDIATE, as a reservation's: no hold can be taken on this key between the ceiling and the takeover.
+        const row = db.transaction(
+          (tx) => {
+            if (gainsCeiling) ledger.takeOverKeyHolds(params.id)
+            return tx.update(apiKeys).set(changes).where(eq(apiKeys.id, params.id)).returning().get()!
+          },
+          { behavior: 'immediate' },
+        )
         keys.invalidate(params.id)
         return presentKey(row)
       },

@@ -14,14 +14,17 @@ const userId = z.string().min(1).max(128).regex(/^[A-Za-z0-9@._+:-]+$/, 'use let
 const usd = z.number().nonnegative().max(1e9)
 const period = z.enum(['daily', 'weekly', 'monthly'])
 
-const createUser = z.object({
-  id: userId,
-  alias: z.string().max(200).nullable().optional(),
-  max_budget: usd.nullable().optional(),
-  budget_period: period.nullable().optional(),
-  blocked: z.boolean().optional(),
-})
-const updateUser = createUser.omit({ id: true }).strict()
+// Strict: a misspelt field (say `max_budjet`) must not quietly create a user with no budget.
+const createUser = z
+  .object({
+    id: userId,
+    alias: z.string().max(200).nullable().optional(),
+    max_budget: usd.nullable().optional(),
+    budget_period: period.nullable().optional(),
+    blocked: z.boolean().optional(),
+  })
+  .strict()
+const updateUser = createUser.omit({ id: true })
 
 /**
  * A user's figures as of `now`: when its budget period has ended but no request has rolled it yet, the
