@@ -63,6 +63,9 @@ export function outputBound(max: unknown, choices: unknown, defaultMax: number):
   return perChoice * n
 }
 
+/** A chat request's own output max per choice: OpenAI reads `max_completion_tokens` first (`max_tokens` is its older name). */
+export const chatMaxTokens = (body: Record<string, unknown>): unknown => body.max_completion_tokens ?? body.max_tokens
+
 const CHAT_TEXT_FIELDS = ['tools', 'functions', 'response_format', 'tool_choice', 'prediction'] as const
 
 /** OpenAI Chat Completions. */
@@ -76,7 +79,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   for (const field of CHAT_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
   return {
     inputTokens: input,
-    outputTokens: outputBound(body.max_completion_tokens ?? body.max_tokens, body.n, o.defaultMaxOutputTokens),
+    outputTokens: outputBound(chatMaxTokens(body), body.n, o.defaultMaxOutputTokens),
   }
 }
 
