@@ -1,8 +1,10 @@
 /**
  * The worst-case token counts of a request, before it is sent. Input: a token is at least one byte,
  * so the UTF-8 length of every string the request sends bounds its text; each message adds a fixed
- * overhead (role and separators); each image, audio or file part counts a configured bound instead of
- * its bytes. Output: the request's own maximum, or the configured default.
+ * overhead (role and separators); each image or audio part counts a configured bound instead of its
+ * bytes. A file sent inline counts its bytes (a provider reads every page of a PDF), never less than
+ * that bound; a file sent by reference (an id, a URL) counts the bound, since its bytes are not here.
+ * Output: the request's own maximum, or the configured default.
  */
 export interface EstimateOptions {
   defaultMaxOutputTokens: number
@@ -15,7 +17,8 @@ export interface TokenEstimate {
 }
 
 export const PER_MESSAGE_OVERHEAD = 8
-const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'file', 'document', 'input_image', 'input_file'])
+const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image'])
+const FILE_PART_TYPES = new Set(['file', 'document', 'input_file'])
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
 
@@ -36,14 +39,19 @@ export function textBytes(value: unknown): number {
   return 0
 }
 
-/** A message's content: a string, or parts of which the media ones count the fixed bound. */
+/** A file's inline data counts its bytes, never less than the media bound; a file by reference has no data here and counts the bound. */
+const fileTokens = (bytes: number, mediaPartTokens: number) => Math.max(mediaPartTokens, bytes)
+
+/** A message's content: a string, or parts of which images and audio count the fixed bound and files their bytes. */
 export function contentTokens(content: unknown, mediaPartTokens: number): number {
   if (typeof content === 'string') return utf8(content)
   if (!Array.isArray(content)) return textBytes(content)
   let n = 0
   for (const part of content) {
     const type = (part as { type?: unknown } | null)?.type
-    n += typeof type === 'string' && MEDIA_PART_TYPES.has(type) ? mediaPartTokens : textBytes(part)
+    if (typeof type === 'string' && MEDIA_PART_TYPES.has(type)) n += mediaPartTokens
+    else if (typeof type === 'string' && FILE_PART_TYPES.has(type)) n += fileTokens(textBytes(part), mediaPartTokens)
+    else n += textBytes(part)
   }
   return n
 }
@@ -54,6 +62,9 @@ export function outputBound(max: unknown, choices: unknown, defaultMax: number):
   const n = typeof choices === 'number' && Number.isInteger(choices) && choices > 1 ? choices : 1
   return perChoice * n
 }
+
+/** A chat request's own output max per choice: OpenAI reads `max_completion_tokens` first (`max_tokens` is its older name). */
+export const chatMaxTokens = (body: Record<string, unknown>): unknown => body.max_completion_tokens ?? body.max_tokens
 
 const CHAT_TEXT_FIELDS = ['tools', 'functions', 'response_format', 'tool_choice', 'prediction'] as const
 
@@ -68,7 +79,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   for (const field of CHAT_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
   return {
     inputTokens: input,
-    outputTokens: outputBound(body.max_completion_tokens ?? body.max_tokens, body.n, o.defaultMaxOutputTokens),
+    outputTokens: outputBound(chatMaxTokens(body), body.n, o.defaultMaxOutputTokens),
   }
 }
 
@@ -93,20 +104,25 @@ function embeddingInputTokens(input: unknown): number {
 export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, outputTokens: 0 })
 
 /**
- * An Anthropic content block. Images and binary documents count the media bound; a plain-text document
- * counts its text; a tool result or a document made of blocks counts its blocks the same way.
+ * An Anthropic content block. Images count the media bound; a document counts its inline data (text,
+ * blocks, or base64 bytes, never less than the media bound) or, sent by reference (URL, file id), the
+ * media bound, plus its title and context; a tool result counts its blocks the same way.
  */
 function anthropicBlockTokens(block: unknown, mediaPartTokens: number): number {
   if (!block || typeof block !== 'object') return textBytes(block)
   const { type, source, content, ...rest } = block as Record<string, unknown>
-  const src = (source ?? {}) as Record<string, unknown>
   if (type === 'image') return mediaPartTokens
-  if (type === 'document') {
-    if (src.type === 'text') return textBytes(src.data) + textBytes(rest)
-    if (src.type === 'content') return anthropicContentTokens(src.content, mediaPartTokens) + textBytes(rest)
-    return mediaPartTokens
-  }
+  if (type === 'document') return documentSourceTokens((source ?? {}) as Record<string, unknown>, mediaPartTokens) + textBytes(rest)
   return textBytes(type) + textBytes(source) + anthropicContentTokens(content, mediaPartTokens) + textBytes(rest)
+}
+
+function documentSourceTokens(src: Record<string, unknown>, mediaPartTokens: number): number {
+  switch (src.type) {
+    case 'text': return textBytes(src.data)
+    case 'content': return anthropicContentTokens(src.content, mediaPartTokens)
+    case 'base64': return fileTokens(textBytes(src.data), mediaPartTokens)
+    default: return mediaPartTokens
+  }
 }
 
 function anthropicContentTokens(content: unknown, mediaPartTokens: number): number {

@@ -11,17 +11,19 @@ export function answeredOutcome(price: Price | null, usage: TokenCounts | null, 
 }
 
 /**
- * What a stream costs, by how it ended. Finished: its usage, or without one the estimate. Cut by the
- * client or by the provider after some output: what was generated so far (the usage if known, else the
- * input estimate plus the delivered output), never more than the hold. Failed before any output: nothing.
+ * What a stream costs, by how it ended. Finished: its usage, or without one the estimate. Ended by the
+ * provider (closed or failed) before any output and without a usage: nothing, the provider made nothing.
+ * Closed by the provider after some output without a usage: the estimate. Cut by the client, or failed
+ * after some output: what was generated so far (the usage if known, else the input estimate plus the
+ * delivered output), never more than the hold.
  */
 export function streamOutcome(facts: StreamFacts, price: Price | null, estimate: TokenEstimate, hold: Hold, latencyMs: number): Outcome {
   const { end, usage, deliveredOutputBytes } = facts
   if (end === 'done') return answeredOutcome(price, usage, hold, latencyMs)
-  if (end === 'truncated') return { ...answeredOutcome(price, usage, hold, latencyMs), status: 'error' }
   const status = end === 'cancelled' ? 'aborted' : 'error'
-  if (end === 'failed' && !usage && deliveredOutputBytes === 0)
+  if (end !== 'cancelled' && !usage && deliveredOutputBytes === 0)
     return { cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs }
+  if (end === 'truncated') return { ...answeredOutcome(price, usage, hold, latencyMs), status: 'error' }
   const counts = usage ?? { promptTokens: estimate.inputTokens, completionTokens: deliveredOutputBytes, cachedTokens: 0 }
   return { cost: Math.min(costOf(price, counts), hold.amount), ...counts, status, latencyMs }
 }

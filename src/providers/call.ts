@@ -1,6 +1,6 @@
 import type { Hold } from '../budget/hold'
 import type { ProviderConfig } from '../config/schema'
-import { badGateway, badRequest } from '../http/errors'
+import { badGateway, badRequest, GatewayError } from '../http/errors'
 import type { ProviderRegistry } from './registry'
 import { authHeaders, fetchFailure, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
@@ -56,12 +56,16 @@ export async function callUpstream(
   return { res, signal, elapsed }
 }
 
-/** Reads the whole answer through `parse`; an answer that breaks off or does not parse releases the hold. */
+/**
+ * Reads the whole answer through `parse`; an answer that breaks off, does not parse, or that `parse`
+ * refuses with our own error (an error in a 2xx body) releases the hold.
+ */
 export async function readAnswer<T>(answer: UpstreamAnswer, hold: Hold, parse: (text: string) => T): Promise<T> {
   try {
     return parse(await answer.res.text())
   } catch (error) {
     hold.release(answer.elapsed())
+    if (error instanceof GatewayError) throw error
     if (answer.signal.reason()) throw fetchFailure(error, answer.signal)
     throw badGateway('Upstream provider sent a malformed answer.')
   } finally {

@@ -12,22 +12,43 @@ export function redact(text: string, secrets: readonly string[] = []): string {
 
 /** A short, safe sentence about what the provider said: never its credentials, never a whole body. */
 export async function summariseUpstreamError(res: Response, provider: ProviderConfig): Promise<string> {
-  let detail = ''
+  let text = ''
   try {
-    const text = (await res.text()).slice(0, 4096)
-    try {
-      const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown }
-      const msg = typeof body.error === 'string' ? body.error : (body.error?.message ?? body.message)
-      detail = typeof msg === 'string' ? msg : ''
-    } catch {
-      detail = text
-    }
+    text = await res.text()
   } catch {
     // The body could not be read: the status says enough.
   }
-  detail = redact(detail.replace(/\s+/g, ' ').trim(), [provider.api_key]).slice(0, 300)
-  return `Upstream provider answered ${res.status}${detail ? `: ${detail}` : '.'}`
+  return summariseUpstreamText(res.status, text, provider)
 }
+
+/** The same sentence from a body already read. */
+export function summariseUpstreamText(status: number, body: string, provider: ProviderConfig): string {
+  const text = body.slice(0, 4096)
+  let detail: string
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown }
+    const msg = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message)
+    detail = typeof msg === 'string' ? msg : ''
+  } catch {
+    detail = text
+  }
+  detail = redact(detail.replace(/\s+/g, ' ').trim(), [provider.api_key]).slice(0, 300)
+  return `Upstream provider answered ${status}${detail ? `: ${detail}` : '.'}`
+}
+
+/**
+ * A 2xx answer that is only an error: OpenAI's `{"error": …}` or Anthropic's `{"type": "error", …}`,
+ * with no usage. Some OpenAI-compatible servers and proxies answer a failure this way; the provider
+ * made nothing, so it is a failure like a 5xx, not an answer.
+ */
+export function isErrorAnswer(answer: object): boolean {
+  const a = answer as { error?: unknown; type?: unknown; usage?: unknown }
+  return (a.type === 'error' || a.error != null) && a.usage == null
+}
+
+/** A 2xx error answer as our error (see `isErrorAnswer`). */
+export const errorAnswerFailure = (status: number, body: string, provider: ProviderConfig): GatewayError =>
+  badGateway(summariseUpstreamText(status, body, provider))
 
 /**
  * Maps a provider's refusal to ours. Its 4xx (other than about our credentials) is the caller's to fix,

@@ -1,12 +1,12 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { estimateChat } from '../budget/estimate'
+import { chatMaxTokens, estimateChat, outputBound } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
 import type { ResolvedModel } from '../providers/registry'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
-import { openAIOutputCapField } from '../translate/output-cap'
+import { withOpenAIOutputCap } from '../translate/output-cap'
 import { relay, type Exchange } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
 import type { Services } from '../services'
@@ -28,15 +28,15 @@ type ChatBody = z.infer<typeof chatBody>
 /**
  * An OpenAI-compatible provider gets the body as it came, with the provider's model id, usage always
  * asked for on streams (the meter drops that chunk unless the client asked too), and with cap-output on,
- * the default output cap when the client set none.
+ * the output bound the estimate used (the client's max, else the default) in the field the provider reads.
  */
 function chatNative(body: ChatBody, config: Config): (model: ResolvedModel) => Exchange {
   const clientWantsUsage = body.stream_options?.include_usage === true
   return (model) => {
-    const upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
+    let upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
     if (body.stream === true) upstreamBody.stream_options = { ...body.stream_options, include_usage: true }
-    if (config.cap_output_tokens && body.max_tokens == null && body.max_completion_tokens == null)
-      upstreamBody[openAIOutputCapField(model.provider)] = config.default_max_output_tokens
+    if (config.cap_output_tokens)
+      upstreamBody = withOpenAIOutputCap(upstreamBody, model.provider, outputBound(chatMaxTokens(body), 1, config.default_max_output_tokens))
     return {
       path: '/chat/completions',
       body: upstreamBody,

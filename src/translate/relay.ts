@@ -5,6 +5,7 @@ import type { MeterOptions } from '../metering/metered-stream'
 import { answeredOutcome, budgetHeaders, streamOutcome } from '../metering/outcome'
 import type { TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
+import { errorAnswerFailure, isErrorAnswer } from '../providers/upstream'
 
 /** What one inference call needs to know about the formats on either side of it. */
 export interface Exchange {
@@ -33,7 +34,7 @@ export interface RelayContext {
 
 /**
  * Calls the provider under the request's hold and settles it: released when the provider fails before
- * any output, settled from the usage of a JSON answer, or handed to the stream, which settles it
+ * any output (a 2xx JSON answer that is only an error included), settled from the usage of a JSON answer, or handed to the stream, which settles it
  * however it ends. Errors are thrown as GatewayErrors; the route renders them in its own format.
  */
 export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
@@ -60,6 +61,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { usage, reply } = await readAnswer(answer, hold, (text) => {
     const parsed: unknown = JSON.parse(text)
     if (!parsed || typeof parsed !== 'object') throw new Error('not a JSON object')
+    if (isErrorAnswer(parsed)) throw errorAnswerFailure(answer.res.status, text, provider)
     return { usage: x.usageOf(parsed), reply: x.reply(parsed, text) }
   })
   hold.settle(answeredOutcome(admission.price, usage, hold, answer.elapsed()))

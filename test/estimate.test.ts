@@ -1,0 +1,96 @@
+import { describe, expect, test } from 'bun:test'
+import { estimateChat, estimateMessages, PER_MESSAGE_OVERHEAD } from '../src/budget/estimate'
+
+const MEDIA = 1000
+const DEFAULT_OUT = 500
+const o = { defaultMaxOutputTokens: DEFAULT_OUT, mediaPartTokens: MEDIA }
+
+/** `role` and `user`, the bytes of a user message besides its content. */
+const USER_ROLE = 'role'.length + 'user'.length
+const PDF_BASE64 = 'A'.repeat(4_000_000) // a 3 MB PDF, base64-encoded
+
+const chat = (content: unknown, extra: Record<string, unknown> = {}) =>
+  estimateChat({ model: 'm', messages: [{ role: 'user', content }], ...extra }, o)
+
+describe('estimateChat', () => {
+  test('text counts its UTF-8 bytes plus a per-message overhead (role included)', () => {
+    expect(chat('héllo').inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + 6)
+    const two = estimateChat({ messages: [{ role: 'user', content: 'ab' }, { role: 'assistant', content: '日本' }] }, o)
+    expect(two.inputTokens).toBe(2 * PER_MESSAGE_OVERHEAD + USER_ROLE + 'role'.length + 'assistant'.length + 2 + 6)
+  })
+
+  test('tool definitions count as text', () => {
+    const tools = [{ type: 'function', function: { name: 'f' } }]
+    const withTools = chat('hi', { tools }).inputTokens
+    expect(withTools - chat('hi').inputTokens).toBe('type'.length + 'function'.length + 'function'.length + 'name'.length + 'f'.length)
+  })
+
+  test('an image or audio part counts the media bound, however large its data', () => {
+    const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(100_000)}` } }
+    const audio = { type: 'input_audio', input_audio: { data: 'A'.repeat(100_000), format: 'wav' } }
+    expect(chat([image, audio]).inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + 2 * MEDIA)
+  })
+
+  test('an inline file counts its bytes', () => {
+    const part = { type: 'file', file: { filename: 'a.pdf', file_data: `data:application/pdf;base64,${PDF_BASE64}` } }
+    const input = chat([part]).inputTokens
+    expect(input).toBeGreaterThanOrEqual(PDF_BASE64.length)
+    expect(input).toBeLessThan(PDF_BASE64.length + 200)
+  })
+
+  test('an input_file part with inline data counts its bytes too', () => {
+    expect(chat([{ type: 'input_file', filename: 'a.pdf', file_data: PDF_BASE64 }]).inputTokens).toBeGreaterThanOrEqual(PDF_BASE64.length)
+  })
+
+  test('a small inline file counts at least the media bound; a file by id counts the bound', () => {
+    const small = { type: 'file', file: { filename: 'a.pdf', file_data: 'data:application/pdf;base64,AAAA' } }
+    expect(chat([small]).inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + MEDIA)
+    expect(chat([{ type: 'file', file: { file_id: 'file-abc123' } }]).inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + MEDIA)
+  })
+
+  test('output: the request max (max_completion_tokens first), else the default, times n', () => {
+    expect(chat('hi').outputTokens).toBe(DEFAULT_OUT)
+    expect(chat('hi', { max_tokens: 10 }).outputTokens).toBe(10)
+    expect(chat('hi', { max_tokens: 10, max_completion_tokens: 7 }).outputTokens).toBe(7)
+    expect(chat('hi', { max_tokens: 10, n: 3 }).outputTokens).toBe(30)
+    expect(chat('hi', { n: 2 }).outputTokens).toBe(2 * DEFAULT_OUT)
+    expect(chat('hi', { max_tokens: null }).outputTokens).toBe(DEFAULT_OUT)
+  })
+})
+
+describe('estimateMessages: documents', () => {
+  const messages = (block: Record<string, unknown>) =>
+    estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: [block] }] }, o)
+  const BASE = PER_MESSAGE_OVERHEAD + USER_ROLE
+
+  test('a base64 PDF counts its bytes', () => {
+    const estimate = messages({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 } })
+    expect(estimate.inputTokens).toBe(BASE + PDF_BASE64.length)
+    expect(estimate.outputTokens).toBe(50)
+  })
+
+  test('a small base64 PDF counts at least the media bound', () => {
+    expect(messages({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'AAAA' } }).inputTokens).toBe(BASE + MEDIA)
+  })
+
+  test('a document by URL or file id counts the media bound, plus its title', () => {
+    expect(messages({ type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } }).inputTokens).toBe(BASE + MEDIA)
+    expect(messages({ type: 'document', source: { type: 'file', file_id: 'file_1' }, title: 'Report' }).inputTokens).toBe(
+      BASE + MEDIA + 'title'.length + 'Report'.length,
+    )
+  })
+
+  test('a plain-text document counts its text', () => {
+    expect(messages({ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'hello' } }).inputTokens).toBe(BASE + 5)
+  })
+
+  test('a base64 PDF inside a tool result counts its bytes', () => {
+    const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 } }
+    const estimate = messages({ type: 'tool_result', tool_use_id: 't', content: [pdf] })
+    expect(estimate.inputTokens).toBeGreaterThanOrEqual(BASE + PDF_BASE64.length)
+  })
+
+  test('an image still counts the media bound', () => {
+    expect(messages({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(100_000) } }).inputTokens).toBe(BASE + MEDIA)
+  })
+})

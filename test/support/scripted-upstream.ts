@@ -1,0 +1,62 @@
+/**
+ * A provider whose every answer the test writes itself (Bun.serve on 127.0.0.1), for answers the mock
+ * provider does not give: a 200 stream that closes with no events, a 200 whose body is only an error,
+ * a server that reads only `max_tokens`. It records each request's path and parsed JSON body.
+ */
+export interface ScriptedCall {
+  path: string
+  body: Record<string, any>
+}
+
+export type Script = (call: ScriptedCall) => Response | Promise<Response>
+
+export interface ScriptedUpstream {
+  url: string
+  calls: ScriptedCall[]
+  /** The answer to every following request. */
+  answer(script: Script): void
+  stop(): Promise<void>
+}
+
+export function startScriptedUpstream(): ScriptedUpstream {
+  let script: Script = () => new Response('no script', { status: 500 })
+  const calls: ScriptedCall[] = []
+  const server = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(req) {
+      const text = await req.text()
+      const call = { path: new URL(req.url).pathname, body: text ? JSON.parse(text) : {} }
+      calls.push(call)
+      return script(call)
+    },
+  })
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    calls,
+    answer(next) {
+      script = next
+    },
+    async stop() {
+      await server.stop(true)
+    },
+  }
+}
+
+/** Providers `plain` (OpenAI-compatible, not api.openai.com: it reads `max_tokens`) and `ant` (Anthropic) on one scripted upstream. */
+export const scriptedProviders = (upstream: ScriptedUpstream) => ({
+  plain: { type: 'openai' as const, base_url: `${upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' },
+  ant: { type: 'anthropic' as const, base_url: upstream.url, api_key: 'sk-ant-scripted-secret-0123456789' },
+})
+
+export const sseResponse = (events: string[]) =>
+  new Response(events.join(''), { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })
+
+export const jsonResponse = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
+
+/** An Anthropic SSE event, named as Anthropic names them. */
+export const anthropicEvent = (data: Record<string, unknown>) => `event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`
+
+/** An OpenAI SSE data event. */
+export const openAIEvent = (data: unknown) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`
