@@ -9,6 +9,16 @@ export const MICROS_PER_USD = 1_000_000
 export const MAX_REQUEST_MICROS = 1_000_000 * MICROS_PER_USD
 
 export const usdToMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD)
+
+/**
+ * The amount in micro-USD when it is a whole number of them, else null. A decimal amount such as 0.123456
+ * is not exact in binary (× 1e6 gives 123455.99999999999), so a few units in the last place are forgiven.
+ */
+export function wholeMicros(usd: number): number | null {
+  const scaled = usd * MICROS_PER_USD
+  const whole = Math.round(scaled)
+  return Math.abs(scaled - whole) <= Math.max(1e-9, Math.abs(scaled) * 8 * Number.EPSILON) ? whole : null
+}
 export const microsToUsd = (micros: number): number => micros / MICROS_PER_USD
 export const optionalUsdToMicros = (usd: number | null | undefined): number | null | undefined =>
   usd === undefined ? undefined : usd === null ? null : usdToMicros(usd)

@@ -1,7 +1,7 @@
 import type { Database } from 'bun:sqlite'
 import type { PriceSeed } from '../config/schema'
-import { usdToMicros } from '../budget/money'
 import type { Price } from './price'
+import { priceMicros, type PriceAmounts } from './price-amounts'
 
 interface PriceRow {
   id: number
@@ -19,12 +19,33 @@ const toPrice = (r: PriceRow): Price => ({
   cachedInputPerMillion: r.cached_input_per_million, perRequest: r.per_request, createdAt: r.created_at,
 })
 
-export interface NewPrice {
+/** A price row as history: in force, superseded by a newer row, or deleted. */
+export interface PriceRecord extends Price {
+  deletedAt: number | null
+  /** When the row stopped applying (a newer row for the model, or its deletion); null while in force. */
+  endedAt: number | null
+}
+
+const toRecord = (r: PriceRow & { ended_at: number | null }): PriceRecord => ({ ...toPrice(r), deletedAt: r.deleted_at, endedAt: r.ended_at })
+
+/** Rows with the time each stopped applying: its deletion, else the creation of the next row for its model. */
+const RECORDS = `SELECT p.*, coalesce(p.deleted_at, (
+    SELECT min(q.created_at) FROM prices q
+     WHERE q.model = p.model AND (q.created_at > p.created_at OR (q.created_at = p.created_at AND q.id > p.id))
+  )) AS ended_at
+  FROM prices p`
+
+export interface NewPrice extends PriceAmounts {
   model: string
-  input_per_million: number
-  output_per_million: number
-  cached_input_per_million?: number | null
-  per_request?: number | null
+}
+
+export interface HistoryPage {
+  /** One model's rows, or every model's when null. */
+  model: string | null
+  /** Rows with an id below this one (the cursor of the previous page). */
+  beforeId?: number
+  limit: number
+  offset?: number
 }
 
 /**
@@ -37,6 +58,8 @@ export class PriceBook {
   private readonly selectCurrent
   private readonly insert
   private readonly markDeleted
+  private readonly selectHistory
+  private readonly selectRecord
 
   constructor(private readonly db: Database, private readonly ttlMs: number) {
     // The newest row of each model, unless that row was deleted.
@@ -54,6 +77,10 @@ export class PriceBook {
         WHERE id = (SELECT id FROM prices WHERE model = ?2 ORDER BY created_at DESC, id DESC LIMIT 1) AND deleted_at IS NULL
         RETURNING *`,
     )
+    this.selectHistory = db.prepare<PriceRow & { ended_at: number | null }, [string | null, number | null, number, number]>(
+      `${RECORDS} WHERE (?1 IS NULL OR p.model = ?1) AND (?2 IS NULL OR p.id < ?2) ORDER BY p.id DESC LIMIT ?3 OFFSET ?4`,
+    )
+    this.selectRecord = db.prepare<PriceRow & { ended_at: number | null }, [number]>(`${RECORDS} WHERE p.id = ?1`)
   }
 
   /** The price in force for `provider:model`, or null when the model is unpriced. */
@@ -64,16 +91,28 @@ export class PriceBook {
 
   all(now = Date.now()): Price[] {
     if (now - this.loadedAt > this.ttlMs) this.reload(now)
-    return [...this.current.values()].sort((a, b) => a.model.localeCompare(b.model))
+    // By code unit, as `<` compares: a page's cursor is the last model shown.
+    return [...this.current.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
   }
 
-  /** A new row for the model; it applies to requests from now on, and older usage rows keep citing theirs. */
+  /** Price rows newest first, superseded and deleted ones included: what usage rows' `price_id` cite. */
+  history(page: HistoryPage): PriceRecord[] {
+    return this.selectHistory.all(page.model, page.beforeId ?? null, page.limit, page.offset ?? 0).map(toRecord)
+  }
+
+  /** Any price row by id, whether in force or not. */
+  record(id: number): PriceRecord | null {
+    const row = this.selectRecord.get(id)
+    return row ? toRecord(row) : null
+  }
+
+  /**
+   * A new row for the model; it applies to requests from now on, and older usage rows keep citing theirs.
+   * Throws InvalidPrice when an amount is not a whole number of micro-USD.
+   */
   set(p: NewPrice, now = Date.now()): Price {
-    const row = this.insert.get(
-      p.model, usdToMicros(p.input_per_million), usdToMicros(p.output_per_million),
-      p.cached_input_per_million == null ? null : usdToMicros(p.cached_input_per_million),
-      p.per_request == null ? null : usdToMicros(p.per_request), now,
-    )!
+    const m = priceMicros(p.model, p)
+    const row = this.insert.get(p.model, m.inputPerMillion, m.outputPerMillion, m.cachedInputPerMillion, m.perRequest, now)!
     this.invalidate()
     return toPrice(row)
   }
@@ -85,8 +124,13 @@ export class PriceBook {
     return row ? toPrice(row) : null
   }
 
-  /** The config's `pricing` section seeds models that have no price row at all; later changes go through the API. */
+  /**
+   * The config's `pricing` section seeds models that have no price row at all; later changes go through the API.
+   * Every seed is checked first, those already in the database too: an invalid one throws InvalidPrice and
+   * nothing is written.
+   */
   seed(pricing: Record<string, PriceSeed>, now = Date.now()): number {
+    for (const [model, seed] of Object.entries(pricing)) priceMicros(model, seed)
     const known = this.db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM prices WHERE model = ?')
     let added = 0
     for (const [model, seed] of Object.entries(pricing)) {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { badRequest } from '../../http/errors'
 
 export const pageQuery = {
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -17,4 +18,12 @@ export function toPage<R, T>(rows: R[], limit: number, present: (row: R) => T, c
   const more = rows.length > limit
   const shown = more ? rows.slice(0, limit) : rows
   return { data: shown.map(present), next_cursor: more ? cursorOf(shown[shown.length - 1]!) : null }
+}
+
+/** For lists shown newest first by integer id: the cursor is the id of the last row shown. */
+export function idCursor(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined
+  const n = Number(cursor)
+  if (!Number.isSafeInteger(n) || n < 0) throw badRequest('Invalid query: cursor: is not one this API returned')
+  return n
 }

@@ -1,20 +1,45 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { microsToUsd } from '../../budget/money'
-import { notFound } from '../../http/errors'
+import { microsToUsd, wholeMicros } from '../../budget/money'
+import { badRequest, notFound } from '../../http/errors'
 import type { Price } from '../../pricing/price'
+import { NOT_WHOLE_MICROS, NOT_WHOLE_MICROS_PER_MILLION } from '../../pricing/price-amounts'
+import type { PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
+import { idCursor, pageQuery, toPage } from './pagination'
+import { strictQuery } from './strict-query'
 
-const usdPerMillion = z.number().nonnegative().max(1e6)
+const isWholeMicros = (usd: number) => wholeMicros(usd) !== null
+const usdPerMillion = z
+  .number()
+  .nonnegative()
+  .max(1e6)
+  .refine(isWholeMicros, NOT_WHOLE_MICROS_PER_MILLION)
+  .describe('USD per million tokens, a whole number of micro-USD (at most 6 decimal places)')
+const usdPerRequest = z
+  .number()
+  .nonnegative()
+  .max(1e4)
+  .refine(isWholeMicros, NOT_WHOLE_MICROS)
+  .describe('USD per request, a whole number of micro-USD (at most 6 decimal places)')
+
 const createPrice = z
   .object({
     model: z.string().min(3).max(256).regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must be provider:model (or provider/model)'),
     input_per_million: usdPerMillion,
     output_per_million: usdPerMillion,
     cached_input_per_million: usdPerMillion.nullable().optional(),
-    per_request: z.number().nonnegative().max(1e4).nullable().optional(),
+    per_request: usdPerRequest.nullable().optional(),
   })
   .strict()
+
+const modelParam = z.object({
+  model: z.string().describe('provider:model, provider/model or an alias; a `/` in it percent-encoded as %2F (or left raw)'),
+})
+/** The same routes reached with a raw `/` in the model, which the one-segment `:model` cannot match. */
+const rawModelParam = z.object({ '*': z.string() })
+const MODEL_IN_PATH =
+  'The model may be named as provider:model, provider/model or by alias. A `/` in it may be sent percent-encoded (%2F) or as is.'
 
 export const presentPrice = (p: Price) => ({
   id: p.id,
@@ -26,36 +51,92 @@ export const presentPrice = (p: Price) => ({
   effective_from: new Date(p.createdAt).toISOString(),
 })
 
+const presentRecord = (p: PriceRecord) => ({
+  ...presentPrice(p),
+  effective_until: p.endedAt === null ? null : new Date(p.endedAt).toISOString(),
+  deleted_at: p.deletedAt === null ? null : new Date(p.deletedAt).toISOString(),
+})
+
 /** Price rows. A POST adds a row that applies from now on; older usage rows keep citing the row they used. */
-export const pricingRoutes = ({ prices, providers }: Services) =>
-  new Elysia({ name: 'admin-pricing' })
+export const pricingRoutes = ({ prices, providers }: Services) => {
+  // Prices are kept under `provider:model`; a model the registry cannot resolve (its provider since removed
+  // from the config) is looked up as written.
+  const canonical = (model: string) => providers.resolve(model)?.canonical ?? model
+  const inForce = (model: string) => {
+    const price = prices.priceOf(canonical(model))
+    if (!price) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
+    return presentPrice(price)
+  }
+  const unprice = (model: string) => {
+    const removed = prices.remove(canonical(model))
+    if (!removed) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
+    return { ...presentPrice(removed), deleted: true }
+  }
+
+  return new Elysia({ name: 'admin-pricing' })
     .post(
       '/v1/pricing',
       ({ body, set }) => {
-        const canonical = providers.resolve(body.model)?.canonical ?? body.model
+        const model = providers.resolve(body.model)
+        if (!model) throw badRequest('Invalid body: model: names a provider that is not configured')
         set.status = 201
-        return presentPrice(prices.set({ ...body, model: canonical }))
+        return presentPrice(prices.set({ ...body, model: model.canonical }))
       },
       { body: createPrice, parse: 'json', detail: { tags: ['pricing'], summary: 'Set the price of provider:model from now on (USD per million tokens)' } },
     )
-    .get('/v1/pricing', () => ({ data: prices.all().map(presentPrice) }), {
-      detail: { tags: ['pricing'], summary: 'Prices in force' },
-    })
     .get(
-      '/v1/pricing/:model',
-      ({ params }) => {
-        const price = prices.priceOf(params.model)
-        if (!price) throw notFound(`No price in force for ${JSON.stringify(params.model)}.`, 'price_not_found')
-        return presentPrice(price)
+      '/v1/pricing',
+      ({ query }) => {
+        const rows = prices
+          .all()
+          .filter((p) => query.cursor === undefined || p.model > query.cursor)
+          .slice(query.cursor === undefined ? (query.offset ?? 0) : 0)
+          .slice(0, query.limit + 1)
+        return toPage(rows, query.limit, presentPrice, (p) => p.model)
       },
-      { params: z.object({ model: z.string() }), detail: { tags: ['pricing'], summary: 'The price in force for provider:model' } },
+      { query: strictQuery(pageQuery), detail: { tags: ['pricing'], summary: 'Prices in force, by model' } },
     )
-    .delete(
-      '/v1/pricing/:model',
-      ({ params }) => {
-        const removed = prices.remove(params.model)
-        if (!removed) throw notFound(`No price in force for ${JSON.stringify(params.model)}.`, 'price_not_found')
-        return { ...presentPrice(removed), deleted: true }
+    .get(
+      '/v1/pricing/history',
+      ({ query }) => {
+        const beforeId = idCursor(query.cursor)
+        const rows = prices.history({
+          model: query.model === undefined ? null : canonical(query.model),
+          beforeId,
+          limit: query.limit + 1,
+          offset: beforeId === undefined ? query.offset : 0,
+        })
+        return toPage(rows, query.limit, presentRecord, (p) => String(p.id))
       },
-      { params: z.object({ model: z.string() }), detail: { tags: ['pricing'], summary: 'Unprice a model (history is kept)' } },
+      {
+        query: strictQuery({ ...pageQuery, model: z.string().max(256).optional().describe('provider:model, provider/model or an alias') }),
+        detail: {
+          tags: ['pricing'],
+          summary: 'Every price row, newest first: in force, superseded and deleted (filter: model)',
+          description: 'effective_until is when a row stopped applying (a newer row, or its deletion); null while in force.',
+        },
+      },
     )
+    .get(
+      '/v1/pricing/history/:id',
+      ({ params }) => {
+        const record = prices.record(params.id)
+        if (!record) throw notFound(`No price row with id ${params.id}.`, 'price_not_found')
+        return presentRecord(record)
+      },
+      {
+        params: z.object({ id: z.coerce.number().int().positive().describe('a price_id, as usage rows show it') }),
+        detail: { tags: ['pricing'], summary: 'One price row by id (the price_id of a usage row), whether or not it is still in force' },
+      },
+    )
+    .get('/v1/pricing/:model', ({ params }) => inForce(params.model), {
+      params: modelParam,
+      detail: { tags: ['pricing'], summary: 'The price in force for a model', description: MODEL_IN_PATH },
+    })
+    .get('/v1/pricing/*', ({ params }) => inForce(params['*']), { params: rawModelParam, detail: { hide: true } })
+    .delete('/v1/pricing/:model', ({ params }) => unprice(params.model), {
+      params: modelParam,
+      detail: { tags: ['pricing'], summary: 'Unprice a model (history is kept)', description: MODEL_IN_PATH },
+    })
+    .delete('/v1/pricing/*', ({ params }) => unprice(params['*']), { params: rawModelParam, detail: { hide: true } })
+}

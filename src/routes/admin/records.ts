@@ -1,36 +1,38 @@
-import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm'
+import { and, desc, eq, gt, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { apiRequestLog, usage, users } from '../../db/schema'
-import { badRequest, notFound } from '../../http/errors'
+import { notFound } from '../../http/errors'
 import type { Services } from '../../services'
-import { pageQuery, toPage } from './pagination'
+import { idCursor, pageQuery, toPage } from './pagination'
+import { strictQuery } from './strict-query'
+import { summaryCursor, type SummaryKey } from './summary-cursor'
 
 const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))
 const timeRange = { since: time.optional(), until: time.optional() }
 const iso = (ms: number) => new Date(ms).toISOString()
 
-/** Newest first; the cursor is the id of the last row shown. */
-function idCursor(cursor: string | undefined): number | undefined {
-  if (cursor === undefined) return undefined
-  const n = Number(cursor)
-  if (!Number.isSafeInteger(n) || n < 0) throw badRequest('Invalid query: cursor: is not one this API returned')
-  return n
+/** The filters of one user's usage; the other lists add `user_id`. */
+const oneUsersFilters = {
+  ...timeRange,
+  key_id: z.string().optional(),
+  model: z.string().optional().describe('provider:model, provider/model or an alias'),
 }
-
-const usageQuery = z.object({ ...pageQuery, ...timeRange, user_id: z.string().optional(), key_id: z.string().optional(), model: z.string().optional() })
+const usageFilters = { ...oneUsersFilters, user_id: z.string().optional() }
+const usageQuery = strictQuery({ ...pageQuery, ...usageFilters })
+type UsageFilters = Partial<z.infer<typeof usageQuery>>
 type UsageQuery = z.infer<typeof usageQuery>
 
-function usageFilter(q: Partial<UsageQuery>): SQL | undefined {
-  return and(
-    q.user_id ? eq(usage.userId, q.user_id) : undefined,
-    q.key_id ? eq(usage.keyId, q.key_id) : undefined,
-    q.model ? eq(usage.model, q.model) : undefined,
-    q.since !== undefined ? gte(usage.createdAt, q.since) : undefined,
-    q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
-  )
-}
+/** The summary's cursor names a group (day, user, model), which may be longer than an id. */
+const summaryQuery = strictQuery({ ...pageQuery, cursor: z.string().max(2000).optional(), ...usageFilters })
+
+/** The UTC day of a usage row, as the summary groups it. */
+const usageDay = sql<string>`strftime('%Y-%m-%d', ${usage.createdAt} / 1000, 'unixepoch')`
+
+/** Groups after `k` in the summary's order: day descending, then user and model ascending. */
+const afterGroup = (k: SummaryKey) =>
+  or(lt(usageDay, k.day), and(eq(usageDay, k.day), or(gt(usage.userId, k.userId), and(eq(usage.userId, k.userId), gt(usage.model, k.model)))))
 
 const presentUsage = (r: typeof usage.$inferSelect) => ({
   id: r.id,
@@ -54,7 +56,17 @@ const presentUsage = (r: typeof usage.$inferSelect) => ({
 
 /** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
 export const recordRoutes = (services: Services) => {
-  const { db, ledger } = services
+  const { db, ledger, providers } = services
+
+  // Usage rows name models `provider:model`; a filter may name one as a client would call it.
+  const usageFilter = (q: UsageFilters): SQL | undefined =>
+    and(
+      q.user_id ? eq(usage.userId, q.user_id) : undefined,
+      q.key_id ? eq(usage.keyId, q.key_id) : undefined,
+      q.model ? eq(usage.model, providers.resolve(q.model)?.canonical ?? q.model) : undefined,
+      q.since !== undefined ? gte(usage.createdAt, q.since) : undefined,
+      q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
+    )
 
   const listUsage = (q: UsageQuery) => {
     ledger.flush()
@@ -70,7 +82,7 @@ export const recordRoutes = (services: Services) => {
     return toPage(rows, q.limit, presentUsage, (r) => String(r.id))
   }
 
-  const totals = (q: Partial<UsageQuery>) => {
+  const totals = (q: UsageFilters) => {
     const t = db
       .select({
         requests: sql<number>`count(*)`,
@@ -94,12 +106,12 @@ export const recordRoutes = (services: Services) => {
       '/v1/usage/summary',
       ({ query }) => {
         ledger.flush()
-        const day = sql<string>`strftime('%Y-%m-%d', ${usage.createdAt} / 1000, 'unixepoch')`
+        const after = summaryCursor.decode(query.cursor)
         const rows = db
           .select({
             user_id: usage.userId,
             model: usage.model,
-            day,
+            day: usageDay,
             requests: sql<number>`count(*)`,
             prompt_tokens: sql<number>`sum(${usage.promptTokens})`,
             completion_tokens: sql<number>`sum(${usage.completionTokens})`,
@@ -107,16 +119,23 @@ export const recordRoutes = (services: Services) => {
             cost: sql<number>`sum(${usage.cost})`,
           })
           .from(usage)
-          .where(usageFilter(query))
-          .groupBy(usage.userId, usage.model, day)
-          .orderBy(desc(day), usage.userId, usage.model)
-          .limit(10_000)
+          .where(and(usageFilter(query), after ? afterGroup(after) : undefined))
+          .groupBy(usage.userId, usage.model, usageDay)
+          .orderBy(desc(usageDay), usage.userId, usage.model)
+          .limit(query.limit + 1)
+          .offset(after ? 0 : (query.offset ?? 0))
           .all()
-        return { data: rows.map((r) => ({ ...r, cost: microsToUsd(r.cost) })), totals: totals(query) }
+        const page = toPage(rows, query.limit, (r) => ({ ...r, cost: microsToUsd(r.cost) }), (r) =>
+          summaryCursor.encode({ day: r.day, userId: r.user_id, model: r.model }),
+        )
+        return { ...page, totals: totals(query) }
       },
       {
-        query: z.object({ ...timeRange, user_id: z.string().optional(), key_id: z.string().optional(), model: z.string().optional() }),
-        detail: { tags: ['usage'], summary: 'Totals by user, model and UTC day, with grand totals' },
+        query: summaryQuery,
+        detail: {
+          tags: ['usage'],
+          summary: 'Totals by user, model and UTC day (paginated), with grand totals over every matching row',
+        },
       },
     )
     .get(
@@ -130,7 +149,7 @@ export const recordRoutes = (services: Services) => {
       },
       {
         params: z.object({ id: z.string() }),
-        query: usageQuery.omit({ user_id: true }),
+        query: strictQuery({ ...pageQuery, ...oneUsersFilters }),
         detail: { tags: ['users', 'usage'], summary: "One user's usage rows and totals" },
       },
     )
@@ -170,7 +189,7 @@ export const recordRoutes = (services: Services) => {
         )
       },
       {
-        query: z.object({
+        query: strictQuery({
           ...pageQuery,
           ...timeRange,
           key_id: z.string().optional(),

@@ -1,0 +1,28 @@
+import { badRequest } from '../../http/errors'
+
+/** One row of the usage summary is one of these groups. */
+export interface SummaryKey {
+  day: string
+  userId: string
+  model: string
+}
+
+const invalid = () => badRequest('Invalid query: cursor: is not one this API returned')
+
+/** The summary's `next_cursor`: the group of the last row shown, opaque to clients (base64url JSON). */
+export const summaryCursor = {
+  encode: (k: SummaryKey): string => Buffer.from(JSON.stringify([k.day, k.userId, k.model])).toString('base64url'),
+
+  decode(cursor: string | undefined): SummaryKey | undefined {
+    if (cursor === undefined) return undefined
+    let parts: unknown
+    try {
+      parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    } catch {
+      throw invalid()
+    }
+    if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => typeof p === 'string')) throw invalid()
+    const [day, userId, model] = parts as [string, string, string]
+    return { day, userId, model }
+  },
+}
