@@ -298,6 +298,12 @@ describe('using a key', () => {
 })
 
 describe('listing', () => {
+  test('a parameter the list does not take (?user= for ?user_id=) → 400 naming it, not every key', async () => {
+    const r = await gw.admin('GET', '/v1/keys?user=keys-owner')
+    expect(r.status).toBe(400)
+    expect(r.body.error.message).toContain('"user"')
+  })
+
   test('pagination by cursor visits every key once; user_id filters', async () => {
     const created: string[] = []
     for (let i = 0; i < 5; i++) {

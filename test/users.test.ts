@@ -94,6 +94,12 @@ describe('create', () => {
 })
 
 describe('list', () => {
+  test('a parameter the list does not take → 400 naming it', async () => {
+    const r = await gw.admin('GET', '/v1/users?limt=1')
+    expect(r.status).toBe(400)
+    expect(r.body.error.message).toContain('"limt"')
+  })
+
   test('pages by cursor and by offset, each user once', async () => {
     const ids = ['pg-a', 'pg-b', 'pg-c', 'pg-d', 'pg-e']
     for (const id of ids) expect((await gw.admin('POST', '/v1/users', { id })).status).toBe(201)

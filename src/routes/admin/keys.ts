@@ -7,6 +7,7 @@ import { badRequest, conflict, notFound } from '../../http/errors'
 import { generateKey } from '../../keys/secret'
 import type { Services } from '../../services'
 import { pageQuery, toPage } from './pagination'
+import { strictQuery } from './strict-query'
 
 type KeyRow = typeof apiKeys.$inferSelect
 
@@ -102,7 +103,7 @@ export const keyRoutes = (services: Services) => {
           .all()
         return toPage(rows, query.limit, presentKey, (r) => r.id)
       },
-      { query: z.object({ ...pageQuery, user_id: z.string().optional() }), detail: { tags: ['keys'], summary: 'List keys (never their secrets)' } },
+      { query: strictQuery({ ...pageQuery, user_id: z.string().optional() }), detail: { tags: ['keys'], summary: 'List keys (never their secrets)' } },
     )
     .get('/v1/keys/:id', ({ params }) => presentKey(find(params.id)), {
       params: keyId,

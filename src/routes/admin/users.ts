@@ -7,6 +7,7 @@ import { users } from '../../db/schema'
 import { conflict, notFound } from '../../http/errors'
 import type { Services } from '../../services'
 import { pageQuery, toPage } from './pagination'
+import { strictQuery } from './strict-query'
 
 type UserRow = typeof users.$inferSelect
 
@@ -99,7 +100,7 @@ export const userRoutes = (services: Services) => {
         const now = Date.now()
         return toPage(rows, query.limit, (r) => presentUser(r, now), (r) => r.id)
       },
-      { query: z.object(pageQuery), detail: { tags: ['users'], summary: 'List users' } },
+      { query: strictQuery(pageQuery), detail: { tags: ['users'], summary: 'List users' } },
     )
     .get('/v1/users/:id', ({ params }) => presentUser(find(params.id)), {
       params: z.object({ id: z.string() }),
