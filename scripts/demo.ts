@@ -9,8 +9,10 @@ import { configSchema } from '../src/config/schema'
 import { startGateway } from '../src/server'
 import { startMockProvider } from '../test/support/mock-provider'
 
-const port = Number(process.env.TOLLGATE_PORT ?? 8080)
-const masterKey = process.env.TOLLGATE_MASTER_KEY ?? `demo-master-${crypto.randomUUID()}`
+const port = process.env.TOLLGATE_PORT ?? 8080
+// Always a key of its own, never TOLLGATE_MASTER_KEY: the demo prints its master key, and secrets are never
+// printed (SPEC §2). This one dies with the demo's throw-away database.
+const masterKey = `demo-master-${crypto.randomUUID()}`
 const mock = startMockProvider({ chunks: 8, chunkDelayMs: 40 })
 const dbDir = mkdtempSync(join(tmpdir(), 'tollgate-demo-'))
 
@@ -41,7 +43,7 @@ console.log(`
 tollgate demo running on ${gateway.url}  (mock provider on ${mock.url}, database ${dbDir})
 
   demo key:    ${key}
-  master key:  ${masterKey}
+  master key:  ${masterKey}  (made for this demo${process.env.TOLLGATE_MASTER_KEY ? '; TOLLGATE_MASTER_KEY is not used' : ''})
 
 Ask for a completion (the model "demo" is an alias of mock:gpt-demo, priced $2.50/$10 per million tokens):
 

@@ -5,10 +5,11 @@ import { openDatabase } from './db/open'
 import { WriteQueue } from './db/write-queue'
 import { KeyStore } from './keys/key-store'
 import { createLogger } from './log/logger'
+import { RoutePatterns } from './http/route-patterns'
 import { GatewayMetrics } from './metrics/gateway-metrics'
 import { auth } from './plugins/auth'
 import { bodyLimit } from './plugins/body-limit'
-import { corsPolicy } from './plugins/cors'
+import { corsHeaders, corsPreflight } from './plugins/cors'
 import { errors } from './plugins/errors'
 import { ipRateLimit, keyRateLimit } from './plugins/rate-limit'
 import { requestContext } from './plugins/request-context'
@@ -62,21 +63,26 @@ export function createServices(config: Config): Services {
 
 /**
  * The gateway. Edge plugins run in the order they are used, for every request: id and client address,
- * security headers, CORS (preflight answered here), body size, per-IP rate limit, authentication, per-key
- * rate limit. Then the route; then the request log; errors from anywhere leave through one handler.
+ * then the headers every answer carries (security, CORS), so that a refusal has them too; then the per-IP
+ * rate limit, which counts every request before anything can refuse it; body size; a CORS preflight let
+ * through to its route (or refused); authentication; per-key rate limit. Then the route; then the request
+ * log, which sees every request; errors from anywhere leave through one handler.
  */
 export function createApp(services: Services) {
   const { config } = services
-  return new Elysia({ name: 'tollgate' })
+  const routes = new RoutePatterns()
+  const app = new Elysia({ name: 'tollgate' })
     .use(errors(services))
+    // An after-response hook reaches only the routes registered after it: first, so that none escapes it.
+    .use(requestLogger(services, routes))
     .use(requestContext({ trustProxy: config.trust_proxy }))
     .use(securityHeaders({ enabled: !config.disable_security_headers, trustProxy: config.trust_proxy }))
-    .use(corsPolicy(config.cors_allowed_origins))
-    .use(bodyLimit(config.max_body_bytes))
+    .use(corsHeaders(config.cors_allowed_origins))
     .use(ipRateLimit(config.rate_limit_per_min))
+    .use(bodyLimit(config.max_body_bytes))
+    .use(corsPreflight(config.cors_allowed_origins))
     .use(auth({ masterKey: config.master_key, keys: services.keys }))
     .use(keyRateLimit())
-    .use(requestLogger(services))
     .use(healthRoutes(services.db))
     .use(metricsRoutes(services))
     .use(docsRoutes())
@@ -87,6 +93,8 @@ export function createApp(services: Services) {
     .use(modelsRoutes(services))
     .use(messagesRoutes(services))
     .use(adminRoutes(services))
+  routes.learn(app.routes)
+  return app
 }
 
 export type App = ReturnType<typeof createApp>

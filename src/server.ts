@@ -1,7 +1,7 @@
 import { startSweeper } from './budget/sweeper'
 import type { Config } from './config/schema'
 import { createApp, createServices } from './app'
-import { serverBodyLimit } from './plugins/body-limit'
+import { SERVER_BODY_LIMIT } from './plugins/body-limit'
 
 export interface RunningGateway {
   url: string
@@ -21,7 +21,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
   const app = createApp(services).listen({
     hostname: config.host,
     port: config.port,
-    maxRequestBodySize: serverBodyLimit(config.max_body_bytes),
+    maxRequestBodySize: SERVER_BODY_LIMIT,
     idleTimeout: options.idleTimeoutSec ?? 30,
   })
   const server = app.server!

@@ -10,6 +10,15 @@ const ENV_SETTINGS = [
   'metrics_enabled', 'metrics_token', 'log_level',
 ] as const
 
+/**
+ * `TOLLGATE_*` names that are not settings but are legitimately set: the file's name, and the CI script's
+ * switch (.ci/run), which a developer may have exported in the shell that also starts the gateway.
+ */
+const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_SKIP_CONTAINER_CHECK'])
+
+/** An empty list of origins is what "no origins" looks like in a compose file: it means none (CORS off). */
+const MAY_BE_EMPTY = new Set<string>(['cors_allowed_origins'])
+
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
@@ -30,7 +39,10 @@ function expandVariables(value: unknown, env: Env, path: string): unknown {
   return value
 }
 
-function readFile(path: string, env: Env): Record<string, unknown> {
+/** The variables a file reads with `${VAR}`: a secret may well be named TOLLGATE_SOMETHING. */
+const referencedVariables = (text: string) => new Set(Array.from(text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g), (m) => m[1]!))
+
+function readFile(path: string, env: Env): { settings: Record<string, unknown>; references: Set<string> } {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -43,16 +55,43 @@ function readFile(path: string, env: Env): Record<string, unknown> {
   } catch (e) {
     throw new ConfigError(`TOLLGATE_CONFIG: ${path} is not valid YAML: ${(e as Error).message}`)
   }
-  if (parsed == null) return {}
+  if (parsed == null) return { settings: {}, references: new Set() }
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`TOLLGATE_CONFIG: ${path} must be a mapping`)
-  return expandVariables(parsed, env, '') as Record<string, unknown>
+  return { settings: expandVariables(parsed, env, '') as Record<string, unknown>, references: referencedVariables(text) }
+}
+
+const envName = (setting: string) => `TOLLGATE_${setting.toUpperCase()}`
+const ENV_NAMES = new Set<string>(ENV_SETTINGS.map(envName))
+
+/**
+ * Refusals the schema cannot see: a `TOLLGATE_*` variable that is no setting (a typo such as
+ * TOLLGATE_RATE_LIMIT would otherwise leave the gateway unlimited), and a setting given as empty text
+ * (which would otherwise become 0 or the default, neither of which was asked for).
+ */
+function environmentProblems(env: Env, references: Set<string>): string[] {
+  const problems: string[] = []
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('TOLLGATE_') || value === undefined) continue
+    if (!ENV_NAMES.has(name)) {
+      if (!OTHER_NAMES.has(name) && !references.has(name))
+        problems.push(`${name}: is not a tollgate setting (nor a variable the config file reads); check its spelling or unset it`)
+      continue
+    }
+    const setting = name.slice('TOLLGATE_'.length).toLowerCase()
+    if (value.trim() === '' && setting !== 'master_key' && !MAY_BE_EMPTY.has(setting))
+      problems.push(`${setting} (${name}): is empty; give a value, or unset it for the default`)
+  }
+  return problems
 }
 
 /** The whole configuration: the file (if any), then the environment on top. Throws ConfigError naming the field. */
 export function loadConfig(env: Env = process.env): Config {
-  const raw: Record<string, unknown> = env.TOLLGATE_CONFIG ? readFile(env.TOLLGATE_CONFIG, env) : {}
+  const file = env.TOLLGATE_CONFIG ? readFile(env.TOLLGATE_CONFIG, env) : { settings: {}, references: new Set<string>() }
+  const problems = environmentProblems(env, file.references)
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
+  const raw = file.settings
   for (const name of ENV_SETTINGS) {
-    const value = env[`TOLLGATE_${name.toUpperCase()}`]
+    const value = env[envName(name)]
     if (value !== undefined) raw[name] = value
   }
   // An empty master key means "not configured": fail closed with the same message as a missing one.
@@ -60,11 +99,14 @@ export function loadConfig(env: Env = process.env): Config {
 
   const result = configSchema.safeParse(raw)
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
+    const lines = result.error.issues.flatMap((issue) => {
+      // An unknown key is reported where it was written: `provider`, `providers.openai.apikey`.
+      if (issue.code === 'unrecognized_keys')
+        return issue.keys.map((key) => `${[...issue.path, key].join('.')}: is not a known setting; check its spelling`)
       const field = issue.path.join('.')
-      const envName = ENV_SETTINGS.includes(issue.path[0] as (typeof ENV_SETTINGS)[number]) && issue.path.length === 1
-        ? ` (TOLLGATE_${field.toUpperCase()})` : ''
-      return `${field}${envName}: ${issue.message}`
+      const fromEnv = ENV_SETTINGS.includes(issue.path[0] as (typeof ENV_SETTINGS)[number]) && issue.path.length === 1
+        ? ` (${envName(field)})` : ''
+      return [`${field}${fromEnv}: ${issue.message}`]
     })
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`)
   }

@@ -2,20 +2,28 @@ import { z } from 'zod'
 import { LOG_LEVELS } from '../log/logger'
 
 /** Reads "true"/"false"/"1"/"0" from the environment; YAML gives real booleans. */
-const flag = z.union([
-  z.boolean(),
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
-])
+const flag = z.union(
+  [z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')],
+  { error: 'must be true or false (1/0, yes/no)' },
+)
 
-const positiveInt = z.coerce.number().int().positive()
-const nonNegativeInt = z.coerce.number().int().nonnegative()
+/**
+ * A whole number from YAML (a number) or the environment (its text). Empty text, or a YAML key left
+ * without a value, is an error: `z.coerce.number` would read both as 0, a valid but unintended setting.
+ */
+const wholeNumber = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+  z.number({ error: 'must be a whole number' }).int('must be a whole number'),
+)
+const positiveInt = wholeNumber.pipe(z.number().positive())
+const nonNegativeInt = wholeNumber.pipe(z.number().nonnegative())
 
 const originList = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((o) => o.trim()).filter(Boolean))
   .pipe(z.array(z.url({ abort: true }).refine((o) => new URL(o).origin === o, 'must be an exact origin such as https://app.example.com')))
 
-const provider = z.object({
+const provider = z.strictObject({
   type: z.enum(['openai', 'anthropic']),
   base_url: z.url().transform((u) => u.replace(/\/+$/, '')),
   api_key: z.string().default(''),
@@ -23,7 +31,7 @@ const provider = z.object({
 })
 
 const usdPerMillion = z.number().nonnegative()
-const priceSeed = z.object({
+const priceSeed = z.strictObject({
   input_per_million: usdPerMillion.default(0),
   output_per_million: usdPerMillion.default(0),
   cached_input_per_million: usdPerMillion.optional(),
@@ -33,13 +41,15 @@ const priceSeed = z.object({
 /** `provider:model`; the provider part is checked against `providers` below. */
 const modelRef = z.string().regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must look like provider:model')
 
+/** Strict at every level: a misspelt key (`provider:`, `rate_limit_per_minute`) would otherwise be ignored silently. */
 export const configSchema = z
-  .object({
+  .strictObject({
     master_key: z
       .string({ error: 'is required (set TOLLGATE_MASTER_KEY)' })
       .min(32, 'must be at least 32 characters'),
     host: z.string().min(1).default('127.0.0.1'),
-    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    /** 0 asks the system for any free port (the test harness and benchmarks do); it must be written out, never empty. */
+    port: wholeNumber.pipe(z.number().min(0).max(65535)).default(8080),
     db: z.string().min(1).default('./data/tollgate.db'),
     require_pricing: flag.default(true),
     reject_user_mismatch: flag.default(true),

@@ -14,6 +14,8 @@ export interface RequestState {
   caller?: Caller
   /** Billed user, once known; for the request log. */
   userId?: string
+  /** A CORS preflight from an allowed origin: answered without credentials, as browsers send none. */
+  preflight?: boolean
   /** Set by the error handler: Elysia's after-response hook does not see the status of an error response. */
   status?: number
 }

@@ -47,7 +47,7 @@ export const auth = (options: { masterKey: string; keys: KeyStore }) => {
   return new Elysia({ name: 'auth' })
     .onRequest(({ request }) => {
       const state = requestState(request)
-      if (isPublic(state.path, request.method)) return
+      if (state.preflight || isPublic(state.path, request.method)) return
       const secret = credentialOf(request.headers)
       if (!secret) throw unauthorized('Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".')
       const caller = isMaster(secret) ? MASTER : options.keys.verify(secret)

@@ -25,8 +25,8 @@ const FORM_ROUTES = new Set(['/v1/audio/transcriptions'])
  * Bodies over the limit get our 413, in the error shape and with every header, before they are parsed:
  * a declared length is checked as the request arrives; a body sent without one (chunked) is counted as
  * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); a form sent chunked is
- * counted through a clone, so that its route still parses the original. Bun's own limit
- * sits above this one as a last resort (`serverBodyLimit`): Bun answers it with a bare 413.
+ * counted through a clone, so that its route still parses the original. Bun's own limit is
+ * lifted (`SERVER_BODY_LIMIT`) so that it never answers in our place.
  */
 export const bodyLimit = (maxBytes: number) =>
   new Elysia({ name: 'body-limit', seed: maxBytes })
@@ -45,5 +45,10 @@ export const bodyLimit = (maxBytes: number) =>
       if (!request.headers.has('content-length')) await readWithin(request.clone().body!, maxBytes)
     })
 
-/** The server-level limit: well above ours, so that ours is the one that answers. */
-export const serverBodyLimit = (maxBytes: number) => Math.max(2 * maxBytes, maxBytes + 16 * 1024 * 1024)
+/**
+ * Bun's own limit, out of the way: it refuses a declared length above it before any hook runs, with a bare
+ * 413 (no request id, no security headers, no rate count, no log row). Ours always answers first instead:
+ * a declared length is refused before a byte of the body is read, and a chunked body is counted as it is
+ * read and refused at `maxBytes`. A body nobody reads (a 401, a GET) is not buffered: Bun discards it.
+ */
+export const SERVER_BODY_LIMIT = Number.MAX_SAFE_INTEGER

@@ -1,25 +1,31 @@
 import { Elysia } from 'elysia'
 import { peekRequestState } from '../http/request-state'
+import type { RoutePatterns } from '../http/route-patterns'
 import type { Services } from '../services'
 import { isPublic } from './auth'
 
 const MAX_ROUTE_LENGTH = 512
 
 /**
- * One row per request to anything but the public pages (so /v1/*, and probes of odd paths too), once
- * its answer is sent, refusals included. No bodies, no secrets.
+ * Every request, once its answer is sent, refusals included: a metrics sample, and a JSON log line (no
+ * bodies, no secrets). A row in the API request log for everything but the public pages (so /v1/*, and
+ * probes of odd paths too). A successful health check is logged at debug: a container's probe every few
+ * seconds would otherwise be most of the log; a failing one, like everything else, at info.
  */
-export const requestLogger = ({ requestLog, metrics, logger }: Pick<Services, 'requestLog' | 'metrics' | 'logger'>) =>
+export const requestLogger = (
+  { requestLog, metrics, logger }: Pick<Services, 'requestLog' | 'metrics' | 'logger'>,
+  routes: RoutePatterns,
+) =>
   new Elysia({ name: 'request-log' }).onAfterResponse({ as: 'global' }, ({ request, set, responseValue, route }) => {
     const state = peekRequestState(request)
     if (!state) return
     const status = state.status ?? (responseValue instanceof Response ? responseValue.status : typeof set.status === 'number' ? set.status : 200)
     const seconds = (performance.now() - state.start) / 1000
-    // The route pattern, not the path: ids and probes must not each become a metrics series.
-    const pattern = route || 'unmatched'
+    // The route pattern, not the path: ids and probes must not each become a metrics series. A request
+    // refused at the edge was never routed; it is counted under the route it would have reached.
+    const pattern = route || routes.match(request.method, state.path) || 'unmatched'
     metrics.requests.inc({ route: pattern, method: request.method, status: String(status) })
     metrics.requestSeconds.observe({ route: pattern }, seconds)
-    if (isPublic(state.path, request.method)) return
     const entry = {
       createdAt: Date.now(),
       requestId: state.id,
@@ -31,9 +37,10 @@ export const requestLogger = ({ requestLog, metrics, logger }: Pick<Services, 'r
       keyId: state.caller?.keyId ?? null,
       userId: state.userId ?? null,
     }
-    requestLog.append(entry)
-    if (logger.enabled('info'))
-      logger.log('info', 'request', {
+    if (!isPublic(state.path, request.method)) requestLog.append(entry)
+    const level = status < 400 && state.path === '/health' ? 'debug' : 'info'
+    if (logger.enabled(level))
+      logger.log(level, 'request', {
         request_id: entry.requestId, method: entry.method, route: entry.route, status, latency_ms: entry.latencyMs,
         client_ip: entry.clientIp, key_id: entry.keyId, user_id: entry.userId,
       })

@@ -1,10 +1,27 @@
 import type { ProviderConfig } from '../config/schema'
 import { badGateway, GatewayError, gatewayTimeout } from '../http/errors'
 
+/**
+ * Shorter values are left in the text: no credential is that short, and cutting every "1" or "true" out
+ * of a provider's message would leave nothing readable.
+ */
+const MIN_SECRET_LENGTH = 8
+
+/**
+ * What we send a provider that might be a credential: its api key and every value of its configured
+ * headers (Azure's `api-key`, a proxy's token), whole and word by word (`Bearer <token>`, `Basic <b64>`),
+ * longest first so that a secret containing another is cut whole.
+ */
+export function secretsOf(provider: ProviderConfig): string[] {
+  const values = [provider.api_key, ...Object.values(provider.headers)]
+  const candidates = new Set(values.flatMap((v) => [v.trim(), ...v.split(/\s+/)]))
+  return [...candidates].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
+}
+
 /** Whatever might identify a credential is cut out of text that came back from a provider. */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text
-  for (const s of secrets) if (s.length >= 8) out = out.replaceAll(s, '[redacted]')
+  for (const s of secrets) if (s.length >= MIN_SECRET_LENGTH) out = out.replaceAll(s, '[redacted]')
   return out
     .replace(/\b(sk|tg|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
     .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [redacted]')
@@ -32,7 +49,7 @@ export function summariseUpstreamText(status: number, body: string, provider: Pr
   } catch {
     detail = text
   }
-  detail = redact(detail.replace(/\s+/g, ' ').trim(), [provider.api_key]).slice(0, 300)
+  detail = redact(detail.replace(/\s+/g, ' ').trim(), secretsOf(provider)).slice(0, 300)
   return `Upstream provider answered ${status}${detail ? `: ${detail}` : '.'}`
 }
 

@@ -1,0 +1,39 @@
+/**
+ * `npm run demo` prints a master key: it must be one the demo made, never the operator's own
+ * TOLLGATE_MASTER_KEY (SPEC §2: secrets are never logged).
+ */
+import { expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { BUN, ROOT } from './support/gateway'
+
+const OPERATOR_KEY = 'operator-master-key-do-not-print-0123456789'
+
+test('the demo ignores TOLLGATE_MASTER_KEY, never prints it, and the key it prints is the one that works', async () => {
+  const proc = Bun.spawn([BUN, join(ROOT, 'scripts', 'demo.ts')], {
+    env: { PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: OPERATOR_KEY, TOLLGATE_PORT: '0' },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  let out = ''
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder()
+    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true })
+  }
+  void pump(proc.stdout)
+  void pump(proc.stderr)
+  try {
+    const deadline = Date.now() + 10_000
+    while (!/Stop with Ctrl-C/.test(out) && proc.exitCode === null && Date.now() < deadline) await Bun.sleep(20)
+    expect(out).toContain('Stop with Ctrl-C')
+    expect(out).not.toContain(OPERATOR_KEY)
+    const url = /demo running on (http:\/\/\S+)/.exec(out)![1]!
+    const printed = /master key:\s+(\S+)/.exec(out)![1]!
+    const asPrinted = await fetch(`${url}/v1/users`, { headers: { authorization: `Bearer ${printed}` } })
+    expect(asPrinted.status).toBe(200)
+    const asOperator = await fetch(`${url}/v1/users`, { headers: { authorization: `Bearer ${OPERATOR_KEY}` } })
+    expect(asOperator.status).toBe(401)
+  } finally {
+    proc.kill('SIGTERM')
+    await proc.exited
+  }
+})
