@@ -24,8 +24,10 @@ export const isPreflight = (request: Request) =>
  */
 export function corsHeaders(allowedOrigins: readonly string[]) {
   const allowed = new Set(allowedOrigins)
-  return new Elysia({ name: 'cors-headers', seed: allowedOrigins }).onRequest(({ request, set }) => {
-    if (allowed.size === 0) return
+  const plugin = new Elysia({ name: 'cors-headers', seed: allowedOrigins })
+  // Off (the default): no hook at all on the request path.
+  if (allowed.size === 0) return plugin
+  return plugin.onRequest(({ request, set }) => {
     // The answer depends on the Origin, whichever it was: caches must keep them apart.
     set.headers.vary = 'Origin'
     const origin = request.headers.get('origin')
