@@ -16,7 +16,8 @@ function describeValidation(error: unknown): string {
   const where = e.type === 'query' ? 'query' : e.type === 'params' ? 'path parameter' : 'body'
   if (!first) return `Invalid ${where}.`
   const raw = Array.isArray(first.path) ? first.path.join('.') : (first.path ?? '')
-  const field = raw.replace(/^\//, '').replaceAll('/', '.')
+  // Elysia names the object itself `root` (an unknown key's issue, say): that is no field.
+  const field = raw === 'root' ? '' : raw.replace(/^\//, '').replaceAll('/', '.')
   const reason = (first.message ?? 'is invalid').replace(/^Invalid input: /, '')
   return field ? `Invalid ${where}: ${field}: ${reason}` : `Invalid ${where}: ${reason}`
 }
