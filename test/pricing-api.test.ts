@@ -194,8 +194,8 @@ describe('prices are whole micro-USD', () => {
       const result = await runGatewayExpectingExit({ TOLLGATE_MASTER_KEY: MASTER_KEY, TOLLGATE_CONFIG: file })
       expect(result.output).not.toContain('listening on')
       expect(result.code).toBe(1)
-      expect(result.output).toContain('acme:model-a')
-      expect(result.output).toContain('input_per_million')
+      expect(result.output).toContain('refusing to start')
+      expect(result.output).toContain('pricing.acme:model-a.input_per_million: must be a whole number of micro-USD')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -1,5 +1,7 @@
 import { z } from 'zod'
+import { wholeMicros } from '../budget/money'
 import { LOG_LEVELS } from '../log/logger'
+import { NOT_WHOLE_MICROS, NOT_WHOLE_MICROS_PER_MILLION } from '../pricing/price-amounts'
 
 /** Reads "true"/"false"/"1"/"0" from the environment; YAML gives real booleans. */
 const flag = z.union(
@@ -30,12 +32,13 @@ const provider = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
 })
 
-const usdPerMillion = z.number().nonnegative()
+/** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */
+const usdPerMillion = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS_PER_MILLION)
 const priceSeed = z.strictObject({
   input_per_million: usdPerMillion.default(0),
   output_per_million: usdPerMillion.default(0),
   cached_input_per_million: usdPerMillion.optional(),
-  per_request: z.number().nonnegative().optional(),
+  per_request: z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS).optional(),
 })
 
 /** `provider:model`; the provider part is checked against `providers` below. */
