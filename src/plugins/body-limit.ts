@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { payloadTooLarge } from '../http/errors'
+import { formAsSent } from '../http/form-body'
 import { parseJsonBody } from '../http/json-body'
 import { requestState } from '../http/request-state'
 
@@ -16,7 +17,7 @@ async function readWithin(body: ReadableStream<Uint8Array>, maxBytes: number): P
 }
 
 /**
- * The one route whose body is a form (multipart): its own parser reads it. Every other body is JSON to
+ * The one route whose body is a form (multipart): its own parser reads it when its length is declared. Every other body is JSON to
  * this API, whatever its label says, so no route's JSON parser can be reached around the depth check.
  */
 const FORM_ROUTES = new Set(['/v1/audio/transcriptions'])
@@ -24,8 +25,8 @@ const FORM_ROUTES = new Set(['/v1/audio/transcriptions'])
 /**
  * Bodies over the limit get our 413, in the error shape and with every header, before they are parsed:
  * a declared length is checked as the request arrives; a body sent without one (chunked) is counted as
- * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); a form sent chunked is
- * counted through a clone, so that its route still parses the original. Bun's own limit is
+ * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); so is a form sent
+ * chunked (a form with a declared length is left to its route's parser). Bun's own limit is
  * lifted (`SERVER_BODY_LIMIT`) so that it never answers in our place.
  */
 export const bodyLimit = (maxBytes: number) =>
@@ -42,7 +43,12 @@ export const bodyLimit = (maxBytes: number) =>
           : Buffer.concat(await readWithin(request.body, maxBytes)).toString('utf8')
         return parseJsonBody(text)
       }
-      if (!request.headers.has('content-length')) await readWithin(request.clone().body!, maxBytes)
+      // A form sent chunked is counted as it is read, then parsed from what was read (the route's own
+      // parser finds the body already taken: the value returned here is the body).
+      if (!request.headers.has('content-length')) {
+        const bytes = Buffer.concat(await readWithin(request.body, maxBytes))
+        return formAsSent(new Response(bytes, { headers: { 'content-type': request.headers.get('content-type') ?? '' } }))
+      }
     })
 
 /**

@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { perRequestEstimate } from '../budget/estimate'
 import { badRequest } from '../http/errors'
+import { formAsSent, isMultipart } from '../http/form-body'
 import { admitRequest, type Admission } from '../metering/admission'
 import { answeredOutcome, budgetHeaders } from '../metering/outcome'
 import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel, relayBody } from '../providers/call'
@@ -23,27 +24,6 @@ export const transcriptionBody = z.looseObject({
   file: z.file(),
   user: z.string().max(256).optional(),
 })
-
-type FormEntry = string | File
-type FormValue = FormEntry | FormEntry[]
-
-const isMultipart = (request: Request) => /^multipart\/form-data\s*(;|$)/i.test(request.headers.get('content-type') ?? '')
-
-/**
- * The form exactly as sent: a repeated name becomes an array, and nothing else changes. Elysia's own
- * form parser also JSON-decodes values that start with `{` or `[` and nests dotted names, which would
- * alter a prompt on its way upstream. Another content type parses to nothing, for the check below.
- */
-async function parseFormAsSent({ request }: { request: Request }): Promise<Record<string, FormValue>> {
-  if (!isMultipart(request)) return {}
-  const grouped = new Map<string, FormEntry[]>()
-  for (const [name, value] of await request.formData()) {
-    const values = grouped.get(name)
-    if (values) values.push(value)
-    else grouped.set(name, [value])
-  }
-  return Object.fromEntries([...grouped].map(([name, values]) => [name, values.length === 1 ? values[0]! : values]))
-}
 
 /** The client's form for the provider: its model id in place of ours, every other field and file as sent. */
 function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): FormData {
@@ -124,7 +104,7 @@ export const audioRoutes = (services: Services) => {
       {
         body: transcriptionBody,
         // Our parser first; naming the standard one as well puts multipart/form-data in the OpenAPI document.
-        parse: [parseFormAsSent, 'multipart/form-data'],
+        parse: [({ request }) => formAsSent(request), 'multipart/form-data'],
         transform: ({ request }) => {
           if (!isMultipart(request)) throw badRequest('Invalid body: a transcription is sent as multipart/form-data.')
         },
