@@ -2,7 +2,7 @@
  * `npm run demo`: a gateway with a built-in mock provider, a priced model, a user with a $1 budget and
  * a key, so a newcomer sees a priced, budgeted completion end to end without any provider account.
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { configSchema } from '../src/config/schema'
@@ -62,5 +62,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, async () => {
     await gateway.stop()
     await mock.stop()
+    // The demo's database is a throw-away: nothing is left behind.
+    rmSync(dbDir, { recursive: true, force: true })
     process.exit(0)
   })

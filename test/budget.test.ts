@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { spawnGateway, startTestGateway, tempDir, type TestGateway } from './support/gateway'
@@ -80,6 +81,7 @@ describe('budgets under concurrency', () => {
       expect(user.spend).toBeCloseTo(k * HOLD_USD, 9)
     } finally {
       await Promise.all([a.stop(), b.stop()])
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 
@@ -101,6 +103,7 @@ describe('budgets under concurrency', () => {
 
     first.proc.kill('SIGKILL')
     await first.proc.exited
+    await first.stop() // nothing left to stop: this removes its config folder
     await Promise.all(inFlight)
     mock.behavior = 'ok'
 
@@ -122,6 +125,7 @@ describe('budgets under concurrency', () => {
       expect(second.output()).toContain('sweeper settled 20 expired hold(s)')
     } finally {
       await second.stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -158,7 +158,11 @@ export async function spawnGateway(
   while (!url) {
     url = /listening on (http:\/\/\S+)/.exec(out)?.[1]
     if (url) break
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`gateway did not start (exit ${proc.exitCode}):\n${out}`)
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+      throw new Error(`gateway did not start (exit ${proc.exitCode}):\n${out}`)
+    }
     await Bun.sleep(20)
   }
   const h = harness(url, dbPath, async () => {
@@ -166,15 +170,17 @@ export async function spawnGateway(
       proc.kill('SIGTERM')
       await proc.exited
     }
-    if (!options.dbPath) rmSync(dir, { recursive: true, force: true })
+    // The caller's own database (dbPath) lives elsewhere and is the caller's to remove.
+    rmSync(dir, { recursive: true, force: true })
   })
   return Object.assign(h, { proc, output: () => out })
 }
 
 /** Runs `bun src/index.ts` with exactly this environment and returns how it ended (for startup refusals). */
 export async function runGatewayExpectingExit(env: Record<string, string>, timeoutMs = 10_000) {
+  const cwd = tempDir()
   const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts')], {
-    cwd: tempDir(),
+    cwd,
     env: { PATH: process.env.PATH ?? '', TOLLGATE_PORT: '0', TOLLGATE_DB: ':memory:', ...env },
     stdout: 'pipe',
     stderr: 'pipe',
@@ -182,5 +188,6 @@ export async function runGatewayExpectingExit(env: Record<string, string>, timeo
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs)
   const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   clearTimeout(timer)
+  rmSync(cwd, { recursive: true, force: true })
   return { code, output: stdout + stderr }
 }
