@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { anthropicEvent, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { settledRow } from './support/settled-row'
 
 /**
  * How a stream is settled when it ends at the edges: closed cleanly before any output (released, like a
@@ -48,25 +49,6 @@ async function streamThrough(route: Route): Promise<{ status: number; text: stri
   return { status: res.status, text: await res.text() }
 }
 
-interface Row {
-  status: string
-  cost: number
-  reserved: number
-  completion_tokens: number
-}
-
-/** Runs one request and returns its usage row, after checking that nothing stays reserved and spend moved by the row's cost. */
-async function settledRow(run: () => Promise<void>): Promise<Row> {
-  await gw.settled()
-  const before = (await gw.admin('GET', '/v1/users/team-edges')).body
-  await run()
-  await gw.settled()
-  const after = (await gw.admin('GET', '/v1/users/team-edges')).body
-  const row = gw.query<Row>('SELECT status, cost, reserved, completion_tokens FROM usage ORDER BY id DESC LIMIT 1')[0]!
-  expect(after.reserved).toBe(0)
-  expect(Math.round((after.spend - before.spend) * 1e6)).toBe(row.cost)
-  return row
-}
 
 const MESSAGE_START = anthropicEvent({
   type: 'message_start',
@@ -77,7 +59,7 @@ describe('a 200 stream that closes before any output is released, as a dropped o
   for (const route of ROUTES) {
     test(`${route.name}: no events at all → no charge, status error`, async () => {
       upstream.answer(() => sseResponse([]))
-      const row = await settledRow(async () => {
+      const row = await settledRow(gw, 'team-edges', async () => {
         const { status, text } = await streamThrough(route)
         expect(status).toBe(200)
         expect(text).toContain('ended before it finished')
@@ -92,7 +74,7 @@ describe('a 200 stream that closes before any output is released, as a dropped o
       upstream.answer(() =>
         sseResponse([MESSAGE_START, anthropicEvent({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })]),
       )
-      const row = await settledRow(async () => {
+      const row = await settledRow(gw, 'team-edges', async () => {
         const { status, text } = await streamThrough(route)
         expect(status).toBe(200)
         expect(text).toContain('Overloaded')
@@ -102,7 +84,7 @@ describe('a 200 stream that closes before any output is released, as a dropped o
 
     test(`${route.name}: message_start, then closed → no charge`, async () => {
       upstream.answer(() => sseResponse([MESSAGE_START]))
-      const row = await settledRow(async () => {
+      const row = await settledRow(gw, 'team-edges', async () => {
         expect((await streamThrough(route)).status).toBe(200)
       })
       expect(row).toMatchObject({ status: 'error', cost: 0 })
@@ -113,7 +95,7 @@ describe('a 200 stream that closes before any output is released, as a dropped o
 describe('a stream that closes without usage after some output is charged the estimate', () => {
   test('chat → openai: one content delta, then closed', async () => {
     upstream.answer(() => sseResponse([openAIEvent({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'Hi' } }] })]))
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-edges', async () => {
       expect((await streamThrough(ROUTES[0]!)).status).toBe(200)
     })
     expect(row.status).toBe('error')
@@ -128,7 +110,7 @@ describe('a stream that closes without usage after some output is charged the es
         anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } }),
       ]),
     )
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-edges', async () => {
       expect((await streamThrough(ROUTES[2]!)).status).toBe(200)
     })
     expect(row.status).toBe('error')

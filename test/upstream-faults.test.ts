@@ -3,6 +3,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { startMockProvider, type MockBehavior, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
+import { settledRow, type UsageRow } from './support/settled-row'
 
 /**
  * Every way a provider can fail, on `/v1/messages` (native and translated to an OpenAI-compatible
@@ -54,30 +55,6 @@ function chat(extra: Record<string, unknown> = {}) {
   })
 }
 
-interface Row {
-  status: string
-  cost: number
-  reserved: number
-  completion_tokens: number
-}
-
-/** The usage row the request wrote, after checking that nothing is left reserved and spend moved by its cost. */
-async function settledRow(run: () => Promise<void>): Promise<Row> {
-  await gw.settled()
-  const before = (await gw.admin('GET', '/v1/users/team-faults')).body
-  const rows = gw.query('SELECT count(*) AS n FROM usage')[0].n
-  await run()
-  await gw.settled()
-  const after = (await gw.admin('GET', '/v1/users/team-faults')).body
-  expect(gw.query('SELECT count(*) AS n FROM usage')[0].n).toBe(rows + 1)
-  const row = gw.query<Row>('SELECT status, cost, reserved, completion_tokens FROM usage ORDER BY id DESC LIMIT 1')[0]!
-  expect(after.reserved).toBe(0)
-  expect(gw.query('SELECT count(*) AS n FROM reservations')[0].n).toBe(0)
-  expect(Math.round((after.spend - before.spend) * 1e6)).toBe(row.cost)
-  const health = await fetch(`${gw.url}/health`)
-  expect(health.status).toBe(200)
-  return row
-}
 
 /** Named events (Anthropic) or bare data events (OpenAI) of an SSE body. */
 function sseEvents(text: string): Array<{ event: string | null; data: string }> {
@@ -91,7 +68,7 @@ function sseEvents(text: string): Array<{ event: string | null; data: string }> 
 }
 
 /** The hold minus the output part of the worst case plus what was delivered: the input estimate and the delivered output. */
-const partialCharge = (row: Row, outputRate: number, deliveredBytes: number) => row.reserved - MAX_TOKENS * outputRate + deliveredBytes * outputRate
+const partialCharge = (row: UsageRow, outputRate: number, deliveredBytes: number) => row.reserved - MAX_TOKENS * outputRate + deliveredBytes * outputRate
 
 // The mock streams its 29-character answer in 5 pieces; the damaged streams keep the first 2 ("Hello", " from ").
 const DELIVERED_BEFORE_DAMAGE = Buffer.byteLength('Hello from ')
@@ -117,7 +94,7 @@ describe('faults before any output: a clear error in the route\'s format, the ho
       test(`/v1/messages (${stream ? 'stream' : 'JSON'}), upstream ${f.behavior} → ${f.status}`, async () => {
         mock.queue(f.behavior)
         const started = performance.now()
-        const row = await settledRow(async () => {
+        const row = await settledRow(gw, 'team-faults', async () => {
           const res = await messages({ stream })
           expect(res.status).toBe(f.status)
           expect(res.headers.get('content-type')).toContain('application/json')
@@ -137,7 +114,7 @@ describe('faults before any output: a clear error in the route\'s format, the ho
 
     test(`translated chat stream (→ Anthropic provider), upstream ${f.behavior} → ${f.status}`, async () => {
       mock.queue(f.behavior)
-      const row = await settledRow(async () => {
+      const row = await settledRow(gw, 'team-faults', async () => {
         const res = await chat({ stream: true })
         expect(res.status).toBe(f.status)
         const body = (await res.json()) as any
@@ -149,7 +126,7 @@ describe('faults before any output: a clear error in the route\'s format, the ho
 
   test('/v1/messages, upstream answers malformed JSON → 502 api_error, released', async () => {
     mock.queue('malformed-json')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await messages()
       expect(res.status).toBe(502)
       expect(await res.json()).toEqual({ type: 'error', error: { type: 'api_error', message: 'Upstream provider sent a malformed answer.' } })
@@ -159,7 +136,7 @@ describe('faults before any output: a clear error in the route\'s format, the ho
 
   test('translated chat JSON (→ Anthropic provider), upstream answers malformed JSON → 502 in OpenAI\'s format, released', async () => {
     mock.queue('malformed-json')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await chat()
       expect(res.status).toBe(502)
       expect(((await res.json()) as any).error).toMatchObject({ code: 'upstream_error', message: 'Upstream provider sent a malformed answer.' })
@@ -169,7 +146,7 @@ describe('faults before any output: a clear error in the route\'s format, the ho
 
   test('/v1/messages translated to an OpenAI provider, upstream 500 → 502 in Anthropic\'s format, released', async () => {
     mock.queue('fail-500')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await messages({ model: 'mock:gpt-mock', stream: true })
       expect(res.status).toBe(502)
       expect(((await res.json()) as any).error.type).toBe('api_error')
@@ -180,7 +157,7 @@ describe('faults before any output: a clear error in the route\'s format, the ho
   test('a stream that stalls past the idle timeout before any output ends with an error event, released', async () => {
     mock.options = { ...mock.options, chunkDelayMs: IDLE_TIMEOUT_MS * 3 }
     mock.queue('slow-stream')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await messages({ stream: true })
       expect(res.status).toBe(200)
       const events = sseEvents(await res.text())
@@ -196,7 +173,7 @@ describe('faults before any output: a clear error in the route\'s format, the ho
 describe('damaged streams after some output: the client gets an error event in its format, the ledger the right charge', () => {
   test('/v1/messages, malformed SSE: the bad event is not forwarded; error event; charged input estimate + delivered output', async () => {
     mock.queue('malformed-sse')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await messages({ stream: true })
       expect(res.status).toBe(200)
       const text = await res.text()
@@ -213,7 +190,7 @@ describe('damaged streams after some output: the client gets an error event in i
 
   test('/v1/messages, truncated SSE (no message_stop): error event; charged the estimate', async () => {
     mock.queue('truncated-sse')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await messages({ stream: true })
       expect(res.status).toBe(200)
       const events = sseEvents(await res.text())
@@ -239,7 +216,7 @@ describe('damaged streams after some output: the client gets an error event in i
 
   test('/v1/messages, a stream without usage: charged the estimate', async () => {
     mock.queue('no-usage')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await messages({ stream: true })
       const events = sseEvents(await res.text())
       expect(events.at(-1)!.event).toBe('message_stop')
@@ -250,7 +227,7 @@ describe('damaged streams after some output: the client gets an error event in i
 
   test('translated chat stream, malformed SSE: OpenAI error event after the delivered chunks; partial charge', async () => {
     mock.queue('malformed-sse')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await chat({ stream: true })
       expect(res.status).toBe(200)
       const events = sseEvents(await res.text())
@@ -265,7 +242,7 @@ describe('damaged streams after some output: the client gets an error event in i
 
   test('translated chat stream, truncated SSE: OpenAI error event; charged the estimate; the openai client throws an APIError', async () => {
     mock.queue('truncated-sse')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const client = new OpenAI({ apiKey: secret, baseURL: `${gw.url}/v1`, maxRetries: 0 })
       const stream = await client.chat.completions.create({ model: 'mockant:claude-mock', max_tokens: MAX_TOKENS, stream: true, messages: [{ role: 'user', content: USER_TEXT }] })
       let text = ''
@@ -282,7 +259,7 @@ describe('damaged streams after some output: the client gets an error event in i
 
   test('translated chat stream without usage: completes, charged the estimate', async () => {
     mock.queue('no-usage')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await chat({ stream: true, stream_options: { include_usage: true } })
       const events = sseEvents(await res.text())
       expect(events.at(-1)!.data).toBe('[DONE]')
@@ -293,7 +270,7 @@ describe('damaged streams after some output: the client gets an error event in i
 
   test('/v1/messages translated to an OpenAI provider, malformed SSE: Anthropic error event; upstream cut; partial charge', async () => {
     mock.queue('malformed-sse')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await messages({ model: 'mock:gpt-mock', stream: true })
       expect(res.status).toBe(200)
       const events = sseEvents(await res.text())
@@ -307,7 +284,7 @@ describe('damaged streams after some output: the client gets an error event in i
 
   test('/v1/messages translated to an OpenAI provider, truncated SSE: Anthropic error event; charged the estimate', async () => {
     mock.queue('truncated-sse')
-    const row = await settledRow(async () => {
+    const row = await settledRow(gw, 'team-faults', async () => {
       const res = await messages({ model: 'mock:gpt-mock', stream: true })
       const events = sseEvents(await res.text())
       expect(events.some((e) => e.event === 'message_stop')).toBe(false)
@@ -341,7 +318,7 @@ describe('a client that goes away mid-stream: the upstream call is aborted and t
   ] as const) {
     test(name, async () => {
       mock.options = { ...mock.options, chunks: 30, chunkDelayMs: 20 }
-      const row = await settledRow(async () => readThenCancel(await send(), 5))
+      const row = await settledRow(gw, 'team-faults', async () => readThenCancel(await send(), 5))
       expect(row.status).toBe('aborted')
       expect(row.cost).toBeGreaterThan(0)
       expect(row.cost).toBeLessThanOrEqual(row.reserved)

@@ -34,8 +34,8 @@ export interface RelayContext {
 
 /**
  * Calls the provider under the request's hold and settles it: released when the provider fails before
- * any output (a 2xx JSON answer that is only an error included), settled from the usage of a JSON answer, or handed to the stream, which settles it
- * however it ends. Errors are thrown as GatewayErrors; the route renders them in its own format.
+ * any output (a 2xx JSON answer that is only an error included), settled from the usage of a JSON answer,
+ * or handed to the stream, which settles it however it ends. Errors are thrown as GatewayErrors; the route renders them in its own format.
  */
 export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { hold, admission } = ctx
