@@ -4,7 +4,7 @@
  */
 import { expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { BUN, ROOT } from './support/gateway'
+import { BUN, capturedOutput, ROOT } from './support/gateway'
 
 const OPERATOR_KEY = 'operator-master-key-do-not-print-0123456789'
 
@@ -14,16 +14,11 @@ test('the demo ignores TOLLGATE_MASTER_KEY, never prints it, and the key it prin
     stdout: 'pipe',
     stderr: 'pipe',
   })
-  let out = ''
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder()
-    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true })
-  }
-  void pump(proc.stdout)
-  void pump(proc.stderr)
+  const output = capturedOutput(proc)
   try {
     const deadline = Date.now() + 10_000
-    while (!/Stop with Ctrl-C/.test(out) && proc.exitCode === null && Date.now() < deadline) await Bun.sleep(20)
+    while (!/Stop with Ctrl-C/.test(output()) && proc.exitCode === null && Date.now() < deadline) await Bun.sleep(20)
+    const out = output()
     expect(out).toContain('Stop with Ctrl-C')
     expect(out).not.toContain(OPERATOR_KEY)
     const url = /demo running on (http:\/\/\S+)/.exec(out)![1]!

@@ -117,6 +117,18 @@ export interface SpawnedGateway extends TestGateway {
   output(): string
 }
 
+/** Everything a child process writes to stdout and stderr, as it arrives: call the result for the text so far. */
+export function capturedOutput(proc: { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> }): () => string {
+  let out = ''
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder()
+    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true })
+  }
+  void pump(proc.stdout)
+  void pump(proc.stderr)
+  return () => out
+}
+
 /** Writes the config as YAML-compatible JSON (JSON is valid YAML) and starts `bun src/index.ts` with it. */
 export async function spawnGateway(
   options: GatewayOptions & { env?: Record<string, string>; dbPath?: string } = {},
@@ -146,22 +158,16 @@ export async function spawnGateway(
     stdout: 'pipe',
     stderr: 'pipe',
   })
-  let out = ''
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder()
-    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true })
-  }
-  void pump(proc.stdout)
-  void pump(proc.stderr)
+  const out = capturedOutput(proc)
   const deadline = Date.now() + 15_000
   let url: string | undefined
   while (!url) {
-    url = /listening on (http:\/\/\S+)/.exec(out)?.[1]
+    url = /listening on (http:\/\/\S+)/.exec(out())?.[1]
     if (url) break
     if (proc.exitCode !== null || Date.now() > deadline) {
       proc.kill('SIGKILL')
       rmSync(dir, { recursive: true, force: true })
-      throw new Error(`gateway did not start (exit ${proc.exitCode}):\n${out}`)
+      throw new Error(`gateway did not start (exit ${proc.exitCode}):\n${out()}`)
     }
     await Bun.sleep(20)
   }
@@ -173,7 +179,7 @@ export async function spawnGateway(
     // The caller's own database (dbPath) lives elsewhere and is the caller's to remove.
     rmSync(dir, { recursive: true, force: true })
   })
-  return Object.assign(h, { proc, output: () => out })
+  return Object.assign(h, { proc, output: out })
 }
 
 /** Runs `bun src/index.ts` with exactly this environment and returns how it ended (for startup refusals). */
