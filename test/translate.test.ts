@@ -141,6 +141,24 @@ describe('Anthropic events → OpenAI chunks', () => {
     expect(chunks[5].usage).toEqual({ prompt_tokens: 17, completion_tokens: 7, total_tokens: 24, prompt_tokens_details: { cached_tokens: 5 } })
   })
 
+  test('a tool with no parameters (no argument text, or an empty fragment) ends with arguments {}, as OpenAI sends it', () => {
+    for (const deltas of [[], [{ type: 'input_json_delta', partial_json: '' }]]) {
+      const c = new MessageEventsToChunks(false)
+      let out = c.push(anthropicEvent('message_start', { message: { id: 'msg_1', model: 'm' } }))
+      out += c.push(anthropicEvent('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'now', input: {} } }))
+      for (const delta of deltas) out += c.push(anthropicEvent('content_block_delta', { index: 0, delta }))
+      out += c.push(anthropicEvent('content_block_stop', { index: 0 }))
+      out += c.push(anthropicEvent('message_delta', { delta: { stop_reason: 'tool_use' } }))
+      out += c.push(anthropicEvent('message_stop'))
+      const args = payloads(out)
+        .filter((p) => p !== '[DONE]')
+        .flatMap((p) => p.choices[0]?.delta?.tool_calls ?? [])
+        .map((t: { function: { arguments: string } }) => t.function.arguments)
+        .join('')
+      expect(args).toBe('{}')
+    }
+  })
+
   test('no usage chunk unless asked', () => {
     expect(stream(false).filter((c) => c !== '[DONE]' && c.usage)).toEqual([])
   })

@@ -23,6 +23,8 @@ export class MessageEventsToChunks implements StreamConverter {
   private readonly created = Math.floor(Date.now() / 1000)
   /** Anthropic content block index → OpenAI tool call index. */
   private readonly toolIndex = new Map<number, number>()
+  /** Tool calls (OpenAI index) that have had argument text: one with none must still end as `{}`. */
+  private readonly toolArgsSent = new Set<number>()
   private readonly usage: AnthropicUsage = {}
   private stopReason: unknown = null
 
@@ -45,6 +47,8 @@ export class MessageEventsToChunks implements StreamConverter {
         return this.blockStart(Number(event.index), event.content_block ?? {})
       case 'content_block_delta':
         return this.blockDelta(Number(event.index), event.delta ?? {})
+      case 'content_block_stop':
+        return this.blockStop(Number(event.index))
       case 'message_delta':
         this.addUsage(event.usage)
         if (event.delta?.stop_reason) this.stopReason = event.delta.stop_reason
@@ -54,7 +58,7 @@ export class MessageEventsToChunks implements StreamConverter {
       case 'error':
         return this.fail(typeof event.error?.message === 'string' ? event.error.message : 'The upstream stream failed.')
       default:
-        return '' // ping, content_block_stop, and whatever Anthropic adds later
+        return '' // ping, and whatever Anthropic adds later
     }
   }
 
@@ -73,9 +77,22 @@ export class MessageEventsToChunks implements StreamConverter {
   private blockDelta(index: number, delta: Json): string {
     if (delta.type === 'text_delta' && delta.text) return this.chunk({ content: delta.text })
     const call = this.toolIndex.get(index)
-    if (delta.type === 'input_json_delta' && delta.partial_json && call !== undefined)
+    if (delta.type === 'input_json_delta' && delta.partial_json && call !== undefined) {
+      this.toolArgsSent.add(call)
       return this.chunk({ tool_calls: [{ index: call, function: { arguments: delta.partial_json } }] })
+    }
     return ''
+  }
+
+  /**
+   * A tool with no parameters streams no argument text (or only an empty fragment): OpenAI sends `{}`
+   * then, and SDKs parse the arguments as JSON, so an empty string would fail them.
+   */
+  private blockStop(index: number): string {
+    const call = this.toolIndex.get(index)
+    if (call === undefined || this.toolArgsSent.has(call)) return ''
+    this.toolArgsSent.add(call)
+    return this.chunk({ tool_calls: [{ index: call, function: { arguments: '{}' } }] })
   }
 
   private complete(): string {
