@@ -220,6 +220,24 @@ describe('request translation', () => {
     reject(() => chatRequestToMessages({ n: 2, messages: [{ role: 'user', content: 'x' }] }, o), 'n:')
     reject(() => chatRequestToMessages({ messages: [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }] }, o), 'messages[0].tool_calls[0].function.arguments')
     reject(() => chatRequestToMessages({ messages: [{ role: 'function', content: 'x' }] }, o), 'messages[0].role')
+    const asking: Record<string, unknown> = {
+      logprobs: true, top_logprobs: 2, frequency_penalty: 0.5, presence_penalty: -1, logit_bias: { '50256': -100 },
+      modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' }, prediction: { type: 'content', content: 'x' },
+      reasoning_effort: 'high', web_search_options: {},
+    }
+    for (const [field, value] of Object.entries(asking))
+      reject(() => chatRequestToMessages({ messages: [{ role: 'user', content: 'x' }], [field]: value }, o), `${field}:`)
+  })
+
+  test('chat → messages serves the defaults of those fields and leaves out hints that change nothing', () => {
+    const out = chatRequestToMessages(
+      {
+        messages: [{ role: 'user', content: 'x' }], logprobs: false, top_logprobs: 0, frequency_penalty: 0, presence_penalty: 0,
+        logit_bias: {}, modalities: ['text'], seed: 7, store: false, service_tier: 'auto', metadata: { app: 'a' },
+      },
+      { defaultMaxOutputTokens: 10 },
+    )
+    expect(out).toEqual({ max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }] }] })
   })
 
   test('messages → chat: OpenAI\'s own API gets max_completion_tokens; images become data URLs; error results say so', () => {

@@ -111,6 +111,25 @@ function outputFormat(format: Json | null | undefined): Json | undefined {
 }
 
 /**
+ * OpenAI fields that change the answer and have no Anthropic equivalent, each with the test of a value that
+ * asks for something (a client sending a default, `frequency_penalty: 0`, asks for nothing and is served).
+ * Hints that change nothing a client can check (`seed`, `store`, `service_tier`, OpenAI's `metadata`) are
+ * not sent on.
+ */
+const OPENAI_ONLY: ReadonlyArray<[field: string, asks: (v: any) => boolean, what: string]> = [
+  ['logprobs', (v) => v === true, 'log probabilities'],
+  ['top_logprobs', (v) => typeof v === 'number' && v > 0, 'log probabilities'],
+  ['frequency_penalty', (v) => typeof v === 'number' && v !== 0, 'a frequency penalty'],
+  ['presence_penalty', (v) => typeof v === 'number' && v !== 0, 'a presence penalty'],
+  ['logit_bias', (v) => v != null && typeof v === 'object' && Object.keys(v).length > 0, 'a logit bias'],
+  ['modalities', (v) => Array.isArray(v) && v.some((m) => m !== 'text'), 'an output modality other than text'],
+  ['audio', (v) => v != null, 'audio output'],
+  ['prediction', (v) => v != null, 'a predicted output'],
+  ['reasoning_effort', (v) => v != null, 'reasoning_effort (Anthropic sets thinking differently)'],
+  ['web_search_options', (v) => v != null, "OpenAI's web search"],
+]
+
+/**
  * An OpenAI chat request as an Anthropic Messages request (without `model`: the caller sets the provider's
  * own id). System and developer messages become `system`; tool calls become `tool_use` blocks and `tool`
  * messages `tool_result` blocks in a user turn; consecutive turns of one role are merged, as Anthropic
@@ -120,6 +139,7 @@ function outputFormat(format: Json | null | undefined): Json | undefined {
 export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Json {
   if (typeof body.n === 'number' && body.n > 1) throw unsupported('n', 'more than one choice')
   if (body.functions !== undefined || body.function_call !== undefined) throw unsupported('functions', 'legacy function calling (use tools)')
+  for (const [field, asks, what] of OPENAI_ONLY) if (asks(body[field])) throw unsupported(field, what)
 
   const system: string[] = []
   const messages: Array<{ role: 'user' | 'assistant'; content: Block[] }> = []
