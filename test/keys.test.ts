@@ -295,6 +295,16 @@ describe('using a key', () => {
     expect(back.body.allowed_models).toBeNull()
     expect((await chat(bearer(k.key))).status).toBe(200)
   })
+
+  test('allowed_models written provider/model allows the model under either spelling, and /v1/models lists it', async () => {
+    const k = await createKey()
+    expect((await gw.admin('PATCH', `/v1/keys/${k.id}`, { allowed_models: ['mock/gpt-mock'] })).status).toBe(200)
+    expect((await chat(bearer(k.key), { model: 'mock:gpt-mock' })).status).toBe(200)
+    expect((await chat(bearer(k.key), { model: 'mock/gpt-mock' })).status).toBe(200)
+    expect((await chat(bearer(k.key), { model: 'mock:other' })).status).toBe(403)
+    const listed = await call('GET', '/v1/models', bearer(k.key))
+    expect(listed.body.data.map((m: { id: string }) => m.id)).toEqual(['mock:gpt-mock'])
+  })
 })
 
 describe('listing', () => {

@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/open'
 import { apiKeys } from '../db/schema'
+import { colonSpelling } from '../providers/registry'
 import type { KeyCaller } from './caller'
 import { hashKey } from './secret'
 
@@ -61,7 +62,14 @@ export class KeyStore {
       | undefined
     if (!row || row.revokedAt !== null) return { caller: null, expiresAt: null, fetchedAt: now }
     return {
-      caller: Object.freeze({ kind: 'key', keyId: row.id, userId: row.userId, allowedModels: row.allowedModels, rpmLimit: row.rpmLimit }),
+      caller: Object.freeze({
+        kind: 'key',
+        keyId: row.id,
+        userId: row.userId,
+        // An operator may write `provider/model`, as clients may call it: the check compares `provider:model`.
+        allowedModels: row.allowedModels && [...new Set(row.allowedModels.flatMap((m) => [m, colonSpelling(m)]))],
+        rpmLimit: row.rpmLimit,
+      }),
       expiresAt: row.expiresAt,
       fetchedAt: now,
     }

@@ -4,7 +4,7 @@ import { MAX_REQUEST_MICROS } from '../budget/money'
 import { badRequest, forbidden, notFound, paymentRequired } from '../http/errors'
 import type { Server } from 'bun'
 import { authenticated, requestState } from '../http/request-state'
-import type { Caller } from '../keys/caller'
+import { mayCall, type Caller } from '../keys/caller'
 import { worstCaseCost, type Price } from '../pricing/price'
 import type { ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
@@ -52,7 +52,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     r.onBilledUser?.(userId)
   }
 
-  if (r.caller.kind === 'key' && r.caller.allowedModels && !r.caller.allowedModels.includes(r.model) && !r.caller.allowedModels.includes(model.canonical))
+  if (!mayCall(r.caller, r.model, model.canonical))
     throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
 
   const price = prices.priceOf(model.canonical)

@@ -9,6 +9,12 @@ export interface ResolvedModel {
   upstreamModel: string
 }
 
+/** `provider/model` spelt `provider:model`: the first `/` or `:` in a model name ends its provider. */
+export function colonSpelling(name: string): string {
+  const cut = name.search(/[:/]/)
+  return cut > 0 && name[cut] === '/' ? `${name.slice(0, cut)}:${name.slice(cut + 1)}` : name
+}
+
 /** Turns what a client calls a model (`provider:model`, `provider/model` or an alias) into where to send it. */
 export class ProviderRegistry {
   constructor(private readonly config: Pick<Config, 'providers' | 'aliases'>) {}

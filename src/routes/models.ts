@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { microsToUsd } from '../budget/money'
 import { authenticated, requestState } from '../http/request-state'
-import type { Caller } from '../keys/caller'
+import { mayCall } from '../keys/caller'
 import type { Price } from '../pricing/price'
 import type { Services } from '../services'
 
@@ -34,10 +34,6 @@ const listed = (id: string, provider: string, price: Price | null): ListedModel 
   owned_by: provider,
   pricing: pricingOf(price),
 })
-
-/** The same rule admission applies: a key's allow-list names a model by the name it is called or by `provider:model`. */
-const mayCall = (caller: Caller, name: string, canonical: string) =>
-  caller.kind === 'master' || !caller.allowedModels || caller.allowedModels.includes(name) || caller.allowedModels.includes(canonical)
 
 /**
  * What this caller may call, with prices: every priced model of a configured provider, and every alias
