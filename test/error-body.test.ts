@@ -84,6 +84,20 @@ describe('a 200 whose body is only an error: 502 in the route\'s shape, hold rel
   }
 })
 
+describe('the same bodies answering a stream request: 502 before any event, hold released', () => {
+  for (const c of CASES.filter((c) => c.path !== '/v1/embeddings')) {
+    test(c.name, async () => {
+      upstream.answer(() => jsonResponse(c.answer))
+      const row = await releasedRow(async () => {
+        const { status, text } = await send(c.path, { ...c.body, stream: true })
+        expect(status).toBe(502)
+        expect(JSON.parse(text).error.message).toContain(`Upstream provider answered 200: ${c.said}`)
+      })
+      expect(row).toMatchObject({ status: 'error', cost: 0 })
+    })
+  }
+})
+
 test('an answer with usage beside `error: null` is still an answer, billed by its usage', async () => {
   upstream.answer(() =>
     jsonResponse({

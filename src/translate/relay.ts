@@ -35,8 +35,12 @@ export interface RelayContext {
 /**
  * Calls the provider under the request's hold and settles it: released when the provider fails before
  * any output (a 2xx JSON answer that is only an error included), settled from the usage of a JSON answer,
- * or handed to the stream, which settles it however it ends. Errors are thrown as GatewayErrors; the route renders them in its own format.
+ * or handed to the stream, which settles it however it ends. A stream request answered with JSON (a
+ * server's error, usually) is read as the JSON answer it is. Errors are thrown as GatewayErrors; the route
+ * renders them in its own format.
  */
+const isJson = (res: Response) => /^application\/json\b/i.test(res.headers.get('content-type') ?? '')
+
 export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { hold, admission } = ctx
   const { provider } = admission.model
@@ -46,7 +50,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     clientSignal: ctx.request.signal,
   })
 
-  if (ctx.stream && x.stream && answer.res.body) {
+  if (ctx.stream && x.stream && answer.res.body && !isJson(answer.res)) {
     const owned = hold.transfer()
     const body = x.stream(answer.res.body, {
       idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
