@@ -1,7 +1,6 @@
 import { z } from 'zod'
-import { wholeMicros } from '../budget/money'
 import { LOG_LEVELS } from '../log/logger'
-import { NOT_WHOLE_MICROS, NOT_WHOLE_MICROS_PER_MILLION } from '../pricing/price-amounts'
+import { wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
 
 /** Reads "true"/"false"/"1"/"0" from the environment; YAML gives real booleans. */
 const flag = z.union(
@@ -33,12 +32,11 @@ const provider = z.strictObject({
 })
 
 /** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */
-const usdPerMillion = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS_PER_MILLION)
 const priceSeed = z.strictObject({
-  input_per_million: usdPerMillion.default(0),
-  output_per_million: usdPerMillion.default(0),
-  cached_input_per_million: usdPerMillion.optional(),
-  per_request: z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS).optional(),
+  input_per_million: wholeMicrosPerMillion.default(0),
+  output_per_million: wholeMicrosPerMillion.default(0),
+  cached_input_per_million: wholeMicrosPerMillion.optional(),
+  per_request: wholeMicrosPerRequest.optional(),
 })
 
 /** `provider:model`; the provider part is checked against `providers` below. */

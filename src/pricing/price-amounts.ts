@@ -1,8 +1,13 @@
+import { z } from 'zod'
 import { wholeMicros } from '../budget/money'
 
 /** What the API and the config file say about an amount that is finer than the ledger can count. */
 export const NOT_WHOLE_MICROS_PER_MILLION = 'must be a whole number of micro-USD per million tokens (at most 6 decimal places)'
 export const NOT_WHOLE_MICROS = 'must be a whole number of micro-USD (at most 6 decimal places)'
+
+/** Amounts in USD that the ledger can hold exactly: the API's and the config file's schemas start from these. */
+export const wholeMicrosPerMillion = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS_PER_MILLION)
+export const wholeMicrosPerRequest = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS)
 
 export class InvalidPrice extends Error {
   override name = 'InvalidPrice'

@@ -31,6 +31,14 @@ export class ProviderRegistry {
     return { canonical: `${providerName}:${upstreamModel}`, providerName, provider, upstreamModel }
   }
 
+  /**
+   * The `provider:model` name a client's name stands for, where prices and usage rows keep it; a name the
+   * registry cannot resolve (its provider since removed from the config) stands for itself.
+   */
+  canonicalName(name: string): string {
+    return this.resolve(name)?.canonical ?? name
+  }
+
   get aliases(): Readonly<Record<string, string>> {
     return this.config.aliases
   }

@@ -1,27 +1,16 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { microsToUsd, wholeMicros } from '../../budget/money'
+import { microsToUsd } from '../../budget/money'
 import { badRequest, notFound } from '../../http/errors'
 import type { Price } from '../../pricing/price'
-import { NOT_WHOLE_MICROS, NOT_WHOLE_MICROS_PER_MILLION } from '../../pricing/price-amounts'
+import { wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
 import type { PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
 import { idCursor, pageQuery, toPage } from './pagination'
 import { strictQuery } from './strict-query'
 
-const isWholeMicros = (usd: number) => wholeMicros(usd) !== null
-const usdPerMillion = z
-  .number()
-  .nonnegative()
-  .max(1e6)
-  .refine(isWholeMicros, NOT_WHOLE_MICROS_PER_MILLION)
-  .describe('USD per million tokens, a whole number of micro-USD (at most 6 decimal places)')
-const usdPerRequest = z
-  .number()
-  .nonnegative()
-  .max(1e4)
-  .refine(isWholeMicros, NOT_WHOLE_MICROS)
-  .describe('USD per request, a whole number of micro-USD (at most 6 decimal places)')
+const usdPerMillion = wholeMicrosPerMillion.max(1e6).describe('USD per million tokens, a whole number of micro-USD (at most 6 decimal places)')
+const usdPerRequest = wholeMicrosPerRequest.max(1e4).describe('USD per request, a whole number of micro-USD (at most 6 decimal places)')
 
 const createPrice = z
   .object({
@@ -59,16 +48,13 @@ const presentRecord = (p: PriceRecord) => ({
 
 /** Price rows. A POST adds a row that applies from now on; older usage rows keep citing the row they used. */
 export const pricingRoutes = ({ prices, providers }: Services) => {
-  // Prices are kept under `provider:model`; a model the registry cannot resolve (its provider since removed
-  // from the config) is looked up as written.
-  const canonical = (model: string) => providers.resolve(model)?.canonical ?? model
   const inForce = (model: string) => {
-    const price = prices.priceOf(canonical(model))
+    const price = prices.priceOf(providers.canonicalName(model))
     if (!price) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
     return presentPrice(price)
   }
   const unprice = (model: string) => {
-    const removed = prices.remove(canonical(model))
+    const removed = prices.remove(providers.canonicalName(model))
     if (!removed) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
     return { ...presentPrice(removed), deleted: true }
   }
@@ -101,7 +87,7 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
       ({ query }) => {
         const beforeId = idCursor(query.cursor)
         const rows = prices.history({
-          model: query.model === undefined ? null : canonical(query.model),
+          model: query.model === undefined ? null : providers.canonicalName(query.model),
           beforeId,
           limit: query.limit + 1,
           offset: beforeId === undefined ? query.offset : 0,

@@ -63,7 +63,7 @@ export const recordRoutes = (services: Services) => {
     and(
       q.user_id ? eq(usage.userId, q.user_id) : undefined,
       q.key_id ? eq(usage.keyId, q.key_id) : undefined,
-      q.model ? eq(usage.model, providers.resolve(q.model)?.canonical ?? q.model) : undefined,
+      q.model ? eq(usage.model, providers.canonicalName(q.model)) : undefined,
       q.since !== undefined ? gte(usage.createdAt, q.since) : undefined,
       q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
     )
