@@ -7,7 +7,9 @@ export const NOT_WHOLE_MICROS = 'must be a whole number of micro-USD (at most 6 
 
 /** Amounts in USD that the ledger can hold exactly: the API's and the config file's schemas start from these. */
 export const wholeMicrosPerMillion = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS_PER_MILLION)
-export const wholeMicrosPerRequest = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS)
+/** A whole amount of micro-USD: a per-request price, a budget (a finer budget would be rounded, to 0 perhaps). */
+export const wholeMicrosUsd = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS)
+export const wholeMicrosPerRequest = wholeMicrosUsd
 
 export class InvalidPrice extends Error {
   override name = 'InvalidPrice'
