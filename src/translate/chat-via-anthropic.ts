@@ -6,6 +6,7 @@ import { MessageEventsToChunks } from './message-events-to-chunks'
 import { messageToCompletion } from './message-to-completion'
 import type { Exchange } from './relay'
 import { anthropicUsage } from './usage'
+import { NO_FEATURES } from '../pricing/features'
 
 /**
  * `/v1/chat/completions` served by an Anthropic provider. The request is translated now, so that a body
@@ -18,6 +19,9 @@ export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOpt
   return (model) => ({
     path: '/v1/messages',
     body: { model: model.upstreamModel, ...request },
+    // The translation carries no billed feature: it refuses web search and audio, drops service_tier, and
+    // marks nothing for caching (cache writes the provider reports are still billed, at their rate).
+    features: NO_FEATURES,
     usageOf: (message) => anthropicUsage(message.usage),
     reply: (message) => JSON.stringify(messageToCompletion(message)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToChunks(includeUsage)),

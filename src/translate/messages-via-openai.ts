@@ -8,6 +8,7 @@ import { messagesRequestToChat } from './messages-request-to-chat'
 import { openAIOutputCapField } from './output-cap'
 import type { Exchange } from './relay'
 import { openAIUsage } from './usage'
+import { openAIChatFeatures } from '../pricing/features'
 
 /**
  * `/v1/messages` served by an OpenAI-compatible provider. The request is translated now, so that a body
@@ -19,7 +20,8 @@ export function messagesViaOpenAI(body: Record<string, any>, provider: ProviderC
   return (model) => ({
     path: '/chat/completions',
     body: { model: model.upstreamModel, ...request },
-    usageOf: (completion) => openAIUsage(completion.usage),
+    features: openAIChatFeatures(request, model.upstreamModel),
+    usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
     reply: (completion) => JSON.stringify(completionToMessage(completion)),
     stream: (upstream, meter) => convertStream(meterOpenAIStream(upstream, { ...meter, passUsage: true }), new ChunksToMessageEvents()),
   })
