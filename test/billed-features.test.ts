@@ -29,7 +29,7 @@ beforeAll(async () => {
       server_tool_default_max_uses: DEFAULT_MAX_USES,
       server_tool_use_input_tokens: USE_INPUT_TOKENS,
       pricing: {
-        'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01 }, service_tiers: { fast: 6 } },
+        'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01 }, service_tiers: { fast: 6, long_context: 2 } },
         'ant:bare': { input_per_million: 1, output_per_million: 2 },
         'ant:free-search': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0 } },
         'ant:rates': { input_per_million: 1, output_per_million: 2, cache_write_per_million: 3, cache_write_1h_per_million: 5 },
@@ -142,6 +142,19 @@ describe('require-pricing covers billed features: 402 naming the feature, before
     })
   }
 
+  test('the long context window switched on by anthropic-beta: 402 for a prompt past 200K tokens; a shorter one is served', async () => {
+    const beta = { 'anthropic-beta': 'interleaved-thinking-2025-05-14, context-1m-2025-08-07' }
+    const long = [{ role: 'user', content: 'x'.repeat(250_000) }]
+    const refused = await post('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: long }, beta)
+    expect(refused.status).toBe(402)
+    expect(refused.text).toMatch(/long context window/)
+    expect(upstream.calls).toHaveLength(0)
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10 }))
+    expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask }, beta)).cost).toBe(120)
+    // Without the flag, the same long prompt is not a long-context request.
+    expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: long })).cost).toBe(120)
+  })
+
   test('the standard tiers (auto, default) need no price', async () => {
     upstream.answer(() => completion({ prompt_tokens: 10, completion_tokens: 5 }, { service_tier: 'default' }))
     for (const tier of ['auto', 'default']) expect((await settled('/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: tier })).cost).toBe(20)
@@ -208,6 +221,17 @@ describe('settlement charges what the usage reports', () => {
     // Served at standard speed after all (the provider says so): the plain rates.
     upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, speed: 'standard' }))
     expect((await settled('/v1/messages', body)).cost).toBe(120)
+  })
+
+  test('long context: a prompt past 200K tokens at the long_context multiplier, JSON and SSE; a shorter one at the plain rates', async () => {
+    const beta = { 'anthropic-beta': 'context-1m-2025-08-07' }
+    const body = { model: 'ant:m', max_tokens: 50, messages: [{ role: 'user', content: 'x'.repeat(250_000) }] }
+    upstream.answer(() => anthropicMessage({ input_tokens: 150_000, cache_read_input_tokens: 60_000, output_tokens: 10 }))
+    expect((await settled('/v1/messages', body, beta)).cost).toBe(2 * (150_000 + 60_000 + 20))
+    upstream.answer(() => anthropicStream({ input_tokens: 210_000, output_tokens: 1 }, { output_tokens: 10 }))
+    expect((await settled('/v1/messages', { ...body, stream: true }, beta)).cost).toBe(2 * (210_000 + 20))
+    upstream.answer(() => anthropicMessage({ input_tokens: 200_000, output_tokens: 10 }))
+    expect((await settled('/v1/messages', body, beta)).cost).toBe(200_000 + 20)
   })
 
   describe('cache writes: at the cache-write rate, or by the fallback rule where none is set', () => {

@@ -64,10 +64,9 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   if (!price && config.require_pricing && !r.pricingExempt)
     throw paymentRequired('pricing_required', `No price is set for ${model.canonical}; the gateway serves only models it can price.`)
 
-  const features = r.features ?? NO_FEATURES
-  if (price && config.require_pricing) requireFeaturesPriced(price, features)
-
   const estimate = r.estimate(price)
+  const features = r.features ?? NO_FEATURES
+  if (price && config.require_pricing) requireFeaturesPriced(price, features, estimate.inputTokens)
   const amount = worstCaseCost(price, estimate.inputTokens, estimate.outputTokens, features, config.server_tool_use_input_tokens)
   // costOf clamps at the bound, so reaching it means the true worst case is at or past it.
   if (amount >= MAX_REQUEST_MICROS)

@@ -5,7 +5,7 @@
  * chat and messages, natively or translated, and the Responses API through the same rules.
  */
 import { paymentRequired } from '../http/errors'
-import { isStandardTier, NO_FEATURES, type Price, type RequestedFeatures } from './price'
+import { isStandardTier, LONG_CONTEXT_TOKENS, NO_FEATURES, type Price, type RequestedFeatures } from './price'
 
 export { NO_FEATURES, type RequestedFeatures }
 
@@ -34,6 +34,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, 'input_audio')),
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
     cacheWrites: null,
+    longContext: false,
   }
 }
 
@@ -43,9 +44,14 @@ const hasPart = (content: unknown, type: string) => Array.isArray(content) && co
  * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
  * server tool that sets no `max_uses` gets the configured default, so that its worst case is bounded.
  * Fast mode (`speed: "fast"`) is the tier `fast`; `cache_control` marks cache writes (never refused: they
- * have a fallback rate), `ttl: "1h"` the dearer 1-hour ones.
+ * have a fallback rate), `ttl: "1h"` the dearer 1-hour ones; the `anthropic-beta` flag `context-1m-…`
+ * switches on the long-context window and its rates.
  */
-export function anthropicFeatures(body: Record<string, unknown>, bounds: ServerToolBounds): { body: Record<string, unknown>; features: RequestedFeatures } {
+export function anthropicFeatures(
+  body: Record<string, unknown>,
+  bounds: ServerToolBounds,
+  betaFlags = '',
+): { body: Record<string, unknown>; features: RequestedFeatures } {
   const serverTools: Record<string, number> = {}
   let tools = body.tools
   if (Array.isArray(body.tools)) {
@@ -63,6 +69,7 @@ export function anthropicFeatures(body: Record<string, unknown>, bounds: ServerT
     serverTools,
     tier: body.speed === 'fast' ? 'fast' : null,
     cacheWrites: cacheLifetime(body),
+    longContext: /(^|[\s,])context-1m-/.test(betaFlags),
   }
   return { body: tools === body.tools ? body : { ...body, tools }, features }
 }
@@ -88,19 +95,24 @@ function cacheLifetime(body: Record<string, unknown>): '5m' | '1h' | null {
   return found
 }
 
-/** The first feature the request asks for that the price has no amount for, named as a client would look for it. */
-export function unpricedFeature(price: Price, f: RequestedFeatures): string | null {
+/**
+ * The first feature the request asks for that the price has no amount for, named as a client would look
+ * for it. The long-context window needs a price only for a request whose estimate passes its threshold.
+ */
+export function unpricedFeature(price: Price, f: RequestedFeatures, inputTokens: number): string | null {
   for (const tool of Object.keys(f.serverTools)) if (price.serverTools?.[tool] === undefined) return `the server tool ${tool}`
   if (f.tier !== null && price.tierMultipliers?.[f.tier] === undefined)
     return f.tier === 'fast' ? 'fast mode (speed "fast")' : `the service tier ${f.tier}`
   if (f.audioInput && price.audioInputPerMillion == null) return 'audio input'
   if (f.audioOutput && price.audioOutputPerMillion == null) return 'audio output'
+  if (f.longContext && inputTokens > LONG_CONTEXT_TOKENS && price.tierMultipliers?.long_context === undefined)
+    return `the long context window (anthropic-beta context-1m) past ${LONG_CONTEXT_TOKENS} input tokens`
   return null
 }
 
 /** Require-pricing for features: a 402 naming the feature, before any hold or upstream call. */
-export function requireFeaturesPriced(price: Price, f: RequestedFeatures): void {
-  const feature = unpricedFeature(price, f)
+export function requireFeaturesPriced(price: Price, f: RequestedFeatures, inputTokens: number): void {
+  const feature = unpricedFeature(price, f, inputTokens)
   if (feature)
     throw paymentRequired('pricing_required', `No price is set for ${feature} on ${price.model}; the gateway serves only what it can price.`)
 }

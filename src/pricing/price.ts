@@ -55,7 +55,15 @@ export interface RequestedFeatures {
   audioOutput: boolean
   /** The longest cache lifetime the request writes with, or null when it marks nothing for caching. */
   cacheWrites: '5m' | '1h' | null
+  /**
+   * The request switched on a long context window (Anthropic's `context-1m-*` beta): a prompt of more than
+   * LONG_CONTEXT_TOKENS is billed at the `long_context` tier's multiplier, on top of any other tier's.
+   */
+  longContext: boolean
 }
+
+/** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
+export const LONG_CONTEXT_TOKENS = 200_000
 
 /** What one request pays: the price in force, and what the request asked for beyond plain tokens. */
 export interface Tariff {
@@ -63,7 +71,9 @@ export interface Tariff {
   features: RequestedFeatures
 }
 
-export const NO_FEATURES: RequestedFeatures = { serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null }
+export const NO_FEATURES: RequestedFeatures = {
+  serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
+}
 
 /** Tiers billed at the plain rates, as the providers name them in requests and answers. */
 const STANDARD_TIERS = new Set(['auto', 'default', 'standard', 'standard_only'])
@@ -99,6 +109,13 @@ function multiplierOf(price: Price, reported: string | undefined, requested: str
     if (m[reported] !== undefined) return m[reported]
   }
   return requested !== null && m[requested] !== undefined ? m[requested] : PLAIN
+}
+
+/** The long-context multiplier on top of `multiplier`, when the request switched it on and its prompt is past the threshold. */
+function withLongContext(price: Price, multiplier: number, requested: RequestedFeatures, promptTokens: number): number {
+  if (!requested.longContext || promptTokens <= LONG_CONTEXT_TOKENS) return multiplier
+  const long = Math.max(PLAIN, price.tierMultipliers?.long_context ?? PLAIN)
+  return Math.ceil((multiplier * long) / PLAIN)
 }
 
 const MILLION = 1_000_000n
@@ -151,7 +168,8 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
     [tokens.completionTokens - audioOut, r.output],
     [audioOut, r.audioOutput],
   ] as const
-  return charge(terms, multiplierOf(price, tokens.tier, requested.tier), toolFees(price, tokens.serverToolUses, requested) + (price.perRequest ?? 0))
+  const multiplier = withLongContext(price, multiplierOf(price, tokens.tier, requested.tier), requested, prompt)
+  return charge(terms, multiplier, toolFees(price, tokens.serverToolUses, requested) + (price.perRequest ?? 0))
 }
 
 /**
@@ -186,7 +204,8 @@ export function worstCaseCost(
   const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
   let uses = 0
   for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
-  const multiplier = Math.max(PLAIN, multiplierOf(price, undefined, requested.tier))
+  const input = inputTokens + uses * toolUseInputTokens
+  const multiplier = withLongContext(price, Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
-  return charge([[inputTokens + uses * toolUseInputTokens, inputRate], [outputTokens, outputRate]], multiplier, fees)
+  return charge([[input, inputRate], [outputTokens, outputRate]], multiplier, fees)
 }

@@ -44,7 +44,7 @@ function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Conf
     const value = clientHeaders.get(name)
     if (value) headers[name] = value
   }
-  const bounded = anthropicFeatures(body, { defaultMaxUses: config.server_tool_default_max_uses })
+  const bounded = anthropicFeatures(body, { defaultMaxUses: config.server_tool_default_max_uses }, headers['anthropic-beta'])
   return (model) => ({
     path: '/v1/messages',
     body: { ...bounded.body, model: model.upstreamModel },
