@@ -40,6 +40,35 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
 
 const hasPart = (content: unknown, type: string) => Array.isArray(content) && content.some((p) => p?.type === type)
 
+/** OpenAI Responses API hosted tools billed per call, by their type (`web_search`, `web_search_preview`, dated versions). */
+const RESPONSES_BILLED_TOOL = /^(web_search)(_preview)?(_\d{4}_\d{2}_\d{2})?$/
+
+/**
+ * An OpenAI Responses request's billed features, and the request as it goes upstream: hosted web search
+ * is billed per call, and the Responses API bounds calls to its hosted tools with `max_tool_calls`, which
+ * gets the configured default when a billed tool is offered without it. Also its service tier.
+ */
+export function openAIResponsesFeatures(body: Record<string, unknown>, bounds: ServerToolBounds): { body: Record<string, unknown>; features: RequestedFeatures } {
+  const billed = Array.isArray(body.tools)
+    ? [...new Set(body.tools.map((t) => (typeof t?.type === 'string' ? RESPONSES_BILLED_TOOL.exec(t.type)?.[1] : undefined)).filter((t) => t !== undefined))]
+    : []
+  const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
+  const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
+  const features: RequestedFeatures = {
+    ...NO_FEATURES,
+    serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
+    tier: openAITier(body.service_tier),
+  }
+  return { body: billed.length === 0 || set ? body : { ...body, max_tool_calls: maxCalls }, features }
+}
+
+/** Server tool uses in a Responses API answer's `output`: one `web_search_call` item per search. */
+export function responsesServerToolUses(output: unknown): Record<string, number> {
+  let searches = 0
+  if (Array.isArray(output)) for (const item of output) if (item?.type === 'web_search_call') searches++
+  return { web_search: searches }
+}
+
 /**
  * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
  * server tool that sets no `max_uses` gets the configured default, so that its worst case is bounded.
