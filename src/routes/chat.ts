@@ -4,12 +4,12 @@ import type { Config } from '../config/schema'
 import { chatMaxTokens, estimateChat, outputBound } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
+import { openAIChatFeatures } from '../pricing/features'
 import type { ResolvedModel } from '../providers/registry'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
 import { withOpenAIOutputCap } from '../translate/output-cap'
 import { relay, type Exchange } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
-import { openAIChatFeatures } from '../pricing/features'
 import type { Services } from '../services'
 
 

@@ -1,14 +1,14 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
+import type { Config } from '../config/schema'
 import { estimateMessages } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
+import { anthropicFeatures } from '../pricing/features'
 import type { ResolvedModel } from '../providers/registry'
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
 import { relay, type Exchange } from '../translate/relay'
 import { anthropicUsage } from '../translate/usage'
-import { anthropicFeatures } from '../pricing/features'
-import type { Config } from '../config/schema'
 import type { Services } from '../services'
 
 const block = z.looseObject({ type: z.string() })

@@ -1,4 +1,5 @@
 import { meterAnthropicStream } from '../metering/anthropic-stream'
+import { NO_FEATURES } from '../pricing/features'
 import type { ResolvedModel } from '../providers/registry'
 import { chatRequestToMessages, type ChatToMessagesOptions } from './chat-request-to-messages'
 import { convertStream } from './convert-stream'
@@ -6,7 +7,6 @@ import { MessageEventsToChunks } from './message-events-to-chunks'
 import { messageToCompletion } from './message-to-completion'
 import type { Exchange } from './relay'
 import { anthropicUsage } from './usage'
-import { NO_FEATURES } from '../pricing/features'
 
 /**
  * `/v1/chat/completions` served by an Anthropic provider. The request is translated now, so that a body

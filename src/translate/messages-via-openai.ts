@@ -1,5 +1,6 @@
 import type { ProviderConfig } from '../config/schema'
 import { meterOpenAIStream } from '../metering/openai-stream'
+import { openAIChatFeatures } from '../pricing/features'
 import type { ResolvedModel } from '../providers/registry'
 import { ChunksToMessageEvents } from './chunks-to-message-events'
 import { completionToMessage } from './completion-to-message'
@@ -8,7 +9,6 @@ import { messagesRequestToChat } from './messages-request-to-chat'
 import { openAIOutputCapField } from './output-cap'
 import type { Exchange } from './relay'
 import { openAIUsage } from './usage'
-import { openAIChatFeatures } from '../pricing/features'
 
 /**
  * `/v1/messages` served by an OpenAI-compatible provider. The request is translated now, so that a body
