@@ -1,3 +1,5 @@
+import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import {
@@ -341,5 +343,40 @@ describe('settlement charges what the usage reports', () => {
       expect((await settled('/v1/chat/completions', { model: 'plain:gpt-4o-search-preview', messages: ask })).cost).toBe(120 + 25_000)
       expect((await settled('/v1/messages', { model: 'plain:gpt-4o-search-preview', max_tokens: 50, messages: ask })).cost).toBe(120 + 25_000)
     })
+  })
+})
+
+describe('through the official clients', () => {
+  test('@anthropic-ai/sdk: web search is refused unpriced (402), and billed per search where priced', async () => {
+    const anthropic = new Anthropic({ apiKey: secret, baseURL: gw.url, maxRetries: 0 })
+    const tools = [{ type: 'web_search_20250305' as const, name: 'web_search' as const }]
+    const refused = await anthropic.messages.create({ model: 'ant:bare', max_tokens: 50, messages: [{ role: 'user', content: 'news?' }], tools }).catch((e) => e)
+    expect(refused).toBeInstanceOf(Anthropic.APIError)
+    expect(refused.status).toBe(402)
+    expect(refused.message).toContain('web_search')
+
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, server_tool_use: { web_search_requests: 3 } }))
+    const row = await settledRow(gw, USER, async () => {
+      const message = await anthropic.messages.create({ model: 'ant:m', max_tokens: 50, messages: [{ role: 'user', content: 'news?' }], tools })
+      expect(message.usage.server_tool_use?.web_search_requests).toBe(3)
+    })
+    expect(upstream.calls.at(-1)!.body.tools[0].max_uses).toBe(DEFAULT_MAX_USES)
+    expect(row.cost).toBe(120 + 3 * 10_000)
+  })
+
+  test('openai: a priority request is billed at its multiplier, streamed', async () => {
+    const openai = new OpenAI({ apiKey: secret, baseURL: `${gw.url}/v1`, maxRetries: 0 })
+    const refused = await openai.chat.completions.create({ model: 'plain:bare', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority' }).catch((e) => e)
+    expect(refused).toBeInstanceOf(OpenAI.APIError)
+    expect(refused.status).toBe(402)
+
+    upstream.answer(() => completionStream({ prompt_tokens: 100, completion_tokens: 10 }, { service_tier: 'priority' }))
+    const row = await settledRow(gw, USER, async () => {
+      const stream = await openai.chat.completions.create({ model: 'plain:m', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority', stream: true })
+      let text = ''
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+      expect(text).toBe('Done.')
+    })
+    expect(row.cost).toBe(240)
   })
 })
