@@ -247,3 +247,24 @@ describe('a stream cut by the client', () => {
     expect((await spend()).reserved).toBe(0)
   })
 })
+
+describe('/docs', () => {
+  test('shows the Responses routes from the schemas that validate them', async () => {
+    const doc = (await (await fetch(`${gw.url}/docs/json`)).json()) as any
+    const create = doc.paths['/v1/responses'].post
+    expect(create.requestBody.content['application/json'].schema.properties.max_output_tokens).toBeDefined()
+    expect(doc.paths['/v1/responses/input_tokens'].post).toBeDefined()
+    for (const [path, method] of [['/v1/responses/{id}', 'get'], ['/v1/responses/{id}', 'delete'], ['/v1/responses/{id}/cancel', 'post'], ['/v1/responses/{id}/input_items', 'get']])
+      expect(doc.paths[path]?.[method]).toBeDefined()
+  })
+
+  test('the schema is the validation: a bad field is a 400 naming it', async () => {
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock:gpt-mock', input: 'hi', max_output_tokens: -1 }),
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as any).error.message).toContain('max_output_tokens')
+  })
+})
