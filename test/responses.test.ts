@@ -254,8 +254,8 @@ describe('/docs', () => {
     const create = doc.paths['/v1/responses'].post
     expect(create.requestBody.content['application/json'].schema.properties.max_output_tokens).toBeDefined()
     expect(doc.paths['/v1/responses/input_tokens'].post).toBeDefined()
-    for (const [path, method] of [['/v1/responses/{id}', 'get'], ['/v1/responses/{id}', 'delete'], ['/v1/responses/{id}/cancel', 'post'], ['/v1/responses/{id}/input_items', 'get']])
-      expect(doc.paths[path]?.[method]).toBeDefined()
+    const routes: Array<[string, string]> = [['/v1/responses/{id}', 'get'], ['/v1/responses/{id}', 'delete'], ['/v1/responses/{id}/cancel', 'post'], ['/v1/responses/{id}/input_items', 'get']]
+    for (const [path, method] of routes) expect(doc.paths[path]?.[method]).toBeDefined()
   })
 
   test('the schema is the validation: a bad field is a 400 naming it', async () => {
