@@ -67,9 +67,10 @@ const costOf = (u: { input_tokens: number; input_tokens_details: { cached_tokens
 describe('POST /v1/responses to an OpenAI-type provider (passed through)', () => {
   test('JSON: relayed as it came, billed from its usage, cached input at the cached rate and reasoning inside output', async () => {
     mock.options.cachedTokens = 4
-    const { result, row, charged } = await billed(() =>
-      client.responses.create({ model: 'mock:gpt-mock', input: 'Say hello to everyone in the room please', reasoning: { effort: 'low' } }),
+    const { result: { data: result, response }, row, charged } = await billed(() =>
+      client.responses.create({ model: 'mock:gpt-mock', input: 'Say hello to everyone in the room please', reasoning: { effort: 'low' } }).withResponse(),
     )
+    expect(Number(response.headers.get('x-budget-remaining'))).toBeLessThan(10)
     expect(result.output_text).toBe(TEXT)
     expect(result.usage!.output_tokens_details.reasoning_tokens).toBe(4)
     expect(result.usage!.output_tokens).toBe(4 + 5)
