@@ -30,7 +30,7 @@ beforeAll(async () => {
   const providers = mockProviders(mock)
   gw = await startTestGateway({
     mock,
-    config: { pricing: PRICING, providers: { ...providers, mockchat: { ...providers.mock, responses: 'chat' } } },
+    config: { pricing: PRICING, providers: { ...providers, mockchat: { ...providers.mock, responses: 'chat' } }, cors_allowed_origins: ['https://app.example.com'] },
   })
   const { secret } = await gw.userWithKey({ id: 'team-tr', max_budget: 10 })
   client = new OpenAI({ apiKey: secret, baseURL: `${gw.url}/v1`, maxRetries: 0 })
@@ -89,6 +89,15 @@ describe('Responses to an Anthropic model (translated both ways)', () => {
     expect(response.headers.get('x-tollgate-dropped-tools')).toBe('web_search')
     expect(upstreamBody().tools).toEqual([{ name: 'get_weather', description: WEATHER.description, input_schema: WEATHER.parameters }])
     expect(data.output[0]).toMatchObject({ type: 'function_call', name: 'get_weather', call_id: 'toolu_1', arguments: '{"city":"Paris"}' })
+
+    // A browser app may read the header too.
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json', origin: 'https://app.example.com' },
+      body: JSON.stringify({ model: 'mockant:claude-mock', input: 'hi', tools: [{ type: 'web_search_preview' }] }),
+    })
+    expect(res.headers.get('x-tollgate-dropped-tools')).toBe('web_search_preview')
+    expect(res.headers.get('access-control-expose-headers')).toContain('x-tollgate-dropped-tools')
   })
 
   test('a request that needs stored state is a clear 400: a translated target keeps none', async () => {
