@@ -252,3 +252,29 @@ describe('POST /v1/responses/input_tokens: counted free, for the models the key 
     expect(anonymous.status).toBe(401)
   })
 })
+
+describe('a translated stream cut by the client', () => {
+  test('aborts the Anthropic call and pays the input estimate plus the output delivered, as the README says', async () => {
+    mock.options = { ...mock.options, chunks: 40, chunkDelayMs: 20, completionText: 'word '.repeat(200).trim() }
+    const body = { model: 'mockant:claude-mock', input: 'Tell me a long story', stream: true }
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    const reader = res.body!.getReader()
+    let seen = ''
+    while ((seen.match(/response\.output_text\.delta/g) ?? []).length < 3) seen += new TextDecoder().decode((await reader.read()).value)
+    await reader.cancel()
+    for (let i = 0; i < 100 && mock.aborts === 0; i++) await Bun.sleep(10)
+    expect(mock.aborts).toBe(1)
+    await Bun.sleep(20)
+    const row = await lastRow()
+    const { estimateResponses } = await import('../src/budget/estimate')
+    expect(row.status).toBe('aborted')
+    expect(row.prompt_tokens).toBe(estimateResponses(body, { defaultMaxOutputTokens: 4096, mediaPartTokens: 4096 }).inputTokens)
+    expect(row.completion_tokens).toBeGreaterThanOrEqual(3 * 4)
+    expect(row.completion_tokens).toBeLessThan(200 * 5)
+    expect(row.cost).toBe(row.prompt_tokens * 4 + row.completion_tokens * 20)
+  })
+})
