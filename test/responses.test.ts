@@ -124,6 +124,12 @@ describe('POST /v1/responses to an OpenAI-type provider (passed through)', () =>
     expect(charged).toBe(costOf(result.response.usage))
   })
 
+  test('a key bills its own user: a body naming another is refused (403 user_mismatch), as on chat', async () => {
+    const error = await client.responses.create({ model: 'mock:gpt-mock', input: 'hi', user: 'someone-else' }).then(() => null, (e) => e)
+    expect(error.status).toBe(403)
+    expect(error.code).toBe('user_mismatch')
+  })
+
   test('background: true is refused with a 400 before anything is held or sent', async () => {
     const res = await client.responses.create({ model: 'mock:gpt-mock', input: 'hi', background: true }).catch((e) => e)
     expect(res).toBeInstanceOf(OpenAI.BadRequestError)
@@ -173,6 +179,10 @@ describe('stored responses belong to the user that made them', () => {
     const hold = gw.query<{ reserved: number; cost: number }>('SELECT reserved, cost FROM usage ORDER BY id DESC LIMIT 1')[0]!
     expect(hold.reserved).toBeGreaterThanOrEqual(hold.cost)
 
+    // The master key may read any user's response.
+    const asMaster = await fetch(`${gw.url}/v1/responses/${first.id}`, { headers: gw.master })
+    expect(asMaster.status).toBe(200)
+
     expect((await client.responses.delete(first.id).then(() => 'deleted', (e) => e))).toBe('deleted')
     const gone = await client.responses.retrieve(first.id).then(() => null, (e) => e)
     expect(gone).toBeInstanceOf(OpenAI.NotFoundError)
@@ -210,6 +220,13 @@ describe('hosted tools with fees follow require-pricing', () => {
     expect(error.message).toContain('web_search, code_interpreter')
     expect(mock.calls.length).toBe(0)
     expect((await spend()).spend).toBe(before.spend)
+  })
+
+  test('with pricing required off, hosted tools are served (at $0 for the feature)', async () => {
+    const { refuseUnpricedFeatures } = await import('../src/translate/responses/hosted-tools')
+    expect(() => refuseUnpricedFeatures(['web_search'], null, { require_pricing: false })).not.toThrow()
+    expect(() => refuseUnpricedFeatures([], null, { require_pricing: true })).not.toThrow()
+    expect(() => refuseUnpricedFeatures(['file_search'], null, { require_pricing: true })).toThrow(/file_search/)
   })
 
   test('function tools alone are served, the call passed through', async () => {
