@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { configSchema } from '../src/config/schema'
 import { ChunksToResponseEvents } from '../src/translate/responses/chunks-to-response-events'
 import { responsesRequestToMessages } from '../src/translate/responses/request-to-messages'
 import { carryThinking } from '../src/translate/responses/reasoning-carrier'
@@ -71,5 +72,20 @@ describe('chat chunks → Responses events', () => {
     const c = new ChunksToResponseEvents({})
     const out = c.push(chunk({ content: 'Hi' })) + c.end()
     expect(typesOf(out).at(-1)).toBe('response.failed')
+  })
+})
+
+describe('the responses provider setting', () => {
+  const parse = (provider: Record<string, unknown>) =>
+    configSchema.safeParse({ master_key: 'k'.repeat(32), providers: { p: { base_url: 'http://127.0.0.1:1/v1', ...provider } } })
+
+  test('native or chat for an openai provider; refused, naming the field, for an anthropic one or a misspelt value', () => {
+    expect(parse({ type: 'openai', responses: 'chat' }).success).toBe(true)
+    expect(parse({ type: 'openai' }).success).toBe(true)
+    for (const bad of [{ type: 'anthropic', responses: 'native' }, { type: 'openai', responses: 'chats' }]) {
+      const result = parse(bad)
+      expect(result.success).toBe(false)
+      expect(result.error!.issues[0]!.path).toEqual(['providers', 'p', 'responses'])
+    }
   })
 })

@@ -88,6 +88,9 @@ export const configSchema = z
     const known = (ref: string) => ref.split(/[:/]/, 1)[0]! in c.providers
     for (const [alias, target] of Object.entries(c.aliases))
       if (!known(target)) ctx.addIssue({ code: 'custom', path: ['aliases', alias], message: `names unknown provider in ${target}` })
+    for (const [name, p] of Object.entries(c.providers))
+      if (p.type === 'anthropic' && p.responses !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['providers', name, 'responses'], message: 'applies to openai providers only (an anthropic provider is always translated)' })
     for (const model of Object.keys(c.pricing))
       if (!known(model)) ctx.addIssue({ code: 'custom', path: ['pricing', model], message: 'names an unknown provider' })
   })
