@@ -286,3 +286,26 @@ describe('/docs', () => {
     expect(((await res.json()) as any).error.message).toContain('max_output_tokens')
   })
 })
+
+describe('cap-output on', () => {
+  test('the output bound the hold used is sent upstream as max_output_tokens (native) or the chat cap (through chat completions)', async () => {
+    const providers = (await import('./support/gateway')).mockProviders(mock)
+    const capped = await startTestGateway({
+      mock,
+      config: {
+        cap_output_tokens: true, default_max_output_tokens: 64, pricing: { ...PRICING, 'mockchat:gpt-mock': PRICING['mock:gpt-mock'] },
+        providers: { ...providers, mockchat: { ...providers.mock, responses: 'chat' } },
+      },
+    })
+    try {
+      const { secret } = await capped.userWithKey({ id: 'team-cap', max_budget: 1 })
+      const c = new OpenAI({ apiKey: secret, baseURL: `${capped.url}/v1`, maxRetries: 0 })
+      await c.responses.create({ model: 'mock:gpt-mock', input: 'hi' })
+      expect((mock.calls.at(-1)!.body as any).max_output_tokens).toBe(64)
+      await c.responses.create({ model: 'mockchat:gpt-mock', input: 'hi', max_output_tokens: 10 })
+      expect((mock.calls.at(-1)!.body as any).max_tokens).toBe(10)
+    } finally {
+      await capped.stop()
+    }
+  })
+})
