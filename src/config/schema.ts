@@ -29,6 +29,11 @@ const provider = z.strictObject({
   base_url: z.url().transform((u) => u.replace(/\/+$/, '')),
   api_key: z.string().default(''),
   headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * How `/v1/responses` reaches an OpenAI-type provider: `native` (its own `/responses`), or `chat`
+   * (translated to `/chat/completions`, for compatible servers without the Responses API). Unset: native.
+   */
+  responses: z.enum(['native', 'chat']).optional(),
 })
 
 /** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */
@@ -95,6 +100,9 @@ export const configSchema = z
     const known = (ref: string) => ref.split(/[:/]/, 1)[0]! in c.providers
     for (const [alias, target] of Object.entries(c.aliases))
       if (!known(target)) ctx.addIssue({ code: 'custom', path: ['aliases', alias], message: `names unknown provider in ${target}` })
+    for (const [name, p] of Object.entries(c.providers))
+      if (p.type === 'anthropic' && p.responses !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['providers', name, 'responses'], message: 'applies to openai providers only (an anthropic provider is always translated)' })
     for (const model of Object.keys(c.pricing))
       if (!known(model)) ctx.addIssue({ code: 'custom', path: ['pricing', model], message: 'names an unknown provider' })
   })

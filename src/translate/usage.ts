@@ -68,3 +68,18 @@ function serverToolUses(used: AnthropicUsage['server_tool_use']): Record<string,
   for (const [key, n] of Object.entries(used)) if (key.endsWith('_requests')) uses[key.slice(0, -'_requests'.length)] = count(n)
   return uses
 }
+
+export interface ResponsesUsage {
+  input_tokens?: number | null
+  input_tokens_details?: { cached_tokens?: number | null } | null
+  output_tokens?: number | null
+}
+
+/**
+ * The Responses API counts cached tokens inside `input_tokens`, and reasoning tokens inside
+ * `output_tokens`: each token once, at its own rate.
+ */
+export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCounts | null =>
+  u && typeof u === 'object'
+    ? { promptTokens: count(u.input_tokens), completionTokens: count(u.output_tokens), cachedTokens: count(u.input_tokens_details?.cached_tokens) }
+    : null
