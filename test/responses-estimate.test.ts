@@ -19,10 +19,11 @@ describe('estimateResponses', () => {
     expect(estimateResponses({ input: 'hi', tools: [{ type: 'function', name: 'f' }] }, o).inputTokens - base).toBe(bytes('typefunctionnamef'))
   })
 
-  test('every item type counts: messages by their parts, images the media bound, inline files their bytes, calls, outputs and reasoning by their fields', () => {
+  test('every item type counts: messages by their parts, inline images and files their bytes, calls, outputs and reasoning by their fields', () => {
     const pdf = `data:application/pdf;base64,${'A'.repeat(100_000)}`
+    const png = `data:image/png;base64,${'A'.repeat(50_000)}`
     const items = [
-      { role: 'user', content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: `data:image/png;base64,${'A'.repeat(50_000)}` }] },
+      { role: 'user', content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: png }] },
       { role: 'user', content: [{ type: 'input_file', filename: 'a.pdf', file_data: pdf }] },
       { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"x":1}' },
       { type: 'function_call_output', call_id: 'c1', output: 'result text' },
@@ -30,7 +31,7 @@ describe('estimateResponses', () => {
     ]
     const expected =
       5 * PER_MESSAGE_OVERHEAD +
-      fields({ role: 'user' }) + bytes('typeinput_texttextlook') + MEDIA +
+      fields({ role: 'user' }) + bytes('typeinput_texttextlook') + bytes('typeinput_imageimage_url') + bytes(png) +
       fields({ role: 'user' }) + bytes('typeinput_filefilenamea.pdffile_data') + bytes(pdf) +
       fields({ type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"x":1}' }) +
       fields({ type: 'function_call_output', call_id: 'c1' }) + bytes('result text') +
