@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { forbidden } from '../../http/errors'
 import { requestState } from '../../http/request-state'
 import type { Services } from '../../services'
+import { alertRoutes } from './alerts'
 import { keyRoutes } from './keys'
 import { pricingRoutes } from './pricing'
 import { recordRoutes } from './records'
@@ -20,3 +21,4 @@ export const adminRoutes = (services: Services) =>
     .use(keyRoutes(services))
     .use(pricingRoutes(services))
     .use(recordRoutes(services))
+    .use(alertRoutes(services))
