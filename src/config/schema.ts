@@ -29,6 +29,11 @@ const provider = z.strictObject({
   base_url: z.url().transform((u) => u.replace(/\/+$/, '')),
   api_key: z.string().default(''),
   headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * Which provider of the price catalog this one is (`openai`, `anthropic`, `groq`, …), for
+   * `tollgate prices catalog`. Never guessed: a `type: openai` server may be OpenAI, Groq or a local one.
+   */
+  catalog: z.string().regex(/^[a-z0-9_.-]+$/, 'a catalog provider id such as openai, anthropic or groq').optional(),
 })
 
 /** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */

@@ -5,6 +5,7 @@ import type { Services } from '../../services'
 import { alertRoutes } from './alerts'
 import { keyRoutes } from './keys'
 import { pricingRoutes } from './pricing'
+import { providerRoutes } from './providers'
 import { recordRoutes } from './records'
 import { userRoutes } from './users'
 
@@ -22,3 +23,4 @@ export const adminRoutes = (services: Services) =>
     .use(pricingRoutes(services))
     .use(recordRoutes(services))
     .use(alertRoutes(services))
+    .use(providerRoutes(services))
