@@ -25,10 +25,22 @@ describe('estimateChat', () => {
     expect(withTools - chat('hi').inputTokens).toBe('type'.length + 'function'.length + 'function'.length + 'name'.length + 'f'.length)
   })
 
-  test('an image or audio part counts the media bound, however large its data', () => {
-    const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(100_000)}` } }
-    const audio = { type: 'input_audio', input_audio: { data: 'A'.repeat(100_000), format: 'wav' } }
-    expect(chat([image, audio]).inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + 2 * MEDIA)
+  test('inline audio counts its bytes: 500 B and 15 MB of input_audio no longer reserve the same', () => {
+    const audio = (bytes: number) => ({ type: 'input_audio', input_audio: { data: 'A'.repeat(bytes), format: 'wav' } })
+    const small = chat([audio(500)]).inputTokens
+    const large = chat([audio(15_000_000)]).inputTokens
+    expect(small).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + MEDIA)
+    expect(large).toBeGreaterThanOrEqual(15_000_000)
+    expect(large).toBeLessThan(15_000_000 + 200)
+  })
+
+  test('an inline image counts its bytes too, never less than the media bound; an image by URL counts the bound', () => {
+    const image = (url: string) => ({ type: 'image_url', image_url: { url } })
+    const data = `data:image/png;base64,${'A'.repeat(100_000)}`
+    expect(chat([image(data)]).inputTokens).toBeGreaterThanOrEqual(100_000)
+    expect(chat([image('data:image/png;base64,AAAA')]).inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + MEDIA)
+    expect(chat([image('https://example.com/cat.png')]).inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + MEDIA)
+    expect(chat([{ type: 'input_image', image_url: data }]).inputTokens).toBeGreaterThanOrEqual(100_000)
   })
 
   test('an inline file counts its bytes', () => {
@@ -63,6 +75,13 @@ describe('estimateMessages: documents', () => {
     estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: [block] }] }, o)
   const BASE = PER_MESSAGE_OVERHEAD + USER_ROLE
 
+  test('a base64 image counts its bytes, never less than the media bound; an image by URL counts the bound', () => {
+    const image = (source: Record<string, unknown>) => messages({ type: 'image', source }).inputTokens
+    expect(image({ type: 'base64', media_type: 'image/png', data: 'A'.repeat(200_000) })).toBeGreaterThanOrEqual(BASE + 200_000)
+    expect(image({ type: 'base64', media_type: 'image/png', data: 'AAAA' })).toBe(BASE + MEDIA)
+    expect(image({ type: 'url', url: 'https://example.com/cat.png' })).toBe(BASE + MEDIA)
+  })
+
   test('a base64 PDF counts its bytes', () => {
     const estimate = messages({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 } })
     expect(estimate.inputTokens).toBe(BASE + PDF_BASE64.length)
@@ -88,9 +107,5 @@ describe('estimateMessages: documents', () => {
     const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 } }
     const estimate = messages({ type: 'tool_result', tool_use_id: 't', content: [pdf] })
     expect(estimate.inputTokens).toBeGreaterThanOrEqual(BASE + PDF_BASE64.length)
-  })
-
-  test('an image still counts the media bound', () => {
-    expect(messages({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(100_000) } }).inputTokens).toBe(BASE + MEDIA)
   })
 })

@@ -201,3 +201,81 @@ describe('prices are whole micro-USD', () => {
     }
   })
 })
+
+describe('prices of billed features: cache writes, audio, server tools, service tiers', () => {
+  const features = {
+    cache_write_per_million: 3.75,
+    cache_write_1h_per_million: 6,
+    audio_input_per_million: 40,
+    audio_output_per_million: 80,
+    server_tools: { web_search: 0.01 },
+    service_tiers: { priority: 1.75, flex: 0.5 },
+  }
+
+  test('POST stores them exactly; GET, the history and /v1/models show them', async () => {
+    const p = await setPrice('mock:featured', 3, 15, features)
+    expect(p).toMatchObject(features)
+    expect(gw.query("SELECT cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million, server_tools, service_tiers FROM prices WHERE model = 'mock:featured'")[0]).toEqual({
+      cache_write_per_million: 3_750_000,
+      cache_write_1h_per_million: 6_000_000,
+      audio_input_per_million: 40_000_000,
+      audio_output_per_million: 80_000_000,
+      server_tools: '{"web_search":10000}',
+      service_tiers: '{"priority":1750,"flex":500}',
+    })
+    expect((await gw.admin('GET', '/v1/pricing/mock:featured')).body).toMatchObject(features)
+    expect((await gw.admin('GET', `/v1/pricing/history/${p.id}`)).body).toMatchObject(features)
+    const models = (await (await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).json()) as any
+    expect(models.data.find((m: any) => m.id === 'mock:featured').pricing).toMatchObject(features)
+  })
+
+  test('a row without them shows nulls and empty maps: cache writes by the fallback rule, no feature priced', async () => {
+    const p = await setPrice('mock:plain-only', 1, 2)
+    expect(p).toMatchObject({
+      cache_write_per_million: null, cache_write_1h_per_million: null, audio_input_per_million: null, audio_output_per_million: null,
+      server_tools: {}, service_tiers: {},
+    })
+  })
+
+  test('amounts finer than a micro-USD, multipliers finer than a thousandth, and odd names are refused naming the field', async () => {
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['cache_write_per_million', { cache_write_per_million: 1.0000001 }],
+      ['audio_output_per_million', { audio_output_per_million: 0.0000004 }],
+      ['server_tools', { server_tools: { web_search: 0.0000001 } }],
+      ['service_tiers', { service_tiers: { priority: 1.0001 } }],
+      ['service_tiers', { service_tiers: { priority: -1 } }],
+      ['server_tools', { server_tools: { 'Web Search': 0.01 } }],
+    ]
+    for (const [field, extra] of cases) {
+      const res = await gw.admin('POST', '/v1/pricing', { model: 'mock:fine-feature', input_per_million: 1, output_per_million: 1, ...extra })
+      expect({ field, status: res.status }).toEqual({ field, status: 400 })
+      expect(res.body.error.message).toContain(field)
+    }
+    expect(gw.query("SELECT count(*) AS n FROM prices WHERE model = 'mock:fine-feature'")[0].n).toBe(0)
+  })
+
+  test('the OpenAPI document describes them', async () => {
+    const doc = (await (await fetch(`${gw.url}/docs/json`)).json()) as any
+    const schema = doc.paths['/v1/pricing'].post.requestBody.content['application/json'].schema
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(Object.keys(features)))
+  })
+
+  test('the config file seeds them; a seed finer than the ledger stops startup naming the field', () => {
+    const dir = tempDir()
+    try {
+      const db = openDatabase(join(dir, 'seed.db'))
+      const book = new PriceBook(db.$client, 0)
+      book.seed({ 'mock:seeded': { input_per_million: 1, output_per_million: 2, ...features } })
+      expect(book.priceOf('mock:seeded')).toMatchObject({
+        cacheWritePerMillion: 3_750_000, cacheWrite1hPerMillion: 6_000_000, audioInputPerMillion: 40_000_000, audioOutputPerMillion: 80_000_000,
+        serverTools: { web_search: 10_000 }, tierMultipliers: { priority: 1750, flex: 500 },
+      })
+      expect(() => book.seed({ 'mock:bad-tier': { input_per_million: 1, output_per_million: 1, service_tiers: { priority: 1.23456 } } })).toThrow(
+        'pricing.mock:bad-tier.service_tiers.priority',
+      )
+      db.$client.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -309,7 +309,7 @@ describe('estimateMessages', () => {
   const o = { defaultMaxOutputTokens: 999, mediaPartTokens: 100 }
   const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(50_000) } }
 
-  test('images count the media bound, wherever they are, not their base64 bytes; output is max_tokens', () => {
+  test('inline images count their base64 bytes, wherever they are (never less than the media bound); output is max_tokens', () => {
     const est = estimateMessages(
       {
         max_tokens: 64,
@@ -322,8 +322,8 @@ describe('estimateMessages', () => {
       o,
     )
     expect(est.outputTokens).toBe(64)
-    expect(est.inputTokens).toBeGreaterThanOrEqual(200 + 3 + 2 + 2 * PER_MESSAGE_OVERHEAD)
-    expect(est.inputTokens).toBeLessThan(400)
+    expect(est.inputTokens).toBeGreaterThanOrEqual(2 * 50_000 + 3 + 2 + 2 * PER_MESSAGE_OVERHEAD)
+    expect(est.inputTokens).toBeLessThan(2 * 50_000 + 400)
   })
 
   test('a plain-text document counts its text; tools count', () => {

@@ -1,10 +1,11 @@
 /**
  * The worst-case token counts of a request, before it is sent. Input: a token is at least one byte,
  * so the UTF-8 length of every string the request sends bounds its text; each message adds a fixed
- * overhead (role and separators); each image or audio part counts a configured bound instead of its
- * bytes. A file sent inline counts its bytes (a provider reads every page of a PDF), never less than
- * that bound; a file sent by reference (an id, a URL) counts the bound, since its bytes are not here.
- * Output: the request's own maximum, or the configured default.
+ * overhead (role and separators). Media and files sent inline (an image's data URL, audio's base64, a
+ * PDF) count their bytes, never less than a configured bound: what a provider makes of them grows with
+ * their size (seconds of audio, pages of a PDF, an image's pixels on a server that does not downscale),
+ * and their encoded bytes bound it. Sent by reference (an id, a URL), they count the bound, since their
+ * bytes are not here. Output: the request's own maximum, or the configured default.
  */
 export interface EstimateOptions {
   defaultMaxOutputTokens: number
@@ -17,8 +18,8 @@ export interface TokenEstimate {
 }
 
 export const PER_MESSAGE_OVERHEAD = 8
-const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image'])
-const FILE_PART_TYPES = new Set(['file', 'document', 'input_file'])
+/** Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound. */
+const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image', 'video_url', 'input_video', 'file', 'document', 'input_file'])
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
 
@@ -39,19 +40,17 @@ export function textBytes(value: unknown): number {
   return 0
 }
 
-/** A file's inline data counts its bytes, never less than the media bound; a file by reference has no data here and counts the bound. */
-const fileTokens = (bytes: number, mediaPartTokens: number) => Math.max(mediaPartTokens, bytes)
+/** Inline media counts its bytes, never less than the media bound; media by reference has no data here and counts the bound. */
+const mediaTokens = (bytes: number, mediaPartTokens: number) => Math.max(mediaPartTokens, bytes)
 
-/** A message's content: a string, or parts of which images and audio count the fixed bound and files their bytes. */
+/** A message's content: a string, or parts of which media and files count their bytes, never less than the media bound. */
 export function contentTokens(content: unknown, mediaPartTokens: number): number {
   if (typeof content === 'string') return utf8(content)
   if (!Array.isArray(content)) return textBytes(content)
   let n = 0
   for (const part of content) {
     const type = (part as { type?: unknown } | null)?.type
-    if (typeof type === 'string' && MEDIA_PART_TYPES.has(type)) n += mediaPartTokens
-    else if (typeof type === 'string' && FILE_PART_TYPES.has(type)) n += fileTokens(textBytes(part), mediaPartTokens)
-    else n += textBytes(part)
+    n += typeof type === 'string' && MEDIA_PART_TYPES.has(type) ? mediaTokens(textBytes(part), mediaPartTokens) : textBytes(part)
   }
   return n
 }
@@ -104,14 +103,15 @@ function embeddingInputTokens(input: unknown): number {
 export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, outputTokens: 0 })
 
 /**
- * An Anthropic content block. Images count the media bound; a document counts its inline data (text,
- * blocks, or base64 bytes, never less than the media bound) or, sent by reference (URL, file id), the
- * media bound, plus its title and context; a tool result counts its blocks the same way.
+ * An Anthropic content block. An image counts its inline bytes, never less than the media bound; a
+ * document counts its inline data (text, blocks, or base64 bytes, never less than the media bound) or,
+ * sent by reference (URL, file id), the media bound, plus its title and context; a tool result counts its
+ * blocks the same way.
  */
 function anthropicBlockTokens(block: unknown, mediaPartTokens: number): number {
   if (!block || typeof block !== 'object') return textBytes(block)
   const { type, source, content, ...rest } = block as Record<string, unknown>
-  if (type === 'image') return mediaPartTokens
+  if (type === 'image') return mediaTokens(textBytes(source), mediaPartTokens) + textBytes(rest)
   if (type === 'document') return documentSourceTokens((source ?? {}) as Record<string, unknown>, mediaPartTokens) + textBytes(rest)
   return textBytes(type) + textBytes(source) + anthropicContentTokens(content, mediaPartTokens) + textBytes(rest)
 }
@@ -120,7 +120,7 @@ function documentSourceTokens(src: Record<string, unknown>, mediaPartTokens: num
   switch (src.type) {
     case 'text': return textBytes(src.data)
     case 'content': return anthropicContentTokens(src.content, mediaPartTokens)
-    case 'base64': return fileTokens(textBytes(src.data), mediaPartTokens)
+    case 'base64': return mediaTokens(textBytes(src.data), mediaPartTokens)
     default: return mediaPartTokens
   }
 }

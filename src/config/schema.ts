@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { LOG_LEVELS } from '../log/logger'
-import { wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
+import { featureName, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
 
 /** Reads "true"/"false"/"1"/"0" from the environment; YAML gives real booleans. */
 const flag = z.union(
@@ -42,6 +42,14 @@ const priceSeed = z.strictObject({
   output_per_million: wholeMicrosPerMillion.default(0),
   cached_input_per_million: wholeMicrosPerMillion.optional(),
   per_request: wholeMicrosPerRequest.optional(),
+  cache_write_per_million: wholeMicrosPerMillion.optional(),
+  cache_write_1h_per_million: wholeMicrosPerMillion.optional(),
+  audio_input_per_million: wholeMicrosPerMillion.optional(),
+  audio_output_per_million: wholeMicrosPerMillion.optional(),
+  /** USD per use, by server tool (`web_search`). */
+  server_tools: z.record(featureName, wholeMicrosPerRequest).optional(),
+  /** Multiplier of every token rate, by service tier (`priority`, `flex`, `fast`). */
+  service_tiers: z.record(featureName, tierMultiplier).optional(),
 })
 
 /** A webhook alerts are posted to: operator configuration only, never settable through the API (no SSRF). */
@@ -92,6 +100,10 @@ export const configSchema = z
     cap_output_tokens: flag.default(false),
     /** Upper bound on the input tokens of one image, audio or file part, for the estimate. */
     media_part_tokens: positiveInt.default(4096),
+    /** `max_uses` given to a billed server tool (web search) that sets none: its worst case must be bounded. */
+    server_tool_default_max_uses: positiveInt.default(5),
+    /** Input tokens the hold allows for what each server tool use adds to the context (search results). */
+    server_tool_use_input_tokens: nonNegativeInt.default(20_000),
     reservation_ttl_sec: positiveInt.default(900),
     upstream_timeout_ms: positiveInt.default(600_000),
     /** A stream that sends nothing for this long is cut. */

@@ -49,6 +49,15 @@ export const prices = sqliteTable(
     outputPerMillion: integer('output_per_million').notNull(),
     cachedInputPerMillion: integer('cached_input_per_million'),
     perRequest: integer('per_request'),
+    /** Prompt-cache writes, 5-minute and 1-hour lifetimes; null: billed by the fallback rule (src/pricing/price.ts). */
+    cacheWritePerMillion: integer('cache_write_per_million'),
+    cacheWrite1hPerMillion: integer('cache_write_1h_per_million'),
+    audioInputPerMillion: integer('audio_input_per_million'),
+    audioOutputPerMillion: integer('audio_output_per_million'),
+    /** Micro-USD per use, by server tool name: `{"web_search": 10000}`. */
+    serverTools: text('server_tools', { mode: 'json' }).$type<Record<string, number>>(),
+    /** Rate multipliers in thousandths, by service tier: `{"priority": 2000, "flex": 500}`. */
+    serviceTiers: text('service_tiers', { mode: 'json' }).$type<Record<string, number>>(),
     createdAt: integer('created_at').notNull(),
     /** Set by DELETE: the model is unpriced from then on; the row stays for the usage rows that cite it. */
     deletedAt: integer('deleted_at'),

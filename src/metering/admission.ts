@@ -5,7 +5,8 @@ import { badRequest, forbidden, notFound, paymentRequired } from '../http/errors
 import type { Server } from 'bun'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
-import { worstCaseCost, type Price } from '../pricing/price'
+import { requireFeaturesPriced } from '../pricing/features'
+import { NO_FEATURES, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
@@ -21,6 +22,8 @@ export interface AdmissionRequest {
   /** Audio and moderation have no token pricing: served unpriced at $0 even when pricing is required. */
   pricingExempt?: boolean
   estimate: (price: Price | null) => TokenEstimate
+  /** What the request asks the provider to bill beyond plain tokens (server tools, a service tier, audio, cache writes). */
+  features?: RequestedFeatures
   /** Told whom the master key bills as soon as that is known, so that a refusal after it is still recorded against that user. */
   onBilledUser?: (userId: string) => void
 }
@@ -28,6 +31,8 @@ export interface AdmissionRequest {
 export interface Admission {
   model: ResolvedModel
   price: Price | null
+  /** The price and the request's billed features: what settlement charges by. */
+  tariff: Tariff
   userId: string
   estimate: TokenEstimate
   hold: Hold
@@ -62,7 +67,9 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   }
 
   const estimate = r.estimate(price)
-  const amount = worstCaseCost(price, estimate.inputTokens, estimate.outputTokens)
+  const features = r.features ?? NO_FEATURES
+  if (price && config.require_pricing) requireFeaturesPriced(price, features, estimate.inputTokens)
+  const amount = worstCaseCost(price, estimate.inputTokens, estimate.outputTokens, features, config.server_tool_use_input_tokens)
   // costOf clamps at the bound, so reaching it means the true worst case is at or past it.
   if (amount >= MAX_REQUEST_MICROS)
     throw badRequest('This request could cost $1,000,000 or more at its maximum output: lower max_tokens.', 'estimate_too_large')
@@ -77,7 +84,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     priceId: price?.id ?? null,
     stream: r.stream,
   })
-  return { model, price, userId, estimate, hold }
+  return { model, price, tariff: { price, features }, userId, estimate, hold }
 }
 
 /**

@@ -1,10 +1,12 @@
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
+import { openAIUsage, type OpenAIUsage } from '../translate/usage'
 import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 
 interface ChatChunk {
   choices?: Array<{ delta?: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; tool_calls?: Array<{ function?: { arguments?: unknown } }> } }>
-  usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } | null } | null
+  usage?: OpenAIUsage | null
+  service_tier?: unknown
   error?: unknown
 }
 
@@ -44,11 +46,7 @@ class OpenAIChunkMeter implements EventMeter {
       for (const call of d.tool_calls ?? []) this.deliveredOutputBytes += byteLength(call.function?.arguments)
     }
     if (chunk.usage) {
-      this.usage = {
-        promptTokens: chunk.usage.prompt_tokens ?? 0,
-        completionTokens: chunk.usage.completion_tokens ?? 0,
-        cachedTokens: chunk.usage.prompt_tokens_details?.cached_tokens ?? 0,
-      }
+      this.usage = openAIUsage(chunk.usage, chunk.service_tier)
       if (!this.passUsage && (!chunk.choices || chunk.choices.length === 0)) return ''
     }
     return asIs

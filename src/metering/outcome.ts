@@ -1,12 +1,12 @@
 import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
-import { costOf, type Price, type TokenCounts } from '../pricing/price'
+import { costOf, type Tariff, type TokenCounts } from '../pricing/price'
 import type { StreamFacts } from './metered-stream'
 
 /** A complete answer: its usage if the provider reported one, otherwise the whole estimate. */
-export function answeredOutcome(price: Price | null, usage: TokenCounts | null, hold: Hold, latencyMs: number): Outcome {
-  if (usage) return { cost: costOf(price, usage), ...usage, status: 'ok', latencyMs }
+export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold: Hold, latencyMs: number): Outcome {
+  if (usage) return { cost: costOf(tariff.price, usage, tariff.features), ...usage, status: 'ok', latencyMs }
   return { cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'ok', latencyMs }
 }
 
@@ -17,15 +17,15 @@ export function answeredOutcome(price: Price | null, usage: TokenCounts | null, 
  * after some output: what was generated so far (the usage if known, else the input estimate plus the
  * delivered output), never more than the hold.
  */
-export function streamOutcome(facts: StreamFacts, price: Price | null, estimate: TokenEstimate, hold: Hold, latencyMs: number): Outcome {
+export function streamOutcome(facts: StreamFacts, tariff: Tariff, estimate: TokenEstimate, hold: Hold, latencyMs: number): Outcome {
   const { end, usage, deliveredOutputBytes } = facts
-  if (end === 'done') return answeredOutcome(price, usage, hold, latencyMs)
+  if (end === 'done') return answeredOutcome(tariff, usage, hold, latencyMs)
   const status = end === 'cancelled' ? 'aborted' : 'error'
   if (end !== 'cancelled' && !usage && deliveredOutputBytes === 0)
     return { cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs }
-  if (end === 'truncated') return { ...answeredOutcome(price, usage, hold, latencyMs), status: 'error' }
+  if (end === 'truncated') return { ...answeredOutcome(tariff, usage, hold, latencyMs), status: 'error' }
   const counts = usage ?? { promptTokens: estimate.inputTokens, completionTokens: deliveredOutputBytes, cachedTokens: 0 }
-  return { cost: Math.min(costOf(price, counts), hold.amount), ...counts, status, latencyMs }
+  return { cost: Math.min(costOf(tariff.price, counts, tariff.features), hold.amount), ...counts, status, latencyMs }
 }
 
 /** X-Budget-Remaining: the user's budget in USD after this request's hold; absent for unlimited users. */

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { wholeMicros } from '../budget/money'
+import { microsToUsd, wholeMicros } from '../budget/money'
+import type { Price } from './price'
 
 /** What the API and the config file say about an amount that is finer than the ledger can count. */
 export const NOT_WHOLE_MICROS_PER_MILLION = 'must be a whole number of micro-USD per million tokens (at most 6 decimal places)'
@@ -7,7 +8,9 @@ export const NOT_WHOLE_MICROS = 'must be a whole number of micro-USD (at most 6 
 
 /** Amounts in USD that the ledger can hold exactly: the API's and the config file's schemas start from these. */
 export const wholeMicrosPerMillion = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS_PER_MILLION)
-export const wholeMicrosPerRequest = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS)
+/** A whole amount of micro-USD: a per-request price, a budget (a finer budget would be rounded, to 0 perhaps). */
+export const wholeMicrosUsd = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS)
+export const wholeMicrosPerRequest = wholeMicrosUsd
 
 export class InvalidPrice extends Error {
   override name = 'InvalidPrice'
@@ -16,11 +19,37 @@ export class InvalidPrice extends Error {
   }
 }
 
+export const NOT_WHOLE_THOUSANDTHS = 'must be a multiplier with at most 3 decimal places'
+
+/** A tier's multiplier of every token rate (2 = twice the plain rates), exact to the thousandth. */
+export const tierMultiplier = z
+  .number()
+  .nonnegative()
+  .max(100)
+  .refine((v) => wholeThousandths(v) !== null, NOT_WHOLE_THOUSANDTHS)
+
+function wholeThousandths(v: number): number | null {
+  const scaled = v * 1000
+  const whole = Math.round(scaled)
+  return Math.abs(scaled - whole) <= 1e-9 ? whole : null
+}
+
+/** Names of server tools and service tiers as providers spell them. */
+export const featureName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a lowercase name such as web_search or priority')
+
 export interface PriceAmounts {
   input_per_million: number
   output_per_million: number
   cached_input_per_million?: number | null
   per_request?: number | null
+  cache_write_per_million?: number | null
+  cache_write_1h_per_million?: number | null
+  audio_input_per_million?: number | null
+  audio_output_per_million?: number | null
+  /** USD per use, by server tool. */
+  server_tools?: Record<string, number> | null
+  /** Multiplier of every token rate, by service tier. */
+  service_tiers?: Record<string, number> | null
 }
 
 export interface PriceMicros {
@@ -28,23 +57,67 @@ export interface PriceMicros {
   outputPerMillion: number
   cachedInputPerMillion: number | null
   perRequest: number | null
+  cacheWritePerMillion: number | null
+  cacheWrite1hPerMillion: number | null
+  audioInputPerMillion: number | null
+  audioOutputPerMillion: number | null
+  /** Micro-USD per use. */
+  serverTools: Record<string, number>
+  /** Thousandths. */
+  tierMultipliers: Record<string, number>
 }
 
 /**
- * The amounts in micro-USD, exactly: a price is never rounded on its way into the ledger, since rounding
- * down would bill less than the operator set. Throws InvalidPrice naming the model and field otherwise.
+ * The amounts in micro-USD (multipliers in thousandths), exactly: a price is never rounded on its way into
+ * the ledger, since rounding down would bill less than the operator set. Throws InvalidPrice naming the
+ * model and field otherwise.
  */
 export function priceMicros(model: string, p: PriceAmounts): PriceMicros {
-  const exact = (field: keyof PriceAmounts, usd: number, reason: string) => {
+  const exact = (field: string, usd: number, reason: string) => {
     const micros = wholeMicros(usd)
     if (micros === null || micros < 0) throw new InvalidPrice(model, field, micros === null ? reason : 'must not be negative')
     return micros
   }
+  const perMillion = (field: keyof PriceAmounts) => {
+    const usd = p[field] as number | null | undefined
+    return usd == null ? null : exact(field, usd, NOT_WHOLE_MICROS_PER_MILLION)
+  }
+  const serverTools: Record<string, number> = {}
+  for (const [tool, usd] of Object.entries(p.server_tools ?? {})) serverTools[tool] = exact(`server_tools.${tool}`, usd, NOT_WHOLE_MICROS)
+  const tierMultipliers: Record<string, number> = {}
+  for (const [tier, m] of Object.entries(p.service_tiers ?? {})) {
+    const thousandths = wholeThousandths(m)
+    if (thousandths === null || thousandths < 0) throw new InvalidPrice(model, `service_tiers.${tier}`, NOT_WHOLE_THOUSANDTHS)
+    tierMultipliers[tier] = thousandths
+  }
   return {
     inputPerMillion: exact('input_per_million', p.input_per_million, NOT_WHOLE_MICROS_PER_MILLION),
     outputPerMillion: exact('output_per_million', p.output_per_million, NOT_WHOLE_MICROS_PER_MILLION),
-    cachedInputPerMillion:
-      p.cached_input_per_million == null ? null : exact('cached_input_per_million', p.cached_input_per_million, NOT_WHOLE_MICROS_PER_MILLION),
+    cachedInputPerMillion: perMillion('cached_input_per_million'),
     perRequest: p.per_request == null ? null : exact('per_request', p.per_request, NOT_WHOLE_MICROS),
+    cacheWritePerMillion: perMillion('cache_write_per_million'),
+    cacheWrite1hPerMillion: perMillion('cache_write_1h_per_million'),
+    audioInputPerMillion: perMillion('audio_input_per_million'),
+    audioOutputPerMillion: perMillion('audio_output_per_million'),
+    serverTools,
+    tierMultipliers,
   }
 }
+
+const usdOrNull = (micros: number | null | undefined) => (micros == null ? null : microsToUsd(micros))
+const mapValues = (record: Readonly<Record<string, number>> | undefined, f: (v: number) => number) =>
+  Object.fromEntries(Object.entries(record ?? {}).map(([k, v]) => [k, f(v)]))
+
+/** A price's amounts as the API and /v1/models show them: USD, multipliers as plain numbers. */
+export const priceAmountsOf = (p: Price) => ({
+  input_per_million: microsToUsd(p.inputPerMillion),
+  output_per_million: microsToUsd(p.outputPerMillion),
+  cached_input_per_million: usdOrNull(p.cachedInputPerMillion),
+  per_request: usdOrNull(p.perRequest),
+  cache_write_per_million: usdOrNull(p.cacheWritePerMillion),
+  cache_write_1h_per_million: usdOrNull(p.cacheWrite1hPerMillion),
+  audio_input_per_million: usdOrNull(p.audioInputPerMillion),
+  audio_output_per_million: usdOrNull(p.audioOutputPerMillion),
+  server_tools: mapValues(p.serverTools, microsToUsd),
+  service_tiers: mapValues(p.tierMultipliers, (m) => m / 1000),
+})

@@ -10,14 +10,30 @@ interface PriceRow {
   output_per_million: number
   cached_input_per_million: number | null
   per_request: number | null
+  cache_write_per_million: number | null
+  cache_write_1h_per_million: number | null
+  audio_input_per_million: number | null
+  audio_output_per_million: number | null
+  /** JSON: micro-USD per use, by tool. */
+  server_tools: string | null
+  /** JSON: thousandths, by tier. */
+  service_tiers: string | null
   created_at: number
   deleted_at: number | null
 }
 
+const jsonRecord = (text: string | null): Record<string, number> => (text ? JSON.parse(text) : {})
+
 const toPrice = (r: PriceRow): Price => ({
   id: r.id, model: r.model, inputPerMillion: r.input_per_million, outputPerMillion: r.output_per_million,
   cachedInputPerMillion: r.cached_input_per_million, perRequest: r.per_request, createdAt: r.created_at,
+  cacheWritePerMillion: r.cache_write_per_million, cacheWrite1hPerMillion: r.cache_write_1h_per_million,
+  audioInputPerMillion: r.audio_input_per_million, audioOutputPerMillion: r.audio_output_per_million,
+  serverTools: jsonRecord(r.server_tools), tierMultipliers: jsonRecord(r.service_tiers),
 })
+
+/** An empty map is stored as NULL: the row prices no feature. */
+const jsonOrNull = (record: Record<string, number>): string | null => (Object.keys(record).length === 0 ? null : JSON.stringify(record))
 
 /** A price row as history: in force, superseded by a newer row, or deleted. */
 export interface PriceRecord extends Price {
@@ -68,9 +84,12 @@ export class PriceBook {
         WHERE p.id = (SELECT id FROM prices q WHERE q.model = p.model ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
           AND p.deleted_at IS NULL`,
     )
-    this.insert = db.prepare<PriceRow, [string, number, number, number | null, number | null, number]>(
-      `INSERT INTO prices (model, input_per_million, output_per_million, cached_input_per_million, per_request, created_at)
-       VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+    type Row = [string, number, number, number | null, number | null, number | null, number | null, number | null, number | null, string | null, string | null, number]
+    this.insert = db.prepare<PriceRow, Row>(
+      `INSERT INTO prices (model, input_per_million, output_per_million, cached_input_per_million, per_request,
+         cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million,
+         server_tools, service_tiers, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     )
     this.markDeleted = db.prepare<PriceRow, [number, string]>(
       `UPDATE prices SET deleted_at = ?1
@@ -112,7 +131,11 @@ export class PriceBook {
    */
   set(p: NewPrice, now = Date.now()): Price {
     const m = priceMicros(p.model, p)
-    const row = this.insert.get(p.model, m.inputPerMillion, m.outputPerMillion, m.cachedInputPerMillion, m.perRequest, now)!
+    const row = this.insert.get(
+      p.model, m.inputPerMillion, m.outputPerMillion, m.cachedInputPerMillion, m.perRequest,
+      m.cacheWritePerMillion, m.cacheWrite1hPerMillion, m.audioInputPerMillion, m.audioOutputPerMillion,
+      jsonOrNull(m.serverTools), jsonOrNull(m.tierMultipliers), now,
+    )!
     this.invalidate()
     return toPrice(row)
   }

@@ -1,6 +1,11 @@
 import { MAX_REQUEST_MICROS } from '../budget/money'
 
-/** A price row in force: rates in integer micro-USD per million tokens, per-request price in micro-USD. */
+/**
+ * A price row in force: rates in integer micro-USD per million tokens, per-request and per-use prices in
+ * micro-USD, tier multipliers in thousandths. The rates beyond input and output are optional: unset, a
+ * token kind is billed by the rule `ratesOf` states, and a feature that needs a price of its own (a server
+ * tool, a service tier, audio) is refused at admission while pricing is required.
+ */
 export interface Price {
   id: number
   model: string
@@ -9,6 +14,16 @@ export interface Price {
   cachedInputPerMillion: number | null
   perRequest: number | null
   createdAt: number
+  /** Writes to the provider's prompt cache with its default (5-minute) lifetime. */
+  cacheWritePerMillion?: number | null
+  /** Writes to the 1-hour prompt cache. */
+  cacheWrite1hPerMillion?: number | null
+  audioInputPerMillion?: number | null
+  audioOutputPerMillion?: number | null
+  /** Micro-USD per use of a server tool, by tool name (`web_search`). */
+  serverTools?: Readonly<Record<string, number>>
+  /** Multiplier of every token rate, in thousandths (1750 = ×1.75), by service tier (`priority`, `flex`, `fast`). */
+  tierMultipliers?: Readonly<Record<string, number>>
 }
 
 export interface TokenCounts {
@@ -16,39 +31,181 @@ export interface TokenCounts {
   completionTokens: number
   /** Part of promptTokens that the provider served from its cache. */
   cachedTokens: number
+  /** Part of promptTokens written to the provider's cache (every lifetime). */
+  cacheWriteTokens?: number
+  /** Of the cache writes, those for one hour; undefined when the provider did not say how they split. */
+  cacheWrite1hTokens?: number
+  /** Part of promptTokens that was audio. */
+  audioInputTokens?: number
+  /** Part of completionTokens that was audio. */
+  audioOutputTokens?: number
+  /** Uses of each server tool as the provider reports them (a tool it does not name was not used); undefined when it does not count them. */
+  serverToolUses?: Record<string, number>
+  /** The service tier the provider says it served the request at. */
+  tier?: string
+}
+
+/** What a request asked for beyond plain tokens: the fallbacks of settlement, and what its hold covers. */
+export interface RequestedFeatures {
+  /** Server tools by name, each with the most uses the request allows. */
+  serverTools: Record<string, number>
+  /** The service tier asked for; null for the standard one. */
+  tier: string | null
+  audioInput: boolean
+  audioOutput: boolean
+  /** The longest cache lifetime the request writes with, or null when it marks nothing for caching. */
+  cacheWrites: '5m' | '1h' | null
+  /**
+   * The request switched on a long context window (Anthropic's `context-1m-*` beta): a prompt of more than
+   * LONG_CONTEXT_TOKENS is billed at the `long_context` tier's multiplier, on top of any other tier's.
+   */
+  longContext: boolean
+}
+
+/** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
+export const LONG_CONTEXT_TOKENS = 200_000
+
+/** What one request pays: the price in force, and what the request asked for beyond plain tokens. */
+export interface Tariff {
+  price: Price | null
+  features: RequestedFeatures
+}
+
+export const NO_FEATURES: RequestedFeatures = {
+  serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
+}
+
+/** Tiers billed at the plain rates, as the providers name them in requests and answers. */
+const STANDARD_TIERS = new Set(['auto', 'default', 'standard', 'standard_only'])
+export const isStandardTier = (tier: string | null | undefined): boolean => tier == null || STANDARD_TIERS.has(tier)
+const PLAIN = 1000
+
+/**
+ * The rate of each token kind, micro-USD per million. Unset rates: cached input at the input rate; audio
+ * at the text rates; cache writes by Anthropic's published multipliers, 1.25× input for the 5-minute cache
+ * (rounded up to the micro-USD) and 2× input for the 1-hour cache.
+ */
+export function ratesOf(price: Price) {
+  const input = price.inputPerMillion
+  return {
+    input,
+    cached: price.cachedInputPerMillion ?? input,
+    cacheWrite: price.cacheWritePerMillion ?? Math.ceil((input * 5) / 4),
+    cacheWrite1h: price.cacheWrite1hPerMillion ?? input * 2,
+    audioInput: price.audioInputPerMillion ?? input,
+    output: price.outputPerMillion,
+    audioOutput: price.audioOutputPerMillion ?? price.outputPerMillion,
+  }
+}
+
+/**
+ * The tier multiplier (thousandths) a request is billed at: the tier the provider reports, else the one the
+ * request asked for; a tier the price book has no multiplier for counts as the requested one, then plain.
+ */
+function multiplierOf(price: Price, reported: string | undefined, requested: string | null): number {
+  const m = price.tierMultipliers ?? {}
+  if (reported !== undefined) {
+    if (isStandardTier(reported)) return PLAIN
+    if (m[reported] !== undefined) return m[reported]
+  }
+  return requested !== null && m[requested] !== undefined ? m[requested] : PLAIN
+}
+
+/** The long-context multiplier on top of `multiplier`, when the request switched it on and its prompt is past the threshold. */
+function withLongContext(price: Price, multiplier: number, requested: RequestedFeatures, promptTokens: number): number {
+  if (!requested.longContext || promptTokens <= LONG_CONTEXT_TOKENS) return multiplier
+  const long = Math.max(PLAIN, price.tierMultipliers?.long_context ?? PLAIN)
+  return Math.ceil((multiplier * long) / PLAIN)
 }
 
 const MILLION = 1_000_000n
 
 /**
- * Cost in micro-USD, rounded up to the next micro-USD. Tokens × micro-USD-per-million can pass 2^53 for
- * long contexts at dear rates: below that the arithmetic is exact in doubles, past it it is done in BigInt.
+ * Σ tokens × rate (micro-USD per million) × multiplier (thousandths), in micro-USD rounded up, plus fees.
+ * Tokens × rate can pass 2^53 for long contexts at dear rates: below that the arithmetic is exact in
+ * doubles, past it it is done in BigInt.
  */
-export function costOf(price: Price | null, tokens: TokenCounts): number {
-  if (!price) return 0
-  const cached = Math.min(tokens.cachedTokens, tokens.promptTokens)
-  const cachedRate = price.cachedInputPerMillion ?? price.inputPerMillion
-  const scaled =
-    (tokens.promptTokens - cached) * price.inputPerMillion + cached * cachedRate + tokens.completionTokens * price.outputPerMillion
+function charge(terms: ReadonlyArray<readonly [tokens: number, rate: number]>, multiplier: number, fees: number): number {
+  let scaled = 0
+  for (const [tokens, rate] of terms) scaled += tokens * rate
   // Every term is a non-negative integer, so a sum within the safe range means every term was exact.
-  if (scaled <= Number.MAX_SAFE_INTEGER) {
-    const remainder = scaled % 1_000_000
-    const cost = (scaled - remainder) / 1_000_000 + (remainder > 0 ? 1 : 0) + (price.perRequest ?? 0)
+  if (scaled * multiplier <= Number.MAX_SAFE_INTEGER) {
+    const total = scaled * multiplier
+    const whole = Math.floor(total / 1_000_000_000)
+    const cost = whole + (total - whole * 1_000_000_000 > 0 ? 1 : 0) + fees
     return Math.min(cost, MAX_REQUEST_MICROS)
   }
-  const big =
-    BigInt(tokens.promptTokens - cached) * BigInt(price.inputPerMillion) +
-    BigInt(cached) * BigInt(cachedRate) +
-    BigInt(tokens.completionTokens) * BigInt(price.outputPerMillion)
-  const cost = (big + MILLION - 1n) / MILLION + BigInt(price.perRequest ?? 0)
+  let big = 0n
+  for (const [tokens, rate] of terms) big += BigInt(tokens) * BigInt(rate)
+  const cost = (big * BigInt(multiplier) + MILLION * 1000n - 1n) / (MILLION * 1000n) + BigInt(fees)
   return cost > BigInt(MAX_REQUEST_MICROS) ? MAX_REQUEST_MICROS : Number(cost)
 }
 
-/** The worst case: every input token at the dearest input rate, every allowed output token at the output rate. */
-export function worstCaseCost(price: Price | null, inputTokens: number, outputTokens: number): number {
+const count = (n: number | undefined) => (n === undefined || n < 0 ? 0 : n)
+
+/**
+ * Cost in micro-USD, rounded up to the next micro-USD: every token kind at its rate, times the service
+ * tier's multiplier, plus each server tool's uses at its per-use price and the per-request price. What
+ * the usage does not say is taken from the request: the uses of a tool it asked for (at most its
+ * max_uses), the tier it asked for, and for cache writes whose lifetime is not reported, the longest
+ * lifetime it asked for.
+ */
+export function costOf(price: Price | null, tokens: TokenCounts, requested: RequestedFeatures = NO_FEATURES): number {
   if (!price) return 0
-  const dearestInput = Math.max(price.inputPerMillion, price.cachedInputPerMillion ?? 0)
-  return costOf({ ...price, inputPerMillion: dearestInput, cachedInputPerMillion: null }, {
-    promptTokens: inputTokens, completionTokens: outputTokens, cachedTokens: 0,
-  })
+  const r = ratesOf(price)
+  const prompt = tokens.promptTokens
+  const cached = Math.min(tokens.cachedTokens, prompt)
+  const writes = Math.min(count(tokens.cacheWriteTokens), prompt - cached)
+  const writes1h = Math.min(tokens.cacheWrite1hTokens ?? (requested.cacheWrites === '1h' ? writes : 0), writes)
+  const audioIn = Math.min(count(tokens.audioInputTokens), prompt - cached - writes)
+  const audioOut = Math.min(count(tokens.audioOutputTokens), tokens.completionTokens)
+  const terms = [
+    [prompt - cached - writes - audioIn, r.input],
+    [cached, r.cached],
+    [writes - writes1h, r.cacheWrite],
+    [writes1h, r.cacheWrite1h],
+    [audioIn, r.audioInput],
+    [tokens.completionTokens - audioOut, r.output],
+    [audioOut, r.audioOutput],
+  ] as const
+  const multiplier = withLongContext(price, multiplierOf(price, tokens.tier, requested.tier), requested, prompt)
+  return charge(terms, multiplier, toolFees(price, tokens.serverToolUses, requested) + (price.perRequest ?? 0))
+}
+
+/**
+ * Each tool's uses at its price: the counts the provider reports (a tool it does not name was not used),
+ * or when it reports none at all, each requested tool at its max_uses.
+ */
+function toolFees(price: Price, reported: Record<string, number> | undefined, requested: RequestedFeatures): number {
+  const prices = price.serverTools ?? {}
+  let fees = 0
+  for (const [tool, uses] of Object.entries(reported ?? requested.serverTools)) fees += count(uses) * (prices[tool] ?? 0)
+  return Math.min(fees, MAX_REQUEST_MICROS)
+}
+
+/**
+ * The worst case: every input token at the dearest input rate the request can incur, every allowed
+ * output token at the dearest output rate, at the dearer of the plain rates and the requested tier's;
+ * each server tool at its max_uses, each use adding its price and `toolUseInputTokens` of input.
+ */
+export function worstCaseCost(
+  price: Price | null,
+  inputTokens: number,
+  outputTokens: number,
+  requested: RequestedFeatures = NO_FEATURES,
+  toolUseInputTokens = 0,
+): number {
+  if (!price) return 0
+  const r = ratesOf(price)
+  let inputRate = Math.max(r.input, r.cached)
+  if (requested.audioInput) inputRate = Math.max(inputRate, r.audioInput)
+  if (requested.cacheWrites) inputRate = Math.max(inputRate, r.cacheWrite)
+  if (requested.cacheWrites === '1h') inputRate = Math.max(inputRate, r.cacheWrite1h)
+  const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
+  let uses = 0
+  for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
+  const input = inputTokens + uses * toolUseInputTokens
+  const multiplier = withLongContext(price, Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), requested, input)
+  const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
+  return charge([[input, inputRate], [outputTokens, outputRate]], multiplier, fees)
 }

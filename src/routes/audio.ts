@@ -41,8 +41,8 @@ function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): F
 }
 
 /** Audio is priced per request: no tokens, the model's `per_request` price or nothing. */
-const perRequestOutcome = ({ price, hold }: Admission, latencyMs: number) =>
-  answeredOutcome(price, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, latencyMs)
+const perRequestOutcome = ({ tariff, hold }: Admission, latencyMs: number) =>
+  answeredOutcome(tariff, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, latencyMs)
 
 export const audioRoutes = (services: Services) => {
   const { config, providers } = services

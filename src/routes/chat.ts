@@ -4,6 +4,7 @@ import type { Config } from '../config/schema'
 import { chatMaxTokens, estimateChat, outputBound } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
+import { openAIChatFeatures } from '../pricing/features'
 import type { ResolvedModel } from '../providers/registry'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
 import { withOpenAIOutputCap } from '../translate/output-cap'
@@ -40,7 +41,8 @@ function chatNative(body: ChatBody, config: Config): (model: ResolvedModel) => E
     return {
       path: '/chat/completions',
       body: upstreamBody,
-      usageOf: (completion) => openAIUsage(completion.usage),
+      features: openAIChatFeatures(upstreamBody, model.upstreamModel),
+      usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
       reply: (_completion, text) => text,
       stream: (upstream, meter) => meterOpenAIStream(upstream, { ...meter, passUsage: clientWantsUsage }),
     }
@@ -54,9 +56,10 @@ export const chatRoutes = (services: Services) => {
     '/v1/chat/completions',
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
-      const exchangeFor = providers.resolve(body.model)?.provider.type === 'anthropic'
+      const target = providers.resolve(body.model)
+      const exchange = target && (target.provider.type === 'anthropic'
         ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens })
-        : chatNative(body, config)
+        : chatNative(body, config))(target)
       const stream = body.stream === true
       const admission = await admitRequest(services, request, server, {
         model: body.model,
@@ -64,12 +67,11 @@ export const chatRoutes = (services: Services) => {
         endpoint: '/v1/chat/completions',
         stream,
         estimate: () => estimateChat(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
+        features: exchange?.features,
       })
       using hold = admission.hold
-      return await relay(
-        { request, admission, hold, stream, timeouts: config },
-        exchangeFor(admission.model),
-      )
+      // Admission refused an unknown model (404), so the exchange exists.
+      return await relay({ request, admission, hold, stream, timeouts: config }, exchange!)
     },
     {
       body: chatBody,

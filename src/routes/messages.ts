@@ -1,8 +1,10 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
+import type { Config } from '../config/schema'
 import { estimateMessages } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
+import { anthropicFeatures } from '../pricing/features'
 import type { ResolvedModel } from '../providers/registry'
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
 import { relay, type Exchange } from '../translate/relay'
@@ -32,17 +34,22 @@ type MessagesBody = z.infer<typeof messagesBody>
 /** Client headers an Anthropic provider should still see: the opt-in to beta features. */
 const FORWARDED_HEADERS = ['anthropic-beta'] as const
 
-/** An Anthropic provider gets the body as it came, with the provider's model id. */
-function messagesNative(body: MessagesBody, clientHeaders: Headers): (model: ResolvedModel) => Exchange {
+/**
+ * An Anthropic provider gets the body as it came, with the provider's model id, and a bound on every
+ * billed server tool that sets none (`max_uses`, src/pricing/features.ts).
+ */
+function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config): (model: ResolvedModel) => Exchange {
   const headers: Record<string, string> = {}
   for (const name of FORWARDED_HEADERS) {
     const value = clientHeaders.get(name)
     if (value) headers[name] = value
   }
+  const bounded = anthropicFeatures(body, { defaultMaxUses: config.server_tool_default_max_uses }, headers['anthropic-beta'])
   return (model) => ({
     path: '/v1/messages',
-    body: { ...body, model: model.upstreamModel },
+    body: { ...bounded.body, model: model.upstreamModel },
     headers,
+    features: bounded.features,
     usageOf: (message) => anthropicUsage(message.usage),
     reply: (_message, text) => text,
     stream: (upstream, meter) => meterAnthropicStream(upstream, meter),
@@ -57,7 +64,9 @@ export const messagesRoutes = (services: Services) => {
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
       const target = providers.resolve(body.model)
-      const exchangeFor = target?.provider.type === 'openai' ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers)
+      const exchange = target && (target.provider.type === 'openai'
+        ? messagesViaOpenAI(body, target.provider)
+        : messagesNative(body, request.headers, config))(target)
       const stream = body.stream === true
       const admission = await admitRequest(services, request, server, {
         model: body.model,
@@ -65,12 +74,11 @@ export const messagesRoutes = (services: Services) => {
         endpoint: '/v1/messages',
         stream,
         estimate: () => estimateMessages(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
+        features: exchange?.features,
       })
       using hold = admission.hold
-      return await relay(
-        { request, admission, hold, stream, timeouts: config },
-        exchangeFor(admission.model),
-      )
+      // Admission refused an unknown model (404), so the exchange exists.
+      return await relay({ request, admission, hold, stream, timeouts: config }, exchange!)
     },
     {
       body: messagesBody,

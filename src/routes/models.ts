@@ -1,8 +1,8 @@
 import { Elysia } from 'elysia'
-import { microsToUsd } from '../budget/money'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall } from '../keys/caller'
 import type { Price } from '../pricing/price'
+import { priceAmountsOf } from '../pricing/price-amounts'
 import type { Services } from '../services'
 
 interface ListedModel {
@@ -11,21 +11,11 @@ interface ListedModel {
   /** Unix seconds: when the price in force took effect (0 when unpriced). */
   created: number
   owned_by: string
-  pricing: {
-    input_per_million: number
-    output_per_million: number
-    cached_input_per_million: number | null
-    per_request: number | null
-  } | null
+  /** USD per million tokens, `per_request` USD per call, `server_tools` USD per use, `service_tiers` multipliers. */
+  pricing: ReturnType<typeof priceAmountsOf> | null
 }
 
-const pricingOf = (p: Price | null): ListedModel['pricing'] =>
-  p && {
-    input_per_million: microsToUsd(p.inputPerMillion),
-    output_per_million: microsToUsd(p.outputPerMillion),
-    cached_input_per_million: p.cachedInputPerMillion === null ? null : microsToUsd(p.cachedInputPerMillion),
-    per_request: p.perRequest === null ? null : microsToUsd(p.perRequest),
-  }
+const pricingOf = (p: Price | null): ListedModel['pricing'] => p && priceAmountsOf(p)
 
 const listed = (id: string, provider: string, price: Price | null): ListedModel => ({
   id,
@@ -64,7 +54,8 @@ export const modelsRoutes = ({ config, prices, providers }: Services) =>
       detail: {
         tags: ['inference'],
         summary: 'Models this key may call, with their prices (OpenAI list format)',
-        description: 'Priced models by `provider:model`, and configured aliases by name. Prices are USD per million tokens, `per_request` USD per call.',
+        description: 'Priced models by `provider:model`, and configured aliases by name. Prices are USD per million tokens, `per_request` USD per call, ' +
+          '`server_tools` USD per use, `service_tiers` multipliers of every token rate.',
       },
     },
   )

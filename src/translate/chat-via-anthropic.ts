@@ -1,4 +1,5 @@
 import { meterAnthropicStream } from '../metering/anthropic-stream'
+import { NO_FEATURES } from '../pricing/features'
 import type { ResolvedModel } from '../providers/registry'
 import { chatRequestToMessages, type ChatToMessagesOptions } from './chat-request-to-messages'
 import { convertStream } from './convert-stream'
@@ -18,6 +19,9 @@ export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOpt
   return (model) => ({
     path: '/v1/messages',
     body: { model: model.upstreamModel, ...request },
+    // The translation carries no billed feature: it refuses web search and audio, drops service_tier, and
+    // marks nothing for caching (cache writes the provider reports are still billed, at their rate).
+    features: NO_FEATURES,
     usageOf: (message) => anthropicUsage(message.usage),
     reply: (message) => JSON.stringify(messageToCompletion(message)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToChunks(includeUsage)),

@@ -1,5 +1,6 @@
 import type { ProviderConfig } from '../config/schema'
 import { meterOpenAIStream } from '../metering/openai-stream'
+import { openAIChatFeatures } from '../pricing/features'
 import type { ResolvedModel } from '../providers/registry'
 import { ChunksToMessageEvents } from './chunks-to-message-events'
 import { completionToMessage } from './completion-to-message'
@@ -19,7 +20,8 @@ export function messagesViaOpenAI(body: Record<string, any>, provider: ProviderC
   return (model) => ({
     path: '/chat/completions',
     body: { model: model.upstreamModel, ...request },
-    usageOf: (completion) => openAIUsage(completion.usage),
+    features: openAIChatFeatures(request, model.upstreamModel),
+    usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
     reply: (completion) => JSON.stringify(completionToMessage(completion)),
     stream: (upstream, meter) => convertStream(meterOpenAIStream(upstream, { ...meter, passUsage: true }), new ChunksToMessageEvents()),
   })

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema'
 import type { Admission } from '../metering/admission'
 import type { MeterOptions } from '../metering/metered-stream'
 import { answeredOutcome, budgetHeaders, streamOutcome } from '../metering/outcome'
-import type { TokenCounts } from '../pricing/price'
+import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
 import { errorAnswerFailure, isErrorAnswer } from '../providers/upstream'
 
@@ -14,6 +14,8 @@ export interface Exchange {
   body: Record<string, unknown>
   /** Request headers the client asked to pass on (the provider's own configured headers win). */
   headers?: Record<string, string>
+  /** What the request asks the provider to bill beyond plain tokens (src/pricing/features.ts); none when unset. */
+  features?: RequestedFeatures
   /** Usage from the provider's JSON answer. */
   usageOf(answer: any): TokenCounts | null
   /** The provider's JSON answer as the client gets it (`text` as it came, when the formats match). */
@@ -55,7 +57,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     const body = x.stream(answer.res.body, {
       idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
       signal: answer.signal,
-      onEnd: (facts) => owned.settle(streamOutcome(facts, admission.price, admission.estimate, owned, answer.elapsed())),
+      onEnd: (facts) => owned.settle(streamOutcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed())),
     })
     return new Response(body, {
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned) },
@@ -68,6 +70,6 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     if (isErrorAnswer(parsed)) throw errorAnswerFailure(answer.res.status, text, provider)
     return { usage: x.usageOf(parsed), reply: x.reply(parsed, text) }
   })
-  hold.settle(answeredOutcome(admission.price, usage, hold, answer.elapsed()))
+  hold.settle(answeredOutcome(admission.tariff, usage, hold, answer.elapsed()))
   return new Response(reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold) } })
 }

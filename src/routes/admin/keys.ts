@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, isNull } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
+import { wholeMicrosUsd } from '../../pricing/price-amounts'
 import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
 import { apiKeys, users } from '../../db/schema'
 import { badRequest, conflict, notFound } from '../../http/errors'
@@ -18,7 +19,7 @@ const keySettings = {
   name: z.string().max(200).nullable().optional(),
   expires_at: futureTime.nullable().optional(),
   allowed_models: z.array(modelName).max(1000).nullable().optional(),
-  max_budget: z.number().nonnegative().max(1e9).nullable().optional(),
+  max_budget: wholeMicrosUsd.max(1e9).nullable().optional(),
   rpm_limit: z.number().int().positive().max(1_000_000).nullable().optional(),
 }
 // Strict: a misspelt field (say `max_budgte`) must not quietly create a key with no ceiling.

@@ -1,9 +1,8 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { microsToUsd } from '../../budget/money'
 import { badRequest, notFound } from '../../http/errors'
 import type { Price } from '../../pricing/price'
-import { wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
+import { featureName, priceAmountsOf, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
 import type { PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
 import { idCursor, pageQuery, toPage } from './pagination'
@@ -12,6 +11,8 @@ import { strictQuery } from './strict-query'
 const usdPerMillion = wholeMicrosPerMillion.max(1e6).describe('USD per million tokens, a whole number of micro-USD (at most 6 decimal places)')
 const usdPerRequest = wholeMicrosPerRequest.max(1e4).describe('USD per request, a whole number of micro-USD (at most 6 decimal places)')
 
+const usdPerUse = wholeMicrosPerRequest.max(1e4).describe('USD per use, a whole number of micro-USD (at most 6 decimal places)')
+
 const createPrice = z
   .object({
     model: z.string().min(3).max(256).regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must be provider:model (or provider/model)'),
@@ -19,6 +20,13 @@ const createPrice = z
     output_per_million: usdPerMillion,
     cached_input_per_million: usdPerMillion.nullable().optional(),
     per_request: usdPerRequest.nullable().optional(),
+    cache_write_per_million: usdPerMillion.nullable().optional().describe('5-minute prompt-cache writes; unset: 1.25 × input'),
+    cache_write_1h_per_million: usdPerMillion.nullable().optional().describe('1-hour prompt-cache writes; unset: 2 × input'),
+    audio_input_per_million: usdPerMillion.nullable().optional().describe('audio input tokens; unset: requests with audio input are refused (402)'),
+    audio_output_per_million: usdPerMillion.nullable().optional().describe('audio output tokens; unset: requests for audio output are refused (402)'),
+    server_tools: z.record(featureName, usdPerUse).optional().describe('USD per use, by server tool (web_search); a tool not listed is refused (402)'),
+    service_tiers: z.record(featureName, tierMultiplier).optional()
+      .describe('multiplier of every token rate, by service tier (priority, flex; fast for Anthropic fast mode); a tier not listed is refused (402)'),
   })
   .strict()
 
@@ -33,10 +41,7 @@ const MODEL_IN_PATH =
 export const presentPrice = (p: Price) => ({
   id: p.id,
   model: p.model,
-  input_per_million: microsToUsd(p.inputPerMillion),
-  output_per_million: microsToUsd(p.outputPerMillion),
-  cached_input_per_million: p.cachedInputPerMillion === null ? null : microsToUsd(p.cachedInputPerMillion),
-  per_request: p.perRequest === null ? null : microsToUsd(p.perRequest),
+  ...priceAmountsOf(p),
   effective_from: new Date(p.createdAt).toISOString(),
 })
 

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
+import { wholeMicrosUsd } from '../../pricing/price-amounts'
 import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
 import { currentPeriod, periodStart } from '../../budget/period'
 import { users } from '../../db/schema'
@@ -12,7 +13,7 @@ import { strictQuery } from './strict-query'
 type UserRow = typeof users.$inferSelect
 
 const userId = z.string().min(1).max(128).regex(/^[A-Za-z0-9@._+:-]+$/, 'use letters, digits and @ . _ + : -')
-const usd = z.number().nonnegative().max(1e9)
+const usd = wholeMicrosUsd.max(1e9)
 const period = z.enum(['daily', 'weekly', 'monthly'])
 
 // Strict: a misspelt field (say `max_budjet`) must not quietly create a user with no budget.

@@ -21,4 +21,10 @@ CREATE TABLE `alerts` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `alerts_dedupe` ON `alerts` (`dedupe_key`);--> statement-breakpoint
-CREATE INDEX `alerts_time` ON `alerts` (`created_at`);
+CREATE INDEX `alerts_time` ON `alerts` (`created_at`);--> statement-breakpoint
+ALTER TABLE `prices` ADD `cache_write_per_million` integer;--> statement-breakpoint
+ALTER TABLE `prices` ADD `cache_write_1h_per_million` integer;--> statement-breakpoint
+ALTER TABLE `prices` ADD `audio_input_per_million` integer;--> statement-breakpoint
+ALTER TABLE `prices` ADD `audio_output_per_million` integer;--> statement-breakpoint
+ALTER TABLE `prices` ADD `server_tools` text;--> statement-breakpoint
+ALTER TABLE `prices` ADD `service_tiers` text;

@@ -1,0 +1,147 @@
+/**
+ * Features a provider bills beyond plain tokens (SPEC §5): what a request asks for, read from the request
+ * in the provider's own format (after any translation: that is what the provider bills), whether the
+ * price book can price it, and the bound on a server tool's uses. One place for every inference route:
+ * chat and messages, natively or translated, and the Responses API through the same rules.
+ */
+import { paymentRequired } from '../http/errors'
+import { isStandardTier, LONG_CONTEXT_TOKENS, NO_FEATURES, type Price, type RequestedFeatures } from './price'
+
+export { NO_FEATURES, type RequestedFeatures }
+
+export interface ServerToolBounds {
+  /** max_uses injected into a server tool that sets none. */
+  defaultMaxUses: number
+}
+
+/** Anthropic server tools billed per use, by their versioned type (`web_search_20250305`). Others cost tokens only. */
+const ANTHROPIC_BILLED_TOOL = /^(web_search)_\d{8}$/
+
+/** An OpenAI service tier as the price book names it: `fast` is OpenAI's newer name for `priority`. */
+const openAITier = (tier: unknown): string | null =>
+  typeof tier !== 'string' || isStandardTier(tier) ? null : tier === 'fast' ? 'priority' : tier
+
+/**
+ * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
+ * searches on every request: one use each), a service tier, audio in (`input_audio` parts) and out
+ * (`modalities` with audio, or `audio`).
+ */
+export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
+  const searches = body.web_search_options != null || /(^|[-_.])search([-_.]|$)/.test(upstreamModel)
+  return {
+    serverTools: searches ? { web_search: 1 } : {},
+    tier: openAITier(body.service_tier),
+    audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, 'input_audio')),
+    audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
+    cacheWrites: null,
+    longContext: false,
+  }
+}
+
+const hasPart = (content: unknown, type: string) => Array.isArray(content) && content.some((p) => p?.type === type)
+
+/** OpenAI Responses API hosted tools billed per call, by their type (`web_search`, `web_search_preview`, dated versions). */
+const RESPONSES_BILLED_TOOL = /^(web_search)(_preview)?(_\d{4}_\d{2}_\d{2})?$/
+
+/**
+ * An OpenAI Responses request's billed features, and the request as it goes upstream: hosted web search
+ * is billed per call, and the Responses API bounds calls to its hosted tools with `max_tool_calls`, which
+ * gets the configured default when a billed tool is offered without it. Also its service tier.
+ */
+export function openAIResponsesFeatures(body: Record<string, unknown>, bounds: ServerToolBounds): { body: Record<string, unknown>; features: RequestedFeatures } {
+  const billed = Array.isArray(body.tools)
+    ? [...new Set(body.tools.map((t) => (typeof t?.type === 'string' ? RESPONSES_BILLED_TOOL.exec(t.type)?.[1] : undefined)).filter((t) => t !== undefined))]
+    : []
+  const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
+  const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
+  const features: RequestedFeatures = {
+    ...NO_FEATURES,
+    serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
+    tier: openAITier(body.service_tier),
+  }
+  return { body: billed.length === 0 || set ? body : { ...body, max_tool_calls: maxCalls }, features }
+}
+
+/** Server tool uses in a Responses API answer's `output`: one `web_search_call` item per search. */
+export function responsesServerToolUses(output: unknown): Record<string, number> {
+  let searches = 0
+  if (Array.isArray(output)) for (const item of output) if (item?.type === 'web_search_call') searches++
+  return { web_search: searches }
+}
+
+/**
+ * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
+ * server tool that sets no `max_uses` gets the configured default, so that its worst case is bounded.
+ * Fast mode (`speed: "fast"`) is the tier `fast`; `cache_control` marks cache writes (never refused: they
+ * have a fallback rate), `ttl: "1h"` the dearer 1-hour ones; the `anthropic-beta` flag `context-1m-…`
+ * switches on the long-context window and its rates.
+ */
+export function anthropicFeatures(
+  body: Record<string, unknown>,
+  bounds: ServerToolBounds,
+  betaFlags = '',
+): { body: Record<string, unknown>; features: RequestedFeatures } {
+  const serverTools: Record<string, number> = {}
+  let tools = body.tools
+  if (Array.isArray(body.tools)) {
+    tools = body.tools.map((tool) => {
+      const billed = typeof tool?.type === 'string' ? ANTHROPIC_BILLED_TOOL.exec(tool.type)?.[1] : undefined
+      if (!billed) return tool
+      const set = typeof tool.max_uses === 'number' && Number.isInteger(tool.max_uses) && tool.max_uses > 0
+      const maxUses = set ? tool.max_uses : bounds.defaultMaxUses
+      serverTools[billed] = (serverTools[billed] ?? 0) + maxUses
+      return set ? tool : { ...tool, max_uses: maxUses }
+    })
+  }
+  const features: RequestedFeatures = {
+    ...NO_FEATURES,
+    serverTools,
+    tier: body.speed === 'fast' ? 'fast' : null,
+    cacheWrites: cacheLifetime(body),
+    longContext: /(^|[\s,])context-1m-/.test(betaFlags),
+  }
+  return { body: tools === body.tools ? body : { ...body, tools }, features }
+}
+
+/** The longest lifetime of any `cache_control` in the request (top level, system, messages, tools). */
+function cacheLifetime(body: Record<string, unknown>): '5m' | '1h' | null {
+  let found: '5m' | '1h' | null = null
+  const visit = (value: unknown): void => {
+    if (found === '1h' || !value || typeof value !== 'object') return
+    if (Array.isArray(value)) {
+      for (const v of value) visit(v)
+      return
+    }
+    const o = value as Record<string, unknown>
+    const control = o.cache_control as { ttl?: unknown } | null | undefined
+    if (control && typeof control === 'object') found = control.ttl === '1h' ? '1h' : '5m'
+    if (Array.isArray(o.content)) visit(o.content)
+  }
+  visit(body)
+  visit(body.system)
+  visit(body.messages)
+  visit(body.tools)
+  return found
+}
+
+/**
+ * The first feature the request asks for that the price has no amount for, named as a client would look
+ * for it. The long-context window needs a price only for a request whose estimate passes its threshold.
+ */
+export function unpricedFeature(price: Price, f: RequestedFeatures, inputTokens: number): string | null {
+  for (const tool of Object.keys(f.serverTools)) if (price.serverTools?.[tool] === undefined) return `the server tool ${tool}`
+  if (f.tier !== null && price.tierMultipliers?.[f.tier] === undefined)
+    return f.tier === 'fast' ? 'fast mode (speed "fast")' : `the service tier ${f.tier}`
+  if (f.audioInput && price.audioInputPerMillion == null) return 'audio input'
+  if (f.audioOutput && price.audioOutputPerMillion == null) return 'audio output'
+  if (f.longContext && inputTokens > LONG_CONTEXT_TOKENS && price.tierMultipliers?.long_context === undefined)
+    return `the long context window (anthropic-beta context-1m) past ${LONG_CONTEXT_TOKENS} input tokens`
+  return null
+}
+
+/** Require-pricing for features: a 402 naming the feature, before any hold or upstream call. */
+export function requireFeaturesPriced(price: Price, f: RequestedFeatures, inputTokens: number): void {
+  const feature = unpricedFeature(price, f, inputTokens)
+  if (feature)
+    throw paymentRequired('pricing_required', `No price is set for ${feature} on ${price.model}; the gateway serves only what it can price.`)
+}

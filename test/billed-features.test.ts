@@ -1,0 +1,382 @@
+import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { startTestGateway, type TestGateway } from './support/gateway'
+import {
+  anthropicEvent, jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream,
+} from './support/scripted-upstream'
+import { settledRow } from './support/settled-row'
+
+/**
+ * What a provider bills beyond plain tokens (SPEC §5): server tools per use, service tiers, audio tokens,
+ * prompt-cache writes. Require-pricing refuses what the price book cannot price (402 naming the feature,
+ * before any hold or upstream call); what it can price is held at its worst case and settled from the
+ * usage the provider reports, on every path (chat and messages, native and translated, JSON and SSE).
+ *
+ * Rates are whole USD per million tokens, so a token at $1/M costs exactly one micro-USD: every expected
+ * cost below is exact (in micro-USD, as usage rows record it).
+ */
+let upstream: ScriptedUpstream
+let gw: TestGateway
+let secret: string
+const USER = 'team-features'
+const DEFAULT_MAX_USES = 3
+const USE_INPUT_TOKENS = 1000
+
+beforeAll(async () => {
+  upstream = startScriptedUpstream()
+  gw = await startTestGateway({
+    config: {
+      providers: scriptedProviders(upstream),
+      server_tool_default_max_uses: DEFAULT_MAX_USES,
+      server_tool_use_input_tokens: USE_INPUT_TOKENS,
+      pricing: {
+        'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01 }, service_tiers: { fast: 6, long_context: 2 } },
+        'ant:bare': { input_per_million: 1, output_per_million: 2 },
+        'ant:free-search': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0 } },
+        'ant:rates': { input_per_million: 1, output_per_million: 2, cache_write_per_million: 3, cache_write_1h_per_million: 5 },
+        'plain:m': {
+          input_per_million: 1, output_per_million: 2, audio_input_per_million: 40, audio_output_per_million: 80,
+          server_tools: { web_search: 0.025 }, service_tiers: { priority: 2, flex: 0.5 },
+        },
+        'plain:bare': { input_per_million: 1, output_per_million: 2 },
+        'plain:gpt-4o-search-preview': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.025 } },
+        'plain:gpt-4o-mini-search-preview': { input_per_million: 1, output_per_million: 2 },
+      },
+    },
+  })
+  secret = (await gw.userWithKey({ id: USER, max_budget: 100 })).secret
+})
+afterAll(async () => {
+  await gw.stop()
+  await upstream.stop()
+})
+beforeEach(() => {
+  upstream.calls.length = 0
+})
+
+const post = async (path: string, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+  const res = await fetch(gw.url + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
+  return { status: res.status, text: await res.text() }
+}
+
+/** One request for the test user; returns its usage row (checked: one row, nothing left held, spend moved by its cost). */
+async function settled(path: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  let status = 0
+  const row = await settledRow(gw, USER, async () => {
+    status = (await post(path, body, headers)).status
+  })
+  expect(status).toBe(200)
+  return row
+}
+
+const ask = [{ role: 'user', content: 'What happened today?' }]
+const WEB_SEARCH = { type: 'web_search_20250305', name: 'web_search' }
+
+// ---------------------------------------------------------------------------------------------------------
+// Scripted answers
+
+const anthropicMessage = (usage: Record<string, unknown>) =>
+  jsonResponse({ id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'Done.' }], stop_reason: 'end_turn', stop_sequence: null, usage })
+
+/** The usage split as Anthropic streams it: the input side in message_start, the rest in message_delta. */
+const anthropicStream = (start: Record<string, unknown>, delta: Record<string, unknown>) =>
+  sseResponse([
+    anthropicEvent({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, usage: start } }),
+    anthropicEvent({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+    anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Done.' } }),
+    anthropicEvent({ type: 'content_block_stop', index: 0 }),
+    anthropicEvent({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: delta }),
+    anthropicEvent({ type: 'message_stop' }),
+  ])
+
+const completion = (usage: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  jsonResponse({
+    id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'Done.' }, finish_reason: 'stop' }], usage, ...extra,
+  })
+
+const completionStream = (usage: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  sseResponse([
+    openAIEvent({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'Done.' }, finish_reason: null }], ...extra }),
+    openAIEvent({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...extra }),
+    openAIEvent({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage, ...extra }),
+    openAIEvent('[DONE]'),
+  ])
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('require-pricing covers billed features: 402 naming the feature, before any hold or upstream call', () => {
+  const refusals: Array<[name: string, path: string, body: Record<string, unknown>, feature: RegExp]> = [
+    ['messages: web_search server tool', '/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [WEB_SEARCH] }, /server tool web_search/],
+    ['messages: fast mode', '/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, speed: 'fast' }, /fast mode/],
+    ['chat: service_tier priority', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'priority' }, /service tier priority/],
+    ['chat: service_tier fast (OpenAI\'s name for priority)', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'fast' }, /service tier priority/],
+    ['chat: service_tier flex', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'flex' }, /service tier flex/],
+    ['chat: web_search_options', '/v1/chat/completions', { model: 'plain:bare', messages: ask, web_search_options: {} }, /server tool web_search/],
+    ['chat: a search model', '/v1/chat/completions', { model: 'plain:gpt-4o-mini-search-preview', messages: ask }, /server tool web_search/],
+    ['messages → OpenAI: a search model', '/v1/messages', { model: 'plain:gpt-4o-mini-search-preview', max_tokens: 50, messages: ask }, /server tool web_search/],
+    [
+      'chat: audio input',
+      '/v1/chat/completions',
+      { model: 'plain:bare', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] },
+      /audio input/,
+    ],
+    ['chat: audio output', '/v1/chat/completions', { model: 'plain:bare', messages: ask, modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } }, /audio output/],
+  ]
+  for (const [name, path, body, feature] of refusals) {
+    test(name, async () => {
+      await gw.settled()
+      const rows = gw.query('SELECT count(*) AS n FROM usage')[0].n
+      const { status, text } = await post(path, body)
+      expect(status).toBe(402)
+      // OpenAI's format carries our code; Anthropic's has only its own error types.
+      expect(text).toContain(path === '/v1/messages' ? 'billing_error' : 'pricing_required')
+      expect(text).toMatch(feature)
+      expect(upstream.calls).toHaveLength(0)
+      await gw.settled()
+      expect(gw.query('SELECT count(*) AS n FROM usage')[0].n).toBe(rows)
+      expect((await gw.admin('GET', `/v1/users/${USER}`)).body.reserved).toBe(0)
+    })
+  }
+
+  test('the long context window switched on by anthropic-beta: 402 for a prompt past 200K tokens; a shorter one is served', async () => {
+    const beta = { 'anthropic-beta': 'interleaved-thinking-2025-05-14, context-1m-2025-08-07' }
+    const long = [{ role: 'user', content: 'x'.repeat(250_000) }]
+    const refused = await post('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: long }, beta)
+    expect(refused.status).toBe(402)
+    expect(refused.text).toMatch(/long context window/)
+    expect(upstream.calls).toHaveLength(0)
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10 }))
+    expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask }, beta)).cost).toBe(120)
+    // Without the flag, the same long prompt is not a long-context request.
+    expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: long })).cost).toBe(120)
+  })
+
+  test('the standard tiers (auto, default) need no price', async () => {
+    upstream.answer(() => completion({ prompt_tokens: 10, completion_tokens: 5 }, { service_tier: 'default' }))
+    for (const tier of ['auto', 'default']) expect((await settled('/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: tier })).cost).toBe(20)
+  })
+
+  test('a feature priced at 0 is served free: tokens only', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, server_tool_use: { web_search_requests: 2 } }))
+    const row = await settled('/v1/messages', { model: 'ant:free-search', max_tokens: 50, messages: ask, tools: [WEB_SEARCH] })
+    expect(row.cost).toBe(100 + 2 * 10)
+  })
+
+  test('cache_control is never refused, whatever the price book says about cache writes', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10 }))
+    const cached = [{ role: 'user', content: [{ type: 'text', text: 'A long prefix', cache_control: { type: 'ephemeral', ttl: '1h' } }] }]
+    expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: cached })).cost).toBe(120)
+  })
+})
+
+describe('a server tool is bounded: max_uses injected when unset, and the hold covers every use', () => {
+  test('no max_uses → the configured default goes upstream; a max_uses the client set is kept', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
+    await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [WEB_SEARCH, { name: 'get_time', input_schema: { type: 'object' } }] })
+    expect(upstream.calls[0]!.body.tools).toEqual([{ ...WEB_SEARCH, max_uses: DEFAULT_MAX_USES }, { name: 'get_time', input_schema: { type: 'object' } }])
+    await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [{ ...WEB_SEARCH, max_uses: 7 }] })
+    expect(upstream.calls[1]!.body.tools).toEqual([{ ...WEB_SEARCH, max_uses: 7 }])
+  })
+
+  test('the hold is max_uses × (per-use price + the per-use input allowance) above the same request without the tool', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
+    const plain = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask })
+    const searching = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [{ ...WEB_SEARCH, max_uses: 4 }] })
+    const perUse = 10_000 + USE_INPUT_TOKENS // $0.01, and the allowance at $1/M
+    const toolBytes = JSON.stringify({ ...WEB_SEARCH, max_uses: 4 }).length
+    expect(searching.reserved - plain.reserved).toBeGreaterThanOrEqual(4 * perUse)
+    expect(searching.reserved - plain.reserved).toBeLessThanOrEqual(4 * perUse + toolBytes)
+  })
+})
+
+describe('settlement charges what the usage reports', () => {
+  const searchBody = { model: 'ant:m', max_tokens: 50, messages: ask, tools: [{ ...WEB_SEARCH, max_uses: 5 }] }
+  const SEARCH_COST = 100 + 2 * 10 + 2 * 10_000 // tokens, and 2 searches at $0.01
+
+  test('messages → Anthropic, JSON: server_tool_use.web_search_requests × the per-use price', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, server_tool_use: { web_search_requests: 2 } }))
+    expect((await settled('/v1/messages', searchBody)).cost).toBe(SEARCH_COST)
+  })
+
+  test('messages → Anthropic, SSE: the searches counted in message_delta', async () => {
+    upstream.answer(() => anthropicStream({ input_tokens: 100, output_tokens: 1 }, { output_tokens: 10, server_tool_use: { web_search_requests: 2 } }))
+    expect((await settled('/v1/messages', { ...searchBody, stream: true })).cost).toBe(SEARCH_COST)
+  })
+
+  test('messages → Anthropic: a tool the answer reports no use of costs nothing', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10 }))
+    expect((await settled('/v1/messages', searchBody)).cost).toBe(120)
+  })
+
+  test('fast mode: every token at the tier multiplier, JSON and SSE', async () => {
+    const body = { model: 'ant:m', max_tokens: 50, messages: ask, speed: 'fast' }
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, speed: 'fast' }))
+    expect((await settled('/v1/messages', body)).cost).toBe(6 * 120)
+    upstream.answer(() => anthropicStream({ input_tokens: 100, output_tokens: 1, speed: 'fast' }, { output_tokens: 10 }))
+    expect((await settled('/v1/messages', { ...body, stream: true })).cost).toBe(6 * 120)
+    // Served at standard speed after all (the provider says so): the plain rates.
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, speed: 'standard' }))
+    expect((await settled('/v1/messages', body)).cost).toBe(120)
+  })
+
+  test('long context: a prompt past 200K tokens at the long_context multiplier, JSON and SSE; a shorter one at the plain rates', async () => {
+    const beta = { 'anthropic-beta': 'context-1m-2025-08-07' }
+    const body = { model: 'ant:m', max_tokens: 50, messages: [{ role: 'user', content: 'x'.repeat(250_000) }] }
+    upstream.answer(() => anthropicMessage({ input_tokens: 150_000, cache_read_input_tokens: 60_000, output_tokens: 10 }))
+    expect((await settled('/v1/messages', body, beta)).cost).toBe(2 * (150_000 + 60_000 + 20))
+    upstream.answer(() => anthropicStream({ input_tokens: 210_000, output_tokens: 1 }, { output_tokens: 10 }))
+    expect((await settled('/v1/messages', { ...body, stream: true }, beta)).cost).toBe(2 * (210_000 + 20))
+    upstream.answer(() => anthropicMessage({ input_tokens: 200_000, output_tokens: 10 }))
+    expect((await settled('/v1/messages', body, beta)).cost).toBe(200_000 + 20)
+  })
+
+  describe('cache writes: at the cache-write rate, or by the fallback rule where none is set', () => {
+    const marked = (ttl?: string) => [
+      { role: 'user', content: [{ type: 'text', text: 'A long prefix', cache_control: { type: 'ephemeral', ...(ttl ? { ttl } : {}) } }] },
+    ]
+    const writes = { input_tokens: 100, output_tokens: 10, cache_creation_input_tokens: 1000 }
+    const split = { ...writes, cache_creation: { ephemeral_5m_input_tokens: 600, ephemeral_1h_input_tokens: 400 } }
+
+    test('no rate set: 5-minute writes at 1.25 × input, JSON and SSE', async () => {
+      upstream.answer(() => anthropicMessage(writes))
+      expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: marked() })).cost).toBe(100 + 1250 + 20)
+      upstream.answer(() => anthropicStream({ input_tokens: 100, output_tokens: 1, cache_creation_input_tokens: 1000 }, { output_tokens: 10 }))
+      expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: marked(), stream: true })).cost).toBe(100 + 1250 + 20)
+    })
+
+    test('no rate set: 1-hour writes at 2 × input, by the split the usage reports, else by the ttl the request asked for', async () => {
+      upstream.answer(() => anthropicMessage(split))
+      expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: marked('1h') })).cost).toBe(100 + 600 * 1.25 + 400 * 2 + 20)
+      upstream.answer(() => anthropicMessage(writes))
+      expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: marked('1h') })).cost).toBe(100 + 1000 * 2 + 20)
+    })
+
+    test('rates set: each lifetime at its own rate, JSON and SSE', async () => {
+      const cost = 100 + 600 * 3 + 400 * 5 + 20
+      upstream.answer(() => anthropicMessage(split))
+      expect((await settled('/v1/messages', { model: 'ant:rates', max_tokens: 50, messages: marked('1h') })).cost).toBe(cost)
+      upstream.answer(() => anthropicStream({ input_tokens: 100, output_tokens: 1, cache_creation_input_tokens: 1000, cache_creation: split.cache_creation }, { output_tokens: 10 }))
+      expect((await settled('/v1/messages', { model: 'ant:rates', max_tokens: 50, messages: marked('1h'), stream: true })).cost).toBe(cost)
+    })
+
+    test('chat → Anthropic: cache writes the provider reports are billed at their rate, JSON and SSE', async () => {
+      upstream.answer(() => anthropicMessage(writes))
+      expect((await settled('/v1/chat/completions', { model: 'ant:bare', max_tokens: 50, messages: ask })).cost).toBe(100 + 1250 + 20)
+      upstream.answer(() => anthropicStream({ input_tokens: 100, output_tokens: 1, cache_creation_input_tokens: 1000 }, { output_tokens: 10 }))
+      expect((await settled('/v1/chat/completions', { model: 'ant:bare', max_tokens: 50, messages: ask, stream: true })).cost).toBe(100 + 1250 + 20)
+    })
+
+    test('the hold covers the cache-write rate of the longest lifetime the request marks', async () => {
+      upstream.answer(() => anthropicMessage({ input_tokens: 1, output_tokens: 1 }))
+      const body = { model: 'ant:bare', max_tokens: 1 }
+      const none = await settled('/v1/messages', { ...body, messages: [{ role: 'user', content: [{ type: 'text', text: 'A long prefix', cache_control: null }] }] })
+      const fiveMinutes = await settled('/v1/messages', { ...body, messages: marked() })
+      const oneHour = await settled('/v1/messages', { ...body, messages: marked('1h') })
+      const input = none.reserved - 2 // the output token at $2/M
+      expect(fiveMinutes.reserved).toBeGreaterThanOrEqual(Math.ceil(input * 1.25))
+      expect(oneHour.reserved).toBeGreaterThanOrEqual(input * 2)
+    })
+  })
+
+  describe('OpenAI service tiers: the tier the answer reports, at its multiplier', () => {
+    test('chat → OpenAI, JSON and SSE: priority ×2, flex ×0.5', async () => {
+      upstream.answer(() => completion({ prompt_tokens: 100, completion_tokens: 10 }, { service_tier: 'priority' }))
+      expect((await settled('/v1/chat/completions', { model: 'plain:m', messages: ask, service_tier: 'priority' })).cost).toBe(240)
+      upstream.answer(() => completionStream({ prompt_tokens: 100, completion_tokens: 10 }, { service_tier: 'priority' }))
+      expect((await settled('/v1/chat/completions', { model: 'plain:m', messages: ask, service_tier: 'priority', stream: true })).cost).toBe(240)
+      upstream.answer(() => completion({ prompt_tokens: 100, completion_tokens: 10 }, { service_tier: 'flex' }))
+      expect((await settled('/v1/chat/completions', { model: 'plain:m', messages: ask, service_tier: 'flex' })).cost).toBe(60)
+    })
+
+    test('chat → OpenAI: an answer that names no tier is billed at the tier asked for', async () => {
+      upstream.answer(() => completion({ prompt_tokens: 100, completion_tokens: 10 }))
+      expect((await settled('/v1/chat/completions', { model: 'plain:m', messages: ask, service_tier: 'priority' })).cost).toBe(240)
+    })
+
+    test('messages → OpenAI, JSON and SSE: a priority tier the provider reports (a project default) is billed', async () => {
+      upstream.answer(() => completion({ prompt_tokens: 100, completion_tokens: 10 }, { service_tier: 'priority' }))
+      expect((await settled('/v1/messages', { model: 'plain:m', max_tokens: 50, messages: ask })).cost).toBe(240)
+      upstream.answer(() => completionStream({ prompt_tokens: 100, completion_tokens: 10 }, { service_tier: 'priority' }))
+      expect((await settled('/v1/messages', { model: 'plain:m', max_tokens: 50, messages: ask, stream: true })).cost).toBe(240)
+    })
+  })
+
+  describe('audio tokens at the audio rates', () => {
+    const usage = { prompt_tokens: 100, completion_tokens: 50, prompt_tokens_details: { audio_tokens: 60 }, completion_tokens_details: { audio_tokens: 40 } }
+    const AUDIO_COST = 40 * 1 + 60 * 40 + 10 * 2 + 40 * 80
+    const body = {
+      model: 'plain:m',
+      modalities: ['text', 'audio'],
+      audio: { voice: 'alloy', format: 'wav' },
+      messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }],
+    }
+
+    test('chat → OpenAI, JSON and SSE', async () => {
+      upstream.answer(() => completion(usage))
+      expect((await settled('/v1/chat/completions', body)).cost).toBe(AUDIO_COST)
+      upstream.answer(() => completionStream(usage))
+      expect((await settled('/v1/chat/completions', { ...body, stream: true })).cost).toBe(AUDIO_COST)
+    })
+
+    test('messages → OpenAI: audio the provider reports is billed at the audio rates too', async () => {
+      upstream.answer(() => completion(usage))
+      expect((await settled('/v1/messages', { model: 'plain:m', max_tokens: 50, messages: ask })).cost).toBe(AUDIO_COST)
+    })
+  })
+
+  describe('OpenAI web search: one search per request, at the per-use price', () => {
+    test('chat → OpenAI with web_search_options, JSON and SSE', async () => {
+      upstream.answer(() => completion({ prompt_tokens: 100, completion_tokens: 10 }))
+      expect((await settled('/v1/chat/completions', { model: 'plain:m', messages: ask, web_search_options: {} })).cost).toBe(120 + 25_000)
+      upstream.answer(() => completionStream({ prompt_tokens: 100, completion_tokens: 10 }))
+      expect((await settled('/v1/chat/completions', { model: 'plain:m', messages: ask, web_search_options: {}, stream: true })).cost).toBe(120 + 25_000)
+    })
+
+    test('a search model searches on every request: chat and messages → OpenAI', async () => {
+      upstream.answer(() => completion({ prompt_tokens: 100, completion_tokens: 10 }))
+      expect((await settled('/v1/chat/completions', { model: 'plain:gpt-4o-search-preview', messages: ask })).cost).toBe(120 + 25_000)
+      expect((await settled('/v1/messages', { model: 'plain:gpt-4o-search-preview', max_tokens: 50, messages: ask })).cost).toBe(120 + 25_000)
+    })
+  })
+})
+
+describe('through the official clients', () => {
+  test('@anthropic-ai/sdk: web search is refused unpriced (402), and billed per search where priced', async () => {
+    const anthropic = new Anthropic({ apiKey: secret, baseURL: gw.url, maxRetries: 0 })
+    const tools = [{ type: 'web_search_20250305' as const, name: 'web_search' as const }]
+    const refused = await anthropic.messages.create({ model: 'ant:bare', max_tokens: 50, messages: [{ role: 'user', content: 'news?' }], tools }).catch((e) => e)
+    expect(refused).toBeInstanceOf(Anthropic.APIError)
+    expect(refused.status).toBe(402)
+    expect(refused.message).toContain('web_search')
+
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, server_tool_use: { web_search_requests: 3 } }))
+    const row = await settledRow(gw, USER, async () => {
+      const message = await anthropic.messages.create({ model: 'ant:m', max_tokens: 50, messages: [{ role: 'user', content: 'news?' }], tools })
+      expect(message.usage.server_tool_use?.web_search_requests).toBe(3)
+    })
+    expect(upstream.calls.at(-1)!.body.tools[0].max_uses).toBe(DEFAULT_MAX_USES)
+    expect(row.cost).toBe(120 + 3 * 10_000)
+  })
+
+  test('openai: a priority request is billed at its multiplier, streamed', async () => {
+    const openai = new OpenAI({ apiKey: secret, baseURL: `${gw.url}/v1`, maxRetries: 0 })
+    const refused = await openai.chat.completions.create({ model: 'plain:bare', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority' }).catch((e) => e)
+    expect(refused).toBeInstanceOf(OpenAI.APIError)
+    expect(refused.status).toBe(402)
+
+    upstream.answer(() => completionStream({ prompt_tokens: 100, completion_tokens: 10 }, { service_tier: 'priority' }))
+    const row = await settledRow(gw, USER, async () => {
+      const stream = await openai.chat.completions.create({ model: 'plain:m', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority', stream: true })
+      let text = ''
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+      expect(text).toBe('Done.')
+    })
+    expect(row.cost).toBe(240)
+  })
+})

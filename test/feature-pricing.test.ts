@@ -1,0 +1,106 @@
+import { describe, expect, test } from 'bun:test'
+import { anthropicFeatures, openAIResponsesFeatures, responsesServerToolUses } from '../src/pricing/features'
+import { costOf, NO_FEATURES, worstCaseCost, type Price, type RequestedFeatures, type TokenCounts } from '../src/pricing/price'
+import { seededRandom } from './support/seeded'
+
+/** The cost rules of src/pricing on their own: the hold covers every usage within the request's bounds, and the arithmetic stays exact. */
+const base: Price = { id: 1, model: 'p:m', inputPerMillion: 3_000_000, outputPerMillion: 15_000_000, cachedInputPerMillion: 300_000, perRequest: null, createdAt: 0 }
+
+describe('costOf and worstCaseCost', () => {
+  test('property: the hold covers any usage within the request\'s bounds (seeded)', () => {
+    const SEED = Number(process.env.PRICING_SEED ?? 20261201)
+    const rand = seededRandom(SEED)
+    const int = (n: number) => Math.floor(rand() * n)
+    const maybe = (n: number) => (rand() < 0.5 ? null : int(n))
+    for (let i = 0; i < 5000; i++) {
+      const price: Price = {
+        ...base,
+        inputPerMillion: int(20_000_000),
+        outputPerMillion: int(80_000_000),
+        cachedInputPerMillion: maybe(20_000_000),
+        perRequest: maybe(10_000),
+        cacheWritePerMillion: maybe(40_000_000),
+        cacheWrite1hPerMillion: maybe(60_000_000),
+        audioInputPerMillion: maybe(100_000_000),
+        audioOutputPerMillion: maybe(200_000_000),
+        serverTools: { web_search: int(50_000) },
+        tierMultipliers: { priority: 1000 + int(3000), flex: int(1000), long_context: 1000 + int(1000) },
+      }
+      const requested: RequestedFeatures = {
+        serverTools: rand() < 0.5 ? { web_search: 1 + int(10) } : {},
+        tier: [null, 'priority', 'flex'][int(3)]!,
+        audioInput: rand() < 0.5,
+        audioOutput: rand() < 0.5,
+        cacheWrites: [null, '5m', '1h'][int(3)] as RequestedFeatures['cacheWrites'],
+        longContext: rand() < 0.3,
+      }
+      const allowance = int(30_000)
+      const inputTokens = int(400_000)
+      const outputTokens = int(50_000)
+      const uses = requested.serverTools.web_search ?? 0
+      const prompt = int(inputTokens + uses * allowance + 1)
+      const cached = int(prompt + 1)
+      const writes = requested.cacheWrites ? int(prompt - cached + 1) : 0
+      const completion = int(outputTokens + 1)
+      const usage: TokenCounts = {
+        promptTokens: prompt,
+        completionTokens: completion,
+        cachedTokens: cached,
+        cacheWriteTokens: writes,
+        cacheWrite1hTokens: requested.cacheWrites === '1h' && rand() < 0.5 ? int(writes + 1) : undefined,
+        audioInputTokens: requested.audioInput ? int(prompt + 1) : 0,
+        audioOutputTokens: requested.audioOutput ? int(completion + 1) : 0,
+        serverToolUses: rand() < 0.5 ? undefined : { web_search: int(uses + 1) },
+        tier: rand() < 0.5 ? undefined : rand() < 0.5 ? 'default' : requested.tier ?? 'default',
+      }
+      const hold = worstCaseCost(price, inputTokens, outputTokens, requested, allowance)
+      const cost = costOf(price, usage, requested)
+      if (cost > hold) throw new Error(`seed ${SEED} case ${i}: cost ${cost} > hold ${hold}\n${JSON.stringify({ price, requested, usage, inputTokens, outputTokens, allowance })}`)
+    }
+  })
+
+  test('past 2^53 the cost is exact (BigInt), multipliers included', () => {
+    const dear: Price = { ...base, inputPerMillion: 100_000_007, outputPerMillion: 300_000_001, cachedInputPerMillion: null, tierMultipliers: { priority: 1751 } }
+    const usage: TokenCounts = { promptTokens: 123_456_789, completionTokens: 7_654_321, cachedTokens: 0, tier: 'priority' }
+    const scaled = 123_456_789n * 100_000_007n + 7_654_321n * 300_000_001n
+    expect(scaled * 1751n > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true)
+    const expected = (scaled * 1751n + 999_999_999n) / 1_000_000_000n
+    expect(expected < 1_000_000_000_000n).toBe(true)
+    expect(costOf(dear, usage)).toBe(Number(expected))
+    const small: Price = { ...base, inputPerMillion: 3_000_001, outputPerMillion: 0, cachedInputPerMillion: null, tierMultipliers: { flex: 333 } }
+    // 7 × 3,000,001 × 0.333 = 6,993,002.331 micro-USD per million → 7 micro-USD, rounded up.
+    expect(costOf(small, { promptTokens: 7, completionTokens: 0, cachedTokens: 0, tier: 'flex' })).toBe(7)
+  })
+
+  test('without features, the rules are the plain ones', () => {
+    expect(costOf(base, { promptTokens: 1_000_000, completionTokens: 1_000_000, cachedTokens: 500_000 })).toBe(1_500_000 + 150_000 + 15_000_000)
+    expect(worstCaseCost(base, 1_000_000, 1_000_000, NO_FEATURES, 99_999)).toBe(3_000_000 + 15_000_000)
+  })
+})
+
+describe('reading billed features from requests', () => {
+  test('Anthropic cache_control: found at the top level, in system, tools, messages and tool results; 1h wins', () => {
+    const bounds = { defaultMaxUses: 5 }
+    const marked = (ttl?: string) => ({ type: 'ephemeral', ...(ttl ? { ttl } : {}) })
+    const lifetime = (body: Record<string, unknown>) => anthropicFeatures(body, bounds).features.cacheWrites
+    expect(lifetime({ messages: [{ role: 'user', content: 'hi' }] })).toBeNull()
+    expect(lifetime({ cache_control: marked(), messages: [] })).toBe('5m')
+    expect(lifetime({ system: [{ type: 'text', text: 's', cache_control: marked('1h') }], messages: [] })).toBe('1h')
+    expect(lifetime({ tools: [{ name: 't', cache_control: marked() }], messages: [] })).toBe('5m')
+    const toolResult = { type: 'tool_result', tool_use_id: 'x', content: [{ type: 'text', text: 'r', cache_control: marked('1h') }] }
+    expect(lifetime({ messages: [{ role: 'user', content: [{ type: 'text', text: 'a', cache_control: marked() }, toolResult] }] })).toBe('1h')
+  })
+
+  test('the Responses API: hosted web search is bounded by max_tool_calls, and counted from web_search_call items', () => {
+    const bounds = { defaultMaxUses: 4 }
+    const unbounded = openAIResponsesFeatures({ input: 'hi', tools: [{ type: 'web_search' }], service_tier: 'fast' }, bounds)
+    expect(unbounded.body.max_tool_calls).toBe(4)
+    expect(unbounded.features).toMatchObject({ serverTools: { web_search: 4 }, tier: 'priority' })
+    const bounded = openAIResponsesFeatures({ input: 'hi', tools: [{ type: 'web_search_preview_2025_03_11' }], max_tool_calls: 2 }, bounds)
+    expect(bounded.body.max_tool_calls).toBe(2)
+    expect(bounded.features.serverTools).toEqual({ web_search: 2 })
+    const plain = { input: 'hi', tools: [{ type: 'function', name: 'f' }] }
+    expect(openAIResponsesFeatures(plain, bounds)).toEqual({ body: plain, features: NO_FEATURES })
+    expect(responsesServerToolUses([{ type: 'web_search_call' }, { type: 'message' }, { type: 'web_search_call' }])).toEqual({ web_search: 2 })
+  })
+})
