@@ -58,7 +58,10 @@ export const prices = sqliteTable(
     serverTools: text('server_tools', { mode: 'json' }).$type<Record<string, number>>(),
     /** Rate multipliers in thousandths, by service tier: `{"priority": 2000, "flex": 500}`. */
     serviceTiers: text('service_tiers', { mode: 'json' }).$type<Record<string, number>>(),
+    /** When the row takes effect: its creation, or a later time given with it (a scheduled change). */
     createdAt: integer('created_at').notNull(),
+    /** Where the price came from, e.g. the catalog package and version it was applied from; null when typed in. */
+    source: text('source'),
     /** Set by DELETE: the model is unpriced from then on; the row stays for the usage rows that cite it. */
     deletedAt: integer('deleted_at'),
   },
