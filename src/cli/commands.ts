@@ -4,10 +4,11 @@
  */
 import type { AdminApi } from './admin-api'
 import { UsageError, type Args } from './args'
+import { catalogCommand } from './catalog-command'
 import { bodyFrom, queryFrom, type Field } from './fields'
 
 export type Shown =
-  | { table: Record<string, unknown>[]; columns: string[]; json: unknown }
+  | { table: Record<string, unknown>[]; columns: string[]; json: unknown; footer?: string }
   | { record: Record<string, unknown>; json: unknown; note?: string }
 
 export interface Command {
@@ -118,6 +119,11 @@ export const commands: Record<string, Record<string, Command>> = {
       run: async (api, a) => record(await api.call('POST', '/v1/pricing', { model: one(a, 'model'), ...bodyFrom(a, priceFields) })),
     },
     delete: { usage: 'prices delete MODEL', summary: 'unprice a model (refused from then on while pricing is required)', run: async (api, a) => (none(a), record(await api.call('DELETE', `/v1/pricing/${enc(one(a, 'model'))}`))) },
+    catalog: {
+      usage: 'prices catalog [--models a,b] [--apply]',
+      summary: 'the price book against the price catalog (new, changed, unchanged); --apply writes the new and changed rows',
+      run: catalogCommand,
+    },
     history: {
       usage: 'prices history [--model M] [--all]',
       summary: 'every price row, superseded and deleted ones included',

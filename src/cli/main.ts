@@ -3,7 +3,7 @@ import { parseArgs, UsageError } from './args'
 import { commands, type Shown } from './commands'
 import { renderRecord, renderTable } from './table'
 
-const SWITCHES = new Set(['json', 'all', 'help'])
+const SWITCHES = new Set(['json', 'all', 'help', 'apply'])
 
 /** Runs one admin command against the gateway at TOLLGATE_URL; returns the process exit code. */
 export async function runCli(group: string, argv: string[], env = process.env): Promise<number> {
@@ -24,7 +24,7 @@ export async function runCli(group: string, argv: string[], env = process.env): 
 }
 
 function render(shown: Shown): string {
-  if ('table' in shown) return shown.table.length ? renderTable(shown.table, shown.columns) : '(none)'
+  if ('table' in shown) return (shown.table.length ? renderTable(shown.table, shown.columns) : '(none)') + (shown.footer ? `\n\n${shown.footer}` : '')
   return renderRecord(shown.record) + (shown.note ? `\n\n${shown.note}` : '')
 }
 
