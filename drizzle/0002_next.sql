@@ -1,3 +1,27 @@
+CREATE TABLE `alert_deliveries` (
+	`alert_id` text NOT NULL,
+	`webhook` text NOT NULL,
+	`status` text DEFAULT 'pending' NOT NULL,
+	`attempts` integer DEFAULT 0 NOT NULL,
+	`next_attempt_at` integer NOT NULL,
+	`last_error` text,
+	`delivered_at` integer,
+	PRIMARY KEY(`alert_id`, `webhook`),
+	FOREIGN KEY (`alert_id`) REFERENCES `alerts`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `alert_deliveries_due` ON `alert_deliveries` (`status`,`next_attempt_at`);--> statement-breakpoint
+CREATE TABLE `alerts` (
+	`id` text PRIMARY KEY NOT NULL,
+	`dedupe_key` text NOT NULL,
+	`kind` text NOT NULL,
+	`subject` text,
+	`payload` text NOT NULL,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `alerts_dedupe` ON `alerts` (`dedupe_key`);--> statement-breakpoint
+CREATE INDEX `alerts_time` ON `alerts` (`created_at`);--> statement-breakpoint
 CREATE TABLE `stored_responses` (
 	`id` text PRIMARY KEY NOT NULL,
 	`kind` text NOT NULL,
@@ -15,4 +39,5 @@ ALTER TABLE `prices` ADD `cache_write_1h_per_million` integer;--> statement-brea
 ALTER TABLE `prices` ADD `audio_input_per_million` integer;--> statement-breakpoint
 ALTER TABLE `prices` ADD `audio_output_per_million` integer;--> statement-breakpoint
 ALTER TABLE `prices` ADD `server_tools` text;--> statement-breakpoint
-ALTER TABLE `prices` ADD `service_tiers` text;
+ALTER TABLE `prices` ADD `service_tiers` text;--> statement-breakpoint
+ALTER TABLE `prices` ADD `source` text;

@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { Alerts } from './alerts/alerts'
 import { Ledger } from './budget/ledger'
 import type { Config } from './config/schema'
 import { openDatabase } from './db/open'
@@ -48,6 +49,9 @@ export function createServices(config: Config): Services {
     metrics.tokens.inc({ model: hold.model, kind: 'completion' }, outcome.completionTokens)
     if (outcome.cachedTokens) metrics.tokens.inc({ model: hold.model, kind: 'cached' }, outcome.cachedTokens)
   })
+  const logger = createLogger(config.log_level)
+  const alerts = new Alerts(db.$client, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
+  metrics.watchAlerts(alerts.outbox)
   return {
     config,
     db,
@@ -58,7 +62,8 @@ export function createServices(config: Config): Services {
     providers,
     requestLog: new RequestLog(db.$client, writes, config.audit_retention_days),
     metrics,
-    logger: createLogger(config.log_level),
+    logger,
+    alerts,
   }
 }
 

@@ -1,27 +1,10 @@
-import { ConfigError, loadConfig } from './config/load'
-import { startGateway } from './server'
+#!/usr/bin/env bun
+/**
+ * `tollgate` — one entry for the gateway and its admin CLI. With no command (or `serve`) it runs the
+ * gateway, as `npm start` and the container do; any other command talks to a running gateway's admin API.
+ */
+import { runCli } from './cli/main'
 
-let config
-try {
-  config = loadConfig()
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(`[tollgate] refusing to start: ${error.message}`)
-  process.exit(1)
-}
-
-if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms)
-  console.warn(
-    '[tollgate] TOLLGATE_RESERVATION_TTL_SEC is not above TOLLGATE_UPSTREAM_TIMEOUT_MS: the sweeper may settle ' +
-      'holds of long requests at their full amount while they are still running',
-  )
-
-const gateway = startGateway(config)
-console.log(`[tollgate] listening on ${gateway.url}`)
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, async () => {
-    await gateway.stop()
-    process.exit(0)
-  })
-}
+const [command = 'serve', ...rest] = process.argv.slice(2)
+if (command === 'serve') await import('./cli/serve')
+else process.exitCode = await runCli(command, rest)

@@ -1,4 +1,4 @@
-import { startSweeper } from './budget/sweeper'
+import { startSweeper, logSweep } from './budget/sweeper'
 import type { Config } from './config/schema'
 import { createApp, createServices } from './app'
 import { SERVER_BODY_LIMIT } from './plugins/body-limit'
@@ -17,7 +17,11 @@ export interface ServerOptions {
 
 export function startGateway(config: Config, options: ServerOptions = {}): RunningGateway {
   const services = createServices(config)
-  const sweeper = startSweeper(services.ledger)
+  const sweeper = startSweeper(services.ledger, undefined, (n) => {
+    logSweep(n)
+    services.alerts.holdsExpired(n)
+  })
+  services.alerts.start()
   const app = createApp(services).listen({
     hostname: config.host,
     port: config.port,
@@ -35,6 +39,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
      */
     async stop(drainMs = 10_000) {
       sweeper.stop()
+      await services.alerts.stop()
       services.requestLog.stop()
       const stopped = app.stop()
       const open = await services.ledger.drain(drainMs)

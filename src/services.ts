@@ -1,3 +1,4 @@
+import type { Alerts } from './alerts/alerts'
 import type { Ledger } from './budget/ledger'
 import type { Config } from './config/schema'
 import type { Db } from './db/open'
@@ -21,4 +22,5 @@ export interface Services {
   requestLog: RequestLog
   metrics: GatewayMetrics
   logger: Logger
+  alerts: Alerts
 }

@@ -4,7 +4,7 @@ import type { Ledger } from './ledger'
  * Settles holds that outlived their TTL (a crashed process, a lost task) at their full amount, at
  * startup and every minute. Several processes may sweep the same file: a hold settles only once.
  */
-export function startSweeper(ledger: Ledger, everyMs = 60_000, log: (n: number) => void = defaultLog): { stop(): void } {
+export function startSweeper(ledger: Ledger, everyMs = 60_000, log: (n: number) => void = logSweep): { stop(): void } {
   const run = () => {
     try {
       const n = ledger.sweep()
@@ -19,4 +19,4 @@ export function startSweeper(ledger: Ledger, everyMs = 60_000, log: (n: number) 
   return { stop: () => clearInterval(timer) }
 }
 
-const defaultLog = (n: number) => console.warn(`[tollgate] sweeper settled ${n} expired hold(s) at their full amount`)
+export const logSweep = (n: number) => console.warn(`[tollgate] sweeper settled ${n} expired hold(s) at their full amount`)

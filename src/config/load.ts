@@ -12,10 +12,11 @@ const ENV_SETTINGS = [
 ] as const
 
 /**
- * `TOLLGATE_*` names that are not settings but are legitimately set: the file's name, and the CI script's
- * switch (.ci/run), which a developer may have exported in the shell that also starts the gateway.
+ * `TOLLGATE_*` names that are not settings but are legitimately set: the file's name, the admin CLI's
+ * gateway address, and the CI script's switch (.ci/run), which a developer may have exported in the
+ * shell that also starts the gateway.
  */
-const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_SKIP_CONTAINER_CHECK'])
+const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_SKIP_CONTAINER_CHECK'])
 
 /** An empty list of origins is what "no origins" looks like in a compose file: it means none (CORS off). */
 const MAY_BE_EMPTY = new Set<string>(['cors_allowed_origins'])

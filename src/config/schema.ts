@@ -34,6 +34,11 @@ const provider = z.strictObject({
    * (translated to `/chat/completions`, for compatible servers without the Responses API). Unset: native.
    */
   responses: z.enum(['native', 'chat']).optional(),
+  /**
+   * Which provider of the price catalog this one is (`openai`, `anthropic`, `groq`, …), for
+   * `tollgate prices catalog`. Never guessed: a `type: openai` server may be OpenAI, Groq or a local one.
+   */
+  catalog: z.string().regex(/^[a-z0-9_.-]+$/, 'a catalog provider id such as openai, anthropic or groq').optional(),
 })
 
 /** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */
@@ -50,6 +55,30 @@ const priceSeed = z.strictObject({
   server_tools: z.record(featureName, wholeMicrosPerRequest).optional(),
   /** Multiplier of every token rate, by service tier (`priority`, `flex`, `fast`). */
   service_tiers: z.record(featureName, tierMultiplier).optional(),
+})
+
+/** A webhook alerts are posted to: operator configuration only, never settable through the API (no SSRF). */
+const webhook = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  /** The HMAC-SHA256 key of the signature header. */
+  secret: z.string().min(16, 'must be at least 16 characters'),
+})
+
+/** Budget alerts and events (see src/alerts). Recorded even with no webhook; delivered to each one configured. */
+const alertSettings = z.strictObject({
+  webhooks: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'webhook names use letters, digits, _ . -'), webhook).default({}),
+  /** Percent of a user's budget in its period, or of a key's ceiling, whose crossing raises an alert. */
+  thresholds: z.array(z.number().positive().max(1000)).max(20).default([50, 80, 100]),
+  /** A key expiring within this many days raises an alert; 0 turns it off. */
+  key_expiry_days: nonNegativeInt.default(7),
+  /** How often spend and expiries are checked (and unpriced refusals summed up). */
+  check_interval_ms: positiveInt.default(15_000),
+  /** Refusals of an unpriced model are summed over this interval into one alert. */
+  unpriced_interval_ms: positiveInt.default(3_600_000),
+  delivery_timeout_ms: positiveInt.default(10_000),
+  /** The first retry's delay; each next one doubles, up to an hour. */
+  retry_base_ms: positiveInt.default(5_000),
+  max_attempts: positiveInt.default(12),
 })
 
 /** `provider:model`; the provider part is checked against `providers` below. */
@@ -95,6 +124,7 @@ export const configSchema = z
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'provider names use letters, digits, _ . -'), provider).default({}),
     aliases: z.record(z.string(), modelRef).default({}),
     pricing: z.record(modelRef, priceSeed).default({}),
+    alerts: alertSettings.prefault({}),
   })
   .superRefine((c, ctx) => {
     const known = (ref: string) => ref.split(/[:/]/, 1)[0]! in c.providers
@@ -110,3 +140,4 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>
 export type ProviderConfig = z.infer<typeof provider>
 export type PriceSeed = z.infer<typeof priceSeed>
+export type AlertSettings = z.infer<typeof alertSettings>

@@ -2,7 +2,7 @@
  * The whole database. Money is integer micro-USD everywhere (1 USD = 1_000_000), times are unix
  * milliseconds. Change this file, then `npm run db:generate` and commit the migration it writes.
  */
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 export const users = sqliteTable('users', {
   id: text('id').primaryKey(),
@@ -58,7 +58,10 @@ export const prices = sqliteTable(
     serverTools: text('server_tools', { mode: 'json' }).$type<Record<string, number>>(),
     /** Rate multipliers in thousandths, by service tier: `{"priority": 2000, "flex": 500}`. */
     serviceTiers: text('service_tiers', { mode: 'json' }).$type<Record<string, number>>(),
+    /** When the row takes effect: its creation, or a later time given with it (a scheduled change). */
     createdAt: integer('created_at').notNull(),
+    /** Where the price came from, e.g. the catalog package and version it was applied from; null when typed in. */
+    source: text('source'),
     /** Set by DELETE: the model is unpriced from then on; the row stays for the usage rows that cite it. */
     deletedAt: integer('deleted_at'),
   },
@@ -154,4 +157,40 @@ export const storedResponses = sqliteTable(
     createdAt: integer('created_at').notNull(),
   },
   (t) => [index('stored_responses_user').on(t.userId)],
+)
+
+/**
+ * The alert outbox. An alert is written once (its `dedupe_key` is what makes a threshold crossing or an
+ * event raise it once per period, whichever process sees it first) and its id is the idempotency id every
+ * delivery of it carries. Nothing is sent from a request: a background loop delivers what is due.
+ */
+export const alerts = sqliteTable(
+  'alerts',
+  {
+    id: text('id').primaryKey(),
+    dedupeKey: text('dedupe_key').notNull(),
+    kind: text('kind').notNull(),
+    /** The user, key or model it is about. */
+    subject: text('subject'),
+    /** The JSON body sent to every webhook (with `text` for Slack). */
+    payload: text('payload').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt)],
+)
+
+/** One row per alert and configured webhook: pending until delivered, failed after the last attempt. */
+export const alertDeliveries = sqliteTable(
+  'alert_deliveries',
+  {
+    alertId: text('alert_id').notNull().references(() => alerts.id, { onDelete: 'cascade' }),
+    webhook: text('webhook').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    /** When the next attempt is due; a claimed attempt pushes it past its own timeout (a lease). */
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    deliveredAt: integer('delivered_at'),
+  },
+  (t) => [primaryKey({ columns: [t.alertId, t.webhook] }), index('alert_deliveries_due').on(t.status, t.nextAttemptAt)],
 )

@@ -61,8 +61,10 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
 
   const price = prices.priceOf(model.canonical)
-  if (!price && config.require_pricing && !r.pricingExempt)
+  if (!price && config.require_pricing && !r.pricingExempt) {
+    services.alerts.noteUnpriced(model.canonical)
     throw paymentRequired('pricing_required', `No price is set for ${model.canonical}; the gateway serves only models it can price.`)
+  }
 
   const estimate = r.estimate(price)
   const features = r.features ?? NO_FEATURES

@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import type { AlertOutbox } from '../alerts/outbox'
 import { Counter, Gauge, Histogram, Registry } from './prometheus'
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
@@ -19,5 +20,10 @@ export class GatewayMetrics {
     this.registry.register(new Gauge('tollgate_holds_open', 'Holds taken by this process and not yet settled.', openHoldsHere))
     this.registry.register(new Gauge('tollgate_reservations_open', 'Open holds in the database, all processes.', () => reservations.get()!.n))
     this.registry.register(new Gauge('tollgate_reserved_usd', 'USD held by open holds in the database, all processes.', () => reservations.get()!.amount / 1e6))
+  }
+
+  watchAlerts(outbox: AlertOutbox): void {
+    this.registry.register(new Gauge('tollgate_alerts_pending', 'Alert deliveries not yet made (all processes).', () => outbox.count('pending')))
+    this.registry.register(new Gauge('tollgate_alerts_failed', 'Alert deliveries given up after their last attempt (all processes).', () => outbox.count('failed')))
   }
 }

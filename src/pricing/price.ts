@@ -13,7 +13,9 @@ export interface Price {
   outputPerMillion: number
   cachedInputPerMillion: number | null
   perRequest: number | null
+  /** When the row takes (or took) effect. */
   createdAt: number
+  source?: string | null
   /** Writes to the provider's prompt cache with its default (5-minute) lifetime. */
   cacheWritePerMillion?: number | null
   /** Writes to the 1-hour prompt cache. */

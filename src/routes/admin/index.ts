@@ -2,8 +2,10 @@ import { Elysia } from 'elysia'
 import { forbidden } from '../../http/errors'
 import { requestState } from '../../http/request-state'
 import type { Services } from '../../services'
+import { alertRoutes } from './alerts'
 import { keyRoutes } from './keys'
 import { pricingRoutes } from './pricing'
+import { providerRoutes } from './providers'
 import { recordRoutes } from './records'
 import { userRoutes } from './users'
 
@@ -20,3 +22,5 @@ export const adminRoutes = (services: Services) =>
     .use(keyRoutes(services))
     .use(pricingRoutes(services))
     .use(recordRoutes(services))
+    .use(alertRoutes(services))
+    .use(providerRoutes(services))

@@ -48,7 +48,7 @@ export function presentKey(row: KeyRow) {
 const newKeyId = () => `key_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('hex')}`
 
 export const keyRoutes = (services: Services) => {
-  const { db, keys, ledger } = services
+  const { db, keys, ledger, alerts } = services
   const find = (id: string) => {
     ledger.flush()
     const row = db.select().from(apiKeys).where(eq(apiKeys.id, id)).get()
@@ -141,10 +141,10 @@ export const keyRoutes = (services: Services) => {
       ({ params }) => {
         find(params.id)
         const now = Date.now()
-        const row =
-          db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning().get() ??
-          find(params.id)
+        const revoked = db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning().get()
         keys.invalidate(params.id)
+        if (revoked) alerts.keyRevoked(revoked, now)
+        const row = revoked ?? find(params.id)
         return presentKey(row)
       },
       { params: keyId, detail: { tags: ['keys'], summary: 'Revoke a key (it answers 401 from now on)' } },

@@ -27,6 +27,13 @@ const createPrice = z
     server_tools: z.record(featureName, usdPerUse).optional().describe('USD per use, by server tool (web_search); a tool not listed is refused (402)'),
     service_tiers: z.record(featureName, tierMultiplier).optional()
       .describe('multiplier of every token rate, by service tier (priority, flex; fast for Anthropic fast mode); a tier not listed is refused (402)'),
+    effective_from: z.iso
+      .datetime({ offset: true })
+      .transform((s) => Date.parse(s))
+      .refine((t) => t >= Date.now(), 'must not be in the past')
+      .optional()
+      .describe('when the row takes effect (a scheduled change); omitted: now. Until then the current price applies'),
+    source: z.string().min(1).max(200).optional().describe('where the price comes from, e.g. the catalog and version it was taken from'),
   })
   .strict()
 
@@ -43,6 +50,7 @@ export const presentPrice = (p: Price) => ({
   model: p.model,
   ...priceAmountsOf(p),
   effective_from: new Date(p.createdAt).toISOString(),
+  source: p.source ?? null,
 })
 
 const presentRecord = (p: PriceRecord) => ({
@@ -71,9 +79,10 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
         const model = providers.resolve(body.model)
         if (!model) throw badRequest('Invalid body: model: names a provider that is not configured')
         set.status = 201
-        return presentPrice(prices.set({ ...body, model: model.canonical }))
+        const { effective_from, ...amounts } = body
+        return presentPrice(prices.set({ ...amounts, model: model.canonical, effectiveFrom: effective_from }))
       },
-      { body: createPrice, parse: 'json', detail: { tags: ['pricing'], summary: 'Set the price of provider:model from now on (USD per million tokens)' } },
+      { body: createPrice, parse: 'json', detail: { tags: ['pricing'], summary: 'Set the price of provider:model from now on, or from a later effective time (USD per million tokens)' } },
     )
     .get(
       '/v1/pricing',

@@ -50,7 +50,7 @@ export function presentUser(row: UserRow, now = Date.now()) {
 }
 
 export const userRoutes = (services: Services) => {
-  const { db, ledger, keys } = services
+  const { db, ledger, keys, alerts } = services
   const find = (id: string) => {
     // Pending settlements are written first, so what is shown includes every finished request.
     ledger.flush()
@@ -123,6 +123,7 @@ export const userRoutes = (services: Services) => {
           changes.spend = 0
         }
         const row = db.update(users).set(changes).where(eq(users.id, params.id)).returning().get()!
+        if (row.blocked && !current.blocked) alerts.userBlocked(row.id, now)
         return presentUser(row, now)
       },
       {

@@ -1,0 +1,114 @@
+import type { Database } from 'bun:sqlite'
+import type { AlertSettings } from '../config/schema'
+import { AlertDelivery } from './delivery'
+import { AlertOutbox, type NewAlert } from './outbox'
+import { AlertWatch } from './watch'
+
+/**
+ * Budget alerts and operator events: raised into the outbox (once each), delivered from it in the
+ * background. Nothing here runs on a request's path but `noteUnpriced`, a map update.
+ */
+export class Alerts {
+  readonly outbox: AlertOutbox
+  private readonly watch: AlertWatch
+  private readonly delivery: AlertDelivery
+  private timers: ReturnType<typeof setInterval>[] = []
+
+  constructor(
+    db: Database,
+    private readonly settings: AlertSettings,
+    private readonly log: (message: string) => void,
+  ) {
+    this.outbox = new AlertOutbox(db, Object.keys(settings.webhooks))
+    this.watch = new AlertWatch(db, settings)
+    this.delivery = new AlertDelivery(this.outbox, settings, log)
+  }
+
+  start(): this {
+    const every = (ms: number, run: () => unknown) => {
+      const timer = setInterval(run, ms)
+      timer.unref()
+      this.timers.push(timer)
+    }
+    every(this.settings.check_interval_ms, () => this.check())
+    // Often enough for a retry's backoff; a new alert does not wait for it (see raise).
+    every(Math.min(1_000, this.settings.retry_base_ms), () => this.deliver())
+    this.deliver()
+    return this
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer)
+    this.timers = []
+    await this.delivery.deliverDue().catch(() => {})
+  }
+
+  /** Raises every alert due now (thresholds, expiries, unpriced refusals); the timer calls it, tests may too. */
+  check(now = Date.now()): void {
+    try {
+      this.watch.check((a) => this.write(a, now), now)
+    } catch (error) {
+      this.log(`alert check failed: ${(error as Error).message}`)
+    }
+    this.deliver()
+  }
+
+  noteUnpriced(model: string): void {
+    this.watch.noteUnpriced(model)
+  }
+
+  userBlocked(userId: string, now = Date.now()): void {
+    this.raise({ dedupeKey: `user_blocked:${userId}:${now}`, kind: 'user_blocked', subject: userId, text: `tollgate: user ${userId} was blocked`, data: { user_id: userId } }, now)
+  }
+
+  keyRevoked(key: { id: string; userId: string; name: string | null }, now = Date.now()): void {
+    this.raise(
+      {
+        dedupeKey: `key_revoked:${key.id}`,
+        kind: 'key_revoked',
+        subject: key.id,
+        text: `tollgate: key ${key.id}${key.name ? ` (${JSON.stringify(key.name)})` : ''} of user ${key.userId} was revoked`,
+        data: { key_id: key.id, user_id: key.userId, name: key.name },
+      },
+      now,
+    )
+  }
+
+  holdsExpired(count: number, now = Date.now()): void {
+    this.raise(
+      {
+        dedupeKey: `holds_expired:${now}`,
+        kind: 'holds_expired',
+        subject: null,
+        text: `tollgate: the sweeper charged ${count} expired hold(s) at their full amount (a crash or a lost request); see usage rows with status expired`,
+        data: { holds: count },
+      },
+      now,
+    )
+  }
+
+  /** Failed deliveries of an alert start over; returns how many. */
+  redeliver(alertId: string): number {
+    const n = this.outbox.redeliver(alertId)
+    this.deliver()
+    return n
+  }
+
+  /** Writes one alert and starts delivering it at once. */
+  raise(alert: NewAlert, now = Date.now()): void {
+    try {
+      this.write(alert, now)
+    } catch (error) {
+      this.log(`alert ${alert.kind} could not be written: ${(error as Error).message}`)
+    }
+    this.deliver()
+  }
+
+  private write(alert: NewAlert, now: number): void {
+    this.outbox.raise(alert, now)
+  }
+
+  private deliver(): void {
+    void this.delivery.deliverDue().catch((error) => this.log(`alert delivery failed: ${(error as Error).message}`))
+  }
+}

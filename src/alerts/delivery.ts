@@ -1,0 +1,66 @@
+import type { AlertSettings } from '../config/schema'
+import type { AlertOutbox, DueDelivery } from './outbox'
+import { signature } from './signature'
+
+const MAX_RETRY_DELAY_MS = 3_600_000
+
+/** The delay before attempt `attempt + 1`: the base, doubled after each failure, up to an hour. */
+export const retryDelay = (baseMs: number, attempt: number) => Math.min(baseMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)
+
+/**
+ * Posts due deliveries to their webhooks, one pass at a time. Each POST carries the alert's id as the
+ * idempotency key and is signed; only a 2xx counts as delivered (a redirect is not followed: the target is
+ * the operator's, exactly as configured). Anything else is retried with backoff until `max_attempts`.
+ */
+export class AlertDelivery {
+  private running: Promise<void> | null = null
+
+  constructor(
+    private readonly outbox: AlertOutbox,
+    private readonly settings: AlertSettings,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  /** One pass over what is due; a pass already running is joined, not doubled. */
+  deliverDue(): Promise<void> {
+    this.running ??= this.pass().finally(() => (this.running = null))
+    return this.running
+  }
+
+  private async pass(): Promise<void> {
+    // The lease outlasts the attempt's own timeout, so a live attempt is never taken over.
+    const due = this.outbox.claimDue(Date.now(), this.settings.delivery_timeout_ms * 2)
+    await Promise.all(due.map((d) => this.attempt(d)))
+  }
+
+  private async attempt(d: DueDelivery): Promise<void> {
+    const webhook = this.settings.webhooks[d.webhook]
+    if (!webhook) return this.outbox.attemptFailed(d, 'webhook no longer configured', null)
+    const timestamp = Math.floor(Date.now() / 1000)
+    let problem: string
+    try {
+      const res = await fetch(webhook.url, {
+        method: 'POST',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.settings.delivery_timeout_ms),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'tollgate-alerts',
+          'idempotency-key': d.alertId,
+          'x-tollgate-alert-id': d.alertId,
+          'x-tollgate-timestamp': String(timestamp),
+          'x-tollgate-signature': signature(webhook.secret, timestamp, d.payload),
+        },
+        body: d.payload,
+      })
+      await res.body?.cancel()
+      if (res.ok) return this.outbox.delivered(d)
+      problem = `HTTP ${res.status}`
+    } catch (error) {
+      problem = (error as Error).name === 'TimeoutError' ? 'timed out' : `no answer (${(error as Error).message})`
+    }
+    const last = d.attempt >= this.settings.max_attempts
+    this.outbox.attemptFailed(d, problem, last ? null : Date.now() + retryDelay(this.settings.retry_base_ms, d.attempt))
+    if (last) this.log(`alert ${d.alertId} could not be delivered to webhook ${d.webhook} after ${d.attempt} attempts (${problem})`)
+  }
+}

@@ -1,0 +1,158 @@
+import type { Database, Statement } from 'bun:sqlite'
+import { currentPeriod, type BudgetPeriod } from '../budget/period'
+import type { AlertSettings } from '../config/schema'
+import type { NewAlert } from './outbox'
+
+interface UserSpend {
+  id: string
+  max_budget: number
+  spend: number
+  budget_period: BudgetPeriod | null
+  period_start: number
+}
+interface KeySpend {
+  id: string
+  user_id: string
+  name: string | null
+  max_budget: number
+  spend: number
+}
+interface ExpiringKey {
+  id: string
+  user_id: string
+  name: string | null
+  expires_at: number
+}
+
+const DAY_MS = 86_400_000
+/** Distinct unpriced models alerted per interval and process; past that, one alert counts the rest. */
+const UNPRICED_MODELS_PER_INTERVAL = 20
+
+const usd = (micros: number) => `$${(micros / 1e6).toFixed(2)}`
+const keyLabel = (k: { id: string; name: string | null }) => (k.name ? `${k.id} (${JSON.stringify(k.name)})` : k.id)
+
+/**
+ * What alerts are raised from: settled spend against each threshold (read from the tables, so it is
+ * whatever every process settled), keys about to expire, and refusals of unpriced models, counted in
+ * memory per interval and bounded, so that a key holder sending made-up model names cannot flood a webhook.
+ */
+export class AlertWatch {
+  private readonly usersOverThreshold: Statement<UserSpend, [number]>
+  private readonly keysOverThreshold: Statement<KeySpend, [number]>
+  private readonly expiringKeys: Statement<ExpiringKey, [number, number]>
+  private readonly thresholds: number[]
+  /** The lowest threshold, in basis points of the budget. */
+  private readonly lowestBasisPoints: number
+  /** Dedupe keys this process has raised (or found raised): each is written once, so need not be tried again. */
+  private readonly raised = new Set<string>()
+  private unpriced = { interval: 0, counts: new Map<string, number>(), others: 0 }
+
+  constructor(
+    db: Database,
+    private readonly settings: AlertSettings,
+  ) {
+    this.thresholds = [...new Set(settings.thresholds)].sort((a, b) => a - b)
+    const lowest = this.thresholds[0] ?? 100
+    // Only rows past the lowest threshold: the rest cannot have crossed anything. (`?` is that fraction in basis points.)
+    this.usersOverThreshold = db.prepare(
+      'SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend * 10000 >= max_budget * ?',
+    )
+    this.keysOverThreshold = db.prepare(
+      'SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?',
+    )
+    this.expiringKeys = db.prepare(
+      'SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ?',
+    )
+    this.lowestBasisPoints = Math.round(lowest * 100)
+  }
+
+  /** Notes one refusal of an unpriced model of a configured provider. */
+  noteUnpriced(model: string, now = Date.now()): void {
+    this.rollUnpriced(now)
+    const { counts } = this.unpriced
+    const n = counts.get(model)
+    if (n !== undefined) counts.set(model, n + 1)
+    else if (counts.size < UNPRICED_MODELS_PER_INTERVAL) counts.set(model, 1)
+    else this.unpriced.others++
+  }
+
+  /** Every alert due now; `raise` writes each (a no-op for one already written). */
+  check(raise: (a: NewAlert) => void, now = Date.now()): void {
+    const once = (a: NewAlert) => {
+      if (this.raised.has(a.dedupeKey)) return
+      raise(a)
+      this.raised.add(a.dedupeKey)
+    }
+    if (this.thresholds.length > 0) {
+      for (const u of this.usersOverThreshold.all(this.lowestBasisPoints)) this.userThresholds(u, now, once)
+      for (const k of this.keysOverThreshold.all(this.lowestBasisPoints)) this.keyThresholds(k, once)
+    }
+    if (this.settings.key_expiry_days > 0)
+      for (const k of this.expiringKeys.all(now, now + this.settings.key_expiry_days * DAY_MS))
+        once({
+          dedupeKey: `key_expiring:${k.id}:${k.expires_at}`,
+          kind: 'key_expiring',
+          subject: k.id,
+          text: `tollgate: key ${keyLabel(k)} of user ${k.user_id} expires at ${new Date(k.expires_at).toISOString()}`,
+          data: { key_id: k.id, user_id: k.user_id, name: k.name, expires_at: new Date(k.expires_at).toISOString() },
+        })
+    this.unpricedAlerts(now, once)
+  }
+
+  private userThresholds(u: UserSpend, now: number, raise: (a: NewAlert) => void): void {
+    const { start, spend } = currentPeriod(u.budget_period, u.period_start, u.spend, now)
+    const period = u.budget_period ?? 'lifetime'
+    for (const t of this.crossed(spend, u.max_budget))
+      raise({
+        // Once per threshold and period: a new period (a new start) arms every threshold again.
+        dedupeKey: `budget:user:${u.id}:${start}:${t}`,
+        kind: 'budget_threshold',
+        subject: u.id,
+        text: `tollgate: user ${u.id} has spent ${usd(spend)} of its ${u.budget_period ?? ''}${u.budget_period ? ' ' : ''}budget of ${usd(u.max_budget)} (${t}% threshold)`,
+        data: { scope: 'user', user_id: u.id, threshold_percent: t, spend: spend / 1e6, max_budget: u.max_budget / 1e6, budget_period: period, period_start: new Date(start).toISOString() },
+      })
+  }
+
+  private keyThresholds(k: KeySpend, raise: (a: NewAlert) => void): void {
+    for (const t of this.crossed(k.spend, k.max_budget))
+      raise({
+        // A key's ceiling is for its lifetime: once per threshold and ceiling (a new ceiling arms them again).
+        dedupeKey: `budget:key:${k.id}:${k.max_budget}:${t}`,
+        kind: 'budget_threshold',
+        subject: k.id,
+        text: `tollgate: key ${keyLabel(k)} of user ${k.user_id} has spent ${usd(k.spend)} of its ceiling of ${usd(k.max_budget)} (${t}% threshold)`,
+        data: { scope: 'key', key_id: k.id, user_id: k.user_id, threshold_percent: t, spend: k.spend / 1e6, max_budget: k.max_budget / 1e6 },
+      })
+  }
+
+  private crossed(spend: number, max: number): number[] {
+    return this.thresholds.filter((t) => spend * 100 >= max * t)
+  }
+
+  private rollUnpriced(now: number): void {
+    const interval = now - (now % this.settings.unpriced_interval_ms)
+    if (interval !== this.unpriced.interval) this.unpriced = { interval, counts: new Map(), others: 0 }
+  }
+
+  private unpricedAlerts(now: number, raise: (a: NewAlert) => void): void {
+    this.rollUnpriced(now)
+    const { interval, counts, others } = this.unpriced
+    const since = new Date(interval).toISOString()
+    for (const [model, refusals] of counts)
+      raise({
+        dedupeKey: `unpriced:${model}:${interval}`,
+        kind: 'unpriced_model',
+        subject: model,
+        text: `tollgate: ${model} was asked for and refused for lack of a price (${refusals} time(s) since ${since}); price it to serve it`,
+        data: { model, refusals, since },
+      })
+    if (others > 0)
+      raise({
+        dedupeKey: `unpriced:others:${interval}`,
+        kind: 'unpriced_model',
+        subject: null,
+        text: `tollgate: more than ${UNPRICED_MODELS_PER_INTERVAL} unpriced models were asked for since ${since}; see the request log`,
+        data: { model: null, other_refusals: others, since },
+      })
+  }
+}

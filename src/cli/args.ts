@@ -1,0 +1,32 @@
+/** Command-line arguments: positionals, and `--flag value` / `--flag=value` options. */
+export interface Args {
+  positional: string[]
+  options: Map<string, string>
+  /** Switches: options that take no value (`--json`, `--all`). */
+  switches: Set<string>
+}
+
+export class UsageError extends Error {}
+
+/** `switchNames` are the options that take no value; every other option needs one. */
+export function parseArgs(argv: string[], switchNames: ReadonlySet<string>): Args {
+  const args: Args = { positional: [], options: new Map(), switches: new Set() }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (!arg.startsWith('--')) {
+      args.positional.push(arg)
+      continue
+    }
+    const eq = arg.indexOf('=')
+    const name = arg.slice(2, eq === -1 ? undefined : eq)
+    if (switchNames.has(name)) {
+      if (eq !== -1) throw new UsageError(`--${name} takes no value`)
+      args.switches.add(name)
+      continue
+    }
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
+    if (value === undefined) throw new UsageError(`--${name} needs a value`)
+    args.options.set(name, value)
+  }
+  return args
+}

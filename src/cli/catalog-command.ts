@@ -1,0 +1,138 @@
+/**
+ * `tollgate prices catalog`: the price book against the catalog, for the models the gateway is asked
+ * for — priced ones, alias targets, those refused for lack of a price, and any named — of each provider
+ * the operator has tied to a catalog provider. A diff unless told `--apply`; then one new row per new or
+ * changed price (and per dated change), through the admin API, each citing the catalog and its version.
+ */
+import type { AdminApi } from './admin-api'
+import { UsageError, type Args } from './args'
+import type { Shown } from './commands'
+import { catalogEntry, catalogSource, type CatalogRow, type PriceFields } from './price-catalog'
+
+type Status = 'new' | 'changed' | 'unchanged' | 'scheduled' | 'not in catalog' | 'no catalog provider'
+
+interface Line {
+  model: string
+  status: Status
+  effective_from: string | null
+  changes: string
+  catalog_model: string | null
+  notes: string[]
+  /** The row to write with --apply. */
+  write?: Record<string, unknown>
+}
+
+const FIELDS: (keyof PriceFields)[] = [
+  'input_per_million', 'output_per_million', 'cached_input_per_million', 'cache_write_per_million',
+  'cache_write_1h_per_million', 'audio_input_per_million', 'audio_output_per_million',
+]
+
+export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> {
+  for (const name of args.options.keys()) if (name !== 'models') throw new UsageError(`unknown option --${name}`)
+  const providers: { name: string; catalog: string | null; aliases: Record<string, string> }[] = (await api.call('GET', '/v1/providers')).data
+  const aliases = Object.fromEntries(providers.flatMap((p) => Object.entries(p.aliases)))
+  const canonical = (name: string) => colon(aliases[name] ?? name)
+
+  const priced: any[] = await api.list('/v1/pricing', { limit: '1000' }, true)
+  const history: any[] = await api.list('/v1/pricing/history', { limit: '1000' }, true)
+  const refused: any[] = await api.list('/v1/alerts', { kind: 'unpriced_model', limit: '1000' }, true)
+  const named = (args.options.get('models') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const models = [...new Set([...priced.map((p) => p.model), ...Object.values(aliases), ...refused.flatMap((a) => (a.subject ? [a.subject] : [])), ...named].map(canonical))].sort()
+
+  const catalogOf = new Map(providers.map((p) => [p.name, p.catalog]))
+  const current = new Map(priced.map((p) => [p.model, p]))
+  const now = Date.now()
+  const scheduled = history.filter((h) => !h.deleted_at && Date.parse(h.effective_from) > now)
+  const source = catalogSource()
+
+  const lines: Line[] = []
+  for (const model of models) {
+    const [provider, id] = [model.slice(0, model.indexOf(':')), model.slice(model.indexOf(':') + 1)]
+    const catalog = catalogOf.get(provider)
+    if (!catalog) {
+      lines.push({ model, status: 'no catalog provider', effective_from: null, changes: '', catalog_model: null, notes: [] })
+      continue
+    }
+    const entry = catalogEntry(catalog, id, new Date(now))
+    if (!entry) {
+      lines.push({ model, status: 'not in catalog', effective_from: null, changes: '', catalog_model: null, notes: [] })
+      continue
+    }
+    const cite = `${source} ${catalog}/${entry.catalogModel}`
+    entry.rows.forEach((row, i) => {
+      const base = i === 0 ? current.get(model) : undefined
+      const line = i === 0 ? diffNow(model, row, base) : diffScheduled(model, row, scheduled)
+      if (line.status !== 'unchanged') line.write = rowToWrite(model, row, current.get(model), cite)
+      lines.push({ ...line, catalog_model: `${catalog}/${entry.catalogModel}`, notes: entry.notes })
+    })
+  }
+
+  if (args.switches.has('apply'))
+    for (const line of lines) if (line.write) {
+      await api.call('POST', '/v1/pricing', line.write)
+      line.changes = `${line.changes}${line.changes ? '; ' : ''}applied`
+    }
+
+  const notes = [...new Set(lines.flatMap((l) => l.notes.map((n) => `${l.model}: ${n}`)))]
+  const json = { source, applied: args.switches.has('apply'), models: lines.map(({ write: _w, ...l }) => l) }
+  return {
+    table: lines.map((l) => ({ ...l, effective_from: l.effective_from ?? 'now' })),
+    columns: ['model', 'status', 'effective_from', 'changes', 'catalog_model'],
+    json,
+    footer: [`catalog: ${source}`, ...notes, args.switches.has('apply') ? '' : 'Nothing written: run again with --apply to write the new and changed rows.'].filter(Boolean).join('\n'),
+  }
+}
+
+const colon = (name: string) => {
+  const cut = name.search(/[:/]/)
+  return cut > 0 ? `${name.slice(0, cut)}:${name.slice(cut + 1)}` : name
+}
+
+const fmt = (v: unknown) => (v === undefined || v === null ? '-' : String(v))
+
+/** The catalog's row for now against the row in force; only what the catalog states is compared. */
+function diffNow(model: string, row: CatalogRow, price: any): Omit<Line, 'catalog_model' | 'notes'> {
+  if (!price) return { model, status: 'new', effective_from: null, changes: describe(row.fields) }
+  const changes = differences(row.fields, price)
+  return { model, status: changes.length ? 'changed' : 'unchanged', effective_from: null, changes: changes.join('; ') }
+}
+
+/** A dated change: already scheduled with the same prices, or to be scheduled. */
+function diffScheduled(model: string, row: CatalogRow, scheduled: any[]): Omit<Line, 'catalog_model' | 'notes'> {
+  const at = Date.parse(`${row.effectiveFrom}T00:00:00Z`)
+  const same = scheduled.find((s) => s.model === model && Date.parse(s.effective_from) === at && differences(row.fields, s).length === 0)
+  return { model, status: same ? 'unchanged' : 'scheduled', effective_from: row.effectiveFrom, changes: same ? '' : describe(row.fields) }
+}
+
+function differences(fields: PriceFields, price: any): string[] {
+  const out: string[] = []
+  for (const f of FIELDS) if (fields[f] !== undefined && fields[f] !== price[f]) out.push(`${short(f)} ${fmt(price[f])} → ${fields[f]}`)
+  const search = fields.server_tools?.web_search
+  if (search !== undefined && search !== price.server_tools?.web_search) out.push(`web_search ${fmt(price.server_tools?.web_search)} → ${search}`)
+  return out
+}
+
+const describe = (fields: PriceFields) =>
+  [...FIELDS.filter((f) => fields[f] !== undefined).map((f) => `${short(f)} ${fields[f]}`), ...(fields.server_tools ? [`web_search ${fields.server_tools.web_search}`] : [])].join('; ')
+
+const short = (field: string) => field.replace('_per_million', '')
+
+/**
+ * The body of the row to write: the catalog's prices over the row in force, so that what the operator set
+ * and the catalog does not speak of (a per-request price, service tiers, other server tools) stays.
+ */
+function rowToWrite(model: string, row: CatalogRow, price: any, source: string): Record<string, unknown> {
+  const kept: Record<string, unknown> = {}
+  if (price?.per_request != null) kept.per_request = price.per_request
+  if (price?.service_tiers && Object.keys(price.service_tiers).length) kept.service_tiers = price.service_tiers
+  for (const f of FIELDS) if (price?.[f] != null) kept[f] = price[f]
+  const tools = { ...price?.server_tools, ...row.fields.server_tools }
+  return {
+    ...kept,
+    ...row.fields,
+    ...(Object.keys(tools).length ? { server_tools: tools } : {}),
+    model,
+    source,
+    ...(row.effectiveFrom ? { effective_from: `${row.effectiveFrom}T00:00:00Z` } : {}),
+  }
+}

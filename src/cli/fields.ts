@@ -1,0 +1,65 @@
+import { UsageError, type Args } from './args'
+
+/** How one command-line option becomes one field of an admin API body. */
+export interface Field {
+  option: string
+  field: string
+  kind: 'text' | 'usd' | 'integer' | 'list' | 'time' | 'boolean'
+  help: string
+}
+
+/**
+ * The body for a create or update: only the options given, each converted to its field's type. `none`
+ * clears a nullable field (an unlimited budget, no expiry, every model allowed).
+ */
+export function bodyFrom(args: Args, fields: Field[]): Record<string, unknown> {
+  const body: Record<string, unknown> = {}
+  for (const f of fields) {
+    const raw = args.options.get(f.option)
+    if (raw !== undefined) body[f.field] = raw === 'none' ? null : convert(f, raw)
+  }
+  const known = new Set(fields.map((f) => f.option))
+  for (const name of args.options.keys()) if (!known.has(name)) throw new UsageError(`unknown option --${name}`)
+  return body
+}
+
+function convert(f: Field, raw: string): unknown {
+  switch (f.kind) {
+    case 'text':
+      return raw
+    case 'usd':
+    case 'integer': {
+      const n = Number(raw)
+      if (raw.trim() === '' || !Number.isFinite(n) || (f.kind === 'integer' && !Number.isInteger(n)))
+        throw new UsageError(`--${f.option} must be ${f.kind === 'usd' ? 'an amount in USD' : 'a whole number'}, or none`)
+      return n
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean)
+    case 'time': {
+      const t = Date.parse(raw)
+      if (Number.isNaN(t)) throw new UsageError(`--${f.option} must be a date and time, e.g. 2027-01-31T00:00:00Z, or none`)
+      return new Date(t).toISOString()
+    }
+    case 'boolean':
+      if (raw !== 'true' && raw !== 'false') throw new UsageError(`--${f.option} must be true or false`)
+      return raw === 'true'
+  }
+}
+
+/** Query parameters from options, refusing any option the list does not filter on. */
+export function queryFrom(args: Args, filters: Record<string, string>): Record<string, string> {
+  const query: Record<string, string> = {}
+  for (const [name, value] of args.options) {
+    const param = filters[name]
+    if (!param) throw new UsageError(`unknown option --${name}`)
+    query[param] = param === 'since' || param === 'until' ? new Date(checkedTime(name, value)).toISOString() : value
+  }
+  return query
+}
+
+function checkedTime(option: string, raw: string): number {
+  const t = Date.parse(raw)
+  if (Number.isNaN(t)) throw new UsageError(`--${option} must be a date or date and time, e.g. 2027-01-31`)
+  return t
+}

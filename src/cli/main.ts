@@ -1,0 +1,47 @@
+import { AdminApiError, adminApi } from './admin-api'
+import { parseArgs, UsageError } from './args'
+import { commands, type Shown } from './commands'
+import { renderRecord, renderTable } from './table'
+
+const SWITCHES = new Set(['json', 'all', 'help', 'apply'])
+
+/** Runs one admin command against the gateway at TOLLGATE_URL; returns the process exit code. */
+export async function runCli(group: string, argv: string[], env = process.env): Promise<number> {
+  if (group === 'help' || group === '--help' || group === '-h') return print(help(), 0)
+  const [action, ...rest] = argv
+  const command = commands[group]?.[action ?? '']
+  if (!command) return print(`${commands[group] ? `unknown ${group} command ${JSON.stringify(action ?? '')}` : `unknown command ${JSON.stringify(group)}`}\n\n${help()}`, 2)
+  try {
+    const args = parseArgs(rest, SWITCHES)
+    if (args.switches.has('help')) return print(`usage: tollgate ${command.usage}\n  ${command.summary}`, 0)
+    const shown = await command.run(adminApi(env), args)
+    return print(args.switches.has('json') ? JSON.stringify(shown.json, null, 2) : render(shown), 0)
+  } catch (error) {
+    if (error instanceof UsageError) return print(`${error.message}\nusage: tollgate ${command.usage}`, 2)
+    if (error instanceof AdminApiError) return print(`tollgate: ${error.message}`, 1)
+    throw error
+  }
+}
+
+function render(shown: Shown): string {
+  if ('table' in shown) return (shown.table.length ? renderTable(shown.table, shown.columns) : '(none)') + (shown.footer ? `\n\n${shown.footer}` : '')
+  return renderRecord(shown.record) + (shown.note ? `\n\n${shown.note}` : '')
+}
+
+function print(text: string, code: number): number {
+  ;(code === 0 ? console.log : console.error)(text)
+  return code
+}
+
+function help(): string {
+  const lines = Object.values(commands).flatMap((group) => Object.values(group).map((c) => `  tollgate ${c.usage}\n      ${c.summary}`))
+  return [
+    'usage: tollgate [serve]            run the gateway (the default)',
+    '       tollgate <command> [--json]  talk to a running gateway\'s admin API',
+    '',
+    'The admin commands read TOLLGATE_URL (default http://127.0.0.1:$TOLLGATE_PORT, port 8080) and',
+    'TOLLGATE_MASTER_KEY from the environment. Lists show one page; --all follows every page.',
+    '',
+    ...lines,
+  ].join('\n')
+}

@@ -1,0 +1,121 @@
+/**
+ * Prices from a maintained catalog: `@pydantic/genai-prices` (MIT), which ships its data in the package
+ * (no network at run time), with price history (dated changes), tiers and cache rates for the providers
+ * teams use. This maps one catalog model to the rows tollgate's price book would hold for it.
+ */
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { calcPrice, type ConditionalPrice, type ModelPrice, type TieredPrices } from '@pydantic/genai-prices'
+
+export const CATALOG_PACKAGE = '@pydantic/genai-prices'
+
+/** `@pydantic/genai-prices@<version>`: what each row written from it cites. */
+export function catalogSource(): string {
+  const entry = Bun.resolveSync(CATALOG_PACKAGE, import.meta.dir)
+  const { version } = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8'))
+  return `${CATALOG_PACKAGE}@${version}`
+}
+
+/** Price fields as the admin API takes them (USD per million tokens; per use for server tools). */
+export interface PriceFields {
+  input_per_million: number
+  output_per_million: number
+  cached_input_per_million?: number
+  cache_write_per_million?: number
+  cache_write_1h_per_million?: number
+  audio_input_per_million?: number
+  audio_output_per_million?: number
+  server_tools?: Record<string, number>
+}
+
+export interface CatalogRow {
+  /** ISO date the row applies from; null for the price in force now. */
+  effectiveFrom: string | null
+  fields: PriceFields
+}
+
+export interface CatalogEntry {
+  /** The catalog's id of the model it matched. */
+  catalogModel: string
+  rows: CatalogRow[]
+  /** Prices the catalog has that tollgate does not bill by (image tokens, document pages…), or that were rounded. */
+  notes: string[]
+}
+
+const TOKEN_FIELDS: Record<string, keyof PriceFields> = {
+  input_mtok: 'input_per_million',
+  output_mtok: 'output_per_million',
+  cache_read_mtok: 'cached_input_per_million',
+  cache_write_mtok: 'cache_write_per_million',
+  cache_write_1h_mtok: 'cache_write_1h_per_million',
+  input_audio_mtok: 'audio_input_per_million',
+  output_audio_mtok: 'audio_output_per_million',
+}
+
+/**
+ * The rows for `modelId` of catalog provider `providerId`: the price in force at `now`, then one row per
+ * dated change after it. Null when the catalog does not know the model.
+ */
+export function catalogEntry(providerId: string, modelId: string, now = new Date()): CatalogEntry | null {
+  const match = calcPrice({ input_tokens: 0 }, modelId, { providerId, timestamp: now })
+  if (!match) return null
+  const notes = new Set<string>()
+  const entries: ConditionalPrice[] = Array.isArray(match.model.prices) ? match.model.prices : [{ prices: match.model.prices }]
+  const today = now.toISOString().slice(0, 10)
+  const changes = [...new Set(entries.flatMap((e) => (e.constraint?.type === 'start_date' && e.constraint.start_date > today ? [e.constraint.start_date] : [])))].sort()
+  const rows = [{ effectiveFrom: null, at: today }, ...changes.map((d) => ({ effectiveFrom: d, at: d }))].map(({ effectiveFrom, at }) => ({
+    effectiveFrom,
+    fields: toFields(pricesOn(entries, at), notes),
+  }))
+  return { catalogModel: match.model.id, rows, notes: [...notes] }
+}
+
+/**
+ * The prices that apply on a date: those of the latest dated change on or before it (or the undated ones),
+ * with every time-of-day variant folded in at its dearest — tollgate prices a request before it knows when
+ * the provider will bill it, so it takes the dearest applicable rate (SPEC §6).
+ */
+function pricesOn(entries: ConditionalPrice[], date: string): ModelPrice[] {
+  const dated = entries.filter((e) => e.constraint?.type === 'start_date' && e.constraint.start_date <= date)
+  const latest = dated.reduce<string | null>((d, e) => (e.constraint?.type === 'start_date' && (!d || e.constraint.start_date > d) ? e.constraint.start_date : d), null)
+  const base = latest ? dated.filter((e) => e.constraint?.type === 'start_date' && e.constraint.start_date === latest) : entries.filter((e) => !e.constraint)
+  return [...base, ...entries.filter((e) => e.constraint?.type === 'time_of_date')].map((e) => e.prices)
+}
+
+function toFields(prices: ModelPrice[], notes: Set<string>): PriceFields {
+  const fields: PriceFields = { input_per_million: 0, output_per_million: 0 }
+  const dearest = (key: string): number | undefined => {
+    const values = prices.map((p) => p[key]).filter((v) => v !== undefined).map((v) => dearestTier(v!, key, notes))
+    return values.length ? Math.max(...values) : undefined
+  }
+  for (const [key, field] of Object.entries(TOKEN_FIELDS)) {
+    const usd = dearest(key)
+    if (usd !== undefined) (fields as any)[field] = wholeMicros(usd, key, notes)
+  }
+  // tollgate bills reasoning tokens as output: at the dearer of the two rates.
+  const reasoning = dearest('output_reasoning_mtok')
+  if (reasoning !== undefined && reasoning > fields.output_per_million) {
+    fields.output_per_million = wholeMicros(reasoning, 'output_reasoning_mtok', notes)
+    notes.add('reasoning tokens are dearer than output: the output rate is set to the reasoning rate')
+  }
+  const searches = dearest('web_searches_kcount')
+  if (searches !== undefined) fields.server_tools = { web_search: wholeMicros(searches / 1000, 'web_searches_kcount', notes) }
+  const known = new Set([...Object.keys(TOKEN_FIELDS), 'output_reasoning_mtok', 'web_searches_kcount'])
+  for (const key of new Set(prices.flatMap((p) => Object.keys(p)))) if (!known.has(key)) notes.add(`not billed by tollgate: ${key}`)
+  return fields
+}
+
+/** A tiered price (by prompt size) at its dearest tier: the estimate does not know the prompt's tier. */
+function dearestTier(v: number | TieredPrices, key: string, notes: Set<string>): number {
+  if (typeof v === 'number') return v
+  notes.add(`${key} is tiered by prompt size: the dearest tier is used`)
+  return Math.max(v.base, ...v.tiers.map((t) => t.price))
+}
+
+/** Whole micro-USD, the price book's unit: a finer catalog price is rounded up, never down. */
+function wholeMicros(usd: number, key: string, notes: Set<string>): number {
+  const micros = usd * 1e6
+  const whole = Math.ceil(micros - 1e-6)
+  if (Math.abs(whole - micros) > 1e-6) notes.add(`${key} is finer than a micro-USD: rounded up`)
+  return whole / 1e6
+}

@@ -1,0 +1,27 @@
+import { ConfigError, loadConfig } from '../config/load'
+import { startGateway } from '../server'
+
+let config
+try {
+  config = loadConfig()
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(`[tollgate] refusing to start: ${error.message}`)
+  process.exit(1)
+}
+
+if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms)
+  console.warn(
+    '[tollgate] TOLLGATE_RESERVATION_TTL_SEC is not above TOLLGATE_UPSTREAM_TIMEOUT_MS: the sweeper may settle ' +
+      'holds of long requests at their full amount while they are still running',
+  )
+
+const gateway = startGateway(config)
+console.log(`[tollgate] listening on ${gateway.url}`)
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, async () => {
+    await gateway.stop()
+    process.exit(0)
+  })
+}

@@ -1,0 +1,16 @@
+/** Rows as an aligned plain-text table of the given columns (missing values shown as `-`). */
+export function renderTable(rows: Record<string, unknown>[], columns: string[]): string {
+  const cell = (v: unknown) => (v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v))
+  const cells = rows.map((row) => columns.map((c) => cell(row[c])))
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)))
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n')
+}
+
+/** One record as `field  value` lines. */
+export function renderRecord(record: Record<string, unknown>): string {
+  const width = Math.max(...Object.keys(record).map((k) => k.length))
+  return Object.entries(record)
+    .map(([k, v]) => `${k.padEnd(width)}  ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join('\n')
+}

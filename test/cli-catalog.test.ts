@@ -1,0 +1,107 @@
+/**
+ * `tollgate prices catalog` with the real catalog package (pinned) against a gateway with models of several
+ * providers: the diff is right, --apply writes rows citing their source, a second run shows no changes.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { catalogSource } from '../src/cli/price-catalog'
+import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { BUN, MASTER_KEY, mockProviders, ROOT, startTestGateway, type TestGateway } from './support/gateway'
+
+let mock: MockProvider
+let gw: TestGateway
+
+beforeAll(async () => {
+  mock = startMockProvider()
+  const { mock: openai, mockant: anthropic } = mockProviders(mock)
+  gw = await startTestGateway({
+    mock,
+    config: {
+      providers: { oai: { ...openai, catalog: 'openai' }, ant: { ...anthropic, catalog: 'anthropic' }, local: { ...openai } },
+      aliases: { fast: 'oai:gpt-4o-mini' },
+      pricing: {
+        // Wrong on purpose (the catalog says 2.5 / 10 / 1.25), with a per-request price the catalog knows nothing of.
+        'oai:gpt-4o': { input_per_million: 2, output_per_million: 10, per_request: 0.001 },
+        'local:llama3': { input_per_million: 0, output_per_million: 0 },
+        'oai:my-finetune': { input_per_million: 3, output_per_million: 12 },
+      },
+      alerts: { check_interval_ms: 50 },
+    },
+  })
+})
+afterAll(async () => {
+  await gw.stop()
+  await mock.stop()
+})
+
+async function tollgate(args: string[]) {
+  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), ...args], {
+    env: { PATH: process.env.PATH ?? '', TOLLGATE_URL: gw.url, TOLLGATE_MASTER_KEY: MASTER_KEY },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  if (code !== 0) throw new Error(`tollgate ${args.join(' ')} exited ${code}: ${stderr}`)
+  return stdout
+}
+
+describe('tollgate prices catalog', () => {
+  test('diff, apply, and a second run with nothing to do', async () => {
+    // A Claude model asked for and refused for lack of a price: the catalog covers it too.
+    const { secret } = await gw.userWithKey({ id: 'asker' })
+    const refused = await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': secret, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'ant:claude-sonnet-4-20250514', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    expect(refused.status).toBe(402)
+    await Bun.sleep(200)
+
+    const diff = JSON.parse(await tollgate(['prices', 'catalog', '--json']))
+    const by = Object.fromEntries(diff.models.map((m: any) => [m.model, m]))
+    expect(diff.source).toBe(catalogSource())
+    expect(diff.applied).toBe(false)
+    expect(by['oai:gpt-4o'].status).toBe('changed')
+    expect(by['oai:gpt-4o'].changes).toContain('input 2 → 2.5')
+    expect(by['oai:gpt-4o-mini'].status).toBe('new') // an alias target
+    expect(by['ant:claude-sonnet-4-20250514']).toMatchObject({ status: 'new', catalog_model: 'anthropic/claude-sonnet-4-0' })
+    expect(by['local:llama3'].status).toBe('no catalog provider')
+    expect(by['oai:my-finetune'].status).toBe('not in catalog')
+    // Nothing was written.
+    expect((await gw.admin('GET', '/v1/pricing/oai:gpt-4o')).body.input_per_million).toBe(2)
+    expect((await gw.admin('GET', '/v1/pricing/oai:gpt-4o-mini')).status).toBe(404)
+
+    const table = await tollgate(['prices', 'catalog'])
+    expect(table).toMatch(/oai:gpt-4o\s+changed\s+now\s+input 2 → 2\.5/)
+    expect(table).toContain('Nothing written')
+
+    await tollgate(['prices', 'catalog', '--apply'])
+    const gpt4o = (await gw.admin('GET', '/v1/pricing/oai:gpt-4o')).body
+    expect(gpt4o).toMatchObject({ input_per_million: 2.5, output_per_million: 10, cached_input_per_million: 1.25, per_request: 0.001 })
+    expect(gpt4o.source).toBe(`${catalogSource()} openai/gpt-4o`)
+    const sonnet = (await gw.admin('GET', '/v1/pricing/ant:claude-sonnet-4-20250514')).body
+    expect(sonnet).toMatchObject({ input_per_million: 3, output_per_million: 15, cache_write_per_million: 3.75, cache_write_1h_per_million: 6, server_tools: { web_search: 0.01 } })
+    expect((await gw.admin('GET', '/v1/pricing/local:llama3')).body.source).toBeNull()
+    // The refused model is served now.
+    const served = await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': secret, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'ant:claude-sonnet-4-20250514', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    expect(served.status).toBe(200)
+
+    const again = JSON.parse(await tollgate(['prices', 'catalog', '--json']))
+    const statuses = new Set(again.models.map((m: any) => m.status))
+    expect(statuses.has('new')).toBe(false)
+    expect(statuses.has('changed')).toBe(false)
+    expect(statuses.has('scheduled')).toBe(false)
+    expect(again.models.filter((m: any) => m.status === 'unchanged').length).toBeGreaterThanOrEqual(3)
+  })
+
+  test('--models adds models to look up, by alias or provider/model', async () => {
+    const out = JSON.parse(await tollgate(['prices', 'catalog', '--models', 'oai/gpt-5,ant:claude-opus-4-8', '--json']))
+    const by = Object.fromEntries(out.models.map((m: any) => [m.model, m]))
+    expect(by['oai:gpt-5']).toMatchObject({ status: 'new', catalog_model: 'openai/gpt-5' })
+    expect(by['ant:claude-opus-4-8'].status).toBe('new')
+  })
+})
