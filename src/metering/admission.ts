@@ -102,9 +102,10 @@ export async function admitRequest(
 }
 
 /**
- * A key always bills its own user. A body naming someone else is refused, or (with the mismatch check
- * off) billed to the key's user anyway, the client's value going upstream only as an end-user tag. The
- * master key bills whichever existing user it names, and must name one.
+ * A key always bills its own user. A body naming someone else is refused, or (with the key's policy, else
+ * the global mismatch setting, at `tag`) billed to the key's user anyway, the client's value going
+ * upstream only as an end-user tag: agents such as Claude Code send a session tag there. The master key
+ * bills whichever existing user it names, and must name one.
  */
 export function billedUser(caller: Caller, named: unknown, rejectMismatch: boolean): string {
   const name = typeof named === 'string' && named.length > 0 ? named : undefined
@@ -113,7 +114,7 @@ export function billedUser(caller: Caller, named: unknown, rejectMismatch: boole
       throw badRequest('The master key must name the user to bill: the body\'s "user" (or "metadata.user_id" on /v1/messages).', 'user_required')
     return name
   }
-  if (name !== undefined && name !== caller.userId && rejectMismatch)
+  if (name !== undefined && name !== caller.userId && (caller.userField ?? (rejectMismatch ? 'reject' : 'tag')) === 'reject')
     throw forbidden('user_mismatch', 'This key bills its own user; the body names another.')
   return caller.userId
 }
