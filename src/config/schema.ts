@@ -29,6 +29,8 @@ const provider = z.strictObject({
   base_url: z.url().transform((u) => u.replace(/\/+$/, '')),
   api_key: z.string().default(''),
   headers: z.record(z.string(), z.string()).default({}),
+  /** An OpenAI-compatible provider whose models take `reasoning_effort`: Anthropic `thinking` sent to it is mapped to that. */
+  reasoning_effort: z.boolean().optional(),
 })
 
 /** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */

@@ -401,6 +401,9 @@ function messages(ctx: Ctx): Response {
   return streamFor(ctx, events, 3, garbage)
 }
 
+/** Anthropic's count_tokens: the prompt count `messages` would report. */
+const countTokens = ({ body }: Ctx): Response => json({ input_tokens: promptTokens(body.messages, textOf(body.system)) })
+
 // ---------------------------------------------------------------------------
 // Server
 
@@ -414,6 +417,7 @@ const ROUTES = new Map<string, { kind: BodyKind; handle: Handler }>([
   ['POST /v1/audio/transcriptions', { kind: 'multipart', handle: transcriptions }],
   ['GET /v1/models', { kind: 'none', handle: models }],
   ['POST /v1/messages', { kind: 'json', handle: messages }],
+  ['POST /v1/messages/count_tokens', { kind: 'json', handle: countTokens }],
 ])
 
 async function readBody(req: Request, kind: BodyKind | undefined): Promise<unknown> {
@@ -482,7 +486,7 @@ export function startMockProvider(options: MockOptions = {}): MockProvider {
   async function handle(req: Request): Promise<Response> {
     const path = pathOf(req.url)
     const route = ROUTES.get(`${req.method} ${path}`)
-    const api: Api = path === '/v1/messages' ? 'anthropic' : 'openai'
+    const api: Api = path.startsWith('/v1/messages') ? 'anthropic' : 'openai'
     const body = await readBody(req, route?.kind)
     if (mock.calls.push({ method: req.method, path, headers: req.headers.toJSON(), body, at: Date.now() }) > MAX_CALLS) {
       mock.calls.shift()
