@@ -150,3 +150,14 @@ describe('headers and thinking on /v1/messages', () => {
     expect((mock.calls[0]!.body as any).reasoning_effort).toBeUndefined()
   })
 })
+
+describe('/docs', () => {
+  test('shows count_tokens from the schema that validates it', async () => {
+    const doc = (await (await fetch(`${gw.url}/docs/json`)).json()) as any
+    const op = doc.paths['/v1/messages/count_tokens']?.post
+    expect(op).toBeDefined()
+    const schema = op.requestBody.content['application/json'].schema
+    expect(schema.required).toEqual(expect.arrayContaining(['model', 'messages']))
+    expect(schema.required).not.toContain('max_tokens')
+  })
+})
