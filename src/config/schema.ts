@@ -39,6 +39,8 @@ const provider = z.strictObject({
    * `tollgate prices catalog`. Never guessed: a `type: openai` server may be OpenAI, Groq or a local one.
    */
   catalog: z.string().regex(/^[a-z0-9_.-]+$/, 'a catalog provider id such as openai, anthropic or groq').optional(),
+  /** An OpenAI-compatible provider whose models take `reasoning_effort`: Anthropic `thinking` sent to it is mapped to that. */
+  reasoning_effort: z.boolean().optional(),
 })
 
 /** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */
@@ -103,6 +105,9 @@ export const configSchema = z
     max_body_bytes: positiveInt.default(26_214_400),
     default_max_output_tokens: positiveInt.default(4096),
     cap_output_tokens: flag.default(false),
+    /** When the budget cannot cover a request's max output, send upstream the output it covers (if at least the floor) instead of a 402. A key may say otherwise. */
+    clamp_output: flag.default(false),
+    clamp_output_floor_tokens: positiveInt.default(256),
     /** Upper bound on the input tokens of one image, audio or file part, for the estimate. */
     media_part_tokens: positiveInt.default(4096),
     /** `max_uses` given to a billed server tool (web search) that sets none: its worst case must be bounded. */
@@ -123,6 +128,8 @@ export const configSchema = z
     log_level: z.enum(LOG_LEVELS).default('info'),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'provider names use letters, digits, _ . -'), provider).default({}),
     aliases: z.record(z.string(), modelRef).default({}),
+    /** Per wire format (the route's: chat is `openai`, messages `anthropic`), the provider a bare model id (`gpt-5`, `claude-opus-4-8`) goes to. */
+    default_providers: z.strictObject({ openai: z.string().optional(), anthropic: z.string().optional() }).default({}),
     pricing: z.record(modelRef, priceSeed).default({}),
     alerts: alertSettings.prefault({}),
   })
@@ -133,6 +140,8 @@ export const configSchema = z
     for (const [name, p] of Object.entries(c.providers))
       if (p.type === 'anthropic' && p.responses !== undefined)
         ctx.addIssue({ code: 'custom', path: ['providers', name, 'responses'], message: 'applies to openai providers only (an anthropic provider is always translated)' })
+    for (const [wire, name] of Object.entries(c.default_providers))
+      if (name !== undefined && !(name in c.providers)) ctx.addIssue({ code: 'custom', path: ['default_providers', wire], message: `names unknown provider ${name}` })
     for (const model of Object.keys(c.pricing))
       if (!known(model)) ctx.addIssue({ code: 'custom', path: ['pricing', model], message: 'names an unknown provider' })
   })

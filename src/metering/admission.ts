@@ -1,12 +1,12 @@
 import type { Hold } from '../budget/hold'
 import type { TokenEstimate } from '../budget/estimate'
 import { MAX_REQUEST_MICROS } from '../budget/money'
-import { badRequest, forbidden, notFound, paymentRequired } from '../http/errors'
+import { badRequest, forbidden, notFound, paymentRequired, wireFormatOf } from '../http/errors'
 import type { Server } from 'bun'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
 import { requireFeaturesPriced } from '../pricing/features'
-import { NO_FEATURES, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
+import { NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
@@ -21,6 +21,8 @@ export interface AdmissionRequest {
   stream: boolean
   /** Audio and moderation have no token pricing: served unpriced at $0 even when pricing is required. */
   pricingExempt?: boolean
+  /** The route can send upstream a lower max output than the client asked for (the output clamp). */
+  clampable?: boolean
   estimate: (price: Price | null) => TokenEstimate
   /** What the request asks the provider to bill beyond plain tokens (server tools, a service tier, audio, cache writes). */
   features?: RequestedFeatures
@@ -34,8 +36,11 @@ export interface Admission {
   /** The price and the request's billed features: what settlement charges by. */
   tariff: Tariff
   userId: string
+  /** Its output tokens are what the hold covers: the client's bound, or the clamped one. */
   estimate: TokenEstimate
   hold: Hold
+  /** The output clamp lowered the max output to this many tokens: send that upstream. */
+  outputClamp: number | null
 }
 
 /**
@@ -46,8 +51,8 @@ export interface Admission {
 export async function admit(services: Services, r: AdmissionRequest): Promise<Admission> {
   const { config, providers, prices, ledger } = services
   if (typeof r.model !== 'string' || r.model.length === 0) throw badRequest('Invalid body: model: is required', 'invalid_request')
-  const model = providers.resolve(r.model)
-  if (!model) throw notFound(`Unknown model ${JSON.stringify(r.model.slice(0, 200))}: use provider:model or a configured alias.`, 'model_not_found')
+  const model = providers.resolve(r.model, wireFormatOf(r.endpoint))
+  if (!model) throw notFound(`Unknown model ${JSON.stringify(r.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
 
   const userId = billedUser(r.caller, r.namedUser, config.reject_user_mismatch)
   // A key's user exists (the key belongs to it, and authentication noted it); a user the master key
@@ -73,19 +78,31 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   // costOf clamps at the bound, so reaching it means the true worst case is at or past it.
   if (amount >= MAX_REQUEST_MICROS)
     throw badRequest('This request could cost $1,000,000 or more at its maximum output: lower max_tokens.', 'estimate_too_large')
+  const floor = config.clamp_output_floor_tokens
+  const clamp = price && r.clampable && clampsOutput(r.caller, config.clamp_output) && estimate.outputTokens > floor
   const hold = await ledger.reserve({
     requestId: r.requestId,
     userId,
     keyId: r.caller.kind === 'key' ? r.caller.keyId : null,
     amount,
+    minAmount: clamp ? worstCaseCost(price, estimate.inputTokens, floor, features, config.server_tool_use_input_tokens) : undefined,
     model: model.canonical,
     provider: model.providerName,
     endpoint: r.endpoint,
     priceId: price?.id ?? null,
     stream: r.stream,
   })
-  return { model, price, tariff: { price, features }, userId, estimate, hold }
+  const tariff: Tariff = { price, features }
+  if (!clamp || hold.amount >= amount) return { model, price, tariff, userId, estimate, hold, outputClamp: null }
+  const outputTokens = outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, hold.amount, features, config.server_tool_use_input_tokens)
+  return { model, price, tariff, userId, estimate: { ...estimate, outputTokens }, hold, outputClamp: outputTokens }
 }
+
+const clampsOutput = (caller: Caller, global: boolean): boolean => (caller.kind === 'key' ? (caller.clampOutput ?? global) : global)
+
+/** X-Output-Clamped: the max output sent upstream, when the clamp lowered it. */
+export const clampHeaders = (admission: Admission): Record<string, string> =>
+  admission.outputClamp === null ? {} : { 'x-output-clamped': String(admission.outputClamp) }
 
 /**
  * How every inference route begins: its call may take minutes, so the server's idle timeout is switched
@@ -111,9 +128,10 @@ export async function admitRequest(
 }
 
 /**
- * A key always bills its own user. A body naming someone else is refused, or (with the mismatch check
- * off) billed to the key's user anyway, the client's value going upstream only as an end-user tag. The
- * master key bills whichever existing user it names, and must name one.
+ * A key always bills its own user. A body naming someone else is refused, or (with the key's policy, else
+ * the global mismatch setting, at `tag`) billed to the key's user anyway, the client's value going
+ * upstream only as an end-user tag: agents such as Claude Code send a session tag there. The master key
+ * bills whichever existing user it names, and must name one.
  */
 export function billedUser(caller: Caller, named: unknown, rejectMismatch: boolean): string {
   const name = typeof named === 'string' && named.length > 0 ? named : undefined
@@ -122,7 +140,7 @@ export function billedUser(caller: Caller, named: unknown, rejectMismatch: boole
       throw badRequest('The master key must name the user to bill: the body\'s "user" (or "metadata.user_id" on /v1/messages).', 'user_required')
     return name
   }
-  if (name !== undefined && name !== caller.userId && rejectMismatch)
+  if (name !== undefined && name !== caller.userId && (caller.userField ?? (rejectMismatch ? 'reject' : 'tag')) === 'reject')
     throw forbidden('user_mismatch', 'This key bills its own user; the body names another.')
   return caller.userId
 }

@@ -211,3 +211,30 @@ export function worstCaseCost(
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
   return charge([[input, inputRate], [outputTokens, outputRate]], multiplier, fees)
 }
+
+/**
+ * The most output tokens, at most `maxOutputTokens`, whose worst case with this input (and these billed
+ * features) costs no more than `amount` micro-USD: the output clamp's inverse of `worstCaseCost`, found by
+ * bisection on it (the cost only grows with output), so that it can never disagree with the hold; 0 when
+ * not even the input fits.
+ */
+export function outputTokensWithin(
+  price: Price,
+  inputTokens: number,
+  maxOutputTokens: number,
+  amount: number,
+  requested: RequestedFeatures = NO_FEATURES,
+  toolUseInputTokens = 0,
+): number {
+  const cost = (output: number) => worstCaseCost(price, inputTokens, output, requested, toolUseInputTokens)
+  if (cost(maxOutputTokens) <= amount) return maxOutputTokens
+  if (cost(0) > amount) return 0
+  let fits = 0
+  let tooMany = maxOutputTokens
+  while (tooMany - fits > 1) {
+    const mid = Math.floor((fits + tooMany) / 2)
+    if (cost(mid) <= amount) fits = mid
+    else tooMany = mid
+  }
+  return fits
+}

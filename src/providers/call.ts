@@ -14,7 +14,8 @@ export interface UpstreamAnswer {
 }
 
 export interface CallOptions {
-  hold: Hold
+  /** None for a free call (count_tokens). */
+  hold?: Hold
   timeoutMs: number
   /** The client's request signal: the client going away aborts the call. */
   clientSignal: AbortSignal
@@ -45,12 +46,12 @@ export async function callUpstream(
     })
   } catch (error) {
     signal.dispose()
-    o.hold.release(elapsed())
+    o.hold?.release(elapsed())
     throw fetchFailure(error, signal)
   }
   if (!res.ok) {
     signal.dispose()
-    o.hold.release(elapsed())
+    o.hold?.release(elapsed())
     throw await upstreamFailure(res, provider)
   }
   return { res, signal, elapsed }
@@ -105,7 +106,7 @@ export function relayBody(answer: UpstreamAnswer): ReadableStream<Uint8Array> | 
 
 /** Embeddings, moderation and audio exist only in the OpenAI format: an Anthropic provider has none of them. */
 export function refuseAnthropicModel(providers: ProviderRegistry, model: string, endpoint: string): void {
-  const resolved = providers.resolve(model)
+  const resolved = providers.resolve(model, 'openai')
   if (resolved?.provider.type === 'anthropic')
     throw badRequest(`${resolved.canonical} is an Anthropic model, and Anthropic has no ${endpoint} endpoint.`, 'unsupported_endpoint')
 }

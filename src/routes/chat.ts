@@ -5,10 +5,9 @@ import { chatMaxTokens, estimateChat, outputBound } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
 import { openAIChatFeatures } from '../pricing/features'
-import type { ResolvedModel } from '../providers/registry'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
 import { withOpenAIOutputCap } from '../translate/output-cap'
-import { relay, type Exchange } from '../translate/relay'
+import { relay, type ExchangeFor } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
 import type { Services } from '../services'
 
@@ -31,12 +30,13 @@ type ChatBody = z.infer<typeof chatBody>
  * asked for on streams (the meter drops that chunk unless the client asked too), and with cap-output on,
  * the output bound the estimate used (the client's max, else the default) in the field the provider reads.
  */
-function chatNative(body: ChatBody, config: Config): (model: ResolvedModel) => Exchange {
+function chatNative(body: ChatBody, config: Config): ExchangeFor {
   const clientWantsUsage = body.stream_options?.include_usage === true
-  return (model) => {
+  return (model, outputClamp) => {
     let upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
     if (body.stream === true) upstreamBody.stream_options = { ...body.stream_options, include_usage: true }
-    if (config.cap_output_tokens)
+    if (outputClamp !== null) upstreamBody = withOpenAIOutputCap(upstreamBody, model.provider, outputClamp)
+    else if (config.cap_output_tokens)
       upstreamBody = withOpenAIOutputCap(upstreamBody, model.provider, outputBound(chatMaxTokens(body), 1, config.default_max_output_tokens))
     return {
       path: '/chat/completions',
@@ -56,22 +56,27 @@ export const chatRoutes = (services: Services) => {
     '/v1/chat/completions',
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
-      const target = providers.resolve(body.model)
-      const exchange = target && (target.provider.type === 'anthropic'
+      const target = providers.resolve(body.model, 'openai')
+      const exchangeFor = target?.provider.type === 'anthropic'
         ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens })
-        : chatNative(body, config))(target)
+        : chatNative(body, config)
+      // Its billed features are priced with the model (admission), so it is planned before the hold.
+      const planned = target && exchangeFor(target, null)
       const stream = body.stream === true
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.user,
         endpoint: '/v1/chat/completions',
         stream,
+        // Several choices share one output bound: not clamped, the split would be the provider's to make.
+        clampable: !(typeof body.n === 'number' && body.n > 1),
         estimate: () => estimateChat(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
-        features: exchange?.features,
+        features: planned?.features,
       })
       using hold = admission.hold
-      // Admission refused an unknown model (404), so the exchange exists.
-      return await relay({ request, admission, hold, stream, timeouts: config }, exchange!)
+      // Admission refused an unknown model (404), so the exchange exists; a clamped output rebuilds it with the lower max.
+      const exchange = admission.outputClamp === null ? planned! : exchangeFor(admission.model, admission.outputClamp)
+      return await relay({ request, admission, hold, stream, timeouts: config }, exchange)
     },
     {
       body: chatBody,

@@ -5,10 +5,11 @@ import { estimateMessages } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
 import { anthropicFeatures } from '../pricing/features'
-import type { ResolvedModel } from '../providers/registry'
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
-import { relay, type Exchange } from '../translate/relay'
+import { withAnthropicOutputCap } from '../translate/output-cap'
+import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicUsage } from '../translate/usage'
+import { anthropicClientHeaders } from '../providers/upstream'
 import type { Services } from '../services'
 
 const block = z.looseObject({ type: z.string() })
@@ -31,23 +32,17 @@ export const messagesBody = z.looseObject({
 })
 type MessagesBody = z.infer<typeof messagesBody>
 
-/** Client headers an Anthropic provider should still see: the opt-in to beta features. */
-const FORWARDED_HEADERS = ['anthropic-beta'] as const
-
 /**
- * An Anthropic provider gets the body as it came, with the provider's model id, and a bound on every
- * billed server tool that sets none (`max_uses`, src/pricing/features.ts).
+ * An Anthropic provider gets the body as it came, with the provider's model id, the client's
+ * `anthropic-version` and `anthropic-beta`, and a bound on every billed server tool that sets none
+ * (`max_uses`, src/pricing/features.ts).
  */
-function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config): (model: ResolvedModel) => Exchange {
-  const headers: Record<string, string> = {}
-  for (const name of FORWARDED_HEADERS) {
-    const value = clientHeaders.get(name)
-    if (value) headers[name] = value
-  }
+function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config): ExchangeFor {
+  const headers = anthropicClientHeaders(clientHeaders)
   const bounded = anthropicFeatures(body, { defaultMaxUses: config.server_tool_default_max_uses }, headers['anthropic-beta'])
-  return (model) => ({
+  return (model, outputClamp) => ({
     path: '/v1/messages',
-    body: { ...bounded.body, model: model.upstreamModel },
+    body: { ...(outputClamp === null ? bounded.body : withAnthropicOutputCap(bounded.body, outputClamp)), model: model.upstreamModel },
     headers,
     features: bounded.features,
     usageOf: (message) => anthropicUsage(message.usage),
@@ -63,22 +58,24 @@ export const messagesRoutes = (services: Services) => {
     '/v1/messages',
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
-      const target = providers.resolve(body.model)
-      const exchange = target && (target.provider.type === 'openai'
-        ? messagesViaOpenAI(body, target.provider)
-        : messagesNative(body, request.headers, config))(target)
+      const target = providers.resolve(body.model, 'anthropic')
+      const exchangeFor = target?.provider.type === 'openai' ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers, config)
+      // Its billed features are priced with the model (admission), so it is planned before the hold.
+      const planned = target && exchangeFor(target, null)
       const stream = body.stream === true
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.metadata?.user_id,
         endpoint: '/v1/messages',
         stream,
+        clampable: true,
         estimate: () => estimateMessages(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
-        features: exchange?.features,
+        features: planned?.features,
       })
       using hold = admission.hold
-      // Admission refused an unknown model (404), so the exchange exists.
-      return await relay({ request, admission, hold, stream, timeouts: config }, exchange!)
+      // Admission refused an unknown model (404), so the exchange exists; a clamped output rebuilds it with the lower max.
+      const exchange = admission.outputClamp === null ? planned! : exchangeFor(admission.model, admission.outputClamp)
+      return await relay({ request, admission, hold, stream, timeouts: config }, exchange)
     },
     {
       body: messagesBody,
