@@ -161,7 +161,7 @@ describe('delivery', () => {
       await second.stop()
       rmSync(dir, { recursive: true, force: true })
     }
-  })
+  }, 30_000)
 
   test('a bad signature is detectable: another body, another secret, or an old timestamp fail the check', async () => {
     receiver = startWebhookReceiver()
@@ -226,7 +226,7 @@ describe('events', () => {
       await g.stop()
       rmSync(dir, { recursive: true, force: true })
     }
-  })
+  }, 30_000)
 
   test('with no webhook configured, alerts are still recorded and listed', async () => {
     gw = await startTestGateway({ mock, config: { alerts: { check_interval_ms: 50 } } })
