@@ -2,8 +2,6 @@ import { Elysia } from 'elysia'
 import { Alerts } from './alerts/alerts'
 import { Ledger } from './budget/ledger'
 import type { Config } from './config/schema'
-import { openDatabase } from './db/open'
-import { WriteQueue } from './db/write-queue'
 import { KeyStore } from './keys/key-store'
 import { createLogger } from './log/logger'
 import { RoutePatterns } from './http/route-patterns'
@@ -32,17 +30,17 @@ import { modelsRoutes } from './routes/models'
 import { moderationsRoutes } from './routes/moderations'
 import { responsesRoutes } from './routes/responses'
 import type { Services } from './services'
+import { openStore } from './store/open'
 
-export function createServices(config: Config): Services {
-  const db = openDatabase(config.db)
-  const writes = new WriteQueue(db.$client)
+export async function createServices(config: Config): Promise<Services> {
+  const store = await openStore(config)
   const providers = new ProviderRegistry(config)
-  const prices = new PriceBook(db.$client, config.cache_ttl_ms)
+  const prices = new PriceBook(store.prices, config.cache_ttl_ms)
   // Prices are kept under the canonical `provider:model`, whichever way the file spells the model.
-  prices.seed(Object.fromEntries(Object.entries(config.pricing).map(([model, seed]) => [providers.resolve(model)?.canonical ?? model, seed])))
+  await prices.seed(Object.fromEntries(Object.entries(config.pricing).map(([model, seed]) => [providers.resolve(model)?.canonical ?? model, seed])))
   let ledger: Ledger | undefined
-  const metrics = new GatewayMetrics(db.$client, () => ledger?.openHolds ?? 0)
-  ledger = new Ledger(db.$client, writes, config.reservation_ttl_sec * 1000, (hold, outcome) => {
+  const metrics = new GatewayMetrics(() => store.openReservations(), () => ledger?.openHolds ?? 0)
+  ledger = new Ledger(store.ledger, config.reservation_ttl_sec * 1000, (hold, outcome) => {
     metrics.settlements.inc({ status: outcome.status })
     metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)
     metrics.costUsd.inc({ model: hold.model }, outcome.cost / 1e6)
@@ -51,17 +49,19 @@ export function createServices(config: Config): Services {
     if (outcome.cachedTokens) metrics.tokens.inc({ model: hold.model, kind: 'cached' }, outcome.cachedTokens)
   })
   const logger = createLogger(config.log_level)
-  const alerts = new Alerts(db.$client, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
+  const alerts = new Alerts(store.alertsDb, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)
+  const requestLog = new RequestLog(store, config.audit_retention_days)
+  // Before the port opens, as the retention promises.
+  await requestLog.pruneOld()
   return {
     config,
-    db,
-    writes,
-    keys: new KeyStore(db, config.cache_ttl_ms),
+    store,
+    keys: new KeyStore(store, config.cache_ttl_ms),
     prices,
     ledger,
     providers,
-    requestLog: new RequestLog(db.$client, writes, config.audit_retention_days),
+    requestLog,
     metrics,
     logger,
     alerts,
@@ -90,7 +90,7 @@ export function createApp(services: Services) {
     .use(corsPreflight(config.cors_allowed_origins))
     .use(auth({ masterKey: config.master_key, keys: services.keys }))
     .use(keyRateLimit())
-    .use(healthRoutes(services.db))
+    .use(healthRoutes(services.store))
     .use(metricsRoutes(services))
     .use(docsRoutes())
     .use(chatRoutes(services))

@@ -15,9 +15,10 @@ export interface ServerOptions {
   idleTimeoutSec?: number
 }
 
-export function startGateway(config: Config, options: ServerOptions = {}): RunningGateway {
-  const services = createServices(config)
-  const sweeper = startSweeper(services.ledger, undefined, (n) => {
+export async function startGateway(config: Config, options: ServerOptions = {}): Promise<RunningGateway> {
+  const services = await createServices(config)
+  // No hold expires sooner than its TTL, so a short TTL is swept as often (a replica that died leaves its holds to the others).
+  const sweeper = startSweeper(services.ledger, Math.min(60_000, config.reservation_ttl_sec * 1000), (n) => {
     logSweep(n)
     services.alerts.holdsExpired(n)
   })
@@ -50,8 +51,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
       await server.stop(true)
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
-      services.writes.close()
-      services.db.$client.close()
+      await services.store.close()
     },
   }
 }

@@ -16,7 +16,7 @@ if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms)
       'holds of long requests at their full amount while they are still running',
   )
 
-const gateway = startGateway(config)
+const gateway = await startGateway(config)
 console.log(`[tollgate] listening on ${gateway.url}`)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

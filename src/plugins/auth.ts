@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { forbidden, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
-import { MASTER } from '../keys/caller'
+import { MASTER, type Caller } from '../keys/caller'
 import type { KeyStore } from '../keys/key-store'
 import { createMasterKeyCheck } from '../keys/secret'
 
@@ -42,6 +42,15 @@ export function credentialOf(headers: Headers): string | null {
   return apiKey || null
 }
 
+function admit(state: ReturnType<typeof requestState>, caller: Caller | null): void {
+  if (!caller) throw unauthorized()
+  state.caller = caller
+  if (caller.kind === 'key') {
+    state.userId = caller.userId
+    if (isAdminPath(state.path)) throw forbidden('admin_only', 'This route needs the master key.')
+  }
+}
+
 export const auth = (options: { masterKey: string; keys: KeyStore }) => {
   const isMaster = createMasterKeyCheck(options.masterKey)
   return new Elysia({ name: 'auth' })
@@ -50,12 +59,10 @@ export const auth = (options: { masterKey: string; keys: KeyStore }) => {
       if (state.preflight || isPublic(state.path, request.method)) return
       const secret = credentialOf(request.headers)
       if (!secret) throw unauthorized('Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".')
-      const caller = isMaster(secret) ? MASTER : options.keys.verify(secret)
-      if (!caller) throw unauthorized()
-      state.caller = caller
-      if (caller.kind === 'key') {
-        state.userId = caller.userId
-        if (isAdminPath(state.path)) throw forbidden('admin_only', 'This route needs the master key.')
-      }
+      if (isMaster(secret)) return admit(state, MASTER)
+      const caller = options.keys.verify(secret)
+      // A key the cache does not hold, on Postgres, is a query away: only then is this hook async.
+      if (caller instanceof Promise) return caller.then((c) => admit(state, c))
+      admit(state, caller)
     })
 }

@@ -1,5 +1,4 @@
-import type { Database, Statement } from 'bun:sqlite'
-import type { WriteQueue } from '../db/write-queue'
+import type { Store } from '../store/store'
 
 export interface RequestLogEntry {
   createdAt: number
@@ -15,32 +14,23 @@ export interface RequestLogEntry {
 
 const DAY_MS = 86_400_000
 
-/** The API request log (SPEC §8): appended through the write queue, pruned by age. */
+/** The API request log (SPEC §8): appended in the background (grouped with other writes), pruned by age. */
 export class RequestLog {
-  private readonly insert: Statement<unknown, [number, string, string, string, number, number, string | null, string | null, string | null]>
-  private readonly prune
   private readonly pruner: Timer
 
-  constructor(db: Database, private readonly queue: WriteQueue, private readonly retentionDays: number) {
-    this.insert = db.prepare(
-      `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, key_id, user_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    this.prune = db.prepare('DELETE FROM api_request_log WHERE created_at < $cutoff')
-    this.pruneOld()
-    this.pruner = setInterval(() => this.pruneOld(), 3_600_000)
+  constructor(private readonly store: Pick<Store, 'appendRequestLog' | 'pruneRequestLog'>, private readonly retentionDays: number) {
+    this.pruner = setInterval(() => void this.pruneOld().catch((error) => console.error('[tollgate] request-log prune failed', error)), 3_600_000)
     this.pruner.unref()
   }
 
   append(e: RequestLogEntry): void {
-    // Bound by position: measurably cheaper than by name, once per request.
-    this.queue.defer(() => this.insert.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, e.keyId, e.userId))
+    this.store.appendRequestLog(e)
   }
 
   /** Deletes rows older than the retention period (0 keeps everything). Returns how many went. */
-  pruneOld(now = Date.now()): number {
+  async pruneOld(now = Date.now()): Promise<number> {
     if (this.retentionDays === 0) return 0
-    return this.prune.run({ cutoff: now - this.retentionDays * DAY_MS }).changes
+    return this.store.pruneRequestLog(now - this.retentionDays * DAY_MS)
   }
 
   stop(): void {

@@ -1,18 +1,13 @@
 import { Elysia } from 'elysia'
-import type { Db } from '../db/open'
+import type { Store } from '../store/store'
 
-/**
- * 200 when the database answers a query, 503 otherwise. No details: this route is public. The probe is
- * prepared on every call: a statement prepared once keeps answering even after its database is closed.
- */
-export const healthRoutes = (db: Db) =>
+/** 200 when the database answers a query, 503 otherwise. No details: this route is public. */
+export const healthRoutes = (store: Pick<Store, 'ping'>) =>
   new Elysia({ name: 'health' }).get(
     '/health',
-    () => {
+    async () => {
       try {
-        const probe = db.$client.prepare('SELECT 1 AS ok')
-        probe.get()
-        probe.finalize()
+        await store.ping()
         return Response.json({ status: 'ok' })
       } catch {
         return Response.json({ status: 'unavailable' }, { status: 503 })
