@@ -28,6 +28,7 @@ import { messagesRoutes } from './routes/messages'
 import { metricsRoutes } from './routes/metrics'
 import { modelsRoutes } from './routes/models'
 import { moderationsRoutes } from './routes/moderations'
+import { responsesRoutes } from './routes/responses'
 import type { Services } from './services'
 
 export function createServices(config: Config): Services {
@@ -92,6 +93,7 @@ export function createApp(services: Services) {
     .use(audioRoutes(services))
     .use(modelsRoutes(services))
     .use(messagesRoutes(services))
+    .use(responsesRoutes(services))
     .use(adminRoutes(services))
   routes.learn(app.routes)
   return app

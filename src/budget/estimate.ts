@@ -145,3 +145,29 @@ export function estimateMessages(body: Record<string, unknown>, o: EstimateOptio
   for (const field of MESSAGES_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
   return { inputTokens: input, outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
 }
+
+const RESPONSES_TEXT_FIELDS = ['instructions', 'tools', 'tool_choice', 'text', 'prompt'] as const
+
+/**
+ * One Responses API input item: a message's content as chat parts are counted (`input_image` the media
+ * bound, `input_file` its inline bytes), a tool result's output the same way, and every other item (a
+ * function call, a reasoning item with its encrypted content) by the bytes of its fields.
+ */
+function responsesItemTokens(item: unknown, mediaPartTokens: number): number {
+  if (!item || typeof item !== 'object') return PER_MESSAGE_OVERHEAD + textBytes(item)
+  const { content, output, ...rest } = item as Record<string, unknown>
+  return PER_MESSAGE_OVERHEAD + contentTokens(content, mediaPartTokens) + contentTokens(output, mediaPartTokens) + textBytes(rest)
+}
+
+/**
+ * OpenAI Responses: `input` (a string, or items of every type), instructions, tools and the output format;
+ * plus `contextTokens`, the stored context a `previous_response_id` brings in (its input and output, as the
+ * provider reported them), which the body does not show. Output is `max_output_tokens` or the default.
+ */
+export function estimateResponses(body: Record<string, unknown>, o: EstimateOptions & { contextTokens?: number }): TokenEstimate {
+  let input = o.contextTokens ?? 0
+  if (typeof body.input === 'string') input += PER_MESSAGE_OVERHEAD + utf8(body.input)
+  else if (Array.isArray(body.input)) for (const item of body.input) input += responsesItemTokens(item, o.mediaPartTokens)
+  for (const field of RESPONSES_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
+  return { inputTokens: input, outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
+}

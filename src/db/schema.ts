@@ -126,3 +126,23 @@ export const apiRequestLog = sqliteTable(
   },
   (t) => [index('api_request_log_time').on(t.createdAt), index('api_request_log_key').on(t.keyId, t.createdAt)],
 )
+
+/**
+ * Response and conversation ids a provider keeps state under, created through the gateway: every user
+ * shares the provider's account, so an id is usable only by keys of the user that made it. The provider
+ * and model say where the state lives; `context_tokens` (input + output of that response) is the context a
+ * `previous_response_id` brings in, for the estimate.
+ */
+export const storedResponses = sqliteTable(
+  'stored_responses',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['response', 'conversation'] }).notNull(),
+    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    contextTokens: integer('context_tokens'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('stored_responses_user').on(t.userId)],
+)

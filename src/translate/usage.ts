@@ -35,3 +35,18 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
     cachedTokens: cacheRead,
   }
 }
+
+export interface ResponsesUsage {
+  input_tokens?: number | null
+  input_tokens_details?: { cached_tokens?: number | null } | null
+  output_tokens?: number | null
+}
+
+/**
+ * The Responses API counts cached tokens inside `input_tokens`, and reasoning tokens inside
+ * `output_tokens`: each token once, at its own rate.
+ */
+export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCounts | null =>
+  u && typeof u === 'object'
+    ? { promptTokens: count(u.input_tokens), completionTokens: count(u.output_tokens), cachedTokens: count(u.input_tokens_details?.cached_tokens) }
+    : null

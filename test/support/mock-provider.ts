@@ -15,6 +15,16 @@
  * message, never below `cachedTokens`; completion = words of the completion text (12 for
  * a tool call). Anthropic's input_tokens is that prompt count minus the cached tokens.
  *
+ * The Responses API (`POST /v1/responses`, JSON and SSE, every event named and numbered as OpenAI
+ * sends it) answers with a function call when offered a function tool and asked about the weather,
+ * with a reasoning item first when `reasoning.effort` is set (`encrypted_content` when `include` asks),
+ * `incomplete` when `max_output_tokens` cuts the text, and `failed` (with usage) under 'response-failed'.
+ * Responses not sent with `store: false` are kept: `GET`/`DELETE /v1/responses/{id}`, `…/cancel`,
+ * `…/input_items` and `previous_response_id` (whose context adds to the input tokens) see them.
+ * `/v1/responses/input_tokens` and Anthropic's `/v1/messages/count_tokens` count as the answers do.
+ * Anthropic `thinking` (enabled) adds a signed thinking block; a changed signature, or a tool loop's
+ * last assistant turn without its thinking block, is refused with a 400 as Anthropic does.
+ *
  * Used in-process by tests (`startMockProvider()`) and as a CLI:
  *   bun test/support/mock-provider.ts --port 9999 --latency 20 --chunks 8 --chunk-delay 30
  */
@@ -31,6 +41,7 @@ export type MockBehavior =
   | 'truncated-sse'
   | 'no-usage'
   | 'slow-stream'
+  | 'response-failed'
 
 export interface MockOptions {
   port?: number
@@ -72,7 +83,7 @@ export interface MockProvider {
 
 const BEHAVIORS: ReadonlySet<string> = new Set<MockBehavior>([
   'ok', 'fail-500', 'fail-429', 'fail-400', 'hang', 'reset', 'malformed-json',
-  'malformed-sse', 'truncated-sse', 'no-usage', 'slow-stream',
+  'malformed-sse', 'truncated-sse', 'no-usage', 'slow-stream', 'response-failed',
 ])
 const MAX_CALLS = 10_000
 const DEFAULT_TEXT = 'Hello from the mock provider.'
@@ -89,6 +100,15 @@ interface Ctx {
   opts: MockOptions
   /** Called at most once, when the client goes away before the answer is complete. */
   onAbort: () => void
+  /** The id in a `/v1/responses/{id}…` path. */
+  id?: string
+  /** Responses kept by this mock (`store` not false), by id. */
+  stored: Map<string, StoredResponse>
+}
+
+interface StoredResponse {
+  response: Json
+  input: Json[]
 }
 
 // ---------------------------------------------------------------------------
@@ -398,50 +418,264 @@ const MODELS_BODY = JSON.stringify({
 const models = () => new Response(MODELS_BODY, { headers: JSON_HEADERS })
 
 // ---------------------------------------------------------------------------
+// OpenAI Responses API (`/v1/responses`): events named and numbered as OpenAI sends them
+
+const REASONING_SUMMARY = 'Thinking about the answer.'
+
+/** Input items as a list: a string is one user message. */
+const inputItems = (input: unknown): Json[] =>
+  typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : Array.isArray(input) ? input : []
+
+/** The text an input item sends: message text, a tool call's arguments, a tool result. */
+function itemText(item: Json): string {
+  if (item?.type === 'function_call') return String(item.arguments ?? '')
+  if (item?.type === 'function_call_output') return typeof item.output === 'string' ? item.output : textOf(item.output)
+  return textOf(item?.content)
+}
+
+/** True when the request offers a function tool and the last input item is a user message mentioning the weather. */
+function responsesWantsTool(body: Json): boolean {
+  const tools: Json[] = Array.isArray(body.tools) ? body.tools : []
+  const last = inputItems(body.input).at(-1)
+  return tools.some((t) => t?.type === 'function') && (last?.type ?? 'message') === 'message' && last?.role === 'user' && /\bweather\b/i.test(itemText(last))
+}
+
+/**
+ * Input tokens: ceil(bytes of instructions and item text / 4) + 3 per item, plus the whole context of
+ * `previous_response_id` (its input and output), as OpenAI bills a chained response.
+ */
+function responsesInputTokens(body: Json, stored: Map<string, StoredResponse>): number {
+  const items = inputItems(body.input)
+  let n = bytes(typeof body.instructions === 'string' ? body.instructions : '')
+  for (const item of items) n += bytes(itemText(item))
+  const previous = typeof body.previous_response_id === 'string' ? stored.get(body.previous_response_id)?.response.usage : undefined
+  return Math.ceil(n / 4) + 3 * items.length + (previous ? previous.input_tokens + previous.output_tokens : 0)
+}
+
+function responses(ctx: Ctx): Response {
+  const { body, opts, behavior, stored } = ctx
+  if (body.previous_response_id != null && !stored.has(body.previous_response_id)) {
+    return json({ error: { message: `Previous response with id '${body.previous_response_id}' not found.`, type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' } }, 400)
+  }
+  const id = `resp_mock${nextId()}`
+  const createdAt = Math.floor(Date.now() / 1000)
+  const failed = behavior === 'response-failed'
+  const reasoning = typeof body.reasoning?.effort === 'string' && body.reasoning.effort !== 'none'
+  const reasoningTok = reasoning ? wordsOf(REASONING_SUMMARY).length : 0
+  const tool = responsesWantsTool(body)
+  const limit = typeof body.max_output_tokens === 'number' ? body.max_output_tokens - reasoningTok : undefined
+  const answer = tool ? undefined : completion(opts, limit)
+  const cached = opts.cachedTokens ?? 0
+  const inputTok = Math.max(responsesInputTokens(body, stored), cached)
+  const outputTok = reasoningTok + (answer ? answer.tokens : TOOL_COMPLETION_TOKENS)
+  const status = failed ? 'failed' : answer?.truncated ? 'incomplete' : 'completed'
+  const usage = behavior === 'no-usage' ? undefined : {
+    input_tokens: inputTok,
+    input_tokens_details: { cached_tokens: cached },
+    output_tokens: failed ? reasoningTok + Math.ceil((answer?.tokens ?? TOOL_COMPLETION_TOKENS) / 2) : outputTok,
+    output_tokens_details: { reasoning_tokens: reasoningTok },
+    total_tokens: inputTok + outputTok,
+  }
+  const fn = Array.isArray(body.tools) ? body.tools.find((t: Json) => t?.type === 'function') : undefined
+
+  const reasoningItem: Json = {
+    id: `rs_mock${nextId()}`, type: 'reasoning', summary: [{ type: 'summary_text', text: REASONING_SUMMARY }],
+    ...(Array.isArray(body.include) && body.include.includes('reasoning.encrypted_content')
+      ? { encrypted_content: `gAAAAB${Buffer.from(`mock reasoning for ${id}`).toString('base64')}` } : {}),
+  }
+  const messageItem: Json = {
+    id: `msg_mock${nextId()}`, type: 'message', status: answer?.truncated ? 'incomplete' : 'completed', role: 'assistant',
+    content: [{ type: 'output_text', annotations: [], logprobs: [], text: answer?.text ?? '' }],
+  }
+  const callItem: Json = {
+    id: `fc_mock${nextId()}`, type: 'function_call', status: 'completed', arguments: TOOL_ARGS, call_id: `call_mock${nextId()}`, name: fn?.name ?? 'get_weather',
+  }
+  const output = [...(reasoning ? [reasoningItem] : []), tool ? callItem : messageItem]
+  const response = (state: string, out: Json[], u: unknown): Json => ({
+    id, object: 'response', created_at: createdAt, status: state, background: false,
+    error: state === 'failed' ? { code: 'server_error', message: 'The model failed to finish the response (mock).' } : null,
+    incomplete_details: state === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    instructions: body.instructions ?? null, max_output_tokens: body.max_output_tokens ?? null, max_tool_calls: null,
+    model: body.model ?? 'mock-gpt', output: out, parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: body.previous_response_id ?? null, prompt_cache_key: body.prompt_cache_key ?? null,
+    reasoning: { effort: body.reasoning?.effort ?? null, summary: body.reasoning?.summary ?? null }, safety_identifier: null,
+    service_tier: 'default', store: body.store !== false, temperature: body.temperature ?? 1,
+    text: { format: { type: 'text' }, verbosity: 'medium' }, tool_choice: body.tool_choice ?? 'auto', tools: body.tools ?? [],
+    top_logprobs: 0, top_p: body.top_p ?? 1, truncation: 'disabled', usage: u ?? null, user: null, metadata: body.metadata ?? {},
+  })
+  const final = response(status, failed ? [] : output, usage)
+  if (body.store !== false && !failed) stored.set(id, { response: final, input: inputItems(body.input) })
+
+  if (body.stream !== true) return json(final)
+
+  let seq = 0
+  const event = (type: string, data: Json) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`
+  const n = chunkCount(opts)
+  const events = [
+    event('response.created', { response: response('in_progress', [], null) }),
+    event('response.in_progress', { response: response('in_progress', [], null) }),
+  ]
+  let index = 0
+  if (reasoning) {
+    const item_id = reasoningItem.id
+    events.push(
+      event('response.output_item.added', { output_index: index, item: { ...reasoningItem, summary: [], encrypted_content: undefined } }),
+      event('response.reasoning_summary_part.added', { item_id, output_index: index, summary_index: 0, part: { type: 'summary_text', text: '' } }),
+      ...split(REASONING_SUMMARY, 2).map((delta) => event('response.reasoning_summary_text.delta', { item_id, output_index: index, summary_index: 0, delta })),
+      event('response.reasoning_summary_text.done', { item_id, output_index: index, summary_index: 0, text: REASONING_SUMMARY }),
+      event('response.reasoning_summary_part.done', { item_id, output_index: index, summary_index: 0, part: { type: 'summary_text', text: REASONING_SUMMARY } }),
+      event('response.output_item.done', { output_index: index, item: reasoningItem }),
+    )
+    index++
+  }
+  const contentStart = events.length + 2
+  if (tool) {
+    const item_id = callItem.id
+    events.push(
+      event('response.output_item.added', { output_index: index, item: { ...callItem, status: 'in_progress', arguments: '' } }),
+      ...split(TOOL_ARGS, n).map((delta) => event('response.function_call_arguments.delta', { item_id, output_index: index, delta })),
+      event('response.function_call_arguments.done', { item_id, output_index: index, arguments: TOOL_ARGS }),
+      event('response.output_item.done', { output_index: index, item: callItem }),
+    )
+  } else {
+    const item_id = messageItem.id
+    const text = answer!.text
+    const part = (t: string) => ({ type: 'output_text', annotations: [], logprobs: [], text: t })
+    const deltas = split(text, n).map((delta) => event('response.output_text.delta', { item_id, output_index: index, content_index: 0, delta, logprobs: [] }))
+    events.push(
+      event('response.output_item.added', { output_index: index, item: { ...messageItem, status: 'in_progress', content: [] } }),
+      event('response.content_part.added', { item_id, output_index: index, content_index: 0, part: part('') }),
+      ...(failed ? deltas.slice(0, Math.ceil(n / 2)) : deltas),
+    )
+    if (!failed) events.push(
+      event('response.output_text.done', { item_id, output_index: index, content_index: 0, text, logprobs: [] }),
+      event('response.content_part.done', { item_id, output_index: index, content_index: 0, part: part(text) }),
+      event('response.output_item.done', { output_index: index, item: messageItem }),
+    )
+  }
+  events.push(event(`response.${status}`, { response: final }))
+  const garbage = ['event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":\n\n', 'this is not an sse line\n\n']
+  return streamFor(ctx, events, contentStart, garbage)
+}
+
+const responseNotFound = (id: string | undefined) =>
+  json({ error: { message: `Response with id '${id}' not found.`, type: 'invalid_request_error', param: null, code: null } }, 404)
+
+function getResponse({ id, stored }: Ctx): Response {
+  const found = stored.get(id ?? '')
+  return found ? json(found.response) : responseNotFound(id)
+}
+
+function deleteResponse({ id, stored }: Ctx): Response {
+  return stored.delete(id ?? '') ? json({ id, object: 'response', deleted: true }) : responseNotFound(id)
+}
+
+function cancelResponse({ id, stored }: Ctx): Response {
+  if (!stored.has(id ?? '')) return responseNotFound(id)
+  return json({ error: { message: 'Only responses created with background=true can be cancelled.', type: 'invalid_request_error', param: null, code: null } }, 400)
+}
+
+function responseInputItems({ id, stored }: Ctx): Response {
+  const found = stored.get(id ?? '')
+  if (!found) return responseNotFound(id)
+  const data = found.input.map((item, i) => ({ id: item.id ?? `item_mock${i}`, ...item }))
+  return json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: false })
+}
+
+function countResponseInputTokens(ctx: Ctx): Response {
+  return json({ object: 'response.input_tokens', input_tokens: responsesInputTokens(ctx.body, ctx.stored) })
+}
+
+// ---------------------------------------------------------------------------
 // Anthropic Messages API
+
+const THINKING = 'Let me think about the weather.'
+/** A signature only this mock issues for this thinking text: a changed block fails, as Anthropic's do. */
+const signatureOf = (thinking: string) => `mocksig-${Bun.hash(thinking).toString(36)}`
+
+/**
+ * With thinking enabled, Anthropic requires the last assistant turn of a tool loop to start with the
+ * thinking block it sent, signature intact; a thinking block whose signature does not match is refused.
+ */
+function thinkingProblem(body: Json): string | null {
+  const list: Json[] = Array.isArray(body.messages) ? body.messages : []
+  for (const [i, m] of list.entries()) {
+    if (m?.role !== 'assistant' || !Array.isArray(m.content)) continue
+    for (const [j, block] of m.content.entries())
+      if (block?.type === 'thinking' && block.signature !== signatureOf(String(block.thinking)))
+        return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`
+  }
+  const lastAssistant = list.findLastIndex((m) => m?.role === 'assistant')
+  const turn = list[lastAssistant]
+  if (body.thinking?.type === 'enabled' && Array.isArray(turn?.content) && turn.content.some((b: Json) => b?.type === 'tool_use')) {
+    const first = turn.content[0]?.type
+    if (first !== 'thinking' && first !== 'redacted_thinking')
+      return `messages.${lastAssistant}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block.`
+  }
+  return null
+}
 
 function messages(ctx: Ctx): Response {
   const { body, opts, behavior } = ctx
   if (typeof body.max_tokens !== 'number') return apiError('anthropic', 400, 'max_tokens: Field required')
+  const problem = thinkingProblem(body)
+  if (problem) return apiError('anthropic', 400, problem)
 
   const id = `msg_mock${nextId()}`
   const model = body.model ?? 'mock-claude'
   const cached = opts.cachedTokens ?? 0
   const inputTok = Math.max(0, promptTokens(body.messages, textOf(body.system)) - cached)
+  const thinking = body.thinking?.type === 'enabled'
+  const thinkingTok = thinking ? wordsOf(THINKING).length : 0
   const tool = toolTurn(body, opts)
-  const answer = tool ? undefined : completion(answerOptions(body, opts), body.max_tokens)
-  const outputTok = answer ? answer.tokens : TOOL_COMPLETION_TOKENS
+  const answer = tool ? undefined : completion(answerOptions(body, opts), body.max_tokens - thinkingTok)
+  const outputTok = thinkingTok + (answer ? answer.tokens : TOOL_COMPLETION_TOKENS)
   const stopReason = tool ? 'tool_use' : answer!.truncated ? 'max_tokens' : 'end_turn'
   const noUsage = behavior === 'no-usage'
   const usage = (output: number) => noUsage ? undefined : {
     input_tokens: inputTok, output_tokens: output,
     cache_read_input_tokens: cached, cache_creation_input_tokens: 0,
   }
+  const thinkingBlock = { type: 'thinking', thinking: THINKING, signature: signatureOf(THINKING) }
 
   if (body.stream !== true) {
-    const content = tool
-      ? [{ type: 'tool_use', id: 'toolu_1', name: tool.name, input: JSON.parse(tool.args) }]
-      : [{ type: 'text', text: answer!.text }]
+    const content = [
+      ...(thinking ? [thinkingBlock] : []),
+      tool ? { type: 'tool_use', id: 'toolu_1', name: tool.name, input: JSON.parse(tool.args) } : { type: 'text', text: answer!.text },
+    ]
     return json({ id, type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage: usage(outputTok) })
   }
 
   const event = (name: string, data: Json) => `event: ${name}\ndata: ${JSON.stringify({ type: name, ...data })}\n\n`
   const n = chunkCount(opts)
+  const at = thinking ? 1 : 0
   const events = [
     event('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: usage(1) } }),
     event('ping', {}),
+    ...(thinking
+      ? [
+        event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }),
+        event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: THINKING } }),
+        event('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: thinkingBlock.signature } }),
+        event('content_block_stop', { index: 0 }),
+      ]
+      : []),
     tool
-      ? event('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: tool.name, input: {} } })
-      : event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      ? event('content_block_start', { index: at, content_block: { type: 'tool_use', id: 'toolu_1', name: tool.name, input: {} } })
+      : event('content_block_start', { index: at, content_block: { type: 'text', text: '' } }),
     ...(tool
-      ? split(tool.args, n).map((p) => event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: p } }))
-      : split(answer!.text, n).map((t) => event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: t } }))),
-    event('content_block_stop', { index: 0 }),
+      ? split(tool.args, n).map((p) => event('content_block_delta', { index: at, delta: { type: 'input_json_delta', partial_json: p } }))
+      : split(answer!.text, n).map((t) => event('content_block_delta', { index: at, delta: { type: 'text_delta', text: t } }))),
+    event('content_block_stop', { index: at }),
     event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: noUsage ? undefined : { output_tokens: outputTok } }),
     event('message_stop', {}),
   ]
   const garbage = ['event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{\n\n', 'this is not an sse line\n\n']
-  return streamFor(ctx, events, 3, garbage)
+  return streamFor(ctx, events, thinking ? 7 : 3, garbage)
+}
+
+function countMessageTokens({ body }: Ctx): Response {
+  return json({ input_tokens: promptTokens(body.messages, textOf(body.system)) })
 }
 
 // ---------------------------------------------------------------------------
@@ -457,7 +691,25 @@ const ROUTES = new Map<string, { kind: BodyKind; handle: Handler }>([
   ['POST /v1/audio/transcriptions', { kind: 'multipart', handle: transcriptions }],
   ['GET /v1/models', { kind: 'none', handle: models }],
   ['POST /v1/messages', { kind: 'json', handle: messages }],
+  ['POST /v1/messages/count_tokens', { kind: 'json', handle: countMessageTokens }],
+  ['POST /v1/responses', { kind: 'json', handle: responses }],
+  ['POST /v1/responses/input_tokens', { kind: 'json', handle: countResponseInputTokens }],
 ])
+
+/** `/v1/responses/{id}` and what hangs off it. */
+const RESPONSE_ROUTES = new Map<string, { kind: BodyKind; handle: Handler }>([
+  ['GET ', { kind: 'none', handle: getResponse }],
+  ['DELETE ', { kind: 'none', handle: deleteResponse }],
+  ['POST /cancel', { kind: 'none', handle: cancelResponse }],
+  ['GET /input_items', { kind: 'none', handle: responseInputItems }],
+])
+
+function routeOf(method: string, path: string): { route: { kind: BodyKind; handle: Handler } | undefined; id?: string } {
+  const exact = ROUTES.get(`${method} ${path}`)
+  if (exact) return { route: exact }
+  const m = /^\/v1\/responses\/([^/]+)(\/cancel|\/input_items)?$/.exec(path)
+  return m ? { route: RESPONSE_ROUTES.get(`${method} ${m[2] ?? ''}`), id: decodeURIComponent(m[1]!) } : { route: undefined }
+}
 
 async function readBody(req: Request, kind: BodyKind | undefined): Promise<unknown> {
   if (kind === 'multipart') {
@@ -503,6 +755,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export function startMockProvider(options: MockOptions = {}): MockProvider {
   const initial = { ...options }
   let pending: MockBehavior[] = []
+  const stored = new Map<string, StoredResponse>()
 
   const mock: MockProvider = {
     url: '',
@@ -518,14 +771,15 @@ export function startMockProvider(options: MockOptions = {}): MockProvider {
       mock.behavior = 'ok'
       mock.aborts = 0
       mock.options = { ...initial }
+      stored.clear()
     },
     stop: () => server.stop(true),
   }
 
   async function handle(req: Request): Promise<Response> {
     const path = pathOf(req.url)
-    const route = ROUTES.get(`${req.method} ${path}`)
-    const api: Api = path === '/v1/messages' ? 'anthropic' : 'openai'
+    const { route, id } = routeOf(req.method, path)
+    const api: Api = path.startsWith('/v1/messages') ? 'anthropic' : 'openai'
     const body = await readBody(req, route?.kind)
     if (mock.calls.push({ method: req.method, path, headers: req.headers.toJSON(), body, at: Date.now() }) > MAX_CALLS) {
       mock.calls.shift()
@@ -583,7 +837,7 @@ export function startMockProvider(options: MockOptions = {}): MockProvider {
     if (route.kind !== 'none' && (body === null || typeof body !== 'object')) {
       return apiError(api, 400, 'Could not parse the request body.')
     }
-    return route.handle({ body: (body ?? {}) as Json, behavior, opts, onAbort })
+    return route.handle({ body: (body ?? {}) as Json, behavior, opts, onAbort, id, stored })
   }
 
   const server = Bun.serve({

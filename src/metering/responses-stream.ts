@@ -1,0 +1,75 @@
+import type { TokenCounts } from '../pricing/price'
+import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
+import { responsesUsage, type ResponsesUsage } from '../translate/usage'
+import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
+
+/** What the gateway needs to know of a response object (`response.created` and the events that end it). */
+export interface ResponseFacts {
+  id?: unknown
+  conversation?: { id?: unknown } | null
+  usage?: ResponsesUsage | null
+}
+
+interface StreamEvent {
+  type?: string
+  sequence_number?: number
+  response?: ResponseFacts
+  delta?: unknown
+  partial_image_b64?: unknown
+}
+
+/** The events that end a response; each carries the response with its usage. */
+const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed'])
+
+const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0)
+
+/**
+ * Responses API events. Usage is read from whichever event ends the response: `response.completed`,
+ * `response.incomplete` (cut by `max_output_tokens`) or `response.failed` (the provider still bills what
+ * it generated). Output is counted from every event that streams output as a string `delta` (text,
+ * refusal, reasoning summary and text, function and custom tool arguments, audio and its transcript,
+ * code, MCP arguments, and kinds added later) and from partial images: a cut stream pays for all of it.
+ */
+class ResponsesEventMeter implements EventMeter {
+  usage: TokenCounts | null = null
+  deliveredOutputBytes = 0
+  finished = false
+  providerFailed = false
+  private lastSequence = -1
+
+  constructor(private readonly onResponse?: (response: ResponseFacts) => void) {}
+
+  inspect(sse: SseEvent): string | null {
+    if (sse.data === '' || sse.data === '[DONE]') return sse.raw + '\n\n'
+    const event = jsonOf<StreamEvent>(sse)
+    if (!event || typeof event !== 'object') return null
+    if (typeof event.sequence_number === 'number') this.lastSequence = event.sequence_number
+    const type = event.type ?? sse.event ?? ''
+    if (type.endsWith('.delta')) this.deliveredOutputBytes += byteLength(event.delta)
+    else if (type === 'response.image_generation_call.partial_image') this.deliveredOutputBytes += byteLength(event.partial_image_b64)
+    else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
+    else if (FINAL_EVENTS.has(type)) {
+      if (type === 'response.failed') this.providerFailed = true
+      else this.finished = true
+      this.usage = responsesUsage(event.response?.usage)
+      if (event.response) this.onResponse?.(event.response)
+    } else if (type === 'error') this.providerFailed = true
+    return sse.raw + '\n\n'
+  }
+
+  /** An `error` event, numbered after the last one the client got, as OpenAI ends a stream that broke. */
+  errorEvent(why: keyof typeof STREAM_ERRORS): string {
+    return responsesStreamError(STREAM_ERRORS[why], this.lastSequence + 1)
+  }
+}
+
+export const responsesStreamError = (message: string, sequenceNumber: number) =>
+  formatSse({ type: 'error', code: 'upstream_error', message, param: null, sequence_number: sequenceNumber }, 'error')
+
+/** Meters a Responses API SSE stream on its way to the client (see `meterStream`); `onResponse` sees the response as it is created and as it ends. */
+export function meterResponsesStream(
+  upstream: ReadableStream<Uint8Array>,
+  o: MeterOptions & { onResponse?: (response: ResponseFacts) => void },
+): ReadableStream<Uint8Array> {
+  return meterStream(upstream, new ResponsesEventMeter(o.onResponse), o)
+}
