@@ -361,6 +361,21 @@ describe('scripted tool round trip (toolCall)', () => {
     expect(after.choices[0].message.content).toBe('Tool result: note.txt')
   })
 
+  test('Responses: a stream calls the scripted function; a function_call_output gets its text back', async () => {
+    mock.options.toolCall = { name: 'exec_command', input: { cmd: 'ls' } }
+    const post = (body: object) => fetch(`${mock.url}/v1/responses`, { method: 'POST', headers: OPENAI, body: JSON.stringify({ model: 'gpt-test', ...body }) })
+    const tools = [{ type: 'function', name: 'exec_command', parameters: { type: 'object' } }, { type: 'web_search' }]
+    const events = (await sseData(await post({ stream: true, input: 'list the files', tools }))).map((e) => JSON.parse(e.slice(e.indexOf('{'))))
+    const done = events.find((e) => e.type === 'response.output_item.done')
+    expect(done.item).toMatchObject({ type: 'function_call', name: 'exec_command', arguments: '{"cmd":"ls"}' })
+
+    const after = (await (await post({
+      tools,
+      input: [{ role: 'user', content: 'list the files' }, done.item, { type: 'function_call_output', call_id: done.item.call_id, output: 'note.txt' }],
+    })).json()) as any
+    expect(after.output[0].content[0].text).toBe('Tool result: note.txt')
+  })
+
   test('a request that does not offer the scripted tool is answered as usual', async () => {
     mock.options.toolCall = { name: 'Read', input: {} }
     const body = (await (await anthropic({})).json()) as any

@@ -440,6 +440,17 @@ function responsesWantsTool(body: Json): boolean {
   return tools.some((t) => t?.type === 'function') && (last?.type ?? 'message') === 'message' && last?.role === 'user' && /\bweather\b/i.test(itemText(last))
 }
 
+/** The function call a Responses answer makes, if any: the scripted one, else the weather tool. */
+function responsesToolTurn(body: Json, opts: MockOptions): { name: string; args: string } | undefined {
+  const scripted = opts.toolCall
+  if (scripted && offersTool(body, scripted.name) && toolResults(body).length === 0) {
+    return { name: scripted.name, args: JSON.stringify(scripted.input) }
+  }
+  if (!responsesWantsTool(body)) return undefined
+  const fn = body.tools.find((t: Json) => t?.type === 'function')
+  return { name: fn?.name ?? 'get_weather', args: TOOL_ARGS }
+}
+
 /**
  * Input tokens: ceil(bytes of instructions and item text / 4) + 3 per item, plus the whole context of
  * `previous_response_id` (its input and output), as OpenAI bills a chained response.
@@ -462,9 +473,9 @@ function responses(ctx: Ctx): Response {
   const failed = behavior === 'response-failed'
   const reasoning = typeof body.reasoning?.effort === 'string' && body.reasoning.effort !== 'none'
   const reasoningTok = reasoning ? wordsOf(REASONING_SUMMARY).length : 0
-  const tool = responsesWantsTool(body)
+  const tool = responsesToolTurn(body, opts)
   const limit = typeof body.max_output_tokens === 'number' ? body.max_output_tokens - reasoningTok : undefined
-  const answer = tool ? undefined : completion(opts, limit)
+  const answer = tool ? undefined : completion(answerOptions(body, opts), limit)
   const cached = opts.cachedTokens ?? 0
   const inputTok = Math.max(responsesInputTokens(body, stored), cached)
   const outputTok = reasoningTok + (answer ? answer.tokens : TOOL_COMPLETION_TOKENS)
@@ -476,7 +487,6 @@ function responses(ctx: Ctx): Response {
     output_tokens_details: { reasoning_tokens: reasoningTok },
     total_tokens: inputTok + outputTok,
   }
-  const fn = Array.isArray(body.tools) ? body.tools.find((t: Json) => t?.type === 'function') : undefined
 
   const reasoningItem: Json = {
     id: `rs_mock${nextId()}`, type: 'reasoning', summary: [{ type: 'summary_text', text: REASONING_SUMMARY }],
@@ -488,7 +498,7 @@ function responses(ctx: Ctx): Response {
     content: [{ type: 'output_text', annotations: [], logprobs: [], text: answer?.text ?? '' }],
   }
   const callItem: Json = {
-    id: `fc_mock${nextId()}`, type: 'function_call', status: 'completed', arguments: TOOL_ARGS, call_id: `call_mock${nextId()}`, name: fn?.name ?? 'get_weather',
+    id: `fc_mock${nextId()}`, type: 'function_call', status: 'completed', arguments: tool?.args ?? '', call_id: `call_mock${nextId()}`, name: tool?.name ?? '',
   }
   const output = [...(reasoning ? [reasoningItem] : []), tool ? callItem : messageItem]
   const response = (state: string, out: Json[], u: unknown): Json => ({
@@ -533,8 +543,8 @@ function responses(ctx: Ctx): Response {
     const item_id = callItem.id
     events.push(
       event('response.output_item.added', { output_index: index, item: { ...callItem, status: 'in_progress', arguments: '' } }),
-      ...split(TOOL_ARGS, n).map((delta) => event('response.function_call_arguments.delta', { item_id, output_index: index, delta })),
-      event('response.function_call_arguments.done', { item_id, output_index: index, arguments: TOOL_ARGS }),
+      ...split(tool.args, n).map((delta) => event('response.function_call_arguments.delta', { item_id, output_index: index, delta })),
+      event('response.function_call_arguments.done', { item_id, output_index: index, arguments: tool.args }),
       event('response.output_item.done', { output_index: index, item: callItem }),
     )
   } else {
