@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createAnthropic } from '@ai-sdk/anthropic'
+import { createOpenAI } from '@ai-sdk/openai'
 import { generateText, stepCountIs, streamText, tool, type LanguageModel } from 'ai'
 import { z } from 'zod'
 import { billedRows, startClientSetup, type ClientSetup } from '../support/clients'
@@ -61,4 +62,9 @@ function toolRoundTrips(model: () => LanguageModel, endpoint: string, modelName:
 describe("anthropic('…') (Messages API)", () => {
   const anthropic = () => createAnthropic({ baseURL: `${setup.gw.url}/v1`, apiKey: setup.secret })
   toolRoundTrips(() => anthropic()('mockant:claude-mock'), '/v1/messages', 'mockant:claude-mock')
+})
+
+describe("openai('…') (Responses API, the provider's default)", () => {
+  const openai = () => createOpenAI({ baseURL: `${setup.gw.url}/v1`, apiKey: setup.secret })
+  toolRoundTrips(() => openai()('mock:gpt-mock'), '/v1/responses', 'mock:gpt-mock')
 })
