@@ -11,6 +11,12 @@ export interface HoldRequest {
   keyId: string | null
   /** The worst-case cost, micro-USD. */
   amount: number
+  /**
+   * With the output clamp: the least hold the request can run on, micro-USD. A budget that cannot cover
+   * `amount` but covers this gets a hold of all it has left (decided under the write lock, like any hold),
+   * and the caller sends upstream only the output that hold pays for.
+   */
+  minAmount?: number
   model: string
   provider: string
   endpoint: string
@@ -195,8 +201,11 @@ export class Ledger {
     if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
     if (user.blocked) return forbidden('user_blocked', 'This user is blocked.')
     const { start, rolled, spend } = currentPeriod(user.budget_period, user.period_start, user.spend, now)
-    if (user.max_budget !== null && spend + user.reserved + r.amount > user.max_budget) {
-      return budgetExceeded('user', { max_budget: user.max_budget, spend, reserved: user.reserved }, r.amount)
+    const least = Math.min(r.minAmount ?? r.amount, r.amount)
+    let amount = r.amount
+    if (user.max_budget !== null && spend + user.reserved + amount > user.max_budget) {
+      amount = user.max_budget - spend - user.reserved
+      if (amount < least) return budgetExceeded('user', { max_budget: user.max_budget, spend, reserved: user.reserved }, least)
     }
     // A key without a ceiling has nothing to check a hold against, so its row is left alone until
     // settlement adds the cost to its spend: one page fewer in the commit the request waits for.
@@ -204,10 +213,15 @@ export class Ledger {
     if (r.keyId !== null) {
       const key = this.keyFigures.get(r.keyId) ?? { max_budget: 0, spend: 0, reserved: 0 }
       if (key.max_budget !== null) {
-        if (key.spend + key.reserved + r.amount > key.max_budget) return budgetExceeded('key', key, r.amount)
+        if (key.spend + key.reserved + amount > key.max_budget) {
+          amount = key.max_budget - key.spend - key.reserved
+          if (amount < least) return budgetExceeded('key', key, least)
+        }
         keyDebited = true
       }
     }
+    // A clamped hold is held, settled and swept as the amount it got.
+    if (amount !== r.amount) r = { ...r, amount }
     if (rolled) this.rollAndDebitUser.run(r.userId, r.amount, start)
     else this.debitUser.run(r.userId, r.amount)
     if (keyDebited) this.debitKey.run(r.keyId!, r.amount)

@@ -5,7 +5,7 @@ import { configSchema, type Config } from './schema'
 const ENV_SETTINGS = [
   'master_key', 'host', 'port', 'db', 'require_pricing', 'reject_user_mismatch', 'cors_allowed_origins',
   'rate_limit_per_min', 'trust_proxy', 'disable_security_headers', 'max_body_bytes',
-  'default_max_output_tokens', 'cap_output_tokens', 'media_part_tokens', 'reservation_ttl_sec',
+  'default_max_output_tokens', 'cap_output_tokens', 'clamp_output', 'clamp_output_floor_tokens', 'media_part_tokens', 'reservation_ttl_sec',
   'upstream_timeout_ms', 'upstream_idle_timeout_ms', 'audit_retention_days', 'cache_ttl_ms',
   'metrics_enabled', 'metrics_token', 'log_level',
 ] as const

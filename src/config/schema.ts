@@ -61,6 +61,9 @@ export const configSchema = z
     max_body_bytes: positiveInt.default(26_214_400),
     default_max_output_tokens: positiveInt.default(4096),
     cap_output_tokens: flag.default(false),
+    /** When the budget cannot cover a request's max output, send upstream the output it covers (if at least the floor) instead of a 402. A key may say otherwise. */
+    clamp_output: flag.default(false),
+    clamp_output_floor_tokens: positiveInt.default(256),
     /** Upper bound on the input tokens of one image, audio or file part, for the estimate. */
     media_part_tokens: positiveInt.default(4096),
     reservation_ttl_sec: positiveInt.default(900),

@@ -33,6 +33,10 @@ export const apiKeys = sqliteTable(
     spend: integer('spend').notNull().default(0),
     reserved: integer('reserved').notNull().default(0),
     rpmLimit: integer('rpm_limit'),
+    /** What a body naming another user gets: `reject` (403) or `tag` (billed here, forwarded as the end-user tag); null: the global setting. */
+    userField: text('user_field', { enum: ['reject', 'tag'] }),
+    /** Lower the max output to what the budget covers instead of a 402; null: the global setting. */
+    clampOutput: integer('clamp_output', { mode: 'boolean' }),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },

@@ -13,7 +13,13 @@ export interface KeyCaller {
   /** null: every model the gateway can price. Entries written `provider/model` are also here as `provider:model`. */
   readonly allowedModels: readonly string[] | null
   readonly rpmLimit: number | null
+  /** A body naming another user: refused, or billed here and forwarded as a tag; null: the global setting. */
+  readonly userField: UserFieldPolicy | null
+  /** Output lowered to what the budget covers instead of a 402; null: the global setting. */
+  readonly clampOutput: boolean | null
 }
+
+export type UserFieldPolicy = 'reject' | 'tag'
 
 export const MASTER: MasterCaller = Object.freeze({ kind: 'master', keyId: 'master' })
 

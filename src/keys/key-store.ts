@@ -27,7 +27,7 @@ export class KeyStore {
     this.lookup = db
       .select({
         id: apiKeys.id, userId: apiKeys.userId, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt,
-        allowedModels: apiKeys.allowedModels, rpmLimit: apiKeys.rpmLimit,
+        allowedModels: apiKeys.allowedModels, rpmLimit: apiKeys.rpmLimit, userField: apiKeys.userField, clampOutput: apiKeys.clampOutput,
       })
       .from(apiKeys)
       .where(eq(apiKeys.keyHash, sql.placeholder('hash')))
@@ -58,7 +58,10 @@ export class KeyStore {
 
   private load(hash: string, now: number): CachedKey {
     const row = this.lookup.get({ hash }) as
-      | { id: string; userId: string; expiresAt: number | null; revokedAt: number | null; allowedModels: string[] | null; rpmLimit: number | null }
+      | {
+        id: string; userId: string; expiresAt: number | null; revokedAt: number | null; allowedModels: string[] | null; rpmLimit: number | null
+        userField: 'reject' | 'tag' | null; clampOutput: boolean | null
+      }
       | undefined
     if (!row || row.revokedAt !== null) return { caller: null, expiresAt: null, fetchedAt: now }
     return {
@@ -69,6 +72,8 @@ export class KeyStore {
         // An operator may write `provider/model`, as clients may call it: the check compares `provider:model`.
         allowedModels: row.allowedModels && [...new Set(row.allowedModels.flatMap((m) => [m, colonSpelling(m)]))],
         rpmLimit: row.rpmLimit,
+        userField: row.userField,
+        clampOutput: row.clampOutput,
       }),
       expiresAt: row.expiresAt,
       fetchedAt: now,

@@ -5,7 +5,7 @@ import { badRequest, forbidden, notFound, paymentRequired } from '../http/errors
 import type { Server } from 'bun'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
-import { worstCaseCost, type Price } from '../pricing/price'
+import { outputTokensWithin, worstCaseCost, type Price } from '../pricing/price'
 import type { ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
@@ -20,6 +20,8 @@ export interface AdmissionRequest {
   stream: boolean
   /** Audio and moderation have no token pricing: served unpriced at $0 even when pricing is required. */
   pricingExempt?: boolean
+  /** The route can send upstream a lower max output than the client asked for (the output clamp). */
+  clampable?: boolean
   estimate: (price: Price | null) => TokenEstimate
   /** Told whom the master key bills as soon as that is known, so that a refusal after it is still recorded against that user. */
   onBilledUser?: (userId: string) => void
@@ -29,8 +31,11 @@ export interface Admission {
   model: ResolvedModel
   price: Price | null
   userId: string
+  /** Its output tokens are what the hold covers: the client's bound, or the clamped one. */
   estimate: TokenEstimate
   hold: Hold
+  /** The output clamp lowered the max output to this many tokens: send that upstream. */
+  outputClamp: number | null
 }
 
 /**
@@ -64,19 +69,30 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   // costOf clamps at the bound, so reaching it means the true worst case is at or past it.
   if (amount >= MAX_REQUEST_MICROS)
     throw badRequest('This request could cost $1,000,000 or more at its maximum output: lower max_tokens.', 'estimate_too_large')
+  const floor = config.clamp_output_floor_tokens
+  const clamp = price && r.clampable && clampsOutput(r.caller, config.clamp_output) && estimate.outputTokens > floor
   const hold = await ledger.reserve({
     requestId: r.requestId,
     userId,
     keyId: r.caller.kind === 'key' ? r.caller.keyId : null,
     amount,
+    minAmount: clamp ? worstCaseCost(price, estimate.inputTokens, floor) : undefined,
     model: model.canonical,
     provider: model.providerName,
     endpoint: r.endpoint,
     priceId: price?.id ?? null,
     stream: r.stream,
   })
-  return { model, price, userId, estimate, hold }
+  if (!clamp || hold.amount >= amount) return { model, price, userId, estimate, hold, outputClamp: null }
+  const outputTokens = outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, hold.amount)
+  return { model, price, userId, estimate: { ...estimate, outputTokens }, hold, outputClamp: outputTokens }
 }
+
+const clampsOutput = (caller: Caller, global: boolean): boolean => (caller.kind === 'key' ? (caller.clampOutput ?? global) : global)
+
+/** X-Output-Clamped: the max output sent upstream, when the clamp lowered it. */
+export const clampHeaders = (admission: Admission): Record<string, string> =>
+  admission.outputClamp === null ? {} : { 'x-output-clamped': String(admission.outputClamp) }
 
 /**
  * How every inference route begins: its call may take minutes, so the server's idle timeout is switched
@@ -102,9 +118,10 @@ export async function admitRequest(
 }
 
 /**
- * A key always bills its own user. A body naming someone else is refused, or (with the mismatch check
- * off) billed to the key's user anyway, the client's value going upstream only as an end-user tag. The
- * master key bills whichever existing user it names, and must name one.
+ * A key always bills its own user. A body naming someone else is refused, or (with the key's policy, else
+ * the global mismatch setting, at `tag`) billed to the key's user anyway, the client's value going
+ * upstream only as an end-user tag: agents such as Claude Code send a session tag there. The master key
+ * bills whichever existing user it names, and must name one.
  */
 export function billedUser(caller: Caller, named: unknown, rejectMismatch: boolean): string {
   const name = typeof named === 'string' && named.length > 0 ? named : undefined
@@ -113,7 +130,7 @@ export function billedUser(caller: Caller, named: unknown, rejectMismatch: boole
       throw badRequest('The master key must name the user to bill: the body\'s "user" (or "metadata.user_id" on /v1/messages).', 'user_required')
     return name
   }
-  if (name !== undefined && name !== caller.userId && rejectMismatch)
+  if (name !== undefined && name !== caller.userId && (caller.userField ?? (rejectMismatch ? 'reject' : 'tag')) === 'reject')
     throw forbidden('user_mismatch', 'This key bills its own user; the body names another.')
   return caller.userId
 }

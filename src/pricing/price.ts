@@ -52,3 +52,17 @@ export function worstCaseCost(price: Price | null, inputTokens: number, outputTo
     promptTokens: inputTokens, completionTokens: outputTokens, cachedTokens: 0,
   })
 }
+
+/**
+ * The most output tokens, at most `maxOutputTokens`, whose worst case with this input costs no more than
+ * `amount` micro-USD (the output clamp's inverse of `worstCaseCost`); 0 when not even the input fits.
+ */
+export function outputTokensWithin(price: Price, inputTokens: number, maxOutputTokens: number, amount: number): number {
+  if (price.outputPerMillion === 0) return maxOutputTokens
+  const dearestInput = Math.max(price.inputPerMillion, price.cachedInputPerMillion ?? 0)
+  // ceil(scaled / 1e6) + perRequest <= amount  ⇔  scaled <= (amount - perRequest) × 1e6
+  const room = BigInt(amount - (price.perRequest ?? 0)) * MILLION - BigInt(inputTokens) * BigInt(dearestInput)
+  if (room < 0n) return 0
+  const tokens = room / BigInt(price.outputPerMillion)
+  return tokens >= BigInt(maxOutputTokens) ? maxOutputTokens : Number(tokens)
+}

@@ -4,10 +4,9 @@ import type { Config } from '../config/schema'
 import { chatMaxTokens, estimateChat, outputBound } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
-import type { ResolvedModel } from '../providers/registry'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
 import { withOpenAIOutputCap } from '../translate/output-cap'
-import { relay, type Exchange } from '../translate/relay'
+import { relay, type ExchangeFor } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
 import type { Services } from '../services'
 
@@ -30,12 +29,13 @@ type ChatBody = z.infer<typeof chatBody>
  * asked for on streams (the meter drops that chunk unless the client asked too), and with cap-output on,
  * the output bound the estimate used (the client's max, else the default) in the field the provider reads.
  */
-function chatNative(body: ChatBody, config: Config): (model: ResolvedModel) => Exchange {
+function chatNative(body: ChatBody, config: Config): ExchangeFor {
   const clientWantsUsage = body.stream_options?.include_usage === true
-  return (model) => {
+  return (model, outputClamp) => {
     let upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
     if (body.stream === true) upstreamBody.stream_options = { ...body.stream_options, include_usage: true }
-    if (config.cap_output_tokens)
+    if (outputClamp !== null) upstreamBody = withOpenAIOutputCap(upstreamBody, model.provider, outputClamp)
+    else if (config.cap_output_tokens)
       upstreamBody = withOpenAIOutputCap(upstreamBody, model.provider, outputBound(chatMaxTokens(body), 1, config.default_max_output_tokens))
     return {
       path: '/chat/completions',
@@ -63,12 +63,14 @@ export const chatRoutes = (services: Services) => {
         namedUser: body.user,
         endpoint: '/v1/chat/completions',
         stream,
+        // Several choices share one output bound: not clamped, the split would be the provider's to make.
+        clampable: !(typeof body.n === 'number' && body.n > 1),
         estimate: () => estimateChat(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
       })
       using hold = admission.hold
       return await relay(
         { request, admission, hold, stream, timeouts: config },
-        exchangeFor(admission.model),
+        exchangeFor(admission.model, admission.outputClamp),
       )
     },
     {

@@ -3,9 +3,9 @@ import { z } from 'zod'
 import { estimateMessages } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
-import type { ResolvedModel } from '../providers/registry'
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
-import { relay, type Exchange } from '../translate/relay'
+import { withAnthropicOutputCap } from '../translate/output-cap'
+import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicUsage } from '../translate/usage'
 import type { Services } from '../services'
 
@@ -33,15 +33,15 @@ type MessagesBody = z.infer<typeof messagesBody>
 const FORWARDED_HEADERS = ['anthropic-beta'] as const
 
 /** An Anthropic provider gets the body as it came, with the provider's model id. */
-function messagesNative(body: MessagesBody, clientHeaders: Headers): (model: ResolvedModel) => Exchange {
+function messagesNative(body: MessagesBody, clientHeaders: Headers): ExchangeFor {
   const headers: Record<string, string> = {}
   for (const name of FORWARDED_HEADERS) {
     const value = clientHeaders.get(name)
     if (value) headers[name] = value
   }
-  return (model) => ({
+  return (model, outputClamp) => ({
     path: '/v1/messages',
-    body: { ...body, model: model.upstreamModel },
+    body: { ...(outputClamp === null ? body : withAnthropicOutputCap(body, outputClamp)), model: model.upstreamModel },
     headers,
     usageOf: (message) => anthropicUsage(message.usage),
     reply: (_message, text) => text,
@@ -64,12 +64,13 @@ export const messagesRoutes = (services: Services) => {
         namedUser: body.metadata?.user_id,
         endpoint: '/v1/messages',
         stream,
+        clampable: true,
         estimate: () => estimateMessages(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
       })
       using hold = admission.hold
       return await relay(
         { request, admission, hold, stream, timeouts: config },
-        exchangeFor(admission.model),
+        exchangeFor(admission.model, admission.outputClamp),
       )
     },
     {

@@ -1,10 +1,10 @@
 import { meterAnthropicStream } from '../metering/anthropic-stream'
-import type { ResolvedModel } from '../providers/registry'
 import { chatRequestToMessages, type ChatToMessagesOptions } from './chat-request-to-messages'
 import { convertStream } from './convert-stream'
 import { MessageEventsToChunks } from './message-events-to-chunks'
 import { messageToCompletion } from './message-to-completion'
-import type { Exchange } from './relay'
+import { withAnthropicOutputCap } from './output-cap'
+import type { ExchangeFor } from './relay'
 import { anthropicUsage } from './usage'
 
 /**
@@ -12,12 +12,12 @@ import { anthropicUsage } from './usage'
  * Anthropic cannot take is refused before any hold; the exchange is built once the model is admitted.
  * Streams are metered in Anthropic's format (where the usage is) and converted after the meter.
  */
-export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOptions): (model: ResolvedModel) => Exchange {
+export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOptions): ExchangeFor {
   const request = chatRequestToMessages(body, o)
   const includeUsage = body.stream_options?.include_usage === true
-  return (model) => ({
+  return (model, outputClamp) => ({
     path: '/v1/messages',
-    body: { model: model.upstreamModel, ...request },
+    body: { model: model.upstreamModel, ...(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp)) },
     usageOf: (message) => anthropicUsage(message.usage),
     reply: (message) => JSON.stringify(messageToCompletion(message)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToChunks(includeUsage)),

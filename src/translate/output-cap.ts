@@ -16,3 +16,20 @@ export function withOpenAIOutputCap(body: Record<string, unknown>, provider: Pro
   const { max_tokens: _, max_completion_tokens: __, ...rest } = body
   return { ...rest, [openAIOutputCapField(provider)]: max }
 }
+
+/** Anthropic's least thinking budget; the budget must also stay below `max_tokens`. */
+const MIN_THINKING_BUDGET = 1024
+
+/**
+ * An Anthropic body with a lower `max_tokens`. Extended thinking must keep a budget of at least 1024
+ * tokens below `max_tokens`: a budget that no longer fits is lowered to half the new maximum (the other
+ * half left for the answer), and below 2048 tokens thinking is dropped, the answer coming without it.
+ */
+export function withAnthropicOutputCap(body: Record<string, unknown>, max: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...body, max_tokens: max }
+  const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | null | undefined
+  if (thinking?.type !== 'enabled' || typeof thinking.budget_tokens !== 'number' || thinking.budget_tokens < max) return out
+  if (max < 2 * MIN_THINKING_BUDGET) delete out.thinking
+  else out.thinking = { ...thinking, budget_tokens: Math.floor(max / 2) }
+  return out
+}

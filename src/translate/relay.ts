@@ -1,10 +1,11 @@
 import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
-import type { Admission } from '../metering/admission'
+import { clampHeaders, type Admission } from '../metering/admission'
 import type { MeterOptions } from '../metering/metered-stream'
 import { answeredOutcome, budgetHeaders, streamOutcome } from '../metering/outcome'
 import type { TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
+import type { ResolvedModel } from '../providers/registry'
 import { errorAnswerFailure, isErrorAnswer } from '../providers/upstream'
 
 /** What one inference call needs to know about the formats on either side of it. */
@@ -21,6 +22,9 @@ export interface Exchange {
   /** The provider's SSE body, metered on the provider's side and, if the formats differ, converted on the client's (streaming routes only). */
   stream?(body: ReadableStream<Uint8Array>, meter: MeterOptions): ReadableStream<Uint8Array>
 }
+
+/** The exchange for the admitted model; `outputClamp`, when set, is the max output to send upstream (the output clamp). */
+export type ExchangeFor = (model: ResolvedModel, outputClamp: number | null) => Exchange
 
 export interface RelayContext {
   request: Request
@@ -58,7 +62,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
       onEnd: (facts) => owned.settle(streamOutcome(facts, admission.price, admission.estimate, owned, answer.elapsed())),
     })
     return new Response(body, {
-      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned) },
+      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned), ...clampHeaders(admission) },
     })
   }
 
@@ -69,5 +73,5 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     return { usage: x.usageOf(parsed), reply: x.reply(parsed, text) }
   })
   hold.settle(answeredOutcome(admission.price, usage, hold, answer.elapsed()))
-  return new Response(reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold) } })
+  return new Response(reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold), ...clampHeaders(admission) } })
 }

@@ -20,6 +20,10 @@ const keySettings = {
   allowed_models: z.array(modelName).max(1000).nullable().optional(),
   max_budget: z.number().nonnegative().max(1e9).nullable().optional(),
   rpm_limit: z.number().int().positive().max(1_000_000).nullable().optional(),
+  /** A body naming another user (`user`, `metadata.user_id`): `reject` (403) or `tag`; null: TOLLGATE_REJECT_USER_MISMATCH decides. */
+  user_field: z.enum(['reject', 'tag']).nullable().optional(),
+  /** Lower the max output to what the budget covers instead of a 402; null: TOLLGATE_CLAMP_OUTPUT decides. */
+  clamp_output: z.boolean().nullable().optional(),
 }
 // Strict: a misspelt field (say `max_budgte`) must not quietly create a key with no ceiling.
 const createKey = z.object({ user_id: z.string().min(1).max(128), ...keySettings }).strict()
@@ -40,6 +44,8 @@ export function presentKey(row: KeyRow) {
     spend: microsToUsd(row.spend),
     reserved: microsToUsd(row.reserved),
     rpm_limit: row.rpmLimit,
+    user_field: row.userField,
+    clamp_output: row.clampOutput,
     created_at: new Date(row.createdAt).toISOString(),
   }
 }
@@ -79,6 +85,8 @@ export const keyRoutes = (services: Services) => {
             allowedModels: body.allowed_models ?? null,
             maxBudget: optionalUsdToMicros(body.max_budget) ?? null,
             rpmLimit: body.rpm_limit ?? null,
+            userField: body.user_field ?? null,
+            clampOutput: body.clamp_output ?? null,
             createdAt: now,
             updatedAt: now,
           })
@@ -121,6 +129,8 @@ export const keyRoutes = (services: Services) => {
         if (body.allowed_models !== undefined) changes.allowedModels = body.allowed_models
         if (body.max_budget !== undefined) changes.maxBudget = optionalUsdToMicros(body.max_budget) ?? null
         if (body.rpm_limit !== undefined) changes.rpmLimit = body.rpm_limit
+        if (body.user_field !== undefined) changes.userField = body.user_field
+        if (body.clamp_output !== undefined) changes.clampOutput = body.clamp_output
         const gainsCeiling = current.maxBudget === null && changes.maxBudget != null
         // IMMEDIATE, as a reservation's: no hold can be taken on this key between the ceiling and the takeover.
         const row = db.transaction(
@@ -133,7 +143,7 @@ export const keyRoutes = (services: Services) => {
         keys.invalidate(params.id)
         return presentKey(row)
       },
-      { params: keyId, body: updateKey, parse: 'json', detail: { tags: ['keys'], summary: 'Change a key’s name, expiry, models, budget or rate limit' } },
+      { params: keyId, body: updateKey, parse: 'json', detail: { tags: ['keys'], summary: 'Change a key’s name, expiry, models, budget, rate limit, user-field policy or output clamp' } },
     )
     .delete(
       '/v1/keys/:id',
