@@ -11,7 +11,8 @@ let setup: ClientSetup
 let home: ReturnType<typeof scratchDir>
 
 beforeAll(async () => {
-  setup = await startClientSetup({ config: { reject_user_mismatch: false } })
+  // Claude Code always sends metadata.user_id (a session tag): its key bills its own user and forwards the tag.
+  setup = await startClientSetup({ key: { user_field: 'tag' } })
   home = scratchDir('tollgate-claude-')
 })
 afterAll(async () => {
@@ -41,9 +42,9 @@ test('claude -p reads a file through its Read tool, each turn billed', async () 
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       },
     })
+    expect(result.code, result.output).toBe(0)
   })
 
-  expect(result.code, result.output).toBe(0)
   expect(result.output).toContain('tangerine')
   expect(rows.map((r) => [r.endpoint, r.model, r.stream])).toEqual([
     ['/v1/messages', 'mockant:claude-mock', 1],
@@ -52,5 +53,6 @@ test('claude -p reads a file through its Read tool, each turn billed', async () 
   // The second turn carried the file's content back to the model.
   const calls = setup.mock.calls.filter((c) => c.path === '/v1/messages')
   expect(calls).toHaveLength(2)
+  expect(JSON.parse((calls[0]!.body as any).metadata.user_id)).toHaveProperty('session_id')
   expect(JSON.stringify(calls[1]!.body)).toContain('the secret word is tangerine')
 }, 90_000)

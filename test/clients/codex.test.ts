@@ -51,9 +51,9 @@ test('codex exec runs a shell command the model asks for, each turn billed', asy
       timeoutMs: 60_000,
       env: { HOME: home.path, CODEX_HOME: codexHome, TOLLGATE_API_KEY: setup.secret },
     })
+    expect(result.code, result.output).toBe(0)
   })
 
-  expect(result.code, result.output).toBe(0)
   expect(result.output).toContain('Tool result:')
   expect(result.output).toContain('tangerine')
   expect(rows.map((r) => [r.endpoint, r.model, r.stream])).toEqual([
