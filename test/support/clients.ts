@@ -16,7 +16,7 @@ export const CLIENT_PRICING = {
   'mockant:claude-mock': { input_per_million: 3, cached_input_per_million: 1, output_per_million: 15 },
 }
 export const USER_ID = 'dev-team'
-/** Enough for the clients' worst-case holds (Claude Code asks max_tokens 32000: $0.48 at these prices). */
+/** Enough for the clients' worst-case holds (the AI SDK's Anthropic provider asks max_tokens 128000: $1.92 at these prices). */
 const BUDGET_USD = 25
 
 export interface ClientSetup {
@@ -29,11 +29,12 @@ export interface ClientSetup {
 }
 
 export async function startClientSetup(
-  options: { config?: Record<string, unknown>; key?: Record<string, unknown> } = {},
+  options: { config?: Record<string, unknown>; key?: Record<string, unknown>; budgetUsd?: number } = {},
 ): Promise<ClientSetup> {
   const mock = startMockProvider()
   const gw = await startTestGateway({ mock, config: { pricing: CLIENT_PRICING, ...options.config } })
-  const { secret, keyId } = await gw.userWithKey({ id: USER_ID, max_budget: BUDGET_USD }, { name: 'client', ...options.key })
+  const budget = options.budgetUsd ?? BUDGET_USD
+  const { secret, keyId } = await gw.userWithKey({ id: USER_ID, max_budget: budget }, { name: 'client', ...options.key })
   return {
     mock,
     gw,
