@@ -130,3 +130,141 @@ describe('POST /v1/responses to an OpenAI-type provider (passed through)', () =>
     expect(mock.calls.length).toBe(0)
   })
 })
+
+describe('stored responses belong to the user that made them', () => {
+  let other: OpenAI
+  beforeAll(async () => {
+    const { secret } = await gw.userWithKey({ id: 'team-other', max_budget: 10 })
+    other = new OpenAI({ apiKey: secret, baseURL: `${gw.url}/v1`, maxRetries: 0 })
+  })
+
+  test('the owner retrieves, chains, lists, cancels and deletes its response; another user gets 404 for each, and nothing reaches the provider', async () => {
+    const first = await client.responses.create({ model: 'mock:gpt-mock', input: 'Remember the number seven' })
+    mock.calls.length = 0
+
+    const denied = [
+      () => other.responses.retrieve(first.id),
+      () => other.responses.inputItems.list(first.id),
+      () => other.responses.cancel(first.id),
+      () => other.responses.delete(first.id),
+      () => other.responses.create({ model: 'mock:gpt-mock', input: 'and now?', previous_response_id: first.id }),
+      () => other.responses.inputTokens.count({ model: 'mock:gpt-mock', input: 'and now?', previous_response_id: first.id }),
+    ]
+    for (const call of denied) {
+      const error = await call().then(() => null, (e) => e)
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError)
+      expect(error.code).toBe('response_not_found')
+    }
+    expect(mock.calls.length).toBe(0)
+
+    const before = await spend()
+    expect((await client.responses.retrieve(first.id)).id).toBe(first.id)
+    expect((await client.responses.inputItems.list(first.id)).data.length).toBe(1)
+    // The provider refuses to cancel a response that was not made in the background; its 400 is relayed.
+    expect(await client.responses.cancel(first.id).then(() => null, (e) => e.status)).toBe(400)
+    const after = await spend()
+    expect(after.spend).toBe(before.spend) // the lookups cost nothing
+
+    const { row, result } = await billed(() => client.responses.create({ model: 'mock:gpt-mock', input: 'and now?', previous_response_id: first.id }))
+    expect(result.previous_response_id).toBe(first.id)
+    // The chained context is input too (the mock bills it, as OpenAI does), and the hold covered it.
+    expect(row.prompt_tokens).toBeGreaterThan(first.usage!.input_tokens + first.usage!.output_tokens)
+    const hold = gw.query<{ reserved: number; cost: number }>('SELECT reserved, cost FROM usage ORDER BY id DESC LIMIT 1')[0]!
+    expect(hold.reserved).toBeGreaterThanOrEqual(hold.cost)
+
+    expect((await client.responses.delete(first.id).then(() => 'deleted', (e) => e))).toBe('deleted')
+    const gone = await client.responses.retrieve(first.id).then(() => null, (e) => e)
+    expect(gone).toBeInstanceOf(OpenAI.NotFoundError)
+    expect(gone.code).toBe('response_not_found')
+  })
+
+  test('a streamed response is its user\'s as soon as it is created', async () => {
+    const stream = client.responses.stream({ model: 'mock:gpt-mock', input: 'hi' })
+    const final = await stream.finalResponse()
+    expect((await client.responses.retrieve(final.id)).id).toBe(final.id)
+    expect(await other.responses.retrieve(final.id).then(() => null, (e) => e.status)).toBe(404)
+  })
+
+  test('a response made with store: false is not kept, so it cannot be retrieved through the gateway', async () => {
+    const r = await client.responses.create({ model: 'mock:gpt-mock', input: 'hi', store: false })
+    expect(await client.responses.retrieve(r.id).then(() => null, (e) => e.status)).toBe(404)
+  })
+
+  test('a conversation id the gateway never saw created is 404', async () => {
+    const error = await client.responses.create({ model: 'mock:gpt-mock', input: 'hi', conversation: 'conv_someone_elses' }).then(() => null, (e) => e)
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError)
+    expect(error.code).toBe('conversation_not_found')
+    expect(mock.calls.length).toBe(0)
+  })
+})
+
+describe('hosted tools with fees follow require-pricing', () => {
+  test('web_search sent to a native provider without a feature price is a 402 naming it, before any hold or call', async () => {
+    const before = await spend()
+    const error = await client.responses
+      .create({ model: 'mock:gpt-mock', input: 'news?', tools: [WEATHER, { type: 'web_search' }, { type: 'code_interpreter', container: { type: 'auto' } }] })
+      .then(() => null, (e) => e)
+    expect(error.status).toBe(402)
+    expect(error.code).toBe('pricing_required')
+    expect(error.message).toContain('web_search, code_interpreter')
+    expect(mock.calls.length).toBe(0)
+    expect((await spend()).spend).toBe(before.spend)
+  })
+
+  test('function tools alone are served, the call passed through', async () => {
+    const r = await client.responses.create({ model: 'mock:gpt-mock', input: 'What is the weather in Paris?', tools: [WEATHER] })
+    const call = r.output.find((item) => item.type === 'function_call')
+    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', arguments: '{"city":"Paris"}' })
+  })
+})
+
+describe('a stream cut by the client', () => {
+  test('pays its input estimate plus the output delivered so far, recorded as aborted', async () => {
+    mock.options = { ...mock.options, chunks: 40, chunkDelayMs: 20, completionText: 'word '.repeat(200).trim() }
+    const body = { model: 'mock:gpt-mock', input: 'Tell me a long story', stream: true }
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    const reader = res.body!.getReader()
+    let seen = ''
+    while ((seen.match(/response\.output_text\.delta/g) ?? []).length < 3) seen += new TextDecoder().decode((await reader.read()).value)
+    await reader.cancel()
+    for (let i = 0; i < 100 && mock.aborts === 0; i++) await Bun.sleep(10)
+    expect(mock.aborts).toBe(1)
+    await Bun.sleep(20)
+    await gw.settled()
+    const row = gw.query<UsageRow & { reserved: number }>('SELECT * FROM usage ORDER BY id DESC LIMIT 1')[0]!
+    const { estimateResponses } = await import('../src/budget/estimate')
+    const estimate = estimateResponses(body, { defaultMaxOutputTokens: 4096, mediaPartTokens: 4096 })
+    expect(row.status).toBe('aborted')
+    expect(row.prompt_tokens).toBe(estimate.inputTokens)
+    // Each delta is about five bytes of text: at least the three the client read, fewer than the whole text.
+    expect(row.completion_tokens).toBeGreaterThanOrEqual(3 * 4)
+    expect(row.completion_tokens).toBeLessThan(200 * 5)
+    expect(row.cost).toBe(row.prompt_tokens * 2 + row.completion_tokens * 3)
+    expect((await spend()).reserved).toBe(0)
+  })
+})
+
+describe('/docs', () => {
+  test('shows the Responses routes from the schemas that validate them', async () => {
+    const doc = (await (await fetch(`${gw.url}/docs/json`)).json()) as any
+    const create = doc.paths['/v1/responses'].post
+    expect(create.requestBody.content['application/json'].schema.properties.max_output_tokens).toBeDefined()
+    expect(doc.paths['/v1/responses/input_tokens'].post).toBeDefined()
+    for (const [path, method] of [['/v1/responses/{id}', 'get'], ['/v1/responses/{id}', 'delete'], ['/v1/responses/{id}/cancel', 'post'], ['/v1/responses/{id}/input_items', 'get']])
+      expect(doc.paths[path]?.[method]).toBeDefined()
+  })
+
+  test('the schema is the validation: a bad field is a 400 naming it', async () => {
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock:gpt-mock', input: 'hi', max_output_tokens: -1 }),
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as any).error.message).toContain('max_output_tokens')
+  })
+})

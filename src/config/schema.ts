@@ -29,6 +29,11 @@ const provider = z.strictObject({
   base_url: z.url().transform((u) => u.replace(/\/+$/, '')),
   api_key: z.string().default(''),
   headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * How `/v1/responses` reaches an OpenAI-type provider: `native` (its own `/responses`), or `chat`
+   * (translated to `/chat/completions`, for compatible servers without the Responses API). Unset: native.
+   */
+  responses: z.enum(['native', 'chat']).optional(),
 })
 
 /** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */

@@ -112,3 +112,35 @@ export function refuseAnthropicModel(providers: ProviderRegistry, model: string,
 
 /** The upstream content type, or the one the endpoint documents when the provider sent none. */
 export const contentTypeOf = (res: Response, fallback: string): string => res.headers.get('content-type') ?? fallback
+
+/**
+ * A call that costs nothing and holds nothing (reading or deleting stored state, counting tokens): the
+ * provider's answer streamed through with its status and content type, a refusal mapped like any other.
+ */
+export async function callUnmetered(
+  provider: ProviderConfig,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body: Record<string, unknown> | undefined,
+  o: { timeoutMs: number; clientSignal: AbortSignal },
+): Promise<Response> {
+  const signal = upstreamSignal(o.timeoutMs, o.clientSignal)
+  let res: Response
+  try {
+    res = await fetch(`${provider.base_url}${path}`, {
+      method,
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...authHeaders(provider) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: signal.signal,
+    })
+  } catch (error) {
+    signal.dispose()
+    throw fetchFailure(error, signal)
+  }
+  if (!res.ok) {
+    signal.dispose()
+    throw await upstreamFailure(res, provider)
+  }
+  const answer = { res, signal, elapsed: () => 0 }
+  return new Response(relayBody(answer), { status: res.status, headers: { 'content-type': contentTypeOf(res, 'application/json') } })
+}

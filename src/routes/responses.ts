@@ -2,15 +2,25 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { estimateResponses, outputBound } from '../budget/estimate'
-import { badRequest } from '../http/errors'
+import { badRequest, forbidden, notFound } from '../http/errors'
+import { authenticated, requestState } from '../http/request-state'
+import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest } from '../metering/admission'
-import { meterResponsesStream } from '../metering/responses-stream'
+import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
+import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
+import { ResponseOwners, type StoredKind } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
+import { DROPPED_TOOLS_HEADER, feeToolsOf, refuseUnpricedFeatures } from '../translate/responses/hosted-tools'
+import { responsesRequestToMessages } from '../translate/responses/request-to-messages'
+import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
+import { responsesViaChat } from '../translate/responses/via-chat'
 import { responsesUsage } from '../translate/usage'
 import type { Services } from '../services'
 
 const ENDPOINT = '/v1/responses'
+
+const storedId = z.string().min(1).max(256)
 
 /** The fields the gateway reads; every other Responses field passes through untouched. */
 export const responsesBody = z.looseObject({
@@ -19,8 +29,8 @@ export const responsesBody = z.looseObject({
   instructions: z.string().nullable().optional(),
   stream: z.boolean().nullable().optional(),
   max_output_tokens: z.number().int().positive().nullable().optional(),
-  previous_response_id: z.string().min(1).max(256).nullable().optional(),
-  conversation: z.union([z.string().min(1).max(256), z.looseObject({ id: z.string().min(1).max(256) })]).nullable().optional(),
+  previous_response_id: storedId.nullable().optional(),
+  conversation: z.union([storedId, z.looseObject({ id: storedId })]).nullable().optional(),
   store: z.boolean().nullable().optional(),
   background: z.boolean().nullable().optional(),
   tools: z.array(z.looseObject({ type: z.string() })).optional(),
@@ -28,55 +38,185 @@ export const responsesBody = z.looseObject({
 })
 export type ResponsesBody = z.infer<typeof responsesBody>
 
-/**
- * An OpenAI-type provider gets the body as it came, with the provider's model id (and with cap-output on,
- * the bound the estimate used as `max_output_tokens`).
- */
-function responsesNative(body: ResponsesBody, config: Config): (model: ResolvedModel) => Exchange {
-  return (model) => {
-    const upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
-    if (config.cap_output_tokens) upstreamBody.max_output_tokens = outputBound(body.max_output_tokens, 1, config.default_max_output_tokens)
-    return {
-      path: '/responses',
-      body: upstreamBody,
-      usageOf: (response) => responsesUsage(response.usage),
-      reply: (_response, text) => text,
-      stream: (upstream, meter) => meterResponsesStream(upstream, meter),
-    }
-  }
-}
+/** `input_tokens` takes a response's input side; the model is required there too. */
+const inputTokensBody = z.looseObject({
+  model: z.string().min(1).max(256),
+  input: z.union([z.string(), z.array(z.looseObject({}))]).optional(),
+  instructions: z.string().nullable().optional(),
+  tools: z.array(z.looseObject({ type: z.string() })).optional(),
+})
+
+const idParams = z.object({ id: storedId })
+
+/** How a request reaches its target: as it is, or translated to Anthropic Messages or to chat completions. */
+type Route = 'native' | 'anthropic' | 'chat'
+const routeOf = (model: ResolvedModel | null): Route =>
+  model?.provider.type === 'anthropic' ? 'anthropic' : model?.provider.responses === 'chat' ? 'chat' : 'native'
+
+/** The user whose stored ids a caller may use: a key's own; the master key's named user, or (naming none) anyone's. */
+const ownerFor = (caller: Caller, named: unknown): string | null =>
+  caller.kind === 'key' ? caller.userId : typeof named === 'string' && named ? named : null
+
+const conversationId = (c: ResponsesBody['conversation']): string | undefined => (typeof c === 'string' ? c : (c?.id ?? undefined))
+
+const notStored = (kind: StoredKind, id: string) =>
+  notFound(`No ${kind} with id ${JSON.stringify(id.slice(0, 100))} was created with this key's user.`, `${kind}_not_found`)
 
 export const responsesRoutes = (services: Services) => {
-  const { config } = services
+  const { config, providers } = services
+  const owners = new ResponseOwners(services.db.$client, services.writes)
 
-  return new Elysia({ name: 'responses' }).post(
-    ENDPOINT,
-    async ({ body, request, server }) => {
-      // A background response outlives the request, and so would its cost: a hold cannot follow it.
-      if (body.background === true)
-        throw badRequest('Invalid body: background: background responses are not served: their cost could not be held and settled with the request.', 'background_unsupported')
-      const exchangeFor = responsesNative(body, config)
-      const stream = body.stream === true
-      const admission = await admitRequest(services, request, server, {
-        model: body.model,
-        namedUser: body.user,
-        endpoint: ENDPOINT,
-        stream,
-        estimate: () => estimateResponses(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
-      })
-      using hold = admission.hold
-      return await relay({ request, admission, hold, stream, timeouts: config }, exchangeFor(admission.model))
-    },
-    {
-      body: responsesBody,
-      parse: 'json',
-      detail: {
-        tags: ['inference'],
-        summary: 'Responses (OpenAI Responses API; JSON or SSE stream)',
-        description:
-          'Every Responses field is passed through to an OpenAI-type provider. Metered from the usage of the response ' +
-          '(`response.completed`, `response.incomplete` or `response.failed` on a stream). `background: true` is refused.',
+  /**
+   * An OpenAI-type provider gets the body as it came, with the provider's model id (and with cap-output on,
+   * the bound the estimate used as `max_output_tokens`). A response it stores is recorded for the billed
+   * user as soon as it is created, its context size once it ends.
+   */
+  function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string) => Exchange {
+    return (model, userId) => {
+      const upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
+      if (config.cap_output_tokens) upstreamBody.max_output_tokens = outputBound(body.max_output_tokens, 1, config.default_max_output_tokens)
+      const record = (response: ResponseFacts) => {
+        if (body.store === false || typeof response.id !== 'string') return
+        const usage = responsesUsage(response.usage)
+        const contextTokens = usage ? usage.promptTokens + usage.completionTokens : null
+        const where = { userId, provider: model.providerName, model: model.canonical }
+        owners.record({ id: response.id, kind: 'response', contextTokens, ...where })
+        if (typeof response.conversation?.id === 'string') owners.record({ id: response.conversation.id, kind: 'conversation', contextTokens: null, ...where })
+      }
+      return {
+        path: '/responses',
+        body: upstreamBody,
+        usageOf: (response) => responsesUsage(response.usage),
+        reply: (response, text) => {
+          record(response)
+          return text
+        },
+        stream: (upstream, meter) => meterResponsesStream(upstream, { ...meter, onResponse: record }),
+      }
+    }
+  }
+
+  /** The stored ids a request names must be its user's; a chained response's context is part of its input. */
+  function contextOf(body: ResponsesBody, caller: Caller): number {
+    const owner = ownerFor(caller, body.user)
+    const conversation = conversationId(body.conversation)
+    if (conversation !== undefined && !owners.find(conversation, 'conversation', owner)) throw notStored('conversation', conversation)
+    if (!body.previous_response_id) return 0
+    const previous = owners.find(body.previous_response_id, 'response', owner)
+    if (!previous) throw notStored('response', body.previous_response_id)
+    return previous.contextTokens ?? 0
+  }
+
+  /** A stored response this caller's user made, and the provider that keeps it (404 for anyone else). */
+  function ownedResponse(request: Request, id: string) {
+    const caller = authenticated(requestState(request))
+    const stored = owners.find(id, 'response', ownerFor(caller, undefined))
+    const provider = stored && Object.hasOwn(config.providers, stored.provider) ? config.providers[stored.provider]! : undefined
+    if (!stored || !provider) throw notStored('response', id)
+    return { stored, provider }
+  }
+
+  const passThrough = (request: Request, server: { timeout(r: Request, s: number): void } | null, method: 'GET' | 'POST' | 'DELETE', suffix: string, id: string) => {
+    const { provider } = ownedResponse(request, id)
+    server?.timeout(request, 0)
+    const query = new URL(request.url).search
+    return callUnmetered(provider, method, `/responses/${encodeURIComponent(id)}${suffix}${method === 'GET' ? query : ''}`, undefined, {
+      timeoutMs: config.upstream_timeout_ms,
+      clientSignal: request.signal,
+    })
+  }
+
+  const idDetail = (summary: string) => ({
+    params: idParams,
+    detail: { tags: ['inference'], summary, description: 'Only for keys of the user that created the response (404 otherwise); costs nothing.' },
+  })
+
+  return new Elysia({ name: 'responses' })
+    .post(
+      ENDPOINT,
+      async ({ body, request, server }) => {
+        // A background response outlives the request, and so would its cost: a hold cannot follow it.
+        if (body.background === true)
+          throw badRequest('Invalid body: background: background responses are not served: their cost could not be held and settled with the request.', 'background_unsupported')
+        const target = providers.resolve(body.model)
+        const route = routeOf(target)
+        // Translated before the hold: a body the target cannot carry is a 400 that costs nothing.
+        const options = { defaultMaxOutputTokens: config.default_max_output_tokens }
+        const translated = route === 'anthropic' ? responsesViaAnthropic(body, options) : route === 'chat' ? responsesViaChat(body, target!.provider, config) : null
+        const caller = authenticated(requestState(request))
+        const contextTokens = translated ? 0 : contextOf(body, caller)
+        const stream = body.stream === true
+        const admission = await admitRequest(services, request, server, {
+          model: body.model,
+          namedUser: body.user,
+          endpoint: ENDPOINT,
+          stream,
+          estimate: (price) => {
+            if (!translated) refuseUnpricedFeatures(feeToolsOf(body.tools), price, config)
+            return estimateResponses(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, contextTokens })
+          },
+        })
+        using hold = admission.hold
+        const exchange = translated ? translated.exchangeFor(admission.model) : responsesNative(body)(admission.model, admission.userId)
+        const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
+        if (translated && translated.dropped.length > 0) res.headers.set(DROPPED_TOOLS_HEADER, translated.dropped.join(', '))
+        return res
       },
-    },
-  )
+      {
+        body: responsesBody,
+        parse: 'json',
+        detail: {
+          tags: ['inference'],
+          summary: 'Responses (OpenAI Responses API; JSON or SSE stream)',
+          description:
+            'Passed through to an OpenAI-type provider; translated both ways for an Anthropic provider (and for an OpenAI-type ' +
+            'provider set to `responses: chat`), where hosted tools are dropped and named in `X-Tollgate-Dropped-Tools`. ' +
+            'Metered from the usage of the response (`response.completed`, `response.incomplete` or `response.failed` on a stream). ' +
+            'Hosted tools with fees need a price (402 otherwise); `previous_response_id` and `conversation` only for ids the same ' +
+            'user created (404 otherwise); `background: true` is refused.',
+        },
+      },
+    )
+    .post(
+      `${ENDPOINT}/input_tokens`,
+      async ({ body, request }) => {
+        const caller = authenticated(requestState(request))
+        const model = providers.resolve(body.model)
+        if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model or a configured alias.`, 'model_not_found')
+        if (!mayCall(caller, body.model, model.canonical)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
+        const timeouts = { timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal }
+        const route = routeOf(model)
+        if (route === 'native') {
+          if (body.previous_response_id != null || body.conversation != null) contextOf(body as ResponsesBody, caller)
+          return callUnmetered(model.provider, 'POST', '/responses/input_tokens', { ...body, model: model.upstreamModel }, timeouts)
+        }
+        if (route === 'chat') throw badRequest(`${model.canonical} is served through chat completions, which cannot count tokens.`, 'unsupported_endpoint')
+        const { request: messages } = responsesRequestToMessages({ ...body, stream: false }, { defaultMaxOutputTokens: config.default_max_output_tokens })
+        const { max_tokens: _, metadata: __, temperature: ___, top_p: ____, ...countable } = messages
+        const res = await callUnmetered(model.provider, 'POST', '/v1/messages/count_tokens', { model: model.upstreamModel, ...countable }, timeouts)
+        const counted = (await res.json()) as { input_tokens?: unknown }
+        return Response.json({ object: 'response.input_tokens', input_tokens: Number(counted.input_tokens) || 0 })
+      },
+      {
+        body: inputTokensBody,
+        parse: 'json',
+        detail: {
+          tags: ['inference'],
+          summary: 'Count a response’s input tokens (free)',
+          description: 'Passed through to an OpenAI-type provider; counted by Anthropic’s count_tokens for an Anthropic model. Subject to the key’s allowed models.',
+        },
+      },
+    )
+    .get(`${ENDPOINT}/:id`, ({ params, request, server }) => passThrough(request, server, 'GET', '', params.id), idDetail('Retrieve a stored response'))
+    .delete(
+      `${ENDPOINT}/:id`,
+      async ({ params, request, server }) => {
+        const res = await passThrough(request, server, 'DELETE', '', params.id)
+        owners.forget(params.id)
+        return res
+      },
+      idDetail('Delete a stored response'),
+    )
+    .post(`${ENDPOINT}/:id/cancel`, ({ params, request, server }) => passThrough(request, server, 'POST', '/cancel', params.id), idDetail('Cancel a response'))
+    .get(`${ENDPOINT}/:id/input_items`, ({ params, request, server }) => passThrough(request, server, 'GET', '/input_items', params.id), idDetail('List a stored response’s input items'))
 }

@@ -1,0 +1,74 @@
+import type { StreamConverter } from '../convert-stream'
+import { jsonOf, type SseEvent } from '../sse'
+import { usageOfCompletion } from './completion-to-response'
+import { incompleteReasonOf } from './response-object'
+import { ResponseEventWriter } from './response-events'
+
+type Json = Record<string, any>
+
+/**
+ * Chat completion chunks → Responses API events: the text a message item, each tool call (by its index) a
+ * function call, streamed by their deltas; `[DONE]` ends the response with the finish reason and usage
+ * seen, an error chunk as failed.
+ */
+export class ChunksToResponseEvents implements StreamConverter {
+  broken = false
+  private readonly writer: ResponseEventWriter
+  private started = false
+  private text: number | undefined
+  /** Chat tool call index → output index. */
+  private readonly calls = new Map<number, number>()
+  private finish: unknown = null
+  private usage: Json | null = null
+
+  constructor(echo: Json) {
+    this.writer = new ResponseEventWriter(echo)
+  }
+
+  push(sse: SseEvent): string {
+    if (this.writer.finished || sse.data === '') return ''
+    if (sse.data === '[DONE]') return this.start('', '') + this.writer.complete(usageOfCompletion(this.usage), incompleteReasonOf(this.finish))
+    const chunk = jsonOf<Json>(sse)
+    if (!chunk || typeof chunk !== 'object') {
+      this.broken = true
+      return this.writer.fail('The upstream stream sent a malformed event.', null)
+    }
+    if (chunk.error) return this.start('', '') + this.writer.fail(String(chunk.error.message ?? 'The upstream stream failed.'), null)
+    let out = this.start(String(chunk.id ?? ''), String(chunk.model ?? ''))
+    if (chunk.usage) this.usage = chunk.usage
+    for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
+      const delta = choice.delta ?? {}
+      const text = typeof delta.content === 'string' ? delta.content : typeof delta.refusal === 'string' ? delta.refusal : ''
+      if (text) {
+        if (this.text === undefined) {
+          const opened = this.writer.textStart(`msg_${chunk.id}`)
+          this.text = opened.index
+          out += opened.text
+        }
+        out += this.writer.delta(this.text, text)
+      }
+      for (const call of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
+        let index = this.calls.get(call.index)
+        if (index === undefined) {
+          const opened = this.writer.callStart(String(call.id ?? `call_${call.index}`), String(call.function?.name ?? ''))
+          index = opened.index
+          this.calls.set(call.index, index)
+          out += opened.text
+        }
+        if (typeof call.function?.arguments === 'string') out += this.writer.delta(index, call.function.arguments)
+      }
+      if (choice.finish_reason) this.finish = choice.finish_reason
+    }
+    return out
+  }
+
+  end(): string {
+    return this.writer.finished ? '' : this.start('', '') + this.writer.fail('The upstream stream ended before it finished.', null)
+  }
+
+  private start(id: string, model: string): string {
+    if (this.started) return ''
+    this.started = true
+    return this.writer.start(`resp_${id}`, model)
+  }
+}

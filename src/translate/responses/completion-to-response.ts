@@ -1,0 +1,30 @@
+import type { OpenAIUsage } from '../usage'
+import { outputItems } from './message-to-response'
+import { incompleteReasonOf, responseObject, responsesUsageShape } from './response-object'
+
+type Json = Record<string, any>
+
+/** Chat usage in the Responses shape (cached tokens are already inside the prompt tokens). */
+export const usageOfCompletion = (u: OpenAIUsage | null | undefined): Json =>
+  responsesUsageShape(u?.prompt_tokens ?? 0, u?.prompt_tokens_details?.cached_tokens ?? 0, u?.completion_tokens ?? 0)
+
+/** A chat completion as a Responses response object: its text a message item, its tool calls function calls. */
+export function completionToResponse(completion: Json, echo: Json): Json {
+  const choice = completion.choices?.[0] ?? {}
+  const message = choice.message ?? {}
+  const output: Json[] = []
+  const text = typeof message.content === 'string' ? message.content : typeof message.refusal === 'string' ? message.refusal : ''
+  if (text) output.push(outputItems.message(`msg_${completion.id}`, text))
+  for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : [])
+    output.push(outputItems.functionCall({ id: call.id, name: call.function?.name }, String(call.function?.arguments || '{}')))
+  const incompleteReason = incompleteReasonOf(choice.finish_reason)
+  return responseObject(echo, {
+    id: `resp_${completion.id}`,
+    model: completion.model,
+    createdAt: completion.created ?? Math.floor(Date.now() / 1000),
+    status: incompleteReason ? 'incomplete' : 'completed',
+    incompleteReason,
+    output,
+    usage: usageOfCompletion(completion.usage),
+  })
+}

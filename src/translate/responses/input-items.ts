@@ -1,0 +1,41 @@
+import { badRequest } from '../../http/errors'
+
+type Json = Record<string, any>
+
+/** `input` as a list of items: a string is one user message; a message item may omit its `type`. */
+export function inputItems(input: unknown): Json[] {
+  if (input == null) return []
+  if (typeof input === 'string') return [{ type: 'message', role: 'user', content: input }]
+  if (!Array.isArray(input)) throw badRequest('Invalid body: input: must be a string or an array of items')
+  return input.map((item: Json) => (item && item.type === undefined && typeof item.role === 'string' ? { ...item, type: 'message' } : item))
+}
+
+/**
+ * A translated target keeps no state: a request that needs the provider's stored state (an earlier
+ * response, a conversation, a stored prompt, an item by reference) cannot be served there.
+ */
+export function refuseStoredState(body: Json, target: string): void {
+  const needs = (field: string) => badRequest(
+    `Invalid body: ${field}: ${target} keeps no stored state; send the whole conversation as input (and store: false).`,
+    'stored_state_unsupported',
+  )
+  if (body.previous_response_id != null) throw needs('previous_response_id')
+  if (body.conversation != null) throw needs('conversation')
+  if (body.prompt != null) throw needs('prompt')
+  const items = Array.isArray(body.input) ? body.input : []
+  const ref = items.findIndex((item: Json) => item?.type === 'item_reference')
+  if (ref >= 0) throw needs(`input[${ref}]`)
+}
+
+/** Text of a message's content: a string, or its text parts (input, output, refusal). */
+export function partsText(content: unknown): string | null {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return null
+  let text = ''
+  for (const part of content) {
+    if (part?.type === 'input_text' || part?.type === 'output_text') text += String(part.text ?? '')
+    else if (part?.type === 'refusal') text += String(part.refusal ?? '')
+    else return null
+  }
+  return text
+}

@@ -1,0 +1,117 @@
+import type { StreamConverter } from '../convert-stream'
+import { jsonOf, type SseEvent } from '../sse'
+import type { AnthropicUsage } from '../usage'
+import { usageOfMessage } from './message-to-response'
+import { incompleteReasonOf } from './response-object'
+import { ResponseEventWriter } from './response-events'
+
+type Json = Record<string, any>
+
+const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'] as const
+
+/**
+ * Anthropic Messages stream events → Responses API events: each content block becomes an output item
+ * (text a message, thinking a reasoning item whose `encrypted_content` carries the block with its
+ * signature, tool_use a function call), streamed by its deltas; `message_stop` ends the response as
+ * completed or incomplete (from the stop reason), an `error` event or an early end as failed.
+ */
+export class MessageEventsToResponseEvents implements StreamConverter {
+  broken = false
+  private readonly writer: ResponseEventWriter
+  private messageId = ''
+  /** Anthropic content block index → output index, and the thinking block being assembled. */
+  private readonly items = new Map<number, { index: number; thinking?: Json }>()
+  private readonly usage: AnthropicUsage = {}
+  private stopReason: unknown = null
+
+  constructor(echo: Json) {
+    this.writer = new ResponseEventWriter(echo)
+  }
+
+  push(sse: SseEvent): string {
+    if (this.writer.finished || sse.data === '') return ''
+    const event = jsonOf<Json>(sse)
+    if (!event || typeof event !== 'object') {
+      this.broken = true
+      return this.writer.fail('The upstream stream sent a malformed event.', null)
+    }
+    switch (event.type ?? sse.event) {
+      case 'message_start':
+        this.messageId = String(event.message?.id ?? '')
+        this.addUsage(event.message?.usage)
+        return this.writer.start(`resp_${this.messageId}`, String(event.message?.model ?? ''))
+      case 'content_block_start':
+        return this.blockStart(Number(event.index), event.content_block ?? {})
+      case 'content_block_delta':
+        return this.blockDelta(Number(event.index), event.delta ?? {})
+      case 'content_block_stop': {
+        const item = this.items.get(Number(event.index))
+        return item ? this.writer.end(item.index, item.thinking) : ''
+      }
+      case 'message_delta':
+        this.addUsage(event.usage)
+        if (event.delta?.stop_reason) this.stopReason = event.delta.stop_reason
+        return ''
+      case 'message_stop':
+        return this.writer.complete(usageOfMessage(this.usage), incompleteReasonOf(this.stopReason))
+      case 'error':
+        return this.writer.fail(typeof event.error?.message === 'string' ? event.error.message : 'The upstream stream failed.', null)
+      default:
+        return '' // ping, and whatever Anthropic adds later
+    }
+  }
+
+  end(): string {
+    return this.writer.finished ? '' : this.writer.fail('The upstream stream ended before it finished.', null)
+  }
+
+  private blockStart(i: number, block: Json): string {
+    const id = `${this.messageId}_${i}`
+    switch (block.type) {
+      case 'text': {
+        const { index, text } = this.writer.textStart(`msg_${id}`)
+        this.items.set(i, { index })
+        return text + (block.text ? this.writer.delta(index, String(block.text)) : '')
+      }
+      case 'thinking': {
+        const { index, text } = this.writer.reasoningStart(`rs_${id}`)
+        this.items.set(i, { index, thinking: { type: 'thinking', thinking: String(block.thinking ?? ''), signature: String(block.signature ?? '') } })
+        return text + (block.thinking ? this.writer.delta(index, String(block.thinking)) : '')
+      }
+      case 'redacted_thinking':
+        return this.writer.reasoningWhole(`rs_${id}`, block)
+      case 'tool_use': {
+        const { index, text } = this.writer.callStart(String(block.id ?? ''), String(block.name ?? ''))
+        this.items.set(i, { index })
+        return text
+      }
+      default:
+        return '' // server tools were not offered
+    }
+  }
+
+  private blockDelta(i: number, delta: Json): string {
+    const item = this.items.get(i)
+    if (!item) return ''
+    switch (delta.type) {
+      case 'text_delta':
+        return this.writer.delta(item.index, String(delta.text ?? ''))
+      case 'thinking_delta':
+        if (item.thinking) item.thinking.thinking += String(delta.thinking ?? '')
+        return this.writer.delta(item.index, String(delta.thinking ?? ''))
+      case 'signature_delta':
+        if (item.thinking) item.thinking.signature += String(delta.signature ?? '')
+        return ''
+      case 'input_json_delta':
+        return this.writer.delta(item.index, String(delta.partial_json ?? ''))
+      default:
+        return ''
+    }
+  }
+
+  /** Later counts restate earlier ones (Anthropic's are cumulative). */
+  private addUsage(u: AnthropicUsage | null | undefined): void {
+    if (!u) return
+    for (const key of USAGE_FIELDS) if (typeof u[key] === 'number') this.usage[key] = u[key]
+  }
+}

@@ -1,0 +1,108 @@
+import { badRequest } from '../../http/errors'
+import { quoted, unsupported as refuse } from '../unsupported'
+import { splitTools } from './hosted-tools'
+import { inputItems, partsText, refuseStoredState } from './input-items'
+
+type Json = Record<string, any>
+
+export interface ResponsesToChatOptions {
+  /** The field that caps output at this provider (`max_tokens` or `max_completion_tokens`). */
+  outputCapField: string
+  /** Set: the output bound sent upstream whatever the request says (cap-output on). */
+  outputCap?: number
+}
+
+const unsupported = (where: string, what: string) => refuse('OpenAI-compatible', where, what)
+
+/** A user message's content as chat parts (a string stays a string). */
+function userContent(content: unknown, where: string): unknown {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of parts`)
+  return content.map((part: Json, j) => {
+    const at = `${where}[${j}]`
+    switch (part?.type) {
+      case 'input_text':
+      case 'output_text':
+        return { type: 'text', text: String(part.text ?? '') }
+      case 'input_image':
+        if (typeof part.image_url !== 'string') throw unsupported(at, 'an image by file_id')
+        return { type: 'image_url', image_url: { url: part.image_url, ...(part.detail ? { detail: part.detail } : {}) } }
+      case 'input_file':
+        if (typeof part.file_data !== 'string') throw unsupported(at, 'a file other than inline data')
+        return { type: 'file', file: { file_data: part.file_data, ...(part.filename ? { filename: part.filename } : {}) } }
+      default:
+        throw unsupported(at, `a ${quoted(part?.type)} part`)
+    }
+  })
+}
+
+function textOnly(content: unknown, where: string): string {
+  const text = partsText(content)
+  if (text === null) throw unsupported(where, 'parts other than text here')
+  return text
+}
+
+/**
+ * A Responses request as a chat completions request, for OpenAI-compatible servers without `/responses`.
+ * Items become messages (function calls an assistant's `tool_calls`, their outputs `tool` messages);
+ * reasoning items are dropped (the server cannot take them back); only function tools are sent, the others
+ * returned in `dropped`. Usage is always asked for on streams (the response events carry it).
+ */
+export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): { request: Json; dropped: string[] } {
+  refuseStoredState(body, 'A provider served through chat completions')
+  const messages: Json[] = []
+  if (typeof body.instructions === 'string' && body.instructions) messages.push({ role: 'system', content: body.instructions })
+
+  inputItems(body.input).forEach((item, i) => {
+    const where = `input[${i}]`
+    const last = messages.at(-1)
+    switch (item?.type) {
+      case 'message':
+        if (item.role === 'system' || item.role === 'developer') messages.push({ role: item.role, content: textOnly(item.content, `${where}.content`) })
+        else if (item.role === 'user') messages.push({ role: 'user', content: userContent(item.content, `${where}.content`) })
+        else if (item.role === 'assistant') messages.push({ role: 'assistant', content: textOnly(item.content, `${where}.content`) })
+        else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
+        break
+      case 'function_call': {
+        const call = { id: String(item.call_id ?? ''), type: 'function', function: { name: String(item.name ?? ''), arguments: String(item.arguments ?? '{}') } }
+        // Calls made in one turn go back as one assistant message.
+        if (last?.role === 'assistant') (last.tool_calls ??= []).push(call)
+        else messages.push({ role: 'assistant', content: null, tool_calls: [call] })
+        break
+      }
+      case 'function_call_output':
+        messages.push({ role: 'tool', tool_call_id: String(item.call_id ?? ''), content: typeof item.output === 'string' ? item.output : textOnly(item.output, `${where}.output`) })
+        break
+      case 'reasoning':
+        break // the reasoning of an earlier turn has no place in a chat request
+      default:
+        throw unsupported(where, `a ${quoted(item?.type)} item`)
+    }
+  })
+
+  const out: Json = { messages }
+  const max = o.outputCap ?? body.max_output_tokens
+  if (typeof max === 'number') out[o.outputCapField] = max
+  for (const field of ['temperature', 'top_p', 'parallel_tool_calls'] as const) if (body[field] != null) out[field] = body[field]
+  if (typeof body.reasoning?.effort === 'string') out.reasoning_effort = body.reasoning.effort
+  const { functions, dropped } = splitTools(body.tools)
+  if (functions.length > 0) {
+    out.tools = functions.map((f) => ({
+      type: 'function',
+      function: { name: f.name, ...(f.description ? { description: f.description } : {}), parameters: f.parameters ?? { type: 'object', properties: {} }, ...(f.strict != null ? { strict: f.strict } : {}) },
+    }))
+    const choice = body.tool_choice
+    if (choice === 'auto' || choice === 'none' || choice === 'required') out.tool_choice = choice
+    else if (choice?.type === 'function') out.tool_choice = { type: 'function', function: { name: choice.name } }
+  }
+  const format = body.text?.format
+  if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema, ...(format.strict != null ? { strict: format.strict } : {}) } }
+  else if (format?.type === 'json_object') out.response_format = { type: 'json_object' }
+  const endUser = body.user ?? body.safety_identifier
+  if (typeof endUser === 'string' && endUser) out.user = endUser
+  if (body.stream === true) {
+    out.stream = true
+    out.stream_options = { include_usage: true }
+  }
+  return { request: out, dropped }
+}

@@ -1,0 +1,179 @@
+import { badRequest } from '../../http/errors'
+import { base64SourceOf } from '../media'
+import { quoted, unsupported as refuse } from '../unsupported'
+import { splitTools } from './hosted-tools'
+import { inputItems, partsText, refuseStoredState } from './input-items'
+import { carriedThinking } from './reasoning-carrier'
+
+type Json = Record<string, any>
+type Block = Json
+
+export interface ResponsesToMessagesOptions {
+  /** Anthropic requires `max_tokens`; a request without `max_output_tokens` gets the gateway's default (which the estimate used). */
+  defaultMaxOutputTokens: number
+}
+
+const unsupported = (where: string, what: string) => refuse('Anthropic', where, what)
+
+/** `reasoning.effort` as a thinking budget (Anthropic's minimum is 1024 tokens). */
+const THINKING_BUDGET: Record<string, number> = { minimal: 1024, low: 2048, medium: 8192, high: 16384, xhigh: 32000 }
+const MIN_THINKING_BUDGET = 1024
+
+function imageBlock(part: Json, where: string): Block {
+  const url = typeof part.image_url === 'string' ? part.image_url : undefined
+  if (!url) throw unsupported(where, 'an image by file_id')
+  return { type: 'image', source: base64SourceOf(url) ?? { type: 'url', url } }
+}
+
+function fileBlock(part: Json, where: string): Block {
+  const title = typeof part.filename === 'string' ? { title: part.filename } : {}
+  if (typeof part.file_url === 'string') return { type: 'document', source: { type: 'url', url: part.file_url }, ...title }
+  const inline = typeof part.file_data === 'string' ? base64SourceOf(part.file_data) : null
+  if (!inline || inline.media_type !== 'application/pdf') throw unsupported(where, 'a file other than an inline PDF or a file_url')
+  return { type: 'document', source: inline, ...title }
+}
+
+/** A message's content (or a tool result's output) as Anthropic blocks. */
+function blocksOf(content: unknown, where: string): Block[] {
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }]
+  if (content == null) return []
+  if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of parts`)
+  return content.flatMap((part: Json, j): Block[] => {
+    const at = `${where}[${j}]`
+    switch (part?.type) {
+      case 'input_text':
+      case 'output_text':
+        return part.text ? [{ type: 'text', text: String(part.text) }] : []
+      case 'refusal':
+        return part.refusal ? [{ type: 'text', text: String(part.refusal) }] : []
+      case 'input_image':
+        return [imageBlock(part, at)]
+      case 'input_file':
+        return [fileBlock(part, at)]
+      default:
+        throw unsupported(at, `a ${quoted(part?.type)} part`)
+    }
+  })
+}
+
+function toolUseBlock(item: Json, where: string): Block {
+  let input: unknown
+  try {
+    input = JSON.parse(item.arguments || '{}')
+  } catch {
+    throw badRequest(`Invalid body: ${where}.arguments: is not valid JSON`)
+  }
+  return { type: 'tool_use', id: String(item.call_id ?? ''), name: String(item.name ?? ''), input }
+}
+
+function toolResultBlock(item: Json, where: string): Block {
+  const output = item.output
+  const content = typeof output === 'string' ? output : blocksOf(output, `${where}.output`)
+  return { type: 'tool_result', tool_use_id: String(item.call_id ?? ''), content }
+}
+
+function convertTools(functions: Json[]): Json[] {
+  return functions.map((f) => ({
+    name: f.name,
+    ...(f.description ? { description: f.description } : {}),
+    input_schema: f.parameters ?? { type: 'object', properties: {} },
+  }))
+}
+
+function convertToolChoice(choice: unknown, parallel: unknown): Json | undefined {
+  let out: Json | undefined
+  if (choice === 'auto') out = { type: 'auto' }
+  else if (choice === 'required') out = { type: 'any' }
+  else if (choice === 'none') out = { type: 'none' }
+  else if (choice && typeof choice === 'object' && (choice as Json).type === 'function') out = { type: 'tool', name: (choice as Json).name }
+  else if (choice != null) out = { type: 'auto' } // a hosted tool's choice: that tool was not sent
+  if (parallel === false && out?.type !== 'none') out = { ...(out ?? { type: 'auto' }), disable_parallel_tool_use: true }
+  return out
+}
+
+function outputFormat(text: Json | null | undefined): Json | undefined {
+  const format = text?.format
+  if (format == null || format.type === 'text') return undefined
+  if (format.type === 'json_schema' && format.schema) return { type: 'json_schema', schema: format.schema }
+  throw unsupported('text.format', `the format ${quoted(format.type)}`)
+}
+
+/** Thinking for a `reasoning.effort`, within `max_tokens` (which must exceed the budget); none when it does not fit. */
+function thinkingFor(reasoning: Json | null | undefined, maxTokens: number): Json | undefined {
+  const budget = THINKING_BUDGET[String(reasoning?.effort)]
+  if (!budget) return undefined
+  const fitted = Math.min(budget, maxTokens - 1)
+  return fitted >= MIN_THINKING_BUDGET ? { type: 'enabled', budget_tokens: fitted } : undefined
+}
+
+/**
+ * A Responses request as an Anthropic Messages request (without `model`: the caller sets the provider's
+ * own id). Instructions and system/developer messages become `system`; function calls become `tool_use`
+ * blocks and their outputs `tool_result` blocks; reasoning items that carry Claude's thinking go back as
+ * the very blocks Claude sent (others are dropped); turns of one role are merged, as Anthropic wants.
+ * Only function tools are sent: the hosted tools Anthropic cannot run are returned in `dropped`.
+ */
+export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOptions): { request: Json; dropped: string[] } {
+  refuseStoredState(body, 'A model served by an Anthropic provider')
+  if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) throw unsupported('top_logprobs', 'log probabilities')
+
+  const system: string[] = typeof body.instructions === 'string' && body.instructions ? [body.instructions] : []
+  const messages: Array<{ role: 'user' | 'assistant'; content: Block[] }> = []
+  const append = (role: 'user' | 'assistant', blocks: Block[]) => {
+    if (blocks.length === 0) return // Anthropic refuses empty turns
+    const last = messages.at(-1)
+    if (last?.role === role) last.content.push(...blocks)
+    else messages.push({ role, content: blocks })
+  }
+
+  inputItems(body.input).forEach((item, i) => {
+    const where = `input[${i}]`
+    switch (item?.type) {
+      case 'message':
+        if (item.role === 'system' || item.role === 'developer') {
+          const text = partsText(item.content)
+          if (text === null) throw unsupported(`${where}.content`, 'a system message with parts other than text')
+          system.push(text)
+        } else if (item.role === 'user' || item.role === 'assistant') append(item.role, blocksOf(item.content, `${where}.content`))
+        else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
+        break
+      case 'function_call':
+        append('assistant', [toolUseBlock(item, where)])
+        break
+      case 'function_call_output':
+        append('user', [toolResultBlock(item, where)])
+        break
+      case 'reasoning': {
+        const thinking = carriedThinking(item.encrypted_content)
+        if (thinking) append('assistant', [thinking])
+        break
+      }
+      default:
+        throw unsupported(where, `a ${quoted(item?.type)} item`)
+    }
+  })
+
+  const maxTokens: number = body.max_output_tokens ?? o.defaultMaxOutputTokens
+  const out: Json = { max_tokens: maxTokens, messages }
+  if (system.length === 1) out.system = system[0]
+  else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }))
+  const thinking = thinkingFor(body.reasoning, maxTokens)
+  if (thinking) out.thinking = thinking
+  // Anthropic refuses sampling settings with thinking on.
+  else {
+    if (typeof body.temperature === 'number') out.temperature = body.temperature
+    if (typeof body.top_p === 'number') out.top_p = body.top_p
+  }
+  const { functions, dropped } = splitTools(body.tools)
+  if (functions.length > 0) {
+    out.tools = convertTools(functions)
+    const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls)
+    if (toolChoice) out.tool_choice = toolChoice
+  }
+  const format = outputFormat(body.text)
+  if (format) out.output_config = { format }
+  const endUser = body.user ?? body.safety_identifier
+  if (typeof endUser === 'string' && endUser) out.metadata = { user_id: endUser }
+  if (body.stream === true) out.stream = true
+  return { request: out, dropped }
+}

@@ -1,0 +1,128 @@
+import { formatSse } from '../sse'
+import { outputItems, outputText } from './message-to-response'
+import { responseObject } from './response-object'
+
+type Json = Record<string, any>
+
+interface OpenItem {
+  kind: 'message' | 'reasoning' | 'function_call'
+  id: string
+  text: string
+  block?: Json
+}
+
+/**
+ * Writes a Responses API event stream as OpenAI does: named events numbered by `sequence_number`,
+ * `response.created` and `in_progress`, each output item opened, streamed by deltas and closed with its
+ * whole content, and one event that ends the response with the response object (its whole output: the
+ * protocol repeats it there). The translating converters drive it from the target's own events.
+ */
+export class ResponseEventWriter {
+  private seq = 0
+  private readonly output: Json[] = []
+  private readonly open = new Map<number, OpenItem>()
+  private readonly createdAt = Math.floor(Date.now() / 1000)
+  finished = false
+
+  constructor(private readonly echo: Json, private id = '', private model = '') {}
+
+  private event(type: string, data: Json): string {
+    return formatSse({ type, sequence_number: this.seq++, ...data }, type)
+  }
+
+  private response(status: 'in_progress' | 'completed' | 'incomplete' | 'failed', extra: Json = {}): Json {
+    return responseObject(this.echo, { id: this.id, model: this.model, createdAt: this.createdAt, status, output: this.output.filter(Boolean), usage: null, ...extra })
+  }
+
+  start(id: string, model: string): string {
+    this.id = id
+    this.model = model
+    return this.event('response.created', { response: this.response('in_progress') }) +
+      this.event('response.in_progress', { response: this.response('in_progress') })
+  }
+
+  private add(item: OpenItem, shown: Json): { index: number; text: string } {
+    const index = this.output.length
+    this.output.push(undefined as unknown as Json) // the slot is filled when the item is done
+    this.open.set(index, item)
+    return { index, text: this.event('response.output_item.added', { output_index: index, item: shown }) }
+  }
+
+  private done(index: number, item: Json): string {
+    this.output[index] = item
+    this.open.delete(index)
+    return this.event('response.output_item.done', { output_index: index, item })
+  }
+
+  textStart(id: string): { index: number; text: string } {
+    const added = this.add({ kind: 'message', id, text: '' }, { id, type: 'message', status: 'in_progress', role: 'assistant', content: [] })
+    added.text += this.event('response.content_part.added', { item_id: id, output_index: added.index, content_index: 0, part: outputText('') })
+    return added
+  }
+
+  reasoningStart(id: string): { index: number; text: string } {
+    const added = this.add({ kind: 'reasoning', id, text: '' }, { id, type: 'reasoning', summary: [] })
+    added.text += this.event('response.reasoning_summary_part.added', { item_id: id, output_index: added.index, summary_index: 0, part: { type: 'summary_text', text: '' } })
+    return added
+  }
+
+  callStart(callId: string, name: string): { index: number; text: string } {
+    const id = `fc_${callId}`
+    return this.add({ kind: 'function_call', id, text: '', block: { id: callId, name } },
+      { id, type: 'function_call', status: 'in_progress', arguments: '', call_id: callId, name })
+  }
+
+  delta(index: number, delta: string): string {
+    const item = this.open.get(index)
+    if (!item || delta === '') return ''
+    item.text += delta
+    const at = { item_id: item.id, output_index: index }
+    if (item.kind === 'message') return this.event('response.output_text.delta', { ...at, content_index: 0, delta, logprobs: [] })
+    if (item.kind === 'reasoning') return this.event('response.reasoning_summary_text.delta', { ...at, summary_index: 0, delta })
+    return this.event('response.function_call_arguments.delta', { ...at, delta })
+  }
+
+  /** Closes an item; a reasoning item carries `block` (the thinking block, signature included) for the next turn. */
+  end(index: number, block?: Json): string {
+    const item = this.open.get(index)
+    if (!item) return ''
+    const at = { item_id: item.id, output_index: index }
+    if (item.kind === 'message') {
+      return this.event('response.output_text.done', { ...at, content_index: 0, text: item.text, logprobs: [] }) +
+        this.event('response.content_part.done', { ...at, content_index: 0, part: outputText(item.text) }) +
+        this.done(index, outputItems.message(item.id, item.text))
+    }
+    if (item.kind === 'reasoning') {
+      const carried = block ?? { type: 'thinking', thinking: item.text }
+      const part = { type: 'summary_text', text: item.text }
+      return this.event('response.reasoning_summary_text.done', { ...at, summary_index: 0, text: item.text }) +
+        this.event('response.reasoning_summary_part.done', { ...at, summary_index: 0, part }) +
+        this.done(index, outputItems.reasoning(item.id, carried))
+    }
+    // A tool with no parameters streams no arguments: OpenAI's are then `{}`, which SDKs parse as JSON.
+    const args = item.text || '{}'
+    return this.event('response.function_call_arguments.done', { ...at, arguments: args }) +
+      this.done(index, outputItems.functionCall(item.block!, args))
+  }
+
+  /** A reasoning item that arrives whole (Claude's redacted thinking). */
+  reasoningWhole(id: string, block: Json): string {
+    const { index, text } = this.add({ kind: 'reasoning', id, text: '' }, { id, type: 'reasoning', summary: [] })
+    return text + this.done(index, outputItems.reasoning(id, block))
+  }
+
+  /** Ends the response: `response.completed`, or `response.incomplete` with its reason. */
+  complete(usage: Json, incompleteReason: string | null): string {
+    let out = ''
+    for (const index of [...this.open.keys()]) out += this.end(index)
+    this.finished = true
+    const status = incompleteReason ? 'incomplete' : 'completed'
+    return out + this.event(`response.${status}`, { response: this.response(status, { usage, incompleteReason }) })
+  }
+
+  /** Ends the response as `response.failed`, with whatever usage is known. */
+  fail(message: string, usage: Json | null): string {
+    this.finished = true
+    return this.event('response.failed', { response: this.response('failed', { usage, error: { code: 'server_error', message } }) })
+  }
+}

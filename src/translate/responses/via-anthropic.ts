@@ -1,0 +1,27 @@
+import { meterAnthropicStream } from '../../metering/anthropic-stream'
+import type { ResolvedModel } from '../../providers/registry'
+import { convertStream } from '../convert-stream'
+import type { Exchange } from '../relay'
+import { anthropicUsage } from '../usage'
+import { MessageEventsToResponseEvents } from './message-events-to-response-events'
+import { messageToResponse } from './message-to-response'
+import { responsesRequestToMessages, type ResponsesToMessagesOptions } from './request-to-messages'
+import { requestEcho } from './response-object'
+
+/**
+ * `/v1/responses` served by an Anthropic provider. Translated now, so that a body Anthropic cannot take
+ * is refused before any hold; `dropped` names the hosted tools left out. Streams are metered in
+ * Anthropic's format (where the usage is) and converted after the meter.
+ */
+export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions) {
+  const { request, dropped } = responsesRequestToMessages(body, o)
+  const echo = requestEcho(body)
+  const exchangeFor = (model: ResolvedModel): Exchange => ({
+    path: '/v1/messages',
+    body: { model: model.upstreamModel, ...request },
+    usageOf: (message) => anthropicUsage(message.usage),
+    reply: (message) => JSON.stringify(messageToResponse(message, echo)),
+    stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToResponseEvents(echo)),
+  })
+  return { request, dropped, exchangeFor }
+}

@@ -1,0 +1,37 @@
+import { outputBound } from '../../budget/estimate'
+import type { Config, ProviderConfig } from '../../config/schema'
+import { meterOpenAIStream } from '../../metering/openai-stream'
+import type { ResolvedModel } from '../../providers/registry'
+import { convertStream } from '../convert-stream'
+import { openAIOutputCapField } from '../output-cap'
+import type { Exchange } from '../relay'
+import { openAIUsage } from '../usage'
+import { ChunksToResponseEvents } from './chunks-to-response-events'
+import { completionToResponse } from './completion-to-response'
+import { responsesRequestToChat } from './request-to-chat'
+import { requestEcho } from './response-object'
+
+/**
+ * `/v1/responses` served through an OpenAI-compatible provider's chat completions (`responses: chat`).
+ * Streams are metered as chat chunks (usage always asked for, since the events carry it) and converted
+ * after the meter.
+ */
+export function responsesViaChat(
+  body: Record<string, any>,
+  provider: ProviderConfig,
+  config: Pick<Config, 'cap_output_tokens' | 'default_max_output_tokens'>,
+) {
+  const echo = requestEcho(body)
+  const outputCap = config.cap_output_tokens ? outputBound(body.max_output_tokens, 1, config.default_max_output_tokens) : undefined
+  const { request, dropped } = responsesRequestToChat(body, { outputCapField: openAIOutputCapField(provider), outputCap })
+  const exchangeFor = (model: ResolvedModel): Exchange => {
+    return {
+      path: '/chat/completions',
+      body: { model: model.upstreamModel, ...request },
+      usageOf: (completion) => openAIUsage(completion.usage),
+      reply: (completion) => JSON.stringify(completionToResponse(completion, echo)),
+      stream: (upstream, meter) => convertStream(meterOpenAIStream(upstream, { ...meter, passUsage: true }), new ChunksToResponseEvents(echo)),
+    }
+  }
+  return { dropped, exchangeFor }
+}

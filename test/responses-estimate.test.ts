@@ -1,0 +1,44 @@
+import { describe, expect, test } from 'bun:test'
+import { estimateResponses, PER_MESSAGE_OVERHEAD } from '../src/budget/estimate'
+
+const MEDIA = 1000
+const o = { defaultMaxOutputTokens: 500, mediaPartTokens: MEDIA }
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
+/** Bytes of an item's fields besides its content (keys and values), as the estimate counts them. */
+const fields = (item: Record<string, string>) => Object.entries(item).reduce((n, [k, v]) => n + bytes(k) + bytes(v), 0)
+
+describe('estimateResponses', () => {
+  test('a string input is one message: its bytes plus the overhead; output is max_output_tokens or the default', () => {
+    expect(estimateResponses({ input: 'héllo' }, o)).toEqual({ inputTokens: PER_MESSAGE_OVERHEAD + 6, outputTokens: 500 })
+    expect(estimateResponses({ input: 'hi', max_output_tokens: 42 }, o).outputTokens).toBe(42)
+  })
+
+  test('instructions, tools and the output format count as text', () => {
+    const base = estimateResponses({ input: 'hi' }, o).inputTokens
+    expect(estimateResponses({ input: 'hi', instructions: 'Be brief.' }, o).inputTokens - base).toBe(bytes('Be brief.'))
+    expect(estimateResponses({ input: 'hi', tools: [{ type: 'function', name: 'f' }] }, o).inputTokens - base).toBe(bytes('typefunctionnamef'))
+  })
+
+  test('every item type counts: messages by their parts, images the media bound, inline files their bytes, calls, outputs and reasoning by their fields', () => {
+    const pdf = `data:application/pdf;base64,${'A'.repeat(100_000)}`
+    const items = [
+      { role: 'user', content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: `data:image/png;base64,${'A'.repeat(50_000)}` }] },
+      { role: 'user', content: [{ type: 'input_file', filename: 'a.pdf', file_data: pdf }] },
+      { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"x":1}' },
+      { type: 'function_call_output', call_id: 'c1', output: 'result text' },
+      { type: 'reasoning', id: 'rs_1', encrypted_content: 'E'.repeat(3000) },
+    ]
+    const expected =
+      5 * PER_MESSAGE_OVERHEAD +
+      fields({ role: 'user' }) + bytes('typeinput_texttextlook') + MEDIA +
+      fields({ role: 'user' }) + bytes('typeinput_filefilenamea.pdffile_data') + bytes(pdf) +
+      fields(items[2] as Record<string, string>) +
+      fields({ type: 'function_call_output', call_id: 'c1' }) + bytes('result text') +
+      fields(items[4] as Record<string, string>)
+    expect(estimateResponses({ input: items }, o).inputTokens).toBe(expected)
+  })
+
+  test('the stored context a previous_response_id brings in is added to the input', () => {
+    expect(estimateResponses({ input: 'hi', previous_response_id: 'resp_1' }, { ...o, contextTokens: 7000 }).inputTokens).toBe(7000 + PER_MESSAGE_OVERHEAD + 2)
+  })
+})
