@@ -85,12 +85,16 @@ export const configSchema = z
     log_level: z.enum(LOG_LEVELS).default('info'),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'provider names use letters, digits, _ . -'), provider).default({}),
     aliases: z.record(z.string(), modelRef).default({}),
+    /** Per wire format (the route's: chat is `openai`, messages `anthropic`), the provider a bare model id (`gpt-5`, `claude-opus-4-8`) goes to. */
+    default_providers: z.strictObject({ openai: z.string().optional(), anthropic: z.string().optional() }).default({}),
     pricing: z.record(modelRef, priceSeed).default({}),
   })
   .superRefine((c, ctx) => {
     const known = (ref: string) => ref.split(/[:/]/, 1)[0]! in c.providers
     for (const [alias, target] of Object.entries(c.aliases))
       if (!known(target)) ctx.addIssue({ code: 'custom', path: ['aliases', alias], message: `names unknown provider in ${target}` })
+    for (const [wire, name] of Object.entries(c.default_providers))
+      if (name !== undefined && !(name in c.providers)) ctx.addIssue({ code: 'custom', path: ['default_providers', wire], message: `names unknown provider ${name}` })
     for (const model of Object.keys(c.pricing))
       if (!known(model)) ctx.addIssue({ code: 'custom', path: ['pricing', model], message: 'names an unknown provider' })
   })

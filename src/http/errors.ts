@@ -49,8 +49,9 @@ function anthropicType(status: number): string {
 
 export type WireFormat = 'openai' | 'anthropic'
 
-/** `/v1/messages` speaks Anthropic's format; everything else OpenAI's. */
-export const wireFormatOf = (path: string): WireFormat => (path === '/v1/messages' ? 'anthropic' : 'openai')
+/** Every `/v1/messages…` path (count_tokens, an unknown one too) speaks Anthropic's format; everything else OpenAI's. */
+export const wireFormatOf = (path: string): WireFormat =>
+  path === '/v1/messages' || path.startsWith('/v1/messages/') ? 'anthropic' : 'openai'
 
 export function errorBody(error: GatewayError, format: WireFormat): string {
   return JSON.stringify(

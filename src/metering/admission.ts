@@ -1,7 +1,7 @@
 import type { Hold } from '../budget/hold'
 import type { TokenEstimate } from '../budget/estimate'
 import { MAX_REQUEST_MICROS } from '../budget/money'
-import { badRequest, forbidden, notFound, paymentRequired } from '../http/errors'
+import { badRequest, forbidden, notFound, paymentRequired, wireFormatOf } from '../http/errors'
 import type { Server } from 'bun'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
@@ -46,8 +46,8 @@ export interface Admission {
 export async function admit(services: Services, r: AdmissionRequest): Promise<Admission> {
   const { config, providers, prices, ledger } = services
   if (typeof r.model !== 'string' || r.model.length === 0) throw badRequest('Invalid body: model: is required', 'invalid_request')
-  const model = providers.resolve(r.model)
-  if (!model) throw notFound(`Unknown model ${JSON.stringify(r.model.slice(0, 200))}: use provider:model or a configured alias.`, 'model_not_found')
+  const model = providers.resolve(r.model, wireFormatOf(r.endpoint))
+  if (!model) throw notFound(`Unknown model ${JSON.stringify(r.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
 
   const userId = billedUser(r.caller, r.namedUser, config.reject_user_mismatch)
   // A key's user exists (the key belongs to it, and authentication noted it); a user the master key

@@ -105,7 +105,7 @@ export function relayBody(answer: UpstreamAnswer): ReadableStream<Uint8Array> | 
 
 /** Embeddings, moderation and audio exist only in the OpenAI format: an Anthropic provider has none of them. */
 export function refuseAnthropicModel(providers: ProviderRegistry, model: string, endpoint: string): void {
-  const resolved = providers.resolve(model)
+  const resolved = providers.resolve(model, 'openai')
   if (resolved?.provider.type === 'anthropic')
     throw badRequest(`${resolved.canonical} is an Anthropic model, and Anthropic has no ${endpoint} endpoint.`, 'unsupported_endpoint')
 }

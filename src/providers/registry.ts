@@ -1,4 +1,5 @@
 import type { Config, ProviderConfig } from '../config/schema'
+import type { WireFormat } from '../http/errors'
 
 export interface ResolvedModel {
   /** `provider:model`: the name prices, allow-lists and usage rows use. */
@@ -15,17 +16,29 @@ export function colonSpelling(name: string): string {
   return cut > 0 && name[cut] === '/' ? `${name.slice(0, cut)}:${name.slice(cut + 1)}` : name
 }
 
-/** Turns what a client calls a model (`provider:model`, `provider/model` or an alias) into where to send it. */
+/**
+ * Turns what a client calls a model into where to send it: an alias; `provider:model` or `provider/model`
+ * when the part before the first `:` or `/` names a configured provider; otherwise, when the request's
+ * wire format has a default provider, the whole name as that provider's model id. So clients with
+ * hard-coded ids (Claude Code's `claude-opus-4-8`, an SDK's `gpt-5`) work without an alias per id, and
+ * prices, allow-lists and usage rows still see the canonical `provider:model`.
+ */
 export class ProviderRegistry {
-  constructor(private readonly config: Pick<Config, 'providers' | 'aliases'>) {}
+  constructor(private readonly config: Pick<Config, 'providers' | 'aliases' | 'default_providers'>) {}
 
-  resolve(name: string): ResolvedModel | null {
+  resolve(name: string, wire?: WireFormat): ResolvedModel | null {
     // Own properties only: a client's "constructor" or "__proto__" must not find Object.prototype.
     const target = Object.hasOwn(this.config.aliases, name) ? this.config.aliases[name]! : name
     const cut = target.search(/[:/]/)
-    if (cut <= 0) return null
-    const providerName = target.slice(0, cut)
-    const upstreamModel = target.slice(cut + 1)
+    if (cut > 0) {
+      const named = this.model(target.slice(0, cut), target.slice(cut + 1))
+      if (named) return named
+    }
+    const fallback = wire && this.config.default_providers[wire]
+    return fallback ? this.model(fallback, target) : null
+  }
+
+  private model(providerName: string, upstreamModel: string): ResolvedModel | null {
     const provider = Object.hasOwn(this.config.providers, providerName) ? this.config.providers[providerName] : undefined
     if (!provider || !upstreamModel) return null
     return { canonical: `${providerName}:${upstreamModel}`, providerName, provider, upstreamModel }

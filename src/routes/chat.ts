@@ -54,7 +54,7 @@ export const chatRoutes = (services: Services) => {
     '/v1/chat/completions',
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
-      const exchangeFor = providers.resolve(body.model)?.provider.type === 'anthropic'
+      const exchangeFor = providers.resolve(body.model, 'openai')?.provider.type === 'anthropic'
         ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens })
         : chatNative(body, config)
       const stream = body.stream === true

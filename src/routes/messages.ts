@@ -56,7 +56,7 @@ export const messagesRoutes = (services: Services) => {
     '/v1/messages',
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
-      const target = providers.resolve(body.model)
+      const target = providers.resolve(body.model, 'anthropic')
       const exchangeFor = target?.provider.type === 'openai' ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers)
       const stream = body.stream === true
       const admission = await admitRequest(services, request, server, {

@@ -35,6 +35,16 @@ const listed = (id: string, provider: string, price: Price | null): ListedModel 
   pricing: pricingOf(price),
 })
 
+/** Anthropic's list format, which its SDKs (and Claude Code) read: they send `anthropic-version`. */
+function anthropicList(models: ListedModel[]) {
+  return {
+    data: models.map((m) => ({ type: 'model' as const, id: m.id, display_name: m.id, created_at: new Date(m.created * 1000).toISOString() })),
+    has_more: false,
+    first_id: models[0]?.id ?? null,
+    last_id: models.at(-1)?.id ?? null,
+  }
+}
+
 /**
  * What this caller may call, with prices: every priced model of a configured provider, and every alias
  * under its own name. Unpriced models are listed only when pricing is not required (through an alias:
@@ -58,13 +68,15 @@ export const modelsRoutes = ({ config, prices, providers }: Services) =>
         if ((price || !config.require_pricing) && mayCall(caller, alias, model.canonical))
           data.push(listed(alias, model.providerName, price))
       }
-      return { object: 'list' as const, data }
+      return request.headers.has('anthropic-version') ? anthropicList(data) : { object: 'list' as const, data }
     },
     {
       detail: {
         tags: ['inference'],
-        summary: 'Models this key may call, with their prices (OpenAI list format)',
-        description: 'Priced models by `provider:model`, and configured aliases by name. Prices are USD per million tokens, `per_request` USD per call.',
+        summary: 'Models this key may call, with their prices (OpenAI list format; Anthropic\'s with `anthropic-version`)',
+        description:
+          'Priced models by `provider:model`, and configured aliases by name. Prices are USD per million tokens, `per_request` USD per call. ' +
+          'A request carrying `anthropic-version` (the Anthropic SDKs) gets Anthropic\'s list format: `{data: [{type, id, display_name, created_at}], has_more, first_id, last_id}`, without prices.',
       },
     },
   )
