@@ -1,16 +1,19 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createAnthropic } from '@ai-sdk/anthropic'
 import { createOpenAI } from '@ai-sdk/openai'
 import { generateText, stepCountIs, streamText, tool, type LanguageModel } from 'ai'
 import { z } from 'zod'
 import { billedRows, startClientSetup, type ClientSetup } from '../support/clients'
 
+// Real clients on a busy machine: more room than bun's 5 s default (bunfig has no test timeout setting).
+setDefaultTimeout(30_000)
+
 /**
  * The Vercel AI SDK's providers as the README's client guide configures them (`baseURL` = the gateway's
  * `/v1`, the virtual key as `apiKey`), each with a tool the SDK runs between two model calls.
  */
 // The SDK warns that it does not know the gateway's model names (it then asks max_tokens 128000); expected here.
-(globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false
+Object.assign(globalThis, { AI_SDK_LOG_WARNINGS: false })
 
 let setup: ClientSetup
 

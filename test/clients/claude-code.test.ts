@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { join } from 'node:path'
 import { billedRows, binOf, runCli, scratchDir, startClientSetup, type BilledRow, type ClientSetup } from '../support/clients'
+
+// Real clients on a busy machine: more room than bun's 5 s default (bunfig has no test timeout setting).
+setDefaultTimeout(30_000)
 
 /**
  * Claude Code (`claude -p`), configured as the README's client guide says, does one tool round trip:

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { billedRows, binOf, runCli, scratchDir, startClientSetup, type ClientSetup } from '../support/clients'
+
+// Real clients on a busy machine: more room than bun's 5 s default (bunfig has no test timeout setting).
+setDefaultTimeout(30_000)
 
 /**
  * Codex CLI (`codex exec`) with a custom model provider pointed at the gateway, configured as the README's

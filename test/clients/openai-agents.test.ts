@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { Agent, OpenAIProvider, Runner, tool } from '@openai/agents'
 import { z } from 'zod'
 import { billedRows, startClientSetup, type ClientSetup } from '../support/clients'
+
+// Real clients on a busy machine: more room than bun's 5 s default (bunfig has no test timeout setting).
+setDefaultTimeout(30_000)
 
 /**
  * The OpenAI Agents SDK's default model (the Responses API), pointed at the gateway as the README's client

@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import OpenAI from 'openai'
 import { billedRows, startClientSetup, type ClientSetup } from '../support/clients'
+
+// Real clients on a busy machine: more room than bun's 5 s default (bunfig has no test timeout setting).
+setDefaultTimeout(30_000)
 
 /** The official `openai` client's Responses API (`client.responses.*`) through the gateway. */
 let setup: ClientSetup
