@@ -21,6 +21,7 @@ import { RequestLog } from './records/request-log'
 import { adminRoutes } from './routes/admin'
 import { audioRoutes } from './routes/audio'
 import { chatRoutes } from './routes/chat'
+import { countTokensRoutes } from './routes/count-tokens'
 import { docsRoutes } from './routes/docs'
 import { embeddingsRoutes } from './routes/embeddings'
 import { healthRoutes } from './routes/health'
@@ -94,6 +95,7 @@ export function createApp(services: Services) {
     .use(modelsRoutes(services))
     .use(messagesRoutes(services))
     .use(responsesRoutes(services))
+    .use(countTokensRoutes(services))
     .use(adminRoutes(services))
   routes.learn(app.routes)
   return app

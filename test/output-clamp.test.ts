@@ -2,7 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:tes
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { spawnGateway, startTestGateway, tempDir, type TestGateway } from './support/gateway'
+import { seededRandom } from './support/seeded'
 
 /**
  * The output clamp end to end: a budget that cannot cover the client's max output gets, instead of a 402,
@@ -182,4 +185,41 @@ describe('opt-in', () => {
       await off.stop()
     }
   })
+})
+
+describe('concurrent clamped requests in two processes sharing one database file', () => {
+  test('200 requests against a $0.05 budget: spend never passes it, reserved back to 0, and clamped answers were served', async () => {
+    const dir = tempDir()
+    const dbPath = join(dir, 'shared.db')
+    const config = { clamp_output: true, pricing: { 'mock:gpt-mock': SONNET } }
+    const a = await spawnGateway({ mock, config, dbPath })
+    const b = await spawnGateway({ mock, config, dbPath })
+    try {
+      const { secret } = await a.userWithKey({ id: 'shared-clamp', max_budget: 0.05 })
+      const random = seededRandom(42)
+      const asks = Array.from({ length: 200 }, (_, i) => ({ url: i % 2 ? a.url : b.url, max: 300 + Math.floor(random() * 3000) }))
+      const answers = await Promise.all(
+        asks.map(async ({ url, max }) => {
+          const res = await fetch(`${url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ model: 'mock:gpt-mock', max_tokens: max, messages: [{ role: 'user', content: 'write a lot' }] }),
+          })
+          await res.arrayBuffer()
+          return { status: res.status, clamped: res.headers.get('x-output-clamped') }
+        }),
+      )
+      expect(answers.every((r) => r.status === 200 || r.status === 402)).toBe(true)
+      expect(answers.some((r) => r.status === 200 && r.clamped !== null)).toBe(true)
+      await Promise.all([a.settled(), b.settled()])
+      const user = (await a.admin('GET', '/v1/users/shared-clamp')).body
+      expect(user.reserved).toBe(0)
+      expect(user.spend).toBeLessThanOrEqual(0.05)
+      // The mock writes every token it is allowed: the budget was used, not left idle by refusals.
+      expect(user.spend).toBeGreaterThan(0.04)
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

@@ -34,6 +34,8 @@ const provider = z.strictObject({
    * (translated to `/chat/completions`, for compatible servers without the Responses API). Unset: native.
    */
   responses: z.enum(['native', 'chat']).optional(),
+  /** An OpenAI-compatible provider whose models take `reasoning_effort`: Anthropic `thinking` sent to it is mapped to that. */
+  reasoning_effort: z.boolean().optional(),
 })
 
 /** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */

@@ -14,7 +14,8 @@ export interface UpstreamAnswer {
 }
 
 export interface CallOptions {
-  hold: Hold
+  /** None for a free call (count_tokens). */
+  hold?: Hold
   timeoutMs: number
   /** The client's request signal: the client going away aborts the call. */
   clientSignal: AbortSignal
@@ -45,12 +46,12 @@ export async function callUpstream(
     })
   } catch (error) {
     signal.dispose()
-    o.hold.release(elapsed())
+    o.hold?.release(elapsed())
     throw fetchFailure(error, signal)
   }
   if (!res.ok) {
     signal.dispose()
-    o.hold.release(elapsed())
+    o.hold?.release(elapsed())
     throw await upstreamFailure(res, provider)
   }
   return { res, signal, elapsed }

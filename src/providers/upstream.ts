@@ -126,6 +126,19 @@ export function fetchFailure(error: unknown, signal: UpstreamSignal): GatewayErr
   return badGateway(`Upstream provider could not be reached${code ? ` (${code})` : ''}.`)
 }
 
+/**
+ * Client headers an Anthropic provider should still see: the API version the client speaks, and its
+ * opt-in to beta features. A provider of the other format gets neither: the translation is what it honours.
+ */
+export function anthropicClientHeaders(clientHeaders: Headers): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const name of ['anthropic-version', 'anthropic-beta']) {
+    const value = clientHeaders.get(name)
+    if (value) headers[name] = value
+  }
+  return headers
+}
+
 export function authHeaders(provider: ProviderConfig): Record<string, string> {
   if (provider.type === 'anthropic')
     return { 'x-api-key': provider.api_key, 'anthropic-version': '2023-06-01', ...provider.headers }

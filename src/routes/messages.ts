@@ -7,6 +7,7 @@ import { messagesViaOpenAI } from '../translate/messages-via-openai'
 import { withAnthropicOutputCap } from '../translate/output-cap'
 import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicUsage } from '../translate/usage'
+import { anthropicClientHeaders } from '../providers/upstream'
 import type { Services } from '../services'
 
 const block = z.looseObject({ type: z.string() })
@@ -29,16 +30,9 @@ export const messagesBody = z.looseObject({
 })
 type MessagesBody = z.infer<typeof messagesBody>
 
-/** Client headers an Anthropic provider should still see: the opt-in to beta features. */
-const FORWARDED_HEADERS = ['anthropic-beta'] as const
-
 /** An Anthropic provider gets the body as it came, with the provider's model id. */
 function messagesNative(body: MessagesBody, clientHeaders: Headers): ExchangeFor {
-  const headers: Record<string, string> = {}
-  for (const name of FORWARDED_HEADERS) {
-    const value = clientHeaders.get(name)
-    if (value) headers[name] = value
-  }
+  const headers = anthropicClientHeaders(clientHeaders)
   return (model, outputClamp) => ({
     path: '/v1/messages',
     body: { ...(outputClamp === null ? body : withAnthropicOutputCap(body, outputClamp)), model: model.upstreamModel },

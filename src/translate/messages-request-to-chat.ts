@@ -7,6 +7,21 @@ type Json = Record<string, any>
 export interface MessagesToChatOptions {
   /** The field that caps output for this OpenAI-compatible provider (`max_tokens` or `max_completion_tokens`). */
   outputCapField: string
+  /** The provider takes `reasoning_effort`: Anthropic's thinking settings map to it (otherwise they are dropped). */
+  reasoningEffort?: boolean
+}
+
+/**
+ * Anthropic's reasoning settings as OpenAI's `reasoning_effort`: `output_config.effort` as it is, else an
+ * enabled thinking budget by its size. Adaptive thinking leaves the provider's default; disabled, nothing.
+ */
+function reasoningEffort(body: Json): string | undefined {
+  const effort = body.output_config?.effort
+  if (effort === 'low' || effort === 'medium' || effort === 'high') return effort
+  if (effort === 'max') return 'high'
+  const budget = body.thinking?.type === 'enabled' ? body.thinking.budget_tokens : undefined
+  if (typeof budget !== 'number') return undefined
+  return budget < 4096 ? 'low' : budget < 16_384 ? 'medium' : 'high'
 }
 
 const unsupported = (where: string, what: string) => refuse('OpenAI-compatible', where, what)
@@ -118,7 +133,10 @@ function convertToolChoice(choice: Json | undefined): unknown {
 /**
  * An Anthropic Messages request as an OpenAI chat request (without `model`: the caller sets the provider's
  * own id). `system` becomes the first message, blocks become parts, `tool_use`/`tool_result` become tool
- * calls and `tool` messages. A stream always asks for usage: the gateway bills from it.
+ * calls and `tool` messages. A stream always asks for usage: the gateway bills from it. What OpenAI cannot
+ * honour is dropped, not refused, since Claude Code sends it on every request: `anthropic-beta` flags,
+ * `context_management` (server-side context editing: the history goes whole), `output_config` other than
+ * its format and effort, and `thinking` where the provider has no `reasoning_effort`.
  */
 export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Json {
   const messages: Json[] = []
@@ -146,6 +164,10 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
   }
   const format = body.output_config?.format
   if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema } }
+  if (o.reasoningEffort) {
+    const effort = reasoningEffort(body)
+    if (effort) out.reasoning_effort = effort
+  }
   if (typeof body.metadata?.user_id === 'string' && body.metadata.user_id) out.user = body.metadata.user_id
   if (body.stream === true) {
     out.stream = true

@@ -15,7 +15,7 @@ import { openAIUsage } from './usage'
  */
 export function messagesViaOpenAI(body: Record<string, any>, provider: ProviderConfig): ExchangeFor {
   const outputCapField = openAIOutputCapField(provider)
-  const request = messagesRequestToChat(body, { outputCapField })
+  const request = messagesRequestToChat(body, { outputCapField, reasoningEffort: provider.reasoning_effort === true })
   return (model, outputClamp) => ({
     path: '/chat/completions',
     body: { model: model.upstreamModel, ...request, ...(outputClamp === null ? {} : { [outputCapField]: outputClamp }) },

@@ -1,0 +1,62 @@
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { forbidden, notFound } from '../http/errors'
+import { authenticated, requestState } from '../http/request-state'
+import { mayCall } from '../keys/caller'
+import { countChatTokens } from '../metering/openai-tokens'
+import { callUpstream } from '../providers/call'
+import { anthropicClientHeaders, fetchFailure } from '../providers/upstream'
+import type { Services } from '../services'
+import { messagesRequestToChat } from '../translate/messages-request-to-chat'
+import { messagesBody } from './messages'
+
+/** A Messages request without what only generation needs. */
+const countTokensBody = messagesBody.omit({ max_tokens: true, stream: true })
+
+/**
+ * Anthropic's `count_tokens`, free (no price, no hold, no usage row) but authenticated and limited to the
+ * models the key may call. An Anthropic provider counts for itself; a model served by an OpenAI-compatible
+ * provider is counted here, on the request as it would be translated, with OpenAI's tokenizer.
+ */
+export const countTokensRoutes = (services: Services) => {
+  const { config, providers } = services
+
+  return new Elysia({ name: 'count-tokens' }).post(
+    '/v1/messages/count_tokens',
+    async ({ body, request, server }) => {
+      server?.timeout(request, 0)
+      const caller = authenticated(requestState(request))
+      const model = providers.resolve(body.model, 'anthropic')
+      if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
+      if (!mayCall(caller, body.model, model.canonical)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
+
+      if (model.provider.type === 'openai') {
+        const chat = messagesRequestToChat(body, { outputCapField: 'max_tokens' })
+        return { input_tokens: await countChatTokens(chat) }
+      }
+      const provider = { ...model.provider, headers: { ...anthropicClientHeaders(request.headers), ...model.provider.headers } }
+      const answer = await callUpstream(provider, '/v1/messages/count_tokens', { ...body, model: model.upstreamModel }, {
+        timeoutMs: config.upstream_timeout_ms,
+        clientSignal: request.signal,
+      })
+      try {
+        return new Response(await answer.res.text(), { headers: { 'content-type': 'application/json' } })
+      } catch (error) {
+        throw fetchFailure(error, answer.signal)
+      } finally {
+        answer.signal.dispose()
+      }
+    },
+    {
+      body: countTokensBody,
+      parse: 'json',
+      detail: {
+        tags: ['inference'],
+        summary: 'Count the input tokens of a Messages request (Anthropic format; free)',
+        description:
+          'Passed through to an Anthropic provider. For a model served by an OpenAI-compatible provider, counted by the gateway with ' +
+          "OpenAI's o200k_base tokenizer on the translated request. Costs nothing; the key must be allowed the model.",
+      },
+    },
+  )
+}
