@@ -32,9 +32,9 @@ describe('estimateResponses', () => {
       5 * PER_MESSAGE_OVERHEAD +
       fields({ role: 'user' }) + bytes('typeinput_texttextlook') + MEDIA +
       fields({ role: 'user' }) + bytes('typeinput_filefilenamea.pdffile_data') + bytes(pdf) +
-      fields(items[2] as Record<string, string>) +
+      fields({ type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"x":1}' }) +
       fields({ type: 'function_call_output', call_id: 'c1' }) + bytes('result text') +
-      fields(items[4] as Record<string, string>)
+      fields({ type: 'reasoning', id: 'rs_1', encrypted_content: 'E'.repeat(3000) })
     expect(estimateResponses({ input: items }, o).inputTokens).toBe(expected)
   })
 

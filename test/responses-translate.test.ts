@@ -30,7 +30,7 @@ beforeAll(async () => {
   const providers = mockProviders(mock)
   gw = await startTestGateway({
     mock,
-    config: { pricing: PRICING, providers: { ...providers, mockchat: { ...providers.mock, responses: 'chat' } } },
+    config: { pricing: PRICING, providers: { ...providers, mockchat: { ...providers.mock, responses: 'chat' } }, cors_allowed_origins: ['https://app.example.com'] },
   })
   const { secret } = await gw.userWithKey({ id: 'team-tr', max_budget: 10 })
   client = new OpenAI({ apiKey: secret, baseURL: `${gw.url}/v1`, maxRetries: 0 })
@@ -89,6 +89,15 @@ describe('Responses to an Anthropic model (translated both ways)', () => {
     expect(response.headers.get('x-tollgate-dropped-tools')).toBe('web_search')
     expect(upstreamBody().tools).toEqual([{ name: 'get_weather', description: WEATHER.description, input_schema: WEATHER.parameters }])
     expect(data.output[0]).toMatchObject({ type: 'function_call', name: 'get_weather', call_id: 'toolu_1', arguments: '{"city":"Paris"}' })
+
+    // A browser app may read the header too.
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json', origin: 'https://app.example.com' },
+      body: JSON.stringify({ model: 'mockant:claude-mock', input: 'hi', tools: [{ type: 'web_search_preview' }] }),
+    })
+    expect(res.headers.get('x-tollgate-dropped-tools')).toBe('web_search_preview')
+    expect(res.headers.get('access-control-expose-headers')).toContain('x-tollgate-dropped-tools')
   })
 
   test('a request that needs stored state is a clear 400: a translated target keeps none', async () => {
@@ -241,5 +250,31 @@ describe('POST /v1/responses/input_tokens: counted free, for the models the key 
     expect(error.code).toBe('model_not_allowed')
     const anonymous = await fetch(`${gw.url}/v1/responses/input_tokens`, { method: 'POST', body: '{"model":"mock:gpt-mock"}', headers: { 'content-type': 'application/json' } })
     expect(anonymous.status).toBe(401)
+  })
+})
+
+describe('a translated stream cut by the client', () => {
+  test('aborts the Anthropic call and pays the input estimate plus the output delivered, as the README says', async () => {
+    mock.options = { ...mock.options, chunks: 40, chunkDelayMs: 20, completionText: 'word '.repeat(200).trim() }
+    const body = { model: 'mockant:claude-mock', input: 'Tell me a long story', stream: true }
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    const reader = res.body!.getReader()
+    let seen = ''
+    while ((seen.match(/response\.output_text\.delta/g) ?? []).length < 3) seen += new TextDecoder().decode((await reader.read()).value)
+    await reader.cancel()
+    for (let i = 0; i < 100 && mock.aborts === 0; i++) await Bun.sleep(10)
+    expect(mock.aborts).toBe(1)
+    await Bun.sleep(20)
+    const row = await lastRow()
+    const { estimateResponses } = await import('../src/budget/estimate')
+    expect(row.status).toBe('aborted')
+    expect(row.prompt_tokens).toBe(estimateResponses(body, { defaultMaxOutputTokens: 4096, mediaPartTokens: 4096 }).inputTokens)
+    expect(row.completion_tokens).toBeGreaterThanOrEqual(3 * 4)
+    expect(row.completion_tokens).toBeLessThan(200 * 5)
+    expect(row.cost).toBe(row.prompt_tokens * 4 + row.completion_tokens * 20)
   })
 })

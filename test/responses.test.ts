@@ -67,9 +67,10 @@ const costOf = (u: { input_tokens: number; input_tokens_details: { cached_tokens
 describe('POST /v1/responses to an OpenAI-type provider (passed through)', () => {
   test('JSON: relayed as it came, billed from its usage, cached input at the cached rate and reasoning inside output', async () => {
     mock.options.cachedTokens = 4
-    const { result, row, charged } = await billed(() =>
-      client.responses.create({ model: 'mock:gpt-mock', input: 'Say hello to everyone in the room please', reasoning: { effort: 'low' } }),
+    const { result: { data: result, response }, row, charged } = await billed(() =>
+      client.responses.create({ model: 'mock:gpt-mock', input: 'Say hello to everyone in the room please', reasoning: { effort: 'low' } }).withResponse(),
     )
+    expect(Number(response.headers.get('x-budget-remaining'))).toBeLessThan(10)
     expect(result.output_text).toBe(TEXT)
     expect(result.usage!.output_tokens_details.reasoning_tokens).toBe(4)
     expect(result.usage!.output_tokens).toBe(4 + 5)
@@ -123,6 +124,12 @@ describe('POST /v1/responses to an OpenAI-type provider (passed through)', () =>
     expect(charged).toBe(costOf(result.response.usage))
   })
 
+  test('a key bills its own user: a body naming another is refused (403 user_mismatch), as on chat', async () => {
+    const error = await client.responses.create({ model: 'mock:gpt-mock', input: 'hi', user: 'someone-else' }).then(() => null, (e) => e)
+    expect(error.status).toBe(403)
+    expect(error.code).toBe('user_mismatch')
+  })
+
   test('background: true is refused with a 400 before anything is held or sent', async () => {
     const res = await client.responses.create({ model: 'mock:gpt-mock', input: 'hi', background: true }).catch((e) => e)
     expect(res).toBeInstanceOf(OpenAI.BadRequestError)
@@ -172,6 +179,10 @@ describe('stored responses belong to the user that made them', () => {
     const hold = gw.query<{ reserved: number; cost: number }>('SELECT reserved, cost FROM usage ORDER BY id DESC LIMIT 1')[0]!
     expect(hold.reserved).toBeGreaterThanOrEqual(hold.cost)
 
+    // The master key may read any user's response.
+    const asMaster = await fetch(`${gw.url}/v1/responses/${first.id}`, { headers: gw.master })
+    expect(asMaster.status).toBe(200)
+
     expect((await client.responses.delete(first.id).then(() => 'deleted', (e) => e))).toBe('deleted')
     const gone = await client.responses.retrieve(first.id).then(() => null, (e) => e)
     expect(gone).toBeInstanceOf(OpenAI.NotFoundError)
@@ -209,6 +220,13 @@ describe('hosted tools with fees follow require-pricing', () => {
     expect(error.message).toContain('web_search, code_interpreter')
     expect(mock.calls.length).toBe(0)
     expect((await spend()).spend).toBe(before.spend)
+  })
+
+  test('with pricing required off, hosted tools are served (at $0 for the feature)', async () => {
+    const { refuseUnpricedFeatures } = await import('../src/translate/responses/hosted-tools')
+    expect(() => refuseUnpricedFeatures(['web_search'], null, { require_pricing: false })).not.toThrow()
+    expect(() => refuseUnpricedFeatures([], null, { require_pricing: true })).not.toThrow()
+    expect(() => refuseUnpricedFeatures(['file_search'], null, { require_pricing: true })).toThrow(/file_search/)
   })
 
   test('function tools alone are served, the call passed through', async () => {
@@ -254,8 +272,8 @@ describe('/docs', () => {
     const create = doc.paths['/v1/responses'].post
     expect(create.requestBody.content['application/json'].schema.properties.max_output_tokens).toBeDefined()
     expect(doc.paths['/v1/responses/input_tokens'].post).toBeDefined()
-    for (const [path, method] of [['/v1/responses/{id}', 'get'], ['/v1/responses/{id}', 'delete'], ['/v1/responses/{id}/cancel', 'post'], ['/v1/responses/{id}/input_items', 'get']])
-      expect(doc.paths[path]?.[method]).toBeDefined()
+    const routes: Array<[string, string]> = [['/v1/responses/{id}', 'get'], ['/v1/responses/{id}', 'delete'], ['/v1/responses/{id}/cancel', 'post'], ['/v1/responses/{id}/input_items', 'get']]
+    for (const [path, method] of routes) expect(doc.paths[path]?.[method]).toBeDefined()
   })
 
   test('the schema is the validation: a bad field is a 400 naming it', async () => {
@@ -266,5 +284,28 @@ describe('/docs', () => {
     })
     expect(res.status).toBe(400)
     expect(((await res.json()) as any).error.message).toContain('max_output_tokens')
+  })
+})
+
+describe('cap-output on', () => {
+  test('the output bound the hold used is sent upstream as max_output_tokens (native) or the chat cap (through chat completions)', async () => {
+    const providers = (await import('./support/gateway')).mockProviders(mock)
+    const capped = await startTestGateway({
+      mock,
+      config: {
+        cap_output_tokens: true, default_max_output_tokens: 64, pricing: { ...PRICING, 'mockchat:gpt-mock': PRICING['mock:gpt-mock'] },
+        providers: { ...providers, mockchat: { ...providers.mock, responses: 'chat' } },
+      },
+    })
+    try {
+      const { secret } = await capped.userWithKey({ id: 'team-cap', max_budget: 1 })
+      const c = new OpenAI({ apiKey: secret, baseURL: `${capped.url}/v1`, maxRetries: 0 })
+      await c.responses.create({ model: 'mock:gpt-mock', input: 'hi' })
+      expect((mock.calls.at(-1)!.body as any).max_output_tokens).toBe(64)
+      await c.responses.create({ model: 'mockchat:gpt-mock', input: 'hi', max_output_tokens: 10 })
+      expect((mock.calls.at(-1)!.body as any).max_tokens).toBe(10)
+    } finally {
+      await capped.stop()
+    }
   })
 })

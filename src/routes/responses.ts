@@ -12,7 +12,7 @@ import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
 import { DROPPED_TOOLS_HEADER, feeToolsOf, refuseUnpricedFeatures } from '../translate/responses/hosted-tools'
-import { responsesRequestToMessages } from '../translate/responses/request-to-messages'
+import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
 import { responsesUsage } from '../translate/usage'
@@ -39,12 +39,7 @@ export const responsesBody = z.looseObject({
 export type ResponsesBody = z.infer<typeof responsesBody>
 
 /** `input_tokens` takes a response's input side; the model is required there too. */
-const inputTokensBody = z.looseObject({
-  model: z.string().min(1).max(256),
-  input: z.union([z.string(), z.array(z.looseObject({}))]).optional(),
-  instructions: z.string().nullable().optional(),
-  tools: z.array(z.looseObject({ type: z.string() })).optional(),
-})
+const inputTokensBody = responsesBody.pick({ model: true, input: true, instructions: true, tools: true, previous_response_id: true, conversation: true, user: true })
 
 const idParams = z.object({ id: storedId })
 
@@ -107,17 +102,16 @@ export const responsesRoutes = (services: Services) => {
     return previous.contextTokens ?? 0
   }
 
-  /** A stored response this caller's user made, and the provider that keeps it (404 for anyone else). */
-  function ownedResponse(request: Request, id: string) {
-    const caller = authenticated(requestState(request))
-    const stored = owners.find(id, 'response', ownerFor(caller, undefined))
-    const provider = stored && Object.hasOwn(config.providers, stored.provider) ? config.providers[stored.provider]! : undefined
-    if (!stored || !provider) throw notStored('response', id)
-    return { stored, provider }
+  /** The provider that keeps a stored response this caller's user made (404 for anyone else). */
+  function keeperOf(request: Request, id: string) {
+    const stored = owners.find(id, 'response', ownerFor(authenticated(requestState(request)), undefined))
+    if (!stored || !Object.hasOwn(config.providers, stored.provider)) throw notStored('response', id)
+    return config.providers[stored.provider]!
   }
 
+  /** Reading, deleting or cancelling a stored response: the owner's call, passed to the provider that keeps it. */
   const passThrough = (request: Request, server: { timeout(r: Request, s: number): void } | null, method: 'GET' | 'POST' | 'DELETE', suffix: string, id: string) => {
-    const { provider } = ownedResponse(request, id)
+    const provider = keeperOf(request, id)
     server?.timeout(request, 0)
     const query = new URL(request.url).search
     return callUnmetered(provider, method, `/responses/${encodeURIComponent(id)}${suffix}${method === 'GET' ? query : ''}`, undefined, {
@@ -187,12 +181,11 @@ export const responsesRoutes = (services: Services) => {
         const timeouts = { timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal }
         const route = routeOf(model)
         if (route === 'native') {
-          if (body.previous_response_id != null || body.conversation != null) contextOf(body as ResponsesBody, caller)
+          contextOf(body, caller)
           return callUnmetered(model.provider, 'POST', '/responses/input_tokens', { ...body, model: model.upstreamModel }, timeouts)
         }
         if (route === 'chat') throw badRequest(`${model.canonical} is served through chat completions, which cannot count tokens.`, 'unsupported_endpoint')
-        const { request: messages } = responsesRequestToMessages({ ...body, stream: false }, { defaultMaxOutputTokens: config.default_max_output_tokens })
-        const { max_tokens: _, metadata: __, temperature: ___, top_p: ____, ...countable } = messages
+        const countable = responsesToCountTokens(body, { defaultMaxOutputTokens: config.default_max_output_tokens })
         const res = await callUnmetered(model.provider, 'POST', '/v1/messages/count_tokens', { model: model.upstreamModel, ...countable }, timeouts)
         const counted = (await res.json()) as { input_tokens?: unknown }
         return Response.json({ object: 'response.input_tokens', input_tokens: Number(counted.input_tokens) || 0 })

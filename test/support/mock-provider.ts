@@ -551,11 +551,12 @@ function responses(ctx: Ctx): Response {
     const item_id = messageItem.id
     const text = answer!.text
     const part = (t: string) => ({ type: 'output_text', annotations: [], logprobs: [], text: t })
-    const deltas = split(text, n).map((delta) => event('response.output_text.delta', { item_id, output_index: index, content_index: 0, delta, logprobs: [] }))
+    const pieces = split(text, n)
     events.push(
       event('response.output_item.added', { output_index: index, item: { ...messageItem, status: 'in_progress', content: [] } }),
       event('response.content_part.added', { item_id, output_index: index, content_index: 0, part: part('') }),
-      ...(failed ? deltas.slice(0, Math.ceil(n / 2)) : deltas),
+      ...(failed ? pieces.slice(0, Math.ceil(n / 2)) : pieces).map((delta) =>
+        event('response.output_text.delta', { item_id, output_index: index, content_index: 0, delta, logprobs: [] })),
     )
     if (!failed) events.push(
       event('response.output_text.done', { item_id, output_index: index, content_index: 0, text, logprobs: [] }),

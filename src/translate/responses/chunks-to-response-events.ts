@@ -62,8 +62,11 @@ export class ChunksToResponseEvents implements StreamConverter {
     return out
   }
 
+  /** Some servers end a finished stream without `[DONE]`: a finish reason and usage are a finished answer too. */
   end(): string {
-    return this.writer.finished ? '' : this.start('', '') + this.writer.fail('The upstream stream ended before it finished.', null)
+    if (this.writer.finished) return ''
+    if (this.finish !== null && this.usage !== null) return this.start('', '') + this.writer.complete(usageOfCompletion(this.usage), incompleteReasonOf(this.finish))
+    return this.start('', '') + this.writer.fail('The upstream stream ended before it finished.', null)
   }
 
   private start(id: string, model: string): string {

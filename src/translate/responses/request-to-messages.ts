@@ -177,3 +177,14 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   if (body.stream === true) out.stream = true
   return { request: out, dropped }
 }
+
+/** The fields of a Messages request that Anthropic's `count_tokens` takes. */
+const COUNTED_FIELDS = ['system', 'messages', 'tools', 'tool_choice', 'thinking'] as const
+
+/** A Responses request's input side as an Anthropic `count_tokens` request (without `model`). */
+export function responsesToCountTokens(body: Json, o: ResponsesToMessagesOptions): Json {
+  const { request } = responsesRequestToMessages({ ...body, stream: false }, o)
+  const out: Json = {}
+  for (const field of COUNTED_FIELDS) if (request[field] !== undefined) out[field] = request[field]
+  return out
+}

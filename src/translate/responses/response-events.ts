@@ -19,7 +19,8 @@ interface OpenItem {
  */
 export class ResponseEventWriter {
   private seq = 0
-  private readonly output: Json[] = []
+  /** Output items by index; an item's slot stays empty until it is done. */
+  private readonly output: Array<Json | null> = []
   private readonly open = new Map<number, OpenItem>()
   private readonly createdAt = Math.floor(Date.now() / 1000)
   finished = false
@@ -31,7 +32,7 @@ export class ResponseEventWriter {
   }
 
   private response(status: 'in_progress' | 'completed' | 'incomplete' | 'failed', extra: Json = {}): Json {
-    return responseObject(this.echo, { id: this.id, model: this.model, createdAt: this.createdAt, status, output: this.output.filter(Boolean), usage: null, ...extra })
+    return responseObject(this.echo, { id: this.id, model: this.model, createdAt: this.createdAt, status, output: this.output.filter((item): item is Json => item !== null), usage: null, ...extra })
   }
 
   start(id: string, model: string): string {
@@ -43,7 +44,7 @@ export class ResponseEventWriter {
 
   private add(item: OpenItem, shown: Json): { index: number; text: string } {
     const index = this.output.length
-    this.output.push(undefined as unknown as Json) // the slot is filled when the item is done
+    this.output.push(null)
     this.open.set(index, item)
     return { index, text: this.event('response.output_item.added', { output_index: index, item: shown }) }
   }
