@@ -71,3 +71,20 @@ describe("openai('…') (Responses API, the provider's default)", () => {
   const openai = () => createOpenAI({ baseURL: `${setup.gw.url}/v1`, apiKey: setup.secret })
   toolRoundTrips(() => openai()('mock:gpt-mock'), '/v1/responses', 'mock:gpt-mock')
 })
+
+test("anthropic('…') on a $1 budget: the SDK's max_tokens 128000 ($1.92 worst case) is clamped for a key with clamp_output", async () => {
+  const small = await startClientSetup({ budgetUsd: 1, key: { clamp_output: true } })
+  try {
+    const anthropic = createAnthropic({ baseURL: `${small.gw.url}/v1`, apiKey: small.secret })
+    let text = ''
+    const rows = await billedRows(small, async () => {
+      text = (await generateText({ model: anthropic('mockant:claude-mock'), maxRetries: 0, prompt: 'Say hello.' })).text
+    })
+    expect(text).toBe('Hello from the mock provider.')
+    expect(rows).toHaveLength(1)
+    const sent = small.mock.calls.find((c) => c.path === '/v1/messages')!.body as { max_tokens: number }
+    expect(sent.max_tokens).toBeLessThan(128000)
+  } finally {
+    await small.stop()
+  }
+})
