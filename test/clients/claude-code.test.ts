@@ -18,7 +18,10 @@ beforeAll(() => {
 afterAll(() => home?.remove())
 
 /** Runs `claude -p` against the setup's gateway on a prompt that makes the mock ask for a Read of a file. */
-async function readRoundTrip(setup: ClientSetup): Promise<{ output: string; rows: BilledRow[] }> {
+async function readRoundTrip(
+  setup: ClientSetup,
+  keyVariable: 'ANTHROPIC_API_KEY' | 'ANTHROPIC_AUTH_TOKEN' = 'ANTHROPIC_API_KEY',
+): Promise<{ output: string; rows: BilledRow[] }> {
   const work = scratchDir('tollgate-claude-work-')
   const note = join(work.path, 'note.txt')
   await Bun.write(note, 'the secret word is tangerine\n')
@@ -33,7 +36,7 @@ async function readRoundTrip(setup: ClientSetup): Promise<{ output: string; rows
           HOME: home.path,
           CLAUDE_CONFIG_DIR: join(home.path, '.claude'),
           ANTHROPIC_BASE_URL: setup.gw.url,
-          ANTHROPIC_API_KEY: setup.secret,
+          [keyVariable]: setup.secret,
           ANTHROPIC_MODEL: 'mockant:claude-mock',
           DISABLE_TELEMETRY: '1',
           DISABLE_AUTOUPDATER: '1',
@@ -75,7 +78,8 @@ test('with the output clamp, a $0.50 user can use Claude Code: max_tokens 32000 
   // 32000 output tokens at $15/M alone would hold $0.48, on top of ~76 KB of input.
   const setup = await startClientSetup({ budgetUsd: 0.5, key: { user_field: 'tag', clamp_output: true } })
   try {
-    const { output, rows } = await readRoundTrip(setup)
+    // The key as a bearer token this time (no ANTHROPIC_API_KEY, so Authorization instead of x-api-key).
+    const { output, rows } = await readRoundTrip(setup, 'ANTHROPIC_AUTH_TOKEN')
     expect(output).toContain('tangerine')
     expect(rows).toHaveLength(2)
     const calls = upstreamMessages(setup)
