@@ -4,13 +4,12 @@
  * what the client did was metered and billed to that user.
  */
 import { expect } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from './mock-provider'
-import { capturedOutput, ROOT, startTestGateway, type TestGateway } from './gateway'
+import { capturedOutput, ROOT, startTestGateway, tempDir, type TestGateway } from './gateway'
 
-/** Prices of the models the clients are pointed at: micro-USD per token, so every request costs something. */
+/** Prices of the models the clients are pointed at (whole micro-USD per token), so every request costs something. */
 export const CLIENT_PRICING = {
   'mock:gpt-mock': { input_per_million: 2, cached_input_per_million: 1, output_per_million: 8 },
   'mockant:claude-mock': { input_per_million: 3, cached_input_per_million: 1, output_per_million: 15 },
@@ -29,10 +28,11 @@ export interface ClientSetup {
 }
 
 export async function startClientSetup(
-  options: { config?: Record<string, unknown>; key?: Record<string, unknown>; budgetUsd?: number } = {},
+  options: { key?: Record<string, unknown>; budgetUsd?: number } = {},
 ): Promise<ClientSetup> {
   const mock = startMockProvider()
-  const gw = await startTestGateway({ mock, config: { pricing: CLIENT_PRICING, ...options.config } })
+  // Default gateway settings: all a client needs is on its key, as the client guide says.
+  const gw = await startTestGateway({ mock, config: { pricing: CLIENT_PRICING } })
   const budget = options.budgetUsd ?? BUDGET_USD
   const { secret, keyId } = await gw.userWithKey({ id: USER_ID, max_budget: budget }, { name: 'client', ...options.key })
   return {
@@ -87,7 +87,7 @@ export async function billedRows(setup: ClientSetup, run: () => Promise<void>): 
 
 /** A throwaway folder (a client's HOME, config or work dir), removed by the returned function. */
 export function scratchDir(prefix: string): { path: string; remove(): void } {
-  const path = mkdtempSync(join(tmpdir(), prefix))
+  const path = tempDir(prefix)
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
 }
 
