@@ -69,9 +69,14 @@ export const errorAnswerFailure = (status: number, body: string, provider: Provi
 
 /**
  * Maps a provider's refusal to ours. Its 4xx (other than about our credentials) is the caller's to fix,
- * so the status is kept; anything else is a 502.
+ * so the status is kept; anything else is a 502. A redirect (never followed: see callUpstream) is named as
+ * one, without its Location, which may be anything, a signed URL included.
  */
 export async function upstreamFailure(res: Response, provider: ProviderConfig): Promise<GatewayError> {
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => {})
+    return badGateway(`Upstream provider answered ${res.status}, a redirect, which the gateway does not follow; check the provider's base_url.`)
+  }
   const message = await summariseUpstreamError(res, provider)
   if (res.status === 429) {
     const retry = res.headers.get('retry-after')
