@@ -15,15 +15,41 @@ export interface ServerOptions {
   idleTimeoutSec?: number
 }
 
-export function startGateway(config: Config, options: ServerOptions = {}): RunningGateway {
-  const services = createServices(config)
-  const sweeper = startSweeper(services.ledger)
-  const app = createApp(services).listen({
+/** Another program (another gateway, perhaps) listens on the configured address. */
+export class PortInUseError extends Error {
+  override name = 'PortInUseError'
+  constructor(host: string, port: number) {
+    super(`port ${port} on ${host} is already in use (another tollgate, or another program, listens there); stop it or set TOLLGATE_PORT`)
+  }
+}
+
+/**
+ * Every option the listening socket gets, in one place. The framework's Bun adapter sets `reusePort`,
+ * with which a second gateway on the same port starts silently and the kernel splits the traffic between
+ * two gateways with different keys and databases: a gateway never shares its port.
+ */
+function listenOptions(config: Config, options: ServerOptions) {
+  return {
     hostname: config.host,
     port: config.port,
+    reusePort: false,
     maxRequestBodySize: SERVER_BODY_LIMIT,
     idleTimeout: options.idleTimeoutSec ?? 30,
-  })
+  }
+}
+
+export function startGateway(config: Config, options: ServerOptions = {}): RunningGateway {
+  const services = createServices(config)
+  let app: ReturnType<typeof createApp>
+  try {
+    app = createApp(services).listen(listenOptions(config, options))
+  } catch (error) {
+    services.writes.close()
+    services.db.$client.close()
+    if ((error as { code?: unknown })?.code === 'EADDRINUSE') throw new PortInUseError(config.host, config.port)
+    throw error
+  }
+  const sweeper = startSweeper(services.ledger)
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
   return {
