@@ -33,8 +33,8 @@ function warnIfOpenToOthers(path: string): void {
 }
 
 /**
- * Opens the database file (creating it and its folder privately), sets the pragmas every connection needs and applies
- * the committed migrations. Several processes may open the same file: WAL lets readers run beside
+ * Opens the database file (creating it and its folder privately), sets the pragmas every connection needs
+ * and applies the committed migrations. Several processes may open the same file: WAL lets readers run beside
  * the one writer, and the busy timeout makes a writer wait its turn instead of failing.
  */
 export function openDatabase(path: string): Db {
