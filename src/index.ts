@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig } from './config/load'
-import { PortInUseError, startGateway } from './server'
 
 let config
 try {
@@ -16,6 +15,8 @@ if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms)
       'holds of long requests at their full amount while they are still running',
   )
 
+// Loaded once the configuration is valid: a refused start does not load the whole gateway first.
+const { PortInUseError, startGateway } = await import('./server')
 let gateway
 try {
   gateway = startGateway(config)
