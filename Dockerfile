@@ -53,8 +53,8 @@ ENV NODE_ENV=production \
     TOLLGATE_PORT=8080 \
     TOLLGATE_DB=/data/tollgate.db
 
-# The SQLite database (and its -wal/-shm files) lives in /data, writable only by the `bun` user.
-RUN mkdir -p /data && chown bun:bun /data && chmod 0750 /data
+# The SQLite database (and its -wal/-shm files) lives in /data, readable and writable only by the `bun` user.
+RUN mkdir -p /data && chown bun:bun /data && chmod 0700 /data
 
 WORKDIR /home/bun/app
 COPY --from=deps /home/bun/app/node_modules ./node_modules

@@ -13,7 +13,7 @@ import { bodyLimit } from './plugins/body-limit'
 import { corsHeaders, corsPreflight } from './plugins/cors'
 import { errors } from './plugins/errors'
 import { ipRateLimit, keyRateLimit } from './plugins/rate-limit'
-import { requestContext } from './plugins/request-context'
+import { requestContext, requireHost } from './plugins/request-context'
 import { requestLogger } from './plugins/request-log'
 import { securityHeaders } from './plugins/security-headers'
 import { PriceBook } from './pricing/price-book'
@@ -71,14 +71,16 @@ export function createServices(config: Config): Services {
 /**
  * The gateway. Edge plugins run in the order they are used, for every request: id and client address,
  * then the headers every answer carries (security, CORS), so that a refusal has them too; then the per-IP
- * rate limit, which counts every request before anything can refuse it; body size; a CORS preflight let
- * through to its route (or refused); authentication; per-key rate limit. Then the route; then the request
- * log, which sees every request; errors from anywhere leave through one handler.
+ * rate limit, which counts every request before anything can refuse it; a usable Host; body size; a CORS
+ * preflight let through to its route (or refused); authentication; per-key rate limit. Then the route;
+ * then the request log, which sees every request; errors from anywhere leave through one handler.
  */
 export function createApp(services: Services) {
   const { config } = services
   const routes = new RoutePatterns()
-  const app = new Elysia({ name: 'tollgate' })
+  // The router reads the path after the first '/' past "http://": its default skips 11 characters, as if
+  // every host were at least "a.bc", and misroutes a request whose Host is shorter (`a`, `a:1`).
+  const app = new Elysia({ name: 'tollgate', handler: { standardHostname: false } })
     .use(errors(services))
     // An after-response hook reaches only the routes registered after it: first, so that none escapes it.
     .use(requestLogger(services, routes))
@@ -86,6 +88,7 @@ export function createApp(services: Services) {
     .use(securityHeaders({ enabled: !config.disable_security_headers, trustProxy: config.trust_proxy }))
     .use(corsHeaders(config.cors_allowed_origins))
     .use(ipRateLimit(config.rate_limit_per_min))
+    .use(requireHost())
     .use(bodyLimit(config.max_body_bytes))
     .use(corsPreflight(config.cors_allowed_origins))
     .use(auth({ masterKey: config.master_key, keys: services.keys }))

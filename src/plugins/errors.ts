@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { badRequest, databaseBusy, errorResponse, GatewayError, notFound, wireFormatOf } from '../http/errors'
+import { badRequest, databaseBusy, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
 import { peekRequestState } from '../http/request-state'
 import type { Services } from '../services'
 import { pathOf } from './request-context'
@@ -36,7 +36,7 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
     case 'INVALID_COOKIE_SIGNATURE': return badRequest('Invalid cookie.')
   }
   log.log('error', 'unhandled error', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) })
-  return new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.', 'api_error')
+  return internalError()
 }
 
 /**

@@ -15,6 +15,14 @@ export function isHttps(request: Request, trustProxy: boolean): boolean {
   return trustProxy && request.headers.get('x-forwarded-proto')?.split(',', 1)[0]?.trim().toLowerCase() === 'https'
 }
 
+/** An API answer's headers (HSTS aside, which depends on the request). */
+export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+  'content-security-policy': API_POLICY,
+}
+
 /**
  * Set in onRequest, before anything can fail, so errors, 404s, 429s and streams carry them too.
  * Registered before CORS so that preflight answers get them as well.
@@ -23,10 +31,8 @@ export const securityHeaders = (options: { enabled: boolean; trustProxy: boolean
   new Elysia({ name: 'security-headers', seed: options }).onRequest(({ request, set }) => {
     if (!options.enabled) return
     const h = set.headers
-    h['x-content-type-options'] = 'nosniff'
-    h['x-frame-options'] = 'DENY'
-    h['referrer-policy'] = 'strict-origin-when-cross-origin'
+    Object.assign(h, API_SECURITY_HEADERS)
     const path = requestState(request).path
-    h['content-security-policy'] = path === '/docs' || path.startsWith('/docs/') ? DOCS_POLICY : API_POLICY
+    if (path === '/docs' || path.startsWith('/docs/')) h['content-security-policy'] = DOCS_POLICY
     if (isHttps(request, options.trustProxy)) h['strict-transport-security'] = 'max-age=31536000; includeSubDomains'
   })

@@ -43,6 +43,8 @@ export async function callUpstream(
       headers: { ...(isForm ? {} : { 'content-type': 'application/json' }), ...authHeaders(provider) },
       body: isForm ? body : JSON.stringify(body),
       signal: signal.signal,
+      // A redirect would carry the provider's credentials to wherever it points: it is a failure instead.
+      redirect: 'manual',
     })
   } catch (error) {
     signal.dispose()
