@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { startMockProvider, type MockBehavior, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
+import { settledRow } from './support/settled-row'
 
 /**
  * A request the provider received is never free: clients that hang up at random moments (before the
@@ -32,6 +33,7 @@ afterAll(async () => {
   await gw.stop()
   await mock.stop()
 })
+beforeEach(() => mock.reset())
 
 interface Route {
   name: string
@@ -158,6 +160,95 @@ async function quiet(): Promise<void> {
   }
   throw new Error('the gateway did not settle')
 }
+
+/** Sends the request, hangs up as soon as the provider has it, and waits until its hold is settled. */
+async function leaveOnceReceived(route: Route): Promise<void> {
+  const controller = new AbortController()
+  const calls = mock.calls.length
+  const body = route.body()
+  const isForm = body instanceof FormData
+  const sent = fetch(gw.url + route.path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, ...(isForm ? {} : { 'content-type': 'application/json' }) },
+    body: isForm ? body : JSON.stringify(body),
+    signal: controller.signal,
+  }).catch(() => null)
+  while (mock.calls.length === calls) await Bun.sleep(5)
+  controller.abort()
+  await sent
+  await quiet()
+}
+
+interface Row {
+  status: string
+  cost: number
+  reserved: number
+  prompt_tokens: number
+  completion_tokens: number
+}
+const lastRow = () => gw.query<Row>('SELECT status, cost, reserved, prompt_tokens, completion_tokens FROM usage ORDER BY id DESC LIMIT 1')[0]!
+
+/** The usage row of the same request answered to a client that waits for it. */
+async function rowWhenWaitedFor(route: Route): Promise<Row> {
+  const body = route.body()
+  const isForm = body instanceof FormData
+  const res = await fetch(gw.url + route.path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, ...(isForm ? {} : { 'content-type': 'application/json' }) },
+    body: isForm ? body : JSON.stringify(body),
+  })
+  expect(res.status).toBe(200)
+  await res.arrayBuffer()
+  await gw.settled()
+  return lastRow()
+}
+
+describe('a client that leaves a JSON call while the provider works: the call runs on, and its usage is paid', () => {
+  for (const route of ROUTES.filter((r) => !r.stream)) {
+    test(route.name, async () => {
+      const waited = await rowWhenWaitedFor(route)
+      expect(waited.status).toBe('ok')
+      mock.options = { ...mock.options, latencyMs: 150 }
+      const row = await settledRow(gw, USER, () => leaveOnceReceived(route))
+      expect(mock.aborts).toBe(0) // the provider was left to finish
+      expect(row.status).toBe('aborted')
+      expect(row.cost).toBeGreaterThan(0)
+      expect(lastRow()).toEqual({ ...waited, status: 'aborted' })
+    })
+  }
+
+  test('an answer without usage: the estimate, as for a client that waited', async () => {
+    const route = ROUTES.find((r) => r.name === 'messages → mockant:claude-mock')!
+    mock.options = { ...mock.options, latencyMs: 150 }
+    mock.queue('no-usage')
+    const row = await settledRow(gw, USER, () => leaveOnceReceived(route))
+    expect(row.status).toBe('aborted')
+    expect(row.cost).toBe(row.reserved)
+  })
+
+  for (const behavior of ['fail-500', 'fail-429', 'malformed-json'] as MockBehavior[]) {
+    test(`the provider then fails (${behavior}): still no charge, the provider made nothing`, async () => {
+      mock.options = { ...mock.options, latencyMs: 150 }
+      mock.queue(behavior)
+      const row = await settledRow(gw, USER, () => leaveOnceReceived(ROUTES.find((r) => r.name === 'chat → mock:gpt-mock')!))
+      expect(row).toMatchObject({ status: 'error', cost: 0 })
+    })
+  }
+})
+
+describe('a client that leaves a stream before its first byte: the call is cut, the input estimate paid', () => {
+  for (const route of ROUTES.filter((r) => r.stream)) {
+    test(route.name, async () => {
+      mock.options = { ...mock.options, latencyMs: 300 }
+      const row = await settledRow(gw, USER, () => leaveOnceReceived(route))
+      expect(mock.aborts).toBe(1)
+      expect(row.status).toBe('aborted')
+      // The hold is the input estimate plus max_tokens (100) at the output rate (30 micro-USD a token).
+      expect(row.cost).toBe(row.reserved - 100 * 30)
+      expect(row.cost).toBeGreaterThan(0)
+    })
+  }
+})
 
 test('a client that hangs up at any moment never leaves a received request at $0', async () => {
   const seed = Number(process.env.DISCONNECT_SEED ?? Math.floor(Math.random() * 2 ** 31))
