@@ -11,7 +11,7 @@ export type StreamEnd =
 export interface StreamFacts {
   end: StreamEnd
   usage: TokenCounts | null
-  /** UTF-8 bytes of generated text and tool arguments passed to the client: an upper bound on output tokens. */
+  /** Output passed to the client, as an upper bound on its tokens: UTF-8 bytes of every generated string, audio by its duration (see generated-output.ts). */
   deliveredOutputBytes: number
 }
 
