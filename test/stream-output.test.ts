@@ -108,6 +108,25 @@ describe('Anthropic stream meter: every kind of block and delta counts', () => {
   }
 })
 
+test('a read that fails because the client left (its signal came before the cancel) ends the stream as cut by the client, not as a provider failure', async () => {
+  const client = new AbortController()
+  const signal = upstreamSignal(5_000, client.signal)
+  // Like fetch's body: aborting the call's signal errors the pending read.
+  const upstream = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode(MESSAGE_START))
+      signal.signal.addEventListener('abort', () => c.error(signal.signal.reason))
+    },
+  })
+  let facts: StreamFacts | undefined
+  const reader = meterAnthropicStream(upstream, { idleTimeoutMs: 5_000, signal, onEnd: (f) => (facts = f) }).getReader()
+  await reader.read()
+  const pending = reader.read()
+  client.abort()
+  await pending
+  expect(facts).toEqual({ end: 'cancelled', usage: null, deliveredOutputBytes: 0 })
+})
+
 describe('a stream cut by its client before the usage pays for the output it delivered', () => {
   let upstream: ScriptedUpstream
   let gw: TestGateway
