@@ -47,9 +47,9 @@ class UsageAccumulator {
 
 /**
  * Messages stream events: output counted from every content block and delta (text, thinking and its
- * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from `message_start` and
- * `message_delta`, finished at `message_stop`. An `error` the provider sends itself is passed on as it
- * is (and not doubled by ours).
+ * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from
+ * `message_start` and `message_delta`, finished at `message_stop`. An `error` the provider sends itself is
+ * passed on as it is (and not doubled by ours).
  */
 class AnthropicEventMeter implements EventMeter {
   private readonly counts = new UsageAccumulator()

@@ -11,7 +11,10 @@ export type StreamEnd =
 export interface StreamFacts {
   end: StreamEnd
   usage: TokenCounts | null
-  /** Output passed to the client, as an upper bound on its tokens: UTF-8 bytes of every generated string, audio by its duration (see generated-output.ts). */
+  /**
+   * Output passed to the client, as an upper bound on its tokens: the UTF-8 bytes of every generated
+   * string, audio by its duration (see generated-output.ts).
+   */
   deliveredOutputBytes: number
 }
 
