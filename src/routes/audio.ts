@@ -5,7 +5,7 @@ import { perRequestEstimate } from '../budget/estimate'
 import { badRequest } from '../http/errors'
 import { formAsSent, isMultipart } from '../http/form-body'
 import { admitRequest, type Admission } from '../metering/admission'
-import { answeredOutcome, budgetHeaders } from '../metering/outcome'
+import { answeredOutcome, budgetHeaders, paidEvenIfLeft } from '../metering/outcome'
 import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel, relayBody } from '../providers/call'
 import type { Services } from '../services'
 
@@ -40,9 +40,12 @@ function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): F
   return form
 }
 
-/** Audio is priced per request: no tokens, the model's `per_request` price or nothing. */
-const perRequestOutcome = ({ tariff, hold }: Admission, latencyMs: number) =>
-  answeredOutcome(tariff, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, latencyMs)
+/**
+ * Audio is priced per request: no tokens, the model's `per_request` price or nothing, owed once the
+ * provider has answered, whether or not the client is still there.
+ */
+const perRequestOutcome = ({ tariff, hold }: Admission, request: Request, latencyMs: number) =>
+  paidEvenIfLeft(answeredOutcome(tariff, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, latencyMs), request.signal)
 
 export const audioRoutes = (services: Services) => {
   const { config, providers } = services
@@ -71,7 +74,7 @@ export const audioRoutes = (services: Services) => {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
         // The provider charges once it has answered: settle now, and stream the audio through.
-        hold.settle(perRequestOutcome(admission, answer.elapsed()))
+        hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
         return new Response(relayBody(answer), {
           headers: { 'content-type': contentTypeOf(answer.res, 'application/octet-stream'), ...budgetHeaders(hold) },
         })
@@ -96,8 +99,8 @@ export const audioRoutes = (services: Services) => {
         const answer = await callUpstream(model.provider, '/audio/transcriptions', upstreamForm(body, model.upstreamModel), {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
-        const text = await readAnswer(answer, hold, (text) => text)
-        hold.settle(perRequestOutcome(admission, answer.elapsed()))
+        const text = await readAnswer(answer, (text) => text)
+        hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
         // JSON by default; text, srt or vtt when the client asked for that `response_format`.
         return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json'), ...budgetHeaders(hold) } })
       },
