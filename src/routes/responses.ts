@@ -170,10 +170,11 @@ export const responsesRoutes = (services: Services) => {
           summary: 'Responses (OpenAI Responses API; JSON or SSE stream)',
           description:
             'Passed through to an OpenAI-type provider; translated both ways for an Anthropic provider (and for an OpenAI-type ' +
-            'provider set to `responses: chat`), where hosted tools are dropped and named in `X-Tollgate-Dropped-Tools`. ' +
+            'provider set to `responses: chat`), where hosted tools are dropped and named in `X-Tollgate-Dropped-Tools` ' +
+            '(except `web_search` on an Anthropic model whose web search is priced: run as its server tool). ' +
             'Metered from the usage of the response (`response.completed`, `response.incomplete` or `response.failed` on a stream). ' +
-            'Hosted tools with fees need a price (402 otherwise); `previous_response_id` and `conversation` only for ids the same ' +
-            'user created (404 otherwise); `background: true` is refused.',
+            'Hosted tools with fees need a price (402 otherwise), are bounded by `max_tool_calls` and charged per call; ' +
+            '`previous_response_id` and `conversation` only for ids the same user created (404 otherwise); `background: true` is refused.',
         },
       },
     )
