@@ -21,7 +21,7 @@ beforeAll(async () => {
   upstream = startScriptedUpstream()
   gw = await startTestGateway({
     config: {
-      providers: scriptedProviders(upstream),
+      providers: { ...scriptedProviders(upstream), viachat: { ...scriptedProviders(upstream).plain, responses: 'chat' as const } },
       server_tool_default_max_uses: DEFAULT_MAX_USES,
       server_tool_use_input_tokens: USE_INPUT_TOKENS,
       pricing: {
@@ -32,6 +32,8 @@ beforeAll(async () => {
         'plain:bare': { input_per_million: 2, output_per_million: 3 },
         'ant:m': { input_per_million: 1, output_per_million: 2, cache_write_per_million: 3, server_tools: { web_search: 0.01 } },
         'ant:bare': { input_per_million: 1, output_per_million: 2 },
+        'viachat:gpt-4o-search-preview': { input_per_million: 2, output_per_million: 3, server_tools: { web_search: 0.025 } },
+        'viachat:gpt-4o-mini-search-preview': { input_per_million: 2, output_per_million: 3 },
       },
     },
   })
@@ -231,6 +233,22 @@ describe('native: token kinds', () => {
     upstream.answer(() => responseJson([answerMessage], audio))
     const row = await billed(async () => void (await client.responses.create({ model: 'plain:m', input: 'hi' })))
     expect(row.cost).toBe(40 * 2 + 40 * 1 + 20 * 40 + 5 * 3 + 5 * 80)
+  })
+})
+
+describe('through chat completions (responses: chat): billed as chat is', () => {
+  test('a search model searches on every request: one use at the per-use price, or 402 where unpriced', async () => {
+    upstream.answer(() => jsonResponse({
+      id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Done.' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 100, completion_tokens: 10 },
+    }))
+    const row = await billed(async () => void (await client.responses.create({ model: 'viachat:gpt-4o-search-preview', input: 'news?' })))
+    expect(upstream.calls[0]!.path).toBe('/v1/chat/completions')
+    expect(row.cost).toBe(230 + 25_000)
+    const error = await refusal(() => client.responses.create({ model: 'viachat:gpt-4o-mini-search-preview', input: 'news?' }))
+    expect(error.status).toBe(402)
+    expect(error.message).toContain('web_search')
+    expect(upstream.calls).toHaveLength(1)
   })
 })
 
