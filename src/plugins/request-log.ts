@@ -24,7 +24,7 @@ export const requestLogger = (
     // The route pattern, not the path: ids and probes must not each become a metrics series. A request
     // refused at the edge was never routed; it is counted under the route it would have reached.
     const pattern = route || routes.match(request.method, state.path) || 'unmatched'
-    metrics.requests.inc({ route: pattern, method: request.method, status: String(status) })
+    metrics.requests.inc({ route: pattern, method: metrics.methodLabel(request.method), status: String(status) })
     metrics.requestSeconds.observe({ route: pattern }, seconds)
     const entry = {
       createdAt: Date.now(),
