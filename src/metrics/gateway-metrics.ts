@@ -1,10 +1,8 @@
 import type { Database } from 'bun:sqlite'
+import { knownMethod } from '../http/route-patterns'
 import { Counter, Gauge, Histogram, OTHER, Registry } from './prometheus'
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
-
-/** The methods the API answers; any other a client sends (Bun accepts WebDAV's and more) is counted as `other`. */
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 /**
  * What the gateway counts, served at /metrics in Prometheus text format. Every label takes values from a
@@ -34,6 +32,6 @@ export class GatewayMetrics {
   }
 
   methodLabel(method: string): string {
-    return METHODS.has(method) ? method : OTHER
+    return knownMethod(method)
   }
 }

@@ -56,7 +56,7 @@ const presentUsage = (r: typeof usage.$inferSelect) => ({
 
 /** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
 export const recordRoutes = (services: Services) => {
-  const { db, ledger, providers } = services
+  const { db, ledger, providers, requestLog } = services
 
   // Usage rows name models `provider:model`; a filter may name one as a client would call it.
   const usageFilter = (q: UsageFilters): SQL | undefined =>
@@ -156,6 +156,7 @@ export const recordRoutes = (services: Services) => {
     .get(
       '/v1/audit',
       ({ query }) => {
+        requestLog.sync()
         ledger.flush()
         const after = idCursor(query.cursor)
         const rows = db
@@ -184,6 +185,7 @@ export const recordRoutes = (services: Services) => {
           (r) => ({
             id: r.id, created_at: iso(r.createdAt), request_id: r.requestId, method: r.method, route: r.route, status: r.status,
             latency_ms: r.latencyMs, client_ip: r.clientIp, key_id: r.keyId, user_id: r.userId,
+            count: r.count, last_at: r.lastAt === null ? null : iso(r.lastAt),
           }),
           (r) => String(r.id),
         )
@@ -199,7 +201,14 @@ export const recordRoutes = (services: Services) => {
           route: z.string().max(512).optional(),
           client_ip: z.string().max(64).optional(),
         }),
-        detail: { tags: ['audit'], summary: 'The API request log, newest first: every /v1 request, refusals included' },
+        detail: {
+          tags: ['audit'],
+          summary: 'The API request log, newest first: every /v1 request, refusals included',
+          description:
+            'A request with a key has a row of its own (`count` 1). Requests refused before any key was known are ' +
+            'counted per source (an IPv4 address, or an IPv6 /64 written `prefix::/64`), route pattern, method and status, ' +
+            'one row per minute: `count` requests from `created_at` (the first, whose id is `request_id`) to `last_at`.',
+        },
       },
     )
 }
