@@ -79,7 +79,8 @@ function otherFieldTokens(body: Record<string, unknown>, skip: ReadonlySet<strin
 
 const CHAT_SETTINGS = new Set([
   'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'n', 'user', 'temperature', 'top_p',
-  'seed', 'presence_penalty', 'frequency_penalty', 'logprobs', 'top_logprobs', 'parallel_tool_calls', 'store', 'service_tier',
+  'seed', 'presence_penalty', 'frequency_penalty', 'logprobs', 'top_logprobs', 'logit_bias', 'parallel_tool_calls', 'store',
+  'service_tier', 'metadata',
 ])
 
 /** OpenAI Chat Completions. */
