@@ -55,6 +55,8 @@ describe('requests refused before a key is known', () => {
     await gw.settled()
     expect((await auditFor('2001:db8:aa:1::/64')).map((r) => r.count)).toEqual([3])
     expect((await auditFor('2001:db8:aa:2::/64')).map((r) => r.count)).toEqual([1])
+    // Asked for by one of its addresses, the audit finds the /64 it is counted under.
+    expect((await auditFor('2001:db8:aa:1::77')).map((r) => [r.client_ip, r.count])).toEqual([['2001:db8:aa:1::/64', 3]])
   })
 
   test('authenticated requests keep one row each, refusals included', async () => {

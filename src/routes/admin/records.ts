@@ -1,9 +1,10 @@
-import { and, desc, eq, gt, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm'
+import { and, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { apiRequestLog, usage, users } from '../../db/schema'
 import { notFound } from '../../http/errors'
+import { refusalSource } from '../../records/request-log'
 import type { Services } from '../../services'
 import { idCursor, pageQuery, toPage } from './pagination'
 import { strictQuery } from './strict-query'
@@ -169,7 +170,8 @@ export const recordRoutes = (services: Services) => {
               query.status !== undefined ? eq(apiRequestLog.status, query.status) : undefined,
               query.method ? eq(apiRequestLog.method, query.method.toUpperCase()) : undefined,
               query.route ? eq(apiRequestLog.route, query.route) : undefined,
-              query.client_ip ? eq(apiRequestLog.clientIp, query.client_ip) : undefined,
+              // An address also finds the refusals counted under its source (an IPv6 address's /64).
+              query.client_ip ? inArray(apiRequestLog.clientIp, [query.client_ip, refusalSource(query.client_ip)!]) : undefined,
               query.since !== undefined ? gte(apiRequestLog.createdAt, query.since) : undefined,
               query.until !== undefined ? lte(apiRequestLog.createdAt, query.until) : undefined,
               after !== undefined ? lt(apiRequestLog.id, after) : undefined,
