@@ -43,15 +43,13 @@ export const openAIToolCall = z.looseObject({
   function: openAIFunctionCall.optional(),
 })
 
+/** A message: the fields translation reads (a field more per message is a cost on every request). */
 export const openAIMessage = z.looseObject({
   role: z.string(),
   // An assistant message that only calls tools has no content.
   content: content.nullable().optional(),
-  name: z.string().optional(),
   tool_calls: z.array(openAIToolCall).nullable().optional(),
   tool_call_id: z.string().optional(),
-  function_call: openAIFunctionCall.nullable().optional(),
-  refusal: z.string().nullable().optional(),
 })
 
 /** A function definition: `name` is what the model calls it by. */
