@@ -23,7 +23,9 @@ export const contentPart = z.looseObject({
 })
 
 /** A message's content: a string, or an array of parts. */
-export const content = z.union([z.string(), z.array(contentPart)], { error: 'must be a string or an array of content parts, each an object with a string type (and a string text, if any)' })
+export const content = z.union([z.string(), z.array(contentPart)], {
+  error: 'must be a string or an array of content parts, each an object with a string type (and a string text, if any)',
+})
 
 /** A list of strings, or one (OpenAI's `stop`). */
 export const oneOrMoreStrings = z.union([z.string(), z.array(z.string())], { error: 'must be a string or an array of strings' })
