@@ -36,6 +36,8 @@ CREATE TABLE `stored_responses` (
 CREATE INDEX `stored_responses_user` ON `stored_responses` (`user_id`);--> statement-breakpoint
 ALTER TABLE `api_keys` ADD `user_field` text;--> statement-breakpoint
 ALTER TABLE `api_keys` ADD `clamp_output` integer;--> statement-breakpoint
+ALTER TABLE `api_request_log` ADD `count` integer DEFAULT 1 NOT NULL;--> statement-breakpoint
+ALTER TABLE `api_request_log` ADD `last_at` integer;--> statement-breakpoint
 ALTER TABLE `prices` ADD `cache_write_per_million` integer;--> statement-breakpoint
 ALTER TABLE `prices` ADD `cache_write_1h_per_million` integer;--> statement-breakpoint
 ALTER TABLE `prices` ADD `audio_input_per_million` integer;--> statement-breakpoint

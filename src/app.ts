@@ -41,14 +41,17 @@ export function createServices(config: Config): Services {
   // Prices are kept under the canonical `provider:model`, whichever way the file spells the model.
   prices.seed(Object.fromEntries(Object.entries(config.pricing).map(([model, seed]) => [providers.resolve(model)?.canonical ?? model, seed])))
   let ledger: Ledger | undefined
-  const metrics = new GatewayMetrics(db.$client, () => ledger?.openHolds ?? 0)
+  // A metrics label names only models the operator chose: aliased, seeded, or priced in the price book.
+  const configuredModels = new Set([...Object.values(config.aliases), ...Object.keys(config.pricing)].map((m) => providers.canonicalName(m)))
+  const metrics = new GatewayMetrics(db.$client, () => ledger?.openHolds ?? 0, (model) => configuredModels.has(model) || prices.priceOf(model) !== null)
   ledger = new Ledger(db.$client, writes, config.reservation_ttl_sec * 1000, (hold, outcome) => {
+    const model = metrics.modelLabel(hold.model)
     metrics.settlements.inc({ status: outcome.status })
     metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)
-    metrics.costUsd.inc({ model: hold.model }, outcome.cost / 1e6)
-    metrics.tokens.inc({ model: hold.model, kind: 'prompt' }, outcome.promptTokens)
-    metrics.tokens.inc({ model: hold.model, kind: 'completion' }, outcome.completionTokens)
-    if (outcome.cachedTokens) metrics.tokens.inc({ model: hold.model, kind: 'cached' }, outcome.cachedTokens)
+    metrics.costUsd.inc({ model }, outcome.cost / 1e6)
+    metrics.tokens.inc({ model, kind: 'prompt' }, outcome.promptTokens)
+    metrics.tokens.inc({ model, kind: 'completion' }, outcome.completionTokens)
+    if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
   const logger = createLogger(config.log_level)
   const alerts = new Alerts(db.$client, config.alerts, (message) => console.warn(`[tollgate] ${message}`))

@@ -125,7 +125,11 @@ export const usage = sqliteTable(
   ],
 )
 
-/** One row per /v1/* request, rejected ones included. Never a secret, never a body. */
+/**
+ * One row per /v1/* request, rejected ones included. Never a secret, never a body. Requests refused before
+ * a key was known are aggregated: one row per source, route, method and status per interval, with `count`
+ * requests from `created_at` (the first, whose id is `request_id`) to `last_at` (src/records/request-log.ts).
+ */
 export const apiRequestLog = sqliteTable(
   'api_request_log',
   {
@@ -139,6 +143,9 @@ export const apiRequestLog = sqliteTable(
     clientIp: text('client_ip'),
     keyId: text('key_id'),
     userId: text('user_id'),
+    count: integer('count').notNull().default(1),
+    /** The last request an aggregated row counts; null for a row of one request. */
+    lastAt: integer('last_at'),
   },
   (t) => [index('api_request_log_time').on(t.createdAt), index('api_request_log_key').on(t.keyId, t.createdAt)],
 )

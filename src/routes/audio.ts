@@ -8,21 +8,28 @@ import { admitRequest, type Admission } from '../metering/admission'
 import { answeredOutcome, budgetHeaders, paidEvenIfLeft } from '../metering/outcome'
 import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel, relayBody } from '../providers/call'
 import type { Services } from '../services'
+import { billingUser, modelName } from './schemas/fields'
 
 const SPEECH = '/v1/audio/speech'
 const TRANSCRIPTIONS = '/v1/audio/transcriptions'
 
-/** The fields the gateway reads; every other OpenAI field passes through untouched. */
+/** The fields the gateway reads or the format fixes; every other OpenAI field passes through untouched. */
 export const speechBody = z.looseObject({
-  model: z.string().min(1).max(256),
+  model: modelName,
   input: z.string(),
-  user: z.string().max(256).optional(),
+  // A built-in voice by name, or a custom one by id.
+  voice: z.union([z.string(), z.looseObject({ id: z.string() })], { error: 'must be a voice name or an object with an id' }).optional(),
+  instructions: z.string().optional(),
+  response_format: z.string().optional(),
+  speed: z.number().optional(),
+  stream_format: z.string().optional(),
+  user: billingUser.optional(),
 })
 
 export const transcriptionBody = z.looseObject({
-  model: z.string().min(1).max(256),
+  model: modelName,
   file: z.file(),
-  user: z.string().max(256).optional(),
+  user: billingUser.optional(),
 })
 
 /** The client's form for the provider: its model id in place of ours, every other field and file as sent. */

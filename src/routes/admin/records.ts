@@ -1,9 +1,10 @@
-import { and, desc, eq, gt, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm'
+import { and, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { apiRequestLog, usage, users } from '../../db/schema'
 import { notFound } from '../../http/errors'
+import { refusalSource } from '../../records/request-log'
 import type { Services } from '../../services'
 import { idCursor, pageQuery, toPage } from './pagination'
 import { strictQuery } from './strict-query'
@@ -56,7 +57,7 @@ const presentUsage = (r: typeof usage.$inferSelect) => ({
 
 /** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
 export const recordRoutes = (services: Services) => {
-  const { db, ledger, providers } = services
+  const { db, ledger, providers, requestLog } = services
 
   // Usage rows name models `provider:model`; a filter may name one as a client would call it.
   const usageFilter = (q: UsageFilters): SQL | undefined =>
@@ -156,6 +157,7 @@ export const recordRoutes = (services: Services) => {
     .get(
       '/v1/audit',
       ({ query }) => {
+        requestLog.sync()
         ledger.flush()
         const after = idCursor(query.cursor)
         const rows = db
@@ -168,7 +170,8 @@ export const recordRoutes = (services: Services) => {
               query.status !== undefined ? eq(apiRequestLog.status, query.status) : undefined,
               query.method ? eq(apiRequestLog.method, query.method.toUpperCase()) : undefined,
               query.route ? eq(apiRequestLog.route, query.route) : undefined,
-              query.client_ip ? eq(apiRequestLog.clientIp, query.client_ip) : undefined,
+              // An address also finds the refusals counted under its source (an IPv6 address's /64).
+              query.client_ip ? inArray(apiRequestLog.clientIp, [query.client_ip, refusalSource(query.client_ip)!]) : undefined,
               query.since !== undefined ? gte(apiRequestLog.createdAt, query.since) : undefined,
               query.until !== undefined ? lte(apiRequestLog.createdAt, query.until) : undefined,
               after !== undefined ? lt(apiRequestLog.id, after) : undefined,
@@ -184,6 +187,7 @@ export const recordRoutes = (services: Services) => {
           (r) => ({
             id: r.id, created_at: iso(r.createdAt), request_id: r.requestId, method: r.method, route: r.route, status: r.status,
             latency_ms: r.latencyMs, client_ip: r.clientIp, key_id: r.keyId, user_id: r.userId,
+            count: r.count, last_at: r.lastAt === null ? null : iso(r.lastAt),
           }),
           (r) => String(r.id),
         )
@@ -199,7 +203,14 @@ export const recordRoutes = (services: Services) => {
           route: z.string().max(512).optional(),
           client_ip: z.string().max(64).optional(),
         }),
-        detail: { tags: ['audit'], summary: 'The API request log, newest first: every /v1 request, refusals included' },
+        detail: {
+          tags: ['audit'],
+          summary: 'The API request log, newest first: every /v1 request, refusals included',
+          description:
+            'A request with a key has a row of its own (`count` 1). Requests refused before any key was known are ' +
+            'counted per source (an IPv4 address, or an IPv6 /64 written `prefix::/64`), route pattern, method and status, ' +
+            'one row per minute: `count` requests from `created_at` (the first, whose id is `request_id`) to `last_at`.',
+        },
       },
     )
 }
