@@ -36,6 +36,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
     async stop(drainMs = 10_000) {
       sweeper.stop()
       services.requestLog.stop()
+      services.refusals.stop()
       const stopped = app.stop()
       const open = await services.ledger.drain(drainMs)
       if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)

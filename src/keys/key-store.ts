@@ -61,17 +61,18 @@ export class KeyStore {
       | { id: string; userId: string; expiresAt: number | null; revokedAt: number | null; allowedModels: string[] | null; rpmLimit: number | null }
       | undefined
     if (!row || row.revokedAt !== null) return { caller: null, expiresAt: null, fetchedAt: now }
-    return {
-      caller: Object.freeze({
-        kind: 'key',
-        keyId: row.id,
-        userId: row.userId,
-        // An operator may write `provider/model`, as clients may call it: the check compares `provider:model`.
-        allowedModels: row.allowedModels && [...new Set(row.allowedModels.flatMap((m) => [m, colonSpelling(m)]))],
-        rpmLimit: row.rpmLimit,
-      }),
-      expiresAt: row.expiresAt,
-      fetchedAt: now,
-    }
+    return { caller: keyCaller(row), expiresAt: row.expiresAt, fetchedAt: now }
   }
+}
+
+/** The caller a key row stands for (the row is neither revoked nor expired: the caller checked). */
+export function keyCaller(row: { id: string; userId: string; allowedModels: string[] | null; rpmLimit: number | null }): KeyCaller {
+  return Object.freeze({
+    kind: 'key',
+    keyId: row.id,
+    userId: row.userId,
+    // An operator may write `provider/model`, as clients may call it: the check compares `provider:model`.
+    allowedModels: row.allowedModels && [...new Set(row.allowedModels.flatMap((m) => [m, colonSpelling(m)]))],
+    rpmLimit: row.rpmLimit,
+  })
 }

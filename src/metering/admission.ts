@@ -56,8 +56,10 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
 
   const price = prices.priceOf(model.canonical)
-  if (!price && config.require_pricing && !r.pricingExempt)
+  if (!price && config.require_pricing && !r.pricingExempt) {
+    services.refusals.unpricedModelAsked(model.canonical)
     throw paymentRequired('pricing_required', `No price is set for ${model.canonical}; the gateway serves only models it can price.`)
+  }
 
   const estimate = r.estimate(price)
   const amount = worstCaseCost(price, estimate.inputTokens, estimate.outputTokens)

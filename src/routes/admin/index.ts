@@ -3,6 +3,7 @@ import { forbidden } from '../../http/errors'
 import { requestState } from '../../http/request-state'
 import type { Services } from '../../services'
 import { keyRoutes } from './keys'
+import { overviewRoutes } from './overview'
 import { pricingRoutes } from './pricing'
 import { recordRoutes } from './records'
 import { userRoutes } from './users'
@@ -18,5 +19,6 @@ export const adminRoutes = (services: Services) =>
     })
     .use(userRoutes(services))
     .use(keyRoutes(services))
+    .use(overviewRoutes(services))
     .use(pricingRoutes(services))
     .use(recordRoutes(services))

@@ -1,0 +1,182 @@
+import { and, desc, gte, lt, sql } from 'drizzle-orm'
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { microsToUsd } from '../../budget/money'
+import { refusalCounts, reservations, unpricedModels, usage } from '../../db/schema'
+import type { Services } from '../../services'
+import { usageFilters, usageReader } from './records'
+import { strictQuery } from './strict-query'
+
+const DAY_MS = 86_400_000
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+const startOfDay = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS
+const startOfMonth = (ms: number) => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth(), 1)
+/** The chart stacks this many groups by name; the rest are summed as one "other". */
+const MAX_SERIES = 8
+
+const usageDay = sql<string>`strftime('%Y-%m-%d', ${usage.createdAt} / 1000, 'unixepoch')`
+
+/** The UTC days from `since` to `until` (exclusive), oldest first. */
+function daysBetween(since: number, until: number): string[] {
+  const days = []
+  for (let d = startOfDay(since); d < until; d += DAY_MS) days.push(dayOf(d))
+  return days
+}
+
+type RefusalKind = 'budget' | 'pricing' | 'rate_limited' | 'forbidden'
+const refusalKind = (code: string): RefusalKind =>
+  code === 'budget_exceeded' ? 'budget' : code === 'pricing_required' ? 'pricing' : code === 'rate_limit_exceeded' ? 'rate_limited' : 'forbidden'
+
+/** What the console's overview and charts read: spend aggregates, open holds, refusals, unpriced models asked for. */
+export const overviewRoutes = (services: Services) => {
+  const { db, ledger, prices } = services
+  const { usageFilter } = usageReader(services)
+
+  const spendSince = (since: number) => {
+    const r = db
+      .select({ requests: sql<number>`count(*)`, cost: sql<number>`coalesce(sum(${usage.cost}), 0)` })
+      .from(usage)
+      .where(gte(usage.createdAt, since))
+      .get()!
+    return { requests: r.requests, cost: microsToUsd(r.cost) }
+  }
+  const top = (column: typeof usage.userId | typeof usage.model, since: number, limit: number) =>
+    db
+      .select({ name: column, requests: sql<number>`count(*)`, cost: sql<number>`sum(${usage.cost})` })
+      .from(usage)
+      .where(gte(usage.createdAt, since))
+      .groupBy(column)
+      .orderBy(desc(sql`sum(${usage.cost})`))
+      .limit(limit)
+      .all()
+      .map((r) => ({ ...r, cost: microsToUsd(r.cost) }))
+
+  return new Elysia({ name: 'admin-overview' })
+    .get(
+      '/v1/usage/overview',
+      ({ query }) => {
+        ledger.flush()
+        const now = Date.now()
+        const month = startOfMonth(now)
+        const holds = db
+          .select({ count: sql<number>`count(*)`, amount: sql<number>`coalesce(sum(${reservations.amount}), 0)` })
+          .from(reservations)
+          .get()!
+        return {
+          today: spendSince(startOfDay(now)),
+          month: { since: new Date(month).toISOString(), ...spendSince(month) },
+          open_holds: { count: holds.count, amount: microsToUsd(holds.amount) },
+          top_users: top(usage.userId, month, query.top),
+          top_models: top(usage.model, month, query.top),
+        }
+      },
+      {
+        query: strictQuery({ top: z.coerce.number().int().min(1).max(100).default(5) }),
+        detail: { tags: ['usage'], summary: 'Spend today and this calendar month (UTC), open holds, and the top users and models this month' },
+      },
+    )
+    .get(
+      '/v1/usage/daily',
+      ({ query }) => {
+        ledger.flush()
+        const until = query.until ?? Date.now()
+        const since = query.since ?? startOfDay(until) - (query.days - 1) * DAY_MS
+        const column = query.by === 'user' ? usage.userId : usage.model
+        const rows = db
+          .select({ day: usageDay, name: column, cost: sql<number>`sum(${usage.cost})` })
+          .from(usage)
+          .where(and(usageFilter({ ...query, since, until })))
+          .groupBy(usageDay, column)
+          .all()
+        const days = daysBetween(since, until)
+        const totals = new Map<string, number>()
+        for (const r of rows) totals.set(r.name, (totals.get(r.name) ?? 0) + r.cost)
+        const named = [...totals].sort((a, b) => b[1] - a[1]).slice(0, MAX_SERIES).map(([name]) => name)
+        const index = new Map(days.map((d, i) => [d, i]))
+        const series = new Map(named.map((name) => [name, new Array<number>(days.length).fill(0)]))
+        let other: number[] | undefined
+        for (const r of rows) {
+          const i = index.get(r.day)
+          if (i === undefined) continue
+          const values = series.get(r.name) ?? (other ??= new Array<number>(days.length).fill(0))
+          values[i]! += r.cost
+        }
+        return {
+          by: query.by,
+          days,
+          series: [
+            ...[...series].map(([name, values]) => ({ name, cost: values.map(microsToUsd) })),
+            ...(other ? [{ name: 'other', other: true, cost: other.map(microsToUsd) }] : []),
+          ],
+        }
+      },
+      {
+        query: strictQuery({
+          ...usageFilters,
+          by: z.enum(['model', 'user']).default('model'),
+          days: z.coerce.number().int().min(1).max(366).default(30).describe('how many UTC days up to today, when since is not given'),
+        }),
+        detail: {
+          tags: ['usage'],
+          summary: `Spend per UTC day, one series per model or user (the ${MAX_SERIES} dearest; the rest as "other"), under the usage filters`,
+        },
+      },
+    )
+    .get(
+      '/v1/audit/refusals',
+      ({ query }) => {
+        ledger.flush()
+        const until = Date.now()
+        const since = startOfDay(until) - (query.days - 1) * DAY_MS
+        const rows = db
+          .select({ hour: refusalCounts.hour, code: refusalCounts.code, count: refusalCounts.count })
+          .from(refusalCounts)
+          .where(and(gte(refusalCounts.hour, since), lt(refusalCounts.hour, until + DAY_MS)))
+          .all()
+        const days = daysBetween(since, until)
+        const index = new Map(days.map((d, i) => [d, i]))
+        const kinds: RefusalKind[] = ['budget', 'pricing', 'forbidden', 'rate_limited']
+        const series = Object.fromEntries(kinds.map((k) => [k, new Array<number>(days.length).fill(0)])) as Record<RefusalKind, number[]>
+        const codes: Record<string, number> = {}
+        for (const r of rows) {
+          const i = index.get(dayOf(r.hour))
+          if (i === undefined) continue
+          series[refusalKind(r.code)][i]! += r.count
+          codes[r.code] = (codes[r.code] ?? 0) + r.count
+        }
+        return { days, series, codes }
+      },
+      {
+        query: strictQuery({ days: z.coerce.number().int().min(1).max(366).default(14) }),
+        detail: {
+          tags: ['audit'],
+          summary: 'Refusals per UTC day: 402 budget, 402 pricing, 403 and 429, with the total per error code',
+        },
+      },
+    )
+    .get(
+      '/v1/pricing/unpriced',
+      ({ query }) => {
+        ledger.flush()
+        const rows = db.select().from(unpricedModels).orderBy(desc(unpricedModels.lastSeenAt)).all()
+        const data = rows
+          .map((r) => ({
+            model: r.model,
+            requests: r.requests,
+            first_seen: new Date(r.firstSeenAt).toISOString(),
+            last_seen: new Date(r.lastSeenAt).toISOString(),
+            priced: prices.priceOf(r.model) !== null,
+          }))
+          .filter((r) => query.include_priced || !r.priced)
+        return { data }
+      },
+      {
+        query: strictQuery({ include_priced: z.enum(['true', 'false']).transform((v) => v === 'true').optional() }),
+        detail: {
+          tags: ['pricing'],
+          summary: 'Models of configured providers that were asked for with no price (402 pricing_required), most recent first',
+          description: 'A bounded record (at most 500 models): names are the client\'s, so new ones are not added past that.',
+        },
+      },
+    )
+}
