@@ -76,6 +76,8 @@ export const configSchema = z
     /** Console (/ui) sign-ins end after this many idle minutes, and this many hours after sign-in at the latest. */
     console_session_idle_min: positiveInt.default(30),
     console_session_max_hours: positiveInt.default(12),
+    /** Console sign-in attempts per minute from one client address (the master key guessed slowly). */
+    console_sign_ins_per_min: positiveInt.default(10),
     /** Structured JSON logs on stdout: one line per request at `info`. */
     log_level: z.enum(LOG_LEVELS).default('info'),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'provider names use letters, digits, _ . -'), provider).default({}),

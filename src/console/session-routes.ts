@@ -8,11 +8,8 @@ import { requestState } from '../http/request-state'
 import { createMasterKeyCheck, hashKey } from '../keys/secret'
 import { isHttps } from '../plugins/security-headers'
 import type { Services } from '../services'
-import { isSameOrigin, SESSION_COOKIE, SESSION_PATH } from './session-auth'
+import { cookieValue, isSameOrigin, SESSION_COOKIE, SESSION_PATH } from './session-auth'
 import type { SessionKind, SessionStore } from './sessions'
-
-/** Sign-in attempts per minute from one client address: the master key is long, but guessing stays slow. */
-export const SIGN_INS_PER_MIN = 10
 
 const signIn = z.object({ key: z.string().min(1).max(512).describe('The master key (admin session) or a virtual key (its own read-only session)') }).strict()
 
@@ -41,7 +38,7 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
       ({ body, request, set }) => {
         if (!isSameOrigin(request, config.trust_proxy)) throw forbidden('origin_mismatch', 'Sign in from the console of this gateway.')
         const state = requestState(request)
-        const decision = attempts.hit(state.clientIp ?? 'unknown', SIGN_INS_PER_MIN)
+        const decision = attempts.hit(state.clientIp ?? 'unknown', config.console_sign_ins_per_min)
         if (!decision.allowed) throw rateLimited(decision.retryAfter, 'Too many sign-in attempts; wait a minute.')
         let started
         if (isMaster(body.key)) started = { kind: 'admin' as const, ...sessions.create('admin', null), keyId: null }
@@ -70,12 +67,19 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
     .get(
       SESSION_PATH,
       ({ request, set }) => {
-        const session = requestState(request).session
-        if (!session) throw unauthorized('No console session: sign in at /ui.')
         set.headers['cache-control'] = 'no-store'
+        const token = cookieValue(request.headers, SESSION_COOKIE)
+        const session = token ? sessions.resolve(token) : null
+        if (!session) return { kind: null }
         return sessionInfo(session.kind, sessions.csrfToken(session.token), session.expiresAt, session.caller.kind === 'key' ? session.caller.keyId : null)
       },
-      { detail: { tags: ['console'], summary: 'The current console session and its CSRF token (session cookie only)' } },
+      {
+        detail: {
+          tags: ['console'],
+          summary: 'The console session of this browser and its CSRF token; kind null when not signed in (session cookie only)',
+          security: [],
+        },
+      },
     )
     .delete(
       SESSION_PATH,
