@@ -45,8 +45,11 @@ export function credentialOf(headers: Headers): string | null {
   return apiKey || null
 }
 
-/** Signing in to the console is how a browser gets a credential: the route checks its own Origin and rate limit. */
-const isSignIn = (path: string, method: string) => method === 'POST' && path === SESSION_PATH
+/**
+ * Signing in to the console is how a browser gets a credential: the route checks its own Origin and rate
+ * limit. Asking whether one is signed in answers either way (the console's first call).
+ */
+const isSignIn = (path: string, method: string) => (method === 'POST' || method === 'GET') && path === SESSION_PATH
 
 /**
  * A key in a header, on every route; or, on the admin API and the self-service routes only (never on

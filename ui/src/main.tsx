@@ -1,6 +1,6 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { api, ApiError, setCsrfToken } from './api'
+import { api, setCsrfToken } from './api'
 import { Field, ErrorLine } from './components'
 import { useRoute } from './router'
 import { AuditPage } from './pages/audit'
@@ -54,15 +54,13 @@ function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined)
   const route = useRoute()
   useEffect(() => {
-    api<Session>('GET', '/v1/session')
+    api<Session | { kind: null }>('GET', '/v1/session')
       .then((s) => {
+        if (s.kind === null) return setSession(null)
         setCsrfToken(s.csrf_token)
         setSession(s)
       })
-      .catch((e) => {
-        if (!(e instanceof ApiError)) console.warn(e)
-        setSession(null)
-      })
+      .catch(() => setSession(null))
   }, [])
   if (session === undefined) return <p class="muted">Loading…</p>
   if (session === null)
