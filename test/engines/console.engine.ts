@@ -124,12 +124,19 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
   const answer = await client.chat.completions.create({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hello from the browser test' }] })
   expect(answer.choices[0]!.message.content).toBeTruthy()
   await gw.settled()
+  const [row] = gw.query('SELECT cost FROM usage')
+  const answerCost = `$${(row.cost / 1e6).toFixed(6).replace(/0{1,4}$/, '')}`
 
   await visit(page, 'Usage', 'Usage')
   await page.getByRole('cell', { name: 'browser-team' }).first().waitFor()
   await page.getByRole('cell', { name: 'mock:gpt-mock' }).first().waitFor()
   await page.locator('.u-legend').getByText('mock:gpt-mock').first().waitFor()
   await shoot(page, 'usage')
+
+  // A model of the configured provider asked for while unpriced: on the Overview, one click from its price.
+  const unpriced = await client.chat.completions.create({ model: 'mock:gpt-new', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)
+  expect(unpriced.status).toBe(402)
+  await gw.settled()
 
   await visit(page, 'Overview', 'Overview')
   // The chart's legend names the model, and its value for today is the request's cost.
@@ -138,12 +145,28 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
   expect(await page.getByTestId('spend-today').textContent()).not.toBe('$0.00')
   const plotted = await page.locator('.chart').first().locator('canvas').count()
   expect(plotted).toBe(1)
+  // Pointing at today's bar, the legend shows the request's cost for the model.
+  const over = (await page.locator('.chart').first().locator('.u-over').boundingBox())!
+  await page.mouse.move(over.x + over.width * (29.5 / 30), over.y + over.height / 2)
+  const today = await legend.locator('.u-series').filter({ hasText: 'mock:gpt-mock' }).locator('.u-value').textContent()
+  expect(today).toBe(answerCost)
+  await page.getByRole('row', { name: /mock:gpt-new/ }).waitFor()
   await shoot(page, 'overview')
 
-  for (const [name, heading] of [['Prices', 'Prices'], ['Audit', 'Audit']] as const) {
-    await visit(page, name, heading)
-    await shoot(page, name.toLowerCase())
-  }
+  await page.getByRole('row', { name: /mock:gpt-new/ }).getByRole('button', { name: 'Price it' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Prices' }).waitFor()
+  expect(await page.getByLabel('Model (provider:model)').inputValue()).toBe('mock:gpt-new')
+  await page.getByLabel('Input USD / 1M tokens').fill('0.5')
+  await page.getByLabel('Output USD / 1M tokens').fill('1.5')
+  await shoot(page, 'prices')
+  await page.getByRole('button', { name: 'Add price' }).click()
+  await page.getByRole('cell', { name: 'mock:gpt-new' }).first().waitFor()
+  expect(await page.locator('.unpriced').count()).toBe(0)
+  expect((await client.chat.completions.create({ model: 'mock:gpt-new', messages: [{ role: 'user', content: 'hi' }] })).choices.length).toBe(1)
+
+  await visit(page, 'Audit', 'Audit')
+  await page.getByRole('cell', { name: '402' }).first().waitFor()
+  await shoot(page, 'audit')
 
   await visit(page, 'Keys', /^Keys/)
   await page.getByLabel('Filter by user id').fill('browser-team')

@@ -27,8 +27,9 @@ export function DailyChart(props: { label: string; days: string[]; series: Chart
       {
         width: Math.max(320, box.current.clientWidth || 640),
         height: 240,
-        scales: { x: { time: true } },
-        axes: [{}, { values: (_u, ticks) => ticks.map((t) => (props.money ? `$${t}` : String(t))), size: 70 }],
+        // Half a day either side, so that the first and last bars are drawn whole.
+        scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] } },
+        axes: [{}, { values: (_u, ticks) => ticks.map((t) => (props.money ? `$${t}` : String(t))), size: 80 }],
         series: [
           { label: 'day', value: (_u, v) => (v === null ? '—' : new Date(v * 1000).toISOString().slice(0, 10)) },
           ...order.map((i) => ({

@@ -15,6 +15,8 @@ export function Field(props: { label: string; name: string; value?: string; type
         value={props.value ?? ''}
         required={props.required}
         placeholder={props.placeholder}
+        // Amounts are decimal (USD): without this a browser refuses 0.5 in a number field.
+        step={props.type === 'number' ? 'any' : undefined}
         onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
       />
     </label>

@@ -5,7 +5,8 @@ import { navigate } from '../router'
 
 const numberOrNull = (s: string) => (s.trim() === '' ? null : Number(s))
 const modelsOrNull = (s: string) => (s.trim() === '' ? null : s.split(',').map((m) => m.trim()).filter(Boolean))
-const isoOrNull = (s: string) => (s ? new Date(s).toISOString() : null)
+// datetime-local fields are read and shown as UTC, as the label says.
+const isoOrNull = (s: string) => (s ? new Date(`${s}:00Z`).toISOString() : null)
 const localTime = (iso: string | null) => (iso ? new Date(iso).toISOString().slice(0, 16) : '')
 
 /** The secret exists only in the create and rotate answers: shown here once, with a copy button, and never again. */
@@ -43,6 +44,8 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
         props.onDone()
       } else {
         const created = await api('POST', '/v1/keys', { user_id: userId, ...fields })
+        for (const clear of [setName, setExpires, setModels, setBudget, setRpm]) clear('')
+        setError(null)
         props.onDone(created.key)
       }
     } catch (err) {
@@ -100,7 +103,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
                 <td>{k.max_budget === null ? '—' : `${usd(k.spend)} of ${usd(k.max_budget)}`}</td>
                 <td>{k.rpm_limit ?? '—'}</td><td>{when(k.expires_at)}</td>
                 <td>{k.revoked_at ? 'revoked' : 'active'}</td>
-                <td class="actions">
+                <td><div class="actions">
                   {!k.revoked_at && (
                     <>
                       <button type="button" onClick={() => setEditing(editing === k.id ? null : k.id)}>Edit</button>
@@ -109,7 +112,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
                     </>
                   )}
                   <a href={`#/usage?key_id=${encodeURIComponent(k.id)}`}>Usage</a>
-                </td>
+                </div></td>
               </tr>
               {editing === k.id && <tr><td colSpan={9}><KeyForm keyRow={k} onDone={reload} /></td></tr>}
             </>

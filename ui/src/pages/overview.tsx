@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { api, usd, when } from '../api'
+
+const requests = (n: number) => `${n} request${n === 1 ? '' : 's'}`
 import { DailyChart } from '../chart'
 import { ErrorLine, Section, Select } from '../components'
 import { navigate } from '../router'
@@ -29,8 +31,8 @@ export function OverviewPage() {
       <ErrorLine error={error} />
       {overview && (
         <div class="cards">
-          <div class="card"><span>Spend today</span><strong data-testid="spend-today">{usd(overview.today.cost)}</strong><small>{overview.today.requests} requests</small></div>
-          <div class="card"><span>This month</span><strong>{usd(overview.month.cost)}</strong><small>{overview.month.requests} requests</small></div>
+          <div class="card"><span>Spend today</span><strong data-testid="spend-today">{usd(overview.today.cost)}</strong><small>{requests(overview.today.requests)}</small></div>
+          <div class="card"><span>This month</span><strong>{usd(overview.month.cost)}</strong><small>{requests(overview.month.requests)}</small></div>
           <div class="card"><span>Open holds</span><strong>{overview.open_holds.count}</strong><small>{usd(overview.open_holds.amount)} reserved</small></div>
         </div>
       )}

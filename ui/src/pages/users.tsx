@@ -62,14 +62,14 @@ export function UsersPage() {
                 <td>{usd(u.spend)}</td><td>{usd(u.reserved)}</td><td>{usd(u.remaining)}</td>
                 <td>{u.budget_period ?? 'lifetime'}{u.period_start && <div class="muted">since {when(u.period_start)}</div>}</td>
                 <td>{u.blocked ? 'blocked' : 'active'}</td>
-                <td class="actions">
+                <td><div class="actions">
                   <a href={`#/keys?user_id=${encodeURIComponent(u.id)}`}>Keys</a>
                   <button type="button" onClick={() => setEditing(editing === u.id ? null : u.id)}>Edit</button>
                   <button type="button" onClick={() => act(() => api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, { blocked: !u.blocked }))}>
                     {u.blocked ? 'Unblock' : 'Block'}
                   </button>
                   <button type="button" onClick={() => confirm(`Delete user ${u.id} and all its keys?`) && act(() => api('DELETE', `/v1/users/${encodeURIComponent(u.id)}`))}>Delete</button>
-                </td>
+                </div></td>
               </tr>
               {editing === u.id && <tr><td colSpan={8}><UserForm user={u} onDone={reload} /></td></tr>}
             </>
