@@ -85,7 +85,7 @@ export const overviewRoutes = (services: Services) => {
         const rows = db
           .select({ day: usageDay, name: column, cost: sql<number>`sum(${usage.cost})` })
           .from(usage)
-          .where(and(usageFilter({ ...query, since, until })))
+          .where(usageFilter({ ...query, since, until }))
           .groupBy(usageDay, column)
           .all()
         const days = daysBetween(since, until)

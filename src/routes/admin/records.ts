@@ -9,8 +9,8 @@ import { idCursor, pageQuery, toPage } from './pagination'
 import { strictQuery } from './strict-query'
 import { summaryCursor, type SummaryKey } from './summary-cursor'
 
-export const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))
-export const timeRange = { since: time.optional(), until: time.optional() }
+const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))
+const timeRange = { since: time.optional(), until: time.optional() }
 const iso = (ms: number) => new Date(ms).toISOString()
 
 /** The filters of one user's usage; the other lists add `user_id`. */
@@ -22,8 +22,8 @@ export const oneUsersFilters = {
 }
 export const usageFilters = { ...oneUsersFilters, user_id: z.string().optional() }
 const usageQuery = strictQuery({ ...pageQuery, ...usageFilters })
-export type UsageFilters = Partial<z.infer<typeof usageQuery>>
-export type UsageQuery = z.infer<typeof usageQuery>
+type UsageFilters = Partial<z.infer<typeof usageQuery>>
+type UsageQuery = z.infer<typeof usageQuery>
 
 /** The summary's cursor names a group (day, user, model), which may be longer than an id. */
 const summaryQuery = strictQuery({ ...pageQuery, cursor: z.string().max(2000).optional(), ...usageFilters })
