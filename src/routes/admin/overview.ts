@@ -1,8 +1,8 @@
-import { and, desc, gte, lt, sql } from 'drizzle-orm'
+import { and, desc, gte, lt, lte, sql, type SQL } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
-import { refusalCounts, reservations, unpricedModels, usage } from '../../db/schema'
+import { refusalCounts, reservations, unpricedModels, usage, USAGE_DAY } from '../../db/schema'
 import type { Services } from '../../services'
 import { usageFilters, usageReader } from './records'
 import { strictQuery } from './strict-query'
@@ -14,7 +14,8 @@ const startOfMonth = (ms: number) => Date.UTC(new Date(ms).getUTCFullYear(), new
 /** The chart stacks this many groups by name; the rest are summed as one "other". */
 const MAX_SERIES = 8
 
-const usageDay = sql<string>`strftime('%Y-%m-%d', ${usage.createdAt} / 1000, 'unixepoch')`
+const dayNumber = (ms: number) => Math.floor(ms / DAY_MS)
+const usageDay = sql<number>`${USAGE_DAY}`
 
 /** The UTC days from `since` to `until` (exclusive), oldest first. */
 function daysBetween(since: number, until: number): string[] {
@@ -32,24 +33,34 @@ export const overviewRoutes = (services: Services) => {
   const { db, ledger, prices } = services
   const { usageFilter } = usageReader(services)
 
-  const spendSince = (since: number) => {
-    const r = db
-      .select({ requests: sql<number>`count(*)`, cost: sql<number>`coalesce(sum(${usage.cost}), 0)` })
-      .from(usage)
-      .where(gte(usage.createdAt, since))
-      .get()!
-    return { requests: r.requests, cost: microsToUsd(r.cost) }
-  }
-  const top = (column: typeof usage.userId | typeof usage.model, since: number, limit: number) =>
+  /**
+   * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive: read from the
+   * day indexes in their order when no other filter applies (see usage_day_model in the schema).
+   */
+  const perDay = (column: typeof usage.userId | typeof usage.model, fromDay: number, toDay: number, filter?: SQL) =>
     db
-      .select({ name: column, requests: sql<number>`count(*)`, cost: sql<number>`sum(${usage.cost})` })
+      .select({ day: usageDay, name: column, requests: sql<number>`count(*)`, cost: sql<number>`sum(${usage.cost})` })
       .from(usage)
-      .where(gte(usage.createdAt, since))
-      .groupBy(column)
-      .orderBy(desc(sql`sum(${usage.cost})`))
-      .limit(limit)
+      .where(and(gte(usageDay, fromDay), lte(usageDay, toDay), filter))
+      .groupBy(usageDay, column)
       .all()
-      .map((r) => ({ ...r, cost: microsToUsd(r.cost) }))
+
+  /** The groups' totals, dearest first. */
+  const ranked = (rows: Array<{ name: string; requests: number; cost: number }>) => {
+    const totals = new Map<string, { name: string; requests: number; cost: number }>()
+    for (const r of rows) {
+      const t = totals.get(r.name) ?? { name: r.name, requests: 0, cost: 0 }
+      t.requests += r.requests
+      t.cost += r.cost
+      totals.set(r.name, t)
+    }
+    return [...totals.values()].sort((a, b) => b.cost - a.cost)
+  }
+  const spend = (rows: Array<{ requests: number; cost: number }>) => ({
+    requests: rows.reduce((n, r) => n + r.requests, 0),
+    cost: microsToUsd(rows.reduce((n, r) => n + r.cost, 0)),
+  })
+  const asUsd = (r: { name: string; requests: number; cost: number }) => ({ ...r, cost: microsToUsd(r.cost) })
 
   return new Elysia({ name: 'admin-overview' })
     .get(
@@ -58,16 +69,18 @@ export const overviewRoutes = (services: Services) => {
         ledger.flush()
         const now = Date.now()
         const month = startOfMonth(now)
+        const today = dayNumber(now)
         const holds = db
           .select({ count: sql<number>`count(*)`, amount: sql<number>`coalesce(sum(${reservations.amount}), 0)` })
           .from(reservations)
           .get()!
+        const byModel = perDay(usage.model, dayNumber(month), today)
         return {
-          today: spendSince(startOfDay(now)),
-          month: { since: new Date(month).toISOString(), ...spendSince(month) },
+          today: spend(byModel.filter((r) => r.day === today)),
+          month: { since: new Date(month).toISOString(), ...spend(byModel) },
           open_holds: { count: holds.count, amount: microsToUsd(holds.amount) },
-          top_users: top(usage.userId, month, query.top),
-          top_models: top(usage.model, month, query.top),
+          top_users: ranked(perDay(usage.userId, dayNumber(month), today)).slice(0, query.top).map(asUsd),
+          top_models: ranked(byModel).slice(0, query.top).map(asUsd),
         }
       },
       {
@@ -82,21 +95,15 @@ export const overviewRoutes = (services: Services) => {
         const until = query.until ?? Date.now()
         const since = query.since ?? startOfDay(until) - (query.days - 1) * DAY_MS
         const column = query.by === 'user' ? usage.userId : usage.model
-        const rows = db
-          .select({ day: usageDay, name: column, cost: sql<number>`sum(${usage.cost})` })
-          .from(usage)
-          .where(usageFilter({ ...query, since, until }))
-          .groupBy(usageDay, column)
-          .all()
+        // Whole UTC days, as the chart shows them: the day indexes serve the range.
+        const rows = perDay(column, dayNumber(since), dayNumber(until - 1), usageFilter({ ...query, since: undefined, until: undefined }))
         const days = daysBetween(since, until)
-        const totals = new Map<string, number>()
-        for (const r of rows) totals.set(r.name, (totals.get(r.name) ?? 0) + r.cost)
-        const named = [...totals].sort((a, b) => b[1] - a[1]).slice(0, MAX_SERIES).map(([name]) => name)
+        const named = ranked(rows).slice(0, MAX_SERIES).map((r) => r.name)
         const index = new Map(days.map((d, i) => [d, i]))
         const series = new Map(named.map((name) => [name, new Array<number>(days.length).fill(0)]))
         let other: number[] | undefined
         for (const r of rows) {
-          const i = index.get(r.day)
+          const i = index.get(dayOf(r.day * DAY_MS))
           if (i === undefined) continue
           const values = series.get(r.name) ?? (other ??= new Array<number>(days.length).fill(0))
           values[i]! += r.cost
