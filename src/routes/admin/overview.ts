@@ -1,10 +1,10 @@
-import { and, desc, gte, lt, lte, sql, type SQL } from 'drizzle-orm'
+import { and, desc, gte, lt, lte, sql } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { refusalCounts, reservations, unpricedModels, usage, USAGE_DAY } from '../../db/schema'
 import type { Services } from '../../services'
-import { usageFilters, usageReader } from './records'
+import { usageFilters, usageReader, type UsageFilters } from './records'
 import { strictQuery } from './strict-query'
 
 const DAY_MS = 86_400_000
@@ -34,14 +34,20 @@ export const overviewRoutes = (services: Services) => {
   const { usageFilter } = usageReader(services)
 
   /**
-   * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive: read from the
-   * day indexes in their order when no other filter applies (see usage_day_model in the schema).
+   * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive. With no filter
+   * but the model, the range is said as days, which the day indexes serve in their order (see
+   * usage_day_model in the schema); a filter on anything else is better served by the row's time (the
+   * user's, key's or time index, reading rows in the order they were written).
    */
-  const perDay = (column: typeof usage.userId | typeof usage.model, fromDay: number, toDay: number, filter?: SQL) =>
+  const perDay = (column: typeof usage.userId | typeof usage.model, fromDay: number, toDay: number, filter: UsageFilters = {}) =>
     db
       .select({ day: usageDay, name: column, requests: sql<number>`count(*)`, cost: sql<number>`sum(${usage.cost})` })
       .from(usage)
-      .where(and(gte(usageDay, fromDay), lte(usageDay, toDay), filter))
+      .where(
+        filter.user_id || filter.key_id || filter.status
+          ? usageFilter({ ...filter, since: fromDay * DAY_MS, until: (toDay + 1) * DAY_MS })
+          : and(gte(usageDay, fromDay), lte(usageDay, toDay), usageFilter({ model: filter.model })),
+      )
       .groupBy(usageDay, column)
       .all()
 
@@ -96,7 +102,7 @@ export const overviewRoutes = (services: Services) => {
         const since = query.since ?? startOfDay(until) - (query.days - 1) * DAY_MS
         const column = query.by === 'user' ? usage.userId : usage.model
         // Whole UTC days, as the chart shows them: the day indexes serve the range.
-        const rows = perDay(column, dayNumber(since), dayNumber(until - 1), usageFilter({ ...query, since: undefined, until: undefined }))
+        const rows = perDay(column, dayNumber(since), dayNumber(until - 1), query)
         const days = daysBetween(since, until)
         const named = ranked(rows).slice(0, MAX_SERIES).map((r) => r.name)
         const index = new Map(days.map((d, i) => [d, i]))

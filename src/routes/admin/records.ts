@@ -22,7 +22,7 @@ export const oneUsersFilters = {
 }
 export const usageFilters = { ...oneUsersFilters, user_id: z.string().optional() }
 const usageQuery = strictQuery({ ...pageQuery, ...usageFilters })
-type UsageFilters = Partial<z.infer<typeof usageQuery>>
+export type UsageFilters = Partial<z.infer<typeof usageQuery>>
 type UsageQuery = z.infer<typeof usageQuery>
 
 /** The summary's cursor names a group (day, user, model), which may be longer than an id. */
