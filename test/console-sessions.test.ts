@@ -142,6 +142,14 @@ describe('admin session', () => {
     expect(after.body).toEqual({ kind: null })
   })
 
+  test('signing in again from the same browser ends its previous session', async () => {
+    const first = await signIn(MASTER_KEY)
+    const second = await signIn(MASTER_KEY, { origin: gw.url, cookie: first.cookie })
+    expect(second.status).toBe(200)
+    expect((await withSession(first, 'GET', '/v1/users')).status).toBe(401)
+    expect((await withSession(second, 'GET', '/v1/users')).status).toBe(200)
+  })
+
   test('a new master key ends every session signed in with the old one', async () => {
     const s = await signIn(MASTER_KEY)
     const db = gw.dbPath

@@ -50,6 +50,9 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
           state.userId = caller.userId
           started = { kind: 'key' as const, ...sessions.create('key', { id: caller.keyId, hash: hashKey(body.key) }), keyId: caller.keyId }
         }
+        // A browser signing in again leaves no older session of its own behind.
+        const previous = cookieValue(request.headers, SESSION_COOKIE)
+        if (previous) sessions.end(previous)
         set.headers['set-cookie'] = cookie(request, started.token, Math.floor(sessions.limits.maxMs / 1000))
         set.headers['cache-control'] = 'no-store'
         return sessionInfo(started.kind, sessions.csrfToken(started.token), started.expiresAt, started.keyId)
