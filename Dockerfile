@@ -39,7 +39,9 @@ RUN --mount=type=secret,id=npm_ca \
 
 # ---------------------------------------------------------------------------------------------
 # Stage 2: runtime. Only the Bun runtime (no compiler, no package manager cache, no dev
-# dependencies), the production node_modules, the source (Bun runs TypeScript directly) and the
+# dependencies), the production node_modules, the source (Bun runs TypeScript directly), the
+# console's front-end source (ui/, bundled by Bun in memory the first time /ui asks for it, from the
+# production dependencies preact and uplot: nothing is written to the image at run time) and the
 # committed drizzle migrations, which src/db/open.ts reads at startup from <app>/drizzle.
 # Application files stay owned by root: the gateway's user can read them, not change them.
 # No secret is baked in: TOLLGATE_MASTER_KEY and provider keys are given at run time
@@ -61,6 +63,7 @@ COPY --from=deps /home/bun/app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY drizzle ./drizzle
 COPY src ./src
+COPY ui ./ui
 
 # The official image's non-root user (uid 1000, gid 1000).
 USER bun

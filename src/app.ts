@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import { Alerts } from './alerts/alerts'
 import { Ledger } from './budget/ledger'
+import { consoleRoutes } from './console/ui-routes'
+import { sessionRoutes } from './console/session-routes'
+import { SessionStore } from './console/sessions'
 import type { Config } from './config/schema'
 import { openDatabase } from './db/open'
 import { WriteQueue } from './db/write-queue'
@@ -18,6 +21,7 @@ import { requestLogger } from './plugins/request-log'
 import { securityHeaders } from './plugins/security-headers'
 import { PriceBook } from './pricing/price-book'
 import { ProviderRegistry } from './providers/registry'
+import { RefusalRecord } from './records/refusals'
 import { RequestLog } from './records/request-log'
 import { adminRoutes } from './routes/admin'
 import { audioRoutes } from './routes/audio'
@@ -26,6 +30,7 @@ import { countTokensRoutes } from './routes/count-tokens'
 import { docsRoutes } from './routes/docs'
 import { embeddingsRoutes } from './routes/embeddings'
 import { healthRoutes } from './routes/health'
+import { keySelfRoutes } from './routes/key'
 import { messagesRoutes } from './routes/messages'
 import { metricsRoutes } from './routes/metrics'
 import { modelsRoutes } from './routes/models'
@@ -65,6 +70,11 @@ export function createServices(config: Config): Services {
     ledger,
     providers,
     requestLog: new RequestLog(db.$client, writes, config.audit_retention_days),
+    refusals: new RefusalRecord(db.$client, writes, config.audit_retention_days),
+    sessions: new SessionStore(db.$client, config.master_key, {
+      idleMs: config.console_session_idle_min * 60_000,
+      maxMs: config.console_session_max_hours * 3_600_000,
+    }),
     metrics,
     logger,
     alerts,
@@ -94,7 +104,7 @@ export function createApp(services: Services) {
     .use(requireHost())
     .use(bodyLimit(config.max_body_bytes))
     .use(corsPreflight(config.cors_allowed_origins))
-    .use(auth({ masterKey: config.master_key, keys: services.keys }))
+    .use(auth({ masterKey: config.master_key, keys: services.keys, sessions: services.sessions, trustProxy: config.trust_proxy }))
     .use(keyRateLimit())
     .use(healthRoutes(services.db))
     .use(metricsRoutes(services))
@@ -107,6 +117,9 @@ export function createApp(services: Services) {
     .use(messagesRoutes(services))
     .use(responsesRoutes(services))
     .use(countTokensRoutes(services))
+    .use(keySelfRoutes(services))
+    .use(sessionRoutes(services, services.sessions))
+    .use(consoleRoutes())
     .use(adminRoutes(services))
   routes.learn(app.routes)
   return app

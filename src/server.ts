@@ -77,6 +77,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
       sweeper.stop()
       await services.alerts.stop()
       services.requestLog.stop()
+      services.refusals.stop()
       const stopped = app.stop()
       const open = await services.ledger.drain(drainMs)
       if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)

@@ -1,5 +1,6 @@
 import type { Alerts } from './alerts/alerts'
 import type { Ledger } from './budget/ledger'
+import type { SessionStore } from './console/sessions'
 import type { Config } from './config/schema'
 import type { Db } from './db/open'
 import type { WriteQueue } from './db/write-queue'
@@ -8,6 +9,7 @@ import type { Logger } from './log/logger'
 import type { GatewayMetrics } from './metrics/gateway-metrics'
 import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
+import type { RefusalRecord } from './records/refusals'
 import type { RequestLog } from './records/request-log'
 
 /** The long-lived parts of one gateway, built once at startup and handed to the plugins and routes. */
@@ -20,6 +22,8 @@ export interface Services {
   ledger: Ledger
   providers: ProviderRegistry
   requestLog: RequestLog
+  refusals: RefusalRecord
+  sessions: SessionStore
   metrics: GatewayMetrics
   logger: Logger
   alerts: Alerts

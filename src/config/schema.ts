@@ -126,6 +126,11 @@ export const configSchema = z
     /** GET /metrics (Prometheus text): off unless enabled; answers the master key or `metrics_token`. */
     metrics_enabled: flag.default(false),
     metrics_token: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Console (/ui) sign-ins end after this many idle minutes, and this many hours after sign-in at the latest. */
+    console_session_idle_min: positiveInt.default(30),
+    console_session_max_hours: positiveInt.default(12),
+    /** Console sign-in attempts per minute from one client address (the master key guessed slowly). */
+    console_sign_ins_per_min: positiveInt.default(10),
     /** Structured JSON logs on stdout: one line per request at `info`. */
     log_level: z.enum(LOG_LEVELS).default('info'),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'provider names use letters, digits, _ . -'), provider).default({}),

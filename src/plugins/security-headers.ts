@@ -10,6 +10,11 @@ const DOCS_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
   "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
+/** The console: its own script, stylesheet and API only; uPlot and Preact set styles through the DOM, not markup. */
+const UI_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 export function isHttps(request: Request, trustProxy: boolean): boolean {
   if (request.url.startsWith('https:')) return true
   return trustProxy && request.headers.get('x-forwarded-proto')?.split(',', 1)[0]?.trim().toLowerCase() === 'https'
@@ -33,6 +38,7 @@ export const securityHeaders = (options: { enabled: boolean; trustProxy: boolean
     const h = set.headers
     Object.assign(h, API_SECURITY_HEADERS)
     const path = requestState(request).path
-    if (path === '/docs' || path.startsWith('/docs/')) h['content-security-policy'] = DOCS_POLICY
+    h['content-security-policy'] =
+      path === '/docs' || path.startsWith('/docs/') ? DOCS_POLICY : path === '/ui' || path.startsWith('/ui/') ? UI_POLICY : API_POLICY
     if (isHttps(request, options.trustProxy)) h['strict-transport-security'] = 'max-age=31536000; includeSubDomains'
   })
