@@ -106,7 +106,8 @@ describe('what the gateway does not know still passes through', () => {
 
   test('an unknown field, block type and server tool reach an Anthropic provider untouched', async () => {
     const block = { type: 'future_block', data: 'x' }
-    const tool = { type: 'web_search_20250305', name: 'web_search', max_uses: 1 }
+    // Not a billed one (web search must be priced, issue 12 item 3): a server tool the gateway has never heard of.
+    const tool = { type: 'future_tool_20991231', name: 'future_tool' }
     const res = await post(...messages({ future_option: 'on', tools: [tool] }, { role: 'user', content: [{ type: 'text', text: 'hi' }, block] }))
     expect(res.status).toBe(200)
     const sent = mock.calls.at(-1)!.body as any

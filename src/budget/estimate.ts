@@ -147,7 +147,7 @@ function anthropicContentTokens(content: unknown, mediaPartTokens: number): numb
   return n
 }
 
-const MESSAGES_SETTINGS = new Set(['model', 'messages', 'system', 'max_tokens', 'stream', 'metadata', 'temperature', 'top_p', 'top_k', 'service_tier'])
+const MESSAGES_SETTINGS = new Set(['model', 'messages', 'system', 'max_tokens', 'stream', 'metadata', 'temperature', 'top_p', 'top_k', 'service_tier', 'thinking'])
 
 /** Anthropic Messages: `system`, every message's blocks, tool definitions; output is the required `max_tokens`. */
 export function estimateMessages(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
