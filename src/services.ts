@@ -1,23 +1,36 @@
 import type { Alerts } from './alerts/alerts'
 import type { Ledger } from './budget/ledger'
+import type { SessionStore } from './console/sessions'
 import type { Config } from './config/schema'
+import type { Db } from './db/open'
+import type { WriteQueue } from './db/write-queue'
 import type { KeyStore } from './keys/key-store'
 import type { Logger } from './log/logger'
 import type { GatewayMetrics } from './metrics/gateway-metrics'
 import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
+import type { RefusalRecord } from './records/refusals'
 import type { RequestLog } from './records/request-log'
 import type { Store } from './store/store'
 
 /** The long-lived parts of one gateway, built once at startup and handed to the plugins and routes. */
 export interface Services {
   config: Config
+  /** Where users, keys, prices, holds, usage and the request log live: SQLite or Postgres. */
   store: Store
+  /**
+   * This process's SQLite database and its write queue (`store.local`): on SQLite the store's own file; on
+   * Postgres a private in-memory one, for what is not yet on Postgres (alerts, console sessions, refusal counts).
+   */
+  db: Db
+  writes: WriteQueue
   keys: KeyStore
   prices: PriceBook
   ledger: Ledger
   providers: ProviderRegistry
   requestLog: RequestLog
+  refusals: RefusalRecord
+  sessions: SessionStore
   metrics: GatewayMetrics
   logger: Logger
   alerts: Alerts

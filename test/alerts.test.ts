@@ -238,7 +238,7 @@ describe('events', () => {
 
   test('webhook URLs are configuration only: the config refuses a non-http URL and a short secret', async () => {
     const { configSchema } = await import('../src/config/schema')
-    const bad = configSchema.safeParse({ master_key: 'k'.repeat(40), alerts: { webhooks: { x: { url: 'file:///etc/passwd', secret: 'short' } } } })
+    const bad = configSchema.safeParse({ master_key: 'test-master-key-0123456789abcdef-0123456789', alerts: { webhooks: { x: { url: 'file:///etc/passwd', secret: 'short' } } } })
     expect(bad.success).toBe(false)
     const paths = bad.error!.issues.map((i) => i.path.join('.'))
     expect(paths).toContain('alerts.webhooks.x.url')

@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig } from '../config/load'
-import { startGateway } from '../server'
 
 let config
 try {
@@ -16,7 +15,16 @@ if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms)
       'holds of long requests at their full amount while they are still running',
   )
 
-const gateway = await startGateway(config)
+// Loaded once the configuration is valid: a refused start does not load the whole gateway first.
+const { PortInUseError, startGateway } = await import('../server')
+let gateway
+try {
+  gateway = await startGateway(config)
+} catch (error) {
+  if (!(error instanceof PortInUseError)) throw error
+  console.error(`[tollgate] refusing to start: ${error.message}`)
+  process.exit(1)
+}
 console.log(`[tollgate] listening on ${gateway.url}`)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,9 +1,14 @@
 import type { AlertOutbox } from '../alerts/outbox'
-import { Counter, Gauge, Histogram, Registry } from './prometheus'
+import { knownMethod } from '../http/route-patterns'
+import { Counter, Gauge, Histogram, OTHER, Registry } from './prometheus'
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 
-/** What the gateway counts, served at /metrics in Prometheus text format. */
+/**
+ * What the gateway counts, served at /metrics in Prometheus text format. Every label takes values from a
+ * bounded set: route patterns, known methods, statuses, error codes, configured providers, and models the
+ * operator configured (`isConfiguredModel`); a model a client merely named is counted under `other`.
+ */
 export class GatewayMetrics {
   readonly registry = new Registry()
   readonly requests = this.registry.register(new Counter('tollgate_http_requests_total', 'Requests answered, by route, method and status.'))
@@ -17,7 +22,11 @@ export class GatewayMetrics {
   /** Open holds in the database as last read (`readReservations`, before each scrape). */
   private reservations = { n: 0, amount: 0 }
 
-  constructor(private readonly openReservations: () => Promise<{ n: number; amount: number }>, openHoldsHere: () => number) {
+  constructor(
+    private readonly openReservations: () => Promise<{ n: number; amount: number }>,
+    openHoldsHere: () => number,
+    private readonly isConfiguredModel: (model: string) => boolean,
+  ) {
     this.registry.register(new Gauge('tollgate_holds_open', 'Holds taken by this process and not yet settled.', openHoldsHere))
     this.registry.register(new Gauge('tollgate_reservations_open', 'Open holds in the database, all processes.', () => this.reservations.n))
     this.registry.register(new Gauge('tollgate_reserved_usd', 'USD held by open holds in the database, all processes.', () => this.reservations.amount / 1e6))
@@ -31,5 +40,14 @@ export class GatewayMetrics {
   watchAlerts(outbox: AlertOutbox): void {
     this.registry.register(new Gauge('tollgate_alerts_pending', 'Alert deliveries not yet made (all processes).', () => outbox.count('pending')))
     this.registry.register(new Gauge('tollgate_alerts_failed', 'Alert deliveries given up after their last attempt (all processes).', () => outbox.count('failed')))
+  }
+
+  /** A model's label: its own name if the operator configured or priced it, else `other`. */
+  modelLabel(model: string): string {
+    return this.isConfiguredModel(model) ? model : OTHER
+  }
+
+  methodLabel(method: string): string {
+    return knownMethod(method)
   }
 }

@@ -63,6 +63,11 @@ export class PriceBook {
     return this.current.get(model) ?? null
   }
 
+  /** The price in force as cached, without reading the database (a metrics label, say); null when unknown. */
+  cachedPriceOf(model: string): Price | null {
+    return this.current.get(model) ?? null
+  }
+
   async all(now = Date.now()): Promise<Price[]> {
     if (now - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
     // By code unit, as `<` compares: a page's cursor is the last model shown.

@@ -1,7 +1,7 @@
-import type { Database } from 'bun:sqlite'
 import type { SQL as DrizzleSql } from 'drizzle-orm'
 import type { LedgerStore } from '../budget/ledger'
 import type { Db } from '../db/open'
+import type { WriteQueue } from '../db/write-queue'
 import type * as tables from '../db/schema'
 import type { RequestLogEntry } from '../records/request-log'
 
@@ -102,10 +102,11 @@ export interface Store {
   /** Resolves when the database answers; rejects otherwise. */
   ping(): Promise<void>
   /**
-   * The SQLite connection that alerts use (their outbox is not on Postgres yet: the Postgres store gives
-   * them a private in-memory database, and refuses configured webhooks at startup).
+   * This process's SQLite database and write queue, for what is not on Postgres yet (the alert outbox, console
+   * sessions, refusal counts): the store's own file on SQLite; a private in-memory database on Postgres (which
+   * refuses configured alert webhooks at startup).
    */
-  readonly alertsDb: Database
+  readonly local: { db: Db; writes: WriteQueue }
   /** Writes everything queued and closes the connections. */
   close(): Promise<void>
 }

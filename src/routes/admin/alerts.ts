@@ -1,5 +1,4 @@
 import { and, desc, eq, inArray, lt, or } from 'drizzle-orm'
-import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { alertDeliveries, alerts } from '../../db/schema'
@@ -12,9 +11,7 @@ const KINDS = ['budget_threshold', 'key_expiring', 'user_blocked', 'key_revoked'
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString())
 
 /** Alerts newest first, each with its deliveries: what was raised, and whether every webhook got it. */
-export const alertRoutes = ({ store, alerts: service }: Services) => {
-  // Where the outbox is kept (see Store.alertsDb).
-  const db = drizzle({ client: store.alertsDb })
+export const alertRoutes = ({ db, alerts: service }: Services) => {
   const cursorOf = (a: { createdAt: number; id: string }) => `${a.createdAt}.${a.id}`
   const afterCursor = (cursor: string | undefined) => {
     if (cursor === undefined) return undefined

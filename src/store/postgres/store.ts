@@ -1,4 +1,3 @@
-import { Database } from 'bun:sqlite'
 import { SQL } from 'bun'
 import { eq, sql as drizzleSql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
@@ -6,6 +5,7 @@ import { migrate } from 'drizzle-orm/bun-sql/migrator'
 import { join } from 'node:path'
 import { openDatabase, type Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
+import { WriteQueue } from '../../db/write-queue'
 import type { RequestLogEntry } from '../../records/request-log'
 import { priceInsertParams, priceSql } from '../price-sql'
 import type { KeyLookupRow, PriceRow, PriceRows, Store, StoredResponseRow } from '../store'
@@ -34,7 +34,7 @@ export class PostgresStore implements Store {
   readonly tables = tables as unknown as typeof sqliteTables
   readonly ledger: PostgresLedgerStore
   readonly prices: PriceRows
-  readonly alertsDb: Database
+  readonly local: { db: Db; writes: WriteQueue }
   private readonly log: BatchWriter<RequestLogEntry>
   private readonly responses: BatchWriter<StoredResponseRow & { created_at: number; forget?: true }>
 
@@ -43,7 +43,8 @@ export class PostgresStore implements Store {
     this.db = drizzle({ client: sql, schema: tables }) as unknown as Db
     this.ledger = new PostgresLedgerStore(sql, onError)
     this.prices = postgresPriceRows(sql)
-    this.alertsDb = openDatabase(':memory:').$client
+    const local = openDatabase(':memory:')
+    this.local = { db: local, writes: new WriteQueue(local.$client, onError) }
     this.log = new BatchWriter((rows) => sql.unsafe(LOG_INSERT, [JSON.stringify(rows)]), onError, { retry: false, what: 'request-log row' })
     this.responses = new BatchWriter((rows) => this.writeResponses(rows), onError, { retry: true, what: 'stored response id' })
   }
@@ -141,7 +142,8 @@ export class PostgresStore implements Store {
     await this.log.close()
     await this.responses.close()
     await this.sql.close({ timeout: 5 })
-    this.alertsDb.close()
+    this.local.writes.close()
+    this.local.db.$client.close()
   }
 }
 

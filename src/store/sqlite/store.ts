@@ -55,8 +55,8 @@ export class SqliteStore implements Store {
     return new SqliteStore(openDatabase(path), onError)
   }
 
-  get alertsDb() {
-    return this.db.$client
+  get local() {
+    return { db: this.db, writes: this.writes }
   }
 
   usageDay(createdAt: unknown) {
