@@ -4,6 +4,7 @@
  * unix milliseconds, as there: `bigint` read as a JavaScript number (every amount stays below 2^53, see
  * MAX_REQUEST_MICROS). Change this file, then `npm run db:generate:pg` and commit the migration it writes.
  */
+import { sql } from 'drizzle-orm'
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core'
 
 const micros = (name: string) => bigint(name, { mode: 'number' })
@@ -114,6 +115,8 @@ export const usage = pgTable(
     index('usage_user_time').on(t.userId, t.createdAt),
     index('usage_time').on(t.createdAt),
     index('usage_key_time').on(t.keyId, t.createdAt),
+    index('usage_day_model').on(sql`(created_at / 86400000)`, t.model, t.cost),
+    index('usage_day_user').on(sql`(created_at / 86400000)`, t.userId, t.cost),
   ],
 )
 
@@ -130,6 +133,8 @@ export const apiRequestLog = pgTable(
     clientIp: text('client_ip'),
     keyId: text('key_id'),
     userId: text('user_id'),
+    count: integer('count').notNull().default(1),
+    lastAt: millis('last_at'),
   },
   (t) => [index('api_request_log_time').on(t.createdAt), index('api_request_log_key').on(t.keyId, t.createdAt)],
 )
@@ -174,3 +179,34 @@ export const alertDeliveries = pgTable(
   },
   (t) => [primaryKey({ columns: [t.alertId, t.webhook] }), index('alert_deliveries_due').on(t.status, t.nextAttemptAt)],
 )
+
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['admin', 'key'] }).notNull(),
+    keyId: text('key_id').references(() => apiKeys.id, { onDelete: 'cascade' }),
+    keyHash: text('key_hash'),
+    createdAt: millis('created_at').notNull(),
+    lastSeenAt: millis('last_seen_at').notNull(),
+    expiresAt: millis('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_key').on(t.keyId)],
+)
+
+export const refusalCounts = pgTable(
+  'refusal_counts',
+  {
+    hour: bigint('hour', { mode: 'number' }).notNull(),
+    code: text('code').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.code] })],
+)
+
+export const unpricedModels = pgTable('unpriced_models', {
+  model: text('model').primaryKey(),
+  requests: bigint('requests', { mode: 'number' }).notNull(),
+  firstSeenAt: millis('first_seen_at').notNull(),
+  lastSeenAt: millis('last_seen_at').notNull(),
+})
