@@ -47,7 +47,19 @@ CREATE TABLE "api_request_log" (
 	"latency_ms" integer NOT NULL,
 	"client_ip" text,
 	"key_id" text,
-	"user_id" text
+	"user_id" text,
+	"count" integer DEFAULT 1 NOT NULL,
+	"last_at" bigint
+);
+--> statement-breakpoint
+CREATE TABLE "console_sessions" (
+	"id" text PRIMARY KEY NOT NULL,
+	"kind" text NOT NULL,
+	"key_id" text,
+	"key_hash" text,
+	"created_at" bigint NOT NULL,
+	"last_seen_at" bigint NOT NULL,
+	"expires_at" bigint NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "prices" (
@@ -66,6 +78,13 @@ CREATE TABLE "prices" (
 	"created_at" bigint NOT NULL,
 	"source" text,
 	"deleted_at" bigint
+);
+--> statement-breakpoint
+CREATE TABLE "refusal_counts" (
+	"hour" bigint NOT NULL,
+	"code" text NOT NULL,
+	"count" bigint NOT NULL,
+	CONSTRAINT "refusal_counts_hour_code_pk" PRIMARY KEY("hour","code")
 );
 --> statement-breakpoint
 CREATE TABLE "reservations" (
@@ -92,6 +111,13 @@ CREATE TABLE "stored_responses" (
 	"model" text NOT NULL,
 	"context_tokens" bigint,
 	"created_at" bigint NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "unpriced_models" (
+	"model" text PRIMARY KEY NOT NULL,
+	"requests" bigint NOT NULL,
+	"first_seen_at" bigint NOT NULL,
+	"last_seen_at" bigint NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "usage" (
@@ -129,6 +155,7 @@ CREATE TABLE "users" (
 --> statement-breakpoint
 ALTER TABLE "alert_deliveries" ADD CONSTRAINT "alert_deliveries_alert_id_alerts_id_fk" FOREIGN KEY ("alert_id") REFERENCES "public"."alerts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "console_sessions" ADD CONSTRAINT "console_sessions_key_id_api_keys_id_fk" FOREIGN KEY ("key_id") REFERENCES "public"."api_keys"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "stored_responses" ADD CONSTRAINT "stored_responses_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "alert_deliveries_due" ON "alert_deliveries" USING btree ("status","next_attempt_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "alerts_dedupe" ON "alerts" USING btree ("dedupe_key");--> statement-breakpoint
@@ -137,9 +164,12 @@ CREATE UNIQUE INDEX "api_keys_hash" ON "api_keys" USING btree ("key_hash");--> s
 CREATE INDEX "api_keys_user" ON "api_keys" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "api_request_log_time" ON "api_request_log" USING btree ("created_at");--> statement-breakpoint
 CREATE INDEX "api_request_log_key" ON "api_request_log" USING btree ("key_id","created_at");--> statement-breakpoint
+CREATE INDEX "console_sessions_key" ON "console_sessions" USING btree ("key_id");--> statement-breakpoint
 CREATE INDEX "prices_model" ON "prices" USING btree ("model","created_at");--> statement-breakpoint
 CREATE INDEX "reservations_expiry" ON "reservations" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "stored_responses_user" ON "stored_responses" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "usage_user_time" ON "usage" USING btree ("user_id","created_at");--> statement-breakpoint
 CREATE INDEX "usage_time" ON "usage" USING btree ("created_at");--> statement-breakpoint
-CREATE INDEX "usage_key_time" ON "usage" USING btree ("key_id","created_at");
+CREATE INDEX "usage_key_time" ON "usage" USING btree ("key_id","created_at");--> statement-breakpoint
+CREATE INDEX "usage_day_model" ON "usage" USING btree ((created_at / 86400000),"model","cost");--> statement-breakpoint
+CREATE INDEX "usage_day_user" ON "usage" USING btree ((created_at / 86400000),"user_id","cost");
