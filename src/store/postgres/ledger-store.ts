@@ -1,5 +1,5 @@
 import type { SQL, TransactionSQL } from 'bun'
-import { decideHold, type HoldRequest, type LedgerStore, type Outcome, type TakenHold } from '../../budget/ledger'
+import { decideHold, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type TakenHold, type UserFigures } from '../../budget/ledger'
 import type { BudgetPeriod } from '../../budget/period'
 import type { GatewayError } from '../../http/errors'
 import { randomHoldId } from '../hold-id'
@@ -58,6 +58,70 @@ SELECT request_id, created_at, user_id, key_id, model, provider, endpoint, promp
        cached_tokens, cost, amount, price_id, status, latency_ms, stream
   FROM settled`
 
+interface Asked {
+  r: HoldRequest
+  now: number
+  ttlMs: number
+  resolve(taken: TakenHold | GatewayError): void
+  reject(error: unknown): void
+}
+
+/**
+ * Decides and writes a batch of holds inside `tx`: the users' rows and then the keys' are locked, each in
+ * id order (as settlements lock them), read, and each hold decided in turn on the figures the ones before
+ * it left (decideHold, as SQLite decides under its write lock); then every debit and hold is written.
+ */
+async function reserveBatch(tx: TransactionSQL, batch: Asked[]): Promise<Array<TakenHold | GatewayError>> {
+  const userIds = JSON.stringify([...new Set(batch.map((a) => a.r.userId))])
+  const keyIds = JSON.stringify([...new Set(batch.flatMap((a) => (a.r.keyId === null ? [] : [a.r.keyId])))])
+  const [userRows, keyRows] = await Promise.all([
+    tx`SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
+        WHERE id IN (SELECT jsonb_array_elements_text(${userIds}::text::jsonb)) ORDER BY id FOR UPDATE`,
+    tx`SELECT id, max_budget, spend, reserved FROM api_keys
+        WHERE id IN (SELECT jsonb_array_elements_text(${keyIds}::text::jsonb)) ORDER BY id FOR UPDATE`,
+  ])
+  const users = new Map<string, UserFigures>()
+  for (const u of userRows)
+    users.set(u.id, {
+      blocked: u.blocked, maxBudget: numberOrNull(u.max_budget), spend: Number(u.spend), reserved: Number(u.reserved),
+      budgetPeriod: u.budget_period as BudgetPeriod | null, periodStart: Number(u.period_start),
+    })
+  const keys = new Map<string, KeyFigures>()
+  for (const k of keyRows) keys.set(k.id, { maxBudget: numberOrNull(k.max_budget), spend: Number(k.spend), reserved: Number(k.reserved) })
+  const holds: unknown[] = []
+  const results = batch.map(({ r, now, ttlMs }): TakenHold | GatewayError => {
+    const user = users.get(r.userId) ?? null
+    const key = r.keyId === null ? null : (keys.get(r.keyId) ?? null)
+    const decided = decideHold(r, user, key, now)
+    if (!('request' in decided)) return decided
+    const h = decided.request
+    if (decided.rollTo !== null) Object.assign(user!, { spend: 0, periodStart: decided.rollTo })
+    user!.reserved += h.amount
+    if (decided.keyDebited) key!.reserved += h.amount
+    const id = randomHoldId()
+    holds.push({
+      id, request_id: h.requestId, user_id: h.userId, key_id: h.keyId, amount: h.amount, model: h.model, provider: h.provider, endpoint: h.endpoint,
+      price_id: h.priceId, stream: h.stream, created_at: now, expires_at: now + ttlMs, key_debited: decided.keyDebited,
+    })
+    return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
+  })
+  if (holds.length === 0) return results
+  // The rows are locked: their new figures are written as they now stand.
+  const userFigures = JSON.stringify([...users].map(([id, u]) => ({ id, spend: u.spend, reserved: u.reserved, period_start: u.periodStart })))
+  const keyFigures = JSON.stringify([...keys].map(([id, k]) => ({ id, reserved: k.reserved })))
+  await Promise.all([
+    tx`UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
+         FROM jsonb_to_recordset(${userFigures}::text::jsonb) AS x(id text, spend bigint, reserved bigint, period_start bigint) WHERE users.id = x.id`,
+    tx`UPDATE api_keys SET reserved = x.reserved
+         FROM jsonb_to_recordset(${keyFigures}::text::jsonb) AS x(id text, reserved bigint) WHERE api_keys.id = x.id`,
+    tx`INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
+       SELECT * FROM jsonb_to_recordset(${JSON.stringify(holds)}::text::jsonb) AS x(
+         id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
+         stream boolean, created_at bigint, expires_at bigint, key_debited boolean)`,
+  ])
+  return results
+}
+
 /**
  * Settles a batch inside `tx`. The users' rows are locked first and then the keys', each in id order, as a
  * reservation locks its user's row and then its key's: so that settlements and reservations on several
@@ -82,16 +146,17 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
 }
 
 /**
- * The ledger's Postgres storage, shared by every replica. A reservation is one transaction that locks the
- * user's row (and the key's) with `SELECT … FOR UPDATE`, decides with the same rule as SQLite
- * (decideHold) and writes the debit and the hold: a second replica reserving for the same user waits for
- * the lock and then reads the first one's hold, so holds can never together pass a ceiling, and a period
- * rolled by one is seen rolled by the next. Settlements are grouped, a few milliseconds' worth in one
+ * The ledger's Postgres storage, shared by every replica. The holds asked for in one turn are one
+ * transaction that locks their users' rows (and keys') with `SELECT … FOR UPDATE`, decides each with the
+ * same rule as SQLite (decideHold) and writes the debits and holds: a second replica reserving for the same
+ * user waits for the lock and then reads the first one's holds, so holds can never together pass a
+ * ceiling, and a period rolled by one is seen rolled by the next. Settlements are grouped, a few milliseconds' worth in one
  * statement (SETTLE); a batch the database refuses (Postgres down) is kept and sent again, and if this
  * process dies first its holds stay for another replica's sweeper.
  */
 export class PostgresLedgerStore implements LedgerStore {
   private readonly settlements: BatchWriter<SettlementRow>
+  private asked: Asked[] = []
 
   constructor(
     private readonly sql: SQL,
@@ -103,41 +168,25 @@ export class PostgresLedgerStore implements LedgerStore {
     })
   }
 
+  /**
+   * Queues the hold with the others asked for in this turn of the event loop; they are decided and
+   * committed together (reserveBatch), and each caller hears once the commit is done. A commit costs a
+   * flush of Postgres's WAL to disk: one for many holds is what lets a busy budget take more than one
+   * hold per flush.
+   */
   reserve(r: HoldRequest, now: number, ttlMs: number): Promise<TakenHold | GatewayError> {
-    return retryingConflicts(() =>
-      this.sql.begin(async (tx) => {
-        // Both locks in one round trip; the user's row first, as in every transaction here.
-        const [[user], [key]] = await Promise.all([
-          tx`SELECT blocked, max_budget, spend, reserved, budget_period, period_start FROM users WHERE id = ${r.userId} FOR UPDATE`,
-          r.keyId === null ? Promise.resolve([]) : tx`SELECT max_budget, spend, reserved FROM api_keys WHERE id = ${r.keyId} FOR UPDATE`,
-        ])
-        const decided = decideHold(
-          r,
-          user && {
-            blocked: user.blocked, maxBudget: numberOrNull(user.max_budget), spend: Number(user.spend), reserved: Number(user.reserved),
-            budgetPeriod: user.budget_period as BudgetPeriod | null, periodStart: Number(user.period_start),
-          },
-          key && { maxBudget: numberOrNull(key.max_budget), spend: Number(key.spend), reserved: Number(key.reserved) },
-          now,
-        )
-        if (!('request' in decided)) return decided
-        const h = decided.request
-        const id = randomHoldId()
-        const keyId = decided.keyDebited ? h.keyId : null
-        await tx`
-          WITH u AS (
-            UPDATE users SET reserved = reserved + ${h.amount},
-                   spend = CASE WHEN ${decided.rollTo}::bigint IS NULL THEN spend ELSE 0 END,
-                   period_start = coalesce(${decided.rollTo}::bigint, period_start)
-             WHERE id = ${h.userId}
-          ), k AS (
-            UPDATE api_keys SET reserved = reserved + ${h.amount} WHERE id = ${keyId}
-          )
-          INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-          VALUES (${id}, ${h.requestId}, ${h.userId}, ${h.keyId}, ${h.amount}, ${h.model}, ${h.provider}, ${h.endpoint}, ${h.priceId},
-                  ${h.stream}, ${now}, ${now + ttlMs}, ${decided.keyDebited})`
-        return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
-      }),
+    return new Promise((resolve, reject) => {
+      this.asked.push({ r, now, ttlMs, resolve, reject })
+      if (this.asked.length === 1) setImmediate(this.reserveAsked)
+    })
+  }
+
+  private readonly reserveAsked = () => {
+    const batch = this.asked
+    this.asked = []
+    retryingConflicts(() => this.sql.begin((tx) => reserveBatch(tx, batch))).then(
+      (results) => batch.forEach((a, i) => a.resolve(results[i]!)),
+      (error) => batch.forEach((a) => a.reject(error)),
     )
   }
 
