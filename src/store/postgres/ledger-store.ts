@@ -157,6 +157,7 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
 export class PostgresLedgerStore implements LedgerStore {
   private readonly settlements: BatchWriter<SettlementRow>
   private asked: Asked[] = []
+  private reserving = false
 
   constructor(
     private readonly sql: SQL,
@@ -177,17 +178,29 @@ export class PostgresLedgerStore implements LedgerStore {
   reserve(r: HoldRequest, now: number, ttlMs: number): Promise<TakenHold | GatewayError> {
     return new Promise((resolve, reject) => {
       this.asked.push({ r, now, ttlMs, resolve, reject })
-      if (this.asked.length === 1) setImmediate(this.reserveAsked)
+      if (this.asked.length === 1 && !this.reserving) setImmediate(this.reserveAsked)
     })
   }
 
+  /**
+   * One batch in flight at a time: the holds asked for while it commits wait for the next one, which
+   * then takes them all. Batches in flight together would only queue on the same row locks, each paying
+   * its own flush.
+   */
   private readonly reserveAsked = () => {
     const batch = this.asked
     this.asked = []
-    retryingConflicts(() => this.sql.begin((tx) => reserveBatch(tx, batch))).then(
-      (results) => batch.forEach((a, i) => a.resolve(results[i]!)),
-      (error) => batch.forEach((a) => a.reject(error)),
-    )
+    if (batch.length === 0) return
+    this.reserving = true
+    retryingConflicts(() => this.sql.begin((tx) => reserveBatch(tx, batch)))
+      .then(
+        (results) => batch.forEach((a, i) => a.resolve(results[i]!)),
+        (error) => batch.forEach((a) => a.reject(error)),
+      )
+      .finally(() => {
+        this.reserving = false
+        if (this.asked.length > 0) setImmediate(this.reserveAsked)
+      })
   }
 
   settle(hold: TakenHold, outcome: Outcome, now: number): void {
