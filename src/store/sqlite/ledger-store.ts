@@ -3,7 +3,7 @@ import type { WriteQueue } from '../../db/write-queue'
 import type { GatewayError } from '../../http/errors'
 import { decideHold, type HoldRequest, type LedgerStore, type Outcome, type TakenHold } from '../../budget/ledger'
 import type { BudgetPeriod } from '../../budget/period'
-import { randomHoldId } from '../hold-id'
+import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 
 interface UserRow {
   blocked: number
@@ -18,21 +18,6 @@ interface KeyRow {
   max_budget: number | null
   spend: number
   reserved: number
-}
-
-export interface ReservationRow {
-  id: number
-  request_id: string
-  user_id: string
-  key_id: string | null
-  amount: number
-  model: string
-  provider: string
-  endpoint: string
-  price_id: number | null
-  stream: number | boolean
-  created_at: number
-  key_debited: number | boolean
 }
 
 /**
@@ -193,12 +178,4 @@ export class SqliteLedgerStore implements LedgerStore {
   async flush(): Promise<void> {
     this.writes.flush()
   }
-}
-
-export function takenFromRow(row: ReservationRow): TakenHold {
-  const request: HoldRequest = {
-    requestId: row.request_id, userId: row.user_id, keyId: row.key_id, amount: Number(row.amount), model: row.model,
-    provider: row.provider, endpoint: row.endpoint, priceId: row.price_id, stream: row.stream === 1 || row.stream === true,
-  }
-  return { id: Number(row.id), request, createdAt: Number(row.created_at), remainingAfter: null }
 }
