@@ -49,6 +49,11 @@ export async function startPostgres(): Promise<TestPostgres> {
   const port = freePort()
   let server: Subprocess | null = null
 
+  // If the test run ends without destroy() (a timeout, an error), the server must not outlive it.
+  process.once('exit', () => {
+    server?.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  })
   const start = async () => {
     server = Bun.spawn(
       asPostgres([join(BIN, 'postgres'), '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'max_connections=300', '-c', 'fsync=on']),
