@@ -6,6 +6,8 @@ import { SERVER_BODY_LIMIT } from './plugins/body-limit'
 export interface RunningGateway {
   url: string
   port: number
+  /** Settles once the first connection to Redis is made or has failed (at once without Redis). */
+  ready: Promise<void>
   stop(drainMs?: number): Promise<void>
 }
 
@@ -13,6 +15,8 @@ export interface RunningGateway {
 export interface ServerOptions {
   /** Seconds a silent connection is kept (Bun's idle timeout). Proxy routes switch it off per request. */
   idleTimeoutSec?: number
+  /** One of a TOLLGATE_WORKERS group: share the port with the group's other processes (SO_REUSEPORT). */
+  sharePort?: boolean
 }
 
 export function startGateway(config: Config, options: ServerOptions = {}): RunningGateway {
@@ -22,7 +26,9 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
     services.alerts.holdsExpired(n)
   })
   services.alerts.start()
+  const ready = services.changes?.start() ?? Promise.resolve()
   const app = createApp(services).listen({
+    ...(options.sharePort ? { reusePort: true } : {}),
     hostname: config.host,
     port: config.port,
     maxRequestBodySize: SERVER_BODY_LIMIT,
@@ -33,6 +39,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
   return {
     url: `http://${host}:${server.port}`,
     port: server.port!,
+    ready,
     /**
      * Stops taking requests, lets the ones in flight finish and settle (up to `drainMs`), then writes
      * everything queued. A hold still open after that stays in the database for the sweeper.
@@ -50,6 +57,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
       await server.stop(true)
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
+      services.redis?.stop()
       services.writes.close()
       services.db.$client.close()
     },
