@@ -32,9 +32,20 @@ export const ipRateLimit = (perMinute: number | undefined, limiter: RateLimiter 
       }
       : async ({ request, set }) => {
         if (!perMinute) return
-        report(request, set.headers as HeaderBag, await limiter.hit(clientOf(request), perMinute))
+        let decision: RateDecision
+        try {
+          decision = await limiter.hit(clientOf(request), perMinute)
+        } catch (error) {
+          // A shared limiter that cannot count (Redis down, failure mode closed) refuses requests, but not the
+          // probes that must be able to tell an operator so.
+          if (MONITORING.has(requestState(request).path)) return
+          throw error
+        }
+        report(request, set.headers as HeaderBag, decision)
       },
   )
+
+const MONITORING = new Set(['/health', '/metrics'])
 
 const clientOf = (request: Request) => requestState(request).clientIp ?? 'unknown'
 

@@ -25,9 +25,10 @@ export interface ReplicaMachine {
   redisUrl: string
   /** The SQLite file standing in for Postgres until the Postgres store is there. */
   dbPath: string
-  /** The config file (providers, prices) standing in for deploy/tollgate.yaml: it points at the mock provider. */
-  configFile: string
-  port: number
+  /** The config file standing in for deploy/tollgate.yaml (unset: the caller gives TOLLGATE_CONFIG, as spawnGateway does). */
+  configFile?: string
+  /** Unset: any free port. */
+  port?: number
   masterKey: string
 }
 
@@ -51,8 +52,9 @@ export function replicaEnvironment(machine: ReplicaMachine): Record<string, stri
   delete out.TOLLGATE_DATABASE_URL
   out.TOLLGATE_DB = machine.dbPath
   out.TOLLGATE_REDIS_URL = machine.redisUrl
-  out.TOLLGATE_CONFIG = machine.configFile
+  if (machine.configFile) out.TOLLGATE_CONFIG = machine.configFile
+  else delete out.TOLLGATE_CONFIG
   out.TOLLGATE_HOST = '127.0.0.1'
-  out.TOLLGATE_PORT = String(machine.port)
+  out.TOLLGATE_PORT = String(machine.port ?? 0)
   return out
 }
