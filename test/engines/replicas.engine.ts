@@ -79,7 +79,7 @@ describe('rate limits shared through Redis', () => {
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
       expect(r.headers.get('x-ratelimit-limit')).toBe('6')
       expect(r.headers.get('x-ratelimit-remaining')).toBe('0')
-      expect((await r.json()).error.code).toBe('rate_limit_exceeded')
+      expect(((await r.json()) as any).error.code).toBe('rate_limit_exceeded')
     }
     // The allowed ones counted down one shared allowance: 5, 4, … 0, each seen once.
     expect(passed.map((r) => r.headers.get('x-ratelimit-remaining')).sort()).toEqual(['0', '1', '2', '3', '4', '5'])
@@ -165,7 +165,7 @@ describe('Redis stopped, then back', () => {
       await redis.start()
     }
     // Back without a restart: shared again.
-    expect(await within(15_000, async () => (await (await fetch(`${a.url}/health`)).json()).redis === 'up')).toBeLessThan(15_000)
+    expect(await within(15_000, async () => ((await (await fetch(`${a.url}/health`)).json()) as any).redis === 'up')).toBeLessThan(15_000)
     expect(await within(15_000, async () => (await metric(b.url, 'tollgate_redis_up')) === 1)).toBeLessThan(15_000)
     const { secret: limited } = await a.userWithKey({ id: 'after-outage' }, { rpm_limit: 2 })
     const ip = clientIp()
@@ -188,7 +188,7 @@ describe('Redis stopped, then back', () => {
         const res = await chat(closed.url, secret)
         expect(res.status).toBe(503)
         expect(res.headers.get('retry-after')).toBe('1')
-        expect((await res.json()).error.code).toBe('rate_limiter_unavailable')
+        expect(((await res.json()) as any).error.code).toBe('rate_limiter_unavailable')
         expect(mock.calls.length).toBe(before)
         const health = await fetch(`${closed.url}/health`)
         expect(health.status).toBe(503)
