@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig } from '../config/load'
-import { startGateway } from '../server'
 import { lockPort, PortLockedError, type PortLock } from '../workers/port-lock'
 import type { WorkerReady } from '../workers/group'
 import { isWorker } from '../workers/worker-env'
@@ -45,6 +44,8 @@ if (!isWorker() && config.port !== 0) {
   }
 }
 
+// Loaded once the configuration is valid: a refused start does not load the whole gateway first.
+const { startGateway } = await import('../server')
 const gateway = startGateway(config, { sharePort: isWorker() })
 await gateway.ready
 const stop = async () => {
