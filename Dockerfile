@@ -39,7 +39,9 @@ RUN --mount=type=secret,id=npm_ca \
 
 # ---------------------------------------------------------------------------------------------
 # Stage 2: runtime. Only the Bun runtime (no compiler, no package manager cache, no dev
-# dependencies), the production node_modules, the source (Bun runs TypeScript directly) and the
+# dependencies), the production node_modules, the source (Bun runs TypeScript directly), the
+# console's front-end source (ui/, bundled by Bun in memory the first time /ui asks for it, from the
+# production dependencies preact and uplot: nothing is written to the image at run time) and the
 # committed drizzle migrations, which src/db/open.ts reads at startup from <app>/drizzle.
 # Application files stay owned by root: the gateway's user can read them, not change them.
 # No secret is baked in: TOLLGATE_MASTER_KEY and provider keys are given at run time
@@ -53,14 +55,15 @@ ENV NODE_ENV=production \
     TOLLGATE_PORT=8080 \
     TOLLGATE_DB=/data/tollgate.db
 
-# The SQLite database (and its -wal/-shm files) lives in /data, writable only by the `bun` user.
-RUN mkdir -p /data && chown bun:bun /data && chmod 0750 /data
+# The SQLite database (and its -wal/-shm files) lives in /data, readable and writable only by the `bun` user.
+RUN mkdir -p /data && chown bun:bun /data && chmod 0700 /data
 
 WORKDIR /home/bun/app
 COPY --from=deps /home/bun/app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY drizzle ./drizzle
 COPY src ./src
+COPY ui ./ui
 
 # The official image's non-root user (uid 1000, gid 1000).
 USER bun

@@ -445,6 +445,14 @@ fi
 sed 's/^/container-check:         gateway> /' "$WORK/gateway.log" | grep -v -F -e "$MASTER_KEY" -e "$PROVIDER_KEY" | head -5 || true
 
 if [[ $GW_RUNNING -eq 1 ]]; then
+  # The console's bundle is built by Bun inside the image, from its production dependencies.
+  ui_js=$(http_get "http://127.0.0.1:$PORT/ui/assets/app.js")
+  if [[ $ui_js == 200* && ${#ui_js} -gt 10000 ]]; then
+    ok "GET /ui/assets/app.js -> 200 (${#ui_js} bytes, bundled in the container)"
+  else
+    bad "the console's bundle is not served from the image: GET /ui/assets/app.js -> ${ui_js:0:200}"
+  fi
+
   DB_LS=$(timeout 60 buildah run --isolation chroot "$CTR" ls -ln /data 2>&1 | grep -E 'tollgate\.db$' || true)
   if [[ $DB_LS =~ ^[-rwx]+[[:space:]]+[0-9]+[[:space:]]+([0-9]+) && ${BASH_REMATCH[1]} != 0 ]]; then
     ok "database created in the volume as uid ${BASH_REMATCH[1]}: /data/tollgate.db"

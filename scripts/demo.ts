@@ -38,6 +38,14 @@ const admin = async (path: string, body: unknown) => {
 }
 await admin('/v1/users', { id: 'demo-team', alias: 'Demo team', max_budget: 1, budget_period: 'monthly' })
 const { key } = await admin('/v1/keys', { user_id: 'demo-team', name: 'demo' })
+// One request made with the demo key at once, so that the console's Overview chart has something to show.
+const first = await fetch(`${gateway.url}/v1/chat/completions`, {
+  method: 'POST',
+  headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'Hello from the demo!' }] }),
+})
+if (!first.ok) throw new Error(`the demo's first request failed: ${first.status} ${await first.text()}`)
+await first.text()
 
 console.log(`
 tollgate demo running on ${gateway.url}  (mock provider on ${mock.url}, database ${dbDir})
@@ -54,6 +62,9 @@ Then see what it cost and what is left of the $1 budget:
 
   curl -s ${gateway.url}/v1/users/demo-team -H "Authorization: Bearer ${masterKey}"
   curl -s ${gateway.url}/v1/usage -H "Authorization: Bearer ${masterKey}"
+
+Admin console: ${gateway.url}/ui   (sign in with the master key above: the demo's first request is on the
+Overview chart; or sign in with the demo key to see that key's own budget and usage)
 
 API docs: ${gateway.url}/docs      Stop with Ctrl-C.
 `)

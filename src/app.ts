@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import { Alerts } from './alerts/alerts'
 import { Ledger } from './budget/ledger'
+import { consoleRoutes } from './console/ui-routes'
+import { sessionRoutes } from './console/session-routes'
+import { SessionStore } from './console/sessions'
 import type { Config } from './config/schema'
 import { openDatabase } from './db/open'
 import { WriteQueue } from './db/write-queue'
@@ -13,7 +16,7 @@ import { bodyLimit } from './plugins/body-limit'
 import { corsHeaders, corsPreflight } from './plugins/cors'
 import { errors } from './plugins/errors'
 import { ipRateLimit, keyRateLimit } from './plugins/rate-limit'
-import { requestContext } from './plugins/request-context'
+import { requestContext, requireHost } from './plugins/request-context'
 import { requestLogger } from './plugins/request-log'
 import { securityHeaders } from './plugins/security-headers'
 import { PriceBook } from './pricing/price-book'
@@ -22,6 +25,7 @@ import { ChangeFeed } from './redis/change-feed'
 import { RedisLink } from './redis/link'
 import { SharedRateLimiter } from './redis/rate-limiter'
 import { ProviderRegistry } from './providers/registry'
+import { RefusalRecord } from './records/refusals'
 import { RequestLog } from './records/request-log'
 import { adminRoutes } from './routes/admin'
 import { audioRoutes } from './routes/audio'
@@ -30,6 +34,7 @@ import { countTokensRoutes } from './routes/count-tokens'
 import { docsRoutes } from './routes/docs'
 import { embeddingsRoutes } from './routes/embeddings'
 import { healthRoutes } from './routes/health'
+import { keySelfRoutes } from './routes/key'
 import { messagesRoutes } from './routes/messages'
 import { metricsRoutes } from './routes/metrics'
 import { modelsRoutes } from './routes/models'
@@ -45,14 +50,17 @@ export function createServices(config: Config): Services {
   // Prices are kept under the canonical `provider:model`, whichever way the file spells the model.
   prices.seed(Object.fromEntries(Object.entries(config.pricing).map(([model, seed]) => [providers.resolve(model)?.canonical ?? model, seed])))
   let ledger: Ledger | undefined
-  const metrics = new GatewayMetrics(db.$client, () => ledger?.openHolds ?? 0)
+  // A metrics label names only models the operator chose: aliased, seeded, or priced in the price book.
+  const configuredModels = new Set([...Object.values(config.aliases), ...Object.keys(config.pricing)].map((m) => providers.canonicalName(m)))
+  const metrics = new GatewayMetrics(db.$client, () => ledger?.openHolds ?? 0, (model) => configuredModels.has(model) || prices.priceOf(model) !== null)
   ledger = new Ledger(db.$client, writes, config.reservation_ttl_sec * 1000, (hold, outcome) => {
+    const model = metrics.modelLabel(hold.model)
     metrics.settlements.inc({ status: outcome.status })
     metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)
-    metrics.costUsd.inc({ model: hold.model }, outcome.cost / 1e6)
-    metrics.tokens.inc({ model: hold.model, kind: 'prompt' }, outcome.promptTokens)
-    metrics.tokens.inc({ model: hold.model, kind: 'completion' }, outcome.completionTokens)
-    if (outcome.cachedTokens) metrics.tokens.inc({ model: hold.model, kind: 'cached' }, outcome.cachedTokens)
+    metrics.costUsd.inc({ model }, outcome.cost / 1e6)
+    metrics.tokens.inc({ model, kind: 'prompt' }, outcome.promptTokens)
+    metrics.tokens.inc({ model, kind: 'completion' }, outcome.completionTokens)
+    if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
   const logger = createLogger(config.log_level)
   const alerts = new Alerts(db.$client, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
@@ -68,6 +76,11 @@ export function createServices(config: Config): Services {
     ledger,
     providers,
     requestLog: new RequestLog(db.$client, writes, config.audit_retention_days),
+    refusals: new RefusalRecord(db.$client, writes, config.audit_retention_days),
+    sessions: new SessionStore(db.$client, config.master_key, {
+      idleMs: config.console_session_idle_min * 60_000,
+      maxMs: config.console_session_max_hours * 3_600_000,
+    }),
     metrics,
     logger,
     alerts,
@@ -94,14 +107,16 @@ function replicaSharing(config: Config, keys: KeyStore, prices: PriceBook, metri
 /**
  * The gateway. Edge plugins run in the order they are used, for every request: id and client address,
  * then the headers every answer carries (security, CORS), so that a refusal has them too; then the per-IP
- * rate limit, which counts every request before anything can refuse it; body size; a CORS preflight let
- * through to its route (or refused); authentication; per-key rate limit. Then the route; then the request
- * log, which sees every request; errors from anywhere leave through one handler.
+ * rate limit, which counts every request before anything can refuse it; a usable Host; body size; a CORS
+ * preflight let through to its route (or refused); authentication; per-key rate limit. Then the route;
+ * then the request log, which sees every request; errors from anywhere leave through one handler.
  */
 export function createApp(services: Services) {
   const { config } = services
   const routes = new RoutePatterns()
-  const app = new Elysia({ name: 'tollgate' })
+  // The router reads the path after the first '/' past "http://": its default skips 11 characters, as if
+  // every host were at least "a.bc", and misroutes a request whose Host is shorter (`a`, `a:1`).
+  const app = new Elysia({ name: 'tollgate', handler: { standardHostname: false } })
     .use(errors(services))
     // An after-response hook reaches only the routes registered after it: first, so that none escapes it.
     .use(requestLogger(services, routes))
@@ -109,9 +124,10 @@ export function createApp(services: Services) {
     .use(securityHeaders({ enabled: !config.disable_security_headers, trustProxy: config.trust_proxy }))
     .use(corsHeaders(config.cors_allowed_origins))
     .use(ipRateLimit(config.rate_limit_per_min, services.rateLimits.ip))
+    .use(requireHost())
     .use(bodyLimit(config.max_body_bytes))
     .use(corsPreflight(config.cors_allowed_origins))
-    .use(auth({ masterKey: config.master_key, keys: services.keys }))
+    .use(auth({ masterKey: config.master_key, keys: services.keys, sessions: services.sessions, trustProxy: config.trust_proxy }))
     .use(keyRateLimit(services.rateLimits.key))
     .use(healthRoutes(services))
     .use(metricsRoutes(services))
@@ -124,6 +140,9 @@ export function createApp(services: Services) {
     .use(messagesRoutes(services))
     .use(responsesRoutes(services))
     .use(countTokensRoutes(services))
+    .use(keySelfRoutes(services))
+    .use(sessionRoutes(services, services.sessions))
+    .use(consoleRoutes())
     .use(adminRoutes(services))
   routes.learn(app.routes)
   return app

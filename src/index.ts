@@ -2,9 +2,13 @@
 /**
  * `tollgate` — one entry for the gateway and its admin CLI. With no command (or `serve`) it runs the
  * gateway, as `npm start` and the container do; any other command talks to a running gateway's admin API.
+ * Each is loaded only when asked for: the server never loads the CLI (nor its price catalog).
  */
-import { runCli } from './cli/main'
-
 const [command = 'serve', ...rest] = process.argv.slice(2)
 if (command === 'serve') await import('./cli/serve')
-else process.exitCode = await runCli(command, rest)
+else {
+  const { runCli } = await import('./cli/main')
+  process.exitCode = await runCli(command, rest)
+}
+
+export {}

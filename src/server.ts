@@ -1,7 +1,10 @@
 import { startSweeper, logSweep } from './budget/sweeper'
 import type { Config } from './config/schema'
 import { createApp, createServices } from './app'
+import { errorResponse, internalError } from './http/errors'
 import { SERVER_BODY_LIMIT } from './plugins/body-limit'
+import { API_SECURITY_HEADERS } from './plugins/security-headers'
+import type { Services } from './services'
 
 export interface RunningGateway {
   url: string
@@ -19,21 +22,56 @@ export interface ServerOptions {
   sharePort?: boolean
 }
 
+/** Another program (another gateway, perhaps) listens on the configured address. */
+export class PortInUseError extends Error {
+  override name = 'PortInUseError'
+  constructor(host: string, port: number) {
+    super(`port ${port} on ${host} is already in use (another tollgate, or another program, listens there); stop it or set TOLLGATE_PORT`)
+  }
+}
+
+/**
+ * Every option the listening socket gets, in one place. The framework's Bun adapter sets `reusePort`,
+ * with which a second gateway on the same port starts silently and the kernel splits the traffic between
+ * two gateways with different keys and databases: a gateway never shares its port, but with the other
+ * workers of its own TOLLGATE_WORKERS group (whose primary holds the port's lock). It also sets Bun's
+ * development mode outside NODE_ENV=production, whose page for an error that escapes the app shows the
+ * stack and the working directory: such an error gets our 500 instead, with the security headers.
+ */
+export function listenOptions(config: Config, options: ServerOptions, logger: Services['logger']) {
+  return {
+    hostname: config.host,
+    port: config.port,
+    // Only the workers of one TOLLGATE_WORKERS group share a port, on purpose (src/workers).
+    reusePort: options.sharePort === true,
+    development: false,
+    maxRequestBodySize: SERVER_BODY_LIMIT,
+    idleTimeout: options.idleTimeoutSec ?? 30,
+    error(error: Error) {
+      logger.log('error', 'unhandled error past the app', { error: error.stack ?? error.message })
+      return errorResponse(internalError(), 'openai', config.disable_security_headers ? {} : API_SECURITY_HEADERS)
+    },
+  }
+}
+
 export function startGateway(config: Config, options: ServerOptions = {}): RunningGateway {
   const services = createServices(config)
+  let app: ReturnType<typeof createApp>
+  try {
+    app = createApp(services).listen(listenOptions(config, options, services.logger))
+  } catch (error) {
+    services.redis?.stop()
+    services.writes.close()
+    services.db.$client.close()
+    if ((error as { code?: unknown })?.code === 'EADDRINUSE') throw new PortInUseError(config.host, config.port)
+    throw error
+  }
   const sweeper = startSweeper(services.ledger, undefined, (n) => {
     logSweep(n)
     services.alerts.holdsExpired(n)
   })
   services.alerts.start()
   const ready = services.changes?.start() ?? Promise.resolve()
-  const app = createApp(services).listen({
-    ...(options.sharePort ? { reusePort: true } : {}),
-    hostname: config.host,
-    port: config.port,
-    maxRequestBodySize: SERVER_BODY_LIMIT,
-    idleTimeout: options.idleTimeoutSec ?? 30,
-  })
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
   return {
@@ -48,6 +86,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
       sweeper.stop()
       await services.alerts.stop()
       services.requestLog.stop()
+      services.refusals.stop()
       const stopped = app.stop()
       const open = await services.ledger.drain(drainMs)
       if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)

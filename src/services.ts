@@ -1,5 +1,6 @@
 import type { Alerts } from './alerts/alerts'
 import type { Ledger } from './budget/ledger'
+import type { SessionStore } from './console/sessions'
 import type { Config } from './config/schema'
 import type { Db } from './db/open'
 import type { WriteQueue } from './db/write-queue'
@@ -9,6 +10,7 @@ import type { RateLimiter } from './http/gcra'
 import type { GatewayMetrics } from './metrics/gateway-metrics'
 import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
+import type { RefusalRecord } from './records/refusals'
 import type { RequestLog } from './records/request-log'
 import type { ChangeFeed } from './redis/change-feed'
 import type { RedisLink } from './redis/link'
@@ -23,6 +25,8 @@ export interface Services {
   ledger: Ledger
   providers: ProviderRegistry
   requestLog: RequestLog
+  refusals: RefusalRecord
+  sessions: SessionStore
   metrics: GatewayMetrics
   logger: Logger
   alerts: Alerts

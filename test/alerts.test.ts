@@ -238,10 +238,24 @@ describe('events', () => {
 
   test('webhook URLs are configuration only: the config refuses a non-http URL and a short secret', async () => {
     const { configSchema } = await import('../src/config/schema')
-    const bad = configSchema.safeParse({ master_key: 'k'.repeat(40), alerts: { webhooks: { x: { url: 'file:///etc/passwd', secret: 'short' } } } })
+    const bad = configSchema.safeParse({ master_key: 'test-master-key-0123456789abcdef-0123456789', alerts: { webhooks: { x: { url: 'file:///etc/passwd', secret: 'short' } } } })
     expect(bad.success).toBe(false)
     const paths = bad.error!.issues.map((i) => i.path.join('.'))
     expect(paths).toContain('alerts.webhooks.x.url')
     expect(paths).toContain('alerts.webhooks.x.secret')
+  })
+})
+
+describe('/docs', () => {
+  test('the alert and provider routes are documented from the schemas that validate them, and price rows take an effective time and a source', async () => {
+    gw = await startTestGateway({ mock })
+    const doc = (await (await fetch(`${gw.url}/docs/json`)).json()) as any
+    const alertsList = doc.paths['/v1/alerts'].get
+    expect(alertsList.tags).toEqual(['alerts'])
+    expect(alertsList.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(['kind', 'status', 'limit', 'cursor']))
+    expect(doc.paths['/v1/alerts/{id}/redeliver'].post.tags).toEqual(['alerts'])
+    expect(doc.paths['/v1/providers'].get.tags).toEqual(['providers'])
+    const priceBody = doc.paths['/v1/pricing'].post.requestBody.content['application/json'].schema
+    expect(Object.keys(priceBody.properties)).toEqual(expect.arrayContaining(['effective_from', 'source']))
   })
 })

@@ -83,7 +83,7 @@ describe('a bare model id', () => {
   })
 
   test('a default naming an unknown provider is a configuration error naming the field', async () => {
-    const parsed = configSchema.safeParse({ master_key: 'x'.repeat(40), providers: mockProviders(mock), default_providers: { openai: 'nope' } })
+    const parsed = configSchema.safeParse({ master_key: 'test-master-key-0123456789abcdef-0123456789', providers: mockProviders(mock), default_providers: { openai: 'nope' } })
     expect(parsed.success).toBe(false)
     expect(parsed.error!.issues[0]!.path).toEqual(['default_providers', 'openai'])
   })

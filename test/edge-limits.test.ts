@@ -318,7 +318,7 @@ describe('malformed and invalid bodies', () => {
 })
 
 describe('API request log of refused requests', () => {
-  test('one row per request (401, 403, 402, 429) with status, method, route, client IP and key id; no secret in the table', async () => {
+  test('a row per request with a key (403, 402, 429), refusals before any key counted per source (401): status, method, route, client IP and key id; no secret in the table', async () => {
     const wrongKey = `tg-not-a-real-key-${'7'.repeat(40)}`
     const { secret, keyId } = await gw.userWithKey({ id: 'logged-team', max_budget: 10 })
     const limited = await gw.admin('POST', '/v1/keys', { user_id: 'logged-team', rpm_limit: 1 })
@@ -349,11 +349,22 @@ describe('API request log of refused requests', () => {
     for (const s of sent) {
       const id = s.a.headers.get('x-request-id')!
       expect(id).toMatch(/^[0-9a-f-]{36}$/)
-      const rows = gw.query('SELECT status, method, route, client_ip, key_id FROM api_request_log WHERE request_id = ?', id)
-      expect({ route: s.route, rows }).toEqual({
-        route: s.route,
-        rows: [{ status: s.status, method: s.method, route: s.route, client_ip: '127.0.0.1', key_id: s.keyId }],
-      })
+      const expected = { status: s.status, method: s.method, route: s.route, client_ip: '127.0.0.1', key_id: s.keyId }
+      if (s.keyId !== null) {
+        const rows = gw.query('SELECT status, method, route, client_ip, key_id FROM api_request_log WHERE request_id = ?', id)
+        expect({ route: s.route, rows }).toEqual({ route: s.route, rows: [expected] })
+      } else {
+        // Refused before any key was known: counted in its source's row for the minute (earlier tests knocked too).
+        const rows = gw.query(
+          "SELECT status, method, route, client_ip, key_id, count FROM api_request_log WHERE key_id IS NULL AND route = ? AND method = ? AND status = ? AND client_ip = '127.0.0.1'",
+          s.route, s.method, s.status,
+        )
+        expect(rows.length).toBeGreaterThanOrEqual(1)
+        for (const { count, ...row } of rows) {
+          expect(row).toEqual(expected)
+          expect(count).toBeGreaterThanOrEqual(1)
+        }
+      }
     }
     const byUser = gw.query<{ user_id: string | null; status: number }>(
       "SELECT user_id, status FROM api_request_log WHERE key_id = ? AND status = 403", keyId,

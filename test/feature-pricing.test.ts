@@ -103,4 +103,14 @@ describe('reading billed features from requests', () => {
     expect(openAIResponsesFeatures(plain, bounds)).toEqual({ body: plain, features: NO_FEATURES })
     expect(responsesServerToolUses([{ type: 'web_search_call' }, { type: 'message' }, { type: 'web_search_call' }])).toEqual({ web_search: 2 })
   })
+
+  test('the Responses API: file search, code interpreter and image generation are billed tools too, bounded together by max_tool_calls', () => {
+    const tools = [{ type: 'file_search' }, { type: 'code_interpreter' }, { type: 'image_generation' }, { type: 'mcp' }, { type: 'constructor' }]
+    const { body, features } = openAIResponsesFeatures({ input: 'hi', tools }, { defaultMaxUses: 2 })
+    expect(body.max_tool_calls).toBe(2)
+    expect(features.serverTools).toEqual({ file_search: 2, code_interpreter: 2, image_generation: 2 })
+    const run = (container_id?: string) => ({ type: 'code_interpreter_call', container_id })
+    const output = [run('cntr_a'), run('cntr_a'), run('cntr_b'), run(), { type: 'file_search_call' }, { type: 'image_generation_call' }, { type: 'constructor' }, { type: '__proto__' }]
+    expect(responsesServerToolUses(output)).toEqual({ code_interpreter: 3, file_search: 1, image_generation: 1 })
+  })
 })

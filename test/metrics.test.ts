@@ -73,6 +73,41 @@ describe('GET /metrics', () => {
   })
 })
 
+describe('series stay bounded whatever clients send', () => {
+  const seriesLines = (text: string) => text.split('\n').filter((l) => l.startsWith('tollgate_'))
+
+  test('thousands of random model names on a pricing-exempt route, and odd methods, add a handful of series, under `other`', async () => {
+    const { secret: key } = await gw.userWithKey({ id: 'prober' })
+    // One of each first, so that the baseline already has every series a legitimate request makes.
+    const moderate = (model: string) =>
+      fetch(`${gw.url}/v1/moderations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model, input: 'probe' }),
+      })
+    expect((await moderate('mock:omni-moderation-latest')).status).toBe(200)
+    expect((await fetch(`${gw.url}/v1/models`, { method: 'PROPFIND', headers: { authorization: `Bearer ${key}` } })).status).toBe(404)
+    await gw.settled()
+    const before = seriesLines(await (await scrape(TOKEN)).text()).length
+
+    for (let batch = 0; batch < 60; batch++) {
+      const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => moderate(`mock:random-${batch}-${i}-${crypto.randomUUID()}`)))
+      expect(answers.every((a) => a.status === 200)).toBe(true)
+    }
+    for (const method of ['MKCOL', 'PURGE', 'LINK', 'UNLINK', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'REPORT', 'SEARCH'])
+      await fetch(`${gw.url}/v1/models`, { method, headers: { authorization: `Bearer ${key}` } })
+    await gw.settled()
+
+    const text = await (await scrape(TOKEN)).text()
+    expect(text).not.toContain('random-')
+    expect(text).toContain('tollgate_tokens_total{model="other",kind="prompt"}')
+    expect(text).not.toContain('method="MKCOL"')
+    expect(seriesLines(text).length - before).toBeLessThan(100)
+    // A configured model keeps its own label.
+    expect(text).toMatch(/tollgate_cost_usd_total\{model="mock:gpt-mock"\} /)
+  })
+})
+
 describe('structured logs', () => {
   test('one JSON line per call at or above the level, nothing below it', () => {
     const lines: string[] = []
@@ -131,5 +166,19 @@ describe('the Prometheus text', () => {
     c.inc({ model: 'm', kind: 'prompt' }, 4)
     c.inc({ model: 'm', kind: 'completion' })
     expect(c.render()).toBe('# HELP c_total help\n# TYPE c_total counter\nc_total{model="m",kind="prompt"} 7\nc_total{model="m",kind="completion"} 1\n')
+  })
+
+  test('past its bound of series, a metric counts every new label set under `other`, and none is lost', () => {
+    const c = new Counter('c_total', 'help', 10)
+    const h = new Histogram('h_seconds', 'help', [1], 10)
+    for (let i = 0; i < 5_000; i++) {
+      c.inc({ route: `/r${i}`, method: 'GET' })
+      h.observe({ route: `/r${i}` }, 0.5)
+    }
+    const counted = c.render().split('\n').filter((l) => l.startsWith('c_total{'))
+    expect(counted.length).toBe(11)
+    expect(counted).toContain('c_total{route="other",method="other"} 4990')
+    expect(h.render()).toContain('h_seconds_count{route="other"} 4990\n')
+    expect(h.render().split('\n').filter((l) => l.startsWith('h_seconds_count')).length).toBe(11)
   })
 })

@@ -322,3 +322,63 @@ describe('other routes', () => {
     expect(((await missing.json()) as any).error.message).toContain('/v1/nope')
   })
 })
+
+describe('scripted tool round trip (toolCall)', () => {
+  const READ_TOOL = { name: 'Read', description: 'Reads a file', input_schema: { type: 'object', properties: { file_path: { type: 'string' } } } }
+
+  test('Anthropic: calls the scripted tool first, then repeats the tool result', async () => {
+    mock.options.toolCall = { name: 'Read', input: { file_path: '/tmp/note.txt' } }
+    const first = (await (await anthropic({ tools: [READ_TOOL], messages: [{ role: 'user', content: 'read it' }] })).json()) as any
+    expect(first.stop_reason).toBe('tool_use')
+    expect(first.content).toEqual([{ type: 'tool_use', id: 'toolu_1', name: 'Read', input: { file_path: '/tmp/note.txt' } }])
+
+    const second = (await (await anthropic({
+      stream: true,
+      tools: [READ_TOOL],
+      messages: [
+        { role: 'user', content: 'read it' },
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'tangerine' }] }] },
+      ],
+    })).text())
+    const deltas = [...second.matchAll(/"text":"([^"]*)"/g)].map((m) => m[1]).join('')
+    expect(deltas).toBe('Tool result: tangerine')
+    expect(second).toContain('"stop_reason":"end_turn"')
+  })
+
+  test('chat: a stream calls the scripted tool; a `tool` message gets its text back', async () => {
+    mock.options.toolCall = { name: 'shell', input: { command: ['ls'] } }
+    const tools = [{ type: 'function', function: { name: 'shell', parameters: { type: 'object' } } }]
+    const stream = (await sseData(await chat({ stream: true, tools }))).filter((d) => d !== '[DONE]').map((d) => JSON.parse(d))
+    const args = stream.map((c) => c.choices[0]?.delta?.tool_calls?.[0]?.function?.arguments ?? '').join('')
+    expect(stream[0].choices[0].delta.tool_calls[0].function.name).toBe('shell')
+    expect(JSON.parse(args)).toEqual({ command: ['ls'] })
+
+    const after = (await (await chat({
+      tools,
+      messages: [...MESSAGES, { role: 'tool', tool_call_id: 'call_1', content: 'note.txt' }],
+    })).json()) as any
+    expect(after.choices[0].message.content).toBe('Tool result: note.txt')
+  })
+
+  test('Responses: a stream calls the scripted function; a function_call_output gets its text back', async () => {
+    mock.options.toolCall = { name: 'exec_command', input: { cmd: 'ls' } }
+    const post = (body: object) => fetch(`${mock.url}/v1/responses`, { method: 'POST', headers: OPENAI, body: JSON.stringify({ model: 'gpt-test', ...body }) })
+    const tools = [{ type: 'function', name: 'exec_command', parameters: { type: 'object' } }, { type: 'web_search' }]
+    const events = (await sseData(await post({ stream: true, input: 'list the files', tools }))).map((e) => JSON.parse(e.slice(e.indexOf('{'))))
+    const done = events.find((e) => e.type === 'response.output_item.done')
+    expect(done.item).toMatchObject({ type: 'function_call', name: 'exec_command', arguments: '{"cmd":"ls"}' })
+
+    const after = (await (await post({
+      tools,
+      input: [{ role: 'user', content: 'list the files' }, done.item, { type: 'function_call_output', call_id: done.item.call_id, output: 'note.txt' }],
+    })).json()) as any
+    expect(after.output[0].content[0].text).toBe('Tool result: note.txt')
+  })
+
+  test('a request that does not offer the scripted tool is answered as usual', async () => {
+    mock.options.toolCall = { name: 'Read', input: {} }
+    const body = (await (await anthropic({})).json()) as any
+    expect(body.content).toEqual([{ type: 'text', text: TEXT }])
+  })
+})

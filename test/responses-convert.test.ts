@@ -77,7 +77,7 @@ describe('chat chunks → Responses events', () => {
 
 describe('the responses provider setting', () => {
   const parse = (provider: Record<string, unknown>) =>
-    configSchema.safeParse({ master_key: 'k'.repeat(32), providers: { p: { base_url: 'http://127.0.0.1:1/v1', ...provider } } })
+    configSchema.safeParse({ master_key: 'test-master-key-0123456789abcdef-0123456789', providers: { p: { base_url: 'http://127.0.0.1:1/v1', ...provider } } })
 
   test('native or chat for an openai provider; refused, naming the field, for an anthropic one or a misspelt value', () => {
     expect(parse({ type: 'openai', responses: 'chat' }).success).toBe(true)

@@ -27,13 +27,13 @@ describe('Responses stream meter', () => {
   for (const type of ['response.completed', 'response.incomplete'])
     test(`${type} ends the stream: usage read once, cached inside input, reasoning inside output`, async () => {
       const { facts, seen } = await meter([created, { type: 'response.output_text.delta', delta: 'hé' }, ended(type)])
-      expect(facts).toEqual({ end: 'done', usage: { promptTokens: 10, completionTokens: 7, cachedTokens: 4 }, deliveredOutputBytes: 3 })
+      expect(facts).toEqual({ end: 'done', usage: { promptTokens: 10, completionTokens: 7, cachedTokens: 4, serverToolUses: {} }, deliveredOutputBytes: 3 })
       expect(seen.map((r) => r.id)).toEqual(['resp_1', 'resp_1'])
     })
 
   test('response.failed ends the stream as failed, with the usage it reports', async () => {
     const { facts } = await meter([created, { type: 'response.output_text.delta', delta: 'abc' }, ended('response.failed')])
-    expect(facts).toEqual({ end: 'failed', usage: { promptTokens: 10, completionTokens: 7, cachedTokens: 4 }, deliveredOutputBytes: 3 })
+    expect(facts).toEqual({ end: 'failed', usage: { promptTokens: 10, completionTokens: 7, cachedTokens: 4, serverToolUses: {} }, deliveredOutputBytes: 3 })
   })
 
   // Every kind of streamed output counts towards what a cut stream pays.

@@ -65,7 +65,22 @@ export function outputBound(max: unknown, choices: unknown, defaultMax: number):
 /** A chat request's own output max per choice: OpenAI reads `max_completion_tokens` first (`max_tokens` is its older name). */
 export const chatMaxTokens = (body: Record<string, unknown>): unknown => body.max_completion_tokens ?? body.max_tokens
 
-const CHAT_TEXT_FIELDS = ['tools', 'functions', 'response_format', 'tool_choice', 'prediction'] as const
+/**
+ * The top-level bytes a request sends besides its messages: every field but `skip` (the messages, counted
+ * part by part, and the settings that steer the call without reaching the model as text). Unknown fields
+ * count: a provider feature the gateway does not know yet may well add input.
+ */
+function otherFieldTokens(body: Record<string, unknown>, skip: ReadonlySet<string>): number {
+  let n = 0
+  for (const field in body) if (!skip.has(field)) n += textBytes(body[field])
+  return n
+}
+
+const CHAT_SETTINGS = new Set([
+  'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'n', 'user', 'temperature', 'top_p',
+  'seed', 'presence_penalty', 'frequency_penalty', 'logprobs', 'top_logprobs', 'logit_bias', 'parallel_tool_calls', 'store',
+  'service_tier', 'metadata',
+])
 
 /** OpenAI Chat Completions. */
 export function estimateChat(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
@@ -75,7 +90,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
     const { content, ...rest } = (m ?? {}) as Record<string, unknown>
     input += PER_MESSAGE_OVERHEAD + contentTokens(content, o.mediaPartTokens) + textBytes(rest)
   }
-  for (const field of CHAT_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
+  input += otherFieldTokens(body, CHAT_SETTINGS)
   return {
     inputTokens: input,
     outputTokens: outputBound(chatMaxTokens(body), body.n, o.defaultMaxOutputTokens),
@@ -132,7 +147,7 @@ function anthropicContentTokens(content: unknown, mediaPartTokens: number): numb
   return n
 }
 
-const MESSAGES_TEXT_FIELDS = ['tools', 'tool_choice', 'output_format', 'output_config'] as const
+const MESSAGES_SETTINGS = new Set(['model', 'messages', 'system', 'max_tokens', 'stream', 'metadata', 'temperature', 'top_p', 'top_k', 'service_tier', 'thinking'])
 
 /** Anthropic Messages: `system`, every message's blocks, tool definitions; output is the required `max_tokens`. */
 export function estimateMessages(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
@@ -142,7 +157,7 @@ export function estimateMessages(body: Record<string, unknown>, o: EstimateOptio
     const { content, ...rest } = (m ?? {}) as Record<string, unknown>
     input += PER_MESSAGE_OVERHEAD + anthropicContentTokens(content, o.mediaPartTokens) + textBytes(rest)
   }
-  for (const field of MESSAGES_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
+  input += otherFieldTokens(body, MESSAGES_SETTINGS)
   return { inputTokens: input, outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
 }
 

@@ -1,4 +1,4 @@
-import type { Ledger, Outcome, TakenHold } from './ledger'
+import type { Ledger, Outcome, SettleStatus, TakenHold } from './ledger'
 
 /**
  * One request's hold on the budget, from reserve to its single settlement. Whoever holds the handle owns
@@ -38,9 +38,9 @@ export class Hold implements Disposable {
     this.ledger.settle(this.taken, outcome)
   }
 
-  /** Ends the hold with no charge: the provider produced nothing. */
-  release(latencyMs: number): void {
-    this.settle({ cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'error', latencyMs })
+  /** Ends the hold with no charge: the provider produced nothing (it failed, or the client left before it was called). */
+  release(latencyMs: number, status: Extract<SettleStatus, 'error' | 'aborted'> = 'error'): void {
+    this.settle({ cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs })
   }
 
   /** Hands the hold to a new owner (a stream that outlives the handler); this handle no longer owns it. */

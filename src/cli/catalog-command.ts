@@ -35,9 +35,10 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
 
   const priced: any[] = await api.list('/v1/pricing', { limit: '1000' }, true)
   const history: any[] = await api.list('/v1/pricing/history', { limit: '1000' }, true)
-  const refused: any[] = await api.list('/v1/alerts', { kind: 'unpriced_model', limit: '1000' }, true)
+  // The gateway's bounded record of models of configured providers refused for lack of a price.
+  const refused: { model: string }[] = (await api.call('GET', '/v1/pricing/unpriced')).data
   const named = (args.options.get('models') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-  const models = [...new Set([...priced.map((p) => p.model), ...Object.values(aliases), ...refused.flatMap((a) => (a.subject ? [a.subject] : [])), ...named].map(canonical))].sort()
+  const models = [...new Set([...priced.map((p) => p.model), ...Object.values(aliases), ...refused.map((r) => r.model), ...named].map(canonical))].sort()
 
   const catalogOf = new Map(providers.map((p) => [p.name, p.catalog]))
   const current = new Map(priced.map((p) => [p.model, p]))

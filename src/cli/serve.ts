@@ -45,8 +45,15 @@ if (!isWorker() && config.port !== 0) {
 }
 
 // Loaded once the configuration is valid: a refused start does not load the whole gateway first.
-const { startGateway } = await import('../server')
-const gateway = startGateway(config, { sharePort: isWorker() })
+const { PortInUseError, startGateway } = await import('../server')
+const gateway = (() => {
+  try {
+    return startGateway(config, { sharePort: isWorker() })
+  } catch (error) {
+    if (!(error instanceof PortInUseError)) throw error
+    return refuse(error.message)
+  }
+})()
 await gateway.ready
 const stop = async () => {
   await gateway.stop()

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { masterKeyWeakness } from '../keys/secret'
 import { LOG_LEVELS } from '../log/logger'
 import { featureName, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
 
@@ -89,9 +90,10 @@ const modelRef = z.string().regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must look like pro
 /** Strict at every level: a misspelt key (`provider:`, `rate_limit_per_minute`) would otherwise be ignored silently. */
 export const configSchema = z
   .strictObject({
-    master_key: z
-      .string({ error: 'is required (set TOLLGATE_MASTER_KEY)' })
-      .min(32, 'must be at least 32 characters'),
+    master_key: z.string({ error: 'is required (set TOLLGATE_MASTER_KEY)' }).superRefine((key, ctx) => {
+      const weakness = masterKeyWeakness(key)
+      if (weakness) ctx.addIssue({ code: 'custom', message: weakness })
+    }),
     host: z.string().min(1).default('127.0.0.1'),
     /** 0 asks the system for any free port (the test harness and benchmarks do); it must be written out, never empty. */
     port: wholeNumber.pipe(z.number().min(0).max(65535)).default(8080),
@@ -124,6 +126,11 @@ export const configSchema = z
     /** GET /metrics (Prometheus text): off unless enabled; answers the master key or `metrics_token`. */
     metrics_enabled: flag.default(false),
     metrics_token: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Console (/ui) sign-ins end after this many idle minutes, and this many hours after sign-in at the latest. */
+    console_session_idle_min: positiveInt.default(30),
+    console_session_max_hours: positiveInt.default(12),
+    /** Console sign-in attempts per minute from one client address (the master key guessed slowly). */
+    console_sign_ins_per_min: positiveInt.default(10),
     /**
      * Redis, shared by every replica: per-IP and per-key rate limits, and news of key and price changes.
      * Unset: limits count in each process, and other processes see changes within `cache_ttl_ms`.

@@ -1,5 +1,5 @@
 import { Database } from 'bun:sqlite'
-import { mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
 import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
@@ -10,12 +10,35 @@ export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
 export const MIGRATIONS = join(import.meta.dir, '..', '..', 'drizzle')
 
 /**
- * Opens the database file (creating its folder), sets the pragmas every connection needs and applies
- * the committed migrations. Several processes may open the same file: WAL lets readers run beside
+ * The database holds key hashes, budgets and who called what: only the gateway's user may read it, whatever
+ * the umask. Folders made here are 0700 and the file 0600 (SQLite gives its -wal and -shm files the
+ * database file's mode). Existing ones are the operator's: left as they are, with a warning if open to others.
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  closeSync(openSync(path, 'a', 0o600))
+}
+
+function warnIfOpenToOthers(path: string): void {
+  for (const [file, fix] of [[dirname(path), '700'], [path, '600'], [`${path}-wal`, '600'], [`${path}-shm`, '600']] as const) {
+    let mode: number
+    try {
+      mode = statSync(file).mode & 0o777
+    } catch {
+      continue
+    }
+    if (mode & 0o077)
+      console.warn(`[tollgate] ${file} is open to other users (mode ${mode.toString(8).padStart(4, '0')}); chmod ${fix} it unless that is meant`)
+  }
+}
+
+/**
+ * Opens the database file (creating it and its folder privately), sets the pragmas every connection needs
+ * and applies the committed migrations. Several processes may open the same file: WAL lets readers run beside
  * the one writer, and the busy timeout makes a writer wait its turn instead of failing.
  */
 export function openDatabase(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  if (path !== ':memory:') createPrivately(path)
   const client = new Database(path, { create: true, strict: true })
   client.exec('PRAGMA journal_mode = WAL')
   client.exec('PRAGMA synchronous = NORMAL')
@@ -23,5 +46,6 @@ export function openDatabase(path: string): Db {
   client.exec('PRAGMA foreign_keys = ON')
   const db = drizzle({ client, schema })
   migrate(db, { migrationsFolder: MIGRATIONS })
+  if (path !== ':memory:') warnIfOpenToOthers(path)
   return db as Db
 }

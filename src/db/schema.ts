@@ -2,6 +2,7 @@
  * The whole database. Money is integer micro-USD everywhere (1 USD = 1_000_000), times are unix
  * milliseconds. Change this file, then `npm run db:generate` and commit the migration it writes.
  */
+import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 export const users = sqliteTable('users', {
@@ -96,6 +97,9 @@ export const reservations = sqliteTable('reservations', {
     keyDebited: integer('key_debited', { mode: 'boolean' }).notNull().default(true),
 })
 
+/** The UTC day number of a usage row (unix ms / 86,400,000), as the console's day indexes spell it. */
+export const USAGE_DAY = sql`created_at / 86400000`
+
 /** Append-only, like the request log: a plain rowid (no AUTOINCREMENT bookkeeping on every row). */
 export const usage = sqliteTable(
   'usage',
@@ -122,10 +126,19 @@ export const usage = sqliteTable(
     index('usage_user_time').on(t.userId, t.createdAt),
     index('usage_time').on(t.createdAt),
     index('usage_key_time').on(t.keyId, t.createdAt),
+    // The console's daily spend by model and by user (and its overview totals): read in index order, a
+    // day's groups come out already sorted, with their cost, so no row is read and nothing is sorted.
+    // A query must say the day exactly as USAGE_DAY does for SQLite to use them.
+    index('usage_day_model').on(USAGE_DAY, t.model, t.cost),
+    index('usage_day_user').on(USAGE_DAY, t.userId, t.cost),
   ],
 )
 
-/** One row per /v1/* request, rejected ones included. Never a secret, never a body. */
+/**
+ * One row per /v1/* request, rejected ones included. Never a secret, never a body. Requests refused before
+ * a key was known are aggregated: one row per source, route, method and status per interval, with `count`
+ * requests from `created_at` (the first, whose id is `request_id`) to `last_at` (src/records/request-log.ts).
+ */
 export const apiRequestLog = sqliteTable(
   'api_request_log',
   {
@@ -139,6 +152,9 @@ export const apiRequestLog = sqliteTable(
     clientIp: text('client_ip'),
     keyId: text('key_id'),
     userId: text('user_id'),
+    count: integer('count').notNull().default(1),
+    /** The last request an aggregated row counts; null for a row of one request. */
+    lastAt: integer('last_at'),
   },
   (t) => [index('api_request_log_time').on(t.createdAt), index('api_request_log_key').on(t.keyId, t.createdAt)],
 )
@@ -198,3 +214,48 @@ export const alertDeliveries = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.alertId, t.webhook] }), index('alert_deliveries_due').on(t.status, t.nextAttemptAt)],
 )
+
+/**
+ * A console sign-in (/ui). The id is an HMAC of the session token keyed with the master key: the token
+ * itself is never stored, and a new master key matches no stored session, which ends them all. A key
+ * session (read-only, self-service) ends with its key: revoked, rotated (`key_hash` no longer the key's),
+ * expired, or deleted with its user.
+ */
+export const consoleSessions = sqliteTable(
+  'console_sessions',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['admin', 'key'] }).notNull(),
+    keyId: text('key_id').references(() => apiKeys.id, { onDelete: 'cascade' }),
+    keyHash: text('key_hash'),
+    createdAt: integer('created_at').notNull(),
+    lastSeenAt: integer('last_seen_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_key').on(t.keyId)],
+)
+
+/**
+ * Refusals counted per UTC hour and error code, for the console's chart: the codes are the gateway's
+ * own (a fixed set), so the table grows by at most a few rows an hour whatever clients send.
+ */
+export const refusalCounts = sqliteTable(
+  'refusal_counts',
+  {
+    hour: integer('hour').notNull(),
+    code: text('code').notNull(),
+    count: integer('count').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.code] })],
+)
+
+/**
+ * Models of configured providers that were asked for while unpriced (refused 402 pricing_required).
+ * Bounded: the client chooses the model name, so past a fixed number of rows new names are not added.
+ */
+export const unpricedModels = sqliteTable('unpriced_models', {
+  model: text('model').primaryKey(),
+  requests: integer('requests').notNull(),
+  firstSeenAt: integer('first_seen_at').notNull(),
+  lastSeenAt: integer('last_seen_at').notNull(),
+})

@@ -29,6 +29,7 @@ export const rateLimited = (retryAfterSec: number, message = 'Rate limit exceede
   new GatewayError(429, 'rate_limit_exceeded', message, 'rate_limit_error', { 'retry-after': String(retryAfterSec) })
 export const badGateway = (message: string) => new GatewayError(502, 'upstream_error', message, 'api_error')
 export const gatewayTimeout = (message: string) => new GatewayError(504, 'upstream_timeout', message, 'api_error')
+export const internalError = () => new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.', 'api_error')
 export const databaseBusy = () =>
   new GatewayError(503, 'database_busy', 'The database stayed locked by another process past the busy timeout; try again.', 'api_error', {
     'retry-after': '1',

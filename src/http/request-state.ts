@@ -1,3 +1,4 @@
+import type { ConsoleSession } from '../console/sessions'
 import type { Caller } from '../keys/caller'
 
 /**
@@ -12,6 +13,8 @@ export interface RequestState {
   readonly path: string
   clientIp: string | null
   caller?: Caller
+  /** Set when the caller came in with a console session cookie rather than a key. */
+  session?: ConsoleSession
   /** Billed user, once known; for the request log. */
   userId?: string
   /** A CORS preflight from an allowed origin: answered without credentials, as browsers send none. */

@@ -1,3 +1,9 @@
+/** The methods the API answers. Bun accepts more (WebDAV's and others), which records count as `other`. */
+const API_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+/** A method as a label or a log key: one of the API's, else `other`, so that a client cannot add values. */
+export const knownMethod = (method: string): string => (API_METHODS.has(method) ? method : 'other')
+
 /**
  * The route pattern (`/v1/users/:id`) a request would have been routed to, for requests refused before
  * routing (401, 413, 429): a metrics label must be a pattern, never a raw path, or every probed path would

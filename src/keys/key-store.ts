@@ -82,19 +82,27 @@ export class KeyStore {
       }
       | undefined
     if (!row || row.revokedAt !== null) return { caller: null, expiresAt: null, fetchedAt: now }
-    return {
-      caller: Object.freeze({
-        kind: 'key',
-        keyId: row.id,
-        userId: row.userId,
-        // An operator may write `provider/model`, as clients may call it: the check compares `provider:model`.
-        allowedModels: row.allowedModels && [...new Set(row.allowedModels.flatMap((m) => [m, colonSpelling(m)]))],
-        rpmLimit: row.rpmLimit,
-        userField: row.userField,
-        clampOutput: row.clampOutput,
-      }),
-      expiresAt: row.expiresAt,
-      fetchedAt: now,
-    }
+    return { caller: keyCaller(row), expiresAt: row.expiresAt, fetchedAt: now }
   }
+}
+
+/** The caller a key row stands for (the row is neither revoked nor expired: the caller checked). */
+export function keyCaller(row: {
+  id: string
+  userId: string
+  allowedModels: string[] | null
+  rpmLimit: number | null
+  userField: KeyCaller['userField']
+  clampOutput: boolean | null
+}): KeyCaller {
+  return Object.freeze({
+    kind: 'key',
+    keyId: row.id,
+    userId: row.userId,
+    // An operator may write `provider/model`, as clients may call it: the check compares `provider:model`.
+    allowedModels: row.allowedModels && [...new Set(row.allowedModels.flatMap((m) => [m, colonSpelling(m)]))],
+    rpmLimit: row.rpmLimit,
+    userField: row.userField,
+    clampOutput: row.clampOutput,
+  })
 }

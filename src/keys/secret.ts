@@ -30,3 +30,47 @@ export function createMasterKeyCheck(masterKey: string): (candidate: string) => 
   const expected = new Bun.CryptoHasher('sha256').update(masterKey).digest()
   return (candidate) => timingSafeEqual(new Bun.CryptoHasher('sha256').update(candidate).digest(), expected)
 }
+
+export const MASTER_KEY_MIN_LENGTH = 32
+const MIN_DISTINCT_CHARACTERS = 8
+
+/** The length of the shortest block the key is made of, repeated (`abcabcab` → 3): KMP's prefix function, linear. */
+function period(key: string): number {
+  const border = new Int32Array(key.length)
+  for (let i = 1, k = 0; i < key.length; i++) {
+    while (k > 0 && key[i] !== key[k]) k = border[k - 1]!
+    if (key[i] === key[k]) k++
+    border[i] = k
+  }
+  return key.length - (key.length ? border[key.length - 1]! : 0)
+}
+
+/**
+ * Why a master key is refused, or null. Length alone lets `aaaa…` through. A key made by a random generator
+ * (`openssl rand -base64 32`, or `-hex 16`) passes each rule with room to spare (a 32-character hex key has
+ * fewer than 8 distinct characters about once in a million); a typed or patterned one does not:
+ * - at least 32 characters;
+ * - no whitespace at all: a client sends a key as one token (`Authorization: Bearer <key>`), so a key padded
+ *   by a file or a shell quote could never be presented as configured;
+ * - at least 8 distinct characters;
+ * - not a shorter block repeated (`password1password1…`);
+ * - not mostly runs: at most three quarters of its characters equal to, or the one after, the one before
+ *   (`aaaa`, `abcd`, `1234`).
+ */
+export function masterKeyWeakness(key: string): string | null {
+  if (/\s/.test(key))
+    return key.trim() === key
+      ? 'must not contain whitespace: a client sends the key as one token'
+      : 'must not start or end with whitespace (a space or newline left by a file or a shell quote?): a client sends the key without it'
+  if (key.length < MASTER_KEY_MIN_LENGTH) return `must be at least ${MASTER_KEY_MIN_LENGTH} characters`
+  const weak = 'is too weak: generate one, e.g. with `openssl rand -base64 36`'
+  if (new Set(key).size < MIN_DISTINCT_CHARACTERS) return `${weak} (it has fewer than ${MIN_DISTINCT_CHARACTERS} distinct characters)`
+  if (period(key) * 2 <= key.length) return `${weak} (it is a shorter sequence repeated)`
+  let runs = 0
+  for (let i = 1; i < key.length; i++) {
+    const step = key.charCodeAt(i) - key.charCodeAt(i - 1)
+    if (step === 0 || step === 1) runs++
+  }
+  if (runs * 4 > (key.length - 1) * 3) return `${weak} (it is mostly runs of the same or consecutive characters)`
+  return null
+}

@@ -68,6 +68,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   const price = prices.priceOf(model.canonical)
   if (!price && config.require_pricing && !r.pricingExempt) {
     services.alerts.noteUnpriced(model.canonical)
+    services.refusals.unpricedModelAsked(model.canonical)
     throw paymentRequired('pricing_required', `No price is set for ${model.canonical}; the gateway serves only models it can price.`)
   }
 

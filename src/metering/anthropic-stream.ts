@@ -1,17 +1,16 @@
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { anthropicUsage, type AnthropicUsage } from '../translate/usage'
+import { generatedBytes } from './generated-output'
 import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 
 interface StreamEvent {
   type?: string
   message?: { usage?: AnthropicUsage | null }
   usage?: AnthropicUsage | null
-  content_block?: { type?: string; text?: unknown }
-  delta?: { type?: string; text?: unknown; partial_json?: unknown; thinking?: unknown }
+  content_block?: unknown
+  delta?: unknown
 }
-
-const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0)
 
 export const anthropicStreamError = (message: string) =>
   formatSse({ type: 'error', error: { type: 'api_error', message } }, 'error')
@@ -49,9 +48,10 @@ class UsageAccumulator {
 }
 
 /**
- * Messages stream events: output counted from the content deltas, usage from `message_start` and
- * `message_delta`, finished at `message_stop`. An `error` the provider sends itself is passed on as it
- * is (and not doubled by ours).
+ * Messages stream events: output counted from every content block and delta (text, thinking and its
+ * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from
+ * `message_start` and `message_delta`, finished at `message_stop`. An `error` the provider sends itself is
+ * passed on as it is (and not doubled by ours).
  */
 class AnthropicEventMeter implements EventMeter {
   private readonly counts = new UsageAccumulator()
@@ -72,10 +72,10 @@ class AnthropicEventMeter implements EventMeter {
         this.counts.start(event.message?.usage)
         break
       case 'content_block_start':
-        this.deliveredOutputBytes += byteLength(event.content_block?.text)
+        this.deliveredOutputBytes += generatedBytes(event.content_block)
         break
       case 'content_block_delta':
-        this.deliveredOutputBytes += byteLength(event.delta?.text) + byteLength(event.delta?.partial_json) + byteLength(event.delta?.thinking)
+        this.deliveredOutputBytes += generatedBytes(event.delta)
         break
       case 'message_delta':
         this.counts.delta(event.usage)

@@ -11,7 +11,10 @@ export type StreamEnd =
 export interface StreamFacts {
   end: StreamEnd
   usage: TokenCounts | null
-  /** UTF-8 bytes of generated text and tool arguments passed to the client: an upper bound on output tokens. */
+  /**
+   * Output passed to the client, as an upper bound on its tokens: the UTF-8 bytes of every generated
+   * string, audio by its duration (see generated-output.ts).
+   */
   deliveredOutputBytes: number
 }
 
@@ -54,6 +57,10 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   let ended = false
   const idle = setTimeout(() => o.signal.abortIdle(), o.idleTimeoutMs)
 
+  // The client can leave before this stream is read or cancelled: its request's signal then aborts the
+  // upstream read, and the failed read is the client's doing, not the provider's.
+  const clientLeft = () => o.signal.reason() === 'client'
+
   const finish = (end: StreamEnd) => {
     if (ended) return
     ended = true
@@ -91,7 +98,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
               return
             }
             if (done) {
-              const end: StreamEnd = meter.finished ? 'done' : meter.providerFailed ? 'failed' : 'truncated'
+              const end: StreamEnd = meter.finished ? 'done' : meter.providerFailed ? 'failed' : clientLeft() ? 'cancelled' : 'truncated'
               finish(end)
               const rest = end === 'truncated' ? out + meter.errorEvent('truncated') : out
               if (rest) controller.enqueue(encoder.encode(rest))
@@ -106,7 +113,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
           }
         } catch {
           if (ended) return // cancelled by our client while a read was in flight
-          finish('failed')
+          finish(clientLeft() ? 'cancelled' : 'failed')
           controller.enqueue(encoder.encode(meter.errorEvent('failed')))
           controller.close()
         }

@@ -1,21 +1,21 @@
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { openAIUsage, type OpenAIUsage } from '../translate/usage'
+import { audioOutputTokens, generatedBytes } from './generated-output'
 import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 
 interface ChatChunk {
-  choices?: Array<{ delta?: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; tool_calls?: Array<{ function?: { arguments?: unknown } }> } }>
+  choices?: Array<{ delta?: { audio?: unknown } | null }>
   usage?: OpenAIUsage | null
   service_tier?: unknown
   error?: unknown
 }
 
-const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0)
-
 /**
- * Chat completion chunks: output counted from the deltas, usage from the chunk OpenAI sends last when
- * asked (`stream_options.include_usage`, which the gateway always sets upstream). That chunk is dropped
- * unless the client asked for it too.
+ * Chat completion chunks: output counted from the deltas (every kind: content, refusal, reasoning, tool
+ * and legacy function calls, audio), usage from the chunk OpenAI sends last when asked
+ * (`stream_options.include_usage`, which the gateway always sets upstream). That chunk is dropped unless
+ * the client asked for it too.
  */
 class OpenAIChunkMeter implements EventMeter {
   usage: TokenCounts | null = null
@@ -40,10 +40,8 @@ class OpenAIChunkMeter implements EventMeter {
     if (!chunk || typeof chunk !== 'object') return null
     if (chunk.error) this.providerFailed = true
     for (const choice of chunk.choices ?? []) {
-      const d = choice.delta
-      if (!d) continue
-      this.deliveredOutputBytes += byteLength(d.content) + byteLength(d.refusal) + byteLength(d.reasoning_content)
-      for (const call of d.tool_calls ?? []) this.deliveredOutputBytes += byteLength(call.function?.arguments)
+      const d = choice?.delta
+      if (d && typeof d === 'object') this.deliveredOutputBytes += generatedBytes(d, 'audio') + audioOutputTokens(d.audio)
     }
     if (chunk.usage) {
       this.usage = openAIUsage(chunk.usage, chunk.service_tier)

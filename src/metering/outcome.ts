@@ -10,12 +10,17 @@ export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold:
   return { cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'ok', latencyMs }
 }
 
+/** An answer whose client went away while the provider worked is paid all the same; its row says the client left. */
+export const paidEvenIfLeft = (outcome: Outcome, client: AbortSignal): Outcome =>
+  client.aborted ? { ...outcome, status: 'aborted' } : outcome
+
 /**
  * What a stream costs, by how it ended. Finished: its usage, or without one the estimate. Ended by the
  * provider (closed or failed) before any output and without a usage: nothing, the provider made nothing.
- * Closed by the provider after some output without a usage: the estimate. Cut by the client, or failed
- * after some output: what was generated so far (the usage if known, else the input estimate plus the
- * delivered output), never more than the hold.
+ * Closed by the provider after some output without a usage: the estimate. Cut by the client (at any
+ * point, before the first byte included: the provider has the prompt), or failed after some output: what
+ * was generated so far (the usage if known, else the input estimate plus the delivered output), never
+ * more than the hold.
  */
 export function streamOutcome(facts: StreamFacts, tariff: Tariff, estimate: TokenEstimate, hold: Hold, latencyMs: number): Outcome {
   const { end, usage, deliveredOutputBytes } = facts

@@ -1,6 +1,7 @@
+import { responsesServerToolUses } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
-import { responsesUsage, type ResponsesUsage } from '../translate/usage'
+import { responseCounts, type ResponsesUsage } from '../translate/usage'
 import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 
 /** What the gateway needs to know of a response object (`response.created` and the events that end it). */
@@ -8,6 +9,8 @@ export interface ResponseFacts {
   id?: unknown
   conversation?: { id?: unknown } | null
   usage?: ResponsesUsage | null
+  output?: unknown
+  service_tier?: unknown
 }
 
 interface StreamEvent {
@@ -16,6 +19,7 @@ interface StreamEvent {
   response?: ResponseFacts
   delta?: unknown
   partial_image_b64?: unknown
+  item?: { type?: unknown; container_id?: unknown }
 }
 
 /** The events that end a response; each carries the response with its usage. */
@@ -29,6 +33,8 @@ const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v,
  * it generated). Output is counted from every event that streams output as a string `delta` (text,
  * refusal, reasoning summary and text, function and custom tool arguments, audio and its transcript,
  * code, MCP arguments, and kinds added later) and from partial images: a cut stream pays for all of it.
+ * Hosted tool uses are counted from the items of the final response's output and from the items the
+ * stream closed (`response.output_item.done`), whichever shows more.
  */
 class ResponsesEventMeter implements EventMeter {
   usage: TokenCounts | null = null
@@ -36,6 +42,8 @@ class ResponsesEventMeter implements EventMeter {
   finished = false
   providerFailed = false
   private lastSequence = -1
+  /** The hosted tool calls closed so far (type and container only). */
+  private readonly toolItems: Array<{ type: unknown; container_id: unknown }> = []
 
   constructor(private readonly onResponse?: (response: ResponseFacts) => void) {}
 
@@ -47,14 +55,23 @@ class ResponsesEventMeter implements EventMeter {
     const type = event.type ?? sse.event ?? ''
     if (type.endsWith('.delta')) this.deliveredOutputBytes += byteLength(event.delta)
     else if (type === 'response.image_generation_call.partial_image') this.deliveredOutputBytes += byteLength(event.partial_image_b64)
+    else if (type === 'response.output_item.done' && typeof event.item?.type === 'string' && event.item.type.endsWith('_call'))
+      this.toolItems.push({ type: event.item.type, container_id: event.item.container_id })
     else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
     else if (FINAL_EVENTS.has(type)) {
       if (type === 'response.failed') this.providerFailed = true
       else this.finished = true
-      this.usage = responsesUsage(event.response?.usage)
+      this.usage = event.response ? this.withToolItems(responseCounts(event.response)) : null
       if (event.response) this.onResponse?.(event.response)
     } else if (type === 'error') this.providerFailed = true
     return sse.raw + '\n\n'
+  }
+
+  private withToolItems(counts: TokenCounts | null): TokenCounts | null {
+    if (!counts) return null
+    const uses = counts.serverToolUses ?? {}
+    for (const [tool, n] of Object.entries(responsesServerToolUses(this.toolItems))) uses[tool] = Math.max(uses[tool] ?? 0, n)
+    return { ...counts, serverToolUses: uses }
   }
 
   /** An `error` event, numbered after the last one the client got, as OpenAI ends a stream that broke. */

@@ -1,13 +1,18 @@
 import type { Database } from 'bun:sqlite'
 import type { AlertOutbox } from '../alerts/outbox'
+import { knownMethod } from '../http/route-patterns'
 import type { ChangeFeed } from '../redis/change-feed'
 import type { RedisLink } from '../redis/link'
 import type { SharedRateLimiter } from '../redis/rate-limiter'
-import { Counter, CounterRead, Gauge, Histogram, Registry } from './prometheus'
+import { Counter, CounterRead, Gauge, Histogram, OTHER, Registry } from './prometheus'
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 
-/** What the gateway counts, served at /metrics in Prometheus text format. */
+/**
+ * What the gateway counts, served at /metrics in Prometheus text format. Every label takes values from a
+ * bounded set: route patterns, known methods, statuses, error codes, configured providers, and models the
+ * operator configured (`isConfiguredModel`); a model a client merely named is counted under `other`.
+ */
 export class GatewayMetrics {
   readonly registry = new Registry()
   readonly requests = this.registry.register(new Counter('tollgate_http_requests_total', 'Requests answered, by route, method and status.'))
@@ -18,7 +23,7 @@ export class GatewayMetrics {
   readonly settlements = this.registry.register(new Counter('tollgate_settlements_total', 'Holds settled, by status (ok, error, aborted, expired).'))
   readonly refusals = this.registry.register(new Counter('tollgate_refusals_total', 'Requests refused by the gateway, by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …).'))
 
-  constructor(db: Database, openHoldsHere: () => number) {
+  constructor(db: Database, openHoldsHere: () => number, private readonly isConfiguredModel: (model: string) => boolean) {
     const reservations = db.prepare<{ n: number; amount: number }, []>('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
     this.registry.register(new Gauge('tollgate_holds_open', 'Holds taken by this process and not yet settled.', openHoldsHere))
     this.registry.register(new Gauge('tollgate_reservations_open', 'Open holds in the database, all processes.', () => reservations.get()!.n))
@@ -37,5 +42,14 @@ export class GatewayMetrics {
   watchAlerts(outbox: AlertOutbox): void {
     this.registry.register(new Gauge('tollgate_alerts_pending', 'Alert deliveries not yet made (all processes).', () => outbox.count('pending')))
     this.registry.register(new Gauge('tollgate_alerts_failed', 'Alert deliveries given up after their last attempt (all processes).', () => outbox.count('failed')))
+  }
+
+  /** A model's label: its own name if the operator configured or priced it, else `other`. */
+  modelLabel(model: string): string {
+    return this.isConfiguredModel(model) ? model : OTHER
+  }
+
+  methodLabel(method: string): string {
+    return knownMethod(method)
   }
 }

@@ -3,6 +3,10 @@
  * histograms kept in plain maps, and gauges read when scraped. No dependency, nothing on the hot path
  * but a map update: a series is found by its label values alone (callers pass the labels of one metric
  * in one order), and the text with its escaping is made only when scraped.
+ *
+ * Every metric holds at most `maxSeries` label sets: callers label by bounded values, and this is the
+ * backstop, so that no value a client chose can grow the scrape (or the memory) without end. Past the
+ * bound, a new label set is counted under one series whose every label is `other`; nothing is dropped.
  */
 type Labels = Record<string, string>
 
@@ -19,19 +23,40 @@ const seriesKey = (labels: Labels) => {
   return key
 }
 
+export const OTHER = 'other'
+const DEFAULT_MAX_SERIES = 1_000
+
+const overflowLabels = (labels: Labels): Labels => {
+  const other: Labels = {}
+  for (const name in labels) other[name] = OTHER
+  return other
+}
+
+/** The series of `labels` in `series`, made with `create` if new, or the overflow series once the map is full. */
+function seriesOf<S>(series: Map<string, S>, maxSeries: number, labels: Labels, create: (labels: Labels) => S): S {
+  let key = seriesKey(labels)
+  let s = series.get(key)
+  if (s) return s
+  if (series.size >= maxSeries) {
+    labels = overflowLabels(labels)
+    key = seriesKey(labels)
+    s = series.get(key)
+    if (s) return s
+  }
+  series.set(key, (s = create(labels)))
+  return s
+}
+
 interface Metric {
   render(): string
 }
 
 export class Counter implements Metric {
   private readonly values = new Map<string, { labels: Labels; value: number }>()
-  constructor(private readonly name: string, private readonly help: string) {}
+  constructor(private readonly name: string, private readonly help: string, private readonly maxSeries = DEFAULT_MAX_SERIES) {}
 
   inc(labels: Labels = {}, by = 1): void {
-    const key = seriesKey(labels)
-    const entry = this.values.get(key)
-    if (entry) entry.value += by
-    else this.values.set(key, { labels, value: by })
+    seriesOf(this.values, this.maxSeries, labels, (labels) => ({ labels, value: 0 })).value += by
   }
 
   render(): string {
@@ -43,12 +68,15 @@ export class Counter implements Metric {
 
 export class Histogram implements Metric {
   private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>()
-  constructor(private readonly name: string, private readonly help: string, private readonly buckets: readonly number[]) {}
+  constructor(
+    private readonly name: string,
+    private readonly help: string,
+    private readonly buckets: readonly number[],
+    private readonly maxSeries = DEFAULT_MAX_SERIES,
+  ) {}
 
   observe(labels: Labels, value: number): void {
-    const key = seriesKey(labels)
-    let s = this.series.get(key)
-    if (!s) this.series.set(key, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }))
+    const s = seriesOf(this.series, this.maxSeries, labels, (labels) => ({ labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }))
     // Counted in the first bucket that holds the value only; the cumulative counts are summed when scraped.
     let i = 0
     while (i < this.buckets.length && value > this.buckets[i]!) i++

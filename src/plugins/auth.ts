@@ -1,4 +1,6 @@
 import { Elysia } from 'elysia'
+import { acceptsSession, SESSION_PATH, sessionOf } from '../console/session-auth'
+import type { SessionStore } from '../console/sessions'
 import { forbidden, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
 import { MASTER } from '../keys/caller'
@@ -6,8 +8,9 @@ import type { KeyStore } from '../keys/key-store'
 import { createMasterKeyCheck } from '../keys/secret'
 
 // /metrics checks its own credential (the master key or the metrics token) and is off by default.
-const PUBLIC_PATHS = new Set(['/health', '/docs', '/docs/json', '/metrics'])
-const DOCS_ASSET = /^\/docs\/assets\/[A-Za-z0-9_-]+(\.[A-Za-z0-9]+)+$/
+// /ui is the console's page and its assets; what it shows comes from the API, behind a session.
+const PUBLIC_PATHS = new Set(['/health', '/docs', '/docs/json', '/metrics', '/ui'])
+const STATIC_ASSET = /^\/(docs|ui)\/assets\/[A-Za-z0-9_-]+(\.[A-Za-z0-9]+)+$/
 
 /**
  * Public is an exact list; everything else needs a credential, whatever the path looks like. So
@@ -16,7 +19,7 @@ const DOCS_ASSET = /^\/docs\/assets\/[A-Za-z0-9_-]+(\.[A-Za-z0-9]+)+$/
  */
 export function isPublic(path: string, method: string): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false
-  return PUBLIC_PATHS.has(path) || DOCS_ASSET.test(path)
+  return PUBLIC_PATHS.has(path) || STATIC_ASSET.test(path)
 }
 
 /**
@@ -42,15 +45,30 @@ export function credentialOf(headers: Headers): string | null {
   return apiKey || null
 }
 
-export const auth = (options: { masterKey: string; keys: KeyStore }) => {
+/**
+ * Signing in to the console is how a browser gets a credential: the route checks its own Origin and rate
+ * limit. Asking whether one is signed in answers either way (the console's first call).
+ */
+const isSignIn = (path: string, method: string) => (method === 'POST' || method === 'GET') && path === SESSION_PATH
+
+/**
+ * A key in a header, on every route; or, on the admin API and the self-service routes only (never on
+ * inference), a console session cookie. The header path is the hot one and is tried first.
+ */
+export const auth = (options: { masterKey: string; keys: KeyStore; sessions: SessionStore; trustProxy: boolean }) => {
   const isMaster = createMasterKeyCheck(options.masterKey)
   return new Elysia({ name: 'auth' })
     .onRequest(({ request }) => {
       const state = requestState(request)
       if (state.preflight || isPublic(state.path, request.method)) return
       const secret = credentialOf(request.headers)
-      if (!secret) throw unauthorized('Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".')
-      const caller = isMaster(secret) ? MASTER : options.keys.verify(secret)
+      let caller
+      if (secret) caller = isMaster(secret) ? MASTER : options.keys.verify(secret)
+      else if (isSignIn(state.path, request.method)) return
+      else if (acceptsSession(collapse(state.path), isAdminPath)) {
+        state.session = sessionOf(request, collapse(state.path), options.sessions, options.trustProxy)
+        caller = state.session.caller
+      } else throw unauthorized('Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".')
       if (!caller) throw unauthorized()
       state.caller = caller
       if (caller.kind === 'key') {

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { badRequest, databaseBusy, errorResponse, GatewayError, notFound, wireFormatOf } from '../http/errors'
+import { badRequest, databaseBusy, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
 import { peekRequestState } from '../http/request-state'
 import type { Services } from '../services'
 import { pathOf } from './request-context'
@@ -36,7 +36,7 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
     case 'INVALID_COOKIE_SIGNATURE': return badRequest('Invalid cookie.')
   }
   log.log('error', 'unhandled error', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) })
-  return new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.', 'api_error')
+  return internalError()
 }
 
 /**
@@ -44,11 +44,12 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
  * edge plugins set (security headers, request id, rate-limit state). Elysia's after-response hook cannot
  * see an error's status, so it is noted on the request state for the request log.
  */
-export const errors = ({ metrics, logger }: Pick<Services, 'metrics' | 'logger'>) =>
+export const errors = ({ metrics, logger, refusals }: Pick<Services, 'metrics' | 'logger' | 'refusals'>) =>
   new Elysia({ name: 'errors' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
     const failure = toGatewayError(code, error, logger)
     const state = peekRequestState(request)
     if (state) state.status = failure.status
     if (failure.status < 500) metrics.refusals.inc({ code: failure.code })
+    if (failure.status === 402 || failure.status === 403 || failure.status === 429) refusals.refused(failure.code)
     return errorResponse(failure, wireFormatOf(state?.path ?? pathOf(request.url)), set.headers as Record<string, string>)
   })

@@ -1,10 +1,20 @@
 import { Elysia } from 'elysia'
 import type { Server } from 'bun'
+import { badRequest } from '../http/errors'
 import { createRequestState } from '../http/request-state'
 
-/** The path without the query, cheaply: the router and every later plugin see the same string. */
+/**
+ * Bun hands the app an absolute URL (`http://host/path?query`) when the request has a valid Host, and the
+ * target as sent (`/path?query`, origin-form) when it has none (HTTP/1.0) or one that is no host (`a/b`).
+ */
+const isOriginForm = (url: string) => url.charCodeAt(0) === 47 /* / */
+
+/**
+ * The path without the query, cheaply, from either form: the router and every later plugin see the same
+ * string. In origin-form the path starts at the first character (`//y/health` is a path, not an authority).
+ */
 export function pathOf(url: string): string {
-  const start = url.indexOf('/', url.indexOf('//') + 2)
+  const start = isOriginForm(url) ? 0 : url.indexOf('/', url.indexOf('//') + 2)
   if (start === -1) return '/'
   const query = url.indexOf('?', start)
   return query === -1 ? url.slice(start) : url.slice(start, query)
@@ -32,3 +42,13 @@ export const requestContext = (options: { trustProxy: boolean }) =>
       const state = createRequestState(request, pathOf(request.url), clientIp(request, server, options.trustProxy))
       set.headers['x-request-id'] = state.id
     })
+
+/**
+ * A request without a usable Host is refused (RFC 9112 §3.2 asks it of HTTP/1.1): with a relative URL the
+ * framework's router reads a different path than the gateway does, so nothing may route it. Used after
+ * the plugins that set the headers every answer carries and count every request.
+ */
+export const requireHost = () =>
+  new Elysia({ name: 'require-host' }).onRequest(({ request }) => {
+    if (isOriginForm(request.url)) throw badRequest('The request needs a valid Host header.', 'invalid_host')
+  })

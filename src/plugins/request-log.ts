@@ -9,7 +9,9 @@ const MAX_ROUTE_LENGTH = 512
 /**
  * Every request, once its answer is sent, refusals included: a metrics sample, and a JSON log line (no
  * bodies, no secrets). A row in the API request log for everything but the public pages (so /v1/*, and
- * probes of odd paths too). A successful health check is logged at debug: a container's probe every few
+ * probes of odd paths too): a row each for requests with a key; requests answered before any key was known
+ * (401, and a 413, 429 or preflight that came first) counted per source and interval, which a flood
+ * cannot grow without bound. A successful health check is logged at debug: a container's probe every few
  * seconds would otherwise be most of the log; a failing one, like everything else, at info.
  */
 export const requestLogger = (
@@ -23,8 +25,9 @@ export const requestLogger = (
     const seconds = (performance.now() - state.start) / 1000
     // The route pattern, not the path: ids and probes must not each become a metrics series. A request
     // refused at the edge was never routed; it is counted under the route it would have reached.
-    const pattern = route || routes.match(request.method, state.path) || 'unmatched'
-    metrics.requests.inc({ route: pattern, method: request.method, status: String(status) })
+    const known = route || routes.match(request.method, state.path)
+    const pattern = known || 'unmatched'
+    metrics.requests.inc({ route: pattern, method: metrics.methodLabel(request.method), status: String(status) })
     metrics.requestSeconds.observe({ route: pattern }, seconds)
     const entry = {
       createdAt: Date.now(),
@@ -37,7 +40,10 @@ export const requestLogger = (
       keyId: state.caller?.keyId ?? null,
       userId: state.userId ?? null,
     }
-    if (!isPublic(state.path, request.method)) requestLog.append(entry)
+    if (!isPublic(state.path, request.method)) {
+      if (state.caller) requestLog.append(entry)
+      else requestLog.appendRefusal(entry, known || undefined)
+    }
     const level = status < 400 && state.path === '/health' ? 'debug' : 'info'
     if (logger.enabled(level))
       logger.log(level, 'request', {

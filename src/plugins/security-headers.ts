@@ -10,9 +10,22 @@ const DOCS_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
   "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
+/** The console: its own script, stylesheet and API only; uPlot and Preact set styles through the DOM, not markup. */
+const UI_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 export function isHttps(request: Request, trustProxy: boolean): boolean {
   if (request.url.startsWith('https:')) return true
   return trustProxy && request.headers.get('x-forwarded-proto')?.split(',', 1)[0]?.trim().toLowerCase() === 'https'
+}
+
+/** An API answer's headers (HSTS aside, which depends on the request). */
+export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+  'content-security-policy': API_POLICY,
 }
 
 /**
@@ -23,10 +36,9 @@ export const securityHeaders = (options: { enabled: boolean; trustProxy: boolean
   new Elysia({ name: 'security-headers', seed: options }).onRequest(({ request, set }) => {
     if (!options.enabled) return
     const h = set.headers
-    h['x-content-type-options'] = 'nosniff'
-    h['x-frame-options'] = 'DENY'
-    h['referrer-policy'] = 'strict-origin-when-cross-origin'
+    Object.assign(h, API_SECURITY_HEADERS)
     const path = requestState(request).path
-    h['content-security-policy'] = path === '/docs' || path.startsWith('/docs/') ? DOCS_POLICY : API_POLICY
+    h['content-security-policy'] =
+      path === '/docs' || path.startsWith('/docs/') ? DOCS_POLICY : path === '/ui' || path.startsWith('/ui/') ? UI_POLICY : API_POLICY
     if (isHttps(request, options.trustProxy)) h['strict-transport-security'] = 'max-age=31536000; includeSubDomains'
   })

@@ -40,18 +40,26 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
 
 const hasPart = (content: unknown, type: string) => Array.isArray(content) && content.some((p) => p?.type === type)
 
-/** OpenAI Responses API hosted tools billed per call, by their type (`web_search`, `web_search_preview`, dated versions). */
-const RESPONSES_BILLED_TOOL = /^(web_search)(_preview)?(_\d{4}_\d{2}_\d{2})?$/
+/**
+ * OpenAI Responses API hosted tools billed beyond tokens, by their type, each with the price book's name
+ * for it: web search (`web_search`, `web_search_preview`, dated versions) and file search per call, image
+ * generation per image, code interpreter per container.
+ */
+const RESPONSES_BILLED_TOOL = /^(web_search)(?:_preview)?(?:_\d{4}_\d{2}_\d{2})?$|^(file_search|code_interpreter|image_generation)$/
+
+export const responsesBilledTool = (type: unknown): string | undefined => {
+  const match = typeof type === 'string' ? RESPONSES_BILLED_TOOL.exec(type) : null
+  return match ? (match[1] ?? match[2]) : undefined
+}
 
 /**
- * An OpenAI Responses request's billed features, and the request as it goes upstream: hosted web search
- * is billed per call, and the Responses API bounds calls to its hosted tools with `max_tool_calls`, which
- * gets the configured default when a billed tool is offered without it. Also its service tier.
+ * An OpenAI Responses request's billed features, and the request as it goes upstream: its hosted tools
+ * with fees, bounded together by `max_tool_calls` (the Responses API's limit on calls to all hosted tools
+ * in a response), which gets the configured default when a billed tool is offered without it; each tool
+ * is held at that bound (a container or an image takes at least one call). Also its service tier.
  */
-export function openAIResponsesFeatures(body: Record<string, unknown>, bounds: ServerToolBounds): { body: Record<string, unknown>; features: RequestedFeatures } {
-  const billed = Array.isArray(body.tools)
-    ? [...new Set(body.tools.map((t) => (typeof t?.type === 'string' ? RESPONSES_BILLED_TOOL.exec(t.type)?.[1] : undefined)).filter((t) => t !== undefined))]
-    : []
+export function openAIResponsesFeatures<B extends Record<string, unknown>>(body: B, bounds: ServerToolBounds): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
+  const billed = Array.isArray(body.tools) ? [...new Set(body.tools.map((t) => responsesBilledTool(t?.type)).filter((t) => t !== undefined))] : []
   const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
   const features: RequestedFeatures = {
@@ -62,11 +70,32 @@ export function openAIResponsesFeatures(body: Record<string, unknown>, bounds: S
   return { body: billed.length === 0 || set ? body : { ...body, max_tool_calls: maxCalls }, features }
 }
 
-/** Server tool uses in a Responses API answer's `output`: one `web_search_call` item per search. */
+/** The output item each billed hosted tool leaves in a response, and the price book's name for the tool. */
+const RESPONSES_TOOL_ITEMS = new Map<unknown, string>([
+  ['web_search_call', 'web_search'],
+  ['file_search_call', 'file_search'],
+  ['image_generation_call', 'image_generation'],
+  ['code_interpreter_call', 'code_interpreter'],
+])
+
+/**
+ * Uses of the billed hosted tools in a Responses answer's `output` (tools not named were not used): one per
+ * `web_search_call`, `file_search_call` and `image_generation_call` item, one per container the
+ * `code_interpreter_call` items ran in (OpenAI bills containers, not calls).
+ */
 export function responsesServerToolUses(output: unknown): Record<string, number> {
-  let searches = 0
-  if (Array.isArray(output)) for (const item of output) if (item?.type === 'web_search_call') searches++
-  return { web_search: searches }
+  const uses: Record<string, number> = {}
+  const containers = new Set<string>()
+  if (Array.isArray(output)) for (const item of output) {
+    const tool = RESPONSES_TOOL_ITEMS.get(item?.type)
+    if (tool === undefined) continue
+    if (tool === 'code_interpreter' && typeof item.container_id === 'string') {
+      if (containers.has(item.container_id)) continue
+      containers.add(item.container_id)
+    }
+    uses[tool] = (uses[tool] ?? 0) + 1
+  }
+  return uses
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Hold } from '../budget/hold'
+import type { Outcome } from '../budget/ledger'
 import type { ProviderConfig } from '../config/schema'
 import { badGateway, badRequest, GatewayError } from '../http/errors'
 import type { ProviderRegistry } from './registry'
@@ -11,14 +12,31 @@ export interface UpstreamAnswer {
   signal: UpstreamSignal
   /** Milliseconds since the call started. */
   elapsed(): number
+  /** Ends the hold of a call whose body could not be had (see `settleFailedCall`). */
+  failed(): void
 }
 
 export interface CallOptions {
   /** None for a free call (count_tokens). */
   hold?: Hold
   timeoutMs: number
-  /** The client's request signal: the client going away aborts the call. */
+  /** The client's request signal. A client already gone is not called for: the provider gets nothing. */
   clientSignal: AbortSignal
+  /**
+   * Given (streams): the client going away aborts the call, and the hold is settled with this outcome,
+   * since the provider may already have the prompt. Not given: the call runs to its end whatever the
+   * client does; the provider bills a request it received, so its answer's usage is what the client pays.
+   */
+  onClientCut?: (latencyMs: number) => Outcome
+}
+
+/**
+ * A call that failed is released (the provider made nothing), unless our client cut it: then the
+ * provider has the prompt, and the client pays for it.
+ */
+function settleFailedCall(o: CallOptions, signal: UpstreamSignal, latencyMs: number): void {
+  if (signal.reason() === 'client' && o.onClientCut) o.hold?.settle(o.onClientCut(latencyMs))
+  else o.hold?.release(latencyMs)
 }
 
 /**
@@ -32,7 +50,14 @@ export async function callUpstream(
   body: Record<string, unknown> | FormData,
   o: CallOptions,
 ): Promise<UpstreamAnswer> {
-  const signal = upstreamSignal(o.timeoutMs, o.clientSignal)
+  const signal = upstreamSignal(o.timeoutMs, o.onClientCut ? o.clientSignal : undefined)
+  // An abort that happened before this point would never reach the signal's listener.
+  if (o.clientSignal.aborted) {
+    signal.abortClient()
+    signal.dispose()
+    o.hold?.release(0, 'aborted')
+    throw fetchFailure(null, signal)
+  }
   const started = performance.now()
   const elapsed = () => performance.now() - started
   const isForm = body instanceof FormData
@@ -43,10 +68,12 @@ export async function callUpstream(
       headers: { ...(isForm ? {} : { 'content-type': 'application/json' }), ...authHeaders(provider) },
       body: isForm ? body : JSON.stringify(body),
       signal: signal.signal,
+      // A redirect would carry the provider's credentials to wherever it points: it is a failure instead.
+      redirect: 'manual',
     })
   } catch (error) {
     signal.dispose()
-    o.hold?.release(elapsed())
+    settleFailedCall(o, signal, elapsed())
     throw fetchFailure(error, signal)
   }
   if (!res.ok) {
@@ -54,18 +81,18 @@ export async function callUpstream(
     o.hold?.release(elapsed())
     throw await upstreamFailure(res, provider)
   }
-  return { res, signal, elapsed }
+  return { res, signal, elapsed, failed: () => settleFailedCall(o, signal, elapsed()) }
 }
 
 /**
  * Reads the whole answer through `parse`; an answer that breaks off, does not parse, or that `parse`
- * refuses with our own error (an error in a 2xx body) releases the hold.
+ * refuses with our own error (an error in a 2xx body) ends the hold as a failed call.
  */
-export async function readAnswer<T>(answer: UpstreamAnswer, hold: Hold, parse: (text: string) => T): Promise<T> {
+export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string) => T): Promise<T> {
   try {
     return parse(await answer.res.text())
   } catch (error) {
-    hold.release(answer.elapsed())
+    answer.failed()
     if (error instanceof GatewayError) throw error
     if (answer.signal.reason()) throw fetchFailure(error, answer.signal)
     throw badGateway('Upstream provider sent a malformed answer.')
@@ -142,6 +169,6 @@ export async function callUnmetered(
     signal.dispose()
     throw await upstreamFailure(res, provider)
   }
-  const answer = { res, signal, elapsed: () => 0 }
+  const answer = { res, signal, elapsed: () => 0, failed: () => {} }
   return new Response(relayBody(answer), { status: res.status, headers: { 'content-type': contentTypeOf(res, 'application/json') } })
 }

@@ -35,22 +35,51 @@ export async function summariseUpstreamError(res: Response, provider: ProviderCo
   } catch {
     // The body could not be read: the status says enough.
   }
-  return summariseUpstreamText(res.status, text, provider)
+  return summariseUpstreamText(res.status, text, provider, res.headers.get('content-type'))
 }
 
-/** The same sentence from a body already read. */
-export function summariseUpstreamText(status: number, body: string, provider: ProviderConfig): string {
+const EXCERPT_CHARS = 120
+
+/** `text/html` from `Text/HTML; charset=utf-8`; nothing when it is not a plain media type. */
+function mediaTypeOf(contentType: string | null | undefined): string | null {
+  const type = contentType?.split(';', 1)[0]!.trim().toLowerCase()
+  return type && /^[a-z0-9!#$&^_.+-]{1,40}\/[a-z0-9!#$&^_.+-]{1,60}$/.test(type) ? type : null
+}
+
+/**
+ * The words of a body that is not JSON, never its markup: an HTML page (a proxy's 502) by its title, or
+ * else its text without scripts, styles, comments and tags, cut short.
+ */
+function textExcerpt(body: string): string {
+  const title = /<title[^>]*>([^<]*)<\/title/i.exec(body)?.[1]
+  const text = (title ?? body)
+    .replace(/<(script|style)\b[^]*?<\/\1/gi, ' ')
+    .replace(/<!--[^]*?-->/g, ' ')
+    .replace(/<[^>]*>?/g, ' ')
+    .replace(/&amp;/g, '&')
+    .replace(/&(lt|gt|quot|#39|nbsp);/g, ' ')
+    .replace(/[<>]/g, ' ')
+  return text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT_CHARS)
+}
+
+/**
+ * The same sentence from a body already read. A JSON error keeps the provider's message (the caller may
+ * need it to fix the request); anything else is told by status, content type and a text-only excerpt.
+ */
+export function summariseUpstreamText(status: number, body: string, provider: ProviderConfig, contentType?: string | null): string {
   const text = body.slice(0, 4096)
   let detail: string
+  let type: string | null = null
   try {
     const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown }
     const msg = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message)
     detail = typeof msg === 'string' ? msg : ''
   } catch {
-    detail = text
+    detail = textExcerpt(text)
+    type = mediaTypeOf(contentType)
   }
   detail = redact(detail.replace(/\s+/g, ' ').trim(), secretsOf(provider)).slice(0, 300)
-  return `Upstream provider answered ${status}${detail ? `: ${detail}` : '.'}`
+  return `Upstream provider answered ${status}${type ? ` (${type})` : ''}${detail ? `: ${detail}` : '.'}`
 }
 
 /**
@@ -69,9 +98,14 @@ export const errorAnswerFailure = (status: number, body: string, provider: Provi
 
 /**
  * Maps a provider's refusal to ours. Its 4xx (other than about our credentials) is the caller's to fix,
- * so the status is kept; anything else is a 502.
+ * so the status is kept; anything else is a 502. A redirect (never followed: see callUpstream) is named as
+ * one, without its Location, which may be anything, a signed URL included.
  */
 export async function upstreamFailure(res: Response, provider: ProviderConfig): Promise<GatewayError> {
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => {})
+    return badGateway(`Upstream provider answered ${res.status}, a redirect, which the gateway does not follow; check the provider's base_url.`)
+  }
   const message = await summariseUpstreamError(res, provider)
   if (res.status === 429) {
     const retry = res.headers.get('retry-after')

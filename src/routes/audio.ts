@@ -5,24 +5,31 @@ import { perRequestEstimate } from '../budget/estimate'
 import { badRequest } from '../http/errors'
 import { formAsSent, isMultipart } from '../http/form-body'
 import { admitRequest, type Admission } from '../metering/admission'
-import { answeredOutcome, budgetHeaders } from '../metering/outcome'
+import { answeredOutcome, budgetHeaders, paidEvenIfLeft } from '../metering/outcome'
 import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel, relayBody } from '../providers/call'
 import type { Services } from '../services'
+import { billingUser, modelName } from './schemas/fields'
 
 const SPEECH = '/v1/audio/speech'
 const TRANSCRIPTIONS = '/v1/audio/transcriptions'
 
-/** The fields the gateway reads; every other OpenAI field passes through untouched. */
+/** The fields the gateway reads or the format fixes; every other OpenAI field passes through untouched. */
 export const speechBody = z.looseObject({
-  model: z.string().min(1).max(256),
+  model: modelName,
   input: z.string(),
-  user: z.string().max(256).optional(),
+  // A built-in voice by name, or a custom one by id.
+  voice: z.union([z.string(), z.looseObject({ id: z.string() })], { error: 'must be a voice name or an object with an id' }).optional(),
+  instructions: z.string().optional(),
+  response_format: z.string().optional(),
+  speed: z.number().optional(),
+  stream_format: z.string().optional(),
+  user: billingUser.optional(),
 })
 
 export const transcriptionBody = z.looseObject({
-  model: z.string().min(1).max(256),
+  model: modelName,
   file: z.file(),
-  user: z.string().max(256).optional(),
+  user: billingUser.optional(),
 })
 
 /** The client's form for the provider: its model id in place of ours, every other field and file as sent. */
@@ -40,9 +47,12 @@ function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): F
   return form
 }
 
-/** Audio is priced per request: no tokens, the model's `per_request` price or nothing. */
-const perRequestOutcome = ({ tariff, hold }: Admission, latencyMs: number) =>
-  answeredOutcome(tariff, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, latencyMs)
+/**
+ * Audio is priced per request: no tokens, the model's `per_request` price or nothing, owed once the
+ * provider has answered, whether or not the client is still there.
+ */
+const perRequestOutcome = ({ tariff, hold }: Admission, request: Request, latencyMs: number) =>
+  paidEvenIfLeft(answeredOutcome(tariff, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, latencyMs), request.signal)
 
 export const audioRoutes = (services: Services) => {
   const { config, providers } = services
@@ -71,7 +81,7 @@ export const audioRoutes = (services: Services) => {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
         // The provider charges once it has answered: settle now, and stream the audio through.
-        hold.settle(perRequestOutcome(admission, answer.elapsed()))
+        hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
         return new Response(relayBody(answer), {
           headers: { 'content-type': contentTypeOf(answer.res, 'application/octet-stream'), ...budgetHeaders(hold) },
         })
@@ -96,8 +106,8 @@ export const audioRoutes = (services: Services) => {
         const answer = await callUpstream(model.provider, '/audio/transcriptions', upstreamForm(body, model.upstreamModel), {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
-        const text = await readAnswer(answer, hold, (text) => text)
-        hold.settle(perRequestOutcome(admission, answer.elapsed()))
+        const text = await readAnswer(answer, (text) => text)
+        hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
         // JSON by default; text, srt or vtt when the client asked for that `response_format`.
         return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json'), ...budgetHeaders(hold) } })
       },

@@ -10,18 +10,26 @@ import { withOpenAIOutputCap } from '../translate/output-cap'
 import { relay, type ExchangeFor } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
 import type { Services } from '../services'
+import { billingUser, jsonObject, modelName, oneOrMoreStrings, openAIMessage, openAITool, openAIToolChoice, responseFormat } from './schemas/fields'
 
-
-/** The fields the gateway reads; every other OpenAI field passes through untouched. */
+/** The fields the gateway reads or translates, typed; every other OpenAI field passes through untouched. */
 const chatBody = z.looseObject({
-  model: z.string().min(1).max(256),
-  messages: z.array(z.looseObject({ role: z.string() })).min(1),
+  model: modelName,
+  messages: z.array(openAIMessage).min(1),
   stream: z.boolean().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
   max_tokens: z.number().int().positive().nullable().optional(),
   max_completion_tokens: z.number().int().positive().nullable().optional(),
   n: z.number().int().positive().max(128).nullable().optional(),
-  user: z.string().max(256).optional(),
+  user: billingUser.optional(),
+  tools: z.array(openAITool).optional(),
+  tool_choice: openAIToolChoice.optional(),
+  parallel_tool_calls: z.boolean().optional(),
+  functions: z.array(z.looseObject({ name: z.string(), parameters: jsonObject.optional() })).optional(),
+  response_format: responseFormat.nullable().optional(),
+  stop: oneOrMoreStrings.nullable().optional(),
+  temperature: z.number().nullable().optional(),
+  top_p: z.number().nullable().optional(),
 })
 type ChatBody = z.infer<typeof chatBody>
 

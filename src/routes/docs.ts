@@ -4,11 +4,12 @@ import { dirname, join } from 'node:path'
 import { notFound } from '../http/errors'
 
 const SWAGGER_DIST = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-  'favicon-32x32.png': 'image/png',
-}
+// A Map, not an object literal: a name such as `constructor` must be unknown, not Object.prototype's.
+const ASSETS = new Map([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
+  ['favicon-32x32.png', 'image/png'],
+])
 
 // Our own page and init script: no inline script, so the /docs CSP can stay at script-src 'self'.
 const PAGE = `<!doctype html>
@@ -62,7 +63,7 @@ export const docsRoutes = () =>
       '/docs/assets/:file',
       ({ params }) => {
         if (params.file === 'init.js') return new Response(INIT, { headers: { 'content-type': 'text/javascript; charset=utf-8' } })
-        const type = ASSETS[params.file]
+        const type = ASSETS.get(params.file)
         if (!type) throw notFound('Unknown asset.')
         return new Response(Bun.file(join(SWAGGER_DIST, params.file)), {
           headers: { 'content-type': type, 'cache-control': 'public, max-age=86400' },

@@ -6,16 +6,21 @@ import type { TokenCounts } from '../pricing/price'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import type { Services } from '../services'
+import { billingUser, modelName } from './schemas/fields'
 
 const ENDPOINT = '/v1/embeddings'
 
 const tokenArray = z.array(z.number().int().nonnegative()).min(1)
 
-/** The fields the gateway reads; every other OpenAI field passes through untouched. */
+/** The fields the gateway reads or the format fixes; every other OpenAI field passes through untouched. */
 export const embeddingsBody = z.looseObject({
-  model: z.string().min(1).max(256),
-  input: z.union([z.string(), z.array(z.string()).min(1), tokenArray, z.array(tokenArray).min(1)]),
-  user: z.string().max(256).optional(),
+  model: modelName,
+  input: z.union([z.string(), z.array(z.string()).min(1), tokenArray, z.array(tokenArray).min(1)], {
+    error: 'must be a string, an array of strings, an array of token ids, or an array of such arrays',
+  }),
+  encoding_format: z.string().optional(),
+  dimensions: z.number().int().positive().optional(),
+  user: billingUser.optional(),
 })
 
 /** Embeddings are billed on their input alone. */

@@ -11,20 +11,18 @@ import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicUsage } from '../translate/usage'
 import { anthropicClientHeaders } from '../providers/upstream'
 import type { Services } from '../services'
+import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName } from './schemas/fields'
 
-const block = z.looseObject({ type: z.string() })
-const content = z.union([z.string(), z.array(block)])
-
-/** The fields the gateway reads (Anthropic requires `max_tokens`); every other field passes through untouched. */
+/** The fields the gateway reads or translates, typed (Anthropic requires `max_tokens`); every other field passes through untouched. */
 export const messagesBody = z.looseObject({
-  model: z.string().min(1).max(256),
+  model: modelName,
   max_tokens: z.number().int().positive(),
-  messages: z.array(z.looseObject({ role: z.string(), content })).min(1),
+  messages: z.array(anthropicMessage).min(1),
   system: content.optional(),
   stream: z.boolean().optional(),
-  metadata: z.looseObject({ user_id: z.string().max(256).nullable().optional() }).nullable().optional(),
-  tools: z.array(z.looseObject({ name: z.string() })).optional(),
-  tool_choice: block.optional(),
+  metadata: z.looseObject({ user_id: billingUser.nullable().optional() }).nullable().optional(),
+  tools: z.array(anthropicTool).optional(),
+  tool_choice: anthropicToolChoice.optional(),
   stop_sequences: z.array(z.string()).optional(),
   temperature: z.number().optional(),
   top_p: z.number().optional(),

@@ -5,6 +5,7 @@ import { admitRequest } from '../metering/admission'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import type { Services } from '../services'
+import { billingUser, contentPart, modelName } from './schemas/fields'
 
 const ENDPOINT = '/v1/moderations'
 
@@ -13,9 +14,11 @@ const ENDPOINT = '/v1/moderations'
  * default; a gateway has to know where to send the request, so here it is required.
  */
 export const moderationsBody = z.looseObject({
-  model: z.string().min(1).max(256),
-  input: z.union([z.string(), z.array(z.union([z.string(), z.looseObject({ type: z.string() })])).min(1)]),
-  user: z.string().max(256).optional(),
+  model: modelName,
+  input: z.union([z.string(), z.array(z.string()).min(1), z.array(contentPart).min(1)], {
+    error: 'must be a string, an array of strings, or an array of content parts',
+  }),
+  user: billingUser.optional(),
 })
 
 export const moderationsRoutes = (services: Services) => {

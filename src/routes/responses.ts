@@ -7,15 +7,16 @@ import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest } from '../metering/admission'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
+import { openAIResponsesFeatures } from '../pricing/features'
 import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
-import { DROPPED_TOOLS_HEADER, feeToolsOf, refuseUnpricedFeatures } from '../translate/responses/hosted-tools'
+import { DROPPED_TOOLS_HEADER } from '../translate/responses/hosted-tools'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
-import { responsesUsage } from '../translate/usage'
+import { responseCounts, responsesUsage } from '../translate/usage'
 import type { Services } from '../services'
 
 const ENDPOINT = '/v1/responses'
@@ -62,9 +63,11 @@ export const responsesRoutes = (services: Services) => {
   const owners = new ResponseOwners(services.db.$client, services.writes)
 
   /**
-   * An OpenAI-type provider gets the body as it came, with the provider's model id (and with cap-output on,
-   * the bound the estimate used as `max_output_tokens`). A response it stores is recorded for the billed
-   * user as soon as it is created, its context size once it ends.
+   * An OpenAI-type provider gets the body as it came, with the provider's model id, `max_tool_calls` when
+   * billed hosted tools are offered without it (src/pricing/features.ts), and with cap-output on, the bound
+   * the estimate used as `max_output_tokens`. It is billed by the response: its usage, the hosted tool calls
+   * in its output and the tier that served it. A response it stores is recorded for the billed user as soon
+   * as it is created, its context size once it ends.
    */
   function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string) => Exchange {
     return (model, userId) => {
@@ -81,7 +84,7 @@ export const responsesRoutes = (services: Services) => {
       return {
         path: '/responses',
         body: upstreamBody,
-        usageOf: (response) => responsesUsage(response.usage),
+        usageOf: (response) => responseCounts(response),
         reply: (response, text) => {
           record(response)
           return text
@@ -134,9 +137,14 @@ export const responsesRoutes = (services: Services) => {
           throw badRequest('Invalid body: background: background responses are not served: their cost could not be held and settled with the request.', 'background_unsupported')
         const target = providers.resolve(body.model)
         const route = routeOf(target)
-        // Translated before the hold: a body the target cannot carry is a 400 that costs nothing.
-        const options = { defaultMaxOutputTokens: config.default_max_output_tokens }
-        const translated = route === 'anthropic' ? responsesViaAnthropic(body, options) : route === 'chat' ? responsesViaChat(body, target!.provider, config) : null
+        // Translated before the hold: a body the target cannot carry is a 400 that costs nothing. Anthropic
+        // runs web search itself, when the price book can price it there.
+        const bounds = { defaultMaxUses: config.server_tool_default_max_uses }
+        const webSearch = route === 'anthropic' && services.prices.priceOf(target!.canonical)?.serverTools?.web_search !== undefined
+        const translated = route === 'anthropic'
+          ? responsesViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, webSearch, bounds })
+          : route === 'chat' ? responsesViaChat(body, target!, config) : null
+        const native = translated ? null : openAIResponsesFeatures(body, bounds)
         const caller = authenticated(requestState(request))
         const contextTokens = translated ? 0 : contextOf(body, caller)
         const stream = body.stream === true
@@ -145,13 +153,11 @@ export const responsesRoutes = (services: Services) => {
           namedUser: body.user,
           endpoint: ENDPOINT,
           stream,
-          estimate: (price) => {
-            if (!translated) refuseUnpricedFeatures(feeToolsOf(body.tools), price, config)
-            return estimateResponses(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, contextTokens })
-          },
+          estimate: () => estimateResponses(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, contextTokens }),
+          features: translated ? translated.features : native!.features,
         })
         using hold = admission.hold
-        const exchange = translated ? translated.exchangeFor(admission.model) : responsesNative(body)(admission.model, admission.userId)
+        const exchange = translated ? translated.exchangeFor(admission.model) : responsesNative(native!.body)(admission.model, admission.userId)
         const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
         if (translated && translated.dropped.length > 0) res.headers.set(DROPPED_TOOLS_HEADER, translated.dropped.join(', '))
         return res
@@ -164,10 +170,11 @@ export const responsesRoutes = (services: Services) => {
           summary: 'Responses (OpenAI Responses API; JSON or SSE stream)',
           description:
             'Passed through to an OpenAI-type provider; translated both ways for an Anthropic provider (and for an OpenAI-type ' +
-            'provider set to `responses: chat`), where hosted tools are dropped and named in `X-Tollgate-Dropped-Tools`. ' +
+            'provider set to `responses: chat`), where hosted tools are dropped and named in `X-Tollgate-Dropped-Tools` ' +
+            '(except `web_search` on an Anthropic model whose web search is priced: run as its server tool). ' +
             'Metered from the usage of the response (`response.completed`, `response.incomplete` or `response.failed` on a stream). ' +
-            'Hosted tools with fees need a price (402 otherwise); `previous_response_id` and `conversation` only for ids the same ' +
-            'user created (404 otherwise); `background: true` is refused.',
+            'Hosted tools with fees need a price (402 otherwise), are bounded by `max_tool_calls` and charged per call; ' +
+            '`previous_response_id` and `conversation` only for ids the same user created (404 otherwise); `background: true` is refused.',
         },
       },
     )

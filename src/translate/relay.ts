@@ -1,8 +1,8 @@
 import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
 import { clampHeaders, type Admission } from '../metering/admission'
-import type { MeterOptions } from '../metering/metered-stream'
-import { answeredOutcome, budgetHeaders, streamOutcome } from '../metering/outcome'
+import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
+import { answeredOutcome, budgetHeaders, paidEvenIfLeft, streamOutcome } from '../metering/outcome'
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
@@ -44,19 +44,28 @@ export interface RelayContext {
  * or handed to the stream, which settles it however it ends. A stream request answered with JSON (a
  * server's error, usually) is read as the JSON answer it is. Errors are thrown as GatewayErrors; the route
  * renders them in its own format.
+ *
+ * A client that goes away does not make a received request free: a JSON call runs on and is settled
+ * from its answer, and a stream is cut and charged what it made so far (before any output, the input).
  */
 const isJson = (res: Response) => /^application\/json\b/i.test(res.headers.get('content-type') ?? '')
+
+const CUT_BEFORE_OUTPUT: StreamFacts = { end: 'cancelled', usage: null, deliveredOutputBytes: 0 }
 
 export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { hold, admission } = ctx
   const { provider } = admission.model
+  const streaming = ctx.stream && x.stream !== undefined
   const answer = await callUpstream({ ...provider, headers: { ...x.headers, ...provider.headers } }, x.path, x.body, {
     hold,
     timeoutMs: ctx.timeouts.upstream_timeout_ms,
     clientSignal: ctx.request.signal,
+    onClientCut: streaming
+      ? (latencyMs) => streamOutcome(CUT_BEFORE_OUTPUT, admission.tariff, admission.estimate, hold, latencyMs)
+      : undefined,
   })
 
-  if (ctx.stream && x.stream && answer.res.body && !isJson(answer.res)) {
+  if (streaming && x.stream && answer.res.body && !isJson(answer.res)) {
     const owned = hold.transfer()
     const body = x.stream(answer.res.body, {
       idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
@@ -68,12 +77,12 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     })
   }
 
-  const { usage, reply } = await readAnswer(answer, hold, (text) => {
+  const { usage, reply } = await readAnswer(answer, (text) => {
     const parsed: unknown = JSON.parse(text)
     if (!parsed || typeof parsed !== 'object') throw new Error('not a JSON object')
     if (isErrorAnswer(parsed)) throw errorAnswerFailure(answer.res.status, text, provider)
     return { usage: x.usageOf(parsed), reply: x.reply(parsed, text) }
   })
-  hold.settle(answeredOutcome(admission.tariff, usage, hold, answer.elapsed()))
+  hold.settle(paidEvenIfLeft(answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), ctx.request.signal))
   return new Response(reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold), ...clampHeaders(admission) } })
 }

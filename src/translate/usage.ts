@@ -1,3 +1,4 @@
+import { responsesServerToolUses } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 
 /** Token usage as each wire format reports it, read into the one shape the ledger bills. */
@@ -36,9 +37,13 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
   const audioOut = count(u.completion_tokens_details?.audio_tokens)
   if (audioIn > 0) counts.audioInputTokens = audioIn
   if (audioOut > 0) counts.audioOutputTokens = audioOut
-  if (typeof serviceTier === 'string') counts.tier = serviceTier === 'fast' ? 'priority' : serviceTier
+  const tier = reportedTier(serviceTier)
+  if (tier !== undefined) counts.tier = tier
   return counts
 }
+
+/** The service tier an OpenAI answer says served it, as the price book names it (`fast` is OpenAI's name for `priority`). */
+const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'string' ? undefined : tier === 'fast' ? 'priority' : tier)
 
 /**
  * Anthropic reports cache reads and cache writes beside `input_tokens`, not inside it. All three are
@@ -71,15 +76,31 @@ function serverToolUses(used: AnthropicUsage['server_tool_use']): Record<string,
 
 export interface ResponsesUsage {
   input_tokens?: number | null
-  input_tokens_details?: { cached_tokens?: number | null } | null
+  input_tokens_details?: { cached_tokens?: number | null; audio_tokens?: number | null } | null
   output_tokens?: number | null
+  output_tokens_details?: { audio_tokens?: number | null } | null
 }
 
 /**
- * The Responses API counts cached tokens inside `input_tokens`, and reasoning tokens inside
- * `output_tokens`: each token once, at its own rate.
+ * The Responses API counts cached (and audio) tokens inside `input_tokens`, and reasoning (and audio)
+ * tokens inside `output_tokens`: each token once, at its own rate.
  */
-export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCounts | null =>
-  u && typeof u === 'object'
-    ? { promptTokens: count(u.input_tokens), completionTokens: count(u.output_tokens), cachedTokens: count(u.input_tokens_details?.cached_tokens) }
-    : null
+export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCounts | null => {
+  if (!u || typeof u !== 'object') return null
+  const counts: TokenCounts = { promptTokens: count(u.input_tokens), completionTokens: count(u.output_tokens), cachedTokens: count(u.input_tokens_details?.cached_tokens) }
+  const audioIn = count(u.input_tokens_details?.audio_tokens)
+  const audioOut = count(u.output_tokens_details?.audio_tokens)
+  if (audioIn > 0) counts.audioInputTokens = audioIn
+  if (audioOut > 0) counts.audioOutputTokens = audioOut
+  return counts
+}
+
+/** What a Responses API answer bills: its usage, the hosted tools its `output` shows used, and the tier that served it. */
+export function responseCounts(response: { usage?: ResponsesUsage | null; output?: unknown; service_tier?: unknown }): TokenCounts | null {
+  const counts = responsesUsage(response.usage)
+  if (!counts) return null
+  if (Array.isArray(response.output)) counts.serverToolUses = responsesServerToolUses(response.output)
+  const tier = reportedTier(response.service_tier)
+  if (tier !== undefined) counts.tier = tier
+  return counts
+}

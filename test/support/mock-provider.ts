@@ -50,6 +50,12 @@ export interface MockOptions {
   chunkDelayMs?: number
   cachedTokens?: number
   completionText?: string
+  /**
+   * A scripted tool round trip, for agents that bring their own tools (Claude Code, Codex): while the
+   * request offers a tool of this name and carries no tool result yet, answer with a call to it; once
+   * a result is there, answer `Tool result: <its text>` (unless `completionText` is set).
+   */
+  toolCall?: { name: string; input: Record<string, unknown> }
 }
 
 export interface RecordedCall {
@@ -153,6 +159,43 @@ function wantsTool(body: Json): boolean {
 }
 
 const toolName = (body: Json): string => body.tools[0]?.function?.name ?? body.tools[0]?.name ?? 'get_weather'
+
+/** The tool call this answer makes, if any: the scripted one, else the weather tool. */
+function toolTurn(body: Json, opts: MockOptions): { name: string; args: string } | undefined {
+  const scripted = opts.toolCall
+  if (scripted && offersTool(body, scripted.name) && toolResults(body).length === 0) {
+    return { name: scripted.name, args: JSON.stringify(scripted.input) }
+  }
+  return wantsTool(body) ? { name: toolName(body), args: TOOL_ARGS } : undefined
+}
+
+const offersTool = (body: Json, name: string): boolean =>
+  Array.isArray(body.tools) && body.tools.some((t: Json) => (t?.function?.name ?? t?.name) === name)
+
+/** Texts of the tool results in a request: chat `tool` messages, Anthropic `tool_result` blocks, Responses `*_call_output` items. */
+function toolResults(body: Json): string[] {
+  const out: string[] = []
+  const items = [...(Array.isArray(body.messages) ? body.messages : []), ...(Array.isArray(body.input) ? body.input : [])]
+  for (const item of items) {
+    if (item?.role === 'tool') out.push(textOf(item.content))
+    if (typeof item?.type === 'string' && item.type.endsWith('_call_output')) {
+      out.push(typeof item.output === 'string' ? item.output : textOf(item.output))
+    }
+    if (Array.isArray(item?.content)) {
+      for (const block of item.content) {
+        if (block?.type === 'tool_result') out.push(typeof block.content === 'string' ? block.content : textOf(block.content))
+      }
+    }
+  }
+  return out
+}
+
+/** The options to answer with: after a scripted tool's result, the answer repeats that result. */
+function answerOptions(body: Json, opts: MockOptions): MockOptions {
+  if (!opts.toolCall || opts.completionText !== undefined) return opts
+  const results = toolResults(body)
+  return results.length === 0 ? opts : { ...opts, completionText: `Tool result: ${results[results.length - 1]}` }
+}
 
 /** The completion text, truncated to `limit` words when that is smaller. */
 function completion(opts: MockOptions, limit: unknown) {
@@ -261,8 +304,8 @@ function chatCompletions(ctx: Ctx): Response {
   const created = Math.floor(Date.now() / 1000)
   const model = body.model ?? 'mock-model'
   const promptTok = Math.max(promptTokens(body.messages), opts.cachedTokens ?? 0)
-  const tool = wantsTool(body)
-  const answer = tool ? undefined : completion(opts, body.max_completion_tokens ?? body.max_tokens)
+  const tool = toolTurn(body, opts)
+  const answer = tool ? undefined : completion(answerOptions(body, opts), body.max_completion_tokens ?? body.max_tokens)
   const completionTok = answer ? answer.tokens : TOOL_COMPLETION_TOKENS
   const finish = tool ? 'tool_calls' : answer!.truncated ? 'length' : 'stop'
   const usage = behavior === 'no-usage' ? undefined : {
@@ -271,7 +314,7 @@ function chatCompletions(ctx: Ctx): Response {
     total_tokens: promptTok + completionTok,
     prompt_tokens_details: { cached_tokens: opts.cachedTokens ?? 0 },
   }
-  const toolCall = { id: 'call_1', type: 'function', function: { name: tool ? toolName(body) : '', arguments: TOOL_ARGS } }
+  const toolCall = { id: 'call_1', type: 'function', function: { name: tool?.name ?? '', arguments: tool?.args ?? '' } }
 
   if (body.stream !== true) {
     const message = tool
@@ -297,7 +340,7 @@ function chatCompletions(ctx: Ctx): Response {
   const events = tool
     ? [
       event(choice({ role: 'assistant', content: null, tool_calls: [{ index: 0, ...toolCall, function: { name: toolCall.function.name, arguments: '' } }] })),
-      ...split(TOOL_ARGS, n).map((a) => event(choice({ tool_calls: [{ index: 0, function: { arguments: a } }] }))),
+      ...split(toolCall.function.arguments, n).map((a) => event(choice({ tool_calls: [{ index: 0, function: { arguments: a } }] }))),
     ]
     : [
       event(choice({ role: 'assistant', content: '' })),
@@ -397,6 +440,17 @@ function responsesWantsTool(body: Json): boolean {
   return tools.some((t) => t?.type === 'function') && (last?.type ?? 'message') === 'message' && last?.role === 'user' && /\bweather\b/i.test(itemText(last))
 }
 
+/** The function call a Responses answer makes, if any: the scripted one, else the weather tool. */
+function responsesToolTurn(body: Json, opts: MockOptions): { name: string; args: string } | undefined {
+  const scripted = opts.toolCall
+  if (scripted && offersTool(body, scripted.name) && toolResults(body).length === 0) {
+    return { name: scripted.name, args: JSON.stringify(scripted.input) }
+  }
+  if (!responsesWantsTool(body)) return undefined
+  const fn = body.tools.find((t: Json) => t?.type === 'function')
+  return { name: fn?.name ?? 'get_weather', args: TOOL_ARGS }
+}
+
 /**
  * Input tokens: ceil(bytes of instructions and item text / 4) + 3 per item, plus the whole context of
  * `previous_response_id` (its input and output), as OpenAI bills a chained response.
@@ -419,9 +473,9 @@ function responses(ctx: Ctx): Response {
   const failed = behavior === 'response-failed'
   const reasoning = typeof body.reasoning?.effort === 'string' && body.reasoning.effort !== 'none'
   const reasoningTok = reasoning ? wordsOf(REASONING_SUMMARY).length : 0
-  const tool = responsesWantsTool(body)
+  const tool = responsesToolTurn(body, opts)
   const limit = typeof body.max_output_tokens === 'number' ? body.max_output_tokens - reasoningTok : undefined
-  const answer = tool ? undefined : completion(opts, limit)
+  const answer = tool ? undefined : completion(answerOptions(body, opts), limit)
   const cached = opts.cachedTokens ?? 0
   const inputTok = Math.max(responsesInputTokens(body, stored), cached)
   const outputTok = reasoningTok + (answer ? answer.tokens : TOOL_COMPLETION_TOKENS)
@@ -433,7 +487,6 @@ function responses(ctx: Ctx): Response {
     output_tokens_details: { reasoning_tokens: reasoningTok },
     total_tokens: inputTok + outputTok,
   }
-  const fn = Array.isArray(body.tools) ? body.tools.find((t: Json) => t?.type === 'function') : undefined
 
   const reasoningItem: Json = {
     id: `rs_mock${nextId()}`, type: 'reasoning', summary: [{ type: 'summary_text', text: REASONING_SUMMARY }],
@@ -445,7 +498,7 @@ function responses(ctx: Ctx): Response {
     content: [{ type: 'output_text', annotations: [], logprobs: [], text: answer?.text ?? '' }],
   }
   const callItem: Json = {
-    id: `fc_mock${nextId()}`, type: 'function_call', status: 'completed', arguments: TOOL_ARGS, call_id: `call_mock${nextId()}`, name: fn?.name ?? 'get_weather',
+    id: `fc_mock${nextId()}`, type: 'function_call', status: 'completed', arguments: tool?.args ?? '', call_id: `call_mock${nextId()}`, name: tool?.name ?? '',
   }
   const output = [...(reasoning ? [reasoningItem] : []), tool ? callItem : messageItem]
   const response = (state: string, out: Json[], u: unknown): Json => ({
@@ -490,8 +543,8 @@ function responses(ctx: Ctx): Response {
     const item_id = callItem.id
     events.push(
       event('response.output_item.added', { output_index: index, item: { ...callItem, status: 'in_progress', arguments: '' } }),
-      ...split(TOOL_ARGS, n).map((delta) => event('response.function_call_arguments.delta', { item_id, output_index: index, delta })),
-      event('response.function_call_arguments.done', { item_id, output_index: index, arguments: TOOL_ARGS }),
+      ...split(tool.args, n).map((delta) => event('response.function_call_arguments.delta', { item_id, output_index: index, delta })),
+      event('response.function_call_arguments.done', { item_id, output_index: index, arguments: tool.args }),
       event('response.output_item.done', { output_index: index, item: callItem }),
     )
   } else {
@@ -585,8 +638,8 @@ function messages(ctx: Ctx): Response {
   const inputTok = Math.max(0, promptTokens(body.messages, textOf(body.system)) - cached)
   const thinking = body.thinking?.type === 'enabled'
   const thinkingTok = thinking ? wordsOf(THINKING).length : 0
-  const tool = wantsTool(body)
-  const answer = tool ? undefined : completion(opts, body.max_tokens - thinkingTok)
+  const tool = toolTurn(body, opts)
+  const answer = tool ? undefined : completion(answerOptions(body, opts), body.max_tokens - thinkingTok)
   const outputTok = thinkingTok + (answer ? answer.tokens : TOOL_COMPLETION_TOKENS)
   const stopReason = tool ? 'tool_use' : answer!.truncated ? 'max_tokens' : 'end_turn'
   const noUsage = behavior === 'no-usage'
@@ -599,7 +652,7 @@ function messages(ctx: Ctx): Response {
   if (body.stream !== true) {
     const content = [
       ...(thinking ? [thinkingBlock] : []),
-      tool ? { type: 'tool_use', id: 'toolu_1', name: toolName(body), input: { city: 'Paris' } } : { type: 'text', text: answer!.text },
+      tool ? { type: 'tool_use', id: 'toolu_1', name: tool.name, input: JSON.parse(tool.args) } : { type: 'text', text: answer!.text },
     ]
     return json({ id, type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage: usage(outputTok) })
   }
@@ -619,10 +672,10 @@ function messages(ctx: Ctx): Response {
       ]
       : []),
     tool
-      ? event('content_block_start', { index: at, content_block: { type: 'tool_use', id: 'toolu_1', name: toolName(body), input: {} } })
+      ? event('content_block_start', { index: at, content_block: { type: 'tool_use', id: 'toolu_1', name: tool.name, input: {} } })
       : event('content_block_start', { index: at, content_block: { type: 'text', text: '' } }),
     ...(tool
-      ? split(TOOL_ARGS, n).map((p) => event('content_block_delta', { index: at, delta: { type: 'input_json_delta', partial_json: p } }))
+      ? split(tool.args, n).map((p) => event('content_block_delta', { index: at, delta: { type: 'input_json_delta', partial_json: p } }))
       : split(answer!.text, n).map((t) => event('content_block_delta', { index: at, delta: { type: 'text_delta', text: t } }))),
     event('content_block_stop', { index: at }),
     event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: noUsage ? undefined : { output_tokens: outputTok } }),

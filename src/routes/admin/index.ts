@@ -4,6 +4,7 @@ import { requestState } from '../../http/request-state'
 import type { Services } from '../../services'
 import { alertRoutes } from './alerts'
 import { keyRoutes } from './keys'
+import { overviewRoutes } from './overview'
 import { pricingRoutes } from './pricing'
 import { providerRoutes } from './providers'
 import { recordRoutes } from './records'
@@ -20,6 +21,7 @@ export const adminRoutes = (services: Services) =>
     })
     .use(userRoutes(services))
     .use(keyRoutes(services))
+    .use(overviewRoutes(services))
     .use(pricingRoutes(services))
     .use(recordRoutes(services))
     .use(alertRoutes(services))

@@ -1,9 +1,10 @@
-import { and, desc, eq, gt, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm'
+import { and, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { apiRequestLog, usage, users } from '../../db/schema'
 import { notFound } from '../../http/errors'
+import { refusalSource } from '../../records/request-log'
 import type { Services } from '../../services'
 import { idCursor, pageQuery, toPage } from './pagination'
 import { strictQuery } from './strict-query'
@@ -14,14 +15,15 @@ const timeRange = { since: time.optional(), until: time.optional() }
 const iso = (ms: number) => new Date(ms).toISOString()
 
 /** The filters of one user's usage; the other lists add `user_id`. */
-const oneUsersFilters = {
+export const oneUsersFilters = {
   ...timeRange,
   key_id: z.string().optional(),
   model: z.string().optional().describe('provider:model, provider/model or an alias'),
+  status: z.enum(['ok', 'error', 'aborted', 'expired']).optional(),
 }
-const usageFilters = { ...oneUsersFilters, user_id: z.string().optional() }
+export const usageFilters = { ...oneUsersFilters, user_id: z.string().optional() }
 const usageQuery = strictQuery({ ...pageQuery, ...usageFilters })
-type UsageFilters = Partial<z.infer<typeof usageQuery>>
+export type UsageFilters = Partial<z.infer<typeof usageQuery>>
 type UsageQuery = z.infer<typeof usageQuery>
 
 /** The summary's cursor names a group (day, user, model), which may be longer than an id. */
@@ -34,7 +36,7 @@ const usageDay = sql<string>`strftime('%Y-%m-%d', ${usage.createdAt} / 1000, 'un
 const afterGroup = (k: SummaryKey) =>
   or(lt(usageDay, k.day), and(eq(usageDay, k.day), or(gt(usage.userId, k.userId), and(eq(usage.userId, k.userId), gt(usage.model, k.model)))))
 
-const presentUsage = (r: typeof usage.$inferSelect) => ({
+export const presentUsage = (r: typeof usage.$inferSelect) => ({
   id: r.id,
   request_id: r.requestId,
   created_at: iso(r.createdAt),
@@ -54,16 +56,17 @@ const presentUsage = (r: typeof usage.$inferSelect) => ({
   stream: r.stream,
 })
 
-/** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
-export const recordRoutes = (services: Services) => {
-  const { db, ledger, providers } = services
-
-  // Usage rows name models `provider:model`; a filter may name one as a client would call it.
+/**
+ * Usage rows and their totals under the usage filters: the admin lists and a key's own view read them
+ * the same way. Usage rows name models `provider:model`; a filter may name one as a client would call it.
+ */
+export function usageReader({ db, ledger, providers }: Pick<Services, 'db' | 'ledger' | 'providers'>) {
   const usageFilter = (q: UsageFilters): SQL | undefined =>
     and(
       q.user_id ? eq(usage.userId, q.user_id) : undefined,
       q.key_id ? eq(usage.keyId, q.key_id) : undefined,
       q.model ? eq(usage.model, providers.canonicalName(q.model)) : undefined,
+      q.status ? eq(usage.status, q.status) : undefined,
       q.since !== undefined ? gte(usage.createdAt, q.since) : undefined,
       q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
     )
@@ -96,12 +99,78 @@ export const recordRoutes = (services: Services) => {
       .get()!
     return { ...t, cost: microsToUsd(t.cost) }
   }
+  return { usageFilter, listUsage, totals }
+}
+
+const CSV_PAGE = 1000
+/** The header: the same fields as the JSON rows, taken from an empty row so that the two cannot drift. */
+const CSV_COLUMNS = Object.keys(
+  presentUsage({
+    id: 0, requestId: '', createdAt: 0, userId: '', keyId: null, model: '', provider: '', endpoint: '', promptTokens: 0,
+    completionTokens: 0, cachedTokens: 0, cost: 0, reserved: 0, priceId: null, status: 'ok', latencyMs: 0, stream: false,
+  }),
+)
+
+/**
+ * One CSV line. A cell a spreadsheet would read as a formula (a user id or model name the client chose,
+ * starting with = + - @) is prefixed with ' so that it stays text.
+ */
+function csvLine(row: Record<string, unknown>): string {
+  return (
+    Object.values(row)
+      .map((v) => {
+        let cell = v === null || v === undefined ? '' : String(v)
+        if (typeof v === 'string' && /^[=+\-@\t\r]/.test(cell)) cell = `'${cell}`
+        return /[",\r\n']/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell
+      })
+      .join(',') + '\r\n'
+  )
+}
+
+/** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
+export const recordRoutes = (services: Services) => {
+  const { db, ledger, requestLog } = services
+  const { usageFilter, listUsage, totals } = usageReader(services)
 
   return new Elysia({ name: 'admin-records' })
     .get('/v1/usage', ({ query }) => listUsage(query), {
       query: usageQuery,
       detail: { tags: ['usage'], summary: 'Usage rows, newest first (filters: user, key, model, time range)' },
     })
+    .get(
+      '/v1/usage/csv',
+      ({ query }) => {
+        ledger.flush()
+        const filter = usageFilter(query)
+        let after: number | undefined
+        const encoder = new TextEncoder()
+        // Streamed page by page (keyset on id), so an export of millions of rows is never held in memory.
+        const body = new ReadableStream<Uint8Array>({
+          start: (c) => c.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n')),
+          pull(controller) {
+            const rows = db
+              .select()
+              .from(usage)
+              .where(and(filter, after !== undefined ? lt(usage.id, after) : undefined))
+              .orderBy(desc(usage.id))
+              .limit(CSV_PAGE)
+              .all()
+            if (rows.length > 0) {
+              after = rows[rows.length - 1]!.id
+              controller.enqueue(encoder.encode(rows.map((r) => csvLine(presentUsage(r))).join('')))
+            }
+            if (rows.length < CSV_PAGE) controller.close()
+          },
+        })
+        return new Response(body, {
+          headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="usage.csv"', 'cache-control': 'no-store' },
+        })
+      },
+      {
+        query: strictQuery(usageFilters),
+        detail: { tags: ['usage'], summary: 'Usage rows as CSV, newest first, under the usage filters (streamed, every matching row)' },
+      },
+    )
     .get(
       '/v1/usage/summary',
       ({ query }) => {
@@ -156,6 +225,7 @@ export const recordRoutes = (services: Services) => {
     .get(
       '/v1/audit',
       ({ query }) => {
+        requestLog.sync()
         ledger.flush()
         const after = idCursor(query.cursor)
         const rows = db
@@ -168,7 +238,8 @@ export const recordRoutes = (services: Services) => {
               query.status !== undefined ? eq(apiRequestLog.status, query.status) : undefined,
               query.method ? eq(apiRequestLog.method, query.method.toUpperCase()) : undefined,
               query.route ? eq(apiRequestLog.route, query.route) : undefined,
-              query.client_ip ? eq(apiRequestLog.clientIp, query.client_ip) : undefined,
+              // An address also finds the refusals counted under its source (an IPv6 address's /64).
+              query.client_ip ? inArray(apiRequestLog.clientIp, [query.client_ip, refusalSource(query.client_ip)!]) : undefined,
               query.since !== undefined ? gte(apiRequestLog.createdAt, query.since) : undefined,
               query.until !== undefined ? lte(apiRequestLog.createdAt, query.until) : undefined,
               after !== undefined ? lt(apiRequestLog.id, after) : undefined,
@@ -184,6 +255,7 @@ export const recordRoutes = (services: Services) => {
           (r) => ({
             id: r.id, created_at: iso(r.createdAt), request_id: r.requestId, method: r.method, route: r.route, status: r.status,
             latency_ms: r.latencyMs, client_ip: r.clientIp, key_id: r.keyId, user_id: r.userId,
+            count: r.count, last_at: r.lastAt === null ? null : iso(r.lastAt),
           }),
           (r) => String(r.id),
         )
@@ -199,7 +271,14 @@ export const recordRoutes = (services: Services) => {
           route: z.string().max(512).optional(),
           client_ip: z.string().max(64).optional(),
         }),
-        detail: { tags: ['audit'], summary: 'The API request log, newest first: every /v1 request, refusals included' },
+        detail: {
+          tags: ['audit'],
+          summary: 'The API request log, newest first: every /v1 request, refusals included',
+          description:
+            'A request with a key has a row of its own (`count` 1). Requests refused before any key was known are ' +
+            'counted per source (an IPv4 address, or an IPv6 /64 written `prefix::/64`), route pattern, method and status, ' +
+            'one row per minute: `count` requests from `created_at` (the first, whose id is `request_id`) to `last_at`.',
+        },
       },
     )
 }

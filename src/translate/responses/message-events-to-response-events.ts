@@ -12,15 +12,17 @@ const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cache_read_input_tokens'
 /**
  * Anthropic Messages stream events → Responses API events: each content block becomes an output item
  * (text a message, thinking a reasoning item whose `encrypted_content` carries the block with its
- * signature, tool_use a function call), streamed by its deltas; `message_stop` ends the response as
- * completed or incomplete (from the stop reason), an `error` event or an early end as failed.
+ * signature, tool_use a function call), streamed by its deltas; a web search (`server_tool_use`, then its
+ * `web_search_tool_result`) a `web_search_call` item, in progress, searching, completed; `message_stop`
+ * ends the response as completed or incomplete (from the stop reason), an `error` event or an early end as
+ * failed.
  */
 export class MessageEventsToResponseEvents implements StreamConverter {
   broken = false
   private readonly writer: ResponseEventWriter
   private messageId = ''
   /** Anthropic content block index → output index, and the thinking block being assembled. */
-  private readonly items = new Map<number, { index: number; thinking?: Json }>()
+  private readonly items = new Map<number, { index: number; thinking?: Json; search?: true }>()
   private readonly usage: AnthropicUsage = {}
   private stopReason: unknown = null
 
@@ -46,7 +48,9 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         return this.blockDelta(Number(event.index), event.delta ?? {})
       case 'content_block_stop': {
         const item = this.items.get(Number(event.index))
-        return item ? this.writer.end(item.index, item.thinking) : ''
+        if (!item) return ''
+        // A search's block holds its query; the search ends with its result block.
+        return item.search ? this.writer.searching(item.index) : this.writer.end(item.index, item.thinking)
       }
       case 'message_delta':
         this.addUsage(event.usage)
@@ -71,6 +75,7 @@ export class MessageEventsToResponseEvents implements StreamConverter {
       case 'text': {
         const { index, text } = this.writer.textStart(`msg_${id}`)
         this.items.set(i, { index })
+        if (Array.isArray(block.citations)) for (const citation of block.citations) this.writer.cite(index, citation)
         return text + (block.text ? this.writer.delta(index, String(block.text)) : '')
       }
       case 'thinking': {
@@ -85,8 +90,19 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         this.items.set(i, { index })
         return text
       }
+      case 'server_tool_use': {
+        if (block.name !== 'web_search') return '' // only web search is offered
+        const { index, text } = this.writer.searchStart(String(block.id ?? ''))
+        this.items.set(i, { index, search: true })
+        const input = block.input && typeof block.input === 'object' && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : ''
+        return text + this.writer.delta(index, input)
+      }
+      case 'web_search_tool_result': {
+        const index = this.writer.openSearch(String(block.tool_use_id ?? ''))
+        return index === undefined ? '' : this.writer.end(index, block)
+      }
       default:
-        return '' // server tools were not offered
+        return ''
     }
   }
 
@@ -104,6 +120,9 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         return ''
       case 'input_json_delta':
         return this.writer.delta(item.index, String(delta.partial_json ?? ''))
+      case 'citations_delta':
+        this.writer.cite(item.index, delta.citation)
+        return ''
       default:
         return ''
     }

@@ -74,7 +74,8 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
         messages.push({ role: 'tool', tool_call_id: String(item.call_id ?? ''), content: typeof item.output === 'string' ? item.output : textOnly(item.output, `${where}.output`) })
         break
       case 'reasoning':
-        break // the reasoning of an earlier turn has no place in a chat request
+      case 'web_search_call':
+        break // the reasoning and searches of an earlier turn have no place in a chat request
       default:
         throw unsupported(where, `a ${quoted(item?.type)} item`)
     }

@@ -1,4 +1,5 @@
 import { badRequest } from '../../http/errors'
+import { responsesBilledTool } from '../../pricing/features'
 import { base64SourceOf } from '../media'
 import { quoted, unsupported as refuse } from '../unsupported'
 import { splitTools } from './hosted-tools'
@@ -11,6 +12,8 @@ type Block = Json
 export interface ResponsesToMessagesOptions {
   /** Anthropic requires `max_tokens`; a request without `max_output_tokens` gets the gateway's default (which the estimate used). */
   defaultMaxOutputTokens: number
+  /** The target's web search is priced: a Responses `web_search` tool becomes Anthropic's web search server tool instead of being dropped. */
+  webSearch?: boolean
 }
 
 const unsupported = (where: string, what: string) => refuse('Anthropic', where, what)
@@ -80,12 +83,33 @@ function convertTools(functions: Json[]): Json[] {
   }))
 }
 
-function convertToolChoice(choice: unknown, parallel: unknown): Json | undefined {
+const isWebSearch = (tool: Json | undefined) => responsesBilledTool(tool?.type) === 'web_search'
+
+/**
+ * Anthropic's web search server tool for a Responses `web_search` tool: the same user location and
+ * allowed domains, at most `max_tool_calls` searches (unset: admission injects the configured default).
+ */
+function webSearchTool(tool: Json, maxToolCalls: unknown): Json {
+  const out: Json = { type: 'web_search_20250305', name: 'web_search' }
+  if (typeof maxToolCalls === 'number') out.max_uses = maxToolCalls
+  const domains = tool.filters?.allowed_domains
+  if (Array.isArray(domains) && domains.length > 0) out.allowed_domains = domains
+  const location = tool.user_location
+  if (location && typeof location === 'object') {
+    out.user_location = { type: 'approximate' }
+    for (const field of ['city', 'region', 'country', 'timezone'] as const)
+      if (typeof location[field] === 'string') out.user_location[field] = location[field]
+  }
+  return out
+}
+
+function convertToolChoice(choice: unknown, parallel: unknown, webSearch: boolean): Json | undefined {
   let out: Json | undefined
   if (choice === 'auto') out = { type: 'auto' }
   else if (choice === 'required') out = { type: 'any' }
   else if (choice === 'none') out = { type: 'none' }
   else if (choice && typeof choice === 'object' && (choice as Json).type === 'function') out = { type: 'tool', name: (choice as Json).name }
+  else if (webSearch && isWebSearch(choice as Json)) out = { type: 'tool', name: 'web_search' }
   else if (choice != null) out = { type: 'auto' } // a hosted tool's choice: that tool was not sent
   if (parallel === false && out?.type !== 'none') out = { ...(out ?? { type: 'auto' }), disable_parallel_tool_use: true }
   return out
@@ -111,7 +135,9 @@ function thinkingFor(reasoning: Json | null | undefined, maxTokens: number): Jso
  * own id). Instructions and system/developer messages become `system`; function calls become `tool_use`
  * blocks and their outputs `tool_result` blocks; reasoning items that carry Claude's thinking go back as
  * the very blocks Claude sent (others are dropped); turns of one role are merged, as Anthropic wants.
- * Only function tools are sent: the hosted tools Anthropic cannot run are returned in `dropped`.
+ * Function tools are sent, and web search as Anthropic's server tool when `webSearch` says it is priced
+ * (the searches of earlier turns are not sent back: their answers are); the hosted tools not sent are
+ * returned in `dropped`.
  */
 export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOptions): { request: Json; dropped: string[] } {
   refuseStoredState(body, 'A model served by an Anthropic provider')
@@ -148,6 +174,8 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
         if (thinking) append('assistant', [thinking])
         break
       }
+      case 'web_search_call':
+        break
       default:
         throw unsupported(where, `a ${quoted(item?.type)} item`)
     }
@@ -165,9 +193,11 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
     if (typeof body.top_p === 'number') out.top_p = body.top_p
   }
   const { functions, dropped } = splitTools(body.tools)
-  if (functions.length > 0) {
-    out.tools = convertTools(functions)
-    const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls)
+  const search = o.webSearch && Array.isArray(body.tools) ? body.tools.find(isWebSearch) : undefined
+  const tools = [...convertTools(functions), ...(search ? [webSearchTool(search, body.max_tool_calls)] : [])]
+  if (tools.length > 0) {
+    out.tools = tools
+    const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls, search !== undefined)
     if (toolChoice) out.tool_choice = toolChoice
   }
   const format = outputFormat(body.text)
@@ -175,7 +205,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   const endUser = body.user ?? body.safety_identifier
   if (typeof endUser === 'string' && endUser) out.metadata = { user_id: endUser }
   if (body.stream === true) out.stream = true
-  return { request: out, dropped }
+  return { request: out, dropped: search ? dropped.filter((type) => responsesBilledTool(type) !== 'web_search') : dropped }
 }
 
 /** The fields of a Messages request that Anthropic's `count_tokens` takes. */

@@ -1,14 +1,17 @@
 import { formatSse } from '../sse'
-import { outputItems, outputText } from './message-to-response'
+import { outputItems, outputText, searchQuery, urlCitation } from './message-to-response'
 import { responseObject } from './response-object'
 
 type Json = Record<string, any>
 
 interface OpenItem {
-  kind: 'message' | 'reasoning' | 'function_call'
+  kind: 'message' | 'reasoning' | 'function_call' | 'web_search_call'
   id: string
+  /** The text streamed so far (for a search, the JSON of its input). */
   text: string
   block?: Json
+  /** A message's citations, as the target sent them (annotations once the text is whole). */
+  citations?: Json[]
 }
 
 /**
@@ -73,25 +76,61 @@ export class ResponseEventWriter {
       { id, type: 'function_call', status: 'in_progress', arguments: '', call_id: callId, name })
   }
 
+  /** A web search, its query to be streamed as the JSON of its input: announced in progress. */
+  searchStart(callId: string): { index: number; text: string } {
+    const id = `ws_${callId}`
+    const added = this.add({ kind: 'web_search_call', id, text: '', block: { id: callId } }, { id, type: 'web_search_call', status: 'in_progress' })
+    added.text += this.event('response.web_search_call.in_progress', { item_id: id, output_index: added.index })
+    return added
+  }
+
+  /** The search's query is whole: it is running. */
+  searching(index: number): string {
+    const item = this.open.get(index)
+    return item?.kind === 'web_search_call' ? this.event('response.web_search_call.searching', { item_id: item.id, output_index: index }) : ''
+  }
+
+  /** The index of the open search made by the target's tool call `callId`, if any. */
+  openSearch(callId: string): number | undefined {
+    for (const [index, item] of this.open) if (item.kind === 'web_search_call' && item.block?.id === callId) return index
+    return undefined
+  }
+
+  /** A message's citation of a search result, annotated when the message's text is whole. */
+  cite(index: number, citation: Json): void {
+    const item = this.open.get(index)
+    if (item?.kind === 'message') (item.citations ??= []).push(citation)
+  }
+
   delta(index: number, delta: string): string {
     const item = this.open.get(index)
     if (!item || delta === '') return ''
     item.text += delta
+    if (item.kind === 'web_search_call') return ''
     const at = { item_id: item.id, output_index: index }
     if (item.kind === 'message') return this.event('response.output_text.delta', { ...at, content_index: 0, delta, logprobs: [] })
     if (item.kind === 'reasoning') return this.event('response.reasoning_summary_text.delta', { ...at, summary_index: 0, delta })
     return this.event('response.function_call_arguments.delta', { ...at, delta })
   }
 
-  /** Closes an item; a reasoning item carries `block` (the thinking block, signature included) for the next turn. */
+  /**
+   * Closes an item; a reasoning item carries `block` (the thinking block, signature included) for the next
+   * turn, a search its result block.
+   */
   end(index: number, block?: Json): string {
     const item = this.open.get(index)
     if (!item) return ''
     const at = { item_id: item.id, output_index: index }
     if (item.kind === 'message') {
-      return this.event('response.output_text.done', { ...at, content_index: 0, text: item.text, logprobs: [] }) +
-        this.event('response.content_part.done', { ...at, content_index: 0, part: outputText(item.text) }) +
-        this.done(index, outputItems.message(item.id, item.text))
+      const annotations = (item.citations ?? []).map((c) => urlCitation(c, item.text)).filter((a): a is Json => a !== null)
+      return annotations.map((annotation, i) => this.event('response.output_text.annotation.added', { ...at, content_index: 0, annotation_index: i, annotation })).join('') +
+        this.event('response.output_text.done', { ...at, content_index: 0, text: item.text, logprobs: [] }) +
+        this.event('response.content_part.done', { ...at, content_index: 0, part: outputText(item.text, annotations) }) +
+        this.done(index, outputItems.message(item.id, item.text, 'completed', annotations))
+    }
+    if (item.kind === 'web_search_call') {
+      return this.event('response.web_search_call.completed', at) +
+        this.done(index, outputItems.webSearchCall(item.block!.id, searchQuery(item.text), block))
     }
     if (item.kind === 'reasoning') {
       const carried = block ?? { type: 'thinking', thinking: item.text }

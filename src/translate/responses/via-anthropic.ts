@@ -1,4 +1,5 @@
 import { meterAnthropicStream } from '../../metering/anthropic-stream'
+import { anthropicFeatures, type ServerToolBounds } from '../../pricing/features'
 import type { ResolvedModel } from '../../providers/registry'
 import { convertStream } from '../convert-stream'
 import type { Exchange } from '../relay'
@@ -10,18 +11,21 @@ import { requestEcho } from './response-object'
 
 /**
  * `/v1/responses` served by an Anthropic provider. Translated now, so that a body Anthropic cannot take
- * is refused before any hold; `dropped` names the hosted tools left out. Streams are metered in
+ * is refused before any hold; `dropped` names the hosted tools left out. The translated request's billed
+ * features (web search, bounded by `max_uses`) are read as for `/v1/messages`. Streams are metered in
  * Anthropic's format (where the usage is) and converted after the meter.
  */
-export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions) {
-  const { request, dropped } = responsesRequestToMessages(body, o)
+export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions & { bounds: ServerToolBounds }) {
+  const translated = responsesRequestToMessages(body, o)
+  const { body: request, features } = anthropicFeatures(translated.request, o.bounds)
   const echo = requestEcho(body)
   const exchangeFor = (model: ResolvedModel): Exchange => ({
     path: '/v1/messages',
     body: { model: model.upstreamModel, ...request },
+    features,
     usageOf: (message) => anthropicUsage(message.usage),
     reply: (message) => JSON.stringify(messageToResponse(message, echo)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToResponseEvents(echo)),
   })
-  return { request, dropped, exchangeFor }
+  return { request, dropped: translated.dropped, features, exchangeFor }
 }

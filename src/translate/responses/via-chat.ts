@@ -1,6 +1,7 @@
 import { outputBound } from '../../budget/estimate'
-import type { Config, ProviderConfig } from '../../config/schema'
+import type { Config } from '../../config/schema'
 import { meterOpenAIStream } from '../../metering/openai-stream'
+import { openAIChatFeatures } from '../../pricing/features'
 import type { ResolvedModel } from '../../providers/registry'
 import { convertStream } from '../convert-stream'
 import { openAIOutputCapField } from '../output-cap'
@@ -13,25 +14,27 @@ import { requestEcho } from './response-object'
 
 /**
  * `/v1/responses` served through an OpenAI-compatible provider's chat completions (`responses: chat`).
- * Streams are metered as chat chunks (usage always asked for, since the events carry it) and converted
- * after the meter.
+ * Billed as chat is (a search model searches on every request; the tier the answer reports). Streams are
+ * metered as chat chunks (usage always asked for, since the events carry it) and converted after the meter.
  */
 export function responsesViaChat(
   body: Record<string, any>,
-  provider: ProviderConfig,
+  target: ResolvedModel,
   config: Pick<Config, 'cap_output_tokens' | 'default_max_output_tokens'>,
 ) {
   const echo = requestEcho(body)
   const outputCap = config.cap_output_tokens ? outputBound(body.max_output_tokens, 1, config.default_max_output_tokens) : undefined
-  const { request, dropped } = responsesRequestToChat(body, { outputCapField: openAIOutputCapField(provider), outputCap })
+  const { request, dropped } = responsesRequestToChat(body, { outputCapField: openAIOutputCapField(target.provider), outputCap })
+  const features = openAIChatFeatures(request, target.upstreamModel)
   const exchangeFor = (model: ResolvedModel): Exchange => {
     return {
       path: '/chat/completions',
       body: { model: model.upstreamModel, ...request },
-      usageOf: (completion) => openAIUsage(completion.usage),
+      features,
+      usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
       reply: (completion) => JSON.stringify(completionToResponse(completion, echo)),
       stream: (upstream, meter) => convertStream(meterOpenAIStream(upstream, { ...meter, passUsage: true }), new ChunksToResponseEvents(echo)),
     }
   }
-  return { dropped, exchangeFor }
+  return { dropped, features, exchangeFor }
 }

@@ -1,0 +1,98 @@
+import { eq } from 'drizzle-orm'
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { users } from '../db/schema'
+import { GcraLimiter } from '../http/gcra'
+import { forbidden, rateLimited, unauthorized } from '../http/errors'
+import { requestState } from '../http/request-state'
+import { createMasterKeyCheck, hashKey } from '../keys/secret'
+import { isHttps } from '../plugins/security-headers'
+import type { Services } from '../services'
+import { cookieValue, isSameOrigin, SESSION_COOKIE, SESSION_PATH } from './session-auth'
+import type { SessionKind, SessionStore } from './sessions'
+
+const signIn = z.object({ key: z.string().min(1).max(512).describe('The master key (admin session) or a virtual key (its own read-only session)') }).strict()
+
+const sessionInfo = (kind: SessionKind, csrfToken: string, expiresAt: number, keyId: string | null) => ({
+  kind,
+  csrf_token: csrfToken,
+  expires_at: new Date(expiresAt).toISOString(),
+  key_id: keyId,
+})
+
+/**
+ * The console's sign-in: a key exchanged once for a session cookie (HttpOnly, SameSite=Strict, Secure over
+ * HTTPS), so that the browser never keeps the key. Sign-in needs this site's Origin (no login CSRF) and
+ * is rate limited per client address.
+ */
+export const sessionRoutes = (services: Services, sessions: SessionStore) => {
+  const { config, keys, db } = services
+  const isMaster = createMasterKeyCheck(config.master_key)
+  const attempts = new GcraLimiter(60_000)
+  const cookie = (request: Request, value: string, maxAgeSec: number) =>
+    `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSec}${isHttps(request, config.trust_proxy) ? '; Secure' : ''}`
+
+  return new Elysia({ name: 'console-sessions' })
+    .post(
+      SESSION_PATH,
+      ({ body, request, set }) => {
+        if (!isSameOrigin(request, config.trust_proxy)) throw forbidden('origin_mismatch', 'Sign in from the console of this gateway.')
+        const state = requestState(request)
+        const decision = attempts.hit(state.clientIp ?? 'unknown', config.console_sign_ins_per_min)
+        if (!decision.allowed) throw rateLimited(decision.retryAfter, 'Too many sign-in attempts; wait a minute.')
+        let started
+        if (isMaster(body.key)) started = { kind: 'admin' as const, ...sessions.create('admin', null), keyId: null }
+        else {
+          const caller = keys.verify(body.key)
+          const user = caller && db.select({ blocked: users.blocked }).from(users).where(eq(users.id, caller.userId)).get()
+          if (!caller || !user || user.blocked) throw unauthorized('Unknown, expired or revoked key (or its user is blocked).')
+          state.caller = caller
+          state.userId = caller.userId
+          started = { kind: 'key' as const, ...sessions.create('key', { id: caller.keyId, hash: hashKey(body.key) }), keyId: caller.keyId }
+        }
+        // A browser signing in again leaves no older session of its own behind.
+        const previous = cookieValue(request.headers, SESSION_COOKIE)
+        if (previous) sessions.end(previous)
+        set.headers['set-cookie'] = cookie(request, started.token, Math.floor(sessions.limits.maxMs / 1000))
+        set.headers['cache-control'] = 'no-store'
+        return sessionInfo(started.kind, sessions.csrfToken(started.token), started.expiresAt, started.keyId)
+      },
+      {
+        body: signIn,
+        parse: 'json',
+        detail: {
+          tags: ['console'],
+          summary: 'Sign in to the console: exchange a key for a session cookie (Origin of this site required; rate limited)',
+          security: [],
+        },
+      },
+    )
+    .get(
+      SESSION_PATH,
+      ({ request, set }) => {
+        set.headers['cache-control'] = 'no-store'
+        const token = cookieValue(request.headers, SESSION_COOKIE)
+        const session = token ? sessions.resolve(token) : null
+        if (!session) return { kind: null }
+        return sessionInfo(session.kind, sessions.csrfToken(session.token), session.expiresAt, session.caller.kind === 'key' ? session.caller.keyId : null)
+      },
+      {
+        detail: {
+          tags: ['console'],
+          summary: 'The console session of this browser and its CSRF token; kind null when not signed in (session cookie only)',
+          security: [],
+        },
+      },
+    )
+    .delete(
+      SESSION_PATH,
+      ({ request, set }) => {
+        const session = requestState(request).session
+        if (!session) throw unauthorized('No console session: sign in at /ui.')
+        sessions.end(session.token)
+        set.headers['set-cookie'] = cookie(request, '', 0)
+        return { signed_out: true }
+      },
+      { detail: { tags: ['console'], summary: 'Sign out (the session ends at once; needs the CSRF token)' } },
+    )
+}

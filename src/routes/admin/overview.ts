@@ -1,0 +1,195 @@
+import { and, desc, gte, lt, lte, sql } from 'drizzle-orm'
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { microsToUsd } from '../../budget/money'
+import { refusalCounts, reservations, unpricedModels, usage, USAGE_DAY } from '../../db/schema'
+import type { Services } from '../../services'
+import { usageFilters, usageReader, type UsageFilters } from './records'
+import { strictQuery } from './strict-query'
+
+const DAY_MS = 86_400_000
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+const startOfDay = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS
+const startOfMonth = (ms: number) => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth(), 1)
+/** The chart stacks this many groups by name; the rest are summed as one "other". */
+const MAX_SERIES = 8
+
+const dayNumber = (ms: number) => Math.floor(ms / DAY_MS)
+const usageDay = sql<number>`${USAGE_DAY}`
+
+/** The UTC days from `since` to `until` (exclusive), oldest first. */
+function daysBetween(since: number, until: number): string[] {
+  const days = []
+  for (let d = startOfDay(since); d < until; d += DAY_MS) days.push(dayOf(d))
+  return days
+}
+
+type RefusalKind = 'budget' | 'pricing' | 'rate_limited' | 'forbidden'
+const refusalKind = (code: string): RefusalKind =>
+  code === 'budget_exceeded' ? 'budget' : code === 'pricing_required' ? 'pricing' : code === 'rate_limit_exceeded' ? 'rate_limited' : 'forbidden'
+
+/** What the console's overview and charts read: spend aggregates, open holds, refusals, unpriced models asked for. */
+export const overviewRoutes = (services: Services) => {
+  const { db, ledger, prices } = services
+  const { usageFilter } = usageReader(services)
+
+  /**
+   * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive. With no filter
+   * but the model, the range is said as days, which the day indexes serve in their order (see
+   * usage_day_model in the schema); a filter on anything else is better served by the row's time (the
+   * user's, key's or time index, reading rows in the order they were written).
+   */
+  const perDay = (column: typeof usage.userId | typeof usage.model, fromDay: number, toDay: number, filter: UsageFilters = {}) =>
+    db
+      .select({ day: usageDay, name: column, requests: sql<number>`count(*)`, cost: sql<number>`sum(${usage.cost})` })
+      .from(usage)
+      .where(
+        filter.user_id || filter.key_id || filter.status
+          ? usageFilter({ ...filter, since: fromDay * DAY_MS, until: (toDay + 1) * DAY_MS })
+          : and(gte(usageDay, fromDay), lte(usageDay, toDay), usageFilter({ model: filter.model })),
+      )
+      .groupBy(usageDay, column)
+      .all()
+
+  /** The groups' totals, dearest first. */
+  const ranked = (rows: Array<{ name: string; requests: number; cost: number }>) => {
+    const totals = new Map<string, { name: string; requests: number; cost: number }>()
+    for (const r of rows) {
+      const t = totals.get(r.name) ?? { name: r.name, requests: 0, cost: 0 }
+      t.requests += r.requests
+      t.cost += r.cost
+      totals.set(r.name, t)
+    }
+    return [...totals.values()].sort((a, b) => b.cost - a.cost)
+  }
+  const spend = (rows: Array<{ requests: number; cost: number }>) => ({
+    requests: rows.reduce((n, r) => n + r.requests, 0),
+    cost: microsToUsd(rows.reduce((n, r) => n + r.cost, 0)),
+  })
+  const asUsd = (r: { name: string; requests: number; cost: number }) => ({ ...r, cost: microsToUsd(r.cost) })
+
+  return new Elysia({ name: 'admin-overview' })
+    .get(
+      '/v1/usage/overview',
+      ({ query }) => {
+        ledger.flush()
+        const now = Date.now()
+        const month = startOfMonth(now)
+        const today = dayNumber(now)
+        const holds = db
+          .select({ count: sql<number>`count(*)`, amount: sql<number>`coalesce(sum(${reservations.amount}), 0)` })
+          .from(reservations)
+          .get()!
+        const byModel = perDay(usage.model, dayNumber(month), today)
+        return {
+          today: spend(byModel.filter((r) => r.day === today)),
+          month: { since: new Date(month).toISOString(), ...spend(byModel) },
+          open_holds: { count: holds.count, amount: microsToUsd(holds.amount) },
+          top_users: ranked(perDay(usage.userId, dayNumber(month), today)).slice(0, query.top).map(asUsd),
+          top_models: ranked(byModel).slice(0, query.top).map(asUsd),
+        }
+      },
+      {
+        query: strictQuery({ top: z.coerce.number().int().min(1).max(100).default(5) }),
+        detail: { tags: ['usage'], summary: 'Spend today and this calendar month (UTC), open holds, and the top users and models this month' },
+      },
+    )
+    .get(
+      '/v1/usage/daily',
+      ({ query }) => {
+        ledger.flush()
+        const until = query.until ?? Date.now()
+        const since = query.since ?? startOfDay(until) - (query.days - 1) * DAY_MS
+        const column = query.by === 'user' ? usage.userId : usage.model
+        // Whole UTC days, as the chart shows them: the day indexes serve the range.
+        const rows = perDay(column, dayNumber(since), dayNumber(until - 1), query)
+        const days = daysBetween(since, until)
+        const named = ranked(rows).slice(0, MAX_SERIES).map((r) => r.name)
+        const index = new Map(days.map((d, i) => [d, i]))
+        const series = new Map(named.map((name) => [name, new Array<number>(days.length).fill(0)]))
+        let other: number[] | undefined
+        for (const r of rows) {
+          const i = index.get(dayOf(r.day * DAY_MS))
+          if (i === undefined) continue
+          const values = series.get(r.name) ?? (other ??= new Array<number>(days.length).fill(0))
+          values[i]! += r.cost
+        }
+        return {
+          by: query.by,
+          days,
+          series: [
+            ...[...series].map(([name, values]) => ({ name, cost: values.map(microsToUsd) })),
+            ...(other ? [{ name: 'other', other: true, cost: other.map(microsToUsd) }] : []),
+          ],
+        }
+      },
+      {
+        query: strictQuery({
+          ...usageFilters,
+          by: z.enum(['model', 'user']).default('model'),
+          days: z.coerce.number().int().min(1).max(366).default(30).describe('how many UTC days up to today, when since is not given'),
+        }),
+        detail: {
+          tags: ['usage'],
+          summary: `Spend per UTC day, one series per model or user (the ${MAX_SERIES} dearest; the rest as "other"), under the usage filters`,
+        },
+      },
+    )
+    .get(
+      '/v1/audit/refusals',
+      ({ query }) => {
+        ledger.flush()
+        const until = Date.now()
+        const since = startOfDay(until) - (query.days - 1) * DAY_MS
+        const rows = db
+          .select({ hour: refusalCounts.hour, code: refusalCounts.code, count: refusalCounts.count })
+          .from(refusalCounts)
+          .where(and(gte(refusalCounts.hour, since), lt(refusalCounts.hour, until + DAY_MS)))
+          .all()
+        const days = daysBetween(since, until)
+        const index = new Map(days.map((d, i) => [d, i]))
+        const kinds: RefusalKind[] = ['budget', 'pricing', 'forbidden', 'rate_limited']
+        const series = Object.fromEntries(kinds.map((k) => [k, new Array<number>(days.length).fill(0)])) as Record<RefusalKind, number[]>
+        const codes: Record<string, number> = {}
+        for (const r of rows) {
+          const i = index.get(dayOf(r.hour))
+          if (i === undefined) continue
+          series[refusalKind(r.code)][i]! += r.count
+          codes[r.code] = (codes[r.code] ?? 0) + r.count
+        }
+        return { days, series, codes }
+      },
+      {
+        query: strictQuery({ days: z.coerce.number().int().min(1).max(366).default(14) }),
+        detail: {
+          tags: ['audit'],
+          summary: 'Refusals per UTC day: 402 budget, 402 pricing, 403 and 429, with the total per error code',
+        },
+      },
+    )
+    .get(
+      '/v1/pricing/unpriced',
+      ({ query }) => {
+        ledger.flush()
+        const rows = db.select().from(unpricedModels).orderBy(desc(unpricedModels.lastSeenAt)).all()
+        const data = rows
+          .map((r) => ({
+            model: r.model,
+            requests: r.requests,
+            first_seen: new Date(r.firstSeenAt).toISOString(),
+            last_seen: new Date(r.lastSeenAt).toISOString(),
+            priced: prices.priceOf(r.model) !== null,
+          }))
+          .filter((r) => query.include_priced || !r.priced)
+        return { data }
+      },
+      {
+        query: strictQuery({ include_priced: z.enum(['true', 'false']).transform((v) => v === 'true').optional() }),
+        detail: {
+          tags: ['pricing'],
+          summary: 'Models of configured providers that were asked for with no price (402 pricing_required), most recent first',
+          description: 'A bounded record (at most 500 models): names are the client\'s, so new ones are not added past that.',
+        },
+      },
+    )
+}

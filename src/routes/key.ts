@@ -1,0 +1,76 @@
+import { eq } from 'drizzle-orm'
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import { microsToUsd, optionalMicrosToUsd } from '../budget/money'
+import { apiKeys, users } from '../db/schema'
+import { badRequest, unauthorized } from '../http/errors'
+import { authenticated, requestState } from '../http/request-state'
+import type { KeyCaller } from '../keys/caller'
+import type { Services } from '../services'
+import { pageQuery } from './admin/pagination'
+import { oneUsersFilters, usageReader } from './admin/records'
+import { presentUser } from './admin/users'
+import { strictQuery } from './admin/strict-query'
+
+const { key_id: _everyKey, ...ownFilters } = oneUsersFilters
+
+/**
+ * A key sees itself (issue 13, item 6; the console's self-service view): its own limits, its user's
+ * budget and its own usage, with the key as bearer or from its console session. Nothing about other keys
+ * or users; the master key has no key of its own to show.
+ */
+export const keySelfRoutes = (services: Services) => {
+  const { db, ledger } = services
+  const reader = usageReader(services)
+  const callingKey = (request: Request): KeyCaller => {
+    const caller = authenticated(requestState(request))
+    if (caller.kind !== 'key') throw badRequest('This route shows the calling virtual key; the master key has none.', 'not_a_virtual_key')
+    return caller
+  }
+
+  return new Elysia({ name: 'key-self' })
+    .get(
+      '/v1/key',
+      ({ request }) => {
+        const caller = callingKey(request)
+        ledger.flush()
+        const key = db.select().from(apiKeys).where(eq(apiKeys.id, caller.keyId)).get()
+        const user = key && db.select().from(users).where(eq(users.id, key.userId)).get()
+        // Deleted between authentication and here (the cache may lag another process by its TTL).
+        if (!key || !user) throw unauthorized()
+        const { id, alias, max_budget, budget_period, spend, reserved, remaining, period_start, blocked } = presentUser(user)
+        return {
+          id: key.id,
+          name: key.name,
+          key_prefix: key.keyPrefix,
+          expires_at: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
+          allowed_models: key.allowedModels,
+          rpm_limit: key.rpmLimit,
+          max_budget: optionalMicrosToUsd(key.maxBudget),
+          spend: microsToUsd(key.spend),
+          reserved: microsToUsd(key.reserved),
+          remaining: key.maxBudget === null ? null : microsToUsd(key.maxBudget - key.spend - key.reserved),
+          user: { id, alias, max_budget, budget_period, spend, reserved, remaining, period_start, blocked },
+        }
+      },
+      {
+        detail: {
+          tags: ['self-service'],
+          summary: "The calling key: its name, limits, allowed models, and its user's budget, period, spend, reserved and remaining",
+          description: 'Any virtual key (as bearer, or its console session). The key\'s own spend is kept only while it has a budget of its own.',
+        },
+      },
+    )
+    .get(
+      '/v1/key/usage',
+      ({ request, query }) => {
+        const caller = callingKey(request)
+        const filter = { ...query, key_id: caller.keyId }
+        return { ...reader.listUsage(filter), totals: reader.totals(filter) }
+      },
+      {
+        query: strictQuery({ ...pageQuery, ...ownFilters }),
+        detail: { tags: ['self-service'], summary: "The calling key's own usage rows, newest first, with totals" },
+      },
+    )
+}

@@ -1,0 +1,215 @@
+/**
+ * The admin console in a real browser (SPEC §12, issue 16): Debian's headless chromium driven by
+ * playwright-core, against a real gateway and the mock provider. Run by `npm run test:engines`, not by
+ * `npm test` (it needs the chromium package). With TOLLGATE_SCREENSHOTS=1 it also writes docs/console-*.png.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import OpenAI from 'openai'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { MASTER_KEY, ROOT, startTestGateway, type TestGateway } from '../support/gateway'
+import { startMockProvider, type MockProvider } from '../support/mock-provider'
+
+const CHROMIUM = '/usr/bin/chromium'
+const SCREENSHOTS = process.env.TOLLGATE_SCREENSHOTS === '1'
+
+let mock: MockProvider
+let gw: TestGateway
+let browser: Browser
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: the console's browser tests need Debian's chromium (apt-get install -y chromium)`)
+  mock = startMockProvider()
+  gw = await startTestGateway({ mock })
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync',
+    ],
+    // No --user-data-dir: playwright gives every launch a fresh profile of its own and removes it on close.
+  })
+}, 60_000)
+afterAll(async () => {
+  await browser?.close()
+  await gw?.stop()
+  await mock?.stop()
+})
+
+/** A fresh browser context whose every console error, page error and CSP violation is collected. */
+async function openConsole(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.url })
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`)
+  })
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+  page.on('dialog', (d) => d.accept())
+  // Page functions run in the browser: its globals are reached through globalThis (this file is typed for Bun, not the DOM).
+  await page.addInitScript(() =>
+    (globalThis as any).document.addEventListener('securitypolicyviolation', (e: any) =>
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`),
+    ),
+  )
+  await page.goto(`${gw.url}/ui`)
+  return { context, page, problems }
+}
+
+/** Every input and select on the page has a label that names it (forms usable with a screen reader and the keyboard). */
+async function unlabelledFields(page: Page): Promise<string[]> {
+  return page.$$eval('input, select', (els: any[]) =>
+    els.filter((el) => !el.labels?.length || !el.labels[0].textContent.trim()).map((el) => el.outerHTML as string),
+  )
+}
+
+async function visit(page: Page, name: string, heading: string | RegExp) {
+  await page.getByRole('navigation', { name: 'console' }).getByRole('link', { name, exact: true }).click()
+  await expect(page.getByRole('heading', { level: 1, name: heading }).isVisible()).resolves.toBe(true)
+  await page.waitForLoadState('networkidle')
+  expect(await unlabelledFields(page)).toEqual([])
+}
+
+const shoot = async (page: Page, name: string) => {
+  if (SCREENSHOTS) await page.screenshot({ path: join(ROOT, 'docs', `console-${name}.png`), fullPage: true })
+}
+
+const FLOW_MS = 120_000
+
+test('an operator signs in, creates a user and a key, sees its request in Usage and on the Overview chart, revokes it, signs out', async () => {
+  const { context, page, problems } = await openConsole()
+
+  // Sign in with the keyboard alone: focus the labelled field, type, Enter.
+  await page.getByLabel('Master key or your API key').focus()
+  await page.keyboard.type(MASTER_KEY)
+  await page.keyboard.press('Enter')
+  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+  expect(await page.evaluate(() => {
+    const g = globalThis as any
+    return JSON.stringify({ ...g.localStorage }) + JSON.stringify({ ...g.sessionStorage }) + g.document.cookie
+  })).not.toContain(MASTER_KEY)
+  // HttpOnly: the page's script cannot read its own session cookie.
+  expect(await page.evaluate(() => (globalThis as any).document.cookie)).not.toContain('tollgate_session')
+
+  await visit(page, 'Users', 'Users')
+  await page.getByLabel('User id').fill('browser-team')
+  await page.getByLabel('Alias').fill('<img src=x onerror=alert(1)>')
+  await page.getByLabel('Budget (USD)').fill('5')
+  await page.getByRole('button', { name: 'Create user' }).click()
+  await page.getByRole('cell', { name: /^browser-team/ }).waitFor()
+  // A client-chosen value is text, never markup.
+  expect(await page.locator('main img').count()).toBe(0)
+  await page.getByText('<img src=x onerror=alert(1)>').waitFor()
+  await shoot(page, 'users')
+
+  await page.getByRole('link', { name: 'Keys', exact: true }).last().click()
+  await page.getByRole('heading', { level: 1, name: 'Keys of browser-team' }).waitFor()
+  expect(await unlabelledFields(page)).toEqual([])
+  await page.getByLabel('Name', { exact: true }).fill('browser-key')
+  await page.getByRole('button', { name: 'Create key' }).click()
+  const secret = (await page.getByTestId('new-secret').textContent())!
+  expect(secret).toStartWith('tg-')
+  await page.getByRole('button', { name: 'Copy' }).click()
+  await page.getByRole('button', { name: 'Copied' }).waitFor()
+  expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(secret)
+  await shoot(page, 'keys')
+  await page.getByRole('button', { name: 'Done' }).click()
+  expect(await page.getByTestId('new-secret').count()).toBe(0)
+
+  const client = new OpenAI({ apiKey: secret, baseURL: `${gw.url}/v1`, maxRetries: 0 })
+  const answer = await client.chat.completions.create({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hello from the browser test' }] })
+  expect(answer.choices[0]!.message.content).toBeTruthy()
+  await gw.settled()
+  const [row] = gw.query('SELECT cost FROM usage')
+  const answerCost = `$${(row.cost / 1e6).toFixed(6).replace(/0{1,4}$/, '')}`
+
+  await visit(page, 'Usage', 'Usage')
+  await page.getByRole('cell', { name: 'browser-team' }).first().waitFor()
+  await page.getByRole('cell', { name: 'mock:gpt-mock' }).first().waitFor()
+  await page.locator('.u-legend').getByText('mock:gpt-mock').first().waitFor()
+  await shoot(page, 'usage')
+
+  // A model of the configured provider asked for while unpriced: on the Overview, one click from its price.
+  const unpriced = await client.chat.completions.create({ model: 'mock:gpt-new', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)
+  expect(unpriced.status).toBe(402)
+  await gw.settled()
+
+  await visit(page, 'Overview', 'Overview')
+  // The chart's legend names the model, and its value for today is the request's cost.
+  const legend = page.locator('.chart').first().locator('.u-legend')
+  await legend.getByText('mock:gpt-mock').waitFor()
+  expect(await page.getByTestId('spend-today').textContent()).not.toBe('$0.00')
+  const plotted = await page.locator('.chart').first().locator('canvas').count()
+  expect(plotted).toBe(1)
+  // Pointing at today's bar, the legend shows the request's cost for the model.
+  const over = (await page.locator('.chart').first().locator('.u-over').boundingBox())!
+  await page.mouse.move(over.x + over.width * (29.5 / 30), over.y + over.height / 2)
+  const today = await legend.locator('.u-series').filter({ hasText: 'mock:gpt-mock' }).locator('.u-value').textContent()
+  expect(today).toBe(answerCost)
+  await page.getByRole('row', { name: /mock:gpt-new/ }).waitFor()
+  await shoot(page, 'overview')
+
+  await page.getByRole('row', { name: /mock:gpt-new/ }).getByRole('button', { name: 'Price it' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Prices' }).waitFor()
+  expect(await page.getByLabel('Model (provider:model)').inputValue()).toBe('mock:gpt-new')
+  await page.getByLabel('Input USD / 1M tokens').fill('0.5')
+  await page.getByLabel('Output USD / 1M tokens').fill('1.5')
+  await shoot(page, 'prices')
+  await page.getByRole('button', { name: 'Add price' }).click()
+  await page.getByRole('cell', { name: 'mock:gpt-new' }).first().waitFor()
+  expect(await page.locator('.unpriced').count()).toBe(0)
+  expect((await client.chat.completions.create({ model: 'mock:gpt-new', messages: [{ role: 'user', content: 'hi' }] })).choices.length).toBe(1)
+
+  await visit(page, 'Audit', 'Audit')
+  await page.getByRole('cell', { name: '402' }).first().waitFor()
+  await shoot(page, 'audit')
+
+  await visit(page, 'Keys', /^Keys/)
+  await page.getByLabel('Filter by user id').fill('browser-team')
+  await page.getByRole('button', { name: 'Filter' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Keys of browser-team' }).waitFor()
+  await page.getByRole('button', { name: 'Revoke' }).click()
+  await page.getByRole('cell', { name: 'revoked' }).waitFor()
+  const refused = await client.chat.completions.create({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'again' }] }).catch((e) => e)
+  expect(refused.status).toBe(401)
+
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.getByLabel('Master key or your API key').waitFor()
+  expect((await context.request.get(`${gw.url}/v1/users`)).status()).toBe(401)
+  expect(problems).toEqual([])
+  await context.close()
+}, FLOW_MS)
+
+test('a key signs in to its own read-only view and cannot reach admin data', async () => {
+  const { secret } = await gw.userWithKey({ id: 'self-browser', max_budget: 2, budget_period: 'monthly' }, { name: 'my laptop' })
+  const { context, page, problems } = await openConsole()
+  await page.getByLabel('Master key or your API key').fill(secret)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('heading', { level: 1, name: 'My key' }).waitFor()
+  expect(await page.getByTestId('remaining').textContent()).toBe('$2.00')
+  expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0)
+  await shoot(page, 'my-key')
+  // Even asked directly, with the session's own cookie and CSRF token, the admin API says no.
+  const statuses = await page.evaluate(async () => {
+    const session: any = await (await fetch("/v1/session")).json()
+    const get = (p: string) => fetch(p).then((r) => r.status)
+    return {
+      users: await get('/v1/users'),
+      usage: await get('/v1/usage'),
+      overview: await get('/v1/usage/overview'),
+      create: await fetch('/v1/users', {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf_token }, body: '{"id":"x"}',
+      }).then((r) => r.status),
+    }
+  })
+  expect(statuses).toEqual({ users: 403, usage: 403, overview: 403, create: 403 })
+  await page.goto(`${gw.url}/ui#/users`)
+  await page.getByRole('heading', { level: 1, name: 'My key' }).waitFor()
+  // The only errors are the 403s asked for above.
+  expect(problems.filter((p) => !p.includes('status of 403'))).toEqual([])
+  await context.close()
+}, FLOW_MS)

@@ -1,0 +1,97 @@
+import type { ComponentChildren } from 'preact'
+import { useCallback, useEffect, useState } from 'preact/hooks'
+import { api } from './api'
+
+/** A labelled input: every form field has a visible label tied to it. */
+export function Field(props: { label: string; name: string; value?: string; type?: string; required?: boolean; placeholder?: string; onInput: (v: string) => void }) {
+  const id = `f-${props.name}`
+  return (
+    <label for={id}>
+      <span>{props.label}</span>
+      <input
+        id={id}
+        name={props.name}
+        type={props.type ?? 'text'}
+        value={props.value ?? ''}
+        required={props.required}
+        placeholder={props.placeholder}
+        // Amounts are decimal (USD): without this a browser refuses 0.5 in a number field.
+        step={props.type === 'number' ? 'any' : undefined}
+        onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
+      />
+    </label>
+  )
+}
+
+export function Select(props: { label: string; name: string; value: string; options: Array<[string, string]>; onInput: (v: string) => void }) {
+  const id = `f-${props.name}`
+  return (
+    <label for={id}>
+      <span>{props.label}</span>
+      <select id={id} name={props.name} value={props.value} onInput={(e) => props.onInput((e.target as HTMLSelectElement).value)}>
+        {props.options.map(([value, text]) => <option value={value}>{text}</option>)}
+      </select>
+    </label>
+  )
+}
+
+export function ErrorLine(props: { error: string | null }) {
+  return props.error ? <p class="error" role="alert">{props.error}</p> : null
+}
+
+export interface Page<T> {
+  data: T[]
+  next_cursor: string | null
+}
+
+/**
+ * A server-paginated list: the API's cursor moves forward; the cursors already seen let it move back.
+ * `path` carries the filters; changing it starts again at the first page.
+ */
+export function usePaged<T>(path: string, refresh = 0) {
+  const [cursors, setCursors] = useState<Array<string | null>>([null])
+  const [page, setPage] = useState<(Page<T> & Record<string, any>) | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const cursor = cursors[cursors.length - 1]
+  useEffect(() => setCursors([null]), [path])
+  useEffect(() => {
+    const sep = path.includes('?') ? '&' : '?'
+    api<Page<T>>('GET', `${path}${sep}limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+      .then((p) => {
+        setPage(p)
+        setError(null)
+      })
+      .catch((e) => setError(e.message))
+  }, [path, cursor, refresh])
+  const next = useCallback(() => page?.next_cursor && setCursors((c) => [...c, page.next_cursor]), [page])
+  const prev = useCallback(() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c)), [])
+  return { page, error, next, prev, first: cursors.length === 1 }
+}
+
+export function Pager(props: { first: boolean; more: boolean; next: () => void; prev: () => void }) {
+  return (
+    <nav class="pager" aria-label="pages">
+      <button type="button" disabled={props.first} onClick={props.prev}>Previous</button>
+      <button type="button" disabled={!props.more} onClick={props.next}>Next</button>
+    </nav>
+  )
+}
+
+export function Section(props: { title: string; children: ComponentChildren }) {
+  return (
+    <section>
+      <h2>{props.title}</h2>
+      {props.children}
+    </section>
+  )
+}
+
+/** A budget as a bar: spend and reserved against the maximum. */
+export function BudgetBar(props: { spend: number; reserved: number; max: number | null }) {
+  if (props.max === null) return <span class="muted">unlimited</span>
+  const used = props.spend + props.reserved
+  return (
+    <meter min={0} max={props.max || 1} low={props.max * 0.7} high={props.max * 0.9} optimum={0} value={Math.min(used, props.max)}
+      title={`spent $${props.spend}, reserved $${props.reserved} of $${props.max}`} />
+  )
+}

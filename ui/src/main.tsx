@@ -1,0 +1,107 @@
+import { render } from 'preact'
+import { useEffect, useState } from 'preact/hooks'
+import { api, setCsrfToken } from './api'
+import { Field, ErrorLine } from './components'
+import { useRoute } from './router'
+import { AuditPage } from './pages/audit'
+import { KeysPage } from './pages/keys'
+import { MePage } from './pages/me'
+import { OverviewPage } from './pages/overview'
+import { PricesPage } from './pages/prices'
+import { UsagePage } from './pages/usage'
+import { UsersPage } from './pages/users'
+import './style.css'
+
+interface Session {
+  kind: 'admin' | 'key'
+  csrf_token: string
+  expires_at: string
+  key_id: string | null
+}
+
+const ADMIN_PAGES: Array<[string, string]> = [
+  ['overview', 'Overview'], ['users', 'Users'], ['keys', 'Keys'], ['prices', 'Prices'], ['usage', 'Usage'], ['audit', 'Audit'],
+]
+
+function SignIn(props: { onSignedIn: (s: Session) => void }) {
+  const [key, setKey] = useState('')
+  const [error, setError] = useState<string | null>(null)
+  const submit = async (e: Event) => {
+    e.preventDefault()
+    try {
+      const session = await api<Session>('POST', '/v1/session', { key })
+      // The key is forgotten at once: from here on the browser holds only the HttpOnly session cookie.
+      setKey('')
+      props.onSignedIn(session)
+    } catch (err) {
+      setError((err as Error).message)
+    }
+  }
+  return (
+    <main class="signin">
+      <h1>tollgate</h1>
+      <form onSubmit={submit}>
+        <Field label="Master key or your API key" name="key" type="password" value={key} required onInput={setKey} />
+        <button type="submit">Sign in</button>
+        <ErrorLine error={error} />
+      </form>
+      <p class="muted">The master key opens the admin console; a virtual key shows its own budget and usage.</p>
+    </main>
+  )
+}
+
+function App() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined)
+  const route = useRoute()
+  useEffect(() => {
+    api<Session | { kind: null }>('GET', '/v1/session')
+      .then((s) => {
+        if (s.kind === null) return setSession(null)
+        setCsrfToken(s.csrf_token)
+        setSession(s)
+      })
+      .catch(() => setSession(null))
+  }, [])
+  if (session === undefined) return <p class="muted">Loading…</p>
+  if (session === null)
+    return (
+      <SignIn
+        onSignedIn={(s) => {
+          setCsrfToken(s.csrf_token)
+          setSession(s)
+        }}
+      />
+    )
+  const signOut = async () => {
+    await api('DELETE', '/v1/session').catch(() => undefined)
+    setCsrfToken(null)
+    setSession(null)
+    location.hash = ''
+  }
+  const pages: Array<[string, string]> = session.kind === 'admin' ? ADMIN_PAGES : [['me', 'My key']]
+  const current = pages.some(([p]) => p === route.page) ? route.page : pages[0]![0]
+  return (
+    <>
+      <header>
+        <strong>tollgate</strong>
+        <nav aria-label="console">
+          {pages.map(([page, title]) => (
+            <a href={`#/${page}`} aria-current={page === current ? 'page' : undefined}>{title}</a>
+          ))}
+        </nav>
+        <button type="button" onClick={signOut}>Sign out</button>
+      </header>
+      <main>
+        {current === 'overview' && <OverviewPage />}
+        {current === 'users' && <UsersPage />}
+        {current === 'keys' && <KeysPage params={route.params} />}
+        {current === 'prices' && <PricesPage params={route.params} />}
+        {current === 'usage' && <UsagePage params={route.params} />}
+        {current === 'audit' && <AuditPage />}
+        {current === 'me' && <MePage />}
+      </main>
+    </>
+  )
+}
+
+render(<App />, document.getElementById('app')!)

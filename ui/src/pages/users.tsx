@@ -1,0 +1,82 @@
+import { useState } from 'preact/hooks'
+import { api, usd, when } from '../api'
+import { BudgetBar, ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
+
+const PERIODS: Array<[string, string]> = [['', 'none (lifetime)'], ['daily', 'daily'], ['weekly', 'weekly'], ['monthly', 'monthly']]
+const budgetOf = (s: string) => (s.trim() === '' ? null : Number(s))
+
+function UserForm(props: { user?: any; onDone: () => void }) {
+  const u = props.user
+  const [id, setId] = useState(u?.id ?? '')
+  const [alias, setAlias] = useState(u?.alias ?? '')
+  const [budget, setBudget] = useState(u?.max_budget == null ? '' : String(u.max_budget))
+  const [period, setPeriod] = useState(u?.budget_period ?? '')
+  const [error, setError] = useState<string | null>(null)
+  const submit = async (e: Event) => {
+    e.preventDefault()
+    const fields = { alias: alias || null, max_budget: budgetOf(budget), budget_period: period || null }
+    try {
+      if (u) await api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, fields)
+      else await api('POST', '/v1/users', { id, ...fields })
+      if (!u) setId('')
+      props.onDone()
+    } catch (err) {
+      setError((err as Error).message)
+    }
+  }
+  return (
+    <form class="inline" onSubmit={submit} aria-label={u ? `Edit user ${u.id}` : 'New user'}>
+      {!u && <Field label="User id" name="user-id" value={id} required onInput={setId} />}
+      <Field label="Alias" name={u ? 'edit-alias' : 'alias'} value={alias} onInput={setAlias} />
+      <Field label="Budget (USD)" name={u ? 'edit-budget' : 'budget'} type="number" value={budget} onInput={setBudget} placeholder="unlimited" />
+      <Select label="Period" name={u ? 'edit-period' : 'period'} value={period} options={PERIODS} onInput={setPeriod} />
+      <button type="submit">{u ? 'Save' : 'Create user'}</button>
+      <ErrorLine error={error} />
+    </form>
+  )
+}
+
+export function UsersPage() {
+  const [refresh, setRefresh] = useState(0)
+  const [editing, setEditing] = useState<string | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const list = usePaged<any>('/v1/users', refresh)
+  const reload = () => {
+    setEditing(null)
+    setRefresh((n) => n + 1)
+  }
+  const act = (fn: () => Promise<unknown>) => fn().then(reload, (e) => setError(e.message))
+  return (
+    <>
+      <h1>Users</h1>
+      <Section title="New user"><UserForm onDone={reload} /></Section>
+      <ErrorLine error={error ?? list.error} />
+      <table>
+        <thead><tr><th>User</th><th>Budget</th><th>Spend</th><th>Reserved</th><th>Remaining</th><th>Period</th><th>Status</th><th><span class="sr-only">Actions</span></th></tr></thead>
+        <tbody>
+          {list.page?.data.map((u) => (
+            <>
+              <tr>
+                <td>{u.id}{u.alias && <div class="muted">{u.alias}</div>}</td>
+                <td><BudgetBar spend={u.spend} reserved={u.reserved} max={u.max_budget} /> {usd(u.max_budget)}</td>
+                <td>{usd(u.spend)}</td><td>{usd(u.reserved)}</td><td>{usd(u.remaining)}</td>
+                <td>{u.budget_period ?? 'lifetime'}{u.period_start && <div class="muted">since {when(u.period_start)}</div>}</td>
+                <td>{u.blocked ? 'blocked' : 'active'}</td>
+                <td><div class="actions">
+                  <a href={`#/keys?user_id=${encodeURIComponent(u.id)}`}>Keys</a>
+                  <button type="button" onClick={() => setEditing(editing === u.id ? null : u.id)}>Edit</button>
+                  <button type="button" onClick={() => act(() => api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, { blocked: !u.blocked }))}>
+                    {u.blocked ? 'Unblock' : 'Block'}
+                  </button>
+                  <button type="button" onClick={() => confirm(`Delete user ${u.id} and all its keys?`) && act(() => api('DELETE', `/v1/users/${encodeURIComponent(u.id)}`))}>Delete</button>
+                </div></td>
+              </tr>
+              {editing === u.id && <tr><td colSpan={8}><UserForm user={u} onDone={reload} /></td></tr>}
+            </>
+          ))}
+        </tbody>
+      </table>
+      <Pager first={list.first} more={!!list.page?.next_cursor} next={list.next} prev={list.prev} />
+    </>
+  )
+}
