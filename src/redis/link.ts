@@ -6,6 +6,8 @@ const COMMAND_TIMEOUT_MS = 500
 /** Bun's client reconnects on its own; when it gives up (or the first connection fails) we start it again after this. */
 const RECONNECT_DELAY_MS = 1_000
 const PROBE_INTERVAL_MS = 250
+/** How long startup waits for Redis before serving in the failure mode. */
+const START_WAIT_MS = 1_000
 
 export class RedisTimeout extends Error {
   override name = 'RedisTimeout'
@@ -46,10 +48,17 @@ export class RedisLink {
     this.subscriber.onclose = () => this.lost(this.subscriber)
   }
 
-  /** Connects both; a Redis that is down at startup is not fatal (the failure mode applies until it answers). */
+  /**
+   * Connects both, waiting at most START_WAIT_MS: a Redis that is down at startup is not fatal (the failure
+   * mode applies until it answers; Bun's client keeps trying, and its connection resolves when it does).
+   */
   async start(): Promise<void> {
-    await Promise.all([this.connect(this.commands), this.connect(this.subscriber)])
+    const connected = Promise.all([this.connect(this.commands), this.connect(this.subscriber)])
+    let timer: Timer | undefined
+    await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))])
+    clearTimeout(timer)
     if (this.commands.connected) this.markUp()
+    else this.markDown(new RedisTimeout(`no connection within ${START_WAIT_MS} ms`))
   }
 
   /** Whether rate limits are being shared right now. */
