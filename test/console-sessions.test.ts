@@ -274,13 +274,14 @@ describe('GET /v1/key with the key as bearer', () => {
   test("shows the key's limits and its user's budget; the master key has no key of its own", async () => {
     const { secret, keyId } = await gw.userWithKey(
       { id: 'bearer-self', max_budget: 3, budget_period: 'monthly' },
-      { name: 'agent', allowed_models: ['mock:gpt-mock'], max_budget: 1 },
+      { name: 'agent', allowed_models: ['mock:gpt-mock'], max_budget: 1, user_field: 'tag' },
     )
     const res = await fetch(`${gw.url}/v1/key`, { headers: { authorization: `Bearer ${secret}` } })
     expect(res.status).toBe(200)
     const body = await res.json()
     expect(body).toMatchObject({
       id: keyId, name: 'agent', allowed_models: ['mock:gpt-mock'], max_budget: 1, spend: 0, reserved: 0, remaining: 1,
+      user_field: 'tag', clamp_output: null,
       user: { id: 'bearer-self', max_budget: 3, budget_period: 'monthly', spend: 0, reserved: 0, remaining: 3 },
     })
     expect(JSON.stringify(body)).not.toContain(secret)

@@ -206,12 +206,13 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
 }, FLOW_MS)
 
 test('a key signs in to its own read-only view and cannot reach admin data', async () => {
-  const { secret } = await gw.userWithKey({ id: 'self-browser', max_budget: 2, budget_period: 'monthly' }, { name: 'my laptop' })
+  const { secret } = await gw.userWithKey({ id: 'self-browser', max_budget: 2, budget_period: 'monthly' }, { name: 'my laptop', user_field: 'tag' })
   const { context, page, problems } = await openConsole()
   await page.getByLabel('Master key or your API key').fill(secret)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('heading', { level: 1, name: 'My key' }).waitFor()
   expect(await page.getByTestId('remaining').textContent()).toBe('$2.00')
+  await page.getByText('tag: billed to this key, the value sent on as a tag').waitFor()
   expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0)
   await shoot(page, 'my-key')
   // Even asked directly, with the session's own cookie and CSRF token, the admin API says no.
