@@ -132,7 +132,7 @@ export class RedisLink {
   private markUp(): void {
     if (this.healthy) return
     this.healthy = true
-    this.logger.log('warn', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
+    this.logger.log('info', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
   }
 
   private markDown(error?: Error): void {
