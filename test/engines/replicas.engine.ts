@@ -124,6 +124,19 @@ describe('changes reach every replica at once (Redis pub/sub)', () => {
     expect((await models(a.url, rotated.body.key, clientIp())).status).toBe(200)
   })
 
+  test('a key patched through A (its models narrowed) and a user deleted through A: B follows within 1 s', async () => {
+    const [a, b] = replicas as [SpawnedGateway, SpawnedGateway]
+    const patched = await a.userWithKey({ id: 'patched-user' })
+    expect((await chat(b.url, patched.secret)).status).toBe(200)
+    expect((await a.admin('PATCH', `/v1/keys/${patched.keyId}`, { allowed_models: ['mock:gpt-other'] })).status).toBe(200)
+    expect(await within(1_000, async () => (await chat(b.url, patched.secret)).status === 403)).toBeLessThan(1_000)
+
+    const deleted = await a.userWithKey({ id: 'deleted-user' })
+    expect((await models(b.url, deleted.secret, clientIp())).status).toBe(200)
+    expect((await a.admin('DELETE', '/v1/users/deleted-user')).status).toBe(200)
+    expect(await within(1_000, async () => (await models(b.url, deleted.secret, clientIp())).status === 401)).toBeLessThan(1_000)
+  })
+
   test('a model unpriced through replica A is refused (402) by B within 1 s', async () => {
     const [a, b] = replicas as [SpawnedGateway, SpawnedGateway]
     const { secret } = await a.userWithKey({ id: 'priced-user' })
