@@ -1,5 +1,6 @@
 import type { PriceSeed } from '../config/schema'
 import type { PriceRow, PriceRows } from '../store/store'
+import type { CacheChange } from '../redis/change-feed'
 import type { Price } from './price'
 import { InvalidPrice, priceMicros, type PriceAmounts } from './price-amounts'
 
@@ -54,6 +55,8 @@ export class PriceBook {
   private reloading: Promise<void> | null = null
   /** Bumped by every change: a reload that began before one must not mark the cache fresh. */
   private generation = 0
+  /** Told of every change made through this process, for the other replicas. */
+  onChange: (change: CacheChange) => void = () => {}
 
   constructor(private readonly rows: PriceRows, private readonly ttlMs: number) {}
 
@@ -100,14 +103,14 @@ export class PriceBook {
       audio_output_per_million: m.audioOutputPerMillion, server_tools: jsonOrNull(m.serverTools), service_tiers: jsonOrNull(m.tierMultipliers),
       created_at: p.effectiveFrom ?? now, source: p.source ?? null,
     })
-    this.invalidate()
+    this.changed()
     return toPrice(row)
   }
 
   /** The model becomes unpriced; its rows stay, as history. Returns the row that was in force, if any. */
   async remove(model: string, now = Date.now()): Promise<Price | null> {
     const row = await this.rows.unprice(model, now)
-    this.invalidate()
+    this.changed()
     return row ? toPrice(row) : null
   }
 
@@ -127,9 +130,15 @@ export class PriceBook {
     return added
   }
 
+  /** Reads the prices again at the next request (another process changed them). */
   invalidate(): void {
     this.loadedAt = -Infinity
     this.generation++
+  }
+
+  private changed(): void {
+    this.invalidate()
+    this.onChange({ kind: 'prices' })
   }
 
   private reload(now: number): Promise<void> {

@@ -1,17 +1,24 @@
 import { Elysia } from 'elysia'
-import type { Store } from '../store/store'
+import type { Services } from '../services'
 
-/** 200 when the database answers a query, 503 otherwise. No details: this route is public. */
-export const healthRoutes = (store: Pick<Store, 'ping'>) =>
+/**
+ * 200 when the database (the store: SQLite or Postgres) answers a query, 503 otherwise. With Redis
+ * configured the answer says whether this process reaches it (`redis: up | down`) and which failure mode
+ * applies; Redis down is a 503 only in the `closed` mode, where this process refuses every request it would
+ * rate-limit. No other details: this route is public.
+ */
+export const healthRoutes = ({ store, redis, config }: Pick<Services, 'store' | 'redis' | 'config'>) =>
   new Elysia({ name: 'health' }).get(
     '/health',
     async () => {
+      const shared = redis && { redis: redis.up ? 'up' : 'down', redis_failure: config.redis_failure }
       try {
         await store.ping()
-        return Response.json({ status: 'ok' })
       } catch {
-        return Response.json({ status: 'unavailable' }, { status: 503 })
+        return Response.json({ status: 'unavailable', ...shared }, { status: 503 })
       }
+      if (shared?.redis === 'down' && config.redis_failure === 'closed') return Response.json({ status: 'unavailable', ...shared }, { status: 503 })
+      return Response.json({ status: 'ok', ...shared })
     },
-    { detail: { tags: ['health'], summary: 'Liveness and database check (no credential needed)' } },
+    { detail: { tags: ['health'], summary: 'Liveness, database and Redis check (no credential needed)' } },
   )
