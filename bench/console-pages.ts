@@ -11,7 +11,7 @@ if (!file) throw new Error('usage: bun bench/console-pages.ts <db file> [runs]')
 const RUNS = Number(runsArg ?? 5)
 const MASTER = 'bench-master-key-0123456789abcdef-0123456789'
 
-const gateway = startGateway(configSchema.parse({ master_key: MASTER, port: 0, db: file, log_level: 'warn', audit_retention_days: 0 }))
+const gateway = await startGateway(configSchema.parse({ master_key: MASTER, port: 0, db: file, log_level: 'warn', audit_retention_days: 0 }))
 const headers = { authorization: `Bearer ${MASTER}` }
 const get = async (path: string) => {
   const res = await fetch(gateway.url + path, { headers })

@@ -13,6 +13,7 @@ import { Ledger } from '../src/budget/ledger'
 import { openDatabase } from '../src/db/open'
 import { apiKeys, users } from '../src/db/schema'
 import { WriteQueue } from '../src/db/write-queue'
+import { SqliteLedgerStore } from '../src/store/sqlite/ledger-store'
 
 const pairs = Number(process.argv[2] ?? 50_000)
 const batches = (process.argv[3] ?? '1,8,64').split(',').map(Number)
@@ -21,7 +22,7 @@ async function run(batch: number) {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'))
   const db = openDatabase(join(dir, 'bench.db'))
   const writes = new WriteQueue(db.$client)
-  const ledger = new Ledger(db.$client, writes, 900_000)
+  const ledger = new Ledger(new SqliteLedgerStore(db.$client, writes), 900_000)
   const now = Date.now()
   db.insert(users).values({ id: 'u', maxBudget: 10 ** 15, periodStart: 0, createdAt: now, updatedAt: now }).run()
   db.insert(apiKeys).values({ id: 'k', userId: 'u', keyHash: 'h', keyPrefix: 'tg-', maxBudget: 10 ** 15, createdAt: now, updatedAt: now }).run()

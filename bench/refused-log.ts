@@ -31,14 +31,14 @@ const sizeOf = () => {
   return { bytes: pages * pageSize, file: statSync(db).size }
 }
 
-const gw = startGateway(config)
+const gw = await startGateway(config)
 await gw.stop()
 const before = sizeOf()
 
 /** Bytes this process sent to storage (the database file and its WAL); Linux only. */
 const storageWrites = () => Number(/write_bytes: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN)
 
-const again = startGateway(config)
+const again = await startGateway(config)
 const writtenBefore = storageWrites()
 const started = performance.now()
 let next = 0

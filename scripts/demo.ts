@@ -16,7 +16,7 @@ const masterKey = `demo-master-${crypto.randomUUID()}`
 const mock = startMockProvider({ chunks: 8, chunkDelayMs: 40 })
 const dbDir = mkdtempSync(join(tmpdir(), 'tollgate-demo-'))
 
-const gateway = startGateway(
+const gateway = await startGateway(
   configSchema.parse({
     master_key: masterKey,
     port,

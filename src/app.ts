@@ -5,8 +5,6 @@ import { consoleRoutes } from './console/ui-routes'
 import { sessionRoutes } from './console/session-routes'
 import { SessionStore } from './console/sessions'
 import type { Config } from './config/schema'
-import { openDatabase } from './db/open'
-import { WriteQueue } from './db/write-queue'
 import { KeyStore } from './keys/key-store'
 import { createLogger } from './log/logger'
 import { RoutePatterns } from './http/route-patterns'
@@ -41,19 +39,24 @@ import { modelsRoutes } from './routes/models'
 import { moderationsRoutes } from './routes/moderations'
 import { responsesRoutes } from './routes/responses'
 import type { Services } from './services'
+import { openStore } from './store/open'
 
-export function createServices(config: Config): Services {
-  const db = openDatabase(config.db)
-  const writes = new WriteQueue(db.$client)
+export async function createServices(config: Config): Promise<Services> {
+  const store = await openStore(config)
+  const { db, writes } = store.local
   const providers = new ProviderRegistry(config)
-  const prices = new PriceBook(db.$client, config.cache_ttl_ms)
+  const prices = new PriceBook(store.prices, config.cache_ttl_ms)
   // Prices are kept under the canonical `provider:model`, whichever way the file spells the model.
-  prices.seed(Object.fromEntries(Object.entries(config.pricing).map(([model, seed]) => [providers.resolve(model)?.canonical ?? model, seed])))
+  await prices.seed(Object.fromEntries(Object.entries(config.pricing).map(([model, seed]) => [providers.resolve(model)?.canonical ?? model, seed])))
   let ledger: Ledger | undefined
   // A metrics label names only models the operator chose: aliased, seeded, or priced in the price book.
   const configuredModels = new Set([...Object.values(config.aliases), ...Object.keys(config.pricing)].map((m) => providers.canonicalName(m)))
-  const metrics = new GatewayMetrics(db.$client, () => ledger?.openHolds ?? 0, (model) => configuredModels.has(model) || prices.priceOf(model) !== null)
-  ledger = new Ledger(db.$client, writes, config.reservation_ttl_sec * 1000, (hold, outcome) => {
+  const metrics = new GatewayMetrics(
+    () => store.openReservations(),
+    () => ledger?.openHolds ?? 0,
+    (model) => configuredModels.has(model) || prices.cachedPriceOf(model) !== null,
+  )
+  ledger = new Ledger(store.ledger, config.reservation_ttl_sec * 1000, (hold, outcome) => {
     const model = metrics.modelLabel(hold.model)
     metrics.settlements.inc({ status: outcome.status })
     metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)
@@ -65,9 +68,11 @@ export function createServices(config: Config): Services {
   const logger = createLogger(config.log_level)
   const alerts = new Alerts(db.$client, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)
-  const keys = new KeyStore(db, config.cache_ttl_ms)
+  const requestLog = new RequestLog(db.$client, writes, config.audit_retention_days, store.kind === 'postgres' ? store : undefined)
+  const keys = new KeyStore(store, config.cache_ttl_ms)
   return {
     config,
+    store,
     db,
     writes,
     keys,
@@ -75,7 +80,7 @@ export function createServices(config: Config): Services {
     ...replicaSharing(config, keys, prices, metrics, logger),
     ledger,
     providers,
-    requestLog: new RequestLog(db.$client, writes, config.audit_retention_days),
+    requestLog,
     refusals: new RefusalRecord(db.$client, writes, config.audit_retention_days),
     sessions: new SessionStore(db.$client, config.master_key, {
       idleMs: config.console_session_idle_min * 60_000,

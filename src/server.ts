@@ -54,19 +54,19 @@ export function listenOptions(config: Config, options: ServerOptions, logger: Se
   }
 }
 
-export function startGateway(config: Config, options: ServerOptions = {}): RunningGateway {
-  const services = createServices(config)
+export async function startGateway(config: Config, options: ServerOptions = {}): Promise<RunningGateway> {
+  const services = await createServices(config)
   let app: ReturnType<typeof createApp>
   try {
     app = createApp(services).listen(listenOptions(config, options, services.logger))
   } catch (error) {
     services.redis?.stop()
-    services.writes.close()
-    services.db.$client.close()
+    await services.store.close()
     if ((error as { code?: unknown })?.code === 'EADDRINUSE') throw new PortInUseError(config.host, config.port)
     throw error
   }
-  const sweeper = startSweeper(services.ledger, undefined, (n) => {
+  // No hold expires sooner than its TTL, so a short TTL is swept as often (a replica that died leaves its holds to the others).
+  const sweeper = startSweeper(services.ledger, Math.min(60_000, config.reservation_ttl_sec * 1000), (n) => {
     logSweep(n)
     services.alerts.holdsExpired(n)
   })
@@ -97,8 +97,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
       services.redis?.stop()
-      services.writes.close()
-      services.db.$client.close()
+      await services.store.close()
     },
   }
 }

@@ -12,12 +12,19 @@ import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
 import type { RefusalRecord } from './records/refusals'
 import type { RequestLog } from './records/request-log'
+import type { Store } from './store/store'
 import type { ChangeFeed } from './redis/change-feed'
 import type { RedisLink } from './redis/link'
 
 /** The long-lived parts of one gateway, built once at startup and handed to the plugins and routes. */
 export interface Services {
   config: Config
+  /** Where users, keys, prices, holds, usage and the request log live: SQLite or Postgres. */
+  store: Store
+  /**
+   * This process's SQLite database and its write queue (`store.local`): on SQLite the store's own file; on
+   * Postgres a private in-memory one, for what is not yet on Postgres (alerts, console sessions, refusal counts).
+   */
   db: Db
   writes: WriteQueue
   keys: KeyStore

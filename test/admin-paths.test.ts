@@ -10,14 +10,13 @@ import { testConfig, tempDir } from './support/gateway'
 import { rmSync } from 'node:fs'
 
 let dir: string
-let services: ReturnType<typeof createServices>
-beforeAll(() => {
+let services: Awaited<ReturnType<typeof createServices>>
+beforeAll(async () => {
   dir = tempDir()
-  services = createServices(testConfig({}, dir))
+  services = await createServices(testConfig({}, dir))
 })
-afterAll(() => {
-  services.writes.close()
-  services.db.$client.close()
+afterAll(async () => {
+  await services.store.close()
   rmSync(dir, { recursive: true, force: true })
 })
 

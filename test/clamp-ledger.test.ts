@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { Ledger, type HoldRequest } from '../src/budget/ledger'
 import { periodStart } from '../src/budget/period'
 import { openDatabase, type Db } from '../src/db/open'
+import { SqliteLedgerStore } from '../src/store/sqlite/ledger-store'
 import { apiKeys, users } from '../src/db/schema'
 import { WriteQueue } from '../src/db/write-queue'
 import { GatewayError } from '../src/http/errors'
@@ -28,7 +29,7 @@ beforeEach(() => {
   dir = tempDir()
   db = openDatabase(join(dir, 'clamp.db'))
   writes = new WriteQueue(db.$client)
-  ledger = new Ledger(db.$client, writes, 60_000)
+  ledger = new Ledger(new SqliteLedgerStore(db.$client, writes), 60_000)
 })
 afterEach(() => {
   db.$client.close()

@@ -2,8 +2,9 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Hold } from '../src/budget/hold'
-import { Ledger, type HoldRequest } from '../src/budget/ledger'
+import { Hold } from '../src/budget/hold'
+import { expiredOutcome, Ledger, type HoldRequest } from '../src/budget/ledger'
+import { SqliteLedgerStore } from '../src/store/sqlite/ledger-store'
 import { periodStart } from '../src/budget/period'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
@@ -20,6 +21,7 @@ let dir: string
 let db: Db
 let writes: WriteQueue
 let ledger: Ledger
+let store: SqliteLedgerStore
 /** What the write queue reported; a test that expects a failed commit takes it out, any other is a defect. */
 let queueErrors: unknown[]
 const TTL = 60_000
@@ -51,8 +53,17 @@ beforeEach(() => {
   db = openDatabase(join(dir, 'ledger.db'))
   queueErrors = []
   writes = new WriteQueue(db.$client, (e) => queueErrors.push(e))
-  ledger = new Ledger(db.$client, writes, TTL)
+  store = new SqliteLedgerStore(db.$client, writes)
+  ledger = new Ledger(store, TTL)
 })
+
+/** A hold in a transaction of its own, committed before it returns: the ledger's decisions, one at a time. */
+function reserveNow(r: HoldRequest, now = Date.now(), on: { store: SqliteLedgerStore; ledger: Ledger } = { store, ledger }): Hold {
+  const taken = on.store.reserveNow(r, now, TTL)
+  if (taken instanceof GatewayError) throw taken
+  return new Hold(on.ledger, taken)
+}
+const sweepNow = (now: number, on: SqliteLedgerStore = store) => on.sweepNow(now, expiredOutcome)
 afterEach(() => {
   expect(queueErrors).toEqual([])
   db.$client.close()
@@ -62,26 +73,26 @@ afterEach(() => {
 describe('reserve', () => {
   test('takes a hold only while spend + reserved + amount fits, and says what is left', () => {
     addUser('u', 1000)
-    const a = ledger.reserveNow(hold('u', 600))
+    const a = reserveNow(hold('u', 600))
     expect(a.remainingAfter).toBe(400)
-    const refused = refusal(() => ledger.reserveNow(hold('u', 401)))
+    const refused = refusal(() => reserveNow(hold('u', 401)))
     expect(refused.status).toBe(402)
     expect(refused.code).toBe('budget_exceeded')
     expect(refused.message).toContain('$0.000400 remaining')
-    expect(ledger.reserveNow(hold('u', 400)).remainingAfter).toBe(0)
+    expect(reserveNow(hold('u', 400)).remainingAfter).toBe(0)
     expect(figures('u').reserved).toBe(1000)
   })
 
   test('an unlimited user is never refused and has no remaining figure', () => {
     addUser('rich', null)
-    expect(ledger.reserveNow(hold('rich', 10 ** 12)).remainingAfter).toBeNull()
+    expect(reserveNow(hold('rich', 10 ** 12)).remainingAfter).toBeNull()
   })
 
   test('a key ceiling below the user ceiling refuses first, and a refusal leaves no hold anywhere', () => {
     addUser('u', 10_000)
     addKey('k', 'u', 500)
-    ledger.reserveNow(hold('u', 400, 'k'))
-    const refused = refusal(() => ledger.reserveNow(hold('u', 200, 'k')))
+    reserveNow(hold('u', 400, 'k'))
+    const refused = refusal(() => reserveNow(hold('u', 200, 'k')))
     expect(refused.code).toBe('budget_exceeded')
     expect(refused.message).toContain('for this key')
     // The user's debit was undone when the key refused.
@@ -92,19 +103,19 @@ describe('reserve', () => {
   test('blocked and unknown users are refused with 403 and 404', () => {
     addUser('b', null)
     db.$client.run('UPDATE users SET blocked = 1')
-    expect(refusal(() => ledger.reserveNow(hold('b', 1))).status).toBe(403)
-    expect(refusal(() => ledger.reserveNow(hold('ghost', 1))).status).toBe(404)
+    expect(refusal(() => reserveNow(hold('b', 1))).status).toBe(403)
+    expect(refusal(() => reserveNow(hold('ghost', 1))).status).toBe(404)
   })
 
   test('an ended budget period rolls over inside the reservation (calendar-aligned UTC)', () => {
     const monday = Date.UTC(2026, 10, 23, 10) // a Monday
     addUser('d', 1000, 'daily', monday)
-    ledger.reserveNow(hold('d', 1000), monday).settle(done(1000))
+    reserveNow(hold('d', 1000), monday).settle(done(1000))
     ledger.flush()
-    expect(refusal(() => ledger.reserveNow(hold('d', 1), monday + 3_600_000)).code).toBe('budget_exceeded')
+    expect(refusal(() => reserveNow(hold('d', 1), monday + 3_600_000)).code).toBe('budget_exceeded')
 
     const tomorrow = Date.UTC(2026, 10, 24, 0, 0, 1)
-    expect(ledger.reserveNow(hold('d', 1), tomorrow).remainingAfter).toBe(999)
+    expect(reserveNow(hold('d', 1), tomorrow).remainingAfter).toBe(999)
     expect(figures('d')).toEqual({ spend: 0, reserved: 1, period_start: Date.UTC(2026, 10, 24) })
   })
 
@@ -167,7 +178,7 @@ describe('settle', () => {
   test('moves the hold out of reserved, adds the real cost to spend, writes one usage row; a second settle does nothing', () => {
     addUser('u', 1000)
     addKey('k', 'u', null)
-    const h = ledger.reserveNow(hold('u', 700, 'k'))
+    const h = reserveNow(hold('u', 700, 'k'))
     ledger.settle(h.taken, done(123))
     ledger.settle(h.taken, done(456)) // idempotent: the reservation row is gone after the first
     ledger.flush()
@@ -180,19 +191,19 @@ describe('settle', () => {
     addUser('u', null)
     addKey('k', 'u', null)
     const keyFigures = () => db.$client.query('SELECT spend, reserved FROM api_keys').get()
-    const before = ledger.reserveNow(hold('u', 300, 'k'))
+    const before = reserveNow(hold('u', 300, 'k'))
     expect(keyFigures()).toEqual({ spend: 0, reserved: 0 })
     expect(db.$client.query('SELECT key_debited FROM reservations').get()).toEqual({ key_debited: 0 })
 
     // As PATCH /v1/keys/{id} gives a key its first ceiling: the hold in flight counts against it at once.
     db.$client.transaction(() => {
-      ledger.takeOverKeyHolds('k')
+      store.takeOverKeyHolds('k')
       db.$client.run("UPDATE api_keys SET max_budget = 1000 WHERE id = 'k'")
     }).immediate()
     expect(keyFigures()).toEqual({ spend: 0, reserved: 300 })
-    const after = ledger.reserveNow(hold('u', 400, 'k'))
+    const after = reserveNow(hold('u', 400, 'k'))
     expect(keyFigures()).toEqual({ spend: 0, reserved: 700 })
-    expect(refusal(() => ledger.reserveNow(hold('u', 301, 'k'))).code).toBe('budget_exceeded')
+    expect(refusal(() => reserveNow(hold('u', 301, 'k'))).code).toBe('budget_exceeded')
 
     // Each settlement takes back what the key carries for its hold: never below zero, never left over.
     before.settle(done(100))
@@ -207,16 +218,17 @@ describe('settle', () => {
   test('a hold taken over by a ceiling set from another process is credited back when its owner settles it', () => {
     addUser('u', null)
     addKey('k', 'u', null)
-    const owned = ledger.reserveNow(hold('u', 500, 'k'))
+    const owned = reserveNow(hold('u', 500, 'k'))
     const other = openDatabase(join(dir, 'ledger.db'))
     try {
-      const otherLedger = new Ledger(other.$client, new WriteQueue(other.$client, (e) => queueErrors.push(e)), TTL)
+      const otherStore = new SqliteLedgerStore(other.$client, new WriteQueue(other.$client, (e) => queueErrors.push(e)))
+      const otherLedger = new Ledger(otherStore, TTL)
       other.$client.transaction(() => {
-        otherLedger.takeOverKeyHolds('k')
+        otherStore.takeOverKeyHolds('k')
         other.$client.run("UPDATE api_keys SET max_budget = 800 WHERE id = 'k'")
       }).immediate()
       // The ceiling's process sees the hold: 500 of its 800 are taken.
-      expect(refusal(() => otherLedger.reserveNow(hold('u', 301, 'k'))).code).toBe('budget_exceeded')
+      expect(refusal(() => reserveNow(hold('u', 301, 'k'), Date.now(), { store: otherStore, ledger: otherLedger })).code).toBe('budget_exceeded')
     } finally {
       other.$client.close()
     }
@@ -250,8 +262,8 @@ describe('settle', () => {
 
     const upgraded = openDatabase(file)
     try {
-      const sweeper = new Ledger(upgraded.$client, new WriteQueue(upgraded.$client, (e) => queueErrors.push(e)), TTL)
-      expect(sweeper.sweep(now + TTL)).toBe(1)
+      const sweeper = new SqliteLedgerStore(upgraded.$client, new WriteQueue(upgraded.$client, (e) => queueErrors.push(e)))
+      expect(sweepNow(now + TTL, sweeper)).toBe(1)
       expect(upgraded.$client.query('SELECT spend, reserved FROM api_keys').get()).toEqual({ spend: 800, reserved: 0 })
       expect(upgraded.$client.query('SELECT spend, reserved FROM users').get()).toEqual({ spend: 800, reserved: 0 })
     } finally {
@@ -263,7 +275,7 @@ describe('settle', () => {
   test('a hold left open by its owner is settled at its full amount when the owner scope ends', () => {
     addUser('u', null)
     {
-      using h = ledger.reserveNow(hold('u', 250))
+      using h = reserveNow(hold('u', 250))
       expect(h.isOpen).toBe(true)
     }
     ledger.flush()
@@ -272,10 +284,10 @@ describe('settle', () => {
 
   test('release charges nothing; a transferred hold is settled by its new owner only', () => {
     addUser('u', null)
-    ledger.reserveNow(hold('u', 300)).release(5)
+    reserveNow(hold('u', 300)).release(5)
     let moved: Hold
     {
-      using h = ledger.reserveNow(hold('u', 400))
+      using h = reserveNow(hold('u', 400))
       moved = h.transfer()
     }
     ledger.flush()
@@ -290,10 +302,10 @@ describe('sweeper', () => {
   test('settles holds past their TTL at their full amount, marked expired, once', () => {
     addUser('u', null)
     const now = Date.now()
-    ledger.reserveNow(hold('u', 111), now)
-    ledger.reserveNow(hold('u', 222), now + 30_000)
-    expect(ledger.sweep(now + TTL)).toBe(1)
-    expect(ledger.sweep(now + TTL)).toBe(0)
+    reserveNow(hold('u', 111), now)
+    reserveNow(hold('u', 222), now + 30_000)
+    expect(sweepNow(now + TTL)).toBe(1)
+    expect(sweepNow(now + TTL)).toBe(0)
     expect(figures('u')).toMatchObject({ spend: 111, reserved: 222 })
     expect(db.$client.query('SELECT cost, status FROM usage').all()).toEqual([{ cost: 111, status: 'expired' }])
   })
@@ -301,9 +313,9 @@ describe('sweeper', () => {
   test('a settlement still queued when the sweeper runs lands first: the hold is charged its real cost, not in full', () => {
     addUser('u', null)
     const now = Date.now()
-    const h = ledger.reserveNow(hold('u', 500), now)
+    const h = reserveNow(hold('u', 500), now)
     h.settle(done(42)) // queued in the lingering lane, not yet committed
-    expect(ledger.sweep(now + TTL)).toBe(0)
+    expect(sweepNow(now + TTL)).toBe(0)
     expect(figures('u')).toMatchObject({ spend: 42, reserved: 0 })
     expect(db.$client.query('SELECT cost, status FROM usage').all()).toEqual([{ cost: 42, status: 'ok' }])
   })
@@ -351,7 +363,7 @@ describe('property: random reserve / settle / release / crash sequences', () => 
         if (!kbCeiling && step >= 200 && open.some((h) => h.taken.request.keyId === 'kb')) {
           kbCeiling = true
           db.$client.transaction(() => {
-            ledger.takeOverKeyHolds('kb')
+            store.takeOverKeyHolds('kb')
             db.$client.run("UPDATE api_keys SET max_budget = 1000000 WHERE id = 'kb'")
           }).immediate()
         }
@@ -361,7 +373,7 @@ describe('property: random reserve / settle / release / crash sequences', () => 
           const user = pick(ids)
           try {
             const key = rand() < 0.5 ? ({ a: 'ka', b: 'kb' } as Record<string, string>)[user] ?? null : null
-            open.push(ledger.reserveNow(hold(user, 1 + Math.floor(rand() * 900), key), clock))
+            open.push(reserveNow(hold(user, 1 + Math.floor(rand() * 900), key), clock))
           } catch (e) {
             expect((e as GatewayError).code).toBe('budget_exceeded')
           }
@@ -375,7 +387,7 @@ describe('property: random reserve / settle / release / crash sequences', () => 
           open = []
           clock += TTL
           ledger.flush()
-          ledger.sweep(clock)
+          sweepNow(clock)
         } else if (open.length) {
           // A duplicate settlement of an already-settled hold must change nothing.
           const h = pick(open)

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { PriceBook } from '../src/pricing/price-book'
 import { InvalidPrice } from '../src/pricing/price-amounts'
 import { openDatabase } from '../src/db/open'
+import { SqliteStore } from '../src/store/sqlite/store'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { MASTER_KEY, runGatewayExpectingExit, startTestGateway, tempDir, type TestGateway } from './support/gateway'
 
@@ -165,15 +166,15 @@ describe('prices are whole micro-USD', () => {
     })
   })
 
-  test('the price book refuses a seed finer than a micro-USD, naming model and field, and writes no seed', () => {
+  test('the price book refuses a seed finer than a micro-USD, naming model and field, and writes no seed', async () => {
     const dir = tempDir()
     try {
       const db = openDatabase(join(dir, 'seed.db'))
-      const book = new PriceBook(db.$client, 0)
+      const book = new PriceBook(new SqliteStore(db).prices, 0)
       const seed = { input_per_million: 1, output_per_million: 1 }
-      expect(() => book.seed({ 'mock:good': seed, 'mock:bad': { ...seed, per_request: 0.0000001 } })).toThrow(InvalidPrice)
-      expect(() => book.seed({ 'mock:bad': { ...seed, per_request: 0.0000001 } })).toThrow('pricing.mock:bad.per_request')
-      expect(book.all()).toEqual([])
+      await expect(book.seed({ 'mock:good': seed, 'mock:bad': { ...seed, per_request: 0.0000001 } })).rejects.toThrow(InvalidPrice)
+      await expect(book.seed({ 'mock:bad': { ...seed, per_request: 0.0000001 } })).rejects.toThrow('pricing.mock:bad.per_request')
+      expect(await book.all()).toEqual([])
       db.$client.close()
     } finally {
       rmSync(dir, { recursive: true, force: true })
@@ -260,17 +261,17 @@ describe('prices of billed features: cache writes, audio, server tools, service 
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(Object.keys(features)))
   })
 
-  test('the config file seeds them; a seed finer than the ledger stops startup naming the field', () => {
+  test('the config file seeds them; a seed finer than the ledger stops startup naming the field', async () => {
     const dir = tempDir()
     try {
       const db = openDatabase(join(dir, 'seed.db'))
-      const book = new PriceBook(db.$client, 0)
-      book.seed({ 'mock:seeded': { input_per_million: 1, output_per_million: 2, ...features } })
-      expect(book.priceOf('mock:seeded')).toMatchObject({
+      const book = new PriceBook(new SqliteStore(db).prices, 0)
+      await book.seed({ 'mock:seeded': { input_per_million: 1, output_per_million: 2, ...features } })
+      expect(await book.priceOf('mock:seeded')).toMatchObject({
         cacheWritePerMillion: 3_750_000, cacheWrite1hPerMillion: 6_000_000, audioInputPerMillion: 40_000_000, audioOutputPerMillion: 80_000_000,
         serverTools: { web_search: 10_000 }, tierMultipliers: { priority: 1750, flex: 500 },
       })
-      expect(() => book.seed({ 'mock:bad-tier': { input_per_million: 1, output_per_million: 1, service_tiers: { priority: 1.23456 } } })).toThrow(
+      await expect(book.seed({ 'mock:bad-tier': { input_per_million: 1, output_per_million: 1, service_tiers: { priority: 1.23456 } } })).rejects.toThrow(
         'pricing.mock:bad-tier.service_tiers.priority',
       )
       db.$client.close()

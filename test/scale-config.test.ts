@@ -47,11 +47,11 @@ describe('settings', () => {
     expect(refusal({ TOLLGATE_WORKERS: '3', TOLLGATE_PORT: '8080' })).toBeNull()
   })
 
-  test('the in-memory limiter stays the default; Redis replaces it when configured', () => {
-    const local = createServices(testConfig({ config: { db: ':memory:' } }, '/tmp'))
+  test('the in-memory limiter stays the default; Redis replaces it when configured', async () => {
+    const local = await createServices(testConfig({ config: { db: ':memory:' } }, '/tmp'))
     expect(local.rateLimits.ip).toBeInstanceOf(GcraLimiter)
     expect(local.redis).toBeNull()
-    const shared = createServices(testConfig({ config: { db: ':memory:', redis_url: 'redis://127.0.0.1:1', log_level: 'silent' } }, '/tmp'))
+    const shared = await createServices(testConfig({ config: { db: ':memory:', redis_url: 'redis://127.0.0.1:1', log_level: 'silent' } }, '/tmp'))
     expect(shared.rateLimits.ip).toBeInstanceOf(SharedRateLimiter)
     expect(shared.rateLimits.key).toBeInstanceOf(SharedRateLimiter)
     for (const s of [local, shared]) s.db.$client.close()

@@ -8,12 +8,12 @@ const DAY = 86_400_000
 
 describe('health', () => {
   test('answers 200 while the database answers, 503 once it does not', async () => {
-    const services = createServices(configSchema.parse({ master_key: MASTER_KEY, db: ':memory:' }))
+    const services = await createServices(configSchema.parse({ master_key: MASTER_KEY, db: ':memory:' }))
     const app = createApp(services)
     const ok = await app.handle(new Request('http://localhost/health'))
     expect(ok.status).toBe(200)
     expect(await ok.json()).toEqual({ status: 'ok' })
-    services.db.$client.close()
+    services.store.db.$client.close()
     const down = await app.handle(new Request('http://localhost/health'))
     expect(down.status).toBe(503)
     expect(down.headers.get('x-content-type-options')).toBe('nosniff')
@@ -21,16 +21,16 @@ describe('health', () => {
 })
 
 describe('request log retention', () => {
-  test('rows older than the retention period are pruned, newer ones kept', () => {
-    const services = createServices(configSchema.parse({ master_key: MASTER_KEY, db: ':memory:', audit_retention_days: 30 }))
+  test('rows older than the retention period are pruned, newer ones kept', async () => {
+    const services = await createServices(configSchema.parse({ master_key: MASTER_KEY, db: ':memory:', audit_retention_days: 30 }))
     const now = Date.now()
-    const insert = services.db.$client.prepare(
+    const insert = services.store.db.$client.prepare(
       "INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms) VALUES (?, ?, 'GET', '/v1/x', 200, 1)",
     )
     insert.run(now - 31 * DAY, 'old')
     insert.run(now - 29 * DAY, 'recent')
-    expect(services.requestLog.pruneOld(now)).toBe(1)
-    expect(services.db.$client.query('SELECT request_id FROM api_request_log').all()).toEqual([{ request_id: 'recent' }])
+    expect(await services.requestLog.pruneOld(now)).toBe(1)
+    expect(services.store.db.$client.query('SELECT request_id FROM api_request_log').all()).toEqual([{ request_id: 'recent' }])
     services.requestLog.stop()
   })
 })

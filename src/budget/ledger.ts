@@ -1,5 +1,3 @@
-import type { Database, Statement } from 'bun:sqlite'
-import type { WriteQueue } from '../db/write-queue'
 import { forbidden, GatewayError, notFound, paymentRequired } from '../http/errors'
 import { Hold } from './hold'
 import { microsToUsd } from './money'
@@ -51,242 +49,144 @@ export interface TakenHold {
   remainingAfter: number | null
 }
 
-interface UserFigures {
-  blocked: number
-  max_budget: number | null
+/** A user's budget figures as stored, read under the store's lock. */
+export interface UserFigures {
+  blocked: boolean
+  maxBudget: number | null
   spend: number
   reserved: number
-  budget_period: BudgetPeriod | null
-  period_start: number
+  budgetPeriod: BudgetPeriod | null
+  periodStart: number
 }
 
-interface KeyFigures {
-  max_budget: number | null
+/** A key's ceiling figures as stored. */
+export interface KeyFigures {
+  maxBudget: number | null
   spend: number
   reserved: number
 }
 
-interface ReservationRow {
-  id: number
-  request_id: string
-  user_id: string
-  key_id: string | null
-  amount: number
-  model: string
-  provider: string
-  endpoint: string
-  price_id: number | null
-  stream: number
-  created_at: number
-  key_debited: number
+/** What the rules decided for a hold; the store writes exactly this. */
+export interface HoldDecision {
+  /** The hold to take (the clamp may have lowered it). */
+  request: HoldRequest
+  /** The user's period has ended: spend back to 0 and period_start to this, with the debit. */
+  rollTo: number | null
+  /** The key has a ceiling, so its `reserved` carries the hold. */
+  keyDebited: boolean
+  remainingAfter: number | null
 }
 
 /**
- * The budget ledger: reserve before the provider is called, settle after. A hold's statements run
- * inside one of the write queue's transactions: IMMEDIATE (see reserveTx for why) and synchronous, since a
- * transaction that awaits commits at its first await; only the caller of `reserve` waits, for the commit.
- *
- * Statements are prepared once, bind their parameters by position and return nothing: SQLite gives a
- * RETURNING clause an ephemeral table, which made a debit dearer than a SELECT and a plain UPDATE
- * together (bench/statements.ts). Under the write lock a reservation reads the figures, decides in
- * JavaScript, then writes: nothing can change in between.
+ * The storage under the ledger: SQLite (src/store/sqlite) or Postgres (src/store/postgres). It reads a
+ * budget's figures under its lock, asks `decideHold` (the rules, written once, here) and writes what that
+ * decides, settles a hold at most once, and claims expired holds so that only one process charges each.
+ */
+export interface LedgerStore {
+  /** Reads the figures under a lock held until the decision is written; resolves once it is committed. */
+  reserve(r: HoldRequest, now: number, ttlMs: number): Promise<TakenHold | GatewayError>
+  /** Settles in the background (grouped with its neighbours); a hold already settled is left alone. */
+  settle(hold: TakenHold, outcome: Outcome, now: number): void
+  /** Settles every hold past its expiry with the outcome `charge` gives it; returns how many this process settled. */
+  sweep(now: number, charge: (hold: TakenHold, now: number) => Outcome): Promise<number>
+  userExists(userId: string): Promise<boolean>
+  /** Writes every queued settlement now; readers of spend and usage await this first. */
+  flush(): Promise<void>
+}
+
+/**
+ * The reservation rule (SPEC §6), given the figures read under the store's lock: roll an ended period,
+ * check the user's and the key's ceilings, lower the hold to what is left when the clamp allows (down to
+ * `minAmount`), or refuse with what is left. A refusal is returned, not thrown.
+ */
+export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFigures | null, now: number): HoldDecision | GatewayError {
+  if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
+  if (user.blocked) return forbidden('user_blocked', 'This user is blocked.')
+  const { start, rolled, spend } = currentPeriod(user.budgetPeriod, user.periodStart, user.spend, now)
+  const least = Math.min(r.minAmount ?? r.amount, r.amount)
+  let amount = r.amount
+  if (user.maxBudget !== null && spend + user.reserved + amount > user.maxBudget) {
+    amount = user.maxBudget - spend - user.reserved
+    if (amount < least) return budgetExceeded('user', { max_budget: user.maxBudget, spend, reserved: user.reserved }, least)
+  }
+  // A key without a ceiling has nothing to check a hold against, so its row is left alone until
+  // settlement adds the cost to its spend: one row fewer in the commit the request waits for.
+  let keyDebited = false
+  if (r.keyId !== null) {
+    const k = key ?? { maxBudget: 0, spend: 0, reserved: 0 }
+    if (k.maxBudget !== null) {
+      if (k.spend + k.reserved + amount > k.maxBudget) {
+        amount = k.maxBudget - k.spend - k.reserved
+        if (amount < least) return budgetExceeded('key', { max_budget: k.maxBudget, spend: k.spend, reserved: k.reserved }, least)
+      }
+      keyDebited = true
+    }
+  }
+  // A clamped hold is held, settled and swept as the amount it got.
+  const request = amount === r.amount ? r : { ...r, amount }
+  const remainingAfter = user.maxBudget === null ? null : user.maxBudget - spend - user.reserved - amount
+  return { request, rollTo: rolled ? start : null, keyDebited, remainingAfter }
+}
+
+/**
+ * A hold nobody settled in time (a crash, a lost task) is charged at its full amount: the provider may
+ * have done all the work, and the hold was the most it could have cost.
+ */
+export const expiredOutcome = (hold: TakenHold, now: number): Outcome => ({
+  cost: hold.request.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'expired', latencyMs: now - hold.createdAt,
+})
+
+/**
+ * The budget ledger: reserve before the provider is called, settle after. The rules are here and in
+ * `decideHold`; the store decides nothing, it only keeps the figures consistent across processes.
  */
 export class Ledger {
-  private readonly userFigures: Statement<UserFigures, [string]>
-  private readonly keyFigures: Statement<KeyFigures, [string]>
-  private readonly debitUser: Statement<unknown, [string, number]>
-  private readonly rollAndDebitUser: Statement<unknown, [string, number, number]>
-  private readonly debitKey: Statement<unknown, [string, number]>
-  private readonly insertHold: Statement<unknown, [number, string, string, string | null, number, string, string, string, number | null, number, number, number, number]>
-  private readonly holdState: Statement<{ key_debited: number }, [number]>
-  private readonly deleteHold: Statement<unknown, [number]>
-  private readonly creditUser: Statement<unknown, [string, number, number]>
-  private readonly creditKey: Statement<unknown, [string, number, number]>
-  private readonly insertUsage: Statement<unknown, [string, number, string, string | null, string, string, string, number, number, number, number, number, number | null, string, number, number]>
-  private readonly expiredHolds: Statement<ReservationRow, [number]>
-  private readonly userExistsStatement: Statement<{ found: number }, [string]>
-  private readonly debitKeyWithItsHolds: Statement<unknown, [string]>
-  private readonly markKeyHoldsDebited: Statement<unknown, [string]>
-  private readonly reserveTx: (r: HoldRequest, now: number) => TakenHold | GatewayError
-  private readonly sweepTx: (now: number) => number
   /** Holds this process has taken and not yet handed to settlement: what a graceful stop waits for. */
   private open = 0
 
   constructor(
-    db: Database,
-    private readonly writes: WriteQueue,
+    private readonly store: LedgerStore,
     private readonly ttlMs: number,
     private readonly observe: SettleObserver = () => {},
-  ) {
-    this.userFigures = db.prepare('SELECT blocked, max_budget, spend, reserved, budget_period, period_start FROM users WHERE id = ?')
-    this.keyFigures = db.prepare('SELECT max_budget, spend, reserved FROM api_keys WHERE id = ?')
-    this.debitUser = db.prepare('UPDATE users SET reserved = reserved + ?2 WHERE id = ?1')
-    // A period that has ended starts over (spend back to 0) with the first hold taken in the new one.
-    this.rollAndDebitUser = db.prepare('UPDATE users SET reserved = reserved + ?2, spend = 0, period_start = ?3 WHERE id = ?1')
-    this.debitKey = db.prepare('UPDATE api_keys SET reserved = reserved + ?2 WHERE id = ?1')
-    this.insertHold = db.prepare(
-      `INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    // The row, not the settling process's memory, says whether the key carries the hold: a ceiling set
-    // since (takeOverKeyHolds) may have made it so, in this process or another.
-    this.holdState = db.prepare('SELECT key_debited FROM reservations WHERE id = ?')
-    // Deleting the row is what makes settlement idempotent: only the first settle finds it.
-    this.deleteHold = db.prepare('DELETE FROM reservations WHERE id = ?')
-    // ?2: the amount held (0 on a key that was not debited), ?3: the cost.
-    this.creditUser = db.prepare('UPDATE users SET reserved = reserved - ?2, spend = spend + ?3 WHERE id = ?1')
-    this.creditKey = db.prepare('UPDATE api_keys SET reserved = reserved - ?2, spend = spend + ?3 WHERE id = ?1')
-    this.insertUsage = db.prepare(
-      `INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
-                          cached_tokens, cost, reserved, price_id, status, latency_ms, stream)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    this.expiredHolds = db.prepare('SELECT * FROM reservations WHERE expires_at <= ? LIMIT 1000')
-    this.userExistsStatement = db.prepare('SELECT 1 AS found FROM users WHERE id = ?')
-    this.debitKeyWithItsHolds = db.prepare(
-      'UPDATE api_keys SET reserved = reserved + (SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE key_id = ?1 AND key_debited = 0) WHERE id = ?1',
-    )
-    this.markKeyHoldsDebited = db.prepare('UPDATE reservations SET key_debited = 1 WHERE key_id = ? AND key_debited = 0')
-
-    // IMMEDIATE takes the write lock before the first read, so two processes cannot both read the same
-    // figures and both debit: the second waits (busy timeout) and then sees the first one's hold. The
-    // write queue's transactions, where `reserve` runs, are IMMEDIATE for the same reason.
-    this.reserveTx = db.transaction((r: HoldRequest, now: number) => this.reserveInTx(r, now)).immediate
-    this.sweepTx = db.transaction((now: number) => {
-      let n = 0
-      for (const row of this.expiredHolds.all(now)) {
-        // A hold nobody settled in time (a crash, a lost task) is charged at its full amount: the
-        // provider may have done all the work, and the hold was the most it could have cost.
-        if (this.settleNow(takenFromRow(row), null, now)) n++
-      }
-      return n
-    }).immediate
-  }
+  ) {}
 
   /**
    * Takes a hold of `r.amount` on the user's (and key's) budget, or refuses: 402 over budget, 403 blocked,
-   * 404 unknown user. The hold is taken in the transaction that commits this turn's writes, and the
-   * promise settles once that commit is done, so the provider is never called on a hold that is not on
-   * disk. Resolves to the handle that must end in exactly one settle or release.
+   * 404 unknown user. The promise settles once the hold is committed, so the provider is never called on
+   * a hold that is not on disk. Resolves to the handle that must end in exactly one settle or release.
    */
   async reserve(r: HoldRequest, now = Date.now()): Promise<Hold> {
     // Counted from the moment it is asked for, so that a graceful stop also waits for holds still queued.
     this.open++
     try {
-      return this.handle(await this.writes.submit(() => this.reserveInTx(r, now)))
+      const taken = await this.store.reserve(r, now, this.ttlMs)
+      if (taken instanceof GatewayError) throw taken
+      return new Hold(this, taken)
     } catch (error) {
       this.open--
       throw error
     }
   }
 
-  /** `reserve` in a transaction of its own, committed before it returns (tests, tools). */
-  reserveNow(r: HoldRequest, now = Date.now()): Hold {
-    const hold = this.handle(this.reserveTx(r, now))
-    this.open++
-    return hold
-  }
-
-  private handle(taken: TakenHold | GatewayError): Hold {
-    if (taken instanceof GatewayError) throw taken
-    return new Hold(this, taken)
-  }
-
-  /**
-   * The hold's statements. A refusal is returned, not thrown, and writes nothing: it runs in a batch of
-   * other requests' writes, which a throw would send down the slow path (see WriteQueue).
-   */
-  private reserveInTx(r: HoldRequest, now: number): TakenHold | GatewayError {
-    const user = this.userFigures.get(r.userId)
-    if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
-    if (user.blocked) return forbidden('user_blocked', 'This user is blocked.')
-    const { start, rolled, spend } = currentPeriod(user.budget_period, user.period_start, user.spend, now)
-    const least = Math.min(r.minAmount ?? r.amount, r.amount)
-    let amount = r.amount
-    if (user.max_budget !== null && spend + user.reserved + amount > user.max_budget) {
-      amount = user.max_budget - spend - user.reserved
-      if (amount < least) return budgetExceeded('user', { max_budget: user.max_budget, spend, reserved: user.reserved }, least)
-    }
-    // A key without a ceiling has nothing to check a hold against, so its row is left alone until
-    // settlement adds the cost to its spend: one page fewer in the commit the request waits for.
-    let keyDebited = false
-    if (r.keyId !== null) {
-      const key = this.keyFigures.get(r.keyId) ?? { max_budget: 0, spend: 0, reserved: 0 }
-      if (key.max_budget !== null) {
-        if (key.spend + key.reserved + amount > key.max_budget) {
-          amount = key.max_budget - key.spend - key.reserved
-          if (amount < least) return budgetExceeded('key', key, least)
-        }
-        keyDebited = true
-      }
-    }
-    // A clamped hold is held, settled and swept as the amount it got.
-    if (amount !== r.amount) r = { ...r, amount }
-    if (rolled) this.rollAndDebitUser.run(r.userId, r.amount, start)
-    else this.debitUser.run(r.userId, r.amount)
-    if (keyDebited) this.debitKey.run(r.keyId!, r.amount)
-    const id = randomHoldId()
-    this.insertHold.run(
-      id, r.requestId, r.userId, r.keyId, r.amount, r.model, r.provider, r.endpoint, r.priceId, r.stream ? 1 : 0, now, now + this.ttlMs,
-      keyDebited ? 1 : 0,
-    )
-    const remainingAfter = user.max_budget === null ? null : user.max_budget - spend - user.reserved - r.amount
-    return { id, request: r, createdAt: now, remainingAfter }
-  }
-
   /**
    * Settles a hold: the hold leaves `reserved`, the cost joins `spend`, a usage row is written. Nobody
-   * waits for this, so it goes through the write queue and shares a commit with its neighbours; until
-   * then the hold still counts, which only makes the budget stricter.
+   * waits for this, so the store groups it with its neighbours; until then the hold still counts, which
+   * only makes the budget stricter.
    */
   settle(hold: TakenHold, outcome: Outcome): void {
     this.open--
     this.observe(hold.request, outcome)
-    const now = Date.now()
-    this.writes.defer(() => void this.settleNow(hold, outcome, now))
-  }
-
-  /** Returns false when the hold was already settled (or never existed). */
-  private settleNow(hold: TakenHold, outcome: Outcome | null, now: number): boolean {
-    const row = this.holdState.get(hold.id)
-    if (!row) return false
-    this.deleteHold.run(hold.id)
-    const r = hold.request
-    const o: Outcome = outcome ?? {
-      cost: r.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'expired', latencyMs: now - hold.createdAt,
-    }
-    this.creditUser.run(r.userId, r.amount, o.cost)
-    if (r.keyId !== null) this.creditKey.run(r.keyId, row.key_debited ? r.amount : 0, o.cost)
-    this.insertUsage.run(
-      r.requestId, now, r.userId, r.keyId, r.model, r.provider, r.endpoint, o.promptTokens,
-      o.completionTokens, o.cachedTokens, o.cost, r.amount, r.priceId, o.status, Math.round(o.latencyMs), r.stream ? 1 : 0,
-    )
-    return true
+    this.store.settle(hold, outcome, Date.now())
   }
 
   /** Settles every hold past its expiry at its full amount; returns how many. */
-  sweep(now = Date.now()): number {
-    // A settlement still queued must land first, or its hold would be charged in full as expired.
-    this.writes.flush()
-    let total = 0
-    for (let n = this.sweepTx(now); n > 0; n = this.sweepTx(now)) total += n
-    return total
+  sweep(now = Date.now()): Promise<number> {
+    return this.store.sweep(now, expiredOutcome)
   }
 
   /** Whether a user exists: the master key may name one that does not. */
-  userExists(userId: string): boolean {
-    return this.userExistsStatement.get(userId) !== null
-  }
-
-  /**
-   * A key given a ceiling takes over the holds already open on it, which its `reserved` did not carry
-   * (a key without a ceiling is not debited): from now on they count against the ceiling, and their
-   * settlement credits them back. Call inside the transaction that sets the ceiling; holds still queued
-   * either way are consistent (a reservation decided after it sees the ceiling, a settlement reads the row).
-   */
-  takeOverKeyHolds(keyId: string): void {
-    this.debitKeyWithItsHolds.run(keyId)
-    this.markKeyHoldsDebited.run(keyId)
+  userExists(userId: string): Promise<boolean> {
+    return this.store.userExists(userId)
   }
 
   get openHolds(): number {
@@ -300,26 +200,10 @@ export class Ledger {
     return this.open
   }
 
-  /** Writes every queued settlement now; readers of spend and usage call this first. */
-  flush(): void {
-    this.writes.flush()
+  /** Writes every queued settlement now; readers of spend and usage await this first. */
+  flush(): Promise<void> {
+    return this.store.flush()
   }
-}
-
-function takenFromRow(row: ReservationRow): TakenHold {
-  const request: HoldRequest = {
-    requestId: row.request_id, userId: row.user_id, keyId: row.key_id, amount: row.amount, model: row.model,
-    provider: row.provider, endpoint: row.endpoint, priceId: row.price_id, stream: row.stream === 1,
-  }
-  return { id: row.id, request, createdAt: row.created_at, remainingAfter: null }
-}
-
-const randomWords = new Uint32Array(2)
-
-/** A random positive integer below 2^53: exact in JavaScript, and as a SQLite rowid. */
-function randomHoldId(): number {
-  crypto.getRandomValues(randomWords)
-  return (randomWords[0]! & 0x1f_ffff) * 0x1_0000_0000 + randomWords[1]! + 1
 }
 
 function budgetExceeded(

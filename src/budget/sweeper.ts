@@ -2,15 +2,20 @@ import type { Ledger } from './ledger'
 
 /**
  * Settles holds that outlived their TTL (a crashed process, a lost task) at their full amount, at
- * startup and every minute. Several processes may sweep the same file: a hold settles only once.
+ * startup and every minute. Several processes may sweep the same database: a hold settles only once.
  */
 export function startSweeper(ledger: Ledger, everyMs = 60_000, log: (n: number) => void = logSweep): { stop(): void } {
-  const run = () => {
+  let running = false
+  const run = async () => {
+    if (running) return
+    running = true
     try {
-      const n = ledger.sweep()
+      const n = await ledger.sweep()
       if (n > 0) log(n)
     } catch (error) {
       console.error('[tollgate] sweeper failed', error)
+    } finally {
+      running = false
     }
   }
   run()

@@ -46,9 +46,9 @@ if (!isWorker() && config.port !== 0) {
 
 // Loaded once the configuration is valid: a refused start does not load the whole gateway first.
 const { PortInUseError, startGateway } = await import('../server')
-const gateway = (() => {
+const gateway = await (async () => {
   try {
-    return startGateway(config, { sharePort: isWorker() })
+    return await startGateway(config, { sharePort: isWorker() })
   } catch (error) {
     if (!(error instanceof PortInUseError)) throw error
     return refuse(error.message)

@@ -98,6 +98,8 @@ export const configSchema = z
     /** 0 asks the system for any free port (the test harness and benchmarks do); it must be written out, never empty. */
     port: wholeNumber.pipe(z.number().min(0).max(65535)).default(8080),
     db: z.string().min(1).default('./data/tollgate.db'),
+    /** `postgres://…`: keep everything in this Postgres database (shared by replicas) instead of the SQLite file `db`. */
+    database_url: z.string().regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL').optional(),
     require_pricing: flag.default(true),
     reject_user_mismatch: flag.default(true),
     cors_allowed_origins: originList.default([]),
@@ -158,6 +160,8 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['providers', name, 'responses'], message: 'applies to openai providers only (an anthropic provider is always translated)' })
     for (const [wire, name] of Object.entries(c.default_providers))
       if (name !== undefined && !(name in c.providers)) ctx.addIssue({ code: 'custom', path: ['default_providers', wire], message: `names unknown provider ${name}` })
+    if (c.database_url && Object.keys(c.alerts.webhooks).length > 0)
+      ctx.addIssue({ code: 'custom', path: ['alerts', 'webhooks'], message: 'budget alerts are not yet available on the Postgres store (database_url); remove the webhooks or use SQLite' })
     if (c.workers > 1 && c.port === 0)
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'needs a fixed port: with port 0 each worker would get a different one' })
     for (const model of Object.keys(c.pricing))

@@ -1,7 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { users } from '../db/schema'
 import { GcraLimiter } from '../http/gcra'
 import { forbidden, rateLimited, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
@@ -26,7 +25,8 @@ const sessionInfo = (kind: SessionKind, csrfToken: string, expiresAt: number, ke
  * is rate limited per client address.
  */
 export const sessionRoutes = (services: Services, sessions: SessionStore) => {
-  const { config, keys, db } = services
+  const { config, keys } = services
+  const { db, tables: { users } } = services.store
   const isMaster = createMasterKeyCheck(config.master_key)
   const attempts = new GcraLimiter(60_000)
   const cookie = (request: Request, value: string, maxAgeSec: number) =>
@@ -35,7 +35,7 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
   return new Elysia({ name: 'console-sessions' })
     .post(
       SESSION_PATH,
-      ({ body, request, set }) => {
+      async ({ body, request, set }) => {
         if (!isSameOrigin(request, config.trust_proxy)) throw forbidden('origin_mismatch', 'Sign in from the console of this gateway.')
         const state = requestState(request)
         const decision = attempts.hit(state.clientIp ?? 'unknown', config.console_sign_ins_per_min)
@@ -43,8 +43,8 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
         let started
         if (isMaster(body.key)) started = { kind: 'admin' as const, ...sessions.create('admin', null), keyId: null }
         else {
-          const caller = keys.verify(body.key)
-          const user = caller && db.select({ blocked: users.blocked }).from(users).where(eq(users.id, caller.userId)).get()
+          const caller = await keys.verify(body.key)
+          const [user] = caller ? await db.select({ blocked: users.blocked }).from(users).where(eq(users.id, caller.userId)) : []
           if (!caller || !user || user.blocked) throw unauthorized('Unknown, expired or revoked key (or its user is blocked).')
           state.caller = caller
           state.userId = caller.userId

@@ -35,6 +35,11 @@ export const databaseBusy = () =>
     'retry-after': '1',
   })
 
+export const databaseUnavailable = () =>
+  new GatewayError(503, 'database_unavailable', 'The database cannot be reached; nothing was charged and the provider was not called. Try again shortly.', 'api_error', {
+    'retry-after': '1',
+  })
+
 /** Anthropic names its error types by status, not by cause. */
 function anthropicType(status: number): string {
   switch (status) {

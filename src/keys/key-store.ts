@@ -1,8 +1,6 @@
-import { eq, sql } from 'drizzle-orm'
-import type { Db } from '../db/open'
 import type { CacheChange } from '../redis/change-feed'
-import { apiKeys } from '../db/schema'
 import { colonSpelling } from '../providers/registry'
+import type { KeyLookupRow, Store } from '../store/store'
 import type { KeyCaller } from './caller'
 import { hashKey } from './secret'
 
@@ -22,32 +20,29 @@ const MAX_ENTRIES = 10_000
  */
 export class KeyStore {
   private readonly cache = new Map<string, CachedKey>()
-  private readonly lookup
   /** Told of every change made through this process, for the other replicas. */
   onChange: (change: CacheChange) => void = () => {}
 
-  constructor(db: Db, private readonly ttlMs: number) {
-    this.lookup = db
-      .select({
-        id: apiKeys.id, userId: apiKeys.userId, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt,
-        allowedModels: apiKeys.allowedModels, rpmLimit: apiKeys.rpmLimit, userField: apiKeys.userField, clampOutput: apiKeys.clampOutput,
-      })
-      .from(apiKeys)
-      .where(eq(apiKeys.keyHash, sql.placeholder('hash')))
-      .prepare()
+  constructor(private readonly store: Pick<Store, 'findKey'>, private readonly ttlMs: number) {}
+
+  /**
+   * The caller a secret belongs to, or null when it is unknown, revoked or expired. A cached key (and, on
+   * SQLite, any key) is answered at once; a Postgres lookup is a promise.
+   */
+  verify(secret: string, now = Date.now()): KeyCaller | null | Promise<KeyCaller | null> {
+    const hash = hashKey(secret)
+    const entry = this.cache.get(hash)
+    if (entry && now - entry.fetchedAt <= this.ttlMs) return callerOf(entry, now)
+    const row = this.store.findKey(hash)
+    if (row instanceof Promise) return row.then((r) => callerOf(this.remember(hash, r, now), now))
+    return callerOf(this.remember(hash, row, now), now)
   }
 
-  /** The caller a secret belongs to, or null when it is unknown, revoked or expired. */
-  verify(secret: string, now = Date.now()): KeyCaller | null {
-    const hash = hashKey(secret)
-    let entry = this.cache.get(hash)
-    if (!entry || now - entry.fetchedAt > this.ttlMs) {
-      entry = this.load(hash, now)
-      if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!)
-      this.cache.set(hash, entry)
-    }
-    if (entry.expiresAt !== null && entry.expiresAt <= now) return null
-    return entry.caller
+  private remember(hash: string, row: KeyLookupRow | undefined, now: number): CachedKey {
+    const entry = this.load(row, now)
+    if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!)
+    this.cache.set(hash, entry)
+    return entry
   }
 
   /** The key (by id) changed: every process forgets its cached entry, and the next request reads the database. */
@@ -74,17 +69,14 @@ export class KeyStore {
     this.cache.clear()
   }
 
-  private load(hash: string, now: number): CachedKey {
-    const row = this.lookup.get({ hash }) as
-      | {
-        id: string; userId: string; expiresAt: number | null; revokedAt: number | null; allowedModels: string[] | null; rpmLimit: number | null
-        userField: 'reject' | 'tag' | null; clampOutput: boolean | null
-      }
-      | undefined
+  private load(row: KeyLookupRow | undefined, now: number): CachedKey {
     if (!row || row.revokedAt !== null) return { caller: null, expiresAt: null, fetchedAt: now }
     return { caller: keyCaller(row), expiresAt: row.expiresAt, fetchedAt: now }
   }
 }
+
+const callerOf = (entry: CachedKey, now: number): KeyCaller | null =>
+  entry.expiresAt !== null && entry.expiresAt <= now ? null : entry.caller
 
 /** The caller a key row stands for (the row is neither revoked nor expired: the caller checked). */
 export function keyCaller(row: {

@@ -58,14 +58,14 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   // A key's user exists (the key belongs to it, and authentication noted it); a user the master key
   // names may not, and that is a 404 before the price is looked at, whatever the model.
   if (r.caller.kind === 'master') {
-    if (!ledger.userExists(userId)) throw notFound(`No user with id ${JSON.stringify(userId)}.`, 'user_not_found')
+    if (!(await ledger.userExists(userId))) throw notFound(`No user with id ${JSON.stringify(userId)}.`, 'user_not_found')
     r.onBilledUser?.(userId)
   }
 
   if (!mayCall(r.caller, r.model, model.canonical))
     throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
 
-  const price = prices.priceOf(model.canonical)
+  const price = await prices.priceOf(model.canonical)
   if (!price && config.require_pricing && !r.pricingExempt) {
     services.alerts.noteUnpriced(model.canonical)
     services.refusals.unpricedModelAsked(model.canonical)

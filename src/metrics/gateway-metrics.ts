@@ -1,4 +1,3 @@
-import type { Database } from 'bun:sqlite'
 import type { AlertOutbox } from '../alerts/outbox'
 import { knownMethod } from '../http/route-patterns'
 import type { ChangeFeed } from '../redis/change-feed'
@@ -23,11 +22,22 @@ export class GatewayMetrics {
   readonly settlements = this.registry.register(new Counter('tollgate_settlements_total', 'Holds settled, by status (ok, error, aborted, expired).'))
   readonly refusals = this.registry.register(new Counter('tollgate_refusals_total', 'Requests refused by the gateway, by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …).'))
 
-  constructor(db: Database, openHoldsHere: () => number, private readonly isConfiguredModel: (model: string) => boolean) {
-    const reservations = db.prepare<{ n: number; amount: number }, []>('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
+  /** Open holds in the database as last read (`readReservations`, before each scrape). */
+  private reservations = { n: 0, amount: 0 }
+
+  constructor(
+    private readonly openReservations: () => Promise<{ n: number; amount: number }>,
+    openHoldsHere: () => number,
+    private readonly isConfiguredModel: (model: string) => boolean,
+  ) {
     this.registry.register(new Gauge('tollgate_holds_open', 'Holds taken by this process and not yet settled.', openHoldsHere))
-    this.registry.register(new Gauge('tollgate_reservations_open', 'Open holds in the database, all processes.', () => reservations.get()!.n))
-    this.registry.register(new Gauge('tollgate_reserved_usd', 'USD held by open holds in the database, all processes.', () => reservations.get()!.amount / 1e6))
+    this.registry.register(new Gauge('tollgate_reservations_open', 'Open holds in the database, all processes.', () => this.reservations.n))
+    this.registry.register(new Gauge('tollgate_reserved_usd', 'USD held by open holds in the database, all processes.', () => this.reservations.amount / 1e6))
+  }
+
+  /** Reads the database-wide figures the gauges show; the metrics route awaits it before rendering. */
+  async readReservations(): Promise<void> {
+    this.reservations = await this.openReservations()
   }
 
   watchRedis(link: RedisLink, limits: { ip: SharedRateLimiter; key: SharedRateLimiter }, changes: ChangeFeed): void {

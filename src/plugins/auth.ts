@@ -3,7 +3,7 @@ import { acceptsSession, SESSION_PATH, sessionOf } from '../console/session-auth
 import type { SessionStore } from '../console/sessions'
 import { forbidden, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
-import { MASTER } from '../keys/caller'
+import { MASTER, type Caller } from '../keys/caller'
 import type { KeyStore } from '../keys/key-store'
 import { createMasterKeyCheck } from '../keys/secret'
 
@@ -45,6 +45,15 @@ export function credentialOf(headers: Headers): string | null {
   return apiKey || null
 }
 
+function admit(state: ReturnType<typeof requestState>, caller: Caller | null): void {
+  if (!caller) throw unauthorized()
+  state.caller = caller
+  if (caller.kind === 'key') {
+    state.userId = caller.userId
+    if (isAdminPath(state.path)) throw forbidden('admin_only', 'This route needs the master key.')
+  }
+}
+
 /**
  * Signing in to the console is how a browser gets a credential: the route checks its own Origin and rate
  * limit. Asking whether one is signed in answers either way (the console's first call).
@@ -62,18 +71,16 @@ export const auth = (options: { masterKey: string; keys: KeyStore; sessions: Ses
       const state = requestState(request)
       if (state.preflight || isPublic(state.path, request.method)) return
       const secret = credentialOf(request.headers)
-      let caller
-      if (secret) caller = isMaster(secret) ? MASTER : options.keys.verify(secret)
-      else if (isSignIn(state.path, request.method)) return
-      else if (acceptsSession(collapse(state.path), isAdminPath)) {
-        state.session = sessionOf(request, collapse(state.path), options.sessions, options.trustProxy)
-        caller = state.session.caller
-      } else throw unauthorized('Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".')
-      if (!caller) throw unauthorized()
-      state.caller = caller
-      if (caller.kind === 'key') {
-        state.userId = caller.userId
-        if (isAdminPath(state.path)) throw forbidden('admin_only', 'This route needs the master key.')
+      if (secret) {
+        if (isMaster(secret)) return admit(state, MASTER)
+        const caller = options.keys.verify(secret)
+        // A key the cache does not hold, on Postgres, is a query away: only then is this hook async.
+        if (caller instanceof Promise) return caller.then((c) => admit(state, c))
+        return admit(state, caller)
       }
+      if (isSignIn(state.path, request.method)) return
+      if (!acceptsSession(collapse(state.path), isAdminPath)) throw unauthorized('Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".')
+      state.session = sessionOf(request, collapse(state.path), options.sessions, options.trustProxy)
+      admit(state, state.session.caller)
     })
 }

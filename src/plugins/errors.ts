@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
-import { badRequest, databaseBusy, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
+import { badRequest, databaseBusy, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
+import { isConflict, isUnreachable } from '../store/postgres/errors'
 import { peekRequestState } from '../http/request-state'
 import type { Services } from '../services'
 import { pathOf } from './request-context'
@@ -28,7 +29,9 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
   if (code === 'PARSE' && (error as { cause?: unknown })?.cause instanceof GatewayError) return (error as { cause: GatewayError }).cause
   // Another process held the write lock past the busy timeout (a reservation's commit, usually): nothing
   // was written, and the request may simply be sent again.
-  if ((error as { code?: unknown })?.code === 'SQLITE_BUSY') return databaseBusy()
+  if ((error as { code?: unknown })?.code === 'SQLITE_BUSY' || isConflict(error)) return databaseBusy()
+  // Postgres is down or out of reach: no hold could be taken, so the provider was not called.
+  if (isUnreachable(error)) return databaseUnavailable()
   switch (code) {
     case 'VALIDATION': return badRequest(describeValidation(error), 'invalid_request')
     case 'PARSE': return badRequest('Malformed request body: it does not parse as its Content-Type says (JSON or multipart form).', 'invalid_json')

@@ -1,30 +1,10 @@
-import type { Database } from 'bun:sqlite'
 import type { PriceSeed } from '../config/schema'
+import type { PriceRow, PriceRows } from '../store/store'
 import type { CacheChange } from '../redis/change-feed'
 import type { Price } from './price'
 import { InvalidPrice, priceMicros, type PriceAmounts } from './price-amounts'
 
-interface PriceRow {
-  id: number
-  model: string
-  input_per_million: number
-  output_per_million: number
-  cached_input_per_million: number | null
-  per_request: number | null
-  cache_write_per_million: number | null
-  cache_write_1h_per_million: number | null
-  audio_input_per_million: number | null
-  audio_output_per_million: number | null
-  /** JSON: micro-USD per use, by tool. */
-  server_tools: string | null
-  /** JSON: thousandths, by tier. */
-  service_tiers: string | null
-  created_at: number
-  source: string | null
-  deleted_at: number | null
-}
-
-const jsonRecord = (text: string | null): Record<string, number> => (text ? JSON.parse(text) : {})
+const jsonRecord = (v: string | Record<string, number> | null): Record<string, number> => (v === null ? {} : typeof v === 'string' ? JSON.parse(v) : v)
 
 const toPrice = (r: PriceRow): Price => ({
   id: r.id, model: r.model, inputPerMillion: r.input_per_million, outputPerMillion: r.output_per_million,
@@ -45,13 +25,6 @@ export interface PriceRecord extends Price {
 }
 
 const toRecord = (r: PriceRow & { ended_at: number | null }): PriceRecord => ({ ...toPrice(r), deletedAt: r.deleted_at, endedAt: r.ended_at })
-
-/** Rows with the time each stopped applying: its deletion, else the creation of the next row for its model. */
-const RECORDS = `SELECT p.*, coalesce(p.deleted_at, (
-    SELECT min(q.created_at) FROM prices q
-     WHERE q.model = p.model AND (q.created_at > p.created_at OR (q.created_at = p.created_at AND q.id > p.id))
-  )) AS ended_at
-  FROM prices p`
 
 export interface NewPrice extends PriceAmounts {
   model: string
@@ -78,64 +51,40 @@ export class PriceBook {
   private loadedAt = -Infinity
   /** When the next scheduled row takes effect (the cache must not outlive it). */
   private nextChangeAt = Infinity
-  private readonly selectNextChange
-  private readonly selectCurrent
-  private readonly insert
-  private readonly markDeleted
-  private readonly selectHistory
-  private readonly selectRecord
-  private readonly cancelScheduled
+  /** A reload under way: callers that find the cache stale meanwhile wait for it rather than start another. */
+  private reloading: Promise<void> | null = null
+  /** Bumped by every change: a reload that began before one must not mark the cache fresh. */
+  private generation = 0
   /** Told of every change made through this process, for the other replicas. */
   onChange: (change: CacheChange) => void = () => {}
 
-  constructor(private readonly db: Database, private readonly ttlMs: number) {
-    // The newest row of each model that has taken effect, unless that row was deleted.
-    this.selectCurrent = db.prepare<PriceRow, [number]>(
-      `SELECT p.* FROM prices p
-        WHERE p.id = (SELECT id FROM prices q WHERE q.model = p.model AND q.created_at <= ?1 ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
-          AND p.deleted_at IS NULL`,
-    )
-    this.selectNextChange = db.prepare<{ at: number | null }, [number]>('SELECT min(created_at) AS at FROM prices WHERE created_at > ? AND deleted_at IS NULL')
-    type Row = [string, number, number, number | null, number | null, number | null, number | null, number | null, number | null, string | null, string | null, number, string | null]
-    this.insert = db.prepare<PriceRow, Row>(
-      `INSERT INTO prices (model, input_per_million, output_per_million, cached_input_per_million, per_request,
-         cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million,
-         server_tools, service_tiers, created_at, source)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    )
-    this.markDeleted = db.prepare<PriceRow, [number, string]>(
-      `UPDATE prices SET deleted_at = ?1
-        WHERE id = (SELECT id FROM prices WHERE model = ?2 AND created_at <= ?1 ORDER BY created_at DESC, id DESC LIMIT 1) AND deleted_at IS NULL
-        RETURNING *`,
-    )
-    // Unpricing a model also cancels the changes scheduled for it: unpriced means unpriced.
-    this.cancelScheduled = db.prepare<unknown, [number, string]>('UPDATE prices SET deleted_at = ?1 WHERE model = ?2 AND created_at > ?1 AND deleted_at IS NULL')
-    this.selectHistory = db.prepare<PriceRow & { ended_at: number | null }, [string | null, number | null, number, number]>(
-      `${RECORDS} WHERE (?1 IS NULL OR p.model = ?1) AND (?2 IS NULL OR p.id < ?2) ORDER BY p.id DESC LIMIT ?3 OFFSET ?4`,
-    )
-    this.selectRecord = db.prepare<PriceRow & { ended_at: number | null }, [number]>(`${RECORDS} WHERE p.id = ?1`)
-  }
+  constructor(private readonly rows: PriceRows, private readonly ttlMs: number) {}
 
   /** The price in force for `provider:model`, or null when the model is unpriced. */
-  priceOf(model: string, now = Date.now()): Price | null {
-    if (now - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) this.reload(now)
+  async priceOf(model: string, now = Date.now()): Promise<Price | null> {
+    if (now - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
     return this.current.get(model) ?? null
   }
 
-  all(now = Date.now()): Price[] {
-    if (now - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) this.reload(now)
+  /** The price in force as cached, without reading the database (a metrics label, say); null when unknown. */
+  cachedPriceOf(model: string): Price | null {
+    return this.current.get(model) ?? null
+  }
+
+  async all(now = Date.now()): Promise<Price[]> {
+    if (now - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
     // By code unit, as `<` compares: a page's cursor is the last model shown.
     return [...this.current.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
   }
 
   /** Price rows newest first, superseded and deleted ones included: what usage rows' `price_id` cite. */
-  history(page: HistoryPage): PriceRecord[] {
-    return this.selectHistory.all(page.model, page.beforeId ?? null, page.limit, page.offset ?? 0).map(toRecord)
+  async history(page: HistoryPage): Promise<PriceRecord[]> {
+    return (await this.rows.history(page.model, page.beforeId ?? null, page.limit, page.offset ?? 0)).map(toRecord)
   }
 
   /** Any price row by id, whether in force or not. */
-  record(id: number): PriceRecord | null {
-    const row = this.selectRecord.get(id)
+  async record(id: number): Promise<PriceRecord | null> {
+    const row = await this.rows.record(id)
     return row ? toRecord(row) : null
   }
 
@@ -144,22 +93,23 @@ export class PriceBook {
    * older usage rows keep citing theirs. Throws InvalidPrice when an amount is not a whole number of
    * micro-USD, or the effective time is in the past (what past requests cost is history).
    */
-  set(p: NewPrice, now = Date.now()): Price {
+  async set(p: NewPrice, now = Date.now()): Promise<Price> {
     const m = priceMicros(p.model, p)
     if (p.effectiveFrom !== undefined && p.effectiveFrom < now) throw new InvalidPrice(p.model, 'effective_from', 'must not be in the past')
-    const row = this.insert.get(
-      p.model, m.inputPerMillion, m.outputPerMillion, m.cachedInputPerMillion, m.perRequest,
-      m.cacheWritePerMillion, m.cacheWrite1hPerMillion, m.audioInputPerMillion, m.audioOutputPerMillion,
-      jsonOrNull(m.serverTools), jsonOrNull(m.tierMultipliers), p.effectiveFrom ?? now, p.source ?? null,
-    )!
+    const row = await this.rows.insert({
+      model: p.model, input_per_million: m.inputPerMillion, output_per_million: m.outputPerMillion,
+      cached_input_per_million: m.cachedInputPerMillion, per_request: m.perRequest, cache_write_per_million: m.cacheWritePerMillion,
+      cache_write_1h_per_million: m.cacheWrite1hPerMillion, audio_input_per_million: m.audioInputPerMillion,
+      audio_output_per_million: m.audioOutputPerMillion, server_tools: jsonOrNull(m.serverTools), service_tiers: jsonOrNull(m.tierMultipliers),
+      created_at: p.effectiveFrom ?? now, source: p.source ?? null,
+    })
     this.changed()
     return toPrice(row)
   }
 
   /** The model becomes unpriced; its rows stay, as history. Returns the row that was in force, if any. */
-  remove(model: string, now = Date.now()): Price | null {
-    const row = this.markDeleted.get(now, model)
-    this.cancelScheduled.run(now, model)
+  async remove(model: string, now = Date.now()): Promise<Price | null> {
+    const row = await this.rows.unprice(model, now)
     this.changed()
     return row ? toPrice(row) : null
   }
@@ -169,13 +119,12 @@ export class PriceBook {
    * Every seed is checked first, those already in the database too: an invalid one throws InvalidPrice and
    * nothing is written.
    */
-  seed(pricing: Record<string, PriceSeed>, now = Date.now()): number {
+  async seed(pricing: Record<string, PriceSeed>, now = Date.now()): Promise<number> {
     for (const [model, seed] of Object.entries(pricing)) priceMicros(model, seed)
-    const known = this.db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM prices WHERE model = ?')
     let added = 0
     for (const [model, seed] of Object.entries(pricing)) {
-      if (known.get(model)!.n > 0) continue
-      this.set({ model, ...seed }, now)
+      if ((await this.rows.countOf(model)) > 0) continue
+      await this.set({ model, ...seed }, now)
       added++
     }
     return added
@@ -184,6 +133,7 @@ export class PriceBook {
   /** Reads the prices again at the next request (another process changed them). */
   invalidate(): void {
     this.loadedAt = -Infinity
+    this.generation++
   }
 
   private changed(): void {
@@ -191,9 +141,18 @@ export class PriceBook {
     this.onChange({ kind: 'prices' })
   }
 
-  private reload(now: number): void {
-    this.current = new Map(this.selectCurrent.all(now).map((r) => [r.model, toPrice(r)]))
-    this.nextChangeAt = this.selectNextChange.get(now)?.at ?? Infinity
-    this.loadedAt = now
+  private reload(now: number): Promise<void> {
+    this.reloading ??= (async () => {
+      const generation = this.generation
+      try {
+        const [rows, next] = await Promise.all([this.rows.current(now), this.rows.nextChange(now)])
+        this.current = new Map(rows.map((r) => [r.model, toPrice(r)]))
+        this.nextChangeAt = next ?? Infinity
+        if (generation === this.generation) this.loadedAt = now
+      } finally {
+        this.reloading = null
+      }
+    })()
+    return this.reloading
   }
 }

@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'bun:sqlite'
 import type { WriteQueue } from '../db/write-queue'
 import { knownMethod } from '../http/route-patterns'
+import type { Store } from '../store/store'
 
 export interface RequestLogEntry {
   createdAt: number
@@ -56,7 +57,16 @@ export class RequestLog {
   private syncTimer: Timer | null = null
   private stopped = false
 
-  constructor(db: Database, private readonly queue: WriteQueue, private readonly retentionDays: number) {
+  /**
+   * `shared`: the Postgres store, where the rows of requests with a key go (and are pruned), so that every
+   * replica's are in one log; refusals' aggregates stay in `db`, this process's own (not yet on Postgres).
+   */
+  constructor(
+    db: Database,
+    private readonly queue: WriteQueue,
+    private readonly retentionDays: number,
+    private readonly shared?: Pick<Store, 'appendRequestLog' | 'pruneRequestLog'>,
+  ) {
     this.insert = db.prepare(
       `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, key_id, user_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -73,6 +83,7 @@ export class RequestLog {
   }
 
   append(e: RequestLogEntry): void {
+    if (this.shared) return this.shared.appendRequestLog(e)
     // Bound by position: measurably cheaper than by name, once per request.
     this.queue.defer(() => this.insert.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, e.keyId, e.userId))
   }
@@ -134,7 +145,9 @@ export class RequestLog {
   /** Deletes rows older than the retention period (0 keeps everything). Returns how many went. */
   pruneOld(now = Date.now()): number {
     if (this.retentionDays === 0) return 0
-    return this.prune.run({ cutoff: now - this.retentionDays * DAY_MS }).changes
+    const cutoff = now - this.retentionDays * DAY_MS
+    this.shared?.pruneRequestLog(cutoff).catch((error) => console.error('[tollgate] request-log prune failed', error))
+    return this.prune.run({ cutoff }).changes
   }
 
   /** Stops pruning and writes the counts; refusals still answered while the server drains are queued at once. */

@@ -2,7 +2,6 @@ import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd, optionalMicrosToUsd } from '../budget/money'
-import { apiKeys, users } from '../db/schema'
 import { badRequest, unauthorized } from '../http/errors'
 import { authenticated, requestState } from '../http/request-state'
 import type { KeyCaller } from '../keys/caller'
@@ -20,7 +19,8 @@ const { key_id: _everyKey, ...ownFilters } = oneUsersFilters
  * or users; the master key has no key of its own to show.
  */
 export const keySelfRoutes = (services: Services) => {
-  const { db, ledger } = services
+  const { ledger } = services
+  const { db, tables: { apiKeys, users } } = services.store
   const reader = usageReader(services)
   const callingKey = (request: Request): KeyCaller => {
     const caller = authenticated(requestState(request))
@@ -31,11 +31,11 @@ export const keySelfRoutes = (services: Services) => {
   return new Elysia({ name: 'key-self' })
     .get(
       '/v1/key',
-      ({ request }) => {
+      async ({ request }) => {
         const caller = callingKey(request)
-        ledger.flush()
-        const key = db.select().from(apiKeys).where(eq(apiKeys.id, caller.keyId)).get()
-        const user = key && db.select().from(users).where(eq(users.id, key.userId)).get()
+        await ledger.flush()
+        const [key] = await db.select().from(apiKeys).where(eq(apiKeys.id, caller.keyId))
+        const [user] = key ? await db.select().from(users).where(eq(users.id, key.userId)) : []
         // Deleted between authentication and here (the cache may lag another process by its TTL).
         if (!key || !user) throw unauthorized()
         const { id, alias, max_budget, budget_period, spend, reserved, remaining, period_start, blocked } = presentUser(user)
@@ -65,10 +65,10 @@ export const keySelfRoutes = (services: Services) => {
     )
     .get(
       '/v1/key/usage',
-      ({ request, query }) => {
+      async ({ request, query }) => {
         const caller = callingKey(request)
         const filter = { ...query, key_id: caller.keyId }
-        return { ...reader.listUsage(filter), totals: reader.totals(filter) }
+        return { ...(await reader.listUsage(filter)), totals: await reader.totals(filter) }
       },
       {
         query: strictQuery({ ...pageQuery, ...ownFilters }),

@@ -13,11 +13,12 @@ export const metricsRoutes = ({ config, metrics, ledger }: Services) => {
   const isToken = config.metrics_token ? createMasterKeyCheck(config.metrics_token) : () => false
   return new Elysia({ name: 'metrics' }).get(
     '/metrics',
-    ({ request }) => {
+    async ({ request }) => {
       if (!config.metrics_enabled) throw notFound('Unknown route.')
       const secret = credentialOf(request.headers)
       if (!secret || !(isMaster(secret) || isToken(secret))) throw unauthorized('The metrics need the master key or the metrics token.')
-      ledger.flush()
+      await ledger.flush()
+      await metrics.readReservations()
       return new Response(metrics.registry.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } })
     },
     { detail: { tags: ['health'], summary: 'Prometheus metrics (off by default; master key or metrics token)' } },

@@ -43,10 +43,10 @@ function anthropicList(models: ListedModel[]) {
 export const modelsRoutes = ({ config, prices, providers }: Services) =>
   new Elysia({ name: 'models' }).get(
     '/v1/models',
-    ({ request }) => {
+    async ({ request }) => {
       const caller = authenticated(requestState(request))
       const data: ListedModel[] = []
-      for (const price of prices.all()) {
+      for (const price of await prices.all()) {
         const model = providers.resolve(price.model)
         if (model?.canonical === price.model && mayCall(caller, price.model, price.model))
           data.push(listed(price.model, model.providerName, price))
@@ -54,7 +54,7 @@ export const modelsRoutes = ({ config, prices, providers }: Services) =>
       for (const alias of Object.keys(providers.aliases).sort()) {
         const model = providers.resolve(alias)
         if (!model) continue
-        const price = prices.priceOf(model.canonical)
+        const price = await prices.priceOf(model.canonical)
         if ((price || !config.require_pricing) && mayCall(caller, alias, model.canonical))
           data.push(listed(alias, model.providerName, price))
       }

@@ -60,7 +60,7 @@ const notStored = (kind: StoredKind, id: string) =>
 
 export const responsesRoutes = (services: Services) => {
   const { config, providers } = services
-  const owners = new ResponseOwners(services.db.$client, services.writes)
+  const owners = new ResponseOwners(services.store)
 
   /**
    * An OpenAI-type provider gets the body as it came, with the provider's model id, `max_tool_calls` when
@@ -95,27 +95,27 @@ export const responsesRoutes = (services: Services) => {
   }
 
   /** The stored ids a request names must be its user's; a chained response's context is part of its input. */
-  function contextOf(body: ResponsesBody, caller: Caller): number {
+  async function contextOf(body: ResponsesBody, caller: Caller): Promise<number> {
     const owner = ownerFor(caller, body.user)
     const conversation = conversationId(body.conversation)
-    if (conversation !== undefined && !owners.find(conversation, 'conversation', owner)) throw notStored('conversation', conversation)
+    if (conversation !== undefined && !(await owners.find(conversation, 'conversation', owner))) throw notStored('conversation', conversation)
     if (!body.previous_response_id) return 0
-    const previous = owners.find(body.previous_response_id, 'response', owner)
+    const previous = await owners.find(body.previous_response_id, 'response', owner)
     if (!previous) throw notStored('response', body.previous_response_id)
     return previous.contextTokens ?? 0
   }
 
   /** The provider that keeps a stored response this caller's user made (404 for anyone else). */
-  function keeperOf(request: Request, id: string) {
-    const stored = owners.find(id, 'response', ownerFor(authenticated(requestState(request)), undefined))
+  async function keeperOf(request: Request, id: string) {
+    const stored = await owners.find(id, 'response', ownerFor(authenticated(requestState(request)), undefined))
     if (!stored || !Object.hasOwn(config.providers, stored.provider)) throw notStored('response', id)
     return config.providers[stored.provider]!
   }
 
   /** Reading, deleting or cancelling a stored response: the owner's call, passed to the provider that keeps it. */
-  const passThrough = (request: Request, server: { timeout(r: Request, s: number): void } | null, method: 'GET' | 'POST' | 'DELETE', suffix: string, id: string) => {
-    const provider = keeperOf(request, id)
+  const passThrough = async (request: Request, server: { timeout(r: Request, s: number): void } | null, method: 'GET' | 'POST' | 'DELETE', suffix: string, id: string) => {
     server?.timeout(request, 0)
+    const provider = await keeperOf(request, id)
     const query = new URL(request.url).search
     return callUnmetered(provider, method, `/responses/${encodeURIComponent(id)}${suffix}${method === 'GET' ? query : ''}`, undefined, {
       timeoutMs: config.upstream_timeout_ms,
@@ -140,13 +140,13 @@ export const responsesRoutes = (services: Services) => {
         // Translated before the hold: a body the target cannot carry is a 400 that costs nothing. Anthropic
         // runs web search itself, when the price book can price it there.
         const bounds = { defaultMaxUses: config.server_tool_default_max_uses }
-        const webSearch = route === 'anthropic' && services.prices.priceOf(target!.canonical)?.serverTools?.web_search !== undefined
+        const webSearch = route === 'anthropic' && (await services.prices.priceOf(target!.canonical))?.serverTools?.web_search !== undefined
         const translated = route === 'anthropic'
           ? responsesViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, webSearch, bounds })
           : route === 'chat' ? responsesViaChat(body, target!, config) : null
         const native = translated ? null : openAIResponsesFeatures(body, bounds)
         const caller = authenticated(requestState(request))
-        const contextTokens = translated ? 0 : contextOf(body, caller)
+        const contextTokens = translated ? 0 : await contextOf(body, caller)
         const stream = body.stream === true
         const admission = await admitRequest(services, request, server, {
           model: body.model,
@@ -188,7 +188,7 @@ export const responsesRoutes = (services: Services) => {
         const timeouts = { timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal }
         const route = routeOf(model)
         if (route === 'native') {
-          contextOf(body, caller)
+          await contextOf(body, caller)
           return callUnmetered(model.provider, 'POST', '/responses/input_tokens', { ...body, model: model.upstreamModel }, timeouts)
         }
         if (route === 'chat') throw badRequest(`${model.canonical} is served through chat completions, which cannot count tokens.`, 'unsupported_endpoint')

@@ -66,7 +66,7 @@ export function testConfig(options: GatewayOptions, dir: string) {
 export async function startTestGateway(options: GatewayOptions = {}): Promise<TestGateway> {
   const dir = tempDir()
   const config = testConfig(options, dir)
-  const gateway = startGateway(config, { idleTimeoutSec: options.idleTimeoutSec })
+  const gateway = await startGateway(config, { idleTimeoutSec: options.idleTimeoutSec })
   return harness(gateway.url, config.db, async () => {
     await gateway.stop()
     rmSync(dir, { recursive: true, force: true })

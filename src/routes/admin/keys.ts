@@ -3,7 +3,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { wholeMicrosUsd } from '../../pricing/price-amounts'
 import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
-import { apiKeys, users } from '../../db/schema'
+import type { apiKeys } from '../../db/schema'
 import { badRequest, conflict, notFound } from '../../http/errors'
 import { generateKey } from '../../keys/secret'
 import type { Services } from '../../services'
@@ -54,10 +54,11 @@ export function presentKey(row: KeyRow) {
 const newKeyId = () => `key_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('hex')}`
 
 export const keyRoutes = (services: Services) => {
-  const { db, keys, ledger, alerts } = services
-  const find = (id: string) => {
-    ledger.flush()
-    const row = db.select().from(apiKeys).where(eq(apiKeys.id, id)).get()
+  const { keys, ledger, alerts, store } = services
+  const { db, tables: { apiKeys, users } } = store
+  const find = async (id: string) => {
+    await ledger.flush()
+    const [row] = await db.select().from(apiKeys).where(eq(apiKeys.id, id))
     if (!row) throw notFound(`No key with id ${JSON.stringify(id)}.`, 'key_not_found')
     return row
   }
@@ -68,13 +69,13 @@ export const keyRoutes = (services: Services) => {
   return new Elysia({ name: 'admin-keys' })
     .post(
       '/v1/keys',
-      ({ body, set }) => {
+      async ({ body, set }) => {
         const now = Date.now()
         checkExpiry(body.expires_at, now)
-        if (!db.select({ id: users.id }).from(users).where(eq(users.id, body.user_id)).get())
+        if ((await db.select({ id: users.id }).from(users).where(eq(users.id, body.user_id))).length === 0)
           throw notFound(`No user with id ${JSON.stringify(body.user_id)}.`, 'user_not_found')
         const { secret, hash, prefix } = generateKey()
-        const row = db
+        const [row] = await db
           .insert(apiKeys)
           .values({
             id: newKeyId(),
@@ -92,36 +93,34 @@ export const keyRoutes = (services: Services) => {
             updatedAt: now,
           })
           .returning()
-          .get()
         set.status = 201
-        return { ...presentKey(row), key: secret }
+        return { ...presentKey(row!), key: secret }
       },
       { body: createKey, parse: 'json', detail: { tags: ['keys'], summary: 'Create a key for a user; the secret is shown only in this answer' } },
     )
     .get(
       '/v1/keys',
-      ({ query }) => {
-        ledger.flush()
-        const rows = db
+      async ({ query }) => {
+        await ledger.flush()
+        const rows = await db
           .select()
           .from(apiKeys)
           .where(and(query.user_id ? eq(apiKeys.userId, query.user_id) : undefined, query.cursor ? gt(apiKeys.id, query.cursor) : undefined))
           .orderBy(asc(apiKeys.id))
           .limit(query.limit + 1)
           .offset(query.cursor ? 0 : (query.offset ?? 0))
-          .all()
         return toPage(rows, query.limit, presentKey, (r) => r.id)
       },
       { query: strictQuery({ ...pageQuery, user_id: z.string().optional() }), detail: { tags: ['keys'], summary: 'List keys (never their secrets)' } },
     )
-    .get('/v1/keys/:id', ({ params }) => presentKey(find(params.id)), {
+    .get('/v1/keys/:id', async ({ params }) => presentKey(await find(params.id)), {
       params: keyId,
       detail: { tags: ['keys'], summary: 'Get a key' },
     })
     .patch(
       '/v1/keys/:id',
-      ({ params, body }) => {
-        const current = find(params.id)
+      async ({ params, body }) => {
+        const current = await find(params.id)
         const now = Date.now()
         checkExpiry(body.expires_at, now)
         const changes: Partial<KeyRow> = { updatedAt: now }
@@ -133,14 +132,7 @@ export const keyRoutes = (services: Services) => {
         if (body.user_field !== undefined) changes.userField = body.user_field
         if (body.clamp_output !== undefined) changes.clampOutput = body.clamp_output
         const gainsCeiling = current.maxBudget === null && changes.maxBudget != null
-        // IMMEDIATE, as a reservation's: no hold can be taken on this key between the ceiling and the takeover.
-        const row = db.transaction(
-          (tx) => {
-            if (gainsCeiling) ledger.takeOverKeyHolds(params.id)
-            return tx.update(apiKeys).set(changes).where(eq(apiKeys.id, params.id)).returning().get()!
-          },
-          { behavior: 'immediate' },
-        )
+        const row = await store.updateKey(params.id, changes, gainsCeiling)
         keys.invalidate(params.id)
         return presentKey(row)
       },
@@ -148,29 +140,29 @@ export const keyRoutes = (services: Services) => {
     )
     .delete(
       '/v1/keys/:id',
-      ({ params }) => {
-        find(params.id)
+      async ({ params }) => {
+        await find(params.id)
         const now = Date.now()
-        const revoked = db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning().get()
+        const [revoked] = await db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning()
         keys.invalidate(params.id)
         if (revoked) alerts.keyRevoked(revoked, now)
-        const row = revoked ?? find(params.id)
+        const row = revoked ?? (await find(params.id))
         return presentKey(row)
       },
       { params: keyId, detail: { tags: ['keys'], summary: 'Revoke a key (it answers 401 from now on)' } },
     )
     .post(
       '/v1/keys/:id/rotate',
-      ({ params }) => {
-        const current = find(params.id)
+      async ({ params }) => {
+        const current = await find(params.id)
         if (current.revokedAt !== null) throw conflict('A revoked key cannot be rotated; create a new one.')
         const { secret, hash, prefix } = generateKey()
-        const row = db
+        const [row] = await db
           .update(apiKeys)
           .set({ keyHash: hash, keyPrefix: prefix, updatedAt: Date.now() })
           .where(eq(apiKeys.id, params.id))
           .returning()
-          .get()!
+        if (!row) throw notFound(`No key with id ${JSON.stringify(params.id)}.`, 'key_not_found')
         // The old secret stops working now: its cache entry goes with the invalidation.
         keys.invalidate(params.id)
         return { ...presentKey(row), key: secret }

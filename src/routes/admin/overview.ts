@@ -169,18 +169,20 @@ export const overviewRoutes = (services: Services) => {
     )
     .get(
       '/v1/pricing/unpriced',
-      ({ query }) => {
+      async ({ query }) => {
         ledger.flush()
         const rows = db.select().from(unpricedModels).orderBy(desc(unpricedModels.lastSeenAt)).all()
-        const data = rows
-          .map((r) => ({
-            model: r.model,
-            requests: r.requests,
-            first_seen: new Date(r.firstSeenAt).toISOString(),
-            last_seen: new Date(r.lastSeenAt).toISOString(),
-            priced: prices.priceOf(r.model) !== null,
-          }))
-          .filter((r) => query.include_priced || !r.priced)
+        const data = (
+          await Promise.all(
+            rows.map(async (r) => ({
+              model: r.model,
+              requests: r.requests,
+              first_seen: new Date(r.firstSeenAt).toISOString(),
+              last_seen: new Date(r.lastSeenAt).toISOString(),
+              priced: (await prices.priceOf(r.model)) !== null,
+            })),
+          )
+        ).filter((r) => query.include_priced || !r.priced)
         return { data }
       },
       {

@@ -61,13 +61,13 @@ const presentRecord = (p: PriceRecord) => ({
 
 /** Price rows. A POST adds a row that applies from now on; older usage rows keep citing the row they used. */
 export const pricingRoutes = ({ prices, providers }: Services) => {
-  const inForce = (model: string) => {
-    const price = prices.priceOf(providers.canonicalName(model))
+  const inForce = async (model: string) => {
+    const price = await prices.priceOf(providers.canonicalName(model))
     if (!price) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
     return presentPrice(price)
   }
-  const unprice = (model: string) => {
-    const removed = prices.remove(providers.canonicalName(model))
+  const unprice = async (model: string) => {
+    const removed = await prices.remove(providers.canonicalName(model))
     if (!removed) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
     return { ...presentPrice(removed), deleted: true }
   }
@@ -75,20 +75,19 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
   return new Elysia({ name: 'admin-pricing' })
     .post(
       '/v1/pricing',
-      ({ body, set }) => {
+      async ({ body, set }) => {
         const model = providers.resolve(body.model)
         if (!model) throw badRequest('Invalid body: model: names a provider that is not configured')
         set.status = 201
         const { effective_from, ...amounts } = body
-        return presentPrice(prices.set({ ...amounts, model: model.canonical, effectiveFrom: effective_from }))
+        return presentPrice(await prices.set({ ...amounts, model: model.canonical, effectiveFrom: effective_from }))
       },
       { body: createPrice, parse: 'json', detail: { tags: ['pricing'], summary: 'Set the price of provider:model from now on, or from a later effective time (USD per million tokens)' } },
     )
     .get(
       '/v1/pricing',
-      ({ query }) => {
-        const rows = prices
-          .all()
+      async ({ query }) => {
+        const rows = (await prices.all())
           .filter((p) => query.cursor === undefined || p.model > query.cursor)
           .slice(query.cursor === undefined ? (query.offset ?? 0) : 0)
           .slice(0, query.limit + 1)
@@ -98,9 +97,9 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
     )
     .get(
       '/v1/pricing/history',
-      ({ query }) => {
+      async ({ query }) => {
         const beforeId = idCursor(query.cursor)
-        const rows = prices.history({
+        const rows = await prices.history({
           model: query.model === undefined ? null : providers.canonicalName(query.model),
           beforeId,
           limit: query.limit + 1,
@@ -119,8 +118,8 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
     )
     .get(
       '/v1/pricing/history/:id',
-      ({ params }) => {
-        const record = prices.record(params.id)
+      async ({ params }) => {
+        const record = await prices.record(params.id)
         if (!record) throw notFound(`No price row with id ${params.id}.`, 'price_not_found')
         return presentRecord(record)
       },

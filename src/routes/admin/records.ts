@@ -2,7 +2,7 @@ import { and, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'dri
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
-import { apiRequestLog, usage, users } from '../../db/schema'
+import type { usage } from '../../db/schema'
 import { notFound } from '../../http/errors'
 import { refusalSource } from '../../records/request-log'
 import type { Services } from '../../services'
@@ -29,13 +29,6 @@ type UsageQuery = z.infer<typeof usageQuery>
 /** The summary's cursor names a group (day, user, model), which may be longer than an id. */
 const summaryQuery = strictQuery({ ...pageQuery, cursor: z.string().max(2000).optional(), ...usageFilters })
 
-/** The UTC day of a usage row, as the summary groups it. */
-const usageDay = sql<string>`strftime('%Y-%m-%d', ${usage.createdAt} / 1000, 'unixepoch')`
-
-/** Groups after `k` in the summary's order: day descending, then user and model ascending. */
-const afterGroup = (k: SummaryKey) =>
-  or(lt(usageDay, k.day), and(eq(usageDay, k.day), or(gt(usage.userId, k.userId), and(eq(usage.userId, k.userId), gt(usage.model, k.model)))))
-
 export const presentUsage = (r: typeof usage.$inferSelect) => ({
   id: r.id,
   request_id: r.requestId,
@@ -60,7 +53,8 @@ export const presentUsage = (r: typeof usage.$inferSelect) => ({
  * Usage rows and their totals under the usage filters: the admin lists and a key's own view read them
  * the same way. Usage rows name models `provider:model`; a filter may name one as a client would call it.
  */
-export function usageReader({ db, ledger, providers }: Pick<Services, 'db' | 'ledger' | 'providers'>) {
+export function usageReader({ store, ledger, providers }: Pick<Services, 'store' | 'ledger' | 'providers'>) {
+  const { db, tables: { usage } } = store
   const usageFilter = (q: UsageFilters): SQL | undefined =>
     and(
       q.user_id ? eq(usage.userId, q.user_id) : undefined,
@@ -71,22 +65,22 @@ export function usageReader({ db, ledger, providers }: Pick<Services, 'db' | 'le
       q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
     )
 
-  const listUsage = (q: UsageQuery) => {
-    ledger.flush()
+  const listUsage = async (q: UsageQuery) => {
+    await ledger.flush()
     const after = idCursor(q.cursor)
-    const rows = db
+    const rows = await db
       .select()
       .from(usage)
       .where(and(usageFilter(q), after !== undefined ? lt(usage.id, after) : undefined))
       .orderBy(desc(usage.id))
       .limit(q.limit + 1)
       .offset(after !== undefined ? 0 : (q.offset ?? 0))
-      .all()
     return toPage(rows, q.limit, presentUsage, (r) => String(r.id))
   }
 
-  const totals = (q: UsageFilters) => {
-    const t = db
+  // Sums are read back as numbers: Postgres answers a bigint sum as numeric (text).
+  const totals = async (q: UsageFilters) => {
+    const [t] = await db
       .select({
         requests: sql<number>`count(*)`,
         prompt_tokens: sql<number>`coalesce(sum(${usage.promptTokens}), 0)`,
@@ -96,8 +90,10 @@ export function usageReader({ db, ledger, providers }: Pick<Services, 'db' | 'le
       })
       .from(usage)
       .where(usageFilter(q))
-      .get()!
-    return { ...t, cost: microsToUsd(t.cost) }
+    return {
+      requests: Number(t!.requests), prompt_tokens: Number(t!.prompt_tokens), completion_tokens: Number(t!.completion_tokens),
+      cached_tokens: Number(t!.cached_tokens), cost: microsToUsd(Number(t!.cost)),
+    }
   }
   return { usageFilter, listUsage, totals }
 }
@@ -129,8 +125,14 @@ function csvLine(row: Record<string, unknown>): string {
 
 /** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
 export const recordRoutes = (services: Services) => {
-  const { db, ledger, requestLog } = services
+  const { ledger, requestLog } = services
+  const { db, tables: { apiRequestLog, usage, users } } = services.store
   const { usageFilter, listUsage, totals } = usageReader(services)
+  /** The UTC day of a usage row, as the summary groups it. */
+  const usageDay = services.store.usageDay(usage.createdAt)
+  /** Groups after `k` in the summary's order: day descending, then user and model ascending. */
+  const afterGroup = (k: SummaryKey) =>
+    or(lt(usageDay, k.day), and(eq(usageDay, k.day), or(gt(usage.userId, k.userId), and(eq(usage.userId, k.userId), gt(usage.model, k.model)))))
 
   return new Elysia({ name: 'admin-records' })
     .get('/v1/usage', ({ query }) => listUsage(query), {
@@ -139,22 +141,21 @@ export const recordRoutes = (services: Services) => {
     })
     .get(
       '/v1/usage/csv',
-      ({ query }) => {
-        ledger.flush()
+      async ({ query }) => {
+        await ledger.flush()
         const filter = usageFilter(query)
         let after: number | undefined
         const encoder = new TextEncoder()
         // Streamed page by page (keyset on id), so an export of millions of rows is never held in memory.
         const body = new ReadableStream<Uint8Array>({
           start: (c) => c.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n')),
-          pull(controller) {
-            const rows = db
+          async pull(controller) {
+            const rows = await db
               .select()
               .from(usage)
               .where(and(filter, after !== undefined ? lt(usage.id, after) : undefined))
               .orderBy(desc(usage.id))
               .limit(CSV_PAGE)
-              .all()
             if (rows.length > 0) {
               after = rows[rows.length - 1]!.id
               controller.enqueue(encoder.encode(rows.map((r) => csvLine(presentUsage(r))).join('')))
@@ -173,10 +174,10 @@ export const recordRoutes = (services: Services) => {
     )
     .get(
       '/v1/usage/summary',
-      ({ query }) => {
-        ledger.flush()
+      async ({ query }) => {
+        await ledger.flush()
         const after = summaryCursor.decode(query.cursor)
-        const rows = db
+        const rows = await db
           .select({
             user_id: usage.userId,
             model: usage.model,
@@ -193,11 +194,13 @@ export const recordRoutes = (services: Services) => {
           .orderBy(desc(usageDay), usage.userId, usage.model)
           .limit(query.limit + 1)
           .offset(after ? 0 : (query.offset ?? 0))
-          .all()
-        const page = toPage(rows, query.limit, (r) => ({ ...r, cost: microsToUsd(r.cost) }), (r) =>
+        const page = toPage(rows, query.limit, (r) => ({
+          ...r, requests: Number(r.requests), prompt_tokens: Number(r.prompt_tokens), completion_tokens: Number(r.completion_tokens),
+          cached_tokens: Number(r.cached_tokens), cost: microsToUsd(Number(r.cost)),
+        }), (r) =>
           summaryCursor.encode({ day: r.day, userId: r.user_id, model: r.model }),
         )
-        return { ...page, totals: totals(query) }
+        return { ...page, totals: await totals(query) }
       },
       {
         query: summaryQuery,
@@ -209,12 +212,12 @@ export const recordRoutes = (services: Services) => {
     )
     .get(
       '/v1/users/:id/usage',
-      ({ params, query }) => {
-        ledger.flush()
-        if (!db.select({ id: users.id }).from(users).where(eq(users.id, params.id)).get())
+      async ({ params, query }) => {
+        await ledger.flush()
+        if ((await db.select({ id: users.id }).from(users).where(eq(users.id, params.id))).length === 0)
           throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
         const filter = { ...query, user_id: params.id }
-        return { ...listUsage(filter), totals: totals(filter) }
+        return { ...(await listUsage(filter)), totals: await totals(filter) }
       },
       {
         params: z.object({ id: z.string() }),
@@ -224,11 +227,11 @@ export const recordRoutes = (services: Services) => {
     )
     .get(
       '/v1/audit',
-      ({ query }) => {
+      async ({ query }) => {
         requestLog.sync()
-        ledger.flush()
+        await ledger.flush()
         const after = idCursor(query.cursor)
-        const rows = db
+        const rows = await db
           .select()
           .from(apiRequestLog)
           .where(
@@ -248,7 +251,6 @@ export const recordRoutes = (services: Services) => {
           .orderBy(desc(apiRequestLog.id))
           .limit(query.limit + 1)
           .offset(after !== undefined ? 0 : (query.offset ?? 0))
-          .all()
         return toPage(
           rows,
           query.limit,

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { wholeMicrosUsd } from '../../pricing/price-amounts'
 import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
 import { currentPeriod, periodStart } from '../../budget/period'
-import { users } from '../../db/schema'
+import type { users } from '../../db/schema'
 import { conflict, notFound } from '../../http/errors'
 import type { Services } from '../../services'
 import { pageQuery, toPage } from './pagination'
@@ -50,11 +50,12 @@ export function presentUser(row: UserRow, now = Date.now()) {
 }
 
 export const userRoutes = (services: Services) => {
-  const { db, ledger, keys, alerts } = services
-  const find = (id: string) => {
+  const { ledger, keys, alerts } = services
+  const { db, tables: { users } } = services.store
+  const find = async (id: string) => {
     // Pending settlements are written first, so what is shown includes every finished request.
-    ledger.flush()
-    const row = db.select().from(users).where(eq(users.id, id)).get()
+    await ledger.flush()
+    const [row] = await db.select().from(users).where(eq(users.id, id))
     if (!row) throw notFound(`No user with id ${JSON.stringify(id)}.`, 'user_not_found')
     return row
   }
@@ -62,10 +63,10 @@ export const userRoutes = (services: Services) => {
   return new Elysia({ name: 'admin-users' })
     .post(
       '/v1/users',
-      ({ body, set }) => {
+      async ({ body, set }) => {
         const now = Date.now()
         const budgetPeriod = body.budget_period ?? null
-        const row = db
+        const [row] = await db
           .insert(users)
           .values({
             id: body.id,
@@ -79,7 +80,6 @@ export const userRoutes = (services: Services) => {
           })
           .onConflictDoNothing()
           .returning()
-          .get()
         if (!row) throw conflict(`A user with id ${JSON.stringify(body.id)} already exists.`)
         set.status = 201
         return presentUser(row, now)
@@ -88,29 +88,28 @@ export const userRoutes = (services: Services) => {
     )
     .get(
       '/v1/users',
-      ({ query }) => {
-        ledger.flush()
-        const rows = db
+      async ({ query }) => {
+        await ledger.flush()
+        const rows = await db
           .select()
           .from(users)
           .where(query.cursor ? gt(users.id, query.cursor) : undefined)
           .orderBy(asc(users.id))
           .limit(query.limit + 1)
           .offset(query.cursor ? 0 : (query.offset ?? 0))
-          .all()
         const now = Date.now()
         return toPage(rows, query.limit, (r) => presentUser(r, now), (r) => r.id)
       },
       { query: strictQuery(pageQuery), detail: { tags: ['users'], summary: 'List users' } },
     )
-    .get('/v1/users/:id', ({ params }) => presentUser(find(params.id)), {
+    .get('/v1/users/:id', async ({ params }) => presentUser(await find(params.id)), {
       params: z.object({ id: z.string() }),
       detail: { tags: ['users'], summary: 'Get a user with its spend and open holds' },
     })
     .patch(
       '/v1/users/:id',
-      ({ params, body }) => {
-        const current = find(params.id)
+      async ({ params, body }) => {
+        const current = await find(params.id)
         const now = Date.now()
         const changes: Partial<UserRow> = { updatedAt: now }
         if (body.alias !== undefined) changes.alias = body.alias
@@ -122,7 +121,8 @@ export const userRoutes = (services: Services) => {
           changes.periodStart = periodStart(body.budget_period, now)
           changes.spend = 0
         }
-        const row = db.update(users).set(changes).where(eq(users.id, params.id)).returning().get()!
+        const [row] = await db.update(users).set(changes).where(eq(users.id, params.id)).returning()
+        if (!row) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
         if (row.blocked && !current.blocked) alerts.userBlocked(row.id, now)
         return presentUser(row, now)
       },
@@ -135,11 +135,11 @@ export const userRoutes = (services: Services) => {
     )
     .delete(
       '/v1/users/:id',
-      ({ params }) => {
-        const row = find(params.id)
+      async ({ params }) => {
+        const row = await find(params.id)
         if (row.reserved > 0) throw conflict('This user has requests in flight; try again when they finish.')
         // Its keys go with it (foreign key cascade); usage and log rows keep the id as history.
-        const deleted = db.delete(users).where(and(eq(users.id, params.id), eq(users.reserved, 0))).returning().get()
+        const [deleted] = await db.delete(users).where(and(eq(users.id, params.id), eq(users.reserved, 0))).returning()
         if (!deleted) throw conflict('This user has requests in flight; try again when they finish.')
         keys.invalidateUser(params.id)
         return { id: params.id, deleted: true }

@@ -1,0 +1,63 @@
+/**
+ * Rows nobody waits for (settlements, request-log rows), sent a few milliseconds' worth at a time in one
+ * statement. A batch the database refuses goes back to the front of the queue and is sent again later
+ * (`retry`), or is reported and dropped.
+ */
+export class BatchWriter<T> {
+  private queued: T[] = []
+  private sending: Promise<void> | null = null
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private closed = false
+
+  constructor(
+    private readonly write: (rows: T[]) => Promise<unknown>,
+    private readonly onError: (error: unknown) => void,
+    private readonly options: { retry: boolean; lingerMs?: number; retryMs?: number; what: string },
+  ) {}
+
+  push(row: T): void {
+    if (this.closed) {
+      this.onError(new Error(`${this.options.what} queued after the store was closed; dropped`))
+      return
+    }
+    this.queued.push(row)
+    if (this.timer === null && this.sending === null) this.timer = setTimeout(() => void this.send().catch(() => {}), this.options.lingerMs ?? 5)
+  }
+
+  private send(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    if (this.sending) return this.sending
+    if (this.queued.length === 0) return Promise.resolve()
+    const batch = this.queued
+    this.queued = []
+    this.sending = this.write(batch).then(
+      () => {
+        this.sending = null
+        if (this.queued.length > 0) return this.send()
+      },
+      (error) => {
+        this.sending = null
+        this.onError(error)
+        if (this.options.retry) {
+          this.queued = batch.concat(this.queued)
+          if (!this.closed) this.timer = setTimeout(() => void this.send().catch(() => {}), this.options.retryMs ?? 500)
+        }
+        throw error
+      },
+    )
+    return this.sending
+  }
+
+  /** Resolves once everything queued so far is written; rejects when the database refuses it. */
+  async flush(): Promise<void> {
+    while (this.sending || this.queued.length > 0) await (this.sending ?? this.send())
+  }
+
+  /** Sends what is queued (once) and refuses anything later. */
+  async close(): Promise<void> {
+    await this.flush().catch(() => {})
+    this.closed = true
+    if (this.timer !== null) clearTimeout(this.timer)
+  }
+}

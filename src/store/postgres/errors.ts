@@ -1,0 +1,32 @@
+import { GatewayError } from '../../http/errors'
+
+/** A deadlock or serialization failure: Postgres undid the transaction, and running it again is right. */
+const CONFLICT = new Set(['40P01', '40001'])
+
+export const isConflict = (error: unknown): boolean => CONFLICT.has(String((error as { errno?: unknown })?.errno ?? ''))
+
+export async function retryingConflicts<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await run()
+    } catch (error) {
+      if (i >= attempts || !isConflict(error)) throw error
+      await Bun.sleep(Math.random() * 5 * i)
+    }
+  }
+}
+
+/**
+ * Postgres could not be reached (refused, reset, timed out) or is shutting down or starting (SQLSTATE class
+ * 08, and 57P01–57P03: a pooled connection the server closed when it stopped): the transaction did not commit.
+ */
+export function isUnreachable(error: unknown): boolean {
+  if (error instanceof GatewayError) return false
+  const code = String((error as { code?: unknown })?.code ?? '')
+  const state = String((error as { errno?: unknown })?.errno ?? '')
+  return (
+    /^ERR_POSTGRES_(CONNECTION|.*TIMEOUT|.*CLOSED|TLS)/.test(code) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code) ||
+    /^(08|57P0[123])/.test(state)
+  )
+}

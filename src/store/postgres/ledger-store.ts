@@ -1,0 +1,250 @@
+import type { SQL, TransactionSQL } from 'bun'
+import { decideHold, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type TakenHold, type UserFigures } from '../../budget/ledger'
+import type { BudgetPeriod } from '../../budget/period'
+import type { GatewayError } from '../../http/errors'
+import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
+import { BatchWriter } from './batch'
+import { retryingConflicts } from './errors'
+
+/** One settlement as the batch statement reads it (jsonb_to_recordset). */
+interface SettlementRow {
+  id: number
+  request_id: string
+  user_id: string
+  key_id: string | null
+  model: string
+  provider: string
+  endpoint: string
+  amount: number
+  cost: number
+  prompt_tokens: number
+  completion_tokens: number
+  cached_tokens: number
+  price_id: number | null
+  status: string
+  latency_ms: number
+  stream: boolean
+  created_at: number
+}
+
+/**
+ * Settles a batch in one statement: only the holds this statement deletes are settled (a hold settled
+ * already, by this replica or another, or claimed by a sweeper, is not found and not charged again), each
+ * user's and key's figures move by their holds' sums, and a usage row is written per settled hold.
+ */
+const SETTLE = `
+WITH s AS (
+  SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
+    id bigint, request_id text, user_id text, key_id text, model text, provider text, endpoint text, amount bigint, cost bigint,
+    prompt_tokens bigint, completion_tokens bigint, cached_tokens bigint, price_id int, status text, latency_ms int, stream boolean, created_at bigint)
+),
+d AS (DELETE FROM reservations r USING s WHERE r.id = s.id RETURNING r.id, r.key_debited),
+settled AS (SELECT s.*, d.key_debited FROM s JOIN d ON d.id = s.id),
+u AS (
+  UPDATE users SET reserved = users.reserved - a.held, spend = users.spend + a.cost
+    FROM (SELECT user_id, sum(amount) AS held, sum(cost) AS cost FROM settled GROUP BY user_id) a
+   WHERE users.id = a.user_id
+),
+k AS (
+  UPDATE api_keys SET reserved = api_keys.reserved - a.held, spend = api_keys.spend + a.cost
+    FROM (SELECT key_id, sum(CASE WHEN key_debited THEN amount ELSE 0 END) AS held, sum(cost) AS cost
+            FROM settled WHERE key_id IS NOT NULL GROUP BY key_id) a
+   WHERE api_keys.id = a.key_id
+)
+INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
+                   cached_tokens, cost, reserved, price_id, status, latency_ms, stream)
+SELECT request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
+       cached_tokens, cost, amount, price_id, status, latency_ms, stream
+  FROM settled`
+
+interface Asked {
+  r: HoldRequest
+  now: number
+  ttlMs: number
+  resolve(taken: TakenHold | GatewayError): void
+  reject(error: unknown): void
+}
+
+/**
+ * Decides and writes a batch of holds inside `tx`: the users' rows and then the keys' are locked, each in
+ * id order (as settlements lock them), read, and each hold decided in turn on the figures the ones before
+ * it left (decideHold, as SQLite decides under its write lock); then every debit and hold is written.
+ */
+async function reserveBatch(tx: TransactionSQL, batch: Asked[]): Promise<Array<TakenHold | GatewayError>> {
+  const userIds = JSON.stringify([...new Set(batch.map((a) => a.r.userId))])
+  const keyIds = JSON.stringify([...new Set(batch.flatMap((a) => (a.r.keyId === null ? [] : [a.r.keyId])))])
+  const [userRows, keyRows] = await Promise.all([
+    tx`SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
+        WHERE id IN (SELECT jsonb_array_elements_text(${userIds}::text::jsonb)) ORDER BY id FOR UPDATE`,
+    tx`SELECT id, max_budget, spend, reserved FROM api_keys
+        WHERE id IN (SELECT jsonb_array_elements_text(${keyIds}::text::jsonb)) ORDER BY id FOR UPDATE`,
+  ])
+  const users = new Map<string, UserFigures>()
+  for (const u of userRows)
+    users.set(u.id, {
+      blocked: u.blocked, maxBudget: numberOrNull(u.max_budget), spend: Number(u.spend), reserved: Number(u.reserved),
+      budgetPeriod: u.budget_period as BudgetPeriod | null, periodStart: Number(u.period_start),
+    })
+  const keys = new Map<string, KeyFigures>()
+  for (const k of keyRows) keys.set(k.id, { maxBudget: numberOrNull(k.max_budget), spend: Number(k.spend), reserved: Number(k.reserved) })
+  const holds: unknown[] = []
+  const results = batch.map(({ r, now, ttlMs }): TakenHold | GatewayError => {
+    const user = users.get(r.userId) ?? null
+    const key = r.keyId === null ? null : (keys.get(r.keyId) ?? null)
+    const decided = decideHold(r, user, key, now)
+    if (!('request' in decided)) return decided
+    const h = decided.request
+    if (decided.rollTo !== null) Object.assign(user!, { spend: 0, periodStart: decided.rollTo })
+    user!.reserved += h.amount
+    if (decided.keyDebited) key!.reserved += h.amount
+    const id = randomHoldId()
+    holds.push({
+      id, request_id: h.requestId, user_id: h.userId, key_id: h.keyId, amount: h.amount, model: h.model, provider: h.provider, endpoint: h.endpoint,
+      price_id: h.priceId, stream: h.stream, created_at: now, expires_at: now + ttlMs, key_debited: decided.keyDebited,
+    })
+    return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
+  })
+  if (holds.length === 0) return results
+  // The rows are locked: their new figures are written as they now stand.
+  const userFigures = JSON.stringify([...users].map(([id, u]) => ({ id, spend: u.spend, reserved: u.reserved, period_start: u.periodStart })))
+  const keyFigures = JSON.stringify([...keys].map(([id, k]) => ({ id, reserved: k.reserved })))
+  await Promise.all([
+    tx`UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
+         FROM jsonb_to_recordset(${userFigures}::text::jsonb) AS x(id text, spend bigint, reserved bigint, period_start bigint) WHERE users.id = x.id`,
+    tx`UPDATE api_keys SET reserved = x.reserved
+         FROM jsonb_to_recordset(${keyFigures}::text::jsonb) AS x(id text, reserved bigint) WHERE api_keys.id = x.id`,
+    tx`INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
+       SELECT * FROM jsonb_to_recordset(${JSON.stringify(holds)}::text::jsonb) AS x(
+         id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
+         stream boolean, created_at bigint, expires_at bigint, key_debited boolean)`,
+  ])
+  return results
+}
+
+/**
+ * Settles a batch inside `tx`. The users' rows are locked first and then the keys', each in id order, as a
+ * reservation locks its user's row and then its key's: so that settlements and reservations on several
+ * replicas always wait for each other in the same order and never deadlock.
+ */
+async function settleIn(tx: TransactionSQL, batch: SettlementRow[]): Promise<number> {
+  const userIds = JSON.stringify([...new Set(batch.map((r) => r.user_id))])
+  const keyIds = JSON.stringify([...new Set(batch.flatMap((r) => (r.key_id === null ? [] : [r.key_id])))])
+  await tx`SELECT 1 FROM users WHERE id IN (SELECT jsonb_array_elements_text(${userIds}::text::jsonb)) ORDER BY id FOR UPDATE`
+  await tx`SELECT 1 FROM api_keys WHERE id IN (SELECT jsonb_array_elements_text(${keyIds}::text::jsonb)) ORDER BY id FOR UPDATE`
+  const inserted = await tx.unsafe(SETTLE, [JSON.stringify(batch)])
+  return inserted.count as number
+}
+
+const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow => {
+  const r = hold.request
+  return {
+    id: hold.id, request_id: r.requestId, user_id: r.userId, key_id: r.keyId, model: r.model, provider: r.provider, endpoint: r.endpoint,
+    amount: r.amount, cost: o.cost, prompt_tokens: o.promptTokens, completion_tokens: o.completionTokens, cached_tokens: o.cachedTokens,
+    price_id: r.priceId, status: o.status, latency_ms: Math.round(o.latencyMs), stream: r.stream, created_at: now,
+  }
+}
+
+/**
+ * The ledger's Postgres storage, shared by every replica. The holds asked for in one turn are one
+ * transaction that locks their users' rows (and keys') with `SELECT … FOR UPDATE`, decides each with the
+ * same rule as SQLite (decideHold) and writes the debits and holds: a second replica reserving for the same
+ * user waits for the lock and then reads the first one's holds, so holds can never together pass a
+ * ceiling, and a period rolled by one is seen rolled by the next. Settlements are grouped, a few milliseconds' worth in one
+ * statement (SETTLE); a batch the database refuses (Postgres down) is kept and sent again, and if this
+ * process dies first its holds stay for another replica's sweeper.
+ */
+export class PostgresLedgerStore implements LedgerStore {
+  private readonly settlements: BatchWriter<SettlementRow>
+  private asked: Asked[] = []
+  private reserving = false
+
+  constructor(
+    private readonly sql: SQL,
+    onError: (error: unknown) => void = console.error,
+  ) {
+    this.settlements = new BatchWriter((batch) => retryingConflicts(() => this.sql.begin((tx) => settleIn(tx, firstOfEach(batch)))), onError, {
+      retry: true,
+      what: 'settlement',
+    })
+  }
+
+  /**
+   * Queues the hold with the others asked for in this turn of the event loop; they are decided and
+   * committed together (reserveBatch), and each caller hears once the commit is done. A commit costs a
+   * flush of Postgres's WAL to disk: one for many holds is what lets a busy budget take more than one
+   * hold per flush.
+   */
+  reserve(r: HoldRequest, now: number, ttlMs: number): Promise<TakenHold | GatewayError> {
+    return new Promise((resolve, reject) => {
+      this.asked.push({ r, now, ttlMs, resolve, reject })
+      if (this.asked.length === 1 && !this.reserving) setImmediate(this.reserveAsked)
+    })
+  }
+
+  /**
+   * One batch in flight at a time: the holds asked for while it commits wait for the next one, which
+   * then takes them all. Batches in flight together would only queue on the same row locks, each paying
+   * its own flush.
+   */
+  private readonly reserveAsked = () => {
+    const batch = this.asked
+    this.asked = []
+    if (batch.length === 0) return
+    this.reserving = true
+    retryingConflicts(() => this.sql.begin((tx) => reserveBatch(tx, batch)))
+      .then(
+        (results) => batch.forEach((a, i) => a.resolve(results[i]!)),
+        (error) => batch.forEach((a) => a.reject(error)),
+      )
+      .finally(() => {
+        this.reserving = false
+        if (this.asked.length > 0) setImmediate(this.reserveAsked)
+      })
+  }
+
+  settle(hold: TakenHold, outcome: Outcome, now: number): void {
+    this.settlements.push(settlementRow(hold, outcome, now))
+  }
+
+  async sweep(now: number, charge: (hold: TakenHold, now: number) => Outcome): Promise<number> {
+    await this.flush().catch(() => {})
+    let total = 0
+    for (;;) {
+      // SKIP LOCKED: replicas sweeping at once each claim different holds, and a hold being settled by
+      // its owner right now is skipped (its DELETE holds the row lock), never charged twice.
+      const n = await retryingConflicts(() => this.sql.begin(async (tx) => {
+        const rows = (await tx`
+          SELECT * FROM reservations WHERE expires_at <= ${now} ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED`) as ReservationRow[]
+        if (rows.length === 0) return 0
+        const batch = rows.map((row) => {
+          const hold = takenFromRow(row)
+          return settlementRow(hold, charge(hold, now), now)
+        })
+        return settleIn(tx, batch)
+      }))
+      if (n === 0) return total
+      total += n
+    }
+  }
+
+  async userExists(userId: string): Promise<boolean> {
+    const rows = await this.sql`SELECT 1 FROM users WHERE id = ${userId}`
+    return rows.length > 0
+  }
+
+  flush(): Promise<void> {
+    return this.settlements.flush()
+  }
+
+  close(): Promise<void> {
+    return this.settlements.close()
+  }
+}
+
+const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+
+/** A hold settled twice in one batch: the first settlement counts, as it would in two batches (the DELETE finds it once). */
+function firstOfEach(batch: SettlementRow[]): SettlementRow[] {
+  const seen = new Set<number>()
+  return batch.filter((row) => !seen.has(row.id) && seen.add(row.id))
+}

@@ -1,0 +1,212 @@
+/**
+ * The Postgres schema: the same tables, columns and indexes as src/db/schema.ts (SQLite), in drizzle's
+ * pg dialect (drizzle cannot share one schema file between the two). Money is integer micro-USD and times
+ * unix milliseconds, as there: `bigint` read as a JavaScript number (every amount stays below 2^53, see
+ * MAX_REQUEST_MICROS). Change this file, then `npm run db:generate:pg` and commit the migration it writes.
+ */
+import { sql } from 'drizzle-orm'
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core'
+
+const micros = (name: string) => bigint(name, { mode: 'number' })
+const millis = (name: string) => bigint(name, { mode: 'number' })
+
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  alias: text('alias'),
+  maxBudget: micros('max_budget'),
+  budgetPeriod: text('budget_period', { enum: ['daily', 'weekly', 'monthly'] }),
+  spend: micros('spend').notNull().default(0),
+  reserved: micros('reserved').notNull().default(0),
+  periodStart: millis('period_start').notNull(),
+  blocked: boolean('blocked').notNull().default(false),
+  createdAt: millis('created_at').notNull(),
+  updatedAt: millis('updated_at').notNull(),
+})
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name'),
+    keyHash: text('key_hash').notNull(),
+    keyPrefix: text('key_prefix').notNull(),
+    expiresAt: millis('expires_at'),
+    revokedAt: millis('revoked_at'),
+    allowedModels: jsonb('allowed_models').$type<string[]>(),
+    maxBudget: micros('max_budget'),
+    spend: micros('spend').notNull().default(0),
+    reserved: micros('reserved').notNull().default(0),
+    rpmLimit: integer('rpm_limit'),
+    userField: text('user_field', { enum: ['reject', 'tag'] }),
+    clampOutput: boolean('clamp_output'),
+    createdAt: millis('created_at').notNull(),
+    updatedAt: millis('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('api_keys_hash').on(t.keyHash), index('api_keys_user').on(t.userId)],
+)
+
+export const prices = pgTable(
+  'prices',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    model: text('model').notNull(),
+    inputPerMillion: micros('input_per_million').notNull(),
+    outputPerMillion: micros('output_per_million').notNull(),
+    cachedInputPerMillion: micros('cached_input_per_million'),
+    perRequest: micros('per_request'),
+    cacheWritePerMillion: micros('cache_write_per_million'),
+    cacheWrite1hPerMillion: micros('cache_write_1h_per_million'),
+    audioInputPerMillion: micros('audio_input_per_million'),
+    audioOutputPerMillion: micros('audio_output_per_million'),
+    serverTools: jsonb('server_tools').$type<Record<string, number>>(),
+    serviceTiers: jsonb('service_tiers').$type<Record<string, number>>(),
+    createdAt: millis('created_at').notNull(),
+    source: text('source'),
+    deletedAt: millis('deleted_at'),
+  },
+  (t) => [index('prices_model').on(t.model, t.createdAt)],
+)
+
+/** Open holds only; the id is the ledger's random 53-bit integer, as in SQLite. */
+export const reservations = pgTable(
+  'reservations',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey(),
+    requestId: text('request_id').notNull(),
+    userId: text('user_id').notNull(),
+    keyId: text('key_id'),
+    amount: micros('amount').notNull(),
+    model: text('model').notNull(),
+    provider: text('provider').notNull(),
+    endpoint: text('endpoint').notNull(),
+    priceId: integer('price_id'),
+    stream: boolean('stream').notNull().default(false),
+    createdAt: millis('created_at').notNull(),
+    expiresAt: millis('expires_at').notNull(),
+    keyDebited: boolean('key_debited').notNull().default(true),
+  },
+  // Unlike SQLite's, this table is swept by every replica at once, each claiming rows past their expiry.
+  (t) => [index('reservations_expiry').on(t.expiresAt)],
+)
+
+export const usage = pgTable(
+  'usage',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
+    requestId: text('request_id').notNull(),
+    createdAt: millis('created_at').notNull(),
+    userId: text('user_id').notNull(),
+    keyId: text('key_id'),
+    model: text('model').notNull(),
+    provider: text('provider').notNull(),
+    endpoint: text('endpoint').notNull(),
+    promptTokens: bigint('prompt_tokens', { mode: 'number' }).notNull().default(0),
+    completionTokens: bigint('completion_tokens', { mode: 'number' }).notNull().default(0),
+    cachedTokens: bigint('cached_tokens', { mode: 'number' }).notNull().default(0),
+    cost: micros('cost').notNull(),
+    reserved: micros('reserved').notNull(),
+    priceId: integer('price_id'),
+    status: text('status', { enum: ['ok', 'error', 'aborted', 'expired'] }).notNull(),
+    latencyMs: integer('latency_ms').notNull().default(0),
+    stream: boolean('stream').notNull().default(false),
+  },
+  (t) => [
+    index('usage_user_time').on(t.userId, t.createdAt),
+    index('usage_time').on(t.createdAt),
+    index('usage_key_time').on(t.keyId, t.createdAt),
+    index('usage_day_model').on(sql`(created_at / 86400000)`, t.model, t.cost),
+    index('usage_day_user').on(sql`(created_at / 86400000)`, t.userId, t.cost),
+  ],
+)
+
+export const apiRequestLog = pgTable(
+  'api_request_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
+    createdAt: millis('created_at').notNull(),
+    requestId: text('request_id').notNull(),
+    method: text('method').notNull(),
+    route: text('route').notNull(),
+    status: integer('status').notNull(),
+    latencyMs: integer('latency_ms').notNull(),
+    clientIp: text('client_ip'),
+    keyId: text('key_id'),
+    userId: text('user_id'),
+    count: integer('count').notNull().default(1),
+    lastAt: millis('last_at'),
+  },
+  (t) => [index('api_request_log_time').on(t.createdAt), index('api_request_log_key').on(t.keyId, t.createdAt)],
+)
+
+export const storedResponses = pgTable(
+  'stored_responses',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['response', 'conversation'] }).notNull(),
+    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    contextTokens: bigint('context_tokens', { mode: 'number' }),
+    createdAt: millis('created_at').notNull(),
+  },
+  (t) => [index('stored_responses_user').on(t.userId)],
+)
+
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: text('id').primaryKey(),
+    dedupeKey: text('dedupe_key').notNull(),
+    kind: text('kind').notNull(),
+    subject: text('subject'),
+    payload: text('payload').notNull(),
+    createdAt: millis('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt)],
+)
+
+export const alertDeliveries = pgTable(
+  'alert_deliveries',
+  {
+    alertId: text('alert_id').notNull().references(() => alerts.id, { onDelete: 'cascade' }),
+    webhook: text('webhook').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: millis('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    deliveredAt: millis('delivered_at'),
+  },
+  (t) => [primaryKey({ columns: [t.alertId, t.webhook] }), index('alert_deliveries_due').on(t.status, t.nextAttemptAt)],
+)
+
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['admin', 'key'] }).notNull(),
+    keyId: text('key_id').references(() => apiKeys.id, { onDelete: 'cascade' }),
+    keyHash: text('key_hash'),
+    createdAt: millis('created_at').notNull(),
+    lastSeenAt: millis('last_seen_at').notNull(),
+    expiresAt: millis('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_key').on(t.keyId)],
+)
+
+export const refusalCounts = pgTable(
+  'refusal_counts',
+  {
+    hour: bigint('hour', { mode: 'number' }).notNull(),
+    code: text('code').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.code] })],
+)
+
+export const unpricedModels = pgTable('unpriced_models', {
+  model: text('model').primaryKey(),
+  requests: bigint('requests', { mode: 'number' }).notNull(),
+  firstSeenAt: millis('first_seen_at').notNull(),
+  lastSeenAt: millis('last_seen_at').notNull(),
+})

@@ -1,0 +1,181 @@
+import { SQL } from 'bun'
+import { eq, sql as drizzleSql } from 'drizzle-orm'
+import { drizzle } from 'drizzle-orm/bun-sql'
+import { migrate } from 'drizzle-orm/bun-sql/migrator'
+import { join } from 'node:path'
+import { openDatabase, type Db } from '../../db/open'
+import type * as sqliteTables from '../../db/schema'
+import { WriteQueue } from '../../db/write-queue'
+import type { RequestLogEntry } from '../../records/request-log'
+import { priceInsertParams, priceSql } from '../price-sql'
+import type { KeyLookupRow, PriceRow, PriceRows, Store, StoredResponseRow } from '../store'
+import { BatchWriter } from './batch'
+import { PostgresLedgerStore } from './ledger-store'
+import * as tables from './schema'
+
+export const PG_MIGRATIONS = join(import.meta.dir, '..', '..', '..', 'drizzle-pg')
+
+/** Connections per process: a reservation holds one for its transaction (a few round trips). */
+const POOL = 16
+
+const LOG_INSERT = `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, key_id, user_id)
+  SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
+    "createdAt" bigint, "requestId" text, method text, route text, status int, "latencyMs" int, "clientIp" text, "keyId" text, "userId" text)`
+
+/**
+ * The store for several replicas: one Postgres database (TOLLGATE_DATABASE_URL), through Bun's built-in
+ * client (Bun.SQL). Its committed migrations (drizzle-pg/) are applied at startup. The ledger's
+ * consistency comes from row locks (src/store/postgres/ledger-store.ts); Postgres keeps its own
+ * durability settings: a committed hold survives a crash.
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres'
+  readonly db: Db
+  readonly tables = tables as unknown as typeof sqliteTables
+  readonly ledger: PostgresLedgerStore
+  readonly prices: PriceRows
+  readonly local: { db: Db; writes: WriteQueue }
+  private readonly log: BatchWriter<RequestLogEntry>
+  private readonly responses: BatchWriter<StoredResponseRow & { created_at: number; forget?: true }>
+
+  private constructor(readonly sql: SQL, onError: (error: unknown) => void) {
+    // See Store.db: the admin routes keep to what both builders share.
+    this.db = drizzle({ client: sql, schema: tables }) as unknown as Db
+    this.ledger = new PostgresLedgerStore(sql, onError)
+    this.prices = postgresPriceRows(sql)
+    const local = openDatabase(':memory:')
+    this.local = { db: local, writes: new WriteQueue(local.$client, onError) }
+    this.log = new BatchWriter((rows) => sql.unsafe(LOG_INSERT, [JSON.stringify(rows)]), onError, { retry: false, what: 'request-log row' })
+    this.responses = new BatchWriter((rows) => this.writeResponses(rows), onError, { retry: true, what: 'stored response id' })
+  }
+
+  /** Connects, applies the committed migrations (one replica at a time: drizzle's migrator takes no lock, so we do). */
+  static async open(url: string, onError: (error: unknown) => void = console.error): Promise<PostgresStore> {
+    const sql = new SQL(url, { max: POOL, idleTimeout: 30, connectionTimeout: 5 })
+    // Replicas started together would otherwise race to create the same tables: a session lock on one connection.
+    const conn = await sql.reserve()
+    try {
+      await conn`SELECT pg_advisory_lock(7201400)`
+      await migrate(drizzle({ client: conn as unknown as SQL }), { migrationsFolder: PG_MIGRATIONS })
+      await conn`SELECT pg_advisory_unlock(7201400)`
+    } finally {
+      conn.release()
+    }
+    return new PostgresStore(sql, onError)
+  }
+
+  usageDay(createdAt: unknown) {
+    return drizzleSql<string>`to_char(to_timestamp(${createdAt} / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
+  }
+
+  async findKey(hash: string): Promise<KeyLookupRow | undefined> {
+    const [row] = await this.sql`
+      SELECT id, user_id, expires_at, revoked_at, allowed_models, rpm_limit, user_field, clamp_output FROM api_keys WHERE key_hash = ${hash}`
+    if (!row) return undefined
+    return {
+      id: row.id, userId: row.user_id, expiresAt: numberOrNull(row.expires_at), revokedAt: numberOrNull(row.revoked_at),
+      allowedModels: row.allowed_models, rpmLimit: row.rpm_limit, userField: row.user_field, clampOutput: row.clamp_output,
+    }
+  }
+
+  async updateKey(id: string, changes: Partial<typeof sqliteTables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
+    const pgDb = drizzle({ client: this.sql, schema: tables })
+    return pgDb.transaction(async (tx) => {
+      if (takeOverHolds) {
+        // The key's row first, as a reservation locks it: no hold can be taken on it between the ceiling and the takeover.
+        await tx.execute(drizzleSql`SELECT 1 FROM api_keys WHERE id = ${id} FOR UPDATE`)
+        await tx.execute(drizzleSql`
+          WITH taken AS (UPDATE reservations SET key_debited = true WHERE key_id = ${id} AND NOT key_debited RETURNING amount)
+          UPDATE api_keys SET reserved = reserved + (SELECT coalesce(sum(amount), 0) FROM taken) WHERE id = ${id}`)
+      }
+      const [row] = await tx.update(tables.apiKeys).set(changes as Partial<typeof tables.apiKeys.$inferInsert>).where(eq(tables.apiKeys.id, id)).returning()
+      return row as unknown as typeof sqliteTables.apiKeys.$inferSelect
+    })
+  }
+
+  appendRequestLog(entry: RequestLogEntry): void {
+    this.log.push(entry)
+  }
+
+  async pruneRequestLog(cutoff: number): Promise<number> {
+    const result = await this.sql`DELETE FROM api_request_log WHERE created_at < ${cutoff}`
+    return result.count
+  }
+
+  recordResponse(row: StoredResponseRow, now: number): void {
+    this.responses.push({ ...row, created_at: now })
+  }
+
+  private async writeResponses(rows: Array<StoredResponseRow & { created_at: number; forget?: true }>) {
+    for (const r of rows) {
+      if (r.forget) await this.sql`DELETE FROM stored_responses WHERE id = ${r.id}`
+      else
+        await this.sql`
+          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at)
+          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.created_at})
+          ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens)
+          WHERE stored_responses.user_id = excluded.user_id`
+    }
+  }
+
+  async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
+    await this.responses.flush()
+    const [row] = await this.sql`SELECT id, kind, user_id, provider, model, context_tokens FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
+    return row ? { ...row, context_tokens: numberOrNull(row.context_tokens) } : null
+  }
+
+  forgetResponse(id: string): void {
+    this.responses.push({ id, forget: true, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, created_at: 0 })
+  }
+
+  async openReservations() {
+    const [row] = await this.sql`SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations`
+    return { n: Number(row.n), amount: Number(row.amount) }
+  }
+
+  async ping(): Promise<void> {
+    await this.sql`SELECT 1`
+  }
+
+  async close(): Promise<void> {
+    await this.ledger.close()
+    await this.log.close()
+    await this.responses.close()
+    await this.sql.close({ timeout: 5 })
+    this.local.writes.close()
+    this.local.db.$client.close()
+  }
+}
+
+const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+
+const priceRow = <T extends PriceRow>(r: Record<string, unknown>): T => {
+  const out: Record<string, unknown> = { ...r }
+  for (const k of [
+    'id', 'input_per_million', 'output_per_million', 'cached_input_per_million', 'per_request', 'cache_write_per_million', 'cache_write_1h_per_million',
+    'audio_input_per_million', 'audio_output_per_million', 'created_at', 'deleted_at', 'ended_at',
+  ])
+    if (k in out) out[k] = numberOrNull(out[k])
+  return out as T
+}
+
+function postgresPriceRows(sql: SQL): PriceRows {
+  const typed = priceSql({ p: (n, type) => (type ? `$${n}::${type}` : `$${n}`), json: (n) => `$${n}::text::jsonb` })
+  return {
+    current: async (now) => (await sql.unsafe(typed.current, [now])).map(priceRow),
+    nextChange: async (now) => numberOrNull((await sql.unsafe(typed.nextChange, [now]))[0]?.at),
+    insert: async (row) => priceRow((await sql.unsafe(typed.insert, priceInsertParams(row)))[0]),
+    unprice: (model, now) =>
+      sql.begin(async (tx) => {
+        const [row] = await tx.unsafe(typed.markDeleted, [now, model])
+        await tx.unsafe(typed.cancelScheduled, [now, model])
+        return row ? priceRow(row) : null
+      }),
+    history: async (model, beforeId, limit, offset) => (await sql.unsafe(typed.history, [model, beforeId, limit, offset])).map(priceRow),
+    record: async (id) => {
+      const [row] = await sql.unsafe(typed.record, [id])
+      return row ? priceRow<PriceRow & { ended_at: number | null }>(row) : null
+    },
+    countOf: async (model) => Number((await sql.unsafe(typed.countOf, [model]))[0].n),
+  }
+}

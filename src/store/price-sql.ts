@@ -1,0 +1,41 @@
+/**
+ * The price table's queries, one text for both engines: `p(n)` writes the n-th parameter as each engine
+ * spells it (`?n` for SQLite, `$n` for Postgres), `json(n)` one that holds JSON text.
+ */
+export interface Placeholders {
+  /** `type`: for Postgres, where nothing else in the query says what the parameter is. */
+  p(n: number, type?: 'text' | 'bigint'): string
+  json(n: number): string
+}
+
+/** Rows with the time each stopped applying: its deletion, else the creation of the next row for its model. */
+const RECORDS = `SELECT p.*, coalesce(p.deleted_at, (
+    SELECT min(q.created_at) FROM prices q
+     WHERE q.model = p.model AND (q.created_at > p.created_at OR (q.created_at = p.created_at AND q.id > p.id))
+  )) AS ended_at
+  FROM prices p`
+
+export const priceSql = ({ p, json }: Placeholders) => ({
+  current: `SELECT p.* FROM prices p
+     WHERE p.id = (SELECT id FROM prices q WHERE q.model = p.model AND q.created_at <= ${p(1)} ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
+       AND p.deleted_at IS NULL`,
+  nextChange: `SELECT min(created_at) AS at FROM prices WHERE created_at > ${p(1)} AND deleted_at IS NULL`,
+  insert: `INSERT INTO prices (model, input_per_million, output_per_million, cached_input_per_million, per_request,
+       cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million,
+       server_tools, service_tiers, created_at, source)
+     VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${json(10)}, ${json(11)}, ${p(12)}, ${p(13)}) RETURNING *`,
+  markDeleted: `UPDATE prices SET deleted_at = ${p(1)}
+     WHERE id = (SELECT id FROM prices WHERE model = ${p(2)} AND created_at <= ${p(1)} ORDER BY created_at DESC, id DESC LIMIT 1) AND deleted_at IS NULL
+     RETURNING *`,
+  // Unpricing a model also cancels the changes scheduled for it: unpriced means unpriced.
+  cancelScheduled: `UPDATE prices SET deleted_at = ${p(1)} WHERE model = ${p(2)} AND created_at > ${p(1)} AND deleted_at IS NULL`,
+  history: `${RECORDS} WHERE (${p(1, 'text')} IS NULL OR p.model = ${p(1, 'text')}) AND (${p(2, 'bigint')} IS NULL OR p.id < ${p(2, 'bigint')}) ORDER BY p.id DESC LIMIT ${p(3)} OFFSET ${p(4)}`,
+  record: `${RECORDS} WHERE p.id = ${p(1)}`,
+  countOf: `SELECT count(*) AS n FROM prices WHERE model = ${p(1)}`,
+})
+
+export const priceInsertParams = (r: import('./store').NewPriceRow) => [
+  r.model, r.input_per_million, r.output_per_million, r.cached_input_per_million, r.per_request,
+  r.cache_write_per_million, r.cache_write_1h_per_million, r.audio_input_per_million, r.audio_output_per_million,
+  r.server_tools, r.service_tiers, r.created_at, r.source,
+]

@@ -1,0 +1,89 @@
+/**
+ * `tollgate migrate --to postgres://…`: an install used on SQLite, copied to Postgres, serves on as before:
+ * the same keys, every usage row, every price row (history included), the budgets as they stood.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import OpenAI from 'openai'
+import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { BUN, ROOT, spawnGateway, tempDir } from '../support/gateway'
+import { startPostgres, type TestPostgres } from './support/postgres'
+
+let pg: TestPostgres
+let mock: MockProvider
+beforeAll(async () => {
+  pg = await startPostgres()
+  mock = startMockProvider()
+})
+afterAll(async () => {
+  mock?.stop()
+  await pg?.destroy()
+})
+
+const migrate = async (env: Record<string, string>, ...args: string[]) => {
+  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  return { code, output: out + err }
+}
+
+test('a SQLite install migrated to Postgres keeps every key, usage row and price, and serves on', async () => {
+  const dir = tempDir()
+  const file = join(dir, 'tollgate.db')
+  const sqlite = await spawnGateway({ mock, dbPath: file })
+  let secret: string
+  let before: { usage: unknown[]; users: unknown[]; history: unknown[] }
+  try {
+    ;({ secret } = await sqlite.userWithKey({ id: 'team', max_budget: 5, budget_period: 'monthly' }, { name: 'ci', max_budget: 2 }))
+    await sqlite.userWithKey({ id: 'other', max_budget: null })
+    await sqlite.admin('POST', '/v1/pricing', { model: 'mock:gpt-mock', input_per_million: 2, output_per_million: 3 })
+    const client = new OpenAI({ baseURL: `${sqlite.url}/v1`, apiKey: secret })
+    for (let i = 0; i < 5; i++) await client.chat.completions.create({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: `hi ${i}` }] })
+    await sqlite.settled()
+    before = {
+      usage: (await sqlite.admin('GET', '/v1/usage?limit=100')).body.data,
+      users: (await sqlite.admin('GET', '/v1/users')).body.data,
+      history: (await sqlite.admin('GET', '/v1/pricing/history')).body.data,
+    }
+    expect(before.usage.length).toBe(5)
+    expect(before.history.length).toBe(2)
+  } finally {
+    // Stopped (SIGTERM: a clean stop), the gateway writes what is queued and closes its file.
+    await sqlite.stop()
+  }
+  const url = await pg.database('migrated')
+  try {
+    const refused = await migrate({ TOLLGATE_DB: file }, '--to', 'mysql://nope')
+    expect(refused.code).toBe(2)
+    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    expect(done.output).toContain('usage              5')
+    expect(done.code).toBe(0)
+    // Twice is refused: the target is not empty, and nothing is written.
+    const again = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    expect([again.code, again.output.includes('not empty')]).toEqual([1, true])
+
+    const gw = await spawnGateway({ mock, env: { TOLLGATE_DATABASE_URL: url } })
+    try {
+      expect((await gw.admin('GET', '/v1/usage?limit=100')).body.data).toEqual(before.usage)
+      expect((await gw.admin('GET', '/v1/users')).body.data).toEqual(before.users)
+      expect((await gw.admin('GET', '/v1/pricing/history')).body.data).toEqual(before.history)
+      // The same secret works; new rows carry on after the copied ids.
+      const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret! })
+      await client.chat.completions.create({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'after' }] })
+      await gw.settled()
+      const usage = (await gw.admin('GET', '/v1/usage?limit=100')).body.data as Array<{ id: number }>
+      expect(usage.length).toBe(6)
+      expect(usage[0]!.id).toBeGreaterThan(Math.max(...(before.usage as Array<{ id: number }>).map((u) => u.id)))
+      const priced = await gw.admin('POST', '/v1/pricing', { model: 'mock:gpt-mock', input_per_million: 4, output_per_million: 5 })
+      expect(priced.status).toBe(201)
+    } finally {
+      await gw.stop()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -1,0 +1,94 @@
+/**
+ * A real Postgres for the engine tests: Debian's `postgresql` 15 binaries, run as the `postgres` user in a
+ * temp data dir on a free loopback port, stopped by the test. No engine → the test fails saying what to
+ * install (never a silent skip).
+ */
+import { spawnSync, type Subprocess } from 'bun'
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const BIN = process.env.TOLLGATE_PG_BIN ?? '/usr/lib/postgresql/15/bin'
+const INSTALL = 'Postgres 15 is needed for the engine tests: apt-get update && apt-get install -y postgresql (or set TOLLGATE_PG_BIN to its bin folder)'
+
+export interface TestPostgres {
+  /** postgres://… of a fresh database on this server. */
+  url: string
+  port: number
+  /** A new empty database on this server; returns its URL. */
+  database(name: string): Promise<string>
+  /** Stops the server (fast shutdown), keeping its data dir for `start`. */
+  stop(): Promise<void>
+  /** Starts it again on the same port and data. */
+  start(): Promise<void>
+  /** Stops it for good and deletes its data. */
+  destroy(): Promise<void>
+}
+
+function asPostgres(args: string[]) {
+  return ['setpriv', '--reuid', 'postgres', '--regid', 'postgres', '--init-groups', '--', ...args]
+}
+
+function freePort(): number {
+  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = server.port
+  server.stop(true)
+  return port
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  if (!existsSync(join(BIN, 'postgres'))) throw new Error(INSTALL)
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-pg-'))
+  chmodSync(dir, 0o700)
+  const id = spawnSync(['id', '-u', 'postgres']).stdout.toString().trim()
+  const gid = spawnSync(['id', '-g', 'postgres']).stdout.toString().trim()
+  chownSync(dir, Number(id), Number(gid))
+  const data = join(dir, 'data')
+  const init = spawnSync(asPostgres([join(BIN, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']))
+  if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`)
+  const port = freePort()
+  let server: Subprocess | null = null
+
+  // If the test run ends without destroy() (a timeout, an error), the server must not outlive it.
+  process.once('exit', () => {
+    server?.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const start = async () => {
+    server = Bun.spawn(
+      asPostgres([join(BIN, 'postgres'), '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'max_connections=300', '-c', 'fsync=on']),
+      { stdout: 'ignore', stderr: 'pipe' },
+    )
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline) {
+      const ready = spawnSync([join(BIN, 'pg_isready'), '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'])
+      if (ready.exitCode === 0) return
+      await Bun.sleep(100)
+    }
+    throw new Error('Postgres did not start within 30 s')
+  }
+  const stop = async () => {
+    if (!server) return
+    server.kill('SIGINT') // fast shutdown: sessions are cut, committed data stays
+    await server.exited
+    server = null
+  }
+  await start()
+  const admin = new Bun.SQL(`postgres://postgres@127.0.0.1:${port}/postgres`)
+  const database = async (name: string) => {
+    await admin.unsafe(`CREATE DATABASE "${name}"`)
+    return `postgres://postgres@127.0.0.1:${port}/${name}`
+  }
+  return {
+    url: await database('tollgate'),
+    port,
+    database,
+    stop,
+    start,
+    async destroy() {
+      await admin.close()
+      await stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

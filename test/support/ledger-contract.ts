@@ -1,0 +1,254 @@
+/**
+ * The ledger's rules, checked against a store: one suite, run on SQLite (test/ledger-stores.test.ts) and
+ * on Postgres (test/engines/ledger.engine.ts). Everything goes through the Store interface, so the same
+ * expectations hold whichever engine keeps the figures.
+ */
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { Ledger, type HoldRequest, type Outcome } from '../../src/budget/ledger'
+import { periodStart, type BudgetPeriod } from '../../src/budget/period'
+import { GatewayError } from '../../src/http/errors'
+import type { Store } from '../../src/store/store'
+import { seededRandom } from './seeded'
+
+const TTL = 60_000
+
+export const holdFor = (userId: string, amount: number, keyId: string | null = null, minAmount?: number): HoldRequest => ({
+  requestId: crypto.randomUUID(), userId, keyId, amount, minAmount, model: 'mock:m', provider: 'mock', endpoint: '/v1/chat/completions', priceId: null, stream: false,
+})
+export const done = (cost: number): Outcome => ({ cost, promptTokens: 1, completionTokens: 1, cachedTokens: 0, status: 'ok', latencyMs: 1 })
+
+async function refusal(p: Promise<unknown>): Promise<GatewayError> {
+  try {
+    await p
+  } catch (e) {
+    if (e instanceof GatewayError) return e
+    throw e
+  }
+  throw new Error('expected a refusal')
+}
+
+/** Opens a fresh, empty store for each test, and a second handle on the same database (another process). */
+export interface StoreFactory {
+  name: string
+  open(): Promise<{ store: Store; other(): Promise<Store>; cleanup(): Promise<void> }>
+}
+
+export function ledgerContract(factory: StoreFactory) {
+  describe(`ledger on ${factory.name}`, () => {
+    let store: Store
+    let ledger: Ledger
+    let opened: Awaited<ReturnType<StoreFactory['open']>>
+
+    const t = () => store.tables
+    const addUser = async (id: string, maxBudget: number | null, budgetPeriod: BudgetPeriod | null = null, now = Date.now()) => {
+      await store.db.insert(t().users).values({ id, maxBudget, budgetPeriod, periodStart: periodStart(budgetPeriod, now), createdAt: now, updatedAt: now })
+    }
+    const addKey = async (id: string, userId: string, maxBudget: number | null) => {
+      const now = Date.now()
+      await store.db.insert(t().apiKeys).values({ id, userId, keyHash: id, keyPrefix: 'tg-x', maxBudget, createdAt: now, updatedAt: now })
+    }
+    const user = async (id: string) => {
+      await ledger.flush()
+      const [u] = await store.db.select().from(t().users).where(eq(t().users.id, id))
+      return { spend: u!.spend, reserved: u!.reserved, periodStart: u!.periodStart }
+    }
+    const key = async (id: string) => {
+      await ledger.flush()
+      const [k] = await store.db.select().from(t().apiKeys).where(eq(t().apiKeys.id, id))
+      return { spend: k!.spend, reserved: k!.reserved }
+    }
+    const usageRows = async () => {
+      await ledger.flush()
+      return (await store.db.select().from(t().usage)).map((u) => ({ cost: u.cost, status: u.status })).sort((a, b) => a.cost - b.cost)
+    }
+    const openHolds = async () => (await store.openReservations()).n
+
+    beforeEach(async () => {
+      opened = await factory.open()
+      store = opened.store
+      ledger = new Ledger(store.ledger, TTL)
+    })
+    afterEach(async () => {
+      await opened.cleanup()
+    })
+
+    test('takes a hold only while spend + reserved + amount fits, and says what is left', async () => {
+      await addUser('u', 1000)
+      expect((await ledger.reserve(holdFor('u', 600))).remainingAfter).toBe(400)
+      const refused = await refusal(ledger.reserve(holdFor('u', 401)))
+      expect([refused.status, refused.code]).toEqual([402, 'budget_exceeded'])
+      expect(refused.message).toContain('$0.000400 remaining')
+      expect((await ledger.reserve(holdFor('u', 400))).remainingAfter).toBe(0)
+      expect((await user('u')).reserved).toBe(1000)
+    })
+
+    test('a key ceiling below the user ceiling refuses, and a refusal leaves no hold anywhere', async () => {
+      await addUser('u', 10_000)
+      await addKey('k', 'u', 500)
+      await ledger.reserve(holdFor('u', 400, 'k'))
+      const refused = await refusal(ledger.reserve(holdFor('u', 200, 'k')))
+      expect(refused.message).toContain('for this key')
+      expect((await user('u')).reserved).toBe(400)
+      expect(await key('k')).toEqual({ spend: 0, reserved: 400 })
+      expect(await openHolds()).toBe(1)
+    })
+
+    test('blocked and unknown users are refused with 403 and 404', async () => {
+      await addUser('b', null)
+      await store.db.update(t().users).set({ blocked: true }).where(eq(t().users.id, 'b'))
+      expect((await refusal(ledger.reserve(holdFor('b', 1)))).status).toBe(403)
+      expect((await refusal(ledger.reserve(holdFor('ghost', 1)))).status).toBe(404)
+      expect(await ledger.userExists('b')).toBe(true)
+      expect(await ledger.userExists('ghost')).toBe(false)
+    })
+
+    test('an ended budget period rolls over inside the reservation', async () => {
+      const monday = Date.UTC(2026, 10, 23, 10)
+      await addUser('d', 1000, 'daily', monday)
+      ;(await ledger.reserve(holdFor('d', 1000), monday)).settle(done(1000))
+      await ledger.flush()
+      expect((await refusal(ledger.reserve(holdFor('d', 1), monday + 3_600_000))).code).toBe('budget_exceeded')
+      const tomorrow = Date.UTC(2026, 10, 24, 0, 0, 1)
+      expect((await ledger.reserve(holdFor('d', 1), tomorrow)).remainingAfter).toBe(999)
+      expect(await user('d')).toEqual({ spend: 0, reserved: 1, periodStart: Date.UTC(2026, 10, 24) })
+    })
+
+    test('two processes rolling the same period at once roll it once: the new period holds exactly its budget', async () => {
+      const yesterday = Date.UTC(2026, 10, 23, 10)
+      await addUser('r', 1000, 'daily', yesterday)
+      ;(await ledger.reserve(holdFor('r', 900), yesterday)).settle(done(900))
+      await ledger.flush()
+      const otherStore = await opened.other()
+      const other = new Ledger(otherStore.ledger, TTL)
+      const today = Date.UTC(2026, 10, 24, 9)
+      const results = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? ledger : other).reserve(holdFor('r', 100), today)),
+      )
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBe(10)
+      expect(await user('r')).toEqual({ spend: 0, reserved: 1000, periodStart: Date.UTC(2026, 10, 24) })
+      await otherStore.close()
+    })
+
+    test('concurrent reservations from two processes never pass the ceiling: exactly the ones that fit', async () => {
+      await addUser('u', 5_000)
+      await addKey('k', 'u', 3_000)
+      const otherStore = await opened.other()
+      const other = new Ledger(otherStore.ledger, TTL)
+      const results = await Promise.allSettled(
+        Array.from({ length: 100 }, (_, i) => (i % 2 ? ledger : other).reserve(holdFor('u', 100, i % 3 === 0 ? null : 'k'))),
+      )
+      const taken = results.filter((r) => r.status === 'fulfilled').length
+      expect(taken).toBe(50)
+      const k = await key('k')
+      expect(k.reserved).toBe(3_000)
+      expect((await user('u')).reserved).toBe(5_000)
+      await otherStore.close()
+    })
+
+    test('the output clamp takes what is left when it covers the least hold, and refuses below it', async () => {
+      await addUser('u', 1000)
+      await addKey('k', 'u', 700)
+      const h = await ledger.reserve(holdFor('u', 900, 'k', 200))
+      expect(h.amount).toBe(700)
+      expect(h.remainingAfter).toBe(300)
+      expect((await refusal(ledger.reserve(holdFor('u', 500, null, 301)))).code).toBe('budget_exceeded')
+      expect((await ledger.reserve(holdFor('u', 500, null, 300))).amount).toBe(300)
+    })
+
+    test('settle moves the hold to spend, writes one usage row; a second settle does nothing', async () => {
+      await addUser('u', 1000)
+      await addKey('k', 'u', null)
+      const h = await ledger.reserve(holdFor('u', 700, 'k'))
+      ledger.settle(h.taken, done(123))
+      ledger.settle(h.taken, done(456))
+      expect(await user('u')).toMatchObject({ spend: 123, reserved: 0 })
+      expect(await key('k')).toEqual({ spend: 123, reserved: 0 })
+      expect(await usageRows()).toEqual([{ cost: 123, status: 'ok' }])
+    })
+
+    test('a key given a ceiling takes over the holds open on it; each settlement credits its share back', async () => {
+      await addUser('u', null)
+      await addKey('k', 'u', null)
+      const before = await ledger.reserve(holdFor('u', 300, 'k'))
+      expect(await key('k')).toEqual({ spend: 0, reserved: 0 })
+      await store.updateKey('k', { maxBudget: 1000 }, true)
+      expect(await key('k')).toEqual({ spend: 0, reserved: 300 })
+      const after = await ledger.reserve(holdFor('u', 400, 'k'))
+      expect((await refusal(ledger.reserve(holdFor('u', 301, 'k')))).code).toBe('budget_exceeded')
+      before.settle(done(100))
+      expect(await key('k')).toEqual({ spend: 100, reserved: 400 })
+      after.settle(done(200))
+      expect(await key('k')).toEqual({ spend: 300, reserved: 0 })
+    })
+
+    test('the sweeper charges an expired hold in full, once, even with two processes sweeping at once', async () => {
+      await addUser('u', null)
+      const now = Date.now()
+      for (let i = 0; i < 30; i++) await ledger.reserve(holdFor('u', 10 + i), now)
+      await ledger.reserve(holdFor('u', 5_000), now + 30_000)
+      const otherStore = await opened.other()
+      const other = new Ledger(otherStore.ledger, TTL)
+      const [a, b] = await Promise.all([ledger.sweep(now + TTL), other.sweep(now + TTL)])
+      expect(a + b).toBe(30)
+      expect(await ledger.sweep(now + TTL)).toBe(0)
+      const expected = Array.from({ length: 30 }, (_, i) => 10 + i).reduce((x, y) => x + y)
+      expect(await user('u')).toMatchObject({ spend: expected, reserved: 5_000 })
+      const rows = await usageRows()
+      expect(rows.length).toBe(30)
+      expect(rows.every((r) => r.status === 'expired')).toBe(true)
+      await otherStore.close()
+    })
+
+    test('a settlement queued when the sweeper runs lands first: charged its real cost', async () => {
+      await addUser('u', null)
+      const now = Date.now()
+      const h = await ledger.reserve(holdFor('u', 500), now)
+      h.settle(done(42))
+      expect(await ledger.sweep(now + TTL)).toBe(0)
+      expect(await usageRows()).toEqual([{ cost: 42, status: 'ok' }])
+    })
+
+    test('property: reserved = Σ open holds and spend = Σ usage, after random reserve / settle / release / crash', async () => {
+      const rand = seededRandom(7)
+      const ids = ['a', 'b']
+      for (const id of ids) await addUser(id, 5_000)
+      await addKey('ka', 'a', 2_000)
+      let open: Awaited<ReturnType<Ledger['reserve']>>[] = []
+      let clock = Date.now()
+      for (let step = 0; step < 200; step++) {
+        const r = rand()
+        const id = ids[Math.floor(rand() * ids.length)]!
+        if (r < 0.5) {
+          try {
+            open.push(await ledger.reserve(holdFor(id, 1 + Math.floor(rand() * 900), id === 'a' && rand() < 0.5 ? 'ka' : null), clock))
+          } catch (e) {
+            expect((e as GatewayError).code).toBe('budget_exceeded')
+          }
+        } else if (r < 0.8 && open.length) {
+          const h = open.splice(Math.floor(rand() * open.length), 1)[0]!
+          h.settle(done(Math.floor(rand() * (h.amount + 1))))
+        } else if (r < 0.9 && open.length) {
+          open.splice(Math.floor(rand() * open.length), 1)[0]!.release(1)
+        } else {
+          open = []
+          clock += TTL
+          await ledger.sweep(clock)
+        }
+      }
+      for (const h of open) h.release(1)
+      await ledger.flush()
+      const rows = await store.db.select().from(t().usage)
+      for (const id of ids) {
+        const u = await user(id)
+        expect(u.reserved).toBe(0)
+        expect(u.spend).toBe(rows.filter((x) => x.userId === id).reduce((s, x) => s + x.cost, 0))
+        expect(u.spend).toBeLessThanOrEqual(5_000)
+      }
+      const k = await key('ka')
+      expect(k).toEqual({ spend: rows.filter((x) => x.keyId === 'ka').reduce((s, x) => s + x.cost, 0), reserved: 0 })
+      expect(k.spend).toBeLessThanOrEqual(2_000)
+      expect(await openHolds()).toBe(0)
+    })
+  })
+}
