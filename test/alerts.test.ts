@@ -187,8 +187,11 @@ describe('events', () => {
     await Bun.sleep(300)
     const alerts = (await gw.admin('GET', '/v1/alerts?kind=unpriced_model&limit=1000')).body.data
     expect(alerts.length).toBeLessThanOrEqual(21)
-    const unpriced = alerts.find((a: any) => a.subject === 'mock:gpt-unpriced')
-    expect(unpriced.data.refusals).toBe(3)
+    // One alert for the model, however many refusals: its count is those seen when a check raised it.
+    const forModel = alerts.filter((a: any) => a.subject === 'mock:gpt-unpriced')
+    expect(forModel).toHaveLength(1)
+    expect(forModel[0].data.refusals).toBeGreaterThanOrEqual(1)
+    expect(forModel[0].data.refusals).toBeLessThanOrEqual(3)
     expect(alerts.some((a: any) => a.data.other_refusals > 0)).toBe(true)
     expect(receiver.deliveries.length).toBe(alerts.length)
   })
