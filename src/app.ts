@@ -21,6 +21,7 @@ import { requestLogger } from './plugins/request-log'
 import { securityHeaders } from './plugins/security-headers'
 import { PriceBook } from './pricing/price-book'
 import { ProviderRegistry } from './providers/registry'
+import { effectiveUpstreamLimit, UpstreamSlots } from './providers/upstream-slots'
 import { RefusalRecord } from './records/refusals'
 import { RequestLog } from './records/request-log'
 import { adminRoutes } from './routes/admin'
@@ -59,6 +60,8 @@ export function createServices(config: Config): Services {
     if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
   const logger = createLogger(config.log_level)
+  const upstream = new UpstreamSlots(effectiveUpstreamLimit(config.max_upstream_concurrency).limit, () => metrics.upstreamBusy.inc())
+  metrics.watchUpstream(upstream)
   const alerts = new Alerts(db.$client, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)
   return {
@@ -69,6 +72,7 @@ export function createServices(config: Config): Services {
     prices,
     ledger,
     providers,
+    upstream,
     requestLog: new RequestLog(db.$client, writes, config.audit_retention_days),
     refusals: new RefusalRecord(db.$client, writes, config.audit_retention_days),
     sessions: new SessionStore(db.$client, config.master_key, {

@@ -9,6 +9,7 @@ import type { Logger } from './log/logger'
 import type { GatewayMetrics } from './metrics/gateway-metrics'
 import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
+import type { UpstreamSlots } from './providers/upstream-slots'
 import type { RefusalRecord } from './records/refusals'
 import type { RequestLog } from './records/request-log'
 
@@ -21,6 +22,7 @@ export interface Services {
   prices: PriceBook
   ledger: Ledger
   providers: ProviderRegistry
+  upstream: UpstreamSlots
   requestLog: RequestLog
   refusals: RefusalRecord
   sessions: SessionStore

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config/load'
+import { effectiveUpstreamLimit } from '../providers/upstream-slots'
 
 let config
 try {
@@ -14,6 +15,9 @@ if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms)
     '[tollgate] TOLLGATE_RESERVATION_TTL_SEC is not above TOLLGATE_UPSTREAM_TIMEOUT_MS: the sweeper may settle ' +
       'holds of long requests at their full amount while they are still running',
   )
+
+const { warning: fetchCapWarning } = effectiveUpstreamLimit(config.max_upstream_concurrency)
+if (fetchCapWarning) console.warn(`[tollgate] ${fetchCapWarning}`)
 
 // Loaded once the configuration is valid: a refused start does not load the whole gateway first.
 const { PortInUseError, startGateway } = await import('../server')
