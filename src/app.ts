@@ -22,6 +22,7 @@ import { securityHeaders } from './plugins/security-headers'
 import { PriceBook } from './pricing/price-book'
 import { ProviderRegistry } from './providers/registry'
 import { effectiveUpstreamLimit, UpstreamSlots } from './providers/upstream-slots'
+import { RecordsReader } from './records/records-reader'
 import { RefusalRecord } from './records/refusals'
 import { RequestLog } from './records/request-log'
 import { adminRoutes } from './routes/admin'
@@ -73,6 +74,7 @@ export function createServices(config: Config): Services {
     ledger,
     providers,
     upstream,
+    records: new RecordsReader(db, config.db),
     requestLog: new RequestLog(db.$client, writes, config.audit_retention_days),
     refusals: new RefusalRecord(db.$client, writes, config.audit_retention_days),
     sessions: new SessionStore(db.$client, config.master_key, {

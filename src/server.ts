@@ -87,6 +87,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
       await server.stop(true)
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
+      services.records.stop()
       services.writes.close()
       services.db.$client.close()
     },

@@ -10,6 +10,7 @@ import type { GatewayMetrics } from './metrics/gateway-metrics'
 import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
 import type { UpstreamSlots } from './providers/upstream-slots'
+import type { RecordsReader } from './records/records-reader'
 import type { RefusalRecord } from './records/refusals'
 import type { RequestLog } from './records/request-log'
 
@@ -24,6 +25,8 @@ export interface Services {
   providers: ProviderRegistry
   upstream: UpstreamSlots
   requestLog: RequestLog
+  /** The records queries, off the request thread. */
+  records: RecordsReader
   refusals: RefusalRecord
   sessions: SessionStore
   metrics: GatewayMetrics

@@ -65,8 +65,7 @@ export const keySelfRoutes = (services: Services) => {
       '/v1/key/usage',
       ({ request, query }) => {
         const caller = callingKey(request)
-        const filter = { ...query, key_id: caller.keyId }
-        return { ...reader.listUsage(filter), totals: reader.totals(filter) }
+        return reader.pageWithTotals({ ...query, key_id: caller.keyId })
       },
       {
         query: strictQuery({ ...pageQuery, ...ownFilters }),
