@@ -21,7 +21,7 @@ import { requestLogger } from './plugins/request-log'
 import { securityHeaders } from './plugins/security-headers'
 import { PriceBook } from './pricing/price-book'
 import { ProviderRegistry } from './providers/registry'
-import { effectiveUpstreamLimit, UpstreamSlots } from './providers/upstream-slots'
+import { UpstreamSlots } from './providers/upstream-slots'
 import { RecordsReader } from './records/records-reader'
 import { RefusalRecord } from './records/refusals'
 import { RequestLog } from './records/request-log'
@@ -61,7 +61,7 @@ export function createServices(config: Config): Services {
     if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
   const logger = createLogger(config.log_level)
-  const upstream = new UpstreamSlots(effectiveUpstreamLimit(config.max_upstream_concurrency).limit, () => metrics.upstreamBusy.inc())
+  const upstream = new UpstreamSlots(config.max_upstream_concurrency, () => metrics.upstreamBusy.inc())
   metrics.watchUpstream(upstream)
   const alerts = new Alerts(db.$client, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)

@@ -81,6 +81,9 @@ interface ReservationRow {
   key_debited: number
 }
 
+/** Expired holds one sweeper step settles: a few milliseconds of the request thread. */
+export const SWEEP_BATCH = 200
+
 /**
  * The budget ledger: reserve before the provider is called, settle after. A hold's statements run
  * inside one of the write queue's transactions: IMMEDIATE (see reserveTx for why) and synchronous, since a
@@ -141,7 +144,7 @@ export class Ledger {
                           cached_tokens, cost, reserved, price_id, status, latency_ms, stream)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    this.expiredHolds = db.prepare('SELECT * FROM reservations WHERE expires_at <= ? LIMIT 1000')
+    this.expiredHolds = db.prepare(`SELECT * FROM reservations WHERE expires_at <= ? LIMIT ${SWEEP_BATCH}`)
     this.userExistsStatement = db.prepare('SELECT 1 AS found FROM users WHERE id = ?')
     this.debitKeyWithItsHolds = db.prepare(
       'UPDATE api_keys SET reserved = reserved + (SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE key_id = ?1 AND key_debited = 0) WHERE id = ?1',
@@ -266,11 +269,16 @@ export class Ledger {
 
   /** Settles every hold past its expiry at its full amount; returns how many. */
   sweep(now = Date.now()): number {
+    let total = 0
+    for (let n = this.sweepBatch(now); n > 0; n = this.sweepBatch(now)) total += n
+    return total
+  }
+
+  /** Settles at most SWEEP_BATCH expired holds in one short transaction; returns how many. */
+  sweepBatch(now = Date.now()): number {
     // A settlement still queued must land first, or its hold would be charged in full as expired.
     this.writes.flush()
-    let total = 0
-    for (let n = this.sweepTx(now); n > 0; n = this.sweepTx(now)) total += n
-    return total
+    return this.sweepTx(now)
   }
 
   /** Whether a user exists: the master key may name one that does not. */

@@ -16,8 +16,10 @@ if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms)
       'holds of long requests at their full amount while they are still running',
   )
 
-const { warning: fetchCapWarning } = effectiveUpstreamLimit(config.max_upstream_concurrency)
-if (fetchCapWarning) console.warn(`[tollgate] ${fetchCapWarning}`)
+// Bun's fetch cap is fixed when the process starts: the limit must fit under it (see effectiveUpstreamLimit).
+const upstreamLimit = effectiveUpstreamLimit(config.max_upstream_concurrency)
+if (upstreamLimit.warning) console.warn(`[tollgate] ${upstreamLimit.warning}`)
+config.max_upstream_concurrency = upstreamLimit.limit
 
 // Loaded once the configuration is valid: a refused start does not load the whole gateway first.
 const { PortInUseError, startGateway } = await import('../server')

@@ -45,8 +45,9 @@ export const fetchCapFor = (maxUpstreamConcurrency: number): number => maxUpstre
 /**
  * The limit this process can keep. Bun's fetch runs at most `BUN_CONFIG_MAX_HTTP_REQUESTS` requests at once
  * (256 unless set) and queues the rest unseen; it reads the variable once, when the process starts, so it
- * cannot be raised from here (`npm start` and the container image set it). Under a lower cap the limit is
- * lowered to what the cap allows, with a warning, so that a call past it is still refused before its hold.
+ * cannot be raised from here (`npm start` and the container image set it). Under a lower cap the gateway's
+ * entry lowers the limit to what the cap allows, with a warning, so that a call past it is still refused
+ * before its hold. (A gateway started in-process, by the tests, keeps the limit it is given.)
  */
 export function effectiveUpstreamLimit(configured: number, env: Record<string, string | undefined> = process.env): { limit: number; warning?: string } {
   const cap = Number.parseInt(env.BUN_CONFIG_MAX_HTTP_REQUESTS ?? '', 10) || BUN_DEFAULT_FETCH_CAP
