@@ -3,7 +3,7 @@
  * database made by bench/console-data.ts. A gateway (as `npm start` runs it) on that file; for each admin
  * records query, its own latency, and meanwhile `/health` probed back to back and chat completions (mock
  * provider) sent back to back: their worst and p99 latencies while the query runs, against the same probes
- * with no query running. Medians over `runs` (default 3).
+ * with no query running. Medians over `runs` (default 3); a third argument keeps only the queries containing it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,8 +11,8 @@ import { join } from 'node:path'
 import { started, startedLoggingTo } from './children'
 import { median } from './wrk'
 
-const [file, runsArg] = process.argv.slice(2)
-if (!file) throw new Error('usage: bun bench/records-block.ts <db file> [runs]')
+const [file, runsArg, only] = process.argv.slice(2)
+if (!file) throw new Error('usage: bun bench/records-block.ts <db file> [runs] [only the queries containing this]')
 const RUNS = Number(runsArg ?? 3)
 const ROOT = join(import.meta.dir, '..')
 const BUN = process.execPath
@@ -85,7 +85,7 @@ const idle = await probe(Bun.sleep(2000))
 console.log(`no query running: /health max ${max(idle.health).toFixed(1)} ms, chat p99 ${p99(idle.chat).toFixed(1)} ms`)
 console.log('| query | query ms | /health max ms | chat p99 ms | chat max ms |')
 console.log('|---|---|---|---|---|')
-for (const q of QUERIES) {
+for (const q of QUERIES.filter((q) => !only || q.includes(only))) {
   const rows: number[][] = []
   for (let r = 0; r < RUNS; r++) {
     const t = performance.now()

@@ -1,5 +1,6 @@
 import { startSweeper, logSweep } from './budget/sweeper'
 import type { Config } from './config/schema'
+import { checkpointOffThread } from './db/checkpointer'
 import { createApp, createServices } from './app'
 import { errorResponse, internalError } from './http/errors'
 import { SERVER_BODY_LIMIT } from './plugins/body-limit'
@@ -64,6 +65,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
     services.alerts.holdsExpired(n)
   })
   services.alerts.start()
+  const stopCheckpoints = checkpointOffThread(services.db.$client, config.db)
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
   return {
@@ -88,6 +90,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
       services.records.stop()
+      stopCheckpoints()
       services.writes.close()
       services.db.$client.close()
     },
