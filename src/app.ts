@@ -20,6 +20,10 @@ import { requestContext, requireHost } from './plugins/request-context'
 import { requestLogger } from './plugins/request-log'
 import { securityHeaders } from './plugins/security-headers'
 import { PriceBook } from './pricing/price-book'
+import { GcraLimiter } from './http/gcra'
+import { ChangeFeed } from './redis/change-feed'
+import { RedisLink } from './redis/link'
+import { SharedRateLimiter } from './redis/rate-limiter'
 import { ProviderRegistry } from './providers/registry'
 import { UpstreamSlots } from './providers/upstream-slots'
 import { RecordsReader } from './records/records-reader'
@@ -65,12 +69,14 @@ export function createServices(config: Config): Services {
   metrics.watchUpstream(upstream)
   const alerts = new Alerts(db.$client, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)
+  const keys = new KeyStore(db, config.cache_ttl_ms)
   return {
     config,
     db,
     writes,
-    keys: new KeyStore(db, config.cache_ttl_ms),
+    keys,
     prices,
+    ...replicaSharing(config, keys, prices, metrics, logger),
     ledger,
     providers,
     upstream,
@@ -85,6 +91,23 @@ export function createServices(config: Config): Services {
     logger,
     alerts,
   }
+}
+
+/**
+ * What replicas share through Redis when it is configured: rate limits, and news of key and price changes.
+ * Without it, each process limits on its own and sees other processes' changes within the cache TTL.
+ */
+function replicaSharing(config: Config, keys: KeyStore, prices: PriceBook, metrics: GatewayMetrics, logger: Services['logger']) {
+  if (!config.redis_url) return { redis: null, changes: null, rateLimits: { ip: new GcraLimiter(), key: new GcraLimiter() } }
+  const redis = new RedisLink(config.redis_url, logger)
+  const rateLimits = {
+    ip: new SharedRateLimiter(redis, 'ip', config.redis_failure),
+    key: new SharedRateLimiter(redis, 'key', config.redis_failure),
+  }
+  const changes = new ChangeFeed(redis, keys, prices, logger)
+  keys.onChange = prices.onChange = (change) => changes.publish(change)
+  metrics.watchRedis(redis, rateLimits, changes)
+  return { redis, changes, rateLimits }
 }
 
 /**
@@ -106,13 +129,13 @@ export function createApp(services: Services) {
     .use(requestContext({ trustProxy: config.trust_proxy }))
     .use(securityHeaders({ enabled: !config.disable_security_headers, trustProxy: config.trust_proxy }))
     .use(corsHeaders(config.cors_allowed_origins))
-    .use(ipRateLimit(config.rate_limit_per_min))
+    .use(ipRateLimit(config.rate_limit_per_min, services.rateLimits.ip))
     .use(requireHost())
     .use(bodyLimit(config.max_body_bytes))
     .use(corsPreflight(config.cors_allowed_origins))
     .use(auth({ masterKey: config.master_key, keys: services.keys, sessions: services.sessions, trustProxy: config.trust_proxy }))
-    .use(keyRateLimit())
-    .use(healthRoutes(services.db))
+    .use(keyRateLimit(services.rateLimits.key))
+    .use(healthRoutes(services))
     .use(metricsRoutes(services))
     .use(docsRoutes())
     .use(chatRoutes(services))

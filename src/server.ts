@@ -10,6 +10,8 @@ import type { Services } from './services'
 export interface RunningGateway {
   url: string
   port: number
+  /** Settles once the first connection to Redis is made or has failed (at once without Redis). */
+  ready: Promise<void>
   stop(drainMs?: number): Promise<void>
 }
 
@@ -17,6 +19,8 @@ export interface RunningGateway {
 export interface ServerOptions {
   /** Seconds a silent connection is kept (Bun's idle timeout). Proxy routes switch it off per request. */
   idleTimeoutSec?: number
+  /** One of a TOLLGATE_WORKERS group: share the port with the group's other processes (SO_REUSEPORT). */
+  sharePort?: boolean
 }
 
 /** Another program (another gateway, perhaps) listens on the configured address. */
@@ -30,7 +34,8 @@ export class PortInUseError extends Error {
 /**
  * Every option the listening socket gets, in one place. The framework's Bun adapter sets `reusePort`,
  * with which a second gateway on the same port starts silently and the kernel splits the traffic between
- * two gateways with different keys and databases: a gateway never shares its port. It also sets Bun's
+ * two gateways with different keys and databases: a gateway never shares its port, but with the other
+ * workers of its own TOLLGATE_WORKERS group (whose primary holds the port's lock). It also sets Bun's
  * development mode outside NODE_ENV=production, whose page for an error that escapes the app shows the
  * stack and the working directory: such an error gets our 500 instead, with the security headers.
  */
@@ -38,7 +43,8 @@ export function listenOptions(config: Config, options: ServerOptions, logger: Se
   return {
     hostname: config.host,
     port: config.port,
-    reusePort: false,
+    // Only the workers of one TOLLGATE_WORKERS group share a port, on purpose (src/workers).
+    reusePort: options.sharePort === true,
     development: false,
     maxRequestBodySize: SERVER_BODY_LIMIT,
     idleTimeout: options.idleTimeoutSec ?? 30,
@@ -55,6 +61,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
   try {
     app = createApp(services).listen(listenOptions(config, options, services.logger))
   } catch (error) {
+    services.redis?.stop()
     services.writes.close()
     services.db.$client.close()
     if ((error as { code?: unknown })?.code === 'EADDRINUSE') throw new PortInUseError(config.host, config.port)
@@ -66,11 +73,13 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
   })
   services.alerts.start()
   const stopCheckpoints = checkpointOffThread(services.db.$client, config.db)
+  const ready = services.changes?.start() ?? Promise.resolve()
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
   return {
     url: `http://${host}:${server.port}`,
     port: server.port!,
+    ready,
     /**
      * Stops taking requests, lets the ones in flight finish and settle (up to `drainMs`), then writes
      * everything queued. A hold still open after that stays in the database for the sweeper.
@@ -91,6 +100,7 @@ export function startGateway(config: Config, options: ServerOptions = {}): Runni
       await new Promise((resolve) => setImmediate(resolve))
       services.records.stop()
       stopCheckpoints()
+      services.redis?.stop()
       services.writes.close()
       services.db.$client.close()
     },

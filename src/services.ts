@@ -6,6 +6,7 @@ import type { Db } from './db/open'
 import type { WriteQueue } from './db/write-queue'
 import type { KeyStore } from './keys/key-store'
 import type { Logger } from './log/logger'
+import type { RateLimiter } from './http/gcra'
 import type { GatewayMetrics } from './metrics/gateway-metrics'
 import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
@@ -13,6 +14,8 @@ import type { UpstreamSlots } from './providers/upstream-slots'
 import type { RecordsReader } from './records/records-reader'
 import type { RefusalRecord } from './records/refusals'
 import type { RequestLog } from './records/request-log'
+import type { ChangeFeed } from './redis/change-feed'
+import type { RedisLink } from './redis/link'
 
 /** The long-lived parts of one gateway, built once at startup and handed to the plugins and routes. */
 export interface Services {
@@ -32,4 +35,8 @@ export interface Services {
   metrics: GatewayMetrics
   logger: Logger
   alerts: Alerts
+  /** Redis, when configured (TOLLGATE_REDIS_URL): shared rate limits and news of changes for other replicas. */
+  redis: RedisLink | null
+  changes: ChangeFeed | null
+  rateLimits: { ip: RateLimiter; key: RateLimiter }
 }

@@ -245,3 +245,17 @@ describe('events', () => {
     expect(paths).toContain('alerts.webhooks.x.secret')
   })
 })
+
+describe('/docs', () => {
+  test('the alert and provider routes are documented from the schemas that validate them, and price rows take an effective time and a source', async () => {
+    gw = await startTestGateway({ mock })
+    const doc = (await (await fetch(`${gw.url}/docs/json`)).json()) as any
+    const alertsList = doc.paths['/v1/alerts'].get
+    expect(alertsList.tags).toEqual(['alerts'])
+    expect(alertsList.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(['kind', 'status', 'limit', 'cursor']))
+    expect(doc.paths['/v1/alerts/{id}/redeliver'].post.tags).toEqual(['alerts'])
+    expect(doc.paths['/v1/providers'].get.tags).toEqual(['providers'])
+    const priceBody = doc.paths['/v1/pricing'].post.requestBody.content['application/json'].schema
+    expect(Object.keys(priceBody.properties)).toEqual(expect.arrayContaining(['effective_from', 'source']))
+  })
+})

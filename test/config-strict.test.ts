@@ -117,3 +117,21 @@ describe('an unknown key stops startup, naming it', () => {
     expect(output).toContain('provider: is not a known setting')
   })
 })
+
+test('every TOLLGATE_* variable of the README\'s settings tables is a setting the loader knows', async () => {
+  const { loadConfig } = await import('../src/config/load')
+  const readme = await Bun.file(new URL('../README.md', import.meta.url)).text()
+  // Table rows of the form | name | `TOLLGATE_…` | default | meaning |
+  const rows = readme.split('\n').filter((line) => /^\| [^|]+ \| `TOLLGATE_/.test(line))
+  const names = [...new Set(rows.flatMap((row) => row.split('|')[2]!.match(/TOLLGATE_[A-Z0-9_]+/g) ?? []))]
+  expect(names.length).toBeGreaterThan(25)
+  const unknown = names.filter((name) => {
+    try {
+      loadConfig({ TOLLGATE_MASTER_KEY: 'test-master-key-0123456789abcdef-0123456789', [name]: '1' })
+      return false
+    } catch (error) {
+      return /is not a tollgate setting/.test((error as Error).message)
+    }
+  })
+  expect(unknown).toEqual([])
+})

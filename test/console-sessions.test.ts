@@ -86,6 +86,8 @@ describe('admin session', () => {
   test('the cookie reads and changes the admin API, like the master key', async () => {
     const s = await signIn(MASTER_KEY)
     expect((await withSession(s, 'GET', '/v1/users')).status).toBe(200)
+    // Every admin route, the alerts as well (the console's Overview lists them).
+    expect((await withSession(s, 'GET', '/v1/alerts')).status).toBe(200)
     const created = await withSession(s, 'POST', '/v1/users', { id: 'sess-made', max_budget: 2 })
     expect(created.status).toBe(201)
     expect((await gw.admin('GET', '/v1/users/sess-made')).body.max_budget).toBe(2)
@@ -235,7 +237,7 @@ describe('key session (self-service, read-only)', () => {
     expect(usage.status).toBe(200)
     expect(usage.body.data.length).toBe(1)
     expect(usage.body.data.every((r: any) => r.key_id === keyId)).toBe(true)
-    for (const path of ['/v1/users', '/v1/keys', '/v1/usage', '/v1/audit', '/v1/pricing', '/v1/users/self-b', '/v1/usage/overview'])
+    for (const path of ['/v1/users', '/v1/keys', '/v1/usage', '/v1/audit', '/v1/pricing', '/v1/users/self-b', '/v1/usage/overview', '/v1/alerts'])
       expect((await withSession(s, 'GET', path)).status).toBe(403)
     // Read-only: not even its own key can be changed through the session.
     expect((await withSession(s, 'POST', `/v1/keys/${keyId}/rotate`)).status).toBe(403)
@@ -272,13 +274,14 @@ describe('GET /v1/key with the key as bearer', () => {
   test("shows the key's limits and its user's budget; the master key has no key of its own", async () => {
     const { secret, keyId } = await gw.userWithKey(
       { id: 'bearer-self', max_budget: 3, budget_period: 'monthly' },
-      { name: 'agent', allowed_models: ['mock:gpt-mock'], max_budget: 1 },
+      { name: 'agent', allowed_models: ['mock:gpt-mock'], max_budget: 1, user_field: 'tag' },
     )
     const res = await fetch(`${gw.url}/v1/key`, { headers: { authorization: `Bearer ${secret}` } })
     expect(res.status).toBe(200)
     const body = await res.json()
     expect(body).toMatchObject({
       id: keyId, name: 'agent', allowed_models: ['mock:gpt-mock'], max_budget: 1, spend: 0, reserved: 0, remaining: 1,
+      user_field: 'tag', clamp_output: null,
       user: { id: 'bearer-self', max_budget: 3, budget_period: 'monthly', spend: 0, reserved: 0, remaining: 3 },
     })
     expect(JSON.stringify(body)).not.toContain(secret)

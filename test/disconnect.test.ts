@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:tes
 import { startMockProvider, type MockBehavior, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { settledRow } from './support/settled-row'
+import { seededRandom } from './support/seeded'
 
 /**
  * A request the provider received is never free: clients that hang up at random moments (before the
@@ -85,17 +86,6 @@ interface Trial {
   abort: AbortPoint
 }
 
-/** mulberry32: a small seeded generator, so that a failing draw can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Every route with every abort point it has, each with drawn timings, in a drawn order. */
 function drawTrials(random: () => number): Trial[] {
@@ -252,7 +242,7 @@ describe('a client that leaves a stream before its first byte: the call is cut, 
 
 test('a client that hangs up at any moment never leaves a received request at $0', async () => {
   const seed = Number(process.env.DISCONNECT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-  const trials = drawTrials(seeded(seed))
+  const trials = drawTrials(seededRandom(seed))
   const leaks: string[] = []
   const statuses = new Set<string>()
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { anthropicEvent, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import type { TestGateway } from './support/gateway'
+import { anthropicEvent, openAIEvent, scriptedGateway, type ScriptedUpstream, sseResponse } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -12,20 +12,12 @@ let upstream: ScriptedUpstream
 let gw: TestGateway
 let secret: string
 
+let stop: () => Promise<void>
+
 beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'ant:m': { input_per_million: 1, output_per_million: 2 } },
-    },
-  })
-  secret = (await gw.userWithKey({ id: 'team-edges', max_budget: 10 })).secret
+  ;({ upstream, gw, secret, stop } = await scriptedGateway('team-edges'))
 })
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+afterAll(() => stop())
 
 interface Route {
   name: string

@@ -3,8 +3,8 @@ import { meterAnthropicStream } from '../src/metering/anthropic-stream'
 import type { MeterOptions, StreamFacts } from '../src/metering/metered-stream'
 import { meterOpenAIStream } from '../src/metering/openai-stream'
 import { upstreamSignal } from '../src/providers/upstream'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { anthropicEvent, openAIEvent, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import type { TestGateway } from './support/gateway'
+import { anthropicEvent, openAIEvent, scriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -132,20 +132,12 @@ describe('a stream cut by its client before the usage pays for the output it del
   let gw: TestGateway
   let secret: string
 
+  let stop: () => Promise<void>
+
   beforeAll(async () => {
-    upstream = startScriptedUpstream()
-    gw = await startTestGateway({
-      config: {
-        providers: scriptedProviders(upstream),
-        pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'ant:m': { input_per_million: 1, output_per_million: 2 } },
-      },
-    })
-    secret = (await gw.userWithKey({ id: 'team-cut', max_budget: 10 })).secret
+    ;({ upstream, gw, secret, stop } = await scriptedGateway('team-cut'))
   })
-  afterAll(async () => {
-    await gw.stop()
-    await upstream.stop()
-  })
+  afterAll(() => stop())
 
   /** A 200 stream that sends these events and then stays open until the gateway cancels it. */
   const openStream = (events: string[]) => () =>

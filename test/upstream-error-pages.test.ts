@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { summariseUpstreamError } from '../src/providers/upstream'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import type { TestGateway } from './support/gateway'
+import { scriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
 
 const NGINX_502 =
   '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n' +
@@ -64,20 +64,12 @@ describe('end to end', () => {
   let gw: TestGateway
   let secret: string
 
+  let stop: () => Promise<void>
+
   beforeAll(async () => {
-    upstream = startScriptedUpstream()
-    gw = await startTestGateway({
-      config: {
-        providers: scriptedProviders(upstream),
-        pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'ant:m': { input_per_million: 1, output_per_million: 2 } },
-      },
-    })
-    secret = (await gw.userWithKey({ id: 'team-pages', max_budget: 10 })).secret
+    ;({ upstream, gw, secret, stop } = await scriptedGateway('team-pages'))
   })
-  afterAll(async () => {
-    await gw.stop()
-    await upstream.stop()
-  })
+  afterAll(() => stop())
 
   test('a proxy\'s HTML 502 reaches the client as one sentence, on both wire formats', async () => {
     upstream.answer(() => page(NGINX_502, 502, 'text/html'))

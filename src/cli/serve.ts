@@ -1,20 +1,49 @@
 import { ConfigError, loadConfig } from '../config/load'
 import { effectiveUpstreamLimit } from '../providers/upstream-slots'
+import { lockPort, PortLockedError, type PortLock } from '../workers/port-lock'
+import type { WorkerReady } from '../workers/group'
+import { isWorker } from '../workers/worker-env'
 
-let config
-try {
-  config = loadConfig()
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(`[tollgate] refusing to start: ${error.message}`)
+const refuse = (message: string): never => {
+  console.error(`[tollgate] refusing to start: ${message}`)
   process.exit(1)
 }
 
-if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms)
+const config = (() => {
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    return refuse(error.message)
+  }
+})()
+
+if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms && !isWorker())
   console.warn(
     '[tollgate] TOLLGATE_RESERVATION_TTL_SEC is not above TOLLGATE_UPSTREAM_TIMEOUT_MS: the sweeper may settle ' +
       'holds of long requests at their full amount while they are still running',
   )
+
+if (config.workers > 1 && !isWorker()) {
+  const { runWorkerGroup, WorkerGroupError } = await import('../workers/group')
+  try {
+    process.exit(await runWorkerGroup(config))
+  } catch (error) {
+    if (!(error instanceof PortLockedError || error instanceof WorkerGroupError)) throw error
+    refuse(error.message)
+  }
+}
+
+// A worker's port is guarded by its group's primary; a gateway of its own takes the port's lock itself.
+let lock: PortLock | null = null
+if (!isWorker() && config.port !== 0) {
+  try {
+    lock = lockPort(config.port)
+  } catch (error) {
+    if (!(error instanceof PortLockedError)) throw error
+    refuse(error.message)
+  }
+}
 
 // Bun's fetch cap is fixed when the process starts: the limit must fit under it (see effectiveUpstreamLimit).
 const upstreamLimit = effectiveUpstreamLimit(config.max_upstream_concurrency)
@@ -23,19 +52,28 @@ config.max_upstream_concurrency = upstreamLimit.limit
 
 // Loaded once the configuration is valid: a refused start does not load the whole gateway first.
 const { PortInUseError, startGateway } = await import('../server')
-let gateway
-try {
-  gateway = startGateway(config)
-} catch (error) {
-  if (!(error instanceof PortInUseError)) throw error
-  console.error(`[tollgate] refusing to start: ${error.message}`)
-  process.exit(1)
+const gateway = (() => {
+  try {
+    return startGateway(config, { sharePort: isWorker() })
+  } catch (error) {
+    if (!(error instanceof PortInUseError)) throw error
+    return refuse(error.message)
+  }
+})()
+await gateway.ready
+const stop = async () => {
+  await gateway.stop()
+  lock?.release()
+  process.exit(0)
 }
-console.log(`[tollgate] listening on ${gateway.url}`)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, stop)
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, async () => {
-    await gateway.stop()
-    process.exit(0)
-  })
-}
+if (isWorker()) {
+  process.send?.({ listening: gateway.url } satisfies WorkerReady)
+  console.log(`[tollgate] worker ${process.pid} serving ${gateway.url}`)
+  // The primary holds our stdin open for as long as it lives: its end, even by kill -9, ends the worker.
+  void (async () => {
+    for await (const _ of Bun.stdin.stream());
+    await stop()
+  })()
+} else console.log(`[tollgate] listening on ${gateway.url}`)

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { configSchema, type Config } from './schema'
+import { WORKER_ENV } from '../workers/worker-env'
 
 /** Settings that may come from the environment, as `TOLLGATE_<NAME>`. The rest are file-only. */
 const ENV_SETTINGS = [
@@ -8,7 +9,8 @@ const ENV_SETTINGS = [
   'default_max_output_tokens', 'cap_output_tokens', 'clamp_output', 'clamp_output_floor_tokens', 'media_part_tokens',
   'server_tool_default_max_uses', 'server_tool_use_input_tokens', 'reservation_ttl_sec',
   'upstream_timeout_ms', 'upstream_idle_timeout_ms', 'max_upstream_concurrency', 'audit_retention_days', 'cache_ttl_ms',
-  'metrics_enabled', 'metrics_token', 'log_level',
+  'metrics_enabled', 'metrics_token', 'log_level', 'redis_url', 'redis_failure', 'workers',
+  'console_session_idle_min', 'console_session_max_hours', 'console_sign_ins_per_min',
 ] as const
 
 /**
@@ -16,7 +18,7 @@ const ENV_SETTINGS = [
  * gateway address, and the CI script's switch (.ci/run), which a developer may have exported in the
  * shell that also starts the gateway.
  */
-const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_SKIP_CONTAINER_CHECK'])
+const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_SKIP_CONTAINER_CHECK', WORKER_ENV])
 
 /** An empty list of origins is what "no origins" looks like in a compose file: it means none (CORS off). */
 const MAY_BE_EMPTY = new Set<string>(['cors_allowed_origins'])

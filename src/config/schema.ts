@@ -136,6 +136,15 @@ export const configSchema = z
     console_session_max_hours: positiveInt.default(12),
     /** Console sign-in attempts per minute from one client address (the master key guessed slowly). */
     console_sign_ins_per_min: positiveInt.default(10),
+    /**
+     * Redis, shared by every replica: per-IP and per-key rate limits, and news of key and price changes.
+     * Unset: limits count in each process, and other processes see changes within `cache_ttl_ms`.
+     */
+    redis_url: z.url({ protocol: /^(redis|rediss|valkey|valkeys)$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    /** Redis unreachable: `open` limits in each process alone and keeps serving; `closed` refuses with 503. */
+    redis_failure: z.enum(['open', 'closed']).default('open'),
+    /** Processes serving one port on this host (Linux: the kernel spreads connections among them). */
+    workers: wholeNumber.pipe(z.number().min(1).max(256)).default(1),
     /** Structured JSON logs on stdout: one line per request at `info`. */
     log_level: z.enum(LOG_LEVELS).default('info'),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'provider names use letters, digits, _ . -'), provider).default({}),
@@ -154,6 +163,8 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['providers', name, 'responses'], message: 'applies to openai providers only (an anthropic provider is always translated)' })
     for (const [wire, name] of Object.entries(c.default_providers))
       if (name !== undefined && !(name in c.providers)) ctx.addIssue({ code: 'custom', path: ['default_providers', wire], message: `names unknown provider ${name}` })
+    if (c.workers > 1 && c.port === 0)
+      ctx.addIssue({ code: 'custom', path: ['workers'], message: 'needs a fixed port: with port 0 each worker would get a different one' })
     for (const model of Object.keys(c.pricing))
       if (!known(model)) ctx.addIssue({ code: 'custom', path: ['pricing', model], message: 'names an unknown provider' })
   })

@@ -13,9 +13,43 @@ export interface RateDecision {
   retryAfter: number
 }
 
+/** Counts requests per client id: in this process (GcraLimiter) or shared by every replica (src/redis). */
+export interface RateLimiter {
+  hit(id: string, limit: number): RateDecision | Promise<RateDecision>
+}
+
+/**
+ * One step of the algorithm: the decision for a request at `now` given the client's stored arrival time
+ * (undefined: none), and the arrival time to store when it is allowed. src/redis/gcra.lua takes the same
+ * step inside Redis; the gateway then calls this with what the script saw, for identical headers.
+ */
+export function gcraStep(stored: number | undefined, now: number, limit: number, windowMs: number): { decision: RateDecision; next?: number } {
+  const interval = windowMs / limit
+  const tat = stored !== undefined && stored > now ? stored : now
+  const next = tat + interval
+  if (next - now > windowMs) {
+    return {
+      decision: {
+        allowed: false, limit, remaining: 0,
+        reset: Math.ceil(tat / 1000),
+        retryAfter: Math.max(1, Math.ceil((next - now - windowMs) / 1000)),
+      },
+    }
+  }
+  return {
+    decision: {
+      allowed: true, limit,
+      remaining: Math.max(0, Math.floor((windowMs - (next - now)) / interval + 1e-9)),
+      reset: Math.ceil(next / 1000),
+      retryAfter: 0,
+    },
+    next,
+  }
+}
+
 const DEFAULT_MAX_ENTRIES = 100_000
 
-export class GcraLimiter {
+export class GcraLimiter implements RateLimiter {
   private readonly tat = new Map<string, number>()
   private readonly sweeper: Timer
 
@@ -26,25 +60,12 @@ export class GcraLimiter {
   }
 
   hit(id: string, limit: number, now = Date.now()): RateDecision {
-    const interval = this.windowMs / limit
     const stored = this.tat.get(id)
-    const tat = stored !== undefined && stored > now ? stored : now
-    const next = tat + interval
-    if (next - now > this.windowMs) {
-      return {
-        allowed: false, limit, remaining: 0,
-        reset: Math.ceil(tat / 1000),
-        retryAfter: Math.max(1, Math.ceil((next - now - this.windowMs) / 1000)),
-      }
-    }
+    const { decision, next } = gcraStep(stored, now, limit, this.windowMs)
+    if (next === undefined) return decision
     if (stored === undefined && this.tat.size >= this.maxEntries) this.tat.delete(this.tat.keys().next().value!)
     this.tat.set(id, next)
-    return {
-      allowed: true, limit,
-      remaining: Math.max(0, Math.floor((this.windowMs - (next - now)) / interval + 1e-9)),
-      reset: Math.ceil(next / 1000),
-      retryAfter: 0,
-    }
+    return decision
   }
 
   get size(): number {

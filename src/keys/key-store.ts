@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/open'
+import type { CacheChange } from '../redis/change-feed'
 import { apiKeys } from '../db/schema'
 import { colonSpelling } from '../providers/registry'
 import type { KeyCaller } from './caller'
@@ -17,11 +18,13 @@ const MAX_ENTRIES = 10_000
 /**
  * Verifies virtual keys on the hot path. A verified key is kept in memory for `ttlMs`; revoke, rotate and
  * every change made through this process drop it at once, and changes made by another process sharing
- * the database show within `ttlMs`.
+ * the database show within `ttlMs` — or at once, when Redis carries the change (src/redis/change-feed.ts).
  */
 export class KeyStore {
   private readonly cache = new Map<string, CachedKey>()
   private readonly lookup
+  /** Told of every change made through this process, for the other replicas. */
+  onChange: (change: CacheChange) => void = () => {}
 
   constructor(db: Db, private readonly ttlMs: number) {
     this.lookup = db
@@ -47,13 +50,28 @@ export class KeyStore {
     return entry.caller
   }
 
-  /** Forget every cached entry of this key (by id): the next request reads the database. */
+  /** The key (by id) changed: every process forgets its cached entry, and the next request reads the database. */
   invalidate(keyId: string): void {
-    for (const [hash, entry] of this.cache) if (entry.caller?.keyId === keyId) this.cache.delete(hash)
+    this.forget(keyId)
+    this.onChange({ kind: 'key', id: keyId })
   }
 
   invalidateUser(userId: string): void {
+    this.forgetUser(userId)
+    this.onChange({ kind: 'user', id: userId })
+  }
+
+  /** Forget what this process cached of the key (another process changed it). */
+  forget(keyId: string): void {
+    for (const [hash, entry] of this.cache) if (entry.caller?.keyId === keyId) this.cache.delete(hash)
+  }
+
+  forgetUser(userId: string): void {
     for (const [hash, entry] of this.cache) if (entry.caller?.userId === userId) this.cache.delete(hash)
+  }
+
+  forgetAll(): void {
+    this.cache.clear()
   }
 
   private load(hash: string, now: number): CachedKey {

@@ -2,7 +2,10 @@ import type { Database } from 'bun:sqlite'
 import type { AlertOutbox } from '../alerts/outbox'
 import { knownMethod } from '../http/route-patterns'
 import type { UpstreamSlots } from '../providers/upstream-slots'
-import { Counter, Gauge, Histogram, OTHER, Registry } from './prometheus'
+import type { ChangeFeed } from '../redis/change-feed'
+import type { RedisLink } from '../redis/link'
+import type { SharedRateLimiter } from '../redis/rate-limiter'
+import { Counter, CounterRead, Gauge, Histogram, OTHER, Registry } from './prometheus'
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 
@@ -27,6 +30,15 @@ export class GatewayMetrics {
     this.registry.register(new Gauge('tollgate_holds_open', 'Holds taken by this process and not yet settled.', openHoldsHere))
     this.registry.register(new Gauge('tollgate_reservations_open', 'Open holds in the database, all processes.', () => reservations.get()!.n))
     this.registry.register(new Gauge('tollgate_reserved_usd', 'USD held by open holds in the database, all processes.', () => reservations.get()!.amount / 1e6))
+  }
+
+  watchRedis(link: RedisLink, limits: { ip: SharedRateLimiter; key: SharedRateLimiter }, changes: ChangeFeed): void {
+    const r = this.registry
+    r.register(new Gauge('tollgate_redis_up', 'Whether this process reaches Redis (1) or not (0): rate limits are shared only while it does.', () => (link.up ? 1 : 0)))
+    r.register(new CounterRead('tollgate_redis_outages_total', 'Times this process lost Redis (or never reached it at startup).', () => link.outages))
+    r.register(new CounterRead('tollgate_rate_limit_ip_unshared_total', 'Per-IP rate-limit decisions taken without Redis (by the failure mode).', () => limits.ip.degraded))
+    r.register(new CounterRead('tollgate_rate_limit_key_unshared_total', 'Per-key rate-limit decisions taken without Redis (by the failure mode).', () => limits.key.degraded))
+    r.register(new CounterRead('tollgate_redis_changes_unsent_total', 'Key and price changes other replicas were not told of (they see them after the cache TTL).', () => changes.lost))
   }
 
   watchAlerts(outbox: AlertOutbox): void {

@@ -105,6 +105,15 @@ export class Gauge implements Metric {
   }
 }
 
+/** A counter kept elsewhere (by the part that counts), read when scraped. */
+export class CounterRead implements Metric {
+  constructor(private readonly name: string, private readonly help: string, private readonly read: () => number) {}
+
+  render(): string {
+    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n${this.name} ${this.read()}\n`
+  }
+}
+
 export class Registry {
   private readonly metrics: Metric[] = []
 

@@ -27,7 +27,7 @@ export function isPublic(path: string, method: string): boolean {
  * before any route hook runs, so the admin plugin's own guard (which stays, as the structural one) would
  * otherwise answer a malformed body with 400 and tell a non-admin something about the route.
  */
-const ADMIN_PATH = /^\/v1\/(users|keys|pricing|usage|audit)(\/|$)/
+const ADMIN_PATH = /^\/v1\/(users|keys|pricing|usage|audit|alerts|providers)(\/|$)/
 
 /** Duplicate slashes and `.` segments removed, as a router may treat them. */
 const collapse = (path: string) => path.replace(/\/{2,}/g, '/').replace(/\/\.(?=\/|$)/g, '')

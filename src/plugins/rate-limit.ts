@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { GcraLimiter, type RateDecision } from '../http/gcra'
+import { GcraLimiter, type RateDecision, type RateLimiter } from '../http/gcra'
 import { rateLimited } from '../http/errors'
 import { requestState } from '../http/request-state'
 
@@ -19,20 +19,48 @@ function report(request: Request, headers: HeaderBag, decision: RateDecision): v
 }
 
 /**
- * Per client IP, counted before authentication so that a flood of bad keys is limited too. In memory:
- * each process counts on its own (several replicas need a shared backend).
+ * Per client IP, counted before authentication so that a flood of bad keys is limited too. In memory,
+ * each process counts on its own; with Redis (src/redis/rate-limiter.ts) every replica shares the count.
+ * The in-memory limiter answers synchronously, and its hook stays synchronous: Elysia awaits an async one.
  */
-export const ipRateLimit = (perMinute: number | undefined, limiter = new GcraLimiter()) =>
-  new Elysia({ name: 'rate-limit-ip', seed: perMinute }).onRequest(({ request, set }) => {
-    if (!perMinute) return
-    const ip = requestState(request).clientIp ?? 'unknown'
-    report(request, set.headers as HeaderBag, limiter.hit(ip, perMinute))
-  })
+export const ipRateLimit = (perMinute: number | undefined, limiter: RateLimiter = new GcraLimiter()) =>
+  new Elysia({ name: 'rate-limit-ip', seed: perMinute }).onRequest(
+    limiter instanceof GcraLimiter
+      ? ({ request, set }) => {
+        if (!perMinute) return
+        report(request, set.headers as HeaderBag, limiter.hit(clientOf(request), perMinute))
+      }
+      : async ({ request, set }) => {
+        if (!perMinute) return
+        let decision: RateDecision
+        try {
+          decision = await limiter.hit(clientOf(request), perMinute)
+        } catch (error) {
+          // A shared limiter that cannot count (Redis down, failure mode closed) refuses requests, but not the
+          // probes that must be able to tell an operator so.
+          if (MONITORING.has(requestState(request).path)) return
+          throw error
+        }
+        report(request, set.headers as HeaderBag, decision)
+      },
+  )
+
+const MONITORING = new Set(['/health', '/metrics'])
+
+const clientOf = (request: Request) => requestState(request).clientIp ?? 'unknown'
 
 /** A key's own `rpm_limit`, after authentication (which is what tells us the key). */
-export const keyRateLimit = (limiter = new GcraLimiter()) =>
-  new Elysia({ name: 'rate-limit-key' }).onRequest(({ request, set }) => {
-    const caller = requestState(request).caller
-    if (caller?.kind !== 'key' || !caller.rpmLimit) return
-    report(request, set.headers as HeaderBag, limiter.hit(caller.keyId, caller.rpmLimit))
-  })
+export const keyRateLimit = (limiter: RateLimiter = new GcraLimiter()) =>
+  new Elysia({ name: 'rate-limit-key' }).onRequest(
+    limiter instanceof GcraLimiter
+      ? ({ request, set }) => {
+        const caller = requestState(request).caller
+        if (caller?.kind !== 'key' || !caller.rpmLimit) return
+        report(request, set.headers as HeaderBag, limiter.hit(caller.keyId, caller.rpmLimit))
+      }
+      : async ({ request, set }) => {
+        const caller = requestState(request).caller
+        if (caller?.kind !== 'key' || !caller.rpmLimit) return
+        report(request, set.headers as HeaderBag, await limiter.hit(caller.keyId, caller.rpmLimit))
+      },
+  )

@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { PriceSeed } from '../config/schema'
+import type { CacheChange } from '../redis/change-feed'
 import type { Price } from './price'
 import { InvalidPrice, priceMicros, type PriceAmounts } from './price-amounts'
 
@@ -84,6 +85,8 @@ export class PriceBook {
   private readonly selectHistory
   private readonly selectRecord
   private readonly cancelScheduled
+  /** Told of every change made through this process, for the other replicas. */
+  onChange: (change: CacheChange) => void = () => {}
 
   constructor(private readonly db: Database, private readonly ttlMs: number) {
     // The newest row of each model that has taken effect, unless that row was deleted.
@@ -149,7 +152,7 @@ export class PriceBook {
       m.cacheWritePerMillion, m.cacheWrite1hPerMillion, m.audioInputPerMillion, m.audioOutputPerMillion,
       jsonOrNull(m.serverTools), jsonOrNull(m.tierMultipliers), p.effectiveFrom ?? now, p.source ?? null,
     )!
-    this.invalidate()
+    this.changed()
     return toPrice(row)
   }
 
@@ -157,7 +160,7 @@ export class PriceBook {
   remove(model: string, now = Date.now()): Price | null {
     const row = this.markDeleted.get(now, model)
     this.cancelScheduled.run(now, model)
-    this.invalidate()
+    this.changed()
     return row ? toPrice(row) : null
   }
 
@@ -178,8 +181,14 @@ export class PriceBook {
     return added
   }
 
+  /** Reads the prices again at the next request (another process changed them). */
   invalidate(): void {
     this.loadedAt = -Infinity
+  }
+
+  private changed(): void {
+    this.invalidate()
+    this.onChange({ kind: 'prices' })
   }
 
   private reload(now: number): void {

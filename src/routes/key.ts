@@ -46,6 +46,8 @@ export const keySelfRoutes = (services: Services) => {
           expires_at: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
           allowed_models: key.allowedModels,
           rpm_limit: key.rpmLimit,
+          user_field: key.userField,
+          clamp_output: key.clampOutput,
           max_budget: optionalMicrosToUsd(key.maxBudget),
           spend: microsToUsd(key.spend),
           reserved: microsToUsd(key.reserved),
@@ -56,7 +58,7 @@ export const keySelfRoutes = (services: Services) => {
       {
         detail: {
           tags: ['self-service'],
-          summary: "The calling key: its name, limits, allowed models, and its user's budget, period, spend, reserved and remaining",
+          summary: "The calling key: its name, limits, allowed models, user-field and clamp settings, and its user's budget, period, spend, reserved and remaining",
           description: 'Any virtual key (as bearer, or its console session). The key\'s own spend is kept only while it has a budget of its own.',
         },
       },

@@ -109,9 +109,16 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
   await page.getByRole('link', { name: 'Keys', exact: true }).last().click()
   await page.getByRole('heading', { level: 1, name: 'Keys of browser-team' }).waitFor()
   expect(await unlabelledFields(page)).toEqual([])
-  await page.getByLabel('Name', { exact: true }).fill('browser-key')
+  const newKey = page.getByRole('form', { name: 'New key' })
+  await newKey.getByLabel('Name', { exact: true }).fill('browser-key')
+  // The key's user-field policy, chosen with the keyboard: focus the labelled select, pick an option.
+  await newKey.getByLabel('User field (a body naming another user)').focus()
+  await page.keyboard.press('End')
   await page.getByRole('button', { name: 'Create key' }).click()
   const secret = (await page.getByTestId('new-secret').textContent())!
+  const [created] = (await gw.admin('GET', '/v1/keys?user_id=browser-team')).body.data
+  expect(created).toMatchObject({ name: 'browser-key', user_field: 'tag', clamp_output: null })
+  expect(await page.getByTestId('key-user-field').textContent()).toBe('tag')
   expect(secret).toStartWith('tg-')
   await page.getByRole('button', { name: 'Copy' }).click()
   await page.getByRole('button', { name: 'Copied' }).waitFor()
@@ -121,7 +128,8 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
   expect(await page.getByTestId('new-secret').count()).toBe(0)
 
   const client = new OpenAI({ apiKey: secret, baseURL: `${gw.url}/v1`, maxRetries: 0 })
-  const answer = await client.chat.completions.create({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hello from the browser test' }] })
+  // A body naming another user is served (the gateway's default would refuse it with a 403): the key tags.
+  const answer = await client.chat.completions.create({ model: 'mock:gpt-mock', user: 'someone-else', messages: [{ role: 'user', content: 'hello from the browser test' }] })
   expect(answer.choices[0]!.message.content).toBeTruthy()
   await gw.settled()
   const [row] = gw.query('SELECT cost FROM usage')
@@ -161,6 +169,8 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
   await shoot(page, 'prices')
   await page.getByRole('button', { name: 'Add price' }).click()
   await page.getByRole('cell', { name: 'mock:gpt-new' }).first().waitFor()
+  // The unpriced highlight goes once the page has re-read the record of unpriced models (its own request).
+  await page.waitForFunction(() => document.querySelectorAll('.unpriced').length === 0, undefined, { timeout: 10_000 })
   expect(await page.locator('.unpriced').count()).toBe(0)
   expect((await client.chat.completions.create({ model: 'mock:gpt-new', messages: [{ role: 'user', content: 'hi' }] })).choices.length).toBe(1)
 
@@ -172,10 +182,23 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
   await page.getByLabel('Filter by user id').fill('browser-team')
   await page.getByRole('button', { name: 'Filter' }).click()
   await page.getByRole('heading', { level: 1, name: 'Keys of browser-team' }).waitFor()
+  // Editing shows the key's settings as they are and changes only what was changed.
+  await page.getByRole('button', { name: 'Edit' }).click()
+  const edit = page.getByRole('form', { name: `Edit key ${created.id}` })
+  expect(await edit.getByLabel('User field (a body naming another user)').inputValue()).toBe('tag')
+  expect(await unlabelledFields(page)).toEqual([])
+  await edit.getByLabel('Clamp output to budget').selectOption('true')
+  await edit.getByRole('button', { name: 'Save' }).click()
+  await page.getByTestId('key-clamp').filter({ hasText: 'on' }).waitFor()
+  expect((await gw.admin('GET', `/v1/keys/${created.id}`)).body).toMatchObject({ user_field: 'tag', clamp_output: true })
+
   await page.getByRole('button', { name: 'Revoke' }).click()
   await page.getByRole('cell', { name: 'revoked' }).waitFor()
   const refused = await client.chat.completions.create({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'again' }] }).catch((e) => e)
   expect(refused.status).toBe(401)
+  // The revocation is an alert, listed on the Overview.
+  await visit(page, 'Overview', 'Overview')
+  await page.getByRole('row', { name: new RegExp(`key_revoked.*${created.id}`) }).waitFor()
 
   await page.getByRole('button', { name: 'Sign out' }).click()
   await page.getByLabel('Master key or your API key').waitFor()
@@ -185,12 +208,13 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
 }, FLOW_MS)
 
 test('a key signs in to its own read-only view and cannot reach admin data', async () => {
-  const { secret } = await gw.userWithKey({ id: 'self-browser', max_budget: 2, budget_period: 'monthly' }, { name: 'my laptop' })
+  const { secret } = await gw.userWithKey({ id: 'self-browser', max_budget: 2, budget_period: 'monthly' }, { name: 'my laptop', user_field: 'tag' })
   const { context, page, problems } = await openConsole()
   await page.getByLabel('Master key or your API key').fill(secret)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('heading', { level: 1, name: 'My key' }).waitFor()
   expect(await page.getByTestId('remaining').textContent()).toBe('$2.00')
+  await page.getByText('tag: billed to this key, the value sent on as a tag').waitFor()
   expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0)
   await shoot(page, 'my-key')
   // Even asked directly, with the session's own cookie and CSRF token, the admin API says no.

@@ -3,6 +3,7 @@
  * provider does not give: a 200 stream that closes with no events, a 200 whose body is only an error,
  * a server that reads only `max_tokens`. It records each request's path and parsed JSON body.
  */
+import { startTestGateway, type TestGateway } from './gateway'
 export interface ScriptedCall {
   path: string
   body: Record<string, any>
@@ -60,3 +61,19 @@ export const anthropicEvent = (data: Record<string, unknown>) => `event: ${Strin
 
 /** An OpenAI SSE data event. */
 export const openAIEvent = (data: unknown) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`
+
+/**
+ * A gateway in front of a scripted upstream, its two models (`plain:m`, `ant:m`) priced at $1/$2 per
+ * million, and a key of a user with $10: the setting of the settlement-edge suites.
+ */
+export async function scriptedGateway(userId: string): Promise<{ upstream: ScriptedUpstream; gw: TestGateway; secret: string; stop(): Promise<void> }> {
+  const upstream = startScriptedUpstream()
+  const gw = await startTestGateway({
+    config: {
+      providers: scriptedProviders(upstream),
+      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'ant:m': { input_per_million: 1, output_per_million: 2 } },
+    },
+  })
+  const { secret } = await gw.userWithKey({ id: userId, max_budget: 10 })
+  return { upstream, gw, secret, stop: async () => { await gw.stop(); await upstream.stop() } }
+}

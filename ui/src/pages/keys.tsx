@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api, usd, when } from '../api'
-import { ErrorLine, Field, Pager, Section, usePaged } from '../components'
+import { ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
 import { navigate } from '../router'
 
 const numberOrNull = (s: string) => (s.trim() === '' ? null : Number(s))
@@ -8,6 +8,12 @@ const modelsOrNull = (s: string) => (s.trim() === '' ? null : s.split(',').map((
 // datetime-local fields are read and shown as UTC, as the label says.
 const isoOrNull = (s: string) => (s ? new Date(`${s}:00Z`).toISOString() : null)
 const localTime = (iso: string | null) => (iso ? new Date(iso).toISOString().slice(0, 16) : '')
+
+// '' is null in the API: the gateway's setting (TOLLGATE_REJECT_USER_MISMATCH, TOLLGATE_CLAMP_OUTPUT) decides.
+const USER_FIELD: Array<[string, string]> = [['', 'gateway default'], ['reject', 'reject (403)'], ['tag', 'tag (billed to this key)']]
+const CLAMP: Array<[string, string]> = [['', 'gateway default'], ['true', 'on'], ['false', 'off']]
+const userFieldText = (v: string | null) => (v === null ? 'default' : v)
+const clampText = (v: boolean | null) => (v === null ? 'default' : v ? 'on' : 'off')
 
 /** The secret exists only in the create and rotate answers: shown here once, with a copy button, and never again. */
 function SecretOnce(props: { secret: string; onClose: () => void }) {
@@ -30,6 +36,8 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
   const [models, setModels] = useState((k?.allowed_models ?? []).join(', '))
   const [budget, setBudget] = useState(k?.max_budget == null ? '' : String(k.max_budget))
   const [rpm, setRpm] = useState(k?.rpm_limit == null ? '' : String(k.rpm_limit))
+  const [userField, setUserField] = useState<string>(k?.user_field ?? '')
+  const [clamp, setClamp] = useState(k?.clamp_output == null ? '' : String(k.clamp_output))
   const [error, setError] = useState<string | null>(null)
   const p = k ? 'edit-' : ''
   const submit = async (e: Event) => {
@@ -37,6 +45,7 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
     const fields = {
       name: name || null, expires_at: isoOrNull(expires), allowed_models: modelsOrNull(models),
       max_budget: numberOrNull(budget), rpm_limit: numberOrNull(rpm),
+      user_field: userField || null, clamp_output: clamp === '' ? null : clamp === 'true',
     }
     try {
       if (k) {
@@ -44,7 +53,7 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
         props.onDone()
       } else {
         const created = await api('POST', '/v1/keys', { user_id: userId, ...fields })
-        for (const clear of [setName, setExpires, setModels, setBudget, setRpm]) clear('')
+        for (const clear of [setName, setExpires, setModels, setBudget, setRpm, setUserField, setClamp]) clear('')
         setError(null)
         props.onDone(created.key)
       }
@@ -60,7 +69,8 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
       <Field label="Allowed models (comma-separated; empty: all)" name={`${p}key-models`} value={models} onInput={setModels} />
       <Field label="Key budget (USD)" name={`${p}key-budget`} type="number" value={budget} onInput={setBudget} placeholder="none" />
       <Field label="Requests per minute" name={`${p}key-rpm`} type="number" value={rpm} onInput={setRpm} placeholder="no limit" />
-      {/* The per-key user-field policy (reject | tag) comes with the clients-extras branch: its field goes here. */}
+      <Select label="User field (a body naming another user)" name={`${p}key-user-field`} value={userField} options={USER_FIELD} onInput={setUserField} />
+      <Select label="Clamp output to budget" name={`${p}key-clamp`} value={clamp} options={CLAMP} onInput={setClamp} />
       <button type="submit">{k ? 'Save' : 'Create key'}</button>
       <ErrorLine error={error} />
     </form>
@@ -92,7 +102,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
       </Section>
       <ErrorLine error={error ?? list.error} />
       <table>
-        <thead><tr><th>Key</th><th>User</th><th>Name</th><th>Models</th><th>Budget</th><th>RPM</th><th>Expires</th><th>Status</th><th><span class="sr-only">Actions</span></th></tr></thead>
+        <thead><tr><th>Key</th><th>User</th><th>Name</th><th>Models</th><th>Budget</th><th>RPM</th><th>User field</th><th>Clamp output</th><th>Expires</th><th>Status</th><th><span class="sr-only">Actions</span></th></tr></thead>
         <tbody>
           {list.page?.data.map((k) => (
             <>
@@ -101,7 +111,9 @@ export function KeysPage(props: { params: URLSearchParams }) {
                 <td>{k.user_id}</td><td>{k.name ?? '—'}</td>
                 <td>{k.allowed_models ? k.allowed_models.join(', ') : 'all'}</td>
                 <td>{k.max_budget === null ? '—' : `${usd(k.spend)} of ${usd(k.max_budget)}`}</td>
-                <td>{k.rpm_limit ?? '—'}</td><td>{when(k.expires_at)}</td>
+                <td>{k.rpm_limit ?? '—'}</td>
+                <td data-testid="key-user-field">{userFieldText(k.user_field)}</td><td data-testid="key-clamp">{clampText(k.clamp_output)}</td>
+                <td>{when(k.expires_at)}</td>
                 <td>{k.revoked_at ? 'revoked' : 'active'}</td>
                 <td><div class="actions">
                   {!k.revoked_at && (
@@ -114,7 +126,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
                   <a href={`#/usage?key_id=${encodeURIComponent(k.id)}`}>Usage</a>
                 </div></td>
               </tr>
-              {editing === k.id && <tr><td colSpan={9}><KeyForm keyRow={k} onDone={reload} /></td></tr>}
+              {editing === k.id && <tr><td colSpan={11}><KeyForm keyRow={k} onDone={reload} /></td></tr>}
             </>
           ))}
         </tbody>

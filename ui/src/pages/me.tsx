@@ -22,6 +22,8 @@ export function MePage() {
               <dt>Name</dt><dd>{key.name ?? '—'} <code>{key.key_prefix}…</code></dd>
               <dt>Expires</dt><dd>{when(key.expires_at)}</dd>
               <dt>Allowed models</dt><dd>{key.allowed_models ? key.allowed_models.join(', ') : 'all priced models'}</dd>
+              <dt>A body naming another user</dt><dd>{key.user_field === null ? 'as the gateway decides' : key.user_field === 'tag' ? 'tag: billed to this key, the value sent on as a tag' : 'reject (403)'}</dd>
+              <dt>Output clamped to the budget</dt><dd>{key.clamp_output === null ? 'as the gateway decides' : key.clamp_output ? 'on' : 'off'}</dd>
               <dt>Requests per minute</dt><dd>{key.rpm_limit ?? 'no limit of its own'}</dd>
               <dt>Key budget</dt><dd>{key.max_budget === null ? 'none of its own' : `${usd(key.spend)} spent of ${usd(key.max_budget)}, ${usd(key.remaining)} left`}</dd>
             </dl>

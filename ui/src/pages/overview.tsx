@@ -11,14 +11,16 @@ export function OverviewPage() {
   const [daily, setDaily] = useState<any>(null)
   const [refusals, setRefusals] = useState<any>(null)
   const [unpriced, setUnpriced] = useState<any[]>([])
+  const [alerts, setAlerts] = useState<any[]>([])
   const [by, setBy] = useState('model')
   const [error, setError] = useState<string | null>(null)
   useEffect(() => {
-    Promise.all([api('GET', '/v1/usage/overview'), api('GET', '/v1/audit/refusals'), api('GET', '/v1/pricing/unpriced')])
-      .then(([o, r, u]) => {
+    Promise.all([api('GET', '/v1/usage/overview'), api('GET', '/v1/audit/refusals'), api('GET', '/v1/pricing/unpriced'), api('GET', '/v1/alerts?limit=10')])
+      .then(([o, r, u, a]) => {
         setOverview(o)
         setRefusals(r)
         setUnpriced(u.data)
+        setAlerts(a.data)
       })
       .catch((e) => setError(e.message))
   }, [])
@@ -79,6 +81,21 @@ export function OverviewPage() {
                 <tr class="unpriced">
                   <td>{u.model}</td><td>{u.requests}</td><td>{when(u.last_seen)}</td>
                   <td><button type="button" onClick={() => navigate('prices', { model: u.model })}>Price it</button></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Section>
+      <Section title="Latest alerts">
+        {alerts.length === 0 ? <p class="muted">None raised.</p> : (
+          <table>
+            <thead><tr><th>When</th><th>Kind</th><th>Alert</th><th>Webhooks</th></tr></thead>
+            <tbody>
+              {alerts.map((a) => (
+                <tr>
+                  <td>{when(a.created_at)}</td><td>{a.kind}</td><td>{a.text}</td>
+                  <td>{a.deliveries.length === 0 ? 'none configured' : a.deliveries.map((d: any) => `${d.webhook}: ${d.status}`).join(', ')}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,0 +1,85 @@
+/**
+ * CPU per request of two builds of the gateway, side by side: both run at once against one mock provider,
+ * and fixed batches of requests go to each in turn, alternating, so that both see the same machine. What is
+ * compared is the gateway process's own CPU time per request (from /proc), which a busy machine inflates far
+ * less than req/s, and inflates alike for both when the batches alternate.
+ *
+ *   bun bench/ab-cpu.ts <old checkout> <new checkout> [requests per batch] [rounds]
+ *
+ * Each checkout needs its own node_modules. Runs on 127.0.0.1 only and stops by itself.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { started, startedLoggingTo } from './children'
+import { cpuMs, median } from './wrk'
+
+const [oldDir, newDir] = [process.argv[2]!, process.argv[3]!]
+const perBatch = Number(process.argv[4] ?? 2000)
+const rounds = Number(process.argv[5] ?? 5)
+const BUN = process.execPath
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-ab-'))
+const children: Array<{ kill(signal?: number | NodeJS.Signals): void }> = []
+process.on('exit', () => {
+  children.forEach((c) => c.kill('SIGTERM'))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const mock = Bun.spawn([BUN, join(newDir, 'test/support/mock-provider.ts'), '--port', '0', '--chunks', '20'], { stdout: 'pipe', stderr: 'inherit' })
+children.push(mock)
+const mockUrl = await started(mock, /listening on (http:\/\/\S+)/)
+
+interface Side { name: string; url: string; pid: number; key: string }
+async function gateway(name: string, root: string): Promise<Side> {
+  const master = `ab-master-${crypto.randomUUID()}`
+  const config = join(dir, `${name}.yaml`)
+  writeFileSync(config, JSON.stringify({
+    providers: { mock: { type: 'openai', base_url: `${mockUrl}/v1`, api_key: 'sk-bench-upstream' } },
+    pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 } },
+  }))
+  const log = join(dir, `${name}.log`)
+  const proc = Bun.spawn([BUN, join(root, 'src/index.ts')], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: master, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, `${name}.db`), TOLLGATE_CONFIG: config, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000' },
+    stdout: Bun.file(log),
+    stderr: 'inherit',
+  })
+  children.push(proc)
+  const url = await startedLoggingTo(proc, log, /listening on (http:\/\/\S+)/)
+  const post = async (path: string, body: unknown) =>
+    (await (await fetch(url + path, { method: 'POST', headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { key?: string }
+  await post('/v1/users', { id: 'bench', max_budget: 1_000_000 })
+  return { name, url, pid: proc.pid, key: (await post('/v1/keys', { user_id: 'bench' })).key! }
+}
+
+const sides = [await gateway('old', oldDir), await gateway('new', newDir)]
+const messages = [{ role: 'user', content: 'Write one short sentence about toll gates.' }]
+
+/** `n` requests, 16 at a time; returns the gateway's CPU ms per request over them. */
+async function batch(side: Side, stream: boolean, n: number): Promise<number> {
+  const body = JSON.stringify({ model: 'mock:gpt-mock', messages, max_tokens: 64, stream })
+  const before = cpuMs(side.pid)
+  let next = 0
+  const worker = async () => {
+    while (next++ < n) {
+      const res = await fetch(`${side.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${side.key}`, 'content-type': 'application/json' }, body })
+      if (res.status !== 200) throw new Error(`${side.name}: ${res.status} ${await res.text()}`)
+      await res.arrayBuffer()
+    }
+  }
+  await Promise.all(Array.from({ length: 16 }, worker))
+  return (cpuMs(side.pid) - before) / n
+}
+
+const load = () => (require('node:fs').readFileSync('/proc/loadavg', 'utf8') as string).split(' ').slice(0, 3).join(' ')
+console.log(`gateway CPU per request, ${rounds} alternating rounds of ${perBatch} requests (16 at a time); load ${load()}`)
+for (const stream of [false, true]) {
+  for (const s of sides) await batch(s, stream, 300) // warm the JIT
+  const samples: Record<string, number[]> = { old: [], new: [] }
+  for (let r = 0; r < rounds; r++) for (const s of r % 2 ? [...sides].reverse() : sides) samples[s.name]!.push(await batch(s, stream, perBatch))
+  const [o, n] = [median(samples.old!), median(samples.new!)]
+  console.log(`${stream ? 'chat SSE ' : 'chat JSON'}: old ${(o * 1000).toFixed(0)} µs, new ${(n * 1000).toFixed(0)} µs per request (${(((n - o) / o) * 100).toFixed(1)}%); ` +
+    `samples old [${samples.old!.map((x) => (x * 1000).toFixed(0)).join(', ')}] new [${samples.new!.map((x) => (x * 1000).toFixed(0)).join(', ')}]`)
+}
+console.log(`load ${load()}`)
+process.exit(0)

@@ -1,0 +1,68 @@
+import type { KeyStore } from '../keys/key-store'
+import type { Logger } from '../log/logger'
+import type { PriceBook } from '../pricing/price-book'
+import type { RedisLink } from './link'
+
+/** What one process changed that other processes may hold in their caches. */
+export type CacheChange = { kind: 'key'; id: string } | { kind: 'user'; id: string } | { kind: 'prices' }
+
+export const CHANGES_CHANNEL = 'tollgate:changes'
+
+/**
+ * Tells every replica at once when a key, a user's keys or the prices change, so that a revoked key is
+ * refused everywhere without waiting for the cache TTL (which stays as the backstop for a lost message).
+ * A replica whose subscription was broken forgets every cached key and price when it is back: it cannot
+ * know what it missed.
+ */
+export class ChangeFeed {
+  /** This process's messages come back to it; it has applied them already. */
+  private readonly origin = crypto.randomUUID()
+  /** Messages that could not be published (Redis down), for /metrics. */
+  lost = 0
+
+  constructor(private readonly link: RedisLink, private readonly keys: KeyStore, private readonly prices: PriceBook, private readonly logger: Logger) {}
+
+  /** Connects to Redis (or keeps trying in the background) and listens for other replicas' changes. */
+  async start(): Promise<void> {
+    let subscribed = false
+    // Bun's client subscribes again by itself after a reconnection; only the first subscription is ours.
+    this.link.onSubscriberConnect = () => {
+      if (subscribed) return this.forgetEverything()
+      subscribed = true
+      void this.subscribe()
+    }
+    await this.link.start()
+  }
+
+  publish(change: CacheChange): void {
+    this.link.send('PUBLISH', [CHANGES_CHANNEL, JSON.stringify({ ...change, origin: this.origin })]).catch(() => {
+      this.lost++
+    })
+  }
+
+  private async subscribe(): Promise<void> {
+    try {
+      await this.link.subscriber.subscribe(CHANGES_CHANNEL, (message) => this.receive(message))
+    } catch (error) {
+      this.logger.log('warn', 'redis: could not subscribe to changes; caches rely on their TTL', { error: (error as Error).message })
+    }
+  }
+
+  private receive(message: string): void {
+    let change: CacheChange & { origin?: string }
+    try {
+      change = JSON.parse(message)
+    } catch {
+      return
+    }
+    if (change.origin === this.origin) return
+    if (change.kind === 'key') this.keys.forget(change.id)
+    else if (change.kind === 'user') this.keys.forgetUser(change.id)
+    else if (change.kind === 'prices') this.prices.invalidate()
+  }
+
+  private forgetEverything(): void {
+    this.keys.forgetAll()
+    this.prices.invalidate()
+  }
+}

@@ -1,0 +1,150 @@
+import { RedisClient } from 'bun'
+import type { Logger } from '../log/logger'
+
+/** A command that takes longer than this counts as Redis being down: the request does not wait for it. */
+const COMMAND_TIMEOUT_MS = 500
+/** Bun's client reconnects on its own; when it gives up (or the first connection fails) we start it again after this. */
+const RECONNECT_DELAY_MS = 1_000
+const PROBE_INTERVAL_MS = 250
+/** How long startup waits for Redis before serving in the failure mode. */
+const START_WAIT_MS = 1_000
+
+export class RedisTimeout extends Error {
+  override name = 'RedisTimeout'
+}
+
+/** `redis://host:port/db` without the password, for log lines. */
+export const redisAddress = (url: string) => {
+  const u = new URL(url)
+  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`
+}
+
+/**
+ * The gateway's connections to Redis: one for commands (rate limits, publishing changes) and one held in
+ * subscriber mode, as Redis requires. Neither queues commands while disconnected: a command then fails at
+ * once and its caller applies the configured failure mode. Both reconnect by themselves (Bun's client
+ * resubscribes too); every change between up and down is logged once and counted.
+ */
+export class RedisLink {
+  readonly commands: RedisClient
+  readonly subscriber: RedisClient
+  /** What the last command, connection or disconnection said. */
+  private healthy = false
+  private stopped = false
+  private readonly timers = new Set<Timer>()
+  private lastProbe = 0
+  /** Times the link went down, for /metrics. */
+  outages = 0
+  /** Called when the subscriber connection is (re)established: messages sent meanwhile were lost. */
+  onSubscriberConnect: () => void = () => {}
+
+  constructor(private readonly url: string, private readonly logger: Logger) {
+    const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 2_000 }
+    this.commands = new RedisClient(url, options)
+    this.subscriber = new RedisClient(url, options)
+    this.commands.onconnect = () => this.markUp()
+    this.commands.onclose = () => this.lost(this.commands)
+    this.subscriber.onconnect = () => this.onSubscriberConnect()
+    this.subscriber.onclose = () => this.lost(this.subscriber)
+  }
+
+  /**
+   * Connects both, waiting at most START_WAIT_MS: a Redis that is down at startup is not fatal (the failure
+   * mode applies until it answers; Bun's client keeps trying, and its connection resolves when it does).
+   */
+  async start(): Promise<void> {
+    const connected = Promise.all([this.connect(this.commands), this.connect(this.subscriber)])
+    let timer: Timer | undefined
+    await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))])
+    clearTimeout(timer)
+    if (this.commands.connected) this.markUp()
+    else this.markDown(new RedisTimeout(`no connection within ${START_WAIT_MS} ms`))
+  }
+
+  /** Whether rate limits are being shared right now. */
+  get up(): boolean {
+    if (this.healthy && !this.commands.connected) this.markDown()
+    return this.healthy
+  }
+
+  /**
+   * Whether a command should be tried now: always while up; while down, one probe at a time per
+   * PROBE_INTERVAL_MS (a Redis that hangs would otherwise cost every request the command timeout).
+   */
+  worthTrying(now = Date.now()): boolean {
+    if (this.up) return true
+    if (!this.commands.connected || now - this.lastProbe < PROBE_INTERVAL_MS) return false
+    this.lastProbe = now
+    return true
+  }
+
+  /** Runs a command with a deadline; a failure notes the outage (logged once) and rethrows. */
+  async send(command: string, args: string[]): Promise<any> {
+    let timer: Timer | undefined
+    try {
+      const reply = await Promise.race([
+        this.commands.send(command, args),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new RedisTimeout(`redis ${command} took over ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS)
+        }),
+      ])
+      if (!this.healthy) this.markUp()
+      return reply
+    } catch (error) {
+      if (isOutage(error)) this.markDown(error as Error)
+      throw error
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  stop(): void {
+    this.stopped = true
+    for (const t of this.timers) clearTimeout(t)
+    this.commands.close()
+    this.subscriber.close()
+  }
+
+  private async connect(client: RedisClient): Promise<void> {
+    try {
+      await client.connect()
+    } catch (error) {
+      if (client === this.commands) this.markDown(error as Error)
+      this.retryLater(client)
+    }
+  }
+
+  private lost(client: RedisClient): void {
+    if (this.stopped) return
+    if (client === this.commands) this.markDown()
+    this.retryLater(client)
+  }
+
+  private retryLater(client: RedisClient): void {
+    if (this.stopped) return
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      if (!client.connected) void this.connect(client)
+    }, RECONNECT_DELAY_MS)
+    this.timers.add(timer)
+  }
+
+  private markUp(): void {
+    if (this.healthy) return
+    this.healthy = true
+    this.logger.log('info', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
+  }
+
+  private markDown(error?: Error): void {
+    if (!this.healthy && this.outages > 0) return
+    this.healthy = false
+    this.outages++
+    this.logger.log('warn', 'redis unreachable: rate limits follow the configured failure mode until it answers', {
+      redis: redisAddress(this.url),
+      error: error?.message ?? 'connection closed',
+    })
+  }
+}
+
+/** A reply error (a script's NOSCRIPT, a wrong type) is Redis answering; anything else is Redis not answering. */
+const isOutage = (error: unknown) => !(error instanceof Error && /^(NOSCRIPT|ERR|WRONGTYPE)/.test(error.message))

@@ -1,0 +1,84 @@
+import { GcraLimiter, gcraStep, type RateDecision, type RateLimiter } from '../http/gcra'
+import { GatewayError } from '../http/errors'
+import type { RedisLink } from './link'
+
+/**
+ * The step of src/http/gcra.ts, taken atomically in Redis on Redis's clock (every replica sees one time).
+ * It stores the new arrival time only when the request is allowed, and returns what it saw — the time and
+ * the arrival time before this request — as exact decimal text, so that the gateway recomputes the very
+ * same decision with `gcraStep` for the headers.
+ * KEYS[1]: the client's key; ARGV[1]: limit; ARGV[2]: window in ms.
+ */
+export const GCRA_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local raw = redis.call('GET', KEYS[1])
+local stored = raw and tonumber(raw)
+local tat = now
+if stored and stored > now then tat = stored end
+local nxt = tat + window / limit
+if nxt - now <= window then
+  redis.call('SET', KEYS[1], string.format('%.17g', nxt), 'PX', math.ceil(nxt - now) + 1000)
+end
+return {string.format('%.17g', now), stored and string.format('%.17g', stored) or false}
+`
+const GCRA_SHA = new Bun.CryptoHasher('sha1').update(GCRA_SCRIPT).digest('hex')
+
+export type RedisFailureMode = 'open' | 'closed'
+
+export const rateLimiterUnavailable = () =>
+  new GatewayError(503, 'rate_limiter_unavailable', 'The shared rate limiter (Redis) is unreachable; try again shortly.', 'api_error', {
+    'retry-after': '1',
+  })
+
+/**
+ * Rate limits shared by every replica through Redis. When Redis does not answer, the failure mode decides:
+ * `open` counts in this process alone (as without Redis: the gateway keeps serving, each replica allowing
+ * the full limit), `closed` refuses with 503. Money never depends on this: holds live in the database.
+ */
+export class SharedRateLimiter implements RateLimiter {
+  private readonly local: GcraLimiter
+  /** Decisions taken without Redis, for /metrics. */
+  degraded = 0
+
+  constructor(
+    private readonly link: RedisLink,
+    /** Namespaces one limit's clients (`ip`, `key`). */
+    private readonly scope: string,
+    private readonly failure: RedisFailureMode,
+    private readonly windowMs = 60_000,
+  ) {
+    this.local = new GcraLimiter(windowMs)
+  }
+
+  async hit(id: string, limit: number): Promise<RateDecision> {
+    if (this.link.worthTrying()) {
+      try {
+        const [now, stored] = await this.evaluate(`tollgate:rate:${this.scope}:${id}`, limit)
+        return gcraStep(stored === null ? undefined : Number(stored), Number(now), limit, this.windowMs).decision
+      } catch {
+        // The link has logged and counted the outage.
+      }
+    }
+    this.degraded++
+    if (this.failure === 'closed') throw rateLimiterUnavailable()
+    return this.local.hit(id, limit)
+  }
+
+  stop(): void {
+    this.local.stop()
+  }
+
+  private async evaluate(key: string, limit: number): Promise<[string, string | null]> {
+    const args = [key, String(limit), String(this.windowMs)]
+    try {
+      return await this.link.send('EVALSHA', [GCRA_SHA, '1', ...args])
+    } catch (error) {
+      // A Redis restarted (or flushed) has forgotten the script: send it once in full.
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      return await this.link.send('EVAL', [GCRA_SCRIPT, '1', ...args])
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import type { Subprocess } from 'bun'
+import { join } from 'node:path'
+import type { Config } from '../config/schema'
+import { openDatabase } from '../db/open'
+import { lockPort } from './port-lock'
+import { WORKER_ENV } from './worker-env'
+
+const ENTRY = join(import.meta.dir, '..', 'index.ts')
+/** A worker that ends sooner than this after its start is crashing: the next start waits longer. */
+const STEADY_MS = 10_000
+const MAX_RESTART_DELAY_MS = 30_000
+
+/** What a worker tells the primary once it serves. */
+export interface WorkerReady {
+  listening: string
+}
+
+export class WorkerGroupError extends Error {
+  override name = 'WorkerGroupError'
+}
+
+/**
+ * `TOLLGATE_WORKERS=N`: this process (the primary) takes the port's lock, applies the migrations once, then
+ * starts N gateway processes that listen on the same port with SO_REUSEPORT, so that the kernel spreads
+ * incoming connections among them. Budgets are exact across them: every hold is taken in the shared
+ * database. The primary serves nothing itself; it restarts a worker that dies and, on SIGTERM or SIGINT,
+ * stops them all (each drains its requests). A worker whose primary dies, even by kill -9, sees its stdin
+ * close and stops too: the lock is gone, so no orphan may keep serving the port unguarded.
+ * Resolves with the exit code once the group has stopped.
+ */
+export async function runWorkerGroup(config: Config, log: (line: string) => void = (l) => console.log(`[tollgate] ${l}`)): Promise<number> {
+  if (process.platform !== 'linux') throw new WorkerGroupError('TOLLGATE_WORKERS above 1 needs Linux (SO_REUSEPORT spreading connections among processes)')
+  const lock = lockPort(config.port)!
+  try {
+    openDatabase(config.db).$client.close()
+  } catch (error) {
+    lock.release()
+    throw error
+  }
+  if (!config.redis_url)
+    log(
+      `${config.workers} workers without TOLLGATE_REDIS_URL: each counts rate limits alone (per IP${config.rate_limit_per_min ? ` at ${config.rate_limit_per_min}/min` : ''} and ` +
+        `per key), so a client may get up to ${config.workers}x a limit, and a key revoked through one worker is refused by the others within ` +
+        `cache_ttl_ms (${config.cache_ttl_ms} ms). Budgets are exact either way (one database).`,
+    )
+
+  let stopping = false
+  const workers = new Set<Subprocess>()
+  /** Starts worker `slot`; resolves with its address once it serves, rejects if it ends before that. */
+  const start = (slot: number) =>
+    new Promise<string>((resolve, reject) => {
+      let served = false
+      const startedAt = Date.now()
+      const proc = Bun.spawn([process.execPath, ENTRY, 'serve'], {
+        env: { ...process.env, [WORKER_ENV]: String(process.pid) },
+        stdin: 'pipe',
+        stdout: 'inherit',
+        stderr: 'inherit',
+        ipc: (message: WorkerReady) => {
+          served = true
+          resolve(message.listening)
+        },
+        onExit: (_, code, signal) => {
+          workers.delete(proc)
+          const how = signal ?? `exit ${code}`
+          if (!served) return reject(new WorkerGroupError(`worker ${slot} ended before serving (${how})`))
+          if (stopping) return
+          const steady = Date.now() - startedAt >= STEADY_MS
+          log(`worker ${slot} (pid ${proc.pid}) ended (${how}); starting it again`)
+          restart(slot, steady ? 0 : 1_000)
+        },
+      })
+      workers.add(proc)
+    })
+  const restart = (slot: number, delay: number) =>
+    setTimeout(() => {
+      if (stopping) return
+      start(slot).then(
+        () => log(`worker ${slot} serves again`),
+        (error: Error) => {
+          log(`${error.message}; trying again`)
+          restart(slot, Math.min(Math.max(delay * 2, 1_000), MAX_RESTART_DELAY_MS))
+        },
+      )
+    }, delay)
+
+  const stopAll = async () => {
+    stopping = true
+    const all = [...workers]
+    for (const w of all) w.kill('SIGTERM')
+    await Promise.all(all.map((w) => w.exited))
+    lock.release()
+  }
+
+  // Every worker must serve before the group says it listens; one that ends before that fails the start.
+  const urls = await Promise.all(Array.from({ length: config.workers }, (_, i) => start(i + 1))).catch(async (error) => {
+    await stopAll()
+    throw error
+  })
+  log(`listening on ${urls[0]} (${config.workers} workers sharing the port)`)
+
+  return await new Promise<number>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.on(signal, async () => {
+        if (stopping) return
+        await stopAll()
+        resolve(0)
+      })
+  })
+}

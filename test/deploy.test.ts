@@ -1,0 +1,135 @@
+/**
+ * deploy/: the compose file a team copies to run three replicas (issue 14). No container engine runs here,
+ * so the file is checked by reading it: services, pinned images, the replicas' environment (secrets only
+ * from the environment, a configuration tollgate accepts), health checks, the non-root user, and the load
+ * balancer in front of exactly those replicas.
+ */
+import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadConfig } from '../src/config/load'
+import { ROOT } from './support/gateway'
+import { interpolate, readCompose, REPLICAS, replicaEnvironment } from './support/replicas'
+
+const compose = readCompose()
+const services = compose.services as Record<string, any>
+const SECRET_NAME = /KEY|PASSWORD|TOKEN|SECRET|AUTH/
+/** A file's text without its comments: what compose and nginx read. */
+const settingsOf = (file: string) => readFileSync(join(ROOT, 'deploy', file), 'utf8').replace(/^\s*#.*$/gm, '')
+
+describe('deploy/compose.yaml', () => {
+  test('three tollgate replicas, Postgres, Redis and a load balancer', () => {
+    expect(Object.keys(services).sort()).toEqual(['lb', 'postgres', 'redis', ...REPLICAS].sort())
+    expect(services.postgres.image).toStartWith('postgres:')
+    expect(services.redis.image).toStartWith('redis:')
+    expect(services.lb.image).toStartWith('nginx:')
+    // Only the load balancer is published.
+    for (const [name, s] of Object.entries(services)) expect({ name, published: s.ports !== undefined }).toEqual({ name, published: name === 'lb' })
+  })
+
+  test('every image is pinned to a version, and the replicas are built from this Dockerfile', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/^[a-z0-9./-]+:[0-9a-z][\w.-]*$/) })
+      expect(s.image).not.toEndWith(':latest')
+    }
+    for (const name of REPLICAS) expect(services[name].build).toEqual({ context: '..', dockerfile: 'Dockerfile' })
+  })
+
+  test('the replicas run as the image\'s non-root user, on a read-only filesystem', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1])
+    expect(users.at(-1)).toBe('bun')
+    for (const name of REPLICAS) {
+      expect(services[name].user).toBe('1000:1000')
+      expect(services[name].read_only).toBe(true)
+      expect(services[name].privileged).toBeUndefined()
+    }
+  })
+
+  test('every service has a health check, and each waits for what it needs to be healthy', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect({ name, test: s.healthcheck?.test?.length > 0 }).toEqual({ name, test: true })
+      expect(s.restart).toBe('unless-stopped')
+    }
+    for (const name of REPLICAS) {
+      expect(services[name].healthcheck.test.join(' ')).toContain('http://127.0.0.1:8080/health')
+      expect(services[name].depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } })
+    }
+    expect(services.lb.depends_on).toEqual(Object.fromEntries(REPLICAS.map((r) => [r, { condition: 'service_healthy' }])))
+  })
+
+  test('the replicas share one environment: Postgres, Redis, limits, trusted proxy', () => {
+    const envs = REPLICAS.map((r) => services[r].environment)
+    expect(envs[1]).toEqual(envs[0])
+    expect(envs[2]).toEqual(envs[0])
+    const env = envs[0]
+    expect(env.TOLLGATE_DATABASE_URL).toStartWith('postgres://tollgate:${POSTGRES_PASSWORD')
+    expect(env.TOLLGATE_DATABASE_URL).toEndWith('@postgres:5432/tollgate')
+    expect(env.TOLLGATE_REDIS_URL).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD[^}]*\}@redis:6379$/)
+    expect(env.TOLLGATE_REDIS_FAILURE).toBe('open')
+    expect(Number(env.TOLLGATE_RATE_LIMIT_PER_MIN)).toBeGreaterThan(0)
+    expect(env.TOLLGATE_TRUST_PROXY).toBe('true')
+    // One process per container: replicas scale by containers here, TOLLGATE_WORKERS is for one host.
+    expect(env.TOLLGATE_WORKERS).toBeUndefined()
+  })
+
+  test('secrets come only from the environment, never written in the file', () => {
+    const check = (where: string, env: Record<string, unknown>) => {
+      for (const [name, value] of Object.entries(env)) {
+        if (!SECRET_NAME.test(name)) continue
+        expect({ where, name, value }).toEqual({ where, name, value: expect.stringMatching(/^\$\{[A-Z_]+:\?[^}]+\}$/) })
+      }
+    }
+    for (const [name, s] of Object.entries(services)) check(name, s.environment ?? {})
+    // Passwords inside URLs and commands are references too.
+    const text = readFileSync(join(ROOT, 'deploy', 'compose.yaml'), 'utf8')
+    for (const m of text.matchAll(/:\/\/[^:@/\s]*:([^@\s]+)@/g)) expect(m[1]).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/)
+    expect(services.redis.command).toContain('${REDIS_PASSWORD:?set REDIS_PASSWORD}')
+    // tollgate.yaml reads provider keys with ${VAR}, as tollgate expands them.
+    const config = Bun.YAML.parse(readFileSync(join(ROOT, 'deploy', 'tollgate.yaml'), 'utf8')) as any
+    for (const p of Object.values(config.providers) as any[]) expect(p.api_key).toMatch(/^\$\{[A-Z_]+\}$/)
+  })
+
+  test('the replicas\' settings are a configuration tollgate accepts', () => {
+    const env = replicaEnvironment({
+      redisUrl: 'redis://127.0.0.1:6379', dbPath: ':memory:', configFile: join(ROOT, 'deploy', 'tollgate.yaml'), port: 8080,
+      masterKey: 'deploy-test-master-key-9f8e7d6c5b4a3210',
+    })
+    const config = loadConfig(env)
+    expect(config.redis_url).toBe('redis://127.0.0.1:6379')
+    expect(config.redis_failure).toBe('open')
+    expect(config.trust_proxy).toBe(true)
+    expect(Object.keys(config.providers).sort()).toEqual(['anthropic', 'openai'])
+  })
+
+  test('Postgres keeps its durability settings; Redis keeps nothing on disk', () => {
+    const text = settingsOf('compose.yaml')
+    expect(text).not.toMatch(/synchronous_commit|fsync\s*=\s*off|full_page_writes/)
+    expect(services.postgres.command).toBeUndefined()
+    expect(services.postgres.volumes).toEqual(['pgdata:/var/lib/postgresql/data'])
+    expect(services.redis.command.join(' ')).toContain("--save  --appendonly no")
+  })
+
+  test('a variable a replica needs and the operator did not set stops compose, naming it', () => {
+    expect(() => interpolate(services['tollgate-1'].environment.TOLLGATE_MASTER_KEY, {})).toThrow('TOLLGATE_MASTER_KEY')
+  })
+})
+
+describe('deploy/nginx.conf', () => {
+  const conf = settingsOf('nginx.conf')
+
+  test('balances over exactly the three replicas, on the port the compose file publishes', () => {
+    expect([...conf.matchAll(/^\s*server\s+([\w-]+):8080\b/gm)].map((m) => m[1])).toEqual([...REPLICAS])
+    expect(conf).toMatch(/listen 8080;/)
+    expect(services.lb.ports).toEqual(['8080:8080'])
+  })
+
+  test('streams unbuffered, sets the client address the replicas trust, never resends a POST', () => {
+    expect(conf).toMatch(/proxy_buffering off;/)
+    expect(conf).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/)
+    expect(conf).not.toContain('$proxy_add_x_forwarded_for')
+    expect(conf).not.toContain('non_idempotent')
+    // Longer than the gateway's upstream timeout (600 s), so that the gateway answers a slow call itself.
+    expect(Number(/proxy_read_timeout (\d+)s;/.exec(conf)?.[1])).toBeGreaterThan(600)
+  })
+})
