@@ -170,7 +170,7 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
   await page.getByRole('button', { name: 'Add price' }).click()
   await page.getByRole('cell', { name: 'mock:gpt-new' }).first().waitFor()
   // The unpriced highlight goes once the page has re-read the record of unpriced models (its own request).
-  await page.waitForFunction(() => document.querySelectorAll('.unpriced').length === 0, undefined, { timeout: 10_000 })
+  await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('.unpriced').length === 0, undefined, { timeout: 10_000 })
   expect(await page.locator('.unpriced').count()).toBe(0)
   expect((await client.chat.completions.create({ model: 'mock:gpt-new', messages: [{ role: 'user', content: 'hi' }] })).choices.length).toBe(1)
 
