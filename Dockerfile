@@ -50,7 +50,10 @@ RUN --mount=type=secret,id=npm_ca \
 FROM oven/bun:1.4.4-slim AS runtime
 
 # NODE_ENV=production: Elysia's production mode (its own validation errors carry no schema details).
+# BUN_CONFIG_MAX_HTTP_REQUESTS: Bun's own cap on fetches in flight (256 unset), read once at process start;
+# it must exceed TOLLGATE_MAX_UPSTREAM_CONCURRENCY (default 2048) by 32, or the gateway lowers its limit.
 ENV NODE_ENV=production \
+    BUN_CONFIG_MAX_HTTP_REQUESTS=4096 \
     TOLLGATE_HOST=0.0.0.0 \
     TOLLGATE_PORT=8080 \
     TOLLGATE_DB=/data/tollgate.db

@@ -23,6 +23,7 @@ import { ChangeFeed } from './redis/change-feed'
 import { RedisLink } from './redis/link'
 import { SharedRateLimiter } from './redis/rate-limiter'
 import { ProviderRegistry } from './providers/registry'
+import { UpstreamSlots } from './providers/upstream-slots'
 import { RefusalRecord } from './records/refusals'
 import { RequestLog } from './records/request-log'
 import { adminRoutes } from './routes/admin'
@@ -66,6 +67,8 @@ export async function createServices(config: Config): Promise<Services> {
     if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
   const logger = createLogger(config.log_level)
+  const upstream = new UpstreamSlots(config.max_upstream_concurrency, () => metrics.upstreamBusy.inc())
+  metrics.watchUpstream(upstream)
   const alerts = new Alerts(db.$client, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)
   const requestLog = new RequestLog(db.$client, writes, config.audit_retention_days, store.kind === 'postgres' ? store : undefined)
@@ -81,6 +84,8 @@ export async function createServices(config: Config): Promise<Services> {
     ledger,
     providers,
     requestLog,
+    upstream,
+    records: store.records,
     refusals: new RefusalRecord(db.$client, writes, config.audit_retention_days),
     sessions: new SessionStore(db.$client, config.master_key, {
       idleMs: config.console_session_idle_min * 60_000,

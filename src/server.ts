@@ -1,5 +1,6 @@
 import { startSweeper, logSweep } from './budget/sweeper'
 import type { Config } from './config/schema'
+import { checkpointOffThread } from './db/checkpointer'
 import { createApp, createServices } from './app'
 import { errorResponse, internalError } from './http/errors'
 import { SERVER_BODY_LIMIT } from './plugins/body-limit'
@@ -71,6 +72,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
     services.alerts.holdsExpired(n)
   })
   services.alerts.start()
+  const stopCheckpoints = checkpointOffThread(services.db.$client, config.db)
   const ready = services.changes?.start() ?? Promise.resolve()
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
@@ -96,6 +98,8 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       await server.stop(true)
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
+      services.records.stop()
+      stopCheckpoints()
       services.redis?.stop()
       await services.store.close()
     },

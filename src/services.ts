@@ -10,6 +10,8 @@ import type { RateLimiter } from './http/gcra'
 import type { GatewayMetrics } from './metrics/gateway-metrics'
 import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
+import type { UpstreamSlots } from './providers/upstream-slots'
+import type { RecordsReads } from './records/records-reader'
 import type { RefusalRecord } from './records/refusals'
 import type { RequestLog } from './records/request-log'
 import type { Store } from './store/store'
@@ -31,7 +33,10 @@ export interface Services {
   prices: PriceBook
   ledger: Ledger
   providers: ProviderRegistry
+  upstream: UpstreamSlots
   requestLog: RequestLog
+  /** The records queries, off the request thread. */
+  records: RecordsReads
   refusals: RefusalRecord
   sessions: SessionStore
   metrics: GatewayMetrics

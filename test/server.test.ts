@@ -1,8 +1,11 @@
 import { describe, expect, test } from 'bun:test'
+import { rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { createApp, createServices } from '../src/app'
 import { configSchema } from '../src/config/schema'
 import { startMockProvider } from './support/mock-provider'
-import { MASTER_KEY, startTestGateway } from './support/gateway'
+import { MASTER_KEY, startTestGateway, tempDir } from './support/gateway'
+import { MAINTENANCE_BATCH } from '../src/db/maintenance'
 
 const DAY = 86_400_000
 
@@ -32,6 +35,31 @@ describe('request log retention', () => {
     expect(await services.requestLog.pruneOld(now)).toBe(1)
     expect(services.store.db.$client.query('SELECT request_id FROM api_request_log').all()).toEqual([{ request_id: 'recent' }])
     services.requestLog.stop()
+  })
+
+  test('a large prune deletes in batches, handing the thread back between them, then truncates the WAL', async () => {
+    const dir = tempDir()
+    const services = await createServices(configSchema.parse({ master_key: MASTER_KEY, db: join(dir, 'prune.db'), audit_retention_days: 30 }))
+    try {
+      const now = Date.now()
+      const db = services.store.db.$client
+      const ROWS = 25_000
+      db.query(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+         INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms) SELECT ?2 - i, 'old-' || i, 'GET', '/v1/x', 200, 1 FROM n`,
+      ).run(ROWS, now - 31 * DAY)
+      const count = () => db.query<{ n: number }, []>('SELECT count(*) AS n FROM api_request_log').get()!.n
+      const pruning = services.requestLog.pruneOld(now)
+      // Control is back here after the first batch: the rest is still to go.
+      expect(count()).toBe(ROWS - MAINTENANCE_BATCH)
+      expect(await pruning).toBe(ROWS)
+      expect(count()).toBe(0)
+      expect(statSync(join(dir, 'prune.db-wal')).size).toBe(0)
+    } finally {
+      services.requestLog.stop()
+      await services.store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

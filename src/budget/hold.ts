@@ -12,7 +12,13 @@ export class Hold implements Disposable {
   constructor(
     private readonly ledger: Ledger,
     readonly taken: TakenHold,
+    private ended?: () => void,
   ) {}
+
+  /** Runs `fn` once the hold is settled or released (whoever owns it then): the upstream slot goes back with it. */
+  whenEnded(fn: () => void): void {
+    this.ended = fn
+  }
 
   get id(): number {
     return this.taken.id
@@ -36,6 +42,7 @@ export class Hold implements Disposable {
     if (!this.open) return
     this.open = false
     this.ledger.settle(this.taken, outcome)
+    this.ended?.()
   }
 
   /** Ends the hold with no charge: the provider produced nothing (it failed, or the client left before it was called). */
@@ -47,7 +54,7 @@ export class Hold implements Disposable {
   transfer(): Hold {
     if (!this.open) throw new Error('transfer of a closed hold')
     this.open = false
-    return new Hold(this.ledger, this.taken)
+    return new Hold(this.ledger, this.taken, this.ended)
   }
 
   [Symbol.dispose](): void {

@@ -77,6 +77,9 @@ export interface HoldDecision {
   remainingAfter: number | null
 }
 
+/** Expired holds one sweeper step settles: a few milliseconds of the request thread. */
+export const SWEEP_BATCH = 200
+
 /**
  * The storage under the ledger: SQLite (src/store/sqlite) or Postgres (src/store/postgres). It reads a
  * budget's figures under its lock, asks `decideHold` (the rules, written once, here) and writes what that
@@ -87,8 +90,11 @@ export interface LedgerStore {
   reserve(r: HoldRequest, now: number, ttlMs: number): Promise<TakenHold | GatewayError>
   /** Settles in the background (grouped with its neighbours); a hold already settled is left alone. */
   settle(hold: TakenHold, outcome: Outcome, now: number): void
-  /** Settles every hold past its expiry with the outcome `charge` gives it; returns how many this process settled. */
-  sweep(now: number, charge: (hold: TakenHold, now: number) => Outcome): Promise<number>
+  /**
+   * Settles at most `limit` holds past their expiry, in one transaction, with the outcome `charge` gives
+   * each (a settlement still queued lands first); returns how many this process settled.
+   */
+  sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<number>
   userExists(userId: string): Promise<boolean>
   /** Writes every queued settlement now; readers of spend and usage await this first. */
   flush(): Promise<void>
@@ -179,9 +185,16 @@ export class Ledger {
     this.store.settle(hold, outcome, Date.now())
   }
 
-  /** Settles every hold past its expiry at its full amount; returns how many. */
-  sweep(now = Date.now()): Promise<number> {
-    return this.store.sweep(now, expiredOutcome)
+  /** Settles every hold past its expiry at its full amount, batch after batch; returns how many. */
+  async sweep(now = Date.now()): Promise<number> {
+    let total = 0
+    for (let n = await this.sweepBatch(now); n > 0; n = await this.sweepBatch(now)) total += n
+    return total
+  }
+
+  /** Settles at most SWEEP_BATCH expired holds in one short transaction; returns how many. */
+  sweepBatch(now = Date.now()): Promise<number> {
+    return this.store.sweepBatch(now, expiredOutcome, SWEEP_BATCH)
   }
 
   /** Whether a user exists: the master key may name one that does not. */

@@ -1,27 +1,42 @@
-import type { Ledger } from './ledger'
+import { yieldToRequests } from '../db/maintenance'
+import { SWEEP_BATCH, type Ledger } from './ledger'
 
 /**
  * Settles holds that outlived their TTL (a crashed process, a lost task) at their full amount, at
- * startup and every minute. Several processes may sweep the same database: a hold settles only once.
+ * startup and every minute. Several processes may sweep the same database: a hold settles only once. A
+ * backlog (thousands of holds after a crash) goes in small batches, handing the thread to requests between them.
  */
 export function startSweeper(ledger: Ledger, everyMs = 60_000, log: (n: number) => void = logSweep): { stop(): void } {
+  let stopped = false
   let running = false
   const run = async () => {
     if (running) return
     running = true
     try {
-      const n = await ledger.sweep()
-      if (n > 0) log(n)
+      let total = 0
+      for (;;) {
+        const n = await ledger.sweepBatch()
+        total += n
+        if (n < SWEEP_BATCH || stopped) break
+        await yieldToRequests()
+        if (stopped) break
+      }
+      if (total > 0) log(total)
     } catch (error) {
       console.error('[tollgate] sweeper failed', error)
     } finally {
       running = false
     }
   }
-  run()
+  void run()
   const timer = setInterval(run, everyMs)
   timer.unref()
-  return { stop: () => clearInterval(timer) }
+  return {
+    stop: () => {
+      stopped = true
+      clearInterval(timer)
+    },
+  }
 }
 
 export const logSweep = (n: number) => console.warn(`[tollgate] sweeper settled ${n} expired hold(s) at their full amount`)

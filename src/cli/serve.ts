@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config/load'
+import { effectiveUpstreamLimit } from '../providers/upstream-slots'
 import { lockPort, PortLockedError, type PortLock } from '../workers/port-lock'
 import type { WorkerReady } from '../workers/group'
 import { isWorker } from '../workers/worker-env'
@@ -43,6 +44,11 @@ if (!isWorker() && config.port !== 0) {
     refuse(error.message)
   }
 }
+
+// Bun's fetch cap is fixed when the process starts: the limit must fit under it (see effectiveUpstreamLimit).
+const upstreamLimit = effectiveUpstreamLimit(config.max_upstream_concurrency)
+if (upstreamLimit.warning) console.warn(`[tollgate] ${upstreamLimit.warning}`)
+config.max_upstream_concurrency = upstreamLimit.limit
 
 // Loaded once the configuration is valid: a refused start does not load the whole gateway first.
 const { PortInUseError, startGateway } = await import('../server')

@@ -122,6 +122,11 @@ export const configSchema = z
     upstream_timeout_ms: positiveInt.default(600_000),
     /** A stream that sends nothing for this long is cut. */
     upstream_idle_timeout_ms: positiveInt.default(120_000),
+    /**
+     * Provider calls in flight at once (streams until they end). One more is refused with 503 and Retry-After
+     * before its hold is taken, instead of waiting unseen in the runtime's queue with its hold open.
+     */
+    max_upstream_concurrency: positiveInt.default(2048),
     audit_retention_days: nonNegativeInt.default(30),
     /** How long a verified key (or a price list) is trusted before it is read again: other processes' revocations show within this. */
     cache_ttl_ms: nonNegativeInt.default(5_000),

@@ -7,6 +7,9 @@ import * as schema from './schema'
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
 
+/** How long a writer waits for another's lock before giving up. */
+export const BUSY_TIMEOUT_MS = 5000
+
 export const MIGRATIONS = join(import.meta.dir, '..', '..', 'drizzle')
 
 /**
@@ -42,7 +45,7 @@ export function openDatabase(path: string): Db {
   const client = new Database(path, { create: true, strict: true })
   client.exec('PRAGMA journal_mode = WAL')
   client.exec('PRAGMA synchronous = NORMAL')
-  client.exec('PRAGMA busy_timeout = 5000')
+  client.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
   client.exec('PRAGMA foreign_keys = ON')
   const db = drizzle({ client, schema })
   migrate(db, { migrationsFolder: MIGRATIONS })

@@ -30,6 +30,10 @@ export const rateLimited = (retryAfterSec: number, message = 'Rate limit exceede
 export const badGateway = (message: string) => new GatewayError(502, 'upstream_error', message, 'api_error')
 export const gatewayTimeout = (message: string) => new GatewayError(504, 'upstream_timeout', message, 'api_error')
 export const internalError = () => new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.', 'api_error')
+export const upstreamBusy = (limit: number) =>
+  new GatewayError(503, 'upstream_busy', `The gateway already has ${limit} provider calls in flight; try again shortly.`, 'api_error', {
+    'retry-after': '1',
+  })
 export const databaseBusy = () =>
   new GatewayError(503, 'database_busy', 'The database stayed locked by another process past the busy timeout; try again.', 'api_error', {
     'retry-after': '1',

@@ -81,6 +81,8 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     throw badRequest('This request could cost $1,000,000 or more at its maximum output: lower max_tokens.', 'estimate_too_large')
   const floor = config.clamp_output_floor_tokens
   const clamp = price && r.clampable && clampsOutput(r.caller, config.clamp_output) && estimate.outputTokens > floor
+  // Before the hold: a request over the limit is refused holding nothing, and never waits after its hold.
+  const giveSlotBack = services.upstream.take()
   const hold = await ledger.reserve({
     requestId: r.requestId,
     userId,
@@ -92,7 +94,11 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     endpoint: r.endpoint,
     priceId: price?.id ?? null,
     stream: r.stream,
+  }).catch((error: unknown) => {
+    giveSlotBack()
+    throw error
   })
+  hold.whenEnded(giveSlotBack)
   const tariff: Tariff = { price, features }
   if (!clamp || hold.amount >= amount) return { model, price, tariff, userId, estimate, hold, outputClamp: null }
   const outputTokens = outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, hold.amount, features, config.server_tool_use_input_tokens)

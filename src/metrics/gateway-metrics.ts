@@ -1,5 +1,6 @@
 import type { AlertOutbox } from '../alerts/outbox'
 import { knownMethod } from '../http/route-patterns'
+import type { UpstreamSlots } from '../providers/upstream-slots'
 import type { ChangeFeed } from '../redis/change-feed'
 import type { RedisLink } from '../redis/link'
 import type { SharedRateLimiter } from '../redis/rate-limiter'
@@ -20,6 +21,7 @@ export class GatewayMetrics {
   readonly tokens = this.registry.register(new Counter('tollgate_tokens_total', 'Tokens billed, by model and kind (prompt, completion, cached).'))
   readonly costUsd = this.registry.register(new Counter('tollgate_cost_usd_total', 'USD charged, by model.'))
   readonly settlements = this.registry.register(new Counter('tollgate_settlements_total', 'Holds settled, by status (ok, error, aborted, expired).'))
+  readonly upstreamBusy = this.registry.register(new Counter('tollgate_upstream_busy_total', 'Requests refused with 503 upstream_busy: the upstream concurrency limit was reached.'))
   readonly refusals = this.registry.register(new Counter('tollgate_refusals_total', 'Requests refused by the gateway, by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …).'))
 
   /** Open holds in the database as last read (`readReservations`, before each scrape). */
@@ -52,6 +54,11 @@ export class GatewayMetrics {
   watchAlerts(outbox: AlertOutbox): void {
     this.registry.register(new Gauge('tollgate_alerts_pending', 'Alert deliveries not yet made (all processes).', () => outbox.count('pending')))
     this.registry.register(new Gauge('tollgate_alerts_failed', 'Alert deliveries given up after their last attempt (all processes).', () => outbox.count('failed')))
+  }
+
+  watchUpstream(slots: UpstreamSlots): void {
+    this.registry.register(new Gauge('tollgate_upstream_in_flight', 'Provider calls in flight in this process (streams until they end).', () => slots.inFlight))
+    this.registry.register(new Gauge('tollgate_upstream_limit', 'The most provider calls this process runs at once (TOLLGATE_MAX_UPSTREAM_CONCURRENCY).', () => slots.limit))
   }
 
   /** A model's label: its own name if the operator configured or priced it, else `other`. */

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'bun:sqlite'
 import type { WriteQueue } from '../db/write-queue'
+import { deleteInBatches, LARGE_PRUNE_ROWS, MAINTENANCE_BATCH, truncateWal } from '../db/maintenance'
 import { knownMethod } from '../http/route-patterns'
 import type { Store } from '../store/store'
 
@@ -50,6 +51,7 @@ export class RequestLog {
   private readonly updateAggregate: Statement<unknown, [number, number, number]>
   private readonly prune
   private readonly pruner: Timer
+  private readonly db: Database
   private interval = -1
   private aggregates = new Map<string, Aggregate>()
   /** Aggregates counted past what their row says. */
@@ -76,9 +78,13 @@ export class RequestLog {
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?1)`,
     )
     this.updateAggregate = db.prepare('UPDATE api_request_log SET count = ?, last_at = ? WHERE id = ?')
-    this.prune = db.prepare('DELETE FROM api_request_log WHERE created_at < $cutoff')
-    this.pruneOld()
-    this.pruner = setInterval(() => this.pruneOld(), 3_600_000)
+    this.prune = db.prepare(
+      `DELETE FROM api_request_log WHERE id IN (SELECT id FROM api_request_log WHERE created_at < $cutoff ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
+    )
+    this.db = db
+    // In the background from the start: the port opens while a long retention catches up.
+    void this.pruneOld()
+    this.pruner = setInterval(() => void this.pruneOld(), 3_600_000)
     this.pruner.unref()
   }
 
@@ -142,12 +148,17 @@ export class RequestLog {
     this.unsynced.clear()
   }
 
-  /** Deletes rows older than the retention period (0 keeps everything). Returns how many went. */
-  pruneOld(now = Date.now()): number {
+  /**
+   * Deletes rows older than the retention period (0 keeps everything), in small batches that leave the
+   * request thread free between them, then gives back the WAL's space after a large prune. Returns how many went.
+   */
+  async pruneOld(now = Date.now()): Promise<number> {
     if (this.retentionDays === 0) return 0
     const cutoff = now - this.retentionDays * DAY_MS
     this.shared?.pruneRequestLog(cutoff).catch((error) => console.error('[tollgate] request-log prune failed', error))
-    return this.prune.run({ cutoff }).changes
+    const n = await deleteInBatches(() => this.prune.run({ cutoff }).changes, () => this.stopped)
+    if (n >= LARGE_PRUNE_ROWS && !this.stopped) truncateWal(this.db)
+    return n
   }
 
   /** Stops pruning and writes the counts; refusals still answered while the server drains are queued at once. */

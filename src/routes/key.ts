@@ -67,8 +67,7 @@ export const keySelfRoutes = (services: Services) => {
       '/v1/key/usage',
       async ({ request, query }) => {
         const caller = callingKey(request)
-        const filter = { ...query, key_id: caller.keyId }
-        return { ...(await reader.listUsage(filter)), totals: await reader.totals(filter) }
+        return reader.pageWithTotals({ ...query, key_id: caller.keyId })
       },
       {
         query: strictQuery({ ...pageQuery, ...ownFilters }),

@@ -3,6 +3,7 @@ import type { LedgerStore } from '../budget/ledger'
 import type { Db } from '../db/open'
 import type { WriteQueue } from '../db/write-queue'
 import type * as tables from '../db/schema'
+import type { RecordsReads } from '../records/records-reader'
 import type { RequestLogEntry } from '../records/request-log'
 
 /** A key as authentication needs it. */
@@ -84,6 +85,11 @@ export interface Store {
   usageDay(createdAt: unknown): DrizzleSql<string>
   readonly ledger: LedgerStore
   readonly prices: PriceRows
+  /**
+   * The records queries (usage lists, totals, summary, CSV, request log, console aggregates): on SQLite a
+   * worker with its own read-only connection, so a long scan never holds the request thread; on Postgres the pool.
+   */
+  readonly records: RecordsReads
   /** The key with this secret hash; the SQLite store answers at once (the hot path's cache miss). */
   findKey(hash: string): KeyLookupRow | undefined | Promise<KeyLookupRow | undefined>
   /**

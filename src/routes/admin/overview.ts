@@ -1,8 +1,8 @@
-import { and, desc, gte, lt, lte, sql } from 'drizzle-orm'
+import { and, desc, gte, lt } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
-import { refusalCounts, reservations, unpricedModels, usage, USAGE_DAY } from '../../db/schema'
+import { refusalCounts, unpricedModels } from '../../db/schema'
 import type { Services } from '../../services'
 import { usageFilters, usageReader, type UsageFilters } from './records'
 import { strictQuery } from './strict-query'
@@ -15,7 +15,6 @@ const startOfMonth = (ms: number) => Date.UTC(new Date(ms).getUTCFullYear(), new
 const MAX_SERIES = 8
 
 const dayNumber = (ms: number) => Math.floor(ms / DAY_MS)
-const usageDay = sql<number>`${USAGE_DAY}`
 
 /** The UTC days from `since` to `until` (exclusive), oldest first. */
 function daysBetween(since: number, until: number): string[] {
@@ -30,26 +29,12 @@ const refusalKind = (code: string): RefusalKind =>
 
 /** What the console's overview and charts read: spend aggregates, open holds, refusals, unpriced models asked for. */
 export const overviewRoutes = (services: Services) => {
-  const { db, ledger, prices } = services
-  const { usageFilter } = usageReader(services)
+  const { db, ledger, prices, records } = services
+  const { filterValues } = usageReader(services)
 
-  /**
-   * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive. With no filter
-   * but the model, the range is said as days, which the day indexes serve in their order (see
-   * usage_day_model in the schema); a filter on anything else is better served by the row's time (the
-   * user's, key's or time index, reading rows in the order they were written).
-   */
-  const perDay = (column: typeof usage.userId | typeof usage.model, fromDay: number, toDay: number, filter: UsageFilters = {}) =>
-    db
-      .select({ day: usageDay, name: column, requests: sql<number>`count(*)`, cost: sql<number>`sum(${usage.cost})` })
-      .from(usage)
-      .where(
-        filter.user_id || filter.key_id || filter.status
-          ? usageFilter({ ...filter, since: fromDay * DAY_MS, until: (toDay + 1) * DAY_MS })
-          : and(gte(usageDay, fromDay), lte(usageDay, toDay), usageFilter({ model: filter.model })),
-      )
-      .groupBy(usageDay, column)
-      .all()
+  /** Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive (see usagePerDay). */
+  const perDay = (by: 'model' | 'user', fromDay: number, toDay: number, filter: UsageFilters = {}) =>
+    records.run('usagePerDay', { by, fromDay, toDay, filter: filterValues(filter) })
 
   /** The groups' totals, dearest first. */
   const ranked = (rows: Array<{ name: string; requests: number; cost: number }>) => {
@@ -71,21 +56,21 @@ export const overviewRoutes = (services: Services) => {
   return new Elysia({ name: 'admin-overview' })
     .get(
       '/v1/usage/overview',
-      ({ query }) => {
-        ledger.flush()
+      async ({ query }) => {
+        await ledger.flush()
         const now = Date.now()
         const month = startOfMonth(now)
         const today = dayNumber(now)
-        const holds = db
-          .select({ count: sql<number>`count(*)`, amount: sql<number>`coalesce(sum(${reservations.amount}), 0)` })
-          .from(reservations)
-          .get()!
-        const byModel = perDay(usage.model, dayNumber(month), today)
+        const [holds, byModel, byUser] = await Promise.all([
+          records.run('openHolds', undefined),
+          perDay('model', dayNumber(month), today),
+          perDay('user', dayNumber(month), today),
+        ])
         return {
           today: spend(byModel.filter((r) => r.day === today)),
           month: { since: new Date(month).toISOString(), ...spend(byModel) },
           open_holds: { count: holds.count, amount: microsToUsd(holds.amount) },
-          top_users: ranked(perDay(usage.userId, dayNumber(month), today)).slice(0, query.top).map(asUsd),
+          top_users: ranked(byUser).slice(0, query.top).map(asUsd),
           top_models: ranked(byModel).slice(0, query.top).map(asUsd),
         }
       },
@@ -96,13 +81,12 @@ export const overviewRoutes = (services: Services) => {
     )
     .get(
       '/v1/usage/daily',
-      ({ query }) => {
-        ledger.flush()
+      async ({ query }) => {
+        await ledger.flush()
         const until = query.until ?? Date.now()
         const since = query.since ?? startOfDay(until) - (query.days - 1) * DAY_MS
-        const column = query.by === 'user' ? usage.userId : usage.model
         // Whole UTC days, as the chart shows them: the day indexes serve the range.
-        const rows = perDay(column, dayNumber(since), dayNumber(until - 1), query)
+        const rows = await perDay(query.by, dayNumber(since), dayNumber(until - 1), query)
         const days = daysBetween(since, until)
         const named = ranked(rows).slice(0, MAX_SERIES).map((r) => r.name)
         const index = new Map(days.map((d, i) => [d, i]))

@@ -1,14 +1,16 @@
-import { and, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
-import type { usage } from '../../db/schema'
 import { notFound } from '../../http/errors'
 import { refusalSource } from '../../records/request-log'
+import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
 import { idCursor, pageQuery, toPage } from './pagination'
 import { strictQuery } from './strict-query'
-import { summaryCursor, type SummaryKey } from './summary-cursor'
+import { summaryCursor } from './summary-cursor'
+
+export { presentUsage }
 
 const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))
 const timeRange = { since: time.optional(), until: time.optional() }
@@ -29,73 +31,36 @@ type UsageQuery = z.infer<typeof usageQuery>
 /** The summary's cursor names a group (day, user, model), which may be longer than an id. */
 const summaryQuery = strictQuery({ ...pageQuery, cursor: z.string().max(2000).optional(), ...usageFilters })
 
-export const presentUsage = (r: typeof usage.$inferSelect) => ({
-  id: r.id,
-  request_id: r.requestId,
-  created_at: iso(r.createdAt),
-  user_id: r.userId,
-  key_id: r.keyId,
-  model: r.model,
-  provider: r.provider,
-  endpoint: r.endpoint,
-  prompt_tokens: r.promptTokens,
-  completion_tokens: r.completionTokens,
-  cached_tokens: r.cachedTokens,
-  cost: microsToUsd(r.cost),
-  reserved: microsToUsd(r.reserved),
-  price_id: r.priceId,
-  status: r.status,
-  latency_ms: r.latencyMs,
-  stream: r.stream,
-})
-
 /**
  * Usage rows and their totals under the usage filters: the admin lists and a key's own view read them
- * the same way. Usage rows name models `provider:model`; a filter may name one as a client would call it.
+ * the same way, through the records reader (off the request thread). Usage rows name models
+ * `provider:model`; a filter may name one as a client would call it.
  */
-export function usageReader({ store, ledger, providers }: Pick<Services, 'store' | 'ledger' | 'providers'>) {
-  const { db, tables: { usage } } = store
-  const usageFilter = (q: UsageFilters): SQL | undefined =>
-    and(
-      q.user_id ? eq(usage.userId, q.user_id) : undefined,
-      q.key_id ? eq(usage.keyId, q.key_id) : undefined,
-      q.model ? eq(usage.model, providers.canonicalName(q.model)) : undefined,
-      q.status ? eq(usage.status, q.status) : undefined,
-      q.since !== undefined ? gte(usage.createdAt, q.since) : undefined,
-      q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
-    )
+export function usageReader({ ledger, providers, records }: Pick<Services, 'ledger' | 'providers' | 'records'>) {
+  const filterValues = (q: UsageFilters): UsageFilterValues => ({
+    user_id: q.user_id,
+    key_id: q.key_id,
+    model: q.model ? providers.canonicalName(q.model) : undefined,
+    status: q.status,
+    since: q.since,
+    until: q.until,
+  })
 
   const listUsage = async (q: UsageQuery) => {
     await ledger.flush()
     const after = idCursor(q.cursor)
-    const rows = await db
-      .select()
-      .from(usage)
-      .where(and(usageFilter(q), after !== undefined ? lt(usage.id, after) : undefined))
-      .orderBy(desc(usage.id))
-      .limit(q.limit + 1)
-      .offset(after !== undefined ? 0 : (q.offset ?? 0))
+    const rows = await records.run('usageRows', { ...filterValues(q), limit: q.limit, offset: q.offset, after })
     return toPage(rows, q.limit, presentUsage, (r) => String(r.id))
   }
 
-  // Sums are read back as numbers: Postgres answers a bigint sum as numeric (text).
-  const totals = async (q: UsageFilters) => {
-    const [t] = await db
-      .select({
-        requests: sql<number>`count(*)`,
-        prompt_tokens: sql<number>`coalesce(sum(${usage.promptTokens}), 0)`,
-        completion_tokens: sql<number>`coalesce(sum(${usage.completionTokens}), 0)`,
-        cached_tokens: sql<number>`coalesce(sum(${usage.cachedTokens}), 0)`,
-        cost: sql<number>`coalesce(sum(${usage.cost}), 0)`,
-      })
-      .from(usage)
-      .where(usageFilter(q))
-    return {
-      requests: Number(t!.requests), prompt_tokens: Number(t!.prompt_tokens), completion_tokens: Number(t!.completion_tokens),
-      cached_tokens: Number(t!.cached_tokens), cost: microsToUsd(Number(t!.cost)),
-    }
+  const totals = (q: UsageFilters) => records.run('usageTotals', filterValues(q))
+
+  /** A list page and the totals of every row it filters, the two queries in one turn. */
+  const pageWithTotals = async (q: UsageQuery) => {
+    const [page, t] = await Promise.all([listUsage(q), totals(q)])
+    return { ...page, totals: t }
   }
-  return { usageFilter, listUsage, totals }
+  return { filterValues, listUsage, totals, pageWithTotals }
 }
 
 const CSV_PAGE = 1000
@@ -125,14 +90,9 @@ function csvLine(row: Record<string, unknown>): string {
 
 /** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
 export const recordRoutes = (services: Services) => {
-  const { ledger, requestLog } = services
-  const { db, tables: { apiRequestLog, usage, users } } = services.store
-  const { usageFilter, listUsage, totals } = usageReader(services)
-  /** The UTC day of a usage row, as the summary groups it. */
-  const usageDay = services.store.usageDay(usage.createdAt)
-  /** Groups after `k` in the summary's order: day descending, then user and model ascending. */
-  const afterGroup = (k: SummaryKey) =>
-    or(lt(usageDay, k.day), and(eq(usageDay, k.day), or(gt(usage.userId, k.userId), and(eq(usage.userId, k.userId), gt(usage.model, k.model)))))
+  const { ledger, requestLog, records } = services
+  const { db, tables: { users } } = services.store
+  const { filterValues, listUsage, pageWithTotals } = usageReader(services)
 
   return new Elysia({ name: 'admin-records' })
     .get('/v1/usage', ({ query }) => listUsage(query), {
@@ -143,19 +103,15 @@ export const recordRoutes = (services: Services) => {
       '/v1/usage/csv',
       async ({ query }) => {
         await ledger.flush()
-        const filter = usageFilter(query)
+        const filter = filterValues(query)
         let after: number | undefined
         const encoder = new TextEncoder()
         // Streamed page by page (keyset on id), so an export of millions of rows is never held in memory.
         const body = new ReadableStream<Uint8Array>({
           start: (c) => c.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n')),
           async pull(controller) {
-            const rows = await db
-              .select()
-              .from(usage)
-              .where(and(filter, after !== undefined ? lt(usage.id, after) : undefined))
-              .orderBy(desc(usage.id))
-              .limit(CSV_PAGE)
+            // usageRows reads one more than asked for: the page is the first CSV_PAGE, the extra one says more follow.
+            const rows = await records.run('usageRows', { ...filter, limit: CSV_PAGE - 1, after })
             if (rows.length > 0) {
               after = rows[rows.length - 1]!.id
               controller.enqueue(encoder.encode(rows.map((r) => csvLine(presentUsage(r))).join('')))
@@ -177,30 +133,15 @@ export const recordRoutes = (services: Services) => {
       async ({ query }) => {
         await ledger.flush()
         const after = summaryCursor.decode(query.cursor)
-        const rows = await db
-          .select({
-            user_id: usage.userId,
-            model: usage.model,
-            day: usageDay,
-            requests: sql<number>`count(*)`,
-            prompt_tokens: sql<number>`sum(${usage.promptTokens})`,
-            completion_tokens: sql<number>`sum(${usage.completionTokens})`,
-            cached_tokens: sql<number>`sum(${usage.cachedTokens})`,
-            cost: sql<number>`sum(${usage.cost})`,
-          })
-          .from(usage)
-          .where(and(usageFilter(query), after ? afterGroup(after) : undefined))
-          .groupBy(usage.userId, usage.model, usageDay)
-          .orderBy(desc(usageDay), usage.userId, usage.model)
-          .limit(query.limit + 1)
-          .offset(after ? 0 : (query.offset ?? 0))
-        const page = toPage(rows, query.limit, (r) => ({
-          ...r, requests: Number(r.requests), prompt_tokens: Number(r.prompt_tokens), completion_tokens: Number(r.completion_tokens),
-          cached_tokens: Number(r.cached_tokens), cost: microsToUsd(Number(r.cost)),
-        }), (r) =>
+        const filter = filterValues(query)
+        const [rows, totals] = await Promise.all([
+          records.run('usageSummaryRows', { ...filter, limit: query.limit, offset: query.offset, after }),
+          records.run('usageTotals', filter),
+        ])
+        const page = toPage(rows, query.limit, (r) => ({ ...r, cost: microsToUsd(r.cost) }), (r) =>
           summaryCursor.encode({ day: r.day, userId: r.user_id, model: r.model }),
         )
-        return { ...page, totals: await totals(query) }
+        return { ...page, totals }
       },
       {
         query: summaryQuery,
@@ -216,8 +157,7 @@ export const recordRoutes = (services: Services) => {
         await ledger.flush()
         if ((await db.select({ id: users.id }).from(users).where(eq(users.id, params.id))).length === 0)
           throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
-        const filter = { ...query, user_id: params.id }
-        return { ...(await listUsage(filter)), totals: await totals(filter) }
+        return pageWithTotals({ ...query, user_id: params.id })
       },
       {
         params: z.object({ id: z.string() }),
@@ -230,27 +170,20 @@ export const recordRoutes = (services: Services) => {
       async ({ query }) => {
         requestLog.sync()
         await ledger.flush()
-        const after = idCursor(query.cursor)
-        const rows = await db
-          .select()
-          .from(apiRequestLog)
-          .where(
-            and(
-              query.key_id ? eq(apiRequestLog.keyId, query.key_id) : undefined,
-              query.user_id ? eq(apiRequestLog.userId, query.user_id) : undefined,
-              query.status !== undefined ? eq(apiRequestLog.status, query.status) : undefined,
-              query.method ? eq(apiRequestLog.method, query.method.toUpperCase()) : undefined,
-              query.route ? eq(apiRequestLog.route, query.route) : undefined,
-              // An address also finds the refusals counted under its source (an IPv6 address's /64).
-              query.client_ip ? inArray(apiRequestLog.clientIp, [query.client_ip, refusalSource(query.client_ip)!]) : undefined,
-              query.since !== undefined ? gte(apiRequestLog.createdAt, query.since) : undefined,
-              query.until !== undefined ? lte(apiRequestLog.createdAt, query.until) : undefined,
-              after !== undefined ? lt(apiRequestLog.id, after) : undefined,
-            ),
-          )
-          .orderBy(desc(apiRequestLog.id))
-          .limit(query.limit + 1)
-          .offset(after !== undefined ? 0 : (query.offset ?? 0))
+        const rows = await records.run('auditRows', {
+          key_id: query.key_id,
+          user_id: query.user_id,
+          status: query.status,
+          method: query.method?.toUpperCase(),
+          route: query.route,
+          // An address also finds the refusals counted under its source (an IPv6 address's /64).
+          client_ips: query.client_ip ? [query.client_ip, refusalSource(query.client_ip)!] : undefined,
+          since: query.since,
+          until: query.until,
+          limit: query.limit,
+          offset: query.offset,
+          after: idCursor(query.cursor),
+        })
         return toPage(
           rows,
           query.limit,

@@ -1,11 +1,8 @@
 import { badRequest } from '../../http/errors'
 
-/** One row of the usage summary is one of these groups. */
-export interface SummaryKey {
-  day: string
-  userId: string
-  model: string
-}
+import type { SummaryKey } from '../../records/usage-queries'
+
+export type { SummaryKey }
 
 const invalid = () => badRequest('Invalid query: cursor: is not one this API returned')
 

@@ -206,25 +206,20 @@ export class PostgresLedgerStore implements LedgerStore {
     this.settlements.push(settlementRow(hold, outcome, now))
   }
 
-  async sweep(now: number, charge: (hold: TakenHold, now: number) => Outcome): Promise<number> {
+  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<number> {
     await this.flush().catch(() => {})
-    let total = 0
-    for (;;) {
-      // SKIP LOCKED: replicas sweeping at once each claim different holds, and a hold being settled by
-      // its owner right now is skipped (its DELETE holds the row lock), never charged twice.
-      const n = await retryingConflicts(() => this.sql.begin(async (tx) => {
-        const rows = (await tx`
-          SELECT * FROM reservations WHERE expires_at <= ${now} ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED`) as ReservationRow[]
-        if (rows.length === 0) return 0
-        const batch = rows.map((row) => {
-          const hold = takenFromRow(row)
-          return settlementRow(hold, charge(hold, now), now)
-        })
-        return settleIn(tx, batch)
-      }))
-      if (n === 0) return total
-      total += n
-    }
+    // SKIP LOCKED: replicas sweeping at once each claim different holds, and a hold being settled by
+    // its owner right now is skipped (its DELETE holds the row lock), never charged twice.
+    return retryingConflicts(() => this.sql.begin(async (tx) => {
+      const rows = (await tx`
+        SELECT * FROM reservations WHERE expires_at <= ${now} ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`) as ReservationRow[]
+      if (rows.length === 0) return 0
+      const batch = rows.map((row) => {
+        const hold = takenFromRow(row)
+        return settlementRow(hold, charge(hold, now), now)
+      })
+      return settleIn(tx, batch)
+    }))
   }
 
   async userExists(userId: string): Promise<boolean> {

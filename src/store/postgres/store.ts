@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { openDatabase, type Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
 import { WriteQueue } from '../../db/write-queue'
+import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { priceInsertParams, priceSql } from '../price-sql'
 import type { KeyLookupRow, PriceRow, PriceRows, Store, StoredResponseRow } from '../store'
@@ -34,6 +35,7 @@ export class PostgresStore implements Store {
   readonly tables = tables as unknown as typeof sqliteTables
   readonly ledger: PostgresLedgerStore
   readonly prices: PriceRows
+  readonly records: RecordsReads
   readonly local: { db: Db; writes: WriteQueue }
   private readonly log: BatchWriter<RequestLogEntry>
   private readonly responses: BatchWriter<StoredResponseRow & { created_at: number; forget?: true }>
@@ -43,6 +45,7 @@ export class PostgresStore implements Store {
     this.db = drizzle({ client: sql, schema: tables }) as unknown as Db
     this.ledger = new PostgresLedgerStore(sql, onError)
     this.prices = postgresPriceRows(sql)
+    this.records = directRecords(this)
     const local = openDatabase(':memory:')
     this.local = { db: local, writes: new WriteQueue(local.$client, onError) }
     this.log = new BatchWriter((rows) => sql.unsafe(LOG_INSERT, [JSON.stringify(rows)]), onError, { retry: false, what: 'request-log row' })

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'bun:sqlite'
 import type { WriteQueue } from '../../db/write-queue'
 import type { GatewayError } from '../../http/errors'
-import { decideHold, type HoldRequest, type LedgerStore, type Outcome, type TakenHold } from '../../budget/ledger'
+import { decideHold, SWEEP_BATCH, type HoldRequest, type LedgerStore, type Outcome, type TakenHold } from '../../budget/ledger'
 import type { BudgetPeriod } from '../../budget/period'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 
@@ -43,11 +43,11 @@ export class SqliteLedgerStore implements LedgerStore {
   private readonly creditUser: Statement<unknown, [string, number, number]>
   private readonly creditKey: Statement<unknown, [string, number, number]>
   private readonly insertUsage: Statement<unknown, [string, number, string, string | null, string, string, string, number, number, number, number, number, number | null, string, number, number]>
-  private readonly expiredHolds: Statement<ReservationRow, [number]>
+  private readonly expiredHolds: Statement<ReservationRow, [number, number]>
   private readonly userExistsStatement: Statement<{ found: number }, [string]>
   private readonly debitKeyWithItsHolds: Statement<unknown, [string]>
   private readonly markKeyHoldsDebited: Statement<unknown, [string]>
-  private readonly sweepTx: (now: number, charge: (hold: TakenHold, now: number) => Outcome) => number
+  private readonly sweepTx: (now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number) => number
   private readonly reserveTx: (r: HoldRequest, now: number, ttlMs: number) => TakenHold | GatewayError
 
   constructor(
@@ -77,16 +77,16 @@ export class SqliteLedgerStore implements LedgerStore {
                           cached_tokens, cost, reserved, price_id, status, latency_ms, stream)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    this.expiredHolds = db.prepare('SELECT * FROM reservations WHERE expires_at <= ? LIMIT 1000')
+    this.expiredHolds = db.prepare('SELECT * FROM reservations WHERE expires_at <= ? LIMIT ?')
     this.userExistsStatement = db.prepare('SELECT 1 AS found FROM users WHERE id = ?')
     this.debitKeyWithItsHolds = db.prepare(
       'UPDATE api_keys SET reserved = reserved + (SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE key_id = ?1 AND key_debited = 0) WHERE id = ?1',
     )
     this.markKeyHoldsDebited = db.prepare('UPDATE reservations SET key_debited = 1 WHERE key_id = ? AND key_debited = 0')
     this.reserveTx = db.transaction((r: HoldRequest, now: number, ttlMs: number) => this.reserveInTx(r, now, ttlMs)).immediate
-    this.sweepTx = db.transaction((now: number, charge: (hold: TakenHold, now: number) => Outcome) => {
+    this.sweepTx = db.transaction((now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number) => {
       let n = 0
-      for (const row of this.expiredHolds.all(now)) {
+      for (const row of this.expiredHolds.all(now, limit)) {
         const hold = takenFromRow(row)
         if (this.settleNow(hold, charge(hold, now), now)) n++
       }
@@ -148,16 +148,17 @@ export class SqliteLedgerStore implements LedgerStore {
     return true
   }
 
-  async sweep(now: number, charge: (hold: TakenHold, now: number) => Outcome): Promise<number> {
-    return this.sweepNow(now, charge)
-  }
-
-  /** `sweep`, synchronously. */
-  sweepNow(now: number, charge: (hold: TakenHold, now: number) => Outcome): number {
+  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<number> {
     // A settlement still queued must land first, or its hold would be charged in full as expired.
     this.writes.flush()
+    return this.sweepTx(now, charge, limit)
+  }
+
+  /** Every expired hold, synchronously, batch after batch; returns how many. */
+  sweepNow(now: number, charge: (hold: TakenHold, now: number) => Outcome): number {
+    this.writes.flush()
     let total = 0
-    for (let n = this.sweepTx(now, charge); n > 0; n = this.sweepTx(now, charge)) total += n
+    for (let n = this.sweepTx(now, charge, SWEEP_BATCH); n > 0; n = this.sweepTx(now, charge, SWEEP_BATCH)) total += n
     return total
   }
 

@@ -3,10 +3,12 @@ import { eq, sql } from 'drizzle-orm'
 import { openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
 import { WriteQueue } from '../../db/write-queue'
+import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { priceInsertParams, priceSql } from '../price-sql'
 import type { KeyLookupRow, PriceRow, PriceRows, Store, StoredResponseRow } from '../store'
 import { SqliteLedgerStore } from './ledger-store'
+import { sqliteUsageDay } from './usage-day'
 
 /** The default store: one SQLite file (WAL), written through the write queue (src/db/write-queue.ts). */
 export class SqliteStore implements Store {
@@ -14,6 +16,7 @@ export class SqliteStore implements Store {
   readonly tables = tables
   readonly ledger: SqliteLedgerStore
   readonly prices: PriceRows
+  readonly records: RecordsReader
   readonly writes: WriteQueue
   private readonly keyLookup
   private readonly insertLog: Statement<unknown, [number, string, string, string, number, number, string | null, string | null, string | null]>
@@ -28,6 +31,7 @@ export class SqliteStore implements Store {
     this.writes = new WriteQueue(client, onError)
     this.ledger = new SqliteLedgerStore(client, this.writes)
     this.prices = sqlitePriceRows(db)
+    this.records = new RecordsReader(this, client.filename)
     this.keyLookup = db
       .select({
         id: tables.apiKeys.id, userId: tables.apiKeys.userId, expiresAt: tables.apiKeys.expiresAt, revokedAt: tables.apiKeys.revokedAt,
@@ -60,7 +64,7 @@ export class SqliteStore implements Store {
   }
 
   usageDay(createdAt: unknown) {
-    return sql<string>`strftime('%Y-%m-%d', ${createdAt} / 1000, 'unixepoch')`
+    return sqliteUsageDay(createdAt)
   }
 
   findKey(hash: string): KeyLookupRow | undefined {
@@ -113,6 +117,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.records.stop()
     this.writes.close()
     this.db.$client.close()
   }

@@ -1,0 +1,62 @@
+import { upstreamBusy } from '../http/errors'
+
+/**
+ * How many provider calls this process has in flight, against its limit. A slot is taken before the hold
+ * and given back when the hold ends (the call's answer read, or its stream ended): a request over the
+ * limit is refused up front, holding nothing, rather than queued by the runtime's own fetch cap after its
+ * hold was taken.
+ */
+export class UpstreamSlots {
+  private used = 0
+
+  constructor(
+    readonly limit: number,
+    private readonly onRefused: () => void = () => {},
+  ) {}
+
+  get inFlight(): number {
+    return this.used
+  }
+
+  /** Takes a slot or throws 503 `upstream_busy` with Retry-After. Returns the function that gives it back, once. */
+  take(): () => void {
+    if (this.used >= this.limit) {
+      this.onRefused()
+      throw upstreamBusy(this.limit)
+    }
+    this.used++
+    let given = false
+    return () => {
+      if (given) return
+      given = true
+      this.used--
+    }
+  }
+}
+
+/** Bun's own fetch cap when `BUN_CONFIG_MAX_HTTP_REQUESTS` is not set. */
+const BUN_DEFAULT_FETCH_CAP = 256
+/** Room under Bun's cap for calls that take no slot: count_tokens, stored responses, alert webhooks. */
+const UNSLOTTED_CALLS = 32
+
+/** What `BUN_CONFIG_MAX_HTTP_REQUESTS` must be for a limit of `maxUpstreamConcurrency`. */
+export const fetchCapFor = (maxUpstreamConcurrency: number): number => maxUpstreamConcurrency + UNSLOTTED_CALLS
+
+/**
+ * The limit this process can keep. Bun's fetch runs at most `BUN_CONFIG_MAX_HTTP_REQUESTS` requests at once
+ * (256 unless set) and queues the rest unseen; it reads the variable once, when the process starts, so it
+ * cannot be raised from here (`npm start` and the container image set it). Under a lower cap the gateway's
+ * entry lowers the limit to what the cap allows, with a warning, so that a call past it is still refused
+ * before its hold. (A gateway started in-process, by the tests, keeps the limit it is given.)
+ */
+export function effectiveUpstreamLimit(configured: number, env: Record<string, string | undefined> = process.env): { limit: number; warning?: string } {
+  const cap = Number.parseInt(env.BUN_CONFIG_MAX_HTTP_REQUESTS ?? '', 10) || BUN_DEFAULT_FETCH_CAP
+  if (fetchCapFor(configured) <= cap) return { limit: configured }
+  const limit = Math.max(1, cap - UNSLOTTED_CALLS)
+  return {
+    limit,
+    warning:
+      `Bun's fetch cap is ${cap} (BUN_CONFIG_MAX_HTTP_REQUESTS): provider calls are limited to ${limit} at once, not ${configured}. ` +
+      `Start the gateway with BUN_CONFIG_MAX_HTTP_REQUESTS=${fetchCapFor(configured)} or more (npm start and the container image set it).`,
+  }
+}

@@ -1,0 +1,69 @@
+import { Database } from 'bun:sqlite'
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { startTestGateway, type TestGateway } from './support/gateway'
+
+/**
+ * The records queries run on their own thread: while the slowest of them (the unfiltered usage summary
+ * over a million rows) is still running, /health and an inference request are answered. No timing is
+ * asserted, only the order: both answers arrive while the summary is still pending. Gateway and test
+ * client share one event loop here, so a query run on the request thread would hold both back until it
+ * ended.
+ */
+const ROWS = 1_000_000
+const DAY_MS = 86_400_000
+
+let mock: MockProvider
+let gw: TestGateway
+let secret: string
+beforeAll(async () => {
+  mock = startMockProvider()
+  gw = await startTestGateway({ mock })
+  ;({ secret } = await gw.userWithKey({ id: 'reader', max_budget: 100 }))
+  // A million usage rows over 90 days, 1,000 users and 24 models, in one statement (it runs in one transaction).
+  const db = new Database(gw.dbPath)
+  db.exec('PRAGMA busy_timeout = 10000')
+  // Room for the whole table and its indexes: pages are written once, at commit, not spilled on the way.
+  db.exec('PRAGMA cache_size = -400000')
+  const start = Date.now() - 90 * DAY_MS
+  db.query(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+     INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens, cost, reserved, status)
+     SELECT 'gen-' || i, ?2 + i * (90 * ${DAY_MS} / ?1), 'user-' || (i * 7919 % 1000), NULL, 'provider:model-' || (i % 24), 'provider',
+            '/v1/chat/completions', 100, 50, 200, 300, 'ok'
+     FROM n`,
+  ).run(ROWS, start)
+  db.close()
+}, 120_000)
+afterAll(async () => {
+  await gw.stop()
+  await mock.stop()
+})
+
+test('/health and inference are answered while the slowest records query is still running', async () => {
+  let summaryDone = false
+  const summary = fetch(`${gw.url}/v1/usage/summary?limit=5`, { headers: gw.master }).then(async (res) => {
+    summaryDone = true
+    return { status: res.status, body: (await res.json()) as { data: unknown[]; totals: { requests: number } } }
+  })
+  // Lets the summary reach its handler (on the request thread, a query there would hold this timer back too).
+  await Bun.sleep(100)
+
+  const health = await fetch(`${gw.url}/health`)
+  expect(health.status).toBe(200)
+  expect(summaryDone).toBe(false)
+
+  const chat = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hi' }] }),
+  })
+  expect(chat.status).toBe(200)
+  await chat.json()
+  expect(summaryDone).toBe(false)
+
+  const answered = await summary
+  expect(answered.status).toBe(200)
+  expect(answered.body.data.length).toBe(5)
+  expect(answered.body.totals.requests).toBeGreaterThanOrEqual(ROWS)
+}, 120_000)
