@@ -118,9 +118,16 @@ describe('three replicas on one Postgres', () => {
           const abort = new AbortController()
           const res = await chat(r.gateways[i % 3]!.url, secret, { stream: true }, abort.signal).catch(() => null)
           if (!res || res.status !== 200) return res?.status ?? 0
-          // Read the first event, then hang up.
+          // Read until some output has been delivered (the first event may carry only the role, which costs
+          // nothing at this model's $0 input price), then hang up.
           const reader = res.body!.getReader()
-          await reader.read()
+          const decoder = new TextDecoder()
+          let seen = ''
+          while (!/"content":"[^"]/.test(seen)) {
+            const { value, done } = await reader.read()
+            if (done) break
+            seen += decoder.decode(value, { stream: true })
+          }
           abort.abort()
           await reader.cancel().catch(() => {})
           return 200
