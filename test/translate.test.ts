@@ -8,6 +8,7 @@ import { MessageEventsToChunks } from '../src/translate/message-events-to-chunks
 import { messageToCompletion } from '../src/translate/message-to-completion'
 import { messagesRequestToChat } from '../src/translate/messages-request-to-chat'
 import { SseParser, type SseEvent } from '../src/translate/sse'
+import { finishReasonOf, stopReasonOf } from '../src/translate/stop-reason'
 
 const data = (payload: unknown, event: string | null = null): SseEvent => {
   const text = typeof payload === 'string' ? payload : JSON.stringify(payload)
@@ -302,6 +303,17 @@ describe('response translation', () => {
     const completion = messageToCompletion({ id: 'msg', model: 'm', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }], stop_reason: 'max_tokens', usage: { input_tokens: 1, output_tokens: 2, cache_read_input_tokens: null } })
     expect(completion.choices[0]).toMatchObject({ message: { content: 'ab' }, finish_reason: 'length' })
     expect(completion.usage).toMatchObject({ prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 })
+  })
+})
+
+describe('stop reasons', () => {
+  test('a reason named like an Object property maps to the default, not to the prototype', () => {
+    for (const odd of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(finishReasonOf(odd)).toBe('stop')
+      expect(stopReasonOf(odd)).toBe('end_turn')
+    }
+    expect(finishReasonOf('max_tokens')).toBe('length')
+    expect(stopReasonOf('tool_calls')).toBe('tool_use')
   })
 })
 
