@@ -72,7 +72,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
     services.alerts.holdsExpired(n)
   })
   services.alerts.start()
-  const stopCheckpoints = checkpointOffThread(services.db.$client, config.db)
+  const stopCheckpoints = services.store.kind === 'sqlite' ? checkpointOffThread(services.store.db.$client, config.db) : () => {}
   const ready = services.changes?.start() ?? Promise.resolve()
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname

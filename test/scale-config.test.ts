@@ -54,7 +54,7 @@ describe('settings', () => {
     const shared = await createServices(testConfig({ config: { db: ':memory:', redis_url: 'redis://127.0.0.1:1', log_level: 'silent' } }, '/tmp'))
     expect(shared.rateLimits.ip).toBeInstanceOf(SharedRateLimiter)
     expect(shared.rateLimits.key).toBeInstanceOf(SharedRateLimiter)
-    for (const s of [local, shared]) s.db.$client.close()
+    for (const s of [local, shared]) await s.store.close()
     shared.redis!.stop()
   })
 })

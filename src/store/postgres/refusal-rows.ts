@@ -1,0 +1,53 @@
+import type { SQL } from 'bun'
+import type { RefusalRows } from '../store'
+import { BatchWriter } from './batch'
+
+type Queued = { hour: number; code: string } | { model: string; at: number; max: number }
+
+/**
+ * Refusal counts in Postgres: queued, added up per hour and code (and per model) in memory, and written a
+ * batch at a time as increments, so that every replica's counts add up in one row and a flood of refusals
+ * costs a statement per batch, not per refusal.
+ */
+export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void): RefusalRows & { writer: BatchWriter<Queued> } {
+  const writer = new BatchWriter<Queued>(
+    async (batch) => {
+      const counts = new Map<string, { hour: number; code: string; n: number }>()
+      const models = new Map<string, { model: string; n: number; first: number; last: number; max: number }>()
+      for (const q of batch) {
+        if ('code' in q) {
+          const key = `${q.hour}\u0000${q.code}`
+          const c = counts.get(key) ?? counts.set(key, { hour: q.hour, code: q.code, n: 0 }).get(key)!
+          c.n++
+        } else {
+          const m = models.get(q.model) ?? models.set(q.model, { model: q.model, n: 0, first: q.at, last: q.at, max: q.max }).get(q.model)!
+          m.n++
+          m.first = Math.min(m.first, q.at)
+          m.last = Math.max(m.last, q.at)
+        }
+      }
+      if (counts.size > 0)
+        await sql`
+          INSERT INTO refusal_counts (hour, code, count)
+          SELECT * FROM jsonb_to_recordset(${JSON.stringify([...counts.values()])}::text::jsonb) AS x(hour bigint, code text, n bigint)
+          ON CONFLICT (hour, code) DO UPDATE SET count = refusal_counts.count + excluded.count`
+      if (models.size > 0) {
+        const max = Math.max(...[...models.values()].map((m) => m.max))
+        await sql`
+          INSERT INTO unpriced_models (model, requests, first_seen_at, last_seen_at)
+          SELECT x.model, x.n, x.first, x.last FROM jsonb_to_recordset(${JSON.stringify([...models.values()])}::text::jsonb) AS x(model text, n bigint, first bigint, last bigint)
+          WHERE (SELECT count(*) FROM unpriced_models) < ${max} OR EXISTS (SELECT 1 FROM unpriced_models u WHERE u.model = x.model)
+          ON CONFLICT (model) DO UPDATE SET requests = unpriced_models.requests + excluded.requests,
+            last_seen_at = greatest(unpriced_models.last_seen_at, excluded.last_seen_at)`
+      }
+    },
+    onError,
+    { retry: false, what: 'refusal count' },
+  )
+  return {
+    writer,
+    count: (hour, code) => writer.push({ hour, code }),
+    unpriced: (model, at, max) => writer.push({ model, at, max }),
+    prune: async (cutoff) => (await sql`DELETE FROM refusal_counts WHERE hour < ${cutoff}`).count,
+  }
+}
