@@ -93,7 +93,7 @@ export class RequestLog {
     // A catch-all pattern (the CORS preflight's `/*`) says nothing: the first path says more.
     const route = pattern && !pattern.includes('*') ? pattern : e.route.slice(0, REFUSED_ROUTE_LENGTH)
     const created: RefusalAggregate = {
-      key: `${interval}\u0000${key}`,
+      key: JSON.stringify([interval, source, method, pattern ?? null, e.status]),
       first: { ...e, method, route, clientIp: source, keyId: null, userId: null },
       count: 1,
       lastAt: e.createdAt,

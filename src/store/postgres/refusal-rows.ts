@@ -2,6 +2,9 @@ import type { SQL } from 'bun'
 import type { RefusalRows } from '../store'
 import { BatchWriter } from './batch'
 
+/** Postgres text holds no NUL character, and a model name is the client's: one would fail the whole batch. */
+const text = (s: string) => s.replaceAll('\u0000', '\ufffd')
+
 type Queued = { hour: number; code: string } | { model: string; at: number; max: number }
 
 /**
@@ -47,7 +50,7 @@ export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void)
   return {
     writer,
     count: (hour, code) => writer.push({ hour, code }),
-    unpriced: (model, at, max) => writer.push({ model, at, max }),
+    unpriced: (model, at, max) => writer.push({ model: text(model), at, max }),
     prune: async (cutoff) => (await sql`DELETE FROM refusal_counts WHERE hour < ${cutoff}`).count,
   }
 }

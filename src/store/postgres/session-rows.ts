@@ -1,5 +1,6 @@
 import type { SQL } from 'bun'
 import type { SessionRows } from '../store'
+import { jsonColumn } from './store'
 
 const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
 
@@ -27,6 +28,7 @@ export function postgresSessionRows(sql: SQL): SessionRows {
         revoked_at: numberOrNull(row.revoked_at),
         key_expires_at: numberOrNull(row.key_expires_at),
         rpm_limit: numberOrNull(row.rpm_limit),
+        allowed_models: jsonColumn<string[]>(row.allowed_models),
       }
     },
     async touch(id, now) {

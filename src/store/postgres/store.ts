@@ -100,7 +100,7 @@ export class PostgresStore implements Store {
     if (!row) return undefined
     return {
       id: row.id, userId: row.user_id, expiresAt: numberOrNull(row.expires_at), revokedAt: numberOrNull(row.revoked_at),
-      allowedModels: row.allowed_models, rpmLimit: row.rpm_limit, userField: row.user_field, clampOutput: row.clamp_output,
+      allowedModels: jsonColumn(row.allowed_models), rpmLimit: row.rpm_limit, userField: row.user_field, clampOutput: row.clamp_output,
     }
   }
 
@@ -197,6 +197,12 @@ function sumAggregates(rows: AggregateDelta[]) {
   }
   return [...byKey.values()].map(({ key, first, count, lastAt }) => ({ ...first, count, lastAt, key }))
 }
+
+/**
+ * A jsonb column written through drizzle's bun-sql driver holds its JSON as a string (the driver encodes the
+ * value and the client encodes that again); drizzle's own reads undo both, a raw query only one.
+ */
+export const jsonColumn = <T>(v: unknown): T | null => (typeof v === 'string' ? (JSON.parse(v) as T) : ((v ?? null) as T | null))
 
 const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
 
