@@ -63,12 +63,12 @@ export class Alerts {
     this.watch.noteUnpriced(model)
   }
 
-  userBlocked(userId: string, now = Date.now()): void {
-    this.raise({ dedupeKey: `user_blocked:${userId}:${now}`, kind: 'user_blocked', subject: userId, text: `tollgate: user ${userId} was blocked`, data: { user_id: userId } }, now)
+  userBlocked(userId: string, now = Date.now()): Promise<void> {
+    return this.raise({ dedupeKey: `user_blocked:${userId}:${now}`, kind: 'user_blocked', subject: userId, text: `tollgate: user ${userId} was blocked`, data: { user_id: userId } }, now)
   }
 
-  keyRevoked(key: { id: string; userId: string; name: string | null }, now = Date.now()): void {
-    this.raise(
+  keyRevoked(key: { id: string; userId: string; name: string | null }, now = Date.now()): Promise<void> {
+    return this.raise(
       {
         dedupeKey: `key_revoked:${key.id}`,
         kind: 'key_revoked',
@@ -80,8 +80,8 @@ export class Alerts {
     )
   }
 
-  holdsExpired(count: number, now = Date.now()): void {
-    this.raise(
+  holdsExpired(count: number, now = Date.now()): Promise<void> {
+    return this.raise(
       {
         dedupeKey: `holds_expired:${now}`,
         kind: 'holds_expired',
@@ -100,16 +100,20 @@ export class Alerts {
     return n
   }
 
-  /** Writes one alert (in the background) and starts delivering it at once. */
-  raise(alert: NewAlert, now = Date.now()): void {
-    const written = this.outbox
+  /** Writes one alert and starts delivering it at once; resolves once it is written (a failure is logged, not thrown). */
+  raise(alert: NewAlert, now = Date.now()): Promise<void> {
+    const written: Promise<void> = this.outbox
       .raise(alert, now)
-      .catch((error) => this.log(`alert ${alert.kind} could not be written: ${(error as Error).message}`))
+      .then(
+        () => {},
+        (error) => this.log(`alert ${alert.kind} could not be written: ${(error as Error).message}`),
+      )
       .finally(() => {
         this.writing.delete(written)
         this.deliver()
       })
     this.writing.add(written)
+    return written
   }
 
   private deliver(): void {

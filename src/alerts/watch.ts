@@ -63,10 +63,13 @@ export class AlertWatch {
           data: { key_id: k.id, user_id: k.user_id, name: k.name, expires_at: new Date(k.expires_at).toISOString() },
         })
     this.unpricedAlerts(now, once)
-    for (const a of due) {
-      await raise(a)
-      this.raised.add(a.dedupeKey)
-    }
+    // Side by side: on Postgres each is a transaction of its own, and a burst of new ones should not queue.
+    await Promise.all(
+      due.map(async (a) => {
+        await raise(a)
+        this.raised.add(a.dedupeKey)
+      }),
+    )
   }
 
   private userThresholds(u: UserSpend, now: number, raise: (a: NewAlert) => void): void {

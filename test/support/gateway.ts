@@ -12,7 +12,7 @@ import type { Subprocess } from 'bun'
 import { configSchema } from '../../src/config/schema'
 import { startGateway } from '../../src/server'
 import type { MockProvider } from './mock-provider'
-import { databaseFor, dumpPostgres, queryPostgres, TEST_DATABASE_URL } from './test-store'
+import { databaseFor, dumpPostgres, execPostgres, queryPostgres, TEST_DATABASE_URL } from './test-store'
 
 export const MASTER_KEY = 'test-master-key-0123456789abcdef-0123456789'
 export const BUN = process.execPath
@@ -49,6 +49,8 @@ export interface TestGateway {
   settled(): Promise<void>
   /** A read-only connection to the gateway's database file (for checks the API does not expose). */
   query<T = any>(sql: string, ...params: any[]): T[]
+  /** A write behind the gateway's back (a clock moved, a row aged), on whichever store it runs. */
+  exec(sql: string, ...params: any[]): void
   /** The Postgres database standing for the file, when the suites run on Postgres (test/support/test-store.ts). */
   databaseUrl?: string
   /** Everything stored, as bytes: the SQLite file and its WAL, or a dump of the Postgres database. */
@@ -113,6 +115,15 @@ function harness(url: string, dbPath: string, databaseUrl: string | undefined, s
       if (databaseUrl) return queryPostgres(databaseUrl, sql, params)
       reader ??= new Database(dbPath, { readonly: true })
       return reader.query(sql).all(...params) as any[]
+    },
+    exec(sql, ...params) {
+      if (databaseUrl) return execPostgres(databaseUrl, sql, params)
+      const db = new Database(dbPath)
+      try {
+        db.run(sql, params)
+      } finally {
+        db.close()
+      }
     },
     storedBytes() {
       if (databaseUrl) return dumpPostgres(databaseUrl)

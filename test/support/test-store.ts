@@ -43,9 +43,11 @@ export function queryPostgres(url: string, sql: string, params: unknown[]): any[
   return JSON.parse(run.stdout.toString(), (_, v) => (v === true ? 1 : v === false ? 0 : v))
 }
 
-/** Runs statements on the test's database (psql), for rows a test writes behind the gateway's back. */
-export function execPostgres(url: string, sql: string): void {
-  const run = spawnSync([PSQL, url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql])
+/** Runs a statement on the test's database (psql), for rows a test writes behind the gateway's back; `?` parameters as in queryPostgres. */
+export function execPostgres(url: string, sql: string, params: unknown[] = []): void {
+  let i = 0
+  const text = sql.replace(/\?/g, () => literal(params[i++]))
+  const run = spawnSync([PSQL, url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', text])
   if (run.exitCode !== 0) throw new Error(`psql failed: ${run.stderr.toString()}`)
 }
 
@@ -55,4 +57,31 @@ export function dumpPostgres(url: string): Buffer {
   const run = spawnSync([existsSync(bin) ? bin : 'pg_dump', '--data-only', url])
   if (run.exitCode !== 0) throw new Error(`pg_dump failed: ${run.stderr.toString()}`)
   return Buffer.from(run.stdout)
+}
+
+/**
+ * Writes rows into the database a gateway about to start will use (a crash's leftovers, say), on whichever
+ * store the suites run: the schema is made first. `?` parameters, one statement each.
+ */
+export async function writeBeforeStart(dbPath: string, statements: Array<[sql: string, params: unknown[]]>): Promise<void> {
+  if (TEST_DATABASE_URL) {
+    const { PostgresStore } = await import('../../src/store/postgres/store')
+    const store = await PostgresStore.open(await databaseFor(dbPath))
+    try {
+      for (const [sql, params] of statements) {
+        let i = 0
+        await store.sql.unsafe(sql.replace(/\?/g, () => `$${++i}`), params as any[])
+      }
+    } finally {
+      await store.close()
+    }
+    return
+  }
+  const { openDatabase } = await import('../../src/db/open')
+  const db = openDatabase(dbPath)
+  try {
+    for (const [sql, params] of statements) db.$client.run(sql, params as any[])
+  } finally {
+    db.$client.close()
+  }
 }
