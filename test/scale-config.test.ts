@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { ConfigError, loadConfig } from '../src/config/load'
+import { configSchema } from '../src/config/schema'
 import { createServices } from '../src/app'
 import { GcraLimiter } from '../src/http/gcra'
 import { SharedRateLimiter } from '../src/redis/rate-limiter'
@@ -38,6 +39,15 @@ describe('settings', () => {
     const message = refusal({ TOLLGATE_REDIS_URL: 'http://:hunter2-secret@cache:6379' })
     expect(message).toContain('redis_url (TOLLGATE_REDIS_URL)')
     expect(message).not.toContain('hunter2')
+  })
+
+  test('alert webhooks are taken on the Postgres store as on SQLite (its replicas share one outbox)', () => {
+    const c = configSchema.parse({
+      master_key: MASTER_KEY,
+      database_url: 'postgres://tollgate@db.internal/tollgate',
+      alerts: { webhooks: { ops: { url: 'https://hooks.example/tollgate', secret: 'whsec-0123456789abcdef' } } },
+    })
+    expect(Object.keys(c.alerts.webhooks)).toEqual(['ops'])
   })
 
   test('an unknown failure mode, and workers below 1 or on port 0, are named', () => {
