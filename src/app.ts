@@ -44,7 +44,6 @@ import { openStore } from './store/open'
 
 export async function createServices(config: Config): Promise<Services> {
   const store = await openStore(config)
-  const { db, writes } = store.local
   const providers = new ProviderRegistry(config)
   const prices = new PriceBook(store.prices, config.cache_ttl_ms)
   // Prices are kept under the canonical `provider:model`, whichever way the file spells the model.
@@ -69,15 +68,13 @@ export async function createServices(config: Config): Promise<Services> {
   const logger = createLogger(config.log_level)
   const upstream = new UpstreamSlots(config.max_upstream_concurrency, () => metrics.upstreamBusy.inc())
   metrics.watchUpstream(upstream)
-  const alerts = new Alerts(db.$client, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
+  const alerts = new Alerts(store.alerts, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)
-  const requestLog = new RequestLog(db.$client, writes, config.audit_retention_days, store.kind === 'postgres' ? store : undefined)
+  const requestLog = new RequestLog(store, config.audit_retention_days)
   const keys = new KeyStore(store, config.cache_ttl_ms)
   return {
     config,
     store,
-    db,
-    writes,
     keys,
     prices,
     ...replicaSharing(config, keys, prices, metrics, logger),
@@ -86,8 +83,8 @@ export async function createServices(config: Config): Promise<Services> {
     requestLog,
     upstream,
     records: store.records,
-    refusals: new RefusalRecord(db.$client, writes, config.audit_retention_days),
-    sessions: new SessionStore(db.$client, config.master_key, {
+    refusals: new RefusalRecord(store.refusals, config.audit_retention_days),
+    sessions: new SessionStore(store.sessions, config.master_key, {
       idleMs: config.console_session_idle_min * 60_000,
       maxMs: config.console_session_max_hours * 3_600_000,
     }),

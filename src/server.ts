@@ -69,10 +69,10 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
   // No hold expires sooner than its TTL, so a short TTL is swept as often (a replica that died leaves its holds to the others).
   const sweeper = startSweeper(services.ledger, Math.min(60_000, config.reservation_ttl_sec * 1000), (n) => {
     logSweep(n)
-    services.alerts.holdsExpired(n)
+    void services.alerts.holdsExpired(n)
   })
   services.alerts.start()
-  const stopCheckpoints = checkpointOffThread(services.db.$client, config.db)
+  const stopCheckpoints = services.store.kind === 'sqlite' ? checkpointOffThread(services.store.db.$client, config.db) : () => {}
   const ready = services.changes?.start() ?? Promise.resolve()
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname

@@ -2,8 +2,6 @@ import type { Alerts } from './alerts/alerts'
 import type { Ledger } from './budget/ledger'
 import type { SessionStore } from './console/sessions'
 import type { Config } from './config/schema'
-import type { Db } from './db/open'
-import type { WriteQueue } from './db/write-queue'
 import type { KeyStore } from './keys/key-store'
 import type { Logger } from './log/logger'
 import type { RateLimiter } from './http/gcra'
@@ -21,14 +19,11 @@ import type { RedisLink } from './redis/link'
 /** The long-lived parts of one gateway, built once at startup and handed to the plugins and routes. */
 export interface Services {
   config: Config
-  /** Where users, keys, prices, holds, usage and the request log live: SQLite or Postgres. */
-  store: Store
   /**
-   * This process's SQLite database and its write queue (`store.local`): on SQLite the store's own file; on
-   * Postgres a private in-memory one, for what is not yet on Postgres (alerts, console sessions, refusal counts).
+   * Where everything the gateway keeps lives (users, keys, prices, holds, usage, the request log, alerts,
+   * console sessions, refusal counts): one SQLite file, or one Postgres database shared by every replica.
    */
-  db: Db
-  writes: WriteQueue
+  store: Store
   keys: KeyStore
   prices: PriceBook
   ledger: Ledger

@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { verifySignature } from '../src/alerts/signature'
-import { openDatabase } from '../src/db/open'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { writeBeforeStart } from './support/test-store'
 import { spawnGateway, startTestGateway, tempDir, type TestGateway } from './support/gateway'
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver'
 
@@ -213,14 +213,14 @@ describe('events', () => {
     receiver = startWebhookReceiver()
     const dir = tempDir()
     const dbPath = join(dir, 'tollgate.db')
-    const db = openDatabase(dbPath)
     const past = Date.now() - 3_600_000
-    db.$client.run("INSERT INTO users (id, max_budget, spend, reserved, period_start, created_at, updated_at) VALUES ('crashed', 1000000, 0, 500, 0, ?, ?)", [past, past])
-    db.$client.run(
-      "INSERT INTO reservations (id, request_id, user_id, amount, model, provider, endpoint, created_at, expires_at) VALUES (7, 'r1', 'crashed', 500, 'mock:gpt-mock', 'mock', '/v1/chat/completions', ?, ?)",
-      [past, past],
-    )
-    db.$client.close()
+    await writeBeforeStart(dbPath, [
+      ["INSERT INTO users (id, max_budget, spend, reserved, period_start, created_at, updated_at) VALUES ('crashed', 1000000, 0, 500, 0, ?, ?)", [past, past]],
+      [
+        "INSERT INTO reservations (id, request_id, user_id, amount, model, provider, endpoint, created_at, expires_at) VALUES (7, 'r1', 'crashed', 500, 'mock:gpt-mock', 'mock', '/v1/chat/completions', ?, ?)",
+        [past, past],
+      ],
+    ])
     const g = await spawnGateway({ mock, dbPath, config: alertConfig() })
     try {
       const [d] = await receiver.waitFor(1)

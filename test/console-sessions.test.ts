@@ -197,9 +197,7 @@ describe('session expiry', () => {
       const cookie = res.headers.get('set-cookie')!.split(';', 1)[0]!
       const ok = () => fetch(`${short.url}/v1/users`, { headers: { cookie } }).then((r) => r.status)
       expect(await ok()).toBe(200)
-      const { Database } = await import('bun:sqlite')
-      const db = new Database(short.dbPath)
-      db.run('UPDATE console_sessions SET last_seen_at = last_seen_at - 61000')
+      short.exec('UPDATE console_sessions SET last_seen_at = last_seen_at - 61000')
       expect(await ok()).toBe(401)
       const again = await fetch(`${short.url}/v1/session`, {
         method: 'POST',
@@ -207,9 +205,8 @@ describe('session expiry', () => {
         body: JSON.stringify({ key: MASTER_KEY }),
       })
       const cookie2 = again.headers.get('set-cookie')!.split(';', 1)[0]!
-      db.run('UPDATE console_sessions SET expires_at = ?', [Date.now() - 1])
+      short.exec('UPDATE console_sessions SET expires_at = ?', Date.now() - 1)
       expect(await fetch(`${short.url}/v1/users`, { headers: { cookie: cookie2 } }).then((r) => r.status)).toBe(401)
-      db.close()
     } finally {
       await short.stop()
     }
@@ -254,12 +251,7 @@ describe('key session (self-service, read-only)', () => {
     }
     await check('end-revoke', (k) => gw.admin('DELETE', `/v1/keys/${k}`))
     await check('end-rotate', (k) => gw.admin('POST', `/v1/keys/${k}/rotate`))
-    await check('end-expire', async (k) => {
-      const { Database } = await import('bun:sqlite')
-      const db = new Database(gw.dbPath)
-      db.run('UPDATE api_keys SET expires_at = ? WHERE id = ?', [Date.now() - 1, k])
-      db.close()
-    })
+    await check('end-expire', async (k) => gw.exec('UPDATE api_keys SET expires_at = ? WHERE id = ?', Date.now() - 1, k))
     await check('end-block', () => gw.admin('PATCH', '/v1/users/end-block', { blocked: true }))
     await check('end-delete', () => gw.admin('DELETE', '/v1/users/end-delete'))
   })

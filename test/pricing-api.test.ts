@@ -216,13 +216,16 @@ describe('prices of billed features: cache writes, audio, server tools, service 
   test('POST stores them exactly; GET, the history and /v1/models show them', async () => {
     const p = await setPrice('mock:featured', 3, 15, features)
     expect(p).toMatchObject(features)
-    expect(gw.query("SELECT cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million, server_tools, service_tiers FROM prices WHERE model = 'mock:featured'")[0]).toEqual({
+    const [stored] = gw.query("SELECT cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million, server_tools, service_tiers FROM prices WHERE model = 'mock:featured'")
+    // JSON text in SQLite, jsonb in Postgres: the same JSON either way.
+    const json = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v))
+    expect({ ...stored, server_tools: JSON.parse(json(stored.server_tools)), service_tiers: JSON.parse(json(stored.service_tiers)) }).toEqual({
       cache_write_per_million: 3_750_000,
       cache_write_1h_per_million: 6_000_000,
       audio_input_per_million: 40_000_000,
       audio_output_per_million: 80_000_000,
-      server_tools: '{"web_search":10000}',
-      service_tiers: '{"priority":1750,"flex":500}',
+      server_tools: { web_search: 10000 },
+      service_tiers: { priority: 1750, flex: 500 },
     })
     expect((await gw.admin('GET', '/v1/pricing/mock:featured')).body).toMatchObject(features)
     expect((await gw.admin('GET', `/v1/pricing/history/${p.id}`)).body).toMatchObject(features)

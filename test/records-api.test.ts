@@ -5,6 +5,7 @@
 import { Database } from 'bun:sqlite'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { execPostgres } from './support/test-store'
 import { startTestGateway, type TestGateway } from './support/gateway'
 
 let mock: MockProvider
@@ -76,6 +77,13 @@ describe('GET /v1/usage/summary at any size', () => {
 
   beforeAll(() => {
     // More groups than any fixed cap: one user per row, all today, written straight into the table.
+    if (gw.databaseUrl)
+      return execPostgres(
+        gw.databaseUrl,
+        `INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens, cost, reserved, status)
+         SELECT 'bulk-' || i, ${Date.now()}, 'bulk-' || lpad(i::text, 5, '0'), NULL, 'mock:bulk', 'mock', '/v1/chat/completions', 1, 1, 3, 3, 'ok'
+         FROM generate_series(0, ${EXTRA - 1}) AS i`,
+      )
     const db = new Database(gw.dbPath)
     db.exec('PRAGMA busy_timeout = 5000')
     const insert = db.prepare(

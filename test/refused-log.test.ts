@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { openDatabase } from '../src/db/open'
-import { WriteQueue } from '../src/db/write-queue'
+import { SqliteStore } from '../src/store/sqlite/store'
 import { RequestLog, refusalSource } from '../src/records/request-log'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
@@ -80,10 +79,10 @@ describe('the aggregation', () => {
     expect(refusalSource(null)).toBe(null)
   })
 
-  test('a new interval opens a new row; every request is counted', () => {
-    const db = openDatabase(':memory:')
-    const queue = new WriteQueue(db.$client)
-    const log = new RequestLog(db.$client, queue, 0)
+  test('a new interval opens a new row; every request is counted', async () => {
+    const store = SqliteStore.open(':memory:')
+    const { db, writes: queue } = store
+    const log = new RequestLog(store, 0)
     const t0 = 1_800_000_000_000
     const refusal = (at: number, i: number) => ({
       createdAt: at, requestId: `r${i}`, method: 'GET', route: '/v1/models', status: 401, latencyMs: 1, clientIp: '203.0.113.9', keyId: null, userId: null,
@@ -104,8 +103,8 @@ describe('the aggregation', () => {
     for (let i = 80; i < 85; i++) log.appendRefusal(refusal(t0 + 60_100, i), '/v1/models')
     log.stop()
     log.appendRefusal(refusal(t0 + 60_200, 85), '/v1/models')
-    queue.close()
+    queue.flush()
     expect(db.$client.query('SELECT count, last_at FROM api_request_log WHERE request_id = ?').get('r50')).toEqual({ count: 36, last_at: t0 + 60_200 })
-    db.$client.close()
+    await store.close()
   })
 })

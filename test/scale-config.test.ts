@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { ConfigError, loadConfig } from '../src/config/load'
+import { configSchema } from '../src/config/schema'
 import { createServices } from '../src/app'
 import { GcraLimiter } from '../src/http/gcra'
 import { SharedRateLimiter } from '../src/redis/rate-limiter'
@@ -40,6 +41,15 @@ describe('settings', () => {
     expect(message).not.toContain('hunter2')
   })
 
+  test('alert webhooks are taken on the Postgres store as on SQLite (its replicas share one outbox)', () => {
+    const c = configSchema.parse({
+      master_key: MASTER_KEY,
+      database_url: 'postgres://tollgate@db.internal/tollgate',
+      alerts: { webhooks: { ops: { url: 'https://hooks.example/tollgate', secret: 'whsec-0123456789abcdef' } } },
+    })
+    expect(Object.keys(c.alerts.webhooks)).toEqual(['ops'])
+  })
+
   test('an unknown failure mode, and workers below 1 or on port 0, are named', () => {
     expect(refusal({ TOLLGATE_REDIS_FAILURE: 'maybe' })).toContain('redis_failure (TOLLGATE_REDIS_FAILURE)')
     expect(refusal({ TOLLGATE_WORKERS: '0' })).toContain('workers (TOLLGATE_WORKERS)')
@@ -54,7 +64,7 @@ describe('settings', () => {
     const shared = await createServices(testConfig({ config: { db: ':memory:', redis_url: 'redis://127.0.0.1:1', log_level: 'silent' } }, '/tmp'))
     expect(shared.rateLimits.ip).toBeInstanceOf(SharedRateLimiter)
     expect(shared.rateLimits.key).toBeInstanceOf(SharedRateLimiter)
-    for (const s of [local, shared]) s.db.$client.close()
+    for (const s of [local, shared]) await s.store.close()
     shared.redis!.stop()
   })
 })

@@ -1,5 +1,5 @@
-import type { Database } from 'bun:sqlite'
 import type { AlertSettings } from '../config/schema'
+import type { AlertRows } from '../store/store'
 import { AlertDelivery } from './delivery'
 import { AlertOutbox, type NewAlert } from './outbox'
 import { AlertWatch } from './watch'
@@ -13,14 +13,17 @@ export class Alerts {
   private readonly watch: AlertWatch
   private readonly delivery: AlertDelivery
   private timers: ReturnType<typeof setInterval>[] = []
+  private checking: Promise<void> | null = null
+  /** Alerts being written, for stop to wait on. */
+  private readonly writing = new Set<Promise<unknown>>()
 
   constructor(
-    db: Database,
+    rows: AlertRows,
     private readonly settings: AlertSettings,
     private readonly log: (message: string) => void,
   ) {
-    this.outbox = new AlertOutbox(db, Object.keys(settings.webhooks))
-    this.watch = new AlertWatch(db, settings)
+    this.outbox = new AlertOutbox(rows, Object.keys(settings.webhooks))
+    this.watch = new AlertWatch(rows, settings)
     this.delivery = new AlertDelivery(this.outbox, settings, log)
   }
 
@@ -40,29 +43,32 @@ export class Alerts {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer)
     this.timers = []
+    await Promise.all([this.checking, ...this.writing])
     await this.delivery.deliverDue().catch(() => {})
   }
 
-  /** Raises every alert due now (thresholds, expiries, unpriced refusals); the timer calls it, tests may too. */
-  check(now = Date.now()): void {
-    try {
-      this.watch.check((a) => this.write(a, now), now)
-    } catch (error) {
-      this.log(`alert check failed: ${(error as Error).message}`)
-    }
-    this.deliver()
+  /** Raises every alert due now (thresholds, expiries, unpriced refusals); the timer calls it, tests may too. A check running is joined. */
+  check(now = Date.now()): Promise<void> {
+    this.checking ??= this.watch
+      .check((a) => this.outbox.raise(a, now), now)
+      .catch((error) => this.log(`alert check failed: ${(error as Error).message}`))
+      .finally(() => {
+        this.checking = null
+        this.deliver()
+      })
+    return this.checking
   }
 
   noteUnpriced(model: string): void {
     this.watch.noteUnpriced(model)
   }
 
-  userBlocked(userId: string, now = Date.now()): void {
-    this.raise({ dedupeKey: `user_blocked:${userId}:${now}`, kind: 'user_blocked', subject: userId, text: `tollgate: user ${userId} was blocked`, data: { user_id: userId } }, now)
+  userBlocked(userId: string, now = Date.now()): Promise<void> {
+    return this.raise({ dedupeKey: `user_blocked:${userId}:${now}`, kind: 'user_blocked', subject: userId, text: `tollgate: user ${userId} was blocked`, data: { user_id: userId } }, now)
   }
 
-  keyRevoked(key: { id: string; userId: string; name: string | null }, now = Date.now()): void {
-    this.raise(
+  keyRevoked(key: { id: string; userId: string; name: string | null }, now = Date.now()): Promise<void> {
+    return this.raise(
       {
         dedupeKey: `key_revoked:${key.id}`,
         kind: 'key_revoked',
@@ -74,8 +80,8 @@ export class Alerts {
     )
   }
 
-  holdsExpired(count: number, now = Date.now()): void {
-    this.raise(
+  holdsExpired(count: number, now = Date.now()): Promise<void> {
+    return this.raise(
       {
         dedupeKey: `holds_expired:${now}`,
         kind: 'holds_expired',
@@ -88,24 +94,26 @@ export class Alerts {
   }
 
   /** Failed deliveries of an alert start over; returns how many. */
-  redeliver(alertId: string): number {
-    const n = this.outbox.redeliver(alertId)
+  async redeliver(alertId: string): Promise<number> {
+    const n = await this.outbox.redeliver(alertId)
     this.deliver()
     return n
   }
 
-  /** Writes one alert and starts delivering it at once. */
-  raise(alert: NewAlert, now = Date.now()): void {
-    try {
-      this.write(alert, now)
-    } catch (error) {
-      this.log(`alert ${alert.kind} could not be written: ${(error as Error).message}`)
-    }
-    this.deliver()
-  }
-
-  private write(alert: NewAlert, now: number): void {
-    this.outbox.raise(alert, now)
+  /** Writes one alert and starts delivering it at once; resolves once it is written (a failure is logged, not thrown). */
+  raise(alert: NewAlert, now = Date.now()): Promise<void> {
+    const written: Promise<void> = this.outbox
+      .raise(alert, now)
+      .then(
+        () => {},
+        (error) => this.log(`alert ${alert.kind} could not be written: ${(error as Error).message}`),
+      )
+      .finally(() => {
+        this.writing.delete(written)
+        this.deliver()
+      })
+    this.writing.add(written)
+    return written
   }
 
   private deliver(): void {

@@ -29,7 +29,7 @@ export class AlertDelivery {
 
   private async pass(): Promise<void> {
     // The lease outlasts the attempt's own timeout, so a live attempt is never taken over.
-    const due = this.outbox.claimDue(Date.now(), this.settings.delivery_timeout_ms * 2)
+    const due = await this.outbox.claimDue(Date.now(), this.settings.delivery_timeout_ms * 2)
     await Promise.all(due.map((d) => this.attempt(d)))
   }
 
@@ -60,7 +60,7 @@ export class AlertDelivery {
       problem = (error as Error).name === 'TimeoutError' ? 'timed out' : `no answer (${(error as Error).message})`
     }
     const last = d.attempt >= this.settings.max_attempts
-    this.outbox.attemptFailed(d, problem, last ? null : Date.now() + retryDelay(this.settings.retry_base_ms, d.attempt))
+    await this.outbox.attemptFailed(d, problem, last ? null : Date.now() + retryDelay(this.settings.retry_base_ms, d.attempt))
     if (last) this.log(`alert ${d.alertId} could not be delivered to webhook ${d.webhook} after ${d.attempt} attempts (${problem})`)
   }
 }

@@ -1,28 +1,7 @@
-import type { Database, Statement } from 'bun:sqlite'
 import { currentPeriod, type BudgetPeriod } from '../budget/period'
 import type { AlertSettings } from '../config/schema'
+import type { AlertRows, KeySpend, UserSpend } from '../store/store'
 import type { NewAlert } from './outbox'
-
-interface UserSpend {
-  id: string
-  max_budget: number
-  spend: number
-  budget_period: BudgetPeriod | null
-  period_start: number
-}
-interface KeySpend {
-  id: string
-  user_id: string
-  name: string | null
-  max_budget: number
-  spend: number
-}
-interface ExpiringKey {
-  id: string
-  user_id: string
-  name: string | null
-  expires_at: number
-}
 
 const DAY_MS = 86_400_000
 /** Distinct unpriced models alerted per interval and process; past that, one alert counts the rest. */
@@ -37,9 +16,6 @@ const keyLabel = (k: { id: string; name: string | null }) => (k.name ? `${k.id} 
  * memory per interval and bounded, so that a key holder sending made-up model names cannot flood a webhook.
  */
 export class AlertWatch {
-  private readonly usersOverThreshold: Statement<UserSpend, [number]>
-  private readonly keysOverThreshold: Statement<KeySpend, [number]>
-  private readonly expiringKeys: Statement<ExpiringKey, [number, number]>
   private readonly thresholds: number[]
   /** The lowest threshold, in basis points of the budget. */
   private readonly lowestBasisPoints: number
@@ -48,21 +24,12 @@ export class AlertWatch {
   private unpriced = { interval: 0, counts: new Map<string, number>(), others: 0 }
 
   constructor(
-    db: Database,
+    private readonly rows: AlertRows,
     private readonly settings: AlertSettings,
   ) {
     this.thresholds = [...new Set(settings.thresholds)].sort((a, b) => a - b)
     const lowest = this.thresholds[0] ?? 100
-    // Only rows past the lowest threshold: the rest cannot have crossed anything. (`?` is that fraction in basis points.)
-    this.usersOverThreshold = db.prepare(
-      'SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend * 10000 >= max_budget * ?',
-    )
-    this.keysOverThreshold = db.prepare(
-      'SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?',
-    )
-    this.expiringKeys = db.prepare(
-      'SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ?',
-    )
+    // Only rows past the lowest threshold: the rest cannot have crossed anything.
     this.lowestBasisPoints = Math.round(lowest * 100)
   }
 
@@ -77,18 +44,17 @@ export class AlertWatch {
   }
 
   /** Every alert due now; `raise` writes each (a no-op for one already written). */
-  check(raise: (a: NewAlert) => void, now = Date.now()): void {
+  async check(raise: (a: NewAlert) => Promise<unknown>, now = Date.now()): Promise<void> {
+    const due: NewAlert[] = []
     const once = (a: NewAlert) => {
-      if (this.raised.has(a.dedupeKey)) return
-      raise(a)
-      this.raised.add(a.dedupeKey)
+      if (!this.raised.has(a.dedupeKey)) due.push(a)
     }
     if (this.thresholds.length > 0) {
-      for (const u of this.usersOverThreshold.all(this.lowestBasisPoints)) this.userThresholds(u, now, once)
-      for (const k of this.keysOverThreshold.all(this.lowestBasisPoints)) this.keyThresholds(k, once)
+      for (const u of await this.rows.usersOver(this.lowestBasisPoints)) this.userThresholds(u, now, once)
+      for (const k of await this.rows.keysOver(this.lowestBasisPoints)) this.keyThresholds(k, once)
     }
     if (this.settings.key_expiry_days > 0)
-      for (const k of this.expiringKeys.all(now, now + this.settings.key_expiry_days * DAY_MS))
+      for (const k of await this.rows.expiringKeys(now, now + this.settings.key_expiry_days * DAY_MS))
         once({
           dedupeKey: `key_expiring:${k.id}:${k.expires_at}`,
           kind: 'key_expiring',
@@ -97,6 +63,13 @@ export class AlertWatch {
           data: { key_id: k.id, user_id: k.user_id, name: k.name, expires_at: new Date(k.expires_at).toISOString() },
         })
     this.unpricedAlerts(now, once)
+    // Side by side: on Postgres each is a transaction of its own, and a burst of new ones should not queue.
+    await Promise.all(
+      due.map(async (a) => {
+        await raise(a)
+        this.raised.add(a.dedupeKey)
+      }),
+    )
   }
 
   private userThresholds(u: UserSpend, now: number, raise: (a: NewAlert) => void): void {

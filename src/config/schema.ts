@@ -165,8 +165,6 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['providers', name, 'responses'], message: 'applies to openai providers only (an anthropic provider is always translated)' })
     for (const [wire, name] of Object.entries(c.default_providers))
       if (name !== undefined && !(name in c.providers)) ctx.addIssue({ code: 'custom', path: ['default_providers', wire], message: `names unknown provider ${name}` })
-    if (c.database_url && Object.keys(c.alerts.webhooks).length > 0)
-      ctx.addIssue({ code: 'custom', path: ['alerts', 'webhooks'], message: 'budget alerts are not yet available on the Postgres store (database_url); remove the webhooks or use SQLite' })
     if (c.workers > 1 && c.port === 0)
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'needs a fixed port: with port 0 each worker would get a different one' })
     for (const model of Object.keys(c.pricing))

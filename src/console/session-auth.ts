@@ -40,9 +40,9 @@ export function isSameOrigin(request: Request, trustProxy: boolean): boolean {
  * The session a request's cookie carries, checked for what the request does: a state change needs our
  * own Origin and the session's CSRF token; a key's session only reads its own key (and may sign out).
  */
-export function sessionOf(request: Request, path: string, sessions: SessionStore, trustProxy: boolean): ConsoleSession {
+export async function sessionOf(request: Request, path: string, sessions: SessionStore, trustProxy: boolean): Promise<ConsoleSession> {
   const token = cookieValue(request.headers, SESSION_COOKIE)
-  const session = token ? sessions.resolve(token) : null
+  const session = token ? await sessions.resolve(token) : null
   if (!session) throw unauthorized('Missing API key or console session: send "Authorization: Bearer <key>", or sign in at /ui.')
   const reads = request.method === 'GET' || request.method === 'HEAD'
   if (!reads && !(isSameOrigin(request, trustProxy) && sessions.checkCsrf(session.token, request.headers.get(CSRF_HEADER))))

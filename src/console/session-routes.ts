@@ -41,18 +41,18 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
         const decision = attempts.hit(state.clientIp ?? 'unknown', config.console_sign_ins_per_min)
         if (!decision.allowed) throw rateLimited(decision.retryAfter, 'Too many sign-in attempts; wait a minute.')
         let started
-        if (isMaster(body.key)) started = { kind: 'admin' as const, ...sessions.create('admin', null), keyId: null }
+        if (isMaster(body.key)) started = { kind: 'admin' as const, ...(await sessions.create('admin', null)), keyId: null }
         else {
           const caller = await keys.verify(body.key)
           const [user] = caller ? await db.select({ blocked: users.blocked }).from(users).where(eq(users.id, caller.userId)) : []
           if (!caller || !user || user.blocked) throw unauthorized('Unknown, expired or revoked key (or its user is blocked).')
           state.caller = caller
           state.userId = caller.userId
-          started = { kind: 'key' as const, ...sessions.create('key', { id: caller.keyId, hash: hashKey(body.key) }), keyId: caller.keyId }
+          started = { kind: 'key' as const, ...(await sessions.create('key', { id: caller.keyId, hash: hashKey(body.key) })), keyId: caller.keyId }
         }
         // A browser signing in again leaves no older session of its own behind.
         const previous = cookieValue(request.headers, SESSION_COOKIE)
-        if (previous) sessions.end(previous)
+        if (previous) await sessions.end(previous)
         set.headers['set-cookie'] = cookie(request, started.token, Math.floor(sessions.limits.maxMs / 1000))
         set.headers['cache-control'] = 'no-store'
         return sessionInfo(started.kind, sessions.csrfToken(started.token), started.expiresAt, started.keyId)
@@ -69,10 +69,10 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
     )
     .get(
       SESSION_PATH,
-      ({ request, set }) => {
+      async ({ request, set }) => {
         set.headers['cache-control'] = 'no-store'
         const token = cookieValue(request.headers, SESSION_COOKIE)
-        const session = token ? sessions.resolve(token) : null
+        const session = token ? await sessions.resolve(token) : null
         if (!session) return { kind: null }
         return sessionInfo(session.kind, sessions.csrfToken(session.token), session.expiresAt, session.caller.kind === 'key' ? session.caller.keyId : null)
       },
@@ -86,10 +86,10 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
     )
     .delete(
       SESSION_PATH,
-      ({ request, set }) => {
+      async ({ request, set }) => {
         const session = requestState(request).session
         if (!session) throw unauthorized('No console session: sign in at /ui.')
-        sessions.end(session.token)
+        await sessions.end(session.token)
         set.headers['set-cookie'] = cookie(request, '', 0)
         return { signed_out: true }
       },

@@ -1,7 +1,7 @@
-import type { Database, Statement } from 'bun:sqlite'
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { MASTER, type Caller } from '../keys/caller'
 import { keyCaller } from '../keys/key-store'
+import type { SessionRow, SessionRows } from '../store/store'
 
 export type SessionKind = 'admin' | 'key'
 
@@ -20,25 +20,6 @@ export interface SessionLimits {
   maxMs: number
 }
 
-interface SessionRow {
-  id: string
-  kind: SessionKind
-  key_id: string | null
-  key_hash: string | null
-  last_seen_at: number
-  expires_at: number
-  // The key and its user as they are now (null once deleted).
-  current_key_hash: string | null
-  revoked_at: number | null
-  key_expires_at: number | null
-  user_id: string | null
-  allowed_models: string | null
-  rpm_limit: number | null
-  user_field: 'reject' | 'tag' | null
-  clamp_output: number | null
-  blocked: number | null
-}
-
 /** Writing the last use on every console request would be a write per read: once a minute is enough for an idle timeout. */
 const TOUCH_EVERY_MS = 60_000
 
@@ -49,60 +30,38 @@ const TOUCH_EVERY_MS = 60_000
  * session token the same way: nothing more to store, and useless without the cookie.
  */
 export class SessionStore {
-  private readonly insert: Statement<unknown, [string, SessionKind, string | null, string | null, number, number, number]>
-  private readonly lookup: Statement<SessionRow, [string]>
-  private readonly touch: Statement<unknown, [number, string]>
-  private readonly remove: Statement<unknown, [string]>
-  private readonly prune: Statement<unknown, [number, number]>
-
-  constructor(db: Database, private readonly masterKey: string, readonly limits: SessionLimits) {
-    this.insert = db.prepare(
-      'INSERT INTO console_sessions (id, kind, key_id, key_hash, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    )
-    this.lookup = db.prepare(
-      `SELECT s.id, s.kind, s.key_id, s.key_hash, s.last_seen_at, s.expires_at,
-              k.key_hash AS current_key_hash, k.revoked_at, k.expires_at AS key_expires_at, k.user_id, k.allowed_models, k.rpm_limit, k.user_field, k.clamp_output,
-              u.blocked
-       FROM console_sessions s LEFT JOIN api_keys k ON k.id = s.key_id LEFT JOIN users u ON u.id = k.user_id
-       WHERE s.id = ?`,
-    )
-    this.touch = db.prepare('UPDATE console_sessions SET last_seen_at = ? WHERE id = ?')
-    this.remove = db.prepare('DELETE FROM console_sessions WHERE id = ?')
-    this.prune = db.prepare('DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen_at <= ?')
-  }
+  constructor(private readonly rows: SessionRows, private readonly masterKey: string, readonly limits: SessionLimits) {}
 
   /** Starts a session; the token goes to the browser (cookie), only its HMAC into the database. */
-  create(kind: SessionKind, key: { id: string; hash: string } | null, now = Date.now()): { token: string; expiresAt: number } {
+  async create(kind: SessionKind, key: { id: string; hash: string } | null, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
     const token = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
     const expiresAt = now + this.limits.maxMs
-    this.prune.run(now, now - this.limits.idleMs)
-    this.insert.run(this.storedId(token), kind, key?.id ?? null, key?.hash ?? null, now, now, expiresAt)
+    await this.rows.insert({ id: this.storedId(token), kind, keyId: key?.id ?? null, keyHash: key?.hash ?? null, createdAt: now, expiresAt }, now, now - this.limits.idleMs)
     return { token, expiresAt }
   }
 
   /** The live session of a token, or null: unknown, idle or past its end, or its key no longer what it signed in with. */
-  resolve(token: string, now = Date.now()): ConsoleSession | null {
+  async resolve(token: string, now = Date.now()): Promise<ConsoleSession | null> {
     const id = this.storedId(token)
-    const row = this.lookup.get(id)
+    const row = await this.rows.find(id)
     if (!row) return null
     if (row.expires_at <= now || row.last_seen_at + this.limits.idleMs <= now || !this.holds(row, now)) {
-      this.remove.run(id)
+      await this.rows.remove(id)
       return null
     }
-    if (now - row.last_seen_at >= TOUCH_EVERY_MS) this.touch.run(now, id)
+    if (now - row.last_seen_at >= TOUCH_EVERY_MS) await this.rows.touch(id, now)
     const caller =
       row.kind === 'admin'
         ? MASTER
         : keyCaller({
-            id: row.key_id!, userId: row.user_id!, rpmLimit: row.rpm_limit,
-            allowedModels: row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]),
-            userField: row.user_field, clampOutput: row.clamp_output === null ? null : row.clamp_output === 1,
+            id: row.key_id!, userId: row.user_id!, rpmLimit: row.rpm_limit, allowedModels: row.allowed_models,
+            userField: row.user_field, clampOutput: row.clamp_output,
           })
     return { token, kind: row.kind, caller, expiresAt: Math.min(row.expires_at, Math.max(row.last_seen_at, now) + this.limits.idleMs) }
   }
 
-  end(token: string): void {
-    this.remove.run(this.storedId(token))
+  end(token: string): Promise<void> {
+    return this.rows.remove(this.storedId(token))
   }
 
   /** The CSRF token that goes with a session token. */
@@ -129,7 +88,7 @@ export class SessionStore {
       row.current_key_hash === row.key_hash &&
       row.revoked_at === null &&
       (row.key_expires_at === null || row.key_expires_at > now) &&
-      row.blocked === 0
+      row.blocked === false
     )
   }
 }

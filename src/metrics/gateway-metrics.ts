@@ -24,8 +24,10 @@ export class GatewayMetrics {
   readonly upstreamBusy = this.registry.register(new Counter('tollgate_upstream_busy_total', 'Requests refused with 503 upstream_busy: the upstream concurrency limit was reached.'))
   readonly refusals = this.registry.register(new Counter('tollgate_refusals_total', 'Requests refused by the gateway, by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …).'))
 
-  /** Open holds in the database as last read (`readReservations`, before each scrape). */
+  /** Open holds and alert deliveries in the database as last read (`readReservations`, before each scrape). */
   private reservations = { n: 0, amount: 0 }
+  private alertDeliveries = { pending: 0, failed: 0 }
+  private outbox: AlertOutbox | null = null
 
   constructor(
     private readonly openReservations: () => Promise<{ n: number; amount: number }>,
@@ -37,9 +39,11 @@ export class GatewayMetrics {
     this.registry.register(new Gauge('tollgate_reserved_usd', 'USD held by open holds in the database, all processes.', () => this.reservations.amount / 1e6))
   }
 
-  /** Reads the database-wide figures the gauges show; the metrics route awaits it before rendering. */
+  /** Reads the database-wide figures the gauges show (holds, alert deliveries); the metrics route awaits it before rendering. */
   async readReservations(): Promise<void> {
-    this.reservations = await this.openReservations()
+    const [reservations, pending, failed] = await Promise.all([this.openReservations(), this.outbox?.count('pending'), this.outbox?.count('failed')])
+    this.reservations = reservations
+    this.alertDeliveries = { pending: pending ?? 0, failed: failed ?? 0 }
   }
 
   watchRedis(link: RedisLink, limits: { ip: SharedRateLimiter; key: SharedRateLimiter }, changes: ChangeFeed): void {
@@ -52,8 +56,9 @@ export class GatewayMetrics {
   }
 
   watchAlerts(outbox: AlertOutbox): void {
-    this.registry.register(new Gauge('tollgate_alerts_pending', 'Alert deliveries not yet made (all processes).', () => outbox.count('pending')))
-    this.registry.register(new Gauge('tollgate_alerts_failed', 'Alert deliveries given up after their last attempt (all processes).', () => outbox.count('failed')))
+    this.outbox = outbox
+    this.registry.register(new Gauge('tollgate_alerts_pending', 'Alert deliveries not yet made (all processes).', () => this.alertDeliveries.pending))
+    this.registry.register(new Gauge('tollgate_alerts_failed', 'Alert deliveries given up after their last attempt (all processes).', () => this.alertDeliveries.failed))
   }
 
   watchUpstream(slots: UpstreamSlots): void {

@@ -1,8 +1,5 @@
-import type { Database, Statement } from 'bun:sqlite'
-import type { WriteQueue } from '../db/write-queue'
-import { deleteInBatches, LARGE_PRUNE_ROWS, MAINTENANCE_BATCH, truncateWal } from '../db/maintenance'
 import { knownMethod } from '../http/route-patterns'
-import type { Store } from '../store/store'
+import type { RefusalAggregate, Store } from '../store/store'
 
 export interface RequestLogEntry {
   createdAt: number
@@ -28,60 +25,30 @@ const SYNC_MS = 1_000
 export const REFUSED_ROUTE_LENGTH = 64
 const UNMATCHED = '\u0000unmatched'
 
-/** One aggregate row of the current interval, and the count its row will be brought up to. */
-interface Aggregate {
-  id?: number
-  count: number
-  lastAt: number
-}
-
 /**
- * The API request log (SPEC §8): appended through the write queue, pruned by age.
+ * The API request log (SPEC §8): appended in the background by the store, pruned by age.
  *
  * A request with a key (or the master key) gets a row of its own. A request refused before any key was
  * known costs its sender nothing, so a row each would let one client grow the log without bound; those
  * are counted instead, per source (an IPv4 address, an IPv6 /64), route pattern, method and status, one
- * row per interval: the first request inserts the row, and later ones raise its `count` and `last_at` in
+ * row per interval: the first request makes the row, and later ones raise its `count` and `last_at` in
  * memory, written at most once a second per row (and at once before the log is read, and on stop). So a
- * flood writes a bounded number of rows, and a bounded number of page writes per second, whatever its rate.
+ * flood writes a bounded number of rows, and a bounded number of writes per second, whatever its rate.
+ * Several processes counting the same aggregate add up in one row on Postgres (the store's upsert).
  */
 export class RequestLog {
-  private readonly insert: Statement<unknown, [number, string, string, string, number, number, string | null, string | null, string | null]>
-  private readonly insertAggregate: Statement<unknown, [number, string, string, string, number, number, string | null]>
-  private readonly updateAggregate: Statement<unknown, [number, number, number]>
-  private readonly prune
   private readonly pruner: Timer
-  private readonly db: Database
   private interval = -1
-  private aggregates = new Map<string, Aggregate>()
+  private aggregates = new Map<string, RefusalAggregate>()
   /** Aggregates counted past what their row says. */
-  private readonly unsynced = new Set<Aggregate>()
+  private readonly unsynced = new Set<RefusalAggregate>()
   private syncTimer: Timer | null = null
   private stopped = false
 
-  /**
-   * `shared`: the Postgres store, where the rows of requests with a key go (and are pruned), so that every
-   * replica's are in one log; refusals' aggregates stay in `db`, this process's own (not yet on Postgres).
-   */
   constructor(
-    db: Database,
-    private readonly queue: WriteQueue,
+    private readonly store: Pick<Store, 'appendRequestLog' | 'storeRefusals' | 'pruneRequestLog'>,
     private readonly retentionDays: number,
-    private readonly shared?: Pick<Store, 'appendRequestLog' | 'pruneRequestLog'>,
   ) {
-    this.insert = db.prepare(
-      `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, key_id, user_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    this.insertAggregate = db.prepare(
-      `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, count, last_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?1)`,
-    )
-    this.updateAggregate = db.prepare('UPDATE api_request_log SET count = ?, last_at = ? WHERE id = ?')
-    this.prune = db.prepare(
-      `DELETE FROM api_request_log WHERE id IN (SELECT id FROM api_request_log WHERE created_at < $cutoff ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
-    )
-    this.db = db
     // In the background from the start: the port opens while a long retention catches up.
     void this.pruneOld()
     this.pruner = setInterval(() => void this.pruneOld(), 3_600_000)
@@ -89,9 +56,7 @@ export class RequestLog {
   }
 
   append(e: RequestLogEntry): void {
-    if (this.shared) return this.shared.appendRequestLog(e)
-    // Bound by position: measurably cheaper than by name, once per request.
-    this.queue.defer(() => this.insert.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, e.keyId, e.userId))
+    this.store.appendRequestLog(e)
   }
 
   /**
@@ -125,43 +90,39 @@ export class RequestLog {
       }
       return
     }
-    const created: Aggregate = { count: 1, lastAt: e.createdAt }
-    this.aggregates.set(key, created)
     // A catch-all pattern (the CORS preflight's `/*`) says nothing: the first path says more.
     const route = pattern && !pattern.includes('*') ? pattern : e.route.slice(0, REFUSED_ROUTE_LENGTH)
-    this.queue.defer(() => {
-      created.id = Number(this.insertAggregate.run(e.createdAt, e.requestId, method, route, e.status, e.latencyMs, source).lastInsertRowid)
-    })
+    const created: RefusalAggregate = {
+      key: JSON.stringify([interval, source, method, pattern ?? null, e.status]),
+      first: { ...e, method, route, clientIp: source, keyId: null, userId: null },
+      count: 1,
+      lastAt: e.createdAt,
+      stored: 0,
+    }
+    this.aggregates.set(key, created)
+    this.store.storeRefusals(created)
   }
 
-  /** Queues the counts of every aggregate row behind its count. Readers of the log call it (then flush the queue). */
+  /** Hands the store the counts of every aggregate row behind its count. Readers of the log call it (then flush the store). */
   readonly sync = (): void => {
     if (this.syncTimer !== null) clearTimeout(this.syncTimer)
     this.syncTimer = null
-    for (const aggregate of this.unsynced) {
-      const { count, lastAt } = aggregate
-      this.queue.defer(() => {
-        // Its insert failed (and was reported): nothing to bring up to date.
-        if (aggregate.id !== undefined) this.updateAggregate.run(count, lastAt, aggregate.id)
-      })
-    }
+    for (const aggregate of this.unsynced) this.store.storeRefusals(aggregate)
     this.unsynced.clear()
   }
 
-  /**
-   * Deletes rows older than the retention period (0 keeps everything), in small batches that leave the
-   * request thread free between them, then gives back the WAL's space after a large prune. Returns how many went.
-   */
+  /** Deletes rows older than the retention period (0 keeps everything), without holding up requests. Returns how many went. */
   async pruneOld(now = Date.now()): Promise<number> {
     if (this.retentionDays === 0) return 0
-    const cutoff = now - this.retentionDays * DAY_MS
-    this.shared?.pruneRequestLog(cutoff).catch((error) => console.error('[tollgate] request-log prune failed', error))
-    const n = await deleteInBatches(() => this.prune.run({ cutoff }).changes, () => this.stopped)
-    if (n >= LARGE_PRUNE_ROWS && !this.stopped) truncateWal(this.db)
-    return n
+    try {
+      return await this.store.pruneRequestLog(now - this.retentionDays * DAY_MS, () => this.stopped)
+    } catch (error) {
+      console.error('[tollgate] request-log prune failed', error)
+      return 0
+    }
   }
 
-  /** Stops pruning and writes the counts; refusals still answered while the server drains are queued at once. */
+  /** Stops pruning and writes the counts; refusals still answered while the server drains are handed on at once. */
   stop(): void {
     clearInterval(this.pruner)
     this.stopped = true

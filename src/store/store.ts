@@ -1,7 +1,6 @@
 import type { SQL as DrizzleSql } from 'drizzle-orm'
 import type { LedgerStore } from '../budget/ledger'
 import type { Db } from '../db/open'
-import type { WriteQueue } from '../db/write-queue'
 import type * as tables from '../db/schema'
 import type { RecordsReads } from '../records/records-reader'
 import type { RequestLogEntry } from '../records/request-log'
@@ -98,8 +97,13 @@ export interface Store {
    */
   updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean): Promise<typeof tables.apiKeys.$inferSelect>
   appendRequestLog(entry: RequestLogEntry): void
-  /** Deletes request-log rows older than `cutoff`; returns how many. */
-  pruneRequestLog(cutoff: number): Promise<number>
+  /**
+   * Writes the requests `a` counted since the last call into its row (made by the first call): on Postgres
+   * every replica's counts of one aggregate add up in one row (an upsert on its key).
+   */
+  storeRefusals(a: RefusalAggregate): void
+  /** Deletes request-log rows older than `cutoff` (in batches, until `stopped`); returns how many. */
+  pruneRequestLog(cutoff: number, stopped?: () => boolean): Promise<number>
   recordResponse(row: StoredResponseRow, now: number): void
   findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null>
   forgetResponse(id: string): void
@@ -107,12 +111,135 @@ export interface Store {
   openReservations(): Promise<{ n: number; amount: number }>
   /** Resolves when the database answers; rejects otherwise. */
   ping(): Promise<void>
-  /**
-   * This process's SQLite database and write queue, for what is not on Postgres yet (the alert outbox, console
-   * sessions, refusal counts): the store's own file on SQLite; a private in-memory database on Postgres (which
-   * refuses configured alert webhooks at startup).
-   */
-  readonly local: { db: Db; writes: WriteQueue }
+  readonly alerts: AlertRows
+  readonly sessions: SessionRows
+  readonly refusals: RefusalRows
+  /** Writes everything queued (settlements, log rows, counts): readers of the records await it first. */
+  flush(): Promise<void>
   /** Writes everything queued and closes the connections. */
   close(): Promise<void>
+}
+
+/** Requests refused before a key was known, counted as one request-log row (src/records/request-log.ts). */
+export interface RefusalAggregate {
+  /** The interval, source, method, route pattern and status: what makes two processes' counts one row. */
+  key: string
+  /** The first request (its method known, its route the pattern or the path cut short, its address the source). */
+  first: RequestLogEntry
+  count: number
+  lastAt: number
+  /** How much of `count` is written (or queued); the store's own. */
+  stored: number
+  /** The store's handle on the row, once made; the store's own. */
+  rowId?: number
+}
+
+/** The alert outbox's rows (src/alerts/outbox.ts has its rules) and the figures the alert watch reads. */
+export interface AlertRows {
+  /**
+   * The alert and one pending delivery per webhook, in one transaction, unless an alert with its dedupe key
+   * exists (raised by any process): true when written.
+   */
+  insert(a: StoredAlert, webhooks: readonly string[]): Promise<boolean>
+  /** Up to `limit` deliveries due at `now`, each claimed by this process alone (its next attempt set to `leaseUntil`). */
+  claimDue(now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]>
+  delivered(alertId: string, webhook: string, now: number): Promise<void>
+  retryAt(alertId: string, webhook: string, at: number, error: string): Promise<void>
+  failed(alertId: string, webhook: string, error: string): Promise<void>
+  count(status: 'pending' | 'failed'): Promise<number>
+  /** Failed deliveries of an alert pending again from `now`; returns how many. */
+  redeliver(alertId: string, now: number): Promise<number>
+  exists(alertId: string): Promise<boolean>
+  /** Users with a budget whose spend is at least `basisPoints` / 10000 of it. */
+  usersOver(basisPoints: number): Promise<UserSpend[]>
+  /** Live keys with a ceiling whose spend is at least `basisPoints` / 10000 of it. */
+  keysOver(basisPoints: number): Promise<KeySpend[]>
+  /** Live keys expiring in (from, to]. */
+  expiringKeys(from: number, to: number): Promise<ExpiringKey[]>
+}
+
+export interface StoredAlert {
+  id: string
+  dedupeKey: string
+  kind: string
+  subject: string | null
+  payload: string
+  createdAt: number
+}
+
+export interface DueDelivery {
+  alertId: string
+  webhook: string
+  /** Counting the one now being made. */
+  attempt: number
+  payload: string
+}
+
+export interface UserSpend {
+  id: string
+  max_budget: number
+  spend: number
+  budget_period: 'daily' | 'weekly' | 'monthly' | null
+  period_start: number
+}
+export interface KeySpend {
+  id: string
+  user_id: string
+  name: string | null
+  max_budget: number
+  spend: number
+}
+export interface ExpiringKey {
+  id: string
+  user_id: string
+  name: string | null
+  expires_at: number
+}
+
+/** Console sessions' rows (src/console/sessions.ts has the rules), found by id from any process. */
+export interface SessionRows {
+  /** Deletes sessions ended by `now` or idle since `idleSince`, then writes this one. */
+  insert(row: NewSessionRow, now: number, idleSince: number): Promise<void>
+  /** The session and its key and user as they are now. */
+  find(id: string): Promise<SessionRow | undefined>
+  touch(id: string, now: number): Promise<void>
+  remove(id: string): Promise<void>
+}
+
+export interface NewSessionRow {
+  id: string
+  kind: 'admin' | 'key'
+  keyId: string | null
+  keyHash: string | null
+  createdAt: number
+  expiresAt: number
+}
+
+export interface SessionRow {
+  id: string
+  kind: 'admin' | 'key'
+  key_id: string | null
+  key_hash: string | null
+  last_seen_at: number
+  expires_at: number
+  // The key and its user as they are now (null once deleted).
+  current_key_hash: string | null
+  revoked_at: number | null
+  key_expires_at: number | null
+  user_id: string | null
+  allowed_models: string[] | null
+  rpm_limit: number | null
+  user_field: 'reject' | 'tag' | null
+  clamp_output: boolean | null
+  blocked: boolean | null
+}
+
+/** Refusal counts per hour and code, and unpriced models asked for (src/records/refusals.ts has the rules). */
+export interface RefusalRows {
+  /** One more refusal with `code` in `hour`; written in the background, added up across processes. */
+  count(hour: number, code: string): void
+  /** One more request for an unpriced model; a new model is recorded only while fewer than `max` are. */
+  unpriced(model: string, now: number, max: number): void
+  /** Deletes counts of hours before `cutoff`; returns how many rows. */
+  prune(cutoff: number): Promise<number>
 }

@@ -1,16 +1,18 @@
 /**
  * Test harness: a real gateway on a loopback port with a real SQLite file in a fresh temp folder,
  * in this process (`startTestGateway`) or as a child process (`spawnGateway`, for startup checks,
- * several processes on one file, and kill -9).
+ * several processes on one file, and kill -9). With TOLLGATE_TEST_DATABASE_URL set, a Postgres database
+ * stands for each SQLite file (test/support/test-store.ts): the same suites run on the Postgres store.
  */
 import { Database } from 'bun:sqlite'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { configSchema } from '../../src/config/schema'
 import { startGateway } from '../../src/server'
 import type { MockProvider } from './mock-provider'
+import { databaseFor, dumpPostgres, execPostgres, queryPostgres, TEST_DATABASE_URL } from './test-store'
 
 export const MASTER_KEY = 'test-master-key-0123456789abcdef-0123456789'
 export const BUN = process.execPath
@@ -47,6 +49,12 @@ export interface TestGateway {
   settled(): Promise<void>
   /** A read-only connection to the gateway's database file (for checks the API does not expose). */
   query<T = any>(sql: string, ...params: any[]): T[]
+  /** A write behind the gateway's back (a clock moved, a row aged), on whichever store it runs. */
+  exec(sql: string, ...params: any[]): void
+  /** The Postgres database standing for the file, when the suites run on Postgres (test/support/test-store.ts). */
+  databaseUrl?: string
+  /** Everything stored, as bytes: the SQLite file and its WAL, or a dump of the Postgres database. */
+  storedBytes(): Buffer
   stop(): Promise<void>
 }
 
@@ -66,14 +74,15 @@ export function testConfig(options: GatewayOptions, dir: string) {
 export async function startTestGateway(options: GatewayOptions = {}): Promise<TestGateway> {
   const dir = tempDir()
   const config = testConfig(options, dir)
+  if (TEST_DATABASE_URL && !options.config?.database_url) config.database_url = await databaseFor(config.db)
   const gateway = await startGateway(config, { idleTimeoutSec: options.idleTimeoutSec })
-  return harness(gateway.url, config.db, async () => {
+  return harness(gateway.url, config.db, config.database_url, async () => {
     await gateway.stop()
     rmSync(dir, { recursive: true, force: true })
   })
 }
 
-function harness(url: string, dbPath: string, stop: () => Promise<void>): TestGateway {
+function harness(url: string, dbPath: string, databaseUrl: string | undefined, stop: () => Promise<void>): TestGateway {
   const master = { authorization: `Bearer ${MASTER_KEY}` }
   let reader: Database | null = null
   const admin = async (method: string, path: string, body?: unknown) => {
@@ -88,6 +97,7 @@ function harness(url: string, dbPath: string, stop: () => Promise<void>): TestGa
   return {
     url,
     dbPath,
+    databaseUrl,
     master,
     admin,
     async userWithKey(user, key = {}) {
@@ -98,11 +108,26 @@ function harness(url: string, dbPath: string, stop: () => Promise<void>): TestGa
       return { secret: k.body.key, keyId: k.body.id }
     },
     async settled() {
-      await admin('GET', '/v1/users?limit=1')
+      // On Postgres, the request log and refusal counts are batched apart from settlements: the audit read writes them all.
+      await admin('GET', databaseUrl ? '/v1/audit?limit=1' : '/v1/users?limit=1')
     },
     query(sql, ...params) {
+      if (databaseUrl) return queryPostgres(databaseUrl, sql, params)
       reader ??= new Database(dbPath, { readonly: true })
       return reader.query(sql).all(...params) as any[]
+    },
+    exec(sql, ...params) {
+      if (databaseUrl) return execPostgres(databaseUrl, sql, params)
+      const db = new Database(dbPath)
+      try {
+        db.run(sql, params)
+      } finally {
+        db.close()
+      }
+    },
+    storedBytes() {
+      if (databaseUrl) return dumpPostgres(databaseUrl)
+      return Buffer.concat([dbPath, dbPath + '-wal'].filter((f) => existsSync(f)).map((f) => readFileSync(f)))
     },
     async stop() {
       reader?.close()
@@ -144,6 +169,7 @@ export async function spawnGateway(
       ...options.config,
     }),
   )
+  const databaseUrl = options.env?.TOLLGATE_DATABASE_URL ?? (TEST_DATABASE_URL ? await databaseFor(dbPath) : undefined)
   const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts')], {
     cwd: dir,
     env: {
@@ -152,6 +178,7 @@ export async function spawnGateway(
       TOLLGATE_MASTER_KEY: MASTER_KEY,
       TOLLGATE_PORT: '0',
       TOLLGATE_DB: dbPath,
+      ...(databaseUrl ? { TOLLGATE_DATABASE_URL: databaseUrl } : {}),
       ...options.env,
     },
     stdin: 'ignore',
@@ -171,7 +198,7 @@ export async function spawnGateway(
     }
     await Bun.sleep(20)
   }
-  const h = harness(url, dbPath, async () => {
+  const h = harness(url, dbPath, databaseUrl, async () => {
     if (proc.exitCode === null) {
       proc.kill('SIGTERM')
       await proc.exited

@@ -1,7 +1,6 @@
 import { and, desc, eq, inArray, lt, or } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { alertDeliveries, alerts } from '../../db/schema'
 import { badRequest, notFound } from '../../http/errors'
 import type { Services } from '../../services'
 import { pageQuery, toPage } from './pagination'
@@ -11,7 +10,8 @@ const KINDS = ['budget_threshold', 'key_expiring', 'user_blocked', 'key_revoked'
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString())
 
 /** Alerts newest first, each with its deliveries: what was raised, and whether every webhook got it. */
-export const alertRoutes = ({ db, alerts: service }: Services) => {
+export const alertRoutes = ({ store, alerts: service }: Services) => {
+  const { db, tables: { alerts, alertDeliveries } } = store
   const cursorOf = (a: { createdAt: number; id: string }) => `${a.createdAt}.${a.id}`
   const afterCursor = (cursor: string | undefined) => {
     if (cursor === undefined) return undefined
@@ -24,21 +24,18 @@ export const alertRoutes = ({ db, alerts: service }: Services) => {
   return new Elysia({ name: 'admin-alerts' })
     .get(
       '/v1/alerts',
-      ({ query }) => {
+      async ({ query }) => {
         const withStatus = query.status
           ? inArray(alerts.id, db.select({ id: alertDeliveries.alertId }).from(alertDeliveries).where(eq(alertDeliveries.status, query.status)))
           : undefined
-        const rows = db
+        const rows = await db
           .select()
           .from(alerts)
           .where(and(query.kind ? eq(alerts.kind, query.kind) : undefined, withStatus, afterCursor(query.cursor)))
           .orderBy(desc(alerts.createdAt), desc(alerts.id))
           .limit(query.limit + 1)
           .offset(query.cursor ? 0 : (query.offset ?? 0))
-          .all()
-        const deliveries = rows.length
-          ? db.select().from(alertDeliveries).where(inArray(alertDeliveries.alertId, rows.map((r) => r.id))).all()
-          : []
+        const deliveries = rows.length ? await db.select().from(alertDeliveries).where(inArray(alertDeliveries.alertId, rows.map((r) => r.id))) : []
         return toPage(
           rows,
           query.limit,
@@ -77,9 +74,9 @@ export const alertRoutes = ({ db, alerts: service }: Services) => {
     )
     .post(
       '/v1/alerts/:id/redeliver',
-      ({ params }) => {
-        if (!db.select({ id: alerts.id }).from(alerts).where(eq(alerts.id, params.id)).get()) throw notFound(`No alert with id ${JSON.stringify(params.id)}.`, 'alert_not_found')
-        return { id: params.id, redelivering: service.redeliver(params.id) }
+      async ({ params }) => {
+        if (!(await service.outbox.exists(params.id))) throw notFound(`No alert with id ${JSON.stringify(params.id)}.`, 'alert_not_found')
+        return { id: params.id, redelivering: await service.redeliver(params.id) }
       },
       {
         params: z.object({ id: z.string().max(64) }),

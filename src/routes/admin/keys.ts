@@ -145,7 +145,7 @@ export const keyRoutes = (services: Services) => {
         const now = Date.now()
         const [revoked] = await db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning()
         keys.invalidate(params.id)
-        if (revoked) alerts.keyRevoked(revoked, now)
+        if (revoked) await alerts.keyRevoked(revoked, now)
         const row = revoked ?? (await find(params.id))
         return presentKey(row)
       },

@@ -2,7 +2,6 @@ import { and, desc, gte, lt } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
-import { refusalCounts, unpricedModels } from '../../db/schema'
 import type { Services } from '../../services'
 import { usageFilters, usageReader, type UsageFilters } from './records'
 import { strictQuery } from './strict-query'
@@ -29,7 +28,8 @@ const refusalKind = (code: string): RefusalKind =>
 
 /** What the console's overview and charts read: spend aggregates, open holds, refusals, unpriced models asked for. */
 export const overviewRoutes = (services: Services) => {
-  const { db, ledger, prices, records } = services
+  const { ledger, prices, records, store } = services
+  const { db, tables: { refusalCounts, unpricedModels } } = store
   const { filterValues } = usageReader(services)
 
   /** Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive (see usagePerDay). */
@@ -121,15 +121,14 @@ export const overviewRoutes = (services: Services) => {
     )
     .get(
       '/v1/audit/refusals',
-      ({ query }) => {
-        ledger.flush()
+      async ({ query }) => {
+        await store.flush()
         const until = Date.now()
         const since = startOfDay(until) - (query.days - 1) * DAY_MS
-        const rows = db
+        const rows = await db
           .select({ hour: refusalCounts.hour, code: refusalCounts.code, count: refusalCounts.count })
           .from(refusalCounts)
           .where(and(gte(refusalCounts.hour, since), lt(refusalCounts.hour, until + DAY_MS)))
-          .all()
         const days = daysBetween(since, until)
         const index = new Map(days.map((d, i) => [d, i]))
         const kinds: RefusalKind[] = ['budget', 'pricing', 'forbidden', 'rate_limited']
@@ -154,8 +153,8 @@ export const overviewRoutes = (services: Services) => {
     .get(
       '/v1/pricing/unpriced',
       async ({ query }) => {
-        ledger.flush()
-        const rows = db.select().from(unpricedModels).orderBy(desc(unpricedModels.lastSeenAt)).all()
+        await store.flush()
+        const rows = await db.select().from(unpricedModels).orderBy(desc(unpricedModels.lastSeenAt))
         const data = (
           await Promise.all(
             rows.map(async (r) => ({

@@ -169,7 +169,7 @@ export const recordRoutes = (services: Services) => {
       '/v1/audit',
       async ({ query }) => {
         requestLog.sync()
-        await ledger.flush()
+        await services.store.flush()
         const rows = await records.run('auditRows', {
           key_id: query.key_id,
           user_id: query.user_id,

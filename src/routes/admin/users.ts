@@ -123,7 +123,7 @@ export const userRoutes = (services: Services) => {
         }
         const [row] = await db.update(users).set(changes).where(eq(users.id, params.id)).returning()
         if (!row) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
-        if (row.blocked && !current.blocked) alerts.userBlocked(row.id, now)
+        if (row.blocked && !current.blocked) await alerts.userBlocked(row.id, now)
         return presentUser(row, now)
       },
       {

@@ -135,8 +135,17 @@ export const apiRequestLog = pgTable(
     userId: text('user_id'),
     count: integer('count').notNull().default(1),
     lastAt: millis('last_at'),
+    /**
+     * Postgres only: an aggregated row's interval, source, method, route pattern and status, so that the
+     * replicas counting the same refusals add up in one row (an upsert on it). Null for a row of one request.
+     */
+    aggregateKey: text('aggregate_key'),
   },
-  (t) => [index('api_request_log_time').on(t.createdAt), index('api_request_log_key').on(t.keyId, t.createdAt)],
+  (t) => [
+    index('api_request_log_time').on(t.createdAt),
+    index('api_request_log_key').on(t.keyId, t.createdAt),
+    uniqueIndex('api_request_log_aggregate').on(t.aggregateKey),
+  ],
 )
 
 export const storedResponses = pgTable(

@@ -3,14 +3,16 @@ import { eq, sql as drizzleSql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { migrate } from 'drizzle-orm/bun-sql/migrator'
 import { join } from 'node:path'
-import { openDatabase, type Db } from '../../db/open'
+import type { Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
-import { WriteQueue } from '../../db/write-queue'
 import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { priceInsertParams, priceSql } from '../price-sql'
-import type { KeyLookupRow, PriceRow, PriceRows, Store, StoredResponseRow } from '../store'
+import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredResponseRow } from '../store'
+import { postgresAlertRows } from './alert-rows'
 import { BatchWriter } from './batch'
+import { postgresRefusalRows } from './refusal-rows'
+import { postgresSessionRows } from './session-rows'
 import { PostgresLedgerStore } from './ledger-store'
 import * as tables from './schema'
 
@@ -22,6 +24,19 @@ const POOL = 16
 const LOG_INSERT = `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, key_id, user_id)
   SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
     "createdAt" bigint, "requestId" text, method text, route text, status int, "latencyMs" int, "clientIp" text, "keyId" text, "userId" text)`
+
+/** Refusals' aggregate rows: every replica's counts of one aggregate add up in the row its key names. */
+const AGGREGATE_UPSERT = `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, count, last_at, aggregate_key)
+  SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
+    "createdAt" bigint, "requestId" text, method text, route text, status int, "latencyMs" int, "clientIp" text, count int, "lastAt" bigint, key text)
+  ON CONFLICT (aggregate_key) DO UPDATE SET count = api_request_log.count + excluded.count, last_at = greatest(api_request_log.last_at, excluded.last_at)`
+
+interface AggregateDelta {
+  key: string
+  first: RequestLogEntry
+  count: number
+  lastAt: number
+}
 
 /**
  * The store for several replicas: one Postgres database (TOLLGATE_DATABASE_URL), through Bun's built-in
@@ -36,8 +51,11 @@ export class PostgresStore implements Store {
   readonly ledger: PostgresLedgerStore
   readonly prices: PriceRows
   readonly records: RecordsReads
-  readonly local: { db: Db; writes: WriteQueue }
+  readonly alerts: AlertRows
+  readonly sessions: SessionRows
+  readonly refusals: ReturnType<typeof postgresRefusalRows>
   private readonly log: BatchWriter<RequestLogEntry>
+  private readonly aggregates: BatchWriter<AggregateDelta>
   private readonly responses: BatchWriter<StoredResponseRow & { created_at: number; forget?: true }>
 
   private constructor(readonly sql: SQL, onError: (error: unknown) => void) {
@@ -46,9 +64,14 @@ export class PostgresStore implements Store {
     this.ledger = new PostgresLedgerStore(sql, onError)
     this.prices = postgresPriceRows(sql)
     this.records = directRecords(this)
-    const local = openDatabase(':memory:')
-    this.local = { db: local, writes: new WriteQueue(local.$client, onError) }
+    this.alerts = postgresAlertRows(sql)
+    this.sessions = postgresSessionRows(sql)
+    this.refusals = postgresRefusalRows(sql, onError)
     this.log = new BatchWriter((rows) => sql.unsafe(LOG_INSERT, [JSON.stringify(rows)]), onError, { retry: false, what: 'request-log row' })
+    this.aggregates = new BatchWriter((rows) => sql.unsafe(AGGREGATE_UPSERT, [JSON.stringify(sumAggregates(rows))]), onError, {
+      retry: false,
+      what: 'refusal count',
+    })
     this.responses = new BatchWriter((rows) => this.writeResponses(rows), onError, { retry: true, what: 'stored response id' })
   }
 
@@ -77,7 +100,7 @@ export class PostgresStore implements Store {
     if (!row) return undefined
     return {
       id: row.id, userId: row.user_id, expiresAt: numberOrNull(row.expires_at), revokedAt: numberOrNull(row.revoked_at),
-      allowedModels: row.allowed_models, rpmLimit: row.rpm_limit, userField: row.user_field, clampOutput: row.clamp_output,
+      allowedModels: jsonColumn(row.allowed_models), rpmLimit: row.rpm_limit, userField: row.user_field, clampOutput: row.clamp_output,
     }
   }
 
@@ -98,6 +121,13 @@ export class PostgresStore implements Store {
 
   appendRequestLog(entry: RequestLogEntry): void {
     this.log.push(entry)
+  }
+
+  storeRefusals(a: RefusalAggregate): void {
+    const count = a.count - a.stored
+    if (count <= 0) return
+    a.stored = a.count
+    this.aggregates.push({ key: a.key, first: a.first, count, lastAt: a.lastAt })
   }
 
   async pruneRequestLog(cutoff: number): Promise<number> {
@@ -140,15 +170,39 @@ export class PostgresStore implements Store {
     await this.sql`SELECT 1`
   }
 
+  async flush(): Promise<void> {
+    await Promise.all([this.ledger.flush(), this.log.flush(), this.aggregates.flush(), this.responses.flush(), this.refusals.writer.flush()])
+  }
+
   async close(): Promise<void> {
     await this.ledger.close()
     await this.log.close()
+    await this.aggregates.close()
+    await this.refusals.writer.close()
     await this.responses.close()
     await this.sql.close({ timeout: 5 })
-    this.local.writes.close()
-    this.local.db.$client.close()
   }
 }
+
+/** One row per aggregate a batch names (an upsert may touch a row once): the counts added up, the first request kept. */
+function sumAggregates(rows: AggregateDelta[]) {
+  const byKey = new Map<string, AggregateDelta>()
+  for (const r of rows) {
+    const seen = byKey.get(r.key)
+    if (!seen) byKey.set(r.key, { ...r })
+    else {
+      seen.count += r.count
+      seen.lastAt = Math.max(seen.lastAt, r.lastAt)
+    }
+  }
+  return [...byKey.values()].map(({ key, first, count, lastAt }) => ({ ...first, count, lastAt, key }))
+}
+
+/**
+ * A jsonb column written through drizzle's bun-sql driver holds its JSON as a string (the driver encodes the
+ * value and the client encodes that again); drizzle's own reads undo both, a raw query only one.
+ */
+export const jsonColumn = <T>(v: unknown): T | null => (typeof v === 'string' ? (JSON.parse(v) as T) : ((v ?? null) as T | null))
 
 const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
 

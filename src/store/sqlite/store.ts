@@ -2,11 +2,15 @@ import type { Statement } from 'bun:sqlite'
 import { eq, sql } from 'drizzle-orm'
 import { openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
+import { deleteInBatches, LARGE_PRUNE_ROWS, MAINTENANCE_BATCH, truncateWal } from '../../db/maintenance'
 import { WriteQueue } from '../../db/write-queue'
 import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { priceInsertParams, priceSql } from '../price-sql'
-import type { KeyLookupRow, PriceRow, PriceRows, Store, StoredResponseRow } from '../store'
+import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredResponseRow } from '../store'
+import { sqliteAlertRows } from './alert-rows'
+import { sqliteRefusalRows } from './refusal-rows'
+import { sqliteSessionRows } from './session-rows'
 import { SqliteLedgerStore } from './ledger-store'
 import { sqliteUsageDay } from './usage-day'
 
@@ -18,8 +22,13 @@ export class SqliteStore implements Store {
   readonly prices: PriceRows
   readonly records: RecordsReader
   readonly writes: WriteQueue
+  readonly alerts: AlertRows
+  readonly sessions: SessionRows
+  readonly refusals: RefusalRows
   private readonly keyLookup
   private readonly insertLog: Statement<unknown, [number, string, string, string, number, number, string | null, string | null, string | null]>
+  private readonly insertAggregate: Statement<unknown, [number, string, string, string, number, number, string | null, number, number]>
+  private readonly updateAggregate: Statement<unknown, [number, number, number]>
   private readonly pruneLog: Statement<unknown, [number]>
   private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number]>
   private readonly selectResponse: Statement<StoredResponseRow, [string, string]>
@@ -32,6 +41,9 @@ export class SqliteStore implements Store {
     this.ledger = new SqliteLedgerStore(client, this.writes)
     this.prices = sqlitePriceRows(db)
     this.records = new RecordsReader(this, client.filename)
+    this.alerts = sqliteAlertRows(client)
+    this.sessions = sqliteSessionRows(client)
+    this.refusals = sqliteRefusalRows(client, this.writes)
     this.keyLookup = db
       .select({
         id: tables.apiKeys.id, userId: tables.apiKeys.userId, expiresAt: tables.apiKeys.expiresAt, revokedAt: tables.apiKeys.revokedAt,
@@ -44,7 +56,14 @@ export class SqliteStore implements Store {
       `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, key_id, user_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    this.pruneLog = client.prepare('DELETE FROM api_request_log WHERE created_at < ?')
+    this.insertAggregate = client.prepare(
+      `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, count, last_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    this.updateAggregate = client.prepare('UPDATE api_request_log SET count = ?, last_at = ? WHERE id = ?')
+    this.pruneLog = client.prepare(
+      `DELETE FROM api_request_log WHERE id IN (SELECT id FROM api_request_log WHERE created_at < ? ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
+    )
     this.upsertResponse = client.prepare(
       `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, context_tokens)
@@ -57,10 +76,6 @@ export class SqliteStore implements Store {
 
   static open(path: string, onError?: (error: unknown) => void): SqliteStore {
     return new SqliteStore(openDatabase(path), onError)
-  }
-
-  get local() {
-    return { db: this.db, writes: this.writes }
   }
 
   usageDay(createdAt: unknown) {
@@ -87,8 +102,27 @@ export class SqliteStore implements Store {
     this.writes.defer(() => this.insertLog.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, e.keyId, e.userId))
   }
 
-  async pruneRequestLog(cutoff: number): Promise<number> {
-    return this.pruneLog.run(cutoff).changes
+  /** One process counts an aggregate: its row is inserted once, then brought up to the process's count. */
+  storeRefusals(a: RefusalAggregate): void {
+    const { count, lastAt, first: e } = a
+    const inserted = a.stored > 0
+    a.stored = count
+    if (!inserted)
+      this.writes.defer(() => {
+        a.rowId = Number(this.insertAggregate.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, count, lastAt).lastInsertRowid)
+      })
+    else
+      this.writes.defer(() => {
+        // Its insert failed (and was reported): nothing to bring up to date.
+        if (a.rowId !== undefined) this.updateAggregate.run(count, lastAt, a.rowId)
+      })
+  }
+
+  /** In small batches that leave the request thread free between them, then gives back the WAL's space after a large prune. */
+  async pruneRequestLog(cutoff: number, stopped: () => boolean = () => false): Promise<number> {
+    const n = await deleteInBatches(() => this.pruneLog.run(cutoff).changes, stopped)
+    if (n >= LARGE_PRUNE_ROWS && !stopped()) truncateWal(this.db.$client)
+    return n
   }
 
   recordResponse(s: StoredResponseRow, now: number): void {
@@ -114,6 +148,10 @@ export class SqliteStore implements Store {
     const probe = this.db.$client.prepare('SELECT 1 AS ok')
     probe.get()
     probe.finalize()
+  }
+
+  async flush(): Promise<void> {
+    this.writes.flush()
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,41 @@
+import type { SQL } from 'bun'
+import type { SessionRows } from '../store'
+import { jsonColumn } from './store'
+
+const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+
+/** Console sessions in Postgres: a session made through one replica is found by its id on any other. */
+export function postgresSessionRows(sql: SQL): SessionRows {
+  return {
+    async insert(r, now, idleSince) {
+      await sql`DELETE FROM console_sessions WHERE expires_at <= ${now} OR last_seen_at <= ${idleSince}`
+      await sql`
+        INSERT INTO console_sessions (id, kind, key_id, key_hash, created_at, last_seen_at, expires_at)
+        VALUES (${r.id}, ${r.kind}, ${r.keyId}, ${r.keyHash}, ${r.createdAt}, ${r.createdAt}, ${r.expiresAt})`
+    },
+    async find(id) {
+      const [row] = await sql`
+        SELECT s.id, s.kind, s.key_id, s.key_hash, s.last_seen_at, s.expires_at,
+               k.key_hash AS current_key_hash, k.revoked_at, k.expires_at AS key_expires_at, k.user_id, k.allowed_models, k.rpm_limit, k.user_field, k.clamp_output,
+               u.blocked
+        FROM console_sessions s LEFT JOIN api_keys k ON k.id = s.key_id LEFT JOIN users u ON u.id = k.user_id
+        WHERE s.id = ${id}`
+      if (!row) return undefined
+      return {
+        ...row,
+        last_seen_at: Number(row.last_seen_at),
+        expires_at: Number(row.expires_at),
+        revoked_at: numberOrNull(row.revoked_at),
+        key_expires_at: numberOrNull(row.key_expires_at),
+        rpm_limit: numberOrNull(row.rpm_limit),
+        allowed_models: jsonColumn<string[]>(row.allowed_models),
+      }
+    },
+    async touch(id, now) {
+      await sql`UPDATE console_sessions SET last_seen_at = ${now} WHERE id = ${id}`
+    },
+    async remove(id) {
+      await sql`DELETE FROM console_sessions WHERE id = ${id}`
+    },
+  }
+}

@@ -1,0 +1,63 @@
+import type { Database } from 'bun:sqlite'
+import type { AlertRows, DueDelivery, ExpiringKey, KeySpend, StoredAlert, UserSpend } from '../store'
+
+/** The alert outbox in the SQLite file: a claim is an UPDATE that matched (one writer at a time holds the file). */
+export function sqliteAlertRows(db: Database): AlertRows {
+  const insertAlert = db.prepare<unknown, [string, string, string, string | null, string, number]>(
+    'INSERT OR IGNORE INTO alerts (id, dedupe_key, kind, subject, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+  )
+  const insertDelivery = db.prepare<unknown, [string, string, number]>('INSERT INTO alert_deliveries (alert_id, webhook, next_attempt_at) VALUES (?, ?, ?)')
+  const dueRows = db.prepare<{ alert_id: string; webhook: string; attempts: number; payload: string }, [number, number]>(
+    `SELECT d.alert_id, d.webhook, d.attempts, a.payload FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
+     WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?`,
+  )
+  // The lease: only the process whose UPDATE matched makes this attempt.
+  const claim = db.prepare<unknown, [number, string, string, number]>(
+    `UPDATE alert_deliveries SET attempts = attempts + 1, next_attempt_at = ?1
+     WHERE alert_id = ?2 AND webhook = ?3 AND status = 'pending' AND next_attempt_at <= ?4`,
+  )
+  const delivered = db.prepare<unknown, [number, string, string]>(
+    `UPDATE alert_deliveries SET status = 'delivered', delivered_at = ?1, last_error = NULL WHERE alert_id = ?2 AND webhook = ?3`,
+  )
+  const retry = db.prepare<unknown, [number, string, string, string]>('UPDATE alert_deliveries SET next_attempt_at = ?1, last_error = ?4 WHERE alert_id = ?2 AND webhook = ?3')
+  const fail = db.prepare<unknown, [string, string, string]>(`UPDATE alert_deliveries SET status = 'failed', last_error = ?3 WHERE alert_id = ?1 AND webhook = ?2`)
+  const count = db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM alert_deliveries WHERE status = ?')
+  const redeliver = db.prepare<unknown, [number, string]>(
+    `UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE alert_id = ? AND status = 'failed'`,
+  )
+  const exists = db.prepare<{ id: string }, [string]>('SELECT id FROM alerts WHERE id = ?')
+  const usersOver = db.prepare<UserSpend, [number]>(
+    'SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend * 10000 >= max_budget * ?',
+  )
+  const keysOver = db.prepare<KeySpend, [number]>(
+    'SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?',
+  )
+  const expiring = db.prepare<ExpiringKey, [number, number]>(
+    'SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ?',
+  )
+  const insert = db.transaction((a: StoredAlert, webhooks: readonly string[]) => {
+    if (insertAlert.run(a.id, a.dedupeKey, a.kind, a.subject, a.payload, a.createdAt).changes === 0) return false
+    for (const webhook of webhooks) insertDelivery.run(a.id, webhook, a.createdAt)
+    return true
+  }).immediate
+
+  return {
+    insert: async (a, webhooks) => insert(a, webhooks),
+    async claimDue(now, leaseUntil, limit) {
+      const claimed: DueDelivery[] = []
+      for (const row of dueRows.all(now, limit))
+        if (claim.run(leaseUntil, row.alert_id, row.webhook, now).changes === 1)
+          claimed.push({ alertId: row.alert_id, webhook: row.webhook, attempt: row.attempts + 1, payload: row.payload })
+      return claimed
+    },
+    delivered: async (alertId, webhook, now) => void delivered.run(now, alertId, webhook),
+    retryAt: async (alertId, webhook, at, error) => void retry.run(at, alertId, webhook, error),
+    failed: async (alertId, webhook, error) => void fail.run(alertId, webhook, error),
+    count: async (status) => count.get(status)!.n,
+    redeliver: async (alertId, now) => redeliver.run(now, alertId).changes,
+    exists: async (alertId) => exists.get(alertId) !== null,
+    usersOver: async (bp) => usersOver.all(bp),
+    keysOver: async (bp) => keysOver.all(bp),
+    expiringKeys: async (from, to) => expiring.all(from, to),
+  }
+}

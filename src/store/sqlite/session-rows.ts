@@ -1,0 +1,38 @@
+import type { Database } from 'bun:sqlite'
+import type { NewSessionRow, SessionRow, SessionRows } from '../store'
+
+type Raw = Omit<SessionRow, 'allowed_models' | 'clamp_output' | 'blocked'> & { allowed_models: string | null; clamp_output: number | null; blocked: number | null }
+
+export function sqliteSessionRows(db: Database): SessionRows {
+  const insert = db.prepare<unknown, [string, NewSessionRow['kind'], string | null, string | null, number, number, number]>(
+    'INSERT INTO console_sessions (id, kind, key_id, key_hash, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  )
+  const lookup = db.prepare<Raw, [string]>(
+    `SELECT s.id, s.kind, s.key_id, s.key_hash, s.last_seen_at, s.expires_at,
+            k.key_hash AS current_key_hash, k.revoked_at, k.expires_at AS key_expires_at, k.user_id, k.allowed_models, k.rpm_limit, k.user_field, k.clamp_output,
+            u.blocked
+     FROM console_sessions s LEFT JOIN api_keys k ON k.id = s.key_id LEFT JOIN users u ON u.id = k.user_id
+     WHERE s.id = ?`,
+  )
+  const touch = db.prepare<unknown, [number, string]>('UPDATE console_sessions SET last_seen_at = ? WHERE id = ?')
+  const remove = db.prepare<unknown, [string]>('DELETE FROM console_sessions WHERE id = ?')
+  const prune = db.prepare<unknown, [number, number]>('DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen_at <= ?')
+  return {
+    async insert(r, now, idleSince) {
+      prune.run(now, idleSince)
+      insert.run(r.id, r.kind, r.keyId, r.keyHash, r.createdAt, r.createdAt, r.expiresAt)
+    },
+    async find(id) {
+      const row = lookup.get(id)
+      if (!row) return undefined
+      return {
+        ...row,
+        allowed_models: row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]),
+        clamp_output: row.clamp_output === null ? null : row.clamp_output === 1,
+        blocked: row.blocked === null ? null : row.blocked === 1,
+      }
+    },
+    touch: async (id, now) => void touch.run(now, id),
+    remove: async (id) => void remove.run(id),
+  }
+}

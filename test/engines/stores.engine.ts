@@ -1,0 +1,49 @@
+/**
+ * One suite, two stores: the gateway suites below run on SQLite under `npm test`, and here, unchanged, on
+ * the Postgres store: each file in a `bun test` of its own with TOLLGATE_TEST_DATABASE_URL set, so that the
+ * test harness (test/support/gateway.ts) gives every gateway a Postgres database where it would give it a
+ * SQLite file. The ledger's own suite runs on both through test/engines/ledger.engine.ts.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { BUN, ROOT } from '../support/gateway'
+import { startPostgres, type TestPostgres } from './support/postgres'
+
+export const SUITES_ON_BOTH_STORES = [
+  'budget',
+  'budget-precision',
+  'who-pays',
+  'records',
+  'records-api',
+  'refused-log',
+  'users',
+  'keys',
+  'pricing-api',
+  'console-overview',
+  'console-sessions',
+  'alerts',
+]
+
+let pg: TestPostgres
+beforeAll(async () => {
+  pg = await startPostgres()
+})
+afterAll(async () => {
+  await pg?.destroy()
+})
+
+describe('the gateway suites on the Postgres store', () => {
+  for (const suite of SUITES_ON_BOTH_STORES)
+    test(`${suite}.test.ts`, async () => {
+      const proc = Bun.spawn([BUN, 'test', '--timeout', '60000', `./test/${suite}.test.ts`], {
+        cwd: ROOT,
+        env: { ...process.env, TOLLGATE_TEST_DATABASE_URL: pg.url },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
+      const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+      const failures = (out + err).split('\n').filter((line) => /^\(fail\)|^error:|✗/.test(line))
+      if (code !== 0) console.error(`${suite}.test.ts on Postgres:\n${(out + err).slice(-6000)}`)
+      expect({ suite, code, failures }).toEqual({ suite, code: 0, failures: [] })
+    }, 300_000)
+})
