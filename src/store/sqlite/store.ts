@@ -8,7 +8,6 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { priceInsertParams, priceSql } from '../price-sql'
 import type { KeyLookupRow, PriceRow, PriceRows, Store, StoredResponseRow } from '../store'
 import { SqliteLedgerStore } from './ledger-store'
-import { sqliteUsageDay } from './usage-day'
 
 /** The default store: one SQLite file (WAL), written through the write queue (src/db/write-queue.ts). */
 export class SqliteStore implements Store {
@@ -61,10 +60,6 @@ export class SqliteStore implements Store {
 
   get local() {
     return { db: this.db, writes: this.writes }
-  }
-
-  usageDay(createdAt: unknown) {
-    return sqliteUsageDay(createdAt)
   }
 
   findKey(hash: string): KeyLookupRow | undefined {
