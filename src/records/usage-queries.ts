@@ -185,22 +185,25 @@ export async function usageSummaryRows({ db, tables }: RecordsSource, q: UsageFi
   const rawDay = sql<number>`${USAGE_DAY}`
   const raw = (range: { since: number; until: number }) => {
     const where = and(usageFilter(usage, { ...q, ...range }), after ? afterGroup({ day: rawDay, userId: usage.userId, model: usage.model }, after) : undefined)
-    const groups = db.select({ day: rawDay, user_id: usage.userId, model: usage.model, ...sums(sql<number>`count(*)`, usage) }).from(usage).where(where).groupBy(rawDay, usage.userId, usage.model)
+    // A builder is changed by orderBy and limit: each query starts from a new one.
+    const groups = () =>
+      db.select({ day: rawDay, user_id: usage.userId, model: usage.model, ...sums(sql<number>`count(*)`, usage) }).from(usage).where(where).groupBy(rawDay, usage.userId, usage.model)
     return {
-      page: (limit: number, offset: number) => groups.orderBy(desc(rawDay), usage.userId, usage.model).limit(limit).offset(offset),
-      count: () => db.select({ n: sql<number>`count(*)` }).from(groups.as('groups')),
+      page: (limit: number, offset: number) => groups().orderBy(desc(rawDay), usage.userId, usage.model).limit(limit).offset(offset),
+      count: () => db.select({ n: sql<number>`count(*)` }).from(groups().as('groups')),
     }
   }
   const whole = (days: { from?: number; to?: number }) => {
     const where = and(rollupFilter(rollup, q, days), after ? afterGroup(rollup, after) : undefined)
-    const groups = db
-      .select({ day: rollup.day, user_id: rollup.userId, model: rollup.model, ...sums(sql<number>`sum(${rollup.requests})`, rollup) })
-      .from(rollup)
-      .where(where)
-      .groupBy(rollup.day, rollup.userId, rollup.model)
+    const groups = () =>
+      db
+        .select({ day: rollup.day, user_id: rollup.userId, model: rollup.model, ...sums(sql<number>`sum(${rollup.requests})`, rollup) })
+        .from(rollup)
+        .where(where)
+        .groupBy(rollup.day, rollup.userId, rollup.model)
     return {
-      page: (limit: number, offset: number) => groups.orderBy(desc(rollup.day), rollup.userId, rollup.model).limit(limit).offset(offset),
-      count: () => db.select({ n: sql<number>`count(*)` }).from(groups.as('groups')),
+      page: (limit: number, offset: number) => groups().orderBy(desc(rollup.day), rollup.userId, rollup.model).limit(limit).offset(offset),
+      count: () => db.select({ n: sql<number>`count(*)` }).from(groups().as('groups')),
     }
   }
   const { latest, days, earliest } = dayParts(q.since, q.until)
