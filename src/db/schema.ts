@@ -126,6 +126,8 @@ export const usage = sqliteTable(
     index('usage_user_time').on(t.userId, t.createdAt),
     index('usage_time').on(t.createdAt),
     index('usage_key_time').on(t.keyId, t.createdAt),
+    // A model's rows newest first (`/v1/usage?model=`): without it, a model with few rows reads the whole table.
+    index('usage_model').on(t.model, t.id),
   ],
 )
 

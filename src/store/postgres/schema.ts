@@ -114,6 +114,7 @@ export const usage = pgTable(
     index('usage_user_time').on(t.userId, t.createdAt),
     index('usage_time').on(t.createdAt),
     index('usage_key_time').on(t.keyId, t.createdAt),
+    index('usage_model').on(t.model, t.id),
   ],
 )
 
