@@ -40,4 +40,5 @@ CREATE INDEX "usage_daily_user" ON "usage_daily" USING btree ("user_id","day");-
 CREATE INDEX "usage_daily_key" ON "usage_daily" USING btree ("key_id","day");--> statement-breakpoint
 CREATE UNIQUE INDEX "usage_daily_models_group" ON "usage_daily_models" USING btree ("day","model","status");--> statement-breakpoint
 CREATE UNIQUE INDEX "usage_daily_users_group" ON "usage_daily_users" USING btree ("day","user_id","status");--> statement-breakpoint
-CREATE INDEX "usage_daily_users_user" ON "usage_daily_users" USING btree ("user_id","day");
+CREATE INDEX "usage_daily_users_user" ON "usage_daily_users" USING btree ("user_id","day");--> statement-breakpoint
+CREATE INDEX "usage_model" ON "usage" USING btree ("model","id");

@@ -40,4 +40,5 @@ CREATE TABLE `usage_daily_users` (
 CREATE UNIQUE INDEX `usage_daily_users_group` ON `usage_daily_users` (`day`,`user_id`,`status`);--> statement-breakpoint
 CREATE INDEX `usage_daily_users_user` ON `usage_daily_users` (`user_id`,`day`);--> statement-breakpoint
 DROP INDEX `usage_day_model`;--> statement-breakpoint
-DROP INDEX `usage_day_user`;
+DROP INDEX `usage_day_user`;--> statement-breakpoint
+CREATE INDEX `usage_model` ON `usage` (`model`,`id`);
