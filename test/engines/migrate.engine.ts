@@ -9,6 +9,7 @@ import OpenAI from 'openai'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { BUN, ROOT, spawnGateway, tempDir } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
+import { expectRollupsEqualRaw } from './support/rollups'
 
 let pg: TestPostgres
 let mock: MockProvider
@@ -29,38 +30,6 @@ const migrate = async (env: Record<string, string>, ...args: string[]) => {
   })
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   return { code, output: out + err }
-}
-
-const RAW_SUMS = 'count(*) AS requests, sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(cached_tokens) AS cached_tokens, sum(cost) AS cost'
-const ROLLUP_SUMS = 'sum(requests) AS requests, sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(cached_tokens) AS cached_tokens, sum(cost) AS cost'
-
-/** Each Postgres rollup next to the same groups summed from its raw usage rows. */
-async function expectRollupsEqualRaw(url: string, requests: number) {
-  const sql = new Bun.SQL(url)
-  try {
-    const pairs = [
-      [
-        `SELECT day, user_id, key_id, model, status, ${ROLLUP_SUMS} FROM usage_daily GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
-        `SELECT (created_at / 86400000)::int AS day, user_id, coalesce(key_id, '') AS key_id, model, status, ${RAW_SUMS} FROM usage GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
-      ],
-      [
-        `SELECT day, model, status, ${ROLLUP_SUMS} FROM usage_daily_models GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-        `SELECT (created_at / 86400000)::int AS day, model, status, ${RAW_SUMS} FROM usage GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-      ],
-      [
-        `SELECT day, user_id, status, ${ROLLUP_SUMS} FROM usage_daily_users GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-        `SELECT (created_at / 86400000)::int AS day, user_id, status, ${RAW_SUMS} FROM usage GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-      ],
-    ]
-    const asNumbers = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, /^\d+$/.test(String(v)) ? Number(v) : v])))
-    for (const [rollup, raw] of pairs) {
-      const [r, w] = [asNumbers(await sql.unsafe(rollup!)), asNumbers(await sql.unsafe(raw!))]
-      expect(w.reduce((n, x) => n + Number(x.requests), 0)).toBe(requests)
-      expect(r).toEqual(w)
-    }
-  } finally {
-    await sql.close()
-  }
 }
 
 test('a SQLite install migrated to Postgres keeps every key, usage row and price, and serves on', async () => {
@@ -113,7 +82,8 @@ test('a SQLite install migrated to Postgres keeps every key, usage row and price
       const priced = await gw.admin('POST', '/v1/pricing', { model: 'mock:gpt-mock', input_per_million: 4, output_per_million: 5 })
       expect(priced.status).toBe(201)
       // The daily rollups were summed by the trigger as the copy's rows went in, and kept by the settlement after.
-      await expectRollupsEqualRaw(url, 6)
+      const sql = new Bun.SQL(url)
+      await expectRollupsEqualRaw(sql, 6).finally(() => sql.close())
       expect((await gw.admin('GET', '/v1/usage/summary')).body.totals.requests).toBe(6)
     } finally {
       await gw.stop()
