@@ -195,7 +195,24 @@ describe('summary, totals and per-day charts equal a GROUP BY over the raw rows'
       .query(`SELECT created_at / 86400000 AS day, ${column} AS name, count(*) AS requests, sum(cost) AS cost FROM usage WHERE ${where} GROUP BY 1, 2 ORDER BY 1, 2`)
       .all(...params)
   }
-  const byDayAndName = (rows: Array<{ day: number; name: string }>) => [...rows].sort((a, b) => a.day - b.day || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const byDayAndName = (rows: Array<{ day: number; name: string | null }>) =>
+    [...rows].sort((a, b) => a.day - b.day || ((a.name ?? '~') < (b.name ?? '~') ? -1 : (a.name ?? '~') > (b.name ?? '~') ? 1 : 0))
+  /** The raw per-day rows with only the `top` dearest names kept (cost, then name), the rest summed per day under null. */
+  const keepTop = (rows: Array<{ day: number; name: string; requests: number; cost: number }>, top: number) => {
+    const totals = new Map<string, number>()
+    for (const r of rows) totals.set(r.name, (totals.get(r.name) ?? 0) + r.cost)
+    const kept = new Set([...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, top).map(([name]) => name))
+    const out: Array<{ day: number; name: string | null; requests: number; cost: number }> = rows.filter((r) => kept.has(r.name))
+    const rest = new Map<number, { day: number; name: null; requests: number; cost: number }>()
+    for (const r of rows)
+      if (!kept.has(r.name)) {
+        const d = rest.get(r.day) ?? { day: r.day, name: null, requests: 0, cost: 0 }
+        d.requests += r.requests
+        d.cost += r.cost
+        rest.set(r.day, d)
+      }
+    return byDayAndName([...out, ...rest.values()])
+  }
 
   /** Every page of the summary, walked by cursor and by offset. */
   async function everyPage(f: UsageFilterValues, limit: number) {
@@ -243,10 +260,14 @@ describe('summary, totals and per-day charts equal a GROUP BY over the raw rows'
       expect({ label, totals: await recordsQueries.usageTotals(source(), f) }).toEqual({ label, totals: rawTotals(f) })
       const fromDay = BASE / DAY_MS + Math.floor(random() * 6) - 1
       const toDay = fromDay + Math.floor(random() * 5)
-      for (const by of ['model', 'user'] as const)
-        expect({ label, by, rows: byDayAndName(await recordsQueries.usagePerDay(source(), { by, fromDay, toDay, filter: f })) }).toEqual({
-          label, by, rows: rawPerDay(by, fromDay, toDay, f) as Array<{ day: number; name: string }>,
+      for (const by of ['model', 'user'] as const) {
+        const raw = rawPerDay(by, fromDay, toDay, f) as Array<{ day: number; name: string; requests: number; cost: number }>
+        expect({ label, by, rows: byDayAndName(await recordsQueries.usagePerDay(source(), { by, fromDay, toDay, filter: f })) }).toEqual({ label, by, rows: raw })
+        const top = 1 + Math.floor(random() * 3)
+        expect({ label, by, top, rows: byDayAndName(await recordsQueries.usagePerDay(source(), { by, fromDay, toDay, filter: f, top })) }).toEqual({
+          label, by, top, rows: keepTop(raw, top),
         })
+      }
     }
   })
 

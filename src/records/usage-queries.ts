@@ -258,18 +258,42 @@ export function auditRows({ db, tables: { apiRequestLog } }: RecordsSource, q: A
 
 /**
  * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive, under the filter's
- * user, key, model and status (its times are the days'): from the narrowest rollup that can answer it.
+ * user, key, model and status (its times are the days'): from the narrowest rollup that can answer it. With
+ * `top`, only the `top` dearest names over the range have rows of their own; the rest are summed per day
+ * under the name null (a month of a thousand users is ~30,000 groups, which cost more to carry than to sum).
  */
-export async function usagePerDay({ db, tables }: RecordsSource, q: { by: 'model' | 'user'; fromDay: number; toDay: number; filter?: UsageFilterValues }) {
-  const filter = q.filter ?? {}
-  const rollup = rollupFor(tables, filter, q.by) as Tables['usageDaily']
+export async function usagePerDay(
+  { db, tables }: RecordsSource,
+  q: { by: 'model' | 'user'; fromDay: number; toDay: number; filter?: UsageFilterValues; top?: number },
+) {
+  const rollup = rollupFor(tables, q.filter ?? {}, q.by) as Tables['usageDaily']
   const column = q.by === 'user' ? rollup.userId : rollup.model
-  const rows = await db
-    .select({ day: rollup.day, name: column, requests: sql<number>`sum(${rollup.requests})`, cost: sql<number>`sum(${rollup.cost})` })
-    .from(rollup)
-    .where(rollupFilter(rollup, filter, { from: q.fromDay, to: q.toDay + 1 }))
-    .groupBy(rollup.day, column)
-  return rows.map((r) => ({ day: Number(r.day), name: r.name, requests: Number(r.requests), cost: Number(r.cost) }))
+  const where = rollupFilter(rollup, q.filter ?? {}, { from: q.fromDay, to: q.toDay + 1 })
+  const perDay = (names?: string[]) =>
+    db
+      .select({ day: rollup.day, name: column, requests: sql<number>`sum(${rollup.requests})`, cost: sql<number>`sum(${rollup.cost})` })
+      .from(rollup)
+      .where(and(where, names ? inArray(column, names) : undefined))
+      .groupBy(rollup.day, column)
+  const numeric = (r: { day: unknown; requests: unknown; cost: unknown }) => ({ day: Number(r.day), requests: Number(r.requests), cost: Number(r.cost) })
+  if (q.top === undefined) return (await perDay()).map((r) => ({ ...numeric(r), name: r.name as string | null }))
+
+  const top = (await db.select({ name: column }).from(rollup).where(where).groupBy(column).orderBy(desc(sql`sum(${rollup.cost})`), column).limit(q.top)).map(
+    (r) => r.name,
+  )
+  const [named, days] = await Promise.all([
+    top.length > 0 ? perDay(top) : [],
+    db.select({ day: rollup.day, requests: sql<number>`sum(${rollup.requests})`, cost: sql<number>`sum(${rollup.cost})` }).from(rollup).where(where).groupBy(rollup.day),
+  ])
+  const rest = new Map(days.map((d) => [Number(d.day), numeric(d)]))
+  const rows: Array<{ day: number; name: string | null; requests: number; cost: number }> = named.map((r) => ({ ...numeric(r), name: r.name }))
+  for (const r of rows) {
+    const d = rest.get(r.day)!
+    d.requests -= r.requests
+    d.cost -= r.cost
+  }
+  for (const d of rest.values()) if (d.requests > 0) rows.push({ ...d, name: null })
+  return rows
 }
 
 /** Holds open in the database, every process's. */
