@@ -62,6 +62,8 @@ export const usageFilter = (usage: UsageTable, q: UsageFilterValues): SQL | unde
     q.key_id ? eq(usage.keyId, q.key_id) : undefined,
     q.model ? eq(usage.model, q.model) : undefined,
     q.status ? eq(usage.status, q.status) : undefined,
+    // Said as the partial index usage_not_ok says it (a literal, not a parameter), so that SQLite uses it.
+    q.status && q.status !== 'ok' ? sql`${usage.status} <> 'ok'` : undefined,
     q.since !== undefined ? gte(usage.createdAt, q.since) : undefined,
     q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
   )

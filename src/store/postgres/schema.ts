@@ -4,6 +4,7 @@
  * unix milliseconds, as there: `bigint` read as a JavaScript number (every amount stays below 2^53, see
  * MAX_REQUEST_MICROS). Change this file, then `npm run db:generate:pg` and commit the migration it writes.
  */
+import { sql } from 'drizzle-orm'
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core'
 
 const micros = (name: string) => bigint(name, { mode: 'number' })
@@ -115,6 +116,7 @@ export const usage = pgTable(
     index('usage_time').on(t.createdAt),
     index('usage_key_time').on(t.keyId, t.createdAt),
     index('usage_model').on(t.model, t.id),
+    index('usage_not_ok').on(t.status, t.id).where(sql`status <> 'ok'`),
   ],
 )
 
