@@ -41,4 +41,5 @@ CREATE INDEX "usage_daily_key" ON "usage_daily" USING btree ("key_id","day");-->
 CREATE UNIQUE INDEX "usage_daily_models_group" ON "usage_daily_models" USING btree ("day","model","status");--> statement-breakpoint
 CREATE UNIQUE INDEX "usage_daily_users_group" ON "usage_daily_users" USING btree ("day","user_id","status");--> statement-breakpoint
 CREATE INDEX "usage_daily_users_user" ON "usage_daily_users" USING btree ("user_id","day");--> statement-breakpoint
-CREATE INDEX "usage_model" ON "usage" USING btree ("model","id");
+CREATE INDEX "usage_model" ON "usage" USING btree ("model","id");--> statement-breakpoint
+CREATE INDEX "usage_not_ok" ON "usage" USING btree ("status","id") WHERE status <> 'ok';

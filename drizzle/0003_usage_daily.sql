@@ -41,4 +41,5 @@ CREATE UNIQUE INDEX `usage_daily_users_group` ON `usage_daily_users` (`day`,`use
 CREATE INDEX `usage_daily_users_user` ON `usage_daily_users` (`user_id`,`day`);--> statement-breakpoint
 DROP INDEX `usage_day_model`;--> statement-breakpoint
 DROP INDEX `usage_day_user`;--> statement-breakpoint
-CREATE INDEX `usage_model` ON `usage` (`model`,`id`);
+CREATE INDEX `usage_model` ON `usage` (`model`,`id`);--> statement-breakpoint
+CREATE INDEX `usage_not_ok` ON `usage` (`status`,`id`) WHERE status <> 'ok';
