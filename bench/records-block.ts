@@ -70,12 +70,21 @@ async function probe(until: Promise<unknown>) {
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.99 * xs.length))] ?? NaN
 const max = (xs: number[]) => Math.max(...xs)
 
+// A time 30 days back that is not on a day boundary: the summary reads that partial day from raw rows.
+const since30 = new Date(Date.now() - 30 * 86_400_000).toISOString()
+const deepCursor = ((await (await fetch(`${url}/v1/usage/summary?limit=50&offset=100000`, { headers: master })).json()) as { next_cursor: string }).next_cursor
 const QUERIES = [
   '/v1/usage/summary?limit=50',
   '/v1/usage/summary?limit=50&offset=5000',
+  '/v1/usage/summary?limit=50&offset=100000',
+  `/v1/usage/summary?limit=50&cursor=${deepCursor}`,
+  `/v1/usage/summary?limit=50&since=${since30}`,
+  '/v1/usage/summary?limit=50&user_id=user-0001',
+  '/v1/usage/summary?limit=50&model=provider1:model-4&status=error',
   '/v1/users/user-0001/usage?limit=50',
   '/v1/usage?model=nobody:none&limit=50',
   '/v1/usage?limit=50&offset=500000',
+  '/v1/usage?status=expired&limit=50',
   '/v1/usage/daily?by=user',
   '/v1/usage/overview',
   '/v1/audit?limit=50&status=402',
@@ -98,6 +107,6 @@ for (const q of QUERIES.filter((q) => !only || q.includes(only))) {
     rows.push([ms, max(probes.health), p99(probes.chat), max(probes.chat)])
   }
   const col = (i: number) => median(rows.map((r) => r[i]!)).toFixed(1)
-  console.log(`| \`${q}\` | ${col(0)} | ${col(1)} | ${col(2)} | ${col(3)} |`)
+  console.log(`| \`${q.replace(/cursor=[^&]+/, 'cursor=(after offset 100000)').replace(/since=[^&]+/, 'since=(30 days ago, mid-day)')}\` | ${col(0)} | ${col(1)} | ${col(2)} | ${col(3)} |`)
 }
 process.exit(0)

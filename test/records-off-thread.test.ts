@@ -4,9 +4,11 @@ import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
 
 /**
- * The records queries run on their own thread: while the slowest of them (the unfiltered usage summary
- * over a million rows) is still running, /health and an inference request are answered. No timing is
- * asserted, only the order: both answers arrive while the summary is still pending. Gateway and test
+ * The records queries run on their own thread: while the slowest of them is still running, /health and an
+ * inference request are answered. Since the daily rollups the summary no longer scans the rows, and the rare
+ * statuses and a model's rows have indexes; the slowest is now a deep `offset` over a filter no index serves
+ * (status ok, past the end: every row of the million is read, newest first, to return none). No timing is
+ * asserted, only the order: both answers arrive while the list is still pending. Gateway and test
  * client share one event loop here, so a query run on the request thread would hold both back until it
  * ended.
  */
@@ -41,17 +43,17 @@ afterAll(async () => {
 })
 
 test('/health and inference are answered while the slowest records query is still running', async () => {
-  let summaryDone = false
-  const summary = fetch(`${gw.url}/v1/usage/summary?limit=5`, { headers: gw.master }).then(async (res) => {
-    summaryDone = true
-    return { status: res.status, body: (await res.json()) as { data: unknown[]; totals: { requests: number } } }
+  let listDone = false
+  const list = fetch(`${gw.url}/v1/usage?status=ok&limit=5&offset=2000000`, { headers: gw.master }).then(async (res) => {
+    listDone = true
+    return { status: res.status, body: (await res.json()) as { data: unknown[] } }
   })
-  // Lets the summary reach its handler (on the request thread, a query there would hold this timer back too).
+  // Lets the list reach its handler (on the request thread, a query there would hold this timer back too).
   await Bun.sleep(100)
 
   const health = await fetch(`${gw.url}/health`)
   expect(health.status).toBe(200)
-  expect(summaryDone).toBe(false)
+  expect(listDone).toBe(false)
 
   const chat = await fetch(`${gw.url}/v1/chat/completions`, {
     method: 'POST',
@@ -60,10 +62,9 @@ test('/health and inference are answered while the slowest records query is stil
   })
   expect(chat.status).toBe(200)
   await chat.json()
-  expect(summaryDone).toBe(false)
+  expect(listDone).toBe(false)
 
-  const answered = await summary
+  const answered = await list
   expect(answered.status).toBe(200)
-  expect(answered.body.data.length).toBe(5)
-  expect(answered.body.totals.requests).toBeGreaterThanOrEqual(ROWS)
+  expect(answered.body.data).toEqual([])
 }, 120_000)

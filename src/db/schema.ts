@@ -97,7 +97,7 @@ export const reservations = sqliteTable('reservations', {
     keyDebited: integer('key_debited', { mode: 'boolean' }).notNull().default(true),
 })
 
-/** The UTC day number of a usage row (unix ms / 86,400,000), as the console's day indexes spell it. */
+/** The UTC day number of a usage row (unix ms / 86,400,000), as the daily rollups key it. */
 export const USAGE_DAY = sql`created_at / 86400000`
 
 /** Append-only, like the request log: a plain rowid (no AUTOINCREMENT bookkeeping on every row). */
@@ -126,12 +126,74 @@ export const usage = sqliteTable(
     index('usage_user_time').on(t.userId, t.createdAt),
     index('usage_time').on(t.createdAt),
     index('usage_key_time').on(t.keyId, t.createdAt),
-    // The console's daily spend by model and by user (and its overview totals): read in index order, a
-    // day's groups come out already sorted, with their cost, so no row is read and nothing is sorted.
-    // A query must say the day exactly as USAGE_DAY does for SQLite to use them.
-    index('usage_day_model').on(USAGE_DAY, t.model, t.cost),
-    index('usage_day_user').on(USAGE_DAY, t.userId, t.cost),
+    // A model's rows newest first (`/v1/usage?model=`): without it, a model with few rows reads the whole table.
+    index('usage_model').on(t.model, t.id),
+    // The rows of a status other than ok, newest first: they are few, so this costs only the inserts that are
+    // not ok. SQLite uses a partial index only for a query that says its condition (see usageFilter).
+    index('usage_not_ok').on(t.status, t.id).where(sql`status <> 'ok'`),
   ],
+)
+
+/** What a daily rollup row sums: its usage rows' count, tokens and cost. */
+const rollupSums = () => ({
+  requests: integer('requests').notNull(),
+  promptTokens: integer('prompt_tokens').notNull(),
+  completionTokens: integer('completion_tokens').notNull(),
+  cachedTokens: integer('cached_tokens').notNull(),
+  cost: integer('cost').notNull(),
+})
+
+/**
+ * The usage rows summed per UTC day (USAGE_DAY), user, key, model and status, so that the summary, totals and
+ * charts read whole days here instead of every row. Kept by a trigger on `usage` in the same transaction as
+ * each usage row, whatever writes it, and backfilled by the migration that made it (drizzle/0003_*). A row
+ * with no key is summed under key '' (a unique index treats NULLs as distinct, so they could not be upserted).
+ * The group index lists groups in the summary's order (day descending, user, model), so a page of it is read
+ * in index order and stops at its limit.
+ */
+export const usageDaily = sqliteTable(
+  'usage_daily',
+  {
+    day: integer('day').notNull(),
+    userId: text('user_id').notNull(),
+    keyId: text('key_id').notNull(),
+    model: text('model').notNull(),
+    status: text('status', { enum: ['ok', 'error', 'aborted', 'expired'] }).notNull(),
+    ...rollupSums(),
+  },
+  (t) => [
+    uniqueIndex('usage_daily_group').on(sql`${t.day} desc`, t.userId, t.model, t.keyId, t.status),
+    index('usage_daily_user').on(t.userId, t.day),
+    index('usage_daily_key').on(t.keyId, t.day),
+  ],
+)
+
+/**
+ * Two narrower rollups kept by the same trigger, for what the full one answers only by reading every group:
+ * totals with no user or key filter and the per-model chart (day × model × status: ~100 rows a day), and the
+ * per-user chart (day × user × status). A new index on a rollup is written only when a day's group first
+ * appears, not on every usage row.
+ */
+export const usageDailyModels = sqliteTable(
+  'usage_daily_models',
+  {
+    day: integer('day').notNull(),
+    model: text('model').notNull(),
+    status: text('status', { enum: ['ok', 'error', 'aborted', 'expired'] }).notNull(),
+    ...rollupSums(),
+  },
+  (t) => [uniqueIndex('usage_daily_models_group').on(t.day, t.model, t.status)],
+)
+
+export const usageDailyUsers = sqliteTable(
+  'usage_daily_users',
+  {
+    day: integer('day').notNull(),
+    userId: text('user_id').notNull(),
+    status: text('status', { enum: ['ok', 'error', 'aborted', 'expired'] }).notNull(),
+    ...rollupSums(),
+  },
+  (t) => [uniqueIndex('usage_daily_users_group').on(t.day, t.userId, t.status), index('usage_daily_users_user').on(t.userId, t.day)],
 )
 
 /**

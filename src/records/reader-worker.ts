@@ -5,7 +5,6 @@
 import { Database } from 'bun:sqlite'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import * as schema from '../db/schema'
-import { sqliteUsageDay } from '../store/sqlite/usage-day'
 import { recordsQueries, type RecordsQueries, type RecordsSource } from './usage-queries'
 
 declare const self: Worker
@@ -25,7 +24,7 @@ self.onmessage = (event: MessageEvent<{ path: string } | RecordsRequest>) => {
   if ('path' in message) {
     const client = new Database(message.path, { readonly: true, strict: true })
     client.exec('PRAGMA busy_timeout = 5000')
-    source = { db: drizzle({ client, schema }) as unknown as RecordsSource['db'], tables: schema, usageDay: sqliteUsageDay }
+    source = { db: drizzle({ client, schema }) as unknown as RecordsSource['db'], tables: schema }
     return
   }
   const run = recordsQueries[message.query] as (source: unknown, args: unknown) => Promise<unknown>

@@ -10,8 +10,9 @@ import type { Store } from '../store/store'
  * share (see Store.db), and read sums back as numbers: Postgres answers a bigint sum as numeric (text).
  * Validation (cursors, a model as the client names it) is the caller's: these only read.
  */
-export type RecordsSource = Pick<Store, 'db' | 'tables' | 'usageDay'>
-type UsageTable = RecordsSource['tables']['usage']
+export type RecordsSource = Pick<Store, 'db' | 'tables'>
+type Tables = RecordsSource['tables']
+type UsageTable = Tables['usage']
 
 /** Usage filters as the queries take them: times in unix ms, the model already `provider:model`. */
 export interface UsageFilterValues {
@@ -25,12 +26,15 @@ export interface UsageFilterValues {
 
 /** One row of the usage summary is one of these groups. */
 export interface SummaryKey {
+  /** `YYYY-MM-DD`, UTC. */
   day: string
   userId: string
   model: string
 }
 
+const DAY_MS = 86_400_000
 const iso = (ms: number) => new Date(ms).toISOString()
+const dayName = (day: number) => iso(day * DAY_MS).slice(0, 10)
 
 export const presentUsage = (r: typeof usage.$inferSelect) => ({
   id: r.id,
@@ -58,13 +62,11 @@ export const usageFilter = (usage: UsageTable, q: UsageFilterValues): SQL | unde
     q.key_id ? eq(usage.keyId, q.key_id) : undefined,
     q.model ? eq(usage.model, q.model) : undefined,
     q.status ? eq(usage.status, q.status) : undefined,
+    // Said as the partial index usage_not_ok says it (a literal, not a parameter), so that SQLite uses it.
+    q.status && q.status !== 'ok' ? sql`${usage.status} <> 'ok'` : undefined,
     q.since !== undefined ? gte(usage.createdAt, q.since) : undefined,
     q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
   )
-
-/** Groups after `k` in the summary's order: day descending, then user and model ascending. */
-const afterGroup = (usage: UsageTable, usageDay: SQL<string>, k: SummaryKey) =>
-  or(lt(usageDay, k.day), and(eq(usageDay, k.day), or(gt(usage.userId, k.userId), and(eq(usage.userId, k.userId), gt(usage.model, k.model)))))
 
 export interface PageArgs {
   limit: number
@@ -82,48 +84,143 @@ export function usageRows({ db, tables: { usage } }: RecordsSource, q: UsageFilt
     .offset(q.after !== undefined ? 0 : (q.offset ?? 0))
 }
 
-export async function usageTotals({ db, tables: { usage } }: RecordsSource, q: UsageFilterValues) {
-  const [t] = await db
-    .select({
-      requests: sql<number>`count(*)`,
-      prompt_tokens: sql<number>`coalesce(sum(${usage.promptTokens}), 0)`,
-      completion_tokens: sql<number>`coalesce(sum(${usage.completionTokens}), 0)`,
-      cached_tokens: sql<number>`coalesce(sum(${usage.cachedTokens}), 0)`,
-      cost: sql<number>`coalesce(sum(${usage.cost}), 0)`,
-    })
-    .from(usage)
-    .where(usageFilter(usage, q))
+/**
+ * Where a time range's rows are summed from: the whole UTC days in it from a daily rollup (`days`, `from`
+ * inclusive to `to` exclusive, either end open), and the partial days at its ends from raw rows (`latest`,
+ * `earliest`: time ranges). Newest first, as the summary lists them; the parts never share a day.
+ */
+interface DayParts {
+  latest?: { since: number; until: number }
+  days?: { from?: number; to?: number }
+  earliest?: { since: number; until: number }
+}
+
+function dayParts(since: number | undefined, until: number | undefined): DayParts {
+  const from = since === undefined ? undefined : Math.ceil(since / DAY_MS)
+  const to = until === undefined ? undefined : Math.floor(until / DAY_MS)
+  // Within one day, or across one midnight with no whole day between: raw rows only.
+  if (from !== undefined && to !== undefined && from >= to) return { latest: { since: since!, until: until! } }
   return {
-    requests: Number(t!.requests), prompt_tokens: Number(t!.prompt_tokens), completion_tokens: Number(t!.completion_tokens),
-    cached_tokens: Number(t!.cached_tokens), cost: microsToUsd(Number(t!.cost)),
+    latest: to !== undefined && to * DAY_MS < until! ? { since: to * DAY_MS, until: until! } : undefined,
+    days: { from, to },
+    earliest: from !== undefined && since! < from * DAY_MS ? { since: since!, until: from * DAY_MS } : undefined,
   }
 }
 
-/** Summary groups (day, user, model), `limit + 1` of them, after the cursor's group or from the offset. */
-export async function usageSummaryRows(store: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
-  const { usage } = store.tables
-  const usageDay = store.usageDay(usage.createdAt)
-  const rows = await store.db
-    .select({
-      user_id: usage.userId,
-      model: usage.model,
-      day: usageDay,
-      requests: sql<number>`count(*)`,
-      prompt_tokens: sql<number>`sum(${usage.promptTokens})`,
-      completion_tokens: sql<number>`sum(${usage.completionTokens})`,
-      cached_tokens: sql<number>`sum(${usage.cachedTokens})`,
-      cost: sql<number>`sum(${usage.cost})`,
-    })
-    .from(usage)
-    .where(and(usageFilter(usage, q), q.after ? afterGroup(usage, usageDay, q.after) : undefined))
-    .groupBy(usage.userId, usage.model, usageDay)
-    .orderBy(desc(usageDay), usage.userId, usage.model)
-    .limit(q.limit + 1)
-    .offset(q.after ? 0 : (q.offset ?? 0))
-  return rows.map((r) => ({
-    ...r, requests: Number(r.requests), prompt_tokens: Number(r.prompt_tokens), completion_tokens: Number(r.completion_tokens),
-    cached_tokens: Number(r.cached_tokens), cost: Number(r.cost),
-  }))
+type RollupTable = Tables['usageDaily'] | Tables['usageDailyUsers'] | Tables['usageDailyModels']
+
+/**
+ * The narrowest rollup that can answer a filter and a grouping: day × model × status and day × user × status
+ * are a small fraction of day × user × key × model × status, which alone can answer a key filter or both a
+ * user and a model.
+ */
+function rollupFor(tables: Tables, q: UsageFilterValues, by?: 'model' | 'user'): RollupTable {
+  const needsUser = by === 'user' || q.user_id !== undefined
+  const needsModel = by === 'model' || q.model !== undefined
+  if (q.key_id !== undefined || (needsUser && needsModel)) return tables.usageDaily
+  return needsUser ? tables.usageDailyUsers : tables.usageDailyModels
+}
+
+/** A rollup's rows under the usage filters, over whole days from `from` to `to` (exclusive). */
+function rollupFilter(t: RollupTable, q: UsageFilterValues, days: { from?: number; to?: number }): SQL | undefined {
+  return and(
+    q.user_id ? eq((t as Tables['usageDaily']).userId, q.user_id) : undefined,
+    q.key_id ? eq((t as Tables['usageDaily']).keyId, q.key_id) : undefined,
+    q.model ? eq((t as Tables['usageDaily']).model, q.model) : undefined,
+    q.status ? eq(t.status, q.status) : undefined,
+    days.from !== undefined ? gte(t.day, days.from) : undefined,
+    days.to !== undefined ? lt(t.day, days.to) : undefined,
+  )
+}
+
+const sums = (requests: SQL<number>, t: { promptTokens: unknown; completionTokens: unknown; cachedTokens: unknown; cost: unknown }) => ({
+  requests,
+  prompt_tokens: sql<number>`coalesce(sum(${t.promptTokens}), 0)`,
+  completion_tokens: sql<number>`coalesce(sum(${t.completionTokens}), 0)`,
+  cached_tokens: sql<number>`coalesce(sum(${t.cachedTokens}), 0)`,
+  cost: sql<number>`coalesce(sum(${t.cost}), 0)`,
+})
+const numbers = <T extends { requests: unknown; prompt_tokens: unknown; completion_tokens: unknown; cached_tokens: unknown; cost: unknown }>(r: T) => ({
+  ...r, requests: Number(r.requests), prompt_tokens: Number(r.prompt_tokens), completion_tokens: Number(r.completion_tokens),
+  cached_tokens: Number(r.cached_tokens), cost: Number(r.cost),
+})
+
+/** Totals over every matching row: whole days from a rollup, the partial days at the range's ends from raw rows. */
+export async function usageTotals({ db, tables }: RecordsSource, q: UsageFilterValues) {
+  const { latest, days, earliest } = dayParts(q.since, q.until)
+  const { usage } = tables
+  const rollup = rollupFor(tables, q)
+  const parts = await Promise.all([
+    ...[latest, earliest].flatMap((range) =>
+      range ? [db.select(sums(sql<number>`count(*)`, usage)).from(usage).where(usageFilter(usage, { ...q, ...range }))] : [],
+    ),
+    ...(days ? [db.select(sums(sql<number>`coalesce(sum(${rollup.requests}), 0)`, rollup)).from(rollup).where(rollupFilter(rollup, q, days))] : []),
+  ])
+  const t = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cost: 0 }
+  for (const [part] of parts) {
+    const p = numbers(part!)
+    t.requests += p.requests
+    t.prompt_tokens += p.prompt_tokens
+    t.completion_tokens += p.completion_tokens
+    t.cached_tokens += p.cached_tokens
+    t.cost += p.cost
+  }
+  return { ...t, cost: microsToUsd(t.cost) }
+}
+
+/** The summary's groups in its order (day descending, then user and model ascending) after `k`. */
+function afterGroup(columns: { day: unknown; userId: unknown; model: unknown }, k: { day: number; userId: string; model: string }) {
+  const [day, userId, model] = [sql`${columns.day}`, sql`${columns.userId}`, sql`${columns.model}`]
+  // `day <= k.day` first, so that the group index is read from the cursor's day on.
+  return and(lte(day, k.day), or(lt(day, k.day), or(gt(userId, k.userId), and(eq(userId, k.userId), gt(model, k.model)))))
+}
+
+/**
+ * Summary groups (day, user, model), `limit + 1` of them, after the cursor's group or from the offset. The
+ * range's parts are read newest first, each only as far as the page needs: the partial day at its end (raw
+ * rows), the whole days (the rollup, in its group index's order, so a page stops at its limit) and the
+ * partial day at its start. An offset past a part counts that part's groups.
+ */
+export async function usageSummaryRows({ db, tables }: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
+  const { usage, usageDaily: rollup } = tables
+  const after = q.after ? { ...q.after, day: Date.parse(`${q.after.day}T00:00:00Z`) / DAY_MS } : undefined
+  const rawDay = sql<number>`${USAGE_DAY}`
+  const raw = (range: { since: number; until: number }) => {
+    const where = and(usageFilter(usage, { ...q, ...range }), after ? afterGroup({ day: rawDay, userId: usage.userId, model: usage.model }, after) : undefined)
+    // A builder is changed by orderBy and limit: each query starts from a new one.
+    const groups = () =>
+      db.select({ day: rawDay, user_id: usage.userId, model: usage.model, ...sums(sql<number>`count(*)`, usage) }).from(usage).where(where).groupBy(rawDay, usage.userId, usage.model)
+    return {
+      page: (limit: number, offset: number) => groups().orderBy(desc(rawDay), usage.userId, usage.model).limit(limit).offset(offset),
+      count: () => db.select({ n: sql<number>`count(*)` }).from(groups().as('groups')),
+    }
+  }
+  const whole = (days: { from?: number; to?: number }) => {
+    const where = and(rollupFilter(rollup, q, days), after ? afterGroup(rollup, after) : undefined)
+    const groups = () =>
+      db
+        .select({ day: rollup.day, user_id: rollup.userId, model: rollup.model, ...sums(sql<number>`sum(${rollup.requests})`, rollup) })
+        .from(rollup)
+        .where(where)
+        .groupBy(rollup.day, rollup.userId, rollup.model)
+    return {
+      page: (limit: number, offset: number) => groups().orderBy(desc(rollup.day), rollup.userId, rollup.model).limit(limit).offset(offset),
+      count: () => db.select({ n: sql<number>`count(*)` }).from(groups().as('groups')),
+    }
+  }
+  const { latest, days, earliest } = dayParts(q.since, q.until)
+  const parts = [latest && raw(latest), days && whole(days), earliest && raw(earliest)].filter((p) => p !== undefined)
+  const rows: Array<ReturnType<typeof numbers<{ day: number; user_id: string; model: string } & Record<'requests' | 'prompt_tokens' | 'completion_tokens' | 'cached_tokens' | 'cost', unknown>>>> = []
+  let offset = after ? 0 : (q.offset ?? 0)
+  for (const part of parts) {
+    const need = q.limit + 1 - rows.length
+    if (need <= 0) break
+    const page = await part.page(need, offset)
+    if (page.length > 0) offset = 0
+    else if (offset > 0) offset -= Number((await part.count())[0]!.n)
+    rows.push(...page.map(numbers))
+  }
+  return rows.map((r) => ({ ...r, day: dayName(Number(r.day)) }))
 }
 
 export interface AuditFilterValues {
@@ -161,28 +258,44 @@ export function auditRows({ db, tables: { apiRequestLog } }: RecordsSource, q: A
     .offset(q.after !== undefined ? 0 : (q.offset ?? 0))
 }
 
-const DAY_MS = 86_400_000
-const dayColumn = sql<number>`${USAGE_DAY}`
-
 /**
- * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive. With no filter
- * but the model, the range is said as days, which the day indexes serve in their order (see
- * usage_day_model in the schema); a filter on anything else is better served by the row's time (the
- * user's, key's or time index, reading rows in the order they were written).
+ * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive, under the filter's
+ * user, key, model and status (its times are the days'): from the narrowest rollup that can answer it. With
+ * `top`, only the `top` dearest names over the range have rows of their own; the rest are summed per day
+ * under the name null (a month of a thousand users is ~30,000 groups, which cost more to carry than to sum).
  */
-export async function usagePerDay({ db, tables: { usage } }: RecordsSource, q: { by: 'model' | 'user'; fromDay: number; toDay: number; filter?: UsageFilterValues }) {
-  const column = q.by === 'user' ? usage.userId : usage.model
-  const filter = q.filter ?? {}
-  const rows = await db
-    .select({ day: dayColumn, name: column, requests: sql<number>`count(*)`, cost: sql<number>`sum(${usage.cost})` })
-    .from(usage)
-    .where(
-      filter.user_id || filter.key_id || filter.status
-        ? usageFilter(usage, { ...filter, since: q.fromDay * DAY_MS, until: (q.toDay + 1) * DAY_MS })
-        : and(gte(dayColumn, q.fromDay), lte(dayColumn, q.toDay), usageFilter(usage, { model: filter.model })),
-    )
-    .groupBy(dayColumn, column)
-  return rows.map((r) => ({ day: Number(r.day), name: r.name, requests: Number(r.requests), cost: Number(r.cost) }))
+export async function usagePerDay(
+  { db, tables }: RecordsSource,
+  q: { by: 'model' | 'user'; fromDay: number; toDay: number; filter?: UsageFilterValues; top?: number },
+) {
+  const rollup = rollupFor(tables, q.filter ?? {}, q.by) as Tables['usageDaily']
+  const column = q.by === 'user' ? rollup.userId : rollup.model
+  const where = rollupFilter(rollup, q.filter ?? {}, { from: q.fromDay, to: q.toDay + 1 })
+  const perDay = (names?: string[]) =>
+    db
+      .select({ day: rollup.day, name: column, requests: sql<number>`sum(${rollup.requests})`, cost: sql<number>`sum(${rollup.cost})` })
+      .from(rollup)
+      .where(and(where, names ? inArray(column, names) : undefined))
+      .groupBy(rollup.day, column)
+  const numeric = (r: { day: unknown; requests: unknown; cost: unknown }) => ({ day: Number(r.day), requests: Number(r.requests), cost: Number(r.cost) })
+  if (q.top === undefined) return (await perDay()).map((r) => ({ ...numeric(r), name: r.name as string | null }))
+
+  const top = (await db.select({ name: column }).from(rollup).where(where).groupBy(column).orderBy(desc(sql`sum(${rollup.cost})`), column).limit(q.top)).map(
+    (r) => r.name,
+  )
+  const [named, days] = await Promise.all([
+    top.length > 0 ? perDay(top) : [],
+    db.select({ day: rollup.day, requests: sql<number>`sum(${rollup.requests})`, cost: sql<number>`sum(${rollup.cost})` }).from(rollup).where(where).groupBy(rollup.day),
+  ])
+  const rest = new Map(days.map((d) => [Number(d.day), numeric(d)]))
+  const rows: Array<{ day: number; name: string | null; requests: number; cost: number }> = named.map((r) => ({ ...numeric(r), name: r.name }))
+  for (const r of rows) {
+    const d = rest.get(r.day)!
+    d.requests -= r.requests
+    d.cost -= r.cost
+  }
+  for (const d of rest.values()) if (d.requests > 0) rows.push({ ...d, name: null })
+  return rows
 }
 
 /** Holds open in the database, every process's. */

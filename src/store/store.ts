@@ -1,4 +1,3 @@
-import type { SQL as DrizzleSql } from 'drizzle-orm'
 import type { LedgerStore } from '../budget/ledger'
 import type { Db } from '../db/open'
 import type * as tables from '../db/schema'
@@ -80,8 +79,6 @@ export interface Store {
   readonly db: Db
   /** The tables for `db`: the same names and fields in both dialects. */
   readonly tables: typeof tables
-  /** The UTC day (`YYYY-MM-DD`) of a usage row, for the summary. */
-  usageDay(createdAt: unknown): DrizzleSql<string>
   readonly ledger: LedgerStore
   readonly prices: PriceRows
   /**

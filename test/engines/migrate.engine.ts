@@ -9,6 +9,7 @@ import OpenAI from 'openai'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { BUN, ROOT, spawnGateway, tempDir } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
+import { expectRollupsEqualRaw } from './support/rollups'
 
 let pg: TestPostgres
 let mock: MockProvider
@@ -80,6 +81,10 @@ test('a SQLite install migrated to Postgres keeps every key, usage row and price
       expect(usage[0]!.id).toBeGreaterThan(Math.max(...(before.usage as Array<{ id: number }>).map((u) => u.id)))
       const priced = await gw.admin('POST', '/v1/pricing', { model: 'mock:gpt-mock', input_per_million: 4, output_per_million: 5 })
       expect(priced.status).toBe(201)
+      // The daily rollups were summed by the trigger as the copy's rows went in, and kept by the settlement after.
+      const sql = new Bun.SQL(url)
+      await expectRollupsEqualRaw(sql, 6).finally(() => sql.close())
+      expect((await gw.admin('GET', '/v1/usage/summary')).body.totals.requests).toBe(6)
     } finally {
       await gw.stop()
     }

@@ -8,6 +8,7 @@ import OpenAI from 'openai'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
+import { expectRollupsEqualRaw } from './support/rollups'
 
 const MAX_TOKENS = 50
 const HOLD_USD = MAX_TOKENS / 1e6
@@ -62,6 +63,8 @@ async function expectLedgerClean(sql: InstanceType<typeof Bun.SQL>, gw: SpawnedG
   expect(Number((await sql`SELECT count(*) AS n FROM reservations`)[0].n)).toBe(0)
   const [{ s }] = await sql`SELECT coalesce(sum(cost), 0) AS s FROM usage WHERE user_id = ${userId}`
   expect(user.spend).toBeCloseTo(Number(s) / 1e6, 9)
+  // The rollups' trigger upserted the same rows from every replica's settlement batches at once.
+  await expectRollupsEqualRaw(sql)
   return user
 }
 
@@ -192,6 +195,7 @@ describe('three replicas on one Postgres', () => {
       const user = (await survivor.admin('GET', '/v1/users/crashy')).body
       expect(user.reserved).toBe(0)
       expect(user.spend).toBeCloseTo(held / 1e6, 9)
+      await expectRollupsEqualRaw(r.sql, 20)
     } finally {
       await r.stop()
     }

@@ -32,20 +32,24 @@ export const overviewRoutes = (services: Services) => {
   const { db, tables: { refusalCounts, unpricedModels } } = store
   const { filterValues } = usageReader(services)
 
-  /** Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive (see usagePerDay). */
-  const perDay = (by: 'model' | 'user', fromDay: number, toDay: number, filter: UsageFilters = {}) =>
-    records.run('usagePerDay', { by, fromDay, toDay, filter: filterValues(filter) })
+  /**
+   * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive, the `top` dearest
+   * names each with their own rows and the rest under the name null (see usagePerDay).
+   */
+  const perDay = (by: 'model' | 'user', fromDay: number, toDay: number, top: number, filter: UsageFilters = {}) =>
+    records.run('usagePerDay', { by, fromDay, toDay, filter: filterValues(filter), top })
 
-  /** The groups' totals, dearest first. */
-  const ranked = (rows: Array<{ name: string; requests: number; cost: number }>) => {
+  /** The named groups' totals, dearest first (by name when equal, as usagePerDay chooses them). */
+  const ranked = (rows: Array<{ name: string | null; requests: number; cost: number }>) => {
     const totals = new Map<string, { name: string; requests: number; cost: number }>()
     for (const r of rows) {
+      if (r.name === null) continue
       const t = totals.get(r.name) ?? { name: r.name, requests: 0, cost: 0 }
       t.requests += r.requests
       t.cost += r.cost
       totals.set(r.name, t)
     }
-    return [...totals.values()].sort((a, b) => b.cost - a.cost)
+    return [...totals.values()].sort((a, b) => b.cost - a.cost || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
   const spend = (rows: Array<{ requests: number; cost: number }>) => ({
     requests: rows.reduce((n, r) => n + r.requests, 0),
@@ -63,8 +67,8 @@ export const overviewRoutes = (services: Services) => {
         const today = dayNumber(now)
         const [holds, byModel, byUser] = await Promise.all([
           records.run('openHolds', undefined),
-          perDay('model', dayNumber(month), today),
-          perDay('user', dayNumber(month), today),
+          perDay('model', dayNumber(month), today, query.top),
+          perDay('user', dayNumber(month), today, query.top),
         ])
         return {
           today: spend(byModel.filter((r) => r.day === today)),
@@ -85,8 +89,8 @@ export const overviewRoutes = (services: Services) => {
         await ledger.flush()
         const until = query.until ?? Date.now()
         const since = query.since ?? startOfDay(until) - (query.days - 1) * DAY_MS
-        // Whole UTC days, as the chart shows them: the day indexes serve the range.
-        const rows = await perDay(query.by, dayNumber(since), dayNumber(until - 1), query)
+        // Whole UTC days, as the chart shows them: the daily rollups serve the range.
+        const rows = await perDay(query.by, dayNumber(since), dayNumber(until - 1), MAX_SERIES, query)
         const days = daysBetween(since, until)
         const named = ranked(rows).slice(0, MAX_SERIES).map((r) => r.name)
         const index = new Map(days.map((d, i) => [d, i]))
@@ -95,7 +99,7 @@ export const overviewRoutes = (services: Services) => {
         for (const r of rows) {
           const i = index.get(dayOf(r.day * DAY_MS))
           if (i === undefined) continue
-          const values = series.get(r.name) ?? (other ??= new Array<number>(days.length).fill(0))
+          const values = (r.name !== null && series.get(r.name)) || (other ??= new Array<number>(days.length).fill(0))
           values[i]! += r.cost
         }
         return {

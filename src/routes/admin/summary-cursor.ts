@@ -20,6 +20,7 @@ export const summaryCursor = {
     }
     if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => typeof p === 'string')) throw invalid()
     const [day, userId, model] = parts as [string, string, string]
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) throw invalid()
     return { day, userId, model }
   },
 }

@@ -115,9 +115,57 @@ export const usage = pgTable(
     index('usage_user_time').on(t.userId, t.createdAt),
     index('usage_time').on(t.createdAt),
     index('usage_key_time').on(t.keyId, t.createdAt),
-    index('usage_day_model').on(sql`(created_at / 86400000)`, t.model, t.cost),
-    index('usage_day_user').on(sql`(created_at / 86400000)`, t.userId, t.cost),
+    index('usage_model').on(t.model, t.id),
+    index('usage_not_ok').on(t.status, t.id).where(sql`status <> 'ok'`),
   ],
+)
+
+const rollupSums = () => ({
+  requests: bigint('requests', { mode: 'number' }).notNull(),
+  promptTokens: bigint('prompt_tokens', { mode: 'number' }).notNull(),
+  completionTokens: bigint('completion_tokens', { mode: 'number' }).notNull(),
+  cachedTokens: bigint('cached_tokens', { mode: 'number' }).notNull(),
+  cost: micros('cost').notNull(),
+})
+
+/** The daily rollups (see src/db/schema.ts); here a statement trigger keeps them (drizzle-pg/0003_usage_daily_trigger.sql). */
+export const usageDaily = pgTable(
+  'usage_daily',
+  {
+    day: integer('day').notNull(),
+    userId: text('user_id').notNull(),
+    keyId: text('key_id').notNull(),
+    model: text('model').notNull(),
+    status: text('status', { enum: ['ok', 'error', 'aborted', 'expired'] }).notNull(),
+    ...rollupSums(),
+  },
+  (t) => [
+    uniqueIndex('usage_daily_group').on(t.day.desc(), t.userId, t.model, t.keyId, t.status),
+    index('usage_daily_user').on(t.userId, t.day),
+    index('usage_daily_key').on(t.keyId, t.day),
+  ],
+)
+
+export const usageDailyModels = pgTable(
+  'usage_daily_models',
+  {
+    day: integer('day').notNull(),
+    model: text('model').notNull(),
+    status: text('status', { enum: ['ok', 'error', 'aborted', 'expired'] }).notNull(),
+    ...rollupSums(),
+  },
+  (t) => [uniqueIndex('usage_daily_models_group').on(t.day, t.model, t.status)],
+)
+
+export const usageDailyUsers = pgTable(
+  'usage_daily_users',
+  {
+    day: integer('day').notNull(),
+    userId: text('user_id').notNull(),
+    status: text('status', { enum: ['ok', 'error', 'aborted', 'expired'] }).notNull(),
+    ...rollupSums(),
+  },
+  (t) => [uniqueIndex('usage_daily_users_group').on(t.day, t.userId, t.status), index('usage_daily_users_user').on(t.userId, t.day)],
 )
 
 export const apiRequestLog = pgTable(

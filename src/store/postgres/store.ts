@@ -90,10 +90,6 @@ export class PostgresStore implements Store {
     return new PostgresStore(sql, onError)
   }
 
-  usageDay(createdAt: unknown) {
-    return drizzleSql<string>`to_char(to_timestamp(${createdAt} / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
-  }
-
   async findKey(hash: string): Promise<KeyLookupRow | undefined> {
     const [row] = await this.sql`
       SELECT id, user_id, expires_at, revoked_at, allowed_models, rpm_limit, user_field, clamp_output FROM api_keys WHERE key_hash = ${hash}`

@@ -12,7 +12,6 @@ import { sqliteAlertRows } from './alert-rows'
 import { sqliteRefusalRows } from './refusal-rows'
 import { sqliteSessionRows } from './session-rows'
 import { SqliteLedgerStore } from './ledger-store'
-import { sqliteUsageDay } from './usage-day'
 
 /** The default store: one SQLite file (WAL), written through the write queue (src/db/write-queue.ts). */
 export class SqliteStore implements Store {
@@ -76,10 +75,6 @@ export class SqliteStore implements Store {
 
   static open(path: string, onError?: (error: unknown) => void): SqliteStore {
     return new SqliteStore(openDatabase(path), onError)
-  }
-
-  usageDay(createdAt: unknown) {
-    return sqliteUsageDay(createdAt)
   }
 
   findKey(hash: string): KeyLookupRow | undefined {
