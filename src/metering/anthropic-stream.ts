@@ -1,6 +1,7 @@
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { anthropicUsage, type AnthropicUsage } from '../translate/usage'
+import { EventTemplate } from './event-template'
 import { generatedBytes } from './generated-output'
 import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 
@@ -47,6 +48,26 @@ class UsageAccumulator {
   }
 }
 
+/** Output bytes of an event that counts output; 0 for the others (pings, block stops). */
+const outputBytes = (event: StreamEvent, type: string | null | undefined) =>
+  type === 'content_block_start' ? generatedBytes(event.content_block) : type === 'content_block_delta' ? generatedBytes(event.delta) : 0
+
+/** The events that do more than stream output. */
+const NOT_PLAIN = new Set(['message_start', 'message_delta', 'message_stop', 'error'])
+
+/** An event that only streams output (see EventTemplate). */
+function plainEventBytes(data: string, name: string | null): number | null {
+  let event: StreamEvent
+  try {
+    event = JSON.parse(data)
+  } catch {
+    return null
+  }
+  if (!event || typeof event !== 'object') return null
+  const type = event.type ?? name
+  return type && NOT_PLAIN.has(type) ? null : outputBytes(event, type)
+}
+
 /**
  * Messages stream events: output counted from every content block and delta (text, thinking and its
  * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from
@@ -58,6 +79,7 @@ class AnthropicEventMeter implements EventMeter {
   deliveredOutputBytes = 0
   finished = false
   providerFailed = false
+  private readonly template = new EventTemplate(['"text":', '"partial_json":', '"thinking":'], plainEventBytes)
 
   get usage(): TokenCounts | null {
     return this.counts.counts
@@ -65,17 +87,22 @@ class AnthropicEventMeter implements EventMeter {
 
   inspect(sse: SseEvent): string | null {
     if (sse.data === '') return sse.raw + '\n\n'
+    const templated = this.template.match(sse)
+    if (templated !== undefined) {
+      this.deliveredOutputBytes += templated
+      return sse.raw + '\n\n'
+    }
     const event = jsonOf<StreamEvent>(sse)
     if (!event || typeof event !== 'object') return null
-    switch (event.type ?? sse.event) {
+    const type = event.type ?? sse.event
+    if (!type || !NOT_PLAIN.has(type)) {
+      const bytes = outputBytes(event, type)
+      this.deliveredOutputBytes += bytes
+      this.template.learn(sse, bytes)
+    }
+    switch (type) {
       case 'message_start':
         this.counts.start(event.message?.usage)
-        break
-      case 'content_block_start':
-        this.deliveredOutputBytes += generatedBytes(event.content_block)
-        break
-      case 'content_block_delta':
-        this.deliveredOutputBytes += generatedBytes(event.delta)
         break
       case 'message_delta':
         this.counts.delta(event.usage)

@@ -1,6 +1,7 @@
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { openAIUsage, type OpenAIUsage } from '../translate/usage'
+import { EventTemplate } from './event-template'
 import { audioOutputTokens, generatedBytes } from './generated-output'
 import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 
@@ -9,6 +10,27 @@ interface ChatChunk {
   usage?: OpenAIUsage | null
   service_tier?: unknown
   error?: unknown
+}
+
+/** UTF-8 bytes of the output in every choice's delta. */
+function deltaBytes(chunk: ChatChunk): number {
+  let n = 0
+  for (const choice of chunk.choices ?? []) {
+    const d = choice?.delta
+    if (d && typeof d === 'object') n += generatedBytes(d, 'audio') + audioOutputTokens(d.audio)
+  }
+  return n
+}
+
+/** A chunk that only streams output (see EventTemplate). */
+function plainChunkBytes(data: string): number | null {
+  let chunk: ChatChunk
+  try {
+    chunk = JSON.parse(data)
+  } catch {
+    return null
+  }
+  return chunk && typeof chunk === 'object' && !chunk.error && !chunk.usage ? deltaBytes(chunk) : null
 }
 
 /**
@@ -22,6 +44,7 @@ class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
   providerFailed = false
   private sawDone = false
+  private readonly template = new EventTemplate(['"content":'], plainChunkBytes)
 
   constructor(private readonly passUsage: boolean) {}
 
@@ -36,13 +59,17 @@ class OpenAIChunkMeter implements EventMeter {
       this.sawDone = true
       return asIs
     }
+    const templated = this.template.match(event)
+    if (templated !== undefined) {
+      this.deliveredOutputBytes += templated
+      return asIs
+    }
     const chunk = jsonOf<ChatChunk>(event)
     if (!chunk || typeof chunk !== 'object') return null
     if (chunk.error) this.providerFailed = true
-    for (const choice of chunk.choices ?? []) {
-      const d = choice?.delta
-      if (d && typeof d === 'object') this.deliveredOutputBytes += generatedBytes(d, 'audio') + audioOutputTokens(d.audio)
-    }
+    const bytes = deltaBytes(chunk)
+    this.deliveredOutputBytes += bytes
+    if (!chunk.error && !chunk.usage) this.template.learn(event, bytes)
     if (chunk.usage) {
       this.usage = openAIUsage(chunk.usage, chunk.service_tier)
       if (!this.passUsage && (!chunk.choices || chunk.choices.length === 0)) return ''
