@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'bun:sqlite'
 import type { WriteQueue } from '../db/write-queue'
-import { deleteInBatches, LARGE_PRUNE_ROWS, MAINTENANCE_BATCH, truncateWal } from '../db/maintenance'
+import { deleteInBatches, MAINTENANCE_BATCH } from '../db/maintenance'
 import { knownMethod } from '../http/route-patterns'
 import type { Store } from '../store/store'
 
@@ -51,7 +51,6 @@ export class RequestLog {
   private readonly updateAggregate: Statement<unknown, [number, number, number]>
   private readonly prune
   private readonly pruner: Timer
-  private readonly db: Database
   private interval = -1
   private aggregates = new Map<string, Aggregate>()
   /** Aggregates counted past what their row says. */
@@ -81,7 +80,6 @@ export class RequestLog {
     this.prune = db.prepare(
       `DELETE FROM api_request_log WHERE id IN (SELECT id FROM api_request_log WHERE created_at < $cutoff ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
     )
-    this.db = db
     // In the background from the start: the port opens while a long retention catches up.
     void this.pruneOld()
     this.pruner = setInterval(() => void this.pruneOld(), 3_600_000)
@@ -150,15 +148,14 @@ export class RequestLog {
 
   /**
    * Deletes rows older than the retention period (0 keeps everything), in small batches that leave the
-   * request thread free between them, then gives back the WAL's space after a large prune. Returns how many went.
+   * request thread free between them. Returns how many went. The WAL's space comes back without a
+   * checkpoint on this thread (see src/db/checkpointer.ts).
    */
   async pruneOld(now = Date.now()): Promise<number> {
     if (this.retentionDays === 0) return 0
     const cutoff = now - this.retentionDays * DAY_MS
     this.shared?.pruneRequestLog(cutoff).catch((error) => console.error('[tollgate] request-log prune failed', error))
-    const n = await deleteInBatches(() => this.prune.run({ cutoff }).changes, () => this.stopped)
-    if (n >= LARGE_PRUNE_ROWS && !this.stopped) truncateWal(this.db)
-    return n
+    return deleteInBatches(() => this.prune.run({ cutoff }).changes, () => this.stopped)
   }
 
   /** Stops pruning and writes the counts; refusals still answered while the server drains are queued at once. */
