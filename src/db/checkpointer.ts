@@ -16,9 +16,9 @@ const RESTART_FRAMES = Math.floor(WAL_SIZE_LIMIT_BYTES / (4096 + 24))
  * Takes WAL checkpoints off the request thread: the gateway's connection stops checkpointing on its own
  * (`wal_autocheckpoint = 0`), and a worker with its own connection checkpoints every `everyMs`. Under
  * steady writes the worker may fail to copy the last frames (see checkpointer-worker.ts): past four times
- * the WAL's limit it leaves the tail of its last round, which this thread copies between two transactions, so that its
- * next write starts the WAL afresh. A database in memory has no WAL: nothing to do. Returns the function
- * that stops it.
+ * the WAL's limit it leaves the tail of its last round, which this thread copies between two
+ * transactions, so that its next write starts the WAL afresh. A database in memory has no WAL: nothing to
+ * do. Returns the function that stops it.
  */
 export function checkpointOffThread(db: Database, path: string, everyMs = 1000): () => void {
   if (path === ':memory:') return () => {}
