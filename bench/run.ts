@@ -116,6 +116,8 @@ for (let r = 0; r < repeats; r++) {
   ttfeGateway.push(await timeToFirstEvent(target('gateway', true), 200))
 }
 
+// The load's peak, read before the records queries below start the records reader's thread.
+const peakUnderLoad = peakRssMb(gateway.pid)
 const logLines = (await Bun.file(gatewayLog).text()).split('\n').filter((line) => line.startsWith('{"time"')).length
 const settled = await (await fetch(`${gatewayUrl}/v1/users/bench`, { headers: { authorization: `Bearer ${MASTER}` } })).json() as { spend: number; reserved: number }
 const usageRows = await (await fetch(`${gatewayUrl}/v1/usage/summary`, { headers: { authorization: `Bearer ${MASTER}` } })).json() as { totals: { requests: number } }
@@ -129,7 +131,7 @@ bun ${Bun.version}, ${navigator.hardwareConcurrency} cores; wrk, the mock provid
 ${rows.join('\n')}
 
 time to first stream event, concurrency 1 (median of ${repeats}×200): direct ${fmt(ttfeDirect.length ? median(ttfeDirect) : 0, 3)} ms, gateway ${fmt(median(ttfeGateway), 3)} ms, added ${fmt(median(ttfeGateway) - median(ttfeDirect), 3)} ms
-gateway CPU over all measured runs: ${fmt(gatewayCpu / gatewayRequests, 3)} ms/request; peak RSS ${fmt(peakRssMb(gateway.pid), 1)} MB
+gateway CPU over all measured runs: ${fmt(gatewayCpu / gatewayRequests, 3)} ms/request; peak RSS under load ${fmt(peakUnderLoad, 1)} MB, after the records queries ${fmt(peakRssMb(gateway.pid), 1)} MB
 ledger after the run: ${usageRows.totals.requests} usage rows, spend $${settled.spend}, reserved $${settled.reserved}; ${logLines} JSON request log lines on stdout
 `)
 

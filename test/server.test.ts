@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { rmSync, statSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp, createServices } from '../src/app'
 import { configSchema } from '../src/config/schema'
@@ -37,7 +37,7 @@ describe('request log retention', () => {
     services.requestLog.stop()
   })
 
-  test('a large prune deletes in batches, handing the thread back between them, then truncates the WAL', async () => {
+  test('a large prune deletes in batches, handing the thread back between them', async () => {
     const dir = tempDir()
     const services = await createServices(configSchema.parse({ master_key: MASTER_KEY, db: join(dir, 'prune.db'), audit_retention_days: 30 }))
     try {
@@ -54,7 +54,6 @@ describe('request log retention', () => {
       expect(count()).toBe(ROWS - MAINTENANCE_BATCH)
       expect(await pruning).toBe(ROWS)
       expect(count()).toBe(0)
-      expect(statSync(join(dir, 'prune.db-wal')).size).toBe(0)
     } finally {
       services.requestLog.stop()
       await services.store.close()

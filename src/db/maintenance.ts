@@ -1,6 +1,3 @@
-import type { Database } from 'bun:sqlite'
-import { BUSY_TIMEOUT_MS } from './open'
-
 /** Rows one maintenance step deletes: a few milliseconds of the one thread that also answers requests. */
 export const MAINTENANCE_BATCH = 1000
 
@@ -23,23 +20,3 @@ export async function deleteInBatches(deleteBatch: () => number, stopped: () => 
     await yieldToRequests()
   }
 }
-
-/**
- * Gives the WAL file's space back after a large delete (SQLite keeps the file at its largest otherwise).
- * It never waits: with a reader still on the WAL it does nothing and says so, and the next prune tries again.
- */
-export function truncateWal(db: Database): boolean {
-  if (db.filename === ':memory:' || db.filename === '') return true
-  db.exec('PRAGMA busy_timeout = 0')
-  try {
-    const result = db.query<{ busy: number }, []>('PRAGMA wal_checkpoint(TRUNCATE)').get()
-    return result?.busy === 0
-  } catch {
-    return false
-  } finally {
-    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
-  }
-}
-
-/** A prune this large is followed by a WAL truncation. */
-export const LARGE_PRUNE_ROWS = 10 * MAINTENANCE_BATCH

@@ -2,7 +2,7 @@ import type { Statement } from 'bun:sqlite'
 import { eq, sql } from 'drizzle-orm'
 import { openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
-import { deleteInBatches, LARGE_PRUNE_ROWS, MAINTENANCE_BATCH, truncateWal } from '../../db/maintenance'
+import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import { WriteQueue } from '../../db/write-queue'
 import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
@@ -113,11 +113,12 @@ export class SqliteStore implements Store {
       })
   }
 
-  /** In small batches that leave the request thread free between them, then gives back the WAL's space after a large prune. */
-  async pruneRequestLog(cutoff: number, stopped: () => boolean = () => false): Promise<number> {
-    const n = await deleteInBatches(() => this.pruneLog.run(cutoff).changes, stopped)
-    if (n >= LARGE_PRUNE_ROWS && !stopped()) truncateWal(this.db.$client)
-    return n
+  /**
+   * In small batches that leave the request thread free between them. The WAL's space comes back without a
+   * checkpoint on this thread (see src/db/checkpointer.ts).
+   */
+  pruneRequestLog(cutoff: number, stopped: () => boolean = () => false): Promise<number> {
+    return deleteInBatches(() => this.pruneLog.run(cutoff).changes, stopped)
   }
 
   recordResponse(s: StoredResponseRow, now: number): void {

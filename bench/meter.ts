@@ -1,0 +1,55 @@
+/**
+ * The stream meter alone, in a tight loop: µs per metered stream of the mock's 20-chunk chat answer (23
+ * events, usage on every chunk as OpenAI sends it with `include_usage`), read to its end; the process's CPU
+ * time, which other processes on the machine inflate less than the wall clock. Two checkouts
+ * alternate in one process, so both see the same machine:
+ *
+ *   bun bench/meter.ts <old checkout> <new checkout> [streams per round] [rounds]
+ */
+import { join } from 'node:path'
+import { median } from './wrk'
+
+const roots = [process.argv[2]!, process.argv[3]!]
+const perRound = Number(process.argv[4] ?? 20_000)
+const rounds = Number(process.argv[5] ?? 6)
+
+const id = 'chatcmpl-bench'
+const event = (choices: unknown[], usage: unknown = null) =>
+  `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1764600000, model: 'gpt-mock', choices, usage })}\n\n`
+const choice = (delta: unknown, finish_reason: string | null = null) => [{ index: 0, delta, logprobs: null, finish_reason }]
+const words = 'Toll gates once stood on every road into town, and the keeper wrote down who passed and what they paid.'.split(' ')
+const events = [event(choice({ role: 'assistant', content: '' })), ...words.slice(0, 20).map((w) => event(choice({ content: `${w} ` })))]
+events.push(event(choice({}, 'stop')), event([], { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 }), 'data: [DONE]\n\n')
+const chunks = events.map((e) => new TextEncoder().encode(e))
+
+type Meter = (upstream: ReadableStream<Uint8Array>, o: any) => ReadableStream<Uint8Array>
+const meters: Meter[] = []
+const signals: Array<(ms: number) => unknown> = []
+for (const root of roots) {
+  meters.push((await import(join(root, 'src/metering/openai-stream.ts'))).meterOpenAIStream)
+  signals.push((await import(join(root, 'src/providers/upstream.ts'))).upstreamSignal)
+}
+
+async function one(meter: Meter, signal: (ms: number) => unknown) {
+  const upstream = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const chunk of chunks) c.enqueue(chunk)
+      c.close()
+    },
+  })
+  let bytes = 0
+  const reader = meter(upstream, { passUsage: false, idleTimeoutMs: 60_000, signal: signal(60_000), onEnd: (f: { deliveredOutputBytes: number }) => (bytes = f.deliveredOutputBytes) }).getReader()
+  while (!(await reader.read()).done);
+  return bytes
+}
+
+const times: number[][] = roots.map(() => [])
+for (let round = 0; round < rounds; round++)
+  for (let i = 0; i < roots.length; i++) {
+    const start = process.cpuUsage()
+    for (let n = 0; n < perRound; n++) await one(meters[i]!, signals[i]!)
+    const used = process.cpuUsage(start)
+    times[i]!.push((used.user + used.system) / perRound)
+  }
+for (let i = 0; i < roots.length; i++)
+  console.log(`${roots[i]}: median ${median(times[i]!).toFixed(2)} µs of CPU per stream (rounds: ${times[i]!.map((t) => t.toFixed(1)).join(', ')}); delivered ${await one(meters[i]!, signals[i]!)} bytes`)
