@@ -9,6 +9,7 @@ import { spawnGateway, type SpawnedGateway, MASTER_KEY } from '../support/gatewa
 import { freePort } from '../support/redis-server'
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver'
 import { startPostgres, type TestPostgres } from './support/postgres'
+import { waitFor } from '../support/wait-for'
 
 const MAX_TOKENS = 50
 const HOLD_USD = MAX_TOKENS / 1e6
@@ -36,15 +37,6 @@ afterAll(async () => {
 })
 
 const upstreamCalls = () => mock.calls.filter((c) => c.path === '/v1/chat/completions').length
-
-async function waitFor(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await Bun.sleep(25)
-  }
-  return false
-}
 
 test('TOLLGATE_WORKERS=3 on Postgres: a burst sized for k, spread over the workers by the kernel, serves exactly k', async () => {
   mock.reset()

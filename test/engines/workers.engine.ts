@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { MASTER_KEY, runGatewayExpectingExit, spawnGateway, type SpawnedGateway } from '../support/gateway'
 import { freePort, startRedis, type TestRedis } from '../support/redis-server'
+import { waitFor } from '../support/wait-for'
 
 let redis: TestRedis
 let mock: MockProvider
@@ -51,15 +52,6 @@ const alive = (pid: number) => {
 
 /** A new connection per request, so that the kernel picks a worker for each. */
 const models = (secret: string) => fetch(`${group.url}/v1/models`, { headers: { authorization: `Bearer ${secret}`, connection: 'close' } })
-
-async function waitFor(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await Bun.sleep(25)
-  }
-  return false
-}
 
 describe('TOLLGATE_WORKERS=3', () => {
   test('three processes serve one port', async () => {
