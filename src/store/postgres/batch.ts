@@ -49,6 +49,28 @@ export class BatchWriter<T> {
     return this.sending
   }
 
+  /**
+   * Hands over the rows queued and not yet being sent, for another transaction to write (a reservation
+   * batch carries the settlements with it); `putBack` returns them if that transaction did not commit.
+   */
+  take(): T[] {
+    const rows = this.queued
+    this.queued = []
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    return rows
+  }
+
+  putBack(rows: T[]): void {
+    if (rows.length === 0) return
+    if (this.closed) {
+      this.onError(new Error(`${rows.length} ${this.options.what}(s) not written before the store was closed; dropped`))
+      return
+    }
+    this.queued = rows.concat(this.queued)
+    if (this.timer === null && this.sending === null) this.timer = setTimeout(() => void this.send().catch(() => {}), this.options.retryMs ?? 500)
+  }
+
   /** Resolves once everything queued so far is written; rejects when the database refuses it. */
   async flush(): Promise<void> {
     while (this.sending || this.queued.length > 0) await (this.sending ?? this.send())

@@ -1,4 +1,4 @@
-import type { SQL, TransactionSQL } from 'bun'
+import type { ReservedSQL, SQL, TransactionSQL } from 'bun'
 import { decideHold, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type TakenHold, type UserFigures } from '../../budget/ledger'
 import type { BudgetPeriod } from '../../budget/period'
 import type { GatewayError } from '../../http/errors'
@@ -65,60 +65,124 @@ interface Asked {
   reject(error: unknown): void
 }
 
+/** The debits and holds a batch decided, written in one statement. */
+const WRITE_HOLDS = `
+WITH u AS (
+  UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
+    FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, spend bigint, reserved bigint, period_start bigint) WHERE users.id = x.id
+),
+k AS (
+  UPDATE api_keys SET reserved = x.reserved
+    FROM jsonb_to_recordset($2::text::jsonb) AS x(id text, reserved bigint) WHERE api_keys.id = x.id
+)
+INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
+SELECT * FROM jsonb_to_recordset($3::text::jsonb) AS x(
+  id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
+  stream boolean, created_at bigint, expires_at bigint, key_debited boolean)`
+
+const LOCK_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
+  WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) ORDER BY id FOR UPDATE`
+const LOCK_KEYS = `SELECT id, max_budget, spend, reserved FROM api_keys
+  WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) ORDER BY id FOR UPDATE`
+const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
+  WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`
+const READ_KEYS = `SELECT id, max_budget, spend, reserved FROM api_keys WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`
+
+const idsOf = (ids: Iterable<string | null>) => JSON.stringify([...new Set([...ids].filter((id): id is string => id !== null))])
+
+/** Statements sent one after another on one connection, in this order, without waiting for the answers between them. */
+type Send = (query: string, params?: unknown[]) => Promise<any[]>
+
 /**
- * Decides and writes a batch of holds inside `tx`: the users' rows and then the keys' are locked, each in
- * id order (as settlements lock them), read, and each hold decided in turn on the figures the ones before
- * it left (decideHold, as SQLite decides under its write lock); then every debit and hold is written.
+ * Runs `body` as one transaction on a connection of its own, in as few round trips as the statements
+ * allow: BEGIN goes out with the first statements and COMMIT with the last ones (`body` calls `commit`
+ * with them), each batch written without waiting for the answers before it. A statement that fails makes
+ * Postgres refuse the rest and turn the COMMIT into a rollback; its error is what this throws.
  */
-async function reserveBatch(tx: TransactionSQL, batch: Asked[]): Promise<Array<TakenHold | GatewayError>> {
-  const userIds = JSON.stringify([...new Set(batch.map((a) => a.r.userId))])
-  const keyIds = JSON.stringify([...new Set(batch.flatMap((a) => (a.r.keyId === null ? [] : [a.r.keyId])))])
-  const [userRows, keyRows] = await Promise.all([
-    tx`SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
-        WHERE id IN (SELECT jsonb_array_elements_text(${userIds}::text::jsonb)) ORDER BY id FOR UPDATE`,
-    tx`SELECT id, max_budget, spend, reserved FROM api_keys
-        WHERE id IN (SELECT jsonb_array_elements_text(${keyIds}::text::jsonb)) ORDER BY id FOR UPDATE`,
-  ])
-  const users = new Map<string, UserFigures>()
-  for (const u of userRows)
-    users.set(u.id, {
-      blocked: u.blocked, maxBudget: numberOrNull(u.max_budget), spend: Number(u.spend), reserved: Number(u.reserved),
-      budgetPeriod: u.budget_period as BudgetPeriod | null, periodStart: Number(u.period_start),
+async function pipelined<T>(sql: SQL, body: (send: Send, commit: (last: Promise<unknown>[]) => Promise<void>) => Promise<T>): Promise<T> {
+  const c: ReservedSQL = await sql.reserve()
+  // A query is lazy: it is started here, in the order the statements are given, not when it is awaited.
+  const send: Send = (query, params = []) => {
+    const started = c.unsafe(query, params).execute()
+    started.catch(() => {})
+    return started
+  }
+  let committed = false
+  const commit = async (last: Promise<unknown>[]) => {
+    committed = true
+    await Promise.all([...last, send('COMMIT')])
+  }
+  try {
+    const begun = send('BEGIN')
+    const result = await body(send, commit)
+    if (!committed) await commit([])
+    await begun
+    return result
+  } catch (error) {
+    // A rollback on a connection whose transaction already ended only draws a warning.
+    await send('ROLLBACK').catch(() => {})
+    throw error
+  } finally {
+    c.release()
+  }
+}
+
+/**
+ * Settles the queued settlements it is given and decides and writes a batch of holds, in one transaction
+ * (one flush of the WAL for both, two round trips): the users' rows and then the keys' are locked, each in
+ * id order (as a settlement alone locks them), the settlements applied, the figures read as they now stand
+ * and each hold decided in turn on the figures the ones before it left (decideHold, as SQLite decides under
+ * its write lock); then every debit and hold is written, with the COMMIT.
+ */
+async function reserveBatch(sql: SQL, batch: Asked[], settling: SettlementRow[]): Promise<Array<TakenHold | GatewayError>> {
+  const holdUsers = idsOf(batch.map((a) => a.r.userId))
+  const holdKeys = idsOf(batch.map((a) => a.r.keyId))
+  return pipelined(sql, async (send, commit) => {
+    let figures: [Record<string, any>[], Record<string, any>[]]
+    if (settling.length === 0) {
+      figures = await Promise.all([send(LOCK_USERS, [holdUsers]), send(LOCK_KEYS, [holdKeys])])
+    } else {
+      const locks = [
+        send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
+        send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
+        send(SETTLE, [JSON.stringify(settling)]),
+      ]
+      const read = Promise.all([send(READ_USERS, [holdUsers]), send(READ_KEYS, [holdKeys])])
+      ;[, figures] = await Promise.all([Promise.all(locks), read])
+    }
+    const [userRows, keyRows] = figures
+    const users = new Map<string, UserFigures>()
+    for (const u of userRows)
+      users.set(u.id, {
+        blocked: u.blocked, maxBudget: numberOrNull(u.max_budget), spend: Number(u.spend), reserved: Number(u.reserved),
+        budgetPeriod: u.budget_period as BudgetPeriod | null, periodStart: Number(u.period_start),
+      })
+    const keys = new Map<string, KeyFigures>()
+    for (const k of keyRows) keys.set(k.id, { maxBudget: numberOrNull(k.max_budget), spend: Number(k.spend), reserved: Number(k.reserved) })
+    const holds: unknown[] = []
+    const results = batch.map(({ r, now, ttlMs }): TakenHold | GatewayError => {
+      const user = users.get(r.userId) ?? null
+      const key = r.keyId === null ? null : (keys.get(r.keyId) ?? null)
+      const decided = decideHold(r, user, key, now)
+      if (!('request' in decided)) return decided
+      const h = decided.request
+      if (decided.rollTo !== null) Object.assign(user!, { spend: 0, periodStart: decided.rollTo })
+      user!.reserved += h.amount
+      if (decided.keyDebited) key!.reserved += h.amount
+      const id = randomHoldId()
+      holds.push({
+        id, request_id: h.requestId, user_id: h.userId, key_id: h.keyId, amount: h.amount, model: h.model, provider: h.provider, endpoint: h.endpoint,
+        price_id: h.priceId, stream: h.stream, created_at: now, expires_at: now + ttlMs, key_debited: decided.keyDebited,
+      })
+      return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
     })
-  const keys = new Map<string, KeyFigures>()
-  for (const k of keyRows) keys.set(k.id, { maxBudget: numberOrNull(k.max_budget), spend: Number(k.spend), reserved: Number(k.reserved) })
-  const holds: unknown[] = []
-  const results = batch.map(({ r, now, ttlMs }): TakenHold | GatewayError => {
-    const user = users.get(r.userId) ?? null
-    const key = r.keyId === null ? null : (keys.get(r.keyId) ?? null)
-    const decided = decideHold(r, user, key, now)
-    if (!('request' in decided)) return decided
-    const h = decided.request
-    if (decided.rollTo !== null) Object.assign(user!, { spend: 0, periodStart: decided.rollTo })
-    user!.reserved += h.amount
-    if (decided.keyDebited) key!.reserved += h.amount
-    const id = randomHoldId()
-    holds.push({
-      id, request_id: h.requestId, user_id: h.userId, key_id: h.keyId, amount: h.amount, model: h.model, provider: h.provider, endpoint: h.endpoint,
-      price_id: h.priceId, stream: h.stream, created_at: now, expires_at: now + ttlMs, key_debited: decided.keyDebited,
-    })
-    return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
+    if (holds.length === 0) return results
+    // The rows are locked: their new figures are written as they now stand.
+    const userFigures = JSON.stringify([...users].map(([id, u]) => ({ id, spend: u.spend, reserved: u.reserved, period_start: u.periodStart })))
+    const keyFigures = JSON.stringify([...keys].map(([id, k]) => ({ id, reserved: k.reserved })))
+    await commit([send(WRITE_HOLDS, [userFigures, keyFigures, JSON.stringify(holds)])])
+    return results
   })
-  if (holds.length === 0) return results
-  // The rows are locked: their new figures are written as they now stand.
-  const userFigures = JSON.stringify([...users].map(([id, u]) => ({ id, spend: u.spend, reserved: u.reserved, period_start: u.periodStart })))
-  const keyFigures = JSON.stringify([...keys].map(([id, k]) => ({ id, reserved: k.reserved })))
-  await Promise.all([
-    tx`UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
-         FROM jsonb_to_recordset(${userFigures}::text::jsonb) AS x(id text, spend bigint, reserved bigint, period_start bigint) WHERE users.id = x.id`,
-    tx`UPDATE api_keys SET reserved = x.reserved
-         FROM jsonb_to_recordset(${keyFigures}::text::jsonb) AS x(id text, reserved bigint) WHERE api_keys.id = x.id`,
-    tx`INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-       SELECT * FROM jsonb_to_recordset(${JSON.stringify(holds)}::text::jsonb) AS x(
-         id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
-         stream boolean, created_at bigint, expires_at bigint, key_debited boolean)`,
-  ])
-  return results
 }
 
 /**
@@ -149,14 +213,18 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
  * transaction that locks their users' rows (and keys') with `SELECT … FOR UPDATE`, decides each with the
  * same rule as SQLite (decideHold) and writes the debits and holds: a second replica reserving for the same
  * user waits for the lock and then reads the first one's holds, so holds can never together pass a
- * ceiling, and a period rolled by one is seen rolled by the next. Settlements are grouped, a few milliseconds' worth in one
- * statement (SETTLE); a batch the database refuses (Postgres down) is kept and sent again, and if this
- * process dies first its holds stay for another replica's sweeper.
+ * ceiling, and a period rolled by one is seen rolled by the next. Settlements are grouped, a few
+ * milliseconds' worth in one statement (SETTLE), and ride in the next reservation's transaction when one
+ * comes first: a settlement of its own would hold the user's row through its own flush of the WAL, and the
+ * next reservation would wait for that flush before paying its own. A batch the database refuses (Postgres
+ * down) is kept and sent again, and if this process dies first its holds stay for another replica's sweeper.
  */
 export class PostgresLedgerStore implements LedgerStore {
   private readonly settlements: BatchWriter<SettlementRow>
   private asked: Asked[] = []
-  private reserving = false
+  /** The reservation batch in flight, and whether it carries settlements (which `flush` must then wait for). */
+  private reserving: Promise<unknown> | null = null
+  private carrying = false
 
   constructor(
     private readonly sql: SQL,
@@ -190,14 +258,19 @@ export class PostgresLedgerStore implements LedgerStore {
     const batch = this.asked
     this.asked = []
     if (batch.length === 0) return
-    this.reserving = true
-    retryingConflicts(() => this.sql.begin((tx) => reserveBatch(tx, batch)))
+    const settling = firstOfEach(this.settlements.take())
+    this.carrying = settling.length > 0
+    this.reserving = retryingConflicts(() => reserveBatch(this.sql, batch, settling))
       .then(
         (results) => batch.forEach((a, i) => a.resolve(results[i]!)),
-        (error) => batch.forEach((a) => a.reject(error)),
+        (error) => {
+          this.settlements.putBack(settling)
+          batch.forEach((a) => a.reject(error))
+        },
       )
       .finally(() => {
-        this.reserving = false
+        this.reserving = null
+        this.carrying = false
         if (this.asked.length > 0) setImmediate(this.reserveAsked)
       })
   }
@@ -227,11 +300,14 @@ export class PostgresLedgerStore implements LedgerStore {
     return rows.length > 0
   }
 
-  flush(): Promise<void> {
+  /** Writes every queued settlement now: those riding in a reservation batch in flight, then the rest on their own. */
+  async flush(): Promise<void> {
+    if (this.carrying) await this.reserving
     return this.settlements.flush()
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.carrying) await this.reserving
     return this.settlements.close()
   }
 }
