@@ -57,6 +57,20 @@ SELECT request_id, created_at, user_id, key_id, model, provider, endpoint, promp
        cached_tokens, cost, amount, price_id, status, latency_ms, stream
   FROM settled`
 
+/**
+ * Other rows nobody waits for (the request log) that ride in the next reservation's transaction like
+ * settlements do: written by `insert` ($1: the rows as JSON), so that their commit is not a flush of its own.
+ */
+export interface Rider {
+  writer: BatchWriter<unknown>
+  insert: string
+}
+
+interface Riding {
+  rider: Rider
+  rows: unknown[]
+}
+
 interface Asked {
   r: HoldRequest
   now: number
@@ -134,7 +148,7 @@ async function pipelined<T>(sql: SQL, body: (send: Send, commit: (last: Promise<
  * and each hold decided in turn on the figures the ones before it left (decideHold, as SQLite decides under
  * its write lock); then every debit and hold is written, with the COMMIT.
  */
-async function reserveBatch(sql: SQL, batch: Asked[], settling: SettlementRow[]): Promise<Array<TakenHold | GatewayError>> {
+async function reserveBatch(sql: SQL, batch: Asked[], settling: SettlementRow[], riding: Riding[]): Promise<Array<TakenHold | GatewayError>> {
   const holdUsers = idsOf(batch.map((a) => a.r.userId))
   const holdKeys = idsOf(batch.map((a) => a.r.keyId))
   return pipelined(sql, async (send, commit) => {
@@ -176,11 +190,14 @@ async function reserveBatch(sql: SQL, batch: Asked[], settling: SettlementRow[])
       })
       return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
     })
-    if (holds.length === 0) return results
-    // The rows are locked: their new figures are written as they now stand.
-    const userFigures = JSON.stringify([...users].map(([id, u]) => ({ id, spend: u.spend, reserved: u.reserved, period_start: u.periodStart })))
-    const keyFigures = JSON.stringify([...keys].map(([id, k]) => ({ id, reserved: k.reserved })))
-    await commit([send(WRITE_HOLDS, [userFigures, keyFigures, JSON.stringify(holds)])])
+    const last = riding.map((r) => send(r.rider.insert, [JSON.stringify(r.rows)]))
+    if (holds.length > 0) {
+      // The rows are locked: their new figures are written as they now stand.
+      const userFigures = JSON.stringify([...users].map(([id, u]) => ({ id, spend: u.spend, reserved: u.reserved, period_start: u.periodStart })))
+      const keyFigures = JSON.stringify([...keys].map(([id, k]) => ({ id, reserved: k.reserved })))
+      last.push(send(WRITE_HOLDS, [userFigures, keyFigures, JSON.stringify(holds)]))
+    }
+    await commit(last)
     return results
   })
 }
@@ -225,6 +242,7 @@ export class PostgresLedgerStore implements LedgerStore {
   /** The reservation batch in flight, and whether it carries settlements (which `flush` must then wait for). */
   private reserving: Promise<unknown> | null = null
   private carrying = false
+  private readonly riders: Rider[] = []
 
   constructor(
     private readonly sql: SQL,
@@ -259,12 +277,14 @@ export class PostgresLedgerStore implements LedgerStore {
     this.asked = []
     if (batch.length === 0) return
     const settling = firstOfEach(this.settlements.take())
-    this.carrying = settling.length > 0
-    this.reserving = retryingConflicts(() => reserveBatch(this.sql, batch, settling))
+    const riding = this.riders.map((rider) => ({ rider, rows: rider.writer.take() })).filter((r) => r.rows.length > 0)
+    this.carrying = settling.length > 0 || riding.length > 0
+    this.reserving = retryingConflicts(() => reserveBatch(this.sql, batch, settling, riding))
       .then(
         (results) => batch.forEach((a, i) => a.resolve(results[i]!)),
         (error) => {
           this.settlements.putBack(settling)
+          for (const r of riding) r.rider.writer.putBack(r.rows)
           batch.forEach((a) => a.reject(error))
         },
       )
@@ -273,6 +293,11 @@ export class PostgresLedgerStore implements LedgerStore {
         this.carrying = false
         if (this.asked.length > 0) setImmediate(this.reserveAsked)
       })
+  }
+
+  /** Lets the rows `writer` queues ride in the reservations' transactions (see Rider). */
+  carry(writer: BatchWriter<any>, insert: string): void {
+    this.riders.push({ writer, insert })
   }
 
   settle(hold: TakenHold, outcome: Outcome, now: number): void {

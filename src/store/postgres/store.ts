@@ -49,6 +49,7 @@ export class PostgresStore implements Store {
     const local = openDatabase(':memory:')
     this.local = { db: local, writes: new WriteQueue(local.$client, onError) }
     this.log = new BatchWriter((rows) => sql.unsafe(LOG_INSERT, [JSON.stringify(rows)]), onError, { retry: false, what: 'request-log row' })
+    this.ledger.carry(this.log, LOG_INSERT)
     this.responses = new BatchWriter((rows) => this.writeResponses(rows), onError, { retry: true, what: 'stored response id' })
   }
 
