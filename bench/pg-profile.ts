@@ -6,12 +6,12 @@
  *
  *   bench/setup.sh && bun bench/pg-profile.ts [connections] [seconds]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startPostgres } from '../test/engines/support/postgres'
 import { startedLoggingTo, started } from './children'
-import { wrk } from './wrk'
+import { cpuMs, wrk } from './wrk'
 
 const connections = Number(process.argv[2] ?? 1)
 const seconds = Number(process.argv[3] ?? 5)
@@ -63,8 +63,21 @@ const counters = async () => {
   const [w] = await db`SELECT wal_records, wal_write, wal_sync, wal_sync_time FROM pg_stat_wal`
   return { commits: Number(d.commits), records: Number(w.wal_records), writes: Number(w.wal_write), syncs: Number(w.wal_sync), syncMs: Number(w.wal_sync_time) }
 }
+// The server's own processes: the postmaster (its pid heads postmaster.pid) and its children, the backends among them.
+const dataDir = (await db`SHOW data_directory`)[0].data_directory as string
+const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+const postgresCpuMs = () => {
+  let total = cpuMs(postmaster)
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === postmaster) total += cpuMs(Number(pid))
+    } catch {} // gone meanwhile
+  }
+  return total
+}
 await db`SELECT pg_stat_statements_reset()`
 const before = await counters()
+const cpuBefore = { gateway: cpuMs(gw.pid), postgres: postgresCpuMs() }
 const waits = new Map<string, number>()
 let sampling = true
 const sampler = (async () => {
@@ -77,6 +90,7 @@ const sampler = (async () => {
 })()
 const result = await wrk(target, connections, seconds)
 sampling = false
+const cpu = { gateway: (cpuMs(gw.pid) - cpuBefore.gateway) / result.requests, postgres: (postgresCpuMs() - cpuBefore.postgres) / result.requests }
 await sampler
 const after = await counters()
 const per = (k: keyof typeof before) => ((after[k] - before[k]) / result.requests).toFixed(2)
@@ -88,6 +102,7 @@ const samples = [...waits.values()].reduce((a, b) => a + b, 0)
 console.log(`
 Postgres profile — ${new Date().toISOString()}, concurrency ${connections}, ${seconds}s, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}
 ${result.requests} requests, ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.errors} errors
+CPU per request: gateway ${cpu.gateway.toFixed(3)} ms, Postgres ${cpu.postgres.toFixed(3)} ms (all its processes, the sampler's queries included)
 per request: ${per('commits')} commits, ${per('syncs')} WAL flushes (${((after.syncMs - before.syncMs) / Math.max(1, after.syncs - before.syncs)).toFixed(2)} ms each), ${per('writes')} WAL writes, ${per('records')} WAL records
 
 statements by total time:

@@ -252,6 +252,7 @@ export class PostgresLedgerStore implements LedgerStore {
       retry: true,
       what: 'settlement',
     })
+    this.settlements.holdBackWhile(this.busy)
   }
 
   /**
@@ -292,12 +293,21 @@ export class PostgresLedgerStore implements LedgerStore {
         this.reserving = null
         this.carrying = false
         if (this.asked.length > 0) setImmediate(this.reserveAsked)
+        else for (const writer of [this.settlements, ...this.riders.map((r) => r.writer)]) writer.nudge()
       })
   }
+
+  /**
+   * A reservation batch is in flight or about to start: rows still queued will ride in it or in the next
+   * one, so the writers do not send them on their own (a settlement of its own would hold the user's row
+   * through its own flush, and the batch would wait for it).
+   */
+  private readonly busy = () => this.reserving !== null || this.asked.length > 0
 
   /** Lets the rows `writer` queues ride in the reservations' transactions (see Rider). */
   carry(writer: BatchWriter<any>, insert: string): void {
     this.riders.push({ writer, insert })
+    writer.holdBackWhile(this.busy)
   }
 
   settle(hold: TakenHold, outcome: Outcome, now: number): void {
