@@ -4,7 +4,9 @@
  * (pg_stat_database, pg_stat_wal), the statements by total time (pg_stat_statements) and what the
  * gateway's connections were waiting on (pg_stat_activity sampled every few milliseconds).
  *
- *   bench/setup.sh && bun bench/pg-profile.ts [connections] [seconds]
+ *   bench/setup.sh && bun bench/pg-profile.ts [connections] [seconds] [--cpu-prof]
+ *
+ * --cpu-prof runs the gateway under `bun --cpu-prof` and ends with bench/profile-summary.ts's summary of it.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -13,6 +15,8 @@ import { startPostgres } from '../test/engines/support/postgres'
 import { startedLoggingTo, started } from './children'
 import { cpuMs, wrk } from './wrk'
 
+const cpuProf = process.argv.includes('--cpu-prof')
+if (cpuProf) process.argv.splice(process.argv.indexOf('--cpu-prof'), 1)
 const connections = Number(process.argv[2] ?? 1)
 const seconds = Number(process.argv[3] ?? 5)
 const ROOT = join(import.meta.dir, '..')
@@ -42,7 +46,7 @@ writeFileSync(configFile, JSON.stringify({
   pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 } },
 }))
 const log = join(dir, 'gateway.log')
-const gw = Bun.spawn([BUN, join(ROOT, 'src/index.ts')], {
+const gw = Bun.spawn([BUN, ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), join(ROOT, 'src/index.ts')], {
   env: {
     PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DATABASE_URL: url, TOLLGATE_CONFIG: configFile,
     TOLLGATE_RATE_LIMIT_PER_MIN: '100000000', BUN_CONFIG_MAX_HTTP_REQUESTS: '4096',
@@ -114,6 +118,10 @@ ${[...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${((100 * n) / sampl
 gw.kill('SIGTERM')
 mock.kill('SIGTERM')
 await gw.exited
+if (cpuProf) {
+  const profile = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
+  if (profile) Bun.spawnSync([BUN, join(import.meta.dir, 'profile-summary.ts'), join(dir, profile)], { stdout: 'inherit', stderr: 'inherit' })
+}
 await db.close()
 await pg.destroy()
 rmSync(dir, { recursive: true, force: true })
