@@ -184,6 +184,30 @@ export function ledgerContract(factory: StoreFactory) {
       await otherStore.close()
     })
 
+    test('a process decides on the holds another process took since its own last one', async () => {
+      await addUser('s', 1000)
+      await addKey('ks', 's', 700)
+      const otherStore = await opened.other()
+      const other = new Ledger(otherStore.ledger, TTL)
+      await ledger.reserve(holdFor('s', 300, 'ks'))
+      await other.reserve(holdFor('s', 400, 'ks'))
+      expect((await refusal(ledger.reserve(holdFor('s', 1, 'ks')))).message).toContain('this key')
+      expect((await ledger.reserve(holdFor('s', 300))).remainingAfter).toBe(0)
+      expect((await refusal(ledger.reserve(holdFor('s', 1)))).message).toContain('this user')
+      expect(await user('s')).toEqual({ spend: 0, reserved: 1000, periodStart: 0 })
+      expect(await key('ks')).toEqual({ spend: 0, reserved: 700 })
+      await otherStore.close()
+    })
+
+    test('a process decides on a ceiling an admin lowered since its own last hold', async () => {
+      await addUser('s', 1000)
+      await ledger.reserve(holdFor('s', 300))
+      await store.db.update(t().users).set({ maxBudget: 400 }).where(eq(t().users.id, 's'))
+      expect((await refusal(ledger.reserve(holdFor('s', 101)))).message).toContain('this user')
+      expect((await ledger.reserve(holdFor('s', 100))).remainingAfter).toBe(0)
+      expect(await user('s')).toEqual({ spend: 0, reserved: 400, periodStart: 0 })
+    })
+
     test('the output clamp takes what is left when it covers the least hold, and refuses below it', async () => {
       await addUser('u', 1000)
       await addKey('k', 'u', 700)
