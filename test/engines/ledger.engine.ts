@@ -87,3 +87,26 @@ describe('Postgres ledger: what rides in a reservation’s transaction', () => {
     }
   })
 })
+
+test('two processes reserving and settling on one budget and key at once never deadlock (Postgres would stall each for a second)', async () => {
+  const url = await pg.database(`deadlocks_${++n}`)
+  const stores = [await PostgresStore.open(url), await PostgresStore.open(url)]
+  try {
+    const now = Date.now()
+    await stores[0]!.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 1000000000, 0, ${now}, ${now})`
+    await stores[0]!.sql`INSERT INTO api_keys (id, user_id, key_hash, key_prefix, max_budget, created_at, updated_at) VALUES ('k', 'u', 'h', 'tg-', 1000000000, ${now}, ${now})`
+    const ledgers = stores.map((s) => new Ledger(s.ledger, 60_000))
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        for (let j = 0; j < 15; j++) (await ledgers[i % 2]!.reserve(holdFor('u', 100, 'k'))).settle(done(7))
+      }),
+    )
+    await Promise.all(ledgers.map((l) => l.flush()))
+    const [row] = await stores[0]!.sql`SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()`
+    expect(row.n).toBe(0)
+    const [u] = await stores[0]!.sql`SELECT spend::int, reserved::int FROM users`
+    expect(u).toEqual({ spend: 600 * 7, reserved: 0 })
+  } finally {
+    for (const s of stores) await s.close()
+  }
+})

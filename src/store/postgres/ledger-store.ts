@@ -283,7 +283,16 @@ async function expectedBatch(sql: SQL, batch: Asked[], expected: Figures, settli
   const expectedKeys = JSON.stringify([...expected.keys].map(([id, k]) => ({ id, max_budget: k.maxBudget, spend: k.spend, reserved: k.reserved })))
   const decided = decideBatch(batch, expected)
   return pipelined(sql, async (send, commit) => {
-    const before = settling.length > 0 ? [send(SETTLE, [JSON.stringify(settling)])] : []
+    // The settlements' rows are locked first, users then keys, each in id order, as every other transaction
+    // locks them: SETTLE's own updates would take them in whatever order it runs, and deadlock another replica.
+    const before =
+      settling.length === 0
+        ? []
+        : [
+            send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
+            send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
+            send(SETTLE, [JSON.stringify(settling)]),
+          ]
     const written = send(GATED_WRITE, [expectedUsers, expectedKeys, ...decided.params])
     const riders = riding.map((r) => send(r.rider.insert, [JSON.stringify(r.rows)]))
     await commit([...before, written, ...riders])
