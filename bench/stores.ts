@@ -5,12 +5,16 @@
  * provider called directly alongside; then the ledger alone, in this process: reservation latency (one
  * hold at a time, committed) and reserve + settle pairs per second (64 at a time).
  *
- *   bench/setup.sh && bun bench/stores.ts [seconds per run] [repeats]
+ *   bench/setup.sh && bun bench/stores.ts [seconds per run] [repeats] [--against <checkout>] [--gateways-only]
+ *
+ * --against adds the Postgres store of another checkout of tollgate (its own src/, its own database on the
+ * same Postgres), alternated with this one's in the same run: an A/B that the machine's load falls on alike.
+ * --gateways-only leaves out the three-process setup and the ledger figures.
  *
  * Postgres is Debian's postgresql 15, started here as the engine tests start it (test/engines/support).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Ledger, type HoldRequest } from '../src/budget/ledger'
 import { PostgresStore } from '../src/store/postgres/store'
@@ -20,6 +24,13 @@ import { startPostgres } from '../test/engines/support/postgres'
 import { startedLoggingTo, started } from './children'
 import { median, wrk, type Target, type WrkResult } from './wrk'
 
+/** Takes `name` (and the value after it) out of the arguments: what is left is positional. */
+const flag = (name: string, withValue: boolean): string | undefined => {
+  const i = process.argv.indexOf(name)
+  return i < 0 ? undefined : (process.argv.splice(i, withValue ? 2 : 1)[1] ?? '')
+}
+const against = flag('--against', true)
+const gatewaysOnly = flag('--gateways-only', false) !== undefined
 const seconds = Number(process.argv[2] ?? 5)
 const repeats = Number(process.argv[3] ?? 3)
 const ROOT = join(import.meta.dir, '..')
@@ -29,6 +40,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tollgate-stores-'))
 const children: Array<{ kill(signal?: number | NodeJS.Signals): void }> = []
 process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')))
 
+const loadAtStart = loadavg()[0]!.toFixed(1)
 const pg = await startPostgres()
 const mock = Bun.spawn([BUN, join(ROOT, 'test/support/mock-provider.ts'), '--port', '0'], { stdout: 'pipe', stderr: 'inherit' })
 children.push(mock)
@@ -40,9 +52,9 @@ writeFileSync(configFile, JSON.stringify({
 }))
 
 let n = 0
-async function gateway(env: Record<string, string>) {
+async function gateway(env: Record<string, string>, root = ROOT) {
   const log = join(dir, `gateway-${++n}.log`)
-  const proc = Bun.spawn([BUN, join(ROOT, 'src/index.ts')], {
+  const proc = Bun.spawn([BUN, join(root, 'src/index.ts')], {
     env: {
       PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, `bench-${n}.db`),
       TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000', ...env,
@@ -58,9 +70,9 @@ const body = (model: string) => JSON.stringify({ model, messages, max_tokens: 64
 const direct: Target = { url: `${mockUrl}/v1/chat/completions`, key: 'sk-bench-upstream', body: body('gpt-mock') }
 
 /** A setup: its gateways, and a key billed to one budgeted user. */
-async function setup(name: string, processes: number, env: Record<string, string>) {
-  const gateways = [await gateway(env)]
-  for (let i = 1; i < processes; i++) gateways.push(await gateway(env))
+async function setup(name: string, processes: number, env: Record<string, string>, root = ROOT) {
+  const gateways = [await gateway(env, root)]
+  for (let i = 1; i < processes; i++) gateways.push(await gateway(env, root))
   const post = async (path: string, b: unknown) =>
     (await (await fetch(gateways[0]!.url + path, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify(b) })).json()) as { key?: string }
   await post('/v1/users', { id: 'bench', max_budget: 1_000_000 })
@@ -79,10 +91,12 @@ async function load(targets: Target[], connections: number): Promise<WrkResult> 
   }
 }
 
+const commitOf = (root: string) => Bun.spawnSync(['git', '-C', root, 'rev-parse', '--short', 'HEAD']).stdout.toString().trim() || root
 const setups = [
   await setup('SQLite, 1 process', 1, {}),
-  await setup('Postgres, 1 process', 1, { TOLLGATE_DATABASE_URL: await pg.database('bench_one') }),
-  await setup('Postgres, 3 processes', 3, { TOLLGATE_DATABASE_URL: await pg.database('bench_three') }),
+  await setup(`Postgres, 1 process${against ? ` (${commitOf(ROOT)})` : ''}`, 1, { TOLLGATE_DATABASE_URL: await pg.database('bench_one') }),
+  ...(against ? [await setup(`Postgres, 1 process (${commitOf(against)})`, 1, { TOLLGATE_DATABASE_URL: await pg.database('bench_against') }, against)] : []),
+  ...(gatewaysOnly ? [] : [await setup('Postgres, 3 processes', 3, { TOLLGATE_DATABASE_URL: await pg.database('bench_three') })]),
 ]
 for (const s of setups) await load(s.targets, 8) // warm-up
 await wrk(direct, 8, seconds)
@@ -139,23 +153,26 @@ async function ledgerFigures(store: Store) {
   await store.close()
   return { p50: latencies[1000]!, p99: latencies[1980]!, pairsPerSec }
 }
-const sqliteLedger = await ledgerFigures(SqliteStore.open(join(dir, 'ledger.db')))
-const pgLedger = await ledgerFigures(await PostgresStore.open(await pg.database('bench_ledger')))
+const loadAfterGateways = loadavg()[0]!.toFixed(1)
+const ledgerRows = gatewaysOnly
+  ? ''
+  : `
+| ledger (in process) | reservation p50 ms | reservation p99 ms | reserve + settle pairs/s (64 at a time) |
+|---|---|---|---|
+${[['SQLite', await ledgerFigures(SqliteStore.open(join(dir, 'ledger.db')))] as const, ['Postgres', await ledgerFigures(await PostgresStore.open(await pg.database('bench_ledger')))] as const]
+  .map(([name, l]) => `| ${name} | ${l.p50.toFixed(3)} | ${l.p99.toFixed(3)} | ${Math.round(l.pairsPerSec)} |`)
+  .join('\n')}
+`
 
 console.log(`
 tollgate stores — ${new Date().toISOString()}, ${seconds}s per run, ${repeats} alternating repeats, medians
 bun ${Bun.version}, ${navigator.hardwareConcurrency} cores; wrk, the mock provider, Postgres and the gateways share the machine
-direct mock at concurrency 1: p50 as the baseline of "added"
+direct mock at concurrency 1: p50 as the baseline of "added"; load average (1 min) ${loadAtStart} at the start, ${loadAfterGateways} after the gateway runs, ${loadavg()[0]!.toFixed(1)} at the end
 
 | store | conc. | req/s | p50 ms | added p50 ms | p99 ms | errors |
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
-
-| ledger (in process) | reservation p50 ms | reservation p99 ms | reserve + settle pairs/s (64 at a time) |
-|---|---|---|---|
-| SQLite | ${sqliteLedger.p50.toFixed(3)} | ${sqliteLedger.p99.toFixed(3)} | ${Math.round(sqliteLedger.pairsPerSec)} |
-| Postgres | ${pgLedger.p50.toFixed(3)} | ${pgLedger.p99.toFixed(3)} | ${Math.round(pgLedger.pairsPerSec)} |
-`)
+${ledgerRows}`)
 
 for (const s of setups) for (const g of s.gateways) g.proc.kill('SIGTERM')
 mock.kill('SIGTERM')

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll } from 'bun:test'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
-import { ledgerContract } from '../support/ledger-contract'
+import { done, holdFor, ledgerContract } from '../support/ledger-contract'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 // The suite test/ledger-stores.test.ts runs on SQLite, here on a real Postgres: a fresh database per test.
@@ -24,4 +25,88 @@ ledgerContract({
       cleanup: () => store.close(),
     }
   },
+})
+
+describe('Postgres ledger: what rides in a reservation’s transaction', () => {
+  let store: PostgresStore
+  let ledger: Ledger
+  beforeEach(async () => {
+    store = await PostgresStore.open(await pg.database(`riding_${++n}`))
+    ledger = new Ledger(store.ledger, 60_000)
+    const now = Date.now()
+    await store.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 1000, 0, ${now}, ${now})`
+  })
+  afterEach(async () => {
+    await store.close()
+  })
+  const figures = async () => {
+    await ledger.flush()
+    const [u] = await store.sql`SELECT spend::int, reserved::int FROM users WHERE id = 'u'`
+    const [r] = await store.sql`SELECT count(*)::int AS usage, coalesce(sum(cost), 0)::int AS cost FROM usage`
+    return { spend: u.spend, reserved: u.reserved, usage: r.usage, cost: r.cost }
+  }
+
+  test('a settlement queued when the next reservation comes is written in its transaction: that reservation already counts the real cost', async () => {
+    const first = await ledger.reserve(holdFor('u', 1000))
+    first.settle(done(100))
+    // Alone, the settlement would still be lingering: the whole 1000 held, and this refused.
+    const second = await ledger.reserve(holdFor('u', 900))
+    expect(second.remainingAfter).toBe(0)
+    expect(await figures()).toEqual({ spend: 100, reserved: 900, usage: 1, cost: 100 })
+  })
+
+  test('flush waits for the settlements riding in a reservation still in flight', async () => {
+    const first = await ledger.reserve(holdFor('u', 500))
+    first.settle(done(42))
+    const second = ledger.reserve(holdFor('u', 10))
+    await new Promise((resolve) => setImmediate(resolve)) // the batch, carrying the settlement, is on its way
+    await ledger.flush()
+    const [r] = await store.sql`SELECT count(*)::int AS n FROM usage`
+    expect(r.n).toBe(1)
+    await second
+  })
+
+  test('a reservation that fails gives back the settlements it carried: they are written once Postgres is back', async () => {
+    const first = await ledger.reserve(holdFor('u', 500))
+    await pg.stop()
+    try {
+      first.settle(done(42))
+      await expect(ledger.reserve(holdFor('u', 10))).rejects.toThrow()
+    } finally {
+      await pg.start()
+    }
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      try {
+        expect(await figures()).toEqual({ spend: 42, reserved: 0, usage: 1, cost: 42 })
+        break
+      } catch (error) {
+        if (Date.now() > deadline) throw error
+        await Bun.sleep(200)
+      }
+    }
+  })
+})
+
+test('two processes reserving and settling on one budget and key at once never deadlock (Postgres would stall each for a second)', async () => {
+  const url = await pg.database(`deadlocks_${++n}`)
+  const stores = [await PostgresStore.open(url), await PostgresStore.open(url)]
+  try {
+    const now = Date.now()
+    await stores[0]!.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 1000000000, 0, ${now}, ${now})`
+    await stores[0]!.sql`INSERT INTO api_keys (id, user_id, key_hash, key_prefix, max_budget, created_at, updated_at) VALUES ('k', 'u', 'h', 'tg-', 1000000000, ${now}, ${now})`
+    const ledgers = stores.map((s) => new Ledger(s.ledger, 60_000))
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        for (let j = 0; j < 15; j++) (await ledgers[i % 2]!.reserve(holdFor('u', 100, 'k'))).settle(done(7))
+      }),
+    )
+    await Promise.all(ledgers.map((l) => l.flush()))
+    const [row] = await stores[0]!.sql`SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()`
+    expect(row.n).toBe(0)
+    const [u] = await stores[0]!.sql`SELECT spend::int, reserved::int FROM users`
+    expect(u).toEqual({ spend: 600 * 7, reserved: 0 })
+  } finally {
+    for (const s of stores) await s.close()
+  }
 })

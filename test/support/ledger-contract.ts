@@ -146,6 +146,68 @@ export function ledgerContract(factory: StoreFactory) {
       await otherStore.close()
     })
 
+    test('reservations from two processes racing settlements and a period roll-over stay exact: each period holds exactly its budget', async () => {
+      const yesterday = Date.UTC(2026, 10, 23, 10)
+      const today = Date.UTC(2026, 10, 24, 9)
+      await addUser('r', 10_000, 'daily', yesterday)
+      await addKey('kr', 'r', 50_000)
+      const otherStore = await opened.other()
+      const other = new Ledger(otherStore.ledger, TTL)
+      // 30 workers per process, each reserving and at once settling at the full amount until refused: a
+      // settlement lands while the other holds are being decided, on this process and on the other.
+      const race = async (now: number) => {
+        let taken = 0
+        const worker = async (l: Ledger, i: number) => {
+          for (;;) {
+            try {
+              const h = await l.reserve(holdFor('r', 100, i % 2 ? 'kr' : null), now)
+              taken++
+              h.settle(done(100))
+            } catch (e) {
+              expect((e as GatewayError).code).toBe('budget_exceeded')
+              return
+            }
+          }
+        }
+        await Promise.all(Array.from({ length: 60 }, (_, i) => worker(i % 2 ? ledger : other, i)))
+        await Promise.all([ledger.flush(), other.flush()])
+        return taken
+      }
+      expect(await race(yesterday)).toBe(100)
+      expect(await race(today)).toBe(100)
+      expect(await user('r')).toEqual({ spend: 10_000, reserved: 0, periodStart: Date.UTC(2026, 10, 24) })
+      const rows = await store.db.select().from(t().usage)
+      expect(rows.length).toBe(200)
+      expect(rows.every((r) => r.cost === 100 && r.status === 'ok')).toBe(true)
+      expect(await key('kr')).toEqual({ spend: 100 * rows.filter((r) => r.keyId === 'kr').length, reserved: 0 })
+      expect(await openHolds()).toBe(0)
+      await otherStore.close()
+    })
+
+    test('a process decides on the holds another process took since its own last one', async () => {
+      await addUser('s', 1000)
+      await addKey('ks', 's', 700)
+      const otherStore = await opened.other()
+      const other = new Ledger(otherStore.ledger, TTL)
+      await ledger.reserve(holdFor('s', 300, 'ks'))
+      await other.reserve(holdFor('s', 400, 'ks'))
+      expect((await refusal(ledger.reserve(holdFor('s', 1, 'ks')))).message).toContain('this key')
+      expect((await ledger.reserve(holdFor('s', 300))).remainingAfter).toBe(0)
+      expect((await refusal(ledger.reserve(holdFor('s', 1)))).message).toContain('this user')
+      expect(await user('s')).toEqual({ spend: 0, reserved: 1000, periodStart: 0 })
+      expect(await key('ks')).toEqual({ spend: 0, reserved: 700 })
+      await otherStore.close()
+    })
+
+    test('a process decides on a ceiling an admin lowered since its own last hold', async () => {
+      await addUser('s', 1000)
+      await ledger.reserve(holdFor('s', 300))
+      await store.db.update(t().users).set({ maxBudget: 400 }).where(eq(t().users.id, 's'))
+      expect((await refusal(ledger.reserve(holdFor('s', 101)))).message).toContain('this user')
+      expect((await ledger.reserve(holdFor('s', 100))).remainingAfter).toBe(0)
+      expect(await user('s')).toEqual({ spend: 0, reserved: 400, periodStart: 0 })
+    })
+
     test('the output clamp takes what is left when it covers the least hold, and refuses below it', async () => {
       await addUser('u', 1000)
       await addKey('k', 'u', 700)

@@ -15,13 +15,30 @@ export class BatchWriter<T> {
     private readonly options: { retry: boolean; lingerMs?: number; retryMs?: number; what: string },
   ) {}
 
+  /** While `heldBack` says so, the linger's end sends nothing: another transaction will `take` the rows (and `nudge` when it is done). */
+  private heldBack = () => false
+
+  holdBackWhile(heldBack: () => boolean): void {
+    this.heldBack = heldBack
+  }
+
   push(row: T): void {
     if (this.closed) {
       this.onError(new Error(`${this.options.what} queued after the store was closed; dropped`))
       return
     }
     this.queued.push(row)
-    if (this.timer === null && this.sending === null) this.timer = setTimeout(() => void this.send().catch(() => {}), this.options.lingerMs ?? 5)
+    this.nudge()
+  }
+
+  /** Starts the linger if rows wait and nothing is under way. */
+  nudge(): void {
+    if (this.timer === null && this.sending === null && this.queued.length > 0) this.timer = setTimeout(this.lingered, this.options.lingerMs ?? 5)
+  }
+
+  private readonly lingered = () => {
+    this.timer = null
+    if (!this.heldBack()) void this.send().catch(() => {})
   }
 
   private send(): Promise<void> {
@@ -47,6 +64,28 @@ export class BatchWriter<T> {
       },
     )
     return this.sending
+  }
+
+  /**
+   * Hands over the rows queued and not yet being sent, for another transaction to write (a reservation
+   * batch carries the settlements with it); `putBack` returns them if that transaction did not commit.
+   */
+  take(): T[] {
+    const rows = this.queued
+    this.queued = []
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    return rows
+  }
+
+  putBack(rows: T[]): void {
+    if (rows.length === 0) return
+    if (this.closed) {
+      this.onError(new Error(`${rows.length} ${this.options.what}(s) not written before the store was closed; dropped`))
+      return
+    }
+    this.queued = rows.concat(this.queued)
+    if (this.timer === null && this.sending === null) this.timer = setTimeout(() => void this.send().catch(() => {}), this.options.retryMs ?? 500)
   }
 
   /** Resolves once everything queued so far is written; rejects when the database refuses it. */

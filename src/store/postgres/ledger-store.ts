@@ -1,4 +1,4 @@
-import type { SQL, TransactionSQL } from 'bun'
+import type { ReservedSQL, SQL, TransactionSQL } from 'bun'
 import { decideHold, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type TakenHold, type UserFigures } from '../../budget/ledger'
 import type { BudgetPeriod } from '../../budget/period'
 import type { GatewayError } from '../../http/errors'
@@ -57,6 +57,20 @@ SELECT request_id, created_at, user_id, key_id, model, provider, endpoint, promp
        cached_tokens, cost, amount, price_id, status, latency_ms, stream
   FROM settled`
 
+/**
+ * Other rows nobody waits for (the request log) that ride in the next reservation's transaction like
+ * settlements do: written by `insert` ($1: the rows as JSON), so that their commit is not a flush of its own.
+ */
+export interface Rider {
+  writer: BatchWriter<unknown>
+  insert: string
+}
+
+interface Riding {
+  rider: Rider
+  rows: unknown[]
+}
+
 interface Asked {
   r: HoldRequest
   now: number
@@ -65,20 +79,117 @@ interface Asked {
   reject(error: unknown): void
 }
 
+/** The debits and holds a batch decided, written in one statement. */
+const WRITE_HOLDS = `
+WITH u AS (
+  UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
+    FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, spend bigint, reserved bigint, period_start bigint) WHERE users.id = x.id
+),
+k AS (
+  UPDATE api_keys SET reserved = x.reserved
+    FROM jsonb_to_recordset($2::text::jsonb) AS x(id text, reserved bigint) WHERE api_keys.id = x.id
+)
+INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
+SELECT * FROM jsonb_to_recordset($3::text::jsonb) AS x(
+  id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
+  stream boolean, created_at bigint, expires_at bigint, key_debited boolean)`
+
 /**
- * Decides and writes a batch of holds inside `tx`: the users' rows and then the keys' are locked, each in
- * id order (as settlements lock them), read, and each hold decided in turn on the figures the ones before
- * it left (decideHold, as SQLite decides under its write lock); then every debit and hold is written.
+ * WRITE_HOLDS, gated: the users' and keys' rows are locked in id order and compared with the figures the
+ * decisions were made on ($1, $2); the debits and holds ($3–$5) are written only if every one is unchanged.
+ * Returns ok.
  */
-async function reserveBatch(tx: TransactionSQL, batch: Asked[]): Promise<Array<TakenHold | GatewayError>> {
-  const userIds = JSON.stringify([...new Set(batch.map((a) => a.r.userId))])
-  const keyIds = JSON.stringify([...new Set(batch.flatMap((a) => (a.r.keyId === null ? [] : [a.r.keyId])))])
-  const [userRows, keyRows] = await Promise.all([
-    tx`SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
-        WHERE id IN (SELECT jsonb_array_elements_text(${userIds}::text::jsonb)) ORDER BY id FOR UPDATE`,
-    tx`SELECT id, max_budget, spend, reserved FROM api_keys
-        WHERE id IN (SELECT jsonb_array_elements_text(${keyIds}::text::jsonb)) ORDER BY id FOR UPDATE`,
-  ])
+const GATED_WRITE = `
+WITH eu AS (
+  SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
+    id text, blocked boolean, max_budget bigint, spend bigint, reserved bigint, budget_period text, period_start bigint)
+),
+ek AS (SELECT * FROM jsonb_to_recordset($2::text::jsonb) AS x(id text, max_budget bigint, spend bigint, reserved bigint)),
+lu AS (
+  SELECT (u.blocked, u.max_budget, u.spend, u.reserved, u.budget_period, u.period_start)
+         IS NOT DISTINCT FROM (eu.blocked, eu.max_budget, eu.spend, eu.reserved, eu.budget_period, eu.period_start) AS same
+    FROM users u JOIN eu ON eu.id = u.id ORDER BY u.id FOR UPDATE OF u
+),
+lk AS (
+  SELECT (k.max_budget, k.spend, k.reserved) IS NOT DISTINCT FROM (ek.max_budget, ek.spend, ek.reserved) AS same
+    FROM api_keys k JOIN ek ON ek.id = k.id ORDER BY k.id FOR UPDATE OF k
+),
+gate AS (
+  SELECT (SELECT count(*) FILTER (WHERE same) FROM lu) = (SELECT count(*) FROM eu)
+     AND (SELECT count(*) FILTER (WHERE same) FROM lk) = (SELECT count(*) FROM ek) AS ok
+),
+u AS (
+  UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
+    FROM jsonb_to_recordset($3::text::jsonb) AS x(id text, spend bigint, reserved bigint, period_start bigint)
+   WHERE users.id = x.id AND (SELECT ok FROM gate)
+),
+k AS (
+  UPDATE api_keys SET reserved = x.reserved
+    FROM jsonb_to_recordset($4::text::jsonb) AS x(id text, reserved bigint) WHERE api_keys.id = x.id AND (SELECT ok FROM gate)
+),
+h AS (
+  INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
+  SELECT * FROM jsonb_to_recordset($5::text::jsonb) AS x(
+    id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
+    stream boolean, created_at bigint, expires_at bigint, key_debited boolean)
+   WHERE (SELECT ok FROM gate)
+)
+SELECT ok FROM gate`
+
+const LOCK_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
+  WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) ORDER BY id FOR UPDATE`
+const LOCK_KEYS = `SELECT id, max_budget, spend, reserved FROM api_keys
+  WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) ORDER BY id FOR UPDATE`
+const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
+  WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`
+const READ_KEYS = `SELECT id, max_budget, spend, reserved FROM api_keys WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`
+
+const idsOf = (ids: Iterable<string | null>) => JSON.stringify([...new Set([...ids].filter((id): id is string => id !== null))])
+
+/** Statements sent one after another on one connection, in this order, without waiting for the answers between them. */
+type Send = (query: string, params?: unknown[]) => Promise<any[]>
+
+/**
+ * Runs `body` as one transaction on a connection of its own, in as few round trips as the statements
+ * allow: BEGIN goes out with the first statements and COMMIT with the last ones (`body` calls `commit`
+ * with them), each batch written without waiting for the answers before it. A statement that fails makes
+ * Postgres refuse the rest and turn the COMMIT into a rollback; its error is what this throws.
+ */
+async function pipelined<T>(sql: SQL, body: (send: Send, commit: (last: Promise<unknown>[]) => Promise<void>) => Promise<T>): Promise<T> {
+  const c: ReservedSQL = await sql.reserve()
+  // A query is lazy: it is started here, in the order the statements are given, not when it is awaited.
+  const send: Send = (query, params = []) => {
+    const started = c.unsafe(query, params).execute()
+    started.catch(() => {})
+    return started
+  }
+  let committed = false
+  const commit = async (last: Promise<unknown>[]) => {
+    committed = true
+    await Promise.all([...last, send('COMMIT')])
+  }
+  try {
+    const begun = send('BEGIN')
+    const result = await body(send, commit)
+    if (!committed) await commit([])
+    await begun
+    return result
+  } catch (error) {
+    // A rollback on a connection whose transaction already ended only draws a warning.
+    await send('ROLLBACK').catch(() => {})
+    throw error
+  } finally {
+    c.release()
+  }
+}
+
+/** The budget figures a batch decides on, by user id and by key id; deciding moves them as each hold is taken. */
+interface Figures {
+  users: Map<string, UserFigures>
+  keys: Map<string, KeyFigures>
+}
+
+function figuresFrom(userRows: Record<string, any>[], keyRows: Record<string, any>[]): Figures {
   const users = new Map<string, UserFigures>()
   for (const u of userRows)
     users.set(u.id, {
@@ -87,10 +198,23 @@ async function reserveBatch(tx: TransactionSQL, batch: Asked[]): Promise<Array<T
     })
   const keys = new Map<string, KeyFigures>()
   for (const k of keyRows) keys.set(k.id, { maxBudget: numberOrNull(k.max_budget), spend: Number(k.spend), reserved: Number(k.reserved) })
-  const holds: unknown[] = []
+  return { users, keys }
+}
+
+interface Decided {
+  results: Array<TakenHold | GatewayError>
+  /** The reservations rows to insert (none: nothing to write). */
+  holds: Array<{ id: number; key_debited: boolean } & Record<string, unknown>>
+  /** $1–$3 of WRITE_HOLDS (and $3–$5 of GATED_WRITE): the figures as they now stand, and the holds. */
+  params: string[]
+}
+
+/** Decides each hold in turn on the figures the ones before it left (decideHold, as SQLite decides under its write lock). */
+function decideBatch(batch: Asked[], f: Figures): Decided {
+  const holds: Decided['holds'] = []
   const results = batch.map(({ r, now, ttlMs }): TakenHold | GatewayError => {
-    const user = users.get(r.userId) ?? null
-    const key = r.keyId === null ? null : (keys.get(r.keyId) ?? null)
+    const user = f.users.get(r.userId) ?? null
+    const key = r.keyId === null ? null : (f.keys.get(r.keyId) ?? null)
     const decided = decideHold(r, user, key, now)
     if (!('request' in decided)) return decided
     const h = decided.request
@@ -104,21 +228,76 @@ async function reserveBatch(tx: TransactionSQL, batch: Asked[]): Promise<Array<T
     })
     return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
   })
-  if (holds.length === 0) return results
-  // The rows are locked: their new figures are written as they now stand.
-  const userFigures = JSON.stringify([...users].map(([id, u]) => ({ id, spend: u.spend, reserved: u.reserved, period_start: u.periodStart })))
-  const keyFigures = JSON.stringify([...keys].map(([id, k]) => ({ id, reserved: k.reserved })))
-  await Promise.all([
-    tx`UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
-         FROM jsonb_to_recordset(${userFigures}::text::jsonb) AS x(id text, spend bigint, reserved bigint, period_start bigint) WHERE users.id = x.id`,
-    tx`UPDATE api_keys SET reserved = x.reserved
-         FROM jsonb_to_recordset(${keyFigures}::text::jsonb) AS x(id text, reserved bigint) WHERE api_keys.id = x.id`,
-    tx`INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-       SELECT * FROM jsonb_to_recordset(${JSON.stringify(holds)}::text::jsonb) AS x(
-         id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
-         stream boolean, created_at bigint, expires_at bigint, key_debited boolean)`,
-  ])
-  return results
+  const params = [
+    JSON.stringify([...f.users].map(([id, u]) => ({ id, spend: u.spend, reserved: u.reserved, period_start: u.periodStart }))),
+    JSON.stringify([...f.keys].map(([id, k]) => ({ id, reserved: k.reserved }))),
+    JSON.stringify(holds),
+  ]
+  return { results, holds, params }
+}
+
+/**
+ * Settles the queued settlements it is given and decides and writes a batch of holds, in one transaction
+ * (one flush of the WAL for both, two round trips): the users' rows and then the keys' are locked, each in
+ * id order (as a settlement alone locks them), the settlements applied, the figures read as they now stand
+ * and the holds decided on them (decideBatch); then every debit and hold is written, with the COMMIT.
+ * Returns the figures as committed, too.
+ */
+async function lockedBatch(sql: SQL, batch: Asked[], settling: SettlementRow[], riding: Riding[]): Promise<{ decided: Decided; figures: Figures }> {
+  const holdUsers = idsOf(batch.map((a) => a.r.userId))
+  const holdKeys = idsOf(batch.map((a) => a.r.keyId))
+  return pipelined(sql, async (send, commit) => {
+    let rows: [Record<string, any>[], Record<string, any>[]]
+    if (settling.length === 0) {
+      rows = await Promise.all([send(LOCK_USERS, [holdUsers]), send(LOCK_KEYS, [holdKeys])])
+    } else {
+      const locks = [
+        send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
+        send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
+        send(SETTLE, [JSON.stringify(settling)]),
+      ]
+      const read = Promise.all([send(READ_USERS, [holdUsers]), send(READ_KEYS, [holdKeys])])
+      ;[, rows] = await Promise.all([Promise.all(locks), read])
+    }
+    const figures = figuresFrom(...rows)
+    const decided = decideBatch(batch, figures)
+    const last = riding.map((r) => send(r.rider.insert, [JSON.stringify(r.rows)]))
+    // The rows are locked: their new figures are written as they now stand.
+    if (decided.holds.length > 0) last.push(send(WRITE_HOLDS, decided.params))
+    await commit(last)
+    return { decided, figures }
+  })
+}
+
+/**
+ * The same batch in one round trip, decided on the figures this process expects (its last commit's, moved
+ * by the settlements riding along): BEGIN, the settlements, then one statement that locks the rows (users,
+ * then keys, in id order) and writes the debits and holds only if every figure the decisions read is still
+ * what was expected, and COMMIT, all sent at once. Resolves to null when a figure had moved (another
+ * replica, the sweeper, an admin change): the settlements and riders are committed, no hold is.
+ */
+async function expectedBatch(sql: SQL, batch: Asked[], expected: Figures, settling: SettlementRow[], riding: Riding[]): Promise<Decided | null> {
+  const expectedUsers = JSON.stringify([...expected.users].map(([id, u]) => ({
+    id, blocked: u.blocked, max_budget: u.maxBudget, spend: u.spend, reserved: u.reserved, budget_period: u.budgetPeriod, period_start: u.periodStart,
+  })))
+  const expectedKeys = JSON.stringify([...expected.keys].map(([id, k]) => ({ id, max_budget: k.maxBudget, spend: k.spend, reserved: k.reserved })))
+  const decided = decideBatch(batch, expected)
+  return pipelined(sql, async (send, commit) => {
+    // The settlements' rows are locked first, users then keys, each in id order, as every other transaction
+    // locks them: SETTLE's own updates would take them in whatever order it runs, and deadlock another replica.
+    const before =
+      settling.length === 0
+        ? []
+        : [
+            send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
+            send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
+            send(SETTLE, [JSON.stringify(settling)]),
+          ]
+    const written = send(GATED_WRITE, [expectedUsers, expectedKeys, ...decided.params])
+    const riders = riding.map((r) => send(r.rider.insert, [JSON.stringify(r.rows)]))
+    await commit([...before, written, ...riders])
+    return (await written)[0]?.ok === true ? decided : null
+  })
 }
 
 /**
@@ -149,23 +328,47 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
  * transaction that locks their users' rows (and keys') with `SELECT … FOR UPDATE`, decides each with the
  * same rule as SQLite (decideHold) and writes the debits and holds: a second replica reserving for the same
  * user waits for the lock and then reads the first one's holds, so holds can never together pass a
- * ceiling, and a period rolled by one is seen rolled by the next. Settlements are grouped, a few milliseconds' worth in one
- * statement (SETTLE); a batch the database refuses (Postgres down) is kept and sent again, and if this
- * process dies first its holds stay for another replica's sweeper.
+ * ceiling, and a period rolled by one is seen rolled by the next. When the figures are as this process's
+ * last reservation left them, the batch is decided on them and sent in one round trip with a write that
+ * checks them under the row locks (expectedBatch); if one moved, it is decided again under the locks.
+ * Settlements are grouped, a few
+ * milliseconds' worth in one statement (SETTLE), and ride in the next reservation's transaction when one
+ * comes first: a settlement of its own would hold the user's row through its own flush of the WAL, and the
+ * next reservation would wait for that flush before paying its own. A batch the database refuses (Postgres
+ * down) is kept and sent again, and if this process dies first its holds stay for another replica's sweeper.
  */
 export class PostgresLedgerStore implements LedgerStore {
   private readonly settlements: BatchWriter<SettlementRow>
   private asked: Asked[] = []
-  private reserving = false
+  /** The reservation batch in flight, and whether it carries settlements (which `flush` must then wait for). */
+  private reserving: Promise<unknown> | null = null
+  private carrying = false
+  private readonly riders: Rider[] = []
+  /**
+   * The figures as this process's last reservation committed them, for the users and keys it reserved for:
+   * what the next batch expects (expectedBatch). Anything else that moves them (a settlement sent on its
+   * own, the sweeper) forgets them here; what moves them elsewhere (other replicas, admin changes) the
+   * gated write finds, and the batch is then decided again under the row locks.
+   */
+  private readonly known: Figures = { users: new Map(), keys: new Map() }
+  /** Whether each hold this process holds debited its key: a settlement gives it back, which the expected key figures need. */
+  private readonly keyDebited = new Map<number, boolean>()
+  /** After a gated write found a moved figure, batches go straight to the row locks until then (another replica is likely busy on the same budget). */
+  private expectAfter = 0
 
   constructor(
     private readonly sql: SQL,
     onError: (error: unknown) => void = console.error,
   ) {
-    this.settlements = new BatchWriter((batch) => retryingConflicts(() => this.sql.begin((tx) => settleIn(tx, firstOfEach(batch)))), onError, {
-      retry: true,
-      what: 'settlement',
-    })
+    this.settlements = new BatchWriter(
+      (batch) => {
+        this.forget(batch)
+        return retryingConflicts(() => this.sql.begin((tx) => settleIn(tx, firstOfEach(batch))))
+      },
+      onError,
+      { retry: true, what: 'settlement' },
+    )
+    this.settlements.holdBackWhile(this.busy)
   }
 
   /**
@@ -190,16 +393,111 @@ export class PostgresLedgerStore implements LedgerStore {
     const batch = this.asked
     this.asked = []
     if (batch.length === 0) return
-    this.reserving = true
-    retryingConflicts(() => this.sql.begin((tx) => reserveBatch(tx, batch)))
+    const carried = {
+      settling: firstOfEach(this.settlements.take()),
+      riding: this.riders.map((rider) => ({ rider, rows: rider.writer.take() })).filter((r) => r.rows.length > 0),
+    }
+    this.carrying = carried.settling.length > 0 || carried.riding.length > 0
+    this.reserving = retryingConflicts(() => this.reserveBatch(batch, carried))
       .then(
-        (results) => batch.forEach((a, i) => a.resolve(results[i]!)),
-        (error) => batch.forEach((a) => a.reject(error)),
+        (decided) => {
+          for (const h of decided.holds) this.keyDebited.set(h.id, h.key_debited)
+          batch.forEach((a, i) => a.resolve(decided.results[i]!))
+        },
+        (error) => {
+          this.known.users.clear()
+          this.known.keys.clear()
+          this.settlements.putBack(carried.settling)
+          for (const r of carried.riding) r.rider.writer.putBack(r.rows)
+          batch.forEach((a) => a.reject(error))
+        },
       )
       .finally(() => {
-        this.reserving = false
-        if (this.asked.length > 0) setImmediate(this.reserveAsked)
+        this.reserving = null
+        this.carrying = false
+        // The holds asked for meanwhile go now, not a turn of the event loop later: under load that turn is the
+        // longest part of the wait between two batches.
+        if (this.asked.length > 0) this.reserveAsked()
+        else for (const writer of [this.settlements, ...this.riders.map((r) => r.writer)]) writer.nudge()
       })
+  }
+
+  /**
+   * One round trip when the figures are as this process left them (expectedBatch), else the row locks
+   * (lockedBatch). What it carried is emptied once committed, so that a retry or a failure does not send
+   * it twice.
+   */
+  private async reserveBatch(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }): Promise<Decided> {
+    const expected = Date.now() >= this.expectAfter ? this.expected(batch, carried.settling) : null
+    // Users and keys the settlements move are known again only once read or written under a lock.
+    this.forget(carried.settling)
+    if (expected) {
+      const decided = await expectedBatch(this.sql, batch, expected, carried.settling, carried.riding)
+      carried.settling = []
+      carried.riding = []
+      if (decided) {
+        // expectedBatch decided on `expected`: it now holds the figures as committed.
+        this.remember(expected)
+        return decided
+      }
+      this.expectAfter = Date.now() + 1000
+    }
+    const { decided, figures } = await lockedBatch(this.sql, batch, carried.settling, carried.riding)
+    carried.settling = []
+    carried.riding = []
+    this.remember(figures)
+    return decided
+  }
+
+  /** The figures the batch's users and keys should have once the settlements riding along are applied; null if one is not known. */
+  private expected(batch: Asked[], settling: SettlementRow[]): Figures | null {
+    const f: Figures = { users: new Map(), keys: new Map() }
+    for (const { r } of batch) {
+      const u = this.known.users.get(r.userId)
+      if (!u) return null
+      f.users.set(r.userId, { ...u })
+      if (r.keyId === null) continue
+      const k = this.known.keys.get(r.keyId)
+      if (!k) return null
+      f.keys.set(r.keyId, { ...k })
+    }
+    for (const s of settling) {
+      const u = f.users.get(s.user_id)
+      if (u) Object.assign(u, { reserved: u.reserved - s.amount, spend: u.spend + s.cost })
+      const k = s.key_id === null ? undefined : f.keys.get(s.key_id)
+      if (k) {
+        const debited = this.keyDebited.get(s.id)
+        if (debited === undefined) return null
+        Object.assign(k, { reserved: k.reserved - (debited ? s.amount : 0), spend: k.spend + s.cost })
+      }
+    }
+    return f
+  }
+
+  private remember(f: Figures) {
+    for (const [id, u] of f.users) this.known.users.set(id, u)
+    for (const [id, k] of f.keys) this.known.keys.set(id, k)
+  }
+
+  private forget(settled: SettlementRow[]) {
+    for (const s of settled) {
+      this.keyDebited.delete(s.id)
+      this.known.users.delete(s.user_id)
+      if (s.key_id !== null) this.known.keys.delete(s.key_id)
+    }
+  }
+
+  /**
+   * A reservation batch is in flight or about to start: rows still queued will ride in it or in the next
+   * one, so the writers do not send them on their own (a settlement of its own would hold the user's row
+   * through its own flush, and the batch would wait for it).
+   */
+  private readonly busy = () => this.reserving !== null || this.asked.length > 0
+
+  /** Lets the rows `writer` queues ride in the reservations' transactions (see Rider). */
+  carry(writer: BatchWriter<any>, insert: string): void {
+    this.riders.push({ writer, insert })
+    writer.holdBackWhile(this.busy)
   }
 
   settle(hold: TakenHold, outcome: Outcome, now: number): void {
@@ -218,6 +516,7 @@ export class PostgresLedgerStore implements LedgerStore {
         const hold = takenFromRow(row)
         return settlementRow(hold, charge(hold, now), now)
       })
+      this.forget(batch)
       return settleIn(tx, batch)
     }))
   }
@@ -227,11 +526,14 @@ export class PostgresLedgerStore implements LedgerStore {
     return rows.length > 0
   }
 
-  flush(): Promise<void> {
+  /** Writes every queued settlement now: those riding in a reservation batch in flight, then the rest on their own. */
+  async flush(): Promise<void> {
+    if (this.carrying) await this.reserving
     return this.settlements.flush()
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.carrying) await this.reserving
     return this.settlements.close()
   }
 }

@@ -68,6 +68,7 @@ export class PostgresStore implements Store {
     this.sessions = postgresSessionRows(sql)
     this.refusals = postgresRefusalRows(sql, onError)
     this.log = new BatchWriter((rows) => sql.unsafe(LOG_INSERT, [JSON.stringify(rows)]), onError, { retry: false, what: 'request-log row' })
+    this.ledger.carry(this.log, LOG_INSERT)
     this.aggregates = new BatchWriter((rows) => sql.unsafe(AGGREGATE_UPSERT, [JSON.stringify(sumAggregates(rows))]), onError, {
       retry: false,
       what: 'refusal count',
