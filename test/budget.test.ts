@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { spawnGateway, startTestGateway, tempDir, type TestGateway } from './support/gateway'
+import { waitFor } from './support/wait-for'
 
 /**
  * Output priced at $1 per million tokens (1 µUSD a token), input free, and a mock that always writes
@@ -111,8 +112,10 @@ describe('budgets under concurrency', () => {
     await Bun.sleep(1100)
     const second = await spawnGateway({ mock, config, dbPath, env })
     try {
+      // The startup sweep runs beside the server (on Postgres it is still in flight when the port opens).
+      await waitFor(10_000, () => Number(second.query('SELECT count(*) AS n FROM reservations')[0].n) === 0)
       await second.settled()
-      expect(second.query('SELECT count(*) AS n FROM reservations')[0].n).toBe(0)
+      expect(Number(second.query('SELECT count(*) AS n FROM reservations')[0].n)).toBe(0)
       const rows = second.query('SELECT status, cost, reserved FROM usage')
       expect(rows.length).toBe(20)
       for (const r of rows) {
