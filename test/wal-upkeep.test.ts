@@ -64,4 +64,21 @@ describe('WAL upkeep off the request thread', () => {
     }
     expect(statSync(`${path}-wal`).size).toBeLessThanOrEqual(WAL_SIZE_LIMIT_BYTES)
   }, 20_000)
+
+  test('under commits that never pause, the WAL stays within its limit: past it, the tail is copied between two transactions', async () => {
+    const { path, db } = await gatewayDatabase()
+    cleanup.push(checkpointOffThread(db, path, 10))
+    // Commits about a millisecond apart, until twelve times the limit has been written: a copy on the
+    // worker's thread always has a commit land while it runs, so alone it never lets SQLite start the WAL
+    // afresh, and the file grew without end (~30 MB a second here).
+    let written = 0
+    let largest = 0
+    while (written < 12 * WAL_SIZE_LIMIT_BYTES) {
+      insertRows(db, 5, Date.now(), 4_000)
+      written += 5 * 4_000
+      await Bun.sleep(1)
+      largest = Math.max(largest, statSync(`${path}-wal`).size)
+    }
+    expect(largest).toBeLessThan(2 * WAL_SIZE_LIMIT_BYTES)
+  }, 90_000)
 })

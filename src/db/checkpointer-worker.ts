@@ -1,22 +1,52 @@
 /**
  * Copies the WAL back into the database file on a thread of its own, so that the request thread never
- * does (SQLite's automatic checkpoint runs in whichever commit crosses the threshold, and its writes and
- * fsync stalled that request, and every other, for hundreds of milliseconds after a long read). PASSIVE:
- * it takes no lock a writer or reader waits on, and does what it can.
+ * does the bulk of it (SQLite's automatic checkpoint runs in whichever commit crosses the threshold, and
+ * its writes and fsync stalled that request, and every other, for hundreds of milliseconds after a long
+ * read). PASSIVE: it takes no lock a writer or reader waits on, and does what it can.
+ *
+ * Under commits that never pause, this thread alone cannot bring the WAL back to its start: SQLite starts
+ * it afresh only in a write that begins with every frame copied back, and a commit always lands while a
+ * copy (and its fsync) runs here. So once the WAL is past its limit, this thread asks the gateway's to
+ * copy the few frames that came during its last round, between two of its own transactions: its next
+ * write then starts the WAL afresh and cuts the file to the limit.
  */
 import { Database } from 'bun:sqlite'
 
 declare const self: Worker
 
-let db: Database | undefined
-self.onmessage = (event: MessageEvent<{ path: string; everyMs: number }>) => {
-  db = new Database(event.data.path, { strict: true })
+export interface CheckpointerStart {
+  path: string
+  everyMs: number
+  /** WAL frames past which the gateway's thread is asked to copy the tail. */
+  restartFrames: number
+}
+
+/** Rounds run back to back before the gateway's thread is asked for the tail. */
+const CATCH_UP_ROUNDS = 4
+
+/** The gateway's thread was asked to copy the tail: no round here until it says it is done. */
+let waiting = false
+self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
+  if (event.data === 'done') {
+    waiting = false
+    return
+  }
+  const { path, everyMs, restartFrames } = event.data
+  const db = new Database(path, { strict: true })
   db.exec('PRAGMA busy_timeout = 0')
+  const checkpoint = db.query<{ busy: number; log: number; checkpointed: number }, []>('PRAGMA wal_checkpoint(PASSIVE)')
   setInterval(() => {
+    if (waiting) return
     try {
-      db!.exec('PRAGMA wal_checkpoint(PASSIVE)')
+      // `log` is the WAL's frames when this round began: past the limit, the WAL has not started afresh.
+      if (checkpoint.get()!.log < restartFrames) return
+      // Each round copies what landed during the one before, a shorter one each time: what is left for
+      // the gateway's thread is what lands during the last.
+      for (let round = 0; round < CATCH_UP_ROUNDS; round++) checkpoint.get()
+      waiting = true
+      self.postMessage('tail')
     } catch {
       // Busy now: the next round tries again.
     }
-  }, event.data.everyMs)
+  }, everyMs)
 }

@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import type { CheckpointerStart } from './checkpointer-worker'
 
 /**
  * The size the WAL file goes back to once it has been copied back whole: when the next write starts it
@@ -9,17 +10,30 @@ import type { Database } from 'bun:sqlite'
  */
 export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 
+/** The WAL's frames (a page and its header each) at that size. */
+const RESTART_FRAMES = Math.floor(WAL_SIZE_LIMIT_BYTES / (4096 + 24))
+
 /**
  * Takes WAL checkpoints off the request thread: the gateway's connection stops checkpointing on its own
- * (`wal_autocheckpoint = 0`), and a worker with its own connection checkpoints every `everyMs`. A database in
- * memory has no WAL: nothing to do. Returns the function that stops it.
+ * (`wal_autocheckpoint = 0`), and a worker with its own connection checkpoints every `everyMs`. Past the
+ * WAL's limit the worker asks this thread to copy what came during its last round (see
+ * checkpointer-worker.ts): one short checkpoint between two transactions, once per limit's worth of WAL at
+ * most. A database in memory has no WAL: nothing to do. Returns the function that stops it.
  */
 export function checkpointOffThread(db: Database, path: string, everyMs = 1000): () => void {
   if (path === ':memory:') return () => {}
   db.exec('PRAGMA wal_autocheckpoint = 0')
   db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`)
   const worker = new Worker(new URL('./checkpointer-worker.ts', import.meta.url).href)
-  worker.postMessage({ path, everyMs })
+  worker.postMessage({ path, everyMs, restartFrames: RESTART_FRAMES } satisfies CheckpointerStart)
+  worker.onmessage = () => {
+    try {
+      db.exec('PRAGMA wal_checkpoint(PASSIVE)')
+    } catch {
+      // A failed copy: the worker asks again.
+    }
+    worker.postMessage('done')
+  }
   worker.unref()
   return () => {
     worker.terminate()
