@@ -22,7 +22,10 @@ export interface CheckpointerStart {
 }
 
 /** Rounds run back to back before the gateway's thread is asked for the tail. */
-const CATCH_UP_ROUNDS = 4
+const CATCH_UP_ROUNDS = 8
+
+/** The most frames left to the gateway's thread: their copy and its fsync take a few milliseconds. */
+const TAIL_FRAMES = 64
 
 /** The gateway's thread was asked to copy the tail: no round here until it says it is done. */
 let waiting = false
@@ -39,10 +42,18 @@ self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
     if (waiting) return
     try {
       // `log` is the WAL's frames when this round began: past the limit, the WAL has not started afresh.
-      if (checkpoint.get()!.log < restartFrames) return
-      // Each round copies what landed during the one before, a shorter one each time: what is left for
-      // the gateway's thread is what lands during the last.
-      for (let round = 0; round < CATCH_UP_ROUNDS; round++) checkpoint.get()
+      let before = checkpoint.get()!.log
+      if (before < restartFrames) return
+      // Each round copies what landed during the one before, a shorter one each time while the copy is
+      // faster than the commits: what is left for the gateway's thread is what landed during the last.
+      let landed = Infinity
+      for (let round = 0; round < CATCH_UP_ROUNDS && landed > TAIL_FRAMES; round++) {
+        const log = checkpoint.get()!.log
+        landed = log - before
+        before = log
+      }
+      // Commits outrunning the copy: a tail this long would hold the gateway's thread; wait for a calmer round.
+      if (landed > TAIL_FRAMES) return
       waiting = true
       self.postMessage('tail')
     } catch {
