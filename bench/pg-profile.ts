@@ -86,9 +86,11 @@ const waits = new Map<string, number>()
 let sampling = true
 const sampler = (async () => {
   while (sampling) {
-    for (const r of await db`SELECT state, coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait FROM pg_stat_activity
-                              WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`)
-      waits.set(`${r.state} ${r.wait}`, (waits.get(`${r.state} ${r.wait}`) ?? 0) + 1)
+    // Idle in a transaction: named by the statement it last ran, the one the transaction waits after.
+    for (const r of await db`SELECT state, coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait,
+                                    CASE WHEN state LIKE 'idle in%' THEN ' after ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 40) ELSE '' END AS after
+                               FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`)
+      waits.set(`${r.state} ${r.wait}${r.after}`, (waits.get(`${r.state} ${r.wait}${r.after}`) ?? 0) + 1)
     await Bun.sleep(2)
   }
 })()

@@ -40,6 +40,8 @@ const gateway = Bun.spawn([BUN, join(ROOT, 'src/index.ts')], {
   env: {
     PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, 'bench.db'),
     TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000',
+    // JavaScriptCore's and the allocator's own settings (heap growth and the like), to measure one against the defaults.
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('BUN_JSC_') || name.startsWith('MIMALLOC_'))),
   },
   // Its request log lines go to a file, as a container's log driver would take them: read by nobody on
   // these two cores during the run.

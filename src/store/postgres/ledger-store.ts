@@ -147,36 +147,42 @@ const READ_KEYS = `SELECT id, max_budget, spend, reserved FROM api_keys WHERE id
 const idsOf = (ids: Iterable<string | null>) => JSON.stringify([...new Set([...ids].filter((id): id is string => id !== null))])
 
 /** Statements sent one after another on one connection, in this order, without waiting for the answers between them. */
-type Send = (query: string, params?: unknown[]) => Promise<any[]>
+type Send = (query: string, params: unknown[]) => Promise<any[]>
 
 /**
  * Runs `body` as one transaction on a connection of its own, in as few round trips as the statements
  * allow: BEGIN goes out with the first statements and COMMIT with the last ones (`body` calls `commit`
  * with them), each batch written without waiting for the answers before it. A statement that fails makes
  * Postgres refuse the rest and turn the COMMIT into a rollback; its error is what this throws.
+ *
+ * BEGIN, COMMIT and ROLLBACK are tagged templates, not `unsafe` without parameters: Bun.SQL sends the
+ * latter by the simple query protocol, and only once every answer before it has been read, and holds the
+ * statements after it until its own answer has been read too. Under load each of those waits is a turn of
+ * a busy event loop, taken while the transaction holds its users' row locks.
  */
 async function pipelined<T>(sql: SQL, body: (send: Send, commit: (last: Promise<unknown>[]) => Promise<void>) => Promise<T>): Promise<T> {
   const c: ReservedSQL = await sql.reserve()
   // A query is lazy: it is started here, in the order the statements are given, not when it is awaited.
-  const send: Send = (query, params = []) => {
-    const started = c.unsafe(query, params).execute()
-    started.catch(() => {})
-    return started
+  const started = <R>(query: { execute(): Promise<R> }) => {
+    const running = query.execute()
+    running.catch(() => {})
+    return running
   }
+  const send: Send = (query, params) => started(c.unsafe(query, params))
   let committed = false
   const commit = async (last: Promise<unknown>[]) => {
     committed = true
-    await Promise.all([...last, send('COMMIT')])
+    await Promise.all([...last, started(c`COMMIT`)])
   }
   try {
-    const begun = send('BEGIN')
+    const begun = started(c`BEGIN`)
     const result = await body(send, commit)
     if (!committed) await commit([])
     await begun
     return result
   } catch (error) {
     // A rollback on a connection whose transaction already ended only draws a warning.
-    await send('ROLLBACK').catch(() => {})
+    await c`ROLLBACK`.catch(() => {})
     throw error
   } finally {
     c.release()
