@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path'
 import { started } from './children'
-import { cpuMs, median, wrk, type Target } from './wrk'
+import { cpuMs, median, peakRssMb, wrk, type Target } from './wrk'
 
 const seconds = Number(process.argv[2] ?? 4)
 const repeats = Number(process.argv[3] ?? 3)
@@ -61,6 +61,8 @@ the mock directly, and through a bare Bun proxy (parse, fetch, pass through; no 
 | scenario | conc. | direct req/s | proxy req/s | ratio | added p50 ms | proxy CPU µs/req | errors |
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
+
+peak RSS of the proxy over the runs: ${peakRssMb(proxy.pid).toFixed(1)} MB (what Bun itself takes under this load, beside the gateway's)
 `)
 
 proxy.kill('SIGTERM')
