@@ -52,8 +52,11 @@ FROM oven/bun:1.4.4-slim AS runtime
 # NODE_ENV=production: Elysia's production mode (its own validation errors carry no schema details).
 # BUN_CONFIG_MAX_HTTP_REQUESTS: Bun's own cap on fetches in flight (256 unset), read once at process start;
 # it must exceed TOLLGATE_MAX_UPSTREAM_CONCURRENCY (default 2048) by 32, or the gateway lowers its limit.
+# BUN_JSC_useFTLJIT=0: JavaScriptCore's top compiler tier off, ~20-40 MB less memory under load for no CPU it
+# measurably saved here (src/runtime-env.ts). Both are read once at start, so they are set here, not in code.
 ENV NODE_ENV=production \
     BUN_CONFIG_MAX_HTTP_REQUESTS=4096 \
+    BUN_JSC_useFTLJIT=0 \
     TOLLGATE_HOST=0.0.0.0 \
     TOLLGATE_PORT=8080 \
     TOLLGATE_DB=/data/tollgate.db

@@ -6,15 +6,22 @@
  *
  *   bun bench/ab-cpu.ts <old checkout> <new checkout> [requests per batch] [rounds]
  *
- * Each checkout needs its own node_modules. Runs on 127.0.0.1 only and stops by itself.
+ * Each checkout needs its own node_modules. A side may also name runtime settings to start its gateway
+ * with, after a `?`: `bun bench/ab-cpu.ts . '.?BUN_JSC_useFTLJIT=0'` compares one checkout with and
+ * without a JavaScriptCore option. Runs on 127.0.0.1 only and stops by itself.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { started, startedLoggingTo } from './children'
-import { cpuMs, median } from './wrk'
+import { cpuMs, median, peakRssMb } from './wrk'
 
-const [oldDir, newDir] = [process.argv[2]!, process.argv[3]!]
+/** A side: a checkout, and the environment settings given after `?` (NAME=value, joined by `&`). */
+const sideOf = (arg: string) => {
+  const [root, settings = ''] = arg.split('?') as [string, string?]
+  return { root, env: Object.fromEntries(settings.split('&').filter(Boolean).map((pair) => pair.split('=', 2) as [string, string])) }
+}
+const [oldSide, newSide] = [sideOf(process.argv[2]!), sideOf(process.argv[3]!)]
 const perBatch = Number(process.argv[4] ?? 2000)
 const rounds = Number(process.argv[5] ?? 5)
 const BUN = process.execPath
@@ -25,12 +32,12 @@ process.on('exit', () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const mock = Bun.spawn([BUN, join(newDir, 'test/support/mock-provider.ts'), '--port', '0', '--chunks', '20'], { stdout: 'pipe', stderr: 'inherit' })
+const mock = Bun.spawn([BUN, join(newSide.root, 'test/support/mock-provider.ts'), '--port', '0', '--chunks', '20'], { stdout: 'pipe', stderr: 'inherit' })
 children.push(mock)
 const mockUrl = await started(mock, /listening on (http:\/\/\S+)/)
 
 interface Side { name: string; url: string; pid: number; key: string }
-async function gateway(name: string, root: string): Promise<Side> {
+async function gateway(name: string, { root, env }: { root: string; env: Record<string, string> }): Promise<Side> {
   const master = `ab-master-${crypto.randomUUID()}`
   const config = join(dir, `${name}.yaml`)
   writeFileSync(config, JSON.stringify({
@@ -40,7 +47,7 @@ async function gateway(name: string, root: string): Promise<Side> {
   const log = join(dir, `${name}.log`)
   const proc = Bun.spawn([BUN, join(root, 'src/index.ts')], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: master, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, `${name}.db`), TOLLGATE_CONFIG: config, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000' },
+    env: { PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: master, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, `${name}.db`), TOLLGATE_CONFIG: config, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000', ...env },
     stdout: Bun.file(log),
     stderr: 'inherit',
   })
@@ -52,7 +59,7 @@ async function gateway(name: string, root: string): Promise<Side> {
   return { name, url, pid: proc.pid, key: (await post('/v1/keys', { user_id: 'bench' })).key! }
 }
 
-const sides = [await gateway('old', oldDir), await gateway('new', newDir)]
+const sides = [await gateway('old', oldSide), await gateway('new', newSide)]
 const messages = [{ role: 'user', content: 'Write one short sentence about toll gates.' }]
 
 /** `n` requests, 16 at a time; returns the gateway's CPU ms per request over them. */
@@ -81,5 +88,5 @@ for (const stream of [false, true]) {
   console.log(`${stream ? 'chat SSE ' : 'chat JSON'}: old ${(o * 1000).toFixed(0)} µs, new ${(n * 1000).toFixed(0)} µs per request (${(((n - o) / o) * 100).toFixed(1)}%); ` +
     `samples old [${samples.old!.map((x) => (x * 1000).toFixed(0)).join(', ')}] new [${samples.new!.map((x) => (x * 1000).toFixed(0)).join(', ')}]`)
 }
-console.log(`load ${load()}`)
+console.log(`peak RSS: old ${peakRssMb(sides[0]!.pid).toFixed(1)} MB, new ${peakRssMb(sides[1]!.pid).toFixed(1)} MB; load ${load()}`)
 process.exit(0)

@@ -7,11 +7,13 @@
  *
  * Scenarios: chat JSON and chat SSE (20 chunks), at concurrency 1 and 64; direct and gateway runs
  * alternate, `repeats` times each, and the medians are reported. Also: time to first stream event at
- * concurrency 1, the gateway's CPU milliseconds per request, and its peak RSS.
+ * concurrency 1, the gateway's CPU milliseconds per request, and its peak RSS. The gateway starts with the
+ * runtime settings `npm start` gives it (src/runtime-env.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { RUNTIME_ENV } from '../src/runtime-env'
 import { started, startedLoggingTo } from './children'
 import { cpuMs, median, peakRssMb, wrk as wrkFor, type Target, type WrkResult } from './wrk'
 
@@ -40,7 +42,9 @@ const gateway = Bun.spawn([BUN, join(ROOT, 'src/index.ts')], {
   env: {
     PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, 'bench.db'),
     TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000',
-    // JavaScriptCore's and the allocator's own settings (heap growth and the like), to measure one against the defaults.
+    // As npm start and the container image start it; then JavaScriptCore's and the allocator's own settings
+    // given to this script, to measure one against them (BUN_JSC_useFTLJIT=1: the top compiler tier back on).
+    ...RUNTIME_ENV,
     ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('BUN_JSC_') || name.startsWith('MIMALLOC_'))),
   },
   // Its request log lines go to a file, as a container's log driver would take them: read by nobody on

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Config } from '../config/schema'
 import { openDatabase } from '../db/open'
 import { lockPort } from './port-lock'
+import { RUNTIME_ENV } from '../runtime-env'
 import { WORKER_ENV } from './worker-env'
 
 const ENTRY = join(import.meta.dir, '..', 'index.ts')
@@ -52,7 +53,7 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
       let served = false
       const startedAt = Date.now()
       const proc = Bun.spawn([process.execPath, ENTRY, 'serve'], {
-        env: { ...process.env, [WORKER_ENV]: String(process.pid) },
+        env: { ...RUNTIME_ENV, ...process.env, [WORKER_ENV]: String(process.pid) },
         stdin: 'pipe',
         stdout: 'inherit',
         stderr: 'inherit',

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
+import { RUNTIME_ENV } from '../../src/runtime-env'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { MASTER_KEY, runGatewayExpectingExit, spawnGateway, type SpawnedGateway } from '../support/gateway'
 import { freePort, startRedis, type TestRedis } from '../support/redis-server'
@@ -62,6 +63,15 @@ describe('TOLLGATE_WORKERS=3', () => {
     const { secret } = await group.userWithKey({ id: 'workers-user' })
     const answers = await Promise.all(Array.from({ length: 30 }, () => models(secret)))
     expect(answers.map((r) => r.status)).toEqual(Array(30).fill(200))
+  })
+
+  test('workers start with the runtime settings npm start would give, though the group was started without them', () => {
+    const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+    const primary = environ(group.proc.pid)
+    expect(Object.keys(RUNTIME_ENV).filter((name) => primary.some((line) => line.startsWith(`${name}=`)))).toEqual([])
+    for (const pid of new Set(workerPids(group.output()))) {
+      for (const [name, value] of Object.entries(RUNTIME_ENV)) expect(environ(pid)).toContain(`${name}=${value}`)
+    }
   })
 
   test('they share a key\'s rate limit through Redis: N pass in total', async () => {
