@@ -4,7 +4,9 @@
  * (bench/slow-provider.ts, its own process) and a gateway with every governance feature on, started as
  * `npm start` starts it (BUN_CONFIG_MAX_HTTP_REQUESTS=4096). All streams are opened at once; for each, the
  * time from the provider sending its first event to this client reading it, and the gateway's peak RSS.
- * With `--runtime-cap N` the gateway starts under that fetch cap instead (256: Bun's default).
+ * With `--runtime-cap N` the gateway starts under that fetch cap instead (256: Bun's default). With
+ * `--floor` the streams go through bench/floor-proxy.ts instead of the gateway: what the provider, this
+ * client and a bare Bun proxy take on their own, on the same cores.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -45,8 +47,9 @@ writeFileSync(configFile, JSON.stringify({
   providers: { slow: { type: 'openai', base_url: `${providerUrl}/v1`, api_key: 'sk-bench-upstream' } },
   pricing: { 'slow:gpt-slow': { input_per_million: 1, output_per_million: 2 } },
 }))
+const floor = process.argv.includes('--floor')
 const gatewayLog = join(dir, 'gateway.log')
-const gateway = Bun.spawn([BUN, join(ROOT, 'src/index.ts')], {
+const gateway = Bun.spawn(floor ? [BUN, join(import.meta.dir, 'floor-proxy.ts'), providerUrl] : [BUN, join(ROOT, 'src/index.ts')], {
   env: {
     PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, 'bench.db'),
     TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000', ...RUNTIME_ENV, BUN_CONFIG_MAX_HTTP_REQUESTS: RUNTIME_CAP,
@@ -58,8 +61,8 @@ children.push(gateway)
 const url = await startedLoggingTo(gateway, gatewayLog, /listening on (http:\/\/\S+)/)
 const admin = async (path: string, body: unknown) =>
   (await (await fetch(url + path, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { key?: string }
-await admin('/v1/users', { id: 'bench', max_budget: 1_000_000 })
-const key = (await admin('/v1/keys', { user_id: 'bench' })).key!
+if (!floor) await admin('/v1/users', { id: 'bench', max_budget: 1_000_000 })
+const key = floor ? 'sk-bench-upstream' : (await admin('/v1/keys', { user_id: 'bench' })).key!
 const body = JSON.stringify({ model: 'slow:gpt-slow', stream: true, max_tokens: 16, messages: [{ role: 'user', content: 'go' }] })
 const now = () => performance.timeOrigin + performance.now()
 
@@ -93,8 +96,8 @@ const lags = results.flatMap((r) => (r.lagMs === undefined ? [] : [r.lagMs])).so
 const pct = (p: number) => lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))] ?? NaN
 const statuses: Record<number, number> = {}
 for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1
-console.log(`streams ${STREAMS}, first event after ${FIRST_MS} ms, gateway fetch cap ${RUNTIME_CAP}: ${wallS.toFixed(1)} s`)
+console.log(`streams ${STREAMS}, first event after ${FIRST_MS} ms, ${floor ? 'through the bare floor proxy' : `gateway fetch cap ${RUNTIME_CAP}`}: ${wallS.toFixed(1)} s`)
 console.log(`statuses ${JSON.stringify(statuses)}`)
 console.log(`first event, provider → client, ms: p50 ${pct(50).toFixed(1)}  p99 ${pct(99).toFixed(1)}  max ${(lags.at(-1) ?? NaN).toFixed(1)}  (${lags.length} streams)`)
-console.log(`gateway peak RSS ${peakRssMb(gateway.pid).toFixed(0)} MB`)
+console.log(`${floor ? 'proxy' : 'gateway'} peak RSS ${peakRssMb(gateway.pid).toFixed(0)} MB`)
 process.exit(0)
