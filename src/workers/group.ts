@@ -2,8 +2,8 @@ import type { Subprocess } from 'bun'
 import { join } from 'node:path'
 import type { Config } from '../config/schema'
 import { openDatabase } from '../db/open'
-import { lockPort } from './port-lock'
 import { RUNTIME_ENV } from '../runtime-env'
+import { lockPort } from './port-lock'
 import { WORKER_ENV } from './worker-env'
 
 const ENTRY = join(import.meta.dir, '..', 'index.ts')
