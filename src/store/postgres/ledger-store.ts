@@ -6,7 +6,7 @@ import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { BatchWriter } from './batch'
 import { retryingConflicts } from './errors'
 
-/** One settlement as the batch statement reads it (jsonb_to_recordset). */
+/** One settlement as the batch statement reads it (json_to_recordset). */
 interface SettlementRow {
   id: number
   request_id: string
@@ -34,7 +34,7 @@ interface SettlementRow {
  */
 const SETTLE = `
 WITH s AS (
-  SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
+  SELECT * FROM json_to_recordset($1::text::json) AS x(
     id bigint, request_id text, user_id text, key_id text, model text, provider text, endpoint text, amount bigint, cost bigint,
     prompt_tokens bigint, completion_tokens bigint, cached_tokens bigint, price_id int, status text, latency_ms int, stream boolean, created_at bigint)
 ),
@@ -83,14 +83,14 @@ interface Asked {
 const WRITE_HOLDS = `
 WITH u AS (
   UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
-    FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, spend bigint, reserved bigint, period_start bigint) WHERE users.id = x.id
+    FROM json_to_recordset($1::text::json) AS x(id text, spend bigint, reserved bigint, period_start bigint) WHERE users.id = x.id
 ),
 k AS (
   UPDATE api_keys SET reserved = x.reserved
-    FROM jsonb_to_recordset($2::text::jsonb) AS x(id text, reserved bigint) WHERE api_keys.id = x.id
+    FROM json_to_recordset($2::text::json) AS x(id text, reserved bigint) WHERE api_keys.id = x.id
 )
 INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-SELECT * FROM jsonb_to_recordset($3::text::jsonb) AS x(
+SELECT * FROM json_to_recordset($3::text::json) AS x(
   id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
   stream boolean, created_at bigint, expires_at bigint, key_debited boolean)`
 
@@ -101,10 +101,10 @@ SELECT * FROM jsonb_to_recordset($3::text::jsonb) AS x(
  */
 const GATED_WRITE = `
 WITH eu AS (
-  SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
+  SELECT * FROM json_to_recordset($1::text::json) AS x(
     id text, blocked boolean, max_budget bigint, spend bigint, reserved bigint, budget_period text, period_start bigint)
 ),
-ek AS (SELECT * FROM jsonb_to_recordset($2::text::jsonb) AS x(id text, max_budget bigint, spend bigint, reserved bigint)),
+ek AS (SELECT * FROM json_to_recordset($2::text::json) AS x(id text, max_budget bigint, spend bigint, reserved bigint)),
 lu AS (
   SELECT (u.blocked, u.max_budget, u.spend, u.reserved, u.budget_period, u.period_start)
          IS NOT DISTINCT FROM (eu.blocked, eu.max_budget, eu.spend, eu.reserved, eu.budget_period, eu.period_start) AS same
@@ -120,16 +120,16 @@ gate AS (
 ),
 u AS (
   UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
-    FROM jsonb_to_recordset($3::text::jsonb) AS x(id text, spend bigint, reserved bigint, period_start bigint)
+    FROM json_to_recordset($3::text::json) AS x(id text, spend bigint, reserved bigint, period_start bigint)
    WHERE users.id = x.id AND (SELECT ok FROM gate)
 ),
 k AS (
   UPDATE api_keys SET reserved = x.reserved
-    FROM jsonb_to_recordset($4::text::jsonb) AS x(id text, reserved bigint) WHERE api_keys.id = x.id AND (SELECT ok FROM gate)
+    FROM json_to_recordset($4::text::json) AS x(id text, reserved bigint) WHERE api_keys.id = x.id AND (SELECT ok FROM gate)
 ),
 h AS (
   INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-  SELECT * FROM jsonb_to_recordset($5::text::jsonb) AS x(
+  SELECT * FROM json_to_recordset($5::text::json) AS x(
     id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
     stream boolean, created_at bigint, expires_at bigint, key_debited boolean)
    WHERE (SELECT ok FROM gate)
@@ -137,12 +137,12 @@ h AS (
 SELECT ok FROM gate`
 
 const LOCK_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
-  WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) ORDER BY id FOR UPDATE`
+  WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR UPDATE`
 const LOCK_KEYS = `SELECT id, max_budget, spend, reserved FROM api_keys
-  WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) ORDER BY id FOR UPDATE`
+  WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR UPDATE`
 const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
-  WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`
-const READ_KEYS = `SELECT id, max_budget, spend, reserved FROM api_keys WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`
+  WHERE id IN (SELECT json_array_elements_text($1::text::json))`
+const READ_KEYS = `SELECT id, max_budget, spend, reserved FROM api_keys WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 
 const idsOf = (ids: Iterable<string | null>) => JSON.stringify([...new Set([...ids].filter((id): id is string => id !== null))])
 
@@ -314,8 +314,8 @@ async function expectedBatch(sql: SQL, batch: Asked[], expected: Figures, settli
 async function settleIn(tx: TransactionSQL, batch: SettlementRow[]): Promise<number> {
   const userIds = JSON.stringify([...new Set(batch.map((r) => r.user_id))])
   const keyIds = JSON.stringify([...new Set(batch.flatMap((r) => (r.key_id === null ? [] : [r.key_id])))])
-  await tx`SELECT 1 FROM users WHERE id IN (SELECT jsonb_array_elements_text(${userIds}::text::jsonb)) ORDER BY id FOR UPDATE`
-  await tx`SELECT 1 FROM api_keys WHERE id IN (SELECT jsonb_array_elements_text(${keyIds}::text::jsonb)) ORDER BY id FOR UPDATE`
+  await tx`SELECT 1 FROM users WHERE id IN (SELECT json_array_elements_text(${userIds}::text::json)) ORDER BY id FOR UPDATE`
+  await tx`SELECT 1 FROM api_keys WHERE id IN (SELECT json_array_elements_text(${keyIds}::text::json)) ORDER BY id FOR UPDATE`
   const inserted = await tx.unsafe(SETTLE, [JSON.stringify(batch)])
   return inserted.count as number
 }

@@ -32,7 +32,7 @@ export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void)
       if (counts.size > 0)
         await sql`
           INSERT INTO refusal_counts (hour, code, count)
-          SELECT * FROM jsonb_to_recordset(${JSON.stringify([...counts.values()])}::text::jsonb) AS x(hour bigint, code text, n bigint)
+          SELECT * FROM json_to_recordset(${JSON.stringify([...counts.values()])}::text::json) AS x(hour bigint, code text, n bigint)
           ON CONFLICT (hour, code) DO UPDATE SET count = refusal_counts.count + excluded.count`
       if (models.size > 0) {
         const max = Math.max(...[...models.values()].map((m) => m.max))
@@ -40,7 +40,7 @@ export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void)
         await sql.begin(async (tx) => {
           await tx`SELECT pg_advisory_xact_lock(7201401)`
           await tx`
-            WITH x AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify([...models.values()])}::text::jsonb) AS x(model text, n bigint, first bigint, last bigint)),
+            WITH x AS (SELECT * FROM json_to_recordset(${JSON.stringify([...models.values()])}::text::json) AS x(model text, n bigint, first bigint, last bigint)),
             known AS (SELECT x.* FROM x WHERE EXISTS (SELECT 1 FROM unpriced_models u WHERE u.model = x.model)),
             fresh AS (SELECT x.* FROM x WHERE NOT EXISTS (SELECT 1 FROM unpriced_models u WHERE u.model = x.model)
                       ORDER BY x.first LIMIT greatest(0, ${max} - (SELECT count(*) FROM unpriced_models)))

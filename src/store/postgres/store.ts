@@ -22,12 +22,12 @@ export const PG_MIGRATIONS = join(import.meta.dir, '..', '..', '..', 'drizzle-pg
 const POOL = 16
 
 const LOG_INSERT = `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, key_id, user_id)
-  SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
+  SELECT * FROM json_to_recordset($1::text::json) AS x(
     "createdAt" bigint, "requestId" text, method text, route text, status int, "latencyMs" int, "clientIp" text, "keyId" text, "userId" text)`
 
 /** Refusals' aggregate rows: every replica's counts of one aggregate add up in the row its key names. */
 const AGGREGATE_UPSERT = `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, count, last_at, aggregate_key)
-  SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
+  SELECT * FROM json_to_recordset($1::text::json) AS x(
     "createdAt" bigint, "requestId" text, method text, route text, status int, "latencyMs" int, "clientIp" text, count int, "lastAt" bigint, key text)
   ON CONFLICT (aggregate_key) DO UPDATE SET count = api_request_log.count + excluded.count, last_at = greatest(api_request_log.last_at, excluded.last_at)`
 
