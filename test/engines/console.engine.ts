@@ -69,7 +69,8 @@ async function unlabelledFields(page: Page): Promise<string[]> {
 
 async function visit(page: Page, name: string, heading: string | RegExp) {
   await page.getByRole('navigation', { name: 'console' }).getByRole('link', { name, exact: true }).click()
-  await expect(page.getByRole('heading', { level: 1, name: heading }).isVisible()).resolves.toBe(true)
+  // waitFor, not isVisible: the page renders after the click resolves, and isVisible does not wait (failed once in CI).
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor({ state: 'visible', timeout: 10_000 })
   await page.waitForLoadState('networkidle')
   expect(await unlabelledFields(page)).toEqual([])
 }
