@@ -119,7 +119,8 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
   const secret = (await page.getByTestId('new-secret').textContent())!
   const [created] = (await gw.admin('GET', '/v1/keys?user_id=browser-team')).body.data
   expect(created).toMatchObject({ name: 'browser-key', user_field: 'tag', clamp_output: null })
-  expect(await page.getByTestId('key-user-field').textContent()).toBe('tag')
+  // The key's row is drawn again once the list reloads: waited for, not read at once.
+  await page.getByTestId('key-user-field').filter({ hasText: /^tag$/ }).waitFor({ timeout: 10_000 })
   expect(secret).toStartWith('tg-')
   await page.getByRole('button', { name: 'Copy' }).click()
   await page.getByRole('button', { name: 'Copied' }).waitFor()
@@ -151,7 +152,7 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
   // The chart's legend names the model, and its value for today is the request's cost.
   const legend = page.locator('.chart').first().locator('.u-legend')
   await legend.getByText('mock:gpt-mock').waitFor()
-  expect(await page.getByTestId('spend-today').textContent()).not.toBe('$0.00')
+  await page.getByTestId('spend-today').filter({ hasNotText: /^\$0\.00$/ }).waitFor({ timeout: 10_000 })
   const plotted = await page.locator('.chart').first().locator('canvas').count()
   expect(plotted).toBe(1)
   // Pointing at today's bar, the legend shows the request's cost for the model.
@@ -214,7 +215,7 @@ test('a key signs in to its own read-only view and cannot reach admin data', asy
   await page.getByLabel('Master key or your API key').fill(secret)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('heading', { level: 1, name: 'My key' }).waitFor()
-  expect(await page.getByTestId('remaining').textContent()).toBe('$2.00')
+  await page.getByTestId('remaining').filter({ hasText: /^\$2\.00$/ }).waitFor({ timeout: 10_000 })
   await page.getByText('tag: billed to this key, the value sent on as a tag').waitFor()
   expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0)
   await shoot(page, 'my-key')
