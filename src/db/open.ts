@@ -43,9 +43,11 @@ function warnIfOpenToOthers(path: string): void {
 export function openDatabase(path: string): Db {
   if (path !== ':memory:') createPrivately(path)
   const client = new Database(path, { create: true, strict: true })
+  // First, before anything reads the file: another process may hold it for a moment (a worker of the same
+  // group starting, recovering the WAL another left, or checkpointing it), and this one must wait its turn.
+  client.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
   client.exec('PRAGMA journal_mode = WAL')
   client.exec('PRAGMA synchronous = NORMAL')
-  client.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
   client.exec('PRAGMA foreign_keys = ON')
   const db = drizzle({ client, schema })
   migrate(db, { migrationsFolder: MIGRATIONS })
