@@ -69,8 +69,9 @@ const stop = async () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, stop)
 
 if (isWorker()) {
-  process.send?.({ listening: gateway.url } satisfies WorkerReady)
+  // Said before the primary hears it, so that its own "listening" line comes after the workers' lines.
   console.log(`[tollgate] worker ${process.pid} serving ${gateway.url}`)
+  process.send?.({ listening: gateway.url } satisfies WorkerReady)
   // The primary holds our stdin open for as long as it lives: its end, even by kill -9, ends the worker.
   void (async () => {
     for await (const _ of Bun.stdin.stream());
