@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path'
 import { started } from './children'
-import { cpuMs, median, peakRssMb, wrk, type Target } from './wrk'
+import { cpuMs, median, peakRssMb, timeToFirstEvent, wrk, type Target } from './wrk'
 
 const seconds = Number(process.argv[2] ?? 4)
 const repeats = Number(process.argv[3] ?? 3)
@@ -54,6 +54,13 @@ for (const stream of [false, true]) {
   }
 }
 
+const ttfeDirect: number[] = []
+const ttfeProxy: number[] = []
+for (let r = 0; r < repeats; r++) {
+  ttfeDirect.push(await timeToFirstEvent(target(mockUrl, true), 200))
+  ttfeProxy.push(await timeToFirstEvent(target(proxyUrl, true), 200))
+}
+
 console.log(`
 floor — ${new Date().toISOString()}, ${seconds}s per run, ${repeats} alternating repeats, medians; bun ${Bun.version}, ${navigator.hardwareConcurrency} cores
 the mock directly, and through a bare Bun proxy (parse, fetch, pass through; no governance)
@@ -62,6 +69,7 @@ the mock directly, and through a bare Bun proxy (parse, fetch, pass through; no 
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
+time to first stream event, concurrency 1 (median of ${repeats}×200): direct ${median(ttfeDirect).toFixed(3)} ms, proxy ${median(ttfeProxy).toFixed(3)} ms, added ${(median(ttfeProxy) - median(ttfeDirect)).toFixed(3)} ms
 peak RSS of the proxy over the runs: ${peakRssMb(proxy.pid).toFixed(1)} MB (what Bun itself takes under this load, beside the gateway's)
 `)
 

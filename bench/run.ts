@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RUNTIME_ENV } from '../src/runtime-env'
 import { started, startedLoggingTo } from './children'
-import { cpuMs, median, peakRssMb, wrk as wrkFor, type Target, type WrkResult } from './wrk'
+import { cpuMs, median, peakRssMb, timeToFirstEvent, wrk as wrkFor, type Target, type WrkResult } from './wrk'
 
 const seconds = Number(process.argv[2] ?? 5)
 const repeats = Number(process.argv[3] ?? 3)
@@ -67,20 +67,6 @@ const target = (via: 'direct' | 'gateway', stream: boolean): Target => ({
 })
 
 const wrk = (t: Target, connections: number) => wrkFor(t, connections, seconds)
-
-/** Milliseconds from sending a streaming request to reading its first event, median of `n` in a row. */
-async function timeToFirstEvent(t: Target, n: number): Promise<number> {
-  const samples: number[] = []
-  for (let i = 0; i < n; i++) {
-    const start = performance.now()
-    const res = await fetch(t.url, { method: 'POST', headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' }, body: t.body })
-    const reader = res.body!.getReader()
-    await reader.read()
-    samples.push(performance.now() - start)
-    while (!(await reader.read()).done);
-  }
-  return median(samples)
-}
 
 const fmt = (n: number, d = 2) => n.toFixed(d)
 

@@ -58,3 +58,17 @@ export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
+
+/** Milliseconds from sending a streaming request to reading its first event, median of `n` in a row. */
+export async function timeToFirstEvent(t: Target, n: number): Promise<number> {
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    const res = await fetch(t.url, { method: 'POST', headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' }, body: t.body })
+    const reader = res.body!.getReader()
+    await reader.read()
+    samples.push(performance.now() - start)
+    while (!(await reader.read()).done);
+  }
+  return median(samples)
+}
