@@ -1,11 +1,14 @@
 /**
- * The mock provider called directly and through tollgate, side by side in one run, on 127.0.0.1 only.
- * Through tollgate every governance feature is on: per-IP rate limit, key auth, required pricing, budget
- * reservation and settlement, usage rows and the request log.
+ * The mock provider called directly, through the floor (bench/floor-proxy.ts: the least a Bun proxy can
+ * do, no governance) and through tollgate, side by side in one run, on 127.0.0.1 only. Through tollgate
+ * every governance feature is on: per-IP rate limit, key auth, required pricing, budget reservation and
+ * settlement, usage rows and the request log. Issue 15's targets are ratios to the floor, so the floor is
+ * measured in the same minutes as tollgate: on a machine whose speed drifts from one minute to the next,
+ * a ratio between two separate runs is mostly the drift.
  *
  *   bench/setup.sh && npm run bench            (or: bun bench/run.ts [seconds per run] [repeats])
  *
- * Scenarios: chat JSON and chat SSE (20 chunks), at concurrency 1 and 64; direct and gateway runs
+ * Scenarios: chat JSON and chat SSE (20 chunks), at concurrency 1 and 64; direct, floor and gateway runs
  * alternate, `repeats` times each, and the medians are reported. Also: time to first stream event at
  * concurrency 1, the gateway's CPU milliseconds per request, and its peak RSS. The gateway starts with the
  * runtime settings `npm start` gives it (src/runtime-env.ts).
@@ -31,6 +34,9 @@ process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')))
 const mock = Bun.spawn([BUN, join(ROOT, 'test/support/mock-provider.ts'), '--port', '0', '--chunks', '20'], { stdout: 'pipe', stderr: 'inherit' })
 children.push(mock)
 const mockUrl = await started(mock, /listening on (http:\/\/\S+)/)
+const floor = Bun.spawn([BUN, join(import.meta.dir, 'floor-proxy.ts'), mockUrl], { stdout: 'pipe', stderr: 'inherit' })
+children.push(floor)
+const floorUrl = await started(floor, /listening on (http:\/\/\S+)/)
 
 const configFile = join(dir, 'bench.yaml')
 const gatewayLog = join(dir, 'gateway.log')
@@ -60,10 +66,11 @@ await admin('/v1/users', { id: 'bench', max_budget: 1_000_000 })
 const key = (await admin('/v1/keys', { user_id: 'bench' })).key!
 
 const messages = [{ role: 'user', content: 'Write one short sentence about toll gates.' }]
-const target = (via: 'direct' | 'gateway', stream: boolean): Target => ({
-  url: via === 'direct' ? `${mockUrl}/v1/chat/completions` : `${gatewayUrl}/v1/chat/completions`,
-  key: via === 'direct' ? 'sk-bench-upstream' : key,
-  body: JSON.stringify({ model: via === 'direct' ? 'gpt-mock' : 'mock:gpt-mock', messages, max_tokens: 64, stream }),
+type Via = 'direct' | 'floor' | 'gateway'
+const target = (via: Via, stream: boolean): Target => ({
+  url: `${{ direct: mockUrl, floor: floorUrl, gateway: gatewayUrl }[via]}/v1/chat/completions`,
+  key: via === 'gateway' ? key : 'sk-bench-upstream',
+  body: JSON.stringify({ model: via === 'gateway' ? 'mock:gpt-mock' : 'gpt-mock', messages, max_tokens: 64, stream }),
 })
 
 const wrk = (t: Target, connections: number) => wrkFor(t, connections, seconds)
@@ -72,6 +79,7 @@ const fmt = (n: number, d = 2) => n.toFixed(d)
 
 // Warm both paths (JIT, connection pools, SQLite pages) before measuring.
 await wrk(target('direct', false), 8)
+await wrk(target('floor', false), 8)
 await wrk(target('gateway', false), 8)
 
 const rows: string[] = []
@@ -80,33 +88,31 @@ let gatewayRequests = 0
 for (const stream of [false, true]) {
   for (const connections of [1, 64]) {
     const direct: WrkResult[] = []
-    const via: WrkResult[] = []
+    const bare: WrkResult[] = []
+    const via: Array<WrkResult & { cpu: number }> = []
     for (let r = 0; r < repeats; r++) {
       direct.push(await wrk(target('direct', stream), connections))
+      bare.push(await wrk(target('floor', stream), connections))
       const before = cpuMs(gateway.pid)
       const g = await wrk(target('gateway', stream), connections)
       const used = cpuMs(gateway.pid) - before
       gatewayCpu += used
       gatewayRequests += g.requests
-      via.push({ ...g, errors: g.errors })
-      ;(via.at(-1) as WrkResult & { cpu?: number }).cpu = used / g.requests
+      via.push({ ...g, cpu: used / g.requests })
     }
-    const d = { rps: median(direct.map((x) => x.rps)), p50: median(direct.map((x) => x.p50)), p99: median(direct.map((x) => x.p99)) }
-    const g = { rps: median(via.map((x) => x.rps)), p50: median(via.map((x) => x.p50)), p99: median(via.map((x) => x.p99)) }
-    const cpu = median(via.map((x) => (x as WrkResult & { cpu: number }).cpu))
-    const errors = [...direct, ...via].reduce((a, x) => a + x.errors, 0)
+    const med = (xs: WrkResult[]) => ({ rps: median(xs.map((x) => x.rps)), p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)) })
+    const [d, f, g] = [med(direct), med(bare), med(via)]
+    const cpu = median(via.map((x) => x.cpu))
+    const errors = [...direct, ...bare, ...via].reduce((a, x) => a + x.errors, 0)
     rows.push(
-      `| chat ${stream ? 'SSE ' : 'JSON'} | ${String(connections).padStart(2)} | ${fmt(d.rps, 0)} | ${fmt(g.rps, 0)} | **${fmt(g.rps / d.rps)}×** | ${fmt(d.p50)} | ${fmt(g.p50)} | **+${fmt(g.p50 - d.p50)}** | ${fmt(d.p99)} | ${fmt(g.p99)} | ${fmt(cpu, 3)} | ${errors} |`,
+      `| chat ${stream ? 'SSE ' : 'JSON'} | ${String(connections).padStart(2)} | ${fmt(d.rps, 0)} | ${fmt(f.rps, 0)} | ${fmt(g.rps, 0)} | ${fmt(f.rps / d.rps)}× | **${fmt(g.rps / f.rps)}×** | ${fmt(d.p50)} | +${fmt(f.p50 - d.p50)} | +${fmt(g.p50 - d.p50)} | **+${fmt(g.p50 - f.p50)}** | ${fmt(g.p99)} | ${fmt(cpu, 3)} | ${errors} |`,
     )
   }
 }
 
-const ttfeDirect: number[] = []
-const ttfeGateway: number[] = []
-for (let r = 0; r < repeats; r++) {
-  ttfeDirect.push(await timeToFirstEvent(target('direct', true), 200))
-  ttfeGateway.push(await timeToFirstEvent(target('gateway', true), 200))
-}
+const ttfe: Record<Via, number[]> = { direct: [], floor: [], gateway: [] }
+for (let r = 0; r < repeats; r++) for (const via of ['direct', 'floor', 'gateway'] as const) ttfe[via].push(await timeToFirstEvent(target(via, true), 200))
+const [ttfeDirect, ttfeFloor, ttfeGateway] = [median(ttfe.direct), median(ttfe.floor), median(ttfe.gateway)]
 
 // The load's peak, read before the records queries below start the records reader's thread.
 const peakUnderLoad = peakRssMb(gateway.pid)
@@ -118,16 +124,17 @@ console.log(`
 tollgate benchmark — ${new Date().toISOString()}, ${seconds}s per run, ${repeats} alternating repeats, medians
 bun ${Bun.version}, ${navigator.hardwareConcurrency} cores; wrk, the mock provider and the gateway share the machine
 
-| scenario | conc. | direct req/s | gateway req/s | ratio | direct p50 ms | gateway p50 ms | added p50 ms | direct p99 ms | gateway p99 ms | gateway CPU ms/req | errors |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| scenario | conc. | direct req/s | floor req/s | gateway req/s | floor/direct | gateway/floor | direct p50 ms | floor added p50 | gateway added p50 | gateway − floor p50 | gateway p99 ms | gateway CPU ms/req | errors |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-time to first stream event, concurrency 1 (median of ${repeats}×200): direct ${fmt(ttfeDirect.length ? median(ttfeDirect) : 0, 3)} ms, gateway ${fmt(median(ttfeGateway), 3)} ms, added ${fmt(median(ttfeGateway) - median(ttfeDirect), 3)} ms
-gateway CPU over all measured runs: ${fmt(gatewayCpu / gatewayRequests, 3)} ms/request; peak RSS under load ${fmt(peakUnderLoad, 1)} MB, after the records queries ${fmt(peakRssMb(gateway.pid), 1)} MB
+time to first stream event, concurrency 1 (median of ${repeats}×200): direct ${fmt(ttfeDirect, 3)} ms, floor ${fmt(ttfeFloor, 3)} ms (added ${fmt(ttfeFloor - ttfeDirect, 3)}), gateway ${fmt(ttfeGateway, 3)} ms (**added ${fmt(ttfeGateway - ttfeDirect, 3)}**)
+gateway CPU over all measured runs: ${fmt(gatewayCpu / gatewayRequests, 3)} ms/request; peak RSS under load ${fmt(peakUnderLoad, 1)} MB, after the records queries ${fmt(peakRssMb(gateway.pid), 1)} MB; the floor proxy peaked at ${fmt(peakRssMb(floor.pid), 1)} MB
 ledger after the run: ${usageRows.totals.requests} usage rows, spend $${settled.spend}, reserved $${settled.reserved}; ${logLines} JSON request log lines on stdout
 `)
 
 gateway.kill('SIGTERM')
+floor.kill('SIGTERM')
 mock.kill('SIGTERM')
-await Promise.all([gateway.exited, mock.exited])
+await Promise.all([gateway.exited, floor.exited, mock.exited])
 rmSync(dir, { recursive: true, force: true })
