@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Ledger, type HoldRequest } from '../src/budget/ledger'
+import { RUNTIME_ENV } from '../src/runtime-env'
 import { PostgresStore } from '../src/store/postgres/store'
 import { SqliteStore } from '../src/store/sqlite/store'
 import type { Store } from '../src/store/store'
@@ -57,7 +58,8 @@ async function gateway(env: Record<string, string>, root = ROOT) {
   const proc = Bun.spawn([BUN, join(root, 'src/index.ts')], {
     env: {
       PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, `bench-${n}.db`),
-      TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000', ...env,
+      // As npm start and the container image start it (src/runtime-env.ts).
+      TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000', ...RUNTIME_ENV, ...env,
     },
     stdout: Bun.file(log), stderr: 'inherit',
   })
