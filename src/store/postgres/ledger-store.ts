@@ -368,8 +368,10 @@ export class PostgresLedgerStore implements LedgerStore {
   ) {
     this.settlements = new BatchWriter(
       (batch) => {
+        // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
+        // first remembers figures with these holds still open, and would expect them open next time.
         this.forget(batch)
-        return retryingConflicts(() => this.sql.begin((tx) => settleIn(tx, firstOfEach(batch))))
+        return retryingConflicts(() => this.sql.begin((tx) => settleIn(tx, firstOfEach(batch)))).finally(() => this.forget(batch))
       },
       onError,
       { retry: true, what: 'settlement' },
