@@ -77,8 +77,8 @@ describe('Postgres ledger: what rides in a reservation’s transaction', () => {
       first.settle(done(10))
       await Bun.sleep(50) // its linger (5 ms) is over: it is on its way, waiting for the row
       // What a reservation that locked the row before that settlement remembers (lockedBatch): the hold
-      // still open. Reached by timing alone under load (the stores bench at concurrency 1 hit it twice in
-      // 5 s), here directly.
+      // still open. Reached by timing alone under load (bench/pg-profile.ts at concurrency 1 hit it twice
+      // in 5 s), here directly.
       pgLedger.remember({ users: new Map([['u', { blocked: false, maxBudget: 1000, spend: 0, reserved: 100, budgetPeriod: null, periodStart: 0 }]]), keys: new Map() })
       await blocker`COMMIT`
     } finally {
