@@ -51,7 +51,10 @@ export class BatchWriter<T> {
     this.sending = this.write(batch).then(
       () => {
         this.sending = null
-        if (this.queued.length > 0) return this.send()
+        // Rows that came meanwhile go at once, unless another transaction is about to carry them: then the
+        // linger's end looks again (and that transaction nudges when it is done).
+        if (this.queued.length > 0 && !this.heldBack()) return this.send()
+        this.nudge()
       },
       (error) => {
         this.sending = null

@@ -1,0 +1,61 @@
+import { expect, test } from 'bun:test'
+import { BatchWriter } from '../src/store/postgres/batch'
+
+/** Waits until `done` says so (a timer firing late on a busy machine is not a failure); 2 s at most. */
+async function until(done: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 2000; !done() && Date.now() < deadline; ) await Bun.sleep(1)
+}
+
+/** A write that records each batch and finishes when the test says so. */
+function heldWrites() {
+  const batches: number[][] = []
+  const finish: Array<() => void> = []
+  const write = (rows: number[]) => {
+    batches.push(rows)
+    return new Promise<void>((resolve) => finish.push(resolve))
+  }
+  return { batches, finish, write }
+}
+
+test('rows queued while a batch is written are not sent on their own when another transaction is about to carry them', async () => {
+  const w = heldWrites()
+  const writer = new BatchWriter<number>(w.write, () => {}, { retry: false, lingerMs: 1, what: 'row' })
+  let reservationInFlight = false
+  writer.holdBackWhile(() => reservationInFlight)
+
+  writer.push(1)
+  await until(() => w.batches.length > 0)
+  expect(w.batches).toEqual([[1]]) // the linger ended with nothing holding it back: sent on its own
+
+  writer.push(2)
+  reservationInFlight = true // a reservation batch starts while [1] is still being written
+  w.finish[0]!()
+  await Bun.sleep(10)
+  // Sent now, [2] would hold the user's row through a commit of its own while the reservation waits for it.
+  expect(w.batches).toEqual([[1]])
+  expect(writer.take()).toEqual([2]) // the reservation takes it
+
+  writer.push(3)
+  await Bun.sleep(10)
+  expect(w.batches).toEqual([[1]]) // still held back
+  reservationInFlight = false
+  writer.nudge() // what the reservation does when it is done
+  await until(() => w.batches.length > 1)
+  expect(w.batches).toEqual([[1], [3]])
+  w.finish[1]!()
+  await writer.flush()
+})
+
+test('with nothing holding them back, rows queued while a batch is written are sent as soon as it is done', async () => {
+  const w = heldWrites()
+  const writer = new BatchWriter<number>(w.write, () => {}, { retry: false, lingerMs: 1, what: 'row' })
+  writer.push(1)
+  await until(() => w.batches.length > 0)
+  writer.push(2)
+  writer.push(3)
+  w.finish[0]!()
+  await Bun.sleep(0)
+  expect(w.batches).toEqual([[1], [2, 3]])
+  w.finish[1]!()
+  await writer.flush()
+})
