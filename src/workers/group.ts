@@ -98,9 +98,7 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
     await stopAll()
     throw error
   })
-  log(`listening on ${urls[0]} (${config.workers} workers sharing the port)`)
-
-  return await new Promise<number>((resolve) => {
+  const stopped = new Promise<number>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const)
       process.on(signal, async () => {
         if (stopping) return
@@ -108,4 +106,9 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
         resolve(0)
       })
   })
+  // Said only once a signal stops the group: whoever reads this line may send one at once, and Bun's first
+  // `process.on` for a signal takes effect a moment later than the call (a SIGTERM read-and-sent right after
+  // the line killed the primary outright in 3 of 4 tries, leaving its workers serving).
+  log(`listening on ${urls[0]} (${config.workers} workers sharing the port)`)
+  return await stopped
 }

@@ -109,8 +109,10 @@ test('without Redis, a group with a per-IP limit says at startup that each worke
   } finally {
     await alone.stop()
   }
-  // Stopped as a group: the port is free again.
-  expect(listeners(p)).toBe(0)
+  // Stopped: the port is free again. Waited for (5 s at most): in 2 of ~90 stops here, and once in CI, the
+  // primary ended by SIGTERM's default action rather than its handler, and its workers followed 1-2 s later
+  // when their stdin closed (README, "Several processes on one host").
+  expect(await waitFor(5_000, () => listeners(p) === 0)).toBe(true)
 }, 30_000)
 
 test('workers do not outlive their primary (kill -9): the port is free for a new gateway', async () => {
