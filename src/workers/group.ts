@@ -106,9 +106,10 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
         resolve(0)
       })
   })
-  // Said only once a signal stops the group: whoever reads this line may send one at once, and Bun's first
-  // `process.on` for a signal takes effect a moment later than the call (a SIGTERM read-and-sent right after
-  // the line killed the primary outright in 3 of 4 tries, leaving its workers serving).
+  // Said only once a signal stops the group: whoever reads this line may send one at once, before the code
+  // after the line has run (a minimal Bun child that logged and then listened for SIGTERM was killed outright
+  // by a SIGTERM sent on reading the line in 3 of 4 tries). Killed so, a primary leaves its workers serving
+  // until their stdin closes.
   log(`listening on ${urls[0]} (${config.workers} workers sharing the port)`)
   return await stopped
 }
