@@ -93,7 +93,13 @@ async function load(targets: Target[], connections: number): Promise<WrkResult> 
   }
 }
 
-const commitOf = (root: string) => Bun.spawnSync(['git', '-C', root, 'rev-parse', '--short', 'HEAD']).stdout.toString().trim() || root
+/** A checkout's commit, marked when its files differ from it (two worktrees of one commit must not share a row). */
+const commitOf = (root: string) => {
+  const git = (...args: string[]) => Bun.spawnSync(['git', '-C', root, ...args]).stdout.toString().trim()
+  const commit = git('rev-parse', '--short', 'HEAD')
+  if (!commit) return root
+  return git('status', '--porcelain', '--untracked-files=no') ? `${commit} + changes in ${root}` : commit
+}
 const setups = [
   await setup('SQLite, 1 process', 1, {}),
   await setup(`Postgres, 1 process${against ? ` (${commitOf(ROOT)})` : ''}`, 1, { TOLLGATE_DATABASE_URL: await pg.database('bench_one') }),
