@@ -23,7 +23,7 @@ import { SqliteStore } from '../src/store/sqlite/store'
 import type { Store } from '../src/store/store'
 import { startPostgres } from '../test/engines/support/postgres'
 import { startedLoggingTo, started } from './children'
-import { median, wrk, type Target, type WrkResult } from './wrk'
+import { cpuMs, median, wrk, type Target, type WrkResult } from './wrk'
 
 /** Takes `name` (and the value after it) out of the arguments: what is left is positional. */
 const flag = (name: string, withValue: boolean): string | undefined => {
@@ -80,16 +80,23 @@ async function setup(name: string, processes: number, env: Record<string, string
   await post('/v1/users', { id: 'bench', max_budget: 1_000_000 })
   const key = (await post('/v1/keys', { user_id: 'bench' })).key!
   const targets = gateways.map((g): Target => ({ url: `${g.url}/v1/chat/completions`, key, body: body('mock:gpt-mock') }))
-  return { name, gateways, targets }
+  return { name, gateways, targets, pids: gateways.map((g) => g.proc.pid) }
 }
 
-/** wrk on every process at once (the connections shared out), req/s summed, latencies the median of the processes'. */
-async function load(targets: Target[], connections: number): Promise<WrkResult> {
-  const each = Math.max(1, Math.round(connections / targets.length))
-  const results = await Promise.all(targets.map((t) => wrk(t, each, seconds)))
+/**
+ * wrk on every process at once (the connections shared out), req/s summed, latencies the median of the
+ * processes'; and the gateway processes' own CPU time per request (what the store's client and statements
+ * cost the gateway, apart from what they cost Postgres).
+ */
+async function load(s: { targets: Target[]; pids: number[] }, connections: number): Promise<WrkResult & { cpuUs: number }> {
+  const each = Math.max(1, Math.round(connections / s.targets.length))
+  const cpuBefore = s.pids.reduce((a, pid) => a + cpuMs(pid), 0)
+  const results = await Promise.all(s.targets.map((t) => wrk(t, each, seconds)))
+  const requests = results.reduce((a, r) => a + r.requests, 0)
   return {
     rps: results.reduce((a, r) => a + r.rps, 0), p50: median(results.map((r) => r.p50)), p99: median(results.map((r) => r.p99)),
-    requests: results.reduce((a, r) => a + r.requests, 0), errors: results.reduce((a, r) => a + r.errors, 0),
+    requests, errors: results.reduce((a, r) => a + r.errors, 0),
+    cpuUs: ((s.pids.reduce((a, pid) => a + cpuMs(pid), 0) - cpuBefore) / Math.max(1, requests)) * 1000,
   }
 }
 
@@ -106,19 +113,19 @@ const setups = [
   ...(against ? [await setup(`Postgres, 1 process (${commitOf(against)})`, 1, { TOLLGATE_DATABASE_URL: await pg.database('bench_against') }, against)] : []),
   ...(gatewaysOnly ? [] : [await setup('Postgres, 3 processes', 3, { TOLLGATE_DATABASE_URL: await pg.database('bench_three') })]),
 ]
-for (const s of setups) await load(s.targets, 8) // warm-up
+for (const s of setups) await load(s, 8) // warm-up
 await wrk(direct, 8, seconds)
 
 const rows: string[] = []
 for (const connections of [1, 64]) {
   const directRuns: WrkResult[] = []
-  const runs = new Map<string, WrkResult[]>(setups.map((s) => [s.name, []]))
+  const runs = new Map<string, Array<WrkResult & { cpuUs: number }>>(setups.map((s) => [s.name, []]))
   for (let r = 0; r < repeats; r++) {
     if (connections === 1) directRuns.push(await wrk(direct, 1, seconds))
     // Alternated, so that the machine's other load falls on every setup alike.
     for (const s of setups) {
       if (connections === 1 && s.targets.length > 1) continue
-      runs.get(s.name)!.push(await load(s.targets, connections))
+      runs.get(s.name)!.push(await load(s, connections))
     }
   }
   const d = directRuns.length ? median(directRuns.map((x) => x.p50)) : null
@@ -128,8 +135,9 @@ for (const connections of [1, 64]) {
     const rps = median(xs.map((x) => x.rps))
     const p50 = median(xs.map((x) => x.p50))
     const p99 = median(xs.map((x) => x.p99))
+    const cpuUs = median(xs.map((x) => x.cpuUs))
     const errors = xs.reduce((a, x) => a + x.errors, 0)
-    rows.push(`| ${s.name} | ${connections} | ${rps.toFixed(0)} | ${p50.toFixed(2)} | ${d === null ? '–' : `+${(p50 - d).toFixed(2)}`} | ${p99.toFixed(2)} | ${errors} |`)
+    rows.push(`| ${s.name} | ${connections} | ${rps.toFixed(0)} | ${p50.toFixed(2)} | ${d === null ? '–' : `+${(p50 - d).toFixed(2)}`} | ${p99.toFixed(2)} | ${cpuUs.toFixed(0)} | ${errors} |`)
   }
 }
 
@@ -177,8 +185,8 @@ tollgate stores — ${new Date().toISOString()}, ${seconds}s per run, ${repeats}
 bun ${Bun.version}, ${navigator.hardwareConcurrency} cores; wrk, the mock provider, Postgres and the gateways share the machine
 direct mock at concurrency 1: p50 as the baseline of "added"; load average (1 min) ${loadAtStart} at the start, ${loadAfterGateways} after the gateway runs, ${loadavg()[0]!.toFixed(1)} at the end
 
-| store | conc. | req/s | p50 ms | added p50 ms | p99 ms | errors |
-|---|---|---|---|---|---|---|
+| store | conc. | req/s | p50 ms | added p50 ms | p99 ms | gateway CPU µs/req | errors |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 ${ledgerRows}`)
 
