@@ -193,6 +193,39 @@ describe('update and delete', () => {
     expect((await chat(gw, bearer(secret))).status).toBe(200)
   })
 
+  test("a blocked user's key is refused the free calls too (counting tokens, stored responses); none reaches the provider", async () => {
+    const { secret } = await gw.userWithKey({ id: 'blocked-free' })
+    const post = (path: string, body: unknown) =>
+      fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(secret) }, body: JSON.stringify(body) })
+    const countTokens = () => post('/v1/messages/count_tokens', { model: 'mockant:claude-mock', messages: [{ role: 'user', content: 'hello there' }] })
+    expect((await countTokens()).status).toBe(200)
+    expect(mock.calls.length).toBe(1)
+    mock.reset()
+
+    expect((await gw.admin('PATCH', '/v1/users/blocked-free', { blocked: true })).status).toBe(200)
+    const counted = await countTokens()
+    expect(counted.status).toBe(403)
+    // The Messages routes answer in Anthropic's error shape.
+    expect(await counted.json()).toEqual({ type: 'error', error: { type: expect.any(String), message: 'This user is blocked.' } })
+    const inputTokens = await post('/v1/responses/input_tokens', { model: 'mock:gpt-mock', input: 'hello there' })
+    expect(inputTokens.status).toBe(403)
+    expectOpenAIError(await inputTokens.json(), 'user_blocked')
+    for (const [method, path] of [['GET', '/v1/responses/resp_abc'], ['DELETE', '/v1/responses/resp_abc'], ['POST', '/v1/responses/resp_abc/cancel'], ['GET', '/v1/responses/resp_abc/input_items']]) {
+      const res = await fetch(`${gw.url}${path}`, { method, headers: bearer(secret) })
+      expect(res.status).toBe(403)
+      expectOpenAIError(await res.json(), 'user_blocked')
+    }
+    expect(mock.calls.length).toBe(0)
+    // What reaches no provider still answers: the key's own page says why it is refused.
+    const own = await fetch(`${gw.url}/v1/key`, { headers: bearer(secret) })
+    expect(own.status).toBe(200)
+    expect(((await own.json()) as { user: { blocked: boolean } }).user.blocked).toBe(true)
+    expect((await fetch(`${gw.url}/v1/models`, { headers: bearer(secret) })).status).toBe(200)
+
+    expect((await gw.admin('PATCH', '/v1/users/blocked-free', { blocked: false })).status).toBe(200)
+    expect((await countTokens()).status).toBe(200)
+  })
+
   test("DELETE → 200; the user's keys stop working; GET → 404", async () => {
     const a = await gw.userWithKey({ id: 'doomed' })
     const b = await gw.admin('POST', '/v1/keys', { user_id: 'doomed', name: 'second' })

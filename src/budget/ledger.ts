@@ -100,6 +100,9 @@ export interface LedgerStore {
   flush(): Promise<void>
 }
 
+/** A blocked user's key is refused everything that reaches a provider. */
+export const userBlocked = () => forbidden('user_blocked', 'This user is blocked.')
+
 /**
  * The reservation rule (SPEC §6), given the figures read under the store's lock: roll an ended period,
  * check the user's and the key's ceilings, lower the hold to what is left when the clamp allows (down to
@@ -107,7 +110,7 @@ export interface LedgerStore {
  */
 export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFigures | null, now: number): HoldDecision | GatewayError {
   if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
-  if (user.blocked) return forbidden('user_blocked', 'This user is blocked.')
+  if (user.blocked) return userBlocked()
   const { start, rolled, spend } = currentPeriod(user.budgetPeriod, user.periodStart, user.spend, now)
   const least = Math.min(r.minAmount ?? r.amount, r.amount)
   let amount = r.amount

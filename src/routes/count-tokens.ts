@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { forbidden, notFound } from '../http/errors'
 import { authenticated, requestState } from '../http/request-state'
+import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall } from '../keys/caller'
 import { countChatTokens } from '../metering/openai-tokens'
 import { callUpstream } from '../providers/call'
@@ -14,8 +15,8 @@ import { messagesBody } from './messages'
 const countTokensBody = messagesBody.omit({ max_tokens: true, stream: true })
 
 /**
- * Anthropic's `count_tokens`, free (no price, no hold, no usage row) but authenticated and limited to the
- * models the key may call. An Anthropic provider counts for itself; a model served by an OpenAI-compatible
+ * Anthropic's `count_tokens`, free (no price, no hold, no usage row) but authenticated, refused to a
+ * blocked user, and limited to the models the key may call. An Anthropic provider counts for itself; a model served by an OpenAI-compatible
  * provider is counted here, on the request as it would be translated, with OpenAI's tokenizer.
  */
 export const countTokensRoutes = (services: Services) => {
@@ -26,6 +27,7 @@ export const countTokensRoutes = (services: Services) => {
     async ({ body, request, server }) => {
       server?.timeout(request, 0)
       const caller = authenticated(requestState(request))
+      await refuseBlockedUser(services.store, caller)
       const model = providers.resolve(body.model, 'anthropic')
       if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
       if (!mayCall(caller, body.model, model.canonical)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema'
 import { estimateResponses, outputBound } from '../budget/estimate'
 import { badRequest, forbidden, notFound } from '../http/errors'
 import { authenticated, requestState } from '../http/request-state'
+import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest } from '../metering/admission'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
@@ -115,6 +116,7 @@ export const responsesRoutes = (services: Services) => {
   /** Reading, deleting or cancelling a stored response: the owner's call, passed to the provider that keeps it. */
   const passThrough = async (request: Request, server: { timeout(r: Request, s: number): void } | null, method: 'GET' | 'POST' | 'DELETE', suffix: string, id: string) => {
     server?.timeout(request, 0)
+    await refuseBlockedUser(services.store, authenticated(requestState(request)))
     const provider = await keeperOf(request, id)
     const query = new URL(request.url).search
     return callUnmetered(provider, method, `/responses/${encodeURIComponent(id)}${suffix}${method === 'GET' ? query : ''}`, undefined, {
@@ -182,6 +184,7 @@ export const responsesRoutes = (services: Services) => {
       `${ENDPOINT}/input_tokens`,
       async ({ body, request }) => {
         const caller = authenticated(requestState(request))
+        await refuseBlockedUser(services.store, caller)
         const model = providers.resolve(body.model)
         if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model or a configured alias.`, 'model_not_found')
         if (!mayCall(caller, body.model, model.canonical)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
