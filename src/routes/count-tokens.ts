@@ -15,9 +15,10 @@ import { messagesBody } from './messages'
 const countTokensBody = messagesBody.omit({ max_tokens: true, stream: true })
 
 /**
- * Anthropic's `count_tokens`, free (no price, no hold, no usage row) but authenticated, refused to a
- * blocked user, and limited to the models the key may call. An Anthropic provider counts for itself; a model served by an OpenAI-compatible
- * provider is counted here, on the request as it would be translated, with OpenAI's tokenizer.
+ * Anthropic's `count_tokens`, free (no price, no hold, no usage row) but authenticated, refused to a blocked
+ * user, and limited to the models the key may call. An Anthropic provider counts for itself; a model served
+ * by an OpenAI-compatible provider is counted here, on the request as it would be translated, with OpenAI's
+ * tokenizer.
  */
 export const countTokensRoutes = (services: Services) => {
   const { config, providers } = services
@@ -57,7 +58,7 @@ export const countTokensRoutes = (services: Services) => {
         summary: 'Count the input tokens of a Messages request (Anthropic format; free)',
         description:
           'Passed through to an Anthropic provider. For a model served by an OpenAI-compatible provider, counted by the gateway with ' +
-          "OpenAI's o200k_base tokenizer on the translated request. Costs nothing; the key must be allowed the model.",
+          "OpenAI's o200k_base tokenizer on the translated request. Costs nothing; the key must be allowed the model, and its user not blocked.",
       },
     },
   )

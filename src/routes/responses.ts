@@ -127,7 +127,7 @@ export const responsesRoutes = (services: Services) => {
 
   const idDetail = (summary: string) => ({
     params: idParams,
-    detail: { tags: ['inference'], summary, description: 'Only for keys of the user that created the response (404 otherwise); costs nothing.' },
+    detail: { tags: ['inference'], summary, description: 'Only for keys of the user that created the response (404 otherwise), not blocked; costs nothing.' },
   })
 
   return new Elysia({ name: 'responses' })
@@ -206,7 +206,7 @@ export const responsesRoutes = (services: Services) => {
         detail: {
           tags: ['inference'],
           summary: 'Count a response’s input tokens (free)',
-          description: 'Passed through to an OpenAI-type provider; counted by Anthropic’s count_tokens for an Anthropic model. Subject to the key’s allowed models.',
+          description: 'Passed through to an OpenAI-type provider; counted by Anthropic’s count_tokens for an Anthropic model. Subject to the key’s allowed models; refused to a blocked user.',
         },
       },
     )
