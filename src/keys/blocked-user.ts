@@ -12,6 +12,6 @@ import type { Caller } from './caller'
 export async function refuseBlockedUser(store: Store, caller: Caller): Promise<void> {
   if (caller.kind !== 'key') return
   const { db, tables: { users } } = store
-  const [user] = await db.select().from(users).where(eq(users.id, caller.userId))
+  const [user] = await db.select({ blocked: users.blocked }).from(users).where(eq(users.id, caller.userId))
   if (user?.blocked) throw userBlocked()
 }
