@@ -368,3 +368,47 @@ describe('translated to Anthropic: web search runs there when it is priced', () 
     expect(row.cost).toBe(120)
   })
 })
+
+describe('a stream cut before its final event pays for the hosted calls it began, not every call allowed', () => {
+  /** A 200 stream that sends these events and then stays open until the gateway cancels it. */
+  const openStream = (events: string[]) => () =>
+    new Response(new ReadableStream<Uint8Array>({ start: (c) => events.forEach((e) => c.enqueue(new TextEncoder().encode(e))) }), {
+      headers: { 'content-type': 'text/event-stream' },
+    })
+
+  /** Streams the request until `marker` reached the client, then cuts it. */
+  async function readThenCut(body: Record<string, unknown>, marker: string) {
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, stream: true }),
+    })
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    let text = ''
+    while (!text.includes(marker)) text += new TextDecoder().decode((await reader.read()).value)
+    await reader.cancel()
+  }
+
+  test('native: two searches begun of the three allowed, the second still searching', async () => {
+    const whole = await responseStream([searchCall(1), searchCall(2), searchCall(3), answerMessage]).text()
+    const events = whole.split(/(?<=\n\n)/)
+    const secondStarted = events.findIndex((e) => e.includes('response.web_search_call.in_progress') && e.includes('"ws_2"'))
+    upstream.answer(openStream(events.slice(0, secondStarted + 1)))
+    const row = await billed(() => readThenCut({ model: 'plain:m', input: 'What happened today?', tools: [{ type: 'web_search' }] }, '"ws_2"'))
+    expect(upstream.calls[0]!.body.max_tool_calls).toBe(DEFAULT_MAX_USES)
+    expect(row.status).toBe('aborted')
+    // Two searches at $0.025, and the input estimate and delivered output, which are far below a third.
+    expect(Math.floor(row.cost / 25_000)).toBe(2)
+  })
+
+  test('translated to Anthropic: one search begun of the three allowed', async () => {
+    const whole = await anthropicSearchStream().text()
+    const events = whole.split(/(?<=\n\n)/)
+    upstream.answer(openStream(events.slice(0, events.findIndex((e) => e.includes('"server_tool_use"')) + 1)))
+    const row = await billed(() => readThenCut({ model: 'ant:m', input: 'Weather today?', tools: [{ type: 'web_search' }] }, 'web_search_call'))
+    expect(upstream.calls[0]!.body.tools[0].max_uses).toBe(DEFAULT_MAX_USES)
+    expect(row.status).toBe('aborted')
+    expect(Math.floor(row.cost / 10_000)).toBe(1)
+  })
+})

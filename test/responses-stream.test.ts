@@ -27,13 +27,13 @@ describe('Responses stream meter', () => {
   for (const type of ['response.completed', 'response.incomplete'])
     test(`${type} ends the stream: usage read once, cached inside input, reasoning inside output`, async () => {
       const { facts, seen } = await meter([created, { type: 'response.output_text.delta', delta: 'hé' }, ended(type)])
-      expect(facts).toEqual({ end: 'done', usage: { promptTokens: 10, completionTokens: 7, cachedTokens: 4, serverToolUses: {} }, deliveredOutputBytes: 3 })
+      expect(facts).toEqual({ end: 'done', usage: { promptTokens: 10, completionTokens: 7, cachedTokens: 4, serverToolUses: {} }, deliveredOutputBytes: 3, serverToolUses: {} })
       expect(seen.map((r) => r.id)).toEqual(['resp_1', 'resp_1'])
     })
 
   test('response.failed ends the stream as failed, with the usage it reports', async () => {
     const { facts } = await meter([created, { type: 'response.output_text.delta', delta: 'abc' }, ended('response.failed')])
-    expect(facts).toEqual({ end: 'failed', usage: { promptTokens: 10, completionTokens: 7, cachedTokens: 4, serverToolUses: {} }, deliveredOutputBytes: 3 })
+    expect(facts).toEqual({ end: 'failed', usage: { promptTokens: 10, completionTokens: 7, cachedTokens: 4, serverToolUses: {} }, deliveredOutputBytes: 3, serverToolUses: {} })
   })
 
   // Every kind of streamed output counts towards what a cut stream pays.
@@ -53,7 +53,7 @@ describe('Responses stream meter', () => {
   for (const [kind, event, n] of KINDS)
     test(`a stream cut after ${kind} has counted it as delivered output`, async () => {
       const { facts, text } = await meter([created, event])
-      expect(facts).toEqual({ end: 'truncated', usage: null, deliveredOutputBytes: n })
+      expect(facts).toEqual({ end: 'truncated', usage: null, deliveredOutputBytes: n, serverToolUses: {} })
       // The client learns the stream broke, in the Responses format, numbered after the last event.
       expect(text).toContain('event: error\ndata: {"type":"error","code":"upstream_error"')
       expect(text).toContain('"sequence_number":2')
@@ -67,5 +67,21 @@ describe('Responses stream meter', () => {
       { type: 'response.function_call_arguments.done', arguments: '{}' },
     ])
     expect(facts.deliveredOutputBytes).toBe(0)
+  })
+
+  test('hosted calls count from the moment they begin, once each; a container named only when its call closes is one container', async () => {
+    const search = (id: string, status: string) => ({ id, type: 'web_search_call', status })
+    const run = (id: string, container?: string) => ({ id, type: 'code_interpreter_call', status: 'in_progress', ...(container ? { container_id: container } : {}) })
+    const { facts } = await meter([
+      created,
+      { type: 'response.output_item.added', output_index: 0, item: search('ws_1', 'in_progress') },
+      { type: 'response.output_item.done', output_index: 0, item: search('ws_1', 'completed') },
+      { type: 'response.output_item.added', output_index: 1, item: run('ci_1') },
+      { type: 'response.output_item.done', output_index: 1, item: run('ci_1', 'cntr_a') },
+      { type: 'response.output_item.added', output_index: 2, item: run('ci_2', 'cntr_a') },
+      { type: 'response.output_item.added', output_index: 3, item: search('ws_2', 'in_progress') },
+    ])
+    expect(facts.end).toBe('truncated')
+    expect(facts.serverToolUses).toEqual({ web_search: 2, code_interpreter: 1 })
   })
 })

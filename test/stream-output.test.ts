@@ -124,7 +124,7 @@ test('a read that fails because the client left (its signal came before the canc
   const pending = reader.read()
   client.abort()
   await pending
-  expect(facts).toEqual({ end: 'cancelled', usage: null, deliveredOutputBytes: 0 })
+  expect(facts).toEqual({ end: 'cancelled', usage: null, deliveredOutputBytes: 0, serverToolUses: {} })
 })
 
 describe('a stream cut by its client before the usage pays for the output it delivered', () => {

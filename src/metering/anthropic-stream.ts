@@ -50,12 +50,15 @@ class UsageAccumulator {
 /**
  * Messages stream events: output counted from every content block and delta (text, thinking and its
  * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from
- * `message_start` and `message_delta`, finished at `message_stop`. An `error` the provider sends itself is
+ * `message_start` and `message_delta`, finished at `message_stop`; server tool uses from the
+ * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted). An `error` the provider sends itself is
  * passed on as it is (and not doubled by ours).
  */
 class AnthropicEventMeter implements EventMeter {
   private readonly counts = new UsageAccumulator()
   deliveredOutputBytes = 0
+  /** Server tool uses begun so far: what a stream cut before its usage pays for them. */
+  readonly serverToolUses: Record<string, number> = {}
   finished = false
   providerFailed = false
 
@@ -73,6 +76,7 @@ class AnthropicEventMeter implements EventMeter {
         break
       case 'content_block_start':
         this.deliveredOutputBytes += generatedBytes(event.content_block)
+        this.noteServerToolUse(event.content_block)
         break
       case 'content_block_delta':
         this.deliveredOutputBytes += generatedBytes(event.delta)
@@ -88,6 +92,12 @@ class AnthropicEventMeter implements EventMeter {
         break
     }
     return sse.raw + '\n\n'
+  }
+
+  /** A `server_tool_use` block begins one use of the tool it names (`web_search`: one search). */
+  private noteServerToolUse(block: unknown): void {
+    const { type, name } = (block ?? {}) as { type?: unknown; name?: unknown }
+    if (type === 'server_tool_use' && typeof name === 'string') this.serverToolUses[name] = (this.serverToolUses[name] ?? 0) + 1
   }
 
   errorEvent(why: keyof typeof STREAM_ERRORS): string {

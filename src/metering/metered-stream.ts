@@ -16,6 +16,11 @@ export interface StreamFacts {
    * string, audio by its duration (see generated-output.ts).
    */
   deliveredOutputBytes: number
+  /**
+   * Uses of billed server tools the stream has shown begun, by the price book's name, from a meter that
+   * can see them; without it, a stream cut before its usage pays every use its hold allowed.
+   */
+  serverToolUses?: Record<string, number>
 }
 
 export interface MeterOptions {
@@ -35,6 +40,7 @@ export interface EventMeter {
   readonly providerFailed: boolean
   readonly usage: TokenCounts | null
   readonly deliveredOutputBytes: number
+  readonly serverToolUses?: Record<string, number>
   errorEvent(why: 'failed' | 'truncated' | 'malformed'): string
 }
 
@@ -66,7 +72,10 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     ended = true
     clearTimeout(idle)
     o.signal.dispose()
-    o.onEnd({ end, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes })
+    const facts: StreamFacts = { end, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes }
+    const toolUses = meter.serverToolUses
+    if (toolUses) facts.serverToolUses = toolUses
+    o.onEnd(facts)
   }
 
   /** The client's text for these events; `malformed` when one of them stopped the stream. */

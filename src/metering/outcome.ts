@@ -19,8 +19,8 @@ export const paidEvenIfLeft = (outcome: Outcome, client: AbortSignal): Outcome =
  * provider (closed or failed) before any output and without a usage: nothing, the provider made nothing.
  * Closed by the provider after some output without a usage: the estimate. Cut by the client (at any
  * point, before the first byte included: the provider has the prompt), or failed after some output: what
- * was generated so far (the usage if known, else the input estimate plus the delivered output), never
- * more than the hold.
+ * was generated so far (the usage if known, else the input estimate plus the delivered output and the
+ * server tool uses begun, or every use allowed when the meter cannot see them), never more than the hold.
  */
 export function streamOutcome(facts: StreamFacts, tariff: Tariff, estimate: TokenEstimate, hold: Hold, latencyMs: number): Outcome {
   const { end, usage, deliveredOutputBytes } = facts
@@ -29,8 +29,15 @@ export function streamOutcome(facts: StreamFacts, tariff: Tariff, estimate: Toke
   if (end !== 'cancelled' && !usage && deliveredOutputBytes === 0)
     return { cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs }
   if (end === 'truncated') return { ...answeredOutcome(tariff, usage, hold, latencyMs), status: 'error' }
-  const counts = usage ?? { promptTokens: estimate.inputTokens, completionTokens: deliveredOutputBytes, cachedTokens: 0 }
+  const counts = usage ?? generatedSoFar(facts, estimate)
   return { cost: Math.min(costOf(tariff.price, counts, tariff.features), hold.amount), ...counts, status, latencyMs }
+}
+
+/** A cut stream without a usage: its input estimate, each byte of output delivered, and the server tool uses seen begun. */
+function generatedSoFar(facts: StreamFacts, estimate: TokenEstimate): TokenCounts {
+  const counts: TokenCounts = { promptTokens: estimate.inputTokens, completionTokens: facts.deliveredOutputBytes, cachedTokens: 0 }
+  if (facts.serverToolUses) counts.serverToolUses = facts.serverToolUses
+  return counts
 }
 
 /** X-Budget-Remaining: the user's budget in USD after this request's hold; absent for unlimited users. */

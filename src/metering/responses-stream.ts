@@ -19,11 +19,15 @@ interface StreamEvent {
   response?: ResponseFacts
   delta?: unknown
   partial_image_b64?: unknown
-  item?: { type?: unknown; container_id?: unknown }
+  output_index?: unknown
+  item?: { id?: unknown; type?: unknown; container_id?: unknown }
 }
 
 /** The events that end a response; each carries the response with its usage. */
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed'])
+
+const isCall = (item: StreamEvent['item']): item is { id?: unknown; type: string; container_id?: unknown } =>
+  typeof item?.type === 'string' && item.type.endsWith('_call')
 
 const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0)
 
@@ -33,8 +37,10 @@ const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v,
  * it generated). Output is counted from every event that streams output as a string `delta` (text,
  * refusal, reasoning summary and text, function and custom tool arguments, audio and its transcript,
  * code, MCP arguments, and kinds added later) and from partial images: a cut stream pays for all of it.
- * Hosted tool uses are counted from the items of the final response's output and from the items the
- * stream closed (`response.output_item.done`), whichever shows more.
+ * Hosted tool uses are counted from the items of the final response's output and from the call items the
+ * stream began (`response.output_item.added`, or `.done` for one whose start was not seen), whichever
+ * shows more: a stream cut before its final event pays for the calls begun, not every call allowed (the
+ * upstream call is aborted with it, so no other call is made).
  */
 class ResponsesEventMeter implements EventMeter {
   usage: TokenCounts | null = null
@@ -42,8 +48,8 @@ class ResponsesEventMeter implements EventMeter {
   finished = false
   providerFailed = false
   private lastSequence = -1
-  /** The hosted tool calls closed so far (type and container only). */
-  private readonly toolItems: Array<{ type: unknown; container_id: unknown }> = []
+  /** The hosted tool calls begun so far, by item id (type and container only). */
+  private readonly toolItems = new Map<unknown, { type: unknown; container_id: unknown }>()
 
   constructor(private readonly onResponse?: (response: ResponseFacts) => void) {}
 
@@ -55,8 +61,8 @@ class ResponsesEventMeter implements EventMeter {
     const type = event.type ?? sse.event ?? ''
     if (type.endsWith('.delta')) this.deliveredOutputBytes += byteLength(event.delta)
     else if (type === 'response.image_generation_call.partial_image') this.deliveredOutputBytes += byteLength(event.partial_image_b64)
-    else if (type === 'response.output_item.done' && typeof event.item?.type === 'string' && event.item.type.endsWith('_call'))
-      this.toolItems.push({ type: event.item.type, container_id: event.item.container_id })
+    else if ((type === 'response.output_item.added' || type === 'response.output_item.done') && isCall(event.item))
+      this.noteCall(event.item, event.output_index)
     else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
     else if (FINAL_EVENTS.has(type)) {
       if (type === 'response.failed') this.providerFailed = true
@@ -67,10 +73,20 @@ class ResponsesEventMeter implements EventMeter {
     return sse.raw + '\n\n'
   }
 
+  /** A call item begun or closed; its container may be named only when it closes. */
+  private noteCall(item: { id?: unknown; type: string; container_id?: unknown }, outputIndex: unknown): void {
+    const key = item.id ?? outputIndex
+    this.toolItems.set(key, { type: item.type, container_id: item.container_id ?? this.toolItems.get(key)?.container_id })
+  }
+
+  get serverToolUses(): Record<string, number> {
+    return responsesServerToolUses([...this.toolItems.values()])
+  }
+
   private withToolItems(counts: TokenCounts | null): TokenCounts | null {
     if (!counts) return null
     const uses = counts.serverToolUses ?? {}
-    for (const [tool, n] of Object.entries(responsesServerToolUses(this.toolItems))) uses[tool] = Math.max(uses[tool] ?? 0, n)
+    for (const [tool, n] of Object.entries(this.serverToolUses)) uses[tool] = Math.max(uses[tool] ?? 0, n)
     return { ...counts, serverToolUses: uses }
   }
 
