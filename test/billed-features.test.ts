@@ -209,6 +209,24 @@ describe('settlement charges what the usage reports', () => {
     expect((await settled('/v1/messages', { ...searchBody, stream: true })).cost).toBe(SEARCH_COST)
   })
 
+  test('the usage row shows the cache writes and the searches it was charged for, in /v1/usage and its CSV', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, cache_creation_input_tokens: 1000, output_tokens: 10, server_tool_use: { web_search_requests: 2 } }))
+    const row = await settled('/v1/messages', searchBody)
+    expect(row.cost).toBe(100 + 1000 * 1.25 + 2 * 10 + 2 * 10_000) // ant:m has no cache-write rate: writes at 1.25 × the input rate
+    const listed = (await gw.admin('GET', `/v1/usage?user_id=${USER}&limit=1`)).body.data[0]
+    expect(listed).toMatchObject({ cost: row.cost / 1e6, prompt_tokens: 1100, cached_tokens: 0, cache_write_tokens: 1000, server_tool_uses: { web_search: 2 } })
+    const csv = (await (await fetch(`${gw.url}/v1/usage/csv?user_id=${USER}`, { headers: gw.master })).text()).split('\r\n')
+    const header = csv[0]!.split(',')
+    expect(header.slice(-2)).toEqual(['cache_write_tokens', 'server_tool_uses'])
+    expect(csv[1]!.endsWith(',1000,"{""web_search"":2}"')).toBe(true)
+
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10 }))
+    const plain = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask })
+    expect((await gw.admin('GET', `/v1/usage?user_id=${USER}&limit=1`)).body.data[0]).toMatchObject({
+      cost: plain.cost / 1e6, prompt_tokens: 100, cache_write_tokens: 0, server_tool_uses: {},
+    })
+  })
+
   test('messages → Anthropic: a tool the answer reports no use of costs nothing', async () => {
     upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10 }))
     expect((await settled('/v1/messages', searchBody)).cost).toBe(120)

@@ -33,6 +33,10 @@ export interface Outcome {
   promptTokens: number
   completionTokens: number
   cachedTokens: number
+  /** The part of promptTokens written to the provider's prompt cache. */
+  cacheWriteTokens?: number
+  /** Uses of billed server tools, by the price book's names. */
+  serverToolUses?: Record<string, number>
   status: SettleStatus
   latencyMs: number
 }

@@ -121,6 +121,10 @@ export const usage = sqliteTable(
     status: text('status', { enum: ['ok', 'error', 'aborted', 'expired'] }).notNull(),
     latencyMs: integer('latency_ms').notNull().default(0),
     stream: integer('stream', { mode: 'boolean' }).notNull().default(false),
+    /** The part of `prompt_tokens` written to the provider's prompt cache (billed at the cache-write rates). */
+    cacheWriteTokens: integer('cache_write_tokens').notNull().default(0),
+    /** Uses of billed server tools as JSON (`{"web_search":2}`), by the price book's names; null when none. */
+    serverToolUses: text('server_tool_uses'),
   },
   (t) => [
     index('usage_user_time').on(t.userId, t.createdAt),

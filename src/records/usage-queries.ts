@@ -2,6 +2,7 @@ import { and, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'dri
 import { microsToUsd } from '../budget/money'
 import { USAGE_DAY, type usage } from '../db/schema'
 import type { Store } from '../store/store'
+import { toolUsesOf } from '../store/usage-row'
 
 /**
  * The records queries: usage rows, their totals and summary, the request log and the console's per-day
@@ -54,6 +55,8 @@ export const presentUsage = (r: typeof usage.$inferSelect) => ({
   status: r.status,
   latency_ms: r.latencyMs,
   stream: r.stream,
+  cache_write_tokens: r.cacheWriteTokens,
+  server_tool_uses: toolUsesOf(r.serverToolUses),
 })
 
 export const usageFilter = (usage: UsageTable, q: UsageFilterValues): SQL | undefined =>

@@ -22,6 +22,7 @@ export const SUITES_ON_BOTH_STORES = [
   'console-overview',
   'console-sessions',
   'alerts',
+  'billed-features',
 ]
 
 let pg: TestPostgres

@@ -69,6 +69,7 @@ const CSV_COLUMNS = Object.keys(
   presentUsage({
     id: 0, requestId: '', createdAt: 0, userId: '', keyId: null, model: '', provider: '', endpoint: '', promptTokens: 0,
     completionTokens: 0, cachedTokens: 0, cost: 0, reserved: 0, priceId: null, status: 'ok', latencyMs: 0, stream: false,
+    cacheWriteTokens: 0, serverToolUses: null,
   }),
 )
 
@@ -80,7 +81,7 @@ function csvLine(row: Record<string, unknown>): string {
   return (
     Object.values(row)
       .map((v) => {
-        let cell = v === null || v === undefined ? '' : String(v)
+        let cell = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)
         if (typeof v === 'string' && /^[=+\-@\t\r]/.test(cell)) cell = `'${cell}`
         return /[",\r\n']/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell
       })

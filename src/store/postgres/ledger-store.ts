@@ -3,6 +3,7 @@ import { decideHold, type HoldRequest, type KeyFigures, type LedgerStore, type O
 import type { BudgetPeriod } from '../../budget/period'
 import type { GatewayError } from '../../http/errors'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
+import { toolUsesJson } from '../usage-row'
 import { BatchWriter } from './batch'
 import { retryingConflicts } from './errors'
 
@@ -25,6 +26,8 @@ interface SettlementRow {
   latency_ms: number
   stream: boolean
   created_at: number
+  cache_write_tokens: number
+  server_tool_uses: string | null
 }
 
 /**
@@ -36,7 +39,8 @@ const SETTLE = `
 WITH s AS (
   SELECT * FROM json_to_recordset($1::text::json) AS x(
     id bigint, request_id text, user_id text, key_id text, model text, provider text, endpoint text, amount bigint, cost bigint,
-    prompt_tokens bigint, completion_tokens bigint, cached_tokens bigint, price_id int, status text, latency_ms int, stream boolean, created_at bigint)
+    prompt_tokens bigint, completion_tokens bigint, cached_tokens bigint, price_id int, status text, latency_ms int, stream boolean, created_at bigint,
+    cache_write_tokens bigint, server_tool_uses text)
 ),
 d AS (DELETE FROM reservations r USING s WHERE r.id = s.id RETURNING r.id, r.key_debited),
 settled AS (SELECT s.*, d.key_debited FROM s JOIN d ON d.id = s.id),
@@ -52,9 +56,9 @@ k AS (
    WHERE api_keys.id = a.key_id
 )
 INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
-                   cached_tokens, cost, reserved, price_id, status, latency_ms, stream)
+                   cached_tokens, cost, reserved, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses)
 SELECT request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
-       cached_tokens, cost, amount, price_id, status, latency_ms, stream
+       cached_tokens, cost, amount, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses
   FROM settled`
 
 /**
@@ -326,6 +330,7 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
     id: hold.id, request_id: r.requestId, user_id: r.userId, key_id: r.keyId, model: r.model, provider: r.provider, endpoint: r.endpoint,
     amount: r.amount, cost: o.cost, prompt_tokens: o.promptTokens, completion_tokens: o.completionTokens, cached_tokens: o.cachedTokens,
     price_id: r.priceId, status: o.status, latency_ms: Math.round(o.latencyMs), stream: r.stream, created_at: now,
+    cache_write_tokens: o.cacheWriteTokens ?? 0, server_tool_uses: toolUsesJson(o.serverToolUses),
   }
 }
 

@@ -110,6 +110,8 @@ export const usage = pgTable(
     status: text('status', { enum: ['ok', 'error', 'aborted', 'expired'] }).notNull(),
     latencyMs: integer('latency_ms').notNull().default(0),
     stream: boolean('stream').notNull().default(false),
+    cacheWriteTokens: bigint('cache_write_tokens', { mode: 'number' }).notNull().default(0),
+    serverToolUses: text('server_tool_uses'),
   },
   (t) => [
     index('usage_user_time').on(t.userId, t.createdAt),

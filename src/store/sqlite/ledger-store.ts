@@ -4,6 +4,7 @@ import type { GatewayError } from '../../http/errors'
 import { decideHold, SWEEP_BATCH, type HoldRequest, type LedgerStore, type Outcome, type TakenHold } from '../../budget/ledger'
 import type { BudgetPeriod } from '../../budget/period'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
+import { toolUsesJson } from '../usage-row'
 
 interface UserRow {
   blocked: number
@@ -42,7 +43,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private readonly deleteHold: Statement<unknown, [number]>
   private readonly creditUser: Statement<unknown, [string, number, number]>
   private readonly creditKey: Statement<unknown, [string, number, number]>
-  private readonly insertUsage: Statement<unknown, [string, number, string, string | null, string, string, string, number, number, number, number, number, number | null, string, number, number]>
+  private readonly insertUsage: Statement<unknown, [string, number, string, string | null, string, string, string, number, number, number, number, number, number | null, string, number, number, number, string | null]>
   private readonly expiredHolds: Statement<ReservationRow, [number, number]>
   private readonly userExistsStatement: Statement<{ found: number }, [string]>
   private readonly debitKeyWithItsHolds: Statement<unknown, [string]>
@@ -74,8 +75,8 @@ export class SqliteLedgerStore implements LedgerStore {
     this.creditKey = db.prepare('UPDATE api_keys SET reserved = reserved - ?2, spend = spend + ?3 WHERE id = ?1')
     this.insertUsage = db.prepare(
       `INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
-                          cached_tokens, cost, reserved, price_id, status, latency_ms, stream)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                          cached_tokens, cost, reserved, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     this.expiredHolds = db.prepare('SELECT * FROM reservations WHERE expires_at <= ? LIMIT ?')
     this.userExistsStatement = db.prepare('SELECT 1 AS found FROM users WHERE id = ?')
@@ -144,6 +145,7 @@ export class SqliteLedgerStore implements LedgerStore {
     this.insertUsage.run(
       r.requestId, now, r.userId, r.keyId, r.model, r.provider, r.endpoint, o.promptTokens,
       o.completionTokens, o.cachedTokens, o.cost, r.amount, r.priceId, o.status, Math.round(o.latencyMs), r.stream ? 1 : 0,
+      o.cacheWriteTokens ?? 0, toolUsesJson(o.serverToolUses),
     )
     return true
   }
