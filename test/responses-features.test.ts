@@ -402,6 +402,24 @@ describe('a stream cut before its final event pays for the hosted calls it began
     expect(Math.floor(row.cost / 25_000)).toBe(2)
   })
 
+  test('the provider breaks the stream after two searches, before any text: the searches are charged, not nothing', async () => {
+    const whole = await responseStream([searchCall(1), searchCall(2), answerMessage]).text()
+    const events = whole.split(/(?<=\n\n)/)
+    const searched = events.findIndex((e) => e.includes('response.output_item.done') && e.includes('"ws_2"'))
+    const broke = `event: error\ndata: ${JSON.stringify({ type: 'error', code: 'server_error', message: 'The server had an error', param: null, sequence_number: 99 })}\n\n`
+    upstream.answer(() => sseResponse([...events.slice(0, searched + 1), broke]))
+    const row = await billed(async () => {
+      const res = await fetch(`${gw.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'plain:m', input: 'What happened today?', tools: [{ type: 'web_search' }], stream: true }),
+      })
+      expect(await res.text()).toContain('"ws_2"')
+    })
+    expect(row.status).toBe('error')
+    expect(Math.floor(row.cost / 25_000)).toBe(2)
+  })
+
   test('translated to Anthropic: one search begun of the three allowed', async () => {
     const whole = await anthropicSearchStream().text()
     const events = whole.split(/(?<=\n\n)/)

@@ -151,11 +151,11 @@ describe('a stream cut by its client before the usage pays for the output it del
     )
 
   /** Reads until the events' output reached the client, then cuts the stream. */
-  async function readThenCut(path: string, model: string, marker: string) {
+  async function readThenCut(path: string, model: string, marker: string, fields: Record<string, unknown> = { max_tokens: 100 }) {
     const res = await fetch(gw.url + path, {
       method: 'POST',
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model, max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'Say something' }] }),
+      body: JSON.stringify({ model, ...fields, stream: true, messages: [{ role: 'user', content: 'Say something' }] }),
     })
     expect(res.status).toBe(200)
     const reader = res.body!.getReader()
@@ -184,5 +184,36 @@ describe('a stream cut by its client before the usage pays for the output it del
     const row = await settledRow(gw, 'team-cut', () => readThenCut('/v1/messages', 'ant:m', 'server_tool_use'))
     expect(row.status).toBe('aborted')
     expect(row.cost).toBe(inputEstimate(row.reserved) + (12 + 13) * 2)
+  })
+
+  // Past the hold. 20,000 bytes of text, each counted as a token: 40,000 micro-USD of output.
+  const LONG = 'x'.repeat(20_000)
+  const finished = openAIEvent({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })
+
+  test('no max output sent upstream: the provider could make more than the hold, so all the output delivered is charged, past the hold', async () => {
+    upstream.answer(openStream([openAIDelta({ content: LONG }), finished]))
+    const row = await settledRow(gw, 'team-cut', () => readThenCut('/v1/chat/completions', 'plain:m', '"finish_reason":"stop"', {}))
+    expect(row.status).toBe('aborted')
+    const defaultOutput = 4096 // default_max_output_tokens: the hold's output when the request sets none
+    expect(row.cost).toBe(row.reserved - defaultOutput * 2 + 20_000 * 2)
+    expect(row.cost).toBeGreaterThan(row.reserved)
+  })
+
+  test('a max output the hold covers went upstream: the provider could make no more than the hold, so the count is kept within it', async () => {
+    upstream.answer(openStream([openAIDelta({ content: LONG }), finished]))
+    const row = await settledRow(gw, 'team-cut', () => readThenCut('/v1/chat/completions', 'plain:m', '"finish_reason":"stop"'))
+    expect(row.status).toBe('aborted')
+    expect(row.cost).toBe(row.reserved)
+  })
+
+  test('a usage the provider reported is charged whole, past the hold, though the client cut the stream after it', async () => {
+    const usage = openAIEvent({ id: 'c1', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 20, completion_tokens: 3_000, total_tokens: 3_020 } })
+    upstream.answer(openStream([openAIDelta({ content: 'word '.repeat(600) }), finished, usage]))
+    const row = await settledRow(gw, 'team-cut', () =>
+      readThenCut('/v1/chat/completions', 'plain:m', '"completion_tokens":3000', { max_tokens: 100, stream_options: { include_usage: true } }),
+    )
+    expect(row.status).toBe('aborted')
+    expect(row.cost).toBe(20 + 3_000 * 2)
+    expect(row.cost).toBeGreaterThan(row.reserved)
   })
 })

@@ -16,21 +16,49 @@ export const paidEvenIfLeft = (outcome: Outcome, client: AbortSignal): Outcome =
 
 /**
  * What a stream costs, by how it ended. Finished: its usage, or without one the estimate. Ended by the
- * provider (closed or failed) before any output and without a usage: nothing, the provider made nothing.
- * Closed by the provider after some output without a usage: the estimate. Cut by the client (at any
- * point, before the first byte included: the provider has the prompt), or failed after some output: what
- * was generated so far (the usage if known, else the input estimate plus the delivered output and the
- * server tool uses begun, or every use allowed when the meter cannot see them), never more than the hold.
+ * provider (closed or failed) before any output, server tool use included, and without a usage: nothing,
+ * the provider made nothing. Closed by the provider after some output without a usage: the estimate. Cut
+ * by the client (at any point, before the first byte included: the provider has the prompt), or failed
+ * after some output: what was generated so far — the usage if the provider reported it, as for a finished
+ * answer; else the input estimate plus the delivered output and the server tool uses begun (every use
+ * allowed when the meter cannot see them). That count bounds the tokens from above (a byte per token), so
+ * it is kept within the hold when the hold covers all the provider could make (`holdCoversOutput`); when
+ * the provider was given no max output, it could make more than the hold, and the count is charged whole.
  */
-export function streamOutcome(facts: StreamFacts, tariff: Tariff, estimate: TokenEstimate, hold: Hold, latencyMs: number): Outcome {
+export function streamOutcome(
+  facts: StreamFacts,
+  tariff: Tariff,
+  estimate: TokenEstimate,
+  hold: Hold,
+  latencyMs: number,
+  holdCoversOutput: boolean,
+): Outcome {
   const { end, usage, deliveredOutputBytes } = facts
   if (end === 'done') return answeredOutcome(tariff, usage, hold, latencyMs)
   const status = end === 'cancelled' ? 'aborted' : 'error'
-  if (end !== 'cancelled' && !usage && deliveredOutputBytes === 0)
+  if (end !== 'cancelled' && !usage && deliveredOutputBytes === 0 && !anyUse(facts.serverToolUses))
     return { cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs }
   if (end === 'truncated') return { ...answeredOutcome(tariff, usage, hold, latencyMs), status: 'error' }
-  const counts = usage ?? generatedSoFar(facts, estimate)
-  return { cost: Math.min(costOf(tariff.price, counts, tariff.features), hold.amount), ...counts, status, latencyMs }
+  if (usage) return { ...answeredOutcome(tariff, usage, hold, latencyMs), status }
+  const counts = generatedSoFar(facts, estimate)
+  const cost = costOf(tariff.price, counts, tariff.features)
+  return { cost: holdCoversOutput ? Math.min(cost, hold.amount) : cost, ...counts, status, latencyMs }
+}
+
+const anyUse = (uses: Record<string, number> | undefined) => uses !== undefined && Object.values(uses).some((n) => n > 0)
+
+/**
+ * Whether the provider was told a max output the hold covers (the client's own, or the one cap-output or
+ * the clamp or a translation sent): then nothing it can generate costs more than the hold.
+ */
+export function holdCoversOutput(upstreamBody: Record<string, unknown>, estimate: TokenEstimate): boolean {
+  let max = 0
+  for (const field of ['max_tokens', 'max_completion_tokens', 'max_output_tokens']) {
+    const value = upstreamBody[field]
+    if (typeof value === 'number' && Number.isFinite(value) && value > 0) max = Math.max(max, Math.ceil(value))
+  }
+  const choices = typeof upstreamBody.n === 'number' && Number.isInteger(upstreamBody.n) && upstreamBody.n > 1 ? upstreamBody.n : 1
+  return max > 0 && max * choices <= estimate.outputTokens
 }
 
 /** A cut stream without a usage: its input estimate, each byte of output delivered, and the server tool uses seen begun. */

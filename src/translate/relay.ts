@@ -2,7 +2,7 @@ import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
 import { clampHeaders, type Admission } from '../metering/admission'
 import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
-import { answeredOutcome, budgetHeaders, paidEvenIfLeft, streamOutcome } from '../metering/outcome'
+import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, streamOutcome } from '../metering/outcome'
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
@@ -56,12 +56,13 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { hold, admission } = ctx
   const { provider } = admission.model
   const streaming = ctx.stream && x.stream !== undefined
+  const covered = streaming && holdCoversOutput(x.body, admission.estimate)
   const answer = await callUpstream({ ...provider, headers: { ...x.headers, ...provider.headers } }, x.path, x.body, {
     hold,
     timeoutMs: ctx.timeouts.upstream_timeout_ms,
     clientSignal: ctx.request.signal,
     onClientCut: streaming
-      ? (latencyMs) => streamOutcome(CUT_BEFORE_OUTPUT, admission.tariff, admission.estimate, hold, latencyMs)
+      ? (latencyMs) => streamOutcome(CUT_BEFORE_OUTPUT, admission.tariff, admission.estimate, hold, latencyMs, covered)
       : undefined,
   })
 
@@ -70,7 +71,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     const body = x.stream(answer.res.body, {
       idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
       signal: answer.signal,
-      onEnd: (facts) => owned.settle(streamOutcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed())),
+      onEnd: (facts) => owned.settle(streamOutcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered)),
     })
     return new Response(body, {
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned), ...clampHeaders(admission) },
