@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { estimateResponses, outputBound } from '../budget/estimate'
+import { estimateResponses, outputBound, type TokenEstimate } from '../budget/estimate'
 import { badRequest, forbidden, notFound } from '../http/errors'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseBlockedUser } from '../keys/blocked-user'
@@ -68,19 +68,21 @@ export const responsesRoutes = (services: Services) => {
    * billed hosted tools are offered without it (src/pricing/features.ts), and with cap-output on, the bound
    * the estimate used as `max_output_tokens`. It is billed by the response: its usage, the hosted tool calls
    * in its output and the tier that served it. A response it stores is recorded for the billed user as soon
-   * as it is created, its context size once it ends.
+   * as it is created, with its context size: the request's worst case (its estimate) until the response
+   * reports its usage — a stream cut before that never does — so that a request chained on it, or on its
+   * conversation, is never held for less context than the provider will bill it.
    */
-  function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string) => Exchange {
-    return (model, userId) => {
+  function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, estimate: TokenEstimate) => Exchange {
+    return (model, userId, estimate) => {
       const upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
       if (config.cap_output_tokens) upstreamBody.max_output_tokens = outputBound(body.max_output_tokens, 1, config.default_max_output_tokens)
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
         const usage = responsesUsage(response.usage)
-        const contextTokens = usage ? usage.promptTokens + usage.completionTokens : null
-        const where = { userId, provider: model.providerName, model: model.canonical }
-        owners.record({ id: response.id, kind: 'response', contextTokens, ...where })
-        if (typeof response.conversation?.id === 'string') owners.record({ id: response.conversation.id, kind: 'conversation', contextTokens: null, ...where })
+        const contextTokens = usage ? usage.promptTokens + usage.completionTokens : estimate.inputTokens + estimate.outputTokens
+        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens }
+        owners.record({ id: response.id, kind: 'response', ...where })
+        if (typeof response.conversation?.id === 'string') owners.record({ id: response.conversation.id, kind: 'conversation', ...where })
       }
       return {
         path: '/responses',
@@ -95,15 +97,36 @@ export const responsesRoutes = (services: Services) => {
     }
   }
 
-  /** The stored ids a request names must be its user's; a chained response's context is part of its input. */
-  async function contextOf(body: ResponsesBody, caller: Caller): Promise<number> {
+  /**
+   * The stored ids a request names must be its user's (404 otherwise). The context they bring in — the
+   * conversation's items, the chained response's input and output — is part of the request's input: its
+   * size in tokens, or null when one of them was recorded without a size (by a version before sizes were
+   * kept for conversations, or for responses whose stream broke before their usage).
+   */
+  async function contextOf(body: ResponsesBody, caller: Caller): Promise<number | null> {
     const owner = ownerFor(caller, body.user)
+    const named: Array<[StoredKind, string]> = []
     const conversation = conversationId(body.conversation)
-    if (conversation !== undefined && !(await owners.find(conversation, 'conversation', owner))) throw notStored('conversation', conversation)
-    if (!body.previous_response_id) return 0
-    const previous = await owners.find(body.previous_response_id, 'response', owner)
-    if (!previous) throw notStored('response', body.previous_response_id)
-    return previous.contextTokens ?? 0
+    if (conversation !== undefined) named.push(['conversation', conversation])
+    if (body.previous_response_id) named.push(['response', body.previous_response_id])
+    let tokens: number | null = 0
+    for (const [kind, id] of named) {
+      const stored = await owners.find(id, kind, owner)
+      if (!stored) throw notStored(kind, id)
+      tokens = tokens === null || stored.contextTokens === null ? null : tokens + stored.contextTokens
+    }
+    return tokens
+  }
+
+  /** A context the gateway cannot size cannot be held for: refused before any hold, like a price it does not know. */
+  async function sizedContextOf(body: ResponsesBody, caller: Caller): Promise<number> {
+    const tokens = await contextOf(body, caller)
+    if (tokens === null)
+      throw badRequest(
+        'The size of the stored context this request continues (its conversation or previous response) is not known to the gateway, so its cost cannot be held: start a new conversation, or send the input again.',
+        'context_size_unknown',
+      )
+    return tokens
   }
 
   /** The provider that keeps a stored response this caller's user made (404 for anyone else). */
@@ -148,7 +171,7 @@ export const responsesRoutes = (services: Services) => {
           : route === 'chat' ? responsesViaChat(body, target!, config) : null
         const native = translated ? null : openAIResponsesFeatures(body, bounds)
         const caller = authenticated(requestState(request))
-        const contextTokens = translated ? 0 : await contextOf(body, caller)
+        const contextTokens = translated ? 0 : await sizedContextOf(body, caller)
         const stream = body.stream === true
         const admission = await admitRequest(services, request, server, {
           model: body.model,
@@ -159,7 +182,9 @@ export const responsesRoutes = (services: Services) => {
           features: translated ? translated.features : native!.features,
         })
         using hold = admission.hold
-        const exchange = translated ? translated.exchangeFor(admission.model) : responsesNative(native!.body)(admission.model, admission.userId)
+        const exchange = translated
+          ? translated.exchangeFor(admission.model)
+          : responsesNative(native!.body)(admission.model, admission.userId, admission.estimate)
         const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
         if (translated && translated.dropped.length > 0) res.headers.set(DROPPED_TOOLS_HEADER, translated.dropped.join(', '))
         return res

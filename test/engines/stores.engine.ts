@@ -23,6 +23,7 @@ export const SUITES_ON_BOTH_STORES = [
   'console-sessions',
   'alerts',
   'billed-features',
+  'responses-context',
 ]
 
 let pg: TestPostgres

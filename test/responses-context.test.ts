@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { startTestGateway, type TestGateway } from './support/gateway'
+import { jsonResponse, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { settledRow } from './support/settled-row'
+
+/**
+ * A Responses request that continues stored context — `previous_response_id`, or a `conversation` — sends
+ * the provider far more input than its own body: the provider bills the stored items again. The hold must
+ * cover them, or concurrent requests could together pass the budget, which cap-output promises never
+ * happens (SPEC §6). Rates: $1 per million input tokens, $2 per million output (1 and 2 micro-USD a token).
+ */
+let upstream: ScriptedUpstream
+let gw: TestGateway
+
+beforeAll(async () => {
+  upstream = startScriptedUpstream()
+  gw = await startTestGateway({
+    config: {
+      providers: scriptedProviders(upstream),
+      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
+      cap_output_tokens: true,
+      default_max_output_tokens: 64,
+    },
+  })
+})
+afterAll(async () => {
+  await gw.stop()
+  await upstream.stop()
+})
+beforeEach(() => {
+  upstream.calls.length = 0
+})
+
+const event = (data: Record<string, unknown>) => `event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`
+const usage = (input: number, output: number) => ({
+  input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output,
+})
+const answer = (id: string, u: ReturnType<typeof usage>, extra: Record<string, unknown> = {}) =>
+  jsonResponse({
+    id, object: 'response', status: 'completed', model: 'm', usage: u, ...extra,
+    output: [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'ok', annotations: [] }] }],
+  })
+
+const post = (secret: string, body: Record<string, unknown>) =>
+  fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+describe('the stored context a request continues is held for', () => {
+  test('a response whose stream broke before its usage is sized at its worst case: chained requests cannot together pass the budget', async () => {
+    const { secret } = await gw.userWithKey({ id: 'ctx-broken', max_budget: 1 })
+    // Created and stored by the provider, then broken off before any output or usage (so it is free).
+    upstream.answer(() => sseResponse([event({ type: 'response.created', sequence_number: 0, response: { id: 'resp_big', object: 'response', status: 'in_progress', model: 'm', output: [], usage: null } })]))
+    await (await post(secret, { model: 'plain:m', input: 'x'.repeat(590_000), stream: true })).text()
+    await gw.settled()
+    expect(gw.query(`SELECT context_tokens FROM stored_responses WHERE id = 'resp_big'`)[0].context_tokens).toBeGreaterThanOrEqual(590_000)
+
+    // The provider bills the stored 590,000 tokens again on each chained request: $0.59 each.
+    upstream.answer(() => answer(`resp_${crypto.randomUUID()}`, usage(590_010, 1)))
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const res = await post(secret, { model: 'plain:m', input: 'and?', previous_response_id: 'resp_big', max_output_tokens: 16 })
+        await res.text()
+        return res.status
+      }),
+    )
+    await gw.settled()
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1)
+    expect(statuses.filter((s) => s === 402)).toHaveLength(9)
+    expect(upstream.calls.length).toBe(2)
+    const user = (await gw.admin('GET', '/v1/users/ctx-broken')).body
+    expect(user.spend).toBeLessThanOrEqual(user.max_budget)
+    expect(user.reserved).toBe(0)
+  })
+
+  test('a conversation is sized by its latest response: the next request in it is held for everything it holds', async () => {
+    const { secret } = await gw.userWithKey({ id: 'ctx-conversation', max_budget: 10 })
+    // The answer names the conversation it was stored in (as OpenAI's does when one is created for it).
+    upstream.answer(() => answer('resp_c1', usage(150_000, 50_000), { conversation: { id: 'conv_1' } }))
+    await settledRow(gw, 'ctx-conversation', async () => void (await (await post(secret, { model: 'plain:m', input: 'Start' })).text()))
+    expect(gw.query(`SELECT context_tokens FROM stored_responses WHERE id = 'conv_1'`)[0].context_tokens).toBe(200_000)
+
+    upstream.answer(() => answer('resp_c2', usage(200_010, 5), { conversation: { id: 'conv_1' } }))
+    const next = await settledRow(gw, 'ctx-conversation', async () => {
+      expect((await post(secret, { model: 'plain:m', input: 'Go on', conversation: 'conv_1' })).status).toBe(200)
+    })
+    // Held for the conversation's 200,000 tokens at the input rate, besides the request's own input and output.
+    expect(next.reserved).toBeGreaterThanOrEqual(200_000 + 64 * 2)
+    expect(next.cost).toBe(200_010 + 5 * 2)
+    expect(gw.query(`SELECT context_tokens FROM stored_responses WHERE id = 'conv_1'`)[0].context_tokens).toBe(200_015)
+  })
+
+  test('a stored id recorded without a size (as earlier versions recorded every conversation) is refused before any hold or call', async () => {
+    const { secret } = await gw.userWithKey({ id: 'ctx-unknown', max_budget: 10 })
+    gw.exec(
+      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at) VALUES ('conv_old', 'conversation', 'ctx-unknown', 'plain', 'plain:m', NULL, 1)`,
+    )
+    const res = await post(secret, { model: 'plain:m', input: 'Go on', conversation: 'conv_old' })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('context_size_unknown')
+    expect(upstream.calls.length).toBe(0)
+    await gw.settled()
+    expect(gw.query(`SELECT count(*) AS n FROM usage WHERE user_id = 'ctx-unknown'`)[0].n).toBe(0)
+  })
+})
