@@ -183,6 +183,26 @@ describe('admin session', () => {
       await limited.stop()
     }
   })
+
+  test('an IPv6 client is limited by its /64: a new address of the same /64 per attempt does not escape', async () => {
+    const limited = await startTestGateway({ mock, config: { trust_proxy: true } })
+    try {
+      const attempt = (from: string) =>
+        fetch(`${limited.url}/v1/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin: limited.url, 'x-forwarded-for': from },
+          body: JSON.stringify({ key: 'guess-0123456789abcdef-0123456789abcdef' }),
+        })
+      const statuses = []
+      for (let i = 1; i <= 12; i++) statuses.push((await attempt(`2001:db8:5:6::${i.toString(16)}`)).status)
+      expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true)
+      expect(statuses.slice(10)).toEqual([429, 429])
+      // Another /64 is another client.
+      expect((await attempt('2001:db8:5:7::1')).status).toBe(401)
+    } finally {
+      await limited.stop()
+    }
+  })
 })
 
 describe('session expiry', () => {

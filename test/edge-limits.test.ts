@@ -176,6 +176,26 @@ describe('client IP behind a trusted proxy', () => {
     const other = await send(`${proxied.url}/health`, { headers: { 'x-forwarded-for': `${client}, 192.0.2.21` } })
     expect(other.status).toBe(200)
   })
+
+  test('an IPv6 client counts by its /64, as the request log groups it: a new address per request does not escape', async () => {
+    const statuses: number[] = []
+    for (let i = 1; i <= 10; i++) {
+      // One subscriber's /64, a new address each time (as a host with privacy addresses may), with bad keys.
+      const res = await send(`${proxied.url}/v1/models`, { headers: { 'x-forwarded-for': `2001:db8:1:2::${i.toString(16)}`, authorization: 'Bearer tg-bad' } })
+      statuses.push(res.status)
+    }
+    expect(statuses).toEqual([...Array(3).fill(401), ...Array(7).fill(429)])
+    await proxied.settled()
+    const sources = proxied.query(`SELECT DISTINCT client_ip FROM api_request_log WHERE client_ip LIKE '2001:db8:1:2%'`).map((r: any) => r.client_ip)
+    expect(sources).toEqual(['2001:db8:1:2::/64'])
+    // The next /64 is another subscriber.
+    expect((await send(`${proxied.url}/health`, { headers: { 'x-forwarded-for': '2001:db8:1:3::1' } })).status).toBe(200)
+  })
+
+  test('an IPv4-mapped IPv6 address counts as its IPv4 address', async () => {
+    for (let i = 0; i < 3; i++) expect((await send(`${proxied.url}/health`, { headers: { 'x-forwarded-for': '::ffff:192.0.2.40' } })).status).toBe(200)
+    expect((await send(`${proxied.url}/health`, { headers: { 'x-forwarded-for': '192.0.2.40' } })).status).toBe(429)
+  })
 })
 
 describe('without rate limiting configured', () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { SqliteStore } from '../src/store/sqlite/store'
-import { RequestLog, refusalSource } from '../src/records/request-log'
+import { clientSource } from '../src/http/client-source'
+import { RequestLog } from '../src/records/request-log'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
 
@@ -69,14 +70,14 @@ describe('requests refused before a key is known', () => {
 
 describe('the aggregation', () => {
   test('sources: an IPv4 address as is, an IPv4-mapped one as IPv4, an IPv6 one by its /64', () => {
-    expect(refusalSource('203.0.113.9')).toBe('203.0.113.9')
-    expect(refusalSource('::ffff:203.0.113.9')).toBe('203.0.113.9')
-    expect(refusalSource('2001:db8::1')).toBe('2001:db8::/64')
-    expect(refusalSource('2001:DB8:0:0:1::1')).toBe('2001:db8::/64')
-    expect(refusalSource('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64')
-    expect(refusalSource('fe80::1%eth0')).toBe('fe80::/64')
-    expect(refusalSource('::1')).toBe('::/64')
-    expect(refusalSource(null)).toBe(null)
+    expect(clientSource('203.0.113.9')).toBe('203.0.113.9')
+    expect(clientSource('::ffff:203.0.113.9')).toBe('203.0.113.9')
+    expect(clientSource('2001:db8::1')).toBe('2001:db8::/64')
+    expect(clientSource('2001:DB8:0:0:1::1')).toBe('2001:db8::/64')
+    expect(clientSource('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64')
+    expect(clientSource('fe80::1%eth0')).toBe('fe80::/64')
+    expect(clientSource('::1')).toBe('::/64')
+    expect(clientSource(null)).toBe(null)
   })
 
   test('a new interval opens a new row; every request is counted', async () => {

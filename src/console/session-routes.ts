@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
+import { clientSource } from '../http/client-source'
 import { GcraLimiter } from '../http/gcra'
 import { forbidden, rateLimited, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
@@ -22,7 +23,7 @@ const sessionInfo = (kind: SessionKind, csrfToken: string, expiresAt: number, ke
 /**
  * The console's sign-in: a key exchanged once for a session cookie (HttpOnly, SameSite=Strict, Secure over
  * HTTPS), so that the browser never keeps the key. Sign-in needs this site's Origin (no login CSRF) and
- * is rate limited per client address.
+ * is rate limited per client address (an IPv6 one by its /64).
  */
 export const sessionRoutes = (services: Services, sessions: SessionStore) => {
   const { config, keys } = services
@@ -38,7 +39,7 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
       async ({ body, request, set }) => {
         if (!isSameOrigin(request, config.trust_proxy)) throw forbidden('origin_mismatch', 'Sign in from the console of this gateway.')
         const state = requestState(request)
-        const decision = attempts.hit(state.clientIp ?? 'unknown', config.console_sign_ins_per_min)
+        const decision = attempts.hit(clientSource(state.clientIp) ?? 'unknown', config.console_sign_ins_per_min)
         if (!decision.allowed) throw rateLimited(decision.retryAfter, 'Too many sign-in attempts; wait a minute.')
         let started
         if (isMaster(body.key)) started = { kind: 'admin' as const, ...(await sessions.create('admin', null)), keyId: null }

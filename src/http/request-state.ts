@@ -13,6 +13,8 @@ export interface RequestState {
   readonly path: string
   clientIp: string | null
   caller?: Caller
+  /** The hash of the virtual key the caller sent in a header: checked again once the body is in. */
+  keyHash?: string
   /** Set when the caller came in with a console session cookie rather than a key. */
   session?: ConsoleSession
   /** Billed user, once known; for the request log. */

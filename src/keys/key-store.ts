@@ -30,7 +30,11 @@ export class KeyStore {
    * SQLite, any key) is answered at once; a Postgres lookup is a promise.
    */
   verify(secret: string, now = Date.now()): KeyCaller | null | Promise<KeyCaller | null> {
-    const hash = hashKey(secret)
+    return this.verifyHash(hashKey(secret), now)
+  }
+
+  /** `verify` for a secret already hashed: what a request's key is checked again by once its body is in. */
+  verifyHash(hash: string, now = Date.now()): KeyCaller | null | Promise<KeyCaller | null> {
     const entry = this.cache.get(hash)
     if (entry && now - entry.fetchedAt <= this.ttlMs) return callerOf(entry, now)
     const row = this.store.findKey(hash)

@@ -3,9 +3,9 @@ import { acceptsSession, SESSION_PATH, sessionOf } from '../console/session-auth
 import type { SessionStore } from '../console/sessions'
 import { forbidden, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
-import { MASTER, type Caller } from '../keys/caller'
+import { MASTER, type Caller, type KeyCaller } from '../keys/caller'
 import type { KeyStore } from '../keys/key-store'
-import { createMasterKeyCheck } from '../keys/secret'
+import { createMasterKeyCheck, hashKey } from '../keys/secret'
 
 // /metrics checks its own credential (the master key or the metrics token) and is off by default.
 // /ui is the console's page and its assets; what it shows comes from the API, behind a session.
@@ -54,6 +54,12 @@ function admit(state: ReturnType<typeof requestState>, caller: Caller | null): v
   }
 }
 
+/** The key as it is now: its request goes on with these allowed models, limits and settings, or is refused as at the edge. */
+function readmit(state: ReturnType<typeof requestState>, caller: KeyCaller | null): void {
+  if (!caller) throw unauthorized()
+  state.caller = caller
+}
+
 /**
  * Signing in to the console is how a browser gets a credential: the route checks its own Origin and rate
  * limit. Asking whether one is signed in answers either way (the console's first call).
@@ -63,6 +69,12 @@ const isSignIn = (path: string, method: string) => (method === 'POST' || method 
 /**
  * A key in a header, on every route; or, on the admin API and the self-service routes only (never on
  * inference), a console session cookie. The header path is the hot one and is tried first.
+ *
+ * A header key is checked again once the body is in, before the route's handler: a body may take as long as
+ * its client likes to arrive, and the key may be revoked, rotated away, expired or narrowed meanwhile. The
+ * key store's cache is what revoke, rotate and edits (here or, through the change feed, on another replica)
+ * invalidate, so the second check is a map lookup unless the key changed (or its entry outlived the TTL,
+ * as on any request).
  */
 export const auth = (options: { masterKey: string; keys: KeyStore; sessions: SessionStore; trustProxy: boolean }) => {
   const isMaster = createMasterKeyCheck(options.masterKey)
@@ -73,7 +85,8 @@ export const auth = (options: { masterKey: string; keys: KeyStore; sessions: Ses
       const secret = credentialOf(request.headers)
       if (secret) {
         if (isMaster(secret)) return admit(state, MASTER)
-        const caller = options.keys.verify(secret)
+        state.keyHash = hashKey(secret)
+        const caller = options.keys.verifyHash(state.keyHash)
         // A key the cache does not hold, on Postgres, is a query away: only then is this hook async.
         if (caller instanceof Promise) return caller.then((c) => admit(state, c))
         return admit(state, caller)
@@ -84,5 +97,11 @@ export const auth = (options: { masterKey: string; keys: KeyStore; sessions: Ses
         state.session = session
         admit(state, session.caller)
       })
+    })
+    .onBeforeHandle({ as: 'global' }, async ({ request }) => {
+      const state = requestState(request)
+      if (state.keyHash === undefined) return
+      const caller = options.keys.verifyHash(state.keyHash)
+      readmit(state, caller instanceof Promise ? await caller : caller)
     })
 }

@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { clientSource } from '../http/client-source'
 import { GcraLimiter, type RateDecision, type RateLimiter } from '../http/gcra'
 import { rateLimited } from '../http/errors'
 import { requestState } from '../http/request-state'
@@ -19,8 +20,9 @@ function report(request: Request, headers: HeaderBag, decision: RateDecision): v
 }
 
 /**
- * Per client IP, counted before authentication so that a flood of bad keys is limited too. In memory,
- * each process counts on its own; with Redis (src/redis/rate-limiter.ts) every replica shares the count.
+ * Per client IP (an IPv6 client by its /64: src/http/client-source.ts), counted before authentication so
+ * that a flood of bad keys is limited too. In memory, each process counts on its own; with Redis
+ * (src/redis/rate-limiter.ts) every replica shares the count, under the same client key.
  * The in-memory limiter answers synchronously, and its hook stays synchronous: Elysia awaits an async one.
  */
 export const ipRateLimit = (perMinute: number | undefined, limiter: RateLimiter = new GcraLimiter()) =>
@@ -47,7 +49,7 @@ export const ipRateLimit = (perMinute: number | undefined, limiter: RateLimiter 
 
 const MONITORING = new Set(['/health', '/metrics'])
 
-const clientOf = (request: Request) => requestState(request).clientIp ?? 'unknown'
+const clientOf = (request: Request) => clientSource(requestState(request).clientIp) ?? 'unknown'
 
 /** A key's own `rpm_limit`, after authentication (which is what tells us the key). */
 export const keyRateLimit = (limiter: RateLimiter = new GcraLimiter()) =>

@@ -98,6 +98,15 @@ describe('rate limits shared through Redis', () => {
     expect(passed).toBeLessThanOrEqual(perMinute + Math.ceil(elapsed / (60_000 / perMinute)) + 1)
     expect(answers.filter((r) => r.status === 429).length).toBe(answers.length - passed)
   })
+
+  test('an IPv6 client is one count per /64 on every process: another address of it, on another replica, draws on the same allowance', async () => {
+    const remaining = async (url: string, ip: string) => Number((await fetch(`${url}/health`, { headers: { 'x-forwarded-for': ip } })).headers.get('x-ratelimit-remaining'))
+    const first = await remaining(replicas[0]!.url, '2001:db8:77:1::1')
+    expect(await remaining(replicas[1]!.url, '2001:db8:77:1::2')).toBe(first - 1)
+    expect(await remaining(replicas[2]!.url, '2001:db8:77:1:aaaa:bbbb:cccc:dddd')).toBe(first - 2)
+    // Another /64 is another client.
+    expect(await remaining(replicas[1]!.url, '2001:db8:77:2::1')).toBe(first)
+  })
 })
 
 describe('changes reach every replica at once (Redis pub/sub)', () => {
@@ -112,6 +121,37 @@ describe('changes reach every replica at once (Redis pub/sub)', () => {
     const onC = within(1_000, async () => (await models(c.url, secret, clientIp())).status === 401)
     expect(await onB).toBeLessThan(1_000)
     expect(await onC).toBeLessThan(1_000)
+  })
+
+  test('a key revoked through A while a request body is still arriving at B: B refuses it once the body is in, and calls no provider', async () => {
+    const [a, b] = replicas as [SpawnedGateway, SpawnedGateway]
+    const { secret, keyId } = await a.userWithKey({ id: 'revoked-in-flight' })
+    const ip = clientIp()
+    const bytes = new TextEncoder().encode(JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }))
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    mock.reset()
+    // B verifies (and caches) the key as the request arrives; the body waits.
+    const pending = fetch(`${b.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'x-forwarded-for': ip },
+      body: new ReadableStream<Uint8Array>({
+        async start(c) {
+          c.enqueue(bytes.slice(0, 10))
+          await gate
+          c.enqueue(bytes.slice(10))
+          c.close()
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit)
+    await Bun.sleep(100)
+    expect((await a.admin('DELETE', `/v1/keys/${keyId}`)).status).toBe(200)
+    expect(await within(1_000, async () => (await models(b.url, secret, clientIp())).status === 401)).toBeLessThan(1_000)
+    release()
+    const res = await pending
+    await res.arrayBuffer()
+    expect({ status: res.status, upstreamCalls: mock.calls.length }).toEqual({ status: 401, upstreamCalls: 0 })
   })
 
   test('a rotated key: the old secret is refused by the other replicas within 1 s', async () => {

@@ -2,8 +2,8 @@ import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
+import { clientSource } from '../../http/client-source'
 import { notFound } from '../../http/errors'
-import { refusalSource } from '../../records/request-log'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
 import { idCursor, pageQuery, toPage } from './pagination'
@@ -178,7 +178,7 @@ export const recordRoutes = (services: Services) => {
           method: query.method?.toUpperCase(),
           route: query.route,
           // An address also finds the refusals counted under its source (an IPv6 address's /64).
-          client_ips: query.client_ip ? [query.client_ip, refusalSource(query.client_ip)!] : undefined,
+          client_ips: query.client_ip ? [query.client_ip, clientSource(query.client_ip)!] : undefined,
           since: query.since,
           until: query.until,
           limit: query.limit,
