@@ -24,6 +24,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alerts',
   'billed-features',
   'responses-context',
+  'key-in-flight',
 ]
 
 let pg: TestPostgres
