@@ -98,6 +98,29 @@ describe('a stream that closes without usage after some output is charged the es
     expect(row.cost).toBe(row.reserved)
   })
 
+  // A usage on a chunk that still has choices counts only the output up to it: here 1 token of the 1,000 words after.
+  const EARLY_USAGE = openAIEvent({
+    id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+    usage: { prompt_tokens: 20, completion_tokens: 1, total_tokens: 21 },
+  })
+  const WORDS = openAIEvent({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'word '.repeat(1_000) } }] })
+
+  test('chat → openai: a usage on the first chunk, 1,000 words, then closed without [DONE]', async () => {
+    upstream.answer(() => sseResponse([EARLY_USAGE, WORDS]))
+    const row = await settledRow(gw, 'team-edges', async () => {
+      expect((await streamThrough(ROUTES[0]!)).status).toBe(200)
+    })
+    expect(row).toMatchObject({ status: 'error', cost: row.reserved })
+  })
+
+  test('chat → openai: a usage on the first chunk, 1,000 words, then [DONE] with no later usage', async () => {
+    upstream.answer(() => sseResponse([EARLY_USAGE, WORDS, openAIEvent('[DONE]')]))
+    const row = await settledRow(gw, 'team-edges', async () => {
+      expect((await streamThrough(ROUTES[0]!)).status).toBe(200)
+    })
+    expect(row).toMatchObject({ status: 'ok', cost: row.reserved })
+  })
+
   test('messages → anthropic: one text delta, then closed', async () => {
     upstream.answer(() =>
       sseResponse([
