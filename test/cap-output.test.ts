@@ -7,13 +7,17 @@ import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedCa
  * With cap-output on, every provider is sent, in the field it reads, the output bound the estimate used,
  * so that spend can never pass max_budget. The OpenAI-compatible provider here reads only `max_tokens`
  * (as vLLM and Ollama do) and the Anthropic one only its `max_tokens`; uncapped, both write far more
- * than any client asked for.
+ * than any client asked for. With it off, the two chat maxima go upstream as they came, and the hold
+ * covers the larger.
  */
 const DEFAULT_MAX = 20
 const UNCAPPED_OUTPUT = 10_000
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
+
+// 100 micro-USD per output token: an uncapped answer costs $1, far past any budget below.
+const PRICING = { 'plain:m': { input_per_million: 1, output_per_million: 100 }, 'ant:m': { input_per_million: 1, output_per_million: 100 } }
 
 /** Output as long as the field this provider reads allows, else UNCAPPED_OUTPUT tokens. */
 function answerUpToMaxTokens({ path, body }: ScriptedCall): Response {
@@ -35,8 +39,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     config: {
       providers: scriptedProviders(upstream),
-      // 100 micro-USD per output token: an uncapped answer costs $1, far past any budget below.
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 100 }, 'ant:m': { input_per_million: 1, output_per_million: 100 } },
+      pricing: PRICING,
       cap_output_tokens: true,
       default_max_output_tokens: DEFAULT_MAX,
     },
@@ -82,7 +85,7 @@ describe('the upstream receives the bound the estimate used, in the field it rea
     expect(await upstreamMax(chat, { model: 'plain:m', max_completion_tokens: 5 })).toEqual({ max_tokens: 5, max_completion_tokens: undefined })
   })
 
-  test('chat → OpenAI-compatible: both set, the one the estimate used (max_completion_tokens) wins', async () => {
+  test('chat → OpenAI-compatible: both set, the one OpenAI reads first (max_completion_tokens) wins; the hold covers the larger', async () => {
     expect(await upstreamMax(chat, { model: 'plain:m', max_tokens: 50, max_completion_tokens: 5 })).toEqual({ max_tokens: 5, max_completion_tokens: undefined })
   })
 
@@ -101,6 +104,42 @@ describe('the upstream receives the bound the estimate used, in the field it rea
   test('messages → OpenAI-compatible and → Anthropic: the client\'s max_tokens', async () => {
     expect(await upstreamMax('/v1/messages', { model: 'plain:m', max_tokens: 5 })).toEqual({ max_tokens: 5, max_completion_tokens: undefined })
     expect((await upstreamMax('/v1/messages', { model: 'ant:m', max_tokens: 5 })).max_tokens).toBe(5)
+  })
+})
+
+describe('cap-output off: a chat request that sets both maxima is held at the larger, since the provider may read either', () => {
+  let uncapped: TestGateway
+  let n = 0
+  beforeAll(async () => {
+    uncapped = await startTestGateway({ config: { providers: scriptedProviders(upstream), pricing: PRICING, default_max_output_tokens: DEFAULT_MAX } })
+  })
+  afterAll(() => uncapped.stop())
+
+  /** A fresh user with this budget sends one chat request; its status, and the budget its hold leaves (X-Budget-Remaining). */
+  async function chatAs(maxBudget: number, max: Record<string, unknown>) {
+    const { secret } = await uncapped.userWithKey({ id: `uncapped-${++n}`, max_budget: maxBudget })
+    const res = await fetch(uncapped.url + '/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'plain:m', messages: [{ role: 'user', content: 'hi' }], ...max }),
+    })
+    await res.arrayBuffer()
+    return { status: res.status, remaining: res.headers.get('x-budget-remaining') }
+  }
+
+  test('the hold of both is the hold of the larger alone, whichever field holds it', async () => {
+    // Input: 8 tokens of overhead + "role" "user" "hi" = 18 micro-USD; output 100 tokens × 100.
+    const held100 = (1 - (18 + 100 * 100) / 1e6).toFixed(6)
+    expect(await chatAs(1, { max_tokens: 100 })).toEqual({ status: 200, remaining: held100 })
+    expect(await chatAs(1, { max_completion_tokens: 1, max_tokens: 100 })).toEqual({ status: 200, remaining: held100 })
+    expect(await chatAs(1, { max_completion_tokens: 100, max_tokens: 1 })).toEqual({ status: 200, remaining: held100 })
+    expect(await chatAs(1, { max_completion_tokens: 1, max_tokens: null })).toEqual({ status: 200, remaining: (1 - (18 + 100) / 1e6).toFixed(6) })
+  })
+
+  test('a budget that covers max_completion_tokens but not the max_tokens a max_tokens server reads is a 402, and the provider is not called', async () => {
+    upstream.calls.length = 0
+    expect((await chatAs(0.005, { max_completion_tokens: 1, max_tokens: 100 })).status).toBe(402)
+    expect(upstream.calls).toHaveLength(0)
   })
 })
 

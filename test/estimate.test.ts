@@ -60,10 +60,14 @@ describe('estimateChat', () => {
     expect(chat([{ type: 'file', file: { file_id: 'file-abc123' } }]).inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + MEDIA)
   })
 
-  test('output: the request max (max_completion_tokens first), else the default, times n', () => {
+  test('output: the request max (the larger of max_completion_tokens and max_tokens, which a provider may read instead), else the default, times n', () => {
     expect(chat('hi').outputTokens).toBe(DEFAULT_OUT)
     expect(chat('hi', { max_tokens: 10 }).outputTokens).toBe(10)
-    expect(chat('hi', { max_tokens: 10, max_completion_tokens: 7 }).outputTokens).toBe(7)
+    expect(chat('hi', { max_completion_tokens: 7 }).outputTokens).toBe(7)
+    expect(chat('hi', { max_tokens: 10, max_completion_tokens: 7 }).outputTokens).toBe(10)
+    expect(chat('hi', { max_tokens: 7, max_completion_tokens: 10 }).outputTokens).toBe(10)
+    expect(chat('hi', { max_tokens: null, max_completion_tokens: 7 }).outputTokens).toBe(7)
+    expect(chat('hi', { max_tokens: 10, max_completion_tokens: null }).outputTokens).toBe(10)
     expect(chat('hi', { max_tokens: 10, n: 3 }).outputTokens).toBe(30)
     expect(chat('hi', { n: 2 }).outputTokens).toBe(2 * DEFAULT_OUT)
     expect(chat('hi', { max_tokens: null }).outputTokens).toBe(DEFAULT_OUT)

@@ -47,6 +47,24 @@ describe('OpenAI stream meter', () => {
     expect(text).toContain('"code":"upstream_error"')
   })
 
+  test('a usage on a chunk that still has choices (continuous usage stats) does not finish the stream, and stands for it only until more output comes', async () => {
+    const withUsage = (content: string, completion: number) =>
+      `data: {"choices":[{"index":0,"delta":{"content":"${content}"}}],"usage":{"prompt_tokens":7,"completion_tokens":${completion}}}`
+    const latest = await meter([`${withUsage('Hel', 1)}\n\n${withUsage('lo', 2)}\n\n`])
+    expect(latest.facts).toEqual({ end: 'truncated', usage: { promptTokens: 7, completionTokens: 2, cachedTokens: 0 }, deliveredOutputBytes: 5 })
+    const outputAfter = await meter([`${withUsage('Hel', 1)}\n\n${delta('lo')}\n\n`])
+    expect(outputAfter.facts).toEqual({ end: 'truncated', usage: null, deliveredOutputBytes: 5 })
+    const thenDone = await meter([`${withUsage('Hel', 1)}\n\n${delta('lo')}\n\ndata: [DONE]\n\n`])
+    expect(thenDone.facts).toEqual({ end: 'done', usage: null, deliveredOutputBytes: 5 })
+    // Passed on as they came: only a usage chunk without choices is OpenAI's last one, dropped unless asked for.
+    expect(latest.text).toContain('"completion_tokens":2')
+  })
+
+  test('the usage chunk without choices finishes the stream, [DONE] or not', async () => {
+    const { facts } = await meter([`${delta('Hello')}\n\n${usage}\n\n`])
+    expect(facts).toEqual({ end: 'done', usage: { promptTokens: 7, completionTokens: 3, cachedTokens: 2 }, deliveredOutputBytes: 5 })
+  })
+
   test('an event that is not JSON stops the stream: nothing after it is passed on, an error event ends it', async () => {
     const { text, facts } = await meter([`${delta('ok')}\n\ndata: {not json\n\n${delta('never')}\n\ndata: [DONE]\n\n`])
     expect(facts.end).toBe('failed')

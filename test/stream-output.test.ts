@@ -175,6 +175,24 @@ describe('a stream cut by its client before the usage pays for the output it del
     expect(row.cost).toBe(inputEstimate(row.reserved) + (1 + 7 + 10 + 2) * 2)
   })
 
+  /** A chunk with output and a usage, as a server with continuous usage stats (vLLM) sends each one. */
+  const withUsage = (content: string, completionTokens: number) =>
+    openAIEvent({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: null }], usage: { prompt_tokens: 20, completion_tokens: completionTokens } })
+
+  test('OpenAI: a usage on an early chunk does not stand for the output after it', async () => {
+    upstream.answer(openStream([withUsage('', 1), openAIDelta({ content: 'word '.repeat(10) }), openAIDelta({ refusal: 'end' })]))
+    const row = await settledRow(gw, 'team-cut', () => readThenCut('/v1/chat/completions', 'plain:m', '"refusal"'))
+    expect(row.status).toBe('aborted')
+    expect(row.cost).toBe(inputEstimate(row.reserved) + (50 + 3) * 2)
+  })
+
+  test('OpenAI: a usage on every chunk (continuous usage stats) is billed as of the last chunk delivered', async () => {
+    upstream.answer(openStream([withUsage('Hello', 1), withUsage(' world', 2)]))
+    const row = await settledRow(gw, 'team-cut', () => readThenCut('/v1/chat/completions', 'plain:m', '"completion_tokens":2'))
+    expect(row.status).toBe('aborted')
+    expect(row.cost).toBe(20 + 2 * 2)
+  })
+
   test('Anthropic: a signature and a server tool call', async () => {
     upstream.answer(openStream([
       MESSAGE_START,

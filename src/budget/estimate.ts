@@ -55,15 +55,29 @@ export function contentTokens(content: unknown, mediaPartTokens: number): number
   return n
 }
 
+/** A max output a request set, or undefined when it set none that bounds anything. */
+const validMax = (max: unknown): number | undefined => (typeof max === 'number' && Number.isFinite(max) && max > 0 ? Math.ceil(max) : undefined)
+
 /** Output bound shared by both wire formats: the request's max, times the number of choices. */
 export function outputBound(max: unknown, choices: unknown, defaultMax: number): number {
-  const perChoice = typeof max === 'number' && Number.isFinite(max) && max > 0 ? Math.ceil(max) : defaultMax
+  const perChoice = validMax(max) ?? defaultMax
   const n = typeof choices === 'number' && Number.isInteger(choices) && choices > 1 ? choices : 1
   return perChoice * n
 }
 
-/** A chat request's own output max per choice: OpenAI reads `max_completion_tokens` first (`max_tokens` is its older name). */
+/** A chat request's own output max per choice as OpenAI reads it: `max_completion_tokens` first (`max_tokens` is its older name). */
 export const chatMaxTokens = (body: Record<string, unknown>): unknown => body.max_completion_tokens ?? body.max_tokens
+
+/**
+ * The output max per choice a chat request's hold covers. Both fields go upstream as they came, and
+ * servers differ in the one they read (vLLM and Ollama read `max_tokens`, OpenAI `max_completion_tokens`
+ * first), so when both are set the hold covers the larger.
+ */
+export function chatHeldMaxTokens(body: Record<string, unknown>): number | undefined {
+  const completion = validMax(body.max_completion_tokens)
+  const legacy = validMax(body.max_tokens)
+  return completion === undefined || legacy === undefined ? (completion ?? legacy) : Math.max(completion, legacy)
+}
 
 /**
  * The top-level bytes a request sends besides its messages: every field but `skip` (the messages, counted
@@ -93,7 +107,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   input += otherFieldTokens(body, CHAT_SETTINGS)
   return {
     inputTokens: input,
-    outputTokens: outputBound(chatMaxTokens(body), body.n, o.defaultMaxOutputTokens),
+    outputTokens: outputBound(chatHeldMaxTokens(body), body.n, o.defaultMaxOutputTokens),
   }
 }
 

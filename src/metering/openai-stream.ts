@@ -15,18 +15,32 @@ interface ChatChunk {
  * Chat completion chunks: output counted from the deltas (every kind: content, refusal, reasoning, tool
  * and legacy function calls, audio), usage from the chunk OpenAI sends last when asked
  * (`stream_options.include_usage`, which the gateway always sets upstream). That chunk is dropped unless
- * the client asked for it too.
+ * the client asked for it too. The stream is finished at `[DONE]` or at that last chunk: a usage chunk
+ * without choices.
  */
 class OpenAIChunkMeter implements EventMeter {
-  usage: TokenCounts | null = null
   deliveredOutputBytes = 0
   providerFailed = false
   private sawDone = false
+  private sawFinalUsage = false
+  private latestUsage: TokenCounts | null = null
+  private outputAfterUsage = false
 
   constructor(private readonly passUsage: boolean) {}
 
   get finished(): boolean {
-    return this.sawDone || this.usage !== null
+    return this.sawDone || this.sawFinalUsage
+  }
+
+  /**
+   * A usage counts what was generated up to the chunk that carries it: OpenAI's, in its last chunk,
+   * counts everything; a server with continuous usage stats (vLLM) sends a cumulative one on every chunk,
+   * that chunk's delta included. So the latest usage stands for the stream only if no output came after
+   * it. Otherwise the stream has no usage and is billed as one without (the estimate when it finished or
+   * was closed, the input estimate plus the output delivered when cut), never from the smaller count.
+   */
+  get usage(): TokenCounts | null {
+    return this.outputAfterUsage ? null : this.latestUsage
   }
 
   inspect(event: SseEvent): string | null {
@@ -41,11 +55,17 @@ class OpenAIChunkMeter implements EventMeter {
     if (chunk.error) this.providerFailed = true
     for (const choice of chunk.choices ?? []) {
       const d = choice?.delta
-      if (d && typeof d === 'object') this.deliveredOutputBytes += generatedBytes(d, 'audio') + audioOutputTokens(d.audio)
+      if (!d || typeof d !== 'object') continue
+      const bytes = generatedBytes(d, 'audio') + audioOutputTokens(d.audio)
+      this.deliveredOutputBytes += bytes
+      if (bytes > 0) this.outputAfterUsage = true
     }
     if (chunk.usage) {
-      this.usage = openAIUsage(chunk.usage, chunk.service_tier)
-      if (!this.passUsage && (!chunk.choices || chunk.choices.length === 0)) return ''
+      this.latestUsage = openAIUsage(chunk.usage, chunk.service_tier)
+      this.outputAfterUsage = false
+      const last = !chunk.choices || chunk.choices.length === 0
+      if (last) this.sawFinalUsage = true
+      if (!this.passUsage && last) return ''
     }
     return asIs
   }

@@ -2,9 +2,9 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { estimateEmbeddings } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
-import type { TokenCounts } from '../pricing/price'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
+import { embeddingsUsage } from '../translate/usage'
 import type { Services } from '../services'
 import { billingUser, modelName } from './schemas/fields'
 
@@ -22,10 +22,6 @@ export const embeddingsBody = z.looseObject({
   dimensions: z.number().int().positive().optional(),
   user: billingUser.optional(),
 })
-
-/** Embeddings are billed on their input alone. */
-const promptUsage = (answer: { usage?: { prompt_tokens?: number } | null }): TokenCounts | null =>
-  answer.usage ? { promptTokens: answer.usage.prompt_tokens ?? 0, completionTokens: 0, cachedTokens: 0 } : null
 
 export const embeddingsRoutes = (services: Services) => {
   const { config, providers } = services
@@ -45,7 +41,7 @@ export const embeddingsRoutes = (services: Services) => {
       return await relay({ request, admission, hold, stream: false, timeouts: config }, {
         path: '/embeddings',
         body: { ...body, model: admission.model.upstreamModel },
-        usageOf: promptUsage,
+        usageOf: (answer) => embeddingsUsage(answer.usage),
         reply: (_answer, text) => text,
       })
     },

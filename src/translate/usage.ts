@@ -25,9 +25,16 @@ export interface AnthropicUsage {
 
 const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0)
 
+/**
+ * A usage is only one when it has the counts its format always reports, as numbers: an object without
+ * them (`{}`, counts as strings, only a total) says nothing the gateway can bill, and read as zeros it
+ * would make the answer free. Such an answer is billed as one without usage.
+ */
+const reports = (n: unknown): boolean => typeof n === 'number'
+
 /** Audio tokens are part of the prompt and completion counts; the tier is the answer's `service_tier` (`fast` is OpenAI's name for `priority`). */
 export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unknown): TokenCounts | null => {
-  if (!u || typeof u !== 'object') return null
+  if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens)) return null
   const counts: TokenCounts = {
     promptTokens: count(u.prompt_tokens),
     completionTokens: count(u.completion_tokens),
@@ -42,6 +49,10 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
   return counts
 }
 
+/** Embeddings are billed on their input alone. */
+export const embeddingsUsage = (u: { prompt_tokens?: unknown } | undefined | null): TokenCounts | null =>
+  u && typeof u === 'object' && reports(u.prompt_tokens) ? { promptTokens: count(u.prompt_tokens), completionTokens: 0, cachedTokens: 0 } : null
+
 /** The service tier an OpenAI answer says served it, as the price book names it (`fast` is OpenAI's name for `priority`). */
 const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'string' ? undefined : tier === 'fast' ? 'priority' : tier)
 
@@ -52,7 +63,7 @@ const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'st
  * an answer without it used none.
  */
 export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCounts | null => {
-  if (!u || typeof u !== 'object') return null
+  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens)) return null
   const cacheRead = count(u.cache_read_input_tokens)
   const cacheWrite = count(u.cache_creation_input_tokens)
   const counts: TokenCounts = {
@@ -86,7 +97,7 @@ export interface ResponsesUsage {
  * tokens inside `output_tokens`: each token once, at its own rate.
  */
 export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCounts | null => {
-  if (!u || typeof u !== 'object') return null
+  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens)) return null
   const counts: TokenCounts = { promptTokens: count(u.input_tokens), completionTokens: count(u.output_tokens), cachedTokens: count(u.input_tokens_details?.cached_tokens) }
   const audioIn = count(u.input_tokens_details?.audio_tokens)
   const audioOut = count(u.output_tokens_details?.audio_tokens)
