@@ -201,6 +201,20 @@ describe('stored responses belong to the user that made them', () => {
     expect(await client.responses.retrieve(r.id).then(() => null, (e) => e.status)).toBe(404)
   })
 
+  test('a stored prompt or an item by reference, whose size the gateway cannot know, is refused before any hold or call', async () => {
+    const before = await spend()
+    for (const body of [
+      { model: 'mock:gpt-mock', input: 'hi', prompt: { id: 'pmpt_123', version: '2' } },
+      { model: 'mock:gpt-mock', input: [{ type: 'item_reference', id: 'msg_of_someone' }, { role: 'user', content: 'go on' }] },
+    ]) {
+      const error = await client.responses.create(body as OpenAI.Responses.ResponseCreateParamsNonStreaming).then(() => null, (e) => e)
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+      expect(error.code).toBe('unsized_stored_input')
+    }
+    expect(mock.calls.length).toBe(0)
+    expect((await spend()).reserved).toBe(before.reserved)
+  })
+
   test('a conversation id the gateway never saw created is 404', async () => {
     const error = await client.responses.create({ model: 'mock:gpt-mock', input: 'hi', conversation: 'conv_someone_elses' }).then(() => null, (e) => e)
     expect(error).toBeInstanceOf(OpenAI.NotFoundError)

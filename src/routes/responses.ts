@@ -14,6 +14,7 @@ import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
 import { DROPPED_TOOLS_HEADER } from '../translate/responses/hosted-tools'
+import { refuseUnsizedStoredInput } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
@@ -169,6 +170,7 @@ export const responsesRoutes = (services: Services) => {
         const translated = route === 'anthropic'
           ? responsesViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, webSearch, bounds })
           : route === 'chat' ? responsesViaChat(body, target!, config) : null
+        if (!translated) refuseUnsizedStoredInput(body)
         const native = translated ? null : openAIResponsesFeatures(body, bounds)
         const caller = authenticated(requestState(request))
         const contextTokens = translated ? 0 : await sizedContextOf(body, caller)

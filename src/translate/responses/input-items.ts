@@ -27,6 +27,23 @@ export function refuseStoredState(body: Json, target: string): void {
   if (ref >= 0) throw needs(`input[${ref}]`)
 }
 
+/**
+ * Input the provider keeps and the gateway never sees — a stored prompt template (`prompt: {id}`), an
+ * item by reference (`item_reference`, which may also name another user's item) — has no size the hold
+ * could cover, so a request naming it is refused before any hold. (An earlier response or conversation is
+ * different: the gateway recorded its size, see routes/responses.ts.)
+ */
+export function refuseUnsizedStoredInput(body: Json): void {
+  const unsized = (field: string, what: string) => badRequest(
+    `Invalid body: ${field}: ${what} is kept by the provider and its size is not known to the gateway, so its cost cannot be held; send its content as input instead.`,
+    'unsized_stored_input',
+  )
+  if (body.prompt != null) throw unsized('prompt', 'a stored prompt')
+  const items = Array.isArray(body.input) ? body.input : []
+  const ref = items.findIndex((item: Json) => item?.type === 'item_reference')
+  if (ref >= 0) throw unsized(`input[${ref}]`, 'an item by reference')
+}
+
 /** Text of a message's content: a string, or its text parts (input, output, refusal). */
 export function partsText(content: unknown): string | null {
   if (typeof content === 'string') return content
