@@ -188,6 +188,25 @@ describe('settle', () => {
     expect(db.$client.query('SELECT cost, reserved, status FROM usage').all()).toEqual([{ cost: 123, reserved: 700, status: 'ok' }])
   })
 
+  test('a settlement whose commit finds the file locked by another process is written once the lock is free, once', async () => {
+    addUser('u', 1000)
+    const h = reserveNow(hold('u', 700))
+    const locker = openDatabase(join(dir, 'ledger.db'))
+    db.$client.exec('PRAGMA busy_timeout = 0')
+    locker.$client.exec('BEGIN IMMEDIATE') // another process holds the write lock past the busy timeout
+    ledger.settle(h.taken, done(123))
+    ledger.settle(h.taken, done(456))
+    await Bun.sleep(50) // the lingering commit fails
+    expect(queueErrors.splice(0).map(String).every((e) => e.includes('locked'))).toBe(true)
+    expect(figures('u')).toMatchObject({ spend: 0, reserved: 700 })
+    locker.$client.exec('ROLLBACK')
+    locker.$client.close()
+    await Bun.sleep(1_300) // the write queue tries again a second later
+    expect(figures('u')).toMatchObject({ spend: 123, reserved: 0 })
+    expect(db.$client.query('SELECT cost, reserved, status FROM usage').all()).toEqual([{ cost: 123, reserved: 700, status: 'ok' }])
+    expect(db.$client.query('SELECT COUNT(*) AS n FROM reservations').get()).toEqual({ n: 0 })
+  })
+
   test('a key without a ceiling carries no hold, only spend; a key given one takes over the holds already open on it', () => {
     addUser('u', null)
     addKey('k', 'u', null)

@@ -112,6 +112,26 @@ describe('WriteQueue', () => {
     expect(errors.splice(0).map(String)).toEqual([expect.stringContaining('NOT NULL')])
   })
 
+  test('lingering writes whose commit fails as a whole (another process holds the lock) are tried again, in order, not dropped', async () => {
+    db.exec('PRAGMA busy_timeout = 10')
+    const retrying = new WriteQueue(db, (e) => errors.push(e), LINGER_MS, 2_000, 50)
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const locker = new Database(join(dir, 'q.db'))
+    locker.exec('BEGIN IMMEDIATE')
+    for (let i = 0; i < 3; i++) retrying.defer(() => void insert.run(i))
+    await Bun.sleep(LINGER_MS * 3)
+    expect(errors.length).toBeGreaterThan(0)
+    expect(String(errors[0])).toMatch(/locked|busy/i)
+    expect(rows()).toBe(0)
+    retrying.defer(() => void insert.run(3))
+    locker.exec('COMMIT')
+    locker.close()
+    await Bun.sleep(200)
+    expect(observer.query('SELECT v FROM t ORDER BY rowid').all()).toEqual([{ v: 0 }, { v: 1 }, { v: 2 }, { v: 3 }])
+    errors.length = 0
+    retrying.close()
+  })
+
   test('after close, writes are refused and submits reject', async () => {
     queue.close()
     await expect(queue.submit(() => 1)).rejects.toThrow('closed')

@@ -17,6 +17,10 @@ import type { Database } from 'bun:sqlite'
  * batch first runs with no savepoints, which cost two statements per write; if any write throws, the
  * batch is rolled back and run again with each write in its own savepoint, the failing one alone undone.
  *
+ * A commit that fails as a whole (another process holds the write lock past the busy timeout, a full
+ * disk) refuses the waited-for writes in it, and puts the lingering ones back, to be tried again after
+ * `retryMs`: a settlement is never dropped for a lock another process held a while.
+ *
  * A process killed before a flush loses what was queued: a lost settlement leaves its hold in place,
  * which the sweeper later settles at its full amount; a lost log row is lost; a lost reservation was
  * never acted on, because its caller was still waiting.
@@ -41,6 +45,8 @@ export class WriteQueue {
     private readonly lingerMs = 5,
     /** Lazy writes that are committed at once rather than at the end of the linger. */
     private readonly maxLazy = 2_000,
+    /** How long lingering writes whose commit failed wait before the next try. */
+    private readonly retryMs = 1_000,
   ) {
     // IMMEDIATE: a reservation reads a budget and debits it, so the write lock must be held from the
     // first read, or another process could read the same figures and debit them too.
@@ -146,9 +152,18 @@ export class WriteQueue {
       this.runAll(all)
     } catch (error) {
       for (const w of waiting) w.fail(error)
+      this.putBack(lazy)
       throw error
     }
     for (const w of waiting) w.tell()
+  }
+
+  /** Lingering writes whose commit failed, ahead of any queued since, tried again after `retryMs`. */
+  private putBack(lazy: QueuedWrite[]): void {
+    if (lazy.length === 0 || this.closed) return
+    this.lazy = this.lazy.length === 0 ? lazy : lazy.concat(this.lazy)
+    if (this.lingering !== null) clearTimeout(this.lingering)
+    this.lingering = setTimeout(this.flushScheduled, this.retryMs)
   }
 
   private takeUrgent() {
@@ -160,8 +175,13 @@ export class WriteQueue {
 
   /** Writes what is queued and refuses anything later: call before closing the database. */
   close(): void {
-    this.flush()
-    this.closed = true
+    try {
+      this.flush()
+    } finally {
+      this.closed = true
+      if (this.lingering !== null) clearTimeout(this.lingering)
+      this.lingering = null
+    }
   }
 }
 
