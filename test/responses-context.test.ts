@@ -88,6 +88,35 @@ describe('the stored context a request continues is held for', () => {
     expect(gw.query(`SELECT context_tokens FROM stored_responses WHERE id = 'conv_1'`)[0].context_tokens).toBe(200_015)
   })
 
+  test('turns taken at once in one conversation each add to it: the next turn is held for all of them', async () => {
+    const { secret } = await gw.userWithKey({ id: 'ctx-parallel', max_budget: 100 })
+    // The provider's conversation: its size in tokens, grown by each response's input and output once it finishes.
+    let size = 0
+    let n = 0
+    upstream.answer(async (call) => {
+      const own = typeof call.body.input === 'string' ? Buffer.byteLength(call.body.input) : 0
+      const prompt = size + own
+      const output = Math.min(60, Number(call.body.max_output_tokens ?? 60))
+      await Bun.sleep(150)
+      size += own + output
+      return answer(`resp_p${++n}`, usage(prompt, output), { conversation: { id: 'conv_p' } })
+    })
+    expect((await post(secret, { model: 'plain:m', input: 'x'.repeat(100_000) })).status).toBe(200)
+    // Two turns at once, 50,000 tokens of input each: the conversation is ~200,000 tokens after them.
+    const both = await Promise.all([0, 1].map(() => post(secret, { model: 'plain:m', input: 'y'.repeat(50_000), conversation: 'conv_p' })))
+    expect(both.map((r) => r.status)).toEqual([200, 200])
+    await gw.settled()
+    expect(gw.query(`SELECT context_tokens FROM stored_responses WHERE id = 'conv_p'`)[0].context_tokens).toBe(size)
+
+    // $0.16 of budget left: more than either turn's view of the conversation (~150,000 tokens), less than all of it.
+    const before = (await gw.admin('GET', '/v1/users/ctx-parallel')).body
+    await gw.admin('PATCH', '/v1/users/ctx-parallel', { max_budget: Number((before.spend + 0.16).toFixed(6)) })
+    const next = await post(secret, { model: 'plain:m', input: 'go on', conversation: 'conv_p' })
+    expect(next.status).toBe(402)
+    expect(((await next.json()) as { error: { code: string } }).error.code).toBe('budget_exceeded')
+    expect(upstream.calls.length).toBe(3)
+  })
+
   test('a stored id recorded without a size (as earlier versions recorded every conversation) is refused before any hold or call', async () => {
     const { secret } = await gw.userWithKey({ id: 'ctx-unknown', max_budget: 10 })
     gw.exec(

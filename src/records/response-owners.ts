@@ -19,10 +19,12 @@ export interface StoredResponse {
 export class ResponseOwners {
   constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'forgetResponse'>) {}
 
-  record(s: StoredResponse): void {
+  /** Records a stored id with its size; `growBy` grows the size an existing one has instead (see Store.recordResponse). */
+  record(s: StoredResponse, growBy?: number): void {
     this.store.recordResponse(
       { id: s.id, kind: s.kind, user_id: s.userId, provider: s.provider, model: s.model, context_tokens: s.contextTokens },
       Date.now(),
+      growBy,
     )
   }
 

@@ -71,19 +71,25 @@ export const responsesRoutes = (services: Services) => {
    * in its output and the tier that served it. A response it stores is recorded for the billed user as soon
    * as it is created, with its context size: the request's worst case (its estimate) until the response
    * reports its usage — a stream cut before that never does — so that a request chained on it, or on its
-   * conversation, is never held for less context than the provider will bill it.
+   * conversation, is never held for less context than the provider will bill it. A conversation grows by
+   * what each turn adds (its size less the stored context it started from): turns taken at once all add
+   * their items to it.
    */
-  function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, estimate: TokenEstimate) => Exchange {
-    return (model, userId, estimate) => {
+  function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, estimate: TokenEstimate, storedContext: number) => Exchange {
+    return (model, userId, estimate, storedContext) => {
       const upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
       if (config.cap_output_tokens) upstreamBody.max_output_tokens = outputBound(body.max_output_tokens, 1, config.default_max_output_tokens)
+      let added = 0
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
         const usage = responsesUsage(response.usage)
         const contextTokens = usage ? usage.promptTokens + usage.completionTokens : estimate.inputTokens + estimate.outputTokens
         const where = { userId, provider: model.providerName, model: model.canonical, contextTokens }
         owners.record({ id: response.id, kind: 'response', ...where })
-        if (typeof response.conversation?.id === 'string') owners.record({ id: response.conversation.id, kind: 'conversation', ...where })
+        if (typeof response.conversation?.id !== 'string') return
+        const adds = Math.max(0, contextTokens - storedContext)
+        owners.record({ id: response.conversation.id, kind: 'conversation', ...where }, adds - added)
+        added = adds
       }
       return {
         path: '/responses',
@@ -186,7 +192,7 @@ export const responsesRoutes = (services: Services) => {
         using hold = admission.hold
         const exchange = translated
           ? translated.exchangeFor(admission.model)
-          : responsesNative(native!.body)(admission.model, admission.userId, admission.estimate)
+          : responsesNative(native!.body)(admission.model, admission.userId, admission.estimate, contextTokens)
         const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
         if (translated && translated.dropped.length > 0) res.headers.set(DROPPED_TOOLS_HEADER, translated.dropped.join(', '))
         return res

@@ -101,7 +101,12 @@ export interface Store {
   storeRefusals(a: RefusalAggregate): void
   /** Deletes request-log rows older than `cutoff` (in batches, until `stopped`); returns how many. */
   pruneRequestLog(cutoff: number, stopped?: () => boolean): Promise<number>
-  recordResponse(row: StoredResponseRow, now: number): void
+  /**
+   * Records who owns a stored id and its size: set, or with `growBy` (a conversation, which every turn adds
+   * to, some at once) grown by that much — never below the row's own `context_tokens`, and a size unknown
+   * stays unknown. The first user to record an id keeps it.
+   */
+  recordResponse(row: StoredResponseRow, now: number, growBy?: number): void
   findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null>
   forgetResponse(id: string): void
   /** Open holds in the database, all processes: count and micro-USD. */

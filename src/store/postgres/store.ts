@@ -38,6 +38,9 @@ interface AggregateDelta {
   lastAt: number
 }
 
+/** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten. */
+type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: number; forget?: true }
+
 /**
  * The store for several replicas: one Postgres database (TOLLGATE_DATABASE_URL), through Bun's built-in
  * client (Bun.SQL). Its committed migrations (drizzle-pg/) are applied at startup. The ledger's
@@ -56,7 +59,7 @@ export class PostgresStore implements Store {
   readonly refusals: ReturnType<typeof postgresRefusalRows>
   private readonly log: BatchWriter<RequestLogEntry>
   private readonly aggregates: BatchWriter<AggregateDelta>
-  private readonly responses: BatchWriter<StoredResponseRow & { created_at: number; forget?: true }>
+  private readonly responses: BatchWriter<QueuedResponse>
 
   private constructor(readonly sql: SQL, onError: (error: unknown) => void) {
     // See Store.db: the admin routes keep to what both builders share.
@@ -132,13 +135,21 @@ export class PostgresStore implements Store {
     return result.count
   }
 
-  recordResponse(row: StoredResponseRow, now: number): void {
-    this.responses.push({ ...row, created_at: now })
+  recordResponse(row: StoredResponseRow, now: number, growBy?: number): void {
+    this.responses.push({ ...row, created_at: now, grow_by: growBy })
   }
 
-  private async writeResponses(rows: Array<StoredResponseRow & { created_at: number; forget?: true }>) {
+  private async writeResponses(rows: QueuedResponse[]) {
     for (const r of rows) {
       if (r.forget) await this.sql`DELETE FROM stored_responses WHERE id = ${r.id}`
+      else if (r.grow_by !== undefined)
+        // GREATEST skips NULLs: the CASE keeps a size unknown unknown.
+        await this.sql`
+          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at)
+          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.created_at})
+          ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL THEN NULL
+            ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by}, excluded.context_tokens) END
+          WHERE stored_responses.user_id = excluded.user_id`
       else
         await this.sql`
           INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at)

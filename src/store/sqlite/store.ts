@@ -30,6 +30,7 @@ export class SqliteStore implements Store {
   private readonly updateAggregate: Statement<unknown, [number, number, number]>
   private readonly pruneLog: Statement<unknown, [number]>
   private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number]>
+  private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number, number]>
   private readonly selectResponse: Statement<StoredResponseRow, [string, string]>
   private readonly removeResponse: Statement<unknown, [string]>
   private readonly reservations: Statement<{ n: number; amount: number }, []>
@@ -66,6 +67,12 @@ export class SqliteStore implements Store {
     this.upsertResponse = client.prepare(
       `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, context_tokens)
+       WHERE user_id = excluded.user_id`,
+    )
+    // max() of SQLite is NULL when an argument is: a size unknown stays unknown.
+    this.growResponse = client.prepare(
+      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET context_tokens = max(context_tokens + ?, excluded.context_tokens)
        WHERE user_id = excluded.user_id`,
     )
     this.selectResponse = client.prepare('SELECT id, kind, user_id, provider, model, context_tokens FROM stored_responses WHERE id = ? AND kind = ?')
@@ -121,8 +128,9 @@ export class SqliteStore implements Store {
     return deleteInBatches(() => this.pruneLog.run(cutoff).changes, stopped)
   }
 
-  recordResponse(s: StoredResponseRow, now: number): void {
-    this.writes.defer(() => this.upsertResponse.run(s.id, s.kind, s.user_id, s.provider, s.model, s.context_tokens, now))
+  recordResponse(s: StoredResponseRow, now: number, growBy?: number): void {
+    if (growBy === undefined) this.writes.defer(() => this.upsertResponse.run(s.id, s.kind, s.user_id, s.provider, s.model, s.context_tokens, now))
+    else this.writes.defer(() => this.growResponse.run(s.id, s.kind, s.user_id, s.provider, s.model, s.context_tokens, now, growBy))
   }
 
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
