@@ -76,6 +76,7 @@ async function settled(path: string, body: Record<string, unknown>, headers: Rec
 
 const ask = [{ role: 'user', content: 'What happened today?' }]
 const WEB_SEARCH = { type: 'web_search_20250305', name: 'web_search' }
+const WEB_FETCH = { type: 'web_fetch_20250910', name: 'web_fetch' }
 
 // ---------------------------------------------------------------------------------------------------------
 // Scripted answers
@@ -192,6 +193,43 @@ describe('a server tool is bounded: max_uses injected when unset, and the hold c
     const toolBytes = JSON.stringify({ ...WEB_SEARCH, max_uses: 4 }).length
     expect(searching.reserved - plain.reserved).toBeGreaterThanOrEqual(4 * perUse)
     expect(searching.reserved - plain.reserved).toBeLessThanOrEqual(4 * perUse + toolBytes)
+  })
+})
+
+describe('Anthropic web fetch: tokens only, each page bounded by max_content_tokens and held at that bound', () => {
+  test('max_uses and max_content_tokens are injected when unset (the default uses, the per-use input allowance); the client\'s are kept; no price is needed', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, server_tool_use: { web_fetch_requests: 1 } }))
+    expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [WEB_FETCH] })).cost).toBe(120)
+    expect(upstream.calls[0]!.body.tools).toEqual([{ ...WEB_FETCH, max_uses: DEFAULT_MAX_USES, max_content_tokens: USE_INPUT_TOKENS }])
+    const own = { ...WEB_FETCH, max_uses: 2, max_content_tokens: 5000 }
+    await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [own] })
+    expect(upstream.calls[1]!.body.tools).toEqual([own])
+  })
+
+  test('the hold covers max_uses × the per-use content bound above the same request without the tool', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
+    const plain = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask })
+    const injected = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [WEB_FETCH] })
+    expect(injected.reserved - plain.reserved).toBeGreaterThanOrEqual(DEFAULT_MAX_USES * USE_INPUT_TOKENS)
+    expect(injected.reserved - plain.reserved).toBeLessThanOrEqual(DEFAULT_MAX_USES * USE_INPUT_TOKENS + JSON.stringify(WEB_FETCH).length)
+    const own = { ...WEB_FETCH, max_uses: 2, max_content_tokens: 5000 }
+    const client = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [own] })
+    expect(client.reserved - plain.reserved).toBeGreaterThanOrEqual(2 * 5000)
+    expect(client.reserved - plain.reserved).toBeLessThanOrEqual(2 * 5000 + JSON.stringify(own).length)
+  })
+})
+
+describe('Anthropic MCP connector: refused, nothing bounds what its servers answer', () => {
+  test('mcp_servers: 400 naming the field, before any hold or upstream call', async () => {
+    await gw.settled()
+    const rows = gw.query('SELECT count(*) AS n FROM usage')[0].n
+    const mcp_servers = [{ type: 'url', url: 'https://mcp.example.com/sse', name: 'docs' }]
+    const { status, text } = await post('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, mcp_servers }, { 'anthropic-beta': 'mcp-client-2025-04-04' })
+    expect(status).toBe(400)
+    expect(text).toContain('mcp_servers')
+    expect(upstream.calls).toHaveLength(0)
+    await gw.settled()
+    expect(gw.query('SELECT count(*) AS n FROM usage')[0].n).toBe(rows)
   })
 })
 

@@ -33,12 +33,14 @@ describe('costOf and worstCaseCost', () => {
         audioOutput: rand() < 0.5,
         cacheWrites: [null, '5m', '1h'][int(3)] as RequestedFeatures['cacheWrites'],
         longContext: rand() < 0.3,
+        toolResultInput: rand() < 0.5 ? NO_FEATURES.toolResultInput : { uses: int(10), tokens: int(100_000) },
       }
       const allowance = int(30_000)
       const inputTokens = int(400_000)
       const outputTokens = int(50_000)
       const uses = requested.serverTools.web_search ?? 0
-      const prompt = int(inputTokens + uses * allowance + 1)
+      const results = requested.toolResultInput
+      const prompt = int(inputTokens + (uses + results.uses) * allowance + results.tokens + 1)
       const cached = int(prompt + 1)
       const writes = requested.cacheWrites ? int(prompt - cached + 1) : 0
       const completion = int(outputTokens + 1)
@@ -80,7 +82,7 @@ describe('costOf and worstCaseCost', () => {
 
 describe('reading billed features from requests', () => {
   test('Anthropic cache_control: found at the top level, in system, tools, messages and tool results; 1h wins', () => {
-    const bounds = { defaultMaxUses: 5 }
+    const bounds = { defaultMaxUses: 5, useInputTokens: 1000 }
     const marked = (ttl?: string) => ({ type: 'ephemeral', ...(ttl ? { ttl } : {}) })
     const lifetime = (body: Record<string, unknown>) => anthropicFeatures(body, bounds).features.cacheWrites
     expect(lifetime({ messages: [{ role: 'user', content: 'hi' }] })).toBeNull()

@@ -206,6 +206,35 @@ describe('native: other hosted tools with fees', () => {
   })
 })
 
+describe('native: remote MCP servers cost tokens only, but what they answer is input: bounded and held', () => {
+  const docs = { type: 'mcp' as const, server_label: 'docs', server_url: 'https://mcp.example.com/sse', require_approval: 'never' as const }
+  const drive = { type: 'mcp' as const, server_label: 'drive', connector_id: 'connector_googledrive' as const, authorization: 'token', require_approval: 'never' as const }
+  const listing = { id: 'mcpl_1', type: 'mcp_list_tools', server_label: 'docs', tools: [] }
+  const call = { id: 'mcp_1', type: 'mcp_call', server_label: 'docs', name: 'fetch', arguments: '{}', output: 'A page.' }
+
+  test('no price needed; max_tool_calls injected when unset, the client\'s kept; billed by the usage\'s tokens', async () => {
+    upstream.answer(() => responseJson([listing, call, answerMessage]))
+    const row = await billed(async () => void (await client.responses.create({ model: 'plain:bare', input: 'Read the docs.', tools: [docs] })))
+    expect(upstream.calls[0]!.body.max_tool_calls).toBe(DEFAULT_MAX_USES)
+    expect(row.cost).toBe(60 * 2 + 40 * 2 + 10 * 3) // plain:bare has no cached rate: every input token at $2/M
+    await billed(async () => void (await client.responses.create({ model: 'plain:bare', input: 'Read the docs.', tools: [docs], max_tool_calls: 2 })))
+    expect(upstream.calls[1]!.body.max_tool_calls).toBe(2)
+  })
+
+  test('the hold covers each call allowed and each server\'s tool listing at the per-use input allowance (connectors too)', async () => {
+    upstream.answer(() => responseJson([answerMessage]))
+    const ask = { model: 'plain:bare', input: 'Read the docs.' }
+    const plain = await billed(async () => void (await client.responses.create(ask)))
+    const allowance = USE_INPUT_TOKENS * 2 // at $2/M
+    const one = await billed(async () => void (await client.responses.create({ ...ask, tools: [docs] })))
+    expect(one.reserved - plain.reserved).toBeGreaterThanOrEqual((DEFAULT_MAX_USES + 1) * allowance)
+    expect(one.reserved - plain.reserved).toBeLessThanOrEqual((DEFAULT_MAX_USES + 1) * allowance + 2 * JSON.stringify(docs).length)
+    const two = await billed(async () => void (await client.responses.create({ ...ask, tools: [docs, drive], max_tool_calls: 4 })))
+    expect(two.reserved - plain.reserved).toBeGreaterThanOrEqual((4 + 2) * allowance)
+    expect(two.reserved - plain.reserved).toBeLessThanOrEqual((4 + 2) * allowance + 2 * JSON.stringify([docs, drive]).length)
+  })
+})
+
 describe('native: service tiers follow the rule of chat', () => {
   test('priority ×2 and flex ×0.5 by the tier the response reports, JSON and SSE', async () => {
     upstream.answer(() => responseJson([answerMessage], USAGE, { service_tier: 'priority' }))

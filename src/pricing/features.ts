@@ -4,7 +4,7 @@
  * price book can price it, and the bound on a server tool's uses. One place for every inference route:
  * chat and messages, natively or translated, and the Responses API through the same rules.
  */
-import { paymentRequired } from '../http/errors'
+import { badRequest, paymentRequired } from '../http/errors'
 import { isStandardTier, LONG_CONTEXT_TOKENS, NO_FEATURES, type Price, type RequestedFeatures } from './price'
 
 export { NO_FEATURES, type RequestedFeatures }
@@ -12,10 +12,19 @@ export { NO_FEATURES, type RequestedFeatures }
 export interface ServerToolBounds {
   /** max_uses injected into a server tool that sets none. */
   defaultMaxUses: number
+  /** Input held for each use of a tool whose result comes back as input; the max_content_tokens injected into a web fetch that sets none. */
+  useInputTokens: number
 }
+
+export const serverToolBounds = (config: { server_tool_default_max_uses: number; server_tool_use_input_tokens: number }): ServerToolBounds => ({
+  defaultMaxUses: config.server_tool_default_max_uses,
+  useInputTokens: config.server_tool_use_input_tokens,
+})
 
 /** Anthropic server tools billed per use, by their versioned type (`web_search_20250305`). Others cost tokens only. */
 const ANTHROPIC_BILLED_TOOL = /^(web_search)_\d{8}$/
+/** Anthropic's web fetch: tokens only, but each page fetched comes back as input, bounded by `max_content_tokens`. */
+const ANTHROPIC_WEB_FETCH = /^web_fetch_\d{8}$/
 
 /** An OpenAI service tier as the price book names it: `fast` is OpenAI's newer name for `priority`. */
 const openAITier = (tier: unknown): string | null =>
@@ -35,6 +44,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
     cacheWrites: null,
     longContext: false,
+    toolResultInput: NO_FEATURES.toolResultInput,
   }
 }
 
@@ -55,19 +65,25 @@ export const responsesBilledTool = (type: unknown): string | undefined => {
 /**
  * An OpenAI Responses request's billed features, and the request as it goes upstream: its hosted tools
  * with fees, bounded together by `max_tool_calls` (the Responses API's limit on calls to all hosted tools
- * in a response), which gets the configured default when a billed tool is offered without it; each tool
- * is held at that bound (a container or an image takes at least one call). Also its service tier.
+ * in a response), which gets the configured default when a billed tool or a remote MCP server is offered
+ * without it; each billed tool is held at that bound (a container or an image takes at least one call).
+ * MCP costs tokens only, but what its server answers is input: each call, and each server's tool listing,
+ * is held at the per-use input allowance. Also its service tier.
  */
-export function openAIResponsesFeatures<B extends Record<string, unknown>>(body: B, bounds: ServerToolBounds): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
-  const billed = Array.isArray(body.tools) ? [...new Set(body.tools.map((t) => responsesBilledTool(t?.type)).filter((t) => t !== undefined))] : []
+export function openAIResponsesFeatures<B extends Record<string, unknown>>(body: B, bounds: Pick<ServerToolBounds, 'defaultMaxUses'>): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
+  const tools: Array<{ type?: unknown } | null> = Array.isArray(body.tools) ? body.tools : []
+  const billed = [...new Set(tools.map((t) => responsesBilledTool(t?.type)).filter((t) => t !== undefined))]
+  const mcpServers = tools.filter((t) => t?.type === 'mcp').length
   const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
   const features: RequestedFeatures = {
     ...NO_FEATURES,
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
     tier: openAITier(body.service_tier),
+    toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: 0 },
   }
-  return { body: billed.length === 0 || set ? body : { ...body, max_tool_calls: maxCalls }, features }
+  const bounded = billed.length > 0 || mcpServers > 0
+  return { body: !bounded || set ? body : { ...body, max_tool_calls: maxCalls }, features }
 }
 
 /** The output item each billed hosted tool leaves in a response, and the price book's name for the tool. */
@@ -98,26 +114,43 @@ export function responsesServerToolUses(output: unknown): Record<string, number>
   return uses
 }
 
+/** A field that holds one object or a list of them, as a list. */
+const entries = (value: unknown): Array<{ type?: unknown } | null> => (Array.isArray(value) ? value : value == null ? [] : [value as { type?: unknown }])
+
+const positiveInt = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0
+
 /**
  * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
- * server tool that sets no `max_uses` gets the configured default, so that its worst case is bounded.
- * Fast mode (`speed: "fast"`) is the tier `fast`; `cache_control` marks cache writes (never refused: they
- * have a fallback rate), `ttl: "1h"` the dearer 1-hour ones; the `anthropic-beta` flag `context-1m-…`
- * switches on the long-context window and its rates.
+ * server tool that sets no `max_uses` gets the configured default, so that its worst case is bounded. A
+ * web fetch gets the default `max_uses` and, unset, `max_content_tokens` of the per-use input allowance:
+ * its pages are input, held at that bound per use. Fast mode (`speed: "fast"`) is the tier `fast`;
+ * `cache_control` marks cache writes (never refused: they have a fallback rate), `ttl: "1h"` the dearer
+ * 1-hour ones; the `anthropic-beta` flag `context-1m-…` switches on the long-context window and its rates.
+ * The MCP connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input.
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
   bounds: ServerToolBounds,
   betaFlags = '',
 ): { body: Record<string, unknown>; features: RequestedFeatures } {
+  if (entries(body.mcp_servers).length > 0)
+    throw badRequest('Invalid body: mcp_servers: the MCP connector is not served: what its servers answer becomes input without a bound, so it could not be held for.', 'feature_unsupported')
   const serverTools: Record<string, number> = {}
+  const toolResultInput = { uses: 0, tokens: 0 }
   let tools = body.tools
   if (Array.isArray(body.tools)) {
     tools = body.tools.map((tool) => {
-      const billed = typeof tool?.type === 'string' ? ANTHROPIC_BILLED_TOOL.exec(tool.type)?.[1] : undefined
+      const type = typeof tool?.type === 'string' ? tool.type : ''
+      const set = positiveInt(tool?.max_uses)
+      const maxUses: number = set ? tool.max_uses : bounds.defaultMaxUses
+      if (ANTHROPIC_WEB_FETCH.test(type)) {
+        const bounded = positiveInt(tool.max_content_tokens)
+        if (bounded) toolResultInput.tokens += maxUses * tool.max_content_tokens
+        else toolResultInput.uses += maxUses
+        return set && bounded ? tool : { ...tool, max_uses: maxUses, max_content_tokens: bounded ? tool.max_content_tokens : bounds.useInputTokens }
+      }
+      const billed = ANTHROPIC_BILLED_TOOL.exec(type)?.[1]
       if (!billed) return tool
-      const set = typeof tool.max_uses === 'number' && Number.isInteger(tool.max_uses) && tool.max_uses > 0
-      const maxUses = set ? tool.max_uses : bounds.defaultMaxUses
       serverTools[billed] = (serverTools[billed] ?? 0) + maxUses
       return set ? tool : { ...tool, max_uses: maxUses }
     })
@@ -128,6 +161,7 @@ export function anthropicFeatures(
     tier: body.speed === 'fast' ? 'fast' : null,
     cacheWrites: cacheLifetime(body),
     longContext: /(^|[\s,])context-1m-/.test(betaFlags),
+    toolResultInput,
   }
   return { body: tools === body.tools ? body : { ...body, tools }, features }
 }

@@ -62,6 +62,11 @@ export interface RequestedFeatures {
    * LONG_CONTEXT_TOKENS is billed at the `long_context` tier's multiplier, on top of any other tier's.
    */
   longContext: boolean
+  /**
+   * Input that tools billed by their tokens alone bring back (remote MCP listings and call results, fetched
+   * pages): `uses` held at the per-use input allowance each, and `tokens` the request bounds itself.
+   */
+  toolResultInput: { readonly uses: number; readonly tokens: number }
 }
 
 /** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
@@ -75,6 +80,7 @@ export interface Tariff {
 
 export const NO_FEATURES: RequestedFeatures = {
   serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
+  toolResultInput: { uses: 0, tokens: 0 },
 }
 
 /** Tiers billed at the plain rates, as the providers name them in requests and answers. */
@@ -188,7 +194,8 @@ function toolFees(price: Price, reported: Record<string, number> | undefined, re
 /**
  * The worst case: every input token at the dearest input rate the request can incur, every allowed
  * output token at the dearest output rate, at the dearer of the plain rates and the requested tier's;
- * each server tool at its max_uses, each use adding its price and `toolUseInputTokens` of input.
+ * each server tool at its max_uses, each use adding its price and `toolUseInputTokens` of input; the
+ * results of token-only tools at their bound.
  */
 export function worstCaseCost(
   price: Price | null,
@@ -204,9 +211,9 @@ export function worstCaseCost(
   if (requested.cacheWrites) inputRate = Math.max(inputRate, r.cacheWrite)
   if (requested.cacheWrites === '1h') inputRate = Math.max(inputRate, r.cacheWrite1h)
   const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
-  let uses = 0
+  let uses = requested.toolResultInput.uses
   for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
-  const input = inputTokens + uses * toolUseInputTokens
+  const input = inputTokens + uses * toolUseInputTokens + requested.toolResultInput.tokens
   const multiplier = withLongContext(price, Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
   return charge([[input, inputRate], [outputTokens, outputRate]], multiplier, fees)

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema'
 import { estimateMessages } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
-import { anthropicFeatures } from '../pricing/features'
+import { anthropicFeatures, serverToolBounds } from '../pricing/features'
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
 import { withAnthropicOutputCap } from '../translate/output-cap'
 import { relay, type ExchangeFor } from '../translate/relay'
@@ -37,7 +37,7 @@ type MessagesBody = z.infer<typeof messagesBody>
  */
 function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config): ExchangeFor {
   const headers = anthropicClientHeaders(clientHeaders)
-  const bounded = anthropicFeatures(body, { defaultMaxUses: config.server_tool_default_max_uses }, headers['anthropic-beta'])
+  const bounded = anthropicFeatures(body, serverToolBounds(config), headers['anthropic-beta'])
   return (model, outputClamp) => ({
     path: '/v1/messages',
     body: { ...(outputClamp === null ? bounded.body : withAnthropicOutputCap(bounded.body, outputClamp)), model: model.upstreamModel },

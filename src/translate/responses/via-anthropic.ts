@@ -15,9 +15,10 @@ import { requestEcho } from './response-object'
  * features (web search, bounded by `max_uses`) are read as for `/v1/messages`. Streams are metered in
  * Anthropic's format (where the usage is) and converted after the meter.
  */
-export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions & { bounds: ServerToolBounds }) {
+export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions & { bounds: Pick<ServerToolBounds, 'defaultMaxUses'> }) {
   const translated = responsesRequestToMessages(body, o)
-  const { body: request, features } = anthropicFeatures(translated.request, o.bounds)
+  // A translated request carries no web fetch, the one tool the per-use input allowance is sent with.
+  const { body: request, features } = anthropicFeatures(translated.request, { ...o.bounds, useInputTokens: 0 })
   const echo = requestEcho(body)
   const exchangeFor = (model: ResolvedModel): Exchange => ({
     path: '/v1/messages',
