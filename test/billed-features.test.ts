@@ -31,7 +31,7 @@ beforeAll(async () => {
       server_tool_default_max_uses: DEFAULT_MAX_USES,
       server_tool_use_input_tokens: USE_INPUT_TOKENS,
       pricing: {
-        'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01 }, service_tiers: { fast: 6, long_context: 2 } },
+        'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01, code_execution: 0.05 }, service_tiers: { fast: 6, long_context: 2 } },
         'ant:bare': { input_per_million: 1, output_per_million: 2 },
         'ant:free-search': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0 } },
         'ant:rates': { input_per_million: 1, output_per_million: 2, cache_write_per_million: 3, cache_write_1h_per_million: 5 },
@@ -77,6 +77,7 @@ async function settled(path: string, body: Record<string, unknown>, headers: Rec
 const ask = [{ role: 'user', content: 'What happened today?' }]
 const WEB_SEARCH = { type: 'web_search_20250305', name: 'web_search' }
 const WEB_FETCH = { type: 'web_fetch_20250910', name: 'web_fetch' }
+const CODE_EXECUTION = { type: 'code_execution_20250825', name: 'code_execution' }
 
 // ---------------------------------------------------------------------------------------------------------
 // Scripted answers
@@ -114,6 +115,7 @@ const completionStream = (usage: Record<string, unknown>, extra: Record<string, 
 describe('require-pricing covers billed features: 402 naming the feature, before any hold or upstream call', () => {
   const refusals: Array<[name: string, path: string, body: Record<string, unknown>, feature: RegExp]> = [
     ['messages: web_search server tool', '/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [WEB_SEARCH] }, /server tool web_search/],
+    ['messages: code execution server tool', '/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] }, /server tool code_execution/],
     ['messages: fast mode', '/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, speed: 'fast' }, /fast mode/],
     ['chat: service_tier priority', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'priority' }, /service tier priority/],
     ['chat: service_tier fast (OpenAI\'s name for priority)', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'fast' }, /service tier priority/],
@@ -216,6 +218,52 @@ describe('Anthropic web fetch: tokens only, each page bounded by max_content_tok
     const client = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [own] })
     expect(client.reserved - plain.reserved).toBeGreaterThanOrEqual(2 * 5000)
     expect(client.reserved - plain.reserved).toBeLessThanOrEqual(2 * 5000 + JSON.stringify(own).length)
+  })
+})
+
+describe('Anthropic code execution: a billed server tool, per execution', () => {
+  const EXECUTION = 50_000 // $0.05 on ant:m
+
+  test('priced: sent as it came (the tool takes no max_uses), each execution the usage counts at the per-use price, JSON and SSE', async () => {
+    const body = { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] }
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, server_tool_use: { code_execution_requests: 2 } }))
+    expect((await settled('/v1/messages', body)).cost).toBe(120 + 2 * EXECUTION)
+    expect(upstream.calls[0]!.body.tools).toEqual([CODE_EXECUTION])
+    upstream.answer(() => anthropicStream({ input_tokens: 100, output_tokens: 1 }, { output_tokens: 10, server_tool_use: { code_execution_requests: 1 } }))
+    expect((await settled('/v1/messages', { ...body, stream: true })).cost).toBe(120 + EXECUTION)
+  })
+
+  test('the hold covers the default max uses × (per-use price + the per-use input allowance)', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
+    const plain = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask })
+    const running = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] })
+    const held = DEFAULT_MAX_USES * (EXECUTION + USE_INPUT_TOKENS)
+    expect(running.reserved - plain.reserved).toBeGreaterThanOrEqual(held)
+    expect(running.reserved - plain.reserved).toBeLessThanOrEqual(held + JSON.stringify(CODE_EXECUTION).length)
+  })
+
+  test('a stream cut before its usage pays the executions it began: bash and text-editor calls are executions', async () => {
+    const events = [
+      anthropicEvent({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, usage: { input_tokens: 100, output_tokens: 1 } } }),
+      anthropicEvent({ type: 'content_block_start', index: 0, content_block: { type: 'server_tool_use', id: 'srvtoolu_1', name: 'bash_code_execution', input: { command: 'ls' } } }),
+      anthropicEvent({ type: 'content_block_start', index: 1, content_block: { type: 'server_tool_use', id: 'srvtoolu_2', name: 'text_editor_code_execution', input: { command: 'view', path: 'a' } } }),
+    ]
+    upstream.answer(() => new Response(new ReadableStream<Uint8Array>({ start: (c) => events.forEach((e) => c.enqueue(new TextEncoder().encode(e))) }), { headers: { 'content-type': 'text/event-stream' } }))
+    const row = await settledRow(gw, USER, async () => {
+      const res = await fetch(gw.url + '/v1/messages', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION], stream: true }),
+      })
+      const reader = res.body!.getReader()
+      let text = ''
+      while (!text.includes('text_editor_code_execution')) text += new TextDecoder().decode((await reader.read()).value)
+      await reader.cancel()
+    })
+    expect(row.status).toBe('aborted')
+    const inputEstimate = row.reserved - 50 * 2 - DEFAULT_MAX_USES * (EXECUTION + USE_INPUT_TOKENS)
+    const delivered = 'bash_code_execution'.length + 'ls'.length + 'text_editor_code_execution'.length + 'view'.length + 'a'.length
+    expect(row.cost).toBe(inputEstimate + delivered * 2 + 2 * EXECUTION)
   })
 })
 

@@ -94,10 +94,15 @@ class AnthropicEventMeter implements EventMeter {
     return sse.raw + '\n\n'
   }
 
-  /** A `server_tool_use` block begins one use of the tool it names (`web_search`: one search). */
+  /**
+   * A `server_tool_use` block begins one use of the tool it names (`web_search`: one search), as the usage
+   * would count it: code execution's bash and text-editor calls are executions of `code_execution`.
+   */
   private noteServerToolUse(block: unknown): void {
     const { type, name } = (block ?? {}) as { type?: unknown; name?: unknown }
-    if (type === 'server_tool_use' && typeof name === 'string') this.serverToolUses[name] = (this.serverToolUses[name] ?? 0) + 1
+    if (type !== 'server_tool_use' || typeof name !== 'string') return
+    const tool = name.endsWith('_code_execution') ? 'code_execution' : name
+    this.serverToolUses[tool] = (this.serverToolUses[tool] ?? 0) + 1
   }
 
   errorEvent(why: keyof typeof STREAM_ERRORS): string {

@@ -21,8 +21,12 @@ export const serverToolBounds = (config: { server_tool_default_max_uses: number;
   useInputTokens: config.server_tool_use_input_tokens,
 })
 
-/** Anthropic server tools billed per use, by their versioned type (`web_search_20250305`). Others cost tokens only. */
-const ANTHROPIC_BILLED_TOOL = /^(web_search)_\d{8}$/
+/**
+ * Anthropic server tools billed per use, by their versioned type (`web_search_20250305`): web search, and
+ * code execution (container time, counted per execution; its tool takes no `max_uses`). Others cost tokens only.
+ */
+const ANTHROPIC_BILLED_TOOL = /^(web_search|code_execution)_\d{8}$/
+const TAKES_MAX_USES = new Set(['web_search'])
 /** Anthropic's web fetch: tokens only, but each page fetched comes back as input, bounded by `max_content_tokens`. */
 const ANTHROPIC_WEB_FETCH = /^web_fetch_\d{8}$/
 
@@ -121,8 +125,8 @@ const positiveInt = (n: unknown): n is number => typeof n === 'number' && Number
 
 /**
  * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
- * server tool that sets no `max_uses` gets the configured default, so that its worst case is bounded. A
- * web fetch gets the default `max_uses` and, unset, `max_content_tokens` of the per-use input allowance:
+ * server tool that takes `max_uses` and sets none gets the configured default, so that its worst case is
+ * bounded (code execution takes none: it is held at the default). A web fetch gets the default `max_uses` and, unset, `max_content_tokens` of the per-use input allowance:
  * its pages are input, held at that bound per use. Fast mode (`speed: "fast"`) is the tier `fast`;
  * `cache_control` marks cache writes (never refused: they have a fallback rate), `ttl: "1h"` the dearer
  * 1-hour ones; the `anthropic-beta` flag `context-1m-…` switches on the long-context window and its rates.
@@ -152,7 +156,7 @@ export function anthropicFeatures(
       const billed = ANTHROPIC_BILLED_TOOL.exec(type)?.[1]
       if (!billed) return tool
       serverTools[billed] = (serverTools[billed] ?? 0) + maxUses
-      return set ? tool : { ...tool, max_uses: maxUses }
+      return set || !TAKES_MAX_USES.has(billed) ? tool : { ...tool, max_uses: maxUses }
     })
   }
   const features: RequestedFeatures = {
