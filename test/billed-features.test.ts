@@ -281,6 +281,44 @@ describe('Anthropic MCP connector: refused, nothing bounds what its servers answ
   })
 })
 
+describe('Anthropic server-side compaction: its pass is held for and billed', () => {
+  const COMPACT = { 'anthropic-beta': 'compact-2026-01-12' }
+  const compacting = { model: 'ant:bare', max_tokens: 50, messages: ask, context_management: { edits: [{ type: 'compact_20260112' }] } }
+  // The top-level counts are the answer's pass only; the iterations list the compaction pass too.
+  const usage = {
+    input_tokens: 2_300, output_tokens: 100,
+    iterations: [{ type: 'compaction', input_tokens: 18_000, output_tokens: 350 }, { type: 'message', input_tokens: 2_300, output_tokens: 100 }],
+  }
+  const BOTH_PASSES = 18_000 + 2_300 + 2 * (350 + 100)
+
+  test('every iteration the usage lists is billed, JSON and SSE', async () => {
+    upstream.answer(() => anthropicMessage(usage))
+    expect((await settled('/v1/messages', compacting, COMPACT)).cost).toBe(BOTH_PASSES)
+    upstream.answer(() => anthropicStream({ input_tokens: 2_300, output_tokens: 1 }, usage))
+    expect((await settled('/v1/messages', { ...compacting, stream: true }, COMPACT)).cost).toBe(BOTH_PASSES)
+  })
+
+  test('iterations without their counts make the usage unreadable: billed as one without usage (the hold)', async () => {
+    upstream.answer(() => anthropicMessage({ ...usage, iterations: [{ type: 'compaction' }, usage.iterations[1]] }))
+    const row = await settled('/v1/messages', compacting, COMPACT)
+    expect(row.cost).toBe(row.reserved)
+  })
+
+  test('the hold covers a second pass over the input and the output; context editing that only clears content is held once', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
+    const plain = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask })
+    const compacted = await settled('/v1/messages', compacting, COMPACT)
+    const field = JSON.stringify(compacting.context_management).length
+    expect(compacted.reserved).toBeGreaterThanOrEqual(2 * plain.reserved)
+    expect(compacted.reserved).toBeLessThanOrEqual(2 * (plain.reserved + field))
+    const clearing = { model: 'ant:bare', max_tokens: 50, messages: ask, context_management: { edits: [{ type: 'clear_tool_uses_20250919' }, { type: 'clear_thinking_20251015' }] } }
+    const cleared = await settled('/v1/messages', clearing, { 'anthropic-beta': 'context-management-2025-06-27' })
+    expect(upstream.calls.at(-1)!.body.context_management).toEqual(clearing.context_management)
+    expect(cleared.reserved).toBeGreaterThanOrEqual(plain.reserved)
+    expect(cleared.reserved).toBeLessThanOrEqual(plain.reserved + JSON.stringify(clearing.context_management).length)
+  })
+})
+
 describe('settlement charges what the usage reports', () => {
   const searchBody = { model: 'ant:m', max_tokens: 50, messages: ask, tools: [{ ...WEB_SEARCH, max_uses: 5 }] }
   const SEARCH_COST = 100 + 2 * 10 + 2 * 10_000 // tokens, and 2 searches at $0.01

@@ -34,16 +34,18 @@ describe('costOf and worstCaseCost', () => {
         cacheWrites: [null, '5m', '1h'][int(3)] as RequestedFeatures['cacheWrites'],
         longContext: rand() < 0.3,
         toolResultInput: rand() < 0.5 ? NO_FEATURES.toolResultInput : { uses: int(10), tokens: int(100_000) },
+        compaction: rand() < 0.3,
       }
       const allowance = int(30_000)
       const inputTokens = int(400_000)
       const outputTokens = int(50_000)
       const uses = requested.serverTools.web_search ?? 0
+      const passes = requested.compaction ? 2 : 1
       const results = requested.toolResultInput
-      const prompt = int(inputTokens + (uses + results.uses) * allowance + results.tokens + 1)
+      const prompt = int(passes * (inputTokens + (uses + results.uses) * allowance + results.tokens) + 1)
       const cached = int(prompt + 1)
       const writes = requested.cacheWrites ? int(prompt - cached + 1) : 0
-      const completion = int(outputTokens + 1)
+      const completion = int(passes * outputTokens + 1)
       const usage: TokenCounts = {
         promptTokens: prompt,
         completionTokens: completion,

@@ -235,6 +235,20 @@ describe('native: remote MCP servers cost tokens only, but what they answer is i
   })
 })
 
+describe('native: server-side compaction is refused', () => {
+  test('context_management with compaction: 400 feature_unsupported, before any hold or upstream call', async () => {
+    await gw.settled()
+    const rows = gw.query('SELECT count(*) AS n FROM usage')[0].n
+    const error = await refusal(() => client.responses.create({ model: 'plain:m', input: 'hi', context_management: [{ type: 'compaction', compact_threshold: 200_000 }] } as OpenAI.Responses.ResponseCreateParamsNonStreaming))
+    expect(error.status).toBe(400)
+    expect(error.code).toBe('feature_unsupported')
+    expect(error.message).toContain('context_management')
+    expect(upstream.calls).toHaveLength(0)
+    await gw.settled()
+    expect(gw.query('SELECT count(*) AS n FROM usage')[0].n).toBe(rows)
+  })
+})
+
 describe('native: service tiers follow the rule of chat', () => {
   test('priority ×2 and flex ×0.5 by the tier the response reports, JSON and SSE', async () => {
     upstream.answer(() => responseJson([answerMessage], USAGE, { service_tier: 'priority' }))

@@ -49,6 +49,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     cacheWrites: null,
     longContext: false,
     toolResultInput: NO_FEATURES.toolResultInput,
+    compaction: false,
   }
 }
 
@@ -72,9 +73,12 @@ export const responsesBilledTool = (type: unknown): string | undefined => {
  * in a response), which gets the configured default when a billed tool or a remote MCP server is offered
  * without it; each billed tool is held at that bound (a container or an image takes at least one call).
  * MCP costs tokens only, but what its server answers is input: each call, and each server's tool listing,
- * is held at the per-use input allowance. Also its service tier.
+ * is held at the per-use input allowance. Also its service tier. Server-side compaction is refused: a
+ * second pass over the input that the usage is not documented to report.
  */
 export function openAIResponsesFeatures<B extends Record<string, unknown>>(body: B, bounds: Pick<ServerToolBounds, 'defaultMaxUses'>): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
+  if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
+    throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')
   const tools: Array<{ type?: unknown } | null> = Array.isArray(body.tools) ? body.tools : []
   const billed = [...new Set(tools.map((t) => responsesBilledTool(t?.type)).filter((t) => t !== undefined))]
   const mcpServers = tools.filter((t) => t?.type === 'mcp').length
@@ -126,11 +130,13 @@ const positiveInt = (n: unknown): n is number => typeof n === 'number' && Number
 /**
  * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
  * server tool that takes `max_uses` and sets none gets the configured default, so that its worst case is
- * bounded (code execution takes none: it is held at the default). A web fetch gets the default `max_uses` and, unset, `max_content_tokens` of the per-use input allowance:
- * its pages are input, held at that bound per use. Fast mode (`speed: "fast"`) is the tier `fast`;
- * `cache_control` marks cache writes (never refused: they have a fallback rate), `ttl: "1h"` the dearer
- * 1-hour ones; the `anthropic-beta` flag `context-1m-…` switches on the long-context window and its rates.
- * The MCP connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input.
+ * bounded (code execution takes none: it is held at the default). A web fetch gets the default `max_uses`
+ * and, unset, `max_content_tokens` of the per-use input allowance: its pages are input, held at that bound
+ * per use. Fast mode (`speed: "fast"`) is the tier `fast`; `cache_control` marks cache writes (never
+ * refused: they have a fallback rate), `ttl: "1h"` the dearer 1-hour ones; the `anthropic-beta` flag
+ * `context-1m-…` switches on the long-context window and its rates; a `compact_*` context edit asks for
+ * server-side compaction. The MCP connector (`mcp_servers`) is refused: nothing bounds what its servers
+ * answer, and that is input.
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
@@ -166,6 +172,7 @@ export function anthropicFeatures(
     cacheWrites: cacheLifetime(body),
     longContext: /(^|[\s,])context-1m-/.test(betaFlags),
     toolResultInput,
+    compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
   }
   return { body: tools === body.tools ? body : { ...body, tools }, features }
 }

@@ -67,6 +67,8 @@ export interface RequestedFeatures {
    * pages): `uses` held at the per-use input allowance each, and `tokens` the request bounds itself.
    */
   toolResultInput: { readonly uses: number; readonly tokens: number }
+  /** Server-side compaction: a pass that reads the context again and writes a summary, besides the answer's. */
+  compaction: boolean
 }
 
 /** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
@@ -80,7 +82,7 @@ export interface Tariff {
 
 export const NO_FEATURES: RequestedFeatures = {
   serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
-  toolResultInput: { uses: 0, tokens: 0 },
+  toolResultInput: { uses: 0, tokens: 0 }, compaction: false,
 }
 
 /** Tiers billed at the plain rates, as the providers name them in requests and answers. */
@@ -195,7 +197,8 @@ function toolFees(price: Price, reported: Record<string, number> | undefined, re
  * The worst case: every input token at the dearest input rate the request can incur, every allowed
  * output token at the dearest output rate, at the dearer of the plain rates and the requested tier's;
  * each server tool at its max_uses, each use adding its price and `toolUseInputTokens` of input; the
- * results of token-only tools at their bound.
+ * results of token-only tools at their bound; with compaction, its pass over all that input and a summary
+ * as long as the output allowed.
  */
 export function worstCaseCost(
   price: Price | null,
@@ -213,10 +216,11 @@ export function worstCaseCost(
   const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
   let uses = requested.toolResultInput.uses
   for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
-  const input = inputTokens + uses * toolUseInputTokens + requested.toolResultInput.tokens
+  const passes = requested.compaction ? 2 : 1
+  const input = passes * (inputTokens + uses * toolUseInputTokens + requested.toolResultInput.tokens)
   const multiplier = withLongContext(price, Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
-  return charge([[input, inputRate], [outputTokens, outputRate]], multiplier, fees)
+  return charge([[input, inputRate], [passes * outputTokens, outputRate]], multiplier, fees)
 }
 
 /**

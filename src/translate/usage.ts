@@ -21,7 +21,11 @@ export interface AnthropicUsage {
   server_tool_use?: Record<string, number | null> | null
   /** `fast` when fast mode served the request. */
   speed?: string | null
+  /** Each sampling pass of the request (a compaction pass, the answer's), whose sum the top-level counts may leave short. */
+  iterations?: ReadonlyArray<IterationUsage | null> | null
 }
+
+type IterationUsage = Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'cache_creation'> & { type?: string | null }
 
 const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0)
 
@@ -60,22 +64,37 @@ const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'st
  * Anthropic reports cache reads and cache writes beside `input_tokens`, not inside it. All three are
  * prompt tokens: the reads are the cached part (billed at the cached rate), the writes are billed at the
  * cache-write rate of their lifetime. Server tools are counted in `server_tool_use` as `<tool>_requests`;
- * an answer without it used none.
+ * an answer without it used none. With `iterations`, each kind is the larger of its top-level count and
+ * its sum over the iterations: server-side compaction's pass is billed, but only the iterations count it.
+ * Iterations without their counts as numbers make the usage unreadable (it would be billed short).
  */
 export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCounts | null => {
   if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens)) return null
-  const cacheRead = count(u.cache_read_input_tokens)
-  const cacheWrite = count(u.cache_creation_input_tokens)
+  const passes = iterations(u.iterations)
+  if (passes === null) return null
+  const summed = (read: (pass: IterationUsage) => unknown) => passes.reduce((sum, pass) => sum + count(read(pass)), 0)
+  const total = (read: (pass: IterationUsage) => unknown) => Math.max(count(read(u)), summed(read))
+  const cacheRead = total((p) => p.cache_read_input_tokens)
+  const cacheWrite = total((p) => p.cache_creation_input_tokens)
   const counts: TokenCounts = {
-    promptTokens: count(u.input_tokens) + cacheRead + cacheWrite,
-    completionTokens: count(u.output_tokens),
+    promptTokens: total((p) => p.input_tokens) + cacheRead + cacheWrite,
+    completionTokens: total((p) => p.output_tokens),
     cachedTokens: cacheRead,
     cacheWriteTokens: cacheWrite,
     serverToolUses: serverToolUses(u.server_tool_use),
   }
-  if (u.cache_creation && typeof u.cache_creation === 'object') counts.cacheWrite1hTokens = count(u.cache_creation.ephemeral_1h_input_tokens)
+  if ([u, ...passes].some((p) => p.cache_creation && typeof p.cache_creation === 'object'))
+    counts.cacheWrite1hTokens = total((p) => p.cache_creation?.ephemeral_1h_input_tokens)
   if (typeof u.speed === 'string') counts.tier = u.speed === 'fast' ? 'fast' : 'standard'
   return counts
+}
+
+/** The iterations a usage lists ([] when it lists none), or null when one lacks its counts. */
+function iterations(listed: AnthropicUsage['iterations']): IterationUsage[] | null {
+  if (listed == null) return []
+  if (!Array.isArray(listed)) return null
+  const passes = listed.filter((p): p is IterationUsage => p != null && typeof p === 'object' && reports(p.input_tokens) && reports(p.output_tokens))
+  return passes.length === listed.length ? passes : null
 }
 
 function serverToolUses(used: AnthropicUsage['server_tool_use']): Record<string, number> {
