@@ -60,6 +60,11 @@ describe('estimateChat', () => {
     expect(chat([{ type: 'file', file: { file_id: 'file-abc123' } }]).inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + MEDIA)
   })
 
+  test('an earlier audio answer by id (assistant.audio.id) counts as an audio part: the media bound, not its id\'s bytes', () => {
+    const recalled = estimateChat({ messages: [{ role: 'assistant', audio: { id: 'audio_abc123' } }] }, o)
+    expect(recalled.inputTokens).toBe(PER_MESSAGE_OVERHEAD + 'role'.length + 'assistant'.length + MEDIA)
+  })
+
   test('output: the request max (the larger of max_completion_tokens and max_tokens, which a provider may read instead), else the default, times n', () => {
     expect(chat('hi').outputTokens).toBe(DEFAULT_OUT)
     expect(chat('hi', { max_tokens: 10 }).outputTokens).toBe(10)

@@ -101,8 +101,10 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   let input = 0
   const messages = Array.isArray(body.messages) ? body.messages : []
   for (const m of messages) {
-    const { content, ...rest } = (m ?? {}) as Record<string, unknown>
+    const { content, audio, ...rest } = (m ?? {}) as Record<string, unknown>
     input += PER_MESSAGE_OVERHEAD + contentTokens(content, o.mediaPartTokens) + textBytes(rest)
+    // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio input.
+    if (audio != null) input += mediaTokens(textBytes(audio), o.mediaPartTokens)
   }
   input += otherFieldTokens(body, CHAT_SETTINGS)
   return {
