@@ -22,6 +22,7 @@ let secret: string
 const USER = 'team-features'
 const DEFAULT_MAX_USES = 3
 const USE_INPUT_TOKENS = 1000
+const MEDIA_PART_TOKENS = 4096
 
 beforeAll(async () => {
   upstream = startScriptedUpstream()
@@ -30,6 +31,7 @@ beforeAll(async () => {
       providers: scriptedProviders(upstream),
       server_tool_default_max_uses: DEFAULT_MAX_USES,
       server_tool_use_input_tokens: USE_INPUT_TOKENS,
+      media_part_tokens: MEDIA_PART_TOKENS,
       pricing: {
         'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01, code_execution: 0.05 }, service_tiers: { fast: 6, long_context: 2 } },
         'ant:bare': { input_per_million: 1, output_per_million: 2 },
@@ -75,6 +77,8 @@ async function settled(path: string, body: Record<string, unknown>, headers: Rec
 }
 
 const ask = [{ role: 'user', content: 'What happened today?' }]
+/** A conversation naming an earlier audio answer by id: OpenAI reads that audio again, as audio input. */
+const askAfterAudio = [...ask, { role: 'assistant', audio: { id: 'audio_abc123' } }, { role: 'user', content: 'And then?' }]
 const WEB_SEARCH = { type: 'web_search_20250305', name: 'web_search' }
 const WEB_FETCH = { type: 'web_fetch_20250910', name: 'web_fetch' }
 const CODE_EXECUTION = { type: 'code_execution_20250825', name: 'code_execution' }
@@ -129,6 +133,7 @@ describe('require-pricing covers billed features: 402 naming the feature, before
       { model: 'plain:bare', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] },
       /audio input/,
     ],
+    ['chat: audio input by reference (an earlier audio answer, assistant.audio.id)', '/v1/chat/completions', { model: 'plain:bare', messages: askAfterAudio }, /audio input/],
     ['chat: audio output', '/v1/chat/completions', { model: 'plain:bare', messages: ask, modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } }, /audio output/],
   ]
   for (const [name, path, body, feature] of refusals) {
@@ -464,6 +469,13 @@ describe('settlement charges what the usage reports', () => {
       expect((await settled('/v1/chat/completions', body)).cost).toBe(AUDIO_COST)
       upstream.answer(() => completionStream(usage))
       expect((await settled('/v1/chat/completions', { ...body, stream: true })).cost).toBe(AUDIO_COST)
+    })
+
+    test('chat → OpenAI: an earlier audio answer by id is held as an audio part (the media bound) at the audio input rate', async () => {
+      upstream.answer(() => completion({ prompt_tokens: 2_020, completion_tokens: 10, prompt_tokens_details: { audio_tokens: 2_000 } }))
+      const row = await settled('/v1/chat/completions', { model: 'plain:m', max_completion_tokens: 10, messages: askAfterAudio })
+      expect(row.cost).toBe(20 * 1 + 2_000 * 40 + 10 * 2)
+      expect(row.reserved).toBeGreaterThanOrEqual(MEDIA_PART_TOKENS * 40 + 10 * 2)
     })
 
     test('messages → OpenAI: audio the provider reports is billed at the audio rates too', async () => {

@@ -39,6 +39,8 @@ describe('an empty value is an error naming the field, never 0', () => {
     ['TOLLGATE_TRUST_PROXY', 'trust_proxy'],
     ['TOLLGATE_REQUIRE_PRICING', 'require_pricing'],
     ['TOLLGATE_LOG_LEVEL', 'log_level'],
+    ['TOLLGATE_PDF_PAGE_TOKENS', 'pdf_page_tokens'],
+    ['TOLLGATE_PDF_MAX_PAGES', 'pdf_max_pages'],
   ] as const)
     test(`${name}=""`, () => {
       for (const value of ['', '  ']) {

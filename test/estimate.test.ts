@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateChat, estimateMessages, PER_MESSAGE_OVERHEAD } from '../src/budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, PER_MESSAGE_OVERHEAD } from '../src/budget/estimate'
+import { blankPdf } from './support/pdf'
 
 const MEDIA = 1000
 const DEFAULT_OUT = 500
@@ -7,7 +8,7 @@ const o = { defaultMaxOutputTokens: DEFAULT_OUT, mediaPartTokens: MEDIA }
 
 /** `role` and `user`, the bytes of a user message besides its content. */
 const USER_ROLE = 'role'.length + 'user'.length
-const PDF_BASE64 = 'A'.repeat(4_000_000) // a 3 MB PDF, base64-encoded
+const PDF_BASE64 = 'A'.repeat(4_000_000) // a 3 MB PDF, base64-encoded (its pages unreadable: it counts its bytes, past 100 × 3,000)
 
 const chat = (content: unknown, extra: Record<string, unknown> = {}) =>
   estimateChat({ model: 'm', messages: [{ role: 'user', content }], ...extra }, o)
@@ -55,9 +56,14 @@ describe('estimateChat', () => {
   })
 
   test('a small inline file counts at least the media bound; a file by id counts the bound', () => {
-    const small = { type: 'file', file: { filename: 'a.pdf', file_data: 'data:application/pdf;base64,AAAA' } }
+    const small = { type: 'file', file: { filename: 'a.txt', file_data: 'data:text/plain;base64,aGk=' } }
     expect(chat([small]).inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + MEDIA)
     expect(chat([{ type: 'file', file: { file_id: 'file-abc123' } }]).inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + MEDIA)
+  })
+
+  test('an earlier audio answer by id (assistant.audio.id) counts as an audio part: the media bound, not its id\'s bytes', () => {
+    const recalled = estimateChat({ messages: [{ role: 'assistant', audio: { id: 'audio_abc123' } }] }, o)
+    expect(recalled.inputTokens).toBe(PER_MESSAGE_OVERHEAD + 'role'.length + 'assistant'.length + MEDIA)
   })
 
   test('output: the request max (the larger of max_completion_tokens and max_tokens, which a provider may read instead), else the default, times n', () => {
@@ -93,7 +99,12 @@ describe('estimateMessages: documents', () => {
   })
 
   test('a small base64 PDF counts at least the media bound', () => {
-    expect(messages({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'AAAA' } }).inputTokens).toBe(BASE + MEDIA)
+    const onePage = blankPdf(1).toString('base64')
+    const estimate = estimateMessages(
+      { model: 'm', max_tokens: 50, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: onePage } }] }] },
+      { ...o, pdfPageTokens: MEDIA / 10 },
+    )
+    expect(estimate.inputTokens).toBe(BASE + MEDIA)
   })
 
   test('a document by URL or file id counts the media bound, plus its title', () => {
@@ -111,5 +122,66 @@ describe('estimateMessages: documents', () => {
     const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 } }
     const estimate = messages({ type: 'tool_result', tool_use_id: 't', content: [pdf] })
     expect(estimate.inputTokens).toBeGreaterThanOrEqual(BASE + PDF_BASE64.length)
+  })
+})
+
+describe('inline PDFs: at least their pages times the per-page bound (providers bill each page as text and an image)', () => {
+  const PAGE = 2000
+  const MAX_PAGES = 50
+  const p = { ...o, pdfPageTokens: PAGE, pdfMaxPages: MAX_PAGES }
+  const pdf100 = blankPdf(100).toString('base64')
+  const USER_MESSAGE = PER_MESSAGE_OVERHEAD + USER_ROLE
+  const document = (data: string, mediaType = 'application/pdf') =>
+    estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: mediaType, data } }] }] }, p).inputTokens
+  const chatFile = (file: Record<string, unknown>) =>
+    estimateChat({ model: 'm', messages: [{ role: 'user', content: [{ type: 'file', file }] }] }, p).inputTokens
+  const inputFile = (part: Record<string, unknown>) =>
+    estimateResponses({ input: [{ role: 'user', content: [{ type: 'input_file', ...part }] }] }, p).inputTokens
+
+  test('a 100-page PDF of ~10 kB counts 100 pages, not its bytes: Anthropic document, chat file, Responses input_file', () => {
+    expect(pdf100.length).toBeLessThan(12_000)
+    expect(document(pdf100)).toBe(USER_MESSAGE + 100 * PAGE)
+    const dataUrl = `data:application/pdf;base64,${pdf100}`
+    expect(chatFile({ filename: 'a.pdf', file_data: dataUrl })).toBe(USER_MESSAGE + 100 * PAGE)
+    expect(inputFile({ filename: 'a.pdf', file_data: dataUrl })).toBe(PER_MESSAGE_OVERHEAD + 'role'.length + 'user'.length + 100 * PAGE)
+  })
+
+  test('a PDF inside a tool result, and a Responses function_call_output, count their pages too', () => {
+    const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf100 } }
+    const tool = estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [pdf] }] }] }, p)
+    expect(tool.inputTokens).toBeGreaterThanOrEqual(100 * PAGE)
+    const output = estimateResponses({ input: [{ type: 'function_call_output', call_id: 'c', output: [{ type: 'input_file', file_data: `data:application/pdf;base64,${pdf100}` }] }] }, p)
+    expect(output.inputTokens).toBeGreaterThanOrEqual(100 * PAGE)
+  })
+
+  test('pages in a Flate-compressed object stream (PDF 1.5+ writers) are counted', () => {
+    expect(document(blankPdf(37, { objectStream: 'flate' }).toString('base64'))).toBe(USER_MESSAGE + 37 * PAGE)
+  })
+
+  test('pages that cannot be read count the configured maximum: an object stream under another filter, a file showing no page', () => {
+    expect(document(blankPdf(3, { objectStream: 'unreadable' }).toString('base64'))).toBe(USER_MESSAGE + MAX_PAGES * PAGE)
+    expect(document(Buffer.from('%PDF-1.7\n garbage').toString('base64'))).toBe(USER_MESSAGE + MAX_PAGES * PAGE)
+  })
+
+  test('a PDF is known by its media type, its file name or its header; any other file counts its bytes and is not decoded', () => {
+    const bare = blankPdf(10).toString('base64')
+    expect(inputFile({ file_data: bare })).toBeGreaterThanOrEqual(10 * PAGE)
+    expect(chatFile({ filename: 'report.PDF', file_data: `data:application/octet-stream;base64,${bare}` })).toBe(USER_MESSAGE + 10 * PAGE)
+    expect(document(bare, 'application/octet-stream')).toBe(USER_MESSAGE + 10 * PAGE)
+    const text = Buffer.from('/Type /Page\n'.repeat(500)).toString('base64')
+    expect(chatFile({ filename: 'notes.txt', file_data: `data:text/plain;base64,${text}` })).toBeLessThan(USER_MESSAGE + text.length + 100)
+  })
+
+  test('a PDF larger in bytes than in pages counts its bytes; by file id or URL, the media bound', () => {
+    expect(document(PDF_BASE64)).toBe(USER_MESSAGE + PDF_BASE64.length)
+    expect(chatFile({ file_id: 'file-abc123' })).toBe(USER_MESSAGE + MEDIA)
+    expect(inputFile({ file_id: 'file-abc123' })).toBeLessThan(MEDIA + 100)
+    expect(inputFile({ file_url: 'https://example.com/a.pdf' })).toBeLessThan(MEDIA + 100)
+  })
+
+  test('the per-page bound unset is 3,000 tokens, and the maximum 100 pages', () => {
+    const defaults = (data: string) => estimateMessages({ max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data } }] }] }, o).inputTokens
+    expect(defaults(pdf100)).toBe(USER_MESSAGE + 100 * 3000)
+    expect(defaults(blankPdf(2, { objectStream: 'unreadable' }).toString('base64'))).toBe(USER_MESSAGE + 100 * 3000)
   })
 })

@@ -20,11 +20,11 @@ describe('estimateResponses', () => {
   })
 
   test('every item type counts: messages by their parts, inline images and files their bytes, calls, outputs and reasoning by their fields', () => {
-    const pdf = `data:application/pdf;base64,${'A'.repeat(100_000)}`
+    const file = `data:text/plain;base64,${'A'.repeat(100_000)}`
     const png = `data:image/png;base64,${'A'.repeat(50_000)}`
     const items = [
       { role: 'user', content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: png }] },
-      { role: 'user', content: [{ type: 'input_file', filename: 'a.pdf', file_data: pdf }] },
+      { role: 'user', content: [{ type: 'input_file', filename: 'a.txt', file_data: file }] },
       { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"x":1}' },
       { type: 'function_call_output', call_id: 'c1', output: 'result text' },
       { type: 'reasoning', id: 'rs_1', encrypted_content: 'E'.repeat(3000) },
@@ -32,7 +32,7 @@ describe('estimateResponses', () => {
     const expected =
       5 * PER_MESSAGE_OVERHEAD +
       fields({ role: 'user' }) + bytes('typeinput_texttextlook') + bytes('typeinput_imageimage_url') + bytes(png) +
-      fields({ role: 'user' }) + bytes('typeinput_filefilenamea.pdffile_data') + bytes(pdf) +
+      fields({ role: 'user' }) + bytes('typeinput_filefilenamea.txtfile_data') + bytes(file) +
       fields({ type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"x":1}' }) +
       fields({ type: 'function_call_output', call_id: 'c1' }) + bytes('result text') +
       fields({ type: 'reasoning', id: 'rs_1', encrypted_content: 'E'.repeat(3000) })

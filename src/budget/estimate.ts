@@ -3,14 +3,40 @@
  * so the UTF-8 length of every string the request sends bounds its text; each message adds a fixed
  * overhead (role and separators). Media and files sent inline (an image's data URL, audio's base64, a
  * PDF) count their bytes, never less than a configured bound: what a provider makes of them grows with
- * their size (seconds of audio, pages of a PDF, an image's pixels on a server that does not downscale),
- * and their encoded bytes bound it. Sent by reference (an id, a URL), they count the bound, since their
- * bytes are not here. Output: the request's own maximum, or the configured default.
+ * their size (seconds of audio, an image's pixels on a server that does not downscale), and their encoded
+ * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
+ * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound.
+ * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here.
+ * Output: the request's own maximum, or the configured default.
  */
+import { pdfPages } from './pdf-pages'
+
 export interface EstimateOptions {
   defaultMaxOutputTokens: number
   mediaPartTokens: number
+  /** Input tokens per page of an inline PDF; unset, DEFAULT_PDF_PAGE_TOKENS. */
+  pdfPageTokens?: number
+  /** The pages an inline PDF counts when its pages cannot be read; unset, DEFAULT_PDF_MAX_PAGES. */
+  pdfMaxPages?: number
 }
+
+/** Anthropic bills ~1,500–3,000 tokens a PDF page. */
+export const DEFAULT_PDF_PAGE_TOKENS = 3000
+/** Anthropic's limit of PDF pages in one request. */
+export const DEFAULT_PDF_MAX_PAGES = 100
+
+/** The bounds of media and file parts, as the estimate threads them through. */
+interface MediaBounds {
+  part: number
+  pdfPage: number
+  pdfMaxPages: number
+}
+
+const mediaBounds = (o: EstimateOptions): MediaBounds => ({
+  part: o.mediaPartTokens,
+  pdfPage: o.pdfPageTokens ?? DEFAULT_PDF_PAGE_TOKENS,
+  pdfMaxPages: o.pdfMaxPages ?? DEFAULT_PDF_MAX_PAGES,
+})
 
 export interface TokenEstimate {
   inputTokens: number
@@ -40,17 +66,44 @@ export function textBytes(value: unknown): number {
   return 0
 }
 
-/** Inline media counts its bytes, never less than the media bound; media by reference has no data here and counts the bound. */
-const mediaTokens = (bytes: number, mediaPartTokens: number) => Math.max(mediaPartTokens, bytes)
+/**
+ * Inline media counts its bytes, never less than the media bound, and an inline PDF never less than its
+ * pages times the per-page bound; media by reference has no data here and counts the media bound.
+ */
+const mediaTokens = (bytes: number, media: MediaBounds, pdf: Buffer | null = null) =>
+  Math.max(media.part, bytes, pdf ? pdfPages(pdf, media.pdfMaxPages) * media.pdfPage : 0)
 
-/** A message's content: a string, or parts of which media and files count their bytes, never less than the media bound. */
-export function contentTokens(content: unknown, mediaPartTokens: number): number {
+const declaresPdf = (label: unknown) =>
+  typeof label === 'string' && (/^\s*application\/pdf\s*$/i.test(label) || /\.pdf\s*$/i.test(label))
+
+/**
+ * An inline file's bytes when it is a PDF: declared one (by media type or file name), or starting as one
+ * does. `data` is base64, bare or in a data URL. Nothing else is decoded.
+ */
+function inlinePdf(data: unknown, ...labels: unknown[]): Buffer | null {
+  if (typeof data !== 'string') return null
+  const url = /^data:([^,;]{0,200})[^,]{0,200},/.exec(data)
+  const base64 = url ? data.slice(url[0].length) : data
+  // PDF readers accept the header anywhere in the first kilobyte: 1,368 base64 characters are 1,026 bytes.
+  if (!declaresPdf(url?.[1]) && !labels.some(declaresPdf) && !Buffer.from(base64.slice(0, 1368), 'base64').includes('%PDF-')) return null
+  return Buffer.from(base64, 'base64')
+}
+
+/** The PDF a chat `file` part or a Responses `input_file` part sends inline, if any. */
+function partPdf(part: Record<string, unknown>): Buffer | null {
+  if (part.type === 'input_file') return inlinePdf(part.file_data, part.filename)
+  const file = part.file as Record<string, unknown> | null | undefined
+  return part.type === 'file' && file && typeof file === 'object' ? inlinePdf(file.file_data, file.filename) : null
+}
+
+/** A message's content: a string, or parts of which media and files count as `mediaTokens` says. */
+function contentTokens(content: unknown, media: MediaBounds): number {
   if (typeof content === 'string') return utf8(content)
   if (!Array.isArray(content)) return textBytes(content)
   let n = 0
   for (const part of content) {
     const type = (part as { type?: unknown } | null)?.type
-    n += typeof type === 'string' && MEDIA_PART_TYPES.has(type) ? mediaTokens(textBytes(part), mediaPartTokens) : textBytes(part)
+    n += typeof type === 'string' && MEDIA_PART_TYPES.has(type) ? mediaTokens(textBytes(part), media, partPdf(part)) : textBytes(part)
   }
   return n
 }
@@ -98,11 +151,14 @@ const CHAT_SETTINGS = new Set([
 
 /** OpenAI Chat Completions. */
 export function estimateChat(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
+  const media = mediaBounds(o)
   let input = 0
   const messages = Array.isArray(body.messages) ? body.messages : []
   for (const m of messages) {
-    const { content, ...rest } = (m ?? {}) as Record<string, unknown>
-    input += PER_MESSAGE_OVERHEAD + contentTokens(content, o.mediaPartTokens) + textBytes(rest)
+    const { content, audio, ...rest } = (m ?? {}) as Record<string, unknown>
+    input += PER_MESSAGE_OVERHEAD + contentTokens(content, media) + textBytes(rest)
+    // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio input.
+    if (audio != null) input += mediaTokens(textBytes(audio), media)
   }
   input += otherFieldTokens(body, CHAT_SETTINGS)
   return {
@@ -133,31 +189,31 @@ export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, output
 
 /**
  * An Anthropic content block. An image counts its inline bytes, never less than the media bound; a
- * document counts its inline data (text, blocks, or base64 bytes, never less than the media bound) or,
- * sent by reference (URL, file id), the media bound, plus its title and context; a tool result counts its
+ * document counts its inline data (text, blocks, or base64 bytes, never less than the media bound, and
+ * a PDF never less than its pages times the per-page bound) or, sent by reference (URL, file id), the media bound, plus its title and context; a tool result counts its
  * blocks the same way.
  */
-function anthropicBlockTokens(block: unknown, mediaPartTokens: number): number {
+function anthropicBlockTokens(block: unknown, media: MediaBounds): number {
   if (!block || typeof block !== 'object') return textBytes(block)
   const { type, source, content, ...rest } = block as Record<string, unknown>
-  if (type === 'image') return mediaTokens(textBytes(source), mediaPartTokens) + textBytes(rest)
-  if (type === 'document') return documentSourceTokens((source ?? {}) as Record<string, unknown>, mediaPartTokens) + textBytes(rest)
-  return textBytes(type) + textBytes(source) + anthropicContentTokens(content, mediaPartTokens) + textBytes(rest)
+  if (type === 'image') return mediaTokens(textBytes(source), media) + textBytes(rest)
+  if (type === 'document') return documentSourceTokens((source ?? {}) as Record<string, unknown>, media) + textBytes(rest)
+  return textBytes(type) + textBytes(source) + anthropicContentTokens(content, media) + textBytes(rest)
 }
 
-function documentSourceTokens(src: Record<string, unknown>, mediaPartTokens: number): number {
+function documentSourceTokens(src: Record<string, unknown>, media: MediaBounds): number {
   switch (src.type) {
     case 'text': return textBytes(src.data)
-    case 'content': return anthropicContentTokens(src.content, mediaPartTokens)
-    case 'base64': return mediaTokens(textBytes(src.data), mediaPartTokens)
-    default: return mediaPartTokens
+    case 'content': return anthropicContentTokens(src.content, media)
+    case 'base64': return mediaTokens(textBytes(src.data), media, inlinePdf(src.data, src.media_type))
+    default: return media.part
   }
 }
 
-function anthropicContentTokens(content: unknown, mediaPartTokens: number): number {
+function anthropicContentTokens(content: unknown, media: MediaBounds): number {
   if (!Array.isArray(content)) return textBytes(content)
   let n = 0
-  for (const block of content) n += anthropicBlockTokens(block, mediaPartTokens)
+  for (const block of content) n += anthropicBlockTokens(block, media)
   return n
 }
 
@@ -165,11 +221,12 @@ const MESSAGES_SETTINGS = new Set(['model', 'messages', 'system', 'max_tokens', 
 
 /** Anthropic Messages: `system`, every message's blocks, tool definitions; output is the required `max_tokens`. */
 export function estimateMessages(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
-  let input = anthropicContentTokens(body.system, o.mediaPartTokens)
+  const media = mediaBounds(o)
+  let input = anthropicContentTokens(body.system, media)
   const messages = Array.isArray(body.messages) ? body.messages : []
   for (const m of messages) {
     const { content, ...rest } = (m ?? {}) as Record<string, unknown>
-    input += PER_MESSAGE_OVERHEAD + anthropicContentTokens(content, o.mediaPartTokens) + textBytes(rest)
+    input += PER_MESSAGE_OVERHEAD + anthropicContentTokens(content, media) + textBytes(rest)
   }
   input += otherFieldTokens(body, MESSAGES_SETTINGS)
   return { inputTokens: input, outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
@@ -179,13 +236,13 @@ const RESPONSES_TEXT_FIELDS = ['instructions', 'tools', 'tool_choice', 'text', '
 
 /**
  * One Responses API input item: a message's content as chat parts are counted (`input_image` the media
- * bound, `input_file` its inline bytes), a tool result's output the same way, and every other item (a
+ * bound, `input_file` its inline bytes or, a PDF, its pages), a tool result's output the same way, and every other item (a
  * function call, a reasoning item with its encrypted content) by the bytes of its fields.
  */
-function responsesItemTokens(item: unknown, mediaPartTokens: number): number {
+function responsesItemTokens(item: unknown, media: MediaBounds): number {
   if (!item || typeof item !== 'object') return PER_MESSAGE_OVERHEAD + textBytes(item)
   const { content, output, ...rest } = item as Record<string, unknown>
-  return PER_MESSAGE_OVERHEAD + contentTokens(content, mediaPartTokens) + contentTokens(output, mediaPartTokens) + textBytes(rest)
+  return PER_MESSAGE_OVERHEAD + contentTokens(content, media) + contentTokens(output, media) + textBytes(rest)
 }
 
 /**
@@ -196,7 +253,10 @@ function responsesItemTokens(item: unknown, mediaPartTokens: number): number {
 export function estimateResponses(body: Record<string, unknown>, o: EstimateOptions & { contextTokens?: number }): TokenEstimate {
   let input = o.contextTokens ?? 0
   if (typeof body.input === 'string') input += PER_MESSAGE_OVERHEAD + utf8(body.input)
-  else if (Array.isArray(body.input)) for (const item of body.input) input += responsesItemTokens(item, o.mediaPartTokens)
+  else if (Array.isArray(body.input)) {
+    const media = mediaBounds(o)
+    for (const item of body.input) input += responsesItemTokens(item, media)
+  }
   for (const field of RESPONSES_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
   return { inputTokens: input, outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estimate'
 import { masterKeyWeakness } from '../keys/secret'
 import { LOG_LEVELS } from '../log/logger'
 import { featureName, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
@@ -114,6 +115,10 @@ export const configSchema = z
     clamp_output_floor_tokens: positiveInt.default(256),
     /** Upper bound on the input tokens of one image, audio or file part, for the estimate. */
     media_part_tokens: positiveInt.default(4096),
+    /** Input tokens per page of a PDF sent inline, for the estimate: providers bill each page's text and an image of it. */
+    pdf_page_tokens: positiveInt.default(DEFAULT_PDF_PAGE_TOKENS),
+    /** The pages an inline PDF is held at when its pages cannot be counted (object streams that cannot be read). */
+    pdf_max_pages: positiveInt.default(DEFAULT_PDF_MAX_PAGES),
     /** `max_uses` given to a billed server tool (web search) that sets none: its worst case must be bounded. */
     server_tool_default_max_uses: positiveInt.default(5),
     /** Input tokens the hold allows for what each server tool use adds to the context (search results). */

@@ -36,15 +36,16 @@ const openAITier = (tier: unknown): string | null =>
 
 /**
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
- * searches on every request: one use each), a service tier, audio in (`input_audio` parts) and out
- * (`modalities` with audio, or `audio`).
+ * searches on every request: one use each), a service tier, audio in (`input_audio` parts, or an earlier
+ * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
+ * input) and out (`modalities` with audio, or `audio`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
   const searches = body.web_search_options != null || /(^|[-_.])search([-_.]|$)/.test(upstreamModel)
   return {
     serverTools: searches ? { web_search: 1 } : {},
     tier: openAITier(body.service_tier),
-    audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, 'input_audio')),
+    audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, 'input_audio') || m?.audio != null),
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
     cacheWrites: null,
     longContext: false,

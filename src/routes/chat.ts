@@ -78,7 +78,7 @@ export const chatRoutes = (services: Services) => {
         stream,
         // Several choices share one output bound: not clamped, the split would be the provider's to make.
         clampable: !(typeof body.n === 'number' && body.n > 1),
-        estimate: () => estimateChat(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
+        estimate: () => estimateChat(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }),
         features: planned?.features,
       })
       using hold = admission.hold

@@ -67,7 +67,7 @@ export const messagesRoutes = (services: Services) => {
         endpoint: '/v1/messages',
         stream,
         clampable: true,
-        estimate: () => estimateMessages(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens }),
+        estimate: () => estimateMessages(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }),
         features: planned?.features,
       })
       using hold = admission.hold

@@ -8,7 +8,7 @@ import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest } from '../metering/admission'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
-import { openAIResponsesFeatures } from '../pricing/features'
+import { openAIResponsesFeatures, serverToolBounds } from '../pricing/features'
 import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind } from '../records/response-owners'
@@ -171,7 +171,7 @@ export const responsesRoutes = (services: Services) => {
         const route = routeOf(target)
         // Translated before the hold: a body the target cannot carry is a 400 that costs nothing. Anthropic
         // runs web search itself, when the price book can price it there.
-        const bounds = { defaultMaxUses: config.server_tool_default_max_uses }
+        const bounds = serverToolBounds(config)
         const webSearch = route === 'anthropic' && (await services.prices.priceOf(target!.canonical))?.serverTools?.web_search !== undefined
         const translated = route === 'anthropic'
           ? responsesViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, webSearch, bounds })
@@ -186,7 +186,7 @@ export const responsesRoutes = (services: Services) => {
           namedUser: body.user,
           endpoint: ENDPOINT,
           stream,
-          estimate: () => estimateResponses(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, contextTokens }),
+          estimate: () => estimateResponses(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, contextTokens }),
           features: translated ? translated.features : native!.features,
         })
         using hold = admission.hold

@@ -15,10 +15,9 @@ import { requestEcho } from './response-object'
  * features (web search, bounded by `max_uses`) are read as for `/v1/messages`. Streams are metered in
  * Anthropic's format (where the usage is) and converted after the meter.
  */
-export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions & { bounds: Pick<ServerToolBounds, 'defaultMaxUses'> }) {
+export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions & { bounds: ServerToolBounds }) {
   const translated = responsesRequestToMessages(body, o)
-  // A translated request carries no web fetch, the one tool the per-use input allowance is sent with.
-  const { body: request, features } = anthropicFeatures(translated.request, { ...o.bounds, useInputTokens: 0 })
+  const { body: request, features } = anthropicFeatures(translated.request, o.bounds)
   const echo = requestEcho(body)
   const exchangeFor = (model: ResolvedModel): Exchange => ({
     path: '/v1/messages',
