@@ -196,6 +196,21 @@ describe('events', () => {
     expect(receiver.deliveries.length).toBe(alerts.length)
   })
 
+  test('a model name a key holder chose cannot break the one-line alert text or post Slack mentions and links', async () => {
+    receiver = startWebhookReceiver()
+    gw = await startTestGateway({ mock, config: alertConfig() })
+    const { secret } = await gw.userWithKey({ id: 'markup' })
+    const model = 'mock:x\n<!channel> your keys leaked, rotate them at <https://evil.example/login|the console> & now'
+    expect((await chat(gw.url, secret, model)).status).toBe(402)
+    const [d] = await receiver.waitFor(1)
+    expect(d!.payload.kind).toBe('unpriced_model')
+    expect(d!.payload.text).toBe(
+      'tollgate: "mock:x\\n&lt;!channel&gt; your keys leaked, rotate them at &lt;https://evil.example/login|the console&gt; &amp; now" ' +
+        `was asked for and refused for lack of a price (1 time(s) since ${d!.payload.data.since}); price it to serve it`,
+    )
+    expect(d!.payload.data.model).toBe(model)
+  })
+
   test('a key about to expire raises one alert', async () => {
     receiver = startWebhookReceiver()
     gw = await startTestGateway({ mock, config: alertConfig({ key_expiry_days: 3 }) })
