@@ -31,13 +31,19 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /**
  * Set in onRequest, before anything can fail, so errors, 404s, 429s and streams carry them too.
  * Registered before CORS so that preflight answers get them as well.
+ *
+ * Every `/v1/*` answer is also `Cache-Control: no-store` (unless its route says otherwise): the admin
+ * API's lists, a new key's secret, a caller's own usage. A console request carries its session in a
+ * cookie, not in `Authorization`, so without it a shared cache in front of the gateway could keep those
+ * answers and give them to anyone asking the same URL. Kept when the security headers are turned off.
  */
 export const securityHeaders = (options: { enabled: boolean; trustProxy: boolean }) =>
   new Elysia({ name: 'security-headers', seed: options }).onRequest(({ request, set }) => {
-    if (!options.enabled) return
     const h = set.headers
-    Object.assign(h, API_SECURITY_HEADERS)
     const path = requestState(request).path
+    if (path.startsWith('/v1/')) h['cache-control'] = 'no-store'
+    if (!options.enabled) return
+    Object.assign(h, API_SECURITY_HEADERS)
     h['content-security-policy'] =
       path === '/docs' || path.startsWith('/docs/') ? DOCS_POLICY : path === '/ui' || path.startsWith('/ui/') ? UI_POLICY : API_POLICY
     if (isHttps(request, options.trustProxy)) h['strict-transport-security'] = 'max-age=31536000; includeSubDomains'
