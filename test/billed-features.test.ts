@@ -33,7 +33,7 @@ beforeAll(async () => {
       server_tool_use_input_tokens: USE_INPUT_TOKENS,
       media_part_tokens: MEDIA_PART_TOKENS,
       pricing: {
-        'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01, code_execution: 0.05 }, service_tiers: { fast: 6, long_context: 2 } },
+        'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01, code_execution: 0.05 }, service_tiers: { fast: 6, long_context: 2, inference_geo_us: 1.1 } },
         'ant:bare': { input_per_million: 1, output_per_million: 2 },
         'ant:free-search': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0 } },
         'ant:rates': { input_per_million: 1, output_per_million: 2, cache_write_per_million: 3, cache_write_1h_per_million: 5 },
@@ -121,6 +121,7 @@ describe('require-pricing covers billed features: 402 naming the feature, before
     ['messages: web_search server tool', '/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [WEB_SEARCH] }, /server tool web_search/],
     ['messages: code execution server tool', '/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] }, /server tool code_execution/],
     ['messages: fast mode', '/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, speed: 'fast' }, /fast mode/],
+    ['messages: US-only inference (inference_geo "us")', '/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, inference_geo: 'us' }, /inference geography .*us.* \(inference_geo; priced by service_tiers\.inference_geo_us\)/],
     ['chat: service_tier priority', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'priority' }, /service tier priority/],
     ['chat: service_tier fast (OpenAI\'s name for priority)', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'fast' }, /service tier priority/],
     ['chat: service_tier flex', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'flex' }, /service tier flex/],
@@ -163,6 +164,17 @@ describe('require-pricing covers billed features: 402 naming the feature, before
     expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask }, beta)).cost).toBe(120)
     // Without the flag, the same long prompt is not a long-context request.
     expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: long })).cost).toBe(120)
+  })
+
+  test('inference_geo "global" (the default) and null need no price, and go upstream as sent; any other type is a 400', async () => {
+    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, inference_geo: 'global' }))
+    expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, inference_geo: 'global' })).cost).toBe(120)
+    expect(upstream.calls[0]!.body.inference_geo).toBe('global')
+    expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, inference_geo: null })).cost).toBe(120)
+    const odd = await post('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, inference_geo: { region: 'us' } })
+    expect(odd.status).toBe(400)
+    expect(odd.text).toContain('inference_geo')
+    expect(upstream.calls).toHaveLength(2)
   })
 
   test('the standard tiers (auto, default) need no price', async () => {
@@ -381,6 +393,65 @@ describe('settlement charges what the usage reports', () => {
     expect((await settled('/v1/messages', { ...body, stream: true }, beta)).cost).toBe(2 * (210_000 + 20))
     upstream.answer(() => anthropicMessage({ input_tokens: 200_000, output_tokens: 10 }))
     expect((await settled('/v1/messages', body, beta)).cost).toBe(200_000 + 20)
+  })
+
+  describe('US-only inference (inference_geo "us"): the inference_geo_us multiplier', () => {
+    const body = { model: 'ant:m', max_tokens: 50, messages: ask, inference_geo: 'us' }
+
+    test('held at the multiplier: the hold of the same request at the global default, times 1.1', async () => {
+      upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
+      const global = await settled('/v1/messages', { ...body, inference_geo: 'global' })
+      const us = await settled('/v1/messages', body)
+      expect(upstream.calls[1]!.body.inference_geo).toBe('us')
+      // The estimate counts the field's value as input: "us" is 4 bytes (4 micro-USD at $1/M) shorter than "global".
+      expect(us.reserved).toBeGreaterThanOrEqual(Math.ceil((global.reserved - 4) * 1.1))
+      expect(us.reserved).toBeLessThanOrEqual(Math.ceil(global.reserved * 1.1))
+      expect(us.reserved - global.reserved).toBeGreaterThanOrEqual(10)
+    })
+
+    test('settled at the multiplier on every token kind (cache reads and writes too), JSON and SSE', async () => {
+      // 100 input + 1000 cache reads (no cached rate: the input rate) + 1000 5-minute writes at 1.25 + 10 output at $2/M.
+      const usage = { input_tokens: 100, cache_read_input_tokens: 1000, cache_creation_input_tokens: 1000, output_tokens: 10 }
+      const global = 100 + 1000 + 1250 + 20
+      upstream.answer(() => anthropicMessage({ ...usage, inference_geo: 'us' }))
+      expect((await settled('/v1/messages', body)).cost).toBe(2607) // 2370 × 1.1
+      expect(global * 1.1).toBeCloseTo(2607)
+      upstream.answer(() => anthropicStream({ input_tokens: 100, output_tokens: 1, inference_geo: 'us' }, { output_tokens: 10 }))
+      expect((await settled('/v1/messages', { ...body, stream: true })).cost).toBe(132)
+      // Stated in message_delta only: the last statement wins.
+      upstream.answer(() => anthropicStream({ input_tokens: 100, output_tokens: 1 }, { output_tokens: 10, inference_geo: 'us' }))
+      expect((await settled('/v1/messages', { ...body, stream: true })).cost).toBe(132)
+    })
+
+    test('what the usage reports wins: asked for and not stated, the multiplier; stated global, the plain rates; stated us unasked (a workspace default), the multiplier', async () => {
+      upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10 }))
+      expect((await settled('/v1/messages', body)).cost).toBe(132)
+      upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, inference_geo: 'global' }))
+      expect((await settled('/v1/messages', body)).cost).toBe(120)
+      upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, inference_geo: 'us' }))
+      expect((await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask })).cost).toBe(132)
+      // A model priced without it has nothing to bill it with: the global rates.
+      expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask })).cost).toBe(120)
+    })
+
+    test('on top of fast mode and of the long context window', async () => {
+      upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, speed: 'fast', inference_geo: 'us' }))
+      expect((await settled('/v1/messages', { ...body, speed: 'fast' })).cost).toBe(792) // 120 × 6 × 1.1
+      upstream.answer(() => anthropicMessage({ input_tokens: 210_000, output_tokens: 10, inference_geo: 'us' }))
+      const long = { ...body, messages: [{ role: 'user', content: 'x'.repeat(250_000) }] }
+      expect((await settled('/v1/messages', long, { 'anthropic-beta': 'context-1m-2025-08-07' })).cost).toBe(462_044) // 210,020 × 2 × 1.1
+    })
+
+    test('chat and the Responses API towards Anthropic carry no inference_geo: never sent, billed at the global rates', async () => {
+      upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10 }))
+      expect((await settled('/v1/chat/completions', { model: 'ant:m', max_tokens: 50, messages: ask, inference_geo: 'us' })).cost).toBe(120)
+      expect((await settled('/v1/responses', { model: 'ant:m', max_output_tokens: 50, input: 'hi', inference_geo: 'us', store: false })).cost).toBe(120)
+      expect(upstream.calls).toHaveLength(2)
+      for (const call of upstream.calls) {
+        expect(call.path).toBe('/v1/messages')
+        expect(call.body).not.toHaveProperty('inference_geo')
+      }
+    })
   })
 
   describe('cache writes: at the cache-write rate, or by the fallback rule where none is set', () => {

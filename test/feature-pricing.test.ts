@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { anthropicFeatures, openAIResponsesFeatures, responsesServerToolUses } from '../src/pricing/features'
+import { anthropicFeatures, openAIResponsesFeatures, responsesServerToolUses, unpricedFeature } from '../src/pricing/features'
 import { costOf, NO_FEATURES, worstCaseCost, type Price, type RequestedFeatures, type TokenCounts } from '../src/pricing/price'
 import { seededRandom } from './support/seeded'
 
@@ -24,7 +24,7 @@ describe('costOf and worstCaseCost', () => {
         audioInputPerMillion: maybe(100_000_000),
         audioOutputPerMillion: maybe(200_000_000),
         serverTools: { web_search: int(50_000) },
-        tierMultipliers: { priority: 1000 + int(3000), flex: int(1000), long_context: 1000 + int(1000) },
+        tierMultipliers: { priority: 1000 + int(3000), flex: int(1000), long_context: 1000 + int(1000), inference_geo_us: int(2000) },
       }
       const requested: RequestedFeatures = {
         serverTools: rand() < 0.5 ? { web_search: 1 + int(10) } : {},
@@ -35,6 +35,7 @@ describe('costOf and worstCaseCost', () => {
         longContext: rand() < 0.3,
         toolResultInput: rand() < 0.5 ? NO_FEATURES.toolResultInput : { uses: int(10), tokens: int(100_000) },
         compaction: rand() < 0.3,
+        inferenceGeo: rand() < 0.5 ? null : 'us',
       }
       const allowance = int(30_000)
       const inputTokens = int(400_000)
@@ -56,6 +57,7 @@ describe('costOf and worstCaseCost', () => {
         audioOutputTokens: requested.audioOutput ? int(completion + 1) : 0,
         serverToolUses: rand() < 0.5 ? undefined : { web_search: int(uses + 1) },
         tier: rand() < 0.5 ? undefined : rand() < 0.5 ? 'default' : requested.tier ?? 'default',
+        inferenceGeo: rand() < 0.5 ? undefined : rand() < 0.5 ? 'global' : requested.inferenceGeo ?? 'global',
       }
       const hold = worstCaseCost(price, inputTokens, outputTokens, requested, allowance)
       const cost = costOf(price, usage, requested)
@@ -76,6 +78,27 @@ describe('costOf and worstCaseCost', () => {
     expect(costOf(small, { promptTokens: 7, completionTokens: 0, cachedTokens: 0, tier: 'flex' })).toBe(7)
   })
 
+  test('an inference geography: every token kind at its multiplier, on top of the tier\'s and the long context\'s; held at the dearer rate', () => {
+    const price: Price = { ...base, cachedInputPerMillion: null, tierMultipliers: { fast: 6000, long_context: 2000, inference_geo_us: 1100 } }
+    const us: RequestedFeatures = { ...NO_FEATURES, inferenceGeo: 'us' }
+    const usage: TokenCounts = { promptTokens: 1000, completionTokens: 100, cachedTokens: 300, cacheWriteTokens: 200 }
+    const plain = costOf(price, usage) // 500 input + 300 cached at $3/M, 200 writes at $3.75/M, 100 output at $15/M
+    expect(plain).toBe(500 * 3 + 300 * 3 + 200 * 3.75 + 100 * 15) // 4650 micro-USD
+    // Asked for, the usage silent: at the multiplier; reported, whatever was asked: at the reported geography's.
+    expect(costOf(price, usage, us)).toBe(5115)
+    expect(costOf(price, { ...usage, inferenceGeo: 'us' })).toBe(5115)
+    expect(costOf(price, { ...usage, inferenceGeo: 'global' }, us)).toBe(plain)
+    expect(costOf({ ...price, tierMultipliers: {} }, { ...usage, inferenceGeo: 'us' })).toBe(plain)
+    // On top of fast mode, and of the long context.
+    expect(costOf(price, { ...usage, tier: 'fast' }, { ...us, tier: 'fast' })).toBe(30_690)
+    const long: TokenCounts = { promptTokens: 300_000, completionTokens: 0, cachedTokens: 0 }
+    expect(costOf(price, long, { ...us, longContext: true })).toBe(1_980_000) // 300K at $3/M × 2 × 1.1
+    // The hold: the plain worst case times the multiplier; a multiplier below 1 is held at the plain rates.
+    expect(worstCaseCost(price, 1000, 100, us)).toBe(Math.ceil(worstCaseCost(price, 1000, 100) * 1.1))
+    expect(worstCaseCost(price, 1000, 100, { ...us, tier: 'fast' })).toBe(Math.ceil(worstCaseCost(price, 1000, 100) * 6.6))
+    expect(worstCaseCost({ ...price, tierMultipliers: { inference_geo_us: 900 } }, 1000, 100, us)).toBe(worstCaseCost(price, 1000, 100))
+  })
+
   test('without features, the rules are the plain ones', () => {
     expect(costOf(base, { promptTokens: 1_000_000, completionTokens: 1_000_000, cachedTokens: 500_000 })).toBe(1_500_000 + 150_000 + 15_000_000)
     expect(worstCaseCost(base, 1_000_000, 1_000_000, NO_FEATURES, 99_999)).toBe(3_000_000 + 15_000_000)
@@ -93,6 +116,19 @@ describe('reading billed features from requests', () => {
     expect(lifetime({ tools: [{ name: 't', cache_control: marked() }], messages: [] })).toBe('5m')
     const toolResult = { type: 'tool_result', tool_use_id: 'x', content: [{ type: 'text', text: 'r', cache_control: marked('1h') }] }
     expect(lifetime({ messages: [{ role: 'user', content: [{ type: 'text', text: 'a', cache_control: marked() }, toolResult] }] })).toBe('1h')
+  })
+
+  test('Anthropic inference_geo: a geography other than the default global is asked for; a non-string is a 400', () => {
+    const bounds = { defaultMaxUses: 5, useInputTokens: 1000 }
+    const geo = (inference_geo: unknown) => anthropicFeatures({ messages: [], inference_geo }, bounds).features.inferenceGeo
+    expect(geo('us')).toBe('us')
+    expect(geo('global')).toBeNull()
+    expect(geo(null)).toBeNull()
+    expect(geo(undefined)).toBeNull()
+    expect(() => geo(['us'])).toThrow(/inference_geo/)
+    expect(unpricedFeature({ ...base, tierMultipliers: { fast: 6000 } }, { ...NO_FEATURES, inferenceGeo: 'us' }, 10)).toMatch(/inference geography "us".*service_tiers\.inference_geo_us/)
+    expect(unpricedFeature({ ...base, tierMultipliers: { inference_geo_us: 1100 } }, { ...NO_FEATURES, inferenceGeo: 'us' }, 10)).toBeNull()
+    expect(unpricedFeature(base, { ...NO_FEATURES, inferenceGeo: 'us' }, 10)).not.toBeNull()
   })
 
   test('the Responses API: hosted web search is bounded by max_tool_calls, and counted from web_search_call items', () => {

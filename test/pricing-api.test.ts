@@ -210,7 +210,7 @@ describe('prices of billed features: cache writes, audio, server tools, service 
     audio_input_per_million: 40,
     audio_output_per_million: 80,
     server_tools: { web_search: 0.01 },
-    service_tiers: { priority: 1.75, flex: 0.5 },
+    service_tiers: { priority: 1.75, flex: 0.5, inference_geo_us: 1.1 },
   }
 
   test('POST stores them exactly; GET, the history and /v1/models show them', async () => {
@@ -225,7 +225,7 @@ describe('prices of billed features: cache writes, audio, server tools, service 
       audio_input_per_million: 40_000_000,
       audio_output_per_million: 80_000_000,
       server_tools: { web_search: 10000 },
-      service_tiers: { priority: 1750, flex: 500 },
+      service_tiers: { priority: 1750, flex: 500, inference_geo_us: 1100 },
     })
     expect((await gw.admin('GET', '/v1/pricing/mock:featured')).body).toMatchObject(features)
     expect((await gw.admin('GET', `/v1/pricing/history/${p.id}`)).body).toMatchObject(features)

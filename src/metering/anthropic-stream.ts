@@ -36,8 +36,8 @@ class UsageAccumulator {
     if (!u) return
     for (const key of ['input_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'output_tokens'] as const)
       if (typeof u[key] === 'number') this.fields[key] = u[key]
-    // Server tool uses, the cache writes' split, the speed and the iterations are billed too: the last statement of each wins.
-    for (const key of ['cache_creation', 'server_tool_use', 'speed', 'iterations'] as const) if (u[key] != null) (this.fields as Record<string, unknown>)[key] = u[key]
+    // Server tool uses, the cache writes' split, the speed, the geography and the iterations are billed too: the last statement of each wins.
+    for (const key of ['cache_creation', 'server_tool_use', 'speed', 'inference_geo', 'iterations'] as const) if (u[key] != null) (this.fields as Record<string, unknown>)[key] = u[key]
     if (typeof u.input_tokens === 'number') this.hasInput = true
     if (typeof u.output_tokens === 'number') this.hasOutput = true
   }

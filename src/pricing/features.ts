@@ -5,7 +5,7 @@
  * chat and messages, natively or translated, and the Responses API through the same rules.
  */
 import { badRequest, paymentRequired } from '../http/errors'
-import { isStandardTier, LONG_CONTEXT_TOKENS, NO_FEATURES, type Price, type RequestedFeatures } from './price'
+import { geoMultiplierName, isDefaultGeo, isStandardTier, LONG_CONTEXT_TOKENS, namedMultiplier, NO_FEATURES, type Price, type RequestedFeatures } from './price'
 
 export { NO_FEATURES, type RequestedFeatures }
 
@@ -51,6 +51,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     longContext: false,
     toolResultInput: NO_FEATURES.toolResultInput,
     compaction: false,
+    inferenceGeo: null,
   }
 }
 
@@ -136,8 +137,9 @@ const positiveInt = (n: unknown): n is number => typeof n === 'number' && Number
  * per use. Fast mode (`speed: "fast"`) is the tier `fast`; `cache_control` marks cache writes (never
  * refused: they have a fallback rate), `ttl: "1h"` the dearer 1-hour ones; the `anthropic-beta` flag
  * `context-1m-…` switches on the long-context window and its rates; a `compact_*` context edit asks for
- * server-side compaction. The MCP connector (`mcp_servers`) is refused: nothing bounds what its servers
- * answer, and that is input.
+ * server-side compaction; an `inference_geo` other than the default `global` (`us`) asks for a geography
+ * billed above the global rates. The MCP connector (`mcp_servers`) is refused: nothing bounds what its
+ * servers answer, and that is input.
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
@@ -174,8 +176,20 @@ export function anthropicFeatures(
     longContext: /(^|[\s,])context-1m-/.test(betaFlags),
     toolResultInput,
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
+    inferenceGeo: requestedGeo(body.inference_geo),
   }
   return { body: tools === body.tools ? body : { ...body, tools }, features }
+}
+
+/**
+ * The inference geography a request asks for (`inference_geo`), null for the default (`global`) or none
+ * (`null` leaves it to the workspace's default). Any other type is a 400, as Anthropic's own answer
+ * would be: it must not pass as no geography at all.
+ */
+function requestedGeo(geo: unknown): string | null {
+  if (geo == null) return null
+  if (typeof geo !== 'string') throw badRequest('Invalid body: inference_geo: must be a string such as "global" or "us"')
+  return isDefaultGeo(geo) ? null : geo
 }
 
 /** The longest lifetime of any `cache_control` in the request (top level, system, messages, tools). */
@@ -209,6 +223,8 @@ export function unpricedFeature(price: Price, f: RequestedFeatures, inputTokens:
     return f.tier === 'fast' ? 'fast mode (speed "fast")' : `the service tier ${f.tier}`
   if (f.audioInput && price.audioInputPerMillion == null) return 'audio input'
   if (f.audioOutput && price.audioOutputPerMillion == null) return 'audio output'
+  if (f.inferenceGeo !== null && namedMultiplier(price, geoMultiplierName(f.inferenceGeo)) === undefined)
+    return `the inference geography ${JSON.stringify(f.inferenceGeo.slice(0, 40))} (inference_geo; priced by service_tiers.${geoMultiplierName(f.inferenceGeo.slice(0, 40))})`
   if (f.longContext && inputTokens > LONG_CONTEXT_TOKENS && price.tierMultipliers?.long_context === undefined)
     return `the long context window (anthropic-beta context-1m) past ${LONG_CONTEXT_TOKENS} input tokens`
   return null

@@ -24,7 +24,10 @@ export interface Price {
   audioOutputPerMillion?: number | null
   /** Micro-USD per use of a server tool, by tool name (`web_search`). */
   serverTools?: Readonly<Record<string, number>>
-  /** Multiplier of every token rate, in thousandths (1750 = ×1.75), by service tier (`priority`, `flex`, `fast`). */
+  /**
+   * Multiplier of every token rate, in thousandths (1750 = ×1.75), by service tier (`priority`, `flex`,
+   * `fast`); `long_context` and `inference_geo_<geography>` (`inference_geo_us`) apply on top of those.
+   */
   tierMultipliers?: Readonly<Record<string, number>>
 }
 
@@ -45,6 +48,8 @@ export interface TokenCounts {
   serverToolUses?: Record<string, number>
   /** The service tier the provider says it served the request at. */
   tier?: string
+  /** Where the provider says inference ran (Anthropic's `usage.inference_geo`: `global`, `us`). */
+  inferenceGeo?: string
 }
 
 /** What a request asked for beyond plain tokens: the fallbacks of settlement, and what its hold covers. */
@@ -69,6 +74,12 @@ export interface RequestedFeatures {
   toolResultInput: { readonly uses: number; readonly tokens: number }
   /** Server-side compaction: a pass that reads the context again and writes a summary, besides the answer's. */
   compaction: boolean
+  /**
+   * The inference geography asked for (Anthropic's `inference_geo`, `us`: US-only inference); null for
+   * the default (`global`) or none. Billed at the `inference_geo_<geography>` multiplier, on top of any
+   * other tier's and the long context's.
+   */
+  inferenceGeo: string | null
 }
 
 /** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
@@ -82,7 +93,7 @@ export interface Tariff {
 
 export const NO_FEATURES: RequestedFeatures = {
   serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
-  toolResultInput: { uses: 0, tokens: 0 }, compaction: false,
+  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, inferenceGeo: null,
 }
 
 /** Tiers billed at the plain rates, as the providers name them in requests and answers. */
@@ -121,6 +132,38 @@ function multiplierOf(price: Price, reported: string | undefined, requested: str
   return requested !== null && m[requested] !== undefined ? m[requested] : PLAIN
 }
 
+/**
+ * Geographies billed at the plain rates, as Anthropic names them in requests and usage: `global` (its
+ * default: inference anywhere) and `not_available` (no geography recorded).
+ */
+const DEFAULT_GEOS = new Set(['global', 'not_available'])
+export const isDefaultGeo = (geo: string | null | undefined): boolean => geo == null || DEFAULT_GEOS.has(geo)
+/** The price book's name for a geography's multiplier, among the `service_tiers`: `inference_geo_us`. */
+export const geoMultiplierName = (geo: string): string => `inference_geo_${geo}`
+
+/** A multiplier the price row sets under that name (its own entry only: never an inherited property). */
+export function namedMultiplier(price: Price, name: string): number | undefined {
+  const m = price.tierMultipliers
+  return m !== undefined && Object.hasOwn(m, name) ? m[name] : undefined
+}
+
+/**
+ * The geography multiplier (thousandths) a request is billed at, by the tier rule: the geography the usage
+ * reports, else the one the request asked for; a reported one the price book has no multiplier for counts
+ * as the requested one, then plain.
+ */
+function geoMultiplierOf(price: Price, reported: string | undefined, requested: string | null): number {
+  if (reported !== undefined) {
+    if (isDefaultGeo(reported)) return PLAIN
+    const own = namedMultiplier(price, geoMultiplierName(reported))
+    if (own !== undefined) return own
+  }
+  return requested === null || isDefaultGeo(requested) ? PLAIN : (namedMultiplier(price, geoMultiplierName(requested)) ?? PLAIN)
+}
+
+/** `multiplier` with `other` on top (both in thousandths), rounded up. */
+const compound = (multiplier: number, other: number): number => (other === PLAIN ? multiplier : Math.ceil((multiplier * other) / PLAIN))
+
 /** The long-context multiplier on top of `multiplier`, when the request switched it on and its prompt is past the threshold. */
 function withLongContext(price: Price, multiplier: number, requested: RequestedFeatures, promptTokens: number): number {
   if (!requested.longContext || promptTokens <= LONG_CONTEXT_TOKENS) return multiplier
@@ -155,10 +198,10 @@ const count = (n: number | undefined) => (n === undefined || n < 0 ? 0 : n)
 
 /**
  * Cost in micro-USD, rounded up to the next micro-USD: every token kind at its rate, times the service
- * tier's multiplier, plus each server tool's uses at its per-use price and the per-request price. What
- * the usage does not say is taken from the request: the uses of a tool it asked for (at most its
- * max_uses), the tier it asked for, and for cache writes whose lifetime is not reported, the longest
- * lifetime it asked for.
+ * tier's multiplier and the inference geography's on top, plus each server tool's uses at its per-use
+ * price and the per-request price. What the usage does not say is taken from the request: the uses of a
+ * tool it asked for (at most its max_uses), the tier and the geography it asked for, and for cache writes
+ * whose lifetime is not reported, the longest lifetime it asked for.
  */
 export function costOf(price: Price | null, tokens: TokenCounts, requested: RequestedFeatures = NO_FEATURES): number {
   if (!price) return 0
@@ -178,7 +221,8 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
     [tokens.completionTokens - audioOut, r.output],
     [audioOut, r.audioOutput],
   ] as const
-  const multiplier = withLongContext(price, multiplierOf(price, tokens.tier, requested.tier), requested, prompt)
+  const tier = compound(multiplierOf(price, tokens.tier, requested.tier), geoMultiplierOf(price, tokens.inferenceGeo, requested.inferenceGeo))
+  const multiplier = withLongContext(price, tier, requested, prompt)
   return charge(terms, multiplier, toolFees(price, tokens.serverToolUses, requested) + (price.perRequest ?? 0))
 }
 
@@ -195,7 +239,8 @@ function toolFees(price: Price, reported: Record<string, number> | undefined, re
 
 /**
  * The worst case: every input token at the dearest input rate the request can incur, every allowed
- * output token at the dearest output rate, at the dearer of the plain rates and the requested tier's;
+ * output token at the dearest output rate, at the dearer of the plain rates and the requested tier's
+ * (and on top, of the plain rates and the requested geography's);
  * each server tool at its max_uses, each use adding its price and `toolUseInputTokens` of input; the
  * results of token-only tools at their bound; with compaction, its pass over all that input and a summary
  * as long as the output allowed.
@@ -218,7 +263,8 @@ export function worstCaseCost(
   for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
   const passes = requested.compaction ? 2 : 1
   const input = passes * (inputTokens + uses * toolUseInputTokens + requested.toolResultInput.tokens)
-  const multiplier = withLongContext(price, Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), requested, input)
+  const tier = compound(Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), Math.max(PLAIN, geoMultiplierOf(price, undefined, requested.inferenceGeo)))
+  const multiplier = withLongContext(price, tier, requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
   return charge([[input, inputRate], [passes * outputTokens, outputRate]], multiplier, fees)
 }

@@ -19,8 +19,9 @@ export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOpt
   return (model, outputClamp) => ({
     path: '/v1/messages',
     body: { model: model.upstreamModel, ...(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp)) },
-    // The translation carries no billed feature: it refuses web search and audio, drops service_tier, and
-    // marks nothing for caching (cache writes the provider reports are still billed, at their rate).
+    // The translation carries no billed feature: it refuses web search and audio, drops service_tier (and
+    // inference_geo, which chat has not: a geography the usage reports is still billed, at its multiplier),
+    // and marks nothing for caching (cache writes the provider reports are still billed, at their rate).
     features: NO_FEATURES,
     usageOf: (message) => anthropicUsage(message.usage),
     reply: (message) => JSON.stringify(messageToCompletion(message)),

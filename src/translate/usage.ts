@@ -21,6 +21,8 @@ export interface AnthropicUsage {
   server_tool_use?: Record<string, number | null> | null
   /** `fast` when fast mode served the request. */
   speed?: string | null
+  /** Where inference ran: `global`, `us` (US-only inference, billed above the global rates). */
+  inference_geo?: string | null
   /** Each sampling pass of the request (a compaction pass, the answer's), whose sum the top-level counts may leave short. */
   iterations?: ReadonlyArray<IterationUsage | null> | null
 }
@@ -64,8 +66,9 @@ const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'st
  * Anthropic reports cache reads and cache writes beside `input_tokens`, not inside it. All three are
  * prompt tokens: the reads are the cached part (billed at the cached rate), the writes are billed at the
  * cache-write rate of their lifetime. Server tools are counted in `server_tool_use` as `<tool>_requests`;
- * an answer without it used none. With `iterations`, each kind is the larger of its top-level count and
- * its sum over the iterations: server-side compaction's pass is billed, but only the iterations count it.
+ * an answer without it used none; `speed` is the tier, `inference_geo` where inference ran. With
+ * `iterations`, each kind is the larger of its top-level count and its sum over the iterations:
+ * server-side compaction's pass is billed, but only the iterations count it.
  * Iterations without their counts as numbers make the usage unreadable (it would be billed short).
  */
 export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCounts | null => {
@@ -86,6 +89,7 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
   if ([u, ...passes].some((p) => p.cache_creation && typeof p.cache_creation === 'object'))
     counts.cacheWrite1hTokens = total((p) => p.cache_creation?.ephemeral_1h_input_tokens)
   if (typeof u.speed === 'string') counts.tier = u.speed === 'fast' ? 'fast' : 'standard'
+  if (typeof u.inference_geo === 'string') counts.inferenceGeo = u.inference_geo
   return counts
 }
 
