@@ -125,6 +125,9 @@ describe('require-pricing covers billed features: 402 naming the feature, before
     ['chat: service_tier priority', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'priority' }, /service tier priority/],
     ['chat: service_tier fast (OpenAI\'s name for priority)', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'fast' }, /service tier priority/],
     ['chat: service_tier flex', '/v1/chat/completions', { model: 'plain:bare', messages: ask, service_tier: 'flex' }, /service tier flex/],
+    // A name an object inherits is no price: the row's own entries only.
+    ['chat: service_tier constructor', '/v1/chat/completions', { model: 'plain:m', messages: ask, service_tier: 'constructor' }, /service tier constructor/],
+    ['messages: inference_geo toString', '/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, inference_geo: 'toString' }, /inference geography .*toString/],
     ['chat: web_search_options', '/v1/chat/completions', { model: 'plain:bare', messages: ask, web_search_options: {} }, /server tool web_search/],
     ['chat: a search model', '/v1/chat/completions', { model: 'plain:gpt-4o-mini-search-preview', messages: ask }, /server tool web_search/],
     ['messages → OpenAI: a search model', '/v1/messages', { model: 'plain:gpt-4o-mini-search-preview', max_tokens: 50, messages: ask }, /server tool web_search/],

@@ -5,7 +5,7 @@
  * chat and messages, natively or translated, and the Responses API through the same rules.
  */
 import { badRequest, paymentRequired } from '../http/errors'
-import { geoMultiplierName, isDefaultGeo, isStandardTier, LONG_CONTEXT_TOKENS, namedMultiplier, NO_FEATURES, type Price, type RequestedFeatures } from './price'
+import { geoMultiplierName, isDefaultGeo, isStandardTier, LONG_CONTEXT_TOKENS, namedMultiplier, NO_FEATURES, toolPrice, type Price, type RequestedFeatures } from './price'
 
 export { NO_FEATURES, type RequestedFeatures }
 
@@ -218,14 +218,14 @@ function cacheLifetime(body: Record<string, unknown>): '5m' | '1h' | null {
  * for it. The long-context window needs a price only for a request whose estimate passes its threshold.
  */
 export function unpricedFeature(price: Price, f: RequestedFeatures, inputTokens: number): string | null {
-  for (const tool of Object.keys(f.serverTools)) if (price.serverTools?.[tool] === undefined) return `the server tool ${tool}`
-  if (f.tier !== null && price.tierMultipliers?.[f.tier] === undefined)
+  for (const tool of Object.keys(f.serverTools)) if (toolPrice(price, tool) === undefined) return `the server tool ${tool}`
+  if (f.tier !== null && namedMultiplier(price, f.tier) === undefined)
     return f.tier === 'fast' ? 'fast mode (speed "fast")' : `the service tier ${f.tier}`
   if (f.audioInput && price.audioInputPerMillion == null) return 'audio input'
   if (f.audioOutput && price.audioOutputPerMillion == null) return 'audio output'
   if (f.inferenceGeo !== null && namedMultiplier(price, geoMultiplierName(f.inferenceGeo)) === undefined)
     return `the inference geography ${JSON.stringify(f.inferenceGeo.slice(0, 40))} (inference_geo; priced by service_tiers.${geoMultiplierName(f.inferenceGeo.slice(0, 40))})`
-  if (f.longContext && inputTokens > LONG_CONTEXT_TOKENS && price.tierMultipliers?.long_context === undefined)
+  if (f.longContext && inputTokens > LONG_CONTEXT_TOKENS && namedMultiplier(price, 'long_context') === undefined)
     return `the long context window (anthropic-beta context-1m) past ${LONG_CONTEXT_TOKENS} input tokens`
   return null
 }

@@ -124,12 +124,12 @@ export function ratesOf(price: Price) {
  * request asked for; a tier the price book has no multiplier for counts as the requested one, then plain.
  */
 function multiplierOf(price: Price, reported: string | undefined, requested: string | null): number {
-  const m = price.tierMultipliers ?? {}
   if (reported !== undefined) {
     if (isStandardTier(reported)) return PLAIN
-    if (m[reported] !== undefined) return m[reported]
+    const own = namedMultiplier(price, reported)
+    if (own !== undefined) return own
   }
-  return requested !== null && m[requested] !== undefined ? m[requested] : PLAIN
+  return (requested !== null ? namedMultiplier(price, requested) : undefined) ?? PLAIN
 }
 
 /**
@@ -140,6 +140,15 @@ const DEFAULT_GEOS = new Set(['global', 'not_available'])
 export const isDefaultGeo = (geo: string | null | undefined): boolean => geo == null || DEFAULT_GEOS.has(geo)
 /** The price book's name for a geography's multiplier, among the `service_tiers`: `inference_geo_us`. */
 export const geoMultiplierName = (geo: string): string => `inference_geo_${geo}`
+
+/**
+ * A server tool's price per use, from the row's own entries only: a name a client or a provider chose
+ * (`constructor`) must never read an inherited property.
+ */
+export function toolPrice(price: Price, tool: string): number | undefined {
+  const prices = price.serverTools
+  return prices !== undefined && Object.hasOwn(prices, tool) ? prices[tool] : undefined
+}
 
 /** A multiplier the price row sets under that name (its own entry only: never an inherited property). */
 export function namedMultiplier(price: Price, name: string): number | undefined {
@@ -167,7 +176,7 @@ const compound = (multiplier: number, other: number): number => (other === PLAIN
 /** The long-context multiplier on top of `multiplier`, when the request switched it on and its prompt is past the threshold. */
 function withLongContext(price: Price, multiplier: number, requested: RequestedFeatures, promptTokens: number): number {
   if (!requested.longContext || promptTokens <= LONG_CONTEXT_TOKENS) return multiplier
-  const long = Math.max(PLAIN, price.tierMultipliers?.long_context ?? PLAIN)
+  const long = Math.max(PLAIN, namedMultiplier(price, 'long_context') ?? PLAIN)
   return Math.ceil((multiplier * long) / PLAIN)
 }
 
@@ -231,9 +240,8 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
  * or when it reports none at all, each requested tool at its max_uses.
  */
 function toolFees(price: Price, reported: Record<string, number> | undefined, requested: RequestedFeatures): number {
-  const prices = price.serverTools ?? {}
   let fees = 0
-  for (const [tool, uses] of Object.entries(reported ?? requested.serverTools)) fees += count(uses) * (prices[tool] ?? 0)
+  for (const [tool, uses] of Object.entries(reported ?? requested.serverTools)) fees += count(uses) * (toolPrice(price, tool) ?? 0)
   return Math.min(fees, MAX_REQUEST_MICROS)
 }
 
