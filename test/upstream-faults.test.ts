@@ -325,3 +325,39 @@ describe('a client that goes away mid-stream: the upstream call is aborted and t
     })
   }
 })
+
+describe('the idle timeout is the provider\'s silence, not the client\'s pause', () => {
+  test('a provider that sent its whole answer while our client paused reading past the idle timeout is not cut: the client gets it all, billed from its usage', async () => {
+    const words = Array.from({ length: 200_000 }, (_, i) => `word${i}`).join(' ')
+    const fast = startMockProvider({ chunks: 40_000, chunkDelayMs: 0, completionText: words })
+    const paused = await startTestGateway({ mock: fast, config: { pricing: PRICING, upstream_idle_timeout_ms: IDLE_TIMEOUT_MS } })
+    try {
+      const { secret } = await paused.userWithKey({ id: 'pauser', max_budget: 10 })
+      const res = await fetch(`${paused.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock:gpt-mock', stream: true, max_tokens: 300_000, messages: [{ role: 'user', content: 'hi' }] }),
+      })
+      expect(res.status).toBe(200)
+      const reader = res.body!.getReader()
+      const decoder = new TextDecoder()
+      let text = decoder.decode((await reader.read()).value, { stream: true })
+      // The answer (far more than the sockets' buffers hold) waits in them while the client looks away.
+      await Bun.sleep(IDLE_TIMEOUT_MS * 4)
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        text += decoder.decode(value, { stream: true })
+      }
+      await paused.settled()
+      const row = paused.query('SELECT status, completion_tokens FROM usage')[0]
+      expect(row).toEqual({ status: 'ok', completion_tokens: 200_000 })
+      expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true)
+      expect(text).not.toContain('The upstream stream failed')
+      expect(fast.aborts).toBe(0)
+    } finally {
+      await paused.stop()
+      await fast.stop()
+    }
+  }, 30_000)
+})

@@ -61,7 +61,16 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   const reader = upstream.getReader() as BunReader
   const parser = new SseParser()
   let ended = false
-  const idle = setTimeout(() => o.signal.abortIdle(), o.idleTimeoutMs)
+  // The provider is idle only while a read waits on it: a client that stops reading (its backpressure
+  // stops ours) must not make a working provider look silent. So the timer, armed once for the whole
+  // stream, aborts only when a read has waited the whole time, and otherwise looks again later.
+  let waitingSince = 0
+  const checkIdle = () => {
+    const waited = waitingSince === 0 ? 0 : performance.now() - waitingSince
+    if (waited >= o.idleTimeoutMs) o.signal.abortIdle()
+    else idle = setTimeout(checkIdle, o.idleTimeoutMs - waited)
+  }
+  let idle = setTimeout(checkIdle, o.idleTimeoutMs)
 
   // The client can leave before this stream is read or cancelled: its request's signal then aborts the
   // upstream read, and the failed read is the client's doing, not the provider's.
@@ -95,7 +104,9 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
         try {
           for (;;) {
             // Every chunk already queued at once (Bun's readMany): a read per chunk is a promise per chunk.
+            waitingSince = performance.now()
             const { value: chunks = [], done } = await reader.readMany()
+            waitingSince = 0
             const events = chunks.length === 1 ? parser.push(chunks[0]!) : chunks.flatMap((chunk) => parser.push(chunk))
             if (done) events.push(...parser.end())
             const { out, malformed } = passOn(events)
@@ -114,7 +125,6 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
               controller.close()
               return
             }
-            idle.refresh()
             if (out) {
               controller.enqueue(encoder.encode(out))
               return
