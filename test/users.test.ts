@@ -245,8 +245,9 @@ describe('update and delete', () => {
     expect((await gw.admin('GET', `/v1/keys/${a.keyId}`)).status).toBe(404)
     expect((await gw.admin('GET', '/v1/keys?user_id=doomed')).body.data).toEqual([])
     expect((await gw.admin('DELETE', '/v1/users/doomed')).status).toBe(404)
-    // The id can be taken again, and the old keys do not come back with it.
-    expect((await gw.admin('POST', '/v1/users', { id: 'doomed' })).status).toBe(201)
+    // The id stays with the deleted user's usage rows: no new user takes it (and its records with it).
+    const again = await gw.admin('POST', '/v1/users', { id: 'doomed' })
+    expect([again.status, again.body.error.code]).toEqual([409, 'user_id_used'])
     expect((await chat(gw, bearer(a.secret))).status).toBe(401)
   })
 })

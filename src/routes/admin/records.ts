@@ -46,19 +46,31 @@ export function usageReader({ ledger, providers, records }: Pick<Services, 'ledg
     until: q.until,
   })
 
-  const listUsage = async (q: UsageQuery) => {
-    await ledger.flush()
+  const page = async (q: UsageQuery) => {
     const after = idCursor(q.cursor)
     const rows = await records.run('usageRows', { ...filterValues(q), limit: q.limit, offset: q.offset, after })
     return toPage(rows, q.limit, presentUsage, (r) => String(r.id))
   }
 
-  const totals = (q: UsageFilters) => records.run('usageTotals', filterValues(q))
+  const listUsage = async (q: UsageQuery) => {
+    await ledger.flush()
+    return page(q)
+  }
 
-  /** A list page and the totals of every row it filters, the two queries in one turn. */
+  const totals = async (q: UsageFilters) => {
+    await ledger.flush()
+    return records.run('usageTotals', filterValues(q))
+  }
+
+  /**
+   * A list page and the totals of every row it filters, the two queries in one turn, after one flush: when
+   * each waited for its own, the totals could read before a settlement that the page then listed (on
+   * Postgres a flush is a round trip).
+   */
   const pageWithTotals = async (q: UsageQuery) => {
-    const [page, t] = await Promise.all([listUsage(q), totals(q)])
-    return { ...page, totals: t }
+    await ledger.flush()
+    const [listed, t] = await Promise.all([page(q), records.run('usageTotals', filterValues(q))])
+    return { ...listed, totals: t }
   }
   return { filterValues, listUsage, totals, pageWithTotals }
 }

@@ -5,7 +5,7 @@ import { wholeMicrosUsd } from '../../pricing/price-amounts'
 import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
 import { currentPeriod, periodStart } from '../../budget/period'
 import type { users } from '../../db/schema'
-import { conflict, notFound } from '../../http/errors'
+import { conflict, GatewayError, notFound } from '../../http/errors'
 import type { Services } from '../../services'
 import { pageQuery, toPage } from './pagination'
 import { strictQuery } from './strict-query'
@@ -51,7 +51,7 @@ export function presentUser(row: UserRow, now = Date.now()) {
 
 export const userRoutes = (services: Services) => {
   const { ledger, keys, alerts } = services
-  const { db, tables: { users } } = services.store
+  const { db, tables: { users, usage } } = services.store
   const find = async (id: string) => {
     // Pending settlements are written first, so what is shown includes every finished request.
     await ledger.flush()
@@ -64,6 +64,11 @@ export const userRoutes = (services: Services) => {
     .post(
       '/v1/users',
       async ({ body, set }) => {
+        // An id is never given to a second user while the first one's usage rows keep it: they would become
+        // the new user's records (its usage, its totals) though its spend starts at 0.
+        await ledger.flush()
+        if ((await db.select({ id: usage.id }).from(usage).where(eq(usage.userId, body.id)).limit(1)).length > 0)
+          throw new GatewayError(409, 'user_id_used', `The id ${JSON.stringify(body.id)} belonged to a deleted user whose usage rows keep it; choose another id.`)
         const now = Date.now()
         const budgetPeriod = body.budget_period ?? null
         const [row] = await db
@@ -116,9 +121,10 @@ export const userRoutes = (services: Services) => {
         if (body.max_budget !== undefined) changes.maxBudget = optionalUsdToMicros(body.max_budget) ?? null
         if (body.blocked !== undefined) changes.blocked = body.blocked
         if (body.budget_period !== undefined && body.budget_period !== current.budgetPeriod) {
-          // A new kind of period starts now: what was spent in the old one no longer counts against it.
+          // A new kind of period starts now, and runs to the end of the calendar period it is in: what was
+          // spent before no longer counts against it, and `period_start` says so (usage since it sums to spend).
           changes.budgetPeriod = body.budget_period
-          changes.periodStart = periodStart(body.budget_period, now)
+          changes.periodStart = now
           changes.spend = 0
         }
         const [row] = await db.update(users).set(changes).where(eq(users.id, params.id)).returning()
