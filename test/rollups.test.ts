@@ -189,7 +189,10 @@ describe('summary, totals and per-day charts equal a GROUP BY over the raw rows'
     return { requests: t.requests ?? 0, prompt_tokens: t.prompt_tokens ?? 0, completion_tokens: t.completion_tokens ?? 0, cached_tokens: t.cached_tokens ?? 0, cost: (t.cost ?? 0) / 1e6 }
   }
   const rawPerDay = (by: 'model' | 'user', fromDay: number, toDay: number, f: UsageFilterValues) => {
-    const { where, params } = rawWhere({ ...f, since: fromDay * DAY_MS, until: (toDay + 1) * DAY_MS })
+    // The days asked for, cut by the filter's own times where they fall inside them.
+    const since = Math.max(fromDay * DAY_MS, f.since ?? -Infinity)
+    const until = Math.min((toDay + 1) * DAY_MS, f.until ?? Infinity)
+    const { where, params } = rawWhere({ ...f, since, until })
     const column = by === 'user' ? 'user_id' : 'model'
     return db.$client
       .query(`SELECT created_at / 86400000 AS day, ${column} AS name, count(*) AS requests, sum(cost) AS cost FROM usage WHERE ${where} GROUP BY 1, 2 ORDER BY 1, 2`)

@@ -263,42 +263,100 @@ export function auditRows({ db, tables: { apiRequestLog } }: RecordsSource, q: A
 
 /**
  * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive, under the filter's
- * user, key, model and status (its times are the days'): from the narrowest rollup that can answer it. With
- * `top`, only the `top` dearest names over the range have rows of their own; the rest are summed per day
- * under the name null (a month of a thousand users is ~30,000 groups, which cost more to carry than to sum).
+ * user, key, model and status: whole days from the narrowest rollup that can answer it, and a day the
+ * filter's `since` or `until` cuts through from its raw rows in the range only, so that the chart of a range
+ * sums what its summary and rows sum. With `top`, only the `top` dearest names over the range have rows of
+ * their own; the rest are summed per day under the name null (a month of a thousand users is ~30,000
+ * groups, which cost more to carry than to sum).
  */
 export async function usagePerDay(
   { db, tables }: RecordsSource,
   q: { by: 'model' | 'user'; fromDay: number; toDay: number; filter?: UsageFilterValues; top?: number },
 ) {
-  const rollup = rollupFor(tables, q.filter ?? {}, q.by) as Tables['usageDaily']
+  const filter = q.filter ?? {}
+  const { days, edges } = perDayParts(q.fromDay, q.toDay, filter.since, filter.until)
+  const rollup = rollupFor(tables, filter, q.by) as Tables['usageDaily']
   const column = q.by === 'user' ? rollup.userId : rollup.model
-  const where = rollupFilter(rollup, q.filter ?? {}, { from: q.fromDay, to: q.toDay + 1 })
-  const perDay = (names?: string[]) =>
-    db
-      .select({ day: rollup.day, name: column, requests: sql<number>`sum(${rollup.requests})`, cost: sql<number>`sum(${rollup.cost})` })
-      .from(rollup)
-      .where(and(where, names ? inArray(column, names) : undefined))
-      .groupBy(rollup.day, column)
+  const where = rollupFilter(rollup, filter, days ?? { from: 0, to: 0 })
+  const { usage } = tables
+  const rawColumn = q.by === 'user' ? usage.userId : usage.model
+  const rawDay = sql<number>`${USAGE_DAY}`
   const numeric = (r: { day: unknown; requests: unknown; cost: unknown }) => ({ day: Number(r.day), requests: Number(r.requests), cost: Number(r.cost) })
-  if (q.top === undefined) return (await perDay()).map((r) => ({ ...numeric(r), name: r.name as string | null }))
 
-  const top = (await db.select({ name: column }).from(rollup).where(where).groupBy(column).orderBy(desc(sql`sum(${rollup.cost})`), column).limit(q.top)).map(
-    (r) => r.name,
-  )
-  const [named, days] = await Promise.all([
-    top.length > 0 ? perDay(top) : [],
-    db.select({ day: rollup.day, requests: sql<number>`sum(${rollup.requests})`, cost: sql<number>`sum(${rollup.cost})` }).from(rollup).where(where).groupBy(rollup.day),
+  const [edgeRows, wholeRows] = await Promise.all([
+    Promise.all(
+      edges.map((range) =>
+        db
+          .select({ day: rawDay, name: rawColumn, requests: sql<number>`count(*)`, cost: sql<number>`coalesce(sum(${usage.cost}), 0)` })
+          .from(usage)
+          .where(usageFilter(usage, { ...filter, ...range }))
+          .groupBy(rawDay, rawColumn),
+      ),
+    ).then((parts) => parts.flat().map((r) => ({ ...numeric(r), name: r.name as string | null }))),
+    q.top === undefined && days
+      ? db
+          .select({ day: rollup.day, name: column, requests: sql<number>`sum(${rollup.requests})`, cost: sql<number>`sum(${rollup.cost})` })
+          .from(rollup)
+          .where(where)
+          .groupBy(rollup.day, column)
+          .then((rows) => rows.map((r) => ({ ...numeric(r), name: r.name as string | null })))
+      : Promise.resolve([]),
   ])
-  const rest = new Map(days.map((d) => [Number(d.day), numeric(d)]))
-  const rows: Array<{ day: number; name: string | null; requests: number; cost: number }> = named.map((r) => ({ ...numeric(r), name: r.name }))
+  if (q.top === undefined) return [...wholeRows, ...edgeRows]
+
+  // The dearest names over the whole range: the whole days' totals per name and the cut days' rows together.
+  const byName = new Map<string, number>()
+  if (days)
+    for (const r of await db.select({ name: column, cost: sql<number>`sum(${rollup.cost})` }).from(rollup).where(where).groupBy(column))
+      byName.set(r.name, Number(r.cost))
+  for (const r of edgeRows) if (r.name !== null) byName.set(r.name, (byName.get(r.name) ?? 0) + r.cost)
+  const top = [...byName].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, q.top).map(([name]) => name)
+  const named = new Set(top)
+
+  const [namedRows, dayTotals] = days
+    ? await Promise.all([
+        top.length > 0
+          ? db
+              .select({ day: rollup.day, name: column, requests: sql<number>`sum(${rollup.requests})`, cost: sql<number>`sum(${rollup.cost})` })
+              .from(rollup)
+              .where(and(where, inArray(column, top)))
+              .groupBy(rollup.day, column)
+          : [],
+        db.select({ day: rollup.day, requests: sql<number>`sum(${rollup.requests})`, cost: sql<number>`sum(${rollup.cost})` }).from(rollup).where(where).groupBy(rollup.day),
+      ])
+    : [[], []]
+  const rest = new Map(dayTotals.map((d) => [Number(d.day), numeric(d)]))
+  const rows: Array<{ day: number; name: string | null; requests: number; cost: number }> = namedRows.map((r) => ({ ...numeric(r), name: r.name }))
   for (const r of rows) {
     const d = rest.get(r.day)!
     d.requests -= r.requests
     d.cost -= r.cost
   }
+  for (const r of edgeRows) {
+    if (r.name !== null && named.has(r.name)) rows.push(r)
+    else {
+      const d = rest.get(r.day) ?? { day: r.day, requests: 0, cost: 0 }
+      d.requests += r.requests
+      d.cost += r.cost
+      rest.set(r.day, d)
+    }
+  }
   for (const d of rest.values()) if (d.requests > 0) rows.push({ ...d, name: null })
   return rows
+}
+
+/**
+ * The days from `fromDay` to `toDay` cut to the filter's `since` and `until`: those a rollup answers whole
+ * (`from` inclusive, `to` exclusive; none when no day is whole), and the time ranges of the days cut
+ * through, read from raw rows.
+ */
+function perDayParts(fromDay: number, toDay: number, since: number | undefined, until: number | undefined) {
+  const lo = Math.max(fromDay * DAY_MS, since ?? -Infinity)
+  const hi = Math.min((toDay + 1) * DAY_MS, until ?? Infinity)
+  if (lo >= hi) return { days: undefined, edges: [] }
+  const { latest, days, earliest } = dayParts(lo, hi)
+  const whole = days?.from !== undefined && days.to !== undefined && days.from < days.to ? { from: days.from, to: days.to } : undefined
+  return { days: whole, edges: [latest, earliest].filter((range) => range !== undefined) }
 }
 
 /** Holds open in the database, every process's. */

@@ -25,6 +25,7 @@ export const SUITES_ON_BOTH_STORES = [
   'billed-features',
   'responses-context',
   'key-in-flight',
+  'records-consistency',
 ]
 
 let pg: TestPostgres

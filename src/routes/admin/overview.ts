@@ -89,7 +89,7 @@ export const overviewRoutes = (services: Services) => {
         await ledger.flush()
         const until = query.until ?? Date.now()
         const since = query.since ?? startOfDay(until) - (query.days - 1) * DAY_MS
-        // Whole UTC days, as the chart shows them: the daily rollups serve the range.
+        // One point per UTC day; a day the filter's since or until cuts through counts only its rows in the range.
         const rows = await perDay(query.by, dayNumber(since), dayNumber(until - 1), MAX_SERIES, query)
         const days = daysBetween(since, until)
         const named = ranked(rows).slice(0, MAX_SERIES).map((r) => r.name)
