@@ -228,7 +228,7 @@ describe('native: remote MCP servers cost tokens only, but what they answer is i
     const allowance = USE_INPUT_TOKENS * 2 // at $2/M
     const one = await billed(async () => void (await client.responses.create({ ...ask, tools: [docs] })))
     expect(one.reserved - plain.reserved).toBeGreaterThanOrEqual((DEFAULT_MAX_USES + 1) * allowance)
-    expect(one.reserved - plain.reserved).toBeLessThanOrEqual((DEFAULT_MAX_USES + 1) * allowance + 2 * JSON.stringify(docs).length)
+    expect(one.reserved - plain.reserved).toBeLessThanOrEqual((DEFAULT_MAX_USES + 1) * allowance + 2 * JSON.stringify([docs]).length)
     const two = await billed(async () => void (await client.responses.create({ ...ask, tools: [docs, drive], max_tool_calls: 4 })))
     expect(two.reserved - plain.reserved).toBeGreaterThanOrEqual((4 + 2) * allowance)
     expect(two.reserved - plain.reserved).toBeLessThanOrEqual((4 + 2) * allowance + 2 * JSON.stringify([docs, drive]).length)

@@ -1,7 +1,8 @@
 /**
  * The worst-case token counts of a request, before it is sent. Input: a token is at least one byte,
- * so the UTF-8 length of every string the request sends bounds its text; each message adds a fixed
- * overhead (role and separators). Media and files sent inline (an image's data URL, audio's base64, a
+ * so the UTF-8 length of every string the request sends bounds its text, and the JSON text of every
+ * structured value (tool inputs and schemas, arguments, response formats: providers tokenize them as JSON,
+ * punctuation and literals included) bounds that value; each message adds a fixed overhead (role and separators). Media and files sent inline (an image's data URL, audio's base64, a
  * PDF) count their bytes, never less than a configured bound: what a provider makes of them grows with
  * their size (seconds of audio, an image's pixels on a server that does not downscale), and their encoded
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
@@ -49,20 +50,17 @@ const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
 
-/** Bytes of every string in a value (keys included: tool schemas are sent to the model as text). */
+/**
+ * The bytes a value bounds. A string (message text) counts its UTF-8 bytes. An object or array counts
+ * its JSON text: providers read structured values (tool inputs, tool schemas, function-call arguments,
+ * response formats) as JSON, and tokenize its punctuation, quotes, escapes and literals (`null`, `true`, a
+ * number's digits) as much as its strings, so 20,000 nulls are 100,000 bytes, not none. A number or a
+ * boolean on its own counts its JSON length, never less than 8; nothing (null, undefined) counts 0.
+ */
 export function textBytes(value: unknown): number {
   if (typeof value === 'string') return utf8(value)
-  if (typeof value === 'number' || typeof value === 'boolean') return 8
-  if (Array.isArray(value)) {
-    let n = 0
-    for (const v of value) n += textBytes(v)
-    return n
-  }
-  if (value && typeof value === 'object') {
-    let n = 0
-    for (const k in value) n += utf8(k) + textBytes((value as Record<string, unknown>)[k])
-    return n
-  }
+  if (typeof value === 'number' || typeof value === 'boolean') return Math.max(8, String(value).length)
+  if (value !== null && typeof value === 'object') return utf8(JSON.stringify(value) ?? '')
   return 0
 }
 
