@@ -45,6 +45,17 @@ export interface TokenEstimate {
 }
 
 export const PER_MESSAGE_OVERHEAD = 8
+
+/**
+ * The hold of a translated request: the larger of its estimate as the client sent it and as the provider
+ * receives it, in the target's format. A translation adds text of its own (a tool's `type` and default
+ * schema, a tool call's arguments as a JSON string, its wrappers), which the provider bills.
+ */
+export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): TokenEstimate => ({
+  inputTokens: Math.max(sent.inputTokens, translated.inputTokens),
+  outputTokens: Math.max(sent.outputTokens, translated.outputTokens),
+})
+
 /** Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound. */
 const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image', 'video_url', 'input_video', 'file', 'document', 'input_file'])
 
@@ -147,7 +158,7 @@ const CHAT_SETTINGS = new Set([
   'service_tier', 'metadata',
 ])
 
-/** OpenAI Chat Completions. */
+/** OpenAI Chat Completions: every message, and every field that reaches the model. */
 export function estimateChat(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
   const media = mediaBounds(o)
   let input = 0
