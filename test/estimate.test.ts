@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateChat, estimateMessages, estimateResponses, PER_MESSAGE_OVERHEAD } from '../src/budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 import { blankPdf } from './support/pdf'
 
 const MEDIA = 1000
@@ -22,10 +22,10 @@ describe('estimateChat', () => {
     expect(two.inputTokens).toBe(2 * PER_MESSAGE_OVERHEAD + USER_ROLE + JSON.stringify({ role: 'assistant' }).length + 2 + 6)
   })
 
-  test('tool definitions count as their JSON text', () => {
+  test('tool definitions count as their JSON text, plus the tool-use allowance', () => {
     const tools = [{ type: 'function', function: { name: 'f' } }]
     const withTools = chat('hi', { tools }).inputTokens
-    expect(withTools - chat('hi').inputTokens).toBe('[{"type":"function","function":{"name":"f"}}]'.length)
+    expect(withTools - chat('hi').inputTokens).toBe('[{"type":"function","function":{"name":"f"}}]'.length + TOOL_USE_OVERHEAD_TOKENS)
   })
 
   test('inline audio counts its bytes: 500 B and 15 MB of input_audio no longer reserve the same', () => {
@@ -109,6 +109,33 @@ describe('structured values count their JSON text, as providers read them', () =
 
   test('message text keeps its UTF-8 bytes: a string content is not quoted or escaped', () => {
     expect(chat('a\n"é"').inputTokens - chat('').inputTokens).toBe(Buffer.byteLength('a\n"é"'))
+  })
+})
+
+describe('the tool-use allowance: input a provider adds to any request that offers tools', () => {
+  test('bounds the largest tool-use system prompt Anthropic documents (530 tokens)', () => {
+    expect(TOOL_USE_OVERHEAD_TOKENS).toBeGreaterThanOrEqual(530)
+  })
+
+  test('every format: chat tools or legacy functions, Messages tools (server tools too), Responses tools (hosted too); once a request', () => {
+    const plain = (tools: unknown) => ({ messages: [{ role: 'user', content: 'hi' }], ...(tools === undefined ? {} : { tools }) })
+    const fn = { type: 'function', function: { name: 'f' } }
+    const chatTools = (tools: unknown) => estimateChat(plain(tools), o).inputTokens
+    expect(chatTools([fn]) - chatTools(undefined)).toBe(JSON.stringify([fn]).length + TOOL_USE_OVERHEAD_TOKENS)
+    expect(chatTools([fn, fn]) - chatTools(undefined)).toBe(JSON.stringify([fn, fn]).length + TOOL_USE_OVERHEAD_TOKENS)
+    expect(chatTools([]) - chatTools(undefined)).toBe('[]'.length)
+    const legacy = estimateChat({ ...plain(undefined), functions: [{ name: 'f' }] }, o).inputTokens
+    expect(legacy - chatTools(undefined)).toBe('[{"name":"f"}]'.length + TOOL_USE_OVERHEAD_TOKENS)
+
+    const messagesTools = (tools: unknown) => estimateMessages({ max_tokens: 1, ...plain(tools) }, o).inputTokens
+    const tool = { name: 'f', input_schema: { type: 'object' } }
+    expect(messagesTools([tool]) - messagesTools(undefined)).toBe(JSON.stringify([tool]).length + TOOL_USE_OVERHEAD_TOKENS)
+    const search = { type: 'web_search_20250305', name: 'web_search' }
+    expect(messagesTools([search]) - messagesTools(undefined)).toBe(JSON.stringify([search]).length + TOOL_USE_OVERHEAD_TOKENS)
+
+    const responsesTools = (tools: unknown) => estimateResponses({ input: 'hi', ...(tools === undefined ? {} : { tools }) }, o).inputTokens
+    for (const t of [{ type: 'function', name: 'f' }, { type: 'web_search' }])
+      expect(responsesTools([t]) - responsesTools(undefined)).toBe(JSON.stringify([t]).length + TOOL_USE_OVERHEAD_TOKENS)
   })
 })
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateResponses, PER_MESSAGE_OVERHEAD } from '../src/budget/estimate'
+import { estimateResponses, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 
 const MEDIA = 1000
 const o = { defaultMaxOutputTokens: 500, mediaPartTokens: MEDIA }
@@ -13,10 +13,10 @@ describe('estimateResponses', () => {
     expect(estimateResponses({ input: 'hi', max_output_tokens: 42 }, o).outputTokens).toBe(42)
   })
 
-  test('instructions count as text, tools and the output format as their JSON text', () => {
+  test('instructions count as text, tools and the output format as their JSON text; tools bring the tool-use allowance', () => {
     const base = estimateResponses({ input: 'hi' }, o).inputTokens
     expect(estimateResponses({ input: 'hi', instructions: 'Be brief.' }, o).inputTokens - base).toBe(bytes('Be brief.'))
-    expect(estimateResponses({ input: 'hi', tools: [{ type: 'function', name: 'f' }] }, o).inputTokens - base).toBe(json([{ type: 'function', name: 'f' }]))
+    expect(estimateResponses({ input: 'hi', tools: [{ type: 'function', name: 'f' }] }, o).inputTokens - base).toBe(json([{ type: 'function', name: 'f' }]) + TOOL_USE_OVERHEAD_TOKENS)
   })
 
   test('every item type counts: messages by their parts, inline images and files their bytes, calls, outputs and reasoning by their fields', () => {

@@ -5,8 +5,9 @@ import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedCa
 
 /**
  * With cap-output on, SPEC §6 makes `spend <= max_budget` an invariant: the hold must cover whatever the
- * target provider can bill, and a translated request is billed as the provider receives it, with the text
- * the translation adds (a tool's `type` and default schema, arguments as JSON strings, wrappers).
+ * target provider can bill: a translated request is billed as the provider receives it, with the text
+ * the translation adds (a tool's `type` and default schema, arguments as JSON strings, wrappers), and any
+ * request that offers tools with the tool-use prompt the provider adds to it.
  */
 
 // 100 micro-USD a token, in and out: a few thousand tokens past the hold are dollars past the budget.
@@ -149,5 +150,44 @@ describe('the hold covers a translated request as the provider receives it', () 
       expect(res.status).toBe(200)
       expect(heldBy(res, BUDGET)).toBeGreaterThanOrEqual(costOf(estimateTarget(upstream.calls.at(-1)!.body, O)))
     }
+  })
+})
+
+describe('the hold covers the tool-use prompt a provider adds to any request that offers tools, on every route', () => {
+  // Anthropic's largest documented tool-use system prompt (Claude 3 Opus, tool_choice auto), plus a few for "hi" and the tool.
+  const TOOL_PROMPT = 530
+  const cases: Array<[name: string, path: string, body: Record<string, unknown>]> = [
+    ['messages → Anthropic', '/v1/messages', { model: 'ant:m', max_tokens: 16, tools: [{ name: 'f', input_schema: { type: 'object' } }], messages: [{ role: 'user', content: 'hi' }] }],
+    ['messages → OpenAI-compatible', '/v1/messages', { model: 'plain:m', max_tokens: 16, tools: [{ name: 'f', input_schema: { type: 'object' } }], messages: [{ role: 'user', content: 'hi' }] }],
+    ['chat → OpenAI-compatible', '/v1/chat/completions', { model: 'plain:m', max_tokens: 16, tools: [{ type: 'function', function: { name: 'f' } }], messages: [{ role: 'user', content: 'hi' }] }],
+    ['chat (legacy functions) → OpenAI-compatible', '/v1/chat/completions', { model: 'plain:m', max_tokens: 16, functions: [{ name: 'f' }], messages: [{ role: 'user', content: 'hi' }] }],
+    ['chat → Anthropic', '/v1/chat/completions', { model: 'ant:m', max_tokens: 16, tools: [{ type: 'function', function: { name: 'f' } }], messages: [{ role: 'user', content: 'hi' }] }],
+    ['Responses → OpenAI (native)', '/v1/responses', { model: 'plain:m', input: 'hi', max_output_tokens: 16, store: false, tools: [{ type: 'function', name: 'f' }] }],
+    ['Responses → Anthropic', '/v1/responses', { model: 'ant:m', input: 'hi', max_output_tokens: 16, store: false, tools: [{ type: 'function', name: 'f' }] }],
+    ['Responses → chat completions', '/v1/responses', { model: 'viachat:m', input: 'hi', max_output_tokens: 16, store: false, tools: [{ type: 'function', name: 'f' }] }],
+  ]
+  for (const [name, path, body] of cases)
+    test(`${name}: billed ${TOOL_PROMPT} tokens of tool-use prompt and the request, spend stays within the hold`, async () => {
+      const BUDGET = 1 // 10,000 tokens at this price: served
+      const { id, secret } = await userWithBudget(BUDGET)
+      billedInput = TOOL_PROMPT + 10
+      const res = await post(secret, path, body)
+      await res.arrayBuffer()
+      expect(res.status).toBe(200)
+      const held = heldBy(res, BUDGET)
+      const spent = Math.round((await spendOf(id)) * 1e6)
+      expect(spent).toBe((billedInput + 1) * PRICE)
+      expect({ spent, withinHold: spent <= held }).toEqual({ spent, withinHold: true })
+    })
+
+  test('Codex / Agents SDK on /v1/responses to Claude with a $0.01 budget (100 tokens): a function tool is refused, never served past the budget', async () => {
+    const BUDGET = 0.01
+    const { id, secret } = await userWithBudget(BUDGET)
+    billedInput = 346 + 10 // Claude 4's tool-use system prompt (tool_choice auto) and a few for "hi" and the tool
+    const res = await post(secret, '/v1/responses', { model: 'ant:m', input: 'hi', tools: [{ type: 'function', name: 'f' }], max_output_tokens: 16, store: false })
+    await res.arrayBuffer()
+    expect(res.status).toBe(402)
+    expect(upstream.calls).toHaveLength(0)
+    expect(await spendOf(id)).toBe(0)
   })
 })
