@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import {
   anthropicEvent, jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream,
@@ -212,9 +213,9 @@ describe('a server tool is bounded: max_uses injected when unset, and the hold c
     const plain = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask })
     const searching = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [{ ...WEB_SEARCH, max_uses: 4 }] })
     const perUse = 10_000 + USE_INPUT_TOKENS // $0.01, and the allowance at $1/M
-    const toolBytes = JSON.stringify({ ...WEB_SEARCH, max_uses: 4 }).length
+    const toolBytes = JSON.stringify([{ ...WEB_SEARCH, max_uses: 4 }]).length
     expect(searching.reserved - plain.reserved).toBeGreaterThanOrEqual(4 * perUse)
-    expect(searching.reserved - plain.reserved).toBeLessThanOrEqual(4 * perUse + toolBytes)
+    expect(searching.reserved - plain.reserved).toBeLessThanOrEqual(4 * perUse + toolBytes + TOOL_USE_OVERHEAD_TOKENS)
   })
 })
 
@@ -233,11 +234,11 @@ describe('Anthropic web fetch: tokens only, each page bounded by max_content_tok
     const plain = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask })
     const injected = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [WEB_FETCH] })
     expect(injected.reserved - plain.reserved).toBeGreaterThanOrEqual(DEFAULT_MAX_USES * USE_INPUT_TOKENS)
-    expect(injected.reserved - plain.reserved).toBeLessThanOrEqual(DEFAULT_MAX_USES * USE_INPUT_TOKENS + JSON.stringify(WEB_FETCH).length)
+    expect(injected.reserved - plain.reserved).toBeLessThanOrEqual(DEFAULT_MAX_USES * USE_INPUT_TOKENS + JSON.stringify([WEB_FETCH]).length + TOOL_USE_OVERHEAD_TOKENS)
     const own = { ...WEB_FETCH, max_uses: 2, max_content_tokens: 5000 }
     const client = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [own] })
     expect(client.reserved - plain.reserved).toBeGreaterThanOrEqual(2 * 5000)
-    expect(client.reserved - plain.reserved).toBeLessThanOrEqual(2 * 5000 + JSON.stringify(own).length)
+    expect(client.reserved - plain.reserved).toBeLessThanOrEqual(2 * 5000 + JSON.stringify([own]).length + TOOL_USE_OVERHEAD_TOKENS)
   })
 })
 
@@ -259,7 +260,7 @@ describe('Anthropic code execution: a billed server tool, per execution', () => 
     const running = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] })
     const held = DEFAULT_MAX_USES * (EXECUTION + USE_INPUT_TOKENS)
     expect(running.reserved - plain.reserved).toBeGreaterThanOrEqual(held)
-    expect(running.reserved - plain.reserved).toBeLessThanOrEqual(held + JSON.stringify(CODE_EXECUTION).length)
+    expect(running.reserved - plain.reserved).toBeLessThanOrEqual(held + JSON.stringify([CODE_EXECUTION]).length + TOOL_USE_OVERHEAD_TOKENS)
   })
 
   test('a stream cut before its usage pays the executions it began: bash and text-editor calls are executions', async () => {

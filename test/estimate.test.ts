@@ -1,13 +1,15 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateChat, estimateMessages, estimateResponses, PER_MESSAGE_OVERHEAD } from '../src/budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 import { blankPdf } from './support/pdf'
 
 const MEDIA = 1000
 const DEFAULT_OUT = 500
 const o = { defaultMaxOutputTokens: DEFAULT_OUT, mediaPartTokens: MEDIA }
 
-/** `role` and `user`, the bytes of a user message besides its content. */
-const USER_ROLE = 'role'.length + 'user'.length
+/** A user message besides its content, as its JSON text: `{"role":"user"}`. */
+const USER_ROLE = JSON.stringify({ role: 'user' }).length
+/** An Anthropic block's fields besides its type, source and content, as JSON text: `{}` when it has none. */
+const NO_FIELDS = '{}'.length
 const PDF_BASE64 = 'A'.repeat(4_000_000) // a 3 MB PDF, base64-encoded (its pages unreadable: it counts its bytes, past 100 × 3,000)
 
 const chat = (content: unknown, extra: Record<string, unknown> = {}) =>
@@ -17,13 +19,13 @@ describe('estimateChat', () => {
   test('text counts its UTF-8 bytes plus a per-message overhead (role included)', () => {
     expect(chat('héllo').inputTokens).toBe(PER_MESSAGE_OVERHEAD + USER_ROLE + 6)
     const two = estimateChat({ messages: [{ role: 'user', content: 'ab' }, { role: 'assistant', content: '日本' }] }, o)
-    expect(two.inputTokens).toBe(2 * PER_MESSAGE_OVERHEAD + USER_ROLE + 'role'.length + 'assistant'.length + 2 + 6)
+    expect(two.inputTokens).toBe(2 * PER_MESSAGE_OVERHEAD + USER_ROLE + JSON.stringify({ role: 'assistant' }).length + 2 + 6)
   })
 
-  test('tool definitions count as text', () => {
+  test('tool definitions count as their JSON text, plus the tool-use allowance', () => {
     const tools = [{ type: 'function', function: { name: 'f' } }]
     const withTools = chat('hi', { tools }).inputTokens
-    expect(withTools - chat('hi').inputTokens).toBe('type'.length + 'function'.length + 'function'.length + 'name'.length + 'f'.length)
+    expect(withTools - chat('hi').inputTokens).toBe('[{"type":"function","function":{"name":"f"}}]'.length + TOOL_USE_OVERHEAD_TOKENS)
   })
 
   test('inline audio counts its bytes: 500 B and 15 MB of input_audio no longer reserve the same', () => {
@@ -63,7 +65,7 @@ describe('estimateChat', () => {
 
   test('an earlier audio answer by id (assistant.audio.id) counts as an audio part: the media bound, not its id\'s bytes', () => {
     const recalled = estimateChat({ messages: [{ role: 'assistant', audio: { id: 'audio_abc123' } }] }, o)
-    expect(recalled.inputTokens).toBe(PER_MESSAGE_OVERHEAD + 'role'.length + 'assistant'.length + MEDIA)
+    expect(recalled.inputTokens).toBe(PER_MESSAGE_OVERHEAD + JSON.stringify({ role: 'assistant' }).length + MEDIA)
   })
 
   test('output: the request max (the larger of max_completion_tokens and max_tokens, which a provider may read instead), else the default, times n', () => {
@@ -80,10 +82,67 @@ describe('estimateChat', () => {
   })
 })
 
+describe('structured values count their JSON text, as providers read them', () => {
+  test('a tool_use input of 20,000 nulls counts its 100,000 bytes of JSON, not nothing', () => {
+    const input = { a: Array(20_000).fill(null) }
+    const history = (toolInput: unknown) =>
+      estimateMessages({ max_tokens: 1, messages: [{ role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'f', input: toolInput }] }] }, o).inputTokens
+    expect(history(input) - history({})).toBe(JSON.stringify(input).length - '{}'.length)
+    expect(history(input)).toBeGreaterThan(100_000)
+  })
+
+  test('literals count their JSON form and punctuation counts: null 4, true 4, false 5, a number its digits; {}, [] and "" their brackets and quotes', () => {
+    const schema = (parameters: unknown) => chat('hi', { tools: [{ type: 'function', function: { name: 'f', parameters } }] }).inputTokens
+    const empty = schema({})
+    expect(schema({ x: null }) - empty).toBe('"x":null'.length)
+    expect(schema({ x: true }) - empty).toBe('"x":true'.length)
+    expect(schema({ x: false }) - empty).toBe('"x":false'.length)
+    expect(schema({ x: 123456789012 }) - empty).toBe('"x":123456789012'.length)
+    expect(schema({ x: [[], {}, ''] }) - empty).toBe('"x":[[],{},""]'.length)
+  })
+
+  test('Responses function-call arguments objects and output formats count their JSON text', () => {
+    const base = estimateResponses({ input: 'hi' }, o).inputTokens
+    const format = { format: { type: 'json_schema', name: 'r', schema: { type: 'object', properties: { a: { enum: [null, null, null] } } } } }
+    expect(estimateResponses({ input: 'hi', text: format }, o).inputTokens - base).toBe(JSON.stringify(format).length)
+  })
+
+  test('message text keeps its UTF-8 bytes: a string content is not quoted or escaped', () => {
+    expect(chat('a\n"é"').inputTokens - chat('').inputTokens).toBe(Buffer.byteLength('a\n"é"'))
+  })
+})
+
+describe('the tool-use allowance: input a provider adds to any request that offers tools', () => {
+  test('bounds the largest tool-use system prompt Anthropic documents (530 tokens)', () => {
+    expect(TOOL_USE_OVERHEAD_TOKENS).toBeGreaterThanOrEqual(530)
+  })
+
+  test('every format: chat tools or legacy functions, Messages tools (server tools too), Responses tools (hosted too); once a request', () => {
+    const plain = (tools: unknown) => ({ messages: [{ role: 'user', content: 'hi' }], ...(tools === undefined ? {} : { tools }) })
+    const fn = { type: 'function', function: { name: 'f' } }
+    const chatTools = (tools: unknown) => estimateChat(plain(tools), o).inputTokens
+    expect(chatTools([fn]) - chatTools(undefined)).toBe(JSON.stringify([fn]).length + TOOL_USE_OVERHEAD_TOKENS)
+    expect(chatTools([fn, fn]) - chatTools(undefined)).toBe(JSON.stringify([fn, fn]).length + TOOL_USE_OVERHEAD_TOKENS)
+    expect(chatTools([]) - chatTools(undefined)).toBe('[]'.length)
+    const legacy = estimateChat({ ...plain(undefined), functions: [{ name: 'f' }] }, o).inputTokens
+    expect(legacy - chatTools(undefined)).toBe('[{"name":"f"}]'.length + TOOL_USE_OVERHEAD_TOKENS)
+
+    const messagesTools = (tools: unknown) => estimateMessages({ max_tokens: 1, ...plain(tools) }, o).inputTokens
+    const tool = { name: 'f', input_schema: { type: 'object' } }
+    expect(messagesTools([tool]) - messagesTools(undefined)).toBe(JSON.stringify([tool]).length + TOOL_USE_OVERHEAD_TOKENS)
+    const search = { type: 'web_search_20250305', name: 'web_search' }
+    expect(messagesTools([search]) - messagesTools(undefined)).toBe(JSON.stringify([search]).length + TOOL_USE_OVERHEAD_TOKENS)
+
+    const responsesTools = (tools: unknown) => estimateResponses({ input: 'hi', ...(tools === undefined ? {} : { tools }) }, o).inputTokens
+    for (const t of [{ type: 'function', name: 'f' }, { type: 'web_search' }])
+      expect(responsesTools([t]) - responsesTools(undefined)).toBe(JSON.stringify([t]).length + TOOL_USE_OVERHEAD_TOKENS)
+  })
+})
+
 describe('estimateMessages: documents', () => {
   const messages = (block: Record<string, unknown>) =>
     estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: [block] }] }, o)
-  const BASE = PER_MESSAGE_OVERHEAD + USER_ROLE
+  const BASE = PER_MESSAGE_OVERHEAD + USER_ROLE + NO_FIELDS
 
   test('a base64 image counts its bytes, never less than the media bound; an image by URL counts the bound', () => {
     const image = (source: Record<string, unknown>) => messages({ type: 'image', source }).inputTokens
@@ -110,7 +169,7 @@ describe('estimateMessages: documents', () => {
   test('a document by URL or file id counts the media bound, plus its title', () => {
     expect(messages({ type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } }).inputTokens).toBe(BASE + MEDIA)
     expect(messages({ type: 'document', source: { type: 'file', file_id: 'file_1' }, title: 'Report' }).inputTokens).toBe(
-      BASE + MEDIA + 'title'.length + 'Report'.length,
+      BASE - NO_FIELDS + MEDIA + '{"title":"Report"}'.length,
     )
   })
 
@@ -131,6 +190,8 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
   const p = { ...o, pdfPageTokens: PAGE, pdfMaxPages: MAX_PAGES }
   const pdf100 = blankPdf(100).toString('base64')
   const USER_MESSAGE = PER_MESSAGE_OVERHEAD + USER_ROLE
+  /** A user message of one Anthropic document block (with no fields besides its type and source). */
+  const DOCUMENT = USER_MESSAGE + NO_FIELDS
   const document = (data: string, mediaType = 'application/pdf') =>
     estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: mediaType, data } }] }] }, p).inputTokens
   const chatFile = (file: Record<string, unknown>) =>
@@ -140,10 +201,10 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
 
   test('a 100-page PDF of ~10 kB counts 100 pages, not its bytes: Anthropic document, chat file, Responses input_file', () => {
     expect(pdf100.length).toBeLessThan(12_000)
-    expect(document(pdf100)).toBe(USER_MESSAGE + 100 * PAGE)
+    expect(document(pdf100)).toBe(DOCUMENT + 100 * PAGE)
     const dataUrl = `data:application/pdf;base64,${pdf100}`
     expect(chatFile({ filename: 'a.pdf', file_data: dataUrl })).toBe(USER_MESSAGE + 100 * PAGE)
-    expect(inputFile({ filename: 'a.pdf', file_data: dataUrl })).toBe(PER_MESSAGE_OVERHEAD + 'role'.length + 'user'.length + 100 * PAGE)
+    expect(inputFile({ filename: 'a.pdf', file_data: dataUrl })).toBe(USER_MESSAGE + 100 * PAGE)
   })
 
   test('a PDF inside a tool result, and a Responses function_call_output, count their pages too', () => {
@@ -155,25 +216,25 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
   })
 
   test('pages in a Flate-compressed object stream (PDF 1.5+ writers) are counted', () => {
-    expect(document(blankPdf(37, { objectStream: 'flate' }).toString('base64'))).toBe(USER_MESSAGE + 37 * PAGE)
+    expect(document(blankPdf(37, { objectStream: 'flate' }).toString('base64'))).toBe(DOCUMENT + 37 * PAGE)
   })
 
   test('pages that cannot be read count the configured maximum: an object stream under another filter, a file showing no page', () => {
-    expect(document(blankPdf(3, { objectStream: 'unreadable' }).toString('base64'))).toBe(USER_MESSAGE + MAX_PAGES * PAGE)
-    expect(document(Buffer.from('%PDF-1.7\n garbage').toString('base64'))).toBe(USER_MESSAGE + MAX_PAGES * PAGE)
+    expect(document(blankPdf(3, { objectStream: 'unreadable' }).toString('base64'))).toBe(DOCUMENT + MAX_PAGES * PAGE)
+    expect(document(Buffer.from('%PDF-1.7\n garbage').toString('base64'))).toBe(DOCUMENT + MAX_PAGES * PAGE)
   })
 
   test('a PDF is known by its media type, its file name or its header; any other file counts its bytes and is not decoded', () => {
     const bare = blankPdf(10).toString('base64')
     expect(inputFile({ file_data: bare })).toBeGreaterThanOrEqual(10 * PAGE)
     expect(chatFile({ filename: 'report.PDF', file_data: `data:application/octet-stream;base64,${bare}` })).toBe(USER_MESSAGE + 10 * PAGE)
-    expect(document(bare, 'application/octet-stream')).toBe(USER_MESSAGE + 10 * PAGE)
+    expect(document(bare, 'application/octet-stream')).toBe(DOCUMENT + 10 * PAGE)
     const text = Buffer.from('/Type /Page\n'.repeat(500)).toString('base64')
     expect(chatFile({ filename: 'notes.txt', file_data: `data:text/plain;base64,${text}` })).toBeLessThan(USER_MESSAGE + text.length + 100)
   })
 
   test('a PDF larger in bytes than in pages counts its bytes; by file id or URL, the media bound', () => {
-    expect(document(PDF_BASE64)).toBe(USER_MESSAGE + PDF_BASE64.length)
+    expect(document(PDF_BASE64)).toBe(DOCUMENT + PDF_BASE64.length)
     expect(chatFile({ file_id: 'file-abc123' })).toBe(USER_MESSAGE + MEDIA)
     expect(inputFile({ file_id: 'file-abc123' })).toBeLessThan(MEDIA + 100)
     expect(inputFile({ file_url: 'https://example.com/a.pdf' })).toBeLessThan(MEDIA + 100)
@@ -181,7 +242,7 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
 
   test('the per-page bound unset is 3,000 tokens, and the maximum 100 pages', () => {
     const defaults = (data: string) => estimateMessages({ max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data } }] }] }, o).inputTokens
-    expect(defaults(pdf100)).toBe(USER_MESSAGE + 100 * 3000)
-    expect(defaults(blankPdf(2, { objectStream: 'unreadable' }).toString('base64'))).toBe(USER_MESSAGE + 100 * 3000)
+    expect(defaults(pdf100)).toBe(DOCUMENT + 100 * 3000)
+    expect(defaults(blankPdf(2, { objectStream: 'unreadable' }).toString('base64'))).toBe(DOCUMENT + 100 * 3000)
   })
 })

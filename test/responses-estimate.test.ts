@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateResponses, PER_MESSAGE_OVERHEAD } from '../src/budget/estimate'
+import { estimateResponses, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 
 const MEDIA = 1000
 const o = { defaultMaxOutputTokens: 500, mediaPartTokens: MEDIA }
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
-/** Bytes of an item's fields besides its content (keys and values), as the estimate counts them. */
-const fields = (item: Record<string, string>) => Object.entries(item).reduce((n, [k, v]) => n + bytes(k) + bytes(v), 0)
+/** Bytes of a structured value as the estimate counts them: its JSON text (an item's fields besides its content, a part). */
+const json = (value: unknown) => bytes(JSON.stringify(value))
 
 describe('estimateResponses', () => {
   test('a string input is one message: its bytes plus the overhead; output is max_output_tokens or the default', () => {
@@ -13,16 +13,16 @@ describe('estimateResponses', () => {
     expect(estimateResponses({ input: 'hi', max_output_tokens: 42 }, o).outputTokens).toBe(42)
   })
 
-  test('instructions, tools and the output format count as text', () => {
+  test('instructions count as text, tools and the output format as their JSON text; tools bring the tool-use allowance', () => {
     const base = estimateResponses({ input: 'hi' }, o).inputTokens
     expect(estimateResponses({ input: 'hi', instructions: 'Be brief.' }, o).inputTokens - base).toBe(bytes('Be brief.'))
-    expect(estimateResponses({ input: 'hi', tools: [{ type: 'function', name: 'f' }] }, o).inputTokens - base).toBe(bytes('typefunctionnamef'))
+    expect(estimateResponses({ input: 'hi', tools: [{ type: 'function', name: 'f' }] }, o).inputTokens - base).toBe(json([{ type: 'function', name: 'f' }]) + TOOL_USE_OVERHEAD_TOKENS)
   })
 
   test('every item type counts: messages by their parts, inline images and files their bytes, calls, outputs and reasoning by their fields', () => {
     const file = `data:text/plain;base64,${'A'.repeat(100_000)}`
     const png = `data:image/png;base64,${'A'.repeat(50_000)}`
-    const items = [
+    const items: Array<Record<string, any>> = [
       { role: 'user', content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: png }] },
       { role: 'user', content: [{ type: 'input_file', filename: 'a.txt', file_data: file }] },
       { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"x":1}' },
@@ -31,11 +31,11 @@ describe('estimateResponses', () => {
     ]
     const expected =
       5 * PER_MESSAGE_OVERHEAD +
-      fields({ role: 'user' }) + bytes('typeinput_texttextlook') + bytes('typeinput_imageimage_url') + bytes(png) +
-      fields({ role: 'user' }) + bytes('typeinput_filefilenamea.txtfile_data') + bytes(file) +
-      fields({ type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"x":1}' }) +
-      fields({ type: 'function_call_output', call_id: 'c1' }) + bytes('result text') +
-      fields({ type: 'reasoning', id: 'rs_1', encrypted_content: 'E'.repeat(3000) })
+      json({ role: 'user' }) + json(items[0]!.content[0]) + json(items[0]!.content[1]) +
+      json({ role: 'user' }) + json(items[1]!.content[0]) +
+      json(items[2]) +
+      json({ type: 'function_call_output', call_id: 'c1' }) + bytes('result text') +
+      json(items[4])
     expect(estimateResponses({ input: items }, o).inputTokens).toBe(expected)
   })
 

@@ -1,7 +1,8 @@
 /**
  * The worst-case token counts of a request, before it is sent. Input: a token is at least one byte,
- * so the UTF-8 length of every string the request sends bounds its text; each message adds a fixed
- * overhead (role and separators). Media and files sent inline (an image's data URL, audio's base64, a
+ * so the UTF-8 length of every string the request sends bounds its text, and the JSON text of every
+ * structured value (tool inputs and schemas, arguments, response formats: providers tokenize them as JSON,
+ * punctuation and literals included) bounds that value; each message adds a fixed overhead (role and separators). Media and files sent inline (an image's data URL, audio's base64, a
  * PDF) count their bytes, never less than a configured bound: what a provider makes of them grows with
  * their size (seconds of audio, an image's pixels on a server that does not downscale), and their encoded
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
@@ -44,25 +45,48 @@ export interface TokenEstimate {
 }
 
 export const PER_MESSAGE_OVERHEAD = 8
+
+/**
+ * Input a provider adds, unseen in the body, to every request that offers tools. Anthropic puts a tool-use
+ * system prompt before the request's own: its docs ("Tool use pricing and tokens",
+ * https://docs.anthropic.com/en/docs/tool-use-pricing-and-tokens) list 159 to 530 tokens by model and
+ * tool_choice (530 the largest: Claude 3 Opus, auto; 346 for Claude 4 models, auto or none; 313 any or tool).
+ * OpenAI renders function definitions in a hidden format of its own, with a few tokens a request and a
+ * function besides the definitions' text (which the estimate counts by its JSON bytes). This bounds the
+ * largest documented figure, with room.
+ */
+export const TOOL_USE_OVERHEAD_TOKENS = 600
+
+/** The tool-use allowance of a request whose `tools` (or chat's legacy `functions`) offers any. */
+const toolUseOverhead = (...lists: unknown[]): number =>
+  lists.some((list) => Array.isArray(list) && list.length > 0) ? TOOL_USE_OVERHEAD_TOKENS : 0
+
+/**
+ * The hold of a translated request: the larger of its estimate as the client sent it and as the provider
+ * receives it, in the target's format. A translation adds text of its own (a tool's `type` and default
+ * schema, a tool call's arguments as a JSON string, its wrappers), which the provider bills.
+ */
+export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): TokenEstimate => ({
+  inputTokens: Math.max(sent.inputTokens, translated.inputTokens),
+  outputTokens: Math.max(sent.outputTokens, translated.outputTokens),
+})
+
 /** Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound. */
 const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image', 'video_url', 'input_video', 'file', 'document', 'input_file'])
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
 
-/** Bytes of every string in a value (keys included: tool schemas are sent to the model as text). */
+/**
+ * The bytes a value bounds. A string (message text) counts its UTF-8 bytes. An object or array counts
+ * its JSON text: providers read structured values (tool inputs, tool schemas, function-call arguments,
+ * response formats) as JSON, and tokenize its punctuation, quotes, escapes and literals (`null`, `true`, a
+ * number's digits) as much as its strings, so 20,000 nulls are 100,000 bytes, not none. A number or a
+ * boolean on its own counts its JSON length, never less than 8; nothing (null, undefined) counts 0.
+ */
 export function textBytes(value: unknown): number {
   if (typeof value === 'string') return utf8(value)
-  if (typeof value === 'number' || typeof value === 'boolean') return 8
-  if (Array.isArray(value)) {
-    let n = 0
-    for (const v of value) n += textBytes(v)
-    return n
-  }
-  if (value && typeof value === 'object') {
-    let n = 0
-    for (const k in value) n += utf8(k) + textBytes((value as Record<string, unknown>)[k])
-    return n
-  }
+  if (typeof value === 'number' || typeof value === 'boolean') return Math.max(8, String(value).length)
+  if (value !== null && typeof value === 'object') return utf8(JSON.stringify(value) ?? '')
   return 0
 }
 
@@ -149,7 +173,7 @@ const CHAT_SETTINGS = new Set([
   'service_tier', 'metadata',
 ])
 
-/** OpenAI Chat Completions. */
+/** OpenAI Chat Completions: every message, every field that reaches the model, and the tool-use allowance. */
 export function estimateChat(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
   const media = mediaBounds(o)
   let input = 0
@@ -160,7 +184,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
     // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio input.
     if (audio != null) input += mediaTokens(textBytes(audio), media)
   }
-  input += otherFieldTokens(body, CHAT_SETTINGS)
+  input += otherFieldTokens(body, CHAT_SETTINGS) + toolUseOverhead(body.tools, body.functions)
   return {
     inputTokens: input,
     outputTokens: outputBound(chatHeldMaxTokens(body), body.n, o.defaultMaxOutputTokens),
@@ -219,7 +243,7 @@ function anthropicContentTokens(content: unknown, media: MediaBounds): number {
 
 const MESSAGES_SETTINGS = new Set(['model', 'messages', 'system', 'max_tokens', 'stream', 'metadata', 'temperature', 'top_p', 'top_k', 'service_tier', 'thinking'])
 
-/** Anthropic Messages: `system`, every message's blocks, tool definitions; output is the required `max_tokens`. */
+/** Anthropic Messages: `system`, every message's blocks, tool definitions and the tool-use allowance; output is the required `max_tokens`. */
 export function estimateMessages(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
   const media = mediaBounds(o)
   let input = anthropicContentTokens(body.system, media)
@@ -228,7 +252,7 @@ export function estimateMessages(body: Record<string, unknown>, o: EstimateOptio
     const { content, ...rest } = (m ?? {}) as Record<string, unknown>
     input += PER_MESSAGE_OVERHEAD + anthropicContentTokens(content, media) + textBytes(rest)
   }
-  input += otherFieldTokens(body, MESSAGES_SETTINGS)
+  input += otherFieldTokens(body, MESSAGES_SETTINGS) + toolUseOverhead(body.tools)
   return { inputTokens: input, outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
 }
 
@@ -246,7 +270,7 @@ function responsesItemTokens(item: unknown, media: MediaBounds): number {
 }
 
 /**
- * OpenAI Responses: `input` (a string, or items of every type), instructions, tools and the output format;
+ * OpenAI Responses: `input` (a string, or items of every type), instructions, tools (and the tool-use allowance) and the output format;
  * plus `contextTokens`, the stored context a `previous_response_id` brings in (its input and output, as the
  * provider reported them), which the body does not show. Output is `max_output_tokens` or the default.
  */
@@ -258,5 +282,6 @@ export function estimateResponses(body: Record<string, unknown>, o: EstimateOpti
     for (const item of body.input) input += responsesItemTokens(item, media)
   }
   for (const field of RESPONSES_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
+  input += toolUseOverhead(body.tools)
   return { inputTokens: input, outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
 }

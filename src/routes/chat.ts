@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { chatMaxTokens, estimateChat, outputBound } from '../budget/estimate'
+import { chatMaxTokens, estimateChat, estimateMessages, largerEstimate, outputBound } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
 import { openAIChatFeatures } from '../pricing/features'
@@ -65,12 +65,14 @@ export const chatRoutes = (services: Services) => {
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
       const target = providers.resolve(body.model, 'openai')
-      const exchangeFor = target?.provider.type === 'anthropic'
+      const viaAnthropic = target?.provider.type === 'anthropic'
+      const exchangeFor = viaAnthropic
         ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens })
         : chatNative(body, config)
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
       const stream = body.stream === true
+      const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.user,
@@ -78,7 +80,11 @@ export const chatRoutes = (services: Services) => {
         stream,
         // Several choices share one output bound: not clamped, the split would be the provider's to make.
         clampable: !(typeof body.n === 'number' && body.n > 1),
-        estimate: () => estimateChat(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }),
+        // Translated, the hold covers the request as Anthropic receives it too (its tool schemas, its wrappers).
+        estimate: () => {
+          const sent = estimateChat(body, estimateOptions)
+          return viaAnthropic && planned ? largerEstimate(sent, estimateMessages(planned.body, estimateOptions)) : sent
+        },
         features: planned?.features,
       })
       using hold = admission.hold

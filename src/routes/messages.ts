@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { estimateMessages } from '../budget/estimate'
+import { estimateChat, estimateMessages, largerEstimate } from '../budget/estimate'
 import { admitRequest } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
 import { anthropicFeatures, serverToolBounds } from '../pricing/features'
@@ -57,17 +57,24 @@ export const messagesRoutes = (services: Services) => {
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
       const target = providers.resolve(body.model, 'anthropic')
-      const exchangeFor = target?.provider.type === 'openai' ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers, config)
+      const viaOpenAI = target?.provider.type === 'openai'
+      const exchangeFor = viaOpenAI ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers, config)
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
       const stream = body.stream === true
+      const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         namedUser: body.metadata?.user_id,
         endpoint: '/v1/messages',
         stream,
         clampable: true,
-        estimate: () => estimateMessages(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }),
+        // Translated, the hold covers the request as the provider receives it too (each tool's type and default
+        // schema, tool calls' arguments as JSON strings, tool results as messages of their own).
+        estimate: () => {
+          const sent = estimateMessages(body, estimateOptions)
+          return viaOpenAI && planned ? largerEstimate(sent, estimateChat(planned.body, estimateOptions)) : sent
+        },
         features: planned?.features,
       })
       using hold = admission.hold

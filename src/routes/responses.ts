@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { estimateResponses, outputBound, type TokenEstimate } from '../budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, type TokenEstimate } from '../budget/estimate'
 import { badRequest, forbidden, notFound } from '../http/errors'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseBlockedUser } from '../keys/blocked-user'
@@ -181,12 +181,19 @@ export const responsesRoutes = (services: Services) => {
         const caller = authenticated(requestState(request))
         const contextTokens = translated ? 0 : await sizedContextOf(body, caller)
         const stream = body.stream === true
+        const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
         const admission = await admitRequest(services, request, server, {
           model: body.model,
           namedUser: body.user,
           endpoint: ENDPOINT,
           stream,
-          estimate: () => estimateResponses(body, { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, contextTokens }),
+          // Translated, the hold covers the request as the target receives it too (its wrappers, default schemas).
+          estimate: () => {
+            const sent = estimateResponses(body, { ...estimateOptions, contextTokens })
+            if (!translated) return sent
+            const upstream = route === 'anthropic' ? estimateMessages(translated.request, estimateOptions) : estimateChat(translated.request, estimateOptions)
+            return largerEstimate(sent, upstream)
+          },
           features: translated ? translated.features : native!.features,
         })
         using hold = admission.hold

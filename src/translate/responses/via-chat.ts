@@ -36,5 +36,5 @@ export function responsesViaChat(
       stream: (upstream, meter) => convertStream(meterOpenAIStream(upstream, { ...meter, passUsage: true }), new ChunksToResponseEvents(echo)),
     }
   }
-  return { dropped, features, exchangeFor }
+  return { request, dropped, features, exchangeFor }
 }
