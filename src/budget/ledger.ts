@@ -186,10 +186,10 @@ export class Ledger {
    * waits for this, so the store groups it with its neighbours; until then the hold still counts, which
    * only makes the budget stricter.
    */
-  settle(hold: TakenHold, outcome: Outcome): void {
+  settle(hold: TakenHold, outcome: Outcome, now = Date.now()): void {
     this.open--
     this.observe(hold.request, outcome)
-    this.store.settle(hold, outcome, Date.now())
+    this.store.settle(hold, outcome, now)
   }
 
   /** Settles every hold past its expiry at its full amount, batch after batch; returns how many. */

@@ -106,7 +106,7 @@ export function ledgerContract(factory: StoreFactory) {
     test('an ended budget period rolls over inside the reservation', async () => {
       const monday = Date.UTC(2026, 10, 23, 10)
       await addUser('d', 1000, 'daily', monday)
-      ;(await ledger.reserve(holdFor('d', 1000), monday)).settle(done(1000))
+      ;(await ledger.reserve(holdFor('d', 1000), monday)).settle(done(1000), monday)
       await ledger.flush()
       expect((await refusal(ledger.reserve(holdFor('d', 1), monday + 3_600_000))).code).toBe('budget_exceeded')
       const tomorrow = Date.UTC(2026, 10, 24, 0, 0, 1)
@@ -117,7 +117,7 @@ export function ledgerContract(factory: StoreFactory) {
     test('two processes rolling the same period at once roll it once: the new period holds exactly its budget', async () => {
       const yesterday = Date.UTC(2026, 10, 23, 10)
       await addUser('r', 1000, 'daily', yesterday)
-      ;(await ledger.reserve(holdFor('r', 900), yesterday)).settle(done(900))
+      ;(await ledger.reserve(holdFor('r', 900), yesterday)).settle(done(900), yesterday)
       await ledger.flush()
       const otherStore = await opened.other()
       const other = new Ledger(otherStore.ledger, TTL)
@@ -162,7 +162,7 @@ export function ledgerContract(factory: StoreFactory) {
             try {
               const h = await l.reserve(holdFor('r', 100, i % 2 ? 'kr' : null), now)
               taken++
-              h.settle(done(100))
+              h.settle(done(100), now)
             } catch (e) {
               expect((e as GatewayError).code).toBe('budget_exceeded')
               return
