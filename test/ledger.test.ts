@@ -111,7 +111,7 @@ describe('reserve', () => {
   test('an ended budget period rolls over inside the reservation (calendar-aligned UTC)', () => {
     const monday = Date.UTC(2026, 10, 23, 10) // a Monday
     addUser('d', 1000, 'daily', monday)
-    reserveNow(hold('d', 1000), monday).settle(done(1000))
+    reserveNow(hold('d', 1000), monday).settle(done(1000), monday)
     ledger.flush()
     expect(refusal(() => reserveNow(hold('d', 1), monday + 3_600_000)).code).toBe('budget_exceeded')
 

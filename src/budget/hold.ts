@@ -38,10 +38,11 @@ export class Hold implements Disposable {
     return this.open
   }
 
-  settle(outcome: Outcome): void {
+  /** Ends the hold with its cost; `now` (the settlement's time, for tests and tools) defaults to the clock's. */
+  settle(outcome: Outcome, now?: number): void {
     if (!this.open) return
     this.open = false
-    this.ledger.settle(this.taken, outcome)
+    this.ledger.settle(this.taken, outcome, now)
     this.ended?.()
   }
 

@@ -142,6 +142,25 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
 }
 
 /**
+ * The settlement rule (SPEC §6) for the user's period: the cost joins the spend of the period the
+ * settlement is made in, the one its usage row is dated in. A settlement (or the sweeper's charge) that
+ * lands after the user's period has ended rolls it first, exactly as a reservation does: spend starts
+ * again from 0 at the new period's start, `reserved` untouched (the hold still leaves it); then the cost
+ * is added. So a hold taken before midnight and settled after it counts in the new period whether the
+ * settlement or another request's hold reaches the ended period first. Returns the start to roll to, or
+ * null when the period has not ended (or the user has none). Never rolls back: a settlement dated before
+ * the stored period (one rolled since, by a clock a little ahead) adds to the stored period.
+ *
+ * A store that settles many users' holds in one statement and reads their kind of period only there
+ * (Postgres) gives each settlement every kind's start at its `now` (periodStarts); the statement takes its
+ * user's kind and rolls where the stored period_start is older: this rule, in SQL.
+ */
+export function settlementRollTo(user: Pick<UserFigures, 'budgetPeriod' | 'periodStart'>, now: number): number | null {
+  const { start, rolled } = currentPeriod(user.budgetPeriod, user.periodStart, 0, now)
+  return rolled ? start : null
+}
+
+/**
  * A hold nobody settled in time (a crash, a lost task) is charged at its full amount: the provider may
  * have done all the work, and the hold was the most it could have cost.
  */
@@ -186,10 +205,10 @@ export class Ledger {
    * waits for this, so the store groups it with its neighbours; until then the hold still counts, which
    * only makes the budget stricter.
    */
-  settle(hold: TakenHold, outcome: Outcome): void {
+  settle(hold: TakenHold, outcome: Outcome, now = Date.now()): void {
     this.open--
     this.observe(hold.request, outcome)
-    this.store.settle(hold, outcome, Date.now())
+    this.store.settle(hold, outcome, now)
   }
 
   /** Settles every hold past its expiry at its full amount, batch after batch; returns how many. */

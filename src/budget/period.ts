@@ -33,3 +33,10 @@ export function currentPeriod(
   const rolled = period !== null && storedStart < start
   return { start: rolled ? start : storedStart, rolled, spend: rolled ? 0 : storedSpend }
 }
+
+/** Every kind of period's start at `now`: for a store that picks the user's kind itself, under its lock. */
+export const periodStarts = (now: number): Record<BudgetPeriod, number> => ({
+  daily: periodStart('daily', now),
+  weekly: periodStart('weekly', now),
+  monthly: periodStart('monthly', now),
+})

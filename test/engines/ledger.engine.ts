@@ -91,6 +91,19 @@ describe('Postgres ledger: what rides in a reservation’s transaction', () => {
     expect(pgLedger.known.users.has('u')).toBe(false)
   })
 
+  test('a late settlement riding in the next reservation is expected rolled, as SETTLE rolls it: the one-round-trip write holds', async () => {
+    const D2 = Date.UTC(2026, 10, 24)
+    await store.sql`INSERT INTO users (id, max_budget, budget_period, period_start, created_at, updated_at) VALUES ('d', 10000, 'daily', ${D2 - 86_400_000}, 0, 0)`
+    const first = await ledger.reserve(holdFor('d', 5000), D2 - 60_000)
+    first.settle(done(4000), D2 + 30_000)
+    // Decided on the figures this process expects: its last commit's, moved by the settlement riding along.
+    expect((await ledger.reserve(holdFor('d', 1), D2 + 40_000)).remainingAfter).toBe(10_000 - 4000 - 1)
+    // Expected unrolled, the gated write would have found period_start moved and sent every batch to the row locks for a second.
+    expect((store.ledger as unknown as { expectAfter: number }).expectAfter).toBe(0)
+    const [u] = await store.sql`SELECT spend::int, reserved::int, period_start::float8 AS period_start FROM users WHERE id = 'd'`
+    expect(u).toEqual({ spend: 4000, reserved: 1, period_start: D2 })
+  })
+
   test('a reservation that fails gives back the settlements it carried: they are written once Postgres is back', async () => {
     const first = await ledger.reserve(holdFor('u', 500))
     await pg.stop()

@@ -106,7 +106,7 @@ export function ledgerContract(factory: StoreFactory) {
     test('an ended budget period rolls over inside the reservation', async () => {
       const monday = Date.UTC(2026, 10, 23, 10)
       await addUser('d', 1000, 'daily', monday)
-      ;(await ledger.reserve(holdFor('d', 1000), monday)).settle(done(1000))
+      ;(await ledger.reserve(holdFor('d', 1000), monday)).settle(done(1000), monday)
       await ledger.flush()
       expect((await refusal(ledger.reserve(holdFor('d', 1), monday + 3_600_000))).code).toBe('budget_exceeded')
       const tomorrow = Date.UTC(2026, 10, 24, 0, 0, 1)
@@ -117,7 +117,7 @@ export function ledgerContract(factory: StoreFactory) {
     test('two processes rolling the same period at once roll it once: the new period holds exactly its budget', async () => {
       const yesterday = Date.UTC(2026, 10, 23, 10)
       await addUser('r', 1000, 'daily', yesterday)
-      ;(await ledger.reserve(holdFor('r', 900), yesterday)).settle(done(900))
+      ;(await ledger.reserve(holdFor('r', 900), yesterday)).settle(done(900), yesterday)
       await ledger.flush()
       const otherStore = await opened.other()
       const other = new Ledger(otherStore.ledger, TTL)
@@ -162,7 +162,7 @@ export function ledgerContract(factory: StoreFactory) {
             try {
               const h = await l.reserve(holdFor('r', 100, i % 2 ? 'kr' : null), now)
               taken++
-              h.settle(done(100))
+              h.settle(done(100), now)
             } catch (e) {
               expect((e as GatewayError).code).toBe('budget_exceeded')
               return
@@ -269,6 +269,90 @@ export function ledgerContract(factory: StoreFactory) {
       h.settle(done(42))
       expect(await ledger.sweep(now + TTL)).toBe(0)
       expect(await usageRows()).toEqual([{ cost: 42, status: 'ok' }])
+    })
+
+    describe('a hold taken before its user\'s period ended, charged after it', () => {
+      const D1 = Date.UTC(2026, 10, 23) // a Monday, 00:00 UTC
+      const D2 = D1 + 86_400_000
+      const late = (userId: string) => addUser(userId, 10_000, 'daily', D1 + 3_600_000)
+      /** The user's figures, and what its usage rows dated in its stored period cost. */
+      const periodFigures = async (id: string) => {
+        const u = await user(id)
+        const rows = await store.db.select().from(t().usage).where(eq(t().usage.userId, id))
+        return { ...u, usageInPeriod: rows.filter((r) => r.createdAt >= u.periodStart).reduce((n, r) => n + r.cost, 0) }
+      }
+
+      test('settled after the period ended, before any hold rolled it: the cost counts in the new period, where its usage row is dated', async () => {
+        await late('late')
+        const h = await ledger.reserve(holdFor('late', 5_000), D2 - 60_000) // 23:59 on day 1
+        h.settle(done(4_000), D2 + 30_000)
+        expect(await periodFigures('late')).toEqual({ spend: 4_000, reserved: 0, periodStart: D2, usageInPeriod: 4_000 })
+        // The next hold finds the period already rolled, and the late cost in it.
+        expect((await ledger.reserve(holdFor('late', 1), D2 + 40_000)).remainingAfter).toBe(10_000 - 4_000 - 1)
+        expect(await periodFigures('late')).toEqual({ spend: 4_000, reserved: 1, periodStart: D2, usageInPeriod: 4_000 })
+      })
+
+      test('the late settlement first and another request\'s hold after it, or the other way round: the same spend', async () => {
+        await late('a')
+        await late('b')
+        const ha = await ledger.reserve(holdFor('a', 5_000), D2 - 60_000)
+        const hb = await ledger.reserve(holdFor('b', 5_000), D2 - 60_000)
+        // a: the late settlement lands first (and rolls the period), then a new request's hold.
+        ha.settle(done(4_000), D2 + 30_000)
+        await ledger.flush()
+        const na = await ledger.reserve(holdFor('a', 1), D2 + 40_000)
+        // b: a new request's hold rolls the period first, then the late settlement lands.
+        const nb = await ledger.reserve(holdFor('b', 1), D2 + 20_000)
+        hb.settle(done(4_000), D2 + 30_000)
+        const expected = { spend: 4_000, reserved: 1, periodStart: D2, usageInPeriod: 4_000 }
+        expect(await periodFigures('a')).toEqual(expected)
+        expect(await periodFigures('b')).toEqual(expected)
+        expect(na.remainingAfter).toBe(10_000 - 4_000 - 1)
+        expect(nb.remainingAfter).toBe(10_000 - 5_000 - 1) // b's late hold was still open
+        // Still queued when the next hold comes (on Postgres it rides in that hold's transaction), then a
+        // hold from another process: the same again.
+        await late('c')
+        const hc = await ledger.reserve(holdFor('c', 5_000), D2 - 60_000)
+        hc.settle(done(4_000), D2 + 30_000)
+        await ledger.reserve(holdFor('c', 1), D2 + 40_000)
+        await ledger.flush()
+        const otherStore = await opened.other()
+        try {
+          expect((await new Ledger(otherStore.ledger, TTL).reserve(holdFor('c', 1), D2 + 50_000)).remainingAfter).toBe(10_000 - 4_000 - 2)
+        } finally {
+          await otherStore.close()
+        }
+        expect(await periodFigures('c')).toEqual({ ...expected, reserved: 2 })
+      })
+
+      test('an expired hold swept after midnight: its charge counts in the period its usage row is dated in', async () => {
+        await late('swept')
+        await ledger.reserve(holdFor('swept', 5_000), D2 - 30_000) // 23:59:30, expires 00:00:30
+        expect(await ledger.sweep(D2 + TTL)).toBe(1)
+        expect(await periodFigures('swept')).toEqual({ spend: 5_000, reserved: 0, periodStart: D2, usageInPeriod: 5_000 })
+        expect(await usageRows()).toEqual([{ cost: 5_000, status: 'expired' }])
+      })
+
+      test('settlements on both sides of midnight in one batch: each counts in its own period, each hold once', async () => {
+        await late('both')
+        const before = await ledger.reserve(holdFor('both', 3_000), D2 - 120_000)
+        const after = await ledger.reserve(holdFor('both', 3_000), D2 - 60_000)
+        before.settle(done(1_000), D2 - 1_000) // 23:59:59: day 1's, which the roll then ends
+        after.settle(done(2_000), D2 + 1_000)
+        store.ledger.settle(after.taken, done(2_500), D2 + 2_000) // the same hold settled again (by the sweeper, say): nothing
+        expect(await periodFigures('both')).toEqual({ spend: 2_000, reserved: 0, periodStart: D2, usageInPeriod: 2_000 })
+        expect(await usageRows()).toEqual([{ cost: 1_000, status: 'ok' }, { cost: 2_000, status: 'ok' }])
+      })
+
+      test('a user without a period is never rolled by a settlement; a key\'s ceiling (lifetime) neither', async () => {
+        await addUser('flat', 10_000, null, D1)
+        await addKey('kf', 'flat', 10_000)
+        const h = await ledger.reserve(holdFor('flat', 5_000, 'kf'), D2 - 60_000)
+        await ledger.reserve(holdFor('flat', 1_000, 'kf'), D1)
+        h.settle(done(4_000), D2 + 30_000)
+        expect(await user('flat')).toEqual({ spend: 4_000, reserved: 1_000, periodStart: 0 })
+        expect(await key('kf')).toEqual({ spend: 4_000, reserved: 1_000 })
+      })
     })
 
     test('property: reserved = Σ open holds and spend = Σ usage, after random reserve / settle / release / crash', async () => {

@@ -1,6 +1,6 @@
 import type { ReservedSQL, SQL, TransactionSQL } from 'bun'
-import { decideHold, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type TakenHold, type UserFigures } from '../../budget/ledger'
-import type { BudgetPeriod } from '../../budget/period'
+import { decideHold, settlementRollTo, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type TakenHold, type UserFigures } from '../../budget/ledger'
+import { periodStarts, type BudgetPeriod } from '../../budget/period'
 import type { GatewayError } from '../../http/errors'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
@@ -28,25 +28,46 @@ interface SettlementRow {
   created_at: number
   cache_write_tokens: number
   server_tool_uses: string | null
+  /** Each kind of period's start at the settlement (periodStarts): SETTLE rolls the user's period to its kind's. */
+  daily: number
+  weekly: number
+  monthly: number
 }
 
 /**
  * Settles a batch in one statement: only the holds this statement deletes are settled (a hold settled
  * already, by this replica or another, or claimed by a sweeper, is not found and not charged again), each
  * user's and key's figures move by their holds' sums, and a usage row is written per settled hold.
+ *
+ * A user's period that has ended by a settlement rolls first, as a reservation rolls it (settlementRollTo):
+ * each settlement brings every kind of period's start at its time, and `p` takes its user's kind (null:
+ * no period). The user rolls to the latest of its settlements' starts where period_start is older, spend
+ * from 0, and counts the costs settled in that period; those settled before it (one batch across midnight)
+ * are the ended period's, which the roll ends, as when they are settled one by one. The users' rows are
+ * locked (in id order) before this statement runs, so `p` reads them as they are.
  */
 const SETTLE = `
 WITH s AS (
   SELECT * FROM json_to_recordset($1::text::json) AS x(
     id bigint, request_id text, user_id text, key_id text, model text, provider text, endpoint text, amount bigint, cost bigint,
     prompt_tokens bigint, completion_tokens bigint, cached_tokens bigint, price_id int, status text, latency_ms int, stream boolean, created_at bigint,
-    cache_write_tokens bigint, server_tool_uses text)
+    cache_write_tokens bigint, server_tool_uses text, daily bigint, weekly bigint, monthly bigint)
 ),
 d AS (DELETE FROM reservations r USING s WHERE r.id = s.id RETURNING r.id, r.key_debited),
 settled AS (SELECT s.*, d.key_debited FROM s JOIN d ON d.id = s.id),
+p AS (
+  SELECT user_id, amount, cost, starts, max(starts) OVER (PARTITION BY user_id) AS latest
+    FROM (SELECT st.user_id, st.amount, st.cost,
+                 CASE users.budget_period WHEN 'daily' THEN st.daily WHEN 'weekly' THEN st.weekly WHEN 'monthly' THEN st.monthly END AS starts
+            FROM settled st JOIN users ON users.id = st.user_id) q
+),
 u AS (
-  UPDATE users SET reserved = users.reserved - a.held, spend = users.spend + a.cost
-    FROM (SELECT user_id, sum(amount) AS held, sum(cost) AS cost FROM settled GROUP BY user_id) a
+  UPDATE users SET reserved = users.reserved - a.held,
+         spend = CASE WHEN users.period_start < a.latest THEN a.latest_cost ELSE users.spend + a.cost END,
+         period_start = CASE WHEN users.period_start < a.latest THEN a.latest ELSE users.period_start END
+    FROM (SELECT user_id, sum(amount) AS held, sum(cost) AS cost, max(latest) AS latest,
+                 coalesce(sum(cost) FILTER (WHERE starts = latest), 0) AS latest_cost
+            FROM p GROUP BY user_id) a
    WHERE users.id = a.user_id
 ),
 k AS (
@@ -330,7 +351,7 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
     id: hold.id, request_id: r.requestId, user_id: r.userId, key_id: r.keyId, model: r.model, provider: r.provider, endpoint: r.endpoint,
     amount: r.amount, cost: o.cost, prompt_tokens: o.promptTokens, completion_tokens: o.completionTokens, cached_tokens: o.cachedTokens,
     price_id: r.priceId, status: o.status, latency_ms: Math.round(o.latencyMs), stream: r.stream, created_at: now,
-    cache_write_tokens: o.cacheWriteTokens ?? 0, server_tool_uses: toolUsesJson(o.serverToolUses),
+    cache_write_tokens: o.cacheWriteTokens ?? 0, server_tool_uses: toolUsesJson(o.serverToolUses), ...periodStarts(now),
   }
 }
 
@@ -476,7 +497,12 @@ export class PostgresLedgerStore implements LedgerStore {
     }
     for (const s of settling) {
       const u = f.users.get(s.user_id)
-      if (u) Object.assign(u, { reserved: u.reserved - s.amount, spend: u.spend + s.cost })
+      if (u) {
+        // As SETTLE moves them: one by one, in order, each rolling an ended period first.
+        const rollTo = settlementRollTo(u, s.created_at)
+        if (rollTo !== null) Object.assign(u, { spend: 0, periodStart: rollTo })
+        Object.assign(u, { reserved: u.reserved - s.amount, spend: u.spend + s.cost })
+      }
       const k = s.key_id === null ? undefined : f.keys.get(s.key_id)
       if (k) {
         const debited = this.keyDebited.get(s.id)

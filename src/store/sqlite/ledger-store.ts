@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'bun:sqlite'
 import type { WriteQueue } from '../../db/write-queue'
 import type { GatewayError } from '../../http/errors'
-import { decideHold, SWEEP_BATCH, type HoldRequest, type LedgerStore, type Outcome, type TakenHold } from '../../budget/ledger'
+import { decideHold, settlementRollTo, SWEEP_BATCH, type HoldRequest, type LedgerStore, type Outcome, type TakenHold } from '../../budget/ledger'
 import type { BudgetPeriod } from '../../budget/period'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
@@ -41,7 +41,9 @@ export class SqliteLedgerStore implements LedgerStore {
   private readonly insertHold: Statement<unknown, [number, string, string, string | null, number, string, string, string, number | null, number, number, number, number]>
   private readonly holdState: Statement<{ key_debited: number }, [number]>
   private readonly deleteHold: Statement<unknown, [number]>
+  private readonly userPeriod: Statement<Pick<UserRow, 'budget_period' | 'period_start'>, [string]>
   private readonly creditUser: Statement<unknown, [string, number, number]>
+  private readonly rollAndCreditUser: Statement<unknown, [string, number, number, number]>
   private readonly creditKey: Statement<unknown, [string, number, number]>
   private readonly insertUsage: Statement<unknown, [string, number, string, string | null, string, string, string, number, number, number, number, number, number | null, string, number, number, number, string | null]>
   private readonly expiredHolds: Statement<ReservationRow, [number, number]>
@@ -71,7 +73,10 @@ export class SqliteLedgerStore implements LedgerStore {
     // Deleting the row is what makes settlement idempotent: only the first settle finds it.
     this.deleteHold = db.prepare('DELETE FROM reservations WHERE id = ?')
     // ?2: the amount held (0 on a key that was not debited), ?3: the cost.
+    this.userPeriod = db.prepare('SELECT budget_period, period_start FROM users WHERE id = ?')
     this.creditUser = db.prepare('UPDATE users SET reserved = reserved - ?2, spend = spend + ?3 WHERE id = ?1')
+    // A settlement landing after the period ended rolls it first, as a hold would (settlementRollTo): ?4 the new start.
+    this.rollAndCreditUser = db.prepare('UPDATE users SET reserved = reserved - ?2, spend = ?3, period_start = ?4 WHERE id = ?1')
     this.creditKey = db.prepare('UPDATE api_keys SET reserved = reserved - ?2, spend = spend + ?3 WHERE id = ?1')
     this.insertUsage = db.prepare(
       `INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
@@ -140,7 +145,12 @@ export class SqliteLedgerStore implements LedgerStore {
     if (!row) return false
     this.deleteHold.run(hold.id)
     const r = hold.request
-    this.creditUser.run(r.userId, r.amount, o.cost)
+    // Read under the write lock, like a reservation's figures: the period the cost counts in is the one
+    // standing at `now`, rolled here if no hold has rolled it yet.
+    const user = this.userPeriod.get(r.userId)
+    const rollTo = user ? settlementRollTo({ budgetPeriod: user.budget_period, periodStart: user.period_start }, now) : null
+    if (rollTo !== null) this.rollAndCreditUser.run(r.userId, r.amount, o.cost, rollTo)
+    else this.creditUser.run(r.userId, r.amount, o.cost)
     if (r.keyId !== null) this.creditKey.run(r.keyId, row.key_debited ? r.amount : 0, o.cost)
     this.insertUsage.run(
       r.requestId, now, r.userId, r.keyId, r.model, r.provider, r.endpoint, o.promptTokens,
