@@ -206,6 +206,9 @@ describe('stored responses belong to the user that made them', () => {
     for (const body of [
       { model: 'mock:gpt-mock', input: 'hi', prompt: { id: 'pmpt_123', version: '2' } },
       { model: 'mock:gpt-mock', input: [{ type: 'item_reference', id: 'msg_of_someone' }, { role: 'user', content: 'go on' }] },
+      // The reference's type is optional: an id alone (or with a null type) is one too.
+      { model: 'mock:gpt-mock', input: [{ id: 'msg_of_someone' }, { role: 'user', content: 'go on' }] },
+      { model: 'mock:gpt-mock', input: [{ id: 'msg_of_someone', type: null }, { role: 'user', content: 'go on' }] },
     ]) {
       const error = await client.responses.create(body as OpenAI.Responses.ResponseCreateParamsNonStreaming).then(() => null, (e) => e)
       expect(error).toBeInstanceOf(OpenAI.BadRequestError)

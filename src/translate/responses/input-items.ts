@@ -10,6 +10,10 @@ export function inputItems(input: unknown): Json[] {
   return input.map((item: Json) => (item && item.type === undefined && typeof item.role === 'string' ? { ...item, type: 'message' } : item))
 }
 
+/** An item by reference: `{type: "item_reference", id}`, or an id alone (its type is optional in the API). */
+const isItemReference = (item: Json) =>
+  item?.type === 'item_reference' || (item != null && item.type == null && item.role === undefined && typeof item.id === 'string')
+
 /**
  * A translated target keeps no state: a request that needs the provider's stored state (an earlier
  * response, a conversation, a stored prompt, an item by reference) cannot be served there.
@@ -23,7 +27,7 @@ export function refuseStoredState(body: Json, target: string): void {
   if (body.conversation != null) throw needs('conversation')
   if (body.prompt != null) throw needs('prompt')
   const items = Array.isArray(body.input) ? body.input : []
-  const ref = items.findIndex((item: Json) => item?.type === 'item_reference')
+  const ref = items.findIndex(isItemReference)
   if (ref >= 0) throw needs(`input[${ref}]`)
 }
 
@@ -40,7 +44,7 @@ export function refuseUnsizedStoredInput(body: Json): void {
   )
   if (body.prompt != null) throw unsized('prompt', 'a stored prompt')
   const items = Array.isArray(body.input) ? body.input : []
-  const ref = items.findIndex((item: Json) => item?.type === 'item_reference')
+  const ref = items.findIndex(isItemReference)
   if (ref >= 0) throw unsized(`input[${ref}]`, 'an item by reference')
 }
 
