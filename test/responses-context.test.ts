@@ -130,3 +130,82 @@ describe('the stored context a request continues is held for', () => {
     expect(gw.query(`SELECT count(*) AS n FROM usage WHERE user_id = 'ctx-unknown'`)[0].n).toBe(0)
   })
 })
+
+describe('a response whose stream is cut before its usage is sized at everything it may have brought in', () => {
+  /** A 200 stream that sends these events and then stays open until the gateway cancels it. */
+  const openStream = (events: string[]) => () =>
+    new Response(new ReadableStream<Uint8Array>({ start: (c) => events.forEach((e) => c.enqueue(new TextEncoder().encode(e))) }), {
+      headers: { 'content-type': 'text/event-stream' },
+    })
+  let seq = 0
+  const streamed = (type: string, data: Record<string, unknown>) => event({ type, sequence_number: seq++, ...data })
+  const created = (id: string) => streamed('response.created', { response: { id, object: 'response', status: 'in_progress', model: 'm', output: [], usage: null } })
+
+  async function readThenCut(on: TestGateway, secret: string, body: Record<string, unknown>, marker: string) {
+    const res = await fetch(`${on.url}/v1/responses`, {
+      method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }),
+    })
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    let text = ''
+    while (!text.includes(marker)) text += new TextDecoder().decode((await reader.read()).value)
+    await reader.cancel()
+  }
+  const sizeOf = (on: TestGateway, id: string) => on.query<{ context_tokens: number | null }>('SELECT context_tokens FROM stored_responses WHERE id = ?', id)[0]?.context_tokens
+
+  test('cut after a remote MCP server answered: sized with the input its tools could bring back, so the chained request cannot pass the budget', async () => {
+    const { secret } = await gw.userWithKey({ id: 'ctx-mcp-cut', max_budget: 10 })
+    const docs = { type: 'mcp', server_label: 'docs', server_url: 'https://mcp.example.com/sse', require_approval: 'never' }
+    const listing = { id: 'mcpl_1', type: 'mcp_list_tools', server_label: 'docs', tools: [{ name: 'fetch', description: 'd'.repeat(5_000), input_schema: {} }] }
+    const call = { id: 'mcp_1', type: 'mcp_call', server_label: 'docs', name: 'fetch', arguments: '{}', output: 'p'.repeat(9_000) }
+    upstream.answer(openStream([
+      created('resp_mcp_cut'),
+      streamed('response.output_item.added', { output_index: 0, item: { ...listing, tools: [] } }),
+      streamed('response.output_item.done', { output_index: 0, item: listing }),
+      streamed('response.output_item.added', { output_index: 1, item: { ...call, arguments: '', output: null } }),
+      streamed('response.output_item.done', { output_index: 1, item: call }),
+    ]))
+    await settledRow(gw, 'ctx-mcp-cut', () => readThenCut(gw, secret, { model: 'plain:m', input: 'Read the docs.', tools: [docs], max_tool_calls: 1 }, '"mcp_1"'))
+    // The listing and the call (~14,000 tokens) are in the context the provider keeps: at least that is recorded.
+    expect(sizeOf(gw, 'resp_mcp_cut')!).toBeGreaterThanOrEqual(14_000)
+
+    const before = (await gw.admin('GET', '/v1/users/ctx-mcp-cut')).body
+    await gw.admin('PATCH', '/v1/users/ctx-mcp-cut', { max_budget: Number((before.spend + 0.002).toFixed(6)) })
+    upstream.answer(() => answer('resp_mcp_next', usage(14_100, 5)))
+    const res = await post(secret, { model: 'plain:m', input: 'Go on.', previous_response_id: 'resp_mcp_cut', max_output_tokens: 16 })
+    expect(res.status).toBe(402)
+    expect(upstream.calls.length).toBe(1)
+  })
+
+  test('cut after more output than its bound (no max sent upstream): sized with all it delivered', async () => {
+    const uncapped = await startTestGateway({
+      config: { providers: scriptedProviders(upstream), pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } }, default_max_output_tokens: 64 },
+    })
+    try {
+      const { secret } = await uncapped.userWithKey({ id: 'ctx-long-cut', max_budget: 10 })
+      const text = 'w'.repeat(20_000)
+      upstream.answer(openStream([
+        created('resp_long_cut'),
+        ...Array.from({ length: 20 }, (_, i) => streamed('response.output_text.delta', { output_index: 0, item_id: 'msg_l', content_index: 0, delta: text.slice(i * 1000, (i + 1) * 1000) })),
+        streamed('response.output_text.delta', { output_index: 0, item_id: 'msg_l', content_index: 0, delta: 'END-MARK' }),
+      ]))
+      const first = await settledRow(uncapped, 'ctx-long-cut', () => readThenCut(uncapped, secret, { model: 'plain:m', input: 'Write at length.' }, 'END-MARK'))
+      expect(first.completion_tokens).toBeGreaterThanOrEqual(20_000)
+      expect(sizeOf(uncapped, 'resp_long_cut')!).toBeGreaterThanOrEqual(20_000)
+
+      // The provider bills the stored input and its 20,000-token output again: the hold covers it.
+      upstream.answer(() => answer('resp_long_next', usage(20_030, 5)))
+      const next = await settledRow(uncapped, 'ctx-long-cut', async () => {
+        const res = await fetch(`${uncapped.url}/v1/responses`, {
+          method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'plain:m', input: 'Go on.', previous_response_id: 'resp_long_cut', max_output_tokens: 16 }),
+        })
+        expect(res.status).toBe(200)
+        await res.text()
+      })
+      expect(next.reserved).toBeGreaterThanOrEqual(next.cost)
+    } finally {
+      await uncapped.stop()
+    }
+  })
+})

@@ -267,14 +267,22 @@ export function worstCaseCost(
   if (requested.cacheWrites) inputRate = Math.max(inputRate, r.cacheWrite)
   if (requested.cacheWrites === '1h') inputRate = Math.max(inputRate, r.cacheWrite1h)
   const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
-  let uses = requested.toolResultInput.uses
-  for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
   const passes = requested.compaction ? 2 : 1
-  const input = passes * (inputTokens + uses * toolUseInputTokens + requested.toolResultInput.tokens)
+  const input = passes * heldInputTokens(inputTokens, requested, toolUseInputTokens)
   const tier = compound(Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), Math.max(PLAIN, geoMultiplierOf(price, undefined, requested.inferenceGeo)))
   const multiplier = withLongContext(price, tier, requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
   return charge([[input, inputRate], [passes * outputTokens, outputRate]], multiplier, fees)
+}
+
+/**
+ * The input one pass of a request can bring to the model at most: its own estimate, and what its tools
+ * bring back (each use at the per-use allowance, and the bounds the request set itself).
+ */
+export function heldInputTokens(inputTokens: number, requested: RequestedFeatures, toolUseInputTokens: number): number {
+  let uses = requested.toolResultInput.uses
+  for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
+  return inputTokens + uses * toolUseInputTokens + requested.toolResultInput.tokens
 }
 
 /**

@@ -6,9 +6,11 @@ import { badRequest, forbidden, notFound } from '../http/errors'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall, type Caller } from '../keys/caller'
-import { admitRequest } from '../metering/admission'
+import { admitRequest, type Admission } from '../metering/admission'
+import type { StreamFacts } from '../metering/metered-stream'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
 import { openAIResponsesFeatures, serverToolBounds } from '../pricing/features'
+import { heldInputTokens } from '../pricing/price'
 import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind } from '../records/response-owners'
@@ -69,27 +71,38 @@ export const responsesRoutes = (services: Services) => {
    * billed hosted tools are offered without it (src/pricing/features.ts), and with cap-output on, the bound
    * the estimate used as `max_output_tokens`. It is billed by the response: its usage, the hosted tool calls
    * in its output and the tier that served it. A response it stores is recorded for the billed user as soon
-   * as it is created, with its context size: the request's worst case (its estimate) until the response
-   * reports its usage — a stream cut before that never does — so that a request chained on it, or on its
-   * conversation, is never held for less context than the provider will bill it. A conversation grows by
-   * what each turn adds (its size less the stored context it started from): turns taken at once all add
+   * as it is created, with its context size: the request's worst case (its input, what its tools may bring
+   * back, and its output bound) until the response reports its usage — a stream cut before that never does,
+   * and is sized at its end with the output it delivered, if more — so that a request chained on it, or on
+   * its conversation, is never held for less context than the provider will bill it. A conversation grows
+   * by what each turn adds (its size less the stored context it started from): turns taken at once all add
    * their items to it.
    */
-  function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, estimate: TokenEstimate, storedContext: number) => Exchange {
-    return (model, userId, estimate, storedContext) => {
+  function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, admission: Admission, storedContext: number) => Exchange {
+    return (model, userId, { estimate, tariff }, storedContext) => {
       const upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
       if (config.cap_output_tokens) upstreamBody.max_output_tokens = outputBound(body.max_output_tokens, 1, config.default_max_output_tokens)
+      const heldInput = heldInputTokens(estimate.inputTokens, tariff.features, config.server_tool_use_input_tokens)
+      let stored: { id: string; conversation: string | null } | null = null
       let added = 0
+      const recordSize = (contextTokens: number) => {
+        if (!stored) return
+        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens }
+        owners.record({ id: stored.id, kind: 'response', ...where })
+        if (stored.conversation === null) return
+        const adds = Math.max(0, contextTokens - storedContext)
+        owners.record({ id: stored.conversation, kind: 'conversation', ...where }, adds - added)
+        added = adds
+      }
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
+        stored = { id: response.id, conversation: typeof response.conversation?.id === 'string' ? response.conversation.id : null }
         const usage = responsesUsage(response.usage)
-        const contextTokens = usage ? usage.promptTokens + usage.completionTokens : estimate.inputTokens + estimate.outputTokens
-        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens }
-        owners.record({ id: response.id, kind: 'response', ...where })
-        if (typeof response.conversation?.id !== 'string') return
-        const adds = Math.max(0, contextTokens - storedContext)
-        owners.record({ id: response.conversation.id, kind: 'conversation', ...where }, adds - added)
-        added = adds
+        recordSize(usage ? usage.promptTokens + usage.completionTokens : heldInput + estimate.outputTokens)
+      }
+      /** A stream that ended without a usage: sized with every byte of output it delivered, past its bound too. */
+      const recordEnd = (facts: StreamFacts) => {
+        if (!facts.usage && facts.deliveredOutputBytes > estimate.outputTokens) recordSize(heldInput + facts.deliveredOutputBytes)
       }
       return {
         path: '/responses',
@@ -99,7 +112,15 @@ export const responsesRoutes = (services: Services) => {
           record(response)
           return text
         },
-        stream: (upstream, meter) => meterResponsesStream(upstream, { ...meter, onResponse: record }),
+        stream: (upstream, meter) =>
+          meterResponsesStream(upstream, {
+            ...meter,
+            onResponse: record,
+            onEnd: (facts) => {
+              meter.onEnd(facts)
+              recordEnd(facts)
+            },
+          }),
       }
     }
   }
@@ -199,7 +220,7 @@ export const responsesRoutes = (services: Services) => {
         using hold = admission.hold
         const exchange = translated
           ? translated.exchangeFor(admission.model)
-          : responsesNative(native!.body)(admission.model, admission.userId, admission.estimate, contextTokens)
+          : responsesNative(native!.body)(admission.model, admission.userId, admission, contextTokens)
         const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
         if (translated && translated.dropped.length > 0) res.headers.set(DROPPED_TOOLS_HEADER, translated.dropped.join(', '))
         return res
