@@ -201,21 +201,37 @@ describe('stored responses belong to the user that made them', () => {
     expect(await client.responses.retrieve(r.id).then(() => null, (e) => e.status)).toBe(404)
   })
 
-  test('a stored prompt or an item by reference, whose size the gateway cannot know, is refused before any hold or call', async () => {
+  test('a stored prompt, whose size the gateway cannot know, is refused; an item by reference must be an item of this user\'s stored output', async () => {
     const before = await spend()
-    for (const body of [
-      { model: 'mock:gpt-mock', input: 'hi', prompt: { id: 'pmpt_123', version: '2' } },
-      { model: 'mock:gpt-mock', input: [{ type: 'item_reference', id: 'msg_of_someone' }, { role: 'user', content: 'go on' }] },
-      // The reference's type is optional: an id alone (or with a null type) is one too.
-      { model: 'mock:gpt-mock', input: [{ id: 'msg_of_someone' }, { role: 'user', content: 'go on' }] },
-      { model: 'mock:gpt-mock', input: [{ id: 'msg_of_someone', type: null }, { role: 'user', content: 'go on' }] },
-    ]) {
-      const error = await client.responses.create(body as OpenAI.Responses.ResponseCreateParamsNonStreaming).then(() => null, (e) => e)
-      expect(error).toBeInstanceOf(OpenAI.BadRequestError)
-      expect(error.code).toBe('unsized_stored_input')
+    const prompt = await client.responses.create({ model: 'mock:gpt-mock', input: 'hi', prompt: { id: 'pmpt_123', version: '2' } }).then(() => null, (e) => e)
+    expect(prompt).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(prompt.code).toBe('unsized_stored_input')
+    // The reference's type is optional: an id alone (or with a null type) is one too.
+    for (const reference of [{ type: 'item_reference', id: 'msg_of_someone' }, { id: 'msg_of_someone' }, { id: 'msg_of_someone', type: null }]) {
+      const input = [reference, { role: 'user', content: 'go on' }] as unknown as OpenAI.Responses.ResponseInput
+      const error = await client.responses.create({ model: 'mock:gpt-mock', input }).then(() => null, (e) => e)
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError)
+      expect(error.code).toBe('item_not_found')
     }
     expect(mock.calls.length).toBe(0)
     expect((await spend()).reserved).toBe(before.reserved)
+  })
+
+  test('an item of a stored response named by reference is held at that response\'s output, and served', async () => {
+    const first = await client.responses.create({ model: 'mock:gpt-mock', input: 'Remember the number seven' })
+    const item = first.output[0]!
+    const held = async (input: OpenAI.Responses.ResponseInput) => {
+      await billed(() => client.responses.create({ model: 'mock:gpt-mock', input }))
+      return gw.query<{ reserved: number }>('SELECT reserved FROM usage ORDER BY id DESC LIMIT 1')[0]!.reserved
+    }
+    const referenced = await held([{ type: 'item_reference', id: item.id! }, { role: 'user', content: 'and now?' }])
+    const plain = await held([{ role: 'user', content: 'and now?' }])
+    // The referenced item is held at the first response's output, at the dearest input rate ($2/M).
+    expect(referenced - plain).toBeGreaterThanOrEqual(first.usage!.output_tokens * 2)
+    const other = await ((await gw.userWithKey({ id: 'team-other-items', max_budget: 10 })).secret)
+    const theirs = new OpenAI({ apiKey: other, baseURL: `${gw.url}/v1`, maxRetries: 0 })
+    const error = await theirs.responses.create({ model: 'mock:gpt-mock', input: [{ type: 'item_reference', id: item.id! }] }).then(() => null, (e) => e)
+    expect(error.code).toBe('item_not_found')
   })
 
   test('a conversation id the gateway never saw created is 404', async () => {

@@ -1,6 +1,7 @@
 import type { Store } from '../store/store'
 
-export type StoredKind = 'response' | 'conversation'
+/** A response, a conversation, or an item of a response's output (which a later request may name by reference). */
+export type StoredKind = 'response' | 'conversation' | 'item'
 
 export interface StoredResponse {
   id: string

@@ -16,7 +16,7 @@ import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
 import { DROPPED_TOOLS_HEADER } from '../translate/responses/hosted-tools'
-import { refuseUnsizedStoredInput } from '../translate/responses/input-items'
+import { isItemReference, refuseStoredPrompt } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
@@ -99,6 +99,16 @@ export const responsesRoutes = (services: Services) => {
         stored = { id: response.id, conversation: typeof response.conversation?.id === 'string' ? response.conversation.id : null }
         const usage = responsesUsage(response.usage)
         recordSize(usage ? usage.promptTokens + usage.completionTokens : heldInput + estimate.outputTokens)
+        if (usage) recordItems(response.output, usage.completionTokens)
+      }
+      /**
+       * Each item of a finished response's output, which a later request may name by reference (the AI SDK
+       * does, for a stored response): sized at the response's whole output, which bounds any one of them.
+       */
+      const recordItems = (output: unknown, outputTokens: number) => {
+        if (!Array.isArray(output)) return
+        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens: outputTokens }
+        for (const item of output) if (typeof item?.id === 'string') owners.record({ id: item.id, kind: 'item', ...where })
       }
       /** A stream that ended without a usage: sized with every byte of output it delivered, past its bound too. */
       const recordEnd = (facts: StreamFacts) => {
@@ -127,9 +137,9 @@ export const responsesRoutes = (services: Services) => {
 
   /**
    * The stored ids a request names must be its user's (404 otherwise). The context they bring in — the
-   * conversation's items, the chained response's input and output — is part of the request's input: its
-   * size in tokens, or null when one of them was recorded without a size (by a version before sizes were
-   * kept for conversations, or for responses whose stream broke before their usage).
+   * conversation's items, the chained response's input and output, each item named by reference — is part
+   * of the request's input: its size in tokens, or null when one of them was recorded without a size (by a
+   * version before sizes were kept for conversations, or for responses whose stream broke before their usage).
    */
   async function contextOf(body: ResponsesBody, caller: Caller): Promise<number | null> {
     const owner = ownerFor(caller, body.user)
@@ -137,6 +147,7 @@ export const responsesRoutes = (services: Services) => {
     const conversation = conversationId(body.conversation)
     if (conversation !== undefined) named.push(['conversation', conversation])
     if (body.previous_response_id) named.push(['response', body.previous_response_id])
+    if (Array.isArray(body.input)) for (const item of body.input) if (isItemReference(item)) named.push(['item', String(item.id)])
     let tokens: number | null = 0
     for (const [kind, id] of named) {
       const stored = await owners.find(id, kind, owner)
@@ -151,7 +162,7 @@ export const responsesRoutes = (services: Services) => {
     const tokens = await contextOf(body, caller)
     if (tokens === null)
       throw badRequest(
-        'The size of the stored context this request continues (its conversation or previous response) is not known to the gateway, so its cost cannot be held: start a new conversation, or send the input again.',
+        'The size of the stored context this request continues (its conversation, previous response or an item by reference) is not known to the gateway, so its cost cannot be held: start a new conversation, or send the input again.',
         'context_size_unknown',
       )
     return tokens
@@ -197,7 +208,7 @@ export const responsesRoutes = (services: Services) => {
         const translated = route === 'anthropic'
           ? responsesViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, webSearch, bounds })
           : route === 'chat' ? responsesViaChat(body, target!, config) : null
-        if (!translated) refuseUnsizedStoredInput(body)
+        if (!translated) refuseStoredPrompt(body)
         const native = translated ? null : openAIResponsesFeatures(body, bounds)
         const caller = authenticated(requestState(request))
         const contextTokens = translated ? 0 : await sizedContextOf(body, caller)

@@ -57,7 +57,7 @@ export interface PriceRows {
 
 export interface StoredResponseRow {
   id: string
-  kind: 'response' | 'conversation'
+  kind: 'response' | 'conversation' | 'item'
   user_id: string
   provider: string
   model: string

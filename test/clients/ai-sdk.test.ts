@@ -70,6 +70,41 @@ describe("anthropic('…') (Messages API)", () => {
 describe("openai('…') (Responses API, the provider's default)", () => {
   const openai = () => createOpenAI({ baseURL: `${setup.gw.url}/v1`, apiKey: setup.secret })
   toolRoundTrips(() => openai()('mock:gpt-mock'), '/v1/responses', 'mock:gpt-mock')
+
+  // The SDK leaves `store` unset, so responses are stored, and sends their earlier output back as item
+  // references: the gateway sizes each from the response it recorded.
+  test('a second turn with the first turn\'s messages: sent back as item references, served and billed', async () => {
+    let second = ''
+    const rows = await billedRows(setup, async () => {
+      const first = await generateText({ model: openai()('mock:gpt-mock'), maxRetries: 0, prompt: 'Say hello.' })
+      const result = await generateText({
+        model: openai()('mock:gpt-mock'),
+        maxRetries: 0,
+        messages: [{ role: 'user', content: 'Say hello.' }, ...first.response.messages, { role: 'user', content: 'Again, please.' }],
+      })
+      second = result.text
+    })
+    expect(second).toBe('Hello from the mock provider.')
+    expect(rows).toHaveLength(2)
+    const sent = setup.mock.calls.filter((c) => c.path === '/v1/responses').at(-1)!.body as { input: Array<{ type?: string }> }
+    expect(sent.input.some((item) => item.type === 'item_reference')).toBe(true)
+  })
+
+  test('generateText with a tool on a reasoning model: its reasoning item goes back by reference', async () => {
+    const { asked, tools } = weatherTool()
+    let text = ''
+    const rows = await billedRows(setup, async () => {
+      const result = await generateText({
+        model: openai()('mock:gpt-mock'), tools, stopWhen: stepCountIs(3), maxRetries: 0,
+        providerOptions: { openai: { forceReasoning: true, reasoningEffort: 'low' } },
+        prompt: 'What is the weather in Paris?',
+      })
+      text = result.text
+    })
+    expect(asked).toEqual(['Paris'])
+    expect(text).toBe('Hello from the mock provider.')
+    expect(rows).toHaveLength(2)
+  })
 })
 
 test("anthropic('…') on a $1 budget: the SDK's max_tokens 128000 ($1.92 worst case) is clamped for a key with clamp_output", async () => {

@@ -11,7 +11,7 @@ export function inputItems(input: unknown): Json[] {
 }
 
 /** An item by reference: `{type: "item_reference", id}`, or an id alone (its type is optional in the API). */
-const isItemReference = (item: Json) =>
+export const isItemReference = (item: Json) =>
   item?.type === 'item_reference' || (item != null && item.type == null && item.role === undefined && typeof item.id === 'string')
 
 /**
@@ -32,20 +32,16 @@ export function refuseStoredState(body: Json, target: string): void {
 }
 
 /**
- * Input the provider keeps and the gateway never sees — a stored prompt template (`prompt: {id}`), an
- * item by reference (`item_reference`, which may also name another user's item) — has no size the hold
- * could cover, so a request naming it is refused before any hold. (An earlier response or conversation is
- * different: the gateway recorded its size, see routes/responses.ts.)
+ * A stored prompt template (`prompt: {id}`) is kept by the provider and its size is unknown to the gateway,
+ * so a request naming one is refused before any hold. (An earlier response, a conversation and the items of
+ * a response's output are different: the gateway recorded their sizes, see routes/responses.ts.)
  */
-export function refuseUnsizedStoredInput(body: Json): void {
-  const unsized = (field: string, what: string) => badRequest(
-    `Invalid body: ${field}: ${what} is kept by the provider and its size is not known to the gateway, so its cost cannot be held; send its content as input instead.`,
-    'unsized_stored_input',
-  )
-  if (body.prompt != null) throw unsized('prompt', 'a stored prompt')
-  const items = Array.isArray(body.input) ? body.input : []
-  const ref = items.findIndex(isItemReference)
-  if (ref >= 0) throw unsized(`input[${ref}]`, 'an item by reference')
+export function refuseStoredPrompt(body: Json): void {
+  if (body.prompt != null)
+    throw badRequest(
+      'Invalid body: prompt: a stored prompt is kept by the provider and its size is not known to the gateway, so its cost cannot be held; send its content as input instead.',
+      'unsized_stored_input',
+    )
 }
 
 /** Text of a message's content: a string, or its text parts (input, output, refusal). */
