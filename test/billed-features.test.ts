@@ -609,3 +609,35 @@ describe('through the official clients', () => {
     expect(row.cost).toBe(240)
   })
 })
+
+describe('with cap-output on, a billed tool nothing bounds is refused', () => {
+  test('code execution (no max_uses): 400 feature_unsupported before any hold or call, so its executions cannot pass the budget', async () => {
+    const capped = await startTestGateway({
+      config: {
+        providers: scriptedProviders(upstream),
+        cap_output_tokens: true,
+        pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { code_execution: 0.05, web_search: 0.01 } } },
+      },
+    })
+    try {
+      const { secret } = await capped.userWithKey({ id: 'capped-code', max_budget: 0.4 })
+      const ask = (tools: unknown[]) =>
+        fetch(`${capped.url}/v1/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'ant:m', max_tokens: 4_096, tools, messages: [{ role: 'user', content: 'Run ls twelve times.' }] }),
+        })
+      const refused = await ask([{ type: 'code_execution_20250825', name: 'code_execution' }])
+      expect(refused.status).toBe(400)
+      expect(await refused.text()).toContain('code_execution_20250825 is not served with cap-output on')
+      expect(upstream.calls).toHaveLength(0)
+      // Web search takes max_uses: bounded, it is served.
+      upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
+      expect((await ask([{ type: 'web_search_20250305', name: 'web_search' }])).status).toBe(200)
+      await capped.settled()
+      expect((await capped.admin('GET', '/v1/users/capped-code')).body.reserved).toBe(0)
+    } finally {
+      await capped.stop()
+    }
+  })
+})

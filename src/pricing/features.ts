@@ -14,11 +14,17 @@ export interface ServerToolBounds {
   defaultMaxUses: number
   /** Input held for each use of a tool whose result comes back as input; the max_content_tokens injected into a web fetch that sets none. */
   useInputTokens: number
+  /**
+   * Cap-output is on: the hold must be a hard bound (spend never passes the budget), so a billed tool that
+   * nothing bounds (code execution takes no `max_uses`) is refused rather than held at the default.
+   */
+  hardBounds?: boolean
 }
 
-export const serverToolBounds = (config: { server_tool_default_max_uses: number; server_tool_use_input_tokens: number }): ServerToolBounds => ({
+export const serverToolBounds = (config: { server_tool_default_max_uses: number; server_tool_use_input_tokens: number; cap_output_tokens: boolean }): ServerToolBounds => ({
   defaultMaxUses: config.server_tool_default_max_uses,
   useInputTokens: config.server_tool_use_input_tokens,
+  hardBounds: config.cap_output_tokens,
 })
 
 /**
@@ -164,6 +170,11 @@ export function anthropicFeatures(
       }
       const billed = ANTHROPIC_BILLED_TOOL.exec(type)?.[1]
       if (!billed) return tool
+      if (bounds.hardBounds && !TAKES_MAX_USES.has(billed))
+        throw badRequest(
+          `Invalid body: tools: ${type} is not served with cap-output on: it takes no max_uses, so nothing bounds its uses and its cost could pass the budget.`,
+          'feature_unsupported',
+        )
       serverTools[billed] = (serverTools[billed] ?? 0) + maxUses
       return set || !TAKES_MAX_USES.has(billed) ? tool : { ...tool, max_uses: maxUses }
     })
