@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { deflateSync } from 'node:zlib'
 import { estimateChat, estimateMessages, estimateResponses, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 import { blankPdf } from './support/pdf'
 
@@ -245,4 +246,27 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
     expect(defaults(pdf100)).toBe(DOCUMENT + 100 * 3000)
     expect(defaults(blankPdf(2, { objectStream: 'unreadable' }).toString('base64'))).toBe(DOCUMENT + 100 * 3000)
   })
+  test('a request\'s PDFs share one work budget: many small object-stream bombs are inflated no longer than one, the rest count the maximum', () => {
+    // 64 kB that inflates to 63 MB, 16 of them in one request: each inflated to its own 64 MB bound before (~6 s).
+    const bomb = deflateSync(Buffer.alloc(63 * 1024 * 1024, 0x20), { level: 9 })
+    const data = Buffer.concat([
+      Buffer.from(`%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length ${bomb.length} >>\nstream\n`, 'latin1'),
+      bomb,
+      Buffer.from('\nendstream\nendobj\n', 'latin1'),
+    ]).toString('base64')
+    const blocks = (n: number, last?: string) => [
+      ...Array.from({ length: n }, () => ({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data } })),
+      ...(last ? [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: last } }] : []),
+    ]
+    const started = performance.now()
+    const many = estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: blocks(300) }] }, p).inputTokens
+    // Measured ~80 ms (one bomb inflated to the budget, the others not read).
+    expect(performance.now() - started).toBeLessThan(2_000)
+    expect(many).toBe(USER_MESSAGE + 300 * (NO_FIELDS + MAX_PAGES * PAGE))
+    // Once the work is spent, a readable PDF after the bombs counts the maximum too: more, never fewer.
+    const after = estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: blocks(1, blankPdf(200).toString('base64')) }] }, p).inputTokens
+    expect(after).toBe(USER_MESSAGE + 2 * (NO_FIELDS + MAX_PAGES * PAGE))
+    // Each request has its own: the same PDF alone is read.
+    expect(document(blankPdf(200).toString('base64'))).toBe(DOCUMENT + 200 * PAGE)
+  }, 30_000)
 })

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { deflateSync } from 'node:zlib'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { blankPdf } from './support/pdf'
+import { blankPdf, pdfWithNote } from './support/pdf'
 import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
 /**
@@ -132,3 +133,65 @@ describe('an inline 100-page PDF of ~10 kB is held at its pages, not its bytes',
     }
   })
 })
+
+describe('a PDF crafted to be miscounted, or to be slow to count', () => {
+  const doc = (data: string) => ({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data } })
+  const ask = (...content: unknown[]) => ({ model: 'ant:m', max_tokens: 100, messages: [{ role: 'user', content }] })
+  const answer = () => jsonResponse({
+    id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'Done.' }],
+    stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: BILLED_INPUT, output_tokens: 10 },
+  })
+
+  test('a string `(endobj)` in the object stream\'s dictionary does not hide its 100 pages: a budget below them is a 402', async () => {
+    const u = await user(0.05)
+    upstream.answer(answer)
+    // Before: 200, the provider called, and spend 0.15002 past max_budget 0.05 (counted 1 page).
+    const res = await post(u.secret, '/v1/messages', ask(doc(pdfWithNote(100).toString('base64')), { type: 'text', text: 'Summarise.' }))
+    expect(res.status).toBe(402)
+    expect(upstream.calls).toHaveLength(0)
+    await gw.settled()
+    const after = (await gw.admin('GET', `/v1/users/${u.id}`)).body
+    expect(after.spend).toBe(0)
+  })
+
+  async function timed(body: unknown) {
+    const u = await user(0.000001)
+    const started = performance.now()
+    const res = await post(u.secret, '/v1/messages', body)
+    return { status: res.status, ms: performance.now() - started }
+  }
+
+  test('a 160 kB "PDF" of `/Type%` (a comment with no line end after each name) is estimated in well under a second', async () => {
+    const pdf = Buffer.from('%PDF-1.7\n' + '/Type%'.repeat(160_000 / 6), 'latin1').toString('base64')
+    const r = await timed(ask(doc(pdf)))
+    expect(r.status).toBe(402)
+    // Before: ~3.7 s (the white-space pattern rescanned to the line's end at every `/Type`). Now ~10 ms.
+    expect(r.ms).toBeLessThan(1_000)
+  })
+
+  test('a 25 MB body, one "PDF" of `/Type%` to the body limit, takes no longer than 25 MB of text', async () => {
+    const pdf = Buffer.from('%PDF-1.7\n' + '/Type%'.repeat(18_500_000 / 6), 'latin1').toString('base64')
+    const body = ask(doc(pdf))
+    expect(JSON.stringify(body).length).toBeGreaterThan(24_000_000)
+    const text = await timed(ask({ type: 'text', text: 'x'.repeat(pdf.length) }))
+    const r = await timed(body)
+    expect(r.status).toBe(402)
+    // Measured ~530 ms each here, all of it the body's transfer and JSON: the scan itself takes ~50 ms.
+    expect(r.ms).toBeLessThan(text.ms + 1_000)
+  }, 30_000)
+
+  test('one request of sixteen 64 kB object-stream bombs (63 MB inflated each) is estimated in well under a second', async () => {
+    const bomb = deflateSync(Buffer.alloc(63 * 1024 * 1024, 0x20), { level: 9 })
+    const pdf = Buffer.concat([
+      Buffer.from(`%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length ${bomb.length} >>\nstream\n`, 'latin1'),
+      bomb,
+      Buffer.from('\nendstream\nendobj\n', 'latin1'),
+    ]).toString('base64')
+    expect(pdf.length).toBeLessThan(90_000)
+    const r = await timed(ask(...Array.from({ length: 16 }, () => doc(pdf))))
+    expect(r.status).toBe(402)
+    // Before: ~6.9 s (a 64 MB inflate bound per PDF, not per request). Now ~100 ms: one budget for the request.
+    expect(r.ms).toBeLessThan(2_000)
+  }, 30_000)
+})
+

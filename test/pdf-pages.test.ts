@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { deflateSync } from 'node:zlib'
-import { pdfPages } from '../src/budget/pdf-pages'
-import { blankPdf } from './support/pdf'
+import { pdfPages, pdfWork } from '../src/budget/pdf-pages'
+import { blankPdf, pdfWithNote } from './support/pdf'
 
 const UNREADABLE = 100
 const pages = (pdf: string | Buffer) => pdfPages(typeof pdf === 'string' ? Buffer.from(pdf, 'latin1') : pdf, UNREADABLE)
@@ -77,5 +77,77 @@ describe('pdfPages', () => {
     const started = performance.now()
     expect(pages(`%PDF-1.7\n${'<</Type/Pages/Count 1>>'.repeat(200_000)}`)).toBe(1)
     expect(performance.now() - started).toBeLessThan(3_000)
+  })
+
+  test('a string `(endobj)` in an object stream\'s dictionary does not cut the stream off: its 300 pages count (was 1)', () => {
+    expect(pages(pdfWithNote(100, null))).toBeGreaterThanOrEqual(100) // without the string (101: the orphan page too)
+    expect(pages(pdfWithNote(300, null))).toBeGreaterThanOrEqual(300)
+    // Read up to the first `endobj` (the one in the string), the stream was not found, nor marked hidden: 1 page, the orphan's.
+    expect(pages(pdfWithNote(300))).toBeGreaterThanOrEqual(300)
+    expect(pages(pdfWithNote(300, '(a \\) endobj ( nested ) stream endstream)'))).toBeGreaterThanOrEqual(300)
+    expect(pages(pdfWithNote(300, '<656e646f626a>'))).toBeGreaterThanOrEqual(300)
+    expect(pages(pdfWithNote(300, '(x) % a comment: endobj stream )\n'))).toBeGreaterThanOrEqual(300)
+  })
+
+  test('what the scan cannot read with confidence counts as hidden, never as fewer pages', () => {
+    const tree = `%PDF-1.5\n${objectStream(9, ['<< /Type /Pages /Count 300 >>', page])}`
+    expect(pages(tree)).toBe(300)
+    // A string never closed, brackets that do not match, a dictionary of a key without its value: the fallback.
+    expect(pages(`%PDF-1.7\n1 0 obj\n<< /Type /Page /Note (open >>\nendobj\n`)).toBe(UNREADABLE)
+    expect(pages(objects('<< /Type /Page /Kids [1 0 R >>'))).toBe(UNREADABLE)
+    expect(pages(objects('<< /Type /Page /Count >>'))).toBe(UNREADABLE)
+    // A stream whose length is a reference ends at the first `endstream`: data holding `endstream (` then
+    // swallows the object stream after it into a string, as far as the tokenizer sees; the blind scan sees it.
+    const swallowed = `%PDF-1.5\n1 0 obj\n<< /Type /Page /Length 2 0 R >>\nstream\nendstream (\nendstream\nendobj\n${tree.slice(9)}) endobj\n`
+    expect(pages(swallowed)).toBeGreaterThanOrEqual(UNREADABLE)
+    // `/Type /ObjStm` anywhere the tokenizer did not read an object stream: in a string, a comment, a dictionary with no stream.
+    expect(pages(objects('<< /Type /Page /Note (<< /Type /ObjStm >>) >>'))).toBe(UNREADABLE)
+    expect(pages(objects('<< /Type /Page >> % /Type /ObjStm'))).toBe(UNREADABLE)
+    expect(pages(objects('<< /Type /Page >>', '<< /Type /ObjStm >>'))).toBe(UNREADABLE)
+  })
+
+  test('strings, comments and stream data do not end an object: a page tree read whole', () => {
+    expect(pages(objects('<< /Type /Pages /Note (endobj) /Count 7 >>', page))).toBe(7)
+    expect(pages(objects('<< /Type /Pages /Note (a \\( b) /Count 7 >>', page))).toBe(7)
+    expect(pages(objects('<< /Type /Pages % endobj >>\n /Count 7 >>', page))).toBe(7)
+    const data = 'endobj ( endobj >> <<'
+    expect(pages(`%PDF-1.7\n1 0 obj\n<< /Length ${data.length} >>\nstream\n${data}\nendstream\nendobj\n${objects('<< /Type /Pages /Count 7 >>', page).slice(9)}`)).toBe(7)
+  })
+
+  // Each pattern had a regex rescan what follows it: `/Type%` to the line's end at every name (160 kB: 3-5 s).
+  const HOSTILE: Record<string, string> = {
+    '`/Type%` with no line end': '/Type%',
+    'comment lines of `/Type`': '%/Type\n',
+    '`/Type` and white-space': '/Type \n\r\t ',
+    'page tree nodes': '<</Type/Pages/Count 1>>',
+    'escaped names': '/T#79pe/P#61ges ',
+    'unclosed strings': '((((',
+    'nested brackets': '<<[',
+    'references': '/Count 1 0 R ',
+    'streams without an end': '<<>>stream\n',
+  }
+  test('a 19 MB PDF (25 MB of base64) of any of these patterns is read in linear time, well under a second', () => {
+    for (const [what, pattern] of Object.entries(HOSTILE)) {
+      const pdf = Buffer.from(`%PDF-1.7\n${pattern.repeat(Math.ceil(19_000_000 / pattern.length))}`, 'latin1')
+      const started = performance.now()
+      expect(pages(pdf)).toBeGreaterThanOrEqual(UNREADABLE)
+      const ms = performance.now() - started
+      // Measured 40-150 ms each; the /Type% one took 44 s at 480 kB before.
+      if (ms > 2_000) throw new Error(`${what}: ${ms.toFixed(0)} ms`)
+    }
+  }, 30_000)
+
+  test('the work is bounded: a PDF larger than what is left of it is not read; a spent budget reads nothing more', () => {
+    const work = pdfWork()
+    work.left = 100_000
+    expect(pdfPages(blankPdf(5), UNREADABLE, work)).toBe(5)
+    expect(work.left).toBeLessThan(100_000)
+    work.left = 10
+    expect(pdfPages(blankPdf(5), UNREADABLE, work)).toBe(UNREADABLE)
+    expect(work.left).toBe(10)
+    // Tokens cost more than their bytes: a budget for the bytes alone runs out in the middle, and pages may be hidden.
+    const many = Buffer.from(objects(...Array.from({ length: 2_000 }, () => page)), 'latin1')
+    expect(pdfPages(many, UNREADABLE, { left: many.length * 2 })).toBeGreaterThanOrEqual(UNREADABLE)
+    expect(pdfPages(many, UNREADABLE)).toBe(2_000)
   })
 })

@@ -10,7 +10,7 @@
  * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here.
  * Output: the request's own maximum, or the configured default.
  */
-import { pdfPages } from './pdf-pages'
+import { pdfPages, pdfWork, type PdfWork } from './pdf-pages'
 
 export interface EstimateOptions {
   defaultMaxOutputTokens: number
@@ -26,17 +26,23 @@ export const DEFAULT_PDF_PAGE_TOKENS = 3000
 /** Anthropic's limit of PDF pages in one request. */
 export const DEFAULT_PDF_MAX_PAGES = 100
 
-/** The bounds of media and file parts, as the estimate threads them through. */
+/**
+ * The bounds of media and file parts, as the estimate threads them through, and the work its PDFs may
+ * still take: one estimate, one `PdfWork`, shared by all the request's PDFs (a request of many small zip
+ * bombs is read no longer than one).
+ */
 interface MediaBounds {
   part: number
   pdfPage: number
   pdfMaxPages: number
+  pdfWork: PdfWork
 }
 
 const mediaBounds = (o: EstimateOptions): MediaBounds => ({
   part: o.mediaPartTokens,
   pdfPage: o.pdfPageTokens ?? DEFAULT_PDF_PAGE_TOKENS,
   pdfMaxPages: o.pdfMaxPages ?? DEFAULT_PDF_MAX_PAGES,
+  pdfWork: pdfWork(),
 })
 
 export interface TokenEstimate {
@@ -91,30 +97,40 @@ export function textBytes(value: unknown): number {
 }
 
 /**
- * Inline media counts its bytes, never less than the media bound, and an inline PDF never less than its
- * pages times the per-page bound; media by reference has no data here and counts the media bound.
+ * Inline media counts its bytes, never less than the media bound, and an inline PDF (`pdf`, its base64)
+ * never less than its pages times the per-page bound; media by reference has no data here and counts the
+ * media bound.
  */
-const mediaTokens = (bytes: number, media: MediaBounds, pdf: Buffer | null = null) =>
-  Math.max(media.part, bytes, pdf ? pdfPages(pdf, media.pdfMaxPages) * media.pdfPage : 0)
+const mediaTokens = (bytes: number, media: MediaBounds, pdf: string | null = null) =>
+  Math.max(media.part, bytes, pdf === null ? 0 : inlinePdfPages(pdf, media) * media.pdfPage)
+
+/**
+ * An inline PDF's pages. Once the request's PDF work is spent, the rest count the unreadable bound,
+ * not even decoded: at most 3 bytes every 4 base64 characters.
+ */
+const inlinePdfPages = (base64: string, media: MediaBounds) =>
+  Math.ceil(base64.length / 4) * 3 > media.pdfWork.left
+    ? media.pdfMaxPages
+    : pdfPages(Buffer.from(base64, 'base64'), media.pdfMaxPages, media.pdfWork)
 
 const declaresPdf = (label: unknown) =>
   typeof label === 'string' && (/^\s*application\/pdf\s*$/i.test(label) || /\.pdf\s*$/i.test(label))
 
 /**
- * An inline file's bytes when it is a PDF: declared one (by media type or file name), or starting as one
- * does. `data` is base64, bare or in a data URL. Nothing else is decoded.
+ * An inline file's base64 when it is a PDF: declared one (by media type or file name), or starting as one
+ * does. `data` is base64, bare or in a data URL. Only its first kilobyte is decoded here.
  */
-function inlinePdf(data: unknown, ...labels: unknown[]): Buffer | null {
+function inlinePdf(data: unknown, ...labels: unknown[]): string | null {
   if (typeof data !== 'string') return null
   const url = /^data:([^,;]{0,200})[^,]{0,200},/.exec(data)
   const base64 = url ? data.slice(url[0].length) : data
   // PDF readers accept the header anywhere in the first kilobyte: 1,368 base64 characters are 1,026 bytes.
   if (!declaresPdf(url?.[1]) && !labels.some(declaresPdf) && !Buffer.from(base64.slice(0, 1368), 'base64').includes('%PDF-')) return null
-  return Buffer.from(base64, 'base64')
+  return base64
 }
 
 /** The PDF a chat `file` part or a Responses `input_file` part sends inline, if any. */
-function partPdf(part: Record<string, unknown>): Buffer | null {
+function partPdf(part: Record<string, unknown>): string | null {
   if (part.type === 'input_file') return inlinePdf(part.file_data, part.filename)
   const file = part.file as Record<string, unknown> | null | undefined
   return part.type === 'file' && file && typeof file === 'object' ? inlinePdf(file.file_data, file.filename) : null

@@ -1,121 +1,531 @@
 /**
  * The pages of a PDF, read from its bytes without a PDF parser, for the estimate: providers bill a PDF
  * per page (each page's text and an image of it), far more than its bytes. Pages are the larger of the
- * page tree's largest `/Count` and the number of `/Type /Page` objects, found in the file and in its
+ * page tree's largest `/Count` and the number of `/Type /Page` entries, found in the file and in its
  * Flate-compressed object streams, where PDF 1.5+ writers put them. Anything that could hide pages (no
- * page found, an object stream this cannot read) makes the answer at least the caller's `unreadable`.
+ * page found, an object stream this cannot read, a file this cannot tokenize with confidence, the
+ * request's work spent) makes the answer at least the caller's `unreadable`.
+ *
+ * The estimate runs on the request thread, so every step is linear in the bytes it reads, and one
+ * request's PDFs share one budget of bytes read and inflated (`PdfWork`). Two scans read each file:
+ *   - a tokenizer that knows strings (nested, escaped), comments, dictionaries and streams (skipped by
+ *     their `/Length`, or up to `endstream`), and reads each dictionary's `/Type`, `/Count` and stream keys;
+ *   - a blind scan of every `/Type` name and the name after it, wherever it is (in a string, a comment,
+ *     stream data). It sees at least what the tokenizer sees; when it sees more page tree nodes or object
+ *     streams than the tokenizer read, the tokenizer may have been misled (a string or a stream's end in
+ *     the wrong place) and pages may be hidden. Its `/Type /Page`s count as pages: more, never fewer.
  * A hand-made file can still mislead a scan like this one; it errs towards more pages.
  */
 import { inflateSync } from 'node:zlib'
 
-/** All the object streams of one PDF together may inflate to this much; a larger total is unreadable (a zip bomb). */
-const MAX_INFLATED_BYTES = 64 * 1024 * 1024
-/** A `/Count` is read up to this: far past any real PDF, and a whole number where `/Count 1e400`'s digits would be Infinity. */
+/**
+ * The work one request's PDFs may take together, in bytes read: a byte of a file, or of an object stream
+ * once inflated, is 1; a byte inflated 4 more (zlib is slower than the scans); a token (a name, a number,
+ * a string...) 32. About a tenth of a second at most. Past it pages may be hidden, and the rest of the
+ * request's PDFs count the caller's `unreadable` unread. That bound is the most pages a provider takes in
+ * one request, so a PDF left unread is held for no less than it can bill.
+ */
+export const REQUEST_PDF_WORK = 64 * 1024 * 1024
+const INFLATE_COST = 4
+const TOKEN_COST = 32
+/** What is left of a request's `REQUEST_PDF_WORK`: one per request, shared by all its PDFs. */
+export interface PdfWork {
+  left: number
+}
+export const pdfWork = (): PdfWork => ({ left: REQUEST_PDF_WORK })
+
+/** A `/Count` is read up to this: far past any real PDF. */
 const MAX_COUNT = 10_000_000
+/** Dictionaries and arrays nest deeper than this in no real PDF: deeper is unreadable. */
+const MAX_DEPTH = 64
+/** The longest name of interest (`FlateDecode`) and a margin: longer names are read, never kept. */
+const MAX_NAME = 16
 
-const WS = '(?:[\\0\\t\\n\\f\\r ]|%[^\\r\\n]*[\\r\\n])*'
-const NAME_END = '(?![^\\0\\t\\n\\f\\r ()<>\\[\\]{}/%])'
+// Bytes by class (PDF 32000-1 §7.2.2): regular, white-space, delimiter.
+const REGULAR = 0
+const SPACE = 1
+const DELIMITER = 2
+const CLASS = new Uint8Array(256)
+for (const c of [0, 9, 10, 12, 13, 32]) CLASS[c] = SPACE
+for (const c of '()<>[]{}/%') CLASS[c.charCodeAt(0)] = DELIMITER
+const LF = 10
+const CR = 13
+const PERCENT = 37
+const SLASH = 47
+const HASH = 35
+const PLUS = 43
+const ZERO = 48
+const NINE = 57
 
-/** A PDF name as a pattern, each character also in its `#xx` escape (`/P#61ge` is `/Page`). */
-const name = (n: string) =>
-  '/' +
-  [...n].map((c) => {
-    const hex = c.charCodeAt(0).toString(16)
-    return `(?:${c}|#${hex.toLowerCase()}|#${hex.toUpperCase()})`
-  }).join('') + NAME_END
-
-/** A `/Type` of interest: group 1 a page tree node, 2 a page, 3 an object stream. */
-const TYPE = new RegExp(`${name('Type')}${WS}(?:(${name('Pages')})|(${name('Page')})|(${name('ObjStm')}))`, 'g')
-const TYPE_PAGES = new RegExp(`${name('Type')}${WS}${name('Pages')}`)
-const TYPE_OBJSTM = new RegExp(`${name('Type')}${WS}${name('ObjStm')}`)
-/** A direct whole number: `/Count 5 0 R` names an object, not five pages. */
-const direct = (key: string, flags = '') => new RegExp(`${name(key)}${WS}\\+?(\\d+)(?!\\d)(?!${WS}\\d+${WS}R)`, flags)
-const COUNT = direct('Count', 'g')
-const LENGTH = direct('Length')
-const FIRST = direct('First')
-const FLATE_ONLY = new RegExp(`${name('Filter')}${WS}(?:${name('FlateDecode')}|\\[${WS}${name('FlateDecode')}${WS}\\])`)
-const FILTER = new RegExp(name('Filter'))
-const PREDICTOR = new RegExp(`${name('Predictor')}${WS}\\+?0*(?:[2-9]|1\\d)`)
-const STREAM = /\bstream(?:\r\n|\n|\r)/g
+/** Names of interest, by id (0: any other name). */
+const NAMES = ['', 'Type', 'Page', 'Pages', 'ObjStm', 'Count', 'Length', 'Filter', 'FlateDecode', 'Predictor'] as const
+const TYPE = 1
+const PAGE = 2
+const PAGES = 3
+const OBJSTM = 4
+const COUNT = 5
+const LENGTH = 6
+const FILTER = 7
+const FLATE = 8
+const PREDICTOR = 9
+const NAME_BYTES = NAMES.map((n) => Buffer.from(n, 'latin1'))
 
 interface Tally {
+  /** `/Type /Page` entries of dictionaries the tokenizer read. */
   pages: number
+  /** The largest direct `/Count` of a page tree node. */
   count: number
+  /** Page tree nodes and object streams the tokenizer read. */
+  nodes: number
+  objStms: number
+  /** What the blind scan saw: `/Type /Page`, `/Type /Pages`, `/Type /ObjStm`. */
+  rawPages: number
+  rawNodes: number
+  rawObjStms: number
   hidden: boolean
-  inflated: number
 }
 
-export function pdfPages(pdf: Buffer, unreadable: number): number {
-  const tally: Tally = { pages: 0, count: 0, hidden: false, inflated: 0 }
-  const text = pdf.toString('latin1')
-  // A page tree node or an object stream is read whole, from the `endobj` before it to the one after.
-  // Both ends only move forward and each object is read once: a file of a million `/Type /Pages` and no
-  // `endobj` is still read in one pass.
-  let start = 0
-  let end = -1
-  let read = -1
-  for (const m of text.matchAll(TYPE)) {
-    if (m[2] !== undefined) {
-      tally.pages++
-      continue
-    }
-    while (end === -1 || end < m.index) {
-      if (end !== -1) start = end
-      const next = text.indexOf('endobj', start + 1)
-      end = next === -1 ? text.length : next
-    }
-    if (read === start) continue
-    read = start
-    const object = text.slice(start, end)
-    if (TYPE_PAGES.test(object)) countIn(object, tally)
-    if (TYPE_OBJSTM.test(object)) objectStream(pdf, object, start, tally)
-  }
-  const found = Math.max(tally.pages, tally.count)
-  return found === 0 || tally.hidden ? Math.max(found, unreadable) : found
+export function pdfPages(pdf: Buffer, unreadable: number, work: PdfWork = pdfWork()): number {
+  if (pdf.length > work.left) return unreadable
+  work.left -= pdf.length
+  const t: Tally = { pages: 0, count: 0, nodes: 0, objStms: 0, rawPages: 0, rawNodes: 0, rawObjStms: 0, hidden: false }
+  blindScan(pdf, t, work)
+  tokenize(pdf, t, work, false)
+  if (t.rawNodes > t.nodes || t.rawObjStms > t.objStms) t.hidden = true
+  const found = Math.max(t.pages, t.rawPages, t.count)
+  return found === 0 || t.hidden ? Math.max(found, unreadable) : found
 }
 
-function countIn(object: string, tally: Tally): void {
-  for (const m of object.matchAll(COUNT)) tally.count = Math.max(tally.count, Math.min(Number(m[1]), MAX_COUNT))
+/** Where the name read last by `readName` ended. */
+let nameEnd = 0
+const scratch = Buffer.alloc(MAX_NAME)
+
+const hexValue = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1)
+
+/** The id of the name whose text starts at `i` (after its `/`), `#xx` escapes decoded; sets `nameEnd`. */
+function readName(b: Buffer, i: number): number {
+  const end = b.length
+  let n = 0
+  while (i < end && CLASS[b[i]!] === REGULAR) {
+    let c = b[i]!
+    if (c === HASH && i + 2 < end && hexValue(b[i + 1]!) >= 0 && hexValue(b[i + 2]!) >= 0) {
+      c = hexValue(b[i + 1]!) * 16 + hexValue(b[i + 2]!)
+      i += 3
+    } else i++
+    if (n < MAX_NAME) scratch[n] = c
+    n++
+  }
+  nameEnd = i
+  if (n > MAX_NAME) return 0
+  for (let id = 1; id < NAME_BYTES.length; id++) {
+    const want = NAME_BYTES[id]!
+    if (want.length !== n) continue
+    let k = 0
+    while (k < n && scratch[k] === want[k]) k++
+    if (k === n) return id
+  }
+  return 0
 }
 
-/** An object stream's objects, each read as the file's are. Filters but Flate, or a predictor, leave it unread: hidden. */
-function objectStream(pdf: Buffer, object: string, offset: number, tally: Tally): void {
-  STREAM.lastIndex = 0
-  const open = STREAM.exec(object)
-  if (!open) return
-  const dict = object.slice(0, open.index)
-  const dataStart = open.index + open[0].length
-  const length = Number(LENGTH.exec(dict)?.[1] ?? -1)
-  const dataEnd = length >= 0 && dataStart + length <= object.length ? dataStart + length : object.indexOf('endstream', dataStart)
-  const flate = FLATE_ONLY.test(dict)
-  if (dataEnd < 0 || (!flate && FILTER.test(dict)) || PREDICTOR.test(dict)) {
-    tally.hidden = true
-    return
-  }
-  let content: string
-  try {
-    const data = pdf.subarray(offset + dataStart, offset + dataEnd)
-    const bytes = flate ? inflateSync(data, { maxOutputLength: Math.max(1, MAX_INFLATED_BYTES - tally.inflated) }) : data
-    tally.inflated += bytes.length
-    content = bytes.toString('latin1')
-  } catch {
-    tally.hidden = true
-    return
-  }
-  for (const inner of objectsOf(content, Number(FIRST.exec(dict)?.[1] ?? 0))) {
-    for (const m of inner.matchAll(TYPE)) if (m[2] !== undefined) tally.pages++
-    if (TYPE_PAGES.test(inner)) countIn(inner, tally)
-  }
+/** The first line end (CR or LF) at or after `i`, or the end. */
+function lineEnd(b: Buffer, i: number): number {
+  const end = b.length
+  while (i < end && b[i] !== LF && b[i] !== CR) i++
+  return i
 }
 
 /**
- * An object stream's objects by the offsets in its header (object numbers and offsets from `/First`).
- * A header that does not parse leaves the whole content as one object: every `/Count` in it is then
- * taken for a page tree's, which errs towards more pages.
+ * Every `/Type` name and the name after it (across white-space and comments), wherever they are. Linear:
+ * a comment's line end is found once for all the names on its line, and white-space and comments already
+ * crossed from an earlier `/Type` are crossed again in one step (from any line end in them, the walk is
+ * the same as before).
  */
-function objectsOf(content: string, first: number): string[] {
-  const numbers = content.slice(0, first).trim().split(/[\0\t\n\f\r ]+/).map(Number)
-  if (first <= 0 || numbers.length < 2 || numbers.length % 2 !== 0 || numbers.some((n) => !Number.isInteger(n) || n < 0)) return [content]
-  const offsets = [...new Set(numbers.filter((_, i) => i % 2 === 1))].sort((a, b) => a - b).map((o) => first + o)
-  return offsets.map((o, i) => content.slice(o, offsets[i + 1] ?? content.length))
+function blindScan(b: Buffer, t: Tally, work: PdfWork): void {
+  const end = b.length
+  let crossedFrom = -1
+  let crossedTo = -1
+  let lineFrom = -1
+  let lineTo = -1
+  let i = 0
+  for (;;) {
+    i = b.indexOf(SLASH, i)
+    if (i < 0) return
+    if ((work.left -= TOKEN_COST) < 0) {
+      t.hidden = true
+      return
+    }
+    // Not `/Type` (nor `/#54ype`): on to the next name.
+    if (b[i + 1] !== 84 && b[i + 1] !== HASH) {
+      i++
+      continue
+    }
+    const key = readName(b, i + 1)
+    i = nameEnd
+    if (key !== TYPE) continue
+    let j = i
+    while (j < end) {
+      const c = b[j]!
+      if (c === LF || c === CR) {
+        if (j >= crossedFrom && j < crossedTo) {
+          j = crossedTo
+          break
+        }
+        j++
+      } else if (CLASS[c] === SPACE) j++
+      else if (c === PERCENT) {
+        if (j < lineFrom || j > lineTo) {
+          lineFrom = j
+          lineTo = lineEnd(b, j)
+        }
+        j = lineTo
+      } else break
+    }
+    crossedFrom = i
+    crossedTo = j
+    if (j >= end || b[j] !== SLASH) continue
+    const value = readName(b, j + 1)
+    if (value === PAGE) t.rawPages++
+    else if (value === PAGES) t.rawNodes++
+    else if (value === OBJSTM) t.rawObjStms++
+  }
+}
+
+/** What the tokenizer knows of a dictionary while it reads it. */
+interface Dict {
+  dict: true
+  /** The key whose value comes next (a name id), or -1 when a key comes next. */
+  key: number
+  /** Whole numbers read after the key, not yet known to be its value or a reference (`5 0 R`). */
+  pending: number
+  first: number
+  pages: number
+  nodes: number
+  objStm: boolean
+  count: number
+  length: number
+  /** 0 none, 1 Flate alone, 2 anything else. */
+  filter: number
+  /** A predictor, or a decode parameter this cannot read, in it or in a dictionary inside it. */
+  predictor: boolean
+}
+interface List {
+  dict: false
+  /** Its first value's name id, and how many values it holds: all names (a `/Filter` array) or not. */
+  first: number
+  size: number
+  names: boolean
+  predictor: boolean
+}
+
+// Kinds of value.
+const NAME = 0
+const INT = 1
+const OTHER = 2
+const REF = 3
+const DICT = 4
+const LIST = 5
+
+const newDict = (): Dict => ({ dict: true, key: -1, pending: 0, first: 0, pages: 0, nodes: 0, objStm: false, count: 0, length: -1, filter: 0, predictor: false })
+
+/** Whether `word` is at `i`. */
+function bytesAt(b: Buffer, i: number, word: Buffer): boolean {
+  if (i + word.length > b.length) return false
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return false
+  return true
+}
+const STREAM = Buffer.from('stream')
+const ENDSTREAM = Buffer.from('endstream')
+const ENDOBJ = Buffer.from('endobj')
+
+/**
+ * Reads `b` token by token: strings, comments, names, numbers, dictionaries and arrays, and the data of
+ * each stream skipped whole. What it cannot read with confidence (an unclosed string, a dictionary whose
+ * keys and values do not pair, brackets that do not match, `stream` after anything but a dictionary, a
+ * stream with no end) marks the file hidden.
+ */
+function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
+  const end = b.length
+  const stack: Array<Dict | List> = []
+  let lastTop: Dict | null = null
+
+  const put = (kind: number, n: number, sub: Dict | List | null): void => {
+    const into = stack[stack.length - 1]
+    if (!into) {
+      lastTop = kind === DICT ? (sub as Dict) : null
+      return
+    }
+    if (!into.dict) {
+      if (into.size++ === 0) into.first = n
+      if (kind !== NAME) into.names = false
+      if (sub?.predictor) into.predictor = true
+      return
+    }
+    entry(into, kind, n, sub)
+  }
+
+  const entry = (d: Dict, kind: number, n: number, sub: Dict | List | null): void => {
+    if (d.key === -1) {
+      if (kind === NAME) d.key = n
+      else t.hidden = true
+      return
+    }
+    if (kind === INT && d.pending < 2) {
+      if (d.pending++ === 0) d.first = n
+      return
+    }
+    if (d.pending === 2 && kind === OTHER && n === REF) {
+      assign(d, REF, 0, null)
+      return
+    }
+    if (d.pending === 1) {
+      assign(d, INT, d.first, null)
+      entry(d, kind, n, sub)
+      return
+    }
+    if (d.pending === 2) {
+      t.hidden = true
+      d.pending = 0
+      d.key = -1
+      entry(d, kind, n, sub)
+      return
+    }
+    assign(d, kind, n, sub)
+  }
+
+  const assign = (d: Dict, kind: number, n: number, sub: Dict | List | null): void => {
+    switch (d.key) {
+      case TYPE:
+        if (kind === REF) t.hidden = true
+        else if (kind === NAME && n === PAGE) d.pages++
+        else if (kind === NAME && n === PAGES) d.nodes++
+        else if (kind === NAME && n === OBJSTM) d.objStm = true
+        break
+      case COUNT:
+        if (kind === INT) d.count = Math.max(d.count, Math.min(n, MAX_COUNT))
+        break
+      case LENGTH:
+        d.length = kind === INT ? n : -1
+        break
+      case FILTER: {
+        const l = kind === LIST ? (sub as List) : null
+        if (l?.size === 0) d.filter = 0
+        else d.filter = (kind === NAME && n === FLATE) || (l && l.names && l.size === 1 && l.first === FLATE) ? 1 : 2
+        break
+      }
+      case PREDICTOR:
+        if (kind !== INT || n > 1) d.predictor = true
+        break
+    }
+    if (sub?.predictor) d.predictor = true
+    d.key = -1
+    d.pending = 0
+  }
+
+  const close = (d: Dict): void => {
+    if (d.pending === 1) assign(d, INT, d.first, null)
+    else if (d.pending === 2 || d.key !== -1) t.hidden = true
+    t.pages += d.pages
+    if (d.nodes > 0) {
+      t.nodes += d.nodes
+      t.count = Math.max(t.count, d.count)
+    }
+  }
+
+  let i = 0
+  while (i < end) {
+    const c = b[i]!
+    const cls = CLASS[c]
+    if (cls === SPACE) {
+      i++
+      continue
+    }
+    if ((work.left -= TOKEN_COST) < 0) {
+      t.hidden = true
+      return
+    }
+    if (cls === DELIMITER) {
+      switch (c) {
+        case PERCENT:
+          i = lineEnd(b, i)
+          continue
+        case 40: { // (
+          let depth = 0
+          let j = i
+          for (; j < end; j++) {
+            const s = b[j]
+            if (s === 92) j++ // \: the next byte is escaped
+            else if (s === 40) depth++
+            else if (s === 41 && --depth === 0) break
+          }
+          if (j >= end) {
+            t.hidden = true
+            return
+          }
+          i = j + 1
+          put(OTHER, 0, null)
+          continue
+        }
+        case 60: // <
+          if (b[i + 1] === 60) {
+            if (stack.length >= MAX_DEPTH) {
+              t.hidden = true
+              return
+            }
+            stack.push(newDict())
+            i += 2
+          } else {
+            const j = b.indexOf(62, i)
+            if (j < 0) {
+              t.hidden = true
+              return
+            }
+            i = j + 1
+            put(OTHER, 0, null)
+          }
+          continue
+        case 62: { // >
+          const d = stack[stack.length - 1]
+          if (b[i + 1] !== 62 || !d?.dict) {
+            t.hidden = true
+            i++
+            continue
+          }
+          i += 2
+          stack.pop()
+          close(d)
+          put(DICT, 0, d)
+          continue
+        }
+        case 91: // [
+          if (stack.length >= MAX_DEPTH) {
+            t.hidden = true
+            return
+          }
+          stack.push({ dict: false, first: 0, size: 0, names: true, predictor: false })
+          i++
+          continue
+        case 93: { // ]
+          const l = stack[stack.length - 1]
+          i++
+          if (!l || l.dict) {
+            t.hidden = true
+            continue
+          }
+          stack.pop()
+          put(LIST, 0, l)
+          continue
+        }
+        case SLASH:
+          const id = readName(b, i + 1)
+          i = nameEnd
+          put(NAME, id, null)
+          continue
+        default: // { and }: PostScript functions, in streams only
+          i++
+          continue
+      }
+    }
+    // A regular run: a number or a keyword.
+    let j = i
+    let digits = true
+    let n = 0
+    if (b[j] === PLUS) j++
+    const from = j
+    for (; j < end && CLASS[b[j]!] === REGULAR; j++) {
+      const d = b[j]!
+      if (d < ZERO || d > NINE) digits = false
+      else if (digits && n < 1e15) n = n * 10 + d - ZERO
+    }
+    const start = i
+    i = j
+    if (digits && j > from) {
+      put(INT, n, null)
+      continue
+    }
+    if (j - start === 1 && b[start] === 82) { // R
+      put(OTHER, REF, null)
+      continue
+    }
+    if (j - start === STREAM.length && bytesAt(b, start, STREAM)) {
+      const d = lastTop as Dict | null
+      if (stack.length > 0 || !d || inObjStm) {
+        t.hidden = true
+        continue
+      }
+      i = streamData(b, i, d, t, work)
+      if (i < 0) return
+      lastTop = null
+      continue
+    }
+    if (j - start === ENDOBJ.length && bytesAt(b, start, ENDOBJ) && stack.length > 0) {
+      t.hidden = true
+      stack.length = 0
+    }
+    put(OTHER, 0, null)
+  }
+  if (stack.length > 0) t.hidden = true
+}
+
+/**
+ * The data of the stream whose keyword `stream` ends at `i`, read if it is an object stream: where it ends
+ * as its `/Length` says when `endstream` follows there, else up to the first `endstream`. Returns where
+ * the tokenizer goes on (after `endstream`), or -1 when the stream has no end.
+ */
+function streamData(b: Buffer, i: number, d: Dict, t: Tally, work: PdfWork): number {
+  const end = b.length
+  let from = i
+  if (b[from] === CR && b[from + 1] === LF) from += 2
+  else if (b[from] === LF || b[from] === CR) from++
+  let to = -1
+  let after = -1
+  if (d.length >= 0 && from + d.length <= end) {
+    let k = from + d.length
+    while (k < end && k < from + d.length + 4 && CLASS[b[k]!] === SPACE) k++
+    if (bytesAt(b, k, ENDSTREAM)) {
+      to = from + d.length
+      after = k + ENDSTREAM.length
+    }
+  }
+  if (to < 0) {
+    const k = b.indexOf(ENDSTREAM, from)
+    if (k < 0) {
+      t.hidden = true
+      return -1
+    }
+    to = k
+    if (to > from && b[to - 1] === LF) to--
+    if (to > from && b[to - 1] === CR) to--
+    after = k + ENDSTREAM.length
+  }
+  if (d.objStm) objectStream(b.subarray(from, to), d, t, work)
+  return after
+}
+
+/** An object stream's objects, read as the file's are. Filters but Flate, or a predictor, leave it unread: hidden. */
+function objectStream(data: Buffer, d: Dict, t: Tally, work: PdfWork): void {
+  if (d.filter === 2 || d.predictor || work.left <= 0) {
+    t.hidden = true
+    return
+  }
+  let content = data
+  if (d.filter === 1) {
+    const most = Math.floor(work.left / (INFLATE_COST + 1))
+    if (most < 1) {
+      t.hidden = true
+      return
+    }
+    try {
+      content = inflateSync(data, { maxOutputLength: most })
+    } catch (e) {
+      // Past the bound (a zip bomb): the work is spent. Corrupt: what could not be read is hidden.
+      if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') work.left = 0
+      t.hidden = true
+      return
+    }
+    work.left -= content.length * (INFLATE_COST + 1)
+    // Unfiltered, its bytes were in the file's blind scan already.
+    blindScan(content, t, work)
+  }
+  tokenize(content, t, work, true)
+  t.objStms++
 }

@@ -41,3 +41,43 @@ export function blankPdf(pages: number, o: { objectStream?: 'flate' | 'unreadabl
     `trailer<</Size ${offsets.length + 1}/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`
   return Buffer.concat([...chunks, Buffer.from(trailer, 'latin1')])
 }
+
+/**
+ * A PDF 1.5 of `pages` pages whose page tree is in a Flate object stream, whose dictionary carries a
+ * `/Note` of `note` (a PDF string may hold any bytes: `(endobj)`; null, none), and one orphan page object
+ * outside the tree (which readers ignore).
+ */
+export function pdfWithNote(pages: number, note: string | null = '(endobj)'): Buffer {
+  const tree = [`<</Type/Pages/Count ${pages}/MediaBox[0 0 612 792]/Kids[${Array.from({ length: pages }, (_, i) => `${i + 3} 0 R`).join(' ')}]>>`]
+  for (let i = 0; i < pages; i++) tree.push('<</Type/Page/Parent 2 0 R>>')
+  let header = ''
+  let body = ''
+  tree.forEach((t, i) => {
+    header += `${i + 2} ${body.length} `
+    body += `${t}\n`
+  })
+  const data = deflateSync(Buffer.from(header + body, 'latin1'))
+  const stmNo = pages + 3
+  const orphanNo = pages + 4
+  const parts: Buffer[] = [Buffer.from('%PDF-1.5\n%\xe2\xe3\xcf\xd3\n', 'latin1')]
+  let at = parts[0]!.length
+  const offsets: Array<[number, number]> = []
+  const push = (no: number, ...chunks: Buffer[]) => {
+    offsets.push([no, at])
+    for (const c of chunks) {
+      parts.push(c)
+      at += c.length
+    }
+  }
+  push(1, Buffer.from('1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n'))
+  push(stmNo,
+    Buffer.from(`${stmNo} 0 obj\n<</Type/ObjStm/N ${tree.length}/First ${header.length}${note === null ? '' : `/Note${note}`}/Filter/FlateDecode/Length ${data.length}>>stream\n`, 'latin1'),
+    data,
+    Buffer.from('\nendstream\nendobj\n'))
+  push(orphanNo, Buffer.from(`${orphanNo} 0 obj\n<</Type/Page/MediaBox[0 0 612 792]>>\nendobj\n`))
+  // Readers reconstruct the object stream from this table; the page count a reader gets is the tree's /Count.
+  const xref = at
+  const trailer = `xref\n0 1\n0000000000 65535 f \n${offsets.map(([no, off]) => `${no} 1\n${String(off).padStart(10, '0')} 00000 n \n`).join('')}` +
+    `trailer<</Size ${orphanNo + 1}/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`
+  return Buffer.concat([...parts, Buffer.from(trailer, 'latin1')])
+}
