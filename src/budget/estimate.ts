@@ -2,7 +2,8 @@
  * The worst-case token counts of a request, before it is sent. Input: a token is at least one byte,
  * so the UTF-8 length of every string the request sends bounds its text, and the JSON text of every
  * structured value (tool inputs and schemas, arguments, response formats: providers tokenize them as JSON,
- * punctuation and literals included) bounds that value; each message adds a fixed overhead (role and separators). Media and files sent inline (an image's data URL, audio's base64, a
+ * punctuation and literals included) bounds that value; each message adds a fixed overhead (role and
+ * separators). Media and files sent inline (an image's data URL, audio's base64, a
  * PDF) count their bytes, never less than a configured bound: what a provider makes of them grows with
  * their size (seconds of audio, an image's pixels on a server that does not downscale), and their encoded
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
