@@ -80,6 +80,18 @@ describe('the aggregation', () => {
     expect(clientSource(null)).toBe(null)
   })
 
+  test('an IPv4-mapped address in any spelling (expanded, in hex, with a zone) is its IPv4 client, not one shared ::/64', () => {
+    for (const [a, b] of [
+      ['0:0:0:0:0:ffff:1.2.3.4', '0:0:0:0:0:ffff:5.6.7.8'],
+      ['::ffff:102:304', '::ffff:506:708'],
+      ['::ffff:1.2.3.4%eth0', '::FFFF:5.6.7.8%eth0'],
+    ])
+      expect([clientSource(a!), clientSource(b!)]).toEqual(['1.2.3.4', '5.6.7.8'])
+    // Not an address at all, or a dotted part out of range: kept as it came (cut short), never merged.
+    expect(clientSource('::ffff:1.2.3.400')).toBe('::ffff:1.2.3.400')
+    expect(clientSource('2001:db8::1.2.3.4')).toBe('2001:db8::/64')
+  })
+
   test('a new interval opens a new row; every request is counted', async () => {
     const store = SqliteStore.open(':memory:')
     const { db, writes: queue } = store

@@ -6,10 +6,11 @@
  */
 export function clientSource(ip: string | null): string | null {
   if (ip === null || !ip.includes(':')) return ip
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)
-  if (mapped) return mapped[1]!
   const groups = ipv6Groups(ip.replace(/%.*$/, ''))
   if (!groups) return ip.slice(0, 64)
+  // ::ffff:a.b.c.d in any spelling (expanded, in hex, with a zone) is that IPv4 client.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
+    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.')
   const prefix = groups.slice(0, 4).map((g) => g.toString(16))
   // Trailing zero groups of the prefix are written as `::`, as an address would be.
   while (prefix.length > 0 && prefix.at(-1) === '0') prefix.pop()
@@ -24,9 +25,12 @@ function ipv6Groups(address: string): number[] | null {
     if (part === '') return []
     const out: number[] = []
     for (const g of part.split(':')) {
-      // An embedded IPv4 address (the last 32 bits) lies past the /64 prefix: its value does not matter here.
-      if (g.includes('.')) out.push(0, 0)
-      else if (/^[0-9a-f]{1,4}$/i.test(g)) out.push(parseInt(g, 16))
+      const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(g)
+      if (v4) {
+        const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number]
+        if (a > 255 || b > 255 || c > 255 || d > 255) return null
+        out.push((a << 8) | b, (c << 8) | d)
+      } else if (/^[0-9a-f]{1,4}$/i.test(g)) out.push(parseInt(g, 16))
       else return null
     }
     return out
