@@ -175,6 +175,25 @@ describe('reserve, in the turn\'s commit (the request path)', () => {
   })
 })
 
+describe('a full disk', () => {
+  test('reservations that find no room are refused with 503 database_full: nothing is held, and once there is room they commit', async () => {
+    addUser('u', null)
+    const pages = (db.$client.query('PRAGMA page_count').get() as { page_count: number }).page_count
+    db.$client.exec(`PRAGMA max_page_count = ${pages}`) // as a full disk stops the file growing
+    const filler = 'x'.repeat(4096)
+    const results = await Promise.allSettled(Array.from({ length: 40 }, () => ledger.reserve({ ...hold('u', 5), model: filler })))
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    expect(refused.length).toBeGreaterThan(0)
+    const answer = toGatewayError('UNKNOWN', refused[0]!.reason, createLogger('silent'))
+    expect([answer.status, answer.code, answer.headers]).toEqual([503, 'database_full', { 'retry-after': '60' }])
+    expect(queueErrors.splice(0).every((e) => (e as { code?: string }).code === 'SQLITE_FULL')).toBe(true)
+    const open = (db.$client.query('SELECT COUNT(*) AS n FROM reservations').get() as { n: number }).n
+    expect(figures('u').reserved).toBe(open * 5)
+    db.$client.exec('PRAGMA max_page_count = 1073741823')
+    expect((await ledger.reserve(hold('u', 7))).remainingAfter).toBeNull()
+  })
+})
+
 describe('settle', () => {
   test('moves the hold out of reserved, adds the real cost to spend, writes one usage row; a second settle does nothing', () => {
     addUser('u', 1000)

@@ -36,6 +36,8 @@ export class WriteQueue {
   private closed = false
   /** Set when the fast run of a batch was undone by one of its writes rather than by the transaction. */
   private aWriteFailed = false
+  /** That write's error. */
+  private writeError: unknown
   private readonly runFast: (writes: QueuedWrite[]) => void
   private readonly runCarefully: (writes: QueuedWrite[]) => void
 
@@ -56,6 +58,7 @@ export class WriteQueue {
           w.run()
         } catch (error) {
           this.aWriteFailed = true
+          this.writeError = error
           throw error
         }
       }
@@ -82,6 +85,10 @@ export class WriteQueue {
     } catch (error) {
       // Not a write but the transaction itself (busy, disk): running again would fail the same way.
       if (!this.aWriteFailed) throw error
+      // A write that failed for the database's sake (a full disk, an I/O error): SQLite may have rolled the
+      // whole transaction back, and a run in savepoints would fail the same way, ending in a bare "cannot
+      // commit": the write's own error says what happened.
+      if (failsTheTransaction(this.writeError)) throw this.writeError
       this.runCarefully(writes)
     }
   }
@@ -184,6 +191,10 @@ export class WriteQueue {
     }
   }
 }
+
+/** Errors after which SQLite may roll the whole transaction back (https://sqlite.org/lang_transaction.html). */
+const failsTheTransaction = (error: unknown): boolean =>
+  /^SQLITE_(FULL|IOERR|NOMEM|BUSY)/.test(String((error as { code?: unknown } | null)?.code ?? ''))
 
 interface QueuedWrite {
   run(): void

@@ -39,6 +39,11 @@ export const databaseBusy = () =>
     'retry-after': '1',
   })
 
+export const databaseFull = () =>
+  new GatewayError(503, 'database_full', 'The database has no room left on its disk; nothing was charged and the provider was not called. Try again later.', 'api_error', {
+    'retry-after': '60',
+  })
+
 export const databaseUnavailable = () =>
   new GatewayError(503, 'database_unavailable', 'The database cannot be reached; nothing was charged and the provider was not called. Try again shortly.', 'api_error', {
     'retry-after': '1',

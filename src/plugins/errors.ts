@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { badRequest, databaseBusy, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
+import { badRequest, databaseBusy, databaseFull, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
 import { isConflict, isUnreachable } from '../store/postgres/errors'
 import { peekRequestState } from '../http/request-state'
 import type { Services } from '../services'
@@ -32,6 +32,11 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
   if ((error as { code?: unknown })?.code === 'SQLITE_BUSY' || isConflict(error)) return databaseBusy()
   // Postgres is down or out of reach: no hold could be taken, so the provider was not called.
   if (isUnreachable(error)) return databaseUnavailable()
+  // The SQLite file's disk is full: no hold could be written either. The operator must hear of it.
+  if ((error as { code?: unknown })?.code === 'SQLITE_FULL') {
+    log.log('error', 'the database disk is full: requests are refused until it has room', {})
+    return databaseFull()
+  }
   switch (code) {
     case 'VALIDATION': return badRequest(describeValidation(error), 'invalid_request')
     case 'PARSE': return badRequest('Malformed request body: it does not parse as its Content-Type says (JSON or multipart form).', 'invalid_json')
