@@ -1,7 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { deflateSync } from 'node:zlib'
 import { estimateChat, estimateMessages, estimateResponses, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
-import { blankPdf } from './support/pdf'
+import { blankPdf, objectStreamBomb } from './support/pdf'
 
 const MEDIA = 1000
 const DEFAULT_OUT = 500
@@ -248,12 +247,7 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
   })
   test('a request\'s PDFs share one work budget: many small object-stream bombs are inflated no longer than one, the rest count the maximum', () => {
     // 64 kB that inflates to 63 MB, 16 of them in one request: each inflated to its own 64 MB bound before (~6 s).
-    const bomb = deflateSync(Buffer.alloc(63 * 1024 * 1024, 0x20), { level: 9 })
-    const data = Buffer.concat([
-      Buffer.from(`%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length ${bomb.length} >>\nstream\n`, 'latin1'),
-      bomb,
-      Buffer.from('\nendstream\nendobj\n', 'latin1'),
-    ]).toString('base64')
+    const data = objectStreamBomb().toString('base64')
     const blocks = (n: number, last?: string) => [
       ...Array.from({ length: n }, () => ({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data } })),
       ...(last ? [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: last } }] : []),

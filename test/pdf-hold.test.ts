@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { deflateSync } from 'node:zlib'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { blankPdf, pdfWithNote } from './support/pdf'
+import { blankPdf, objectStreamBomb, pdfWithNote } from './support/pdf'
 import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
 /**
@@ -181,12 +180,7 @@ describe('a PDF crafted to be miscounted, or to be slow to count', () => {
   }, 30_000)
 
   test('one request of sixteen 64 kB object-stream bombs (63 MB inflated each) is estimated in well under a second', async () => {
-    const bomb = deflateSync(Buffer.alloc(63 * 1024 * 1024, 0x20), { level: 9 })
-    const pdf = Buffer.concat([
-      Buffer.from(`%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length ${bomb.length} >>\nstream\n`, 'latin1'),
-      bomb,
-      Buffer.from('\nendstream\nendobj\n', 'latin1'),
-    ]).toString('base64')
+    const pdf = objectStreamBomb().toString('base64')
     expect(pdf.length).toBeLessThan(90_000)
     const r = await timed(ask(...Array.from({ length: 16 }, () => doc(pdf))))
     expect(r.status).toBe(402)

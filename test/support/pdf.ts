@@ -81,3 +81,13 @@ export function pdfWithNote(pages: number, note: string | null = '(endobj)'): Bu
     `trailer<</Size ${orphanNo + 1}/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`
   return Buffer.concat([...parts, Buffer.from(trailer, 'latin1')])
 }
+
+/** A PDF of one object stream of 64 kB that inflates to 63 MB: what a request of many small zip bombs sends. */
+export function objectStreamBomb(): Buffer {
+  const bomb = deflateSync(Buffer.alloc(63 * 1024 * 1024, 0x20), { level: 9 })
+  return Buffer.concat([
+    Buffer.from(`%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length ${bomb.length} >>\nstream\n`, 'latin1'),
+    bomb,
+    Buffer.from('\nendstream\nendobj\n', 'latin1'),
+  ])
+}
