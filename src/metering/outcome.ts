@@ -2,6 +2,7 @@ import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import { costOf, type Tariff, type TokenCounts } from '../pricing/price'
+import { firstMaxOutputIn, largestMaxOutputIn } from '../translate/output-cap'
 import type { StreamFacts } from './metered-stream'
 
 /** A complete answer: its usage if the provider reported one, otherwise the whole estimate. */
@@ -49,16 +50,15 @@ const anyUse = (uses: Record<string, number> | undefined) => uses !== undefined 
 
 /**
  * Whether the provider was told a max output the hold covers (the client's own, or the one cap-output or
- * the clamp or a translation sent): then nothing it can generate costs more than the hold.
+ * the clamp or a translation sent): then nothing it can generate costs more than the hold. Only a field
+ * the provider surely reads (`readFields`) tells it; the largest of every max field sent is the bound, in
+ * case the provider reads another one too.
  */
-export function holdCoversOutput(upstreamBody: Record<string, unknown>, estimate: TokenEstimate): boolean {
-  let max = 0
-  for (const field of ['max_tokens', 'max_completion_tokens', 'max_output_tokens']) {
-    const value = upstreamBody[field]
-    if (typeof value === 'number' && Number.isFinite(value) && value > 0) max = Math.max(max, Math.ceil(value))
-  }
+export function holdCoversOutput(upstreamBody: Record<string, unknown>, readFields: string[], estimate: TokenEstimate): boolean {
+  if (firstMaxOutputIn(upstreamBody, readFields) === null) return false
+  const max = largestMaxOutputIn(upstreamBody, ['max_tokens', 'max_completion_tokens', 'max_output_tokens'])!
   const choices = typeof upstreamBody.n === 'number' && Number.isInteger(upstreamBody.n) && upstreamBody.n > 1 ? upstreamBody.n : 1
-  return max > 0 && max * choices <= estimate.outputTokens
+  return max * choices <= estimate.outputTokens
 }
 
 /** A cut stream without a usage: its input estimate, each byte of output delivered, and the server tool uses seen begun. */

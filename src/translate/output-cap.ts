@@ -9,6 +9,39 @@ export const openAIOutputCapField = (provider: ProviderConfig) =>
   new URL(provider.base_url).hostname === 'api.openai.com' ? 'max_completion_tokens' : 'max_tokens'
 
 /**
+ * The fields that surely bound output at this endpoint of this provider: Anthropic's messages read
+ * `max_tokens`, the Responses API `max_output_tokens`, OpenAI's chat either of its two, and the
+ * OpenAI-compatible servers' chat `max_tokens` only; in the order the provider prefers them. A max sent
+ * in any other field may bound nothing.
+ */
+export function outputCapFieldsRead(path: string, provider: ProviderConfig): string[] {
+  if (path === '/v1/messages') return ['max_tokens']
+  if (path === '/responses') return ['max_output_tokens']
+  if (path === '/chat/completions') return openAIOutputCapField(provider) === 'max_tokens' ? ['max_tokens'] : ['max_completion_tokens', 'max_tokens']
+  return []
+}
+
+const maxIn = (body: Record<string, unknown>, field: string): number | null => {
+  const value = body[field]
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.ceil(value) : null
+}
+
+/** The largest max output among these fields of the body, or null when none is set. */
+export function largestMaxOutputIn(body: Record<string, unknown>, fields: string[]): number | null {
+  const maxima = fields.map((field) => maxIn(body, field)).filter((max) => max !== null)
+  return maxima.length === 0 ? null : Math.max(...maxima)
+}
+
+/** The max output in the first of these fields that is set, or null when none is. */
+export function firstMaxOutputIn(body: Record<string, unknown>, fields: string[]): number | null {
+  for (const field of fields) {
+    const max = maxIn(body, field)
+    if (max !== null) return max
+  }
+  return null
+}
+
+/**
  * The body with `max` in the one field this provider reads, and without the other: an OpenAI-compatible
  * server that reads only `max_tokens` ignores a client's `max_completion_tokens`, and OpenAI refuses both at once.
  */

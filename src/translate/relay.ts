@@ -7,6 +7,7 @@ import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { errorAnswerFailure, isErrorAnswer } from '../providers/upstream'
+import { outputCapFieldsRead } from './output-cap'
 
 /** What one inference call needs to know about the formats on either side of it. */
 export interface Exchange {
@@ -56,7 +57,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { hold, admission } = ctx
   const { provider } = admission.model
   const streaming = ctx.stream && x.stream !== undefined
-  const covered = streaming && holdCoversOutput(x.body, admission.estimate)
+  const covered = streaming && holdCoversOutput(x.body, outputCapFieldsRead(x.path, provider), admission.estimate)
   const answer = await callUpstream({ ...provider, headers: { ...x.headers, ...provider.headers } }, x.path, x.body, {
     hold,
     timeoutMs: ctx.timeouts.upstream_timeout_ms,
