@@ -2,12 +2,12 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { chatMaxTokens, estimateChat, estimateMessages, largerEstimate, outputBound } from '../budget/estimate'
-import { admitRequest } from '../metering/admission'
+import { admitRequest, type Admission } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
 import { openAIChatFeatures } from '../pricing/features'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
-import { withOpenAIOutputCap } from '../translate/output-cap'
-import { relay, type ExchangeFor } from '../translate/relay'
+import { firstMaxOutputIn, outputCapFieldsRead, withOpenAIOutputCap } from '../translate/output-cap'
+import { relay, type Exchange, type ExchangeFor } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
 import type { Services } from '../services'
 import { billingUser, jsonObject, modelName, oneOrMoreStrings, openAIMessage, openAITool, openAIToolChoice, responseFormat } from './schemas/fields'
@@ -57,6 +57,17 @@ function chatNative(body: ChatBody, config: Config): ExchangeFor {
   }
 }
 
+/**
+ * The clamp works from the hold's output bound, the larger of a body's two max fields (servers differ in
+ * the one they read); the provider reads one (its first choice, when both are sent), and when the clamp is no lower than that one it is no clamp:
+ * sent, it would raise the max the client asked for.
+ */
+function clampLowersMax(admission: Admission, planned: Exchange): Admission {
+  if (admission.outputClamp === null) return admission
+  const readMax = firstMaxOutputIn(planned.body, outputCapFieldsRead(planned.path, admission.model.provider))
+  return readMax !== null && readMax <= admission.outputClamp ? { ...admission, outputClamp: null } : admission
+}
+
 export const chatRoutes = (services: Services) => {
   const { config, providers } = services
 
@@ -89,8 +100,9 @@ export const chatRoutes = (services: Services) => {
       })
       using hold = admission.hold
       // Admission refused an unknown model (404), so the exchange exists; a clamped output rebuilds it with the lower max.
-      const exchange = admission.outputClamp === null ? planned! : exchangeFor(admission.model, admission.outputClamp)
-      return await relay({ request, admission, hold, stream, timeouts: config }, exchange)
+      const clamped = clampLowersMax(admission, planned!)
+      const exchange = clamped.outputClamp === null ? planned! : exchangeFor(clamped.model, clamped.outputClamp)
+      return await relay({ request, admission: clamped, hold, stream, timeouts: config }, exchange)
     },
     {
       body: chatBody,
