@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { anthropicFeatures, openAIResponsesFeatures, responsesServerToolUses, unpricedFeature } from '../src/pricing/features'
-import { costOf, NO_FEATURES, worstCaseCost, type Price, type RequestedFeatures, type TokenCounts } from '../src/pricing/price'
+import { costOf, heldAtProviderDefaults, NO_FEATURES, worstCaseCost, type Price, type RequestedFeatures, type TokenCounts } from '../src/pricing/price'
 import { seededRandom } from './support/seeded'
 
 /** The cost rules of src/pricing on their own: the hold covers every usage within the request's bounds, and the arithmetic stays exact. */
@@ -36,6 +36,7 @@ describe('costOf and worstCaseCost', () => {
         toolResultInput: rand() < 0.5 ? NO_FEATURES.toolResultInput : { uses: int(10), tokens: int(100_000) },
         compaction: rand() < 0.3,
         inferenceGeo: rand() < 0.5 ? null : 'us',
+        providerDefaults: { tier: rand() < 0.5, geo: rand() < 0.5 },
       }
       const allowance = int(30_000)
       const inputTokens = int(400_000)
@@ -56,10 +57,12 @@ describe('costOf and worstCaseCost', () => {
         audioInputTokens: requested.audioInput ? int(prompt + 1) : 0,
         audioOutputTokens: requested.audioOutput ? int(completion + 1) : 0,
         serverToolUses: rand() < 0.5 ? undefined : { web_search: int(uses + 1) },
-        tier: rand() < 0.5 ? undefined : rand() < 0.5 ? 'default' : requested.tier ?? 'default',
-        inferenceGeo: rand() < 0.5 ? undefined : rand() < 0.5 ? 'global' : requested.inferenceGeo ?? 'global',
+        // A tier or geography left to the provider may come back as any the row prices (its default).
+        tier: rand() < 0.5 ? undefined : rand() < 0.5 ? 'default' : requested.providerDefaults.tier && requested.tier === null ? ['priority', 'flex'][int(2)] : requested.tier ?? 'default',
+        inferenceGeo: rand() < 0.5 ? undefined : rand() < 0.5 ? 'global' : requested.providerDefaults.geo && requested.inferenceGeo === null ? 'us' : requested.inferenceGeo ?? 'global',
       }
-      const hold = worstCaseCost(price, inputTokens, outputTokens, requested, allowance)
+      // As cap-output holds it: a hard bound.
+      const hold = worstCaseCost(price, inputTokens, outputTokens, heldAtProviderDefaults(price, requested), allowance)
       const cost = costOf(price, usage, requested)
       if (cost > hold) throw new Error(`seed ${SEED} case ${i}: cost ${cost} > hold ${hold}\n${JSON.stringify({ price, requested, usage, inputTokens, outputTokens, allowance })}`)
     }
@@ -140,7 +143,8 @@ describe('reading billed features from requests', () => {
     expect(bounded.body.max_tool_calls).toBe(2)
     expect(bounded.features.serverTools).toEqual({ web_search: 2 })
     const plain = { input: 'hi', tools: [{ type: 'function', name: 'f' }] }
-    expect(openAIResponsesFeatures(plain, bounds)).toEqual({ body: plain, features: NO_FEATURES })
+    // No service_tier: the project's default tier, which cap-output holds at the dearest priced.
+    expect(openAIResponsesFeatures(plain, bounds)).toEqual({ body: plain, features: { ...NO_FEATURES, providerDefaults: { tier: true, geo: false } } })
     expect(responsesServerToolUses([{ type: 'web_search_call' }, { type: 'message' }, { type: 'web_search_call' }])).toEqual({ web_search: 2 })
   })
 

@@ -6,7 +6,7 @@ import type { Server } from 'bun'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
 import { requireFeaturesPriced } from '../pricing/features'
-import { NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
+import { heldAtProviderDefaults, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
@@ -75,7 +75,9 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   const estimate = r.estimate(price)
   const features = r.features ?? NO_FEATURES
   if (price && config.require_pricing) requireFeaturesPriced(price, features, estimate.inputTokens)
-  const amount = worstCaseCost(price, estimate.inputTokens, estimate.outputTokens, features, config.server_tool_use_input_tokens)
+  // A hard bound covers whatever tier or geography the provider applies by default.
+  const held = price && config.cap_output_tokens ? heldAtProviderDefaults(price, features) : features
+  const amount = worstCaseCost(price, estimate.inputTokens, estimate.outputTokens, held, config.server_tool_use_input_tokens)
   // costOf clamps at the bound, so reaching it means the true worst case is at or past it.
   if (amount >= MAX_REQUEST_MICROS)
     throw badRequest('This request could cost $1,000,000 or more at its maximum output: lower max_tokens.', 'estimate_too_large')
@@ -88,7 +90,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     userId,
     keyId: r.caller.kind === 'key' ? r.caller.keyId : null,
     amount,
-    minAmount: clamp ? worstCaseCost(price, estimate.inputTokens, floor, features, config.server_tool_use_input_tokens) : undefined,
+    minAmount: clamp ? worstCaseCost(price, estimate.inputTokens, floor, held, config.server_tool_use_input_tokens) : undefined,
     model: model.canonical,
     provider: model.providerName,
     endpoint: r.endpoint,
@@ -101,7 +103,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   hold.whenEnded(giveSlotBack)
   const tariff: Tariff = { price, features }
   if (!clamp || hold.amount >= amount) return { model, price, tariff, userId, estimate, hold, outputClamp: null }
-  const outputTokens = outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, hold.amount, features, config.server_tool_use_input_tokens)
+  const outputTokens = outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, hold.amount, held, config.server_tool_use_input_tokens)
   return { model, price, tariff, userId, estimate: { ...estimate, outputTokens }, hold, outputClamp: outputTokens }
 }
 

@@ -40,6 +40,9 @@ const ANTHROPIC_WEB_FETCH = /^web_fetch_\d{8}$/
 const openAITier = (tier: unknown): string | null =>
   typeof tier !== 'string' || isStandardTier(tier) ? null : tier === 'fast' ? 'priority' : tier
 
+/** No `service_tier`, or `auto`: OpenAI serves the project's default tier, whatever it is. */
+const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'auto', geo: false })
+
 /**
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
  * searches on every request: one use each), a service tier, audio in (`input_audio` parts, or an earlier
@@ -58,6 +61,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     toolResultInput: NO_FEATURES.toolResultInput,
     compaction: false,
     inferenceGeo: null,
+    providerDefaults: openAIDefaults(body.service_tier),
   }
 }
 
@@ -97,6 +101,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(body:
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
     tier: openAITier(body.service_tier),
     toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: 0 },
+    providerDefaults: openAIDefaults(body.service_tier),
   }
   const bounded = billed.length > 0 || mcpServers > 0
   return { body: !bounded || set ? body : { ...body, max_tool_calls: maxCalls }, features }
@@ -188,6 +193,8 @@ export function anthropicFeatures(
     toolResultInput,
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),
+    // Without one, the workspace's default geography is served (Anthropic bills it as reported).
+    providerDefaults: { tier: false, geo: body.inference_geo == null },
   }
   return { body: tools === body.tools ? body : { ...body, tools }, features }
 }

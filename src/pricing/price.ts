@@ -80,6 +80,12 @@ export interface RequestedFeatures {
    * other tier's and the long context's.
    */
   inferenceGeo: string | null
+  /**
+   * What the request leaves to the provider's own default, which may be billed above the plain rates: the
+   * service tier (no `service_tier`, or `auto`: an OpenAI project may default to `priority`) and the
+   * geography (no `inference_geo`: an Anthropic workspace may default to `us`).
+   */
+  providerDefaults: { readonly tier: boolean; readonly geo: boolean }
 }
 
 /** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
@@ -93,7 +99,7 @@ export interface Tariff {
 
 export const NO_FEATURES: RequestedFeatures = {
   serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
-  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, inferenceGeo: null,
+  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, inferenceGeo: null, providerDefaults: { tier: false, geo: false },
 }
 
 /** Tiers billed at the plain rates, as the providers name them in requests and answers. */
@@ -273,6 +279,23 @@ export function worstCaseCost(
   const multiplier = withLongContext(price, tier, requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
   return charge([[input, inputRate], [passes * outputTokens, outputRate]], multiplier, fees)
+}
+
+/** Multipliers that are not a service tier a provider may apply by default (fast mode is only ever asked for). */
+const NOT_A_DEFAULT_TIER = (name: string) => name === 'long_context' || name === 'fast' || name.startsWith('inference_geo_')
+
+/**
+ * The features a hard bound must be held at (cap-output on): a tier or a geography the request leaves to
+ * the provider is held at the dearest one the row prices, since the provider's default is billed at its
+ * multiplier and the hold must cover whatever the provider applies.
+ */
+export function heldAtProviderDefaults(price: Price, f: RequestedFeatures): RequestedFeatures {
+  const named = Object.entries(price.tierMultipliers ?? {})
+  const dearest = (names: Array<[string, number]>) => names.reduce<[string, number] | null>((best, e) => (e[1] > PLAIN && e[1] > (best?.[1] ?? 0) ? e : best), null)?.[0]
+  const tier = f.providerDefaults.tier && f.tier === null ? dearest(named.filter(([name]) => !NOT_A_DEFAULT_TIER(name))) : undefined
+  const geo = f.providerDefaults.geo && f.inferenceGeo === null ? dearest(named.filter(([name]) => name.startsWith('inference_geo_'))) : undefined
+  if (tier === undefined && geo === undefined) return f
+  return { ...f, tier: tier ?? f.tier, inferenceGeo: geo?.slice('inference_geo_'.length) ?? f.inferenceGeo }
 }
 
 /**

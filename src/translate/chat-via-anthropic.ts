@@ -8,6 +8,9 @@ import { withAnthropicOutputCap } from './output-cap'
 import type { ExchangeFor } from './relay'
 import { anthropicUsage } from './usage'
 
+/** The translation sends no `inference_geo`: the workspace's default geography is served. */
+const CHAT_VIA_ANTHROPIC = { ...NO_FEATURES, providerDefaults: { tier: false, geo: true } }
+
 /**
  * `/v1/chat/completions` served by an Anthropic provider. The request is translated now, so that a body
  * Anthropic cannot take is refused before any hold; the exchange is built once the model is admitted.
@@ -20,9 +23,9 @@ export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOpt
     path: '/v1/messages',
     body: { model: model.upstreamModel, ...(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp)) },
     // The translation carries no billed feature: it refuses web search and audio, drops service_tier (and
-    // inference_geo, which chat has not: a geography the usage reports is still billed, at its multiplier),
+    // sends no inference_geo, which chat has not: a geography the usage reports is billed at its multiplier),
     // and marks nothing for caching (cache writes the provider reports are still billed, at their rate).
-    features: NO_FEATURES,
+    features: CHAT_VIA_ANTHROPIC,
     usageOf: (message) => anthropicUsage(message.usage),
     reply: (message) => JSON.stringify(messageToCompletion(message)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToChunks(includeUsage)),
