@@ -7,8 +7,10 @@ describe('price catalog', () => {
     const e = catalogEntry('openai', 'gpt-4o-mini', new Date('2026-12-01'))!
     expect(e.catalogModel).toBe('gpt-4o-mini')
     expect(e.rows).toEqual([
-      { effectiveFrom: null, fields: { input_per_million: 0.15, output_per_million: 0.6, cached_input_per_million: 0.075, server_tools: { web_search: 0.01 } } },
+      { effectiveFrom: null, fields: { input_per_million: 0.15, output_per_million: 0.6, cached_input_per_million: 0.075, server_tools: { web_search: 0.01 } }, unbillable: [] },
     ])
+    // File search is priced per call by the catalog; left unpriced, a request using it is refused.
+    expect(e.notes.some((n) => n.startsWith('storage_searches_kcount (file search) is not priced'))).toBe(true)
   })
 
   test('Anthropic: cache writes for 5 minutes and 1 hour', () => {
@@ -35,10 +37,33 @@ describe('price catalog', () => {
     expect(off.input_per_million).toBeGreaterThanOrEqual(0.27)
   })
 
-  test('audio token rates, and what tollgate does not bill by is named', () => {
+  test('audio token rates', () => {
     const e = catalogEntry('openai', 'gpt-4o-mini-realtime-preview', new Date('2026-12-01'))!
-    expect(e.rows[0]!.fields).toMatchObject({ audio_input_per_million: 10, audio_output_per_million: 20 })
-    expect(e.notes).toContain('not billed by tollgate: cache_audio_read_mtok')
+    expect(e.rows[0]!.fields).toMatchObject({ audio_input_per_million: 10, audio_output_per_million: 20, cached_input_per_million: 0.3 })
+    expect(e.rows[0]!.unbillable).toEqual([])
+  })
+
+  test('a per-request fee is the per-request price', () => {
+    const e = catalogEntry('perplexity', 'sonar', new Date('2026-12-01'))!
+    expect(e.rows[0]).toEqual({ effectiveFrom: null, fields: { input_per_million: 1, output_per_million: 1, per_request: 0.012 }, unbillable: [] })
+  })
+
+  test('token kinds tollgate counts with others raise their rate where dearer: image output, cached audio', () => {
+    // Image tokens come back among the output tokens: all output at the image rate.
+    const image = catalogEntry('google', 'gemini-2.5-flash-image', new Date('2026-12-01'))!
+    expect(image.rows[0]!.fields).toMatchObject({ input_per_million: 0.3, output_per_million: 30 })
+    expect(image.notes.some((n) => n.startsWith('output_image_mtok is dearer than output'))).toBe(true)
+    // Cached audio is counted as cached input.
+    const flash = catalogEntry('google', 'gemini-2.0-flash', new Date('2026-12-01'))!
+    expect(flash.rows[0]!.fields).toMatchObject({ cached_input_per_million: 0.175, audio_input_per_million: 0.7 })
+    // Cheaper reasoning and citation rates change nothing; the search price is per use.
+    const research = catalogEntry('perplexity', 'sonar-deep-research', new Date('2026-12-01'))!
+    expect(research.rows[0]).toEqual({ effectiveFrom: null, fields: { input_per_million: 2, output_per_million: 8, server_tools: { web_search: 0.005 } }, unbillable: [] })
+  })
+
+  test('a charge tollgate cannot bill (pages, hours of audio) is named with its price', () => {
+    expect(catalogEntry('mistral', 'mistral-ocr-2505', new Date('2026-12-01'))!.rows[0]!.unbillable).toEqual(['input_document_kpages: 1', 'input_annotated_document_kpages: 3'])
+    expect(catalogEntry('openai', 'whisper-1', new Date('2026-12-01'))!.rows[0]!.unbillable).toEqual(['audio_hours: 0.36', 'input_audio_hours: 0.36'])
   })
 
   test('an unknown model is null, and the source names the pinned package version', () => {

@@ -78,8 +78,8 @@ export class AlertWatch {
     const period = u.budget_period ?? 'lifetime'
     for (const t of this.crossed(spend, u.max_budget))
       raise({
-        // Once per threshold and period: a new period (a new start) arms every threshold again.
-        dedupeKey: `budget:user:${u.id}:${start}:${t}`,
+        // Once per threshold, period and budget: a new period (a new start) or a new budget arms them again, as a key's new ceiling does.
+        dedupeKey: `budget:user:${u.id}:${start}:${u.max_budget}:${t}`,
         kind: 'budget_threshold',
         subject: u.id,
         text: `tollgate: user ${u.id} has spent ${usd(spend)} of its ${u.budget_period ?? ''}${u.budget_period ? ' ' : ''}budget of ${usd(u.max_budget)} (${t}% threshold)`,

@@ -3,13 +3,15 @@
  * for — priced ones, alias targets, those refused for lack of a price, and any named — of each provider
  * the operator has tied to a catalog provider. A diff unless told `--apply`; then one new row per new or
  * changed price (and per dated change), through the admin API, each citing the catalog and its version.
+ * A price with a charge tollgate cannot bill is skipped, so the model stays as it is (refused, if unpriced),
+ * unless told `--allow-unbilled`.
  */
 import type { AdminApi } from './admin-api'
 import { UsageError, type Args } from './args'
 import type { Shown } from './commands'
 import { catalogEntry, catalogSource, type CatalogRow, type PriceFields } from './price-catalog'
 
-type Status = 'new' | 'changed' | 'unchanged' | 'scheduled' | 'not in catalog' | 'no catalog provider'
+type Status = 'new' | 'changed' | 'unchanged' | 'scheduled' | 'skipped' | 'not in catalog' | 'no catalog provider'
 
 interface Line {
   model: string
@@ -24,7 +26,7 @@ interface Line {
 
 const FIELDS: (keyof PriceFields)[] = [
   'input_per_million', 'output_per_million', 'cached_input_per_million', 'cache_write_per_million',
-  'cache_write_1h_per_million', 'audio_input_per_million', 'audio_output_per_million',
+  'cache_write_1h_per_million', 'audio_input_per_million', 'audio_output_per_million', 'per_request',
 ]
 
 export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> {
@@ -37,6 +39,7 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
   const history: any[] = await api.list('/v1/pricing/history', { limit: '1000' }, true)
   // The gateway's bounded record of models of configured providers refused for lack of a price.
   const refused: { model: string }[] = (await api.call('GET', '/v1/pricing/unpriced')).data
+  const allowUnbilled = args.switches.has('allow-unbilled')
   const named = (args.options.get('models') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   const models = [...new Set([...priced.map((p) => p.model), ...Object.values(aliases), ...refused.map((r) => r.model), ...named].map(canonical))].sort()
 
@@ -62,9 +65,13 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
     const cite = `${source} ${catalog}/${entry.catalogModel}`
     entry.rows.forEach((row, i) => {
       const base = i === 0 ? current.get(model) : undefined
-      const line = i === 0 ? diffNow(model, row, base) : diffScheduled(model, row, scheduled)
-      if (line.status !== 'unchanged') line.write = rowToWrite(model, row, current.get(model), cite)
-      lines.push({ ...line, catalog_model: `${catalog}/${entry.catalogModel}`, notes: entry.notes })
+      let line = i === 0 ? diffNow(model, row, base) : diffScheduled(model, row, scheduled)
+      const notes = [...entry.notes, ...row.unbillable.map((u) => `not billable by tollgate: ${u}`)]
+      if (line.status !== 'unchanged' && row.unbillable.length && !allowUnbilled)
+        // Written, the row would serve the model for less than the provider bills it.
+        line = { ...line, status: 'skipped', changes: `not billable by tollgate: ${row.unbillable.join(', ')} (--allow-unbilled writes it anyway)` }
+      else if (line.status !== 'unchanged') line.write = rowToWrite(model, row, current.get(model), cite)
+      lines.push({ ...line, catalog_model: `${catalog}/${entry.catalogModel}`, notes })
     })
   }
 

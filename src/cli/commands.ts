@@ -120,8 +120,8 @@ export const commands: Record<string, Record<string, Command>> = {
     },
     delete: { usage: 'prices delete MODEL', summary: 'unprice a model (refused from then on while pricing is required)', run: async (api, a) => (none(a), record(await api.call('DELETE', `/v1/pricing/${enc(one(a, 'model'))}`))) },
     catalog: {
-      usage: 'prices catalog [--models a,b] [--apply]',
-      summary: 'the price book against the price catalog (new, changed, unchanged); --apply writes the new and changed rows',
+      usage: 'prices catalog [--models a,b] [--apply] [--allow-unbilled]',
+      summary: 'the price book against the price catalog (new, changed, unchanged, skipped); --apply writes the new and changed rows, not those with a charge tollgate cannot bill unless --allow-unbilled',
       run: catalogCommand,
     },
     history: {

@@ -3,7 +3,7 @@ import { parseArgs, UsageError } from './args'
 import { commands, type Shown } from './commands'
 import { renderRecord, renderTable } from './table'
 
-const SWITCHES = new Set(['json', 'all', 'help', 'apply'])
+const SWITCHES = new Set(['json', 'all', 'help', 'apply', 'allow-unbilled'])
 
 /** Runs one admin command against the gateway at TOLLGATE_URL; returns the process exit code. */
 export async function runCli(group: string, argv: string[], env = process.env): Promise<number> {

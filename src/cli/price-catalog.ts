@@ -16,7 +16,7 @@ export function catalogSource(): string {
   return `${CATALOG_PACKAGE}@${version}`
 }
 
-/** Price fields as the admin API takes them (USD per million tokens; per use for server tools). */
+/** Price fields as the admin API takes them (USD per million tokens; per request and per use in USD). */
 export interface PriceFields {
   input_per_million: number
   output_per_million: number
@@ -25,6 +25,7 @@ export interface PriceFields {
   cache_write_1h_per_million?: number
   audio_input_per_million?: number
   audio_output_per_million?: number
+  per_request?: number
   server_tools?: Record<string, number>
 }
 
@@ -32,13 +33,18 @@ export interface CatalogRow {
   /** ISO date the row applies from; null for the price in force now. */
   effectiveFrom: string | null
   fields: PriceFields
+  /**
+   * Charges of the catalog's that tollgate cannot bill (per page, per hour of audio…), each with its price: a
+   * row written without them would serve the model for less than the provider bills.
+   */
+  unbillable: string[]
 }
 
 export interface CatalogEntry {
   /** The catalog's id of the model it matched. */
   catalogModel: string
   rows: CatalogRow[]
-  /** Prices the catalog has that tollgate does not bill by (image tokens, document pages…), or that were rounded. */
+  /** How the catalog's prices were mapped: folded, rounded, dearest tier, left unpriced. */
   notes: string[]
 }
 
@@ -50,6 +56,31 @@ const TOKEN_FIELDS: Record<string, keyof PriceFields> = {
   cache_write_1h_mtok: 'cache_write_1h_per_million',
   input_audio_mtok: 'audio_input_per_million',
   output_audio_mtok: 'audio_output_per_million',
+}
+
+/**
+ * Token kinds tollgate counts among others, since the usage it reads does not set them apart: each is billed
+ * at the rate of the kind it is counted with, so where the catalog's rate is dearer that rate is raised to it
+ * (a cheaper one changes nothing). Reasoning, image, video and citation tokens are output; cached image and
+ * audio tokens are cached input; image and video tokens are input.
+ */
+const FOLDED: Record<string, 'input_per_million' | 'output_per_million' | 'cached_input_per_million'> = {
+  output_reasoning_mtok: 'output_per_million',
+  output_image_mtok: 'output_per_million',
+  output_video_mtok: 'output_per_million',
+  output_citation_mtok: 'output_per_million',
+  input_image_mtok: 'input_per_million',
+  input_video_mtok: 'input_per_million',
+  cache_image_read_mtok: 'cached_input_per_million',
+  cache_audio_read_mtok: 'cached_input_per_million',
+}
+
+/**
+ * Features the gateway refuses while they have no price (SPEC §5): left unpriced, a request that uses one is
+ * refused, never billed for less, so they do not stop the row from being written.
+ */
+const REFUSED_UNPRICED: Record<string, string> = {
+  storage_searches_kcount: 'file search',
 }
 
 /**
@@ -65,7 +96,7 @@ export function catalogEntry(providerId: string, modelId: string, now = new Date
   const changes = [...new Set(entries.flatMap((e) => (e.constraint?.type === 'start_date' && e.constraint.start_date > today ? [e.constraint.start_date] : [])))].sort()
   const rows = [{ effectiveFrom: null, at: today }, ...changes.map((d) => ({ effectiveFrom: d, at: d }))].map(({ effectiveFrom, at }) => ({
     effectiveFrom,
-    fields: toFields(pricesOn(entries, at), notes),
+    ...toFields(pricesOn(entries, at), notes),
   }))
   return { catalogModel: match.model.id, rows, notes: [...notes] }
 }
@@ -82,7 +113,12 @@ function pricesOn(entries: ConditionalPrice[], date: string): ModelPrice[] {
   return [...base, ...entries.filter((e) => e.constraint?.type === 'time_of_date')].map((e) => e.prices)
 }
 
-function toFields(prices: ModelPrice[], notes: Set<string>): PriceFields {
+/**
+ * The catalog's prices as price-book fields, and what of them tollgate cannot bill. Every priced key is
+ * accounted for: mapped to its field, folded into the rate it is counted at, left to admission's refusal, or
+ * named unbillable — a key this does not know (the catalog adds units) is unbillable until it is taught.
+ */
+function toFields(prices: ModelPrice[], notes: Set<string>): Pick<CatalogRow, 'fields' | 'unbillable'> {
   const fields: PriceFields = { input_per_million: 0, output_per_million: 0 }
   const dearest = (key: string): number | undefined => {
     const values = prices.map((p) => p[key]).filter((v) => v !== undefined).map((v) => dearestTier(v!, key, notes))
@@ -92,17 +128,24 @@ function toFields(prices: ModelPrice[], notes: Set<string>): PriceFields {
     const usd = dearest(key)
     if (usd !== undefined) (fields as any)[field] = wholeMicros(usd, key, notes)
   }
-  // tollgate bills reasoning tokens as output: at the dearer of the two rates.
-  const reasoning = dearest('output_reasoning_mtok')
-  if (reasoning !== undefined && reasoning > fields.output_per_million) {
-    fields.output_per_million = wholeMicros(reasoning, 'output_reasoning_mtok', notes)
-    notes.add('reasoning tokens are dearer than output: the output rate is set to the reasoning rate')
+  for (const [key, field] of Object.entries(FOLDED)) {
+    const usd = dearest(key)
+    // Cached input with no rate of its own is billed at the input rate (ratesOf).
+    const billedAt = field === 'cached_input_per_million' ? (fields.cached_input_per_million ?? fields.input_per_million) : fields[field]
+    if (usd === undefined || usd <= billedAt) continue
+    fields[field] = wholeMicros(usd, key, notes)
+    notes.add(`${key} is dearer than ${field.replace('_per_million', '')}, which tollgate counts those tokens as: its rate is raised to ${fields[field]}`)
   }
+  const requests = dearest('requests_kcount')
+  if (requests !== undefined) fields.per_request = wholeMicros(requests / 1000, 'requests_kcount', notes)
   const searches = dearest('web_searches_kcount')
   if (searches !== undefined) fields.server_tools = { web_search: wholeMicros(searches / 1000, 'web_searches_kcount', notes) }
-  const known = new Set([...Object.keys(TOKEN_FIELDS), 'output_reasoning_mtok', 'web_searches_kcount'])
-  for (const key of new Set(prices.flatMap((p) => Object.keys(p)))) if (!known.has(key)) notes.add(`not billed by tollgate: ${key}`)
-  return fields
+  for (const [key, feature] of Object.entries(REFUSED_UNPRICED))
+    if (dearest(key)) notes.add(`${key} (${feature}) is not priced from the catalog: requests using it are refused while pricing is required`)
+
+  const known = new Set([...Object.keys(TOKEN_FIELDS), ...Object.keys(FOLDED), ...Object.keys(REFUSED_UNPRICED), 'requests_kcount', 'web_searches_kcount'])
+  const unbillable = [...new Set(prices.flatMap((p) => Object.keys(p)))].filter((key) => !known.has(key) && dearest(key)).map((key) => `${key}: ${dearest(key)}`)
+  return { fields, unbillable }
 }
 
 /** A tiered price (by prompt size) at its dearest tier: the estimate does not know the prompt's tier. */

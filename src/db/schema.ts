@@ -247,7 +247,7 @@ export const storedResponses = sqliteTable(
 
 /**
  * The alert outbox. An alert is written once (its `dedupe_key` is what makes a threshold crossing or an
- * event raise it once per period, whichever process sees it first) and its id is the idempotency id every
+ * event raise it once, whichever process sees it first) and its id is the idempotency id every
  * delivery of it carries. Nothing is sent from a request: a background loop delivers what is due.
  */
 export const alerts = sqliteTable(

@@ -8,16 +8,24 @@ export interface Placeholders {
   json(n: number): string
 }
 
-/** Rows with the time each stopped applying: its deletion, else the creation of the next row for its model. */
+/**
+ * Row `q` applied at some time: it was not cancelled before its start. Unpricing a model marks its scheduled
+ * rows deleted at that moment, before their start (a deletion of a row in force comes at or after it), so
+ * such a row never applied and must not hide, end or be mistaken for the rows written after it.
+ */
+const APPLIED = `(q.deleted_at IS NULL OR q.deleted_at >= q.created_at)`
+
+/** Rows with the time each stopped applying: its deletion, else the start of the next row for its model that applied. */
 const RECORDS = `SELECT p.*, coalesce(p.deleted_at, (
     SELECT min(q.created_at) FROM prices q
-     WHERE q.model = p.model AND (q.created_at > p.created_at OR (q.created_at = p.created_at AND q.id > p.id))
+     WHERE q.model = p.model AND (q.created_at > p.created_at OR (q.created_at = p.created_at AND q.id > p.id)) AND ${APPLIED}
   )) AS ended_at
   FROM prices p`
 
 export const priceSql = ({ p, json }: Placeholders) => ({
+  // The latest row to have started among those that applied, unless it was deleted.
   current: `SELECT p.* FROM prices p
-     WHERE p.id = (SELECT id FROM prices q WHERE q.model = p.model AND q.created_at <= ${p(1)} ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
+     WHERE p.id = (SELECT id FROM prices q WHERE q.model = p.model AND q.created_at <= ${p(1)} AND ${APPLIED} ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
        AND p.deleted_at IS NULL`,
   nextChange: `SELECT min(created_at) AS at FROM prices WHERE created_at > ${p(1)} AND deleted_at IS NULL`,
   insert: `INSERT INTO prices (model, input_per_million, output_per_million, cached_input_per_million, per_request,
@@ -25,7 +33,7 @@ export const priceSql = ({ p, json }: Placeholders) => ({
        server_tools, service_tiers, created_at, source)
      VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${json(10)}, ${json(11)}, ${p(12)}, ${p(13)}) RETURNING *`,
   markDeleted: `UPDATE prices SET deleted_at = ${p(1)}
-     WHERE id = (SELECT id FROM prices WHERE model = ${p(2)} AND created_at <= ${p(1)} ORDER BY created_at DESC, id DESC LIMIT 1) AND deleted_at IS NULL
+     WHERE id = (SELECT id FROM prices q WHERE q.model = ${p(2)} AND q.created_at <= ${p(1)} AND ${APPLIED} ORDER BY q.created_at DESC, q.id DESC LIMIT 1) AND deleted_at IS NULL
      RETURNING *`,
   // Unpricing a model also cancels the changes scheduled for it: unpriced means unpriced.
   cancelScheduled: `UPDATE prices SET deleted_at = ${p(1)} WHERE model = ${p(2)} AND created_at > ${p(1)} AND deleted_at IS NULL`,

@@ -19,6 +19,8 @@ export const SUITES_ON_BOTH_STORES = [
   'users',
   'keys',
   'pricing-api',
+  'price-schedule',
+  'price-reprice-after-cancel',
   'console-overview',
   'console-sessions',
   'alerts',

@@ -1,0 +1,58 @@
+/**
+ * A user's budget thresholds fire once per period and budget, as a key's fire once per ceiling: raised
+ * mid-period, the budget arms them again, so a threshold crossed under the old budget fires anew when spend
+ * crosses it under the new one.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { startTestGateway, type TestGateway } from './support/gateway'
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver'
+
+let mock: MockProvider
+let receiver: WebhookReceiver
+let gw: TestGateway
+
+beforeAll(async () => {
+  mock = startMockProvider()
+  receiver = startWebhookReceiver()
+  gw = await startTestGateway({
+    mock,
+    config: { alerts: { webhooks: { ops: { url: receiver.url, secret: 'webhook-secret-0123456789abcdef' } }, thresholds: [50], check_interval_ms: 50, retry_base_ms: 50 } },
+  })
+})
+afterAll(async () => {
+  await gw.stop()
+  receiver.stop()
+  await mock.stop()
+})
+
+const chat = (secret: string) =>
+  fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'mock:gpt-mock', max_tokens: 5, messages: [{ role: 'user', content: 'hello there' }] }),
+  }).then((r) => r.text())
+
+test("a user's budget raised mid-period arms its thresholds again, as a key's new ceiling does", async () => {
+  const probe = await gw.userWithKey({ id: 'probe' })
+  await chat(probe.secret)
+  await gw.settled()
+  const cost = (await gw.admin('GET', '/v1/users/probe')).body.spend as number
+
+  const { secret } = await gw.userWithKey({ id: 'team', max_budget: Math.round(cost * 20 * 1e6) / 1e6, budget_period: 'monthly' })
+  for (let i = 0; i < 12; i++) await chat(secret)
+  const [first] = await receiver.waitFor(1)
+  expect(first!.payload.data).toMatchObject({ scope: 'user', user_id: 'team', threshold_percent: 50 })
+
+  // The operator grants ten times the budget; the user goes on to spend half of the new one.
+  expect((await gw.admin('PATCH', '/v1/users/team', { max_budget: Math.round(cost * 200 * 1e6) / 1e6 })).status).toBe(200)
+  for (let i = 0; i < 90; i++) await chat(secret)
+  await gw.settled()
+  const user = (await gw.admin('GET', '/v1/users/team')).body
+  expect(user.spend / user.max_budget).toBeGreaterThanOrEqual(0.5)
+
+  await Bun.sleep(500) // ten checks
+  const alerts = receiver.deliveries.filter((d) => d.payload.kind === 'budget_threshold' && d.payload.data.user_id === 'team')
+  // One alert at 50% of the old budget, and one at 50% of the new one.
+  expect(alerts.map((d) => d.payload.data.max_budget)).toEqual([Math.round(cost * 20 * 1e6) / 1e6, Math.round(cost * 200 * 1e6) / 1e6])
+})

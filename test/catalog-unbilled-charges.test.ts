@@ -1,0 +1,72 @@
+/**
+ * `tollgate prices catalog --apply` never writes a row that bills a model for less than the catalog says the
+ * provider charges. A charge tollgate has a field for is written to it: Perplexity's Sonar per-request fee
+ * (`requests_kcount`: $12 per 1000 requests, far above the token cost of a short request) becomes
+ * `per_request`. A charge it cannot bill (Mistral OCR's per-page price) leaves the model skipped, so still
+ * refused, unless the operator passes `--allow-unbilled`.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { BUN, MASTER_KEY, mockProviders, ROOT, startTestGateway, type TestGateway } from './support/gateway'
+
+let mock: MockProvider
+let gw: TestGateway
+
+beforeAll(async () => {
+  mock = startMockProvider()
+  const { mock: openai } = mockProviders(mock)
+  gw = await startTestGateway({ mock, config: { providers: { mock: openai, pplx: { ...openai, catalog: 'perplexity' }, mis: { ...openai, catalog: 'mistral' } } } })
+})
+afterAll(async () => {
+  await gw.stop()
+  await mock.stop()
+})
+
+async function tollgate(args: string[]) {
+  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), ...args], {
+    env: { PATH: process.env.PATH ?? '', TOLLGATE_URL: gw.url, TOLLGATE_MASTER_KEY: MASTER_KEY },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  if (code !== 0) throw new Error(`tollgate ${args.join(' ')} exited ${code}: ${stderr}`)
+  return stdout
+}
+
+test('a catalog per-request fee (Perplexity sonar, $0.012/request) is billed after --apply, or the model stays refused', async () => {
+  const { secret } = await gw.userWithKey({ id: 'searcher', max_budget: 10 })
+  const ask = () =>
+    fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'pplx:sonar', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+    })
+  // Unpriced: refused before any upstream call.
+  expect((await ask()).status).toBe(402)
+
+  const diff = JSON.parse(await tollgate(['prices', 'catalog', '--models', 'pplx:sonar', '--json']))
+  expect(diff.models.find((m: any) => m.model === 'pplx:sonar')).toMatchObject({ model: 'pplx:sonar', status: 'new', catalog_model: 'perplexity/sonar' })
+  await tollgate(['prices', 'catalog', '--models', 'pplx:sonar', '--apply'])
+
+  const res = await ask()
+  await res.text()
+  if (res.status === 402) return // still refused: nothing leaks
+  expect(res.status).toBe(200)
+  await gw.settled()
+  const [row] = (await gw.admin('GET', '/v1/usage?user_id=searcher&limit=1')).body.data
+  // Perplexity bills ~20 tokens at $1/M (≈ $0.00002) plus $12/1000 requests: at least $0.012.
+  expect(row.cost).toBeGreaterThanOrEqual(0.012)
+})
+
+test('a catalog charge tollgate cannot bill (per page) leaves the model skipped and unpriced, unless --allow-unbilled', async () => {
+  const diff = JSON.parse(await tollgate(['prices', 'catalog', '--models', 'mis:mistral-ocr-2505', '--json']))
+  const line = diff.models.find((m: any) => m.model === 'mis:mistral-ocr-2505')
+  expect(line).toMatchObject({ status: 'skipped', catalog_model: 'mistral/mistral-ocr-2505' })
+  expect(line.changes).toContain('input_document_kpages: 1')
+  await tollgate(['prices', 'catalog', '--models', 'mis:mistral-ocr-2505', '--apply'])
+  expect((await gw.admin('GET', '/v1/pricing/mis:mistral-ocr-2505')).status).toBe(404)
+
+  await tollgate(['prices', 'catalog', '--models', 'mis:mistral-ocr-2505', '--apply', '--allow-unbilled'])
+  expect((await gw.admin('GET', '/v1/pricing/mis:mistral-ocr-2505')).body).toMatchObject({ input_per_million: 0, output_per_million: 0 })
+})
