@@ -28,6 +28,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-context',
   'key-in-flight',
   'records-consistency',
+  'admin-in-flight',
 ]
 
 let pg: TestPostgres

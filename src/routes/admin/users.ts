@@ -1,4 +1,4 @@
-import { and, asc, eq, gt } from 'drizzle-orm'
+import { and, asc, eq, gt, notExists, type SQLWrapper } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { wholeMicrosUsd } from '../../pricing/price-amounts'
@@ -42,7 +42,8 @@ export function presentUser(row: UserRow, now = Date.now()) {
     spend: microsToUsd(spend),
     reserved: microsToUsd(row.reserved),
     remaining: row.maxBudget === null ? null : microsToUsd(row.maxBudget - spend - row.reserved),
-    period_start: row.budgetPeriod === null ? null : new Date(start).toISOString(),
+    // Without a period, spend counts from when the last period change zeroed it (none: from the start).
+    period_start: row.budgetPeriod !== null || row.periodStart > 0 ? new Date(start).toISOString() : null,
     blocked: row.blocked,
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
@@ -51,7 +52,9 @@ export function presentUser(row: UserRow, now = Date.now()) {
 
 export const userRoutes = (services: Services) => {
   const { ledger, keys, alerts } = services
-  const { db, tables: { users, usage } } = services.store
+  const { db, tables: { users, usage, reservations } } = services.store
+  // A hold of 0 (a free model) raises no `reserved`: its row is what says the user has a request in flight.
+  const holdsOf = (userId: SQLWrapper | string) => db.select({ id: reservations.id }).from(reservations).where(eq(reservations.userId, userId))
   const find = async (id: string) => {
     // Pending settlements are written first, so what is shown includes every finished request.
     await ledger.flush()
@@ -64,10 +67,12 @@ export const userRoutes = (services: Services) => {
     .post(
       '/v1/users',
       async ({ body, set }) => {
-        // An id is never given to a second user while the first one's usage rows keep it: they would become
-        // the new user's records (its usage, its totals) though its spend starts at 0.
+        // An id is never given to a second user while the first one's usage rows (or a request still in
+        // flight, whose row is to come) keep it: they would become the new user's records (its usage, its
+        // totals) though its spend starts at 0.
         await ledger.flush()
-        if ((await db.select({ id: usage.id }).from(usage).where(eq(usage.userId, body.id)).limit(1)).length > 0)
+        const keptBy = await Promise.all([db.select({ id: usage.id }).from(usage).where(eq(usage.userId, body.id)).limit(1), holdsOf(body.id).limit(1)])
+        if (keptBy.some((rows) => rows.length > 0))
           throw new GatewayError(409, 'user_id_used', `The id ${JSON.stringify(body.id)} belonged to a deleted user whose usage rows keep it; choose another id.`)
         const now = Date.now()
         const budgetPeriod = body.budget_period ?? null
@@ -145,7 +150,10 @@ export const userRoutes = (services: Services) => {
         const row = await find(params.id)
         if (row.reserved > 0) throw conflict('This user has requests in flight; try again when they finish.')
         // Its keys go with it (foreign key cascade); usage and log rows keep the id as history.
-        const [deleted] = await db.delete(users).where(and(eq(users.id, params.id), eq(users.reserved, 0))).returning()
+        const [deleted] = await db
+          .delete(users)
+          .where(and(eq(users.id, params.id), eq(users.reserved, 0), notExists(holdsOf(users.id))))
+          .returning()
         if (!deleted) throw conflict('This user has requests in flight; try again when they finish.')
         keys.invalidateUser(params.id)
         return { id: params.id, deleted: true }
