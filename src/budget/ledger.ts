@@ -96,7 +96,9 @@ export interface LedgerStore {
   settle(hold: TakenHold, outcome: Outcome, now: number): void
   /**
    * Settles at most `limit` holds past their expiry, in one transaction, with the outcome `charge` gives
-   * each (a settlement still queued lands first); returns how many this process settled.
+   * each (a settlement still queued lands first); returns how many this process settled. A hold expires
+   * `ttlMs` after the `now` it was reserved at, and is swept once the sweep's `now` reaches that: a store
+   * shared by several hosts (Postgres) measures both on one clock, the database's, as the hosts' may differ.
    */
   sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<number>
   userExists(userId: string): Promise<boolean>

@@ -11,25 +11,26 @@ export const CHANGES_CHANNEL = 'tollgate:changes'
 /**
  * Tells every replica at once when a key, a user's keys or the prices change, so that a revoked key is
  * refused everywhere without waiting for the cache TTL (which stays as the backstop for a lost message).
- * A replica whose subscription was broken forgets every cached key and price when it is back: it cannot
- * know what it missed.
+ * A replica whose subscription was broken subscribes again and forgets every cached key and price: it
+ * cannot know what it missed.
  */
 export class ChangeFeed {
   /** This process's messages come back to it; it has applied them already. */
   private readonly origin = crypto.randomUUID()
   /** Messages that could not be published (Redis down), for /metrics. */
   lost = 0
+  /** One (re)subscription at a time: two overlapping ones could register the listener twice. */
+  private subscribing = Promise.resolve()
+  private readonly onMessage = (message: string) => this.receive(message)
 
   constructor(private readonly link: RedisLink, private readonly keys: KeyStore, private readonly prices: PriceBook, private readonly logger: Logger) {}
 
   /** Connects to Redis (or keeps trying in the background) and listens for other replicas' changes. */
   async start(): Promise<void> {
-    let subscribed = false
-    // Bun's client subscribes again by itself after a reconnection; only the first subscription is ours.
+    let connections = 0
     this.link.onSubscriberConnect = () => {
-      if (subscribed) return this.forgetEverything()
-      subscribed = true
-      void this.subscribe()
+      const again = connections++ > 0
+      this.subscribing = this.subscribing.then(() => this.subscribe(again))
     }
     await this.link.start()
   }
@@ -40,12 +41,20 @@ export class ChangeFeed {
     })
   }
 
-  private async subscribe(): Promise<void> {
+  /**
+   * Bun's client (1.4.4) reconnects but does not subscribe again, and keeps the listener it was given: on a
+   * new connection the stale subscription is dropped, listener included, before subscribing again, so that
+   * each message is handled once. Caches are forgotten only once the subscription is back: a change made
+   * before it is then read from the database, one made after it is heard.
+   */
+  private async subscribe(again: boolean): Promise<void> {
     try {
-      await this.link.subscriber.subscribe(CHANGES_CHANNEL, (message) => this.receive(message))
+      if (again) await this.link.subscriber.unsubscribe(CHANGES_CHANNEL).catch(() => {})
+      await this.link.subscriber.subscribe(CHANGES_CHANNEL, this.onMessage)
     } catch (error) {
       this.logger.log('warn', 'redis: could not subscribe to changes; caches rely on their TTL', { error: (error as Error).message })
     }
+    if (again) this.forgetEverything()
   }
 
   private receive(message: string): void {

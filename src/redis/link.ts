@@ -22,8 +22,9 @@ export const redisAddress = (url: string) => {
 /**
  * The gateway's connections to Redis: one for commands (rate limits, publishing changes) and one held in
  * subscriber mode, as Redis requires. Neither queues commands while disconnected: a command then fails at
- * once and its caller applies the configured failure mode. Both reconnect by themselves (Bun's client
- * resubscribes too); every change between up and down is logged once and counted.
+ * once and its caller applies the configured failure mode. Both reconnect by themselves (Bun's client does
+ * not subscribe again: onSubscriberConnect's owner does); every change between up and down is logged once
+ * and counted.
  */
 export class RedisLink {
   readonly commands: RedisClient
@@ -35,7 +36,7 @@ export class RedisLink {
   private lastProbe = 0
   /** Times the link went down, for /metrics. */
   outages = 0
-  /** Called when the subscriber connection is (re)established: messages sent meanwhile were lost. */
+  /** Called when the subscriber connection is (re)established: its subscriptions, and messages sent meanwhile, were lost. */
   onSubscriberConnect: () => void = () => {}
 
   constructor(private readonly url: string, private readonly logger: Logger) {

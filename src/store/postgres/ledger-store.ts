@@ -7,6 +7,15 @@ import { toolUsesJson } from '../usage-row'
 import { BatchWriter } from './batch'
 import { retryingConflicts } from './errors'
 
+/**
+ * The database's clock, in ms. Holds expire and are swept on it, not on each replica's own clock: a replica
+ * whose clock ran ahead would sweep the others' live holds (charging them in full, their real settlements
+ * then finding nothing), one running behind would leave expired holds open. A replica's time `t` is laid
+ * on it as DB_CLOCK + (t − Date.now()), t's distance from the replica's present: the database's present
+ * when t is Date.now(), as it is outside the tests (which pass times to come).
+ */
+export const DB_CLOCK = `(extract(epoch from statement_timestamp()) * 1000)::bigint`
+
 /** One settlement as the batch statement reads it (json_to_recordset). */
 interface SettlementRow {
   id: number
@@ -115,9 +124,10 @@ k AS (
     FROM json_to_recordset($2::text::json) AS x(id text, reserved bigint) WHERE api_keys.id = x.id
 )
 INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-SELECT * FROM json_to_recordset($3::text::json) AS x(
+SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, ${DB_CLOCK} + expires_in, key_debited
+  FROM json_to_recordset($3::text::json) AS x(
   id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
-  stream boolean, created_at bigint, expires_at bigint, key_debited boolean)`
+  stream boolean, created_at bigint, expires_in bigint, key_debited boolean)`
 
 /**
  * WRITE_HOLDS, gated: the users' and keys' rows are locked in id order and compared with the figures the
@@ -154,9 +164,10 @@ k AS (
 ),
 h AS (
   INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-  SELECT * FROM json_to_recordset($5::text::json) AS x(
+  SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, ${DB_CLOCK} + expires_in, key_debited
+    FROM json_to_recordset($5::text::json) AS x(
     id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
-    stream boolean, created_at bigint, expires_at bigint, key_debited boolean)
+    stream boolean, created_at bigint, expires_in bigint, key_debited boolean)
    WHERE (SELECT ok FROM gate)
 )
 SELECT ok FROM gate`
@@ -255,7 +266,7 @@ function decideBatch(batch: Asked[], f: Figures): Decided {
     const id = randomHoldId()
     holds.push({
       id, request_id: h.requestId, user_id: h.userId, key_id: h.keyId, amount: h.amount, model: h.model, provider: h.provider, endpoint: h.endpoint,
-      price_id: h.priceId, stream: h.stream, created_at: now, expires_at: now + ttlMs, key_debited: decided.keyDebited,
+      price_id: h.priceId, stream: h.stream, created_at: now, expires_in: now + ttlMs - Date.now(), key_debited: decided.keyDebited,
     })
     return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
   })
@@ -548,8 +559,10 @@ export class PostgresLedgerStore implements LedgerStore {
     // SKIP LOCKED: replicas sweeping at once each claim different holds, and a hold being settled by
     // its owner right now is skipped (its DELETE holds the row lock), never charged twice.
     return retryingConflicts(() => this.sql.begin(async (tx) => {
-      const rows = (await tx`
-        SELECT * FROM reservations WHERE expires_at <= ${now} ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`) as ReservationRow[]
+      const rows = (await tx.unsafe(
+        `SELECT * FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [now - Date.now(), limit],
+      )) as ReservationRow[]
       if (rows.length === 0) return 0
       const batch = rows.map((row) => {
         const hold = takenFromRow(row)

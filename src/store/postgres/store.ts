@@ -13,13 +13,15 @@ import { postgresAlertRows } from './alert-rows'
 import { BatchWriter } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
-import { PostgresLedgerStore } from './ledger-store'
+import { DB_CLOCK, PostgresLedgerStore } from './ledger-store'
 import * as tables from './schema'
 
 export const PG_MIGRATIONS = join(import.meta.dir, '..', '..', '..', 'drizzle-pg')
 
 /** Connections per process: a reservation holds one for its transaction (a few round trips). */
 const POOL = 16
+/** A replica's clock further than this from the database's is said at startup. */
+const CLOCK_SKEW_WARN_MS = 5_000
 
 const LOG_INSERT = `INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, client_ip, key_id, user_id)
   SELECT * FROM json_to_recordset($1::text::json) AS x(
@@ -91,6 +93,7 @@ export class PostgresStore implements Store {
     } finally {
       conn.release()
     }
+    await warnOfClockSkew(sql)
     return new PostgresStore(sql, onError)
   }
 
@@ -243,4 +246,21 @@ function postgresPriceRows(sql: SQL): PriceRows {
     },
     countOf: async (model) => Number((await sql.unsafe(typed.countOf, [model]))[0].n),
   }
+}
+
+/**
+ * Holds expire and are swept on the database's clock, but a replica's own clock still dates its usage rows,
+ * rolls budget periods and decides whether a key or a console session has expired: a clock far from the
+ * database's is said at startup (one query), so that it is fixed at the host (NTP).
+ */
+async function warnOfClockSkew(sql: SQL): Promise<void> {
+  const sent = Date.now()
+  const [row] = await sql.unsafe(`SELECT ${DB_CLOCK} AS ms`)
+  const skew = Math.round((sent + Date.now()) / 2 - Number(row.ms))
+  if (Math.abs(skew) <= CLOCK_SKEW_WARN_MS) return
+  const seconds = Math.round(Math.abs(skew) / 1000)
+  console.warn(
+    `[tollgate] this process's clock is ${seconds} s ${skew > 0 ? 'ahead of' : 'behind'} the database's: holds expire on the database's ` +
+      `clock, but usage times, budget periods and key expiry follow this process's; synchronise its clock (NTP)`,
+  )
 }
