@@ -89,8 +89,9 @@ export interface Store {
   /** The key with this secret hash; the SQLite store answers at once (the hot path's cache miss). */
   findKey(hash: string): KeyLookupRow | undefined | Promise<KeyLookupRow | undefined>
   /**
-   * Applies a key's changes; when it gains a ceiling, in the same transaction, the holds already open on it
-   * start counting against it (a key without a ceiling is not debited). Returns the updated row.
+   * Applies a key's changes; when it is given a ceiling, in the same transaction, the holds open on it that
+   * no ceiling carried yet start counting against it (a key without a ceiling is not debited; one that had a
+   * ceiling has none such). Returns the updated row.
    */
   updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean): Promise<typeof tables.apiKeys.$inferSelect>
   appendRequestLog(entry: RequestLogEntry): void

@@ -131,8 +131,9 @@ export const keyRoutes = (services: Services) => {
         if (body.rpm_limit !== undefined) changes.rpmLimit = body.rpm_limit
         if (body.user_field !== undefined) changes.userField = body.user_field
         if (body.clamp_output !== undefined) changes.clampOutput = body.clamp_output
-        const gainsCeiling = current.maxBudget === null && changes.maxBudget != null
-        const row = await store.updateKey(params.id, changes, gainsCeiling)
+        // Any holds the key has that its ceiling does not carry yet are taken over in the store's transaction:
+        // decided there, not from `current`, which a concurrent change may already have made stale.
+        const row = await store.updateKey(params.id, changes, changes.maxBudget != null)
         keys.invalidate(params.id)
         return presentKey(row)
       },

@@ -13,6 +13,7 @@ import { postgresAlertRows } from './alert-rows'
 import { BatchWriter } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
+import { retryingConflicts } from './errors'
 import { DB_CLOCK, PostgresLedgerStore } from './ledger-store'
 import * as tables from './schema'
 
@@ -109,7 +110,9 @@ export class PostgresStore implements Store {
 
   async updateKey(id: string, changes: Partial<typeof sqliteTables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
     const pgDb = drizzle({ client: this.sql, schema: tables })
-    return pgDb.transaction(async (tx) => {
+    // The sweeper locks a reservation before its key, this the key before its reservations: a deadlock
+    // between the two is undone by Postgres, and this runs again.
+    return retryingConflicts(() => pgDb.transaction(async (tx) => {
       if (takeOverHolds) {
         // The key's row first, as a reservation locks it: no hold can be taken on it between the ceiling and the takeover.
         await tx.execute(drizzleSql`SELECT 1 FROM api_keys WHERE id = ${id} FOR UPDATE`)
@@ -119,7 +122,7 @@ export class PostgresStore implements Store {
       }
       const [row] = await tx.update(tables.apiKeys).set(changes as Partial<typeof tables.apiKeys.$inferInsert>).where(eq(tables.apiKeys.id, id)).returning()
       return row as unknown as typeof sqliteTables.apiKeys.$inferSelect
-    })
+    }))
   }
 
   appendRequestLog(entry: RequestLogEntry): void {
