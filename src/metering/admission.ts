@@ -19,7 +19,10 @@ export interface AdmissionRequest {
   namedUser: unknown
   endpoint: string
   stream: boolean
-  /** Audio and moderation have no token pricing: served unpriced at $0 even when pricing is required. */
+  /**
+   * Audio and moderation have no token pricing: served unpriced at $0 even when pricing is required, and
+   * priced, at their `per_request` price (a model priced only by tokens is refused while pricing is required).
+   */
   pricingExempt?: boolean
   /** The route can send upstream a lower max output than the client asked for (the output clamp). */
   clampable?: boolean
@@ -72,6 +75,13 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     throw paymentRequired('pricing_required', `No price is set for ${model.canonical}; the gateway serves only models it can price.`)
   }
 
+  // A per-request route cannot bill tokens: a model priced only by them would be served at $0.
+  if (price && r.pricingExempt && config.require_pricing && pricedOnlyByTokens(price))
+    throw paymentRequired(
+      'pricing_required',
+      `${model.canonical} is priced by tokens, which ${r.endpoint} cannot bill: set its per_request price, or price it 0/0 to serve it free.`,
+    )
+
   const estimate = r.estimate(price)
   const features = r.features ?? NO_FEATURES
   if (price && config.require_pricing) requireFeaturesPriced(price, features, estimate.inputTokens)
@@ -106,6 +116,11 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   const outputTokens = outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, hold.amount, held, config.server_tool_use_input_tokens)
   return { model, price, tariff, userId, estimate: { ...estimate, outputTokens }, hold, outputClamp: outputTokens }
 }
+
+/** A price with some token rate and no per-request price. */
+const pricedOnlyByTokens = (p: Price): boolean =>
+  p.perRequest == null &&
+  [p.inputPerMillion, p.outputPerMillion, p.cachedInputPerMillion, p.cacheWritePerMillion, p.cacheWrite1hPerMillion, p.audioInputPerMillion, p.audioOutputPerMillion].some((rate) => (rate ?? 0) > 0)
 
 const clampsOutput = (caller: Caller, global: boolean): boolean => (caller.kind === 'key' ? (caller.clampOutput ?? global) : global)
 
