@@ -4,7 +4,7 @@ import { WORKER_ENV } from '../workers/worker-env'
 
 /** Settings that may come from the environment, as `TOLLGATE_<NAME>`. The rest are file-only. */
 const ENV_SETTINGS = [
-  'master_key', 'host', 'port', 'db', 'database_url', 'require_pricing', 'reject_user_mismatch', 'cors_allowed_origins',
+  'master_key', 'host', 'port', 'db', 'database_url', 'database_timeout_ms', 'require_pricing', 'reject_user_mismatch', 'cors_allowed_origins',
   'rate_limit_per_min', 'trust_proxy', 'disable_security_headers', 'max_body_bytes',
   'default_max_output_tokens', 'cap_output_tokens', 'clamp_output', 'clamp_output_floor_tokens', 'media_part_tokens',
   'pdf_page_tokens', 'pdf_max_pages',

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estimate'
 import { masterKeyWeakness } from '../keys/secret'
 import { LOG_LEVELS } from '../log/logger'
+import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
 import { featureName, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
 
 /** Reads "true"/"false"/"1"/"0" from the environment; YAML gives real booleans. */
@@ -101,6 +102,12 @@ export const configSchema = z
     db: z.string().min(1).default('./data/tollgate.db'),
     /** `postgres://…`: keep everything in this Postgres database (shared by replicas) instead of the SQLite file `db`. */
     database_url: z.string().regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL').optional(),
+    /**
+     * Postgres: how long a hold, a settlement and /health's check wait for an answer. A database that keeps
+     * the connection open and answers nothing (a network black hole, a server stuck on I/O) is then taken as
+     * down: 503 database_unavailable, no provider call; settlements stay queued and are tried again.
+     */
+    database_timeout_ms: positiveInt.default(DEFAULT_DATABASE_TIMEOUT_MS),
     require_pricing: flag.default(true),
     reject_user_mismatch: flag.default(true),
     cors_allowed_origins: originList.default([]),

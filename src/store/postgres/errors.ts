@@ -1,4 +1,4 @@
-import { GatewayError } from '../../http/errors'
+import { databaseUnavailable, GatewayError } from '../../http/errors'
 
 /** A deadlock or serialization failure: Postgres undid the transaction, and running it again is right. */
 const CONFLICT = new Set(['40P01', '40001'])
@@ -29,4 +29,18 @@ export function isUnreachable(error: unknown): boolean {
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code) ||
     /^(08|57P0[123])/.test(state)
   )
+}
+
+/** How long a hold, a settlement or /health's check waits for Postgres by default (`database_timeout_ms`). */
+export const DEFAULT_DATABASE_TIMEOUT_MS = 3_000
+
+/**
+ * `work`, or a 503 database_unavailable once `ms` have passed without its answer. A database that keeps
+ * the connection open and answers nothing (a network black hole, a server stuck on I/O) raises no error
+ * of its own, for as long as that lasts. The work itself goes on: what it may still do is the caller's to handle.
+ */
+export function withDeadline<T>(work: PromiseLike<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(databaseUnavailable()), ms)))
+  return Promise.race([work, late]).finally(() => clearTimeout(timer))
 }

@@ -1,11 +1,11 @@
 import type { ReservedSQL, SQL, TransactionSQL } from 'bun'
 import { decideHold, settlementRollTo, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type TakenHold, type UserFigures } from '../../budget/ledger'
 import { periodStarts, type BudgetPeriod } from '../../budget/period'
-import type { GatewayError } from '../../http/errors'
+import { databaseUnavailable, GatewayError } from '../../http/errors'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
 import { BatchWriter } from './batch'
-import { retryingConflicts } from './errors'
+import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
 
 /**
  * The database's clock, in ms. Holds expire and are swept on it, not on each replica's own clock: a replica
@@ -113,6 +113,19 @@ interface Asked {
   reject(error: unknown): void
 }
 
+/**
+ * A reservation batch under way. Given up on (`abandoned`) when Postgres has not answered it by the
+ * deadline: its callers are refused with 503, nothing more of it is sent, and whatever of it may have
+ * committed is undone (see PostgresLedgerStore.giveUp).
+ */
+interface Attempt {
+  abandoned: boolean
+  /** The holds it decided, in every try: released if it is given up on, since it may have committed them. */
+  taken: TakenHold[]
+}
+
+const givenUp = () => new Error('reservation batch given up on: the database did not answer in time')
+
 /** The debits and holds a batch decided, written in one statement. */
 const WRITE_HOLDS = `
 WITH u AS (
@@ -196,17 +209,31 @@ type Send = (query: string, params: unknown[]) => Promise<any[]>
  * statements after it until its own answer has been read too. Under load each of those waits is a turn of
  * a busy event loop, taken while the transaction holds its users' row locks.
  */
-async function pipelined<T>(sql: SQL, body: (send: Send, commit: (last: Promise<unknown>[]) => Promise<void>) => Promise<T>): Promise<T> {
+async function pipelined<T>(
+  sql: SQL,
+  attempt: Attempt,
+  body: (send: Send, commit: (last: Promise<unknown>[]) => Promise<void>) => Promise<T>,
+): Promise<T> {
   const c: ReservedSQL = await sql.reserve()
+  if (attempt.abandoned) {
+    c.release()
+    throw givenUp()
+  }
   // A query is lazy: it is started here, in the order the statements are given, not when it is awaited.
   const started = <R>(query: { execute(): Promise<R> }) => {
     const running = query.execute()
     running.catch(() => {})
     return running
   }
-  const send: Send = (query, params) => started(c.unsafe(query, params))
+  // Nothing more is sent for a batch given up on (its callers were refused): what it sent before its
+  // COMMIT is rolled back.
+  const send: Send = (query, params) => {
+    if (attempt.abandoned) throw givenUp()
+    return started(c.unsafe(query, params))
+  }
   let committed = false
   const commit = async (last: Promise<unknown>[]) => {
+    if (attempt.abandoned) throw givenUp()
     committed = true
     await Promise.all([...last, started(c`COMMIT`)])
   }
@@ -285,10 +312,16 @@ function decideBatch(batch: Asked[], f: Figures): Decided {
  * and the holds decided on them (decideBatch); then every debit and hold is written, with the COMMIT.
  * Returns the figures as committed, too.
  */
-async function lockedBatch(sql: SQL, batch: Asked[], settling: SettlementRow[], riding: Riding[]): Promise<{ decided: Decided; figures: Figures }> {
+async function lockedBatch(
+  sql: SQL,
+  attempt: Attempt,
+  batch: Asked[],
+  settling: SettlementRow[],
+  riding: Riding[],
+): Promise<{ decided: Decided; figures: Figures }> {
   const holdUsers = idsOf(batch.map((a) => a.r.userId))
   const holdKeys = idsOf(batch.map((a) => a.r.keyId))
-  return pipelined(sql, async (send, commit) => {
+  return pipelined(sql, attempt, async (send, commit) => {
     let rows: [Record<string, any>[], Record<string, any>[]]
     if (settling.length === 0) {
       rows = await Promise.all([send(LOCK_USERS, [holdUsers]), send(LOCK_KEYS, [holdKeys])])
@@ -303,6 +336,7 @@ async function lockedBatch(sql: SQL, batch: Asked[], settling: SettlementRow[], 
     }
     const figures = figuresFrom(...rows)
     const decided = decideBatch(batch, figures)
+    attempt.taken.push(...takenIn(decided))
     const last = riding.map((r) => send(r.rider.insert, [JSON.stringify(r.rows)]))
     // The rows are locked: their new figures are written as they now stand.
     if (decided.holds.length > 0) last.push(send(WRITE_HOLDS, decided.params))
@@ -318,13 +352,21 @@ async function lockedBatch(sql: SQL, batch: Asked[], settling: SettlementRow[], 
  * what was expected, and COMMIT, all sent at once. Resolves to null when a figure had moved (another
  * replica, the sweeper, an admin change): the settlements and riders are committed, no hold is.
  */
-async function expectedBatch(sql: SQL, batch: Asked[], expected: Figures, settling: SettlementRow[], riding: Riding[]): Promise<Decided | null> {
+async function expectedBatch(
+  sql: SQL,
+  attempt: Attempt,
+  batch: Asked[],
+  expected: Figures,
+  settling: SettlementRow[],
+  riding: Riding[],
+): Promise<Decided | null> {
   const expectedUsers = JSON.stringify([...expected.users].map(([id, u]) => ({
     id, blocked: u.blocked, max_budget: u.maxBudget, spend: u.spend, reserved: u.reserved, budget_period: u.budgetPeriod, period_start: u.periodStart,
   })))
   const expectedKeys = JSON.stringify([...expected.keys].map(([id, k]) => ({ id, max_budget: k.maxBudget, spend: k.spend, reserved: k.reserved })))
   const decided = decideBatch(batch, expected)
-  return pipelined(sql, async (send, commit) => {
+  attempt.taken.push(...takenIn(decided))
+  return pipelined(sql, attempt, async (send, commit) => {
     // The settlements' rows are locked first, users then keys, each in id order, as every other transaction
     // locks them: SETTLE's own updates would take them in whatever order it runs, and deadlock another replica.
     const before =
@@ -356,6 +398,13 @@ async function settleIn(tx: TransactionSQL, batch: SettlementRow[]): Promise<num
   return inserted.count as number
 }
 
+const takenIn = (decided: Decided) => decided.results.filter((r): r is TakenHold => !(r instanceof GatewayError))
+
+/** A hold ended with no charge (Hold.release's outcome). */
+const released = (hold: TakenHold, now: number): Outcome => ({
+  cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'error', latencyMs: Math.max(0, now - hold.createdAt),
+})
+
 const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow => {
   const r = hold.request
   return {
@@ -379,6 +428,10 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
  * comes first: a settlement of its own would hold the user's row through its own flush of the WAL, and the
  * next reservation would wait for that flush before paying its own. A batch the database refuses (Postgres
  * down) is kept and sent again, and if this process dies first its holds stay for another replica's sweeper.
+ *
+ * A database that stops answering without refusing (a network black hole, a server stuck on I/O) is given
+ * `deadlineMs` per reservation batch and per settlement: then the holds are refused with 503
+ * database_unavailable, and settlements stay queued and are tried again (giveUp, settleWithin).
  */
 export class PostgresLedgerStore implements LedgerStore {
   private readonly settlements: BatchWriter<SettlementRow>
@@ -398,22 +451,33 @@ export class PostgresLedgerStore implements LedgerStore {
   private readonly keyDebited = new Map<number, boolean>()
   /** After a gated write found a moved figure, batches go straight to the row locks until then (another replica is likely busy on the same budget). */
   private expectAfter = 0
+  /** The last settlement transaction sent on its own, until it ends (answered or not). */
+  private settling: Promise<unknown> = Promise.resolve()
 
   constructor(
     private readonly sql: SQL,
     onError: (error: unknown) => void = console.error,
+    /** How long a reservation batch or a settlement waits for Postgres's answer. */
+    private readonly deadlineMs = DEFAULT_DATABASE_TIMEOUT_MS,
   ) {
-    this.settlements = new BatchWriter(
-      (batch) => {
-        // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
-        // first remembers figures with these holds still open, and would expect them open next time.
-        this.forget(batch)
-        return retryingConflicts(() => this.sql.begin((tx) => settleIn(tx, firstOfEach(batch)))).finally(() => this.forget(batch))
-      },
-      onError,
-      { retry: true, what: 'settlement' },
-    )
+    this.settlements = new BatchWriter((batch) => this.settleWithin(batch), onError, { retry: true, what: 'settlement' })
     this.settlements.holdBackWhile(this.busy)
+  }
+
+  /**
+   * Settles a batch on its own, or fails after the deadline, and the writer then keeps it queued and tries
+   * it again. One such transaction at a time: one that outlived the deadline is waited for (within the
+   * deadline again), never sent beside, so a black hole does not take one pooled connection per retry.
+   * Sending a settlement twice is harmless: a hold settles once (SETTLE deletes it).
+   */
+  private async settleWithin(batch: SettlementRow[]): Promise<void> {
+    await withDeadline(this.settling, this.deadlineMs)
+    // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
+    // first remembers figures with these holds still open, and would expect them open next time.
+    this.forget(batch)
+    const run = retryingConflicts(() => this.sql.begin((tx) => settleIn(tx, firstOfEach(batch)))).finally(() => this.forget(batch))
+    this.settling = run.catch(() => {})
+    await withDeadline(run, this.deadlineMs)
   }
 
   /**
@@ -443,28 +507,65 @@ export class PostgresLedgerStore implements LedgerStore {
       riding: this.riders.map((rider) => ({ rider, rows: rider.writer.take() })).filter((r) => r.rows.length > 0),
     }
     this.carrying = carried.settling.length > 0 || carried.riding.length > 0
-    this.reserving = retryingConflicts(() => this.reserveBatch(batch, carried))
-      .then(
-        (decided) => {
-          for (const h of decided.holds) this.keyDebited.set(h.id, h.key_debited)
-          batch.forEach((a, i) => a.resolve(decided.results[i]!))
-        },
-        (error) => {
-          this.known.users.clear()
-          this.known.keys.clear()
-          this.settlements.putBack(carried.settling)
-          for (const r of carried.riding) r.rider.writer.putBack(r.rows)
-          batch.forEach((a) => a.reject(error))
-        },
-      )
-      .finally(() => {
-        this.reserving = null
-        this.carrying = false
-        // The holds asked for meanwhile go now, not a turn of the event loop later: under load that turn is the
-        // longest part of the wait between two batches.
-        if (this.asked.length > 0) this.reserveAsked()
-        else for (const writer of [this.settlements, ...this.riders.map((r) => r.writer)]) writer.nudge()
-      })
+    const attempt: Attempt = { abandoned: false, taken: [] }
+    const answered = retryingConflicts(() => this.reserveBatch(batch, carried, attempt)).then(
+      (decided) => {
+        // Committed after all: the callers were refused, so the holds go back.
+        if (attempt.abandoned) return this.release(attempt.taken)
+        for (const h of decided.holds) this.keyDebited.set(h.id, h.key_debited)
+        batch.forEach((a, i) => a.resolve(decided.results[i]!))
+      },
+      (error) => {
+        // What it carried and has not committed (reserveBatch empties it once committed) is sent again.
+        for (const r of carried.riding) r.rider.writer.putBack(r.rows)
+        // A batch can fail with its COMMIT sent (the connection lost then): whatever it decided goes back.
+        if (attempt.abandoned) return this.release(attempt.taken)
+        this.known.users.clear()
+        this.known.keys.clear()
+        this.settlements.putBack(carried.settling)
+        batch.forEach((a) => a.reject(error))
+      },
+    )
+    this.reserving = withDeadline(answered, this.deadlineMs).then(
+      () => this.next(),
+      () => this.giveUp(batch, carried.settling, attempt),
+    )
+  }
+
+  /**
+   * The batch in flight has ended (or was given up on). The holds asked for meanwhile go now, not a turn of
+   * the event loop later: under load that turn is the longest part of the wait between two batches.
+   */
+  private next() {
+    this.reserving = null
+    this.carrying = false
+    if (this.asked.length > 0) this.reserveAsked()
+    else for (const writer of [this.settlements, ...this.riders.map((r) => r.writer)]) writer.nudge()
+  }
+
+  /**
+   * Postgres did not answer the batch in time: its callers are refused with 503 (the provider is not
+   * called), and the next batch goes on without waiting for it. It may still be answered, and may even
+   * commit (what it sent may reach the server late, or only the answer may be lost), so nothing more of it
+   * is sent, and every hold it decided is released now and again once it ends: a hold whose request was
+   * refused is never left for the sweeper to charge. Releasing a hold that was never written changes
+   * nothing; a release that reaches the server while the batch still holds its users' rows waits for it.
+   * Its settlements go back to the queue now (settling twice is harmless); its riders once it has failed.
+   */
+  private giveUp(batch: Asked[], settling: SettlementRow[], attempt: Attempt) {
+    attempt.abandoned = true
+    this.known.users.clear()
+    this.known.keys.clear()
+    batch.forEach((a) => a.resolve(databaseUnavailable()))
+    this.settlements.putBack(settling)
+    this.release(attempt.taken)
+    this.next()
+  }
+
+  /** Ends holds with no charge, through the settlements' queue (which keeps them until the database takes them). */
+  private release(holds: TakenHold[]) {
+    const now = Date.now()
+    for (const hold of holds) this.settlements.push(settlementRow(hold, released(hold, now), now))
   }
 
   /**
@@ -472,25 +573,28 @@ export class PostgresLedgerStore implements LedgerStore {
    * (lockedBatch). What it carried is emptied once committed, so that a retry or a failure does not send
    * it twice.
    */
-  private async reserveBatch(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }): Promise<Decided> {
+  private async reserveBatch(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }, attempt: Attempt): Promise<Decided> {
+    // A conflict's retry of a batch given up on.
+    if (attempt.abandoned) throw givenUp()
     const expected = Date.now() >= this.expectAfter ? this.expected(batch, carried.settling) : null
     // Users and keys the settlements move are known again only once read or written under a lock.
     this.forget(carried.settling)
     if (expected) {
-      const decided = await expectedBatch(this.sql, batch, expected, carried.settling, carried.riding)
+      const decided = await expectedBatch(this.sql, attempt, batch, expected, carried.settling, carried.riding)
       carried.settling = []
       carried.riding = []
       if (decided) {
-        // expectedBatch decided on `expected`: it now holds the figures as committed.
-        this.remember(expected)
+        // expectedBatch decided on `expected`: it now holds the figures as committed (with holds that a batch
+        // given up on releases, so not those).
+        if (!attempt.abandoned) this.remember(expected)
         return decided
       }
       this.expectAfter = Date.now() + 1000
     }
-    const { decided, figures } = await lockedBatch(this.sql, batch, carried.settling, carried.riding)
+    const { decided, figures } = await lockedBatch(this.sql, attempt, batch, carried.settling, carried.riding)
     carried.settling = []
     carried.riding = []
-    this.remember(figures)
+    if (!attempt.abandoned) this.remember(figures)
     return decided
   }
 

@@ -13,7 +13,7 @@ import { postgresAlertRows } from './alert-rows'
 import { BatchWriter } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
-import { retryingConflicts } from './errors'
+import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
 import { DB_CLOCK, PostgresLedgerStore } from './ledger-store'
 import * as tables from './schema'
 
@@ -64,10 +64,15 @@ export class PostgresStore implements Store {
   private readonly aggregates: BatchWriter<AggregateDelta>
   private readonly responses: BatchWriter<QueuedResponse>
 
-  private constructor(readonly sql: SQL, onError: (error: unknown) => void) {
+  private constructor(
+    readonly sql: SQL,
+    onError: (error: unknown) => void,
+    /** How long a hold, a settlement or a ping waits for an answer (`database_timeout_ms`). */
+    private readonly deadlineMs: number,
+  ) {
     // See Store.db: the admin routes keep to what both builders share.
     this.db = drizzle({ client: sql, schema: tables }) as unknown as Db
-    this.ledger = new PostgresLedgerStore(sql, onError)
+    this.ledger = new PostgresLedgerStore(sql, onError, deadlineMs)
     this.prices = postgresPriceRows(sql)
     this.records = directRecords(this)
     this.alerts = postgresAlertRows(sql)
@@ -83,7 +88,11 @@ export class PostgresStore implements Store {
   }
 
   /** Connects, applies the committed migrations (one replica at a time: drizzle's migrator takes no lock, so we do). */
-  static async open(url: string, onError: (error: unknown) => void = console.error): Promise<PostgresStore> {
+  static async open(
+    url: string,
+    onError: (error: unknown) => void = console.error,
+    deadlineMs = DEFAULT_DATABASE_TIMEOUT_MS,
+  ): Promise<PostgresStore> {
     const sql = new SQL(url, { max: POOL, idleTimeout: 30, connectionTimeout: 5 })
     // Replicas started together would otherwise race to create the same tables: a session lock on one connection.
     const conn = await sql.reserve()
@@ -95,7 +104,7 @@ export class PostgresStore implements Store {
       conn.release()
     }
     await warnOfClockSkew(sql)
-    return new PostgresStore(sql, onError)
+    return new PostgresStore(sql, onError, deadlineMs)
   }
 
   async findKey(hash: string): Promise<KeyLookupRow | undefined> {
@@ -180,8 +189,9 @@ export class PostgresStore implements Store {
     return { n: Number(row.n), amount: Number(row.amount) }
   }
 
+  /** Within the deadline: a database that keeps the connection and answers nothing is down for /health too. */
   async ping(): Promise<void> {
-    await this.sql`SELECT 1`
+    await withDeadline(this.sql`SELECT 1`, this.deadlineMs)
   }
 
   async flush(): Promise<void> {

@@ -1,0 +1,234 @@
+/**
+ * A Postgres that accepts connections and then stops answering (a network black hole between the replica
+ * and Postgres, a server stuck on I/O): every hold and /health's check is refused with 503 within the
+ * database deadline instead of hanging, no provider is called without a hold, and once Postgres answers
+ * again requests succeed without a restart, the holds of the batch given up on released (never charged).
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import type { Socket, TCPSocketListener } from 'bun'
+import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { spawnGateway } from '../support/gateway'
+import { Ledger } from '../../src/budget/ledger'
+import { GatewayError } from '../../src/http/errors'
+import { PostgresStore } from '../../src/store/postgres/store'
+import { done, holdFor } from '../support/ledger-contract'
+import { startPostgres, type TestPostgres } from './support/postgres'
+
+const MAX_TOKENS = 50
+const PRICING = { 'mock:exact': { input_per_million: 0, output_per_million: 1 } }
+const longText = Array.from({ length: MAX_TOKENS + 10 }, (_, i) => `w${i}`).join(' ')
+
+const chat = (url: string, key: string, extra: Record<string, unknown> = {}, signal?: AbortSignal) =>
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'mock:exact', max_tokens: MAX_TOKENS, messages: [{ role: 'user', content: 'go' }], ...extra }),
+    signal,
+  })
+
+let pg: TestPostgres
+let mock: MockProvider
+let n = 0
+beforeAll(async () => {
+  pg = await startPostgres()
+  mock = startMockProvider({ completionText: longText, latencyMs: 10 })
+})
+afterAll(async () => {
+  mock?.stop()
+  await pg?.destroy()
+})
+beforeEach(() => mock.reset())
+
+const upstreamCalls = () => mock.calls.filter((c) => c.path === '/v1/chat/completions').length
+
+/**
+ * A TCP relay in front of Postgres. `freeze()` keeps every connection open but forwards nothing more in
+ * either direction (what a dropped route or a stuck server looks like to the client); `thaw()` resumes,
+ * delivering what was held back (as TCP retransmission would once the route is back).
+ */
+function relay(target: number) {
+  let frozen = false
+  const held: Array<() => void> = []
+  type Pair = { peer?: Socket<any>; pending: Uint8Array[] }
+  const server: TCPSocketListener<Pair> = Bun.listen<Pair>({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      async open(client) {
+        client.data = { pending: [] }
+        const upstream = await Bun.connect<{ peer: Socket<Pair> }>({
+          hostname: '127.0.0.1',
+          port: target,
+          socket: {
+            data(s, chunk) {
+              const copy = new Uint8Array(chunk)
+              if (frozen) held.push(() => s.data.peer.write(copy))
+              else s.data.peer.write(copy)
+            },
+            close(s) { s.data.peer.end() },
+            error(s) { s.data.peer.end() },
+          },
+          data: { peer: client },
+        })
+        client.data.peer = upstream
+        for (const p of client.data.pending) upstream.write(p)
+      },
+      data(client, chunk) {
+        const copy = new Uint8Array(chunk)
+        const send = () => (client.data.peer ? client.data.peer.write(copy) : client.data.pending.push(copy))
+        if (frozen) held.push(send)
+        else send()
+      },
+      close(client) { client.data.peer?.end() },
+      error(client) { client.data.peer?.end() },
+    },
+  })
+  return {
+    port: server.port,
+    freeze: () => (frozen = true),
+    thaw: () => {
+      frozen = false
+      for (const f of held.splice(0)) f()
+    },
+    stop: () => server.stop(true),
+  }
+}
+
+describe('a Postgres that stops answering (connections open, nothing comes back)', () => {
+  test('a request gets a 503 within a bound instead of hanging on its hold; /health answers 503; no provider call; back when it answers again', async () => {
+    const url = await pg.database(`unanswering_${++n}`)
+    const proxy = relay(pg.port)
+    const viaProxy = url.replace(`:${pg.port}/`, `:${proxy.port}/`)
+    const gw = await spawnGateway({ mock, config: { pricing: PRICING }, env: { TOLLGATE_DATABASE_URL: viaProxy } })
+    const sql = new Bun.SQL(url)
+    try {
+      const { secret } = await gw.userWithKey({ id: 'frozen', max_budget: 1 })
+      expect((await chat(gw.url, secret)).status).toBe(200)
+      await gw.settled()
+      mock.reset()
+      proxy.freeze()
+      const bound = 15_000
+      const started = performance.now()
+      const responses = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          Promise.race([chat(gw.url, secret).then(async (r) => ({ status: r.status, body: await r.json() }), () => null), Bun.sleep(bound).then(() => null)]),
+        ),
+      )
+      const health = await Promise.race([fetch(`${gw.url}/health`).then((r) => r.status), Bun.sleep(5_000).then(() => 0)])
+      const elapsed = Math.round(performance.now() - started)
+      // 0 = still no answer after the bound.
+      const answers = responses.map((r) => r?.status ?? 0)
+      expect({ answers, health, upstream: upstreamCalls() }).toEqual({ answers: Array(5).fill(503), health: 503, upstream: 0 })
+      expect(responses.map((r) => (r?.body as any)?.error?.code)).toEqual(Array(5).fill('database_unavailable'))
+      expect(elapsed).toBeLessThan(bound + 5_000)
+
+      // Postgres answers again: what was held back arrives (the batches given up on may commit now), and
+      // requests succeed without a restart.
+      proxy.thaw()
+      let status = 0
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = (await fetch(`${gw.url}/health`)).status
+        if (status !== 200) await Bun.sleep(100)
+      }
+      expect(status).toBe(200)
+      expect((await chat(gw.url, secret)).status).toBe(200)
+      expect(upstreamCalls()).toBe(1)
+      // A hold whose request was refused is released, never left for the sweeper to charge: no hold stays
+      // open, and only the two requests that reached the provider are charged.
+      let open = -1
+      for (let i = 0; i < 100 && open !== 0; i++) {
+        await gw.settled()
+        open = Number((await sql`SELECT count(*) AS n FROM reservations`)[0].n)
+        if (open !== 0) await Bun.sleep(100)
+      }
+      expect(open).toBe(0)
+      const [user] = await sql`SELECT spend, reserved FROM users WHERE id = 'frozen'`
+      expect(Number(user.reserved)).toBe(0)
+      const charged = await sql`SELECT cost FROM usage WHERE user_id = 'frozen' AND cost > 0`
+      expect(charged.length).toBe(2)
+      expect(Number(user.spend)).toBe(charged.reduce((s: number, r: any) => s + Number(r.cost), 0))
+    } finally {
+      proxy.thaw()
+      await sql.close()
+      await gw.stop()
+      proxy.stop()
+    }
+  }, 60_000)
+})
+
+describe('Postgres ledger: a reservation batch or settlement the database does not answer in time', () => {
+  const DEADLINE = 400
+  let store: PostgresStore
+  let ledger: Ledger
+  beforeEach(async () => {
+    store = await PostgresStore.open(await pg.database(`unanswering_${++n}`), () => {}, DEADLINE)
+    ledger = new Ledger(store.ledger, 60_000)
+    const now = Date.now()
+    await store.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 1000, 0, ${now}, ${now})`
+  })
+  afterEach(async () => {
+    await store.close()
+  })
+  /** Another connection holds the user's row, so that whatever this store sends for it waits (a server that does not answer). */
+  const blockUser = async () => {
+    const blocker = await store.sql.reserve()
+    await blocker`BEGIN`
+    await blocker`SELECT 1 FROM users WHERE id = 'u' FOR UPDATE`
+    return async () => {
+      await blocker`COMMIT`
+      blocker.release()
+    }
+  }
+  const refusal = (p: Promise<unknown>) => p.then(() => null, (e) => (e instanceof GatewayError ? { status: e.status, code: e.code } : e))
+  const state = async () => {
+    const [u] = await store.sql`SELECT spend::int, reserved::int FROM users WHERE id = 'u'`
+    const holds = await store.sql`SELECT amount::int FROM reservations ORDER BY amount`
+    const usage = await store.sql`SELECT status, cost::int, reserved::int FROM usage ORDER BY id`
+    return { spend: u.spend, reserved: u.reserved, holds: holds.map((h: any) => h.amount), usage: [...usage] }
+  }
+  const until = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 100 && !(await check()); i++) await Bun.sleep(50)
+  }
+
+  test('a batch sent whole (its COMMIT with it) that commits after it was given up on: its caller had a 503, and its hold is released, not charged', async () => {
+    await ledger.reserve(holdFor('u', 100))
+    // The figures are known now: the next batch goes in one round trip, COMMIT included (expectedBatch).
+    const unblock = await blockUser()
+    const started = performance.now()
+    expect(await refusal(ledger.reserve(holdFor('u', 200)))).toEqual({ status: 503, code: 'database_unavailable' })
+    expect(performance.now() - started).toBeLessThan(DEADLINE * 3)
+    expect(ledger.openHolds).toBe(1)
+    await unblock()
+    // It commits now, and is released.
+    await until(async () => (await state()).holds.length === 1 && (await state()).usage.length === 1)
+    expect(await state()).toEqual({ spend: 0, reserved: 100, holds: [100], usage: [{ status: 'error', cost: 0, reserved: 200 }] })
+    // And the next hold is taken as usual.
+    await ledger.reserve(holdFor('u', 300))
+    expect((await state()).reserved).toBe(400)
+  })
+
+  test('a batch that has not heard back from the row locks when it is given up on sends nothing more: it never commits', async () => {
+    // No figures known: the batch locks the rows first, and decides once they answer (lockedBatch).
+    const unblock = await blockUser()
+    expect(await refusal(ledger.reserve(holdFor('u', 200)))).toEqual({ status: 503, code: 'database_unavailable' })
+    await unblock()
+    await Bun.sleep(200)
+    await ledger.flush()
+    expect(await state()).toEqual({ spend: 0, reserved: 0, holds: [], usage: [] })
+    await ledger.reserve(holdFor('u', 300))
+    expect((await state()).reserved).toBe(300)
+  })
+
+  test('a settlement the database does not answer: flush gives up at the deadline, and the settlement stays queued and lands once it answers', async () => {
+    const hold = await ledger.reserve(holdFor('u', 100))
+    const unblock = await blockUser()
+    hold.settle(done(40))
+    const started = performance.now()
+    expect(await refusal(ledger.flush())).toEqual({ status: 503, code: 'database_unavailable' })
+    expect(performance.now() - started).toBeLessThan(DEADLINE * 3)
+    await unblock()
+    await until(async () => (await state()).usage.length === 1)
+    await ledger.flush()
+    expect(await state()).toEqual({ spend: 40, reserved: 0, holds: [], usage: [{ status: 'ok', cost: 40, reserved: 100 }] })
+  })
+})
