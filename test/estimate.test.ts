@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateChat, estimateMessages, estimateResponses, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
+import { estimateChat, estimateEmbeddings, estimateMessages, estimateResponses, PER_EMBEDDING_INPUT_OVERHEAD, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 import { blankPdf, objectStreamBomb } from './support/pdf'
 
 const MEDIA = 1000
@@ -79,6 +79,22 @@ describe('estimateChat', () => {
     expect(chat('hi', { max_tokens: 10, n: 3 }).outputTokens).toBe(30)
     expect(chat('hi', { n: 2 }).outputTokens).toBe(2 * DEFAULT_OUT)
     expect(chat('hi', { max_tokens: null }).outputTokens).toBe(DEFAULT_OUT)
+  })
+})
+
+describe('estimateEmbeddings: each input adds the special tokens a server frames it with', () => {
+  const input = (input: unknown) => estimateEmbeddings({ model: 'm', input }).inputTokens
+  test('a string, or each of a list of strings, counts its UTF-8 bytes plus the per-input overhead', () => {
+    expect(input('héllo')).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 6)
+    expect(input(['', '', ''])).toBe(3 * PER_EMBEDDING_INPUT_OVERHEAD)
+    expect(input(Array(1000).fill('a'))).toBe(1000 * (PER_EMBEDDING_INPUT_OVERHEAD + 1))
+  })
+  test('a token array is one input, a list of them that many: one token an entry plus the overhead each', () => {
+    expect(input([1, 2, 3])).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 3)
+    expect(input([[1, 2, 3], [4]])).toBe(2 * PER_EMBEDDING_INPUT_OVERHEAD + 4)
+  })
+  test('the overhead covers the [CLS]/[SEP] or <s>/</s> pair of BERT- and XLM-R-type models', () => {
+    expect(PER_EMBEDDING_INPUT_OVERHEAD).toBeGreaterThanOrEqual(2)
   })
 })
 

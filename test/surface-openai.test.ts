@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import OpenAI, { toFile } from 'openai'
+import { PER_EMBEDDING_INPUT_OVERHEAD as PER_INPUT } from '../src/budget/estimate'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
 
@@ -80,9 +81,9 @@ describe('embeddings', () => {
     expect((call.body as any).model).toBe('text-embed')
 
     expect((await spendOf(userId))).toEqual({ spend: (3 * 2) / 1e6, reserved: 0 })
-    // The hold was the input's 11 UTF-8 bytes at 2 µUSD each.
+    // The hold was the input's 11 UTF-8 bytes and the per-input overhead, at 2 µUSD each.
     expect(usageRow(response.headers.get('x-request-id'))).toEqual({
-      endpoint: '/v1/embeddings', model: 'mock:text-embed', prompt_tokens: 3, cost: 6, reserved: 22, status: 'ok',
+      endpoint: '/v1/embeddings', model: 'mock:text-embed', prompt_tokens: 3, cost: 6, reserved: (11 + PER_INPUT) * 2, status: 'ok',
     })
   })
 
@@ -93,14 +94,14 @@ describe('embeddings', () => {
     const tokens = data.usage.prompt_tokens
     expect(tokens).toBe(3 + 4 + 1)
     expect((await spendOf(userId)).spend).toBe((tokens * 2) / 1e6)
-    expect(usageRow(response.headers.get('x-request-id'))).toMatchObject({ endpoint: '/v1/embeddings', cost: tokens * 2, reserved: (10 + 16 + 2) * 2 })
+    expect(usageRow(response.headers.get('x-request-id'))).toMatchObject({ endpoint: '/v1/embeddings', cost: tokens * 2, reserved: (10 + 16 + 2 + 3 * PER_INPUT) * 2 })
   })
 
-  test('token arrays hold one token per entry', async () => {
+  test('token arrays hold one token per entry, plus the per-input overhead each', async () => {
     const { client } = await newCaller()
     const { response } = await client.embeddings.create({ model: 'mock:text-embed', input: [[1, 2, 3], [4, 5]] }).withResponse()
     await gw.settled()
-    expect(usageRow(response.headers.get('x-request-id'))).toMatchObject({ status: 'ok', reserved: 5 * 2 })
+    expect(usageRow(response.headers.get('x-request-id'))).toMatchObject({ status: 'ok', reserved: (5 + 2 * PER_INPUT) * 2 })
   })
 
   test('an unpriced model is refused with 402 before the provider is called', async () => {

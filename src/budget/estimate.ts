@@ -209,19 +209,29 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
 }
 
 /**
- * OpenAI Embeddings: input only. A string counts its UTF-8 bytes; a token array is already tokens and
- * counts one per entry. Nothing is generated.
+ * Tokens an embedding server adds to every input, unseen in the body, and bills in `prompt_tokens`: the
+ * model's special tokens. BERT-type models (bge, e5, gte, nomic-embed, MiniLM) frame each input as
+ * [CLS] … [SEP], XLM-RoBERTa ones (bge-m3, multilingual-e5, jina-v3) as <s> … </s>: 2 tokens; decoder-based
+ * ones (Qwen3-Embedding, gte-Qwen2, e5-mistral) add an end-of-text token, and at most a start one: 1 or 2.
+ * vLLM, Ollama and TEI report them, so 1,000 one-letter inputs bill 3,000 tokens, and an empty string 2.
+ * Chat's per-message overhead bounds this with room (a server's own template adds a few more at most).
+ */
+export const PER_EMBEDDING_INPUT_OVERHEAD = PER_MESSAGE_OVERHEAD
+
+/**
+ * OpenAI Embeddings: input only. Each input (a string, or one array of token ids) counts the overhead,
+ * plus a string's UTF-8 bytes, or a token array's entries, one token each (they are tokens already, but a
+ * server may still frame them with its special tokens). Nothing is generated.
  */
 export function estimateEmbeddings(body: Record<string, unknown>): TokenEstimate {
   return { inputTokens: embeddingInputTokens(body.input), outputTokens: 0 }
 }
 
 function embeddingInputTokens(input: unknown): number {
-  if (typeof input === 'string') return utf8(input)
-  if (typeof input === 'number') return 1
-  if (!Array.isArray(input)) return 0
+  // A list of strings or of token arrays is that many inputs; a string, or a single token array, is one.
+  const inputs = Array.isArray(input) && input.some((item) => typeof item !== 'number') ? input : [input]
   let n = 0
-  for (const item of input) n += embeddingInputTokens(item)
+  for (const item of inputs) n += PER_EMBEDDING_INPUT_OVERHEAD + (typeof item === 'string' ? utf8(item) : Array.isArray(item) ? item.length : 0)
   return n
 }
 

@@ -141,16 +141,25 @@ const entries = (value: unknown): Array<{ type?: unknown } | null> => (Array.isA
 const positiveInt = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0
 
 /**
+ * What Anthropic bills by an `anthropic-beta` value, as sent (the client's flags, or the provider's
+ * configured ones that replace them): `context-1m-…` switches on the long-context window and its rates.
+ * Every Anthropic path, native or translated, reads its beta flags here.
+ */
+export function anthropicBetaFeatures(betaFlags: string): Pick<RequestedFeatures, 'longContext'> {
+  return { longContext: /(^|[\s,])context-1m-/.test(betaFlags) }
+}
+
+/**
  * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
  * server tool that takes `max_uses` and sets none gets the configured default, so that its worst case is
  * bounded (code execution takes none: it is held at the default). A web fetch gets the default `max_uses`
  * and, unset, `max_content_tokens` of the per-use input allowance: its pages are input, held at that bound
  * per use. Fast mode (`speed: "fast"`) is the tier `fast`; `cache_control` marks cache writes (never
- * refused: they have a fallback rate), `ttl: "1h"` the dearer 1-hour ones; the `anthropic-beta` flag
- * `context-1m-…` switches on the long-context window and its rates; a `compact_*` context edit asks for
- * server-side compaction; an `inference_geo` other than the default `global` (`us`) asks for a geography
- * billed above the global rates. The MCP connector (`mcp_servers`) is refused: nothing bounds what its
- * servers answer, and that is input.
+ * refused: they have a fallback rate), `ttl: "1h"` the dearer 1-hour ones; `betaFlags`, the
+ * `anthropic-beta` value the provider is sent, may switch on the long-context window and its rates
+ * (`anthropicBetaFeatures`); a `compact_*` context edit asks for server-side compaction; an `inference_geo`
+ * other than the default `global` (`us`) asks for a geography billed above the global rates. The MCP
+ * connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input.
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
@@ -189,7 +198,7 @@ export function anthropicFeatures(
     serverTools,
     tier: body.speed === 'fast' ? 'fast' : null,
     cacheWrites: cacheLifetime(body),
-    longContext: /(^|[\s,])context-1m-/.test(betaFlags),
+    ...anthropicBetaFeatures(betaFlags),
     toolResultInput,
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),

@@ -173,8 +173,36 @@ export function anthropicClientHeaders(clientHeaders: Headers): Record<string, s
   return headers
 }
 
+/**
+ * `base` with `over` on top, header names matched in any case. A plain spread keeps both spellings of a name
+ * (`anthropic-beta` and `Anthropic-Beta`), and fetch sends them joined into one value.
+ */
+function overriding(base: Record<string, string>, over: Record<string, string>): Record<string, string> {
+  const replaced = new Set(Object.keys(over).map((name) => name.toLowerCase()))
+  const kept = Object.entries(base).filter(([name]) => !replaced.has(name.toLowerCase()))
+  return { ...Object.fromEntries(kept), ...over }
+}
+
+/**
+ * The headers a call sends a provider besides its credentials: those the route passes on for the client,
+ * each replaced by a header of the same name the provider's configuration sets. The provider bills by what
+ * it receives, so what a request is billed for (an `anthropic-beta` flag) is read from these too.
+ */
+export const headersSent = (provider: ProviderConfig, passedOn: Record<string, string> = {}): Record<string, string> =>
+  overriding(passedOn, provider.headers)
+
+/** The provider with the headers a call sends it (`headersSent`): what `callUpstream` takes. */
+export const withHeadersSent = (provider: ProviderConfig, passedOn?: Record<string, string>): ProviderConfig => ({
+  ...provider,
+  headers: headersSent(provider, passedOn),
+})
+
+/** The `anthropic-beta` flags a call to `provider` sends (all its values, joined as fetch joins them), or ''. */
+export const anthropicBetaSent = (provider: ProviderConfig, passedOn?: Record<string, string>): string =>
+  new Headers(headersSent(provider, passedOn)).get('anthropic-beta') ?? ''
+
 export function authHeaders(provider: ProviderConfig): Record<string, string> {
   if (provider.type === 'anthropic')
-    return { 'x-api-key': provider.api_key, 'anthropic-version': '2023-06-01', ...provider.headers }
-  return provider.api_key ? { authorization: `Bearer ${provider.api_key}`, ...provider.headers } : { ...provider.headers }
+    return overriding({ 'x-api-key': provider.api_key, 'anthropic-version': '2023-06-01' }, provider.headers)
+  return overriding(provider.api_key ? { authorization: `Bearer ${provider.api_key}` } : {}, provider.headers)
 }

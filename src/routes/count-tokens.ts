@@ -6,7 +6,7 @@ import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall } from '../keys/caller'
 import { countChatTokens } from '../metering/openai-tokens'
 import { callUpstream } from '../providers/call'
-import { anthropicClientHeaders, fetchFailure } from '../providers/upstream'
+import { anthropicClientHeaders, fetchFailure, withHeadersSent } from '../providers/upstream'
 import type { Services } from '../services'
 import { messagesRequestToChat } from '../translate/messages-request-to-chat'
 import { messagesBody } from './messages'
@@ -37,8 +37,7 @@ export const countTokensRoutes = (services: Services) => {
         const chat = messagesRequestToChat(body, { outputCapField: 'max_tokens' })
         return { input_tokens: await countChatTokens(chat) }
       }
-      const provider = { ...model.provider, headers: { ...anthropicClientHeaders(request.headers), ...model.provider.headers } }
-      const answer = await callUpstream(provider, '/v1/messages/count_tokens', { ...body, model: model.upstreamModel }, {
+      const answer = await callUpstream(withHeadersSent(model.provider, anthropicClientHeaders(request.headers)), '/v1/messages/count_tokens', { ...body, model: model.upstreamModel }, {
         timeoutMs: config.upstream_timeout_ms,
         clientSignal: request.signal,
       })

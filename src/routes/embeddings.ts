@@ -51,7 +51,7 @@ export const embeddingsRoutes = (services: Services) => {
       detail: {
         tags: ['inference'],
         summary: 'Embeddings (OpenAI format)',
-        description: 'Priced by input tokens; the hold is the UTF-8 size of the input (or its token count for token arrays).',
+        description: 'Priced by input tokens; the hold is the UTF-8 size of each input (or its token count for token arrays) plus 8 tokens an input for the special tokens servers add.',
       },
     },
   )

@@ -9,7 +9,7 @@ import { messagesViaOpenAI } from '../translate/messages-via-openai'
 import { withAnthropicOutputCap } from '../translate/output-cap'
 import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicUsage } from '../translate/usage'
-import { anthropicClientHeaders } from '../providers/upstream'
+import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
 import type { Services } from '../services'
 import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName } from './schemas/fields'
 
@@ -32,21 +32,25 @@ type MessagesBody = z.infer<typeof messagesBody>
 
 /**
  * An Anthropic provider gets the body as it came, with the provider's model id, the client's
- * `anthropic-version` and `anthropic-beta`, and a bound on every billed server tool that sets none
- * (`max_uses`, src/pricing/features.ts).
+ * `anthropic-version` and `anthropic-beta` (unless the provider's configured headers replace them), and a
+ * bound on every billed server tool that sets none (`max_uses`, src/pricing/features.ts). Its billed
+ * features are read from the beta flags it is sent, which Anthropic bills by: an operator's
+ * `context-1m-…` on the provider switches the long-context rates on for every request.
  */
 function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config): ExchangeFor {
   const headers = anthropicClientHeaders(clientHeaders)
-  const bounded = anthropicFeatures(body, serverToolBounds(config), headers['anthropic-beta'])
-  return (model, outputClamp) => ({
-    path: '/v1/messages',
-    body: { ...(outputClamp === null ? bounded.body : withAnthropicOutputCap(bounded.body, outputClamp)), model: model.upstreamModel },
-    headers,
-    features: bounded.features,
-    usageOf: (message) => anthropicUsage(message.usage),
-    reply: (_message, text) => text,
-    stream: (upstream, meter) => meterAnthropicStream(upstream, meter),
-  })
+  return (model, outputClamp) => {
+    const bounded = anthropicFeatures(body, serverToolBounds(config), anthropicBetaSent(model.provider, headers))
+    return {
+      path: '/v1/messages',
+      body: { ...(outputClamp === null ? bounded.body : withAnthropicOutputCap(bounded.body, outputClamp)), model: model.upstreamModel },
+      headers,
+      features: bounded.features,
+      usageOf: (message) => anthropicUsage(message.usage),
+      reply: (_message, text) => text,
+      stream: (upstream, meter) => meterAnthropicStream(upstream, meter),
+    }
+  }
 }
 
 export const messagesRoutes = (services: Services) => {

@@ -206,7 +206,7 @@ export const responsesRoutes = (services: Services) => {
         const bounds = serverToolBounds(config)
         const webSearch = route === 'anthropic' && (await services.prices.priceOf(target!.canonical))?.serverTools?.web_search !== undefined
         const translated = route === 'anthropic'
-          ? responsesViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, webSearch, bounds })
+          ? responsesViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, webSearch, bounds, provider: target!.provider })
           : route === 'chat' ? responsesViaChat(body, target!, config) : null
         if (!translated) refuseStoredPrompt(body)
         const native = translated ? null : openAIResponsesFeatures(body, bounds)

@@ -1,5 +1,6 @@
 import { meterAnthropicStream } from '../metering/anthropic-stream'
-import { NO_FEATURES } from '../pricing/features'
+import { anthropicBetaFeatures, NO_FEATURES } from '../pricing/features'
+import { anthropicBetaSent } from '../providers/upstream'
 import { chatRequestToMessages, type ChatToMessagesOptions } from './chat-request-to-messages'
 import { convertStream } from './convert-stream'
 import { MessageEventsToChunks } from './message-events-to-chunks'
@@ -22,10 +23,11 @@ export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOpt
   return (model, outputClamp) => ({
     path: '/v1/messages',
     body: { model: model.upstreamModel, ...(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp)) },
-    // The translation carries no billed feature: it refuses web search and audio, drops service_tier (and
+    // The translation carries no billed feature of its own: it refuses web search and audio, drops service_tier (and
     // sends no inference_geo, which chat has not: a geography the usage reports is billed at its multiplier),
     // and marks nothing for caching (cache writes the provider reports are still billed, at their rate).
-    features: CHAT_VIA_ANTHROPIC,
+    // It passes on no client header, but the provider's configured anthropic-beta (a 1M window) is sent.
+    features: { ...CHAT_VIA_ANTHROPIC, ...anthropicBetaFeatures(anthropicBetaSent(model.provider)) },
     usageOf: (message) => anthropicUsage(message.usage),
     reply: (message) => JSON.stringify(messageToCompletion(message)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToChunks(includeUsage)),

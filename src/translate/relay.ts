@@ -6,7 +6,7 @@ import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, strea
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
-import { errorAnswerFailure, isErrorAnswer } from '../providers/upstream'
+import { errorAnswerFailure, isErrorAnswer, withHeadersSent } from '../providers/upstream'
 import { outputCapFieldsRead } from './output-cap'
 
 /** What one inference call needs to know about the formats on either side of it. */
@@ -14,7 +14,7 @@ export interface Exchange {
   /** The provider endpoint (after its base URL) and the request in the provider's format. */
   path: string
   body: Record<string, unknown>
-  /** Request headers the client asked to pass on (the provider's own configured headers win). */
+  /** Request headers the client asked to pass on (the provider's own configured headers win: `headersSent`). */
   headers?: Record<string, string>
   /** What the request asks the provider to bill beyond plain tokens (src/pricing/features.ts); none when unset. */
   features?: RequestedFeatures
@@ -58,7 +58,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { provider } = admission.model
   const streaming = ctx.stream && x.stream !== undefined
   const covered = streaming && holdCoversOutput(x.body, outputCapFieldsRead(x.path, provider), admission.estimate)
-  const answer = await callUpstream({ ...provider, headers: { ...x.headers, ...provider.headers } }, x.path, x.body, {
+  const answer = await callUpstream(withHeadersSent(provider, x.headers), x.path, x.body, {
     hold,
     timeoutMs: ctx.timeouts.upstream_timeout_ms,
     clientSignal: ctx.request.signal,

@@ -1,6 +1,8 @@
 import { meterAnthropicStream } from '../../metering/anthropic-stream'
 import { anthropicFeatures, type ServerToolBounds } from '../../pricing/features'
+import type { ProviderConfig } from '../../config/schema'
 import type { ResolvedModel } from '../../providers/registry'
+import { anthropicBetaSent } from '../../providers/upstream'
 import { convertStream } from '../convert-stream'
 import type { Exchange } from '../relay'
 import { anthropicUsage } from '../usage'
@@ -12,12 +14,13 @@ import { requestEcho } from './response-object'
 /**
  * `/v1/responses` served by an Anthropic provider. Translated now, so that a body Anthropic cannot take
  * is refused before any hold; `dropped` names the hosted tools left out. The translated request's billed
- * features (web search, bounded by `max_uses`) are read as for `/v1/messages`. Streams are metered in
+ * features (web search, bounded by `max_uses`) are read as for `/v1/messages`, with the beta flags the
+ * `provider` is sent (its configured ones: no client header is passed on). Streams are metered in
  * Anthropic's format (where the usage is) and converted after the meter.
  */
-export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions & { bounds: ServerToolBounds }) {
+export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions & { bounds: ServerToolBounds; provider: ProviderConfig }) {
   const translated = responsesRequestToMessages(body, o)
-  const { body: request, features } = anthropicFeatures(translated.request, o.bounds)
+  const { body: request, features } = anthropicFeatures(translated.request, o.bounds, anthropicBetaSent(o.provider))
   const echo = requestEcho(body)
   const exchangeFor = (model: ResolvedModel): Exchange => ({
     path: '/v1/messages',
