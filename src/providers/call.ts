@@ -160,6 +160,8 @@ export async function callUnmetered(
       headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...authHeaders(provider) },
       body: body ? JSON.stringify(body) : undefined,
       signal: signal.signal,
+      // As for a metered call: a redirect would carry the credentials to wherever it points.
+      redirect: 'manual',
     })
   } catch (error) {
     signal.dispose()

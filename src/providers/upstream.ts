@@ -67,7 +67,8 @@ function textExcerpt(body: string): string {
  * need it to fix the request); anything else is told by status, content type and a text-only excerpt.
  */
 export function summariseUpstreamText(status: number, body: string, provider: ProviderConfig, contentType?: string | null): string {
-  const text = body.slice(0, 4096)
+  // Redacted before it is cut: a cut through a credential would leave the part before the cut unrecognised.
+  const text = redact(body.slice(0, 65_536), secretsOf(provider)).slice(0, 4096)
   let detail: string
   let type: string | null = null
   try {
