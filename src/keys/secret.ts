@@ -5,6 +5,15 @@ export const KEY_PREFIX = 'tg-'
 const RANDOM_BYTES = 32
 const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 6
 
+/**
+ * Text a client sent (a path: a key pasted into an SDK's base URL) with every virtual key and the master
+ * key cut out, for the logs and the request log, which keep key ids, never keys.
+ */
+export function withoutKeys(text: string, masterKey: string): string {
+  const cut = text.replace(/tg-[A-Za-z0-9_-]{8,}/g, `${KEY_PREFIX}[redacted]`)
+  return cut.includes(masterKey) ? cut.replaceAll(masterKey, '[redacted]') : cut
+}
+
 export interface NewKey {
   /** Returned to the caller once, never stored. */
   secret: string

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { peekRequestState } from '../http/request-state'
 import type { RoutePatterns } from '../http/route-patterns'
 import type { Services } from '../services'
+import { withoutKeys } from '../keys/secret'
 import { isPublic } from './auth'
 
 const MAX_ROUTE_LENGTH = 512
@@ -15,7 +16,7 @@ const MAX_ROUTE_LENGTH = 512
  * seconds would otherwise be most of the log; a failing one, like everything else, at info.
  */
 export const requestLogger = (
-  { requestLog, metrics, logger }: Pick<Services, 'requestLog' | 'metrics' | 'logger'>,
+  { requestLog, metrics, logger, config }: Pick<Services, 'requestLog' | 'metrics' | 'logger' | 'config'>,
   routes: RoutePatterns,
 ) =>
   new Elysia({ name: 'request-log' }).onAfterResponse({ as: 'global' }, ({ request, set, responseValue, route }) => {
@@ -33,7 +34,7 @@ export const requestLogger = (
       createdAt: Date.now(),
       requestId: state.id,
       method: request.method,
-      route: state.path.slice(0, MAX_ROUTE_LENGTH),
+      route: withoutKeys(state.path, config.master_key).slice(0, MAX_ROUTE_LENGTH),
       status,
       latencyMs: Math.round(seconds * 1000),
       clientIp: state.clientIp,
