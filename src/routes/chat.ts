@@ -6,7 +6,7 @@ import { admitRequest, type Admission } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
 import { openAIChatFeatures } from '../pricing/features'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
-import { firstMaxOutputIn, outputCapFieldsRead, withOpenAIOutputCap } from '../translate/output-cap'
+import { firstMaxOutputIn, largestMaxOutputIn, outputCapFieldsRead, withOpenAIOutputCap } from '../translate/output-cap'
 import { relay, type Exchange, type ExchangeFor } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
 import type { Services } from '../services'
@@ -59,13 +59,16 @@ function chatNative(body: ChatBody, config: Config): ExchangeFor {
 
 /**
  * The clamp works from the hold's output bound, the larger of a body's two max fields (servers differ in
- * the one they read); the provider reads one (its first choice, when both are sent), and when the clamp is no lower than that one it is no clamp:
- * sent, it would raise the max the client asked for.
+ * the one they read). No field above it: no clamp, the body goes as it came. Else it is sent in the one
+ * field the provider reads, the other removed, and never above the max the client set there (its first
+ * choice, when both are set): the clamp lowers what the provider would have made, it never raises it.
  */
 function clampLowersMax(admission: Admission, planned: Exchange): Admission {
   if (admission.outputClamp === null) return admission
-  const readMax = firstMaxOutputIn(planned.body, outputCapFieldsRead(planned.path, admission.model.provider))
-  return readMax !== null && readMax <= admission.outputClamp ? { ...admission, outputClamp: null } : admission
+  const largest = largestMaxOutputIn(planned.body, ['max_tokens', 'max_completion_tokens'])
+  if (largest !== null && largest <= admission.outputClamp) return { ...admission, outputClamp: null }
+  const read = firstMaxOutputIn(planned.body, outputCapFieldsRead(planned.path, admission.model.provider))
+  return read !== null && read < admission.outputClamp ? { ...admission, outputClamp: read } : admission
 }
 
 export const chatRoutes = (services: Services) => {
