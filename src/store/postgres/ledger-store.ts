@@ -122,6 +122,8 @@ interface Attempt {
   abandoned: boolean
   /** The holds it decided, in every try: released if it is given up on, since it may have committed them. */
   taken: TakenHold[]
+  /** A try sent its COMMIT: if the batch then fails, the commit may have happened (only its answer lost). */
+  commitSent: boolean
 }
 
 const givenUp = () => new Error('reservation batch given up on: the database did not answer in time')
@@ -235,6 +237,7 @@ async function pipelined<T>(
   const commit = async (last: Promise<unknown>[]) => {
     if (attempt.abandoned) throw givenUp()
     committed = true
+    attempt.commitSent = true
     await Promise.all([...last, started(c`COMMIT`)])
   }
   try {
@@ -507,7 +510,7 @@ export class PostgresLedgerStore implements LedgerStore {
       riding: this.riders.map((rider) => ({ rider, rows: rider.writer.take() })).filter((r) => r.rows.length > 0),
     }
     this.carrying = carried.settling.length > 0 || carried.riding.length > 0
-    const attempt: Attempt = { abandoned: false, taken: [] }
+    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false }
     const answered = retryingConflicts(() => this.reserveBatch(batch, carried, attempt)).then(
       (decided) => {
         // Committed after all: the callers were refused, so the holds go back.
@@ -518,8 +521,10 @@ export class PostgresLedgerStore implements LedgerStore {
       (error) => {
         // What it carried and has not committed (reserveBatch empties it once committed) is sent again.
         for (const r of carried.riding) r.rider.writer.putBack(r.rows)
-        // A batch can fail with its COMMIT sent (the connection lost then): whatever it decided goes back.
+        // A batch can fail with its COMMIT sent (the connection lost then): whatever it decided goes back, so
+        // that a hold whose caller was refused is not left for the sweeper to charge in full.
         if (attempt.abandoned) return this.release(attempt.taken)
+        if (attempt.commitSent) this.release(attempt.taken)
         this.known.users.clear()
         this.known.keys.clear()
         this.settlements.putBack(carried.settling)

@@ -1,0 +1,125 @@
+/**
+ * Postgres ledger: a reservation batch whose COMMIT reached the server and committed, but whose answer was
+ * lost with the connection (a TCP reset, a proxy or pgbouncer dropping it, a failover) before the deadline.
+ * Its caller is refused (the provider is never called), so the hold it committed must be released at no
+ * charge, not left open for the sweeper to charge in full as `expired` for a request that was never served.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import type { Socket, TCPSocketListener } from 'bun'
+import { Ledger } from '../../src/budget/ledger'
+import { PostgresStore } from '../../src/store/postgres/store'
+import { holdFor } from '../support/ledger-contract'
+import { startPostgres, type TestPostgres } from './support/postgres'
+
+/** A TCP relay in front of Postgres that, when armed, drops the connection whose server answer carries COMMIT's CommandComplete. */
+function relay(target: number) {
+  let armed = false
+  let cut = 0
+  const COMMIT = new TextEncoder().encode('COMMIT\0')
+  const hasCommit = (b: Uint8Array) => {
+    outer: for (let i = 0; i + COMMIT.length <= b.length; i++) {
+      for (let j = 0; j < COMMIT.length; j++) if (b[i + j] !== COMMIT[j]) continue outer
+      // CommandComplete: 'C', int32 length, tag.
+      if (i >= 5 && b[i - 5] === 0x43) return true
+    }
+    return false
+  }
+  type Pair = { peer?: Socket<any>; pending: Uint8Array[] }
+  const server: TCPSocketListener<Pair> = Bun.listen<Pair>({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      async open(client) {
+        client.data = { pending: [] }
+        const upstream = await Bun.connect<{ peer: Socket<Pair> }>({
+          hostname: '127.0.0.1',
+          port: target,
+          socket: {
+            data(s, chunk) {
+              const copy = new Uint8Array(chunk)
+              if (armed && hasCommit(copy)) {
+                armed = false
+                cut++
+                s.data.peer.terminate()
+                s.terminate()
+                return
+              }
+              s.data.peer.write(copy)
+            },
+            close(s) { s.data.peer.end() },
+            error(s) { s.data.peer.end() },
+          },
+          data: { peer: client },
+        })
+        client.data.peer = upstream
+        for (const p of client.data.pending) upstream.write(p)
+      },
+      data(client, chunk) {
+        const copy = new Uint8Array(chunk)
+        if (client.data.peer) client.data.peer.write(copy)
+        else client.data.pending.push(copy)
+      },
+      close(client) { client.data.peer?.end() },
+      error(client) { client.data.peer?.end() },
+    },
+  })
+  return { port: server.port, arm: () => (armed = true), cuts: () => cut, stop: () => server.stop(true) }
+}
+
+let pg: TestPostgres
+let n = 0
+beforeAll(async () => {
+  pg = await startPostgres()
+})
+afterAll(async () => {
+  await pg?.destroy()
+})
+
+describe('Postgres ledger: a reservation batch that committed but whose answer was lost with its connection', () => {
+  let store: PostgresStore
+  let direct: InstanceType<typeof Bun.SQL>
+  let proxy: ReturnType<typeof relay>
+  let ledger: Ledger
+  beforeEach(async () => {
+    const url = await pg.database(`rdh_commit_lost_${++n}`)
+    proxy = relay(pg.port)
+    store = await PostgresStore.open(url.replace(`:${pg.port}/`, `:${proxy.port}/`), () => {}, 2_000)
+    direct = new Bun.SQL(url)
+    ledger = new Ledger(store.ledger, 60_000)
+    const now = Date.now()
+    await direct`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 1000, 0, ${now}, ${now})`
+  })
+  afterEach(async () => {
+    await store.close().catch(() => {})
+    await direct.close()
+    proxy.stop()
+  })
+  const state = async () => {
+    const [u] = await direct`SELECT spend::int, reserved::int FROM users WHERE id = 'u'`
+    const holds = await direct`SELECT amount::int FROM reservations ORDER BY amount`
+    return { spend: u.spend, reserved: u.reserved, holds: holds.map((h: any) => h.amount) }
+  }
+
+  test('the refused caller\'s committed hold is released, not left open for the sweeper to charge in full', async () => {
+    const first = await ledger.reserve(holdFor('u', 100))
+    // The figures are known now: the next batch goes in one round trip, COMMIT included (expectedBatch).
+    proxy.arm()
+    const refused = await ledger.reserve(holdFor('u', 200)).then(() => null, (e) => String(e?.message ?? e))
+    expect(proxy.cuts()).toBe(1)
+    // The caller was refused: its provider is never called.
+    expect(refused).not.toBeNull()
+    // The batch did commit on the server.
+    first.release(1)
+    for (let i = 0; i < 60; i++) {
+      await ledger.flush().catch(() => {})
+      const s = await state()
+      if (!s.holds.includes(100) && !s.holds.includes(200)) break
+      await Bun.sleep(50)
+    }
+    // Past the TTL the sweeper settles whatever is still held, at its full amount.
+    await ledger.sweep(Date.now() + 120_000)
+    await ledger.flush().catch(() => {})
+    // Correct: the refused request is charged nothing (today: spend 200, an `expired` row for a request never served).
+    expect(await state()).toEqual({ spend: 0, reserved: 0, holds: [] })
+  }, 30_000)
+})
