@@ -1,7 +1,7 @@
 import { AdminApiError, adminApi } from './admin-api'
 import { parseArgs, UsageError } from './args'
 import { commands, type Shown } from './commands'
-import { renderRecord, renderTable } from './table'
+import { printable, renderRecord, renderTable } from './table'
 
 const SWITCHES = new Set(['json', 'all', 'help', 'apply', 'allow-unbilled'])
 
@@ -18,15 +18,18 @@ export async function runCli(group: string, argv: string[], env = process.env): 
     return print(args.switches.has('json') ? JSON.stringify(shown.json, null, 2) : render(shown), 0)
   } catch (error) {
     if (error instanceof UsageError) return print(`${error.message}\nusage: tollgate ${command.usage}`, 2)
-    if (error instanceof AdminApiError) return print(`tollgate: ${error.message}`, 1)
+    if (error instanceof AdminApiError) return print(`tollgate: ${printable(error.message)}`, 1)
     throw error
   }
 }
 
 function render(shown: Shown): string {
-  if ('table' in shown) return (shown.table.length ? renderTable(shown.table, shown.columns) : '(none)') + (shown.footer ? `\n\n${shown.footer}` : '')
-  return renderRecord(shown.record) + (shown.note ? `\n\n${shown.note}` : '')
+  if ('table' in shown) return (shown.table.length ? renderTable(shown.table, shown.columns) : '(none)') + (shown.footer ? `\n\n${printableLines(shown.footer)}` : '')
+  return renderRecord(shown.record) + (shown.note ? `\n\n${printableLines(shown.note)}` : '')
 }
+
+/** Notes name what the API returned (a model a key holder asked for): each line printable, the line breaks kept. */
+const printableLines = (text: string) => text.split('\n').map(printable).join('\n')
 
 function print(text: string, code: number): number {
   ;(code === 0 ? console.log : console.error)(text)

@@ -1,6 +1,14 @@
+/**
+ * A value for the terminal: control characters (an escape sequence, a carriage return, a newline) written as
+ * `\uXXXX`. Values come from the API, and some were chosen by key holders (a model name asked for), who
+ * must not be able to clear the operator's screen, set its clipboard or forge a line of the table.
+ */
+export const printable = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+
 /** Rows as an aligned plain-text table of the given columns (missing values shown as `-`). */
 export function renderTable(rows: Record<string, unknown>[], columns: string[]): string {
-  const cell = (v: unknown) => (v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v))
+  const cell = (v: unknown) => printable(v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v))
   const cells = rows.map((row) => columns.map((c) => cell(row[c])))
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)))
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
@@ -11,6 +19,6 @@ export function renderTable(rows: Record<string, unknown>[], columns: string[]):
 export function renderRecord(record: Record<string, unknown>): string {
   const width = Math.max(...Object.keys(record).map((k) => k.length))
   return Object.entries(record)
-    .map(([k, v]) => `${k.padEnd(width)}  ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => `${k.padEnd(width)}  ${printable(v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v))}`)
     .join('\n')
 }
