@@ -35,7 +35,9 @@ type Count = (text: string) => number
 
 /** The encoding's tables (several MB) load on the first count, not at startup. */
 let encoder: Promise<Count> | undefined
-const tokenizer = () => (encoder ??= import('gpt-tokenizer/encoding/o200k_base').then((m) => (text: string) => m.countTokens(text)))
+/** A special token's name in a request (`<|endoftext|>`) is text, as OpenAI's API reads it: not an error. */
+const asText = { disallowedSpecial: new Set<string>() }
+const tokenizer = () => (encoder ??= import('gpt-tokenizer/encoding/o200k_base').then((m) => (text: string) => m.countTokens(text, asText)))
 
 export async function countChatTokens(chat: Json): Promise<number> {
   const count = new BoundedCount(await tokenizer())
