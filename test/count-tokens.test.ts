@@ -66,6 +66,13 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(mock.calls.length).toBe(0)
   })
 
+  test("a special token's name in the text is counted as text, as OpenAI's API reads it, not refused with a 500", async () => {
+    const content = 'The documents are separated by <|endoftext|> and <|fim_prefix|> markers.'
+    const counted = await client.messages.countTokens({ model: 'mock:gpt-mock', messages: [{ role: 'user', content }] })
+    const asText = encode(content, { disallowedSpecial: new Set() }).length
+    expect(counted.input_tokens).toBe(3 + (3 + encode('user').length + asText))
+  })
+
   test('free: no hold, no usage row, no spend', async () => {
     await client.messages.countTokens({ model: 'mockant:claude-mock', messages })
     await gw.settled()
