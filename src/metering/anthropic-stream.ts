@@ -3,6 +3,7 @@ import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { anthropicUsage, type AnthropicUsage } from '../translate/usage'
 import { generatedBytes } from './generated-output'
 import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
+import { redactedErrorEvent } from './provider-error-event'
 
 interface StreamEvent {
   type?: string
@@ -52,7 +53,7 @@ class UsageAccumulator {
  * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from
  * `message_start` and `message_delta`, finished at `message_stop`; server tool uses from the
  * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted). An `error` the provider sends itself is
- * passed on as it is (and not doubled by ours).
+ * passed on with its credentials cut out (and not doubled by ours).
  */
 class AnthropicEventMeter implements EventMeter {
   private readonly counts = new UsageAccumulator()
@@ -61,6 +62,8 @@ class AnthropicEventMeter implements EventMeter {
   readonly serverToolUses: Record<string, number> = {}
   finished = false
   providerFailed = false
+
+  constructor(private readonly secrets?: () => readonly string[]) {}
 
   get usage(): TokenCounts | null {
     return this.counts.counts
@@ -89,7 +92,7 @@ class AnthropicEventMeter implements EventMeter {
         break
       case 'error':
         this.providerFailed = true
-        break
+        return redactedErrorEvent(sse, event, this.secrets)
     }
     return sse.raw + '\n\n'
   }
@@ -112,5 +115,5 @@ class AnthropicEventMeter implements EventMeter {
 
 /** Meters an Anthropic Messages SSE stream on its way to the client (see `meterStream`). */
 export function meterAnthropicStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new AnthropicEventMeter(), o)
+  return meterStream(upstream, new AnthropicEventMeter(o.secrets), o)
 }

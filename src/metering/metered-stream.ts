@@ -28,6 +28,11 @@ export interface MeterOptions {
   signal: UpstreamSignal
   /** Called exactly once, however the stream ends. */
   onEnd: (facts: StreamFacts) => void
+  /**
+   * What the provider was sent that may be a credential (`secretsOf`), cut out of the error events it
+   * sends; asked for only when one comes. Without it (a meter on its own), only key-shaped text is cut.
+   */
+  secrets?: () => readonly string[]
 }
 
 /** What one wire format's meter knows: how to read its events, and how it tells a client something broke. */
@@ -36,7 +41,7 @@ export interface EventMeter {
   inspect(event: SseEvent): string | null
   /** The events so far make a finished answer. */
   readonly finished: boolean
-  /** The provider reported an error in the stream itself (passed on as it came). */
+  /** The provider reported an error in the stream itself (passed on, redacted: see provider-error-event.ts). */
   readonly providerFailed: boolean
   readonly usage: TokenCounts | null
   readonly deliveredOutputBytes: number

@@ -3,6 +3,7 @@ import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { openAIUsage, type OpenAIUsage } from '../translate/usage'
 import { audioOutputTokens, generatedBytes } from './generated-output'
 import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
+import { redactedErrorEvent } from './provider-error-event'
 
 interface ChatChunk {
   choices?: Array<{ delta?: { audio?: unknown } | null }>
@@ -16,7 +17,7 @@ interface ChatChunk {
  * and legacy function calls, audio), usage from the chunk OpenAI sends last when asked
  * (`stream_options.include_usage`, which the gateway always sets upstream). That chunk is dropped unless
  * the client asked for it too. The stream is finished at `[DONE]` or at that last chunk: a usage chunk
- * without choices.
+ * without choices. A chunk with an `error` the provider sent is passed on with its credentials cut out.
  */
 class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
@@ -26,7 +27,10 @@ class OpenAIChunkMeter implements EventMeter {
   private latestUsage: TokenCounts | null = null
   private outputAfterUsage = false
 
-  constructor(private readonly passUsage: boolean) {}
+  constructor(
+    private readonly passUsage: boolean,
+    private readonly secrets?: () => readonly string[],
+  ) {}
 
   get finished(): boolean {
     return this.sawDone || this.sawFinalUsage
@@ -52,7 +56,8 @@ class OpenAIChunkMeter implements EventMeter {
     }
     const chunk = jsonOf<ChatChunk>(event)
     if (!chunk || typeof chunk !== 'object') return null
-    if (chunk.error) this.providerFailed = true
+    const failed = Boolean(chunk.error)
+    if (failed) this.providerFailed = true
     for (const choice of chunk.choices ?? []) {
       const d = choice?.delta
       if (!d || typeof d !== 'object') continue
@@ -67,7 +72,7 @@ class OpenAIChunkMeter implements EventMeter {
       if (last) this.sawFinalUsage = true
       if (!this.passUsage && last) return ''
     }
-    return asIs
+    return failed ? redactedErrorEvent(event, chunk, this.secrets) : asIs
   }
 
   errorEvent(why: keyof typeof STREAM_ERRORS): string {
@@ -77,5 +82,5 @@ class OpenAIChunkMeter implements EventMeter {
 
 /** Meters an OpenAI-format SSE stream on its way to the client (see `meterStream`). */
 export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions & { passUsage: boolean }): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new OpenAIChunkMeter(o.passUsage), o)
+  return meterStream(upstream, new OpenAIChunkMeter(o.passUsage, o.secrets), o)
 }

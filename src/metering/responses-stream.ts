@@ -3,6 +3,7 @@ import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { responseCounts, type ResponsesUsage } from '../translate/usage'
 import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
+import { redactedErrorEvent } from './provider-error-event'
 
 /** What the gateway needs to know of a response object (`response.created` and the events that end it). */
 export interface ResponseFacts {
@@ -40,7 +41,8 @@ const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v,
  * Hosted tool uses are counted from the items of the final response's output and from the call items the
  * stream began (`response.output_item.added`, or `.done` for one whose start was not seen), whichever
  * shows more: a stream cut before its final event pays for the calls begun, not every call allowed (the
- * upstream call is aborted with it, so no other call is made).
+ * upstream call is aborted with it, so no other call is made). The provider's own failure
+ * (`response.failed`, `error`) is passed on with its credentials cut out.
  */
 class ResponsesEventMeter implements EventMeter {
   usage: TokenCounts | null = null
@@ -51,7 +53,10 @@ class ResponsesEventMeter implements EventMeter {
   /** The hosted tool calls begun so far, by item id (type and container only). */
   private readonly toolItems = new Map<unknown, { type: unknown; container_id: unknown }>()
 
-  constructor(private readonly onResponse?: (response: ResponseFacts) => void) {}
+  constructor(
+    private readonly onResponse?: (response: ResponseFacts) => void,
+    private readonly secrets?: () => readonly string[],
+  ) {}
 
   inspect(sse: SseEvent): string | null {
     if (sse.data === '' || sse.data === '[DONE]') return sse.raw + '\n\n'
@@ -65,11 +70,16 @@ class ResponsesEventMeter implements EventMeter {
       this.noteCall(event.item, event.output_index)
     else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
     else if (FINAL_EVENTS.has(type)) {
-      if (type === 'response.failed') this.providerFailed = true
+      const failed = type === 'response.failed'
+      if (failed) this.providerFailed = true
       else this.finished = true
       this.usage = event.response ? this.withToolItems(responseCounts(event.response)) : null
       if (event.response) this.onResponse?.(event.response)
-    } else if (type === 'error') this.providerFailed = true
+      if (failed) return redactedErrorEvent(sse, event, this.secrets)
+    } else if (type === 'error') {
+      this.providerFailed = true
+      return redactedErrorEvent(sse, event, this.secrets)
+    }
     return sse.raw + '\n\n'
   }
 
@@ -104,5 +114,5 @@ export function meterResponsesStream(
   upstream: ReadableStream<Uint8Array>,
   o: MeterOptions & { onResponse?: (response: ResponseFacts) => void },
 ): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new ResponsesEventMeter(o.onResponse), o)
+  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets), o)
 }

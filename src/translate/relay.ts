@@ -6,7 +6,7 @@ import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, strea
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
-import { errorAnswerFailure, isErrorAnswer, withHeadersSent } from '../providers/upstream'
+import { errorAnswerFailure, isErrorAnswer, secretsOf, withHeadersSent } from '../providers/upstream'
 import { outputCapFieldsRead } from './output-cap'
 
 /** What one inference call needs to know about the formats on either side of it. */
@@ -73,6 +73,8 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
       idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
       signal: answer.signal,
       onEnd: (facts) => owned.settle(streamOutcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered)),
+      // The same secrets the JSON path cuts from an error answer (`errorAnswerFailure`).
+      secrets: () => secretsOf(provider),
     })
     return new Response(body, {
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned), ...clampHeaders(admission) },
