@@ -1,6 +1,6 @@
 /**
  * Generic cell rate algorithm: "at most `limit` requests per `windowMs`", with bursts up to `limit`.
- * Each client costs one number (its theoretical arrival time), so memory stays small, and the
+ * Each client costs one number (its theoretical arrival time, in µs), so memory stays small, and the
  * remaining count and reset time fall out exactly for the X-RateLimit-* headers.
  */
 export interface RateDecision {
@@ -19,28 +19,37 @@ export interface RateLimiter {
 }
 
 /**
- * One step of the algorithm: the decision for a request at `now` given the client's stored arrival time
- * (undefined: none), and the arrival time to store when it is allowed. src/redis/gcra.lua takes the same
- * step inside Redis; the gateway then calls this with what the script saw, for identical headers.
+ * One step of the algorithm: the decision for a request at `now` (ms) given the client's stored arrival time
+ * (µs; undefined: none), and the arrival time to store when it is allowed. GCRA_SCRIPT (src/redis/rate-limiter.ts)
+ * takes the same step inside Redis; the gateway then calls this with what the script saw, for identical headers.
+ *
+ * Time is counted in whole microseconds and the interval between requests rounded up to one, so every value is
+ * an integer below 2^53 and the arithmetic is exact: `limit` requests at once are allowed, the next is refused,
+ * and the remaining count is right. (In milliseconds since 1970, ~1.8e12 with doubles 2.4e-4 apart,
+ * `now + window / limit` rounds, and a limit that does not divide the window — 9, 17, 700 a minute — allowed
+ * one request fewer.) The allowance is `limit` intervals, so a request comes back under 1 µs later than
+ * `window / limit`: never more than `limit` a window.
  */
 export function gcraStep(stored: number | undefined, now: number, limit: number, windowMs: number): { decision: RateDecision; next?: number } {
-  const interval = windowMs / limit
-  const tat = stored !== undefined && stored > now ? stored : now
+  const nowUs = Math.round(now * 1000)
+  const interval = Math.ceil((windowMs * 1000) / limit)
+  const allowance = interval * limit
+  const tat = stored !== undefined && stored > nowUs ? stored : nowUs
   const next = tat + interval
-  if (next - now > windowMs) {
+  if (next - nowUs > allowance) {
     return {
       decision: {
         allowed: false, limit, remaining: 0,
-        reset: Math.ceil(tat / 1000),
-        retryAfter: Math.max(1, Math.ceil((next - now - windowMs) / 1000)),
+        reset: Math.ceil(tat / 1e6),
+        retryAfter: Math.max(1, Math.ceil((next - nowUs - allowance) / 1e6)),
       },
     }
   }
   return {
     decision: {
       allowed: true, limit,
-      remaining: Math.max(0, Math.floor((windowMs - (next - now)) / interval + 1e-9)),
-      reset: Math.ceil(next / 1000),
+      remaining: Math.floor((allowance - (next - nowUs)) / interval),
+      reset: Math.ceil(next / 1e6),
       retryAfter: 0,
     },
     next,
@@ -73,7 +82,7 @@ export class GcraLimiter implements RateLimiter {
   }
 
   sweep(now: number): void {
-    for (const [id, tat] of this.tat) if (tat <= now) this.tat.delete(id)
+    for (const [id, tat] of this.tat) if (tat <= now * 1000) this.tat.delete(id)
   }
 
   stop(): void {
