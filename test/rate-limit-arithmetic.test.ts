@@ -1,6 +1,7 @@
 /**
  * Rate-limit arithmetic (SPEC §7): a limit of N allows N requests at once, whatever N, and the remaining count
- * says so from the first request on (the Redis path: test/engines/redis-rate-limits.engine.ts).
+ * says so from the first request on; a limit changed (a key's rpm_limit edited) applies at once to the requests
+ * already counted (the Redis path: test/engines/redis-rate-limits.engine.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { GcraLimiter, gcraStep } from '../src/http/gcra'
@@ -65,5 +66,48 @@ describe('GCRA rounding: a limit of N allows N, and says so', () => {
     const res = await fetch(`${gw.url}/health`)
     expect(res.status).toBe(200)
     expect(rate(res.headers)).toEqual({ limit: '9', remaining: '8' })
+  })
+})
+
+describe('a limit changed applies at once to what was counted', () => {
+  test('2 of 2 used, raised to 100: the next passes with 97 left; 50 of 100 used, lowered to 10: refused', () => {
+    const limiter = new GcraLimiter()
+    try {
+      const now = Date.now()
+      expect([1, 2, 3].map(() => limiter.hit('raised', 2, now).allowed)).toEqual([true, true, false])
+      expect(limiter.hit('raised', 100, now)).toMatchObject({ allowed: true, limit: 100, remaining: 97 })
+      for (let i = 0; i < 50; i++) limiter.hit('lowered', 100, now)
+      expect(limiter.hit('lowered', 10, now)).toMatchObject({ allowed: false, limit: 10, remaining: 0 })
+    } finally {
+      limiter.stop()
+    }
+  })
+})
+
+describe('a key\'s rpm_limit raised by PATCH', () => {
+  let gw: TestGateway
+  beforeAll(async () => {
+    gw = await startTestGateway()
+  })
+  afterAll(async () => {
+    await gw?.stop()
+  })
+
+  test('2/min used up, raised to 100/min: the next request passes, with about 97 left (2 of 100 used)', async () => {
+    const { secret, keyId } = await gw.userWithKey({ id: 'raised' }, { rpm_limit: 2 })
+    const models = () => fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })
+    const before: number[] = []
+    for (let i = 0; i < 3; i++) before.push((await models()).status)
+    expect(before).toEqual([200, 200, 429])
+
+    const patched = await gw.admin('PATCH', `/v1/keys/${keyId}`, { rpm_limit: 100 })
+    expect(patched.status).toBe(200)
+    expect(patched.body.rpm_limit).toBe(100)
+
+    const after = await models()
+    const headers = rate(after.headers)
+    // Two requests were made in the last minute; the limit is now 100 a minute.
+    expect({ status: after.status, limit: headers.limit }).toEqual({ status: 200, limit: '100' })
+    expect(Number(headers.remaining)).toBeGreaterThanOrEqual(90)
   })
 })

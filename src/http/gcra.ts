@@ -1,7 +1,7 @@
 /**
  * Generic cell rate algorithm: "at most `limit` requests per `windowMs`", with bursts up to `limit`.
- * Each client costs one number (its theoretical arrival time, in µs), so memory stays small, and the
- * remaining count and reset time fall out exactly for the X-RateLimit-* headers.
+ * Each client costs two numbers (its theoretical arrival time and the limit it was counted under), so memory
+ * stays small, and the remaining count and reset time fall out exactly for the X-RateLimit-* headers.
  */
 export interface RateDecision {
   allowed: boolean
@@ -18,9 +18,19 @@ export interface RateLimiter {
   hit(id: string, limit: number): RateDecision | Promise<RateDecision>
 }
 
+/** What is kept of a client. */
+export interface GcraState {
+  /** Theoretical arrival time, µs since 1970: the allowance is whole again then. */
+  tat: number
+  /** The limit `tat` was counted under. */
+  limit: number
+}
+
+const intervalOf = (limit: number, windowMs: number) => Math.ceil((windowMs * 1000) / limit)
+
 /**
- * One step of the algorithm: the decision for a request at `now` (ms) given the client's stored arrival time
- * (µs; undefined: none), and the arrival time to store when it is allowed. GCRA_SCRIPT (src/redis/rate-limiter.ts)
+ * One step of the algorithm: the decision for a request at `now` (ms) given the client's stored state
+ * (undefined: none), and the state to store when it is allowed. GCRA_SCRIPT (src/redis/rate-limiter.ts)
  * takes the same step inside Redis; the gateway then calls this with what the script saw, for identical headers.
  *
  * Time is counted in whole microseconds and the interval between requests rounded up to one, so every value is
@@ -30,11 +40,19 @@ export interface RateLimiter {
  * one request fewer.) The allowance is `limit` intervals, so a request comes back under 1 µs later than
  * `window / limit`: never more than `limit` a window.
  */
-export function gcraStep(stored: number | undefined, now: number, limit: number, windowMs: number): { decision: RateDecision; next?: number } {
+export function gcraStep(stored: GcraState | undefined, now: number, limit: number, windowMs: number): { decision: RateDecision; next?: GcraState } {
   const nowUs = Math.round(now * 1000)
-  const interval = Math.ceil((windowMs * 1000) / limit)
+  const interval = intervalOf(limit, windowMs)
   const allowance = interval * limit
-  const tat = stored !== undefined && stored > nowUs ? stored : nowUs
+  let tat = nowUs
+  if (stored !== undefined && stored.tat > nowUs) {
+    // The limit changed since (a key's rpm_limit edited): the requests counted stay counted, each now one new
+    // interval — 2 of 2 used, raised to 100, is 2 of 100 (not 100 of 100 for a minute); 50 of 100 used,
+    // lowered to 10, is 10 of 10 (not 5).
+    tat = stored.limit === limit
+      ? stored.tat
+      : nowUs + Math.min(Math.ceil(((stored.tat - nowUs) * interval) / intervalOf(stored.limit, windowMs)), allowance)
+  }
   const next = tat + interval
   if (next - nowUs > allowance) {
     return {
@@ -52,14 +70,14 @@ export function gcraStep(stored: number | undefined, now: number, limit: number,
       reset: Math.ceil(next / 1e6),
       retryAfter: 0,
     },
-    next,
+    next: { tat: next, limit },
   }
 }
 
 const DEFAULT_MAX_ENTRIES = 100_000
 
 export class GcraLimiter implements RateLimiter {
-  private readonly tat = new Map<string, number>()
+  private readonly clients = new Map<string, GcraState>()
   private readonly sweeper: Timer
 
   constructor(private readonly windowMs = 60_000, private readonly maxEntries = DEFAULT_MAX_ENTRIES) {
@@ -69,20 +87,20 @@ export class GcraLimiter implements RateLimiter {
   }
 
   hit(id: string, limit: number, now = Date.now()): RateDecision {
-    const stored = this.tat.get(id)
+    const stored = this.clients.get(id)
     const { decision, next } = gcraStep(stored, now, limit, this.windowMs)
     if (next === undefined) return decision
-    if (stored === undefined && this.tat.size >= this.maxEntries) this.tat.delete(this.tat.keys().next().value!)
-    this.tat.set(id, next)
+    if (stored === undefined && this.clients.size >= this.maxEntries) this.clients.delete(this.clients.keys().next().value!)
+    this.clients.set(id, next)
     return decision
   }
 
   get size(): number {
-    return this.tat.size
+    return this.clients.size
   }
 
   sweep(now: number): void {
-    for (const [id, tat] of this.tat) if (tat <= now * 1000) this.tat.delete(id)
+    for (const [id, { tat }] of this.clients) if (tat <= now * 1000) this.clients.delete(id)
   }
 
   stop(): void {
