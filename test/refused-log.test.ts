@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { SqliteStore } from '../src/store/sqlite/store'
-import { clientSource } from '../src/http/client-source'
+import { clientSource, UNPARSEABLE_SOURCE } from '../src/http/client-source'
 import { RequestLog } from '../src/records/request-log'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
@@ -87,8 +87,9 @@ describe('the aggregation', () => {
       ['::ffff:1.2.3.4%eth0', '::FFFF:5.6.7.8%eth0'],
     ])
       expect([clientSource(a!), clientSource(b!)]).toEqual(['1.2.3.4', '5.6.7.8'])
-    // Not an address at all, or a dotted part out of range: kept as it came (cut short), never merged.
-    expect(clientSource('::ffff:1.2.3.400')).toBe('::ffff:1.2.3.400')
+    // Not an address at all, or a dotted part out of range: never merged with an address, all one source.
+    expect(clientSource('::ffff:1.2.3.400')).toBe(UNPARSEABLE_SOURCE)
+    expect(clientSource('1.2.3.400')).toBe(UNPARSEABLE_SOURCE)
     expect(clientSource('2001:db8::1.2.3.4')).toBe('2001:db8::/64')
   })
 

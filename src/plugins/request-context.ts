@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import type { Server } from 'bun'
+import { withoutPort } from '../http/client-source'
 import { badRequest } from '../http/errors'
 import { createRequestState } from '../http/request-state'
 
@@ -21,15 +22,15 @@ export function pathOf(url: string): string {
 }
 
 /**
- * With a trusted proxy the client is the right-most X-Forwarded-For entry: that one was added by our
- * proxy, while anything to its left is whatever the client chose to send.
+ * With a trusted proxy the client is the right-most X-Forwarded-For entry (without a port written with it):
+ * that one was added by our proxy, while anything to its left is whatever the client chose to send.
  */
 function clientIp(request: Request, server: Server<unknown> | null, trustProxy: boolean): string | null {
   if (trustProxy) {
     const forwarded = request.headers.get('x-forwarded-for')
     if (forwarded) {
       const last = forwarded.slice(forwarded.lastIndexOf(',') + 1).trim()
-      if (last) return last.slice(0, 64)
+      if (last) return withoutPort(last).slice(0, 64)
     }
   }
   return server?.requestIP(request)?.address ?? null

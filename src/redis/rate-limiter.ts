@@ -3,28 +3,46 @@ import { GatewayError } from '../http/errors'
 import type { RedisLink } from './link'
 
 /**
- * The step of src/http/gcra.ts, taken atomically in Redis on Redis's clock (every replica sees one time).
- * It stores the new arrival time only when the request is allowed, and returns what it saw — the time and
- * the arrival time before this request — as exact decimal text, so that the gateway recomputes the very
- * same decision with `gcraStep` for the headers.
+ * The step of src/http/gcra.ts, taken atomically in Redis on Redis's clock (every replica sees one time), in
+ * the same whole microseconds with the same operations on doubles, so both reach the same numbers. It stores
+ * the new state (`tat:limit`) only when the request is allowed, and returns what it saw — the time, and the
+ * arrival time and limit before this request, as integer text — so that the gateway recomputes the very same
+ * decision with `gcraStep` for the headers.
  * KEYS[1]: the client's key; ARGV[1]: limit; ARGV[2]: window in ms.
  */
 export const GCRA_SCRIPT = `
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[2]) * 1000
 local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
+local interval = math.ceil(window / limit)
+local allowance = interval * limit
+local stored, was
 local raw = redis.call('GET', KEYS[1])
-local stored = raw and tonumber(raw)
-local tat = now
-if stored and stored > now then tat = stored end
-local nxt = tat + window / limit
-if nxt - now <= window then
-  redis.call('SET', KEYS[1], string.format('%.17g', nxt), 'PX', math.ceil(nxt - now) + 1000)
+if raw then
+  local a, b = string.match(raw, '^(%d+):(%d+)$')
+  if a then stored, was = tonumber(a), tonumber(b) end
 end
-return {string.format('%.17g', now), stored and string.format('%.17g', stored) or false}
+local tat = now
+if stored and stored > now then
+  tat = stored
+  if was ~= limit then
+    tat = now + math.min(math.ceil(((stored - now) * interval) / math.ceil(window / was)), allowance)
+  end
+end
+local nxt = tat + interval
+if nxt - now <= allowance then
+  redis.call('SET', KEYS[1], string.format('%.0f:%.0f', nxt, limit), 'PX', math.ceil((nxt - now) / 1000) + 1000)
+end
+if not stored then return {string.format('%.0f', now), false, false} end
+return {string.format('%.0f', now), string.format('%.0f', stored), string.format('%.0f', was)}
 `
 const GCRA_SHA = new Bun.CryptoHasher('sha1').update(GCRA_SCRIPT).digest('hex')
+/**
+ * Numbered by what the script stores (3: `tat:limit` in µs; 2: the arrival time alone in µs; before, in ms): during a rolling upgrade, replicas
+ * of two versions count apart, each allowing the limit, rather than misreading each other's values.
+ */
+const KEY_PREFIX = 'tollgate:rate:3:'
 
 export type RedisFailureMode = 'open' | 'closed'
 
@@ -56,8 +74,9 @@ export class SharedRateLimiter implements RateLimiter {
   async hit(id: string, limit: number): Promise<RateDecision> {
     if (this.link.worthTrying()) {
       try {
-        const [now, stored] = await this.evaluate(`tollgate:rate:${this.scope}:${id}`, limit)
-        return gcraStep(stored === null ? undefined : Number(stored), Number(now), limit, this.windowMs).decision
+        const [now, tat, was] = await this.evaluate(`${KEY_PREFIX}${this.scope}:${id}`, limit)
+        const stored = tat === null || was === null ? undefined : { tat: Number(tat), limit: Number(was) }
+        return gcraStep(stored, Number(now) / 1000, limit, this.windowMs).decision
       } catch {
         // The link has logged and counted the outage.
       }
@@ -71,7 +90,7 @@ export class SharedRateLimiter implements RateLimiter {
     this.local.stop()
   }
 
-  private async evaluate(key: string, limit: number): Promise<[string, string | null]> {
+  private async evaluate(key: string, limit: number): Promise<[string, string | null, string | null]> {
     const args = [key, String(limit), String(this.windowMs)]
     try {
       return await this.link.send('EVALSHA', [GCRA_SHA, '1', ...args])
