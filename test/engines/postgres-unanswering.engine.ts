@@ -11,20 +11,9 @@ import { Ledger } from '../../src/budget/ledger'
 import { GatewayError } from '../../src/http/errors'
 import { PostgresStore } from '../../src/store/postgres/store'
 import { done, holdFor } from '../support/ledger-contract'
+import { chat, longText, PRICING } from '../support/exact-model'
 import { startPostgres, type TestPostgres } from './support/postgres'
 import { startTcpRelay } from './support/tcp-relay'
-
-const MAX_TOKENS = 50
-const PRICING = { 'mock:exact': { input_per_million: 0, output_per_million: 1 } }
-const longText = Array.from({ length: MAX_TOKENS + 10 }, (_, i) => `w${i}`).join(' ')
-
-const chat = (url: string, key: string, extra: Record<string, unknown> = {}, signal?: AbortSignal) =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:exact', max_tokens: MAX_TOKENS, messages: [{ role: 'user', content: 'go' }], ...extra }),
-    signal,
-  })
 
 let pg: TestPostgres
 let mock: MockProvider
