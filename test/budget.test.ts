@@ -4,23 +4,8 @@ import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { spawnGateway, startTestGateway, tempDir, type TestGateway } from './support/gateway'
 import { waitFor } from './support/wait-for'
-
-/**
- * Output priced at $1 per million tokens (1 µUSD a token), input free, and a mock that always writes
- * exactly `max_tokens` words: every request then costs exactly its hold, so a budget of k holds admits
- * exactly k requests however they interleave, and can never admit a k+1-th.
- */
-const MAX_TOKENS = 50
-const HOLD_USD = MAX_TOKENS / 1e6
-const PRICING = { 'mock:exact': { input_per_million: 0, output_per_million: 1 } }
-const longText = Array.from({ length: MAX_TOKENS + 10 }, (_, i) => `w${i}`).join(' ')
-
-const chat = (url: string, key: string, extra: Record<string, unknown> = {}) =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:exact', max_tokens: MAX_TOKENS, messages: [{ role: 'user', content: 'go' }], ...extra }),
-  })
+// Every request costs exactly its hold: a budget of k holds admits exactly k requests, never a k+1-th.
+import { chat, HOLD_USD, longText, MAX_TOKENS, PRICING } from './support/exact-model'
 
 let mock: MockProvider
 beforeAll(() => {

@@ -6,9 +6,9 @@
  * refused, unless the operator passes `--allow-unbilled`.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { BUN, MASTER_KEY, mockProviders, ROOT, startTestGateway, type TestGateway } from './support/gateway'
+import { mockProviders, startTestGateway, type TestGateway } from './support/gateway'
+import { tollgateOutput } from './support/cli'
 
 let mock: MockProvider
 let gw: TestGateway
@@ -23,16 +23,7 @@ afterAll(async () => {
   await mock.stop()
 })
 
-async function tollgate(args: string[]) {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), ...args], {
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_URL: gw.url, TOLLGATE_MASTER_KEY: MASTER_KEY },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  if (code !== 0) throw new Error(`tollgate ${args.join(' ')} exited ${code}: ${stderr}`)
-  return stdout
-}
+const tollgate = (args: string[]) => tollgateOutput(gw.url, args)
 
 test('a catalog per-request fee (Perplexity sonar, $0.012/request) is billed after --apply, or the model stays refused', async () => {
   const { secret } = await gw.userWithKey({ id: 'searcher', max_budget: 10 })

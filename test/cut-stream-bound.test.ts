@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { TestGateway } from './support/gateway'
-import { openAIEvent, scriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
+import { openAIEvent, openStream, scriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -22,17 +22,6 @@ beforeAll(async () => {
   ;({ upstream, gw, secret, stop } = await scriptedGateway(USER))
 })
 afterAll(() => stop())
-
-/** A 200 stream that sends these events and then stays open until the gateway cancels it. */
-const openStream = (events: string[]) => () =>
-  new Response(
-    new ReadableStream<Uint8Array>({
-      start(c) {
-        for (const e of events) c.enqueue(new TextEncoder().encode(e))
-      },
-    }),
-    { headers: { 'content-type': 'text/event-stream' } },
-  )
 
 const delta = (d: Record<string, unknown>) => openAIEvent({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: d, finish_reason: null }] })
 const finished = openAIEvent({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })

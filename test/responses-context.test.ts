@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { jsonResponse, openStream, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -132,11 +132,6 @@ describe('the stored context a request continues is held for', () => {
 })
 
 describe('a response whose stream is cut before its usage is sized at everything it may have brought in', () => {
-  /** A 200 stream that sends these events and then stays open until the gateway cancels it. */
-  const openStream = (events: string[]) => () =>
-    new Response(new ReadableStream<Uint8Array>({ start: (c) => events.forEach((e) => c.enqueue(new TextEncoder().encode(e))) }), {
-      headers: { 'content-type': 'text/event-stream' },
-    })
   let seq = 0
   const streamed = (type: string, data: Record<string, unknown>) => event({ type, sequence_number: seq++, ...data })
   const created = (id: string) => streamed('response.created', { response: { id, object: 'response', status: 'in_progress', model: 'm', output: [], usage: null } })

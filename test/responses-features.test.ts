@@ -2,7 +2,7 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { anthropicEvent, jsonResponse, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { anthropicEvent, jsonResponse, openStream, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -414,12 +414,6 @@ describe('translated to Anthropic: web search runs there when it is priced', () 
 })
 
 describe('a stream cut before its final event pays for the hosted calls it began, not every call allowed', () => {
-  /** A 200 stream that sends these events and then stays open until the gateway cancels it. */
-  const openStream = (events: string[]) => () =>
-    new Response(new ReadableStream<Uint8Array>({ start: (c) => events.forEach((e) => c.enqueue(new TextEncoder().encode(e))) }), {
-      headers: { 'content-type': 'text/event-stream' },
-    })
-
   /** Streams the request until `marker` reached the client, then cuts it. */
   async function readThenCut(body: Record<string, unknown>, marker: string) {
     const res = await fetch(`${gw.url}/v1/responses`, {

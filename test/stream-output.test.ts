@@ -4,7 +4,7 @@ import type { MeterOptions, StreamFacts } from '../src/metering/metered-stream'
 import { meterOpenAIStream } from '../src/metering/openai-stream'
 import { upstreamSignal } from '../src/providers/upstream'
 import type { TestGateway } from './support/gateway'
-import { anthropicEvent, openAIEvent, scriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
+import { anthropicEvent, openAIEvent, openStream, scriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -138,17 +138,6 @@ describe('a stream cut by its client before the usage pays for the output it del
     ;({ upstream, gw, secret, stop } = await scriptedGateway('team-cut'))
   })
   afterAll(() => stop())
-
-  /** A 200 stream that sends these events and then stays open until the gateway cancels it. */
-  const openStream = (events: string[]) => () =>
-    new Response(
-      new ReadableStream<Uint8Array>({
-        start(c) {
-          for (const e of events) c.enqueue(new TextEncoder().encode(e))
-        },
-      }),
-      { headers: { 'content-type': 'text/event-stream' } },
-    )
 
   /** Reads until the events' output reached the client, then cuts the stream. */
   async function readThenCut(path: string, model: string, marker: string, fields: Record<string, unknown> = { max_tokens: 100 }) {

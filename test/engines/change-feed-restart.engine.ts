@@ -11,6 +11,7 @@ import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { MASTER_KEY, spawnGateway, tempDir, type SpawnedGateway } from '../support/gateway'
 import { startRedis, type TestRedis } from '../support/redis-server'
 import { replicaEnvironment } from '../support/replicas'
+import { within } from '../support/wait-for'
 import { ChangeFeed } from '../../src/redis/change-feed'
 import { RedisLink } from '../../src/redis/link'
 import { createLogger } from '../../src/log/logger'
@@ -44,15 +45,6 @@ let nextIp = 1
 const clientIp = () => `198.51.100.${nextIp++}`
 const models = (url: string, secret: string) =>
   fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': clientIp() } })
-
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const start = performance.now()
-  while (performance.now() - start < ms) {
-    if (await check()) return performance.now() - start
-    await Bun.sleep(10)
-  }
-  return Infinity
-}
 
 describe('change feed after a Redis restart', () => {
   test('a key revoked through A after Redis restarted is refused by B within 1 s (not only after the 5 s cache TTL)', async () => {

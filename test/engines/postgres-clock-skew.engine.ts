@@ -10,18 +10,8 @@ import { rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { spawnGateway, tempDir, type SpawnedGateway } from '../support/gateway'
+import { chat, longText, PRICING } from '../support/exact-model'
 import { startPostgres, type TestPostgres } from './support/postgres'
-
-const MAX_TOKENS = 50
-const PRICING = { 'mock:exact': { input_per_million: 0, output_per_million: 1 } }
-const longText = Array.from({ length: MAX_TOKENS + 10 }, (_, i) => `w${i}`).join(' ')
-
-const chat = (url: string, key: string, extra: Record<string, unknown> = {}) =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:exact', max_tokens: MAX_TOKENS, messages: [{ role: 'user', content: 'go' }], ...extra }),
-  })
 
 let pg: TestPostgres
 let mock: MockProvider

@@ -5,65 +5,35 @@
  * charge, not left open for the sweeper to charge in full as `expired` for a request that was never served.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import type { Socket, TCPSocketListener } from 'bun'
 import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
 import { holdFor } from '../support/ledger-contract'
 import { startPostgres, type TestPostgres } from './support/postgres'
+import { startTcpRelay } from './support/tcp-relay'
+
+const COMMIT = new TextEncoder().encode('COMMIT\0')
+/** Whether a chunk from Postgres carries COMMIT's CommandComplete ('C', int32 length, tag). */
+const hasCommit = (b: Uint8Array) => {
+  outer: for (let i = 0; i + COMMIT.length <= b.length; i++) {
+    for (let j = 0; j < COMMIT.length; j++) if (b[i + j] !== COMMIT[j]) continue outer
+    if (i >= 5 && b[i - 5] === 0x43) return true
+  }
+  return false
+}
 
 /** A TCP relay in front of Postgres that, when armed, drops the connection whose server answer carries COMMIT's CommandComplete. */
-function relay(target: number) {
+function commitCutter(target: number) {
   let armed = false
   let cut = 0
-  const COMMIT = new TextEncoder().encode('COMMIT\0')
-  const hasCommit = (b: Uint8Array) => {
-    outer: for (let i = 0; i + COMMIT.length <= b.length; i++) {
-      for (let j = 0; j < COMMIT.length; j++) if (b[i + j] !== COMMIT[j]) continue outer
-      // CommandComplete: 'C', int32 length, tag.
-      if (i >= 5 && b[i - 5] === 0x43) return true
-    }
-    return false
-  }
-  type Pair = { peer?: Socket<any>; pending: Uint8Array[] }
-  const server: TCPSocketListener<Pair> = Bun.listen<Pair>({
-    hostname: '127.0.0.1',
-    port: 0,
-    socket: {
-      async open(client) {
-        client.data = { pending: [] }
-        const upstream = await Bun.connect<{ peer: Socket<Pair> }>({
-          hostname: '127.0.0.1',
-          port: target,
-          socket: {
-            data(s, chunk) {
-              const copy = new Uint8Array(chunk)
-              if (armed && hasCommit(copy)) {
-                armed = false
-                cut++
-                s.data.peer.terminate()
-                s.terminate()
-                return
-              }
-              s.data.peer.write(copy)
-            },
-            close(s) { s.data.peer.end() },
-            error(s) { s.data.peer.end() },
-          },
-          data: { peer: client },
-        })
-        client.data.peer = upstream
-        for (const p of client.data.pending) upstream.write(p)
-      },
-      data(client, chunk) {
-        const copy = new Uint8Array(chunk)
-        if (client.data.peer) client.data.peer.write(copy)
-        else client.data.pending.push(copy)
-      },
-      close(client) { client.data.peer?.end() },
-      error(client) { client.data.peer?.end() },
+  const relay = startTcpRelay(target, {
+    onServerChunk(chunk) {
+      if (!armed || !hasCommit(chunk)) return
+      armed = false
+      cut++
+      return 'cut'
     },
   })
-  return { port: server.port, arm: () => (armed = true), cuts: () => cut, stop: () => server.stop(true) }
+  return { port: relay.port, arm: () => (armed = true), cuts: () => cut, stop: relay.stop }
 }
 
 let pg: TestPostgres
@@ -78,11 +48,11 @@ afterAll(async () => {
 describe('Postgres ledger: a reservation batch that committed but whose answer was lost with its connection', () => {
   let store: PostgresStore
   let direct: InstanceType<typeof Bun.SQL>
-  let proxy: ReturnType<typeof relay>
+  let proxy: ReturnType<typeof commitCutter>
   let ledger: Ledger
   beforeEach(async () => {
     const url = await pg.database(`rdh_commit_lost_${++n}`)
-    proxy = relay(pg.port)
+    proxy = commitCutter(pg.port)
     store = await PostgresStore.open(url.replace(`:${pg.port}/`, `:${proxy.port}/`), () => {}, 2_000)
     direct = new Bun.SQL(url)
     ledger = new Ledger(store.ledger, 60_000)

@@ -9,19 +9,7 @@ import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
 import { expectRollupsEqualRaw } from './support/rollups'
-
-const MAX_TOKENS = 50
-const HOLD_USD = MAX_TOKENS / 1e6
-const PRICING = { 'mock:exact': { input_per_million: 0, output_per_million: 1 } }
-const longText = Array.from({ length: MAX_TOKENS + 10 }, (_, i) => `w${i}`).join(' ')
-
-const chat = (url: string, key: string, extra: Record<string, unknown> = {}, signal?: AbortSignal) =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:exact', max_tokens: MAX_TOKENS, messages: [{ role: 'user', content: 'go' }], ...extra }),
-    signal,
-  })
+import { chat, HOLD_USD, longText, PRICING } from '../support/exact-model'
 
 let pg: TestPostgres
 let mock: MockProvider

@@ -10,11 +10,8 @@ import { freePort } from '../support/redis-server'
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver'
 import { startPostgres, type TestPostgres } from './support/postgres'
 import { waitFor } from '../support/wait-for'
+import { HOLD_USD, longText, MAX_TOKENS, PRICING } from '../support/exact-model'
 
-const MAX_TOKENS = 50
-const HOLD_USD = MAX_TOKENS / 1e6
-const PRICING = { 'mock:exact': { input_per_million: 0, output_per_million: 1 } }
-const longText = Array.from({ length: MAX_TOKENS + 10 }, (_, i) => `w${i}`).join(' ')
 const WEBHOOK_SECRET = 'whsec-test-0123456789abcdef'
 
 const chat = (url: string, key: string, headers: Record<string, string> = {}) =>

@@ -5,26 +5,15 @@
  * again requests succeed without a restart, the holds of the batch given up on released (never charged).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import type { Socket, TCPSocketListener } from 'bun'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { spawnGateway } from '../support/gateway'
 import { Ledger } from '../../src/budget/ledger'
 import { GatewayError } from '../../src/http/errors'
 import { PostgresStore } from '../../src/store/postgres/store'
 import { done, holdFor } from '../support/ledger-contract'
+import { chat, longText, PRICING } from '../support/exact-model'
 import { startPostgres, type TestPostgres } from './support/postgres'
-
-const MAX_TOKENS = 50
-const PRICING = { 'mock:exact': { input_per_million: 0, output_per_million: 1 } }
-const longText = Array.from({ length: MAX_TOKENS + 10 }, (_, i) => `w${i}`).join(' ')
-
-const chat = (url: string, key: string, extra: Record<string, unknown> = {}, signal?: AbortSignal) =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:exact', max_tokens: MAX_TOKENS, messages: [{ role: 'user', content: 'go' }], ...extra }),
-    signal,
-  })
+import { startTcpRelay } from './support/tcp-relay'
 
 let pg: TestPostgres
 let mock: MockProvider
@@ -41,63 +30,10 @@ beforeEach(() => mock.reset())
 
 const upstreamCalls = () => mock.calls.filter((c) => c.path === '/v1/chat/completions').length
 
-/**
- * A TCP relay in front of Postgres. `freeze()` keeps every connection open but forwards nothing more in
- * either direction (what a dropped route or a stuck server looks like to the client); `thaw()` resumes,
- * delivering what was held back (as TCP retransmission would once the route is back).
- */
-function relay(target: number) {
-  let frozen = false
-  const held: Array<() => void> = []
-  type Pair = { peer?: Socket<any>; pending: Uint8Array[] }
-  const server: TCPSocketListener<Pair> = Bun.listen<Pair>({
-    hostname: '127.0.0.1',
-    port: 0,
-    socket: {
-      async open(client) {
-        client.data = { pending: [] }
-        const upstream = await Bun.connect<{ peer: Socket<Pair> }>({
-          hostname: '127.0.0.1',
-          port: target,
-          socket: {
-            data(s, chunk) {
-              const copy = new Uint8Array(chunk)
-              if (frozen) held.push(() => s.data.peer.write(copy))
-              else s.data.peer.write(copy)
-            },
-            close(s) { s.data.peer.end() },
-            error(s) { s.data.peer.end() },
-          },
-          data: { peer: client },
-        })
-        client.data.peer = upstream
-        for (const p of client.data.pending) upstream.write(p)
-      },
-      data(client, chunk) {
-        const copy = new Uint8Array(chunk)
-        const send = () => (client.data.peer ? client.data.peer.write(copy) : client.data.pending.push(copy))
-        if (frozen) held.push(send)
-        else send()
-      },
-      close(client) { client.data.peer?.end() },
-      error(client) { client.data.peer?.end() },
-    },
-  })
-  return {
-    port: server.port,
-    freeze: () => (frozen = true),
-    thaw: () => {
-      frozen = false
-      for (const f of held.splice(0)) f()
-    },
-    stop: () => server.stop(true),
-  }
-}
-
 describe('a Postgres that stops answering (connections open, nothing comes back)', () => {
   test('a request gets a 503 within a bound instead of hanging on its hold; /health answers 503; no provider call; back when it answers again', async () => {
     const url = await pg.database(`unanswering_${++n}`)
-    const proxy = relay(pg.port)
+    const proxy = startTcpRelay(pg.port)
     const viaProxy = url.replace(`:${pg.port}/`, `:${proxy.port}/`)
     const gw = await spawnGateway({ mock, config: { pricing: PRICING }, env: { TOLLGATE_DATABASE_URL: viaProxy } })
     const sql = new Bun.SQL(url)

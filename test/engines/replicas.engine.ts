@@ -10,6 +10,7 @@ import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { MASTER_KEY, spawnGateway, tempDir, type SpawnedGateway } from '../support/gateway'
 import { startRedis, type TestRedis } from '../support/redis-server'
 import { replicaEnvironment } from '../support/replicas'
+import { within } from '../support/wait-for'
 
 let redis: TestRedis
 let mock: MockProvider
@@ -53,16 +54,6 @@ const metric = async (url: string, name: string) => {
   const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text()
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
   return m ? Number(m[1]) : undefined
-}
-
-/** Polls `check` until it is true or `ms` pass; returns how long it took (or Infinity). */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const start = performance.now()
-  while (performance.now() - start < ms) {
-    if (await check()) return performance.now() - start
-    await Bun.sleep(10)
-  }
-  return Infinity
 }
 
 describe('rate limits shared through Redis', () => {

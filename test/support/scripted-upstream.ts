@@ -53,6 +53,17 @@ export const scriptedProviders = (upstream: ScriptedUpstream) => ({
 export const sseResponse = (events: string[]) =>
   new Response(events.join(''), { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })
 
+/** A script whose answer is a 200 stream that sends these events and then stays open until the gateway cancels it. */
+export const openStream = (events: string[]) => () =>
+  new Response(
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const e of events) c.enqueue(new TextEncoder().encode(e))
+      },
+    }),
+    { headers: { 'content-type': 'text/event-stream' } },
+  )
+
 export const jsonResponse = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
 
