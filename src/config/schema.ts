@@ -20,6 +20,10 @@ const wholeNumber = z.preprocess(
   z.number({ error: 'must be a whole number' }).int('must be a whole number'),
 )
 const positiveInt = wholeNumber.pipe(z.number().positive())
+/** The longest a timer can wait: beyond it the runtime fires at once (1 ms), so a larger setting is an error. */
+const MAX_TIMER_MS = 2_147_483_647
+/** Milliseconds a timer waits. */
+const timerMs = wholeNumber.pipe(z.number().positive().max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} (about 24.8 days: the longest a timer can wait)`))
 const nonNegativeInt = wholeNumber.pipe(z.number().nonnegative())
 
 const originList = z
@@ -77,12 +81,12 @@ const alertSettings = z.strictObject({
   /** A key expiring within this many days raises an alert; 0 turns it off. */
   key_expiry_days: nonNegativeInt.default(7),
   /** How often spend and expiries are checked (and unpriced refusals summed up). */
-  check_interval_ms: positiveInt.default(15_000),
+  check_interval_ms: timerMs.default(15_000),
   /** Refusals of an unpriced model are summed over this interval into one alert. */
-  unpriced_interval_ms: positiveInt.default(3_600_000),
-  delivery_timeout_ms: positiveInt.default(10_000),
+  unpriced_interval_ms: timerMs.default(3_600_000),
+  delivery_timeout_ms: timerMs.default(10_000),
   /** The first retry's delay; each next one doubles, up to an hour. */
-  retry_base_ms: positiveInt.default(5_000),
+  retry_base_ms: timerMs.default(5_000),
   max_attempts: positiveInt.default(12),
 })
 
@@ -107,7 +111,7 @@ export const configSchema = z
      * the connection open and answers nothing (a network black hole, a server stuck on I/O) is then taken as
      * down: 503 database_unavailable, no provider call; settlements stay queued and are tried again.
      */
-    database_timeout_ms: positiveInt.default(DEFAULT_DATABASE_TIMEOUT_MS),
+    database_timeout_ms: timerMs.default(DEFAULT_DATABASE_TIMEOUT_MS),
     require_pricing: flag.default(true),
     reject_user_mismatch: flag.default(true),
     cors_allowed_origins: originList.default([]),
@@ -131,9 +135,9 @@ export const configSchema = z
     /** Input tokens the hold allows for what each server tool use adds to the context (search results). */
     server_tool_use_input_tokens: nonNegativeInt.default(20_000),
     reservation_ttl_sec: positiveInt.default(900),
-    upstream_timeout_ms: positiveInt.default(600_000),
+    upstream_timeout_ms: timerMs.default(600_000),
     /** A stream that sends nothing for this long is cut. */
-    upstream_idle_timeout_ms: positiveInt.default(120_000),
+    upstream_idle_timeout_ms: timerMs.default(120_000),
     /**
      * Provider calls in flight at once (streams until they end). One more is refused with 503 and Retry-After
      * before its hold is taken, instead of waiting unseen in the runtime's queue with its hold open.
