@@ -20,7 +20,11 @@ export interface SessionLimits {
   maxMs: number
 }
 
-/** Writing the last use on every console request would be a write per read: once a minute is enough for an idle timeout. */
+/**
+ * Writing the last use on every console request would be a write per read: it is written once a minute (or
+ * a tenth of a shorter idle timeout), and a session is idle only once that long has passed on top of the
+ * idle timeout, since its last use may be that much later than the one written.
+ */
 const TOUCH_EVERY_MS = 60_000
 
 /**
@@ -36,7 +40,7 @@ export class SessionStore {
   async create(kind: SessionKind, key: { id: string; hash: string } | null, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
     const token = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
     const expiresAt = now + this.limits.maxMs
-    await this.rows.insert({ id: this.storedId(token), kind, keyId: key?.id ?? null, keyHash: key?.hash ?? null, createdAt: now, expiresAt }, now, now - this.limits.idleMs)
+    await this.rows.insert({ id: this.storedId(token), kind, keyId: key?.id ?? null, keyHash: key?.hash ?? null, createdAt: now, expiresAt }, now, now - this.idleAfterWritten())
     return { token, expiresAt }
   }
 
@@ -45,11 +49,11 @@ export class SessionStore {
     const id = this.storedId(token)
     const row = await this.rows.find(id)
     if (!row) return null
-    if (row.expires_at <= now || row.last_seen_at + this.limits.idleMs <= now || !this.holds(row, now)) {
+    if (row.expires_at <= now || row.last_seen_at + this.idleAfterWritten() <= now || !this.holds(row, now)) {
       await this.rows.remove(id)
       return null
     }
-    if (now - row.last_seen_at >= TOUCH_EVERY_MS) await this.rows.touch(id, now)
+    if (now - row.last_seen_at >= this.touchEvery()) await this.rows.touch(id, now)
     const caller =
       row.kind === 'admin'
         ? MASTER
@@ -59,6 +63,10 @@ export class SessionStore {
           })
     return { token, kind: row.kind, caller, expiresAt: Math.min(row.expires_at, Math.max(row.last_seen_at, now) + this.limits.idleMs) }
   }
+
+  private touchEvery = () => Math.min(TOUCH_EVERY_MS, Math.ceil(this.limits.idleMs / 10))
+  /** How long after its last written use a session is idle: its last use may be up to `touchEvery` later. */
+  private idleAfterWritten = () => this.limits.idleMs + this.touchEvery()
 
   end(token: string): Promise<void> {
     return this.rows.remove(this.storedId(token))
