@@ -20,8 +20,11 @@ export class AlertWatch {
   private readonly thresholds: number[]
   /** The lowest threshold, in basis points of the budget. */
   private readonly lowestBasisPoints: number
-  /** Dedupe keys this process has raised (or found raised): each is written once, so need not be tried again. */
-  private readonly raised = new Set<string>()
+  /**
+   * Dedupe keys this process has raised (or found raised) that are still crossed: each is written once, so
+   * need not be tried again. Kept to those the last check found, so a key of a past period is forgotten.
+   */
+  private raised = new Set<string>()
   private unpriced = { interval: 0, counts: new Map<string, number>(), others: 0 }
 
   constructor(
@@ -47,7 +50,9 @@ export class AlertWatch {
   /** Every alert due now; `raise` writes each (a no-op for one already written). */
   async check(raise: (a: NewAlert) => Promise<unknown>, now = Date.now()): Promise<void> {
     const due: NewAlert[] = []
+    const crossed = new Set<string>()
     const once = (a: NewAlert) => {
+      crossed.add(a.dedupeKey)
       if (!this.raised.has(a.dedupeKey)) due.push(a)
     }
     if (this.thresholds.length > 0) {
@@ -65,12 +70,19 @@ export class AlertWatch {
         })
     this.unpricedAlerts(now, once)
     // Side by side: on Postgres each is a transaction of its own, and a burst of new ones should not queue.
+    const raised = new Set([...this.raised].filter((key) => crossed.has(key)))
+    this.raised = raised
     await Promise.all(
       due.map(async (a) => {
         await raise(a)
-        this.raised.add(a.dedupeKey)
+        raised.add(a.dedupeKey)
       }),
     )
+  }
+
+  /** How many dedupe keys this process remembers: at most the alerts its last check found crossed. */
+  get remembered(): number {
+    return this.raised.size
   }
 
   private userThresholds(u: UserSpend, now: number, raise: (a: NewAlert) => void): void {
