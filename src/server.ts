@@ -3,6 +3,7 @@ import type { Config } from './config/schema'
 import { checkpointOffThread } from './db/checkpointer'
 import { createApp, createServices } from './app'
 import { errorResponse, internalError } from './http/errors'
+import { IDLE_TIMEOUT_SEC } from './metering/admission'
 import { SERVER_BODY_LIMIT } from './plugins/body-limit'
 import { API_SECURITY_HEADERS } from './plugins/security-headers'
 import type { Services } from './services'
@@ -47,7 +48,7 @@ export function listenOptions(config: Config, options: ServerOptions, logger: Se
     reusePort: options.sharePort === true,
     development: false,
     maxRequestBodySize: SERVER_BODY_LIMIT,
-    idleTimeout: options.idleTimeoutSec ?? 30,
+    idleTimeout: options.idleTimeoutSec ?? IDLE_TIMEOUT_SEC,
     error(error: Error) {
       logger.log('error', 'unhandled error past the app', { error: error.stack ?? error.message })
       return errorResponse(internalError(), 'openai', config.disable_security_headers ? {} : API_SECURITY_HEADERS)

@@ -128,9 +128,12 @@ const clampsOutput = (caller: Caller, global: boolean): boolean => (caller.kind 
 export const clampHeaders = (admission: Admission): Record<string, string> =>
   admission.outputClamp === null ? {} : { 'x-output-clamped': String(admission.outputClamp) }
 
+/** Seconds the listener keeps a connection that makes no progress (Bun's idle timeout; a write that drains is progress). */
+export const IDLE_TIMEOUT_SEC = 30
+
 /**
  * How every inference route begins: its call may take minutes, so the server's idle timeout is switched
- * off for it (the upstream timeouts apply); then admission for the authenticated caller, the billed user
+ * off for it (the upstream timeouts apply; a stream switches it back on when it ends: see relay); then admission for the authenticated caller, the billed user
  * noted for the request log as soon as it is known (refusals included).
  */
 export async function admitRequest(

@@ -232,7 +232,7 @@ export const responsesRoutes = (services: Services) => {
         const exchange = translated
           ? translated.exchangeFor(admission.model)
           : responsesNative(native!.body)(admission.model, admission.userId, admission, contextTokens)
-        const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
+        const res = await relay({ request, server, admission, hold, stream, timeouts: config }, exchange)
         if (translated && translated.dropped.length > 0) res.headers.set(DROPPED_TOOLS_HEADER, translated.dropped.join(', '))
         return res
       },

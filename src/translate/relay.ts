@@ -1,6 +1,7 @@
+import type { Server } from 'bun'
 import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
-import { clampHeaders, type Admission } from '../metering/admission'
+import { clampHeaders, IDLE_TIMEOUT_SEC, type Admission } from '../metering/admission'
 import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
 import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, streamOutcome } from '../metering/outcome'
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
@@ -31,6 +32,8 @@ export type ExchangeFor = (model: ResolvedModel, outputClamp: number | null) => 
 
 export interface RelayContext {
   request: Request
+  /** The listener (null under `app.handle()`): a stream that ended gives its connection the idle timeout back. */
+  server: Pick<Server<unknown>, 'timeout'> | null
   admission: Admission
   /** The caller keeps its `using` handle: a throw before the hold is settled or handed over settles it in full. */
   hold: Hold
@@ -72,7 +75,12 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     const body = x.stream(answer.res.body, {
       idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
       signal: answer.signal,
-      onEnd: (facts) => owned.settle(streamOutcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered)),
+      onEnd: (facts) => {
+        owned.settle(streamOutcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered))
+        // Only what the stream queued is left to write: a client that takes none of it for the idle timeout
+        // is let go, not kept for as long as it stays connected (or its kernel retries a vanished peer).
+        ctx.server?.timeout(ctx.request, IDLE_TIMEOUT_SEC)
+      },
       // The same secrets the JSON path cuts from an error answer (`errorAnswerFailure`).
       secrets: () => secretsOf(provider),
     })
