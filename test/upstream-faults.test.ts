@@ -88,7 +88,17 @@ const BEFORE_OUTPUT: Refusal[] = [
   { behavior: 'fail-429', status: 429, anthropicType: 'rate_limit_error', openAICode: 'upstream_rate_limited' },
 ]
 
-describe('faults before any output: a clear error in the route\'s format, the hold released, no charge', () => {
+/**
+ * What a fault before any output costs: nothing, the provider made nothing — but for our own timeout, when the
+ * provider had the request: a JSON call pays its whole hold, a stream its input estimate (as a cut one).
+ */
+function expectCharge(f: Refusal, stream: boolean, row: UsageRow): void {
+  if (f.behavior !== 'hang') return expect(row).toMatchObject({ status: 'error', cost: 0 })
+  expect(row.status).toBe('error')
+  expect(row.cost).toBe(stream ? partialCharge(row, 20, 0) : row.reserved)
+}
+
+describe('faults before any output: a clear error in the route\'s format; released, but for a timeout', () => {
   for (const f of BEFORE_OUTPUT) {
     for (const stream of [false, true]) {
       test(`/v1/messages (${stream ? 'stream' : 'JSON'}), upstream ${f.behavior} → ${f.status}`, async () => {
@@ -104,7 +114,7 @@ describe('faults before any output: a clear error in the route\'s format, the ho
           expect(JSON.stringify(body)).not.toContain('sk-ant-upstream-secret')
           if (f.behavior === 'fail-429') expect(res.headers.get('retry-after')).toBe('1')
         })
-        expect(row).toMatchObject({ status: 'error', cost: 0 })
+        expectCharge(f, stream, row)
         if (f.behavior === 'hang') {
           expect(performance.now() - started).toBeGreaterThanOrEqual(UPSTREAM_TIMEOUT_MS - 50)
           expect(mock.aborts).toBe(1) // the timeout cancelled the upstream call
@@ -120,7 +130,7 @@ describe('faults before any output: a clear error in the route\'s format, the ho
         const body = (await res.json()) as any
         expect(body).toEqual({ error: { message: expect.stringMatching(/[Uu]pstream provider/), type: expect.any(String), code: f.openAICode } })
       })
-      expect(row).toMatchObject({ status: 'error', cost: 0 })
+      expectCharge(f, true, row)
     })
   }
 
@@ -154,7 +164,7 @@ describe('faults before any output: a clear error in the route\'s format, the ho
     expect(row).toMatchObject({ status: 'error', cost: 0 })
   })
 
-  test('a stream that stalls past the idle timeout before any output ends with an error event, released', async () => {
+  test('a stream that stalls past the idle timeout before any output ends with an error event, charged its input estimate', async () => {
     mock.options = { ...mock.options, chunkDelayMs: IDLE_TIMEOUT_MS * 3 }
     mock.queue('slow-stream')
     const row = await settledRow(gw, 'team-faults', async () => {
@@ -165,7 +175,8 @@ describe('faults before any output: a clear error in the route\'s format, the ho
       expect(events.at(-1)!.event).toBe('error')
       expect(JSON.parse(events.at(-1)!.data)).toEqual({ type: 'error', error: { type: 'api_error', message: expect.stringContaining('failed') } })
     })
-    expect(row).toMatchObject({ status: 'error', cost: 0 })
+    // The provider had the prompt: our idle timeout cut it, as a client would have.
+    expect(row).toMatchObject({ status: 'error', cost: partialCharge(row, 20, 0) })
     expect(mock.aborts).toBe(1)
   })
 })

@@ -2,6 +2,7 @@ import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import { costOf, type Tariff, type TokenCounts } from '../pricing/price'
+import type { UpstreamSignal } from '../providers/upstream'
 import { firstMaxOutputIn, largestMaxOutputIn } from '../translate/output-cap'
 import type { StreamFacts } from './metered-stream'
 
@@ -45,6 +46,19 @@ export function streamOutcome(
   const cost = costOf(tariff.price, counts, tariff.features)
   return { cost: holdCoversOutput ? Math.min(cost, hold.amount) : cost, ...counts, status, latencyMs }
 }
+
+/** The stream failed because the gateway cut it at its own timeout (the whole call's, or silent past the idle one). */
+export const timedOut = (facts: StreamFacts, signal: UpstreamSignal): boolean =>
+  facts.end === 'failed' && (signal.reason() === 'timeout' || signal.reason() === 'idle')
+
+/**
+ * A stream the gateway cut at its own timeout pays as one its client cut (`streamOutcome`), even before any
+ * output: the provider had the prompt, unlike one that failed by itself. Its row says `error`.
+ */
+export const timedOutStreamOutcome: typeof streamOutcome = (facts, ...rest) => ({
+  ...streamOutcome({ ...facts, end: 'cancelled' }, ...rest),
+  status: 'error',
+})
 
 const anyUse = (uses: Record<string, number> | undefined) => uses !== undefined && Object.values(uses).some((n) => n > 0)
 

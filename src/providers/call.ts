@@ -23,26 +23,46 @@ export interface CallOptions {
   /** The client's request signal. A client already gone is not called for: the provider gets nothing. */
   clientSignal: AbortSignal
   /**
-   * Given (streams): the client going away aborts the call, and the hold is settled with this outcome,
-   * since the provider may already have the prompt. Not given: the call runs to its end whatever the
-   * client does; the provider bills a request it received, so its answer's usage is what the client pays.
+   * Given (streams): the client going away aborts the call, and a call cut before its answer — by the client,
+   * or by our timeout — is settled with this outcome (its status set by `settleFailedCall`): the provider may
+   * already have the prompt, and a stream cut off makes nothing more. Not given: the call runs to its end
+   * whatever the client does (the provider bills a request it received, so its answer's usage is what the
+   * client pays), and one that times out is charged its whole hold.
    */
-  onClientCut?: (latencyMs: number) => Outcome
+  onCutBeforeAnswer?: (latencyMs: number) => Outcome
 }
 
 /**
- * A call that failed is released (the provider made nothing), unless our client cut it: then the
- * provider has the prompt, and the client pays for it.
+ * How a call that gave no answer ends its hold. Refused, reset, unreachable, or an answer that would not
+ * read (no abort of ours): released, the provider made nothing. Aborted by us — the client cut a stream, or
+ * the call outran `timeoutMs` — it is paid, since the provider may have the request: Bun's fetch rejects
+ * with our abort's reason whether the connection, the TLS handshake or the wait for the answer was under way,
+ * so a timeout cannot be told from one the provider accepted. It is charged as accepted, which is wrong
+ * only for a connection that takes the whole timeout to open: a refused or reset one fails at once, and
+ * Linux gives up on an unanswered connect after about two minutes (a failure, released), well within the
+ * default 10-minute timeout.
+ *
+ * What it pays: a stream, `onCutBeforeAnswer` (the input estimate: a provider stops a stream whose reader
+ * is gone). A JSON call, its whole hold: its answer (and its usage) comes only once the provider has
+ * generated all of it, and a provider does not stop a non-stream generation when the connection drops
+ * (it bills the whole answer, which nobody reads), so all that is known of its cost is the hold's bound,
+ * as for an answer without usage. The input estimate would leave a client free to have, at will, a large
+ * max output generated and billed to the operator for the price of its prompt.
  */
 function settleFailedCall(o: CallOptions, signal: UpstreamSignal, latencyMs: number): void {
-  if (signal.reason() === 'client' && o.onClientCut) o.hold?.settle(o.onClientCut(latencyMs))
-  else o.hold?.release(latencyMs)
+  const { hold } = o
+  if (!hold) return
+  const why = signal.reason()
+  if (why === null) return hold.release(latencyMs)
+  const status = why === 'client' || o.clientSignal.aborted ? 'aborted' : 'error'
+  const outcome = o.onCutBeforeAnswer?.(latencyMs) ?? { cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, latencyMs }
+  hold.settle({ ...outcome, status })
 }
 
 /**
  * POSTs to `base_url + path` with the provider's credentials: JSON for an object, multipart for a
- * FormData (fetch writes its boundary). No answer, or a refusal, releases the hold (the provider made
- * nothing) and throws our error for it.
+ * FormData (fetch writes its boundary). A refusal releases the hold (the provider made nothing), no answer
+ * ends it as `settleFailedCall` says; either throws our error for it.
  */
 export async function callUpstream(
   provider: ProviderConfig,
@@ -50,7 +70,7 @@ export async function callUpstream(
   body: Record<string, unknown> | FormData,
   o: CallOptions,
 ): Promise<UpstreamAnswer> {
-  const signal = upstreamSignal(o.timeoutMs, o.onClientCut ? o.clientSignal : undefined)
+  const signal = upstreamSignal(o.timeoutMs, o.onCutBeforeAnswer ? o.clientSignal : undefined)
   // An abort that happened before this point would never reach the signal's listener.
   if (o.clientSignal.aborted) {
     signal.abortClient()

@@ -3,7 +3,7 @@ import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
 import { clampHeaders, IDLE_TIMEOUT_SEC, type Admission } from '../metering/admission'
 import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
-import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, streamOutcome } from '../metering/outcome'
+import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, streamOutcome, timedOut, timedOutStreamOutcome } from '../metering/outcome'
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
@@ -51,6 +51,8 @@ export interface RelayContext {
  *
  * A client that goes away does not make a received request free: a JSON call runs on and is settled
  * from its answer, and a stream is cut and charged what it made so far (before any output, the input).
+ * Nor does our own timeout: a JSON call that outruns it pays its whole hold, and a stream cut by it (the
+ * whole call's, or the idle one) pays as one its client cut (`settleFailedCall` says why).
  */
 const isJson = (res: Response) => /^application\/json\b/i.test(res.headers.get('content-type') ?? '')
 
@@ -65,7 +67,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     hold,
     timeoutMs: ctx.timeouts.upstream_timeout_ms,
     clientSignal: ctx.request.signal,
-    onClientCut: streaming
+    onCutBeforeAnswer: streaming
       ? (latencyMs) => streamOutcome(CUT_BEFORE_OUTPUT, admission.tariff, admission.estimate, hold, latencyMs, covered)
       : undefined,
   })
@@ -76,7 +78,8 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
       idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
       signal: answer.signal,
       onEnd: (facts) => {
-        owned.settle(streamOutcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered))
+        const outcome = timedOut(facts, answer.signal) ? timedOutStreamOutcome : streamOutcome
+        owned.settle(outcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered))
         // Only what the stream queued is left to write: a client that takes none of it for the idle timeout
         // is let go, not kept for as long as it stays connected (or its kernel retries a vanished peer).
         ctx.server?.timeout(ctx.request, IDLE_TIMEOUT_SEC)
