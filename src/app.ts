@@ -15,6 +15,8 @@ import { corsHeaders, corsPreflight } from './plugins/cors'
 import { errors } from './plugins/errors'
 import { ipRateLimit, keyRateLimit } from './plugins/rate-limit'
 import { requestContext, requireHost } from './plugins/request-context'
+import { idleTimeoutRestore } from './plugins/idle-timeout'
+import { IDLE_TIMEOUT_SEC } from './http/idle-timeout'
 import { requestLogger } from './plugins/request-log'
 import { securityHeaders } from './plugins/security-headers'
 import { PriceBook } from './pricing/price-book'
@@ -116,9 +118,10 @@ function replicaSharing(config: Config, keys: KeyStore, prices: PriceBook, metri
  * then the headers every answer carries (security, CORS), so that a refusal has them too; then the per-IP
  * rate limit, which counts every request before anything can refuse it; a usable Host; body size; a CORS
  * preflight let through to its route (or refused); authentication; per-key rate limit. Then the route;
- * then the request log, which sees every request; errors from anywhere leave through one handler.
+ * then the request log, which sees every request; errors from anywhere leave through one handler. A route
+ * that switched the connection's idle timeout off has it back with its response (or at its stream's end).
  */
-export function createApp(services: Services) {
+export function createApp(services: Services, options: { idleTimeoutSec?: number } = {}) {
   const { config } = services
   const routes = new RoutePatterns()
   // The router reads the path after the first '/' past "http://": its default skips 11 characters, as if
@@ -127,7 +130,9 @@ export function createApp(services: Services) {
     .use(errors(services))
     // An after-response hook reaches only the routes registered after it: first, so that none escapes it.
     .use(requestLogger(services, routes))
-    .use(requestContext({ trustProxy: config.trust_proxy }))
+    // Like the request log, a map-response hook reaches only the routes registered after it.
+    .use(idleTimeoutRestore())
+    .use(requestContext({ trustProxy: config.trust_proxy, idleTimeoutSec: options.idleTimeoutSec ?? IDLE_TIMEOUT_SEC }))
     .use(securityHeaders({ enabled: !config.disable_security_headers, trustProxy: config.trust_proxy }))
     .use(corsHeaders(config.cors_allowed_origins))
     .use(ipRateLimit(config.rate_limit_per_min, services.rateLimits.ip))

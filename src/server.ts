@@ -3,7 +3,7 @@ import type { Config } from './config/schema'
 import { checkpointOffThread } from './db/checkpointer'
 import { createApp, createServices } from './app'
 import { errorResponse, internalError } from './http/errors'
-import { IDLE_TIMEOUT_SEC } from './metering/admission'
+import { IDLE_TIMEOUT_SEC } from './http/idle-timeout'
 import { SERVER_BODY_LIMIT } from './plugins/body-limit'
 import { API_SECURITY_HEADERS } from './plugins/security-headers'
 import type { Services } from './services'
@@ -18,7 +18,7 @@ export interface RunningGateway {
 
 /** Builds and starts a gateway; `stop` drains the write queue so that no settlement is lost on a clean stop. */
 export interface ServerOptions {
-  /** Seconds a silent connection is kept (Bun's idle timeout). Proxy routes switch it off per request. */
+  /** Seconds a silent connection is kept (Bun's idle timeout). Inference routes switch it off while they work (src/http/idle-timeout.ts). */
   idleTimeoutSec?: number
   /** One of a TOLLGATE_WORKERS group: share the port with the group's other processes (SO_REUSEPORT). */
   sharePort?: boolean
@@ -60,7 +60,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
   const services = await createServices(config)
   let app: ReturnType<typeof createApp>
   try {
-    app = createApp(services).listen(listenOptions(config, options, services.logger))
+    app = createApp(services, { idleTimeoutSec: options.idleTimeoutSec }).listen(listenOptions(config, options, services.logger))
   } catch (error) {
     services.redis?.stop()
     await services.store.close()

@@ -1,3 +1,4 @@
+import type { Server } from 'bun'
 import type { ConsoleSession } from '../console/sessions'
 import type { Caller } from '../keys/caller'
 
@@ -12,6 +13,10 @@ export interface RequestState {
   readonly start: number
   readonly path: string
   clientIp: string | null
+  /** The server's idle timeout, in seconds: what a connection gets back after its route switched it off. */
+  readonly idleTimeoutSec: number
+  /** Set while the connection's idle timeout is off for this request (src/http/idle-timeout.ts). */
+  idleTimeoutOff?: { server: Pick<Server<unknown>, 'timeout'>; untilStreamEnds: boolean }
   caller?: Caller
   /** The hash of the virtual key the caller sent in a header: checked again once the body is in. */
   keyHash?: string
@@ -27,8 +32,8 @@ export interface RequestState {
 
 const states = new WeakMap<Request, RequestState>()
 
-export function createRequestState(request: Request, path: string, clientIp: string | null): RequestState {
-  const state: RequestState = { id: crypto.randomUUID(), start: performance.now(), path, clientIp }
+export function createRequestState(request: Request, path: string, clientIp: string | null, idleTimeoutSec: number): RequestState {
+  const state: RequestState = { id: crypto.randomUUID(), start: performance.now(), path, clientIp, idleTimeoutSec }
   states.set(request, state)
   return state
 }

@@ -3,6 +3,7 @@ import type { TokenEstimate } from '../budget/estimate'
 import { MAX_REQUEST_MICROS } from '../budget/money'
 import { badRequest, forbidden, notFound, paymentRequired, wireFormatOf } from '../http/errors'
 import type { Server } from 'bun'
+import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
 import { requireFeaturesPriced } from '../pricing/features'
@@ -128,13 +129,11 @@ const clampsOutput = (caller: Caller, global: boolean): boolean => (caller.kind 
 export const clampHeaders = (admission: Admission): Record<string, string> =>
   admission.outputClamp === null ? {} : { 'x-output-clamped': String(admission.outputClamp) }
 
-/** Seconds the listener keeps a connection that makes no progress (Bun's idle timeout; a write that drains is progress). */
-export const IDLE_TIMEOUT_SEC = 30
-
 /**
  * How every inference route begins: its call may take minutes, so the server's idle timeout is switched
- * off for it (the upstream timeouts apply; a stream switches it back on when it ends: see relay); then admission for the authenticated caller, the billed user
- * noted for the request log as soon as it is known (refusals included).
+ * off for it (the upstream timeouts apply; it is back once the response is: src/http/idle-timeout.ts); then
+ * admission for the authenticated caller, the billed user noted for the request log as soon as it is known
+ * (refusals included).
  */
 export async function admitRequest(
   services: Services,
@@ -142,7 +141,7 @@ export async function admitRequest(
   server: Server<unknown> | null,
   r: Omit<AdmissionRequest, 'requestId' | 'caller'>,
 ): Promise<Admission> {
-  server?.timeout(request, 0)
+  switchIdleTimeoutOff(request, server)
   const state = requestState(request)
   return admit(services, {
     ...r,

@@ -36,11 +36,11 @@ function clientIp(request: Request, server: Server<unknown> | null, trustProxy: 
   return server?.requestIP(request)?.address ?? null
 }
 
-/** First plugin of all: gives the request its id, start time and client address. */
-export const requestContext = (options: { trustProxy: boolean }) =>
+/** First plugin of all: gives the request its id, start time and client address (and the server's idle timeout). */
+export const requestContext = (options: { trustProxy: boolean; idleTimeoutSec: number }) =>
   new Elysia({ name: 'request-context', seed: options })
     .onRequest(({ request, server, set }) => {
-      const state = createRequestState(request, pathOf(request.url), clientIp(request, server, options.trustProxy))
+      const state = createRequestState(request, pathOf(request.url), clientIp(request, server, options.trustProxy), options.idleTimeoutSec)
       set.headers['x-request-id'] = state.id
     })
 

@@ -2,6 +2,7 @@ import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import type { ProviderConfig } from '../config/schema'
 import { badGateway, badRequest, GatewayError } from '../http/errors'
+import { idleTimeoutBackWhenStreamEnds } from '../http/idle-timeout'
 import type { ProviderRegistry } from './registry'
 import { authHeaders, fetchFailure, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
@@ -123,12 +124,18 @@ export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string
 
 /**
  * The answer's body for our response, streamed through as it arrives. The call's timeout keeps running
- * until the body ends; the client going away cancels the upstream read.
+ * until the body ends; the client going away cancels the upstream read. The request's connection gets its
+ * idle timeout back when the body ends, if its route switched it off (src/http/idle-timeout.ts).
  */
-export function relayBody(answer: UpstreamAnswer): ReadableStream<Uint8Array> | null {
+export function relayBody(answer: UpstreamAnswer, request: Request): ReadableStream<Uint8Array> | null {
   const { res, signal } = answer
-  if (!res.body) {
+  const ended = idleTimeoutBackWhenStreamEnds(request)
+  const end = () => {
     signal.dispose()
+    ended()
+  }
+  if (!res.body) {
+    end()
     return null
   }
   const reader = res.body.getReader()
@@ -137,15 +144,15 @@ export function relayBody(answer: UpstreamAnswer): ReadableStream<Uint8Array> | 
       try {
         const { done, value } = await reader.read()
         if (!done) return controller.enqueue(value)
-        signal.dispose()
+        end()
         controller.close()
       } catch (error) {
-        signal.dispose()
+        end()
         controller.error(error)
       }
     },
     async cancel(reason) {
-      signal.dispose()
+      end()
       await reader.cancel(reason).catch(() => {})
     },
   })
@@ -170,9 +177,9 @@ export async function callUnmetered(
   method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body: Record<string, unknown> | undefined,
-  o: { timeoutMs: number; clientSignal: AbortSignal },
+  o: { timeoutMs: number; request: Request },
 ): Promise<Response> {
-  const signal = upstreamSignal(o.timeoutMs, o.clientSignal)
+  const signal = upstreamSignal(o.timeoutMs, o.request.signal)
   let res: Response
   try {
     res = await fetch(`${provider.base_url}${path}`, {
@@ -192,5 +199,5 @@ export async function callUnmetered(
     throw await upstreamFailure(res, provider)
   }
   const answer = { res, signal, elapsed: () => 0, failed: () => {} }
-  return new Response(relayBody(answer), { status: res.status, headers: { 'content-type': contentTypeOf(res, 'application/json') } })
+  return new Response(relayBody(answer, o.request), { status: res.status, headers: { 'content-type': contentTypeOf(res, 'application/json') } })
 }

@@ -82,7 +82,7 @@ export const audioRoutes = (services: Services) => {
         })
         // The provider charges once it has answered: settle now, and stream the audio through.
         hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
-        return new Response(relayBody(answer), {
+        return new Response(relayBody(answer, request), {
           headers: { 'content-type': contentTypeOf(answer.res, 'application/octet-stream'), ...budgetHeaders(hold) },
         })
       },

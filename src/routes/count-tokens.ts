@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { forbidden, notFound } from '../http/errors'
+import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall } from '../keys/caller'
@@ -26,7 +27,7 @@ export const countTokensRoutes = (services: Services) => {
   return new Elysia({ name: 'count-tokens' }).post(
     '/v1/messages/count_tokens',
     async ({ body, request, server }) => {
-      server?.timeout(request, 0)
+      switchIdleTimeoutOff(request, server)
       const caller = authenticated(requestState(request))
       await refuseBlockedUser(services.store, caller)
       const model = providers.resolve(body.model, 'anthropic')

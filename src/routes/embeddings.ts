@@ -38,7 +38,7 @@ export const embeddingsRoutes = (services: Services) => {
         estimate: () => estimateEmbeddings(body),
       })
       using hold = admission.hold
-      return await relay({ request, server, admission, hold, stream: false, timeouts: config }, {
+      return await relay({ request, admission, hold, stream: false, timeouts: config }, {
         path: '/embeddings',
         body: { ...body, model: admission.model.upstreamModel },
         usageOf: (answer) => embeddingsUsage(answer.usage),

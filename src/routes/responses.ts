@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, type TokenEstimate } from '../budget/estimate'
 import { badRequest, forbidden, notFound } from '../http/errors'
+import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall, type Caller } from '../keys/caller'
@@ -177,13 +178,13 @@ export const responsesRoutes = (services: Services) => {
 
   /** Reading, deleting or cancelling a stored response: the owner's call, passed to the provider that keeps it. */
   const passThrough = async (request: Request, server: { timeout(r: Request, s: number): void } | null, method: 'GET' | 'POST' | 'DELETE', suffix: string, id: string) => {
-    server?.timeout(request, 0)
+    switchIdleTimeoutOff(request, server)
     await refuseBlockedUser(services.store, authenticated(requestState(request)))
     const provider = await keeperOf(request, id)
     const query = new URL(request.url).search
     return callUnmetered(provider, method, `/responses/${encodeURIComponent(id)}${suffix}${method === 'GET' ? query : ''}`, undefined, {
       timeoutMs: config.upstream_timeout_ms,
-      clientSignal: request.signal,
+      request,
     })
   }
 
@@ -232,7 +233,7 @@ export const responsesRoutes = (services: Services) => {
         const exchange = translated
           ? translated.exchangeFor(admission.model)
           : responsesNative(native!.body)(admission.model, admission.userId, admission, contextTokens)
-        const res = await relay({ request, server, admission, hold, stream, timeouts: config }, exchange)
+        const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
         if (translated && translated.dropped.length > 0) res.headers.set(DROPPED_TOOLS_HEADER, translated.dropped.join(', '))
         return res
       },
@@ -260,7 +261,7 @@ export const responsesRoutes = (services: Services) => {
         const model = providers.resolve(body.model)
         if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model or a configured alias.`, 'model_not_found')
         if (!mayCall(caller, body.model, model.canonical)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
-        const timeouts = { timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal }
+        const timeouts = { timeoutMs: config.upstream_timeout_ms, request }
         const route = routeOf(model)
         if (route === 'native') {
           await contextOf(body, caller)

@@ -1,7 +1,7 @@
-import type { Server } from 'bun'
 import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
-import { clampHeaders, IDLE_TIMEOUT_SEC, type Admission } from '../metering/admission'
+import { idleTimeoutBackWhenStreamEnds } from '../http/idle-timeout'
+import { clampHeaders, type Admission } from '../metering/admission'
 import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
 import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, streamOutcome, timedOut, timedOutStreamOutcome } from '../metering/outcome'
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
@@ -32,8 +32,6 @@ export type ExchangeFor = (model: ResolvedModel, outputClamp: number | null) => 
 
 export interface RelayContext {
   request: Request
-  /** The listener (null under `app.handle()`): a stream that ended gives its connection the idle timeout back. */
-  server: Pick<Server<unknown>, 'timeout'> | null
   admission: Admission
   /** The caller keeps its `using` handle: a throw before the hold is settled or handed over settles it in full. */
   hold: Hold
@@ -74,6 +72,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
 
   if (streaming && x.stream && answer.res.body && !isJson(answer.res)) {
     const owned = hold.transfer()
+    const idleTimeoutBack = idleTimeoutBackWhenStreamEnds(ctx.request)
     const body = x.stream(answer.res.body, {
       idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
       signal: answer.signal,
@@ -82,7 +81,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
         owned.settle(outcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered))
         // Only what the stream queued is left to write: a client that takes none of it for the idle timeout
         // is let go, not kept for as long as it stays connected (or its kernel retries a vanished peer).
-        ctx.server?.timeout(ctx.request, IDLE_TIMEOUT_SEC)
+        idleTimeoutBack()
       },
       // The same secrets the JSON path cuts from an error answer (`errorAnswerFailure`).
       secrets: () => secretsOf(provider),
