@@ -47,7 +47,7 @@ async function gateway(name: string, { root, env }: { root: string; env: Record<
   const log = join(dir, `${name}.log`)
   const proc = Bun.spawn([BUN, join(root, 'src/index.ts')], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: master, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, `${name}.db`), TOLLGATE_CONFIG: config, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000', ...env },
+    env: { PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: master, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, `${name}.db`), TOLLGATE_CONFIG: config, TOLLGATE_RATE_LIMIT_PER_MIN: '60000000', ...env },
     stdout: Bun.file(log),
     stderr: 'inherit',
   })

@@ -52,7 +52,7 @@ const log = join(dir, 'gateway.log')
 const gw = Bun.spawn([BUN, ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), join(ROOT, 'src/index.ts')], {
   env: {
     PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DATABASE_URL: url, TOLLGATE_CONFIG: configFile,
-    TOLLGATE_RATE_LIMIT_PER_MIN: '100000000', BUN_CONFIG_MAX_HTTP_REQUESTS: '4096',
+    TOLLGATE_RATE_LIMIT_PER_MIN: '60000000', BUN_CONFIG_MAX_HTTP_REQUESTS: '4096',
   },
   stdout: Bun.file(log), stderr: 'inherit',
 })

@@ -47,7 +47,7 @@ writeFileSync(configFile, JSON.stringify({
 const gateway = Bun.spawn([BUN, join(ROOT, 'src/index.ts')], {
   env: {
     PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, 'bench.db'),
-    TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000',
+    TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '60000000',
     // As npm start and the container image start it; then JavaScriptCore's and the allocator's own settings
     // given to this script, to measure one against them (BUN_JSC_useFTLJIT=1: the top compiler tier back on).
     ...RUNTIME_ENV,

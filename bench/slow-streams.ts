@@ -52,7 +52,7 @@ const gatewayLog = join(dir, 'gateway.log')
 const gateway = Bun.spawn(floor ? [BUN, join(import.meta.dir, 'floor-proxy.ts'), providerUrl] : [BUN, join(ROOT, 'src/index.ts')], {
   env: {
     PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, 'bench.db'),
-    TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000', ...RUNTIME_ENV, BUN_CONFIG_MAX_HTTP_REQUESTS: RUNTIME_CAP,
+    TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '60000000', ...RUNTIME_ENV, BUN_CONFIG_MAX_HTTP_REQUESTS: RUNTIME_CAP,
     ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('BUN_JSC_'))),
   },
   stdout: Bun.file(gatewayLog), stderr: 'inherit',

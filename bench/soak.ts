@@ -59,7 +59,7 @@ writeFileSync(configFile, JSON.stringify({
 const gateway = Bun.spawn([BUN, join(ROOT, 'src/index.ts')], {
   env: {
     PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_HOST: '127.0.0.1', TOLLGATE_PORT: '0',
-    TOLLGATE_DB: join(dir, 'soak.db'), TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000',
+    TOLLGATE_DB: join(dir, 'soak.db'), TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '60000000',
   },
   stdout: 'pipe', stderr: 'inherit',
 })

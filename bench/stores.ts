@@ -59,7 +59,7 @@ async function gateway(env: Record<string, string>, root = ROOT) {
     env: {
       PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER, TOLLGATE_PORT: '0', TOLLGATE_DB: join(dir, `bench-${n}.db`),
       // As npm start and the container image start it (src/runtime-env.ts).
-      TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '100000000', ...RUNTIME_ENV, ...env,
+      TOLLGATE_CONFIG: configFile, TOLLGATE_RATE_LIMIT_PER_MIN: '60000000', ...RUNTIME_ENV, ...env,
     },
     stdout: Bun.file(log), stderr: 'inherit',
   })

@@ -115,8 +115,8 @@ export const configSchema = z
     require_pricing: flag.default(true),
     reject_user_mismatch: flag.default(true),
     cors_allowed_origins: originList.default([]),
-    // As a key's rpm_limit: the limiter counts in whole microseconds, which bound a minute's requests to 60 million.
-    rate_limit_per_min: wholeNumber.pipe(z.number().positive().max(1_000_000)).optional(),
+    // The limiter counts in whole microseconds: a minute holds at most 60 million requests.
+    rate_limit_per_min: wholeNumber.pipe(z.number().positive().max(60_000_000)).optional(),
     trust_proxy: flag.default(false),
     disable_security_headers: flag.default(false),
     max_body_bytes: positiveInt.default(26_214_400),
