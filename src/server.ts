@@ -56,6 +56,9 @@ export function listenOptions(config: Config, options: ServerOptions, logger: Se
   }
 }
 
+/** How long a stop lets an alert delivery under way finish; its claim is retried after a restart otherwise. */
+const ALERTS_STOP_MS = 1_000
+
 export async function startGateway(config: Config, options: ServerOptions = {}): Promise<RunningGateway> {
   const services = await createServices(config)
   let app: ReturnType<typeof createApp>
@@ -86,11 +89,13 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
      * everything queued. A hold still open after that stays in the database for the sweeper.
      */
     async stop(drainMs = 10_000) {
+      // The listener first: from here no new request is taken, so none can reach a provider.
+      const stopped = app.stop()
       sweeper.stop()
-      await services.alerts.stop()
+      // Alongside the drain: a webhook that hangs holds up neither the drain nor the stop.
+      const alertsStopped = services.alerts.stop(ALERTS_STOP_MS)
       services.requestLog.stop()
       services.refusals.stop()
-      const stopped = app.stop()
       const open = await services.ledger.drain(drainMs)
       if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)
       // Every hold is settled (or left to the sweeper); what still holds a connection open is idle or a
@@ -99,6 +104,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       await server.stop(true)
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
+      await alertsStopped
       services.records.stop()
       stopCheckpoints()
       services.redis?.stop()

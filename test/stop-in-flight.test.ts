@@ -1,0 +1,88 @@
+/**
+ * Stopping the gateway with money in flight, as every deploy does: a child gateway on a real SQLite file, a
+ * mock provider answering slowly, and the signals a container runtime sends (SIGTERM, then SIGKILL once its
+ * stop timeout, 10 s by default, has passed). SIGTERM closes the listener at once, whatever else is under
+ * way; the requests in flight get TOLLGATE_SHUTDOWN_GRACE_MS to finish, then the provider calls still
+ * running are cut and settled by the gateway as its own timeout settles them (a stream what it generated, a
+ * JSON call its whole hold), each with its request-log row, all before the runtime's SIGKILL.
+ */
+import { afterEach, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { mockProviders, spawnGateway, tempDir, type SpawnedGateway } from './support/gateway'
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver'
+
+const PRICING = { 'mock:gpt-mock': { input_per_million: 1000, output_per_million: 2000 } }
+const SLOW_PRICING = { ...PRICING, 'slow:gpt-mock': { input_per_million: 1000, output_per_million: 2000 } }
+const toStop: Array<{ stop(): unknown }> = []
+const dirs: string[] = []
+afterEach(async () => {
+  for (const s of toStop.splice(0)) await s.stop()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+const chatBody = (model: string, stream: boolean) =>
+  JSON.stringify({ model, stream, max_tokens: 1000, messages: [{ role: 'user', content: 'Tell me about the sea.' }] })
+const post = (gw: SpawnedGateway, secret: string, body: string) =>
+  fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body })
+
+/** Starts a stream and resolves once its first content delta has arrived; the rest is read in the background. */
+async function streamStarted(gw: SpawnedGateway, secret: string): Promise<void> {
+  const res = await post(gw, secret, chatBody('mock:gpt-mock', true))
+  const reader = res.body!.getReader()
+  let seen = ''
+  while (!/"content":"[^"]/.test(seen)) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error('stream ended early')
+    seen += new TextDecoder().decode(value)
+  }
+  void (async () => {
+    try {
+      for (;;) if ((await reader.read()).done) break
+    } catch {
+      // cut by the stop
+    }
+  })()
+}
+
+function dbFile() {
+  const dir = tempDir()
+  dirs.push(dir)
+  return join(dir, 'tollgate.db')
+}
+
+function ledgerState(dbPath: string) {
+  const db = new Database(dbPath, { readonly: true })
+  try {
+    return {
+      openHolds: db.query('SELECT amount FROM reservations').all().map((r: any) => r.amount as number),
+      usage: db.query('SELECT status, cost, reserved, stream FROM usage').all() as Array<{ status: string; cost: number; reserved: number; stream: number }>,
+      chatLogRows: (db.query(`SELECT count(*) AS n FROM api_request_log WHERE route = '/v1/chat/completions'`).get() as any).n as number,
+    }
+  } finally {
+    db.close()
+  }
+}
+
+test('after SIGTERM no new request reaches a provider, even while an alert delivery is still waiting on its webhook', async () => {
+  const mock = startMockProvider()
+  const receiver: WebhookReceiver = startWebhookReceiver()
+  toStop.push(mock, receiver)
+  receiver.script('hang') // the operator's webhook is slow to answer (delivery_timeout_ms: 10 s by default)
+  const gw = await spawnGateway({ mock, config: { alerts: { webhooks: { ops: { url: receiver.url, secret: 'webhook-secret-0123456789abcdef' } } } } })
+  toStop.push(gw)
+  const { secret } = await gw.userWithKey({ id: 'team', max_budget: 100 })
+  const other = await gw.userWithKey({ id: 'other' })
+  await gw.admin('DELETE', `/v1/keys/${other.keyId}`) // raises key_revoked: delivered at once, and the webhook hangs
+  await receiver.waitFor(1)
+
+  gw.proc.kill('SIGTERM')
+  await Bun.sleep(1_000)
+  const callsAtStop = mock.calls.length
+  // A request a second after SIGTERM (a load balancer that has not noticed yet): it must be refused, not held and sent on.
+  const status = await post(gw, secret, chatBody('mock:gpt-mock', false)).then((r) => r.status, () => 'refused')
+  expect({ served: status === 200, providerCallsAfterSigterm: mock.calls.length - callsAtStop }).toEqual({ served: false, providerCallsAfterSigterm: 0 })
+  await gw.proc.exited
+}, 60_000)
