@@ -13,7 +13,8 @@ export interface RunningGateway {
   port: number
   /** Settles once the first connection to Redis is made or has failed (at once without Redis). */
   ready: Promise<void>
-  stop(drainMs?: number): Promise<void>
+  /** Stops within `graceMs` (TOLLGATE_SHUTDOWN_GRACE_MS unless given) and about a second more. */
+  stop(graceMs?: number): Promise<void>
 }
 
 /** Builds and starts a gateway; `stop` drains the write queue so that no settlement is lost on a clean stop. */
@@ -58,6 +59,8 @@ export function listenOptions(config: Config, options: ServerOptions, logger: Se
 
 /** How long a stop lets an alert delivery under way finish; its claim is retried after a restart otherwise. */
 const ALERTS_STOP_MS = 1_000
+/** How long a stop waits, past its grace, for the calls it cut to settle. */
+const CUT_SETTLE_MS = 1_000
 
 export async function startGateway(config: Config, options: ServerOptions = {}): Promise<RunningGateway> {
   const services = await createServices(config)
@@ -85,10 +88,11 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
     port: server.port!,
     ready,
     /**
-     * Stops taking requests, lets the ones in flight finish and settle (up to `drainMs`), then writes
-     * everything queued. A hold still open after that stays in the database for the sweeper.
+     * Stops taking requests, lets the ones in flight finish and settle (up to `graceMs`), cuts what is
+     * still running, then writes everything queued. A hold still open after that stays in the database for
+     * the sweeper. All of it must end before the container runtime's SIGKILL (10 s after SIGTERM by default).
      */
-    async stop(drainMs = 10_000) {
+    async stop(graceMs = config.shutdown_grace_ms) {
       // The listener first: from here no new request is taken, so none can reach a provider.
       const stopped = app.stop()
       sweeper.stop()
@@ -96,12 +100,14 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       const alertsStopped = services.alerts.stop(ALERTS_STOP_MS)
       services.requestLog.stop()
       services.refusals.stop()
-      const open = await services.ledger.drain(drainMs)
-      if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)
-      // Every hold is settled (or left to the sweeper); what still holds a connection open is idle or a
-      // body nobody will read, which would keep a graceful stop waiting for Bun's idle timeout.
-      await Promise.race([stopped, Bun.sleep(1_000)])
+      const drained = (await services.ledger.drain(graceMs)) === 0
+      // Every hold settled: what still holds a connection open is idle or a body nobody will read, which
+      // would keep a graceful stop waiting for Bun's idle timeout. Past the grace, nothing more is waited for.
+      if (drained) await Promise.race([stopped, Bun.sleep(1_000)])
+      // Streams still running are cut with their connections, and settle as cut streams: wait for that.
       await server.stop(true)
+      const open = await services.ledger.drain(CUT_SETTLE_MS)
+      if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
       await alertsStopped

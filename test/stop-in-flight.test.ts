@@ -86,3 +86,28 @@ test('after SIGTERM no new request reaches a provider, even while an alert deliv
   expect({ served: status === 200, providerCallsAfterSigterm: mock.calls.length - callsAtStop }).toEqual({ served: false, providerCallsAfterSigterm: 0 })
   await gw.proc.exited
 }, 60_000)
+
+test('a container stop (SIGTERM, SIGKILL 10 s later as docker/podman do) with long streams in flight leaves no hold for the sweeper to charge in full', async () => {
+  // Streams of 40 deltas, 500 ms apart: 20 s each, longer than any stop timeout.
+  const mock = startMockProvider({ chunks: 40, chunkDelayMs: 500 })
+  toStop.push(mock)
+  const dbPath = dbFile()
+  const gw = await spawnGateway({ mock, dbPath, config: { pricing: PRICING } })
+  toStop.push(gw)
+  const { secret } = await gw.userWithKey({ id: 'team', max_budget: 100 })
+  await Promise.all([1, 2, 3].map(() => streamStarted(gw, secret)))
+
+  gw.proc.kill('SIGTERM')
+  const killer = setTimeout(() => gw.proc.kill('SIGKILL'), 10_000) // `docker stop` / `podman stop` default timeout
+  await gw.proc.exited
+  clearTimeout(killer)
+
+  const { openHolds, usage } = ledgerState(dbPath)
+  // Each cut stream settled at what it generated (status aborted, well under its hold), none left open to be
+  // charged its whole hold by the sweeper after the TTL.
+  expect({
+    exitedBeforeKill: gw.proc.signalCode !== 'SIGKILL',
+    openHolds,
+    cutStreamsSettled: usage.filter((u) => u.stream === 1 && u.status === 'aborted' && u.cost < u.reserved).length,
+  }).toEqual({ exitedBeforeKill: true, openHolds: [], cutStreamsSettled: 3 })
+}, 60_000)
