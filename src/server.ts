@@ -59,8 +59,8 @@ export function listenOptions(config: Config, options: ServerOptions, logger: Se
 
 /** How long a stop lets an alert delivery under way finish; its claim is retried after a restart otherwise. */
 const ALERTS_STOP_MS = 1_000
-/** How long a stop waits, past its grace, for the calls it cut to settle. */
-const CUT_SETTLE_MS = 1_000
+/** How long a stop waits, past its grace, for the calls it cut to settle and their answers to be written. */
+const CLOSING_MS = 1_000
 
 export async function startGateway(config: Config, options: ServerOptions = {}): Promise<RunningGateway> {
   const services = await createServices(config)
@@ -100,14 +100,18 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       const alertsStopped = services.alerts.stop(ALERTS_STOP_MS)
       services.requestLog.stop()
       services.refusals.stop()
-      const drained = (await services.ledger.drain(graceMs)) === 0
-      // Every hold settled: what still holds a connection open is idle or a body nobody will read, which
-      // would keep a graceful stop waiting for Bun's idle timeout. Past the grace, nothing more is waited for.
-      if (drained) await Promise.race([stopped, Bun.sleep(1_000)])
-      // Streams still running are cut with their connections, and settle as cut streams: wait for that.
-      await server.stop(true)
-      const open = await services.ledger.drain(CUT_SETTLE_MS)
+      await services.ledger.drain(graceMs)
+      // The grace is over: the provider calls still running are cut, each settled as at the gateway's own
+      // timeout (a stream what it generated, a JSON call its whole hold) and answered (an error event, a 503);
+      // a request still on its way to one (its body slow to arrive) is refused before the provider is called.
+      services.ledger.cutCalls()
+      const closing = Date.now() + CLOSING_MS
+      const open = await services.ledger.drain(CLOSING_MS)
       if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)
+      // Every hold settled: what still holds a connection open is an answer being written, an idle one, or a
+      // body nobody will read, which would keep a graceful stop waiting for Bun's idle timeout.
+      await Promise.race([stopped, Bun.sleep(Math.max(0, closing - Date.now()))])
+      await server.stop(true)
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
       await alertsStopped

@@ -13,6 +13,9 @@ import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { mockProviders, spawnGateway, tempDir, type SpawnedGateway } from './support/gateway'
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver'
+import { Ledger, type LedgerStore, type Outcome } from '../src/budget/ledger'
+import { GatewayError } from '../src/http/errors'
+import { callUpstream } from '../src/providers/call'
 
 const PRICING = { 'mock:gpt-mock': { input_per_million: 1000, output_per_million: 2000 } }
 const SLOW_PRICING = { ...PRICING, 'slow:gpt-mock': { input_per_million: 1000, output_per_million: 2000 } }
@@ -103,11 +106,98 @@ test('a container stop (SIGTERM, SIGKILL 10 s later as docker/podman do) with lo
   clearTimeout(killer)
 
   const { openHolds, usage } = ledgerState(dbPath)
-  // Each cut stream settled at what it generated (status aborted, well under its hold), none left open to be
-  // charged its whole hold by the sweeper after the TTL.
+  // Each cut stream settled at what it generated (well under its hold), none left open to be charged its
+  // whole hold by the sweeper after the TTL. The gateway cut it, not its client: its row says `error`, as
+  // for a stream cut at the gateway's own timeout (`aborted` says the client left).
   expect({
     exitedBeforeKill: gw.proc.signalCode !== 'SIGKILL',
     openHolds,
-    cutStreamsSettled: usage.filter((u) => u.stream === 1 && u.status === 'aborted' && u.cost < u.reserved).length,
+    cutStreamsSettled: usage.filter((u) => u.stream === 1 && u.status === 'error' && u.cost > 0 && u.cost < u.reserved).length,
   }).toEqual({ exitedBeforeKill: true, openHolds: [], cutStreamsSettled: 3 })
 }, 60_000)
+
+test('a clean stop that cuts JSON calls still waiting on their provider records them and leaves no hold open', async () => {
+  const mock = startMockProvider()
+  const slow = startMockProvider({ latencyMs: 30_000 }) // a long non-stream generation
+  toStop.push(mock, slow)
+  const dbPath = dbFile()
+  const gw = await spawnGateway({
+    mock,
+    dbPath,
+    config: {
+      providers: { ...mockProviders(mock), slow: { type: 'openai', base_url: `${slow.url}/v1`, api_key: 'sk-upstream-secret-0123456789' } },
+      pricing: SLOW_PRICING,
+    },
+  })
+  toStop.push(gw)
+  const { secret } = await gw.userWithKey({ id: 'team', max_budget: 100 })
+  const calls = [1, 2].map(() => post(gw, secret, chatBody('slow:gpt-mock', false)).then((r) => r.status, () => 'cut'))
+  while (slow.calls.length < 2) await Bun.sleep(20)
+
+  gw.proc.kill('SIGTERM') // a clean stop: no SIGKILL follows
+  expect(await gw.proc.exited).toBe(0)
+  await Promise.all(calls)
+
+  const { openHolds, usage, chatLogRows } = ledgerState(dbPath)
+  // The provider received both calls and the gateway cut them at its own stop: every request is recorded
+  // (SPEC §8, one api_request_log row per /v1/* request) and settled by the process that took its hold
+  // (at least its input estimate, SPEC §6), not left open for the sweeper to find after the TTL as "expired".
+  expect({ openHolds, settledByTheGateway: usage.filter((u) => u.cost > 0 && u.status !== 'expired').length, chatLogRows }).toEqual({
+    openHolds: [],
+    settledByTheGateway: 2,
+    chatLogRows: 2,
+  })
+}, 60_000)
+
+/** A ledger whose store takes every hold and keeps the settlements, and a provider that counts its calls and answers after `answerMs`. */
+async function ledgerAndProvider(answerMs: number) {
+  const settled: Outcome[] = []
+  const store: LedgerStore = {
+    reserve: async (request, now) => ({ id: 1, request, createdAt: now, remainingAfter: null }),
+    settle: (_hold, outcome) => void settled.push(outcome),
+    sweepBatch: async () => 0,
+    userExists: async () => true,
+    flush: async () => {},
+  }
+  const ledger = new Ledger(store, 60_000)
+  const hold = await ledger.reserve({
+    requestId: 'r1', userId: 'u', keyId: null, amount: 5_000, model: 'p:m', provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
+  })
+  let calls = 0
+  const upstream = Bun.serve({
+    port: 0,
+    fetch: async () => {
+      calls++
+      await Bun.sleep(answerMs)
+      return Response.json({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } })
+    },
+  })
+  toStop.push({ stop: () => upstream.stop(true) })
+  const call = () =>
+    callUpstream({ type: 'openai', base_url: `http://127.0.0.1:${upstream.port}/v1`, api_key: '', headers: {} }, '/chat/completions', {}, {
+      hold, timeoutMs: 30_000, clientSignal: new AbortController().signal,
+    })
+  return { ledger, settled, call, calls: () => calls }
+}
+
+test('a JSON call running when the stop cuts the calls is settled as one cut at the gateway\'s timeout: its whole hold, status error, 503 gateway_stopping', async () => {
+  const { ledger, settled, call, calls } = await ledgerAndProvider(30_000)
+  const answer = call().catch((error) => error)
+  while (calls() === 0) await Bun.sleep(5)
+  ledger.cutCalls()
+  const error = await answer
+  expect(error).toBeInstanceOf(GatewayError)
+  expect({ status: error.status, code: error.code }).toEqual({ status: 503, code: 'gateway_stopping' })
+  expect(settled.map((o) => ({ cost: o.cost, status: o.status }))).toEqual([{ cost: 5_000, status: 'error' }])
+  expect(ledger.openHolds).toBe(0)
+})
+
+test('a call that reaches its provider only after the stop cut the calls is not sent: released at $0, 503 gateway_stopping', async () => {
+  const { ledger, settled, call, calls } = await ledgerAndProvider(0)
+  ledger.cutCalls()
+  const error = await call().catch((e) => e)
+  expect({ status: error.status, code: error.code }).toEqual({ status: 503, code: 'gateway_stopping' })
+  expect(calls()).toBe(0)
+  expect(settled.map((o) => ({ cost: o.cost, status: o.status }))).toEqual([{ cost: 0, status: 'error' }])
+  expect(ledger.openHolds).toBe(0)
+})
