@@ -79,7 +79,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
     void services.alerts.holdsExpired(n)
   })
   services.alerts.start()
-  const stopCheckpoints = services.store.kind === 'sqlite' ? checkpointOffThread(services.store.db.$client, config.db) : () => {}
+  const stopCheckpoints = services.store.kind === 'sqlite' ? checkpointOffThread(services.store.db.$client, config.db) : async () => {}
   const ready = services.changes?.start() ?? Promise.resolve()
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
@@ -116,7 +116,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       await new Promise((resolve) => setImmediate(resolve))
       await alertsStopped
       services.records.stop()
-      stopCheckpoints()
+      await stopCheckpoints()
       services.redis?.stop()
       await services.store.close()
     },
