@@ -13,7 +13,8 @@ export interface RunningGateway {
   port: number
   /** Settles once the first connection to Redis is made or has failed (at once without Redis). */
   ready: Promise<void>
-  stop(drainMs?: number): Promise<void>
+  /** Stops within `graceMs` (TOLLGATE_SHUTDOWN_GRACE_MS unless given) and about a second more. */
+  stop(graceMs?: number): Promise<void>
 }
 
 /** Builds and starts a gateway; `stop` drains the write queue so that no settlement is lost on a clean stop. */
@@ -56,6 +57,11 @@ export function listenOptions(config: Config, options: ServerOptions, logger: Se
   }
 }
 
+/** How long a stop lets an alert delivery under way finish; its claim is retried after a restart otherwise. */
+const ALERTS_STOP_MS = 1_000
+/** How long a stop waits, past its grace, for the calls it cut to settle and their answers to be written. */
+const CLOSING_MS = 1_000
+
 export async function startGateway(config: Config, options: ServerOptions = {}): Promise<RunningGateway> {
   const services = await createServices(config)
   let app: ReturnType<typeof createApp>
@@ -73,7 +79,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
     void services.alerts.holdsExpired(n)
   })
   services.alerts.start()
-  const stopCheckpoints = services.store.kind === 'sqlite' ? checkpointOffThread(services.store.db.$client, config.db) : () => {}
+  const stopCheckpoints = services.store.kind === 'sqlite' ? checkpointOffThread(services.store.db.$client, config.db) : async () => {}
   const ready = services.changes?.start() ?? Promise.resolve()
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
@@ -82,25 +88,35 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
     port: server.port!,
     ready,
     /**
-     * Stops taking requests, lets the ones in flight finish and settle (up to `drainMs`), then writes
-     * everything queued. A hold still open after that stays in the database for the sweeper.
+     * Stops taking requests, lets the ones in flight finish and settle (up to `graceMs`), cuts what is
+     * still running, then writes everything queued. A hold still open after that stays in the database for
+     * the sweeper. All of it must end before the container runtime's SIGKILL (10 s after SIGTERM by default).
      */
-    async stop(drainMs = 10_000) {
+    async stop(graceMs = config.shutdown_grace_ms) {
+      // The listener first: from here no new request is taken, so none can reach a provider.
+      const stopped = app.stop()
       sweeper.stop()
-      await services.alerts.stop()
+      // Alongside the drain: a webhook that hangs holds up neither the drain nor the stop.
+      const alertsStopped = services.alerts.stop(ALERTS_STOP_MS)
       services.requestLog.stop()
       services.refusals.stop()
-      const stopped = app.stop()
-      const open = await services.ledger.drain(drainMs)
+      await services.ledger.drain(graceMs)
+      // The grace is over: the provider calls still running are cut, each settled as at the gateway's own
+      // timeout (a stream what it generated, a JSON call its whole hold) and answered (an error event, a 503);
+      // a request still on its way to one (its body slow to arrive) is refused before the provider is called.
+      services.ledger.cutCalls()
+      const closing = Date.now() + CLOSING_MS
+      const open = await services.ledger.drain(CLOSING_MS)
       if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)
-      // Every hold is settled (or left to the sweeper); what still holds a connection open is idle or a
+      // Every hold settled: what still holds a connection open is an answer being written, an idle one, or a
       // body nobody will read, which would keep a graceful stop waiting for Bun's idle timeout.
-      await Promise.race([stopped, Bun.sleep(1_000)])
+      await Promise.race([stopped, Bun.sleep(Math.max(0, closing - Date.now()))])
       await server.stop(true)
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
+      await alertsStopped
       services.records.stop()
-      stopCheckpoints()
+      await stopCheckpoints()
       services.redis?.stop()
       await services.store.close()
     },

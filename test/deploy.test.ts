@@ -102,6 +102,15 @@ describe('deploy/compose.yaml', () => {
     expect(Object.keys(config.providers).sort()).toEqual(['anthropic', 'openai'])
   })
 
+  test('a replica\'s stop ends before the runtime\'s SIGKILL: stop_grace_period is the shutdown grace and 2 s more, at least', () => {
+    const seconds = (duration: string) => Number(/^(\d+)s$/.exec(duration)?.[1])
+    for (const name of REPLICAS) {
+      const graceMs = Number(services[name].environment.TOLLGATE_SHUTDOWN_GRACE_MS)
+      expect(graceMs).toBeGreaterThan(0)
+      expect(seconds(services[name].stop_grace_period) * 1000).toBeGreaterThanOrEqual(graceMs + 2_000)
+    }
+  })
+
   test('Postgres keeps its durability settings; Redis keeps nothing on disk', () => {
     const text = settingsOf('compose.yaml')
     expect(text).not.toMatch(/synchronous_commit|fsync\s*=\s*off|full_page_writes/)

@@ -12,7 +12,7 @@ import { MASTER_KEY } from './support/gateway'
 const HUGE = 3_000_000_000
 const LONGEST = 2_147_483_647
 
-const TOP_LEVEL = ['upstream_timeout_ms', 'upstream_idle_timeout_ms', 'database_timeout_ms']
+const TOP_LEVEL = ['upstream_timeout_ms', 'upstream_idle_timeout_ms', 'database_timeout_ms', 'shutdown_grace_ms']
 const ALERTS = ['check_interval_ms', 'unpriced_interval_ms', 'delivery_timeout_ms', 'retry_base_ms']
 
 const parse = (settings: Record<string, unknown>) => configSchema.safeParse({ master_key: MASTER_KEY, ...settings })

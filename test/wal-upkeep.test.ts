@@ -1,11 +1,13 @@
 import { afterEach, describe, expect, test } from 'bun:test'
-import { readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServices } from '../src/app'
 import { configSchema } from '../src/config/schema'
 import { checkpointOffThread, WAL_SIZE_LIMIT_BYTES } from '../src/db/checkpointer'
 import type { Services } from '../src/services'
-import { MASTER_KEY, tempDir } from './support/gateway'
+import { MASTER_KEY, spawnGateway, tempDir } from './support/gateway'
+import { startMockProvider } from './support/mock-provider'
+import { TEST_DATABASE_URL } from './support/test-store'
 
 /**
  * The WAL is copied back and cut down off the request thread: maintenance never runs a checkpoint there
@@ -85,3 +87,33 @@ describe('WAL upkeep off the request thread', () => {
     expect(largest).toBeLessThan(3 * WAL_SIZE_LIMIT_BYTES)
   }, 90_000)
 })
+
+// A clean stop leaves the database whole in its one file: a backup that copies only `tollgate.db` (or a
+// stopped container's volume) has everything. SQLite copies the WAL back on a connection's close only when it
+// is the last, and the checkpointer's and the records reader's threads, just terminated, may still hold
+// theirs: 1.6-2.0 MB of WAL were left in 2 of 5 stops. Each stop here has a stream in flight, cut by a short
+// grace, and the records reader's thread started.
+test.skipIf(TEST_DATABASE_URL !== undefined)('a clean stop leaves no WAL behind, stop after stop', async () => {
+  const mock = startMockProvider({ chunks: 40, chunkDelayMs: 200 })
+  cleanup.push(() => mock.stop())
+  const dir = tempDir()
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
+  const dbPath = join(dir, 'tollgate.db')
+  const left: number[] = []
+  for (let stop = 0; stop < 4; stop++) {
+    const gw = await spawnGateway({ mock, dbPath, env: { TOLLGATE_SHUTDOWN_GRACE_MS: '1000' } })
+    const { secret } = await gw.userWithKey({ id: `u${stop}` })
+    const stream = fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock:gpt-mock', stream: true, max_tokens: 100, messages: [{ role: 'user', content: 'Tell me about the sea.' }] }),
+    }).then((r) => r.text())
+    await gw.admin('GET', '/v1/usage?limit=5')
+    await Bun.sleep(500)
+    gw.proc.kill('SIGTERM')
+    expect(await gw.proc.exited).toBe(0)
+    await stream.catch(() => {})
+    left.push(existsSync(`${dbPath}-wal`) ? statSync(`${dbPath}-wal`).size : 0)
+  }
+  expect(left).toEqual([0, 0, 0, 0])
+}, 120_000)

@@ -41,11 +41,15 @@ export class Alerts {
     return this
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops checking and delivering: alerts being raised are written (delivered after a restart), and a
+   * delivery pass under way gets `graceMs` to end (see AlertDelivery.stop).
+   */
+  async stop(graceMs: number): Promise<void> {
     for (const timer of this.timers) clearInterval(timer)
     this.timers = []
-    await Promise.all([this.checking, ...this.writing])
-    await this.delivery.deliverDue().catch(() => {})
+    const delivered = this.delivery.stop(graceMs).catch(() => {})
+    await Promise.all([this.checking, ...this.writing, delivered])
   }
 
   /** Raises every alert due now (thresholds, expiries, unpriced refusals); the timer calls it, tests may too. A check running is joined. */

@@ -14,6 +14,9 @@ export const retryDelay = (baseMs: number, attempt: number) => Math.min(baseMs *
  */
 export class AlertDelivery {
   private running: Promise<void> | null = null
+  private stopped = false
+  /** Cuts the attempts of a pass still running when the gateway stops (see `stop`). */
+  private readonly cut = new AbortController()
 
   constructor(
     private readonly outbox: AlertOutbox,
@@ -21,10 +24,27 @@ export class AlertDelivery {
     private readonly log: (message: string) => void,
   ) {}
 
-  /** One pass over what is due; a pass already running is joined, not doubled. */
+  /** One pass over what is due; a pass already running is joined, not doubled. None once stopped. */
   deliverDue(): Promise<void> {
+    if (this.stopped) return this.running ?? Promise.resolve()
     this.running ??= this.pass().finally(() => (this.running = null))
     return this.running
+  }
+
+  /**
+   * Starts no more passes, and gives a pass under way `graceMs` to end: a webhook that hangs must not hold
+   * up a stop for its whole `delivery_timeout_ms`. Past that its attempts are cut and left as claimed: their
+   * lease runs out and they are tried again (with the same alert id) after a restart, or by another replica.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true
+    const running = this.running
+    if (!running) return
+    let timer: Timer | undefined
+    await Promise.race([running, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
+    clearTimeout(timer)
+    this.cut.abort()
+    await running
   }
 
   private async pass(): Promise<void> {
@@ -42,7 +62,7 @@ export class AlertDelivery {
       const res = await fetch(webhook.url, {
         method: 'POST',
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.settings.delivery_timeout_ms),
+        signal: AbortSignal.any([AbortSignal.timeout(this.settings.delivery_timeout_ms), this.cut.signal]),
         headers: {
           'content-type': 'application/json',
           'user-agent': 'tollgate-alerts',
@@ -57,6 +77,7 @@ export class AlertDelivery {
       if (res.ok) return this.outbox.delivered(d)
       problem = `HTTP ${res.status}`
     } catch (error) {
+      if (this.cut.signal.aborted) return // cut by a stop: the claim's lease brings it back
       problem = (error as Error).name === 'TimeoutError' ? 'timed out' : `no answer (${(error as Error).message})`
     }
     const last = d.attempt >= this.settings.max_attempts

@@ -38,6 +38,11 @@ export class Hold implements Disposable {
     return this.open
   }
 
+  /** Aborted when the gateway stops and cuts the calls its holds pay for (Ledger.cutCalls). */
+  get callsCut(): AbortSignal {
+    return this.ledger.callsCut
+  }
+
   /** Ends the hold with its cost; `now` (the settlement's time, for tests and tools) defaults to the clock's. */
   settle(outcome: Outcome, now?: number): void {
     if (!this.open) return

@@ -177,6 +177,7 @@ export const expiredOutcome = (hold: TakenHold, now: number): Outcome => ({
 export class Ledger {
   /** Holds this process has taken and not yet handed to settlement: what a graceful stop waits for. */
   private open = 0
+  private readonly stopping = new AbortController()
 
   constructor(
     private readonly store: LedgerStore,
@@ -232,6 +233,22 @@ export class Ledger {
 
   get openHolds(): number {
     return this.open
+  }
+
+  /**
+   * Aborted once a stop has waited long enough (`cutCalls`): every provider call paid for by one of this
+   * process's holds is cut, and none is made any more (see callUpstream).
+   */
+  get callsCut(): AbortSignal {
+    return this.stopping.signal
+  }
+
+  /**
+   * Cuts the provider calls still running when a stop's grace is over, so that each is settled here, as
+   * at the gateway's own timeout, rather than left open for the sweeper to charge in full as `expired`.
+   */
+  cutCalls(): void {
+    this.stopping.abort()
   }
 
   /** Waits until every hold this process took is settled, or the deadline passes. Returns what is still open. */

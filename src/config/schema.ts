@@ -140,6 +140,11 @@ export const configSchema = z
     /** A stream that sends nothing for this long is cut. */
     upstream_idle_timeout_ms: timerMs.default(120_000),
     /**
+     * How long a stop (SIGTERM) lets the requests in flight finish; the stop then ends within about a second
+     * more. The default leaves that inside the 10 s a container runtime waits before SIGKILL.
+     */
+    shutdown_grace_ms: timerMs.default(8_000),
+    /**
      * Provider calls in flight at once (streams until they end). One more is refused with 503 and Retry-After
      * before its hold is taken, instead of waiting unseen in the runtime's queue with its hold open.
      */

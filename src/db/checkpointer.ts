@@ -18,10 +18,12 @@ const RESTART_FRAMES = Math.floor(WAL_SIZE_LIMIT_BYTES / (4096 + 24))
  * (`wal_autocheckpoint = 0`), and a worker with its own connection checkpoints every `everyMs`. Past the
  * WAL's limit the worker asks this thread to copy what came during its last round (see
  * checkpointer-worker.ts): one short checkpoint between two transactions, once per limit's worth of WAL at
- * most. A database in memory has no WAL: nothing to do. Returns the function that stops it.
+ * most. A database in memory has no WAL: nothing to do. Returns the function that stops it, which resolves
+ * once the worker's connection is gone (or after half a second): a checkpoint it is still running would
+ * keep the store's last one, on close, from copying the WAL back.
  */
-export function checkpointOffThread(db: Database, path: string, everyMs = 1000): () => void {
-  if (path === ':memory:') return () => {}
+export function checkpointOffThread(db: Database, path: string, everyMs = 1000): () => Promise<void> {
+  if (path === ':memory:') return async () => {}
   db.exec('PRAGMA wal_autocheckpoint = 0')
   db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`)
   const worker = new Worker(new URL('./checkpointer-worker.ts', import.meta.url).href)
@@ -35,9 +37,12 @@ export function checkpointOffThread(db: Database, path: string, everyMs = 1000):
     worker.postMessage('done')
   }
   worker.unref()
-  return () => {
+  return async () => {
+    const ended = new Promise((resolve) => worker.addEventListener('close', resolve, { once: true }))
     worker.terminate()
-    // Whatever is left goes back in with the last connection's close, on the way out.
     db.exec('PRAGMA wal_autocheckpoint = 1000')
+    let timer: Timer | undefined
+    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, 500)))])
+    clearTimeout(timer)
   }
 }

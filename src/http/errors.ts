@@ -29,6 +29,9 @@ export const rateLimited = (retryAfterSec: number, message = 'Rate limit exceede
   new GatewayError(429, 'rate_limit_exceeded', message, 'rate_limit_error', { 'retry-after': String(retryAfterSec) })
 export const badGateway = (message: string) => new GatewayError(502, 'upstream_error', message, 'api_error')
 export const gatewayTimeout = (message: string) => new GatewayError(504, 'upstream_timeout', message, 'api_error')
+/** A provider call cut because the gateway is stopping (see Ledger.cutCalls); another replica may take the retry. */
+export const gatewayStopping = () =>
+  new GatewayError(503, 'gateway_stopping', 'The gateway is stopping and cut this request.', 'api_error', { 'retry-after': '1' })
 export const internalError = () => new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.', 'api_error')
 export const upstreamBusy = (limit: number) =>
   new GatewayError(503, 'upstream_busy', `The gateway already has ${limit} provider calls in flight; try again shortly.`, 'api_error', {

@@ -47,13 +47,16 @@ export function streamOutcome(
   return { cost: holdCoversOutput ? Math.min(cost, hold.amount) : cost, ...counts, status, latencyMs }
 }
 
-/** The stream failed because the gateway cut it at its own timeout (the whole call's, or silent past the idle one). */
+/**
+ * The stream failed because the gateway cut it: at its own timeout (the whole call's, or silent past the
+ * idle one), or at its stop once the shutdown grace was over (which pays as a timeout does).
+ */
 export const timedOut = (facts: StreamFacts, signal: UpstreamSignal): boolean =>
-  facts.end === 'failed' && (signal.reason() === 'timeout' || signal.reason() === 'idle')
+  facts.end === 'failed' && (signal.reason() === 'timeout' || signal.reason() === 'idle' || signal.reason() === 'shutdown')
 
 /**
- * A stream the gateway cut at its own timeout pays as one its client cut (`streamOutcome`), even before any
- * output: the provider had the prompt, unlike one that failed by itself. Its row says `error`.
+ * A stream the gateway cut at its own timeout (or stop) pays as one its client cut (`streamOutcome`), even
+ * before any output: the provider had the prompt, unlike one that failed by itself. Its row says `error`.
  */
 export const timedOutStreamOutcome: typeof streamOutcome = (facts, ...rest) => ({
   ...streamOutcome({ ...facts, end: 'cancelled' }, ...rest),

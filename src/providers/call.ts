@@ -25,7 +25,7 @@ export interface CallOptions {
   clientSignal: AbortSignal
   /**
    * Given (streams): the client going away aborts the call, and a call cut before its answer — by the client,
-   * or by our timeout — is settled with this outcome (its status set by `settleFailedCall`): the provider may
+   * by our timeout, or by the gateway's stop — is settled with this outcome (its status set by `settleFailedCall`): the provider may
    * already have the prompt, and a stream cut off makes nothing more. Not given: the call runs to its end
    * whatever the client does (the provider bills a request it received, so its answer's usage is what the
    * client pays), and one that times out is charged its whole hold.
@@ -35,8 +35,9 @@ export interface CallOptions {
 
 /**
  * How a call that gave no answer ends its hold. Refused, reset, unreachable, or an answer that would not
- * read (no abort of ours): released, the provider made nothing. Aborted by us — the client cut a stream, or
- * the call outran `timeoutMs` — it is paid, since the provider may have the request: Bun's fetch rejects
+ * read (no abort of ours): released, the provider made nothing. Aborted by us — the client cut a stream, the
+ * call outran `timeoutMs`, or the gateway's stop cut it (which pays as the timeout does) — it is paid,
+ * since the provider may have the request: Bun's fetch rejects
  * with our abort's reason whether the connection, the TLS handshake or the wait for the answer was under way,
  * so a timeout cannot be told from one the provider accepted. It is charged as accepted, which is wrong
  * only for a connection that takes the whole timeout to open: a refused or reset one fails at once, and
@@ -71,12 +72,14 @@ export async function callUpstream(
   body: Record<string, unknown> | FormData,
   o: CallOptions,
 ): Promise<UpstreamAnswer> {
-  const signal = upstreamSignal(o.timeoutMs, o.onCutBeforeAnswer ? o.clientSignal : undefined)
+  const signal = upstreamSignal(o.timeoutMs, o.onCutBeforeAnswer ? o.clientSignal : undefined, o.hold?.callsCut)
   // An abort that happened before this point would never reach the signal's listener.
-  if (o.clientSignal.aborted) {
-    signal.abortClient()
+  if (o.clientSignal.aborted) signal.abortClient()
+  // Gone already, or the gateway is stopping: nothing is sent, the provider makes nothing.
+  const cut = signal.reason()
+  if (cut) {
     signal.dispose()
-    o.hold?.release(0, 'aborted')
+    o.hold?.release(0, cut === 'client' ? 'aborted' : 'error')
     throw fetchFailure(null, signal)
   }
   const started = performance.now()

@@ -1,5 +1,5 @@
 import type { ProviderConfig } from '../config/schema'
-import { badGateway, GatewayError, gatewayTimeout } from '../http/errors'
+import { badGateway, GatewayError, gatewayStopping, gatewayTimeout } from '../http/errors'
 
 /**
  * Shorter values are left in the text: no credential is that short, and cutting every "1" or "true" out
@@ -117,10 +117,13 @@ export async function upstreamFailure(res: Response, provider: ProviderConfig): 
   return badGateway(message)
 }
 
+/** Why a call was cut: its whole-call timeout, its client going away, a silent stream, or the gateway stopping. */
+export type CutReason = 'timeout' | 'client' | 'idle' | 'shutdown'
+
 export interface UpstreamSignal {
   signal: AbortSignal
   /** Why it was aborted, once it was. */
-  reason(): 'timeout' | 'client' | 'idle' | null
+  reason(): CutReason | null
   /** Aborts as an idle stream. */
   abortIdle(): void
   /** Aborts because our client went away. */
@@ -128,18 +131,24 @@ export interface UpstreamSignal {
   dispose(): void
 }
 
-/** One signal for the upstream call: the whole-request timeout, the client going away, or an idle stream. */
-export function upstreamSignal(timeoutMs: number, client?: AbortSignal): UpstreamSignal {
+/**
+ * One signal for the upstream call: the whole-request timeout, the client going away, an idle stream, or
+ * the gateway's stop (`stopping`: already aborted, the signal is born aborted).
+ */
+export function upstreamSignal(timeoutMs: number, client?: AbortSignal, stopping?: AbortSignal): UpstreamSignal {
   const controller = new AbortController()
-  let why: 'timeout' | 'client' | 'idle' | null = null
-  const abort = (reason: 'timeout' | 'client' | 'idle') => {
+  let why: CutReason | null = null
+  const abort = (reason: CutReason) => {
     if (why) return
     why = reason
-    controller.abort(new DOMException(reason, reason === 'client' ? 'AbortError' : 'TimeoutError'))
+    controller.abort(new DOMException(reason, reason === 'timeout' || reason === 'idle' ? 'TimeoutError' : 'AbortError'))
   }
   const timer = setTimeout(() => abort('timeout'), timeoutMs)
   const onClientAbort = () => abort('client')
+  const onStop = () => abort('shutdown')
   client?.addEventListener('abort', onClientAbort, { once: true })
+  if (stopping?.aborted) onStop()
+  else stopping?.addEventListener('abort', onStop, { once: true })
   return {
     signal: controller.signal,
     reason: () => why,
@@ -148,6 +157,7 @@ export function upstreamSignal(timeoutMs: number, client?: AbortSignal): Upstrea
     dispose() {
       clearTimeout(timer)
       client?.removeEventListener('abort', onClientAbort)
+      stopping?.removeEventListener('abort', onStop)
     },
   }
 }
@@ -157,6 +167,7 @@ export function fetchFailure(error: unknown, signal: UpstreamSignal): GatewayErr
   const why = signal.reason()
   if (why === 'timeout' || why === 'idle') return gatewayTimeout('Upstream provider did not answer in time.')
   if (why === 'client') return new GatewayError(499, 'client_closed_request', 'The client closed the request.')
+  if (why === 'shutdown') return gatewayStopping()
   const code = (error as { code?: string })?.code
   return badGateway(`Upstream provider could not be reached${code ? ` (${code})` : ''}.`)
 }

@@ -158,10 +158,24 @@ export class SqliteStore implements Store {
     this.writes.flush()
   }
 
+  /**
+   * Writes what is queued, then copies the WAL back into the database file and cuts it to nothing, so that
+   * the file alone holds everything once the gateway has stopped (a backup may copy only it). SQLite does
+   * that by itself only on the close of the last connection, which this one may not be: the records
+   * reader's thread, just terminated, may still have its own open.
+   */
   async close(): Promise<void> {
     this.records.stop()
     this.writes.close()
-    this.db.$client.close()
+    const client = this.db.$client
+    try {
+      // Not the connection's usual 5 s: a reader that holds an old snapshot must not hold up a stop.
+      client.exec('PRAGMA busy_timeout = 500')
+      client.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    } catch {
+      // The WAL stays as it is, whole: the next start, or the last connection's close, copies it back.
+    }
+    client.close()
   }
 }
 
