@@ -13,7 +13,7 @@ master="profile-master-$(date +%s%N)-0123456789abcdef"
 
 $BUN test/support/mock-provider.ts --port 9941 --chunks 20 > "$dir/mock.log" 2>&1 &
 echo '{"providers":{"mock":{"type":"openai","base_url":"http://127.0.0.1:9941/v1","api_key":"sk-profile"}},"pricing":{"mock:gpt-mock":{"input_per_million":1,"output_per_million":2}}}' > "$dir/cfg.json"
-TOLLGATE_MASTER_KEY=$master TOLLGATE_DB=$dir/p.db TOLLGATE_PORT=9942 TOLLGATE_CONFIG=$dir/cfg.json TOLLGATE_RATE_LIMIT_PER_MIN=100000000 \
+TOLLGATE_MASTER_KEY=$master TOLLGATE_DB=$dir/p.db TOLLGATE_PORT=9942 TOLLGATE_CONFIG=$dir/cfg.json TOLLGATE_RATE_LIMIT_PER_MIN=60000000 \
   $BUN --cpu-prof --cpu-prof-dir="$dir" src/index.ts > "$dir/gw.log" 2>&1 &
 gw=$!
 for _ in $(seq 100); do curl -sf localhost:9942/health > /dev/null && break; sleep 0.1; done
