@@ -216,7 +216,7 @@ describe('a client that leaves a JSON call while the provider works: the call ru
     expect(row.cost).toBe(row.reserved)
   })
 
-  for (const behavior of ['fail-500', 'fail-429', 'malformed-json'] as MockBehavior[]) {
+  for (const behavior of ['fail-500', 'fail-429'] as MockBehavior[]) {
     test(`the provider then fails (${behavior}): still no charge, the provider made nothing`, async () => {
       mock.options = { ...mock.options, latencyMs: 150 }
       mock.queue(behavior)
@@ -224,6 +224,14 @@ describe('a client that leaves a JSON call while the provider works: the call ru
       expect(row).toMatchObject({ status: 'error', cost: 0 })
     })
   }
+
+  test('the provider then answers 200 with JSON that does not parse: it answered, so its whole hold is paid', async () => {
+    mock.options = { ...mock.options, latencyMs: 150 }
+    mock.queue('malformed-json')
+    const row = await settledRow(gw, USER, () => leaveOnceReceived(ROUTES.find((r) => r.name === 'chat → mock:gpt-mock')!))
+    expect(row.status).toBe('aborted')
+    expect(row.cost).toBe(row.reserved)
+  })
 })
 
 describe('a client that leaves a stream before its first byte: the call is cut, the input estimate paid', () => {

@@ -202,6 +202,15 @@ describe('failure behaviours', () => {
     await expect(res.json()).rejects.toThrow()
   })
 
+  test('cut-body sends the 200 and half its body, then drops the connection', async () => {
+    mock.queue('cut-body')
+    const res = await chat({})
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/json')
+    await expect(res.text()).rejects.toThrow()
+    expect((await chat({})).status).toBe(200) // the server is still fine afterwards
+  })
+
   test('truncated-sse ends without finish chunk, usage or [DONE]', async () => {
     mock.queue('truncated-sse', 'truncated-sse')
     const events = await sseData(await chat({ stream: true, stream_options: { include_usage: true } }))

@@ -98,7 +98,7 @@ function expectCharge(f: Refusal, stream: boolean, row: UsageRow): void {
   expect(row.cost).toBe(stream ? partialCharge(row, 20, 0) : row.reserved)
 }
 
-describe('faults before any output: a clear error in the route\'s format; released, but for a timeout', () => {
+describe('faults before any output: a clear error in the route\'s format; released, but for a timeout or an unusable 2xx answer', () => {
   for (const f of BEFORE_OUTPUT) {
     for (const stream of [false, true]) {
       test(`/v1/messages (${stream ? 'stream' : 'JSON'}), upstream ${f.behavior} → ${f.status}`, async () => {
@@ -134,24 +134,24 @@ describe('faults before any output: a clear error in the route\'s format; releas
     })
   }
 
-  test('/v1/messages, upstream answers malformed JSON → 502 api_error, released', async () => {
+  test('/v1/messages, upstream answers malformed JSON → 502 api_error, its whole hold paid (the provider answered)', async () => {
     mock.queue('malformed-json')
     const row = await settledRow(gw, 'team-faults', async () => {
       const res = await messages()
       expect(res.status).toBe(502)
       expect(await res.json()).toEqual({ type: 'error', error: { type: 'api_error', message: 'Upstream provider sent a malformed answer.' } })
     })
-    expect(row).toMatchObject({ status: 'error', cost: 0 })
+    expect(row).toMatchObject({ status: 'error', cost: row.reserved })
   })
 
-  test('translated chat JSON (→ Anthropic provider), upstream answers malformed JSON → 502 in OpenAI\'s format, released', async () => {
+  test('translated chat JSON (→ Anthropic provider), upstream answers malformed JSON → 502 in OpenAI\'s format, its whole hold paid', async () => {
     mock.queue('malformed-json')
     const row = await settledRow(gw, 'team-faults', async () => {
       const res = await chat()
       expect(res.status).toBe(502)
       expect(((await res.json()) as any).error).toMatchObject({ code: 'upstream_error', message: 'Upstream provider sent a malformed answer.' })
     })
-    expect(row).toMatchObject({ status: 'error', cost: 0 })
+    expect(row).toMatchObject({ status: 'error', cost: row.reserved })
   })
 
   test('/v1/messages translated to an OpenAI provider, upstream 500 → 502 in Anthropic\'s format, released', async () => {

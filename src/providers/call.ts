@@ -13,8 +13,10 @@ export interface UpstreamAnswer {
   signal: UpstreamSignal
   /** Milliseconds since the call started. */
   elapsed(): number
-  /** Ends the hold of a call whose body could not be had (see `settleFailedCall`). */
-  failed(): void
+  /** Ends the hold of an answer that is only an error (see `isErrorAnswer`): released, the provider made nothing. */
+  errorAnswer(): void
+  /** Ends the hold of an answer that broke off or could not be used: paid (see `settleUnusableAnswer`). */
+  unusableAnswer(): void
 }
 
 export interface CallOptions {
@@ -34,8 +36,8 @@ export interface CallOptions {
 }
 
 /**
- * How a call that gave no answer ends its hold. Refused, reset, unreachable, or an answer that would not
- * read (no abort of ours): released, the provider made nothing. Aborted by us — the client cut a stream, the
+ * How a call that gave no answer ends its hold. Refused, reset or unreachable (no abort of ours):
+ * released, the provider made nothing. Aborted by us — the client cut a stream, the
  * call outran `timeoutMs`, or the gateway's stop cut it (which pays as the timeout does) — it is paid,
  * since the provider may have the request: Bun's fetch rejects
  * with our abort's reason whether the connection, the TLS handshake or the wait for the answer was under way,
@@ -59,6 +61,20 @@ function settleFailedCall(o: CallOptions, signal: UpstreamSignal, latencyMs: num
   const status = why === 'client' || o.clientSignal.aborted ? 'aborted' : 'error'
   const outcome = o.onCutBeforeAnswer?.(latencyMs) ?? { cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, latencyMs }
   hold.settle({ ...outcome, status })
+}
+
+/**
+ * How a 2xx answer whose body broke off (the connection dropped, or our timeout or stop cut it) or does
+ * not parse ends its hold: the provider answered, so it generated the answer and bills it, read or not.
+ * It is paid as an answer without usage, its whole hold (`answeredOutcome`): what it cost is unknown, and
+ * the hold bounds it. A stream request answered with JSON included: a JSON answer comes only once all of
+ * it is generated. Its row says `error`, or `aborted` when the client had left.
+ */
+function settleUnusableAnswer(o: CallOptions, signal: UpstreamSignal, latencyMs: number): void {
+  const { hold } = o
+  if (!hold) return
+  const status = signal.reason() === 'client' || o.clientSignal.aborted ? 'aborted' : 'error'
+  hold.settle({ cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs })
 }
 
 /**
@@ -105,21 +121,33 @@ export async function callUpstream(
     o.hold?.release(elapsed())
     throw await upstreamFailure(res, provider)
   }
-  return { res, signal, elapsed, failed: () => settleFailedCall(o, signal, elapsed()) }
+  return {
+    res,
+    signal,
+    elapsed,
+    errorAnswer: () => o.hold?.release(elapsed()),
+    unusableAnswer: () => settleUnusableAnswer(o, signal, elapsed()),
+  }
 }
 
 /**
- * Reads the whole answer through `parse`; an answer that breaks off, does not parse, or that `parse`
- * refuses with our own error (an error in a 2xx body) ends the hold as a failed call.
+ * Reads the whole answer through `parse`. One that `parse` refuses with our own error (an error in a 2xx
+ * body) is released; one that breaks off or does not parse is paid (`settleUnusableAnswer`). Either throws.
  */
 export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string) => T): Promise<T> {
+  let read = false
   try {
-    return parse(await answer.res.text())
+    const text = await answer.res.text()
+    read = true
+    return parse(text)
   } catch (error) {
-    answer.failed()
-    if (error instanceof GatewayError) throw error
+    if (error instanceof GatewayError) {
+      answer.errorAnswer()
+      throw error
+    }
+    answer.unusableAnswer()
     if (answer.signal.reason()) throw fetchFailure(error, answer.signal)
-    throw badGateway('Upstream provider sent a malformed answer.')
+    throw badGateway(read ? 'Upstream provider sent a malformed answer.' : 'Upstream provider\'s answer broke off before its end.')
   } finally {
     answer.signal.dispose()
   }
@@ -201,6 +229,6 @@ export async function callUnmetered(
     signal.dispose()
     throw await upstreamFailure(res, provider)
   }
-  const answer = { res, signal, elapsed: () => 0, failed: () => {} }
+  const answer = { res, signal, elapsed: () => 0, errorAnswer: () => {}, unusableAnswer: () => {} }
   return new Response(relayBody(answer, o.request), { status: res.status, headers: { 'content-type': contentTypeOf(res, 'application/json') } })
 }

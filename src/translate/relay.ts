@@ -42,8 +42,9 @@ export interface RelayContext {
 
 /**
  * Calls the provider under the request's hold and settles it: released when the provider fails before
- * any output (a 2xx JSON answer that is only an error included), settled from the usage of a JSON answer,
- * or handed to the stream, which settles it however it ends. A stream request answered with JSON (a
+ * any output (a 2xx JSON answer that is only an error included), settled from the usage of a JSON answer
+ * (its whole hold when the answer broke off or would not parse: `readAnswer`), or handed to the stream,
+ * which settles it however it ends. A stream request answered with JSON (a
  * server's error, usually) is read as the JSON answer it is. Errors are thrown as GatewayErrors; the route
  * renders them in its own format.
  *

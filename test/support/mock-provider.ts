@@ -10,7 +10,8 @@
  * (applies to every answer, errors included) → answer.
  *
  * The stream behaviours (malformed-sse, truncated-sse, slow-stream) answer normally on
- * non-stream requests; 'no-usage' on a non-stream request omits the `usage` field.
+ * non-stream requests; 'no-usage' on a non-stream request omits the `usage` field. 'cut-body' sends the
+ * answer's status, headers and first half of its body, then drops the connection (the client's read fails).
  * Tokens: prompt = ceil(UTF-8 bytes of message text (+ Anthropic `system`) / 4) + 3 per
  * message, never below `cachedTokens`; completion = words of the completion text (12 for
  * a tool call). Anthropic's input_tokens is that prompt count minus the cached tokens.
@@ -42,6 +43,7 @@ export type MockBehavior =
   | 'no-usage'
   | 'slow-stream'
   | 'response-failed'
+  | 'cut-body'
 
 export interface MockOptions {
   port?: number
@@ -83,7 +85,7 @@ export interface MockProvider {
 
 const BEHAVIORS: ReadonlySet<string> = new Set<MockBehavior>([
   'ok', 'fail-500', 'fail-429', 'fail-400', 'hang', 'reset', 'malformed-json',
-  'malformed-sse', 'truncated-sse', 'no-usage', 'slow-stream', 'response-failed',
+  'malformed-sse', 'truncated-sse', 'no-usage', 'slow-stream', 'response-failed', 'cut-body',
 ])
 const MAX_CALLS = 10_000
 const DEFAULT_TEXT = 'Hello from the mock provider.'
@@ -763,6 +765,24 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }
   })
 
+/** `answer` as far as the middle of its body; then the connection drops (Bun resets it when the body errors). */
+async function cutHalfway(answer: Response): Promise<Response> {
+  const full = new Uint8Array(await answer.arrayBuffer())
+  let sent = false
+  const body = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (!sent) {
+        sent = true
+        return c.enqueue(full.subarray(0, full.length >> 1))
+      }
+      // Long enough for the half to be written before the connection goes.
+      await Bun.sleep(20)
+      c.error()
+    },
+  })
+  return new Response(body, { status: answer.status, headers: answer.headers })
+}
+
 export function startMockProvider(options: MockOptions = {}): MockProvider {
   const initial = { ...options }
   let pending: MockBehavior[] = []
@@ -848,7 +868,8 @@ export function startMockProvider(options: MockOptions = {}): MockProvider {
     if (route.kind !== 'none' && (body === null || typeof body !== 'object')) {
       return apiError(api, 400, 'Could not parse the request body.')
     }
-    return route.handle({ body: (body ?? {}) as Json, behavior, opts, onAbort, id, stored })
+    const answer = route.handle({ body: (body ?? {}) as Json, behavior, opts, onAbort, id, stored })
+    return behavior === 'cut-body' ? cutHalfway(answer) : answer
   }
 
   const server = Bun.serve({
