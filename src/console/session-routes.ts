@@ -2,11 +2,12 @@ import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { clientSource } from '../http/client-source'
-import { GcraLimiter } from '../http/gcra'
+import { GcraLimiter, type RateLimiter } from '../http/gcra'
 import { forbidden, rateLimited, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
 import { createMasterKeyCheck, hashKey } from '../keys/secret'
 import { isHttps } from '../plugins/security-headers'
+import { SharedRateLimiter } from '../redis/rate-limiter'
 import type { Services } from '../services'
 import { cookieValue, isSameOrigin, SESSION_COOKIE, SESSION_PATH } from './session-auth'
 import type { SessionKind, SessionStore } from './sessions'
@@ -23,13 +24,15 @@ const sessionInfo = (kind: SessionKind, csrfToken: string, expiresAt: number, ke
 /**
  * The console's sign-in: a key exchanged once for a session cookie (HttpOnly, SameSite=Strict, Secure over
  * HTTPS), so that the browser never keeps the key. Sign-in needs this site's Origin (no login CSRF) and
- * is rate limited per client address (an IPv6 one by its /64).
+ * is rate limited per client address (an IPv6 one by its /64): with Redis, one count for every replica, and
+ * while Redis is unreachable, TOLLGATE_REDIS_FAILURE decides as for the other limits (`open`: each process
+ * counts alone, so guesses stay limited; `closed`: 503).
  */
 export const sessionRoutes = (services: Services, sessions: SessionStore) => {
   const { config, keys } = services
   const { db, tables: { users } } = services.store
   const isMaster = createMasterKeyCheck(config.master_key)
-  const attempts = new GcraLimiter(60_000)
+  const attempts: RateLimiter = services.redis ? new SharedRateLimiter(services.redis, 'sign-in', config.redis_failure) : new GcraLimiter(60_000)
   const cookie = (request: Request, value: string, maxAgeSec: number) =>
     `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSec}${isHttps(request, config.trust_proxy) ? '; Secure' : ''}`
 
@@ -39,7 +42,7 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
       async ({ body, request, set }) => {
         if (!isSameOrigin(request, config.trust_proxy)) throw forbidden('origin_mismatch', 'Sign in from the console of this gateway.')
         const state = requestState(request)
-        const decision = attempts.hit(clientSource(state.clientIp) ?? 'unknown', config.console_sign_ins_per_min)
+        const decision = await attempts.hit(clientSource(state.clientIp) ?? 'unknown', config.console_sign_ins_per_min)
         if (!decision.allowed) throw rateLimited(decision.retryAfter, 'Too many sign-in attempts; wait a minute.')
         let started
         if (isMaster(body.key)) started = { kind: 'admin' as const, ...(await sessions.create('admin', null)), keyId: null }

@@ -240,3 +240,44 @@ test('a key signs in to its own read-only view and cannot reach admin data', asy
   expect(problems.filter((p) => !p.includes('status of 403'))).toEqual([])
   await context.close()
 }, FLOW_MS)
+
+test('Sign out in a tab whose session was replaced in another tab still signs the browser out', async () => {
+  const { context, page: a, problems } = await openConsole()
+  const signIn = async (page: Page) => {
+    await page.getByLabel('Master key or your API key').fill(MASTER_KEY)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+  }
+  await signIn(a)
+  // Another tab of the same browser signs out and in again (as after an idle expiry): a new session, whose
+  // CSRF token the first tab does not hold.
+  const b = await context.newPage()
+  await b.goto(`${gw.url}/ui`)
+  await b.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+  await b.getByRole('button', { name: 'Sign out' }).click()
+  await b.getByLabel('Master key or your API key').waitFor()
+  await signIn(b)
+  expect((await context.request.get(`${gw.url}/v1/users`)).status()).toBe(200)
+
+  // A sign-out the gateway does not confirm is said, not hidden: the tab stays signed in, as the browser is.
+  await a.route('**/v1/session', (route) =>
+    route.request().method() === 'DELETE'
+      ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"message":"try again shortly"}}' })
+      : route.continue(),
+  )
+  await a.getByRole('button', { name: 'Sign out' }).click()
+  await a.getByRole('alert').filter({ hasText: 'Not signed out: try again shortly' }).waitFor()
+  expect(await a.getByRole('heading', { level: 1, name: 'Overview' }).isVisible()).toBe(true)
+  expect((await context.request.get(`${gw.url}/v1/users`)).status()).toBe(200)
+  await a.unroute('**/v1/session')
+
+  // Back in the first tab, the operator signs out: the console shows the sign-in form...
+  await a.getByRole('button', { name: 'Sign out' }).click()
+  await a.getByLabel('Master key or your API key').waitFor()
+  // ...and the browser holds no live session any more (the tab's stale token did not leave it open).
+  expect((await context.request.get(`${gw.url}/v1/users`)).status()).toBe(401)
+  expect(((await (await context.request.get(`${gw.url}/v1/session`)).json()) as { kind: unknown }).kind).toBeNull()
+  // The only error is the 503 staged above.
+  expect(problems.filter((p) => !p.includes('status of 503'))).toEqual([])
+  await context.close()
+}, FLOW_MS)

@@ -1,6 +1,6 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { api, setCsrfToken } from './api'
+import { api, ApiError, setCsrfToken } from './api'
 import { Field, ErrorLine } from './components'
 import { useRoute } from './router'
 import { AuditPage } from './pages/audit'
@@ -52,6 +52,7 @@ function SignIn(props: { onSignedIn: (s: Session) => void }) {
 
 function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined)
+  const [signOutError, setSignOutError] = useState<string | null>(null)
   const route = useRoute()
   useEffect(() => {
     api<Session | { kind: null }>('GET', '/v1/session')
@@ -72,8 +73,20 @@ function App() {
         }}
       />
     )
+  // This tab's CSRF token is stale once another tab has signed in again (a new session): sign out with the
+  // browser's current session and token, and show the sign-in form only once the browser holds no session.
   const signOut = async () => {
-    await api('DELETE', '/v1/session').catch(() => undefined)
+    try {
+      const current = await api<Session | { kind: null }>('GET', '/v1/session')
+      if (current.kind !== null) {
+        setCsrfToken(current.csrf_token)
+        await api('DELETE', '/v1/session')
+      }
+    } catch (err) {
+      // 401: the session ended meanwhile (expired, or signed out in another tab); anything else left it live.
+      if (!(err instanceof ApiError && err.status === 401)) return setSignOutError(`Not signed out: ${(err as Error).message}`)
+    }
+    setSignOutError(null)
     setCsrfToken(null)
     setSession(null)
     location.hash = ''
@@ -92,6 +105,7 @@ function App() {
         <button type="button" onClick={signOut}>Sign out</button>
       </header>
       <main>
+        <ErrorLine error={signOutError} />
         {current === 'overview' && <OverviewPage />}
         {current === 'users' && <UsersPage />}
         {current === 'keys' && <KeysPage params={route.params} />}
