@@ -33,6 +33,27 @@ export const serverToolBounds = (config: { server_tool_default_max_uses: number;
  */
 const ANTHROPIC_BILLED_TOOL = /^(web_search|code_execution)_\d{8}$/
 const TAKES_MAX_USES = new Set(['web_search'])
+
+/**
+ * The server tool a `server_tool_use` block in Anthropic content is one use of, as the price book names
+ * it (`web_search`: one search): code execution's bash and text-editor calls (`bash_code_execution`,
+ * `text_editor_code_execution`) are executions of `code_execution`.
+ */
+export function anthropicServerToolOf(block: unknown): string | undefined {
+  const { type, name } = (block ?? {}) as { type?: unknown; name?: unknown }
+  if (type !== 'server_tool_use' || typeof name !== 'string') return undefined
+  return name.endsWith('_code_execution') ? 'code_execution' : name
+}
+
+/** Uses of each server tool shown in Anthropic content (an answer's `content`): one per `server_tool_use` block. */
+export function anthropicServerToolUses(content: unknown): Record<string, number> {
+  const uses: Record<string, number> = {}
+  if (Array.isArray(content)) for (const block of content) {
+    const tool = anthropicServerToolOf(block)
+    if (tool !== undefined) uses[tool] = (uses[tool] ?? 0) + 1
+  }
+  return uses
+}
 /** Anthropic's web fetch: tokens only, but each page fetched comes back as input, bounded by `max_content_tokens`. */
 const ANTHROPIC_WEB_FETCH = /^web_fetch_\d{8}$/
 
