@@ -346,6 +346,27 @@ describe('Anthropic MCP connector: refused, nothing bounds what its servers answ
   })
 })
 
+describe('Anthropic advisor tool: refused, its advice is a sub-inference on another model the gateway does not bill', () => {
+  // advisor_20260301 names an advisor model; its pass comes back as an `advisor_message` iteration, billed at
+  // that model's rates. The gateway prices one model a request, so it is refused rather than served free or short.
+  const ADVISOR = { type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-7' }
+  const BETA = { 'anthropic-beta': 'advisor-tool-2026-03-01' }
+
+  test('advisor_*: 400 naming the tool (feature_unsupported), before any hold or upstream call, whether or not its model is priced', async () => {
+    await gw.settled()
+    const rows = gw.query('SELECT count(*) AS n FROM usage')[0].n
+    for (const tool of [ADVISOR, { ...ADVISOR, model: 'claude-unpriced-9' }]) {
+      upstream.answer(() => anthropicMessage({ input_tokens: 1300, output_tokens: 120 }))
+      const { status, text } = await post('/v1/messages', { model: 'ant:m', max_tokens: 500, messages: ask, tools: [tool] }, BETA)
+      expect(status).toBe(400)
+      expect(text).toContain('advisor_20260301')
+    }
+    expect(upstream.calls).toHaveLength(0)
+    await gw.settled()
+    expect(gw.query('SELECT count(*) AS n FROM usage')[0].n).toBe(rows)
+  })
+})
+
 describe('Anthropic server-side compaction: its pass is held for and billed', () => {
   const COMPACT = { 'anthropic-beta': 'compact-2026-01-12' }
   const compacting = { model: 'ant:bare', max_tokens: 50, messages: ask, context_management: { edits: [{ type: 'compact_20260112' }] } }

@@ -56,6 +56,11 @@ export function anthropicServerToolUses(content: unknown): Record<string, number
 }
 /** Anthropic's web fetch: tokens only, but each page fetched comes back as input, bounded by `max_content_tokens`. */
 const ANTHROPIC_WEB_FETCH = /^web_fetch_\d{8}$/
+/**
+ * Anthropic's advisor tool (`advisor_20260301`): a sub-inference on the model it names, billed at that
+ * model's rates (its `advisor_message` usage iterations). A request is priced at one model, so it is refused.
+ */
+const ANTHROPIC_ADVISOR = /^advisor_\d{8}$/
 
 /** An OpenAI service tier as the price book names it: `fast` is OpenAI's newer name for `priority`. */
 const openAITier = (tier: unknown): string | null =>
@@ -180,7 +185,8 @@ export function anthropicBetaFeatures(betaFlags: string): Pick<RequestedFeatures
  * `anthropic-beta` value the provider is sent, may switch on the long-context window and its rates
  * (`anthropicBetaFeatures`); a `compact_*` context edit asks for server-side compaction; an `inference_geo`
  * other than the default `global` (`us`) asks for a geography billed above the global rates. The MCP
- * connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input.
+ * connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input. The
+ * advisor tool (`advisor_*`) is refused: its pass is billed at another model's rates.
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
@@ -197,6 +203,11 @@ export function anthropicFeatures(
       const type = typeof tool?.type === 'string' ? tool.type : ''
       const set = positiveInt(tool?.max_uses)
       const maxUses: number = set ? tool.max_uses : bounds.defaultMaxUses
+      if (ANTHROPIC_ADVISOR.test(type))
+        throw badRequest(
+          `Invalid body: tools: ${type} is not served: the advisor's pass runs on another model and is billed at that model's rates, which a request priced at one model cannot hold for or bill.`,
+          'feature_unsupported',
+        )
       if (ANTHROPIC_WEB_FETCH.test(type)) {
         const bounded = positiveInt(tool.max_content_tokens)
         if (bounded) toolResultInput.tokens += maxUses * tool.max_content_tokens
