@@ -207,6 +207,67 @@ describe('native: other hosted tools with fees', () => {
   })
 })
 
+describe('native: a hosted shell runs in an OpenAI container, billed as code interpreter\'s (per container); a local shell is free', () => {
+  const HOSTED = { type: 'shell', environment: { type: 'container_auto' } }
+  const shellCall = (id: string, container: string | null) => ({
+    id, type: 'shell_call', call_id: `call_${id}`, status: 'completed', action: { commands: ['ls -lah /mnt/data'], max_output_length: null, timeout_ms: null },
+    environment: container === null ? { type: 'local' } : { type: 'container_reference', container_id: container },
+  })
+  const shellOutput = (id: string) => ({ id: `sho_${id}`, type: 'shell_call_output', call_id: `call_${id}`, status: 'completed', output: [{ stdout: 'total 0\n', stderr: '', outcome: { type: 'exit', exit_code: 0 } }] })
+  const post = (body: Record<string, unknown>) =>
+    billed(async () => {
+      const res = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      expect(res.status).toBe(200)
+      await res.text()
+    })
+
+  test('container_auto, JSON: max_tool_calls injected, one code_interpreter price per container its shell_call items ran in', async () => {
+    upstream.answer(() => responseJson([shellCall('1', 'cntr_a'), shellOutput('1'), shellCall('2', 'cntr_a'), shellOutput('2'), shellCall('3', 'cntr_b'), shellOutput('3'), answerMessage]))
+    const row = await post({ model: 'plain:m', input: 'List the files.', tools: [HOSTED], store: false })
+    expect(upstream.calls[0]!.body.max_tool_calls).toBe(DEFAULT_MAX_USES)
+    expect(row.cost).toBe(TOKENS_COST + 2 * 30_000)
+  })
+
+  test('container_auto, SSE: the containers of the shell calls streamed', async () => {
+    upstream.answer(() => responseStream([shellCall('1', 'cntr_a'), answerMessage]))
+    const row = await post({ model: 'plain:m', input: 'List the files.', tools: [HOSTED], store: false, stream: true })
+    expect(row.cost).toBe(TOKENS_COST + 30_000)
+  })
+
+  test('a shell and code interpreter in the same container pay it once', async () => {
+    const run = { id: 'ci_1', type: 'code_interpreter_call', status: 'completed', code: 'print(1)', container_id: 'cntr_a', outputs: null }
+    upstream.answer(() => responseJson([run, shellCall('1', 'cntr_a'), answerMessage]))
+    const row = await post({ model: 'plain:m', input: 'hi', tools: [HOSTED, { type: 'code_interpreter', container: { type: 'auto' } }], store: false })
+    expect(row.cost).toBe(TOKENS_COST + 30_000)
+  })
+
+  test('the hold covers max_tool_calls containers', async () => {
+    upstream.answer(() => responseJson([answerMessage]))
+    const plain = await post({ model: 'plain:m', input: 'hi', store: false })
+    const hosted = await post({ model: 'plain:m', input: 'hi', tools: [HOSTED], store: false, max_tool_calls: 2 })
+    expect(hosted.reserved - plain.reserved).toBeGreaterThanOrEqual(2 * (30_000 + 2 * USE_INPUT_TOKENS))
+  })
+
+  test('a local shell runs on the client: no price needed, no max_tool_calls, tokens only', async () => {
+    upstream.answer(() => responseJson([shellCall('1', null), answerMessage]))
+    for (const tool of [{ type: 'shell' }, { type: 'shell', environment: { type: 'local' } }]) {
+      upstream.calls.length = 0
+      const row = await post({ model: 'plain:bare', input: 'List the files.', tools: [tool], store: false })
+      expect(upstream.calls[0]!.body.max_tool_calls).toBeUndefined()
+      expect(row.cost).toBe(100 * 2 + 10 * 3)
+    }
+  })
+
+  test('unpriced: a hosted shell is refused with 402 naming code_interpreter, before any hold or upstream call', async () => {
+    for (const environment of [{ type: 'container_auto' }, { type: 'container_reference', container_id: 'cntr_a' }]) {
+      const refused = await refusal(() => client.responses.create({ model: 'plain:bare', input: 'hi', tools: [{ type: 'shell', environment }] as never }))
+      expect(refused.status).toBe(402)
+      expect(refused.message).toContain('code_interpreter')
+    }
+    expect(upstream.calls).toHaveLength(0)
+  })
+})
+
 describe('native: remote MCP servers cost tokens only, but what they answer is input: bounded and held', () => {
   const docs = { type: 'mcp' as const, server_label: 'docs', server_url: 'https://mcp.example.com/sse', require_approval: 'never' as const }
   const drive = { type: 'mcp' as const, server_label: 'drive', connector_id: 'connector_googledrive' as const, authorization: 'token', require_approval: 'never' as const }

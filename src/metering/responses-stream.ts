@@ -21,14 +21,21 @@ interface StreamEvent {
   delta?: unknown
   partial_image_b64?: unknown
   output_index?: unknown
-  item?: { id?: unknown; type?: unknown; container_id?: unknown }
+  item?: CallItem | { type?: unknown }
+}
+
+/** What the meter keeps of a call item: its type, and the container it ran in (code interpreter's `container_id`, a shell's `environment`). */
+interface CallItem {
+  id?: unknown
+  type: string
+  container_id?: unknown
+  environment?: unknown
 }
 
 /** The events that end a response; each carries the response with its usage. */
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed'])
 
-const isCall = (item: StreamEvent['item']): item is { id?: unknown; type: string; container_id?: unknown } =>
-  typeof item?.type === 'string' && item.type.endsWith('_call')
+const isCall = (item: StreamEvent['item']): item is CallItem => typeof item?.type === 'string' && item.type.endsWith('_call')
 
 const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0)
 
@@ -51,7 +58,7 @@ class ResponsesEventMeter implements EventMeter {
   providerFailed = false
   private lastSequence = -1
   /** The hosted tool calls begun so far, by item id (type and container only). */
-  private readonly toolItems = new Map<unknown, { type: unknown; container_id: unknown }>()
+  private readonly toolItems = new Map<unknown, Omit<CallItem, 'id'>>()
 
   constructor(
     private readonly onResponse?: (response: ResponseFacts) => void,
@@ -84,9 +91,10 @@ class ResponsesEventMeter implements EventMeter {
   }
 
   /** A call item begun or closed; its container may be named only when it closes. */
-  private noteCall(item: { id?: unknown; type: string; container_id?: unknown }, outputIndex: unknown): void {
+  private noteCall(item: CallItem, outputIndex: unknown): void {
     const key = item.id ?? outputIndex
-    this.toolItems.set(key, { type: item.type, container_id: item.container_id ?? this.toolItems.get(key)?.container_id })
+    const seen = this.toolItems.get(key)
+    this.toolItems.set(key, { type: item.type, container_id: item.container_id ?? seen?.container_id, environment: item.environment ?? seen?.environment })
   }
 
   get serverToolUses(): Record<string, number> {

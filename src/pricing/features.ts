@@ -96,13 +96,26 @@ const hasPart = (content: unknown, type: string) => Array.isArray(content) && co
 /**
  * OpenAI Responses API hosted tools billed beyond tokens, by their type, each with the price book's name
  * for it: web search (`web_search`, `web_search_preview`, dated versions) and file search per call, image
- * generation per image, code interpreter per container.
+ * generation per image, code interpreter per container (and a shell in a hosted container: `responsesToolPrice`).
  */
 const RESPONSES_BILLED_TOOL = /^(web_search)(?:_preview)?(?:_\d{4}_\d{2}_\d{2})?$|^(file_search|code_interpreter|image_generation)$/
 
 export const responsesBilledTool = (type: unknown): string | undefined => {
   const match = typeof type === 'string' ? RESPONSES_BILLED_TOOL.exec(type) : null
   return match ? (match[1] ?? match[2]) : undefined
+}
+
+/** Shell environments that run in an OpenAI container (a local one runs on the client). */
+const HOSTED_SHELL = new Set(['container_auto', 'container_reference'])
+
+/**
+ * The price book's name for what a Responses tool bills beyond tokens, or undefined. A `shell` whose
+ * `environment` is a hosted container runs in an OpenAI container, billed as code interpreter's are: per
+ * container, at `code_interpreter`; a local shell runs on the client and costs tokens only.
+ */
+function responsesToolPrice(tool: { type?: unknown; environment?: unknown } | null): string | undefined {
+  if (tool?.type === 'shell') return HOSTED_SHELL.has((tool.environment as { type?: unknown } | null)?.type as string) ? 'code_interpreter' : undefined
+  return responsesBilledTool(tool?.type)
 }
 
 /**
@@ -118,7 +131,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(body:
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')
   const tools: Array<{ type?: unknown } | null> = Array.isArray(body.tools) ? body.tools : []
-  const billed = [...new Set(tools.map((t) => responsesBilledTool(t?.type)).filter((t) => t !== undefined))]
+  const billed = [...new Set(tools.map(responsesToolPrice).filter((t) => t !== undefined))]
   const mcpServers = tools.filter((t) => t?.type === 'mcp').length
   const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
@@ -141,20 +154,33 @@ const RESPONSES_TOOL_ITEMS = new Map<unknown, string>([
   ['code_interpreter_call', 'code_interpreter'],
 ])
 
+/** The hosted container a `shell_call` item ran in (`environment: {type: 'container_reference', container_id}`); undefined for a local shell. */
+const shellContainer = (item: { environment?: unknown }): string | null | undefined => {
+  const environment = item.environment as { type?: unknown; container_id?: unknown } | null | undefined
+  if (environment?.type !== 'container_reference') return undefined
+  return typeof environment.container_id === 'string' ? environment.container_id : null
+}
+
 /**
  * Uses of the billed hosted tools in a Responses answer's `output` (tools not named were not used): one per
  * `web_search_call`, `file_search_call` and `image_generation_call` item, one per container the
- * `code_interpreter_call` items ran in (OpenAI bills containers, not calls).
+ * `code_interpreter_call` items and the hosted `shell_call` items ran in (OpenAI bills containers, not calls).
  */
 export function responsesServerToolUses(output: unknown): Record<string, number> {
   const uses: Record<string, number> = {}
   const containers = new Set<string>()
   if (Array.isArray(output)) for (const item of output) {
-    const tool = RESPONSES_TOOL_ITEMS.get(item?.type)
+    let tool = RESPONSES_TOOL_ITEMS.get(item?.type)
+    let container: string | null | undefined = tool === 'code_interpreter' && typeof item.container_id === 'string' ? item.container_id : null
+    if (item?.type === 'shell_call') {
+      container = shellContainer(item)
+      if (container === undefined) continue
+      tool = 'code_interpreter'
+    }
     if (tool === undefined) continue
-    if (tool === 'code_interpreter' && typeof item.container_id === 'string') {
-      if (containers.has(item.container_id)) continue
-      containers.add(item.container_id)
+    if (container) {
+      if (containers.has(container)) continue
+      containers.add(container)
     }
     uses[tool] = (uses[tool] ?? 0) + 1
   }
