@@ -1,4 +1,4 @@
-import { responsesServerToolUses } from '../pricing/features'
+import { responsesServerToolUses, type ContainerPrices } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { responseCounts, type ResponsesUsage } from '../translate/usage'
@@ -63,6 +63,7 @@ class ResponsesEventMeter implements EventMeter {
   constructor(
     private readonly onResponse?: (response: ResponseFacts) => void,
     private readonly secrets?: () => readonly string[],
+    private readonly containers?: ContainerPrices,
   ) {}
 
   inspect(sse: SseEvent): string | null {
@@ -80,7 +81,7 @@ class ResponsesEventMeter implements EventMeter {
       const failed = type === 'response.failed'
       if (failed) this.providerFailed = true
       else this.finished = true
-      this.usage = event.response ? this.withToolItems(responseCounts(event.response)) : null
+      this.usage = event.response ? this.withToolItems(responseCounts(event.response, this.containers)) : null
       if (event.response) this.onResponse?.(event.response)
       if (failed) return redactedErrorEvent(sse, event, this.secrets)
     } else if (type === 'error') {
@@ -98,7 +99,7 @@ class ResponsesEventMeter implements EventMeter {
   }
 
   get serverToolUses(): Record<string, number> {
-    return responsesServerToolUses([...this.toolItems.values()])
+    return responsesServerToolUses([...this.toolItems.values()], this.containers)
   }
 
   private withToolItems(counts: TokenCounts | null): TokenCounts | null {
@@ -117,10 +118,13 @@ class ResponsesEventMeter implements EventMeter {
 export const responsesStreamError = (message: string, sequenceNumber: number) =>
   formatSse({ type: 'error', code: 'upstream_error', message, param: null, sequence_number: sequenceNumber }, 'error')
 
-/** Meters a Responses API SSE stream on its way to the client (see `meterStream`); `onResponse` sees the response as it is created and as it ends. */
+/**
+ * Meters a Responses API SSE stream on its way to the client (see `meterStream`); `onResponse` sees the
+ * response as it is created and as it ends; `containers`, the request's container prices.
+ */
 export function meterResponsesStream(
   upstream: ReadableStream<Uint8Array>,
-  o: MeterOptions & { onResponse?: (response: ResponseFacts) => void },
+  o: MeterOptions & { onResponse?: (response: ResponseFacts) => void; containers?: ContainerPrices },
 ): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets), o)
+  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets, o.containers), o)
 }

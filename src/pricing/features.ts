@@ -105,17 +105,54 @@ export const responsesBilledTool = (type: unknown): string | undefined => {
   return match ? (match[1] ?? match[2]) : undefined
 }
 
-/** Shell environments that run in an OpenAI container (a local one runs on the client). */
-const HOSTED_SHELL = new Set(['container_auto', 'container_reference'])
+/**
+ * The price book's name for an OpenAI container of this `memory_limit`: OpenAI bills a container by its
+ * memory (4g, 16g, 64g at 4×, 16×, 64× the default 1g), so each size has its own price,
+ * `code_interpreter_<limit>` (`code_interpreter_64g`), and the default 1g is `code_interpreter`.
+ */
+function containerPrice(memoryLimit: unknown): string {
+  if (memoryLimit == null || memoryLimit === '1g') return 'code_interpreter'
+  if (typeof memoryLimit !== 'string' || !/^[1-9][0-9]{0,3}g$/.test(memoryLimit))
+    throw badRequest('Invalid body: tools: memory_limit: must be a container size such as "4g"')
+  return `code_interpreter_${memoryLimit}`
+}
+
+type ResponsesTool = { type?: unknown; container?: unknown; environment?: unknown } | null
 
 /**
- * The price book's name for what a Responses tool bills beyond tokens, or undefined. A `shell` whose
- * `environment` is a hosted container runs in an OpenAI container, billed as code interpreter's are: per
- * container, at `code_interpreter`; a local shell runs on the client and costs tokens only.
+ * The container price of a Responses tool that runs in an OpenAI container, or undefined: code interpreter
+ * (`container: {type: 'auto', memory_limit}`, or a container's id), and a `shell` whose `environment` is a
+ * hosted container (`container_auto` with its `memory_limit`, or a `container_reference`), billed as code
+ * interpreter's containers are. A container named by id was sized when it was made: held and billed as the
+ * default. A local shell runs on the client and costs tokens only.
  */
-function responsesToolPrice(tool: { type?: unknown; environment?: unknown } | null): string | undefined {
-  if (tool?.type === 'shell') return HOSTED_SHELL.has((tool.environment as { type?: unknown } | null)?.type as string) ? 'code_interpreter' : undefined
-  return responsesBilledTool(tool?.type)
+function containerToolPrice(tool: ResponsesTool): string | undefined {
+  if (tool?.type === 'code_interpreter') return containerPrice((tool.container as { memory_limit?: unknown } | null)?.memory_limit)
+  if (tool?.type !== 'shell') return undefined
+  const environment = tool.environment as { type?: unknown; memory_limit?: unknown } | null | undefined
+  if (environment?.type === 'container_auto') return containerPrice(environment.memory_limit)
+  return environment?.type === 'container_reference' ? 'code_interpreter' : undefined
+}
+
+/** The price book's name for what a Responses tool bills beyond tokens, or undefined. */
+const responsesToolPrice = (tool: ResponsesTool): string | undefined => containerToolPrice(tool) ?? responsesBilledTool(tool?.type)
+
+/** The container price each container-running call item of a response is settled at, by item type. */
+export interface ContainerPrices {
+  code_interpreter_call: string
+  shell_call: string
+}
+
+const DEFAULT_CONTAINERS: ContainerPrices = { code_interpreter_call: 'code_interpreter', shell_call: 'code_interpreter' }
+
+/** The container prices of a Responses request's tools (`containerToolPrice`): what its containers are settled at. */
+export function responsesContainerPrices(tools: unknown): ContainerPrices {
+  const prices = { ...DEFAULT_CONTAINERS }
+  if (Array.isArray(tools)) for (const tool of tools) {
+    const price = containerToolPrice(tool)
+    if (price !== undefined) prices[tool.type === 'shell' ? 'shell_call' : 'code_interpreter_call'] = price
+  }
+  return prices
 }
 
 /**
@@ -164,18 +201,22 @@ const shellContainer = (item: { environment?: unknown }): string | null | undefi
 /**
  * Uses of the billed hosted tools in a Responses answer's `output` (tools not named were not used): one per
  * `web_search_call`, `file_search_call` and `image_generation_call` item, one per container the
- * `code_interpreter_call` items and the hosted `shell_call` items ran in (OpenAI bills containers, not calls).
+ * `code_interpreter_call` items and the hosted `shell_call` items ran in (OpenAI bills containers, not
+ * calls), at the container price the request's tool named (`responsesContainerPrices`).
  */
-export function responsesServerToolUses(output: unknown): Record<string, number> {
+export function responsesServerToolUses(output: unknown, containerPrices: ContainerPrices = DEFAULT_CONTAINERS): Record<string, number> {
   const uses: Record<string, number> = {}
   const containers = new Set<string>()
   if (Array.isArray(output)) for (const item of output) {
     let tool = RESPONSES_TOOL_ITEMS.get(item?.type)
-    let container: string | null | undefined = tool === 'code_interpreter' && typeof item.container_id === 'string' ? item.container_id : null
-    if (item?.type === 'shell_call') {
+    let container: string | null | undefined = null
+    if (tool === 'code_interpreter') {
+      tool = containerPrices.code_interpreter_call
+      if (typeof item.container_id === 'string') container = item.container_id
+    } else if (item?.type === 'shell_call') {
       container = shellContainer(item)
       if (container === undefined) continue
-      tool = 'code_interpreter'
+      tool = containerPrices.shell_call
     }
     if (tool === undefined) continue
     if (container) {

@@ -1,4 +1,4 @@
-import { anthropicServerToolUses, responsesServerToolUses } from '../pricing/features'
+import { anthropicServerToolUses, responsesServerToolUses, type ContainerPrices } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 
 /** Token usage as each wire format reports it, read into the one shape the ledger bills. */
@@ -151,11 +151,14 @@ export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCount
   return counts
 }
 
-/** What a Responses API answer bills: its usage, the hosted tools its `output` shows used, and the tier that served it. */
-export function responseCounts(response: { usage?: ResponsesUsage | null; output?: unknown; service_tier?: unknown }): TokenCounts | null {
+/**
+ * What a Responses API answer bills: its usage, the hosted tools its `output` shows used (containers at
+ * the prices the request's tools named), and the tier that served it.
+ */
+export function responseCounts(response: { usage?: ResponsesUsage | null; output?: unknown; service_tier?: unknown }, containers?: ContainerPrices): TokenCounts | null {
   const counts = responsesUsage(response.usage)
   if (!counts) return null
-  if (Array.isArray(response.output)) counts.serverToolUses = responsesServerToolUses(response.output)
+  if (Array.isArray(response.output)) counts.serverToolUses = responsesServerToolUses(response.output, containers)
   const tier = reportedTier(response.service_tier)
   if (tier !== undefined) counts.tier = tier
   return counts
