@@ -87,8 +87,8 @@ const CODE_EXECUTION = { type: 'code_execution_20250825', name: 'code_execution'
 // ---------------------------------------------------------------------------------------------------------
 // Scripted answers
 
-const anthropicMessage = (usage: Record<string, unknown>) =>
-  jsonResponse({ id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'Done.' }], stop_reason: 'end_turn', stop_sequence: null, usage })
+const anthropicMessage = (usage: Record<string, unknown>, content: unknown[] = [{ type: 'text', text: 'Done.' }]) =>
+  jsonResponse({ id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content, stop_reason: 'end_turn', stop_sequence: null, usage })
 
 /** The usage split as Anthropic streams it: the input side in message_start, the rest in message_delta. */
 const anthropicStream = (start: Record<string, unknown>, delta: Record<string, unknown>) =>
@@ -244,14 +244,58 @@ describe('Anthropic web fetch: tokens only, each page bounded by max_content_tok
 
 describe('Anthropic code execution: a billed server tool, per execution', () => {
   const EXECUTION = 50_000 // $0.05 on ant:m
+  // Anthropic's usage never counts executions: its server_tool_use names only web_search_requests and
+  // web_fetch_requests (@anthropic-ai/sdk ServerToolUsage). An execution shows only as a server_tool_use block.
+  const REAL_USAGE = { input_tokens: 100, output_tokens: 10, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 } }
+  const ran = (id: string, name: string, input: Record<string, unknown>) => [
+    { type: 'server_tool_use', id, name, input },
+    { type: `${name}_tool_result`, tool_use_id: id, content: { type: `${name}_result`, stdout: '42\n', stderr: '', return_code: 0, content: [] } },
+  ]
+  const EXECUTED = [...ran('srvtoolu_1', 'bash_code_execution', { command: 'python -c "print(6*7)"' }), { type: 'text', text: '42' }]
 
-  test('priced: sent as it came (the tool takes no max_uses), each execution the usage counts at the per-use price, JSON and SSE', async () => {
+  test('JSON: each server_tool_use block of code execution (bash and text-editor calls too) is an execution at the per-use price; sent as it came', async () => {
     const body = { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] }
-    upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10, server_tool_use: { code_execution_requests: 2 } }))
-    expect((await settled('/v1/messages', body)).cost).toBe(120 + 2 * EXECUTION)
+    upstream.answer(() => anthropicMessage(REAL_USAGE, EXECUTED))
+    expect((await settled('/v1/messages', body)).cost).toBe(120 + EXECUTION)
     expect(upstream.calls[0]!.body.tools).toEqual([CODE_EXECUTION])
+    const twice = [...ran('srvtoolu_1', 'bash_code_execution', { command: 'ls' }), ...ran('srvtoolu_2', 'text_editor_code_execution', { command: 'view', path: 'a' }), { type: 'text', text: 'Done.' }]
+    upstream.answer(() => anthropicMessage(REAL_USAGE, twice))
+    expect((await settled('/v1/messages', body)).cost).toBe(120 + 2 * EXECUTION)
+    upstream.answer(() => anthropicMessage(REAL_USAGE, ran('srvtoolu_1', 'code_execution', { code: 'print(1)' })))
+    expect((await settled('/v1/messages', body)).cost).toBe(120 + EXECUTION)
+  })
+
+  test('SSE: the execution blocks the finished stream showed, at the per-use price', async () => {
+    upstream.answer(() =>
+      sseResponse([
+        anthropicEvent({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, usage: { input_tokens: 100, output_tokens: 1 } } }),
+        anthropicEvent({ type: 'content_block_start', index: 0, content_block: EXECUTED[0] }),
+        anthropicEvent({ type: 'content_block_stop', index: 0 }),
+        anthropicEvent({ type: 'content_block_start', index: 1, content_block: EXECUTED[1] }),
+        anthropicEvent({ type: 'content_block_stop', index: 1 }),
+        anthropicEvent({ type: 'content_block_start', index: 2, content_block: { type: 'text', text: '' } }),
+        anthropicEvent({ type: 'content_block_delta', index: 2, delta: { type: 'text_delta', text: '42' } }),
+        anthropicEvent({ type: 'content_block_stop', index: 2 }),
+        anthropicEvent({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 10, server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 } } }),
+        anthropicEvent({ type: 'message_stop' }),
+      ]),
+    )
+    expect((await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION], stream: true })).cost).toBe(120 + EXECUTION)
+  })
+
+  test('a usage that did count executions (code_execution_requests) is billed at the larger of its count and the blocks shown, JSON and SSE', async () => {
+    const body = { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] }
+    upstream.answer(() => anthropicMessage({ ...REAL_USAGE, server_tool_use: { code_execution_requests: 2 } }, EXECUTED))
+    expect((await settled('/v1/messages', body)).cost).toBe(120 + 2 * EXECUTION)
+    upstream.answer(() => anthropicMessage({ ...REAL_USAGE, server_tool_use: { code_execution_requests: 0 } }, EXECUTED))
+    expect((await settled('/v1/messages', body)).cost).toBe(120 + EXECUTION)
     upstream.answer(() => anthropicStream({ input_tokens: 100, output_tokens: 1 }, { output_tokens: 10, server_tool_use: { code_execution_requests: 1 } }))
     expect((await settled('/v1/messages', { ...body, stream: true })).cost).toBe(120 + EXECUTION)
+  })
+
+  test('an answer that ran no code pays its tokens only', async () => {
+    upstream.answer(() => anthropicMessage(REAL_USAGE))
+    expect((await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] })).cost).toBe(120)
   })
 
   test('the hold covers the default max uses × (per-use price + the per-use input allowance)', async () => {
@@ -296,6 +340,27 @@ describe('Anthropic MCP connector: refused, nothing bounds what its servers answ
     const { status, text } = await post('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, mcp_servers }, { 'anthropic-beta': 'mcp-client-2025-04-04' })
     expect(status).toBe(400)
     expect(text).toContain('mcp_servers')
+    expect(upstream.calls).toHaveLength(0)
+    await gw.settled()
+    expect(gw.query('SELECT count(*) AS n FROM usage')[0].n).toBe(rows)
+  })
+})
+
+describe('Anthropic advisor tool: refused, its advice is a sub-inference on another model the gateway does not bill', () => {
+  // advisor_20260301 names an advisor model; its pass comes back as an `advisor_message` iteration, billed at
+  // that model's rates. The gateway prices one model a request, so it is refused rather than served free or short.
+  const ADVISOR = { type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-7' }
+  const BETA = { 'anthropic-beta': 'advisor-tool-2026-03-01' }
+
+  test('advisor_*: 400 naming the tool (feature_unsupported), before any hold or upstream call, whether or not its model is priced', async () => {
+    await gw.settled()
+    const rows = gw.query('SELECT count(*) AS n FROM usage')[0].n
+    for (const tool of [ADVISOR, { ...ADVISOR, model: 'claude-unpriced-9' }]) {
+      upstream.answer(() => anthropicMessage({ input_tokens: 1300, output_tokens: 120 }))
+      const { status, text } = await post('/v1/messages', { model: 'ant:m', max_tokens: 500, messages: ask, tools: [tool] }, BETA)
+      expect(status).toBe(400)
+      expect(text).toContain('advisor_20260301')
+    }
     expect(upstream.calls).toHaveLength(0)
     await gw.settled()
     expect(gw.query('SELECT count(*) AS n FROM usage')[0].n).toBe(rows)

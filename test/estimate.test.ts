@@ -155,6 +155,26 @@ describe('the tool-use allowance: input a provider adds to any request that offe
   })
 })
 
+describe('Anthropic-defined client tools: the hidden input Anthropic documents for each, on top of the tool-use allowance', () => {
+  const messagesTools = (tools: unknown[]) => estimateMessages({ max_tokens: 1, messages: [{ role: 'user', content: 'hi' }], tools }, o).inputTokens
+  const custom = { name: 'f', input_schema: { type: 'object' } }
+  const hidden = (tool: Record<string, unknown>) => messagesTools([custom, tool]) - messagesTools([custom]) - JSON.stringify(tool).length - 1
+
+  test('computer use (system prompt ≤ 499 + definition ≤ 735), text editor (700), bash (245), each version; memory held as the text editor', () => {
+    for (const type of ['computer_20241022', 'computer_20250124', 'computer_20251124']) expect(hidden({ type, name: 'computer', display_width_px: 1024, display_height_px: 768 })).toBeGreaterThanOrEqual(499 + 735)
+    for (const type of ['text_editor_20250124', 'text_editor_20250429', 'text_editor_20250728']) expect(hidden({ type, name: 'str_replace_based_edit_tool' })).toBeGreaterThanOrEqual(700)
+    for (const type of ['bash_20241022', 'bash_20250124']) expect(hidden({ type, name: 'bash' })).toBeGreaterThanOrEqual(245)
+    expect(hidden({ type: 'memory_20250818', name: 'memory' })).toBe(hidden({ type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' }))
+  })
+
+  test('each tool adds its own; custom and server tools add none beyond the allowance', () => {
+    const bash = { type: 'bash_20250124', name: 'bash' }
+    expect(messagesTools([custom, bash, bash]) - messagesTools([custom])).toBe(JSON.stringify([custom, bash, bash]).length - JSON.stringify([custom]).length + 2 * hidden(bash))
+    expect(hidden({ name: 'g', input_schema: { type: 'object' } })).toBe(0)
+    expect(hidden({ type: 'web_search_20250305', name: 'web_search' })).toBe(0)
+  })
+})
+
 describe('estimateMessages: documents', () => {
   const messages = (block: Record<string, unknown>) =>
     estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: [block] }] }, o)

@@ -28,7 +28,7 @@ beforeAll(async () => {
       pricing: {
         'plain:m': {
           input_per_million: 2, cached_input_per_million: 1, output_per_million: 3, audio_input_per_million: 40, audio_output_per_million: 80,
-          server_tools: { web_search: 0.025, file_search: 0.0025, code_interpreter: 0.03 }, service_tiers: { priority: 2, flex: 0.5 },
+          server_tools: { web_search: 0.025, file_search: 0.0025, code_interpreter: 0.03, code_interpreter_4g: 0.12 }, service_tiers: { priority: 2, flex: 0.5 },
         },
         'plain:bare': { input_per_million: 2, output_per_million: 3 },
         'ant:m': { input_per_million: 1, output_per_million: 2, cache_write_per_million: 3, server_tools: { web_search: 0.01 } },
@@ -203,6 +203,126 @@ describe('native: other hosted tools with fees', () => {
     const code = await refusal(() => client.responses.create({ model: 'plain:bare', input: 'hi', tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] }))
     expect(code.status).toBe(402)
     expect(code.message).toContain('code_interpreter')
+    expect(upstream.calls).toHaveLength(0)
+  })
+})
+
+describe('native: a hosted shell runs in an OpenAI container, billed as code interpreter\'s (per container); a local shell is free', () => {
+  const HOSTED = { type: 'shell', environment: { type: 'container_auto' } }
+  const shellCall = (id: string, container: string | null) => ({
+    id, type: 'shell_call', call_id: `call_${id}`, status: 'completed', action: { commands: ['ls -lah /mnt/data'], max_output_length: null, timeout_ms: null },
+    environment: container === null ? { type: 'local' } : { type: 'container_reference', container_id: container },
+  })
+  const shellOutput = (id: string) => ({ id: `sho_${id}`, type: 'shell_call_output', call_id: `call_${id}`, status: 'completed', output: [{ stdout: 'total 0\n', stderr: '', outcome: { type: 'exit', exit_code: 0 } }] })
+  const post = (body: Record<string, unknown>) =>
+    billed(async () => {
+      const res = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      expect(res.status).toBe(200)
+      await res.text()
+    })
+
+  test('container_auto, JSON: max_tool_calls injected, one code_interpreter price per container its shell_call items ran in', async () => {
+    upstream.answer(() => responseJson([shellCall('1', 'cntr_a'), shellOutput('1'), shellCall('2', 'cntr_a'), shellOutput('2'), shellCall('3', 'cntr_b'), shellOutput('3'), answerMessage]))
+    const row = await post({ model: 'plain:m', input: 'List the files.', tools: [HOSTED], store: false })
+    expect(upstream.calls[0]!.body.max_tool_calls).toBe(DEFAULT_MAX_USES)
+    expect(row.cost).toBe(TOKENS_COST + 2 * 30_000)
+  })
+
+  test('container_auto, SSE: the containers of the shell calls streamed', async () => {
+    upstream.answer(() => responseStream([shellCall('1', 'cntr_a'), answerMessage]))
+    const row = await post({ model: 'plain:m', input: 'List the files.', tools: [HOSTED], store: false, stream: true })
+    expect(row.cost).toBe(TOKENS_COST + 30_000)
+  })
+
+  test('a shell and code interpreter in the same container pay it once', async () => {
+    const run = { id: 'ci_1', type: 'code_interpreter_call', status: 'completed', code: 'print(1)', container_id: 'cntr_a', outputs: null }
+    upstream.answer(() => responseJson([run, shellCall('1', 'cntr_a'), answerMessage]))
+    const row = await post({ model: 'plain:m', input: 'hi', tools: [HOSTED, { type: 'code_interpreter', container: { type: 'auto' } }], store: false })
+    expect(row.cost).toBe(TOKENS_COST + 30_000)
+  })
+
+  test('the hold covers max_tool_calls containers', async () => {
+    upstream.answer(() => responseJson([answerMessage]))
+    const plain = await post({ model: 'plain:m', input: 'hi', store: false })
+    const hosted = await post({ model: 'plain:m', input: 'hi', tools: [HOSTED], store: false, max_tool_calls: 2 })
+    expect(hosted.reserved - plain.reserved).toBeGreaterThanOrEqual(2 * (30_000 + 2 * USE_INPUT_TOKENS))
+  })
+
+  test('a local shell runs on the client: no price needed, no max_tool_calls, tokens only', async () => {
+    upstream.answer(() => responseJson([shellCall('1', null), answerMessage]))
+    for (const tool of [{ type: 'shell' }, { type: 'shell', environment: { type: 'local' } }]) {
+      upstream.calls.length = 0
+      const row = await post({ model: 'plain:bare', input: 'List the files.', tools: [tool], store: false })
+      expect(upstream.calls[0]!.body.max_tool_calls).toBeUndefined()
+      expect(row.cost).toBe(100 * 2 + 10 * 3)
+    }
+  })
+
+  test('unpriced: a hosted shell is refused with 402 naming code_interpreter, before any hold or upstream call', async () => {
+    for (const environment of [{ type: 'container_auto' }, { type: 'container_reference', container_id: 'cntr_a' }]) {
+      const refused = await refusal(() => client.responses.create({ model: 'plain:bare', input: 'hi', tools: [{ type: 'shell', environment }] as never }))
+      expect(refused.status).toBe(402)
+      expect(refused.message).toContain('code_interpreter')
+    }
+    expect(upstream.calls).toHaveLength(0)
+  })
+})
+
+describe('native: containers are billed by memory size, each size priced on its own (code_interpreter_<memory_limit>)', () => {
+  // OpenAI bills a 4g, 16g, 64g container at 4×, 16×, 64× the default 1g one ($0.03): one price cannot serve them all.
+  const run = (id: string, container: string) => ({ id, type: 'code_interpreter_call', status: 'completed', code: 'print(1)', container_id: container, outputs: null })
+  const shellCall = (id: string, container: string) => ({
+    id, type: 'shell_call', call_id: `call_${id}`, status: 'completed', action: { commands: ['ls'], max_output_length: null, timeout_ms: null }, environment: { type: 'container_reference', container_id: container },
+  })
+  const send = async (body: Record<string, unknown>) => {
+    const res = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    return { status: res.status, text: await res.text() }
+  }
+  const post = (body: Record<string, unknown>) =>
+    billed(async () => {
+      expect((await send(body)).status).toBe(200)
+    })
+
+  test('a size without its own price: 402 pricing_required naming it, before any call — code interpreter and a hosted shell', async () => {
+    upstream.answer(() => responseJson([answerMessage]))
+    const tools = [
+      { type: 'code_interpreter', container: { type: 'auto', memory_limit: '64g' } },
+      { type: 'shell', environment: { type: 'container_auto', memory_limit: '16g' } },
+    ]
+    for (const tool of tools) {
+      const { status, text } = await send({ model: 'plain:m', input: 'Crunch it.', store: false, tools: [tool] })
+      expect(status).toBe(402)
+      expect(text).toContain('pricing_required')
+      expect(text).toContain(`code_interpreter_${tool.type === 'shell' ? '16g' : '64g'}`)
+    }
+    expect(upstream.calls).toHaveLength(0)
+  })
+
+  test('priced: each container at its size\'s price, JSON and SSE; the hold covers max_tool_calls of them', async () => {
+    const big = { type: 'code_interpreter', container: { type: 'auto', memory_limit: '4g' } }
+    upstream.answer(() => responseJson([run('ci_1', 'cntr_a'), run('ci_2', 'cntr_a'), run('ci_3', 'cntr_b'), answerMessage]))
+    expect((await post({ model: 'plain:m', input: 'hi', tools: [big], store: false })).cost).toBe(TOKENS_COST + 2 * 120_000)
+    upstream.answer(() => responseStream([run('ci_1', 'cntr_a'), answerMessage]))
+    expect((await post({ model: 'plain:m', input: 'hi', tools: [big], store: false, stream: true })).cost).toBe(TOKENS_COST + 120_000)
+    const shell = { type: 'shell', environment: { type: 'container_auto', memory_limit: '4g' } }
+    upstream.answer(() => responseJson([shellCall('sh_1', 'cntr_a'), answerMessage]))
+    expect((await post({ model: 'plain:m', input: 'hi', tools: [shell], store: false })).cost).toBe(TOKENS_COST + 120_000)
+    upstream.answer(() => responseJson([answerMessage]))
+    const plain = await post({ model: 'plain:m', input: 'hi', store: false })
+    const held = await post({ model: 'plain:m', input: 'hi', tools: [big], store: false, max_tool_calls: 2 })
+    expect(held.reserved - plain.reserved).toBeGreaterThanOrEqual(2 * (120_000 + 2 * USE_INPUT_TOKENS))
+  })
+
+  test('memory_limit 1g is the default: code_interpreter\'s price; beside a 4g shell, each tool\'s containers at its own size', async () => {
+    upstream.answer(() => responseJson([run('ci_1', 'cntr_a'), shellCall('sh_1', 'cntr_b'), answerMessage]))
+    const tools = [{ type: 'code_interpreter', container: { type: 'auto', memory_limit: '1g' } }, { type: 'shell', environment: { type: 'container_auto', memory_limit: '4g' } }]
+    expect((await post({ model: 'plain:m', input: 'hi', tools, store: false })).cost).toBe(TOKENS_COST + 30_000 + 120_000)
+  })
+
+  test('a memory_limit that is not a size is a 400, before any call', async () => {
+    const { status, text } = await send({ model: 'plain:m', input: 'hi', store: false, tools: [{ type: 'code_interpreter', container: { type: 'auto', memory_limit: 'huge' } }] })
+    expect(status).toBe(400)
+    expect(text).toContain('memory_limit')
     expect(upstream.calls).toHaveLength(0)
   })
 })

@@ -64,6 +64,31 @@ export const PER_MESSAGE_OVERHEAD = 8
  */
 export const TOOL_USE_OVERHEAD_TOKENS = 600
 
+/**
+ * Input Anthropic adds, unseen in the body, for each tool it defines itself (a client tool known by its
+ * versioned type, whose definition and instructions Anthropic supplies), on top of the tool-use allowance.
+ * Its tool docs: computer use adds a system prompt of 466–499 tokens and 735 tokens a tool definition
+ * (683 for `computer_20241022`), the text editor 700 tokens, bash 245. The memory tool's figure is not
+ * documented: it is held at the text editor's, whose file commands it shares. Each with room.
+ */
+const ANTHROPIC_DEFINED_TOOL_TOKENS: ReadonlyArray<readonly [RegExp, number]> = [
+  [/^computer_\d{8}$/, 1500],
+  [/^text_editor_\d{8}$/, 900],
+  [/^bash_\d{8}$/, 350],
+  [/^memory_\d{8}$/, 900],
+]
+
+/** The hidden input of the Anthropic-defined tools a Messages request offers (`ANTHROPIC_DEFINED_TOOL_TOKENS`). */
+export function anthropicDefinedToolTokens(tools: unknown): number {
+  if (!Array.isArray(tools)) return 0
+  let n = 0
+  for (const tool of tools) {
+    const type = (tool as { type?: unknown } | null)?.type
+    if (typeof type === 'string') n += ANTHROPIC_DEFINED_TOOL_TOKENS.find(([pattern]) => pattern.test(type))?.[1] ?? 0
+  }
+  return n
+}
+
 /** The tool-use allowance of a request whose `tools` (or chat's legacy `functions`) offers any. */
 const toolUseOverhead = (...lists: unknown[]): number =>
   lists.some((list) => Array.isArray(list) && list.length > 0) ? TOOL_USE_OVERHEAD_TOKENS : 0
@@ -270,7 +295,10 @@ function anthropicContentTokens(content: unknown, media: MediaBounds): number {
 
 const MESSAGES_SETTINGS = new Set(['model', 'messages', 'system', 'max_tokens', 'stream', 'metadata', 'temperature', 'top_p', 'top_k', 'service_tier', 'thinking'])
 
-/** Anthropic Messages: `system`, every message's blocks, tool definitions and the tool-use allowance; output is the required `max_tokens`. */
+/**
+ * Anthropic Messages: `system`, every message's blocks, tool definitions, the tool-use allowance and the
+ * hidden input of Anthropic-defined tools; output is the required `max_tokens`.
+ */
 export function estimateMessages(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
   const media = mediaBounds(o)
   let input = anthropicContentTokens(body.system, media)
@@ -279,7 +307,7 @@ export function estimateMessages(body: Record<string, unknown>, o: EstimateOptio
     const { content, ...rest } = (m ?? {}) as Record<string, unknown>
     input += PER_MESSAGE_OVERHEAD + anthropicContentTokens(content, media) + textBytes(rest)
   }
-  input += otherFieldTokens(body, MESSAGES_SETTINGS) + toolUseOverhead(body.tools)
+  input += otherFieldTokens(body, MESSAGES_SETTINGS) + toolUseOverhead(body.tools) + anthropicDefinedToolTokens(body.tools)
   return { inputTokens: input, outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
 }
 

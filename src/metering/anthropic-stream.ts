@@ -1,6 +1,7 @@
+import { anthropicServerToolOf } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
-import { anthropicUsage, type AnthropicUsage } from '../translate/usage'
+import { anthropicUsage, withUsesShown, type AnthropicUsage } from '../translate/usage'
 import { generatedBytes } from './generated-output'
 import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
@@ -52,7 +53,8 @@ class UsageAccumulator {
  * Messages stream events: output counted from every content block and delta (text, thinking and its
  * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from
  * `message_start` and `message_delta`, finished at `message_stop`; server tool uses from the
- * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted). An `error` the provider sends itself is
+ * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted), and for
+ * a finished one, the tools its usage does not count (code execution). An `error` the provider sends itself is
  * passed on with its credentials cut out (and not doubled by ours).
  */
 class AnthropicEventMeter implements EventMeter {
@@ -66,7 +68,7 @@ class AnthropicEventMeter implements EventMeter {
   constructor(private readonly secrets?: () => readonly string[]) {}
 
   get usage(): TokenCounts | null {
-    return this.counts.counts
+    return withUsesShown(this.counts.counts, this.serverToolUses)
   }
 
   inspect(sse: SseEvent): string | null {
@@ -97,15 +99,10 @@ class AnthropicEventMeter implements EventMeter {
     return sse.raw + '\n\n'
   }
 
-  /**
-   * A `server_tool_use` block begins one use of the tool it names (`web_search`: one search), as the usage
-   * would count it: code execution's bash and text-editor calls are executions of `code_execution`.
-   */
+  /** A `server_tool_use` block begins one use of the tool it names (`anthropicServerToolOf`), as the usage would count it. */
   private noteServerToolUse(block: unknown): void {
-    const { type, name } = (block ?? {}) as { type?: unknown; name?: unknown }
-    if (type !== 'server_tool_use' || typeof name !== 'string') return
-    const tool = name.endsWith('_code_execution') ? 'code_execution' : name
-    this.serverToolUses[tool] = (this.serverToolUses[tool] ?? 0) + 1
+    const tool = anthropicServerToolOf(block)
+    if (tool !== undefined) this.serverToolUses[tool] = (this.serverToolUses[tool] ?? 0) + 1
   }
 
   errorEvent(why: keyof typeof STREAM_ERRORS): string {

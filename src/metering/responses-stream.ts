@@ -1,4 +1,4 @@
-import { responsesServerToolUses } from '../pricing/features'
+import { responsesServerToolUses, type ContainerPrices } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { responseCounts, type ResponsesUsage } from '../translate/usage'
@@ -21,14 +21,21 @@ interface StreamEvent {
   delta?: unknown
   partial_image_b64?: unknown
   output_index?: unknown
-  item?: { id?: unknown; type?: unknown; container_id?: unknown }
+  item?: CallItem | { type?: unknown }
+}
+
+/** What the meter keeps of a call item: its type, and the container it ran in (code interpreter's `container_id`, a shell's `environment`). */
+interface CallItem {
+  id?: unknown
+  type: string
+  container_id?: unknown
+  environment?: unknown
 }
 
 /** The events that end a response; each carries the response with its usage. */
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed'])
 
-const isCall = (item: StreamEvent['item']): item is { id?: unknown; type: string; container_id?: unknown } =>
-  typeof item?.type === 'string' && item.type.endsWith('_call')
+const isCall = (item: StreamEvent['item']): item is CallItem => typeof item?.type === 'string' && item.type.endsWith('_call')
 
 const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0)
 
@@ -51,11 +58,12 @@ class ResponsesEventMeter implements EventMeter {
   providerFailed = false
   private lastSequence = -1
   /** The hosted tool calls begun so far, by item id (type and container only). */
-  private readonly toolItems = new Map<unknown, { type: unknown; container_id: unknown }>()
+  private readonly toolItems = new Map<unknown, Omit<CallItem, 'id'>>()
 
   constructor(
     private readonly onResponse?: (response: ResponseFacts) => void,
     private readonly secrets?: () => readonly string[],
+    private readonly containers?: ContainerPrices,
   ) {}
 
   inspect(sse: SseEvent): string | null {
@@ -73,7 +81,7 @@ class ResponsesEventMeter implements EventMeter {
       const failed = type === 'response.failed'
       if (failed) this.providerFailed = true
       else this.finished = true
-      this.usage = event.response ? this.withToolItems(responseCounts(event.response)) : null
+      this.usage = event.response ? this.withToolItems(responseCounts(event.response, this.containers)) : null
       if (event.response) this.onResponse?.(event.response)
       if (failed) return redactedErrorEvent(sse, event, this.secrets)
     } else if (type === 'error') {
@@ -84,13 +92,14 @@ class ResponsesEventMeter implements EventMeter {
   }
 
   /** A call item begun or closed; its container may be named only when it closes. */
-  private noteCall(item: { id?: unknown; type: string; container_id?: unknown }, outputIndex: unknown): void {
+  private noteCall(item: CallItem, outputIndex: unknown): void {
     const key = item.id ?? outputIndex
-    this.toolItems.set(key, { type: item.type, container_id: item.container_id ?? this.toolItems.get(key)?.container_id })
+    const seen = this.toolItems.get(key)
+    this.toolItems.set(key, { type: item.type, container_id: item.container_id ?? seen?.container_id, environment: item.environment ?? seen?.environment })
   }
 
   get serverToolUses(): Record<string, number> {
-    return responsesServerToolUses([...this.toolItems.values()])
+    return responsesServerToolUses([...this.toolItems.values()], this.containers)
   }
 
   private withToolItems(counts: TokenCounts | null): TokenCounts | null {
@@ -109,10 +118,13 @@ class ResponsesEventMeter implements EventMeter {
 export const responsesStreamError = (message: string, sequenceNumber: number) =>
   formatSse({ type: 'error', code: 'upstream_error', message, param: null, sequence_number: sequenceNumber }, 'error')
 
-/** Meters a Responses API SSE stream on its way to the client (see `meterStream`); `onResponse` sees the response as it is created and as it ends. */
+/**
+ * Meters a Responses API SSE stream on its way to the client (see `meterStream`); `onResponse` sees the
+ * response as it is created and as it ends; `containers`, the request's container prices.
+ */
 export function meterResponsesStream(
   upstream: ReadableStream<Uint8Array>,
-  o: MeterOptions & { onResponse?: (response: ResponseFacts) => void },
+  o: MeterOptions & { onResponse?: (response: ResponseFacts) => void; containers?: ContainerPrices },
 ): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets), o)
+  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets, o.containers), o)
 }

@@ -33,8 +33,34 @@ export const serverToolBounds = (config: { server_tool_default_max_uses: number;
  */
 const ANTHROPIC_BILLED_TOOL = /^(web_search|code_execution)_\d{8}$/
 const TAKES_MAX_USES = new Set(['web_search'])
+
+/**
+ * The server tool a `server_tool_use` block in Anthropic content is one use of, as the price book names
+ * it (`web_search`: one search): code execution's bash and text-editor calls (`bash_code_execution`,
+ * `text_editor_code_execution`) are executions of `code_execution`.
+ */
+export function anthropicServerToolOf(block: unknown): string | undefined {
+  const { type, name } = (block ?? {}) as { type?: unknown; name?: unknown }
+  if (type !== 'server_tool_use' || typeof name !== 'string') return undefined
+  return name.endsWith('_code_execution') ? 'code_execution' : name
+}
+
+/** Uses of each server tool shown in Anthropic content (an answer's `content`): one per `server_tool_use` block. */
+export function anthropicServerToolUses(content: unknown): Record<string, number> {
+  const uses: Record<string, number> = {}
+  if (Array.isArray(content)) for (const block of content) {
+    const tool = anthropicServerToolOf(block)
+    if (tool !== undefined) uses[tool] = (uses[tool] ?? 0) + 1
+  }
+  return uses
+}
 /** Anthropic's web fetch: tokens only, but each page fetched comes back as input, bounded by `max_content_tokens`. */
 const ANTHROPIC_WEB_FETCH = /^web_fetch_\d{8}$/
+/**
+ * Anthropic's advisor tool (`advisor_20260301`): a sub-inference on the model it names, billed at that
+ * model's rates (its `advisor_message` usage iterations). A request is priced at one model, so it is refused.
+ */
+const ANTHROPIC_ADVISOR = /^advisor_\d{8}$/
 
 /** An OpenAI service tier as the price book names it: `fast` is OpenAI's newer name for `priority`. */
 const openAITier = (tier: unknown): string | null =>
@@ -70,13 +96,63 @@ const hasPart = (content: unknown, type: string) => Array.isArray(content) && co
 /**
  * OpenAI Responses API hosted tools billed beyond tokens, by their type, each with the price book's name
  * for it: web search (`web_search`, `web_search_preview`, dated versions) and file search per call, image
- * generation per image, code interpreter per container.
+ * generation per image, code interpreter per container (and a shell in a hosted container: `responsesToolPrice`).
  */
 const RESPONSES_BILLED_TOOL = /^(web_search)(?:_preview)?(?:_\d{4}_\d{2}_\d{2})?$|^(file_search|code_interpreter|image_generation)$/
 
 export const responsesBilledTool = (type: unknown): string | undefined => {
   const match = typeof type === 'string' ? RESPONSES_BILLED_TOOL.exec(type) : null
   return match ? (match[1] ?? match[2]) : undefined
+}
+
+/**
+ * The price book's name for an OpenAI container of this `memory_limit`: OpenAI bills a container by its
+ * memory (4g, 16g, 64g at 4×, 16×, 64× the default 1g), so each size has its own price,
+ * `code_interpreter_<limit>` (`code_interpreter_64g`), and the default 1g is `code_interpreter`.
+ */
+function containerPrice(memoryLimit: unknown): string {
+  if (memoryLimit == null || memoryLimit === '1g') return 'code_interpreter'
+  if (typeof memoryLimit !== 'string' || !/^[1-9][0-9]{0,3}g$/.test(memoryLimit))
+    throw badRequest('Invalid body: tools: memory_limit: must be a container size such as "4g"')
+  return `code_interpreter_${memoryLimit}`
+}
+
+type ResponsesTool = { type?: unknown; container?: unknown; environment?: unknown } | null
+
+/**
+ * The container price of a Responses tool that runs in an OpenAI container, or undefined: code interpreter
+ * (`container: {type: 'auto', memory_limit}`, or a container's id), and a `shell` whose `environment` is a
+ * hosted container (`container_auto` with its `memory_limit`, or a `container_reference`), billed as code
+ * interpreter's containers are. A container named by id was sized when it was made: held and billed as the
+ * default. A local shell runs on the client and costs tokens only.
+ */
+function containerToolPrice(tool: ResponsesTool): string | undefined {
+  if (tool?.type === 'code_interpreter') return containerPrice((tool.container as { memory_limit?: unknown } | null)?.memory_limit)
+  if (tool?.type !== 'shell') return undefined
+  const environment = tool.environment as { type?: unknown; memory_limit?: unknown } | null | undefined
+  if (environment?.type === 'container_auto') return containerPrice(environment.memory_limit)
+  return environment?.type === 'container_reference' ? 'code_interpreter' : undefined
+}
+
+/** The price book's name for what a Responses tool bills beyond tokens, or undefined. */
+const responsesToolPrice = (tool: ResponsesTool): string | undefined => containerToolPrice(tool) ?? responsesBilledTool(tool?.type)
+
+/** The container price each container-running call item of a response is settled at, by item type. */
+export interface ContainerPrices {
+  code_interpreter_call: string
+  shell_call: string
+}
+
+const DEFAULT_CONTAINERS: ContainerPrices = { code_interpreter_call: 'code_interpreter', shell_call: 'code_interpreter' }
+
+/** The container prices of a Responses request's tools (`containerToolPrice`): what its containers are settled at. */
+export function responsesContainerPrices(tools: unknown): ContainerPrices {
+  const prices = { ...DEFAULT_CONTAINERS }
+  if (Array.isArray(tools)) for (const tool of tools) {
+    const price = containerToolPrice(tool)
+    if (price !== undefined) prices[tool.type === 'shell' ? 'shell_call' : 'code_interpreter_call'] = price
+  }
+  return prices
 }
 
 /**
@@ -92,7 +168,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(body:
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')
   const tools: Array<{ type?: unknown } | null> = Array.isArray(body.tools) ? body.tools : []
-  const billed = [...new Set(tools.map((t) => responsesBilledTool(t?.type)).filter((t) => t !== undefined))]
+  const billed = [...new Set(tools.map(responsesToolPrice).filter((t) => t !== undefined))]
   const mcpServers = tools.filter((t) => t?.type === 'mcp').length
   const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
@@ -115,20 +191,37 @@ const RESPONSES_TOOL_ITEMS = new Map<unknown, string>([
   ['code_interpreter_call', 'code_interpreter'],
 ])
 
+/** The hosted container a `shell_call` item ran in (`environment: {type: 'container_reference', container_id}`); undefined for a local shell. */
+const shellContainer = (item: { environment?: unknown }): string | null | undefined => {
+  const environment = item.environment as { type?: unknown; container_id?: unknown } | null | undefined
+  if (environment?.type !== 'container_reference') return undefined
+  return typeof environment.container_id === 'string' ? environment.container_id : null
+}
+
 /**
  * Uses of the billed hosted tools in a Responses answer's `output` (tools not named were not used): one per
  * `web_search_call`, `file_search_call` and `image_generation_call` item, one per container the
- * `code_interpreter_call` items ran in (OpenAI bills containers, not calls).
+ * `code_interpreter_call` items and the hosted `shell_call` items ran in (OpenAI bills containers, not
+ * calls), at the container price the request's tool named (`responsesContainerPrices`).
  */
-export function responsesServerToolUses(output: unknown): Record<string, number> {
+export function responsesServerToolUses(output: unknown, containerPrices: ContainerPrices = DEFAULT_CONTAINERS): Record<string, number> {
   const uses: Record<string, number> = {}
   const containers = new Set<string>()
   if (Array.isArray(output)) for (const item of output) {
-    const tool = RESPONSES_TOOL_ITEMS.get(item?.type)
+    let tool = RESPONSES_TOOL_ITEMS.get(item?.type)
+    let container: string | null | undefined = null
+    if (tool === 'code_interpreter') {
+      tool = containerPrices.code_interpreter_call
+      if (typeof item.container_id === 'string') container = item.container_id
+    } else if (item?.type === 'shell_call') {
+      container = shellContainer(item)
+      if (container === undefined) continue
+      tool = containerPrices.shell_call
+    }
     if (tool === undefined) continue
-    if (tool === 'code_interpreter' && typeof item.container_id === 'string') {
-      if (containers.has(item.container_id)) continue
-      containers.add(item.container_id)
+    if (container) {
+      if (containers.has(container)) continue
+      containers.add(container)
     }
     uses[tool] = (uses[tool] ?? 0) + 1
   }
@@ -159,7 +252,8 @@ export function anthropicBetaFeatures(betaFlags: string): Pick<RequestedFeatures
  * `anthropic-beta` value the provider is sent, may switch on the long-context window and its rates
  * (`anthropicBetaFeatures`); a `compact_*` context edit asks for server-side compaction; an `inference_geo`
  * other than the default `global` (`us`) asks for a geography billed above the global rates. The MCP
- * connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input.
+ * connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input. The
+ * advisor tool (`advisor_*`) is refused: its pass is billed at another model's rates.
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
@@ -176,6 +270,11 @@ export function anthropicFeatures(
       const type = typeof tool?.type === 'string' ? tool.type : ''
       const set = positiveInt(tool?.max_uses)
       const maxUses: number = set ? tool.max_uses : bounds.defaultMaxUses
+      if (ANTHROPIC_ADVISOR.test(type))
+        throw badRequest(
+          `Invalid body: tools: ${type} is not served: the advisor's pass runs on another model and is billed at that model's rates, which a request priced at one model cannot hold for or bill.`,
+          'feature_unsupported',
+        )
       if (ANTHROPIC_WEB_FETCH.test(type)) {
         const bounded = positiveInt(tool.max_content_tokens)
         if (bounded) toolResultInput.tokens += maxUses * tool.max_content_tokens

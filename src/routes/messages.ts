@@ -8,7 +8,7 @@ import { anthropicFeatures, serverToolBounds } from '../pricing/features'
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
 import { withAnthropicOutputCap } from '../translate/output-cap'
 import { relay, type ExchangeFor } from '../translate/relay'
-import { anthropicUsage } from '../translate/usage'
+import { anthropicMessageCounts } from '../translate/usage'
 import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
 import type { Services } from '../services'
 import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName } from './schemas/fields'
@@ -46,7 +46,7 @@ function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Conf
       body: { ...(outputClamp === null ? bounded.body : withAnthropicOutputCap(bounded.body, outputClamp)), model: model.upstreamModel },
       headers,
       features: bounded.features,
-      usageOf: (message) => anthropicUsage(message.usage),
+      usageOf: anthropicMessageCounts,
       reply: (_message, text) => text,
       stream: (upstream, meter) => meterAnthropicStream(upstream, meter),
     }

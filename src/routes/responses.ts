@@ -10,7 +10,7 @@ import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
-import { openAIResponsesFeatures, serverToolBounds } from '../pricing/features'
+import { openAIResponsesFeatures, responsesContainerPrices, serverToolBounds } from '../pricing/features'
 import { heldInputTokens } from '../pricing/price'
 import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
@@ -115,10 +115,11 @@ export const responsesRoutes = (services: Services) => {
       const recordEnd = (facts: StreamFacts) => {
         if (!facts.usage && facts.deliveredOutputBytes > estimate.outputTokens) recordSize(heldInput + facts.deliveredOutputBytes)
       }
+      const containers = responsesContainerPrices(body.tools)
       return {
         path: '/responses',
         body: upstreamBody,
-        usageOf: (response) => responseCounts(response),
+        usageOf: (response) => responseCounts(response, containers),
         reply: (response, text) => {
           record(response)
           return text
@@ -126,6 +127,7 @@ export const responsesRoutes = (services: Services) => {
         stream: (upstream, meter) =>
           meterResponsesStream(upstream, {
             ...meter,
+            containers,
             onResponse: record,
             onEnd: (facts) => {
               meter.onEnd(facts)

@@ -1,4 +1,4 @@
-import { responsesServerToolUses } from '../pricing/features'
+import { anthropicServerToolUses, responsesServerToolUses, type ContainerPrices } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 
 /** Token usage as each wire format reports it, read into the one shape the ledger bills. */
@@ -65,7 +65,8 @@ const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'st
 /**
  * Anthropic reports cache reads and cache writes beside `input_tokens`, not inside it. All three are
  * prompt tokens: the reads are the cached part (billed at the cached rate), the writes are billed at the
- * cache-write rate of their lifetime. Server tools are counted in `server_tool_use` as `<tool>_requests`;
+ * cache-write rate of their lifetime. Server tools are counted in `server_tool_use` as `<tool>_requests`
+ * (web search and web fetch only: code execution is counted from the answer's blocks, `withUsesShown`);
  * an answer without it used none; `speed` is the tier, `inference_geo` where inference ran. With
  * `iterations`, each kind is the larger of its top-level count and its sum over the iterations:
  * server-side compaction's pass is billed, but only the iterations count it.
@@ -92,6 +93,27 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
   if (typeof u.inference_geo === 'string') counts.inferenceGeo = u.inference_geo
   return counts
 }
+
+/**
+ * Server tools Anthropic bills whose uses its usage does not count (`server_tool_use` names only web search
+ * and web fetch requests): code execution shows only as the answer's `server_tool_use` blocks.
+ */
+const UNCOUNTED_BY_USAGE = ['code_execution']
+
+/**
+ * The counts with the uses the answer's blocks show of each tool the usage does not count: the larger of
+ * the two, should the usage ever count it too.
+ */
+export function withUsesShown(counts: TokenCounts | null, shown: Record<string, number>): TokenCounts | null {
+  if (!counts) return null
+  const uses = { ...counts.serverToolUses }
+  for (const tool of UNCOUNTED_BY_USAGE) if ((shown[tool] ?? 0) > 0) uses[tool] = Math.max(uses[tool] ?? 0, shown[tool]!)
+  return { ...counts, serverToolUses: uses }
+}
+
+/** What an Anthropic Messages answer bills: its usage, and the uses its content shows of tools the usage does not count. */
+export const anthropicMessageCounts = (message: { usage?: AnthropicUsage | null; content?: unknown }): TokenCounts | null =>
+  withUsesShown(anthropicUsage(message.usage), anthropicServerToolUses(message.content))
 
 /** The iterations a usage lists ([] when it lists none), or null when one lacks its counts. */
 function iterations(listed: AnthropicUsage['iterations']): IterationUsage[] | null {
@@ -129,11 +151,14 @@ export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCount
   return counts
 }
 
-/** What a Responses API answer bills: its usage, the hosted tools its `output` shows used, and the tier that served it. */
-export function responseCounts(response: { usage?: ResponsesUsage | null; output?: unknown; service_tier?: unknown }): TokenCounts | null {
+/**
+ * What a Responses API answer bills: its usage, the hosted tools its `output` shows used (containers at
+ * the prices the request's tools named), and the tier that served it.
+ */
+export function responseCounts(response: { usage?: ResponsesUsage | null; output?: unknown; service_tier?: unknown }, containers?: ContainerPrices): TokenCounts | null {
   const counts = responsesUsage(response.usage)
   if (!counts) return null
-  if (Array.isArray(response.output)) counts.serverToolUses = responsesServerToolUses(response.output)
+  if (Array.isArray(response.output)) counts.serverToolUses = responsesServerToolUses(response.output, containers)
   const tier = reportedTier(response.service_tier)
   if (tier !== undefined) counts.tier = tier
   return counts
