@@ -107,9 +107,10 @@ export const configSchema = z
     /** `postgres://…`: keep everything in this Postgres database (shared by replicas) instead of the SQLite file `db`. */
     database_url: z.string().regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL').optional(),
     /**
-     * Postgres: how long a hold, a settlement and /health's check wait for an answer. A database that keeps
-     * the connection open and answers nothing (a network black hole, a server stuck on I/O) is then taken as
-     * down: 503 database_unavailable, no provider call; settlements stay queued and are tried again.
+     * Postgres: how long any query (a hold, a settlement, /health's check, a key lookup, an admin call, a
+     * background write, a stop's last writes) waits for an answer. A database that keeps the connection open
+     * and answers nothing (a network black hole, a server stuck on I/O) is then taken as down: 503
+     * database_unavailable, no provider call; settlements stay queued and are tried again.
      */
     database_timeout_ms: timerMs.default(DEFAULT_DATABASE_TIMEOUT_MS),
     require_pricing: flag.default(true),

@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { badRequest, databaseBusy, databaseFull, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
 import { isConflict, isUnreachable } from '../store/postgres/errors'
@@ -24,16 +25,18 @@ function describeValidation(error: unknown): string {
 }
 
 export function toGatewayError(code: string | number, error: unknown, log: Services['logger']): GatewayError {
-  if (error instanceof GatewayError) return error
+  // drizzle wraps what the driver threw (the admin routes' queries) in an error of its own: the driver's says what happened.
+  const cause = error instanceof DrizzleQueryError ? error.cause : error
+  if (cause instanceof GatewayError) return cause
   // Elysia wraps whatever a parse hook throws (our 413 for an oversized chunked body) as its cause.
   if (code === 'PARSE' && (error as { cause?: unknown })?.cause instanceof GatewayError) return (error as { cause: GatewayError }).cause
   // Another process held the write lock past the busy timeout (a reservation's commit, usually): nothing
   // was written, and the request may simply be sent again.
-  if ((error as { code?: unknown })?.code === 'SQLITE_BUSY' || isConflict(error)) return databaseBusy()
+  if ((cause as { code?: unknown })?.code === 'SQLITE_BUSY' || isConflict(cause)) return databaseBusy()
   // Postgres is down or out of reach: no hold could be taken, so the provider was not called.
-  if (isUnreachable(error)) return databaseUnavailable()
+  if (isUnreachable(cause)) return databaseUnavailable()
   // The SQLite file's disk is full: no hold could be written either. The operator must hear of it.
-  if ((error as { code?: unknown })?.code === 'SQLITE_FULL') {
+  if ((cause as { code?: unknown })?.code === 'SQLITE_FULL') {
     log.log('error', 'the database disk is full: requests are refused until it has room', {})
     return databaseFull()
   }

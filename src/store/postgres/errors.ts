@@ -31,16 +31,23 @@ export function isUnreachable(error: unknown): boolean {
   )
 }
 
-/** How long a hold, a settlement or /health's check waits for Postgres by default (`database_timeout_ms`). */
+/** How long any query (a hold, a settlement, /health's check, an admin read) waits for Postgres by default (`database_timeout_ms`). */
 export const DEFAULT_DATABASE_TIMEOUT_MS = 3_000
 
 /**
  * `work`, or a 503 database_unavailable once `ms` have passed without its answer. A database that keeps
  * the connection open and answers nothing (a network black hole, a server stuck on I/O) raises no error
- * of its own, for as long as that lasts. The work itself goes on: what it may still do is the caller's to handle.
+ * of its own, for as long as that lasts. The work itself goes on: what it may still do is the caller's to handle
+ * (`onLate` is told when the deadline passes).
  */
-export function withDeadline<T>(work: PromiseLike<T>, ms: number): Promise<T> {
+export function withDeadline<T>(work: PromiseLike<T>, ms: number, onLate?: () => void): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(databaseUnavailable()), ms)))
+  const late = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(() => {
+        onLate?.()
+        reject(databaseUnavailable())
+      }, ms)),
+  )
   return Promise.race([work, late]).finally(() => clearTimeout(timer))
 }

@@ -458,6 +458,7 @@ export class PostgresLedgerStore implements LedgerStore {
   private settling: Promise<unknown> = Promise.resolve()
 
   constructor(
+    /** The store's client, whose queries and transactions have the deadline too (withQueryDeadlines): the sweep's, userExists'. */
     private readonly sql: SQL,
     onError: (error: unknown) => void = console.error,
     /** How long a reservation batch or a settlement waits for Postgres's answer. */

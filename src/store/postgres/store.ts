@@ -13,6 +13,7 @@ import { postgresAlertRows } from './alert-rows'
 import { BatchWriter } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
+import { withQueryDeadlines } from './deadlines'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
 import { DB_CLOCK, PostgresLedgerStore } from './ledger-store'
 import * as tables from './schema'
@@ -63,24 +64,31 @@ export class PostgresStore implements Store {
   private readonly log: BatchWriter<RequestLogEntry>
   private readonly aggregates: BatchWriter<AggregateDelta>
   private readonly responses: BatchWriter<QueuedResponse>
+  /**
+   * The client everything this store sends goes through: each query and transaction within the deadline
+   * (`database_timeout_ms`, see withQueryDeadlines), so that a database that answers nothing refuses
+   * requests and admin calls with 503, and lets background writes fail and a stop end.
+   */
+  private readonly bounded: SQL
 
   private constructor(
+    /** The client without a deadline: for work that takes its own time (the migrate CLI's copy) and tests. */
     readonly sql: SQL,
-    onError: (error: unknown) => void,
-    /** How long a hold, a settlement or a ping waits for an answer (`database_timeout_ms`). */
+    private readonly onError: (error: unknown) => void,
     private readonly deadlineMs: number,
   ) {
+    const bounded = (this.bounded = withQueryDeadlines(sql, deadlineMs))
     // See Store.db: the admin routes keep to what both builders share.
-    this.db = drizzle({ client: sql, schema: tables }) as unknown as Db
-    this.ledger = new PostgresLedgerStore(sql, onError, deadlineMs)
-    this.prices = postgresPriceRows(sql)
+    this.db = drizzle({ client: bounded, schema: tables }) as unknown as Db
+    this.ledger = new PostgresLedgerStore(bounded, onError, deadlineMs)
+    this.prices = postgresPriceRows(bounded)
     this.records = directRecords(this)
-    this.alerts = postgresAlertRows(sql)
-    this.sessions = postgresSessionRows(sql)
-    this.refusals = postgresRefusalRows(sql, onError)
-    this.log = new BatchWriter((rows) => sql.unsafe(LOG_INSERT, [JSON.stringify(rows)]), onError, { retry: false, what: 'request-log row' })
+    this.alerts = postgresAlertRows(bounded)
+    this.sessions = postgresSessionRows(bounded)
+    this.refusals = postgresRefusalRows(bounded, onError)
+    this.log = new BatchWriter((rows) => bounded.unsafe(LOG_INSERT, [JSON.stringify(rows)]), onError, { retry: false, what: 'request-log row' })
     this.ledger.carry(this.log, LOG_INSERT)
-    this.aggregates = new BatchWriter((rows) => sql.unsafe(AGGREGATE_UPSERT, [JSON.stringify(sumAggregates(rows))]), onError, {
+    this.aggregates = new BatchWriter((rows) => bounded.unsafe(AGGREGATE_UPSERT, [JSON.stringify(sumAggregates(rows))]), onError, {
       retry: false,
       what: 'refusal count',
     })
@@ -108,7 +116,7 @@ export class PostgresStore implements Store {
   }
 
   async findKey(hash: string): Promise<KeyLookupRow | undefined> {
-    const [row] = await this.sql`
+    const [row] = await this.bounded`
       SELECT id, user_id, expires_at, revoked_at, allowed_models, rpm_limit, user_field, clamp_output FROM api_keys WHERE key_hash = ${hash}`
     if (!row) return undefined
     return {
@@ -118,7 +126,7 @@ export class PostgresStore implements Store {
   }
 
   async updateKey(id: string, changes: Partial<typeof sqliteTables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
-    const pgDb = drizzle({ client: this.sql, schema: tables })
+    const pgDb = drizzle({ client: this.bounded, schema: tables })
     // The sweeper locks a reservation before its key, this the key before its reservations: a deadlock
     // between the two is undone by Postgres, and this runs again.
     return retryingConflicts(() => pgDb.transaction(async (tx) => {
@@ -146,7 +154,7 @@ export class PostgresStore implements Store {
   }
 
   async pruneRequestLog(cutoff: number): Promise<number> {
-    const result = await this.sql`DELETE FROM api_request_log WHERE created_at < ${cutoff}`
+    const result = await this.bounded`DELETE FROM api_request_log WHERE created_at < ${cutoff}`
     return result.count
   }
 
@@ -156,17 +164,17 @@ export class PostgresStore implements Store {
 
   private async writeResponses(rows: QueuedResponse[]) {
     for (const r of rows) {
-      if (r.forget) await this.sql`DELETE FROM stored_responses WHERE id = ${r.id}`
+      if (r.forget) await this.bounded`DELETE FROM stored_responses WHERE id = ${r.id}`
       else if (r.grow_by !== undefined)
         // GREATEST skips NULLs: the CASE keeps a size unknown unknown.
-        await this.sql`
+        await this.bounded`
           INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at)
           VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.created_at})
           ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL THEN NULL
             ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by}, excluded.context_tokens) END
           WHERE stored_responses.user_id = excluded.user_id`
       else
-        await this.sql`
+        await this.bounded`
           INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at)
           VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.created_at})
           ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens)
@@ -176,7 +184,7 @@ export class PostgresStore implements Store {
 
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
     await this.responses.flush()
-    const [row] = await this.sql`SELECT id, kind, user_id, provider, model, context_tokens FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
+    const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
     return row ? { ...row, context_tokens: numberOrNull(row.context_tokens) } : null
   }
 
@@ -185,26 +193,35 @@ export class PostgresStore implements Store {
   }
 
   async openReservations() {
-    const [row] = await this.sql`SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations`
+    const [row] = await this.bounded`SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations`
     return { n: Number(row.n), amount: Number(row.amount) }
   }
 
   /** Within the deadline: a database that keeps the connection and answers nothing is down for /health too. */
   async ping(): Promise<void> {
-    await withDeadline(this.sql`SELECT 1`, this.deadlineMs)
+    await this.bounded`SELECT 1`
   }
 
   async flush(): Promise<void> {
     await Promise.all([this.ledger.flush(), this.log.flush(), this.aggregates.flush(), this.responses.flush(), this.refusals.writer.flush()])
   }
 
+  /**
+   * Writes what is queued, within the deadline in all (a database that answers nothing must not keep a
+   * stop waiting: what is not written by then is reported, and a hold still open is the sweeper's), then
+   * closes the pool at once: whatever still runs was given up on, and a transaction of it not committed yet
+   * is better undone than committed after its caller was refused.
+   */
   async close(): Promise<void> {
-    await this.ledger.close()
-    await this.log.close()
-    await this.aggregates.close()
-    await this.refusals.writer.close()
-    await this.responses.close()
-    await this.sql.close({ timeout: 5 })
+    const written = (async () => {
+      // The ledger first: a reservation batch in flight may hand the request-log rows it carried back.
+      await this.ledger.close()
+      await Promise.all([this.log.close(), this.aggregates.close(), this.refusals.writer.close(), this.responses.close()])
+    })()
+    await withDeadline(written, this.deadlineMs).catch(() =>
+      this.onError(new Error(`the database did not take every queued write within ${this.deadlineMs} ms of the stop: request-log rows not written are lost, holds left open are the sweeper's`)),
+    )
+    await this.sql.close({ timeout: 0 })
   }
 }
 
