@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
 import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
+import { refuseNewerSchema, type RecordedMigration } from './newer-schema'
 import * as schema from './schema'
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
@@ -35,10 +36,17 @@ function warnIfOpenToOthers(path: string): void {
   }
 }
 
+/** The migrations drizzle's migrator has recorded in this file (none in a fresh one). */
+function recordedMigrations(client: Database): RecordedMigration[] {
+  if (!client.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").get()) return []
+  return client.query('SELECT hash, created_at FROM __drizzle_migrations').all() as RecordedMigration[]
+}
+
 /**
  * Opens the database file (creating it and its folder privately), sets the pragmas every connection needs
- * and applies the committed migrations. Several processes may open the same file: WAL lets readers run beside
- * the one writer, and the busy timeout makes a writer wait its turn instead of failing.
+ * and applies the committed migrations, unless a newer tollgate has migrated it (SchemaNewerError). Several
+ * processes may open the same file: WAL lets readers run beside the one writer, and the busy timeout makes a
+ * writer wait its turn instead of failing.
  */
 export function openDatabase(path: string): Db {
   if (path !== ':memory:') createPrivately(path)
@@ -49,6 +57,12 @@ export function openDatabase(path: string): Db {
   client.exec('PRAGMA journal_mode = WAL')
   client.exec('PRAGMA synchronous = NORMAL')
   client.exec('PRAGMA foreign_keys = ON')
+  try {
+    refuseNewerSchema(recordedMigrations(client), MIGRATIONS, `the database ${path}`)
+  } catch (error) {
+    client.close()
+    throw error
+  }
   const db = drizzle({ client, schema })
   migrate(db, { migrationsFolder: MIGRATIONS })
   if (path !== ':memory:') warnIfOpenToOthers(path)
