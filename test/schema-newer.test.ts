@@ -119,13 +119,22 @@ describe('databases this binary knows open as before', () => {
     expect(migrationRows(path).length).toBe(journal.entries.length)
   })
 
-  test('one file opened by several processes at once (a worker group starting after its primary migrated it) opens in each', async () => {
+  test('one fresh file opened by several processes at once (gateways started together on it) opens in each, migrated once', async () => {
+    for (let round = 0; round < 3; round++) await openTogether(join(dir, `fresh-${round}.db`))
+  })
+
+  test('one file this binary migrated, opened by several processes at once (a worker group after its primary), opens in each', async () => {
     const path = join(dir, 'shared.db')
     openDatabase(path).$client.close()
-    const script = `import { openDatabase } from ${JSON.stringify(join(ROOT, 'src', 'db', 'open.ts'))}; openDatabase(process.argv[1]).$client.close()`
-    const procs = Array.from({ length: 4 }, () => Bun.spawn([BUN, '-e', script, path], { stdout: 'pipe', stderr: 'pipe' }))
-    const results = await Promise.all(procs.map(async (p) => ({ code: await p.exited, err: await new Response(p.stderr).text() })))
-    expect(results).toEqual(procs.map(() => ({ code: 0, err: '' })))
-    expect(migrationRows(path).length).toBe(journal.entries.length)
+    await openTogether(path)
   })
 })
+
+/** Four processes open `path` at once; each must open it without a word on stderr. */
+async function openTogether(path: string): Promise<void> {
+  const script = `import { openDatabase } from ${JSON.stringify(join(ROOT, 'src', 'db', 'open.ts'))}; openDatabase(process.argv[1]).$client.close()`
+  const procs = Array.from({ length: 4 }, () => Bun.spawn([BUN, '-e', script, path], { stdout: 'pipe', stderr: 'pipe' }))
+  const results = await Promise.all(procs.map(async (p) => ({ code: await p.exited, err: await new Response(p.stderr).text() })))
+  expect(results).toEqual(procs.map(() => ({ code: 0, err: '' })))
+  expect(migrationRows(path).length).toBe(journal.entries.length)
+}

@@ -2,7 +2,7 @@ import { Database } from 'bun:sqlite'
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
-import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
+import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { refuseNewerSchema, type RecordedMigration } from './newer-schema'
 import * as schema from './schema'
 
@@ -36,10 +36,27 @@ function warnIfOpenToOthers(path: string): void {
   }
 }
 
-/** The migrations drizzle's migrator has recorded in this file (none in a fresh one). */
-function recordedMigrations(client: Database): RecordedMigration[] {
-  if (!client.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").get()) return []
-  return client.query('SELECT hash, created_at FROM __drizzle_migrations').all() as RecordedMigration[]
+/**
+ * Drizzle's migrator for SQLite (the same table, the same rows), its checks inside the write transaction that
+ * applies the migrations. Drizzle's reads what is recorded before it begins: two processes opening a fresh
+ * file at once both set out to apply every migration, and the second failed ("table `api_keys` already
+ * exists"); and a newer binary migrating between our check and our migration would go unseen.
+ */
+function migrate(client: Database, path: string): void {
+  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS })
+  client
+    .transaction(() => {
+      client.run('CREATE TABLE IF NOT EXISTS __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)')
+      const recorded = client.query('SELECT hash, created_at FROM __drizzle_migrations').all() as RecordedMigration[]
+      refuseNewerSchema(recorded, MIGRATIONS, `the database ${path}`)
+      const newest = Math.max(-Infinity, ...recorded.map((m) => Number(m.created_at)))
+      for (const migration of migrations) {
+        if (migration.folderMillis <= newest) continue
+        for (const statement of migration.sql) client.prepare(statement).run()
+        client.run('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)', [migration.hash, migration.folderMillis])
+      }
+    })
+    .immediate()
 }
 
 /**
@@ -58,13 +75,12 @@ export function openDatabase(path: string): Db {
   client.exec('PRAGMA synchronous = NORMAL')
   client.exec('PRAGMA foreign_keys = ON')
   try {
-    refuseNewerSchema(recordedMigrations(client), MIGRATIONS, `the database ${path}`)
+    migrate(client, path)
   } catch (error) {
     client.close()
     throw error
   }
   const db = drizzle({ client, schema })
-  migrate(db, { migrationsFolder: MIGRATIONS })
   if (path !== ':memory:') warnIfOpenToOthers(path)
   return db as Db
 }
