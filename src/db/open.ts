@@ -2,7 +2,7 @@ import { Database } from 'bun:sqlite'
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
-import { readMigrationFiles } from 'drizzle-orm/migrator'
+import { readMigrationFiles, type MigrationMeta } from 'drizzle-orm/migrator'
 import { refuseNewerSchema, type RecordedMigration } from './newer-schema'
 import * as schema from './schema'
 
@@ -49,6 +49,7 @@ function migrate(client: Database, path: string): void {
       client.run('CREATE TABLE IF NOT EXISTS __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)')
       const recorded = client.query('SELECT hash, created_at FROM __drizzle_migrations').all() as RecordedMigration[]
       refuseNewerSchema(recorded, MIGRATIONS, `the database ${path}`)
+      redateRegenerated(client, recorded, migrations)
       const newest = Math.max(-Infinity, ...recorded.map((m) => Number(m.created_at)))
       for (const migration of migrations) {
         if (migration.folderMillis <= newest) continue
@@ -57,6 +58,25 @@ function migrate(client: Database, path: string): void {
       }
     })
     .immediate()
+}
+
+/**
+ * A database whose recorded migrations are exactly this binary's first ones, by the hash of their SQL, has
+ * their schema whatever dates they were recorded under: they are recorded under this binary's dates, so that
+ * drizzle's rule (apply what is dated after the newest recorded) does not apply one again. Databases made by
+ * 37f3420..53bf675 recorded 0002 (the same SQL, regenerated since) dated 1796152861392, and failed with
+ * "table already exists". Those of earlier builds, whose 0002 held other SQL, are left as they are.
+ */
+function redateRegenerated(client: Database, recorded: RecordedMigration[], migrations: MigrationMeta[]): void {
+  const ours = new Map(migrations.slice(0, recorded.length).map((m) => [m.hash, m.folderMillis]))
+  if (ours.size !== recorded.length || new Set(recorded.map((m) => m.hash)).size !== recorded.length) return
+  if (!recorded.every((m) => ours.has(m.hash))) return
+  for (const m of recorded) {
+    const when = ours.get(m.hash)!
+    if (Number(m.created_at) === when) continue
+    client.run('UPDATE __drizzle_migrations SET created_at = ? WHERE hash = ?', [when, m.hash])
+    m.created_at = when
+  }
 }
 
 /**
