@@ -1,6 +1,7 @@
 import { getTableName, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
-import { openDatabase } from '../db/open'
+import { SchemaNewerError } from '../db/newer-schema'
+import { openDatabase, type Db } from '../db/open'
 import * as sqliteTables from '../db/schema'
 import { PostgresStore } from '../store/postgres/store'
 import * as pgTables from '../store/postgres/schema'
@@ -43,9 +44,18 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
   const from = args.get('--from') ?? env.TOLLGATE_DB ?? './data/tollgate.db'
   if (from === ':memory:' || !(await Bun.file(from).exists())) return fail(`tollgate: no SQLite database at ${from}`, 1)
 
-  // Opening applies the committed migrations, so an install from an older version is brought up to date first.
-  const source = openDatabase(from)
-  const target = await PostgresStore.open(to)
+  // Opening applies the committed migrations, so an install from an older version is brought up to date first;
+  // either database migrated by a newer version is refused, as the gateway refuses it.
+  let source: Db | undefined
+  let target: PostgresStore
+  try {
+    source = openDatabase(from)
+    target = await PostgresStore.open(to)
+  } catch (error) {
+    source?.$client.close()
+    if (error instanceof SchemaNewerError) return fail(`tollgate: ${error.message}; nothing was written`, 1)
+    throw error
+  }
   try {
     const db = drizzle({ client: target.sql, schema: pgTables })
     const counts: Record<string, number> = {}

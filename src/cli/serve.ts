@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config/load'
+import { SchemaNewerError } from '../db/newer-schema'
 import { effectiveUpstreamLimit } from '../providers/upstream-slots'
 import { lockPort, PortLockedError, type PortLock } from '../workers/port-lock'
 import type { WorkerReady } from '../workers/group'
@@ -29,7 +30,7 @@ if (config.workers > 1 && !isWorker()) {
   try {
     process.exit(await runWorkerGroup(config))
   } catch (error) {
-    if (!(error instanceof PortLockedError || error instanceof WorkerGroupError)) throw error
+    if (!(error instanceof PortLockedError || error instanceof WorkerGroupError || error instanceof SchemaNewerError)) throw error
     refuse(error.message)
   }
 }
@@ -56,7 +57,7 @@ const gateway = await (async () => {
   try {
     return await startGateway(config, { sharePort: isWorker() })
   } catch (error) {
-    if (!(error instanceof PortInUseError)) throw error
+    if (!(error instanceof PortInUseError || error instanceof SchemaNewerError)) throw error
     return refuse(error.message)
   }
 })()

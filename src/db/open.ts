@@ -2,7 +2,8 @@ import { Database } from 'bun:sqlite'
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
-import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
+import { readMigrationFiles, type MigrationMeta } from 'drizzle-orm/migrator'
+import { refuseNewerSchema, type RecordedMigration } from './newer-schema'
 import * as schema from './schema'
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
@@ -36,9 +37,53 @@ function warnIfOpenToOthers(path: string): void {
 }
 
 /**
+ * Drizzle's migrator for SQLite (the same table, the same rows), its checks inside the write transaction that
+ * applies the migrations. Drizzle's reads what is recorded before it begins: two processes opening a fresh
+ * file at once both set out to apply every migration, and the second failed ("table `api_keys` already
+ * exists"); and a newer binary migrating between our check and our migration would go unseen.
+ */
+function migrate(client: Database, path: string): void {
+  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS })
+  client
+    .transaction(() => {
+      client.run('CREATE TABLE IF NOT EXISTS __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)')
+      const recorded = client.query('SELECT hash, created_at FROM __drizzle_migrations').all() as RecordedMigration[]
+      refuseNewerSchema(recorded, MIGRATIONS, `the database ${path}`)
+      redateRegenerated(client, recorded, migrations)
+      const newest = Math.max(-Infinity, ...recorded.map((m) => Number(m.created_at)))
+      for (const migration of migrations) {
+        if (migration.folderMillis <= newest) continue
+        for (const statement of migration.sql) client.prepare(statement).run()
+        client.run('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)', [migration.hash, migration.folderMillis])
+      }
+    })
+    .immediate()
+}
+
+/**
+ * A database whose recorded migrations are exactly this binary's first ones, by the hash of their SQL, has
+ * their schema whatever dates they were recorded under: they are recorded under this binary's dates, so that
+ * drizzle's rule (apply what is dated after the newest recorded) does not apply one again. Databases made by
+ * 37f3420..53bf675 recorded 0002 (the same SQL, regenerated since) dated 1796152861392, and failed with
+ * "table already exists". Those of earlier builds, whose 0002 held other SQL, are left as they are.
+ */
+function redateRegenerated(client: Database, recorded: RecordedMigration[], migrations: MigrationMeta[]): void {
+  const ours = new Map(migrations.slice(0, recorded.length).map((m) => [m.hash, m.folderMillis]))
+  if (ours.size !== recorded.length || new Set(recorded.map((m) => m.hash)).size !== recorded.length) return
+  if (!recorded.every((m) => ours.has(m.hash))) return
+  for (const m of recorded) {
+    const when = ours.get(m.hash)!
+    if (Number(m.created_at) === when) continue
+    client.run('UPDATE __drizzle_migrations SET created_at = ? WHERE hash = ?', [when, m.hash])
+    m.created_at = when
+  }
+}
+
+/**
  * Opens the database file (creating it and its folder privately), sets the pragmas every connection needs
- * and applies the committed migrations. Several processes may open the same file: WAL lets readers run beside
- * the one writer, and the busy timeout makes a writer wait its turn instead of failing.
+ * and applies the committed migrations, unless a newer tollgate has migrated it (SchemaNewerError). Several
+ * processes may open the same file: WAL lets readers run beside the one writer, and the busy timeout makes a
+ * writer wait its turn instead of failing.
  */
 export function openDatabase(path: string): Db {
   if (path !== ':memory:') createPrivately(path)
@@ -49,8 +94,13 @@ export function openDatabase(path: string): Db {
   client.exec('PRAGMA journal_mode = WAL')
   client.exec('PRAGMA synchronous = NORMAL')
   client.exec('PRAGMA foreign_keys = ON')
+  try {
+    migrate(client, path)
+  } catch (error) {
+    client.close()
+    throw error
+  }
   const db = drizzle({ client, schema })
-  migrate(db, { migrationsFolder: MIGRATIONS })
   if (path !== ':memory:') warnIfOpenToOthers(path)
   return db as Db
 }

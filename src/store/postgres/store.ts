@@ -3,6 +3,7 @@ import { eq, sql as drizzleSql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { migrate } from 'drizzle-orm/bun-sql/migrator'
 import { join } from 'node:path'
+import { refuseNewerSchema, type RecordedMigration } from '../../db/newer-schema'
 import type { Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
 import { directRecords, type RecordsReads } from '../../records/records-reader'
@@ -95,7 +96,10 @@ export class PostgresStore implements Store {
     this.responses = new BatchWriter((rows) => this.writeResponses(rows), onError, { retry: true, what: 'stored response id' })
   }
 
-  /** Connects, applies the committed migrations (one replica at a time: drizzle's migrator takes no lock, so we do). */
+  /**
+   * Connects, applies the committed migrations (one replica at a time: drizzle's migrator takes no lock, so we
+   * do), unless a newer tollgate has migrated the database (SchemaNewerError, the connections closed).
+   */
   static async open(
     url: string,
     onError: (error: unknown) => void = console.error,
@@ -106,11 +110,18 @@ export class PostgresStore implements Store {
     const conn = await sql.reserve()
     try {
       await conn`SELECT pg_advisory_lock(7201400)`
+      const recorded: RecordedMigration[] = (await conn`SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS present`)[0].present
+        ? await conn`SELECT hash, created_at FROM drizzle.__drizzle_migrations`
+        : []
+      refuseNewerSchema(recorded, PG_MIGRATIONS, 'the Postgres database')
       await migrate(drizzle({ client: conn as unknown as SQL }), { migrationsFolder: PG_MIGRATIONS })
       await conn`SELECT pg_advisory_unlock(7201400)`
-    } finally {
+    } catch (error) {
       conn.release()
+      await sql.close()
+      throw error
     }
+    conn.release()
     await warnOfClockSkew(sql)
     return new PostgresStore(sql, onError, deadlineMs)
   }
