@@ -19,7 +19,9 @@ export const anthropicStreamError = (message: string) =>
 
 /**
  * Usage arrives in two halves: `message_start` carries the input side (plain, cache reads, cache
- * writes), `message_delta` the output count (cumulative; it may restate the input side, which then wins).
+ * writes), `message_delta` the output count. Its counts are cumulative and may restate the input side:
+ * they can grow what was stated before, never shrink it, so each count is the largest stated (SGLang sent
+ * `input_tokens: 0` in `message_delta`, sgl-project/sglang#20830: the prompt must not go free).
  * Only both halves together are a usage: before the delta, the output is not known.
  */
 class UsageAccumulator {
@@ -35,10 +37,20 @@ class UsageAccumulator {
 
   delta(u: AnthropicUsage | null | undefined): void {
     if (!u) return
+    const fields = this.fields as Record<string, unknown>
     for (const key of ['input_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'output_tokens'] as const)
-      if (typeof u[key] === 'number') this.fields[key] = u[key]
-    // Server tool uses, the cache writes' split, the speed, the geography and the iterations are billed too: the last statement of each wins.
-    for (const key of ['cache_creation', 'server_tool_use', 'speed', 'inference_geo', 'iterations'] as const) if (u[key] != null) (this.fields as Record<string, unknown>)[key] = u[key]
+      fields[key] = larger(fields[key], u[key])
+    // The cache writes' split and the server tool uses are counts too, each the largest stated.
+    for (const key of ['cache_creation', 'server_tool_use'] as const) {
+      const stated = u[key]
+      if (!stated || typeof stated !== 'object') continue
+      const before = fields[key]
+      const held: Record<string, unknown> = before && typeof before === 'object' ? { ...before } : {}
+      for (const [name, n] of Object.entries(stated)) held[name] = larger(held[name], n)
+      fields[key] = held
+    }
+    // The speed, the geography and the iterations are billed too: the last statement of each wins.
+    for (const key of ['speed', 'inference_geo', 'iterations'] as const) if (u[key] != null) fields[key] = u[key]
     if (typeof u.input_tokens === 'number') this.hasInput = true
     if (typeof u.output_tokens === 'number') this.hasOutput = true
   }
@@ -47,6 +59,10 @@ class UsageAccumulator {
     return this.hasInput && this.hasOutput ? anthropicUsage(this.fields) : null
   }
 }
+
+/** The larger of a count held and one stated; a count not stated as a number leaves the one held. */
+const larger = (held: unknown, stated: unknown): unknown =>
+  typeof stated !== 'number' ? held : typeof held === 'number' ? Math.max(held, stated) : stated
 
 /**
  * Messages stream events: output counted from every content block and delta (text, thinking and its

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { meterAnthropicStream } from '../src/metering/anthropic-stream'
+import type { StreamFacts } from '../src/metering/metered-stream'
+import { upstreamSignal } from '../src/providers/upstream'
+import type { TestGateway } from './support/gateway'
+import { anthropicEvent, scriptedGateway, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
+import { settledRow } from './support/settled-row'
+
+/**
+ * Anthropic-format streams as Anthropic-compatible servers (vLLM, SGLang, copilot-api backends, relays)
+ * speak them, on /v1/messages and through the translations that meter the same stream (/v1/chat/completions
+ * and /v1/responses served by an Anthropic provider). Rates: 1 micro-USD an input token, 2 an output token
+ * (scriptedGateway).
+ */
+
+let upstream: ScriptedUpstream
+let gw: TestGateway
+let secret: string
+let stop: () => Promise<void>
+
+beforeAll(async () => {
+  ;({ upstream, gw, secret, stop } = await scriptedGateway('team-ant-compat'))
+})
+afterAll(() => stop())
+
+const messageStart = (usage: Record<string, unknown>) =>
+  anthropicEvent({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, usage } })
+const textStart = anthropicEvent({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
+const text = (t: string) => anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } })
+const blockStop = anthropicEvent({ type: 'content_block_stop', index: 0 })
+const messageDelta = (usage: Record<string, unknown>) =>
+  anthropicEvent({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage })
+const messageStop = anthropicEvent({ type: 'message_stop' })
+
+const post = (body: Record<string, unknown>) =>
+  fetch(gw.url + '/v1/messages', {
+    method: 'POST',
+    headers: { 'x-api-key': secret, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'ant:m', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'Say something' }], ...body }),
+  })
+
+const postOpenAI = (path: '/v1/chat/completions' | '/v1/responses', body: Record<string, unknown>) =>
+  fetch(gw.url + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'ant:m', stream: true, ...body }),
+  })
+
+/** SGLang's restatement (sgl-project/sglang#20830): message_start has the real input, message_delta says 0. */
+const inputRestatedAsZero = () =>
+  sseResponse([
+    messageStart({ input_tokens: 1_000, output_tokens: 1 }),
+    textStart, text('Hello'), blockStop,
+    messageDelta({ input_tokens: 0, output_tokens: 10 }),
+    messageStop,
+  ])
+
+/** What the meter makes of these events, the body ending after them. */
+async function meterFacts(events: string[]): Promise<{ body: string; facts: StreamFacts }> {
+  const encoder = new TextEncoder()
+  const source = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const e of events) c.enqueue(encoder.encode(e))
+      c.close()
+    },
+  })
+  let facts: StreamFacts | undefined
+  const body = await new Response(meterAnthropicStream(source, { idleTimeoutMs: 5_000, signal: upstreamSignal(5_000), onEnd: (f) => (facts = f) })).text()
+  return { body, facts: facts! }
+}
+
+describe('message_delta counts are cumulative: a smaller restatement does not shrink them', () => {
+  // message_delta's counts are cumulative (Anthropic's streaming docs): they can only restate or grow what
+  // message_start said. Taking a smaller one billed the prompt as free.
+  test('input_tokens restated as 0: the 1,000 input tokens are billed', async () => {
+    upstream.answer(inputRestatedAsZero)
+    const row = await settledRow(gw, 'team-ant-compat', async () => {
+      const res = await post({})
+      expect(res.status).toBe(200)
+      await res.text()
+    })
+    expect(row.status).toBe('ok')
+    // 1,000 input at 1 + 10 output at 2 (was 20: the input billed as 0).
+    expect(row.cost).toBe(1_000 + 10 * 2)
+  })
+
+  test('cache reads restated as 0: the cached prompt tokens are billed', async () => {
+    upstream.answer(() =>
+      sseResponse([
+        messageStart({ input_tokens: 10, cache_read_input_tokens: 5_000, output_tokens: 1 }),
+        textStart, text('Hello'), blockStop,
+        messageDelta({ input_tokens: 10, cache_read_input_tokens: 0, output_tokens: 10 }),
+        messageStop,
+      ]),
+    )
+    const row = await settledRow(gw, 'team-ant-compat', async () => {
+      await (await post({})).text()
+    })
+    // No cached rate set: cached tokens bill at the input rate. 5,010 input + 20 output (was 10 + 20).
+    expect(row.cost).toBe(5_010 + 10 * 2)
+  })
+
+  test('the cache writes\' split and the server tool uses are counts too: restated as 0, they keep the larger', async () => {
+    const { facts } = await meterFacts([
+      messageStart({ input_tokens: 10, cache_creation_input_tokens: 300, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 300 }, output_tokens: 1 }),
+      textStart, text('Hello'), blockStop,
+      messageDelta({
+        input_tokens: 10, cache_creation_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+        server_tool_use: { web_search_requests: 2 }, output_tokens: 10,
+      }),
+      messageDelta({ server_tool_use: { web_search_requests: 0 }, output_tokens: 10 }),
+      messageStop,
+    ])
+    expect(facts.end).toBe('done')
+    expect(facts.usage).toMatchObject({ promptTokens: 310, cacheWriteTokens: 300, cacheWrite1hTokens: 300, completionTokens: 10, serverToolUses: { web_search: 2 } })
+  })
+
+  test('chat completions served by Anthropic: billed 1,000 input tokens, and the usage chunk says so', async () => {
+    upstream.answer(inputRestatedAsZero)
+    let body = ''
+    const row = await settledRow(gw, 'team-ant-compat', async () => {
+      const res = await postOpenAI('/v1/chat/completions', { max_tokens: 100, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Say something' }] })
+      expect(res.status).toBe(200)
+      body = await res.text()
+    })
+    expect(row.cost).toBe(1_000 + 10 * 2)
+    expect(body).toContain('"prompt_tokens":1000')
+  })
+
+  test('responses served by Anthropic: billed 1,000 input tokens, and response.completed says so', async () => {
+    upstream.answer(inputRestatedAsZero)
+    let body = ''
+    const row = await settledRow(gw, 'team-ant-compat', async () => {
+      const res = await postOpenAI('/v1/responses', { max_output_tokens: 100, input: 'Say something' })
+      expect(res.status).toBe(200)
+      body = await res.text()
+    })
+    expect(row.cost).toBe(1_000 + 10 * 2)
+    const completed = body.split('\n').find((l) => l.startsWith('data: ') && l.includes('"response.completed"'))!
+    expect(JSON.parse(completed.slice(6)).response.usage.input_tokens).toBe(1_000)
+  })
+})
