@@ -140,3 +140,66 @@ describe('message_delta counts are cumulative: a smaller restatement does not sh
     expect(JSON.parse(completed.slice(6)).response.usage.input_tokens).toBe(1_000)
   })
 })
+
+// vLLM's /v1/messages appended OpenAI's `data: [DONE]` after message_stop until vllm-project/vllm#37510
+// (copilot-api's backend does too): the answer is complete, and the client must not get an error for it.
+describe('what comes after message_stop', () => {
+  const answeredThen = (trailer: string) =>
+    sseResponse([
+      messageStart({ input_tokens: 12, output_tokens: 1 }),
+      textStart, text('Hello'), blockStop,
+      messageDelta({ output_tokens: 5 }),
+      messageStop,
+      trailer,
+    ])
+
+  test('a `data: [DONE]`: dropped; the client gets no error event, the row is ok and bills the usage', async () => {
+    upstream.answer(() => answeredThen('data: [DONE]\n\n'))
+    let body = ''
+    const row = await settledRow(gw, 'team-ant-compat', async () => {
+      const res = await post({})
+      body = await res.text()
+    })
+    expect(body).toContain('event: message_stop')
+    expect(body).not.toContain('event: error')
+    expect(body).not.toContain('[DONE]')
+    expect(row.status).toBe('ok')
+    expect(row.cost).toBe(12 + 5 * 2)
+  })
+
+  test('an event that is not JSON: dropped, the finished answer stands', async () => {
+    upstream.answer(() => answeredThen('data: {"type": "message_stop"\n\n'))
+    let body = ''
+    const row = await settledRow(gw, 'team-ant-compat', async () => {
+      body = await (await post({})).text()
+    })
+    expect(body).toContain('event: message_stop')
+    expect(body).not.toContain('event: error')
+    expect(row.status).toBe('ok')
+    expect(row.cost).toBe(12 + 5 * 2)
+  })
+
+  test('chat completions served by Anthropic: one `[DONE]`, no error, the row is ok', async () => {
+    upstream.answer(() => answeredThen('data: [DONE]\n\n'))
+    let body = ''
+    const row = await settledRow(gw, 'team-ant-compat', async () => {
+      body = await (await postOpenAI('/v1/chat/completions', { max_tokens: 100, messages: [{ role: 'user', content: 'Say something' }] })).text()
+    })
+    expect(body.split('data: [DONE]').length).toBe(2)
+    expect(body).not.toContain('"error"')
+    expect(row.status).toBe('ok')
+    expect(row.cost).toBe(12 + 5 * 2)
+  })
+
+  test('a `[DONE]` before message_stop finishes nothing: the stream is truncated', async () => {
+    upstream.answer(() =>
+      sseResponse([messageStart({ input_tokens: 12, output_tokens: 1 }), textStart, text('Hello'), 'data: [DONE]\n\n']),
+    )
+    let body = ''
+    const row = await settledRow(gw, 'team-ant-compat', async () => {
+      body = await (await post({})).text()
+    })
+    expect(body).toContain('The upstream stream ended before it finished.')
+    expect(row.status).toBe('error')
+  })
+})

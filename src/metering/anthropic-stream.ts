@@ -67,7 +67,7 @@ const larger = (held: unknown, stated: unknown): unknown =>
 /**
  * Messages stream events: output counted from every content block and delta (text, thinking and its
  * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from
- * `message_start` and `message_delta`, finished at `message_stop`; server tool uses from the
+ * `message_start` and `message_delta`, finished at `message_stop` (a `[DONE]` dropped); server tool uses from the
  * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted). An `error` the provider sends itself is
  * passed on with its credentials cut out (and not doubled by ours).
  */
@@ -87,8 +87,12 @@ class AnthropicEventMeter implements EventMeter {
 
   inspect(sse: SseEvent): string | null {
     if (sse.data === '') return sse.raw + '\n\n'
+    // OpenAI's end marker, which some Anthropic-compatible servers append after message_stop (vLLM did,
+    // vllm-project/vllm#37510): no Anthropic client expects it. It finishes nothing: only message_stop does.
+    if (sse.data === '[DONE]') return ''
     const event = jsonOf<StreamEvent>(sse)
-    if (!event || typeof event !== 'object') return null
+    // After message_stop the answer and its usage are complete, so a nonsensical trailer is dropped, not a failure.
+    if (!event || typeof event !== 'object') return this.finished ? '' : null
     switch (event.type ?? sse.event) {
       case 'message_start':
         this.counts.start(event.message?.usage)
