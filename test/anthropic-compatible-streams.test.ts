@@ -3,7 +3,7 @@ import { meterAnthropicStream } from '../src/metering/anthropic-stream'
 import type { StreamFacts } from '../src/metering/metered-stream'
 import { upstreamSignal } from '../src/providers/upstream'
 import type { TestGateway } from './support/gateway'
-import { anthropicEvent, scriptedGateway, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
+import { anthropicEvent, openStream, scriptedGateway, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -201,5 +201,52 @@ describe('what comes after message_stop', () => {
     })
     expect(body).toContain('The upstream stream ended before it finished.')
     expect(row.status).toBe('error')
+  })
+})
+
+// A stream may carry more than one message_delta, each cumulative: one that comes before more output counts
+// only what was generated up to it. The OpenAI meter already refuses to let an early usage stand for the
+// output after it (stream-output.test.ts); the Anthropic meter did not.
+describe('a usage stands only for the output before it', () => {
+  const words = 'word '.repeat(10) // 50 bytes
+
+  /** Posts, reads until `marker` has come, and cuts the stream. */
+  const cutAfter = (marker: string) => async () => {
+    const res = await post({})
+    const reader = res.body!.getReader()
+    let seen = ''
+    while (!seen.includes(marker)) seen += new TextDecoder().decode((await reader.read()).value)
+    await reader.cancel()
+  }
+
+  test('a client that cuts the stream after output that came after an early message_delta pays for that output', async () => {
+    upstream.answer(
+      openStream([
+        messageStart({ input_tokens: 12, output_tokens: 1 }),
+        textStart,
+        messageDelta({ input_tokens: 12, output_tokens: 1 }),
+        text(words),
+        text('END'),
+      ]),
+    )
+    const row = await settledRow(gw, 'team-ant-compat', cutAfter('END'))
+    expect(row.status).toBe('aborted')
+    // At least the 53 bytes of output delivered after the usage (each at most a token). The early usage billed 12 + 1 * 2 = 14.
+    expect(row.cost).toBeGreaterThanOrEqual(12 + (50 + 3) * 2)
+  })
+
+  test('a later message_delta covers the output before it: its usage is billed', async () => {
+    upstream.answer(
+      openStream([
+        messageStart({ input_tokens: 12, output_tokens: 1 }),
+        textStart,
+        messageDelta({ input_tokens: 12, output_tokens: 1 }),
+        text(words),
+        messageDelta({ output_tokens: 20 }),
+      ]),
+    )
+    const row = await settledRow(gw, 'team-ant-compat', cutAfter('"output_tokens":20'))
+    expect(row.status).toBe('aborted')
+    expect(row.cost).toBe(12 + 20 * 2)
   })
 })

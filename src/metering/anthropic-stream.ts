@@ -78,11 +78,17 @@ class AnthropicEventMeter implements EventMeter {
   readonly serverToolUses: Record<string, number> = {}
   finished = false
   providerFailed = false
+  private outputAfterUsage = false
 
   constructor(private readonly secrets?: () => readonly string[]) {}
 
+  /**
+   * A `message_delta`'s usage counts the output generated up to it; a stream may carry more than one. So
+   * the usage stands for the stream only if no output came after the last one (as in the OpenAI meter);
+   * otherwise the stream is billed as one without usage, never from the smaller count.
+   */
   get usage(): TokenCounts | null {
-    return this.counts.counts
+    return this.outputAfterUsage ? null : this.counts.counts
   }
 
   inspect(sse: SseEvent): string | null {
@@ -98,14 +104,15 @@ class AnthropicEventMeter implements EventMeter {
         this.counts.start(event.message?.usage)
         break
       case 'content_block_start':
-        this.deliveredOutputBytes += generatedBytes(event.content_block)
+        this.noteOutput(generatedBytes(event.content_block))
         this.noteServerToolUse(event.content_block)
         break
       case 'content_block_delta':
-        this.deliveredOutputBytes += generatedBytes(event.delta)
+        this.noteOutput(generatedBytes(event.delta))
         break
       case 'message_delta':
         this.counts.delta(event.usage)
+        if (typeof event.usage?.output_tokens === 'number') this.outputAfterUsage = false
         break
       case 'message_stop':
         this.finished = true
@@ -115,6 +122,11 @@ class AnthropicEventMeter implements EventMeter {
         return redactedErrorEvent(sse, event, this.secrets)
     }
     return sse.raw + '\n\n'
+  }
+
+  private noteOutput(bytes: number): void {
+    this.deliveredOutputBytes += bytes
+    if (bytes > 0) this.outputAfterUsage = true
   }
 
   /**
