@@ -20,7 +20,9 @@ export const anthropicStreamError = (message: string) =>
 
 /**
  * Usage arrives in two halves: `message_start` carries the input side (plain, cache reads, cache
- * writes), `message_delta` the output count (cumulative; it may restate the input side, which then wins).
+ * writes), `message_delta` the output count. Its counts are cumulative and may restate the input side:
+ * they can grow what was stated before, never shrink it, so each count is the largest stated (SGLang sent
+ * `input_tokens: 0` in `message_delta`, sgl-project/sglang#20830: the prompt must not go free).
  * Only both halves together are a usage: before the delta, the output is not known.
  */
 class UsageAccumulator {
@@ -36,10 +38,20 @@ class UsageAccumulator {
 
   delta(u: AnthropicUsage | null | undefined): void {
     if (!u) return
+    const fields = this.fields as Record<string, unknown>
     for (const key of ['input_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'output_tokens'] as const)
-      if (typeof u[key] === 'number') this.fields[key] = u[key]
-    // Server tool uses, the cache writes' split, the speed, the geography and the iterations are billed too: the last statement of each wins.
-    for (const key of ['cache_creation', 'server_tool_use', 'speed', 'inference_geo', 'iterations'] as const) if (u[key] != null) (this.fields as Record<string, unknown>)[key] = u[key]
+      fields[key] = larger(fields[key], u[key])
+    // The cache writes' split and the server tool uses are counts too, each the largest stated.
+    for (const key of ['cache_creation', 'server_tool_use'] as const) {
+      const stated = u[key]
+      if (!stated || typeof stated !== 'object') continue
+      const before = fields[key]
+      const held: Record<string, unknown> = before && typeof before === 'object' ? { ...before } : {}
+      for (const [name, n] of Object.entries(stated)) held[name] = larger(held[name], n)
+      fields[key] = held
+    }
+    // The speed, the geography and the iterations are billed too: the last statement of each wins.
+    for (const key of ['speed', 'inference_geo', 'iterations'] as const) if (u[key] != null) fields[key] = u[key]
     if (typeof u.input_tokens === 'number') this.hasInput = true
     if (typeof u.output_tokens === 'number') this.hasOutput = true
   }
@@ -49,10 +61,14 @@ class UsageAccumulator {
   }
 }
 
+/** The larger of a count held and one stated; a count not stated as a number leaves the one held. */
+const larger = (held: unknown, stated: unknown): unknown =>
+  typeof stated !== 'number' ? held : typeof held === 'number' ? Math.max(held, stated) : stated
+
 /**
  * Messages stream events: output counted from every content block and delta (text, thinking and its
  * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from
- * `message_start` and `message_delta`, finished at `message_stop`; server tool uses from the
+ * `message_start` and `message_delta`, finished at `message_stop` (a `[DONE]` dropped); server tool uses from the
  * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted), and for
  * a finished one, the tools its usage does not count (code execution). An `error` the provider sends itself is
  * passed on with its credentials cut out (and not doubled by ours).
@@ -64,30 +80,41 @@ class AnthropicEventMeter implements EventMeter {
   readonly serverToolUses: Record<string, number> = {}
   finished = false
   providerFailed = false
+  private outputAfterUsage = false
 
   constructor(private readonly secrets?: () => readonly string[]) {}
 
+  /**
+   * A `message_delta`'s usage counts the output generated up to it; a stream may carry more than one. So
+   * the usage stands for the stream only if no output came after the last one (as in the OpenAI meter);
+   * otherwise the stream is billed as one without usage, never from the smaller count.
+   */
   get usage(): TokenCounts | null {
-    return withUsesShown(this.counts.counts, this.serverToolUses)
+    return this.outputAfterUsage ? null : withUsesShown(this.counts.counts, this.serverToolUses)
   }
 
   inspect(sse: SseEvent): string | null {
     if (sse.data === '') return sse.raw + '\n\n'
+    // OpenAI's end marker, which some Anthropic-compatible servers append after message_stop (vLLM did,
+    // vllm-project/vllm#37510): no Anthropic client expects it. It finishes nothing: only message_stop does.
+    if (sse.data === '[DONE]') return ''
     const event = jsonOf<StreamEvent>(sse)
-    if (!event || typeof event !== 'object') return null
+    // After message_stop the answer and its usage are complete, so a nonsensical trailer is dropped, not a failure.
+    if (!event || typeof event !== 'object') return this.finished ? '' : null
     switch (event.type ?? sse.event) {
       case 'message_start':
         this.counts.start(event.message?.usage)
         break
       case 'content_block_start':
-        this.deliveredOutputBytes += generatedBytes(event.content_block)
+        this.noteOutput(generatedBytes(event.content_block))
         this.noteServerToolUse(event.content_block)
         break
       case 'content_block_delta':
-        this.deliveredOutputBytes += generatedBytes(event.delta)
+        this.noteOutput(generatedBytes(event.delta))
         break
       case 'message_delta':
         this.counts.delta(event.usage)
+        if (typeof event.usage?.output_tokens === 'number') this.outputAfterUsage = false
         break
       case 'message_stop':
         this.finished = true
@@ -97,6 +124,11 @@ class AnthropicEventMeter implements EventMeter {
         return redactedErrorEvent(sse, event, this.secrets)
     }
     return sse.raw + '\n\n'
+  }
+
+  private noteOutput(bytes: number): void {
+    this.deliveredOutputBytes += bytes
+    if (bytes > 0) this.outputAfterUsage = true
   }
 
   /** A `server_tool_use` block begins one use of the tool it names (`anthropicServerToolOf`), as the usage would count it. */

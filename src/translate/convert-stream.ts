@@ -21,13 +21,14 @@ export function convertStream(source: ReadableStream<Uint8Array>, converter: Str
   const reader = source.getReader()
   const parser = new SseParser()
   let cancelled = false
+  /** What the events of this read converted so far make: still the client's if a later one throws. */
+  let converted = ''
   const convert = (events: SseEvent[]) => {
-    let out = ''
     for (const event of events) {
-      out += converter.push(event)
+      converted += converter.push(event)
       if (converter.broken) break
     }
-    return out
+    return converted
   }
 
   return new ReadableStream<Uint8Array>(
@@ -35,6 +36,7 @@ export function convertStream(source: ReadableStream<Uint8Array>, converter: Str
       async pull(controller) {
         try {
           for (;;) {
+            converted = ''
             const { value, done } = await reader.read()
             if (cancelled) return
             if (done) {
@@ -58,10 +60,13 @@ export function convertStream(source: ReadableStream<Uint8Array>, converter: Str
           }
         } catch {
           if (cancelled) return
-          // The source failed outright (the meters turn their own failures into events, so this is a bug's path).
-          const out = converter.end()
+          // The source failed outright, or the converter threw on an event (the meters turn their own failures
+          // into events, so this is a bug's path). The source is cancelled as for a broken converter: left
+          // unread, it would keep the upstream call open and its hold reserved until the upstream timeout.
+          const out = converted + converter.end()
           if (out) controller.enqueue(encoder.encode(out))
           controller.close()
+          await reader.cancel().catch(() => {})
         }
       },
       cancel() {

@@ -107,10 +107,10 @@ export class MessageEventsToChunks implements StreamConverter {
     return formatSse({ error: { message, type: 'api_error', code: 'upstream_error' } })
   }
 
-  /** Later counts restate earlier ones (Anthropic's are cumulative). */
+  /** Later counts restate earlier ones (Anthropic's are cumulative): a smaller restatement does not shrink them (as the meter bills). */
   private addUsage(u: AnthropicUsage | null | undefined): void {
     if (!u) return
-    for (const key of USAGE_FIELDS) if (typeof u[key] === 'number') this.usage[key] = u[key]
+    for (const key of USAGE_FIELDS) if (typeof u[key] === 'number') this.usage[key] = Math.max(u[key], this.usage[key] ?? 0)
   }
 
   private chunk(delta: Json, finishReason: string | null = null): string {

@@ -37,7 +37,7 @@ export class ChunksToResponseEvents implements StreamConverter {
     let out = this.start(String(chunk.id ?? ''), String(chunk.model ?? ''))
     if (chunk.usage) this.usage = chunk.usage
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
-      const delta = choice.delta ?? {}
+      const delta = choice?.delta ?? {}
       const text = typeof delta.content === 'string' ? delta.content : typeof delta.refusal === 'string' ? delta.refusal : ''
       if (text) {
         if (this.text === undefined) {
@@ -47,17 +47,18 @@ export class ChunksToResponseEvents implements StreamConverter {
         }
         out += this.writer.delta(this.text, text)
       }
-      for (const call of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
-        let index = this.calls.get(call.index)
+      for (const call of Array.isArray(delta.tool_calls) ? (delta.tool_calls as Json[]).map((c) => c ?? {}) : []) {
+        const key = typeof call.index === 'number' ? call.index : 0
+        let index = this.calls.get(key)
         if (index === undefined) {
-          const opened = this.writer.callStart(String(call.id ?? `call_${call.index}`), String(call.function?.name ?? ''))
+          const opened = this.writer.callStart(String(call.id ?? `call_${key}`), String(call.function?.name ?? ''))
           index = opened.index
-          this.calls.set(call.index, index)
+          this.calls.set(key, index)
           out += opened.text
         }
         if (typeof call.function?.arguments === 'string') out += this.writer.delta(index, call.function.arguments)
       }
-      if (choice.finish_reason) this.finish = choice.finish_reason
+      if (choice?.finish_reason) this.finish = choice.finish_reason
     }
     return out
   }

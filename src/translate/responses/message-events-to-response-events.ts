@@ -128,9 +128,9 @@ export class MessageEventsToResponseEvents implements StreamConverter {
     }
   }
 
-  /** Later counts restate earlier ones (Anthropic's are cumulative). */
+  /** Later counts restate earlier ones (Anthropic's are cumulative): a smaller restatement does not shrink them (as the meter bills). */
   private addUsage(u: AnthropicUsage | null | undefined): void {
     if (!u) return
-    for (const key of USAGE_FIELDS) if (typeof u[key] === 'number') this.usage[key] = u[key]
+    for (const key of USAGE_FIELDS) if (typeof u[key] === 'number') this.usage[key] = Math.max(u[key], this.usage[key] ?? 0)
   }
 }
