@@ -8,37 +8,79 @@ export interface SseEvent {
 /**
  * Cuts a byte stream into server-sent events as bytes arrive: complete events come out, a partial one
  * waits for more. Line endings may be \n, \r\n or \r.
+ *
+ * Each read's text is looked at once: only it is normalised and searched, and the partial event is kept
+ * as the pieces it came in, joined when it completes. Rescanning the whole partial event on every read
+ * made a long event (megabytes of base64 in many reads) cost quadratic time on the request thread.
  */
 export class SseParser {
   private readonly decoder = new TextDecoder()
-  private pending = ''
+  /** The partial event, normalised, with no blank line in it. */
+  private pending: string[] = []
+  /** Pieces of `pending` already joined: tiny reads are packed so that a long event is not millions of strings. */
+  private packed = 0
+  /** A \r that ended the last read: it may be the first half of a \r\n split across reads. */
+  private heldCr = false
 
   push(bytes: Uint8Array): SseEvent[] {
-    this.pending += this.decoder.decode(bytes, { stream: true })
-    return this.take(false)
+    return this.take(this.decoder.decode(bytes, { stream: true }), false)
   }
 
   /** The stream ended: whatever is left is the last event. */
   end(): SseEvent[] {
-    this.pending += this.decoder.decode()
-    return this.take(true)
+    return this.take(this.decoder.decode(), true)
   }
 
-  private take(final: boolean): SseEvent[] {
-    // A \r at the very end may be the first half of a \r\n split across reads: it waits for the next byte.
-    const held = !final && this.pending.endsWith('\r') ? '\r' : ''
-    if (held) this.pending = this.pending.slice(0, -1)
-    if (this.pending.includes('\r')) this.pending = this.pending.replace(/\r\n?/g, '\n')
+  private take(text: string, final: boolean): SseEvent[] {
+    if (this.heldCr) text = '\r' + text
+    this.heldCr = !final && text.endsWith('\r')
+    if (this.heldCr) text = text.slice(0, -1)
+    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n')
+
     const events: SseEvent[] = []
     let start = 0
-    for (let end = this.pending.indexOf('\n\n'); end !== -1; end = this.pending.indexOf('\n\n', start)) {
-      events.push(parseEvent(this.pending.slice(start, end)))
+    if (this.pending.length > 0) {
+      // The partial event ends at the first blank line, which may begin with its own last \n.
+      const seam = text.charCodeAt(0) === 10 && this.pending[this.pending.length - 1]!.endsWith('\n')
+      const end = seam ? 0 : text.indexOf('\n\n')
+      if (end === -1 && !final) {
+        this.hold(text)
+        return events
+      }
+      if (end !== -1) {
+        const before = this.joined()
+        events.push(parseEvent(seam ? before.slice(0, -1) : before + text.slice(0, end)))
+        start = seam ? 1 : end + 2
+      } else {
+        text = this.joined() + text
+      }
+    }
+    for (let end = text.indexOf('\n\n', start); end !== -1; end = text.indexOf('\n\n', start)) {
+      events.push(parseEvent(text.slice(start, end)))
       start = end + 2
     }
-    this.pending = this.pending.slice(start) + held
-    if (final && this.pending.trim() !== '') events.push(parseEvent(this.pending.replace(/\n+$/, '')))
-    if (final) this.pending = ''
+    const rest = start === 0 ? text : text.slice(start)
+    if (!final) this.hold(rest)
+    else if (rest.trim() !== '') events.push(parseEvent(rest.replace(/\n+$/, '')))
     return events
+  }
+
+  /** Keeps text of the partial event. */
+  private hold(text: string): void {
+    if (text === '') return
+    this.pending.push(text)
+    if (this.pending.length - this.packed >= 256) {
+      this.pending.push(this.pending.splice(this.packed).join(''))
+      this.packed++
+    }
+  }
+
+  /** The partial event as one string; the parser holds nothing after it. */
+  private joined(): string {
+    const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('')
+    this.pending.length = 0
+    this.packed = 0
+    return text
   }
 }
 
