@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, expect, test } from 'bun:test'
-import type { StreamFacts } from '../src/metering/metered-stream'
+import { STREAM_ERRORS, type StreamFacts } from '../src/metering/metered-stream'
+import { meterOpenAIStream } from '../src/metering/openai-stream'
 import { meterResponsesStream } from '../src/metering/responses-stream'
 import { upstreamSignal } from '../src/providers/upstream'
-import { SseParser } from '../src/translate/sse'
+import { MAX_EVENT_CHARS, SseParser } from '../src/translate/sse'
 
 /**
  * A long event (a Responses `response.completed` or `output_item.done` repeats every generated image as
@@ -92,4 +93,56 @@ test('the parser alone: a 4 MB event with CRLF line endings searched the same fe
     expect(cut.events).toEqual(whole.events)
     expect(cut.perByte).toBeLessThan(8)
   }
+}, 120_000)
+
+test(`an event is waited for up to ${MAX_EVENT_CHARS / 2 ** 20} Mi characters; past them the parser drops it and gives nothing more`, () => {
+  const mb = enc.encode('A'.repeat(1 << 20))
+  const fill = (parser: SseParser, chars: number) => {
+    for (; chars >= mb.length; chars -= mb.length) expect(parser.push(mb)).toEqual([])
+    parser.push(mb.subarray(0, chars))
+  }
+  const longest = new SseParser()
+  longest.push(enc.encode('data: '))
+  fill(longest, MAX_EVENT_CHARS - 'data: '.length)
+  const [event] = longest.push(enc.encode('\n\ndata: next\n\n'))
+  expect(event!.data.length).toBe(MAX_EVENT_CHARS - 'data: '.length)
+  expect(longest.overflowed).toBe(false)
+
+  const endless = new SseParser()
+  expect(endless.push(enc.encode('data: first\n\ndata: '))).toHaveLength(1)
+  fill(endless, MAX_EVENT_CHARS)
+  expect(endless.overflowed).toBe(true)
+  expect(endless.push(enc.encode('\n\ndata: later\n\n'))).toEqual([])
+  expect(endless.end()).toEqual([])
+}, 120_000)
+
+test('a provider that never ends its event: the stream stops as malformed once the event passes the cap, the upstream is cancelled, what came before is counted', async () => {
+  const first = enc.encode(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'Hello' } }] })}\n\ndata: {"x":"`)
+  const mb = enc.encode('A'.repeat(1 << 20))
+  let sent = 0
+  let cancelled = false
+  const upstream = new ReadableStream<Uint8Array>(
+    {
+      pull(c) {
+        // Bounded all the same, so that a parser without the cap fails this test instead of the machine.
+        if (sent > MAX_EVENT_CHARS + 16 * mb.length) return c.close()
+        const chunk = sent === 0 ? first : mb
+        sent += chunk.length
+        c.enqueue(chunk)
+      },
+      cancel() {
+        cancelled = true
+      },
+    },
+    { highWaterMark: 0 },
+  )
+  let facts: StreamFacts | undefined
+  const out = await new Response(meterOpenAIStream(upstream, { passUsage: false, idleTimeoutMs: 60_000, signal: upstreamSignal(60_000), onEnd: (f) => (facts = f) })).text()
+  expect(facts!.end).toBe('failed')
+  expect(facts!.deliveredOutputBytes).toBe(5)
+  expect(out).toStartWith('data: {"id":"c"')
+  expect(out).toContain(STREAM_ERRORS.malformed)
+  expect(cancelled).toBe(true)
+  expect(sent).toBeGreaterThan(MAX_EVENT_CHARS)
+  expect(sent).toBeLessThan(MAX_EVENT_CHARS + 4 * mb.length)
 }, 120_000)

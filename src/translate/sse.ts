@@ -6,6 +6,14 @@ export interface SseEvent {
 }
 
 /**
+ * The longest event the parser waits for: 64 Mi characters (64 MB of JSON text, whose long strings are
+ * base64). A Responses `response.completed` repeats every image the response generated, so events of tens
+ * of MB are real; one that grows past this is a provider that does not end its event, and waiting for it
+ * would hold memory without bound.
+ */
+export const MAX_EVENT_CHARS = 64 << 20
+
+/**
  * Cuts a byte stream into server-sent events as bytes arrive: complete events come out, a partial one
  * waits for more. Line endings may be \n, \r\n or \r.
  *
@@ -17,10 +25,17 @@ export class SseParser {
   private readonly decoder = new TextDecoder()
   /** The partial event, normalised, with no blank line in it. */
   private pending: string[] = []
+  private pendingLength = 0
   /** Pieces of `pending` already joined: tiny reads are packed so that a long event is not millions of strings. */
   private packed = 0
   /** A \r that ended the last read: it may be the first half of a \r\n split across reads. */
   private heldCr = false
+  private tooLong = false
+
+  /** An event grew past MAX_EVENT_CHARS: it was dropped, and nothing more comes out. */
+  get overflowed(): boolean {
+    return this.tooLong
+  }
 
   push(bytes: Uint8Array): SseEvent[] {
     return this.take(this.decoder.decode(bytes, { stream: true }), false)
@@ -32,6 +47,7 @@ export class SseParser {
   }
 
   private take(text: string, final: boolean): SseEvent[] {
+    if (this.tooLong) return []
     if (this.heldCr) text = '\r' + text
     this.heldCr = !final && text.endsWith('\r')
     if (this.heldCr) text = text.slice(0, -1)
@@ -69,7 +85,11 @@ export class SseParser {
   private hold(text: string): void {
     if (text === '') return
     this.pending.push(text)
-    if (this.pending.length - this.packed >= 256) {
+    this.pendingLength += text.length
+    if (this.pendingLength > MAX_EVENT_CHARS) {
+      this.tooLong = true
+      this.clear()
+    } else if (this.pending.length - this.packed >= 256) {
       this.pending.push(this.pending.splice(this.packed).join(''))
       this.packed++
     }
@@ -78,9 +98,14 @@ export class SseParser {
   /** The partial event as one string; the parser holds nothing after it. */
   private joined(): string {
     const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('')
-    this.pending.length = 0
-    this.packed = 0
+    this.clear()
     return text
+  }
+
+  private clear(): void {
+    this.pending.length = 0
+    this.pendingLength = 0
+    this.packed = 0
   }
 }
 
