@@ -37,6 +37,29 @@ describe('SseParser', () => {
       { event: null, data: 'last' },
     ])
   })
+
+  test('however a stream is cut into reads, its events are those of one read (blank lines, CR, CRLF and characters split at every seam)', () => {
+    const parts = ['\n', '\n', '\r', '\r\n', '\r\r', '\n\n', 'data: ', 'data:', 'event: x', ': c', 'a', 'é', '😀', ' ']
+    let seed = 7
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n)
+    const parse = (bytes: Uint8Array, cuts: number[]) => {
+      const parser = new SseParser()
+      const events: SseEvent[] = []
+      let from = 0
+      for (const cut of [...cuts, bytes.length]) {
+        events.push(...parser.push(bytes.subarray(from, cut)))
+        from = cut
+      }
+      return events.concat(parser.end())
+    }
+    for (let run = 0; run < 20_000; run++) {
+      let text = ''
+      for (let n = random(40); n > 0; n--) text += parts[random(parts.length)]
+      const bytes = new TextEncoder().encode(text)
+      const cuts = [...bytes.keys()].filter(() => random(3) === 0)
+      expect(parse(bytes, cuts)).toEqual(parse(bytes, []))
+    }
+  })
 })
 
 describe('OpenAI chunks → Anthropic events', () => {

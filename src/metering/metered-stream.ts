@@ -135,7 +135,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
             const events = chunks.length === 1 ? parser.push(chunks[0]!) : chunks.flatMap((chunk) => parser.push(chunk))
             if (done) events.push(...parser.end())
             const { out, malformed } = passOn(events)
-            if (malformed) {
+            // An event past the parser's cap is as malformed as one that does not parse: the stream stops there.
+            if (malformed || parser.overflowed) {
               reader.cancel().catch(() => {})
               finish('failed')
               controller.enqueue(encoder.encode(out + meter.errorEvent('malformed')))

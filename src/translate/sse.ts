@@ -6,39 +6,106 @@ export interface SseEvent {
 }
 
 /**
+ * The longest event the parser waits for: 64 Mi characters (64 MB of JSON text, whose long strings are
+ * base64). A Responses `response.completed` repeats every image the response generated, so events of tens
+ * of MB are real; one that grows past this is a provider that does not end its event, and waiting for it
+ * would hold memory without bound.
+ */
+export const MAX_EVENT_CHARS = 64 << 20
+
+/**
  * Cuts a byte stream into server-sent events as bytes arrive: complete events come out, a partial one
  * waits for more. Line endings may be \n, \r\n or \r.
+ *
+ * Each read's text is looked at once: only it is normalised and searched, and the partial event is kept
+ * as the pieces it came in, joined when it completes. Rescanning the whole partial event on every read
+ * made a long event (megabytes of base64 in many reads) cost quadratic time on the request thread.
  */
 export class SseParser {
   private readonly decoder = new TextDecoder()
-  private pending = ''
+  /** The partial event, normalised, with no blank line in it. */
+  private pending: string[] = []
+  private pendingLength = 0
+  /** Pieces of `pending` already joined: tiny reads are packed so that a long event is not millions of strings. */
+  private packed = 0
+  /** A \r that ended the last read: it may be the first half of a \r\n split across reads. */
+  private heldCr = false
+  private tooLong = false
+
+  /** An event grew past MAX_EVENT_CHARS: it was dropped, and nothing more comes out. */
+  get overflowed(): boolean {
+    return this.tooLong
+  }
 
   push(bytes: Uint8Array): SseEvent[] {
-    this.pending += this.decoder.decode(bytes, { stream: true })
-    return this.take(false)
+    return this.take(this.decoder.decode(bytes, { stream: true }), false)
   }
 
   /** The stream ended: whatever is left is the last event. */
   end(): SseEvent[] {
-    this.pending += this.decoder.decode()
-    return this.take(true)
+    return this.take(this.decoder.decode(), true)
   }
 
-  private take(final: boolean): SseEvent[] {
-    // A \r at the very end may be the first half of a \r\n split across reads: it waits for the next byte.
-    const held = !final && this.pending.endsWith('\r') ? '\r' : ''
-    if (held) this.pending = this.pending.slice(0, -1)
-    if (this.pending.includes('\r')) this.pending = this.pending.replace(/\r\n?/g, '\n')
+  private take(text: string, final: boolean): SseEvent[] {
+    if (this.tooLong) return []
+    if (this.heldCr) text = '\r' + text
+    this.heldCr = !final && text.endsWith('\r')
+    if (this.heldCr) text = text.slice(0, -1)
+    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n')
+
     const events: SseEvent[] = []
     let start = 0
-    for (let end = this.pending.indexOf('\n\n'); end !== -1; end = this.pending.indexOf('\n\n', start)) {
-      events.push(parseEvent(this.pending.slice(start, end)))
+    if (this.pending.length > 0) {
+      // The partial event ends at the first blank line, which may begin with its own last \n.
+      const seam = text.charCodeAt(0) === 10 && this.pending[this.pending.length - 1]!.endsWith('\n')
+      const end = seam ? 0 : text.indexOf('\n\n')
+      if (end === -1 && !final) {
+        this.hold(text)
+        return events
+      }
+      if (end !== -1) {
+        const before = this.joined()
+        events.push(parseEvent(seam ? before.slice(0, -1) : before + text.slice(0, end)))
+        start = seam ? 1 : end + 2
+      } else {
+        text = this.joined() + text
+      }
+    }
+    for (let end = text.indexOf('\n\n', start); end !== -1; end = text.indexOf('\n\n', start)) {
+      events.push(parseEvent(text.slice(start, end)))
       start = end + 2
     }
-    this.pending = this.pending.slice(start) + held
-    if (final && this.pending.trim() !== '') events.push(parseEvent(this.pending.replace(/\n+$/, '')))
-    if (final) this.pending = ''
+    const rest = start === 0 ? text : text.slice(start)
+    if (!final) this.hold(rest)
+    else if (rest.trim() !== '') events.push(parseEvent(rest.replace(/\n+$/, '')))
     return events
+  }
+
+  /** Keeps text of the partial event. */
+  private hold(text: string): void {
+    if (text === '') return
+    this.pending.push(text)
+    this.pendingLength += text.length
+    if (this.pendingLength > MAX_EVENT_CHARS) {
+      this.tooLong = true
+      this.clear()
+    } else if (this.pending.length - this.packed >= 256) {
+      this.pending.push(this.pending.splice(this.packed).join(''))
+      this.packed++
+    }
+  }
+
+  /** The partial event as one string; the parser holds nothing after it. */
+  private joined(): string {
+    const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('')
+    this.clear()
+    return text
+  }
+
+  private clear(): void {
+    this.pending.length = 0
+    this.pendingLength = 0
+    this.packed = 0
   }
 }
 
