@@ -66,7 +66,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     r.onBilledUser?.(userId)
   }
 
-  if (!mayCall(r.caller, r.model, model.canonical))
+  if (!mayCall(r.caller, r.model, model.canonical, providers.aliases))
     throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
 
   const price = await prices.priceOf(model.canonical)

@@ -260,7 +260,7 @@ export const responsesRoutes = (services: Services) => {
         await refuseBlockedUser(services.store, caller)
         const model = providers.resolve(body.model)
         if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model or a configured alias.`, 'model_not_found')
-        if (!mayCall(caller, body.model, model.canonical)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
+        if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
         const timeouts = { timeoutMs: config.upstream_timeout_ms, request }
         const route = routeOf(model)
         if (route === 'native') {
