@@ -1,3 +1,5 @@
+import { colonSpelling } from '../providers/registry'
+
 /** Who is calling, as established by the auth plugin. */
 export type Caller = MasterCaller | KeyCaller
 
@@ -10,7 +12,7 @@ export interface KeyCaller {
   readonly kind: 'key'
   readonly keyId: string
   readonly userId: string
-  /** null: every model the gateway can price. Entries written `provider/model` are also here as `provider:model`. */
+  /** null: every model the gateway can price. The entries as the operator wrote them (see `mayCall`). */
   readonly allowedModels: readonly string[] | null
   readonly rpmLimit: number | null
   /** A body naming another user: refused, or billed here and forwarded as a tag; null: the global setting. */
@@ -24,8 +26,15 @@ export type UserFieldPolicy = 'reject' | 'tag'
 export const MASTER: MasterCaller = Object.freeze({ kind: 'master', keyId: 'master' })
 
 /**
- * Whether this caller may call a model: the master key and a key without an allow-list call anything; an
- * allow-list names a model by the name the client calls it (an alias, say) or by `provider:model`.
+ * Whether this caller may call a model: the master key and a key without an allow-list call anything. An
+ * allow-list entry that is an alias allows that alias, by its own name only: not its target, and not the
+ * model its name would spell were it no alias (an alias `mock/gpt-4o` of a cheap model must not allow the
+ * real `mock:gpt-4o`). Any other entry allows the name as the client calls it (a bare id) and whatever
+ * model is reached as `provider:model`, spelt so or `provider/model`. Aliases are the registry's now, so the
+ * check holds however the key's caller was built (a key, a console session) and whenever it was cached.
  */
-export const mayCall = (caller: Caller, name: string, canonical: string): boolean =>
-  caller.kind === 'master' || !caller.allowedModels || caller.allowedModels.includes(name) || caller.allowedModels.includes(canonical)
+export function mayCall(caller: Caller, name: string, canonical: string, aliases: Readonly<Record<string, string>>): boolean {
+  if (caller.kind === 'master' || !caller.allowedModels) return true
+  return caller.allowedModels.some((entry) =>
+    Object.hasOwn(aliases, entry) ? entry === name : entry === name || colonSpelling(entry) === canonical)
+}

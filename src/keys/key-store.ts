@@ -1,5 +1,4 @@
 import type { CacheChange } from '../redis/change-feed'
-import { colonSpelling } from '../providers/registry'
 import type { KeyLookupRow, Store } from '../store/store'
 import type { KeyCaller } from './caller'
 import { hashKey } from './secret'
@@ -95,8 +94,7 @@ export function keyCaller(row: {
     kind: 'key',
     keyId: row.id,
     userId: row.userId,
-    // An operator may write `provider/model`, as clients may call it: the check compares `provider:model`.
-    allowedModels: row.allowedModels && [...new Set(row.allowedModels.flatMap((m) => [m, colonSpelling(m)]))],
+    allowedModels: row.allowedModels,
     rpmLimit: row.rpmLimit,
     userField: row.userField,
     clampOutput: row.clampOutput,

@@ -8,7 +8,7 @@ import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
 import { requireFeaturesPriced } from '../pricing/features'
 import { heldAtProviderDefaults, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
-import type { ResolvedModel } from '../providers/registry'
+import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
 export interface AdmissionRequest {
@@ -16,6 +16,11 @@ export interface AdmissionRequest {
   caller: Caller
   /** The model as the client named it. */
   model: unknown
+  /**
+   * What the route resolved that name to (to translate for it), with `resolveModel`: admitted as it is, so
+   * the route never sends one model and bills another. Resolved here when absent.
+   */
+  target?: ResolvedModel | null
   /** The billing identity the body names (`user`, or Anthropic's `metadata.user_id`), if any. */
   namedUser: unknown
   endpoint: string
@@ -47,6 +52,10 @@ export interface Admission {
   outputClamp: number | null
 }
 
+/** The model a name stands for on a route: a bare id goes to the default provider of the route's wire format. */
+export const resolveModel = (providers: ProviderRegistry, name: string, endpoint: string): ResolvedModel | null =>
+  providers.resolve(name, wireFormatOf(endpoint))
+
 /**
  * Everything that happens before the provider is called, in the SPEC's order: who pays, whether the
  * model may be called, its price, the worst case, and the hold. A refusal at any step leaves nothing
@@ -55,7 +64,7 @@ export interface Admission {
 export async function admit(services: Services, r: AdmissionRequest): Promise<Admission> {
   const { config, providers, prices, ledger } = services
   if (typeof r.model !== 'string' || r.model.length === 0) throw badRequest('Invalid body: model: is required', 'invalid_request')
-  const model = providers.resolve(r.model, wireFormatOf(r.endpoint))
+  const model = r.target !== undefined ? r.target : resolveModel(providers, r.model, r.endpoint)
   if (!model) throw notFound(`Unknown model ${JSON.stringify(r.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
 
   const userId = billedUser(r.caller, r.namedUser, config.reject_user_mismatch)
@@ -66,7 +75,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     r.onBilledUser?.(userId)
   }
 
-  if (!mayCall(r.caller, r.model, model.canonical))
+  if (!mayCall(r.caller, r.model, model.canonical, providers.aliases))
     throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
 
   const price = await prices.priceOf(model.canonical)

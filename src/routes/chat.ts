@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { chatMaxTokens, estimateChat, estimateMessages, largerEstimate, outputBound } from '../budget/estimate'
-import { admitRequest, type Admission } from '../metering/admission'
+import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
 import { openAIChatFeatures } from '../pricing/features'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
@@ -78,7 +78,7 @@ export const chatRoutes = (services: Services) => {
     '/v1/chat/completions',
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
-      const target = providers.resolve(body.model, 'openai')
+      const target = resolveModel(providers, body.model, '/v1/chat/completions')
       const viaAnthropic = target?.provider.type === 'anthropic'
       const exchangeFor = viaAnthropic
         ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens })
@@ -89,6 +89,7 @@ export const chatRoutes = (services: Services) => {
       const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
       const admission = await admitRequest(services, request, server, {
         model: body.model,
+        target,
         namedUser: body.user,
         endpoint: '/v1/chat/completions',
         stream,

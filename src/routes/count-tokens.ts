@@ -32,7 +32,7 @@ export const countTokensRoutes = (services: Services) => {
       await refuseBlockedUser(services.store, caller)
       const model = providers.resolve(body.model, 'anthropic')
       if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
-      if (!mayCall(caller, body.model, model.canonical)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
+      if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
 
       if (model.provider.type === 'openai') {
         const chat = messagesRequestToChat(body, { outputCapField: 'max_tokens' })

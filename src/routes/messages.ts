@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { estimateChat, estimateMessages, largerEstimate } from '../budget/estimate'
-import { admitRequest } from '../metering/admission'
+import { admitRequest, resolveModel } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
 import { anthropicFeatures, serverToolBounds } from '../pricing/features'
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
@@ -60,7 +60,7 @@ export const messagesRoutes = (services: Services) => {
     '/v1/messages',
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
-      const target = providers.resolve(body.model, 'anthropic')
+      const target = resolveModel(providers, body.model, '/v1/messages')
       const viaOpenAI = target?.provider.type === 'openai'
       const exchangeFor = viaOpenAI ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers, config)
       // Its billed features are priced with the model (admission), so it is planned before the hold.
@@ -69,6 +69,7 @@ export const messagesRoutes = (services: Services) => {
       const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
       const admission = await admitRequest(services, request, server, {
         model: body.model,
+        target,
         namedUser: body.metadata?.user_id,
         endpoint: '/v1/messages',
         stream,

@@ -48,14 +48,14 @@ export const modelsRoutes = ({ config, prices, providers }: Services) =>
       const data: ListedModel[] = []
       for (const price of await prices.all()) {
         const model = providers.resolve(price.model)
-        if (model?.canonical === price.model && mayCall(caller, price.model, price.model))
+        if (model?.canonical === price.model && mayCall(caller, price.model, price.model, providers.aliases))
           data.push(listed(price.model, model.providerName, price))
       }
       for (const alias of Object.keys(providers.aliases).sort()) {
         const model = providers.resolve(alias)
         if (!model) continue
         const price = await prices.priceOf(model.canonical)
-        if ((price || !config.require_pricing) && mayCall(caller, alias, model.canonical))
+        if ((price || !config.require_pricing) && mayCall(caller, alias, model.canonical, providers.aliases))
           data.push(listed(alias, model.providerName, price))
       }
       return request.headers.has('anthropic-version') ? anthropicList(data) : { object: 'list' as const, data }

@@ -7,7 +7,7 @@ import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall, type Caller } from '../keys/caller'
-import { admitRequest, type Admission } from '../metering/admission'
+import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
 import { openAIResponsesFeatures, responsesContainerPrices, serverToolBounds } from '../pricing/features'
@@ -202,7 +202,7 @@ export const responsesRoutes = (services: Services) => {
         // A background response outlives the request, and so would its cost: a hold cannot follow it.
         if (body.background === true)
           throw badRequest('Invalid body: background: background responses are not served: their cost could not be held and settled with the request.', 'background_unsupported')
-        const target = providers.resolve(body.model)
+        const target = resolveModel(providers, body.model, ENDPOINT)
         const route = routeOf(target)
         // Translated before the hold: a body the target cannot carry is a 400 that costs nothing. Anthropic
         // runs web search itself, when the price book can price it there.
@@ -219,6 +219,7 @@ export const responsesRoutes = (services: Services) => {
         const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
         const admission = await admitRequest(services, request, server, {
           model: body.model,
+          target,
           namedUser: body.user,
           endpoint: ENDPOINT,
           stream,
@@ -260,9 +261,9 @@ export const responsesRoutes = (services: Services) => {
       async ({ body, request }) => {
         const caller = authenticated(requestState(request))
         await refuseBlockedUser(services.store, caller)
-        const model = providers.resolve(body.model)
-        if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model or a configured alias.`, 'model_not_found')
-        if (!mayCall(caller, body.model, model.canonical)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
+        const model = resolveModel(providers, body.model, ENDPOINT)
+        if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
+        if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
         const timeouts = { timeoutMs: config.upstream_timeout_ms, request }
         const route = routeOf(model)
         if (route === 'native') {
