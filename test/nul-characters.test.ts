@@ -1,11 +1,13 @@
 /**
  * A NUL in what a request names, on the SQLite store: answered as on Postgres (test/engines/postgres-nul-*.engine.ts),
  * where no text can hold one. A model name with a control character is unknown (404); the user the master key
- * bills and a stored response's id with one cannot exist (404); an admin body with one is refused (400).
+ * bills and a stored response's id with one cannot exist (404); an admin body with one is refused (400), and so
+ * is a `%00` in a path or query, or a summary cursor with a NUL (400 invalid_request).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
+import { toGatewayError } from '../src/plugins/errors'
 
 let mock: MockProvider
 let gw: TestGateway
@@ -49,5 +51,35 @@ describe('a NUL in what an inference request names', () => {
     expect(key.body.error.message).toContain('name')
     expect((await gw.admin('PATCH', '/v1/users/erin', { alias: 'a\u0000' })).status).toBe(400)
     expect((await gw.admin('PATCH', '/v1/users/erin', { alias: 'a\tb' })).status).toBe(200)
+  })
+})
+
+describe('a NUL in a path, query or cursor', () => {
+  test.each([
+    '/v1/usage?user_id=%00',
+    '/v1/usage?model=%00',
+    '/v1/usage/csv?model=%00',
+    `/v1/usage/summary?cursor=${Buffer.from(JSON.stringify(['2024-01-01', '\u0000', 'x'])).toString('base64url')}`,
+    '/v1/audit?user_id=%00',
+    '/v1/users/%00',
+    '/v1/keys/%00',
+  ])('master key: GET %s is 400 invalid_request', async (path) => {
+    const res = await fetch(gw.url + path, { headers: gw.master })
+    expect(res.status).toBe(400)
+    expect(await codeOf(res)).toBe('invalid_request')
+  })
+
+  test('refused before authentication, and with the route’s error shape', async () => {
+    expect((await fetch(`${gw.url}/v1/key/usage?model=%00`)).status).toBe(400)
+    const res = await fetch(`${gw.url}/v1/messages?x=%00`, { method: 'POST', headers: { 'x-api-key': secret } })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { type: string }).type).toBe('error')
+  })
+
+  test('a NUL that Postgres refuses behind the edge (22021, 22P05, wrapped by drizzle or not) is a 400, not a 500', () => {
+    const log = { log: () => {}, enabled: () => false } as never
+    expect(toGatewayError('UNKNOWN', Object.assign(new Error('x'), { errno: '22021' }), log).status).toBe(400)
+    expect(toGatewayError('UNKNOWN', Object.assign(new Error('Failed query'), { cause: { errno: '22P05' } }), log).status).toBe(400)
+    expect(toGatewayError('UNKNOWN', Object.assign(new Error('x'), { errno: '22003' }), log).status).toBe(500)
   })
 })
