@@ -14,7 +14,7 @@ import { bodyLimit } from './plugins/body-limit'
 import { corsHeaders, corsPreflight } from './plugins/cors'
 import { errors } from './plugins/errors'
 import { ipRateLimit, keyRateLimit } from './plugins/rate-limit'
-import { requestContext, requireHost } from './plugins/request-context'
+import { refuseNul, requestContext, requireHost } from './plugins/request-context'
 import { idleTimeoutRestore } from './plugins/idle-timeout'
 import { IDLE_TIMEOUT_SEC } from './http/idle-timeout'
 import { requestLogger } from './plugins/request-log'
@@ -137,6 +137,7 @@ export function createApp(services: Services, options: { idleTimeoutSec?: number
     .use(corsHeaders(config.cors_allowed_origins))
     .use(ipRateLimit(config.rate_limit_per_min, services.rateLimits.ip))
     .use(requireHost())
+    .use(refuseNul())
     .use(bodyLimit(config.max_body_bytes))
     .use(corsPreflight(config.cors_allowed_origins))
     .use(auth({ masterKey: config.master_key, keys: services.keys, sessions: services.sessions, trustProxy: config.trust_proxy }))

@@ -200,12 +200,14 @@ describe('events', () => {
     receiver = startWebhookReceiver()
     gw = await startTestGateway({ mock, config: alertConfig() })
     const { secret } = await gw.userWithKey({ id: 'markup' })
-    const model = 'mock:x\n<!channel> your keys leaked, rotate them at <https://evil.example/login|the console> & now'
+    // A line break (any control character) makes no model at all: an unknown model, which raises nothing.
+    expect((await chat(gw.url, secret, 'mock:x\n<!channel>')).status).toBe(404)
+    const model = 'mock:x <!channel> your keys leaked, rotate them at <https://evil.example/login|the console> & now'
     expect((await chat(gw.url, secret, model)).status).toBe(402)
     const [d] = await receiver.waitFor(1)
     expect(d!.payload.kind).toBe('unpriced_model')
     expect(d!.payload.text).toBe(
-      'tollgate: "mock:x\\n&lt;!channel&gt; your keys leaked, rotate them at &lt;https://evil.example/login|the console&gt; &amp; now" ' +
+      'tollgate: "mock:x &lt;!channel&gt; your keys leaked, rotate them at &lt;https://evil.example/login|the console&gt; &amp; now" ' +
         `was asked for and refused for lack of a price (1 time(s) since ${d!.payload.data.since}); price it to serve it`,
     )
     expect(d!.payload.data.model).toBe(model)

@@ -1,7 +1,8 @@
 /**
  * A name any key holder chooses must not reach the operator's terminal raw. With the default require-pricing,
  * a key holder asking for an unpriced model of a configured provider has its name recorded (GET
- * /v1/pricing/unpriced), and `tollgate prices catalog` prints it as a table cell: its control characters
+ * /v1/pricing/unpriced), and `tollgate prices catalog` prints it as a table cell. A name with a control
+ * character is refused as no model at all now (404), but one recorded before that is still printed: its control characters
  * (an ESC sequence that clears the screen, rewrites lines of the table, sets the window title or writes the
  * clipboard with OSC 52) are printed escaped. Alert text quotes such names (src/alerts/quoted.ts) and logs
  * are JSON.
@@ -36,8 +37,10 @@ describe('tollgate prices catalog with a model name a key holder chose', () => {
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: EVIL, messages: [{ role: 'user', content: 'hi' }] }),
     })
-    expect(refused.status).toBe(402)
-    await Bun.sleep(200)
+    // A model name with a control character is no model (404, not recorded) since such names are refused; one
+    // recorded before that (or written behind the gateway's back) must still not reach the terminal raw.
+    expect(refused.status).toBe(404)
+    gw.exec('INSERT INTO unpriced_models (model, requests, first_seen_at, last_seen_at) VALUES (?, 1, ?, ?)', EVIL, Date.now(), Date.now())
     const unpriced = await gw.admin('GET', '/v1/pricing/unpriced')
     expect(unpriced.body.data.map((r: { model: string }) => r.model)).toContain(EVIL)
 

@@ -4,6 +4,7 @@ import type { UpstreamSlots } from '../providers/upstream-slots'
 import type { ChangeFeed } from '../redis/change-feed'
 import type { RedisLink } from '../redis/link'
 import type { SharedRateLimiter } from '../redis/rate-limiter'
+import { droppedRows } from '../store/postgres/batch'
 import { Counter, CounterRead, Gauge, Histogram, OTHER, Registry } from './prometheus'
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
@@ -37,6 +38,9 @@ export class GatewayMetrics {
     this.registry.register(new Gauge('tollgate_holds_open', 'Holds taken by this process and not yet settled.', openHoldsHere))
     this.registry.register(new Gauge('tollgate_reservations_open', 'Open holds in the database, all processes.', () => this.reservations.n))
     this.registry.register(new Gauge('tollgate_reserved_usd', 'USD held by open holds in the database, all processes.', () => this.reservations.amount / 1e6))
+    this.registry.register(
+      new CounterRead('tollgate_store_rows_dropped_total', 'Background rows (settlements, request log) Postgres refused for what they held, even made storable: dropped, each logged.', () => droppedRows.count),
+    )
   }
 
   /** Reads the database-wide figures the gauges show (holds, alert deliveries); the metrics route awaits it before rendering. */

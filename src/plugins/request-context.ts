@@ -53,3 +53,13 @@ export const requireHost = () =>
   new Elysia({ name: 'require-host' }).onRequest(({ request }) => {
     if (isOriginForm(request.url)) throw badRequest('The request needs a valid Host header.', 'invalid_host')
   })
+
+/**
+ * A NUL (`%00`) anywhere in the path or the query is refused (400 invalid_request) before authentication: no
+ * id, filter or cursor holds one, as Postgres text cannot, so both stores answer alike instead of SQLite
+ * finding nothing and Postgres failing the query (22021). A raw NUL never gets this far: Bun refuses it.
+ */
+export const refuseNul = () =>
+  new Elysia({ name: 'refuse-nul' }).onRequest(({ request }) => {
+    if (request.url.includes('%00')) throw badRequest('Invalid request: the path or query holds a NUL character (%00).', 'invalid_request')
+  })

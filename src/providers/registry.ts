@@ -10,6 +10,9 @@ export interface ResolvedModel {
   upstreamModel: string
 }
 
+/** C0 controls and DEL. */
+const CONTROL = /[\u0000-\u001f\u007f]/
+
 /** `provider/model` spelt `provider:model`: the first `/` or `:` in a model name ends its provider. */
 export function colonSpelling(name: string): string {
   const cut = name.search(/[:/]/)
@@ -40,7 +43,8 @@ export class ProviderRegistry {
 
   private model(providerName: string, upstreamModel: string): ResolvedModel | null {
     const provider = Object.hasOwn(this.config.providers, providerName) ? this.config.providers[providerName] : undefined
-    if (!provider || !upstreamModel) return null
+    // No model id has a control character; a NUL, which Postgres text cannot hold, would fail the hold's write.
+    if (!provider || !upstreamModel || CONTROL.test(upstreamModel)) return null
     return { canonical: `${providerName}:${upstreamModel}`, providerName, provider, upstreamModel }
   }
 

@@ -1,3 +1,4 @@
+import { hasNul } from '../http/nul'
 import type { Store } from '../store/store'
 
 /** A response, a conversation, or an item of a response's output (which a later request may name by reference). */
@@ -22,6 +23,8 @@ export class ResponseOwners {
 
   /** Records a stored id with its size; `growBy` grows the size an existing one has instead (see Store.recordResponse). */
   record(s: StoredResponse, growBy?: number): void {
+    // Neither recorded nor found, on either store: Postgres cannot hold it, and no provider's id has one.
+    if (hasNul(s.id)) return
     this.store.recordResponse(
       { id: s.id, kind: s.kind, user_id: s.userId, provider: s.provider, model: s.model, context_tokens: s.contextTokens },
       Date.now(),
@@ -31,6 +34,7 @@ export class ResponseOwners {
 
   /** The stored id, if `userId` owns it (null: any owner, for the master key). Anyone else is told it does not exist. */
   async find(id: string, kind: StoredKind, userId: string | null): Promise<StoredResponse | null> {
+    if (hasNul(id)) return null
     const row = await this.store.findResponse(id, kind)
     if (!row || (userId !== null && row.user_id !== userId)) return null
     return { id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens }

@@ -29,6 +29,7 @@ export const SUITES_ON_BOTH_STORES = [
   'key-in-flight',
   'records-consistency',
   'admin-in-flight',
+  'nul-characters',
 ]
 
 let pg: TestPostgres

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
-import { forbidden } from '../../http/errors'
+import { badRequest, forbidden } from '../../http/errors'
+import { nulField } from '../../http/nul'
 import { requestState } from '../../http/request-state'
 import type { Services } from '../../services'
 import { alertRoutes } from './alerts'
@@ -16,8 +17,12 @@ import { userRoutes } from './users'
  */
 export const adminRoutes = (services: Services) =>
   new Elysia({ name: 'admin' })
-    .onTransform(({ request }) => {
+    .onTransform(({ request, body }) => {
       if (requestState(request).caller?.kind !== 'master') throw forbidden('admin_only', 'This route needs the master key.')
+      // Nothing an operator names (an alias, a key's name, a model, a webhook) holds a NUL, which Postgres
+      // cannot store: refused on both stores, as the path and query are at the edge.
+      const field = nulField(body)
+      if (field !== null) throw badRequest(`Invalid body: ${field || 'body'}: holds a NUL character.`, 'invalid_request')
     })
     .use(userRoutes(services))
     .use(keyRoutes(services))

@@ -119,12 +119,17 @@ export const recordRoutes = (services: Services) => {
         const filter = filterValues(query)
         let after: number | undefined
         const encoder = new TextEncoder()
+        // usageRows reads one more than asked for: the page is the first CSV_PAGE, the extra one says more follow.
+        const readPage = () => records.run('usageRows', { ...filter, limit: CSV_PAGE - 1, after })
+        // The first page is read before the 200 goes out: a query the database refuses is an error answer,
+        // not a download cut off after its header.
+        let first: Awaited<ReturnType<typeof readPage>> | null = await readPage()
         // Streamed page by page (keyset on id), so an export of millions of rows is never held in memory.
         const body = new ReadableStream<Uint8Array>({
           start: (c) => c.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n')),
           async pull(controller) {
-            // usageRows reads one more than asked for: the page is the first CSV_PAGE, the extra one says more follow.
-            const rows = await records.run('usageRows', { ...filter, limit: CSV_PAGE - 1, after })
+            const rows = first ?? (await readPage())
+            first = null
             if (rows.length > 0) {
               after = rows[rows.length - 1]!.id
               controller.enqueue(encoder.encode(rows.map((r) => csvLine(presentUsage(r))).join('')))

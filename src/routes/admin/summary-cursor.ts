@@ -1,4 +1,5 @@
 import { badRequest } from '../../http/errors'
+import { hasNul } from '../../http/nul'
 
 import type { SummaryKey } from '../../records/usage-queries'
 
@@ -18,7 +19,8 @@ export const summaryCursor = {
     } catch {
       throw invalid()
     }
-    if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => typeof p === 'string')) throw invalid()
+    // No cursor this API returns holds a NUL: no user id or model name has one.
+    if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => typeof p === 'string' && !hasNul(p))) throw invalid()
     const [day, userId, model] = parts as [string, string, string]
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) throw invalid()
     return { day, userId, model }

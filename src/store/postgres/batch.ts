@@ -1,10 +1,51 @@
+/** Postgres text and jsonb hold no NUL character: it is written as U+FFFD, as the refusal counts write a model name. */
+export const storableText = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '\ufffd') : s)
+
+/** `row` with every string in it storable (storableText); the row itself when it had no NUL. */
+export function withStorableText<T>(row: T): T {
+  if (typeof row === 'string') return storableText(row) as T
+  if (row === null || typeof row !== 'object') return row
+  let changed = false
+  const out: any = Array.isArray(row) ? [] : {}
+  for (const [k, v] of Object.entries(row)) {
+    out[k] = withStorableText(v)
+    changed ||= out[k] !== v
+  }
+  return changed ? out : row
+}
+
+/** The SQLSTATE of a Postgres error (drizzle wraps it as the cause). */
+export const sqlStateOf = (error: unknown): string => {
+  const e = error as { errno?: unknown; cause?: { errno?: unknown } } | null
+  return String(e?.errno ?? e?.cause?.errno ?? '')
+}
+
+/**
+ * Postgres refused the rows for what they hold (SQLSTATE class 22, data exception: a NUL in text, a number
+ * out of range; class 23, integrity: a constraint), not for its own state: sent again as they are, they
+ * fail again.
+ */
+export const refusesData = (error: unknown): boolean => /^2[23]/.test(sqlStateOf(error))
+
+/** Rows dropped because Postgres refused them even with their text made storable (/metrics: tollgate_store_rows_dropped_total). */
+export const droppedRows = { count: 0 }
+
 /**
  * Rows nobody waits for (settlements, request-log rows), sent a few milliseconds' worth at a time in one
  * statement. A batch the database refuses goes back to the front of the queue and is sent again later
  * (`retry`), or is reported and dropped.
+ *
+ * A batch refused for what a row holds (refusesData) is not sent again as it is, which would fail for ever
+ * and hold up every row queued behind it (and every reservation batch that carries them): its rows go one
+ * at a time, and a row refused alone is sent once more with its text made storable (withStorableText), and
+ * if that is refused too, dropped, logged and counted. So one bad row costs its own row at most, never the
+ * ledger. Rows a transaction carrying them found refused (`putBack` with the error) are written the same
+ * way, on their own, and never handed to `take` again.
  */
 export class BatchWriter<T> {
   private queued: T[] = []
+  /** Rows from a transaction Postgres refused for their data: written one at a time, on their own. */
+  private suspect: T[] = []
   private sending: Promise<void> | null = null
   private timer: ReturnType<typeof setTimeout> | null = null
   private closed = false
@@ -33,40 +74,86 @@ export class BatchWriter<T> {
 
   /** Starts the linger if rows wait and nothing is under way. */
   nudge(): void {
-    if (this.timer === null && this.sending === null && this.queued.length > 0) this.timer = setTimeout(this.lingered, this.options.lingerMs ?? 5)
+    if (this.timer === null && this.sending === null && this.queued.length + this.suspect.length > 0)
+      this.timer = setTimeout(this.lingered, this.options.lingerMs ?? 5)
   }
 
   private readonly lingered = () => {
     this.timer = null
-    if (!this.heldBack()) void this.send().catch(() => {})
+    // Suspect rows are never carried by another transaction: nothing to hold back for.
+    if (this.suspect.length > 0 || !this.heldBack()) void this.send().catch(() => {})
   }
 
   private send(): Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
     if (this.sending) return this.sending
-    if (this.queued.length === 0) return Promise.resolve()
-    const batch = this.queued
-    this.queued = []
-    this.sending = this.write(batch).then(
+    const alone = this.suspect.length > 0
+    if (!alone && this.queued.length === 0) return Promise.resolve()
+    // What is still unwritten of the batch: all of it, until it goes a row at a time.
+    const left = { rows: alone ? this.suspect : this.queued }
+    if (alone) this.suspect = []
+    else this.queued = []
+    this.sending = (alone ? this.writeEach(left) : this.writeBatch(left)).then(
       () => {
         this.sending = null
         // Rows that came meanwhile go at once, unless another transaction is about to carry them: then the
         // linger's end looks again (and that transaction nudges when it is done).
-        if (this.queued.length > 0 && !this.heldBack()) return this.send()
+        if (this.suspect.length > 0 || (this.queued.length > 0 && !this.heldBack())) return this.send()
         this.nudge()
       },
       (error) => {
         this.sending = null
         this.onError(error)
         if (this.options.retry) {
-          this.queued = batch.concat(this.queued)
+          if (alone) this.suspect = left.rows.concat(this.suspect)
+          else this.queued = left.rows.concat(this.queued)
           if (!this.closed) this.timer = setTimeout(() => void this.send().catch(() => {}), this.options.retryMs ?? 500)
         }
         throw error
       },
     )
     return this.sending
+  }
+
+  private async writeBatch(left: { rows: T[] }): Promise<void> {
+    try {
+      await this.write(left.rows)
+    } catch (error) {
+      if (!refusesData(error)) throw error
+      this.onError(new Error(`a batch of ${left.rows.length} ${this.options.what}(s) was refused for its data (SQLSTATE ${sqlStateOf(error)}): written one at a time`, { cause: error }))
+      await this.writeEach(left)
+    }
+  }
+
+  /** Each row alone, in order; `left` keeps those not yet written when the database fails for another reason. */
+  private async writeEach(left: { rows: T[] }): Promise<void> {
+    while (left.rows.length > 0) {
+      const row = left.rows[0]!
+      try {
+        await this.write([row])
+      } catch (error) {
+        if (!refusesData(error)) throw error
+        await this.repairOrDrop(row, error)
+      }
+      left.rows = left.rows.slice(1)
+    }
+  }
+
+  private async repairOrDrop(row: T, error: unknown): Promise<void> {
+    const storable = withStorableText(row)
+    if (storable !== row) {
+      try {
+        await this.write([storable])
+        this.onError(new Error(`a ${this.options.what} held a NUL character, which Postgres cannot store: written with U+FFFD in its place`))
+        return
+      } catch (again) {
+        if (!refusesData(again)) throw again
+        error = again
+      }
+    }
+    droppedRows.count++
+    this.onError(new Error(`a ${this.options.what} was refused for its data (SQLSTATE ${sqlStateOf(error)}) and dropped: ${JSON.stringify(row).slice(0, 500)}`, { cause: error }))
   }
 
   /**
@@ -81,19 +168,21 @@ export class BatchWriter<T> {
     return rows
   }
 
-  putBack(rows: T[]): void {
+  /** `error`: why the transaction that took them failed; if for its data, the rows go one at a time, on their own. */
+  putBack(rows: T[], error?: unknown): void {
     if (rows.length === 0) return
     if (this.closed) {
       this.onError(new Error(`${rows.length} ${this.options.what}(s) not written before the store was closed; dropped`))
       return
     }
-    this.queued = rows.concat(this.queued)
+    if (error !== undefined && refusesData(error)) this.suspect = this.suspect.concat(rows)
+    else this.queued = rows.concat(this.queued)
     if (this.timer === null && this.sending === null) this.timer = setTimeout(() => void this.send().catch(() => {}), this.options.retryMs ?? 500)
   }
 
   /** Resolves once everything queued so far is written; rejects when the database refuses it. */
   async flush(): Promise<void> {
-    while (this.sending || this.queued.length > 0) await (this.sending ?? this.send())
+    while (this.sending || this.queued.length > 0 || this.suspect.length > 0) await (this.sending ?? this.send())
   }
 
   /** Sends what is queued (once) and refuses anything later. */

@@ -4,7 +4,7 @@ import { periodStarts, type BudgetPeriod } from '../../budget/period'
 import { databaseUnavailable, GatewayError } from '../../http/errors'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
-import { BatchWriter } from './batch'
+import { BatchWriter, refusesData, storableText } from './batch'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
 
 /**
@@ -295,7 +295,7 @@ function decideBatch(batch: Asked[], f: Figures): Decided {
     if (decided.keyDebited) key!.reserved += h.amount
     const id = randomHoldId()
     holds.push({
-      id, request_id: h.requestId, user_id: h.userId, key_id: h.keyId, amount: h.amount, model: h.model, provider: h.provider, endpoint: h.endpoint,
+      id, request_id: text(h.requestId), user_id: h.userId, key_id: h.keyId, amount: h.amount, model: text(h.model), provider: text(h.provider), endpoint: text(h.endpoint),
       price_id: h.priceId, stream: h.stream, created_at: now, expires_in: now + ttlMs - Date.now(), key_debited: decided.keyDebited,
     })
     return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
@@ -408,10 +408,17 @@ const released = (hold: TakenHold, now: number): Outcome => ({
   cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'error', latencyMs: Math.max(0, now - hold.createdAt),
 })
 
+/**
+ * A hold's and a settlement's words, as Postgres text can hold them: a NUL (which a model name brought in before
+ * the registry refused one) would fail the whole batch, and with it every batch that carries the settlement.
+ * The ids are left as they are: they name rows, and a row's id has no NUL.
+ */
+const text = storableText
+
 const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow => {
   const r = hold.request
   return {
-    id: hold.id, request_id: r.requestId, user_id: r.userId, key_id: r.keyId, model: r.model, provider: r.provider, endpoint: r.endpoint,
+    id: hold.id, request_id: text(r.requestId), user_id: r.userId, key_id: r.keyId, model: text(r.model), provider: text(r.provider), endpoint: text(r.endpoint),
     amount: r.amount, cost: o.cost, prompt_tokens: o.promptTokens, completion_tokens: o.completionTokens, cached_tokens: o.cachedTokens,
     price_id: r.priceId, status: o.status, latency_ms: Math.round(o.latencyMs), stream: r.stream, created_at: now,
     cache_write_tokens: o.cacheWriteTokens ?? 0, server_tool_uses: toolUsesJson(o.serverToolUses), ...periodStarts(now),
@@ -512,7 +519,20 @@ export class PostgresLedgerStore implements LedgerStore {
     }
     this.carrying = carried.settling.length > 0 || carried.riding.length > 0
     const attempt: Attempt = { abandoned: false, taken: [], commitSent: false }
-    const answered = retryingConflicts(() => this.reserveBatch(batch, carried, attempt)).then(
+    const answered = retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
+      .catch((error) => {
+        // Postgres refused what a carried row holds and rolled the whole batch back: those rows are written
+        // on their own, a row at a time (BatchWriter), and the holds go again without them, or one bad row
+        // would fail every reservation batch that carries it, for every user.
+        if (!refusesData(error) || attempt.abandoned || (carried.settling.length === 0 && carried.riding.length === 0)) throw error
+        this.settlements.putBack(carried.settling, error)
+        for (const r of carried.riding) r.rider.writer.putBack(r.rows, error)
+        carried.settling = []
+        carried.riding = []
+        this.carrying = false
+        return retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
+      })
+      .then(
       (decided) => {
         // Committed after all: the callers were refused, so the holds go back.
         if (attempt.abandoned) return this.release(attempt.taken)
@@ -684,6 +704,8 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   async userExists(userId: string): Promise<boolean> {
+    // Postgres text holds no NUL: no user has one in its id (and the query would fail, 22021).
+    if (userId.includes('\u0000')) return false
     const rows = await this.sql`SELECT 1 FROM users WHERE id = ${userId}`
     return rows.length > 0
   }
