@@ -465,11 +465,17 @@ export class PostgresLedgerStore implements LedgerStore {
   private settling: Promise<unknown> = Promise.resolve()
 
   constructor(
-    /** The store's client, whose queries and transactions have the deadline too (withQueryDeadlines): the sweep's, userExists'. */
+    /**
+     * The client without a deadline, for the reservation batches and settlements, which set their own: a
+     * settlement transaction given up on must still be waited for (`settleWithin`), and one whose promise
+     * the deadline had already rejected would let its retry be sent beside it.
+     */
     private readonly sql: SQL,
     onError: (error: unknown) => void = console.error,
     /** How long a reservation batch or a settlement waits for Postgres's answer. */
     private readonly deadlineMs = DEFAULT_DATABASE_TIMEOUT_MS,
+    /** The store's client, whose queries and transactions have the deadline (withQueryDeadlines): the sweep's, userExists'. */
+    private readonly bounded: SQL = sql,
   ) {
     this.settlements = new BatchWriter((batch) => this.settleWithin(batch), onError, { retry: true, what: 'settlement' })
     this.settlements.holdBackWhile(this.busy)
@@ -688,7 +694,7 @@ export class PostgresLedgerStore implements LedgerStore {
     await this.flush().catch(() => {})
     // SKIP LOCKED: replicas sweeping at once each claim different holds, and a hold being settled by
     // its owner right now is skipped (its DELETE holds the row lock), never charged twice.
-    return retryingConflicts(() => this.sql.begin(async (tx) => {
+    return retryingConflicts(() => this.bounded.begin(async (tx) => {
       const rows = (await tx.unsafe(
         `SELECT * FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [now - Date.now(), limit],
@@ -706,7 +712,7 @@ export class PostgresLedgerStore implements LedgerStore {
   async userExists(userId: string): Promise<boolean> {
     // Postgres text holds no NUL: no user has one in its id (and the query would fail, 22021).
     if (userId.includes('\u0000')) return false
-    const rows = await this.sql`SELECT 1 FROM users WHERE id = ${userId}`
+    const rows = await this.bounded`SELECT 1 FROM users WHERE id = ${userId}`
     return rows.length > 0
   }
 

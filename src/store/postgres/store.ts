@@ -81,7 +81,7 @@ export class PostgresStore implements Store {
     const bounded = (this.bounded = withQueryDeadlines(sql, deadlineMs))
     // See Store.db: the admin routes keep to what both builders share.
     this.db = drizzle({ client: bounded, schema: tables }) as unknown as Db
-    this.ledger = new PostgresLedgerStore(bounded, onError, deadlineMs)
+    this.ledger = new PostgresLedgerStore(sql, onError, deadlineMs, bounded)
     this.prices = postgresPriceRows(bounded)
     this.records = directRecords(this)
     this.alerts = postgresAlertRows(bounded)
