@@ -319,6 +319,15 @@ describe('native: containers are billed by memory size, each size priced on its 
     expect((await post({ model: 'plain:m', input: 'hi', tools, store: false })).cost).toBe(TOKENS_COST + 30_000 + 120_000)
   })
 
+  test('two code interpreters of different sizes: their containers are settled at the larger size, whichever is listed last', async () => {
+    const small = { type: 'code_interpreter', container: { type: 'auto', memory_limit: '1g' } }
+    const big = { type: 'code_interpreter', container: { type: 'auto', memory_limit: '4g' } }
+    for (const tools of [[big, small], [small, big]]) {
+      upstream.answer(() => responseJson([run('ci_1', 'cntr_a'), answerMessage]))
+      expect((await post({ model: 'plain:m', input: 'hi', tools, store: false })).cost).toBe(TOKENS_COST + 120_000)
+    }
+  })
+
   test('a memory_limit that is not a size is a 400, before any call', async () => {
     const { status, text } = await send({ model: 'plain:m', input: 'hi', store: false, tools: [{ type: 'code_interpreter', container: { type: 'auto', memory_limit: 'huge' } }] })
     expect(status).toBe(400)

@@ -145,12 +145,20 @@ export interface ContainerPrices {
 
 const DEFAULT_CONTAINERS: ContainerPrices = { code_interpreter_call: 'code_interpreter', shell_call: 'code_interpreter' }
 
-/** The container prices of a Responses request's tools (`containerToolPrice`): what its containers are settled at. */
+/** Gigabytes of a container price's size: `code_interpreter_<n>g`, or 1 for the default `code_interpreter`. */
+const containerGb = (price: string): number => Number(/_(\d+)g$/.exec(price)?.[1] ?? 1)
+
+/**
+ * The container prices of a Responses request's tools (`containerToolPrice`): what its containers are settled
+ * at. A call item does not say which of two tools of one type it came from, so the larger size (the dearer,
+ * by OpenAI's scheme) stands for both.
+ */
 export function responsesContainerPrices(tools: unknown): ContainerPrices {
   const prices = { ...DEFAULT_CONTAINERS }
   if (Array.isArray(tools)) for (const tool of tools) {
     const price = containerToolPrice(tool)
-    if (price !== undefined) prices[tool.type === 'shell' ? 'shell_call' : 'code_interpreter_call'] = price
+    const item = tool?.type === 'shell' ? 'shell_call' : 'code_interpreter_call'
+    if (price !== undefined && containerGb(price) > containerGb(prices[item])) prices[item] = price
   }
   return prices
 }
