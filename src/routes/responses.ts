@@ -17,7 +17,7 @@ import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
 import { DROPPED_TOOLS_HEADER } from '../translate/responses/hosted-tools'
-import { isItemReference, refuseStoredPrompt } from '../translate/responses/input-items'
+import { isItemReference, isReasoningById, refuseStoredPrompt } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
@@ -140,21 +140,31 @@ export const responsesRoutes = (services: Services) => {
 
   /**
    * The stored ids a request names must be its user's (404 otherwise). The context they bring in — the
-   * conversation's items, the chained response's input and output, each item named by reference — is part
-   * of the request's input: its size in tokens, or null when one of them was recorded without a size (by a
-   * version before sizes were kept for conversations, or for responses whose stream broke before their usage).
+   * conversation's items, the chained response's input and output, each item named by reference (a reasoning
+   * item sent by its id alone among them) — is part of the request's input: its size in tokens, or null when
+   * one of them was recorded without a size (by a version before sizes were kept for conversations, or for
+   * responses whose stream broke before their usage).
    */
   async function contextOf(body: ResponsesBody, caller: Caller): Promise<number | null> {
     const owner = ownerFor(caller, body.user)
-    const named: Array<[StoredKind, string]> = []
+    // [kind, id, whether an id the gateway never recorded is refused]
+    const named: Array<[StoredKind, string, boolean]> = []
     const conversation = conversationId(body.conversation)
-    if (conversation !== undefined) named.push(['conversation', conversation])
-    if (body.previous_response_id) named.push(['response', body.previous_response_id])
-    if (Array.isArray(body.input)) for (const item of body.input) if (isItemReference(item)) named.push(['item', String(item.id)])
+    if (conversation !== undefined) named.push(['conversation', conversation, true])
+    if (body.previous_response_id) named.push(['response', body.previous_response_id, true])
+    if (Array.isArray(body.input))
+      for (const item of body.input) {
+        if (isItemReference(item)) named.push(['item', String(item.id), true])
+        // With `store: false` a reasoning item's id is looked up only if an earlier response stored it: OpenAI
+        // answers any other with a 404 (billed nothing), and servers that ignore ids serve it. So there, only
+        // an item the gateway recorded is held for (and must be the caller's).
+        else if (isReasoningById(item)) named.push(['item', String(item.id), body.store !== false])
+      }
     let tokens: number | null = 0
-    for (const [kind, id] of named) {
-      const stored = await owners.find(id, kind, owner)
-      if (!stored) throw notStored(kind, id)
+    for (const [kind, id, required] of named) {
+      const stored = await owners.find(id, kind, null)
+      if (!stored && !required) continue
+      if (!stored || (owner !== null && stored.userId !== owner)) throw notStored(kind, id)
       tokens = tokens === null || stored.contextTokens === null ? null : tokens + stored.contextTokens
     }
     return tokens
