@@ -315,14 +315,23 @@ const RESPONSES_TEXT_FIELDS = ['instructions', 'tools', 'tool_choice', 'text', '
 
 /**
  * One Responses API input item: a message's content as chat parts are counted (`input_image` the media
- * bound, `input_file` its inline bytes or, a PDF, its pages), a tool result's output the same way, and every other item (a
- * function call, a reasoning item with its encrypted content) by the bytes of its fields.
+ * bound, `input_file` its inline bytes or, a PDF, its pages), a tool result's output (and a code interpreter
+ * call's `outputs`, its images among them) the same way, and every other item (a function call, a reasoning
+ * item with its encrypted content, an MCP call with what its server answered) by the bytes of its fields.
  */
 function responsesItemTokens(item: unknown, media: MediaBounds): number {
   if (!item || typeof item !== 'object') return PER_MESSAGE_OVERHEAD + textBytes(item)
-  const { content, output, ...rest } = item as Record<string, unknown>
-  return PER_MESSAGE_OVERHEAD + contentTokens(content, media) + contentTokens(output, media) + textBytes(rest)
+  const { content, output, outputs, ...rest } = item as Record<string, unknown>
+  return PER_MESSAGE_OVERHEAD + contentTokens(content, media) + contentTokens(output, media) + contentTokens(outputs, media) + textBytes(rest)
 }
+
+/**
+ * A Responses item as input, on its own: what the provider puts in the context when a later request names an
+ * item of a stored response's output by reference. Some of those carry what a tool brought in, which the
+ * provider billed as that response's input, not its output (an MCP call's answer, a tool listing, a file
+ * search's results, code interpreter output, a generated image): sized as the same item sent inline.
+ */
+export const responsesItemInputTokens = (item: unknown, o: EstimateOptions): number => responsesItemTokens(item, mediaBounds(o))
 
 /**
  * OpenAI Responses: `input` (a string, or items of every type), instructions, tools (and the tool-use allowance) and the output format;

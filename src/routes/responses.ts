@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, type TokenEstimate } from '../budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesItemInputTokens, type TokenEstimate } from '../budget/estimate'
 import { badRequest, forbidden, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
@@ -66,6 +66,7 @@ const notStored = (kind: StoredKind, id: string) =>
 export const responsesRoutes = (services: Services) => {
   const { config, providers } = services
   const owners = new ResponseOwners(services.store)
+  const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
 
   /**
    * An OpenAI-type provider gets the body as it came, with the provider's model id, `max_tool_calls` when
@@ -104,12 +105,16 @@ export const responsesRoutes = (services: Services) => {
       }
       /**
        * Each item of a finished response's output, which a later request may name by reference (the AI SDK
-       * does, for a stored response): sized at the response's whole output, which bounds any one of them.
+       * does, for a stored response): sized at the response's whole output, which bounds what the model wrote
+       * into any one of them, or at the item's own bound as input, if more: a tool's result in it (an MCP
+       * server's answer, file search results) was that response's input, and comes back into the context whole.
        */
       const recordItems = (output: unknown, outputTokens: number) => {
         if (!Array.isArray(output)) return
-        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens: outputTokens }
-        for (const item of output) if (typeof item?.id === 'string') owners.record({ id: item.id, kind: 'item', ...where })
+        const where = { userId, provider: model.providerName, model: model.canonical }
+        for (const item of output)
+          if (typeof item?.id === 'string')
+            owners.record({ id: item.id, kind: 'item', ...where, contextTokens: Math.max(outputTokens, responsesItemInputTokens(item, estimateOptions)) })
       }
       /** A stream that ended without a usage: sized with every byte of output it delivered, past its bound too. */
       const recordEnd = (facts: StreamFacts) => {
@@ -226,7 +231,6 @@ export const responsesRoutes = (services: Services) => {
         const caller = authenticated(requestState(request))
         const contextTokens = translated ? 0 : await sizedContextOf(body, caller)
         const stream = body.stream === true
-        const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
         const admission = await admitRequest(services, request, server, {
           model: body.model,
           target,
