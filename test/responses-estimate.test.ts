@@ -48,6 +48,17 @@ describe('estimateResponses', () => {
     expect(estimateResponses({ input: [code] }, o).inputTokens).toBe(responsesItemInputTokens(code, o))
   })
 
+  test('a computer_call_output\'s screenshot is an image: the media bound by URL or file id, its bytes inline if more', () => {
+    const shot = (output: Record<string, unknown>) => ({ type: 'computer_call_output', call_id: 'c1', output })
+    const base = (item: Record<string, any>) => PER_MESSAGE_OVERHEAD + json({ type: item.type, call_id: item.call_id })
+    for (const ref of [{ image_url: 'https://example.com/shot.png' }, { file_id: 'file-shot' }]) {
+      const item = shot({ type: 'computer_screenshot', ...ref })
+      expect(estimateResponses({ input: [item] }, o).inputTokens).toBe(base(item) + MEDIA)
+    }
+    const inline = shot({ type: 'computer_screenshot', image_url: `data:image/png;base64,${'A'.repeat(50_000)}` })
+    expect(estimateResponses({ input: [inline] }, o).inputTokens).toBe(base(inline) + json(inline.output))
+  })
+
   test('the stored context a previous_response_id brings in is added to the input', () => {
     expect(estimateResponses({ input: 'hi', previous_response_id: 'resp_1' }, { ...o, contextTokens: 7000 }).inputTokens).toBe(7000 + PER_MESSAGE_OVERHEAD + 2)
   })

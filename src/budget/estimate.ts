@@ -103,8 +103,11 @@ export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): 
   outputTokens: Math.max(sent.outputTokens, translated.outputTokens),
 })
 
-/** Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound. */
-const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image', 'video_url', 'input_video', 'file', 'document', 'input_file'])
+/**
+ * Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound.
+ * `computer_screenshot` is the image a Responses `computer_call_output` returns to the model.
+ */
+const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image', 'video_url', 'input_video', 'file', 'document', 'input_file', 'computer_screenshot'])
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
 
@@ -162,15 +165,21 @@ function partPdf(part: Record<string, unknown>): string | null {
   return part.type === 'file' && file && typeof file === 'object' ? inlinePdf(file.file_data, file.filename) : null
 }
 
-/** A message's content: a string, or parts of which media and files count as `mediaTokens` says. */
+/** A part: media and files as `mediaTokens` says, anything else by its bytes. */
+function partTokens(part: unknown, media: MediaBounds): number {
+  const type = (part as { type?: unknown } | null)?.type
+  return typeof type === 'string' && MEDIA_PART_TYPES.has(type) ? mediaTokens(textBytes(part), media, partPdf(part as Record<string, unknown>)) : textBytes(part)
+}
+
+/**
+ * A message's content or a tool result's output: a string, parts, or one part on its own (a
+ * `computer_call_output`'s screenshot is one object).
+ */
 function contentTokens(content: unknown, media: MediaBounds): number {
   if (typeof content === 'string') return utf8(content)
-  if (!Array.isArray(content)) return textBytes(content)
+  if (!Array.isArray(content)) return partTokens(content, media)
   let n = 0
-  for (const part of content) {
-    const type = (part as { type?: unknown } | null)?.type
-    n += typeof type === 'string' && MEDIA_PART_TYPES.has(type) ? mediaTokens(textBytes(part), media, partPdf(part)) : textBytes(part)
-  }
+  for (const part of content) n += partTokens(part, media)
   return n
 }
 
