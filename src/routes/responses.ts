@@ -66,7 +66,7 @@ const notStored = (kind: StoredKind, id: string) =>
 export const responsesRoutes = (services: Services) => {
   const { config, providers } = services
   const owners = new ResponseOwners(services.store)
-  const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
+  const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, hardBounds: config.cap_output_tokens }
 
   /**
    * An OpenAI-type provider gets the body as it came, with the provider's model id, `max_tool_calls` when
