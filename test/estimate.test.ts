@@ -269,11 +269,35 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
     expect(chatFile({ filename: 'notes.txt', file_data: `data:text/plain;base64,${text}` })).toBeLessThan(USER_MESSAGE + text.length + 100)
   })
 
-  test('a PDF larger in bytes than in pages counts its bytes; by file id or URL, the media bound', () => {
+  test('a PDF larger in bytes than in pages counts its bytes; by file id or URL, the media bound (cap-output off)', () => {
     expect(document(PDF_BASE64)).toBe(DOCUMENT + PDF_BASE64.length)
     expect(chatFile({ file_id: 'file-abc123' })).toBe(USER_MESSAGE + MEDIA)
     expect(inputFile({ file_id: 'file-abc123' })).toBeLessThan(MEDIA + 100)
     expect(inputFile({ file_url: 'https://example.com/a.pdf' })).toBeLessThan(MEDIA + 100)
+  })
+
+  test('with hard bounds (cap-output on) a file by file id or URL is held as the most PDF pages a request carries, once a request', () => {
+    const hard = { ...p, hardBounds: true }
+    const LARGEST = MAX_PAGES * PAGE
+    const chatFiles = (...files: Array<Record<string, unknown>>) =>
+      estimateChat({ model: 'm', messages: [{ role: 'user', content: files.map((file) => ({ type: 'file', file })) }] }, hard).inputTokens
+    const inputFiles = (...parts: Array<Record<string, unknown>>) =>
+      estimateResponses({ input: [{ role: 'user', content: parts.map((part) => ({ type: 'input_file', ...part })) }] }, hard).inputTokens
+    const documents = (...sources: Array<Record<string, unknown>>) =>
+      estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: sources.map((source) => ({ type: 'document', source })) }] }, hard).inputTokens
+    const refBytes = (value: unknown) => JSON.stringify(value).length
+
+    expect(chatFiles({ file_id: 'file-abc123' })).toBe(USER_MESSAGE + LARGEST)
+    expect(inputFiles({ file_id: 'file-abc123' })).toBe(USER_MESSAGE + LARGEST)
+    expect(inputFiles({ file_url: 'https://example.com/a.pdf' })).toBe(USER_MESSAGE + LARGEST)
+    expect(documents({ type: 'url', url: 'https://example.com/a.pdf' })).toBe(DOCUMENT + LARGEST)
+    expect(documents({ type: 'file', file_id: 'file_1' })).toBe(DOCUMENT + LARGEST)
+    // The page limit is a request's, across its files: the second file by reference adds the media bound (at least its bytes).
+    expect(chatFiles({ file_id: 'file-a' }, { file_id: 'file-b' })).toBe(USER_MESSAGE + LARGEST + Math.max(MEDIA, refBytes({ type: 'file', file: { file_id: 'file-b' } })))
+    expect(documents({ type: 'url', url: 'https://example.com/a.pdf' }, { type: 'file', file_id: 'file_1' })).toBe(DOCUMENT + NO_FIELDS + LARGEST + MEDIA)
+    // Inline files and images by reference are unchanged.
+    expect(inputFiles({ filename: 'a.pdf', file_data: `data:application/pdf;base64,${pdf100}` })).toBe(USER_MESSAGE + 100 * PAGE)
+    expect(estimateResponses({ input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file-img' }] }] }, hard).inputTokens).toBe(USER_MESSAGE + MEDIA)
   })
 
   test('the per-page bound unset is 3,000 tokens, and the maximum 100 pages', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateResponses, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
+import { estimateResponses, PER_MESSAGE_OVERHEAD, responsesItemInputTokens, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 
 const MEDIA = 1000
 const o = { defaultMaxOutputTokens: 500, mediaPartTokens: MEDIA }
@@ -37,6 +37,26 @@ describe('estimateResponses', () => {
       json({ type: 'function_call_output', call_id: 'c1' }) + bytes('result text') +
       json(items[4])
     expect(estimateResponses({ input: items }, o).inputTokens).toBe(expected)
+  })
+
+  test('an item of a response\'s output as input on its own: a tool\'s result by its bytes, a code interpreter\'s image at least the media bound', () => {
+    const mcp = { type: 'mcp_call', id: 'mcp_1', server_label: 'docs', name: 'fetch', arguments: '{}', output: 'r'.repeat(40_000), error: null }
+    expect(responsesItemInputTokens(mcp, o)).toBe(PER_MESSAGE_OVERHEAD + 40_000 + json({ type: 'mcp_call', id: 'mcp_1', server_label: 'docs', name: 'fetch', arguments: '{}', error: null }))
+    const code = { type: 'code_interpreter_call', id: 'ci_1', code: 'plot()', outputs: [{ type: 'logs', logs: 'ok' }, { type: 'image', url: 'https://files.example/plot.png' }] }
+    expect(responsesItemInputTokens(code, o)).toBeGreaterThanOrEqual(MEDIA + bytes('ok'))
+    // The same item inline in a request counts the same.
+    expect(estimateResponses({ input: [code] }, o).inputTokens).toBe(responsesItemInputTokens(code, o))
+  })
+
+  test('a computer_call_output\'s screenshot is an image: the media bound by URL or file id, its bytes inline if more', () => {
+    const shot = (output: Record<string, unknown>) => ({ type: 'computer_call_output', call_id: 'c1', output })
+    const base = (item: Record<string, any>) => PER_MESSAGE_OVERHEAD + json({ type: item.type, call_id: item.call_id })
+    for (const ref of [{ image_url: 'https://example.com/shot.png' }, { file_id: 'file-shot' }]) {
+      const item = shot({ type: 'computer_screenshot', ...ref })
+      expect(estimateResponses({ input: [item] }, o).inputTokens).toBe(base(item) + MEDIA)
+    }
+    const inline = shot({ type: 'computer_screenshot', image_url: `data:image/png;base64,${'A'.repeat(50_000)}` })
+    expect(estimateResponses({ input: [inline] }, o).inputTokens).toBe(base(inline) + json(inline.output))
   })
 
   test('the stored context a previous_response_id brings in is added to the input', () => {

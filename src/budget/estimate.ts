@@ -8,7 +8,8 @@
  * their size (seconds of audio, an image's pixels on a server that does not downscale), and their encoded
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
  * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound.
- * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here.
+ * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here; with
+ * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry.
  * Output: the request's own maximum, or the configured default.
  */
 import { pdfPages, pdfWork, type PdfWork } from './pdf-pages'
@@ -18,33 +19,36 @@ export interface EstimateOptions {
   mediaPartTokens: number
   /** Input tokens per page of an inline PDF; unset, DEFAULT_PDF_PAGE_TOKENS. */
   pdfPageTokens?: number
-  /** The pages an inline PDF counts when its pages cannot be read; unset, DEFAULT_PDF_MAX_PAGES. */
+  /** The pages an inline PDF counts when its pages cannot be read, and a request's files by reference with hard bounds; unset, DEFAULT_PDF_MAX_PAGES. */
   pdfMaxPages?: number
+  /** The estimate must bound the bill (cap-output on): a file by reference is held as the largest PDF a request may carry. */
+  hardBounds?: boolean
 }
 
 /** Anthropic bills ~1,500–3,000 tokens a PDF page. */
 export const DEFAULT_PDF_PAGE_TOKENS = 3000
-/** Anthropic's limit of PDF pages in one request. */
+/** The limit of PDF pages in one request, across its files: Anthropic's and OpenAI's. */
 export const DEFAULT_PDF_MAX_PAGES = 100
 
 /**
  * The bounds of media and file parts, as the estimate threads them through, and the work its PDFs may
  * still take: one estimate, one `PdfWork`, shared by all the request's PDFs (a request of many small zip
- * bombs is read no longer than one).
+ * bombs is read no longer than one). `filePdfTokens` is what the request's files by reference have yet to be
+ * held for as PDFs: with hard bounds, the most pages a request may carry, once.
  */
 interface MediaBounds {
   part: number
   pdfPage: number
   pdfMaxPages: number
   pdfWork: PdfWork
+  filePdfTokens: number
 }
 
-const mediaBounds = (o: EstimateOptions): MediaBounds => ({
-  part: o.mediaPartTokens,
-  pdfPage: o.pdfPageTokens ?? DEFAULT_PDF_PAGE_TOKENS,
-  pdfMaxPages: o.pdfMaxPages ?? DEFAULT_PDF_MAX_PAGES,
-  pdfWork: pdfWork(),
-})
+const mediaBounds = (o: EstimateOptions): MediaBounds => {
+  const pdfPage = o.pdfPageTokens ?? DEFAULT_PDF_PAGE_TOKENS
+  const pdfMaxPages = o.pdfMaxPages ?? DEFAULT_PDF_MAX_PAGES
+  return { part: o.mediaPartTokens, pdfPage, pdfMaxPages, pdfWork: pdfWork(), filePdfTokens: o.hardBounds ? pdfMaxPages * pdfPage : 0 }
+}
 
 export interface TokenEstimate {
   inputTokens: number
@@ -103,8 +107,11 @@ export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): 
   outputTokens: Math.max(sent.outputTokens, translated.outputTokens),
 })
 
-/** Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound. */
-const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image', 'video_url', 'input_video', 'file', 'document', 'input_file'])
+/**
+ * Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound.
+ * `computer_screenshot` is the image a Responses `computer_call_output` returns to the model.
+ */
+const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image', 'video_url', 'input_video', 'file', 'document', 'input_file', 'computer_screenshot'])
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
 
@@ -139,6 +146,18 @@ const inlinePdfPages = (base64: string, media: MediaBounds) =>
     ? media.pdfMaxPages
     : pdfPages(Buffer.from(base64, 'base64'), media.pdfMaxPages, media.pdfWork)
 
+/**
+ * A file by reference (a file id, a URL): its bytes are not here, and the provider may find a PDF there,
+ * billed per page. Without hard bounds it counts the media bound. With them, the request's first such file is
+ * held for the most pages a request may carry (providers limit a request's PDF pages across all its files,
+ * OpenAI and Anthropic to 100), and the others the media bound on top.
+ */
+function fileByReferenceTokens(bytes: number, media: MediaBounds): number {
+  const tokens = Math.max(media.part, bytes, media.filePdfTokens)
+  media.filePdfTokens = 0
+  return tokens
+}
+
 const declaresPdf = (label: unknown) =>
   typeof label === 'string' && (/^\s*application\/pdf\s*$/i.test(label) || /\.pdf\s*$/i.test(label))
 
@@ -162,15 +181,30 @@ function partPdf(part: Record<string, unknown>): string | null {
   return part.type === 'file' && file && typeof file === 'object' ? inlinePdf(file.file_data, file.filename) : null
 }
 
-/** A message's content: a string, or parts of which media and files count as `mediaTokens` says. */
+/** A chat `file` part or a Responses `input_file` part without its data: a file id, or a URL. */
+function partFileByReference(part: Record<string, unknown>): boolean {
+  if (part.type === 'input_file') return typeof part.file_data !== 'string'
+  const file = part.file as Record<string, unknown> | null | undefined
+  return part.type === 'file' && file != null && typeof file === 'object' && typeof file.file_data !== 'string'
+}
+
+/** A part: media and files as `mediaTokens` (or, by reference, `fileByReferenceTokens`) says, anything else by its bytes. */
+function partTokens(part: unknown, media: MediaBounds): number {
+  const type = (part as { type?: unknown } | null)?.type
+  if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) return textBytes(part)
+  const p = part as Record<string, unknown>
+  return partFileByReference(p) ? fileByReferenceTokens(textBytes(p), media) : mediaTokens(textBytes(p), media, partPdf(p))
+}
+
+/**
+ * A message's content or a tool result's output: a string, parts, or one part on its own (a
+ * `computer_call_output`'s screenshot is one object).
+ */
 function contentTokens(content: unknown, media: MediaBounds): number {
   if (typeof content === 'string') return utf8(content)
-  if (!Array.isArray(content)) return textBytes(content)
+  if (!Array.isArray(content)) return partTokens(content, media)
   let n = 0
-  for (const part of content) {
-    const type = (part as { type?: unknown } | null)?.type
-    n += typeof type === 'string' && MEDIA_PART_TYPES.has(type) ? mediaTokens(textBytes(part), media, partPdf(part)) : textBytes(part)
-  }
+  for (const part of content) n += partTokens(part, media)
   return n
 }
 
@@ -266,8 +300,8 @@ export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, output
 /**
  * An Anthropic content block. An image counts its inline bytes, never less than the media bound; a
  * document counts its inline data (text, blocks, or base64 bytes, never less than the media bound, and
- * a PDF never less than its pages times the per-page bound) or, sent by reference (URL, file id), the media bound, plus its title and context; a tool result counts its
- * blocks the same way.
+ * a PDF never less than its pages times the per-page bound) or, sent by reference (URL, file id), as
+ * `fileByReferenceTokens` says, plus its title and context; a tool result counts its blocks the same way.
  */
 function anthropicBlockTokens(block: unknown, media: MediaBounds): number {
   if (!block || typeof block !== 'object') return textBytes(block)
@@ -282,6 +316,8 @@ function documentSourceTokens(src: Record<string, unknown>, media: MediaBounds):
     case 'text': return textBytes(src.data)
     case 'content': return anthropicContentTokens(src.content, media)
     case 'base64': return mediaTokens(textBytes(src.data), media, inlinePdf(src.data, src.media_type))
+    case 'url':
+    case 'file': return fileByReferenceTokens(0, media)
     default: return media.part
   }
 }
@@ -315,14 +351,23 @@ const RESPONSES_TEXT_FIELDS = ['instructions', 'tools', 'tool_choice', 'text', '
 
 /**
  * One Responses API input item: a message's content as chat parts are counted (`input_image` the media
- * bound, `input_file` its inline bytes or, a PDF, its pages), a tool result's output the same way, and every other item (a
- * function call, a reasoning item with its encrypted content) by the bytes of its fields.
+ * bound, `input_file` its inline bytes or, a PDF, its pages), a tool result's output (and a code interpreter
+ * call's `outputs`, its images among them) the same way, and every other item (a function call, a reasoning
+ * item with its encrypted content, an MCP call with what its server answered) by the bytes of its fields.
  */
 function responsesItemTokens(item: unknown, media: MediaBounds): number {
   if (!item || typeof item !== 'object') return PER_MESSAGE_OVERHEAD + textBytes(item)
-  const { content, output, ...rest } = item as Record<string, unknown>
-  return PER_MESSAGE_OVERHEAD + contentTokens(content, media) + contentTokens(output, media) + textBytes(rest)
+  const { content, output, outputs, ...rest } = item as Record<string, unknown>
+  return PER_MESSAGE_OVERHEAD + contentTokens(content, media) + contentTokens(output, media) + contentTokens(outputs, media) + textBytes(rest)
 }
+
+/**
+ * A Responses item as input, on its own: what the provider puts in the context when a later request names an
+ * item of a stored response's output by reference. Some of those carry what a tool brought in, which the
+ * provider billed as that response's input, not its output (an MCP call's answer, a tool listing, a file
+ * search's results, code interpreter output, a generated image): sized as the same item sent inline.
+ */
+export const responsesItemInputTokens = (item: unknown, o: EstimateOptions): number => responsesItemTokens(item, mediaBounds(o))
 
 /**
  * OpenAI Responses: `input` (a string, or items of every type), instructions, tools (and the tool-use allowance) and the output format;

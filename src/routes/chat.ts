@@ -86,7 +86,7 @@ export const chatRoutes = (services: Services) => {
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
       const stream = body.stream === true
-      const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
+      const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, hardBounds: config.cap_output_tokens }
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         target,

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, type TokenEstimate } from '../budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesItemInputTokens, type TokenEstimate } from '../budget/estimate'
 import { badRequest, forbidden, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
@@ -17,7 +17,7 @@ import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
 import { DROPPED_TOOLS_HEADER } from '../translate/responses/hosted-tools'
-import { isItemReference, refuseStoredPrompt } from '../translate/responses/input-items'
+import { isItemReference, isReasoningById, refuseStoredPrompt } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
@@ -66,6 +66,7 @@ const notStored = (kind: StoredKind, id: string) =>
 export const responsesRoutes = (services: Services) => {
   const { config, providers } = services
   const owners = new ResponseOwners(services.store)
+  const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, hardBounds: config.cap_output_tokens }
 
   /**
    * An OpenAI-type provider gets the body as it came, with the provider's model id, `max_tool_calls` when
@@ -104,12 +105,16 @@ export const responsesRoutes = (services: Services) => {
       }
       /**
        * Each item of a finished response's output, which a later request may name by reference (the AI SDK
-       * does, for a stored response): sized at the response's whole output, which bounds any one of them.
+       * does, for a stored response): sized at the response's whole output, which bounds what the model wrote
+       * into any one of them, or at the item's own bound as input, if more: a tool's result in it (an MCP
+       * server's answer, file search results) was that response's input, and comes back into the context whole.
        */
       const recordItems = (output: unknown, outputTokens: number) => {
         if (!Array.isArray(output)) return
-        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens: outputTokens }
-        for (const item of output) if (typeof item?.id === 'string') owners.record({ id: item.id, kind: 'item', ...where })
+        const where = { userId, provider: model.providerName, model: model.canonical }
+        for (const item of output)
+          if (typeof item?.id === 'string')
+            owners.record({ id: item.id, kind: 'item', ...where, contextTokens: Math.max(outputTokens, responsesItemInputTokens(item, estimateOptions)) })
       }
       /** A stream that ended without a usage: sized with every byte of output it delivered, past its bound too. */
       const recordEnd = (facts: StreamFacts) => {
@@ -140,21 +145,31 @@ export const responsesRoutes = (services: Services) => {
 
   /**
    * The stored ids a request names must be its user's (404 otherwise). The context they bring in — the
-   * conversation's items, the chained response's input and output, each item named by reference — is part
-   * of the request's input: its size in tokens, or null when one of them was recorded without a size (by a
-   * version before sizes were kept for conversations, or for responses whose stream broke before their usage).
+   * conversation's items, the chained response's input and output, each item named by reference (a reasoning
+   * item sent by its id alone among them) — is part of the request's input: its size in tokens, or null when
+   * one of them was recorded without a size (by a version before sizes were kept for conversations, or for
+   * responses whose stream broke before their usage).
    */
   async function contextOf(body: ResponsesBody, caller: Caller): Promise<number | null> {
     const owner = ownerFor(caller, body.user)
-    const named: Array<[StoredKind, string]> = []
+    // [kind, id, whether an id the gateway never recorded is refused]
+    const named: Array<[StoredKind, string, boolean]> = []
     const conversation = conversationId(body.conversation)
-    if (conversation !== undefined) named.push(['conversation', conversation])
-    if (body.previous_response_id) named.push(['response', body.previous_response_id])
-    if (Array.isArray(body.input)) for (const item of body.input) if (isItemReference(item)) named.push(['item', String(item.id)])
+    if (conversation !== undefined) named.push(['conversation', conversation, true])
+    if (body.previous_response_id) named.push(['response', body.previous_response_id, true])
+    if (Array.isArray(body.input))
+      for (const item of body.input) {
+        if (isItemReference(item)) named.push(['item', String(item.id), true])
+        // With `store: false` a reasoning item's id is looked up only if an earlier response stored it: OpenAI
+        // answers any other with a 404 (billed nothing), and servers that ignore ids serve it. So there, only
+        // an item the gateway recorded is held for (and must be the caller's).
+        else if (isReasoningById(item)) named.push(['item', String(item.id), body.store !== false])
+      }
     let tokens: number | null = 0
-    for (const [kind, id] of named) {
-      const stored = await owners.find(id, kind, owner)
-      if (!stored) throw notStored(kind, id)
+    for (const [kind, id, required] of named) {
+      const stored = await owners.find(id, kind, null)
+      if (!stored && !required) continue
+      if (!stored || (owner !== null && stored.userId !== owner)) throw notStored(kind, id)
       tokens = tokens === null || stored.contextTokens === null ? null : tokens + stored.contextTokens
     }
     return tokens
@@ -216,7 +231,6 @@ export const responsesRoutes = (services: Services) => {
         const caller = authenticated(requestState(request))
         const contextTokens = translated ? 0 : await sizedContextOf(body, caller)
         const stream = body.stream === true
-        const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages }
         const admission = await admitRequest(services, request, server, {
           model: body.model,
           target,

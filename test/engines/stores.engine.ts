@@ -26,6 +26,8 @@ export const SUITES_ON_BOTH_STORES = [
   'alerts',
   'billed-features',
   'responses-context',
+  'responses-reasoning-by-id',
+  'responses-item-reference-tool-output',
   'key-in-flight',
   'records-consistency',
   'admin-in-flight',

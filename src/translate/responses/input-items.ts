@@ -15,6 +15,16 @@ export const isItemReference = (item: Json) =>
   item?.type === 'item_reference' || (item != null && item.type == null && item.role === undefined && typeof item.id === 'string')
 
 /**
+ * A reasoning item sent back by its id alone, without its `encrypted_content` (`{type: "reasoning", id, summary: []}`,
+ * as the OpenAI Agents SDK and the AI SDK send a stored response's output back; the AI SDK with `encrypted_content:
+ * null`). OpenAI looks the id up among the items it stored and puts their hidden reasoning in the context again,
+ * billed as input: it names a stored item as an `item_reference` does. With its `encrypted_content`, the provider
+ * reads that instead, which is in the body.
+ */
+export const isReasoningById = (item: Json) =>
+  item?.type === 'reasoning' && typeof item.id === 'string' && !(typeof item.encrypted_content === 'string' && item.encrypted_content !== '')
+
+/**
  * A translated target keeps no state: a request that needs the provider's stored state (an earlier
  * response, a conversation, a stored prompt, an item by reference) cannot be served there.
  */
