@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateChat, estimateEmbeddings, estimateMessages, estimateResponses, PER_EMBEDDING_INPUT_OVERHEAD, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
+import { AUDIO_ANSWER_MAX_TOKENS, estimateChat, estimateEmbeddings, estimateMessages, estimateResponses, PER_EMBEDDING_INPUT_OVERHEAD, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 import { blankPdf, objectStreamBomb } from './support/pdf'
 
 const MEDIA = 1000
@@ -66,6 +66,16 @@ describe('estimateChat', () => {
   test('an earlier audio answer by id (assistant.audio.id) counts as an audio part: the media bound, not its id\'s bytes', () => {
     const recalled = estimateChat({ messages: [{ role: 'assistant', audio: { id: 'audio_abc123' } }] }, o)
     expect(recalled.inputTokens).toBe(PER_MESSAGE_OVERHEAD + JSON.stringify({ role: 'assistant' }).length + MEDIA)
+  })
+
+  test('with hard bounds (cap-output on) an earlier audio answer by id counts the longest answer, each time it is named', () => {
+    const hard = { ...o, hardBounds: true }
+    const ASSISTANT = PER_MESSAGE_OVERHEAD + JSON.stringify({ role: 'assistant' }).length
+    const answer = { role: 'assistant', audio: { id: 'audio_abc123' } }
+    expect(estimateChat({ messages: [answer] }, hard).inputTokens).toBe(ASSISTANT + AUDIO_ANSWER_MAX_TOKENS)
+    expect(estimateChat({ messages: [answer, { ...answer, audio: { id: 'audio_def456' } }] }, hard).inputTokens).toBe(2 * (ASSISTANT + AUDIO_ANSWER_MAX_TOKENS))
+    // A media bound set above it wins.
+    expect(estimateChat({ messages: [answer] }, { ...hard, mediaPartTokens: 20_000 }).inputTokens).toBe(ASSISTANT + 20_000)
   })
 
   test('output: the request max (the larger of max_completion_tokens and max_tokens, which a provider may read instead), else the default, times n', () => {

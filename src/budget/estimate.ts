@@ -9,7 +9,8 @@
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
  * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound.
  * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here; with
- * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry.
+ * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry, and
+ * an earlier audio answer named by id as long as one answer can be.
  * Output: the request's own maximum, or the configured default.
  */
 import { pdfPages, pdfWork, type PdfWork } from './pdf-pages'
@@ -21,7 +22,10 @@ export interface EstimateOptions {
   pdfPageTokens?: number
   /** The pages an inline PDF counts when its pages cannot be read, and a request's files by reference with hard bounds; unset, DEFAULT_PDF_MAX_PAGES. */
   pdfMaxPages?: number
-  /** The estimate must bound the bill (cap-output on): a file by reference is held as the largest PDF a request may carry. */
+  /**
+   * The estimate must bound the bill (cap-output on): a file by reference is held as the largest PDF a request
+   * may carry, an earlier audio answer named by id as the longest answer (`AUDIO_ANSWER_MAX_TOKENS`).
+   */
   hardBounds?: boolean
 }
 
@@ -29,15 +33,23 @@ export interface EstimateOptions {
 export const DEFAULT_PDF_PAGE_TOKENS = 3000
 /** The limit of PDF pages in one request, across its files: Anthropic's and OpenAI's. */
 export const DEFAULT_PDF_MAX_PAGES = 100
+/**
+ * The most tokens an earlier audio answer brings back when a chat message names it by id: the max output of
+ * OpenAI's audio chat models (gpt-4o-audio-preview, gpt-4o-mini-audio-preview, gpt-audio: 16,384 tokens). An
+ * answer's audio and its transcript both count against that max, so what the provider reads again is no more.
+ */
+export const AUDIO_ANSWER_MAX_TOKENS = 16_384
 
 /**
  * The bounds of media and file parts, as the estimate threads them through, and the work its PDFs may
  * still take: one estimate, one `PdfWork`, shared by all the request's PDFs (a request of many small zip
- * bombs is read no longer than one). `filePdfTokens` is what the request's files by reference have yet to be
- * held for as PDFs: with hard bounds, the most pages a request may carry, once.
+ * bombs is read no longer than one). `audioAnswer` is what an earlier audio answer named by id counts.
+ * `filePdfTokens` is what the request's files by reference have yet to be held for as PDFs: with hard bounds,
+ * the most pages a request may carry, once.
  */
 interface MediaBounds {
   part: number
+  audioAnswer: number
   pdfPage: number
   pdfMaxPages: number
   pdfWork: PdfWork
@@ -47,7 +59,14 @@ interface MediaBounds {
 const mediaBounds = (o: EstimateOptions): MediaBounds => {
   const pdfPage = o.pdfPageTokens ?? DEFAULT_PDF_PAGE_TOKENS
   const pdfMaxPages = o.pdfMaxPages ?? DEFAULT_PDF_MAX_PAGES
-  return { part: o.mediaPartTokens, pdfPage, pdfMaxPages, pdfWork: pdfWork(), filePdfTokens: o.hardBounds ? pdfMaxPages * pdfPage : 0 }
+  return {
+    part: o.mediaPartTokens,
+    audioAnswer: o.hardBounds ? Math.max(o.mediaPartTokens, AUDIO_ANSWER_MAX_TOKENS) : o.mediaPartTokens,
+    pdfPage,
+    pdfMaxPages,
+    pdfWork: pdfWork(),
+    filePdfTokens: o.hardBounds ? pdfMaxPages * pdfPage : 0,
+  }
 }
 
 export interface TokenEstimate {
@@ -257,8 +276,9 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   for (const m of messages) {
     const { content, audio, ...rest } = (m ?? {}) as Record<string, unknown>
     input += PER_MESSAGE_OVERHEAD + contentTokens(content, media) + textBytes(rest)
-    // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio input.
-    if (audio != null) input += mediaTokens(textBytes(audio), media)
+    // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio
+    // input. Its length is not here: the media bound, or with hard bounds the longest answer.
+    if (audio != null) input += Math.max(media.audioAnswer, textBytes(audio))
   }
   input += otherFieldTokens(body, CHAT_SETTINGS) + toolUseOverhead(body.tools, body.functions)
   return {
