@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateChat, estimateEmbeddings, estimateMessages, estimateResponses, PER_EMBEDDING_INPUT_OVERHEAD, PER_MESSAGE_OVERHEAD, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
+import { AUDIO_ANSWER_MAX_TOKENS, estimateChat, estimateEmbeddings, estimateMessages, estimateResponses, type EstimateOptions, IMAGE_ORIGINAL_DETAIL_TOKENS, PER_EMBEDDING_INPUT_OVERHEAD, PER_MESSAGE_OVERHEAD, textBytes, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 import { blankPdf, objectStreamBomb } from './support/pdf'
 
 const MEDIA = 1000
@@ -46,6 +46,25 @@ describe('estimateChat', () => {
     expect(chat([{ type: 'input_image', image_url: data }]).inputTokens).toBeGreaterThanOrEqual(100_000)
   })
 
+  test('with hard bounds (cap-output on) an image at detail "original" counts at least its largest bill, by reference or inline', () => {
+    const hard = { ...o, hardBounds: true }
+    const USER = PER_MESSAGE_OVERHEAD + USER_ROLE
+    const image = (url: string, detail?: string) => ({ type: 'image_url', image_url: { url, ...(detail ? { detail } : {}) } })
+    const chatImage = (part: unknown, options: EstimateOptions = hard) => estimateChat({ messages: [{ role: 'user', content: [part] }] }, options).inputTokens
+    const inputImage = (part: Record<string, unknown>) =>
+      estimateResponses({ input: [{ role: 'user', content: [{ type: 'input_image', ...part }] }] }, hard).inputTokens
+    expect(chatImage(image('https://example.com/scan.png', 'original'))).toBe(USER + IMAGE_ORIGINAL_DETAIL_TOKENS)
+    expect(inputImage({ image_url: 'https://example.com/scan.png', detail: 'original' })).toBe(USER + IMAGE_ORIGINAL_DETAIL_TOKENS)
+    expect(inputImage({ file_id: 'file-scan', detail: 'original' })).toBe(USER + IMAGE_ORIGINAL_DETAIL_TOKENS)
+    // Inline: a one-colour image is a few bytes at any size, so the bound holds there too; a larger one still counts its bytes.
+    expect(chatImage(image('data:image/png;base64,AAAA', 'original'))).toBe(USER + IMAGE_ORIGINAL_DETAIL_TOKENS)
+    const large = `data:image/png;base64,${'A'.repeat(100_000)}`
+    expect(chatImage(image(large, 'original'))).toBe(USER + textBytes(image(large, 'original')))
+    // Other details by reference, and detail "original" with cap-output off, count the media bound.
+    expect(chatImage(image('https://example.com/scan.png', 'high'))).toBe(USER + MEDIA)
+    expect(chatImage(image('https://example.com/scan.png', 'original'), o)).toBe(USER + MEDIA)
+  })
+
   test('an inline file counts its bytes', () => {
     const part = { type: 'file', file: { filename: 'a.pdf', file_data: `data:application/pdf;base64,${PDF_BASE64}` } }
     const input = chat([part]).inputTokens
@@ -66,6 +85,16 @@ describe('estimateChat', () => {
   test('an earlier audio answer by id (assistant.audio.id) counts as an audio part: the media bound, not its id\'s bytes', () => {
     const recalled = estimateChat({ messages: [{ role: 'assistant', audio: { id: 'audio_abc123' } }] }, o)
     expect(recalled.inputTokens).toBe(PER_MESSAGE_OVERHEAD + JSON.stringify({ role: 'assistant' }).length + MEDIA)
+  })
+
+  test('with hard bounds (cap-output on) an earlier audio answer by id counts the longest answer, each time it is named', () => {
+    const hard = { ...o, hardBounds: true }
+    const ASSISTANT = PER_MESSAGE_OVERHEAD + JSON.stringify({ role: 'assistant' }).length
+    const answer = { role: 'assistant', audio: { id: 'audio_abc123' } }
+    expect(estimateChat({ messages: [answer] }, hard).inputTokens).toBe(ASSISTANT + AUDIO_ANSWER_MAX_TOKENS)
+    expect(estimateChat({ messages: [answer, { ...answer, audio: { id: 'audio_def456' } }] }, hard).inputTokens).toBe(2 * (ASSISTANT + AUDIO_ANSWER_MAX_TOKENS))
+    // A media bound set above it wins.
+    expect(estimateChat({ messages: [answer] }, { ...hard, mediaPartTokens: 20_000 }).inputTokens).toBe(ASSISTANT + 20_000)
   })
 
   test('output: the request max (the larger of max_completion_tokens and max_tokens, which a provider may read instead), else the default, times n', () => {

@@ -9,7 +9,9 @@
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
  * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound.
  * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here; with
- * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry.
+ * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry, an
+ * earlier audio answer named by id as long as one answer can be, and an image at `detail: "original"`, inline
+ * or not, as large as that detail bills.
  * Output: the request's own maximum, or the configured default.
  */
 import { pdfPages, pdfWork, type PdfWork } from './pdf-pages'
@@ -21,7 +23,11 @@ export interface EstimateOptions {
   pdfPageTokens?: number
   /** The pages an inline PDF counts when its pages cannot be read, and a request's files by reference with hard bounds; unset, DEFAULT_PDF_MAX_PAGES. */
   pdfMaxPages?: number
-  /** The estimate must bound the bill (cap-output on): a file by reference is held as the largest PDF a request may carry. */
+  /**
+   * The estimate must bound the bill (cap-output on): a file by reference is held as the largest PDF a request
+   * may carry, an earlier audio answer named by id as the longest answer (`AUDIO_ANSWER_MAX_TOKENS`), an image
+   * at `detail: "original"` as the largest (`IMAGE_ORIGINAL_DETAIL_TOKENS`).
+   */
   hardBounds?: boolean
 }
 
@@ -29,15 +35,32 @@ export interface EstimateOptions {
 export const DEFAULT_PDF_PAGE_TOKENS = 3000
 /** The limit of PDF pages in one request, across its files: Anthropic's and OpenAI's. */
 export const DEFAULT_PDF_MAX_PAGES = 100
+/**
+ * The most tokens an earlier audio answer brings back when a chat message names it by id: the max output of
+ * OpenAI's audio chat models (gpt-4o-audio-preview, gpt-4o-mini-audio-preview, gpt-audio: 16,384 tokens). An
+ * answer's audio and its transcript both count against that max, so what the provider reads again is no more.
+ */
+export const AUDIO_ANSWER_MAX_TOKENS = 16_384
+/**
+ * The most tokens one image at `detail: "original"` bills on OpenAI: the image keeps its resolution up to
+ * 10,000 32-px patches, and models that bill patches with a multiplier bill up to 2.46 tokens a patch
+ * (gpt-4.1-nano; gpt-4.1-mini 1.62, o4-mini 1.72): 24,600, with room. Its bytes do not bound it even when
+ * inline: a compressed image of one colour is a few kilobytes at any size.
+ */
+export const IMAGE_ORIGINAL_DETAIL_TOKENS = 25_000
 
 /**
  * The bounds of media and file parts, as the estimate threads them through, and the work its PDFs may
  * still take: one estimate, one `PdfWork`, shared by all the request's PDFs (a request of many small zip
- * bombs is read no longer than one). `filePdfTokens` is what the request's files by reference have yet to be
- * held for as PDFs: with hard bounds, the most pages a request may carry, once.
+ * bombs is read no longer than one). `audioAnswer` is what an earlier audio answer named by id counts, and
+ * `originalImage` the least an image at `detail: "original"` does.
+ * `filePdfTokens` is what the request's files by reference have yet to be held for as PDFs: with hard bounds,
+ * the most pages a request may carry, once.
  */
 interface MediaBounds {
   part: number
+  audioAnswer: number
+  originalImage: number
   pdfPage: number
   pdfMaxPages: number
   pdfWork: PdfWork
@@ -47,7 +70,15 @@ interface MediaBounds {
 const mediaBounds = (o: EstimateOptions): MediaBounds => {
   const pdfPage = o.pdfPageTokens ?? DEFAULT_PDF_PAGE_TOKENS
   const pdfMaxPages = o.pdfMaxPages ?? DEFAULT_PDF_MAX_PAGES
-  return { part: o.mediaPartTokens, pdfPage, pdfMaxPages, pdfWork: pdfWork(), filePdfTokens: o.hardBounds ? pdfMaxPages * pdfPage : 0 }
+  return {
+    part: o.mediaPartTokens,
+    audioAnswer: o.hardBounds ? Math.max(o.mediaPartTokens, AUDIO_ANSWER_MAX_TOKENS) : o.mediaPartTokens,
+    originalImage: o.hardBounds ? Math.max(o.mediaPartTokens, IMAGE_ORIGINAL_DETAIL_TOKENS) : o.mediaPartTokens,
+    pdfPage,
+    pdfMaxPages,
+    pdfWork: pdfWork(),
+    filePdfTokens: o.hardBounds ? pdfMaxPages * pdfPage : 0,
+  }
 }
 
 export interface TokenEstimate {
@@ -188,12 +219,21 @@ function partFileByReference(part: Record<string, unknown>): boolean {
   return part.type === 'file' && file != null && typeof file === 'object' && typeof file.file_data !== 'string'
 }
 
-/** A part: media and files as `mediaTokens` (or, by reference, `fileByReferenceTokens`) says, anything else by its bytes. */
+/** The `detail` an image part asks for: a chat `image_url`'s, or a Responses `input_image`'s own. */
+const imageDetail = (part: Record<string, unknown>): unknown =>
+  part.detail ?? (part.image_url as { detail?: unknown } | null | undefined)?.detail
+
+/**
+ * A part: media and files as `mediaTokens` (or, by reference, `fileByReferenceTokens`) says, an image at
+ * `detail: "original"` never less than `originalImage`, anything else by its bytes.
+ */
 function partTokens(part: unknown, media: MediaBounds): number {
   const type = (part as { type?: unknown } | null)?.type
   if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) return textBytes(part)
   const p = part as Record<string, unknown>
-  return partFileByReference(p) ? fileByReferenceTokens(textBytes(p), media) : mediaTokens(textBytes(p), media, partPdf(p))
+  if (partFileByReference(p)) return fileByReferenceTokens(textBytes(p), media)
+  const tokens = mediaTokens(textBytes(p), media, partPdf(p))
+  return imageDetail(p) === 'original' ? Math.max(tokens, media.originalImage) : tokens
 }
 
 /**
@@ -257,8 +297,9 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   for (const m of messages) {
     const { content, audio, ...rest } = (m ?? {}) as Record<string, unknown>
     input += PER_MESSAGE_OVERHEAD + contentTokens(content, media) + textBytes(rest)
-    // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio input.
-    if (audio != null) input += mediaTokens(textBytes(audio), media)
+    // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio
+    // input. Its length is not here: the media bound, or with hard bounds the longest answer.
+    if (audio != null) input += Math.max(media.audioAnswer, textBytes(audio))
   }
   input += otherFieldTokens(body, CHAT_SETTINGS) + toolUseOverhead(body.tools, body.functions)
   return {

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { startTestGateway, type TestGateway } from './support/gateway'
+import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+
+/**
+ * A chat message may name an earlier audio answer by id (`{role: 'assistant', audio: {id}}`); OpenAI reads that
+ * audio again as audio input (earlier turns' output, audio and transcript, becomes later turns' input). An answer
+ * can be as long as the model's max output: gpt-4o-audio-preview and gpt-audio allow 16,384 completion tokens,
+ * all of them audio. With cap-output on (SPEC §6: `spend <= max_budget` is an invariant) such a reference is held
+ * at `AUDIO_ANSWER_MAX_TOKENS` (16,384) at the audio input rate, not at the media bound (4,096 by default, which
+ * still applies with cap-output off): it was held 0.168720 and billed 0.655460 (16,384 × $40/M).
+ */
+let upstream: ScriptedUpstream
+let gw: TestGateway
+const PRIOR_AUDIO_TOKENS = 16_384
+
+beforeAll(async () => {
+  upstream = startScriptedUpstream()
+  gw = await startTestGateway({
+    config: {
+      providers: scriptedProviders(upstream),
+      cap_output_tokens: true,
+      pricing: { 'plain:audio': { input_per_million: 2.5, output_per_million: 10, audio_input_per_million: 40, audio_output_per_million: 80 } },
+    },
+  })
+})
+afterAll(async () => {
+  await gw.stop()
+  await upstream.stop()
+})
+
+const post = (secret: string, body: unknown) =>
+  fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+test('cap-output on: an earlier audio answer by id (16,384 audio tokens) never takes spend past max_budget', async () => {
+  upstream.answer(({ body }) =>
+    jsonResponse({
+      id: 'c1', object: 'chat.completion', created: 1, model: body.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+      // The earlier answer's audio, read again as audio input, plus a few text tokens.
+      usage: { prompt_tokens: PRIOR_AUDIO_TOKENS + 20, completion_tokens: 5, total_tokens: PRIOR_AUDIO_TOKENS + 25, prompt_tokens_details: { audio_tokens: PRIOR_AUDIO_TOKENS } },
+    }),
+  )
+  const body = {
+    model: 'plain:audio',
+    max_completion_tokens: 16,
+    messages: [
+      { role: 'user', content: 'Tell me a long story.' },
+      { role: 'assistant', audio: { id: 'audio_abc123' } },
+      { role: 'user', content: 'Summarise it in a word.' },
+    ],
+  }
+  // The hold, from a probe user with $1.
+  const probe = await gw.userWithKey({ id: 'probe', max_budget: 1 })
+  const first = await post(probe.secret, body)
+  await first.arrayBuffer()
+  expect(first.status).toBe(200)
+  const held = Math.round((1 - Number(first.headers.get('x-budget-remaining'))) * 1e6)
+
+  const { secret } = await gw.userWithKey({ id: 'tight', max_budget: held / 1e6 })
+  const res = await post(secret, body)
+  await res.arrayBuffer()
+  await gw.settled()
+  const user = (await gw.admin('GET', '/v1/users/tight')).body
+  // Either refused up front, or held for the audio it can bring: never spent past the budget.
+  expect(Math.round(user.spend * 1e6)).toBeLessThanOrEqual(Math.round(user.max_budget * 1e6))
+})
