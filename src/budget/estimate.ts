@@ -26,7 +26,8 @@ export interface EstimateOptions {
   /**
    * The estimate must bound the bill (cap-output on): a file by reference is held as the largest PDF a request
    * may carry, an earlier audio answer named by id as the longest answer (`AUDIO_ANSWER_MAX_TOKENS`), an image
-   * at `detail: "original"` as the largest (`IMAGE_ORIGINAL_DETAIL_TOKENS`).
+   * at `detail: "original"` as the largest (`IMAGE_ORIGINAL_DETAIL_TOKENS`), an image to Anthropic as the
+   * largest it takes (`ANTHROPIC_IMAGE_MAX_TOKENS`).
    */
   hardBounds?: boolean
 }
@@ -48,12 +49,18 @@ export const AUDIO_ANSWER_MAX_TOKENS = 16_384
  * inline: a compressed image of one colour is a few kilobytes at any size.
  */
 export const IMAGE_ORIGINAL_DETAIL_TOKENS = 25_000
+/**
+ * The most tokens one image bills on Anthropic: about width × height / 750, and Claude Opus 4.7 takes images
+ * up to 2,576 px on the long edge (~3.75 megapixels: ~5,000 tokens; 1,568 px and ~1,600 tokens before it),
+ * with room. Its bytes do not bound it: a compressed full-size screenshot is a few kilobytes.
+ */
+export const ANTHROPIC_IMAGE_MAX_TOKENS = 6_000
 
 /**
  * The bounds of media and file parts, as the estimate threads them through, and the work its PDFs may
  * still take: one estimate, one `PdfWork`, shared by all the request's PDFs (a request of many small zip
  * bombs is read no longer than one). `audioAnswer` is what an earlier audio answer named by id counts, and
- * `originalImage` the least an image at `detail: "original"` does.
+ * `originalImage` the least an image at `detail: "original"` does, `anthropicImage` the least an Anthropic image does.
  * `filePdfTokens` is what the request's files by reference have yet to be held for as PDFs: with hard bounds,
  * the most pages a request may carry, once.
  */
@@ -61,6 +68,7 @@ interface MediaBounds {
   part: number
   audioAnswer: number
   originalImage: number
+  anthropicImage: number
   pdfPage: number
   pdfMaxPages: number
   pdfWork: PdfWork
@@ -74,6 +82,7 @@ const mediaBounds = (o: EstimateOptions): MediaBounds => {
     part: o.mediaPartTokens,
     audioAnswer: o.hardBounds ? Math.max(o.mediaPartTokens, AUDIO_ANSWER_MAX_TOKENS) : o.mediaPartTokens,
     originalImage: o.hardBounds ? Math.max(o.mediaPartTokens, IMAGE_ORIGINAL_DETAIL_TOKENS) : o.mediaPartTokens,
+    anthropicImage: o.hardBounds ? Math.max(o.mediaPartTokens, ANTHROPIC_IMAGE_MAX_TOKENS) : o.mediaPartTokens,
     pdfPage,
     pdfMaxPages,
     pdfWork: pdfWork(),
@@ -339,7 +348,8 @@ function embeddingInputTokens(input: unknown): number {
 export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, outputTokens: 0 })
 
 /**
- * An Anthropic content block. An image counts its inline bytes, never less than the media bound; a
+ * An Anthropic content block. An image counts its inline bytes, never less than the media bound (with hard
+ * bounds, `anthropicImage`); a
  * document counts its inline data (text, blocks, or base64 bytes, never less than the media bound, and
  * a PDF never less than its pages times the per-page bound) or, sent by reference (URL, file id), as
  * `fileByReferenceTokens` says, plus its title and context; a tool result counts its blocks the same way.
@@ -347,7 +357,7 @@ export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, output
 function anthropicBlockTokens(block: unknown, media: MediaBounds): number {
   if (!block || typeof block !== 'object') return textBytes(block)
   const { type, source, content, ...rest } = block as Record<string, unknown>
-  if (type === 'image') return mediaTokens(textBytes(source), media) + textBytes(rest)
+  if (type === 'image') return Math.max(mediaTokens(textBytes(source), media), media.anthropicImage) + textBytes(rest)
   if (type === 'document') return documentSourceTokens((source ?? {}) as Record<string, unknown>, media) + textBytes(rest)
   return textBytes(type) + textBytes(source) + anthropicContentTokens(content, media) + textBytes(rest)
 }

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { startTestGateway, type TestGateway } from './support/gateway'
+import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+
+/**
+ * Chat completions translated for an Anthropic provider, cap-output on (SPEC §6: `spend <= max_budget` is an
+ * invariant): a chat `image_url` by URL becomes an Anthropic image block `{source: {type: "url"}}`, which
+ * Anthropic fetches and bills at ~(width × height) / 750 tokens after downscaling to the model's limit.
+ * Claude Opus 4.7 takes 2,576 px on the long edge (~3.75 megapixels: 2576 × 1456 / 750 = 5,001 tokens), more
+ * than the 4,096-token media bound, so an image to Anthropic is held at ANTHROPIC_IMAGE_MAX_TOKENS.
+ */
+let upstream: ScriptedUpstream
+let gw: TestGateway
+const OPUS_47_IMAGE_TOKENS = Math.ceil((2576 * 1456) / 750) // 5,001
+
+beforeAll(async () => {
+  upstream = startScriptedUpstream()
+  gw = await startTestGateway({
+    config: { providers: scriptedProviders(upstream), cap_output_tokens: true, pricing: { 'ant:claude-opus-4-7': { input_per_million: 5, output_per_million: 25 } } },
+  })
+})
+afterAll(async () => {
+  await gw.stop()
+  await upstream.stop()
+})
+
+const post = (secret: string, body: unknown) =>
+  fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+test('cap-output on: chat → Anthropic, a 2576-px screenshot by URL billed as Opus 4.7 bills it never takes spend past max_budget', async () => {
+  upstream.answer(({ body }) => {
+    // What Anthropic bills for what it received: the text, and each image block at its full-resolution tokens.
+    const blocks = (body.messages as Array<{ content: Array<{ type: string; text?: string }> }>).flatMap((m) => m.content)
+    const images = blocks.filter((b) => b.type === 'image').length
+    const text = blocks.reduce((n, b) => n + (b.text?.length ?? 0), 0)
+    return jsonResponse({
+      id: 'msg_1', type: 'message', role: 'assistant', model: body.model, content: [{ type: 'text', text: 'ok' }],
+      stop_reason: 'end_turn', stop_sequence: null,
+      usage: { input_tokens: images * OPUS_47_IMAGE_TOKENS + text + 10, output_tokens: 16, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+    })
+  })
+  const body = {
+    model: 'ant:claude-opus-4-7',
+    max_completion_tokens: 16,
+    messages: [{ role: 'user', content: [
+      { type: 'text', text: 'What does the dialog say?' },
+      { type: 'image_url', image_url: { url: 'https://example.com/screenshot-2576x1456.png' } },
+    ] }],
+  }
+  const probe = await gw.userWithKey({ id: 'probe', max_budget: 1 })
+  const first = await post(probe.secret, body)
+  await first.arrayBuffer()
+  expect(first.status).toBe(200)
+  expect(upstream.calls.at(-1)!.body.messages[0].content[1]).toEqual({ type: 'image', source: { type: 'url', url: 'https://example.com/screenshot-2576x1456.png' } })
+  const held = Math.round((1 - Number(first.headers.get('x-budget-remaining'))) * 1e6)
+
+  const { secret } = await gw.userWithKey({ id: 'tight', max_budget: held / 1e6 })
+  const res = await post(secret, body)
+  await res.arrayBuffer()
+  expect(res.status).toBe(200)
+  await gw.settled()
+  const user = (await gw.admin('GET', '/v1/users/tight')).body
+  expect(Math.round(user.spend * 1e6)).toBeLessThanOrEqual(Math.round(user.max_budget * 1e6))
+})
