@@ -221,11 +221,18 @@ function partPdf(part: Record<string, unknown>): string | null {
   return part.type === 'file' && file && typeof file === 'object' ? inlinePdf(file.file_data, file.filename) : null
 }
 
-/** A chat `file` part or a Responses `input_file` part without its data: a file id, or a URL. */
+/**
+ * A chat `file` part or a Responses `input_file` part the provider may read by reference: one that names a file
+ * id or URL, or has no data (none, or an empty string: a server that tests `file_data` for truth, as Python
+ * servers do, reads the file by its id then). Which of an id and inline data a server reads when a part has
+ * both is its own choice: held by reference, the part counts its inline bytes too, and with hard bounds the
+ * request's page maximum, which bounds an inline PDF's pages.
+ */
 function partFileByReference(part: Record<string, unknown>): boolean {
-  if (part.type === 'input_file') return typeof part.file_data !== 'string'
-  const file = part.file as Record<string, unknown> | null | undefined
-  return part.type === 'file' && file != null && typeof file === 'object' && typeof file.file_data !== 'string'
+  const file = part.type === 'input_file' ? part : part.type === 'file' ? part.file : null
+  if (file == null || typeof file !== 'object') return false
+  const { file_id, file_url, file_data } = file as Record<string, unknown>
+  return file_id != null || file_url != null || typeof file_data !== 'string' || file_data === ''
 }
 
 /** The `detail` an image part asks for: a chat `image_url`'s, or a Responses `input_image`'s own. */

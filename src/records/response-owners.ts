@@ -1,5 +1,5 @@
 import { hasNul } from '../http/nul'
-import type { Store } from '../store/store'
+import type { Store, StoredResponseRow } from '../store/store'
 
 /** A response, a conversation, or an item of a response's output (which a later request may name by reference). */
 export type StoredKind = 'response' | 'conversation' | 'item'
@@ -13,13 +13,16 @@ export interface StoredResponse {
   contextTokens: number | null
 }
 
+const storedResponse = (row: StoredResponseRow): StoredResponse =>
+  ({ id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens })
+
 /**
  * Who owns each response and conversation id a provider keeps for us (the `stored_responses` table).
  * Recording is written in the background like the request log; a lookup writes what is queued first, so an id is
  * found as soon as its creator has seen it. The first user to record an id keeps it.
  */
 export class ResponseOwners {
-  constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'forgetResponse'>) {}
+  constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse'>) {}
 
   /** Records a stored id with its size; `growBy` grows the size an existing one has instead (see Store.recordResponse). */
   record(s: StoredResponse, growBy?: number): void {
@@ -37,7 +40,14 @@ export class ResponseOwners {
     if (hasNul(id)) return null
     const row = await this.store.findResponse(id, kind)
     if (!row || (userId !== null && row.user_id !== userId)) return null
-    return { id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens }
+    return storedResponse(row)
+  }
+
+  /** The items among `ids` the gateway recorded, whoever owns them, by id: one lookup for a request's input. */
+  async findItems(ids: readonly string[]): Promise<Map<string, StoredResponse>> {
+    const unique = [...new Set(ids.filter((id) => !hasNul(id)))]
+    const rows = unique.length === 0 ? [] : await this.store.findResponses(unique, 'item')
+    return new Map(rows.map((row) => [row.id, storedResponse(row)]))
   }
 
   forget(id: string): void {

@@ -14,10 +14,10 @@ import { openAIResponsesFeatures, responsesContainerPrices, serverToolBounds } f
 import { heldInputTokens } from '../pricing/price'
 import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
-import { ResponseOwners, type StoredKind } from '../records/response-owners'
+import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
 import { DROPPED_TOOLS_HEADER } from '../translate/responses/hosted-tools'
-import { isItemReference, isReasoningById, refuseStoredPrompt } from '../translate/responses/input-items'
+import { isItemById, isItemReference, refuseStoredPrompt } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
@@ -145,32 +145,48 @@ export const responsesRoutes = (services: Services) => {
 
   /**
    * The stored ids a request names must be its user's (404 otherwise). The context they bring in — the
-   * conversation's items, the chained response's input and output, each item named by reference (a reasoning
-   * item sent by its id alone among them) — is part of the request's input: its size in tokens, or null when
-   * one of them was recorded without a size (by a version before sizes were kept for conversations, or for
-   * responses whose stream broke before their usage).
+   * conversation's items, the chained response's input and output, each item named by reference (an item
+   * sent by its id without its content among them: a reasoning item, a generated image) — is part of the
+   * request's input: its size in tokens, or null when one of them was recorded without a size (by a version
+   * before sizes were kept for conversations, or for responses whose stream broke before their usage).
+   * Every input item with an id the gateway recorded is its user's too, content or not: ids are unique, and
+   * the provider may read its stored copy. All of them are looked up at once, and none when no item has an id.
    */
   async function contextOf(body: ResponsesBody, caller: Caller): Promise<number | null> {
     const owner = ownerFor(caller, body.user)
-    // [kind, id, whether an id the gateway never recorded is refused]
-    const named: Array<[StoredKind, string, boolean]> = []
+    const ownedBy = (stored: StoredResponse | null | undefined): stored is StoredResponse => !!stored && (owner === null || stored.userId === owner)
+    let tokens: number | null = 0
+    const add = (stored: StoredResponse) => {
+      tokens = tokens === null || stored.contextTokens === null ? null : tokens + stored.contextTokens
+    }
+    const named: Array<[StoredKind, string]> = []
     const conversation = conversationId(body.conversation)
-    if (conversation !== undefined) named.push(['conversation', conversation, true])
-    if (body.previous_response_id) named.push(['response', body.previous_response_id, true])
+    if (conversation !== undefined) named.push(['conversation', conversation])
+    if (body.previous_response_id) named.push(['response', body.previous_response_id])
+    for (const [kind, id] of named) {
+      const stored = await owners.find(id, kind, null)
+      if (!ownedBy(stored)) throw notStored(kind, id)
+      add(stored)
+    }
+    // [id, whether the provider reads the item from its store, whether an id the gateway never recorded is refused there]
+    const items: Array<[string, boolean, boolean]> = []
     if (Array.isArray(body.input))
       for (const item of body.input) {
-        if (isItemReference(item)) named.push(['item', String(item.id), true])
-        // With `store: false` a reasoning item's id is looked up only if an earlier response stored it: OpenAI
-        // answers any other with a 404 (billed nothing), and servers that ignore ids serve it. So there, only
-        // an item the gateway recorded is held for (and must be the caller's).
-        else if (isReasoningById(item)) named.push(['item', String(item.id), body.store !== false])
+        if (isItemReference(item)) items.push([String(item.id), true, true])
+        // With `store: false` an item's id is looked up only if an earlier response stored it: OpenAI answers
+        // any other with a 404 (billed nothing), and servers that ignore ids serve it. So there, only an item
+        // the gateway recorded is held for (and must be the caller's). With store on, the provider would read
+        // one it never recorded from its store, of a size the gateway cannot know, and perhaps made by another
+        // user of the same provider account: refused as an unknown item_reference is.
+        else if (isItemById(item)) items.push([String(item.id), true, body.store !== false])
+        else if (typeof item?.id === 'string') items.push([item.id, false, false])
       }
-    let tokens: number | null = 0
-    for (const [kind, id, required] of named) {
-      const stored = await owners.find(id, kind, null)
-      if (!stored && !required) continue
-      if (!stored || (owner !== null && stored.userId !== owner)) throw notStored(kind, id)
-      tokens = tokens === null || stored.contextTokens === null ? null : tokens + stored.contextTokens
+    if (items.length === 0) return tokens
+    const recorded = await owners.findItems(items.map(([id]) => id))
+    for (const [id, read, required] of items) {
+      const stored = recorded.get(id)
+      if (stored ? !ownedBy(stored) : required) throw notStored('item', id)
+      if (stored && read) add(stored)
     }
     return tokens
   }

@@ -109,6 +109,8 @@ export interface Store {
    */
   recordResponse(row: StoredResponseRow, now: number, growBy?: number): void
   findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null>
+  /** The rows of those of `ids` recorded as `kind`, in one query (a request's input items, however many). */
+  findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]>
   forgetResponse(id: string): void
   /** Open holds in the database, all processes: count and micro-USD. */
   openReservations(): Promise<{ n: number; amount: number }>

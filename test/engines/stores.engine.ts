@@ -28,6 +28,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-context',
   'responses-reasoning-by-id',
   'responses-item-reference-tool-output',
+  'responses-items-by-id',
   'key-in-flight',
   'records-consistency',
   'admin-in-flight',

@@ -199,6 +199,15 @@ export class PostgresStore implements Store {
     return row ? { ...row, context_tokens: numberOrNull(row.context_tokens) } : null
   }
 
+  async findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]> {
+    await this.responses.flush()
+    // The ids as one JSON array, as on SQLite: one parameter, whatever their number.
+    const rows = await this.bounded`
+      SELECT id, kind, user_id, provider, model, context_tokens FROM stored_responses
+      WHERE id IN (SELECT json_array_elements_text(${JSON.stringify(ids)}::text::json)) AND kind = ${kind}`
+    return rows.map((row: StoredResponseRow) => ({ ...row, context_tokens: numberOrNull(row.context_tokens) }))
+  }
+
   forgetResponse(id: string): void {
     this.responses.push({ id, forget: true, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, created_at: 0 })
   }

@@ -32,6 +32,7 @@ export class SqliteStore implements Store {
   private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number]>
   private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number, number]>
   private readonly selectResponse: Statement<StoredResponseRow, [string, string]>
+  private readonly selectResponses: Statement<StoredResponseRow, [string, string]>
   private readonly removeResponse: Statement<unknown, [string]>
   private readonly reservations: Statement<{ n: number; amount: number }, []>
 
@@ -76,6 +77,10 @@ export class SqliteStore implements Store {
        WHERE user_id = excluded.user_id`,
     )
     this.selectResponse = client.prepare('SELECT id, kind, user_id, provider, model, context_tokens FROM stored_responses WHERE id = ? AND kind = ?')
+    // The ids as one JSON array: one statement, whatever their number.
+    this.selectResponses = client.prepare(
+      'SELECT id, kind, user_id, provider, model, context_tokens FROM stored_responses WHERE id IN (SELECT value FROM json_each(?)) AND kind = ?',
+    )
     this.removeResponse = client.prepare('DELETE FROM stored_responses WHERE id = ?')
     this.reservations = client.prepare('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
   }
@@ -137,6 +142,11 @@ export class SqliteStore implements Store {
     // A lookup writes what is queued first, so an id is found as soon as its creator has seen it.
     this.writes.flush()
     return this.selectResponse.get(id, kind)
+  }
+
+  async findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]> {
+    this.writes.flush()
+    return this.selectResponses.all(JSON.stringify(ids), kind)
   }
 
   forgetResponse(id: string): void {

@@ -15,14 +15,56 @@ export const isItemReference = (item: Json) =>
   item?.type === 'item_reference' || (item != null && item.type == null && item.role === undefined && typeof item.id === 'string')
 
 /**
- * A reasoning item sent back by its id alone, without its `encrypted_content` (`{type: "reasoning", id, summary: []}`,
- * as the OpenAI Agents SDK and the AI SDK send a stored response's output back; the AI SDK with `encrypted_content:
- * null`). OpenAI looks the id up among the items it stored and puts their hidden reasoning in the context again,
- * billed as input: it names a stored item as an `item_reference` does. With its `encrypted_content`, the provider
- * reads that instead, which is in the body.
+ * The field that carries an item's content, by type: the provider reads it from the body when it is there,
+ * and from the item it stored under the id when it is not. For a tool call that is what the tool brought back
+ * (a generated image, code interpreter or MCP output, file search results), or for a call the client runs,
+ * what the model wrote; a reasoning item's hidden reasoning is its `encrypted_content`.
  */
-export const isReasoningById = (item: Json) =>
-  item?.type === 'reasoning' && typeof item.id === 'string' && !(typeof item.encrypted_content === 'string' && item.encrypted_content !== '')
+const CONTENT_FIELD: Readonly<Record<string, string>> = {
+  message: 'content',
+  reasoning: 'encrypted_content',
+  function_call: 'arguments',
+  custom_tool_call: 'input',
+  mcp_approval_request: 'arguments',
+  computer_call: 'action',
+  local_shell_call: 'action',
+  shell_call: 'action',
+  apply_patch_call: 'operation',
+  web_search_call: 'action',
+  file_search_call: 'results',
+  code_interpreter_call: 'outputs',
+  image_generation_call: 'result',
+  mcp_call: 'output',
+  mcp_list_tools: 'tools',
+  function_call_output: 'output',
+  custom_tool_call_output: 'output',
+  computer_call_output: 'output',
+  local_shell_call_output: 'output',
+  shell_call_output: 'output',
+  apply_patch_call_output: 'output',
+}
+
+/** Fields that carry no content: an item of another type with only these names a stored one. */
+const BARE_FIELDS = new Set(['type', 'id', 'status'])
+
+/** An empty string is content (a tool may return nothing), except in the payloads only the provider writes. */
+const OPAQUE_FIELDS = new Set(['encrypted_content', 'result'])
+
+/**
+ * A typed item sent back by its id without its content (`{type: "image_generation_call", id}` as OpenAI's
+ * image generation guide sends a picture back for editing, `{type: "reasoning", id, summary: []}` as the
+ * Agents SDK and the AI SDK send a stored response's output back). OpenAI looks the id up among the items it
+ * stored and puts their content in the context again, billed as input: it names a stored item as an
+ * `item_reference` does. With its content, the provider reads that instead, which is in the body.
+ */
+export function isItemById(item: Json): boolean {
+  if (item == null || typeof item !== 'object' || typeof item.id !== 'string') return false
+  const type = item.type ?? (item.role !== undefined ? 'message' : undefined)
+  const field = typeof type === 'string' && Object.hasOwn(CONTENT_FIELD, type) ? CONTENT_FIELD[type]! : undefined
+  if (field === undefined) return Object.keys(item).every((key) => BARE_FIELDS.has(key))
+  const content = item[field]
+  return content == null || (content === '' && OPAQUE_FIELDS.has(field))
+}
 
 /**
  * A translated target keeps no state: a request that needs the provider's stored state (an earlier
