@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { estimateChat, estimateResponses } from '../src/budget/estimate'
+import { blankPdf } from './support/pdf'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
@@ -85,5 +86,16 @@ describe('the estimate of a file part that names a file and carries data too (ha
   test('inline data alone is still counted inline', () => {
     expect(responses({ type: 'input_file', filename: 'a.txt', file_data: 'QUFB' })).toBeLessThan(pageMaximum)
     expect(chat({ filename: 'a.txt', file_data: 'QUFB' })).toBeLessThan(pageMaximum)
+  })
+})
+
+describe('the estimate of a file part that names a file and carries a PDF too (cap-output off)', () => {
+  const o = { defaultMaxOutputTokens: 16, mediaPartTokens: 4096 }
+  test('counts the inline PDF\'s pages, as it would without the file id', () => {
+    const data = `data:application/pdf;base64,${blankPdf(50).toString('base64')}`
+    const alone = estimateResponses({ input: [{ role: 'user', content: [{ type: 'input_file', filename: 'a.pdf', file_data: data }] }] }, o).inputTokens
+    const withId = estimateResponses({ input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-abc123', filename: 'a.pdf', file_data: data }] }] }, o).inputTokens
+    expect(alone).toBeGreaterThanOrEqual(50 * 3000)
+    expect(withId).toBeGreaterThanOrEqual(alone)
   })
 })

@@ -247,7 +247,8 @@ function partTokens(part: unknown, media: MediaBounds): number {
   const type = (part as { type?: unknown } | null)?.type
   if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) return textBytes(part)
   const p = part as Record<string, unknown>
-  if (partFileByReference(p)) return fileByReferenceTokens(textBytes(p), media)
+  // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
+  if (partFileByReference(p)) return Math.max(fileByReferenceTokens(textBytes(p), media), mediaTokens(textBytes(p), media, partPdf(p)))
   const tokens = mediaTokens(textBytes(p), media, partPdf(p))
   return imageDetail(p) === 'original' ? Math.max(tokens, media.originalImage) : tokens
 }
