@@ -43,9 +43,13 @@ export class ResponseOwners {
     return storedResponse(row)
   }
 
-  /** The items among `ids` the gateway recorded, whoever owns them, by id: one lookup for a request's input. */
+  /**
+   * The items among `ids` the gateway recorded, whoever owns them, by id: one lookup for a request's input.
+   * An id no row can have (a NUL, a lone surrogate, which the list's JSON would carry to Postgres as an escape
+   * its parser refuses) is not looked up.
+   */
   async findItems(ids: readonly string[]): Promise<Map<string, StoredResponse>> {
-    const unique = [...new Set(ids.filter((id) => !hasNul(id)))]
+    const unique = [...new Set(ids.filter((id) => !hasNul(id) && id.isWellFormed()))]
     const rows = unique.length === 0 ? [] : await this.store.findResponses(unique, 'item')
     return new Map(rows.map((row) => [row.id, storedResponse(row)]))
   }
