@@ -63,6 +63,9 @@ describe('estimateChat', () => {
     // Other details by reference, and detail "original" with cap-output off, count the media bound.
     expect(chatImage(image('https://example.com/scan.png', 'high'))).toBe(USER + MEDIA)
     expect(chatImage(image('https://example.com/scan.png', 'original'), o)).toBe(USER + MEDIA)
+    // A part that says `detail` in both places is held for "original" whichever of the two says it.
+    const both = { type: 'image_url', detail: 'low', image_url: { url: 'https://example.com/scan.png', detail: 'original' } }
+    expect(chatImage(both)).toBeGreaterThanOrEqual(USER + IMAGE_ORIGINAL_DETAIL_TOKENS)
   })
 
   test('an inline file counts its bytes', () => {

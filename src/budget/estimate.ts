@@ -235,9 +235,9 @@ function partFileByReference(part: Record<string, unknown>): boolean {
   return file_id != null || file_url != null || typeof file_data !== 'string' || file_data === ''
 }
 
-/** The `detail` an image part asks for: a chat `image_url`'s, or a Responses `input_image`'s own. */
-const imageDetail = (part: Record<string, unknown>): unknown =>
-  part.detail ?? (part.image_url as { detail?: unknown } | null | undefined)?.detail
+/** Whether an image part asks for `detail: "original"`, in a chat `image_url` or on the part (a Responses `input_image`): either may be the one read. */
+const originalDetail = (part: Record<string, unknown>): boolean =>
+  part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
 /**
  * A part: media and files as `mediaTokens` (or, by reference, `fileByReferenceTokens`) says, an image at
@@ -250,7 +250,7 @@ function partTokens(part: unknown, media: MediaBounds): number {
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
   if (partFileByReference(p)) return Math.max(fileByReferenceTokens(textBytes(p), media), mediaTokens(textBytes(p), media, partPdf(p)))
   const tokens = mediaTokens(textBytes(p), media, partPdf(p))
-  return imageDetail(p) === 'original' ? Math.max(tokens, media.originalImage) : tokens
+  return originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens
 }
 
 /**
