@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * Chat completions translated for an Anthropic provider, cap-output on (SPEC §6: `spend <= max_budget` is an
@@ -13,16 +13,7 @@ let upstream: ScriptedUpstream
 let gw: TestGateway
 const OPUS_47_IMAGE_TOKENS = Math.ceil((2576 * 1456) / 750) // 5,001
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: { providers: scriptedProviders(upstream), cap_output_tokens: true, pricing: { 'ant:claude-opus-4-7': { input_per_million: 5, output_per_million: 25 } } },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withScriptedGateway({ cap_output_tokens: true, pricing: { 'ant:claude-opus-4-7': { input_per_million: 5, output_per_million: 25 } } }, (started) => ({ upstream, gw } = started))
 
 const post = (secret: string, body: unknown) =>
   fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })

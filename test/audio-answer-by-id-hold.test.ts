@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * A chat message may name an earlier audio answer by id (`{role: 'assistant', audio: {id}}`); OpenAI reads that
@@ -14,20 +14,13 @@ let upstream: ScriptedUpstream
 let gw: TestGateway
 const PRIOR_AUDIO_TOKENS = 16_384
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      cap_output_tokens: true,
-      pricing: { 'plain:audio': { input_per_million: 2.5, output_per_million: 10, audio_input_per_million: 40, audio_output_per_million: 80 } },
-    },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withScriptedGateway(
+  {
+    cap_output_tokens: true,
+    pricing: { 'plain:audio': { input_per_million: 2.5, output_per_million: 10, audio_input_per_million: 40, audio_output_per_million: 80 } },
+  },
+  (started) => ({ upstream, gw } = started),
+)
 
 const post = (secret: string, body: unknown) =>
   fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })

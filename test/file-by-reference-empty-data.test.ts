@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { estimateChat, estimateResponses } from '../src/budget/estimate'
 import { blankPdf } from './support/pdf'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, CAPPED_PLAIN_M, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * A file part that names a file by reference (`file_id`, `file_url`) is held as a file by reference, whatever
@@ -16,21 +16,7 @@ import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUp
 let upstream: ScriptedUpstream
 let gw: TestGateway
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-    },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withScriptedGateway(CAPPED_PLAIN_M, (started) => ({ upstream, gw } = started))
 
 const billed150k = (id: string) => () =>
   jsonResponse({

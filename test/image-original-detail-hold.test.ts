@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * An image's `detail` changes what OpenAI bills: at `detail: "original"` (newer GPT models) the image keeps its
@@ -14,16 +14,7 @@ let upstream: ScriptedUpstream
 let gw: TestGateway
 const ORIGINAL_DETAIL_PATCHES = 10_000
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: { providers: scriptedProviders(upstream), cap_output_tokens: true, pricing: { 'plain:vision': { input_per_million: 2.5, output_per_million: 15 } } },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withScriptedGateway({ cap_output_tokens: true, pricing: { 'plain:vision': { input_per_million: 2.5, output_per_million: 15 } } }, (started) => ({ upstream, gw } = started))
 
 const post = (secret: string, body: unknown) =>
   fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { describe, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, CAPPED_PLAIN_M, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * A Responses `input_file` by `file_id` (or `file_url`) that the provider resolves to a PDF is billed per page
@@ -12,21 +12,7 @@ import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUp
 let upstream: ScriptedUpstream
 let gw: TestGateway
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-    },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withScriptedGateway(CAPPED_PLAIN_M, (started) => ({ upstream, gw } = started))
 
 describe('a file by reference is held at its worst case with cap-output on', () => {
   for (const ref of [{ file_id: 'file-abc123' }, { file_url: 'https://example.com/report.pdf' }])

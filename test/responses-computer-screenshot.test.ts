@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { describe, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * A Responses `computer_call_output` item returns a screenshot to the model: `output: {type:
@@ -12,25 +12,15 @@ import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUp
 let upstream: ScriptedUpstream
 let gw: TestGateway
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-      media_part_tokens: 2000,
-    },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
-beforeEach(() => {
-  upstream.calls.length = 0
-})
+withScriptedGateway(
+  {
+    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+    media_part_tokens: 2000,
+  },
+  (started) => ({ upstream, gw } = started),
+)
 
 const post = (secret: string, body: Record<string, unknown>) =>
   fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })

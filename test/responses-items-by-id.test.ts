@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { isItemById } from '../src/translate/responses/input-items'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * An input item sent back by its id without its content is a stored item by reference, as `item_reference`
@@ -17,24 +17,14 @@ import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUp
 let upstream: ScriptedUpstream
 let gw: TestGateway
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2, server_tools: { image_generation: 0.04 } } },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-    },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
-beforeEach(() => {
-  upstream.calls.length = 0
-})
+withScriptedGateway(
+  {
+    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2, server_tools: { image_generation: 0.04 } } },
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+  },
+  (started) => ({ upstream, gw } = started),
+)
 
 const usage = (input: number, output: number) => ({
   input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output,

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { describe, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, CAPPED_PLAIN_M, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -17,24 +17,7 @@ import { settledRow } from './support/settled-row'
 let upstream: ScriptedUpstream
 let gw: TestGateway
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-    },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
-beforeEach(() => {
-  upstream.calls.length = 0
-})
+withScriptedGateway(CAPPED_PLAIN_M, (started) => ({ upstream, gw } = started))
 
 const usage = (input: number, output: number, reasoning = 0) => ({
   input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: reasoning }, total_tokens: input + output,

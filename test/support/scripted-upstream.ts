@@ -3,6 +3,7 @@
  * provider does not give: a 200 stream that closes with no events, a 200 whose body is only an error,
  * a server that reads only `max_tokens`. It records each request's path and parsed JSON body.
  */
+import { afterAll, beforeAll, beforeEach } from 'bun:test'
 import { startTestGateway, type TestGateway } from './gateway'
 export interface ScriptedCall {
   path: string
@@ -87,4 +88,35 @@ export async function scriptedGateway(userId: string): Promise<{ upstream: Scrip
   })
   const { secret } = await gw.userWithKey({ id: userId, max_budget: 10 })
   return { upstream, gw, secret, stop: async () => { await gw.stop(); await upstream.stop() } }
+}
+
+/** `plain:m` at $1/$2 per million (1 and 2 µ$ a token), cap-output on, a default max output of 64 tokens: the holds suites' setting. */
+export const CAPPED_PLAIN_M = {
+  pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
+  cap_output_tokens: true,
+  default_max_output_tokens: 64,
+}
+
+/**
+ * For a test file: a gateway with `config` (over the test defaults) in front of a scripted upstream, whose
+ * providers (`scriptedProviders`) it is given, started before the file's tests and stopped after them; the
+ * upstream's calls are cleared before each test. `use` is handed both once they are started.
+ */
+export function withScriptedGateway(
+  config: Record<string, unknown>,
+  use: (started: { upstream: ScriptedUpstream; gw: TestGateway }) => void,
+): void {
+  let started: { upstream: ScriptedUpstream; gw: TestGateway } | undefined
+  beforeAll(async () => {
+    const upstream = startScriptedUpstream()
+    started = { upstream, gw: await startTestGateway({ config: { providers: scriptedProviders(upstream), ...config } }) }
+    use(started)
+  })
+  afterAll(async () => {
+    await started?.gw.stop()
+    await started?.upstream.stop()
+  })
+  beforeEach(() => {
+    if (started) started.upstream.calls.length = 0
+  })
 }
