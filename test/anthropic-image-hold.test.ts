@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import type { TestGateway } from './support/gateway'
+import { spendAtHeldBudget } from './support/held-budget'
 import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
@@ -14,9 +15,6 @@ let gw: TestGateway
 const OPUS_47_IMAGE_TOKENS = Math.ceil((2576 * 1456) / 750) // 5,001
 
 withScriptedGateway({ cap_output_tokens: true, pricing: { 'ant:claude-opus-4-7': { input_per_million: 5, output_per_million: 25 } } }, (started) => ({ upstream, gw } = started))
-
-const post = (secret: string, body: unknown) =>
-  fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
 test('cap-output on: chat → Anthropic, a 2576-px screenshot by URL billed as Opus 4.7 bills it never takes spend past max_budget', async () => {
   upstream.answer(({ body }) => {
@@ -38,18 +36,8 @@ test('cap-output on: chat → Anthropic, a 2576-px screenshot by URL billed as O
       { type: 'image_url', image_url: { url: 'https://example.com/screenshot-2576x1456.png' } },
     ] }],
   }
-  const probe = await gw.userWithKey({ id: 'probe', max_budget: 1 })
-  const first = await post(probe.secret, body)
-  await first.arrayBuffer()
-  expect(first.status).toBe(200)
+  const { second, spend, budget } = await spendAtHeldBudget(gw, '/v1/chat/completions', body, 'opus')
   expect(upstream.calls.at(-1)!.body.messages[0].content[1]).toEqual({ type: 'image', source: { type: 'url', url: 'https://example.com/screenshot-2576x1456.png' } })
-  const held = Math.round((1 - Number(first.headers.get('x-budget-remaining'))) * 1e6)
-
-  const { secret } = await gw.userWithKey({ id: 'tight', max_budget: held / 1e6 })
-  const res = await post(secret, body)
-  await res.arrayBuffer()
-  expect(res.status).toBe(200)
-  await gw.settled()
-  const user = (await gw.admin('GET', '/v1/users/tight')).body
-  expect(Math.round(user.spend * 1e6)).toBeLessThanOrEqual(Math.round(user.max_budget * 1e6))
+  expect(second.status).toBe(200)
+  expect(spend).toBeLessThanOrEqual(budget)
 })

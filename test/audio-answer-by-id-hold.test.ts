@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import type { TestGateway } from './support/gateway'
+import { spendAtHeldBudget } from './support/held-budget'
 import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
@@ -22,9 +23,6 @@ withScriptedGateway(
   (started) => ({ upstream, gw } = started),
 )
 
-const post = (secret: string, body: unknown) =>
-  fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
-
 test('cap-output on: an earlier audio answer by id (16,384 audio tokens) never takes spend past max_budget', async () => {
   upstream.answer(({ body }) =>
     jsonResponse({
@@ -43,18 +41,7 @@ test('cap-output on: an earlier audio answer by id (16,384 audio tokens) never t
       { role: 'user', content: 'Summarise it in a word.' },
     ],
   }
-  // The hold, from a probe user with $1.
-  const probe = await gw.userWithKey({ id: 'probe', max_budget: 1 })
-  const first = await post(probe.secret, body)
-  await first.arrayBuffer()
-  expect(first.status).toBe(200)
-  const held = Math.round((1 - Number(first.headers.get('x-budget-remaining'))) * 1e6)
-
-  const { secret } = await gw.userWithKey({ id: 'tight', max_budget: held / 1e6 })
-  const res = await post(secret, body)
-  await res.arrayBuffer()
-  await gw.settled()
-  const user = (await gw.admin('GET', '/v1/users/tight')).body
+  const { spend, budget } = await spendAtHeldBudget(gw, '/v1/chat/completions', body, 'audio')
   // Either refused up front, or held for the audio it can bring: never spent past the budget.
-  expect(Math.round(user.spend * 1e6)).toBeLessThanOrEqual(Math.round(user.max_budget * 1e6))
+  expect(spend).toBeLessThanOrEqual(budget)
 })

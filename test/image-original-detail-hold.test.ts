@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import type { TestGateway } from './support/gateway'
+import { spendAtHeldBudget } from './support/held-budget'
 import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
@@ -15,9 +16,6 @@ let gw: TestGateway
 const ORIGINAL_DETAIL_PATCHES = 10_000
 
 withScriptedGateway({ cap_output_tokens: true, pricing: { 'plain:vision': { input_per_million: 2.5, output_per_million: 15 } } }, (started) => ({ upstream, gw } = started))
-
-const post = (secret: string, body: unknown) =>
-  fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
 test('cap-output on: an image by URL at detail "original" (10,000 patches) never takes spend past max_budget', async () => {
   upstream.answer(({ body }) =>
@@ -35,18 +33,8 @@ test('cap-output on: an image by URL at detail "original" (10,000 patches) never
       { type: 'image_url', image_url: { url: 'https://example.com/scan.png', detail: 'original' } },
     ] }],
   }
-  const probe = await gw.userWithKey({ id: 'probe', max_budget: 1 })
-  const first = await post(probe.secret, body)
-  await first.arrayBuffer()
-  expect(first.status).toBe(200)
-  const held = Math.round((1 - Number(first.headers.get('x-budget-remaining'))) * 1e6)
-
-  const { secret } = await gw.userWithKey({ id: 'tight', max_budget: held / 1e6 })
-  const res = await post(secret, body)
-  await res.arrayBuffer()
-  await gw.settled()
-  const user = (await gw.admin('GET', '/v1/users/tight')).body
-  expect(Math.round(user.spend * 1e6)).toBeLessThanOrEqual(Math.round(user.max_budget * 1e6))
+  const { spend, budget } = await spendAtHeldBudget(gw, '/v1/chat/completions', body, 'chat')
+  expect(spend).toBeLessThanOrEqual(budget)
 })
 
 test('cap-output on: a Responses input_image by file_id at detail "original" never takes spend past max_budget', async () => {
@@ -55,25 +43,13 @@ test('cap-output on: a Responses input_image by file_id at detail "original" nev
     usage: { input_tokens: ORIGINAL_DETAIL_PATCHES + 20, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: ORIGINAL_DETAIL_PATCHES + 25 },
     output: [{ type: 'message', id: 'msg_original', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'ok', annotations: [] }] }],
   }))
-  const respond = (secret: string) =>
-    fetch(gw.url + '/v1/responses', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'plain:vision', max_output_tokens: 16, store: false, input: [{ role: 'user', content: [
-        { type: 'input_text', text: 'Read the small print.' },
-        { type: 'input_image', file_id: 'file-scan', detail: 'original' },
-      ] }] }),
-    })
-  const probe = await gw.userWithKey({ id: 'responses-probe', max_budget: 1 })
-  const first = await respond(probe.secret)
-  await first.text()
-  expect(first.status).toBe(200)
-  const held = Math.round((1 - Number(first.headers.get('x-budget-remaining'))) * 1e6)
-
-  const { secret } = await gw.userWithKey({ id: 'responses-tight', max_budget: held / 1e6 })
-  await (await respond(secret)).text()
-  await gw.settled()
-  const user = (await gw.admin('GET', '/v1/users/responses-tight')).body
+  const body = {
+    model: 'plain:vision', max_output_tokens: 16, store: false, input: [{ role: 'user', content: [
+      { type: 'input_text', text: 'Read the small print.' },
+      { type: 'input_image', file_id: 'file-scan', detail: 'original' },
+    ] }],
+  }
+  const { spend, budget } = await spendAtHeldBudget(gw, '/v1/responses', body, 'responses')
   // Before the fix: held 0.010668 (the media bound), billed 0.025125.
-  expect(Math.round(user.spend * 1e6)).toBeLessThanOrEqual(Math.round(user.max_budget * 1e6))
+  expect(spend).toBeLessThanOrEqual(budget)
 })
