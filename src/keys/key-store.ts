@@ -19,6 +19,11 @@ const MAX_ENTRIES = 10_000
  */
 export class KeyStore {
   private readonly cache = new Map<string, CachedKey>()
+  /**
+   * Counts the forgettings: a lookup (a promise, on Postgres) that was under way when a key or user was
+   * forgotten may carry the row as it was before the change, and is answered but not remembered.
+   */
+  private generation = 0
   /** Told of every change made through this process, for the other replicas. */
   onChange: (change: CacheChange) => void = () => {}
 
@@ -37,8 +42,9 @@ export class KeyStore {
     const entry = this.cache.get(hash)
     if (entry && now - entry.fetchedAt <= this.ttlMs) return callerOf(entry, now)
     const row = this.store.findKey(hash)
-    if (row instanceof Promise) return row.then((r) => callerOf(this.remember(hash, r, now), now))
-    return callerOf(this.remember(hash, row, now), now)
+    if (!(row instanceof Promise)) return callerOf(this.remember(hash, row, now), now)
+    const generation = this.generation
+    return row.then((r) => callerOf(generation === this.generation ? this.remember(hash, r, now) : this.load(r, now), now))
   }
 
   private remember(hash: string, row: KeyLookupRow | undefined, now: number): CachedKey {
@@ -61,14 +67,17 @@ export class KeyStore {
 
   /** Forget what this process cached of the key (another process changed it). */
   forget(keyId: string): void {
+    this.generation++
     for (const [hash, entry] of this.cache) if (entry.caller?.keyId === keyId) this.cache.delete(hash)
   }
 
   forgetUser(userId: string): void {
+    this.generation++
     for (const [hash, entry] of this.cache) if (entry.caller?.userId === userId) this.cache.delete(hash)
   }
 
   forgetAll(): void {
+    this.generation++
     this.cache.clear()
   }
 
