@@ -190,6 +190,8 @@ export const configSchema = z
       if (name !== undefined && !(name in c.providers)) ctx.addIssue({ code: 'custom', path: ['default_providers', wire], message: `names unknown provider ${name}` })
     if (c.workers > 1 && c.port === 0)
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'needs a fixed port: with port 0 each worker would get a different one' })
+    if (c.workers > 1 && c.db === ':memory:' && !c.database_url)
+      ctx.addIssue({ code: 'custom', path: ['workers'], message: 'needs a database file or TOLLGATE_DATABASE_URL: with the database in memory each worker would keep keys and budgets of its own' })
     for (const model of Object.keys(c.pricing))
       if (!known(model)) ctx.addIssue({ code: 'custom', path: ['pricing', model], message: 'names an unknown provider' })
   })

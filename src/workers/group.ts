@@ -33,10 +33,18 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
   if (process.platform !== 'linux') throw new WorkerGroupError('TOLLGATE_WORKERS above 1 needs Linux (SO_REUSEPORT spreading connections among processes)')
   const lock = lockPort(config.port)!
   try {
-    openDatabase(config.db).$client.close()
+    // The group's SQLite file, migrated once here; on Postgres each worker migrates under its advisory lock.
+    if (!config.database_url) openDatabase(config.db).$client.close()
   } catch (error) {
     lock.release()
     throw error
+  }
+  // What the group was started with, over whatever the configuration file says when a worker is (re)started:
+  // the port its lock guards and the one database whose budgets it keeps.
+  const groupSettings = {
+    TOLLGATE_HOST: config.host,
+    TOLLGATE_PORT: String(config.port),
+    ...(config.database_url ? { TOLLGATE_DATABASE_URL: config.database_url } : { TOLLGATE_DB: config.db }),
   }
   if (!config.redis_url)
     log(
@@ -53,7 +61,7 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
       let served = false
       const startedAt = Date.now()
       const proc = Bun.spawn([process.execPath, ENTRY, 'serve'], {
-        env: { ...RUNTIME_ENV, ...process.env, [WORKER_ENV]: String(process.pid) },
+        env: { ...RUNTIME_ENV, ...process.env, ...groupSettings, [WORKER_ENV]: String(process.pid) },
         stdin: 'pipe',
         stdout: 'inherit',
         stderr: 'inherit',

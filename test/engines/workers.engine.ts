@@ -83,7 +83,8 @@ describe('TOLLGATE_WORKERS=3', () => {
 
   test('a second group on the same port is refused, and so is a single gateway', async () => {
     for (const workers of ['3', '1']) {
-      const second = await runGatewayExpectingExit({ TOLLGATE_MASTER_KEY: MASTER_KEY, TOLLGATE_PORT: String(port), TOLLGATE_HOST: '127.0.0.1', TOLLGATE_WORKERS: workers })
+      // A database file of its own (in its temporary directory): a group may not keep its database in memory.
+      const second = await runGatewayExpectingExit({ TOLLGATE_MASTER_KEY: MASTER_KEY, TOLLGATE_PORT: String(port), TOLLGATE_HOST: '127.0.0.1', TOLLGATE_WORKERS: workers, TOLLGATE_DB: 'second.db' })
       expect({ workers, code: second.code }).toEqual({ workers, code: 1 })
       expect(second.output).toContain(`already serves port ${port}`)
     }
