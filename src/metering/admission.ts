@@ -7,7 +7,7 @@ import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
 import { requireFeaturesPriced } from '../pricing/features'
-import { heldAtProviderDefaults, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
+import { heldAtProviderDefaults, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
@@ -94,7 +94,9 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
 
   const estimate = r.estimate(price)
   const features = r.features ?? NO_FEATURES
-  if (price && config.require_pricing) requireFeaturesPriced(price, features, estimate.inputTokens)
+  // Judged by the input the hold counts (what the request's tools bring back included), or a window priced by
+  // that count would be served unpriced.
+  if (price && config.require_pricing) requireFeaturesPriced(price, features, heldPromptTokens(estimate.inputTokens, features, config.server_tool_use_input_tokens))
   // A hard bound covers whatever tier or geography the provider applies by default.
   const held = price && config.cap_output_tokens ? heldAtProviderDefaults(price, features) : features
   const amount = worstCaseCost(price, estimate.inputTokens, estimate.outputTokens, held, config.server_tool_use_input_tokens)

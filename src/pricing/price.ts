@@ -274,7 +274,7 @@ export function worstCaseCost(
   if (requested.cacheWrites === '1h') inputRate = Math.max(inputRate, r.cacheWrite1h)
   const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
   const passes = requested.compaction ? 2 : 1
-  const input = passes * heldInputTokens(inputTokens, requested, toolUseInputTokens)
+  const input = heldPromptTokens(inputTokens, requested, toolUseInputTokens)
   const tier = compound(Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), Math.max(PLAIN, geoMultiplierOf(price, undefined, requested.inferenceGeo)))
   const multiplier = withLongContext(price, tier, requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
@@ -302,6 +302,13 @@ export function heldAtProviderDefaults(price: Price, f: RequestedFeatures): Requ
  * The input one pass of a request can bring to the model at most: its own estimate, and what its tools
  * bring back (each use at the per-use allowance, and the bounds the request set itself).
  */
+/**
+ * The input a request is held for, every pass of it (a compaction runs the prompt twice): what its price is
+ * judged by (the long context's threshold), for the hold and for require-pricing alike.
+ */
+export const heldPromptTokens = (inputTokens: number, requested: RequestedFeatures, toolUseInputTokens: number): number =>
+  (requested.compaction ? 2 : 1) * heldInputTokens(inputTokens, requested, toolUseInputTokens)
+
 export function heldInputTokens(inputTokens: number, requested: RequestedFeatures, toolUseInputTokens: number): number {
   let uses = requested.toolResultInput.uses
   for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
