@@ -36,6 +36,8 @@ beforeAll(async () => {
       pricing: {
         'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01, code_execution: 0.05 }, service_tiers: { fast: 6, long_context: 2, inference_geo_us: 1.1 } },
         'ant:bare': { input_per_million: 1, output_per_million: 2 },
+        // Anthropic's long-context rates: 2× input (cache reads and writes too), 1.5× output.
+        'ant:lc': { input_per_million: 1, output_per_million: 2, service_tiers: { long_context: 2, long_context_output: 1.5 } },
         'ant:free-search': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0 } },
         'ant:rates': { input_per_million: 1, output_per_million: 2, cache_write_per_million: 3, cache_write_1h_per_million: 5 },
         'plain:m': {
@@ -460,6 +462,21 @@ describe('settlement charges what the usage reports', () => {
     expect((await settled('/v1/messages', body, beta)).cost).toBe(2 * (150_000 + 60_000 + 20))
     upstream.answer(() => anthropicStream({ input_tokens: 210_000, output_tokens: 1 }, { output_tokens: 10 }))
     expect((await settled('/v1/messages', { ...body, stream: true }, beta)).cost).toBe(2 * (210_000 + 20))
+    upstream.answer(() => anthropicMessage({ input_tokens: 200_000, output_tokens: 10 }))
+    expect((await settled('/v1/messages', body, beta)).cost).toBe(200_000 + 20)
+  })
+
+  test('long context with long_context_output: input and cache at long_context, output at long_context_output, held and settled', async () => {
+    const beta = { 'anthropic-beta': 'context-1m-2025-08-07' }
+    const body = { model: 'ant:lc', max_tokens: 1000, messages: [{ role: 'user', content: 'x'.repeat(250_000) }] }
+    // 150,000 input + 60,000 cache reads + 1,000 5-minute writes (at 1.25) at 2×; 1,000 output at $2/M × 1.5.
+    upstream.answer(() => anthropicMessage({ input_tokens: 150_000, cache_read_input_tokens: 60_000, cache_creation_input_tokens: 1000, output_tokens: 1000 }))
+    const row = await settled('/v1/messages', body, beta)
+    expect(row.cost).toBe(2 * (150_000 + 60_000 + 1250) + 1.5 * 2000)
+    // Held: the estimate's input at 2× and the 1,000 output tokens at 1.5×: 1,000 micro-USD below the same
+    // request held with one multiplier of 2 on every token kind (ant:m).
+    const single = await settled('/v1/messages', { ...body, model: 'ant:m' }, beta)
+    expect(row.reserved).toBe(single.reserved - 1000)
     upstream.answer(() => anthropicMessage({ input_tokens: 200_000, output_tokens: 10 }))
     expect((await settled('/v1/messages', body, beta)).cost).toBe(200_000 + 20)
   })

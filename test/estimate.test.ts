@@ -332,6 +332,17 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
     expect(estimateResponses({ input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file-img' }] }] }, hard).inputTokens).toBe(USER_MESSAGE + MEDIA)
   })
 
+  test('with hard bounds and a context window larger than that (Anthropic\'s 1M), the first file by reference is held at the window', () => {
+    const windowed = { ...p, hardBounds: true, contextWindowTokens: 1_000_000 }
+    const documents = (o: EstimateOptions, ...sources: Array<Record<string, unknown>>) =>
+      estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: sources.map((source) => ({ type: 'document', source })) }] }, o).inputTokens
+    expect(documents(windowed, { type: 'file', file_id: 'file_1' })).toBe(DOCUMENT + 1_000_000)
+    expect(documents(windowed, { type: 'file', file_id: 'file_1' }, { type: 'file', file_id: 'file_2' })).toBe(DOCUMENT + NO_FIELDS + 1_000_000 + MEDIA)
+    // A window below the PDF bound changes nothing; without hard bounds the window is not held.
+    expect(documents({ ...windowed, contextWindowTokens: 50_000 }, { type: 'file', file_id: 'file_1' })).toBe(DOCUMENT + MAX_PAGES * PAGE)
+    expect(documents({ ...windowed, hardBounds: false }, { type: 'file', file_id: 'file_1' })).toBe(DOCUMENT + MEDIA)
+  })
+
   test('the per-page bound unset is 3,000 tokens, and the maximum 100 pages', () => {
     const defaults = (data: string) => estimateMessages({ max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data } }] }] }, o).inputTokens
     expect(defaults(pdf100)).toBe(DOCUMENT + 100 * 3000)

@@ -24,7 +24,7 @@ describe('costOf and worstCaseCost', () => {
         audioInputPerMillion: maybe(100_000_000),
         audioOutputPerMillion: maybe(200_000_000),
         serverTools: { web_search: int(50_000) },
-        tierMultipliers: { priority: 1000 + int(3000), flex: int(1000), long_context: 1000 + int(1000), inference_geo_us: int(2000) },
+        tierMultipliers: { priority: 1000 + int(3000), flex: int(1000), long_context: 1000 + int(1000), inference_geo_us: int(2000), ...(rand() < 0.5 ? { long_context_output: int(2000) } : {}) },
       }
       const requested: RequestedFeatures = {
         serverTools: rand() < 0.5 ? { web_search: 1 + int(10) } : {},
@@ -100,6 +100,21 @@ describe('costOf and worstCaseCost', () => {
     expect(worstCaseCost(price, 1000, 100, us)).toBe(Math.ceil(worstCaseCost(price, 1000, 100) * 1.1))
     expect(worstCaseCost(price, 1000, 100, { ...us, tier: 'fast' })).toBe(Math.ceil(worstCaseCost(price, 1000, 100) * 6.6))
     expect(worstCaseCost({ ...price, tierMultipliers: { inference_geo_us: 900 } }, 1000, 100, us)).toBe(worstCaseCost(price, 1000, 100))
+  })
+
+  test('long context: long_context_output, when set, is output\'s multiplier instead of long_context; held likewise', () => {
+    const price: Price = { ...base, cachedInputPerMillion: null, tierMultipliers: { long_context: 2000, long_context_output: 1500, inference_geo_us: 1100 } }
+    const long: RequestedFeatures = { ...NO_FEATURES, longContext: true }
+    const usage: TokenCounts = { promptTokens: 300_000, completionTokens: 1000, cachedTokens: 100_000, cacheWriteTokens: 100_000 }
+    // 100K input + 100K cached at $3/M and 100K writes at $3.75/M, × 2; 1,000 output at $15/M × 1.5.
+    expect(costOf(price, usage, long)).toBe(2 * (300_000 + 300_000 + 375_000) + 1.5 * 15_000)
+    expect(costOf(price, usage, { ...long, inferenceGeo: 'us' })).toBe(Math.ceil(1.1 * (2 * 975_000 + 1.5 * 15_000)))
+    // Unset, output is at long_context too; under the threshold neither applies.
+    expect(costOf({ ...price, tierMultipliers: { long_context: 2000 } }, usage, long)).toBe(2 * (975_000 + 15_000))
+    expect(costOf(price, { ...usage, promptTokens: 200_000, cacheWriteTokens: 0 }, long)).toBe(100_000 * 3 + 100_000 * 3 + 15_000)
+    expect(worstCaseCost(price, 300_000, 1000, long)).toBe(2 * 300_000 * 3 + 1.5 * 15_000)
+    // An output multiplier below 1 is held, and billed, at the plain output rate.
+    expect(worstCaseCost({ ...price, tierMultipliers: { long_context: 2000, long_context_output: 500 } }, 300_000, 1000, long)).toBe(2 * 900_000 + 15_000)
   })
 
   test('without features, the rules are the plain ones', () => {

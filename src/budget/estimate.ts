@@ -9,7 +9,8 @@
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
  * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound.
  * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here; with
- * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry, an
+ * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry (or a
+ * text file as large as a long context window the request opens), an
  * earlier audio answer named by id as long as one answer can be, and an image at `detail: "original"`, inline
  * or not, as large as that detail bills.
  * Output: the request's own maximum, or the configured default.
@@ -30,6 +31,12 @@ export interface EstimateOptions {
    * largest it takes (`ANTHROPIC_IMAGE_MAX_TOKENS`).
    */
   hardBounds?: boolean
+  /**
+   * The context window the request opens on its provider, when it is larger than the PDF bound (Anthropic's 1M
+   * window, `context-1m-…`): with hard bounds, the request's first file by reference is held at it, since a
+   * text file there (a `document` by file id) is bounded only by the window, not by pages.
+   */
+  contextWindowTokens?: number
 }
 
 /** Anthropic bills ~1,500–3,000 tokens a PDF page. */
@@ -61,8 +68,8 @@ export const ANTHROPIC_IMAGE_MAX_TOKENS = 6_000
  * still take: one estimate, one `PdfWork`, shared by all the request's PDFs (a request of many small zip
  * bombs is read no longer than one). `audioAnswer` is what an earlier audio answer named by id counts, and
  * `originalImage` the least an image at `detail: "original"` does, `anthropicImage` the least an Anthropic image does.
- * `filePdfTokens` is what the request's files by reference have yet to be held for as PDFs: with hard bounds,
- * the most pages a request may carry, once.
+ * `filePdfTokens` is what the request's files by reference have yet to be held for: with hard bounds, the most
+ * pages a request may carry, or the context window it opens if larger, once.
  */
 interface MediaBounds {
   part: number
@@ -86,7 +93,7 @@ const mediaBounds = (o: EstimateOptions): MediaBounds => {
     pdfPage,
     pdfMaxPages,
     pdfWork: pdfWork(),
-    filePdfTokens: o.hardBounds ? pdfMaxPages * pdfPage : 0,
+    filePdfTokens: o.hardBounds ? Math.max(pdfMaxPages * pdfPage, o.contextWindowTokens ?? 0) : 0,
   }
 }
 
@@ -190,7 +197,8 @@ const inlinePdfPages = (base64: string, media: MediaBounds) =>
  * A file by reference (a file id, a URL): its bytes are not here, and the provider may find a PDF there,
  * billed per page. Without hard bounds it counts the media bound. With them, the request's first such file is
  * held for the most pages a request may carry (providers limit a request's PDF pages across all its files,
- * OpenAI and Anthropic to 100), and the others the media bound on top.
+ * OpenAI and Anthropic to 100), or for the context window the request opens if larger (a text file is bounded
+ * by nothing else), and the others the media bound on top.
  */
 function fileByReferenceTokens(bytes: number, media: MediaBounds): number {
   const tokens = Math.max(media.part, bytes, media.filePdfTokens)

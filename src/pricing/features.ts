@@ -250,6 +250,17 @@ export function anthropicBetaFeatures(betaFlags: string): Pick<RequestedFeatures
   return { longContext: /(^|[\s,])context-1m-/.test(betaFlags) }
 }
 
+/** Anthropic's long context window, in input tokens (`context-1m-…`). */
+export const LONG_CONTEXT_WINDOW_TOKENS = 1_000_000
+
+/**
+ * The context window a request's features open, for the estimate (`contextWindowTokens`): the long context
+ * window when the provider is sent `context-1m-…`, else none the estimate needs (a 200K window is below its
+ * PDF bound).
+ */
+export const contextWindowOf = (features: Pick<RequestedFeatures, 'longContext'> | undefined): number | undefined =>
+  features?.longContext ? LONG_CONTEXT_WINDOW_TOKENS : undefined
+
 /**
  * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
  * server tool that takes `max_uses` and sets none gets the configured default, so that its worst case is

@@ -26,7 +26,8 @@ export interface Price {
   serverTools?: Readonly<Record<string, number>>
   /**
    * Multiplier of every token rate, in thousandths (1750 = ×1.75), by service tier (`priority`, `flex`,
-   * `fast`); `long_context` and `inference_geo_<geography>` (`inference_geo_us`) apply on top of those.
+   * `fast`); `long_context` and `inference_geo_<geography>` (`inference_geo_us`) apply on top of those, and
+   * `long_context_output`, when set, instead of `long_context` on output tokens (Anthropic: 2× input, 1.5× output).
    */
   tierMultipliers?: Readonly<Record<string, number>>
 }
@@ -64,7 +65,8 @@ export interface RequestedFeatures {
   cacheWrites: '5m' | '1h' | null
   /**
    * The request switched on a long context window (Anthropic's `context-1m-*` beta): a prompt of more than
-   * LONG_CONTEXT_TOKENS is billed at the `long_context` tier's multiplier, on top of any other tier's.
+   * LONG_CONTEXT_TOKENS is billed at the `long_context` tier's multiplier (its output at `long_context_output`'s,
+   * when set), on top of any other tier's.
    */
   longContext: boolean
   /**
@@ -179,33 +181,37 @@ function geoMultiplierOf(price: Price, reported: string | undefined, requested: 
 /** `multiplier` with `other` on top (both in thousandths), rounded up. */
 const compound = (multiplier: number, other: number): number => (other === PLAIN ? multiplier : Math.ceil((multiplier * other) / PLAIN))
 
-/** The long-context multiplier on top of `multiplier`, when the request switched it on and its prompt is past the threshold. */
-function withLongContext(price: Price, multiplier: number, requested: RequestedFeatures, promptTokens: number): number {
-  if (!requested.longContext || promptTokens <= LONG_CONTEXT_TOKENS) return multiplier
-  const long = Math.max(PLAIN, namedMultiplier(price, 'long_context') ?? PLAIN)
-  return Math.ceil((multiplier * long) / PLAIN)
+/**
+ * The multipliers of input and of output tokens: `multiplier`, with the long-context one on top when the
+ * request switched it on and its prompt is past the threshold. Anthropic's long-context rates are not one
+ * multiplier (2× input and cache, 1.5× output): `long_context_output`, when the row sets it, is output's.
+ */
+function withLongContext(price: Price, multiplier: number, requested: RequestedFeatures, promptTokens: number): { input: number; output: number } {
+  if (!requested.longContext || promptTokens <= LONG_CONTEXT_TOKENS) return { input: multiplier, output: multiplier }
+  const input = namedMultiplier(price, 'long_context') ?? PLAIN
+  const output = namedMultiplier(price, 'long_context_output') ?? input
+  return { input: compound(multiplier, Math.max(PLAIN, input)), output: compound(multiplier, Math.max(PLAIN, output)) }
 }
 
 const MILLION = 1_000_000n
 
 /**
  * Σ tokens × rate (micro-USD per million) × multiplier (thousandths), in micro-USD rounded up, plus fees.
- * Tokens × rate can pass 2^53 for long contexts at dear rates: below that the arithmetic is exact in
- * doubles, past it it is done in BigInt.
+ * Tokens × rate × multiplier can pass 2^53 for long contexts at dear rates: below that the arithmetic is
+ * exact in doubles, past it it is done in BigInt.
  */
-function charge(terms: ReadonlyArray<readonly [tokens: number, rate: number]>, multiplier: number, fees: number): number {
-  let scaled = 0
-  for (const [tokens, rate] of terms) scaled += tokens * rate
+function charge(terms: ReadonlyArray<readonly [tokens: number, rate: number, multiplier: number]>, fees: number): number {
+  let total = 0
+  for (const [tokens, rate, multiplier] of terms) total += tokens * rate * multiplier
   // Every term is a non-negative integer, so a sum within the safe range means every term was exact.
-  if (scaled * multiplier <= Number.MAX_SAFE_INTEGER) {
-    const total = scaled * multiplier
+  if (total <= Number.MAX_SAFE_INTEGER) {
     const whole = Math.floor(total / 1_000_000_000)
     const cost = whole + (total - whole * 1_000_000_000 > 0 ? 1 : 0) + fees
     return Math.min(cost, MAX_REQUEST_MICROS)
   }
   let big = 0n
-  for (const [tokens, rate] of terms) big += BigInt(tokens) * BigInt(rate)
-  const cost = (big * BigInt(multiplier) + MILLION * 1000n - 1n) / (MILLION * 1000n) + BigInt(fees)
+  for (const [tokens, rate, multiplier] of terms) big += BigInt(tokens) * BigInt(rate) * BigInt(multiplier)
+  const cost = (big + MILLION * 1000n - 1n) / (MILLION * 1000n) + BigInt(fees)
   return cost > BigInt(MAX_REQUEST_MICROS) ? MAX_REQUEST_MICROS : Number(cost)
 }
 
@@ -227,18 +233,18 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
   const writes1h = Math.min(tokens.cacheWrite1hTokens ?? (requested.cacheWrites === '1h' ? writes : 0), writes)
   const audioIn = Math.min(count(tokens.audioInputTokens), prompt - cached - writes)
   const audioOut = Math.min(count(tokens.audioOutputTokens), tokens.completionTokens)
-  const terms = [
-    [prompt - cached - writes - audioIn, r.input],
-    [cached, r.cached],
-    [writes - writes1h, r.cacheWrite],
-    [writes1h, r.cacheWrite1h],
-    [audioIn, r.audioInput],
-    [tokens.completionTokens - audioOut, r.output],
-    [audioOut, r.audioOutput],
-  ] as const
   const tier = compound(multiplierOf(price, tokens.tier, requested.tier), geoMultiplierOf(price, tokens.inferenceGeo, requested.inferenceGeo))
-  const multiplier = withLongContext(price, tier, requested, prompt)
-  return charge(terms, multiplier, toolFees(price, tokens.serverToolUses, requested) + (price.perRequest ?? 0))
+  const m = withLongContext(price, tier, requested, prompt)
+  const terms = [
+    [prompt - cached - writes - audioIn, r.input, m.input],
+    [cached, r.cached, m.input],
+    [writes - writes1h, r.cacheWrite, m.input],
+    [writes1h, r.cacheWrite1h, m.input],
+    [audioIn, r.audioInput, m.input],
+    [tokens.completionTokens - audioOut, r.output, m.output],
+    [audioOut, r.audioOutput, m.output],
+  ] as const
+  return charge(terms, toolFees(price, tokens.serverToolUses, requested) + (price.perRequest ?? 0))
 }
 
 /**
@@ -276,13 +282,13 @@ export function worstCaseCost(
   const passes = requested.compaction ? 2 : 1
   const input = heldPromptTokens(inputTokens, requested, toolUseInputTokens)
   const tier = compound(Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), Math.max(PLAIN, geoMultiplierOf(price, undefined, requested.inferenceGeo)))
-  const multiplier = withLongContext(price, tier, requested, input)
+  const m = withLongContext(price, tier, requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
-  return charge([[input, inputRate], [passes * outputTokens, outputRate]], multiplier, fees)
+  return charge([[input, inputRate, m.input], [passes * outputTokens, outputRate, m.output]], fees)
 }
 
 /** Multipliers that are not a service tier a provider may apply by default (fast mode is only ever asked for). */
-const NOT_A_DEFAULT_TIER = (name: string) => name === 'long_context' || name === 'fast' || name.startsWith('inference_geo_')
+const NOT_A_DEFAULT_TIER = (name: string) => name === 'long_context' || name === 'long_context_output' || name === 'fast' || name.startsWith('inference_geo_')
 
 /**
  * The features a hard bound must be held at (cap-output on): a tier or a geography the request leaves to

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema'
 import { chatMaxTokens, estimateChat, estimateMessages, largerEstimate, outputBound } from '../budget/estimate'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
-import { openAIChatFeatures } from '../pricing/features'
+import { contextWindowOf, openAIChatFeatures } from '../pricing/features'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
 import { firstMaxOutputIn, largestMaxOutputIn, outputCapFieldsRead, withOpenAIOutputCap } from '../translate/output-cap'
 import { relay, type Exchange, type ExchangeFor } from '../translate/relay'
@@ -86,7 +86,8 @@ export const chatRoutes = (services: Services) => {
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
       const stream = body.stream === true
-      const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, hardBounds: config.cap_output_tokens }
+      // With Anthropic's 1M window sent, a file by reference may be a text file that fills it (its features say).
+      const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, hardBounds: config.cap_output_tokens, contextWindowTokens: contextWindowOf(planned?.features) }
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         target,

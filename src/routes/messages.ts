@@ -4,7 +4,7 @@ import type { Config } from '../config/schema'
 import { estimateChat, estimateMessages, largerEstimate } from '../budget/estimate'
 import { admitRequest, resolveModel } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
-import { anthropicFeatures, serverToolBounds } from '../pricing/features'
+import { anthropicFeatures, contextWindowOf, serverToolBounds } from '../pricing/features'
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
 import { withAnthropicOutputCap } from '../translate/output-cap'
 import { relay, type ExchangeFor } from '../translate/relay'
@@ -66,7 +66,8 @@ export const messagesRoutes = (services: Services) => {
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
       const stream = body.stream === true
-      const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, hardBounds: config.cap_output_tokens }
+      // With Anthropic's 1M window sent, a file by reference may be a text file that fills it (its features say).
+      const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, hardBounds: config.cap_output_tokens, contextWindowTokens: contextWindowOf(planned?.features) }
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         target,

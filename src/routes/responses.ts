@@ -10,7 +10,7 @@ import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
-import { openAIResponsesFeatures, responsesContainerPrices, serverToolBounds } from '../pricing/features'
+import { contextWindowOf, openAIResponsesFeatures, responsesContainerPrices, serverToolBounds } from '../pricing/features'
 import { heldInputTokens } from '../pricing/price'
 import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
@@ -255,9 +255,11 @@ export const responsesRoutes = (services: Services) => {
           stream,
           // Translated, the hold covers the request as the target receives it too (its wrappers, default schemas).
           estimate: () => {
-            const sent = estimateResponses(body, { ...estimateOptions, contextTokens })
+            // Translated to Anthropic with its 1M window, a file by reference may be a text file that fills it.
+            const window = { ...estimateOptions, contextWindowTokens: contextWindowOf(translated?.features) }
+            const sent = estimateResponses(body, { ...window, contextTokens })
             if (!translated) return sent
-            const upstream = route === 'anthropic' ? estimateMessages(translated.request, estimateOptions) : estimateChat(translated.request, estimateOptions)
+            const upstream = route === 'anthropic' ? estimateMessages(translated.request, window) : estimateChat(translated.request, window)
             return largerEstimate(sent, upstream)
           },
           features: translated ? translated.features : native!.features,
