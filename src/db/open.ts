@@ -80,6 +80,24 @@ function redateRegenerated(client: Database, recorded: RecordedMigration[], migr
 }
 
 /**
+ * Puts the file in WAL mode (a fresh file enters it once; after that this is a no-op). While another process
+ * holds the file as it switches (gateways started together on one new file), SQLite answers SQLITE_BUSY at
+ * once, without the busy handler: tried again until the busy timeout.
+ */
+function enterWal(client: Database): void {
+  const until = Date.now() + BUSY_TIMEOUT_MS
+  for (;;) {
+    try {
+      client.exec('PRAGMA journal_mode = WAL')
+      return
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw error
+      Bun.sleepSync(5)
+    }
+  }
+}
+
+/**
  * Opens the database file (creating it and its folder privately), sets the pragmas every connection needs
  * and applies the committed migrations, unless a newer tollgate has migrated it (SchemaNewerError). Several
  * processes may open the same file: WAL lets readers run beside the one writer, and the busy timeout makes a
@@ -91,7 +109,7 @@ export function openDatabase(path: string): Db {
   // First, before anything reads the file: another process may hold it for a moment (a worker of the same
   // group starting, recovering the WAL another left, or checkpointing it), and this one must wait its turn.
   client.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
-  client.exec('PRAGMA journal_mode = WAL')
+  enterWal(client)
   client.exec('PRAGMA synchronous = NORMAL')
   client.exec('PRAGMA foreign_keys = ON')
   try {
