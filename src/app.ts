@@ -14,7 +14,7 @@ import { bodyLimit } from './plugins/body-limit'
 import { corsHeaders, corsPreflight } from './plugins/cors'
 import { errors } from './plugins/errors'
 import { ipRateLimit, keyRateLimit } from './plugins/rate-limit'
-import { refuseNul, requestContext, requireHost } from './plugins/request-context'
+import { requestContext, requireUsableTarget } from './plugins/request-context'
 import { idleTimeoutRestore } from './plugins/idle-timeout'
 import { IDLE_TIMEOUT_SEC } from './http/idle-timeout'
 import { requestLogger } from './plugins/request-log'
@@ -116,7 +116,7 @@ function replicaSharing(config: Config, keys: KeyStore, prices: PriceBook, metri
 /**
  * The gateway. Edge plugins run in the order they are used, for every request: id and client address,
  * then the headers every answer carries (security, CORS), so that a refusal has them too; then the per-IP
- * rate limit, which counts every request before anything can refuse it; a usable Host; body size; a CORS
+ * rate limit, which counts every request before anything can refuse it; a usable Host and target (no NUL); body size; a CORS
  * preflight let through to its route (or refused); authentication; per-key rate limit. Then the route;
  * then the request log, which sees every request; errors from anywhere leave through one handler. A route
  * that switched the connection's idle timeout off has it back with its response (or at its stream's end).
@@ -136,8 +136,7 @@ export function createApp(services: Services, options: { idleTimeoutSec?: number
     .use(securityHeaders({ enabled: !config.disable_security_headers, trustProxy: config.trust_proxy }))
     .use(corsHeaders(config.cors_allowed_origins))
     .use(ipRateLimit(config.rate_limit_per_min, services.rateLimits.ip))
-    .use(requireHost())
-    .use(refuseNul())
+    .use(requireUsableTarget())
     .use(bodyLimit(config.max_body_bytes))
     .use(corsPreflight(config.cors_allowed_origins))
     .use(auth({ masterKey: config.master_key, keys: services.keys, sessions: services.sessions, trustProxy: config.trust_proxy }))

@@ -45,21 +45,17 @@ export const requestContext = (options: { trustProxy: boolean; idleTimeoutSec: n
     })
 
 /**
- * A request without a usable Host is refused (RFC 9112 §3.2 asks it of HTTP/1.1): with a relative URL the
- * framework's router reads a different path than the gateway does, so nothing may route it. Used after
- * the plugins that set the headers every answer carries and count every request.
+ * A request whose target cannot be served is refused, in one hook (it runs for every request):
+ * - without a usable Host (RFC 9112 §3.2 asks it of HTTP/1.1): with a relative URL the framework's router
+ *   reads a different path than the gateway does, so nothing may route it;
+ * - with a NUL (`%00`) anywhere in the path or the query (400 invalid_request, before authentication): no id,
+ *   filter or cursor holds one, as Postgres text cannot, so both stores answer alike instead of SQLite finding
+ *   nothing and Postgres failing the query (22021). A raw NUL never gets this far: Bun refuses it.
+ * Used after the plugins that set the headers every answer carries and count every request.
  */
-export const requireHost = () =>
-  new Elysia({ name: 'require-host' }).onRequest(({ request }) => {
-    if (isOriginForm(request.url)) throw badRequest('The request needs a valid Host header.', 'invalid_host')
-  })
-
-/**
- * A NUL (`%00`) anywhere in the path or the query is refused (400 invalid_request) before authentication: no
- * id, filter or cursor holds one, as Postgres text cannot, so both stores answer alike instead of SQLite
- * finding nothing and Postgres failing the query (22021). A raw NUL never gets this far: Bun refuses it.
- */
-export const refuseNul = () =>
-  new Elysia({ name: 'refuse-nul' }).onRequest(({ request }) => {
-    if (request.url.includes('%00')) throw badRequest('Invalid request: the path or query holds a NUL character (%00).', 'invalid_request')
+export const requireUsableTarget = () =>
+  new Elysia({ name: 'require-usable-target' }).onRequest(({ request }) => {
+    const url = request.url
+    if (isOriginForm(url)) throw badRequest('The request needs a valid Host header.', 'invalid_host')
+    if (url.includes('%00')) throw badRequest('Invalid request: the path or query holds a NUL character (%00).', 'invalid_request')
   })
