@@ -1,5 +1,7 @@
+import { hasNul } from '../../http/nul'
+
 /** Postgres text and jsonb hold no NUL character: it is written as U+FFFD, as the refusal counts write a model name. */
-export const storableText = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '\ufffd') : s)
+export const storableText = (s: string): string => (hasNul(s) ? s.replaceAll('\u0000', '\ufffd') : s)
 
 /** `row` with every string in it storable (storableText); the row itself when it had no NUL. */
 export function withStorableText<T>(row: T): T {
@@ -136,7 +138,7 @@ export class BatchWriter<T> {
         if (!refusesData(error)) throw error
         await this.repairOrDrop(row, error)
       }
-      left.rows = left.rows.slice(1)
+      left.rows.shift()
     }
   }
 

@@ -2,6 +2,7 @@ import type { ReservedSQL, SQL, TransactionSQL } from 'bun'
 import { decideHold, settlementRollTo, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type TakenHold, type UserFigures } from '../../budget/ledger'
 import { periodStarts, type BudgetPeriod } from '../../budget/period'
 import { databaseUnavailable, GatewayError } from '../../http/errors'
+import { hasNul } from '../../http/nul'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
 import { BatchWriter, refusesData, storableText } from './batch'
@@ -711,7 +712,7 @@ export class PostgresLedgerStore implements LedgerStore {
 
   async userExists(userId: string): Promise<boolean> {
     // Postgres text holds no NUL: no user has one in its id (and the query would fail, 22021).
-    if (userId.includes('\u0000')) return false
+    if (hasNul(userId)) return false
     const rows = await this.bounded`SELECT 1 FROM users WHERE id = ${userId}`
     return rows.length > 0
   }

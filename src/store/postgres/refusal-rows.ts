@@ -1,9 +1,6 @@
 import type { SQL } from 'bun'
 import type { RefusalRows } from '../store'
-import { BatchWriter } from './batch'
-
-/** Postgres text holds no NUL character, and a model name is the client's: one would fail the whole batch. */
-const text = (s: string) => s.replaceAll('\u0000', '\ufffd')
+import { BatchWriter, storableText as text } from './batch'
 
 type Queued = { hour: number; code: string } | { model: string; at: number; max: number }
 
