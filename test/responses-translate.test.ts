@@ -9,6 +9,9 @@ import { mockProviders, startTestGateway, type TestGateway } from './support/gat
  */
 const PRICING = {
   'mockant:claude-mock': { input_per_million: 4, cached_input_per_million: 1, output_per_million: 20 },
+  'mockant:claude-opus-4-7': { input_per_million: 4, output_per_million: 20 },
+  'mockant:claude-sonnet-4-6': { input_per_million: 4, output_per_million: 20 },
+  'mockant:claude-sonnet-4-5-20250929': { input_per_million: 4, output_per_million: 20 },
   'mockchat:gpt-mock': { input_per_million: 2, output_per_million: 3 },
 }
 const TEXT = 'Hello from the mock provider.'
@@ -153,6 +156,33 @@ describe('Responses to an Anthropic model (translated both ways)', () => {
       expect(sent[1].content[1]).toEqual({ type: 'tool_use', id: call.call_id, name: 'get_weather', input: { city: 'Paris' } })
       expect(sent[2]).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: call.call_id, content: '{"celsius":21}' }] })
     })
+
+  // Claude 4.6 and later think adaptively at an effort; Opus 4.7 refuses a thinking budget (400), as Codex would see.
+  for (const [model, thinking, effort] of [
+    ['claude-opus-4-7', { type: 'adaptive' }, 'xhigh'],
+    ['claude-sonnet-4-6', { type: 'adaptive' }, 'max'],
+    ['claude-sonnet-4-5-20250929', { type: 'enabled', budget_tokens: 3999 }, undefined],
+  ] as const)
+    test(`reasoning.effort xhigh to ${model}: thinking ${thinking.type}${effort ? ` at effort ${effort}` : ''}, and the answer carries its reasoning`, async () => {
+      const res = await client.responses.create({
+        model: `mockant:${model}`, input: 'What is the weather in Paris?', reasoning: { effort: 'xhigh' as any }, max_output_tokens: 4000,
+        text: { format: { type: 'json_schema', name: 'w', schema: { type: 'object', properties: {} } } },
+      })
+      expect(upstreamBody().thinking).toEqual(thinking)
+      expect(upstreamBody().output_config).toEqual({ format: { type: 'json_schema', schema: { type: 'object', properties: {} } }, ...(effort && { effort }) })
+      expect((res.output as any[])[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Let me think about the weather.' }] })
+      const row = await lastRow()
+      expect(row.status).toBe('ok')
+    })
+
+  test('reasoning.effort low to claude-opus-4-7 maps to effort low; none sends no thinking', async () => {
+    await client.responses.create({ model: 'mockant:claude-opus-4-7', input: 'Hi', reasoning: { effort: 'low' }, max_output_tokens: 500 })
+    expect(upstreamBody()).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } })
+    await client.responses.create({ model: 'mockant:claude-opus-4-7', input: 'Hi', reasoning: { effort: 'none' as any }, max_output_tokens: 500, temperature: 0.5 })
+    expect(upstreamBody().thinking).toBeUndefined()
+    expect(upstreamBody().output_config).toBeUndefined()
+    expect(upstreamBody().temperature).toBe(0.5)
+  })
 
   test('a thinking block changed on the way back is refused by the provider, as Anthropic refuses it', async () => {
     const first = await client.responses.create({

@@ -240,7 +240,7 @@ export const responsesRoutes = (services: Services) => {
         const bounds = serverToolBounds(config)
         const webSearch = route === 'anthropic' && (await services.prices.priceOf(target!.canonical))?.serverTools?.web_search !== undefined
         const translated = route === 'anthropic'
-          ? responsesViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, webSearch, bounds, provider: target!.provider })
+          ? responsesViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, webSearch, bounds, provider: target!.provider, upstreamModel: target!.upstreamModel })
           : route === 'chat' ? responsesViaChat(body, target!, config) : null
         if (!translated) refuseStoredPrompt(body)
         const native = translated ? null : openAIResponsesFeatures(body, bounds)
@@ -303,7 +303,7 @@ export const responsesRoutes = (services: Services) => {
           return callUnmetered(model.provider, 'POST', '/responses/input_tokens', { ...body, model: model.upstreamModel }, timeouts)
         }
         if (route === 'chat') throw badRequest(`${model.canonical} is served through chat completions, which cannot count tokens.`, 'unsupported_endpoint')
-        const countable = responsesToCountTokens(body, { defaultMaxOutputTokens: config.default_max_output_tokens })
+        const countable = responsesToCountTokens(body, { defaultMaxOutputTokens: config.default_max_output_tokens, upstreamModel: model.upstreamModel })
         const res = await callUnmetered(model.provider, 'POST', '/v1/messages/count_tokens', { model: model.upstreamModel, ...countable }, timeouts)
         const counted = (await res.json()) as { input_tokens?: unknown }
         return Response.json({ object: 'response.input_tokens', input_tokens: Number(counted.input_tokens) || 0 })

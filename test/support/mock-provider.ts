@@ -23,8 +23,9 @@
  * Responses not sent with `store: false` are kept: `GET`/`DELETE /v1/responses/{id}`, `…/cancel`,
  * `…/input_items` and `previous_response_id` (whose context adds to the input tokens) see them.
  * `/v1/responses/input_tokens` and Anthropic's `/v1/messages/count_tokens` count as the answers do.
- * Anthropic `thinking` (enabled) adds a signed thinking block; a changed signature, or a tool loop's
- * last assistant turn without its thinking block, is refused with a 400 as Anthropic does.
+ * Anthropic `thinking` (enabled or adaptive) adds a signed thinking block; a changed signature, a tool loop's
+ * last assistant turn without its thinking block, or a thinking budget to `claude-opus-4-7` is refused with a
+ * 400 as Anthropic does.
  *
  * Used in-process by tests (`startMockProvider()`) and as a CLI:
  *   bun test/support/mock-provider.ts --port 9999 --latency 20 --chunks 8 --chunk-delay 30
@@ -606,9 +607,11 @@ const THINKING = 'Let me think about the weather.'
 /** A signature only this mock issues for this thinking text: a changed block fails, as Anthropic's do. */
 const signatureOf = (thinking: string) => `mocksig-${Bun.hash(thinking).toString(36)}`
 
+const thinkingOn = (body: Json) => body.thinking?.type === 'enabled' || body.thinking?.type === 'adaptive'
+
 /**
- * With thinking enabled, Anthropic requires the last assistant turn of a tool loop to start with the
- * thinking block it sent, signature intact; a thinking block whose signature does not match is refused.
+ * With thinking enabled (a budget: adaptive thinking may skip a turn), Anthropic requires the last assistant
+ * turn of a tool loop to start with the thinking block it sent, signature intact; a thinking block whose signature does not match is refused.
  */
 function thinkingProblem(body: Json): string | null {
   const list: Json[] = Array.isArray(body.messages) ? body.messages : []
@@ -628,9 +631,14 @@ function thinkingProblem(body: Json): string | null {
   return null
 }
 
+/** Models that think only adaptively: a thinking budget is refused, as Claude Opus 4.7 refuses it. */
+const ADAPTIVE_ONLY = /^claude-opus-4-7/
+
 function messages(ctx: Ctx): Response {
   const { body, opts, behavior } = ctx
   if (typeof body.max_tokens !== 'number') return apiError('anthropic', 400, 'max_tokens: Field required')
+  if (body.thinking?.type === 'enabled' && ADAPTIVE_ONLY.test(String(body.model)))
+    return apiError('anthropic', 400, `"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.`)
   const problem = thinkingProblem(body)
   if (problem) return apiError('anthropic', 400, problem)
 
@@ -638,7 +646,7 @@ function messages(ctx: Ctx): Response {
   const model = body.model ?? 'mock-claude'
   const cached = opts.cachedTokens ?? 0
   const inputTok = Math.max(0, promptTokens(body.messages, textOf(body.system)) - cached)
-  const thinking = body.thinking?.type === 'enabled'
+  const thinking = thinkingOn(body)
   const thinkingTok = thinking ? wordsOf(THINKING).length : 0
   const tool = toolTurn(body, opts)
   const answer = tool ? undefined : completion(answerOptions(body, opts), body.max_tokens - thinkingTok)

@@ -14,6 +14,8 @@ export interface ResponsesToMessagesOptions {
   defaultMaxOutputTokens: number
   /** The target's web search is priced: a Responses `web_search` tool becomes Anthropic's web search server tool instead of being dropped. */
   webSearch?: boolean
+  /** The provider's id of the model (`claude-opus-4-7`): which form of thinking it takes. */
+  upstreamModel?: string
 }
 
 const unsupported = (where: string, what: string) => refuse('Anthropic', where, what)
@@ -122,12 +124,36 @@ function outputFormat(text: Json | null | undefined): Json | undefined {
   throw unsupported('text.format', `the format ${quoted(format.type)}`)
 }
 
-/** Thinking for a `reasoning.effort`, within `max_tokens` (which must exceed the budget); none when it does not fit. */
-function thinkingFor(reasoning: Json | null | undefined, maxTokens: number): Json | undefined {
-  const budget = THINKING_BUDGET[String(reasoning?.effort)]
+/**
+ * Claude's version, from the provider's id of it (`claude-opus-4-7`, `claude-sonnet-4-20250514`,
+ * `claude-3-7-sonnet-…`); undefined for an id that does not carry one.
+ */
+function claudeVersion(model: string | undefined): { major: number; minor: number } | undefined {
+  const m = model?.match(/^claude-(?:[a-z]+-)?(\d+)(?:-(\d{1,2}))?(?=-|$)/)
+  return m ? { major: Number(m[1]), minor: Number(m[2] ?? 0) } : undefined
+}
+
+const atLeast = (v: { major: number; minor: number }, major: number, minor: number) => v.major > major || (v.major === major && v.minor >= minor)
+
+/** `reasoning.effort` as Anthropic's `output_config.effort`: `xhigh` exists from Claude 4.7 on, `max` above it before. */
+const ADAPTIVE_EFFORT: Record<string, string> = { minimal: 'low', low: 'low', medium: 'medium', high: 'high' }
+
+/**
+ * Thinking for a `reasoning.effort`. Claude 4.6 and later think adaptively at an effort (Opus 4.7 and later
+ * refuse a thinking budget with a 400); earlier models take a budget, within `max_tokens` (which must exceed
+ * it; none when it does not fit). A model id without a version gets a budget.
+ */
+function thinkingFor(reasoning: Json | null | undefined, maxTokens: number, model: string | undefined): { thinking: Json; effort?: string } | undefined {
+  const requested = String(reasoning?.effort)
+  const version = claudeVersion(model)
+  if (version && atLeast(version, 4, 6)) {
+    const effort = requested === 'xhigh' ? (atLeast(version, 4, 7) ? 'xhigh' : 'max') : ADAPTIVE_EFFORT[requested]
+    return effort ? { thinking: { type: 'adaptive' }, effort } : undefined
+  }
+  const budget = THINKING_BUDGET[requested]
   if (!budget) return undefined
   const fitted = Math.min(budget, maxTokens - 1)
-  return fitted >= MIN_THINKING_BUDGET ? { type: 'enabled', budget_tokens: fitted } : undefined
+  return fitted >= MIN_THINKING_BUDGET ? { thinking: { type: 'enabled', budget_tokens: fitted } } : undefined
 }
 
 /**
@@ -185,8 +211,8 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   const out: Json = { max_tokens: maxTokens, messages }
   if (system.length === 1) out.system = system[0]
   else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }))
-  const thinking = thinkingFor(body.reasoning, maxTokens)
-  if (thinking) out.thinking = thinking
+  const thinking = thinkingFor(body.reasoning, maxTokens, o.upstreamModel)
+  if (thinking) out.thinking = thinking.thinking
   // Anthropic refuses sampling settings with thinking on.
   else {
     if (typeof body.temperature === 'number') out.temperature = body.temperature
@@ -201,7 +227,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
     if (toolChoice) out.tool_choice = toolChoice
   }
   const format = outputFormat(body.text)
-  if (format) out.output_config = { format }
+  if (format || thinking?.effort) out.output_config = { ...(format && { format }), ...(thinking?.effort && { effort: thinking.effort }) }
   const endUser = body.user ?? body.safety_identifier
   if (typeof endUser === 'string' && endUser) out.metadata = { user_id: endUser }
   if (body.stream === true) out.stream = true
