@@ -337,24 +337,23 @@ function requestedGeo(geo: unknown): string | null {
   return isDefaultGeo(geo) ? null : geo
 }
 
-/** The longest lifetime of any `cache_control` in the request (top level, system, messages, tools). */
+/**
+ * The longest lifetime of any `cache_control` anywhere in the request: Anthropic takes it on blocks nested
+ * in others too (the text blocks of a custom-content document, a tool result's), so every object is looked
+ * at (bodies are at most 128 levels deep).
+ */
 function cacheLifetime(body: Record<string, unknown>): '5m' | '1h' | null {
   let found: '5m' | '1h' | null = null
-  const visit = (value: unknown): void => {
-    if (found === '1h' || !value || typeof value !== 'object') return
-    if (Array.isArray(value)) {
-      for (const v of value) visit(v)
-      return
+  const visit = (o: Record<string, unknown>): void => {
+    for (const key in o) {
+      if (found === '1h') return
+      const value = o[key]
+      if (!value || typeof value !== 'object') continue
+      if (key === 'cache_control' && !Array.isArray(value)) found = (value as { ttl?: unknown }).ttl === '1h' ? '1h' : '5m'
+      else visit(value as Record<string, unknown>)
     }
-    const o = value as Record<string, unknown>
-    const control = o.cache_control as { ttl?: unknown } | null | undefined
-    if (control && typeof control === 'object') found = control.ttl === '1h' ? '1h' : '5m'
-    if (Array.isArray(o.content)) visit(o.content)
   }
   visit(body)
-  visit(body.system)
-  visit(body.messages)
-  visit(body.tools)
   return found
 }
 
