@@ -112,7 +112,7 @@ const PLAIN = 1000
 /**
  * The rate of each token kind, micro-USD per million. Unset rates: cached input at the input rate; audio
  * at the text rates; cache writes by Anthropic's published multipliers, 1.25× input for the 5-minute cache
- * (rounded up to the micro-USD) and 2× input for the 1-hour cache.
+ * (rounded up to the micro-USD) and 2× input for the 1-hour cache (or the 5-minute rate, when a row sets that dearer).
  */
 export function ratesOf(price: Price) {
   const input = price.inputPerMillion
@@ -120,7 +120,7 @@ export function ratesOf(price: Price) {
     input,
     cached: price.cachedInputPerMillion ?? input,
     cacheWrite: price.cacheWritePerMillion ?? Math.ceil((input * 5) / 4),
-    cacheWrite1h: price.cacheWrite1hPerMillion ?? input * 2,
+    cacheWrite1h: price.cacheWrite1hPerMillion ?? Math.max(input * 2, price.cacheWritePerMillion ?? 0),
     audioInput: price.audioInputPerMillion ?? input,
     output: price.outputPerMillion,
     audioOutput: price.audioOutputPerMillion ?? price.outputPerMillion,
@@ -228,7 +228,8 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
   if (!price) return 0
   const r = ratesOf(price)
   const prompt = tokens.promptTokens
-  const cached = Math.min(tokens.cachedTokens, prompt)
+  // Without a cached rate there is no discount: a cached token is billed as any other, audio at the audio rate.
+  const cached = price.cachedInputPerMillion == null ? 0 : Math.min(tokens.cachedTokens, prompt)
   const writes = Math.min(count(tokens.cacheWriteTokens), prompt - cached)
   const writes1h = Math.min(tokens.cacheWrite1hTokens ?? (requested.cacheWrites === '1h' ? writes : 0), writes)
   const audioIn = Math.min(count(tokens.audioInputTokens), prompt - cached - writes)
