@@ -127,12 +127,14 @@ const short = (field: string) => field.replace('_per_million', '')
 
 /**
  * The body of the row to write: the catalog's prices over the row in force, so that what the operator set
- * and the catalog does not speak of (a per-request price, service tiers, other server tools) stays.
+ * and the catalog does not speak of (a per-request price, service tiers and where long context starts, other
+ * server tools) stays.
  */
 function rowToWrite(model: string, row: CatalogRow, price: any, source: string): Record<string, unknown> {
   const kept: Record<string, unknown> = {}
   if (price?.per_request != null) kept.per_request = price.per_request
   if (price?.service_tiers && Object.keys(price.service_tiers).length) kept.service_tiers = price.service_tiers
+  if (price?.long_context_above_tokens != null) kept.long_context_above_tokens = price.long_context_above_tokens
   for (const f of FIELDS) if (price?.[f] != null) kept[f] = price[f]
   const tools = { ...price?.server_tools, ...row.fields.server_tools }
   return {
