@@ -24,6 +24,9 @@ beforeAll(async () => {
         'oai:gpt-4o': { input_per_million: 2, output_per_million: 10, per_request: 0.001 },
         'local:llama3': { input_per_million: 0, output_per_million: 0 },
         'oai:my-finetune': { input_per_million: 3, output_per_million: 12 },
+        // Priced the way the catalog did before a row could carry a long-context threshold: at GPT-5.4's dearest
+        // prompt-size tier (past 272K), which over-bills every shorter prompt; with a tier the catalog does not speak of.
+        'oai:gpt-5.4': { input_per_million: 5, output_per_million: 22.5, cached_input_per_million: 0.5, service_tiers: { priority: 2 } },
       },
       alerts: { check_interval_ms: 50 },
     },
@@ -58,6 +61,8 @@ describe('tollgate prices catalog', () => {
     expect(by['ant:claude-sonnet-4-20250514']).toMatchObject({ status: 'new', catalog_model: 'anthropic/claude-sonnet-4-0' })
     expect(by['local:llama3'].status).toBe('no catalog provider')
     expect(by['oai:my-finetune'].status).toBe('not in catalog')
+    expect(by['oai:gpt-5.4'].status).toBe('changed')
+    expect(by['oai:gpt-5.4'].changes).toBe('input 5 → 2.5; output 22.5 → 15; cached_input 0.5 → 0.25; long_context_above_tokens - → 271999; web_search - → 0.01; long_context - → 2; long_context_output - → 1.5')
     // Nothing was written.
     expect((await gw.admin('GET', '/v1/pricing/oai:gpt-4o')).body.input_per_million).toBe(2)
     expect((await gw.admin('GET', '/v1/pricing/oai:gpt-4o-mini')).status).toBe(404)
@@ -70,6 +75,11 @@ describe('tollgate prices catalog', () => {
     const gpt4o = (await gw.admin('GET', '/v1/pricing/oai:gpt-4o')).body
     expect(gpt4o).toMatchObject({ input_per_million: 2.5, output_per_million: 10, cached_input_per_million: 1.25, per_request: 0.001 })
     expect(gpt4o.source).toBe(`${catalogSource()} openai/gpt-4o`)
+    // The base rates, the long-context rates past the tier's start, and the operator's own tier kept.
+    expect((await gw.admin('GET', '/v1/pricing/oai:gpt-5.4')).body).toMatchObject({
+      input_per_million: 2.5, output_per_million: 15, cached_input_per_million: 0.25,
+      service_tiers: { priority: 2, long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 271999,
+    })
     const sonnet = (await gw.admin('GET', '/v1/pricing/ant:claude-sonnet-4-20250514')).body
     expect(sonnet).toMatchObject({ input_per_million: 3, output_per_million: 15, cache_write_per_million: 3.75, cache_write_1h_per_million: 6, server_tools: { web_search: 0.01 } })
     expect((await gw.admin('GET', '/v1/pricing/local:llama3')).body.source).toBeNull()

@@ -21,13 +21,47 @@ describe('price catalog', () => {
   test('a dated price change becomes a row from that date; after it, only the new price', () => {
     const before = catalogEntry('openai', 'gpt-5.6-luna', new Date('2026-07-01'))!
     expect(before.rows.map((r) => r.effectiveFrom)).toEqual([null, '2026-07-30'])
-    // Tiered by prompt size: the dearest tier, since the estimate does not know the tier.
-    expect(before.rows[0]!.fields.input_per_million).toBe(2)
-    expect(before.rows[1]!.fields.input_per_million).toBe(0.4)
+    // Tiered by prompt size at one threshold: the base rates, the upper tier as long_context past it.
+    expect(before.rows[0]!.fields.input_per_million).toBe(1)
+    expect(before.rows[1]!.fields.input_per_million).toBe(0.2)
+    expect(before.rows[1]!.fields).toMatchObject({ service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 271999 })
     expect(before.notes.some((n) => n.includes('tiered'))).toBe(true)
     const after = catalogEntry('openai', 'gpt-5.6-luna', new Date('2026-12-01'))!
     expect(after.rows).toHaveLength(1)
-    expect(after.rows[0]!.fields.input_per_million).toBe(0.4)
+    expect(after.rows[0]!.fields.input_per_million).toBe(0.2)
+  })
+
+  describe('prompt-size tiers', () => {
+    // The catalog's tier applies past its start, as long_context_above_tokens does: 271999 bills 272,000 tokens and up.
+    test('GPT-5.4 (2× input and cache reads, 1.5× output past 272K): base rates, long_context, and the tier\'s start', () => {
+      expect(catalogEntry('openai', 'gpt-5.4', new Date('2026-12-01'))!.rows[0]!.fields).toEqual({
+        input_per_million: 2.5, output_per_million: 15, cached_input_per_million: 0.25, server_tools: { web_search: 0.01 },
+        service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 271999,
+      })
+      expect(catalogEntry('openai', 'gpt-5.5', new Date('2026-12-01'))!.rows[0]!.fields).toMatchObject({
+        input_per_million: 5, output_per_million: 30, cached_input_per_million: 0.5, service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 271999,
+      })
+    })
+
+    test('Gemini 2.5 Pro past 200K; Claude Sonnet 4.5\'s 200K tier (cache writes too) as a threshold as well', () => {
+      expect(catalogEntry('google', 'gemini-2.5-pro', new Date('2026-12-01'))!.rows[0]!.fields).toEqual({
+        input_per_million: 1.25, output_per_million: 10, cached_input_per_million: 0.125,
+        service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 200000,
+      })
+      // Anthropic conditions it on context-1m, and refuses a longer prompt without it: the threshold bills the same.
+      expect(catalogEntry('anthropic', 'claude-sonnet-4-5', new Date('2026-12-01'))!.rows[0]!.fields).toMatchObject({
+        input_per_million: 3, output_per_million: 15, cached_input_per_million: 0.3, cache_write_per_million: 3.75, cache_write_1h_per_million: 6,
+        service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 200000,
+      })
+      // Claude Sonnet 4 is flat in the catalog.
+      expect(catalogEntry('anthropic', 'claude-sonnet-4', new Date('2026-12-01'))!.rows[0]!.fields).not.toHaveProperty('long_context_above_tokens')
+    })
+
+    test('tiers one threshold and one multiple per side cannot say (a flat cache rate beside tiered ones): the dearest tier', () => {
+      const e = catalogEntry('openrouter', 'x-ai/grok-4-fast', new Date('2026-12-01'))!
+      expect(e.rows[0]!.fields).toEqual({ input_per_million: 0.4, output_per_million: 1, cached_input_per_million: 0.05 })
+      expect(e.notes).toContain('input_mtok is tiered by prompt size: the dearest tier is used')
+    })
   })
 
   test('time-of-day prices: the dearest, since a request is priced before it is billed', () => {

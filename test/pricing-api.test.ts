@@ -210,13 +210,14 @@ describe('prices of billed features: cache writes, audio, server tools, service 
     audio_input_per_million: 40,
     audio_output_per_million: 80,
     server_tools: { web_search: 0.01 },
-    service_tiers: { priority: 1.75, flex: 0.5, inference_geo_us: 1.1 },
+    service_tiers: { priority: 1.75, flex: 0.5, inference_geo_us: 1.1, long_context: 2, long_context_output: 1.5 },
+    long_context_above_tokens: 272_000,
   }
 
   test('POST stores them exactly; GET, the history and /v1/models show them', async () => {
     const p = await setPrice('mock:featured', 3, 15, features)
     expect(p).toMatchObject(features)
-    const [stored] = gw.query("SELECT cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million, server_tools, service_tiers FROM prices WHERE model = 'mock:featured'")
+    const [stored] = gw.query("SELECT cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million, server_tools, service_tiers, long_context_above_tokens FROM prices WHERE model = 'mock:featured'")
     // JSON text in SQLite, jsonb in Postgres: the same JSON either way.
     const json = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v))
     expect({ ...stored, server_tools: JSON.parse(json(stored.server_tools)), service_tiers: JSON.parse(json(stored.service_tiers)) }).toEqual({
@@ -225,7 +226,8 @@ describe('prices of billed features: cache writes, audio, server tools, service 
       audio_input_per_million: 40_000_000,
       audio_output_per_million: 80_000_000,
       server_tools: { web_search: 10000 },
-      service_tiers: { priority: 1750, flex: 500, inference_geo_us: 1100 },
+      service_tiers: { priority: 1750, flex: 500, inference_geo_us: 1100, long_context: 2000, long_context_output: 1500 },
+      long_context_above_tokens: 272_000,
     })
     expect((await gw.admin('GET', '/v1/pricing/mock:featured')).body).toMatchObject(features)
     expect((await gw.admin('GET', `/v1/pricing/history/${p.id}`)).body).toMatchObject(features)
@@ -237,7 +239,7 @@ describe('prices of billed features: cache writes, audio, server tools, service 
     const p = await setPrice('mock:plain-only', 1, 2)
     expect(p).toMatchObject({
       cache_write_per_million: null, cache_write_1h_per_million: null, audio_input_per_million: null, audio_output_per_million: null,
-      server_tools: {}, service_tiers: {},
+      server_tools: {}, service_tiers: {}, long_context_above_tokens: null,
     })
   })
 
@@ -249,6 +251,11 @@ describe('prices of billed features: cache writes, audio, server tools, service 
       ['service_tiers', { service_tiers: { priority: 1.0001 } }],
       ['service_tiers', { service_tiers: { priority: -1 } }],
       ['server_tools', { server_tools: { 'Web Search': 0.01 } }],
+      // Where long context starts, with no long-context rates to start: it would price nothing.
+      ['long_context_above_tokens', { long_context_above_tokens: 272_000 }],
+      ['long_context_above_tokens', { long_context_above_tokens: 272_000, service_tiers: { long_context_output: 1.5 } }],
+      ['long_context_above_tokens', { long_context_above_tokens: 0.5, service_tiers: { long_context: 2 } }],
+      ['long_context_above_tokens', { long_context_above_tokens: 0, service_tiers: { long_context: 2 } }],
     ]
     for (const [field, extra] of cases) {
       const res = await gw.admin('POST', '/v1/pricing', { model: 'mock:fine-feature', input_per_million: 1, output_per_million: 1, ...extra })
@@ -272,8 +279,11 @@ describe('prices of billed features: cache writes, audio, server tools, service 
       await book.seed({ 'mock:seeded': { input_per_million: 1, output_per_million: 2, ...features } })
       expect(await book.priceOf('mock:seeded')).toMatchObject({
         cacheWritePerMillion: 3_750_000, cacheWrite1hPerMillion: 6_000_000, audioInputPerMillion: 40_000_000, audioOutputPerMillion: 80_000_000,
-        serverTools: { web_search: 10_000 }, tierMultipliers: { priority: 1750, flex: 500 },
+        serverTools: { web_search: 10_000 }, tierMultipliers: { priority: 1750, flex: 500 }, longContextAboveTokens: 272_000,
       })
+      await expect(book.seed({ 'mock:bad-threshold': { input_per_million: 1, output_per_million: 1, long_context_above_tokens: 272_000 } })).rejects.toThrow(
+        'pricing.mock:bad-threshold.long_context_above_tokens',
+      )
       await expect(book.seed({ 'mock:bad-tier': { input_per_million: 1, output_per_million: 1, service_tiers: { priority: 1.23456 } } })).rejects.toThrow(
         'pricing.mock:bad-tier.service_tiers.priority',
       )

@@ -26,7 +26,7 @@ interface Line {
 
 const FIELDS: (keyof PriceFields)[] = [
   'input_per_million', 'output_per_million', 'cached_input_per_million', 'cache_write_per_million',
-  'cache_write_1h_per_million', 'audio_input_per_million', 'audio_output_per_million', 'per_request',
+  'cache_write_1h_per_million', 'audio_input_per_million', 'audio_output_per_million', 'per_request', 'long_context_above_tokens',
 ]
 
 export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> {
@@ -117,17 +117,24 @@ function differences(fields: PriceFields, price: any): string[] {
   for (const f of FIELDS) if (fields[f] !== undefined && fields[f] !== price[f]) out.push(`${short(f)} ${fmt(price[f])} → ${fields[f]}`)
   const search = fields.server_tools?.web_search
   if (search !== undefined && search !== price.server_tools?.web_search) out.push(`web_search ${fmt(price.server_tools?.web_search)} → ${search}`)
+  for (const [tier, m] of Object.entries(fields.service_tiers ?? {}))
+    if (m !== price.service_tiers?.[tier]) out.push(`${tier} ${fmt(price.service_tiers?.[tier])} → ${m}`)
   return out
 }
 
 const describe = (fields: PriceFields) =>
-  [...FIELDS.filter((f) => fields[f] !== undefined).map((f) => `${short(f)} ${fields[f]}`), ...(fields.server_tools ? [`web_search ${fields.server_tools.web_search}`] : [])].join('; ')
+  [
+    ...FIELDS.filter((f) => fields[f] !== undefined).map((f) => `${short(f)} ${fields[f]}`),
+    ...(fields.server_tools ? [`web_search ${fields.server_tools.web_search}`] : []),
+    ...Object.entries(fields.service_tiers ?? {}).map(([tier, m]) => `${tier} ${m}`),
+  ].join('; ')
 
 const short = (field: string) => field.replace('_per_million', '')
 
 /**
  * The body of the row to write: the catalog's prices over the row in force, so that what the operator set
- * and the catalog does not speak of (a per-request price, service tiers, other server tools) stays.
+ * and the catalog does not speak of (a per-request price, service tiers and where long context starts, other
+ * server tools) stays.
  */
 function rowToWrite(model: string, row: CatalogRow, price: any, source: string): Record<string, unknown> {
   const kept: Record<string, unknown> = {}
@@ -135,10 +142,12 @@ function rowToWrite(model: string, row: CatalogRow, price: any, source: string):
   if (price?.service_tiers && Object.keys(price.service_tiers).length) kept.service_tiers = price.service_tiers
   for (const f of FIELDS) if (price?.[f] != null) kept[f] = price[f]
   const tools = { ...price?.server_tools, ...row.fields.server_tools }
+  const tiers = { ...price?.service_tiers, ...row.fields.service_tiers }
   return {
     ...kept,
     ...row.fields,
     ...(Object.keys(tools).length ? { server_tools: tools } : {}),
+    ...(Object.keys(tiers).length ? { service_tiers: tiers } : {}),
     model,
     source,
     ...(row.effectiveFrom ? { effective_from: `${row.effectiveFrom}T00:00:00Z` } : {}),

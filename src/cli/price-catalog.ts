@@ -27,6 +27,9 @@ export interface PriceFields {
   audio_output_per_million?: number
   per_request?: number
   server_tools?: Record<string, number>
+  /** `long_context` and `long_context_output`, for a model tiered by prompt size at one threshold. */
+  service_tiers?: Record<string, number>
+  long_context_above_tokens?: number
 }
 
 export interface CatalogRow {
@@ -44,7 +47,7 @@ export interface CatalogEntry {
   /** The catalog's id of the model it matched. */
   catalogModel: string
   rows: CatalogRow[]
-  /** How the catalog's prices were mapped: folded, rounded, dearest tier, left unpriced. */
+  /** How the catalog's prices were mapped: folded, rounded, long-context tier or dearest tier, left unpriced. */
   notes: string[]
 }
 
@@ -120,9 +123,15 @@ function pricesOn(entries: ConditionalPrice[], date: string): ModelPrice[] {
  */
 function toFields(prices: ModelPrice[], notes: Set<string>): Pick<CatalogRow, 'fields' | 'unbillable'> {
   const fields: PriceFields = { input_per_million: 0, output_per_million: 0 }
+  const tier = longContextTier(prices)
   const dearest = (key: string): number | undefined => {
-    const values = prices.map((p) => p[key]).filter((v) => v !== undefined).map((v) => dearestTier(v!, key, notes))
+    const values = prices.map((p) => p[key]).filter((v) => v !== undefined).map((v) => (tier && typeof v !== 'number' ? v!.base : dearestTier(v!, key, notes)))
     return values.length ? Math.max(...values) : undefined
+  }
+  if (tier) {
+    fields.service_tiers = { long_context: tier.input, long_context_output: tier.output }
+    fields.long_context_above_tokens = tier.above
+    notes.add(`token rates are tiered by prompt size at one threshold: the base rates, with long_context ${tier.input} and long_context_output ${tier.output} past ${tier.above} input tokens`)
   }
   for (const [key, field] of Object.entries(TOKEN_FIELDS)) {
     const usd = dearest(key)
@@ -146,6 +155,40 @@ function toFields(prices: ModelPrice[], notes: Set<string>): Pick<CatalogRow, 'f
   const known = new Set([...Object.keys(TOKEN_FIELDS), ...Object.keys(FOLDED), ...Object.keys(REFUSED_UNPRICED), 'requests_kcount', 'web_searches_kcount'])
   const unbillable = [...new Set(prices.flatMap((p) => Object.keys(p)))].filter((key) => !known.has(key) && dearest(key)).map((key) => `${key}: ${dearest(key)}`)
   return { fields, unbillable }
+}
+
+/** Token rates the long-context output multiplier applies to; every other token rate takes `long_context`. */
+const OUTPUT_TOKEN_KEYS = new Set(['output_mtok', 'output_audio_mtok'])
+
+/**
+ * Token rates that step up once, at one prompt size, by one multiple on every input rate (cache reads and
+ * writes, audio) and one on every output rate — OpenAI's GPT-5.4 and later (2× and 1.5× past 272K), Gemini 2.5
+ * Pro (past 200K) — as tollgate prices them: the base rates, `long_context` and `long_context_output`, and the
+ * tier's start as `long_context_above_tokens` (the catalog's tier applies past its start, as the threshold does).
+ * Null for anything else (several tiers, a rate that does not step, time-of-day variants, a multiple finer than
+ * a thousandth): then each rate is taken at its dearest tier. The multiple applies to every request past the
+ * threshold, whatever its flags: Anthropic's 200K tiers are conditioned on its context-1m flag, but Anthropic
+ * refuses a longer prompt without it, so every request it serves is billed as the flag rule would.
+ */
+function longContextTier(prices: ModelPrice[]): { above: number; input: number; output: number } | null {
+  if (prices.length !== 1) return null
+  const [price] = prices as [ModelPrice]
+  if (Object.keys(FOLDED).some((key) => typeof price[key] === 'object')) return null
+  const multiples = { input: new Set<number>(), output: new Set<number>() }
+  const starts = new Set<number>()
+  for (const key of Object.keys(TOKEN_FIELDS)) {
+    const v = price[key]
+    if (v === undefined) continue
+    if (typeof v === 'number' || v.tiers.length !== 1 || !(v.base > 0)) return null
+    const [{ start, price: upper }] = v.tiers as [{ start: number; price: number }]
+    const multiple = Math.round((upper / v.base) * 1000) / 1000
+    if (multiple < 1 || Math.abs(v.base * multiple - upper) > 1e-9 * upper) return null
+    starts.add(start)
+    multiples[OUTPUT_TOKEN_KEYS.has(key) ? 'output' : 'input'].add(multiple)
+  }
+  const [above] = starts
+  if (starts.size !== 1 || !Number.isInteger(above) || above! < 1 || multiples.input.size !== 1 || multiples.output.size !== 1) return null
+  return { above: above!, input: [...multiples.input][0]!, output: [...multiples.output][0]! }
 }
 
 /** A tiered price (by prompt size) at its dearest tier: the estimate does not know the prompt's tier. */

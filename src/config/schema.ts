@@ -3,7 +3,7 @@ import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estima
 import { masterKeyWeakness } from '../keys/secret'
 import { LOG_LEVELS } from '../log/logger'
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
-import { featureName, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
+import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
 
 /** Reads "true"/"false"/"1"/"0" from the environment; YAML gives real booleans. */
 const flag = z.union(
@@ -64,7 +64,9 @@ const priceSeed = z.strictObject({
   server_tools: z.record(featureName, wholeMicrosPerRequest).optional(),
   /** Multiplier of every token rate, by service tier (`priority`, `flex`, `fast`; `long_context` and `inference_geo_us` on top of those; `long_context_output`, when set, instead of `long_context` on output). */
   service_tiers: z.record(featureName, tierMultiplier).optional(),
-})
+  /** Prompt tokens past which `service_tiers.long_context` applies to every request (OpenAI's GPT-5.4: 272000); unset: only with Anthropic's context-1m, past 200K. */
+  long_context_above_tokens: longContextAboveTokens.optional(),
+}).refine((p) => !lacksLongContextTier(p), { path: ['long_context_above_tokens'], message: LONG_CONTEXT_NEEDS_TIER })
 
 /** A webhook alerts are posted to: operator configuration only, never settable through the API (no SSRF). */
 const webhook = z.strictObject({

@@ -63,6 +63,8 @@ export const prices = sqliteTable(
     serverTools: text('server_tools', { mode: 'json' }).$type<Record<string, number>>(),
     /** Rate multipliers in thousandths, by service tier: `{"priority": 2000, "flex": 500}`. */
     serviceTiers: text('service_tiers', { mode: 'json' }).$type<Record<string, number>>(),
+    /** Prompt tokens past which `service_tiers.long_context` applies to every request; null: only with Anthropic's context-1m, past 200K. */
+    longContextAboveTokens: integer('long_context_above_tokens'),
     /** When the row takes effect: its creation, or a later time given with it (a scheduled change). */
     createdAt: integer('created_at').notNull(),
     /** Where the price came from, e.g. the catalog package and version it was applied from; null when typed in. */

@@ -5,7 +5,7 @@
  * chat and messages, natively or translated, and the Responses API through the same rules.
  */
 import { badRequest, paymentRequired } from '../http/errors'
-import { geoMultiplierName, isDefaultGeo, isStandardTier, LONG_CONTEXT_TOKENS, namedMultiplier, NO_FEATURES, toolPrice, type Price, type RequestedFeatures } from './price'
+import { geoMultiplierName, isDefaultGeo, isStandardTier, longContextThreshold, namedMultiplier, NO_FEATURES, toolPrice, type Price, type RequestedFeatures } from './price'
 
 export { NO_FEATURES, type RequestedFeatures }
 
@@ -369,8 +369,8 @@ export function unpricedFeature(price: Price, f: RequestedFeatures, inputTokens:
   if (f.audioOutput && price.audioOutputPerMillion == null) return 'audio output'
   if (f.inferenceGeo !== null && namedMultiplier(price, geoMultiplierName(f.inferenceGeo)) === undefined)
     return `the inference geography ${JSON.stringify(f.inferenceGeo.slice(0, 40))} (inference_geo; priced by service_tiers.${geoMultiplierName(f.inferenceGeo.slice(0, 40))})`
-  if (f.longContext && inputTokens > LONG_CONTEXT_TOKENS && namedMultiplier(price, 'long_context') === undefined)
-    return `the long context window (anthropic-beta context-1m) past ${LONG_CONTEXT_TOKENS} input tokens`
+  if (f.longContext && inputTokens > longContextThreshold(price) && namedMultiplier(price, 'long_context') === undefined)
+    return `the long context window (anthropic-beta context-1m) past ${longContextThreshold(price)} input tokens`
   return null
 }
 

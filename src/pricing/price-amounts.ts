@@ -34,6 +34,14 @@ function wholeThousandths(v: number): number | null {
   return Math.abs(scaled - whole) <= 1e-9 ? whole : null
 }
 
+/** Where a row's long-context rates start, in prompt tokens (`Price.longContextAboveTokens`). */
+export const longContextAboveTokens = z.number().int().min(1).max(1_000_000_000)
+
+/** A threshold alone would price nothing: it says where `service_tiers.long_context` starts to apply. */
+export const LONG_CONTEXT_NEEDS_TIER = 'needs service_tiers.long_context, the multiplier it starts'
+export const lacksLongContextTier = (p: Pick<PriceAmounts, 'long_context_above_tokens' | 'service_tiers'>): boolean =>
+  p.long_context_above_tokens != null && !Object.hasOwn(p.service_tiers ?? {}, 'long_context')
+
 /** Names of server tools and service tiers as providers spell them. */
 export const featureName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a lowercase name such as web_search or priority')
 
@@ -50,6 +58,8 @@ export interface PriceAmounts {
   server_tools?: Record<string, number> | null
   /** Multiplier of every token rate, by service tier. */
   service_tiers?: Record<string, number> | null
+  /** Prompt tokens past which `service_tiers.long_context` applies to every request. */
+  long_context_above_tokens?: number | null
 }
 
 export interface PriceMicros {
@@ -65,6 +75,7 @@ export interface PriceMicros {
   serverTools: Record<string, number>
   /** Thousandths. */
   tierMultipliers: Record<string, number>
+  longContextAboveTokens: number | null
 }
 
 /**
@@ -90,6 +101,10 @@ export function priceMicros(model: string, p: PriceAmounts): PriceMicros {
     if (thousandths === null || thousandths < 0) throw new InvalidPrice(model, `service_tiers.${tier}`, NOT_WHOLE_THOUSANDTHS)
     tierMultipliers[tier] = thousandths
   }
+  const threshold = p.long_context_above_tokens
+  if (threshold != null && !longContextAboveTokens.safeParse(threshold).success)
+    throw new InvalidPrice(model, 'long_context_above_tokens', 'must be a whole number of tokens, at least 1')
+  if (lacksLongContextTier(p)) throw new InvalidPrice(model, 'long_context_above_tokens', LONG_CONTEXT_NEEDS_TIER)
   return {
     inputPerMillion: exact('input_per_million', p.input_per_million, NOT_WHOLE_MICROS_PER_MILLION),
     outputPerMillion: exact('output_per_million', p.output_per_million, NOT_WHOLE_MICROS_PER_MILLION),
@@ -101,6 +116,7 @@ export function priceMicros(model: string, p: PriceAmounts): PriceMicros {
     audioOutputPerMillion: perMillion('audio_output_per_million'),
     serverTools,
     tierMultipliers,
+    longContextAboveTokens: threshold ?? null,
   }
 }
 
@@ -120,4 +136,5 @@ export const priceAmountsOf = (p: Price) => ({
   audio_output_per_million: usdOrNull(p.audioOutputPerMillion),
   server_tools: mapValues(p.serverTools, microsToUsd),
   service_tiers: mapValues(p.tierMultipliers, (m) => m / 1000),
+  long_context_above_tokens: p.longContextAboveTokens ?? null,
 })

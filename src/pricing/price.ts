@@ -30,6 +30,11 @@ export interface Price {
    * `long_context_output`, when set, instead of `long_context` on output tokens (Anthropic: 2× input, 1.5× output).
    */
   tierMultipliers?: Readonly<Record<string, number>>
+  /**
+   * Where this model's long-context rates start, in prompt tokens: past it every request is billed at them,
+   * with no request flag (OpenAI's GPT-5.4, past 272K). Unset: Anthropic's rule, `RequestedFeatures.longContext`.
+   */
+  longContextAboveTokens?: number | null
 }
 
 export interface TokenCounts {
@@ -66,7 +71,7 @@ export interface RequestedFeatures {
   /**
    * The request switched on a long context window (Anthropic's `context-1m-*` beta): a prompt of more than
    * LONG_CONTEXT_TOKENS is billed at the `long_context` tier's multiplier (its output at `long_context_output`'s,
-   * when set), on top of any other tier's.
+   * when set), on top of any other tier's. A row with a threshold of its own does not need it (`inLongContext`).
    */
   longContext: boolean
   /**
@@ -92,6 +97,19 @@ export interface RequestedFeatures {
 
 /** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
 export const LONG_CONTEXT_TOKENS = 200_000
+
+/** The prompt size past which the row's long-context rates apply: its own threshold, else Anthropic's. */
+export const longContextThreshold = (price: Price): number => price.longContextAboveTokens ?? LONG_CONTEXT_TOKENS
+
+/**
+ * Whether a prompt of `promptTokens` is billed at the row's long-context rates: past the row's own threshold,
+ * whatever the request says (OpenAI bills GPT-5.4's whole request so past 272K, with no flag to opt in);
+ * without one, only when the request switched the long context window on (Anthropic's context-1m), past 200K.
+ */
+function inLongContext(price: Price, requested: RequestedFeatures, promptTokens: number): boolean {
+  if (promptTokens <= longContextThreshold(price)) return false
+  return price.longContextAboveTokens != null || requested.longContext
+}
 
 /** What one request pays: the price in force, and what the request asked for beyond plain tokens. */
 export interface Tariff {
@@ -183,11 +201,11 @@ const compound = (multiplier: number, other: number): number => (other === PLAIN
 
 /**
  * The multipliers of input and of output tokens: `multiplier`, with the long-context one on top when the
- * request switched it on and its prompt is past the threshold. Anthropic's long-context rates are not one
- * multiplier (2× input and cache, 1.5× output): `long_context_output`, when the row sets it, is output's.
+ * prompt is billed at the long-context rates (`inLongContext`). Those are not one multiplier (Anthropic: 2×
+ * input and cache, 1.5× output; OpenAI the same): `long_context_output`, when the row sets it, is output's.
  */
 function withLongContext(price: Price, multiplier: number, requested: RequestedFeatures, promptTokens: number): { input: number; output: number } {
-  if (!requested.longContext || promptTokens <= LONG_CONTEXT_TOKENS) return { input: multiplier, output: multiplier }
+  if (!inLongContext(price, requested, promptTokens)) return { input: multiplier, output: multiplier }
   const input = namedMultiplier(price, 'long_context') ?? PLAIN
   const output = namedMultiplier(price, 'long_context_output') ?? input
   return { input: compound(multiplier, Math.max(PLAIN, input)), output: compound(multiplier, Math.max(PLAIN, output)) }

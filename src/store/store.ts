@@ -31,6 +31,7 @@ export interface PriceRow {
   /** JSON text (SQLite) or already parsed (Postgres jsonb). */
   server_tools: string | Record<string, number> | null
   service_tiers: string | Record<string, number> | null
+  long_context_above_tokens: number | null
   created_at: number
   source: string | null
   deleted_at: number | null

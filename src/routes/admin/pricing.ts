@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { badRequest, notFound } from '../../http/errors'
 import type { Price } from '../../pricing/price'
-import { featureName, priceAmountsOf, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
+import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, priceAmountsOf, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
 import type { PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
 import { idCursor, pageQuery, toPage } from './pagination'
@@ -27,6 +27,8 @@ const createPrice = z
     server_tools: z.record(featureName, usdPerUse).optional().describe('USD per use, by server tool (web_search); a tool not listed is refused (402)'),
     service_tiers: z.record(featureName, tierMultiplier).optional()
       .describe('multiplier of every token rate, by service tier (priority, flex; fast for Anthropic fast mode; long_context on top of any other, long_context_output instead of it on output tokens when set (Anthropic: 2 and 1.5); inference_geo_us for Anthropic US-only inference, on top of any other); a tier not listed is refused (402)'),
+    long_context_above_tokens: longContextAboveTokens.nullable().optional()
+      .describe('prompt tokens (reads and writes included) past which service_tiers.long_context (and long_context_output) apply to every request, with no request flag (OpenAI GPT-5.4: 272000); needs service_tiers.long_context. Unset: they apply only to Anthropic requests with the context-1m beta, past 200000'),
     effective_from: z.iso
       .datetime({ offset: true })
       .transform((s) => Date.parse(s))
@@ -36,6 +38,7 @@ const createPrice = z
     source: z.string().min(1).max(200).optional().describe('where the price comes from, e.g. the catalog and version it was taken from'),
   })
   .strict()
+  .refine((p) => !lacksLongContextTier(p), { path: ['long_context_above_tokens'], message: LONG_CONTEXT_NEEDS_TIER })
 
 const modelParam = z.object({
   model: z.string().describe('provider:model, provider/model or an alias; a `/` in it percent-encoded as %2F (or left raw)'),

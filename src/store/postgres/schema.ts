@@ -61,6 +61,7 @@ export const prices = pgTable(
     audioOutputPerMillion: micros('audio_output_per_million'),
     serverTools: jsonb('server_tools').$type<Record<string, number>>(),
     serviceTiers: jsonb('service_tiers').$type<Record<string, number>>(),
+    longContextAboveTokens: integer('long_context_above_tokens'),
     createdAt: millis('created_at').notNull(),
     source: text('source'),
     deletedAt: millis('deleted_at'),

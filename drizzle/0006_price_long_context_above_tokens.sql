@@ -1,0 +1,1 @@
+ALTER TABLE `prices` ADD `long_context_above_tokens` integer;
