@@ -14,7 +14,7 @@ const DAY = 86_400_000
 test('the dedupe keys of past periods are forgotten; a threshold is still raised once per period', async () => {
   const settings = configSchema.parse({ master_key: MASTER_KEY, alerts: { thresholds: [50, 80, 100] } }).alerts
   const users: UserSpend[] = []
-  const rows = { usersOver: async () => users, keysOver: async () => [], expiringKeys: async () => [] } as unknown as AlertRows
+  const rows = { usersOver: async () => users, rolledUsersOver: async () => [], keysOver: async () => [], expiringKeys: async () => [] } as unknown as AlertRows
   const watch = new AlertWatch(rows, settings)
   const raised: NewAlert[] = []
   const raise = async (a: NewAlert) => void raised.push(a)

@@ -1,4 +1,4 @@
-import { currentPeriod, type BudgetPeriod } from '../budget/period'
+import { currentPeriod, periodStart, type BudgetPeriod } from '../budget/period'
 import type { AlertSettings } from '../config/schema'
 import type { AlertRows, KeySpend, UserSpend } from '../store/store'
 import type { NewAlert } from './outbox'
@@ -7,6 +7,7 @@ import { quoted } from './quoted'
 const DAY_MS = 86_400_000
 /** Distinct unpriced models alerted per interval and process; past that, one alert counts the rest. */
 const UNPRICED_MODELS_PER_INTERVAL = 20
+const PERIODS: BudgetPeriod[] = ['daily', 'weekly', 'monthly']
 
 const usd = (micros: number) => `$${(micros / 1e6).toFixed(2)}`
 const keyLabel = (k: { id: string; name: string | null }) => (k.name ? `${k.id} (${quoted(k.name)})` : k.id)
@@ -25,6 +26,8 @@ export class AlertWatch {
    * need not be tried again. Kept to those the last check found, so a key of a past period is forgotten.
    */
   private raised = new Set<string>()
+  /** When the last check ended without error; null before the first. */
+  private lastCheck: number | null = null
   private unpriced = { interval: 0, counts: new Map<string, number>(), others: 0 }
 
   constructor(
@@ -56,7 +59,13 @@ export class AlertWatch {
       if (!this.raised.has(a.dedupeKey)) due.push(a)
     }
     if (this.thresholds.length > 0) {
-      for (const u of await this.rows.usersOver(this.lowestBasisPoints)) this.userThresholds(u, now, once)
+      for (const u of await this.rows.usersOver(this.lowestBasisPoints)) this.storedPeriodThresholds(u, now, once)
+      // A crossing settled in a period's last check interval (or before a crash) is first seen by a check in
+      // the next period, and a request there rolls the user's row to it, spend 0: the period's spend is then
+      // summed from the usage rollups, once, by the first check after the period ended (the first after a
+      // start too, as a crash may have kept the last check from it). The outbox drops what was raised.
+      for (const { period, start, end } of this.periodsEndedSince(this.lastCheck, now))
+        for (const u of await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints)) this.userThresholds(u, start, u.spend, once)
       for (const k of await this.rows.keysOver(this.lowestBasisPoints)) this.keyThresholds(k, once)
     }
     if (this.settings.key_expiry_days > 0)
@@ -78,6 +87,7 @@ export class AlertWatch {
         raised.add(a.dedupeKey)
       }),
     )
+    this.lastCheck = now
   }
 
   /** How many dedupe keys this process remembers: at most the alerts its last check found crossed. */
@@ -85,8 +95,25 @@ export class AlertWatch {
     return this.raised.size
   }
 
-  private userThresholds(u: UserSpend, now: number, raise: (a: NewAlert) => void): void {
-    const { start, spend } = currentPeriod(u.budget_period, u.period_start, u.spend, now)
+  /**
+   * A user's row as stored: its current period, or, when the period has ended and no request has rolled the
+   * row yet, the one just ended, whose spend the row still holds in full. A row holding an older period had
+   * nothing settled in the one just ended (a settlement rolls it), and was judged while that was so.
+   */
+  private storedPeriodThresholds(u: UserSpend, now: number, raise: (a: NewAlert) => void): void {
+    const { start, rolled, spend } = currentPeriod(u.budget_period, u.period_start, u.spend, now)
+    if (!rolled) this.userThresholds(u, start, spend, raise)
+    else if (u.period_start >= periodStart(u.budget_period, start - 1)) this.userThresholds(u, u.period_start, u.spend, raise)
+  }
+
+  /** Each kind of period that has ended since `last` (every kind's last one when null), as [start, end). */
+  private periodsEndedSince(last: number | null, now: number): { period: BudgetPeriod; start: number; end: number }[] {
+    return PERIODS.map((period) => ({ period, end: periodStart(period, now) }))
+      .filter(({ end }) => last === null || last < end)
+      .map(({ period, end }) => ({ period, start: periodStart(period, end - 1), end }))
+  }
+
+  private userThresholds(u: UserSpend, start: number, spend: number, raise: (a: NewAlert) => void): void {
     const period = u.budget_period ?? 'lifetime'
     for (const t of this.crossed(spend, u.max_budget))
       raise({

@@ -1,4 +1,5 @@
 import type { LedgerStore } from '../budget/ledger'
+import type { BudgetPeriod } from '../budget/period'
 import type { Db } from '../db/open'
 import type * as tables from '../db/schema'
 import type { RecordsReads } from '../records/records-reader'
@@ -158,6 +159,12 @@ export interface AlertRows {
   exists(alertId: string): Promise<boolean>
   /** Users with a budget whose spend is at least `basisPoints` / 10000 of it. */
   usersOver(basisPoints: number): Promise<UserSpend[]>
+  /**
+   * Users with a `period` budget whose row a hold or settlement has rolled from the period [start, end) to
+   * the next (its `period_start` is `end`), so that it no longer holds what they spent in it: that spend,
+   * summed from the daily rollups, where it is at least `basisPoints` / 10000 of the budget.
+   */
+  rolledUsersOver(period: BudgetPeriod, start: number, end: number, basisPoints: number): Promise<UserSpend[]>
   /** Live keys with a ceiling whose spend is at least `basisPoints` / 10000 of it. */
   keysOver(basisPoints: number): Promise<KeySpend[]>
   /** Live keys expiring in (from, to]. */

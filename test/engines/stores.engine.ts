@@ -24,6 +24,7 @@ export const SUITES_ON_BOTH_STORES = [
   'console-overview',
   'console-sessions',
   'alerts',
+  'alert-period-end',
   'billed-features',
   'responses-context',
   'responses-reasoning-by-id',
