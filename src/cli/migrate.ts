@@ -1,4 +1,4 @@
-import { getTableName, sql } from 'drizzle-orm'
+import { count, getTableColumns, getTableName, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { openDatabase, type Db } from '../db/open'
 import * as sqliteTables from '../db/schema'
@@ -69,17 +69,28 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
       }
       for (const [name, identity] of TABLES) {
         const changes = (changed[tableName(name)] = { text: 0, latency: 0 })
-        const rows = source.select().from(sqliteTables[name] as typeof sqliteTables.users).all().map((row) => storableRow(row, changes))
-        for (let i = 0; i < rows.length; i += CHUNK)
+        // A page at a time, in rowid order, so that a table of millions of rows is never all in memory.
+        const table = sqliteTables[name] as typeof sqliteTables.users
+        const columns = { ...getTableColumns(table), rowid: sql<number>`rowid` }
+        let copied = 0
+        for (let after: number | null = null; ; ) {
+          const page = source.select(columns).from(table).where(after === null ? undefined : sql`rowid > ${after}`).orderBy(sql`rowid`).limit(CHUNK).all()
+          if (page.length === 0) break
+          after = page.at(-1)!.rowid
+          const rows = page.map(({ rowid, ...row }) => storableRow(row, changes))
           await tx
             .insert(pgTables[name] as typeof pgTables.users)
-            .values(rows.slice(i, i + CHUNK) as (typeof pgTables.users.$inferInsert)[])
+            .values(rows as (typeof pgTables.users.$inferInsert)[])
             .catch((error) => {
-              throw new MigrateError(`${tableName(name)}: Postgres refused rows ${i + 1}–${Math.min(i + CHUNK, rows.length)}: ${messageOf(error)}`)
+              throw new MigrateError(`${tableName(name)}: Postgres refused rows ${copied + 1}–${copied + rows.length}: ${messageOf(error)}`)
             })
-        if (identity && rows.length > 0)
+          copied += rows.length
+        }
+        const { n } = source.select({ n: count() }).from(table).get()!
+        if (copied !== n) throw new MigrateError(`${tableName(name)}: read ${copied} rows of ${n}`)
+        if (identity && copied > 0)
           await tx.execute(sql`SELECT setval(pg_get_serial_sequence(${tableName(name)}, ${identity}), (SELECT max(${sql.identifier(identity)}) FROM ${pgTables[name]}))`)
-        counts[tableName(name)] = rows.length
+        counts[tableName(name)] = copied
       }
       // Read back inside the transaction: every table holds exactly what the file held, or nothing is committed.
       for (const [name] of TABLES) {
