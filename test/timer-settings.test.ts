@@ -44,3 +44,10 @@ test('rate_limit_per_min is at most 60,000,000 (the limiter counts in microsecon
   expect(refused.success).toBe(false)
   expect(JSON.stringify(refused.error!.issues)).toContain('rate_limit_per_min')
 })
+
+test('reservation_ttl_sec: at most the longest upstream timeout rounded up to a second (2147484 s); longer is refused, naming it', () => {
+  const refused = parse({ reservation_ttl_sec: 2_147_485 })
+  expect(refused.success).toBe(false)
+  expect(JSON.stringify(refused.error!.issues)).toContain('reservation_ttl_sec')
+  expect(parse({ reservation_ttl_sec: 2_147_484 }).success).toBe(true)
+})

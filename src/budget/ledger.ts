@@ -1,5 +1,6 @@
 import { forbidden, GatewayError, notFound, paymentRequired } from '../http/errors'
 import { Hold } from './hold'
+import { recordedLatency } from '../records/latency'
 import { microsToUsd } from './money'
 import { currentPeriod, type BudgetPeriod } from './period'
 
@@ -164,10 +165,11 @@ export function settlementRollTo(user: Pick<UserFigures, 'budgetPeriod' | 'perio
 
 /**
  * A hold nobody settled in time (a crash, a lost task) is charged at its full amount: the provider may
- * have done all the work, and the hold was the most it could have cost.
+ * have done all the work, and the hold was the most it could have cost. Its latency is its age, which has
+ * no bound (every replica down for a month), so it is recorded as recordedLatency says.
  */
 export const expiredOutcome = (hold: TakenHold, now: number): Outcome => ({
-  cost: hold.request.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'expired', latencyMs: now - hold.createdAt,
+  cost: hold.request.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'expired', latencyMs: recordedLatency(now - hold.createdAt),
 })
 
 /**

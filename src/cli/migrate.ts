@@ -1,8 +1,9 @@
-import { getTableName, sql } from 'drizzle-orm'
+import { count, getTableColumns, getTableName, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
-import { SchemaNewerError } from '../db/newer-schema'
 import { openDatabase, type Db } from '../db/open'
 import * as sqliteTables from '../db/schema'
+import { MAX_RECORDED_LATENCY_MS, recordedLatency } from '../records/latency'
+import { sqlStateOf, withStorableText } from '../store/postgres/batch'
 import { PostgresStore } from '../store/postgres/store'
 import * as pgTables from '../store/postgres/schema'
 
@@ -30,7 +31,9 @@ export const MIGRATE_USAGE = 'usage: tollgate migrate --to postgres://… [--fro
  * `tollgate migrate --to postgres://…`: copies a SQLite install, every row of every table, into an empty
  * Postgres database (its schema applied first), in one transaction: it lands whole or not at all. Ids are
  * kept (usage rows cite their price row by id), and the id sequences carry on after them. The gateway must
- * be stopped while it runs, so that no row is written to the file after it was read.
+ * be stopped while it runs, so that no row is written to the file after it was read. A row an older version
+ * wrote that Postgres cannot hold as it is goes over as the Postgres store would have written it (storableRow),
+ * and is counted in the report; any failure is reported in a line, with nothing written.
  */
 export async function runMigrate(argv: string[], env = process.env): Promise<number> {
   const args = new Map<string, string>()
@@ -53,24 +56,41 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
     target = await PostgresStore.open(to)
   } catch (error) {
     source?.$client.close()
-    if (error instanceof SchemaNewerError) return fail(`tollgate: ${error.message}; nothing was written`, 1)
-    throw error
+    return fail(`tollgate: ${messageOf(error)}; nothing was written`, 1)
   }
   try {
     const db = drizzle({ client: target.sql, schema: pgTables })
     const counts: Record<string, number> = {}
+    const changed: Record<string, Changes> = {}
     await db.transaction(async (tx) => {
       for (const [name] of TABLES) {
         const [{ n }] = (await tx.execute(sql`SELECT count(*)::int AS n FROM ${pgTables[name]}`)) as unknown as [{ n: number }]
         if (n > 0) throw new MigrateError(`the target database is not empty (${name} has ${n} rows); migrate into a new database`)
       }
       for (const [name, identity] of TABLES) {
-        const rows = source.select().from(sqliteTables[name] as typeof sqliteTables.users).all() as Record<string, unknown>[]
-        for (let i = 0; i < rows.length; i += CHUNK)
-          await tx.insert(pgTables[name] as typeof pgTables.users).values(rows.slice(i, i + CHUNK) as (typeof pgTables.users.$inferInsert)[])
-        if (identity && rows.length > 0)
+        const changes = (changed[tableName(name)] = { text: 0, latency: 0 })
+        // A page at a time, in rowid order, so that a table of millions of rows is never all in memory.
+        const table = sqliteTables[name] as typeof sqliteTables.users
+        const columns = { ...getTableColumns(table), rowid: sql<number>`rowid` }
+        let copied = 0
+        for (let after: number | null = null; ; ) {
+          const page = source.select(columns).from(table).where(after === null ? undefined : sql`rowid > ${after}`).orderBy(sql`rowid`).limit(CHUNK).all()
+          if (page.length === 0) break
+          after = page.at(-1)!.rowid
+          const rows = page.map(({ rowid, ...row }) => storableRow(row, changes))
+          await tx
+            .insert(pgTables[name] as typeof pgTables.users)
+            .values(rows as (typeof pgTables.users.$inferInsert)[])
+            .catch((error) => {
+              throw new MigrateError(`${tableName(name)}: Postgres refused rows ${copied + 1}–${copied + rows.length}: ${messageOf(error)}`)
+            })
+          copied += rows.length
+        }
+        const { n } = source.select({ n: count() }).from(table).get()!
+        if (copied !== n) throw new MigrateError(`${tableName(name)}: read ${copied} rows of ${n}`)
+        if (identity && copied > 0)
           await tx.execute(sql`SELECT setval(pg_get_serial_sequence(${tableName(name)}, ${identity}), (SELECT max(${sql.identifier(identity)}) FROM ${pgTables[name]}))`)
-        counts[tableName(name)] = rows.length
+        counts[tableName(name)] = copied
       }
       // Read back inside the transaction: every table holds exactly what the file held, or nothing is committed.
       for (const [name] of TABLES) {
@@ -79,12 +99,11 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
       }
     })
     console.log(`migrated ${from} to Postgres:`)
-    for (const [table, n] of Object.entries(counts)) console.log(`  ${table.padEnd(18)} ${n}`)
+    for (const [table, n] of Object.entries(counts)) console.log(`  ${table.padEnd(18)} ${n}${changesNote(changed[table]!)}`)
     console.log('Start the gateway with TOLLGATE_DATABASE_URL set to the same URL.')
     return 0
   } catch (error) {
-    if (error instanceof MigrateError) return fail(`tollgate: ${error.message}; nothing was written`, 1)
-    throw error
+    return fail(`tollgate: ${messageOf(error)}; nothing was written`, 1)
   } finally {
     source.$client.close()
     await target.close()
@@ -94,6 +113,48 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
 class MigrateError extends Error {}
 
 const tableName = (name: (typeof TABLES)[number][0]) => getTableName(pgTables[name])
+
+/** Rows of a table changed on the way over, by what storableRow changed in them. */
+interface Changes {
+  text: number
+  latency: number
+}
+
+/**
+ * A row as the Postgres store writes it: text with a NUL in it as the store makes it storable (U+FFFD), and
+ * a latency as recordedLatency bounds it. Older versions wrote both to SQLite, which keeps them: model names
+ * with a NUL before the registry refused one, and a hold's age, unbounded, when the sweeper found it late.
+ */
+function storableRow(row: Record<string, unknown>, changes: Changes): Record<string, unknown> {
+  let out = withStorableText(row)
+  if (out !== row) changes.text++
+  if (typeof out.latencyMs === 'number' && recordedLatency(out.latencyMs) !== out.latencyMs) {
+    out = { ...out, latencyMs: recordedLatency(out.latencyMs) }
+    changes.latency++
+  }
+  return out
+}
+
+function changesNote({ text, latency }: Changes): string {
+  const notes = [
+    ...(text > 0 ? [`${text} with a NUL in its text, written as U+FFFD`] : []),
+    ...(latency > 0 ? [`${latency} with a latency outside 0–${MAX_RECORDED_LATENCY_MS} ms, written as its bound`] : []),
+  ]
+  return notes.length > 0 ? `  (changed to fit Postgres: ${notes.join('; ')})` : ''
+}
+
+/**
+ * What went wrong, in a line: the driver's own message and its code (a SQLSTATE, ERR_POSTGRES_CONNECTION_REFUSED),
+ * not the query text with its parameters that drizzle wraps it in.
+ */
+function messageOf(error: unknown): string {
+  if (error instanceof MigrateError) return error.message
+  const cause = (error as { cause?: unknown } | null)?.cause
+  const e = (cause instanceof Error ? cause : error) as { message?: unknown; code?: unknown }
+  const state = sqlStateOf(error)
+  const code = /^[0-9A-Z]{5}$/.test(state) ? `SQLSTATE ${state}` : typeof e?.code === 'string' ? e.code : ''
+  return `${typeof e?.message === 'string' ? e.message : String(e)}${code ? ` (${code})` : ''}`
+}
 
 function fail(message: string, code: number): number {
   console.error(message)

@@ -24,6 +24,11 @@ const positiveInt = wholeNumber.pipe(z.number().positive())
 const MAX_TIMER_MS = 2_147_483_647
 /** Milliseconds a timer waits. */
 const timerMs = wholeNumber.pipe(z.number().positive().max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} (about 24.8 days: the longest a timer can wait)`))
+/**
+ * The longest upstream timeout, rounded up to a second: a hold need not outlive the longest call it can pay
+ * for, and a longer one would only keep the budget of a request lost in a crash locked away for longer.
+ */
+const MAX_RESERVATION_TTL_SEC = Math.ceil(MAX_TIMER_MS / 1000)
 const nonNegativeInt = wholeNumber.pipe(z.number().nonnegative())
 
 const originList = z
@@ -138,7 +143,9 @@ export const configSchema = z
     server_tool_default_max_uses: positiveInt.default(5),
     /** Input tokens the hold allows for what each server tool use adds to the context (search results). */
     server_tool_use_input_tokens: nonNegativeInt.default(20_000),
-    reservation_ttl_sec: positiveInt.default(900),
+    reservation_ttl_sec: wholeNumber
+      .pipe(z.number().positive().max(MAX_RESERVATION_TTL_SEC, `must be at most ${MAX_RESERVATION_TTL_SEC} (about 24.9 days: past the longest upstream timeout)`))
+      .default(900),
     upstream_timeout_ms: timerMs.default(600_000),
     /** A stream that sends nothing for this long is cut. */
     upstream_idle_timeout_ms: timerMs.default(120_000),

@@ -3,6 +3,7 @@ import { peekRequestState } from '../http/request-state'
 import type { RoutePatterns } from '../http/route-patterns'
 import type { Services } from '../services'
 import { withoutKeys } from '../keys/secret'
+import { recordedLatency } from '../records/latency'
 import { isPublic } from './auth'
 
 const MAX_ROUTE_LENGTH = 512
@@ -36,7 +37,7 @@ export const requestLogger = (
       method: request.method,
       route: withoutKeys(state.path, config.master_key).slice(0, MAX_ROUTE_LENGTH),
       status,
-      latencyMs: Math.round(seconds * 1000),
+      latencyMs: recordedLatency(seconds * 1000),
       clientIp: state.clientIp,
       keyId: state.caller?.keyId ?? null,
       userId: state.userId ?? null,

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { openDatabase } from '../../src/db/open'
 import { BUN, ROOT, spawnGateway, tempDir } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
 import { expectRollupsEqualRaw } from './support/rollups'
@@ -91,6 +92,39 @@ test('a SQLite install migrated to Postgres keeps every key, usage row and price
       expect((await gw.admin('GET', '/v1/usage/summary')).body.totals.requests).toBe(6)
     } finally {
       await gw.stop()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a table of several pages is copied whole, in id order, and its id sequence carries on after the highest id', async () => {
+  const dir = tempDir()
+  const file = join(dir, 'tollgate.db')
+  const db = openDatabase(file)
+  const now = Date.now()
+  db.$client.run(`INSERT INTO users (id, spend, reserved, period_start, created_at, updated_at) VALUES ('team', 0, 0, 0, ?, ?)`, [now, now])
+  // 1,201 rows (the copy reads 500 at a time), ids with gaps as deletes and restores leave them.
+  const insert = db.$client.prepare(
+    `INSERT INTO usage (id, request_id, created_at, user_id, model, provider, endpoint, cost, reserved, status) VALUES (?, ?, ?, 'team', 'mock:gpt-mock', 'mock', 'chat', ?, ?, 'ok')`,
+  )
+  const ids = Array.from({ length: 1_201 }, (_, i) => 3 * i + 7)
+  db.$client.transaction(() => ids.forEach((id) => insert.run(id, `req-${id}`, now, id, id)))()
+  db.$client.close()
+
+  const url = await pg.database('pages')
+  try {
+    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    expect([done.code, done.output.includes('usage              1201')]).toEqual([0, true])
+    const sql = new Bun.SQL(url)
+    try {
+      const rows = await sql`SELECT id::int AS id, cost::int AS cost FROM usage ORDER BY id`
+      expect(rows.map((r: { id: number }) => r.id)).toEqual(ids)
+      expect(rows.every((r: { id: number; cost: number }) => r.cost === r.id)).toBe(true)
+      const [{ next }] = await sql`SELECT nextval(pg_get_serial_sequence('usage', 'id'))::int AS next`
+      expect(next).toBe(ids.at(-1)! + 1)
+    } finally {
+      await sql.close()
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })

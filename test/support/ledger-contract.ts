@@ -268,6 +268,21 @@ export function ledgerContract(factory: StoreFactory) {
       await otherStore.close()
     })
 
+    test('a hold open for 30 days is swept like any other: charged in full once, its latency recorded as at most 2^31 - 1 ms', async () => {
+      // Every replica down that long, or a hold carried over by `tollgate migrate`: its age does not fit
+      // usage.latency_ms on Postgres (integer), and a sweep that wrote it would fail with its whole batch.
+      await addUser('u', 10_000_000)
+      const now = Date.now()
+      await ledger.reserve(holdFor('u', 1_000), now - 30 * 86_400_000)
+      await ledger.reserve(holdFor('u', 500), now - 2 * TTL)
+      expect(await ledger.sweep(now)).toBe(2)
+      expect(await user('u')).toMatchObject({ spend: 1_500, reserved: 0 })
+      expect(await usageRows()).toEqual([{ cost: 500, status: 'expired' }, { cost: 1_000, status: 'expired' }])
+      expect(await openHolds()).toBe(0)
+      const latencies = (await store.db.select().from(t().usage)).map((u) => u.latencyMs).sort((a, b) => a - b)
+      expect(latencies).toEqual([2 * TTL, 2 ** 31 - 1])
+    })
+
     test('a settlement queued when the sweeper runs lands first: charged its real cost', async () => {
       await addUser('u', null)
       const now = Date.now()

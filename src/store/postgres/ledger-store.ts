@@ -3,6 +3,7 @@ import { decideHold, settlementRollTo, type HoldRequest, type KeyFigures, type L
 import { periodStarts, type BudgetPeriod } from '../../budget/period'
 import { databaseUnavailable, GatewayError } from '../../http/errors'
 import { hasNul } from '../../http/nul'
+import { recordedLatency } from '../../records/latency'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
 import { BatchWriter, refusesData, storableText } from './batch'
@@ -406,7 +407,7 @@ const takenIn = (decided: Decided) => decided.results.filter((r): r is TakenHold
 
 /** A hold ended with no charge (Hold.release's outcome). */
 const released = (hold: TakenHold, now: number): Outcome => ({
-  cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'error', latencyMs: Math.max(0, now - hold.createdAt),
+  cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'error', latencyMs: recordedLatency(now - hold.createdAt),
 })
 
 /**
