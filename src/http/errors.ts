@@ -3,6 +3,9 @@
  * error code; `renderError` turns it into the wire format of the route that raised it.
  */
 export class GatewayError extends Error {
+  /** What the operator's log is told besides the status and code, never the client (see `providerRefusedCredentials`). */
+  forOperator?: Record<string, string>
+
   constructor(
     readonly status: number,
     readonly code: string,
@@ -28,6 +31,19 @@ export const payloadTooLarge = (limit: number) =>
 export const rateLimited = (retryAfterSec: number, message = 'Rate limit exceeded.') =>
   new GatewayError(429, 'rate_limit_exceeded', message, 'rate_limit_error', { 'retry-after': String(retryAfterSec) })
 export const badGateway = (message: string) => new GatewayError(502, 'upstream_error', message, 'api_error')
+/**
+ * A provider's 401, 403 or 407: it refused the gateway's own credentials, which the caller can do nothing
+ * about. Its text is the operator's alone, and may quote the key it refused (OpenAI's `Incorrect API key
+ * provided: sk-Qw3rT****…9xZq`, a mask no pattern tells from prose), so the client gets a fixed sentence and
+ * the provider's summary goes to the log.
+ */
+export function providerRefusedCredentials(status: number, upstream: string, summary: string): GatewayError {
+  const error = badGateway(
+    `Upstream provider answered ${status}: it refused the gateway's credentials. The gateway's operator must check this provider's api_key (the provider's message is in the gateway's log).`,
+  )
+  error.forOperator = { upstream, detail: summary }
+  return error
+}
 export const gatewayTimeout = (message: string) => new GatewayError(504, 'upstream_timeout', message, 'api_error')
 /** A provider call cut because the gateway is stopping (see Ledger.cutCalls); another replica may take the retry. */
 export const gatewayStopping = () =>

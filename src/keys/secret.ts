@@ -7,11 +7,45 @@ const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 6
 
 /**
  * Text a client sent (a path: a key pasted into an SDK's base URL) with every virtual key and the master
- * key cut out, for the logs and the request log, which keep key ids, never keys.
+ * key cut out, for the logs and the request log, which keep key ids, never keys. The master key first: one
+ * that holds `tg-` and 8 key characters would otherwise be cut only from there on.
  */
 export function withoutKeys(text: string, masterKey: string): string {
-  const cut = text.replace(/tg-[A-Za-z0-9_-]{8,}/g, `${KEY_PREFIX}[redacted]`)
-  return cut.includes(masterKey) ? cut.replaceAll(masterKey, '[redacted]') : cut
+  let cut = text.includes(masterKey) ? text.replaceAll(masterKey, '[redacted]') : text
+  if (cut.includes('%')) cut = withoutEncoded(cut, masterKey)
+  return cut.replace(/tg-[A-Za-z0-9_-]{8,}/g, `${KEY_PREFIX}[redacted]`)
+}
+
+/**
+ * `text` without `secret` spelled with percent-escapes: a URL parser encodes characters a generated key may
+ * hold (`^ { } | \` " < >`), and a client may encode any other. Searched in the text's bytes as escapes
+ * decode them, and cut from the text as written, so that nothing else is decoded (a `%00` stays an escape);
+ * a `%` that starts no escape is itself. Virtual keys need none of this: their characters are never encoded.
+ */
+function withoutEncoded(text: string, secret: string): string {
+  let bytes = ''
+  // Where, in `text`, the character or escape that gave each byte starts; and the text's end.
+  const from: number[] = []
+  for (let i = 0; i < text.length; ) {
+    const code = text.charCodeAt(i)
+    const escape = code === 37 && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))
+    const spelled = escape ? 3 : text.codePointAt(i)! > 0xffff ? 2 : 1
+    const decoded = escape ? String.fromCharCode(parseInt(text.slice(i + 1, i + 3), 16))
+      : code < 0x80 ? text[i]!
+      : Buffer.from(text.slice(i, i + spelled)).toString('latin1')
+    for (let b = 0; b < decoded.length; b++) from.push(i)
+    bytes += decoded
+    i += spelled
+  }
+  from.push(text.length)
+  const wanted = Buffer.from(secret).toString('latin1')
+  let out = ''
+  let kept = 0
+  for (let at = bytes.indexOf(wanted); at !== -1; at = bytes.indexOf(wanted, at + wanted.length)) {
+    out += text.slice(kept, from[at]) + '[redacted]'
+    kept = from[at + wanted.length]!
+  }
+  return kept === 0 ? text : out + text.slice(kept)
 }
 
 export interface NewKey {

@@ -3,7 +3,7 @@ import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { anthropicUsage, withUsesShown, type AnthropicUsage } from '../translate/usage'
 import { generatedBytes } from './generated-output'
-import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
+import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 interface StreamEvent {
@@ -94,7 +94,7 @@ class AnthropicEventMeter implements EventMeter {
   }
 
   inspect(sse: SseEvent): string | null {
-    if (sse.data === '') return sse.raw + '\n\n'
+    if (sse.data === '') return KEEP_ALIVE
     // OpenAI's end marker, which some Anthropic-compatible servers append after message_stop (vLLM did,
     // vllm-project/vllm#37510): no Anthropic client expects it. It finishes nothing: only message_stop does.
     if (sse.data === '[DONE]') return ''

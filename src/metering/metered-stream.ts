@@ -49,6 +49,16 @@ export interface EventMeter {
   errorEvent(why: 'failed' | 'truncated' | 'malformed'): string
 }
 
+/**
+ * What the client gets for an event without data (a comment, or only `event:`, `id:` or `retry:` lines): a
+ * bare comment. Such a block dispatches nothing to an SSE client (an `id:` or `retry:` only matters to an
+ * EventSource reconnecting, which a POST stream never does), so nothing of it is lost; but its text is the
+ * provider's, free to echo what it was sent (a key in a debug comment). A constant, rather than the text
+ * redacted: no scan of anything, and it still does a keep-alive's work of sending bytes while the provider
+ * thinks. Data events, the hot path, are untouched.
+ */
+export const KEEP_ALIVE = ':\n\n'
+
 const encoder = new TextEncoder()
 
 /** Bun's reader, with its `readMany` (the DOM typings of the reader do not know it). */

@@ -2,7 +2,7 @@ import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { openAIUsage, type OpenAIUsage } from '../translate/usage'
 import { audioOutputTokens, generatedBytes } from './generated-output'
-import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
+import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 interface ChatChunk {
@@ -49,7 +49,7 @@ class OpenAIChunkMeter implements EventMeter {
 
   inspect(event: SseEvent): string | null {
     const asIs = event.raw + '\n\n'
-    if (event.data === '') return asIs
+    if (event.data === '') return KEEP_ALIVE
     if (event.data === '[DONE]') {
       this.sawDone = true
       return asIs

@@ -2,7 +2,7 @@ import { responsesServerToolUses, type ContainerPrices } from '../pricing/featur
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { responseCounts, type ResponsesUsage } from '../translate/usage'
-import { meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
+import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 /** What the gateway needs to know of a response object (`response.created` and the events that end it). */
@@ -67,7 +67,8 @@ class ResponsesEventMeter implements EventMeter {
   ) {}
 
   inspect(sse: SseEvent): string | null {
-    if (sse.data === '' || sse.data === '[DONE]') return sse.raw + '\n\n'
+    if (sse.data === '') return KEEP_ALIVE
+    if (sse.data === '[DONE]') return sse.raw + '\n\n'
     const event = jsonOf<StreamEvent>(sse)
     if (!event || typeof event !== 'object') return null
     if (typeof event.sequence_number === 'number') this.lastSequence = event.sequence_number

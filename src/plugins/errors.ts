@@ -68,5 +68,6 @@ export const errors = ({ metrics, logger, refusals }: Pick<Services, 'metrics' |
     if (state) state.status = failure.status
     if (failure.status < 500) metrics.refusals.inc({ code: failure.code })
     if (failure.status === 402 || failure.status === 403 || failure.status === 429) refusals.refused(failure.code)
+    if (failure.forOperator) logger.log('warn', 'upstream provider refused the gateway credentials', { request_id: state?.id, ...failure.forOperator })
     return errorResponse(failure, wireFormatOf(state?.path ?? pathOf(request.url)), set.headers as Record<string, string>)
   })

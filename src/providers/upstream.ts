@@ -1,5 +1,5 @@
 import type { ProviderConfig } from '../config/schema'
-import { badGateway, GatewayError, gatewayStopping, gatewayTimeout } from '../http/errors'
+import { badGateway, GatewayError, gatewayStopping, gatewayTimeout, providerRefusedCredentials } from '../http/errors'
 
 /**
  * Shorter values are left in the text: no credential is that short, and cutting every "1" or "true" out
@@ -98,8 +98,9 @@ export const errorAnswerFailure = (status: number, body: string, provider: Provi
   badGateway(summariseUpstreamText(status, body, provider))
 
 /**
- * Maps a provider's refusal to ours. Its 4xx (other than about our credentials) is the caller's to fix,
- * so the status is kept; anything else is a 502. A redirect (never followed: see callUpstream) is named as
+ * Maps a provider's refusal to ours. Its 4xx is the caller's to fix, so the status is kept, but for one about
+ * our credentials (401, 403, a proxy's 407), a 502 that tells the client nothing of the provider's text
+ * (`providerRefusedCredentials`); anything else is a 502. A redirect (never followed: see callUpstream) is named as
  * one, without its Location, which may be anything, a signed URL included.
  */
 export async function upstreamFailure(res: Response, provider: ProviderConfig): Promise<GatewayError> {
@@ -112,8 +113,9 @@ export async function upstreamFailure(res: Response, provider: ProviderConfig): 
     const retry = res.headers.get('retry-after')
     return new GatewayError(429, 'upstream_rate_limited', message, 'rate_limit_error', retry ? { 'retry-after': retry } : undefined)
   }
-  if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403 && res.status !== 407)
-    return new GatewayError(res.status, 'upstream_rejected', message)
+  if (res.status === 401 || res.status === 403 || res.status === 407)
+    return providerRefusedCredentials(res.status, new URL(provider.base_url).host, message)
+  if (res.status >= 400 && res.status < 500) return new GatewayError(res.status, 'upstream_rejected', message)
   return badGateway(message)
 }
 

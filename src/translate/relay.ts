@@ -41,22 +41,28 @@ export interface RelayContext {
 }
 
 /**
+ * Only a `text/event-stream` body (with any parameters: `; charset=utf-8`) is relayed as a stream. Anything
+ * else a stream request gets back — JSON, or a body that is no event stream at all (a proxy's page, a
+ * plain-text echo of the request, headers and key included) — is read as the JSON path reads it: relayed
+ * event by event, its text would reach the client as it came.
+ */
+const isEventStream = (res: Response) => /^text\/event-stream\s*(;|$)/i.test(res.headers.get('content-type')?.trim() ?? '')
+
+const CUT_BEFORE_OUTPUT: StreamFacts = { end: 'cancelled', usage: null, deliveredOutputBytes: 0 }
+
+/**
  * Calls the provider under the request's hold and settles it: released when the provider fails before
  * any output (a 2xx JSON answer that is only an error included), settled from the usage of a JSON answer
  * (its whole hold when the answer broke off or would not parse: `readAnswer`), or handed to the stream,
- * which settles it however it ends. A stream request answered with JSON (a
- * server's error, usually) is read as the JSON answer it is. Errors are thrown as GatewayErrors; the route
- * renders them in its own format.
+ * which settles it however it ends. A stream request answered with anything but an event stream (JSON: a
+ * server's error, usually) is read as the JSON answer it is, or paid as an unusable one when it is not JSON.
+ * Errors are thrown as GatewayErrors; the route renders them in its own format.
  *
  * A client that goes away does not make a received request free: a JSON call runs on and is settled
  * from its answer, and a stream is cut and charged what it made so far (before any output, the input).
  * Nor does our own timeout: a JSON call that outruns it pays its whole hold, and a stream cut by it (the
  * whole call's, or the idle one) pays as one its client cut (`settleFailedCall` says why).
  */
-const isJson = (res: Response) => /^application\/json\b/i.test(res.headers.get('content-type') ?? '')
-
-const CUT_BEFORE_OUTPUT: StreamFacts = { end: 'cancelled', usage: null, deliveredOutputBytes: 0 }
-
 export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { hold, admission } = ctx
   const { provider } = admission.model
@@ -71,7 +77,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
       : undefined,
   })
 
-  if (streaming && x.stream && answer.res.body && !isJson(answer.res)) {
+  if (streaming && x.stream && answer.res.body && isEventStream(answer.res)) {
     const owned = hold.transfer()
     const idleTimeoutBack = idleTimeoutBackWhenStreamEnds(ctx.request)
     const body = x.stream(answer.res.body, {
