@@ -115,6 +115,7 @@ function diffScheduled(model: string, row: CatalogRow, scheduled: any[]): Omit<L
 function differences(fields: PriceFields, price: any): string[] {
   const out: string[] = []
   for (const f of FIELDS) if (fields[f] !== undefined && fields[f] !== price[f]) out.push(`${short(f)} ${fmt(price[f])} → ${fields[f]}`)
+  for (const [f, floor] of impliedRates(fields)) if (price[f] != null && price[f] < floor) out.push(`${short(f)} ${price[f]} → ${floor}`)
   const search = fields.server_tools?.web_search
   if (search !== undefined && search !== price.server_tools?.web_search) out.push(`web_search ${fmt(price.server_tools?.web_search)} → ${search}`)
   for (const [tier, m] of Object.entries(fields.service_tiers ?? {}))
@@ -132,15 +133,33 @@ const describe = (fields: PriceFields) =>
 const short = (field: string) => field.replace('_per_million', '')
 
 /**
+ * The token rates the catalog gives none of, each at the rate genai-prices bills those tokens at instead:
+ * cache reads, cache writes and audio input at the input rate (1-hour writes at the 5-minute rate, when it
+ * has one), audio output at the output rate. An operator's rate for one of them is kept, but never below that.
+ */
+function impliedRates(fields: PriceFields): [keyof PriceFields, number][] {
+  const implied: [keyof PriceFields, number][] = [
+    ['cached_input_per_million', fields.input_per_million],
+    ['cache_write_per_million', fields.input_per_million],
+    ['cache_write_1h_per_million', fields.cache_write_per_million ?? fields.input_per_million],
+    ['audio_input_per_million', fields.input_per_million],
+    ['audio_output_per_million', fields.output_per_million],
+  ]
+  return implied.filter(([f]) => fields[f] === undefined)
+}
+
+/**
  * The body of the row to write: the catalog's prices over the row in force, so that what the operator set
  * and the catalog does not speak of (a per-request price, service tiers and where long context starts, other
- * server tools) stays.
+ * server tools) stays. A token rate the operator set that the catalog prices only by implication is raised
+ * to that price: an audio rate set at today's input rate must not outlive a rise of the input rate.
  */
 function rowToWrite(model: string, row: CatalogRow, price: any, source: string): Record<string, unknown> {
   const kept: Record<string, unknown> = {}
   if (price?.per_request != null) kept.per_request = price.per_request
   if (price?.service_tiers && Object.keys(price.service_tiers).length) kept.service_tiers = price.service_tiers
   for (const f of FIELDS) if (price?.[f] != null) kept[f] = price[f]
+  for (const [f, floor] of impliedRates(row.fields)) if (kept[f] != null) kept[f] = Math.max(kept[f] as number, floor)
   const tools = { ...price?.server_tools, ...row.fields.server_tools }
   const tiers = { ...price?.service_tiers, ...row.fields.service_tiers }
   return {
