@@ -46,7 +46,10 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
   const catalogOf = new Map(providers.map((p) => [p.name, p.catalog]))
   const current = new Map(priced.map((p) => [p.model, p]))
   const now = Date.now()
-  const scheduled = history.filter((h) => !h.deleted_at && Date.parse(h.effective_from) > now)
+  // Rows yet to take effect, but not one the price book will never apply: of rows with one effective time, the
+  // newest is the one in force (the others end as they start).
+  const scheduled = history.filter((h) =>
+    !h.deleted_at && Date.parse(h.effective_from) > now && (h.effective_until === null || Date.parse(h.effective_until) > Date.parse(h.effective_from)))
   const source = catalogSource()
 
   const lines: Line[] = []
@@ -63,16 +66,26 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
       continue
     }
     const cite = `${source} ${catalog}/${entry.catalogModel}`
-    entry.rows.forEach((row, i) => {
-      const base = i === 0 ? current.get(model) : undefined
-      let line = i === 0 ? diffNow(model, row, base) : diffScheduled(model, row, scheduled)
+    const ours = scheduled.filter((s) => s.model === model)
+    const changeTimes = new Set(entry.rows.slice(1).map(changeTime))
+    const dated = [
+      ...entry.rows.slice(1).map((row) => ({ at: new Date(changeTime(row)).toISOString(), shown: row.effectiveFrom!, row })),
+      // A row scheduled at any other time (by an earlier catalog version, or the operator) is held to the
+      // catalog's price then: left as it is, a cheaper one would bill the model below the catalog from then on.
+      ...ours
+        .filter((s) => !changeTimes.has(Date.parse(s.effective_from)))
+        .map((s) => ({ at: s.effective_from as string, shown: s.effective_from as string, row: catalogRowAt(entry.rows, Date.parse(s.effective_from)) })),
+    ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
+    for (const { at, shown, row } of [{ at: null, shown: null, row: entry.rows[0]! }, ...dated]) {
+      const before = at === null ? current.get(model) : ours.find((s) => Date.parse(s.effective_from) === Date.parse(at))
+      let line = at === null ? diffNow(model, row, before) : diffScheduled(model, row, shown!, before)
       const notes = [...entry.notes, ...row.unbillable.map((u) => `not billable by tollgate: ${u}`)]
       if (line.status !== 'unchanged' && row.unbillable.length && !allowUnbilled)
         // Written, the row would serve the model for less than the provider bills it.
         line = { ...line, status: 'skipped', changes: `not billable by tollgate: ${row.unbillable.join(', ')} (--allow-unbilled writes it anyway)` }
-      else if (line.status !== 'unchanged') line.write = rowToWrite(model, row, current.get(model), cite)
+      else if (line.status !== 'unchanged') line.write = rowToWrite(model, row, before ?? current.get(model), cite, at)
       lines.push({ ...line, catalog_model: `${catalog}/${entry.catalogModel}`, notes })
-    })
+    }
   }
 
   if (args.switches.has('apply'))
@@ -105,16 +118,26 @@ function diffNow(model: string, row: CatalogRow, price: any): Omit<Line, 'catalo
   return { model, status: changes.length ? 'changed' : 'unchanged', effective_from: null, changes: changes.join('; ') }
 }
 
-/** A dated change: already scheduled with the same prices, or to be scheduled. */
-function diffScheduled(model: string, row: CatalogRow, scheduled: any[]): Omit<Line, 'catalog_model' | 'notes'> {
-  const at = Date.parse(`${row.effectiveFrom}T00:00:00Z`)
-  const same = scheduled.find((s) => s.model === model && Date.parse(s.effective_from) === at && differences(row.fields, s).length === 0)
-  return { model, status: same ? 'unchanged' : 'scheduled', effective_from: row.effectiveFrom, changes: same ? '' : describe(row.fields) }
+/**
+ * The catalog's row for a later time against the row scheduled then: none (a dated change to schedule), one
+ * with other prices (changed: the catalog's are written at the same time, and the price book takes the newer),
+ * or the same.
+ */
+function diffScheduled(model: string, row: CatalogRow, effective_from: string, price: any): Omit<Line, 'catalog_model' | 'notes'> {
+  if (!price) return { model, status: 'scheduled', effective_from, changes: describe(row.fields) }
+  const changes = differences(row.fields, price)
+  return { model, status: changes.length ? 'changed' : 'unchanged', effective_from, changes: changes.join('; ') }
 }
+
+const changeTime = (row: CatalogRow) => Date.parse(`${row.effectiveFrom}T00:00:00Z`)
+
+/** The catalog's row in force at `at`: the latest dated change by then, else the row for now. */
+const catalogRowAt = (rows: CatalogRow[], at: number): CatalogRow => rows.findLast((row, i) => i === 0 || changeTime(row) <= at)!
 
 function differences(fields: PriceFields, price: any): string[] {
   const out: string[] = []
   for (const f of FIELDS) if (fields[f] !== undefined && fields[f] !== price[f]) out.push(`${short(f)} ${fmt(price[f])} → ${fields[f]}`)
+  for (const [f, floor] of impliedRates(fields)) if (price[f] != null && price[f] < floor) out.push(`${short(f)} ${price[f]} → ${floor}`)
   const search = fields.server_tools?.web_search
   if (search !== undefined && search !== price.server_tools?.web_search) out.push(`web_search ${fmt(price.server_tools?.web_search)} → ${search}`)
   for (const [tier, m] of Object.entries(fields.service_tiers ?? {}))
@@ -132,15 +155,33 @@ const describe = (fields: PriceFields) =>
 const short = (field: string) => field.replace('_per_million', '')
 
 /**
- * The body of the row to write: the catalog's prices over the row in force, so that what the operator set
- * and the catalog does not speak of (a per-request price, service tiers and where long context starts, other
- * server tools) stays.
+ * The token rates the catalog gives none of, each at the rate genai-prices bills those tokens at instead:
+ * cache reads, cache writes and audio input at the input rate (1-hour writes at the 5-minute rate, when it
+ * has one), audio output at the output rate. An operator's rate for one of them is kept, but never below that.
  */
-function rowToWrite(model: string, row: CatalogRow, price: any, source: string): Record<string, unknown> {
+function impliedRates(fields: PriceFields): [keyof PriceFields, number][] {
+  const implied: [keyof PriceFields, number][] = [
+    ['cached_input_per_million', fields.input_per_million],
+    ['cache_write_per_million', fields.input_per_million],
+    ['cache_write_1h_per_million', fields.cache_write_per_million ?? fields.input_per_million],
+    ['audio_input_per_million', fields.input_per_million],
+    ['audio_output_per_million', fields.output_per_million],
+  ]
+  return implied.filter(([f]) => fields[f] === undefined)
+}
+
+/**
+ * The body of the row to write from `at` (null: now): the catalog's prices over the row it replaces (the one
+ * in force, or the one scheduled for that time), so that what the operator set and the catalog does not speak
+ * of (a per-request price, service tiers and where long context starts, other server tools) stays. A token rate the operator set that the catalog prices only by implication is raised
+ * to that price: an audio rate set at today's input rate must not outlive a rise of the input rate.
+ */
+function rowToWrite(model: string, row: CatalogRow, price: any, source: string, at: string | null): Record<string, unknown> {
   const kept: Record<string, unknown> = {}
   if (price?.per_request != null) kept.per_request = price.per_request
   if (price?.service_tiers && Object.keys(price.service_tiers).length) kept.service_tiers = price.service_tiers
   for (const f of FIELDS) if (price?.[f] != null) kept[f] = price[f]
+  for (const [f, floor] of impliedRates(row.fields)) if (kept[f] != null) kept[f] = Math.max(kept[f] as number, floor)
   const tools = { ...price?.server_tools, ...row.fields.server_tools }
   const tiers = { ...price?.service_tiers, ...row.fields.service_tiers }
   return {
@@ -150,6 +191,6 @@ function rowToWrite(model: string, row: CatalogRow, price: any, source: string):
     ...(Object.keys(tiers).length ? { service_tiers: tiers } : {}),
     model,
     source,
-    ...(row.effectiveFrom ? { effective_from: `${row.effectiveFrom}T00:00:00Z` } : {}),
+    ...(at ? { effective_from: at } : {}),
   }
 }
