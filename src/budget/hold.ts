@@ -20,6 +20,16 @@ export class Hold implements Disposable {
     this.ended = fn
   }
 
+  /**
+   * Takes the `whenEnded` callback off the hold and returns it (a no-op when none), for a response that
+   * outlives its hold: speech is settled when the provider answers, while its audio still flows.
+   */
+  detachEnded(): () => void {
+    const ended = this.ended ?? (() => {})
+    this.ended = undefined
+    return ended
+  }
+
   get id(): number {
     return this.taken.id
   }

@@ -158,12 +158,13 @@ export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string
  * until the body ends; the client going away cancels the upstream read. The request's connection gets its
  * idle timeout back when the body ends, if its route switched it off (src/http/idle-timeout.ts).
  */
-export function relayBody(answer: UpstreamAnswer, request: Request): ReadableStream<Uint8Array> | null {
+export function relayBody(answer: UpstreamAnswer, request: Request, onEnd?: () => void): ReadableStream<Uint8Array> | null {
   const { res, signal } = answer
   const ended = idleTimeoutBackWhenStreamEnds(request)
   const end = () => {
     signal.dispose()
     ended()
+    onEnd?.()
   }
   if (!res.body) {
     end()

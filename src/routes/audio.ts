@@ -80,9 +80,11 @@ export const audioRoutes = (services: Services) => {
         const answer = await callUpstream(model.provider, '/audio/speech', { ...fields, model: model.upstreamModel }, {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
-        // The provider charges once it has answered: settle now, and stream the audio through.
+        // The provider charges once it has answered: settle now, and stream the audio through. The upstream
+        // slot stays taken until the audio has ended: the provider's call is in flight till then.
+        const slotBack = hold.detachEnded()
         hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
-        return new Response(relayBody(answer, request), {
+        return new Response(relayBody(answer, request, slotBack), {
           headers: { 'content-type': contentTypeOf(answer.res, 'application/octet-stream'), ...budgetHeaders(hold) },
         })
       },
