@@ -32,6 +32,14 @@ describe('redacting an upstream error summary', () => {
     expect(summary).toBe('Upstream provider answered 400: field 1 is true only in beta')
   })
 
+  test('a key quoted masked is cut with the characters it shows, whatever the provider\'s mask', async () => {
+    const p = provider({})
+    for (const masked of ['sk-Qw3rT****************************9xZq', 'sk-proj-****abcd', '****abcd', 'xa***0y'])
+      expect(await summariseUpstreamError(failing(`Incorrect API key provided: ${masked}. Check it.`), p)).toBe(
+        'Upstream provider answered 400: Incorrect API key provided: [redacted]. Check it.',
+      )
+  })
+
   test('a secret that contains another is cut whole, not left half visible', () => {
     expect(secretsOf(provider({ a: 'abcdefgh', b: 'abcdefgh-ijklmnop' }))).toEqual(['abcdefgh-ijklmnop', 'abcdefgh'])
   })

@@ -18,11 +18,16 @@ export function secretsOf(provider: ProviderConfig): string[] {
   return [...candidates].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
 }
 
-/** Whatever might identify a credential is cut out of text that came back from a provider. */
+/**
+ * Whatever might identify a credential is cut out of text that came back from a provider: the secrets we
+ * sent, anything shaped like a key, and a key as providers quote it masked (`sk-Qw3rT****…9xZq`,
+ * `sk-proj-****abcd`, `****abcd`: a run of asterisks with the characters around it), which shows part of it.
+ */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text
   for (const s of secrets) if (s.length >= MIN_SECRET_LENGTH) out = out.replaceAll(s, '[redacted]')
   return out
+    .replace(/[A-Za-z0-9_-]*\*{3,}[A-Za-z0-9_*-]*/g, '[redacted]')
     .replace(/\b(sk|tg|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
     .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [redacted]')
 }
