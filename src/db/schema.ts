@@ -65,6 +65,8 @@ export const prices = sqliteTable(
     serviceTiers: text('service_tiers', { mode: 'json' }).$type<Record<string, number>>(),
     /** Prompt tokens past which `service_tiers.long_context` applies to every request; null: only with Anthropic's context-1m, past 200K. */
     longContextAboveTokens: integer('long_context_above_tokens'),
+    /** The most input tokens one media part (an image at any detail, an audio clip) bills on this model; null: the configured bound. */
+    mediaPartTokens: integer('media_part_tokens'),
     /** When the row takes effect: its creation, or a later time given with it (a scheduled change). */
     createdAt: integer('created_at').notNull(),
     /** Where the price came from, e.g. the catalog package and version it was applied from; null when typed in. */

@@ -42,6 +42,9 @@ export const LONG_CONTEXT_NEEDS_TIER = 'needs service_tiers.long_context, the mu
 export const lacksLongContextTier = (p: Pick<PriceAmounts, 'long_context_above_tokens' | 'service_tiers'>): boolean =>
   p.long_context_above_tokens != null && !Object.hasOwn(p.service_tiers ?? {}, 'long_context')
 
+/** The most input tokens one media part bills on a row's model (`Price.mediaPartTokens`). */
+export const mediaPartTokens = z.number().int().min(1).max(1_000_000_000)
+
 /** Names of server tools and service tiers as providers spell them. */
 export const featureName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a lowercase name such as web_search or priority')
 
@@ -60,6 +63,8 @@ export interface PriceAmounts {
   service_tiers?: Record<string, number> | null
   /** Prompt tokens past which `service_tiers.long_context` applies to every request. */
   long_context_above_tokens?: number | null
+  /** The most input tokens one media part (an image, an audio clip) bills on this model. */
+  media_part_tokens?: number | null
 }
 
 export interface PriceMicros {
@@ -76,6 +81,7 @@ export interface PriceMicros {
   /** Thousandths. */
   tierMultipliers: Record<string, number>
   longContextAboveTokens: number | null
+  mediaPartTokens: number | null
 }
 
 /**
@@ -105,6 +111,8 @@ export function priceMicros(model: string, p: PriceAmounts): PriceMicros {
   if (threshold != null && !longContextAboveTokens.safeParse(threshold).success)
     throw new InvalidPrice(model, 'long_context_above_tokens', 'must be a whole number of tokens, at least 1')
   if (lacksLongContextTier(p)) throw new InvalidPrice(model, 'long_context_above_tokens', LONG_CONTEXT_NEEDS_TIER)
+  const media = p.media_part_tokens
+  if (media != null && !mediaPartTokens.safeParse(media).success) throw new InvalidPrice(model, 'media_part_tokens', 'must be a whole number of tokens, at least 1')
   return {
     inputPerMillion: exact('input_per_million', p.input_per_million, NOT_WHOLE_MICROS_PER_MILLION),
     outputPerMillion: exact('output_per_million', p.output_per_million, NOT_WHOLE_MICROS_PER_MILLION),
@@ -117,6 +125,7 @@ export function priceMicros(model: string, p: PriceAmounts): PriceMicros {
     serverTools,
     tierMultipliers,
     longContextAboveTokens: threshold ?? null,
+    mediaPartTokens: media ?? null,
   }
 }
 
@@ -137,4 +146,5 @@ export const priceAmountsOf = (p: Price) => ({
   server_tools: mapValues(p.serverTools, microsToUsd),
   service_tiers: mapValues(p.tierMultipliers, (m) => m / 1000),
   long_context_above_tokens: p.longContextAboveTokens ?? null,
+  media_part_tokens: p.mediaPartTokens ?? null,
 })

@@ -35,6 +35,12 @@ export interface Price {
    * with no request flag (OpenAI's GPT-5.4, past 272K). Unset: Anthropic's rule, `RequestedFeatures.longContext`.
    */
   longContextAboveTokens?: number | null
+  /**
+   * The most input tokens one media part (an image at any detail, an audio clip) bills on this model, where
+   * that is more than the configured bound (gpt-4o-mini: ~48,000 for an image at high detail). With hard
+   * bounds the estimate holds each media part at it (src/budget/estimate-options.ts). Unset: the configured bound.
+   */
+  mediaPartTokens?: number | null
 }
 
 export interface TokenCounts {

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { chatMaxTokens, estimateChat, estimateMessages, largerEstimate, outputBound } from '../budget/estimate'
+import { estimateOptionsFor } from '../budget/estimate-options'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
 import { contextWindowOf, openAIChatFeatures } from '../pricing/features'
@@ -86,8 +87,6 @@ export const chatRoutes = (services: Services) => {
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
       const stream = body.stream === true
-      // With Anthropic's 1M window sent, a file by reference may be a text file that fills it (its features say).
-      const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, hardBounds: config.cap_output_tokens, contextWindowTokens: contextWindowOf(planned?.features) }
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         target,
@@ -97,9 +96,11 @@ export const chatRoutes = (services: Services) => {
         // Several choices share one output bound: not clamped, the split would be the provider's to make.
         clampable: !(typeof body.n === 'number' && body.n > 1),
         // Translated, the hold covers the request as Anthropic receives it too (its tool schemas, its wrappers).
-        estimate: () => {
-          const sent = estimateChat(body, estimateOptions)
-          return viaAnthropic && planned ? largerEstimate(sent, estimateMessages(planned.body, estimateOptions)) : sent
+        estimate: (price) => {
+          // With Anthropic's 1M window sent, a file by reference may be a text file that fills it (its features say).
+          const options = estimateOptionsFor(config, price, contextWindowOf(planned?.features))
+          const sent = estimateChat(body, options)
+          return viaAnthropic && planned ? largerEstimate(sent, estimateMessages(planned.body, options)) : sent
         },
         features: planned?.features,
       })

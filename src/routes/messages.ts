@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { estimateChat, estimateMessages, largerEstimate } from '../budget/estimate'
+import { estimateOptionsFor } from '../budget/estimate-options'
 import { admitRequest, resolveModel } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
 import { anthropicFeatures, contextWindowOf, serverToolBounds } from '../pricing/features'
@@ -66,8 +67,6 @@ export const messagesRoutes = (services: Services) => {
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
       const stream = body.stream === true
-      // With Anthropic's 1M window sent, a file by reference may be a text file that fills it (its features say).
-      const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, hardBounds: config.cap_output_tokens, contextWindowTokens: contextWindowOf(planned?.features) }
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         target,
@@ -77,9 +76,11 @@ export const messagesRoutes = (services: Services) => {
         clampable: true,
         // Translated, the hold covers the request as the provider receives it too (each tool's type and default
         // schema, tool calls' arguments as JSON strings, tool results as messages of their own).
-        estimate: () => {
-          const sent = estimateMessages(body, estimateOptions)
-          return viaOpenAI && planned ? largerEstimate(sent, estimateChat(planned.body, estimateOptions)) : sent
+        estimate: (price) => {
+          // With Anthropic's 1M window sent, a file by reference may be a text file that fills it (its features say).
+          const options = estimateOptionsFor(config, price, contextWindowOf(planned?.features))
+          const sent = estimateMessages(body, options)
+          return viaOpenAI && planned ? largerEstimate(sent, estimateChat(planned.body, options)) : sent
         },
         features: planned?.features,
       })

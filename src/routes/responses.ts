@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesItemInputTokens, type TokenEstimate } from '../budget/estimate'
+import { estimateOptionsFor } from '../budget/estimate-options'
 import { badRequest, forbidden, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
@@ -66,7 +67,6 @@ const notStored = (kind: StoredKind, id: string) =>
 export const responsesRoutes = (services: Services) => {
   const { config, providers } = services
   const owners = new ResponseOwners(services.store)
-  const estimateOptions = { defaultMaxOutputTokens: config.default_max_output_tokens, mediaPartTokens: config.media_part_tokens, pdfPageTokens: config.pdf_page_tokens, pdfMaxPages: config.pdf_max_pages, hardBounds: config.cap_output_tokens }
 
   /**
    * An OpenAI-type provider gets the body as it came, with the provider's model id, `max_tool_calls` when
@@ -112,9 +112,10 @@ export const responsesRoutes = (services: Services) => {
       const recordItems = (output: unknown, outputTokens: number) => {
         if (!Array.isArray(output)) return
         const where = { userId, provider: model.providerName, model: model.canonical }
+        const itemOptions = estimateOptionsFor(config, tariff.price)
         for (const item of output)
           if (typeof item?.id === 'string')
-            owners.record({ id: item.id, kind: 'item', ...where, contextTokens: Math.max(outputTokens, responsesItemInputTokens(item, estimateOptions)) })
+            owners.record({ id: item.id, kind: 'item', ...where, contextTokens: Math.max(outputTokens, responsesItemInputTokens(item, itemOptions)) })
       }
       /** A stream that ended without a usage: sized with every byte of output it delivered, past its bound too. */
       const recordEnd = (facts: StreamFacts) => {
@@ -254,12 +255,12 @@ export const responsesRoutes = (services: Services) => {
           endpoint: ENDPOINT,
           stream,
           // Translated, the hold covers the request as the target receives it too (its wrappers, default schemas).
-          estimate: () => {
+          estimate: (price) => {
             // Translated to Anthropic with its 1M window, a file by reference may be a text file that fills it.
-            const window = { ...estimateOptions, contextWindowTokens: contextWindowOf(translated?.features) }
-            const sent = estimateResponses(body, { ...window, contextTokens })
+            const options = estimateOptionsFor(config, price, contextWindowOf(translated?.features))
+            const sent = estimateResponses(body, { ...options, contextTokens })
             if (!translated) return sent
-            const upstream = route === 'anthropic' ? estimateMessages(translated.request, window) : estimateChat(translated.request, window)
+            const upstream = route === 'anthropic' ? estimateMessages(translated.request, options) : estimateChat(translated.request, options)
             return largerEstimate(sent, upstream)
           },
           features: translated ? translated.features : native!.features,

@@ -33,6 +33,7 @@ export interface PriceRow {
   server_tools: string | Record<string, number> | null
   service_tiers: string | Record<string, number> | null
   long_context_above_tokens: number | null
+  media_part_tokens: number | null
   created_at: number
   source: string | null
   deleted_at: number | null

@@ -21,6 +21,7 @@ export const SUITES_ON_BOTH_STORES = [
   'pricing-api',
   'price-schedule',
   'price-reprice-after-cancel',
+  'price-media-part-tokens',
   'console-overview',
   'console-sessions',
   'alerts',

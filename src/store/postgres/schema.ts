@@ -62,6 +62,7 @@ export const prices = pgTable(
     serverTools: jsonb('server_tools').$type<Record<string, number>>(),
     serviceTiers: jsonb('service_tiers').$type<Record<string, number>>(),
     longContextAboveTokens: integer('long_context_above_tokens'),
+    mediaPartTokens: integer('media_part_tokens'),
     createdAt: millis('created_at').notNull(),
     source: text('source'),
     deletedAt: millis('deleted_at'),

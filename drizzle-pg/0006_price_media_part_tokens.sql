@@ -1,0 +1,1 @@
+ALTER TABLE "prices" ADD COLUMN "media_part_tokens" integer;

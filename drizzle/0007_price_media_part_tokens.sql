@@ -1,0 +1,1 @@
+ALTER TABLE `prices` ADD `media_part_tokens` integer;
