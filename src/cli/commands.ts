@@ -2,10 +2,11 @@
  * The admin commands: each one admin API call (or a list of them), shown as a table or a record, or
  * as the API's JSON with `--json`.
  */
-import type { AdminApi } from './admin-api'
+import { AdminApiError, type AdminApi } from './admin-api'
 import { UsageError, type Args } from './args'
 import { catalogCommand } from './catalog-command'
 import { bodyFrom, queryFrom, type Field } from './fields'
+import { carriedPriceFields, keptFieldsText } from './price-carry'
 
 export type Shown =
   | { table: Record<string, unknown>[]; columns: string[]; json: unknown; footer?: string }
@@ -67,6 +68,23 @@ const list = (path: string, columns: string[], filters: Record<string, string>) 
 
 const SECRET_NOTE = 'The key above is shown only this once: store it now.'
 
+/** The price in force for a model (a row scheduled for later is not), or null for a model with none. */
+async function priceInForce(api: AdminApi, model: string): Promise<Record<string, unknown> | null> {
+  try {
+    return await api.call('GET', `/v1/pricing/${enc(model)}`)
+  } catch (error) {
+    if (error instanceof AdminApiError && error.status === 404) return null
+    throw error
+  }
+}
+
+function keptNote(model: string, inForce: Record<string, unknown> | null, kept: Record<string, unknown>): string {
+  if (!inForce) return `No price in force for ${model}: nothing kept.`
+  const lines = keptFieldsText(kept)
+  if (!lines.length) return 'Nothing else to keep from the row in force.'
+  return [`Kept from the row in force (id ${inForce.id}, since ${inForce.effective_from}):`, ...lines.map((l) => `  ${l}`)].join('\n')
+}
+
 export const commands: Record<string, Record<string, Command>> = {
   users: {
     list: { usage: 'users list [--all]', summary: 'list users', run: list('/v1/users', USER_COLUMNS, {}) },
@@ -115,8 +133,14 @@ export const commands: Record<string, Record<string, Command>> = {
     get: { usage: 'prices get MODEL', summary: "a model's price in force", run: async (api, a) => (none(a), record(await api.call('GET', `/v1/pricing/${enc(one(a, 'model'))}`))) },
     set: {
       usage: 'prices set PROVIDER:MODEL --input USD --output USD [--cached-input USD] [--per-request USD]',
-      summary: 'price a model from now on (USD per million tokens); history is kept',
-      run: async (api, a) => record(await api.call('POST', '/v1/pricing', { model: one(a, 'model'), ...bodyFrom(a, priceFields) })),
+      summary: 'price a model from now on (USD per million tokens), keeping every other field of the row in force (printed); history is kept',
+      run: async (api, a) => {
+        const model = one(a, 'model')
+        const offered = bodyFrom(a, priceFields)
+        const inForce = await priceInForce(api, model)
+        const kept = carriedPriceFields(inForce, priceFields.map((f) => f.field))
+        return record(await api.call('POST', '/v1/pricing', { ...kept, model, ...offered }), keptNote(model, inForce, kept))
+      },
     },
     delete: { usage: 'prices delete MODEL', summary: 'unprice a model (refused from then on while pricing is required)', run: async (api, a) => (none(a), record(await api.call('DELETE', `/v1/pricing/${enc(one(a, 'model'))}`))) },
     catalog: {

@@ -46,7 +46,8 @@ async function openConsole(): Promise<{ context: BrowserContext; page: Page; pro
   const page = await context.newPage()
   const problems: string[] = []
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`)
+    // A failed load names its URL only in its location: kept, so an expected 404 is told apart from any other.
+    if (m.type() === 'error') problems.push(`console: ${m.text()}${m.location().url ? ` (${m.location().url})` : ''}`)
   })
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
   page.on('dialog', (d) => d.accept())
@@ -59,6 +60,13 @@ async function openConsole(): Promise<{ context: BrowserContext; page: Page; pro
   await page.goto(`${gw.url}/ui`)
   return { context, page, problems }
 }
+
+/**
+ * The problems but the 404s of looking up the price in force for these models: the price form asks before it
+ * writes, and a model with no price is a 404 (the browser logs every failed load as an error).
+ */
+const butPriceLookups = (problems: string[], ...models: string[]) =>
+  problems.filter((p) => !models.some((m) => p.includes('status of 404') && p.endsWith(`/v1/pricing/${encodeURIComponent(m)})`)))
 
 /** Every input and select on the page has a label that names it (forms usable with a screen reader and the keyboard). */
 async function unlabelledFields(page: Page): Promise<string[]> {
@@ -206,7 +214,65 @@ test('an operator signs in, creates a user and a key, sees its request in Usage 
   await page.getByRole('button', { name: 'Sign out' }).click()
   await page.getByLabel('Master key or your API key').waitFor()
   expect((await context.request.get(`${gw.url}/v1/users`)).status()).toBe(401)
-  expect(problems).toEqual([])
+  expect(butPriceLookups(problems, 'mock:gpt-new')).toEqual([])
+  await context.close()
+}, FLOW_MS)
+
+/** A row's fields the console's price form does not offer, set on the row in force (GPT-5.4's long context, gpt-4o-mini's media bound). */
+const UNOFFERED_PRICE_FIELDS = {
+  cache_write_per_million: 3,
+  cache_write_1h_per_million: 5,
+  audio_input_per_million: 32,
+  audio_output_per_million: 64,
+  server_tools: { web_search: 0.01 },
+  service_tiers: { long_context: 2, long_context_output: 1.5, priority: 2 },
+  long_context_above_tokens: 272000,
+  media_part_tokens: 48169,
+}
+
+test('a price added in the console keeps every field of the price in force the form does not offer, and shows which', async () => {
+  await gw.admin('POST', '/v1/pricing', {
+    model: 'mock:gpt-form', input_per_million: 2.5, output_per_million: 15, cached_input_per_million: 0.25, per_request: 0.001,
+    ...UNOFFERED_PRICE_FIELDS, source: 'a catalog',
+  })
+  // Scheduled for later, so not in force: nothing is kept from it.
+  await gw.admin('POST', '/v1/pricing', {
+    model: 'mock:gpt-form', input_per_million: 9, output_per_million: 9, media_part_tokens: 1,
+    effective_from: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+  })
+  const { context, page, problems } = await openConsole()
+  await page.getByLabel('Master key or your API key').fill(MASTER_KEY)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+  await visit(page, 'Prices', 'Prices')
+
+  // Naming the model shows, under the form, what a new price for it keeps.
+  await page.getByLabel('Model (provider:model)').fill('mock:gpt-form')
+  const keeps = page.getByTestId('price-keeps')
+  await keeps.waitFor({ timeout: 10_000 })
+  for (const field of Object.keys(UNOFFERED_PRICE_FIELDS)) expect(await keeps.textContent()).toContain(field)
+  expect(await keeps.textContent()).toContain('media_part_tokens: 48169')
+  await page.getByLabel('Input USD / 1M tokens').fill('3')
+  await page.getByLabel('Output USD / 1M tokens').fill('15')
+  await page.getByRole('button', { name: 'Add price' }).click()
+  const kept = page.getByTestId('price-kept')
+  await kept.waitFor({ timeout: 10_000 })
+  for (const field of Object.keys(UNOFFERED_PRICE_FIELDS)) expect(await kept.textContent()).toContain(field)
+  expect((await gw.admin('GET', '/v1/pricing/mock:gpt-form')).body).toMatchObject({
+    input_per_million: 3, output_per_million: 15, ...UNOFFERED_PRICE_FIELDS,
+    // Offered and left empty: unset, as before. The source named the old row's origin, not this one's.
+    cached_input_per_million: null, per_request: null, source: null,
+  })
+
+  // A new model: nothing to keep, and the console says so.
+  await page.getByLabel('Model (provider:model)').fill('mock:gpt-form-new')
+  await page.getByTestId('price-keeps').filter({ hasText: 'No price in force for mock:gpt-form-new: nothing to keep.' }).waitFor({ timeout: 10_000 })
+  await page.getByLabel('Input USD / 1M tokens').fill('1')
+  await page.getByLabel('Output USD / 1M tokens').fill('2')
+  await page.getByRole('button', { name: 'Add price' }).click()
+  await page.getByTestId('price-kept').filter({ hasText: 'Added mock:gpt-form-new, a new model: nothing kept.' }).waitFor({ timeout: 10_000 })
+  expect((await gw.admin('GET', '/v1/pricing/mock:gpt-form-new')).body).toMatchObject({ input_per_million: 1, output_per_million: 2, media_part_tokens: null, service_tiers: {} })
+  expect(butPriceLookups(problems, 'mock:gpt-form-new')).toEqual([])
   await context.close()
 }, FLOW_MS)
 

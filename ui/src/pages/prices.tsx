@@ -1,8 +1,37 @@
 import { useEffect, useState } from 'preact/hooks'
-import { api, usd, when } from '../api'
+import { carriedPriceFields, keptFieldsText } from '../../../src/cli/price-carry'
+import { api, ApiError, usd, when } from '../api'
 import { ErrorLine, Field, Pager, Section, usePaged } from '../components'
 
 const optional = (s: string) => (s.trim() === '' ? undefined : Number(s))
+
+/** The fields the form sets (an empty one unsets it); a new row keeps every other field of the row in force. */
+const FORM_FIELDS = ['input_per_million', 'output_per_million', 'cached_input_per_million', 'per_request']
+
+/** The price in force for a model (a row scheduled for later is not), or null for a model with none. */
+const priceInForce = (model: string): Promise<Record<string, unknown> | null> =>
+  api('GET', `/v1/pricing/${encodeURIComponent(model)}`).catch((e) => {
+    if (e instanceof ApiError && e.status === 404) return null
+    throw e
+  })
+
+/** What a new row for the model keeps from the row in force (`added`: what the row just added kept), as the operator reads it. */
+function KeptFields(props: { model: string; inForce: Record<string, unknown> | null; added: boolean }) {
+  const { model, inForce, added } = props
+  const testId = added ? 'price-kept' : 'price-keeps'
+  if (!inForce)
+    return <p class="muted" data-testid={testId}>{added ? `Added ${model}, a new model: nothing kept.` : `No price in force for ${model}: nothing to keep.`}</p>
+  const lines = keptFieldsText(carriedPriceFields(inForce, FORM_FIELDS))
+  const since = when(inForce.effective_from as string)
+  if (!lines.length)
+    return <p class="muted" data-testid={testId}>{added ? `Added ${model}: nothing else to keep from the price before it.` : `Nothing else to keep from the price in force for ${model}.`}</p>
+  return (
+    <div class="muted" data-testid={testId}>
+      {added ? `Added ${model}, keeping from the price before it (since ${since}):` : `A new price keeps from the one in force for ${model} (since ${since}):`}
+      <ul>{lines.map((line) => <li>{line}</li>)}</ul>
+    </div>
+  )
+}
 
 export function PricesPage(props: { params: URLSearchParams }) {
   const [refresh, setRefresh] = useState(0)
@@ -12,20 +41,40 @@ export function PricesPage(props: { params: URLSearchParams }) {
   const [cached, setCached] = useState('')
   const [perRequest, setPerRequest] = useState('')
   const [error, setError] = useState<string | null>(null)
+  // The row in force for the model typed (undefined: not looked up yet), and what the last row added kept.
+  const [inForce, setInForce] = useState<{ model: string; row: Record<string, unknown> | null } | undefined>(undefined)
+  const [added, setAdded] = useState<{ model: string; row: Record<string, unknown> | null } | null>(null)
   const [unpriced, setUnpriced] = useState<any[]>([])
   const current = usePaged<any>('/v1/pricing', refresh)
   const history = usePaged<any>('/v1/pricing/history', refresh)
   useEffect(() => setModel(props.params.get('model') ?? ''), [props.params.get('model')])
+  useEffect(() => {
+    setInForce(undefined)
+    if (!model.trim()) return
+    let live = true
+    // Looked up once the operator stops typing, not for every prefix of the name.
+    const timer = setTimeout(() => {
+      priceInForce(model).then((row) => live && setInForce({ model, row }), (e) => live && setError(e.message))
+    }, 300)
+    return () => {
+      live = false
+      clearTimeout(timer)
+    }
+  }, [model, refresh])
   useEffect(() => {
     api('GET', '/v1/pricing/unpriced').then((r) => setUnpriced(r.data), (e) => setError(e.message))
   }, [refresh])
   const submit = async (e: Event) => {
     e.preventDefault()
     try {
-      await api('POST', '/v1/pricing', {
-        model, input_per_million: Number(input), output_per_million: Number(output),
+      const offered = {
+        input_per_million: Number(input), output_per_million: Number(output),
         cached_input_per_million: optional(cached), per_request: optional(perRequest),
-      })
+      }
+      // Read again as the row is written: the one shown under the form may have changed since.
+      const row = await priceInForce(model)
+      await api('POST', '/v1/pricing', { ...carriedPriceFields(row, FORM_FIELDS), model, ...offered })
+      setAdded({ model, row })
       setModel('')
       setError(null)
       setRefresh((n) => n + 1)
@@ -57,6 +106,8 @@ export function PricesPage(props: { params: URLSearchParams }) {
           <button type="submit">Add price</button>
           <ErrorLine error={error} />
         </form>
+        {inForce && inForce.model === model && <KeptFields model={inForce.model} inForce={inForce.row} added={false} />}
+        {added && <KeptFields model={added.model} inForce={added.row} added />}
       </Section>
       <Section title="In force">
         <ErrorLine error={current.error} />
