@@ -3,7 +3,7 @@
  * row has many more. A new row keeps, from the row in force for the model, every field the command does not
  * offer (cache-write and audio rates, server tools, service tiers, where long context starts, a media part's
  * bound), and the command prints which. A scheduled row is not in force; a new model has nothing to keep.
- * Leaving out --cached-input or --per-request unsets them, as before: the command offers them.
+ * An option left out (--cached-input, --per-request) keeps its value too; `none` unsets it.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { carriedPriceFields } from '../src/cli/price-carry'
@@ -54,8 +54,14 @@ describe('tollgate prices set keeps what it does not offer', () => {
     const now = await priceOf('mock:gpt-carry')
     expect(now.id).not.toBe(before.body.id)
     expect(now).toMatchObject({ input_per_million: 3, output_per_million: 15, ...UNOFFERED })
-    // Offered and left out: unset, as before. The source named the old row's origin, not this one's.
-    expect(now).toMatchObject({ cached_input_per_million: null, per_request: null, source: null })
+    // Left out: kept. The source named the old row's origin, not this one's.
+    expect(now).toMatchObject({ cached_input_per_million: 0.25, per_request: 0.001, source: null })
+  })
+
+  test('none unsets an option the command offers', async () => {
+    const set = await tollgate(['prices', 'set', 'mock:gpt-carry', '--input', '3', '--output', '15', '--cached-input', 'none', '--per-request', 'none'])
+    expect(set.code).toBe(0)
+    expect(await priceOf('mock:gpt-carry')).toMatchObject({ cached_input_per_million: null, per_request: null, ...UNOFFERED })
   })
 
   test('the row carried from is the one in force now, not one scheduled for later', async () => {
@@ -84,10 +90,10 @@ describe('tollgate prices set keeps what it does not offer', () => {
 
   test('a row in force with only the offered fields leaves nothing else to keep', async () => {
     await gw.admin('POST', '/v1/pricing', { model: 'mock:gpt-plain', input_per_million: 1, output_per_million: 2, cached_input_per_million: 0.1 })
-    const set = await tollgate(['prices', 'set', 'mock:gpt-plain', '--input', '1.2', '--output', '2'])
+    const set = await tollgate(['prices', 'set', 'mock:gpt-plain', '--input', '1.2', '--output', '2', '--cached-input', '0.12'])
     expect(set.code).toBe(0)
     expect(set.stdout).toContain('Nothing else to keep from the row in force')
-    expect(await priceOf('mock:gpt-plain')).toMatchObject({ input_per_million: 1.2, cached_input_per_million: null })
+    expect(await priceOf('mock:gpt-plain')).toMatchObject({ input_per_million: 1.2, cached_input_per_million: 0.12 })
   })
 })
 

@@ -132,13 +132,14 @@ export const commands: Record<string, Record<string, Command>> = {
     list: { usage: 'prices list [--all]', summary: 'the price in force for every priced model', run: list('/v1/pricing', PRICE_COLUMNS, {}) },
     get: { usage: 'prices get MODEL', summary: "a model's price in force", run: async (api, a) => (none(a), record(await api.call('GET', `/v1/pricing/${enc(one(a, 'model'))}`))) },
     set: {
-      usage: 'prices set PROVIDER:MODEL --input USD --output USD [--cached-input USD] [--per-request USD]',
-      summary: 'price a model from now on (USD per million tokens), keeping every other field of the row in force (printed); history is kept',
+      usage: 'prices set PROVIDER:MODEL --input USD --output USD [--cached-input USD|none] [--per-request USD|none]',
+      summary: 'price a model from now on (USD per million tokens), keeping every field of the row in force it does not name (printed; none unsets one); history is kept',
       run: async (api, a) => {
         const model = one(a, 'model')
         const offered = bodyFrom(a, priceFields)
         const inForce = await priceInForce(api, model)
-        const kept = carriedPriceFields(inForce, priceFields.map((f) => f.field))
+        // Options left out keep their value too (`none` unsets one): a set changes what it names.
+        const kept = carriedPriceFields(inForce, Object.keys(offered))
         return record(await api.call('POST', '/v1/pricing', { ...kept, model, ...offered }), keptNote(model, inForce, kept))
       },
     },
