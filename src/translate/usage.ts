@@ -6,8 +6,9 @@ import type { TokenCounts } from '../pricing/price'
 export interface OpenAIUsage {
   prompt_tokens?: number
   completion_tokens?: number
+  total_tokens?: number
   prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number } | null
-  completion_tokens_details?: { audio_tokens?: number } | null
+  completion_tokens_details?: { audio_tokens?: number; reasoning_tokens?: number } | null
 }
 
 export interface AnthropicUsage {
@@ -38,12 +39,25 @@ const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(
  */
 const reports = (n: unknown): boolean => typeof n === 'number'
 
+/**
+ * The output tokens a usage bills. OpenAI counts reasoning inside the output count; some OpenAI-compatible
+ * servers leave it out (Gemini's thinking: `completion_tokens` 424 with `total_tokens` 1,016 for a 20-token
+ * prompt; a proxy reporting `completion_tokens` 0 beside `reasoning_tokens` 60), though it is billed as output.
+ * So the output is never taken as less than the total's share past the prompt, nor than the reasoning alone
+ * (then reasoning and answer both, when the output count is smaller than its own reasoning part).
+ */
+function billedOutput(output: number, prompt: number, total: unknown, reasoning: number): number {
+  const fromTotal = typeof total === 'number' && Number.isFinite(total) ? Math.floor(total) - prompt : 0
+  return Math.max(output, fromTotal, reasoning > output ? output + reasoning : 0)
+}
+
 /** Audio tokens are part of the prompt and completion counts; the tier is the answer's `service_tier` (`fast` is OpenAI's name for `priority`). */
 export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unknown): TokenCounts | null => {
   if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens)) return null
+  const prompt = count(u.prompt_tokens)
   const counts: TokenCounts = {
-    promptTokens: count(u.prompt_tokens),
-    completionTokens: count(u.completion_tokens),
+    promptTokens: prompt,
+    completionTokens: billedOutput(count(u.completion_tokens), prompt, u.total_tokens, count(u.completion_tokens_details?.reasoning_tokens)),
     cachedTokens: count(u.prompt_tokens_details?.cached_tokens),
   }
   const audioIn = count(u.prompt_tokens_details?.audio_tokens)
@@ -134,16 +148,20 @@ export interface ResponsesUsage {
   input_tokens?: number | null
   input_tokens_details?: { cached_tokens?: number | null; audio_tokens?: number | null } | null
   output_tokens?: number | null
-  output_tokens_details?: { audio_tokens?: number | null } | null
+  output_tokens_details?: { audio_tokens?: number | null; reasoning_tokens?: number | null } | null
+  total_tokens?: number | null
 }
 
 /**
  * The Responses API counts cached (and audio) tokens inside `input_tokens`, and reasoning (and audio)
- * tokens inside `output_tokens`: each token once, at its own rate.
+ * tokens inside `output_tokens`: each token once, at its own rate (a server that leaves reasoning out is
+ * billed it all the same: `billedOutput`).
  */
 export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCounts | null => {
   if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens)) return null
-  const counts: TokenCounts = { promptTokens: count(u.input_tokens), completionTokens: count(u.output_tokens), cachedTokens: count(u.input_tokens_details?.cached_tokens) }
+  const prompt = count(u.input_tokens)
+  const output = billedOutput(count(u.output_tokens), prompt, u.total_tokens, count(u.output_tokens_details?.reasoning_tokens))
+  const counts: TokenCounts = { promptTokens: prompt, completionTokens: output, cachedTokens: count(u.input_tokens_details?.cached_tokens) }
   const audioIn = count(u.input_tokens_details?.audio_tokens)
   const audioOut = count(u.output_tokens_details?.audio_tokens)
   if (audioIn > 0) counts.audioInputTokens = audioIn
