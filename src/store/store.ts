@@ -34,6 +34,7 @@ export interface PriceRow {
   service_tiers: string | Record<string, number> | null
   long_context_above_tokens: number | null
   media_part_tokens: number | null
+  context_window_tokens: number | null
   created_at: number
   source: string | null
   deleted_at: number | null

@@ -22,6 +22,7 @@ export const SUITES_ON_BOTH_STORES = [
   'price-schedule',
   'price-reprice-after-cancel',
   'price-media-part-tokens',
+  'price-context-window-tokens',
   'console-overview',
   'console-sessions',
   'alerts',

@@ -63,6 +63,7 @@ export const prices = pgTable(
     serviceTiers: jsonb('service_tiers').$type<Record<string, number>>(),
     longContextAboveTokens: integer('long_context_above_tokens'),
     mediaPartTokens: integer('media_part_tokens'),
+    contextWindowTokens: integer('context_window_tokens'),
     createdAt: millis('created_at').notNull(),
     source: text('source'),
     deletedAt: millis('deleted_at'),
