@@ -13,6 +13,12 @@ export const users = sqliteTable('users', {
   spend: integer('spend').notNull().default(0),
   reserved: integer('reserved').notNull().default(0),
   periodStart: integer('period_start').notNull(),
+  /**
+   * The period a roll (a hold or settlement in a new period) ended, as it ended: its start and spend, for the
+   * budget alerts (src/alerts/watch.ts). Null until the first roll, and after a change of period kind.
+   */
+  lastPeriodStart: integer('last_period_start'),
+  lastPeriodSpend: integer('last_period_spend'),
   blocked: integer('blocked', { mode: 'boolean' }).notNull().default(false),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),

@@ -27,6 +27,7 @@ export const SUITES_ON_BOTH_STORES = [
   'console-sessions',
   'alerts',
   'alert-period-end',
+  'alert-period-switch',
   'billed-features',
   'responses-context',
   'responses-reasoning-by-id',

@@ -18,6 +18,8 @@ export const users = pgTable('users', {
   spend: micros('spend').notNull().default(0),
   reserved: micros('reserved').notNull().default(0),
   periodStart: millis('period_start').notNull(),
+  lastPeriodStart: millis('last_period_start'),
+  lastPeriodSpend: micros('last_period_spend'),
   blocked: boolean('blocked').notNull().default(false),
   createdAt: millis('created_at').notNull(),
   updatedAt: millis('updated_at').notNull(),
