@@ -2,7 +2,7 @@
  * A budget threshold crossed by spend settled in the last check interval of a user's period (or before a
  * crash, the gateway starting again after the period's end) is alerted by the first check after the period
  * ended, against that period: whether the user's row still holds the period (no request since) or a request
- * in the new period has rolled it to spend 0 (the period's spend is then read from the usage rollups). The
+ * in the new period has rolled it to spend 0 (the roll keeps the period's start and spend on the row). The
  * README: "a crossing is seen within check_interval_ms"; SPEC §12: nothing lost on restart. Runs on both
  * stores (test/engines/stores.engine.ts).
  */

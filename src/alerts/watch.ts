@@ -61,11 +61,12 @@ export class AlertWatch {
     if (this.thresholds.length > 0) {
       for (const u of await this.rows.usersOver(this.lowestBasisPoints)) this.storedPeriodThresholds(u, now, once)
       // A crossing settled in a period's last check interval (or before a crash) is first seen by a check in
-      // the next period, and a request there rolls the user's row to it, spend 0: the period's spend is then
-      // summed from the usage rollups, once, by the first check after the period ended (the first after a
-      // start too, as a crash may have kept the last check from it). The outbox drops what was raised.
+      // the next period, and a request there rolls the user's row to it, spend 0: the roll keeps the ended
+      // period's start and spend, judged once by the first check after the period ended (the first after a
+      // start too, as a crash may have kept the last check from it) under the key the checks within it used
+      // (its stored start: a period whose kind was set within it began then). The outbox drops what was raised.
       for (const { period, start, end } of this.periodsEndedSince(this.lastCheck, now))
-        for (const u of await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints)) this.userThresholds(u, start, u.spend, once)
+        for (const u of await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints)) this.userThresholds(u, u.period_start, u.spend, once)
       for (const k of await this.rows.keysOver(this.lowestBasisPoints)) this.keyThresholds(k, once)
     }
     if (this.settings.key_expiry_days > 0)

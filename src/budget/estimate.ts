@@ -10,7 +10,7 @@
  * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound.
  * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here; with
  * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry (or a
- * text file as large as a long context window the request opens), an
+ * text file as large as the context window the request opens or its model has), an
  * earlier audio answer named by id as long as one answer can be, and an image at `detail: "original"`, inline
  * or not, as large as that detail bills.
  * Output: the request's own maximum, or the configured default.
@@ -32,9 +32,10 @@ export interface EstimateOptions {
    */
   hardBounds?: boolean
   /**
-   * The context window the request opens on its provider, when it is larger than the PDF bound (Anthropic's 1M
-   * window, `context-1m-…`): with hard bounds, the request's first file by reference is held at it, since a
-   * text file there (a `document` by file id) is bounded only by the window, not by pages.
+   * The context window the request opens on its provider (Anthropic's 1M window, `context-1m-…`, or the window
+   * its price row states): with hard bounds, the request's first file by reference is held at it when it is larger
+   * than the PDF bound, since a text file there (a `document` or `file` by file id) is bounded only by the window,
+   * not by pages.
    */
   contextWindowTokens?: number
 }

@@ -3,7 +3,7 @@ import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estima
 import { masterKeyWeakness } from '../keys/secret'
 import { LOG_LEVELS } from '../log/logger'
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
-import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, mediaPartTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
+import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, contextWindowTokens, longContextAboveTokens, mediaPartTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
 
 /** Reads "true"/"false"/"1"/"0" from the environment; YAML gives real booleans. */
 const flag = z.union(
@@ -73,6 +73,8 @@ const priceSeed = z.strictObject({
   long_context_above_tokens: longContextAboveTokens.optional(),
   /** The most input tokens one media part bills on this model (gpt-4o-mini: 48169, a high-detail image); with cap-output on, each is held at least at it. Unset: `media_part_tokens`. */
   media_part_tokens: mediaPartTokens.optional(),
+  /** The model's context window in input tokens (gpt-4.1: 1047576); with cap-output on, a file by reference is held at it when larger than the PDF bound. */
+  context_window_tokens: contextWindowTokens.optional(),
 }).refine((p) => !lacksLongContextTier(p), { path: ['long_context_above_tokens'], message: LONG_CONTEXT_NEEDS_TIER })
 
 /** A webhook alerts are posted to: operator configuration only, never settable through the API (no SSRF). */

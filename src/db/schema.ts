@@ -13,6 +13,12 @@ export const users = sqliteTable('users', {
   spend: integer('spend').notNull().default(0),
   reserved: integer('reserved').notNull().default(0),
   periodStart: integer('period_start').notNull(),
+  /**
+   * The period a roll (a hold or settlement in a new period) ended, as it ended: its start and spend, for the
+   * budget alerts (src/alerts/watch.ts). Null until the first roll, and after a change of period kind.
+   */
+  lastPeriodStart: integer('last_period_start'),
+  lastPeriodSpend: integer('last_period_spend'),
   blocked: integer('blocked', { mode: 'boolean' }).notNull().default(false),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
@@ -67,6 +73,8 @@ export const prices = sqliteTable(
     longContextAboveTokens: integer('long_context_above_tokens'),
     /** The most input tokens one media part (an image at any detail, an audio clip) bills on this model; null: the configured bound. */
     mediaPartTokens: integer('media_part_tokens'),
+    /** This model's context window in input tokens: with hard bounds, a file by reference (a text file by id) is held at it; null: the PDF bound. */
+    contextWindowTokens: integer('context_window_tokens'),
     /** When the row takes effect: its creation, or a later time given with it (a scheduled change). */
     createdAt: integer('created_at').notNull(),
     /** Where the price came from, e.g. the catalog package and version it was applied from; null when typed in. */

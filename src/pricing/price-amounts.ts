@@ -45,6 +45,9 @@ export const lacksLongContextTier = (p: Pick<PriceAmounts, 'long_context_above_t
 /** The most input tokens one media part bills on a row's model (`Price.mediaPartTokens`). */
 export const mediaPartTokens = z.number().int().min(1).max(1_000_000_000)
 
+/** A row's model's context window, in input tokens (`Price.contextWindowTokens`). */
+export const contextWindowTokens = z.number().int().min(1).max(1_000_000_000)
+
 /** Names of server tools and service tiers as providers spell them. */
 export const featureName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a lowercase name such as web_search or priority')
 
@@ -65,6 +68,8 @@ export interface PriceAmounts {
   long_context_above_tokens?: number | null
   /** The most input tokens one media part (an image, an audio clip) bills on this model. */
   media_part_tokens?: number | null
+  /** The model's context window, in input tokens. */
+  context_window_tokens?: number | null
 }
 
 export interface PriceMicros {
@@ -82,6 +87,7 @@ export interface PriceMicros {
   tierMultipliers: Record<string, number>
   longContextAboveTokens: number | null
   mediaPartTokens: number | null
+  contextWindowTokens: number | null
 }
 
 /**
@@ -113,6 +119,8 @@ export function priceMicros(model: string, p: PriceAmounts): PriceMicros {
   if (lacksLongContextTier(p)) throw new InvalidPrice(model, 'long_context_above_tokens', LONG_CONTEXT_NEEDS_TIER)
   const media = p.media_part_tokens
   if (media != null && !mediaPartTokens.safeParse(media).success) throw new InvalidPrice(model, 'media_part_tokens', 'must be a whole number of tokens, at least 1')
+  const window = p.context_window_tokens
+  if (window != null && !contextWindowTokens.safeParse(window).success) throw new InvalidPrice(model, 'context_window_tokens', 'must be a whole number of tokens, at least 1')
   return {
     inputPerMillion: exact('input_per_million', p.input_per_million, NOT_WHOLE_MICROS_PER_MILLION),
     outputPerMillion: exact('output_per_million', p.output_per_million, NOT_WHOLE_MICROS_PER_MILLION),
@@ -126,6 +134,7 @@ export function priceMicros(model: string, p: PriceAmounts): PriceMicros {
     tierMultipliers,
     longContextAboveTokens: threshold ?? null,
     mediaPartTokens: media ?? null,
+    contextWindowTokens: window ?? null,
   }
 }
 
@@ -147,4 +156,5 @@ export const priceAmountsOf = (p: Price) => ({
   service_tiers: mapValues(p.tierMultipliers, (m) => m / 1000),
   long_context_above_tokens: p.longContextAboveTokens ?? null,
   media_part_tokens: p.mediaPartTokens ?? null,
+  context_window_tokens: p.contextWindowTokens ?? null,
 })

@@ -41,6 +41,12 @@ export interface Price {
    * bounds the estimate holds each media part at it (src/budget/estimate-options.ts). Unset: the configured bound.
    */
   mediaPartTokens?: number | null
+  /**
+   * This model's context window, in input tokens (gpt-4.1: 1,047,576). A file by reference that is not a PDF (a
+   * text file by id) is bounded by nothing else: with hard bounds the estimate holds one at it when it is larger
+   * than the PDF bound (src/budget/estimate-options.ts). Unset: the PDF bound, or Anthropic's 1M window when sent.
+   */
+  contextWindowTokens?: number | null
 }
 
 export interface TokenCounts {

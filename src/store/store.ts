@@ -34,6 +34,7 @@ export interface PriceRow {
   service_tiers: string | Record<string, number> | null
   long_context_above_tokens: number | null
   media_part_tokens: number | null
+  context_window_tokens: number | null
   created_at: number
   source: string | null
   deleted_at: number | null
@@ -161,9 +162,12 @@ export interface AlertRows {
   /** Users with a budget whose spend is at least `basisPoints` / 10000 of it. */
   usersOver(basisPoints: number): Promise<UserSpend[]>
   /**
-   * Users with a `period` budget whose row a hold or settlement has rolled from the period [start, end) to
-   * the next (its `period_start` is `end`), so that it no longer holds what they spent in it: that spend,
-   * summed from the daily rollups, where it is at least `basisPoints` / 10000 of the budget.
+   * Users with a `period` budget whose row a hold or settlement has rolled from the period that ended at `end`
+   * to the next (its `period_start` is `end`), so that it no longer holds what they spent in it: the ended
+   * period as the roll kept it (`last_period_start` and `last_period_spend`, given as `period_start` and
+   * `spend`; it began at `start` or later, when the kind of period was set within it), where its spend is at
+   * least `basisPoints` / 10000 of the budget. A roll past an idle period keeps one that began before `start`,
+   * judged while the row held it: not returned.
    */
   rolledUsersOver(period: BudgetPeriod, start: number, end: number, basisPoints: number): Promise<UserSpend[]>
   /** Live keys with a ceiling whose spend is at least `basisPoints` / 10000 of it. */

@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { badRequest, notFound } from '../../http/errors'
 import type { Price } from '../../pricing/price'
-import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, mediaPartTokens, priceAmountsOf, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
+import { contextWindowTokens, featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, mediaPartTokens, priceAmountsOf, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
 import type { PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
 import { idCursor, pageQuery, toPage } from './pagination'
@@ -31,6 +31,8 @@ const createPrice = z
       .describe('prompt tokens (reads and writes included) past which service_tiers.long_context (and long_context_output) apply to every request, with no request flag (OpenAI GPT-5.4: 272000); needs service_tiers.long_context. Unset: they apply only to Anthropic requests with the context-1m beta, past 200000'),
     media_part_tokens: mediaPartTokens.nullable().optional()
       .describe('the most input tokens one media part (an image at any detail, an audio clip) bills on this model; with cap-output on, each media part of a request to it is held at least at this (gpt-4o-mini: 48169, a high-detail image). Unset: TOLLGATE_MEDIA_PART_TOKENS'),
+    context_window_tokens: contextWindowTokens.nullable().optional()
+      .describe("this model's context window, in input tokens (gpt-4.1: 1047576); with cap-output on, a request's first file by reference (a text file by id, which no page limit bounds) is held at this when it is larger than TOLLGATE_PDF_MAX_PAGES × TOLLGATE_PDF_PAGE_TOKENS. Unset: that PDF bound"),
     effective_from: z.iso
       .datetime({ offset: true })
       .transform((s) => Date.parse(s))

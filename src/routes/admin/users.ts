@@ -128,9 +128,12 @@ export const userRoutes = (services: Services) => {
         if (body.budget_period !== undefined && body.budget_period !== current.budgetPeriod) {
           // A new kind of period starts now, and runs to the end of the calendar period it is in: what was
           // spent before no longer counts against it, and `period_start` says so (usage since it sums to spend).
+          // The period a roll last ended was of the old kind: the alerts judge none until the new one ends.
           changes.budgetPeriod = body.budget_period
           changes.periodStart = now
           changes.spend = 0
+          changes.lastPeriodStart = null
+          changes.lastPeriodSpend = null
         }
         const [row] = await db.update(users).set(changes).where(eq(users.id, params.id)).returning()
         if (!row) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')

@@ -2,8 +2,6 @@ import type { SQL } from 'bun'
 import type { AlertRows, ExpiringKey, KeySpend, UserSpend } from '../store'
 
 const n = (v: unknown) => Number(v)
-/** A rollup's `day`: its usage rows' created_at divided by this (USAGE_DAY). */
-const USAGE_DAY_MS = 86_400_000
 
 /**
  * The alert outbox in Postgres, shared by every replica: the dedupe key's unique index makes an alert once
@@ -52,12 +50,10 @@ export function postgresAlertRows(sql: SQL): AlertRows {
     rolledUsersOver: async (period, start, end, bp) =>
       (
         await sql`
-          SELECT id, max_budget, spend, budget_period FROM (
-            SELECT u.id, u.max_budget, u.budget_period,
-              (SELECT coalesce(sum(d.cost), 0) FROM usage_daily_users d WHERE d.user_id = u.id AND d.day >= ${start / USAGE_DAY_MS} AND d.day < ${end / USAGE_DAY_MS}) AS spend
-            FROM users u WHERE u.budget_period = ${period} AND u.period_start = ${end} AND u.max_budget > 0) s
-          WHERE spend * 10000 >= max_budget * ${bp}`
-      ).map((r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend), period_start: start })),
+          SELECT id, max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
+          WHERE budget_period = ${period} AND period_start = ${end} AND last_period_start >= ${start} AND max_budget > 0
+            AND last_period_spend * 10000 >= max_budget * ${bp}`
+      ).map((r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend), period_start: n(r.period_start) })),
     keysOver: async (bp) =>
       (
         await sql`SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ${bp}`

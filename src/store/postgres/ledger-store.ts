@@ -54,8 +54,11 @@ interface SettlementRow {
  * each settlement brings every kind of period's start at its time, and `p` takes its user's kind (null:
  * no period). The user rolls to the latest of its settlements' starts where period_start is older, spend
  * from 0, and counts the costs settled in that period; those settled before it (one batch across midnight)
- * are the ended period's, which the roll ends, as when they are settled one by one. The users' rows are
- * locked (in id order) before this statement runs, so `p` reads them as they are.
+ * are the ended period's, which the roll ends, as when they are settled one by one. The ended period's start
+ * and spend are kept for the alerts (last_period_*), as one by one would leave them: the stored period with
+ * those costs, or, when the batch spans two ends (`prev_start`, the latest start short of `latest`, is past
+ * the stored one), the period between them with its own costs. The users' rows are locked (in id order) before
+ * this statement runs, so `p` reads them as they are.
  */
 const SETTLE = `
 WITH s AS (
@@ -72,13 +75,23 @@ p AS (
                  CASE users.budget_period WHEN 'daily' THEN st.daily WHEN 'weekly' THEN st.weekly WHEN 'monthly' THEN st.monthly END AS starts
             FROM settled st JOIN users ON users.id = st.user_id) q
 ),
+pb AS (SELECT p.*, max(starts) FILTER (WHERE starts < latest) OVER (PARTITION BY user_id) AS prev_start FROM p),
 u AS (
   UPDATE users SET reserved = users.reserved - a.held,
          spend = CASE WHEN users.period_start < a.latest THEN a.latest_cost ELSE users.spend + a.cost END,
-         period_start = CASE WHEN users.period_start < a.latest THEN a.latest ELSE users.period_start END
+         period_start = CASE WHEN users.period_start < a.latest THEN a.latest ELSE users.period_start END,
+         last_period_start = CASE WHEN users.period_start < a.latest
+                                  THEN CASE WHEN a.prev_start > users.period_start THEN a.prev_start ELSE users.period_start END
+                                  ELSE users.last_period_start END,
+         last_period_spend = CASE WHEN users.period_start < a.latest
+                                  THEN CASE WHEN a.prev_start > users.period_start THEN a.prev_cost ELSE users.spend + a.ended_cost END
+                                  ELSE users.last_period_spend END
     FROM (SELECT user_id, sum(amount) AS held, sum(cost) AS cost, max(latest) AS latest,
-                 coalesce(sum(cost) FILTER (WHERE starts = latest), 0) AS latest_cost
-            FROM p GROUP BY user_id) a
+                 coalesce(sum(cost) FILTER (WHERE starts = latest), 0) AS latest_cost,
+                 max(prev_start) AS prev_start,
+                 coalesce(sum(cost) FILTER (WHERE starts = prev_start), 0) AS prev_cost,
+                 coalesce(sum(cost) FILTER (WHERE starts < latest), 0) AS ended_cost
+            FROM pb GROUP BY user_id) a
    WHERE users.id = a.user_id
 ),
 k AS (
@@ -130,10 +143,18 @@ interface Attempt {
 
 const givenUp = () => new Error('reservation batch given up on: the database did not answer in time')
 
+/**
+ * A batch that rolled a user's period (decideHold's rollTo: the period_start written is not the stored one; the
+ * row is locked, so nothing else moved it) keeps the ended period's start and spend for the alerts, as SQLite's
+ * roll does: the right-hand sides read the row as it was.
+ */
+const KEEP_ENDED_PERIOD = `last_period_start = CASE WHEN x.period_start <> users.period_start THEN users.period_start ELSE users.last_period_start END,
+         last_period_spend = CASE WHEN x.period_start <> users.period_start THEN users.spend ELSE users.last_period_spend END`
+
 /** The debits and holds a batch decided, written in one statement. */
 const WRITE_HOLDS = `
 WITH u AS (
-  UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
+  UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start, ${KEEP_ENDED_PERIOD}
     FROM json_to_recordset($1::text::json) AS x(id text, spend bigint, reserved bigint, period_start bigint) WHERE users.id = x.id
 ),
 k AS (
@@ -171,7 +192,7 @@ gate AS (
      AND (SELECT count(*) FILTER (WHERE same) FROM lk) = (SELECT count(*) FROM ek) AS ok
 ),
 u AS (
-  UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start
+  UPDATE users SET spend = x.spend, reserved = x.reserved, period_start = x.period_start, ${KEEP_ENDED_PERIOD}
     FROM json_to_recordset($3::text::json) AS x(id text, spend bigint, reserved bigint, period_start bigint)
    WHERE users.id = x.id AND (SELECT ok FROM gate)
 ),

@@ -1,9 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { AlertRows, DueDelivery, ExpiringKey, KeySpend, StoredAlert, UserSpend } from '../store'
 
-/** A rollup's `day`: its usage rows' created_at divided by this (USAGE_DAY). */
-const USAGE_DAY_MS = 86_400_000
-
 /** The alert outbox in the SQLite file: a claim is an UPDATE that matched (one writer at a time holds the file). */
 export function sqliteAlertRows(db: Database): AlertRows {
   const insertAlert = db.prepare<unknown, [string, string, string, string | null, string, number]>(
@@ -32,12 +29,9 @@ export function sqliteAlertRows(db: Database): AlertRows {
   const usersOver = db.prepare<UserSpend, [number]>(
     'SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend * 10000 >= max_budget * ?',
   )
-  const rolledUsersOver = db.prepare<Omit<UserSpend, 'period_start'>, [number, number, string, number, number]>(
-    `SELECT id, max_budget, spend, budget_period FROM (
-       SELECT u.id, u.max_budget, u.budget_period,
-         (SELECT coalesce(sum(d.cost), 0) FROM usage_daily_users d WHERE d.user_id = u.id AND d.day >= ?1 AND d.day < ?2) AS spend
-       FROM users u WHERE u.budget_period = ?3 AND u.period_start = ?4 AND u.max_budget > 0)
-     WHERE spend * 10000 >= max_budget * ?5`,
+  const rolledUsersOver = db.prepare<UserSpend, [string, number, number, number]>(
+    `SELECT id, max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
+     WHERE budget_period = ?1 AND period_start = ?3 AND last_period_start >= ?2 AND max_budget > 0 AND last_period_spend * 10000 >= max_budget * ?4`,
   )
   const keysOver = db.prepare<KeySpend, [number]>(
     'SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?',
@@ -67,8 +61,7 @@ export function sqliteAlertRows(db: Database): AlertRows {
     redeliver: async (alertId, now) => redeliver.run(now, alertId).changes,
     exists: async (alertId) => exists.get(alertId) !== null,
     usersOver: async (bp) => usersOver.all(bp),
-    rolledUsersOver: async (period, start, end, bp) =>
-      rolledUsersOver.all(start / USAGE_DAY_MS, end / USAGE_DAY_MS, period, end, bp).map((u) => ({ ...u, period_start: start })),
+    rolledUsersOver: async (period, start, end, bp) => rolledUsersOver.all(period, start, end, bp),
     keysOver: async (bp) => keysOver.all(bp),
     expiringKeys: async (from, to) => expiring.all(from, to),
   }

@@ -60,8 +60,11 @@ export class SqliteLedgerStore implements LedgerStore {
     this.userFigures = db.prepare('SELECT blocked, max_budget, spend, reserved, budget_period, period_start FROM users WHERE id = ?')
     this.keyFigures = db.prepare('SELECT max_budget, spend, reserved FROM api_keys WHERE id = ?')
     this.debitUser = db.prepare('UPDATE users SET reserved = reserved + ?2 WHERE id = ?1')
-    // A period that has ended starts over (spend back to 0) with the first hold taken in the new one.
-    this.rollAndDebitUser = db.prepare('UPDATE users SET reserved = reserved + ?2, spend = 0, period_start = ?3 WHERE id = ?1')
+    // A period that has ended starts over (spend back to 0) with the first hold taken in the new one; the
+    // ended one's start and spend are kept for the alerts (every right-hand side reads the row as it was).
+    this.rollAndDebitUser = db.prepare(
+      'UPDATE users SET reserved = reserved + ?2, spend = 0, period_start = ?3, last_period_start = period_start, last_period_spend = spend WHERE id = ?1',
+    )
     this.debitKey = db.prepare('UPDATE api_keys SET reserved = reserved + ?2 WHERE id = ?1')
     this.insertHold = db.prepare(
       `INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
@@ -76,7 +79,9 @@ export class SqliteLedgerStore implements LedgerStore {
     this.userPeriod = db.prepare('SELECT budget_period, period_start FROM users WHERE id = ?')
     this.creditUser = db.prepare('UPDATE users SET reserved = reserved - ?2, spend = spend + ?3 WHERE id = ?1')
     // A settlement landing after the period ended rolls it first, as a hold would (settlementRollTo): ?4 the new start.
-    this.rollAndCreditUser = db.prepare('UPDATE users SET reserved = reserved - ?2, spend = ?3, period_start = ?4 WHERE id = ?1')
+    this.rollAndCreditUser = db.prepare(
+      'UPDATE users SET reserved = reserved - ?2, spend = ?3, period_start = ?4, last_period_start = period_start, last_period_spend = spend WHERE id = ?1',
+    )
     this.creditKey = db.prepare('UPDATE api_keys SET reserved = reserved - ?2, spend = spend + ?3 WHERE id = ?1')
     this.insertUsage = db.prepare(
       `INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,

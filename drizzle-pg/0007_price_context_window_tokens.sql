@@ -1,0 +1,1 @@
+ALTER TABLE "prices" ADD COLUMN "context_window_tokens" integer;
