@@ -189,6 +189,6 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async flush(): Promise<void> {
-    this.writes.flush()
+    await this.writes.flushed()
   }
 }
