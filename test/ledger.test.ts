@@ -152,12 +152,18 @@ describe('reserve, in the turn\'s commit (the request path)', () => {
     expect(ledger.openHolds).toBe(10)
   })
 
-  test('a commit that fails refuses every reservation in it: nothing is held, and none is counted open', async () => {
+  test('reservations that find the file locked past the busy timeout are refused: nothing is held, and none is counted open', async () => {
     addUser('u', null)
+    // A busy timeout of 100 ms rather than 5 s: the reservations are refused once they have waited that long.
+    writes = new WriteQueue(db.$client, (e) => queueErrors.push(e), undefined, undefined, undefined, 100)
+    store = new SqliteLedgerStore(db.$client, writes)
+    ledger = new Ledger(store, TTL)
     const locker = openDatabase(join(dir, 'ledger.db'))
     db.$client.exec('PRAGMA busy_timeout = 0')
     locker.$client.exec('BEGIN IMMEDIATE') // another process holds the write lock
+    const started = performance.now()
     const results = await Promise.allSettled([ledger.reserve(hold('u', 5)), ledger.reserve(hold('u', 6))])
+    expect(performance.now() - started).toBeGreaterThanOrEqual(95)
     locker.$client.exec('ROLLBACK')
     locker.$client.close()
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
@@ -220,7 +226,7 @@ describe('settle', () => {
     expect(figures('u')).toMatchObject({ spend: 0, reserved: 700 })
     locker.$client.exec('ROLLBACK')
     locker.$client.close()
-    await Bun.sleep(1_300) // the write queue tries again a second later
+    await Bun.sleep(200) // the write queue tries again within 50 ms
     expect(figures('u')).toMatchObject({ spend: 123, reserved: 0 })
     expect(db.$client.query('SELECT cost, reserved, status FROM usage').all()).toEqual([{ cost: 123, reserved: 700, status: 'ok' }])
     expect(db.$client.query('SELECT COUNT(*) AS n FROM reservations').get()).toEqual({ n: 0 })

@@ -114,7 +114,8 @@ describe('WriteQueue', () => {
 
   test('lingering writes whose commit fails as a whole (another process holds the lock) are tried again, in order, not dropped', async () => {
     db.exec('PRAGMA busy_timeout = 10')
-    const retrying = new WriteQueue(db, (e) => errors.push(e), LINGER_MS, 2_000, 50)
+    // A lock held past the busy timeout (20 ms here) is reported.
+    const retrying = new WriteQueue(db, (e) => errors.push(e), LINGER_MS, 2_000, 50, 20)
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
     const locker = new Database(join(dir, 'q.db'))
     locker.exec('BEGIN IMMEDIATE')
@@ -130,6 +131,49 @@ describe('WriteQueue', () => {
     expect(observer.query('SELECT v FROM t ORDER BY rowid').all()).toEqual([{ v: 0 }, { v: 1 }, { v: 2 }, { v: 3 }])
     errors.length = 0
     retrying.close()
+  })
+
+  test('a waited-for write that finds the file locked waits on the event loop, and commits once the lock is free', async () => {
+    db.exec('PRAGMA busy_timeout = 5')
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const locker = new Database(join(dir, 'q.db'))
+    locker.exec('BEGIN IMMEDIATE')
+    const waited = queue.submit(() => insert.run(1).changes)
+    // The thread stays free while the write waits: timers fire on time.
+    const lateness: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now()
+      await Bun.sleep(10)
+      lateness.push(performance.now() - start - 10)
+    }
+    expect(Math.max(...lateness)).toBeLessThan(30)
+    expect(rows()).toBe(0)
+    locker.exec('COMMIT')
+    locker.close()
+    expect(await waited).toBe(1)
+    expect(rows()).toBe(1)
+  })
+
+  test('a waited-for write is refused once the busy timeout has passed since it was submitted, not before', async () => {
+    db.exec('PRAGMA busy_timeout = 5')
+    const quick = new WriteQueue(db, (e) => errors.push(e), LINGER_MS, 2_000, 1_000, 200)
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const locker = new Database(join(dir, 'q.db'))
+    locker.exec('BEGIN IMMEDIATE')
+    const started = performance.now()
+    const first = quick.submit(() => insert.run(1).changes).catch((e) => ({ error: String(e), ms: performance.now() - started }))
+    await Bun.sleep(100)
+    const second = quick.submit(() => insert.run(2).changes).catch((e) => ({ error: String(e), ms: performance.now() - started }))
+    const a = (await first) as { error: string; ms: number }
+    expect(a.error).toMatch(/locked/)
+    expect(a.ms).toBeGreaterThanOrEqual(195)
+    expect(a.ms).toBeLessThan(400)
+    locker.exec('COMMIT') // before the second's busy timeout: it commits
+    locker.close()
+    expect(await second).toBe(1)
+    expect(observer.query('SELECT v FROM t').all()).toEqual([{ v: 2 }])
+    expect(errors.splice(0).map(String)).toEqual([expect.stringContaining('locked')]) // reported once
+    quick.close()
   })
 
   test('after close, writes are refused and submits reject', async () => {

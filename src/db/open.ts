@@ -11,6 +11,14 @@ export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
 /** How long a writer waits for another's lock before giving up. */
 export const BUSY_TIMEOUT_MS = 5000
 
+/**
+ * How long the gateway's serving connection lets SQLite's busy handler wait for another process's lock:
+ * that wait holds the only thread, so it covers a sibling worker's commit and no more. Longer locks are
+ * waited for on the event loop, up to BUSY_TIMEOUT_MS (the write queue's tries again); opening and
+ * migrating keep the full busy timeout.
+ */
+export const LOCK_WAIT_MS = 20
+
 export const MIGRATIONS = join(import.meta.dir, '..', '..', 'drizzle')
 
 /**

@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import { BUSY_TIMEOUT_MS } from './open'
 
 /**
  * Groups writes into transactions: a commit costs a write system call per page it changed, and rows
@@ -17,9 +18,18 @@ import type { Database } from 'bun:sqlite'
  * batch first runs with no savepoints, which cost two statements per write; if any write throws, the
  * batch is rolled back and run again with each write in its own savepoint, the failing one alone undone.
  *
- * A commit that fails as a whole (another process holds the write lock past the busy timeout, a full
- * disk) refuses the waited-for writes in it, and puts the lingering ones back, to be tried again after
- * `retryMs`: a settlement is never dropped for a lock another process held a while.
+ * Another process holding the write lock (a sibling worker committing, an operator's sqlite3 session, a
+ * backup) is waited for on the event loop, never in SQLite's busy handler, which would hold the only
+ * thread: the gateway's connection waits a few milliseconds at most (LOCK_WAIT_MS, enough for a sibling's
+ * commit), and a commit that finds the file still locked puts its writes back, ahead of any queued since,
+ * and tries them all again, in one commit, on a timer (FIRST_RETRY_MS, backing off to LAST_RETRY_MS).
+ * A waited-for write is refused (SQLITE_BUSY, 503 database_busy) by the first failed try once
+ * `busyTimeoutMs` has passed since it was submitted; its caller hears nothing before, so a hold is still
+ * acted on only once its commit is done. Lingering writes are never dropped for a lock: they wait for it.
+ * A lock held past `busyTimeoutMs` is reported once (a sibling's brief one is not an error).
+ *
+ * A commit that fails otherwise (a full disk) refuses the waited-for writes in it, and puts the lingering
+ * ones back, to be tried again after `retryMs`.
  *
  * A process killed before a flush loses what was queued: a lost settlement leaves its hold in place,
  * which the sweeper later settles at its full amount; a lost log row is lost; a lost reservation was
@@ -32,7 +42,12 @@ export class WriteQueue {
   /** Writes nobody waits for. */
   private lazy: QueuedWrite[] = []
   private urgentScheduled = false
+  /** The linger's timer, or the next try's after a failed commit. */
   private lingering: ReturnType<typeof setTimeout> | null = null
+  /** When commits began finding the file locked by another process; null while they do not. */
+  private busySince: number | null = null
+  private busyReported = false
+  private retryDelay = FIRST_RETRY_MS
   private closed = false
   /** Set when the fast run of a batch was undone by one of its writes rather than by the transaction. */
   private aWriteFailed = false
@@ -47,8 +62,10 @@ export class WriteQueue {
     private readonly lingerMs = 5,
     /** Lazy writes that are committed at once rather than at the end of the linger. */
     private readonly maxLazy = 2_000,
-    /** How long lingering writes whose commit failed wait before the next try. */
+    /** How long lingering writes whose commit failed (other than for a lock) wait before the next try. */
     private readonly retryMs = 1_000,
+    /** How long a waited-for write may wait for another process's lock before it is refused. */
+    private readonly busyTimeoutMs = BUSY_TIMEOUT_MS,
   ) {
     // IMMEDIATE: a reservation reads a budget and debits it, so the write lock must be held from the
     // first read, or another process could read the same figures and debit them too.
@@ -96,14 +113,15 @@ export class WriteQueue {
   /**
    * Queues a write of several statements and returns what it returns, once it is committed (at the end
    * of this turn). A write that throws rolls back alone and rejects with its error; a commit that fails
-   * rejects every waiter in it.
+   * rejects every waiter in it, but for another process's lock, which each waits for up to `busyTimeoutMs`.
    */
   submit<T>(write: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the database is closed'))
-    const waiter = new Waiter<T>()
+    const waiter = new Waiter<T>(Date.now() + this.busyTimeoutMs)
     this.urgent.push({ run: () => waiter.run(write), waited: true })
     this.waiting.push(waiter)
-    if (!this.urgentScheduled) {
+    // While the file is locked, the next try's timer takes it.
+    if (!this.urgentScheduled && (this.busySince === null || this.lingering === null)) {
       this.urgentScheduled = true
       setImmediate(this.flushUrgent)
     }
@@ -117,11 +135,11 @@ export class WriteQueue {
       return
     }
     this.lazy.push({ run: write, waited: false })
-    if (this.lazy.length === this.maxLazy) setImmediate(this.flushScheduled)
+    if (this.lazy.length === this.maxLazy && this.busySince === null) setImmediate(this.flushScheduled)
     else if (this.lingering === null) this.lingering = setTimeout(this.flushScheduled, this.lingerMs)
   }
 
-  /** The reservations of this turn, in their own commit; a commit that fails refuses them all. */
+  /** The reservations of this turn, in their own commit. */
   private readonly flushUrgent = () => {
     this.urgentScheduled = false
     const { writes, waiting } = this.takeUrgent()
@@ -129,10 +147,11 @@ export class WriteQueue {
     try {
       this.runAll(writes)
     } catch (error) {
-      for (const w of waiting) w.fail(error)
-      this.onError(error)
+      this.commitFailed(error, [], writes, waiting)
+      if (!isBusy(error)) this.onError(error)
       return
     }
+    this.committed()
     for (const w of waiting) w.tell()
   }
 
@@ -140,11 +159,12 @@ export class WriteQueue {
     try {
       this.flush()
     } catch (error) {
-      this.onError(error)
+      // A lock is reported by commitFailed, once.
+      if (!isBusy(error)) this.onError(error)
     }
   }
 
-  /** Commits everything queued in both lanes now. Readers of what the queue writes call this first. */
+  /** Commits everything queued in both lanes now, or throws (a lock, at once). Readers await `flushed()`. */
   flush(): void {
     if (this.lingering !== null) {
       clearTimeout(this.lingering)
@@ -158,19 +178,80 @@ export class WriteQueue {
     try {
       this.runAll(all)
     } catch (error) {
-      for (const w of waiting) w.fail(error)
-      this.putBack(lazy)
+      this.commitFailed(error, lazy, writes, waiting)
       throw error
     }
+    this.committed()
     for (const w of waiting) w.tell()
   }
 
-  /** Lingering writes whose commit failed, ahead of any queued since, tried again after `retryMs`. */
-  private putBack(lazy: QueuedWrite[]): void {
-    if (lazy.length === 0 || this.closed) return
+  /**
+   * `flush()`, waiting on the event loop while another process holds the lock: rejects with SQLITE_BUSY
+   * once `busyTimeoutMs` has passed. What readers of what the queue writes await.
+   */
+  async flushed(): Promise<void> {
+    const until = Date.now() + this.busyTimeoutMs
+    for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, LAST_RETRY_MS)) {
+      try {
+        return this.flush()
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= until) throw error
+      }
+      await Bun.sleep(delay)
+    }
+  }
+
+  private committed(): void {
+    this.busySince = null
+    this.busyReported = false
+    this.retryDelay = FIRST_RETRY_MS
+  }
+
+  /**
+   * A commit that failed as a whole. For a lock: the waited-for writes submitted `busyTimeoutMs` ago or
+   * more are refused, the others and the lingering ones put back for the next try. Otherwise every
+   * waited-for write is refused, the lingering ones tried again after `retryMs`.
+   */
+  private commitFailed(error: unknown, lazy: QueuedWrite[], writes: QueuedWrite[], waiting: Array<Waiter<any>>): void {
+    if (!isBusy(error)) {
+      for (const w of waiting) w.fail(error)
+      this.putBack(lazy, [], [], this.retryMs)
+      return
+    }
+    const now = Date.now()
+    this.busySince ??= now
+    const keptWrites: QueuedWrite[] = []
+    const kept: Array<Waiter<any>> = []
+    let refused = false
+    waiting.forEach((w, i) => {
+      if (w.deadline <= now) {
+        w.fail(error)
+        refused = true
+      } else {
+        keptWrites.push(writes[i]!)
+        kept.push(w)
+      }
+    })
+    this.putBack(lazy, keptWrites, kept, this.retryDelay)
+    this.retryDelay = Math.min(this.retryDelay * 2, LAST_RETRY_MS)
+    if (!this.busyReported && (refused || now - this.busySince >= this.busyTimeoutMs)) {
+      this.busyReported = true
+      this.onError(error)
+    }
+  }
+
+  /** Writes whose commit failed, ahead of any queued since in their lane, tried again after `delayMs`. */
+  private putBack(lazy: QueuedWrite[], urgent: QueuedWrite[], waiting: Array<Waiter<any>>, delayMs: number): void {
+    if (this.closed) {
+      for (const w of waiting) w.fail(new Error('the database is closed'))
+      return
+    }
+    if (lazy.length === 0 && urgent.length === 0) return
     this.lazy = this.lazy.length === 0 ? lazy : lazy.concat(this.lazy)
+    this.urgent = this.urgent.length === 0 ? urgent : urgent.concat(this.urgent)
+    this.waiting = this.waiting.length === 0 ? waiting : waiting.concat(this.waiting)
     if (this.lingering !== null) clearTimeout(this.lingering)
-    this.lingering = setTimeout(this.flushScheduled, this.retryMs)
+    this.lingering = setTimeout(this.flushScheduled, delayMs)
   }
 
   private takeUrgent() {
@@ -188,9 +269,17 @@ export class WriteQueue {
       this.closed = true
       if (this.lingering !== null) clearTimeout(this.lingering)
       this.lingering = null
+      for (const w of this.takeUrgent().waiting) w.fail(new Error('the database is closed'))
     }
   }
 }
+
+/** The first try again after a commit found the file locked by another process, and the longest wait between tries. */
+const FIRST_RETRY_MS = 10
+const LAST_RETRY_MS = 50
+
+/** Another process holds the write lock (SQLITE_BUSY and its extended codes). */
+const isBusy = (error: unknown): boolean => String((error as { code?: unknown } | null)?.code ?? '').startsWith('SQLITE_BUSY')
 
 /** Errors after which SQLite may roll the whole transaction back (https://sqlite.org/lang_transaction.html). */
 const failsTheTransaction = (error: unknown): boolean =>
@@ -205,11 +294,14 @@ interface QueuedWrite {
 /** One `submit` caller: the write's result or error is kept until the commit decides which to tell. */
 class Waiter<T> {
   readonly promise: Promise<T>
+  /** When it stops waiting for another process's lock. */
+  readonly deadline: number
   private resolve!: (value: T) => void
   private reject!: (error: unknown) => void
   private outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined
 
-  constructor() {
+  constructor(deadline: number) {
+    this.deadline = deadline
     this.promise = new Promise<T>((resolve, reject) => {
       this.resolve = resolve
       this.reject = reject

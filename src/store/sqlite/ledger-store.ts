@@ -194,6 +194,6 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async flush(): Promise<void> {
-    this.writes.flush()
+    await this.writes.flushed()
   }
 }

@@ -1,6 +1,6 @@
 import type { Statement } from 'bun:sqlite'
 import { eq, sql } from 'drizzle-orm'
-import { openDatabase, type Db } from '../../db/open'
+import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import { WriteQueue } from '../../db/write-queue'
@@ -38,6 +38,8 @@ export class SqliteStore implements Store {
 
   constructor(readonly db: Db, onError: (error: unknown) => void = console.error) {
     const client = db.$client
+    // The connection requests are served on: another process's lock is waited for off SQLite's busy handler.
+    client.exec(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`)
     this.writes = new WriteQueue(client, onError)
     this.ledger = new SqliteLedgerStore(client, this.writes)
     this.prices = sqlitePriceRows(db)
@@ -140,12 +142,12 @@ export class SqliteStore implements Store {
 
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
     // A lookup writes what is queued first, so an id is found as soon as its creator has seen it.
-    this.writes.flush()
+    await this.writes.flushed()
     return this.selectResponse.get(id, kind)
   }
 
   async findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]> {
-    this.writes.flush()
+    await this.writes.flushed()
     return this.selectResponses.all(JSON.stringify(ids), kind)
   }
 
@@ -165,7 +167,7 @@ export class SqliteStore implements Store {
   }
 
   async flush(): Promise<void> {
-    this.writes.flush()
+    await this.writes.flushed()
   }
 
   /**
@@ -176,8 +178,10 @@ export class SqliteStore implements Store {
    */
   async close(): Promise<void> {
     this.records.stop()
-    this.writes.close()
     const client = this.db.$client
+    // Nothing left to serve: what is queued may wait the full busy timeout for a lock rather than be lost.
+    client.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    this.writes.close()
     try {
       // Not the connection's usual 5 s: a reader that holds an old snapshot must not hold up a stop.
       client.exec('PRAGMA busy_timeout = 500')
