@@ -483,12 +483,14 @@ function responses(ctx: Ctx): Response {
   const inputTok = Math.max(responsesInputTokens(body, stored), cached)
   const outputTok = reasoningTok + (answer ? answer.tokens : TOOL_COMPLETION_TOKENS)
   const status = failed ? 'failed' : answer?.truncated ? 'incomplete' : 'completed'
+  // A failed response stopped half way: it reports (and totals) the output it made.
+  const reportedOutput = failed ? reasoningTok + Math.ceil((answer?.tokens ?? TOOL_COMPLETION_TOKENS) / 2) : outputTok
   const usage = behavior === 'no-usage' ? undefined : {
     input_tokens: inputTok,
     input_tokens_details: { cached_tokens: cached },
-    output_tokens: failed ? reasoningTok + Math.ceil((answer?.tokens ?? TOOL_COMPLETION_TOKENS) / 2) : outputTok,
+    output_tokens: reportedOutput,
     output_tokens_details: { reasoning_tokens: reasoningTok },
-    total_tokens: inputTok + outputTok,
+    total_tokens: inputTok + reportedOutput,
   }
 
   const reasoningItem: Json = {
