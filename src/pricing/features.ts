@@ -73,7 +73,8 @@ const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'aut
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
  * searches on every request: one use each), a service tier, audio in (`input_audio` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
- * input) and out (`modalities` with audio, or `audio`).
+ * input) and out (`modalities` with audio, or `audio`), and cache writes (`cache_control` anywhere, which
+ * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
   const searches = body.web_search_options != null || /(^|[-_.])search([-_.]|$)/.test(upstreamModel)
@@ -82,7 +83,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     tier: openAITier(body.service_tier),
     audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, 'input_audio') || m?.audio != null),
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
-    cacheWrites: null,
+    cacheWrites: cacheLifetime(body),
     longContext: false,
     toolResultInput: NO_FEATURES.toolResultInput,
     compaction: false,
@@ -169,7 +170,7 @@ export function responsesContainerPrices(tools: unknown): ContainerPrices {
  * in a response), which gets the configured default when a billed tool or a remote MCP server is offered
  * without it; each billed tool is held at that bound (a container or an image takes at least one call).
  * MCP costs tokens only, but what its server answers is input: each call, and each server's tool listing,
- * is held at the per-use input allowance. Also its service tier. Server-side compaction is refused: a
+ * is held at the per-use input allowance. Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report.
  */
 export function openAIResponsesFeatures<B extends Record<string, unknown>>(body: B, bounds: Pick<ServerToolBounds, 'defaultMaxUses'>): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
@@ -184,6 +185,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(body:
     ...NO_FEATURES,
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
     tier: openAITier(body.service_tier),
+    cacheWrites: cacheLifetime(body),
     toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: 0 },
     providerDefaults: openAIDefaults(body.service_tier),
   }

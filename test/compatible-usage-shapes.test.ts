@@ -1,0 +1,110 @@
+import { describe, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, openAIEvent, type ScriptedUpstream, sseResponse, withScriptedGateway } from './support/scripted-upstream'
+import { settledRow } from './support/settled-row'
+import { responsesUsage } from '../src/translate/usage'
+
+/**
+ * How real OpenAI-compatible servers report usage the gateway must bill from, and what it bills.
+ *
+ * - OpenRouter (https://openrouter.ai/docs/use-cases/usage-accounting) reports prompt-cache writes as
+ *   `usage.prompt_tokens_details.cache_write_tokens`, inside `prompt_tokens`; it bills them at the model's
+ *   cache-write rate (Claude: 1.25× input for 5-minute writes). LiteLLM's proxy reports them as
+ *   `usage.cache_creation_input_tokens` (with `cache_creation.ephemeral_{5m,1h}_input_tokens`) on its
+ *   OpenAI-format answers (BerriAI/litellm#29998). The price book has a cache-write rate for the model.
+ * - Perplexity's sonar-deep-research reports `reasoning_tokens`, `citation_tokens` and `num_search_queries` at the
+ *   top of `usage`, outside `completion_tokens` (total = prompt + completion): bgeneto/open-webui-cost-tracker#6
+ *   (prompt 108, completion 3,256, total 3,364, citation 7,299, searches 74, reasoning 73,248); the catalog
+ *   (@pydantic/genai-prices, perplexity/sonar-deep-research) bills them: input $2/M, output $8/M,
+ *   reasoning $3/M, citations $2/M, searches $5/1000.
+ */
+let upstream: ScriptedUpstream
+let gw: TestGateway
+withScriptedGateway(
+  {
+    pricing: {
+      // Claude Sonnet's rates through OpenRouter / LiteLLM: $3 input, $15 output, $3.75 5-minute cache writes, $6 1-hour.
+      'plain:claude': { input_per_million: 3, output_per_million: 15, cached_input_per_million: 0.3, cache_write_per_million: 3.75, cache_write_1h_per_million: 6 },
+      // As `tollgate prices catalog --apply` writes perplexity/sonar-deep-research (reasoning and citations folded into output).
+      'plain:sonar-deep-research': { input_per_million: 2, output_per_million: 8, server_tools: { web_search: 0.005 } },
+      'plain:grok-4': { input_per_million: 3, output_per_million: 15 },
+    },
+  },
+  (s) => ({ upstream, gw } = s),
+)
+
+const completion = (usage: Record<string, unknown>) =>
+  jsonResponse({ id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage })
+
+async function billed(user: string, body: Record<string, unknown>) {
+  const { secret } = await gw.userWithKey({ id: user, max_budget: 100 })
+  return settledRow(gw, user, async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    expect(res.status).toBe(200)
+    await res.text()
+  })
+}
+
+// A long system prompt marked for caching (OpenRouter and LiteLLM pass `cache_control` on to Anthropic).
+const cachedChat = {
+  model: 'plain:claude',
+  max_tokens: 100,
+  messages: [
+    { role: 'system', content: [{ type: 'text', text: 'rules '.repeat(8000), cache_control: { type: 'ephemeral' } }] },
+    { role: 'user', content: 'hi' },
+  ],
+}
+
+// 10,100 prompt tokens of which 10,000 written to the cache, 10 output tokens.
+// Provider's bill: 100 × 3 + 10,000 × 3.75 + 10 × 15 = 37,950 µ$ (5-minute writes).
+const WRITE_5M_BILL = 100 * 3 + 10_000 * 3.75 + 10 * 15
+
+describe('prompt-cache writes an OpenAI-compatible server reports are billed at the cache-write rate', () => {
+  test('OpenRouter JSON: prompt_tokens_details.cache_write_tokens', async () => {
+    upstream.answer(() =>
+      completion({
+        prompt_tokens: 10_100, completion_tokens: 10, total_tokens: 10_110,
+        prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 10_000, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0 }, cost: 0.03795,
+      }),
+    )
+    const row = await billed('am-or-json', cachedChat)
+    expect(row.cost).toBeGreaterThanOrEqual(WRITE_5M_BILL)
+  })
+
+  test('OpenRouter stream: the same usage on the last chunk', async () => {
+    upstream.answer(() =>
+      sseResponse([
+        openAIEvent({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'ok' }, finish_reason: null }] }),
+        openAIEvent({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+        openAIEvent({
+          id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [],
+          usage: { prompt_tokens: 10_100, completion_tokens: 10, total_tokens: 10_110, prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 10_000 }, cost: 0.03795 },
+        }),
+        openAIEvent('[DONE]'),
+      ]),
+    )
+    const row = await billed('am-or-stream', { ...cachedChat, stream: true })
+    expect(row.cost).toBeGreaterThanOrEqual(WRITE_5M_BILL)
+  })
+
+  test('LiteLLM proxy JSON: cache_creation_input_tokens with a 1-hour split', async () => {
+    upstream.answer(() =>
+      completion({
+        prompt_tokens: 10_100, completion_tokens: 10, total_tokens: 10_110,
+        prompt_tokens_details: { cached_tokens: 0 },
+        cache_creation_input_tokens: 10_000, cache_read_input_tokens: 0,
+        cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 10_000 },
+      }),
+    )
+    const row = await billed('am-litellm', cachedChat)
+    // 100 × 3 + 10,000 × 6 (1-hour writes) + 10 × 15 = 60,450 µ$.
+    expect(row.cost).toBeGreaterThanOrEqual(100 * 3 + 10_000 * 6 + 10 * 15)
+  })
+
+  test('OpenRouter Responses: input_tokens_details.cache_write_tokens are the counts\' cache writes', () => {
+    const counts = responsesUsage({ input_tokens: 10_100, output_tokens: 10, total_tokens: 10_110, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 10_000 } })
+    expect(counts).toMatchObject({ promptTokens: 10_100, cacheWriteTokens: 10_000, completionTokens: 10 })
+  })
+})
+
