@@ -27,6 +27,8 @@ withScriptedGateway(
       'plain:claude': { input_per_million: 3, output_per_million: 15, cached_input_per_million: 0.3, cache_write_per_million: 3.75, cache_write_1h_per_million: 6 },
       // As `tollgate prices catalog --apply` writes perplexity/sonar-deep-research (reasoning and citations folded into output).
       'plain:sonar-deep-research': { input_per_million: 2, output_per_million: 8, server_tools: { web_search: 0.005 } },
+      // The same model priced by its tokens alone: its searches have no price.
+      'plain:sonar-deep-research-tokens-only': { input_per_million: 2, output_per_million: 8 },
       'plain:grok-4': { input_per_million: 3, output_per_million: 15 },
     },
   },
@@ -105,6 +107,37 @@ describe('prompt-cache writes an OpenAI-compatible server reports are billed at 
   test('OpenRouter Responses: input_tokens_details.cache_write_tokens are the counts\' cache writes', () => {
     const counts = responsesUsage({ input_tokens: 10_100, output_tokens: 10, total_tokens: 10_110, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 10_000 } })
     expect(counts).toMatchObject({ promptTokens: 10_100, cacheWriteTokens: 10_000, completionTokens: 10 })
+  })
+})
+
+describe('Perplexity sonar-deep-research: what its usage reports outside completion_tokens is billed', () => {
+  const research = { model: 'plain:sonar-deep-research', max_tokens: 8000, messages: [{ role: 'user', content: 'research this' }] }
+
+  test('reasoning_tokens and citation_tokens at the top of usage', async () => {
+    upstream.answer(() => completion({ prompt_tokens: 108, completion_tokens: 3256, total_tokens: 3364, citation_tokens: 7299, reasoning_tokens: 73248 }))
+    const row = await billed('am-pplx-tokens', research)
+    // Perplexity: 108 × 2 + 3,256 × 8 + 73,248 × 3 + 7,299 × 2 = 260,606 µ$; the gateway's folded output rate bills more.
+    expect(row.cost).toBeGreaterThanOrEqual(108 * 2 + 3256 * 8 + 73_248 * 3 + 7299 * 2)
+  })
+
+  test('num_search_queries at the priced web_search fee', async () => {
+    upstream.answer(() => completion({ prompt_tokens: 108, completion_tokens: 3256, total_tokens: 3364, num_search_queries: 74 }))
+    const row = await billed('am-pplx-searches', research)
+    // 108 × 2 + 3,256 × 8 = 26,264 µ$ of tokens, and 74 searches × 5,000 µ$ = 370,000 µ$.
+    expect(row.cost).toBeGreaterThanOrEqual(108 * 2 + 3256 * 8 + 74 * 5000)
+  })
+
+  test('a row without a web_search price: 402 pricing_required and no upstream call (it searches on every request)', async () => {
+    upstream.answer(() => completion({ prompt_tokens: 108, completion_tokens: 3256, total_tokens: 3364, num_search_queries: 74 }))
+    const { secret } = await gw.userWithKey({ id: 'am-pplx-unpriced', max_budget: 100 })
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...research, model: 'plain:sonar-deep-research-tokens-only' }),
+    })
+    const error = (await res.json()) as { error: { code: string; message: string } }
+    expect({ status: res.status, code: error.error.code, calls: upstream.calls.length }).toEqual({ status: 402, code: 'pricing_required', calls: 0 })
+    expect(error.error.message).toContain('web_search')
   })
 })
 

@@ -70,14 +70,21 @@ const openAITier = (tier: unknown): string | null =>
 const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'auto', geo: false })
 
 /**
+ * Models that search on every request, billed per search: OpenAI's `…-search-preview` and `…-search-api`, and
+ * Perplexity's `sonar-deep-research` (`perplexity/…` through OpenRouter), which bills each of its searches. Perplexity's
+ * other Sonar models search too, but their searches are in the per-request fee (`per_request`), not billed apart.
+ */
+const SEARCH_MODEL = /(^|[-_./])(search|deep-research)([-_.]|$)/
+
+/**
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
- * searches on every request: one use each), a service tier, audio in (`input_audio` parts, or an earlier
+ * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them), a service tier, audio in (`input_audio` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
  * input) and out (`modalities` with audio, or `audio`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
-  const searches = body.web_search_options != null || /(^|[-_.])search([-_.]|$)/.test(upstreamModel)
+  const searches = body.web_search_options != null || SEARCH_MODEL.test(upstreamModel)
   return {
     serverTools: searches ? { web_search: 1 } : {},
     tier: openAITier(body.service_tier),

@@ -10,6 +10,10 @@ export interface OpenAIUsage {
   /** `cache_write_tokens`: OpenRouter's prompt-cache writes, inside `prompt_tokens`. */
   prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; cache_write_tokens?: number } | null
   completion_tokens_details?: { audio_tokens?: number; reasoning_tokens?: number } | null
+  /** Perplexity's reasoning, citation and search counts, at the top of `usage` and outside `completion_tokens` and `total_tokens`. */
+  reasoning_tokens?: number | null
+  citation_tokens?: number | null
+  num_search_queries?: number | null
   /** LiteLLM's proxy reports prompt-cache writes as Anthropic does, beside the OpenAI counts. */
   cache_creation_input_tokens?: number | null
   cache_creation?: AnthropicUsage['cache_creation']
@@ -48,18 +52,20 @@ const reports = (n: unknown): boolean => typeof n === 'number'
  * servers leave it out (Gemini's thinking: `completion_tokens` 424 with `total_tokens` 1,016 for a 20-token
  * prompt; a proxy reporting `completion_tokens` 0 beside `reasoning_tokens` 60), though it is billed as output.
  * So the output is never taken as less than the total's share past the prompt, nor than the reasoning alone
- * (then reasoning and answer both, when the output count is smaller than its own reasoning part).
+ * (then reasoning and answer both, when the output count is smaller than its own reasoning part), nor than the
+ * output with what a server counts `outside` both it and the total (Perplexity's top-level reasoning and citations).
  */
-function billedOutput(output: number, prompt: number, total: unknown, reasoning: number): number {
+function billedOutput(output: number, prompt: number, total: unknown, reasoning: number, outside = 0): number {
   const fromTotal = typeof total === 'number' && Number.isFinite(total) ? Math.floor(total) - prompt : 0
-  return Math.max(output, fromTotal, reasoning > output ? output + reasoning : 0)
+  return Math.max(output + outside, fromTotal, reasoning > output ? output + reasoning : 0)
 }
 
 /**
  * Audio tokens are part of the prompt and completion counts; the tier is the answer's `service_tier` (`fast` is
  * OpenAI's name for `priority`). Prompt-cache writes, which OpenAI does not report, are read as OpenAI-compatible
  * servers in front of Claude report them: OpenRouter's `prompt_tokens_details.cache_write_tokens`, LiteLLM's
- * `cache_creation_input_tokens` with its `cache_creation` split by lifetime (`cacheWrites`).
+ * `cache_creation_input_tokens` with its `cache_creation` split by lifetime (`cacheWrites`). Perplexity's searches
+ * (`num_search_queries`) are web search uses; a usage without that count leaves the uses to the request.
  */
 export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unknown): TokenCounts | null => {
   if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens)) return null
@@ -68,9 +74,10 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
   const prompt = Math.max(count(u.prompt_tokens), cached + writes.tokens)
   const counts: TokenCounts = {
     promptTokens: prompt,
-    completionTokens: billedOutput(count(u.completion_tokens), prompt, u.total_tokens, count(u.completion_tokens_details?.reasoning_tokens)),
+    completionTokens: billedOutput(count(u.completion_tokens), prompt, u.total_tokens, count(u.completion_tokens_details?.reasoning_tokens), perplexityOutput(u)),
     cachedTokens: cached,
   }
+  if (reports(u.num_search_queries)) counts.serverToolUses = { web_search: count(u.num_search_queries) }
   if (writes.tokens > 0) counts.cacheWriteTokens = writes.tokens
   if (writes.tokens1h !== undefined) counts.cacheWrite1hTokens = writes.tokens1h
   const audioIn = count(u.prompt_tokens_details?.audio_tokens)
@@ -92,6 +99,13 @@ function cacheWrites(u: OpenAIUsage): { tokens: number; tokens1h?: number } {
   if (!u.cache_creation || typeof u.cache_creation !== 'object') return { tokens }
   return { tokens, tokens1h: count(u.cache_creation.ephemeral_1h_input_tokens) }
 }
+
+/**
+ * Output Perplexity reports outside `completion_tokens` (sonar-deep-research: 73,248 reasoning and 7,299 citation
+ * tokens beside 3,256). It bills reasoning at $3/M and citations at $2/M, both below the $8/M output rate: billed
+ * as output, the price catalog folding their rates into it where dearer, they are never billed for less.
+ */
+const perplexityOutput = (u: OpenAIUsage): number => count(u.reasoning_tokens) + count(u.citation_tokens)
 
 /** Embeddings are billed on their input alone. */
 export const embeddingsUsage = (u: { prompt_tokens?: unknown } | undefined | null): TokenCounts | null =>
