@@ -17,6 +17,8 @@ import { responsesUsage } from '../src/translate/usage'
  *   (prompt 108, completion 3,256, total 3,364, citation 7,299, searches 74, reasoning 73,248); the catalog
  *   (@pydantic/genai-prices, perplexity/sonar-deep-research) bills them: input $2/M, output $8/M,
  *   reasoning $3/M, citations $2/M, searches $5/1000.
+ * - xAI's Live Search (`search_parameters` on chat completions) is billed per source it uses, reported as
+ *   `usage.num_sources_used`.
  */
 let upstream: ScriptedUpstream
 let gw: TestGateway
@@ -30,6 +32,8 @@ withScriptedGateway(
       // The same model priced by its tokens alone: its searches have no price.
       'plain:sonar-deep-research-tokens-only': { input_per_million: 2, output_per_million: 8 },
       'plain:grok-4': { input_per_million: 3, output_per_million: 15 },
+      // The same model with Live Search priced: $25 per 1,000 sources.
+      'plain:grok-4-live': { input_per_million: 3, output_per_million: 15, server_tools: { live_search: 0.025 } },
     },
   },
   (s) => ({ upstream, gw } = s),
@@ -141,3 +145,32 @@ describe('Perplexity sonar-deep-research: what its usage reports outside complet
   })
 })
 
+describe('xAI Live Search (search_parameters on chat completions) is a billed feature', () => {
+  // xAI bills each source Live Search uses ($25 per 1,000, counted in `usage.num_sources_used`); the request
+  // switches it on with `search_parameters: {mode: "on"}` (docs.x.ai/docs/guides/live-search, vercel/ai#6605,
+  // vercel/ai#15673). The price book has no price for it: SPEC §5 wants 402 pricing_required, before any call.
+  test('a row without a search price: 402 pricing_required and no upstream call', async () => {
+    upstream.answer(() => completion({ prompt_tokens: 20, completion_tokens: 10, total_tokens: 30, num_sources_used: 20 }))
+    const { secret } = await gw.userWithKey({ id: 'am-xai-search', max_budget: 100 })
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'plain:grok-4', max_tokens: 100, messages: [{ role: 'user', content: 'news today?' }], search_parameters: { mode: 'on', max_search_results: 20 } }),
+    })
+    await res.text()
+    expect({ status: res.status, calls: upstream.calls.length }).toEqual({ status: 402, calls: 0 })
+  })
+
+  test('priced: held for and settled from the sources it used', async () => {
+    upstream.answer(() => completion({ prompt_tokens: 20, completion_tokens: 10, total_tokens: 30, num_sources_used: 7 }))
+    const row = await billed('am-xai-priced', { model: 'plain:grok-4-live', max_tokens: 100, messages: [{ role: 'user', content: 'news today?' }], search_parameters: { mode: 'auto' } })
+    // 20 × 3 + 10 × 15 = 210 µ$ of tokens, and 7 sources at 25,000 µ$ = 175,000 µ$.
+    expect(row.cost).toBe(20 * 3 + 10 * 15 + 7 * 25_000)
+  })
+
+  test('mode "off" asks for no search: served unpriced', async () => {
+    upstream.answer(() => completion({ prompt_tokens: 20, completion_tokens: 10, total_tokens: 30, num_sources_used: 0 }))
+    const row = await billed('am-xai-off', { model: 'plain:grok-4', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], search_parameters: { mode: 'off' } })
+    expect(row.cost).toBe(20 * 3 + 10 * 15)
+  })
+})

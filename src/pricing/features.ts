@@ -80,13 +80,14 @@ const SEARCH_MODEL = /(^|[-_./])(search|deep-research)([-_.]|$)/
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
  * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them), a service tier, audio in (`input_audio` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
- * input) and out (`modalities` with audio, or `audio`), and cache writes (`cache_control` anywhere, which
+ * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
   const searches = body.web_search_options != null || SEARCH_MODEL.test(upstreamModel)
+  const sources = liveSearchSources(body.search_parameters)
   return {
-    serverTools: searches ? { web_search: 1 } : {},
+    serverTools: { ...(searches ? { web_search: 1 } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
     tier: openAITier(body.service_tier),
     audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, 'input_audio') || m?.audio != null),
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
@@ -98,6 +99,20 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     providerDefaults: openAIDefaults(body.service_tier),
   }
 }
+
+/**
+ * The sources xAI's Live Search may use for a chat request, the uses it is held for: `search_parameters` with a
+ * mode other than `off` (`auto` may search, `on` does) lets it use up to `max_search_results` (xAI's default 20),
+ * each billed ($25 per 1,000) as `server_tools.live_search`. xAI has since retired it (a 410 for such a request),
+ * but a request for it is still one for a feature billed beyond tokens: refused unpriced, never served free.
+ */
+function liveSearchSources(params: unknown): number {
+  if (params == null || typeof params !== 'object') return 0
+  const { mode, max_search_results: max } = params as { mode?: unknown; max_search_results?: unknown }
+  if (mode === 'off') return 0
+  return positiveInt(max) ? max : XAI_DEFAULT_SEARCH_RESULTS
+}
+const XAI_DEFAULT_SEARCH_RESULTS = 20
 
 const hasPart = (content: unknown, type: string) => Array.isArray(content) && content.some((p) => p?.type === type)
 

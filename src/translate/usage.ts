@@ -14,6 +14,8 @@ export interface OpenAIUsage {
   reasoning_tokens?: number | null
   citation_tokens?: number | null
   num_search_queries?: number | null
+  /** The sources xAI's Live Search used. */
+  num_sources_used?: number | null
   /** LiteLLM's proxy reports prompt-cache writes as Anthropic does, beside the OpenAI counts. */
   cache_creation_input_tokens?: number | null
   cache_creation?: AnthropicUsage['cache_creation']
@@ -64,8 +66,8 @@ function billedOutput(output: number, prompt: number, total: unknown, reasoning:
  * Audio tokens are part of the prompt and completion counts; the tier is the answer's `service_tier` (`fast` is
  * OpenAI's name for `priority`). Prompt-cache writes, which OpenAI does not report, are read as OpenAI-compatible
  * servers in front of Claude report them: OpenRouter's `prompt_tokens_details.cache_write_tokens`, LiteLLM's
- * `cache_creation_input_tokens` with its `cache_creation` split by lifetime (`cacheWrites`). Perplexity's searches
- * (`num_search_queries`) are web search uses; a usage without that count leaves the uses to the request.
+ * `cache_creation_input_tokens` with its `cache_creation` split by lifetime (`cacheWrites`). Searches are counted
+ * where a server reports them (`searchUses`); a usage without such a count leaves the uses to the request.
  */
 export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unknown): TokenCounts | null => {
   if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens)) return null
@@ -77,7 +79,8 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
     completionTokens: billedOutput(count(u.completion_tokens), prompt, u.total_tokens, count(u.completion_tokens_details?.reasoning_tokens), perplexityOutput(u)),
     cachedTokens: cached,
   }
-  if (reports(u.num_search_queries)) counts.serverToolUses = { web_search: count(u.num_search_queries) }
+  const uses = searchUses(u)
+  if (uses !== undefined) counts.serverToolUses = uses
   if (writes.tokens > 0) counts.cacheWriteTokens = writes.tokens
   if (writes.tokens1h !== undefined) counts.cacheWrite1hTokens = writes.tokens1h
   const audioIn = count(u.prompt_tokens_details?.audio_tokens)
@@ -106,6 +109,15 @@ function cacheWrites(u: OpenAIUsage): { tokens: number; tokens1h?: number } {
  * as output, the price catalog folding their rates into it where dearer, they are never billed for less.
  */
 const perplexityOutput = (u: OpenAIUsage): number => count(u.reasoning_tokens) + count(u.citation_tokens)
+
+/** Server tool uses a chat usage counts: Perplexity's searches (`web_search`), the sources xAI's Live Search used (`live_search`). */
+function searchUses(u: OpenAIUsage): Record<string, number> | undefined {
+  if (!reports(u.num_search_queries) && !reports(u.num_sources_used)) return undefined
+  const uses: Record<string, number> = {}
+  if (reports(u.num_search_queries)) uses.web_search = count(u.num_search_queries)
+  if (reports(u.num_sources_used)) uses.live_search = count(u.num_sources_used)
+  return uses
+}
 
 /** Embeddings are billed on their input alone. */
 export const embeddingsUsage = (u: { prompt_tokens?: unknown } | undefined | null): TokenCounts | null =>
