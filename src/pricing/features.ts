@@ -70,19 +70,28 @@ const openAITier = (tier: unknown): string | null =>
 const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'auto', geo: false })
 
 /**
+ * Models that search on every request, billed per search: OpenAI's `…-search-preview` and `…-search-api`, and
+ * Perplexity's `sonar-deep-research` (`perplexity/…` through OpenRouter), which bills each of its searches. Perplexity's
+ * other Sonar models search too, but their searches are in the per-request fee (`per_request`), not billed apart.
+ */
+const SEARCH_MODEL = /(^|[-_./])(search|deep-research)([-_.]|$)/
+
+/**
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
- * searches on every request: one use each), a service tier, audio in (`input_audio` parts, or an earlier
+ * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them), a service tier, audio in (`input_audio` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
- * input) and out (`modalities` with audio, or `audio`).
+ * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
+ * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
-  const searches = body.web_search_options != null || /(^|[-_.])search([-_.]|$)/.test(upstreamModel)
+  const searches = body.web_search_options != null || SEARCH_MODEL.test(upstreamModel)
+  const sources = liveSearchSources(body.search_parameters)
   return {
-    serverTools: searches ? { web_search: 1 } : {},
+    serverTools: { ...(searches ? { web_search: 1 } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
     tier: openAITier(body.service_tier),
     audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, 'input_audio') || m?.audio != null),
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
-    cacheWrites: null,
+    cacheWrites: cacheLifetime(body),
     longContext: false,
     toolResultInput: NO_FEATURES.toolResultInput,
     compaction: false,
@@ -90,6 +99,20 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     providerDefaults: openAIDefaults(body.service_tier),
   }
 }
+
+/**
+ * The sources xAI's Live Search may use for a chat request, the uses it is held for: `search_parameters` with a
+ * mode other than `off` (`auto` may search, `on` does) lets it use up to `max_search_results` (xAI's default 20),
+ * each billed ($25 per 1,000) as `server_tools.live_search`. xAI has since retired it (a 410 for such a request),
+ * but a request for it is still one for a feature billed beyond tokens: refused unpriced, never served free.
+ */
+function liveSearchSources(params: unknown): number {
+  if (params == null || typeof params !== 'object') return 0
+  const { mode, max_search_results: max } = params as { mode?: unknown; max_search_results?: unknown }
+  if (mode === 'off') return 0
+  return positiveInt(max) ? max : XAI_DEFAULT_SEARCH_RESULTS
+}
+const XAI_DEFAULT_SEARCH_RESULTS = 20
 
 const hasPart = (content: unknown, type: string) => Array.isArray(content) && content.some((p) => p?.type === type)
 
@@ -169,7 +192,7 @@ export function responsesContainerPrices(tools: unknown): ContainerPrices {
  * in a response), which gets the configured default when a billed tool or a remote MCP server is offered
  * without it; each billed tool is held at that bound (a container or an image takes at least one call).
  * MCP costs tokens only, but what its server answers is input: each call, and each server's tool listing,
- * is held at the per-use input allowance. Also its service tier. Server-side compaction is refused: a
+ * is held at the per-use input allowance. Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report.
  */
 export function openAIResponsesFeatures<B extends Record<string, unknown>>(body: B, bounds: Pick<ServerToolBounds, 'defaultMaxUses'>): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
@@ -184,6 +207,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(body:
     ...NO_FEATURES,
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
     tier: openAITier(body.service_tier),
+    cacheWrites: cacheLifetime(body),
     toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: 0 },
     providerDefaults: openAIDefaults(body.service_tier),
   }

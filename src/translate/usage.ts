@@ -7,8 +7,18 @@ export interface OpenAIUsage {
   prompt_tokens?: number
   completion_tokens?: number
   total_tokens?: number
-  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number } | null
+  /** `cache_write_tokens`: OpenRouter's prompt-cache writes, inside `prompt_tokens`. */
+  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; cache_write_tokens?: number } | null
   completion_tokens_details?: { audio_tokens?: number; reasoning_tokens?: number } | null
+  /** Perplexity's reasoning, citation and search counts, at the top of `usage` and outside `completion_tokens` and `total_tokens`. */
+  reasoning_tokens?: number | null
+  citation_tokens?: number | null
+  num_search_queries?: number | null
+  /** The sources xAI's Live Search used. */
+  num_sources_used?: number | null
+  /** LiteLLM's proxy reports prompt-cache writes as Anthropic does, beside the OpenAI counts. */
+  cache_creation_input_tokens?: number | null
+  cache_creation?: AnthropicUsage['cache_creation']
 }
 
 export interface AnthropicUsage {
@@ -44,22 +54,35 @@ const reports = (n: unknown): boolean => typeof n === 'number'
  * servers leave it out (Gemini's thinking: `completion_tokens` 424 with `total_tokens` 1,016 for a 20-token
  * prompt; a proxy reporting `completion_tokens` 0 beside `reasoning_tokens` 60), though it is billed as output.
  * So the output is never taken as less than the total's share past the prompt, nor than the reasoning alone
- * (then reasoning and answer both, when the output count is smaller than its own reasoning part).
+ * (then reasoning and answer both, when the output count is smaller than its own reasoning part), nor than the
+ * output with what a server counts `outside` both it and the total (Perplexity's top-level reasoning and citations).
  */
-function billedOutput(output: number, prompt: number, total: unknown, reasoning: number): number {
+function billedOutput(output: number, prompt: number, total: unknown, reasoning: number, outside = 0): number {
   const fromTotal = typeof total === 'number' && Number.isFinite(total) ? Math.floor(total) - prompt : 0
-  return Math.max(output, fromTotal, reasoning > output ? output + reasoning : 0)
+  return Math.max(output + outside, fromTotal, reasoning > output ? output + reasoning : 0)
 }
 
-/** Audio tokens are part of the prompt and completion counts; the tier is the answer's `service_tier` (`fast` is OpenAI's name for `priority`). */
+/**
+ * Audio tokens are part of the prompt and completion counts; the tier is the answer's `service_tier` (`fast` is
+ * OpenAI's name for `priority`). Prompt-cache writes, which OpenAI does not report, are read as OpenAI-compatible
+ * servers in front of Claude report them: OpenRouter's `prompt_tokens_details.cache_write_tokens`, LiteLLM's
+ * `cache_creation_input_tokens` with its `cache_creation` split by lifetime (`cacheWrites`). Searches are counted
+ * where a server reports them (`searchUses`); a usage without such a count leaves the uses to the request.
+ */
 export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unknown): TokenCounts | null => {
   if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens)) return null
-  const prompt = count(u.prompt_tokens)
+  const cached = count(u.prompt_tokens_details?.cached_tokens)
+  const writes = cacheWrites(u)
+  const prompt = Math.max(count(u.prompt_tokens), cached + writes.tokens)
   const counts: TokenCounts = {
     promptTokens: prompt,
-    completionTokens: billedOutput(count(u.completion_tokens), prompt, u.total_tokens, count(u.completion_tokens_details?.reasoning_tokens)),
-    cachedTokens: count(u.prompt_tokens_details?.cached_tokens),
+    completionTokens: billedOutput(count(u.completion_tokens), prompt, u.total_tokens, count(u.completion_tokens_details?.reasoning_tokens), perplexityOutput(u)),
+    cachedTokens: cached,
   }
+  const uses = searchUses(u)
+  if (uses !== undefined) counts.serverToolUses = uses
+  if (writes.tokens > 0) counts.cacheWriteTokens = writes.tokens
+  if (writes.tokens1h !== undefined) counts.cacheWrite1hTokens = writes.tokens1h
   const audioIn = count(u.prompt_tokens_details?.audio_tokens)
   const audioOut = count(u.completion_tokens_details?.audio_tokens)
   if (audioIn > 0) counts.audioInputTokens = audioIn
@@ -67,6 +90,33 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
   const tier = reportedTier(serviceTier)
   if (tier !== undefined) counts.tier = tier
   return counts
+}
+
+/**
+ * The prompt-cache writes an OpenAI-compatible usage reports, the larger of its two shapes (OpenRouter's, LiteLLM's),
+ * and of them the 1-hour ones when it splits them by lifetime. Both are inside the prompt count; a server that left
+ * them out has its prompt raised to them (`openAIUsage`), so that they are never billed as plain input nor dropped.
+ */
+function cacheWrites(u: OpenAIUsage): { tokens: number; tokens1h?: number } {
+  const tokens = Math.max(count(u.prompt_tokens_details?.cache_write_tokens), count(u.cache_creation_input_tokens))
+  if (!u.cache_creation || typeof u.cache_creation !== 'object') return { tokens }
+  return { tokens, tokens1h: count(u.cache_creation.ephemeral_1h_input_tokens) }
+}
+
+/**
+ * Output Perplexity reports outside `completion_tokens` (sonar-deep-research: 73,248 reasoning and 7,299 citation
+ * tokens beside 3,256). It bills reasoning at $3/M and citations at $2/M, both below the $8/M output rate: billed
+ * as output, the price catalog folding their rates into it where dearer, they are never billed for less.
+ */
+const perplexityOutput = (u: OpenAIUsage): number => count(u.reasoning_tokens) + count(u.citation_tokens)
+
+/** Server tool uses a chat usage counts: Perplexity's searches (`web_search`), the sources xAI's Live Search used (`live_search`). */
+function searchUses(u: OpenAIUsage): Record<string, number> | undefined {
+  if (!reports(u.num_search_queries) && !reports(u.num_sources_used)) return undefined
+  const uses: Record<string, number> = {}
+  if (reports(u.num_search_queries)) uses.web_search = count(u.num_search_queries)
+  if (reports(u.num_sources_used)) uses.live_search = count(u.num_sources_used)
+  return uses
 }
 
 /** Embeddings are billed on their input alone. */
@@ -146,7 +196,8 @@ function serverToolUses(used: AnthropicUsage['server_tool_use']): Record<string,
 
 export interface ResponsesUsage {
   input_tokens?: number | null
-  input_tokens_details?: { cached_tokens?: number | null; audio_tokens?: number | null } | null
+  /** `cache_write_tokens`: OpenRouter's prompt-cache writes, inside `input_tokens`. */
+  input_tokens_details?: { cached_tokens?: number | null; audio_tokens?: number | null; cache_write_tokens?: number | null } | null
   output_tokens?: number | null
   output_tokens_details?: { audio_tokens?: number | null; reasoning_tokens?: number | null } | null
   total_tokens?: number | null
@@ -155,13 +206,16 @@ export interface ResponsesUsage {
 /**
  * The Responses API counts cached (and audio) tokens inside `input_tokens`, and reasoning (and audio)
  * tokens inside `output_tokens`: each token once, at its own rate (a server that leaves reasoning out is
- * billed it all the same: `billedOutput`).
+ * billed it all the same: `billedOutput`). OpenRouter's cache writes are read as on chat (`openAIUsage`).
  */
 export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCounts | null => {
   if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens)) return null
-  const prompt = count(u.input_tokens)
+  const cached = count(u.input_tokens_details?.cached_tokens)
+  const writes = count(u.input_tokens_details?.cache_write_tokens)
+  const prompt = Math.max(count(u.input_tokens), cached + writes)
   const output = billedOutput(count(u.output_tokens), prompt, u.total_tokens, count(u.output_tokens_details?.reasoning_tokens))
-  const counts: TokenCounts = { promptTokens: prompt, completionTokens: output, cachedTokens: count(u.input_tokens_details?.cached_tokens) }
+  const counts: TokenCounts = { promptTokens: prompt, completionTokens: output, cachedTokens: cached }
+  if (writes > 0) counts.cacheWriteTokens = writes
   const audioIn = count(u.input_tokens_details?.audio_tokens)
   const audioOut = count(u.output_tokens_details?.audio_tokens)
   if (audioIn > 0) counts.audioInputTokens = audioIn
