@@ -77,6 +77,20 @@ const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'aut
 const SEARCH_MODEL = /(^|[-_./])(search|deep-research)([-_.]|$)/
 
 /**
+ * Models whose billed work nothing in a request bounds: Perplexity's deep research runs as many searches as it
+ * decides (74 in one answer) and reasons outside its output count. No hold can cover them, so with hard bounds
+ * (cap-output on) they are not served.
+ */
+const UNBOUNDED_MODEL = /(^|[-_./])deep-research([-_.]|$)/
+
+/** Why a request to `upstreamModel` cannot be held for under hard bounds, or null when it can. */
+export function unboundedModel(upstreamModel: string): string | null {
+  return UNBOUNDED_MODEL.test(upstreamModel)
+    ? `${upstreamModel} is not served with cap-output on: it runs as many searches as it decides and reasons outside its output count, so nothing in the request bounds its cost`
+    : null
+}
+
+/**
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
  * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them), a service tier, audio in (`input_audio` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
