@@ -438,6 +438,30 @@ function responsesItemTokens(item: unknown, media: MediaBounds): number {
 export const responsesItemInputTokens = (item: unknown, o: EstimateOptions): number => responsesItemTokens(item, mediaBounds(o))
 
 /**
+ * How many media and file parts Responses items carry, where `responsesItemTokens` reads them (a message's
+ * content, a tool result's output, a code interpreter call's outputs): what a stored context holds that another
+ * model may bill at its own rate.
+ */
+export function responsesMediaParts(items: unknown): number {
+  if (!Array.isArray(items)) return 0
+  let n = 0
+  for (const item of items)
+    if (item && typeof item === 'object') {
+      const { content, output, outputs } = item as Record<string, unknown>
+      n += mediaPartsIn(content) + mediaPartsIn(output) + mediaPartsIn(outputs)
+    }
+  return n
+}
+
+const isMediaPart = (part: unknown): boolean => {
+  const type = (part as { type?: unknown } | null)?.type
+  return typeof type === 'string' && MEDIA_PART_TYPES.has(type)
+}
+
+/** As `contentTokens` reads content: parts, or one part on its own. */
+const mediaPartsIn = (content: unknown): number => (Array.isArray(content) ? content.filter(isMediaPart).length : isMediaPart(content) ? 1 : 0)
+
+/**
  * OpenAI Responses: `input` (a string, or items of every type), instructions, tools (and the tool-use allowance) and the output format;
  * plus `contextTokens`, the stored context a `previous_response_id` brings in (its input and output, as the
  * provider reported them), which the body does not show. Output is `max_output_tokens` or the default.

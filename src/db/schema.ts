@@ -241,7 +241,9 @@ export const apiRequestLog = sqliteTable(
  * Response and conversation ids a provider keeps state under, created through the gateway: every user
  * shares the provider's account, so an id is usable only by keys of the user that made it. The provider
  * and model say where the state lives; `context_tokens` (input + output of that response) is the context a
- * `previous_response_id` brings in, for the estimate.
+ * `previous_response_id` brings in, for the estimate, in the tokens of `model` (a conversation's: its latest
+ * turn's, which sized it). `media_parts` is how many media and file parts that context holds (carried along the
+ * chain), which another model may bill at its own rate; null for rows recorded before they were counted.
  */
 export const storedResponses = sqliteTable(
   'stored_responses',
@@ -252,6 +254,7 @@ export const storedResponses = sqliteTable(
     provider: text('provider').notNull(),
     model: text('model').notNull(),
     contextTokens: integer('context_tokens'),
+    mediaParts: integer('media_parts'),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [index('stored_responses_user').on(t.userId)],

@@ -1,5 +1,5 @@
 import { hasNul } from '../http/nul'
-import type { Store, StoredResponseRow } from '../store/store'
+import type { Store, StoredGrowth, StoredResponseRow } from '../store/store'
 
 /** A response, a conversation, or an item of a response's output (which a later request may name by reference). */
 export type StoredKind = 'response' | 'conversation' | 'item'
@@ -10,11 +10,14 @@ export interface StoredResponse {
   userId: string
   provider: string
   model: string
+  /** Its size, in the tokens of `model`. */
   contextTokens: number | null
+  /** The media and file parts in it, which another model bills at its own rate; null when not counted (an older row). */
+  mediaParts: number | null
 }
 
 const storedResponse = (row: StoredResponseRow): StoredResponse =>
-  ({ id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens })
+  ({ id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens, mediaParts: row.media_parts })
 
 /**
  * Who owns each response and conversation id a provider keeps for us (the `stored_responses` table).
@@ -25,11 +28,11 @@ export class ResponseOwners {
   constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse'>) {}
 
   /** Records a stored id with its size; `growBy` grows the size an existing one has instead (see Store.recordResponse). */
-  record(s: StoredResponse, growBy?: number): void {
+  record(s: StoredResponse, growBy?: StoredGrowth): void {
     // Neither recorded nor found, on either store: Postgres cannot hold it, and no provider's id has one.
     if (hasNul(s.id)) return
     this.store.recordResponse(
-      { id: s.id, kind: s.kind, user_id: s.userId, provider: s.provider, model: s.model, context_tokens: s.contextTokens },
+      { id: s.id, kind: s.kind, user_id: s.userId, provider: s.provider, model: s.model, context_tokens: s.contextTokens, media_parts: s.mediaParts },
       Date.now(),
       growBy,
     )

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesItemInputTokens, type TokenEstimate } from '../budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesItemInputTokens, responsesMediaParts, type TokenEstimate } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { badRequest, forbidden, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
@@ -64,6 +64,21 @@ const conversationId = (c: ResponsesBody['conversation']): string | undefined =>
 const notStored = (kind: StoredKind, id: string) =>
   notFound(`No ${kind} with id ${JSON.stringify(id.slice(0, 100))} was created with this key's user.`, `${kind}_not_found`)
 
+/**
+ * The stored context a request continues, as recorded: its size in the tokens of the models that made it, the
+ * media parts in it (null when a row was recorded before they were counted), and how many of those a model
+ * other than the request's target sized, which the target bills at its own rate.
+ */
+interface StoredContext {
+  tokens: number
+  mediaParts: number | null
+  mediaPartsElsewhere: number
+}
+
+const NO_CONTEXT: StoredContext = { tokens: 0, mediaParts: 0, mediaPartsElsewhere: 0 }
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
+
 export const responsesRoutes = (services: Services) => {
   const { config, providers } = services
   const owners = new ResponseOwners(services.store)
@@ -78,27 +93,32 @@ export const responsesRoutes = (services: Services) => {
    * and is sized at its end with the output it delivered, if more — so that a request chained on it, or on
    * its conversation, is never held for less context than the provider will bill it. A conversation grows
    * by what each turn adds (its size less the stored context it started from): turns taken at once all add
-   * their items to it.
+   * their items to it. Each is recorded with the media parts its context holds (the stored context's, the
+   * request's own, its output's), carried along the chain for a continuation on another model.
    */
-  function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, admission: Admission, storedContext: number) => Exchange {
-    return (model, userId, { estimate, tariff }, storedContext) => {
+  function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, admission: Admission, context: StoredContext) => Exchange {
+    return (model, userId, { estimate, tariff }, context) => {
       const upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
       if (config.cap_output_tokens) upstreamBody.max_output_tokens = outputBound(body.max_output_tokens, 1, config.default_max_output_tokens)
       const heldInput = heldInputTokens(estimate.inputTokens, tariff.features, config.server_tool_use_input_tokens)
+      const ownMediaParts = responsesMediaParts(body.input)
+      const mediaPartsWith = (output: unknown) => (context.mediaParts === null ? null : context.mediaParts + ownMediaParts + responsesMediaParts(output))
       let stored: { id: string; conversation: string | null } | null = null
-      let added = 0
+      let mediaParts = mediaPartsWith([])
+      let added = { tokens: 0, mediaParts: 0 }
       const recordSize = (contextTokens: number) => {
         if (!stored) return
-        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens }
+        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens, mediaParts }
         owners.record({ id: stored.id, kind: 'response', ...where })
         if (stored.conversation === null) return
-        const adds = Math.max(0, contextTokens - storedContext)
-        owners.record({ id: stored.conversation, kind: 'conversation', ...where }, adds - added)
+        const adds = { tokens: Math.max(0, contextTokens - context.tokens), mediaParts: Math.max(0, (mediaParts ?? 0) - (context.mediaParts ?? 0)) }
+        owners.record({ id: stored.conversation, kind: 'conversation', ...where }, { tokens: adds.tokens - added.tokens, mediaParts: adds.mediaParts - added.mediaParts })
         added = adds
       }
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
         stored = { id: response.id, conversation: typeof response.conversation?.id === 'string' ? response.conversation.id : null }
+        mediaParts = mediaPartsWith(response.output)
         const usage = responsesUsage(response.usage)
         recordSize(usage ? usage.promptTokens + usage.completionTokens : heldInput + estimate.outputTokens)
         if (usage) recordItems(response.output, usage.completionTokens)
@@ -115,7 +135,13 @@ export const responsesRoutes = (services: Services) => {
         const itemOptions = estimateOptionsFor(config, tariff.price)
         for (const item of output)
           if (typeof item?.id === 'string')
-            owners.record({ id: item.id, kind: 'item', ...where, contextTokens: Math.max(outputTokens, responsesItemInputTokens(item, itemOptions)) })
+            owners.record({
+              id: item.id,
+              kind: 'item',
+              ...where,
+              contextTokens: Math.max(outputTokens, responsesItemInputTokens(item, itemOptions)),
+              mediaParts: responsesMediaParts([item]),
+            })
       }
       /** A stream that ended without a usage: sized with every byte of output it delivered, past its bound too. */
       const recordEnd = (facts: StreamFacts) => {
@@ -148,18 +174,14 @@ export const responsesRoutes = (services: Services) => {
    * The stored ids a request names must be its user's (404 otherwise). The context they bring in — the
    * conversation's items, the chained response's input and output, each item named by reference (an item
    * sent by its id without its content among them: a reasoning item, a generated image) — is part of the
-   * request's input: its size in tokens, or null when one of them was recorded without a size (by a version
-   * before sizes were kept for conversations, or for responses whose stream broke before their usage).
+   * request's input: the rows recorded for them.
    * Every input item with an id the gateway recorded is its user's too, content or not: ids are unique, and
    * the provider may read its stored copy. All of them are looked up at once, and none when no item has an id.
    */
-  async function contextOf(body: ResponsesBody, caller: Caller): Promise<number | null> {
+  async function contextOf(body: ResponsesBody, caller: Caller): Promise<StoredResponse[]> {
     const owner = ownerFor(caller, body.user)
     const ownedBy = (stored: StoredResponse | null | undefined): stored is StoredResponse => !!stored && (owner === null || stored.userId === owner)
-    let tokens: number | null = 0
-    const add = (stored: StoredResponse) => {
-      tokens = tokens === null || stored.contextTokens === null ? null : tokens + stored.contextTokens
-    }
+    const context: StoredResponse[] = []
     const named: Array<[StoredKind, string]> = []
     const conversation = conversationId(body.conversation)
     if (conversation !== undefined) named.push(['conversation', conversation])
@@ -167,7 +189,7 @@ export const responsesRoutes = (services: Services) => {
     for (const [kind, id] of named) {
       const stored = await owners.find(id, kind, null)
       if (!ownedBy(stored)) throw notStored(kind, id)
-      add(stored)
+      context.push(stored)
     }
     // [id, whether the provider reads the item from its store, whether an id the gateway never recorded is refused there]
     const items: Array<[string, boolean, boolean]> = []
@@ -182,25 +204,36 @@ export const responsesRoutes = (services: Services) => {
         else if (isItemById(item)) items.push([String(item.id), true, body.store !== false])
         else if (typeof item?.id === 'string') items.push([item.id, false, false])
       }
-    if (items.length === 0) return tokens
+    if (items.length === 0) return context
     const recorded = await owners.findItems(items.map(([id]) => id))
     for (const [id, read, required] of items) {
       const stored = recorded.get(id)
       if (stored ? !ownedBy(stored) : required) throw notStored('item', id)
-      if (stored && read) add(stored)
+      if (stored && read) context.push(stored)
     }
-    return tokens
+    return context
   }
 
-  /** A context the gateway cannot size cannot be held for: refused before any hold, like a price it does not know. */
-  async function sizedContextOf(body: ResponsesBody, caller: Caller): Promise<number> {
-    const tokens = await contextOf(body, caller)
-    if (tokens === null)
+  /**
+   * A context the gateway cannot size cannot be held for: refused before any hold, like a price it does not know.
+   * Unknown are a size recorded without one (by a version before sizes were kept for conversations, or for
+   * responses whose stream broke before their usage), and with cap-output on, the media parts of a row another
+   * model than `target` sized (recorded before they were counted): the target may bill them at more.
+   */
+  async function sizedContextOf(body: ResponsesBody, caller: Caller, target: ResolvedModel | null): Promise<StoredContext> {
+    const context = await contextOf(body, caller)
+    const elsewhere = target ? context.filter((stored) => stored.model !== target.canonical) : []
+    if (context.some((stored) => stored.contextTokens === null) || (config.cap_output_tokens && elsewhere.some((stored) => stored.mediaParts === null)))
       throw badRequest(
         'The size of the stored context this request continues (its conversation, previous response or an item by reference) is not known to the gateway, so its cost cannot be held: start a new conversation, or send the input again.',
         'context_size_unknown',
       )
-    return tokens
+    const parts = context.map((stored) => stored.mediaParts)
+    return {
+      tokens: sum(context.map((stored) => stored.contextTokens!)),
+      mediaParts: parts.includes(null) ? null : sum(parts as number[]),
+      mediaPartsElsewhere: sum(elsewhere.map((stored) => stored.mediaParts ?? 0)),
+    }
   }
 
   /** The provider that keeps a stored response this caller's user made (404 for anyone else). */
@@ -246,7 +279,7 @@ export const responsesRoutes = (services: Services) => {
         if (!translated) refuseStoredPrompt(body)
         const native = translated ? null : openAIResponsesFeatures(body, bounds)
         const caller = authenticated(requestState(request))
-        const contextTokens = translated ? 0 : await sizedContextOf(body, caller)
+        const context = translated ? NO_CONTEXT : await sizedContextOf(body, caller, target)
         const stream = body.stream === true
         const admission = await admitRequest(services, request, server, {
           model: body.model,
@@ -258,7 +291,10 @@ export const responsesRoutes = (services: Services) => {
           estimate: (price) => {
             // Translated to Anthropic with its 1M window, a file by reference may be a text file that fills it.
             const options = estimateOptionsFor(config, price, contextWindowOf(translated?.features))
-            const sent = estimateResponses(body, { ...options, contextTokens })
+            // Recorded in the tokens of the model that sized it, a media part bills what the target makes of it:
+            // held again at the target's bound, on top of what that model billed for it (an over-hold by that).
+            const mediaAgain = options.hardBounds ? context.mediaPartsElsewhere * options.mediaPartTokens : 0
+            const sent = estimateResponses(body, { ...options, contextTokens: context.tokens + mediaAgain })
             if (!translated) return sent
             const upstream = route === 'anthropic' ? estimateMessages(translated.request, options) : estimateChat(translated.request, options)
             return largerEstimate(sent, upstream)
@@ -268,7 +304,7 @@ export const responsesRoutes = (services: Services) => {
         using hold = admission.hold
         const exchange = translated
           ? translated.exchangeFor(admission.model)
-          : responsesNative(native!.body)(admission.model, admission.userId, admission, contextTokens)
+          : responsesNative(native!.body)(admission.model, admission.userId, admission, context)
         const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
         if (translated && translated.dropped.length > 0) res.headers.set(DROPPED_TOOLS_HEADER, translated.dropped.join(', '))
         return res

@@ -66,6 +66,13 @@ export interface StoredResponseRow {
   provider: string
   model: string
   context_tokens: number | null
+  media_parts: number | null
+}
+
+/** What a turn adds to a conversation: tokens, and media parts. */
+export interface StoredGrowth {
+  tokens: number
+  mediaParts: number
 }
 
 /**
@@ -107,11 +114,12 @@ export interface Store {
   /** Deletes request-log rows older than `cutoff` (in batches, until `stopped`); returns how many. */
   pruneRequestLog(cutoff: number, stopped?: () => boolean): Promise<number>
   /**
-   * Records who owns a stored id and its size: set, or with `growBy` (a conversation, which every turn adds
-   * to, some at once) grown by that much — never below the row's own `context_tokens`, and a size unknown
-   * stays unknown. The first user to record an id keeps it.
+   * Records who owns a stored id and its size (tokens and media parts): set, or with `growBy` (a conversation,
+   * which every turn adds to, some at once) grown by that much — never below the row's own `context_tokens` and
+   * `media_parts`, a size unknown stays unknown, and the row takes the turn's model, which sized it. The first
+   * user to record an id keeps it.
    */
-  recordResponse(row: StoredResponseRow, now: number, growBy?: number): void
+  recordResponse(row: StoredResponseRow, now: number, growBy?: StoredGrowth): void
   findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null>
   /** The rows of those of `ids` recorded as `kind`, in one query (a request's input items, however many). */
   findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]>

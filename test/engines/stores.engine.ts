@@ -30,6 +30,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alert-period-switch',
   'billed-features',
   'responses-context',
+  'responses-context-other-model',
   'responses-reasoning-by-id',
   'responses-item-reference-tool-output',
   'responses-items-by-id',

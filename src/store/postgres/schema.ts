@@ -212,6 +212,7 @@ export const storedResponses = pgTable(
     provider: text('provider').notNull(),
     model: text('model').notNull(),
     contextTokens: bigint('context_tokens', { mode: 'number' }),
+    mediaParts: integer('media_parts'),
     createdAt: millis('created_at').notNull(),
   },
   (t) => [index('stored_responses_user').on(t.userId)],

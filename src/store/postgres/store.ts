@@ -9,7 +9,7 @@ import type * as sqliteTables from '../../db/schema'
 import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { priceInsertParams, priceSql } from '../price-sql'
-import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredResponseRow } from '../store'
+import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { postgresAlertRows } from './alert-rows'
 import { BatchWriter } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
@@ -44,7 +44,7 @@ interface AggregateDelta {
 }
 
 /** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten. */
-type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: number; forget?: true }
+type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true }
 
 /**
  * The store for several replicas: one Postgres database (TOLLGATE_DATABASE_URL), through Bun's built-in
@@ -169,7 +169,7 @@ export class PostgresStore implements Store {
     return result.count
   }
 
-  recordResponse(row: StoredResponseRow, now: number, growBy?: number): void {
+  recordResponse(row: StoredResponseRow, now: number, growBy?: StoredGrowth): void {
     this.responses.push({ ...row, created_at: now, grow_by: growBy })
   }
 
@@ -177,25 +177,29 @@ export class PostgresStore implements Store {
     for (const r of rows) {
       if (r.forget) await this.bounded`DELETE FROM stored_responses WHERE id = ${r.id}`
       else if (r.grow_by !== undefined)
-        // GREATEST skips NULLs: the CASE keeps a size unknown unknown.
+        // GREATEST skips NULLs: the CASEs keep a size unknown unknown, as SQLite's max() does.
         await this.bounded`
-          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at)
-          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.created_at})
+          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, created_at)
+          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.created_at})
           ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL THEN NULL
-            ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by}, excluded.context_tokens) END
+            ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by.tokens}, excluded.context_tokens) END,
+            media_parts = CASE WHEN stored_responses.media_parts IS NULL OR excluded.media_parts IS NULL THEN NULL
+            ELSE GREATEST(stored_responses.media_parts + ${r.grow_by.mediaParts}, excluded.media_parts) END,
+            model = excluded.model
           WHERE stored_responses.user_id = excluded.user_id`
       else
         await this.bounded`
-          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, created_at)
-          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.created_at})
-          ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens)
+          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, created_at)
+          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.created_at})
+          ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens),
+            media_parts = coalesce(excluded.media_parts, stored_responses.media_parts)
           WHERE stored_responses.user_id = excluded.user_id`
     }
   }
 
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
     await this.responses.flush()
-    const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
+    const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
     return row ? { ...row, context_tokens: numberOrNull(row.context_tokens) } : null
   }
 
@@ -203,13 +207,13 @@ export class PostgresStore implements Store {
     await this.responses.flush()
     // The ids as one JSON array, as on SQLite: one parameter, whatever their number.
     const rows = await this.bounded`
-      SELECT id, kind, user_id, provider, model, context_tokens FROM stored_responses
+      SELECT id, kind, user_id, provider, model, context_tokens, media_parts FROM stored_responses
       WHERE id IN (SELECT json_array_elements_text(${JSON.stringify(ids)}::text::json)) AND kind = ${kind}`
     return rows.map((row: StoredResponseRow) => ({ ...row, context_tokens: numberOrNull(row.context_tokens) }))
   }
 
   forgetResponse(id: string): void {
-    this.responses.push({ id, forget: true, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, created_at: 0 })
+    this.responses.push({ id, forget: true, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, media_parts: null, created_at: 0 })
   }
 
   async openReservations() {

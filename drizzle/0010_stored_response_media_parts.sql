@@ -1,0 +1,1 @@
+ALTER TABLE `stored_responses` ADD `media_parts` integer;
