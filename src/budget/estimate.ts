@@ -11,8 +11,8 @@
  * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here; with
  * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry (or a
  * text file as large as the context window the request opens or its model has), an
- * earlier audio answer named by id as long as one answer can be, and an image at `detail: "original"`, inline
- * or not, as large as that detail bills.
+ * earlier audio answer named by id as long as one answer can be, an image at `detail: "original"`, inline
+ * or not, as large as that detail bills, and a video, inline or not, as a file by reference (billed by its length).
  * Output: the request's own maximum, or the configured default.
  */
 import { pdfPages, pdfWork, type PdfWork } from './pdf-pages'
@@ -161,6 +161,14 @@ export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): 
  */
 const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image', 'video_url', 'input_video', 'file', 'document', 'input_file', 'computer_screenshot'])
 
+/**
+ * Video parts (chat's `video_url` on OpenRouter and vLLM, by URL or data URL). A provider bills a video by its
+ * length (Gemini: ~300 tokens a second, frames and sound: a 35-minute talk ~630,000), which neither a URL nor
+ * its bytes bound (a still picture for an hour compresses to almost nothing): counted as a file by reference,
+ * its bytes if more.
+ */
+const VIDEO_PART_TYPES = new Set(['video_url', 'input_video'])
+
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
 
 /**
@@ -249,7 +257,7 @@ const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
 /**
- * A part: media and files as `mediaTokens` (or, by reference, `fileByReferenceTokens`) says, an image at
+ * A part: media and files as `mediaTokens` (or, by reference and a video, `fileByReferenceTokens`) says, an image at
  * `detail: "original"` never less than `originalImage`, anything else by its bytes.
  */
 function partTokens(part: unknown, media: MediaBounds): number {
@@ -257,7 +265,7 @@ function partTokens(part: unknown, media: MediaBounds): number {
   if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) return textBytes(part)
   const p = part as Record<string, unknown>
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
-  if (partFileByReference(p)) return Math.max(fileByReferenceTokens(textBytes(p), media), mediaTokens(textBytes(p), media, partPdf(p)))
+  if (partFileByReference(p) || VIDEO_PART_TYPES.has(type)) return Math.max(fileByReferenceTokens(textBytes(p), media), mediaTokens(textBytes(p), media, partPdf(p)))
   const tokens = mediaTokens(textBytes(p), media, partPdf(p))
   return originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens
 }
