@@ -206,15 +206,19 @@ export function responsesContainerPrices(tools: unknown): ContainerPrices {
  * in a response), which gets the configured default when a billed tool or a remote MCP server is offered
  * without it; each billed tool is held at that bound (a container or an image takes at least one call).
  * MCP costs tokens only, but what its server answers is input: each call, and each server's tool listing,
- * is held at the per-use input allowance. Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
+ * is held at the per-use input allowance. With hard bounds (cap-output on) a remote MCP server is refused, as
+ * Anthropic's MCP connector is: the client chooses the server, and nothing bounds what it lists or answers.
+ * Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report.
  */
-export function openAIResponsesFeatures<B extends Record<string, unknown>>(body: B, bounds: Pick<ServerToolBounds, 'defaultMaxUses'>): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
+export function openAIResponsesFeatures<B extends Record<string, unknown>>(body: B, bounds: Pick<ServerToolBounds, 'defaultMaxUses' | 'hardBounds'>): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')
   const tools: Array<{ type?: unknown } | null> = Array.isArray(body.tools) ? body.tools : []
   const billed = [...new Set(tools.map(responsesToolPrice).filter((t) => t !== undefined))]
   const mcpServers = tools.filter((t) => t?.type === 'mcp').length
+  if (bounds.hardBounds && mcpServers > 0)
+    throw badRequest('Invalid body: tools: a remote MCP server (type "mcp") is not served with cap-output on: what it lists and answers becomes input without a bound, so it could not be held for.', 'feature_unsupported')
   const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
   const features: RequestedFeatures = {
