@@ -172,4 +172,15 @@ describe('reading billed features from requests', () => {
     const output = [run('cntr_a'), run('cntr_a'), run('cntr_b'), run(), { type: 'file_search_call' }, { type: 'image_generation_call' }, { type: 'constructor' }, { type: '__proto__' }]
     expect(responsesServerToolUses(output)).toEqual({ code_interpreter: 3, file_search: 1, image_generation: 1 })
   })
+
+  test('the Responses API, hard bounds: each file_search call is held at max_num_results chunks of 4,096 tokens past the allowance', () => {
+    const hard = { defaultMaxUses: 2, useInputTokens: 20_000, hardBounds: true }
+    const resultInput = (tools: unknown[], bounds: Parameters<typeof openAIResponsesFeatures>[1] = hard) =>
+      openAIResponsesFeatures({ input: 'hi', tools, max_tool_calls: 3 }, bounds).features.toolResultInput.tokens
+    expect(resultInput([{ type: 'file_search' }])).toBe(3 * (20 * 4096 - 20_000))
+    expect(resultInput([{ type: 'file_search', max_num_results: 50 }, { type: 'file_search', max_num_results: 2 }])).toBe(3 * (50 * 4096 - 20_000))
+    expect(resultInput([{ type: 'file_search', max_num_results: 4 }])).toBe(0)
+    expect(resultInput([{ type: 'web_search' }])).toBe(0)
+    expect(resultInput([{ type: 'file_search' }], { ...hard, hardBounds: false })).toBe(0)
+  })
 })
