@@ -66,8 +66,11 @@ const ANTHROPIC_ADVISOR = /^advisor_\d{8}$/
 const openAITier = (tier: unknown): string | null =>
   typeof tier !== 'string' || isStandardTier(tier) ? null : tier === 'fast' ? 'priority' : tier
 
-/** No `service_tier`, or `auto`: OpenAI serves the project's default tier, whatever it is. */
-const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'auto', geo: false })
+/**
+ * No `service_tier`, or `auto`: OpenAI serves the project's default tier, whatever it is. And OpenAI caches
+ * prompts by itself, no marker asked: GPT-5.6 and later bill those writes (`cache_write_tokens`) at 1.25× input.
+ */
+const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'auto', geo: false, cacheWrites: true })
 
 /**
  * Models that search on every request, billed per search: OpenAI's `…-search-preview` and `…-search-api`, and
@@ -387,7 +390,7 @@ export function anthropicFeatures(
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).
-    providerDefaults: { tier: false, geo: body.inference_geo == null },
+    providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: false },
   }
   return { body: tools === body.tools ? body : { ...body, tools }, features }
 }
