@@ -36,7 +36,7 @@ describe('costOf and worstCaseCost', () => {
         toolResultInput: rand() < 0.5 ? NO_FEATURES.toolResultInput : { uses: int(10), tokens: int(100_000) },
         compaction: rand() < 0.3,
         inferenceGeo: rand() < 0.5 ? null : 'us',
-        providerDefaults: { tier: rand() < 0.5, geo: rand() < 0.5 },
+        providerDefaults: { tier: rand() < 0.5, geo: rand() < 0.5, cacheWrites: rand() < 0.5 },
       }
       const allowance = int(30_000)
       const inputTokens = int(400_000)
@@ -46,7 +46,9 @@ describe('costOf and worstCaseCost', () => {
       const results = requested.toolResultInput
       const prompt = int(passes * (inputTokens + (uses + results.uses) * allowance + results.tokens) + 1)
       const cached = int(prompt + 1)
-      const writes = requested.cacheWrites ? int(prompt - cached + 1) : 0
+      // Writes the provider makes by itself are billed where the row prices them (OpenAI's GPT-5.6 and later).
+      const writesBilled = requested.cacheWrites !== null || (requested.providerDefaults.cacheWrites && price.cacheWritePerMillion != null)
+      const writes = writesBilled ? int(prompt - cached + 1) : 0
       const completion = int(passes * outputTokens + 1)
       const usage: TokenCounts = {
         promptTokens: prompt,
@@ -66,6 +68,18 @@ describe('costOf and worstCaseCost', () => {
       const cost = costOf(price, usage, requested)
       if (cost > hold) throw new Error(`seed ${SEED} case ${i}: cost ${cost} > hold ${hold}\n${JSON.stringify({ price, requested, usage, inputTokens, outputTokens, allowance })}`)
     }
+  })
+
+  test('cache writes the provider makes by itself are held at the 5-minute write rate only where the row sets one', () => {
+    const implicit: RequestedFeatures = { ...NO_FEATURES, providerDefaults: { tier: false, geo: false, cacheWrites: true } }
+    // A row without a write rate: a model whose writes are not billed (OpenAI's before GPT-5.6), held as it was.
+    expect(heldAtProviderDefaults(base, implicit)).toBe(implicit)
+    const writing: Price = { ...base, cacheWritePerMillion: 3_750_000 }
+    expect(heldAtProviderDefaults(writing, implicit).cacheWrites).toBe('5m')
+    expect(worstCaseCost(writing, 1_000_000, 0, heldAtProviderDefaults(writing, implicit))).toBe(3_750_000)
+    // What the request marks itself stands (a 1-hour write is dearer), and a provider that writes only when asked is not held for it.
+    expect(heldAtProviderDefaults(writing, { ...implicit, cacheWrites: '1h' }).cacheWrites).toBe('1h')
+    expect(heldAtProviderDefaults(writing, NO_FEATURES).cacheWrites).toBeNull()
   })
 
   test('past 2^53 the cost is exact (BigInt), multipliers included', () => {
@@ -158,8 +172,9 @@ describe('reading billed features from requests', () => {
     expect(bounded.body.max_tool_calls).toBe(2)
     expect(bounded.features.serverTools).toEqual({ web_search: 2 })
     const plain = { input: 'hi', tools: [{ type: 'function', name: 'f' }] }
-    // No service_tier: the project's default tier, which cap-output holds at the dearest priced.
-    expect(openAIResponsesFeatures(plain, bounds)).toEqual({ body: plain, features: { ...NO_FEATURES, providerDefaults: { tier: true, geo: false } } })
+    // No service_tier: the project's default tier, which cap-output holds at the dearest priced; and the cache
+    // writes OpenAI makes by itself, held where the row prices them.
+    expect(openAIResponsesFeatures(plain, bounds)).toEqual({ body: plain, features: { ...NO_FEATURES, providerDefaults: { tier: true, geo: false, cacheWrites: true } } })
     expect(responsesServerToolUses([{ type: 'web_search_call' }, { type: 'message' }, { type: 'web_search_call' }])).toEqual({ web_search: 2 })
   })
 
@@ -171,5 +186,16 @@ describe('reading billed features from requests', () => {
     const run = (container_id?: string) => ({ type: 'code_interpreter_call', container_id })
     const output = [run('cntr_a'), run('cntr_a'), run('cntr_b'), run(), { type: 'file_search_call' }, { type: 'image_generation_call' }, { type: 'constructor' }, { type: '__proto__' }]
     expect(responsesServerToolUses(output)).toEqual({ code_interpreter: 3, file_search: 1, image_generation: 1 })
+  })
+
+  test('the Responses API, hard bounds: each file_search call is held at max_num_results chunks of 4,096 tokens past the allowance', () => {
+    const hard = { defaultMaxUses: 2, useInputTokens: 20_000, hardBounds: true }
+    const resultInput = (tools: unknown[], bounds: Parameters<typeof openAIResponsesFeatures>[1] = hard) =>
+      openAIResponsesFeatures({ input: 'hi', tools, max_tool_calls: 3 }, bounds).features.toolResultInput.tokens
+    expect(resultInput([{ type: 'file_search' }])).toBe(3 * (20 * 4096 - 20_000))
+    expect(resultInput([{ type: 'file_search', max_num_results: 50 }, { type: 'file_search', max_num_results: 2 }])).toBe(3 * (50 * 4096 - 20_000))
+    expect(resultInput([{ type: 'file_search', max_num_results: 4 }])).toBe(0)
+    expect(resultInput([{ type: 'web_search' }])).toBe(0)
+    expect(resultInput([{ type: 'file_search' }], { ...hard, hardBounds: false })).toBe(0)
   })
 })

@@ -24,8 +24,8 @@ const answer = (id: string, u: ReturnType<typeof usage>, extra: Record<string, u
     output: [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'ok', annotations: [] }] }],
   })
 
-const post = (secret: string, body: Record<string, unknown>) =>
-  fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const post = (secret: string, body: Record<string, unknown>, on: TestGateway = gw) =>
+  fetch(`${on.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
 describe('the stored context a request continues is held for', () => {
   test('a response whose stream broke before its usage is sized at its worst case: chained requests cannot together pass the budget', async () => {
@@ -131,28 +131,37 @@ describe('a response whose stream is cut before its usage is sized at everything
   }
   const sizeOf = (on: TestGateway, id: string) => on.query<{ context_tokens: number | null }>('SELECT context_tokens FROM stored_responses WHERE id = ?', id)[0]?.context_tokens
 
+  // With cap-output on a remote MCP server is refused (nothing bounds what it answers): this runs with it off.
   test('cut after a remote MCP server answered: sized with the input its tools could bring back, so the chained request cannot pass the budget', async () => {
-    const { secret } = await gw.userWithKey({ id: 'ctx-mcp-cut', max_budget: 10 })
-    const docs = { type: 'mcp', server_label: 'docs', server_url: 'https://mcp.example.com/sse', require_approval: 'never' }
-    const listing = { id: 'mcpl_1', type: 'mcp_list_tools', server_label: 'docs', tools: [{ name: 'fetch', description: 'd'.repeat(5_000), input_schema: {} }] }
-    const call = { id: 'mcp_1', type: 'mcp_call', server_label: 'docs', name: 'fetch', arguments: '{}', output: 'p'.repeat(9_000) }
-    upstream.answer(openStream([
-      created('resp_mcp_cut'),
-      streamed('response.output_item.added', { output_index: 0, item: { ...listing, tools: [] } }),
-      streamed('response.output_item.done', { output_index: 0, item: listing }),
-      streamed('response.output_item.added', { output_index: 1, item: { ...call, arguments: '', output: null } }),
-      streamed('response.output_item.done', { output_index: 1, item: call }),
-    ]))
-    await settledRow(gw, 'ctx-mcp-cut', () => readThenCut(gw, secret, { model: 'plain:m', input: 'Read the docs.', tools: [docs], max_tool_calls: 1 }, '"mcp_1"'))
-    // The listing and the call (~14,000 tokens) are in the context the provider keeps: at least that is recorded.
-    expect(sizeOf(gw, 'resp_mcp_cut')!).toBeGreaterThanOrEqual(14_000)
+    const uncapped = await startTestGateway({
+      config: { providers: scriptedProviders(upstream), pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } }, default_max_output_tokens: 64 },
+    })
+    try {
+      const { secret } = await uncapped.userWithKey({ id: 'ctx-mcp-cut', max_budget: 10 })
+      const docs = { type: 'mcp', server_label: 'docs', server_url: 'https://mcp.example.com/sse', require_approval: 'never' }
+      const listing = { id: 'mcpl_1', type: 'mcp_list_tools', server_label: 'docs', tools: [{ name: 'fetch', description: 'd'.repeat(5_000), input_schema: {} }] }
+      const call = { id: 'mcp_1', type: 'mcp_call', server_label: 'docs', name: 'fetch', arguments: '{}', output: 'p'.repeat(9_000) }
+      upstream.answer(openStream([
+        created('resp_mcp_cut'),
+        streamed('response.output_item.added', { output_index: 0, item: { ...listing, tools: [] } }),
+        streamed('response.output_item.done', { output_index: 0, item: listing }),
+        streamed('response.output_item.added', { output_index: 1, item: { ...call, arguments: '', output: null } }),
+        streamed('response.output_item.done', { output_index: 1, item: call }),
+      ]))
+      await settledRow(uncapped, 'ctx-mcp-cut', () => readThenCut(uncapped, secret, { model: 'plain:m', input: 'Read the docs.', tools: [docs], max_tool_calls: 1 }, '"mcp_1"'))
+      // The listing and the call (~14,000 tokens) are in the context the provider keeps: at least that is recorded.
+      expect(sizeOf(uncapped, 'resp_mcp_cut')!).toBeGreaterThanOrEqual(14_000)
 
-    const before = (await gw.admin('GET', '/v1/users/ctx-mcp-cut')).body
-    await gw.admin('PATCH', '/v1/users/ctx-mcp-cut', { max_budget: Number((before.spend + 0.002).toFixed(6)) })
-    upstream.answer(() => answer('resp_mcp_next', usage(14_100, 5)))
-    const res = await post(secret, { model: 'plain:m', input: 'Go on.', previous_response_id: 'resp_mcp_cut', max_output_tokens: 16 })
-    expect(res.status).toBe(402)
-    expect(upstream.calls.length).toBe(1)
+      const before = (await uncapped.admin('GET', '/v1/users/ctx-mcp-cut')).body
+      await uncapped.admin('PATCH', '/v1/users/ctx-mcp-cut', { max_budget: Number((before.spend + 0.002).toFixed(6)) })
+      upstream.calls.length = 0
+      upstream.answer(() => answer('resp_mcp_next', usage(14_100, 5)))
+      const res = await post(secret, { model: 'plain:m', input: 'Go on.', previous_response_id: 'resp_mcp_cut', max_output_tokens: 16 }, uncapped)
+      expect(res.status).toBe(402)
+      expect(upstream.calls.length).toBe(0)
+    } finally {
+      await uncapped.stop()
+    }
   })
 
   test('cut after more output than its bound (no max sent upstream): sized with all it delivered', async () => {

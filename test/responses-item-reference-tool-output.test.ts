@@ -34,10 +34,9 @@ describe('an item named by reference is held for everything the item brings back
         { type: 'message', id: 'msg_mcp1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'fetched', annotations: [] }] },
       ],
     }))
-    const first = await post(secret, {
-      model: 'plain:m', input: 'Fetch the docs', max_output_tokens: 64,
-      tools: [{ type: 'mcp', server_label: 'docs', server_url: 'https://mcp.example.com/sse', require_approval: 'never' }],
-    })
+    // Offered here, a remote MCP server would be refused (cap-output on: nothing bounds what it answers); the
+    // stored item stands for one a response made before cap-output was on (the answer is scripted all the same).
+    const first = await post(secret, { model: 'plain:m', input: 'Fetch the docs', max_output_tokens: 64 })
     expect(first.status).toBe(200)
     await first.text()
     await gw.settled()

@@ -7,12 +7,13 @@
  * PDF) count their bytes, never less than a configured bound: what a provider makes of them grows with
  * their size (seconds of audio, an image's pixels on a server that does not downscale), and their encoded
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
- * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound.
+ * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound;
+ * and an office document (.docx, .pptx, .xlsx: a ZIP of deflated text) counts as a file by reference.
  * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here; with
  * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry (or a
  * text file as large as the context window the request opens or its model has), an
- * earlier audio answer named by id as long as one answer can be, and an image at `detail: "original"`, inline
- * or not, as large as that detail bills.
+ * earlier audio answer named by id as long as one answer can be, an image at `detail: "original"`, inline
+ * or not, as large as that detail bills, and a video, inline or not, as a file by reference (billed by its length).
  * Output: the request's own maximum, or the configured default.
  */
 import { pdfPages, pdfWork, type PdfWork } from './pdf-pages'
@@ -161,6 +162,14 @@ export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): 
  */
 const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image', 'video_url', 'input_video', 'file', 'document', 'input_file', 'computer_screenshot'])
 
+/**
+ * Video parts (chat's `video_url` on OpenRouter and vLLM, by URL or data URL). A provider bills a video by its
+ * length (Gemini: ~300 tokens a second, frames and sound: a 35-minute talk ~630,000), which neither a URL nor
+ * its bytes bound (a still picture for an hour compresses to almost nothing): counted as a file by reference,
+ * its bytes if more.
+ */
+const VIDEO_PART_TYPES = new Set(['video_url', 'input_video'])
+
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
 
 /**
@@ -210,24 +219,57 @@ function fileByReferenceTokens(bytes: number, media: MediaBounds): number {
 const declaresPdf = (label: unknown) =>
   typeof label === 'string' && (/^\s*application\/pdf\s*$/i.test(label) || /\.pdf\s*$/i.test(label))
 
+/** Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. */
+function inlineBase64(data: string): { base64: string; mediaType?: string } {
+  const url = /^data:([^,;]{0,200})[^,]{0,200},/.exec(data)
+  return url ? { base64: data.slice(url[0].length), mediaType: url[1] } : { base64: data }
+}
+
 /**
  * An inline file's base64 when it is a PDF: declared one (by media type or file name), or starting as one
  * does. `data` is base64, bare or in a data URL. Only its first kilobyte is decoded here.
  */
 function inlinePdf(data: unknown, ...labels: unknown[]): string | null {
   if (typeof data !== 'string') return null
-  const url = /^data:([^,;]{0,200})[^,]{0,200},/.exec(data)
-  const base64 = url ? data.slice(url[0].length) : data
+  const { base64, mediaType } = inlineBase64(data)
   // PDF readers accept the header anywhere in the first kilobyte: 1,368 base64 characters are 1,026 bytes.
-  if (!declaresPdf(url?.[1]) && !labels.some(declaresPdf) && !Buffer.from(base64.slice(0, 1368), 'base64').includes('%PDF-')) return null
+  if (!declaresPdf(mediaType) && !labels.some(declaresPdf) && !Buffer.from(base64.slice(0, 1368), 'base64').includes('%PDF-')) return null
   return base64
+}
+
+const declaresOfficeDocument = (label: unknown) =>
+  typeof label === 'string' &&
+  (/^\s*application\/vnd\.(openxmlformats-officedocument|oasis\.opendocument)\./i.test(label) || /\.((doc|ppt|xls)[xm]|od[tsp])\s*$/i.test(label))
+
+/**
+ * Whether an inline file is a ZIP: an office document (.docx, .pptx, .xlsx, OpenDocument) declared by media type
+ * or file name, or any file starting as a ZIP does (`PK\x03\x04`). Its text is deflated, so its bytes do not bound
+ * what the provider extracts (a 5 KB .docx carries 1.2 MB of text): it is bounded as a file by reference is.
+ */
+function inlineZip(data: unknown, ...labels: unknown[]): boolean {
+  if (typeof data !== 'string' || data === '') return false
+  const { base64, mediaType } = inlineBase64(data)
+  if (declaresOfficeDocument(mediaType) || labels.some(declaresOfficeDocument)) return true
+  const head = Buffer.from(base64.slice(0, 8), 'base64')
+  return head.length >= 4 && head.readUInt32LE(0) === 0x04034b50
+}
+
+/** The file a chat `file` part or a Responses `input_file` part carries: the fields its data and name are in. */
+function partFile(part: Record<string, unknown>): Record<string, unknown> | null {
+  const file = part.type === 'input_file' ? part : part.type === 'file' ? part.file : null
+  return file != null && typeof file === 'object' ? (file as Record<string, unknown>) : null
 }
 
 /** The PDF a chat `file` part or a Responses `input_file` part sends inline, if any. */
 function partPdf(part: Record<string, unknown>): string | null {
-  if (part.type === 'input_file') return inlinePdf(part.file_data, part.filename)
-  const file = part.file as Record<string, unknown> | null | undefined
-  return part.type === 'file' && file && typeof file === 'object' ? inlinePdf(file.file_data, file.filename) : null
+  const file = partFile(part)
+  return file ? inlinePdf(file.file_data, file.filename) : null
+}
+
+/** Whether a chat `file` part or a Responses `input_file` part sends a ZIP inline (`inlineZip`). */
+function partZip(part: Record<string, unknown>): boolean {
+  const file = partFile(part)
+  return file ? inlineZip(file.file_data, file.filename) : false
 }
 
 /**
@@ -238,9 +280,9 @@ function partPdf(part: Record<string, unknown>): string | null {
  * request's page maximum, which bounds an inline PDF's pages.
  */
 function partFileByReference(part: Record<string, unknown>): boolean {
-  const file = part.type === 'input_file' ? part : part.type === 'file' ? part.file : null
-  if (file == null || typeof file !== 'object') return false
-  const { file_id, file_url, file_data } = file as Record<string, unknown>
+  const file = partFile(part)
+  if (file === null) return false
+  const { file_id, file_url, file_data } = file
   return file_id != null || file_url != null || typeof file_data !== 'string' || file_data === ''
 }
 
@@ -249,7 +291,7 @@ const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
 /**
- * A part: media and files as `mediaTokens` (or, by reference, `fileByReferenceTokens`) says, an image at
+ * A part: media and files as `mediaTokens` (or, by reference, a video and an inline ZIP, `fileByReferenceTokens`) says, an image at
  * `detail: "original"` never less than `originalImage`, anything else by its bytes.
  */
 function partTokens(part: unknown, media: MediaBounds): number {
@@ -257,7 +299,7 @@ function partTokens(part: unknown, media: MediaBounds): number {
   if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) return textBytes(part)
   const p = part as Record<string, unknown>
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
-  if (partFileByReference(p)) return Math.max(fileByReferenceTokens(textBytes(p), media), mediaTokens(textBytes(p), media, partPdf(p)))
+  if (partFileByReference(p) || VIDEO_PART_TYPES.has(type) || partZip(p)) return Math.max(fileByReferenceTokens(textBytes(p), media), mediaTokens(textBytes(p), media, partPdf(p)))
   const tokens = mediaTokens(textBytes(p), media, partPdf(p))
   return originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens
 }

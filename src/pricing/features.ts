@@ -66,8 +66,11 @@ const ANTHROPIC_ADVISOR = /^advisor_\d{8}$/
 const openAITier = (tier: unknown): string | null =>
   typeof tier !== 'string' || isStandardTier(tier) ? null : tier === 'fast' ? 'priority' : tier
 
-/** No `service_tier`, or `auto`: OpenAI serves the project's default tier, whatever it is. */
-const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'auto', geo: false })
+/**
+ * No `service_tier`, or `auto`: OpenAI serves the project's default tier, whatever it is. And OpenAI caches
+ * prompts by itself, no marker asked: GPT-5.6 and later bill those writes (`cache_write_tokens`) at 1.25× input.
+ */
+const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'auto', geo: false, cacheWrites: true })
 
 /**
  * Models that search on every request, billed per search: OpenAI's `…-search-preview` and `…-search-api`, and
@@ -171,6 +174,22 @@ function containerToolPrice(tool: ResponsesTool): string | undefined {
   return environment?.type === 'container_reference' ? 'code_interpreter' : undefined
 }
 
+/**
+ * What one `file_search` call may bring back as input: `max_num_results` chunks (OpenAI's default 20, at most 50)
+ * of up to 4,096 tokens each, the largest chunk a vector store takes (`max_chunk_size_tokens`; 800 by default,
+ * but set when files are added, so not visible here).
+ */
+const FILE_SEARCH_DEFAULT_RESULTS = 20
+const FILE_SEARCH_MAX_CHUNK_TOKENS = 4096
+
+/** The most input one file_search call of the request may bring back: its tool that allows the most results. */
+function fileSearchResultTokens(tools: ReadonlyArray<{ type?: unknown; max_num_results?: unknown } | null>): number {
+  let results = 0
+  for (const tool of tools)
+    if (tool?.type === 'file_search') results = Math.max(results, positiveInt(tool.max_num_results) ? tool.max_num_results : FILE_SEARCH_DEFAULT_RESULTS)
+  return results * FILE_SEARCH_MAX_CHUNK_TOKENS
+}
+
 /** The price book's name for what a Responses tool bills beyond tokens, or undefined. */
 const responsesToolPrice = (tool: ResponsesTool): string | undefined => containerToolPrice(tool) ?? responsesBilledTool(tool?.type)
 
@@ -206,23 +225,35 @@ export function responsesContainerPrices(tools: unknown): ContainerPrices {
  * in a response), which gets the configured default when a billed tool or a remote MCP server is offered
  * without it; each billed tool is held at that bound (a container or an image takes at least one call).
  * MCP costs tokens only, but what its server answers is input: each call, and each server's tool listing,
- * is held at the per-use input allowance. Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
+ * is held at the per-use input allowance. With hard bounds (cap-output on) a remote MCP server is refused, as
+ * Anthropic's MCP connector is: the client chooses the server, and nothing bounds what it lists or answers; and
+ * each file_search call is held at the results it may bring back (`fileSearchResultTokens`) where they pass the
+ * allowance. Holding them leaves the client's `max_num_results` as it asked: cutting it to fit the allowance (4
+ * chunks of the largest size) would change the answers it gets without saying so.
+ * Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report.
  */
-export function openAIResponsesFeatures<B extends Record<string, unknown>>(body: B, bounds: Pick<ServerToolBounds, 'defaultMaxUses'>): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
+export function openAIResponsesFeatures<B extends Record<string, unknown>>(
+  body: B,
+  bounds: Pick<ServerToolBounds, 'defaultMaxUses' | 'hardBounds'> & Partial<Pick<ServerToolBounds, 'useInputTokens'>>,
+): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')
   const tools: Array<{ type?: unknown } | null> = Array.isArray(body.tools) ? body.tools : []
   const billed = [...new Set(tools.map(responsesToolPrice).filter((t) => t !== undefined))]
   const mcpServers = tools.filter((t) => t?.type === 'mcp').length
+  if (bounds.hardBounds && mcpServers > 0)
+    throw badRequest('Invalid body: tools: a remote MCP server (type "mcp") is not served with cap-output on: what it lists and answers becomes input without a bound, so it could not be held for.', 'feature_unsupported')
   const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
+  // Each call is already held at the allowance, as a billed tool's use: the results past it on top.
+  const searchResultsPastAllowance = bounds.hardBounds ? Math.max(0, fileSearchResultTokens(tools) - (bounds.useInputTokens ?? 0)) : 0
   const features: RequestedFeatures = {
     ...NO_FEATURES,
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
     tier: openAITier(body.service_tier),
     cacheWrites: cacheLifetime(body),
-    toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: 0 },
+    toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: maxCalls * searchResultsPastAllowance },
     providerDefaults: openAIDefaults(body.service_tier),
   }
   const bounded = billed.length > 0 || mcpServers > 0
@@ -359,7 +390,7 @@ export function anthropicFeatures(
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).
-    providerDefaults: { tier: false, geo: body.inference_geo == null },
+    providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: false },
   }
   return { body: tools === body.tools ? body : { ...body, tools }, features }
 }

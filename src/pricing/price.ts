@@ -101,10 +101,12 @@ export interface RequestedFeatures {
   inferenceGeo: string | null
   /**
    * What the request leaves to the provider's own default, which may be billed above the plain rates: the
-   * service tier (no `service_tier`, or `auto`: an OpenAI project may default to `priority`) and the
-   * geography (no `inference_geo`: an Anthropic workspace may default to `us`).
+   * service tier (no `service_tier`, or `auto`: an OpenAI project may default to `priority`), the
+   * geography (no `inference_geo`: an Anthropic workspace may default to `us`), and cache writes the
+   * provider makes without a `cache_control` marker (OpenAI caches every prompt by itself, and bills the
+   * writes of GPT-5.6 and later at 1.25× input).
    */
-  providerDefaults: { readonly tier: boolean; readonly geo: boolean }
+  providerDefaults: { readonly tier: boolean; readonly geo: boolean; readonly cacheWrites: boolean }
 }
 
 /** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
@@ -131,7 +133,7 @@ export interface Tariff {
 
 export const NO_FEATURES: RequestedFeatures = {
   serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
-  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, inferenceGeo: null, providerDefaults: { tier: false, geo: false },
+  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, inferenceGeo: null, providerDefaults: { tier: false, geo: false, cacheWrites: false },
 }
 
 /** Tiers billed at the plain rates, as the providers name them in requests and answers. */
@@ -324,15 +326,19 @@ const NOT_A_DEFAULT_TIER = (name: string) => name === 'long_context' || name ===
 /**
  * The features a hard bound must be held at (cap-output on): a tier or a geography the request leaves to
  * the provider is held at the dearest one the row prices, since the provider's default is billed at its
- * multiplier and the hold must cover whatever the provider applies.
+ * multiplier and the hold must cover whatever the provider applies. Cache writes the provider may make by
+ * itself are held as a 5-minute write where the row sets `cache_write_per_million`: a row without it is a
+ * model whose writes are not billed (OpenAI's before GPT-5.6), and holding them at the fallback rate would only
+ * over-hold.
  */
 export function heldAtProviderDefaults(price: Price, f: RequestedFeatures): RequestedFeatures {
   const named = Object.entries(price.tierMultipliers ?? {})
   const dearest = (names: Array<[string, number]>) => names.reduce<[string, number] | null>((best, e) => (e[1] > PLAIN && e[1] > (best?.[1] ?? 0) ? e : best), null)?.[0]
   const tier = f.providerDefaults.tier && f.tier === null ? dearest(named.filter(([name]) => !NOT_A_DEFAULT_TIER(name))) : undefined
   const geo = f.providerDefaults.geo && f.inferenceGeo === null ? dearest(named.filter(([name]) => name.startsWith('inference_geo_'))) : undefined
-  if (tier === undefined && geo === undefined) return f
-  return { ...f, tier: tier ?? f.tier, inferenceGeo: geo?.slice('inference_geo_'.length) ?? f.inferenceGeo }
+  const writes = f.providerDefaults.cacheWrites && f.cacheWrites === null && price.cacheWritePerMillion != null
+  if (tier === undefined && geo === undefined && !writes) return f
+  return { ...f, tier: tier ?? f.tier, inferenceGeo: geo?.slice('inference_geo_'.length) ?? f.inferenceGeo, cacheWrites: writes ? '5m' : f.cacheWrites }
 }
 
 /**

@@ -10,7 +10,7 @@ import type { ExchangeFor } from './relay'
 import { anthropicUsage } from './usage'
 
 /** The translation sends no `inference_geo`: the workspace's default geography is served. */
-const CHAT_VIA_ANTHROPIC = { ...NO_FEATURES, providerDefaults: { tier: false, geo: true } }
+const CHAT_VIA_ANTHROPIC = { ...NO_FEATURES, providerDefaults: { tier: false, geo: true, cacheWrites: false } }
 
 /**
  * `/v1/chat/completions` served by an Anthropic provider. The request is translated now, so that a body
