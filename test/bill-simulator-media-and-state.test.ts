@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import {
+  PROBE_BUDGET, dataEvent, holdOf, maybe, pick, runSeeds, sendCase, settlementViolations, simProviders, spendOf, startBillingProvider,
+  textTokens, utf8, type BillingProvider, type Rnd, type SimCase, type Violation,
+} from './support/bill-simulator'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { blankPdf } from './support/pdf'
-import { seededRandom } from './support/seeded'
 import { deflateRawSync } from 'node:zlib'
 
 /**
@@ -19,8 +22,7 @@ import { deflateRawSync } from 'node:zlib'
  * widen or explain a run.
  */
 
-const calls: Array<{ path: string; body: any }> = []
-let server: ReturnType<typeof Bun.serve>
+let provider: BillingProvider
 let gw: TestGateway
 
 const RATES = { input: 3, output: 15, cached: 0.3, cw5m: 3.75, cw1h: 6, audioIn: 40, audioOut: 80 }
@@ -64,17 +66,6 @@ const DOCX = docx()
 
 // ---------- the provider ----------
 
-const utf8 = (s: string) => new TextEncoder().encode(s).length
-function textTokens(v: unknown): number {
-  if (typeof v === 'string') return utf8(v)
-  if (Array.isArray(v)) return v.reduce((n, x) => n + textTokens(x), 0)
-  if (v && typeof v === 'object') {
-    let n = 0
-    for (const [k, x] of Object.entries(v)) if (k !== 'cache_control' && k !== 'type' && k !== 'role') n += textTokens(x)
-    return n
-  }
-  return 0
-}
 function billOf(terms: Array<[number, number]>, feesUsd: number): number {
   let t = 0n
   for (const [tokens, usdPerM] of terms) t += BigInt(tokens) * BigInt(Math.round(usdPerM * 1e6))
@@ -123,7 +114,6 @@ class Media {
   }
 }
 
-const answered = new Map<number, number>() // upstream call index → bill (µ$)
 const stored = new Map<string, number>() // provider-stored response / item id → context tokens
 let respN = 0
 
@@ -217,74 +207,24 @@ function responsesAnswer(b: any) {
   return { json, bill }
 }
 
-const sse = (events: string[]) => new Response(events.join(''), { headers: { 'content-type': 'text/event-stream' } })
-const data = (d: unknown) => `data: ${JSON.stringify(d)}\n\n`
-const named = (d: any) => `event: ${d.type}\ndata: ${JSON.stringify(d)}\n\n`
-
-function answer(path: string, headers: Headers, b: any): Response {
-  const i = calls.length - 1
-  if (path.endsWith('/chat/completions')) {
-    const { json, bill } = chatAnswer(b)
-    answered.set(i, bill)
-    if (!b.stream) return Response.json(json)
-    const base = { id: json.id, object: 'chat.completion.chunk', created: 1, model: json.model }
-    return sse([
-      ...json.choices.map((c: any) => data({ ...base, choices: [{ index: c.index, delta: { role: 'assistant', content: 'x' }, finish_reason: 'length' }] })),
-      data({ ...base, choices: [], usage: json.usage }),
-      'data: [DONE]\n\n',
-    ])
-  }
-  if (path.endsWith('/messages')) {
-    const { json, bill } = anthropicAnswer(b, headers.get('anthropic-beta') ?? '')
-    answered.set(i, bill)
-    if (!b.stream) return Response.json(json)
-    const { content, usage, ...rest } = json
-    const ev: string[] = [named({ type: 'message_start', message: { ...rest, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } })]
-    content.forEach((block: any, index: number) => {
-      ev.push(named({ type: 'content_block_start', index, content_block: block.type === 'text' ? { type: 'text', text: '' } : block.type === 'server_tool_use' ? { ...block, input: {} } : block }))
-      if (block.type === 'text') ev.push(named({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: block.text } }))
-      if (block.type === 'server_tool_use') ev.push(named({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } }))
-      ev.push(named({ type: 'content_block_stop', index }))
-    })
-    ev.push(named({ type: 'message_delta', delta: { stop_reason: 'max_tokens', stop_sequence: null }, usage }))
-    ev.push(named({ type: 'message_stop' }))
-    return sse(ev)
-  }
-  if (path.endsWith('/responses')) {
-    const { json, bill } = responsesAnswer(b)
-    answered.set(i, bill)
-    if (!b.stream) return Response.json(json)
-    let seq = 0
-    const ev = [named({ type: 'response.created', sequence_number: seq++, response: { ...json, status: 'in_progress', output: [], usage: null } })]
-    json.output.forEach((item: any, output_index: number) => {
-      ev.push(named({ type: 'response.output_item.added', sequence_number: seq++, output_index, item }))
-      ev.push(named({ type: 'response.output_item.done', sequence_number: seq++, output_index, item }))
-    })
-    ev.push(named({ type: 'response.incomplete', sequence_number: seq++, response: json }))
-    return sse(ev)
-  }
-  return new Response('not found', { status: 404 })
+/** Chat chunks: each choice's text with its finish, then the usage. */
+function chatChunks(json: any): string[] {
+  const base = { id: json.id, object: 'chat.completion.chunk', created: 1, model: json.model }
+  return [
+    ...json.choices.map((c: any) => dataEvent({ ...base, choices: [{ index: c.index, delta: { role: 'assistant', content: 'x' }, finish_reason: 'length' }] })),
+    dataEvent({ ...base, choices: [], usage: json.usage }),
+    'data: [DONE]\n\n',
+  ]
 }
 
 beforeAll(async () => {
-  server = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    async fetch(req) {
-      const text = await req.text()
-      const body = text ? JSON.parse(text) : {}
-      const path = new URL(req.url).pathname
-      calls.push({ path, body })
-      return answer(path, req.headers, body)
-    },
-  })
-  const url = `http://127.0.0.1:${server.port}`
+  provider = startBillingProvider({ chat: chatAnswer, chatChunks, messages: anthropicAnswer, responses: responsesAnswer })
+  const url = provider.url
   gw = await startTestGateway({
     config: {
       providers: {
-        plain: { type: 'openai', base_url: `${url}/v1`, api_key: 'sk-sim-secret-0123456789' },
+        ...simProviders(url),
         viachat: { type: 'openai', base_url: `${url}/v1`, api_key: 'sk-sim-secret-0123456789', responses: 'chat' },
-        ant: { type: 'anthropic', base_url: url, api_key: 'sk-ant-sim-secret-0123456789' },
       },
       pricing: {
         'plain:m': PRICE, 'plain:big': { ...PRICE, media_part_tokens: BIG_MEDIA, context_window_tokens: BIG_WINDOW },
@@ -302,19 +242,16 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await gw?.stop()
-  server?.stop(true)
+  provider?.stop()
 })
 
 // ---------- the generator ----------
 
-type Rnd = () => number
-const pick = <T,>(r: Rnd, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!
-const maybe = (r: Rnd, p = 0.5) => r() < p
 const pdf = (pages: number) => blankPdf(pages).toString('base64')
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=='
 const text = (r: Rnd) => pick(r, ['hi', 'héllo wörld ✓', 'x'.repeat(1 + Math.floor(r() * 200))])
 
-interface Case { path: string; body: any; headers: Record<string, string>; label: string; base?: Case; clamp?: boolean }
+interface Case extends SimCase { base?: Case; clamp?: boolean }
 
 function chatPart(r: Rnd, anthropic: boolean): any {
   switch (pick(r, ['image', 'image', 'audio', 'pdf', 'fileid', 'text'])) {
@@ -406,78 +343,59 @@ function genResponses(r: Rnd): Case {
 let userN = 0
 let served = 0
 let clamped = 0
-async function send(secret: string, c: Case) {
-  const res = await fetch(gw.url + c.path, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...c.headers }, body: JSON.stringify(c.body) })
-  return { res, text: await res.text() }
-}
-
 /** Sends the base of a chained case, and points the case's body at what it stored. */
 async function sendBase(secret: string, c: Case, byReference: boolean): Promise<Case | null> {
   if (!c.base) return c
-  const base = await send(secret, c.base)
+  const base = await sendCase(gw, secret, c.base)
   if (base.res.status !== 200) return null
   const json = JSON.parse(base.text)
   const msg = json.output.find((i: any) => i.type === 'message')
   return byReference ? { ...c, body: { ...c.body, input: [{ type: 'item_reference', id: msg.id }, ...c.body.input] } } : { ...c, body: { ...c.body, previous_response_id: json.id } }
 }
 
-interface Violation { seed: number; label: string; body: string; what: string }
 const short = (b: any) => JSON.stringify(b, (_k, v) => (typeof v === 'string' && v.length > 80 ? `<${v.length} chars>` : v)).slice(0, 700)
 
 async function runCase(seed: number, c0: Case, byReference: boolean): Promise<Violation[]> {
   const out: Violation[] = []
   const v = (what: string, c: Case) => out.push({ seed, label: c.label, body: short(c.body) + (c.headers['anthropic-beta'] ? ' beta' : ''), what })
-  const probe = await gw.userWithKey({ id: `aosim-p-${++userN}`, max_budget: 1000 })
+  const probe = await gw.userWithKey({ id: `aosim-p-${++userN}`, max_budget: PROBE_BUDGET })
   const c1 = await sendBase(probe.secret, c0, byReference)
   if (!c1) return out
   await gw.settled()
-  const probeSpent = Math.round((await gw.admin('GET', `/v1/users/aosim-p-${userN}`)).body.spend * 1e6)
-  const first = await send(probe.secret, c1)
+  const probeSpent = await spendOf(gw, `aosim-p-${userN}`)
+  const first = await sendCase(gw, probe.secret, c1)
   if (first.res.status !== 200) { if (process.env.SIM_DEBUG) console.log(seed, c1.label, first.res.status, first.text.slice(0, 300)); return out }
   served++
-  const held = Math.round((1000 - Number(first.res.headers.get('x-budget-remaining'))) * 1e6) - probeSpent
+  const held = holdOf(first.res, probeSpent)
   const id = `aosim-t-${++userN}`
-  const tight = await gw.userWithKey({ id, max_budget: 1000 }, c0.clamp ? { clamp_output: true } : { clamp_output: false })
+  const tight = await gw.userWithKey({ id, max_budget: PROBE_BUDGET }, c0.clamp ? { clamp_output: true } : { clamp_output: false })
   const c = await sendBase(tight.secret, c0, byReference)
   if (!c) { v('base refused for the tight user', c0); return out }
   await gw.settled()
-  const baseSpend = Math.round((await gw.admin('GET', `/v1/users/${id}`)).body.spend * 1e6)
+  const baseSpend = await spendOf(gw, id)
   // The clamp: a budget short of the hold, which the gateway covers by lowering the max sent upstream.
   const budget = baseSpend + (c0.clamp ? Math.floor(held * 0.7) : held)
   await gw.admin('PATCH', `/v1/users/${id}`, { max_budget: budget / 1e6 })
-  const before = calls.length
-  const second = await send(tight.secret, c)
+  const before = provider.calls.length
+  const second = await sendCase(gw, tight.secret, c)
   await gw.settled()
-  const user = (await gw.admin('GET', `/v1/users/${id}`)).body
-  const spend = Math.round(user.spend * 1e6)
   if (second.res.status !== 200) {
     if (!(c0.clamp && second.res.status === 402)) v(`tight user refused: ${second.res.status} ${second.text.slice(0, 200)}`, c)
     return out
   }
   if (second.res.headers.get('x-output-clamped')) clamped++
-  const rows = gw.query<{ cost: number; status: string }>('SELECT cost, status FROM usage WHERE user_id = ? ORDER BY rowid', id)
-  if (spend > budget) v(`(a) spend ${spend} > max_budget ${budget} (hold ${held}${c0.clamp ? ', clamped to ' + second.res.headers.get('x-output-clamped') : ''})`, c)
-  if (user.reserved !== 0) v(`(c) reserved ${user.reserved}`, c)
-  if (rows.length !== (c.base ? 2 : 1)) v(`(d) ${rows.length} usage rows`, c)
-  if (calls.length - before !== 1) v(`${calls.length - before} upstream calls`, c)
-  else {
-    const bill = answered.get(before)!
-    const row = rows.at(-1)!
-    if (row.cost !== bill) v(`(b) settled ${row.cost} µ$ (${row.status}) but the provider bills ${bill} µ$ for what it was sent (upstream body ${short(calls[before]!.body)})`, c)
-  }
+  const budgetNote = ` (hold ${held}${c0.clamp ? ', clamped to ' + second.res.headers.get('x-output-clamped') : ''})`
+  const billNote = (upstream: { body: any }) => ` for what it was sent (upstream body ${short(upstream.body)})`
+  for (const what of await settlementViolations(gw, provider, { id, budget, rows: c.base ? 2 : 1, callsBefore: before, budgetNote, billNote })) v(what, c)
   return out
 }
 
 describe('bill simulator, media, stored state, translation, hosted tools, clamp', () => {
   test('seeded random requests: spend <= budget, cost = provider bill for the request as sent, nothing held, every request recorded', async () => {
-    const seeds = Number(process.env.SIM_CASES ?? 60)
-    const base = Number(process.env.SIM_SEED ?? 1)
-    const violations: Violation[] = []
-    for (let s = base; s < base + seeds; s++) {
-      const r = seededRandom(s)
+    const { seeds, violations } = await runSeeds((s, r) => {
       const c = pick(r, [genChat, genMessages, genResponses])(r)
-      violations.push(...(await runCase(s, c, maybe(r))))
-    }
+      return runCase(s, c, maybe(r))
+    })
     if (process.env.SIM_DEBUG) console.log({ served, clamped })
     if (violations.length) console.log(JSON.stringify(violations, null, 1))
     expect(violations).toEqual([])

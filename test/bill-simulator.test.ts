@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import {
+  PROBE_BUDGET, dataEvent, holdOf, maybe, pick, runSeeds, sendCase, settlementViolations, simProviders, startBillingProvider, textTokens,
+  type BillingProvider, type Rnd, type SimCase, type Violation,
+} from './support/bill-simulator'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { seededRandom } from './support/seeded'
 
 /**
  * A bill simulator (SPEC §5, §6 with cap-output on): seeded random requests on every inference route,
@@ -13,9 +16,7 @@ import { seededRandom } from './support/seeded'
  * published rules (not from src/pricing); (c) reserved returns to 0; (d) one usage row per request.
  */
 
-interface Call { path: string; headers: Headers; body: any }
-const calls: Call[] = []
-let server: ReturnType<typeof Bun.serve>
+let provider: BillingProvider
 let gw: TestGateway
 
 // USD per million tokens; per use; multipliers.
@@ -33,21 +34,8 @@ const DEFAULT_MAX_USES = 2
 
 // ---------- the provider: the largest legitimate usage, and its bill by the published rules ----------
 
-const utf8 = (s: string) => new TextEncoder().encode(s).length
-/** A generous count of the prompt's text tokens: every byte of every string in it, and 3 a message. */
-function textTokens(v: unknown): number {
-  if (typeof v === 'string') return utf8(v)
-  if (Array.isArray(v)) return v.reduce((n, x) => n + textTokens(x), 0)
-  if (v && typeof v === 'object') {
-    let n = 0
-    for (const [k, x] of Object.entries(v)) if (k !== 'cache_control' && k !== 'type' && k !== 'role') n += textTokens(x)
-    return n
-  }
-  return 0
-}
 const promptOf = (b: any) => textTokens(b.messages ?? []) + textTokens(b.system ?? '') + textTokens(b.input ?? '') + textTokens(b.instructions ?? '') + 3 * ((b.messages?.length ?? 1) + 1)
 
-interface Bill { micros: bigint }
 /** Σ tokens × USD/M × multiplier, in micro-USD rounded up (exact: rates and multipliers in thousandths). */
 function billOf(terms: Array<[number, number, number]>, feesUsd: number): number {
   let t = 0n
@@ -55,8 +43,6 @@ function billOf(terms: Array<[number, number, number]>, feesUsd: number): number
   const d = 1_000_000n * 1000n
   return Number((t + d - 1n) / d) + Math.round(feesUsd * 1e6)
 }
-
-const expected = new Map<string, number>() // upstream call index → bill (µ$)
 
 function chatAnswer(b: any): { json: any; bill: number } {
   const n = typeof b.n === 'number' ? b.n : 1
@@ -116,78 +102,22 @@ function responsesAnswer(b: any): { json: any; bill: number } {
   return { json, bill }
 }
 
-const sse = (events: string[]) => new Response(events.join(''), { headers: { 'content-type': 'text/event-stream' } })
-const data = (d: unknown) => `data: ${JSON.stringify(d)}\n\n`
-const named = (d: any) => `event: ${d.type}\ndata: ${JSON.stringify(d)}\n\n`
-
-function answer(path: string, headers: Headers, b: any): Response {
-  if (path.endsWith('/chat/completions')) {
-    const { json, bill } = chatAnswer(b)
-    expected.set(String(calls.length - 1), bill)
-    if (!b.stream) return Response.json(json)
-    const base = { id: json.id, object: 'chat.completion.chunk', created: 1, model: json.model, service_tier: json.service_tier }
-    return sse([
-      ...json.choices.map((c: any) => data({ ...base, choices: [{ index: c.index, delta: { role: 'assistant', content: 'x' }, finish_reason: null }] })),
-      ...json.choices.map((c: any) => data({ ...base, choices: [{ index: c.index, delta: {}, finish_reason: 'length' }] })),
-      data({ ...base, choices: [], usage: json.usage }),
-      'data: [DONE]\n\n',
-    ])
-  }
-  if (path.endsWith('/messages')) {
-    const { json, bill } = anthropicAnswer(b, headers.get('anthropic-beta') ?? '')
-    expected.set(String(calls.length - 1), bill)
-    if (!b.stream) return Response.json(json)
-    const { content, usage, ...rest } = json
-    const ev: string[] = [named({ type: 'message_start', message: { ...rest, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } })]
-    content.forEach((block: any, index: number) => {
-      if (block.type === 'text') {
-        ev.push(named({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } }))
-        ev.push(named({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: block.text } }))
-      } else if (block.type === 'server_tool_use') {
-        ev.push(named({ type: 'content_block_start', index, content_block: { ...block, input: {} } }))
-        ev.push(named({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } }))
-      } else ev.push(named({ type: 'content_block_start', index, content_block: block }))
-      ev.push(named({ type: 'content_block_stop', index }))
-    })
-    ev.push(named({ type: 'message_delta', delta: { stop_reason: 'max_tokens', stop_sequence: null }, usage }))
-    ev.push(named({ type: 'message_stop' }))
-    return sse(ev)
-  }
-  if (path.endsWith('/responses')) {
-    const { json, bill } = responsesAnswer(b)
-    expected.set(String(calls.length - 1), bill)
-    if (!b.stream) return Response.json(json)
-    let seq = 0
-    const ev = [named({ type: 'response.created', sequence_number: seq++, response: { ...json, status: 'in_progress', output: [], usage: null } })]
-    json.output.forEach((item: any, output_index: number) => {
-      ev.push(named({ type: 'response.output_item.added', sequence_number: seq++, output_index, item }))
-      ev.push(named({ type: 'response.output_item.done', sequence_number: seq++, output_index, item }))
-    })
-    ev.push(named({ type: 'response.incomplete', sequence_number: seq++, response: json }))
-    return sse(ev)
-  }
-  return new Response('not found', { status: 404 })
+/** Chat chunks: each choice's text, then its finish, then the usage. */
+function chatChunks(json: any): string[] {
+  const base = { id: json.id, object: 'chat.completion.chunk', created: 1, model: json.model, service_tier: json.service_tier }
+  return [
+    ...json.choices.map((c: any) => dataEvent({ ...base, choices: [{ index: c.index, delta: { role: 'assistant', content: 'x' }, finish_reason: null }] })),
+    ...json.choices.map((c: any) => dataEvent({ ...base, choices: [{ index: c.index, delta: {}, finish_reason: 'length' }] })),
+    dataEvent({ ...base, choices: [], usage: json.usage }),
+    'data: [DONE]\n\n',
+  ]
 }
 
 beforeAll(async () => {
-  server = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    async fetch(req) {
-      const text = await req.text()
-      const body = text ? JSON.parse(text) : {}
-      const path = new URL(req.url).pathname
-      calls.push({ path, headers: req.headers, body })
-      return answer(path, req.headers, body)
-    },
-  })
-  const url = `http://127.0.0.1:${server.port}`
+  provider = startBillingProvider({ chat: chatAnswer, chatChunks, messages: anthropicAnswer, responses: responsesAnswer })
   gw = await startTestGateway({
     config: {
-      providers: {
-        plain: { type: 'openai', base_url: `${url}/v1`, api_key: 'sk-sim-secret-0123456789' },
-        ant: { type: 'anthropic', base_url: url, api_key: 'sk-ant-sim-secret-0123456789' },
-      },
+      providers: simProviders(provider.url),
       pricing: { 'plain:m': PRICE, 'ant:m': PRICE },
       cap_output_tokens: true,
       default_max_output_tokens: 64,
@@ -198,16 +128,12 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await gw?.stop()
-  server?.stop(true)
+  provider?.stop()
 })
 
 // ---------- the generator ----------
 
-type Rnd = () => number
-const pick = <T,>(r: Rnd, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!
-const maybe = (r: Rnd, p = 0.5) => r() < p
-
-interface Case { path: string; body: any; headers: Record<string, string>; label: string }
+type Case = SimCase
 
 function text(r: Rnd): string {
   return pick(r, ['hi', 'héllo wörld ✓', 'x'.repeat(1 + Math.floor(r() * 300)), '日本語のテキスト'])
@@ -264,53 +190,28 @@ function genResponses(r: Rnd): Case {
 let userN = 0
 let served = 0
 const refusals: string[] = []
-async function send(secret: string, c: Case) {
-  const res = await fetch(gw.url + c.path, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...c.headers }, body: JSON.stringify(c.body) })
-  const text = await res.text()
-  return { res, text }
-}
-
-interface Violation { seed: number; label: string; body: string; what: string }
-
 async function runCase(seed: number, c: Case): Promise<Violation[]> {
   const out: Violation[] = []
   const v = (what: string) => out.push({ seed, label: c.label, body: JSON.stringify({ ...c.body, messages: c.body.messages?.map((m: any) => JSON.stringify(m).length > 400 ? '<long>' : m) }).slice(0, 600) + (c.headers['anthropic-beta'] ? ' beta=' + c.headers['anthropic-beta'] : ''), what })
-  const probe = await gw.userWithKey({ id: `sim-p-${++userN}`, max_budget: 1000 })
-  const first = await send(probe.secret, c)
+  const probe = await gw.userWithKey({ id: `sim-p-${++userN}`, max_budget: PROBE_BUDGET })
+  const first = await sendCase(gw, probe.secret, c)
   refusals.push(`${c.label} ${c.body.model} ${first.res.status}`)
   if (first.res.status === 200) served++
   if (first.res.status !== 200) { if (process.env.SIM_DEBUG) console.log(c.label, first.res.status, first.text.slice(0, 300)); return out }
-  const held = Math.round((1000 - Number(first.res.headers.get('x-budget-remaining'))) * 1e6)
+  const held = holdOf(first.res)
   const id = `sim-t-${++userN}`
   const tight = await gw.userWithKey({ id, max_budget: held / 1e6 })
-  const before = calls.length
-  const second = await send(tight.secret, c)
+  const before = provider.calls.length
+  const second = await sendCase(gw, tight.secret, c)
   await gw.settled()
   if (second.res.status !== 200) v(`tight user refused: ${second.res.status} ${second.text.slice(0, 200)}`)
-  const user = (await gw.admin('GET', `/v1/users/${id}`)).body
-  const spend = Math.round(user.spend * 1e6)
-  const rows = gw.query<{ cost: number; status: string }>('SELECT cost, status FROM usage WHERE user_id = ?', id)
-  const upstreamCalls = calls.length - before
-  if (spend > held) v(`(a) spend ${spend} > max_budget ${held}`)
-  if (user.reserved !== 0) v(`(c) reserved ${user.reserved}`)
-  if (rows.length !== 1) v(`(d) ${rows.length} usage rows`)
-  if (upstreamCalls === 1) {
-    const bill = expected.get(String(before))!
-    if (rows[0] && rows[0].cost !== bill) v(`(b) settled ${rows[0].cost} µ$ (${rows[0].status}) but the provider bills ${bill} µ$ (hold ${held})`)
-  } else v(`${upstreamCalls} upstream calls`)
+  for (const what of await settlementViolations(gw, provider, { id, budget: held, rows: 1, callsBefore: before, billNote: () => ` (hold ${held})` })) v(what)
   return out
 }
 
 describe('bill simulator, cap-output on', () => {
   test('seeded random requests across every route: spend <= budget, cost = provider bill, nothing held, every request recorded', async () => {
-    const seeds = Number(process.env.SIM_CASES ?? 60)
-    const base = Number(process.env.SIM_SEED ?? 1)
-    const violations: Violation[] = []
-    for (let s = base; s < base + seeds; s++) {
-      const r = seededRandom(s)
-      const c = pick(r, [genChat, genMessages, genResponses])(r)
-      violations.push(...(await runCase(s, c)))
-    }
+    const { seeds, violations } = await runSeeds((s, r) => runCase(s, pick(r, [genChat, genMessages, genResponses])(r)))
     const tally: Record<string, number> = {}
     for (const x of refusals) tally[x] = (tally[x] ?? 0) + 1
     if (process.env.SIM_DEBUG) console.log(tally)
