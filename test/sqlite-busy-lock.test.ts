@@ -34,6 +34,9 @@ afterAll(async () => {
 /** Holds the write lock from another connection (another process's, as far as SQLite is concerned) for `ms`. */
 async function holdWriteLock(ms: number): Promise<void> {
   const other = new Database(gw.dbPath)
+  // The gateway may be writing at that moment (the previous test's queued log rows, once the lock is gone):
+  // wait for its brief write rather than fail to take the lock.
+  other.exec('PRAGMA busy_timeout = 3000')
   other.exec('BEGIN IMMEDIATE')
   other.exec("UPDATE users SET alias = 'held' WHERE id = 'busy'")
   await Bun.sleep(ms)
