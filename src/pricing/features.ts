@@ -330,6 +330,10 @@ export const LONG_CONTEXT_WINDOW_TOKENS = 1_000_000
 export const contextWindowOf = (features: Pick<RequestedFeatures, 'longContext'> | undefined): number | undefined =>
   features?.longContext ? LONG_CONTEXT_WINDOW_TOKENS : undefined
 
+/** A `thread` other than `{"type": "create"}` continues a conversation the provider holds. */
+const isContinuedThread = (thread: unknown): boolean =>
+  typeof thread === 'object' && thread !== null && (thread as { type?: unknown }).type !== 'create'
+
 /**
  * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
  * server tool that takes `max_uses` and sets none gets the configured default, so that its worst case is
@@ -341,7 +345,9 @@ export const contextWindowOf = (features: Pick<RequestedFeatures, 'longContext'>
  * (`anthropicBetaFeatures`); a `compact_*` context edit asks for server-side compaction; an `inference_geo`
  * other than the default `global` (`us`) asks for a geography billed above the global rates. The MCP
  * connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input. The
- * advisor tool (`advisor_*`) is refused: its pass is billed at another model's rates.
+ * advisor tool (`advisor_*`) is refused: its pass is billed at another model's rates, and so are server-side
+ * `fallbacks`. A `thread` continued from a message the provider holds is refused: its stored conversation is
+ * input of a size the gateway cannot know (`{"type": "create"}` only asks the provider to keep one).
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
@@ -350,6 +356,16 @@ export function anthropicFeatures(
 ): { body: Record<string, unknown>; features: RequestedFeatures } {
   if (entries(body.mcp_servers).length > 0)
     throw badRequest('Invalid body: mcp_servers: the MCP connector is not served: what its servers answer becomes input without a bound, so it could not be held for.', 'feature_unsupported')
+  if (body.fallbacks === 'default' || entries(body.fallbacks).length > 0)
+    throw badRequest(
+      'Invalid body: fallbacks: server-side fallback is not served: a declined request is retried on another model, with its own max_tokens, and every attempt is billed at its model\'s rates, which a request priced at one model cannot hold for or bill.',
+      'feature_unsupported',
+    )
+  if (isContinuedThread(body.thread))
+    throw badRequest(
+      'Invalid body: thread: continuing a thread the provider holds adds its stored conversation to the input, whose size is not known to the gateway, so its cost cannot be held: send the whole conversation as messages.',
+      'context_size_unknown',
+    )
   const serverTools: Record<string, number> = {}
   const toolResultInput = { uses: 0, tokens: 0 }
   let tools = body.tools
