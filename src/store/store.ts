@@ -149,6 +149,8 @@ export interface RefusalAggregate {
   stored: number
   /** The store's handle on the row, once made; the store's own. */
   rowId?: number
+  /** A write of it is queued and has not run; the store's own. */
+  queued?: boolean
 }
 
 /** The alert outbox's rows (src/alerts/outbox.ts has its rules) and the figures the alert watch reads. */

@@ -112,19 +112,27 @@ export class SqliteStore implements Store {
     this.writes.defer(() => this.insertLog.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, e.keyId, e.userId))
   }
 
-  /** One process counts an aggregate: its row is inserted once, then brought up to the process's count. */
+  /**
+   * One process counts an aggregate: its row is inserted once, then brought up to the process's count. One
+   * write per aggregate is queued at a time, writing the count as it is when it runs: while another process
+   * holds the lock, later syncs have nothing to add to the queue.
+   */
   storeRefusals(a: RefusalAggregate): void {
-    const { count, lastAt, first: e } = a
     const inserted = a.stored > 0
-    a.stored = count
+    a.stored = a.count
+    if (a.queued) return
+    a.queued = true
+    const e = a.first
     if (!inserted)
       this.writes.defer(() => {
-        a.rowId = Number(this.insertAggregate.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, count, lastAt).lastInsertRowid)
+        a.queued = false
+        a.rowId = Number(this.insertAggregate.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, a.count, a.lastAt).lastInsertRowid)
       })
     else
       this.writes.defer(() => {
+        a.queued = false
         // Its insert failed (and was reported): nothing to bring up to date.
-        if (a.rowId !== undefined) this.updateAggregate.run(count, lastAt, a.rowId)
+        if (a.rowId !== undefined) this.updateAggregate.run(a.count, a.lastAt, a.rowId)
       })
   }
 
