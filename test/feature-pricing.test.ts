@@ -70,10 +70,11 @@ describe('costOf and worstCaseCost', () => {
     }
   })
 
-  test('cache writes the provider makes by itself are held at the 5-minute write rate only where the row sets one', () => {
+  test('cache writes the provider makes by itself are held at the 5-minute write rate, the fallback where the row sets none', () => {
     const implicit: RequestedFeatures = { ...NO_FEATURES, providerDefaults: { tier: false, geo: false, cacheWrites: true } }
-    // A row without a write rate: a model whose writes are not billed (OpenAI's before GPT-5.6), held as it was.
-    expect(heldAtProviderDefaults(base, implicit)).toBe(implicit)
+    // A row without a write rate is held at the fallback that settlement bills reported writes at (1.25× input).
+    expect(heldAtProviderDefaults(base, implicit).cacheWrites).toBe('5m')
+    expect(worstCaseCost(base, 1_000_000, 0, heldAtProviderDefaults(base, implicit))).toBe(costOf(base, { promptTokens: 1_000_000, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 1_000_000 }, implicit))
     const writing: Price = { ...base, cacheWritePerMillion: 3_750_000 }
     expect(heldAtProviderDefaults(writing, implicit).cacheWrites).toBe('5m')
     expect(worstCaseCost(writing, 1_000_000, 0, heldAtProviderDefaults(writing, implicit))).toBe(3_750_000)

@@ -92,7 +92,7 @@ withScriptedGateway(
     cap_output_tokens: true,
     clamp_output: true,
     pricing: {
-      'plain:gpt-5.4': { input_per_million: 2.5, output_per_million: 15, cached_input_per_million: 0.25, service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 272_000 },
+      'plain:gpt-5.4': { input_per_million: 2.5, output_per_million: 15, cached_input_per_million: 0.25, cache_write_per_million: 2.5, service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 272_000 },
     },
   },
   (started) => ({ upstream, gw } = started),

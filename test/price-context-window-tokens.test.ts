@@ -19,7 +19,8 @@ let gw: TestGateway
 const GPT_4_1_WINDOW = 1_047_576
 const PDF_BOUND = 100 * 3000
 /** gpt-4.1-nano's rates: a window's worth of input is $0.10, within the $1 the probe user holds it from. */
-const NANO = { input_per_million: 0.1, output_per_million: 0.4 }
+// cache_write_per_million at the input rate: the model's writes cost nothing extra, so its hold is at the input rate.
+const NANO = { input_per_million: 0.1, output_per_million: 0.4, cache_write_per_million: 0.1 }
 
 withScriptedGateway(
   {

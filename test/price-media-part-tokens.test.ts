@@ -20,7 +20,8 @@ const GPT_4O_MINI_HIGH_DETAIL_IMAGE = 2833 + 8 * 5667 // 48,169
 /** A model billing an image past even ANTHROPIC_IMAGE_MAX_TOKENS (6,000): the Anthropic routes read the row too. */
 const ANTHROPIC_ROW_IMAGE = 9000
 const GLOBAL_BOUND = 4096
-const MINI = { input_per_million: 0.15, output_per_million: 0.6 }
+// cache_write_per_million at the input rate: the model's writes cost nothing extra, so its hold is at the input rate.
+const MINI = { input_per_million: 0.15, output_per_million: 0.6, cache_write_per_million: 0.15 }
 
 withScriptedGateway(
   {

@@ -327,16 +327,16 @@ const NOT_A_DEFAULT_TIER = (name: string) => name === 'long_context' || name ===
  * The features a hard bound must be held at (cap-output on): a tier or a geography the request leaves to
  * the provider is held at the dearest one the row prices, since the provider's default is billed at its
  * multiplier and the hold must cover whatever the provider applies. Cache writes the provider may make by
- * itself are held as a 5-minute write where the row sets `cache_write_per_million`: a row without it is a
- * model whose writes are not billed (OpenAI's before GPT-5.6), and holding them at the fallback rate would only
- * over-hold.
+ * itself are held as a 5-minute write, at the row's rate or, unset, the fallback (1.25× input) that settlement
+ * bills reported writes at: a row without a write rate may be a model that bills them (GPT-5.6 and later) as
+ * well as one that does not, which only reports none.
  */
 export function heldAtProviderDefaults(price: Price, f: RequestedFeatures): RequestedFeatures {
   const named = Object.entries(price.tierMultipliers ?? {})
   const dearest = (names: Array<[string, number]>) => names.reduce<[string, number] | null>((best, e) => (e[1] > PLAIN && e[1] > (best?.[1] ?? 0) ? e : best), null)?.[0]
   const tier = f.providerDefaults.tier && f.tier === null ? dearest(named.filter(([name]) => !NOT_A_DEFAULT_TIER(name))) : undefined
   const geo = f.providerDefaults.geo && f.inferenceGeo === null ? dearest(named.filter(([name]) => name.startsWith('inference_geo_'))) : undefined
-  const writes = f.providerDefaults.cacheWrites && f.cacheWrites === null && price.cacheWritePerMillion != null
+  const writes = f.providerDefaults.cacheWrites && f.cacheWrites === null
   if (tier === undefined && geo === undefined && !writes) return f
   return { ...f, tier: tier ?? f.tier, inferenceGeo: geo?.slice('inference_geo_'.length) ?? f.inferenceGeo, cacheWrites: writes ? '5m' : f.cacheWrites }
 }
