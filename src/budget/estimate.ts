@@ -160,15 +160,18 @@ export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): 
  * Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound.
  * `computer_screenshot` is the image a Responses `computer_call_output` returns to the model.
  */
-const MEDIA_PART_TYPES = new Set(['image_url', 'image', 'input_audio', 'audio', 'input_image', 'video_url', 'input_video', 'file', 'document', 'input_file', 'computer_screenshot'])
+const MEDIA_PART_TYPES = new Set([
+  'image_url', 'image', 'input_audio', 'audio', 'audio_url', 'input_image', 'video_url', 'input_video', 'file', 'document', 'document_url', 'input_file', 'computer_screenshot',
+])
 
 /**
- * Video parts (chat's `video_url` on OpenRouter and vLLM, by URL or data URL). A provider bills a video by its
- * length (Gemini: ~300 tokens a second, frames and sound: a 35-minute talk ~630,000), which neither a URL nor
- * its bytes bound (a still picture for an hour compresses to almost nothing): counted as a file by reference,
- * its bytes if more.
+ * Parts whose billed size neither a URL nor their bytes bound: counted as a file by reference, their bytes if
+ * more. Video (chat's `video_url` on OpenRouter and vLLM, by URL or data URL) is billed by its length (Gemini:
+ * ~300 tokens a second, frames and sound: a 35-minute talk ~630,000; a still picture for an hour compresses
+ * to almost nothing); so is audio by URL (vLLM's and SGLang's `audio_url`: Qwen2.5-Omni, 25 tokens a second);
+ * a document by URL (Mistral's `document_url`) by the text extracted from it.
  */
-const VIDEO_PART_TYPES = new Set(['video_url', 'input_video'])
+const BY_REFERENCE_PART_TYPES = new Set(['video_url', 'input_video', 'audio_url', 'document_url'])
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
 
@@ -291,7 +294,7 @@ const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
 /**
- * A part: media and files as `mediaTokens` (or, by reference, a video and an inline ZIP, `fileByReferenceTokens`) says, an image at
+ * A part: media and files as `mediaTokens` (or, by reference, a video, audio or document by URL and an inline ZIP, `fileByReferenceTokens`) says, an image at
  * `detail: "original"` never less than `originalImage`, anything else by its bytes.
  */
 function partTokens(part: unknown, media: MediaBounds): number {
@@ -299,7 +302,7 @@ function partTokens(part: unknown, media: MediaBounds): number {
   if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) return textBytes(part)
   const p = part as Record<string, unknown>
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
-  if (partFileByReference(p) || VIDEO_PART_TYPES.has(type) || partZip(p)) return Math.max(fileByReferenceTokens(textBytes(p), media), mediaTokens(textBytes(p), media, partPdf(p)))
+  if (partFileByReference(p) || BY_REFERENCE_PART_TYPES.has(type) || partZip(p)) return Math.max(fileByReferenceTokens(textBytes(p), media), mediaTokens(textBytes(p), media, partPdf(p)))
   const tokens = mediaTokens(textBytes(p), media, partPdf(p))
   return originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens
 }

@@ -95,7 +95,7 @@ export function unboundedModel(upstreamModel: string): string | null {
 
 /**
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
- * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them), a service tier, audio in (`input_audio` parts, or an earlier
+ * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`).
@@ -106,7 +106,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
   return {
     serverTools: { ...(searches ? { web_search: 1 } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
     tier: openAITier(body.service_tier),
-    audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, 'input_audio') || m?.audio != null),
+    audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, 'input_audio') || hasPart(m?.content, 'audio_url') || m?.audio != null),
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
     cacheWrites: cacheLifetime(body),
     longContext: false,
