@@ -106,7 +106,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
   return {
     serverTools: { ...(searches ? { web_search: 1 } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
     tier: openAITier(body.service_tier),
-    audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, 'input_audio') || hasPart(m?.content, 'audio_url') || m?.audio != null),
+    audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasAudioPart(m?.content) || m?.audio != null),
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
     cacheWrites: cacheLifetime(body),
     longContext: false,
@@ -131,7 +131,7 @@ function liveSearchSources(params: unknown): number {
 }
 const XAI_DEFAULT_SEARCH_RESULTS = 20
 
-const hasPart = (content: unknown, type: string) => Array.isArray(content) && content.some((p) => p?.type === type)
+const hasAudioPart = (content: unknown) => Array.isArray(content) && content.some((p) => p?.type === 'input_audio' || p?.type === 'audio_url')
 
 /**
  * OpenAI Responses API hosted tools billed beyond tokens, by their type, each with the price book's name
