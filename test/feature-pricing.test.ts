@@ -166,22 +166,22 @@ describe('reading billed features from requests', () => {
 
   test('the Responses API: hosted web search is bounded by max_tool_calls, and counted from web_search_call items', () => {
     const bounds = { defaultMaxUses: 4 }
-    const unbounded = openAIResponsesFeatures({ input: 'hi', tools: [{ type: 'web_search' }], service_tier: 'fast' }, bounds)
+    const unbounded = openAIResponsesFeatures({ input: 'hi', tools: [{ type: 'web_search' }], service_tier: 'fast' }, bounds, 'gpt-5')
     expect(unbounded.body.max_tool_calls).toBe(4)
     expect(unbounded.features).toMatchObject({ serverTools: { web_search: 4 }, tier: 'priority' })
-    const bounded = openAIResponsesFeatures({ input: 'hi', tools: [{ type: 'web_search_preview_2025_03_11' }], max_tool_calls: 2 }, bounds)
+    const bounded = openAIResponsesFeatures({ input: 'hi', tools: [{ type: 'web_search_preview_2025_03_11' }], max_tool_calls: 2 }, bounds, 'gpt-5')
     expect(bounded.body.max_tool_calls).toBe(2)
     expect(bounded.features.serverTools).toEqual({ web_search: 2 })
     const plain = { input: 'hi', tools: [{ type: 'function', name: 'f' }] }
     // No service_tier: the project's default tier, which cap-output holds at the dearest priced; and the cache
     // writes OpenAI makes by itself, held where the row prices them.
-    expect(openAIResponsesFeatures(plain, bounds)).toEqual({ body: plain, features: { ...NO_FEATURES, providerDefaults: { tier: true, geo: false, cacheWrites: true } } })
+    expect(openAIResponsesFeatures(plain, bounds, 'gpt-5')).toEqual({ body: plain, features: { ...NO_FEATURES, providerDefaults: { tier: true, geo: false, cacheWrites: true } } })
     expect(responsesServerToolUses([{ type: 'web_search_call' }, { type: 'message' }, { type: 'web_search_call' }])).toEqual({ web_search: 2 })
   })
 
   test('the Responses API: file search, code interpreter and image generation are billed tools too, bounded together by max_tool_calls', () => {
     const tools = [{ type: 'file_search' }, { type: 'code_interpreter' }, { type: 'image_generation' }, { type: 'mcp' }, { type: 'constructor' }]
-    const { body, features } = openAIResponsesFeatures({ input: 'hi', tools }, { defaultMaxUses: 2 })
+    const { body, features } = openAIResponsesFeatures({ input: 'hi', tools }, { defaultMaxUses: 2 }, 'gpt-5')
     expect(body.max_tool_calls).toBe(2)
     expect(features.serverTools).toEqual({ file_search: 2, code_interpreter: 2, image_generation: 2 })
     const run = (container_id?: string) => ({ type: 'code_interpreter_call', container_id })
@@ -192,7 +192,7 @@ describe('reading billed features from requests', () => {
   test('the Responses API, hard bounds: each file_search call is held at max_num_results chunks of 4,096 tokens past the allowance', () => {
     const hard = { defaultMaxUses: 2, useInputTokens: 20_000, hardBounds: true }
     const resultInput = (tools: unknown[], bounds: Parameters<typeof openAIResponsesFeatures>[1] = hard) =>
-      openAIResponsesFeatures({ input: 'hi', tools, max_tool_calls: 3 }, bounds).features.toolResultInput.tokens
+      openAIResponsesFeatures({ input: 'hi', tools, max_tool_calls: 3 }, bounds, 'gpt-5').features.toolResultInput.tokens
     expect(resultInput([{ type: 'file_search' }])).toBe(3 * (20 * 4096 - 20_000))
     expect(resultInput([{ type: 'file_search', max_num_results: 50 }, { type: 'file_search', max_num_results: 2 }])).toBe(3 * (50 * 4096 - 20_000))
     expect(resultInput([{ type: 'file_search', max_num_results: 4 }])).toBe(0)

@@ -32,7 +32,7 @@ describe('OpenAI long-context rates, by the row\'s own threshold', () => {
   })
 
   test('a gpt-5.4 Responses request past 272K input settles at the long-context rates its row prices', () => {
-    const { features } = openAIResponsesFeatures({ model: 'gpt-5.4', input: 'x' }, { defaultMaxUses: 5 })
+    const { features } = openAIResponsesFeatures({ model: 'gpt-5.4', input: 'x' }, { defaultMaxUses: 5 }, 'gpt-5.4')
     expect(costOf(price, usage, features)).toBe(billed)
   })
 

@@ -93,17 +93,98 @@ export function unboundedModel(upstreamModel: string): string | null {
     : null
 }
 
+/** An entry of a fallback list that names `model` alone: the model itself, or LiteLLM's `{model}` with nothing else to change. */
+const namesOnly = (model: string) => (entry: unknown): boolean =>
+  entry === model || (typeof entry === 'object' && entry !== null && (entry as { model?: unknown }).model === model && Object.keys(entry).length === 1)
+
+/**
+ * Fields with which a router in front of the model (an `openai` provider such as OpenRouter or a LiteLLM proxy)
+ * answers from another model when the one asked for fails: OpenRouter's `models` (tried in turn on any error, a
+ * context-length error the client can cause included, and billed at the model that answered) with its
+ * `route: "fallback"`, and LiteLLM's `fallbacks`. The request is priced and held at one model: a list naming any
+ * other is refused, and so is `route: "fallback"` without a `models` list that names it alone.
+ */
+function refuseModelFallbacks(body: Record<string, unknown>, upstreamModel: string): void {
+  const onlyItself = namesOnly(upstreamModel)
+  const field =
+    body.models != null && !(Array.isArray(body.models) && body.models.every(onlyItself)) ? 'models'
+    : body.route === 'fallback' && !Array.isArray(body.models) ? 'route'
+    : body.fallbacks != null && !(Array.isArray(body.fallbacks) && body.fallbacks.every(onlyItself)) ? 'fallbacks'
+    : null
+  if (field)
+    throw badRequest(
+      `Invalid body: ${field}: model fallbacks are not served: the router may answer from another model, billed at that model's rates, which a request priced at ${JSON.stringify(upstreamModel.slice(0, 80))} cannot hold for or bill.`,
+      'feature_unsupported',
+    )
+}
+
+/** OpenRouter's web plugin brings back 5 results unless `max_results` says otherwise, each billed ($4 per 1,000). */
+const OPENROUTER_WEB_RESULTS = 5
+/** OpenRouter's PDF engines billed by tokens alone (`cloudflare-ai` is what the deprecated `pdf-text` now runs). */
+const FREE_PDF_ENGINES = new Set(['pdf-text', 'cloudflare-ai', 'native'])
+
+/**
+ * The web results OpenRouter's plugins may bill (`plugins: [{id: "web", max_results}]`, or a model named
+ * `…:online`, the same plugin at its default), held and billed as uses of `web_search`: the usage does not count
+ * them. Its `file-parser` with a PDF engine billed by tokens, and `response-healing`, cost nothing more. Any other
+ * plugin is refused: `mistral-ocr` is billed per page, which neither a PDF by URL nor the usage shows, and an id
+ * not known here may be billed in ways the gateway cannot see. The file parser needs its engine named: without
+ * one, OpenRouter falls back to `mistral-ocr` for a model that cannot read files.
+ */
+function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
+  let results = 0
+  let web = false
+  for (const plugin of entries(plugins) as Array<Record<string, any> | null>) {
+    const id = plugin?.id
+    if (id === 'web') {
+      web = true
+      results += positiveInt(plugin!.max_results) ? plugin!.max_results : OPENROUTER_WEB_RESULTS
+    } else if (id === 'file-parser') {
+      const engine = plugin!.pdf?.engine
+      if (!FREE_PDF_ENGINES.has(engine))
+        throw badRequest(
+          `Invalid body: plugins: the file-parser plugin is served only with a PDF engine billed by tokens ("pdf-text", "cloudflare-ai" or "native"): ${typeof engine === 'string' ? JSON.stringify(engine.slice(0, 40)) + ' is' : 'without one, OpenRouter may use "mistral-ocr", which is'} billed per page, which the gateway cannot count or price.`,
+          'feature_unsupported',
+        )
+    } else if (id !== 'response-healing')
+      throw badRequest(
+        `Invalid body: plugins: the plugin ${JSON.stringify(String(id).slice(0, 40))} is not served: what it bills beyond tokens is not known to the gateway, so it could not be held for or priced.`,
+        'feature_unsupported',
+      )
+  }
+  return !web && upstreamModel.endsWith(':online') ? OPENROUTER_WEB_RESULTS : results
+}
+
+/**
+ * What a request to an OpenAI-compatible router bills beyond the model's tokens: its web plugin's results (and
+ * fallbacks refused, `refuseModelFallbacks`). Requests without these fields pay a few property reads.
+ */
+function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
+  if (body.models != null || body.route != null || body.fallbacks != null) refuseModelFallbacks(body, upstreamModel)
+  const webResults = body.plugins != null || upstreamModel.endsWith(':online') ? openRouterWebResults(body.plugins, upstreamModel) : 0
+  return { webResults }
+}
+
+/** Server tools with the router's web results added as `web_search` uses, and those uses kept apart for settlement. */
+function withWebResults(features: RequestedFeatures, webResults: number): RequestedFeatures {
+  if (webResults === 0) return features
+  const serverTools = { ...features.serverTools, web_search: (features.serverTools.web_search ?? 0) + webResults }
+  return { ...features, serverTools, unreportedToolUses: { web_search: webResults } }
+}
+
 /**
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
- * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
+ * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
+ * plugin, `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
+  const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || SEARCH_MODEL.test(upstreamModel)
   const sources = liveSearchSources(body.search_parameters)
-  return {
+  return withWebResults({
     serverTools: { ...(searches ? { web_search: 1 } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
     tier: openAITier(body.service_tier),
     audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasAudioPart(m?.content) || m?.audio != null),
@@ -114,7 +195,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     compaction: false,
     inferenceGeo: null,
     providerDefaults: openAIDefaults(body.service_tier),
-  }
+  }, webResults)
 }
 
 /**
@@ -236,7 +317,9 @@ export function responsesContainerPrices(tools: unknown): ContainerPrices {
 export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   body: B,
   bounds: Pick<ServerToolBounds, 'defaultMaxUses' | 'hardBounds'> & Partial<Pick<ServerToolBounds, 'useInputTokens'>>,
+  upstreamModel: string,
 ): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
+  const { webResults } = routerFeatures(body, upstreamModel)
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')
   const tools: Array<{ type?: unknown } | null> = Array.isArray(body.tools) ? body.tools : []
@@ -248,14 +331,14 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
   // Each call is already held at the allowance, as a billed tool's use: the results past it on top.
   const searchResultsPastAllowance = bounds.hardBounds ? Math.max(0, fileSearchResultTokens(tools) - (bounds.useInputTokens ?? 0)) : 0
-  const features: RequestedFeatures = {
+  const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
     tier: openAITier(body.service_tier),
     cacheWrites: cacheLifetime(body),
     toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: maxCalls * searchResultsPastAllowance },
     providerDefaults: openAIDefaults(body.service_tier),
-  }
+  }, webResults)
   const bounded = billed.length > 0 || mcpServers > 0
   return { body: !bounded || set ? body : { ...body, max_tool_calls: maxCalls }, features }
 }

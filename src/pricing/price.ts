@@ -74,6 +74,11 @@ export interface TokenCounts {
 export interface RequestedFeatures {
   /** Server tools by name, each with the most uses the request allows. */
   serverTools: Record<string, number>
+  /**
+   * Of those, uses the router in front of the model bills itself, which no usage counts (OpenRouter's web
+   * plugin, per result): settled as held, on top of what the usage reports.
+   */
+  unreportedToolUses?: Record<string, number>
   /** The service tier asked for; null for the standard one. */
   tier: string | null
   audioInput: boolean
@@ -282,11 +287,13 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
 
 /**
  * Each tool's uses at its price: the counts the provider reports (a tool it does not name was not used),
- * or when it reports none at all, each requested tool at its max_uses.
+ * or when it reports none at all, each requested tool at its max_uses; and the uses no usage counts, as held.
  */
 function toolFees(price: Price, reported: Record<string, number> | undefined, requested: RequestedFeatures): number {
   let fees = 0
   for (const [tool, uses] of Object.entries(reported ?? requested.serverTools)) fees += count(uses) * (toolPrice(price, tool) ?? 0)
+  if (reported !== undefined && requested.unreportedToolUses !== undefined)
+    for (const [tool, uses] of Object.entries(requested.unreportedToolUses)) fees += count(uses) * (toolPrice(price, tool) ?? 0)
   return Math.min(fees, MAX_REQUEST_MICROS)
 }
 

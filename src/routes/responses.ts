@@ -277,7 +277,7 @@ export const responsesRoutes = (services: Services) => {
           ? responsesViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, webSearch, bounds, provider: target!.provider, upstreamModel: target!.upstreamModel })
           : route === 'chat' ? responsesViaChat(body, target!, config) : null
         if (!translated) refuseStoredPrompt(body)
-        const native = translated ? null : openAIResponsesFeatures(body, bounds)
+        const native = translated ? null : openAIResponsesFeatures(body, bounds, target?.upstreamModel ?? '')
         const caller = authenticated(requestState(request))
         const context = translated ? NO_CONTEXT : await sizedContextOf(body, caller, target)
         const stream = body.stream === true
