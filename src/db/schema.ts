@@ -244,6 +244,8 @@ export const apiRequestLog = sqliteTable(
  * `previous_response_id` brings in, for the estimate, in the tokens of `model` (a conversation's: its latest
  * turn's, which sized it). `media_parts` is how many media and file parts that context holds (carried along the
  * chain), which another model may bill at its own rate; null for rows recorded before they were counted.
+ * `context_bytes` is the bytes of that context's text, as the estimate counts them (carried along the chain
+ * likewise): a token is at least a byte on any model, so they bound what another tokenizer makes of it.
  */
 export const storedResponses = sqliteTable(
   'stored_responses',
@@ -255,6 +257,7 @@ export const storedResponses = sqliteTable(
     model: text('model').notNull(),
     contextTokens: integer('context_tokens'),
     mediaParts: integer('media_parts'),
+    contextBytes: integer('context_bytes'),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [index('stored_responses_user').on(t.userId)],

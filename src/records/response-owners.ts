@@ -14,10 +14,12 @@ export interface StoredResponse {
   contextTokens: number | null
   /** The media and file parts in it, which another model bills at its own rate; null when not counted (an older row). */
   mediaParts: number | null
+  /** The bytes of its text, which bound its tokens on any model; null when not counted (an older row). */
+  contextBytes: number | null
 }
 
 const storedResponse = (row: StoredResponseRow): StoredResponse =>
-  ({ id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens, mediaParts: row.media_parts })
+  ({ id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens, mediaParts: row.media_parts, contextBytes: row.context_bytes })
 
 /**
  * Who owns each response and conversation id a provider keeps for us (the `stored_responses` table).
@@ -32,7 +34,7 @@ export class ResponseOwners {
     // Neither recorded nor found, on either store: Postgres cannot hold it, and no provider's id has one.
     if (hasNul(s.id)) return
     this.store.recordResponse(
-      { id: s.id, kind: s.kind, user_id: s.userId, provider: s.provider, model: s.model, context_tokens: s.contextTokens, media_parts: s.mediaParts },
+      { id: s.id, kind: s.kind, user_id: s.userId, provider: s.provider, model: s.model, context_tokens: s.contextTokens, media_parts: s.mediaParts, context_bytes: s.contextBytes },
       Date.now(),
       growBy,
     )

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesItemInputTokens, responsesMediaParts, type TokenEstimate } from '../budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesItemInputTokens, responsesMediaParts, type EstimateOptions, type TokenEstimate } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { badRequest, forbidden, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
@@ -67,15 +67,28 @@ const notStored = (kind: StoredKind, id: string) =>
 /**
  * The stored context a request continues, as recorded: its size in the tokens of the models that made it, the
  * media parts in it (null when a row was recorded before they were counted), and how many of those a model
- * other than the request's target sized, which the target bills at its own rate.
+ * other than the request's target sized, which the target bills at its own rate; the bytes of its text (null
+ * likewise), and its size as held on the target: the rows another model sized at their bytes when more than
+ * their tokens, since the target's tokenizer may cut the same text finer (a Gujarati text of 6,900 bytes: 822
+ * tokens on gpt-4o, 4,301 on gpt-4-turbo) and a token is at least a byte on any.
  */
 interface StoredContext {
   tokens: number
   mediaParts: number | null
   mediaPartsElsewhere: number
+  bytes: number | null
+  heldTokens: number
 }
 
-const NO_CONTEXT: StoredContext = { tokens: 0, mediaParts: 0, mediaPartsElsewhere: 0 }
+const NO_CONTEXT: StoredContext = { tokens: 0, mediaParts: 0, mediaPartsElsewhere: 0, bytes: 0, heldTokens: 0 }
+
+/**
+ * The tokens a stored context is held for on the target. With hard bounds, a media part another model sized
+ * bills what the target makes of it: held again at the target's bound, on top of what that model billed for it
+ * (an over-hold by that).
+ */
+const heldContextTokens = (context: StoredContext, options: EstimateOptions) =>
+  context.heldTokens + (options.hardBounds ? context.mediaPartsElsewhere * options.mediaPartTokens : 0)
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
 
@@ -94,34 +107,48 @@ export const responsesRoutes = (services: Services) => {
    * its conversation, is never held for less context than the provider will bill it. A conversation grows
    * by what each turn adds (its size less the stored context it started from): turns taken at once all add
    * their items to it. Each is recorded with the media parts its context holds (the stored context's, the
-   * request's own, its output's), carried along the chain for a continuation on another model.
+   * request's own, its output's), and its bytes (the stored context's, the request's input as its hold counts it,
+   * its output's as input), carried along the chain for a continuation on another model.
    */
   function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, admission: Admission, context: StoredContext) => Exchange {
     return (model, userId, { estimate, tariff }, context) => {
       const upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
       if (config.cap_output_tokens) upstreamBody.max_output_tokens = outputBound(body.max_output_tokens, 1, config.default_max_output_tokens)
       const heldInput = heldInputTokens(estimate.inputTokens, tariff.features, config.server_tool_use_input_tokens)
+      const itemOptions = estimateOptionsFor(config, tariff.price)
+      // The request's own input in bytes (what its tools may bring back included): its hold's, less the stored context as held.
+      const ownBytes = heldInput - heldContextTokens(context, itemOptions)
       const ownMediaParts = responsesMediaParts(body.input)
       const mediaPartsWith = (output: unknown) => (context.mediaParts === null ? null : context.mediaParts + ownMediaParts + responsesMediaParts(output))
       let stored: { id: string; conversation: string | null } | null = null
       let mediaParts = mediaPartsWith([])
-      let added = { tokens: 0, mediaParts: 0 }
-      const recordSize = (contextTokens: number) => {
+      let added = { tokens: 0, mediaParts: 0, bytes: 0 }
+      const recordSize = (contextTokens: number, outputBytes: number) => {
         if (!stored) return
-        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens, mediaParts }
+        const contextBytes = context.bytes === null ? null : context.bytes + ownBytes + outputBytes
+        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens, mediaParts, contextBytes }
         owners.record({ id: stored.id, kind: 'response', ...where })
         if (stored.conversation === null) return
-        const adds = { tokens: Math.max(0, contextTokens - context.tokens), mediaParts: Math.max(0, (mediaParts ?? 0) - (context.mediaParts ?? 0)) }
-        owners.record({ id: stored.conversation, kind: 'conversation', ...where }, { tokens: adds.tokens - added.tokens, mediaParts: adds.mediaParts - added.mediaParts })
+        const adds = {
+          tokens: Math.max(0, contextTokens - context.tokens),
+          mediaParts: Math.max(0, (mediaParts ?? 0) - (context.mediaParts ?? 0)),
+          bytes: Math.max(0, (contextBytes ?? 0) - (context.bytes ?? 0)),
+        }
+        const growth = { tokens: adds.tokens - added.tokens, mediaParts: adds.mediaParts - added.mediaParts, bytes: adds.bytes - added.bytes }
+        owners.record({ id: stored.conversation, kind: 'conversation', ...where }, growth)
         added = adds
       }
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
         stored = { id: response.id, conversation: typeof response.conversation?.id === 'string' ? response.conversation.id : null }
         mediaParts = mediaPartsWith(response.output)
+        // Its output comes back as the next request's input: each item's bytes as the estimate counts one sent inline.
+        const itemBytes: number[] = Array.isArray(response.output) ? response.output.map((item) => responsesItemInputTokens(item, itemOptions)) : []
         const usage = responsesUsage(response.usage)
-        recordSize(usage ? usage.promptTokens + usage.completionTokens : heldInput + estimate.outputTokens)
-        if (usage) recordItems(response.output, usage.completionTokens)
+        if (usage) {
+          recordSize(usage.promptTokens + usage.completionTokens, sum(itemBytes))
+          recordItems(response.output, itemBytes, usage.completionTokens)
+        } else recordSize(heldInput + estimate.outputTokens, Math.max(estimate.outputTokens, sum(itemBytes)))
       }
       /**
        * Each item of a finished response's output, which a later request may name by reference (the AI SDK
@@ -129,23 +156,24 @@ export const responsesRoutes = (services: Services) => {
        * into any one of them, or at the item's own bound as input, if more: a tool's result in it (an MCP
        * server's answer, file search results) was that response's input, and comes back into the context whole.
        */
-      const recordItems = (output: unknown, outputTokens: number) => {
+      const recordItems = (output: unknown, itemBytes: number[], outputTokens: number) => {
         if (!Array.isArray(output)) return
         const where = { userId, provider: model.providerName, model: model.canonical }
-        const itemOptions = estimateOptionsFor(config, tariff.price)
-        for (const item of output)
+        output.forEach((item, i) => {
           if (typeof item?.id === 'string')
             owners.record({
               id: item.id,
               kind: 'item',
               ...where,
-              contextTokens: Math.max(outputTokens, responsesItemInputTokens(item, itemOptions)),
+              contextTokens: Math.max(outputTokens, itemBytes[i]!),
               mediaParts: responsesMediaParts([item]),
+              contextBytes: itemBytes[i]!,
             })
+        })
       }
       /** A stream that ended without a usage: sized with every byte of output it delivered, past its bound too. */
       const recordEnd = (facts: StreamFacts) => {
-        if (!facts.usage && facts.deliveredOutputBytes > estimate.outputTokens) recordSize(heldInput + facts.deliveredOutputBytes)
+        if (!facts.usage && facts.deliveredOutputBytes > estimate.outputTokens) recordSize(heldInput + facts.deliveredOutputBytes, facts.deliveredOutputBytes)
       }
       const containers = responsesContainerPrices(body.tools)
       return {
@@ -217,22 +245,28 @@ export const responsesRoutes = (services: Services) => {
   /**
    * A context the gateway cannot size cannot be held for: refused before any hold, like a price it does not know.
    * Unknown are a size recorded without one (by a version before sizes were kept for conversations, or for
-   * responses whose stream broke before their usage), and with cap-output on, the media parts of a row another
-   * model than `target` sized (recorded before they were counted): the target may bill them at more.
+   * responses whose stream broke before their usage), and with cap-output on, the media parts or the bytes of a
+   * row another model than `target` sized (recorded before they were counted): the target may bill them at more.
+   * Without cap-output, such a row is held at its tokens.
    */
   async function sizedContextOf(body: ResponsesBody, caller: Caller, target: ResolvedModel | null): Promise<StoredContext> {
     const context = await contextOf(body, caller)
-    const elsewhere = target ? context.filter((stored) => stored.model !== target.canonical) : []
-    if (context.some((stored) => stored.contextTokens === null) || (config.cap_output_tokens && elsewhere.some((stored) => stored.mediaParts === null)))
+    const madeElsewhere = (stored: StoredResponse) => !!target && stored.model !== target.canonical
+    const elsewhere = context.filter(madeElsewhere)
+    const uncounted = (stored: StoredResponse) => stored.mediaParts === null || stored.contextBytes === null
+    if (context.some((stored) => stored.contextTokens === null) || (config.cap_output_tokens && elsewhere.some(uncounted)))
       throw badRequest(
         'The size of the stored context this request continues (its conversation, previous response or an item by reference) is not known to the gateway, so its cost cannot be held: start a new conversation, or send the input again.',
         'context_size_unknown',
       )
     const parts = context.map((stored) => stored.mediaParts)
+    const bytes = context.map((stored) => stored.contextBytes)
     return {
       tokens: sum(context.map((stored) => stored.contextTokens!)),
       mediaParts: parts.includes(null) ? null : sum(parts as number[]),
       mediaPartsElsewhere: sum(elsewhere.map((stored) => stored.mediaParts ?? 0)),
+      bytes: bytes.includes(null) ? null : sum(bytes as number[]),
+      heldTokens: sum(context.map((stored) => (madeElsewhere(stored) ? Math.max(stored.contextTokens!, stored.contextBytes ?? 0) : stored.contextTokens!))),
     }
   }
 
@@ -291,10 +325,7 @@ export const responsesRoutes = (services: Services) => {
           estimate: (price) => {
             // Translated to Anthropic with its 1M window, a file by reference may be a text file that fills it.
             const options = estimateOptionsFor(config, price, contextWindowOf(translated?.features))
-            // Recorded in the tokens of the model that sized it, a media part bills what the target makes of it:
-            // held again at the target's bound, on top of what that model billed for it (an over-hold by that).
-            const mediaAgain = options.hardBounds ? context.mediaPartsElsewhere * options.mediaPartTokens : 0
-            const sent = estimateResponses(body, { ...options, contextTokens: context.tokens + mediaAgain })
+            const sent = estimateResponses(body, { ...options, contextTokens: heldContextTokens(context, options) })
             if (!translated) return sent
             const upstream = route === 'anthropic' ? estimateMessages(translated.request, options) : estimateChat(translated.request, options)
             return largerEstimate(sent, upstream)

@@ -67,12 +67,14 @@ export interface StoredResponseRow {
   model: string
   context_tokens: number | null
   media_parts: number | null
+  context_bytes: number | null
 }
 
-/** What a turn adds to a conversation: tokens, and media parts. */
+/** What a turn adds to a conversation: tokens, media parts and bytes. */
 export interface StoredGrowth {
   tokens: number
   mediaParts: number
+  bytes: number
 }
 
 /**
@@ -114,9 +116,9 @@ export interface Store {
   /** Deletes request-log rows older than `cutoff` (in batches, until `stopped`); returns how many. */
   pruneRequestLog(cutoff: number, stopped?: () => boolean): Promise<number>
   /**
-   * Records who owns a stored id and its size (tokens and media parts): set, or with `growBy` (a conversation,
-   * which every turn adds to, some at once) grown by that much — never below the row's own `context_tokens` and
-   * `media_parts`, a size unknown stays unknown, and the row takes the turn's model, which sized it. The first
+   * Records who owns a stored id and its size (tokens, media parts and bytes): set, or with `growBy` (a
+   * conversation, which every turn adds to, some at once) grown by that much — never below the row's own
+   * `context_tokens`, `media_parts` and `context_bytes`, a size unknown stays unknown, and the row takes the turn's model, which sized it. The first
    * user to record an id keeps it.
    */
   recordResponse(row: StoredResponseRow, now: number, growBy?: StoredGrowth): void

@@ -31,6 +31,7 @@ export const SUITES_ON_BOTH_STORES = [
   'billed-features',
   'responses-context',
   'responses-context-other-model',
+  'responses-context-other-tokenizer',
   'responses-reasoning-by-id',
   'responses-item-reference-tool-output',
   'responses-items-by-id',

@@ -213,6 +213,7 @@ export const storedResponses = pgTable(
     model: text('model').notNull(),
     contextTokens: bigint('context_tokens', { mode: 'number' }),
     mediaParts: integer('media_parts'),
+    contextBytes: bigint('context_bytes', { mode: 'number' }),
     createdAt: millis('created_at').notNull(),
   },
   (t) => [index('stored_responses_user').on(t.userId)],

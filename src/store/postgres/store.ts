@@ -179,41 +179,44 @@ export class PostgresStore implements Store {
       else if (r.grow_by !== undefined)
         // GREATEST skips NULLs: the CASEs keep a size unknown unknown, as SQLite's max() does.
         await this.bounded`
-          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, created_at)
-          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.created_at})
+          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at)
+          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.created_at})
           ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL THEN NULL
             ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by.tokens}, excluded.context_tokens) END,
             media_parts = CASE WHEN stored_responses.media_parts IS NULL OR excluded.media_parts IS NULL THEN NULL
             ELSE GREATEST(stored_responses.media_parts + ${r.grow_by.mediaParts}, excluded.media_parts) END,
+            context_bytes = CASE WHEN stored_responses.context_bytes IS NULL OR excluded.context_bytes IS NULL THEN NULL
+            ELSE GREATEST(stored_responses.context_bytes + ${r.grow_by.bytes}, excluded.context_bytes) END,
             model = excluded.model
           WHERE stored_responses.user_id = excluded.user_id`
       else
         await this.bounded`
-          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, created_at)
-          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.created_at})
+          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at)
+          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.created_at})
           ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens),
-            media_parts = coalesce(excluded.media_parts, stored_responses.media_parts)
+            media_parts = coalesce(excluded.media_parts, stored_responses.media_parts),
+            context_bytes = coalesce(excluded.context_bytes, stored_responses.context_bytes)
           WHERE stored_responses.user_id = excluded.user_id`
     }
   }
 
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
     await this.responses.flush()
-    const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
-    return row ? { ...row, context_tokens: numberOrNull(row.context_tokens) } : null
+    const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
+    return row ? storedResponseRow(row) : null
   }
 
   async findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]> {
     await this.responses.flush()
     // The ids as one JSON array, as on SQLite: one parameter, whatever their number.
     const rows = await this.bounded`
-      SELECT id, kind, user_id, provider, model, context_tokens, media_parts FROM stored_responses
+      SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses
       WHERE id IN (SELECT json_array_elements_text(${JSON.stringify(ids)}::text::json)) AND kind = ${kind}`
-    return rows.map((row: StoredResponseRow) => ({ ...row, context_tokens: numberOrNull(row.context_tokens) }))
+    return rows.map(storedResponseRow)
   }
 
   forgetResponse(id: string): void {
-    this.responses.push({ id, forget: true, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, media_parts: null, created_at: 0 })
+    this.responses.push({ id, forget: true, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, media_parts: null, context_bytes: null, created_at: 0 })
   }
 
   async openReservations() {
@@ -270,6 +273,10 @@ function sumAggregates(rows: AggregateDelta[]) {
 export const jsonColumn = <T>(v: unknown): T | null => (typeof v === 'string' ? (JSON.parse(v) as T) : ((v ?? null) as T | null))
 
 const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+
+/** Its bigint sizes come back as strings. */
+const storedResponseRow = (row: StoredResponseRow): StoredResponseRow =>
+  ({ ...row, context_tokens: numberOrNull(row.context_tokens), context_bytes: numberOrNull(row.context_bytes) })
 
 const priceRow = <T extends PriceRow>(r: Record<string, unknown>): T => {
   const out: Record<string, unknown> = { ...r }

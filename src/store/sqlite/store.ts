@@ -29,8 +29,8 @@ export class SqliteStore implements Store {
   private readonly insertAggregate: Statement<unknown, [number, string, string, string, number, number, string | null, number, number]>
   private readonly updateAggregate: Statement<unknown, [number, number, number]>
   private readonly pruneLog: Statement<unknown, [number]>
-  private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number]>
-  private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number, number, number]>
+  private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, number]>
+  private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, number, number, number, number]>
   private readonly selectResponse: Statement<StoredResponseRow, [string, string]>
   private readonly selectResponses: Statement<StoredResponseRow, [string, string]>
   private readonly removeResponse: Statement<unknown, [string]>
@@ -68,21 +68,22 @@ export class SqliteStore implements Store {
       `DELETE FROM api_request_log WHERE id IN (SELECT id FROM api_request_log WHERE created_at < ? ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
     )
     this.upsertResponse = client.prepare(
-      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, context_tokens), media_parts = coalesce(excluded.media_parts, media_parts)
+      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, context_tokens), media_parts = coalesce(excluded.media_parts, media_parts),
+         context_bytes = coalesce(excluded.context_bytes, context_bytes)
        WHERE user_id = excluded.user_id`,
     )
     // max() of SQLite is NULL when an argument is: a size unknown stays unknown.
     this.growResponse = client.prepare(
-      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET context_tokens = max(context_tokens + ?, excluded.context_tokens),
-         media_parts = max(media_parts + ?, excluded.media_parts), model = excluded.model
+         media_parts = max(media_parts + ?, excluded.media_parts), context_bytes = max(context_bytes + ?, excluded.context_bytes), model = excluded.model
        WHERE user_id = excluded.user_id`,
     )
-    this.selectResponse = client.prepare('SELECT id, kind, user_id, provider, model, context_tokens, media_parts FROM stored_responses WHERE id = ? AND kind = ?')
+    this.selectResponse = client.prepare('SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id = ? AND kind = ?')
     // The ids as one JSON array: one statement, whatever their number.
     this.selectResponses = client.prepare(
-      'SELECT id, kind, user_id, provider, model, context_tokens, media_parts FROM stored_responses WHERE id IN (SELECT value FROM json_each(?)) AND kind = ?',
+      'SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id IN (SELECT value FROM json_each(?)) AND kind = ?',
     )
     this.removeResponse = client.prepare('DELETE FROM stored_responses WHERE id = ?')
     this.reservations = client.prepare('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
@@ -145,9 +146,9 @@ export class SqliteStore implements Store {
   }
 
   recordResponse(s: StoredResponseRow, now: number, growBy?: StoredGrowth): void {
-    const row = [s.id, s.kind, s.user_id, s.provider, s.model, s.context_tokens, s.media_parts, now] as const
+    const row = [s.id, s.kind, s.user_id, s.provider, s.model, s.context_tokens, s.media_parts, s.context_bytes, now] as const
     if (growBy === undefined) this.writes.defer(() => this.upsertResponse.run(...row))
-    else this.writes.defer(() => this.growResponse.run(...row, growBy.tokens, growBy.mediaParts))
+    else this.writes.defer(() => this.growResponse.run(...row, growBy.tokens, growBy.mediaParts, growBy.bytes))
   }
 
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {

@@ -1,0 +1,1 @@
+ALTER TABLE `stored_responses` ADD `context_bytes` integer;
