@@ -1,0 +1,31 @@
+/**
+ * A scheduled price whose effective_from is a few milliseconds ahead passes the body's check (effective_from ≥
+ * now), and may reach the price book after that moment has passed: it takes effect now. Before, the price book
+ * refused it (InvalidPrice) and the operator got a 500 internal error in ~1 of 100 such requests.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { startTestGateway, type TestGateway } from './support/gateway'
+import { startMockProvider, type MockProvider } from './support/mock-provider'
+
+let mock: MockProvider
+let gw: TestGateway
+beforeAll(async () => {
+  mock = startMockProvider()
+  gw = await startTestGateway({ mock })
+})
+afterAll(async () => {
+  await gw.stop()
+  await mock.stop()
+})
+
+test('a price scheduled to take effect now, or a few milliseconds ahead, is a 201 every time', async () => {
+  const statuses = new Map<number, number>()
+  for (let i = 0; i < 300; i++) {
+    const res = await gw.admin('POST', '/v1/pricing', {
+      model: 'mock:gpt-mock', input_per_million: 1, output_per_million: 2,
+      effective_from: new Date(Date.now() + (i % 3)).toISOString(),
+    })
+    statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1)
+  }
+  expect([...statuses.entries()]).toEqual([[201, 300]])
+})
