@@ -172,15 +172,37 @@ function withWebResults(features: RequestedFeatures, webResults: number): Reques
   return { ...features, serverTools, unreportedToolUses: { web_search: webResults } }
 }
 
+/** OpenAI's chat tools, both run by the client: every other type is one the provider runs itself. */
+const CHAT_CLIENT_TOOLS = new Set(['function', 'custom'])
+
+/**
+ * Chat tools are a closed world: a type other than `function` and `custom` is a tool the provider runs itself
+ * (Groq's `browser_search` and `code_interpreter`, Kimi's `builtin_function` `$web_search`), billed per use on
+ * top of tokens, and a chat usage does not count its uses, so no price could settle them: refused.
+ */
+function refuseProviderChatTools(tools: unknown): void {
+  if (!Array.isArray(tools)) return
+  for (const tool of tools) {
+    const type: unknown = tool?.type
+    if (!CHAT_CLIENT_TOOLS.has(type as string))
+      throw badRequest(
+        `Invalid body: tools: a tool of type ${JSON.stringify(String(type).slice(0, 40))} is not served: the provider runs it itself and bills it beyond tokens, which the usage does not count, so it could not be held for or billed. Only "function" and "custom" tools are.`,
+        'feature_unsupported',
+      )
+  }
+}
+
 /**
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
  * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
  * plugin, `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
- * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`).
+ * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
+ * provider runs itself is refused (`refuseProviderChatTools`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
+  refuseProviderChatTools(body.tools)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || SEARCH_MODEL.test(upstreamModel)
   const sources = liveSearchSources(body.search_parameters)
