@@ -99,6 +99,19 @@ describe('Groq built-in (server-side) tools on chat completions are billed featu
       })
     }
   })
+
+  test('a Compound system (groq/compound, with compound_custom enabling web_search and browser_automation), unpriced: refused before any call', async () => {
+    upstream.answer(() =>
+      completion({ prompt_tokens: 30, completion_tokens: 20, total_tokens: 50 }, { executed_tools: [{ index: 0, type: 'search', arguments: '{"query":"weather tokyo"}' }] }),
+    )
+    // Plain model name first (Compound decides to search or run code on its own), then with its tools named.
+    for (const extra of [{}, { compound_custom: { tools: { enabled_tools: ['web_search', 'browser_automation', 'code_interpreter'] } } }]) {
+      upstream.calls.length = 0
+      await expectRefusedBeforeCall('/v1/chat/completions', {
+        model: 'plain:groq/compound', max_tokens: 32, messages: [{ role: 'user', content: 'What is the weather in Tokyo now?' }], ...extra,
+      })
+    }
+  })
 })
 
 describe('Moonshot Kimi built-in $web_search (a "builtin_function" tool) is a billed feature', () => {

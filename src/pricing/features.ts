@@ -93,6 +93,22 @@ export function unboundedModel(upstreamModel: string): string | null {
     : null
 }
 
+/**
+ * Groq's Compound systems (`groq/compound`, `groq/compound-mini`, the older `compound-beta`, `compound-beta-mini`):
+ * agents that choose their own tools, up to 10 calls a request (compound-mini: one), among web search (basic
+ * and advanced, at two prices), website visits, code execution and browser automation, the last two billed by
+ * the hour of sandbox time, and answer with several models' tokens at their own rates. `compound_custom` can
+ * narrow the tools, not their time: no price row could hold or settle one, whatever cap-output says.
+ */
+const AGENT_SYSTEM = /(^|\/)compound(-|$)/
+
+/** Why a request to `upstreamModel` cannot be priced at all, or null when it can. */
+export function unpriceableModel(upstreamModel: string): string | null {
+  return AGENT_SYSTEM.test(upstreamModel)
+    ? `${upstreamModel} is not served: it runs tools of its own choosing, code execution and browser automation billed by the hour, which nothing in the request bounds and no usage counts, so its cost could not be held for or billed`
+    : null
+}
+
 /** An entry of a fallback list that names `model` alone: the model itself, or LiteLLM's `{model}` with nothing else to change. */
 const namesOnly = (model: string) => (entry: unknown): boolean =>
   entry === model || (typeof entry === 'object' && entry !== null && (entry as { model?: unknown }).model === model && Object.keys(entry).length === 1)
