@@ -135,6 +135,44 @@ describe('Moonshot Kimi built-in $web_search (a "builtin_function" tool) is a bi
   })
 })
 
+describe('Gemini explicit context cache named on its OpenAI-compatible endpoint: input the body does not show', () => {
+  test('extra_body.google.cached_content: refused before any call, and spend stays within max_budget (cap-output on)', async () => {
+    // The cache holds 120,000 tokens; Gemini counts them in prompt_tokens (and cached_tokens): 120,000 µ$ at the
+    // price book's rates (no cached rate set: SPEC §5 bills cached tokens at the input rate), past the $0.05 budget.
+    upstream.answer(() => completion({ prompt_tokens: 120_010, completion_tokens: 5, total_tokens: 120_015, prompt_tokens_details: { cached_tokens: 120_000 } }))
+    const body = {
+      model: 'plain:gemini-2.5-pro', max_tokens: 10, messages: [{ role: 'user', content: 'Summarise the cached document.' }],
+      extra_body: { google: { cached_content: 'cachedContents/0000aaaa1111bbbb2222cccc3333dddd4444eeee' } },
+    }
+    const { status, text } = await post('/v1/chat/completions', body)
+    await gw.settled()
+    const seen = `status ${status}, upstream calls ${upstream.calls.length}, last usage row ${JSON.stringify(lastRow())}, spend ${await spendMicros()} µ$ of ${BUDGET_USD * 1e6}, ${text.slice(0, 200)}`
+    expect(await spendMicros(), seen).toBeLessThanOrEqual(BUDGET_USD * 1e6)
+    expect(upstream.calls.length, seen).toBe(0)
+  })
+
+  test('every spelling of the cache: 400 context_size_unknown naming the field; translated from Messages it is not sent on', async () => {
+    const name = 'cachedContents/0000aaaa1111bbbb2222cccc3333dddd4444eeee'
+    for (const [field, extra] of [
+      ['extra_body.google.cached_content', { extra_body: { google: { cached_content: name } } }],
+      ['google.cached_content', { google: { cached_content: name } }],
+      ['cached_content', { cached_content: name }],
+      ['cachedContent', { cachedContent: name }],
+    ] as const) {
+      const { status, text } = await post('/v1/chat/completions', { model: 'plain:gemini-2.5-pro', max_tokens: 10, messages: [{ role: 'user', content: 'Summarise.' }], ...extra })
+      const error = JSON.parse(text).error
+      expect({ status, code: error?.code, named: error?.message.startsWith(`Invalid body: ${field}:`) }).toEqual({ status: 400, code: 'context_size_unknown', named: true })
+    }
+    expect(upstream.calls.length).toBe(0)
+    upstream.answer(() => completion({ prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 }))
+    const { status } = await post('/v1/messages', { model: 'plain:gemini-2.5-pro', max_tokens: 10, messages: [{ role: 'user', content: 'Summarise.' }], extra_body: { google: { cached_content: name } }, cached_content: name })
+    expect(status).toBe(200)
+    expect(upstream.calls.length).toBe(1)
+    expect(upstream.calls[0]!.body).toHaveProperty('messages')
+    expect(JSON.stringify(upstream.calls[0]!.body)).not.toContain('cachedContents/')
+  })
+})
+
 test('control: the same models without the extensions are served', async () => {
   upstream.answer(() => completion({ prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 }))
   for (const model of ['plain:openai/gpt-oss-120b', 'plain:gemini-2.5-pro']) {

@@ -208,6 +208,31 @@ function refuseProviderChatTools(tools: unknown): void {
   }
 }
 
+/** The field of `at` that names a Gemini context cache (`cached_content`, or its camelCase), or undefined. */
+const cacheField = (at: unknown): string | undefined => {
+  if (at === null || typeof at !== 'object') return undefined
+  const o = at as { cached_content?: unknown; cachedContent?: unknown }
+  return o.cached_content != null ? 'cached_content' : o.cachedContent != null ? 'cachedContent' : undefined
+}
+
+/**
+ * Gemini's explicit context cache named on its OpenAI-compatible endpoint, in any spelling a client sends it
+ * (`extra_body: {google: {cached_content}}` as Gemini documents it, `google.cached_content`, or at the top):
+ * its contents are input Gemini bills, in `prompt_tokens`, that the body does not show, so the request cannot
+ * be sized and is refused, as a stored context the gateway never recorded is.
+ */
+function refuseUnseenCache(body: Record<string, unknown>): void {
+  const extra = body.extra_body as Record<string, unknown> | null | undefined
+  const field = cacheField(body) ?? prefixed('google.', cacheField(body.google)) ?? prefixed('extra_body.', cacheField(extra))
+    ?? prefixed('extra_body.google.', cacheField(extra?.google))
+  if (field)
+    throw badRequest(
+      `Invalid body: ${field}: a context cache the provider holds adds its contents to the input, whose size is not known to the gateway, so its cost cannot be held: send the cached contents in the request.`,
+      'context_size_unknown',
+    )
+}
+const prefixed = (prefix: string, field: string | undefined) => (field === undefined ? undefined : prefix + field)
+
 /**
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
  * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
@@ -215,10 +240,12 @@ function refuseProviderChatTools(tools: unknown): void {
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
- * provider runs itself is refused (`refuseProviderChatTools`).
+ * provider runs itself is refused (`refuseProviderChatTools`), and so is a context cache the provider holds
+ * (`refuseUnseenCache`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
   refuseProviderChatTools(body.tools)
+  refuseUnseenCache(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || SEARCH_MODEL.test(upstreamModel)
   const sources = liveSearchSources(body.search_parameters)
