@@ -180,10 +180,12 @@ describe('reading billed features from requests', () => {
   })
 
   test('the Responses API: file search, code interpreter and image generation are billed tools too, bounded together by max_tool_calls', () => {
-    const tools = [{ type: 'file_search' }, { type: 'code_interpreter' }, { type: 'image_generation' }, { type: 'mcp' }, { type: 'constructor' }]
+    const tools = [{ type: 'file_search' }, { type: 'code_interpreter' }, { type: 'image_generation' }, { type: 'mcp' }]
     const { body, features } = openAIResponsesFeatures({ input: 'hi', tools }, { defaultMaxUses: 2 }, 'gpt-5')
     expect(body.max_tool_calls).toBe(2)
     expect(features.serverTools).toEqual({ file_search: 2, code_interpreter: 2, image_generation: 2 })
+    // A type named like an Object property is no billed tool, nor a free one: refused, as any type not known.
+    expect(() => openAIResponsesFeatures({ input: 'hi', tools: [{ type: 'constructor' }] }, { defaultMaxUses: 2 }, 'gpt-5')).toThrow('a tool of type "constructor" is not served')
     const run = (container_id?: string) => ({ type: 'code_interpreter_call', container_id })
     const output = [run('cntr_a'), run('cntr_a'), run('cntr_b'), run(), { type: 'file_search_call' }, { type: 'image_generation_call' }, { type: 'constructor' }, { type: '__proto__' }]
     expect(responsesServerToolUses(output)).toEqual({ code_interpreter: 3, file_search: 1, image_generation: 1 })

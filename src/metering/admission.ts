@@ -6,7 +6,7 @@ import type { Server } from 'bun'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
-import { requireFeaturesPriced, unboundedModel } from '../pricing/features'
+import { requireFeaturesPriced, unboundedModel, unpriceableModel } from '../pricing/features'
 import { heldAtProviderDefaults, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
@@ -78,8 +78,8 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   if (!mayCall(r.caller, r.model, model.canonical, providers.aliases))
     throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
 
-  const unbounded = config.cap_output_tokens ? unboundedModel(model.upstreamModel) : null
-  if (unbounded) throw badRequest(unbounded, 'feature_unsupported')
+  const unserved = unpriceableModel(model.upstreamModel) ?? (config.cap_output_tokens ? unboundedModel(model.upstreamModel) : null)
+  if (unserved) throw badRequest(unserved, 'feature_unsupported')
 
   const price = await prices.priceOf(model.canonical)
   if (!price && config.require_pricing && !r.pricingExempt) {

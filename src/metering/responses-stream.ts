@@ -24,10 +24,14 @@ interface StreamEvent {
   item?: CallItem | { type?: unknown }
 }
 
-/** What the meter keeps of a call item: its type, and the container it ran in (code interpreter's `container_id`, a shell's `environment`). */
+/**
+ * What the meter keeps of a call item: its type, the container it ran in (code interpreter's `container_id`, a
+ * shell's `environment`), and its name (a `custom_tool_call` may be a call of xAI's X Search).
+ */
 interface CallItem {
   id?: unknown
   type: string
+  name?: unknown
   container_id?: unknown
   environment?: unknown
 }
@@ -96,7 +100,7 @@ class ResponsesEventMeter implements EventMeter {
   private noteCall(item: CallItem, outputIndex: unknown): void {
     const key = item.id ?? outputIndex
     const seen = this.toolItems.get(key)
-    this.toolItems.set(key, { type: item.type, container_id: item.container_id ?? seen?.container_id, environment: item.environment ?? seen?.environment })
+    this.toolItems.set(key, { type: item.type, name: item.name ?? seen?.name, container_id: item.container_id ?? seen?.container_id, environment: item.environment ?? seen?.environment })
   }
 
   get serverToolUses(): Record<string, number> {

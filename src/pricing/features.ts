@@ -93,6 +93,22 @@ export function unboundedModel(upstreamModel: string): string | null {
     : null
 }
 
+/**
+ * Groq's Compound systems (`groq/compound`, `groq/compound-mini`, the older `compound-beta`, `compound-beta-mini`):
+ * agents that choose their own tools, up to 10 calls a request (compound-mini: one), among web search (basic
+ * and advanced, at two prices), website visits, code execution and browser automation, the last two billed by
+ * the hour of sandbox time, and answer with several models' tokens at their own rates. `compound_custom` can
+ * narrow the tools, not their time: no price row could hold or settle one, whatever cap-output says.
+ */
+const AGENT_SYSTEM = /(^|\/)compound(-|$)/
+
+/** Why a request to `upstreamModel` cannot be priced at all, or null when it can. */
+export function unpriceableModel(upstreamModel: string): string | null {
+  return AGENT_SYSTEM.test(upstreamModel)
+    ? `${upstreamModel} is not served: it runs tools of its own choosing, code execution and browser automation billed by the hour, which nothing in the request bounds and no usage counts, so its cost could not be held for or billed`
+    : null
+}
+
 /** An entry of a fallback list that names `model` alone: the model itself, or LiteLLM's `{model}` with nothing else to change. */
 const namesOnly = (model: string) => (entry: unknown): boolean =>
   entry === model || (typeof entry === 'object' && entry !== null && (entry as { model?: unknown }).model === model && Object.keys(entry).length === 1)
@@ -172,15 +188,64 @@ function withWebResults(features: RequestedFeatures, webResults: number): Reques
   return { ...features, serverTools, unreportedToolUses: { web_search: webResults } }
 }
 
+/** OpenAI's chat tools, both run by the client: every other type is one the provider runs itself. */
+const CHAT_CLIENT_TOOLS = new Set(['function', 'custom'])
+
+/**
+ * Chat tools are a closed world: a type other than `function` and `custom` is a tool the provider runs itself
+ * (Groq's `browser_search` and `code_interpreter`, Kimi's `builtin_function` `$web_search`), billed per use on
+ * top of tokens, and a chat usage does not count its uses, so no price could settle them: refused.
+ */
+function refuseProviderChatTools(tools: unknown): void {
+  if (!Array.isArray(tools)) return
+  for (const tool of tools) {
+    const type: unknown = tool?.type
+    if (!CHAT_CLIENT_TOOLS.has(type as string))
+      throw badRequest(
+        `Invalid body: tools: a tool of type ${JSON.stringify(String(type).slice(0, 40))} is not served: the provider runs it itself and bills it beyond tokens, which the usage does not count, so it could not be held for or billed. Only "function" and "custom" tools are.`,
+        'feature_unsupported',
+      )
+  }
+}
+
+/** The field of `at` that names a Gemini context cache (`cached_content`, or its camelCase), or undefined. */
+const cacheField = (at: unknown): string | undefined => {
+  if (at === null || typeof at !== 'object') return undefined
+  const o = at as { cached_content?: unknown; cachedContent?: unknown }
+  return o.cached_content != null ? 'cached_content' : o.cachedContent != null ? 'cachedContent' : undefined
+}
+
+/**
+ * Gemini's explicit context cache named on its OpenAI-compatible endpoint, in any spelling a client sends it
+ * (`extra_body: {google: {cached_content}}` as Gemini documents it, `google.cached_content`, or at the top):
+ * its contents are input Gemini bills, in `prompt_tokens`, that the body does not show, so the request cannot
+ * be sized and is refused, as a stored context the gateway never recorded is.
+ */
+function refuseUnseenCache(body: Record<string, unknown>): void {
+  const extra = body.extra_body as Record<string, unknown> | null | undefined
+  const field = cacheField(body) ?? prefixed('google.', cacheField(body.google)) ?? prefixed('extra_body.', cacheField(extra))
+    ?? prefixed('extra_body.google.', cacheField(extra?.google))
+  if (field)
+    throw badRequest(
+      `Invalid body: ${field}: a context cache the provider holds adds its contents to the input, whose size is not known to the gateway, so its cost cannot be held: send the cached contents in the request.`,
+      'context_size_unknown',
+    )
+}
+const prefixed = (prefix: string, field: string | undefined) => (field === undefined ? undefined : prefix + field)
+
 /**
  * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
  * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
  * plugin, `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
- * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`).
+ * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
+ * provider runs itself is refused (`refuseProviderChatTools`), and so is a context cache the provider holds
+ * (`refuseUnseenCache`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
+  refuseProviderChatTools(body.tools)
+  refuseUnseenCache(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || SEARCH_MODEL.test(upstreamModel)
   const sources = liveSearchSources(body.search_parameters)
@@ -217,9 +282,19 @@ const hasAudioPart = (content: unknown) => Array.isArray(content) && content.som
 /**
  * OpenAI Responses API hosted tools billed beyond tokens, by their type, each with the price book's name
  * for it: web search (`web_search`, `web_search_preview`, dated versions) and file search per call, image
- * generation per image, code interpreter per container (and a shell in a hosted container: `responsesToolPrice`).
+ * generation per image, code interpreter per container (and a shell in a hosted container: `responsesToolPrice`);
+ * and xAI's X Search (`x_search`) per call, on xAI's Responses API.
  */
-const RESPONSES_BILLED_TOOL = /^(web_search)(?:_preview)?(?:_\d{4}_\d{2}_\d{2})?$|^(file_search|code_interpreter|image_generation)$/
+const RESPONSES_BILLED_TOOL = /^(web_search)(?:_preview)?(?:_\d{4}_\d{2}_\d{2})?$|^(file_search|code_interpreter|image_generation|x_search)$/
+
+/**
+ * Responses tool types that cost tokens only (those of OpenAI's `Tool` union that are not billed): the client
+ * runs them, or they search its own tools. A `shell` is one unless its environment is a hosted container, and
+ * `mcp` is held for what its server answers. Tools are a closed world: any other type is refused.
+ */
+const RESPONSES_FREE_TOOLS = new Set<unknown>([
+  'function', 'custom', 'computer', 'computer_use_preview', 'local_shell', 'shell', 'apply_patch', 'namespace', 'tool_search', 'programmatic_tool_calling',
+])
 
 export const responsesBilledTool = (type: unknown): string | undefined => {
   const match = typeof type === 'string' ? RESPONSES_BILLED_TOOL.exec(type) : null
@@ -263,16 +338,33 @@ function containerToolPrice(tool: ResponsesTool): string | undefined {
 const FILE_SEARCH_DEFAULT_RESULTS = 20
 const FILE_SEARCH_MAX_CHUNK_TOKENS = 4096
 
-/** The most input one file_search call of the request may bring back: its tool that allows the most results. */
-function fileSearchResultTokens(tools: ReadonlyArray<{ type?: unknown; max_num_results?: unknown } | null>): number {
-  let results = 0
-  for (const tool of tools)
-    if (tool?.type === 'file_search') results = Math.max(results, positiveInt(tool.max_num_results) ? tool.max_num_results : FILE_SEARCH_DEFAULT_RESULTS)
-  return results * FILE_SEARCH_MAX_CHUNK_TOKENS
-}
-
 /** The price book's name for what a Responses tool bills beyond tokens, or undefined. */
 const responsesToolPrice = (tool: ResponsesTool): string | undefined => containerToolPrice(tool) ?? responsesBilledTool(tool?.type)
+
+/**
+ * A Responses request's tools in one pass: the prices of the billed ones, the remote MCP servers, and the most
+ * input one file_search call may bring back (its tool that allows the most results). A type neither billed nor
+ * known to be free (`RESPONSES_FREE_TOOLS`) is a tool the provider runs and may bill in ways the gateway cannot
+ * see: refused.
+ */
+function responsesTools(tools: ReadonlyArray<(ResponsesTool & { max_num_results?: unknown }) | null>) {
+  const billed = new Set<string>()
+  let mcpServers = 0
+  let fileSearchResults = 0
+  for (const tool of tools) {
+    const price = responsesToolPrice(tool)
+    if (price !== undefined) billed.add(price)
+    else if (tool?.type === 'mcp') mcpServers++
+    else if (!RESPONSES_FREE_TOOLS.has(tool?.type))
+      throw badRequest(
+        `Invalid body: tools: a tool of type ${JSON.stringify(String(tool?.type).slice(0, 40))} is not served: the gateway knows neither that it is free nor how it is billed, so it could not be held for or priced.`,
+        'feature_unsupported',
+      )
+    if (tool?.type === 'file_search')
+      fileSearchResults = Math.max(fileSearchResults, positiveInt(tool.max_num_results) ? tool.max_num_results : FILE_SEARCH_DEFAULT_RESULTS)
+  }
+  return { billed: [...billed], mcpServers, fileSearchResultTokens: fileSearchResults * FILE_SEARCH_MAX_CHUNK_TOKENS }
+}
 
 /** The container price each container-running call item of a response is settled at, by item type. */
 export interface ContainerPrices {
@@ -308,11 +400,12 @@ export function responsesContainerPrices(tools: unknown): ContainerPrices {
  * MCP costs tokens only, but what its server answers is input: each call, and each server's tool listing,
  * is held at the per-use input allowance. With hard bounds (cap-output on) a remote MCP server is refused, as
  * Anthropic's MCP connector is: the client chooses the server, and nothing bounds what it lists or answers; and
- * each file_search call is held at the results it may bring back (`fileSearchResultTokens`) where they pass the
+ * each file_search call is held at the results it may bring back (`responsesTools`) where they pass the
  * allowance. Holding them leaves the client's `max_num_results` as it asked: cutting it to fit the allowance (4
  * chunks of the largest size) would change the answers it gets without saying so.
  * Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
- * second pass over the input that the usage is not documented to report.
+ * second pass over the input that the usage is not documented to report. So is a tool type neither billed
+ * nor known to be free (`responsesTools`).
  */
 export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   body: B,
@@ -322,15 +415,13 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   const { webResults } = routerFeatures(body, upstreamModel)
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')
-  const tools: Array<{ type?: unknown } | null> = Array.isArray(body.tools) ? body.tools : []
-  const billed = [...new Set(tools.map(responsesToolPrice).filter((t) => t !== undefined))]
-  const mcpServers = tools.filter((t) => t?.type === 'mcp').length
+  const { billed, mcpServers, fileSearchResultTokens } = responsesTools(Array.isArray(body.tools) ? body.tools : [])
   if (bounds.hardBounds && mcpServers > 0)
     throw badRequest('Invalid body: tools: a remote MCP server (type "mcp") is not served with cap-output on: what it lists and answers becomes input without a bound, so it could not be held for.', 'feature_unsupported')
   const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
   // Each call is already held at the allowance, as a billed tool's use: the results past it on top.
-  const searchResultsPastAllowance = bounds.hardBounds ? Math.max(0, fileSearchResultTokens(tools) - (bounds.useInputTokens ?? 0)) : 0
+  const searchResultsPastAllowance = bounds.hardBounds ? Math.max(0, fileSearchResultTokens - (bounds.useInputTokens ?? 0)) : 0
   const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
@@ -349,7 +440,18 @@ const RESPONSES_TOOL_ITEMS = new Map<unknown, string>([
   ['file_search_call', 'file_search'],
   ['image_generation_call', 'image_generation'],
   ['code_interpreter_call', 'code_interpreter'],
+  ['x_search_call', 'x_search'],
 ])
+
+/**
+ * The functions of xAI's X Search, which newer answers show as `custom_tool_call` items by name rather than as
+ * `x_search_call` items: each is one X Search call (xAI's usage category SERVER_SIDE_TOOL_X_SEARCH).
+ */
+const X_SEARCH_FUNCTIONS = new Set<unknown>(['x_user_search', 'x_keyword_search', 'x_semantic_search', 'x_thread_fetch'])
+
+/** The billed tool a call item is a use of, by its type (an X Search call by its function's name too). */
+const toolOfItem = (item: { type?: unknown; name?: unknown } | null): string | undefined =>
+  RESPONSES_TOOL_ITEMS.get(item?.type) ?? (item?.type === 'custom_tool_call' && X_SEARCH_FUNCTIONS.has(item.name) ? 'x_search' : undefined)
 
 /** The hosted container a `shell_call` item ran in (`environment: {type: 'container_reference', container_id}`); undefined for a local shell. */
 const shellContainer = (item: { environment?: unknown }): string | null | undefined => {
@@ -360,7 +462,7 @@ const shellContainer = (item: { environment?: unknown }): string | null | undefi
 
 /**
  * Uses of the billed hosted tools in a Responses answer's `output` (tools not named were not used): one per
- * `web_search_call`, `file_search_call` and `image_generation_call` item, one per container the
+ * `web_search_call`, `file_search_call`, `image_generation_call` and X Search call item, one per container the
  * `code_interpreter_call` items and the hosted `shell_call` items ran in (OpenAI bills containers, not
  * calls), at the container price the request's tool named (`responsesContainerPrices`).
  */
@@ -368,7 +470,7 @@ export function responsesServerToolUses(output: unknown, containerPrices: Contai
   const uses: Record<string, number> = {}
   const containers = new Set<string>()
   if (Array.isArray(output)) for (const item of output) {
-    let tool = RESPONSES_TOOL_ITEMS.get(item?.type)
+    let tool = toolOfItem(item)
     let container: string | null | undefined = null
     if (tool === 'code_interpreter') {
       tool = containerPrices.code_interpreter_call
