@@ -61,7 +61,7 @@ const openAIFunction = z.looseObject({
   parameters: jsonObject.optional(),
 })
 
-/** A tool: `function` (with its definition), or another type of tool the provider offers, passed through. */
+/** A tool: `function` (with its definition), or `custom`; another type, one the provider runs itself, is refused at admission (src/pricing/features.ts). */
 export const openAITool = z
   .looseObject({ type: z.string(), function: openAIFunction.optional() })
   .refine((tool) => tool.type !== 'function' || tool.function !== undefined, { message: 'a function tool needs its function (name, parameters)', path: ['function'] })
