@@ -152,7 +152,8 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
  * is added. So a hold taken before midnight and settled after it counts in the new period whether the
  * settlement or another request's hold reaches the ended period first. Returns the start to roll to, or
  * null when the period has not ended (or the user has none). Never rolls back: a settlement dated before
- * the stored period (one rolled since, by a clock a little ahead) adds to the stored period.
+ * the stored period (one rolled since, by another process or a clock a little ahead, or restarted by a
+ * change of its kind) adds to the stored period, and its usage row is dated in it (settlementDate).
  *
  * A store that settles many users' holds in one statement and reads their kind of period only there
  * (Postgres) gives each settlement every kind's start at its `now` (periodStarts); the statement takes its
@@ -161,6 +162,17 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
 export function settlementRollTo(user: Pick<UserFigures, 'budgetPeriod' | 'periodStart'>, now: number): number | null {
   const { start, rolled } = currentPeriod(user.budgetPeriod, user.periodStart, 0, now)
   return rolled ? start : null
+}
+
+/**
+ * When a settlement's usage row is dated: its `now`, or the stored period's start when that period began
+ * after it. A settlement is dated when it is asked for but written later (a lane's few milliseconds, a lock
+ * wait, a Postgres batch); a period begun meanwhile gets its cost (settlementRollTo), so its row is dated
+ * there too, and spend stays the sum of the usage rows dated since period_start. Postgres: SETTLE's
+ * GREATEST(created_at, period_start), with period_start as it stood before the statement.
+ */
+export function settlementDate(user: Pick<UserFigures, 'periodStart'> | null, now: number): number {
+  return user === null ? now : Math.max(now, user.periodStart)
 }
 
 /**

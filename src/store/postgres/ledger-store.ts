@@ -57,8 +57,11 @@ interface SettlementRow {
  * are the ended period's, which the roll ends, as when they are settled one by one. The ended period's start
  * and spend are kept for the alerts (last_period_*), as one by one would leave them: the stored period with
  * those costs, or, when the batch spans two ends (`prev_start`, the latest start short of `latest`, is past
- * the stored one), the period between them with its own costs. The users' rows are locked (in id order) before
- * this statement runs, so `p` reads them as they are.
+ * the stored one), the period between them with its own costs. A settlement dated before the stored
+ * period_start (rolled or restarted since it was asked for) adds to the stored period, and its usage row is
+ * dated at that start (settlementDate): the INSERT reads users as they stood before `u`, as every part of
+ * one statement does. The users' rows are locked (in id order) before this statement runs, so `p` reads
+ * them as they are.
  */
 const SETTLE = `
 WITH s AS (
@@ -102,9 +105,9 @@ k AS (
 )
 INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
                    cached_tokens, cost, reserved, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses)
-SELECT request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
-       cached_tokens, cost, amount, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses
-  FROM settled`
+SELECT request_id, GREATEST(settled.created_at, users.period_start), user_id, key_id, model, provider, endpoint, prompt_tokens,
+       completion_tokens, cached_tokens, cost, amount, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses
+  FROM settled LEFT JOIN users ON users.id = settled.user_id`
 
 /**
  * Other rows nobody waits for (the request log) that ride in the next reservation's transaction like

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'bun:sqlite'
 import type { WriteQueue } from '../../db/write-queue'
 import type { GatewayError } from '../../http/errors'
-import { decideHold, settlementRollTo, SWEEP_BATCH, type HoldRequest, type LedgerStore, type Outcome, type TakenHold } from '../../budget/ledger'
+import { decideHold, settlementDate, settlementRollTo, SWEEP_BATCH, type HoldRequest, type LedgerStore, type Outcome, type TakenHold } from '../../budget/ledger'
 import type { BudgetPeriod } from '../../budget/period'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
@@ -150,15 +150,16 @@ export class SqliteLedgerStore implements LedgerStore {
     if (!row) return false
     this.deleteHold.run(hold.id)
     const r = hold.request
-    // Read under the write lock, like a reservation's figures: the period the cost counts in is the one
-    // standing at `now`, rolled here if no hold has rolled it yet.
+    // Read under the write lock, like a reservation's figures: the period the cost counts in (and its usage
+    // row is dated in) is the one standing at `now`, rolled here if no hold has rolled it yet, or the stored
+    // one if it began after `now`.
     const user = this.userPeriod.get(r.userId)
     const rollTo = user ? settlementRollTo({ budgetPeriod: user.budget_period, periodStart: user.period_start }, now) : null
     if (rollTo !== null) this.rollAndCreditUser.run(r.userId, r.amount, o.cost, rollTo)
     else this.creditUser.run(r.userId, r.amount, o.cost)
     if (r.keyId !== null) this.creditKey.run(r.keyId, row.key_debited ? r.amount : 0, o.cost)
     this.insertUsage.run(
-      r.requestId, now, r.userId, r.keyId, r.model, r.provider, r.endpoint, o.promptTokens,
+      r.requestId, settlementDate(user && { periodStart: user.period_start }, now), r.userId, r.keyId, r.model, r.provider, r.endpoint, o.promptTokens,
       o.completionTokens, o.cachedTokens, o.cost, r.amount, r.priceId, o.status, Math.round(o.latencyMs), r.stream ? 1 : 0,
       o.cacheWriteTokens ?? 0, toolUsesJson(o.serverToolUses),
     )
