@@ -11,6 +11,7 @@ import { startPostgres, type TestPostgres } from './support/postgres'
 
 export const SUITES_ON_BOTH_STORES = [
   'budget',
+  'ledger-chaos',
   'budget-precision',
   'who-pays',
   'records',
