@@ -82,8 +82,10 @@ describe('WAL upkeep off the request thread', () => {
     }
     // Bounded, not held to the limit: the worker asks for the tail only once a round leaves a short one (a long
     // tail would hold the request thread), so while the CPU is starved its rounds lag and the WAL overshoots
-    // (34.9 MB, 2.1x, once in CI on two busy cores). Unbounded, it reached 207 MB here (the code before 35ff54d).
-    expect(largest).toBeLessThan(3 * WAL_SIZE_LIMIT_BYTES)
+    // (34.9 MB, 2.1x, once in CI on two busy cores; 59.2 MB, 3.5x, with two other test runs on them). Unbounded,
+    // it grows with all that is written, twelve times the limit: 207 MB here (the code before 35ff54d). Half that
+    // tells the two apart.
+    expect(largest).toBeLessThan(6 * WAL_SIZE_LIMIT_BYTES)
   }, 90_000)
 })
 
