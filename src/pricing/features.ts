@@ -113,20 +113,24 @@ export function unpriceableModel(upstreamModel: string): string | null {
 const namesOnly = (model: string) => (entry: unknown): boolean =>
   entry === model || (typeof entry === 'object' && entry !== null && (entry as { model?: unknown }).model === model && Object.keys(entry).length === 1)
 
+/** LiteLLM's per-request fallback lists: on any error, on a context-window error, on a content-policy refusal. */
+const LITELLM_FALLBACK_LISTS = ['fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks'] as const
+
 /**
  * Fields with which a router in front of the model (an `openai` provider such as OpenRouter or a LiteLLM proxy)
  * answers from another model when the one asked for fails: OpenRouter's `models` (tried in turn on any error, a
  * context-length error the client can cause included, and billed at the model that answered) with its
- * `route: "fallback"`, and LiteLLM's `fallbacks`. The request is priced and held at one model: a list naming any
- * other is refused, and so is `route: "fallback"` without a `models` list that names it alone.
+ * `route: "fallback"`, and LiteLLM's three fallback lists (its router reads each from the request). The request is
+ * priced and held at one model: a list naming any other is refused, and so is `route: "fallback"` without a
+ * `models` list that names it alone.
  */
-function refuseModelFallbacks(body: Record<string, unknown>, upstreamModel: string): void {
+export function refuseModelFallbacks(body: Record<string, unknown>, upstreamModel: string): void {
   const onlyItself = namesOnly(upstreamModel)
+  const namesOther = (list: unknown) => list != null && !(Array.isArray(list) && list.every(onlyItself))
   const field =
-    body.models != null && !(Array.isArray(body.models) && body.models.every(onlyItself)) ? 'models'
+    namesOther(body.models) ? 'models'
     : body.route === 'fallback' && !Array.isArray(body.models) ? 'route'
-    : body.fallbacks != null && !(Array.isArray(body.fallbacks) && body.fallbacks.every(onlyItself)) ? 'fallbacks'
-    : null
+    : LITELLM_FALLBACK_LISTS.find((list) => namesOther(body[list])) ?? null
   if (field)
     throw badRequest(
       `Invalid body: ${field}: model fallbacks are not served: the router may answer from another model, billed at that model's rates, which a request priced at ${JSON.stringify(upstreamModel.slice(0, 80))} cannot hold for or bill.`,
@@ -176,7 +180,7 @@ function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
  * fallbacks refused, `refuseModelFallbacks`). Requests without these fields pay a few property reads.
  */
 function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
-  if (body.models != null || body.route != null || body.fallbacks != null) refuseModelFallbacks(body, upstreamModel)
+  refuseModelFallbacks(body, upstreamModel)
   const webResults = body.plugins != null || upstreamModel.endsWith(':online') ? openRouterWebResults(body.plugins, upstreamModel) : 0
   return { webResults }
 }
