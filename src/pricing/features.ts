@@ -195,14 +195,23 @@ function withWebResults(features: RequestedFeatures, webResults: number): Reques
 /** OpenAI's chat tools, both run by the client: every other type is one the provider runs itself. */
 const CHAT_CLIENT_TOOLS = new Set(['function', 'custom'])
 
+/** A provider's on/off switch as the provider may read it: anything but absent or `false` may switch it on. */
+const switchedOn = (value: unknown): boolean => value != null && value !== false
+
 /**
  * Chat tools are a closed world: a type other than `function` and `custom` is a tool the provider runs itself
  * (Groq's `browser_search` and `code_interpreter`, Kimi's `builtin_function` `$web_search`), billed per use on
- * top of tokens, and a chat usage does not count its uses, so no price could settle them: refused.
+ * top of tokens, and a chat usage does not count its uses, so no price could settle them: refused. So is
+ * DashScope's (Qwen's) `enable_code_interpreter`, the same tool asked for by a switch rather than in `tools`.
  */
-function refuseProviderChatTools(tools: unknown): void {
-  if (!Array.isArray(tools)) return
-  for (const tool of tools) {
+function refuseProviderChatTools(body: Record<string, unknown>): void {
+  if (switchedOn(body.enable_code_interpreter))
+    throw badRequest(
+      'Invalid body: enable_code_interpreter: the provider\'s code interpreter is not served: the provider runs it itself and bills it beyond tokens, which the usage does not count, so it could not be held for or billed.',
+      'feature_unsupported',
+    )
+  if (!Array.isArray(body.tools)) return
+  for (const tool of body.tools) {
     const type: unknown = tool?.type
     if (!CHAT_CLIENT_TOOLS.has(type as string))
       throw badRequest(
@@ -238,8 +247,8 @@ function refuseUnseenCache(body: Record<string, unknown>): void {
 const prefixed = (prefix: string, field: string | undefined) => (field === undefined ? undefined : prefix + field)
 
 /**
- * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
- * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
+ * An OpenAI chat request's billed features: web search (`web_search_options`, DashScope's `enable_search`, or a
+ * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
  * plugin, `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
@@ -248,10 +257,10 @@ const prefixed = (prefix: string, field: string | undefined) => (field === undef
  * (`refuseUnseenCache`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
-  refuseProviderChatTools(body.tools)
+  refuseProviderChatTools(body)
   refuseUnseenCache(body)
   const { webResults } = routerFeatures(body, upstreamModel)
-  const searches = body.web_search_options != null || SEARCH_MODEL.test(upstreamModel)
+  const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
   const sources = liveSearchSources(body.search_parameters)
   return withWebResults({
     serverTools: { ...(searches ? { web_search: 1 } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
