@@ -379,30 +379,37 @@ function responsesTools(tools: ReadonlyArray<(ResponsesTool & { max_num_results?
   return { billed: [...billed], mcpServers, fileSearchResultTokens: fileSearchResults * FILE_SEARCH_MAX_CHUNK_TOKENS }
 }
 
-/** The container price each container-running call item of a response is settled at, by item type. */
-export interface ContainerPrices {
+/**
+ * What a Responses request's tools settle its answer's call items by: the container price each container-running
+ * call item type is settled at, and the billed tools offered (by the price book's name: `web_search`, `x_search`,
+ * `code_interpreter`…), without which a `custom_tool_call` bearing one of their functions' names is the client's own.
+ */
+export interface OfferedTools {
   code_interpreter_call: string
   shell_call: string
+  billed: ReadonlySet<string>
 }
 
-const DEFAULT_CONTAINERS: ContainerPrices = { code_interpreter_call: 'code_interpreter', shell_call: 'code_interpreter' }
+const NONE_OFFERED: OfferedTools = { code_interpreter_call: 'code_interpreter', shell_call: 'code_interpreter', billed: new Set() }
 
 /** Gigabytes of a container price's size: `code_interpreter_<n>g`, or 1 for the default `code_interpreter`. */
 const containerGb = (price: string): number => Number(/_(\d+)g$/.exec(price)?.[1] ?? 1)
 
 /**
- * The container prices of a Responses request's tools (`containerToolPrice`): what its containers are settled
- * at. A call item does not say which of two tools of one type it came from, so the larger size (the dearer,
- * by OpenAI's scheme) stands for both.
+ * The tools a Responses request offers, as its answer is settled by them: their container prices
+ * (`containerToolPrice`), and the billed tools among them. A call item does not say which of two tools of one
+ * type it came from, so the larger container size (the dearer, by OpenAI's scheme) stands for both.
  */
-export function responsesContainerPrices(tools: unknown): ContainerPrices {
-  const prices = { ...DEFAULT_CONTAINERS }
+export function responsesOfferedTools(tools: unknown): OfferedTools {
+  const offered = { ...NONE_OFFERED, billed: new Set<string>() }
   if (Array.isArray(tools)) for (const tool of tools) {
+    const billed = responsesBilledTool(tool?.type)
+    if (billed !== undefined) offered.billed.add(billed)
     const price = containerToolPrice(tool)
     const item = tool?.type === 'shell' ? 'shell_call' : 'code_interpreter_call'
-    if (price !== undefined && containerGb(price) > containerGb(prices[item])) prices[item] = price
+    if (price !== undefined && containerGb(price) > containerGb(offered[item])) offered[item] = price
   }
-  return prices
+  return offered
 }
 
 /**
@@ -447,24 +454,40 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   return { body: !bounded || set ? body : { ...body, max_tool_calls: maxCalls }, features }
 }
 
-/** The output item each billed hosted tool leaves in a response, and the price book's name for the tool. */
+/**
+ * The output item each billed hosted tool leaves in a response, and the price book's name for the tool; xAI shows
+ * a code execution (asked for as `code_interpreter`) as a `code_execution_call` item.
+ */
 const RESPONSES_TOOL_ITEMS = new Map<unknown, string>([
   ['web_search_call', 'web_search'],
   ['file_search_call', 'file_search'],
   ['image_generation_call', 'image_generation'],
   ['code_interpreter_call', 'code_interpreter'],
+  ['code_execution_call', 'code_interpreter'],
   ['x_search_call', 'x_search'],
 ])
 
 /**
- * The functions of xAI's X Search, which newer answers show as `custom_tool_call` items by name rather than as
- * `x_search_call` items: each is one X Search call (xAI's usage category SERVER_SIDE_TOOL_X_SEARCH).
+ * The functions by which xAI's answers show its server-side tools' calls as `custom_tool_call` items, each one call
+ * of the billed tool it belongs to (xAI's usage categories SERVER_SIDE_TOOL_X_SEARCH, _WEB_SEARCH and
+ * _CODE_EXECUTION; the last asked for as `code_interpreter`).
  */
-const X_SEARCH_FUNCTIONS = new Set<unknown>(['x_user_search', 'x_keyword_search', 'x_semantic_search', 'x_thread_fetch'])
+const XAI_TOOL_FUNCTIONS = new Map<unknown, string>([
+  ['x_user_search', 'x_search'], ['x_keyword_search', 'x_search'], ['x_semantic_search', 'x_search'], ['x_thread_fetch', 'x_search'],
+  ['web_search', 'web_search'], ['web_search_with_snippets', 'web_search'], ['browse_page', 'web_search'],
+  ['code_execution', 'code_interpreter'],
+])
 
-/** The billed tool a call item is a use of, by its type (an X Search call by its function's name too). */
-const toolOfItem = (item: { type?: unknown; name?: unknown } | null): string | undefined =>
-  RESPONSES_TOOL_ITEMS.get(item?.type) ?? (item?.type === 'custom_tool_call' && X_SEARCH_FUNCTIONS.has(item.name) ? 'x_search' : undefined)
+/**
+ * The billed tool a call item is a use of, by its type, or a `custom_tool_call` by its function's name when the
+ * request offered that tool: otherwise it is a call of the client's own custom tool, which may bear any name.
+ */
+function toolOfItem(item: { type?: unknown; name?: unknown } | null, billed: ReadonlySet<string>): string | undefined {
+  const tool = RESPONSES_TOOL_ITEMS.get(item?.type)
+  if (tool !== undefined || item?.type !== 'custom_tool_call') return tool
+  const called = XAI_TOOL_FUNCTIONS.get(item.name)
+  return called !== undefined && billed.has(called) ? called : undefined
+}
 
 /** The hosted container a `shell_call` item ran in (`environment: {type: 'container_reference', container_id}`); undefined for a local shell. */
 const shellContainer = (item: { environment?: unknown }): string | null | undefined => {
@@ -475,23 +498,24 @@ const shellContainer = (item: { environment?: unknown }): string | null | undefi
 
 /**
  * Uses of the billed hosted tools in a Responses answer's `output` (tools not named were not used): one per
- * `web_search_call`, `file_search_call`, `image_generation_call` and X Search call item, one per container the
- * `code_interpreter_call` items and the hosted `shell_call` items ran in (OpenAI bills containers, not
- * calls), at the container price the request's tool named (`responsesContainerPrices`).
+ * `web_search_call`, `file_search_call`, `image_generation_call` and X Search call item, and per call of an
+ * offered tool xAI shows by its function's name (`toolOfItem`); one per container the `code_interpreter_call`
+ * items and the hosted `shell_call` items ran in (OpenAI bills containers, not calls), at the container price the
+ * request's tool named (`responsesOfferedTools`). xAI's code executions name no container: one each, at that price.
  */
-export function responsesServerToolUses(output: unknown, containerPrices: ContainerPrices = DEFAULT_CONTAINERS): Record<string, number> {
+export function responsesServerToolUses(output: unknown, offered: OfferedTools = NONE_OFFERED): Record<string, number> {
   const uses: Record<string, number> = {}
   const containers = new Set<string>()
   if (Array.isArray(output)) for (const item of output) {
-    let tool = toolOfItem(item)
+    let tool = toolOfItem(item, offered.billed)
     let container: string | null | undefined = null
     if (tool === 'code_interpreter') {
-      tool = containerPrices.code_interpreter_call
+      tool = offered.code_interpreter_call
       if (typeof item.container_id === 'string') container = item.container_id
     } else if (item?.type === 'shell_call') {
       container = shellContainer(item)
       if (container === undefined) continue
-      tool = containerPrices.shell_call
+      tool = offered.shell_call
     }
     if (tool === undefined) continue
     if (container) {
