@@ -144,20 +144,18 @@ const OPENROUTER_WEB_RESULTS = 5
 const FREE_PDF_ENGINES = new Set(['pdf-text', 'cloudflare-ai', 'native'])
 
 /**
- * The web results OpenRouter's plugins may bill (`plugins: [{id: "web", max_results}]`, or a model named
- * `…:online`, the same plugin at its default), held and billed as uses of `web_search`: the usage does not count
- * them. Its `file-parser` with a PDF engine billed by tokens, and `response-healing`, cost nothing more. Any other
+ * The web results OpenRouter's plugins may bill (`plugins: [{id: "web", max_results}]`; a model named `…:online`
+ * is the same plugin at its default: `withOnlineModelResults`), held and billed as uses of `web_search`: the usage
+ * does not count them. Its `file-parser` with a PDF engine billed by tokens, and `response-healing`, cost nothing more. Any other
  * plugin is refused: `mistral-ocr` is billed per page, which neither a PDF by URL nor the usage shows, and an id
  * not known here may be billed in ways the gateway cannot see. The file parser needs its engine named: without
  * one, OpenRouter falls back to `mistral-ocr` for a model that cannot read files.
  */
-function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
+function openRouterWebResults(plugins: unknown): number {
   let results = 0
-  let web = false
   for (const plugin of entries(plugins) as Array<Record<string, any> | null>) {
     const id = plugin?.id
     if (id === 'web') {
-      web = true
       results += positiveInt(plugin!.max_results) ? plugin!.max_results : OPENROUTER_WEB_RESULTS
     } else if (id === 'file-parser') {
       const engine = plugin!.pdf?.engine
@@ -172,17 +170,17 @@ function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
         'feature_unsupported',
       )
   }
-  return !web && upstreamModel.endsWith(':online') ? OPENROUTER_WEB_RESULTS : results
+  return results
 }
 
 /**
- * What a request to an OpenAI-compatible router bills beyond the model's tokens: its web plugin's results (and
- * fallbacks refused, `refuseModelFallbacks`). Requests without these fields pay a few property reads.
+ * What a request to a router (OpenRouter, a LiteLLM proxy: an `openai` provider, or an `anthropic` one at its
+ * Anthropic-compatible endpoint) bills beyond the model's tokens: its web plugin's results (and fallbacks refused,
+ * `refuseModelFallbacks`). Requests without these fields pay a few property reads.
  */
 function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
   refuseModelFallbacks(body, upstreamModel)
-  const webResults = body.plugins != null || upstreamModel.endsWith(':online') ? openRouterWebResults(body.plugins, upstreamModel) : 0
-  return { webResults }
+  return { webResults: body.plugins != null ? openRouterWebResults(body.plugins) : 0 }
 }
 
 /** Server tools with the router's web results added as `web_search` uses, and those uses kept apart for settlement. */
@@ -190,6 +188,15 @@ function withWebResults(features: RequestedFeatures, webResults: number): Reques
   if (webResults === 0) return features
   const serverTools = { ...features.serverTools, web_search: (features.serverTools.web_search ?? 0) + webResults }
   return { ...features, serverTools, unreportedToolUses: { web_search: webResults } }
+}
+
+/**
+ * A model named `…:online` asks OpenRouter for its web plugin at its default results, unless the request's own web
+ * plugin already bounds them. Read from the model the provider is sent, whatever the route or the translation
+ * (a translation keeps the model and builds a body without plugins), so admission adds it for every request.
+ */
+export function withOnlineModelResults(features: RequestedFeatures, upstreamModel: string): RequestedFeatures {
+  return upstreamModel.endsWith(':online') && features.unreportedToolUses?.web_search === undefined ? withWebResults(features, OPENROUTER_WEB_RESULTS) : features
 }
 
 /** OpenAI's chat tools, both run by the client: every other type is one the provider runs itself. */
@@ -569,12 +576,15 @@ const isContinuedThread = (thread: unknown): boolean =>
  * connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input. The
  * advisor tool (`advisor_*`) is refused: its pass is billed at another model's rates, and so are server-side
  * `fallbacks`. A `thread` continued from a message the provider holds is refused: its stored conversation is
- * input of a size the gateway cannot know (`{"type": "create"}` only asks the provider to keep one).
+ * input of a size the gateway cannot know (`{"type": "create"}` only asks the provider to keep one). A router's
+ * fields (`routerFeatures`: OpenRouter serves this API too, and reads its `models` and `plugins` here) are read as
+ * on chat, against `upstreamModel`, the model the provider is sent; Anthropic itself refuses them.
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
   bounds: ServerToolBounds,
   betaFlags = '',
+  upstreamModel = '',
 ): { body: Record<string, unknown>; features: RequestedFeatures } {
   if (entries(body.mcp_servers).length > 0)
     throw badRequest('Invalid body: mcp_servers: the MCP connector is not served: what its servers answer becomes input without a bound, so it could not be held for.', 'feature_unsupported')
@@ -588,6 +598,7 @@ export function anthropicFeatures(
       'Invalid body: thread: continuing a thread the provider holds adds its stored conversation to the input, whose size is not known to the gateway, so its cost cannot be held: send the whole conversation as messages.',
       'context_size_unknown',
     )
+  const { webResults } = routerFeatures(body, upstreamModel)
   const serverTools: Record<string, number> = {}
   const toolResultInput = { uses: 0, tokens: 0 }
   let tools = body.tools
@@ -618,7 +629,7 @@ export function anthropicFeatures(
       return set || !TAKES_MAX_USES.has(billed) ? tool : { ...tool, max_uses: maxUses }
     })
   }
-  const features: RequestedFeatures = {
+  const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools,
     tier: body.speed === 'fast' ? 'fast' : null,
@@ -629,7 +640,7 @@ export function anthropicFeatures(
     inferenceGeo: requestedGeo(body.inference_geo),
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).
     providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: false },
-  }
+  }, webResults)
   return { body: tools === body.tools ? body : { ...body, tools }, features }
 }
 
