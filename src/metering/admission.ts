@@ -6,7 +6,7 @@ import type { Server } from 'bun'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
-import { requireFeaturesPriced, unboundedModel, unpriceableModel } from '../pricing/features'
+import { requireFeaturesPriced, unboundedModel, unpriceableModel, withOnlineModelResults } from '../pricing/features'
 import { heldAtProviderDefaults, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
@@ -80,6 +80,8 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
 
   const unserved = unpriceableModel(model.upstreamModel) ?? (config.cap_output_tokens ? unboundedModel(model.upstreamModel) : null)
   if (unserved) throw badRequest(unserved, 'feature_unsupported')
+  // A model named `…:online` is a web search whatever the route, translated or not: read here, once for all.
+  const features = withOnlineModelResults(r.features ?? NO_FEATURES, model.upstreamModel)
 
   const price = await prices.priceOf(model.canonical)
   if (!price && config.require_pricing && !r.pricingExempt) {
@@ -96,7 +98,6 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     )
 
   const estimate = r.estimate(price)
-  const features = r.features ?? NO_FEATURES
   // Judged by the input the hold counts (what the request's tools bring back included), or a window priced by
   // that count would be served unpriced.
   if (price && config.require_pricing) requireFeaturesPriced(price, features, heldPromptTokens(estimate.inputTokens, features, config.server_tool_use_input_tokens))

@@ -1,4 +1,4 @@
-import { responsesServerToolUses, type ContainerPrices } from '../pricing/features'
+import { responsesServerToolUses, type OfferedTools } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { responseCounts, type ResponsesUsage } from '../translate/usage'
@@ -26,7 +26,7 @@ interface StreamEvent {
 
 /**
  * What the meter keeps of a call item: its type, the container it ran in (code interpreter's `container_id`, a
- * shell's `environment`), and its name (a `custom_tool_call` may be a call of xAI's X Search).
+ * shell's `environment`), and its name (a `custom_tool_call` may be a call of one of xAI's server-side tools).
  */
 interface CallItem {
   id?: unknown
@@ -67,7 +67,7 @@ class ResponsesEventMeter implements EventMeter {
   constructor(
     private readonly onResponse?: (response: ResponseFacts) => void,
     private readonly secrets?: () => readonly string[],
-    private readonly containers?: ContainerPrices,
+    private readonly offered?: OfferedTools,
   ) {}
 
   inspect(sse: SseEvent): string | null {
@@ -86,7 +86,7 @@ class ResponsesEventMeter implements EventMeter {
       const failed = type === 'response.failed'
       if (failed) this.providerFailed = true
       else this.finished = true
-      this.usage = event.response ? this.withToolItems(responseCounts(event.response, this.containers)) : null
+      this.usage = event.response ? this.withToolItems(responseCounts(event.response, this.offered)) : null
       if (event.response) this.onResponse?.(event.response)
       if (failed) return redactedErrorEvent(sse, event, this.secrets)
     } else if (type === 'error') {
@@ -104,7 +104,7 @@ class ResponsesEventMeter implements EventMeter {
   }
 
   get serverToolUses(): Record<string, number> {
-    return responsesServerToolUses([...this.toolItems.values()], this.containers)
+    return responsesServerToolUses([...this.toolItems.values()], this.offered)
   }
 
   private withToolItems(counts: TokenCounts | null): TokenCounts | null {
@@ -125,11 +125,11 @@ export const responsesStreamError = (message: string, sequenceNumber: number) =>
 
 /**
  * Meters a Responses API SSE stream on its way to the client (see `meterStream`); `onResponse` sees the
- * response as it is created and as it ends; `containers`, the request's container prices.
+ * response as it is created and as it ends; `offered`, the request's tools its calls are settled by.
  */
 export function meterResponsesStream(
   upstream: ReadableStream<Uint8Array>,
-  o: MeterOptions & { onResponse?: (response: ResponseFacts) => void; containers?: ContainerPrices },
+  o: MeterOptions & { onResponse?: (response: ResponseFacts) => void; offered?: OfferedTools },
 ): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets, o.containers), o)
+  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets, o.offered), o)
 }

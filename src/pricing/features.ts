@@ -113,20 +113,24 @@ export function unpriceableModel(upstreamModel: string): string | null {
 const namesOnly = (model: string) => (entry: unknown): boolean =>
   entry === model || (typeof entry === 'object' && entry !== null && (entry as { model?: unknown }).model === model && Object.keys(entry).length === 1)
 
+/** LiteLLM's per-request fallback lists: on any error, on a context-window error, on a content-policy refusal. */
+const LITELLM_FALLBACK_LISTS = ['fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks'] as const
+
 /**
  * Fields with which a router in front of the model (an `openai` provider such as OpenRouter or a LiteLLM proxy)
  * answers from another model when the one asked for fails: OpenRouter's `models` (tried in turn on any error, a
  * context-length error the client can cause included, and billed at the model that answered) with its
- * `route: "fallback"`, and LiteLLM's `fallbacks`. The request is priced and held at one model: a list naming any
- * other is refused, and so is `route: "fallback"` without a `models` list that names it alone.
+ * `route: "fallback"`, and LiteLLM's three fallback lists (its router reads each from the request). The request is
+ * priced and held at one model: a list naming any other is refused, and so is `route: "fallback"` without a
+ * `models` list that names it alone.
  */
-function refuseModelFallbacks(body: Record<string, unknown>, upstreamModel: string): void {
+export function refuseModelFallbacks(body: Record<string, unknown>, upstreamModel: string): void {
   const onlyItself = namesOnly(upstreamModel)
+  const namesOther = (list: unknown) => list != null && !(Array.isArray(list) && list.every(onlyItself))
   const field =
-    body.models != null && !(Array.isArray(body.models) && body.models.every(onlyItself)) ? 'models'
+    namesOther(body.models) ? 'models'
     : body.route === 'fallback' && !Array.isArray(body.models) ? 'route'
-    : body.fallbacks != null && !(Array.isArray(body.fallbacks) && body.fallbacks.every(onlyItself)) ? 'fallbacks'
-    : null
+    : LITELLM_FALLBACK_LISTS.find((list) => namesOther(body[list])) ?? null
   if (field)
     throw badRequest(
       `Invalid body: ${field}: model fallbacks are not served: the router may answer from another model, billed at that model's rates, which a request priced at ${JSON.stringify(upstreamModel.slice(0, 80))} cannot hold for or bill.`,
@@ -140,20 +144,18 @@ const OPENROUTER_WEB_RESULTS = 5
 const FREE_PDF_ENGINES = new Set(['pdf-text', 'cloudflare-ai', 'native'])
 
 /**
- * The web results OpenRouter's plugins may bill (`plugins: [{id: "web", max_results}]`, or a model named
- * `…:online`, the same plugin at its default), held and billed as uses of `web_search`: the usage does not count
- * them. Its `file-parser` with a PDF engine billed by tokens, and `response-healing`, cost nothing more. Any other
+ * The web results OpenRouter's plugins may bill (`plugins: [{id: "web", max_results}]`; a model named `…:online`
+ * is the same plugin at its default: `withOnlineModelResults`), held and billed as uses of `web_search`: the usage
+ * does not count them. Its `file-parser` with a PDF engine billed by tokens, and `response-healing`, cost nothing more. Any other
  * plugin is refused: `mistral-ocr` is billed per page, which neither a PDF by URL nor the usage shows, and an id
  * not known here may be billed in ways the gateway cannot see. The file parser needs its engine named: without
  * one, OpenRouter falls back to `mistral-ocr` for a model that cannot read files.
  */
-function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
+function openRouterWebResults(plugins: unknown): number {
   let results = 0
-  let web = false
   for (const plugin of entries(plugins) as Array<Record<string, any> | null>) {
     const id = plugin?.id
     if (id === 'web') {
-      web = true
       results += positiveInt(plugin!.max_results) ? plugin!.max_results : OPENROUTER_WEB_RESULTS
     } else if (id === 'file-parser') {
       const engine = plugin!.pdf?.engine
@@ -168,17 +170,17 @@ function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
         'feature_unsupported',
       )
   }
-  return !web && upstreamModel.endsWith(':online') ? OPENROUTER_WEB_RESULTS : results
+  return results
 }
 
 /**
- * What a request to an OpenAI-compatible router bills beyond the model's tokens: its web plugin's results (and
- * fallbacks refused, `refuseModelFallbacks`). Requests without these fields pay a few property reads.
+ * What a request to a router (OpenRouter, a LiteLLM proxy: an `openai` provider, or an `anthropic` one at its
+ * Anthropic-compatible endpoint) bills beyond the model's tokens: its web plugin's results (and fallbacks refused,
+ * `refuseModelFallbacks`). Requests without these fields pay a few property reads.
  */
 function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
-  if (body.models != null || body.route != null || body.fallbacks != null) refuseModelFallbacks(body, upstreamModel)
-  const webResults = body.plugins != null || upstreamModel.endsWith(':online') ? openRouterWebResults(body.plugins, upstreamModel) : 0
-  return { webResults }
+  refuseModelFallbacks(body, upstreamModel)
+  return { webResults: body.plugins != null ? openRouterWebResults(body.plugins) : 0 }
 }
 
 /** Server tools with the router's web results added as `web_search` uses, and those uses kept apart for settlement. */
@@ -188,17 +190,35 @@ function withWebResults(features: RequestedFeatures, webResults: number): Reques
   return { ...features, serverTools, unreportedToolUses: { web_search: webResults } }
 }
 
+/**
+ * A model named `…:online` asks OpenRouter for its web plugin at its default results, unless the request's own web
+ * plugin already bounds them. Read from the model the provider is sent, whatever the route or the translation
+ * (a translation keeps the model and builds a body without plugins), so admission adds it for every request.
+ */
+export function withOnlineModelResults(features: RequestedFeatures, upstreamModel: string): RequestedFeatures {
+  return upstreamModel.endsWith(':online') && features.unreportedToolUses?.web_search === undefined ? withWebResults(features, OPENROUTER_WEB_RESULTS) : features
+}
+
 /** OpenAI's chat tools, both run by the client: every other type is one the provider runs itself. */
 const CHAT_CLIENT_TOOLS = new Set(['function', 'custom'])
+
+/** A provider's on/off switch as the provider may read it: anything but absent or `false` may switch it on. */
+const switchedOn = (value: unknown): boolean => value != null && value !== false
 
 /**
  * Chat tools are a closed world: a type other than `function` and `custom` is a tool the provider runs itself
  * (Groq's `browser_search` and `code_interpreter`, Kimi's `builtin_function` `$web_search`), billed per use on
- * top of tokens, and a chat usage does not count its uses, so no price could settle them: refused.
+ * top of tokens, and a chat usage does not count its uses, so no price could settle them: refused. So is
+ * DashScope's (Qwen's) `enable_code_interpreter`, the same tool asked for by a switch rather than in `tools`.
  */
-function refuseProviderChatTools(tools: unknown): void {
-  if (!Array.isArray(tools)) return
-  for (const tool of tools) {
+function refuseProviderChatTools(body: Record<string, unknown>): void {
+  if (switchedOn(body.enable_code_interpreter))
+    throw badRequest(
+      'Invalid body: enable_code_interpreter: the provider\'s code interpreter is not served: the provider runs it itself and bills it beyond tokens, which the usage does not count, so it could not be held for or billed.',
+      'feature_unsupported',
+    )
+  if (!Array.isArray(body.tools)) return
+  for (const tool of body.tools) {
     const type: unknown = tool?.type
     if (!CHAT_CLIENT_TOOLS.has(type as string))
       throw badRequest(
@@ -234,8 +254,8 @@ function refuseUnseenCache(body: Record<string, unknown>): void {
 const prefixed = (prefix: string, field: string | undefined) => (field === undefined ? undefined : prefix + field)
 
 /**
- * An OpenAI chat request's billed features: web search (`web_search_options`, or a search model, which
- * searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
+ * An OpenAI chat request's billed features: web search (`web_search_options`, DashScope's `enable_search`, or a
+ * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
  * plugin, `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
@@ -244,10 +264,10 @@ const prefixed = (prefix: string, field: string | undefined) => (field === undef
  * (`refuseUnseenCache`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
-  refuseProviderChatTools(body.tools)
+  refuseProviderChatTools(body)
   refuseUnseenCache(body)
   const { webResults } = routerFeatures(body, upstreamModel)
-  const searches = body.web_search_options != null || SEARCH_MODEL.test(upstreamModel)
+  const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
   const sources = liveSearchSources(body.search_parameters)
   return withWebResults({
     serverTools: { ...(searches ? { web_search: 1 } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
@@ -366,30 +386,37 @@ function responsesTools(tools: ReadonlyArray<(ResponsesTool & { max_num_results?
   return { billed: [...billed], mcpServers, fileSearchResultTokens: fileSearchResults * FILE_SEARCH_MAX_CHUNK_TOKENS }
 }
 
-/** The container price each container-running call item of a response is settled at, by item type. */
-export interface ContainerPrices {
+/**
+ * What a Responses request's tools settle its answer's call items by: the container price each container-running
+ * call item type is settled at, and the billed tools offered (by the price book's name: `web_search`, `x_search`,
+ * `code_interpreter`…), without which a `custom_tool_call` bearing one of their functions' names is the client's own.
+ */
+export interface OfferedTools {
   code_interpreter_call: string
   shell_call: string
+  billed: ReadonlySet<string>
 }
 
-const DEFAULT_CONTAINERS: ContainerPrices = { code_interpreter_call: 'code_interpreter', shell_call: 'code_interpreter' }
+const NONE_OFFERED: OfferedTools = { code_interpreter_call: 'code_interpreter', shell_call: 'code_interpreter', billed: new Set() }
 
 /** Gigabytes of a container price's size: `code_interpreter_<n>g`, or 1 for the default `code_interpreter`. */
 const containerGb = (price: string): number => Number(/_(\d+)g$/.exec(price)?.[1] ?? 1)
 
 /**
- * The container prices of a Responses request's tools (`containerToolPrice`): what its containers are settled
- * at. A call item does not say which of two tools of one type it came from, so the larger size (the dearer,
- * by OpenAI's scheme) stands for both.
+ * The tools a Responses request offers, as its answer is settled by them: their container prices
+ * (`containerToolPrice`), and the billed tools among them. A call item does not say which of two tools of one
+ * type it came from, so the larger container size (the dearer, by OpenAI's scheme) stands for both.
  */
-export function responsesContainerPrices(tools: unknown): ContainerPrices {
-  const prices = { ...DEFAULT_CONTAINERS }
+export function responsesOfferedTools(tools: unknown): OfferedTools {
+  const offered = { ...NONE_OFFERED, billed: new Set<string>() }
   if (Array.isArray(tools)) for (const tool of tools) {
+    const billed = responsesBilledTool(tool?.type)
+    if (billed !== undefined) offered.billed.add(billed)
     const price = containerToolPrice(tool)
     const item = tool?.type === 'shell' ? 'shell_call' : 'code_interpreter_call'
-    if (price !== undefined && containerGb(price) > containerGb(prices[item])) prices[item] = price
+    if (price !== undefined && containerGb(price) > containerGb(offered[item])) offered[item] = price
   }
-  return prices
+  return offered
 }
 
 /**
@@ -434,24 +461,40 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   return { body: !bounded || set ? body : { ...body, max_tool_calls: maxCalls }, features }
 }
 
-/** The output item each billed hosted tool leaves in a response, and the price book's name for the tool. */
+/**
+ * The output item each billed hosted tool leaves in a response, and the price book's name for the tool; xAI shows
+ * a code execution (asked for as `code_interpreter`) as a `code_execution_call` item.
+ */
 const RESPONSES_TOOL_ITEMS = new Map<unknown, string>([
   ['web_search_call', 'web_search'],
   ['file_search_call', 'file_search'],
   ['image_generation_call', 'image_generation'],
   ['code_interpreter_call', 'code_interpreter'],
+  ['code_execution_call', 'code_interpreter'],
   ['x_search_call', 'x_search'],
 ])
 
 /**
- * The functions of xAI's X Search, which newer answers show as `custom_tool_call` items by name rather than as
- * `x_search_call` items: each is one X Search call (xAI's usage category SERVER_SIDE_TOOL_X_SEARCH).
+ * The functions by which xAI's answers show its server-side tools' calls as `custom_tool_call` items, each one call
+ * of the billed tool it belongs to (xAI's usage categories SERVER_SIDE_TOOL_X_SEARCH, _WEB_SEARCH and
+ * _CODE_EXECUTION; the last asked for as `code_interpreter`).
  */
-const X_SEARCH_FUNCTIONS = new Set<unknown>(['x_user_search', 'x_keyword_search', 'x_semantic_search', 'x_thread_fetch'])
+const XAI_TOOL_FUNCTIONS = new Map<unknown, string>([
+  ['x_user_search', 'x_search'], ['x_keyword_search', 'x_search'], ['x_semantic_search', 'x_search'], ['x_thread_fetch', 'x_search'],
+  ['web_search', 'web_search'], ['web_search_with_snippets', 'web_search'], ['browse_page', 'web_search'],
+  ['code_execution', 'code_interpreter'],
+])
 
-/** The billed tool a call item is a use of, by its type (an X Search call by its function's name too). */
-const toolOfItem = (item: { type?: unknown; name?: unknown } | null): string | undefined =>
-  RESPONSES_TOOL_ITEMS.get(item?.type) ?? (item?.type === 'custom_tool_call' && X_SEARCH_FUNCTIONS.has(item.name) ? 'x_search' : undefined)
+/**
+ * The billed tool a call item is a use of, by its type, or a `custom_tool_call` by its function's name when the
+ * request offered that tool: otherwise it is a call of the client's own custom tool, which may bear any name.
+ */
+function toolOfItem(item: { type?: unknown; name?: unknown } | null, billed: ReadonlySet<string>): string | undefined {
+  const tool = RESPONSES_TOOL_ITEMS.get(item?.type)
+  if (tool !== undefined || item?.type !== 'custom_tool_call') return tool
+  const called = XAI_TOOL_FUNCTIONS.get(item.name)
+  return called !== undefined && billed.has(called) ? called : undefined
+}
 
 /** The hosted container a `shell_call` item ran in (`environment: {type: 'container_reference', container_id}`); undefined for a local shell. */
 const shellContainer = (item: { environment?: unknown }): string | null | undefined => {
@@ -462,23 +505,24 @@ const shellContainer = (item: { environment?: unknown }): string | null | undefi
 
 /**
  * Uses of the billed hosted tools in a Responses answer's `output` (tools not named were not used): one per
- * `web_search_call`, `file_search_call`, `image_generation_call` and X Search call item, one per container the
- * `code_interpreter_call` items and the hosted `shell_call` items ran in (OpenAI bills containers, not
- * calls), at the container price the request's tool named (`responsesContainerPrices`).
+ * `web_search_call`, `file_search_call`, `image_generation_call` and X Search call item, and per call of an
+ * offered tool xAI shows by its function's name (`toolOfItem`); one per container the `code_interpreter_call`
+ * items and the hosted `shell_call` items ran in (OpenAI bills containers, not calls), at the container price the
+ * request's tool named (`responsesOfferedTools`). xAI's code executions name no container: one each, at that price.
  */
-export function responsesServerToolUses(output: unknown, containerPrices: ContainerPrices = DEFAULT_CONTAINERS): Record<string, number> {
+export function responsesServerToolUses(output: unknown, offered: OfferedTools = NONE_OFFERED): Record<string, number> {
   const uses: Record<string, number> = {}
   const containers = new Set<string>()
   if (Array.isArray(output)) for (const item of output) {
-    let tool = toolOfItem(item)
+    let tool = toolOfItem(item, offered.billed)
     let container: string | null | undefined = null
     if (tool === 'code_interpreter') {
-      tool = containerPrices.code_interpreter_call
+      tool = offered.code_interpreter_call
       if (typeof item.container_id === 'string') container = item.container_id
     } else if (item?.type === 'shell_call') {
       container = shellContainer(item)
       if (container === undefined) continue
-      tool = containerPrices.shell_call
+      tool = offered.shell_call
     }
     if (tool === undefined) continue
     if (container) {
@@ -532,12 +576,15 @@ const isContinuedThread = (thread: unknown): boolean =>
  * connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input. The
  * advisor tool (`advisor_*`) is refused: its pass is billed at another model's rates, and so are server-side
  * `fallbacks`. A `thread` continued from a message the provider holds is refused: its stored conversation is
- * input of a size the gateway cannot know (`{"type": "create"}` only asks the provider to keep one).
+ * input of a size the gateway cannot know (`{"type": "create"}` only asks the provider to keep one). A router's
+ * fields (`routerFeatures`: OpenRouter serves this API too, and reads its `models` and `plugins` here) are read as
+ * on chat, against `upstreamModel`, the model the provider is sent; Anthropic itself refuses them.
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
   bounds: ServerToolBounds,
   betaFlags = '',
+  upstreamModel = '',
 ): { body: Record<string, unknown>; features: RequestedFeatures } {
   if (entries(body.mcp_servers).length > 0)
     throw badRequest('Invalid body: mcp_servers: the MCP connector is not served: what its servers answer becomes input without a bound, so it could not be held for.', 'feature_unsupported')
@@ -551,6 +598,7 @@ export function anthropicFeatures(
       'Invalid body: thread: continuing a thread the provider holds adds its stored conversation to the input, whose size is not known to the gateway, so its cost cannot be held: send the whole conversation as messages.',
       'context_size_unknown',
     )
+  const { webResults } = routerFeatures(body, upstreamModel)
   const serverTools: Record<string, number> = {}
   const toolResultInput = { uses: 0, tokens: 0 }
   let tools = body.tools
@@ -581,7 +629,7 @@ export function anthropicFeatures(
       return set || !TAKES_MAX_USES.has(billed) ? tool : { ...tool, max_uses: maxUses }
     })
   }
-  const features: RequestedFeatures = {
+  const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools,
     tier: body.speed === 'fast' ? 'fast' : null,
@@ -592,7 +640,7 @@ export function anthropicFeatures(
     inferenceGeo: requestedGeo(body.inference_geo),
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).
     providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: false },
-  }
+  }, webResults)
   return { body: tools === body.tools ? body : { ...body, tools }, features }
 }
 

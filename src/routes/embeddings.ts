@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { estimateEmbeddings } from '../budget/estimate'
-import { admitRequest } from '../metering/admission'
+import { admitRequest, resolveModel } from '../metering/admission'
+import { refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import { embeddingsUsage } from '../translate/usage'
@@ -30,8 +31,12 @@ export const embeddingsRoutes = (services: Services) => {
     ENDPOINT,
     async ({ body, request, server }) => {
       refuseAnthropicModel(providers, body.model, ENDPOINT)
+      // A router's fallbacks (LiteLLM's, OpenRouter's `models`) serve embeddings too: refused before the hold, as on chat.
+      const target = resolveModel(providers, body.model, ENDPOINT)
+      if (target) refuseModelFallbacks(body, target.upstreamModel)
       const admission = await admitRequest(services, request, server, {
         model: body.model,
+        target,
         namedUser: body.user,
         endpoint: ENDPOINT,
         stream: false,

@@ -41,7 +41,7 @@ type MessagesBody = z.infer<typeof messagesBody>
 function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config): ExchangeFor {
   const headers = anthropicClientHeaders(clientHeaders)
   return (model, outputClamp) => {
-    const bounded = anthropicFeatures(body, serverToolBounds(config), anthropicBetaSent(model.provider, headers))
+    const bounded = anthropicFeatures(body, serverToolBounds(config), anthropicBetaSent(model.provider, headers), model.upstreamModel)
     return {
       path: '/v1/messages',
       body: { ...(outputClamp === null ? bounded.body : withAnthropicOutputCap(bounded.body, outputClamp)), model: model.upstreamModel },

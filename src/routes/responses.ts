@@ -11,7 +11,7 @@ import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
-import { contextWindowOf, openAIResponsesFeatures, responsesContainerPrices, serverToolBounds } from '../pricing/features'
+import { contextWindowOf, openAIResponsesFeatures, responsesOfferedTools, serverToolBounds } from '../pricing/features'
 import { heldInputTokens } from '../pricing/price'
 import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
@@ -175,11 +175,11 @@ export const responsesRoutes = (services: Services) => {
       const recordEnd = (facts: StreamFacts) => {
         if (!facts.usage && facts.deliveredOutputBytes > estimate.outputTokens) recordSize(heldInput + facts.deliveredOutputBytes, facts.deliveredOutputBytes)
       }
-      const containers = responsesContainerPrices(body.tools)
+      const offered = responsesOfferedTools(body.tools)
       return {
         path: '/responses',
         body: upstreamBody,
-        usageOf: (response) => responseCounts(response, containers),
+        usageOf: (response) => responseCounts(response, offered),
         reply: (response, text) => {
           record(response)
           return text
@@ -187,7 +187,7 @@ export const responsesRoutes = (services: Services) => {
         stream: (upstream, meter) =>
           meterResponsesStream(upstream, {
             ...meter,
-            containers,
+            offered,
             onResponse: record,
             onEnd: (facts) => {
               meter.onEnd(facts)

@@ -1,4 +1,4 @@
-import { anthropicServerToolUses, responsesServerToolUses, type ContainerPrices } from '../pricing/features'
+import { anthropicServerToolUses, responsesServerToolUses, type OfferedTools } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 
 /** Token usage as each wire format reports it, read into the one shape the ledger bills. */
@@ -224,13 +224,13 @@ export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCount
 }
 
 /**
- * What a Responses API answer bills: its usage, the hosted tools its `output` shows used (containers at
- * the prices the request's tools named), and the tier that served it.
+ * What a Responses API answer bills: its usage, the hosted tools its `output` shows used (by the tools the
+ * request offered: containers at the prices they named), and the tier that served it.
  */
-export function responseCounts(response: { usage?: ResponsesUsage | null; output?: unknown; service_tier?: unknown }, containers?: ContainerPrices): TokenCounts | null {
+export function responseCounts(response: { usage?: ResponsesUsage | null; output?: unknown; service_tier?: unknown }, offered?: OfferedTools): TokenCounts | null {
   const counts = responsesUsage(response.usage)
   if (!counts) return null
-  if (Array.isArray(response.output)) counts.serverToolUses = responsesServerToolUses(response.output, containers)
+  if (Array.isArray(response.output)) counts.serverToolUses = responsesServerToolUses(response.output, offered)
   const tier = reportedTier(response.service_tier)
   if (tier !== undefined) counts.tier = tier
   return counts

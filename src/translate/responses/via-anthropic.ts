@@ -20,7 +20,7 @@ import { requestEcho } from './response-object'
  */
 export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions & { bounds: ServerToolBounds; provider: ProviderConfig }) {
   const translated = responsesRequestToMessages(body, o)
-  const { body: request, features } = anthropicFeatures(translated.request, o.bounds, anthropicBetaSent(o.provider))
+  const { body: request, features } = anthropicFeatures(translated.request, o.bounds, anthropicBetaSent(o.provider), o.upstreamModel)
   const echo = requestEcho(body)
   const exchangeFor = (model: ResolvedModel): Exchange => ({
     path: '/v1/messages',
