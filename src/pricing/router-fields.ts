@@ -1,0 +1,100 @@
+/**
+ * Fields of the routers teams put in front of models — OpenRouter, a LiteLLM proxy, reached as an `openai`
+ * provider or at an Anthropic-compatible endpoint — that change what is billed: fallbacks to another model
+ * (refused: a request is priced at one model), and OpenRouter's plugins (its web search priced per result,
+ * others refused unless billed by tokens alone).
+ */
+import { badRequest } from '../http/errors'
+import { entries, positiveInt } from './body-values'
+import type { RequestedFeatures } from './price'
+
+/** An entry of a fallback list that names `model` alone: the model itself, or LiteLLM's `{model}` with nothing else to change. */
+const namesOnly = (model: string) => (entry: unknown): boolean =>
+  entry === model || (typeof entry === 'object' && entry !== null && (entry as { model?: unknown }).model === model && Object.keys(entry).length === 1)
+
+/** LiteLLM's per-request fallback lists: on any error, on a context-window error, on a content-policy refusal. */
+const LITELLM_FALLBACK_LISTS = ['fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks'] as const
+
+/**
+ * Fields with which a router in front of the model (an `openai` provider such as OpenRouter or a LiteLLM proxy)
+ * answers from another model when the one asked for fails: OpenRouter's `models` (tried in turn on any error, a
+ * context-length error the client can cause included, and billed at the model that answered) with its
+ * `route: "fallback"`, and LiteLLM's three fallback lists (its router reads each from the request). The request is
+ * priced and held at one model: a list naming any other is refused, and so is `route: "fallback"` without a
+ * `models` list that names it alone.
+ */
+export function refuseModelFallbacks(body: Record<string, unknown>, upstreamModel: string): void {
+  if (body.models == null && body.route == null && LITELLM_FALLBACK_LISTS.every((list) => body[list] == null)) return
+  const onlyItself = namesOnly(upstreamModel)
+  const namesOther = (list: unknown) => list != null && !(Array.isArray(list) && list.every(onlyItself))
+  const field =
+    namesOther(body.models) ? 'models'
+    : body.route === 'fallback' && !Array.isArray(body.models) ? 'route'
+    : LITELLM_FALLBACK_LISTS.find((list) => namesOther(body[list])) ?? null
+  if (field)
+    throw badRequest(
+      `Invalid body: ${field}: model fallbacks are not served: the router may answer from another model, billed at that model's rates, which a request priced at ${JSON.stringify(upstreamModel.slice(0, 80))} cannot hold for or bill.`,
+      'feature_unsupported',
+    )
+}
+
+/** OpenRouter's web plugin brings back 5 results unless `max_results` says otherwise, each billed ($4 per 1,000). */
+const OPENROUTER_WEB_RESULTS = 5
+/** OpenRouter's PDF engines billed by tokens alone (`cloudflare-ai` is what the deprecated `pdf-text` now runs). */
+const FREE_PDF_ENGINES = new Set(['pdf-text', 'cloudflare-ai', 'native'])
+
+/**
+ * The web results OpenRouter's plugins may bill (`plugins: [{id: "web", max_results}]`; a model named `…:online`
+ * is the same plugin at its default: `withOnlineModelResults`), held and billed as uses of `web_search`: the usage
+ * does not count them. Its `file-parser` with a PDF engine billed by tokens, and `response-healing`, cost nothing more. Any other
+ * plugin is refused: `mistral-ocr` is billed per page, which neither a PDF by URL nor the usage shows, and an id
+ * not known here may be billed in ways the gateway cannot see. The file parser needs its engine named: without
+ * one, OpenRouter falls back to `mistral-ocr` for a model that cannot read files.
+ */
+function openRouterWebResults(plugins: unknown): number {
+  let results = 0
+  for (const plugin of entries(plugins) as Array<Record<string, any> | null>) {
+    const id = plugin?.id
+    if (id === 'web') {
+      results += positiveInt(plugin!.max_results) ? plugin!.max_results : OPENROUTER_WEB_RESULTS
+    } else if (id === 'file-parser') {
+      const engine = plugin!.pdf?.engine
+      if (!FREE_PDF_ENGINES.has(engine))
+        throw badRequest(
+          `Invalid body: plugins: the file-parser plugin is served only with a PDF engine billed by tokens ("pdf-text", "cloudflare-ai" or "native"): ${typeof engine === 'string' ? JSON.stringify(engine.slice(0, 40)) + ' is' : 'without one, OpenRouter may use "mistral-ocr", which is'} billed per page, which the gateway cannot count or price.`,
+          'feature_unsupported',
+        )
+    } else if (id !== 'response-healing')
+      throw badRequest(
+        `Invalid body: plugins: the plugin ${JSON.stringify(String(id).slice(0, 40))} is not served: what it bills beyond tokens is not known to the gateway, so it could not be held for or priced.`,
+        'feature_unsupported',
+      )
+  }
+  return results
+}
+
+/**
+ * What a request to a router (OpenRouter, a LiteLLM proxy: an `openai` provider, or an `anthropic` one at its
+ * Anthropic-compatible endpoint) bills beyond the model's tokens: its web plugin's results (and fallbacks refused,
+ * `refuseModelFallbacks`). Requests without these fields pay a few property reads.
+ */
+export function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
+  refuseModelFallbacks(body, upstreamModel)
+  return { webResults: body.plugins != null ? openRouterWebResults(body.plugins) : 0 }
+}
+
+/** Server tools with the router's web results added as `web_search` uses, and those uses kept apart for settlement. */
+export function withWebResults(features: RequestedFeatures, webResults: number): RequestedFeatures {
+  if (webResults === 0) return features
+  const serverTools = { ...features.serverTools, web_search: (features.serverTools.web_search ?? 0) + webResults }
+  return { ...features, serverTools, unreportedToolUses: { web_search: webResults } }
+}
+
+/**
+ * A model named `…:online` asks OpenRouter for its web plugin at its default results, unless the request's own web
+ * plugin already bounds them. Read from the model the provider is sent, whatever the route or the translation
+ * (a translation keeps the model and builds a body without plugins), so admission adds it for every request.
+ */
+export function withOnlineModelResults(features: RequestedFeatures, upstreamModel: string): RequestedFeatures {
+  return upstreamModel.endsWith(':online') && features.unreportedToolUses?.web_search === undefined ? withWebResults(features, OPENROUTER_WEB_RESULTS) : features
+}
