@@ -287,13 +287,20 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
 
 /**
  * Each tool's uses at its price: the counts the provider reports (a tool it does not name was not used),
- * or when it reports none at all, each requested tool at its max_uses; and the uses no usage counts, as held.
+ * or when it reports none at all, each requested tool at its max_uses; and the uses no usage counts, as held,
+ * with whatever the usage reports of the same tool, up to the uses held for it: a router's web plugin may run
+ * the model's native search, which the usage then counts as well (the same searches, billed once).
  */
 function toolFees(price: Price, reported: Record<string, number> | undefined, requested: RequestedFeatures): number {
   let fees = 0
-  for (const [tool, uses] of Object.entries(reported ?? requested.serverTools)) fees += count(uses) * (toolPrice(price, tool) ?? 0)
-  if (reported !== undefined && requested.unreportedToolUses !== undefined)
-    for (const [tool, uses] of Object.entries(requested.unreportedToolUses)) fees += count(uses) * (toolPrice(price, tool) ?? 0)
+  const unreported = reported === undefined ? undefined : requested.unreportedToolUses
+  for (const [tool, uses] of Object.entries(reported ?? requested.serverTools))
+    if (unreported?.[tool] === undefined) fees += count(uses) * (toolPrice(price, tool) ?? 0)
+  if (unreported !== undefined)
+    for (const [tool, uses] of Object.entries(unreported)) {
+      const held = requested.serverTools[tool] ?? count(uses)
+      fees += Math.min(count(uses) + count(reported![tool]), held) * (toolPrice(price, tool) ?? 0)
+    }
   return Math.min(fees, MAX_REQUEST_MICROS)
 }
 
