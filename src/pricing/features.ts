@@ -515,6 +515,11 @@ export function anthropicFeatures(
       const type = typeof tool?.type === 'string' ? tool.type : ''
       const set = positiveInt(tool?.max_uses)
       const maxUses: number = set ? tool.max_uses : bounds.defaultMaxUses
+      if (type.includes(':'))
+        throw badRequest(
+          `Invalid body: tools: a tool of type ${JSON.stringify(type.slice(0, 40))} is not served: a router's own server tool (OpenRouter's \`openrouter:…\`), billed beyond tokens in ways the usage does not show, so it could not be held for or priced.`,
+          'feature_unsupported',
+        )
       if (ANTHROPIC_ADVISOR.test(type))
         throw badRequest(
           `Invalid body: tools: ${type} is not served: the advisor's pass runs on another model and is billed at that model's rates, which a request priced at one model cannot hold for or bill.`,
