@@ -159,19 +159,15 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
 }
 
 /**
- * Server tools Anthropic bills whose uses its usage does not count (`server_tool_use` names only web search
- * and web fetch requests): code execution shows only as the answer's `server_tool_use` blocks.
- */
-const UNCOUNTED_BY_USAGE = ['code_execution']
-
-/**
- * The counts with the uses the answer's blocks show of each tool the usage does not count: the larger of
- * the two, should the usage ever count it too.
+ * The counts with the uses the answer's `server_tool_use` blocks show of each server tool, where they are more
+ * than the usage counts: Anthropic's usage counts web search and web fetch requests but not code execution, which
+ * shows only in the blocks, and a compatible server (OpenRouter's Anthropic endpoint) may leave `server_tool_use`
+ * out of its usage altogether, though its answer shows the searches it ran.
  */
 export function withUsesShown(counts: TokenCounts | null, shown: Record<string, number>): TokenCounts | null {
   if (!counts) return null
   const uses = { ...counts.serverToolUses }
-  for (const tool of UNCOUNTED_BY_USAGE) if ((shown[tool] ?? 0) > 0) uses[tool] = Math.max(uses[tool] ?? 0, shown[tool]!)
+  for (const [tool, n] of Object.entries(shown)) if (n > (uses[tool] ?? 0)) uses[tool] = n
   return { ...counts, serverToolUses: uses }
 }
 
