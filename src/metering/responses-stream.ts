@@ -21,7 +21,7 @@ interface StreamEvent {
   delta?: unknown
   partial_image_b64?: unknown
   output_index?: unknown
-  item?: CallItem | { type?: unknown }
+  item?: CallItem | { type?: unknown; content?: unknown; summary?: unknown }
 }
 
 /**
@@ -43,12 +43,21 @@ const isCall = (item: StreamEvent['item']): item is CallItem => typeof item?.typ
 
 const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0)
 
+/** The text an item carries whole (a message's text and refusals, a reasoning item's summary and text). */
+function itemTextBytes(item: { content?: unknown; summary?: unknown }): number {
+  let n = 0
+  for (const parts of [item.content, item.summary])
+    if (Array.isArray(parts)) for (const part of parts) n += byteLength(part?.text) + byteLength(part?.refusal)
+  return n
+}
+
 /**
  * Responses API events. Usage is read from whichever event ends the response: `response.completed`,
  * `response.incomplete` (cut by `max_output_tokens`) or `response.failed` (the provider still bills what
  * it generated). Output is counted from every event that streams output as a string `delta` (text,
  * refusal, reasoning summary and text, function and custom tool arguments, audio and its transcript,
- * code, MCP arguments, and kinds added later) and from partial images: a cut stream pays for all of it.
+ * code, MCP arguments, and kinds added later) and from partial images, or from the text of an item that
+ * arrives whole (in `response.output_item.added` or `.done`, with no deltas): a cut stream pays for all of it.
  * Hosted tool uses are counted from the items of the final response's output and from the call items the
  * stream began (`response.output_item.added`, or `.done` for one whose start was not seen), whichever
  * shows more: a stream cut before its final event pays for the calls begun, not every call allowed (the
@@ -61,6 +70,8 @@ class ResponsesEventMeter implements EventMeter {
   finished = false
   providerFailed = false
   private lastSequence = -1
+  /** The output the item being streamed has delivered: none by its `.done` means it came whole there. */
+  private itemBytes = 0
   /** The hosted tool calls begun so far, by item id (type and container only). */
   private readonly toolItems = new Map<unknown, Omit<CallItem, 'id'>>()
 
@@ -77,11 +88,15 @@ class ResponsesEventMeter implements EventMeter {
     if (!event || typeof event !== 'object') return null
     if (typeof event.sequence_number === 'number') this.lastSequence = event.sequence_number
     const type = event.type ?? sse.event ?? ''
-    if (type.endsWith('.delta')) this.deliveredOutputBytes += byteLength(event.delta)
-    else if (type === 'response.image_generation_call.partial_image') this.deliveredOutputBytes += byteLength(event.partial_image_b64)
-    else if ((type === 'response.output_item.added' || type === 'response.output_item.done') && isCall(event.item))
-      this.noteCall(event.item, event.output_index)
-    else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
+    if (type.endsWith('.delta')) {
+      const n = byteLength(event.delta)
+      this.deliveredOutputBytes += n
+      this.itemBytes += n
+    } else if (type === 'response.image_generation_call.partial_image') this.deliveredOutputBytes += byteLength(event.partial_image_b64)
+    else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
+      if (isCall(event.item)) this.noteCall(event.item, event.output_index)
+      else if (event.item) this.noteWholeText(event.item, type === 'response.output_item.added')
+    } else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
     else if (FINAL_EVENTS.has(type)) {
       const failed = type === 'response.failed'
       if (failed) this.providerFailed = true
@@ -94,6 +109,15 @@ class ResponsesEventMeter implements EventMeter {
       return redactedErrorEvent(sse, event, this.secrets)
     }
     return sse.raw + '\n\n'
+  }
+
+  /** An item's text delivered whole: as it begins, or as it ends when no delta delivered any of it. */
+  private noteWholeText(item: { content?: unknown; summary?: unknown }, begins: boolean): void {
+    if (begins) this.itemBytes = 0
+    else if (this.itemBytes > 0) return
+    const n = itemTextBytes(item)
+    this.deliveredOutputBytes += n
+    this.itemBytes += n
   }
 
   /** A call item begun or closed; its container may be named only when it closes. */
