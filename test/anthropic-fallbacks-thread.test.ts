@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * Two fields of Anthropic's beta Messages params (@anthropic-ai/sdk 1.12) that change what Anthropic bills in
@@ -17,24 +17,18 @@ const USER = 'team-rt-ap'
 const BUDGET_USD = 0.05 // 50,000 micro-USD
 const ask = [{ role: 'user', content: 'hi' }]
 
+withScriptedGateway(
+  {
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+    pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 } },
+  },
+  (started) => ({ upstream, gw } = started),
+)
 beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-      pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 } },
-    },
-  })
   secret = (await gw.userWithKey({ id: USER, max_budget: BUDGET_USD })).secret
 })
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
 beforeEach(async () => {
-  upstream.calls.length = 0
   // Each test starts from an empty ledger for the user.
   await gw.settled()
   gw.exec('UPDATE users SET spend = 0 WHERE id = ?', USER)

@@ -7,32 +7,24 @@
  * `web_search_options` (a chat usage does not count searches).
  * Rates: $1/M input, $2/M output; 20 in + 16 out = 52 µ$.
  */
-import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { beforeEach, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      // `plain:qwen` prices a web search at $0.004.
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'plain:qwen': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.004 } } },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-    },
-  })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await upstream?.stop()
-})
+withScriptedGateway(
+  {
+    // `plain:qwen` prices a web search at $0.004.
+    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'plain:qwen': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.004 } } },
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+  },
+  (started) => ({ upstream, gw } = started),
+)
 beforeEach(() => {
-  upstream.calls.length = 0
   upstream.answer(({ body }) =>
     jsonResponse({
       id: 'chatcmpl-1', object: 'chat.completion', model: body.model,

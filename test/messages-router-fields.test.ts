@@ -11,9 +11,9 @@
  * Rates: $1/M input, $2/M output; `ant:web` and `ant:web:online` price a web search result at $0.004; no
  * web_search price on the other rows.
  */
-import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { beforeEach, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 let upstream: ScriptedUpstream
@@ -22,28 +22,20 @@ let gw: TestGateway
 const RATES = { input_per_million: 1, output_per_million: 2 }
 const RESULT_MICROS = 4_000
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: {
-        'ant:m': RATES,
-        'ant:m:online': RATES,
-        'ant:web': { ...RATES, server_tools: { web_search: 0.004 } },
-        'ant:web:online': { ...RATES, server_tools: { web_search: 0.004 } },
-      },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
+withScriptedGateway(
+  {
+    pricing: {
+      'ant:m': RATES,
+      'ant:m:online': RATES,
+      'ant:web': { ...RATES, server_tools: { web_search: 0.004 } },
+      'ant:web:online': { ...RATES, server_tools: { web_search: 0.004 } },
     },
-  })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await upstream?.stop()
-})
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+  },
+  (started) => ({ upstream, gw } = started),
+)
 beforeEach(() => {
-  upstream.calls.length = 0
   upstream.answer(({ body }) =>
     jsonResponse({
       id: 'msg_1', type: 'message', role: 'assistant', model: body.model, content: [{ type: 'text', text: 'an answer' }],

@@ -5,30 +5,22 @@
  * tool type with a `:` (no Anthropic type has one) is refused too, before any hold (before: served unpriced, the
  * answer's 4 searches never billed). (Anthropic's tool shape needs a `name`: without one the schema answers 400.)
  */
-import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { beforeEach, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 } },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-    },
-  })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await upstream?.stop()
-})
+withScriptedGateway(
+  {
+    pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 } },
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+  },
+  (started) => ({ upstream, gw } = started),
+)
 beforeEach(() => {
-  upstream.calls.length = 0
   upstream.answer(({ body }) =>
     jsonResponse({
       id: 'msg_1', type: 'message', role: 'assistant', model: body.model, content: [{ type: 'text', text: 'an answer' }],

@@ -6,31 +6,24 @@
  * bill simulator (red team ax).
  * Rates: $1/M input, $2/M output (20 in + 16 out = 52 µ$); a web search $0.01 (10,000 µ$).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
 const PRICE = { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01 } }
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'ant:m': PRICE, 'ant:m:online': PRICE },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-      server_tool_default_max_uses: 2,
-    },
-  })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await upstream?.stop()
-})
+withScriptedGateway(
+  {
+    pricing: { 'ant:m': PRICE, 'ant:m:online': PRICE },
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+    server_tool_default_max_uses: 2,
+  },
+  (started) => ({ upstream, gw } = started),
+)
 
 const searches = (n: number) =>
   Array.from({ length: n }, (_, i) => [

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * Provider-specific extensions of chat completions that OpenAI-compatible servers bill beyond what the gateway
@@ -29,29 +29,23 @@ let secret: string
 const USER = 'team-rt-at'
 const BUDGET_USD = 0.05 // 50,000 µ$
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-      pricing: {
-        'plain:openai/gpt-oss-120b': { input_per_million: 1, output_per_million: 2 },
-        'plain:groq/compound': { input_per_million: 1, output_per_million: 2 },
-        'plain:gemini-2.5-pro': { input_per_million: 1, output_per_million: 2 },
-        'plain:kimi-k2': { input_per_million: 1, output_per_million: 2 },
-      },
+withScriptedGateway(
+  {
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+    pricing: {
+      'plain:openai/gpt-oss-120b': { input_per_million: 1, output_per_million: 2 },
+      'plain:groq/compound': { input_per_million: 1, output_per_million: 2 },
+      'plain:gemini-2.5-pro': { input_per_million: 1, output_per_million: 2 },
+      'plain:kimi-k2': { input_per_million: 1, output_per_million: 2 },
     },
-  })
+  },
+  (started) => ({ upstream, gw } = started),
+)
+beforeAll(async () => {
   secret = (await gw.userWithKey({ id: USER, max_budget: BUDGET_USD })).secret
 })
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
 beforeEach(async () => {
-  upstream.calls.length = 0
   await gw.settled()
   gw.exec('UPDATE users SET spend = 0 WHERE id = ?', USER)
 })

@@ -5,29 +5,22 @@
  * released). Before, the meter counted output only from `.delta` events and call items: 0 µ$, status error, the
  * answer delivered free. Found by the routers' bill simulator (red team ax).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { type ScriptedUpstream, sseResponse, withScriptedGateway } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 3, output_per_million: 15 } },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-    },
-  })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await upstream?.stop()
-})
+withScriptedGateway(
+  {
+    pricing: { 'plain:m': { input_per_million: 3, output_per_million: 15 } },
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+  },
+  (started) => ({ upstream, gw } = started),
+)
 
 const ev = (d: any) => `event: ${d.type}\ndata: ${JSON.stringify(d)}\n\n`
 

@@ -10,30 +10,22 @@
  * - `/v1/embeddings` runs the same refusal: a LiteLLM proxy's router runs embeddings through the same
  *   `function_with_fallbacks` as chat, and OpenRouter's `models` list is read there too.
  */
-import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { beforeEach, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-    },
-  })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await upstream?.stop()
-})
+withScriptedGateway(
+  {
+    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+  },
+  (started) => ({ upstream, gw } = started),
+)
 beforeEach(() => {
-  upstream.calls.length = 0
   upstream.answer(({ body }) =>
     jsonResponse({
       id: 'chatcmpl-1', object: 'chat.completion', model: body.model,

@@ -6,28 +6,21 @@
  * 16,033 µ$ on a 12,633 hold, spend past max_budget with cap-output on: the same searches billed twice).
  * Rates: $0.01/M in (so the per-use input allowance adds almost nothing to the hold), $2/M out, web_search $0.004.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'ant:web': { input_per_million: 0.01, output_per_million: 2, server_tools: { web_search: 0.004 } } },
-      cap_output_tokens: true,
-      default_max_output_tokens: 64,
-    },
-  })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await upstream?.stop()
-})
+withScriptedGateway(
+  {
+    pricing: { 'ant:web': { input_per_million: 0.01, output_per_million: 2, server_tools: { web_search: 0.004 } } },
+    cap_output_tokens: true,
+    default_max_output_tokens: 64,
+  },
+  (started) => ({ upstream, gw } = started),
+)
 
 test('cap-output on: a usage that counts the web plugin\'s own search is not billed on top of the results held (cost <= hold, spend <= max_budget)', async () => {
   const { secret } = await gw.userWithKey({ id: 'plugin-reported', max_budget: 0.012633 })
