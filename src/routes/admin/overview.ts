@@ -2,6 +2,7 @@ import { and, desc, gte, lt } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
+import { badRequest } from '../../http/errors'
 import type { Services } from '../../services'
 import { usageFilters, usageReader, type UsageFilters } from './records'
 import { strictQuery } from './strict-query'
@@ -10,6 +11,8 @@ const DAY_MS = 86_400_000
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 const startOfDay = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS
 const startOfMonth = (ms: number) => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth(), 1)
+/** The most days one chart spans: a year, leap day included, whether asked for by `days` or by since/until. */
+const MAX_DAYS = 366
 /** The chart stacks this many groups by name; the rest are summed as one "other". */
 const MAX_SERIES = 8
 
@@ -89,6 +92,8 @@ export const overviewRoutes = (services: Services) => {
         await ledger.flush()
         const until = query.until ?? Date.now()
         const since = query.since ?? startOfDay(until) - (query.days - 1) * DAY_MS
+        // Every day of the range is a point built on the request thread: a mistyped year must not stall the gateway.
+        if (dayNumber(until - 1) - dayNumber(since) >= MAX_DAYS) throw badRequest(`since and until span more than ${MAX_DAYS} UTC days; ask for a year at most.`)
         // One point per UTC day; a day the filter's since or until cuts through counts only its rows in the range.
         const rows = await perDay(query.by, dayNumber(since), dayNumber(until - 1), MAX_SERIES, query)
         const days = daysBetween(since, until)
@@ -115,7 +120,7 @@ export const overviewRoutes = (services: Services) => {
         query: strictQuery({
           ...usageFilters,
           by: z.enum(['model', 'user']).default('model'),
-          days: z.coerce.number().int().min(1).max(366).default(30).describe('how many UTC days up to today, when since is not given'),
+          days: z.coerce.number().int().min(1).max(MAX_DAYS).default(30).describe('how many UTC days up to today, when since is not given'),
         }),
         detail: {
           tags: ['usage'],
