@@ -5,6 +5,7 @@ import { clientSource } from '../http/client-source'
 import { GcraLimiter, type RateLimiter } from '../http/gcra'
 import { forbidden, rateLimited, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
+import { MASTER } from '../keys/caller'
 import { createMasterKeyCheck, hashKey } from '../keys/secret'
 import { isHttps } from '../plugins/security-headers'
 import { SharedRateLimiter } from '../redis/rate-limiter'
@@ -45,8 +46,11 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
         const decision = await attempts.hit(clientSource(state.clientIp) ?? 'unknown', config.console_sign_ins_per_min)
         if (!decision.allowed) throw rateLimited(decision.retryAfter, 'Too many sign-in attempts; wait a minute.')
         let started
-        if (isMaster(body.key)) started = { kind: 'admin' as const, ...(await sessions.create('admin', null)), keyId: null }
-        else {
+        if (isMaster(body.key)) {
+          // Recorded as the master key's request, in a log row of its own (refusals before any key are folded).
+          state.caller = MASTER
+          started = { kind: 'admin' as const, ...(await sessions.create('admin', null)), keyId: null }
+        } else {
           const caller = await keys.verify(body.key)
           const [user] = caller ? await db.select({ blocked: users.blocked }).from(users).where(eq(users.id, caller.userId)) : []
           if (!caller || !user || user.blocked) throw unauthorized('Unknown, expired or revoked key (or its user is blocked).')
