@@ -47,6 +47,8 @@ export interface EventMeter {
   readonly deliveredOutputBytes: number
   readonly serverToolUses?: Record<string, number>
   errorEvent(why: 'failed' | 'truncated' | 'malformed'): string
+  /** A write the events just read must wait for before they reach the client (taken once), if any. */
+  takeWait?(): Promise<void> | null
 }
 
 /**
@@ -145,6 +147,9 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
             const events = chunks.length === 1 ? parser.push(chunks[0]!) : chunks.flatMap((chunk) => parser.push(chunk))
             if (done) events.push(...parser.end())
             const { out, malformed } = passOn(events)
+            const wait = meter.takeWait?.()
+            // The client may leave meanwhile: its cancel ends the stream, and the enqueue below then throws into the catch.
+            if (wait) await wait
             // An event past the parser's cap is as malformed as one that does not parse: the stream stops there.
             if (malformed || parser.overflowed) {
               reader.cancel().catch(() => {})

@@ -75,11 +75,21 @@ class ResponsesEventMeter implements EventMeter {
   /** The hosted tool calls begun so far, by item id (type and container only). */
   private readonly toolItems = new Map<unknown, Omit<CallItem, 'id'>>()
 
+  /** What the final event waits for before the client gets it (see `takeWait`). */
+  private wait: Promise<void> | null = null
+
   constructor(
     private readonly onResponse?: (response: ResponseFacts) => void,
     private readonly secrets?: () => readonly string[],
     private readonly offered?: OfferedTools,
+    private readonly untilRecorded?: () => Promise<void> | null,
   ) {}
+
+  takeWait(): Promise<void> | null {
+    const wait = this.wait
+    this.wait = null
+    return wait
+  }
 
   inspect(sse: SseEvent): string | null {
     if (sse.data === '') return KEEP_ALIVE
@@ -102,7 +112,10 @@ class ResponsesEventMeter implements EventMeter {
       if (failed) this.providerFailed = true
       else this.finished = true
       this.usage = event.response ? this.withToolItems(responseCounts(event.response, this.offered)) : null
-      if (event.response) this.onResponse?.(event.response)
+      if (event.response) {
+        this.onResponse?.(event.response)
+        this.wait = this.untilRecorded?.() ?? null
+      }
       if (failed) return redactedErrorEvent(sse, event, this.secrets)
     } else if (type === 'error') {
       this.providerFailed = true
@@ -149,11 +162,12 @@ export const responsesStreamError = (message: string, sequenceNumber: number) =>
 
 /**
  * Meters a Responses API SSE stream on its way to the client (see `meterStream`); `onResponse` sees the
- * response as it is created and as it ends; `offered`, the request's tools its calls are settled by.
+ * response as it is created and as it ends, and the final event waits for `untilRecorded`; `offered`, the
+ * request's tools its calls are settled by.
  */
 export function meterResponsesStream(
   upstream: ReadableStream<Uint8Array>,
-  o: MeterOptions & { onResponse?: (response: ResponseFacts) => void; offered?: OfferedTools },
+  o: MeterOptions & { onResponse?: (response: ResponseFacts) => void; untilRecorded?: () => Promise<void> | null; offered?: OfferedTools },
 ): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets, o.offered), o)
+  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets, o.offered, o.untilRecorded), o)
 }

@@ -27,7 +27,7 @@ const storedResponse = (row: StoredResponseRow): StoredResponse =>
  * found as soon as its creator has seen it. The first user to record an id keeps it.
  */
 export class ResponseOwners {
-  constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse'>) {}
+  constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse' | 'flushResponses'>) {}
 
   /** Records a stored id with its size; `growBy` grows the size an existing one has instead (see Store.recordResponse). */
   record(s: StoredResponse, growBy?: StoredGrowth): void {
@@ -57,6 +57,16 @@ export class ResponseOwners {
     const unique = [...new Set(ids.filter((id) => !hasNul(id) && id.isWellFormed()))]
     const rows = unique.length === 0 ? [] : await this.store.findResponses(unique, 'item')
     return new Map(rows.map((row) => [row.id, storedResponse(row)]))
+  }
+
+  /**
+   * Resolves once the ids recorded so far are written where every process finds them: awaited before the client
+   * is given them, since its next request may reach another replica (or worker), which would otherwise not know
+   * an id its provider will read. A write that fails is retried in the background like any other, and not
+   * waited for: the answer is the client's all the same.
+   */
+  async written(): Promise<void> {
+    await this.store.flushResponses().catch(() => {})
   }
 
   forget(id: string): void {

@@ -180,8 +180,10 @@ export const responsesRoutes = (services: Services) => {
         path: '/responses',
         body: upstreamBody,
         usageOf: (response) => responseCounts(response, offered),
-        reply: (response, text) => {
+        // The ids the answer gives the client are written first: its next request may reach another replica.
+        reply: async (response, text) => {
           record(response)
+          if (stored) await owners.written()
           return text
         },
         stream: (upstream, meter) =>
@@ -189,6 +191,7 @@ export const responsesRoutes = (services: Services) => {
             ...meter,
             offered,
             onResponse: record,
+            untilRecorded: () => (stored ? owners.written() : null),
             onEnd: (facts) => {
               meter.onEnd(facts)
               recordEnd(facts)

@@ -126,6 +126,8 @@ export interface Store {
   /** The rows of those of `ids` recorded as `kind`, in one query (a request's input items, however many). */
   findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]>
   forgetResponse(id: string): void
+  /** Writes the stored ids recorded so far, so that every process finds them (a lookup writes only its own process's). */
+  flushResponses(): Promise<void>
   /** Open holds in the database, all processes: count and micro-USD. */
   openReservations(): Promise<{ n: number; amount: number }>
   /** Resolves when the database answers; rejects otherwise. */

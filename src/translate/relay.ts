@@ -21,8 +21,8 @@ export interface Exchange {
   features?: RequestedFeatures
   /** Usage from the provider's JSON answer. */
   usageOf(answer: any): TokenCounts | null
-  /** The provider's JSON answer as the client gets it (`text` as it came, when the formats match). */
-  reply(answer: any, text: string): string
+  /** The provider's JSON answer as the client gets it (`text` as it came, when the formats match); given once what it records is written. */
+  reply(answer: any, text: string): string | Promise<string>
   /** The provider's SSE body, metered on the provider's side and, if the formats differ, converted on the client's (streaming routes only). */
   stream?(body: ReadableStream<Uint8Array>, meter: MeterOptions): ReadableStream<Uint8Array>
 }
@@ -105,5 +105,5 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     return { usage: x.usageOf(parsed), reply: x.reply(parsed, text) }
   })
   hold.settle(paidEvenIfLeft(answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), ctx.request.signal))
-  return new Response(reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold), ...clampHeaders(admission) } })
+  return new Response(await reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold), ...clampHeaders(admission) } })
 }

@@ -200,6 +200,10 @@ export class PostgresStore implements Store {
     }
   }
 
+  async flushResponses(): Promise<void> {
+    await this.responses.flush()
+  }
+
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
     await this.responses.flush()
     const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id = ${id} AND kind = ${kind}`

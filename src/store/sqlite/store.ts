@@ -162,6 +162,10 @@ export class SqliteStore implements Store {
     return this.selectResponses.all(JSON.stringify(ids), kind)
   }
 
+  async flushResponses(): Promise<void> {
+    await this.writes.flushed()
+  }
+
   forgetResponse(id: string): void {
     this.writes.defer(() => this.removeResponse.run(id))
   }
