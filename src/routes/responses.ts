@@ -98,8 +98,8 @@ export const responsesRoutes = (services: Services) => {
 
   /**
    * An OpenAI-type provider gets the body as it came, with the provider's model id, `max_tool_calls` when
-   * billed hosted tools are offered without it (src/pricing/features.ts), and with cap-output on, the bound
-   * the estimate used as `max_output_tokens`. It is billed by the response: its usage, the hosted tool calls
+   * billed hosted tools are offered without it (src/pricing/features.ts), and as `max_output_tokens` the
+   * output clamp's max, or cap-output's bound. It is billed by the response: its usage, the hosted tool calls
    * in its output and the tier that served it. A response it stores is recorded for the billed user as soon
    * as it is created, with its context size: the request's worst case (its input, what its tools may bring
    * back, and its output bound) until the response reports its usage — a stream cut before that never does,
@@ -111,9 +111,10 @@ export const responsesRoutes = (services: Services) => {
    * its output's as input), carried along the chain for a continuation on another model.
    */
   function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, admission: Admission, context: StoredContext) => Exchange {
-    return (model, userId, { estimate, tariff }, context) => {
+    return (model, userId, { estimate, tariff, outputClamp }, context) => {
       const upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
-      if (config.cap_output_tokens) upstreamBody.max_output_tokens = outputBound(body.max_output_tokens, 1, config.default_max_output_tokens)
+      if (outputClamp !== null) upstreamBody.max_output_tokens = outputClamp
+      else if (config.cap_output_tokens) upstreamBody.max_output_tokens = outputBound(body.max_output_tokens, 1, config.default_max_output_tokens)
       const heldInput = heldInputTokens(estimate.inputTokens, tariff.features, config.server_tool_use_input_tokens)
       const itemOptions = estimateOptionsFor(config, tariff.price)
       // The request's own input in bytes (what its tools may bring back included): its hold's, less the stored context as held.
@@ -324,6 +325,7 @@ export const responsesRoutes = (services: Services) => {
           namedUser: body.user,
           endpoint: ENDPOINT,
           stream,
+          clampable: true,
           // Translated, the hold covers the request as the target receives it too (its wrappers, default schemas).
           estimate: (price) => {
             // Translated to Anthropic with its 1M window, a file by reference may be a text file that fills it.
@@ -337,7 +339,7 @@ export const responsesRoutes = (services: Services) => {
         })
         using hold = admission.hold
         const exchange = translated
-          ? translated.exchangeFor(admission.model)
+          ? translated.exchangeFor(admission.model, admission.outputClamp)
           : responsesNative(native!.body)(admission.model, admission.userId, admission, context)
         const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
         if (translated && translated.dropped.length > 0) res.headers.set(DROPPED_TOOLS_HEADER, translated.dropped.join(', '))

@@ -1,10 +1,10 @@
 import { meterAnthropicStream } from '../../metering/anthropic-stream'
 import { anthropicFeatures, type ServerToolBounds } from '../../pricing/features'
 import type { ProviderConfig } from '../../config/schema'
-import type { ResolvedModel } from '../../providers/registry'
 import { anthropicBetaSent } from '../../providers/upstream'
 import { convertStream } from '../convert-stream'
-import type { Exchange } from '../relay'
+import { withAnthropicOutputCap } from '../output-cap'
+import type { ExchangeFor } from '../relay'
 import { anthropicUsage } from '../usage'
 import { MessageEventsToResponseEvents } from './message-events-to-response-events'
 import { messageToResponse } from './message-to-response'
@@ -22,9 +22,9 @@ export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToM
   const translated = responsesRequestToMessages(body, o)
   const { body: request, features } = anthropicFeatures(translated.request, o.bounds, anthropicBetaSent(o.provider), o.upstreamModel)
   const echo = requestEcho(body)
-  const exchangeFor = (model: ResolvedModel): Exchange => ({
+  const exchangeFor: ExchangeFor = (model, outputClamp) => ({
     path: '/v1/messages',
-    body: { model: model.upstreamModel, ...request },
+    body: { model: model.upstreamModel, ...(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp)) },
     features,
     usageOf: (message) => anthropicUsage(message.usage),
     reply: (message) => JSON.stringify(messageToResponse(message, echo)),

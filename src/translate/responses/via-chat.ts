@@ -4,8 +4,8 @@ import { meterOpenAIStream } from '../../metering/openai-stream'
 import { openAIChatFeatures } from '../../pricing/features'
 import type { ResolvedModel } from '../../providers/registry'
 import { convertStream } from '../convert-stream'
-import { openAIOutputCapField } from '../output-cap'
-import type { Exchange } from '../relay'
+import { openAIOutputCapField, withOpenAIOutputCap } from '../output-cap'
+import type { ExchangeFor } from '../relay'
 import { openAIUsage } from '../usage'
 import { ChunksToResponseEvents } from './chunks-to-response-events'
 import { completionToResponse } from './completion-to-response'
@@ -26,10 +26,10 @@ export function responsesViaChat(
   const outputCap = config.cap_output_tokens ? outputBound(body.max_output_tokens, 1, config.default_max_output_tokens) : undefined
   const { request, dropped } = responsesRequestToChat(body, { outputCapField: openAIOutputCapField(target.provider), outputCap })
   const features = openAIChatFeatures(request, target.upstreamModel)
-  const exchangeFor = (model: ResolvedModel): Exchange => {
+  const exchangeFor: ExchangeFor = (model, outputClamp) => {
     return {
       path: '/chat/completions',
-      body: { model: model.upstreamModel, ...request },
+      body: { model: model.upstreamModel, ...(outputClamp === null ? request : withOpenAIOutputCap(request, model.provider, outputClamp)) },
       features,
       usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
       reply: (completion) => JSON.stringify(completionToResponse(completion, echo)),
