@@ -104,7 +104,7 @@ test('an item stored through replica A and named by id (store: false) on replica
   const usage = await sql`SELECT cost, reserved, request_id FROM usage WHERE user_id = 'chain' ORDER BY id`
   // What the provider billed for R2 must have been held: refused (402), or served with a hold that covers its bill.
   const billedR2 = usage.slice(1).map((u: any) => ({ cost: Number(u.cost), reserved: Number(u.reserved) }))
-  expect({ r2Status, spend: user.spend, withinBudget: user.spend <= 5, r2CoveredByHold: billedR2.every((u) => u.cost <= u.reserved) })
+  expect({ r2Status, spend: user.spend, withinBudget: user.spend <= 5, r2CoveredByHold: billedR2.every((u: { cost: number; reserved: number }) => u.cost <= u.reserved) })
     .toEqual({ r2Status: 402, spend: user.spend, withinBudget: true, r2CoveredByHold: true })
 }, 30_000)
 
