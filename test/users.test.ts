@@ -284,6 +284,27 @@ describe('budget periods', () => {
     expect(none.body.period_start).toBeNull()
     expect((await gw.admin('GET', '/v1/users/period-none')).body.period_start).toBeNull()
   })
+
+  test("a change of budget_period: spend is what the usage since the new period_start cost, a settlement committed before the change reached the row and dated after its clock reading included", async () => {
+    const { secret } = await gw.userWithKey({ id: 'period-switch', max_budget: 5, budget_period: 'monthly' })
+    const before = await chat(gw, bearer(secret))
+    expect(before.status).toBe(200)
+    await gw.settled()
+    // Another replica's settlement, its clock a minute ahead of this one's, committed just before the change.
+    gw.exec('UPDATE users SET spend = spend + 7 WHERE id = ?', 'period-switch')
+    gw.exec(
+      `INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens, cost, reserved, status)
+       VALUES ('ahead', ?, 'period-switch', NULL, 'mock:gpt-mock', 'mock', '/v1/chat/completions', 1, 1, 7, 7, 'ok')`,
+      Date.now() + 60_000,
+    )
+    const p = await gw.admin('PATCH', '/v1/users/period-switch', { budget_period: 'daily' })
+    expect(p.status).toBe(200)
+    // The request before the change no longer counts; the one dated after it does.
+    expect(p.body).toMatchObject({ budget_period: 'daily', spend: 0.000007 })
+    const [inPeriod] = gw.query('SELECT coalesce(sum(cost), 0) AS cost FROM usage WHERE user_id = ? AND created_at >= ?', 'period-switch', Date.parse(p.body.period_start))
+    expect(Number(inPeriod.cost)).toBe(7)
+    expect((await gw.admin('GET', '/v1/users/period-switch')).body.spend).toBe(0.000007)
+  })
 })
 
 describe('who pays (SPEC §4)', () => {

@@ -107,6 +107,14 @@ export interface Store {
    * ceiling has none such). Returns the updated row.
    */
   updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean): Promise<typeof tables.apiKeys.$inferSelect>
+  /**
+   * Applies a user's changes; returns the updated row, or undefined when there is no such user. With
+   * `periodFrom` (its budget period begun again there), `spend` becomes what the user's usage rows dated at or
+   * after it cost, counted under the lock settlements take on the row: a settlement committed while the change
+   * was on its way (its clock read, its write waiting for a connection or a lock) and dated in the new period
+   * counts in it, so spend stays what the usage rows since period_start cost.
+   */
+  updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null): Promise<typeof tables.users.$inferSelect | undefined>
   appendRequestLog(entry: RequestLogEntry): void
   /**
    * Writes the requests `a` counted since the last call into its row (made by the first call): on Postgres

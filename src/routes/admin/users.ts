@@ -42,7 +42,7 @@ export function presentUser(row: UserRow, now = Date.now()) {
     spend: microsToUsd(spend),
     reserved: microsToUsd(row.reserved),
     remaining: row.maxBudget === null ? null : microsToUsd(row.maxBudget - spend - row.reserved),
-    // Without a period, spend counts from when the last period change zeroed it (none: from the start).
+    // Without a period, spend counts from when the last period change restarted it (none: from the start).
     period_start: row.budgetPeriod !== null || row.periodStart > 0 ? new Date(start).toISOString() : null,
     blocked: row.blocked,
     created_at: new Date(row.createdAt).toISOString(),
@@ -127,15 +127,15 @@ export const userRoutes = (services: Services) => {
         if (body.blocked !== undefined) changes.blocked = body.blocked
         if (body.budget_period !== undefined && body.budget_period !== current.budgetPeriod) {
           // A new kind of period starts now, and runs to the end of the calendar period it is in: what was
-          // spent before no longer counts against it, and `period_start` says so (usage since it sums to spend).
-          // The period a roll last ended was of the old kind: the alerts judge none until the new one ends.
+          // spent before no longer counts against it, and `period_start` says so (usage since it sums to spend:
+          // the store counts it, see updateUser). The period a roll last ended was of the old kind: the alerts
+          // judge none until the new one ends.
           changes.budgetPeriod = body.budget_period
           changes.periodStart = now
-          changes.spend = 0
           changes.lastPeriodStart = null
           changes.lastPeriodSpend = null
         }
-        const [row] = await db.update(users).set(changes).where(eq(users.id, params.id)).returning()
+        const row = await services.store.updateUser(params.id, changes, changes.periodStart ?? null)
         if (!row) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
         if (row.blocked && !current.blocked) await alerts.userBlocked(row.id, now)
         return presentUser(row, now)

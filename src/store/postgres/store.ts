@@ -8,6 +8,7 @@ import type { Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
 import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
+import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { postgresAlertRows } from './alert-rows'
@@ -151,6 +152,22 @@ export class PostgresStore implements Store {
       const [row] = await tx.update(tables.apiKeys).set(changes as Partial<typeof tables.apiKeys.$inferInsert>).where(eq(tables.apiKeys.id, id)).returning()
       return row as unknown as typeof sqliteTables.apiKeys.$inferSelect
     }))
+  }
+
+  async updateUser(id: string, changes: Partial<typeof sqliteTables.users.$inferInsert>, periodFrom: number | null) {
+    const pgDb = drizzle({ client: this.bounded, schema: tables })
+    return pgDb.transaction(async (tx) => {
+      // The row first: a statement reads what was committed when it began (READ COMMITTED), and an UPDATE may
+      // begin long before it gets the row's lock; the count below begins once this holds it.
+      if (periodFrom !== null) await tx.execute(drizzleSql`SELECT 1 FROM users WHERE id = ${id} FOR UPDATE`)
+      const set = changes as Partial<typeof tables.users.$inferInsert>
+      const [row] = await tx
+        .update(tables.users)
+        .set(periodFrom === null ? set : { ...set, spend: usageCostSince(tables.usage, id, periodFrom) })
+        .where(eq(tables.users.id, id))
+        .returning()
+      return row as unknown as typeof sqliteTables.users.$inferSelect | undefined
+    })
   }
 
   appendRequestLog(entry: RequestLogEntry): void {

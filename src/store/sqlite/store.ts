@@ -6,6 +6,7 @@ import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import { WriteQueue } from '../../db/write-queue'
 import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
+import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { sqliteAlertRows } from './alert-rows'
@@ -103,6 +104,18 @@ export class SqliteStore implements Store {
       (tx) => {
         if (takeOverHolds) this.ledger.takeOverKeyHolds(id)
         return tx.update(tables.apiKeys).set(changes).where(eq(tables.apiKeys.id, id)).returning().get()!
+      },
+      { behavior: 'immediate' },
+    )
+  }
+
+  async updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null) {
+    // IMMEDIATE: the write lock is held from the start, so the count sees every settlement committed before
+    // it, another worker's included, and none can land before the row is written.
+    return this.db.transaction(
+      (tx) => {
+        const set = periodFrom === null ? changes : { ...changes, spend: usageCostSince(tables.usage, id, periodFrom) }
+        return tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()
       },
       { behavior: 'immediate' },
     )
