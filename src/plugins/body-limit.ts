@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { SESSION_PATH } from '../console/session-auth'
 import { payloadTooLarge } from '../http/errors'
 import { formAsSent } from '../http/form-body'
 import { parseJsonBody } from '../http/json-body'
@@ -23,6 +24,16 @@ async function readWithin(body: ReadableStream<Uint8Array>, maxBytes: number): P
 const FORM_ROUTES = new Set(['/v1/audio/transcriptions'])
 
 /**
+ * Routes whose bodies are small by nature, with their own limit. The console's sign-in is the one POST that
+ * anyone reaches without a credential, and its body (one key) would otherwise be read and parsed under the
+ * general limit before its route's Origin check and rate limit could turn it away: tens of megabytes of work
+ * on the request thread for nothing.
+ */
+const SMALL_BODY_LIMITS = new Map([[SESSION_PATH, 4096]])
+
+const limitFor = (request: Request, maxBytes: number) => SMALL_BODY_LIMITS.get(requestState(request).path) ?? maxBytes
+
+/**
  * Bodies over the limit get our 413, in the error shape and with every header, before they are parsed:
  * a declared length is checked as the request arrives; a body sent without one (chunked) is counted as
  * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); so is a form sent
@@ -33,14 +44,16 @@ export const bodyLimit = (maxBytes: number) =>
   new Elysia({ name: 'body-limit', seed: maxBytes })
     .onRequest(({ request }) => {
       const declared = request.headers.get('content-length')
-      if (declared !== null && Number(declared) > maxBytes) throw payloadTooLarge(maxBytes)
+      if (declared === null) return
+      const limit = limitFor(request, maxBytes)
+      if (Number(declared) > limit) throw payloadTooLarge(limit)
     })
     .onParse({ as: 'global' }, async ({ request }) => {
       if (!request.body) return
       if (!FORM_ROUTES.has(requestState(request).path)) {
         const text = request.headers.has('content-length')
           ? await request.text()
-          : Buffer.concat(await readWithin(request.body, maxBytes)).toString('utf8')
+          : Buffer.concat(await readWithin(request.body, limitFor(request, maxBytes))).toString('utf8')
         return parseJsonBody(text)
       }
       // A form sent chunked is counted as it is read, then parsed from what was read (the route's own
