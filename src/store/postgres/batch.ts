@@ -48,7 +48,11 @@ export class BatchWriter<T> {
   private queued: T[] = []
   /** Rows from a transaction Postgres refused for their data: written one at a time, on their own. */
   private suspect: T[] = []
+  /** The sends under way, each followed by the next while rows keep coming (so it may not end while they do). */
   private sending: Promise<void> | null = null
+  /** The batch being written now, alone, and its rows not yet written. */
+  private current: Promise<void> = Promise.resolve()
+  private inFlight: T[] = []
   private timer: ReturnType<typeof setTimeout> | null = null
   private closed = false
 
@@ -96,9 +100,12 @@ export class BatchWriter<T> {
     const left = { rows: alone ? this.suspect : this.queued }
     if (alone) this.suspect = []
     else this.queued = []
-    this.sending = (alone ? this.writeEach(left) : this.writeBatch(left)).then(
+    this.inFlight = left.rows
+    this.current = alone ? this.writeEach(left) : this.writeBatch(left)
+    this.sending = this.current.then(
       () => {
         this.sending = null
+        this.inFlight = []
         // Rows that came meanwhile go at once, unless another transaction is about to carry them: then the
         // linger's end looks again (and that transaction nudges when it is done).
         if (this.suspect.length > 0 || (this.queued.length > 0 && !this.heldBack())) return this.send()
@@ -106,6 +113,7 @@ export class BatchWriter<T> {
       },
       (error) => {
         this.sending = null
+        this.inFlight = []
         this.onError(error)
         if (this.options.retry) {
           if (alone) this.suspect = left.rows.concat(this.suspect)
@@ -185,6 +193,21 @@ export class BatchWriter<T> {
   /** Resolves once everything queued so far is written; rejects when the database refuses it. */
   async flush(): Promise<void> {
     while (this.sending || this.queued.length > 0 || this.suspect.length > 0) await (this.sending ?? this.send())
+  }
+
+  /**
+   * Resolves once the rows queued so far are written (or dropped, or taken by another transaction), not those
+   * queued after it was called: a writer kept busy by new rows holds its caller for a batch or two, never for as
+   * long as they keep coming, as `flush` would. Rejects when the database refuses them.
+   */
+  async flushQueued(): Promise<void> {
+    const mine = this.queued.concat(this.suspect, this.inFlight)
+    for (;;) {
+      const pending = new Set(this.queued.concat(this.suspect, this.inFlight))
+      if (!mine.some((row) => pending.has(row))) return
+      if (this.sending === null) void this.send().catch(() => {})
+      await this.current
+    }
   }
 
   /** Sends what is queued (once) and refuses anything later. */

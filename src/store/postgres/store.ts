@@ -190,35 +190,41 @@ export class PostgresStore implements Store {
     this.responses.push({ ...row, created_at: now, grow_by: growBy })
   }
 
+  /**
+   * In one transaction: one commit (one flush of the WAL) for the batch rather than one per row, and a batch
+   * refused for a row's data is undone whole before its rows go one at a time (a growth is never applied twice).
+   */
   private async writeResponses(rows: QueuedResponse[]) {
-    for (const r of rows) {
-      if (r.forget) await this.bounded`DELETE FROM stored_responses WHERE id = ${r.id}`
-      else if (r.grow_by !== undefined)
-        // GREATEST skips NULLs: the CASEs keep a size unknown unknown, as SQLite's max() does.
-        await this.bounded`
-          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at)
-          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.created_at})
-          ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL THEN NULL
-            ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by.tokens}, excluded.context_tokens) END,
-            media_parts = CASE WHEN stored_responses.media_parts IS NULL OR excluded.media_parts IS NULL THEN NULL
-            ELSE GREATEST(stored_responses.media_parts + ${r.grow_by.mediaParts}, excluded.media_parts) END,
-            context_bytes = CASE WHEN stored_responses.context_bytes IS NULL OR excluded.context_bytes IS NULL THEN NULL
-            ELSE GREATEST(stored_responses.context_bytes + ${r.grow_by.bytes}, excluded.context_bytes) END,
-            model = excluded.model
-          WHERE stored_responses.user_id = excluded.user_id`
-      else
-        await this.bounded`
-          INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at)
-          VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.created_at})
-          ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens),
-            media_parts = coalesce(excluded.media_parts, stored_responses.media_parts),
-            context_bytes = coalesce(excluded.context_bytes, stored_responses.context_bytes)
-          WHERE stored_responses.user_id = excluded.user_id`
-    }
+    await this.bounded.begin(async (tx) => {
+      for (const r of rows) {
+        if (r.forget) await tx`DELETE FROM stored_responses WHERE id = ${r.id}`
+        else if (r.grow_by !== undefined)
+          // GREATEST skips NULLs: the CASEs keep a size unknown unknown, as SQLite's max() does.
+          await tx`
+            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at)
+            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.created_at})
+            ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL THEN NULL
+              ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by.tokens}, excluded.context_tokens) END,
+              media_parts = CASE WHEN stored_responses.media_parts IS NULL OR excluded.media_parts IS NULL THEN NULL
+              ELSE GREATEST(stored_responses.media_parts + ${r.grow_by.mediaParts}, excluded.media_parts) END,
+              context_bytes = CASE WHEN stored_responses.context_bytes IS NULL OR excluded.context_bytes IS NULL THEN NULL
+              ELSE GREATEST(stored_responses.context_bytes + ${r.grow_by.bytes}, excluded.context_bytes) END,
+              model = excluded.model
+            WHERE stored_responses.user_id = excluded.user_id`
+        else
+          await tx`
+            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at)
+            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.created_at})
+            ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens),
+              media_parts = coalesce(excluded.media_parts, stored_responses.media_parts),
+              context_bytes = coalesce(excluded.context_bytes, stored_responses.context_bytes)
+            WHERE stored_responses.user_id = excluded.user_id`
+      }
+    })
   }
 
   async flushResponses(): Promise<void> {
-    await this.responses.flush()
+    await this.responses.flushQueued()
   }
 
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
