@@ -27,7 +27,9 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text
   for (const s of secrets) if (s.length >= MIN_SECRET_LENGTH) out = out.replaceAll(s, '[redacted]')
   return out
-    .replace(/[A-Za-z0-9_-]*\*{3,}[A-Za-z0-9_*-]*/g, '[redacted]')
+    // Only from the start of a run of key characters: unanchored, every position of a long run without
+    // `***` (a field name a provider quotes back) would scan to the run's end, quadratic in its length.
+    .replace(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]*\*{3,}[A-Za-z0-9_*-]*/g, '[redacted]')
     .replace(/\b(sk|tg|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
     .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [redacted]')
 }
