@@ -78,6 +78,17 @@ function settleUnusableAnswer(o: CallOptions, signal: UpstreamSignal, latencyMs:
 }
 
 /**
+ * A provider's refusal (a non-2xx answer) as our error. Its body is read before the signal is disposed, so
+ * that the call's timeout, the client going away and the gateway's stop cut a body that never ends as
+ * they cut an answer; cut, it is that cut's error (a timeout's 504), as for an answer that broke off.
+ */
+async function refusalOf(res: Response, provider: ProviderConfig, signal: UpstreamSignal): Promise<GatewayError> {
+  const failure = await upstreamFailure(res, provider)
+  signal.dispose()
+  return signal.reason() ? fetchFailure(null, signal) : failure
+}
+
+/**
  * POSTs to `base_url + path` with the provider's credentials: JSON for an object, multipart for a
  * FormData (fetch writes its boundary). A refusal releases the hold (the provider made nothing), no answer
  * ends it as `settleFailedCall` says; either throws our error for it.
@@ -117,9 +128,10 @@ export async function callUpstream(
     throw fetchFailure(error, signal)
   }
   if (!res.ok) {
-    signal.dispose()
-    o.hold?.release(elapsed())
-    throw await upstreamFailure(res, provider)
+    const failure = await refusalOf(res, provider, signal)
+    // Refused, even if cut while its error body was read: the provider made nothing (SPEC §6).
+    o.hold?.release(elapsed(), signal.reason() === 'client' ? 'aborted' : 'error')
+    throw failure
   }
   return {
     res,
@@ -226,10 +238,7 @@ export async function callUnmetered(
     signal.dispose()
     throw fetchFailure(error, signal)
   }
-  if (!res.ok) {
-    signal.dispose()
-    throw await upstreamFailure(res, provider)
-  }
+  if (!res.ok) throw await refusalOf(res, provider, signal)
   const answer = { res, signal, elapsed: () => 0, errorAnswer: () => {}, unusableAnswer: () => {} }
   return new Response(relayBody(answer, o.request), { status: res.status, headers: { 'content-type': contentTypeOf(res, 'application/json') } })
 }

@@ -27,20 +27,45 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text
   for (const s of secrets) if (s.length >= MIN_SECRET_LENGTH) out = out.replaceAll(s, '[redacted]')
   return out
-    .replace(/[A-Za-z0-9_-]*\*{3,}[A-Za-z0-9_*-]*/g, '[redacted]')
+    // Only from the start of a run of key characters: unanchored, every position of a long run without
+    // `***` (a field name a provider quotes back) would scan to the run's end, quadratic in its length.
+    .replace(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]*\*{3,}[A-Za-z0-9_*-]*/g, '[redacted]')
     .replace(/\b(sk|tg|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
     .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [redacted]')
 }
 
-/** A short, safe sentence about what the provider said: never its credentials, never a whole body. */
-export async function summariseUpstreamError(res: Response, provider: ProviderConfig): Promise<string> {
+/** How much of an error body is read and looked at, in characters. */
+const ERROR_BODY_CHARS = 65_536
+
+/**
+ * The start of an error body as text: reading stops at `ERROR_BODY_CHARS` characters, the rest is cancelled.
+ * Nothing of a body that could not be read (it broke off, or the call's signal cut it): the status says enough.
+ */
+async function readErrorBody(res: Response): Promise<string> {
+  if (!res.body) return ''
+  const reader = res.body.getReader()
+  const decoder = new TextDecoder()
   let text = ''
   try {
-    text = await res.text()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return text + decoder.decode()
+      text += decoder.decode(value, { stream: true })
+      if (text.length >= ERROR_BODY_CHARS) return text.slice(0, ERROR_BODY_CHARS)
+    }
   } catch {
-    // The body could not be read: the status says enough.
+    return ''
+  } finally {
+    await reader.cancel().catch(() => {})
   }
-  return summariseUpstreamText(res.status, text, provider, res.headers.get('content-type'))
+}
+
+/**
+ * A short, safe sentence about what the provider said: never its credentials, never a whole body. The body is
+ * read under the call's signal, so the call's timeout bounds it (see callUpstream).
+ */
+export async function summariseUpstreamError(res: Response, provider: ProviderConfig): Promise<string> {
+  return summariseUpstreamText(res.status, await readErrorBody(res), provider, res.headers.get('content-type'))
 }
 
 const EXCERPT_CHARS = 120
@@ -73,7 +98,7 @@ function textExcerpt(body: string): string {
  */
 export function summariseUpstreamText(status: number, body: string, provider: ProviderConfig, contentType?: string | null): string {
   // Redacted before it is cut: a cut through a credential would leave the part before the cut unrecognised.
-  const text = redact(body.slice(0, 65_536), secretsOf(provider)).slice(0, 4096)
+  const text = redact(body.slice(0, ERROR_BODY_CHARS), secretsOf(provider)).slice(0, 4096)
   let detail: string
   let type: string | null = null
   try {
