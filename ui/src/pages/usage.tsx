@@ -29,9 +29,20 @@ export function UsagePage(props: { params: URLSearchParams }) {
   const [error, setError] = useState<string | null>(null)
   const q = query({ ...applied, since: toIso(applied.since), until: toIso(applied.until) })
   const list = usePaged<any>(`/v1/usage${q}`)
+  // The page is kept across filter changes: each filter's chart, or its error, replaces the last filter's
+  // (an answer for a filter no longer applied is dropped).
   useEffect(() => {
     setForm(applied)
-    api('GET', `/v1/usage/daily${q ? `${q}&` : '?'}by=model`).then(setDaily, (e) => setError(e.message))
+    setDaily(null)
+    setError(null)
+    let applies = true
+    api('GET', `/v1/usage/daily${q ? `${q}&` : '?'}by=model`).then(
+      (answer) => applies && setDaily(answer),
+      (e) => applies && setError(e.message),
+    )
+    return () => {
+      applies = false
+    }
   }, [q])
   const set = (f: keyof typeof form) => (v: string) => setForm({ ...form, [f]: v })
   return (
