@@ -13,7 +13,7 @@ export interface RecordsReads {
 const runOn = <Q extends keyof RecordsQueries>(source: RecordsSource, query: Q, args: Args<Q>): Promise<Result<Q>> =>
   Promise.resolve().then(() => (recordsQueries[query] as unknown as (source: RecordsSource, args: unknown) => Promise<Result<Q>>)(source, args))
 
-/** The records queries on the store's own connections: Postgres, whose pool already answers off the request thread. */
+/** The records queries on `source`'s connections: Postgres's records pool, which already answers off the request thread. */
 export const directRecords = (source: RecordsSource): RecordsReads => ({ run: (query, args) => runOn(source, query, args), stop: () => {} })
 
 /**

@@ -18,7 +18,9 @@ export async function retryingConflicts<T>(run: () => Promise<T>, attempts = 5):
 
 /**
  * Postgres could not be reached (refused, reset, timed out) or is shutting down or starting (SQLSTATE class
- * 08, and 57P01–57P03: a pooled connection the server closed when it stopped): the transaction did not commit.
+ * 08, and 57P01–57P03: a pooled connection the server closed when it stopped), or ended the statement at the
+ * deadline itself (57014: the records pool's statement_timeout, which may answer just before the client's
+ * deadline does): the transaction did not commit.
  */
 export function isUnreachable(error: unknown): boolean {
   if (error instanceof GatewayError) return false
@@ -27,7 +29,7 @@ export function isUnreachable(error: unknown): boolean {
   return (
     /^ERR_POSTGRES_(CONNECTION|.*TIMEOUT|.*CLOSED|TLS)/.test(code) ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code) ||
-    /^(08|57P0[123])/.test(state)
+    /^(08|57014|57P0[123])/.test(state)
   )
 }
 

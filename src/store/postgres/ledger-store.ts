@@ -497,7 +497,7 @@ export class PostgresLedgerStore implements LedgerStore {
      * the deadline had already rejected would let its retry be sent beside it.
      */
     private readonly sql: SQL,
-    onError: (error: unknown) => void = console.error,
+    private readonly onError: (error: unknown) => void = console.error,
     /** How long a reservation batch or a settlement waits for Postgres's answer. */
     private readonly deadlineMs = DEFAULT_DATABASE_TIMEOUT_MS,
     /** The store's client, whose queries and transactions have the deadline (withQueryDeadlines): the sweep's, userExists'. */
@@ -572,8 +572,13 @@ export class PostgresLedgerStore implements LedgerStore {
         batch.forEach((a, i) => a.resolve(decided.results[i]!))
       },
       (error) => {
-        // What it carried and has not committed (reserveBatch empties it once committed) is sent again.
-        for (const r of carried.riding) r.rider.writer.putBack(r.rows)
+        // What it carried and has not committed (reserveBatch empties it once committed) is sent again, unless
+        // its COMMIT was sent: it may have committed with only the answer lost. Settlements are sent again all
+        // the same (a hold settles once), but a request-log row would be written twice: those are dropped, as
+        // a crash drops the rows still queued.
+        if (attempt.commitSent && carried.riding.length > 0)
+          this.onError(new Error('request-log rows of a reservation batch whose commit was not answered: not sent again (they may have been written)'))
+        else for (const r of carried.riding) r.rider.writer.putBack(r.rows)
         // A batch can fail with its COMMIT sent (the connection lost then): whatever it decided goes back, so
         // that a hold whose caller was refused is not left for the sweeper to charge in full.
         if (attempt.abandoned) return this.release(attempt.taken)
@@ -608,7 +613,8 @@ export class PostgresLedgerStore implements LedgerStore {
    * is sent, and every hold it decided is released now and again once it ends: a hold whose request was
    * refused is never left for the sweeper to charge. Releasing a hold that was never written changes
    * nothing; a release that reaches the server while the batch still holds its users' rows waits for it.
-   * Its settlements go back to the queue now (settling twice is harmless); its riders once it has failed.
+   * Its settlements go back to the queue now (settling twice is harmless); its riders once it has failed, if
+   * its COMMIT was not sent.
    */
   private giveUp(batch: Asked[], settling: SettlementRow[], attempt: Attempt) {
     attempt.abandoned = true

@@ -24,6 +24,11 @@ export const PG_MIGRATIONS = join(import.meta.dir, '..', '..', '..', 'drizzle-pg
 
 /** Connections per process: a reservation holds one for its transaction (a few round trips). */
 const POOL = 16
+/**
+ * Connections per process for the admin records queries (Store.records), a pool of their own: reports stuck
+ * on a long scan or behind a lock on `usage` can take every one of these, never one a hold is waiting for.
+ */
+const RECORDS_POOL = 4
 /** A replica's clock further than this from the database's is said at startup. */
 const CLOCK_SKEW_WARN_MS = 5_000
 
@@ -76,6 +81,8 @@ export class PostgresStore implements Store {
   private constructor(
     /** The client without a deadline: for work that takes its own time (the migrate CLI's copy) and tests. */
     readonly sql: SQL,
+    /** The records queries' pool (RECORDS_POOL), whose statements Postgres ends at the deadline. */
+    private readonly recordsSql: SQL,
     private readonly onError: (error: unknown) => void,
     private readonly deadlineMs: number,
   ) {
@@ -84,7 +91,7 @@ export class PostgresStore implements Store {
     this.db = drizzle({ client: bounded, schema: tables }) as unknown as Db
     this.ledger = new PostgresLedgerStore(sql, onError, deadlineMs, bounded)
     this.prices = postgresPriceRows(bounded)
-    this.records = directRecords(this)
+    this.records = directRecords({ db: drizzle({ client: withQueryDeadlines(recordsSql, deadlineMs), schema: tables }) as unknown as Db, tables: this.tables })
     this.alerts = postgresAlertRows(bounded)
     this.sessions = postgresSessionRows(bounded)
     this.refusals = postgresRefusalRows(bounded, onError)
@@ -124,7 +131,10 @@ export class PostgresStore implements Store {
     }
     conn.release()
     await warnOfClockSkew(sql)
-    return new PostgresStore(sql, onError, deadlineMs)
+    // No connection until the first records query. A query given up on at the deadline is ended by Postgres
+    // then too (statement_timeout), rather than keeping its connection until it is answered.
+    const recordsSql = new SQL(url, { max: RECORDS_POOL, idleTimeout: 30, connectionTimeout: 5, connection: { statement_timeout: deadlineMs } })
+    return new PostgresStore(sql, recordsSql, onError, deadlineMs)
   }
 
   async findKey(hash: string): Promise<KeyLookupRow | undefined> {
@@ -275,7 +285,7 @@ export class PostgresStore implements Store {
     await withDeadline(written, this.deadlineMs).catch(() =>
       this.onError(new Error(`the database did not take every queued write within ${this.deadlineMs} ms of the stop: request-log rows not written are lost, holds left open are the sweeper's`)),
     )
-    await this.sql.close({ timeout: 0 })
+    await Promise.all([this.sql.close({ timeout: 0 }), this.recordsSql.close({ timeout: 0 })])
   }
 }
 
