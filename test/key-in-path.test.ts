@@ -87,23 +87,23 @@ describe('withoutKeys', () => {
 
   test('cuts the master key however its characters are escaped, and nothing else', () => {
     for (const spelled of [MASTER, encodeURIComponent(MASTER), new URL(`http://h/${MASTER}`).pathname.slice(1), everyCharacterEncoded(MASTER)])
-      expect(withoutKeys(`/v1/${spelled}/chat%2Fcompletions%00%zz%`, MASTER)).toBe('/v1/[redacted]/chat%2Fcompletions%00%zz%')
+      expect(withoutKeys(`/v1/${spelled}/chat%2Fcompletions%00%zz%`, [MASTER])).toBe('/v1/[redacted]/chat%2Fcompletions%00%zz%')
   })
 
   test('a key of other scripts, escaped as UTF-8', () => {
     const key = `${MASTER}é漢😀`
-    expect(withoutKeys(`/v1/${encodeURIComponent(key)}/x`, key)).toBe('/v1/[redacted]/x')
-    expect(withoutKeys(`/v1/${key}/x`, key)).toBe('/v1/[redacted]/x')
+    expect(withoutKeys(`/v1/${encodeURIComponent(key)}/x`, [key])).toBe('/v1/[redacted]/x')
+    expect(withoutKeys(`/v1/${key}/x`, [key])).toBe('/v1/[redacted]/x')
   })
 
   test('a master key holding `tg-` and 8 key characters is cut whole', () => {
     const key = `Zq7^mW2tg-abcdefghij{x}K9pL4|vB8nR3`
-    expect(withoutKeys(`/v1/${key}/x`, key)).toBe('/v1/[redacted]/x')
-    expect(withoutKeys(`/v1/${encodeURIComponent(key)}/x`, key)).toBe('/v1/[redacted]/x')
+    expect(withoutKeys(`/v1/${key}/x`, [key])).toBe('/v1/[redacted]/x')
+    expect(withoutKeys(`/v1/${encodeURIComponent(key)}/x`, [key])).toBe('/v1/[redacted]/x')
   })
 
   test('a path without the key, or without any escape, is left as it is', () => {
-    expect(withoutKeys('/v1/chat/completions', MASTER_KEY)).toBe('/v1/chat/completions')
-    expect(withoutKeys('/v1/a%20b', MASTER_KEY)).toBe('/v1/a%20b')
+    expect(withoutKeys('/v1/chat/completions', [MASTER_KEY])).toBe('/v1/chat/completions')
+    expect(withoutKeys('/v1/a%20b', [MASTER_KEY])).toBe('/v1/a%20b')
   })
 })

@@ -6,13 +6,18 @@ const RANDOM_BYTES = 32
 const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 6
 
 /**
- * Text a client sent (a path: a key pasted into an SDK's base URL) with every virtual key and the master
- * key cut out, for the logs and the request log, which keep key ids, never keys. The master key first: one
- * that holds `tg-` and 8 key characters would otherwise be cut only from there on.
+ * Text a client sent (a path: a key pasted into an SDK's base URL, a scraper's token in its metrics path) with
+ * every virtual key and the configured secrets (the master key, the metrics token) cut out, for the logs and the
+ * request log, which keep key ids, never keys. The configured secrets first: one that holds `tg-` and 8 key
+ * characters would otherwise be cut only from there on.
  */
-export function withoutKeys(text: string, masterKey: string): string {
-  let cut = text.includes(masterKey) ? text.replaceAll(masterKey, '[redacted]') : text
-  if (cut.includes('%')) cut = withoutEncoded(cut, masterKey)
+export function withoutKeys(text: string, secrets: readonly (string | undefined)[]): string {
+  let cut = text
+  for (const secret of secrets) {
+    if (!secret) continue
+    if (cut.includes(secret)) cut = cut.replaceAll(secret, '[redacted]')
+    if (cut.includes('%')) cut = withoutEncoded(cut, secret)
+  }
   return cut.replace(/tg-[A-Za-z0-9_-]{8,}/g, `${KEY_PREFIX}[redacted]`)
 }
 

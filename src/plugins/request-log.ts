@@ -19,8 +19,9 @@ const MAX_ROUTE_LENGTH = 512
 export const requestLogger = (
   { requestLog, metrics, logger, config }: Pick<Services, 'requestLog' | 'metrics' | 'logger' | 'config'>,
   routes: RoutePatterns,
-) =>
-  new Elysia({ name: 'request-log' }).onAfterResponse({ as: 'global' }, ({ request, set, responseValue, route }) => {
+) => {
+  const secrets = [config.master_key, config.metrics_token]
+  return new Elysia({ name: 'request-log' }).onAfterResponse({ as: 'global' }, ({ request, set, responseValue, route }) => {
     const state = peekRequestState(request)
     if (!state) return
     const status = state.status ?? (responseValue instanceof Response ? responseValue.status : typeof set.status === 'number' ? set.status : 200)
@@ -35,7 +36,7 @@ export const requestLogger = (
       createdAt: Date.now(),
       requestId: state.id,
       method: request.method,
-      route: withoutKeys(state.path, config.master_key).slice(0, MAX_ROUTE_LENGTH),
+      route: withoutKeys(state.path, secrets).slice(0, MAX_ROUTE_LENGTH),
       status,
       latencyMs: recordedLatency(seconds * 1000),
       clientIp: state.clientIp,
@@ -53,3 +54,4 @@ export const requestLogger = (
         client_ip: entry.clientIp, key_id: entry.keyId, user_id: entry.userId,
       })
   })
+}
