@@ -12,7 +12,14 @@ import { strictQuery } from './strict-query'
 
 type UserRow = typeof users.$inferSelect
 
-const userId = z.string().min(1).max(128).regex(/^[A-Za-z0-9@._+:-]+$/, 'use letters, digits and @ . _ + : -')
+// Not `.` or `..`: in a path those are dot segments, which URL parsers remove (`/v1/users/..` is `/v1/`), so such a
+// user could never be addressed to block, change or delete it, and `/v1/users/../usage` would be everyone's usage.
+const userId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9@._+:-]+$/, 'use letters, digits and @ . _ + : -')
+  .refine((id) => id !== '.' && id !== '..', 'cannot be "." or "..": a path cannot name it')
 const usd = wholeMicrosUsd.max(1e9)
 const period = z.enum(['daily', 'weekly', 'monthly'])
 
