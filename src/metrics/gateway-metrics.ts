@@ -28,6 +28,8 @@ export class GatewayMetrics {
   /** Open holds and alert deliveries in the database as last read (`readReservations`, before each scrape). */
   private reservations = { n: 0, amount: 0 }
   private alertDeliveries = { pending: 0, failed: 0 }
+  /** Whether the last scrape's reads of the database were answered. */
+  private databaseUp = 1
   private outbox: AlertOutbox | null = null
 
   constructor(
@@ -39,15 +41,29 @@ export class GatewayMetrics {
     this.registry.register(new Gauge('tollgate_reservations_open', 'Open holds in the database, all processes.', () => this.reservations.n))
     this.registry.register(new Gauge('tollgate_reserved_usd', 'USD held by open holds in the database, all processes.', () => this.reservations.amount / 1e6))
     this.registry.register(
+      new Gauge('tollgate_database_up', 'Whether the database answered this scrape (1) or not (0): the database-wide gauges are then as last read.', () => this.databaseUp),
+    )
+    this.registry.register(
       new CounterRead('tollgate_store_rows_dropped_total', 'Background rows (settlements, request log) Postgres refused for what they held, even made storable: dropped, each logged.', () => droppedRows.count),
     )
   }
 
-  /** Reads the database-wide figures the gauges show (holds, alert deliveries); the metrics route awaits it before rendering. */
-  async readReservations(): Promise<void> {
-    const [reservations, pending, failed] = await Promise.all([this.openReservations(), this.outbox?.count('pending'), this.outbox?.count('failed')])
-    this.reservations = reservations
-    this.alertDeliveries = { pending: pending ?? 0, failed: failed ?? 0 }
+  /**
+   * Reads the database-wide figures the gauges show (holds, alert deliveries) after `flushed` (the settlements
+   * queued); the metrics route awaits it before rendering. A database that does not answer leaves them as last
+   * read and says so (`tollgate_database_up` 0): the process's own counters are still scraped, the 503s it is
+   * serving included, rather than the scrape failing as if the process were gone.
+   */
+  async readReservations(flushed: () => Promise<void> = async () => {}): Promise<void> {
+    try {
+      await flushed()
+      const [reservations, pending, failed] = await Promise.all([this.openReservations(), this.outbox?.count('pending'), this.outbox?.count('failed')])
+      this.reservations = reservations
+      this.alertDeliveries = { pending: pending ?? 0, failed: failed ?? 0 }
+      this.databaseUp = 1
+    } catch {
+      this.databaseUp = 0
+    }
   }
 
   watchRedis(link: RedisLink, limits: { ip: SharedRateLimiter; key: SharedRateLimiter }, changes: ChangeFeed): void {

@@ -17,8 +17,7 @@ export const metricsRoutes = ({ config, metrics, ledger }: Services) => {
       if (!config.metrics_enabled) throw notFound('Unknown route.')
       const secret = credentialOf(request.headers)
       if (!secret || !(isMaster(secret) || isToken(secret))) throw unauthorized('The metrics need the master key or the metrics token.')
-      await ledger.flush()
-      await metrics.readReservations()
+      await metrics.readReservations(() => ledger.flush())
       return new Response(metrics.registry.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } })
     },
     { detail: { tags: ['health'], summary: 'Prometheus metrics (off by default; master key or metrics token)' } },
