@@ -21,7 +21,8 @@ export function secretsOf(provider: ProviderConfig): string[] {
 /**
  * Whatever might identify a credential is cut out of text that came back from a provider: the secrets we
  * sent, anything shaped like a key, and a key as providers quote it masked (`sk-Qw3rT****…9xZq`,
- * `sk-proj-****abcd`, `****abcd`: a run of asterisks with the characters around it), which shows part of it.
+ * `sk-proj-****abcd`, `****abcd`, `sk-ab****...yz`: a run of asterisks with the characters around it, an
+ * ellipsis among them), which shows part of it.
  */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text
@@ -29,9 +30,19 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   return out
     // Only from the start of a run of key characters: unanchored, every position of a long run without
     // `***` (a field name a provider quotes back) would scan to the run's end, quadratic in its length.
-    .replace(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]*\*{3,}[A-Za-z0-9_*-]*/g, '[redacted]')
+    // Its dots only when more of it follows: a sentence's full stop after a key is left.
+    .replace(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]*\*{3,}(?:[A-Za-z0-9_*…-]|\.(?=[A-Za-z0-9_*.…-]))*/g, '[redacted]')
     .replace(/\b(sk|tg|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
     .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [redacted]')
+}
+
+/** `text` without an end that is the start of one of `secrets` (a secret cut where `text` was cut), if any. */
+function withoutSecretBegunAtEnd(text: string, secrets: readonly string[]): string {
+  for (const s of secrets) {
+    if (s.length < MIN_SECRET_LENGTH) continue
+    for (let k = Math.min(s.length - 1, text.length); k > 0; k--) if (text.endsWith(s.slice(0, k))) return text.slice(0, -k)
+  }
+  return text
 }
 
 /** How much of an error body is read and looked at, in characters. */
@@ -97,8 +108,11 @@ function textExcerpt(body: string): string {
  * need it to fix the request); anything else is told by status, content type and a text-only excerpt.
  */
 export function summariseUpstreamText(status: number, body: string, provider: ProviderConfig, contentType?: string | null): string {
-  // Redacted before it is cut: a cut through a credential would leave the part before the cut unrecognised.
-  const text = redact(body.slice(0, ERROR_BODY_CHARS), secretsOf(provider)).slice(0, 4096)
+  // Redacted before it is cut: a cut through a credential would leave the part before the cut unrecognised. The
+  // body itself may have been cut where reading stopped: a secret begun there is unrecognisable whole, so its start goes.
+  const secrets = secretsOf(provider)
+  const read = body.length >= ERROR_BODY_CHARS ? withoutSecretBegunAtEnd(body.slice(0, ERROR_BODY_CHARS), secrets) : body
+  const text = redact(read, secrets).slice(0, 4096)
   let detail: string
   let type: string | null = null
   try {
