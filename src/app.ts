@@ -61,7 +61,8 @@ export async function createServices(config: Config): Promise<Services> {
   ledger = new Ledger(store.ledger, config.reservation_ttl_sec * 1000, (hold, outcome) => {
     const model = metrics.modelLabel(hold.model)
     metrics.settlements.inc({ status: outcome.status })
-    metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)
+    // An expired hold's latency is its age (the sweeper's charge), not a provider call's time.
+    if (outcome.status !== 'expired') metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)
     metrics.costUsd.inc({ model }, outcome.cost / 1e6)
     metrics.tokens.inc({ model, kind: 'prompt' }, outcome.promptTokens)
     metrics.tokens.inc({ model, kind: 'completion' }, outcome.completionTokens)

@@ -155,7 +155,7 @@ async function ledgerAndProvider(answerMs: number) {
   const store: LedgerStore = {
     reserve: async (request, now) => ({ id: 1, request, createdAt: now, remainingAfter: null }),
     settle: (_hold, outcome) => void settled.push(outcome),
-    sweepBatch: async () => 0,
+    sweepBatch: async () => [],
     userExists: async () => true,
     flush: async () => {},
   }

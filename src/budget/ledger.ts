@@ -71,6 +71,12 @@ export interface KeyFigures {
   reserved: number
 }
 
+/** A hold a sweep settled, and what it was charged. */
+export interface SweptHold {
+  hold: TakenHold
+  outcome: Outcome
+}
+
 /** What the rules decided for a hold; the store writes exactly this. */
 export interface HoldDecision {
   /** The hold to take (the clamp may have lowered it). */
@@ -97,11 +103,12 @@ export interface LedgerStore {
   settle(hold: TakenHold, outcome: Outcome, now: number): void
   /**
    * Settles at most `limit` holds past their expiry, in one transaction, with the outcome `charge` gives
-   * each (a settlement still queued lands first); returns how many this process settled. A hold expires
+   * each (a settlement still queued lands first); resolves, once committed, to those this process settled
+   * (not those another process or a settlement got to first). A hold expires
    * `ttlMs` after the `now` it was reserved at, and is swept once the sweep's `now` reaches that: a store
    * shared by several hosts (Postgres) measures both on one clock, the database's, as the hosts' may differ.
    */
-  sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<number>
+  sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<SweptHold[]>
   userExists(userId: string): Promise<boolean>
   /** Writes every queued settlement now; readers of spend and usage await this first. */
   flush(): Promise<void>
@@ -236,8 +243,10 @@ export class Ledger {
   }
 
   /** Settles at most SWEEP_BATCH expired holds in one short transaction; returns how many. */
-  sweepBatch(now = Date.now()): Promise<number> {
-    return this.store.sweepBatch(now, expiredOutcome, SWEEP_BATCH)
+  async sweepBatch(now = Date.now()): Promise<number> {
+    const swept = await this.store.sweepBatch(now, expiredOutcome, SWEEP_BATCH)
+    for (const { hold, outcome } of swept) this.observe(hold.request, outcome)
+    return swept.length
   }
 
   /** Whether a user exists: the master key may name one that does not. */

@@ -253,14 +253,20 @@ export function ledgerContract(factory: StoreFactory) {
     test('the sweeper charges an expired hold in full, once, even with two processes sweeping at once', async () => {
       await addUser('u', null)
       const now = Date.now()
+      // What each process's metrics are told: the holds it swept, each once.
+      const observed: Outcome[] = []
+      const observing = new Ledger(store.ledger, TTL, (_hold, outcome) => observed.push(outcome))
       for (let i = 0; i < 30; i++) await ledger.reserve(holdFor('u', 10 + i), now)
       await ledger.reserve(holdFor('u', 5_000), now + 30_000)
       const otherStore = await opened.other()
-      const other = new Ledger(otherStore.ledger, TTL)
-      const [a, b] = await Promise.all([ledger.sweep(now + TTL + PAST_EXPIRY), other.sweep(now + TTL + PAST_EXPIRY)])
+      const other = new Ledger(otherStore.ledger, TTL, (_hold, outcome) => observed.push(outcome))
+      const [a, b] = await Promise.all([observing.sweep(now + TTL + PAST_EXPIRY), other.sweep(now + TTL + PAST_EXPIRY)])
       expect(a + b).toBe(30)
-      expect(await ledger.sweep(now + TTL + PAST_EXPIRY)).toBe(0)
+      expect(await observing.sweep(now + TTL + PAST_EXPIRY)).toBe(0)
       const expected = Array.from({ length: 30 }, (_, i) => 10 + i).reduce((x, y) => x + y)
+      expect(observed.length).toBe(30)
+      expect(observed.every((o) => o.status === 'expired')).toBe(true)
+      expect(observed.reduce((sum, o) => sum + o.cost, 0)).toBe(expected)
       expect(await user('u')).toMatchObject({ spend: expected, reserved: 5_000 })
       const rows = await usageRows()
       expect(rows.length).toBe(30)
@@ -286,10 +292,13 @@ export function ledgerContract(factory: StoreFactory) {
     test('a settlement queued when the sweeper runs lands first: charged its real cost', async () => {
       await addUser('u', null)
       const now = Date.now()
-      const h = await ledger.reserve(holdFor('u', 500), now)
+      const observed: Outcome[] = []
+      const observing = new Ledger(store.ledger, TTL, (_hold, outcome) => observed.push(outcome))
+      const h = await observing.reserve(holdFor('u', 500), now)
       h.settle(done(42))
-      expect(await ledger.sweep(now + TTL + PAST_EXPIRY)).toBe(0)
+      expect(await observing.sweep(now + TTL + PAST_EXPIRY)).toBe(0)
       expect(await usageRows()).toEqual([{ cost: 42, status: 'ok' }])
+      expect(observed.map((o) => o.status)).toEqual(['ok'])
     })
 
     describe('a hold taken before its user\'s period ended, charged after it', () => {

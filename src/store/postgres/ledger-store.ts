@@ -1,5 +1,5 @@
 import type { ReservedSQL, SQL, TransactionSQL } from 'bun'
-import { decideHold, settlementRollTo, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type TakenHold, type UserFigures } from '../../budget/ledger'
+import { decideHold, settlementRollTo, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type SweptHold, type TakenHold, type UserFigures } from '../../budget/ledger'
 import { periodStarts, type BudgetPeriod } from '../../budget/period'
 import { databaseUnavailable, GatewayError } from '../../http/errors'
 import { hasNul } from '../../http/nul'
@@ -722,7 +722,7 @@ export class PostgresLedgerStore implements LedgerStore {
     this.settlements.push(settlementRow(hold, outcome, now))
   }
 
-  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<number> {
+  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<SweptHold[]> {
     await this.flush().catch(() => {})
     // SKIP LOCKED: replicas sweeping at once each claim different holds, and a hold being settled by
     // its owner right now is skipped (its DELETE holds the row lock), never charged twice.
@@ -731,13 +731,16 @@ export class PostgresLedgerStore implements LedgerStore {
         `SELECT * FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [now - Date.now(), limit],
       )) as ReservationRow[]
-      if (rows.length === 0) return 0
-      const batch = rows.map((row) => {
+      const swept = rows.map((row) => {
         const hold = takenFromRow(row)
-        return settlementRow(hold, charge(hold, now), now)
+        return { hold, outcome: charge(hold, now) }
       })
+      if (swept.length === 0) return swept
+      const batch = swept.map(({ hold, outcome }) => settlementRow(hold, outcome, now))
       this.forget(batch)
-      return settleIn(tx, batch)
+      // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them.
+      await settleIn(tx, batch)
+      return swept
     }))
   }
 

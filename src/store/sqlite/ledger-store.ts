@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'bun:sqlite'
 import type { WriteQueue } from '../../db/write-queue'
 import type { GatewayError } from '../../http/errors'
-import { decideHold, settlementDate, settlementRollTo, SWEEP_BATCH, type HoldRequest, type LedgerStore, type Outcome, type TakenHold } from '../../budget/ledger'
+import { decideHold, settlementDate, settlementRollTo, SWEEP_BATCH, type HoldRequest, type LedgerStore, type Outcome, type SweptHold, type TakenHold } from '../../budget/ledger'
 import type { BudgetPeriod } from '../../budget/period'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
@@ -50,7 +50,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private readonly userExistsStatement: Statement<{ found: number }, [string]>
   private readonly debitKeyWithItsHolds: Statement<unknown, [string]>
   private readonly markKeyHoldsDebited: Statement<unknown, [string]>
-  private readonly sweepTx: (now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number) => number
+  private readonly sweepTx: (now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number) => SweptHold[]
   private readonly reserveTx: (r: HoldRequest, now: number, ttlMs: number) => TakenHold | GatewayError
 
   constructor(
@@ -96,12 +96,13 @@ export class SqliteLedgerStore implements LedgerStore {
     this.markKeyHoldsDebited = db.prepare('UPDATE reservations SET key_debited = 1 WHERE key_id = ? AND key_debited = 0')
     this.reserveTx = db.transaction((r: HoldRequest, now: number, ttlMs: number) => this.reserveInTx(r, now, ttlMs)).immediate
     this.sweepTx = db.transaction((now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number) => {
-      let n = 0
+      const swept: SweptHold[] = []
       for (const row of this.expiredHolds.all(now, limit)) {
         const hold = takenFromRow(row)
-        if (this.settleNow(hold, charge(hold, now), now)) n++
+        const outcome = charge(hold, now)
+        if (this.settleNow(hold, outcome, now)) swept.push({ hold, outcome })
       }
-      return n
+      return swept
     }).immediate
   }
 
@@ -166,7 +167,7 @@ export class SqliteLedgerStore implements LedgerStore {
     return true
   }
 
-  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<number> {
+  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<SweptHold[]> {
     // A settlement still queued must land first, or its hold would be charged in full as expired.
     this.writes.flush()
     return this.sweepTx(now, charge, limit)
@@ -176,7 +177,7 @@ export class SqliteLedgerStore implements LedgerStore {
   sweepNow(now: number, charge: (hold: TakenHold, now: number) => Outcome): number {
     this.writes.flush()
     let total = 0
-    for (let n = this.sweepTx(now, charge, SWEEP_BATCH); n > 0; n = this.sweepTx(now, charge, SWEEP_BATCH)) total += n
+    for (let n = this.sweepTx(now, charge, SWEEP_BATCH).length; n > 0; n = this.sweepTx(now, charge, SWEEP_BATCH).length) total += n
     return total
   }
 
