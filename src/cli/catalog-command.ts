@@ -32,8 +32,9 @@ const FIELDS: (keyof PriceFields)[] = [
 export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> {
   for (const name of args.options.keys()) if (name !== 'models') throw new UsageError(`unknown option --${name}`)
   const providers: { name: string; catalog: string | null; aliases: Record<string, string> }[] = (await api.call('GET', '/v1/providers')).data
-  const aliases = Object.fromEntries(providers.flatMap((p) => Object.entries(p.aliases)))
-  const canonical = (name: string) => colon(aliases[name] ?? name)
+  // A Map, not an object: a name given with --models (`constructor`) must not find an Object.prototype member.
+  const aliases = new Map(providers.flatMap((p) => Object.entries(p.aliases)))
+  const canonical = (name: string) => colon(aliases.get(name) ?? name)
 
   const priced: any[] = await api.list('/v1/pricing', { limit: '1000' }, true)
   const history: any[] = await api.list('/v1/pricing/history', { limit: '1000' }, true)
@@ -41,7 +42,7 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
   const refused: { model: string }[] = (await api.call('GET', '/v1/pricing/unpriced')).data
   const allowUnbilled = args.switches.has('allow-unbilled')
   const named = (args.options.get('models') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-  const models = [...new Set([...priced.map((p) => p.model), ...Object.values(aliases), ...refused.map((r) => r.model), ...named].map(canonical))].sort()
+  const models = [...new Set([...priced.map((p) => p.model), ...aliases.values(), ...refused.map((r) => r.model), ...named].map(canonical))].sort()
 
   const catalogOf = new Map(providers.map((p) => [p.name, p.catalog]))
   const current = new Map(priced.map((p) => [p.model, p]))
