@@ -32,8 +32,9 @@ const FIELDS: (keyof PriceFields)[] = [
 export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> {
   for (const name of args.options.keys()) if (name !== 'models') throw new UsageError(`unknown option --${name}`)
   const providers: { name: string; catalog: string | null; aliases: Record<string, string> }[] = (await api.call('GET', '/v1/providers')).data
-  const aliases = Object.fromEntries(providers.flatMap((p) => Object.entries(p.aliases)))
-  const canonical = (name: string) => colon(aliases[name] ?? name)
+  // A Map, not an object: a name given with --models (`constructor`) must not find an Object.prototype member.
+  const aliases = new Map(providers.flatMap((p) => Object.entries(p.aliases)))
+  const canonical = (name: string) => colon(aliases.get(name) ?? name)
 
   const priced: any[] = await api.list('/v1/pricing', { limit: '1000' }, true)
   const history: any[] = await api.list('/v1/pricing/history', { limit: '1000' }, true)
@@ -41,7 +42,7 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
   const refused: { model: string }[] = (await api.call('GET', '/v1/pricing/unpriced')).data
   const allowUnbilled = args.switches.has('allow-unbilled')
   const named = (args.options.get('models') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-  const models = [...new Set([...priced.map((p) => p.model), ...Object.values(aliases), ...refused.map((r) => r.model), ...named].map(canonical))].sort()
+  const models = [...new Set([...priced.map((p) => p.model), ...aliases.values(), ...refused.map((r) => r.model), ...named].map(canonical))].sort()
 
   const catalogOf = new Map(providers.map((p) => [p.name, p.catalog]))
   const current = new Map(priced.map((p) => [p.model, p]))
@@ -66,7 +67,7 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
       continue
     }
     const cite = `${source} ${catalog}/${entry.catalogModel}`
-    const ours = scheduled.filter((s) => s.model === model)
+    const ours = scheduled.filter((s) => s.model === model).sort((a, b) => Date.parse(a.effective_from) - Date.parse(b.effective_from))
     const changeTimes = new Set(entry.rows.slice(1).map(changeTime))
     const dated = [
       ...entry.rows.slice(1).map((row) => ({ at: new Date(changeTime(row)).toISOString(), shown: row.effectiveFrom!, row })),
@@ -76,6 +77,8 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
         .filter((s) => !changeTimes.has(Date.parse(s.effective_from)))
         .map((s) => ({ at: s.effective_from as string, shown: s.effective_from as string, row: catalogRowAt(entry.rows, Date.parse(s.effective_from)) })),
     ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
+    // The row in force just before `at`: the latest scheduled before then, else the one in force now.
+    const inForceBefore = (at: string) => ours.findLast((s) => Date.parse(s.effective_from) < Date.parse(at)) ?? current.get(model)
     for (const { at, shown, row } of [{ at: null, shown: null, row: entry.rows[0]! }, ...dated]) {
       const before = at === null ? current.get(model) : ours.find((s) => Date.parse(s.effective_from) === Date.parse(at))
       let line = at === null ? diffNow(model, row, before) : diffScheduled(model, row, shown!, before)
@@ -83,7 +86,7 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
       if (line.status !== 'unchanged' && row.unbillable.length && !allowUnbilled)
         // Written, the row would serve the model for less than the provider bills it.
         line = { ...line, status: 'skipped', changes: `not billable by tollgate: ${row.unbillable.join(', ')} (--allow-unbilled writes it anyway)` }
-      else if (line.status !== 'unchanged') line.write = rowToWrite(model, row, before ?? current.get(model), cite, at)
+      else if (line.status !== 'unchanged') line.write = rowToWrite(model, row, before ?? (at === null ? undefined : inForceBefore(at)), cite, at)
       lines.push({ ...line, catalog_model: `${catalog}/${entry.catalogModel}`, notes })
     }
   }
@@ -172,7 +175,8 @@ function impliedRates(fields: PriceFields): [keyof PriceFields, number][] {
 
 /**
  * The body of the row to write from `at` (null: now): the catalog's prices over the row it replaces (the one
- * in force, or the one scheduled for that time), so that what the operator set and the catalog does not speak
+ * in force, the one scheduled for that time, or else the one in force just before it, which may be scheduled
+ * too), so that what the operator set and the catalog does not speak
  * of (a per-request price, service tiers and where long context starts, a media part's bound, the context window, other server tools) stays. A token rate the operator set that the catalog prices only by implication is raised
  * to that price: an audio rate set at today's input rate must not outlive a rise of the input rate.
  */

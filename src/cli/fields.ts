@@ -51,7 +51,7 @@ function convert(f: Field, raw: string): unknown {
 export function queryFrom(args: Args, filters: Record<string, string>): Record<string, string> {
   const query: Record<string, string> = {}
   for (const [name, value] of args.options) {
-    const param = filters[name]
+    const param = Object.hasOwn(filters, name) ? filters[name] : undefined
     if (!param) throw new UsageError(`unknown option --${name}`)
     query[param] = param === 'since' || param === 'until' ? new Date(checkedTime(name, value)).toISOString() : value
   }

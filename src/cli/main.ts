@@ -9,8 +9,9 @@ const SWITCHES = new Set(['json', 'all', 'help', 'apply', 'allow-unbilled'])
 export async function runCli(group: string, argv: string[], env = process.env): Promise<number> {
   if (group === 'help' || group === '--help' || group === '-h') return print(help(), 0)
   const [action, ...rest] = argv
-  const command = commands[group]?.[action ?? '']
-  if (!command) return print(`${commands[group] ? `unknown ${group} command ${JSON.stringify(action ?? '')}` : `unknown command ${JSON.stringify(group)}`}\n\n${help()}`, 2)
+  const actions = Object.hasOwn(commands, group) ? commands[group] : undefined
+  const command = actions && Object.hasOwn(actions, action ?? '') ? actions[action ?? ''] : undefined
+  if (!command) return print(`${actions ? `unknown ${group} command ${JSON.stringify(action ?? '')}` : `unknown command ${JSON.stringify(group)}`}\n\n${help()}`, 2)
   try {
     const args = parseArgs(rest, SWITCHES)
     if (args.switches.has('help')) return print(`usage: tollgate ${command.usage}\n  ${command.summary}`, 0)

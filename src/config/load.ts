@@ -34,7 +34,7 @@ type Env = Record<string, string | undefined>
 function expandVariables(value: unknown, env: Env, path: string): unknown {
   if (typeof value === 'string')
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-      const v = env[name]
+      const v = Object.hasOwn(env, name) ? env[name] : undefined
       if (v === undefined) throw new ConfigError(`${path}: environment variable ${name} is not set`)
       return v
     })

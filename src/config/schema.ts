@@ -193,14 +193,14 @@ export const configSchema = z
     alerts: alertSettings.prefault({}),
   })
   .superRefine((c, ctx) => {
-    const known = (ref: string) => ref.split(/[:/]/, 1)[0]! in c.providers
+    const known = (ref: string) => Object.hasOwn(c.providers, ref.split(/[:/]/, 1)[0]!)
     for (const [alias, target] of Object.entries(c.aliases))
       if (!known(target)) ctx.addIssue({ code: 'custom', path: ['aliases', alias], message: `names unknown provider in ${target}` })
     for (const [name, p] of Object.entries(c.providers))
       if (p.type === 'anthropic' && p.responses !== undefined)
         ctx.addIssue({ code: 'custom', path: ['providers', name, 'responses'], message: 'applies to openai providers only (an anthropic provider is always translated)' })
     for (const [wire, name] of Object.entries(c.default_providers))
-      if (name !== undefined && !(name in c.providers)) ctx.addIssue({ code: 'custom', path: ['default_providers', wire], message: `names unknown provider ${name}` })
+      if (name !== undefined && !Object.hasOwn(c.providers, name)) ctx.addIssue({ code: 'custom', path: ['default_providers', wire], message: `names unknown provider ${name}` })
     if (c.workers > 1 && c.port === 0)
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'needs a fixed port: with port 0 each worker would get a different one' })
     if (c.workers > 1 && c.db === ':memory:' && !c.database_url)
