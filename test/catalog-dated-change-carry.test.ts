@@ -32,7 +32,9 @@ afterAll(async () => {
 test('the catalog\'s dated row keeps what the operator scheduled before it (per_request, media_part_tokens)', async () => {
   const change = Date.parse('2027-01-01T00:00:00Z')
   const tomorrow = Date.now() + 86_400_000
-  if (tomorrow >= change) return // the catalog's change must still be ahead for this scenario
+  // The scenario needs the pinned catalog's change still ahead: once it is past, this test must be moved to a later
+  // dated change of the catalog, not pass without checking anything.
+  if (tomorrow >= change) throw new Error('the catalog change this test relies on (gemini-3.6-flash, 2027-01-01) is no longer ahead: use a later one')
   const scheduled = await gw.admin('POST', '/v1/pricing', {
     model: 'goo:gemini-3.6-flash', input_per_million: 0.75, output_per_million: 3.75, cached_input_per_million: 0.075,
     per_request: 0.002, media_part_tokens: 50_000, effective_from: new Date(tomorrow).toISOString(),
