@@ -1,4 +1,4 @@
-import { anthropicServerToolOf } from '../pricing/features'
+import { anthropicServerToolOf, toolCounts } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { anthropicUsage, withUsesShown, type AnthropicUsage } from '../translate/usage'
@@ -77,7 +77,7 @@ class AnthropicEventMeter implements EventMeter {
   private readonly counts = new UsageAccumulator()
   deliveredOutputBytes = 0
   /** Server tool uses begun so far: what a stream cut before its usage pays for them. */
-  readonly serverToolUses: Record<string, number> = {}
+  readonly serverToolUses: Record<string, number> = toolCounts()
   finished = false
   providerFailed = false
   private outputAfterUsage = false

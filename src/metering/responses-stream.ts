@@ -1,4 +1,4 @@
-import { responsesServerToolUses, type OfferedTools } from '../pricing/features'
+import { responsesServerToolUses, toolCounts, type OfferedTools } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { responseCounts, type ResponsesUsage } from '../translate/usage'
@@ -146,7 +146,7 @@ class ResponsesEventMeter implements EventMeter {
 
   private withToolItems(counts: TokenCounts | null): TokenCounts | null {
     if (!counts) return null
-    const uses = counts.serverToolUses ?? {}
+    const uses = Object.assign(toolCounts(), counts.serverToolUses)
     for (const [tool, n] of Object.entries(this.serverToolUses)) uses[tool] = Math.max(uses[tool] ?? 0, n)
     return { ...counts, serverToolUses: uses }
   }

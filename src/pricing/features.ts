@@ -48,9 +48,15 @@ export function anthropicServerToolOf(block: unknown): string | undefined {
   return name.endsWith('_code_execution') ? 'code_execution' : name
 }
 
+/**
+ * Counts by tool name, names the provider chose: with no prototype, so that a tool named `constructor` or
+ * `toString` starts at 0 rather than at an inherited function (which would make its fee NaN).
+ */
+export const toolCounts = (): Record<string, number> => Object.create(null)
+
 /** Uses of each server tool shown in Anthropic content (an answer's `content`): one per `server_tool_use` block. */
 export function anthropicServerToolUses(content: unknown): Record<string, number> {
-  const uses: Record<string, number> = {}
+  const uses = toolCounts()
   if (Array.isArray(content)) for (const block of content) {
     const tool = anthropicServerToolOf(block)
     if (tool !== undefined) uses[tool] = (uses[tool] ?? 0) + 1
@@ -424,7 +430,7 @@ const shellContainer = (item: { environment?: unknown }): string | null | undefi
  * request's tool named (`responsesOfferedTools`). xAI's code executions name no container: one each, at that price.
  */
 export function responsesServerToolUses(output: unknown, offered: OfferedTools = NONE_OFFERED): Record<string, number> {
-  const uses: Record<string, number> = {}
+  const uses = toolCounts()
   const containers = new Set<string>()
   if (Array.isArray(output)) for (const item of output) {
     let tool = toolOfItem(item, offered.billed)

@@ -252,7 +252,8 @@ function charge(terms: ReadonlyArray<readonly [tokens: number, rate: number, mul
   return cost > BigInt(MAX_REQUEST_MICROS) ? MAX_REQUEST_MICROS : Number(cost)
 }
 
-const count = (n: number | undefined) => (n === undefined || n < 0 ? 0 : n)
+// Only a count that is a number: anything else a provider sent (or a name's inherited property) is none.
+const count = (n: number | undefined) => (typeof n === 'number' && n > 0 ? n : 0)
 
 /**
  * Cost in micro-USD, rounded up to the next micro-USD: every token kind at its rate, times the service

@@ -167,7 +167,7 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
 export function withUsesShown(counts: TokenCounts | null, shown: Record<string, number>): TokenCounts | null {
   if (!counts) return null
   const uses = { ...counts.serverToolUses }
-  for (const [tool, n] of Object.entries(shown)) if (n > (uses[tool] ?? 0)) uses[tool] = n
+  for (const [tool, n] of Object.entries(shown)) if (n > (Object.hasOwn(uses, tool) ? uses[tool]! : 0)) uses[tool] = n
   return { ...counts, serverToolUses: uses }
 }
 
