@@ -59,7 +59,7 @@ export const keySelfRoutes = (services: Services) => {
         detail: {
           tags: ['self-service'],
           summary: "The calling key: its name, limits, allowed models, user-field and clamp settings, and its user's budget, period, spend, reserved and remaining",
-          description: 'Any virtual key (as bearer, or its console session). The key\'s own spend is kept only while it has a budget of its own.',
+          description: 'Any virtual key (as bearer, or its console session). Its spend is the key\'s own; its budget, when it has one, a ceiling under its user\'s.',
         },
       },
     )

@@ -161,9 +161,13 @@ export const keyRoutes = (services: Services) => {
         const [row] = await db
           .update(apiKeys)
           .set({ keyHash: hash, keyPrefix: prefix, updatedAt: Date.now() })
-          .where(eq(apiKeys.id, params.id))
+          // Not a key revoked since it was read: its new secret would be shown and then refused.
+          .where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt)))
           .returning()
-        if (!row) throw notFound(`No key with id ${JSON.stringify(params.id)}.`, 'key_not_found')
+        if (!row) {
+          await find(params.id)
+          throw conflict('A revoked key cannot be rotated; create a new one.')
+        }
         // The old secret stops working now: its cache entry goes with the invalidation.
         keys.invalidate(params.id)
         return { ...presentKey(row), key: secret }
