@@ -36,13 +36,21 @@ export function redact(text: string, secrets: readonly string[] = []): string {
     .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [redacted]')
 }
 
-/** `text` without an end that is the start of one of `secrets` (a secret cut where `text` was cut), if any. */
+/**
+ * `text` without its longest end that is the start of one of `secrets` (a secret cut where `text` was cut), if any:
+ * the longest over every secret, since a short match of one (its first character) says nothing of another's.
+ */
 function withoutSecretBegunAtEnd(text: string, secrets: readonly string[]): string {
+  let cut = 0
   for (const s of secrets) {
     if (s.length < MIN_SECRET_LENGTH) continue
-    for (let k = Math.min(s.length - 1, text.length); k > 0; k--) if (text.endsWith(s.slice(0, k))) return text.slice(0, -k)
+    for (let k = Math.min(s.length - 1, text.length); k > cut; k--)
+      if (text.endsWith(s.slice(0, k))) {
+        cut = k
+        break
+      }
   }
-  return text
+  return cut === 0 ? text : text.slice(0, -cut)
 }
 
 /** How much of an error body is read and looked at, in characters. */
