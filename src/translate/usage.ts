@@ -40,14 +40,15 @@ export interface AnthropicUsage {
 
 type IterationUsage = Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'cache_creation'> & { type?: string | null }
 
-const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0)
+/** A count as the ledger bills it: a fraction of a token (no provider sends one) is rounded up, never down to free. */
+const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.ceil(n) : 0)
 
 /**
- * A usage is only one when it has the counts its format always reports, as numbers: an object without
- * them (`{}`, counts as strings, only a total) says nothing the gateway can bill, and read as zeros it
- * would make the answer free. Such an answer is billed as one without usage.
+ * A usage is only one when it has the counts its format always reports, as finite numbers: an object without
+ * them (`{}`, counts as strings, only a total, `1e309` which parses as Infinity) says nothing the gateway can
+ * bill, and read as zeros it would make the answer free. Such an answer is billed as one without usage.
  */
-const reports = (n: unknown): boolean => typeof n === 'number'
+const reports = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n)
 
 /**
  * The output tokens a usage bills. OpenAI counts reasoning inside the output count; some OpenAI-compatible
