@@ -17,7 +17,8 @@ interface ChatChunk {
  * and legacy function calls, audio), usage from the chunk OpenAI sends last when asked
  * (`stream_options.include_usage`, which the gateway always sets upstream). That chunk is dropped unless
  * the client asked for it too. The stream is finished at `[DONE]` or at that last chunk: a usage chunk
- * without choices. A chunk with an `error` the provider sent is passed on with its credentials cut out.
+ * without choices; a usage after `[DONE]` is passed on as any chunk is, but not read. A chunk with an
+ * `error` the provider sent is passed on with its credentials cut out.
  */
 class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
@@ -39,8 +40,8 @@ class OpenAIChunkMeter implements EventMeter {
   /**
    * A usage counts what was generated up to the chunk that carries it: OpenAI's, in its last chunk,
    * counts everything; a server with continuous usage stats (vLLM) sends a cumulative one on every chunk,
-   * that chunk's delta included. So the latest usage stands for the stream only if no output came after
-   * it. Otherwise the stream has no usage and is billed as one without (the estimate when it finished or
+   * that chunk's delta included. So the usage stands for the stream only if no output came after it.
+   * Otherwise the stream has no usage and is billed as one without (the estimate when it finished or
    * was closed, the input estimate plus the output delivered when cut), never from the smaller count.
    */
   get usage(): TokenCounts | null {
@@ -66,8 +67,8 @@ class OpenAIChunkMeter implements EventMeter {
       if (bytes > 0) this.outputAfterUsage = true
     }
     if (chunk.usage) {
-      this.latestUsage = openAIUsage(chunk.usage, chunk.service_tier)
-      this.outputAfterUsage = false
+      // [DONE] ended the stream: a usage after it (a proxy's trailer) is not the provider's account of it.
+      if (!this.sawDone) this.noteUsage(openAIUsage(chunk.usage, chunk.service_tier))
       const last = !chunk.choices || chunk.choices.length === 0
       if (last) this.sawFinalUsage = true
       if (!this.passUsage && last) return ''
@@ -75,9 +76,37 @@ class OpenAIChunkMeter implements EventMeter {
     return failed ? redactedErrorEvent(event, chunk, this.secrets) : asIs
   }
 
+  /**
+   * Usages are cumulative, so each count is the largest stated: a later, smaller one (a proxy appending a
+   * usage of zeros after the provider's) shrinks nothing. Only a usage that counts more output than the one
+   * held can have counted the output delivered since; one that does not leaves that output unaccounted for.
+   */
+  private noteUsage(stated: TokenCounts | null): void {
+    if (!stated) return
+    const countsMore = !this.latestUsage || stated.completionTokens > this.latestUsage.completionTokens
+    this.latestUsage = largerCounts(this.latestUsage, stated)
+    if (countsMore) this.outputAfterUsage = false
+  }
+
   errorEvent(why: keyof typeof STREAM_ERRORS): string {
     return formatSse({ error: { message: STREAM_ERRORS[why], type: 'api_error', code: 'upstream_error' } })
   }
+}
+
+/** Each count the larger of the two; the tier the later one states, if it states one (`openAIUsage` sets none it was not told). */
+function largerCounts(held: TokenCounts | null, stated: TokenCounts): TokenCounts {
+  if (!held) return stated
+  const counts: TokenCounts = { ...held, ...stated }
+  for (const key of ['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'audioInputTokens', 'audioOutputTokens'] as const) {
+    const n = Math.max(held[key] ?? -1, stated[key] ?? -1)
+    if (n >= 0) counts[key] = n
+  }
+  if (held.serverToolUses || stated.serverToolUses) {
+    const uses = { ...held.serverToolUses }
+    for (const [tool, n] of Object.entries(stated.serverToolUses ?? {})) uses[tool] = Math.max(Object.hasOwn(uses, tool) ? uses[tool]! : 0, n)
+    counts.serverToolUses = uses
+  }
+  return counts
 }
 
 /** Meters an OpenAI-format SSE stream on its way to the client (see `meterStream`). */

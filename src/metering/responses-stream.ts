@@ -65,7 +65,6 @@ function itemTextBytes(item: { content?: unknown; summary?: unknown }): number {
  * (`response.failed`, `error`) is passed on with its credentials cut out.
  */
 class ResponsesEventMeter implements EventMeter {
-  usage: TokenCounts | null = null
   deliveredOutputBytes = 0
   finished = false
   providerFailed = false
@@ -74,6 +73,8 @@ class ResponsesEventMeter implements EventMeter {
   private itemBytes = 0
   /** The hosted tool calls begun so far, by item id (type and container only). */
   private readonly toolItems = new Map<unknown, Omit<CallItem, 'id'>>()
+  private finalUsage: TokenCounts | null = null
+  private outputAfterUsage = false
 
   /** What the final event waits for before the client gets it (see `takeWait`). */
   private wait: Promise<void> | null = null
@@ -84,6 +85,16 @@ class ResponsesEventMeter implements EventMeter {
     private readonly offered?: OfferedTools,
     private readonly untilRecorded?: () => Promise<void> | null,
   ) {}
+
+  /**
+   * The final event's usage counts the output generated up to it; output streamed after it (the provider's
+   * or a proxy's) is not counted there. So, as in the chat and Messages meters, the usage stands for the stream
+   * only if no output came after it; otherwise the stream is billed as one without usage, never from the
+   * smaller count.
+   */
+  get usage(): TokenCounts | null {
+    return this.outputAfterUsage ? null : this.finalUsage
+  }
 
   takeWait(): Promise<void> | null {
     const wait = this.wait
@@ -100,9 +111,9 @@ class ResponsesEventMeter implements EventMeter {
     const type = event.type ?? sse.event ?? ''
     if (type.endsWith('.delta')) {
       const n = byteLength(event.delta)
-      this.deliveredOutputBytes += n
+      this.noteOutput(n)
       this.itemBytes += n
-    } else if (type === 'response.image_generation_call.partial_image') this.deliveredOutputBytes += byteLength(event.partial_image_b64)
+    } else if (type === 'response.image_generation_call.partial_image') this.noteOutput(byteLength(event.partial_image_b64))
     else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
       if (isCall(event.item)) this.noteCall(event.item, event.output_index)
       else if (event.item) this.noteWholeText(event.item, type === 'response.output_item.added')
@@ -111,7 +122,8 @@ class ResponsesEventMeter implements EventMeter {
       const failed = type === 'response.failed'
       if (failed) this.providerFailed = true
       else this.finished = true
-      this.usage = event.response ? this.withToolItems(responseCounts(event.response, this.offered)) : null
+      this.finalUsage = event.response ? this.withToolItems(responseCounts(event.response, this.offered)) : null
+      this.outputAfterUsage = false
       if (event.response) {
         this.onResponse?.(event.response)
         this.wait = this.untilRecorded?.() ?? null
@@ -129,8 +141,13 @@ class ResponsesEventMeter implements EventMeter {
     if (begins) this.itemBytes = 0
     else if (this.itemBytes > 0) return
     const n = itemTextBytes(item)
-    this.deliveredOutputBytes += n
+    this.noteOutput(n)
     this.itemBytes += n
+  }
+
+  private noteOutput(bytes: number): void {
+    this.deliveredOutputBytes += bytes
+    if (bytes > 0) this.outputAfterUsage = true
   }
 
   /** A call item begun or closed; its container may be named only when it closes. */

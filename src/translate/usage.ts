@@ -40,14 +40,23 @@ export interface AnthropicUsage {
 
 type IterationUsage = Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'cache_creation'> & { type?: string | null }
 
-const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0)
+/**
+ * No request reaches a billion tokens (a hundred times the largest context window). A provider reporting more
+ * (5e18, 1e19) is read as that many, so that the ledger's counts and their sums stay exact integers within
+ * the 64-bit columns of both stores, a settlement is never refused for its numbers, and the totals still
+ * answer; its cost is capped at MAX_REQUEST_MICROS in any case.
+ */
+const MAX_COUNT = 1_000_000_000
+
+/** A count as the ledger bills it: a fraction of a token (no provider sends one) is rounded up, never down to free. */
+const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.min(Math.ceil(n), MAX_COUNT) : 0)
 
 /**
- * A usage is only one when it has the counts its format always reports, as numbers: an object without
- * them (`{}`, counts as strings, only a total) says nothing the gateway can bill, and read as zeros it
- * would make the answer free. Such an answer is billed as one without usage.
+ * A usage is only one when it has the counts its format always reports, as finite numbers: an object without
+ * them (`{}`, counts as strings, only a total, `1e309` which parses as Infinity) says nothing the gateway can
+ * bill, and read as zeros it would make the answer free. Such an answer is billed as one without usage.
  */
-const reports = (n: unknown): boolean => typeof n === 'number'
+const reports = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n)
 
 /**
  * The output tokens a usage bills. OpenAI counts reasoning inside the output count; some OpenAI-compatible
@@ -58,7 +67,7 @@ const reports = (n: unknown): boolean => typeof n === 'number'
  * output with what a server counts `outside` both it and the total (Perplexity's top-level reasoning and citations).
  */
 function billedOutput(output: number, prompt: number, total: unknown, reasoning: number, outside = 0): number {
-  const fromTotal = typeof total === 'number' && Number.isFinite(total) ? Math.floor(total) - prompt : 0
+  const fromTotal = count(total) - prompt
   return Math.max(output + outside, fromTotal, reasoning > output ? output + reasoning : 0)
 }
 
@@ -141,7 +150,7 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
   const passes = iterations(u.iterations)
   if (passes === null) return null
   const summed = (read: (pass: IterationUsage) => unknown) => passes.reduce((sum, pass) => sum + count(read(pass)), 0)
-  const total = (read: (pass: IterationUsage) => unknown) => Math.max(count(read(u)), summed(read))
+  const total = (read: (pass: IterationUsage) => unknown) => Math.max(count(read(u)), count(summed(read)))
   const cacheRead = total((p) => p.cache_read_input_tokens)
   const cacheWrite = total((p) => p.cache_creation_input_tokens)
   const counts: TokenCounts = {
