@@ -48,6 +48,12 @@ describe('Responses stream: output after the final event', () => {
     else expect(cost).toBe(20 + 1 * 2)
   })
 
+  test('a final event repeated with a smaller usage (a proxy’s) shrinks nothing the first one stated', async () => {
+    const counted = { ...completed, response: { ...completed.response, usage: { input_tokens: 20, output_tokens: 1_000, total_tokens: 1_020 } } }
+    const { cost } = await streamed([created, text('ok'), counted, completed])
+    expect(cost).toBe(20 + 1_000 * 2)
+  })
+
   test('with no output after it, the final event’s usage is what the stream costs', async () => {
     const { cost } = await streamed([created, text('ok'), completed])
     expect(cost).toBe(20 + 1 * 2)

@@ -2,6 +2,7 @@ import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { openAIUsage, type OpenAIUsage } from '../translate/usage'
 import { audioOutputTokens, generatedBytes } from './generated-output'
+import { largerCounts } from './larger-counts'
 import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
@@ -91,22 +92,6 @@ class OpenAIChunkMeter implements EventMeter {
   errorEvent(why: keyof typeof STREAM_ERRORS): string {
     return formatSse({ error: { message: STREAM_ERRORS[why], type: 'api_error', code: 'upstream_error' } })
   }
-}
-
-/** Each count the larger of the two; the tier the later one states, if it states one (`openAIUsage` sets none it was not told). */
-function largerCounts(held: TokenCounts | null, stated: TokenCounts): TokenCounts {
-  if (!held) return stated
-  const counts: TokenCounts = { ...held, ...stated }
-  for (const key of ['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'audioInputTokens', 'audioOutputTokens'] as const) {
-    const n = Math.max(held[key] ?? -1, stated[key] ?? -1)
-    if (n >= 0) counts[key] = n
-  }
-  if (held.serverToolUses || stated.serverToolUses) {
-    const uses = { ...held.serverToolUses }
-    for (const [tool, n] of Object.entries(stated.serverToolUses ?? {})) uses[tool] = Math.max(Object.hasOwn(uses, tool) ? uses[tool]! : 0, n)
-    counts.serverToolUses = uses
-  }
-  return counts
 }
 
 /** Meters an OpenAI-format SSE stream on its way to the client (see `meterStream`). */

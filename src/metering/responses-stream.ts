@@ -2,6 +2,7 @@ import { responsesServerToolUses, toolCounts, type OfferedTools } from '../prici
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { responseCounts, type ResponsesUsage } from '../translate/usage'
+import { largerCounts } from './larger-counts'
 import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
@@ -122,8 +123,11 @@ class ResponsesEventMeter implements EventMeter {
       const failed = type === 'response.failed'
       if (failed) this.providerFailed = true
       else this.finished = true
-      this.finalUsage = event.response ? this.withToolItems(responseCounts(event.response, this.offered)) : null
-      this.outputAfterUsage = false
+      // A final event repeated (a proxy's, with a smaller usage or none) shrinks nothing the first one stated, and
+      // accounts for output delivered since only if it counts more of it.
+      const stated = event.response ? this.withToolItems(responseCounts(event.response, this.offered)) : null
+      if (this.finalUsage === null || (stated !== null && stated.completionTokens > this.finalUsage.completionTokens)) this.outputAfterUsage = false
+      this.finalUsage = stated === null ? this.finalUsage : largerCounts(this.finalUsage, stated)
       if (event.response) {
         this.onResponse?.(event.response)
         this.wait = this.untilRecorded?.() ?? null
