@@ -8,8 +8,21 @@ import type { StreamFacts } from './metered-stream'
 
 /** A complete answer: its usage if the provider reported one, otherwise the whole estimate. */
 export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold: Hold, latencyMs: number): Outcome {
-  if (usage) return { cost: costOf(tariff.price, usage, tariff.features), ...usage, status: 'ok', latencyMs }
+  if (usage) return { ...usageCharge(tariff, usage), ...usage, status: 'ok', latencyMs }
   return { cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'ok', latencyMs }
+}
+
+/**
+ * What a usage costs. With cap-output on, output reported past the max the provider was sent (a server that
+ * ignored it, a proxy's miscount) is not charged, or `spend <= max_budget` would not hold: the row keeps the
+ * count reported, and `unbilledOutputTokens` says how much of it went unbilled. Input is charged whole: the
+ * exceptions the README lists to cap-output's bound are all input the hold cannot see.
+ */
+function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens'> {
+  const bound = tariff.outputBound
+  if (bound === undefined || !(usage.completionTokens > bound)) return { cost: costOf(tariff.price, usage, tariff.features) }
+  const billed = { ...usage, completionTokens: bound, audioOutputTokens: Math.min(usage.audioOutputTokens ?? 0, bound) }
+  return { cost: costOf(tariff.price, billed, tariff.features), unbilledOutputTokens: usage.completionTokens - bound }
 }
 
 /** An answer whose client went away while the provider worked is paid all the same; its row says the client left. */
