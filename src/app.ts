@@ -58,8 +58,18 @@ export async function createServices(config: Config): Promise<Services> {
     () => ledger?.openHolds ?? 0,
     (model) => configuredModels.has(model) || prices.cachedPriceOf(model) !== null,
   )
+  const logger = createLogger(config.log_level)
   ledger = new Ledger(store.ledger, config.reservation_ttl_sec * 1000, (hold, outcome) => {
     const model = metrics.modelLabel(hold.model)
+    if (outcome.unbilledOutputTokens) {
+      metrics.unbilledOutputTokens.inc({ provider: hold.provider, model }, outcome.unbilledOutputTokens)
+      logger.log('warn', 'provider reported more output than the max it was sent: the excess is not charged (cap-output)', {
+        request_id: hold.requestId,
+        provider: hold.provider,
+        model: hold.model,
+        unbilled_output_tokens: outcome.unbilledOutputTokens,
+      })
+    }
     metrics.settlements.inc({ status: outcome.status })
     // An expired hold's latency is its age (the sweeper's charge), not a provider call's time.
     if (outcome.status !== 'expired') metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)
@@ -68,7 +78,6 @@ export async function createServices(config: Config): Promise<Services> {
     metrics.tokens.inc({ model, kind: 'completion' }, outcome.completionTokens)
     if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
-  const logger = createLogger(config.log_level)
   const upstream = new UpstreamSlots(config.max_upstream_concurrency, () => metrics.upstreamBusy.inc())
   metrics.watchUpstream(upstream)
   const alerts = new Alerts(store.alerts, config.alerts, (message) => console.warn(`[tollgate] ${message}`))

@@ -26,7 +26,7 @@ export interface HoldRequest {
 export type SettleStatus = 'ok' | 'error' | 'aborted' | 'expired'
 
 /** Told of every settlement this process makes (for metrics), with what the hold was for. */
-export type SettleObserver = (hold: { model: string; provider: string }, outcome: Outcome) => void
+export type SettleObserver = (hold: Pick<HoldRequest, 'requestId' | 'model' | 'provider'>, outcome: Outcome) => void
 
 export interface Outcome {
   /** Micro-USD actually charged. */
@@ -40,6 +40,8 @@ export interface Outcome {
   serverToolUses?: Record<string, number>
   status: SettleStatus
   latencyMs: number
+  /** Output tokens the usage reported past the max the provider was sent, not charged (cap-output on). */
+  unbilledOutputTokens?: number
 }
 
 /**

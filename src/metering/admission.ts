@@ -7,7 +7,7 @@ import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
 import { requireFeaturesPriced, unboundedModel, unpriceableModel, withOnlineModelResults } from '../pricing/features'
-import { heldAtProviderDefaults, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
+import { heldAtProviderDefaults, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
@@ -127,10 +127,12 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     throw error
   })
   hold.whenEnded(giveSlotBack)
-  const tariff: Tariff = { price, features }
-  if (!clamp || hold.amount >= amount) return { model, price, tariff, userId, estimate, hold, outputClamp: null }
+  // A hard bound is also a bound on what settlement charges: the provider was sent no more output than held.
+  const tariffFor = (outputTokens: number): Tariff =>
+    config.cap_output_tokens ? { price, features, outputBound: heldOutputTokens(outputTokens, features) } : { price, features }
+  if (!clamp || hold.amount >= amount) return { model, price, tariff: tariffFor(estimate.outputTokens), userId, estimate, hold, outputClamp: null }
   const outputTokens = outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, hold.amount, held, config.server_tool_use_input_tokens)
-  return { model, price, tariff, userId, estimate: { ...estimate, outputTokens }, hold, outputClamp: outputTokens }
+  return { model, price, tariff: tariffFor(outputTokens), userId, estimate: { ...estimate, outputTokens }, hold, outputClamp: outputTokens }
 }
 
 /** A price with some token rate and no per-request price. */

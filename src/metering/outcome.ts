@@ -8,8 +8,21 @@ import type { StreamFacts } from './metered-stream'
 
 /** A complete answer: its usage if the provider reported one, otherwise the whole estimate. */
 export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold: Hold, latencyMs: number): Outcome {
-  if (usage) return { cost: costOf(tariff.price, usage, tariff.features), ...usage, status: 'ok', latencyMs }
+  if (usage) return { ...usageCharge(tariff, usage), ...usage, status: 'ok', latencyMs }
   return { cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'ok', latencyMs }
+}
+
+/**
+ * What a usage costs. With cap-output on, output reported past the max the provider was sent (a server that
+ * ignored it, a proxy's miscount) is not charged, or `spend <= max_budget` would not hold: the row keeps the
+ * count reported, and `unbilledOutputTokens` says how much of it went unbilled. Input is charged whole: the
+ * exceptions the README lists to cap-output's bound are all input the hold cannot see.
+ */
+function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens'> {
+  const bound = tariff.outputBound
+  if (bound === undefined || !(usage.completionTokens > bound)) return { cost: costOf(tariff.price, usage, tariff.features) }
+  const billed = { ...usage, completionTokens: bound, audioOutputTokens: Math.min(usage.audioOutputTokens ?? 0, bound) }
+  return { cost: costOf(tariff.price, billed, tariff.features), unbilledOutputTokens: usage.completionTokens - bound }
 }
 
 /** An answer whose client went away while the provider worked is paid all the same; its row says the client left. */
@@ -17,9 +30,10 @@ export const paidEvenIfLeft = (outcome: Outcome, client: AbortSignal): Outcome =
   client.aborted ? { ...outcome, status: 'aborted' } : outcome
 
 /**
- * What a stream costs, by how it ended. Finished: its usage, or without one the estimate. Ended by the
- * provider (closed or failed) before any output, server tool use included, and without a usage: nothing,
- * the provider made nothing. Closed by the provider after some output without a usage: the estimate. Cut
+ * What a stream costs, by how it ended; a usage of no output beside output delivered counts as none
+ * (`outputDeniedByUsage`). Finished: its usage, or without one the estimate. Ended by the provider (closed
+ * or failed) before any output, server tool use included, and without a usage: nothing, the provider made
+ * nothing. Closed by the provider after some output without a usage: the estimate. Cut
  * by the client (at any point, before the first byte included: the provider has the prompt), or failed
  * after some output: what was generated so far — the usage if the provider reported it, as for a finished
  * answer; else the input estimate plus the delivered output and the server tool uses begun (every use
@@ -35,7 +49,8 @@ export function streamOutcome(
   latencyMs: number,
   holdCoversOutput: boolean,
 ): Outcome {
-  const { end, usage, deliveredOutputBytes } = facts
+  const { end, deliveredOutputBytes } = facts
+  const usage = outputDeniedByUsage(facts) ? null : facts.usage
   if (end === 'done') return answeredOutcome(tariff, usage, hold, latencyMs)
   const status = end === 'cancelled' ? 'aborted' : 'error'
   if (end !== 'cancelled' && !usage && deliveredOutputBytes === 0 && !anyUse(facts.serverToolUses))
@@ -62,6 +77,14 @@ export const timedOutStreamOutcome: typeof streamOutcome = (facts, ...rest) => (
   ...streamOutcome({ ...facts, end: 'cancelled' }, ...rest),
   status: 'error',
 })
+
+/**
+ * A usage of no output beside output the client was given (a proxy's zeros, a server that does not count) says
+ * nothing about what the stream cost: it is no usage, and the stream pays as one without (SPEC §6: a request
+ * the provider received is never free).
+ */
+const outputDeniedByUsage = ({ usage, deliveredOutputBytes }: StreamFacts): boolean =>
+  usage !== null && !(usage.completionTokens > 0) && deliveredOutputBytes > 0
 
 const anyUse = (uses: Record<string, number> | undefined) => uses !== undefined && Object.values(uses).some((n) => n > 0)
 

@@ -21,6 +21,9 @@ export class GatewayMetrics {
   readonly upstreamSeconds = this.registry.register(new Histogram('tollgate_upstream_duration_seconds', 'Provider call time until the answer was complete, by provider.', SECONDS))
   readonly tokens = this.registry.register(new Counter('tollgate_tokens_total', 'Tokens billed, by model and kind (prompt, completion, cached).'))
   readonly costUsd = this.registry.register(new Counter('tollgate_cost_usd_total', 'USD charged, by model.'))
+  readonly unbilledOutputTokens = this.registry.register(
+    new Counter('tollgate_unbilled_output_tokens_total', 'Output tokens a usage reported past the max the provider was sent, not charged (cap-output on), by provider and model.'),
+  )
   readonly settlements = this.registry.register(new Counter('tollgate_settlements_total', 'Holds settled, by status (ok, error, aborted, expired).'))
   readonly upstreamBusy = this.registry.register(new Counter('tollgate_upstream_busy_total', 'Requests refused with 503 upstream_busy: the upstream concurrency limit was reached.'))
   readonly refusals = this.registry.register(new Counter('tollgate_refusals_total', 'Requests refused by the gateway, by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …).'))

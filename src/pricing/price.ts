@@ -134,6 +134,11 @@ function inLongContext(price: Price, requested: RequestedFeatures, promptTokens:
 export interface Tariff {
   price: Price | null
   features: RequestedFeatures
+  /**
+   * With cap-output on, the output tokens the hold covers (`heldOutputTokens`), which the provider was sent as
+   * its max: no usage is charged more output than that. Unset with cap-output off, where a usage is charged whole.
+   */
+  outputBound?: number
 }
 
 export const NO_FEATURES: RequestedFeatures = {
@@ -327,13 +332,15 @@ export function worstCaseCost(
   if (requested.cacheWrites) inputRate = Math.max(inputRate, r.cacheWrite)
   if (requested.cacheWrites === '1h') inputRate = Math.max(inputRate, r.cacheWrite1h)
   const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
-  const passes = requested.compaction ? 2 : 1
   const input = heldPromptTokens(inputTokens, requested, toolUseInputTokens)
   const tier = compound(Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), Math.max(PLAIN, geoMultiplierOf(price, undefined, requested.inferenceGeo)))
   const m = withLongContext(price, tier, requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
-  return charge([[input, inputRate, m.input], [passes * outputTokens, outputRate, m.output]], fees)
+  return charge([[input, inputRate, m.input], [heldOutputTokens(outputTokens, requested), outputRate, m.output]], fees)
 }
+
+/** The output a request is held for, every pass of it (a compaction writes a summary as long as the answer allowed). */
+export const heldOutputTokens = (outputTokens: number, requested: RequestedFeatures): number => (requested.compaction ? 2 : 1) * outputTokens
 
 /** Multipliers that are not a service tier a provider may apply by default (fast mode is only ever asked for). */
 const NOT_A_DEFAULT_TIER = (name: string) => name === 'long_context' || name === 'long_context_output' || name === 'fast' || name.startsWith('inference_geo_')
