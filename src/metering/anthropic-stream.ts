@@ -56,6 +56,11 @@ class UsageAccumulator {
     if (typeof u.output_tokens === 'number') this.hasOutput = true
   }
 
+  /** The output count stated so far, if any. */
+  get output(): number | undefined {
+    return typeof this.fields.output_tokens === 'number' ? this.fields.output_tokens : undefined
+  }
+
   get counts(): TokenCounts | null {
     return this.hasInput && this.hasOutput ? anthropicUsage(this.fields) : null
   }
@@ -112,10 +117,15 @@ class AnthropicEventMeter implements EventMeter {
       case 'content_block_delta':
         this.noteOutput(generatedBytes(event.delta))
         break
-      case 'message_delta':
+      case 'message_delta': {
+        // A usage accounts for the output delivered since the last one only if it counts more of it (the same
+        // statement repeated, a proxy's, does not), as in the chat and Responses meters.
+        const held = this.counts.output
         this.counts.delta(event.usage)
-        if (typeof event.usage?.output_tokens === 'number') this.outputAfterUsage = false
+        const stated = event.usage?.output_tokens
+        if (typeof stated === 'number' && (held === undefined || stated > held)) this.outputAfterUsage = false
         break
+      }
       case 'message_stop':
         this.finished = true
         break

@@ -2,12 +2,14 @@ import type { TokenCounts } from '../pricing/price'
 
 /**
  * Each count the larger of the two: usages a stream states are cumulative, so a later, smaller one (a proxy's
- * zeros, a final event repeated) shrinks nothing. The tier the later one states, if it states one
- * (`openAIUsage` sets none it was not told).
+ * zeros, a final event repeated) shrinks nothing. The tier and geography the later one states (`openAIUsage` sets
+ * none it was not told) only if it counts no less than the one held: a smaller trailer's "default" would bill the
+ * provider's priority tokens at the plain rates.
  */
 export function largerCounts(held: TokenCounts | null, stated: TokenCounts): TokenCounts {
   if (!held) return stated
-  const counts: TokenCounts = { ...held, ...stated }
+  const restates = stated.promptTokens >= held.promptTokens && stated.completionTokens >= held.completionTokens
+  const counts: TokenCounts = restates ? { ...held, ...stated } : { ...stated, ...held }
   for (const key of ['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'audioInputTokens', 'audioOutputTokens'] as const) {
     const n = Math.max(held[key] ?? -1, stated[key] ?? -1)
     if (n >= 0) counts[key] = n
