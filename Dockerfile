@@ -71,6 +71,8 @@ WORKDIR /home/bun/app
 COPY --from=deps /home/bun/app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY drizzle ./drizzle
+# The Postgres store's migrations, applied by each replica at startup (deploy/compose.yaml runs on Postgres).
+COPY drizzle-pg ./drizzle-pg
 COPY src ./src
 COPY ui ./ui
 

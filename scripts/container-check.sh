@@ -353,6 +353,11 @@ else
 fi
 PROD_PACKAGES=$(timeout 60 buildah run --isolation chroot "$CTR" ls node_modules 2>/dev/null | tr '\n' ' ' || true)
 info "node_modules in the image: $PROD_PACKAGES"
+# Both stores' migrations: a replica on Postgres (deploy/compose.yaml) applies drizzle-pg/ at startup.
+for journal in drizzle/meta/_journal.json drizzle-pg/meta/_journal.json; do
+  if timeout 60 buildah run --isolation chroot "$CTR" test -f "$journal" >/dev/null 2>&1; then ok "migrations in the image: $journal"
+  else bad "migrations missing from the image: $journal"; fi
+done
 
 # ------------------------------------------------------------------------------------------------
 section "gateway"
