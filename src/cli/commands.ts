@@ -62,9 +62,16 @@ function none(args: Args): void {
   if (args.options.size > 0) throw new UsageError(`unknown option --${args.options.keys().next().value}`)
 }
 
+/** A command that names nothing: an argument there is a mistake (`keys list team-a` for `--user team-a`), not ignored. */
+function noArguments(args: Args): void {
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`)
+}
+
 /** A list command: its filters as options, one page unless `--all`. */
-const list = (path: string, columns: string[], filters: Record<string, string>) => async (api: AdminApi, args: Args) =>
-  table(await api.list(path, queryFrom(args, { limit: 'limit', ...filters }), args.switches.has('all')), columns)
+const list = (path: string, columns: string[], filters: Record<string, string>) => async (api: AdminApi, args: Args) => {
+  noArguments(args)
+  return table(await api.list(path, queryFrom(args, { limit: 'limit', ...filters }), args.switches.has('all')), columns)
+}
 
 const SECRET_NOTE = 'The key above is shown only this once: store it now.'
 
@@ -161,6 +168,7 @@ export const commands: Record<string, Record<string, Command>> = {
       usage: 'usage summary [--user ID] [--key ID] [--model M] [--since T] [--until T] [--all]',
       summary: 'totals by UTC day, user and model, and grand totals',
       run: async (api, a) => {
+        noArguments(a)
         const query = queryFrom(a, USAGE_FILTERS)
         const first = await api.call('GET', `/v1/usage/summary?${new URLSearchParams(query)}`)
         const rows = a.switches.has('all') ? await api.list('/v1/usage/summary', query, true) : first.data

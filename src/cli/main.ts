@@ -1,9 +1,12 @@
 import { AdminApiError, adminApi } from './admin-api'
 import { parseArgs, UsageError } from './args'
+import { MIGRATE_USAGE } from './migrate'
 import { commands, type Shown } from './commands'
 import { printable, renderRecord, renderTable } from './table'
 
 const SWITCHES = new Set(['json', 'all', 'help', 'apply', 'allow-unbilled'])
+/** Switches every command takes; the others only where its usage names them. */
+const GLOBAL_SWITCHES = new Set(['json', 'help'])
 
 /** Runs one admin command against the gateway at TOLLGATE_URL; returns the process exit code. */
 export async function runCli(group: string, argv: string[], env = process.env): Promise<number> {
@@ -15,6 +18,8 @@ export async function runCli(group: string, argv: string[], env = process.env): 
   try {
     const args = parseArgs(rest, SWITCHES)
     if (args.switches.has('help')) return print(`usage: tollgate ${command.usage}\n  ${command.summary}`, 0)
+    // A switch the command does not take is a mistake, never ignored (`users delete X --apply` must not delete X).
+    for (const s of args.switches) if (!GLOBAL_SWITCHES.has(s) && !new RegExp(`--${s}(?![\\w-])`).test(command.usage)) throw new UsageError(`unknown option --${s}`)
     const shown = await command.run(adminApi(env), args)
     return print(args.switches.has('json') ? JSON.stringify(shown.json, null, 2) : render(shown), 0)
   } catch (error) {
@@ -47,5 +52,7 @@ function help(): string {
     'TOLLGATE_MASTER_KEY from the environment. Lists show one page; --all follows every page.',
     '',
     ...lines,
+    `  tollgate ${MIGRATE_USAGE.replace(/^usage: tollgate /, '').replace(/ +\(default --from.*$/, '')}`,
+    '      copy a stopped SQLite install, every row, into an empty Postgres database (reads the file, not the API)',
   ].join('\n')
 }
