@@ -33,7 +33,7 @@ function codexConfig(baseUrl: string, model: string, extra: string[]): string {
     '[model_providers.tollgate]',
     'name = "tollgate"',
     `base_url = "${baseUrl}/v1"`,
-    'env_key = "TOLLGATE_API_KEY"',
+    'env_key = "CODEX_GATEWAY_KEY"',
     'wire_api = "responses"',
     '',
   ].join('\n')
@@ -56,7 +56,7 @@ async function shellRoundTrip(model: string, upstreamPath: string, extraConfig: 
     const result = await runCli([binOf('codex'), 'exec', '--skip-git-repo-check', 'What is the secret word in note.txt?'], {
       cwd: work,
       timeoutMs: 60_000,
-      env: { HOME: dir, CODEX_HOME: codexHome, TOLLGATE_API_KEY: setup.secret },
+      env: { HOME: dir, CODEX_HOME: codexHome, CODEX_GATEWAY_KEY: setup.secret },
     })
     output = result.output
     expect(result.code, result.output).toBe(0)
