@@ -355,7 +355,7 @@ PROD_PACKAGES=$(timeout 60 buildah run --isolation chroot "$CTR" ls node_modules
 info "node_modules in the image: $PROD_PACKAGES"
 # Both stores' migrations: a replica on Postgres (deploy/compose.yaml) applies drizzle-pg/ at startup.
 for journal in drizzle/meta/_journal.json drizzle-pg/meta/_journal.json; do
-  if timeout 60 buildah run --isolation chroot "$CTR" test -f "$journal" >/dev/null 2>&1; then ok "migrations in the image: $journal"
+  if timeout 60 buildah run --isolation chroot "$CTR" ls "$journal" >/dev/null 2>&1; then ok "migrations in the image: $journal"
   else bad "migrations missing from the image: $journal"; fi
 done
 
