@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
+import { worstHealthDuring } from './support/health-during'
 
 let gw: SpawnedGateway
 
@@ -19,23 +20,6 @@ afterAll(async () => {
   await gw?.stop()
 })
 
-/** The slowest /health answer while `work` runs: a /health request is always in flight meanwhile. */
-async function worstHealthDuring(work: Promise<unknown>): Promise<number> {
-  let done = false
-  void work.finally(() => {
-    done = true
-  })
-  let worst = 0
-  while (!done) {
-    const t = performance.now()
-    const res = await fetch(`${gw.url}/health`)
-    await res.arrayBuffer()
-    worst = Math.max(worst, performance.now() - t)
-  }
-  await work
-  return worst
-}
-
 // ~20 MB: under the 25 MB general body limit; a sign-in body is `{"key": "<at most 512 characters>"}`.
 const HUGE_SIGN_IN = '{' + Array.from({ length: 1_700_000 }, (_, i) => `"k${i}":1`).join(',') + '}'
 
@@ -46,7 +30,7 @@ test('an unauthenticated 20 MB sign-in body is refused without stalling the gate
     headers: { 'content-type': 'application/json' },
     body: HUGE_SIGN_IN,
   }).then(async (res) => ({ status: res.status, text: await res.text() }))
-  const worst = await worstHealthDuring(signIn)
+  const worst = await worstHealthDuring(gw.url, signIn)
   const answer = await signIn
   expect(answer.status).toBe(413)
   expect(worst).toBeLessThan(500)

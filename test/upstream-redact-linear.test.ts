@@ -13,6 +13,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
+import { worstHealthDuring } from './support/health-during'
 import { openAIEvent, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
 const KNOWN = new Set(['model', 'messages', 'stream', 'stream_options', 'max_tokens'])
@@ -38,23 +39,6 @@ afterAll(async () => {
   await upstream?.stop()
 })
 
-/** The slowest /health answer while `work` runs: a /health request is always in flight meanwhile. */
-async function worstHealthDuring(work: Promise<unknown>): Promise<number> {
-  let done = false
-  void work.finally(() => {
-    done = true
-  })
-  let worst = 0
-  while (!done) {
-    const t = performance.now()
-    const res = await fetch(`${gw.url}/health`)
-    await res.arrayBuffer()
-    worst = Math.max(worst, performance.now() - t)
-  }
-  await work
-  return worst
-}
-
 const chat = (body: Record<string, unknown>) =>
   fetch(`${gw.url}/v1/chat/completions`, {
     method: 'POST',
@@ -73,7 +57,7 @@ test('a provider 400 that quotes a 60,000-letter field name does not stall the g
   })
   const field = 'a'.repeat(60_000)
   const refused = chat({ [field]: 1 })
-  const worst = await worstHealthDuring(refused)
+  const worst = await worstHealthDuring(gw.url, refused)
   const answer = await refused
   expect(answer.status).toBe(400)
   expect(answer.text).toContain('Unrecognized request argument supplied')
@@ -90,7 +74,7 @@ test('a provider stream error event of 128 KB of letters does not stall the gate
       }),
   )
   const streamed = chat({ stream: true })
-  const worst = await worstHealthDuring(streamed)
+  const worst = await worstHealthDuring(gw.url, streamed)
   const answer = await streamed
   expect(answer.status).toBe(200)
   expect(answer.text).toContain('server_error')
