@@ -3,6 +3,8 @@
  * lost with the connection (a TCP reset, a proxy or pgbouncer dropping it, a failover) before the deadline.
  * Its caller is refused (the provider is never called), so the hold it committed must be released at no
  * charge, not left open for the sweeper to charge in full as `expired` for a request that was never served.
+ * The request-log rows the batch carried (they ride in its transaction) are not sent again: they may be written
+ * already, and SPEC §8 wants one api_request_log row per /v1/* request (its settlements are: a hold settles once).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { Ledger } from '../../src/budget/ledger'
@@ -91,5 +93,24 @@ describe('Postgres ledger: a reservation batch that committed but whose answer w
     await ledger.flush().catch(() => {})
     // Correct: the refused request is charged nothing (today: spend 200, an `expired` row for a request never served).
     expect(await state()).toEqual({ spend: 0, reserved: 0, holds: [] })
+  }, 30_000)
+
+  test('the request-log rows it carried are written once, not again after the lost answer', async () => {
+    const first = await ledger.reserve(holdFor('u', 100))
+    first.release(1)
+    await ledger.flush()
+    // Queued in the same turn as the next hold: it rides in that reservation batch.
+    store.appendRequestLog({ createdAt: Date.now(), requestId: 'req-once', method: 'POST', route: '/v1/chat/completions', status: 503, latencyMs: 1, clientIp: null, keyId: null, userId: 'u' })
+    proxy.arm()
+    const refused = await ledger.reserve(holdFor('u', 200)).then(() => null, (e) => String(e?.message ?? e))
+    expect(proxy.cuts()).toBe(1)
+    expect(refused).not.toBeNull()
+    for (let i = 0; i < 20; i++) {
+      await store.flush().catch(() => {})
+      await Bun.sleep(50)
+    }
+    const [{ rows }] = await direct`SELECT count(*)::int AS rows FROM api_request_log WHERE request_id = 'req-once'`
+    // One row: the committed one, not written a second time.
+    expect(rows).toBe(1)
   }, 30_000)
 })
