@@ -2,6 +2,7 @@ import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
 import { idleTimeoutBackWhenStreamEnds } from '../http/idle-timeout'
 import { clampHeaders, type Admission } from '../metering/admission'
+import { answerCarriesOutput } from '../metering/answer-output'
 import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
 import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, streamOutcome, timedOut, timedOutStreamOutcome } from '../metering/outcome'
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
@@ -102,8 +103,16 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     const parsed: unknown = JSON.parse(text)
     if (!parsed || typeof parsed !== 'object') throw new Error('not a JSON object')
     if (isErrorAnswer(parsed)) throw errorAnswerFailure(answer.res.status, text, provider)
-    return { usage: x.usageOf(parsed), reply: x.reply(parsed, text) }
+    return { usage: usageBesideOutput(x.usageOf(parsed), parsed), reply: x.reply(parsed, text) }
   })
   hold.settle(paidEvenIfLeft(answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), ctx.request.signal))
   return new Response(await reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold), ...clampHeaders(admission) } })
 }
+
+/**
+ * A usage of no output beside output the answer carries (a proxy's zeros, a server that does not count) says
+ * nothing about what the answer cost: it is no usage, and the answer pays its hold (SPEC §6: a request the
+ * provider received is never free), as a stream with such a usage pays its estimate (`streamOutcome`).
+ */
+const usageBesideOutput = (usage: TokenCounts | null, answer: object): TokenCounts | null =>
+  usage !== null && !(usage.completionTokens > 0) && answerCarriesOutput(answer) ? null : usage
