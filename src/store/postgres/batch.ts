@@ -29,6 +29,25 @@ export const sqlStateOf = (error: unknown): string => {
  */
 export const refusesData = (error: unknown): boolean => /^2[23]/.test(sqlStateOf(error))
 
+/**
+ * How long a statement writing rows nobody waits for (settlements, request-log rows) may wait for a lock.
+ * Something may hold `usage`, its rollups or the request log for minutes (a VACUUM FULL, an index build, a
+ * newer replica's migration): a settlement waiting on that holds its users' rows, and, riding in a reservation
+ * batch, the batch's every hold, until the deadline refuses them. Past this Postgres refuses the statement
+ * (lockTimedOut): nothing of it is written, and its rows are sent again later (BatchWriter).
+ */
+export const ROWS_LOCK_TIMEOUT_MS = 100
+
+/** Bounds the lock waits of the rest of the transaction (SET LOCAL lock_timeout, with a parameter: a prepared statement, pipelined like the rest). */
+export const BOUND_LOCK_WAITS = `SELECT set_config('lock_timeout', $1, true)`
+export const BOUND_LOCK_WAITS_PARAMS = [`${ROWS_LOCK_TIMEOUT_MS}ms`]
+
+/** Postgres gave up waiting for a lock (lock_timeout, SQLSTATE 55P03): the transaction wrote nothing, and sending it again once the lock is gone is right. */
+export const lockTimedOut = (error: unknown): boolean => sqlStateOf(error) === '55P03'
+
+/** The longest pause between two tries of rows refused for a lock (lockTimedOut), which doubles from `retryMs` while it lasts. */
+const MAX_LOCK_BACKOFF_MS = 5_000
+
 /** Rows dropped because Postgres refused them even with their text made storable (/metrics: tollgate_store_rows_dropped_total). */
 export const droppedRows = { count: 0 }
 
@@ -43,6 +62,11 @@ export const droppedRows = { count: 0 }
  * if that is refused too, dropped, logged and counted. So one bad row costs its own row at most, never the
  * ledger. Rows a transaction carrying them found refused (`putBack` with the error) are written the same
  * way, on their own, and never handed to `take` again.
+ *
+ * A batch refused for a lock held elsewhere (lockTimedOut: its statements bound their lock waits) wrote
+ * nothing, so it is sent again even by a writer that does not `retry` otherwise, on its own, half a second
+ * later and then at doubling intervals until it is written; meanwhile `take` hands nothing over, so that
+ * no reservation batch carries rows into the same lock.
  */
 export class BatchWriter<T> {
   private queued: T[] = []
@@ -55,6 +79,8 @@ export class BatchWriter<T> {
   private inFlight: T[] = []
   private timer: ReturnType<typeof setTimeout> | null = null
   private closed = false
+  /** Tries refused in a row for a lock (lockTimedOut); while above 0, the rows are this writer's alone to send. */
+  private lockWaits = 0
 
   constructor(
     private readonly write: (rows: T[]) => Promise<unknown>,
@@ -86,8 +112,8 @@ export class BatchWriter<T> {
 
   private readonly lingered = () => {
     this.timer = null
-    // Suspect rows are never carried by another transaction: nothing to hold back for.
-    if (this.suspect.length > 0 || !this.heldBack()) void this.send().catch(() => {})
+    // Suspect rows, and rows kept back from a lock, are never carried by another transaction: nothing to hold back for.
+    if (this.suspect.length > 0 || this.lockWaits > 0 || !this.heldBack()) void this.send().catch(() => {})
   }
 
   private send(): Promise<void> {
@@ -106,6 +132,7 @@ export class BatchWriter<T> {
       () => {
         this.sending = null
         this.inFlight = []
+        this.lockWaits = 0
         // Rows that came meanwhile go at once, unless another transaction is about to carry them: then the
         // linger's end looks again (and that transaction nudges when it is done).
         if (this.suspect.length > 0 || (this.queued.length > 0 && !this.heldBack())) return this.send()
@@ -115,15 +142,21 @@ export class BatchWriter<T> {
         this.sending = null
         this.inFlight = []
         this.onError(error)
-        if (this.options.retry) {
+        if (lockTimedOut(error)) this.lockWaits++
+        if (this.options.retry || lockTimedOut(error)) {
           if (alone) this.suspect = left.rows.concat(this.suspect)
           else this.queued = left.rows.concat(this.queued)
-          if (!this.closed) this.timer = setTimeout(() => void this.send().catch(() => {}), this.options.retryMs ?? 500)
+          if (!this.closed) this.timer = setTimeout(() => void this.send().catch(() => {}), this.retryMs())
         }
         throw error
       },
     )
     return this.sending
+  }
+
+  private retryMs(): number {
+    const ms = this.options.retryMs ?? 500
+    return this.lockWaits > 0 ? Math.min(ms * 2 ** (this.lockWaits - 1), MAX_LOCK_BACKOFF_MS) : ms
   }
 
   private async writeBatch(left: { rows: T[] }): Promise<void> {
@@ -169,8 +202,10 @@ export class BatchWriter<T> {
   /**
    * Hands over the rows queued and not yet being sent, for another transaction to write (a reservation
    * batch carries the settlements with it); `putBack` returns them if that transaction did not commit.
+   * None while rows are kept back from a lock.
    */
   take(): T[] {
+    if (this.lockWaits > 0) return []
     const rows = this.queued
     this.queued = []
     if (this.timer !== null) clearTimeout(this.timer)
@@ -178,7 +213,10 @@ export class BatchWriter<T> {
     return rows
   }
 
-  /** `error`: why the transaction that took them failed; if for its data, the rows go one at a time, on their own. */
+  /**
+   * `error`: why the transaction that took them failed; if for its data, the rows go one at a time, on their
+   * own; if for a lock, they are kept back from `take` and sent on their own after the pause.
+   */
   putBack(rows: T[], error?: unknown): void {
     if (rows.length === 0) return
     if (this.closed) {
@@ -187,7 +225,12 @@ export class BatchWriter<T> {
     }
     if (error !== undefined && refusesData(error)) this.suspect = this.suspect.concat(rows)
     else this.queued = rows.concat(this.queued)
-    if (this.timer === null && this.sending === null) this.timer = setTimeout(() => void this.send().catch(() => {}), this.options.retryMs ?? 500)
+    const locked = error !== undefined && lockTimedOut(error)
+    if (locked) this.lockWaits = Math.max(this.lockWaits, 1)
+    if (this.sending !== null || (this.timer !== null && !locked)) return
+    // A linger under way would send them at once, into the same lock.
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = setTimeout(() => void this.send().catch(() => {}), this.retryMs())
   }
 
   /** Resolves once everything queued so far is written; rejects when the database refuses it. */

@@ -6,7 +6,7 @@ import { hasNul } from '../../http/nul'
 import { recordedLatency } from '../../records/latency'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
-import { BatchWriter, refusesData, storableText } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, refusesData, storableText } from './batch'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
 
 /**
@@ -236,6 +236,10 @@ type Send = (query: string, params: unknown[]) => Promise<any[]>
  * latter by the simple query protocol, and only once every answer before it has been read, and holds the
  * statements after it until its own answer has been read too. Under load each of those waits is a turn of
  * a busy event loop, taken while the transaction holds its users' row locks.
+ *
+ * What it throws is the error of the first statement that failed, in the order they were sent: the ones after
+ * it fail only because Postgres refuses everything after a failure (25P02), and the first is what the caller
+ * can act on (a carried row's data, a carried row's lock wait).
  */
 async function pipelined<T>(
   sql: SQL,
@@ -247,10 +251,12 @@ async function pipelined<T>(
     c.release()
     throw givenUp()
   }
+  // Answers come in the order the statements were sent, so the first failure recorded is the first statement's.
+  const failures: unknown[] = []
   // A query is lazy: it is started here, in the order the statements are given, not when it is awaited.
   const started = <R>(query: { execute(): Promise<R> }) => {
     const running = query.execute()
-    running.catch(() => {})
+    running.catch((error) => failures.push(error))
     return running
   }
   // Nothing more is sent for a batch given up on (its callers were refused): what it sent before its
@@ -273,9 +279,10 @@ async function pipelined<T>(
     await begun
     return result
   } catch (error) {
-    // A rollback on a connection whose transaction already ended only draws a warning.
+    // A rollback on a connection whose transaction already ended only draws a warning. Its answer comes after
+    // every statement's before it: `failures` then holds all of theirs.
     await c`ROLLBACK`.catch(() => {})
-    throw error
+    throw failures[0] ?? error
   } finally {
     c.release()
   }
@@ -335,6 +342,23 @@ function decideBatch(batch: Asked[], f: Figures): Decided {
 }
 
 /**
+ * Sends the rows riding in a reservation batch (its settlements, then the other riders' rows), with every lock
+ * wait from there to the end of the transaction bounded (ROWS_LOCK_TIMEOUT_MS). The batches send them once
+ * the holds have every lock they may have to wait for (the users' and keys' rows, which another replica's batch
+ * may hold for a moment: worth waiting for); what they still wait on is then a lock on what only the riders
+ * write (`usage`, its rollups, the request log), which something may hold for minutes. So a lock timeout
+ * (55P03) is the riders', and the holds go again at once without them (reserveAsked).
+ */
+function sendRiders(send: Send, settling: SettlementRow[], riding: Riding[]): Promise<unknown>[] {
+  if (settling.length === 0 && riding.length === 0) return []
+  return [
+    send(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS),
+    ...(settling.length === 0 ? [] : [send(SETTLE, [JSON.stringify(settling)])]),
+    ...riding.map((r) => send(r.rider.insert, [JSON.stringify(r.rows)])),
+  ]
+}
+
+/**
  * Settles the queued settlements it is given and decides and writes a batch of holds, in one transaction
  * (one flush of the WAL for both, two round trips): the users' rows and then the keys' are locked, each in
  * id order (as a settlement alone locks them), the settlements applied, the figures read as they now stand
@@ -352,13 +376,17 @@ async function lockedBatch(
   const holdKeys = idsOf(batch.map((a) => a.r.keyId))
   return pipelined(sql, attempt, async (send, commit) => {
     let rows: [Record<string, any>[], Record<string, any>[]]
-    if (settling.length === 0) {
+    // With settlements, every rider goes right after the row locks: the holds are decided on the settled
+    // figures, and SETTLE takes the tables' locks WRITE_HOLDS needs. Without, the riders go last, after the
+    // holds' write, which may wait for a table lock (an index build on `users`) as a hold must.
+    const settles = settling.length > 0
+    if (!settles) {
       rows = await Promise.all([send(LOCK_USERS, [holdUsers]), send(LOCK_KEYS, [holdKeys])])
     } else {
       const locks = [
         send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
         send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
-        send(SETTLE, [JSON.stringify(settling)]),
+        ...sendRiders(send, settling, riding),
       ]
       const read = Promise.all([send(READ_USERS, [holdUsers]), send(READ_KEYS, [holdKeys])])
       ;[, rows] = await Promise.all([Promise.all(locks), read])
@@ -366,9 +394,9 @@ async function lockedBatch(
     const figures = figuresFrom(...rows)
     const decided = decideBatch(batch, figures)
     attempt.taken.push(...takenIn(decided))
-    const last = riding.map((r) => send(r.rider.insert, [JSON.stringify(r.rows)]))
     // The rows are locked: their new figures are written as they now stand.
-    if (decided.holds.length > 0) last.push(send(WRITE_HOLDS, decided.params))
+    const last: Promise<unknown>[] = decided.holds.length > 0 ? [send(WRITE_HOLDS, decided.params)] : []
+    if (!settles) last.push(...sendRiders(send, [], riding))
     await commit(last)
     return { decided, figures }
   })
@@ -398,17 +426,18 @@ async function expectedBatch(
   return pipelined(sql, attempt, async (send, commit) => {
     // The settlements' rows are locked first, users then keys, each in id order, as every other transaction
     // locks them: SETTLE's own updates would take them in whatever order it runs, and deadlock another replica.
-    const before =
-      settling.length === 0
-        ? []
-        : [
-            send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
-            send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
-            send(SETTLE, [JSON.stringify(settling)]),
-          ]
+    // The riders then go before the gated write, or after it when nothing settles, as in lockedBatch.
+    const settles = settling.length > 0
+    const before = !settles
+      ? []
+      : [
+          send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
+          send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
+          ...sendRiders(send, settling, riding),
+        ]
     const written = send(GATED_WRITE, [expectedUsers, expectedKeys, ...decided.params])
-    const riders = riding.map((r) => send(r.rider.insert, [JSON.stringify(r.rows)]))
-    await commit([...before, written, ...riders])
+    const after = settles ? [] : sendRiders(send, [], riding)
+    await commit([...before, written, ...after])
     return (await written)[0]?.ok === true ? decided : null
   })
 }
@@ -416,14 +445,16 @@ async function expectedBatch(
 /**
  * Settles a batch inside `tx`. The users' rows are locked first and then the keys', each in id order, as a
  * reservation locks its user's row and then its key's: so that settlements and reservations on several
- * replicas always wait for each other in the same order and never deadlock.
+ * replicas always wait for each other in the same order and never deadlock. SETTLE's lock waits are bounded
+ * (sendRiders): while something holds `usage` it fails at once (55P03), rather than keep these users' rows
+ * from their holds.
  */
 async function settleIn(tx: TransactionSQL, batch: SettlementRow[]): Promise<number> {
   const userIds = JSON.stringify([...new Set(batch.map((r) => r.user_id))])
   const keyIds = JSON.stringify([...new Set(batch.flatMap((r) => (r.key_id === null ? [] : [r.key_id])))])
   await tx`SELECT 1 FROM users WHERE id IN (SELECT json_array_elements_text(${userIds}::text::json)) ORDER BY id FOR UPDATE`
   await tx`SELECT 1 FROM api_keys WHERE id IN (SELECT json_array_elements_text(${keyIds}::text::json)) ORDER BY id FOR UPDATE`
-  const inserted = await tx.unsafe(SETTLE, [JSON.stringify(batch)])
+  const [, inserted] = await Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(SETTLE, [JSON.stringify(batch)])])
   return inserted.count as number
 }
 
@@ -553,10 +584,12 @@ export class PostgresLedgerStore implements LedgerStore {
     const attempt: Attempt = { abandoned: false, taken: [], commitSent: false }
     const answered = retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
       .catch((error) => {
-        // Postgres refused what a carried row holds and rolled the whole batch back: those rows are written
-        // on their own, a row at a time (BatchWriter), and the holds go again without them, or one bad row
-        // would fail every reservation batch that carries it, for every user.
-        if (!refusesData(error) || attempt.abandoned || (carried.settling.length === 0 && carried.riding.length === 0)) throw error
+        // Postgres refused what a carried row holds, or a carried row waited too long for a lock (sendRiders),
+        // and rolled the whole batch back: those rows are written on their own (BatchWriter: a row at a time, or
+        // later), and the holds go again at once without them, or one bad row, or one long lock on `usage`,
+        // would fail every reservation batch that carries them, for every user.
+        const ridersFailed = refusesData(error) || lockTimedOut(error)
+        if (!ridersFailed || attempt.abandoned || (carried.settling.length === 0 && carried.riding.length === 0)) throw error
         this.settlements.putBack(carried.settling, error)
         for (const r of carried.riding) r.rider.writer.putBack(r.rows, error)
         carried.settling = []

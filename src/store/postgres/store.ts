@@ -12,7 +12,7 @@ import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { postgresAlertRows } from './alert-rows'
-import { BatchWriter } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
@@ -95,9 +95,9 @@ export class PostgresStore implements Store {
     this.alerts = postgresAlertRows(bounded)
     this.sessions = postgresSessionRows(bounded)
     this.refusals = postgresRefusalRows(bounded, onError)
-    this.log = new BatchWriter((rows) => bounded.unsafe(LOG_INSERT, [JSON.stringify(rows)]), onError, { retry: false, what: 'request-log row' })
+    this.log = new BatchWriter((rows) => writeBoundingLockWaits(bounded, LOG_INSERT, rows), onError, { retry: false, what: 'request-log row' })
     this.ledger.carry(this.log, LOG_INSERT)
-    this.aggregates = new BatchWriter((rows) => bounded.unsafe(AGGREGATE_UPSERT, [JSON.stringify(sumAggregates(rows))]), onError, {
+    this.aggregates = new BatchWriter((rows) => writeBoundingLockWaits(bounded, AGGREGATE_UPSERT, sumAggregates(rows)), onError, {
       retry: false,
       what: 'refusal count',
     })
@@ -288,6 +288,15 @@ export class PostgresStore implements Store {
     await Promise.all([this.sql.close({ timeout: 0 }), this.recordsSql.close({ timeout: 0 })])
   }
 }
+
+/**
+ * Request-log rows written on their own, as when they ride in a reservation (see sendRiders): a lock held on
+ * the request log for minutes refuses them at once (55P03), and they are sent again later (BatchWriter),
+ * rather than keep a pooled connection each until the deadline and then be counted lost while they may
+ * still be written.
+ */
+const writeBoundingLockWaits = (sql: SQL, insert: string, rows: unknown[]) =>
+  sql.begin((tx) => Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(insert, [JSON.stringify(rows)])]))
 
 /** One row per aggregate a batch names (an upsert may touch a row once): the counts added up, the first request kept. */
 function sumAggregates(rows: AggregateDelta[]) {
