@@ -5,7 +5,7 @@ import { requestState } from '../http/request-state'
 const ALLOWED_METHODS = 'GET, POST, PATCH, DELETE'
 const ALLOWED_HEADERS = 'authorization, x-api-key, content-type, anthropic-version, anthropic-beta, x-request-id'
 const EXPOSED_HEADERS =
-  'x-request-id, x-budget-remaining, x-output-clamped, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, x-tollgate-dropped-tools'
+  'x-request-id, request-id, x-budget-remaining, x-output-clamped, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, x-tollgate-dropped-tools'
 
 /** A browser's preflight: OPTIONS naming the method it is about to send. */
 export const isPreflight = (request: Request) =>

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { Server } from 'bun'
 import { withoutPort } from '../http/client-source'
-import { badRequest } from '../http/errors'
+import { badRequest, wireFormatOf } from '../http/errors'
 import { createRequestState } from '../http/request-state'
 
 /**
@@ -36,12 +36,17 @@ function clientIp(request: Request, server: Server<unknown> | null, trustProxy: 
   return server?.requestIP(request)?.address ?? null
 }
 
-/** First plugin of all: gives the request its id, start time and client address (and the server's idle timeout). */
+/**
+ * First plugin of all: gives the request its id, start time and client address (and the server's idle timeout).
+ * The id goes out as `X-Request-Id`, and on Anthropic's paths also as `request-id`, the header Anthropic's SDKs
+ * read it from (`_request_id`, `APIError.requestID`).
+ */
 export const requestContext = (options: { trustProxy: boolean; idleTimeoutSec: number }) =>
   new Elysia({ name: 'request-context', seed: options })
     .onRequest(({ request, server, set }) => {
       const state = createRequestState(request, pathOf(request.url), clientIp(request, server, options.trustProxy), options.idleTimeoutSec)
       set.headers['x-request-id'] = state.id
+      if (wireFormatOf(state.path) === 'anthropic') set.headers['request-id'] = state.id
     })
 
 /**
