@@ -173,17 +173,39 @@ function refuseUnseenCache(body: Record<string, unknown>): void {
 const prefixed = (prefix: string, field: string | undefined) => (field === undefined ? undefined : prefix + field)
 
 /**
+ * A server's own fields for how much it generates. llama.cpp's `llama-server` hands every field it does not know
+ * to its sampler, which reads `n_predict` before `max_completion_tokens` and `max_tokens` (`-1`: until the context
+ * is full), and `n_cmpl` before `n`, on chat and on Responses alike. The hold covers the max and the choices the
+ * gateway reads (and, with cap-output on, sends), so either field would have the server generate past what was
+ * held. (Ollama, vLLM, SGLang and TGI read only the OpenAI fields there: Ollama's `num_predict` and TGI's
+ * `max_new_tokens` belong to their native APIs.) Each is named with what the route takes instead.
+ */
+type ServerOutputFields = Record<'n_predict' | 'n_cmpl', string>
+const CHAT_INSTEAD: ServerOutputFields = { n_predict: 'max_tokens', n_cmpl: 'n' }
+const RESPONSES_INSTEAD: ServerOutputFields = { n_predict: 'max_output_tokens', n_cmpl: 'one request per answer' }
+
+function refuseServerOutputFields(body: Record<string, unknown>, instead: ServerOutputFields): void {
+  for (const [field, use] of Object.entries(instead))
+    if (body[field] != null)
+      throw badRequest(
+        `Invalid body: ${field}: a server's own output field is not served: a server that reads it (llama.cpp) may generate past what the hold covers. Send ${use} instead.`,
+        'feature_unsupported',
+      )
+}
+
+/**
  * An OpenAI chat request's billed features: web search (`web_search_options`, DashScope's `enable_search`, or a
  * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
  * plugin, `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
  * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
- * provider runs itself is refused (`refuseProviderChatTools`), and so is a context cache the provider holds
- * (`refuseUnseenCache`).
+ * provider runs itself is refused (`refuseProviderChatTools`), and so are a context cache the provider holds
+ * (`refuseUnseenCache`) and a server's own output field (`refuseServerOutputFields`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
   refuseProviderChatTools(body)
+  refuseServerOutputFields(body, CHAT_INSTEAD)
   refuseUnseenCache(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
@@ -351,13 +373,14 @@ export function responsesOfferedTools(tools: unknown): OfferedTools {
  * chunks of the largest size) would change the answers it gets without saying so.
  * Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report. So is a tool type neither billed
- * nor known to be free (`responsesTools`).
+ * nor known to be free (`responsesTools`), and a server's own output field (`refuseServerOutputFields`).
  */
 export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   body: B,
   bounds: Pick<ServerToolBounds, 'defaultMaxUses' | 'hardBounds'> & Partial<Pick<ServerToolBounds, 'useInputTokens'>>,
   upstreamModel: string,
 ): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
+  refuseServerOutputFields(body, RESPONSES_INSTEAD)
   const { webResults } = routerFeatures(body, upstreamModel)
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')

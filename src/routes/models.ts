@@ -36,15 +36,18 @@ function anthropicList(models: ListedModel[]) {
 }
 
 /**
- * What this caller may call, with prices: every priced model of a configured provider, and every alias
- * under its own name. Unpriced models are listed only when pricing is not required (through an alias:
- * the gateway cannot enumerate a provider's models).
+ * What this caller may call, with prices: every priced model of a configured provider, every alias under
+ * its own name, and every bare id its allow-list names (neither an alias nor `provider:model`) under that
+ * name, as the default provider of the list's format (Anthropic's with `anthropic-version`) serves it.
+ * Unpriced models are listed only when pricing is not required (through an alias or a bare id: the gateway
+ * cannot enumerate a provider's models).
  */
 export const modelsRoutes = ({ config, prices, providers }: Services) =>
   new Elysia({ name: 'models' }).get(
     '/v1/models',
     async ({ request }) => {
       const caller = authenticated(requestState(request))
+      const anthropic = request.headers.has('anthropic-version')
       const data: ListedModel[] = []
       for (const price of await prices.all()) {
         const model = providers.resolve(price.model)
@@ -58,14 +61,23 @@ export const modelsRoutes = ({ config, prices, providers }: Services) =>
         if ((price || !config.require_pricing) && mayCall(caller, alias, model.canonical, providers.aliases))
           data.push(listed(alias, model.providerName, price))
       }
-      return request.headers.has('anthropic-version') ? anthropicList(data) : { object: 'list' as const, data }
+      // A bare id is no price row's name: the allow-list is where it can be found.
+      const allowed = caller.kind === 'key' ? (caller.allowedModels ?? []) : []
+      for (const id of [...new Set(allowed)].sort()) {
+        if (Object.hasOwn(providers.aliases, id) || providers.resolve(id)) continue
+        const model = providers.resolve(id, anthropic ? 'anthropic' : 'openai')
+        if (!model) continue
+        const price = await prices.priceOf(model.canonical)
+        if (price || !config.require_pricing) data.push(listed(id, model.providerName, price))
+      }
+      return anthropic ? anthropicList(data) : { object: 'list' as const, data }
     },
     {
       detail: {
         tags: ['inference'],
         summary: 'Models this key may call, with their prices (OpenAI list format; Anthropic\'s with `anthropic-version`)',
         description:
-          'Priced models by `provider:model`, and configured aliases by name. Prices are USD per million tokens, `per_request` USD per call, ' +
+          'Priced models by `provider:model`, configured aliases by name, and the bare ids the key\'s allow-list names, as the default provider serves them. Prices are USD per million tokens, `per_request` USD per call, ' +
           '`server_tools` USD per use, `service_tiers` multipliers of every token rate. ' +
           'A request carrying `anthropic-version` (the Anthropic SDKs) gets Anthropic\'s list format: `{data: [{type, id, display_name, created_at}], has_more, first_id, last_id}`, without prices.',
       },
