@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { authenticated, requestState } from '../http/request-state'
-import { mayCall } from '../keys/caller'
+import { notFound } from '../http/errors'
+import { mayCall, type Caller } from '../keys/caller'
 import type { Price } from '../pricing/price'
 import { priceAmountsOf } from '../pricing/price-amounts'
 import type { Services } from '../services'
@@ -25,10 +26,12 @@ const listed = (id: string, provider: string, price: Price | null): ListedModel 
   pricing: pricingOf(price),
 })
 
-/** Anthropic's list format, which its SDKs (and Claude Code) read: they send `anthropic-version`. */
+/** Anthropic's model format, which its SDKs (and Claude Code) read: they send `anthropic-version`. */
+const anthropicModel = (m: ListedModel) => ({ type: 'model' as const, id: m.id, display_name: m.id, created_at: new Date(m.created * 1000).toISOString() })
+
 function anthropicList(models: ListedModel[]) {
   return {
-    data: models.map((m) => ({ type: 'model' as const, id: m.id, display_name: m.id, created_at: new Date(m.created * 1000).toISOString() })),
+    data: models.map(anthropicModel),
     has_more: false,
     first_id: models[0]?.id ?? null,
     last_id: models.at(-1)?.id ?? null,
@@ -42,44 +45,79 @@ function anthropicList(models: ListedModel[]) {
  * Unpriced models are listed only when pricing is not required (through an alias or a bare id: the gateway
  * cannot enumerate a provider's models).
  */
-export const modelsRoutes = ({ config, prices, providers }: Services) =>
-  new Elysia({ name: 'models' }).get(
-    '/v1/models',
-    async ({ request }) => {
-      const caller = authenticated(requestState(request))
-      const anthropic = request.headers.has('anthropic-version')
-      const data: ListedModel[] = []
-      for (const price of await prices.all()) {
-        const model = providers.resolve(price.model)
-        if (model?.canonical === price.model && mayCall(caller, price.model, price.model, providers.aliases))
-          data.push(listed(price.model, model.providerName, price))
-      }
-      for (const alias of Object.keys(providers.aliases).sort()) {
-        const model = providers.resolve(alias)
-        if (!model) continue
-        const price = await prices.priceOf(model.canonical)
-        if ((price || !config.require_pricing) && mayCall(caller, alias, model.canonical, providers.aliases))
-          data.push(listed(alias, model.providerName, price))
-      }
-      // A bare id is no price row's name: the allow-list is where it can be found.
-      const allowed = caller.kind === 'key' ? (caller.allowedModels ?? []) : []
-      for (const id of [...new Set(allowed)].sort()) {
-        if (Object.hasOwn(providers.aliases, id) || providers.resolve(id)) continue
-        const model = providers.resolve(id, anthropic ? 'anthropic' : 'openai')
-        if (!model) continue
-        const price = await prices.priceOf(model.canonical)
-        if (price || !config.require_pricing) data.push(listed(id, model.providerName, price))
-      }
-      return anthropic ? anthropicList(data) : { object: 'list' as const, data }
-    },
-    {
-      detail: {
-        tags: ['inference'],
-        summary: 'Models this key may call, with their prices (OpenAI list format; Anthropic\'s with `anthropic-version`)',
-        description:
-          'Priced models by `provider:model`, configured aliases by name, and the bare ids the key\'s allow-list names, as the default provider serves them. Prices are USD per million tokens, `per_request` USD per call, ' +
-          '`server_tools` USD per use, `service_tiers` multipliers of every token rate. ' +
-          'A request carrying `anthropic-version` (the Anthropic SDKs) gets Anthropic\'s list format: `{data: [{type, id, display_name, created_at}], has_more, first_id, last_id}`, without prices.',
+async function modelsFor(caller: Caller, anthropic: boolean, { config, prices, providers }: Services): Promise<ListedModel[]> {
+  const data: ListedModel[] = []
+  for (const price of await prices.all()) {
+    const model = providers.resolve(price.model)
+    if (model?.canonical === price.model && mayCall(caller, price.model, price.model, providers.aliases))
+      data.push(listed(price.model, model.providerName, price))
+  }
+  for (const alias of Object.keys(providers.aliases).sort()) {
+    const model = providers.resolve(alias)
+    if (!model) continue
+    const price = await prices.priceOf(model.canonical)
+    if ((price || !config.require_pricing) && mayCall(caller, alias, model.canonical, providers.aliases))
+      data.push(listed(alias, model.providerName, price))
+  }
+  // A bare id is no price row's name: the allow-list is where it can be found.
+  const allowed = caller.kind === 'key' ? (caller.allowedModels ?? []) : []
+  for (const id of [...new Set(allowed)].sort()) {
+    if (Object.hasOwn(providers.aliases, id) || providers.resolve(id)) continue
+    const model = providers.resolve(id, anthropic ? 'anthropic' : 'openai')
+    if (!model) continue
+    const price = await prices.priceOf(model.canonical)
+    if (price || !config.require_pricing) data.push(listed(id, model.providerName, price))
+  }
+  return data
+}
+
+/** The id as written: the SDKs percent-encode it (`team%2Ffast`); one that does not decode names no model. */
+function decoded(id: string): string | null {
+  try {
+    return decodeURIComponent(id)
+  } catch {
+    return null
+  }
+}
+
+const PRICES_DOC =
+  'Prices are USD per million tokens, `per_request` USD per call, `server_tools` USD per use, `service_tiers` multipliers of every token rate. '
+
+export const modelsRoutes = (services: Services) =>
+  new Elysia({ name: 'models' })
+    .get(
+      '/v1/models',
+      async ({ request }) => {
+        const anthropic = request.headers.has('anthropic-version')
+        const data = await modelsFor(authenticated(requestState(request)), anthropic, services)
+        return anthropic ? anthropicList(data) : { object: 'list' as const, data }
       },
-    },
-  )
+      {
+        detail: {
+          tags: ['inference'],
+          summary: 'Models this key may call, with their prices (OpenAI list format; Anthropic\'s with `anthropic-version`)',
+          description:
+            'Priced models by `provider:model`, configured aliases by name, and the bare ids the key\'s allow-list names, as the default provider serves them. ' +
+            PRICES_DOC +
+            'A request carrying `anthropic-version` (the Anthropic SDKs) gets Anthropic\'s list format: `{data: [{type, id, display_name, created_at}], has_more, first_id, last_id}`, without prices.',
+        },
+      },
+    )
+    .get(
+      // A wildcard, not `:id`: model ids hold slashes (`openrouter:openai/gpt-4o`).
+      '/v1/models/*',
+      async ({ request, params }) => {
+        const anthropic = request.headers.has('anthropic-version')
+        const id = decoded(params['*'])
+        const model = (await modelsFor(authenticated(requestState(request)), anthropic, services)).find((m) => m.id === id)
+        if (!model) throw notFound(`No model ${JSON.stringify(id)} that this key may call.`, 'model_not_found')
+        return anthropic ? anthropicModel(model) : model
+      },
+      {
+        detail: {
+          tags: ['inference'],
+          summary: 'One model this key may call, as `GET /v1/models` lists it (`models.retrieve` in the SDKs)',
+          description: PRICES_DOC + 'With `anthropic-version`, Anthropic\'s format `{type, id, display_name, created_at}`. 404 for a model the key may not call.',
+        },
+      },
+    )
