@@ -36,9 +36,19 @@ const originList = z
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((o) => o.trim()).filter(Boolean))
   .pipe(z.array(z.url({ abort: true }).refine((o) => new URL(o).origin === o, 'must be an exact origin such as https://app.example.com')))
 
+/**
+ * Where a provider is called: the gateway appends its paths (`/chat/completions`, `/v1/messages`…), so a query
+ * or a fragment would swallow them (`/v1?key=…/chat/completions`), and any scheme but http(s) fails every
+ * request, or worse (fetch reads a `file:` URL).
+ */
+const baseUrl = z
+  .url({ protocol: z.regexes.httpProtocol, abort: true, error: 'must be an http(s) URL' })
+  .refine((u) => !/[?#]/.test(u), 'must have no query (?…) or fragment (#…): the gateway appends its paths (/chat/completions, /v1/messages…) to it; give a credential as api_key or in headers')
+  .transform((u) => u.replace(/\/+$/, ''))
+
 const provider = z.strictObject({
   type: z.enum(['openai', 'anthropic']),
-  base_url: z.url().transform((u) => u.replace(/\/+$/, '')),
+  base_url: baseUrl,
   api_key: z.string().default(''),
   headers: z.record(z.string(), z.string()).default({}),
   /**
