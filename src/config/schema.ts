@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estimate'
 import { masterKeyWeakness } from '../keys/secret'
 import { LOG_LEVELS } from '../log/logger'
+import { ProviderRegistry } from '../providers/registry'
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
 import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, contextWindowTokens, longContextAboveTokens, mediaPartTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
 
@@ -217,6 +218,16 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'needs a database file or TOLLGATE_DATABASE_URL: with the database in memory each worker would keep keys and budgets of its own' })
     for (const model of Object.keys(c.pricing))
       if (!known(model)) ctx.addIssue({ code: 'custom', path: ['pricing', model], message: 'names an unknown provider' })
+    // Seeds are stored under the model a key resolves to, as a request's name is: two keys for one model
+    // (`p:m` and `p/m`, or an alias and its target) would leave whichever came last pricing it, silently.
+    const registry = new ProviderRegistry(c)
+    const firstKeyOf = new Map<string, string>()
+    for (const key of Object.keys(c.pricing)) {
+      const model = registry.canonicalName(key)
+      const first = firstKeyOf.get(model)
+      if (first === undefined) firstKeyOf.set(model, key)
+      else ctx.addIssue({ code: 'custom', path: ['pricing', key], message: `names the same model (${model}) as pricing key ${first}: keep one of them` })
+    }
   })
 
 export type Config = z.infer<typeof configSchema>
