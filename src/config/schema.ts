@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estimate'
 import { masterKeyWeakness } from '../keys/secret'
 import { LOG_LEVELS } from '../log/logger'
+import { ProviderRegistry } from '../providers/registry'
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
 import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, contextWindowTokens, longContextAboveTokens, mediaPartTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
 
@@ -36,9 +37,19 @@ const originList = z
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((o) => o.trim()).filter(Boolean))
   .pipe(z.array(z.url({ abort: true }).refine((o) => new URL(o).origin === o, 'must be an exact origin such as https://app.example.com')))
 
+/**
+ * Where a provider is called: the gateway appends its paths (`/chat/completions`, `/v1/messages`…), so a query
+ * or a fragment would swallow them (`/v1?key=…/chat/completions`), and any scheme but http(s) fails every
+ * request, or worse (fetch reads a `file:` URL).
+ */
+const baseUrl = z
+  .url({ protocol: z.regexes.httpProtocol, abort: true, error: 'must be an http(s) URL' })
+  .refine((u) => !/[?#]/.test(u), 'must have no query (?…) or fragment (#…): the gateway appends its paths (/chat/completions, /v1/messages…) to it; give a credential as api_key or in headers')
+  .transform((u) => u.replace(/\/+$/, ''))
+
 const provider = z.strictObject({
   type: z.enum(['openai', 'anthropic']),
-  base_url: z.url().transform((u) => u.replace(/\/+$/, '')),
+  base_url: baseUrl,
   api_key: z.string().default(''),
   headers: z.record(z.string(), z.string()).default({}),
   /**
@@ -207,6 +218,16 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'needs a database file or TOLLGATE_DATABASE_URL: with the database in memory each worker would keep keys and budgets of its own' })
     for (const model of Object.keys(c.pricing))
       if (!known(model)) ctx.addIssue({ code: 'custom', path: ['pricing', model], message: 'names an unknown provider' })
+    // Seeds are stored under the model a key resolves to, as a request's name is: two keys for one model
+    // (`p:m` and `p/m`, or an alias and its target) would leave whichever came last pricing it, silently.
+    const registry = new ProviderRegistry(c)
+    const firstKeyOf = new Map<string, string>()
+    for (const key of Object.keys(c.pricing)) {
+      const model = registry.canonicalName(key)
+      const first = firstKeyOf.get(model)
+      if (first === undefined) firstKeyOf.set(model, key)
+      else ctx.addIssue({ code: 'custom', path: ['pricing', key], message: `names the same model (${model}) as pricing key ${first}: keep one of them` })
+    }
   })
 
 export type Config = z.infer<typeof configSchema>

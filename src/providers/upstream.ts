@@ -8,14 +8,34 @@ import { badGateway, GatewayError, gatewayStopping, gatewayTimeout, providerRefu
 const MIN_SECRET_LENGTH = 8
 
 /**
- * What we send a provider that might be a credential: its api key and every value of its configured
- * headers (Azure's `api-key`, a proxy's token), whole and word by word (`Bearer <token>`, `Basic <b64>`),
- * longest first so that a secret containing another is cut whole.
+ * What we send a provider that might be a credential: its api key, every value of its configured headers
+ * (Azure's `api-key`, a proxy's token), whole and word by word (`Bearer <token>`, `Basic <b64>`), and the
+ * user and password of its `base_url`; longest first so that a secret containing another is cut whole.
  */
 export function secretsOf(provider: ProviderConfig): string[] {
   const values = [provider.api_key, ...Object.values(provider.headers)]
-  const candidates = new Set(values.flatMap((v) => [v.trim(), ...v.split(/\s+/)]))
+  const candidates = new Set([...values.flatMap((v) => [v.trim(), ...v.split(/\s+/)]), ...urlCredentials(provider.base_url)])
   return [...candidates].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
+}
+
+/**
+ * The user and password of `https://user:pass@host/v1` (a basic-auth proxy), as the provider gets them: fetch
+ * sends them decoded, as `Authorization: Basic base64(user:pass)`, which a provider may quote back either way.
+ */
+function urlCredentials(baseUrl: string): string[] {
+  const { username, password } = new URL(baseUrl)
+  if (!username && !password) return []
+  const [user, pass] = [decoded(username), decoded(password)]
+  return [user, pass, Buffer.from(`${user}:${pass}`).toString('base64')]
+}
+
+/** A percent-encoded URL part decoded; as written when it is not valid percent-encoding. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    return part
+  }
 }
 
 /**
