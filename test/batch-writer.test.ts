@@ -59,3 +59,49 @@ test('with nothing holding them back, rows queued while a batch is written are s
   w.finish[1]!()
   await writer.flush()
 })
+
+/** A write that fails its first `failures` tries (a dropped connection), recording the batches it was given. */
+function failingWrites(failures: number) {
+  const batches: number[][] = []
+  const write = async (rows: number[]) => {
+    batches.push(rows)
+    if (failures-- > 0) throw new Error('Connection closed')
+  }
+  return { batches, write }
+}
+
+test('a close sends again, after the writer\'s pause, what a failed send kept, until it is written', async () => {
+  const w = failingWrites(2)
+  const errors: string[] = []
+  const writer = new BatchWriter<number>(w.write, (e) => errors.push(String(e)), { retry: true, lingerMs: 1, retryMs: 20, what: 'row' })
+  writer.push(1)
+  writer.push(2)
+  await writer.close(new AbortController().signal)
+  expect(w.batches).toEqual([[1, 2], [1, 2], [1, 2]])
+  expect(errors).toEqual(['Error: Connection closed', 'Error: Connection closed'])
+})
+
+test('a close gives up at its deadline (the signal) and says how many rows it did not write', async () => {
+  const w = failingWrites(Infinity)
+  const errors: string[] = []
+  const writer = new BatchWriter<number>(w.write, (e) => errors.push(String(e)), { retry: true, lingerMs: 1, retryMs: 20, what: 'row' })
+  writer.push(1)
+  writer.push(2)
+  const started = Date.now()
+  await writer.close(AbortSignal.timeout(100))
+  expect(Date.now() - started).toBeLessThan(500)
+  expect(w.batches.length).toBeGreaterThan(1)
+  expect(errors.at(-1)).toBe("Error: 2 row(s) not written (or not answered) by the stop's deadline; dropped")
+  writer.push(3)
+  expect(errors.at(-1)).toBe('Error: row queued after the store was closed; dropped')
+})
+
+test('a close does not send again what a writer that does not retry dropped, nor wait for a pause', async () => {
+  const w = failingWrites(1)
+  const writer = new BatchWriter<number>(w.write, () => {}, { retry: false, lingerMs: 1, retryMs: 1_000, what: 'row' })
+  writer.push(1)
+  const started = Date.now()
+  await writer.close(new AbortController().signal)
+  expect(Date.now() - started).toBeLessThan(500)
+  expect(w.batches).toEqual([[1]])
+})

@@ -253,10 +253,25 @@ export class BatchWriter<T> {
     }
   }
 
-  /** Sends what is queued (once) and refuses anything later. */
-  async close(): Promise<void> {
-    await this.flush().catch(() => {})
+  /**
+   * Sends what is queued and refuses anything later. Rows a failed send keeps (`retry`, or refused for a lock)
+   * go again after the writer's pause, as while running, until written or until `stop` aborts (the stop's
+   * deadline): one connection dropped as the stop begins must not leave a settled hold for the sweeper to
+   * charge in full. What is still unwritten then is reported as dropped.
+   */
+  async close(stop: AbortSignal): Promise<void> {
+    const stopped = new Promise<false>((resolve) => stop.addEventListener('abort', () => resolve(false), { once: true }))
+    while (!stop.aborted) {
+      const written = await Promise.race([this.flush().then(() => true, () => false), stopped])
+      if (written || this.queued.length + this.suspect.length === 0) break
+      // This loop sends them again, not the writer's timer, so that its pause ends with the deadline.
+      if (this.timer !== null) clearTimeout(this.timer)
+      this.timer = null
+      await Promise.race([Bun.sleep(this.retryMs()), stopped])
+    }
     this.closed = true
     if (this.timer !== null) clearTimeout(this.timer)
+    const left = this.queued.length + this.suspect.length + this.inFlight.length
+    if (left > 0) this.onError(new Error(`${left} ${this.options.what}(s) not written (or not answered) by the stop's deadline; dropped`))
   }
 }

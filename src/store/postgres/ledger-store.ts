@@ -790,9 +790,10 @@ export class PostgresLedgerStore implements LedgerStore {
     return this.settlements.flush()
   }
 
-  async close(): Promise<void> {
+  /** Writes the queued settlements, trying them again until `stop` aborts (BatchWriter.close). */
+  async close(stop: AbortSignal): Promise<void> {
     if (this.carrying) await this.reserving
-    return this.settlements.close()
+    return this.settlements.close(stop)
   }
 }
 

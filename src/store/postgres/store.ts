@@ -274,15 +274,17 @@ export class PostgresStore implements Store {
    * Writes what is queued, within the deadline in all (a database that answers nothing must not keep a
    * stop waiting: what is not written by then is reported, and a hold still open is the sweeper's), then
    * closes the pool at once: whatever still runs was given up on, and a transaction of it not committed yet
-   * is better undone than committed after its caller was refused.
+   * is better undone than committed after its caller was refused. Until the deadline, what a failed write
+   * kept is sent again (BatchWriter.close).
    */
   async close(): Promise<void> {
+    const stop = new AbortController()
     const written = (async () => {
       // The ledger first: a reservation batch in flight may hand the request-log rows it carried back.
-      await this.ledger.close()
-      await Promise.all([this.log.close(), this.aggregates.close(), this.refusals.writer.close(), this.responses.close()])
+      await this.ledger.close(stop.signal)
+      await Promise.all([this.log, this.aggregates, this.refusals.writer, this.responses].map((writer) => writer.close(stop.signal)))
     })()
-    await withDeadline(written, this.deadlineMs).catch(() =>
+    await withDeadline(written, this.deadlineMs, () => stop.abort()).catch(() =>
       this.onError(new Error(`the database did not take every queued write within ${this.deadlineMs} ms of the stop: request-log rows not written are lost, holds left open are the sweeper's`)),
     )
     await Promise.all([this.sql.close({ timeout: 0 }), this.recordsSql.close({ timeout: 0 })])
