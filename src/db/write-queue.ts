@@ -261,10 +261,18 @@ export class WriteQueue {
     return taken
   }
 
-  /** Writes what is queued and refuses anything later: call before closing the database. */
+  /**
+   * Writes what is queued and refuses anything later: call before closing the database. What a lock held past
+   * the busy timeout (or a full disk) keeps from being written is dropped, and said, with its count: the stop
+   * goes on to close the database rather than throw out of it.
+   */
   close(): void {
     try {
       this.flush()
+    } catch (error) {
+      const left = this.lazy.length + this.urgent.length
+      this.lazy = []
+      this.onError(new Error(`${left} queued write(s) not written at the stop (${String(error)}); dropped: holds left open are the sweeper's`))
     } finally {
       this.closed = true
       if (this.lingering !== null) clearTimeout(this.lingering)
