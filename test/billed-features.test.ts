@@ -329,7 +329,8 @@ describe('Anthropic code execution: a billed server tool, per execution', () => 
     })
     expect(row.status).toBe('aborted')
     const inputEstimate = row.reserved - 50 * 2 - DEFAULT_MAX_USES * (EXECUTION + USE_INPUT_TOKENS)
-    const delivered = 'bash_code_execution'.length + 'ls'.length + 'text_editor_code_execution'.length + 'view'.length + 'a'.length
+    // Each block's name, and its input given whole as its JSON text (keys included, as its deltas would be).
+    const delivered = 'bash_code_execution'.length + '{"command":"ls"}'.length + 'text_editor_code_execution'.length + '{"command":"view","path":"a"}'.length
     expect(row.cost).toBe(inputEstimate + delivered * 2 + 2 * EXECUTION)
   })
 })

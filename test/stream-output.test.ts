@@ -86,7 +86,10 @@ const ANTHROPIC_KINDS: Array<[kind: string, event: string, count: number]> = [
     10,
   ],
   ['a tool_use block (its name)', blockStart({ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }), 11],
-  ['a server_tool_use block', blockStart({ type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'sea' } }), 13],
+  // Some Anthropic-compatible servers send the input whole, with no input_json_delta: its JSON text counts, as
+  // the deltas' would (its keys and numbers too, which counting its strings alone left out: 16 before).
+  ['a tool_use block given whole (its name, its input as JSON text)', blockStart({ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris', days: 3 } }), 11 + 25],
+  ['a server_tool_use block (its name, its input as JSON text)', blockStart({ type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'sea' } }), 10 + 15],
   [
     'a web_search_tool_result block',
     blockStart({
@@ -190,7 +193,19 @@ describe('a stream cut by its client before the usage pays for the output it del
     ]))
     const row = await settledRow(gw, 'team-cut', () => readThenCut('/v1/messages', 'ant:m', 'server_tool_use'))
     expect(row.status).toBe('aborted')
-    expect(row.cost).toBe(inputEstimate(row.reserved) + (12 + 13) * 2)
+    // The signature, then the tool's name and its input as JSON text ({"query":"sea"}).
+    expect(row.cost).toBe(inputEstimate(row.reserved) + (12 + 10 + 15) * 2)
+  })
+
+  test('Anthropic: a tool call given whole at its block start pays for its input, numbers included', async () => {
+    upstream.answer(openStream([
+      MESSAGE_START,
+      blockStart({ type: 'tool_use', id: 'toolu_1', name: 'f', input: { lat: 48.8566, lon: 2.3522 } }),
+    ]))
+    const row = await settledRow(gw, 'team-cut', () => readThenCut('/v1/messages', 'ant:m', '"tool_use"'))
+    expect(row.status).toBe('aborted')
+    // The name, then {"lat":48.8566,"lon":2.3522}: 28 bytes that counting its strings alone left free.
+    expect(row.cost).toBe(inputEstimate(row.reserved) + (1 + 28) * 2)
   })
 
   // Past the hold. 20,000 bytes of text, each counted as a token: 40,000 micro-USD of output.

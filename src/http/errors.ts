@@ -5,6 +5,8 @@
 export class GatewayError extends Error {
   /** What the operator's log is told besides the status and code, never the client (see `providerRefusedCredentials`). */
   forOperator?: Record<string, string>
+  /** Anthropic's `error.details`: a machine-readable cause its SDK branches on (`error_code`). */
+  details?: Record<string, unknown>
 
   constructor(
     readonly status: number,
@@ -19,6 +21,16 @@ export class GatewayError extends Error {
 }
 
 export const badRequest = (message: string, code = 'invalid_request') => new GatewayError(400, code, message)
+/**
+ * A 400 refusing a request's `thread`, with the `error.details` Anthropic gives a request it cannot thread: on
+ * it the Anthropic SDK's threads (its tool runner's by default) stop threading and send the whole conversation
+ * instead (ThreadState.recoversFrom, `unsupportedRequestBehavior: 'continue_unthreaded'`).
+ */
+export function threadRefused(message: string, code: string): GatewayError {
+  const error = badRequest(message, code)
+  error.details = { error_code: 'thread_unsupported_request' }
+  return error
+}
 export const unauthorized = (message = 'Missing, unknown, expired or revoked API key.') =>
   new GatewayError(401, 'invalid_api_key', message, 'authentication_error')
 export const paymentRequired = (code: 'pricing_required' | 'budget_exceeded', message: string) =>
@@ -90,7 +102,7 @@ export const wireFormatOf = (path: string): WireFormat =>
 export function errorBody(error: GatewayError, format: WireFormat): string {
   return JSON.stringify(
     format === 'anthropic'
-      ? { type: 'error', error: { type: anthropicType(error.status), message: error.message } }
+      ? { type: 'error', error: { type: anthropicType(error.status), message: error.message, ...(error.details && { details: error.details }) } }
       : { error: { message: error.message, type: error.type, code: error.code } },
   )
 }

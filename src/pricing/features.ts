@@ -4,7 +4,7 @@
  * price book can price it, and the bound on a server tool's uses. One place for every inference route:
  * chat and messages, natively or translated, and the Responses API through the same rules.
  */
-import { badRequest, paymentRequired } from '../http/errors'
+import { badRequest, paymentRequired, threadRefused } from '../http/errors'
 import { entries, positiveInt } from './body-values'
 import { geoMultiplierName, isDefaultGeo, isStandardTier, longContextThreshold, namedMultiplier, NO_FEATURES, toolPrice, type Price, type RequestedFeatures } from './price'
 import { routerFeatures, withWebResults } from './router-fields'
@@ -513,7 +513,8 @@ const isContinuedThread = (thread: unknown): boolean =>
  * connector (`mcp_servers`) is refused: nothing bounds what its servers answer, and that is input. The
  * advisor tool (`advisor_*`) is refused: its pass is billed at another model's rates, and so are server-side
  * `fallbacks`. A `thread` continued from a message the provider holds is refused: its stored conversation is
- * input of a size the gateway cannot know (`{"type": "create"}` only asks the provider to keep one). A router's
+ * input of a size the gateway cannot know (`{"type": "create"}` only asks the provider to keep one); refused as
+ * Anthropic refuses a request it cannot thread, so that the Anthropic SDK sends the whole conversation. A router's
  * fields (`routerFeatures`: OpenRouter serves this API too, and reads its `models` and `plugins` here) are read as
  * on chat, against `upstreamModel`, the model the provider is sent; Anthropic itself refuses them.
  */
@@ -531,7 +532,7 @@ export function anthropicFeatures(
       'feature_unsupported',
     )
   if (isContinuedThread(body.thread))
-    throw badRequest(
+    throw threadRefused(
       'Invalid body: thread: continuing a thread the provider holds adds its stored conversation to the input, whose size is not known to the gateway, so its cost cannot be held: send the whole conversation as messages.',
       'context_size_unknown',
     )

@@ -1,6 +1,7 @@
 import type { StreamConverter } from './convert-stream'
 import { chatUsageOf } from './message-to-completion'
 import { formatSse, jsonOf, type SseEvent } from './sse'
+import { startedInput } from './started-input'
 import { finishReasonOf } from './stop-reason'
 import type { AnthropicUsage } from './usage'
 
@@ -11,8 +12,9 @@ const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cache_read_input_tokens'
 /**
  * Anthropic Messages stream events → OpenAI `chat.completion.chunk`s: a role chunk at `message_start`,
  * a content chunk per text delta, tool-call chunks (id and name first, then argument fragments from
- * `input_json_delta`) numbered in the order the tools appear; at `message_stop` a chunk with the finish
- * reason (from the last `message_delta`), the usage chunk if the client asked for it, and `[DONE]`. An Anthropic `error`
+ * `input_json_delta`, or at the block's end the input it started with) numbered in the order the tools
+ * appear; at `message_stop` a chunk with the finish reason (from the last `message_delta`), the usage chunk
+ * if the client asked for it, and `[DONE]`. An Anthropic `error`
  * event, or an end without `message_stop`, becomes an OpenAI error event.
  */
 export class MessageEventsToChunks implements StreamConverter {
@@ -25,6 +27,8 @@ export class MessageEventsToChunks implements StreamConverter {
   private readonly toolIndex = new Map<number, number>()
   /** Tool calls (OpenAI index) that have had argument text: one with none must still end as `{}`. */
   private readonly toolArgsSent = new Set<number>()
+  /** Tool calls (OpenAI index) whose input came whole in the block's start: their arguments if no delta comes. */
+  private readonly startedArgs = new Map<number, string>()
   private readonly usage: AnthropicUsage = {}
   private stopReason: unknown = null
 
@@ -71,6 +75,8 @@ export class MessageEventsToChunks implements StreamConverter {
     if (block.type !== 'tool_use') return '' // thinking has no place in a chat completion
     const call = this.toolIndex.size
     this.toolIndex.set(index, call)
+    const args = startedInput(block)
+    if (args) this.startedArgs.set(call, args)
     return this.chunk({ tool_calls: [{ index: call, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] })
   }
 
@@ -85,14 +91,15 @@ export class MessageEventsToChunks implements StreamConverter {
   }
 
   /**
-   * A tool with no parameters streams no argument text (or only an empty fragment): OpenAI sends `{}`
-   * then, and SDKs parse the arguments as JSON, so an empty string would fail them.
+   * A tool call that streamed no argument text (or only an empty fragment) ends with the input its block
+   * started with, else `{}` (a tool with no parameters): OpenAI sends `{}` then, and SDKs parse the
+   * arguments as JSON, so an empty string would fail them.
    */
   private blockStop(index: number): string {
     const call = this.toolIndex.get(index)
     if (call === undefined || this.toolArgsSent.has(call)) return ''
     this.toolArgsSent.add(call)
-    return this.chunk({ tool_calls: [{ index: call, function: { arguments: '{}' } }] })
+    return this.chunk({ tool_calls: [{ index: call, function: { arguments: this.startedArgs.get(call) ?? '{}' } }] })
   }
 
   private complete(): string {

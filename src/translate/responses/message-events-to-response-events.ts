@@ -1,5 +1,6 @@
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
+import { startedInput } from '../started-input'
 import type { AnthropicUsage } from '../usage'
 import { usageOfMessage } from './message-to-response'
 import { incompleteReasonOf } from './response-object'
@@ -12,17 +13,20 @@ const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cache_read_input_tokens'
 /**
  * Anthropic Messages stream events → Responses API events: each content block becomes an output item
  * (text a message, thinking a reasoning item whose `encrypted_content` carries the block with its
- * signature, tool_use a function call), streamed by its deltas; a web search (`server_tool_use`, then its
- * `web_search_tool_result`) a `web_search_call` item, in progress, searching, completed; `message_stop`
- * ends the response as completed or incomplete (from the stop reason), an `error` event or an early end as
- * failed.
+ * signature, tool_use a function call), streamed by its deltas (a tool call's input given whole at its
+ * start, by one delta at its end); a web search (`server_tool_use`, then its `web_search_tool_result`) a
+ * `web_search_call` item, in progress, searching, completed; `message_stop` ends the response as completed
+ * or incomplete (from the stop reason), an `error` event or an early end as failed.
  */
 export class MessageEventsToResponseEvents implements StreamConverter {
   broken = false
   private readonly writer: ResponseEventWriter
   private messageId = ''
-  /** Anthropic content block index → output index, and the thinking block being assembled. */
-  private readonly items = new Map<number, { index: number; thinking?: Json; search?: true }>()
+  /**
+   * Anthropic content block index → output index, the thinking block being assembled, and a tool call's
+   * input given whole at its start, its arguments unless deltas stream them.
+   */
+  private readonly items = new Map<number, { index: number; thinking?: Json; search?: true; startedArgs?: string }>()
   private readonly usage: AnthropicUsage = {}
   private stopReason: unknown = null
 
@@ -50,7 +54,8 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         const item = this.items.get(Number(event.index))
         if (!item) return ''
         // A search's block holds its query; the search ends with its result block.
-        return item.search ? this.writer.searching(item.index) : this.writer.end(item.index, item.thinking)
+        if (item.search) return this.writer.searching(item.index)
+        return (item.startedArgs ? this.writer.delta(item.index, item.startedArgs) : '') + this.writer.end(item.index, item.thinking)
       }
       case 'message_delta':
         this.addUsage(event.usage)
@@ -87,15 +92,14 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         return this.writer.reasoningWhole(`rs_${id}`, block)
       case 'tool_use': {
         const { index, text } = this.writer.callStart(String(block.id ?? ''), String(block.name ?? ''))
-        this.items.set(i, { index })
+        this.items.set(i, { index, startedArgs: startedInput(block) })
         return text
       }
       case 'server_tool_use': {
         if (block.name !== 'web_search') return '' // only web search is offered
         const { index, text } = this.writer.searchStart(String(block.id ?? ''))
         this.items.set(i, { index, search: true })
-        const input = block.input && typeof block.input === 'object' && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : ''
-        return text + this.writer.delta(index, input)
+        return text + this.writer.delta(index, startedInput(block))
       }
       case 'web_search_tool_result': {
         const index = this.writer.openSearch(String(block.tool_use_id ?? ''))
@@ -119,6 +123,7 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         if (item.thinking) item.thinking.signature += String(delta.signature ?? '')
         return ''
       case 'input_json_delta':
+        if (delta.partial_json) item.startedArgs = undefined // the deltas are the arguments
         return this.writer.delta(item.index, String(delta.partial_json ?? ''))
       case 'citations_delta':
         this.writer.cite(item.index, delta.citation)
