@@ -61,21 +61,30 @@ const gateway = await (async () => {
     return refuse(error.message)
   }
 })()
-await gateway.ready
+// The handlers go in before `ready` is awaited: the gateway serves from the moment it listens, and `ready`
+// may wait a second on a Redis that does not answer; a signal then would end the process outright, the
+// holds of the requests it serves left for the sweeper to charge in full.
+let stopping = false
 const stop = async () => {
+  stopping = true
   await gateway.stop()
   lock?.release()
   process.exit(0)
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, stop)
-
-if (isWorker()) {
-  // Said before the primary hears it, so that its own "listening" line comes after the workers' lines.
-  console.log(`[tollgate] worker ${process.pid} serving ${gateway.url}`)
-  process.send?.({ listening: gateway.url } satisfies WorkerReady)
+if (isWorker())
   // The primary holds our stdin open for as long as it lives: its end, even by kill -9, ends the worker.
   void (async () => {
     for await (const _ of Bun.stdin.stream());
     await stop()
   })()
-} else console.log(`[tollgate] listening on ${gateway.url}`)
+
+await gateway.ready
+// Stopped while `ready` waited: it does not say it serves (a worker's primary would count it as serving).
+if (!stopping) {
+  if (isWorker()) {
+    // Said before the primary hears it, so that its own "listening" line comes after the workers' lines.
+    console.log(`[tollgate] worker ${process.pid} serving ${gateway.url}`)
+    process.send?.({ listening: gateway.url } satisfies WorkerReady)
+  } else console.log(`[tollgate] listening on ${gateway.url}`)
+}
