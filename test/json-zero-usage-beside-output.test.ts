@@ -78,6 +78,20 @@ describe('a JSON usage of 0 output tokens beside output in the answer pays the h
     expect(row.cost).toBe(row.reserved)
   })
 
+  // Output in fields the stream meter counts too (every generated string): OpenRouter's image output and its
+  // encrypted reasoning, beside an empty content.
+  test('chat: OpenRouter image output (message.images)', async () => {
+    const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${'iVBORw0KGgo'.repeat(2_000)}` } }
+    const row = await billed('/v1/chat/completions', chatBody, completion({ content: '', images: [image] }))
+    expect(row.cost).toBe(row.reserved)
+  })
+
+  test('chat: OpenRouter encrypted reasoning (message.reasoning_details, reasoning null)', async () => {
+    const details = [{ type: 'reasoning.encrypted', data: 'gAAAAAB'.repeat(2_000), id: 'rs_1', format: 'openai-responses-v1', index: 0 }]
+    const row = await billed('/v1/chat/completions', chatBody, completion({ content: '', reasoning: null, reasoning_details: details }))
+    expect(row.cost).toBe(row.reserved)
+  })
+
   test('chat to an Anthropic provider: a text block', async () => {
     const row = await billed('/v1/chat/completions', { ...chatBody, model: 'ant:m' }, message([{ type: 'text', text: LONG }]))
     expect(row.cost).toBe(row.reserved)
@@ -100,6 +114,15 @@ describe('a usage of 0 output tokens beside no output is the usage', () => {
     upstream.answer(() => jsonResponse({ ...completion({ content: '' }), usage: { prompt_tokens: 7, completion_tokens: 0, total_tokens: 7 } }))
     const row = await settledRow(gw, 'zero-json', async () => {
       await (await post('/v1/chat/completions', chatBody)).text()
+    })
+    expect(row.cost).toBe(7)
+  })
+
+  test('Responses: an empty message item (its status a string, as every item has) is billed as reported', async () => {
+    const item = { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: '', annotations: [] }] }
+    upstream.answer(() => jsonResponse({ ...response([item]), usage: { input_tokens: 7, output_tokens: 0, total_tokens: 7 } }))
+    const row = await settledRow(gw, 'zero-json', async () => {
+      await (await post('/v1/responses', responsesBody)).text()
     })
     expect(row.cost).toBe(7)
   })
