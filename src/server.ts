@@ -123,7 +123,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
       await new Promise((resolve) => setImmediate(resolve))
       await alertsStopped
-      services.records.stop()
+      await services.records.stop()
       await stopCheckpoints()
       services.redis?.stop()
       await services.store.close()

@@ -7,14 +7,15 @@ type Result<Q extends keyof RecordsQueries> = Awaited<ReturnType<RecordsQueries[
 /** Where a store runs the records queries (src/records/usage-queries.ts). */
 export interface RecordsReads {
   run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>): Promise<Result<Q>>
-  stop(): void
+  /** Ends the reads; resolves once their connection is gone, or after half a second. */
+  stop(): Promise<void>
 }
 
 const runOn = <Q extends keyof RecordsQueries>(source: RecordsSource, query: Q, args: Args<Q>): Promise<Result<Q>> =>
   Promise.resolve().then(() => (recordsQueries[query] as unknown as (source: RecordsSource, args: unknown) => Promise<Result<Q>>)(source, args))
 
 /** The records queries on `source`'s connections: Postgres's records pool, which already answers off the request thread. */
-export const directRecords = (source: RecordsSource): RecordsReads => ({ run: (query, args) => runOn(source, query, args), stop: () => {} })
+export const directRecords = (source: RecordsSource): RecordsReads => ({ run: (query, args) => runOn(source, query, args), stop: async () => {} })
 
 /**
  * Runs the records queries (usage lists, totals, the summary, the request log, the console's aggregates)
@@ -68,10 +69,20 @@ export class RecordsReader implements RecordsReads {
     return worker
   }
 
-  stop(): void {
-    this.worker?.terminate()
+  /**
+   * Ends the thread and resolves once it is gone, with its connection (or after half a second): a connection
+   * still open on a read would keep the store's last checkpoint, on close, from cutting the WAL.
+   */
+  async stop(): Promise<void> {
+    const worker = this.worker
     this.worker = undefined
     for (const waiting of this.pending.values()) waiting.reject(new Error('records reader stopped'))
     this.pending.clear()
+    if (!worker) return
+    const ended = new Promise((resolve) => worker.addEventListener('close', resolve, { once: true }))
+    worker.terminate()
+    let timer: Timer | undefined
+    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, 500)))])
+    clearTimeout(timer)
   }
 }
