@@ -41,6 +41,7 @@ export const SUITES_ON_BOTH_STORES = [
   'admin-in-flight',
   'nul-characters',
   'cli-times-utc',
+  'usage-daily-days-until-midnight',
 ]
 
 let pg: TestPostgres
