@@ -42,6 +42,7 @@ export const SUITES_ON_BOTH_STORES = [
   'nul-characters',
   'cli-times-utc',
   'usage-daily-days-until-midnight',
+  'audit-until-exclusive',
 ]
 
 let pg: TestPostgres
