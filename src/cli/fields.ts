@@ -37,8 +37,8 @@ function convert(f: Field, raw: string): unknown {
     case 'list':
       return raw.split(',').map((s) => s.trim()).filter(Boolean)
     case 'time': {
-      const t = Date.parse(raw)
-      if (Number.isNaN(t)) throw new UsageError(`--${f.option} must be a date and time, e.g. 2027-01-31T00:00:00Z, or none`)
+      const t = utcTime(raw)
+      if (Number.isNaN(t)) throw new UsageError(`--${f.option} must be an ISO date and time, UTC unless it names an offset, e.g. 2027-01-31T00:00, or none`)
       return new Date(t).toISOString()
     }
     case 'boolean':
@@ -59,7 +59,21 @@ export function queryFrom(args: Args, filters: Record<string, string>): Record<s
 }
 
 function checkedTime(option: string, raw: string): number {
-  const t = Date.parse(raw)
-  if (Number.isNaN(t)) throw new UsageError(`--${option} must be a date or date and time, e.g. 2027-01-31`)
+  const t = utcTime(raw)
+  if (Number.isNaN(t)) throw new UsageError(`--${option} must be an ISO date or date and time, UTC unless it names an offset, e.g. 2027-01-31 or 2027-01-31T09:00`)
   return t
+}
+
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i
+
+/**
+ * An ISO date or date and time as epoch ms, NaN if it is neither. The records' days are UTC days, so a time
+ * with no zone is UTC, as a bare date already is to Date.parse (which would read `2026-03-01T00:00` in the
+ * shell's TZ); other spellings Date.parse takes (`2026/03/01`, `March 1, 2026`) are read in the local zone too,
+ * so they are refused rather than guessed at.
+ */
+function utcTime(raw: string): number {
+  const [, date, time, zone] = ISO_TIME.exec(raw.trim()) ?? []
+  if (date === undefined) return NaN
+  return Date.parse(time === undefined ? date : `${date}T${time}${zone ?? 'Z'}`)
 }

@@ -50,6 +50,8 @@ function help(): string {
     '',
     'The admin commands read TOLLGATE_URL (default http://127.0.0.1:$TOLLGATE_PORT, port 8080) and',
     'TOLLGATE_MASTER_KEY from the environment. Lists show one page; --all follows every page.',
+    'A time T (--since, --until, --expires) is an ISO date or date and time, UTC unless it names an offset',
+    '(2026-03-01, 2026-03-01T09:30, 2026-03-01T09:30+01:00), as every day in the records is a UTC day.',
     '',
     ...lines,
     `  tollgate ${MIGRATE_USAGE.replace(/^usage: tollgate /, '').replace(/ +\(default --from.*$/, '')}`,

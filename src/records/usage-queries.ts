@@ -252,7 +252,7 @@ export function auditRows({ db, tables: { apiRequestLog } }: RecordsSource, q: A
         q.route ? eq(apiRequestLog.route, q.route) : undefined,
         q.client_ips ? inArray(apiRequestLog.clientIp, q.client_ips) : undefined,
         q.since !== undefined ? gte(apiRequestLog.createdAt, q.since) : undefined,
-        q.until !== undefined ? lte(apiRequestLog.createdAt, q.until) : undefined,
+        q.until !== undefined ? lt(apiRequestLog.createdAt, q.until) : undefined,
         q.after !== undefined ? lt(apiRequestLog.id, q.after) : undefined,
       ),
     )

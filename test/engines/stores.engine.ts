@@ -40,6 +40,9 @@ export const SUITES_ON_BOTH_STORES = [
   'records-consistency',
   'admin-in-flight',
   'nul-characters',
+  'cli-times-utc',
+  'usage-daily-days-until-midnight',
+  'audit-until-exclusive',
 ]
 
 let pg: TestPostgres

@@ -91,7 +91,8 @@ export const overviewRoutes = (services: Services) => {
       async ({ query }) => {
         await ledger.flush()
         const until = query.until ?? Date.now()
-        const since = query.since ?? startOfDay(until) - (query.days - 1) * DAY_MS
+        // `until` is excluded: at a UTC midnight, the last of the `days` is the day before it.
+        const since = query.since ?? startOfDay(until - 1) - (query.days - 1) * DAY_MS
         // Every day of the range is a point built on the request thread: a mistyped year must not stall the gateway.
         if (dayNumber(until - 1) - dayNumber(since) >= MAX_DAYS) throw badRequest(`since and until span more than ${MAX_DAYS} UTC days; ask for a year at most.`)
         // One point per UTC day; a day the filter's since or until cuts through counts only its rows in the range.
@@ -120,7 +121,7 @@ export const overviewRoutes = (services: Services) => {
         query: strictQuery({
           ...usageFilters,
           by: z.enum(['model', 'user']).default('model'),
-          days: z.coerce.number().int().min(1).max(MAX_DAYS).default(30).describe('how many UTC days up to today, when since is not given'),
+          days: z.coerce.number().int().min(1).max(MAX_DAYS).default(30).describe('how many UTC days up to until (excluded) or now, when since is not given'),
         }),
         detail: {
           tags: ['usage'],

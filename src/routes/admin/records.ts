@@ -13,7 +13,10 @@ import { summaryCursor } from './summary-cursor'
 export { presentUsage }
 
 const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))
-const timeRange = { since: time.optional(), until: time.optional() }
+const timeRange = {
+  since: time.optional().describe('rows at or after this time'),
+  until: time.optional().describe('rows before this time (a row at exactly until is not listed)'),
+}
 const iso = (ms: number) => new Date(ms).toISOString()
 
 /** The filters of one user's usage; the other lists add `user_id`. */
