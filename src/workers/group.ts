@@ -101,19 +101,28 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
     lock.release()
   }
 
-  // Every worker must serve before the group says it listens; one that ends before that fails the start.
-  const urls = await Promise.all(Array.from({ length: config.workers }, (_, i) => start(i + 1))).catch(async (error) => {
+  // The handlers go in before any worker starts: a worker serves from the moment it listens (the kernel hands
+  // it connections), before it says so, and a signal then must stop the group gracefully too. As a container's
+  // PID 1 the primary would otherwise ignore it, and be killed with its workers, their holds left to the sweeper.
+  let signalled = (_code: number) => {}
+  const stopped = new Promise<number>((resolve) => (signalled = resolve))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, async () => {
+      if (stopping) return
+      await stopAll()
+      signalled(0)
+    })
+  // Every worker must serve before the group says it listens; one that ends before that fails the start
+  // (unless a signal ended it: then the group is stopping, as asked).
+  let urls: string[]
+  try {
+    urls = await Promise.all(Array.from({ length: config.workers }, (_, i) => start(i + 1)))
+  } catch (error) {
+    if (stopping) return await stopped
     await stopAll()
     throw error
-  })
-  const stopped = new Promise<number>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const)
-      process.on(signal, async () => {
-        if (stopping) return
-        await stopAll()
-        resolve(0)
-      })
-  })
+  }
+  if (stopping) return await stopped
   // Said only once a signal stops the group: whoever reads this line may send one at once, before the code
   // after the line has run (a minimal Bun child that logged and then listened for SIGTERM was killed outright
   // by a SIGTERM sent on reading the line in 3 of 4 tries). Killed so, a primary leaves its workers serving
