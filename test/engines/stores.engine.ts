@@ -40,6 +40,7 @@ export const SUITES_ON_BOTH_STORES = [
   'records-consistency',
   'admin-in-flight',
   'nul-characters',
+  'metrics-settled-after-sweep',
 ]
 
 let pg: TestPostgres
