@@ -112,6 +112,51 @@ describe('WriteQueue', () => {
     expect(errors.splice(0).map(String)).toEqual([expect.stringContaining('NOT NULL')])
   })
 
+  test('a lingering write\'s `then` hears what it returned once it is committed, once, though the batch ran it twice', async () => {
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const told: Array<{ v: number; rows: number }> = []
+    let runs = 0
+    queue.defer(
+      () => {
+        runs++
+        insert.run(1)
+        return 1
+      },
+      (v) => told.push({ v, rows: rows() }),
+    )
+    // Fails the fast run: the batch is rolled back and run again, each write in its own savepoint.
+    queue.defer(() => void insert.run(null as never))
+    queue.defer(() => 3, (v) => told.push({ v, rows: rows() }))
+    expect(told).toEqual([])
+    queue.flush()
+    expect(runs).toBe(2)
+    // Told after the commit: another connection already sees the row.
+    expect(told).toEqual([{ v: 1, rows: 1 }, { v: 3, rows: 1 }])
+    expect(errors.splice(0).map(String)).toEqual([expect.stringContaining('NOT NULL')])
+  })
+
+  test('a lingering write that throws is never told; one whose commit fails is told only once a later commit writes it', async () => {
+    db.exec('PRAGMA busy_timeout = 10')
+    const retrying = new WriteQueue(db, (e) => errors.push(e), LINGER_MS, 2_000, 50, 20)
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    const told: string[] = []
+    retrying.defer(() => {
+      insert.run(null as never)
+    }, () => told.push('thrown'))
+    const locker = new Database(join(dir, 'q.db'))
+    locker.exec('BEGIN IMMEDIATE')
+    retrying.defer(() => void insert.run(1), () => told.push('written'))
+    await Bun.sleep(LINGER_MS * 3)
+    expect(told).toEqual([])
+    locker.exec('COMMIT')
+    locker.close()
+    await Bun.sleep(200)
+    expect(told).toEqual(['written'])
+    expect(rows()).toBe(1)
+    errors.length = 0
+    retrying.close()
+  })
+
   test('lingering writes whose commit fails as a whole (another process holds the lock) are tried again, in order, not dropped', async () => {
     db.exec('PRAGMA busy_timeout = 10')
     // A lock held past the busy timeout (20 ms here) is reported.

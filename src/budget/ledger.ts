@@ -25,7 +25,10 @@ export interface HoldRequest {
 
 export type SettleStatus = 'ok' | 'error' | 'aborted' | 'expired'
 
-/** Told of every settlement this process makes (for metrics), with what the hold was for. */
+/**
+ * Told of every settlement this process makes (for metrics), with what the hold was for: once it is committed,
+ * and only if it charged the hold (not one the sweeper, or an earlier settlement, got to first).
+ */
 export type SettleObserver = (hold: Pick<HoldRequest, 'requestId' | 'model' | 'provider'>, outcome: Outcome) => void
 
 export interface Outcome {
@@ -101,8 +104,11 @@ export const SWEEP_BATCH = 100
 export interface LedgerStore {
   /** Reads the figures under a lock held until the decision is written; resolves once it is committed. */
   reserve(r: HoldRequest, now: number, ttlMs: number): Promise<TakenHold | GatewayError>
-  /** Settles in the background (grouped with its neighbours); a hold already settled is left alone. */
-  settle(hold: TakenHold, outcome: Outcome, now: number): void
+  /**
+   * Settles in the background (grouped with its neighbours); a hold already settled is left alone. Calls
+   * `onSettled` once the settlement is committed, if it was this settlement that settled the hold.
+   */
+  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: () => void): void
   /**
    * Settles at most `limit` holds past their expiry, in one transaction, with the outcome `charge` gives
    * each (a settlement still queued lands first); resolves, once committed, to those this process settled
@@ -233,8 +239,7 @@ export class Ledger {
    */
   settle(hold: TakenHold, outcome: Outcome, now = Date.now()): void {
     this.open--
-    this.observe(hold.request, outcome)
-    this.store.settle(hold, outcome, now)
+    this.store.settle(hold, outcome, now, () => this.observe(hold.request, outcome))
   }
 
   /** Settles every hold past its expiry at its full amount, batch after batch; returns how many. */

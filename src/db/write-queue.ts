@@ -128,13 +128,28 @@ export class WriteQueue {
     return waiter.promise
   }
 
-  /** Queues a write (of one statement or several) that nobody waits for. */
-  defer(write: () => void): void {
+  /**
+   * Queues a write (of one statement or several) that nobody waits for. `then` is given what it returned
+   * once the transaction that ran it has committed: a write is run again when its batch is rolled back and
+   * retried, so what it returned before the commit may not be what was written.
+   */
+  defer<T>(write: () => T, then?: (result: T) => void): void {
     if (this.closed) {
       this.onError(new Error('write queued after the database was closed; dropped'))
       return
     }
-    this.lazy.push({ run: write, waited: false })
+    if (then === undefined) this.lazy.push({ run: write, waited: false })
+    else {
+      const w: QueuedWrite = {
+        waited: false,
+        run: () => {
+          w.committed = undefined
+          const result = write()
+          w.committed = () => then(result)
+        },
+      }
+      this.lazy.push(w)
+    }
     if (this.lazy.length === this.maxLazy && this.busySince === null) setImmediate(this.flushScheduled)
     else if (this.lingering === null) this.lingering = setTimeout(this.flushScheduled, this.lingerMs)
   }
@@ -183,6 +198,15 @@ export class WriteQueue {
     }
     this.committed()
     for (const w of waiting) w.tell()
+    for (const w of lazy) if (w.committed) this.tellCommitted(w.committed)
+  }
+
+  private tellCommitted(then: () => void): void {
+    try {
+      then()
+    } catch (error) {
+      this.onError(error)
+    }
   }
 
   /**
@@ -297,6 +321,8 @@ interface QueuedWrite {
   run(): void
   /** Someone waits for it (`submit`), and is told of its error. */
   waited: boolean
+  /** A deferred write's `then`, with what its last run returned; unset when that run threw (undone). */
+  committed?: () => void
 }
 
 /** One `submit` caller: the write's result or error is kept until the commit decides which to tell. */

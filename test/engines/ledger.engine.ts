@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { Ledger } from '../../src/budget/ledger'
+import { BatchWriter } from '../../src/store/postgres/batch'
 import { PostgresStore } from '../../src/store/postgres/store'
 import { done, holdFor, ledgerContract } from '../support/ledger-contract'
 import { startPostgres, type TestPostgres } from './support/postgres'
@@ -102,6 +103,24 @@ describe('Postgres ledger: what rides in a reservation’s transaction', () => {
     expect((store.ledger as unknown as { expectAfter: number }).expectAfter).toBe(0)
     const [u] = await store.sql`SELECT spend::int, reserved::int, period_start::float8 AS period_start FROM users WHERE id = 'd'`
     expect(u).toEqual({ spend: 4000, reserved: 1, period_start: D2 })
+  })
+
+  test('a settlement carried by a reservation batch Postgres rolled back is counted once, when it is written on its own', async () => {
+    const observed: number[] = []
+    const observing = new Ledger(store.ledger, 60_000, (_hold, o) => observed.push(o.cost))
+    // A rider whose statement Postgres refuses for its data (22012) after SETTLE has answered in the same transaction.
+    let probesAlone = 0
+    const refused = new BatchWriter<unknown>(async () => void probesAlone++, () => {}, { retry: false, what: 'probe' })
+    store.ledger.carry(refused, 'SELECT 1 / 0 WHERE $1::text IS NOT NULL')
+    const first = await observing.reserve(holdFor('u', 500))
+    first.settle(done(42))
+    refused.push({ probe: 1 })
+    expect((await observing.reserve(holdFor('u', 10))).remainingAfter).not.toBeNull()
+    await observing.flush()
+    expect(await figures()).toEqual({ spend: 42, reserved: 10, usage: 1, cost: 42 })
+    expect(observed).toEqual([42])
+    await refused.flush()
+    expect(probesAlone).toBe(1) // the batch was refused for it, and it went on its own
   })
 
   test('a reservation that fails gives back the settlements it carried: they are written once Postgres is back', async () => {

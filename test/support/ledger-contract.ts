@@ -289,6 +289,30 @@ export function ledgerContract(factory: StoreFactory) {
       expect(latencies).toEqual([2 * TTL, 2 ** 31 - 1])
     })
 
+    test('a settlement is counted (observed) once committed, and only when it charged the hold: not a second settlement, not one another process\'s sweep beat', async () => {
+      await addUser('u', null)
+      const now = Date.now()
+      const observed: string[] = []
+      const observing = new Ledger(store.ledger, TTL, (_hold, o) => observed.push(`${o.status} ${o.cost}`))
+      const twice = await observing.reserve(holdFor('u', 100), now)
+      observing.settle(twice.taken, done(10))
+      observing.settle(twice.taken, done(20))
+      expect(observed).toEqual([]) // not committed yet
+      // Reserved an hour ago: expired, and swept by another process while its request still runs.
+      const late = await observing.reserve(holdFor('u', 300), now - 3_600_000)
+      const otherStore = await opened.other()
+      expect(await new Ledger(otherStore.ledger, TTL).sweep(now)).toBe(1)
+      await otherStore.close()
+      late.settle(done(30))
+      // On Postgres, the settlements queued ride in these reservations' transactions.
+      const third = await observing.reserve(holdFor('u', 50), now)
+      third.settle(done(5))
+      await observing.reserve(holdFor('u', 1), now)
+      await observing.flush()
+      expect(observed).toEqual(['ok 10', 'ok 5'])
+      expect(await usageRows()).toEqual([{ cost: 5, status: 'ok' }, { cost: 10, status: 'ok' }, { cost: 300, status: 'expired' }])
+    })
+
     test('a settlement queued when the sweeper runs lands first: charged its real cost', async () => {
       await addUser('u', null)
       const now = Date.now()

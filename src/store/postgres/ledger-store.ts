@@ -61,7 +61,8 @@ interface SettlementRow {
  * period_start (rolled or restarted since it was asked for) adds to the stored period, and its usage row is
  * dated at that start (settlementDate): the INSERT reads users as they stood before `u`, as every part of
  * one statement does. The users' rows are locked (in id order) before this statement runs, so `p` reads
- * them as they are.
+ * them as they are. Returns the ids of the holds it settled (settledIds), in the same answer: only those
+ * settlements count in this process's metrics.
  */
 const SETTLE = `
 WITH s AS (
@@ -102,12 +103,15 @@ k AS (
     FROM (SELECT key_id, sum(CASE WHEN key_debited THEN amount ELSE 0 END) AS held, sum(cost) AS cost
             FROM settled WHERE key_id IS NOT NULL GROUP BY key_id) a
    WHERE api_keys.id = a.key_id
+),
+i AS (
+  INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
+                     cached_tokens, cost, reserved, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses)
+  SELECT request_id, GREATEST(settled.created_at, users.period_start), user_id, key_id, model, provider, endpoint, prompt_tokens,
+         completion_tokens, cached_tokens, cost, amount, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses
+    FROM settled LEFT JOIN users ON users.id = settled.user_id
 )
-INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens,
-                   cached_tokens, cost, reserved, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses)
-SELECT request_id, GREATEST(settled.created_at, users.period_start), user_id, key_id, model, provider, endpoint, prompt_tokens,
-       completion_tokens, cached_tokens, cost, amount, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses
-  FROM settled LEFT JOIN users ON users.id = settled.user_id`
+SELECT id FROM settled`
 
 /**
  * Other rows nobody waits for (the request log) that ride in the next reservation's transaction like
@@ -348,22 +352,27 @@ function decideBatch(batch: Asked[], f: Figures): Decided {
  * may hold for a moment: worth waiting for); what they still wait on is then a lock on what only the riders
  * write (`usage`, its rollups, the request log), which something may hold for minutes. So a lock timeout
  * (55P03) is the riders', and the holds go again at once without them (reserveAsked).
+ *
+ * Adds each statement's answer to `sent`, and returns SETTLE's: the holds it settled, read once the transaction has committed.
  */
-function sendRiders(send: Send, settling: SettlementRow[], riding: Riding[]): Promise<unknown>[] {
-  if (settling.length === 0 && riding.length === 0) return []
-  return [
-    send(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS),
-    ...(settling.length === 0 ? [] : [send(SETTLE, [JSON.stringify(settling)])]),
-    ...riding.map((r) => send(r.rider.insert, [JSON.stringify(r.rows)])),
-  ]
+function sendRiders(send: Send, settling: SettlementRow[], riding: Riding[], sent: Promise<unknown>[]): Promise<any[]> | null {
+  if (settling.length === 0 && riding.length === 0) return null
+  sent.push(send(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS))
+  const settle = settling.length === 0 ? null : send(SETTLE, [JSON.stringify(settling)])
+  if (settle) sent.push(settle)
+  for (const r of riding) sent.push(send(r.rider.insert, [JSON.stringify(r.rows)]))
+  return settle
 }
+
+/** The ids of the holds in SETTLE's answer. */
+const settledIds = (rows: Array<{ id: unknown }>): number[] => rows.map((r) => Number(r.id))
 
 /**
  * Settles the queued settlements it is given and decides and writes a batch of holds, in one transaction
  * (one flush of the WAL for both, two round trips): the users' rows and then the keys' are locked, each in
  * id order (as a settlement alone locks them), the settlements applied, the figures read as they now stand
  * and the holds decided on them (decideBatch); then every debit and hold is written, with the COMMIT.
- * Returns the figures as committed, too.
+ * Returns the figures as committed, and the holds settled, too.
  */
 async function lockedBatch(
   sql: SQL,
@@ -371,7 +380,7 @@ async function lockedBatch(
   batch: Asked[],
   settling: SettlementRow[],
   riding: Riding[],
-): Promise<{ decided: Decided; figures: Figures }> {
+): Promise<{ decided: Decided; figures: Figures; settled: number[] }> {
   const holdUsers = idsOf(batch.map((a) => a.r.userId))
   const holdKeys = idsOf(batch.map((a) => a.r.keyId))
   return pipelined(sql, attempt, async (send, commit) => {
@@ -380,14 +389,15 @@ async function lockedBatch(
     // figures, and SETTLE takes the tables' locks WRITE_HOLDS needs. Without, the riders go last, after the
     // holds' write, which may wait for a table lock (an index build on `users`) as a hold must.
     const settles = settling.length > 0
+    let settle: Promise<any[]> | null = null
     if (!settles) {
       rows = await Promise.all([send(LOCK_USERS, [holdUsers]), send(LOCK_KEYS, [holdKeys])])
     } else {
       const locks = [
         send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
         send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
-        ...sendRiders(send, settling, riding),
       ]
+      settle = sendRiders(send, settling, riding, locks)
       const read = Promise.all([send(READ_USERS, [holdUsers]), send(READ_KEYS, [holdKeys])])
       ;[, rows] = await Promise.all([Promise.all(locks), read])
     }
@@ -396,9 +406,9 @@ async function lockedBatch(
     attempt.taken.push(...takenIn(decided))
     // The rows are locked: their new figures are written as they now stand.
     const last: Promise<unknown>[] = decided.holds.length > 0 ? [send(WRITE_HOLDS, decided.params)] : []
-    if (!settles) last.push(...sendRiders(send, [], riding))
+    if (!settles) sendRiders(send, [], riding, last)
     await commit(last)
-    return { decided, figures }
+    return { decided, figures, settled: settle ? settledIds(await settle) : [] }
   })
 }
 
@@ -407,7 +417,8 @@ async function lockedBatch(
  * by the settlements riding along): BEGIN, the settlements, then one statement that locks the rows (users,
  * then keys, in id order) and writes the debits and holds only if every figure the decisions read is still
  * what was expected, and COMMIT, all sent at once. Resolves to null when a figure had moved (another
- * replica, the sweeper, an admin change): the settlements and riders are committed, no hold is.
+ * replica, the sweeper, an admin change): the settlements and riders are committed, no hold is. `settled`:
+ * the holds its settlements settled.
  */
 async function expectedBatch(
   sql: SQL,
@@ -416,7 +427,7 @@ async function expectedBatch(
   expected: Figures,
   settling: SettlementRow[],
   riding: Riding[],
-): Promise<Decided | null> {
+): Promise<{ decided: Decided | null; settled: number[] }> {
   const expectedUsers = JSON.stringify([...expected.users].map(([id, u]) => ({
     id, blocked: u.blocked, max_budget: u.maxBudget, spend: u.spend, reserved: u.reserved, budget_period: u.budgetPeriod, period_start: u.periodStart,
   })))
@@ -428,17 +439,20 @@ async function expectedBatch(
     // locks them: SETTLE's own updates would take them in whatever order it runs, and deadlock another replica.
     // The riders then go before the gated write, or after it when nothing settles, as in lockedBatch.
     const settles = settling.length > 0
-    const before = !settles
-      ? []
-      : [
-          send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
-          send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
-          ...sendRiders(send, settling, riding),
-        ]
+    const before: Promise<unknown>[] = []
+    let settle: Promise<any[]> | null = null
+    if (settles) {
+      before.push(
+        send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
+        send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
+      )
+      settle = sendRiders(send, settling, riding, before)
+    }
     const written = send(GATED_WRITE, [expectedUsers, expectedKeys, ...decided.params])
-    const after = settles ? [] : sendRiders(send, [], riding)
+    const after: Promise<unknown>[] = []
+    if (!settles) sendRiders(send, [], riding, after)
     await commit([...before, written, ...after])
-    return (await written)[0]?.ok === true ? decided : null
+    return { decided: (await written)[0]?.ok === true ? decided : null, settled: settle ? settledIds(await settle) : [] }
   })
 }
 
@@ -447,15 +461,15 @@ async function expectedBatch(
  * reservation locks its user's row and then its key's: so that settlements and reservations on several
  * replicas always wait for each other in the same order and never deadlock. SETTLE's lock waits are bounded
  * (sendRiders): while something holds `usage` it fails at once (55P03), rather than keep these users' rows
- * from their holds.
+ * from their holds. Returns the ids of the holds it settled.
  */
-async function settleIn(tx: TransactionSQL, batch: SettlementRow[]): Promise<number> {
+async function settleIn(tx: TransactionSQL, batch: SettlementRow[]): Promise<number[]> {
   const userIds = JSON.stringify([...new Set(batch.map((r) => r.user_id))])
   const keyIds = JSON.stringify([...new Set(batch.flatMap((r) => (r.key_id === null ? [] : [r.key_id])))])
   await tx`SELECT 1 FROM users WHERE id IN (SELECT json_array_elements_text(${userIds}::text::json)) ORDER BY id FOR UPDATE`
   await tx`SELECT 1 FROM api_keys WHERE id IN (SELECT json_array_elements_text(${keyIds}::text::json)) ORDER BY id FOR UPDATE`
-  const [, inserted] = await Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(SETTLE, [JSON.stringify(batch)])])
-  return inserted.count as number
+  const [, settled] = await Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(SETTLE, [JSON.stringify(batch)])])
+  return settledIds(settled)
 }
 
 const takenIn = (decided: Decided) => decided.results.filter((r): r is TakenHold => !(r instanceof GatewayError))
@@ -520,6 +534,13 @@ export class PostgresLedgerStore implements LedgerStore {
   private expectAfter = 0
   /** The last settlement transaction sent on its own, until it ends (answered or not). */
   private settling: Promise<unknown> = Promise.resolve()
+  /**
+   * What to call once a queued settlement has settled its hold (LedgerStore.settle's `onSettled`), by hold id:
+   * called when a committed SETTLE returns the id, dropped when one ran without it (another replica's sweeper,
+   * or this hold's first settlement, got there first). Never before the commit: a batch rolled back and sent
+   * again would be counted twice.
+   */
+  private readonly onSettled = new Map<number, () => void>()
 
   constructor(
     /**
@@ -549,7 +570,9 @@ export class PostgresLedgerStore implements LedgerStore {
     // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
     // first remembers figures with these holds still open, and would expect them open next time.
     this.forget(batch)
-    const run = retryingConflicts(() => this.sql.begin((tx) => settleIn(tx, firstOfEach(batch)))).finally(() => this.forget(batch))
+    const run = retryingConflicts(() => this.sql.begin((tx) => settleIn(tx, firstOfEach(batch))))
+      .then((settled) => this.tellSettled(batch, settled))
+      .finally(() => this.forget(batch))
     this.settling = run.catch(() => {})
     await withDeadline(run, this.deadlineMs)
   }
@@ -677,7 +700,8 @@ export class PostgresLedgerStore implements LedgerStore {
     // Users and keys the settlements move are known again only once read or written under a lock.
     this.forget(carried.settling)
     if (expected) {
-      const decided = await expectedBatch(this.sql, attempt, batch, expected, carried.settling, carried.riding)
+      const { decided, settled } = await expectedBatch(this.sql, attempt, batch, expected, carried.settling, carried.riding)
+      this.tellSettled(carried.settling, settled)
       carried.settling = []
       carried.riding = []
       if (decided) {
@@ -688,7 +712,8 @@ export class PostgresLedgerStore implements LedgerStore {
       }
       this.expectAfter = Date.now() + 1000
     }
-    const { decided, figures } = await lockedBatch(this.sql, attempt, batch, carried.settling, carried.riding)
+    const { decided, figures, settled } = await lockedBatch(this.sql, attempt, batch, carried.settling, carried.riding)
+    this.tellSettled(carried.settling, settled)
     carried.settling = []
     carried.riding = []
     if (!attempt.abandoned) this.remember(figures)
@@ -751,8 +776,25 @@ export class PostgresLedgerStore implements LedgerStore {
     writer.holdBackWhile(this.busy)
   }
 
-  settle(hold: TakenHold, outcome: Outcome, now: number): void {
+  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: () => void): void {
+    // A hold settled twice is charged by its first settlement (firstOfEach): that one is told.
+    if (onSettled && !this.onSettled.has(hold.id)) this.onSettled.set(hold.id, onSettled)
     this.settlements.push(settlementRow(hold, outcome, now))
+  }
+
+  /** `batch`'s SETTLE has committed, settling the holds `settled`: their settlements are told, the others' never will be. */
+  private tellSettled(batch: SettlementRow[], settled: number[]) {
+    if (this.onSettled.size === 0) return
+    for (const id of settled) {
+      const told = this.onSettled.get(id)
+      this.onSettled.delete(id)
+      try {
+        told?.()
+      } catch (error) {
+        this.onError(error)
+      }
+    }
+    for (const s of batch) this.onSettled.delete(s.id)
   }
 
   async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<SweptHold[]> {

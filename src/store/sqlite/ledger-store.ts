@@ -141,8 +141,8 @@ export class SqliteLedgerStore implements LedgerStore {
     return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
   }
 
-  settle(hold: TakenHold, outcome: Outcome, now: number): void {
-    this.writes.defer(() => void this.settleNow(hold, outcome, now))
+  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: () => void): void {
+    this.writes.defer(() => this.settleNow(hold, outcome, now), onSettled && ((settled) => settled && onSettled()))
   }
 
   /** Returns false when the hold was already settled (or never existed). */
