@@ -94,6 +94,7 @@ export async function createServices(config: Config): Promise<Services> {
     providers,
     requestLog,
     upstream,
+    bodyReads: { count: 0 },
     records: store.records,
     refusals: new RefusalRecord(store.refusals, config.audit_retention_days),
     sessions: new SessionStore(store.sessions, config.master_key, {
@@ -147,7 +148,7 @@ export function createApp(services: Services, options: { idleTimeoutSec?: number
     .use(corsHeaders(config.cors_allowed_origins))
     .use(ipRateLimit(config.rate_limit_per_min, services.rateLimits.ip))
     .use(requireUsableTarget())
-    .use(bodyLimit(config.max_body_bytes))
+    .use(bodyLimit(config.max_body_bytes, services.bodyReads))
     .use(corsPreflight(config.cors_allowed_origins))
     .use(auth({ masterKey: config.master_key, keys: services.keys, sessions: services.sessions, trustProxy: config.trust_proxy }))
     .use(keyRateLimit(services.rateLimits.key))

@@ -100,15 +100,13 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       const alertsStopped = services.alerts.stop(ALERTS_STOP_MS)
       services.requestLog.stop()
       services.refusals.stop()
-      // The grace lasts while anything is under way: an answer still written (a speech call's audio is relayed
-      // after its hold is settled), a body still arriving (no hold yet; admitted meanwhile, it is served), a
-      // hold open or a provider call running. Bun's graceful stop resolves once the last answer is written (it
-      // closes idle keep-alive connections at once; a connection still sending its request's head holds it).
+      // The grace lasts while anything is under way: a body still arriving (no hold yet; admitted meanwhile, it
+      // is served), a hold open, or a provider call running (a speech call's audio, relayed after its hold is
+      // settled, keeps its upstream slot till it ends). Not the listener's graceful stop: a connection whose
+      // body nobody will read (a refusal's) would hold it for the whole grace.
       const graceEnds = Date.now() + graceMs
-      let answered = false
-      void stopped.then(() => (answered = true))
-      while (!(answered && services.ledger.openHolds === 0 && services.upstream.inFlight === 0) && Date.now() < graceEnds)
-        await Bun.sleep(10)
+      const underWay = () => services.bodyReads.count > 0 || services.ledger.openHolds > 0 || services.upstream.inFlight > 0
+      while (underWay() && Date.now() < graceEnds) await Bun.sleep(10)
       // The grace is over: the provider calls still running are cut, each settled as at the gateway's own
       // timeout (a stream what it generated, a JSON call its whole hold) and answered (an error event, a 503);
       // a request still on its way to one (its body slow to arrive) is refused before the provider is called.
