@@ -43,6 +43,7 @@ export const SUITES_ON_BOTH_STORES = [
   'cli-times-utc',
   'usage-daily-days-until-midnight',
   'audit-until-exclusive',
+  'empty-filter-refused',
 ]
 
 let pg: TestPostgres
