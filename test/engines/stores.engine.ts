@@ -44,6 +44,7 @@ export const SUITES_ON_BOTH_STORES = [
   'usage-daily-days-until-midnight',
   'audit-until-exclusive',
   'empty-filter-refused',
+  'empty-cursor-refused',
 ]
 
 let pg: TestPostgres

@@ -105,10 +105,10 @@ export const keyRoutes = (services: Services) => {
         const rows = await db
           .select()
           .from(apiKeys)
-          .where(and(query.user_id !== undefined ? eq(apiKeys.userId, query.user_id) : undefined, query.cursor ? gt(apiKeys.id, query.cursor) : undefined))
+          .where(and(query.user_id !== undefined ? eq(apiKeys.userId, query.user_id) : undefined, query.cursor !== undefined ? gt(apiKeys.id, query.cursor) : undefined))
           .orderBy(asc(apiKeys.id))
           .limit(query.limit + 1)
-          .offset(query.cursor ? 0 : (query.offset ?? 0))
+          .offset(query.cursor !== undefined ? 0 : (query.offset ?? 0))
         return toPage(rows, query.limit, presentKey, (r) => r.id)
       },
       { query: strictQuery({ ...pageQuery, user_id: filterText.optional() }), detail: { tags: ['keys'], summary: 'List keys (never their secrets)' } },

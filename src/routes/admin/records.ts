@@ -6,7 +6,7 @@ import { clientSource } from '../../http/client-source'
 import { notFound } from '../../http/errors'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
-import { idCursor, pageQuery, toPage } from './pagination'
+import { cursorText, idCursor, pageQuery, toPage } from './pagination'
 import { filterText, strictQuery } from './strict-query'
 import { summaryCursor } from './summary-cursor'
 
@@ -32,7 +32,7 @@ export type UsageFilters = Partial<z.infer<typeof usageQuery>>
 type UsageQuery = z.infer<typeof usageQuery>
 
 /** The summary's cursor names a group (day, user, model), which may be longer than an id. */
-const summaryQuery = strictQuery({ ...pageQuery, cursor: z.string().max(2000).optional(), ...usageFilters })
+const summaryQuery = strictQuery({ ...pageQuery, cursor: cursorText.max(2000).optional(), ...usageFilters })
 
 /**
  * Usage rows and their totals under the usage filters: the admin lists and a key's own view read them
