@@ -61,12 +61,12 @@ export const presentUsage = (r: typeof usage.$inferSelect) => ({
 
 export const usageFilter = (usage: UsageTable, q: UsageFilterValues): SQL | undefined =>
   and(
-    q.user_id ? eq(usage.userId, q.user_id) : undefined,
-    q.key_id ? eq(usage.keyId, q.key_id) : undefined,
-    q.model ? eq(usage.model, q.model) : undefined,
-    q.status ? eq(usage.status, q.status) : undefined,
+    q.user_id !== undefined ? eq(usage.userId, q.user_id) : undefined,
+    q.key_id !== undefined ? eq(usage.keyId, q.key_id) : undefined,
+    q.model !== undefined ? eq(usage.model, q.model) : undefined,
+    q.status !== undefined ? eq(usage.status, q.status) : undefined,
     // Said as the partial index usage_not_ok says it (a literal, not a parameter), so that SQLite uses it.
-    q.status && q.status !== 'ok' ? sql`${usage.status} <> 'ok'` : undefined,
+    q.status !== undefined && q.status !== 'ok' ? sql`${usage.status} <> 'ok'` : undefined,
     q.since !== undefined ? gte(usage.createdAt, q.since) : undefined,
     q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
   )
@@ -127,10 +127,10 @@ function rollupFor(tables: Tables, q: UsageFilterValues, by?: 'model' | 'user'):
 /** A rollup's rows under the usage filters, over whole days from `from` to `to` (exclusive). */
 function rollupFilter(t: RollupTable, q: UsageFilterValues, days: { from?: number; to?: number }): SQL | undefined {
   return and(
-    q.user_id ? eq((t as Tables['usageDaily']).userId, q.user_id) : undefined,
-    q.key_id ? eq((t as Tables['usageDaily']).keyId, q.key_id) : undefined,
-    q.model ? eq((t as Tables['usageDaily']).model, q.model) : undefined,
-    q.status ? eq(t.status, q.status) : undefined,
+    q.user_id !== undefined ? eq((t as Tables['usageDaily']).userId, q.user_id) : undefined,
+    q.key_id !== undefined ? eq((t as Tables['usageDaily']).keyId, q.key_id) : undefined,
+    q.model !== undefined ? eq((t as Tables['usageDaily']).model, q.model) : undefined,
+    q.status !== undefined ? eq(t.status, q.status) : undefined,
     days.from !== undefined ? gte(t.day, days.from) : undefined,
     days.to !== undefined ? lt(t.day, days.to) : undefined,
   )
@@ -245,11 +245,11 @@ export function auditRows({ db, tables: { apiRequestLog } }: RecordsSource, q: A
     .from(apiRequestLog)
     .where(
       and(
-        q.key_id ? eq(apiRequestLog.keyId, q.key_id) : undefined,
-        q.user_id ? eq(apiRequestLog.userId, q.user_id) : undefined,
+        q.key_id !== undefined ? eq(apiRequestLog.keyId, q.key_id) : undefined,
+        q.user_id !== undefined ? eq(apiRequestLog.userId, q.user_id) : undefined,
         q.status !== undefined ? eq(apiRequestLog.status, q.status) : undefined,
-        q.method ? eq(apiRequestLog.method, q.method) : undefined,
-        q.route ? eq(apiRequestLog.route, q.route) : undefined,
+        q.method !== undefined ? eq(apiRequestLog.method, q.method) : undefined,
+        q.route !== undefined ? eq(apiRequestLog.route, q.route) : undefined,
         q.client_ips ? inArray(apiRequestLog.clientIp, q.client_ips) : undefined,
         q.since !== undefined ? gte(apiRequestLog.createdAt, q.since) : undefined,
         q.until !== undefined ? lt(apiRequestLog.createdAt, q.until) : undefined,

@@ -44,6 +44,8 @@ export const SUITES_ON_BOTH_STORES = [
   'usage-daily-days-until-midnight',
   'audit-until-exclusive',
   'metrics-settled-after-sweep',
+  'empty-filter-refused',
+  'empty-cursor-refused',
 ]
 
 let pg: TestPostgres

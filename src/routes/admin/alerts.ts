@@ -34,7 +34,7 @@ export const alertRoutes = ({ store, alerts: service }: Services) => {
           .where(and(query.kind ? eq(alerts.kind, query.kind) : undefined, withStatus, afterCursor(query.cursor)))
           .orderBy(desc(alerts.createdAt), desc(alerts.id))
           .limit(query.limit + 1)
-          .offset(query.cursor ? 0 : (query.offset ?? 0))
+          .offset(query.cursor !== undefined ? 0 : (query.offset ?? 0))
         const deliveries = rows.length ? await db.select().from(alertDeliveries).where(inArray(alertDeliveries.alertId, rows.map((r) => r.id))) : []
         return toPage(
           rows,

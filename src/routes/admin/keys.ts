@@ -8,7 +8,7 @@ import { badRequest, conflict, notFound } from '../../http/errors'
 import { generateKey } from '../../keys/secret'
 import type { Services } from '../../services'
 import { pageQuery, toPage } from './pagination'
-import { strictQuery } from './strict-query'
+import { filterText, strictQuery } from './strict-query'
 
 type KeyRow = typeof apiKeys.$inferSelect
 
@@ -105,13 +105,13 @@ export const keyRoutes = (services: Services) => {
         const rows = await db
           .select()
           .from(apiKeys)
-          .where(and(query.user_id ? eq(apiKeys.userId, query.user_id) : undefined, query.cursor ? gt(apiKeys.id, query.cursor) : undefined))
+          .where(and(query.user_id !== undefined ? eq(apiKeys.userId, query.user_id) : undefined, query.cursor !== undefined ? gt(apiKeys.id, query.cursor) : undefined))
           .orderBy(asc(apiKeys.id))
           .limit(query.limit + 1)
-          .offset(query.cursor ? 0 : (query.offset ?? 0))
+          .offset(query.cursor !== undefined ? 0 : (query.offset ?? 0))
         return toPage(rows, query.limit, presentKey, (r) => r.id)
       },
-      { query: strictQuery({ ...pageQuery, user_id: z.string().optional() }), detail: { tags: ['keys'], summary: 'List keys (never their secrets)' } },
+      { query: strictQuery({ ...pageQuery, user_id: filterText.optional() }), detail: { tags: ['keys'], summary: 'List keys (never their secrets)' } },
     )
     .get('/v1/keys/:id', async ({ params }) => presentKey(await find(params.id)), {
       params: keyId,

@@ -1,10 +1,19 @@
 import { z } from 'zod'
 import { badRequest } from '../../http/errors'
 
+const NOT_RETURNED = 'is not one this API returned'
+
+/**
+ * Opaque: the `next_cursor` of the previous page. No page's is empty (the last page's is null), so an empty
+ * one is refused like any other this API did not return (the alerts and the summary did so already). Read as
+ * "from the start", it would send a client that passes `?cursor=${next ?? ''}` after the last page back to
+ * the first; read by an id-keyed list as id 0, it answered an empty last page.
+ */
+export const cursorText = z.string().min(1, `${NOT_RETURNED} (leave it out for the first page)`)
+
 export const pageQuery = {
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  /** Opaque: the `next_cursor` of the previous page. */
-  cursor: z.string().max(200).optional(),
+  cursor: cursorText.max(200).optional(),
   offset: z.coerce.number().int().min(0).optional(),
 }
 
@@ -23,7 +32,8 @@ export function toPage<R, T>(rows: R[], limit: number, present: (row: R) => T, c
 /** For lists shown newest first by integer id: the cursor is the id of the last row shown. */
 export function idCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined
-  const n = Number(cursor)
-  if (!Number.isSafeInteger(n) || n < 0) throw badRequest('Invalid query: cursor: is not one this API returned')
+  // Digits only, as toPage writes an id: Number() would also read ' ' as 0, '0x1f' as 31 and '1e3' as 1000.
+  const n = /^\d+$/.test(cursor) ? Number(cursor) : NaN
+  if (!Number.isSafeInteger(n)) throw badRequest(`Invalid query: cursor: ${NOT_RETURNED}`)
   return n
 }

@@ -6,7 +6,7 @@ import { contextWindowTokens, featureName, lacksLongContextTier, LONG_CONTEXT_NE
 import type { PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
 import { idCursor, pageQuery, toPage } from './pagination'
-import { strictQuery } from './strict-query'
+import { filterText, strictQuery } from './strict-query'
 
 const usdPerMillion = wholeMicrosPerMillion.max(1e6).describe('USD per million tokens, a whole number of micro-USD (at most 6 decimal places)')
 const usdPerRequest = wholeMicrosPerRequest.max(1e4).describe('USD per request, a whole number of micro-USD (at most 6 decimal places)')
@@ -117,7 +117,7 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
         return toPage(rows, query.limit, presentRecord, (p) => String(p.id))
       },
       {
-        query: strictQuery({ ...pageQuery, model: z.string().max(256).optional().describe('provider:model, provider/model or an alias') }),
+        query: strictQuery({ ...pageQuery, model: filterText.max(256).optional().describe('provider:model, provider/model or an alias') }),
         detail: {
           tags: ['pricing'],
           summary: 'Every price row, newest first: in force, superseded and deleted (filter: model)',

@@ -6,8 +6,8 @@ import { clientSource } from '../../http/client-source'
 import { notFound } from '../../http/errors'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
-import { idCursor, pageQuery, toPage } from './pagination'
-import { strictQuery } from './strict-query'
+import { cursorText, idCursor, pageQuery, toPage } from './pagination'
+import { filterText, strictQuery } from './strict-query'
 import { summaryCursor } from './summary-cursor'
 
 export { presentUsage }
@@ -22,17 +22,17 @@ const iso = (ms: number) => new Date(ms).toISOString()
 /** The filters of one user's usage; the other lists add `user_id`. */
 export const oneUsersFilters = {
   ...timeRange,
-  key_id: z.string().optional(),
-  model: z.string().optional().describe('provider:model, provider/model or an alias'),
+  key_id: filterText.optional(),
+  model: filterText.optional().describe('provider:model, provider/model or an alias'),
   status: z.enum(['ok', 'error', 'aborted', 'expired']).optional(),
 }
-export const usageFilters = { ...oneUsersFilters, user_id: z.string().optional() }
+export const usageFilters = { ...oneUsersFilters, user_id: filterText.optional() }
 const usageQuery = strictQuery({ ...pageQuery, ...usageFilters })
 export type UsageFilters = Partial<z.infer<typeof usageQuery>>
 type UsageQuery = z.infer<typeof usageQuery>
 
 /** The summary's cursor names a group (day, user, model), which may be longer than an id. */
-const summaryQuery = strictQuery({ ...pageQuery, cursor: z.string().max(2000).optional(), ...usageFilters })
+const summaryQuery = strictQuery({ ...pageQuery, cursor: cursorText.max(2000).optional(), ...usageFilters })
 
 /**
  * Usage rows and their totals under the usage filters: the admin lists and a key's own view read them
@@ -43,7 +43,7 @@ export function usageReader({ ledger, providers, records }: Pick<Services, 'ledg
   const filterValues = (q: UsageFilters): UsageFilterValues => ({
     user_id: q.user_id,
     key_id: q.key_id,
-    model: q.model ? providers.canonicalName(q.model) : undefined,
+    model: q.model === undefined ? undefined : providers.canonicalName(q.model),
     status: q.status,
     since: q.since,
     until: q.until,
@@ -198,7 +198,7 @@ export const recordRoutes = (services: Services) => {
           method: query.method?.toUpperCase(),
           route: query.route,
           // An address also finds the refusals counted under its source (an IPv6 address's /64).
-          client_ips: query.client_ip ? [query.client_ip, clientSource(query.client_ip)!] : undefined,
+          client_ips: query.client_ip !== undefined ? [query.client_ip, clientSource(query.client_ip)!] : undefined,
           since: query.since,
           until: query.until,
           limit: query.limit,
@@ -220,12 +220,12 @@ export const recordRoutes = (services: Services) => {
         query: strictQuery({
           ...pageQuery,
           ...timeRange,
-          key_id: z.string().optional(),
-          user_id: z.string().optional(),
+          key_id: filterText.optional(),
+          user_id: filterText.optional(),
           status: z.coerce.number().int().min(100).max(599).optional(),
-          method: z.string().max(10).optional(),
-          route: z.string().max(512).optional(),
-          client_ip: z.string().max(64).optional(),
+          method: filterText.max(10).optional(),
+          route: filterText.max(512).optional(),
+          client_ip: filterText.max(64).optional(),
         }),
         detail: {
           tags: ['audit'],

@@ -11,3 +11,9 @@ export const strictQuery = <S extends z.ZodRawShape>(shape: S) =>
         ? `unknown parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; this route takes ${Object.keys(shape).join(', ')}`
         : undefined,
   })
+
+/**
+ * A filter's value. An empty one (`?user_id=`, a script's unset variable) is refused: read as no filter, it
+ * would answer with every row, as a misspelt one would.
+ */
+export const filterText = z.string().min(1, 'must not be empty (leave the parameter out for no filter)')

@@ -110,10 +110,10 @@ export const userRoutes = (services: Services) => {
         const rows = await db
           .select()
           .from(users)
-          .where(query.cursor ? gt(users.id, query.cursor) : undefined)
+          .where(query.cursor !== undefined ? gt(users.id, query.cursor) : undefined)
           .orderBy(asc(users.id))
           .limit(query.limit + 1)
-          .offset(query.cursor ? 0 : (query.offset ?? 0))
+          .offset(query.cursor !== undefined ? 0 : (query.offset ?? 0))
         const now = Date.now()
         return toPage(rows, query.limit, (r) => presentUser(r, now), (r) => r.id)
       },
