@@ -248,6 +248,15 @@ describe('update and delete', () => {
     // The id stays with the deleted user's usage rows: no new user takes it (and its records with it).
     const again = await gw.admin('POST', '/v1/users', { id: 'doomed' })
     expect([again.status, again.body.error.code]).toEqual([409, 'user_id_used'])
+  })
+
+  test('POST of a live user\'s id is 409 "already exists", its usage rows notwithstanding (not "belonged to a deleted user")', async () => {
+    const a = await gw.userWithKey({ id: 'alive-with-usage' })
+    expect((await chat(gw, bearer(a.secret))).status).toBe(200)
+    await gw.settled()
+    const again = await gw.admin('POST', '/v1/users', { id: 'alive-with-usage' })
+    expect([again.status, again.body.error.code]).toEqual([409, 'conflict'])
+    expect(again.body.error.message).toContain('already exists')
     expect((await chat(gw, bearer(a.secret))).status).toBe(401)
   })
 })

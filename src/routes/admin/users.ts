@@ -78,6 +78,8 @@ export const userRoutes = (services: Services) => {
         // flight, whose row is to come) keep it: they would become the new user's records (its usage, its
         // totals) though its spend starts at 0.
         await ledger.flush()
+        const exists = conflict(`A user with id ${JSON.stringify(body.id)} already exists.`)
+        if ((await db.select({ id: users.id }).from(users).where(eq(users.id, body.id)).limit(1)).length > 0) throw exists
         const keptBy = await Promise.all([db.select({ id: usage.id }).from(usage).where(eq(usage.userId, body.id)).limit(1), holdsOf(body.id).limit(1)])
         if (keptBy.some((rows) => rows.length > 0))
           throw new GatewayError(409, 'user_id_used', `The id ${JSON.stringify(body.id)} belonged to a deleted user whose usage rows keep it; choose another id.`)
@@ -97,7 +99,7 @@ export const userRoutes = (services: Services) => {
           })
           .onConflictDoNothing()
           .returning()
-        if (!row) throw conflict(`A user with id ${JSON.stringify(body.id)} already exists.`)
+        if (!row) throw exists
         set.status = 201
         return presentUser(row, now)
       },
