@@ -248,6 +248,7 @@ describe('update and delete', () => {
     // The id stays with the deleted user's usage rows: no new user takes it (and its records with it).
     const again = await gw.admin('POST', '/v1/users', { id: 'doomed' })
     expect([again.status, again.body.error.code]).toEqual([409, 'user_id_used'])
+    expect((await chat(gw, bearer(a.secret))).status).toBe(401)
   })
 
   test('POST of a live user\'s id is 409 "already exists", its usage rows notwithstanding (not "belonged to a deleted user")', async () => {
@@ -257,7 +258,8 @@ describe('update and delete', () => {
     const again = await gw.admin('POST', '/v1/users', { id: 'alive-with-usage' })
     expect([again.status, again.body.error.code]).toEqual([409, 'conflict'])
     expect(again.body.error.message).toContain('already exists')
-    expect((await chat(gw, bearer(a.secret))).status).toBe(401)
+    // And the user it names is untouched: its key still serves.
+    expect((await chat(gw, bearer(a.secret))).status).toBe(200)
   })
 })
 
