@@ -29,9 +29,9 @@ function table() {
       return row
     },
     unprice: async (model, now) => {
-      const row = rows.find((r) => r.model === model && r.deleted_at === null) ?? null
-      if (row) row.deleted_at = now
-      return row
+      const inForce = rows.find((r) => r.model === model && r.deleted_at === null) ?? null
+      if (inForce) inForce.deleted_at = now
+      return { inForce, cancelledScheduled: 0 }
     },
     history: async () => [],
     record: async () => null,
@@ -60,7 +60,7 @@ test('a request that arrives after DELETE /v1/pricing answered is not priced by 
   t.holdReads()
   const before = book.priceOf('p:m', t0 + ttl + 1)
   // The operator unprices the model; the DELETE commits and answers.
-  expect(await book.remove('p:m', t0 + ttl + 2)).not.toBeNull()
+  expect((await book.remove('p:m', t0 + ttl + 2)).inForce).not.toBeNull()
   // A request arriving after that answer.
   const after = book.priceOf('p:m', t0 + ttl + 3)
   t.releaseReads()

@@ -1,5 +1,5 @@
 import type { PriceSeed } from '../config/schema'
-import type { PriceRow, PriceRows } from '../store/store'
+import type { PriceRow, PriceRows, Unpriced } from '../store/store'
 import type { CacheChange } from '../redis/change-feed'
 import type { Price } from './price'
 import { InvalidPrice, priceMicros, type PriceAmounts } from './price-amounts'
@@ -112,11 +112,14 @@ export class PriceBook {
     return toPrice(row)
   }
 
-  /** The model becomes unpriced; its rows stay, as history. Returns the row that was in force, if any. */
-  async remove(model: string, now = Date.now()): Promise<Price | null> {
-    const row = await this.rows.unprice(model, now)
+  /**
+   * The model becomes unpriced, and the rows scheduled for it are cancelled; its rows stay, as history.
+   * Returns the row that was in force, if any, and how many scheduled rows were cancelled.
+   */
+  async remove(model: string, now = Date.now()): Promise<Unpriced<Price>> {
+    const { inForce, cancelledScheduled } = await this.rows.unprice(model, now)
     this.changed()
-    return row ? toPrice(row) : null
+    return { inForce: inForce ? toPrice(inForce) : null, cancelledScheduled }
   }
 
   /**
