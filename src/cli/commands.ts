@@ -150,7 +150,7 @@ export const commands: Record<string, Record<string, Command>> = {
         return record(await api.call('POST', '/v1/pricing', { ...kept, model, ...offered }), keptNote(model, inForce, kept))
       },
     },
-    delete: { usage: 'prices delete MODEL', summary: 'unprice a model (refused from then on while pricing is required)', run: async (api, a) => (none(a), record(await api.call('DELETE', `/v1/pricing/${enc(one(a, 'model'))}`))) },
+    delete: { usage: 'prices delete MODEL', summary: 'unprice a model and cancel its scheduled prices (refused from then on while pricing is required)', run: async (api, a) => (none(a), record(await api.call('DELETE', `/v1/pricing/${enc(one(a, 'model'))}`))) },
     catalog: {
       usage: 'prices catalog [--models a,b] [--apply] [--allow-unbilled]',
       summary: 'the price book against the price catalog (new, changed, unchanged, skipped); --apply writes the new and changed rows, not those with a charge tollgate cannot bill unless --allow-unbilled',

@@ -1,5 +1,5 @@
 import type { PriceSeed } from '../config/schema'
-import type { PriceRow, PriceRows } from '../store/store'
+import type { PriceRow, PriceRows, Unpriced } from '../store/store'
 import type { CacheChange } from '../redis/change-feed'
 import type { Price } from './price'
 import { InvalidPrice, priceMicros, type PriceAmounts } from './price-amounts'
@@ -52,8 +52,11 @@ export class PriceBook {
   private loadedAt = -Infinity
   /** When the next scheduled row takes effect (the cache must not outlive it). */
   private nextChangeAt = Infinity
-  /** A reload under way: callers that find the cache stale meanwhile wait for it rather than start another. */
-  private reloading: Promise<void> | null = null
+  /**
+   * A reload under way and the generation it began at: callers that find the cache stale meanwhile wait for
+   * it rather than start another — unless a change came since, which its read may not have seen.
+   */
+  private reloading: { generation: number; done: Promise<void> } | null = null
   /** Bumped by every change: a reload that began before one must not mark the cache fresh. */
   private generation = 0
   /** Told of every change made through this process, for the other replicas. */
@@ -109,11 +112,14 @@ export class PriceBook {
     return toPrice(row)
   }
 
-  /** The model becomes unpriced; its rows stay, as history. Returns the row that was in force, if any. */
-  async remove(model: string, now = Date.now()): Promise<Price | null> {
-    const row = await this.rows.unprice(model, now)
+  /**
+   * The model becomes unpriced, and the rows scheduled for it are cancelled; its rows stay, as history.
+   * Returns the row that was in force, if any, and how many scheduled rows were cancelled.
+   */
+  async remove(model: string, now = Date.now()): Promise<Unpriced<Price>> {
+    const { inForce, cancelledScheduled } = await this.rows.unprice(model, now)
     this.changed()
-    return row ? toPrice(row) : null
+    return { inForce: inForce ? toPrice(inForce) : null, cancelledScheduled }
   }
 
   /**
@@ -144,17 +150,25 @@ export class PriceBook {
   }
 
   private reload(now: number): Promise<void> {
-    this.reloading ??= (async () => {
-      const generation = this.generation
-      try {
-        const [rows, next] = await Promise.all([this.rows.current(now), this.rows.nextChange(now)])
-        this.current = new Map(rows.map((r) => [r.model, toPrice(r)]))
-        this.nextChangeAt = next ?? Infinity
-        if (generation === this.generation) this.loadedAt = now
-      } finally {
-        this.reloading = null
-      }
+    const running = this.reloading
+    if (running?.generation === this.generation) return running.done
+    const generation = this.generation
+    const read = (async () => {
+      // One begun before the change is still reading: this one reads after it has written its rows, so
+      // that its older ones never replace these.
+      if (running) await running.done.catch(() => {})
+      const [rows, next] = await Promise.all([this.rows.current(now), this.rows.nextChange(now)])
+      this.current = new Map(rows.map((r) => [r.model, toPrice(r)]))
+      this.nextChangeAt = next ?? Infinity
+      if (generation === this.generation) this.loadedAt = now
     })()
-    return this.reloading
+    const reload = {
+      generation,
+      done: read.finally(() => {
+        if (this.reloading === reload) this.reloading = null
+      }),
+    }
+    this.reloading = reload
+    return reload.done
   }
 }

@@ -45,6 +45,12 @@ export type NewPriceRow = Omit<PriceRow, 'id' | 'deleted_at' | 'server_tools' | 
   service_tiers: string | null
 }
 
+/** What unpricing a model did: the row that was in force (if any), and how many scheduled rows it cancelled. */
+export interface Unpriced<Row> {
+  inForce: Row | null
+  cancelledScheduled: number
+}
+
 /** The price table, for the price book (src/pricing/price-book.ts): the rules about prices live there. */
 export interface PriceRows {
   /** The newest row of each model that has taken effect at `now`, unless that row was deleted. */
@@ -52,8 +58,8 @@ export interface PriceRows {
   /** When the next scheduled row takes effect, if any. */
   nextChange(now: number): Promise<number | null>
   insert(row: NewPriceRow): Promise<PriceRow>
-  /** Marks the row in force deleted (and cancels the rows scheduled after now); returns the row that was in force. */
-  unprice(model: string, now: number): Promise<PriceRow | null>
+  /** Marks the row in force deleted and cancels the rows scheduled after now: returns the row that was in force and how many were cancelled. */
+  unprice(model: string, now: number): Promise<Unpriced<PriceRow>>
   history(model: string | null, beforeId: number | null, limit: number, offset: number): Promise<Array<PriceRow & { ended_at: number | null }>>
   record(id: number): Promise<(PriceRow & { ended_at: number | null }) | null>
   countOf(model: string): Promise<number>

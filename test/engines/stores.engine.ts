@@ -22,6 +22,7 @@ export const SUITES_ON_BOTH_STORES = [
   'pricing-api',
   'price-schedule',
   'price-reprice-after-cancel',
+  'unprice-schedule-only',
   'price-media-part-tokens',
   'price-context-window-tokens',
   'console-overview',

@@ -44,6 +44,15 @@ const createPrice = z
   .strict()
   .refine((p) => !lacksLongContextTier(p), { path: ['long_context_above_tokens'], message: LONG_CONTEXT_NEEDS_TIER })
 
+const unpriced = z
+  .object({
+    model: z.string(),
+    deleted: z.boolean().describe('a price was in force and is deleted; the fields of that row are given too'),
+    cancelled_scheduled: z.number().int().describe('rows scheduled for a later effective_from that are cancelled'),
+  })
+  .loose()
+  .describe('What the DELETE did: 404 when the model had neither a price in force nor a scheduled one')
+
 const modelParam = z.object({
   model: z.string().describe('provider:model, provider/model or an alias; a `/` in it percent-encoded as %2F (or left raw)'),
 })
@@ -74,9 +83,10 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
     return presentPrice(price)
   }
   const unprice = async (model: string) => {
-    const removed = await prices.remove(providers.canonicalName(model))
-    if (!removed) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
-    return { ...presentPrice(removed), deleted: true }
+    const canonical = providers.canonicalName(model)
+    const { inForce, cancelledScheduled } = await prices.remove(canonical)
+    if (!inForce && cancelledScheduled === 0) throw notFound(`No price in force or scheduled for ${JSON.stringify(model)}.`, 'price_not_found')
+    return { ...(inForce ? presentPrice(inForce) : { model: canonical }), deleted: inForce !== null, cancelled_scheduled: cancelledScheduled }
   }
 
   return new Elysia({ name: 'admin-pricing' })
@@ -144,7 +154,12 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
     .get('/v1/pricing/*', ({ params }) => inForce(params['*']), { params: rawModelParam, detail: { hide: true } })
     .delete('/v1/pricing/:model', ({ params }) => unprice(params.model), {
       params: modelParam,
-      detail: { tags: ['pricing'], summary: 'Unprice a model (history is kept)', description: MODEL_IN_PATH },
+      response: { 200: unpriced },
+      detail: {
+        tags: ['pricing'],
+        summary: 'Unprice a model, cancelling its scheduled prices too (history is kept)',
+        description: MODEL_IN_PATH,
+      },
     })
-    .delete('/v1/pricing/*', ({ params }) => unprice(params['*']), { params: rawModelParam, detail: { hide: true } })
+    .delete('/v1/pricing/*', ({ params }) => unprice(params['*']), { params: rawModelParam, response: { 200: unpriced }, detail: { hide: true } })
 }

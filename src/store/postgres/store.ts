@@ -345,8 +345,8 @@ function postgresPriceRows(sql: SQL): PriceRows {
     unprice: (model, now) =>
       sql.begin(async (tx) => {
         const [row] = await tx.unsafe(typed.markDeleted, [now, model])
-        await tx.unsafe(typed.cancelScheduled, [now, model])
-        return row ? priceRow(row) : null
+        const cancelled = await tx.unsafe(typed.cancelScheduled, [now, model])
+        return { inForce: row ? priceRow(row) : null, cancelledScheduled: cancelled.count }
       }),
     history: async (model, beforeId, limit, offset) => (await sql.unsafe(typed.history, [model, beforeId, limit, offset])).map(priceRow),
     record: async (id) => {

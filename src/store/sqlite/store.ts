@@ -258,9 +258,9 @@ function sqlitePriceRows(db: Db): PriceRows {
     insert: async (row) => insert.get(...priceInsertParams(row))!,
     unprice: async (model, now) =>
       db.$client.transaction(() => {
-        const row = markDeleted.get(now, model)
-        cancelScheduled.run(now, model)
-        return row
+        const inForce = markDeleted.get(now, model)
+        const { changes } = cancelScheduled.run(now, model)
+        return { inForce, cancelledScheduled: changes }
       })(),
     history: async (model, beforeId, limit, offset) => history.all(model, beforeId, limit, offset),
     record: async (id) => record.get(id),

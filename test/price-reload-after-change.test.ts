@@ -1,0 +1,89 @@
+/**
+ * A price change is seen by every request that arrives after it: one made through this process (POST or
+ * DELETE /v1/pricing, once it has answered) or told by another replica through Redis bumps the price book's
+ * generation, and a request that then finds the cache stale does not join a reload begun before the change
+ * (its read saw the table as it was: a model just unpriced would be served at the deleted price instead of
+ * 402, a price just raised billed at the old rate) but waits for a read of its own, made after that one.
+ * On Postgres the read is a round trip, so the window is real (on SQLite it is synchronous).
+ *
+ * The rows here are the price table as a store answers it, with the read's answer held back (as a Postgres
+ * round trip is): the read sees the table as it stood when the query was sent.
+ */
+import { expect, test } from 'bun:test'
+import { PriceBook } from '../src/pricing/price-book'
+import type { NewPriceRow, PriceRow, PriceRows } from '../src/store/store'
+
+function table() {
+  const rows: PriceRow[] = []
+  let held: Array<() => void> | null = null
+  const priceRows: PriceRows = {
+    current: (now) => {
+      // The statement's snapshot: the table as it is when the query is sent.
+      const snapshot = rows.filter((r) => r.created_at <= now && r.deleted_at === null).map((r) => ({ ...r }))
+      return held ? new Promise((resolve) => held!.push(() => resolve(snapshot))) : Promise.resolve(snapshot)
+    },
+    nextChange: async () => null,
+    insert: async (r: NewPriceRow) => {
+      const row: PriceRow = { ...r, id: rows.length + 1, deleted_at: null }
+      rows.push(row)
+      return row
+    },
+    unprice: async (model, now) => {
+      const inForce = rows.find((r) => r.model === model && r.deleted_at === null) ?? null
+      if (inForce) inForce.deleted_at = now
+      return { inForce, cancelledScheduled: 0 }
+    },
+    history: async () => [],
+    record: async () => null,
+    countOf: async (model) => rows.filter((r) => r.model === model).length,
+  }
+  return {
+    priceRows,
+    holdReads: () => void (held = []),
+    releaseReads: () => {
+      const waiting = held ?? []
+      held = null
+      for (const release of waiting) release()
+    },
+  }
+}
+
+test('a request that arrives after DELETE /v1/pricing answered is not priced by a reload begun before it', async () => {
+  const t = table()
+  const ttl = 5_000
+  const book = new PriceBook(t.priceRows, ttl)
+  const t0 = Date.now()
+  await book.set({ model: 'p:m', input_per_million: 1, output_per_million: 2 }, t0 - 1)
+  expect(await book.priceOf('p:m', t0)).not.toBeNull()
+
+  // The cache's lifetime has passed: the next request reloads, and its read is on its way.
+  t.holdReads()
+  const before = book.priceOf('p:m', t0 + ttl + 1)
+  // The operator unprices the model; the DELETE commits and answers.
+  expect((await book.remove('p:m', t0 + ttl + 2)).inForce).not.toBeNull()
+  // A request arriving after that answer.
+  const after = book.priceOf('p:m', t0 + ttl + 3)
+  t.releaseReads()
+  await before // began before the change: either answer is fair
+  // Allow a reload this request starts itself to be answered too.
+  const answer = await Promise.race([after, Bun.sleep(50).then(() => (t.releaseReads(), after))])
+  expect(answer).toBeNull()
+})
+
+test('the same for a price raised: the request after the change is billed at the new row', async () => {
+  const t = table()
+  const ttl = 5_000
+  const book = new PriceBook(t.priceRows, ttl)
+  const t0 = Date.now()
+  await book.set({ model: 'p:m', input_per_million: 1, output_per_million: 2 }, t0 - 1)
+  expect((await book.priceOf('p:m', t0))!.inputPerMillion).toBe(1_000_000)
+
+  t.holdReads()
+  const before = book.priceOf('p:m', t0 + ttl + 1)
+  const raised = await book.set({ model: 'p:m', input_per_million: 50, output_per_million: 100 }, t0 + ttl + 2)
+  const after = book.priceOf('p:m', t0 + ttl + 3)
+  t.releaseReads()
+  await before
+  const answer = await Promise.race([after, Bun.sleep(50).then(() => (t.releaseReads(), after))])
+  expect(answer?.id).toBe(raised.id)
+})
