@@ -5,7 +5,7 @@ import { admitRequest, resolveModel } from '../metering/admission'
 import { refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
-import { embeddingsUsage } from '../translate/usage'
+import { embeddingsCounts } from '../translate/usage'
 import type { Services } from '../services'
 import { billingUser, modelName } from './schemas/fields'
 
@@ -46,7 +46,7 @@ export const embeddingsRoutes = (services: Services) => {
       return await relay({ request, admission, hold, stream: false, timeouts: config }, {
         path: '/embeddings',
         body: { ...body, model: admission.model.upstreamModel },
-        usageOf: (answer) => embeddingsUsage(answer.usage),
+        usageOf: embeddingsCounts,
         reply: (_answer, text) => text,
       })
     },

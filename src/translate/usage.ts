@@ -132,6 +132,15 @@ function searchUses(u: OpenAIUsage): Record<string, number> | undefined {
 export const embeddingsUsage = (u: { prompt_tokens?: unknown } | undefined | null): TokenCounts | null =>
   u && typeof u === 'object' && reports(u.prompt_tokens) ? { promptTokens: count(u.prompt_tokens), completionTokens: 0, cachedTokens: 0 } : null
 
+/**
+ * An embeddings answer's counts. A usage of no input beside the vectors it returns (a proxy's zeros, a server
+ * that does not count) is none, and the answer pays its hold: a request the provider embedded is never free.
+ */
+export function embeddingsCounts(answer: { usage?: { prompt_tokens?: unknown } | null; data?: unknown }): TokenCounts | null {
+  const counts = embeddingsUsage(answer.usage)
+  return counts !== null && counts.promptTokens === 0 && Array.isArray(answer.data) && answer.data.length > 0 ? null : counts
+}
+
 /** The service tier an OpenAI answer says served it, as the price book names it (`fast` is OpenAI's name for `priority`). */
 const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'string' ? undefined : tier === 'fast' ? 'priority' : tier)
 
