@@ -11,9 +11,15 @@ const NOT_RETURNED = 'is not one this API returned'
  */
 export const cursorText = z.string().min(1, `${NOT_RETURNED} (leave it out for the first page)`)
 
+/**
+ * The longest cursor a list hands out: the pricing list's is a model name, which a price may have up to 256
+ * characters long (users' and keys' ids are shorter; id-keyed lists' are digits).
+ */
+const MAX_CURSOR = 256
+
 export const pageQuery = {
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: cursorText.max(200).optional(),
+  cursor: cursorText.max(MAX_CURSOR).optional(),
   offset: z.coerce.number().int().min(0).optional(),
 }
 
