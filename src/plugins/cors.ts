@@ -3,7 +3,18 @@ import { forbidden, notFound } from '../http/errors'
 import { requestState } from '../http/request-state'
 
 const ALLOWED_METHODS = 'GET, POST, PATCH, DELETE'
-const ALLOWED_HEADERS = 'authorization, x-api-key, content-type, anthropic-version, anthropic-beta, x-request-id'
+/**
+ * The API's own request headers, and those the official SDKs send from a browser (`dangerouslyAllowBrowser`):
+ * a browser refuses the call unless its preflight allows every one. The gateway reads none of the SDKs' and
+ * passes none of them on.
+ */
+const ALLOWED_HEADERS = [
+  'authorization, x-api-key, content-type, anthropic-version, anthropic-beta, x-request-id',
+  'x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count',
+  'x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout, x-stainless-helper, x-stainless-helper-method',
+  'x-stainless-poll-helper, x-stainless-custom-poll-interval, anthropic-dangerous-direct-browser-access',
+  'openai-organization, openai-project, idempotency-key',
+].join(', ')
 const EXPOSED_HEADERS =
   'x-request-id, request-id, x-budget-remaining, x-output-clamped, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, x-tollgate-dropped-tools'
 
