@@ -4,7 +4,7 @@ import type { ProviderConfig } from '../config/schema'
 import { badGateway, badRequest, GatewayError } from '../http/errors'
 import { idleTimeoutBackWhenStreamEnds } from '../http/idle-timeout'
 import type { ProviderRegistry } from './registry'
-import { authHeaders, fetchFailure, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
+import { authHeaders, errorAnswerFailure, fetchFailure, isErrorAnswerText, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
 /** A provider's successful answer, headers received, body not yet read. */
 export interface UpstreamAnswer {
@@ -166,6 +166,73 @@ export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string
 }
 
 /**
+ * `readAnswer`'s parse for an answer passed on as it came (a transcription, a token count): its text, unless
+ * it is only an error (`isErrorAnswer`), which is released and becomes our redacted 502 as on every other route.
+ */
+export const errorCheckedText = (answer: UpstreamAnswer, provider: ProviderConfig) => (text: string): string => {
+  if (isErrorAnswerText(text)) throw errorAnswerFailure(answer.res.status, text, provider)
+  return text
+}
+
+/** An answer that is only an error is short: a JSON body longer than this is taken for an answer, and streamed through unchecked. */
+const ERROR_ANSWER_BYTES = 65_536
+
+/** JSON, or no content type at all: what an answer that is only an error comes as. */
+const mayBeErrorAnswer = (res: Response) => {
+  const type = res.headers.get('content-type')?.split(';', 1)[0]!.trim().toLowerCase()
+  return !type || type === 'application/json' || type.endsWith('+json')
+}
+
+/**
+ * An answer streamed through as it came (speech, the free pass-through calls), once it is known not to be
+ * only an error. A JSON body (real audio never is) is read first, up to `ERROR_ANSWER_BYTES`, under the call's
+ * signal: one that is only an error is released and thrown as our redacted 502, as `readAnswer` does; one
+ * that breaks off while it is read is paid and thrown, as there. Any other answer is given back with a body
+ * that replays what was read, then the rest, so it streams through as before.
+ */
+export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: ProviderConfig): Promise<UpstreamAnswer> {
+  const { res, signal } = answer
+  if (!res.body || !mayBeErrorAnswer(res)) return answer
+  const reader = res.body.getReader()
+  const read: Uint8Array[] = []
+  let size = 0
+  let ended = false
+  try {
+    while (!ended && size < ERROR_ANSWER_BYTES) {
+      const { done, value } = await reader.read()
+      if (done) ended = true
+      else {
+        read.push(value)
+        size += value.byteLength
+      }
+    }
+  } catch (error) {
+    signal.dispose()
+    answer.unusableAnswer()
+    throw signal.reason() ? fetchFailure(error, signal) : badGateway('Upstream provider\'s answer broke off before its end.')
+  }
+  if (ended) {
+    const text = new TextDecoder().decode(Buffer.concat(read))
+    if (isErrorAnswerText(text)) {
+      signal.dispose()
+      answer.errorAnswer()
+      throw errorAnswerFailure(res.status, text, provider)
+    }
+  }
+  let replayed = 0
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (replayed < read.length) return controller.enqueue(read[replayed++]!)
+      const { done, value } = ended ? { done: true, value: undefined } : await reader.read()
+      if (done) controller.close()
+      else controller.enqueue(value)
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+  return { ...answer, res: new Response(ended && size === 0 ? null : body, { status: res.status, headers: res.headers }) }
+}
+
+/**
  * The answer's body for our response, streamed through as it arrives. The call's timeout keeps running
  * until the body ends; the client going away cancels the upstream read. The request's connection gets its
  * idle timeout back when the body ends, if its route switched it off (src/http/idle-timeout.ts).
@@ -214,7 +281,8 @@ export const contentTypeOf = (res: Response, fallback: string): string => res.he
 
 /**
  * A call that costs nothing and holds nothing (reading or deleting stored state, counting tokens): the
- * provider's answer streamed through with its status and content type, a refusal mapped like any other.
+ * provider's answer streamed through with its status and content type, a refusal mapped like any other,
+ * and a 2xx that is only an error too (`errorCheckedAnswer`).
  */
 export async function callUnmetered(
   provider: ProviderConfig,
@@ -239,6 +307,6 @@ export async function callUnmetered(
     throw fetchFailure(error, signal)
   }
   if (!res.ok) throw await refusalOf(res, provider, signal)
-  const answer = { res, signal, elapsed: () => 0, errorAnswer: () => {}, unusableAnswer: () => {} }
+  const answer = await errorCheckedAnswer({ res, signal, elapsed: () => 0, errorAnswer: () => {}, unusableAnswer: () => {} }, provider)
   return new Response(relayBody(answer, o.request), { status: res.status, headers: { 'content-type': contentTypeOf(res, 'application/json') } })
 }

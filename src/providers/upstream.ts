@@ -165,6 +165,17 @@ export function isErrorAnswer(answer: object): boolean {
   return (a.type === 'error' || a.error != null) && a.usage == null
 }
 
+/** `text` is a JSON object that `isErrorAnswer` calls only an error (anything else, JSON or not, is not). */
+export function isErrorAnswerText(text: string): boolean {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return false
+  }
+  return parsed !== null && typeof parsed === 'object' && isErrorAnswer(parsed)
+}
+
 /** A 2xx error answer as our error (see `isErrorAnswer`). */
 export const errorAnswerFailure = (status: number, body: string, provider: ProviderConfig): GatewayError =>
   badGateway(summariseUpstreamText(status, body, provider))

@@ -6,7 +6,7 @@ import { badRequest } from '../http/errors'
 import { formAsSent, isMultipart } from '../http/form-body'
 import { admitRequest, type Admission } from '../metering/admission'
 import { answeredOutcome, budgetHeaders, paidEvenIfLeft } from '../metering/outcome'
-import { callUpstream, contentTypeOf, readAnswer, refuseAnthropicModel, relayBody } from '../providers/call'
+import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody } from '../providers/call'
 import type { Services } from '../services'
 import { billingUser, modelName } from './schemas/fields'
 
@@ -77,9 +77,12 @@ export const audioRoutes = (services: Services) => {
         const { model } = admission
 
         const { user: _billing, ...fields } = body
-        const answer = await callUpstream(model.provider, '/audio/speech', { ...fields, model: model.upstreamModel }, {
+        const called = await callUpstream(model.provider, '/audio/speech', { ...fields, model: model.upstreamModel }, {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
+        // A JSON answer that is only an error is released, a 502; any other answer, JSON included, is the
+        // provider's, paid and passed on as it came.
+        const answer = await errorCheckedAnswer(called, model.provider)
         // The provider charges once it has answered: settle now, and stream the audio through. The upstream
         // slot stays taken until the audio has ended: the provider's call is in flight till then.
         const slotBack = hold.detachEnded()
@@ -108,7 +111,7 @@ export const audioRoutes = (services: Services) => {
         const answer = await callUpstream(model.provider, '/audio/transcriptions', upstreamForm(body, model.upstreamModel), {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
-        const text = await readAnswer(answer, (text) => text)
+        const text = await readAnswer(answer, errorCheckedText(answer, model.provider))
         hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
         // JSON by default; text, srt or vtt when the client asked for that `response_format`.
         return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json'), ...budgetHeaders(hold) } })

@@ -6,8 +6,8 @@ import { authenticated, requestState } from '../http/request-state'
 import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall } from '../keys/caller'
 import { countChatTokens } from '../metering/openai-tokens'
-import { callUpstream } from '../providers/call'
-import { anthropicClientHeaders, fetchFailure, withHeadersSent } from '../providers/upstream'
+import { callUpstream, errorCheckedText, readAnswer } from '../providers/call'
+import { anthropicClientHeaders, withHeadersSent } from '../providers/upstream'
 import type { Services } from '../services'
 import { messagesRequestToChat } from '../translate/messages-request-to-chat'
 import { messagesBody } from './messages'
@@ -42,13 +42,8 @@ export const countTokensRoutes = (services: Services) => {
         timeoutMs: config.upstream_timeout_ms,
         clientSignal: request.signal,
       })
-      try {
-        return new Response(await answer.res.text(), { headers: { 'content-type': 'application/json' } })
-      } catch (error) {
-        throw fetchFailure(error, answer.signal)
-      } finally {
-        answer.signal.dispose()
-      }
+      const text = await readAnswer(answer, errorCheckedText(answer, model.provider))
+      return new Response(text, { headers: { 'content-type': 'application/json' } })
     },
     {
       body: countTokensBody,
