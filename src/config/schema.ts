@@ -113,7 +113,8 @@ const alertSettings = z.strictObject({
 })
 
 /** `provider:model`; the provider part is checked against `providers` below. */
-const modelRef = z.string().regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must look like provider:model')
+/** provider:model; at most 256 characters, as a price posted through the API, so that the pricing list's cursor (a model name) is one it takes back. */
+const modelRef = z.string().max(256, 'must be at most 256 characters, as a price posted through the API').regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must look like provider:model')
 
 /** Strict at every level: a misspelt key (`provider:`, `rate_limit_per_minute`) would otherwise be ignored silently. */
 export const configSchema = z

@@ -1,19 +1,5 @@
-import { redact } from '../providers/upstream'
+import { redactStrings } from '../providers/upstream'
 import { formatSse, type SseEvent } from '../translate/sse'
-
-/**
- * Every string of a JSON value, keys included, with whatever might identify a credential cut out. A
- * provider's error event may echo the request anywhere (`message`, `param`, `code`, an `error` nested in
- * an `error`), so none of it is trusted; walking the parsed value, not the raw text, also finds a secret
- * the provider wrote with JSON escapes.
- */
-function redactStrings(value: unknown, secrets: readonly string[]): unknown {
-  if (typeof value === 'string') return redact(value, secrets)
-  if (Array.isArray(value)) return value.map((v) => redactStrings(v, secrets))
-  if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k, secrets), redactStrings(v, secrets)]))
-  return value
-}
 
 /**
  * A provider's error event as the client gets it: re-serialised under its own name with `redactStrings`

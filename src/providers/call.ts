@@ -4,7 +4,7 @@ import type { ProviderConfig } from '../config/schema'
 import { badGateway, badRequest, GatewayError } from '../http/errors'
 import { idleTimeoutBackWhenStreamEnds } from '../http/idle-timeout'
 import type { ProviderRegistry } from './registry'
-import { authHeaders, errorAnswerFailure, fetchFailure, isErrorAnswerText, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
+import { authHeaders, checkedAnswerText, fetchFailure, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
 /** A provider's successful answer, headers received, body not yet read. */
 export interface UpstreamAnswer {
@@ -167,12 +167,11 @@ export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string
 
 /**
  * `readAnswer`'s parse for an answer passed on as it came (a transcription, a token count): its text, unless
- * it is only an error (`isErrorAnswer`), which is released and becomes our redacted 502 as on every other route.
+ * it is only an error, which is released and becomes our redacted 502 as on every other route; an error
+ * beside more is redacted (`checkedAnswerText`).
  */
-export const errorCheckedText = (answer: UpstreamAnswer, provider: ProviderConfig) => (text: string): string => {
-  if (isErrorAnswerText(text)) throw errorAnswerFailure(answer.res.status, text, provider)
-  return text
-}
+export const errorCheckedText = (answer: UpstreamAnswer, provider: ProviderConfig) => (text: string): string =>
+  checkedAnswerText(text, answer.res.status, provider)
 
 /** An answer that is only an error is short: a JSON body longer than this is taken for an answer, and streamed through unchecked. */
 const ERROR_ANSWER_BYTES = 65_536
@@ -213,11 +212,16 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
   }
   if (ended) {
     const text = new TextDecoder().decode(Buffer.concat(read))
-    if (isErrorAnswerText(text)) {
+    let relayed: string
+    try {
+      relayed = checkedAnswerText(text, res.status, provider)
+    } catch (failure) {
       signal.dispose()
       answer.errorAnswer()
-      throw errorAnswerFailure(res.status, text, provider)
+      throw failure
     }
+    // An error beside more, redacted: the client gets that text, not what was read.
+    if (relayed !== text) read.splice(0, read.length, new TextEncoder().encode(relayed))
   }
   let replayed = 0
   const body = new ReadableStream<Uint8Array>({

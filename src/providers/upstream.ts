@@ -1,5 +1,6 @@
 import type { ProviderConfig } from '../config/schema'
 import { badGateway, GatewayError, gatewayStopping, gatewayTimeout, providerRefusedCredentials } from '../http/errors'
+import { answerCarriesOutput } from '../metering/answer-output'
 
 /**
  * Shorter values are left in the text: no credential is that short, and cutting every "1" or "true" out
@@ -156,24 +157,58 @@ export function summariseUpstreamText(status: number, body: string, provider: Pr
 }
 
 /**
- * A 2xx answer that is only an error: OpenAI's `{"error": …}` or Anthropic's `{"type": "error", …}`,
- * with no usage. Some OpenAI-compatible servers and proxies answer a failure this way; the provider
- * made nothing, so it is a failure like a 5xx, not an answer.
+ * Every string of a JSON value, keys included, with whatever might identify a credential cut out. A
+ * provider's error event may echo the request anywhere (`message`, `param`, `code`, an `error` nested in
+ * an `error`), so none of it is trusted; walking the parsed value, not the raw text, also finds a secret
+ * the provider wrote with JSON escapes.
  */
-export function isErrorAnswer(answer: object): boolean {
-  const a = answer as { error?: unknown; type?: unknown; usage?: unknown }
-  return (a.type === 'error' || a.error != null) && a.usage == null
+export function redactStrings(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === 'string') return redact(value, secrets)
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, secrets))
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k, secrets), redactStrings(v, secrets)]))
+  return value
 }
 
-/** `text` is a JSON object that `isErrorAnswer` calls only an error (anything else, JSON or not, is not). */
-export function isErrorAnswerText(text: string): boolean {
+/**
+ * A 2xx answer that is only an error: OpenAI's `{"error": …}` or Anthropic's `{"type": "error", …}`, with no
+ * usage and nothing the provider made beside it (`answerCarriesOutput`, or an embedding). Some
+ * OpenAI-compatible servers and proxies answer a failure this way; the provider made nothing, so it is a
+ * failure like a 5xx, not an answer. One with output beside its error (OpenRouter's failure mid-generation, a
+ * failed Responses object with what it made) is an answer, paid, its error redacted (`withErrorRedacted`).
+ */
+export function isErrorAnswer(answer: object): boolean {
+  const a = answer as { error?: unknown; type?: unknown; usage?: unknown; data?: unknown }
+  if ((a.type !== 'error' && a.error == null) || a.usage != null) return false
+  const vectors = Array.isArray(a.data) && a.data.some((d) => d !== null && typeof d === 'object' && 'embedding' in d)
+  return !vectors && !answerCarriesOutput(answer)
+}
+
+/**
+ * An answer as the client gets it: one that carries an error (beside output, or beside a usage) has its
+ * error's strings cut of credentials (`redactStrings`), as any provider error text is; any other as it is.
+ */
+export function withErrorRedacted<T extends object>(answer: T, secrets: readonly string[]): T {
+  const { error } = answer as { error?: unknown }
+  return error == null ? answer : { ...answer, error: redactStrings(error, secrets) }
+}
+
+/**
+ * A 2xx JSON answer's text as the client gets it: refused when it is only an error (our redacted 502, which
+ * the caller releases), its error redacted when it carries one beside more, else as it came. Text that is no
+ * JSON object is left to the caller.
+ */
+export function checkedAnswerText(text: string, status: number, provider: ProviderConfig): string {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
-    return false
+    return text
   }
-  return parsed !== null && typeof parsed === 'object' && isErrorAnswer(parsed)
+  if (parsed === null || typeof parsed !== 'object') return text
+  if (isErrorAnswer(parsed)) throw errorAnswerFailure(status, text, provider)
+  const relayed = withErrorRedacted(parsed, secretsOf(provider))
+  return relayed === parsed ? text : JSON.stringify(relayed)
 }
 
 /** A 2xx error answer as our error (see `isErrorAnswer`). */

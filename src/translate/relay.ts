@@ -8,7 +8,7 @@ import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, strea
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { callUpstream, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
-import { errorAnswerFailure, isErrorAnswer, redact, secretsOf, withHeadersSent } from '../providers/upstream'
+import { errorAnswerFailure, isErrorAnswer, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
 import { outputCapFieldsRead } from './output-cap'
 
 /** What one inference call needs to know about the formats on either side of it. */
@@ -102,14 +102,11 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { usage, reply } = await readAnswer(answer, (text) => {
     const parsed: unknown = JSON.parse(text)
     if (!parsed || typeof parsed !== 'object') throw new Error('not a JSON object')
-    if (isErrorAnswer(parsed)) {
-      if (!answerCarriesOutput(parsed)) throw errorAnswerFailure(answer.res.status, text, provider)
-      // Output beside an error (OpenRouter's failure mid-generation, a failed Responses object with what it made):
-      // the provider made it and bills it, so it is relayed and paid as an answer without usage, its error's text
-      // cut of credentials as any provider error text is.
-      const relayed = { ...parsed, error: JSON.parse(redact(JSON.stringify((parsed as { error?: unknown }).error ?? null), secretsOf(provider))) }
-      return { usage: usageBesideOutput(x.usageOf(relayed), relayed), reply: x.reply(relayed, JSON.stringify(relayed)) }
-    }
+    if (isErrorAnswer(parsed)) throw errorAnswerFailure(answer.res.status, text, provider)
+    // An error beside output or a usage (OpenRouter's failure mid-generation, a failed Responses object with what
+    // it made) is an answer, paid; its error's text is cut of credentials, as any provider error text is.
+    const relayed = withErrorRedacted(parsed, secretsOf(provider))
+    if (relayed !== parsed) return { usage: usageBesideOutput(x.usageOf(relayed), relayed), reply: x.reply(relayed, JSON.stringify(relayed)) }
     return { usage: usageBesideOutput(x.usageOf(parsed), parsed), reply: x.reply(parsed, text) }
   })
   hold.settle(paidEvenIfLeft(answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), ctx.request.signal))
