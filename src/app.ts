@@ -94,7 +94,7 @@ export async function createServices(config: Config): Promise<Services> {
     providers,
     requestLog,
     upstream,
-    bodyReads: { count: 0 },
+    inHandling: { count: 0 },
     records: store.records,
     refusals: new RefusalRecord(store.refusals, config.audit_retention_days),
     sessions: new SessionStore(store.sessions, config.master_key, {
@@ -139,16 +139,18 @@ export function createApp(services: Services, options: { idleTimeoutSec?: number
   // every host were at least "a.bc", and misroutes a request whose Host is shorter (`a`, `a:1`).
   const app = new Elysia({ name: 'tollgate', handler: { standardHostname: false } })
     .use(errors(services))
-    // An after-response hook reaches only the routes registered after it: first, so that none escapes it.
+    // An after-response hook reaches only the routes registered after it: first, so that none escapes it. The
+    // request context's before the request log's, which would skip it if it threw: a request left counted in
+    // handling would hold every stop for its whole grace.
+    .use(requestContext({ trustProxy: config.trust_proxy, idleTimeoutSec: options.idleTimeoutSec ?? IDLE_TIMEOUT_SEC, handling: services.inHandling }))
     .use(requestLogger(services, routes))
     // Like the request log, a map-response hook reaches only the routes registered after it.
     .use(idleTimeoutRestore())
-    .use(requestContext({ trustProxy: config.trust_proxy, idleTimeoutSec: options.idleTimeoutSec ?? IDLE_TIMEOUT_SEC }))
     .use(securityHeaders({ enabled: !config.disable_security_headers, trustProxy: config.trust_proxy }))
     .use(corsHeaders(config.cors_allowed_origins))
     .use(ipRateLimit(config.rate_limit_per_min, services.rateLimits.ip))
     .use(requireUsableTarget())
-    .use(bodyLimit(config.max_body_bytes, services.bodyReads))
+    .use(bodyLimit(config.max_body_bytes))
     .use(corsPreflight(config.cors_allowed_origins))
     .use(auth({ masterKey: config.master_key, keys: services.keys, sessions: services.sessions, trustProxy: config.trust_proxy }))
     .use(keyRateLimit(services.rateLimits.key))

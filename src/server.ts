@@ -100,12 +100,16 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       const alertsStopped = services.alerts.stop(ALERTS_STOP_MS)
       services.requestLog.stop()
       services.refusals.stop()
-      // The grace lasts while anything is under way: a body still arriving (no hold yet; admitted meanwhile, it
-      // is served), a hold open, or a provider call running (a speech call's audio, relayed after its hold is
-      // settled, keeps its upstream slot till it ends). Not the listener's graceful stop: a connection whose
-      // body nobody will read (a refusal's) would hold it for the whole grace.
+      // The grace lasts while anything is under way: a request being handled (its body still arriving, its key or
+      // price still looked up: no hold yet; it is served), an answer still written (Bun counts a request pending
+      // until its response's last byte is out, which a slow client's large JSON answer takes seconds for, well
+      // after its handover), a hold open, or a provider call running (a speech call's audio, relayed after its
+      // hold is settled, keeps its upstream slot till it ends). Not the listener's graceful stop: a connection
+      // whose body nobody will read (a refusal's, answered at once; not pending for Bun) would hold it for the
+      // whole grace.
       const graceEnds = Date.now() + graceMs
-      const underWay = () => services.bodyReads.count > 0 || services.ledger.openHolds > 0 || services.upstream.inFlight > 0
+      const underWay = () =>
+        services.inHandling.count > 0 || server.pendingRequests > 0 || services.ledger.openHolds > 0 || services.upstream.inFlight > 0
       while (underWay() && Date.now() < graceEnds) await Bun.sleep(10)
       // The grace is over: the provider calls still running are cut, each settled as at the gateway's own
       // timeout (a stream what it generated, a JSON call its whole hold) and answered (an error event, a 503);

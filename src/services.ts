@@ -8,7 +8,7 @@ import type { RateLimiter } from './http/gcra'
 import type { GatewayMetrics } from './metrics/gateway-metrics'
 import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
-import type { BodyReads } from './plugins/body-limit'
+import type { RequestsInHandling } from './plugins/request-context'
 import type { UpstreamSlots } from './providers/upstream-slots'
 import type { RecordsReads } from './records/records-reader'
 import type { RefusalRecord } from './records/refusals'
@@ -30,8 +30,8 @@ export interface Services {
   ledger: Ledger
   providers: ProviderRegistry
   upstream: UpstreamSlots
-  /** Request bodies being read now (body-limit): a stop's grace waits for them. */
-  bodyReads: BodyReads
+  /** Requests being handled now, until their answer is handed over (request-context): a stop's grace waits for them. */
+  inHandling: RequestsInHandling
   requestLog: RequestLog
   /** The records queries, off the request thread. */
   records: RecordsReads

@@ -201,3 +201,13 @@ test('a call that reaches its provider only after the stop cut the calls is not 
   expect(settled.map((o) => ({ cost: o.cost, status: o.status }))).toEqual([{ cost: 0, status: 'error' }])
   expect(ledger.openHolds).toBe(0)
 })
+
+test('a hold asked for once the stop has cut the calls is refused: 503 gateway_stopping, nothing reserved', async () => {
+  const { ledger } = await ledgerAndProvider(0)
+  ledger.cutCalls()
+  const error = await ledger
+    .reserve({ requestId: 'r2', userId: 'u', keyId: null, amount: 5_000, model: 'p:m', provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false })
+    .catch((e) => e)
+  expect({ status: error.status, code: error.code }).toEqual({ status: 503, code: 'gateway_stopping' })
+  expect(ledger.openHolds).toBe(1) // the hold taken before the cut, not this one
+})

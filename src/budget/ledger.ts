@@ -1,4 +1,4 @@
-import { forbidden, GatewayError, notFound, paymentRequired } from '../http/errors'
+import { forbidden, GatewayError, gatewayStopping, notFound, paymentRequired } from '../http/errors'
 import { Hold } from './hold'
 import { recordedLatency } from '../records/latency'
 import { microsToUsd } from './money'
@@ -218,8 +218,11 @@ export class Ledger {
    * Takes a hold of `r.amount` on the user's (and key's) budget, or refuses: 402 over budget, 403 blocked,
    * 404 unknown user. The promise settles once the hold is committed, so the provider is never called on
    * a hold that is not on disk. Resolves to the handle that must end in exactly one settle or release.
+   * Once the stop has cut the calls it refuses (503 gateway_stopping): the call would not be sent, and its
+   * release could reach a store already closing, leaving the hold for the sweeper to charge in full.
    */
   async reserve(r: HoldRequest, now = Date.now()): Promise<Hold> {
+    if (this.stopping.signal.aborted) throw gatewayStopping()
     // Counted from the moment it is asked for, so that a graceful stop also waits for holds still queued.
     this.open++
     try {

@@ -28,6 +28,8 @@ export interface RequestState {
   preflight?: boolean
   /** Set by the error handler: Elysia's after-response hook does not see the status of an error response. */
   status?: number
+  /** Counted in the requests in handling, until its answer is handed over (request-context). */
+  inHandling?: boolean
 }
 
 const states = new WeakMap<Request, RequestState>()

@@ -33,20 +33,13 @@ const SMALL_BODY_LIMITS = new Map([[SESSION_PATH, 4096]])
 
 const limitFor = (request: Request, maxBytes: number) => SMALL_BODY_LIMITS.get(requestState(request).path) ?? maxBytes
 
-/** How many request bodies are being read now: a stop's grace waits for them (a request still arriving is in flight). */
-export interface BodyReads {
-  count: number
-}
-
 /**
  * Bodies over the limit get our 413, in the error shape and with every header, before they are parsed:
  * a declared length is checked as the request arrives; a body sent without one (chunked) is counted as
- * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); so is a form sent
- * chunked or not. Bun's own limit is
- * lifted (`SERVER_BODY_LIMIT`) so that it never answers in our place. While a body is read it counts in
- * `reading`.
+ * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); so is a form, sent
+ * chunked or not. Bun's own limit is lifted (`SERVER_BODY_LIMIT`) so that it never answers in our place.
  */
-export const bodyLimit = (maxBytes: number, reading: BodyReads) =>
+export const bodyLimit = (maxBytes: number) =>
   new Elysia({ name: 'body-limit', seed: maxBytes })
     .onRequest(({ request }) => {
       const declared = request.headers.get('content-length')
@@ -56,12 +49,7 @@ export const bodyLimit = (maxBytes: number, reading: BodyReads) =>
     })
     .onParse({ as: 'global' }, async ({ request }) => {
       if (!request.body) return
-      reading.count++
-      try {
-        return await readBody(request, maxBytes)
-      } finally {
-        reading.count--
-      }
+      return readBody(request, maxBytes)
     })
 
 async function readBody(request: Request, maxBytes: number) {
@@ -71,9 +59,8 @@ async function readBody(request: Request, maxBytes: number) {
       : Buffer.concat(await readWithin(request.body!, limitFor(request, maxBytes))).toString('utf8')
     return parseJsonBody(text)
   }
-  // A form is read here too, so that it counts while it arrives: with its declared length as sent; sent chunked,
-  // counted as it is read, then parsed from what was read (the route's own parser finds the body already taken:
-  // the value returned here is the body).
+  // A form is read here too: with its declared length as sent; sent chunked, counted as it is read, then parsed
+  // from what was read (the route's own parser finds the body already taken: the value returned here is the body).
   if (request.headers.has('content-length')) return formAsSent(request)
   const bytes = Buffer.concat(await readWithin(request.body!, maxBytes))
   return formAsSent(new Response(bytes, { headers: { 'content-type': request.headers.get('content-type') ?? '' } }))

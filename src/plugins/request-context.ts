@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import type { Server } from 'bun'
 import { withoutPort } from '../http/client-source'
 import { badRequest, wireFormatOf } from '../http/errors'
-import { createRequestState } from '../http/request-state'
+import { createRequestState, peekRequestState } from '../http/request-state'
 
 /**
  * Bun hands the app an absolute URL (`http://host/path?query`) when the request has a valid Host, and the
@@ -37,16 +37,35 @@ function clientIp(request: Request, server: Server<unknown> | null, trustProxy: 
 }
 
 /**
- * First plugin of all: gives the request its id, start time and client address (and the server's idle timeout).
+ * How many requests are being handled now, from their first hook until their answer is handed over, refusals
+ * included: a stop's grace waits for them (a request still reading its body, or looking up its key or price, has
+ * no hold yet).
+ */
+export interface RequestsInHandling {
+  count: number
+}
+
+/**
+ * First plugin of all: gives the request its id, start time and client address (and the server's idle timeout),
+ * and counts it in `handling` until its answer is handed over (the after-response hook, which runs once for every
+ * request, refusals and client aborts included; the flag keeps a second run from counting it out twice).
  * The id goes out as `X-Request-Id`, and on Anthropic's paths also as `request-id`, the header Anthropic's SDKs
  * read it from (`_request_id`, `APIError.requestID`).
  */
-export const requestContext = (options: { trustProxy: boolean; idleTimeoutSec: number }) =>
+export const requestContext = (options: { trustProxy: boolean; idleTimeoutSec: number; handling: RequestsInHandling }) =>
   new Elysia({ name: 'request-context', seed: options })
     .onRequest(({ request, server, set }) => {
       const state = createRequestState(request, pathOf(request.url), clientIp(request, server, options.trustProxy), options.idleTimeoutSec)
+      state.inHandling = true
+      options.handling.count++
       set.headers['x-request-id'] = state.id
       if (wireFormatOf(state.path) === 'anthropic') set.headers['request-id'] = state.id
+    })
+    .onAfterResponse({ as: 'global' }, ({ request }) => {
+      const state = peekRequestState(request)
+      if (!state?.inHandling) return
+      state.inHandling = false
+      options.handling.count--
     })
 
 /**

@@ -1,7 +1,7 @@
 import type { ReservedSQL, SQL, TransactionSQL } from 'bun'
 import { decideHold, settlementRollTo, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type SweptHold, type TakenHold, type UserFigures } from '../../budget/ledger'
 import { periodStarts, type BudgetPeriod } from '../../budget/period'
-import { databaseUnavailable, GatewayError } from '../../http/errors'
+import { databaseUnavailable, GatewayError, gatewayStopping } from '../../http/errors'
 import { hasNul } from '../../http/nul'
 import { recordedLatency } from '../../records/latency'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
@@ -520,6 +520,8 @@ export class PostgresLedgerStore implements LedgerStore {
   /** The reservation batch in flight, and whether it carries settlements (which `flush` must then wait for). */
   private reserving: Promise<unknown> | null = null
   private carrying = false
+  /** The store's close has begun: no hold is taken any more (see close). */
+  private closing = false
   private readonly riders: Rider[] = []
   /**
    * The figures as this process's last reservation committed them, for the users and keys it reserved for:
@@ -584,6 +586,7 @@ export class PostgresLedgerStore implements LedgerStore {
    * hold per flush.
    */
   reserve(r: HoldRequest, now: number, ttlMs: number): Promise<TakenHold | GatewayError> {
+    if (this.closing) return Promise.resolve(gatewayStopping())
     return new Promise((resolve, reject) => {
       this.asked.push({ r, now, ttlMs, resolve, reject })
       if (this.asked.length === 1 && !this.reserving) setImmediate(this.reserveAsked)
@@ -599,6 +602,7 @@ export class PostgresLedgerStore implements LedgerStore {
     const batch = this.asked
     this.asked = []
     if (batch.length === 0) return
+    if (this.closing) return batch.forEach((a) => a.resolve(gatewayStopping()))
     const carried = {
       settling: firstOfEach(this.settlements.take()),
       riding: this.riders.map((rider) => ({ rider, rows: rider.writer.take() })).filter((r) => r.rows.length > 0),
@@ -832,8 +836,13 @@ export class PostgresLedgerStore implements LedgerStore {
     return this.settlements.flush()
   }
 
-  /** Writes the queued settlements, trying them again until `stop` aborts (BatchWriter.close). */
+  /**
+   * Writes the queued settlements, trying them again until `stop` aborts (BatchWriter.close). From here no hold
+   * is taken (503 gateway_stopping): its release would find the settlements' writer closed, and the hold would
+   * stay for the sweeper to charge in full.
+   */
   async close(stop: AbortSignal): Promise<void> {
+    this.closing = true
     if (this.carrying) await this.reserving
     return this.settlements.close(stop)
   }
