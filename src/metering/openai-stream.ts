@@ -7,7 +7,7 @@ import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOpti
 import { redactedErrorEvent } from './provider-error-event'
 
 interface ChatChunk {
-  choices?: Array<{ delta?: { audio?: unknown } | null }>
+  choices?: Array<{ delta?: { audio?: unknown } | null; error?: unknown }>
   usage?: OpenAIUsage | null
   service_tier?: unknown
   error?: unknown
@@ -74,7 +74,9 @@ class OpenAIChunkMeter implements EventMeter {
       if (last) this.sawFinalUsage = true
       if (!this.passUsage && last) return ''
     }
-    return failed ? redactedErrorEvent(event, chunk, this.secrets) : asIs
+    // An error on a choice (OpenRouter's failure mid-generation) is provider text as much as one on the chunk.
+    const choiceFailed = !failed && Array.isArray(chunk.choices) && chunk.choices.some((c) => c?.error != null)
+    return failed || choiceFailed ? redactedErrorEvent(event, chunk, this.secrets) : asIs
   }
 
   /**

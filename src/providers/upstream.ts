@@ -172,25 +172,40 @@ export function redactStrings(value: unknown, secrets: readonly string[]): unkno
 
 /**
  * A 2xx answer that is only an error: OpenAI's `{"error": …}` or Anthropic's `{"type": "error", …}`, with no
- * usage and nothing the provider made beside it (`answerCarriesOutput`, or an embedding). Some
+ * usage and nothing the provider made beside it (`answerCarriesOutput`, or `madeBesideOutput`). Some
  * OpenAI-compatible servers and proxies answer a failure this way; the provider made nothing, so it is a
  * failure like a 5xx, not an answer. One with output beside its error (OpenRouter's failure mid-generation, a
  * failed Responses object with what it made) is an answer, paid, its error redacted (`withErrorRedacted`).
  */
 export function isErrorAnswer(answer: object): boolean {
-  const a = answer as { error?: unknown; type?: unknown; usage?: unknown; data?: unknown }
+  const a = answer as { error?: unknown; type?: unknown; usage?: unknown }
   if ((a.type !== 'error' && a.error == null) || a.usage != null) return false
-  const vectors = Array.isArray(a.data) && a.data.some((d) => d !== null && typeof d === 'object' && 'embedding' in d)
-  return !vectors && !answerCarriesOutput(answer)
+  return !madeBesideOutput(answer) && !answerCarriesOutput(answer)
+}
+
+/** What the per-request and embeddings routes make: vectors, a transcription's text, moderation results. */
+function madeBesideOutput(answer: object): boolean {
+  const { data, text, results } = answer as { data?: unknown; text?: unknown; results?: unknown }
+  const vectors = Array.isArray(data) && data.some((d) => d !== null && typeof d === 'object' && 'embedding' in d)
+  return vectors || (typeof text === 'string' && text.length > 0) || (Array.isArray(results) && results.length > 0)
 }
 
 /**
- * An answer as the client gets it: one that carries an error (beside output, or beside a usage) has its
- * error's strings cut of credentials (`redactStrings`), as any provider error text is; any other as it is.
+ * An answer as the client gets it: one that carries an error (beside output, or beside a usage; on the answer
+ * or on one of its choices, where OpenRouter puts a failure mid-generation) has that error's strings cut of
+ * credentials (`redactStrings`), as any provider error text is; any other as it is.
  */
 export function withErrorRedacted<T extends object>(answer: T, secrets: readonly string[]): T {
-  const { error } = answer as { error?: unknown }
-  return error == null ? answer : { ...answer, error: redactStrings(error, secrets) }
+  const { error, choices } = answer as { error?: unknown; choices?: unknown }
+  const choiceErrors = Array.isArray(choices) && choices.some((c) => c !== null && typeof c === 'object' && (c as { error?: unknown }).error != null)
+  if (error == null && !choiceErrors) return answer
+  const redacted: Record<string, unknown> = { ...(answer as Record<string, unknown>) }
+  if (error != null) redacted.error = redactStrings(error, secrets)
+  if (choiceErrors)
+    redacted.choices = (choices as unknown[]).map((c) =>
+      c !== null && typeof c === 'object' && (c as { error?: unknown }).error != null ? { ...c, error: redactStrings((c as { error: unknown }).error, secrets) } : c,
+    )
+  return redacted as T
 }
 
 /**
@@ -206,7 +221,8 @@ export function checkedAnswerText(text: string, status: number, provider: Provid
     return text
   }
   if (parsed === null || typeof parsed !== 'object') return text
-  if (isErrorAnswer(parsed)) throw errorAnswerFailure(status, text, provider)
+  // A stored Response read back is the resource, failed or not (`status: "failed"` and its error): never our 502.
+  if (isErrorAnswer(parsed) && (parsed as { object?: unknown }).object !== 'response') throw errorAnswerFailure(status, text, provider)
   const relayed = withErrorRedacted(parsed, secretsOf(provider))
   return relayed === parsed ? text : JSON.stringify(relayed)
 }
