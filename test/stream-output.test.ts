@@ -60,6 +60,12 @@ describe('OpenAI stream meter: every kind of delta counts', () => {
     })
   }
 
+  test("a choice's whole message counts beside its delta; its index, finish_reason and logprobs do not", async () => {
+    const logprobs = { content: [{ token: 'ab', logprob: -0.1, bytes: [97, 98], top_logprobs: [] }] }
+    const chunk = openAIEvent({ choices: [{ index: 0, delta: { content: 'ab' }, message: { role: 'assistant', content: 'whole' }, finish_reason: 'stop', logprobs }] })
+    expect(await delivered(openAI, [chunk])).toBe(2 + 5)
+  })
+
   test('every choice of an n > 1 stream counts', async () => {
     const chunk = openAIEvent({ choices: [{ index: 0, delta: { content: 'ab' } }, { index: 1, delta: { content: 'cde' } }] })
     expect(await delivered(openAI, [chunk])).toBe(5)
