@@ -115,6 +115,14 @@ describe('Anthropic stream meter: every kind of block and delta counts', () => {
       expect(await delivered(anthropic, [MESSAGE_START, event])).toBe(count)
     })
   }
+
+  test("text in message_start's content (the SDK's snapshot starts from that message)", async () => {
+    const start = anthropicEvent({
+      type: 'message_start',
+      message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'Hello' }], usage: { input_tokens: 12, output_tokens: 1 } },
+    })
+    expect(await delivered(anthropic, [start])).toBe(5)
+  })
 })
 
 test('a read that fails because the client left (its signal came before the cancel) ends the stream as cut by the client, not as a provider failure', async () => {

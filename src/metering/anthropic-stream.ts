@@ -9,7 +9,7 @@ import { redactedErrorEvent } from './provider-error-event'
 
 interface StreamEvent {
   type?: string
-  message?: { usage?: AnthropicUsage | null }
+  message?: { usage?: AnthropicUsage | null; content?: unknown }
   usage?: AnthropicUsage | null
   content_block?: unknown
   delta?: unknown
@@ -83,7 +83,8 @@ function blockBytes(block: unknown): number {
 
 /**
  * Messages stream events: output counted from every content block and delta (text, thinking and its
- * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from
+ * signature, redacted thinking, tool input JSON, citations, server-tool calls and results) and from any
+ * content `message_start` carries (the SDK's MessageStream takes that message as its snapshot), usage from
  * `message_start` and `message_delta`, finished at `message_stop` (a `[DONE]` dropped); server tool uses from the
  * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted), and for
  * a finished one, the tools its usage does not count (code execution). An `error` the provider sends itself is
@@ -120,6 +121,7 @@ class AnthropicEventMeter implements EventMeter {
     switch (event.type ?? sse.event) {
       case 'message_start':
         this.counts.start(event.message?.usage)
+        this.noteOutput(generatedBytes(event.message?.content))
         break
       case 'content_block_start':
         this.noteOutput(blockBytes(event.content_block))
