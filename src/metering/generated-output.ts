@@ -26,11 +26,15 @@ const FRAMING = new Set([
 
 /**
  * UTF-8 bytes of every generated string in a streamed value, at any depth (a token is at least one byte,
- * so this bounds the tokens they took). `except` leaves out one field of the value itself, for a caller
- * that counts that field its own way.
+ * so this bounds the tokens they took). A number or boolean counts as its text: the SDKs concatenate a
+ * delta's value into the answer whatever its type (`(text || '') + delta.text`), so a provider sending
+ * `"text": 1.5e300` shows the client its digits; counted everywhere, not only under the fields known to
+ * carry text, as strings are (a few bytes more for a citation's positions, in a bound that is an upper one).
+ * `except` leaves out one field of the value itself, for a caller that counts that field its own way.
  */
 export function generatedBytes(value: unknown, except?: string): number {
   if (typeof value === 'string') return Buffer.byteLength(value, 'utf8')
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value).length
   if (Array.isArray(value)) {
     let n = 0
     for (const v of value) n += generatedBytes(v)

@@ -44,12 +44,10 @@ const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'resp
 
 const isCall = (item: StreamEvent['item']): item is CallItem => typeof item?.type === 'string' && item.type.endsWith('_call')
 
-const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0)
-
 /**
  * Responses API events. Usage is read from whichever event ends the response: `response.completed`,
  * `response.incomplete` (cut by `max_output_tokens`) or `response.failed` (the provider still bills what
- * it generated). Output is counted from every event that streams output as a string `delta` (text,
+ * it generated). Output is counted from every event that streams output as a `delta` (text,
  * refusal, reasoning summary and text, function and custom tool arguments, audio and its transcript,
  * code, MCP arguments, and kinds added later) and from partial images; and from the whole forms the SDKs
  * show too, where no delta delivered it: a part's (`*_part.added`, and the `.done` events: `output_text.done`,
@@ -112,11 +110,11 @@ class ResponsesEventMeter implements EventMeter {
     if (typeof event.sequence_number === 'number') this.lastSequence = event.sequence_number
     const type = event.type ?? sse.event ?? ''
     if (type.endsWith('.delta')) {
-      const n = byteLength(event.delta)
+      const n = generatedBytes(event.delta)
       this.noteOutput(n)
       this.itemBytes += n
       this.partBytes += n
-    } else if (type === 'response.image_generation_call.partial_image') this.noteOutput(byteLength(event.partial_image_b64))
+    } else if (type === 'response.image_generation_call.partial_image') this.noteOutput(generatedBytes(event.partial_image_b64))
     else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
       if (isCall(event.item)) this.noteCall(event.item, event.output_index)
       if (event.item) this.noteWholeItem(event.item, type === 'response.output_item.added')
