@@ -67,10 +67,15 @@ describe('OpenAI stream meter', () => {
 
   test('an event that is not JSON stops the stream: nothing after it is passed on, an error event ends it', async () => {
     const { text, facts } = await meter([`${delta('ok')}\n\ndata: {not json\n\n${delta('never')}\n\ndata: [DONE]\n\n`])
-    expect(facts.end).toBe('failed')
+    expect(facts.end).toBe('malformed')
     expect(facts.deliveredOutputBytes).toBe(2)
     expect(text).not.toContain('never')
     expect(text).not.toContain('{not json')
     expect(text).toContain('malformed event')
+  })
+
+  test("an event that is not JSON after the provider's own error: the stream ends as the provider's failure, not the gateway's cut", async () => {
+    const { facts } = await meter([`data: {"error":{"message":"overloaded"}}\n\ndata: {not json\n\n`])
+    expect(facts.end).toBe('failed')
   })
 })

@@ -59,14 +59,50 @@ describe('Responses stream meter', () => {
       expect(text).toContain('"sequence_number":2')
     })
 
-  test('events that stream no output count nothing', async () => {
+  // A `.done` event or a part restates what the deltas before it delivered: counted only where no delta came.
+  test('the whole forms of output already streamed count nothing more', async () => {
+    const part = (text: string) => ({ type: 'output_text', text, annotations: [] })
+    const message = (text: string) => ({ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [part(text)] })
+    const call = (args: string) => ({ type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'f', arguments: args, status: 'completed' })
     const { facts } = await meter([
       created,
-      { type: 'response.output_item.added', item: { type: 'message', content: [] } },
-      { type: 'response.output_text.done', text: 'not counted twice' },
-      { type: 'response.function_call_arguments.done', arguments: '{}' },
+      { type: 'response.output_item.added', output_index: 0, item: { ...message(''), status: 'in_progress', content: [] } },
+      { type: 'response.content_part.added', output_index: 0, content_index: 0, part: part('') },
+      { type: 'response.output_text.delta', output_index: 0, content_index: 0, delta: 'counted once' },
+      { type: 'response.output_text.done', output_index: 0, content_index: 0, text: 'counted once' },
+      { type: 'response.content_part.done', output_index: 0, content_index: 0, part: part('counted once') },
+      { type: 'response.output_item.done', output_index: 0, item: message('counted once') },
+      { type: 'response.output_item.added', output_index: 1, item: { ...call(''), status: 'in_progress' } },
+      { type: 'response.function_call_arguments.delta', output_index: 1, delta: '{}' },
+      { type: 'response.function_call_arguments.done', output_index: 1, arguments: '{}' },
+      { type: 'response.output_item.done', output_index: 1, item: call('{}') },
     ])
-    expect(facts.deliveredOutputBytes).toBe(0)
+    // 12 bytes of text; the call's name (1, as it began) and its arguments (2).
+    expect(facts.deliveredOutputBytes).toBe(12 + 1 + 2)
+  })
+
+  test("a reasoning item's encrypted_content, which comes only as the item ends, counts beside its streamed summary", async () => {
+    const reasoning = (summary: string, encrypted: string | null) => ({ type: 'reasoning', id: 'rs_1', summary: summary ? [{ type: 'summary_text', text: summary }] : [], encrypted_content: encrypted })
+    const { facts } = await meter([
+      created,
+      { type: 'response.output_item.added', output_index: 0, item: reasoning('', null) },
+      { type: 'response.reasoning_summary_part.added', output_index: 0, summary_index: 0, part: { type: 'summary_text', text: '' } },
+      { type: 'response.reasoning_summary_text.delta', output_index: 0, summary_index: 0, delta: 'thinking' },
+      { type: 'response.reasoning_summary_text.done', output_index: 0, summary_index: 0, text: 'thinking' },
+      { type: 'response.output_item.done', output_index: 0, item: reasoning('thinking', 'gAAAAABo') },
+    ])
+    expect(facts.deliveredOutputBytes).toBe(8 + 8)
+  })
+
+  test('output that comes only whole counts once, however many events restate it', async () => {
+    const { facts } = await meter([
+      created,
+      { type: 'response.output_item.added', output_index: 0, item: { type: 'message', content: [] } },
+      { type: 'response.output_text.done', output_index: 0, content_index: 0, text: 'counted once' },
+      { type: 'response.content_part.done', output_index: 0, content_index: 0, part: { type: 'output_text', text: 'counted once' } },
+      { type: 'response.output_item.done', output_index: 0, item: { type: 'message', content: [{ type: 'output_text', text: 'counted once' }] } },
+    ])
+    expect(facts.deliveredOutputBytes).toBe(12)
   })
 
   test('hosted calls count from the moment they begin, once each; a container named only when its call closes is one container', async () => {

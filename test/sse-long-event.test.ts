@@ -138,7 +138,7 @@ test('a provider that never ends its event: the stream stops as malformed once t
   )
   let facts: StreamFacts | undefined
   const out = await new Response(meterOpenAIStream(upstream, { passUsage: false, idleTimeoutMs: 60_000, signal: upstreamSignal(60_000), onEnd: (f) => (facts = f) })).text()
-  expect(facts!.end).toBe('failed')
+  expect(facts!.end).toBe('malformed')
   expect(facts!.deliveredOutputBytes).toBe(5)
   expect(out).toStartWith('data: {"id":"c"')
   expect(out).toContain(STREAM_ERRORS.malformed)

@@ -41,6 +41,7 @@ const AUDIO_100MS = Buffer.alloc(4800, 7).toString('base64')
 const OPENAI_KINDS: Array<[kind: string, delta: Record<string, unknown>, count: number]> = [
   ['content', { role: 'assistant', content: 'Hello' }, 5],
   ['refusal', { refusal: "I can't" }, 7],
+  ['content as a number (the SDK shows its digits)', { content: 12.5 }, 4],
   ['reasoning_content (DeepSeek, vLLM)', { reasoning_content: 'hmm' }, 3],
   ['reasoning (OpenRouter, Groq, newer vLLM)', { reasoning: 'hmm' }, 3],
   ['reasoning_details (OpenRouter)', { reasoning_details: [{ type: 'reasoning.text', text: 'hmm' }] }, 3],
@@ -50,7 +51,8 @@ const OPENAI_KINDS: Array<[kind: string, delta: Record<string, unknown>, count: 
   ['legacy function_call.name', { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: '' } }, 11],
   ['audio.transcript', { audio: { id: 'audio_1', transcript: 'Hi there' } }, 8],
   ['audio.data (100 ms of PCM counts 100 tokens)', { audio: { data: AUDIO_100MS } }, 100],
-  ['annotations (web search citations)', { annotations: [{ type: 'url_citation', url_citation: { url: 'https://a.example/', title: 'Sea', start_index: 0, end_index: 3 } }] }, 21],
+  // Numbers count as their text (the SDKs concatenate a numeric delta into the answer): its positions, 2 (21 before).
+  ['annotations (web search citations)', { annotations: [{ type: 'url_citation', url_citation: { url: 'https://a.example/', title: 'Sea', start_index: 0, end_index: 3 } }] }, 23],
 ]
 
 describe('OpenAI stream meter: every kind of delta counts', () => {
@@ -59,6 +61,12 @@ describe('OpenAI stream meter: every kind of delta counts', () => {
       expect(await delivered(openAI, [openAIDelta(delta)])).toBe(count)
     })
   }
+
+  test("a choice's whole message counts beside its delta; its index, finish_reason and logprobs do not", async () => {
+    const logprobs = { content: [{ token: 'ab', logprob: -0.1, bytes: [97, 98], top_logprobs: [] }] }
+    const chunk = openAIEvent({ choices: [{ index: 0, delta: { content: 'ab' }, message: { role: 'assistant', content: 'whole' }, finish_reason: 'stop', logprobs }] })
+    expect(await delivered(openAI, [chunk])).toBe(2 + 5)
+  })
 
   test('every choice of an n > 1 stream counts', async () => {
     const chunk = openAIEvent({ choices: [{ index: 0, delta: { content: 'ab' } }, { index: 1, delta: { content: 'cde' } }] })
@@ -83,7 +91,8 @@ const ANTHROPIC_KINDS: Array<[kind: string, event: string, count: number]> = [
   [
     'citations_delta',
     blockDelta({ type: 'citations_delta', citation: { type: 'char_location', cited_text: 'the sea', document_index: 0, document_title: 'Doc', start_char_index: 0, end_char_index: 7 } }),
-    10,
+    // Numbers count as their text, as above: its positions, 3 (10 before).
+    13,
   ],
   ['a tool_use block (its name)', blockStart({ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }), 11],
   // Some Anthropic-compatible servers send the input whole, with no input_json_delta: its JSON text counts, as
@@ -109,6 +118,14 @@ describe('Anthropic stream meter: every kind of block and delta counts', () => {
       expect(await delivered(anthropic, [MESSAGE_START, event])).toBe(count)
     })
   }
+
+  test("text in message_start's content (the SDK's snapshot starts from that message)", async () => {
+    const start = anthropicEvent({
+      type: 'message_start',
+      message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'Hello' }], usage: { input_tokens: 12, output_tokens: 1 } },
+    })
+    expect(await delivered(anthropic, [start])).toBe(5)
+  })
 })
 
 test('a read that fails because the client left (its signal came before the cancel) ends the stream as cut by the client, not as a provider failure', async () => {

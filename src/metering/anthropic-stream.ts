@@ -9,7 +9,7 @@ import { redactedErrorEvent } from './provider-error-event'
 
 interface StreamEvent {
   type?: string
-  message?: { usage?: AnthropicUsage | null }
+  message?: { usage?: AnthropicUsage | null; content?: unknown }
   usage?: AnthropicUsage | null
   content_block?: unknown
   delta?: unknown
@@ -23,7 +23,8 @@ export const anthropicStreamError = (message: string) =>
  * Usage arrives in two halves: `message_start` carries the input side (plain, cache reads, cache
  * writes), `message_delta` the output count. Its counts are cumulative and may restate the input side:
  * they can grow what was stated before, never shrink it, so each count is the largest stated (SGLang sent
- * `input_tokens: 0` in `message_delta`, sgl-project/sglang#20830: the prompt must not go free).
+ * `input_tokens: 0` in `message_delta`, sgl-project/sglang#20830: the prompt must not go free; a second
+ * `message_start`, a proxy replaying the message, shrinks nothing either).
  * Only both halves together are a usage: before the delta, the output is not known.
  */
 class UsageAccumulator {
@@ -33,12 +34,18 @@ class UsageAccumulator {
 
   start(u: AnthropicUsage | null | undefined): void {
     if (!u) return
-    this.fields = { ...u }
-    this.hasInput = typeof u.input_tokens === 'number'
+    this.merge(u)
+    if (typeof u.input_tokens === 'number') this.hasInput = true
   }
 
   delta(u: AnthropicUsage | null | undefined): void {
     if (!u) return
+    this.merge(u)
+    if (typeof u.input_tokens === 'number') this.hasInput = true
+    if (typeof u.output_tokens === 'number') this.hasOutput = true
+  }
+
+  private merge(u: AnthropicUsage): void {
     const fields = this.fields as Record<string, unknown>
     for (const key of ['input_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'output_tokens'] as const)
       fields[key] = larger(fields[key], u[key])
@@ -53,8 +60,6 @@ class UsageAccumulator {
     }
     // The speed, the geography and the iterations are billed too: the last statement of each wins.
     for (const key of ['speed', 'inference_geo', 'iterations'] as const) if (u[key] != null) fields[key] = u[key]
-    if (typeof u.input_tokens === 'number') this.hasInput = true
-    if (typeof u.output_tokens === 'number') this.hasOutput = true
   }
 
   /** The output count stated so far, if any. */
@@ -83,7 +88,8 @@ function blockBytes(block: unknown): number {
 
 /**
  * Messages stream events: output counted from every content block and delta (text, thinking and its
- * signature, redacted thinking, tool input JSON, citations, server-tool calls and results), usage from
+ * signature, redacted thinking, tool input JSON, citations, server-tool calls and results) and from any
+ * content `message_start` carries (the SDK's MessageStream takes that message as its snapshot), usage from
  * `message_start` and `message_delta`, finished at `message_stop` (a `[DONE]` dropped); server tool uses from the
  * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted), and for
  * a finished one, the tools its usage does not count (code execution). An `error` the provider sends itself is
@@ -120,6 +126,7 @@ class AnthropicEventMeter implements EventMeter {
     switch (event.type ?? sse.event) {
       case 'message_start':
         this.counts.start(event.message?.usage)
+        this.noteOutput(generatedBytes(event.message?.content))
         break
       case 'content_block_start':
         this.noteOutput(blockBytes(event.content_block))

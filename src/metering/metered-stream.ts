@@ -5,7 +5,8 @@ import { SseParser, type SseEvent } from '../translate/sse'
 export type StreamEnd =
   | 'done' //      the provider finished the stream
   | 'truncated' // the body ended before the provider said it was finished
-  | 'failed' //    reading failed (reset, idle timeout), an event made no sense, or the provider sent an error
+  | 'failed' //    reading failed (reset, idle timeout), or the provider sent an error
+  | 'malformed' // the gateway stopped reading at an event it cannot read (not JSON, or past the parser's cap)
   | 'cancelled' // our client went away
 
 export interface StreamFacts {
@@ -150,10 +151,11 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
             const wait = meter.takeWait?.()
             // The client may leave meanwhile: its cancel ends the stream, and the enqueue below then throws into the catch.
             if (wait) await wait
-            // An event past the parser's cap is as malformed as one that does not parse: the stream stops there.
+            // An event past the parser's cap is as malformed as one that does not parse: the stream stops there,
+            // the gateway's cut (paid as one, `streamOutcome`), unless the provider had already reported its failure.
             if (malformed || parser.overflowed) {
               reader.cancel().catch(() => {})
-              finish('failed')
+              finish(meter.providerFailed ? 'failed' : 'malformed')
               controller.enqueue(encoder.encode(out + meter.errorEvent('malformed')))
               controller.close()
               return

@@ -7,7 +7,7 @@ import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOpti
 import { redactedErrorEvent } from './provider-error-event'
 
 interface ChatChunk {
-  choices?: Array<{ delta?: { audio?: unknown } | null; error?: unknown }>
+  choices?: Array<{ delta?: { audio?: unknown } | null; error?: unknown } | null>
   usage?: OpenAIUsage | null
   service_tier?: unknown
   error?: unknown
@@ -15,11 +15,12 @@ interface ChatChunk {
 
 /**
  * Chat completion chunks: output counted from the deltas (every kind: content, refusal, reasoning, tool
- * and legacy function calls, audio), usage from the chunk OpenAI sends last when asked
- * (`stream_options.include_usage`, which the gateway always sets upstream). That chunk is dropped unless
- * the client asked for it too. The stream is finished at `[DONE]` or at that last chunk: a usage chunk
- * without choices; a usage after `[DONE]` is passed on as any chunk is, but not read. A chunk with an
- * `error` the provider sent is passed on with its credentials cut out.
+ * and legacy function calls, audio) and from whatever else a choice carries but its framing (a whole
+ * `message`, which some compatible servers stream and the SDK's ChatCompletionStream shows), usage from
+ * the chunk OpenAI sends last when asked (`stream_options.include_usage`, which the gateway always sets
+ * upstream). That chunk is dropped unless the client asked for it too. The stream is finished at `[DONE]` or
+ * at that last chunk: a usage chunk without choices; a usage after `[DONE]` is passed on as any chunk is, but
+ * not read. A chunk with an `error` the provider sent is passed on with its credentials cut out.
  */
 class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
@@ -61,9 +62,9 @@ class OpenAIChunkMeter implements EventMeter {
     const failed = Boolean(chunk.error)
     if (failed) this.providerFailed = true
     for (const choice of chunk.choices ?? []) {
-      const d = choice?.delta
-      if (!d || typeof d !== 'object') continue
-      const bytes = generatedBytes(d, 'audio') + audioOutputTokens(d.audio)
+      if (!choice || typeof choice !== 'object') continue
+      const d = choice.delta
+      const bytes = generatedBytes(choice, 'delta') + (d && typeof d === 'object' ? generatedBytes(d, 'audio') + audioOutputTokens(d.audio) : 0)
       this.deliveredOutputBytes += bytes
       if (bytes > 0) this.outputAfterUsage = true
     }

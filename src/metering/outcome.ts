@@ -34,7 +34,8 @@ export const paidEvenIfLeft = (outcome: Outcome, client: AbortSignal): Outcome =
  * (`outputDeniedByUsage`). Finished: its usage, or without one the estimate. Ended by the provider (closed
  * or failed) before any output, server tool use included, and without a usage: nothing, the provider made
  * nothing. Closed by the provider after some output without a usage: the estimate. Cut
- * by the client (at any point, before the first byte included: the provider has the prompt), or failed
+ * by the client, or by the gateway at an event it cannot read (at any point, before the first byte included:
+ * the provider has the prompt; the gateway's cut is no provider failure, as its timeout is none), or failed
  * after some output: what was generated so far — the usage if the provider reported it, as for a finished
  * answer; else the input estimate plus the delivered output and the server tool uses begun (every use
  * allowed when the meter cannot see them). That count bounds the tokens from above (a byte per token), so
@@ -53,7 +54,7 @@ export function streamOutcome(
   const usage = outputDeniedByUsage(facts) ? null : facts.usage
   if (end === 'done') return answeredOutcome(tariff, usage, hold, latencyMs)
   const status = end === 'cancelled' ? 'aborted' : 'error'
-  if (end !== 'cancelled' && !usage && deliveredOutputBytes === 0 && !anyUse(facts.serverToolUses))
+  if ((end === 'truncated' || end === 'failed') && !usage && deliveredOutputBytes === 0 && !anyUse(facts.serverToolUses))
     return { cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs }
   if (end === 'truncated') return { ...answeredOutcome(tariff, usage, hold, latencyMs), status: 'error' }
   if (usage) return { ...answeredOutcome(tariff, usage, hold, latencyMs), status }

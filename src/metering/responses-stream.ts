@@ -2,6 +2,7 @@ import { responsesServerToolUses, toolCounts, type OfferedTools } from '../prici
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { responseCounts, type ResponsesUsage } from '../translate/usage'
+import { generatedBytes } from './generated-output'
 import { largerCounts } from './larger-counts'
 import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
@@ -22,7 +23,8 @@ interface StreamEvent {
   delta?: unknown
   partial_image_b64?: unknown
   output_index?: unknown
-  item?: CallItem | { type?: unknown; content?: unknown; summary?: unknown }
+  item?: CallItem | { type?: unknown }
+  part?: unknown
 }
 
 /**
@@ -42,23 +44,16 @@ const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'resp
 
 const isCall = (item: StreamEvent['item']): item is CallItem => typeof item?.type === 'string' && item.type.endsWith('_call')
 
-const byteLength = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0)
-
-/** The text an item carries whole (a message's text and refusals, a reasoning item's summary and text). */
-function itemTextBytes(item: { content?: unknown; summary?: unknown }): number {
-  let n = 0
-  for (const parts of [item.content, item.summary])
-    if (Array.isArray(parts)) for (const part of parts) n += byteLength(part?.text) + byteLength(part?.refusal)
-  return n
-}
-
 /**
  * Responses API events. Usage is read from whichever event ends the response: `response.completed`,
  * `response.incomplete` (cut by `max_output_tokens`) or `response.failed` (the provider still bills what
- * it generated). Output is counted from every event that streams output as a string `delta` (text,
+ * it generated). Output is counted from every event that streams output as a `delta` (text,
  * refusal, reasoning summary and text, function and custom tool arguments, audio and its transcript,
- * code, MCP arguments, and kinds added later) and from partial images, or from the text of an item that
- * arrives whole (in `response.output_item.added` or `.done`, with no deltas): a cut stream pays for all of it.
+ * code, MCP arguments, and kinds added later) and from partial images; and from the whole forms the SDKs
+ * show too, where no delta delivered it: a part's (`*_part.added`, and the `.done` events: `output_text.done`,
+ * `function_call_arguments.done`, `content_part.done`…) when none of that part was counted yet, an item's
+ * (`response.output_item.added` or `.done`: its text, a call's arguments or input, a reasoning item's
+ * `encrypted_content`, annotations) for what it shows past what its parts counted. A cut stream pays for all of it.
  * Hosted tool uses are counted from the items of the final response's output and from the call items the
  * stream began (`response.output_item.added`, or `.done` for one whose start was not seen), whichever
  * shows more: a stream cut before its final event pays for the calls begun, not every call allowed (the
@@ -70,8 +65,12 @@ class ResponsesEventMeter implements EventMeter {
   finished = false
   providerFailed = false
   private lastSequence = -1
-  /** The output the item being streamed has delivered: none by its `.done` means it came whole there. */
+  /**
+   * The output the item being streamed has delivered, and the part of it being streamed (a content or summary
+   * part, a call's arguments): the whole forms that follow count only what these do not.
+   */
   private itemBytes = 0
+  private partBytes = 0
   /** The hosted tool calls begun so far, by item id (type and container only). */
   private readonly toolItems = new Map<unknown, Omit<CallItem, 'id'>>()
   private finalUsage: TokenCounts | null = null
@@ -111,14 +110,19 @@ class ResponsesEventMeter implements EventMeter {
     if (typeof event.sequence_number === 'number') this.lastSequence = event.sequence_number
     const type = event.type ?? sse.event ?? ''
     if (type.endsWith('.delta')) {
-      const n = byteLength(event.delta)
+      const n = generatedBytes(event.delta)
       this.noteOutput(n)
       this.itemBytes += n
-    } else if (type === 'response.image_generation_call.partial_image') this.noteOutput(byteLength(event.partial_image_b64))
+      this.partBytes += n
+    } else if (type === 'response.image_generation_call.partial_image') this.noteOutput(generatedBytes(event.partial_image_b64))
     else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
       if (isCall(event.item)) this.noteCall(event.item, event.output_index)
-      else if (event.item) this.noteWholeText(event.item, type === 'response.output_item.added')
-    } else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
+      if (event.item) this.noteWholeItem(event.item, type === 'response.output_item.added')
+    } else if (type.endsWith('_part.added')) {
+      this.partBytes = 0
+      this.noteWholePart(event.part)
+    } else if (type.endsWith('.done')) this.noteWholePart(event)
+    else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
     else if (FINAL_EVENTS.has(type)) {
       const failed = type === 'response.failed'
       if (failed) this.providerFailed = true
@@ -140,13 +144,27 @@ class ResponsesEventMeter implements EventMeter {
     return sse.raw + '\n\n'
   }
 
-  /** An item's text delivered whole: as it begins, or as it ends when no delta delivered any of it. */
-  private noteWholeText(item: { content?: unknown; summary?: unknown }, begins: boolean): void {
-    if (begins) this.itemBytes = 0
-    else if (this.itemBytes > 0) return
-    const n = itemTextBytes(item)
+  /**
+   * An item as it begins or ends: whatever it shows past what was counted of it (all of it as it begins; as it
+   * ends, what came only there, such as a reasoning item's `encrypted_content`, or all of it when nothing streamed).
+   */
+  private noteWholeItem(item: object, begins: boolean): void {
+    if (begins) this.itemBytes = this.partBytes = 0
+    const n = Math.max(0, generatedBytes(item) - this.itemBytes)
     this.noteOutput(n)
     this.itemBytes += n
+  }
+
+  /**
+   * A part, or an event that ends one (its text, arguments or input, its part whole), counted only when nothing
+   * of the part was (no delta): after deltas it restates them, and is not read. The item's end counts what it adds.
+   */
+  private noteWholePart(whole: unknown): void {
+    if (this.partBytes > 0) return
+    const n = generatedBytes(whole)
+    this.noteOutput(n)
+    this.itemBytes += n
+    this.partBytes += n
   }
 
   private noteOutput(bytes: number): void {
