@@ -14,6 +14,12 @@ import { tempDir } from './support/gateway'
 const dir = tempDir('tollgate-open-')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
+/** Creates the database and its tables, as a gateway's first start does. */
+const CREATE = `
+  import { openDatabase } from ${JSON.stringify(join(import.meta.dir, '../src/db/open'))}
+  openDatabase(process.argv[1]).$client.close()
+`
+
 /** Another process holds the file whole (an exclusive lock) for `ms`, and says when it has it. */
 const HOLDER = `
   import { Database } from 'bun:sqlite'
@@ -30,7 +36,11 @@ const HOLDER = `
 
 test('a process opening the database while another holds it waits for it, instead of failing', async () => {
   const path = join(dir, 'tollgate.db')
-  openDatabase(path).$client.close()
+  // The file is created and migrated by a process of its own: a connection this process closed may linger until
+  // its statements are finalized (sqlite3_close_v2), and the holder's exclusive lock would then wait on it (once in
+  // CI: the holder gave up after its 5 s busy timeout, before saying it held the file).
+  const created = Bun.spawnSync([process.execPath, '-e', CREATE, path], { stderr: 'pipe' })
+  expect(created.exitCode, created.stderr.toString()).toBe(0)
   const holder = Bun.spawn([process.execPath, '-e', HOLDER, path, '400'], { stdout: 'pipe', stderr: 'pipe' })
   const said = await holder.stdout.getReader().read()
   expect(new TextDecoder().decode(said.value)).toContain('holding')
