@@ -7,35 +7,17 @@
  */
 import { afterEach, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startMockProvider } from './support/mock-provider'
-import { BUN, capturedOutput, MASTER_KEY, mockProviders, ROOT, spawnGateway, tempDir } from './support/gateway'
-import { freePort } from './support/redis-server'
+import { BUN, capturedOutput, MASTER_KEY, ROOT } from './support/gateway'
+import { silentRedisStart } from './support/silent-redis-start'
 
-const PRICING = { 'mock:gpt-mock': { input_per_million: 1000, output_per_million: 2000 } }
 const cleanup: Array<() => unknown> = []
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c()
 })
 
 test('SIGTERM while the gateway serves but still waits on a silent Redis at startup stops it gracefully: the stream in flight is settled, no hold is left', async () => {
-  const mock = startMockProvider({ chunks: 40, chunkDelayMs: 300 })
-  cleanup.push(() => mock.stop())
-  // A Redis that takes the connection and never answers (a host dropping packets after the handshake, a stuck proxy).
-  const silentRedis = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  cleanup.push(() => silentRedis.stop(true))
-  const dir = tempDir()
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
-  const dbPath = join(dir, 'tollgate.db')
-  const file = join(dir, 'tollgate.yaml')
-  writeFileSync(file, JSON.stringify({ providers: mockProviders(mock), pricing: PRICING }))
-  // The user and key made beforehand, on the same file, so that the window needs only the stream itself.
-  const before = await spawnGateway({ mock, dbPath, config: { pricing: PRICING } })
-  const { secret } = await before.userWithKey({ id: 'team', max_budget: 100 })
-  await before.stop()
-  const port = freePort()
-  const url = `http://127.0.0.1:${port}`
+  const { redisUrl, dir, dbPath, configFile: file, secret, port, url } = await silentRedisStart(cleanup)
   const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts')], {
     cwd: dir,
     env: {
@@ -45,7 +27,7 @@ test('SIGTERM while the gateway serves but still waits on a silent Redis at star
       TOLLGATE_HOST: '127.0.0.1',
       TOLLGATE_PORT: String(port),
       TOLLGATE_DB: dbPath,
-      TOLLGATE_REDIS_URL: `redis://127.0.0.1:${silentRedis.port}`,
+      TOLLGATE_REDIS_URL: redisUrl,
       TOLLGATE_SHUTDOWN_GRACE_MS: '1000',
     },
     stdin: 'ignore',

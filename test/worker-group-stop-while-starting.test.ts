@@ -11,36 +11,19 @@
  */
 import { afterEach, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startMockProvider } from './support/mock-provider'
-import { BUN, capturedOutput, MASTER_KEY, mockProviders, ROOT, spawnGateway, tempDir } from './support/gateway'
-import { freePort } from './support/redis-server'
+import { BUN, capturedOutput, MASTER_KEY, ROOT } from './support/gateway'
+import { silentRedisStart } from './support/silent-redis-start'
 import { waitFor } from './support/wait-for'
 
-const PRICING = { 'mock:gpt-mock': { input_per_million: 1000, output_per_million: 2000 } }
 const cleanup: Array<() => unknown> = []
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c()
 })
 
 test('a container stop (SIGTERM to the primary as PID 1) while a worker serves but the group still starts settles the stream in flight, no hold left', async () => {
-  const mock = startMockProvider({ chunks: 40, chunkDelayMs: 300 })
-  cleanup.push(() => mock.stop())
-  // A Redis that takes the connection and never answers: each worker waits its 1 s on it before saying it serves.
-  const silentRedis = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  cleanup.push(() => silentRedis.stop(true))
-  const dir = tempDir()
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
-  const dbPath = join(dir, 'tollgate.db')
-  const file = join(dir, 'tollgate.yaml')
-  writeFileSync(file, JSON.stringify({ providers: mockProviders(mock), pricing: PRICING }))
-  const before = await spawnGateway({ mock, dbPath, config: { pricing: PRICING } })
-  const { secret } = await before.userWithKey({ id: 'team', max_budget: 100 })
-  await before.stop()
-
-  const port = freePort()
-  const url = `http://127.0.0.1:${port}`
+  const { redisUrl, dir, dbPath, configFile: file, secret, port, url } = await silentRedisStart(cleanup)
   // A PID namespace of its own, as a container runtime gives the image's CMD: the primary is its PID 1.
   const userns = process.getuid?.() === 0 ? [] : ['--user', '--map-root-user']
   const ns = Bun.spawn(['unshare', ...userns, '--pid', '--fork', BUN, join(ROOT, 'src', 'index.ts')], {
@@ -53,7 +36,7 @@ test('a container stop (SIGTERM to the primary as PID 1) while a worker serves b
       TOLLGATE_PORT: String(port),
       TOLLGATE_DB: dbPath,
       TOLLGATE_WORKERS: '2',
-      TOLLGATE_REDIS_URL: `redis://127.0.0.1:${silentRedis.port}`,
+      TOLLGATE_REDIS_URL: redisUrl,
       TOLLGATE_SHUTDOWN_GRACE_MS: '1000',
     },
     stdin: 'ignore',
