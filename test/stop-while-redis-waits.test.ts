@@ -9,7 +9,7 @@ import { afterEach, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { join } from 'node:path'
 import { BUN, capturedOutput, MASTER_KEY, ROOT } from './support/gateway'
-import { silentRedisStart } from './support/silent-redis-start'
+import { silentRedisStart, streamUnderWay } from './support/silent-redis-start'
 
 const cleanup: Array<() => unknown> = []
 afterEach(async () => {
@@ -43,23 +43,7 @@ test('SIGTERM while the gateway serves but still waits on a silent Redis at star
     if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`gateway did not serve:\n${output()}`)
     await Bun.sleep(5)
   }
-  const res = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', stream: true, max_tokens: 1000, messages: [{ role: 'user', content: 'Tell me about the sea.' }] }),
-  })
-  const reader = res.body!.getReader()
-  let seen = ''
-  while (!/"content":"[^"]/.test(seen)) {
-    const { value, done } = await reader.read()
-    if (done) throw new Error('stream ended early')
-    seen += new TextDecoder().decode(value)
-  }
-  void (async () => {
-    try {
-      for (;;) if ((await reader.read()).done) break
-    } catch {}
-  })()
+  await streamUnderWay(url, secret)
   const saidListening = /listening on/.test(output())
 
   proc.kill('SIGTERM') // the provider is generating; the gateway has served for well under a second

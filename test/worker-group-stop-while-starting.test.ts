@@ -14,7 +14,7 @@ import { Database } from 'bun:sqlite'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BUN, capturedOutput, MASTER_KEY, ROOT } from './support/gateway'
-import { silentRedisStart } from './support/silent-redis-start'
+import { silentRedisStart, streamUnderWay } from './support/silent-redis-start'
 import { waitFor } from './support/wait-for'
 
 const cleanup: Array<() => unknown> = []
@@ -59,23 +59,7 @@ test('a container stop (SIGTERM to the primary as PID 1) while a worker serves b
     if (Date.now() > deadline || ns.exitCode !== null) throw new Error(`no worker served:\n${output()}`)
     await Bun.sleep(5)
   }
-  const res = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', stream: true, max_tokens: 1000, messages: [{ role: 'user', content: 'Tell me about the sea.' }] }),
-  })
-  const reader = res.body!.getReader()
-  let seen = ''
-  while (!/"content":"[^"]/.test(seen)) {
-    const { value, done } = await reader.read()
-    if (done) throw new Error('stream ended early')
-    seen += new TextDecoder().decode(value)
-  }
-  void (async () => {
-    try {
-      for (;;) if ((await reader.read()).done) break
-    } catch {}
-  })()
+  await streamUnderWay(url, secret)
   const groupSaidListening = /workers sharing the port/.test(output())
 
   // `docker stop`: SIGTERM to PID 1 from outside its namespace, SIGKILL when it has not ended in time.

@@ -28,3 +28,24 @@ export async function silentRedisStart(cleanup: Array<() => unknown>) {
   const port = freePort()
   return { mock, redisUrl: `redis://127.0.0.1:${silentRedis.port}`, dir, dbPath, configFile, secret, port, url: `http://127.0.0.1:${port}` }
 }
+
+/** Starts a stream as `secret` and returns once its first content has arrived; the rest is read, unwatched. */
+export async function streamUnderWay(url: string, secret: string): Promise<void> {
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'mock:gpt-mock', stream: true, max_tokens: 1000, messages: [{ role: 'user', content: 'Tell me about the sea.' }] }),
+  })
+  const reader = res.body!.getReader()
+  let seen = ''
+  while (!/"content":"[^"]/.test(seen)) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error('stream ended early')
+    seen += new TextDecoder().decode(value)
+  }
+  void (async () => {
+    try {
+      for (;;) if ((await reader.read()).done) break
+    } catch {}
+  })()
+}
