@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { jsonResponse } from './support/scripted-upstream'
+import { settledRow } from './support/settled-row'
 
 /**
  * As embedding vectors beside an `error` (test/embeddings-error-beside-vectors.test.ts): a transcription's text
@@ -42,14 +43,16 @@ afterAll(async () => {
   upstream.stop(true)
 })
 
+/** The answer, and what it was charged (settledRow: one usage row, spend moved by its cost, nothing left held). */
 async function charged(send: () => Promise<Response>) {
-  await gw.settled()
-  const before = (await gw.admin('GET', `/v1/users/${USER}`)).body
-  const res = await send()
-  const text = await res.text()
-  await gw.settled()
-  const after = (await gw.admin('GET', `/v1/users/${USER}`)).body
-  return { status: res.status, text, charged: Math.round((after.spend - before.spend) * 1e6) }
+  let status = 0
+  let text = ''
+  const row = await settledRow(gw, USER, async () => {
+    const res = await send()
+    status = res.status
+    text = await res.text()
+  })
+  return { status, text, charged: row.cost }
 }
 
 describe('a per-request answer beside an error (no usage) is relayed and paid, not released at $0', () => {
