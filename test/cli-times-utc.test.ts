@@ -70,3 +70,17 @@ test('a time in a spelling read in the local zone is refused as a command-line m
     expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 2, stderr: expect.stringContaining('--since must be an ISO date') })
   }
 })
+
+test('a day its month does not have is refused, not rolled into the next month', async () => {
+  for (const [args, option] of [
+    [['usage', 'summary', '--since', '2026-02-30'], '--since'],
+    [['usage', 'summary', '--until', '2026-04-31T10:00'], '--until'],
+    [['keys', 'create', 'tz-key-owner', '--expires', '2099-02-29T00:00'], '--expires'],
+  ] as const) {
+    const run = await runTollgate(gw.url, [...args])
+    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 2, stderr: expect.stringContaining(`${option} must be an ISO date`) })
+  }
+  // A leap day is a day.
+  const run = await runTollgate(gw.url, ['usage', 'summary', '--since', '2028-02-29', '--json'])
+  expect(run.code).toBe(0)
+})

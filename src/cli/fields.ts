@@ -74,6 +74,13 @@ const ISO_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(
  */
 function utcTime(raw: string): number {
   const [, date, time, zone] = ISO_TIME.exec(raw.trim()) ?? []
-  if (date === undefined) return NaN
+  if (date === undefined || !isCalendarDay(date)) return NaN
   return Date.parse(time === undefined ? date : `${date}T${time}${zone ?? 'Z'}`)
+}
+
+/** Date.parse rolls a day past its month's end over (2026-02-30 is March 2nd); the admin API refuses it, so does the CLI. */
+function isCalendarDay(date: string): boolean {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number]
+  const day = new Date(Date.UTC(y, m - 1, d))
+  return day.getUTCMonth() === m - 1 && day.getUTCDate() === d
 }
