@@ -1,7 +1,9 @@
 /**
  * A scheduled price whose effective_from is a few milliseconds ahead passes the body's check (effective_from ≥
  * now), and may reach the price book after that moment has passed: it takes effect now. Before, the price book
- * refused it (InvalidPrice) and the operator got a 500 internal error in ~1 of 100 such requests.
+ * refused it (InvalidPrice) and the operator got a 500 internal error in ~1 of 100 such requests; and the route's
+ * "now" and the price book's were two readings of the clock, a millisecond apart now and then (seen under
+ * libfaketime: `faketime '2027-03-01 12:00:00' bun test test/price-scheduled-now.test.ts` failed 1 run in 3).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'

@@ -97,9 +97,11 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
         if (!model) throw badRequest('Invalid body: model: names a provider that is not configured')
         set.status = 201
         const { effective_from, ...amounts } = body
-        // A time the body's check found ahead may have passed since, while the request was handled: it is now.
-        const effectiveFrom = effective_from === undefined ? undefined : Math.max(effective_from, Date.now())
-        return presentPrice(await prices.set({ ...amounts, model: model.canonical, effectiveFrom }))
+        // A time the body's check found ahead may have passed since, while the request was handled: it is now,
+        // the same now the price book checks it against (a millisecond later it would be "in the past").
+        const now = Date.now()
+        const effectiveFrom = effective_from === undefined ? undefined : Math.max(effective_from, now)
+        return presentPrice(await prices.set({ ...amounts, model: model.canonical, effectiveFrom }, now))
       },
       { body: createPrice, parse: 'json', detail: { tags: ['pricing'], summary: 'Set the price of provider:model from now on, or from a later effective time (USD per million tokens)' } },
     )
