@@ -112,11 +112,12 @@ export async function createServices(config: Config): Promise<Services> {
  * Without it, each process limits on its own and sees other processes' changes within the cache TTL.
  */
 function replicaSharing(config: Config, keys: KeyStore, prices: PriceBook, metrics: GatewayMetrics, logger: Services['logger']) {
-  if (!config.redis_url) return { redis: null, changes: null, rateLimits: { ip: new GcraLimiter(), key: new GcraLimiter() } }
+  if (!config.redis_url) return { redis: null, changes: null, rateLimits: { ip: new GcraLimiter(), key: new GcraLimiter(), signIn: new GcraLimiter() } }
   const redis = new RedisLink(config.redis_url, logger)
   const rateLimits = {
     ip: new SharedRateLimiter(redis, 'ip', config.redis_failure),
     key: new SharedRateLimiter(redis, 'key', config.redis_failure),
+    signIn: new SharedRateLimiter(redis, 'sign-in', config.redis_failure),
   }
   const changes = new ChangeFeed(redis, keys, prices, logger)
   keys.onChange = prices.onChange = (change) => changes.publish(change)

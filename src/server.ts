@@ -96,6 +96,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       // The listener first: from here no new request is taken, so none can reach a provider.
       const stopped = app.stop()
       sweeper.stop()
+      for (const limiter of Object.values(services.rateLimits)) limiter.stop()
       // Alongside the drain: a webhook that hangs holds up neither the drain nor the stop.
       const alertsStopped = services.alerts.stop(ALERTS_STOP_MS)
       services.requestLog.stop()

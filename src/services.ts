@@ -43,5 +43,6 @@ export interface Services {
   /** Redis, when configured (TOLLGATE_REDIS_URL): shared rate limits and news of changes for other replicas. */
   redis: RedisLink | null
   changes: ChangeFeed | null
-  rateLimits: { ip: RateLimiter; key: RateLimiter }
+  /** Per client address, per key, and the console's sign-in attempts per client address. */
+  rateLimits: { ip: RateLimiter; key: RateLimiter; signIn: RateLimiter }
 }

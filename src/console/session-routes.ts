@@ -2,13 +2,11 @@ import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { clientSource } from '../http/client-source'
-import { GcraLimiter, type RateLimiter } from '../http/gcra'
 import { forbidden, rateLimited, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
 import { MASTER } from '../keys/caller'
 import { createMasterKeyCheck, hashKey } from '../keys/secret'
 import { isHttps } from '../plugins/security-headers'
-import { SharedRateLimiter } from '../redis/rate-limiter'
 import type { Services } from '../services'
 import { cookieValue, isSameOrigin, SESSION_COOKIE, SESSION_PATH } from './session-auth'
 import type { SessionKind, SessionStore } from './sessions'
@@ -33,7 +31,7 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
   const { config, keys } = services
   const { db, tables: { users } } = services.store
   const isMaster = createMasterKeyCheck(config.master_key)
-  const attempts: RateLimiter = services.redis ? new SharedRateLimiter(services.redis, 'sign-in', config.redis_failure) : new GcraLimiter(60_000)
+  const attempts = services.rateLimits.signIn
   const cookie = (request: Request, value: string, maxAgeSec: number) =>
     `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSec}${isHttps(request, config.trust_proxy) ? '; Secure' : ''}`
 

@@ -16,6 +16,8 @@ export interface RateDecision {
 /** Counts requests per client id: in this process (GcraLimiter) or shared by every replica (src/redis). */
 export interface RateLimiter {
   hit(id: string, limit: number): RateDecision | Promise<RateDecision>
+  /** Ends its upkeep (the idle clients' sweep): called when the gateway stops. */
+  stop(): void
 }
 
 /** What is kept of a client. */
