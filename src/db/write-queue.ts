@@ -88,6 +88,9 @@ export class WriteQueue {
         try {
           savepoint(w)
         } catch (error) {
+          // Not this write's own failure (a disk filling up part way): SQLite may have rolled the whole
+          // transaction back, and the savepoints after it would each commit alone, outside it.
+          if (failsTheTransaction(error) || !db.inTransaction) throw error
           // A waiter hears of its own error; any other is reported here.
           if (!w.waited) this.onError(error)
         }
