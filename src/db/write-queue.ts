@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import { gatewayStopping } from '../http/errors'
 import { BUSY_TIMEOUT_MS } from './open'
 
 /**
@@ -87,6 +88,9 @@ export class WriteQueue {
         try {
           savepoint(w)
         } catch (error) {
+          // Not this write's own failure (a disk filling up part way): SQLite may have rolled the whole
+          // transaction back, and the savepoints after it would each commit alone, outside it.
+          if (failsTheTransaction(error) || !db.inTransaction) throw error
           // A waiter hears of its own error; any other is reported here.
           if (!w.waited) this.onError(error)
         }
@@ -286,11 +290,16 @@ export class WriteQueue {
   }
 
   /**
-   * Writes what is queued and refuses anything later: call before closing the database. What a lock held past
-   * the busy timeout (or a full disk) keeps from being written is dropped, and said, with its count: the stop
-   * goes on to close the database rather than throw out of it.
+   * Writes what is queued in the lingering lane, refuses the waited-for writes still queued (503
+   * gateway_stopping) and anything later: call before closing the database. What a lock held past the busy
+   * timeout (or a full disk) keeps from being written is dropped, and said, with its count: the stop goes on
+   * to close the database rather than throw out of it.
    */
   close(): void {
+    // Nobody has acted on a reservation still queued (waiting for another process's lock, or for its turn's
+    // end), and the stop has cut the calls it would pay for: committed now, its release would come after the
+    // close and be dropped, leaving the hold for the next start's sweeper to charge in full.
+    for (const w of this.takeUrgent().waiting) w.fail(gatewayStopping())
     try {
       this.flush()
     } catch (error) {
