@@ -122,11 +122,20 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     o.onEnd(facts)
   }
 
-  /** The client's text for these events; `malformed` when one of them stopped the stream. */
+  /**
+   * The client's text for these events; `malformed` when one of them stopped the stream: one the meter reads as
+   * unreadable, or one it cannot read at all (a shape it does not expect throws: `choices` an object, a `type`
+   * that is a number, nesting past the stack). Either is the gateway's cut, not the provider's failure.
+   */
   const passOn = (events: SseEvent[]) => {
     let out = ''
     for (const event of events) {
-      const text = meter.inspect(event)
+      let text: string | null
+      try {
+        text = meter.inspect(event)
+      } catch {
+        text = null
+      }
       if (text === null) return { out, malformed: true }
       out += text
     }
