@@ -8,6 +8,9 @@ import { join } from 'node:path'
 import { BUN, capturedOutput, MASTER_KEY, mockProviders, ROOT, tempDir } from './gateway'
 import type { MockProvider } from './mock-provider'
 
+/** Packages an old version needed that this one dropped, fetched from the npm registry once (`npm pack`). */
+const PACKS = '/tmp/tollgate-old-build-pkgs'
+
 export function oldTree(rev: string): string {
   const dir = `/tmp/tollgate-old-build-${rev}`
   if (existsSync(join(dir, '.ready'))) return dir
@@ -16,7 +19,7 @@ export function oldTree(rev: string): string {
   const archive = Bun.spawnSync(['sh', '-c', `git -C ${JSON.stringify(ROOT)} archive ${rev} | tar -x -C ${JSON.stringify(dir)}`])
   if (archive.exitCode !== 0) throw new Error(`git archive ${rev} failed: ${archive.stderr.toString()}`)
   // This worktree's packages, each by a link, plus any the old version needed that this one dropped (unpacked
-  // from the tarball `npm pack` fetched into /tmp/tollgate-old-build-pkgs), so that they share the one elysia.
+  // from the tarball `npm pack` fetches into PACKS), so that they share the one elysia.
   const modules = join(dir, 'node_modules')
   mkdirSync(modules)
   for (const name of readdirSync(join(ROOT, 'node_modules'))) {
@@ -28,8 +31,12 @@ export function oldTree(rev: string): string {
   const deps = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies as Record<string, string>
   for (const [name, version] of Object.entries(deps)) {
     if (existsSync(join(modules, name))) continue
-    const tarball = `/tmp/tollgate-old-build-pkgs/${name.replace('@', '').replace('/', '-')}-${version}.tgz`
-    if (!existsSync(tarball)) throw new Error(`${rev} needs ${name}@${version}: npm pack it into /tmp/tollgate-old-build-pkgs`)
+    const tarball = `${PACKS}/${name.replace('@', '').replace('/', '-')}-${version}.tgz`
+    if (!existsSync(tarball)) {
+      mkdirSync(PACKS, { recursive: true })
+      const pack = Bun.spawnSync(['npm', 'pack', `${name}@${version}`, '--pack-destination', PACKS], { stdout: 'pipe', stderr: 'pipe' })
+      if (pack.exitCode !== 0 || !existsSync(tarball)) throw new Error(`${rev} needs ${name}@${version}, which \`npm pack\` could not fetch: ${pack.stderr.toString()}`)
+    }
     mkdirSync(join(modules, name), { recursive: true })
     const untar = Bun.spawnSync(['tar', '-xzf', tarball, '-C', join(modules, name), '--strip-components=1'])
     if (untar.exitCode !== 0) throw new Error(`untar ${tarball}: ${untar.stderr.toString()}`)
