@@ -1,9 +1,7 @@
 import { SQL } from 'bun'
 import { eq, sql as drizzleSql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
-import { migrate } from 'drizzle-orm/bun-sql/migrator'
 import { join } from 'node:path'
-import { refuseNewerSchema, type RecordedMigration } from '../../db/newer-schema'
 import type { Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
 import { directRecords, type RecordsReads } from '../../records/records-reader'
@@ -18,6 +16,7 @@ import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
 import { DB_CLOCK, PostgresLedgerStore } from './ledger-store'
+import { applyMigrations } from './migrations'
 import * as tables from './schema'
 
 export const PG_MIGRATIONS = join(import.meta.dir, '..', '..', '..', 'drizzle-pg')
@@ -105,8 +104,8 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Connects, applies the committed migrations (one replica at a time: drizzle's migrator takes no lock, so we
-   * do), unless a newer tollgate has migrated the database (SchemaNewerError, the connections closed).
+   * Connects, applies the committed migrations (one replica at a time: an advisory lock; see applyMigrations),
+   * unless a newer tollgate has migrated the database (SchemaNewerError, the connections closed).
    */
   static async open(
     url: string,
@@ -118,11 +117,7 @@ export class PostgresStore implements Store {
     const conn = await sql.reserve()
     try {
       await conn`SELECT pg_advisory_lock(7201400)`
-      const recorded: RecordedMigration[] = (await conn`SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS present`)[0].present
-        ? await conn`SELECT hash, created_at FROM drizzle.__drizzle_migrations`
-        : []
-      refuseNewerSchema(recorded, PG_MIGRATIONS, 'the Postgres database')
-      await migrate(drizzle({ client: conn as unknown as SQL }), { migrationsFolder: PG_MIGRATIONS })
+      await applyMigrations(conn, PG_MIGRATIONS)
       await conn`SELECT pg_advisory_unlock(7201400)`
     } catch (error) {
       conn.release()
