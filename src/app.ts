@@ -27,6 +27,7 @@ import { SharedRateLimiter } from './redis/rate-limiter'
 import { ProviderRegistry } from './providers/registry'
 import { UpstreamSlots } from './providers/upstream-slots'
 import { RefusalRecord } from './records/refusals'
+import { StoredResponseRetention } from './records/stored-retention'
 import { RequestLog } from './records/request-log'
 import { adminRoutes } from './routes/admin'
 import { audioRoutes } from './routes/audio'
@@ -97,6 +98,7 @@ export async function createServices(config: Config): Promise<Services> {
     inHandling: { count: 0 },
     records: store.records,
     refusals: new RefusalRecord(store.refusals, config.audit_retention_days),
+    storedRetention: new StoredResponseRetention(store, config.responses_retention_days),
     sessions: new SessionStore(store.sessions, config.master_key, {
       idleMs: config.console_session_idle_min * 60_000,
       maxMs: config.console_session_max_hours * 3_600_000,

@@ -101,6 +101,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       const alertsStopped = services.alerts.stop(ALERTS_STOP_MS)
       services.requestLog.stop()
       services.refusals.stop()
+      services.storedRetention.stop()
       // The grace lasts while anything is under way: a request being handled (its body still arriving, its key or
       // price still looked up: no hold yet; it is served), an answer still written (Bun counts a request pending
       // until its response's last byte is out, which a slow client's large JSON answer takes seconds for, well

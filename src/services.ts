@@ -12,6 +12,7 @@ import type { RequestsInHandling } from './plugins/request-context'
 import type { UpstreamSlots } from './providers/upstream-slots'
 import type { RecordsReads } from './records/records-reader'
 import type { RefusalRecord } from './records/refusals'
+import type { StoredResponseRetention } from './records/stored-retention'
 import type { RequestLog } from './records/request-log'
 import type { Store } from './store/store'
 import type { ChangeFeed } from './redis/change-feed'
@@ -36,6 +37,7 @@ export interface Services {
   /** The records queries, off the request thread. */
   records: RecordsReads
   refusals: RefusalRecord
+  storedRetention: StoredResponseRetention
   sessions: SessionStore
   metrics: GatewayMetrics
   logger: Logger

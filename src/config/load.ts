@@ -9,7 +9,7 @@ const ENV_SETTINGS = [
   'default_max_output_tokens', 'cap_output_tokens', 'clamp_output', 'clamp_output_floor_tokens', 'media_part_tokens',
   'pdf_page_tokens', 'pdf_max_pages',
   'server_tool_default_max_uses', 'server_tool_use_input_tokens', 'reservation_ttl_sec',
-  'upstream_timeout_ms', 'upstream_idle_timeout_ms', 'shutdown_grace_ms', 'max_upstream_concurrency', 'audit_retention_days', 'cache_ttl_ms',
+  'upstream_timeout_ms', 'upstream_idle_timeout_ms', 'shutdown_grace_ms', 'max_upstream_concurrency', 'audit_retention_days', 'responses_retention_days', 'cache_ttl_ms',
   'metrics_enabled', 'metrics_token', 'log_level', 'redis_url', 'redis_failure', 'workers',
   'console_session_idle_min', 'console_session_max_hours', 'console_sign_ins_per_min',
 ] as const

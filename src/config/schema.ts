@@ -176,6 +176,11 @@ export const configSchema = z
      */
     max_upstream_concurrency: positiveInt.default(2048),
     audit_retention_days: nonNegativeInt.default(30),
+    /**
+     * Days a stored response id (and its items) is kept: longer than any provider we know keeps a stored response
+     * (OpenAI's and xAI's 30), so a chain is never cut here first. 0 keeps them. Conversations are always kept.
+     */
+    responses_retention_days: nonNegativeInt.default(60),
     /** How long a verified key (or a price list) is trusted before it is read again: other processes' revocations show within this. */
     cache_ttl_ms: nonNegativeInt.default(5_000),
     /** GET /metrics (Prometheus text): off unless enabled; answers the master key or `metrics_token`. */

@@ -8,13 +8,14 @@ export const yieldToRequests = () => new Promise<void>((resolve) => setImmediate
  * Deletes what `deleteBatch` finds, `MAINTENANCE_BATCH` rows at a time, each batch its own short
  * transaction, yielding to the event loop between batches: a prune of millions of rows never holds the
  * request thread (nor the write lock) for more than one batch. `deleteBatch` takes its own parameters and
- * deletes at most MAINTENANCE_BATCH rows. Stops early when `stopped()` says so. Returns how many went.
+ * deletes at most MAINTENANCE_BATCH rows (on Postgres, a statement of its own: no row locks held long, none near
+ * the query deadline). Stops early when `stopped()` says so. Returns how many went.
  */
-export async function deleteInBatches(deleteBatch: () => number, stopped: () => boolean): Promise<number> {
+export async function deleteInBatches(deleteBatch: () => number | Promise<number>, stopped: () => boolean): Promise<number> {
   let total = 0
   for (;;) {
     if (stopped()) return total
-    const n = deleteBatch()
+    const n = await deleteBatch()
     total += n
     if (n < MAINTENANCE_BATCH) return total
     await yieldToRequests()

@@ -259,8 +259,14 @@ export const storedResponses = sqliteTable(
     mediaParts: integer('media_parts'),
     contextBytes: integer('context_bytes'),
     createdAt: integer('created_at').notNull(),
+    /**
+     * An item's response, when the provider forgets the item with it (DELETE, or its retention): null for an
+     * item of a conversation's turn, which the conversation keeps, and for rows recorded before this was kept.
+     */
+    expiresWith: text('expires_with'),
   },
-  (t) => [index('stored_responses_user').on(t.userId)],
+  // created_at: the retention prune's (src/records/stored-retention.ts); expires_with: a response's delete takes its items.
+  (t) => [index('stored_responses_user').on(t.userId), index('stored_responses_created').on(t.createdAt), index('stored_responses_expires_with').on(t.expiresWith)],
 )
 
 /**

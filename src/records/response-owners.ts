@@ -16,6 +16,8 @@ export interface StoredResponse {
   mediaParts: number | null
   /** The bytes of its text, which bound its tokens on any model; null when not counted (an older row). */
   contextBytes: number | null
+  /** Recorded, not read back: an item's response, when the provider forgets the item with it (not a conversation's). */
+  expiresWith?: string | null
 }
 
 const storedResponse = (row: StoredResponseRow): StoredResponse =>
@@ -34,7 +36,8 @@ export class ResponseOwners {
     // Neither recorded nor found, on either store: Postgres cannot hold it, and no provider's id has one.
     if (hasNul(s.id)) return
     this.store.recordResponse(
-      { id: s.id, kind: s.kind, user_id: s.userId, provider: s.provider, model: s.model, context_tokens: s.contextTokens, media_parts: s.mediaParts, context_bytes: s.contextBytes },
+      { id: s.id, kind: s.kind, user_id: s.userId, provider: s.provider, model: s.model, context_tokens: s.contextTokens, media_parts: s.mediaParts, context_bytes: s.contextBytes,
+        expires_with: s.expiresWith ?? null },
       Date.now(),
       growBy,
     )
@@ -69,7 +72,12 @@ export class ResponseOwners {
     await this.store.flushResponses().catch(() => {})
   }
 
-  forget(id: string): void {
-    this.store.forgetResponse(id)
+  /**
+   * A response deleted: the id is of no more use. Its items go with it once the provider said it deleted it
+   * (not a conversation's, which outlive it): an item's row is what makes a request naming it by id be held for
+   * it, so one is kept while the provider may still read the item.
+   */
+  forget(id: string, deleted: boolean): void {
+    this.store.forgetResponse(id, deleted)
   }
 }

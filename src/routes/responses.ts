@@ -148,7 +148,8 @@ export const responsesRoutes = (services: Services) => {
         const usage = responsesUsage(response.usage)
         if (usage) {
           recordSize(usage.promptTokens + usage.completionTokens, sum(itemBytes))
-          recordItems(response.output, itemBytes, usage.completionTokens)
+          // A conversation keeps its turns' items after their response is gone: they go with it, not with the response.
+          recordItems(response.output, itemBytes, usage.completionTokens, stored.conversation === null ? stored.id : null)
         } else recordSize(heldInput + estimate.outputTokens, Math.max(estimate.outputTokens, sum(itemBytes)))
       }
       /**
@@ -157,9 +158,9 @@ export const responsesRoutes = (services: Services) => {
        * into any one of them, or at the item's own bound as input, if more: a tool's result in it (an MCP
        * server's answer, file search results) was that response's input, and comes back into the context whole.
        */
-      const recordItems = (output: unknown, itemBytes: number[], outputTokens: number) => {
+      const recordItems = (output: unknown, itemBytes: number[], outputTokens: number, expiresWith: string | null) => {
         if (!Array.isArray(output)) return
-        const where = { userId, provider: model.providerName, model: model.canonical }
+        const where = { userId, provider: model.providerName, model: model.canonical, expiresWith }
         output.forEach((item, i) => {
           if (typeof item?.id === 'string')
             owners.record({
@@ -396,7 +397,7 @@ export const responsesRoutes = (services: Services) => {
       `${ENDPOINT}/:id`,
       async ({ params, request, server }) => {
         const res = await passThrough(request, server, 'DELETE', '', params.id)
-        owners.forget(params.id)
+        owners.forget(params.id, res.ok)
         return res
       },
       idDetail('Delete a stored response'),

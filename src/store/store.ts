@@ -74,7 +74,15 @@ export interface StoredResponseRow {
   context_tokens: number | null
   media_parts: number | null
   context_bytes: number | null
+  /** Written, not read back: an item's response, when the item goes with it (see the schema's `expires_with`). */
+  expires_with?: string | null
 }
+
+/**
+ * The stored ids a provider forgets by age (OpenAI and xAI keep a stored response 30 days): responses, and the
+ * items that go with them. A conversation, and the items of its turns, are kept: no provider expires them.
+ */
+export const EXPIRING_STORED_IDS = "(kind = 'response' OR (kind = 'item' AND expires_with IS NOT NULL))"
 
 /** What a turn adds to a conversation: tokens, media parts and bytes. */
 export interface StoredGrowth {
@@ -139,7 +147,10 @@ export interface Store {
   findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null>
   /** The rows of those of `ids` recorded as `kind`, in one query (a request's input items, however many). */
   findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]>
-  forgetResponse(id: string): void
+  /** Forgets a stored response; with `withItems`, the items recorded as going with it too. */
+  forgetResponse(id: string, withItems: boolean): void
+  /** Deletes the rows of EXPIRING_STORED_IDS recorded before `cutoff` (in batches, until `stopped`); returns how many. */
+  pruneStoredResponses(cutoff: number, stopped?: () => boolean): Promise<number>
   /** Writes the stored ids recorded so far, so that every process finds them (a lookup writes only its own process's). */
   flushResponses(): Promise<void>
   /** Open holds in the database, all processes: count and micro-USD. */

@@ -37,6 +37,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-reasoning-by-id',
   'responses-item-reference-tool-output',
   'responses-items-by-id',
+  'stored-responses-retention',
   'key-in-flight',
   'records-consistency',
   'admin-in-flight',

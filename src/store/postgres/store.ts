@@ -2,12 +2,14 @@ import { SQL } from 'bun'
 import { eq, sql as drizzleSql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { join } from 'node:path'
+import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import type { Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
 import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
+import { EXPIRING_STORED_IDS } from '../store'
 import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { postgresAlertRows } from './alert-rows'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS } from './batch'
@@ -48,8 +50,11 @@ interface AggregateDelta {
   lastAt: number
 }
 
-/** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten. */
-type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true }
+/** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten (`with_items`: and its items). */
+type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true; with_items?: boolean }
+
+const PRUNE_STORED = `DELETE FROM stored_responses WHERE id IN
+  (SELECT id FROM stored_responses WHERE created_at < $1 AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`
 
 /**
  * The store for several replicas: one Postgres database (TOLLGATE_DATABASE_URL), through Bun's built-in
@@ -191,6 +196,11 @@ export class PostgresStore implements Store {
     return result.count
   }
 
+  /** In batches too: each DELETE a short statement, well within the query deadline whatever the backlog. */
+  pruneStoredResponses(cutoff: number, stopped: () => boolean = () => false): Promise<number> {
+    return deleteInBatches(async () => (await this.bounded.unsafe(PRUNE_STORED, [cutoff])).count, stopped)
+  }
+
   recordResponse(row: StoredResponseRow, now: number, growBy?: StoredGrowth): void {
     this.responses.push({ ...row, created_at: now, grow_by: growBy })
   }
@@ -202,12 +212,15 @@ export class PostgresStore implements Store {
   private async writeResponses(rows: QueuedResponse[]) {
     await this.bounded.begin(async (tx) => {
       for (const r of rows) {
-        if (r.forget) await tx`DELETE FROM stored_responses WHERE id = ${r.id}`
+        if (r.forget)
+          await (r.with_items
+            ? tx`DELETE FROM stored_responses WHERE id = ${r.id} OR (kind = 'item' AND expires_with = ${r.id})`
+            : tx`DELETE FROM stored_responses WHERE id = ${r.id}`)
         else if (r.grow_by !== undefined)
           // GREATEST skips NULLs: the CASEs keep a size unknown unknown, as SQLite's max() does.
           await tx`
-            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at)
-            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.created_at})
+            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, expires_with, created_at)
+            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.expires_with ?? null}, ${r.created_at})
             ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL THEN NULL
               ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by.tokens}, excluded.context_tokens) END,
               media_parts = CASE WHEN stored_responses.media_parts IS NULL OR excluded.media_parts IS NULL THEN NULL
@@ -218,8 +231,8 @@ export class PostgresStore implements Store {
             WHERE stored_responses.user_id = excluded.user_id`
         else
           await tx`
-            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at)
-            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.created_at})
+            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, expires_with, created_at)
+            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.expires_with ?? null}, ${r.created_at})
             ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens),
               media_parts = coalesce(excluded.media_parts, stored_responses.media_parts),
               context_bytes = coalesce(excluded.context_bytes, stored_responses.context_bytes)
@@ -247,8 +260,8 @@ export class PostgresStore implements Store {
     return rows.map(storedResponseRow)
   }
 
-  forgetResponse(id: string): void {
-    this.responses.push({ id, forget: true, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, media_parts: null, context_bytes: null, created_at: 0 })
+  forgetResponse(id: string, withItems: boolean): void {
+    this.responses.push({ id, forget: true, with_items: withItems, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, media_parts: null, context_bytes: null, created_at: 0 })
   }
 
   async openReservations() {

@@ -8,6 +8,7 @@ import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
+import { EXPIRING_STORED_IDS } from '../store'
 import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { sqliteAlertRows } from './alert-rows'
 import { sqliteRefusalRows } from './refusal-rows'
@@ -30,11 +31,13 @@ export class SqliteStore implements Store {
   private readonly insertAggregate: Statement<unknown, [number, string, string, string, number, number, string | null, number, number]>
   private readonly updateAggregate: Statement<unknown, [number, number, number]>
   private readonly pruneLog: Statement<unknown, [number]>
-  private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, number]>
-  private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, number, number, number, number]>
+  private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, string | null, number]>
+  private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, string | null, number, number, number, number]>
   private readonly selectResponse: Statement<StoredResponseRow, [string, string]>
   private readonly selectResponses: Statement<StoredResponseRow, [string, string]>
   private readonly removeResponse: Statement<unknown, [string]>
+  private readonly removeResponseWithItems: Statement<unknown, [string, string]>
+  private readonly pruneResponses: Statement<unknown, [number]>
   private readonly reservations: Statement<{ n: number; amount: number }, []>
 
   constructor(readonly db: Db, onError: (error: unknown) => void = console.error) {
@@ -69,14 +72,16 @@ export class SqliteStore implements Store {
       `DELETE FROM api_request_log WHERE id IN (SELECT id FROM api_request_log WHERE created_at < ? ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
     )
     this.upsertResponse = client.prepare(
-      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, expires_with, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, context_tokens), media_parts = coalesce(excluded.media_parts, media_parts),
          context_bytes = coalesce(excluded.context_bytes, context_bytes)
        WHERE user_id = excluded.user_id`,
     )
     // max() of SQLite is NULL when an argument is: a size unknown stays unknown.
     this.growResponse = client.prepare(
-      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, expires_with, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET context_tokens = max(context_tokens + ?, excluded.context_tokens),
          media_parts = max(media_parts + ?, excluded.media_parts), context_bytes = max(context_bytes + ?, excluded.context_bytes), model = excluded.model
        WHERE user_id = excluded.user_id`,
@@ -87,6 +92,11 @@ export class SqliteStore implements Store {
       'SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id IN (SELECT value FROM json_each(?)) AND kind = ?',
     )
     this.removeResponse = client.prepare('DELETE FROM stored_responses WHERE id = ?')
+    this.removeResponseWithItems = client.prepare("DELETE FROM stored_responses WHERE id = ? OR (kind = 'item' AND expires_with = ?)")
+    this.pruneResponses = client.prepare(
+      `DELETE FROM stored_responses WHERE rowid IN
+         (SELECT rowid FROM stored_responses WHERE created_at < ? AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
+    )
     this.reservations = client.prepare('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
   }
 
@@ -159,7 +169,7 @@ export class SqliteStore implements Store {
   }
 
   recordResponse(s: StoredResponseRow, now: number, growBy?: StoredGrowth): void {
-    const row = [s.id, s.kind, s.user_id, s.provider, s.model, s.context_tokens, s.media_parts, s.context_bytes, now] as const
+    const row = [s.id, s.kind, s.user_id, s.provider, s.model, s.context_tokens, s.media_parts, s.context_bytes, s.expires_with ?? null, now] as const
     if (growBy === undefined) this.writes.defer(() => this.upsertResponse.run(...row))
     else this.writes.defer(() => this.growResponse.run(...row, growBy.tokens, growBy.mediaParts, growBy.bytes))
   }
@@ -179,8 +189,13 @@ export class SqliteStore implements Store {
     await this.writes.flushed()
   }
 
-  forgetResponse(id: string): void {
-    this.writes.defer(() => this.removeResponse.run(id))
+  forgetResponse(id: string, withItems: boolean): void {
+    this.writes.defer(() => (withItems ? this.removeResponseWithItems.run(id, id) : this.removeResponse.run(id)))
+  }
+
+  /** In small batches, as the request log's. */
+  pruneStoredResponses(cutoff: number, stopped: () => boolean = () => false): Promise<number> {
+    return deleteInBatches(() => this.pruneResponses.run(cutoff).changes, stopped)
   }
 
   async openReservations() {
