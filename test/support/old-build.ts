@@ -1,6 +1,6 @@
 /**
  * An older tollgate, as an operator ran it: the tree of a past commit (`git archive <rev>`), extracted once
- * under /tmp/tollgate-old-build-<rev> and run with this worktree's node_modules, so that the database an upgrade
+ * under /tmp/tollgate-old-build-<rev>-<checkout> and run with this worktree's node_modules, so that the database an upgrade
  * opens was written by that version's own code, not by SQL that imitates it.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -12,7 +12,8 @@ import type { MockProvider } from './mock-provider'
 const PACKS = '/tmp/tollgate-old-build-pkgs'
 
 export function oldTree(rev: string): string {
-  const dir = `/tmp/tollgate-old-build-${rev}`
+  // One per checkout: its node_modules are linked in by path.
+  const dir = `/tmp/tollgate-old-build-${rev}-${Bun.hash(ROOT).toString(36)}`
   if (existsSync(join(dir, '.ready'))) return dir
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
