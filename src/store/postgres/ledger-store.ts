@@ -836,10 +836,16 @@ export class PostgresLedgerStore implements LedgerStore {
     return rows.length > 0
   }
 
-  /** Writes every queued settlement now: those riding in a reservation batch in flight, then the rest on their own. */
+  /**
+   * Writes every settlement queued before the call: those riding in the reservation batch in flight, then those
+   * in the writer (on their own), and those the next batch took from the writer meanwhile, as the one in flight
+   * ended (next) or while the writer was sending. Not those queued after the call: a busy ledger holds its
+   * caller for a batch or two, never for as long as settlements keep coming.
+   */
   async flush(): Promise<void> {
     if (this.carrying) await this.reserving
-    return this.settlements.flush()
+    await this.settlements.flushQueued()
+    if (this.carrying) await this.reserving
   }
 
   /**
