@@ -628,6 +628,12 @@ export class PostgresLedgerStore implements LedgerStore {
       (decided) => {
         // Committed after all: the callers were refused, so the holds go back.
         if (attempt.abandoned) return this.release(attempt.taken)
+        // Committed once the close had begun: no hold is handed out from there (see close), so its holds go
+        // back now, while the settlements' writer still takes them.
+        if (this.closing) {
+          this.release(takenIn(decided))
+          return batch.forEach((a) => a.resolve(gatewayStopping()))
+        }
         for (const h of decided.holds) this.keyDebited.set(h.id, h.key_debited)
         batch.forEach((a, i) => a.resolve(decided.results[i]!))
       },
@@ -830,20 +836,28 @@ export class PostgresLedgerStore implements LedgerStore {
     return rows.length > 0
   }
 
-  /** Writes every queued settlement now: those riding in a reservation batch in flight, then the rest on their own. */
+  /**
+   * Writes every settlement queued before the call: those riding in the reservation batch in flight, then those
+   * in the writer (on their own), and those the next batch took from the writer meanwhile, as the one in flight
+   * ended (next) or while the writer was sending. Not those queued after the call: a busy ledger holds its
+   * caller for a batch or two, never for as long as settlements keep coming.
+   */
   async flush(): Promise<void> {
     if (this.carrying) await this.reserving
-    return this.settlements.flush()
+    await this.settlements.flushQueued()
+    if (this.carrying) await this.reserving
   }
 
   /**
    * Writes the queued settlements, trying them again until `stop` aborts (BatchWriter.close). From here no hold
    * is taken (503 gateway_stopping): its release would find the settlements' writer closed, and the hold would
-   * stay for the sweeper to charge in full.
+   * stay for the sweeper to charge in full. The batch in flight is waited for (within the deadline), whatever it
+   * carries: one still waiting on its users' rows may yet commit, and its holds are then released (reserveAsked)
+   * into a writer that must still be open.
    */
   async close(stop: AbortSignal): Promise<void> {
     this.closing = true
-    if (this.carrying) await this.reserving
+    await this.reserving
     return this.settlements.close(stop)
   }
 }
