@@ -1,4 +1,5 @@
 import type { TokenCounts } from '../pricing/price'
+import { endWhenAbortedUnread } from '../providers/unread-abort'
 import type { UpstreamSignal } from '../providers/upstream'
 import { SseParser, type SseEvent } from '../translate/sse'
 
@@ -95,26 +96,25 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   const clientLeft = () => o.signal.reason() === 'client'
 
   let controller!: ReadableStreamDefaultController<Uint8Array>
-  // The whole call's timeout can fire while no read waits: the client has stopped reading, and its
-  // backpressure stopped ours. The stream ends there all the same, by the facts so far, as the next read
-  // would have (the abort fails it): otherwise the hold lives as long as the connection, past its TTL,
-  // and the sweeper charges it in full while the client is still given output. What the meter passed on
-  // is counted, read by the client or not. A read that waits fails with the abort and ends the stream
-  // itself (pull's catch); the client going away is cancel's.
-  const endOnAbort = () => {
-    if (ended || waitingSince !== 0 || clientLeft()) return
-    reader.cancel().catch(() => {})
-    finish('failed')
-    controller.enqueue(encoder.encode(meter.errorEvent('failed')))
-    controller.close()
-  }
-  o.signal.signal.addEventListener('abort', endOnAbort, { once: true })
+  // The whole call's timeout can fire while no read waits (`endWhenAbortedUnread`). The stream ends there
+  // all the same, by the facts so far, as the next read would have (the abort fails it): otherwise the hold
+  // lives as long as the connection, past its TTL, and the sweeper charges it in full while the client is
+  // still given output. What the meter passed on is counted, read by the client or not.
+  const stopWatchingAbort = endWhenAbortedUnread(o.signal, reader, {
+    reading: () => waitingSince !== 0,
+    end: () => {
+      if (ended) return
+      finish('failed')
+      controller.enqueue(encoder.encode(meter.errorEvent('failed')))
+      controller.close()
+    },
+  })
 
   const finish = (end: StreamEnd) => {
     if (ended) return
     ended = true
     clearTimeout(idle)
-    o.signal.signal.removeEventListener('abort', endOnAbort)
+    stopWatchingAbort()
     o.signal.dispose()
     const facts: StreamFacts = { end, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes }
     const toolUses = meter.serverToolUses

@@ -4,6 +4,7 @@ import type { ProviderConfig } from '../config/schema'
 import { badGateway, badRequest, GatewayError } from '../http/errors'
 import { idleTimeoutBackWhenStreamEnds } from '../http/idle-timeout'
 import type { ProviderRegistry } from './registry'
+import { endWhenAbortedUnread } from './unread-abort'
 import { authHeaders, checkedAnswerText, fetchFailure, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
 /** A provider's successful answer, headers received, body not yet read. */
@@ -239,14 +240,21 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
 /**
  * The answer's body for our response, streamed through as it arrives. The call's timeout keeps running
  * until the body ends; the client going away cancels the upstream read. The request's connection gets its
- * idle timeout back when the body ends, if its route switched it off (src/http/idle-timeout.ts).
+ * idle timeout back when the body ends, if its route switched it off (src/http/idle-timeout.ts). A call cut
+ * (its timeout, the gateway's stop) while its client reads nothing ends the body at once (`endWhenAbortedUnread`):
+ * the body fails, so that the client's connection ends and a truncated answer is not taken for a whole one.
  */
 export function relayBody(answer: UpstreamAnswer, request: Request, onEnd?: () => void): ReadableStream<Uint8Array> | null {
   const { res, signal } = answer
-  const ended = idleTimeoutBackWhenStreamEnds(request)
+  const idleTimeoutBack = idleTimeoutBackWhenStreamEnds(request)
+  let ended = false
+  let stopWatchingAbort = () => {}
   const end = () => {
+    if (ended) return
+    ended = true
+    stopWatchingAbort()
     signal.dispose()
-    ended()
+    idleTimeoutBack()
     onEnd?.()
   }
   if (!res.body) {
@@ -254,10 +262,22 @@ export function relayBody(answer: UpstreamAnswer, request: Request, onEnd?: () =
     return null
   }
   const reader = res.body.getReader()
+  let reading = false
   return new ReadableStream<Uint8Array>({
+    start(controller) {
+      stopWatchingAbort = endWhenAbortedUnread(signal, reader, {
+        reading: () => reading,
+        end: () => {
+          end()
+          controller.error(signal.signal.reason)
+        },
+      })
+    },
     async pull(controller) {
       try {
+        reading = true
         const { done, value } = await reader.read()
+        reading = false
         if (!done) return controller.enqueue(value)
         end()
         controller.close()
