@@ -15,11 +15,24 @@ export function withoutKeys(text: string, secrets: readonly (string | undefined)
   let cut = text
   for (const secret of secrets) {
     if (!secret) continue
-    if (cut.includes(secret)) cut = cut.replaceAll(secret, '[redacted]')
-    if (cut.includes('%')) cut = withoutEncoded(cut, secret)
+    for (const spelling of pathSpellings(secret)) {
+      if (cut.includes(spelling)) cut = cut.replaceAll(spelling, '[redacted]')
+      if (cut.includes('%')) cut = withoutEncoded(cut, spelling)
+    }
   }
   return cut.replace(/tg-[A-Za-z0-9_-]{8,}/g, `${KEY_PREFIX}[redacted]`)
 }
+
+/**
+ * The secret, and what a URL parser leaves of it in a path, when that differs: a `\` read as `/`, and all of it
+ * before a `?` or `#` (the rest is the query or the fragment) — unless that part is too short to be told from
+ * an ordinary path, and too short to be worth much to anyone who reads the log.
+ */
+function pathSpellings(secret: string): string[] {
+  const inPath = secret.split(/[?#]/, 1)[0]!.replaceAll('\\', '/')
+  return inPath !== secret && inPath.length >= MIN_CUT_SPELLING ? [secret, inPath] : [secret]
+}
+const MIN_CUT_SPELLING = 16
 
 /**
  * `text` without `secret` spelled with percent-escapes: a URL parser encodes characters a generated key may
