@@ -29,10 +29,17 @@ export function withoutKeys(text: string, secrets: readonly (string | undefined)
  * an ordinary path, and too short to be worth much to anyone who reads the log.
  */
 function pathSpellings(secret: string): string[] {
-  const inPath = secret.split(/[?#]/, 1)[0]!.replaceAll('\\', '/')
-  return inPath !== secret && inPath.length >= MIN_CUT_SPELLING ? [secret, inPath] : [secret]
+  let spellings = spellingsOf.get(secret)
+  if (spellings === undefined) {
+    const inPath = secret.split(/[?#]/, 1)[0]!.replaceAll('\\', '/')
+    spellings = inPath !== secret && inPath.length >= MIN_CUT_SPELLING ? [secret, inPath] : [secret]
+    spellingsOf.set(secret, spellings)
+  }
+  return spellings
 }
 const MIN_CUT_SPELLING = 16
+/** By secret: the configured ones are few and fixed, and this runs for every request's log row. */
+const spellingsOf = new Map<string, string[]>()
 
 /**
  * `text` without `secret` spelled with percent-escapes: a URL parser encodes characters a generated key may
