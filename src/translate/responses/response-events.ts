@@ -1,5 +1,5 @@
 import { formatSse } from '../sse'
-import { outputItems, outputText, searchQuery, urlCitation } from './message-to-response'
+import { outputItems, outputText, refusalPart, searchQuery, urlCitation } from './message-to-response'
 import { responseObject } from './response-object'
 
 type Json = Record<string, any>
@@ -7,6 +7,8 @@ type Json = Record<string, any>
 interface OpenItem {
   kind: 'message' | 'reasoning' | 'function_call' | 'web_search_call'
   id: string
+  /** A message whose one part is a refusal (chat's `refusal`), not `output_text`. */
+  refusal?: true
   /** The text streamed so far (for a search, the JSON of its input). */
   text: string
   block?: Json
@@ -69,6 +71,13 @@ export class ResponseEventWriter {
     return added
   }
 
+  /** A message that refuses: its part a `refusal`, which SDKs do not parse as the answer. */
+  refusalStart(id: string): { index: number; text: string } {
+    const added = this.add({ kind: 'message', id, text: '', refusal: true }, { id, type: 'message', status: 'in_progress', role: 'assistant', content: [] })
+    added.text += this.event('response.content_part.added', { item_id: id, output_index: added.index, content_index: 0, part: refusalPart('') })
+    return added
+  }
+
   reasoningStart(id: string): { index: number; text: string } {
     const added = this.add({ kind: 'reasoning', id, text: '' }, { id, type: 'reasoning', summary: [] })
     added.text += this.event('response.reasoning_summary_part.added', { item_id: id, output_index: added.index, summary_index: 0, part: { type: 'summary_text', text: '' } })
@@ -113,6 +122,7 @@ export class ResponseEventWriter {
     item.text += delta
     if (item.kind === 'web_search_call') return ''
     const at = { item_id: item.id, output_index: index }
+    if (item.refusal) return this.event('response.refusal.delta', { ...at, content_index: 0, delta })
     if (item.kind === 'message') return this.event('response.output_text.delta', { ...at, content_index: 0, delta, logprobs: [] })
     if (item.kind === 'reasoning') return this.event('response.reasoning_summary_text.delta', { ...at, summary_index: 0, delta })
     return this.event('response.function_call_arguments.delta', { ...at, delta })
@@ -126,6 +136,11 @@ export class ResponseEventWriter {
     const item = this.open.get(index)
     if (!item) return ''
     const at = { item_id: item.id, output_index: index }
+    if (item.refusal) {
+      return this.event('response.refusal.done', { ...at, content_index: 0, refusal: item.text }) +
+        this.event('response.content_part.done', { ...at, content_index: 0, part: refusalPart(item.text) }) +
+        this.done(index, outputItems.refusal(item.id, item.text))
+    }
     if (item.kind === 'message') {
       const annotations = annotationsOf(item)
       return annotations.map((annotation, i) => this.event('response.output_text.annotation.added', { ...at, content_index: 0, annotation_index: i, annotation })).join('') +
@@ -180,6 +195,7 @@ export class ResponseEventWriter {
 
   /** An item still open when the response failed, as far as it got: `incomplete` (a search that never returned `failed`). */
   private cutShort(item: OpenItem): Json {
+    if (item.refusal) return outputItems.refusal(item.id, item.text, 'incomplete')
     if (item.kind === 'message') return outputItems.message(item.id, item.text, 'incomplete', annotationsOf(item))
     // Its thinking is unsigned, which Claude would refuse on the next turn: only the summary, nothing to carry back.
     if (item.kind === 'reasoning') return { id: item.id, type: 'reasoning', summary: item.text ? [{ type: 'summary_text', text: item.text }] : [], status: 'incomplete' }
