@@ -7,15 +7,16 @@ import { ResponseEventWriter } from './response-events'
 type Json = Record<string, any>
 
 /**
- * Chat completion chunks → Responses API events: the text a message item, each tool call (by its index) a
- * function call, streamed by their deltas; `[DONE]` ends the response with the finish reason and usage
- * seen, an error chunk as failed.
+ * Chat completion chunks → Responses API events: the text a message item, a refusal a message item with a
+ * refusal part, each tool call (by its index) a function call, streamed by their deltas; `[DONE]` ends the
+ * response with the finish reason and usage seen, an error chunk as failed.
  */
 export class ChunksToResponseEvents implements StreamConverter {
   broken = false
   private readonly writer: ResponseEventWriter
   private started = false
   private text: number | undefined
+  private refusal: number | undefined
   /** Chat tool call index → output index. */
   private readonly calls = new Map<number, number>()
   private finish: unknown = null
@@ -38,14 +39,21 @@ export class ChunksToResponseEvents implements StreamConverter {
     if (chunk.usage) this.usage = chunk.usage
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
       const delta = choice?.delta ?? {}
-      const text = typeof delta.content === 'string' ? delta.content : typeof delta.refusal === 'string' ? delta.refusal : ''
-      if (text) {
+      if (typeof delta.content === 'string' && delta.content) {
         if (this.text === undefined) {
           const opened = this.writer.textStart(`msg_${chunk.id}`)
           this.text = opened.index
           out += opened.text
         }
-        out += this.writer.delta(this.text, text)
+        out += this.writer.delta(this.text, delta.content)
+      }
+      if (typeof delta.refusal === 'string' && delta.refusal) {
+        if (this.refusal === undefined) {
+          const opened = this.writer.refusalStart(`msg_${chunk.id}_refusal`)
+          this.refusal = opened.index
+          out += opened.text
+        }
+        out += this.writer.delta(this.refusal, delta.refusal)
       }
       for (const call of Array.isArray(delta.tool_calls) ? (delta.tool_calls as Json[]).map((c) => c ?? {}) : []) {
         const key = typeof call.index === 'number' ? call.index : 0

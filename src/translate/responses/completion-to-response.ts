@@ -8,13 +8,13 @@ type Json = Record<string, any>
 export const usageOfCompletion = (u: OpenAIUsage | null | undefined): Json =>
   responsesUsageShape(u?.prompt_tokens ?? 0, u?.prompt_tokens_details?.cached_tokens ?? 0, u?.completion_tokens ?? 0)
 
-/** A chat completion as a Responses response object: its text a message item, its tool calls function calls. */
+/** A chat completion as a Responses response object: its text a message item, its refusal one with a refusal part, its tool calls function calls. */
 export function completionToResponse(completion: Json, echo: Json): Json {
   const choice = completion.choices?.[0] ?? {}
   const message = choice.message ?? {}
   const output: Json[] = []
-  const text = typeof message.content === 'string' ? message.content : typeof message.refusal === 'string' ? message.refusal : ''
-  if (text) output.push(outputItems.message(`msg_${completion.id}`, text))
+  if (typeof message.content === 'string' && message.content) output.push(outputItems.message(`msg_${completion.id}`, message.content))
+  if (typeof message.refusal === 'string' && message.refusal) output.push(outputItems.refusal(`msg_${completion.id}_refusal`, message.refusal))
   for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : [])
     output.push(outputItems.functionCall({ id: call.id, name: call.function?.name }, String(call.function?.arguments || '{}')))
   const incompleteReason = incompleteReasonOf(choice.finish_reason)

@@ -12,6 +12,8 @@ export function usageOfMessage(u: AnthropicUsage | null | undefined): Json {
 
 export const outputText = (text: string, annotations: Json[] = []): Json => ({ type: 'output_text', annotations, logprobs: [], text })
 
+export const refusalPart = (refusal: string): Json => ({ type: 'refusal', refusal })
+
 /** Claude's citation of a search result as a Responses `url_citation` of its text block (each block is its own message item). */
 export function urlCitation(citation: Json, text: string): Json | null {
   if (citation?.type !== 'web_search_result_location' || typeof citation.url !== 'string') return null
@@ -46,6 +48,8 @@ export const searchFailed = (result: Json | undefined): boolean => result?.conte
 export const outputItems = {
   message: (id: string, text: string, status = 'completed', annotations: Json[] = []): Json =>
     ({ id, type: 'message', status, role: 'assistant', content: [outputText(text, annotations)] }),
+  refusal: (id: string, refusal: string, status = 'completed'): Json =>
+    ({ id, type: 'message', status, role: 'assistant', content: [refusalPart(refusal)] }),
   reasoning: (id: string, block: Json): Json => ({
     id,
     type: 'reasoning',

@@ -95,6 +95,7 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
     const choice = body.tool_choice
     if (choice === 'auto' || choice === 'none' || choice === 'required') out.tool_choice = choice
     else if (choice?.type === 'function') out.tool_choice = { type: 'function', function: { name: choice.name } }
+    else if (choice?.type === 'allowed_tools') out.tool_choice = allowedToolsChoice(choice)
   }
   const format = body.text?.format
   if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema, ...(format.strict != null ? { strict: format.strict } : {}) } }
@@ -106,4 +107,14 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
     out.stream_options = { include_usage: true }
   }
   return { request: out, dropped }
+}
+
+/**
+ * `allowed_tools` in chat's own form, its functions named as chat names them. Hosted tools are not sent: when
+ * the list allows only those, the model may call none of the tools that are.
+ */
+function allowedToolsChoice(choice: Json): Json | string {
+  const allowed = Array.isArray(choice.tools) ? (choice.tools as Json[]).filter((t) => t?.type === 'function') : []
+  if (allowed.length === 0) return 'none'
+  return { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools: allowed.map((t) => ({ type: 'function', function: { name: t.name } })) } }
 }

@@ -112,6 +112,8 @@ function convertToolChoice(choice: unknown, parallel: unknown, webSearch: boolea
   else if (choice === 'none') out = { type: 'none' }
   else if (choice && typeof choice === 'object' && (choice as Json).type === 'function') out = { type: 'tool', name: (choice as Json).name }
   else if (webSearch && isWebSearch(choice as Json)) out = { type: 'tool', name: 'web_search' }
+  // Anthropic has no such restriction; as auto over every tool it would be lost without a word (as chat → Anthropic, refused).
+  else if ((choice as Json | null)?.type === 'allowed_tools') throw unsupported('tool_choice', 'an "allowed_tools" tool_choice')
   else if (choice != null) out = { type: 'auto' } // a hosted tool's choice: that tool was not sent
   if (parallel === false && out?.type !== 'none') out = { ...(out ?? { type: 'auto' }), disable_parallel_tool_use: true }
   return out

@@ -1,5 +1,5 @@
 import { formatSse } from '../sse'
-import { outputItems, outputText, searchQuery, urlCitation } from './message-to-response'
+import { outputItems, outputText, refusalPart, searchQuery, urlCitation } from './message-to-response'
 import { responseObject } from './response-object'
 
 type Json = Record<string, any>
@@ -7,12 +7,17 @@ type Json = Record<string, any>
 interface OpenItem {
   kind: 'message' | 'reasoning' | 'function_call' | 'web_search_call'
   id: string
+  /** A message whose one part is a refusal (chat's `refusal`), not `output_text`. */
+  refusal?: true
   /** The text streamed so far (for a search, the JSON of its input). */
   text: string
   block?: Json
   /** A message's citations, as the target sent them (annotations once the text is whole). */
   citations?: Json[]
 }
+
+const annotationsOf = (message: OpenItem): Json[] =>
+  (message.citations ?? []).map((c) => urlCitation(c, message.text)).filter((a): a is Json => a !== null)
 
 /**
  * Writes a Responses API event stream as OpenAI does: named events numbered by `sequence_number`,
@@ -26,6 +31,7 @@ export class ResponseEventWriter {
   private readonly output: Array<Json | null> = []
   private readonly open = new Map<number, OpenItem>()
   private readonly createdAt = Math.floor(Date.now() / 1000)
+  private started = false
   finished = false
 
   constructor(private readonly echo: Json, private id = '', private model = '') {}
@@ -39,6 +45,7 @@ export class ResponseEventWriter {
   }
 
   start(id: string, model: string): string {
+    this.started = true
     this.id = id
     this.model = model
     return this.event('response.created', { response: this.response('in_progress') }) +
@@ -61,6 +68,13 @@ export class ResponseEventWriter {
   textStart(id: string): { index: number; text: string } {
     const added = this.add({ kind: 'message', id, text: '' }, { id, type: 'message', status: 'in_progress', role: 'assistant', content: [] })
     added.text += this.event('response.content_part.added', { item_id: id, output_index: added.index, content_index: 0, part: outputText('') })
+    return added
+  }
+
+  /** A message that refuses: its part a `refusal`, which SDKs do not parse as the answer. */
+  refusalStart(id: string): { index: number; text: string } {
+    const added = this.add({ kind: 'message', id, text: '', refusal: true }, { id, type: 'message', status: 'in_progress', role: 'assistant', content: [] })
+    added.text += this.event('response.content_part.added', { item_id: id, output_index: added.index, content_index: 0, part: refusalPart('') })
     return added
   }
 
@@ -108,6 +122,7 @@ export class ResponseEventWriter {
     item.text += delta
     if (item.kind === 'web_search_call') return ''
     const at = { item_id: item.id, output_index: index }
+    if (item.refusal) return this.event('response.refusal.delta', { ...at, content_index: 0, delta })
     if (item.kind === 'message') return this.event('response.output_text.delta', { ...at, content_index: 0, delta, logprobs: [] })
     if (item.kind === 'reasoning') return this.event('response.reasoning_summary_text.delta', { ...at, summary_index: 0, delta })
     return this.event('response.function_call_arguments.delta', { ...at, delta })
@@ -121,8 +136,13 @@ export class ResponseEventWriter {
     const item = this.open.get(index)
     if (!item) return ''
     const at = { item_id: item.id, output_index: index }
+    if (item.refusal) {
+      return this.event('response.refusal.done', { ...at, content_index: 0, refusal: item.text }) +
+        this.event('response.content_part.done', { ...at, content_index: 0, part: refusalPart(item.text) }) +
+        this.done(index, outputItems.refusal(item.id, item.text))
+    }
     if (item.kind === 'message') {
-      const annotations = (item.citations ?? []).map((c) => urlCitation(c, item.text)).filter((a): a is Json => a !== null)
+      const annotations = annotationsOf(item)
       return annotations.map((annotation, i) => this.event('response.output_text.annotation.added', { ...at, content_index: 0, annotation_index: i, annotation })).join('') +
         this.event('response.output_text.done', { ...at, content_index: 0, text: item.text, logprobs: [] }) +
         this.event('response.content_part.done', { ...at, content_index: 0, part: outputText(item.text, annotations) }) +
@@ -160,9 +180,26 @@ export class ResponseEventWriter {
     return out + this.event(`response.${status}`, { response: this.response(status, { usage, incompleteReason }) })
   }
 
-  /** Ends the response as `response.failed`, with whatever usage is known. */
+  /**
+   * Ends the response as `response.failed`, with whatever usage is known. SDKs refuse any event before
+   * `response.created`, so a target failing before its first event still gets one; and they take the failed
+   * response's output as final, so the items still open are in it as far as they were streamed (the client
+   * has them, and pays for them).
+   */
   fail(message: string, usage: Json | null): string {
+    const created = this.started ? '' : this.start(this.id, this.model)
     this.finished = true
-    return this.event('response.failed', { response: this.response('failed', { usage, error: { code: 'server_error', message } }) })
+    const output = this.output.map((item, index) => item ?? this.cutShort(this.open.get(index)!))
+    return created + this.event('response.failed', { response: this.response('failed', { output, usage, error: { code: 'server_error', message } }) })
+  }
+
+  /** An item still open when the response failed, as far as it got: `incomplete` (a search that never returned `failed`). */
+  private cutShort(item: OpenItem): Json {
+    if (item.refusal) return outputItems.refusal(item.id, item.text, 'incomplete')
+    if (item.kind === 'message') return outputItems.message(item.id, item.text, 'incomplete', annotationsOf(item))
+    // Its thinking is unsigned, which Claude would refuse on the next turn: only the summary, nothing to carry back.
+    if (item.kind === 'reasoning') return { id: item.id, type: 'reasoning', summary: item.text ? [{ type: 'summary_text', text: item.text }] : [], status: 'incomplete' }
+    if (item.kind === 'web_search_call') return outputItems.webSearchCall(item.block!.id, searchQuery(item.text), undefined, 'failed')
+    return outputItems.functionCall(item.block!, item.text, 'incomplete')
   }
 }
