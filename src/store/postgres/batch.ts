@@ -1,9 +1,13 @@
 import { hasNul } from '../../http/nul'
 
-/** Postgres text and jsonb hold no NUL character: it is written as U+FFFD, as the refusal counts write a model name. */
-export const storableText = (s: string): string => (hasNul(s) ? s.replaceAll('\u0000', '\ufffd') : s)
+/**
+ * Postgres text and jsonb hold no NUL character, and its JSON parser refuses the escape JSON.stringify writes for
+ * a lone UTF-16 surrogate (which a JSON body may carry): each is written as U+FFFD, as the refusal counts write a
+ * model name.
+ */
+export const storableText = (s: string): string => (hasNul(s) ? s.replaceAll('\u0000', '\ufffd') : s).toWellFormed()
 
-/** `row` with every string in it storable (storableText); the row itself when it had no NUL. */
+/** `row` with every string in it storable (storableText); the row itself when it had nothing to repair. */
 export function withStorableText<T>(row: T): T {
   if (typeof row === 'string') return storableText(row) as T
   if (row === null || typeof row !== 'object') return row
@@ -188,7 +192,7 @@ export class BatchWriter<T> {
     if (storable !== row) {
       try {
         await this.write([storable])
-        this.onError(new Error(`a ${this.options.what} held a NUL character, which Postgres cannot store: written with U+FFFD in its place`))
+        this.onError(new Error(`a ${this.options.what} held text Postgres cannot store (a NUL or a lone surrogate): written with U+FFFD in its place`))
         return
       } catch (again) {
         if (!refusesData(again)) throw again
