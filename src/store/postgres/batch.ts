@@ -34,11 +34,13 @@ export const sqlStateOf = (error: unknown): string => {
 export const refusesData = (error: unknown): boolean => /^2[23]/.test(sqlStateOf(error))
 
 /**
- * How long a statement writing rows nobody waits for (settlements, request-log rows) may wait for a lock.
- * Something may hold `usage`, its rollups or the request log for minutes (a VACUUM FULL, an index build, a
- * newer replica's migration): a settlement waiting on that holds its users' rows, and, riding in a reservation
- * batch, the batch's every hold, until the deadline refuses them. Past this Postgres refuses the statement
- * (lockTimedOut): nothing of it is written, and its rows are sent again later (BatchWriter).
+ * How long a statement writing rows in the background (settlements, request-log rows, refusal counts, stored
+ * response ids) may wait for a lock. Something may hold their tables for minutes (a VACUUM FULL, an index
+ * build, a newer replica's migration): a settlement waiting on that holds its users' rows, and, riding in a
+ * reservation batch, the batch's every hold, until the deadline refuses them; and a batch given up on at the
+ * deadline keeps its pooled connection while the writer's next batch takes another, until none is left for a
+ * hold. Past this Postgres refuses the statement (lockTimedOut): nothing of it is written, and its rows are
+ * sent again later (BatchWriter).
  */
 export const ROWS_LOCK_TIMEOUT_MS = 100
 

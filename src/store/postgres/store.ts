@@ -208,9 +208,11 @@ export class PostgresStore implements Store {
   /**
    * In one transaction: one commit (one flush of the WAL) for the batch rather than one per row, and a batch
    * refused for a row's data is undone whole before its rows go one at a time (a growth is never applied twice).
+   * Its lock waits bounded, as the request log's (writeBoundingLockWaits), for the same reason.
    */
   private async writeResponses(rows: QueuedResponse[]) {
     await this.bounded.begin(async (tx) => {
+      await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
       for (const r of rows) {
         if (r.forget)
           await (r.with_items
