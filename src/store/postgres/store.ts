@@ -247,14 +247,15 @@ export class PostgresStore implements Store {
     await this.responses.flushQueued()
   }
 
+  /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
-    await this.responses.flush()
+    await this.responses.flushQueued()
     const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
     return row ? storedResponseRow(row) : null
   }
 
   async findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]> {
-    await this.responses.flush()
+    await this.responses.flushQueued()
     // The ids as one JSON array, as on SQLite: one parameter, whatever their number.
     const rows = await this.bounded`
       SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses
