@@ -1,7 +1,7 @@
 import { DrizzleQueryError } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { badRequest, databaseBusy, databaseFull, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
-import { sqlStateOf } from '../store/postgres/batch'
+import { lockTimedOut, sqlStateOf } from '../store/postgres/batch'
 import { isConflict, isUnreachable } from '../store/postgres/errors'
 import { peekRequestState } from '../http/request-state'
 import type { Services } from '../services'
@@ -37,6 +37,9 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
   // Another process held the write lock past the busy timeout (a reservation's commit, usually): nothing
   // was written, and the request may simply be sent again.
   if ((cause as { code?: unknown })?.code === 'SQLITE_BUSY' || isConflict(cause)) return databaseBusy()
+  // Postgres likewise, past a write's bounded lock wait (55P03: the stored ids a Responses lookup writes first,
+  // while something holds their table).
+  if (lockTimedOut(cause)) return databaseBusy()
   // Text Postgres cannot hold or read (a NUL: 22021, 22P05) that an edge check let through: the request's fault.
   if (UNSTORABLE_TEXT.has(sqlStateOf(cause))) return badRequest('Invalid request: a value holds a NUL character, which cannot be stored or matched.', 'invalid_request')
   // Postgres is down or out of reach: no hold could be taken, so the provider was not called.

@@ -1,9 +1,13 @@
 import { hasNul } from '../../http/nul'
 
-/** Postgres text and jsonb hold no NUL character: it is written as U+FFFD, as the refusal counts write a model name. */
-export const storableText = (s: string): string => (hasNul(s) ? s.replaceAll('\u0000', '\ufffd') : s)
+/**
+ * Postgres text and jsonb hold no NUL character, and its JSON parser refuses the escape JSON.stringify writes for
+ * a lone UTF-16 surrogate (which a JSON body may carry): each is written as U+FFFD, as the refusal counts write a
+ * model name.
+ */
+export const storableText = (s: string): string => (hasNul(s) ? s.replaceAll('\u0000', '\ufffd') : s).toWellFormed()
 
-/** `row` with every string in it storable (storableText); the row itself when it had no NUL. */
+/** `row` with every string in it storable (storableText); the row itself when it had nothing to repair. */
 export function withStorableText<T>(row: T): T {
   if (typeof row === 'string') return storableText(row) as T
   if (row === null || typeof row !== 'object') return row
@@ -30,11 +34,13 @@ export const sqlStateOf = (error: unknown): string => {
 export const refusesData = (error: unknown): boolean => /^2[23]/.test(sqlStateOf(error))
 
 /**
- * How long a statement writing rows nobody waits for (settlements, request-log rows) may wait for a lock.
- * Something may hold `usage`, its rollups or the request log for minutes (a VACUUM FULL, an index build, a
- * newer replica's migration): a settlement waiting on that holds its users' rows, and, riding in a reservation
- * batch, the batch's every hold, until the deadline refuses them. Past this Postgres refuses the statement
- * (lockTimedOut): nothing of it is written, and its rows are sent again later (BatchWriter).
+ * How long a statement writing rows in the background (settlements, request-log rows, refusal counts, stored
+ * response ids) may wait for a lock. Something may hold their tables for minutes (a VACUUM FULL, an index
+ * build, a newer replica's migration): a settlement waiting on that holds its users' rows, and, riding in a
+ * reservation batch, the batch's every hold, until the deadline refuses them; and a batch given up on at the
+ * deadline keeps its pooled connection while the writer's next batch takes another, until none is left for a
+ * hold. Past this Postgres refuses the statement (lockTimedOut): nothing of it is written, and its rows are
+ * sent again later (BatchWriter).
  */
 export const ROWS_LOCK_TIMEOUT_MS = 100
 
@@ -188,7 +194,7 @@ export class BatchWriter<T> {
     if (storable !== row) {
       try {
         await this.write([storable])
-        this.onError(new Error(`a ${this.options.what} held a NUL character, which Postgres cannot store: written with U+FFFD in its place`))
+        this.onError(new Error(`a ${this.options.what} held text Postgres cannot store (a NUL or a lone surrogate): written with U+FFFD in its place`))
         return
       } catch (again) {
         if (!refusesData(again)) throw again

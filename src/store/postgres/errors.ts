@@ -1,9 +1,13 @@
 import { databaseUnavailable, GatewayError } from '../../http/errors'
+import { sqlStateOf } from './batch'
 
-/** A deadlock or serialization failure: Postgres undid the transaction, and running it again is right. */
+/**
+ * A deadlock or serialization failure: Postgres undid the transaction, and running it again is right. Read
+ * inside the error too (sqlStateOf): a transaction through drizzle (updateKey) throws the driver's error wrapped.
+ */
 const CONFLICT = new Set(['40P01', '40001'])
 
-export const isConflict = (error: unknown): boolean => CONFLICT.has(String((error as { errno?: unknown })?.errno ?? ''))
+export const isConflict = (error: unknown): boolean => CONFLICT.has(sqlStateOf(error))
 
 export async function retryingConflicts<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
   for (let i = 1; ; i++) {
@@ -25,7 +29,7 @@ export async function retryingConflicts<T>(run: () => Promise<T>, attempts = 5):
 export function isUnreachable(error: unknown): boolean {
   if (error instanceof GatewayError) return false
   const code = String((error as { code?: unknown })?.code ?? '')
-  const state = String((error as { errno?: unknown })?.errno ?? '')
+  const state = sqlStateOf(error)
   return (
     /^ERR_POSTGRES_(CONNECTION|.*TIMEOUT|.*CLOSED|TLS)/.test(code) ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code) ||

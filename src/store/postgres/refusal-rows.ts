@@ -1,6 +1,6 @@
 import type { SQL } from 'bun'
 import type { RefusalRows } from '../store'
-import { BatchWriter, storableText as text } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, storableText as text } from './batch'
 
 type Queued = { hour: number; code: string } | { model: string; at: number; max: number }
 
@@ -26,27 +26,31 @@ export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void)
           m.last = Math.max(m.last, q.at)
         }
       }
-      if (counts.size > 0)
-        await sql`
-          INSERT INTO refusal_counts (hour, code, count)
-          SELECT * FROM json_to_recordset(${JSON.stringify([...counts.values()])}::text::json) AS x(hour bigint, code text, n bigint)
-          ON CONFLICT (hour, code) DO UPDATE SET count = refusal_counts.count + excluded.count`
-      if (models.size > 0) {
+      // One transaction: a batch Postgres refuses (a row's data, and then BatchWriter sends it again a row at a
+      // time; a lock, and it is sent again later) must leave none of its counts behind, or they are added twice.
+      await sql.begin(async (tx) => {
+        // A lock held on the counts for long (a VACUUM FULL, a migration) refuses the batch at once, rather than
+        // keep its pooled connection past the deadline while the next batch takes another: the holds' pool.
+        await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
+        if (counts.size > 0)
+          await tx`
+            INSERT INTO refusal_counts (hour, code, count)
+            SELECT * FROM json_to_recordset(${JSON.stringify([...counts.values()])}::text::json) AS x(hour bigint, code text, n bigint)
+            ON CONFLICT (hour, code) DO UPDATE SET count = refusal_counts.count + excluded.count`
+        if (models.size === 0) return
         const max = Math.max(...[...models.values()].map((m) => m.max))
         // One writer at a time, so that two replicas adding new models at once cannot both take the last places.
-        await sql.begin(async (tx) => {
-          await tx`SELECT pg_advisory_xact_lock(7201401)`
-          await tx`
-            WITH x AS (SELECT * FROM json_to_recordset(${JSON.stringify([...models.values()])}::text::json) AS x(model text, n bigint, first bigint, last bigint)),
-            known AS (SELECT x.* FROM x WHERE EXISTS (SELECT 1 FROM unpriced_models u WHERE u.model = x.model)),
-            fresh AS (SELECT x.* FROM x WHERE NOT EXISTS (SELECT 1 FROM unpriced_models u WHERE u.model = x.model)
-                      ORDER BY x.first LIMIT greatest(0, ${max} - (SELECT count(*) FROM unpriced_models)))
-            INSERT INTO unpriced_models (model, requests, first_seen_at, last_seen_at)
-            SELECT model, n, first, last FROM known UNION ALL SELECT model, n, first, last FROM fresh
-            ON CONFLICT (model) DO UPDATE SET requests = unpriced_models.requests + excluded.requests,
-              last_seen_at = greatest(unpriced_models.last_seen_at, excluded.last_seen_at)`
-        })
-      }
+        await tx`SELECT pg_advisory_xact_lock(7201401)`
+        await tx`
+          WITH x AS (SELECT * FROM json_to_recordset(${JSON.stringify([...models.values()])}::text::json) AS x(model text, n bigint, first bigint, last bigint)),
+          known AS (SELECT x.* FROM x WHERE EXISTS (SELECT 1 FROM unpriced_models u WHERE u.model = x.model)),
+          fresh AS (SELECT x.* FROM x WHERE NOT EXISTS (SELECT 1 FROM unpriced_models u WHERE u.model = x.model)
+                    ORDER BY x.first LIMIT greatest(0, ${max} - (SELECT count(*) FROM unpriced_models)))
+          INSERT INTO unpriced_models (model, requests, first_seen_at, last_seen_at)
+          SELECT model, n, first, last FROM known UNION ALL SELECT model, n, first, last FROM fresh
+          ON CONFLICT (model) DO UPDATE SET requests = unpriced_models.requests + excluded.requests,
+            last_seen_at = greatest(unpriced_models.last_seen_at, excluded.last_seen_at)`
+      })
     },
     onError,
     { retry: false, what: 'refusal count' },

@@ -208,9 +208,11 @@ export class PostgresStore implements Store {
   /**
    * In one transaction: one commit (one flush of the WAL) for the batch rather than one per row, and a batch
    * refused for a row's data is undone whole before its rows go one at a time (a growth is never applied twice).
+   * Its lock waits bounded, as the request log's (writeBoundingLockWaits), for the same reason.
    */
   private async writeResponses(rows: QueuedResponse[]) {
     await this.bounded.begin(async (tx) => {
+      await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
       for (const r of rows) {
         if (r.forget)
           await (r.with_items
@@ -245,14 +247,15 @@ export class PostgresStore implements Store {
     await this.responses.flushQueued()
   }
 
+  /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
-    await this.responses.flush()
+    await this.responses.flushQueued()
     const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
     return row ? storedResponseRow(row) : null
   }
 
   async findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]> {
-    await this.responses.flush()
+    await this.responses.flushQueued()
     // The ids as one JSON array, as on SQLite: one parameter, whatever their number.
     const rows = await this.bounded`
       SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses

@@ -1,0 +1,59 @@
+/**
+ * PostgresStore.updateKey runs its transaction under retryingConflicts, so that a deadlock with the sweeper
+ * (which locks a reservation before its key, where this locks the key before its reservations) is undone by
+ * Postgres and run again. The transaction goes through drizzle, which wraps the driver's error in a
+ * DrizzleQueryError: isConflict finds the SQLSTATE (40P01) inside it, and the admin's PATCH succeeds rather
+ * than being answered 503 database_busy.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { startTestGateway, type TestGateway } from '../support/gateway'
+import { startPostgres, type TestPostgres } from './support/postgres'
+
+let pg: TestPostgres
+let mock: MockProvider
+let gw: TestGateway
+let sql: InstanceType<typeof Bun.SQL>
+beforeAll(async () => {
+  pg = await startPostgres()
+  mock = startMockProvider({ latencyMs: 6_000 })
+  const url = await pg.database('update_key_deadlock')
+  gw = await startTestGateway({ mock, config: { database_url: url } })
+  sql = new Bun.SQL(url, { max: 2 })
+}, 60_000)
+afterAll(async () => {
+  await sql?.close()
+  await gw?.stop()
+  await mock?.stop()
+  await pg?.destroy()
+})
+
+describe('Postgres: PATCH a key (max_budget) that deadlocks with a sweep of its hold', () => {
+  test('the deadlock is retried and the PATCH succeeds (200, max_budget set), not 503', async () => {
+    const { secret, keyId } = await gw.userWithKey({ id: 'key-deadlock', max_budget: 10 })
+    // A request in flight: its hold is a reservation row of the key.
+    const inflight = fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 }),
+    })
+    const deadline = Date.now() + 3_000
+    while ((await sql`SELECT count(*)::int AS n FROM reservations WHERE key_id = ${keyId}`)[0].n === 0) {
+      if (Date.now() > deadline) throw new Error('no hold')
+      await Bun.sleep(20)
+    }
+    // As the sweeper does: the reservation first, then its key.
+    const sweeper = await sql.reserve()
+    await sweeper`BEGIN`
+    await sweeper`SELECT 1 FROM reservations WHERE key_id = ${keyId} FOR UPDATE`
+    const patch = gw.admin('PATCH', `/v1/keys/${keyId}`, { max_budget: 5 })
+    // The PATCH now holds the key's row and waits for the reservation's.
+    await Bun.sleep(400)
+    await sweeper`SELECT 1 FROM api_keys WHERE id = ${keyId} FOR UPDATE`
+    await sweeper`COMMIT`
+    sweeper.release()
+    const res = await patch
+    expect({ status: res.status, max_budget: res.body?.max_budget ?? res.body }).toEqual({ status: 200, max_budget: 5 })
+    await inflight
+  }, 30_000)
+})
