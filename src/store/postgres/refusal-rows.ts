@@ -9,6 +9,10 @@ type Queued = { hour: number; code: string } | { model: string; at: number; max:
  * batch at a time as increments, so that every replica's counts add up in one row and a flood of refusals
  * costs a statement per batch, not per refusal.
  */
+/** Rows upserted in one order by every replica (hour, then code): two batches locking them in opposite orders would deadlock. */
+const inRowOrder = (counts: Map<string, { hour: number; code: string; n: number }>) =>
+  [...counts.values()].sort((a, b) => a.hour - b.hour || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
+
 export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void): RefusalRows & { writer: BatchWriter<Queued> } {
   const writer = new BatchWriter<Queued>(
     async (batch) => {
@@ -35,7 +39,7 @@ export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void)
         if (counts.size > 0)
           await tx`
             INSERT INTO refusal_counts (hour, code, count)
-            SELECT * FROM json_to_recordset(${JSON.stringify([...counts.values()])}::text::json) AS x(hour bigint, code text, n bigint)
+            SELECT * FROM json_to_recordset(${JSON.stringify(inRowOrder(counts))}::text::json) AS x(hour bigint, code text, n bigint)
             ON CONFLICT (hour, code) DO UPDATE SET count = refusal_counts.count + excluded.count`
         if (models.size === 0) return
         const max = Math.max(...[...models.values()].map((m) => m.max))
