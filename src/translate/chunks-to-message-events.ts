@@ -23,7 +23,8 @@ export class ChunksToMessageEvents implements StreamConverter {
   private blocks = 0
   /** OpenAI tool call index → Anthropic content block index. */
   private readonly toolBlocks = new Map<number, number>()
-  private stopReason: string | null = null
+  /** The finish reason, mapped at the end: whether the message had tool calls decides it too. */
+  private finishReason: unknown = null
   private usage: OpenAIUsage | null = null
 
   push(sse: SseEvent): string {
@@ -44,7 +45,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) out += this.toolCall(call ?? {})
     if (choice?.finish_reason) {
       out += this.closeBlock()
-      this.stopReason = stopReasonOf(choice.finish_reason)
+      this.finishReason = choice.finish_reason
     }
     return out
   }
@@ -52,7 +53,7 @@ export class ChunksToMessageEvents implements StreamConverter {
   /** Some OpenAI-compatible servers end without `[DONE]`; a finish reason is then enough to call it done. */
   end(): string {
     if (this.finished) return ''
-    return this.stopReason ? this.complete() : this.fail('The upstream stream ended before it finished.')
+    return this.finishReason ? this.complete() : this.fail('The upstream stream ended before it finished.')
   }
 
   private start(chunk: Json): string {
@@ -106,7 +107,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     const out = this.start({}) + this.closeBlock()
     this.finished = true
     return out +
-      this.event('message_delta', { delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null }, usage: messageUsageOf(this.usage) }) +
+      this.event('message_delta', { delta: { stop_reason: stopReasonOf(this.finishReason, this.toolBlocks.size > 0), stop_sequence: null }, usage: messageUsageOf(this.usage) }) +
       this.event('message_stop', {})
   }
 
