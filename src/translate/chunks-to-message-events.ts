@@ -2,6 +2,7 @@ import { messageUsageOf } from './completion-to-message'
 import type { StreamConverter } from './convert-stream'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
+import { ToolCallKeys } from './tool-call-keys'
 import type { OpenAIUsage } from './usage'
 
 type Json = Record<string, any>
@@ -21,8 +22,9 @@ export class ChunksToMessageEvents implements StreamConverter {
   private open: number | null = null
   private openKind: 'text' | 'tool' | null = null
   private blocks = 0
-  /** OpenAI tool call index → Anthropic content block index. */
-  private readonly toolBlocks = new Map<number, number>()
+  /** OpenAI tool call (`ToolCallKeys`) → Anthropic content block index. */
+  private readonly toolBlocks = new Map<string, number>()
+  private readonly toolKeys = new ToolCallKeys()
   /** The finish reason, mapped at the end: whether the message had tool calls decides it too. */
   private finishReason: unknown = null
   private usage: OpenAIUsage | null = null
@@ -75,7 +77,7 @@ export class ChunksToMessageEvents implements StreamConverter {
   }
 
   private toolCall(call: Json): string {
-    const key = typeof call.index === 'number' ? call.index : 0
+    const key = this.toolKeys.keyOf(call)
     let out = ''
     let block = this.toolBlocks.get(key)
     if (block === undefined) {
