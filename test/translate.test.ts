@@ -332,11 +332,11 @@ describe('response translation', () => {
 describe('stop reasons', () => {
   test('a reason named like an Object property maps to the default, not to the prototype', () => {
     for (const odd of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
-      expect(finishReasonOf(odd)).toBe('stop')
-      expect(stopReasonOf(odd)).toBe('end_turn')
+      expect(finishReasonOf(odd, false)).toBe('stop')
+      expect(stopReasonOf(odd, false)).toBe('end_turn')
     }
-    expect(finishReasonOf('max_tokens')).toBe('length')
-    expect(stopReasonOf('tool_calls')).toBe('tool_use')
+    expect(finishReasonOf('max_tokens', false)).toBe('length')
+    expect(stopReasonOf('tool_calls', false)).toBe('tool_use')
   })
 })
 

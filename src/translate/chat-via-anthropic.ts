@@ -7,7 +7,7 @@ import { MessageEventsToChunks } from './message-events-to-chunks'
 import { messageToCompletion } from './message-to-completion'
 import { withAnthropicOutputCap } from './output-cap'
 import type { ExchangeFor } from './relay'
-import { anthropicUsage } from './usage'
+import { anthropicMessageCounts } from './usage'
 
 /** The translation sends no `inference_geo`: the workspace's default geography is served. */
 const CHAT_VIA_ANTHROPIC = { ...NO_FEATURES, providerDefaults: { tier: false, geo: true, cacheWrites: false } }
@@ -28,7 +28,7 @@ export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOpt
     // and marks nothing for caching (cache writes the provider reports are still billed, at their rate).
     // It passes on no client header, but the provider's configured anthropic-beta (a 1M window) is sent.
     features: { ...CHAT_VIA_ANTHROPIC, ...anthropicBetaFeatures(anthropicBetaSent(model.provider)) },
-    usageOf: (message) => anthropicUsage(message.usage),
+    usageOf: anthropicMessageCounts,
     reply: (message) => JSON.stringify(messageToCompletion(message)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToChunks(includeUsage)),
   })

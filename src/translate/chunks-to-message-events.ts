@@ -2,6 +2,7 @@ import { messageUsageOf } from './completion-to-message'
 import type { StreamConverter } from './convert-stream'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
+import { ToolCallKeys } from './tool-call-keys'
 import type { OpenAIUsage } from './usage'
 
 type Json = Record<string, any>
@@ -21,9 +22,11 @@ export class ChunksToMessageEvents implements StreamConverter {
   private open: number | null = null
   private openKind: 'text' | 'tool' | null = null
   private blocks = 0
-  /** OpenAI tool call index → Anthropic content block index. */
-  private readonly toolBlocks = new Map<number, number>()
-  private stopReason: string | null = null
+  /** OpenAI tool call (`ToolCallKeys`) → Anthropic content block index. */
+  private readonly toolBlocks = new Map<string, number>()
+  private readonly toolKeys = new ToolCallKeys()
+  /** The finish reason, mapped at the end: whether the message had tool calls decides it too. */
+  private finishReason: unknown = null
   private usage: OpenAIUsage | null = null
 
   push(sse: SseEvent): string {
@@ -44,7 +47,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) out += this.toolCall(call ?? {})
     if (choice?.finish_reason) {
       out += this.closeBlock()
-      this.stopReason = stopReasonOf(choice.finish_reason)
+      this.finishReason = choice.finish_reason
     }
     return out
   }
@@ -52,7 +55,7 @@ export class ChunksToMessageEvents implements StreamConverter {
   /** Some OpenAI-compatible servers end without `[DONE]`; a finish reason is then enough to call it done. */
   end(): string {
     if (this.finished) return ''
-    return this.stopReason ? this.complete() : this.fail('The upstream stream ended before it finished.')
+    return this.finishReason ? this.complete() : this.fail('The upstream stream ended before it finished.')
   }
 
   private start(chunk: Json): string {
@@ -74,7 +77,7 @@ export class ChunksToMessageEvents implements StreamConverter {
   }
 
   private toolCall(call: Json): string {
-    const key = typeof call.index === 'number' ? call.index : 0
+    const key = this.toolKeys.keyOf(call)
     let out = ''
     let block = this.toolBlocks.get(key)
     if (block === undefined) {
@@ -106,7 +109,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     const out = this.start({}) + this.closeBlock()
     this.finished = true
     return out +
-      this.event('message_delta', { delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null }, usage: messageUsageOf(this.usage) }) +
+      this.event('message_delta', { delta: { stop_reason: stopReasonOf(this.finishReason, this.toolBlocks.size > 0), stop_sequence: null }, usage: messageUsageOf(this.usage) }) +
       this.event('message_stop', {})
   }
 

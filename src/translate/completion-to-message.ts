@@ -39,7 +39,7 @@ export function completionToMessage(completion: Json): Json {
     role: 'assistant',
     model: completion.model,
     content,
-    stop_reason: stopReasonOf(choice?.finish_reason),
+    stop_reason: stopReasonOf(choice?.finish_reason, content.some((block) => block.type === 'tool_use')),
     stop_sequence: null,
     usage: messageUsageOf(completion.usage),
   }

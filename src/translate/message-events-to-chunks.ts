@@ -104,7 +104,7 @@ export class MessageEventsToChunks implements StreamConverter {
 
   private complete(): string {
     this.finished = true
-    let out = this.chunk({}, finishReasonOf(this.stopReason))
+    let out = this.chunk({}, finishReasonOf(this.stopReason, this.toolIndex.size > 0))
     if (this.includeUsage) out += this.frame([], chatUsageOf(this.usage))
     return out + 'data: [DONE]\n\n'
   }

@@ -29,7 +29,7 @@ export function messageToCompletion(message: Json): Json {
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: message.model,
-    choices: [{ index: 0, message: reply, logprobs: null, finish_reason: finishReasonOf(message.stop_reason) }],
+    choices: [{ index: 0, message: reply, logprobs: null, finish_reason: finishReasonOf(message.stop_reason, toolCalls.length > 0) }],
     usage: chatUsageOf(message.usage),
   }
 }

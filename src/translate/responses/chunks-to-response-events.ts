@@ -1,5 +1,6 @@
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
+import { ToolCallKeys } from '../tool-call-keys'
 import { usageOfCompletion } from './completion-to-response'
 import { incompleteReasonOf } from './response-object'
 import { ResponseEventWriter } from './response-events'
@@ -8,7 +9,7 @@ type Json = Record<string, any>
 
 /**
  * Chat completion chunks → Responses API events: the text a message item, a refusal a message item with a
- * refusal part, each tool call (by its index) a function call, streamed by their deltas; `[DONE]` ends the
+ * refusal part, each tool call (`ToolCallKeys`) a function call, streamed by their deltas; `[DONE]` ends the
  * response with the finish reason and usage seen, an error chunk as failed.
  */
 export class ChunksToResponseEvents implements StreamConverter {
@@ -17,8 +18,9 @@ export class ChunksToResponseEvents implements StreamConverter {
   private started = false
   private text: number | undefined
   private refusal: number | undefined
-  /** Chat tool call index → output index. */
-  private readonly calls = new Map<number, number>()
+  /** Chat tool call (`ToolCallKeys`) → output index. */
+  private readonly calls = new Map<string, number>()
+  private readonly callKeys = new ToolCallKeys()
   private finish: unknown = null
   private usage: Json | null = null
 
@@ -56,7 +58,7 @@ export class ChunksToResponseEvents implements StreamConverter {
         out += this.writer.delta(this.refusal, delta.refusal)
       }
       for (const call of Array.isArray(delta.tool_calls) ? (delta.tool_calls as Json[]).map((c) => c ?? {}) : []) {
-        const key = typeof call.index === 'number' ? call.index : 0
+        const key = this.callKeys.keyOf(call)
         let index = this.calls.get(key)
         if (index === undefined) {
           const opened = this.writer.callStart(String(call.id ?? `call_${key}`), String(call.function?.name ?? ''))

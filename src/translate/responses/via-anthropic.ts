@@ -5,7 +5,7 @@ import { anthropicBetaSent } from '../../providers/upstream'
 import { convertStream } from '../convert-stream'
 import { withAnthropicOutputCap } from '../output-cap'
 import type { ExchangeFor } from '../relay'
-import { anthropicUsage } from '../usage'
+import { anthropicMessageCounts } from '../usage'
 import { MessageEventsToResponseEvents } from './message-events-to-response-events'
 import { messageToResponse } from './message-to-response'
 import { responsesRequestToMessages, type ResponsesToMessagesOptions } from './request-to-messages'
@@ -15,7 +15,8 @@ import { requestEcho } from './response-object'
  * `/v1/responses` served by an Anthropic provider. Translated now, so that a body Anthropic cannot take
  * is refused before any hold; `dropped` names the hosted tools left out. The translated request's billed
  * features (web search, bounded by `max_uses`) are read as for `/v1/messages`, with the beta flags the
- * `provider` is sent (its configured ones: no client header is passed on). Streams are metered in
+ * `provider` is sent (its configured ones: no client header is passed on), and its answer is billed as there: the
+ * usage, and the server tool uses the content shows where more. Streams are metered in
  * Anthropic's format (where the usage is) and converted after the meter.
  */
 export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToMessagesOptions & { bounds: ServerToolBounds; provider: ProviderConfig }) {
@@ -26,7 +27,7 @@ export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToM
     path: '/v1/messages',
     body: { model: model.upstreamModel, ...(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp)) },
     features,
-    usageOf: (message) => anthropicUsage(message.usage),
+    usageOf: anthropicMessageCounts,
     reply: (message) => JSON.stringify(messageToResponse(message, echo)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToResponseEvents(echo)),
   })
