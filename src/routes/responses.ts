@@ -17,7 +17,7 @@ import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
-import { DROPPED_TOOLS_HEADER } from '../translate/responses/hosted-tools'
+import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
 import { isItemById, isItemReference, refuseStoredPrompt } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
@@ -339,11 +339,13 @@ export const responsesRoutes = (services: Services) => {
           features: translated ? translated.features : native!.features,
         })
         using hold = admission.hold
+        // Made before the call: nothing may throw between the provider's answer and its relay.
+        const dropped = translated && translated.dropped.length > 0 ? droppedToolsHeader(translated.dropped) : null
         const exchange = translated
           ? translated.exchangeFor(admission.model, admission.outputClamp)
           : responsesNative(native!.body)(admission.model, admission.userId, admission, context)
         const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
-        if (translated && translated.dropped.length > 0) res.headers.set(DROPPED_TOOLS_HEADER, translated.dropped.join(', '))
+        if (dropped) res.headers.set(DROPPED_TOOLS_HEADER, dropped)
         return res
       },
       {

@@ -13,3 +13,9 @@ export function splitTools(tools: unknown): { functions: Json[]; dropped: string
 
 /** The response header naming the tools that were not sent to a translated target. */
 export const DROPPED_TOOLS_HEADER = 'x-tollgate-dropped-tools'
+
+/**
+ * That header's value: each type percent-encoded, since a type is the caller's text (a line break or a `€` in
+ * it would make the header throw, after the provider has answered). `web_search` and its like read as they are.
+ */
+export const droppedToolsHeader = (dropped: string[]): string => dropped.map(encodeURIComponent).join(', ')
