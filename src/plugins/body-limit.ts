@@ -49,6 +49,9 @@ export const bodyLimit = (maxBytes: number) =>
     })
     .onParse({ as: 'global' }, async ({ request }) => {
       if (!request.body) return
+      // A preflight is let past authentication (corsPreflight marks it, after this plugin's onRequest) and is
+      // answered without its body, which browsers never send: read, it would be anyone's work for nothing.
+      if (requestState(request).preflight) return {}
       return readBody(request, maxBytes)
     })
 
