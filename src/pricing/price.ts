@@ -240,19 +240,22 @@ const MILLION = 1_000_000n
 /**
  * Σ tokens × rate (micro-USD per million) × multiplier (thousandths), in micro-USD rounded up, plus fees.
  * Tokens × rate × multiplier can pass 2^53 for long contexts at dear rates: below that the arithmetic is
- * exact in doubles, past it it is done in BigInt.
+ * exact in doubles, past it it is done in BigInt. A count past every double (a `max_uses` of 1e308 times the
+ * per-use input allowance is Infinity) costs the most a request may, as any count too large to pay does.
  */
 function charge(terms: ReadonlyArray<readonly [tokens: number, rate: number, multiplier: number]>, fees: number): number {
+  const priced = terms.filter(([tokens, rate, multiplier]) => tokens !== 0 && rate !== 0 && multiplier !== 0)
   let total = 0
-  for (const [tokens, rate, multiplier] of terms) total += tokens * rate * multiplier
+  for (const [tokens, rate, multiplier] of priced) total += tokens * rate * multiplier
   // Every term is a non-negative integer, so a sum within the safe range means every term was exact.
   if (total <= Number.MAX_SAFE_INTEGER) {
     const whole = Math.floor(total / 1_000_000_000)
     const cost = whole + (total - whole * 1_000_000_000 > 0 ? 1 : 0) + fees
     return Math.min(cost, MAX_REQUEST_MICROS)
   }
+  if (!Number.isFinite(total)) return MAX_REQUEST_MICROS
   let big = 0n
-  for (const [tokens, rate, multiplier] of terms) big += BigInt(tokens) * BigInt(rate) * BigInt(multiplier)
+  for (const [tokens, rate, multiplier] of priced) big += BigInt(tokens) * BigInt(rate) * BigInt(multiplier)
   const cost = (big + MILLION * 1000n - 1n) / (MILLION * 1000n) + BigInt(fees)
   return cost > BigInt(MAX_REQUEST_MICROS) ? MAX_REQUEST_MICROS : Number(cost)
 }
