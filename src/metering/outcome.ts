@@ -2,7 +2,7 @@ import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import { toolCounts } from '../pricing/features'
-import { costOf, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
+import { costOf, estimateAsHeld, featuresHeld, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
 import type { UpstreamSignal } from '../providers/upstream'
 import { firstMaxOutputIn, largestMaxOutputIn } from '../translate/output-cap'
 import type { StreamFacts } from './metered-stream'
@@ -88,7 +88,7 @@ export function streamOutcome(
   if (end === 'truncated') return { ...answeredOutcome(tariff, usage, hold, latencyMs), status: 'error' }
   if (usage) return { ...answeredOutcome(tariff, usage, hold, latencyMs), status }
   const counts = generatedSoFar(facts, estimate)
-  const cost = costOf(tariff.price, counts, tariff.features)
+  const cost = costOfGeneratedSoFar(tariff, counts)
   return { cost: holdCoversOutput ? Math.min(cost, hold.amount) : cost, ...counts, status, latencyMs }
 }
 
@@ -136,6 +136,17 @@ function generatedSoFar(facts: StreamFacts, estimate: TokenEstimate): TokenCount
   const counts: TokenCounts = { promptTokens: estimate.inputTokens, completionTokens: facts.deliveredOutputBytes, cachedTokens: 0 }
   if (facts.serverToolUses) counts.serverToolUses = facts.serverToolUses
   return counts
+}
+
+/**
+ * What a cut stream's counts cost: the input estimate priced as the hold priced it (`estimateAsHeld`: at the
+ * dearest rate the request can incur, audio or cache writes among them, at the tier and geography held), since
+ * the provider read the whole prompt and no usage says at which rates; the row keeps the plain counts.
+ */
+function costOfGeneratedSoFar({ price, features, outputBound }: Tariff, counts: TokenCounts): number {
+  if (!price) return 0
+  const held = featuresHeld(price, features, outputBound !== undefined)
+  return costOf(price, { ...counts, ...estimateAsHeld(price, counts.promptTokens, held) }, held)
 }
 
 /** X-Budget-Remaining: the user's budget in USD after this request's hold; absent for unlimited users. */
