@@ -71,6 +71,13 @@ export async function createServices(config: Config): Promise<Services> {
         unbilled_output_tokens: outcome.unbilledOutputTokens,
       })
     }
+    if (outcome.unbilledToolUses)
+      logger.log('warn', 'provider reported more server tool uses than the request was held for: the excess is not charged (cap-output)', {
+        request_id: hold.requestId,
+        provider: hold.provider,
+        model: hold.model,
+        unbilled_tool_uses: outcome.unbilledToolUses,
+      })
     metrics.settlements.inc({ status: outcome.status })
     // An expired hold's latency is its age (the sweeper's charge), not a provider call's time.
     if (outcome.status !== 'expired') metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)

@@ -45,6 +45,8 @@ export interface Outcome {
   latencyMs: number
   /** Output tokens the usage reported past the max the provider was sent, not charged (cap-output on). */
   unbilledOutputTokens?: number
+  /** Uses of each priced server tool the usage reported past those held for it, not charged (cap-output on). */
+  unbilledToolUses?: Record<string, number>
 }
 
 /**

@@ -7,7 +7,7 @@ import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
 import { requireFeaturesPriced, unboundedModel, unpriceableModel, withOnlineModelResults } from '../pricing/features'
-import { heldAtProviderDefaults, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
+import { featuresHeld, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
@@ -102,7 +102,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   // that count would be served unpriced.
   if (price && config.require_pricing) requireFeaturesPriced(price, features, heldPromptTokens(estimate.inputTokens, features, config.server_tool_use_input_tokens))
   // A hard bound covers whatever tier or geography the provider applies by default.
-  const held = price && config.cap_output_tokens ? heldAtProviderDefaults(price, features) : features
+  const held = featuresHeld(price, features, config.cap_output_tokens)
   const amount = worstCaseCost(price, estimate.inputTokens, estimate.outputTokens, held, config.server_tool_use_input_tokens)
   // costOf clamps at the bound, so reaching it means the true worst case is at or past it.
   if (amount >= MAX_REQUEST_MICROS)

@@ -2,7 +2,7 @@ import { anthropicServerToolOf, toolCounts } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { startedInput } from '../translate/started-input'
-import { anthropicUsage, withUsesShown, type AnthropicUsage } from '../translate/usage'
+import { anthropicUsage, billedWhenShown, withUsesShown, type AnthropicUsage } from '../translate/usage'
 import { generatedBytes } from './generated-output'
 import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
@@ -104,7 +104,11 @@ class AnthropicEventMeter implements EventMeter {
   providerFailed = false
   private outputAfterUsage = false
 
-  constructor(private readonly secrets?: () => readonly string[]) {}
+  constructor(
+    private readonly secrets?: () => readonly string[],
+    /** The server tools the request offered (`billedWhenShown`); unknown: every tool a block names. */
+    private readonly offered?: Readonly<Record<string, number>>,
+  ) {}
 
   /**
    * A `message_delta`'s usage counts the output generated up to it; a stream may carry more than one. So
@@ -159,10 +163,13 @@ class AnthropicEventMeter implements EventMeter {
     if (bytes > 0) this.outputAfterUsage = true
   }
 
-  /** A `server_tool_use` block begins one use of the tool it names (`anthropicServerToolOf`), as the usage would count it. */
+  /**
+   * A `server_tool_use` block begins one use of the tool it names (`anthropicServerToolOf`), as the usage would count
+   * it, if the request offered that tool (`billedWhenShown`).
+   */
   private noteServerToolUse(block: unknown): void {
     const tool = anthropicServerToolOf(block)
-    if (tool !== undefined) this.serverToolUses[tool] = (this.serverToolUses[tool] ?? 0) + 1
+    if (tool !== undefined && billedWhenShown(tool, this.offered)) this.serverToolUses[tool] = (this.serverToolUses[tool] ?? 0) + 1
   }
 
   errorEvent(why: keyof typeof STREAM_ERRORS): string {
@@ -170,7 +177,10 @@ class AnthropicEventMeter implements EventMeter {
   }
 }
 
-/** Meters an Anthropic Messages SSE stream on its way to the client (see `meterStream`). */
-export function meterAnthropicStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new AnthropicEventMeter(o.secrets), o)
+/**
+ * Meters an Anthropic Messages SSE stream on its way to the client (see `meterStream`); `offered`, the server tools
+ * the request offered, when known.
+ */
+export function meterAnthropicStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions & { offered?: Readonly<Record<string, number>> }): ReadableStream<Uint8Array> {
+  return meterStream(upstream, new AnthropicEventMeter(o.secrets, o.offered), o)
 }

@@ -1,7 +1,8 @@
 import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
-import { costOf, type Tariff, type TokenCounts } from '../pricing/price'
+import { toolCounts } from '../pricing/features'
+import { costOf, estimateAsHeld, featuresHeld, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
 import type { UpstreamSignal } from '../providers/upstream'
 import { firstMaxOutputIn, largestMaxOutputIn } from '../translate/output-cap'
 import type { StreamFacts } from './metered-stream'
@@ -13,16 +14,44 @@ export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold:
 }
 
 /**
- * What a usage costs. With cap-output on, output reported past the max the provider was sent (a server that
- * ignored it, a proxy's miscount) is not charged, or `spend <= max_budget` would not hold: the row keeps the
- * count reported, and `unbilledOutputTokens` says how much of it went unbilled. Input is charged whole: the
- * exceptions the README lists to cap-output's bound are all input the hold cannot see.
+ * What a usage costs. With cap-output on, what a usage reports past what the hold covers is not charged, or
+ * `spend <= max_budget` would not hold: output past the max the provider was sent (a server that ignored it,
+ * a proxy's miscount), and uses of each server tool past those held for it (its `max_uses`; none for a tool the
+ * request did not offer: a search count above the one search held for `web_search_options`, code executions
+ * shown beside a search). The row keeps the counts reported, and `unbilledOutputTokens` and `unbilledToolUses`
+ * say what went unbilled. Input is charged whole: the exceptions the README lists to cap-output's bound are all
+ * input the hold cannot see.
  */
-function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens'> {
+function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledToolUses'> {
   const bound = tariff.outputBound
-  if (bound === undefined || !(usage.completionTokens > bound)) return { cost: costOf(tariff.price, usage, tariff.features) }
-  const billed = { ...usage, completionTokens: bound, audioOutputTokens: Math.min(usage.audioOutputTokens ?? 0, bound) }
-  return { cost: costOf(tariff.price, billed, tariff.features), unbilledOutputTokens: usage.completionTokens - bound }
+  if (bound === undefined) return { cost: costOf(tariff.price, usage, tariff.features) }
+  const billed = { ...usage }
+  const charged: Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledToolUses'> = { cost: 0 }
+  if (usage.completionTokens > bound) {
+    billed.completionTokens = bound
+    billed.audioOutputTokens = Math.min(usage.audioOutputTokens ?? 0, bound)
+    charged.unbilledOutputTokens = usage.completionTokens - bound
+  }
+  if (usage.serverToolUses) {
+    const { uses, unbilled } = usesWithinHold(usage.serverToolUses, tariff)
+    billed.serverToolUses = uses
+    if (unbilled) charged.unbilledToolUses = unbilled
+  }
+  charged.cost = costOf(tariff.price, billed, tariff.features)
+  return charged
+}
+
+/** Each tool's reported uses, at most those held for it; and the priced uses past that, if any. */
+function usesWithinHold(reported: Record<string, number>, { price, features }: Tariff): { uses: Record<string, number>; unbilled?: Record<string, number> } {
+  const uses = toolCounts()
+  let unbilled: Record<string, number> | undefined
+  for (const [tool, n] of Object.entries(reported)) {
+    const held = Object.hasOwn(features.serverTools, tool) ? features.serverTools[tool]! : 0
+    uses[tool] = Math.min(n, held)
+    // A tool the price book does not price is billed nothing either way: no news.
+    if (n > held && price && toolPrice(price, tool)) (unbilled ??= toolCounts())[tool] = n - held
+  }
+  return { uses, unbilled }
 }
 
 /** An answer whose client went away while the provider worked is paid all the same; its row says the client left. */
@@ -59,7 +88,7 @@ export function streamOutcome(
   if (end === 'truncated') return { ...answeredOutcome(tariff, usage, hold, latencyMs), status: 'error' }
   if (usage) return { ...answeredOutcome(tariff, usage, hold, latencyMs), status }
   const counts = generatedSoFar(facts, estimate)
-  const cost = costOf(tariff.price, counts, tariff.features)
+  const cost = costOfGeneratedSoFar(tariff, counts)
   return { cost: holdCoversOutput ? Math.min(cost, hold.amount) : cost, ...counts, status, latencyMs }
 }
 
@@ -107,6 +136,17 @@ function generatedSoFar(facts: StreamFacts, estimate: TokenEstimate): TokenCount
   const counts: TokenCounts = { promptTokens: estimate.inputTokens, completionTokens: facts.deliveredOutputBytes, cachedTokens: 0 }
   if (facts.serverToolUses) counts.serverToolUses = facts.serverToolUses
   return counts
+}
+
+/**
+ * What a cut stream's counts cost: the input estimate priced as the hold priced it (`estimateAsHeld`: at the
+ * dearest rate the request can incur, audio or cache writes among them, at the tier and geography held), since
+ * the provider read the whole prompt and no usage says at which rates; the row keeps the plain counts.
+ */
+function costOfGeneratedSoFar({ price, features, outputBound }: Tariff, counts: TokenCounts): number {
+  if (!price) return 0
+  const held = featuresHeld(price, features, outputBound !== undefined)
+  return costOf(price, { ...counts, ...estimateAsHeld(price, counts.promptTokens, held) }, held)
 }
 
 /** X-Budget-Remaining: the user's budget in USD after this request's hold; absent for unlimited users. */

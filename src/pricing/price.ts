@@ -240,19 +240,22 @@ const MILLION = 1_000_000n
 /**
  * Σ tokens × rate (micro-USD per million) × multiplier (thousandths), in micro-USD rounded up, plus fees.
  * Tokens × rate × multiplier can pass 2^53 for long contexts at dear rates: below that the arithmetic is
- * exact in doubles, past it it is done in BigInt.
+ * exact in doubles, past it it is done in BigInt. A count past every double (a `max_uses` of 1e308 times the
+ * per-use input allowance is Infinity) costs the most a request may, as any count too large to pay does.
  */
 function charge(terms: ReadonlyArray<readonly [tokens: number, rate: number, multiplier: number]>, fees: number): number {
+  const priced = terms.filter(([tokens, rate, multiplier]) => tokens !== 0 && rate !== 0 && multiplier !== 0)
   let total = 0
-  for (const [tokens, rate, multiplier] of terms) total += tokens * rate * multiplier
+  for (const [tokens, rate, multiplier] of priced) total += tokens * rate * multiplier
   // Every term is a non-negative integer, so a sum within the safe range means every term was exact.
   if (total <= Number.MAX_SAFE_INTEGER) {
     const whole = Math.floor(total / 1_000_000_000)
     const cost = whole + (total - whole * 1_000_000_000 > 0 ? 1 : 0) + fees
     return Math.min(cost, MAX_REQUEST_MICROS)
   }
+  if (!Number.isFinite(total)) return MAX_REQUEST_MICROS
   let big = 0n
-  for (const [tokens, rate, multiplier] of terms) big += BigInt(tokens) * BigInt(rate) * BigInt(multiplier)
+  for (const [tokens, rate, multiplier] of priced) big += BigInt(tokens) * BigInt(rate) * BigInt(multiplier)
   const cost = (big + MILLION * 1000n - 1n) / (MILLION * 1000n) + BigInt(fees)
   return cost > BigInt(MAX_REQUEST_MICROS) ? MAX_REQUEST_MICROS : Number(cost)
 }
@@ -327,16 +330,50 @@ export function worstCaseCost(
 ): number {
   if (!price) return 0
   const r = ratesOf(price)
-  let inputRate = Math.max(r.input, r.cached)
-  if (requested.audioInput) inputRate = Math.max(inputRate, r.audioInput)
-  if (requested.cacheWrites) inputRate = Math.max(inputRate, r.cacheWrite)
-  if (requested.cacheWrites === '1h') inputRate = Math.max(inputRate, r.cacheWrite1h)
+  const inputRate = r[dearestInputKind(price, requested)]
   const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
   const input = heldPromptTokens(inputTokens, requested, toolUseInputTokens)
   const tier = compound(Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), Math.max(PLAIN, geoMultiplierOf(price, undefined, requested.inferenceGeo)))
   const m = withLongContext(price, tier, requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
   return charge([[input, inputRate, m.input], [heldOutputTokens(outputTokens, requested), outputRate, m.output]], fees)
+}
+
+type InputKind = 'input' | 'cached' | 'audioInput' | 'cacheWrite' | 'cacheWrite1h'
+
+/**
+ * The kind of input token whose rate is the dearest the request can incur (`ratesOf`): plain or cached input, and
+ * audio input when it sends audio, a cache write (of its longest lifetime too) when it writes to the cache. The
+ * hold prices every input token at it (`worstCaseCost`); a tie goes to the plain rate.
+ */
+function dearestInputKind(price: Price, requested: RequestedFeatures): InputKind {
+  const r = ratesOf(price)
+  const kinds: InputKind[] = ['input', 'cached']
+  if (requested.audioInput) kinds.push('audioInput')
+  if (requested.cacheWrites) kinds.push('cacheWrite')
+  if (requested.cacheWrites === '1h') kinds.push('cacheWrite1h')
+  return kinds.reduce((dearest, kind) => (r[kind] > r[dearest] ? kind : dearest))
+}
+
+/**
+ * The input estimate as the hold prices it, as the counts `costOf` bills (beside `promptTokens: inputTokens`):
+ * every token of the dearest kind (`dearestInputKind`), so that with the features it was held at (`featuresHeld`:
+ * tier and geography) it costs what the hold's input term does. A stream cut before its usage pays its estimate
+ * so (src/metering/outcome.ts): the provider read the whole prompt, at whichever of those rates applied.
+ */
+export function estimateAsHeld(price: Price, inputTokens: number, held: RequestedFeatures): Pick<TokenCounts, 'cachedTokens' | 'cacheWriteTokens' | 'cacheWrite1hTokens' | 'audioInputTokens'> {
+  switch (dearestInputKind(price, held)) {
+    case 'input':
+      return { cachedTokens: 0 }
+    case 'cached':
+      return { cachedTokens: inputTokens }
+    case 'audioInput':
+      return { cachedTokens: 0, audioInputTokens: inputTokens }
+    case 'cacheWrite':
+      return { cachedTokens: 0, cacheWriteTokens: inputTokens, cacheWrite1hTokens: 0 }
+    case 'cacheWrite1h':
+      return { cachedTokens: 0, cacheWriteTokens: inputTokens, cacheWrite1hTokens: inputTokens }
+  }
 }
 
 /** The output a request is held for, every pass of it (a compaction writes a summary as long as the answer allowed). */
@@ -362,6 +399,10 @@ export function heldAtProviderDefaults(price: Price, f: RequestedFeatures): Requ
   if (tier === undefined && geo === undefined && !writes) return f
   return { ...f, tier: tier ?? f.tier, inferenceGeo: geo?.slice('inference_geo_'.length) ?? f.inferenceGeo, cacheWrites: writes ? '5m' : f.cacheWrites }
 }
+
+/** The features a request is held at: with a hard bound (cap-output on), its provider's defaults at their dearest. */
+export const featuresHeld = (price: Price | null, requested: RequestedFeatures, hardBound: boolean): RequestedFeatures =>
+  price && hardBound ? heldAtProviderDefaults(price, requested) : requested
 
 /**
  * The input one pass of a request can bring to the model at most: its own estimate, and what its tools

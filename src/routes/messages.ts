@@ -47,9 +47,10 @@ function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Conf
       body: { ...(outputClamp === null ? bounded.body : withAnthropicOutputCap(bounded.body, outputClamp)), model: model.upstreamModel },
       headers,
       features: bounded.features,
-      usageOf: anthropicMessageCounts,
+      // Blocks of a server tool the request did not offer are no use Anthropic bills (`billedWhenShown`).
+      usageOf: (message) => anthropicMessageCounts(message, bounded.features.serverTools),
       reply: (_message, text) => text,
-      stream: (upstream, meter) => meterAnthropicStream(upstream, meter),
+      stream: (upstream, meter) => meterAnthropicStream(upstream, { ...meter, offered: bounded.features.serverTools }),
     }
   }
 }

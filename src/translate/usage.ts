@@ -177,21 +177,36 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
 }
 
 /**
- * The counts with the uses the answer's `server_tool_use` blocks show of each server tool, where they are more
- * than the usage counts: Anthropic's usage counts web search and web fetch requests but not code execution, which
- * shows only in the blocks, and a compatible server (OpenRouter's Anthropic endpoint) may leave `server_tool_use`
- * out of its usage altogether, though its answer shows the searches it ran.
+ * Whether an answer's blocks showing a server tool are uses the provider bills: those of a tool the request offered
+ * (`offered`: its billed server tools, by the price book's name; unknown: every tool). A tool it did not offer ran
+ * on the provider's own account: Anthropic's web search and web fetch with dynamic filtering (`web_search_20260209`,
+ * `web_fetch_20260209`) run code execution on their results, shown as `code_execution` and `bash_code_execution`
+ * blocks, and Anthropic does not charge it.
  */
-export function withUsesShown(counts: TokenCounts | null, shown: Record<string, number>): TokenCounts | null {
+export const billedWhenShown = (tool: string, offered: Readonly<Record<string, number>> | undefined): boolean =>
+  offered === undefined || Object.hasOwn(offered, tool)
+
+/**
+ * The counts with the uses the answer's `server_tool_use` blocks show of each server tool the request offered
+ * (`billedWhenShown`), where they are more than the usage counts: Anthropic's usage counts web search and web
+ * fetch requests but not code execution, which shows only in the blocks, and a compatible server (OpenRouter's
+ * Anthropic endpoint) may leave `server_tool_use` out of its usage altogether, though its answer shows the
+ * searches it ran.
+ */
+export function withUsesShown(counts: TokenCounts | null, shown: Record<string, number>, offered?: Readonly<Record<string, number>>): TokenCounts | null {
   if (!counts) return null
   const uses = { ...counts.serverToolUses }
-  for (const [tool, n] of Object.entries(shown)) if (n > (Object.hasOwn(uses, tool) ? uses[tool]! : 0)) uses[tool] = n
+  for (const [tool, n] of Object.entries(shown))
+    if (billedWhenShown(tool, offered) && n > (Object.hasOwn(uses, tool) ? uses[tool]! : 0)) uses[tool] = n
   return { ...counts, serverToolUses: uses }
 }
 
-/** What an Anthropic Messages answer bills: its usage, and the uses its content shows of tools the usage does not count. */
-export const anthropicMessageCounts = (message: { usage?: AnthropicUsage | null; content?: unknown }): TokenCounts | null =>
-  withUsesShown(anthropicUsage(message.usage), anthropicServerToolUses(message.content))
+/**
+ * What an Anthropic Messages answer bills: its usage, and the uses its content shows of tools the usage does not
+ * count, among those the request offered (its server tools; unknown: every tool shown counts).
+ */
+export const anthropicMessageCounts = (message: { usage?: AnthropicUsage | null; content?: unknown }, offered?: Readonly<Record<string, number>>): TokenCounts | null =>
+  withUsesShown(anthropicUsage(message.usage), anthropicServerToolUses(message.content), offered)
 
 /** The iterations a usage lists ([] when it lists none), or null when one lacks its counts. */
 function iterations(listed: AnthropicUsage['iterations']): IterationUsage[] | null {
