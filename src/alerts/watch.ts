@@ -50,7 +50,11 @@ export class AlertWatch {
     else this.unpriced.others++
   }
 
-  /** Every alert due now; `raise` writes each (a no-op for one already written). */
+  /**
+   * Every alert due now; `raise` writes each (a no-op for one already written). A part that fails (a query
+   * refused) keeps no other from raising what it found; the check then throws what failed, to be logged,
+   * and does not count as a check (the next looks back at the periods ended since the last that did).
+   */
   async check(raise: (a: NewAlert) => Promise<unknown>, now = Date.now()): Promise<void> {
     const due: NewAlert[] = []
     const crossed = new Set<string>()
@@ -58,26 +62,13 @@ export class AlertWatch {
       crossed.add(a.dedupeKey)
       if (!this.raised.has(a.dedupeKey)) due.push(a)
     }
+    const failures: unknown[] = []
+    const part = (run: () => Promise<void>) => run().catch((error) => void failures.push(error))
     if (this.thresholds.length > 0) {
-      for (const u of await this.rows.usersOver(this.lowestBasisPoints)) this.storedPeriodThresholds(u, now, once)
-      // A crossing settled in a period's last check interval (or before a crash) is first seen by a check in
-      // the next period, and a request there rolls the user's row to it, spend 0: the roll keeps the ended
-      // period's start and spend, judged once by the first check after the period ended (the first after a
-      // start too, as a crash may have kept the last check from it) under the key the checks within it used
-      // (its stored start: a period whose kind was set within it began then). The outbox drops what was raised.
-      for (const { period, start, end } of this.periodsEndedSince(this.lastCheck, now))
-        for (const u of await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints)) this.userThresholds(u, u.period_start, u.spend, once)
-      for (const k of await this.rows.keysOver(this.lowestBasisPoints)) this.keyThresholds(k, once)
+      await part(() => this.userThresholdAlerts(now, once))
+      await part(() => this.keyThresholdAlerts(once))
     }
-    if (this.settings.key_expiry_days > 0)
-      for (const k of await this.rows.expiringKeys(now, now + this.settings.key_expiry_days * DAY_MS))
-        once({
-          dedupeKey: `key_expiring:${k.id}:${k.expires_at}`,
-          kind: 'key_expiring',
-          subject: k.id,
-          text: `tollgate: key ${keyLabel(k)} of user ${k.user_id} expires at ${new Date(k.expires_at).toISOString()}`,
-          data: { key_id: k.id, user_id: k.user_id, name: k.name, expires_at: new Date(k.expires_at).toISOString() },
-        })
+    if (this.settings.key_expiry_days > 0) await part(() => this.expiryAlerts(now, once))
     this.unpricedAlerts(now, once)
     // Side by side: on Postgres each is a transaction of its own, and a burst of new ones should not queue.
     const raised = new Set([...this.raised].filter((key) => crossed.has(key)))
@@ -88,12 +79,40 @@ export class AlertWatch {
         raised.add(a.dedupeKey)
       }),
     )
+    if (failures.length === 1) throw failures[0]
+    if (failures.length > 1) throw new AggregateError(failures, failures.map((e) => (e as Error).message).join('; '))
     this.lastCheck = now
   }
 
   /** How many dedupe keys this process remembers: at most the alerts its last check found crossed. */
   get remembered(): number {
     return this.raised.size
+  }
+
+  private async userThresholdAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {
+    for (const u of await this.rows.usersOver(this.lowestBasisPoints)) this.storedPeriodThresholds(u, now, raise)
+    // A crossing settled in a period's last check interval (or before a crash) is first seen by a check in
+    // the next period, and a request there rolls the user's row to it, spend 0: the roll keeps the ended
+    // period's start and spend, judged once by the first check after the period ended (the first after a
+    // start too, as a crash may have kept the last check from it) under the key the checks within it used
+    // (its stored start: a period whose kind was set within it began then). The outbox drops what was raised.
+    for (const { period, start, end } of this.periodsEndedSince(this.lastCheck, now))
+      for (const u of await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints)) this.userThresholds(u, u.period_start, u.spend, raise)
+  }
+
+  private async keyThresholdAlerts(raise: (a: NewAlert) => void): Promise<void> {
+    for (const k of await this.rows.keysOver(this.lowestBasisPoints)) this.keyThresholds(k, raise)
+  }
+
+  private async expiryAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {
+    for (const k of await this.rows.expiringKeys(now, now + this.settings.key_expiry_days * DAY_MS))
+      raise({
+        dedupeKey: `key_expiring:${k.id}:${k.expires_at}`,
+        kind: 'key_expiring',
+        subject: k.id,
+        text: `tollgate: key ${keyLabel(k)} of user ${k.user_id} expires at ${new Date(k.expires_at).toISOString()}`,
+        data: { key_id: k.id, user_id: k.user_id, name: k.name, expires_at: new Date(k.expires_at).toISOString() },
+      })
   }
 
   /**
