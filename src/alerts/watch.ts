@@ -36,8 +36,9 @@ export class AlertWatch {
   ) {
     this.thresholds = [...new Set(settings.thresholds)].sort((a, b) => a - b)
     const lowest = this.thresholds[0] ?? 100
-    // Only rows past the lowest threshold: the rest cannot have crossed anything.
-    this.lowestBasisPoints = Math.round(lowest * 100)
+    // Only rows past the lowest threshold: the rest cannot have crossed anything. Rounded down, so that the
+    // rows read are a superset of those crossed() accepts (66.666 % reads from 6666 basis points, not 6667).
+    this.lowestBasisPoints = Math.floor(lowest * 100)
   }
 
   /** Notes one refusal of an unpriced model of a configured provider. */

@@ -30,6 +30,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alerts',
   'alert-period-end',
   'alert-period-switch',
+  'alert-threshold-fraction',
   'billed-features',
   'responses-context',
   'responses-context-other-model',
