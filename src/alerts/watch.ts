@@ -9,6 +9,13 @@ const DAY_MS = 86_400_000
 const UNPRICED_MODELS_PER_INTERVAL = 20
 const PERIODS: BudgetPeriod[] = ['daily', 'weekly', 'monthly']
 
+/** Refusals of unpriced models in one interval (its start), per model, and past the bound. */
+interface UnpricedCounts {
+  interval: number
+  counts: Map<string, number>
+  others: number
+}
+
 const usd = (micros: number) => `$${(micros / 1e6).toFixed(2)}`
 const keyLabel = (k: { id: string; name: string | null }) => (k.name ? `${k.id} (${quoted(k.name)})` : k.id)
 
@@ -28,7 +35,13 @@ export class AlertWatch {
   private raised = new Set<string>()
   /** When the last check ended without error; null before the first. */
   private lastCheck: number | null = null
-  private unpriced = { interval: 0, counts: new Map<string, number>(), others: 0 }
+  private unpriced: UnpricedCounts = { interval: 0, counts: new Map(), others: 0 }
+  /**
+   * The interval that ended with refusals no check has raised yet (those of its last check interval): the
+   * next check raises them under its key, then clears it. One only, to stay bounded: it is replaced if a whole
+   * interval passes without a check that raised it.
+   */
+  private unpricedEnded: UnpricedCounts | null = null
 
   constructor(
     private readonly rows: AlertRows,
@@ -70,7 +83,7 @@ export class AlertWatch {
       await part(() => this.keyThresholdAlerts(once))
     }
     if (this.settings.key_expiry_days > 0) await part(() => this.expiryAlerts(now, once))
-    this.unpricedAlerts(now, once)
+    const unpricedEnded = this.unpricedAlerts(now, once)
     // Side by side: on Postgres each is a transaction of its own, and a burst of new ones should not queue.
     const raised = new Set([...this.raised].filter((key) => crossed.has(key)))
     this.raised = raised
@@ -80,6 +93,7 @@ export class AlertWatch {
         raised.add(a.dedupeKey)
       }),
     )
+    if (this.unpricedEnded === unpricedEnded) this.unpricedEnded = null
     if (failures.length === 1) throw failures[0]
     if (failures.length > 1) throw new AggregateError(failures, failures.map((e) => (e as Error).message).join('; '))
     this.lastCheck = now
@@ -165,12 +179,21 @@ export class AlertWatch {
 
   private rollUnpriced(now: number): void {
     const interval = now - (now % this.settings.unpriced_interval_ms)
-    if (interval !== this.unpriced.interval) this.unpriced = { interval, counts: new Map(), others: 0 }
+    if (interval === this.unpriced.interval) return
+    if (this.unpriced.counts.size > 0 || this.unpriced.others > 0) this.unpricedEnded = this.unpriced
+    this.unpriced = { interval, counts: new Map(), others: 0 }
   }
 
-  private unpricedAlerts(now: number, raise: (a: NewAlert) => void): void {
+  /** Raises the refusals of the interval under way and of one ended unraised; returns the latter, cleared once raised. */
+  private unpricedAlerts(now: number, raise: (a: NewAlert) => void): UnpricedCounts | null {
     this.rollUnpriced(now)
-    const { interval, counts, others } = this.unpriced
+    const ended = this.unpricedEnded
+    if (ended) this.intervalUnpricedAlerts(ended, raise)
+    this.intervalUnpricedAlerts(this.unpriced, raise)
+    return ended
+  }
+
+  private intervalUnpricedAlerts({ interval, counts, others }: UnpricedCounts, raise: (a: NewAlert) => void): void {
     const since = new Date(interval).toISOString()
     for (const [model, refusals] of counts)
       raise({
