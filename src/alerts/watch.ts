@@ -133,12 +133,15 @@ export class AlertWatch {
   /**
    * A user's row as stored: its current period, or, when the period has ended and no request has rolled the
    * row yet, the one just ended, whose spend the row still holds in full. A row holding an older period had
-   * nothing settled in the one just ended (a settlement rolls it), and was judged while that was so.
+   * nothing settled in the one just ended (a settlement rolls it), and was judged while that was so. The one
+   * just ended is judged by the first check after its end only, as a rolled row is: later, its key would
+   * carry a budget set since (one set this morning would judge yesterday's spend).
    */
   private storedPeriodThresholds(u: UserSpend, now: number, raise: (a: NewAlert) => void): void {
     const { start, rolled, spend } = currentPeriod(u.budget_period, u.period_start, u.spend, now)
     if (!rolled) this.userThresholds(u, start, spend, raise)
-    else if (u.period_start >= periodStart(u.budget_period, start - 1)) this.userThresholds(u, u.period_start, u.spend, raise)
+    else if (u.period_start >= periodStart(u.budget_period, start - 1) && (this.lastCheck === null || this.lastCheck < start))
+      this.userThresholds(u, u.period_start, u.spend, raise)
   }
 
   /** Each kind of period that has ended since `last` (every kind's last one when null), as [start, end). */
