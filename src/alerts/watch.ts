@@ -9,6 +9,13 @@ const DAY_MS = 86_400_000
 const UNPRICED_MODELS_PER_INTERVAL = 20
 const PERIODS: BudgetPeriod[] = ['daily', 'weekly', 'monthly']
 
+/** Refusals of unpriced models in one interval (its start), per model, and past the bound. */
+interface UnpricedCounts {
+  interval: number
+  counts: Map<string, number>
+  others: number
+}
+
 const usd = (micros: number) => `$${(micros / 1e6).toFixed(2)}`
 const keyLabel = (k: { id: string; name: string | null }) => (k.name ? `${k.id} (${quoted(k.name)})` : k.id)
 
@@ -28,7 +35,13 @@ export class AlertWatch {
   private raised = new Set<string>()
   /** When the last check ended without error; null before the first. */
   private lastCheck: number | null = null
-  private unpriced = { interval: 0, counts: new Map<string, number>(), others: 0 }
+  private unpriced: UnpricedCounts = { interval: 0, counts: new Map(), others: 0 }
+  /**
+   * The interval that ended with refusals no check has raised yet (those of its last check interval): the
+   * next check raises them under its key, then clears it. One only, to stay bounded: it is replaced if a whole
+   * interval passes without a check that raised it.
+   */
+  private unpricedEnded: UnpricedCounts | null = null
 
   constructor(
     private readonly rows: AlertRows,
@@ -36,8 +49,9 @@ export class AlertWatch {
   ) {
     this.thresholds = [...new Set(settings.thresholds)].sort((a, b) => a - b)
     const lowest = this.thresholds[0] ?? 100
-    // Only rows past the lowest threshold: the rest cannot have crossed anything.
-    this.lowestBasisPoints = Math.round(lowest * 100)
+    // Only rows past the lowest threshold: the rest cannot have crossed anything. Rounded down, so that the
+    // rows read are a superset of those crossed() accepts (66.666 % reads from 6666 basis points, not 6667).
+    this.lowestBasisPoints = Math.floor(lowest * 100)
   }
 
   /** Notes one refusal of an unpriced model of a configured provider. */
@@ -50,7 +64,11 @@ export class AlertWatch {
     else this.unpriced.others++
   }
 
-  /** Every alert due now; `raise` writes each (a no-op for one already written). */
+  /**
+   * Every alert due now; `raise` writes each (a no-op for one already written). A part that fails (a query
+   * refused) keeps no other from raising what it found; the check then throws what failed, to be logged,
+   * and does not count as a check (the next looks back at the periods ended since the last that did).
+   */
   async check(raise: (a: NewAlert) => Promise<unknown>, now = Date.now()): Promise<void> {
     const due: NewAlert[] = []
     const crossed = new Set<string>()
@@ -58,27 +76,14 @@ export class AlertWatch {
       crossed.add(a.dedupeKey)
       if (!this.raised.has(a.dedupeKey)) due.push(a)
     }
+    const failures: unknown[] = []
+    const part = (run: () => Promise<void>) => run().catch((error) => void failures.push(error))
     if (this.thresholds.length > 0) {
-      for (const u of await this.rows.usersOver(this.lowestBasisPoints)) this.storedPeriodThresholds(u, now, once)
-      // A crossing settled in a period's last check interval (or before a crash) is first seen by a check in
-      // the next period, and a request there rolls the user's row to it, spend 0: the roll keeps the ended
-      // period's start and spend, judged once by the first check after the period ended (the first after a
-      // start too, as a crash may have kept the last check from it) under the key the checks within it used
-      // (its stored start: a period whose kind was set within it began then). The outbox drops what was raised.
-      for (const { period, start, end } of this.periodsEndedSince(this.lastCheck, now))
-        for (const u of await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints)) this.userThresholds(u, u.period_start, u.spend, once)
-      for (const k of await this.rows.keysOver(this.lowestBasisPoints)) this.keyThresholds(k, once)
+      await part(() => this.userThresholdAlerts(now, once))
+      await part(() => this.keyThresholdAlerts(once))
     }
-    if (this.settings.key_expiry_days > 0)
-      for (const k of await this.rows.expiringKeys(now, now + this.settings.key_expiry_days * DAY_MS))
-        once({
-          dedupeKey: `key_expiring:${k.id}:${k.expires_at}`,
-          kind: 'key_expiring',
-          subject: k.id,
-          text: `tollgate: key ${keyLabel(k)} of user ${k.user_id} expires at ${new Date(k.expires_at).toISOString()}`,
-          data: { key_id: k.id, user_id: k.user_id, name: k.name, expires_at: new Date(k.expires_at).toISOString() },
-        })
-    this.unpricedAlerts(now, once)
+    if (this.settings.key_expiry_days > 0) await part(() => this.expiryAlerts(now, once))
+    const unpricedEnded = this.unpricedAlerts(now, once)
     // Side by side: on Postgres each is a transaction of its own, and a burst of new ones should not queue.
     const raised = new Set([...this.raised].filter((key) => crossed.has(key)))
     this.raised = raised
@@ -88,6 +93,9 @@ export class AlertWatch {
         raised.add(a.dedupeKey)
       }),
     )
+    if (this.unpricedEnded === unpricedEnded) this.unpricedEnded = null
+    if (failures.length === 1) throw failures[0]
+    if (failures.length > 1) throw new AggregateError(failures, failures.map((e) => (e as Error).message).join('; '))
     this.lastCheck = now
   }
 
@@ -96,15 +104,44 @@ export class AlertWatch {
     return this.raised.size
   }
 
+  private async userThresholdAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {
+    for (const u of await this.rows.usersOver(this.lowestBasisPoints)) this.storedPeriodThresholds(u, now, raise)
+    // A crossing settled in a period's last check interval (or before a crash) is first seen by a check in
+    // the next period, and a request there rolls the user's row to it, spend 0: the roll keeps the ended
+    // period's start and spend, judged once by the first check after the period ended (the first after a
+    // start too, as a crash may have kept the last check from it) under the key the checks within it used
+    // (its stored start: a period whose kind was set within it began then). The outbox drops what was raised.
+    for (const { period, start, end } of this.periodsEndedSince(this.lastCheck, now))
+      for (const u of await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints)) this.userThresholds(u, u.period_start, u.spend, raise)
+  }
+
+  private async keyThresholdAlerts(raise: (a: NewAlert) => void): Promise<void> {
+    for (const k of await this.rows.keysOver(this.lowestBasisPoints)) this.keyThresholds(k, raise)
+  }
+
+  private async expiryAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {
+    for (const k of await this.rows.expiringKeys(now, now + this.settings.key_expiry_days * DAY_MS))
+      raise({
+        dedupeKey: `key_expiring:${k.id}:${k.expires_at}`,
+        kind: 'key_expiring',
+        subject: k.id,
+        text: `tollgate: key ${keyLabel(k)} of user ${k.user_id} expires at ${new Date(k.expires_at).toISOString()}`,
+        data: { key_id: k.id, user_id: k.user_id, name: k.name, expires_at: new Date(k.expires_at).toISOString() },
+      })
+  }
+
   /**
    * A user's row as stored: its current period, or, when the period has ended and no request has rolled the
    * row yet, the one just ended, whose spend the row still holds in full. A row holding an older period had
-   * nothing settled in the one just ended (a settlement rolls it), and was judged while that was so.
+   * nothing settled in the one just ended (a settlement rolls it), and was judged while that was so. The one
+   * just ended is judged by the first check after its end only, as a rolled row is: later, its key would
+   * carry a budget set since (one set this morning would judge yesterday's spend).
    */
   private storedPeriodThresholds(u: UserSpend, now: number, raise: (a: NewAlert) => void): void {
     const { start, rolled, spend } = currentPeriod(u.budget_period, u.period_start, u.spend, now)
     if (!rolled) this.userThresholds(u, start, spend, raise)
-    else if (u.period_start >= periodStart(u.budget_period, start - 1)) this.userThresholds(u, u.period_start, u.spend, raise)
+    else if (u.period_start >= periodStart(u.budget_period, start - 1) && (this.lastCheck === null || this.lastCheck < start))
+      this.userThresholds(u, u.period_start, u.spend, raise)
   }
 
   /** Each kind of period that has ended since `last` (every kind's last one when null), as [start, end). */
@@ -145,12 +182,21 @@ export class AlertWatch {
 
   private rollUnpriced(now: number): void {
     const interval = now - (now % this.settings.unpriced_interval_ms)
-    if (interval !== this.unpriced.interval) this.unpriced = { interval, counts: new Map(), others: 0 }
+    if (interval === this.unpriced.interval) return
+    if (this.unpriced.counts.size > 0 || this.unpriced.others > 0) this.unpricedEnded = this.unpriced
+    this.unpriced = { interval, counts: new Map(), others: 0 }
   }
 
-  private unpricedAlerts(now: number, raise: (a: NewAlert) => void): void {
+  /** Raises the refusals of the interval under way and of one ended unraised; returns the latter, cleared once raised. */
+  private unpricedAlerts(now: number, raise: (a: NewAlert) => void): UnpricedCounts | null {
     this.rollUnpriced(now)
-    const { interval, counts, others } = this.unpriced
+    const ended = this.unpricedEnded
+    if (ended) this.intervalUnpricedAlerts(ended, raise)
+    this.intervalUnpricedAlerts(this.unpriced, raise)
+    return ended
+  }
+
+  private intervalUnpricedAlerts({ interval, counts, others }: UnpricedCounts, raise: (a: NewAlert) => void): void {
     const since = new Date(interval).toISOString()
     for (const [model, refusals] of counts)
       raise({

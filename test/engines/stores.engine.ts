@@ -30,6 +30,8 @@ export const SUITES_ON_BOTH_STORES = [
   'alerts',
   'alert-period-end',
   'alert-period-switch',
+  'alert-threshold-fraction',
+  'alert-ended-period-new-budget',
   'billed-features',
   'responses-context',
   'responses-context-other-model',

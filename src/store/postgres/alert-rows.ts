@@ -43,8 +43,11 @@ export function postgresAlertRows(sql: SQL): AlertRows {
     redeliver: async (alertId, now) =>
       (await sql`UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${now} WHERE alert_id = ${alertId} AND status = 'failed'`).count,
     exists: async (alertId) => (await sql`SELECT 1 FROM alerts WHERE id = ${alertId}`).length > 0,
+    // Compared in numeric (here and below): in bigint, max_budget * basis points overflows for a budget the API accepts (at 100 %, past $922M).
     usersOver: async (bp) =>
-      (await sql`SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend * 10000 >= max_budget * ${bp}`).map(
+      (
+        await sql`SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp}`
+      ).map(
         (r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend), period_start: n(r.period_start) }),
       ),
     rolledUsersOver: async (period, start, end, bp) =>
@@ -52,11 +55,11 @@ export function postgresAlertRows(sql: SQL): AlertRows {
         await sql`
           SELECT id, max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
           WHERE budget_period = ${period} AND period_start = ${end} AND last_period_start >= ${start} AND max_budget > 0
-            AND last_period_spend * 10000 >= max_budget * ${bp}`
+            AND last_period_spend::numeric * 10000 >= max_budget::numeric * ${bp}`
       ).map((r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend), period_start: n(r.period_start) })),
     keysOver: async (bp) =>
       (
-        await sql`SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ${bp}`
+        await sql`SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp}`
       ).map((r: any): KeySpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend) })),
     expiringKeys: async (from, to) =>
       (await sql`SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ${from} AND expires_at <= ${to}`).map(
