@@ -100,15 +100,22 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   // all the same, by the facts so far, as the next read would have (the abort fails it): otherwise the hold
   // lives as long as the connection, past its TTL, and the sweeper charges it in full while the client is
   // still given output. What the meter passed on is counted, read by the client or not.
-  const stopWatchingAbort = endWhenAbortedUnread(o.signal, reader, {
-    reading: () => waitingSince !== 0,
-    end: () => {
-      if (ended) return
-      finish('failed')
-      controller.enqueue(encoder.encode(meter.errorEvent('failed')))
+  // A pull under way counts as a read waiting, its own waits too (a final event held until its ids are
+  // written): it sees the cut itself, after passing on what it read (below).
+  let pulling = false
+  const endAtCut = () => {
+    if (ended) return
+    // The provider had finished (its final event passed on): only the end of its body was not seen.
+    if (meter.finished) {
+      finish('done')
       controller.close()
-    },
-  })
+      return
+    }
+    finish('failed')
+    controller.enqueue(encoder.encode(meter.errorEvent('failed')))
+    controller.close()
+  }
+  const stopWatchingAbort = endWhenAbortedUnread(o.signal, reader, { reading: () => pulling, end: endAtCut })
 
   const finish = (end: StreamEnd) => {
     if (ended) return
@@ -148,6 +155,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
         controller = c
       },
       async pull(controller) {
+        pulling = true
         try {
           for (;;) {
             // Every chunk already queued at once (Bun's readMany): a read per chunk is a promise per chunk.
@@ -179,6 +187,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
             }
             if (out) {
               controller.enqueue(encoder.encode(out))
+              // Cut while this pull waited after its read: no later read may come to see it.
+              if (o.signal.signal.aborted && !clientLeft()) endAtCut()
               return
             }
           }
@@ -187,6 +197,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
           finish(clientLeft() ? 'cancelled' : 'failed')
           controller.enqueue(encoder.encode(meter.errorEvent('failed')))
           controller.close()
+        } finally {
+          pulling = false
         }
       },
       cancel() {
