@@ -18,4 +18,4 @@ export const DROPPED_TOOLS_HEADER = 'x-tollgate-dropped-tools'
  * That header's value: each type percent-encoded, since a type is the caller's text (a line break or a `€` in
  * it would make the header throw, after the provider has answered). `web_search` and its like read as they are.
  */
-export const droppedToolsHeader = (dropped: string[]): string => dropped.map(encodeURIComponent).join(', ')
+export const droppedToolsHeader = (dropped: string[]): string => dropped.map((type) => encodeURIComponent(type.toWellFormed())).join(', ')
