@@ -17,21 +17,35 @@ export interface RecordsRequest {
 
 export type RecordsReply = { id: number; result: unknown } | { id: number; error: string }
 
+let client: Database | undefined
 let source: RecordsSource | undefined
+/** The message being answered: the next one's statements start after its COMMIT. */
+let turn = Promise.resolve()
+
+/**
+ * One message, one snapshot: its statements (a page and its totals, say) run in one read transaction, so that
+ * a settlement the gateway commits between two of them is in all of the answer or in none of it.
+ */
+async function answer(message: RecordsRequest): Promise<RecordsReply> {
+  const run = recordsQueries[message.query] as (source: unknown, args: unknown) => Promise<unknown>
+  try {
+    client!.exec('BEGIN')
+    return { id: message.id, result: await run(source, message.args) }
+  } catch (error) {
+    return { id: message.id, error: (error as Error).message }
+  } finally {
+    // A failed statement may have ended the transaction already.
+    if (client!.inTransaction) client!.exec('COMMIT')
+  }
+}
 
 self.onmessage = (event: MessageEvent<{ path: string } | RecordsRequest>) => {
   const message = event.data
   if ('path' in message) {
-    const client = new Database(message.path, { readonly: true, strict: true })
+    client = new Database(message.path, { readonly: true, strict: true })
     client.exec('PRAGMA busy_timeout = 5000')
     source = { db: drizzle({ client, schema }) as unknown as RecordsSource['db'], tables: schema }
     return
   }
-  const run = recordsQueries[message.query] as (source: unknown, args: unknown) => Promise<unknown>
-  Promise.resolve()
-    .then(() => run(source, message.args))
-    .then(
-      (result) => self.postMessage({ id: message.id, result } satisfies RecordsReply),
-      (error) => self.postMessage({ id: message.id, error: (error as Error).message } satisfies RecordsReply),
-    )
+  turn = turn.then(() => answer(message).then((reply) => self.postMessage(reply)))
 }

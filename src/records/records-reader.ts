@@ -1,3 +1,4 @@
+import type { BunSQLDatabase } from 'drizzle-orm/bun-sql'
 import type { RecordsReply, RecordsRequest } from './reader-worker'
 import { recordsQueries, type RecordsQueries, type RecordsSource } from './usage-queries'
 
@@ -6,6 +7,7 @@ type Result<Q extends keyof RecordsQueries> = Awaited<ReturnType<RecordsQueries[
 
 /** Where a store runs the records queries (src/records/usage-queries.ts). */
 export interface RecordsReads {
+  /** One query's answer, all of it read on one snapshot of the database. */
   run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>): Promise<Result<Q>>
   /** Ends the reads; resolves once their connection is gone, or after half a second. */
   stop(): Promise<void>
@@ -14,15 +16,22 @@ export interface RecordsReads {
 const runOn = <Q extends keyof RecordsQueries>(source: RecordsSource, query: Q, args: Args<Q>): Promise<Result<Q>> =>
   Promise.resolve().then(() => (recordsQueries[query] as unknown as (source: RecordsSource, args: unknown) => Promise<Result<Q>>)(source, args))
 
-/** The records queries on `source`'s connections: Postgres's records pool, which already answers off the request thread. */
-export const directRecords = (source: RecordsSource): RecordsReads => ({ run: (query, args) => runOn(source, query, args), stop: async () => {} })
+/**
+ * The records queries on Postgres's records pool, which already answers off the request thread. Each answer
+ * is one REPEATABLE READ, READ ONLY transaction: all its statements read one snapshot, as on the reader thread.
+ */
+export const directRecords = (db: BunSQLDatabase<Record<string, unknown>>, tables: RecordsSource['tables']): RecordsReads => ({
+  run: (query, args) =>
+    db.transaction((tx) => runOn({ db: tx as unknown as RecordsSource['db'], tables }, query, args), { isolationLevel: 'repeatable read', accessMode: 'read only' }),
+  stop: async () => {},
+})
 
 /**
  * Runs the records queries (usage lists, totals, the summary, the request log, the console's aggregates)
  * on a thread of their own with a read-only connection, so that a query scanning millions of rows never
  * holds up the thread that answers /health and inference. WAL lets that connection read beside the
  * gateway's writes; callers flush queued writes first, and each query reads what was committed when it
- * began. A database in memory cannot be opened twice: there the queries run on the caller's connection.
+ * began: all its statements in one read transaction (see reader-worker.ts). A database in memory cannot be opened twice: there the queries run on the caller's connection.
  * The thread starts with the first query, one query at a time, in order.
  */
 export class RecordsReader implements RecordsReads {

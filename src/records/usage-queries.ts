@@ -226,6 +226,19 @@ export async function usageSummaryRows({ db, tables }: RecordsSource, q: UsageFi
   return rows.map((r) => ({ ...r, day: dayName(Number(r.day)) }))
 }
 
+/**
+ * A page of usage rows and the totals of every row its filter matches, in one answer: a reader runs each
+ * answer on one snapshot, so the totals count exactly what the page lists (when it lists every row).
+ */
+export async function usageRowsAndTotals(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: number }) {
+  return { rows: await usageRows(source, q), totals: await usageTotals(source, q) }
+}
+
+/** A page of the summary's groups and the grand totals of every matching row, in one answer (one snapshot). */
+export async function usageSummaryAndTotals(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
+  return { rows: await usageSummaryRows(source, q), totals: await usageTotals(source, q) }
+}
+
 export interface AuditFilterValues {
   key_id?: string
   user_id?: string
@@ -365,6 +378,9 @@ export async function openHolds({ db, tables: { reservations } }: RecordsSource)
   return { count: Number(h!.count), amount: Number(h!.amount) }
 }
 
-/** Every query a records reader answers, by name. */
-export const recordsQueries = { usageRows, usageTotals, usageSummaryRows, auditRows, usagePerDay, openHolds }
+/**
+ * Every query a records reader answers, by name. Each is one answer, read on one snapshot of the database
+ * (see RecordsReads): statements of one query never disagree about a settlement committed meanwhile.
+ */
+export const recordsQueries = { usageRows, usageTotals, usageSummaryRows, usageRowsAndTotals, usageSummaryAndTotals, auditRows, usagePerDay, openHolds }
 export type RecordsQueries = typeof recordsQueries

@@ -42,6 +42,7 @@ export const SUITES_ON_BOTH_STORES = [
   'stored-responses-retention',
   'key-in-flight',
   'records-consistency',
+  'records-page-totals-snapshot',
   'admin-in-flight',
   'nul-characters',
   'cli-times-utc',

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { clientSource } from '../../http/client-source'
 import { notFound } from '../../http/errors'
+import type { usage } from '../../db/schema'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
 import { cursorText, idCursor, pageQuery, toPage } from './pagination'
@@ -49,33 +50,24 @@ export function usageReader({ ledger, providers, records }: Pick<Services, 'ledg
     until: q.until,
   })
 
-  const page = async (q: UsageQuery) => {
-    const after = idCursor(q.cursor)
-    const rows = await records.run('usageRows', { ...filterValues(q), limit: q.limit, offset: q.offset, after })
-    return toPage(rows, q.limit, presentUsage, (r) => String(r.id))
-  }
+  const rowsQuery = (q: UsageQuery) => ({ ...filterValues(q), limit: q.limit, offset: q.offset, after: idCursor(q.cursor) })
+  const present = (rows: Array<typeof usage.$inferSelect>, q: UsageQuery) => toPage(rows, q.limit, presentUsage, (r) => String(r.id))
 
   const listUsage = async (q: UsageQuery) => {
     await ledger.flush()
-    return page(q)
-  }
-
-  const totals = async (q: UsageFilters) => {
-    await ledger.flush()
-    return records.run('usageTotals', filterValues(q))
+    return present(await records.run('usageRows', rowsQuery(q)), q)
   }
 
   /**
-   * A list page and the totals of every row it filters, the two queries in one turn, after one flush: when
-   * each waited for its own, the totals could read before a settlement that the page then listed (on
-   * Postgres a flush is a round trip).
+   * A list page and the totals of every row it filters, after one flush, as one records query: one snapshot,
+   * so that a settlement committed while they are read is in both or in neither.
    */
   const pageWithTotals = async (q: UsageQuery) => {
     await ledger.flush()
-    const [listed, t] = await Promise.all([page(q), records.run('usageTotals', filterValues(q))])
-    return { ...listed, totals: t }
+    const { rows, totals } = await records.run('usageRowsAndTotals', rowsQuery(q))
+    return { ...present(rows, q), totals }
   }
-  return { filterValues, listUsage, totals, pageWithTotals }
+  return { filterValues, listUsage, pageWithTotals }
 }
 
 const CSV_PAGE = 1000
@@ -154,11 +146,7 @@ export const recordRoutes = (services: Services) => {
       async ({ query }) => {
         await ledger.flush()
         const after = summaryCursor.decode(query.cursor)
-        const filter = filterValues(query)
-        const [rows, totals] = await Promise.all([
-          records.run('usageSummaryRows', { ...filter, limit: query.limit, offset: query.offset, after }),
-          records.run('usageTotals', filter),
-        ])
+        const { rows, totals } = await records.run('usageSummaryAndTotals', { ...filterValues(query), limit: query.limit, offset: query.offset, after })
         const page = toPage(rows, query.limit, (r) => ({ ...r, cost: microsToUsd(r.cost) }), (r) =>
           summaryCursor.encode({ day: r.day, userId: r.user_id, model: r.model }),
         )

@@ -95,7 +95,7 @@ export class PostgresStore implements Store {
     this.db = drizzle({ client: bounded, schema: tables }) as unknown as Db
     this.ledger = new PostgresLedgerStore(sql, onError, deadlineMs, bounded)
     this.prices = postgresPriceRows(bounded)
-    this.records = directRecords({ db: drizzle({ client: withQueryDeadlines(recordsSql, deadlineMs), schema: tables }) as unknown as Db, tables: this.tables })
+    this.records = directRecords(drizzle({ client: withQueryDeadlines(recordsSql, deadlineMs), schema: tables }), this.tables)
     this.alerts = postgresAlertRows(bounded)
     this.sessions = postgresSessionRows(bounded)
     this.refusals = postgresRefusalRows(bounded, onError)
