@@ -14,8 +14,8 @@ export const BUSY_TIMEOUT_MS = 5000
 /**
  * How long the gateway's serving connection lets SQLite's busy handler wait for another process's lock:
  * that wait holds the only thread, so it covers a sibling worker's commit and no more. Longer locks are
- * waited for on the event loop, up to BUSY_TIMEOUT_MS (the write queue's tries again); opening and
- * migrating keep the full busy timeout.
+ * waited for on the event loop, up to BUSY_TIMEOUT_MS (the write queue's tries again, and those of the writes
+ * made outside it: WriteQueue.waitingForLock); opening and migrating keep the full busy timeout.
  */
 export const LOCK_WAIT_MS = 20
 

@@ -217,11 +217,22 @@ export class WriteQueue {
    * `flush()`, waiting on the event loop while another process holds the lock: rejects with SQLITE_BUSY
    * once `busyTimeoutMs` has passed. What readers of what the queue writes await.
    */
-  async flushed(): Promise<void> {
+  flushed(): Promise<void> {
+    return this.waitingForLock(() => this.flush())
+  }
+
+  /**
+   * Runs `write` (one statement, or a transaction of its own) straight on the connection, outside the queue,
+   * trying it again on the event loop while another process holds the lock, as a commit of the queue does:
+   * rejects with SQLITE_BUSY once `busyTimeoutMs` has passed. For the writes that are not the hot path's
+   * (admin changes, console sessions, alert rows): each try waits only LOCK_WAIT_MS in the busy handler, and
+   * a try refused for the lock wrote nothing, so it is simply made again.
+   */
+  async waitingForLock<T>(write: () => T | Promise<T>): Promise<T> {
     const until = Date.now() + this.busyTimeoutMs
     for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, LAST_RETRY_MS)) {
       try {
-        return this.flush()
+        return await write()
       } catch (error) {
         if (!isBusy(error) || Date.now() >= until) throw error
       }
@@ -319,8 +330,10 @@ export class WriteQueue {
 const FIRST_RETRY_MS = 10
 const LAST_RETRY_MS = 50
 
-/** Another process holds the write lock (SQLITE_BUSY and its extended codes). */
-const isBusy = (error: unknown): boolean => String((error as { code?: unknown } | null)?.code ?? '').startsWith('SQLITE_BUSY')
+const busyCode = (error: unknown): boolean => String((error as { code?: unknown } | null)?.code ?? '').startsWith('SQLITE_BUSY')
+
+/** Another process holds the write lock (SQLITE_BUSY and its extended codes), as bun:sqlite or drizzle (its `cause`) throws it. */
+const isBusy = (error: unknown): boolean => busyCode(error) || busyCode((error as { cause?: unknown } | null)?.cause)
 
 /** Errors after which SQLite may roll the whole transaction back (https://sqlite.org/lang_transaction.html). */
 const failsTheTransaction = (error: unknown): boolean =>

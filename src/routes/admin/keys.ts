@@ -75,24 +75,26 @@ export const keyRoutes = (services: Services) => {
         if ((await db.select({ id: users.id }).from(users).where(eq(users.id, body.user_id))).length === 0)
           throw notFound(`No user with id ${JSON.stringify(body.user_id)}.`, 'user_not_found')
         const { secret, hash, prefix } = generateKey()
-        const [row] = await db
-          .insert(apiKeys)
-          .values({
-            id: newKeyId(),
-            userId: body.user_id,
-            name: body.name ?? null,
-            keyHash: hash,
-            keyPrefix: prefix,
-            expiresAt: body.expires_at ?? null,
-            allowedModels: body.allowed_models ?? null,
-            maxBudget: optionalUsdToMicros(body.max_budget) ?? null,
-            rpmLimit: body.rpm_limit ?? null,
-            userField: body.user_field ?? null,
-            clampOutput: body.clamp_output ?? null,
-            createdAt: now,
-            updatedAt: now,
-          })
-          .returning()
+        const [row] = await store.write(() =>
+          db
+            .insert(apiKeys)
+            .values({
+              id: newKeyId(),
+              userId: body.user_id,
+              name: body.name ?? null,
+              keyHash: hash,
+              keyPrefix: prefix,
+              expiresAt: body.expires_at ?? null,
+              allowedModels: body.allowed_models ?? null,
+              maxBudget: optionalUsdToMicros(body.max_budget) ?? null,
+              rpmLimit: body.rpm_limit ?? null,
+              userField: body.user_field ?? null,
+              clampOutput: body.clamp_output ?? null,
+              createdAt: now,
+              updatedAt: now,
+            })
+            .returning(),
+        )
         set.status = 201
         return { ...presentKey(row!), key: secret }
       },
@@ -144,7 +146,9 @@ export const keyRoutes = (services: Services) => {
       async ({ params }) => {
         await find(params.id)
         const now = Date.now()
-        const [revoked] = await db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning()
+        const [revoked] = await store.write(() =>
+          db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning(),
+        )
         keys.invalidate(params.id)
         if (revoked) await alerts.keyRevoked(revoked, now)
         const row = revoked ?? (await find(params.id))
@@ -158,12 +162,14 @@ export const keyRoutes = (services: Services) => {
         const current = await find(params.id)
         if (current.revokedAt !== null) throw conflict('A revoked key cannot be rotated; create a new one.')
         const { secret, hash, prefix } = generateKey()
-        const [row] = await db
-          .update(apiKeys)
-          .set({ keyHash: hash, keyPrefix: prefix, updatedAt: Date.now() })
-          // Not a key revoked since it was read: its new secret would be shown and then refused.
-          .where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt)))
-          .returning()
+        const [row] = await store.write(() =>
+          db
+            .update(apiKeys)
+            .set({ keyHash: hash, keyPrefix: prefix, updatedAt: Date.now() })
+            // Not a key revoked since it was read: its new secret would be shown and then refused.
+            .where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt)))
+            .returning(),
+        )
         if (!row) {
           await find(params.id)
           throw conflict('A revoked key cannot be rotated; create a new one.')

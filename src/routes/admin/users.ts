@@ -58,8 +58,8 @@ export function presentUser(row: UserRow, now = Date.now()) {
 }
 
 export const userRoutes = (services: Services) => {
-  const { ledger, keys, alerts } = services
-  const { db, tables: { users, usage, reservations } } = services.store
+  const { ledger, keys, alerts, store } = services
+  const { db, tables: { users, usage, reservations } } = store
   // A hold of 0 (a free model) raises no `reserved`: its row is what says the user has a request in flight.
   const holdsOf = (userId: SQLWrapper | string) => db.select({ id: reservations.id }).from(reservations).where(eq(reservations.userId, userId))
   const find = async (id: string) => {
@@ -85,20 +85,22 @@ export const userRoutes = (services: Services) => {
           throw new GatewayError(409, 'user_id_used', `The id ${JSON.stringify(body.id)} belonged to a deleted user whose usage rows keep it; choose another id.`)
         const now = Date.now()
         const budgetPeriod = body.budget_period ?? null
-        const [row] = await db
-          .insert(users)
-          .values({
-            id: body.id,
-            alias: body.alias ?? null,
-            maxBudget: optionalUsdToMicros(body.max_budget) ?? null,
-            budgetPeriod,
-            periodStart: periodStart(budgetPeriod, now),
-            blocked: body.blocked ?? false,
-            createdAt: now,
-            updatedAt: now,
-          })
-          .onConflictDoNothing()
-          .returning()
+        const [row] = await store.write(() =>
+          db
+            .insert(users)
+            .values({
+              id: body.id,
+              alias: body.alias ?? null,
+              maxBudget: optionalUsdToMicros(body.max_budget) ?? null,
+              budgetPeriod,
+              periodStart: periodStart(budgetPeriod, now),
+              blocked: body.blocked ?? false,
+              createdAt: now,
+              updatedAt: now,
+            })
+            .onConflictDoNothing()
+            .returning(),
+        )
         if (!row) throw exists
         set.status = 201
         return presentUser(row, now)
@@ -144,7 +146,7 @@ export const userRoutes = (services: Services) => {
           changes.lastPeriodStart = null
           changes.lastPeriodSpend = null
         }
-        const row = await services.store.updateUser(params.id, changes, changes.periodStart ?? null)
+        const row = await store.updateUser(params.id, changes, changes.periodStart ?? null)
         if (!row) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
         if (row.blocked && !current.blocked) await alerts.userBlocked(row.id, now)
         return presentUser(row, now)
@@ -162,10 +164,12 @@ export const userRoutes = (services: Services) => {
         const row = await find(params.id)
         if (row.reserved > 0) throw conflict('This user has requests in flight; try again when they finish.')
         // Its keys go with it (foreign key cascade); usage and log rows keep the id as history.
-        const [deleted] = await db
-          .delete(users)
-          .where(and(eq(users.id, params.id), eq(users.reserved, 0), notExists(holdsOf(users.id))))
-          .returning()
+        const [deleted] = await store.write(() =>
+          db
+            .delete(users)
+            .where(and(eq(users.id, params.id), eq(users.reserved, 0), notExists(holdsOf(users.id))))
+            .returning(),
+        )
         if (!deleted) throw conflict('This user has requests in flight; try again when they finish.')
         keys.invalidateUser(params.id)
         return { id: params.id, deleted: true }

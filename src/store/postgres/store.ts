@@ -137,6 +137,10 @@ export class PostgresStore implements Store {
     return new PostgresStore(sql, recordsSql, onError, deadlineMs)
   }
 
+  write<T>(run: () => Promise<T>): Promise<T> {
+    return run()
+  }
+
   async findKey(hash: string): Promise<KeyLookupRow | undefined> {
     const [row] = await this.bounded`
       SELECT id, user_id, expires_at, revoked_at, allowed_models, rpm_limit, user_field, clamp_output FROM api_keys WHERE key_hash = ${hash}`

@@ -1,8 +1,12 @@
 import type { Database } from 'bun:sqlite'
+import type { WriteQueue } from '../../db/write-queue'
 import type { AlertRows, DueDelivery, ExpiringKey, KeySpend, StoredAlert, UserSpend } from '../store'
 
-/** The alert outbox in the SQLite file: a claim is an UPDATE that matched (one writer at a time holds the file). */
-export function sqliteAlertRows(db: Database): AlertRows {
+/**
+ * The alert outbox in the SQLite file: a claim is an UPDATE that matched (one writer at a time holds the file).
+ * Each write waits on the event loop for another process's lock (WriteQueue.waitingForLock).
+ */
+export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
   const insertAlert = db.prepare<unknown, [string, string, string, string | null, string, number]>(
     'INSERT OR IGNORE INTO alerts (id, dedupe_key, kind, subject, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   )
@@ -46,19 +50,19 @@ export function sqliteAlertRows(db: Database): AlertRows {
   }).immediate
 
   return {
-    insert: async (a, webhooks) => insert(a, webhooks),
+    insert: (a, webhooks) => writes.waitingForLock(() => insert(a, webhooks)),
     async claimDue(now, leaseUntil, limit) {
       const claimed: DueDelivery[] = []
       for (const row of dueRows.all(now, limit))
-        if (claim.run(leaseUntil, row.alert_id, row.webhook, now).changes === 1)
+        if ((await writes.waitingForLock(() => claim.run(leaseUntil, row.alert_id, row.webhook, now).changes)) === 1)
           claimed.push({ alertId: row.alert_id, webhook: row.webhook, attempt: row.attempts + 1, payload: row.payload })
       return claimed
     },
-    delivered: async (alertId, webhook, now) => void delivered.run(now, alertId, webhook),
-    retryAt: async (alertId, webhook, at, error) => void retry.run(at, alertId, webhook, error),
-    failed: async (alertId, webhook, error) => void fail.run(alertId, webhook, error),
+    delivered: (alertId, webhook, now) => writes.waitingForLock(() => void delivered.run(now, alertId, webhook)),
+    retryAt: (alertId, webhook, at, error) => writes.waitingForLock(() => void retry.run(at, alertId, webhook, error)),
+    failed: (alertId, webhook, error) => writes.waitingForLock(() => void fail.run(alertId, webhook, error)),
     count: async (status) => count.get(status)!.n,
-    redeliver: async (alertId, now) => redeliver.run(now, alertId).changes,
+    redeliver: (alertId, now) => writes.waitingForLock(() => redeliver.run(now, alertId).changes),
     exists: async (alertId) => exists.get(alertId) !== null,
     usersOver: async (bp) => usersOver.all(bp),
     rolledUsersOver: async (period, start, end, bp) => rolledUsersOver.all(period, start, end, bp),

@@ -1,9 +1,11 @@
 import type { Database } from 'bun:sqlite'
+import type { WriteQueue } from '../../db/write-queue'
 import type { NewSessionRow, SessionRow, SessionRows } from '../store'
 
 type Raw = Omit<SessionRow, 'allowed_models' | 'clamp_output' | 'blocked'> & { allowed_models: string | null; clamp_output: number | null; blocked: number | null }
 
-export function sqliteSessionRows(db: Database): SessionRows {
+/** Written straight on the connection, each write waiting on the event loop for another process's lock (WriteQueue.waitingForLock). */
+export function sqliteSessionRows(db: Database, writes: WriteQueue): SessionRows {
   const insert = db.prepare<unknown, [string, NewSessionRow['kind'], string | null, string | null, number, number, number]>(
     'INSERT INTO console_sessions (id, kind, key_id, key_hash, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   )
@@ -18,10 +20,11 @@ export function sqliteSessionRows(db: Database): SessionRows {
   const remove = db.prepare<unknown, [string]>('DELETE FROM console_sessions WHERE id = ?')
   const prune = db.prepare<unknown, [number, number]>('DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen_at <= ?')
   return {
-    async insert(r, now, idleSince) {
-      prune.run(now, idleSince)
-      insert.run(r.id, r.kind, r.keyId, r.keyHash, r.createdAt, r.createdAt, r.expiresAt)
-    },
+    insert: (r, now, idleSince) =>
+      writes.waitingForLock(() => {
+        prune.run(now, idleSince)
+        insert.run(r.id, r.kind, r.keyId, r.keyHash, r.createdAt, r.createdAt, r.expiresAt)
+      }),
     async find(id) {
       const row = lookup.get(id)
       if (!row) return undefined
@@ -32,7 +35,7 @@ export function sqliteSessionRows(db: Database): SessionRows {
         blocked: row.blocked === null ? null : row.blocked === 1,
       }
     },
-    touch: async (id, now) => void touch.run(now, id),
-    remove: async (id) => void remove.run(id),
+    touch: (id, now) => writes.waitingForLock(() => void touch.run(now, id)),
+    remove: (id) => writes.waitingForLock(() => void remove.run(id)),
   }
 }

@@ -46,10 +46,10 @@ export class SqliteStore implements Store {
     client.exec(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`)
     this.writes = new WriteQueue(client, onError)
     this.ledger = new SqliteLedgerStore(client, this.writes)
-    this.prices = sqlitePriceRows(db)
+    this.prices = sqlitePriceRows(db, this.writes)
     this.records = new RecordsReader(this, client.filename)
-    this.alerts = sqliteAlertRows(client)
-    this.sessions = sqliteSessionRows(client)
+    this.alerts = sqliteAlertRows(client, this.writes)
+    this.sessions = sqliteSessionRows(client, this.writes)
     this.refusals = sqliteRefusalRows(client, this.writes)
     this.keyLookup = db
       .select({
@@ -108,26 +108,34 @@ export class SqliteStore implements Store {
     return this.keyLookup.get({ hash }) as KeyLookupRow | undefined
   }
 
+  write<T>(run: () => Promise<T>): Promise<T> {
+    return this.writes.waitingForLock(run)
+  }
+
   async updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
     // IMMEDIATE, as a reservation's: no hold can be taken on this key between the ceiling and the takeover.
-    return this.db.transaction(
-      (tx) => {
-        if (takeOverHolds) this.ledger.takeOverKeyHolds(id)
-        return tx.update(tables.apiKeys).set(changes).where(eq(tables.apiKeys.id, id)).returning().get()!
-      },
-      { behavior: 'immediate' },
+    return this.writes.waitingForLock(() =>
+      this.db.transaction(
+        (tx) => {
+          if (takeOverHolds) this.ledger.takeOverKeyHolds(id)
+          return tx.update(tables.apiKeys).set(changes).where(eq(tables.apiKeys.id, id)).returning().get()!
+        },
+        { behavior: 'immediate' },
+      ),
     )
   }
 
   async updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null) {
     // IMMEDIATE: the write lock is held from the start, so the count sees every settlement committed before
     // it, another worker's included, and none can land before the row is written.
-    return this.db.transaction(
-      (tx) => {
-        const set = periodFrom === null ? changes : { ...changes, spend: usageCostSince(tables.usage, id, periodFrom) }
-        return tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()
-      },
-      { behavior: 'immediate' },
+    return this.writes.waitingForLock(() =>
+      this.db.transaction(
+        (tx) => {
+          const set = periodFrom === null ? changes : { ...changes, spend: usageCostSince(tables.usage, id, periodFrom) }
+          return tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()
+        },
+        { behavior: 'immediate' },
+      ),
     )
   }
 
@@ -256,7 +264,7 @@ async function cutWal(client: Db['$client']): Promise<void> {
   }
 }
 
-function sqlitePriceRows(db: Db): PriceRows {
+function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
   const client = db.$client
   const q = priceSql({ p: (n) => `?${n}`, json: (n) => `?${n}` })
   const current = client.prepare<PriceRow, [number]>(q.current)
@@ -270,13 +278,15 @@ function sqlitePriceRows(db: Db): PriceRows {
   return {
     current: async (now) => current.all(now),
     nextChange: async (now) => nextChange.get(now)?.at ?? null,
-    insert: async (row) => insert.get(...priceInsertParams(row))!,
-    unprice: async (model, now) =>
-      db.$client.transaction(() => {
-        const inForce = markDeleted.get(now, model)
-        const { changes } = cancelScheduled.run(now, model)
-        return { inForce, cancelledScheduled: changes }
-      })(),
+    insert: (row) => writes.waitingForLock(() => insert.get(...priceInsertParams(row))!),
+    unprice: (model, now) =>
+      writes.waitingForLock(() =>
+        db.$client.transaction(() => {
+          const inForce = markDeleted.get(now, model)
+          const { changes } = cancelScheduled.run(now, model)
+          return { inForce, cancelledScheduled: changes }
+        })(),
+      ),
     history: async (model, beforeId, limit, offset) => history.all(model, beforeId, limit, offset),
     record: async (id) => record.get(id),
     countOf: async (model) => countOf.get(model)!.n,
