@@ -136,15 +136,14 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
    */
   const passOn = (events: SseEvent[]) => {
     let out = ''
-    for (const event of events) {
-      let text: string | null
-      try {
-        text = meter.inspect(event)
-      } catch {
-        text = null
+    try {
+      for (const event of events) {
+        const text = meter.inspect(event)
+        if (text === null) return { out, malformed: true }
+        out += text
       }
-      if (text === null) return { out, malformed: true }
-      out += text
+    } catch {
+      return { out, malformed: true }
     }
     return { out, malformed: false }
   }
