@@ -18,7 +18,7 @@ import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
-import { isItemById, isItemReference, refuseStoredPrompt } from '../translate/responses/input-items'
+import { isItemById, isItemReference, refuseStoredPrompt, resultsLeftOut } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
@@ -149,7 +149,7 @@ export const responsesRoutes = (services: Services) => {
         if (usage) {
           recordSize(usage.promptTokens + usage.completionTokens, sum(itemBytes))
           // A conversation keeps its turns' items after their response is gone: they go with it, not with the response.
-          recordItems(response.output, itemBytes, usage.completionTokens, stored.conversation === null ? stored.id : null)
+          recordItems(response.output, itemBytes, usage.completionTokens, usage.promptTokens + usage.completionTokens, stored.conversation === null ? stored.id : null)
         } else recordSize(heldInput + estimate.outputTokens, Math.max(estimate.outputTokens, sum(itemBytes)))
       }
       /**
@@ -157,8 +157,10 @@ export const responsesRoutes = (services: Services) => {
        * does, for a stored response): sized at the response's whole output, which bounds what the model wrote
        * into any one of them, or at the item's own bound as input, if more: a tool's result in it (an MCP
        * server's answer, file search results) was that response's input, and comes back into the context whole.
+       * A tool's results the answer left out (returned only when asked for in `include`) are stored all the
+       * same and come back too: that item is sized at the whole response, whose input they were part of.
        */
-      const recordItems = (output: unknown, itemBytes: number[], outputTokens: number, expiresWith: string | null) => {
+      const recordItems = (output: unknown, itemBytes: number[], outputTokens: number, responseTokens: number, expiresWith: string | null) => {
         if (!Array.isArray(output)) return
         const where = { userId, provider: model.providerName, model: model.canonical, expiresWith }
         output.forEach((item, i) => {
@@ -167,7 +169,7 @@ export const responsesRoutes = (services: Services) => {
               id: item.id,
               kind: 'item',
               ...where,
-              contextTokens: Math.max(outputTokens, itemBytes[i]!),
+              contextTokens: Math.max(outputTokens, itemBytes[i]!, resultsLeftOut(item) ? responseTokens : 0),
               mediaParts: responsesMediaParts([item]),
               contextBytes: itemBytes[i]!,
             })
