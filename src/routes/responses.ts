@@ -139,15 +139,21 @@ export const responsesRoutes = (services: Services) => {
         owners.record({ id: stored.conversation, kind: 'conversation', ...where }, growth)
         added = adds
       }
+      // The largest size a usage stated, and the output bytes recorded with it: -1 before any usage.
+      let stated = { tokens: -1, outputBytes: 0 }
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
+        const usage = responsesUsage(response.usage)
+        // A final event repeated (a proxy's) with a smaller usage or none shrinks nothing an earlier one recorded,
+        // as it shrinks nothing on the bill.
+        if (stated.tokens >= 0 && (!usage || usage.promptTokens + usage.completionTokens <= stated.tokens)) return
         stored = { id: response.id, conversation: typeof response.conversation?.id === 'string' ? response.conversation.id : null }
-        mediaParts = mediaPartsWith(response.output)
+        mediaParts = mediaParts === null ? null : Math.max(mediaParts, mediaPartsWith(response.output)!)
         // Its output comes back as the next request's input: each item's bytes as the estimate counts one sent inline.
         const itemBytes: number[] = Array.isArray(response.output) ? response.output.map((item) => responsesItemInputTokens(item, itemOptions)) : []
-        const usage = responsesUsage(response.usage)
         if (usage) {
-          recordSize(usage.promptTokens + usage.completionTokens, sum(itemBytes))
+          stated = { tokens: usage.promptTokens + usage.completionTokens, outputBytes: Math.max(stated.outputBytes, sum(itemBytes)) }
+          recordSize(stated.tokens, stated.outputBytes)
           // A conversation keeps its turns' items after their response is gone: they go with it, not with the response.
           recordItems(response.output, itemBytes, usage.completionTokens, usage.promptTokens + usage.completionTokens, stored.conversation === null ? stored.id : null)
         } else recordSize(heldInput + estimate.outputTokens, Math.max(estimate.outputTokens, sum(itemBytes)))
@@ -177,7 +183,8 @@ export const responsesRoutes = (services: Services) => {
       }
       /** A stream that ended without a usage: sized with every byte of output it delivered, past its bound too. */
       const recordEnd = (facts: StreamFacts) => {
-        if (!facts.usage && facts.deliveredOutputBytes > estimate.outputTokens) recordSize(heldInput + facts.deliveredOutputBytes, facts.deliveredOutputBytes)
+        if (!facts.usage && facts.deliveredOutputBytes > estimate.outputTokens)
+          recordSize(Math.max(heldInput + facts.deliveredOutputBytes, stated.tokens), Math.max(facts.deliveredOutputBytes, stated.outputBytes))
       }
       const offered = responsesOfferedTools(body.tools)
       return {
