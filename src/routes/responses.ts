@@ -141,6 +141,9 @@ export const responsesRoutes = (services: Services) => {
       }
       // The largest size a usage stated, and the output bytes recorded with it: -1 before any usage.
       let stated = { tokens: -1, outputBytes: 0 }
+      // The output items recorded, and those a stream finished (`response.output_item.done`).
+      const recordedItems = new Set<string>()
+      const finishedItems: object[] = []
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
         const usage = responsesUsage(response.usage)
@@ -154,9 +157,13 @@ export const responsesRoutes = (services: Services) => {
         if (usage) {
           stated = { tokens: usage.promptTokens + usage.completionTokens, outputBytes: Math.max(stated.outputBytes, sum(itemBytes)) }
           recordSize(stated.tokens, stated.outputBytes)
-          // A conversation keeps its turns' items after their response is gone: they go with it, not with the response.
-          recordItems(response.output, itemBytes, usage.completionTokens, usage.promptTokens + usage.completionTokens, stored.conversation === null ? stored.id : null)
-        } else recordSize(heldInput + estimate.outputTokens, Math.max(estimate.outputTokens, sum(itemBytes)))
+          recordItems(response.output, itemBytes, usage.completionTokens, stated.tokens)
+        } else {
+          // Without a usage, sized with all the output it returned, past its bound too; its items are stored all the same.
+          const outputTokens = Math.max(estimate.outputTokens, sum(itemBytes))
+          recordSize(heldInput + outputTokens, outputTokens)
+          recordItems(response.output, itemBytes, outputTokens, heldInput + outputTokens)
+        }
       }
       /**
        * Each item of a finished response's output, which a later request may name by reference (the AI SDK
@@ -166,25 +173,36 @@ export const responsesRoutes = (services: Services) => {
        * A tool's results the answer left out (returned only when asked for in `include`) are stored all the
        * same and come back too: that item is sized at the whole response, whose input they were part of.
        */
-      const recordItems = (output: unknown, itemBytes: number[], outputTokens: number, responseTokens: number, expiresWith: string | null) => {
-        if (!Array.isArray(output)) return
+      const recordItems = (output: unknown, itemBytes: number[], outputTokens: number, responseTokens: number) => {
+        if (!stored || !Array.isArray(output)) return
+        // A conversation keeps its turns' items after their response is gone: they go with it, not with the response.
+        const expiresWith = stored.conversation === null ? stored.id : null
         const where = { userId, provider: model.providerName, model: model.canonical, expiresWith }
         output.forEach((item, i) => {
-          if (typeof item?.id === 'string')
-            owners.record({
-              id: item.id,
-              kind: 'item',
-              ...where,
-              contextTokens: Math.max(outputTokens, itemBytes[i]!, resultsLeftOut(item) ? responseTokens : 0),
-              mediaParts: responsesMediaParts([item]),
-              contextBytes: itemBytes[i]!,
-            })
+          if (typeof item?.id !== 'string') return
+          recordedItems.add(item.id)
+          owners.record({
+            id: item.id,
+            kind: 'item',
+            ...where,
+            contextTokens: Math.max(outputTokens, itemBytes[i]!, resultsLeftOut(item) ? responseTokens : 0),
+            mediaParts: responsesMediaParts([item]),
+            contextBytes: itemBytes[i]!,
+          })
         })
       }
-      /** A stream that ended without a usage: sized with every byte of output it delivered, past its bound too. */
+      /**
+       * A stream that ended without a usage: sized with every byte of output it delivered, past its bound too;
+       * and the items it finished that no final event listed (it was cut before one), which the provider may keep.
+       */
       const recordEnd = (facts: StreamFacts) => {
-        if (!facts.usage && facts.deliveredOutputBytes > estimate.outputTokens)
+        if (facts.usage) return
+        if (facts.deliveredOutputBytes > estimate.outputTokens)
           recordSize(Math.max(heldInput + facts.deliveredOutputBytes, stated.tokens), Math.max(facts.deliveredOutputBytes, stated.outputBytes))
+        const unlisted = finishedItems.filter((item) => !('id' in item && typeof item.id === 'string' && recordedItems.has(item.id)))
+        const itemBytes = unlisted.map((item) => responsesItemInputTokens(item, itemOptions))
+        const outputTokens = Math.max(estimate.outputTokens, facts.deliveredOutputBytes, sum(itemBytes))
+        recordItems(unlisted, itemBytes, outputTokens, Math.max(heldInput + outputTokens, stated.tokens))
       }
       const offered = responsesOfferedTools(body.tools)
       return {
@@ -202,6 +220,7 @@ export const responsesRoutes = (services: Services) => {
             ...meter,
             offered,
             onResponse: record,
+            onItemDone: (item) => finishedItems.push(item),
             untilRecorded: () => (stored ? owners.written() : null),
             onEnd: (facts) => {
               meter.onEnd(facts)
