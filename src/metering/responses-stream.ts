@@ -84,6 +84,7 @@ class ResponsesEventMeter implements EventMeter {
     private readonly secrets?: () => readonly string[],
     private readonly offered?: OfferedTools,
     private readonly untilRecorded?: () => Promise<void> | null,
+    private readonly onItemDone?: (item: object) => void,
   ) {}
 
   /**
@@ -118,6 +119,7 @@ class ResponsesEventMeter implements EventMeter {
     else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
       if (isCall(event.item)) this.noteCall(event.item, event.output_index)
       if (event.item) this.noteWholeItem(event.item, type === 'response.output_item.added')
+      if (event.item && type === 'response.output_item.done') this.onItemDone?.(event.item)
     } else if (type.endsWith('_part.added')) {
       this.partBytes = 0
       this.noteWholePart(event.part)
@@ -206,7 +208,13 @@ export const responsesStreamError = (message: string, sequenceNumber: number) =>
  */
 export function meterResponsesStream(
   upstream: ReadableStream<Uint8Array>,
-  o: MeterOptions & { onResponse?: (response: ResponseFacts) => void; untilRecorded?: () => Promise<void> | null; offered?: OfferedTools },
+  o: MeterOptions & {
+    onResponse?: (response: ResponseFacts) => void
+    untilRecorded?: () => Promise<void> | null
+    offered?: OfferedTools
+    /** Each output item as it is finished (`response.output_item.done`), before any final event. */
+    onItemDone?: (item: object) => void
+  },
 ): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets, o.offered, o.untilRecorded), o)
+  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets, o.offered, o.untilRecorded, o.onItemDone), o)
 }

@@ -18,7 +18,7 @@ import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
-import { isItemById, isItemReference, refuseStoredPrompt } from '../translate/responses/input-items'
+import { isItemById, isItemReference, refuseStoredPrompt, resultsLeftOut } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
@@ -139,43 +139,70 @@ export const responsesRoutes = (services: Services) => {
         owners.record({ id: stored.conversation, kind: 'conversation', ...where }, growth)
         added = adds
       }
+      // The largest size a usage stated, and the output bytes recorded with it: -1 before any usage.
+      let stated = { tokens: -1, outputBytes: 0 }
+      // The output items recorded, and those a stream finished (`response.output_item.done`).
+      const recordedItems = new Set<string>()
+      const finishedItems: object[] = []
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
+        const usage = responsesUsage(response.usage)
+        // A final event repeated (a proxy's) with a smaller usage or none shrinks nothing an earlier one recorded,
+        // as it shrinks nothing on the bill.
+        if (stated.tokens >= 0 && (!usage || usage.promptTokens + usage.completionTokens <= stated.tokens)) return
         stored = { id: response.id, conversation: typeof response.conversation?.id === 'string' ? response.conversation.id : null }
-        mediaParts = mediaPartsWith(response.output)
+        mediaParts = mediaParts === null ? null : Math.max(mediaParts, mediaPartsWith(response.output)!)
         // Its output comes back as the next request's input: each item's bytes as the estimate counts one sent inline.
         const itemBytes: number[] = Array.isArray(response.output) ? response.output.map((item) => responsesItemInputTokens(item, itemOptions)) : []
-        const usage = responsesUsage(response.usage)
         if (usage) {
-          recordSize(usage.promptTokens + usage.completionTokens, sum(itemBytes))
-          // A conversation keeps its turns' items after their response is gone: they go with it, not with the response.
-          recordItems(response.output, itemBytes, usage.completionTokens, stored.conversation === null ? stored.id : null)
-        } else recordSize(heldInput + estimate.outputTokens, Math.max(estimate.outputTokens, sum(itemBytes)))
+          stated = { tokens: usage.promptTokens + usage.completionTokens, outputBytes: Math.max(stated.outputBytes, sum(itemBytes)) }
+          recordSize(stated.tokens, stated.outputBytes)
+          recordItems(response.output, itemBytes, usage.completionTokens, stated.tokens)
+        } else {
+          // Without a usage, sized with all the output it returned, past its bound too; its items are stored all the same.
+          const outputTokens = Math.max(estimate.outputTokens, sum(itemBytes))
+          recordSize(heldInput + outputTokens, outputTokens)
+          recordItems(response.output, itemBytes, outputTokens, heldInput + outputTokens)
+        }
       }
       /**
        * Each item of a finished response's output, which a later request may name by reference (the AI SDK
        * does, for a stored response): sized at the response's whole output, which bounds what the model wrote
        * into any one of them, or at the item's own bound as input, if more: a tool's result in it (an MCP
        * server's answer, file search results) was that response's input, and comes back into the context whole.
+       * A tool's results the answer left out (returned only when asked for in `include`) are stored all the
+       * same and come back too: that item is sized at the whole response, whose input they were part of.
        */
-      const recordItems = (output: unknown, itemBytes: number[], outputTokens: number, expiresWith: string | null) => {
-        if (!Array.isArray(output)) return
+      const recordItems = (output: unknown, itemBytes: number[], outputTokens: number, responseTokens: number) => {
+        if (!stored || !Array.isArray(output)) return
+        // A conversation keeps its turns' items after their response is gone: they go with it, not with the response.
+        const expiresWith = stored.conversation === null ? stored.id : null
         const where = { userId, provider: model.providerName, model: model.canonical, expiresWith }
         output.forEach((item, i) => {
-          if (typeof item?.id === 'string')
-            owners.record({
-              id: item.id,
-              kind: 'item',
-              ...where,
-              contextTokens: Math.max(outputTokens, itemBytes[i]!),
-              mediaParts: responsesMediaParts([item]),
-              contextBytes: itemBytes[i]!,
-            })
+          if (typeof item?.id !== 'string') return
+          recordedItems.add(item.id)
+          owners.record({
+            id: item.id,
+            kind: 'item',
+            ...where,
+            contextTokens: Math.max(outputTokens, itemBytes[i]!, resultsLeftOut(item) ? responseTokens : 0),
+            mediaParts: responsesMediaParts([item]),
+            contextBytes: itemBytes[i]!,
+          })
         })
       }
-      /** A stream that ended without a usage: sized with every byte of output it delivered, past its bound too. */
+      /**
+       * A stream that ended without a usage: sized with every byte of output it delivered, past its bound too;
+       * and the items it finished that no final event listed (it was cut before one), which the provider may keep.
+       */
       const recordEnd = (facts: StreamFacts) => {
-        if (!facts.usage && facts.deliveredOutputBytes > estimate.outputTokens) recordSize(heldInput + facts.deliveredOutputBytes, facts.deliveredOutputBytes)
+        if (facts.usage) return
+        if (facts.deliveredOutputBytes > estimate.outputTokens)
+          recordSize(Math.max(heldInput + facts.deliveredOutputBytes, stated.tokens), Math.max(facts.deliveredOutputBytes, stated.outputBytes))
+        const unlisted = finishedItems.filter((item) => !('id' in item && typeof item.id === 'string' && recordedItems.has(item.id)))
+        const itemBytes = unlisted.map((item) => responsesItemInputTokens(item, itemOptions))
+        const outputTokens = Math.max(estimate.outputTokens, facts.deliveredOutputBytes, sum(itemBytes))
+        recordItems(unlisted, itemBytes, outputTokens, Math.max(heldInput + outputTokens, stated.tokens))
       }
       const offered = responsesOfferedTools(body.tools)
       return {
@@ -193,6 +220,7 @@ export const responsesRoutes = (services: Services) => {
             ...meter,
             offered,
             onResponse: record,
+            onItemDone: (item) => finishedItems.push(item),
             untilRecorded: () => (stored ? owners.written() : null),
             onEnd: (facts) => {
               meter.onEnd(facts)

@@ -44,6 +44,23 @@ const CONTENT_FIELD: Readonly<Record<string, string>> = {
   apply_patch_call_output: 'output',
 }
 
+/**
+ * The fields of an item that OpenAI returns only when the request lists them in `include`
+ * (`file_search_call.results`, `code_interpreter_call.outputs`, `web_search_call.results`), but keeps with the
+ * stored item either way: named later, the item comes back into the context with them.
+ */
+const INCLUDED_ON_REQUEST: Readonly<Record<string, string>> = {
+  file_search_call: 'results',
+  code_interpreter_call: 'outputs',
+  web_search_call: 'results',
+}
+
+/** An output item returned without the tool results the provider stored with it: its size is not in its JSON. */
+export function resultsLeftOut(item: Json): boolean {
+  const type = item?.type
+  return typeof type === 'string' && Object.hasOwn(INCLUDED_ON_REQUEST, type) && item[INCLUDED_ON_REQUEST[type]!] == null
+}
+
 /** Fields that carry no content: an item of another type with only these names a stored one. */
 const BARE_FIELDS = new Set(['type', 'id', 'status'])
 
