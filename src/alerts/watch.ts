@@ -33,7 +33,7 @@ export class AlertWatch {
    * need not be tried again. Kept to those the last check found, so a key of a past period is forgotten.
    */
   private raised = new Set<string>()
-  /** When the last check ended without error; null before the first. */
+  /** When the last check whose users' part judged every period (and wrote its alerts) ran; null before the first. */
   private lastCheck: number | null = null
   private unpriced: UnpricedCounts = { interval: 0, counts: new Map(), others: 0 }
   /**
@@ -66,8 +66,9 @@ export class AlertWatch {
 
   /**
    * Every alert due now; `raise` writes each (a no-op for one already written). A part that fails (a query
-   * refused) keeps no other from raising what it found; the check then throws what failed, to be logged,
-   * and does not count as a check (the next looks back at the periods ended since the last that did).
+   * refused) keeps no other from raising what it found; the check then throws what failed, to be logged. A
+   * check whose users' part failed does not count as one (the next looks back at the periods ended since the
+   * last that judged them).
    */
   async check(raise: (a: NewAlert) => Promise<unknown>, now = Date.now()): Promise<void> {
     const due: NewAlert[] = []
@@ -78,8 +79,9 @@ export class AlertWatch {
     }
     const failures: unknown[] = []
     const part = (run: () => Promise<void>) => run().catch((error) => void failures.push(error))
+    let usersJudged = true
     if (this.thresholds.length > 0) {
-      await part(() => this.userThresholdAlerts(now, once))
+      await part(() => this.userThresholdAlerts(now, once)).then(() => (usersJudged = failures.length === 0))
       await part(() => this.keyThresholdAlerts(once))
     }
     if (this.settings.key_expiry_days > 0) await part(() => this.expiryAlerts(now, once))
@@ -94,9 +96,12 @@ export class AlertWatch {
       }),
     )
     if (this.unpricedEnded === unpricedEnded) this.unpricedEnded = null
+    // The users' part judged every period and its alerts are written: the next check need not look back past
+    // now, whatever another part did (one failing on every check would otherwise have each check judge the
+    // periods ended since the last full one again, under budgets set since).
+    if (usersJudged) this.lastCheck = now
     if (failures.length === 1) throw failures[0]
     if (failures.length > 1) throw new AggregateError(failures, failures.map((e) => (e as Error).message).join('; '))
-    this.lastCheck = now
   }
 
   /** How many dedupe keys this process remembers: at most the alerts its last check found crossed. */
