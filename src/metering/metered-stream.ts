@@ -193,6 +193,9 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
           }
         } catch {
           if (ended) return // cancelled by our client while a read was in flight
+          // The call cut (its timeout, the idle timeout, the stop) while this read waited: as any cut, `done` if
+          // the provider had already finished, with no error event after its answer.
+          if (o.signal.signal.aborted && !clientLeft()) return endAtCut()
           finish(clientLeft() ? 'cancelled' : 'failed')
           controller.enqueue(encoder.encode(meter.errorEvent('failed')))
           controller.close()
