@@ -37,6 +37,8 @@ import { BUSY_TIMEOUT_MS } from './open'
  * never acted on, because its caller was still waiting.
  */
 export class WriteQueue {
+  /** The backoff of a write waiting out another process's lock (waitingForLock): the others wait for its next try. */
+  private lockWatch: Promise<void> | null = null
   /** Waited-for writes, and the callers waiting for them. */
   private urgent: QueuedWrite[] = []
   private waiting: Array<Waiter<any>> = []
@@ -231,12 +233,18 @@ export class WriteQueue {
   async waitingForLock<T>(write: () => T | Promise<T>): Promise<T> {
     const until = Date.now() + this.busyTimeoutMs
     for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, LAST_RETRY_MS)) {
+      // Each try holds the thread in the busy handler while the lock is held: while one write waits the lock
+      // out, the others wait for its next try instead of making theirs too (ten waiters were ten stalls a round).
+      while (this.lockWatch) await this.lockWatch
       try {
         return await write()
       } catch (error) {
         if (!isBusy(error) || Date.now() >= until) throw error
       }
-      await Bun.sleep(delay)
+      const watch: Promise<void> = (this.lockWatch = Bun.sleep(delay).then(() => {
+        if (this.lockWatch === watch) this.lockWatch = null
+      }))
+      await watch
     }
   }
 
