@@ -51,6 +51,6 @@ test('ten admin writes waiting for another connection’s write lock do not stal
   clearInterval(ticker)
 
   expect(answers.map((a) => a.status)).toEqual(ids.map(() => 200))
-  // One busy-handler wait (20 ms) plus scheduling slack; not ten of them back to back.
-  expect(longestGap).toBeLessThan(100)
+  // One busy-handler wait (20 ms) plus a busy machine's scheduling slack; not ten of them back to back (~240 ms).
+  expect(longestGap).toBeLessThan(150)
 }, 20_000)
