@@ -14,11 +14,10 @@ import { AlertOutbox } from '../src/alerts/outbox'
 import { AlertWatch } from '../src/alerts/watch'
 import { Ledger } from '../src/budget/ledger'
 import { configSchema } from '../src/config/schema'
-import { SqliteStore } from '../src/store/sqlite/store'
 import type { Store } from '../src/store/store'
 import { MASTER_KEY, tempDir } from './support/gateway'
 import { done, holdFor } from './support/ledger-contract'
-import { databaseFor, TEST_DATABASE_URL } from './support/test-store'
+import { openTestStore } from './support/test-store'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
@@ -33,7 +32,7 @@ let outbox: AlertOutbox
 beforeEach(async () => {
   dir = tempDir()
   const path = join(dir, 'tollgate.db')
-  store = TEST_DATABASE_URL ? await (await import('../src/store/postgres/store')).PostgresStore.open(await databaseFor(path)) : SqliteStore.open(path)
+  store = await openTestStore(path)
   ledger = new Ledger(store.ledger, 60_000)
   outbox = new AlertOutbox(store.alerts, [])
   await store.db.insert(store.tables.users).values({ id: 'idle-today', maxBudget: 10_000_000, budgetPeriod: 'daily', periodStart: day0, createdAt: day0, updatedAt: day0 })

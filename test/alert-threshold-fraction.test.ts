@@ -10,17 +10,16 @@ import { join } from 'node:path'
 import { AlertOutbox } from '../src/alerts/outbox'
 import { AlertWatch } from '../src/alerts/watch'
 import { configSchema } from '../src/config/schema'
-import { SqliteStore } from '../src/store/sqlite/store'
 import type { Store } from '../src/store/store'
 import { MASTER_KEY, tempDir } from './support/gateway'
-import { databaseFor, TEST_DATABASE_URL } from './support/test-store'
+import { openTestStore } from './support/test-store'
 
 let dir: string
 let store: Store
 beforeEach(async () => {
   dir = tempDir()
   const path = join(dir, 'tollgate.db')
-  store = TEST_DATABASE_URL ? await (await import('../src/store/postgres/store')).PostgresStore.open(await databaseFor(path)) : SqliteStore.open(path)
+  store = await openTestStore(path)
 })
 afterEach(async () => {
   await store.close()

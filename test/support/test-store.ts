@@ -85,3 +85,9 @@ export async function writeBeforeStart(dbPath: string, statements: Array<[sql: s
     db.$client.close()
   }
 }
+
+/** The store a suite opens at `path` itself (not through a gateway): Postgres when the suites run there, else SQLite. */
+export async function openTestStore(path: string): Promise<import('../../src/store/store').Store> {
+  if (TEST_DATABASE_URL) return (await import('../../src/store/postgres/store')).PostgresStore.open(await databaseFor(path))
+  return (await import('../../src/store/sqlite/store')).SqliteStore.open(path)
+}
