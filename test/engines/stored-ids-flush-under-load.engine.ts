@@ -1,10 +1,13 @@
 /**
- * Store.flushResponses is what a stored Responses answer waits for before its client gets it (the JSON answer, a
- * stream's final event): the ids recorded so far, not those other requests record after it. On Postgres it once
- * waited for everything queued, later rows included, written a round trip and a commit each: with ids arriving at
- * ~10k a second, one answer had not been given after 10 s. Now it waits for its own rows, written a batch per commit.
+ * On a busy replica, what waits for stored Responses ids waits for the ids recorded before it, not for those other
+ * requests record after it (BatchWriter.flush waits for as long as rows keep coming; flushQueued does not):
+ * - Store.flushResponses, what a stored Responses answer waits for before its client gets it (the JSON answer, a
+ *   stream's final event). On Postgres it once waited for everything queued, written a round trip and a commit
+ *   each: with ids arriving at ~10k a second, one answer had not been given after 10 s.
+ * - The lookups a Responses request makes before its hold, findResponse (`previous_response_id`, GET/DELETE
+ *   /v1/responses/{id}) and findResponses (input items named by id): they once took ~4 s under such load.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test'
 import { PostgresStore } from '../../src/store/postgres/store'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
@@ -21,26 +24,48 @@ afterAll(async () => {
   await pg?.destroy()
 })
 
-const row = (id: string) => ({ id, kind: 'item' as const, user_id: 'u', provider: 'p', model: 'p:m', context_tokens: 10, media_parts: 0, context_bytes: 10 })
+// Each test starts with nothing queued: the rows an earlier test's load recorded are written first.
+beforeEach(() => store.flushResponses())
 
-test('flushResponses waits for the ids recorded before it, not for those other requests record after it', async () => {
-  // Ours: one id, recorded and then flushed (as a reply does).
-  store.recordResponse(row('mine'), Date.now())
+const row = (id: string, kind: 'item' | 'response' = 'item') => ({ id, kind, user_id: 'u', provider: 'p', model: 'p:m', context_tokens: 10, media_parts: 0, context_bytes: 10 })
+
+/** Runs `wait` while other answers keep recording ids (each response records itself and its items); returns how long it took. */
+async function underLoad<T>(wait: () => Promise<T>): Promise<{ waited: number; result: T | undefined; other: number }> {
   let done = false
+  let result: T | undefined
   const started = performance.now()
-  const flushed = store.flushResponses().then(() => {
+  const answered = wait().then((r) => {
     done = true
+    result = r
     return performance.now() - started
   })
-  // Other answers' ids keep arriving while it waits (a busy replica: each response records itself and its items).
   let other = 0
   const until = performance.now() + 3_000
   while (!done && performance.now() < until) {
     for (let i = 0; i < 50; i++) store.recordResponse(row(`other_${other++}`), Date.now())
     await Bun.sleep(5)
   }
-  const waited = await Promise.race([flushed, Bun.sleep(10_000).then(() => Infinity)])
+  const waited = await Promise.race([answered, Bun.sleep(10_000).then(() => Infinity)])
+  return { waited, result, other }
+}
+
+test('flushResponses waits for the ids recorded before it, not for those other requests record after it', async () => {
+  // Ours: one id, recorded and then flushed (as a reply does).
+  store.recordResponse(row('mine'), Date.now())
+  const { waited, other } = await underLoad(() => store.flushResponses())
   const [mine] = await (store as any).bounded`SELECT id FROM stored_responses WHERE id = 'mine'`
   expect(mine?.id).toBe('mine')
   expect({ waitedUnder500ms: waited < 500, otherRowsRecordedMeanwhile: other > 0 }).toEqual({ waitedUnder500ms: true, otherRowsRecordedMeanwhile: true })
+}, 30_000)
+
+test('findResponses (items named by id) answers within 500 ms while other ids keep being recorded, and finds the item recorded before it', async () => {
+  store.recordResponse(row('mine_item'), Date.now())
+  const { waited, result } = await underLoad(() => store.findResponses(['mine_item'], 'item'))
+  expect({ waitedUnder500ms: waited < 500, found: result?.map((r) => r.id) }).toEqual({ waitedUnder500ms: true, found: ['mine_item'] })
+}, 30_000)
+
+test('findResponse (previous_response_id) answers within 500 ms while other ids keep being recorded', async () => {
+  store.recordResponse(row('mine_resp', 'response'), Date.now())
+  const { waited, result } = await underLoad(() => store.findResponse('mine_resp', 'response'))
+  expect({ waitedUnder500ms: waited < 500, found: result?.id }).toEqual({ waitedUnder500ms: true, found: 'mine_resp' })
 }, 30_000)
