@@ -6,18 +6,16 @@
  * for yesterday's spend judged against today's budget (the dedupe key carries the budget as it is now): here a
  * 100 % alert for a user who has spent nothing today and 90 % of yesterday's budget.
  */
-import { afterEach, beforeEach, expect, test } from 'bun:test'
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { beforeEach, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { AlertOutbox } from '../src/alerts/outbox'
+import type { AlertOutbox } from '../src/alerts/outbox'
 import { AlertWatch } from '../src/alerts/watch'
-import { Ledger } from '../src/budget/ledger'
+import type { Ledger } from '../src/budget/ledger'
 import { configSchema } from '../src/config/schema'
 import type { Store } from '../src/store/store'
-import { MASTER_KEY, tempDir } from './support/gateway'
+import { MASTER_KEY } from './support/gateway'
 import { done, holdFor } from './support/ledger-contract'
-import { openTestStore } from './support/test-store'
+import { alertStoreEachTest } from './support/alert-store'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
@@ -25,22 +23,11 @@ const settings = configSchema.parse({ master_key: MASTER_KEY, alerts: { threshol
 const day0 = Date.UTC(2026, 11, 1)
 const day1 = day0 + DAY
 
-let dir: string
 let store: Store
 let ledger: Ledger
 let outbox: AlertOutbox
-beforeEach(async () => {
-  dir = tempDir()
-  const path = join(dir, 'tollgate.db')
-  store = await openTestStore(path)
-  ledger = new Ledger(store.ledger, 60_000)
-  outbox = new AlertOutbox(store.alerts, [])
-  await store.db.insert(store.tables.users).values({ id: 'idle-today', maxBudget: 10_000_000, budgetPeriod: 'daily', periodStart: day0, createdAt: day0, updatedAt: day0 })
-})
-afterEach(async () => {
-  await store.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+const opened = alertStoreEachTest({ id: 'idle-today', maxBudget: 10_000_000, budgetPeriod: 'daily', periodStart: day0, createdAt: day0, updatedAt: day0 })
+beforeEach(() => void ({ store, ledger, outbox } = opened))
 
 const check = async (watch: AlertWatch, at: number) => {
   const written: string[] = []

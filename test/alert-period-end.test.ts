@@ -6,17 +6,15 @@
  * README: "a crossing is seen within check_interval_ms"; SPEC §12: nothing lost on restart. Runs on both
  * stores (test/engines/stores.engine.ts).
  */
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { AlertOutbox, type NewAlert } from '../src/alerts/outbox'
+import { beforeEach, describe, expect, test } from 'bun:test'
+import type { AlertOutbox, NewAlert } from '../src/alerts/outbox'
 import { AlertWatch } from '../src/alerts/watch'
-import { Ledger } from '../src/budget/ledger'
+import type { Ledger } from '../src/budget/ledger'
 import { configSchema } from '../src/config/schema'
 import type { AlertRows, Store, UserSpend } from '../src/store/store'
-import { MASTER_KEY, tempDir } from './support/gateway'
+import { MASTER_KEY } from './support/gateway'
 import { done, holdFor } from './support/ledger-contract'
-import { openTestStore } from './support/test-store'
+import { alertStoreEachTest } from './support/alert-store'
 
 const DAY = 86_400_000
 const settings = configSchema.parse({ master_key: MASTER_KEY, alerts: { thresholds: [50, 80] } }).alerts
@@ -44,23 +42,11 @@ test("a crossing settled just before the period's end is still alerted by the fi
 })
 
 describe('on the store: the period just ended is judged as it ended', () => {
-  let dir: string
   let store: Store
   let ledger: Ledger
   let outbox: AlertOutbox
-
-  beforeEach(async () => {
-    dir = tempDir()
-    const path = join(dir, 'tollgate.db')
-    store = await openTestStore(path)
-    ledger = new Ledger(store.ledger, 60_000)
-    outbox = new AlertOutbox(store.alerts, [])
-    await store.db.insert(store.tables.users).values({ id: 'nightly', maxBudget: 1_000_000, budgetPeriod: 'daily', periodStart: day0, createdAt: day0, updatedAt: day0 })
-  })
-  afterEach(async () => {
-    await store.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const opened = alertStoreEachTest({ id: 'nightly', maxBudget: 1_000_000, budgetPeriod: 'daily', periodStart: day0, createdAt: day0, updatedAt: day0 })
+  beforeEach(() => void ({ store, ledger, outbox } = opened))
 
   /** One request of `cost`, held and settled at `at`, as the gateway would. */
   const spend = async (cost: number, at: number) => {

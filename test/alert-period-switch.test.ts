@@ -10,18 +10,16 @@
  * settles a batch in one statement): the period that ended last is kept as settling them one by one leaves it.
  * Runs on both stores (test/engines/stores.engine.ts).
  */
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { beforeEach, describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { AlertOutbox } from '../src/alerts/outbox'
+import type { AlertOutbox } from '../src/alerts/outbox'
 import { AlertWatch } from '../src/alerts/watch'
-import { Ledger } from '../src/budget/ledger'
+import type { Ledger } from '../src/budget/ledger'
 import { configSchema } from '../src/config/schema'
 import type { Store } from '../src/store/store'
-import { MASTER_KEY, tempDir } from './support/gateway'
+import { MASTER_KEY } from './support/gateway'
 import { done, holdFor } from './support/ledger-contract'
-import { openTestStore } from './support/test-store'
+import { alertStoreEachTest } from './support/alert-store'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
@@ -31,23 +29,11 @@ const day1 = day0 + DAY
 const switchedAt = day0 + 15 * HOUR
 
 describe('a budget period set mid-period, then the period ends and a request rolls the row', () => {
-  let dir: string
   let store: Store
   let ledger: Ledger
   let outbox: AlertOutbox
-
-  beforeEach(async () => {
-    dir = tempDir()
-    const path = join(dir, 'tollgate.db')
-    store = await openTestStore(path)
-    ledger = new Ledger(store.ledger, 60_000)
-    outbox = new AlertOutbox(store.alerts, [])
-    await store.db.insert(store.tables.users).values({ id: 'switcher', maxBudget: 1_000_000, budgetPeriod: null, periodStart: day0 - 30 * DAY, createdAt: day0 - 30 * DAY, updatedAt: day0 - 30 * DAY })
-  })
-  afterEach(async () => {
-    await store.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const opened = alertStoreEachTest({ id: 'switcher', maxBudget: 1_000_000, budgetPeriod: null, periodStart: day0 - 30 * DAY, createdAt: day0 - 30 * DAY, updatedAt: day0 - 30 * DAY })
+  beforeEach(() => void ({ store, ledger, outbox } = opened))
 
   const spend = async (cost: number, at: number) => {
     const hold = await ledger.reserve(holdFor('switcher', cost), at)
