@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Config } from '../config/schema'
 import { openDatabase } from '../db/open'
 import { RUNTIME_ENV } from '../runtime-env'
+import { ensurePortFree } from './port-in-use'
 import { lockPort } from './port-lock'
 import { WORKER_ENV } from './worker-env'
 
@@ -21,18 +22,20 @@ export class WorkerGroupError extends Error {
 }
 
 /**
- * `TOLLGATE_WORKERS=N`: this process (the primary) takes the port's lock, applies the migrations once, then
- * starts N gateway processes that listen on the same port with SO_REUSEPORT, so that the kernel spreads
- * incoming connections among them. Budgets are exact across them: every hold is taken in the shared
- * database. The primary serves nothing itself; it restarts a worker that dies and, on SIGTERM or SIGINT,
- * stops them all (each drains its requests). A worker whose primary dies, even by kill -9, sees its stdin
- * close and stops too: the lock is gone, so no orphan may keep serving the port unguarded.
+ * `TOLLGATE_WORKERS=N`: this process (the primary) takes the port's lock, makes sure no other program listens
+ * there (PortInUseError, as for a single gateway), applies the migrations once, then starts N gateway processes
+ * that listen on the same port with SO_REUSEPORT, so that the kernel spreads incoming connections among them.
+ * Budgets are exact across them: every hold is taken in the shared database. The primary serves nothing
+ * itself; it restarts a worker that dies and, on SIGTERM or SIGINT, stops them all (each drains its requests).
+ * A worker whose primary dies, even by kill -9, sees its stdin close and stops too: the lock is gone, so no
+ * orphan may keep serving the port unguarded.
  * Resolves with the exit code once the group has stopped.
  */
 export async function runWorkerGroup(config: Config, log: (line: string) => void = (l) => console.log(`[tollgate] ${l}`)): Promise<number> {
   if (process.platform !== 'linux') throw new WorkerGroupError('TOLLGATE_WORKERS above 1 needs Linux (SO_REUSEPORT spreading connections among processes)')
   const lock = lockPort(config.port)!
   try {
+    ensurePortFree(config.host, config.port)
     // The group's SQLite file, migrated once here; on Postgres each worker migrates under its advisory lock.
     if (!config.database_url) openDatabase(config.db).$client.close()
   } catch (error) {
