@@ -7,6 +7,7 @@ import { IDLE_TIMEOUT_SEC } from './http/idle-timeout'
 import { SERVER_BODY_LIMIT } from './plugins/body-limit'
 import { API_SECURITY_HEADERS } from './plugins/security-headers'
 import type { Services } from './services'
+import { PortInUseError } from './workers/port-in-use'
 
 export interface RunningGateway {
   url: string
@@ -23,14 +24,6 @@ export interface ServerOptions {
   idleTimeoutSec?: number
   /** One of a TOLLGATE_WORKERS group: share the port with the group's other processes (SO_REUSEPORT). */
   sharePort?: boolean
-}
-
-/** Another program (another gateway, perhaps) listens on the configured address. */
-export class PortInUseError extends Error {
-  override name = 'PortInUseError'
-  constructor(host: string, port: number) {
-    super(`port ${port} on ${host} is already in use (another tollgate, or another program, listens there); stop it or set TOLLGATE_PORT`)
-  }
 }
 
 /**

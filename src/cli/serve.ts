@@ -3,6 +3,7 @@ import { SchemaNewerError } from '../db/newer-schema'
 import { effectiveUpstreamLimit } from '../providers/upstream-slots'
 import { lockPort, PortLockedError, type PortLock } from '../workers/port-lock'
 import type { WorkerReady } from '../workers/group'
+import { PortInUseError } from '../workers/port-in-use'
 import { isWorker } from '../workers/worker-env'
 
 const refuse = (message: string): never => {
@@ -30,7 +31,7 @@ if (config.workers > 1 && !isWorker()) {
   try {
     process.exit(await runWorkerGroup(config))
   } catch (error) {
-    if (!(error instanceof PortLockedError || error instanceof WorkerGroupError || error instanceof SchemaNewerError)) throw error
+    if (!(error instanceof PortLockedError || error instanceof PortInUseError || error instanceof WorkerGroupError || error instanceof SchemaNewerError)) throw error
     refuse(error.message)
   }
 }
@@ -52,7 +53,7 @@ if (upstreamLimit.warning) console.warn(`[tollgate] ${upstreamLimit.warning}`)
 config.max_upstream_concurrency = upstreamLimit.limit
 
 // Loaded once the configuration is valid: a refused start does not load the whole gateway first.
-const { PortInUseError, startGateway } = await import('../server')
+const { startGateway } = await import('../server')
 const gateway = await (async () => {
   try {
     return await startGateway(config, { sharePort: isWorker() })

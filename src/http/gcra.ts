@@ -31,6 +31,15 @@ export interface GcraState {
 const intervalOf = (limit: number, windowMs: number) => Math.ceil((windowMs * 1000) / limit)
 
 /**
+ * A state is never stored further ahead of its time than its limit's whole allowance; one that lies further ahead
+ * of `now` was stored before the clock stepped back (an NTP correction, a VM resumed, Redis failed over to a host
+ * whose clock is behind). Counted, it would refuse the client for the size of the step: it is dropped instead,
+ * the client starting afresh. GCRA_SCRIPT (src/redis/rate-limiter.ts) mirrors this rule.
+ */
+const storedBeforeClockStepBack = (stored: GcraState, nowUs: number, windowMs: number) =>
+  stored.tat - nowUs > intervalOf(stored.limit, windowMs) * stored.limit
+
+/**
  * One step of the algorithm: the decision for a request at `now` (ms) given the client's stored state
  * (undefined: none), and the state to store when it is allowed. GCRA_SCRIPT (src/redis/rate-limiter.ts)
  * takes the same step inside Redis; the gateway then calls this with what the script saw, for identical headers.
@@ -47,7 +56,7 @@ export function gcraStep(stored: GcraState | undefined, now: number, limit: numb
   const interval = intervalOf(limit, windowMs)
   const allowance = interval * limit
   let tat = nowUs
-  if (stored !== undefined && stored.tat > nowUs) {
+  if (stored !== undefined && stored.tat > nowUs && !storedBeforeClockStepBack(stored, nowUs, windowMs)) {
     // The limit changed since (a key's rpm_limit edited): the requests counted stay counted, each now one new
     // interval — 2 of 2 used, raised to 100, is 2 of 100 (not 100 of 100 for a minute); 50 of 100 used,
     // lowered to 10, is 10 of 10 (not 5).
@@ -83,7 +92,8 @@ export class GcraLimiter implements RateLimiter {
   private readonly sweeper: Timer
 
   constructor(private readonly windowMs = 60_000, private readonly maxEntries = DEFAULT_MAX_ENTRIES) {
-    // Idle clients are forgotten: an entry whose arrival time has passed holds no information.
+    // Idle clients are forgotten: an entry whose arrival time has passed holds no information, nor does one
+    // stored before the clock stepped back (the next request would drop it).
     this.sweeper = setInterval(() => this.sweep(Date.now()), windowMs)
     this.sweeper.unref()
   }
@@ -102,7 +112,9 @@ export class GcraLimiter implements RateLimiter {
   }
 
   sweep(now: number): void {
-    for (const [id, { tat }] of this.clients) if (tat <= now * 1000) this.clients.delete(id)
+    const nowUs = now * 1000
+    for (const [id, state] of this.clients)
+      if (state.tat <= nowUs || storedBeforeClockStepBack(state, nowUs, this.windowMs)) this.clients.delete(id)
   }
 
   stop(): void {

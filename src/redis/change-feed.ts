@@ -12,7 +12,7 @@ export const CHANGES_CHANNEL = 'tollgate:changes'
  * Tells every replica at once when a key, a user's keys or the prices change, so that a revoked key is
  * refused everywhere without waiting for the cache TTL (which stays as the backstop for a lost message).
  * A replica whose subscription was broken subscribes again and forgets every cached key and price: it
- * cannot know what it missed.
+ * cannot know what it missed. So does one that started while Redis was down, once it first subscribes.
  */
 export class ChangeFeed {
   /** This process's messages come back to it; it has applied them already. */
@@ -28,11 +28,16 @@ export class ChangeFeed {
   /** Connects to Redis (or keeps trying in the background) and listens for other replicas' changes. */
   async start(): Promise<void> {
     let connections = 0
+    // Once start stops waiting the gateway serves, and caches, without the feed (Redis down at startup): its
+    // first subscription then comes after changes it may have missed, as any later one does.
+    let servedWithoutFeed = false
     this.link.onSubscriberConnect = () => {
       const again = connections++ > 0
-      this.subscribing = this.subscribing.then(() => this.subscribe(again))
+      const missedChanges = again || servedWithoutFeed
+      this.subscribing = this.subscribing.then(() => this.subscribe(again, missedChanges))
     }
     await this.link.start()
+    servedWithoutFeed = connections === 0
   }
 
   publish(change: CacheChange): void {
@@ -47,14 +52,14 @@ export class ChangeFeed {
    * each message is handled once. Caches are forgotten only once the subscription is back: a change made
    * before it is then read from the database, one made after it is heard.
    */
-  private async subscribe(again: boolean): Promise<void> {
+  private async subscribe(again: boolean, missedChanges: boolean): Promise<void> {
     try {
       if (again) await this.link.subscriber.unsubscribe(CHANGES_CHANNEL).catch(() => {})
       await this.link.subscriber.subscribe(CHANGES_CHANNEL, this.onMessage)
     } catch (error) {
       this.logger.log('warn', 'redis: could not subscribe to changes; caches rely on their TTL', { error: (error as Error).message })
     }
-    if (again) this.forgetEverything()
+    if (missedChanges) this.forgetEverything()
   }
 
   private receive(message: string): void {

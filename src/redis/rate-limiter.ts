@@ -7,7 +7,8 @@ import type { RedisLink } from './link'
  * the same whole microseconds with the same operations on doubles, so both reach the same numbers. It stores
  * the new state (`tat:limit`) only when the request is allowed, and returns what it saw — the time, and the
  * arrival time and limit before this request, as integer text — so that the gateway recomputes the very same
- * decision with `gcraStep` for the headers.
+ * decision with `gcraStep` for the headers. The two mirror each other rule for rule (a state stored before the
+ * clock stepped back is dropped in both): a change to one is made to the other.
  * KEYS[1]: the client's key; ARGV[1]: limit; ARGV[2]: window in ms.
  */
 export const GCRA_SCRIPT = `
@@ -23,6 +24,8 @@ if raw then
   local a, b = string.match(raw, '^(%d+):(%d+)$')
   if a then stored, was = tonumber(a), tonumber(b) end
 end
+-- Stored before the clock stepped back (further ahead than its limit's whole allowance): dropped, as gcraStep does.
+if stored and stored - now > math.ceil(window / was) * was then stored, was = nil, nil end
 local tat = now
 if stored and stored > now then
   tat = stored

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Config } from '../config/schema'
 import { openDatabase } from '../db/open'
 import { RUNTIME_ENV } from '../runtime-env'
+import { ensurePortFree } from './port-in-use'
 import { lockPort } from './port-lock'
 import { WORKER_ENV } from './worker-env'
 
@@ -10,6 +11,12 @@ const ENTRY = join(import.meta.dir, '..', 'index.ts')
 /** A worker that ends sooner than this after its start is crashing: the next start waits longer. */
 const STEADY_MS = 10_000
 const MAX_RESTART_DELAY_MS = 30_000
+/**
+ * How long past its shutdown grace a stopping worker is waited for before it is killed: its stop takes the grace
+ * and about a second more (src/server.ts), the rest is slack. A worker hung past that would otherwise keep the
+ * primary, and the port's lock, forever.
+ */
+const STOP_MARGIN_MS = 3_000
 
 /** What a worker tells the primary once it serves. */
 export interface WorkerReady {
@@ -21,18 +28,20 @@ export class WorkerGroupError extends Error {
 }
 
 /**
- * `TOLLGATE_WORKERS=N`: this process (the primary) takes the port's lock, applies the migrations once, then
- * starts N gateway processes that listen on the same port with SO_REUSEPORT, so that the kernel spreads
- * incoming connections among them. Budgets are exact across them: every hold is taken in the shared
- * database. The primary serves nothing itself; it restarts a worker that dies and, on SIGTERM or SIGINT,
- * stops them all (each drains its requests). A worker whose primary dies, even by kill -9, sees its stdin
- * close and stops too: the lock is gone, so no orphan may keep serving the port unguarded.
+ * `TOLLGATE_WORKERS=N`: this process (the primary) takes the port's lock, makes sure no other program listens
+ * there (PortInUseError, as for a single gateway), applies the migrations once, then starts N gateway processes
+ * that listen on the same port with SO_REUSEPORT, so that the kernel spreads incoming connections among them.
+ * Budgets are exact across them: every hold is taken in the shared database. The primary serves nothing
+ * itself; it restarts a worker that dies and, on SIGTERM or SIGINT, stops them all (each drains its requests;
+ * one still running well past its grace is killed). A worker whose primary dies, even by kill -9, sees its
+ * stdin close and stops too: the lock is gone, so no orphan may keep serving the port unguarded.
  * Resolves with the exit code once the group has stopped.
  */
 export async function runWorkerGroup(config: Config, log: (line: string) => void = (l) => console.log(`[tollgate] ${l}`)): Promise<number> {
   if (process.platform !== 'linux') throw new WorkerGroupError('TOLLGATE_WORKERS above 1 needs Linux (SO_REUSEPORT spreading connections among processes)')
   const lock = lockPort(config.port)!
   try {
+    ensurePortFree(config.host, config.port)
     // The group's SQLite file, migrated once here; on Postgres each worker migrates under its advisory lock.
     if (!config.database_url) openDatabase(config.db).$client.close()
   } catch (error) {
@@ -97,7 +106,19 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
     stopping = true
     const all = [...workers]
     for (const w of all) w.kill('SIGTERM')
-    await Promise.all(all.map((w) => w.exited))
+    const deadlineMs = config.shutdown_grace_ms + STOP_MARGIN_MS
+    let timer: Timer | undefined
+    await Promise.race([Promise.all(all.map((w) => w.exited)), new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))])
+    clearTimeout(timer)
+    const stragglers = all.filter((w) => w.exitCode === null && w.signalCode === null)
+    if (stragglers.length > 0) {
+      log(
+        `worker(s) pid ${stragglers.map((w) => w.pid).join(', ')} still running ${deadlineMs} ms after SIGTERM (shutdown grace ` +
+          `${config.shutdown_grace_ms} ms + ${STOP_MARGIN_MS} ms): killing them (SIGKILL); the sweeper settles the holds they leave open`,
+      )
+      for (const w of stragglers) w.kill('SIGKILL')
+      await Promise.all(stragglers.map((w) => w.exited))
+    }
     lock.release()
   }
 

@@ -19,7 +19,8 @@ export interface PortLock {
  *   their own network each have their own; two sharing one, as in a pod, see each other's lock);
  * - it needs no writable folder agreed on by every install.
  * Workers bind the TCP port with SO_REUSEPORT, which the kernel would let any other process of the same
- * user join; this lock is what refuses a second, independent group. It is per port, whatever the address:
+ * user join; this lock is what refuses a second, independent group (and ensurePortFree, in port-in-use.ts, a
+ * program that is no tollgate already listening there). It is per port, whatever the address:
  * two gateways on one port and different addresses of one host are refused too, which no setup needs.
  * Elsewhere than Linux there is no abstract namespace: null (a single gateway's port is then guarded by the
  * listen itself; worker groups are refused at startup).

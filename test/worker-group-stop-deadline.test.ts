@@ -1,0 +1,76 @@
+/**
+ * A TOLLGATE_WORKERS group's stop has a deadline. The primary asks every worker to stop (SIGTERM) and waits for
+ * them; a worker that hangs on its stop (frozen here with SIGSTOP, as a process stuck in the kernel or a
+ * debugger would be) must not keep the primary, and the port's lock, forever. Past the gateway's own drain
+ * deadline (its shutdown grace) and a margin, the primary kills the stragglers, says so, and ends.
+ */
+import { afterEach, expect, test } from 'bun:test'
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { BUN, MASTER_KEY, ROOT, capturedOutput, tempDir } from './support/gateway'
+import { freePort } from './support/redis-server'
+import { waitFor } from './support/wait-for'
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+test('a worker that hangs on stop is killed once the shutdown grace and a margin have passed; the group ends and frees the port', async () => {
+  const port = freePort()
+  const dir = tempDir()
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'tollgate.yaml')
+  writeFileSync(file, JSON.stringify({ host: '127.0.0.1', port, db: join(dir, 't.db'), workers: 2, shutdown_grace_ms: 500, providers: {}, pricing: {} }))
+  const primary = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts')], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', TOLLGATE_CONFIG: file, TOLLGATE_MASTER_KEY: MASTER_KEY },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const out = capturedOutput(primary)
+  const workerPids = () => [...out().matchAll(/worker (\d+) serving/g)].map((m) => Number(m[1]))
+  cleanups.push(async () => {
+    for (const pid of workerPids())
+      if (alive(pid)) {
+        process.kill(pid, 'SIGKILL')
+        process.kill(pid, 'SIGCONT')
+      }
+    if (primary.exitCode === null) primary.kill('SIGKILL')
+    await primary.exited
+  })
+  expect(await waitFor(20_000, () => out().includes('2 workers sharing the port'))).toBe(true)
+  expect(await waitFor(5_000, () => workerPids().length === 2)).toBe(true)
+  const [frozen, other] = workerPids() as [number, number]
+
+  process.kill(frozen, 'SIGSTOP')
+  const stopAsked = Date.now()
+  primary.kill('SIGTERM')
+  // The grace (0.5 s) and the margin (a few seconds), with room for a busy machine; without a deadline, never.
+  const ended = await waitFor(15_000, () => primary.exitCode !== null)
+  const took = Date.now() - stopAsked
+  await waitFor(2_000, () => out().includes('SIGKILL'))
+
+  expect({ ended, exitCode: primary.exitCode, frozenAlive: alive(frozen), otherAlive: alive(other) }).toEqual({
+    ended: true,
+    exitCode: 0,
+    frozenAlive: false,
+    otherAlive: false,
+  })
+  // Not before its stop could have ended on its own: the grace, and the second a stop takes past it (src/server.ts).
+  expect(took).toBeGreaterThanOrEqual(1_500)
+  expect(out()).toMatch(new RegExp(`worker\\(s\\) pid ${frozen} still running .*killing them \\(SIGKILL\\)`))
+  // The port's lock is free: a gateway may start on the port again.
+  const lock = Bun.listen({ unix: `\0tollgate:port:${port}`, socket: { data() {} } })
+  lock.stop(true)
+}, 60_000)
