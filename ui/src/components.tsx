@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks'
 import { api } from './api'
 
 /** A labelled input: every form field has a visible label tied to it. */
-export function Field(props: { label: string; name: string; value?: string; type?: string; required?: boolean; placeholder?: string; onInput: (v: string) => void }) {
+export function Field(props: { label: string; name: string; value?: string; type?: string; step?: string; required?: boolean; placeholder?: string; onInput: (v: string) => void }) {
   const id = `f-${props.name}`
   return (
     <label for={id}>
@@ -16,7 +16,7 @@ export function Field(props: { label: string; name: string; value?: string; type
         required={props.required}
         placeholder={props.placeholder}
         // Amounts are decimal (USD): without this a browser refuses 0.5 in a number field.
-        step={props.type === 'number' ? 'any' : undefined}
+        step={props.step ?? (props.type === 'number' ? 'any' : undefined)}
         onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
       />
     </label>

@@ -1,0 +1,114 @@
+/**
+ * The console's pages, in headless chromium against a real gateway: they show keys, users and usage as they
+ * are, change only what the operator changed, and show the answer for what is on the screen. Each test names
+ * the rule it holds; they share one gateway and one browser, each test in a browser context of its own.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { existsSync } from 'node:fs'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway'
+import { startMockProvider, type MockProvider } from '../support/mock-provider'
+
+const CHROMIUM = '/usr/bin/chromium'
+let mock: MockProvider
+let gw: TestGateway
+let browser: Browser
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: the console's browser tests need Debian's chromium (apt-get install -y chromium)`)
+  mock = startMockProvider()
+  gw = await startTestGateway({ mock })
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
+}, 60_000)
+afterAll(async () => {
+  await browser?.close()
+  await gw?.stop()
+  await mock?.stop()
+})
+
+/** A fresh browser signed in with `key` (the master key: the admin console), its page errors collected. */
+async function signedIn(key = MASTER_KEY, heading = key === MASTER_KEY ? 'Overview' : 'My key') {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  const page = await context.newPage()
+  const pageErrors: string[] = []
+  page.on('pageerror', (e) => pageErrors.push(e.message))
+  await page.goto(`${gw.url}/ui`)
+  await page.getByLabel('Master key or your API key').fill(key)
+  await page.keyboard.press('Enter')
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor()
+  return { context, page, pageErrors }
+}
+
+/** Hand-edits the console's URL (its hash), as an operator may. */
+const go = (page: Page, hash: string) => page.evaluate((h) => ((globalThis as any).location.hash = h), hash)
+
+async function keysOf(page: Page, userId: string) {
+  await go(page, `#/keys?user_id=${userId}`)
+  await page.getByRole('heading', { level: 1, name: `Keys of ${userId}` }).waitFor()
+}
+
+const TIMEOUT = 60_000
+
+test('renaming a key allowed no model keeps it allowed no model, shown as "none" in the list, the form and its own page', async () => {
+  const { keyId, secret } = await gw.userWithKey({ id: 'locked-team', max_budget: 5 }, { name: 'parked', allowed_models: [] })
+  const call = async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 }),
+    })
+    await res.text()
+    return res.status
+  }
+  expect(await call()).toBe(403)
+
+  const { context, page } = await signedIn()
+  await keysOf(page, 'locked-team')
+  expect(await page.getByTestId('key-models').textContent()).toBe('none')
+  await page.getByRole('button', { name: 'Edit', exact: true }).click()
+  const form = page.getByRole('form', { name: `Edit key ${keyId}` })
+  expect(await form.getByLabel('Allowed models').inputValue()).toBe('none')
+  await form.getByLabel('Name').fill('parked-renamed')
+  await form.getByRole('button', { name: 'Save' }).click()
+  await form.waitFor({ state: 'detached', timeout: 10_000 })
+  await context.close()
+
+  const after = (await gw.admin('GET', `/v1/keys/${keyId}`)).body
+  expect({ name: after.name, allowed_models: after.allowed_models, status: await call(), providerCalls: mock.calls.length }).toEqual({
+    name: 'parked-renamed', allowed_models: [], status: 403, providerCalls: 0,
+  })
+
+  const own = await signedIn(secret)
+  expect(await own.page.getByTestId('allowed-models').textContent()).toBe('none')
+  await own.context.close()
+}, TIMEOUT)
+
+test('renaming a key leaves its expiry as it was, to the second (one due within the minute too); an expiry edited keeps its seconds', async () => {
+  const expiresAt = `${new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10)}T23:59:45.123Z`
+  const { keyId } = await gw.userWithKey({ id: 'expiry-team', max_budget: 5 }, { name: 'contractor', expires_at: expiresAt })
+  const soon = new Date(Date.now() + 30_000).toISOString()
+  const soonKey = (await gw.admin('POST', '/v1/keys', { user_id: 'expiry-team', name: 'soon', expires_at: soon })).body.id
+
+  const { context, page } = await signedIn()
+  await keysOf(page, 'expiry-team')
+  const row = (id: string) => page.getByRole('row').filter({ hasText: id })
+  await row(keyId).getByRole('button', { name: 'Edit', exact: true }).click()
+  await page.getByRole('form', { name: `Edit key ${keyId}` }).getByLabel('Name').fill('contractor-renamed')
+  await page.getByRole('form', { name: `Edit key ${keyId}` }).getByRole('button', { name: 'Save' }).click()
+  await page.getByRole('form', { name: `Edit key ${keyId}` }).waitFor({ state: 'detached', timeout: 10_000 })
+  expect((await gw.admin('GET', `/v1/keys/${keyId}`)).body).toMatchObject({ name: 'contractor-renamed', expires_at: expiresAt })
+
+  await row(soonKey).getByRole('button', { name: 'Edit', exact: true }).click()
+  await page.getByRole('form', { name: `Edit key ${soonKey}` }).getByLabel('Name').fill('soon-renamed')
+  await page.getByRole('form', { name: `Edit key ${soonKey}` }).getByRole('button', { name: 'Save' }).click()
+  await page.getByRole('form', { name: `Edit key ${soonKey}` }).waitFor({ state: 'detached', timeout: 10_000 })
+  expect((await gw.admin('GET', `/v1/keys/${soonKey}`)).body).toMatchObject({ name: 'soon-renamed', expires_at: soon })
+
+  await row(keyId).getByRole('button', { name: 'Edit', exact: true }).click()
+  const form = page.getByRole('form', { name: `Edit key ${keyId}` })
+  await form.getByLabel('Expires (UTC)').fill('2031-02-03T04:05:06')
+  await form.getByRole('button', { name: 'Save' }).click()
+  await form.waitFor({ state: 'detached', timeout: 10_000 })
+  await context.close()
+  expect((await gw.admin('GET', `/v1/keys/${keyId}`)).body.expires_at).toBe('2031-02-03T04:05:06.000Z')
+}, TIMEOUT)
