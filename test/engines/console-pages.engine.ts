@@ -112,3 +112,24 @@ test('renaming a key leaves its expiry as it was, to the second (one due within 
   await context.close()
   expect((await gw.admin('GET', `/v1/keys/${keyId}`)).body.expires_at).toBe('2031-02-03T04:05:06.000Z')
 }, TIMEOUT)
+
+test('a key created on "Keys of bob" after filtering from alice\'s keys is bob\'s', async () => {
+  for (const id of ['alice', 'bob']) expect((await gw.admin('POST', '/v1/users', { id, max_budget: 5 })).status).toBe(201)
+  const { context, page } = await signedIn()
+  await keysOf(page, 'alice')
+  // The page's own filter: bob's keys.
+  await page.getByLabel('Filter by user id').fill('bob')
+  await page.getByRole('button', { name: 'Filter' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Keys of bob' }).waitFor()
+
+  const form = page.getByRole('form', { name: 'New key' })
+  expect(await form.getByLabel('User id').inputValue()).toBe('bob')
+  await form.getByLabel('Name').fill('bob-ci')
+  await form.getByRole('button', { name: 'Create key' }).click()
+  await page.getByTestId('new-secret').waitFor({ timeout: 10_000 })
+  await context.close()
+
+  const made = (await gw.admin('GET', '/v1/keys?user_id=bob')).body.data.filter((k: any) => k.name === 'bob-ci')
+  const notAlices = (await gw.admin('GET', '/v1/keys?user_id=alice')).body.data.filter((k: any) => k.name === 'bob-ci')
+  expect({ bobs: made.length, alices: notAlices.length }).toEqual({ bobs: 1, alices: 0 })
+}, TIMEOUT)

@@ -129,7 +129,8 @@ export function KeysPage(props: { params: URLSearchParams }) {
       </form>
       {secret && <SecretOnce secret={secret} onClose={() => setSecret(null)} />}
       <Section title="New key">
-        <KeyForm userId={userId} onDone={(s) => { if (s) setSecret(s); reload() }} />
+        {/* Keyed by the user: a filter to another user's keys makes a new form, naming that user. */}
+        <KeyForm key={userId} userId={userId} onDone={(s) => { if (s) setSecret(s); reload() }} />
       </Section>
       <ErrorLine error={error ?? list.error} />
       <table>
