@@ -133,3 +133,63 @@ test('a key created on "Keys of bob" after filtering from alice\'s keys is bob\'
   const notAlices = (await gw.admin('GET', '/v1/keys?user_id=alice')).body.data.filter((k: any) => k.name === 'bob-ci')
   expect({ bobs: made.length, alices: notAlices.length }).toEqual({ bobs: 1, alices: 0 })
 }, TIMEOUT)
+
+test('Usage table: an answer for a filter no longer applied does not replace the applied filter\'s rows', async () => {
+  for (const id of ['carol', 'dave']) {
+    const { secret } = await gw.userWithKey({ id, max_budget: 5 })
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 }),
+    })
+    expect(res.status).toBe(200)
+    await res.text()
+  }
+  await gw.settled()
+
+  const { context, page } = await signedIn()
+  // carol's list answer is slow (a busy records reader); dave's is not.
+  await page.route(/\/v1\/usage\?.*user_id=carol/, async (route) => {
+    await Bun.sleep(1_500)
+    await route.continue()
+  })
+  const carolsAnswer = page.waitForResponse(/\/v1\/usage\?.*user_id=carol/, { timeout: 10_000 })
+  await go(page, '#/usage?user_id=carol')
+  await page.getByRole('heading', { level: 1, name: 'Usage' }).waitFor()
+  await Bun.sleep(100)
+  await go(page, '#/usage?user_id=dave')
+  await page.getByRole('cell', { name: 'dave', exact: true }).waitFor({ timeout: 10_000 })
+  await carolsAnswer
+  await Bun.sleep(300)
+
+  const filter = await page.getByLabel('User id').inputValue()
+  const users = await page.$$eval('main > table tbody tr td:nth-child(2)', (cells: any[]) => cells.map((c) => c.textContent))
+  await context.close()
+  expect({ filter, users }).toEqual({ filter: 'dave', users: ['dave'] })
+}, TIMEOUT)
+
+test('a list on its second page, filtered, asks once for the new filter\'s first page, never with the old cursor', async () => {
+  await gw.userWithKey({ id: 'many-keys', max_budget: 5 })
+  for (let i = 0; i < 25; i++) expect((await gw.admin('POST', '/v1/keys', { user_id: 'many-keys', name: `k${i}` })).status).toBe(201)
+  await gw.userWithKey({ id: 'one-key', max_budget: 5 }, { name: 'the-one' })
+
+  const { context, page } = await signedIn()
+  await keysOf(page, 'many-keys')
+  await page.getByRole('button', { name: 'Next' }).and(page.locator(':enabled')).waitFor({ timeout: 10_000 })
+  const secondPage = page.waitForResponse((r) => r.url().includes('/v1/keys?') && r.url().includes('cursor='), { timeout: 10_000 })
+  await page.getByRole('button', { name: 'Next' }).click()
+  await secondPage
+
+  const asked: string[] = []
+  page.on('request', (r) => {
+    const url = new URL(r.url())
+    if (url.pathname === '/v1/keys') asked.push(url.search)
+  })
+  await page.getByLabel('Filter by user id').fill('one-key')
+  await page.getByRole('button', { name: 'Filter' }).click()
+  await page.getByRole('cell', { name: 'the-one' }).waitFor({ timeout: 10_000 })
+  await Bun.sleep(300)
+  const previousDisabled = await page.getByRole('button', { name: 'Previous' }).isDisabled()
+  await context.close()
+  expect({ asked, previousDisabled }).toEqual({ asked: ['?user_id=one-key&limit=25'], previousDisabled: true })
+}, TIMEOUT)

@@ -46,25 +46,30 @@ export interface Page<T> {
 
 /**
  * A server-paginated list: the API's cursor moves forward; the cursors already seen let it move back.
- * `path` carries the filters; changing it starts again at the first page.
+ * `path` carries the filters; changing it starts again at the first page. The cursors and the answer are
+ * each kept with the path they belong to, so a new path never asks with an old cursor, never shows the
+ * old path's rows, and an answer that arrives after its path (or page) was left is dropped.
  */
 export function usePaged<T>(path: string, refresh = 0) {
-  const [cursors, setCursors] = useState<Array<string | null>>([null])
-  const [page, setPage] = useState<(Page<T> & Record<string, any>) | null>(null)
-  const [error, setError] = useState<string | null>(null)
+  const [trail, setTrail] = useState<{ path: string; cursors: Array<string | null> }>({ path, cursors: [null] })
+  const [answer, setAnswer] = useState<{ path: string; page: (Page<T> & Record<string, any>) | null; error: string | null }>({ path, page: null, error: null })
+  const cursors = trail.path === path ? trail.cursors : [null]
+  const { page, error } = answer.path === path ? answer : { page: null, error: null }
   const cursor = cursors[cursors.length - 1]
-  useEffect(() => setCursors([null]), [path])
   useEffect(() => {
+    let live = true
     const sep = path.includes('?') ? '&' : '?'
-    api<Page<T>>('GET', `${path}${sep}limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
-      .then((p) => {
-        setPage(p)
-        setError(null)
-      })
-      .catch((e) => setError(e.message))
+    api<Page<T>>('GET', `${path}${sep}limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`).then(
+      (p) => live && setAnswer({ path, page: p, error: null }),
+      (e) => live && setAnswer((a) => ({ path, page: a.path === path ? a.page : null, error: e.message })),
+    )
+    return () => {
+      live = false
+    }
   }, [path, cursor, refresh])
-  const next = useCallback(() => page?.next_cursor && setCursors((c) => [...c, page.next_cursor]), [page])
-  const prev = useCallback(() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c)), [])
+  const nextCursor = page?.next_cursor
+  const next = useCallback(() => nextCursor && setTrail({ path, cursors: [...cursors, nextCursor] }), [path, cursors, nextCursor])
+  const prev = useCallback(() => setTrail({ path, cursors: cursors.length > 1 ? cursors.slice(0, -1) : cursors }), [path, cursors])
   return { page, error, next, prev, first: cursors.length === 1 }
 }
 
