@@ -193,3 +193,21 @@ test('a list on its second page, filtered, asks once for the new filter\'s first
   await context.close()
   expect({ asked, previousDisabled }).toEqual({ asked: ['?user_id=one-key&limit=25'], previousDisabled: true })
 }, TIMEOUT)
+
+test('a Usage URL edited by hand to a time that is not one shows the page and says the time was not applied, never a blank console', async () => {
+  const { context, page, pageErrors } = await signedIn()
+  await go(page, '#/usage?since=2026-12-01&until=soon&model=mock:gpt-mock')
+  await page.getByRole('heading', { level: 1, name: 'Usage' }).waitFor({ timeout: 10_000 })
+  const said = page.getByRole('alert').filter({ hasText: 'not applied' })
+  await said.waitFor({ timeout: 10_000 })
+  const text = await said.textContent()
+  await page.waitForLoadState('networkidle')
+  // The other filters still apply; the fields show no time.
+  const shown = { model: await page.getByLabel('Model', { exact: true }).inputValue(), since: await page.getByLabel('Since (UTC)').inputValue() }
+  await context.close()
+  expect({ text, shown, pageErrors }).toEqual({
+    text: 'since "2026-12-01" and until "soon": not a UTC date and time (YYYY-MM-DDTHH:MM), not applied',
+    shown: { model: 'mock:gpt-mock', since: '' },
+    pageErrors: [],
+  })
+}, TIMEOUT)
