@@ -211,3 +211,23 @@ test('a Usage URL edited by hand to a time that is not one shows the page and sa
     pageErrors: [],
   })
 }, TIMEOUT)
+
+test('a user with a $0 budget (may spend nothing) has a full budget bar saying "no budget", not an empty one', async () => {
+  const { secret } = await gw.userWithKey({ id: 'zero-budget', max_budget: 0 })
+  const bar = async (page: Page, scope: ReturnType<Page['locator']>) => {
+    const meter = scope.locator('meter')
+    await meter.waitFor({ timeout: 10_000 })
+    const { value, max } = await meter.evaluate((m: any) => ({ value: m.value, max: m.max }))
+    return { full: value === max, says: (await scope.textContent())!.includes('no budget') }
+  }
+
+  const admin = await signedIn()
+  await admin.page.getByRole('navigation', { name: 'console' }).getByRole('link', { name: 'Users', exact: true }).click()
+  const inList = await bar(admin.page, admin.page.getByRole('row').filter({ hasText: 'zero-budget' }).getByRole('cell').nth(1))
+  await admin.context.close()
+
+  const own = await signedIn(secret)
+  const onOwnPage = await bar(own.page, own.page.locator('section').filter({ has: own.page.getByRole('heading', { name: 'Budget of zero-budget' }) }))
+  await own.context.close()
+  expect({ inList, onOwnPage }).toEqual({ inList: { full: true, says: true }, onOwnPage: { full: true, says: true } })
+}, TIMEOUT)

@@ -94,9 +94,11 @@ export function Section(props: { title: string; children: ComponentChildren }) {
 /** A budget as a bar: spend and reserved against the maximum. */
 export function BudgetBar(props: { spend: number; reserved: number; max: number | null }) {
   if (props.max === null) return <span class="muted">unlimited</span>
+  // A budget of $0 may spend nothing: drawn full, as one used up, not empty as one untouched.
+  if (props.max === 0) return <><meter min={0} max={1} high={0.9} optimum={0} value={1} title="no budget: $0 to spend" /> <span class="muted">no budget</span></>
   const used = props.spend + props.reserved
   return (
-    <meter min={0} max={props.max || 1} low={props.max * 0.7} high={props.max * 0.9} optimum={0} value={Math.min(used, props.max)}
+    <meter min={0} max={props.max} low={props.max * 0.7} high={props.max * 0.9} optimum={0} value={Math.min(used, props.max)}
       title={`spent $${props.spend}, reserved $${props.reserved} of $${props.max}`} />
   )
 }
