@@ -67,6 +67,22 @@ describe('admin session', () => {
     expect(JSON.stringify(rows)).not.toContain(MASTER_KEY)
   })
 
+  test('the longest master key the configuration takes (512 characters) signs in to the console', async () => {
+    const longest = Buffer.from(crypto.getRandomValues(new Uint8Array(384))).toString('base64')
+    expect(longest.length).toBe(512)
+    const long = await startTestGateway({ mock, config: { master_key: longest } })
+    try {
+      const res = await fetch(`${long.url}/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: long.url },
+        body: JSON.stringify({ key: longest }),
+      })
+      expect({ status: res.status, kind: ((await res.json()) as any).kind }).toEqual({ status: 200, kind: 'admin' })
+    } finally {
+      await long.stop()
+    }
+  })
+
   test('Secure is added when the request came over HTTPS (a trusted proxy says so)', async () => {
     const proxied = await startTestGateway({ mock, config: { trust_proxy: true } })
     try {

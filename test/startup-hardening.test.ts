@@ -1,6 +1,7 @@
 /**
  * Issue 12 items 7 and 14, at startup: a port in use stops startup (no silent sharing), a weak or
- * whitespace-padded master key is refused, and the data directory and database files are private.
+ * whitespace-padded master key is refused (as is one longer than the console's sign-in takes), and the data
+ * directory and database files are private.
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
@@ -40,8 +41,12 @@ describe('a port already in use', () => {
   }, 40_000)
 })
 
+/** A random key of `length` characters (base64, no whitespace), as a generator makes one. */
+const randomKey = (length: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(length))).toString('base64').slice(0, length)
+
 describe('a weak or padded master key', () => {
   const REFUSED: Array<[string, string, string]> = [
+    ['a random key longer than the console\'s sign-in takes (513 characters)', randomKey(513), 'must be at most 512 characters'],
     ['a leading space', ` ${MASTER_KEY}`, 'must not start or end with whitespace'],
     ['a trailing newline', `${MASTER_KEY}\n`, 'must not start or end with whitespace'],
     ['a space inside', MASTER_KEY.replace('-', ' '), 'must not contain whitespace'],
@@ -79,6 +84,7 @@ describe('a weak or padded master key', () => {
       '9f86d081884c7d659a2feaa0c55ad015',
       'c3ab8ff13720e8ad9047dd39466b3c89',
       MASTER_KEY,
+      randomKey(512),
     ])
       expect({ key, weakness: masterKeyWeakness(key) }).toEqual({ key, weakness: null })
   })

@@ -5,13 +5,14 @@ import { clientSource } from '../http/client-source'
 import { forbidden, rateLimited, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
 import { MASTER } from '../keys/caller'
-import { createMasterKeyCheck, hashKey } from '../keys/secret'
+import { createMasterKeyCheck, hashKey, MASTER_KEY_MAX_LENGTH } from '../keys/secret'
 import { isHttps } from '../plugins/security-headers'
 import type { Services } from '../services'
 import { cookieValue, isSameOrigin, SESSION_COOKIE, SESSION_PATH } from './session-auth'
 import type { SessionKind, SessionStore } from './sessions'
 
-const signIn = z.object({ key: z.string().min(1).max(512).describe('The master key (admin session) or a virtual key (its own read-only session)') }).strict()
+// A virtual key is far shorter; the master key's configuration takes none longer than this.
+const signIn = z.object({ key: z.string().min(1).max(MASTER_KEY_MAX_LENGTH).describe('The master key (admin session) or a virtual key (its own read-only session)') }).strict()
 
 const sessionInfo = (kind: SessionKind, csrfToken: string, expiresAt: number, keyId: string | null) => ({
   kind,

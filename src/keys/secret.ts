@@ -100,6 +100,8 @@ export function createMasterKeyCheck(masterKey: string): (candidate: string) => 
 }
 
 export const MASTER_KEY_MIN_LENGTH = 32
+/** The longest key the console's sign-in takes (its body is limited before it is read): a longer master key could never sign in. */
+export const MASTER_KEY_MAX_LENGTH = 512
 const MIN_DISTINCT_CHARACTERS = 8
 
 /** The length of the shortest block the key is made of, repeated (`abcabcab` → 3): KMP's prefix function, linear. */
@@ -117,7 +119,7 @@ function period(key: string): number {
  * Why a master key is refused, or null. Length alone lets `aaaa…` through. A key made by a random generator
  * (`openssl rand -base64 32`, or `-hex 16`) passes each rule with room to spare (a 32-character hex key has
  * fewer than 8 distinct characters about once in a million); a typed or patterned one does not:
- * - at least 32 characters;
+ * - at least 32 characters, and at most 512 (what the console's sign-in takes);
  * - no whitespace at all: a client sends a key as one token (`Authorization: Bearer <key>`), so a key padded
  *   by a file or a shell quote could never be presented as configured;
  * - at least 8 distinct characters;
@@ -131,6 +133,7 @@ export function masterKeyWeakness(key: string): string | null {
       ? 'must not contain whitespace: a client sends the key as one token'
       : 'must not start or end with whitespace (a space or newline left by a file or a shell quote?): a client sends the key without it'
   if (key.length < MASTER_KEY_MIN_LENGTH) return `must be at least ${MASTER_KEY_MIN_LENGTH} characters`
+  if (key.length > MASTER_KEY_MAX_LENGTH) return `must be at most ${MASTER_KEY_MAX_LENGTH} characters: the console's sign-in takes no longer key`
   const weak = 'is too weak: generate one, e.g. with `openssl rand -base64 36`'
   if (new Set(key).size < MIN_DISTINCT_CHARACTERS) return `${weak} (it has fewer than ${MIN_DISTINCT_CHARACTERS} distinct characters)`
   if (period(key) * 2 <= key.length) return `${weak} (it is a shorter sequence repeated)`

@@ -33,3 +33,5 @@ export function query(params: Record<string, string | number | undefined | null>
 export const usd = (n: number | null | undefined) =>
   n === null || n === undefined ? '—' : `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 })}`
 export const when = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—')
+/** A key's allowed_models: null is every priced model (`all` says so); [] is no model at all, never an empty cell. */
+export const modelsText = (models: string[] | null, all: string) => (models === null ? all : models.length === 0 ? 'none' : models.join(', '))

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks'
 import { api } from './api'
 
 /** A labelled input: every form field has a visible label tied to it. */
-export function Field(props: { label: string; name: string; value?: string; type?: string; required?: boolean; placeholder?: string; onInput: (v: string) => void }) {
+export function Field(props: { label: string; name: string; value?: string; type?: string; step?: string; required?: boolean; placeholder?: string; onInput: (v: string) => void }) {
   const id = `f-${props.name}`
   return (
     <label for={id}>
@@ -16,7 +16,7 @@ export function Field(props: { label: string; name: string; value?: string; type
         required={props.required}
         placeholder={props.placeholder}
         // Amounts are decimal (USD): without this a browser refuses 0.5 in a number field.
-        step={props.type === 'number' ? 'any' : undefined}
+        step={props.step ?? (props.type === 'number' ? 'any' : undefined)}
         onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
       />
     </label>
@@ -46,25 +46,30 @@ export interface Page<T> {
 
 /**
  * A server-paginated list: the API's cursor moves forward; the cursors already seen let it move back.
- * `path` carries the filters; changing it starts again at the first page.
+ * `path` carries the filters; changing it starts again at the first page. The cursors and the answer are
+ * each kept with the path they belong to, so a new path never asks with an old cursor, never shows the
+ * old path's rows, and an answer that arrives after its path (or page) was left is dropped.
  */
 export function usePaged<T>(path: string, refresh = 0) {
-  const [cursors, setCursors] = useState<Array<string | null>>([null])
-  const [page, setPage] = useState<(Page<T> & Record<string, any>) | null>(null)
-  const [error, setError] = useState<string | null>(null)
+  const [trail, setTrail] = useState<{ path: string; cursors: Array<string | null> }>({ path, cursors: [null] })
+  const [answer, setAnswer] = useState<{ path: string; page: (Page<T> & Record<string, any>) | null; error: string | null }>({ path, page: null, error: null })
+  const cursors = trail.path === path ? trail.cursors : [null]
+  const { page, error } = answer.path === path ? answer : { page: null, error: null }
   const cursor = cursors[cursors.length - 1]
-  useEffect(() => setCursors([null]), [path])
   useEffect(() => {
+    let live = true
     const sep = path.includes('?') ? '&' : '?'
-    api<Page<T>>('GET', `${path}${sep}limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
-      .then((p) => {
-        setPage(p)
-        setError(null)
-      })
-      .catch((e) => setError(e.message))
+    api<Page<T>>('GET', `${path}${sep}limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`).then(
+      (p) => live && setAnswer({ path, page: p, error: null }),
+      (e) => live && setAnswer((a) => ({ path, page: a.path === path ? a.page : null, error: e.message })),
+    )
+    return () => {
+      live = false
+    }
   }, [path, cursor, refresh])
-  const next = useCallback(() => page?.next_cursor && setCursors((c) => [...c, page.next_cursor]), [page])
-  const prev = useCallback(() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c)), [])
+  const nextCursor = page?.next_cursor
+  const next = useCallback(() => nextCursor && setTrail({ path, cursors: [...cursors, nextCursor] }), [path, cursors, nextCursor])
+  const prev = useCallback(() => setTrail({ path, cursors: cursors.length > 1 ? cursors.slice(0, -1) : cursors }), [path, cursors])
   return { page, error, next, prev, first: cursors.length === 1 }
 }
 
@@ -89,9 +94,11 @@ export function Section(props: { title: string; children: ComponentChildren }) {
 /** A budget as a bar: spend and reserved against the maximum. */
 export function BudgetBar(props: { spend: number; reserved: number; max: number | null }) {
   if (props.max === null) return <span class="muted">unlimited</span>
+  // A budget of $0 may spend nothing: drawn full, as one used up, not empty as one untouched.
+  if (props.max === 0) return <><meter min={0} max={1} high={0.9} optimum={0} value={1} title="no budget: $0 to spend" /> <span class="muted">no budget</span></>
   const used = props.spend + props.reserved
   return (
-    <meter min={0} max={props.max || 1} low={props.max * 0.7} high={props.max * 0.9} optimum={0} value={Math.min(used, props.max)}
+    <meter min={0} max={props.max} low={props.max * 0.7} high={props.max * 0.9} optimum={0} value={Math.min(used, props.max)}
       title={`spent $${props.spend}, reserved $${props.reserved} of $${props.max}`} />
   )
 }

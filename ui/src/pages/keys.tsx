@@ -1,13 +1,14 @@
 import { useState } from 'preact/hooks'
-import { api, usd, when } from '../api'
+import { api, modelsText, usd, when } from '../api'
 import { ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
 import { navigate } from '../router'
+import { isoFromUtcField, utcFieldValue } from '../utc-time'
 
 const numberOrNull = (s: string) => (s.trim() === '' ? null : Number(s))
-const modelsOrNull = (s: string) => (s.trim() === '' ? null : s.split(',').map((m) => m.trim()).filter(Boolean))
-// datetime-local fields are read and shown as UTC, as the label says.
-const isoOrNull = (s: string) => (s ? new Date(`${s}:00Z`).toISOString() : null)
-const localTime = (iso: string | null) => (iso ? new Date(iso).toISOString().slice(0, 16) : '')
+const modelList = (s: string) => s.split(',').map((m) => m.trim()).filter(Boolean)
+
+// null is every priced model; [] is no model at all (the key is parked): two settings, never one empty field.
+const MODELS: Array<[string, string]> = [['all', 'every priced model'], ['none', 'no model'], ['only', 'only those listed']]
 
 // '' is null in the API: the gateway's setting (TOLLGATE_REJECT_USER_MISMATCH, TOLLGATE_CLAMP_OUTPUT) decides.
 const USER_FIELD: Array<[string, string]> = [['', 'gateway default'], ['reject', 'reject (403)'], ['tag', 'tag (billed to this key)']]
@@ -28,32 +29,61 @@ function SecretOnce(props: { secret: string; onClose: () => void }) {
   )
 }
 
+/** A key's settings as the form's fields hold them (text); empty for a new key. */
+function fieldsOf(k?: any) {
+  return {
+    name: k?.name ?? '',
+    expires: utcFieldValue(k?.expires_at ?? null),
+    models: k?.allowed_models == null ? 'all' : k.allowed_models.length === 0 ? 'none' : 'only',
+    modelList: (k?.allowed_models ?? []).join(', '),
+    budget: k?.max_budget == null ? '' : String(k.max_budget),
+    rpm: k?.rpm_limit == null ? '' : String(k.rpm_limit),
+    userField: (k?.user_field ?? '') as string,
+    clamp: k?.clamp_output == null ? '' : String(k.clamp_output),
+  }
+}
+type KeyFields = ReturnType<typeof fieldsOf>
+
+/** The API's settings, read from the fields. */
+function settingsOf(f: KeyFields): Record<string, unknown> {
+  return {
+    name: f.name || null,
+    expires_at: f.expires ? isoFromUtcField(f.expires) : null,
+    allowed_models: f.models === 'all' ? null : f.models === 'none' ? [] : modelList(f.modelList),
+    max_budget: numberOrNull(f.budget),
+    rpm_limit: numberOrNull(f.rpm),
+    user_field: f.userField || null,
+    clamp_output: f.clamp === '' ? null : f.clamp === 'true',
+  }
+}
+
+/**
+ * The settings the operator changed. An edit sends only these: a setting sent back as the form shows it could
+ * differ from the key's (an expiry's milliseconds), and one the operator did not touch must stay as it is.
+ */
+function changedSettings(before: KeyFields, now: KeyFields): Record<string, unknown> {
+  const was = settingsOf(before)
+  return Object.fromEntries(Object.entries(settingsOf(now)).filter(([setting, value]) => JSON.stringify(value) !== JSON.stringify(was[setting])))
+}
+
 function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: string) => void }) {
   const k = props.keyRow
   const [userId, setUserId] = useState(props.userId ?? '')
-  const [name, setName] = useState(k?.name ?? '')
-  const [expires, setExpires] = useState(localTime(k?.expires_at ?? null))
-  const [models, setModels] = useState((k?.allowed_models ?? []).join(', '))
-  const [budget, setBudget] = useState(k?.max_budget == null ? '' : String(k.max_budget))
-  const [rpm, setRpm] = useState(k?.rpm_limit == null ? '' : String(k.rpm_limit))
-  const [userField, setUserField] = useState<string>(k?.user_field ?? '')
-  const [clamp, setClamp] = useState(k?.clamp_output == null ? '' : String(k.clamp_output))
+  const [shown] = useState(() => fieldsOf(k))
+  const [fields, setFields] = useState(shown)
   const [error, setError] = useState<string | null>(null)
+  const set = (field: keyof KeyFields) => (v: string) => setFields((f) => ({ ...f, [field]: v }))
   const p = k ? 'edit-' : ''
   const submit = async (e: Event) => {
     e.preventDefault()
-    const fields = {
-      name: name || null, expires_at: isoOrNull(expires), allowed_models: modelsOrNull(models),
-      max_budget: numberOrNull(budget), rpm_limit: numberOrNull(rpm),
-      user_field: userField || null, clamp_output: clamp === '' ? null : clamp === 'true',
-    }
     try {
       if (k) {
-        await api('PATCH', `/v1/keys/${k.id}`, fields)
+        const changes = changedSettings(shown, fields)
+        if (Object.keys(changes).length > 0) await api('PATCH', `/v1/keys/${k.id}`, changes)
         props.onDone()
       } else {
-        const created = await api('POST', '/v1/keys', { user_id: userId, ...fields })
-        for (const clear of [setName, setExpires, setModels, setBudget, setRpm, setUserField, setClamp]) clear('')
+        const created = await api('POST', '/v1/keys', { user_id: userId, ...settingsOf(fields) })
+        setFields(fieldsOf())
         setError(null)
         props.onDone(created.key)
       }
@@ -64,13 +94,14 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
   return (
     <form class="inline" onSubmit={submit} aria-label={k ? `Edit key ${k.id}` : 'New key'}>
       {!k && <Field label="User id" name="key-user" value={userId} required onInput={setUserId} />}
-      <Field label="Name" name={`${p}key-name`} value={name} onInput={setName} />
-      <Field label="Expires (UTC)" name={`${p}key-expires`} type="datetime-local" value={expires} onInput={setExpires} />
-      <Field label="Allowed models (comma-separated; empty: all)" name={`${p}key-models`} value={models} onInput={setModels} />
-      <Field label="Key budget (USD)" name={`${p}key-budget`} type="number" value={budget} onInput={setBudget} placeholder="none" />
-      <Field label="Requests per minute" name={`${p}key-rpm`} type="number" value={rpm} onInput={setRpm} placeholder="no limit" />
-      <Select label="User field (a body naming another user)" name={`${p}key-user-field`} value={userField} options={USER_FIELD} onInput={setUserField} />
-      <Select label="Clamp output to budget" name={`${p}key-clamp`} value={clamp} options={CLAMP} onInput={setClamp} />
+      <Field label="Name" name={`${p}key-name`} value={fields.name} onInput={set('name')} />
+      <Field label="Expires (UTC)" name={`${p}key-expires`} type="datetime-local" step="1" value={fields.expires} onInput={set('expires')} />
+      <Select label="Allowed models" name={`${p}key-models`} value={fields.models} options={MODELS} onInput={set('models')} />
+      {fields.models === 'only' && <Field label="Models (comma-separated)" name={`${p}key-model-list`} value={fields.modelList} required onInput={set('modelList')} />}
+      <Field label="Key budget (USD)" name={`${p}key-budget`} type="number" value={fields.budget} onInput={set('budget')} placeholder="none" />
+      <Field label="Requests per minute" name={`${p}key-rpm`} type="number" value={fields.rpm} onInput={set('rpm')} placeholder="no limit" />
+      <Select label="User field (a body naming another user)" name={`${p}key-user-field`} value={fields.userField} options={USER_FIELD} onInput={set('userField')} />
+      <Select label="Clamp output to budget" name={`${p}key-clamp`} value={fields.clamp} options={CLAMP} onInput={set('clamp')} />
       <button type="submit">{k ? 'Save' : 'Create key'}</button>
       <ErrorLine error={error} />
     </form>
@@ -98,7 +129,8 @@ export function KeysPage(props: { params: URLSearchParams }) {
       </form>
       {secret && <SecretOnce secret={secret} onClose={() => setSecret(null)} />}
       <Section title="New key">
-        <KeyForm userId={userId} onDone={(s) => { if (s) setSecret(s); reload() }} />
+        {/* Keyed by the user: a filter to another user's keys makes a new form, naming that user. */}
+        <KeyForm key={userId} userId={userId} onDone={(s) => { if (s) setSecret(s); reload() }} />
       </Section>
       <ErrorLine error={error ?? list.error} />
       <table>
@@ -109,7 +141,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
               <tr>
                 <td><code>{k.key_prefix}…</code><div class="muted">{k.id}</div></td>
                 <td>{k.user_id}</td><td>{k.name ?? '—'}</td>
-                <td>{k.allowed_models ? k.allowed_models.join(', ') : 'all'}</td>
+                <td data-testid="key-models">{modelsText(k.allowed_models, 'all')}</td>
                 <td>{k.max_budget === null ? '—' : `${usd(k.spend)} of ${usd(k.max_budget)}`}</td>
                 <td>{k.rpm_limit ?? '—'}</td>
                 <td data-testid="key-user-field">{userFieldText(k.user_field)}</td><td data-testid="key-clamp">{clampText(k.clamp_output)}</td>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks'
-import { api, usd, when } from '../api'
+import { api, modelsText, usd, when } from '../api'
 import { BudgetBar, ErrorLine, Pager, Section, usePaged } from '../components'
 import { UsageTable } from './usage'
 
@@ -21,7 +21,7 @@ export function MePage() {
             <dl>
               <dt>Name</dt><dd>{key.name ?? '—'} <code>{key.key_prefix}…</code></dd>
               <dt>Expires</dt><dd>{when(key.expires_at)}</dd>
-              <dt>Allowed models</dt><dd>{key.allowed_models ? key.allowed_models.join(', ') : 'all priced models'}</dd>
+              <dt>Allowed models</dt><dd data-testid="allowed-models">{modelsText(key.allowed_models, 'all priced models')}</dd>
               <dt>A body naming another user</dt><dd>{key.user_field === null ? 'as the gateway decides' : key.user_field === 'tag' ? 'tag: billed to this key, the value sent on as a tag' : 'reject (403)'}</dd>
               <dt>Output clamped to the budget</dt><dd>{key.clamp_output === null ? 'as the gateway decides' : key.clamp_output ? 'on' : 'off'}</dd>
               <dt>Requests per minute</dt><dd>{key.rpm_limit ?? 'no limit of its own'}</dd>

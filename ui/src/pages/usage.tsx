@@ -3,10 +3,11 @@ import { api, query, usd, when } from '../api'
 import { DailyChart } from '../chart'
 import { ErrorLine, Field, Pager, Select, usePaged } from '../components'
 import { navigate } from '../router'
+import { isoFromUtcField } from '../utc-time'
 
 const FILTERS = ['user_id', 'key_id', 'model', 'status', 'since', 'until'] as const
 const STATUSES: Array<[string, string]> = [['', 'any'], ['ok', 'ok'], ['error', 'error'], ['aborted', 'aborted'], ['expired', 'expired']]
-const toIso = (s: string) => (s ? new Date(`${s}:00Z`).toISOString() : '')
+const TIMES = ['since', 'until'] as const
 
 export function UsageTable(props: { rows: any[] }) {
   return (
@@ -23,11 +24,14 @@ export function UsageTable(props: { rows: any[] }) {
 }
 
 export function UsagePage(props: { params: URLSearchParams }) {
-  const applied = Object.fromEntries(FILTERS.map((f) => [f, props.params.get(f) ?? ''])) as Record<(typeof FILTERS)[number], string>
+  const asked = Object.fromEntries(FILTERS.map((f) => [f, props.params.get(f) ?? ''])) as Record<(typeof FILTERS)[number], string>
+  // A time in the URL is whatever was typed there: one that is not a time is left out, and said so.
+  const unreadable = TIMES.filter((t) => asked[t] !== '' && isoFromUtcField(asked[t]) === null)
+  const applied = { ...asked, ...Object.fromEntries(unreadable.map((t) => [t, ''])) }
   const [form, setForm] = useState(applied)
   const [daily, setDaily] = useState<any>(null)
   const [error, setError] = useState<string | null>(null)
-  const q = query({ ...applied, since: toIso(applied.since), until: toIso(applied.until) })
+  const q = query({ ...applied, since: isoFromUtcField(applied.since), until: isoFromUtcField(applied.until) })
   const list = usePaged<any>(`/v1/usage${q}`)
   // The page is kept across filter changes: each filter's chart, or its error, replaces the last filter's
   // (an answer for a filter no longer applied is dropped).
@@ -58,6 +62,7 @@ export function UsagePage(props: { params: URLSearchParams }) {
         <button type="submit">Apply</button>
         <a class="button" href={`/v1/usage/csv${q}`} download="usage.csv">Export CSV</a>
       </form>
+      <ErrorLine error={unreadable.length ? unreadable.map((t) => `${t} "${asked[t]}"`).join(' and ') + ': not a UTC date and time (YYYY-MM-DDTHH:MM), not applied' : null} />
       <ErrorLine error={error ?? list.error} />
       {daily && <DailyChart label="Spend per day under these filters, by model (UTC)" days={daily.days} stacked money series={daily.series.map((s: any) => ({ name: s.name, values: s.cost }))} />}
       <UsageTable rows={list.page?.data ?? []} />
