@@ -40,6 +40,28 @@ export function refuseModelFallbacks(body: Record<string, unknown>, upstreamMode
 
 /** OpenRouter's web plugin brings back 5 results unless `max_results` says otherwise, each billed ($4 per 1,000). */
 const OPENROUTER_WEB_RESULTS = 5
+
+/**
+ * Models whose web plugin runs, with no `engine` named, the model provider's own search: OpenRouter's default for
+ * Anthropic, OpenAI, Perplexity and xAI models (by their slug, `openai/gpt-4o`, or a vendor's model name a proxy
+ * may keep, `gpt-4o`), and for its auto router (`openrouter/auto`), which may pick one of them. Every other model
+ * searches with Exa. A model the list misses is billed as Exa results: it is named from OpenRouter's documentation.
+ */
+const NATIVE_SEARCH_BY_DEFAULT = /^~?(?:(?:anthropic|openai|perplexity|x-ai|openrouter)\/|(?:claude|gpt|chatgpt|o\d|sonar|grok)(?:[-.:]|$))/
+
+/**
+ * Why the web plugin of a request to `upstreamModel` is not served, or null: only the `exa` engine is billed per
+ * result, which `server_tools.web_search` prices. `native` passes the model provider's search through at the
+ * provider's own rates (OpenAI per call, $25 and up per 1,000 whatever `max_results` says; Anthropic $10 per 1,000
+ * searches), and the newer engines (`parallel`, `firecrawl`, …) have prices of their own: a price per result
+ * would bill them for less. So is no engine on a model whose default is native (`NATIVE_SEARCH_BY_DEFAULT`).
+ */
+function unpricedSearchEngine(engine: unknown, upstreamModel: string): string | null {
+  if (engine === 'exa' || (engine == null && !NATIVE_SEARCH_BY_DEFAULT.test(upstreamModel))) return null
+  const runs = engine == null ? `without an engine it runs ${JSON.stringify(upstreamModel.slice(0, 80))}'s native search` : `the engine ${JSON.stringify(String(engine).slice(0, 40))} bills`
+  return `the web plugin is served only with the "exa" engine, billed per result as server_tools.web_search prices it: ${runs} at rates of its own (a provider's search per call, not per result), which the gateway cannot count or price.`
+}
+
 /** OpenRouter's PDF engines billed by tokens alone (`cloudflare-ai` is what the deprecated `pdf-text` now runs). */
 const FREE_PDF_ENGINES = new Set(['pdf-text', 'cloudflare-ai', 'native'])
 
@@ -51,11 +73,13 @@ const FREE_PDF_ENGINES = new Set(['pdf-text', 'cloudflare-ai', 'native'])
  * not known here may be billed in ways the gateway cannot see. The file parser needs its engine named: without
  * one, OpenRouter falls back to `mistral-ocr` for a model that cannot read files.
  */
-function openRouterWebResults(plugins: unknown): number {
+function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
   let results = 0
   for (const plugin of entries(plugins) as Array<Record<string, any> | null>) {
     const id = plugin?.id
     if (id === 'web') {
+      const unpriced = unpricedSearchEngine(plugin!.engine, upstreamModel)
+      if (unpriced) throw badRequest(`Invalid body: plugins: ${unpriced} Name "engine": "exa".`, 'feature_unsupported')
       results += positiveInt(plugin!.max_results) ? plugin!.max_results : OPENROUTER_WEB_RESULTS
     } else if (id === 'file-parser') {
       const engine = plugin!.pdf?.engine
@@ -80,7 +104,7 @@ function openRouterWebResults(plugins: unknown): number {
  */
 export function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
   refuseModelFallbacks(body, upstreamModel)
-  return { webResults: body.plugins != null ? openRouterWebResults(body.plugins) : 0 }
+  return { webResults: body.plugins != null ? openRouterWebResults(body.plugins, upstreamModel) : 0 }
 }
 
 /** Server tools with the router's web results added as `web_search` uses, and those uses kept apart for settlement. */
@@ -91,10 +115,18 @@ export function withWebResults(features: RequestedFeatures, webResults: number):
 }
 
 /**
- * A model named `…:online` asks OpenRouter for its web plugin at its default results, unless the request's own web
- * plugin already bounds them. Read from the model the provider is sent, whatever the route or the translation
- * (a translation keeps the model and builds a body without plugins), so admission adds it for every request.
+ * A model named `…:online` asks OpenRouter for its web plugin at its default results and engine, unless the
+ * request's own web plugin already sets them. Read from the model the provider is sent, whatever the route or the
+ * translation (a translation keeps the model and builds a body without plugins), so admission adds it for every
+ * request; refused where that default engine is the model's native search (`unpricedSearchEngine`).
  */
 export function withOnlineModelResults(features: RequestedFeatures, upstreamModel: string): RequestedFeatures {
-  return upstreamModel.endsWith(':online') && features.unreportedToolUses?.web_search === undefined ? withWebResults(features, OPENROUTER_WEB_RESULTS) : features
+  if (!upstreamModel.endsWith(':online') || features.unreportedToolUses?.web_search !== undefined) return features
+  const unpriced = unpricedSearchEngine(undefined, upstreamModel)
+  if (unpriced)
+    throw badRequest(
+      `Invalid body: model: ":online" asks for OpenRouter's web plugin with its default engine: ${unpriced} Send the model without ":online", with a web plugin whose "engine" is "exa".`,
+      'feature_unsupported',
+    )
+  return withWebResults(features, OPENROUTER_WEB_RESULTS)
 }
