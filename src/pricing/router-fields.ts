@@ -4,9 +4,10 @@
  * (refused: a request is priced at one model), and OpenRouter's plugins (its web search priced per result,
  * others refused unless billed by tokens alone).
  */
+import type { ProviderConfig } from '../config/schema'
 import { badRequest } from '../http/errors'
-import { entries, positiveInt } from './body-values'
-import type { RequestedFeatures } from './price'
+import { entries, isJsonObject, positiveInt } from './body-values'
+import type { Price, RequestedFeatures } from './price'
 
 /** An entry of a fallback list that names `model` alone: the model itself, or LiteLLM's `{model}` with nothing else to change. */
 const namesOnly = (model: string) => (entry: unknown): boolean =>
@@ -100,11 +101,56 @@ function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
 /**
  * What a request to a router (OpenRouter, a LiteLLM proxy: an `openai` provider, or an `anthropic` one at its
  * Anthropic-compatible endpoint) bills beyond the model's tokens: its web plugin's results (and fallbacks refused,
- * `refuseModelFallbacks`). Requests without these fields pay a few property reads.
+ * `refuseModelFallbacks`; host routing the gateway could not bound, `refuseUnboundedRouting`). Requests without
+ * these fields pay a few property reads.
  */
 export function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
   refuseModelFallbacks(body, upstreamModel)
+  if (body.provider != null) refuseUnboundedRouting(body.provider)
   return { webResults: body.plugins != null ? openRouterWebResults(body.plugins, upstreamModel) : 0 }
+}
+
+/** OpenRouter's `provider` routing is bounded by merging `max_price` into it (`withRowMaxPrice`): it must be an object to take one. */
+function refuseUnboundedRouting(routing: unknown): void {
+  const field = !isJsonObject(routing) ? 'provider' : routing.max_price != null && !isJsonObject(routing.max_price) ? 'provider.max_price' : null
+  if (field)
+    throw badRequest(`Invalid body: ${field}: must be an object (OpenRouter's provider routing), so that the gateway can bound the host's prices to the model's.`, 'invalid_request')
+}
+
+/** The catalog id by which an operator names a provider as OpenRouter (`catalog: openrouter`). */
+const OPENROUTER = 'openrouter'
+
+const usd = (micros: number): number => micros / 1_000_000
+
+/** The client's own bound where it is at most the row's (kept as the client wrote it), else the row's. */
+function lowerBound(client: unknown, row: number): unknown {
+  const n = typeof client === 'number' ? client : typeof client === 'string' && client.trim() !== '' ? Number(client) : Number.NaN
+  return n >= 0 && n <= row ? client : row
+}
+
+/**
+ * The request as it goes to OpenRouter, bounded to the row it is billed at. OpenRouter serves a model from any of
+ * its hosts, each billed at its own rates: the client may route to a dearer one (`provider: {sort: "throughput"}`,
+ * what `:nitro` does, which the price book prices as a model of its own; `order`, `only`), and its default load
+ * balancing may pick one too. Its `provider.max_price` (USD per million prompt and completion tokens, and per
+ * request where the row has a per-request price) set to the row's rates keeps every host it may pick no dearer
+ * than what the gateway bills; the client's own lower bounds, and the rest of its routing, are kept. Sent when the
+ * request routes by `provider` (only OpenRouter reads it) or the provider is named OpenRouter (`catalog:
+ * openrouter`). A row that serves the model free (0/0, no per-request price) is the operator's choice to bill
+ * nothing: bounded at 0, OpenRouter would serve only free hosts, so it is sent as it came.
+ */
+export function withRowMaxPrice(body: Record<string, unknown>, price: Price | null, provider: Pick<ProviderConfig, 'catalog'>): Record<string, unknown> {
+  const routing = isJsonObject(body.provider) ? body.provider : undefined
+  if (price === null || (routing === undefined && provider.catalog !== OPENROUTER)) return body
+  if (price.inputPerMillion === 0 && price.outputPerMillion === 0 && !price.perRequest) return body
+  const asked = routing !== undefined && isJsonObject(routing.max_price) ? routing.max_price : {}
+  const max_price = {
+    ...asked,
+    prompt: lowerBound(asked.prompt, usd(price.inputPerMillion)),
+    completion: lowerBound(asked.completion, usd(price.outputPerMillion)),
+    ...(price.perRequest != null ? { request: lowerBound(asked.request, usd(price.perRequest)) } : {}),
+  }
+  return { ...body, provider: { ...routing, max_price } }
 }
 
 /** Server tools with the router's web results added as `web_search` uses, and those uses kept apart for settlement. */
