@@ -159,15 +159,18 @@ describe('require-pricing covers billed features: 402 naming the feature, before
     })
   }
 
-  test('the long context window switched on by anthropic-beta: 402 for a prompt past 200K tokens; a shorter one is served', async () => {
+  // A short estimate does not bound what the provider reads (a file by id counts at the media bound): the flag asks for the window's rates.
+  test('the long context window switched on by anthropic-beta: 402 for a prompt past 200K tokens, and for a shorter one; served once priced', async () => {
     const beta = { 'anthropic-beta': 'interleaved-thinking-2025-05-14, context-1m-2025-08-07' }
     const long = [{ role: 'user', content: 'x'.repeat(250_000) }]
-    const refused = await post('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: long }, beta)
-    expect(refused.status).toBe(402)
-    expect(refused.text).toMatch(/long context window/)
+    for (const messages of [long, ask]) {
+      const refused = await post('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages }, beta)
+      expect(refused.status).toBe(402)
+      expect(refused.text).toMatch(/long context window/)
+    }
     expect(upstream.calls).toHaveLength(0)
     upstream.answer(() => anthropicMessage({ input_tokens: 100, output_tokens: 10 }))
-    expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask }, beta)).cost).toBe(120)
+    expect((await settled('/v1/messages', { model: 'ant:lc', max_tokens: 50, messages: ask }, beta)).cost).toBe(120)
     // Without the flag, the same long prompt is not a long-context request.
     expect((await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: long })).cost).toBe(120)
   })

@@ -9,7 +9,8 @@ import { startTestGateway, type TestGateway } from './support/gateway'
  * exactly input × 4 + cached × 1 + output × 20 (Anthropic model) or input × 2 + cached × 1 + output × 3.
  */
 const PRICING = {
-  'mockant:claude-mock': { input_per_million: 4, cached_input_per_million: 1, output_per_million: 20 },
+  // Its long context window (the first test sends context-1m) at Anthropic's rates: 2× input, 1.5× output.
+  'mockant:claude-mock': { input_per_million: 4, cached_input_per_million: 1, output_per_million: 20, service_tiers: { long_context: 2, long_context_output: 1.5 } },
   'mock:gpt-mock': { input_per_million: 2, cached_input_per_million: 1, output_per_million: 3 },
 }
 const TEXT = 'Hello from the mock provider.'

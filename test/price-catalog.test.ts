@@ -55,6 +55,12 @@ describe('price catalog', () => {
       })
       // Claude Sonnet 4 is flat in the catalog.
       expect(catalogEntry('anthropic', 'claude-sonnet-4', new Date('2026-12-01'))!.rows[0]!.fields).not.toHaveProperty('long_context_above_tokens')
+      // Opus 4.6 has the tier until its flat price of 2026-03-13: a context-1m request is priced by the row in force.
+      const opus = catalogEntry('anthropic', 'claude-opus-4-6', new Date('2026-01-01'))!
+      expect(opus.rows.map((r) => [r.effectiveFrom, r.fields.service_tiers ?? null, r.fields.long_context_above_tokens ?? null])).toEqual([
+        [null, { long_context: 2, long_context_output: 1.5 }, 200000],
+        ['2026-03-13', null, null],
+      ])
     })
 
     test('tiers one threshold and one multiple per side cannot say (a flat cache rate beside tiered ones): the dearest tier', () => {

@@ -629,7 +629,14 @@ function cacheLifetime(body: Record<string, unknown>): '5m' | '1h' | null {
 
 /**
  * The first feature the request asks for that the price has no amount for, named as a client would look
- * for it. The long-context window needs a price only for a request whose estimate passes its threshold.
+ * for it.
+ *
+ * The long context window (`context-1m`) needs `service_tiers.long_context` whenever a request switches it on,
+ * however small its estimate: the estimate is no bound on what the provider reads (a document or an image by
+ * `file_id` or URL counts at the configured media bound, whatever its size), so only the usage tells whether
+ * the prompt passed 200K, and with no multiplier settlement would bill it at the plain rates, half of
+ * Anthropic's. A model billed flat in its long window is priced `long_context: 1`. A row with a threshold of its
+ * own always has the multiplier (the price book refuses one without it): it is judged by that threshold.
  */
 export function unpricedFeature(price: Price, f: RequestedFeatures, inputTokens: number): string | null {
   for (const tool of Object.keys(f.serverTools)) if (toolPrice(price, tool) === undefined) return `the server tool ${tool}`
@@ -639,7 +646,7 @@ export function unpricedFeature(price: Price, f: RequestedFeatures, inputTokens:
   if (f.audioOutput && price.audioOutputPerMillion == null) return 'audio output'
   if (f.inferenceGeo !== null && namedMultiplier(price, geoMultiplierName(f.inferenceGeo)) === undefined)
     return `the inference geography ${JSON.stringify(f.inferenceGeo.slice(0, 40))} (inference_geo; priced by service_tiers.${geoMultiplierName(f.inferenceGeo.slice(0, 40))})`
-  if (f.longContext && inputTokens > longContextThreshold(price) && namedMultiplier(price, 'long_context') === undefined)
+  if (f.longContext && namedMultiplier(price, 'long_context') === undefined && (price.longContextAboveTokens == null || inputTokens > price.longContextAboveTokens))
     return `the long context window (anthropic-beta context-1m) past ${longContextThreshold(price)} input tokens`
   return null
 }

@@ -4,9 +4,10 @@
  * (refused: a request is priced at one model), and OpenRouter's plugins (its web search priced per result,
  * others refused unless billed by tokens alone).
  */
+import type { ProviderConfig } from '../config/schema'
 import { badRequest } from '../http/errors'
-import { entries, positiveInt } from './body-values'
-import type { RequestedFeatures } from './price'
+import { entries, isJsonObject, positiveInt } from './body-values'
+import type { Price, RequestedFeatures } from './price'
 
 /** An entry of a fallback list that names `model` alone: the model itself, or LiteLLM's `{model}` with nothing else to change. */
 const namesOnly = (model: string) => (entry: unknown): boolean =>
@@ -40,6 +41,28 @@ export function refuseModelFallbacks(body: Record<string, unknown>, upstreamMode
 
 /** OpenRouter's web plugin brings back 5 results unless `max_results` says otherwise, each billed ($4 per 1,000). */
 const OPENROUTER_WEB_RESULTS = 5
+
+/**
+ * Models whose web plugin runs, with no `engine` named, the model provider's own search: OpenRouter's default for
+ * Anthropic, OpenAI, Perplexity and xAI models (by their slug, `openai/gpt-4o`, or a vendor's model name a proxy
+ * may keep, `gpt-4o`), and for its auto router (`openrouter/auto`), which may pick one of them. Every other model
+ * searches with Exa. A model the list misses is billed as Exa results: it is named from OpenRouter's documentation.
+ */
+const NATIVE_SEARCH_BY_DEFAULT = /^~?(?:(?:anthropic|openai|perplexity|x-ai|openrouter)\/|(?:claude|gpt|chatgpt|o\d|sonar|grok)(?:[-.:]|$))/
+
+/**
+ * Why the web plugin of a request to `upstreamModel` is not served, or null: only the `exa` engine is billed per
+ * result, which `server_tools.web_search` prices. `native` passes the model provider's search through at the
+ * provider's own rates (OpenAI per call, $25 and up per 1,000 whatever `max_results` says; Anthropic $10 per 1,000
+ * searches), and the newer engines (`parallel`, `firecrawl`, …) have prices of their own: a price per result
+ * would bill them for less. So is no engine on a model whose default is native (`NATIVE_SEARCH_BY_DEFAULT`).
+ */
+function unpricedSearchEngine(engine: unknown, upstreamModel: string): string | null {
+  if (engine === 'exa' || (engine == null && !NATIVE_SEARCH_BY_DEFAULT.test(upstreamModel))) return null
+  const runs = engine == null ? `without an engine it runs ${JSON.stringify(upstreamModel.slice(0, 80))}'s native search` : `the engine ${JSON.stringify(String(engine).slice(0, 40))} bills`
+  return `the web plugin is served only with the "exa" engine, billed per result as server_tools.web_search prices it: ${runs} at rates of its own (a provider's search per call, not per result), which the gateway cannot count or price.`
+}
+
 /** OpenRouter's PDF engines billed by tokens alone (`cloudflare-ai` is what the deprecated `pdf-text` now runs). */
 const FREE_PDF_ENGINES = new Set(['pdf-text', 'cloudflare-ai', 'native'])
 
@@ -51,11 +74,13 @@ const FREE_PDF_ENGINES = new Set(['pdf-text', 'cloudflare-ai', 'native'])
  * not known here may be billed in ways the gateway cannot see. The file parser needs its engine named: without
  * one, OpenRouter falls back to `mistral-ocr` for a model that cannot read files.
  */
-function openRouterWebResults(plugins: unknown): number {
+function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
   let results = 0
   for (const plugin of entries(plugins) as Array<Record<string, any> | null>) {
     const id = plugin?.id
     if (id === 'web') {
+      const unpriced = unpricedSearchEngine(plugin!.engine, upstreamModel)
+      if (unpriced) throw badRequest(`Invalid body: plugins: ${unpriced} Name "engine": "exa".`, 'feature_unsupported')
       results += positiveInt(plugin!.max_results) ? plugin!.max_results : OPENROUTER_WEB_RESULTS
     } else if (id === 'file-parser') {
       const engine = plugin!.pdf?.engine
@@ -76,11 +101,56 @@ function openRouterWebResults(plugins: unknown): number {
 /**
  * What a request to a router (OpenRouter, a LiteLLM proxy: an `openai` provider, or an `anthropic` one at its
  * Anthropic-compatible endpoint) bills beyond the model's tokens: its web plugin's results (and fallbacks refused,
- * `refuseModelFallbacks`). Requests without these fields pay a few property reads.
+ * `refuseModelFallbacks`; host routing the gateway could not bound, `refuseUnboundedRouting`). Requests without
+ * these fields pay a few property reads.
  */
 export function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
   refuseModelFallbacks(body, upstreamModel)
-  return { webResults: body.plugins != null ? openRouterWebResults(body.plugins) : 0 }
+  if (body.provider != null) refuseUnboundedRouting(body.provider)
+  return { webResults: body.plugins != null ? openRouterWebResults(body.plugins, upstreamModel) : 0 }
+}
+
+/** OpenRouter's `provider` routing is bounded by merging `max_price` into it (`withRowMaxPrice`): it must be an object to take one. */
+function refuseUnboundedRouting(routing: unknown): void {
+  const field = !isJsonObject(routing) ? 'provider' : routing.max_price != null && !isJsonObject(routing.max_price) ? 'provider.max_price' : null
+  if (field)
+    throw badRequest(`Invalid body: ${field}: must be an object (OpenRouter's provider routing), so that the gateway can bound the host's prices to the model's.`, 'invalid_request')
+}
+
+/** The catalog id by which an operator names a provider as OpenRouter (`catalog: openrouter`). */
+const OPENROUTER = 'openrouter'
+
+const usd = (micros: number): number => micros / 1_000_000
+
+/** The client's own bound where it is at most the row's (kept as the client wrote it), else the row's. */
+function lowerBound(client: unknown, row: number): unknown {
+  const n = typeof client === 'number' ? client : typeof client === 'string' && client.trim() !== '' ? Number(client) : Number.NaN
+  return n >= 0 && n <= row ? client : row
+}
+
+/**
+ * The request as it goes to OpenRouter, bounded to the row it is billed at. OpenRouter serves a model from any of
+ * its hosts, each billed at its own rates: the client may route to a dearer one (`provider: {sort: "throughput"}`,
+ * what `:nitro` does, which the price book prices as a model of its own; `order`, `only`), and its default load
+ * balancing may pick one too. Its `provider.max_price` (USD per million prompt and completion tokens, and per
+ * request where the row has a per-request price) set to the row's rates keeps every host it may pick no dearer
+ * than what the gateway bills; the client's own lower bounds, and the rest of its routing, are kept. Sent when the
+ * request routes by `provider` (only OpenRouter reads it) or the provider is named OpenRouter (`catalog:
+ * openrouter`). A row that serves the model free (0/0, no per-request price) is the operator's choice to bill
+ * nothing: bounded at 0, OpenRouter would serve only free hosts, so it is sent as it came.
+ */
+export function withRowMaxPrice(body: Record<string, unknown>, price: Price | null, provider: Pick<ProviderConfig, 'catalog'>): Record<string, unknown> {
+  const routing = isJsonObject(body.provider) ? body.provider : undefined
+  if (price === null || (routing === undefined && provider.catalog !== OPENROUTER)) return body
+  if (price.inputPerMillion === 0 && price.outputPerMillion === 0 && !price.perRequest) return body
+  const asked = routing !== undefined && isJsonObject(routing.max_price) ? routing.max_price : {}
+  const max_price = {
+    ...asked,
+    prompt: lowerBound(asked.prompt, usd(price.inputPerMillion)),
+    completion: lowerBound(asked.completion, usd(price.outputPerMillion)),
+    ...(price.perRequest != null ? { request: lowerBound(asked.request, usd(price.perRequest)) } : {}),
+  }
+  return { ...body, provider: { ...routing, max_price } }
 }
 
 /** Server tools with the router's web results added as `web_search` uses, and those uses kept apart for settlement. */
@@ -91,10 +161,18 @@ export function withWebResults(features: RequestedFeatures, webResults: number):
 }
 
 /**
- * A model named `…:online` asks OpenRouter for its web plugin at its default results, unless the request's own web
- * plugin already bounds them. Read from the model the provider is sent, whatever the route or the translation
- * (a translation keeps the model and builds a body without plugins), so admission adds it for every request.
+ * A model named `…:online` asks OpenRouter for its web plugin at its default results and engine, unless the
+ * request's own web plugin already sets them. Read from the model the provider is sent, whatever the route or the
+ * translation (a translation keeps the model and builds a body without plugins), so admission adds it for every
+ * request; refused where that default engine is the model's native search (`unpricedSearchEngine`).
  */
 export function withOnlineModelResults(features: RequestedFeatures, upstreamModel: string): RequestedFeatures {
-  return upstreamModel.endsWith(':online') && features.unreportedToolUses?.web_search === undefined ? withWebResults(features, OPENROUTER_WEB_RESULTS) : features
+  if (!upstreamModel.endsWith(':online') || features.unreportedToolUses?.web_search !== undefined) return features
+  const unpriced = unpricedSearchEngine(undefined, upstreamModel)
+  if (unpriced)
+    throw badRequest(
+      `Invalid body: model: ":online" asks for OpenRouter's web plugin with its default engine: ${unpriced} Send the model without ":online", with a web plugin whose "engine" is "exa".`,
+      'feature_unsupported',
+    )
+  return withWebResults(features, OPENROUTER_WEB_RESULTS)
 }

@@ -6,6 +6,7 @@ import { answerCarriesOutput } from '../metering/answer-output'
 import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
 import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, streamOutcome, timedOut, timedOutStreamOutcome } from '../metering/outcome'
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
+import { withRowMaxPrice } from '../pricing/router-fields'
 import { callUpstream, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { errorAnswerFailure, isErrorAnswer, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
@@ -69,7 +70,9 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const { provider } = admission.model
   const streaming = ctx.stream && x.stream !== undefined
   const covered = streaming && holdCoversOutput(x.body, outputCapFieldsRead(x.path, provider), admission.estimate)
-  const answer = await callUpstream(withHeadersSent(provider, x.headers), x.path, x.body, {
+  // The price is known only now, after admission: a router's host routing is bounded to it here, for every route.
+  const body = withRowMaxPrice(x.body, admission.price, provider)
+  const answer = await callUpstream(withHeadersSent(provider, x.headers), x.path, body, {
     hold,
     timeoutMs: ctx.timeouts.upstream_timeout_ms,
     clientSignal: ctx.request.signal,
