@@ -151,6 +151,18 @@ export class PostgresStore implements Store {
     }
   }
 
+  async insertKey(row: typeof sqliteTables.apiKeys.$inferInsert) {
+    const pgDb = drizzle({ client: this.bounded, schema: tables })
+    return pgDb.transaction(async (tx) => {
+      // The lock the foreign key's own check takes (KEY SHARE): a DELETE of the user under way is waited for, and
+      // then nothing is found; one that comes later waits for this insert, and takes the key with the user.
+      const [user] = await tx.select({ id: tables.users.id }).from(tables.users).where(eq(tables.users.id, row.userId)).for('key share')
+      if (!user) return undefined
+      const [inserted] = await tx.insert(tables.apiKeys).values(row as typeof tables.apiKeys.$inferInsert).returning()
+      return inserted as unknown as typeof sqliteTables.apiKeys.$inferSelect
+    })
+  }
+
   async updateKey(id: string, changes: Partial<typeof sqliteTables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
     const pgDb = drizzle({ client: this.bounded, schema: tables })
     // The sweeper locks a reservation before its key, this the key before its reservations: a deadlock
@@ -164,7 +176,7 @@ export class PostgresStore implements Store {
           UPDATE api_keys SET reserved = reserved + (SELECT coalesce(sum(amount), 0) FROM taken) WHERE id = ${id}`)
       }
       const [row] = await tx.update(tables.apiKeys).set(changes as Partial<typeof tables.apiKeys.$inferInsert>).where(eq(tables.apiKeys.id, id)).returning()
-      return row as unknown as typeof sqliteTables.apiKeys.$inferSelect
+      return row as unknown as typeof sqliteTables.apiKeys.$inferSelect | undefined
     }))
   }
 

@@ -112,13 +112,26 @@ export class SqliteStore implements Store {
     return this.writes.waitingForLock(run)
   }
 
+  async insertKey(row: typeof tables.apiKeys.$inferInsert) {
+    // IMMEDIATE: the user is read under the write lock, which another process's DELETE of it needs too.
+    return this.writes.waitingForLock(() =>
+      this.db.transaction(
+        (tx) => {
+          if (!tx.select({ id: tables.users.id }).from(tables.users).where(eq(tables.users.id, row.userId)).get()) return undefined
+          return tx.insert(tables.apiKeys).values(row).returning().get()
+        },
+        { behavior: 'immediate' },
+      ),
+    )
+  }
+
   async updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
     // IMMEDIATE, as a reservation's: no hold can be taken on this key between the ceiling and the takeover.
     return this.writes.waitingForLock(() =>
       this.db.transaction(
         (tx) => {
           if (takeOverHolds) this.ledger.takeOverKeyHolds(id)
-          return tx.update(tables.apiKeys).set(changes).where(eq(tables.apiKeys.id, id)).returning().get()!
+          return tx.update(tables.apiKeys).set(changes).where(eq(tables.apiKeys.id, id)).returning().get()
         },
         { behavior: 'immediate' },
       ),
