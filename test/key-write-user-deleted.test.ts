@@ -2,7 +2,7 @@
  * A sibling worker (TOLLGATE_WORKERS, or another process on the same file) deletes a user while one of this
  * process's admin writes for that user, or for one of its keys, waits for the write lock: the route looked the
  * user (the key) up before it waited, and writes after. The answer is a 404 naming what is gone, never a 500 (a
- * foreign-key failure on a key's insert; no row, presented as a key).
+ * foreign-key failure on a key's insert; no row, presented as a key) nor a 409 saying the user is busy.
  * test/engines/postgres-admin-writes-user-deleted.engine.ts holds the same on Postgres.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
@@ -66,4 +66,16 @@ test('revoking or rotating a key deleted meanwhile → 404 key_not_found', async
     const r = await deleteUserWhileWaiting(`gone-on-${method}`, () => gw.admin(method, `/v1/keys/${keyId}${path}`))
     expect([method, r.status, r.body?.error?.code]).toEqual([method, 404, 'key_not_found'])
   }
+}, 20_000)
+
+test('DELETE /v1/users/{id} of a user another worker deleted meanwhile → 404 user_not_found, not 409 "in flight"', async () => {
+  await gw.admin('POST', '/v1/users', { id: 'gone-twice' })
+  const r = await deleteUserWhileWaiting('gone-twice', () => gw.admin('DELETE', '/v1/users/gone-twice'))
+  expect([r.status, r.body?.error?.code]).toEqual([404, 'user_not_found'])
+}, 20_000)
+
+test('PATCH /v1/users/{id} of a user another worker deleted meanwhile → 404 user_not_found', async () => {
+  await gw.admin('POST', '/v1/users', { id: 'gone-on-user-patch' })
+  const r = await deleteUserWhileWaiting('gone-on-user-patch', () => gw.admin('PATCH', '/v1/users/gone-on-user-patch', { budget_period: 'daily' }))
+  expect([r.status, r.body?.error?.code]).toEqual([404, 'user_not_found'])
 }, 20_000)

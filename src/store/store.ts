@@ -141,6 +141,12 @@ export interface Store {
    * counts in it, so spend stays what the usage rows since period_start cost.
    */
   updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null): Promise<typeof tables.users.$inferSelect | undefined>
+  /**
+   * Deletes the user, and its keys with it (foreign key cascade), unless it has a request in flight
+   * (userWithoutHolds), judged with every hold committed before it in sight: a reservation locks the user's
+   * row, and is waited for. Returns whether it was deleted (false: a request in flight, or no such user).
+   */
+  deleteUser(id: string): Promise<boolean>
   appendRequestLog(entry: RequestLogEntry): void
   /**
    * Writes the requests `a` counted since the last call into its row (made by the first call): on Postgres

@@ -177,6 +177,7 @@ describe("the Postgres store's queries, the database answering nothing", () => {
       'db.update (admin)': async () => store.db.update(users).set({ maxBudget: 5 }),
       updateKey: () => store.updateKey('k', { name: 'x' }, true),
       insertKey: () => store.insertKey({ id: 'k2', userId: 'u', keyHash: 'h2', keyPrefix: 'tg-', createdAt: now, updatedAt: now }),
+      deleteUser: () => store.deleteUser('u'),
       'records.run': () => store.records.run('openHolds', undefined as never),
       'sessions.find': () => store.sessions.find('s'),
       'alerts.claimDue': () => store.alerts.claimDue(now, now + 1000, 10),

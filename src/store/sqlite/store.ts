@@ -9,6 +9,7 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { EXPIRING_STORED_IDS } from '../store'
+import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { sqliteAlertRows } from './alert-rows'
 import { sqliteRefusalRows } from './refusal-rows'
@@ -150,6 +151,12 @@ export class SqliteStore implements Store {
         { behavior: 'immediate' },
       ),
     )
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    // One statement under the write lock, which every hold is written under: none committed can be missed.
+    const deleted = await this.write(() => this.db.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id }))
+    return deleted.length > 0
   }
 
   appendRequestLog(e: RequestLogEntry): void {
