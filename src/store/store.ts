@@ -123,11 +123,16 @@ export interface Store {
   /** The key with this secret hash; the SQLite store answers at once (the hot path's cache miss). */
   findKey(hash: string): KeyLookupRow | undefined | Promise<KeyLookupRow | undefined>
   /**
+   * Inserts a key, in one write that finds its user there: returns undefined, inserting nothing, when the user
+   * is gone (deleted since the caller looked, by another process too; its keys go with it).
+   */
+  insertKey(row: typeof tables.apiKeys.$inferInsert): Promise<typeof tables.apiKeys.$inferSelect | undefined>
+  /**
    * Applies a key's changes; when it is given a ceiling, in the same transaction, the holds open on it that
    * no ceiling carried yet start counting against it (a key without a ceiling is not debited; one that had a
-   * ceiling has none such). Returns the updated row.
+   * ceiling has none such). Returns the updated row, or undefined when there is no such key (any more).
    */
-  updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean): Promise<typeof tables.apiKeys.$inferSelect>
+  updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean): Promise<typeof tables.apiKeys.$inferSelect | undefined>
   /**
    * Applies a user's changes; returns the updated row, or undefined when there is no such user. With
    * `periodFrom` (its budget period begun again there), `spend` becomes what the user's usage rows dated at or
@@ -136,6 +141,12 @@ export interface Store {
    * counts in it, so spend stays what the usage rows since period_start cost.
    */
   updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null): Promise<typeof tables.users.$inferSelect | undefined>
+  /**
+   * Deletes the user, and its keys with it (foreign key cascade), unless it has a request in flight
+   * (userWithoutHolds), judged with every hold committed before it in sight: a reservation locks the user's
+   * row, and is waited for. Returns whether it was deleted (false: a request in flight, or no such user).
+   */
+  deleteUser(id: string): Promise<boolean>
   appendRequestLog(entry: RequestLogEntry): void
   /**
    * Writes the requests `a` counted since the last call into its row (made by the first call): on Postgres

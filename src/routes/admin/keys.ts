@@ -56,10 +56,12 @@ const newKeyId = () => `key_${Buffer.from(crypto.getRandomValues(new Uint8Array(
 export const keyRoutes = (services: Services) => {
   const { keys, ledger, alerts, store } = services
   const { db, tables: { apiKeys, users } } = store
+  const noKey = (id: string) => notFound(`No key with id ${JSON.stringify(id)}.`, 'key_not_found')
+  const noUser = (id: string) => notFound(`No user with id ${JSON.stringify(id)}.`, 'user_not_found')
   const find = async (id: string) => {
     await ledger.flush()
     const [row] = await db.select().from(apiKeys).where(eq(apiKeys.id, id))
-    if (!row) throw notFound(`No key with id ${JSON.stringify(id)}.`, 'key_not_found')
+    if (!row) throw noKey(id)
     return row
   }
   const checkExpiry = (expiresAt: number | null | undefined, now: number) => {
@@ -72,31 +74,27 @@ export const keyRoutes = (services: Services) => {
       async ({ body, set }) => {
         const now = Date.now()
         checkExpiry(body.expires_at, now)
-        if ((await db.select({ id: users.id }).from(users).where(eq(users.id, body.user_id))).length === 0)
-          throw notFound(`No user with id ${JSON.stringify(body.user_id)}.`, 'user_not_found')
+        if ((await db.select({ id: users.id }).from(users).where(eq(users.id, body.user_id))).length === 0) throw noUser(body.user_id)
         const { secret, hash, prefix } = generateKey()
-        const [row] = await store.write(() =>
-          db
-            .insert(apiKeys)
-            .values({
-              id: newKeyId(),
-              userId: body.user_id,
-              name: body.name ?? null,
-              keyHash: hash,
-              keyPrefix: prefix,
-              expiresAt: body.expires_at ?? null,
-              allowedModels: body.allowed_models ?? null,
-              maxBudget: optionalUsdToMicros(body.max_budget) ?? null,
-              rpmLimit: body.rpm_limit ?? null,
-              userField: body.user_field ?? null,
-              clampOutput: body.clamp_output ?? null,
-              createdAt: now,
-              updatedAt: now,
-            })
-            .returning(),
-        )
+        // The store finds the user again as it writes: another process may delete it while this waits for the lock.
+        const row = await store.insertKey({
+          id: newKeyId(),
+          userId: body.user_id,
+          name: body.name ?? null,
+          keyHash: hash,
+          keyPrefix: prefix,
+          expiresAt: body.expires_at ?? null,
+          allowedModels: body.allowed_models ?? null,
+          maxBudget: optionalUsdToMicros(body.max_budget) ?? null,
+          rpmLimit: body.rpm_limit ?? null,
+          userField: body.user_field ?? null,
+          clampOutput: body.clamp_output ?? null,
+          createdAt: now,
+          updatedAt: now,
+        })
+        if (!row) throw noUser(body.user_id)
         set.status = 201
-        return { ...presentKey(row!), key: secret }
+        return { ...presentKey(row), key: secret }
       },
       { body: createKey, parse: 'json', detail: { tags: ['keys'], summary: 'Create a key for a user; the secret is shown only in this answer' } },
     )
@@ -137,6 +135,8 @@ export const keyRoutes = (services: Services) => {
         // decided there, not from `current`, which a concurrent change may already have made stale.
         const row = await store.updateKey(params.id, changes, changes.maxBudget != null)
         keys.invalidate(params.id)
+        // Deleted since it was read (its user deleted by another process while this waited for the lock).
+        if (!row) throw noKey(params.id)
         return presentKey(row)
       },
       { params: keyId, body: updateKey, parse: 'json', detail: { tags: ['keys'], summary: 'Change a key’s name, expiry, models, budget, rate limit, user-field policy or output clamp' } },

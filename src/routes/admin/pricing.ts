@@ -58,6 +58,19 @@ const modelParam = z.object({
 })
 /** The same routes reached with a raw `/` in the model, which the one-segment `:model` cannot match. */
 const rawModelParam = z.object({ '*': z.string() })
+
+/**
+ * The model a `/v1/pricing/*` path names. Elysia percent-decodes `:model` but not the wildcard, so a model
+ * reached with a raw `/` is decoded here, or its other escaped characters (a space, a non-ASCII letter) would
+ * name a model nobody priced. A malformed escape is refused rather than looked up as written.
+ */
+function wildcardModel(params: { '*': string }): string {
+  try {
+    return decodeURIComponent(params['*'])
+  } catch {
+    throw badRequest(`The model in the path is not valid percent-encoding: ${JSON.stringify(params['*'])}.`, 'invalid_percent_encoding')
+  }
+}
 const MODEL_IN_PATH =
   'The model may be named as provider:model, provider/model or by alias. A `/` in it may be sent percent-encoded (%2F) or as is.'
 
@@ -153,7 +166,7 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
       params: modelParam,
       detail: { tags: ['pricing'], summary: 'The price in force for a model', description: MODEL_IN_PATH },
     })
-    .get('/v1/pricing/*', ({ params }) => inForce(params['*']), { params: rawModelParam, detail: { hide: true } })
+    .get('/v1/pricing/*', ({ params }) => inForce(wildcardModel(params)), { params: rawModelParam, detail: { hide: true } })
     .delete('/v1/pricing/:model', ({ params }) => unprice(params.model), {
       params: modelParam,
       response: { 200: unpriced },
@@ -163,5 +176,5 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
         description: MODEL_IN_PATH,
       },
     })
-    .delete('/v1/pricing/*', ({ params }) => unprice(params['*']), { params: rawModelParam, response: { 200: unpriced }, detail: { hide: true } })
+    .delete('/v1/pricing/*', ({ params }) => unprice(wildcardModel(params)), { params: rawModelParam, response: { 200: unpriced }, detail: { hide: true } })
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, notExists, type SQLWrapper } from 'drizzle-orm'
+import { asc, eq, gt } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { wholeMicrosUsd } from '../../pricing/price-amounts'
@@ -61,7 +61,7 @@ export const userRoutes = (services: Services) => {
   const { ledger, keys, alerts, store } = services
   const { db, tables: { users, usage, reservations } } = store
   // A hold of 0 (a free model) raises no `reserved`: its row is what says the user has a request in flight.
-  const holdsOf = (userId: SQLWrapper | string) => db.select({ id: reservations.id }).from(reservations).where(eq(reservations.userId, userId))
+  const holdsOf = (userId: string) => db.select({ id: reservations.id }).from(reservations).where(eq(reservations.userId, userId))
   const find = async (id: string) => {
     // Pending settlements are written first, so what is shown includes every finished request.
     await ledger.flush()
@@ -161,16 +161,15 @@ export const userRoutes = (services: Services) => {
     .delete(
       '/v1/users/:id',
       async ({ params }) => {
+        const inFlight = conflict('This user has requests in flight; try again when they finish.')
         const row = await find(params.id)
-        if (row.reserved > 0) throw conflict('This user has requests in flight; try again when they finish.')
+        if (row.reserved > 0) throw inFlight
         // Its keys go with it (foreign key cascade); usage and log rows keep the id as history.
-        const [deleted] = await store.write(() =>
-          db
-            .delete(users)
-            .where(and(eq(users.id, params.id), eq(users.reserved, 0), notExists(holdsOf(users.id))))
-            .returning(),
-        )
-        if (!deleted) throw conflict('This user has requests in flight; try again when they finish.')
+        if (!(await store.deleteUser(params.id))) {
+          // Not deleted: a request in flight, or another process deleted it first (then a 404).
+          await find(params.id)
+          throw inFlight
+        }
         keys.invalidateUser(params.id)
         return { id: params.id, deleted: true }
       },

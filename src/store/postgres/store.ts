@@ -10,6 +10,7 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { EXPIRING_STORED_IDS } from '../store'
+import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { postgresAlertRows } from './alert-rows'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS } from './batch'
@@ -151,6 +152,18 @@ export class PostgresStore implements Store {
     }
   }
 
+  async insertKey(row: typeof sqliteTables.apiKeys.$inferInsert) {
+    const pgDb = drizzle({ client: this.bounded, schema: tables })
+    return pgDb.transaction(async (tx) => {
+      // The lock the foreign key's own check takes (KEY SHARE): a DELETE of the user under way is waited for, and
+      // then nothing is found; one that comes later waits for this insert, and takes the key with the user.
+      const [user] = await tx.select({ id: tables.users.id }).from(tables.users).where(eq(tables.users.id, row.userId)).for('key share')
+      if (!user) return undefined
+      const [inserted] = await tx.insert(tables.apiKeys).values(row as typeof tables.apiKeys.$inferInsert).returning()
+      return inserted as unknown as typeof sqliteTables.apiKeys.$inferSelect
+    })
+  }
+
   async updateKey(id: string, changes: Partial<typeof sqliteTables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
     const pgDb = drizzle({ client: this.bounded, schema: tables })
     // The sweeper locks a reservation before its key, this the key before its reservations: a deadlock
@@ -164,7 +177,7 @@ export class PostgresStore implements Store {
           UPDATE api_keys SET reserved = reserved + (SELECT coalesce(sum(amount), 0) FROM taken) WHERE id = ${id}`)
       }
       const [row] = await tx.update(tables.apiKeys).set(changes as Partial<typeof tables.apiKeys.$inferInsert>).where(eq(tables.apiKeys.id, id)).returning()
-      return row as unknown as typeof sqliteTables.apiKeys.$inferSelect
+      return row as unknown as typeof sqliteTables.apiKeys.$inferSelect | undefined
     }))
   }
 
@@ -181,6 +194,19 @@ export class PostgresStore implements Store {
         .where(eq(tables.users.id, id))
         .returning()
       return row as unknown as typeof sqliteTables.users.$inferSelect | undefined
+    })
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    const pgDb = drizzle({ client: this.bounded, schema: tables })
+    return pgDb.transaction(async (tx) => {
+      // The row first, as a reservation locks it before writing its hold. A DELETE that waited for that lock
+      // would still judge the holds by the snapshot its statement began with (READ COMMITTED), missing one
+      // committed meanwhile (a hold of 0 leaves `reserved` as it was); the DELETE after the lock begins once
+      // every hold that locked the row first is committed, and a hold after it waits and finds no user.
+      await tx.execute(drizzleSql`SELECT 1 FROM users WHERE id = ${id} FOR UPDATE`)
+      const deleted = await tx.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id })
+      return deleted.length > 0
     })
   }
 

@@ -9,6 +9,7 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { EXPIRING_STORED_IDS } from '../store'
+import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { sqliteAlertRows } from './alert-rows'
 import { sqliteRefusalRows } from './refusal-rows'
@@ -112,13 +113,26 @@ export class SqliteStore implements Store {
     return this.writes.waitingForLock(run)
   }
 
+  async insertKey(row: typeof tables.apiKeys.$inferInsert) {
+    // IMMEDIATE: the user is read under the write lock, which another process's DELETE of it needs too.
+    return this.writes.waitingForLock(() =>
+      this.db.transaction(
+        (tx) => {
+          if (!tx.select({ id: tables.users.id }).from(tables.users).where(eq(tables.users.id, row.userId)).get()) return undefined
+          return tx.insert(tables.apiKeys).values(row).returning().get()
+        },
+        { behavior: 'immediate' },
+      ),
+    )
+  }
+
   async updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
     // IMMEDIATE, as a reservation's: no hold can be taken on this key between the ceiling and the takeover.
     return this.writes.waitingForLock(() =>
       this.db.transaction(
         (tx) => {
           if (takeOverHolds) this.ledger.takeOverKeyHolds(id)
-          return tx.update(tables.apiKeys).set(changes).where(eq(tables.apiKeys.id, id)).returning().get()!
+          return tx.update(tables.apiKeys).set(changes).where(eq(tables.apiKeys.id, id)).returning().get()
         },
         { behavior: 'immediate' },
       ),
@@ -137,6 +151,12 @@ export class SqliteStore implements Store {
         { behavior: 'immediate' },
       ),
     )
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    // One statement under the write lock, which every hold is written under: none committed can be missed.
+    const deleted = await this.write(() => this.db.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id }))
+    return deleted.length > 0
   }
 
   appendRequestLog(e: RequestLogEntry): void {
