@@ -1,6 +1,7 @@
 import { count, getTableColumns, getTableName, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { openDatabase, type Db } from '../db/open'
+import { parseArgs, UsageError, type Args } from './args'
 import * as sqliteTables from '../db/schema'
 import { MAX_RECORDED_LATENCY_MS, recordedLatency } from '../records/latency'
 import { sqlStateOf, withStorableText } from '../store/postgres/batch'
@@ -36,15 +37,17 @@ export const MIGRATE_USAGE = 'usage: tollgate migrate --to postgres://… [--fro
  * and is counted in the report; any failure is reported in a line, with nothing written.
  */
 export async function runMigrate(argv: string[], env = process.env): Promise<number> {
-  const args = new Map<string, string>()
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i]!, argv[i + 1]]
-    if ((flag !== '--to' && flag !== '--from') || value === undefined) return fail(MIGRATE_USAGE, 2)
-    args.set(flag, value)
+  let options: { to: string; from?: string }
+  try {
+    const args = parseArgs(argv, new Set(['help']))
+    if (args.switches.has('help')) return print(MIGRATE_USAGE, 0)
+    options = migrateOptions(args)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    return fail(`${error.message}\n${MIGRATE_USAGE}`, 2)
   }
-  const to = args.get('--to')
-  if (!to || !/^postgres(ql)?:\/\/.+/.test(to)) return fail(MIGRATE_USAGE, 2)
-  const from = args.get('--from') ?? env.TOLLGATE_DB ?? './data/tollgate.db'
+  const to = options.to
+  const from = options.from ?? env.TOLLGATE_DB ?? './data/tollgate.db'
   if (from === ':memory:' || !(await Bun.file(from).exists())) return fail(`tollgate: no SQLite database at ${from}`, 1)
 
   // Opening applies the committed migrations, so an install from an older version is brought up to date first;
@@ -110,6 +113,16 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
   }
 }
 
+/** `--to` (required) and `--from`, the only options migrate takes. */
+function migrateOptions(args: Args): { to: string; from?: string } {
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`)
+  for (const name of args.options.keys()) if (name !== 'to' && name !== 'from') throw new UsageError(`unknown option --${name}`)
+  const to = args.options.get('to')
+  if (to === undefined) throw new UsageError('--to is required')
+  if (!/^postgres(ql)?:\/\/.+/.test(to)) throw new UsageError('--to must be a postgres:// URL')
+  return { to, from: args.options.get('from') }
+}
+
 class MigrateError extends Error {}
 
 const tableName = (name: (typeof TABLES)[number][0]) => getTableName(pgTables[name])
@@ -158,5 +171,10 @@ function messageOf(error: unknown): string {
 
 function fail(message: string, code: number): number {
   console.error(message)
+  return code
+}
+
+function print(message: string, code: number): number {
+  console.log(message)
   return code
 }
