@@ -1,12 +1,13 @@
 import { count, getTableColumns, getTableName, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
+import { postgresUrlProblem } from '../config/client-urls'
 import { openDatabase, type Db } from '../db/open'
-import { parseArgs, UsageError, type Args } from './args'
 import * as sqliteTables from '../db/schema'
 import { MAX_RECORDED_LATENCY_MS, recordedLatency } from '../records/latency'
 import { sqlStateOf, withStorableText } from '../store/postgres/batch'
 import { PostgresStore } from '../store/postgres/store'
 import * as pgTables from '../store/postgres/schema'
+import { parseArgs, UsageError, type Args } from './args'
 
 /** Every table, parents before children (foreign keys), with the identity column Postgres must carry on from. */
 const TABLES = [
@@ -120,6 +121,8 @@ function migrateOptions(args: Args): { to: string; from?: string } {
   const to = args.options.get('to')
   if (to === undefined) throw new UsageError('--to is required')
   if (!/^postgres(ql)?:\/\/.+/.test(to)) throw new UsageError('--to must be a postgres:// URL')
+  const refusal = postgresUrlProblem(to)
+  if (refusal) throw new UsageError(`--to: the Postgres client refuses it: ${refusal}`)
   return { to, from: args.options.get('from') }
 }
 
