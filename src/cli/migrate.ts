@@ -1,7 +1,8 @@
 import { count, getTableColumns, getTableName, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { postgresUrlProblem } from '../config/client-urls'
-import { openDatabase, type Db } from '../db/open'
+import type { Db } from '../db/open'
+import { openToRead } from '../db/open-to-read'
 import * as sqliteTables from '../db/schema'
 import { MAX_RECORDED_LATENCY_MS, recordedLatency } from '../records/latency'
 import { sqlStateOf, withStorableText } from '../store/postgres/batch'
@@ -49,14 +50,13 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
   }
   const to = options.to
   const from = options.from ?? env.TOLLGATE_DB ?? './data/tollgate.db'
-  if (from === ':memory:' || !(await Bun.file(from).exists())) return fail(`tollgate: no SQLite database at ${from}`, 1)
 
-  // Opening applies the committed migrations, so an install from an older version is brought up to date first;
-  // either database migrated by a newer version is refused, as the gateway refuses it.
+  // The file is only read, and only if this version's schema is all there (see openToRead); the target has
+  // its migrations applied. Either database migrated by a newer version is refused, as the gateway refuses it.
   let source: Db | undefined
   let target: PostgresStore
   try {
-    source = openDatabase(from)
+    source = openToRead(from)
     target = await PostgresStore.open(to)
   } catch (error) {
     source?.$client.close()
