@@ -6,7 +6,14 @@
  * Each is loaded only when asked for: the server never loads the CLI (nor its price catalog).
  */
 const [command = 'serve', ...rest] = process.argv.slice(2)
-if (command === 'serve') await import('./cli/serve')
+if (command === 'serve' && rest.length > 0) {
+  // Refused, never ignored: `serve --port 9` must not start on the configured port as if nothing were asked.
+  console.error(
+    `unexpected argument ${JSON.stringify(rest[0])}: tollgate serve takes none; its settings come from TOLLGATE_* ` +
+      'variables (TOLLGATE_PORT, TOLLGATE_DB…) and the TOLLGATE_CONFIG file\nusage: tollgate [serve]',
+  )
+  process.exitCode = 2
+} else if (command === 'serve') await import('./cli/serve')
 else if (command === 'migrate') {
   const { runMigrate } = await import('./cli/migrate')
   process.exitCode = await runMigrate(rest)

@@ -7,7 +7,7 @@ describe('price catalog', () => {
     const e = catalogEntry('openai', 'gpt-4o-mini', new Date('2026-12-01'))!
     expect(e.catalogModel).toBe('gpt-4o-mini')
     expect(e.rows).toEqual([
-      { effectiveFrom: null, fields: { input_per_million: 0.15, output_per_million: 0.6, cached_input_per_million: 0.075, server_tools: { web_search: 0.01 } }, unbillable: [] },
+      { effectiveFrom: null, noPrice: false, fields: { input_per_million: 0.15, output_per_million: 0.6, cached_input_per_million: 0.075, server_tools: { web_search: 0.01 } }, unbillable: [] },
     ])
     // File search is priced per call by the catalog; left unpriced, a request using it is refused.
     expect(e.notes.some((n) => n.startsWith('storage_searches_kcount (file search) is not priced'))).toBe(true)
@@ -85,7 +85,7 @@ describe('price catalog', () => {
 
   test('a per-request fee is the per-request price', () => {
     const e = catalogEntry('perplexity', 'sonar', new Date('2026-12-01'))!
-    expect(e.rows[0]).toEqual({ effectiveFrom: null, fields: { input_per_million: 1, output_per_million: 1, per_request: 0.012 }, unbillable: [] })
+    expect(e.rows[0]).toEqual({ effectiveFrom: null, noPrice: false, fields: { input_per_million: 1, output_per_million: 1, per_request: 0.012 }, unbillable: [] })
   })
 
   test('token kinds tollgate counts with others raise their rate where dearer: image output, cached audio', () => {
@@ -98,7 +98,16 @@ describe('price catalog', () => {
     expect(flash.rows[0]!.fields).toMatchObject({ cached_input_per_million: 0.175, audio_input_per_million: 0.7 })
     // Cheaper reasoning and citation rates change nothing; the search price is per use.
     const research = catalogEntry('perplexity', 'sonar-deep-research', new Date('2026-12-01'))!
-    expect(research.rows[0]).toEqual({ effectiveFrom: null, fields: { input_per_million: 2, output_per_million: 8, server_tools: { web_search: 0.005 } }, unbillable: [] })
+    expect(research.rows[0]).toEqual({ effectiveFrom: null, noPrice: false, fields: { input_per_million: 2, output_per_million: 8, server_tools: { web_search: 0.005 } }, unbillable: [] })
+  })
+
+  test('a model listed with no rate at all is no price, never a price of 0, and carries the catalog\'s comment', () => {
+    const gone = catalogEntry('cerebras', 'qwen-3-coder-480b', new Date('2026-12-01'))!
+    expect(gone.rows.map((r) => r.noPrice)).toEqual([true])
+    expect(gone.comment).toContain('no longer available')
+    // The catalog lists free models the same way: it cannot tell them apart, so neither does the entry.
+    expect(catalogEntry('openrouter', 'meta-llama/llama-3.3-70b-instruct:free', new Date('2026-12-01'))!.rows[0]!.noPrice).toBe(true)
+    expect(catalogEntry('openai', 'gpt-4o-mini', new Date('2026-12-01'))!.rows[0]!.noPrice).toBe(false)
   })
 
   test('a charge tollgate cannot bill (pages, hours of audio) is named with its price', () => {

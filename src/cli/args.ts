@@ -8,7 +8,10 @@ export interface Args {
 
 export class UsageError extends Error {}
 
-/** `switchNames` are the options that take no value; every other option needs one. */
+/**
+ * `switchNames` are the options that take no value; every other option needs one. An option given twice is
+ * refused, never settled by taking one of them (`--budget 5 --budget 500` must not make a $500 ceiling).
+ */
 export function parseArgs(argv: string[], switchNames: ReadonlySet<string>): Args {
   const args: Args = { positional: [], options: new Map(), switches: new Set() }
   for (let i = 0; i < argv.length; i++) {
@@ -19,6 +22,7 @@ export function parseArgs(argv: string[], switchNames: ReadonlySet<string>): Arg
     }
     const eq = arg.indexOf('=')
     const name = arg.slice(2, eq === -1 ? undefined : eq)
+    if (args.options.has(name) || args.switches.has(name)) throw new UsageError(`--${name} given twice`)
     if (switchNames.has(name)) {
       if (eq !== -1) throw new UsageError(`--${name} takes no value`)
       args.switches.add(name)

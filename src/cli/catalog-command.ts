@@ -4,14 +4,15 @@
  * the operator has tied to a catalog provider. A diff unless told `--apply`; then one new row per new or
  * changed price (and per dated change), through the admin API, each citing the catalog and its version.
  * A price with a charge tollgate cannot bill is skipped, so the model stays as it is (refused, if unpriced),
- * unless told `--allow-unbilled`.
+ * unless told `--allow-unbilled`; so is a model the catalog states no rate for, unless the operator names it
+ * with `--models` and says `--allow-free`.
  */
 import type { AdminApi } from './admin-api'
 import { UsageError, type Args } from './args'
 import type { Shown } from './commands'
 import { catalogEntry, catalogSource, type CatalogRow, type PriceFields } from './price-catalog'
 
-type Status = 'new' | 'changed' | 'unchanged' | 'scheduled' | 'skipped' | 'not in catalog' | 'no catalog provider'
+type Status = 'new' | 'changed' | 'unchanged' | 'scheduled' | 'skipped' | 'no price in catalog' | 'not in catalog' | 'no catalog provider'
 
 interface Line {
   model: string
@@ -42,6 +43,9 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
   const refused: { model: string }[] = (await api.call('GET', '/v1/pricing/unpriced')).data
   const allowUnbilled = args.switches.has('allow-unbilled')
   const named = (args.options.get('models') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  if (args.switches.has('allow-free') && !named.length) throw new UsageError('--allow-free applies to the models named with --models: name them')
+  // Only models the operator names: the refused ones listed too are any a key holder asked for.
+  const vouchedFree = new Set(args.switches.has('allow-free') ? named.map(canonical) : [])
   const models = [...new Set([...priced.map((p) => p.model), ...aliases.values(), ...refused.map((r) => r.model), ...named].map(canonical))].sort()
 
   const catalogOf = new Map(providers.map((p) => [p.name, p.catalog]))
@@ -83,7 +87,11 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
       const before = at === null ? current.get(model) : ours.find((s) => Date.parse(s.effective_from) === Date.parse(at))
       let line = at === null ? diffNow(model, row, before) : diffScheduled(model, row, shown!, before)
       const notes = [...entry.notes, ...row.unbillable.map((u) => `not billable by tollgate: ${u}`)]
-      if (line.status !== 'unchanged' && row.unbillable.length && !allowUnbilled)
+      if (row.noPrice && !vouchedFree.has(model)) {
+        // Free at some providers, no longer sold at others: the catalog's comment, if any, helps the operator judge.
+        line = { ...line, status: 'no price in catalog', changes: 'the catalog states no rate: left as it is (refused, if unpriced); named with --models, --allow-free writes it free' }
+        if (entry.comment) notes.push(`the catalog's comment: ${JSON.stringify(entry.comment)}`)
+      } else if (line.status !== 'unchanged' && row.unbillable.length && !allowUnbilled)
         // Written, the row would serve the model for less than the provider bills it.
         line = { ...line, status: 'skipped', changes: `not billable by tollgate: ${row.unbillable.join(', ')} (--allow-unbilled writes it anyway)` }
       else if (line.status !== 'unchanged') line.write = rowToWrite(model, row, before ?? (at === null ? undefined : inForceBefore(at)), cite, at)

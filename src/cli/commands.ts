@@ -152,8 +152,8 @@ export const commands: Record<string, Record<string, Command>> = {
     },
     delete: { usage: 'prices delete MODEL', summary: 'unprice a model and cancel its scheduled prices (refused from then on while pricing is required)', run: async (api, a) => (none(a), record(await api.call('DELETE', `/v1/pricing/${enc(one(a, 'model'))}`))) },
     catalog: {
-      usage: 'prices catalog [--models a,b] [--apply] [--allow-unbilled]',
-      summary: 'the price book against the price catalog (new, changed, unchanged, skipped); --apply writes the new and changed rows, not those with a charge tollgate cannot bill unless --allow-unbilled',
+      usage: 'prices catalog [--models a,b] [--apply] [--allow-unbilled] [--allow-free]',
+      summary: 'the price book against the price catalog (new, changed, unchanged, skipped, no price in catalog); --apply writes the new and changed rows, not those with a charge tollgate cannot bill unless --allow-unbilled, nor a model the catalog states no rate for unless named with --models and --allow-free (written free)',
       run: catalogCommand,
     },
     history: {

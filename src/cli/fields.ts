@@ -23,15 +23,19 @@ export function bodyFrom(args: Args, fields: Field[]): Record<string, unknown> {
   return body
 }
 
+const PLAIN_AMOUNT = /^\d+(\.\d+)?$/
+const PLAIN_WHOLE = /^\d+$/
+
 function convert(f: Field, raw: string): unknown {
   switch (f.kind) {
     case 'text':
       return raw
     case 'usd':
     case 'integer': {
+      // Plain decimal digits only: Number() also reads `0x10` (16), `1e3` (1000), `Infinity` and padded text.
       const n = Number(raw)
-      if (raw.trim() === '' || !Number.isFinite(n) || (f.kind === 'integer' && !Number.isInteger(n)))
-        throw new UsageError(`--${f.option} must be ${f.kind === 'usd' ? 'an amount in USD' : 'a whole number'}, or none`)
+      if (!(f.kind === 'usd' ? PLAIN_AMOUNT : PLAIN_WHOLE).test(raw) || !Number.isFinite(n))
+        throw new UsageError(`--${f.option} must be ${f.kind === 'usd' ? 'an amount in USD in digits, such as 5 or 0.25' : 'a whole number in digits, such as 60'}, or none`)
       return n
     }
     case 'list':

@@ -4,7 +4,7 @@ import { MIGRATE_USAGE } from './migrate'
 import { commands, type Shown } from './commands'
 import { printable, renderRecord, renderTable } from './table'
 
-const SWITCHES = new Set(['json', 'all', 'help', 'apply', 'allow-unbilled'])
+const SWITCHES = new Set(['json', 'all', 'help', 'apply', 'allow-unbilled', 'allow-free'])
 /** Switches every command takes; the others only where its usage names them. */
 const GLOBAL_SWITCHES = new Set(['json', 'help'])
 

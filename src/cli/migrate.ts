@@ -1,11 +1,14 @@
 import { count, getTableColumns, getTableName, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
-import { openDatabase, type Db } from '../db/open'
+import { postgresUrlProblem } from '../config/client-urls'
+import type { Db } from '../db/open'
+import { openToRead } from '../db/open-to-read'
 import * as sqliteTables from '../db/schema'
 import { MAX_RECORDED_LATENCY_MS, recordedLatency } from '../records/latency'
 import { sqlStateOf, withStorableText } from '../store/postgres/batch'
 import { PostgresStore } from '../store/postgres/store'
 import * as pgTables from '../store/postgres/schema'
+import { parseArgs, UsageError, type Args } from './args'
 
 /** Every table, parents before children (foreign keys), with the identity column Postgres must carry on from. */
 const TABLES = [
@@ -36,23 +39,24 @@ export const MIGRATE_USAGE = 'usage: tollgate migrate --to postgres://… [--fro
  * and is counted in the report; any failure is reported in a line, with nothing written.
  */
 export async function runMigrate(argv: string[], env = process.env): Promise<number> {
-  const args = new Map<string, string>()
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i]!, argv[i + 1]]
-    if ((flag !== '--to' && flag !== '--from') || value === undefined) return fail(MIGRATE_USAGE, 2)
-    args.set(flag, value)
+  let options: { to: string; from?: string }
+  try {
+    const args = parseArgs(argv, new Set(['help']))
+    if (args.switches.has('help')) return print(MIGRATE_USAGE, 0)
+    options = migrateOptions(args)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    return fail(`${error.message}\n${MIGRATE_USAGE}`, 2)
   }
-  const to = args.get('--to')
-  if (!to || !/^postgres(ql)?:\/\/.+/.test(to)) return fail(MIGRATE_USAGE, 2)
-  const from = args.get('--from') ?? env.TOLLGATE_DB ?? './data/tollgate.db'
-  if (from === ':memory:' || !(await Bun.file(from).exists())) return fail(`tollgate: no SQLite database at ${from}`, 1)
+  const to = options.to
+  const from = options.from ?? env.TOLLGATE_DB ?? './data/tollgate.db'
 
-  // Opening applies the committed migrations, so an install from an older version is brought up to date first;
-  // either database migrated by a newer version is refused, as the gateway refuses it.
+  // The file is only read, and only if this version's schema is all there (see openToRead); the target has
+  // its migrations applied. Either database migrated by a newer version is refused, as the gateway refuses it.
   let source: Db | undefined
   let target: PostgresStore
   try {
-    source = openDatabase(from)
+    source = openToRead(from)
     target = await PostgresStore.open(to)
   } catch (error) {
     source?.$client.close()
@@ -110,6 +114,18 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
   }
 }
 
+/** `--to` (required) and `--from`, the only options migrate takes. */
+function migrateOptions(args: Args): { to: string; from?: string } {
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`)
+  for (const name of args.options.keys()) if (name !== 'to' && name !== 'from') throw new UsageError(`unknown option --${name}`)
+  const to = args.options.get('to')
+  if (to === undefined) throw new UsageError('--to is required')
+  if (!/^postgres(ql)?:\/\/.+/.test(to)) throw new UsageError('--to must be a postgres:// URL')
+  const refusal = postgresUrlProblem(to)
+  if (refusal) throw new UsageError(`--to: the Postgres client refuses it: ${refusal}`)
+  return { to, from: args.options.get('from') }
+}
+
 class MigrateError extends Error {}
 
 const tableName = (name: (typeof TABLES)[number][0]) => getTableName(pgTables[name])
@@ -158,5 +174,10 @@ function messageOf(error: unknown): string {
 
 function fail(message: string, code: number): number {
   console.error(message)
+  return code
+}
+
+function print(message: string, code: number): number {
+  console.log(message)
   return code
 }

@@ -35,6 +35,12 @@ export interface PriceFields {
 export interface CatalogRow {
   /** ISO date the row applies from; null for the price in force now. */
   effectiveFrom: string | null
+  /**
+   * The catalog lists no rate at all then (`prices: {}`): so it lists OpenRouter's `:free` models, but also a
+   * model the provider no longer sells (Cerebras' qwen-3-coder-480b), so it is never read as a price of 0.
+   * `fields` is then 0/0, what the row holds only where the operator says the model is free.
+   */
+  noPrice: boolean
   fields: PriceFields
   /**
    * Charges of the catalog's that tollgate cannot bill (per page, per hour of audio…), each with its price: a
@@ -49,6 +55,8 @@ export interface CatalogEntry {
   rows: CatalogRow[]
   /** How the catalog's prices were mapped: folded, rounded, long-context tier or dearest tier, left unpriced. */
   notes: string[]
+  /** The catalog's own comment on the model's prices ("Free of charge on the Gemini API…"), if any. */
+  comment: string | null
 }
 
 const TOKEN_FIELDS: Record<string, keyof PriceFields> = {
@@ -97,11 +105,11 @@ export function catalogEntry(providerId: string, modelId: string, now = new Date
   const entries: ConditionalPrice[] = Array.isArray(match.model.prices) ? match.model.prices : [{ prices: match.model.prices }]
   const today = now.toISOString().slice(0, 10)
   const changes = [...new Set(entries.flatMap((e) => (e.constraint?.type === 'start_date' && e.constraint.start_date > today ? [e.constraint.start_date] : [])))].sort()
-  const rows = [{ effectiveFrom: null, at: today }, ...changes.map((d) => ({ effectiveFrom: d, at: d }))].map(({ effectiveFrom, at }) => ({
-    effectiveFrom,
-    ...toFields(pricesOn(entries, at), notes),
-  }))
-  return { catalogModel: match.model.id, rows, notes: [...notes] }
+  const rows = [{ effectiveFrom: null, at: today }, ...changes.map((d) => ({ effectiveFrom: d, at: d }))].map(({ effectiveFrom, at }) => {
+    const prices = pricesOn(entries, at)
+    return { effectiveFrom, noPrice: prices.every((p) => Object.keys(p).length === 0), ...toFields(prices, notes) }
+  })
+  return { catalogModel: match.model.id, rows, notes: [...notes], comment: match.model.price_comments ?? null }
 }
 
 /**

@@ -1,10 +1,16 @@
 /**
- * A value for the terminal: control characters (an escape sequence, a carriage return, a newline) written as
- * `\uXXXX`. Values come from the API, and some were chosen by key holders (a model name asked for), who
- * must not be able to clear the operator's screen, set its clipboard or forge a line of the table.
+ * A value for the terminal: control characters (an escape sequence, a carriage return, a newline), format
+ * characters (bidi overrides and isolates, zero-width marks, tag characters) and the line and paragraph
+ * separators written as `\uXXXX` (`\u{XXXXX}` past U+FFFF). Values come from the API, and some were chosen by
+ * key holders (a model name asked for), who must not be able to clear the operator's screen, set its
+ * clipboard, forge a line of the table or, in a bidi-aware terminal, reorder the rest of a row.
  */
-export const printable = (text: string): string =>
-  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+export const printable = (text: string): string => text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, escaped)
+
+function escaped(c: string): string {
+  const code = c.codePointAt(0)!
+  return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`
+}
 
 /** Rows as an aligned plain-text table of the given columns (missing values shown as `-`). */
 export function renderTable(rows: Record<string, unknown>[], columns: string[]): string {

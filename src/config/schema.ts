@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estimate'
 import { masterKeyWeakness } from '../keys/secret'
+import { postgresUrlProblem, redisUrlProblem } from './client-urls'
 import { LOG_LEVELS } from '../log/logger'
 import { ProviderRegistry } from '../providers/registry'
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
@@ -116,6 +117,12 @@ const alertSettings = z.strictObject({
 /** provider:model; at most 256 characters, as a price posted through the API, so that the pricing list's cursor (a model name) is one it takes back. */
 const modelRef = z.string().max(256, 'must be at most 256 characters, as a price posted through the API').regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must look like provider:model')
 
+/** Refuses a URL the client that will open it refuses (see client-urls.ts), naming the client and its reason. */
+const takenBy = (client: string, problem: (url: string) => string | null) => (url: string, ctx: z.RefinementCtx) => {
+  const reason = problem(url)
+  if (reason) ctx.addIssue({ code: 'custom', message: `${client} refuses it: ${reason}` })
+}
+
 /** Strict at every level: a misspelt key (`provider:`, `rate_limit_per_minute`) would otherwise be ignored silently. */
 export const configSchema = z
   .strictObject({
@@ -128,7 +135,11 @@ export const configSchema = z
     port: wholeNumber.pipe(z.number().min(0).max(65535)).default(8080),
     db: z.string().min(1).default('./data/tollgate.db'),
     /** `postgres://…`: keep everything in this Postgres database (shared by replicas) instead of the SQLite file `db`. */
-    database_url: z.string().regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL').optional(),
+    database_url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL', abort: true })
+      .superRefine(takenBy('the Postgres client', postgresUrlProblem))
+      .optional(),
     /**
      * Postgres: how long any query (a hold, a settlement, /health's check, a key lookup, an admin call, a
      * background write, a stop's last writes) waits for an answer. A database that keeps the connection open
@@ -198,7 +209,10 @@ export const configSchema = z
      * Redis, shared by every replica: per-IP and per-key rate limits, and news of key and price changes.
      * Unset: limits count in each process, and other processes see changes within `cache_ttl_ms`.
      */
-    redis_url: z.url({ protocol: /^(redis|rediss|valkey|valkeys)$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    redis_url: z
+      .url({ protocol: /^(redis|rediss|valkey|valkeys)$/, error: 'must be a redis:// or rediss:// URL', abort: true })
+      .superRefine(takenBy('the Redis client', redisUrlProblem))
+      .optional(),
     /** Redis unreachable: `open` limits in each process alone and keeps serving; `closed` refuses with 503. */
     redis_failure: z.enum(['open', 'closed']).default('open'),
     /** Processes serving one port on this host (Linux: the kernel spreads connections among them). */

@@ -1,0 +1,110 @@
+/**
+ * `tollgate migrate --from X` only reads X. It opened X as the gateway does, which creates a missing path and
+ * applies tollgate's migrations to whatever file it is: an empty file, or another program's SQLite database,
+ * was given tollgate's tables (written to) and copied as an install with no rows, "migrated". The source is now
+ * opened read-only; a missing file, one that is not a tollgate database, or one an older tollgate wrote (whose
+ * schema this version would have to change first) is refused with a clear line and exit 1, the file as it was,
+ * before the target is opened. The copy itself is covered on Postgres by engines/migrate.engine.ts.
+ */
+import { afterAll, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { openDatabase } from '../src/db/open'
+import { BUN, ROOT, tempDir } from './support/gateway'
+
+const dir = tempDir('tollgate-migrate-source-')
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+// Never reached: every source below is refused before the target is opened.
+const TARGET = 'postgres://tollgate@127.0.0.1:1/never'
+
+async function migrateFrom(from: string) {
+  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', '--to', TARGET, '--from', from], {
+    env: { PATH: process.env.PATH ?? '' },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  return { code, output: out + err }
+}
+
+const digest = (path: string) => Bun.hash(readFileSync(path)).toString(16)
+
+test('a path with no file is refused, and nothing is created there', async () => {
+  const from = join(dir, 'absent', 'tollgate.db')
+  const { code, output } = await migrateFrom(from)
+  expect(code).toBe(1)
+  expect(output).toContain(`no SQLite database at ${from}`)
+  expect(existsSync(join(dir, 'absent'))).toBe(false)
+})
+
+test('a directory is refused as no database', async () => {
+  const from = join(dir, 'a-folder')
+  mkdirSync(from)
+  const { code, output } = await migrateFrom(from)
+  expect([code, output.includes(`no SQLite database at ${from}`)]).toEqual([1, true])
+})
+
+test('an empty file is refused as not a tollgate database, and left empty', async () => {
+  const from = join(dir, 'empty.db')
+  writeFileSync(from, '')
+  const { code, output } = await migrateFrom(from)
+  expect(code).toBe(1)
+  expect(output).toContain('is not a tollgate database')
+  expect(output).toContain('nothing was written')
+  expect(output).not.toContain('migrated')
+  expect(readFileSync(from).length).toBe(0)
+})
+
+test("another program's SQLite database, and a file that is no database, are refused and left as they were", async () => {
+  const other = join(dir, 'other.db')
+  const db = new Database(other)
+  db.run('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)')
+  db.run("INSERT INTO notes (body) VALUES ('keep me')")
+  db.close()
+  const before = digest(other)
+  const refused = await migrateFrom(other)
+  expect([refused.code, refused.output.includes('is not a tollgate database')]).toEqual([1, true])
+  expect(digest(other)).toBe(before)
+  const check = new Database(other, { readonly: true })
+  expect(check.query("SELECT name FROM sqlite_master WHERE type = 'table'").all()).toEqual([{ name: 'notes' }])
+  check.close()
+
+  const text = join(dir, 'notes.txt')
+  writeFileSync(text, 'not a database at all, but long enough to have a header SQLite reads and rejects.\n'.repeat(4))
+  const notDb = await migrateFrom(text)
+  expect([notDb.code, notDb.output.includes('is not a tollgate database')]).toEqual([1, true])
+  expect(notDb.output).not.toMatch(/^\s+at /m)
+})
+
+test('a file an older tollgate wrote is refused, saying how to bring it up to date, and not migrated here', async () => {
+  const from = join(dir, 'older.db')
+  openDatabase(from).$client.close()
+  // As an older version left it: its newest migration not yet applied.
+  const db = new Database(from)
+  db.run('DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)')
+  const recorded = (db.query('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n
+  db.close()
+  const before = digest(from)
+  const { code, output } = await migrateFrom(from)
+  expect(code).toBe(1)
+  expect(output).toContain('was written by an older tollgate')
+  expect(output).toContain('start this version of the gateway on it once')
+  expect(digest(from)).toBe(before)
+  const after = new Database(from, { readonly: true })
+  expect((after.query('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n).toBe(recorded)
+  after.close()
+})
+
+test('a current tollgate file passes, is only read, and the run goes on to the target', async () => {
+  const from = join(dir, 'current.db')
+  openDatabase(from).$client.close()
+  const before = digest(from)
+  const { code, output } = await migrateFrom(from)
+  // The target does not answer: the failure is the target's, and the file is as it was.
+  expect(code).toBe(1)
+  expect(output).not.toContain('tollgate database')
+  expect(output).toContain('nothing was written')
+  expect(digest(from)).toBe(before)
+})
