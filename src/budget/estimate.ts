@@ -424,6 +424,8 @@ function anthropicBlockTokens(block: unknown, media: MediaBounds): number {
   return textBytes(type) + textBytes(source) + anthropicContentTokens(content, media) + textBytes(rest)
 }
 
+const isBlock = (value: unknown): boolean => typeof (value as { type?: unknown } | null)?.type === 'string'
+
 function documentSourceTokens(src: Record<string, unknown>, media: MediaBounds): number {
   switch (src.type) {
     case 'text': return textBytes(src.data)
@@ -435,8 +437,13 @@ function documentSourceTokens(src: Record<string, unknown>, media: MediaBounds):
   }
 }
 
+/**
+ * Anthropic content: a string, blocks, or one block on its own (a `web_fetch_tool_result`'s content is one
+ * `web_fetch_result`, whose own content is the fetched `document`), counted as a block is, so a PDF there
+ * counts its pages.
+ */
 function anthropicContentTokens(content: unknown, media: MediaBounds): number {
-  if (!Array.isArray(content)) return textBytes(content)
+  if (!Array.isArray(content)) return isBlock(content) ? anthropicBlockTokens(content, media) : textBytes(content)
   let n = 0
   for (const block of content) n += anthropicBlockTokens(block, media)
   return n
