@@ -283,6 +283,26 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
     expect(output.inputTokens).toBeGreaterThanOrEqual(100 * PAGE)
   })
 
+  test('a PDF in an image part (LiteLLM takes one by URL or data URL and sends it on as a document) counts its pages, not its bytes', () => {
+    const dataUrl = `data:application/pdf;base64,${pdf100}`
+    const chatImage = (image_url: unknown, opts: EstimateOptions = p) =>
+      estimateChat({ model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url }] }] }, opts).inputTokens
+    expect(chatImage({ url: dataUrl })).toBe(USER_MESSAGE + 100 * PAGE)
+    expect(chatImage(dataUrl)).toBe(USER_MESSAGE + 100 * PAGE)
+    // Declared an image, its bytes still start as a PDF's; LiteLLM's `format` names the media type.
+    expect(chatImage({ url: `data:image/png;base64,${pdf100}` })).toBe(USER_MESSAGE + 100 * PAGE)
+    expect(chatImage({ url: `data:;base64,${blankPdf(100, { objectStream: 'flate' }).toString('base64')}`, format: 'application/pdf' })).toBe(USER_MESSAGE + 100 * PAGE)
+    expect(estimateResponses({ input: [{ role: 'user', content: [{ type: 'input_image', image_url: dataUrl }] }] }, p).inputTokens).toBe(USER_MESSAGE + 100 * PAGE)
+    // By URL: the media bound with cap-output off; with it on, a URL whose path ends .pdf (or whose format says so) is a file by reference.
+    const hard = { ...p, hardBounds: true }
+    expect(chatImage({ url: 'https://example.com/report.pdf' })).toBe(USER_MESSAGE + MEDIA)
+    expect(chatImage({ url: 'https://example.com/report.PDF?sig=1#page=2' }, hard)).toBe(USER_MESSAGE + MAX_PAGES * PAGE)
+    expect(chatImage({ url: 'https://example.com/report%2Epdf' }, hard)).toBe(USER_MESSAGE + MAX_PAGES * PAGE)
+    expect(chatImage({ url: 'gs://bucket/report', format: 'application/pdf' }, hard)).toBe(USER_MESSAGE + MAX_PAGES * PAGE)
+    expect(chatImage({ url: 'https://example.com/cat.png' }, hard)).toBe(USER_MESSAGE + MEDIA)
+    expect(chatImage({ url: 'https://example.com/report.pdf.png' }, hard)).toBe(USER_MESSAGE + MEDIA)
+  })
+
   test('pages in a Flate-compressed object stream (PDF 1.5+ writers) are counted', () => {
     expect(document(blankPdf(37, { objectStream: 'flate' }).toString('base64'))).toBe(DOCUMENT + 37 * PAGE)
   })

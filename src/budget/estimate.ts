@@ -263,10 +263,42 @@ function partFile(part: Record<string, unknown>): Record<string, unknown> | null
   return file != null && typeof file === 'object' ? (file as Record<string, unknown>) : null
 }
 
-/** The PDF a chat `file` part or a Responses `input_file` part sends inline, if any. */
+/**
+ * The image a chat `image_url` part (`image_url: {url, format}`, or the URL alone) or a Responses `input_image` part
+ * names: its URL, and the media type LiteLLM takes in `format`. LiteLLM documents PDFs sent this way, by URL or
+ * data URL, and passes them to Anthropic, Bedrock and Vertex as documents, billed per page.
+ */
+function partImage(part: Record<string, unknown>): { url: string; format?: unknown } | null {
+  const image = part.type === 'image_url' || part.type === 'input_image' ? part.image_url : null
+  if (typeof image === 'string') return { url: image }
+  const { url, format } = (image ?? {}) as { url?: unknown; format?: unknown }
+  return typeof url === 'string' ? { url, format } : null
+}
+
+const isDataUrl = (url: string) => /^\s*data:/i.test(url)
+
+/** Whether a URL's path (its query and fragment aside, percent escapes decoded) names a PDF. */
+function urlPathIsPdf(url: string): boolean {
+  const path = url.split(/[?#]/, 1)[0]!
+  try {
+    return declaresPdf(decodeURIComponent(path))
+  } catch {
+    return declaresPdf(path)
+  }
+}
+
+/** The PDF a chat `file` part or a Responses `input_file` part sends inline, or an image part as a data URL, if any. */
 function partPdf(part: Record<string, unknown>): string | null {
   const file = partFile(part)
-  return file ? inlinePdf(file.file_data, file.filename) : null
+  if (file) return inlinePdf(file.file_data, file.filename)
+  const image = partImage(part)
+  return image && isDataUrl(image.url) ? inlinePdf(image.url, image.format) : null
+}
+
+/** Whether an image part names a PDF by URL (its path ends `.pdf`, or its `format` says so): a file by reference. */
+function partImagePdfByReference(part: Record<string, unknown>): boolean {
+  const image = partImage(part)
+  return image !== null && !isDataUrl(image.url) && (urlPathIsPdf(image.url) || declaresPdf(image.format))
 }
 
 /** Whether a chat `file` part or a Responses `input_file` part sends a ZIP inline (`inlineZip`). */
@@ -294,16 +326,18 @@ const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
 /**
- * A part: media and files as `mediaTokens` (or, by reference, a video, audio or document by URL and an inline ZIP, `fileByReferenceTokens`) says, an image at
- * `detail: "original"` never less than `originalImage`, anything else by its bytes.
+ * A part: media and files as `mediaTokens` says (or, by reference, a file, a video, audio or document by URL, a PDF
+ * by image URL and an inline ZIP, as `fileByReferenceTokens` says, if more), an image at `detail: "original"` never
+ * less than `originalImage`, anything else by its bytes.
  */
 function partTokens(part: unknown, media: MediaBounds): number {
   const type = (part as { type?: unknown } | null)?.type
   if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) return textBytes(part)
   const p = part as Record<string, unknown>
+  const bytes = textBytes(p)
+  let tokens = mediaTokens(bytes, media, partPdf(p))
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
-  if (partFileByReference(p) || BY_REFERENCE_PART_TYPES.has(type) || partZip(p)) return Math.max(fileByReferenceTokens(textBytes(p), media), mediaTokens(textBytes(p), media, partPdf(p)))
-  const tokens = mediaTokens(textBytes(p), media, partPdf(p))
+  if (partFileByReference(p) || BY_REFERENCE_PART_TYPES.has(type) || partZip(p) || partImagePdfByReference(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
   return originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens
 }
 
