@@ -151,3 +151,42 @@ describe('pdfPages', () => {
     expect(pdfPages(many, UNREADABLE)).toBe(2_000)
   })
 })
+
+describe('pdfPages: the pages a reader finds walking the page tree', () => {
+  test('a page listed 100 times under a /Count of 1 is 100 pages (pypdf and qpdf walk /Kids)', () => {
+    const kids = Array.from({ length: 100 }, () => '3 0 R').join(' ')
+    expect(pages(objects('<< /Type /Catalog /Pages 2 0 R >>', `<< /Type /Pages /Count 1 /Kids [${kids}] >>`, page))).toBe(100)
+  })
+
+  test('shared nodes multiply: 10 × 10 references are 100 pages; nodes without a /Type are walked as readers walk them', () => {
+    const ten = (ref: string) => Array.from({ length: 10 }, () => ref).join(' ')
+    expect(pages(objects('<< /Type /Catalog /Pages 2 0 R >>', `<< /Type /Pages /Count 1 /Kids [${ten('3 0 R')}] >>`, `<< /Kids [${ten('4 0 R')}] >>`, page))).toBe(100)
+    // No /Type anywhere but one decoy page: the catalog's /Pages starts the walk.
+    expect(pages(objects('<< /Pages 2 0 R >>', `<< /Kids [${ten('3 0 R')}] >>`, `<< /Kids [${ten('4 0 R')}] >>`, '<< /MediaBox [0 0 1 1] >>', page))).toBe(100)
+  })
+
+  test('a tree in an object stream is walked by the numbers its header gives', () => {
+    const tree = [`<< /Type /Pages /Count 1 /Kids [${Array.from({ length: 40 }, () => '102 0 R').join(' ')}] >>`, page]
+    expect(pages(`%PDF-1.5\n${objectStream(1, tree)}%%EOF\n`)).toBe(40)
+  })
+
+  test('a tree that cannot be walked may hide pages: a node within its own subtree, /Kids by reference', () => {
+    expect(pages(objects('<< /Type /Pages /Count 2 /Kids [2 0 R 3 0 R] >>', '<< /Kids [1 0 R] >>', page))).toBe(UNREADABLE)
+    expect(pages(objects('<< /Type /Pages /Count 1 /Kids 2 0 R >>', '[3 0 R 3 0 R]', page))).toBe(UNREADABLE)
+  })
+
+  test('the walk is linear in the references: 40 levels of two shared kids (2^40 pages) and a chain 50,000 deep (no recursion)', () => {
+    // Level i is object i + 2, its kids object i + 3 twice; the count stops at /Count's ceiling.
+    const levels = Array.from({ length: 40 }, (_, i) => `<< /Kids [${i + 3} 0 R ${i + 3} 0 R] >>`)
+    expect(pages(objects('<< /Type /Catalog /Pages 2 0 R >>', ...levels, page))).toBe(10_000_000)
+    const chain = Array.from({ length: 50_000 }, (_, i) => `<< /Type /Pages /Count 1 /Kids [${i + 2} 0 R] >>`)
+    const started = performance.now()
+    expect(pages(objects(...chain, page))).toBe(1)
+    expect(performance.now() - started).toBeLessThan(3_000)
+  })
+
+  test('an object defined again (an incremental update) counts its larger definition, not both', () => {
+    const update = `${objects('<< /Type /Pages /Count 2 /Kids [2 0 R 3 0 R] >>', page, page)}1 0 obj\n<< /Type /Pages /Count 3 /Kids [2 0 R 3 0 R 4 0 R] >>\nendobj\n4 0 obj\n${page}\nendobj\n`
+    expect(pages(update)).toBe(3)
+  })
+})

@@ -1,9 +1,10 @@
 /**
  * The pages of a PDF, read from its bytes without a PDF parser, for the estimate: providers bill a PDF
- * per page (each page's text and an image of it), far more than its bytes. Pages are the larger of the
- * page tree's largest `/Count` and the number of `/Type /Page` entries, found in the file and in its
- * Flate-compressed object streams, where PDF 1.5+ writers put them. Anything that could hide pages (no
- * page found, an object stream this cannot read, a file this cannot tokenize with confidence, the
+ * per page (each page's text and an image of it), far more than its bytes. Pages are the largest of the
+ * page tree's largest `/Count`, the number of `/Type /Page` entries, found in the file and in its
+ * Flate-compressed object streams, where PDF 1.5+ writers put them, and the pages a reader finds walking the
+ * tree's `/Kids` (a page listed twice is two pages). Anything that could hide pages (no page found, an object
+ * stream this cannot read, a file this cannot tokenize with confidence, a tree that cannot be walked, the
  * request's work spent) makes the answer at least the caller's `unreadable`.
  *
  * The estimate runs on the request thread, so every step is linear in the bytes it reads, and one
@@ -58,7 +59,7 @@ const ZERO = 48
 const NINE = 57
 
 /** Names of interest, by id (0: any other name). */
-const NAMES = ['', 'Type', 'Page', 'Pages', 'ObjStm', 'Count', 'Length', 'Filter', 'FlateDecode', 'Predictor'] as const
+const NAMES = ['', 'Type', 'Page', 'Pages', 'ObjStm', 'Count', 'Length', 'Filter', 'FlateDecode', 'Predictor', 'Kids', 'First'] as const
 const TYPE = 1
 const PAGE = 2
 const PAGES = 3
@@ -68,6 +69,8 @@ const LENGTH = 6
 const FILTER = 7
 const FLATE = 8
 const PREDICTOR = 9
+const KIDS = 10
+const FIRST = 11
 const NAME_BYTES = NAMES.map((n) => Buffer.from(n, 'latin1'))
 
 interface Tally {
@@ -83,16 +86,30 @@ interface Tally {
   rawNodes: number
   rawObjStms: number
   hidden: boolean
+  /** The objects with `/Kids` by number (each of its definitions). */
+  objects: Map<number, TreeObject[]>
+  /** Where a walk of the page tree starts: every `/Pages` reference (the catalog's) and every `/Type /Pages` object. */
+  roots: number[]
+  /** Page tree nodes of unknown number, keyed -2, -3... in `objects`. */
+  unnumbered: number
+}
+
+/** An object's dictionary as the page tree walk needs it: its `/Kids`, as object numbers. */
+interface TreeObject {
+  kids: number[] | null
 }
 
 export function pdfPages(pdf: Buffer, unreadable: number, work: PdfWork = pdfWork()): number {
   if (pdf.length > work.left) return unreadable
   work.left -= pdf.length
-  const t: Tally = { pages: 0, count: 0, nodes: 0, objStms: 0, rawPages: 0, rawNodes: 0, rawObjStms: 0, hidden: false }
+  const t: Tally = {
+    pages: 0, count: 0, nodes: 0, objStms: 0, rawPages: 0, rawNodes: 0, rawObjStms: 0, hidden: false,
+    objects: new Map(), roots: [], unnumbered: 0,
+  }
   blindScan(pdf, t, work)
-  tokenize(pdf, t, work, false)
+  tokenize(pdf, t, work, null)
   if (t.rawNodes > t.nodes || t.rawObjStms > t.objStms) t.hidden = true
-  const found = Math.max(t.pages, t.rawPages, t.count)
+  const found = Math.max(t.pages, t.rawPages, t.count, walkTree(t))
   return found === 0 || t.hidden ? Math.max(found, unreadable) : found
 }
 
@@ -207,6 +224,11 @@ interface Dict {
   filter: number
   /** A predictor, or a decode parameter this cannot read, in it or in a dictionary inside it. */
   predictor: boolean
+  /** Its `/Kids` references (object numbers); `/Kids` by reference to an array this does not follow. */
+  kids: number[] | null
+  kidsByReference: boolean
+  /** An object stream's `/First`: where its objects start, after the header of their numbers and offsets. */
+  objectsAt: number
 }
 interface List {
   dict: false
@@ -215,6 +237,11 @@ interface List {
   size: number
   names: boolean
   predictor: boolean
+  /** The object numbers of its references (`5 0 R`), kept for a `/Kids` array; the two whole numbers read last. */
+  refs: number[] | null
+  ints: number
+  before: number
+  last: number
 }
 
 // Kinds of value.
@@ -225,7 +252,11 @@ const REF = 3
 const DICT = 4
 const LIST = 5
 
-const newDict = (): Dict => ({ dict: true, key: -1, pending: 0, first: 0, pages: 0, nodes: 0, objStm: false, count: 0, length: -1, filter: 0, predictor: false })
+const newDict = (): Dict => ({
+  dict: true, key: -1, pending: 0, first: 0, pages: 0, nodes: 0, objStm: false, count: 0, length: -1, filter: 0, predictor: false,
+  kids: null, kidsByReference: false, objectsAt: -1,
+})
+const newList = (refs: boolean): List => ({ dict: false, first: 0, size: 0, names: true, predictor: false, refs: refs ? [] : null, ints: 0, before: 0, last: 0 })
 
 /** Whether `word` is at `i`. */
 function bytesAt(b: Buffer, i: number, word: Buffer): boolean {
@@ -236,28 +267,59 @@ function bytesAt(b: Buffer, i: number, word: Buffer): boolean {
 const STREAM = Buffer.from('stream')
 const ENDSTREAM = Buffer.from('endstream')
 const ENDOBJ = Buffer.from('endobj')
+const OBJ = Buffer.from('obj')
+
+/** Where each object of an object stream starts (`/First` plus its offset), with its number, in order; null when the header does not read as pairs of whole numbers. */
+function objectStarts(content: Buffer, first: number): Array<{ at: number; obj: number }> | null {
+  if (first < 0 || first > content.length) return null
+  const ints = content.subarray(0, first).toString('latin1').trim().split(/[\0\t\n\f\r ]+/)
+  if (ints.length % 2 !== 0 || !ints.every((n) => /^\d{1,15}$/.test(n))) return ints.length === 1 && ints[0] === '' ? [] : null
+  const starts: Array<{ at: number; obj: number }> = []
+  for (let k = 0; k < ints.length; k += 2) starts.push({ obj: Number(ints[k]), at: first + Number(ints[k + 1]) })
+  return starts.sort((a, b) => a.at - b.at)
+}
 
 /**
  * Reads `b` token by token: strings, comments, names, numbers, dictionaries and arrays, and the data of
  * each stream skipped whole. What it cannot read with confidence (an unclosed string, a dictionary whose
  * keys and values do not pair, brackets that do not match, `stream` after anything but a dictionary, a
- * stream with no end) marks the file hidden.
+ * stream with no end) marks the file hidden. Objects are numbered as `5 0 obj` says in the file, and as an
+ * object stream's header says in one (`objects`, null for the file itself).
  */
-function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
+function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: number; obj: number }> | null): void {
   const end = b.length
+  const inObjStm = objects !== null
   const stack: Array<Dict | List> = []
   let lastTop: Dict | null = null
+  // The number of the object being read (-1: unknown), and the whole numbers read last at the top level (`5 0` before `obj`).
+  let obj = -1
+  let before = -1
+  let last = -1
+  let nextObject = 0
+  const objectAt = (i: number): number => {
+    if (objects === null) return obj
+    while (nextObject < objects.length && objects[nextObject]!.at <= i) nextObject++
+    return nextObject > 0 ? objects[nextObject - 1]!.obj : -1
+  }
 
   const put = (kind: number, n: number, sub: Dict | List | null): void => {
     const into = stack[stack.length - 1]
     if (!into) {
       lastTop = kind === DICT ? (sub as Dict) : null
+      before = kind === INT ? last : -1
+      last = kind === INT ? n : -1
       return
     }
     if (!into.dict) {
       if (into.size++ === 0) into.first = n
       if (kind !== NAME) into.names = false
       if (sub?.predictor) into.predictor = true
+      if (into.refs) {
+        if (kind === OTHER && n === REF && into.ints >= 2) into.refs.push(into.before)
+        into.ints = kind === INT ? into.ints + 1 : 0
+        into.before = into.last
+        into.last = n
+      }
       return
     }
     entry(into, kind, n, sub)
@@ -293,12 +355,24 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
   }
 
   const assign = (d: Dict, kind: number, n: number, sub: Dict | List | null): void => {
+    // A reference's object number is the first of the two whole numbers before `R`.
+    const ref = kind === REF ? d.first : -1
     switch (d.key) {
       case TYPE:
         if (kind === REF) t.hidden = true
         else if (kind === NAME && n === PAGE) d.pages++
         else if (kind === NAME && n === PAGES) d.nodes++
         else if (kind === NAME && n === OBJSTM) d.objStm = true
+        break
+      case KIDS:
+        if (kind === REF) d.kidsByReference = true
+        else if (kind === LIST) d.kids = (sub as List).refs
+        break
+      case PAGES:
+        if (kind === REF) t.roots.push(ref)
+        break
+      case FIRST:
+        if (kind === INT) d.objectsAt = n
         break
       case COUNT:
         if (kind === INT) d.count = Math.max(d.count, Math.min(n, MAX_COUNT))
@@ -321,7 +395,7 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
     d.pending = 0
   }
 
-  const close = (d: Dict): void => {
+  const close = (d: Dict, topLevel: boolean): void => {
     if (d.pending === 1) assign(d, INT, d.first, null)
     else if (d.pending === 2 || d.key !== -1) t.hidden = true
     t.pages += d.pages
@@ -329,6 +403,17 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
       t.nodes += d.nodes
       t.count = Math.max(t.count, d.count)
     }
+    // A tree whose `/Kids` is an array elsewhere is not walked: its pages may be hidden.
+    if (d.kidsByReference) t.hidden = true
+    if (!topLevel || (d.kids === null && d.nodes === 0)) return
+    // An object of unknown number: nothing can name it, but a page tree node there still starts a walk.
+    if (obj < 0 && d.nodes === 0) return
+    const key = obj >= 0 ? obj : -2 - t.unnumbered++
+    if (d.nodes > 0) t.roots.push(key)
+    const definitions = t.objects.get(key)
+    const o = { kids: d.kids }
+    if (definitions) definitions.push(o)
+    else t.objects.set(key, [o])
   }
 
   let i = 0
@@ -371,6 +456,7 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
               t.hidden = true
               return
             }
+            if (stack.length === 0) obj = objectAt(i)
             stack.push(newDict())
             i += 2
           } else {
@@ -392,18 +478,20 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
           }
           i += 2
           stack.pop()
-          close(d)
+          close(d, stack.length === 0)
           put(DICT, 0, d)
           continue
         }
-        case 91: // [
+        case 91: { // [
           if (stack.length >= MAX_DEPTH) {
             t.hidden = true
             return
           }
-          stack.push({ dict: false, first: 0, size: 0, names: true, predictor: false })
+          const into = stack[stack.length - 1]
+          stack.push(newList(into?.dict === true && into.pending === 0 && into.key === KIDS))
           i++
           continue
+        }
         case 93: { // ]
           const l = stack[stack.length - 1]
           i++
@@ -457,9 +545,17 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
       lastTop = null
       continue
     }
-    if (j - start === ENDOBJ.length && bytesAt(b, start, ENDOBJ) && stack.length > 0) {
-      t.hidden = true
-      stack.length = 0
+    if (j - start === OBJ.length && bytesAt(b, start, OBJ) && stack.length === 0 && !inObjStm) {
+      obj = before >= 0 && last >= 0 ? before : -1
+      put(OTHER, 0, null)
+      continue
+    }
+    if (j - start === ENDOBJ.length && bytesAt(b, start, ENDOBJ)) {
+      if (stack.length > 0) {
+        t.hidden = true
+        stack.length = 0
+      }
+      obj = -1
     }
     put(OTHER, 0, null)
   }
@@ -526,6 +622,54 @@ function objectStream(data: Buffer, d: Dict, t: Tally, work: PdfWork): void {
     // Unfiltered, its bytes were in the file's blind scan already.
     blindScan(content, t, work)
   }
-  tokenize(content, t, work, true)
+  const objects = objectStarts(content, d.objectsAt)
+  if (objects === null) t.hidden = true
+  tokenize(content, t, work, objects ?? [])
   t.objStms++
+}
+
+/**
+ * The pages a reader finds walking the page tree from each of its roots, each page as many times as it is listed:
+ * the largest over the roots. A node is an object with `/Kids` (its `/Type` or none: readers walk any), a page any
+ * other object; an object defined more than once counts its largest definition. Shared nodes are walked once
+ * (their sums kept), so the walk is linear in the references however many pages they make; a node within its own
+ * subtree cannot be walked: the pages may be hidden.
+ */
+function walkTree(t: Tally): number {
+  const done = new Map<number, number>()
+  const open = new Set<number>()
+  let best = 0
+  for (const root of t.roots) {
+    const stack = [root]
+    while (stack.length > 0) {
+      const node = stack[stack.length - 1]!
+      if (done.has(node)) {
+        stack.pop()
+        continue
+      }
+      const definitions = t.objects.get(node)
+      if (!open.has(node)) {
+        open.add(node)
+        for (const o of definitions ?? [])
+          for (const kid of o.kids ?? []) {
+            if (open.has(kid) && !done.has(kid)) t.hidden = true
+            else if (!done.has(kid)) stack.push(kid)
+          }
+        continue
+      }
+      stack.pop()
+      let pages = 0
+      if (!definitions) pages = 1
+      else
+        for (const o of definitions) {
+          let p = 0
+          if (o.kids === null) p = 1
+          else for (const kid of o.kids) p += done.get(kid) ?? 0
+          pages = Math.max(pages, Math.min(p, MAX_COUNT))
+        }
+      done.set(node, pages)
+    }
+    best = Math.max(best, done.get(root)!)
+  }
+  return best
 }

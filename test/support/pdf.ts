@@ -91,3 +91,10 @@ export function objectStreamBomb(): Buffer {
     Buffer.from('\nendstream\nendobj\n', 'latin1'),
   ])
 }
+
+/** A PDF whose page tree says `/Count 1` and lists its one page `times` times in `/Kids`: readers that walk the tree (pypdf, qpdf) find `times` pages. */
+export function repeatedPagePdf(times: number): Buffer {
+  const kids = Array.from({ length: times }, () => '3 0 R').join(' ')
+  const bodies = ['<</Type/Catalog/Pages 2 0 R>>', `<</Type/Pages/Count 1/Kids[${kids}]>>`, '<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>']
+  return Buffer.from(`%PDF-1.4\n${bodies.map((b, i) => `${i + 1} 0 obj\n${b}\nendobj\n`).join('')}trailer<</Root 1 0 R>>\n%%EOF\n`, 'latin1')
+}
