@@ -7,8 +7,9 @@
  * PDF) count their bytes, never less than a configured bound: what a provider makes of them grows with
  * their size (seconds of audio, an image's pixels on a server that does not downscale), and their encoded
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
- * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound;
- * and an office document (.docx, .pptx, .xlsx: a ZIP of deflated text) counts as a file by reference.
+ * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound,
+ * plus its pages' text decoded (compressed, its bytes do not bound it), or as a file by reference when that
+ * text cannot be read; and an office document (.docx, .pptx, .xlsx: a ZIP of deflated text) counts as a file by reference.
  * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here; with
  * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry (or a
  * text file as large as the context window the request opens or its model has), an
@@ -16,7 +17,7 @@
  * or not, as large as that detail bills, and a video, inline or not, as a file by reference (billed by its length).
  * Output: the request's own maximum, or the configured default.
  */
-import { pdfPages, pdfWork, type PdfWork } from './pdf-pages'
+import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
 
 export interface EstimateOptions {
   defaultMaxOutputTokens: number
@@ -191,20 +192,25 @@ export function textBytes(value: unknown): number {
 
 /**
  * Inline media counts its bytes, never less than the media bound, and an inline PDF (`pdf`, its base64)
- * never less than its pages times the per-page bound; media by reference has no data here and counts the
- * media bound.
+ * never less than its pages times the per-page bound plus the bytes of text its pages may show (a token is at
+ * least one byte), or, when that text could not be read, as a file by reference (`fileByReferenceTokens`) if
+ * more; media by reference has no data here and counts the media bound.
  */
-const mediaTokens = (bytes: number, media: MediaBounds, pdf: string | null = null) =>
-  Math.max(media.part, bytes, pdf === null ? 0 : inlinePdfPages(pdf, media) * media.pdfPage)
+function mediaTokens(bytes: number, media: MediaBounds, pdf: string | null = null): number {
+  if (pdf === null) return Math.max(media.part, bytes)
+  const read = readInlinePdf(pdf, media)
+  const tokens = Math.max(media.part, bytes, read.pages * media.pdfPage + read.text)
+  return read.textBounded ? tokens : Math.max(tokens, fileByReferenceTokens(bytes, media))
+}
 
 /**
- * An inline PDF's pages. Once the request's PDF work is spent, the rest count the unreadable bound,
- * not even decoded: at most 3 bytes every 4 base64 characters.
+ * An inline PDF's pages and text. Once the request's PDF work is spent, the rest count the unreadable bound,
+ * their text unbounded, not even decoded: at most 3 bytes every 4 base64 characters.
  */
-const inlinePdfPages = (base64: string, media: MediaBounds) =>
+const readInlinePdf = (base64: string, media: MediaBounds): PdfRead =>
   Math.ceil(base64.length / 4) * 3 > media.pdfWork.left
-    ? media.pdfMaxPages
-    : pdfPages(Buffer.from(base64, 'base64'), media.pdfMaxPages, media.pdfWork)
+    ? { pages: media.pdfMaxPages, text: 0, textBounded: false }
+    : readPdf(Buffer.from(base64, 'base64'), media.pdfMaxPages, media.pdfWork)
 
 /**
  * A file by reference (a file id, a URL): its bytes are not here, and the provider may find a PDF there,
