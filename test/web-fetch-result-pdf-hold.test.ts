@@ -1,36 +1,24 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
 import { blankPdf } from './support/pdf'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * A conversation that used Anthropic's web fetch tool sends the fetched document back on the next turn, inside the
- * `web_fetch_tool_result` block (content: {type: 'web_fetch_result', content: {type: 'document', source: base64 PDF}}).
- * Anthropic bills that document again as input, per page (~1,500–3,000 tokens a page), exactly as a top-level
- * `document` block. The estimate must hold it at its pages (as it does for a `document` block), not at its bytes:
- * with cap-output on, SPEC §6 makes spend <= max_budget an invariant.
+ * `web_fetch_tool_result` block (content: {type: 'web_fetch_result', content: {type: 'document', source: base64 PDF}}:
+ * one block, not a list). Anthropic bills that document again as input, per page (~1,500–3,000 tokens a page),
+ * exactly as a top-level `document` block. The estimate must hold it at its pages (as it does for a `document` block),
+ * not at its bytes: with cap-output on, SPEC §6 makes spend <= max_budget an invariant.
  */
 const PAGES = 100
 const BILLED_INPUT = PAGES * 1_500
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
-
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      cap_output_tokens: true,
-      pdf_page_tokens: 2_000,
-      pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 } },
-    },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withScriptedGateway(
+  { cap_output_tokens: true, pdf_page_tokens: 2_000, pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 } } },
+  (s) => ({ upstream, gw } = s),
+)
 
 test('a PDF replayed in a web_fetch_tool_result is held at its pages: spend never passes max_budget', async () => {
   const pdf = blankPdf(PAGES).toString('base64')
