@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { AUDIO_ANSWER_MAX_TOKENS, estimateChat, estimateEmbeddings, estimateMessages, estimateResponses, type EstimateOptions, IMAGE_ORIGINAL_DETAIL_TOKENS, PER_EMBEDDING_INPUT_OVERHEAD, PER_MESSAGE_OVERHEAD, textBytes, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
-import { blankPdf, objectStreamBomb } from './support/pdf'
+import { blankPdf, deflatedTextPdf, objectStreamBomb } from './support/pdf'
 
 const MEDIA = 1000
 const DEFAULT_OUT = 500
@@ -283,6 +283,26 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
     expect(output.inputTokens).toBeGreaterThanOrEqual(100 * PAGE)
   })
 
+  test('a PDF in an image part (LiteLLM takes one by URL or data URL and sends it on as a document) counts its pages, not its bytes', () => {
+    const dataUrl = `data:application/pdf;base64,${pdf100}`
+    const chatImage = (image_url: unknown, opts: EstimateOptions = p) =>
+      estimateChat({ model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url }] }] }, opts).inputTokens
+    expect(chatImage({ url: dataUrl })).toBe(USER_MESSAGE + 100 * PAGE)
+    expect(chatImage(dataUrl)).toBe(USER_MESSAGE + 100 * PAGE)
+    // Declared an image, its bytes still start as a PDF's; LiteLLM's `format` names the media type.
+    expect(chatImage({ url: `data:image/png;base64,${pdf100}` })).toBe(USER_MESSAGE + 100 * PAGE)
+    expect(chatImage({ url: `data:;base64,${blankPdf(100, { objectStream: 'flate' }).toString('base64')}`, format: 'application/pdf' })).toBe(USER_MESSAGE + 100 * PAGE)
+    expect(estimateResponses({ input: [{ role: 'user', content: [{ type: 'input_image', image_url: dataUrl }] }] }, p).inputTokens).toBe(USER_MESSAGE + 100 * PAGE)
+    // By URL: the media bound with cap-output off; with it on, a URL whose path ends .pdf (or whose format says so) is a file by reference.
+    const hard = { ...p, hardBounds: true }
+    expect(chatImage({ url: 'https://example.com/report.pdf' })).toBe(USER_MESSAGE + MEDIA)
+    expect(chatImage({ url: 'https://example.com/report.PDF?sig=1#page=2' }, hard)).toBe(USER_MESSAGE + MAX_PAGES * PAGE)
+    expect(chatImage({ url: 'https://example.com/report%2Epdf' }, hard)).toBe(USER_MESSAGE + MAX_PAGES * PAGE)
+    expect(chatImage({ url: 'gs://bucket/report', format: 'application/pdf' }, hard)).toBe(USER_MESSAGE + MAX_PAGES * PAGE)
+    expect(chatImage({ url: 'https://example.com/cat.png' }, hard)).toBe(USER_MESSAGE + MEDIA)
+    expect(chatImage({ url: 'https://example.com/report.pdf.png' }, hard)).toBe(USER_MESSAGE + MEDIA)
+  })
+
   test('pages in a Flate-compressed object stream (PDF 1.5+ writers) are counted', () => {
     expect(document(blankPdf(37, { objectStream: 'flate' }).toString('base64'))).toBe(DOCUMENT + 37 * PAGE)
   })
@@ -341,6 +361,31 @@ describe('inline PDFs: at least their pages times the per-page bound (providers 
     // A window below the PDF bound changes nothing; without hard bounds the window is not held.
     expect(documents({ ...windowed, contextWindowTokens: 50_000 }, { type: 'file', file_id: 'file_1' })).toBe(DOCUMENT + MAX_PAGES * PAGE)
     expect(documents({ ...windowed, hardBounds: false }, { type: 'file', file_id: 'file_1' })).toBe(DOCUMENT + MEDIA)
+  })
+
+  test('a PDF\'s text counts on top of its pages: a page whose content stream inflates to 1.2 MB of text counts that text', () => {
+    const text = 'the '.repeat(300_000)
+    const deflated = deflatedTextPdf(text).toString('base64')
+    expect(deflated.length).toBeLessThan(10_000)
+    // The content stream decoded: the text and the operators that show it.
+    expect(document(deflated)).toBe(DOCUMENT + PAGE + `BT /F1 1 Tf 0 0 Td (${text}) Tj ET`.length)
+    expect(chatFile({ filename: 'a.pdf', file_data: `data:application/pdf;base64,${deflated}` })).toBeGreaterThan(1_200_000)
+  })
+
+  test('a PDF whose text cannot be read (another filter) counts its pages, and with hard bounds as a file by reference too, once a request', () => {
+    const lzw = (pages: number) => {
+      const kids = Array.from({ length: pages }, (_, i) => `${i + 3} 0 R`).join(' ')
+      const bodies = ['<< /Type /Catalog /Pages 2 0 R >>', `<< /Type /Pages /Count ${pages} /Kids [${kids}] >>`, ...Array.from({ length: pages }, () => `<< /Type /Page /Contents ${pages + 3} 0 R >>`), '<< /Filter /LZWDecode /Length 4 >>\nstream\nxxxx\nendstream']
+      return Buffer.from(`%PDF-1.7\n${bodies.map((b, i) => `${i + 1} 0 obj\n${b}\nendobj\n`).join('')}%%EOF\n`, 'latin1').toString('base64')
+    }
+    expect(document(lzw(2))).toBe(DOCUMENT + 2 * PAGE)
+    const hard = { ...p, hardBounds: true }
+    const documents = (o: EstimateOptions, ...datas: string[]) =>
+      estimateMessages({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: datas.map((data) => ({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data } })) }] }, o).inputTokens
+    expect(documents(hard, lzw(2))).toBe(DOCUMENT + MAX_PAGES * PAGE)
+    expect(documents({ ...hard, contextWindowTokens: 1_000_000 }, lzw(2))).toBe(DOCUMENT + 1_000_000)
+    // The request's limit holds across its files, as for files by reference: the second counts its pages.
+    expect(documents(hard, lzw(2), lzw(3))).toBe(DOCUMENT + NO_FIELDS + MAX_PAGES * PAGE + 3 * PAGE)
   })
 
   test('the per-page bound unset is 3,000 tokens, and the maximum 100 pages', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { blankPdf, objectStreamBomb, pdfWithNote } from './support/pdf'
+import { blankPdf, objectStreamBomb, pdfWithNote, repeatedPagePdf } from './support/pdf'
 import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
 /**
@@ -147,6 +147,18 @@ describe('a PDF crafted to be miscounted, or to be slow to count', () => {
     upstream.answer(answer)
     // Before: 200, the provider called, and spend 0.15002 past max_budget 0.05 (counted 1 page).
     const res = await post(u.secret, '/v1/messages', ask(doc(pdfWithNote(100).toString('base64')), { type: 'text', text: 'Summarise.' }))
+    expect(res.status).toBe(402)
+    expect(upstream.calls).toHaveLength(0)
+    await gw.settled()
+    const after = (await gw.admin('GET', `/v1/users/${u.id}`)).body
+    expect(after.spend).toBe(0)
+  })
+
+  test('a page tree of /Count 1 listing its page 100 times is held at 100 pages (readers walk /Kids): a budget below them is a 402', async () => {
+    const u = await user(0.05)
+    upstream.answer(answer)
+    // Before: 200, the provider called, and spend 0.15002 past max_budget 0.05 (counted 1 page: its /Count and its one /Type /Page).
+    const res = await post(u.secret, '/v1/messages', ask(doc(repeatedPagePdf(100).toString('base64')), { type: 'text', text: 'Summarise.' }))
     expect(res.status).toBe(402)
     expect(upstream.calls).toHaveLength(0)
     await gw.settled()

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { deflateSync } from 'node:zlib'
-import { pdfPages, pdfWork } from '../src/budget/pdf-pages'
+import { pdfPages, pdfWork, readPdf } from '../src/budget/pdf-pages'
 import { blankPdf, pdfWithNote } from './support/pdf'
 
 const UNREADABLE = 100
@@ -149,5 +149,113 @@ describe('pdfPages', () => {
     const many = Buffer.from(objects(...Array.from({ length: 2_000 }, () => page)), 'latin1')
     expect(pdfPages(many, UNREADABLE, { left: many.length * 2 })).toBeGreaterThanOrEqual(UNREADABLE)
     expect(pdfPages(many, UNREADABLE)).toBe(2_000)
+  })
+})
+
+/** A stream object's body: its dictionary (with its `/Length`) and its data, as latin1 text. */
+const stream = (dict: string, data: string | Buffer) => {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data
+  return `<< ${dict} /Length ${bytes.length} >>\nstream\n${bytes.toString('latin1')}\nendstream`
+}
+const flate = (text: string) => stream('/Filter /FlateDecode', deflateSync(Buffer.from(text, 'latin1')))
+const read = (pdf: string | Buffer) => readPdf(typeof pdf === 'string' ? Buffer.from(pdf, 'latin1') : pdf, UNREADABLE)
+/** A page's text: 120 kB that deflates to a few hundred bytes. */
+const TEXT = `BT /F1 1 Tf (${'the '.repeat(30_000)}) Tj ET`
+
+describe('readPdf: the text a PDF\'s pages may show is its content streams decoded', () => {
+  const onePage = (...more: string[]) => objects('<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Count 1 /Kids [3 0 R] >>', '<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>', ...more)
+
+  test('a Flate content stream counts its inflated bytes, an unfiltered one its bytes', () => {
+    const pdf = onePage(flate(TEXT))
+    expect(pdf.length).toBeLessThan(2_000)
+    expect(read(pdf)).toEqual({ pages: 1, text: TEXT.length, textBounded: true })
+    expect(read(onePage(stream('', 'BT (hello) Tj ET')))).toEqual({ pages: 1, text: 16, textBounded: true })
+  })
+
+  test('a page listed n times shows its content n times; a form, or a stream of unknown use, counts once', () => {
+    const pdf = objects('<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Count 3 /Kids [3 0 R 3 0 R 3 0 R] >>', '<< /Type /Page /Contents 4 0 R >>', flate(TEXT),
+      stream('/Type /XObject /Subtype /Form /Filter /FlateDecode', deflateSync(Buffer.from(TEXT))))
+    expect(read(pdf)).toEqual({ pages: 3, text: 4 * TEXT.length, textBounded: true })
+  })
+
+  test('streams declared as something a page does not draw are not decoded, unless a /Contents names them', () => {
+    const image = stream('/Type /XObject /Subtype /Image /Filter /FlateDecode', deflateSync(Buffer.alloc(1_000_000)))
+    const font = stream('/Length1 5000 /Filter /FlateDecode', deflateSync(Buffer.alloc(5_000)))
+    const jpeg = stream('/Subtype /Image /Filter /DCTDecode', 'not really a JPEG')
+    expect(read(onePage(stream('', 'BT ET'), image, font, jpeg))).toEqual({ pages: 1, text: 5, textBounded: true })
+    // Drawn as content all the same: a reader does not look at the dictionary of what /Contents names.
+    expect(read(onePage(stream('/Subtype /Image /Filter /FlateDecode', deflateSync(Buffer.from(TEXT)))))).toEqual({ pages: 1, text: TEXT.length, textBounded: true })
+    const named = objects('<< /Type /Pages /Count 1 /Kids [2 0 R] >>', '<< /Type /Page /Contents [3 0 R 4 0 R] >>', stream('/Length1 9 /Filter /FlateDecode', deflateSync(Buffer.from(TEXT))), stream('/Type /EmbeddedFile', 'x'))
+    expect(read(named)).toEqual({ pages: 1, text: TEXT.length + 1, textBounded: true })
+  })
+
+  test('text that cannot be read leaves it unbounded: another filter, corrupt data, a /Contents naming no stream read, an `endstream` the tokenizer did not read', () => {
+    expect(read(onePage(stream('/Filter /LZWDecode', 'xxxx'))).textBounded).toBe(false)
+    expect(read(onePage(stream('/Filter [/ASCII85Decode /FlateDecode]', 'xxxx'))).textBounded).toBe(false)
+    expect(read(onePage(stream('/Filter /FlateDecode', 'not deflated'))).textBounded).toBe(false)
+    expect(read(objects('<< /Type /Pages /Count 1 /Kids [2 0 R] >>', '<< /Type /Page /Contents 3 0 R >>', '[4 0 R]', stream('/Subtype /Image', 'BT ET'))).textBounded).toBe(false)
+    // A content stream inside what the tokenizer takes for a string (its object reached by the cross-reference table).
+    const swallowed = `%PDF-1.7\n1 0 obj\n(\n2 0 obj\n${flate(TEXT)}\nendobj\n)\nendobj\n${objects('<< /Type /Pages /Count 1 /Kids [4 0 R] >>', '<< /Type /Page /Contents 2 0 R >>').slice(9)}`
+    expect(read(swallowed).textBounded).toBe(false)
+    // Pages that may be hidden hide text too; a stream cut short counts what it inflates to, as readers take it.
+    expect(read(blankPdf(3, { objectStream: 'unreadable' })).textBounded).toBe(false)
+    const cut = deflateSync(Buffer.from(TEXT)).subarray(0, 200)
+    expect(read(onePage(stream('/Filter /FlateDecode', cut))).text).toBeGreaterThan(0)
+  })
+
+  test('a content stream that inflates past the work is not read further, and the answer comes quickly: unbounded', () => {
+    const bomb = deflateSync(Buffer.alloc(80 * 1024 * 1024, 0x20))
+    const started = performance.now()
+    expect(read(onePage(stream('/Filter /FlateDecode', bomb))).textBounded).toBe(false)
+    expect(performance.now() - started).toBeLessThan(2_000)
+    // The work is shared: a second PDF read with what is left is not read either.
+    const work = pdfWork()
+    readPdf(Buffer.from(onePage(stream('/Filter /FlateDecode', bomb)), 'latin1'), UNREADABLE, work)
+    expect(readPdf(Buffer.from(onePage(flate(TEXT)), 'latin1'), UNREADABLE, work)).toEqual({ pages: UNREADABLE, text: 0, textBounded: false })
+  })
+
+  test('content streams in a PDF whose page tree is in an object stream count too', () => {
+    const tree = ['<< /Type /Pages /Count 2 /Kids [101 0 R 102 0 R] >>', '<< /Type /Page /Contents 7 0 R >>', '<< /Type /Page /Contents 7 0 R >>']
+    const pdf = `%PDF-1.5\n${objectStream(1, tree)}7 0 obj\n${flate(TEXT)}\nendobj\n%%EOF\n`
+    expect(read(pdf)).toEqual({ pages: 2, text: 2 * TEXT.length, textBounded: true })
+  })
+})
+
+describe('pdfPages: the pages a reader finds walking the page tree', () => {
+  test('a page listed 100 times under a /Count of 1 is 100 pages (pypdf and qpdf walk /Kids)', () => {
+    const kids = Array.from({ length: 100 }, () => '3 0 R').join(' ')
+    expect(pages(objects('<< /Type /Catalog /Pages 2 0 R >>', `<< /Type /Pages /Count 1 /Kids [${kids}] >>`, page))).toBe(100)
+  })
+
+  test('shared nodes multiply: 10 × 10 references are 100 pages; nodes without a /Type are walked as readers walk them', () => {
+    const ten = (ref: string) => Array.from({ length: 10 }, () => ref).join(' ')
+    expect(pages(objects('<< /Type /Catalog /Pages 2 0 R >>', `<< /Type /Pages /Count 1 /Kids [${ten('3 0 R')}] >>`, `<< /Kids [${ten('4 0 R')}] >>`, page))).toBe(100)
+    // No /Type anywhere but one decoy page: the catalog's /Pages starts the walk.
+    expect(pages(objects('<< /Pages 2 0 R >>', `<< /Kids [${ten('3 0 R')}] >>`, `<< /Kids [${ten('4 0 R')}] >>`, '<< /MediaBox [0 0 1 1] >>', page))).toBe(100)
+  })
+
+  test('a tree in an object stream is walked by the numbers its header gives', () => {
+    const tree = [`<< /Type /Pages /Count 1 /Kids [${Array.from({ length: 40 }, () => '102 0 R').join(' ')}] >>`, page]
+    expect(pages(`%PDF-1.5\n${objectStream(1, tree)}%%EOF\n`)).toBe(40)
+  })
+
+  test('a tree that cannot be walked may hide pages: a node within its own subtree, /Kids by reference', () => {
+    expect(pages(objects('<< /Type /Pages /Count 2 /Kids [2 0 R 3 0 R] >>', '<< /Kids [1 0 R] >>', page))).toBe(UNREADABLE)
+    expect(pages(objects('<< /Type /Pages /Count 1 /Kids 2 0 R >>', '[3 0 R 3 0 R]', page))).toBe(UNREADABLE)
+  })
+
+  test('the walk is linear in the references: 40 levels of two shared kids (2^40 pages) and a chain 50,000 deep (no recursion)', () => {
+    // Level i is object i + 2, its kids object i + 3 twice; the count stops at /Count's ceiling.
+    const levels = Array.from({ length: 40 }, (_, i) => `<< /Kids [${i + 3} 0 R ${i + 3} 0 R] >>`)
+    expect(pages(objects('<< /Type /Catalog /Pages 2 0 R >>', ...levels, page))).toBe(10_000_000)
+    const chain = Array.from({ length: 50_000 }, (_, i) => `<< /Type /Pages /Count 1 /Kids [${i + 2} 0 R] >>`)
+    const started = performance.now()
+    expect(pages(objects(...chain, page))).toBe(1)
+    expect(performance.now() - started).toBeLessThan(3_000)
+  })
+
+  test('an object defined again (an incremental update) counts its larger definition, not both', () => {
+    const update = `${objects('<< /Type /Pages /Count 2 /Kids [2 0 R 3 0 R] >>', page, page)}1 0 obj\n<< /Type /Pages /Count 3 /Kids [2 0 R 3 0 R 4 0 R] >>\nendobj\n4 0 obj\n${page}\nendobj\n`
+    expect(pages(update)).toBe(3)
   })
 })

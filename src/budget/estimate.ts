@@ -7,8 +7,9 @@
  * PDF) count their bytes, never less than a configured bound: what a provider makes of them grows with
  * their size (seconds of audio, an image's pixels on a server that does not downscale), and their encoded
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
- * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound;
- * and an office document (.docx, .pptx, .xlsx: a ZIP of deflated text) counts as a file by reference.
+ * a few bytes costs thousands of tokens, so an inline PDF counts at least its pages times a per-page bound,
+ * plus its pages' text decoded (compressed, its bytes do not bound it), or as a file by reference when that
+ * text cannot be read; and an office document (.docx, .pptx, .xlsx: a ZIP of deflated text) counts as a file by reference.
  * Sent by reference (an id, a URL), media and files count the bound, since their bytes are not here; with
  * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry (or a
  * text file as large as the context window the request opens or its model has), an
@@ -16,7 +17,7 @@
  * or not, as large as that detail bills, and a video, inline or not, as a file by reference (billed by its length).
  * Output: the request's own maximum, or the configured default.
  */
-import { pdfPages, pdfWork, type PdfWork } from './pdf-pages'
+import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
 
 export interface EstimateOptions {
   defaultMaxOutputTokens: number
@@ -191,20 +192,25 @@ export function textBytes(value: unknown): number {
 
 /**
  * Inline media counts its bytes, never less than the media bound, and an inline PDF (`pdf`, its base64)
- * never less than its pages times the per-page bound; media by reference has no data here and counts the
- * media bound.
+ * never less than its pages times the per-page bound plus the bytes of text its pages may show (a token is at
+ * least one byte), or, when that text could not be read, as a file by reference (`fileByReferenceTokens`) if
+ * more; media by reference has no data here and counts the media bound.
  */
-const mediaTokens = (bytes: number, media: MediaBounds, pdf: string | null = null) =>
-  Math.max(media.part, bytes, pdf === null ? 0 : inlinePdfPages(pdf, media) * media.pdfPage)
+function mediaTokens(bytes: number, media: MediaBounds, pdf: string | null = null): number {
+  if (pdf === null) return Math.max(media.part, bytes)
+  const read = readInlinePdf(pdf, media)
+  const tokens = Math.max(media.part, bytes, read.pages * media.pdfPage + read.text)
+  return read.textBounded ? tokens : Math.max(tokens, fileByReferenceTokens(bytes, media))
+}
 
 /**
- * An inline PDF's pages. Once the request's PDF work is spent, the rest count the unreadable bound,
- * not even decoded: at most 3 bytes every 4 base64 characters.
+ * An inline PDF's pages and text. Once the request's PDF work is spent, the rest count the unreadable bound,
+ * their text unbounded, not even decoded: at most 3 bytes every 4 base64 characters.
  */
-const inlinePdfPages = (base64: string, media: MediaBounds) =>
+const readInlinePdf = (base64: string, media: MediaBounds): PdfRead =>
   Math.ceil(base64.length / 4) * 3 > media.pdfWork.left
-    ? media.pdfMaxPages
-    : pdfPages(Buffer.from(base64, 'base64'), media.pdfMaxPages, media.pdfWork)
+    ? { pages: media.pdfMaxPages, text: 0, textBounded: false }
+    : readPdf(Buffer.from(base64, 'base64'), media.pdfMaxPages, media.pdfWork)
 
 /**
  * A file by reference (a file id, a URL): its bytes are not here, and the provider may find a PDF there,
@@ -263,10 +269,42 @@ function partFile(part: Record<string, unknown>): Record<string, unknown> | null
   return file != null && typeof file === 'object' ? (file as Record<string, unknown>) : null
 }
 
-/** The PDF a chat `file` part or a Responses `input_file` part sends inline, if any. */
+/**
+ * The image a chat `image_url` part (`image_url: {url, format}`, or the URL alone) or a Responses `input_image` part
+ * names: its URL, and the media type LiteLLM takes in `format`. LiteLLM documents PDFs sent this way, by URL or
+ * data URL, and passes them to Anthropic, Bedrock and Vertex as documents, billed per page.
+ */
+function partImage(part: Record<string, unknown>): { url: string; format?: unknown } | null {
+  const image = part.type === 'image_url' || part.type === 'input_image' ? part.image_url : null
+  if (typeof image === 'string') return { url: image }
+  const { url, format } = (image ?? {}) as { url?: unknown; format?: unknown }
+  return typeof url === 'string' ? { url, format } : null
+}
+
+const isDataUrl = (url: string) => /^\s*data:/i.test(url)
+
+/** Whether a URL's path (its query and fragment aside, percent escapes decoded) names a PDF. */
+function urlPathIsPdf(url: string): boolean {
+  const path = url.split(/[?#]/, 1)[0]!
+  try {
+    return declaresPdf(decodeURIComponent(path))
+  } catch {
+    return declaresPdf(path)
+  }
+}
+
+/** The PDF a chat `file` part or a Responses `input_file` part sends inline, or an image part as a data URL, if any. */
 function partPdf(part: Record<string, unknown>): string | null {
   const file = partFile(part)
-  return file ? inlinePdf(file.file_data, file.filename) : null
+  if (file) return inlinePdf(file.file_data, file.filename)
+  const image = partImage(part)
+  return image && isDataUrl(image.url) ? inlinePdf(image.url, image.format) : null
+}
+
+/** Whether an image part names a PDF by URL (its path ends `.pdf`, or its `format` says so): a file by reference. */
+function partImagePdfByReference(part: Record<string, unknown>): boolean {
+  const image = partImage(part)
+  return image !== null && !isDataUrl(image.url) && (urlPathIsPdf(image.url) || declaresPdf(image.format))
 }
 
 /** Whether a chat `file` part or a Responses `input_file` part sends a ZIP inline (`inlineZip`). */
@@ -294,16 +332,18 @@ const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
 /**
- * A part: media and files as `mediaTokens` (or, by reference, a video, audio or document by URL and an inline ZIP, `fileByReferenceTokens`) says, an image at
- * `detail: "original"` never less than `originalImage`, anything else by its bytes.
+ * A part: media and files as `mediaTokens` says (or, by reference, a file, a video, audio or document by URL, a PDF
+ * by image URL and an inline ZIP, as `fileByReferenceTokens` says, if more), an image at `detail: "original"` never
+ * less than `originalImage`, anything else by its bytes.
  */
 function partTokens(part: unknown, media: MediaBounds): number {
   const type = (part as { type?: unknown } | null)?.type
   if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) return textBytes(part)
   const p = part as Record<string, unknown>
+  const bytes = textBytes(p)
+  let tokens = mediaTokens(bytes, media, partPdf(p))
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
-  if (partFileByReference(p) || BY_REFERENCE_PART_TYPES.has(type) || partZip(p)) return Math.max(fileByReferenceTokens(textBytes(p), media), mediaTokens(textBytes(p), media, partPdf(p)))
-  const tokens = mediaTokens(textBytes(p), media, partPdf(p))
+  if (partFileByReference(p) || BY_REFERENCE_PART_TYPES.has(type) || partZip(p) || partImagePdfByReference(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
   return originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens
 }
 
@@ -424,6 +464,8 @@ function anthropicBlockTokens(block: unknown, media: MediaBounds): number {
   return textBytes(type) + textBytes(source) + anthropicContentTokens(content, media) + textBytes(rest)
 }
 
+const isBlock = (value: unknown): boolean => typeof (value as { type?: unknown } | null)?.type === 'string'
+
 function documentSourceTokens(src: Record<string, unknown>, media: MediaBounds): number {
   switch (src.type) {
     case 'text': return textBytes(src.data)
@@ -435,8 +477,13 @@ function documentSourceTokens(src: Record<string, unknown>, media: MediaBounds):
   }
 }
 
+/**
+ * Anthropic content: a string, blocks, or one block on its own (a `web_fetch_tool_result`'s content is one
+ * `web_fetch_result`, whose own content is the fetched `document`), counted as a block is, so a PDF there
+ * counts its pages.
+ */
 function anthropicContentTokens(content: unknown, media: MediaBounds): number {
-  if (!Array.isArray(content)) return textBytes(content)
+  if (!Array.isArray(content)) return isBlock(content) ? anthropicBlockTokens(content, media) : textBytes(content)
   let n = 0
   for (const block of content) n += anthropicBlockTokens(block, media)
   return n

@@ -1,10 +1,17 @@
 /**
- * The pages of a PDF, read from its bytes without a PDF parser, for the estimate: providers bill a PDF
- * per page (each page's text and an image of it), far more than its bytes. Pages are the larger of the
- * page tree's largest `/Count` and the number of `/Type /Page` entries, found in the file and in its
- * Flate-compressed object streams, where PDF 1.5+ writers put them. Anything that could hide pages (no
- * page found, an object stream this cannot read, a file this cannot tokenize with confidence, the
+ * The pages of a PDF and the text they may show, read from its bytes without a PDF parser, for the estimate:
+ * providers bill a PDF per page (each page's text and an image of it), far more than its bytes. Pages are the
+ * largest of the page tree's largest `/Count`, the number of `/Type /Page` entries, found in the file and in its
+ * Flate-compressed object streams, where PDF 1.5+ writers put them, and the pages a reader finds walking the
+ * tree's `/Kids` (a page listed twice is two pages). Anything that could hide pages (no page found, an object
+ * stream this cannot read, a file this cannot tokenize with confidence, a tree that cannot be walked, the
  * request's work spent) makes the answer at least the caller's `unreadable`.
+ *
+ * A page's text is in its content streams, Flate-compressed (1.2 MB of text in 3 kB): the text is the decoded
+ * bytes of every stream a page may draw (`readPdf`), a page's content counted each time the tree lists the page.
+ * Streams declared as something else (an image, a font program, an embedded file...) are not decoded, unless a
+ * page's `/Contents` names them: a reader draws what `/Contents` names whatever its dictionary says. A stream
+ * this cannot decode (another filter, corrupt, past the work) that a page may draw leaves the text unbounded.
  *
  * The estimate runs on the request thread, so every step is linear in the bytes it reads, and one
  * request's PDFs share one budget of bytes read and inflated (`PdfWork`). Two scans read each file:
@@ -16,14 +23,14 @@
  *     the wrong place) and pages may be hidden. Its `/Type /Page`s count as pages: more, never fewer.
  * A hand-made file can still mislead a scan like this one; it errs towards more pages.
  */
-import { inflateSync } from 'node:zlib'
+import { constants, inflateSync } from 'node:zlib'
 
 /**
  * The work one request's PDFs may take together, in bytes read: a byte of a file, or of an object stream
  * once inflated, is 1; a byte inflated 4 more (zlib is slower than the scans); a token (a name, a number,
- * a string...) 32. About a tenth of a second at most. Past it pages may be hidden, and the rest of the
- * request's PDFs count the caller's `unreadable` unread. That bound is the most pages a provider takes in
- * one request, so a PDF left unread is held for no less than it can bill.
+ * a string...) 32. About a tenth of a second at most. Past it pages and text may be hidden, and the rest of
+ * the request's PDFs count the caller's `unreadable` unread, their text unbounded: the caller holds them as
+ * it holds a file it cannot see (the most pages a provider takes in one request, or the context window).
  */
 export const REQUEST_PDF_WORK = 64 * 1024 * 1024
 const INFLATE_COST = 4
@@ -58,7 +65,10 @@ const ZERO = 48
 const NINE = 57
 
 /** Names of interest, by id (0: any other name). */
-const NAMES = ['', 'Type', 'Page', 'Pages', 'ObjStm', 'Count', 'Length', 'Filter', 'FlateDecode', 'Predictor'] as const
+const NAMES = [
+  '', 'Type', 'Page', 'Pages', 'ObjStm', 'Count', 'Length', 'Filter', 'FlateDecode', 'Predictor', 'Kids', 'Contents', 'First',
+  'Subtype', 'Form', 'Image', 'Type1C', 'CIDFontType0C', 'OpenType', 'Length1', 'Length2', 'Length3', 'XRef', 'Metadata', 'EmbeddedFile',
+] as const
 const TYPE = 1
 const PAGE = 2
 const PAGES = 3
@@ -68,7 +78,39 @@ const LENGTH = 6
 const FILTER = 7
 const FLATE = 8
 const PREDICTOR = 9
+const KIDS = 10
+const CONTENTS = 11
+const FIRST = 12
+const SUBTYPE = 13
+const FORM = 14
+// Names that declare a stream something a page does not draw: an image, a font program (`/Length1`...), a
+// cross-reference stream, metadata, an embedded file.
+const IMAGE = 15
+const TYPE1C = 16
+const CID_FONT_TYPE0C = 17
+const OPENTYPE = 18
+const LENGTH1 = 19
+const LENGTH2 = 20
+const LENGTH3 = 21
+const XREF = 22
+const METADATA = 23
+const EMBEDDED_FILE = 24
 const NAME_BYTES = NAMES.map((n) => Buffer.from(n, 'latin1'))
+
+/** A stream as the tokenizer found it: its object's number (-1: unknown), its data as filtered, its filter (0 none, 1 Flate alone, 2 other). */
+interface Stream {
+  obj: number
+  data: Buffer
+  filter: number
+  /** Declared something a page does not draw (an image, a font program...): decoded only if a `/Contents` names it. */
+  aside: boolean
+}
+
+/** An object's dictionary as the page tree walk needs it: its `/Kids` and its `/Contents`, as object numbers. */
+interface TreeObject {
+  kids: number[] | null
+  contents: number[] | null
+}
 
 interface Tally {
   /** `/Type /Page` entries of dictionaries the tokenizer read. */
@@ -83,17 +125,49 @@ interface Tally {
   rawNodes: number
   rawObjStms: number
   hidden: boolean
+  /** Streams the tokenizer read, and the objects with `/Kids` or `/Contents` by number (each of its definitions). */
+  streams: Stream[]
+  objects: Map<number, TreeObject[]>
+  /** Where a walk of the page tree starts: every `/Pages` reference (the catalog's) and every `/Type /Pages` object. */
+  roots: number[]
+  /** Page tree nodes of unknown number, keyed -2, -3... in `objects` (-1 is the streams of unknown number). */
+  unnumbered: number
+  /** Every object a `/Contents` names, wherever. */
+  contents: number[]
+  /** The text may be hidden though the pages are not: a stream a page may draw could not be decoded, or found. */
+  textHidden: boolean
 }
 
-export function pdfPages(pdf: Buffer, unreadable: number, work: PdfWork = pdfWork()): number {
-  if (pdf.length > work.left) return unreadable
+/** A PDF's pages and the text they may show, as the estimate holds them. */
+export interface PdfRead {
+  pages: number
+  /** Bytes of text the pages may show: the decoded bytes of the streams a page may draw, a page's own each time it is listed. */
+  text: number
+  /** Whether `text` bounds that text: not when a stream a page may draw was left unread, or the file could hide one. */
+  textBounded: boolean
+}
+
+/** The pages a PDF counts, at least `unreadable` when any may be hidden. */
+export const pdfPages = (pdf: Buffer, unreadable: number, work: PdfWork = pdfWork()): number => readPdf(pdf, unreadable, work).pages
+
+export function readPdf(pdf: Buffer, unreadable: number, work: PdfWork = pdfWork()): PdfRead {
+  if (pdf.length > work.left) return { pages: unreadable, text: 0, textBounded: false }
   work.left -= pdf.length
-  const t: Tally = { pages: 0, count: 0, nodes: 0, objStms: 0, rawPages: 0, rawNodes: 0, rawObjStms: 0, hidden: false }
+  const t: Tally = {
+    pages: 0, count: 0, nodes: 0, objStms: 0, rawPages: 0, rawNodes: 0, rawObjStms: 0, hidden: false,
+    streams: [], objects: new Map(), roots: [], unnumbered: 0, contents: [], textHidden: false,
+  }
   blindScan(pdf, t, work)
-  tokenize(pdf, t, work, false)
+  tokenize(pdf, t, work, null)
   if (t.rawNodes > t.nodes || t.rawObjStms > t.objStms) t.hidden = true
-  const found = Math.max(t.pages, t.rawPages, t.count)
-  return found === 0 || t.hidden ? Math.max(found, unreadable) : found
+  // A stream the tokenizer did not read as one (inside what it took for a string) may still be drawn by a reader.
+  if (occurrences(pdf, ENDSTREAM) > t.streams.length) t.textHidden = true
+  const named = new Set(t.contents)
+  const streamBytes = decodedSizes(t, named, work)
+  const tree = walkTree(t, streamBytes)
+  const found = Math.max(t.pages, t.rawPages, t.count, tree.pages)
+  const pages = found === 0 || t.hidden ? Math.max(found, unreadable) : found
+  return { pages, text: pageText(streamBytes, named, tree.text), textBounded: !t.hidden && !t.textHidden }
 }
 
 /** Where the name read last by `readName` ended. */
@@ -207,6 +281,15 @@ interface Dict {
   filter: number
   /** A predictor, or a decode parameter this cannot read, in it or in a dictionary inside it. */
   predictor: boolean
+  /** Its stream is declared something a page does not draw; a `/Subtype /Form` is drawn whatever else it says. */
+  aside: boolean
+  form: boolean
+  /** Its `/Kids` and `/Contents` references (object numbers); `/Kids` by reference to an array this does not follow. */
+  kids: number[] | null
+  kidsByReference: boolean
+  contents: number[] | null
+  /** An object stream's `/First`: where its objects start, after the header of their numbers and offsets. */
+  objectsAt: number
 }
 interface List {
   dict: false
@@ -215,6 +298,11 @@ interface List {
   size: number
   names: boolean
   predictor: boolean
+  /** The object numbers of its references (`5 0 R`), kept for a `/Kids` or `/Contents` array; the two whole numbers read last. */
+  refs: number[] | null
+  ints: number
+  before: number
+  last: number
 }
 
 // Kinds of value.
@@ -225,7 +313,11 @@ const REF = 3
 const DICT = 4
 const LIST = 5
 
-const newDict = (): Dict => ({ dict: true, key: -1, pending: 0, first: 0, pages: 0, nodes: 0, objStm: false, count: 0, length: -1, filter: 0, predictor: false })
+const newDict = (): Dict => ({
+  dict: true, key: -1, pending: 0, first: 0, pages: 0, nodes: 0, objStm: false, count: 0, length: -1, filter: 0, predictor: false,
+  aside: false, form: false, kids: null, kidsByReference: false, contents: null, objectsAt: -1,
+})
+const newList = (refs: boolean): List => ({ dict: false, first: 0, size: 0, names: true, predictor: false, refs: refs ? [] : null, ints: 0, before: 0, last: 0 })
 
 /** Whether `word` is at `i`. */
 function bytesAt(b: Buffer, i: number, word: Buffer): boolean {
@@ -236,28 +328,65 @@ function bytesAt(b: Buffer, i: number, word: Buffer): boolean {
 const STREAM = Buffer.from('stream')
 const ENDSTREAM = Buffer.from('endstream')
 const ENDOBJ = Buffer.from('endobj')
+const OBJ = Buffer.from('obj')
+
+function occurrences(b: Buffer, word: Buffer): number {
+  let n = 0
+  for (let i = b.indexOf(word); i >= 0; i = b.indexOf(word, i + word.length)) n++
+  return n
+}
+
+/** Where each object of an object stream starts (`/First` plus its offset), with its number, in order; null when the header does not read as pairs of whole numbers. */
+function objectStarts(content: Buffer, first: number): Array<{ at: number; obj: number }> | null {
+  if (first < 0 || first > content.length) return null
+  const ints = content.subarray(0, first).toString('latin1').trim().split(/[\0\t\n\f\r ]+/)
+  if (ints.length % 2 !== 0 || !ints.every((n) => /^\d{1,15}$/.test(n))) return ints.length === 1 && ints[0] === '' ? [] : null
+  const starts: Array<{ at: number; obj: number }> = []
+  for (let k = 0; k < ints.length; k += 2) starts.push({ obj: Number(ints[k]), at: first + Number(ints[k + 1]) })
+  return starts.sort((a, b) => a.at - b.at)
+}
 
 /**
  * Reads `b` token by token: strings, comments, names, numbers, dictionaries and arrays, and the data of
  * each stream skipped whole. What it cannot read with confidence (an unclosed string, a dictionary whose
  * keys and values do not pair, brackets that do not match, `stream` after anything but a dictionary, a
- * stream with no end) marks the file hidden.
+ * stream with no end) marks the file hidden. Objects are numbered as `5 0 obj` says in the file, and as an
+ * object stream's header says in one (`objects`, null for the file itself).
  */
-function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
+function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: number; obj: number }> | null): void {
   const end = b.length
+  const inObjStm = objects !== null
   const stack: Array<Dict | List> = []
   let lastTop: Dict | null = null
+  // The number of the object being read (-1: unknown), and the whole numbers read last at the top level (`5 0` before `obj`).
+  let obj = -1
+  let before = -1
+  let last = -1
+  let nextObject = 0
+  const objectAt = (i: number): number => {
+    if (objects === null) return obj
+    while (nextObject < objects.length && objects[nextObject]!.at <= i) nextObject++
+    return nextObject > 0 ? objects[nextObject - 1]!.obj : -1
+  }
 
   const put = (kind: number, n: number, sub: Dict | List | null): void => {
     const into = stack[stack.length - 1]
     if (!into) {
       lastTop = kind === DICT ? (sub as Dict) : null
+      before = kind === INT ? last : -1
+      last = kind === INT ? n : -1
       return
     }
     if (!into.dict) {
       if (into.size++ === 0) into.first = n
       if (kind !== NAME) into.names = false
       if (sub?.predictor) into.predictor = true
+      if (into.refs) {
+        if (kind === OTHER && n === REF && into.ints >= 2) into.refs.push(into.before)
+        into.ints = kind === INT ? into.ints + 1 : 0
+        into.before = into.last
+        into.last = n
+      }
       return
     }
     entry(into, kind, n, sub)
@@ -293,12 +422,38 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
   }
 
   const assign = (d: Dict, kind: number, n: number, sub: Dict | List | null): void => {
+    // A reference's object number is the first of the two whole numbers before `R`.
+    const ref = kind === REF ? d.first : -1
     switch (d.key) {
       case TYPE:
         if (kind === REF) t.hidden = true
         else if (kind === NAME && n === PAGE) d.pages++
         else if (kind === NAME && n === PAGES) d.nodes++
         else if (kind === NAME && n === OBJSTM) d.objStm = true
+        else if (kind === NAME && (n === XREF || n === METADATA || n === EMBEDDED_FILE)) d.aside = true
+        break
+      case SUBTYPE:
+        if (kind === NAME && n === FORM) d.form = true
+        else if (kind === NAME && (n === IMAGE || n === TYPE1C || n === CID_FONT_TYPE0C || n === OPENTYPE)) d.aside = true
+        break
+      case LENGTH1:
+      case LENGTH2:
+      case LENGTH3:
+        d.aside = true
+        break
+      case KIDS:
+        if (kind === REF) d.kidsByReference = true
+        else if (kind === LIST) d.kids = (sub as List).refs
+        break
+      case CONTENTS:
+        if (kind === REF) d.contents = [ref]
+        else if (kind === LIST) d.contents = (sub as List).refs
+        break
+      case PAGES:
+        if (kind === REF) t.roots.push(ref)
+        break
+      case FIRST:
+        if (kind === INT) d.objectsAt = n
         break
       case COUNT:
         if (kind === INT) d.count = Math.max(d.count, Math.min(n, MAX_COUNT))
@@ -321,7 +476,7 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
     d.pending = 0
   }
 
-  const close = (d: Dict): void => {
+  const close = (d: Dict, topLevel: boolean): void => {
     if (d.pending === 1) assign(d, INT, d.first, null)
     else if (d.pending === 2 || d.key !== -1) t.hidden = true
     t.pages += d.pages
@@ -329,6 +484,18 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
       t.nodes += d.nodes
       t.count = Math.max(t.count, d.count)
     }
+    for (const ref of d.contents ?? []) t.contents.push(ref)
+    // A tree whose `/Kids` is an array elsewhere is not walked: its pages may be hidden.
+    if (d.kidsByReference) t.hidden = true
+    if (!topLevel || (d.kids === null && d.contents === null && d.nodes === 0)) return
+    // An object of unknown number: nothing can name it, but a page tree node there still starts a walk.
+    if (obj < 0 && d.nodes === 0) return
+    const key = obj >= 0 ? obj : -2 - t.unnumbered++
+    if (d.nodes > 0) t.roots.push(key)
+    const definitions = t.objects.get(key)
+    const o = { kids: d.kids, contents: d.contents }
+    if (definitions) definitions.push(o)
+    else t.objects.set(key, [o])
   }
 
   let i = 0
@@ -371,6 +538,7 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
               t.hidden = true
               return
             }
+            if (stack.length === 0) obj = objectAt(i)
             stack.push(newDict())
             i += 2
           } else {
@@ -392,18 +560,20 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
           }
           i += 2
           stack.pop()
-          close(d)
+          close(d, stack.length === 0)
           put(DICT, 0, d)
           continue
         }
-        case 91: // [
+        case 91: { // [
           if (stack.length >= MAX_DEPTH) {
             t.hidden = true
             return
           }
-          stack.push({ dict: false, first: 0, size: 0, names: true, predictor: false })
+          const into = stack[stack.length - 1]
+          stack.push(newList(into?.dict === true && into.pending === 0 && (into.key === KIDS || into.key === CONTENTS)))
           i++
           continue
+        }
         case 93: { // ]
           const l = stack[stack.length - 1]
           i++
@@ -452,14 +622,22 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
         t.hidden = true
         continue
       }
-      i = streamData(b, i, d, t, work)
+      i = streamData(b, i, d, obj, t, work)
       if (i < 0) return
       lastTop = null
       continue
     }
-    if (j - start === ENDOBJ.length && bytesAt(b, start, ENDOBJ) && stack.length > 0) {
-      t.hidden = true
-      stack.length = 0
+    if (j - start === OBJ.length && bytesAt(b, start, OBJ) && stack.length === 0 && !inObjStm) {
+      obj = before >= 0 && last >= 0 ? before : -1
+      put(OTHER, 0, null)
+      continue
+    }
+    if (j - start === ENDOBJ.length && bytesAt(b, start, ENDOBJ)) {
+      if (stack.length > 0) {
+        t.hidden = true
+        stack.length = 0
+      }
+      obj = -1
     }
     put(OTHER, 0, null)
   }
@@ -467,11 +645,12 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, inObjStm: boolean): void {
 }
 
 /**
- * The data of the stream whose keyword `stream` ends at `i`, read if it is an object stream: where it ends
- * as its `/Length` says when `endstream` follows there, else up to the first `endstream`. Returns where
- * the tokenizer goes on (after `endstream`), or -1 when the stream has no end.
+ * The data of the stream whose keyword `stream` ends at `i`, object `obj`: where it ends as its `/Length` says
+ * when `endstream` follows there, else up to the first `endstream`. Kept for the text count (`decodedSizes`),
+ * and read now if it is an object stream. Returns where the tokenizer goes on (after `endstream`), or -1 when
+ * the stream has no end.
  */
-function streamData(b: Buffer, i: number, d: Dict, t: Tally, work: PdfWork): number {
+function streamData(b: Buffer, i: number, d: Dict, obj: number, t: Tally, work: PdfWork): number {
   const end = b.length
   let from = i
   if (b[from] === CR && b[from + 1] === LF) from += 2
@@ -497,7 +676,9 @@ function streamData(b: Buffer, i: number, d: Dict, t: Tally, work: PdfWork): num
     if (to > from && b[to - 1] === CR) to--
     after = k + ENDSTREAM.length
   }
-  if (d.objStm) objectStream(b.subarray(from, to), d, t, work)
+  const data = b.subarray(from, to)
+  t.streams.push({ obj, data, filter: d.filter, aside: (d.aside || d.objStm) && !d.form })
+  if (d.objStm) objectStream(data, d, t, work)
   return after
 }
 
@@ -526,6 +707,128 @@ function objectStream(data: Buffer, d: Dict, t: Tally, work: PdfWork): void {
     // Unfiltered, its bytes were in the file's blind scan already.
     blindScan(content, t, work)
   }
-  tokenize(content, t, work, true)
+  const objects = objectStarts(content, d.objectsAt)
+  if (objects === null) t.hidden = true
+  tokenize(content, t, work, objects ?? [])
   t.objStms++
+}
+
+/**
+ * The decoded size of a stream: its bytes unfiltered, or inflated within what is left of the work, its inflated
+ * bytes capped there (a zip bomb spends the work and is not read further); null when it cannot be told: another
+ * filter, corrupt data, the work spent. Data cut short counts what it inflates to, as readers take it.
+ */
+function decodedSize(s: Stream, work: PdfWork): number | null {
+  if (s.filter === 0) return s.data.length
+  const most = Math.floor(work.left / INFLATE_COST)
+  if (s.filter !== 1 || most < 1) return null
+  try {
+    const size = inflateSync(s.data, { maxOutputLength: most, finishFlush: constants.Z_SYNC_FLUSH }).length
+    work.left -= size * INFLATE_COST
+    return size
+  } catch (e) {
+    if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') work.left = 0
+    return null
+  }
+}
+
+/**
+ * The decoded size of every stream a page may draw, by object number (the largest of an object's definitions;
+ * -1 for the streams of unknown number, together): all but those declared something else, and those too when a
+ * `/Contents` names them. One it cannot decode hides the text.
+ */
+function decodedSizes(t: Tally, named: ReadonlySet<number>, work: PdfWork): Map<number, number> {
+  const sizes = new Map<number, number>()
+  for (const s of t.streams) {
+    if (s.aside && !named.has(s.obj)) continue
+    const size = decodedSize(s, work)
+    if (size === null) {
+      t.textHidden = true
+      continue
+    }
+    sizes.set(s.obj, s.obj < 0 ? (sizes.get(s.obj) ?? 0) + size : Math.max(sizes.get(s.obj) ?? 0, size))
+  }
+  return sizes
+}
+
+/**
+ * The pages a reader finds walking the page tree from each of its roots, and the text of their `/Contents`, each
+ * page as many times as it is listed: the largest over the roots. A node is an object with `/Kids` (its `/Type`
+ * or none: readers walk any), a page any other object; an object defined more than once counts its largest
+ * definition. Shared nodes are walked once (their sums kept), so the walk is linear in the references however
+ * many pages they make; a node within its own subtree cannot be walked: the pages may be hidden. A `/Contents`
+ * naming no stream read here (an array elsewhere) hides the text.
+ */
+function walkTree(t: Tally, streamBytes: Map<number, number>): { pages: number; text: number } {
+  const done = new Map<number, { pages: number; text: number }>()
+  const open = new Set<number>()
+  const contentText = (contents: number[] | null): number => {
+    let n = 0
+    for (const ref of contents ?? []) {
+      const size = streamBytes.get(ref)
+      if (size === undefined) t.textHidden = true
+      else n += size
+    }
+    return n
+  }
+  let best = { pages: 0, text: 0 }
+  for (const root of t.roots) {
+    const stack = [root]
+    while (stack.length > 0) {
+      const node = stack[stack.length - 1]!
+      if (done.has(node)) {
+        stack.pop()
+        continue
+      }
+      const definitions = t.objects.get(node)
+      if (!open.has(node)) {
+        open.add(node)
+        for (const o of definitions ?? [])
+          for (const kid of o.kids ?? []) {
+            if (open.has(kid) && !done.has(kid)) t.hidden = true
+            else if (!done.has(kid)) stack.push(kid)
+          }
+        continue
+      }
+      stack.pop()
+      let pages = 0
+      let text = 0
+      if (!definitions) pages = 1
+      else
+        for (const o of definitions) {
+          let p = 0
+          let x = 0
+          if (o.kids === null) {
+            p = 1
+            x = contentText(o.contents)
+          } else
+            for (const kid of o.kids) {
+              const sum = done.get(kid)
+              p += sum?.pages ?? 0
+              x += sum?.text ?? 0
+            }
+          pages = Math.max(pages, Math.min(p, MAX_COUNT))
+          text = Math.max(text, Math.min(x, Number.MAX_SAFE_INTEGER))
+        }
+      done.set(node, { pages, text })
+    }
+    const sum = done.get(root)!
+    best = { pages: Math.max(best.pages, sum.pages), text: Math.max(best.text, sum.text) }
+  }
+  return best
+}
+
+/**
+ * The text a PDF's pages may show: every stream a page may draw that no `/Contents` names (a form, drawn by a
+ * page; a stream of unknown use) once, and the content of the pages, the larger of each stream `/Contents` names
+ * once and the pages as the tree lists them.
+ */
+function pageText(streamBytes: Map<number, number>, named: ReadonlySet<number>, treeText: number): number {
+  let other = 0
+  let contents = 0
+  for (const [obj, size] of streamBytes) {
+    if (named.has(obj)) contents += size
+    else other += size
+  }
+  return other + Math.max(contents, treeText)
 }

@@ -194,6 +194,25 @@ function refuseServerOutputFields(body: Record<string, unknown>, instead: Server
 }
 
 /**
+ * A chat template sent with the request: vLLM's `chat_template`, or one in `chat_template_kwargs`, which vLLM reads
+ * as the same (and, without `--trust-request-chat-template`, refuses alike). The server renders the messages with it,
+ * and bills the rendering as the prompt: a template of a few dozen bytes repeats them without bound
+ * (`{% for i in range(4000) %}{{ messages[0].content }}{% endfor %}`), so the request's bytes no longer bound its
+ * input and no hold covers it. The other `chat_template_kwargs` are served: they only set variables of the
+ * server's own template (`enable_thinking`), which its operator chose and which renders each a fixed number of
+ * times, and their bytes count in the estimate as any field's do.
+ */
+function refuseRequestChatTemplate(body: Record<string, unknown>): void {
+  const kwargs = body.chat_template_kwargs as { chat_template?: unknown } | null | undefined
+  const field = body.chat_template != null ? 'chat_template' : typeof kwargs === 'object' && kwargs?.chat_template != null ? 'chat_template_kwargs.chat_template' : undefined
+  if (field)
+    throw badRequest(
+      `Invalid body: ${field}: a chat template sent with the request is not served: the server renders the prompt with it, which it may repeat without bound, so the input it bills could not be held for. The server's own template is used without it.`,
+      'feature_unsupported',
+    )
+}
+
+/**
  * An OpenAI chat request's billed features: web search (`web_search_options`, DashScope's `enable_search`, or a
  * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
  * plugin, `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
@@ -201,11 +220,13 @@ function refuseServerOutputFields(body: Record<string, unknown>, instead: Server
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
  * provider runs itself is refused (`refuseProviderChatTools`), and so are a context cache the provider holds
- * (`refuseUnseenCache`) and a server's own output field (`refuseServerOutputFields`).
+ * (`refuseUnseenCache`), a server's own output field (`refuseServerOutputFields`) and a chat template sent with the
+ * request (`refuseRequestChatTemplate`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
   refuseProviderChatTools(body)
   refuseServerOutputFields(body, CHAT_INSTEAD)
+  refuseRequestChatTemplate(body)
   refuseUnseenCache(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
@@ -373,7 +394,8 @@ export function responsesOfferedTools(tools: unknown): OfferedTools {
  * chunks of the largest size) would change the answers it gets without saying so.
  * Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report. So is a tool type neither billed
- * nor known to be free (`responsesTools`), and a server's own output field (`refuseServerOutputFields`).
+ * nor known to be free (`responsesTools`), a server's own output field (`refuseServerOutputFields`) and a chat
+ * template sent with the request (`refuseRequestChatTemplate`).
  */
 export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   body: B,
@@ -381,6 +403,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   upstreamModel: string,
 ): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
   refuseServerOutputFields(body, RESPONSES_INSTEAD)
+  refuseRequestChatTemplate(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')

@@ -91,3 +91,38 @@ export function objectStreamBomb(): Buffer {
     Buffer.from('\nendstream\nendobj\n', 'latin1'),
   ])
 }
+
+/**
+ * A one-page PDF 1.4 whose page shows `text` from one Flate-compressed content stream: 1.2 MB of text is a PDF of a
+ * few kilobytes, as a page's text is in any PDF a writer compresses.
+ */
+export function deflatedTextPdf(text: string): Buffer {
+  const content = deflateSync(Buffer.from(`BT /F1 1 Tf 0 0 Td (${text}) Tj ET`, 'latin1'))
+  const objects: Array<string | Buffer[]> = [
+    '<</Type/Catalog/Pages 2 0 R>>',
+    '<</Type/Pages/Count 1/Kids[3 0 R]>>',
+    '<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Resources<</Font<</F1 5 0 R>>>>/Contents 4 0 R>>',
+    [Buffer.from(`<</Length ${content.length}/Filter/FlateDecode>>stream\n`, 'latin1'), content, Buffer.from('\nendstream\n', 'latin1')],
+    '<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>',
+  ]
+  const chunks: Buffer[] = [Buffer.from('%PDF-1.4\n', 'latin1')]
+  let at = chunks[0]!.length
+  const offsets: number[] = []
+  objects.forEach((o, i) => {
+    offsets.push(at)
+    const body = typeof o === 'string' ? [Buffer.from(o + '\n', 'latin1')] : o
+    const obj = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`, 'latin1'), ...body, Buffer.from('endobj\n', 'latin1')])
+    chunks.push(obj)
+    at += obj.length
+  })
+  const xref = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((n) => `${String(n).padStart(10, '0')} 00000 n \n`).join('')}` +
+    `trailer<</Size ${objects.length + 1}/Root 1 0 R>>\nstartxref\n${at}\n%%EOF\n`
+  return Buffer.concat([...chunks, Buffer.from(xref, 'latin1')])
+}
+
+/** A PDF whose page tree says `/Count 1` and lists its one page `times` times in `/Kids`: readers that walk the tree (pypdf, qpdf) find `times` pages. */
+export function repeatedPagePdf(times: number): Buffer {
+  const kids = Array.from({ length: times }, () => '3 0 R').join(' ')
+  const bodies = ['<</Type/Catalog/Pages 2 0 R>>', `<</Type/Pages/Count 1/Kids[${kids}]>>`, '<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>']
+  return Buffer.from(`%PDF-1.4\n${bodies.map((b, i) => `${i + 1} 0 obj\n${b}\nendobj\n`).join('')}trailer<</Root 1 0 R>>\n%%EOF\n`, 'latin1')
+}
