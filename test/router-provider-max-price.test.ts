@@ -76,19 +76,27 @@ test('provider.sort "throughput" (the :nitro routing) is not billed at the base 
   expect({ status, cost, sentProvider: routing ?? null, refusedOrBoundedToRow: refused || bounded }).toMatchObject({ refusedOrBoundedToRow: true })
   // Bounded at exactly the row's rates (USD per million), the client's routing kept, and billed at the row.
   expect({ status, cost, routing }).toEqual({
-    status: 200, cost: 12_800, routing: { sort: 'throughput', allow_fallbacks: false, max_price: { prompt: 0.1, completion: 0.28 } },
+    status: 200, cost: 12_800, routing: { sort: 'throughput', allow_fallbacks: false, max_price: { prompt: 0.1, completion: 0.28, request: 0 } },
   })
 })
 
 test('the client\'s own max_price: a lower bound is kept as written, a higher one lowered to the row, the rest kept', async () => {
   const { status, sent } = await chat('provider-own-max', { provider: { order: ['DearHost'], max_price: { prompt: '0.05', completion: 5, image: 0.01 } } })
   expect(status).toBe(200)
-  expect(sent?.provider).toEqual({ order: ['DearHost'], max_price: { prompt: '0.05', completion: 0.28, image: 0.01 } })
+  expect(sent?.provider).toEqual({ order: ['DearHost'], max_price: { prompt: '0.05', completion: 0.28, image: 0.01, request: 0 } })
 })
 
 test('the :nitro row is bounded at its own rates', async () => {
   const { sent } = await chat('provider-nitro', { model: `${BASE}:nitro`, provider: { sort: 'throughput' } })
-  expect(sent?.provider).toEqual({ sort: 'throughput', max_price: { prompt: 0.9, completion: 0.9 } })
+  expect(sent?.provider).toEqual({ sort: 'throughput', max_price: { prompt: 0.9, completion: 0.9, request: 0 } })
+})
+
+test('a host\'s per-request fee is bounded at 0 where the row has no per-request price, whatever the client asked', async () => {
+  // Before: the client's own request bound (5 USD a request) was sent on, so OpenRouter could pick a host charging a
+  // per-request fee the row does not bill.
+  const { status, sent } = await chat('provider-request-fee', { provider: { max_price: { request: 5 } } })
+  expect(status).toBe(200)
+  expect(sent?.provider).toEqual({ max_price: { request: 0, prompt: 0.1, completion: 0.28 } })
 })
 
 test('no routing asked for: nothing added for a provider not named OpenRouter; OpenRouter\'s default routing is bounded, a per-request price too', async () => {
@@ -129,5 +137,5 @@ test('on /v1/messages to OpenRouter\'s Anthropic-compatible endpoint too', async
   })
   expect(res.status).toBe(200)
   await res.text()
-  expect(upstream.calls[0]?.body.provider).toEqual({ only: ['amazon-bedrock'], max_price: { prompt: 3, completion: 15 } })
+  expect(upstream.calls[0]?.body.provider).toEqual({ only: ['amazon-bedrock'], max_price: { prompt: 3, completion: 15, request: 0 } })
 })

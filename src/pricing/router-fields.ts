@@ -133,7 +133,7 @@ function lowerBound(client: unknown, row: number): unknown {
  * its hosts, each billed at its own rates: the client may route to a dearer one (`provider: {sort: "throughput"}`,
  * what `:nitro` does, which the price book prices as a model of its own; `order`, `only`), and its default load
  * balancing may pick one too. Its `provider.max_price` (USD per million prompt and completion tokens, and per
- * request where the row has a per-request price) set to the row's rates keeps every host it may pick no dearer
+ * request: 0 where the row has no per-request price) set to the row's rates keeps every host it may pick no dearer
  * than what the gateway bills; the client's own lower bounds, and the rest of its routing, are kept. Sent when the
  * request routes by `provider` (only OpenRouter reads it) or the provider is named OpenRouter (`catalog:
  * openrouter`). A row that serves the model free (0/0, no per-request price) is the operator's choice to bill
@@ -148,7 +148,8 @@ export function withRowMaxPrice(body: Record<string, unknown>, price: Price | nu
     ...asked,
     prompt: lowerBound(asked.prompt, usd(price.inputPerMillion)),
     completion: lowerBound(asked.completion, usd(price.outputPerMillion)),
-    ...(price.perRequest != null ? { request: lowerBound(asked.request, usd(price.perRequest)) } : {}),
+    // A host's per-request fee is billed only where the row has one: elsewhere the bound is 0.
+    request: lowerBound(asked.request, usd(price.perRequest ?? 0)),
   }
   return { ...body, provider: { ...routing, max_price } }
 }
