@@ -18,9 +18,9 @@ interface ChatChunk {
  * and legacy function calls, audio) and from whatever else a choice carries but its framing (a whole
  * `message`, which some compatible servers stream and the SDK's ChatCompletionStream shows), usage from
  * the chunk OpenAI sends last when asked (`stream_options.include_usage`, which the gateway always sets
- * upstream). That chunk is dropped unless the client asked for it too. The stream is finished at `[DONE]` or
- * at that last chunk: a usage chunk without choices; a usage after `[DONE]` is passed on as any chunk is, but
- * not read. A chunk with an `error` the provider sent is passed on with its credentials cut out.
+ * upstream). That chunk is dropped unless the client asked for it too. The stream is finished at `[DONE]` (unless
+ * the provider reported an error) or at that last chunk: a usage chunk without choices; a usage after `[DONE]` is
+ * passed on as any chunk is, but not read. A chunk with an `error` the provider sent is passed on with its credentials cut out.
  */
 class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
@@ -35,8 +35,12 @@ class OpenAIChunkMeter implements EventMeter {
     private readonly secrets?: () => readonly string[],
   ) {}
 
+  /**
+   * vLLM ends every stream with `[DONE]`, one that failed before its first token too (`data: {"error": …}`, then
+   * `[DONE]`): after the provider's error, only a final usage finishes the stream; otherwise it ends `failed`.
+   */
   get finished(): boolean {
-    return this.sawDone || this.sawFinalUsage
+    return this.sawFinalUsage || (this.sawDone && !this.providerFailed)
   }
 
   /**
