@@ -18,9 +18,10 @@ interface ChatChunk {
  * and legacy function calls, audio) and from whatever else a choice carries but its framing (a whole
  * `message`, which some compatible servers stream and the SDK's ChatCompletionStream shows), usage from
  * the chunk OpenAI sends last when asked (`stream_options.include_usage`, which the gateway always sets
- * upstream). That chunk is dropped unless the client asked for it too. The stream is finished at `[DONE]` (unless
- * the provider reported an error) or at that last chunk: a usage chunk without choices; a usage after `[DONE]` is
- * passed on as any chunk is, but not read. A chunk with an `error` the provider sent is passed on with its credentials cut out.
+ * upstream). That chunk is dropped unless the client asked for it too; an error it carries is passed on
+ * without the usage. The stream is finished at `[DONE]` (unless the provider reported an error) or at that
+ * last chunk: a usage chunk without choices; a usage after `[DONE]` is passed on as any chunk is, but not
+ * read. A chunk with an `error` the provider sent is passed on with its credentials cut out.
  */
 class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
@@ -77,7 +78,12 @@ class OpenAIChunkMeter implements EventMeter {
       if (!this.sawDone) this.noteUsage(openAIUsage(chunk.usage, chunk.service_tier))
       const last = !chunk.choices || chunk.choices.length === 0
       if (last) this.sawFinalUsage = true
-      if (!this.passUsage && last) return ''
+      if (!this.passUsage && last) {
+        if (!failed) return ''
+        // The client did not ask for the usage, but the error beside it is the provider's word on the stream.
+        const { usage: _, ...withoutUsage } = chunk
+        return redactedErrorEvent(event, withoutUsage, this.secrets)
+      }
     }
     // An error on a choice (OpenRouter's failure mid-generation) is provider text as much as one on the chunk.
     const choiceFailed = !failed && Array.isArray(chunk.choices) && chunk.choices.some((c) => c?.error != null)
