@@ -7,7 +7,7 @@ import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOpti
 import { redactedErrorEvent } from './provider-error-event'
 
 interface ChatChunk {
-  choices?: Array<{ delta?: { audio?: unknown } | null; error?: unknown } | null>
+  choices?: Array<{ delta?: { audio?: unknown } | null; error?: unknown; usage?: OpenAIUsage | null } | null>
   usage?: OpenAIUsage | null
   service_tier?: unknown
   error?: unknown
@@ -18,10 +18,11 @@ interface ChatChunk {
  * and legacy function calls, audio) and from whatever else a choice carries but its framing (a whole
  * `message`, which some compatible servers stream and the SDK's ChatCompletionStream shows), usage from
  * the chunk OpenAI sends last when asked (`stream_options.include_usage`, which the gateway always sets
- * upstream). That chunk is dropped unless the client asked for it too; an error it carries is passed on
- * without the usage. The stream is finished at `[DONE]` (unless the provider reported an error) or at that
- * last chunk: a usage chunk without choices; a usage after `[DONE]` is passed on as any chunk is, but not
- * read. A chunk with an `error` the provider sent is passed on with its credentials cut out.
+ * upstream), or from a choice where a chunk carries none (Moonshot's, passed on as it came). The usage chunk
+ * is dropped unless the client asked for it too; an error it carries is passed on without the usage. The
+ * stream is finished at `[DONE]` (unless the provider reported an error) or at that last chunk: a usage
+ * chunk without choices; a usage after `[DONE]` is passed on as any chunk is, but not read. A chunk with an
+ * `error` the provider sent is passed on with its credentials cut out.
  */
 class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
@@ -66,13 +67,20 @@ class OpenAIChunkMeter implements EventMeter {
     if (!chunk || typeof chunk !== 'object') return null
     const failed = Boolean(chunk.error)
     if (failed) this.providerFailed = true
+    let choiceUsage: OpenAIUsage | undefined
     for (const choice of chunk.choices ?? []) {
       if (!choice || typeof choice !== 'object') continue
       const d = choice.delta
-      const bytes = generatedBytes(choice, 'delta') + (d && typeof d === 'object' ? generatedBytes(d, 'audio') + audioOutputTokens(d.audio) : 0)
+      let bytes = generatedBytes(choice, 'delta') + (d && typeof d === 'object' ? generatedBytes(d, 'audio') + audioOutputTokens(d.audio) : 0)
+      // Moonshot streams its usage inside the choice (`choices[0].usage`): counts, not output.
+      if (choice.usage && typeof choice.usage === 'object') {
+        bytes -= generatedBytes(choice.usage)
+        choiceUsage ??= choice.usage
+      }
       this.deliveredOutputBytes += bytes
       if (bytes > 0) this.outputAfterUsage = true
     }
+    if (choiceUsage && !chunk.usage && !this.sawDone) this.noteUsage(openAIUsage(choiceUsage, chunk.service_tier))
     if (chunk.usage) {
       // [DONE] ended the stream: a usage after it (a proxy's trailer) is not the provider's account of it.
       if (!this.sawDone) this.noteUsage(openAIUsage(chunk.usage, chunk.service_tier))
