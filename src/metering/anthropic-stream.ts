@@ -62,11 +62,6 @@ class UsageAccumulator {
     for (const key of ['speed', 'inference_geo', 'iterations'] as const) if (u[key] != null) fields[key] = u[key]
   }
 
-  /** The output count stated so far, if any. */
-  get output(): number | undefined {
-    return typeof this.fields.output_tokens === 'number' ? this.fields.output_tokens : undefined
-  }
-
   get counts(): TokenCounts | null {
     return this.hasInput && this.hasOutput ? anthropicUsage(this.fields) : null
   }
@@ -103,6 +98,8 @@ class AnthropicEventMeter implements EventMeter {
   finished = false
   providerFailed = false
   private outputAfterUsage = false
+  /** The largest output count a `message_delta` has stated (`message_start`'s is no account of the answer). */
+  private deltaOutput: number | undefined
 
   constructor(
     private readonly secrets?: () => readonly string[],
@@ -141,11 +138,15 @@ class AnthropicEventMeter implements EventMeter {
         break
       case 'message_delta': {
         // A usage accounts for the output delivered since the last one only if it counts more of it (the same
-        // statement repeated, a proxy's, does not), as in the chat and Responses meters.
-        const held = this.counts.output
+        // statement repeated, a proxy's, does not), as in the chat and Responses meters. Only a message_delta's
+        // count is compared: message_start's `output_tokens: 1` is stated before any output, and a one-token
+        // answer's message_delta states that same 1 for all of it.
         this.counts.delta(event.usage)
         const stated = event.usage?.output_tokens
-        if (typeof stated === 'number' && (held === undefined || stated > held)) this.outputAfterUsage = false
+        if (typeof stated === 'number' && (this.deltaOutput === undefined || stated > this.deltaOutput)) {
+          this.outputAfterUsage = false
+          this.deltaOutput = stated
+        }
         break
       }
       case 'message_stop':

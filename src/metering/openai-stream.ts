@@ -7,7 +7,7 @@ import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOpti
 import { redactedErrorEvent } from './provider-error-event'
 
 interface ChatChunk {
-  choices?: Array<{ delta?: { audio?: unknown } | null; error?: unknown } | null>
+  choices?: Array<{ delta?: { audio?: unknown } | null; error?: unknown; usage?: OpenAIUsage | null } | null>
   usage?: OpenAIUsage | null
   service_tier?: unknown
   error?: unknown
@@ -18,9 +18,11 @@ interface ChatChunk {
  * and legacy function calls, audio) and from whatever else a choice carries but its framing (a whole
  * `message`, which some compatible servers stream and the SDK's ChatCompletionStream shows), usage from
  * the chunk OpenAI sends last when asked (`stream_options.include_usage`, which the gateway always sets
- * upstream). That chunk is dropped unless the client asked for it too. The stream is finished at `[DONE]` or
- * at that last chunk: a usage chunk without choices; a usage after `[DONE]` is passed on as any chunk is, but
- * not read. A chunk with an `error` the provider sent is passed on with its credentials cut out.
+ * upstream), or from a choice where a chunk carries none (Moonshot's, passed on as it came). The usage chunk
+ * is dropped unless the client asked for it too; an error it carries is passed on without the usage. The
+ * stream is finished at `[DONE]` (unless the provider reported an error) or at that last chunk: a usage
+ * chunk without choices; a usage after `[DONE]` is passed on as any chunk is, but not read. A chunk with an
+ * `error` the provider sent is passed on with its credentials cut out.
  */
 class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
@@ -35,8 +37,12 @@ class OpenAIChunkMeter implements EventMeter {
     private readonly secrets?: () => readonly string[],
   ) {}
 
+  /**
+   * vLLM ends every stream with `[DONE]`, one that failed before its first token too (`data: {"error": …}`, then
+   * `[DONE]`): after the provider's error, only a final usage finishes the stream; otherwise it ends `failed`.
+   */
   get finished(): boolean {
-    return this.sawDone || this.sawFinalUsage
+    return this.sawFinalUsage || (this.sawDone && !this.providerFailed)
   }
 
   /**
@@ -61,19 +67,31 @@ class OpenAIChunkMeter implements EventMeter {
     if (!chunk || typeof chunk !== 'object') return null
     const failed = Boolean(chunk.error)
     if (failed) this.providerFailed = true
+    let choiceUsage: OpenAIUsage | undefined
     for (const choice of chunk.choices ?? []) {
       if (!choice || typeof choice !== 'object') continue
       const d = choice.delta
-      const bytes = generatedBytes(choice, 'delta') + (d && typeof d === 'object' ? generatedBytes(d, 'audio') + audioOutputTokens(d.audio) : 0)
+      let bytes = generatedBytes(choice, 'delta') + (d && typeof d === 'object' ? generatedBytes(d, 'audio') + audioOutputTokens(d.audio) : 0)
+      // Moonshot streams its usage inside the choice (`choices[0].usage`): counts, not output.
+      if (choice.usage && typeof choice.usage === 'object') {
+        bytes -= generatedBytes(choice.usage)
+        choiceUsage ??= choice.usage
+      }
       this.deliveredOutputBytes += bytes
       if (bytes > 0) this.outputAfterUsage = true
     }
+    if (choiceUsage && !chunk.usage && !this.sawDone) this.noteUsage(openAIUsage(choiceUsage, chunk.service_tier))
     if (chunk.usage) {
       // [DONE] ended the stream: a usage after it (a proxy's trailer) is not the provider's account of it.
       if (!this.sawDone) this.noteUsage(openAIUsage(chunk.usage, chunk.service_tier))
       const last = !chunk.choices || chunk.choices.length === 0
       if (last) this.sawFinalUsage = true
-      if (!this.passUsage && last) return ''
+      if (!this.passUsage && last) {
+        if (!failed) return ''
+        // The client did not ask for the usage, but the error beside it is the provider's word on the stream.
+        const { usage: _, ...withoutUsage } = chunk
+        return redactedErrorEvent(event, withoutUsage, this.secrets)
+      }
     }
     // An error on a choice (OpenRouter's failure mid-generation) is provider text as much as one on the chunk.
     const choiceFailed = !failed && Array.isArray(chunk.choices) && chunk.choices.some((c) => c?.error != null)

@@ -23,7 +23,8 @@ interface StreamEvent {
   delta?: unknown
   partial_image_b64?: unknown
   output_index?: unknown
-  item?: CallItem | { type?: unknown }
+  item_id?: unknown
+  item?: CallItem | { type?: unknown; id?: unknown }
   part?: unknown
 }
 
@@ -71,6 +72,9 @@ class ResponsesEventMeter implements EventMeter {
    */
   private itemBytes = 0
   private partBytes = 0
+  /** The item being streamed, by what its events have named of it: its position, its id (see `enterItem`). */
+  private itemIndex: unknown
+  private itemId: unknown
   /** The hosted tool calls begun so far, by item id (type and container only). */
   private readonly toolItems = new Map<unknown, Omit<CallItem, 'id'>>()
   private finalUsage: TokenCounts | null = null
@@ -111,6 +115,7 @@ class ResponsesEventMeter implements EventMeter {
     if (typeof event.sequence_number === 'number') this.lastSequence = event.sequence_number
     const type = event.type ?? sse.event ?? ''
     if (type.endsWith('.delta')) {
+      this.enterItem(event)
       const n = generatedBytes(event.delta)
       this.noteOutput(n)
       this.itemBytes += n
@@ -118,13 +123,16 @@ class ResponsesEventMeter implements EventMeter {
     } else if (type === 'response.image_generation_call.partial_image') this.noteOutput(generatedBytes(event.partial_image_b64))
     else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
       if (isCall(event.item)) this.noteCall(event.item, event.output_index)
-      if (event.item) this.noteWholeItem(event.item, type === 'response.output_item.added')
+      if (event.item) this.noteWholeItem(event, event.item, type === 'response.output_item.added')
       if (event.item && type === 'response.output_item.done') this.onItemDone?.(event.item)
     } else if (type.endsWith('_part.added')) {
+      this.enterItem(event)
       this.partBytes = 0
       this.noteWholePart(event.part)
-    } else if (type.endsWith('.done')) this.noteWholePart(event)
-    else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
+    } else if (type.endsWith('.done')) {
+      this.enterItem(event)
+      this.noteWholePart(event)
+    } else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
     else if (FINAL_EVENTS.has(type)) {
       const failed = type === 'response.failed'
       if (failed) this.providerFailed = true
@@ -150,11 +158,31 @@ class ResponsesEventMeter implements EventMeter {
    * An item as it begins or ends: whatever it shows past what was counted of it (all of it as it begins; as it
    * ends, what came only there, such as a reasoning item's `encrypted_content`, or all of it when nothing streamed).
    */
-  private noteWholeItem(item: object, begins: boolean): void {
-    if (begins) this.itemBytes = this.partBytes = 0
+  private noteWholeItem(event: StreamEvent, item: object, begins: boolean): void {
+    this.enterItem(event, begins)
     const n = Math.max(0, generatedBytes(item) - this.itemBytes)
     this.noteOutput(n)
     this.itemBytes += n
+  }
+
+  /**
+   * Counts from here on are the item's this event names, by its `output_index` or its id: the counts held start
+   * again as an item begins, or at an event that names another item than the one being streamed (an item sent
+   * whole in its `.done`, with no `.added` before it, is not the previous one). An event that names no item, or
+   * names it only in a way it was not named before (a server that numbers some events and not others), is of the
+   * item being streamed.
+   */
+  private enterItem(event: StreamEvent, begins = false): void {
+    const index = typeof event.output_index === 'number' ? event.output_index : undefined
+    const id = event.item_id ?? event.item?.id
+    if (begins || (index !== undefined && this.itemIndex !== undefined && index !== this.itemIndex) || (id != null && this.itemId != null && id !== this.itemId)) {
+      this.itemBytes = this.partBytes = 0
+      this.itemIndex = index
+      this.itemId = id
+    } else {
+      this.itemIndex ??= index
+      this.itemId ??= id
+    }
   }
 
   /**

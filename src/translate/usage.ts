@@ -16,6 +16,9 @@ export interface OpenAIUsage {
   num_search_queries?: number | null
   /** The sources xAI's Live Search used. */
   num_sources_used?: number | null
+  /** Cache reads inside `prompt_tokens`, where Moonshot (`cached_tokens`) and DeepSeek (`prompt_cache_hit_tokens`) report them. */
+  cached_tokens?: number | null
+  prompt_cache_hit_tokens?: number | null
   /** LiteLLM's proxy reports prompt-cache writes as Anthropic does, beside the OpenAI counts. */
   cache_creation_input_tokens?: number | null
   cache_creation?: AnthropicUsage['cache_creation']
@@ -80,7 +83,7 @@ function billedOutput(output: number, prompt: number, total: unknown, reasoning:
  */
 export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unknown): TokenCounts | null => {
   if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens)) return null
-  const cached = count(u.prompt_tokens_details?.cached_tokens)
+  const cached = cacheReads(u)
   const writes = cacheWrites(u)
   const prompt = Math.max(count(u.prompt_tokens), cached + writes.tokens)
   const counts: TokenCounts = {
@@ -100,6 +103,15 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
   if (tier !== undefined) counts.tier = tier
   return counts
 }
+
+/**
+ * The prompt-cache reads an OpenAI-compatible usage reports, the largest of its shapes: OpenAI's
+ * `prompt_tokens_details.cached_tokens`, Moonshot's top-level `cached_tokens`, DeepSeek's `prompt_cache_hit_tokens`.
+ * All are inside `prompt_tokens`, so none counts more than it: a field that means something else on another server
+ * never raises the prompt billed.
+ */
+const cacheReads = (u: OpenAIUsage): number =>
+  Math.min(count(u.prompt_tokens), Math.max(count(u.prompt_tokens_details?.cached_tokens), count(u.cached_tokens), count(u.prompt_cache_hit_tokens)))
 
 /**
  * The prompt-cache writes an OpenAI-compatible usage reports, the larger of its two shapes (OpenRouter's, LiteLLM's),
