@@ -68,7 +68,7 @@ async function chat(user: string, fields: Record<string, unknown>) {
 
 test('provider.sort "throughput" (the :nitro routing) is not billed at the base row unbounded', async () => {
   const { status, cost, sent } = await chat('provider-sort', { provider: { sort: 'throughput', allow_fallbacks: false } })
-  const routing = sent?.provider as ({ max_price?: { prompt?: number; completion?: number } } & Record<string, unknown>) | undefined
+  const routing = sent?.provider as ({ max_price?: { prompt?: number; completion?: number; request?: number } } & Record<string, unknown>) | undefined
   // Before: 200, sent on as asked (no max_price), cost 12,800 µ$ at the base row; the same routing as
   // `${BASE}:nitro` is priced 99,000 µ$ by the book.
   const bounded = routing?.max_price !== undefined && (routing.max_price.prompt ?? Infinity) <= 0.1 && (routing.max_price.completion ?? Infinity) <= 0.28

@@ -4,6 +4,7 @@ import { GatewayError } from '../src/http/errors'
 import { chatRequestToMessages } from '../src/translate/chat-request-to-messages'
 import { ChunksToMessageEvents } from '../src/translate/chunks-to-message-events'
 import { completionToMessage } from '../src/translate/completion-to-message'
+import { completionToResponse } from '../src/translate/responses/completion-to-response'
 import { MessageEventsToChunks } from '../src/translate/message-events-to-chunks'
 import { messageToCompletion } from '../src/translate/message-to-completion'
 import { messagesRequestToChat } from '../src/translate/messages-request-to-chat'
@@ -326,6 +327,31 @@ describe('response translation', () => {
     const completion = messageToCompletion({ id: 'msg', model: 'm', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }], stop_reason: 'max_tokens', usage: { input_tokens: 1, output_tokens: 2, cache_read_input_tokens: null } })
     expect(completion.choices[0]).toMatchObject({ message: { content: 'ab' }, finish_reason: 'length' })
     expect(completion.usage).toMatchObject({ prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 })
+  })
+})
+
+describe('usage translated', () => {
+  // Before: only `prompt_tokens_details.cached_tokens` was read, so an Anthropic or Responses client of a server that
+  // reports its cache elsewhere saw every prompt token as uncached input (and no cache writes), while the gateway
+  // billed them at the cache rates.
+  const chat = (usage: Record<string, unknown>) => ({ id: 'c', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'a' }, finish_reason: 'stop' }], usage })
+
+  test('cache reads and writes reach an Anthropic client wherever the server reports them (Moonshot, DeepSeek, OpenRouter)', () => {
+    expect(completionToMessage(chat({ prompt_tokens: 10_000, completion_tokens: 5, cached_tokens: 8_000 })).usage).toEqual({
+      input_tokens: 2_000, output_tokens: 5, cache_read_input_tokens: 8_000, cache_creation_input_tokens: 0,
+    })
+    expect(completionToMessage(chat({ prompt_tokens: 100, completion_tokens: 5, prompt_cache_hit_tokens: 60, prompt_cache_miss_tokens: 40 })).usage).toMatchObject({
+      input_tokens: 40, cache_read_input_tokens: 60,
+    })
+    expect(completionToMessage(chat({ prompt_tokens: 100, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 10, cache_write_tokens: 70 } })).usage).toEqual({
+      input_tokens: 20, output_tokens: 5, cache_read_input_tokens: 10, cache_creation_input_tokens: 70,
+    })
+  })
+
+  test('cache reads reach a Responses client wherever the server reports them', () => {
+    expect(completionToResponse(chat({ prompt_tokens: 10_000, completion_tokens: 5, cached_tokens: 8_000 }), {}).usage).toMatchObject({
+      input_tokens: 10_000, input_tokens_details: { cached_tokens: 8_000 },
+    })
   })
 })
 

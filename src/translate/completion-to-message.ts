@@ -1,16 +1,20 @@
 import { stopReasonOf } from './stop-reason'
-import type { OpenAIUsage } from './usage'
+import { cacheReads, cacheWrites, type OpenAIUsage } from './usage'
 
 type Json = Record<string, any>
 
-/** OpenAI usage in Anthropic's terms: `input_tokens` leaves out the cache reads, which are reported beside it. */
+/**
+ * OpenAI usage in Anthropic's terms: `input_tokens` leaves out the cache reads and writes, which are reported beside
+ * it, read wherever the server reports them (as the gateway bills them, `openAIUsage`).
+ */
 export function messageUsageOf(u: OpenAIUsage | null | undefined): Json {
-  const cached = u?.prompt_tokens_details?.cached_tokens ?? 0
+  const read = u ? cacheReads(u) : 0
+  const written = u ? cacheWrites(u).tokens : 0
   return {
-    input_tokens: Math.max(0, (u?.prompt_tokens ?? 0) - cached),
+    input_tokens: Math.max(0, (u?.prompt_tokens ?? 0) - read - written),
     output_tokens: u?.completion_tokens ?? 0,
-    cache_read_input_tokens: cached,
-    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: read,
+    cache_creation_input_tokens: written,
   }
 }
 

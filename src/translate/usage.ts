@@ -110,7 +110,7 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
  * All are inside `prompt_tokens`, so none counts more than it: a field that means something else on another server
  * never raises the prompt billed.
  */
-const cacheReads = (u: OpenAIUsage): number =>
+export const cacheReads = (u: OpenAIUsage): number =>
   Math.min(count(u.prompt_tokens), Math.max(count(u.prompt_tokens_details?.cached_tokens), count(u.cached_tokens), count(u.prompt_cache_hit_tokens)))
 
 /**
@@ -118,7 +118,7 @@ const cacheReads = (u: OpenAIUsage): number =>
  * and of them the 1-hour ones when it splits them by lifetime. Both are inside the prompt count; a server that left
  * them out has its prompt raised to them (`openAIUsage`), so that they are never billed as plain input nor dropped.
  */
-function cacheWrites(u: OpenAIUsage): { tokens: number; tokens1h?: number } {
+export function cacheWrites(u: OpenAIUsage): { tokens: number; tokens1h?: number } {
   const tokens = Math.max(count(u.prompt_tokens_details?.cache_write_tokens), count(u.cache_creation_input_tokens))
   if (!u.cache_creation || typeof u.cache_creation !== 'object') return { tokens }
   return { tokens, tokens1h: count(u.cache_creation.ephemeral_1h_input_tokens) }

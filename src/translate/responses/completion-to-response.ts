@@ -1,12 +1,12 @@
-import type { OpenAIUsage } from '../usage'
+import { cacheReads, type OpenAIUsage } from '../usage'
 import { outputItems } from './message-to-response'
 import { incompleteReasonOf, responseObject, responsesUsageShape } from './response-object'
 
 type Json = Record<string, any>
 
-/** Chat usage in the Responses shape (cached tokens are already inside the prompt tokens). */
+/** Chat usage in the Responses shape (cached tokens, wherever the server reports them, are already inside the prompt tokens). */
 export const usageOfCompletion = (u: OpenAIUsage | null | undefined): Json =>
-  responsesUsageShape(u?.prompt_tokens ?? 0, u?.prompt_tokens_details?.cached_tokens ?? 0, u?.completion_tokens ?? 0)
+  responsesUsageShape(u?.prompt_tokens ?? 0, u ? cacheReads(u) : 0, u?.completion_tokens ?? 0)
 
 /** A chat completion as a Responses response object: its text a message item, its refusal one with a refusal part, its tool calls function calls. */
 export function completionToResponse(completion: Json, echo: Json): Json {
