@@ -54,7 +54,7 @@ function help(): string {
     '(2026-03-01, 2026-03-01T09:30, 2026-03-01T09:30+01:00), as every day in the records is a UTC day.',
     '',
     ...lines,
-    `  tollgate ${MIGRATE_USAGE.replace(/^usage: tollgate /, '').replace(/ +\(default --from.*$/, '')}`,
+    `  tollgate ${MIGRATE_USAGE.replace(/^usage: tollgate /, '').replace(/ +\(default .*$/, '')}`,
     '      copy a stopped SQLite install, every row, into an empty Postgres database (reads the file, not the API)',
   ].join('\n')
 }
