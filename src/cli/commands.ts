@@ -29,7 +29,7 @@ const keyFields: Field[] = [
   { option: 'name', field: 'name', kind: 'text', help: 'a label' },
   { option: 'budget', field: 'max_budget', kind: 'usd', help: 'lifetime ceiling in USD, or none' },
   { option: 'expires', field: 'expires_at', kind: 'time', help: 'ISO date and time, or none' },
-  { option: 'models', field: 'allowed_models', kind: 'list', help: 'comma-separated provider:model or aliases, or none' },
+  { option: 'models', field: 'allowed_models', kind: 'list', help: 'comma-separated provider:model or aliases; all: every model; none: no model' },
   { option: 'rpm', field: 'rpm_limit', kind: 'integer', help: 'requests per minute, or none' },
 ]
 
@@ -123,12 +123,12 @@ export const commands: Record<string, Record<string, Command>> = {
     list: { usage: 'keys list [--user ID] [--all]', summary: 'list keys (never their secrets)', run: list('/v1/keys', KEY_COLUMNS, { user: 'user_id' }) },
     get: { usage: 'keys get ID', summary: 'one key', run: async (api, a) => (none(a), record(await api.call('GET', `/v1/keys/${enc(one(a, 'key'))}`))) },
     create: {
-      usage: 'keys create USER_ID [--name N] [--budget USD] [--expires T] [--models a,b] [--rpm N]',
+      usage: 'keys create USER_ID [--name N] [--budget USD] [--expires T] [--models a,b|all|none] [--rpm N]',
       summary: 'create a key for a user; its secret is shown once',
       run: async (api, a) => record(await api.call('POST', '/v1/keys', { user_id: one(a, 'user'), ...bodyFrom(a, keyFields) }), SECRET_NOTE),
     },
     update: {
-      usage: 'keys update ID [--name N] [--budget USD|none] [--expires T|none] [--models a,b|none] [--rpm N|none]',
+      usage: 'keys update ID [--name N] [--budget USD|none] [--expires T|none] [--models a,b|all|none] [--rpm N|none]',
       summary: 'change a key',
       run: async (api, a) => record(await api.call('PATCH', `/v1/keys/${enc(one(a, 'key'))}`, bodyFrom(a, keyFields))),
     },
