@@ -2,7 +2,7 @@
  * The admin commands: each one admin API call (or a list of them), shown as a table or a record, or
  * as the API's JSON with `--json`.
  */
-import { AdminApiError, type AdminApi } from './admin-api'
+import { AdminApiError, type AdminApi, type ListPage } from './admin-api'
 import { UsageError, type Args } from './args'
 import { catalogCommand } from './catalog-command'
 import { bodyFrom, queryFrom, type Field } from './fields'
@@ -48,7 +48,8 @@ const SUMMARY_COLUMNS = ['day', 'user_id', 'model', 'requests', 'prompt_tokens',
 const USAGE_FILTERS = { user: 'user_id', key: 'key_id', model: 'model', since: 'since', until: 'until', limit: 'limit' }
 
 const enc = encodeURIComponent
-const table = (rows: any[], columns: string[]): Shown => ({ table: rows, columns, json: rows })
+/** A list's rows as a table; with `--json`, the API's answer, `next_cursor` and all. */
+const table = (page: ListPage, columns: string[]): Shown => ({ table: page.data, columns, json: page })
 const record = (r: any, note?: string): Shown => ({ record: r, json: r, note })
 
 function one(args: Args, what: string): string {
@@ -70,7 +71,7 @@ function noArguments(args: Args): void {
 /** A list command: its filters as options, one page unless `--all`. */
 const list = (path: string, columns: string[], filters: Record<string, string>) => async (api: AdminApi, args: Args) => {
   noArguments(args)
-  return table(await api.list(path, queryFrom(args, { limit: 'limit', ...filters }), args.switches.has('all')), columns)
+  return table(await api.page(path, queryFrom(args, { limit: 'limit', ...filters }), args.switches.has('all')), columns)
 }
 
 const SECRET_NOTE = 'The key above is shown only this once: store it now.'
@@ -115,7 +116,7 @@ export const commands: Record<string, Record<string, Command>> = {
       run: async (api, a) => {
         const id = one(a, 'user')
         const { user: _user, ...filters } = USAGE_FILTERS
-        return table(await api.list(`/v1/users/${enc(id)}/usage`, queryFrom(a, filters), a.switches.has('all')), USAGE_COLUMNS)
+        return table(await api.page(`/v1/users/${enc(id)}/usage`, queryFrom(a, filters), a.switches.has('all')), USAGE_COLUMNS)
       },
     },
   },
@@ -169,10 +170,8 @@ export const commands: Record<string, Record<string, Command>> = {
       summary: 'totals by UTC day, user and model, and grand totals',
       run: async (api, a) => {
         noArguments(a)
-        const query = queryFrom(a, USAGE_FILTERS)
-        const first = await api.call('GET', `/v1/usage/summary?${new URLSearchParams(query)}`)
-        const rows = a.switches.has('all') ? await api.list('/v1/usage/summary', query, true) : first.data
-        return { table: [...rows, { day: 'total', ...first.totals }], columns: SUMMARY_COLUMNS, json: { data: rows, totals: first.totals } }
+        const page = await api.page('/v1/usage/summary', queryFrom(a, USAGE_FILTERS), a.switches.has('all'))
+        return { table: [...page.data, { day: 'total', ...(page.totals as object) }], columns: SUMMARY_COLUMNS, json: page }
       },
     },
   },
