@@ -81,7 +81,7 @@ describe('tollgate admin CLI', () => {
     const got = JSON.parse((await tollgate(['prices', 'get', 'mock/gpt-cli', '--json'])).stdout)
     expect(got).toMatchObject({ model: 'mock:gpt-cli', input_per_million: 0.5, output_per_million: 1.5, cached_input_per_million: 0.25 })
     await tollgate(['prices', 'set', 'mock:gpt-cli', '--input', '0.6', '--output', '1.5'])
-    const history = JSON.parse((await tollgate(['prices', 'history', '--model', 'mock:gpt-cli', '--json'])).stdout)
+    const history = JSON.parse((await tollgate(['prices', 'history', '--model', 'mock:gpt-cli', '--json'])).stdout).data
     expect(history.map((p: any) => p.input_per_million).sort()).toEqual([0.5, 0.6])
     expect((await tollgate(['prices', 'list'])).stdout).toMatch(/mock:gpt-cli\s+0\.6\s+1\.5/)
   })
@@ -94,7 +94,7 @@ describe('tollgate admin CLI', () => {
         headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hi' }] }),
       })
-    const rows = JSON.parse((await tollgate(['usage', 'list', '--user', 'cli-usage', '--json'])).stdout)
+    const rows = JSON.parse((await tollgate(['usage', 'list', '--user', 'cli-usage', '--json'])).stdout).data
     expect(rows).toHaveLength(3)
     expect(rows.every((r: any) => r.user_id === 'cli-usage' && r.status === 'ok')).toBe(true)
 
@@ -103,15 +103,17 @@ describe('tollgate admin CLI', () => {
     expect(summary.stdout).toMatch(/\d{4}-\d\d-\d\d\s+cli-usage\s+mock:gpt-mock\s+3/)
     expect(summary.stdout).toMatch(/^total\s+-\s+-\s+3\s/m)
     const byUser = JSON.parse((await tollgate(['users', 'usage', 'cli-usage', '--limit', '2', '--json'])).stdout)
-    expect(byUser).toHaveLength(2)
+    expect(byUser.data).toHaveLength(2)
+    expect(byUser.next_cursor).toEqual(expect.any(String)) // a third row is on the next page
   })
 
   test('--all follows every page of a list', async () => {
     for (let i = 0; i < 5; i++) await gw.admin('POST', '/v1/users', { id: `cli-page-${i}` })
     const onePage = JSON.parse((await tollgate(['users', 'list', '--limit', '2', '--json'])).stdout)
-    expect(onePage).toHaveLength(2)
+    expect(onePage.data).toHaveLength(2)
     const all = JSON.parse((await tollgate(['users', 'list', '--limit', '2', '--all', '--json'])).stdout)
-    expect(all.filter((u: any) => u.id.startsWith('cli-page-'))).toHaveLength(5)
+    expect(all.data.filter((u: any) => u.id.startsWith('cli-page-'))).toHaveLength(5)
+    expect(all.next_cursor).toBeNull()
   })
 
   test('failures: the API refusal with exit 1, a usage mistake with exit 2, never a stack trace', async () => {

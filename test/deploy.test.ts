@@ -136,6 +136,8 @@ describe('deploy/nginx.conf', () => {
   test('streams unbuffered, sets the client address the replicas trust, never resends a POST', () => {
     expect(conf).toMatch(/proxy_buffering off;/)
     expect(conf).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/)
+    // The console's sign-in compares the browser's Origin with this Host: it keeps the published port.
+    expect(conf).toMatch(/proxy_set_header Host \$http_host;/)
     expect(conf).not.toContain('$proxy_add_x_forwarded_for')
     expect(conf).not.toContain('non_idempotent')
     // Longer than the gateway's upstream timeout (600 s), so that the gateway answers a slow call itself.

@@ -11,9 +11,18 @@ export class AdminApiError extends Error {
   }
 }
 
+/** A list as the API answers it: its rows, the cursor of the page after (null at the end), and whatever else it says. */
+export interface ListPage {
+  data: any[]
+  next_cursor: string | null
+  [field: string]: unknown
+}
+
 export interface AdminApi {
   call(method: string, path: string, body?: unknown): Promise<any>
-  /** Every page of a list (following `next_cursor`), or only the first one. */
+  /** The first page as the API answers it, or, with `all`, that answer with every page's rows (following `next_cursor`, null after the last). */
+  page(path: string, query: Record<string, string>, all: boolean): Promise<ListPage>
+  /** The rows of `page`. */
   list(path: string, query: Record<string, string>, all: boolean): Promise<any[]>
 }
 
@@ -39,20 +48,19 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
     return parsed
   }
 
-  return {
-    call,
-    async list(path, query, all) {
-      const rows: any[] = []
-      let cursor: string | undefined
-      do {
-        const params = new URLSearchParams({ ...query, ...(cursor ? { cursor } : {}) })
-        const page = await call('GET', `${path}?${params}`)
-        rows.push(...page.data)
-        cursor = page.next_cursor ?? undefined
-      } while (all && cursor)
-      return rows
-    },
+  const page = async (path: string, query: Record<string, string>, all: boolean): Promise<ListPage> => {
+    const first: ListPage = await call('GET', `${path}?${new URLSearchParams(query)}`)
+    const rows = [...first.data]
+    let cursor = first.next_cursor
+    for (; all && cursor; ) {
+      const next: ListPage = await call('GET', `${path}?${new URLSearchParams({ ...query, cursor })}`)
+      rows.push(...next.data)
+      cursor = next.next_cursor
+    }
+    return { ...first, data: rows, next_cursor: cursor ?? null }
   }
+
+  return { call, page, list: async (path, query, all) => (await page(path, query, all)).data }
 }
 
 function safeJson(text: string): any {

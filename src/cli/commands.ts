@@ -2,7 +2,7 @@
  * The admin commands: each one admin API call (or a list of them), shown as a table or a record, or
  * as the API's JSON with `--json`.
  */
-import { AdminApiError, type AdminApi } from './admin-api'
+import { AdminApiError, type AdminApi, type ListPage } from './admin-api'
 import { UsageError, type Args } from './args'
 import { catalogCommand } from './catalog-command'
 import { bodyFrom, queryFrom, type Field } from './fields'
@@ -29,7 +29,7 @@ const keyFields: Field[] = [
   { option: 'name', field: 'name', kind: 'text', help: 'a label' },
   { option: 'budget', field: 'max_budget', kind: 'usd', help: 'lifetime ceiling in USD, or none' },
   { option: 'expires', field: 'expires_at', kind: 'time', help: 'ISO date and time, or none' },
-  { option: 'models', field: 'allowed_models', kind: 'list', help: 'comma-separated provider:model or aliases, or none' },
+  { option: 'models', field: 'allowed_models', kind: 'list', help: 'comma-separated provider:model or aliases; all: every model; none: no model' },
   { option: 'rpm', field: 'rpm_limit', kind: 'integer', help: 'requests per minute, or none' },
 ]
 
@@ -48,7 +48,8 @@ const SUMMARY_COLUMNS = ['day', 'user_id', 'model', 'requests', 'prompt_tokens',
 const USAGE_FILTERS = { user: 'user_id', key: 'key_id', model: 'model', since: 'since', until: 'until', limit: 'limit' }
 
 const enc = encodeURIComponent
-const table = (rows: any[], columns: string[]): Shown => ({ table: rows, columns, json: rows })
+/** A list's rows as a table; with `--json`, the API's answer, `next_cursor` and all. */
+const table = (page: ListPage, columns: string[]): Shown => ({ table: page.data, columns, json: page })
 const record = (r: any, note?: string): Shown => ({ record: r, json: r, note })
 
 function one(args: Args, what: string): string {
@@ -70,7 +71,7 @@ function noArguments(args: Args): void {
 /** A list command: its filters as options, one page unless `--all`. */
 const list = (path: string, columns: string[], filters: Record<string, string>) => async (api: AdminApi, args: Args) => {
   noArguments(args)
-  return table(await api.list(path, queryFrom(args, { limit: 'limit', ...filters }), args.switches.has('all')), columns)
+  return table(await api.page(path, queryFrom(args, { limit: 'limit', ...filters }), args.switches.has('all')), columns)
 }
 
 const SECRET_NOTE = 'The key above is shown only this once: store it now.'
@@ -115,7 +116,7 @@ export const commands: Record<string, Record<string, Command>> = {
       run: async (api, a) => {
         const id = one(a, 'user')
         const { user: _user, ...filters } = USAGE_FILTERS
-        return table(await api.list(`/v1/users/${enc(id)}/usage`, queryFrom(a, filters), a.switches.has('all')), USAGE_COLUMNS)
+        return table(await api.page(`/v1/users/${enc(id)}/usage`, queryFrom(a, filters), a.switches.has('all')), USAGE_COLUMNS)
       },
     },
   },
@@ -123,12 +124,12 @@ export const commands: Record<string, Record<string, Command>> = {
     list: { usage: 'keys list [--user ID] [--all]', summary: 'list keys (never their secrets)', run: list('/v1/keys', KEY_COLUMNS, { user: 'user_id' }) },
     get: { usage: 'keys get ID', summary: 'one key', run: async (api, a) => (none(a), record(await api.call('GET', `/v1/keys/${enc(one(a, 'key'))}`))) },
     create: {
-      usage: 'keys create USER_ID [--name N] [--budget USD] [--expires T] [--models a,b] [--rpm N]',
+      usage: 'keys create USER_ID [--name N] [--budget USD] [--expires T] [--models a,b|all|none] [--rpm N]',
       summary: 'create a key for a user; its secret is shown once',
       run: async (api, a) => record(await api.call('POST', '/v1/keys', { user_id: one(a, 'user'), ...bodyFrom(a, keyFields) }), SECRET_NOTE),
     },
     update: {
-      usage: 'keys update ID [--name N] [--budget USD|none] [--expires T|none] [--models a,b|none] [--rpm N|none]',
+      usage: 'keys update ID [--name N] [--budget USD|none] [--expires T|none] [--models a,b|all|none] [--rpm N|none]',
       summary: 'change a key',
       run: async (api, a) => record(await api.call('PATCH', `/v1/keys/${enc(one(a, 'key'))}`, bodyFrom(a, keyFields))),
     },
@@ -169,10 +170,8 @@ export const commands: Record<string, Record<string, Command>> = {
       summary: 'totals by UTC day, user and model, and grand totals',
       run: async (api, a) => {
         noArguments(a)
-        const query = queryFrom(a, USAGE_FILTERS)
-        const first = await api.call('GET', `/v1/usage/summary?${new URLSearchParams(query)}`)
-        const rows = a.switches.has('all') ? await api.list('/v1/usage/summary', query, true) : first.data
-        return { table: [...rows, { day: 'total', ...first.totals }], columns: SUMMARY_COLUMNS, json: { data: rows, totals: first.totals } }
+        const page = await api.page('/v1/usage/summary', queryFrom(a, USAGE_FILTERS), a.switches.has('all'))
+        return { table: [...page.data, { day: 'total', ...(page.totals as object) }], columns: SUMMARY_COLUMNS, json: page }
       },
     },
   },

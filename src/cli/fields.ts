@@ -8,19 +8,26 @@ export interface Field {
   help: string
 }
 
-/**
- * The body for a create or update: only the options given, each converted to its field's type. `none`
- * clears a nullable field (an unlimited budget, no expiry, every model allowed).
- */
+/** The body for a create or update: only the options given, each converted to its field's type. */
 export function bodyFrom(args: Args, fields: Field[]): Record<string, unknown> {
   const body: Record<string, unknown> = {}
   for (const f of fields) {
     const raw = args.options.get(f.option)
-    if (raw !== undefined) body[f.field] = raw === 'none' ? null : convert(f, raw)
+    if (raw !== undefined) body[f.field] = valueOf(f, raw)
   }
   const known = new Set(fields.map((f) => f.option))
   for (const name of args.options.keys()) if (!known.has(name)) throw new UsageError(`unknown option --${name}`)
   return body
+}
+
+/**
+ * `none` clears a nullable field (an unlimited budget, no expiry). A list says which of the two empties it
+ * means, as the console does: `all` is no restriction (null), `none` is nothing at all ([]). For a list of
+ * models `none` once meant null, every model: a key meant to be locked out was opened to all of them.
+ */
+function valueOf(f: Field, raw: string): unknown {
+  if (f.kind !== 'list') return raw === 'none' ? null : convert(f, raw)
+  return raw === 'all' ? null : raw === 'none' ? [] : convert(f, raw)
 }
 
 const PLAIN_AMOUNT = /^\d+(\.\d+)?$/
@@ -38,8 +45,12 @@ function convert(f: Field, raw: string): unknown {
         throw new UsageError(`--${f.option} must be ${f.kind === 'usd' ? 'an amount in USD in digits, such as 5 or 0.25' : 'a whole number in digits, such as 60'}, or none`)
       return n
     }
-    case 'list':
-      return raw.split(',').map((s) => s.trim()).filter(Boolean)
+    case 'list': {
+      const items = raw.split(',').map((s) => s.trim()).filter(Boolean)
+      // An empty list would be `none` unsaid: a slip of the shell (an unset variable) must not lock a key out.
+      if (items.length === 0) throw new UsageError(`--${f.option} must name at least one, or say all or none`)
+      return items
+    }
     case 'time': {
       const t = utcTime(raw)
       if (Number.isNaN(t)) throw new UsageError(`--${f.option} must be an ISO date and time, UTC unless it names an offset, e.g. 2027-01-31T00:00, or none`)

@@ -52,9 +52,10 @@ function help(): string {
     'TOLLGATE_MASTER_KEY from the environment. Lists show one page; --all follows every page.',
     'A time T (--since, --until, --expires) is an ISO date or date and time, UTC unless it names an offset',
     '(2026-03-01, 2026-03-01T09:30, 2026-03-01T09:30+01:00), as every day in the records is a UTC day.',
+    'none clears an option (--budget none: no limit); a key\'s --models is a list, all (every model) or none (no model).',
     '',
     ...lines,
-    `  tollgate ${MIGRATE_USAGE.replace(/^usage: tollgate /, '').replace(/ +\(default --from.*$/, '')}`,
+    `  tollgate ${MIGRATE_USAGE.replace(/^usage: tollgate /, '').replace(/ +\(default .*$/, '')}`,
     '      copy a stopped SQLite install, every row, into an empty Postgres database (reads the file, not the API)',
   ].join('\n')
 }

@@ -28,10 +28,11 @@ const TABLES = [
 
 const CHUNK = 500
 
-export const MIGRATE_USAGE = 'usage: tollgate migrate --to postgres://… [--from path/to/tollgate.db]  (default --from: $TOLLGATE_DB or ./data/tollgate.db)'
+export const MIGRATE_USAGE =
+  'usage: tollgate migrate [--to postgres://…] [--from path/to/tollgate.db]  (default --to: $TOLLGATE_DATABASE_URL; default --from: $TOLLGATE_DB or ./data/tollgate.db)'
 
 /**
- * `tollgate migrate --to postgres://…`: copies a SQLite install, every row of every table, into an empty
+ * `tollgate migrate [--to postgres://…]`: copies a SQLite install, every row of every table, into an empty
  * Postgres database (its schema applied first), in one transaction: it lands whole or not at all. Ids are
  * kept (usage rows cite their price row by id), and the id sequences carry on after them. The gateway must
  * be stopped while it runs, so that no row is written to the file after it was read. A row an older version
@@ -43,7 +44,7 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
   try {
     const args = parseArgs(argv, new Set(['help']))
     if (args.switches.has('help')) return print(MIGRATE_USAGE, 0)
-    options = migrateOptions(args)
+    options = migrateOptions(args, env)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
     return fail(`${error.message}\n${MIGRATE_USAGE}`, 2)
@@ -114,15 +115,20 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
   }
 }
 
-/** `--to` (required) and `--from`, the only options migrate takes. */
-function migrateOptions(args: Args): { to: string; from?: string } {
+/**
+ * `--to` and `--from`, the only options migrate takes. Without `--to` the URL is TOLLGATE_DATABASE_URL's: the URL
+ * carries the password, which an argument would show in `ps` and the shell's history.
+ */
+function migrateOptions(args: Args, env: NodeJS.ProcessEnv): { to: string; from?: string } {
   if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`)
   for (const name of args.options.keys()) if (name !== 'to' && name !== 'from') throw new UsageError(`unknown option --${name}`)
-  const to = args.options.get('to')
-  if (to === undefined) throw new UsageError('--to is required')
-  if (!/^postgres(ql)?:\/\/.+/.test(to)) throw new UsageError('--to must be a postgres:// URL')
+  const given = args.options.get('to')
+  const to = given ?? (env.TOLLGATE_DATABASE_URL || undefined)
+  if (to === undefined) throw new UsageError('the target is required: set TOLLGATE_DATABASE_URL, or give --to')
+  const source = given === undefined ? 'TOLLGATE_DATABASE_URL' : '--to'
+  if (!/^postgres(ql)?:\/\/.+/.test(to)) throw new UsageError(`${source} must be a postgres:// URL`)
   const refusal = postgresUrlProblem(to)
-  if (refusal) throw new UsageError(`--to: the Postgres client refuses it: ${refusal}`)
+  if (refusal) throw new UsageError(`${source}: the Postgres client refuses it: ${refusal}`)
   return { to, from: args.options.get('from') }
 }
 

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../config/load'
 import { SchemaNewerError } from '../db/newer-schema'
 import { effectiveUpstreamLimit } from '../providers/upstream-slots'
+import { DatabaseOpenError } from '../store/postgres/open-error'
 import { lockPort, PortLockedError, type PortLock } from '../workers/port-lock'
 import type { WorkerReady } from '../workers/group'
 import { PortInUseError } from '../workers/port-in-use'
@@ -58,6 +59,7 @@ const gateway = await (async () => {
   try {
     return await startGateway(config, { sharePort: isWorker() })
   } catch (error) {
+    if (error instanceof DatabaseOpenError) return refuse(`TOLLGATE_DATABASE_URL: ${error.message}`)
     if (!(error instanceof PortInUseError || error instanceof SchemaNewerError)) throw error
     return refuse(error.message)
   }

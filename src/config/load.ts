@@ -3,7 +3,7 @@ import { configSchema, type Config } from './schema'
 import { WORKER_ENV } from '../workers/worker-env'
 
 /** Settings that may come from the environment, as `TOLLGATE_<NAME>`. The rest are file-only. */
-const ENV_SETTINGS = [
+export const ENV_SETTINGS = [
   'master_key', 'host', 'port', 'db', 'database_url', 'database_timeout_ms', 'require_pricing', 'reject_user_mismatch', 'cors_allowed_origins',
   'rate_limit_per_min', 'trust_proxy', 'disable_security_headers', 'max_body_bytes',
   'default_max_output_tokens', 'cap_output_tokens', 'clamp_output', 'clamp_output_floor_tokens', 'media_part_tokens',
@@ -19,7 +19,7 @@ const ENV_SETTINGS = [
  * gateway address, and the CI script's switch (.ci/run), which a developer may have exported in the
  * shell that also starts the gateway.
  */
-const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_SKIP_CONTAINER_CHECK', WORKER_ENV])
+export const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_SKIP_CONTAINER_CHECK', WORKER_ENV])
 
 /** An empty list of origins is what "no origins" looks like in a compose file: it means none (CORS off). */
 const MAY_BE_EMPTY = new Set<string>(['cors_allowed_origins'])

@@ -71,6 +71,18 @@ async function modelsFor(caller: Caller, anthropic: boolean, { config, prices, p
   return data
 }
 
+/**
+ * The model an id names for this caller, resolved as a request's `model` is (an alias, `provider:model` or
+ * `provider/model`, a bare id through the default provider of the format asked for) and answered under that id:
+ * whatever name the key may call, it may also retrieve, listed or not.
+ */
+async function modelNamed(id: string, caller: Caller, anthropic: boolean, { config, prices, providers }: Services): Promise<ListedModel | null> {
+  const model = providers.resolve(id, anthropic ? 'anthropic' : 'openai')
+  if (!model || !mayCall(caller, id, model.canonical, providers.aliases)) return null
+  const price = await prices.priceOf(model.canonical)
+  return price || !config.require_pricing ? listed(id, model.providerName, price) : null
+}
+
 /** The id as written: the SDKs percent-encode it (`team%2Ffast`); one that does not decode names no model. */
 function decoded(id: string): string | null {
   try {
@@ -109,7 +121,7 @@ export const modelsRoutes = (services: Services) =>
       async ({ request, params }) => {
         const anthropic = request.headers.has('anthropic-version')
         const id = decoded(params['*'])
-        const model = (await modelsFor(authenticated(requestState(request)), anthropic, services)).find((m) => m.id === id)
+        const model = id === null ? null : await modelNamed(id, authenticated(requestState(request)), anthropic, services)
         if (!model) throw notFound(`No model ${JSON.stringify(id)} that this key may call.`, 'model_not_found')
         return anthropic ? anthropicModel(model) : model
       },
@@ -117,7 +129,9 @@ export const modelsRoutes = (services: Services) =>
         detail: {
           tags: ['inference'],
           summary: 'One model this key may call, as `GET /v1/models` lists it (`models.retrieve` in the SDKs)',
-          description: PRICES_DOC + 'With `anthropic-version`, Anthropic\'s format `{type, id, display_name, created_at}`. 404 for a model the key may not call.',
+          description:
+            PRICES_DOC +
+            'The id is any name a request may give as `model` (`provider:model`, `provider/model`, an alias, a bare id the default provider serves), answered under that name. With `anthropic-version`, Anthropic\'s format `{type, id, display_name, created_at}`. 404 for a model the key may not call.',
         },
       },
     )

@@ -1,5 +1,5 @@
 /**
- * `tollgate migrate --to postgres://…`: an install used on SQLite, copied to Postgres, serves on as before:
+ * `tollgate migrate --to postgres://…` (or TOLLGATE_DATABASE_URL): an install used on SQLite, copied to Postgres, serves on as before:
  * the same keys, every usage row, every price row (history included), the budgets as they stood.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
@@ -92,6 +92,28 @@ test('a SQLite install migrated to Postgres keeps every key, usage row and price
       expect((await gw.admin('GET', '/v1/usage/summary')).body.totals.requests).toBe(6)
     } finally {
       await gw.stop()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('without --to, the target is TOLLGATE_DATABASE_URL: the URL and its password stay out of the arguments', async () => {
+  const dir = tempDir()
+  const file = join(dir, 'tollgate.db')
+  const db = openDatabase(file)
+  const now = Date.now()
+  db.$client.run(`INSERT INTO users (id, spend, reserved, period_start, created_at, updated_at) VALUES ('team', 0, 0, 0, ?, ?)`, [now, now])
+  db.$client.close()
+  const url = await pg.database('from_environment')
+  try {
+    const done = await migrate({ TOLLGATE_DB: file, TOLLGATE_DATABASE_URL: url })
+    expect([done.code, done.output.includes('users              1')]).toEqual([0, true])
+    const sql = new Bun.SQL(url)
+    try {
+      expect((await sql`SELECT id FROM users`).map((r: { id: string }) => r.id)).toEqual(['team'])
+    } finally {
+      await sql.close()
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -3,6 +3,7 @@ import { eq, sql as drizzleSql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { join } from 'node:path'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
+import { SchemaNewerError } from '../../db/newer-schema'
 import type { Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
 import { directRecords, type RecordsReads } from '../../records/records-reader'
@@ -20,6 +21,7 @@ import { withQueryDeadlines } from './deadlines'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
 import { DB_CLOCK, PostgresLedgerStore } from './ledger-store'
 import { applyMigrations } from './migrations'
+import { DatabaseOpenError, openFailureReason, postgresAddress } from './open-error'
 import * as tables from './schema'
 
 export const PG_MIGRATIONS = join(import.meta.dir, '..', '..', '..', 'drizzle-pg')
@@ -120,7 +122,10 @@ export class PostgresStore implements Store {
   ): Promise<PostgresStore> {
     const sql = new SQL(url, { max: POOL, idleTimeout: 30, connectionTimeout: 5 })
     // Replicas started together would otherwise race to create the same tables: a session lock on one connection.
-    const conn = await sql.reserve()
+    const conn = await sql.reserve().catch(async (error) => {
+      await sql.close()
+      throw new DatabaseOpenError(`cannot connect to Postgres at ${postgresAddress(url)}: ${openFailureReason(error, url)}`)
+    })
     try {
       await conn`SELECT pg_advisory_lock(7201400)`
       await applyMigrations(conn, PG_MIGRATIONS)
@@ -128,7 +133,8 @@ export class PostgresStore implements Store {
     } catch (error) {
       conn.release()
       await sql.close()
-      throw error
+      if (error instanceof SchemaNewerError) throw error
+      throw new DatabaseOpenError(`Postgres at ${postgresAddress(url)} refused the schema's migrations: ${openFailureReason(error, url)}`)
     }
     conn.release()
     await warnOfClockSkew(sql)
