@@ -3,9 +3,10 @@ import type { Outcome } from '../budget/ledger'
 import type { ProviderConfig } from '../config/schema'
 import { badGateway, badRequest, GatewayError } from '../http/errors'
 import { idleTimeoutBackWhenStreamEnds } from '../http/idle-timeout'
+import { jsonOf, SseParser, type SseEvent } from '../translate/sse'
 import type { ProviderRegistry } from './registry'
 import { endWhenAbortedUnread } from './unread-abort'
-import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, fetchFailure, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
+import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
 /** A provider's successful answer, headers received, body not yet read. */
 export interface UpstreamAnswer {
@@ -180,26 +181,39 @@ export const errorCheckedText = (answer: UpstreamAnswer, provider: ProviderConfi
 const ERROR_ANSWER_BYTES = 65_536
 
 /**
- * How much of an answer is looked at before it is passed on. Text (JSON, no content type at all, `text/*` but an
- * event stream): up to `ERROR_ANSWER_BYTES`, what an error or an echo of the request comes as. Anything else (audio):
- * its first read, which is passed on at once, so that the client waits for nothing it would not have waited for.
+ * How much of an answer is looked at before it is passed on. Text (JSON, no content type at all, `text/*`): up to
+ * `ERROR_ANSWER_BYTES`, what an error or an echo of the request comes as. An event stream: up to its first data
+ * event, within the same bound. Anything else (audio): its first read, which is passed on at once, so that the
+ * client waits for nothing it would not have waited for.
  */
-type AnswerKind = 'text' | 'binary'
+type AnswerKind = 'text' | 'events' | 'binary'
 
 function answerKind(res: Response): AnswerKind {
   const type = res.headers.get('content-type')?.split(';', 1)[0]!.trim().toLowerCase()
-  if (type === 'text/event-stream') return 'binary'
+  if (type === 'text/event-stream') return 'events'
   return !type || type === 'application/json' || type.endsWith('+json') || type.startsWith('text/') ? 'text' : 'binary'
 }
 
+/** The first event of `events` that carries data, if any. */
+const firstDataEvent = (events: SseEvent[]): SseEvent | undefined => events.find((e) => e.data !== '')
+
+/** An event whose data is only an error (`isErrorAnswer`): `{"type":"error","error":{…}}`, `{"error":{…}}`. */
+function isErrorEvent(event: SseEvent): boolean {
+  if (!event.data.includes('error')) return false
+  const parsed = jsonOf(event)
+  return parsed !== null && typeof parsed === 'object' && isErrorAnswer(parsed)
+}
+
 /**
- * An answer streamed through as it came (speech, the free pass-through calls), once it
+ * An answer streamed through as it came (speech, a streamed transcription, the free pass-through calls), once it
  * is known to be neither only an error nor an echo of the request. Its start is read first under the call's
  * signal (`answerKind` says how much): one that breaks off there is paid and thrown, as `readAnswer` does.
  * - A text body read to its end is `checkedAnswerText`'s: only an error, released and thrown as our redacted 502;
  *   an error beside more, redacted; quoting the provider's credentials, paid and thrown (`CredentialsEchoed`).
+ * - An event stream whose first data event is only an error (audio asked for as a stream: the provider made
+ *   nothing) is released and thrown as that 502, the event's text summarised.
  * - Whatever was read quoting the credentials is paid and thrown as well. That is the whole of a text answer up
- *   to 64 KiB, the start of a longer one, and the first read of audio or of an event stream: where an echo
+ *   to 64 KiB, the start of a longer one and of an event stream, and the first read of audio: where an echo
  *   puts the request's headers. Beyond those, a key in the middle of real audio is no text a client reads.
  * Any other answer is given back with a body that replays what was read, then the rest, so it streams through as
  * before, never held whole.
@@ -208,20 +222,24 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
   const { res, signal } = answer
   if (!res.body) return answer
   const kind = answerKind(res)
+  const events = kind === 'events' ? new SseParser() : null
   const reader = res.body.getReader()
   const read: Uint8Array[] = []
   let size = 0
   let ended = false
+  let firstData: SseEvent | undefined
   try {
     while (!ended && size < ERROR_ANSWER_BYTES) {
       const { done, value } = await reader.read()
       if (done) {
         ended = true
+        if (events) firstData = firstDataEvent(events.end())
         break
       }
       read.push(value)
       size += value.byteLength
       if (kind === 'binary') break
+      if (events && (firstData = firstDataEvent(events.push(value)))) break
     }
   } catch (error) {
     signal.dispose()
@@ -234,7 +252,10 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
       const relayed = checkedAnswerText(text, res.status, provider)
       // An error beside more, redacted: the client gets that text, not what was read.
       if (relayed !== text) read.splice(0, read.length, new TextEncoder().encode(relayed))
-    } else if (bytesQuoteCredentials(read, credentialsOf(provider))) throw new CredentialsEchoed()
+    } else {
+      if (firstData && isErrorEvent(firstData)) throw errorAnswerFailure(res.status, firstData.data, provider)
+      if (bytesQuoteCredentials(read, credentialsOf(provider))) throw new CredentialsEchoed()
+    }
   } catch (failure) {
     signal.dispose()
     if (!ended) reader.cancel().catch(() => {})

@@ -10,6 +10,7 @@ import { callUpstream, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { credentialsOf, errorAnswerFailure, isErrorAnswer, refuseCredentialEcho, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
 import { outputCapFieldsRead } from './output-cap'
+import { isEventStream } from './sse'
 
 /** What one inference call needs to know about the formats on either side of it. */
 export interface Exchange {
@@ -41,14 +42,6 @@ export interface RelayContext {
   timeouts: Pick<Config, 'upstream_timeout_ms' | 'upstream_idle_timeout_ms'>
 }
 
-/**
- * Only a `text/event-stream` body (with any parameters: `; charset=utf-8`) is relayed as a stream. Anything
- * else a stream request gets back — JSON, or a body that is no event stream at all (a proxy's page, a
- * plain-text echo of the request, headers and key included) — is read as the JSON path reads it: relayed
- * event by event, its text would reach the client as it came.
- */
-const isEventStream = (res: Response) => /^text\/event-stream\s*(;|$)/i.test(res.headers.get('content-type')?.trim() ?? '')
-
 const CUT_BEFORE_OUTPUT: StreamFacts = { end: 'cancelled', usage: null, deliveredOutputBytes: 0 }
 
 /**
@@ -79,6 +72,9 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
       : undefined,
   })
 
+  // Only an event stream is relayed as one. Anything else a stream request gets back — JSON, or a body that is no
+  // event stream at all (a proxy's page, a plain-text echo of the request, headers and key included) — is read as
+  // the JSON path reads it: relayed event by event, its text would reach the client as it came.
   if (streaming && x.stream && answer.res.body && isEventStream(answer.res)) {
     const owned = hold.transfer()
     const idleTimeoutBack = idleTimeoutBackWhenStreamEnds(ctx.request)
