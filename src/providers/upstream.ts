@@ -32,7 +32,9 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|passw|cookie|credential/i
 export function credentialsOf(provider: ProviderConfig): string[] {
   const headers = Object.entries(provider.headers).flatMap(([name, value]) => (CREDENTIAL_HEADER.test(name) ? [value] : []))
   const url = urlCredentials(provider.base_url)
-  return secretCandidates([provider.api_key, ...headers], url ? [url.password, url.basic] : [])
+  const credentials = secretCandidates([provider.api_key, ...headers], url ? [url.password, url.basic] : [])
+  // Each also as a JSON encoder that escapes slashes (PHP's) writes it: found by the same plain search, no second look.
+  return [...credentials, ...credentials.filter((c) => c.includes('/')).map((c) => c.replaceAll('/', '\\/'))]
 }
 
 /** `values` whole and word by word, and `more`, without repeats or short ones, longest first. */
@@ -274,21 +276,20 @@ export class CredentialsEchoed extends GatewayError {
 }
 
 /**
- * Whether `text` holds one of `credentials` (`credentialsOf`) as it was sent, or with its slashes escaped as some
- * JSON encoders write them (PHP's). An echo quotes what it received; a provider set on leaking the key could
- * encode it any way it likes, and nothing on the path could tell.
+ * Whether `text` holds one of `credentials` (`credentialsOf`) as it was sent. An echo quotes what it received; a
+ * provider set on leaking the key could encode it any way it likes, and nothing on the path could tell.
  */
-export const quotesCredentials = (text: string, credentials: readonly string[]): boolean => holdsAny(text, credentials)
+export function quotesCredentials(text: string, credentials: readonly string[]): boolean {
+  for (const c of credentials) if (text.includes(c)) return true
+  return false
+}
 
 /** The same for bytes not decoded: `Buffer.includes` looks for each credential's UTF-8 bytes, a view on one chunk. */
 export function bytesQuoteCredentials(chunks: readonly Uint8Array[], credentials: readonly string[]): boolean {
   if (credentials.length === 0 || chunks.length === 0) return false
   const [first] = chunks
-  return holdsAny(chunks.length === 1 ? Buffer.from(first!.buffer, first!.byteOffset, first!.byteLength) : Buffer.concat(chunks), credentials)
-}
-
-function holdsAny(haystack: string | Buffer, credentials: readonly string[]): boolean {
-  for (const c of credentials) if (haystack.includes(c) || (c.includes('/') && haystack.includes(c.replaceAll('/', '\\/')))) return true
+  const bytes = chunks.length === 1 ? Buffer.from(first!.buffer, first!.byteOffset, first!.byteLength) : Buffer.concat(chunks)
+  for (const c of credentials) if (bytes.includes(c)) return true
   return false
 }
 
