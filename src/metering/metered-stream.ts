@@ -138,9 +138,10 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   /**
    * The client's text for these events; `malformed` when one of them stopped the stream: one the meter reads as
    * unreadable, or one it cannot read at all (a shape it does not expect throws: `choices` an object, a `type`
-   * that is a number, nesting past the stack), or one whose text quotes the provider's credentials (`echo`: an
-   * error event's are cut out by the meter, so only an echo of the request still has them). Each is the gateway's
-   * cut, not the provider's failure.
+   * that is a number, nesting past the stack), or one that quotes the provider's credentials as the client would
+   * get it (`echo`: an error event's are cut out by the meter, so only an echo of the request still has them). Each
+   * is the gateway's cut, not the provider's failure. The look is at the event's data, which the meter has read as
+   * it is, not at the text the meter returns: that one is built by concatenation, and a search of it would copy it.
    */
   const passOn = (events: SseEvent[]) => {
     let out = ''
@@ -148,7 +149,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
       for (const event of events) {
         const text = meter.inspect(event)
         if (text === null) return { out, malformed: true, echo: false }
-        if (quotesCredentials(text, credentials)) return { out, malformed: true, echo: true }
+        if (quotesCredentials(event.data, credentials) && quotesCredentials(text, credentials)) return { out, malformed: true, echo: true }
         out += text
       }
     } catch {
