@@ -1,13 +1,13 @@
 import type { TokenCounts } from '../pricing/price'
 import { endWhenAbortedUnread } from '../providers/unread-abort'
-import type { UpstreamSignal } from '../providers/upstream'
+import { quotesCredentials, type UpstreamSignal } from '../providers/upstream'
 import { SseParser, type SseEvent } from '../translate/sse'
 
 export type StreamEnd =
   | 'done' //      the provider finished the stream
   | 'truncated' // the body ended before the provider said it was finished
   | 'failed' //    reading failed (reset, idle timeout), or the provider sent an error
-  | 'malformed' // the gateway stopped reading at an event it cannot read (not JSON, or past the parser's cap)
+  | 'malformed' // the gateway stopped reading at an event it cannot read (not JSON, or past the parser's cap) or will not relay (it quotes the provider's credentials)
   | 'cancelled' // our client went away
 
 export interface StreamFacts {
@@ -35,6 +35,11 @@ export interface MeterOptions {
    * sends; asked for only when one comes. Without it (a meter on its own), only key-shaped text is cut.
    */
   secrets?: () => readonly string[]
+  /**
+   * The credentials the provider was sent (`credentialsOf`): an event that quotes one, as the client would get
+   * it, is an echo of the request (a debugging proxy's), and the stream stops before it (`CredentialsEchoed`).
+   */
+  credentials?: readonly string[]
 }
 
 /** What one wire format's meter knows: how to read its events, and how it tells a client something broke. */
@@ -48,7 +53,7 @@ export interface EventMeter {
   readonly usage: TokenCounts | null
   readonly deliveredOutputBytes: number
   readonly serverToolUses?: Record<string, number>
-  errorEvent(why: 'failed' | 'truncated' | 'malformed'): string
+  errorEvent(why: keyof typeof STREAM_ERRORS): string
   /** A write the events just read must wait for before they reach the client (taken once), if any. */
   takeWait?(): Promise<void> | null
 }
@@ -79,6 +84,7 @@ type BunReader = ReadableStreamDefaultReader<Uint8Array> & {
 export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: MeterOptions): ReadableStream<Uint8Array> {
   const reader = upstream.getReader() as BunReader
   const parser = new SseParser()
+  const credentials = o.credentials ?? []
   let ended = false
   // The provider is idle only while a read waits on it: a client that stops reading (its backpressure
   // stops ours) must not make a working provider look silent. So the timer, armed once for the whole
@@ -132,20 +138,24 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   /**
    * The client's text for these events; `malformed` when one of them stopped the stream: one the meter reads as
    * unreadable, or one it cannot read at all (a shape it does not expect throws: `choices` an object, a `type`
-   * that is a number, nesting past the stack). Either is the gateway's cut, not the provider's failure.
+   * that is a number, nesting past the stack), or one that quotes the provider's credentials as the client would
+   * get it (`echo`: an error event's are cut out by the meter, so only an echo of the request still has them). Each
+   * is the gateway's cut, not the provider's failure. The look is at the event's data, which the meter has read as
+   * it is, not at the text the meter returns: that one is built by concatenation, and a search of it would copy it.
    */
   const passOn = (events: SseEvent[]) => {
     let out = ''
     try {
       for (const event of events) {
         const text = meter.inspect(event)
-        if (text === null) return { out, malformed: true }
+        if (text === null) return { out, malformed: true, echo: false }
+        if (quotesCredentials(event.data, credentials) && quotesCredentials(text, credentials)) return { out, malformed: true, echo: true }
         out += text
       }
     } catch {
-      return { out, malformed: true }
+      return { out, malformed: true, echo: false }
     }
-    return { out, malformed: false }
+    return { out, malformed: false, echo: false }
   }
 
   return new ReadableStream<Uint8Array>(
@@ -163,7 +173,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
             waitingSince = 0
             const events = chunks.length === 1 ? parser.push(chunks[0]!) : chunks.flatMap((chunk) => parser.push(chunk))
             if (done) events.push(...parser.end())
-            const { out, malformed } = passOn(events)
+            const { out, malformed, echo } = passOn(events)
             const wait = meter.takeWait?.()
             // The client may leave meanwhile: its cancel ends the stream, and the enqueue below then throws into the catch.
             if (wait) await wait
@@ -172,7 +182,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
             if (malformed || parser.overflowed) {
               reader.cancel().catch(() => {})
               finish(meter.providerFailed ? 'failed' : 'malformed')
-              controller.enqueue(encoder.encode(out + meter.errorEvent('malformed')))
+              controller.enqueue(encoder.encode(out + meter.errorEvent(echo ? 'echo' : 'malformed')))
               controller.close()
               return
             }
@@ -217,4 +227,5 @@ export const STREAM_ERRORS = {
   failed: 'The upstream stream failed before it finished.',
   truncated: 'The upstream stream ended before it finished.',
   malformed: 'The upstream stream sent a malformed event.',
+  echo: "The upstream stream sent an event quoting the credentials the gateway sent it (an echo of the request?), so it was stopped there. The gateway's operator must check this provider's base_url.",
 } as const

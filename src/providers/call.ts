@@ -3,9 +3,10 @@ import type { Outcome } from '../budget/ledger'
 import type { ProviderConfig } from '../config/schema'
 import { badGateway, badRequest, GatewayError } from '../http/errors'
 import { idleTimeoutBackWhenStreamEnds } from '../http/idle-timeout'
+import { jsonOf, SseParser, type SseEvent } from '../translate/sse'
 import type { ProviderRegistry } from './registry'
 import { endWhenAbortedUnread } from './unread-abort'
-import { authHeaders, checkedAnswerText, fetchFailure, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
+import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
 /** A provider's successful answer, headers received, body not yet read. */
 export interface UpstreamAnswer {
@@ -145,7 +146,8 @@ export async function callUpstream(
 
 /**
  * Reads the whole answer through `parse`. One that `parse` refuses with our own error (an error in a 2xx
- * body) is released; one that breaks off or does not parse is paid (`settleUnusableAnswer`). Either throws.
+ * body) is released; one that breaks off, does not parse or quotes the provider's credentials (`CredentialsEchoed`)
+ * is paid (`settleUnusableAnswer`). Either throws.
  */
 export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string) => T): Promise<T> {
   let read = false
@@ -155,7 +157,8 @@ export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string
     return parse(text)
   } catch (error) {
     if (error instanceof GatewayError) {
-      answer.errorAnswer()
+      if (error instanceof CredentialsEchoed) answer.unusableAnswer()
+      else answer.errorAnswer()
       throw error
     }
     answer.unusableAnswer()
@@ -168,61 +171,97 @@ export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string
 
 /**
  * `readAnswer`'s parse for an answer passed on as it came (a transcription, a token count): its text, unless
- * it is only an error, which is released and becomes our redacted 502 as on every other route; an error
- * beside more is redacted (`checkedAnswerText`).
+ * it is only an error, which is released and becomes our redacted 502 as on every other route, or quotes the
+ * provider's credentials, a 502 paid; an error beside more is redacted (`checkedAnswerText`).
  */
 export const errorCheckedText = (answer: UpstreamAnswer, provider: ProviderConfig) => (text: string): string =>
   checkedAnswerText(text, answer.res.status, provider)
 
-/** An answer that is only an error is short: a JSON body longer than this is taken for an answer, and streamed through unchecked. */
+/** An answer that is only an error is short: past this many bytes a body is taken for an answer, and streamed through unchecked. */
 const ERROR_ANSWER_BYTES = 65_536
 
-/** JSON, or no content type at all: what an answer that is only an error comes as. */
-const mayBeErrorAnswer = (res: Response) => {
+/**
+ * How much of an answer is looked at before it is passed on. Text (JSON, no content type at all, `text/*`): up to
+ * `ERROR_ANSWER_BYTES`, what an error or an echo of the request comes as. An event stream: up to its first data
+ * event, within the same bound. Anything else (audio): its first read, which is passed on at once, so that the
+ * client waits for nothing it would not have waited for.
+ */
+type AnswerKind = 'text' | 'events' | 'binary'
+
+function answerKind(res: Response): AnswerKind {
   const type = res.headers.get('content-type')?.split(';', 1)[0]!.trim().toLowerCase()
-  return !type || type === 'application/json' || type.endsWith('+json')
+  if (type === 'text/event-stream') return 'events'
+  return !type || type === 'application/json' || type.endsWith('+json') || type.startsWith('text/') ? 'text' : 'binary'
+}
+
+/** The first event of `events` that carries data, if any. */
+const firstDataEvent = (events: SseEvent[]): SseEvent | undefined => events.find((e) => e.data !== '')
+
+/** An event whose data is only an error (`isErrorAnswer`): `{"type":"error","error":{…}}`, `{"error":{…}}`. */
+function isErrorEvent(event: SseEvent): boolean {
+  if (!event.data.includes('error')) return false
+  const parsed = jsonOf(event)
+  return parsed !== null && typeof parsed === 'object' && isErrorAnswer(parsed)
 }
 
 /**
- * An answer streamed through as it came (speech, the free pass-through calls), once it is known not to be
- * only an error. A JSON body (real audio never is) is read first, up to `ERROR_ANSWER_BYTES`, under the call's
- * signal: one that is only an error is released and thrown as our redacted 502, as `readAnswer` does; one
- * that breaks off while it is read is paid and thrown, as there. Any other answer is given back with a body
- * that replays what was read, then the rest, so it streams through as before.
+ * An answer streamed through as it came (speech, a streamed transcription, the free pass-through calls), once it
+ * is known to be neither only an error nor an echo of the request. Its start is read first under the call's
+ * signal (`answerKind` says how much): one that breaks off there is paid and thrown, as `readAnswer` does.
+ * - A text body read to its end is `checkedAnswerText`'s: only an error, released and thrown as our redacted 502;
+ *   an error beside more, redacted; quoting the provider's credentials, paid and thrown (`CredentialsEchoed`).
+ * - An event stream whose first data event is only an error (audio asked for as a stream: the provider made
+ *   nothing) is released and thrown as that 502, the event's text summarised.
+ * - Whatever was read quoting the credentials is paid and thrown as well. That is the whole of a text answer up
+ *   to 64 KiB, the start of a longer one and of an event stream, and the first read of audio: where an echo
+ *   puts the request's headers. Beyond those, a key in the middle of real audio is no text a client reads.
+ * Any other answer is given back with a body that replays what was read, then the rest, so it streams through as
+ * before, never held whole.
  */
 export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: ProviderConfig): Promise<UpstreamAnswer> {
   const { res, signal } = answer
-  if (!res.body || !mayBeErrorAnswer(res)) return answer
+  if (!res.body) return answer
+  const kind = answerKind(res)
+  const events = kind === 'events' ? new SseParser() : null
   const reader = res.body.getReader()
   const read: Uint8Array[] = []
   let size = 0
   let ended = false
+  let firstData: SseEvent | undefined
   try {
     while (!ended && size < ERROR_ANSWER_BYTES) {
       const { done, value } = await reader.read()
-      if (done) ended = true
-      else {
-        read.push(value)
-        size += value.byteLength
+      if (done) {
+        ended = true
+        if (events) firstData = firstDataEvent(events.end())
+        break
       }
+      read.push(value)
+      size += value.byteLength
+      if (kind === 'binary') break
+      if (events && (firstData = firstDataEvent(events.push(value)))) break
     }
   } catch (error) {
     signal.dispose()
     answer.unusableAnswer()
     throw signal.reason() ? fetchFailure(error, signal) : badGateway('Upstream provider\'s answer broke off before its end.')
   }
-  if (ended) {
-    const text = new TextDecoder().decode(Buffer.concat(read))
-    let relayed: string
-    try {
-      relayed = checkedAnswerText(text, res.status, provider)
-    } catch (failure) {
-      signal.dispose()
-      answer.errorAnswer()
-      throw failure
+  try {
+    if (kind === 'text' && ended) {
+      const text = new TextDecoder().decode(Buffer.concat(read))
+      const relayed = checkedAnswerText(text, res.status, provider)
+      // An error beside more, redacted: the client gets that text, not what was read.
+      if (relayed !== text) read.splice(0, read.length, new TextEncoder().encode(relayed))
+    } else {
+      if (firstData && isErrorEvent(firstData)) throw errorAnswerFailure(res.status, firstData.data, provider)
+      if (bytesQuoteCredentials(read, credentialsOf(provider))) throw new CredentialsEchoed()
     }
-    // An error beside more, redacted: the client gets that text, not what was read.
-    if (relayed !== text) read.splice(0, read.length, new TextEncoder().encode(relayed))
+  } catch (failure) {
+    signal.dispose()
+    if (!ended) reader.cancel().catch(() => {})
+    if (failure instanceof CredentialsEchoed) answer.unusableAnswer()
+    else answer.errorAnswer()
+    throw failure
   }
   let replayed = 0
   const body = new ReadableStream<Uint8Array>({

@@ -14,8 +14,32 @@ const MIN_SECRET_LENGTH = 8
  * user and password of its `base_url`; longest first so that a secret containing another is cut whole.
  */
 export function secretsOf(provider: ProviderConfig): string[] {
-  const values = [provider.api_key, ...Object.values(provider.headers)]
-  const candidates = new Set([...values.flatMap((v) => [v.trim(), ...v.split(/\s+/)]), ...urlCredentials(provider.base_url)])
+  const url = urlCredentials(provider.base_url)
+  return secretCandidates([provider.api_key, ...Object.values(provider.headers)], url ? [url.user, url.password, url.basic] : [])
+}
+
+/** The names of headers that carry a credential: `Authorization`, `x-api-key`, Azure's `api-key`, a proxy's `X-Proxy-Token`. */
+const CREDENTIAL_HEADER = /auth|key|token|secret|passw|cookie|credential/i
+
+/**
+ * The credentials among `secretsOf`: the api key, the values of the configured headers named as credentials,
+ * and the password of the `base_url` (as written, and as the `Basic` token fetch sends). These are what an
+ * answer is refused for quoting (`refuseCredentialEcho`), so they leave out what a true answer may well say:
+ * the value of `X-Title` or `HTTP-Referer` (OpenRouter's app name and site), an `anthropic-beta` flag, the
+ * base URL's user name. Cutting such a value out of an error's text costs a word; refusing an answer for it
+ * would cost the client its answer.
+ */
+export function credentialsOf(provider: ProviderConfig): string[] {
+  const headers = Object.entries(provider.headers).flatMap(([name, value]) => (CREDENTIAL_HEADER.test(name) ? [value] : []))
+  const url = urlCredentials(provider.base_url)
+  const credentials = secretCandidates([provider.api_key, ...headers], url ? [url.password, url.basic] : [])
+  // Each also as a JSON encoder that escapes slashes (PHP's) writes it: found by the same plain search, no second look.
+  return [...credentials, ...credentials.filter((c) => c.includes('/')).map((c) => c.replaceAll('/', '\\/'))]
+}
+
+/** `values` whole and word by word, and `more`, without repeats or short ones, longest first. */
+function secretCandidates(values: string[], more: string[]): string[] {
+  const candidates = new Set([...values.flatMap((v) => [v.trim(), ...v.split(/\s+/)]), ...more])
   return [...candidates].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
 }
 
@@ -23,11 +47,11 @@ export function secretsOf(provider: ProviderConfig): string[] {
  * The user and password of `https://user:pass@host/v1` (a basic-auth proxy), as the provider gets them: fetch
  * sends them decoded, as `Authorization: Basic base64(user:pass)`, which a provider may quote back either way.
  */
-function urlCredentials(baseUrl: string): string[] {
+function urlCredentials(baseUrl: string): { user: string; password: string; basic: string } | null {
   const { username, password } = new URL(baseUrl)
-  if (!username && !password) return []
+  if (!username && !password) return null
   const [user, pass] = [decoded(username), decoded(password)]
-  return [user, pass, Buffer.from(`${user}:${pass}`).toString('base64')]
+  return { user, password: pass, basic: Buffer.from(`${user}:${pass}`).toString('base64') }
 }
 
 /** A percent-encoded URL part decoded; as written when it is not valid percent-encoding. */
@@ -209,11 +233,17 @@ export function withErrorRedacted<T extends object>(answer: T, secrets: readonly
 }
 
 /**
- * A 2xx JSON answer's text as the client gets it: refused when it is only an error (our redacted 502, which
- * the caller releases), its error redacted when it carries one beside more, else as it came. Text that is no
- * JSON object is left to the caller.
+ * A 2xx answer's text as the client gets it: refused when it is only an error (our redacted 502, which the caller
+ * releases), its error redacted when it carries one beside more, else as it came; and refused whatever it is, JSON
+ * or not, when it quotes the provider's credentials (`refuseCredentialEcho`, paid).
  */
 export function checkedAnswerText(text: string, status: number, provider: ProviderConfig): string {
+  const relayed = errorCheckedJson(text, status, provider)
+  refuseCredentialEcho(relayed, credentialsOf(provider))
+  return relayed
+}
+
+function errorCheckedJson(text: string, status: number, provider: ProviderConfig): string {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
@@ -225,6 +255,47 @@ export function checkedAnswerText(text: string, status: number, provider: Provid
   if (isErrorAnswer(parsed) && (parsed as { object?: unknown }).object !== 'response') throw errorAnswerFailure(status, text, provider)
   const relayed = withErrorRedacted(parsed, secretsOf(provider))
   return relayed === parsed ? text : JSON.stringify(relayed)
+}
+
+/**
+ * A 2xx answer that quotes a credential the gateway sent its provider: the request echoed back (httpbin's
+ * `/anything` behind a mistyped `base_url`, a debugging proxy, a misconfigured compatible server). It is not
+ * relayed (SPEC §2: secrets are never returned), and the client is told why, nothing of the answer. Whatever
+ * answers at the base URL received the call and answered it, so it is not released as a provider's error is:
+ * it is paid as an answer that cannot be used (`readAnswer`), or a stream the gateway cut (`meterStream`).
+ */
+export class CredentialsEchoed extends GatewayError {
+  constructor() {
+    super(
+      502,
+      'upstream_error',
+      "Upstream provider's answer quotes the credentials the gateway sent it (an echo of the request?), so it was not relayed. The gateway's operator must check this provider's base_url.",
+      'api_error',
+    )
+  }
+}
+
+/**
+ * Whether `text` holds one of `credentials` (`credentialsOf`) as it was sent. An echo quotes what it received; a
+ * provider set on leaking the key could encode it any way it likes, and nothing on the path could tell.
+ */
+export function quotesCredentials(text: string, credentials: readonly string[]): boolean {
+  for (const c of credentials) if (text.includes(c)) return true
+  return false
+}
+
+/** The same for bytes not decoded: `Buffer.includes` looks for each credential's UTF-8 bytes, a view on one chunk. */
+export function bytesQuoteCredentials(chunks: readonly Uint8Array[], credentials: readonly string[]): boolean {
+  if (credentials.length === 0 || chunks.length === 0) return false
+  const [first] = chunks
+  const bytes = chunks.length === 1 ? Buffer.from(first!.buffer, first!.byteOffset, first!.byteLength) : Buffer.concat(chunks)
+  for (const c of credentials) if (bytes.includes(c)) return true
+  return false
+}
+
+/** Throws `CredentialsEchoed` when `text` quotes one of `credentials`. */
+export function refuseCredentialEcho(text: string, credentials: readonly string[]): void {
+  if (quotesCredentials(text, credentials)) throw new CredentialsEchoed()
 }
 
 /** A 2xx error answer as our error (see `isErrorAnswer`). */

@@ -6,8 +6,9 @@ import { badRequest } from '../http/errors'
 import { formAsSent, isMultipart } from '../http/form-body'
 import { admitRequest, type Admission } from '../metering/admission'
 import { answeredOutcome, budgetHeaders, paidEvenIfLeft } from '../metering/outcome'
-import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody } from '../providers/call'
+import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody, type UpstreamAnswer } from '../providers/call'
 import type { Services } from '../services'
+import { isEventStream } from '../translate/sse'
 import { billingUser, modelName } from './schemas/fields'
 
 const SPEECH = '/v1/audio/speech'
@@ -54,6 +55,22 @@ function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): F
 const perRequestOutcome = ({ tariff, hold }: Admission, request: Request, latencyMs: number) =>
   paidEvenIfLeft(answeredOutcome(tariff, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, latencyMs), request.signal)
 
+/**
+ * An answer passed on as it streams (speech's audio, a transcription's events), once `errorCheckedAnswer` has
+ * looked at its start: released and a 502 when it is only an error, paid and a 502 when it echoes the request,
+ * else paid now, as the provider charges once it has answered. The upstream slot stays taken until the body has
+ * ended: the provider's call is in flight till then.
+ */
+async function streamedThrough(admission: Admission, request: Request, called: UpstreamAnswer, fallbackType: string): Promise<Response> {
+  const { hold } = admission
+  const answer = await errorCheckedAnswer(called, admission.model.provider)
+  const slotBack = hold.detachEnded()
+  hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
+  return new Response(relayBody(answer, request, slotBack), {
+    headers: { 'content-type': contentTypeOf(answer.res, fallbackType), ...budgetHeaders(hold) },
+  })
+}
+
 export const audioRoutes = (services: Services) => {
   const { config, providers } = services
   const admitAudio = async (request: Request, server: Server<unknown> | null, endpoint: string, body: { model: string; user?: string }) => {
@@ -80,16 +97,8 @@ export const audioRoutes = (services: Services) => {
         const called = await callUpstream(model.provider, '/audio/speech', { ...fields, model: model.upstreamModel }, {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
-        // A JSON answer that is only an error is released, a 502; any other answer, JSON included, is the
-        // provider's, paid and passed on as it came.
-        const answer = await errorCheckedAnswer(called, model.provider)
-        // The provider charges once it has answered: settle now, and stream the audio through. The upstream
-        // slot stays taken until the audio has ended: the provider's call is in flight till then.
-        const slotBack = hold.detachEnded()
-        hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
-        return new Response(relayBody(answer, request, slotBack), {
-          headers: { 'content-type': contentTypeOf(answer.res, 'application/octet-stream'), ...budgetHeaders(hold) },
-        })
+        // Audio, or its events when asked for as a stream (`stream_format: "sse"`).
+        return await streamedThrough(admission, request, called, 'application/octet-stream')
       },
       {
         body: speechBody,
@@ -111,6 +120,8 @@ export const audioRoutes = (services: Services) => {
         const answer = await callUpstream(model.provider, '/audio/transcriptions', upstreamForm(body, model.upstreamModel), {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
+        // Asked for as a stream (`stream=true`): its events pass on as they come, never read whole first.
+        if (isEventStream(answer.res)) return await streamedThrough(admission, request, answer, 'text/event-stream')
         const text = await readAnswer(answer, errorCheckedText(answer, model.provider))
         hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
         // JSON by default; text, srt or vtt when the client asked for that `response_format`.

@@ -9,8 +9,9 @@ import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { withRowMaxPrice } from '../pricing/router-fields'
 import { callUpstream, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
-import { errorAnswerFailure, isErrorAnswer, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
+import { credentialsOf, errorAnswerFailure, isErrorAnswer, refuseCredentialEcho, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
 import { outputCapFieldsRead } from './output-cap'
+import { isEventStream } from './sse'
 
 /** What one inference call needs to know about the formats on either side of it. */
 export interface Exchange {
@@ -42,22 +43,15 @@ export interface RelayContext {
   timeouts: Pick<Config, 'upstream_timeout_ms' | 'upstream_idle_timeout_ms'>
 }
 
-/**
- * Only a `text/event-stream` body (with any parameters: `; charset=utf-8`) is relayed as a stream. Anything
- * else a stream request gets back — JSON, or a body that is no event stream at all (a proxy's page, a
- * plain-text echo of the request, headers and key included) — is read as the JSON path reads it: relayed
- * event by event, its text would reach the client as it came.
- */
-const isEventStream = (res: Response) => /^text\/event-stream\s*(;|$)/i.test(res.headers.get('content-type')?.trim() ?? '')
-
 const CUT_BEFORE_OUTPUT: StreamFacts = { end: 'cancelled', usage: null, deliveredOutputBytes: 0 }
 
 /**
  * Calls the provider under the request's hold and settles it: released when the provider fails before
  * any output (a 2xx JSON answer that is only an error included), settled from the usage of a JSON answer
- * (its whole hold when the answer broke off or would not parse: `readAnswer`), or handed to the stream,
- * which settles it however it ends. A stream request answered with anything but an event stream (JSON: a
- * server's error, usually) is read as the JSON answer it is, or paid as an unusable one when it is not JSON.
+ * (its whole hold when the answer broke off, would not parse or quotes the credentials the provider was sent:
+ * `readAnswer`), or handed to the stream, which settles it however it ends. A stream request answered with
+ * anything but an event stream (JSON: a server's error, usually) is read as the JSON answer it is, or paid as an
+ * unusable one when it is not JSON.
  * Errors are thrown as GatewayErrors; the route renders them in its own format.
  *
  * A client that goes away does not make a received request free: a JSON call runs on and is settled
@@ -81,6 +75,9 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
       : undefined,
   })
 
+  // Only an event stream is relayed as one. Anything else a stream request gets back — JSON, or a body that is no
+  // event stream at all (a proxy's page, a plain-text echo of the request, headers and key included) — is read as
+  // the JSON path reads it: relayed event by event, its text would reach the client as it came.
   if (streaming && x.stream && answer.res.body && isEventStream(answer.res)) {
     const owned = hold.transfer()
     const idleTimeoutBack = idleTimeoutBackWhenStreamEnds(ctx.request)
@@ -94,8 +91,9 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
         // is let go, not kept for as long as it stays connected (or its kernel retries a vanished peer).
         idleTimeoutBack()
       },
-      // The same secrets the JSON path cuts from an error answer (`errorAnswerFailure`).
+      // The same secrets the JSON path cuts from an error answer (`errorAnswerFailure`), and the credentials it refuses an answer for quoting.
       secrets: () => secretsOf(provider),
+      credentials: credentialsOf(provider),
     })
     return new Response(body, {
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned), ...clampHeaders(admission) },
@@ -109,8 +107,10 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     // An error beside output or a usage (OpenRouter's failure mid-generation, a failed Responses object with what
     // it made) is an answer, paid; its error's text is cut of credentials, as any provider error text is.
     const relayed = withErrorRedacted(parsed, secretsOf(provider))
-    if (relayed !== parsed) return { usage: usageBesideOutput(x.usageOf(relayed), relayed), reply: x.reply(relayed, JSON.stringify(relayed)) }
-    return { usage: usageBesideOutput(x.usageOf(parsed), parsed), reply: x.reply(parsed, text) }
+    const relayedText = relayed === parsed ? text : JSON.stringify(relayed)
+    // Anything else that quotes them is an echo of the request, not an answer: refused, paid as unusable.
+    refuseCredentialEcho(relayedText, credentialsOf(provider))
+    return { usage: usageBesideOutput(x.usageOf(relayed), relayed), reply: x.reply(relayed, relayedText) }
   })
   hold.settle(paidEvenIfLeft(answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), ctx.request.signal))
   return new Response(await reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold), ...clampHeaders(admission) } })

@@ -137,6 +137,9 @@ export function formatSse(data: unknown, event?: string): string {
   return event ? `event: ${event}\ndata: ${payload}\n\n` : `data: ${payload}\n\n`
 }
 
+/** A `text/event-stream` answer, with any parameters (`; charset=utf-8`). */
+export const isEventStream = (res: Response): boolean => /^text\/event-stream\s*(;|$)/i.test(res.headers.get('content-type')?.trim() ?? '')
+
 /** Parses an event's JSON payload; undefined when it is not JSON. */
 export function jsonOf<T = unknown>(event: SseEvent): T | undefined {
   try {
