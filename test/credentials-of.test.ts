@@ -28,3 +28,10 @@ test('quoted as sent, or with its slashes escaped', () => {
   expect(quotesCredentials('authorization: Basic ' + Buffer.from('gateway-user:p/ss-word-123').toString('base64'), credentials)).toBe(true)
   expect(quotesCredentials(`${TITLE}, gateway-user`, credentials)).toBe(false)
 })
+
+test('a placeholder key a local server takes (no digit, under 20 characters) is no credential an answer is refused for', () => {
+  // Before: LM Studio's `lm-studio` counted, so an answer saying "lm-studio" was refused 502 and paid as unusable.
+  for (const api_key of ['lm-studio', 'not-needed', 'sk-no-key-required'])
+    expect(credentialsOf({ ...provider, base_url: 'http://127.0.0.1:1234/v1', api_key, headers: {} })).toEqual([])
+  expect(credentialsOf({ ...provider, base_url: 'http://127.0.0.1:1234/v1', api_key: 'sk-abcdefghijklmnopqrstuvwxyz', headers: {} })).toEqual(['sk-abcdefghijklmnopqrstuvwxyz'])
+})

@@ -32,10 +32,17 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|passw|cookie|credential/i
 export function credentialsOf(provider: ProviderConfig): string[] {
   const headers = Object.entries(provider.headers).flatMap(([name, value]) => (CREDENTIAL_HEADER.test(name) ? [value] : []))
   const url = urlCredentials(provider.base_url)
-  const credentials = secretCandidates([provider.api_key, ...headers], url ? [url.password, url.basic] : [])
+  const credentials = secretCandidates([provider.api_key, ...headers], url ? [url.password, url.basic] : []).filter(mayBeCredential)
   // Each also as a JSON encoder that escapes slashes (PHP's) writes it: found by the same plain search, no second look.
   return [...credentials, ...credentials.filter((c) => c.includes('/')).map((c) => c.replaceAll('/', '\\/'))]
 }
+
+/**
+ * A placeholder a local server takes for a key (LM Studio's `lm-studio`, `not-needed`, `sk-no-key-required`) is a
+ * word a true answer may say: a value refused when quoted is long (20 characters or more) or has a digit, as
+ * every issued key and nearly every password does. Placeholders are still cut from error text (`secretsOf`).
+ */
+const mayBeCredential = (value: string): boolean => value.length >= 20 || /\d/.test(value)
 
 /** `values` whole and word by word, and `more`, without repeats or short ones, longest first. */
 function secretCandidates(values: string[], more: string[]): string[] {
