@@ -2,6 +2,7 @@ import { startSweeper, logSweep } from './budget/sweeper'
 import type { Config } from './config/schema'
 import { checkpointOffThread } from './db/checkpointer'
 import { createApp, createServices } from './app'
+import { ALERTS_STOP_MS, CLOSING_MS } from './gateway-stop'
 import { errorResponse, internalError } from './http/errors'
 import { IDLE_TIMEOUT_SEC } from './http/idle-timeout'
 import { SERVER_BODY_LIMIT } from './plugins/body-limit'
@@ -14,7 +15,10 @@ export interface RunningGateway {
   port: number
   /** Settles once the first connection to Redis is made or has failed (at once without Redis). */
   ready: Promise<void>
-  /** Stops within `graceMs` (TOLLGATE_SHUTDOWN_GRACE_MS unless given) and about a second more. */
+  /**
+   * Stops within `graceMs` (TOLLGATE_SHUTDOWN_GRACE_MS unless given) and about a second more, unless the
+   * database keeps its last writes waiting: at most gatewayStopBoundMs (src/gateway-stop.ts) in all.
+   */
   stop(graceMs?: number): Promise<void>
 }
 
@@ -49,11 +53,6 @@ export function listenOptions(config: Config, options: ServerOptions, logger: Se
     },
   }
 }
-
-/** How long a stop lets an alert delivery under way finish; its claim is retried after a restart otherwise. */
-const ALERTS_STOP_MS = 1_000
-/** How long a stop waits, past its grace, for the calls it cut to settle and their answers to be written. */
-const CLOSING_MS = 1_000
 
 export async function startGateway(config: Config, options: ServerOptions = {}): Promise<RunningGateway> {
   const services = await createServices(config)

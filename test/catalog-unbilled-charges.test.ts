@@ -2,8 +2,9 @@
  * `tollgate prices catalog --apply` never writes a row that bills a model for less than the catalog says the
  * provider charges. A charge tollgate has a field for is written to it: Perplexity's Sonar per-request fee
  * (`requests_kcount`: $12 per 1000 requests, far above the token cost of a short request) becomes
- * `per_request`. A charge it cannot bill (Mistral OCR's per-page price) leaves the model skipped, so still
- * refused, unless the operator passes `--allow-unbilled`.
+ * `per_request`. A charge it cannot bill (Mistral OCR's per-page price) leaves the model unpriced, so still
+ * refused; with nothing else to bill it by, the model is no price in catalog, and `--allow-unbilled` does not
+ * write it at $0 either (test/catalog-no-billable-rate.test.ts).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
@@ -50,14 +51,15 @@ test('a catalog per-request fee (Perplexity sonar, $0.012/request) is billed aft
   expect(row.cost).toBeGreaterThanOrEqual(0.012)
 })
 
-test('a catalog charge tollgate cannot bill (per page) leaves the model skipped and unpriced, unless --allow-unbilled', async () => {
+test('a catalog charge tollgate cannot bill (per page), and nothing it can, leaves the model unpriced, even with --allow-unbilled', async () => {
   const diff = JSON.parse(await tollgate(['prices', 'catalog', '--models', 'mis:mistral-ocr-2505', '--json']))
   const line = diff.models.find((m: any) => m.model === 'mis:mistral-ocr-2505')
-  expect(line).toMatchObject({ status: 'skipped', catalog_model: 'mistral/mistral-ocr-2505' })
+  expect(line).toMatchObject({ status: 'no price in catalog', catalog_model: 'mistral/mistral-ocr-2505' })
   expect(line.changes).toContain('input_document_kpages: 1')
   await tollgate(['prices', 'catalog', '--models', 'mis:mistral-ocr-2505', '--apply'])
   expect((await gw.admin('GET', '/v1/pricing/mis:mistral-ocr-2505')).status).toBe(404)
 
+  // Written, its 0/0 row would serve every page at $0.
   await tollgate(['prices', 'catalog', '--models', 'mis:mistral-ocr-2505', '--apply', '--allow-unbilled'])
-  expect((await gw.admin('GET', '/v1/pricing/mis:mistral-ocr-2505')).body).toMatchObject({ input_per_million: 0, output_per_million: 0 })
+  expect((await gw.admin('GET', '/v1/pricing/mis:mistral-ocr-2505')).status).toBe(404)
 })

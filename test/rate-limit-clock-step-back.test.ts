@@ -2,7 +2,8 @@
  * A wall clock that steps back (an NTP correction, a VM resumed from a snapshot, a Redis failover to a host whose
  * clock is behind) must not lock a client out for the size of the step (SPEC §7: 429 only over the limit). A limit
  * of N a minute never owes a client more than a minute's wait: X-RateLimit-Reset and Retry-After stay within the
- * window of "now", whatever was stored before. The Redis path: test/engines/redis-rate-limit-clock-step-back.engine.ts.
+ * window of "now", whatever was stored before. Nor does a step back forget what was counted: a state stored
+ * further ahead than its allowance is taken as the whole allowance used. The Redis path: test/engines/redis-rate-limit-clock-step-back.engine.ts.
  */
 import { expect, test } from 'bun:test'
 import { GcraLimiter, gcraStep } from '../src/http/gcra'
@@ -30,12 +31,28 @@ test('the step the Redis script shares: a stored arrival time an hour ahead of "
   expect(decision.allowed ? 0 : decision.retryAfter).toBeLessThanOrEqual(60)
 })
 
-test('in memory: the idle sweep forgets a client whose state was stored before the clock stepped back an hour', () => {
+test('in memory: 10 of 10/min used, then the clock steps back an hour: refused for one interval at most, not the hour', () => {
+  const limiter = new GcraLimiter()
+  try {
+    const t = Date.now()
+    for (let i = 0; i < 10; i++) limiter.hit('client', 10, t)
+    const stepped = t - HOUR
+    const refused = limiter.hit('client', 10, stepped)
+    // Its whole allowance stays used (not a fresh one: test/rate-limit-clock-step-keeps-count.test.ts), for one interval.
+    expect({ allowed: refused.allowed, retryAfter: refused.retryAfter }).toEqual({ allowed: false, retryAfter: 6 })
+    expect(limiter.hit('client', 10, stepped + refused.retryAfter * 1000).allowed).toBe(true)
+  } finally {
+    limiter.stop()
+  }
+})
+
+test('in memory: the idle sweep forgets a client whose state was stored before the clock stepped back an hour within a window, not the hour', () => {
   const limiter = new GcraLimiter()
   try {
     const t = Date.now()
     limiter.hit('client', 10, t)
     limiter.sweep(t - HOUR)
+    limiter.sweep(t - HOUR + 60_001)
     expect(limiter.size).toBe(0)
   } finally {
     limiter.stop()

@@ -89,7 +89,8 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
       const notes = [...entry.notes, ...row.unbillable.map((u) => `not billable by tollgate: ${u}`)]
       if (row.noPrice && !vouchedFree.has(model)) {
         // Free at some providers, no longer sold at others: the catalog's comment, if any, helps the operator judge.
-        line = { ...line, status: 'no price in catalog', changes: 'the catalog states no rate: left as it is (refused, if unpriced); named with --models, --allow-free writes it free' }
+        const stated = row.unbillable.length ? `the catalog states no rate tollgate can bill, only ${row.unbillable.join(', ')}` : 'the catalog states no rate'
+        line = { ...line, status: 'no price in catalog', changes: `${stated}: left as it is (refused, if unpriced); named with --models, --allow-free writes it free` }
         if (entry.comment) notes.push(`the catalog's comment: ${JSON.stringify(entry.comment)}`)
       } else if (line.status !== 'unchanged' && row.unbillable.length && !allowUnbilled)
         // Written, the row would serve the model for less than the provider bills it.

@@ -36,9 +36,12 @@ export interface CatalogRow {
   /** ISO date the row applies from; null for the price in force now. */
   effectiveFrom: string | null
   /**
-   * The catalog lists no rate at all then (`prices: {}`): so it lists OpenRouter's `:free` models, but also a
-   * model the provider no longer sells (Cerebras' qwen-3-coder-480b), so it is never read as a price of 0.
-   * `fields` is then 0/0, what the row holds only where the operator says the model is free.
+   * The catalog lists no rate tollgate bills a request by (a token rate or a per-request price, above 0) then,
+   * so it is never read as a price of 0. None at all (`prices: {}`): so it lists OpenRouter's `:free` models, but
+   * also a model the provider no longer sells (Cerebras' qwen-3-coder-480b). Or only charges tollgate cannot bill
+   * (`unbillable`: Whisper's hours of audio, Mistral OCR's pages) or does not bill a request by (web searches):
+   * written, a row of 0/0 would serve the model at $0. `fields` is then 0/0, what the row holds only where the
+   * operator says the model is free.
    */
   noPrice: boolean
   fields: PriceFields
@@ -106,8 +109,8 @@ export function catalogEntry(providerId: string, modelId: string, now = new Date
   const today = now.toISOString().slice(0, 10)
   const changes = [...new Set(entries.flatMap((e) => (e.constraint?.type === 'start_date' && e.constraint.start_date > today ? [e.constraint.start_date] : [])))].sort()
   const rows = [{ effectiveFrom: null, at: today }, ...changes.map((d) => ({ effectiveFrom: d, at: d }))].map(({ effectiveFrom, at }) => {
-    const prices = pricesOn(entries, at)
-    return { effectiveFrom, noPrice: prices.every((p) => Object.keys(p).length === 0), ...toFields(prices, notes) }
+    const { fields, unbillable } = toFields(pricesOn(entries, at), notes)
+    return { effectiveFrom, noPrice: !billsRequests(fields), fields, unbillable }
   })
   return { catalogModel: match.model.id, rows, notes: [...notes], comment: match.model.price_comments ?? null }
 }
@@ -164,6 +167,11 @@ function toFields(prices: ModelPrice[], notes: Set<string>): Pick<CatalogRow, 'f
   const unbillable = [...new Set(prices.flatMap((p) => Object.keys(p)))].filter((key) => !known.has(key) && dearest(key)).map((key) => `${key}: ${dearest(key)}`)
   return { fields, unbillable }
 }
+
+/** Whether a row bills the requests it serves: by their tokens, or by the request (the rates admission counts). */
+const billsRequests = (f: PriceFields): boolean =>
+  [f.input_per_million, f.output_per_million, f.cached_input_per_million, f.cache_write_per_million, f.cache_write_1h_per_million,
+    f.audio_input_per_million, f.audio_output_per_million, f.per_request].some((rate) => (rate ?? 0) > 0)
 
 /** Token rates the long-context output multiplier applies to; every other token rate takes `long_context`. */
 const OUTPUT_TOKEN_KEYS = new Set(['output_mtok', 'output_audio_mtok'])

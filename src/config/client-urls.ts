@@ -19,8 +19,30 @@ function clientRefusal(url: string, construct: () => void): string | null {
     construct()
     return null
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error)
-    const password = /^[a-z]+:\/\/[^/?#@:]*:([^/?#@]+)@/i.exec(url)?.[1]
-    return password ? reason.replaceAll(password, '***') : reason
+    return withoutPassword(error instanceof Error ? error.message : String(error), url)
   }
+}
+
+/**
+ * `reason` with `url`'s password masked wherever the URL's user-info appears in it (the URL echoed whole or in
+ * part, as written, as a URL parser prints it, or decoded), and nothing else: a short password (`p`) is found in
+ * unrelated words (`prefer`), a user-info with its `:` and `@` is not.
+ */
+export function withoutPassword(reason: string, url: string): string {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? ''
+  // The user-info ends at the authority's last `@`: a password with an unencoded `@` (`p@ss`) is taken whole.
+  const userInfo = authority.slice(0, Math.max(0, authority.lastIndexOf('@')))
+  const colon = userInfo.indexOf(':')
+  if (colon < 0) return reason
+  const user = userInfo.slice(0, colon)
+  const password = userInfo.slice(colon + 1)
+  const written = new Set([password])
+  // A password that is no valid escape, or a URL the parser refuses, has fewer forms to mask.
+  try {
+    written.add(decodeURIComponent(password))
+    written.add(new URL(url).password)
+  } catch {}
+  let masked = reason
+  for (const form of written) if (form !== '') masked = masked.replaceAll(`${user}:${form}@`, `${user}:***@`)
+  return masked
 }

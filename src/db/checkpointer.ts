@@ -13,13 +13,16 @@ export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 /** The WAL's frames (a page and its header each) at that size. */
 const RESTART_FRAMES = Math.floor(WAL_SIZE_LIMIT_BYTES / (4096 + 24))
 
+/** How long stopping the checkpointer waits for its thread, and its connection, to be gone. */
+export const CHECKPOINTER_STOP_MS = 500
+
 /**
  * Takes WAL checkpoints off the request thread: the gateway's connection stops checkpointing on its own
  * (`wal_autocheckpoint = 0`), and a worker with its own connection checkpoints every `everyMs`. Past the
  * WAL's limit the worker asks this thread to copy what came during its last round (see
  * checkpointer-worker.ts): one short checkpoint between two transactions, once per limit's worth of WAL at
  * most. A database in memory has no WAL: nothing to do. Returns the function that stops it, which resolves
- * once the worker's connection is gone (or after half a second): a checkpoint it is still running would
+ * once the worker's connection is gone (or after CHECKPOINTER_STOP_MS): a checkpoint it is still running would
  * keep the store's last one, on close, from copying the WAL back.
  */
 export function checkpointOffThread(db: Database, path: string, everyMs = 1000): () => Promise<void> {
@@ -42,7 +45,7 @@ export function checkpointOffThread(db: Database, path: string, everyMs = 1000):
     worker.terminate()
     db.exec('PRAGMA wal_autocheckpoint = 1000')
     let timer: Timer | undefined
-    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, 500)))])
+    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, CHECKPOINTER_STOP_MS)))])
     clearTimeout(timer)
   }
 }

@@ -31,17 +31,22 @@ export interface GcraState {
 const intervalOf = (limit: number, windowMs: number) => Math.ceil((windowMs * 1000) / limit)
 
 /**
- * A state is never stored further ahead of its time than its limit's whole allowance; one that lies further ahead
- * of `now` was stored before the clock stepped back (an NTP correction, a VM resumed, Redis failed over to a host
- * whose clock is behind). Counted, it would refuse the client for the size of the step: it is dropped instead,
- * the client starting afresh. GCRA_SCRIPT (src/redis/rate-limiter.ts) mirrors this rule.
+ * A stored arrival time, never further ahead of `now` than its limit's whole allowance. A state is never stored
+ * further ahead than that; one that lies further ahead was stored before the clock stepped back (an NTP
+ * correction, a VM resumed, Redis failed over to a host whose clock is behind). Taken as it is, it would refuse
+ * the client for the size of the step; dropped, it would forget the requests counted, and a client that had just
+ * used its whole allowance (exactly at the boundary) would get a second one after any step back, even of 1 ms.
+ * So it is taken as the whole allowance used: the client waits one interval at most. GCRA_SCRIPT
+ * (src/redis/rate-limiter.ts) mirrors this rule.
  */
-const storedBeforeClockStepBack = (stored: GcraState, nowUs: number, windowMs: number) =>
-  stored.tat - nowUs > intervalOf(stored.limit, windowMs) * stored.limit
+const clampedTat = (stored: GcraState, nowUs: number, windowMs: number) =>
+  Math.min(stored.tat, nowUs + intervalOf(stored.limit, windowMs) * stored.limit)
 
 /**
  * One step of the algorithm: the decision for a request at `now` (ms) given the client's stored state
- * (undefined: none), and the state to store when it is allowed. GCRA_SCRIPT (src/redis/rate-limiter.ts)
+ * (undefined: none), and the state to store: the new one when it is allowed; when it is refused, the stored one
+ * clamped, if it was (see clampedTat): clamped again at each later "now", it would refuse the client for the whole
+ * step. GCRA_SCRIPT (src/redis/rate-limiter.ts)
  * takes the same step inside Redis; the gateway then calls this with what the script saw, for identical headers.
  *
  * Time is counted in whole microseconds and the interval between requests rounded up to one, so every value is
@@ -55,14 +60,15 @@ export function gcraStep(stored: GcraState | undefined, now: number, limit: numb
   const nowUs = Math.round(now * 1000)
   const interval = intervalOf(limit, windowMs)
   const allowance = interval * limit
+  const seen = stored && { tat: clampedTat(stored, nowUs, windowMs), limit: stored.limit }
   let tat = nowUs
-  if (stored !== undefined && stored.tat > nowUs && !storedBeforeClockStepBack(stored, nowUs, windowMs)) {
+  if (seen && seen.tat > nowUs) {
     // The limit changed since (a key's rpm_limit edited): the requests counted stay counted, each now one new
     // interval — 2 of 2 used, raised to 100, is 2 of 100 (not 100 of 100 for a minute); 50 of 100 used,
     // lowered to 10, is 10 of 10 (not 5).
-    tat = stored.limit === limit
-      ? stored.tat
-      : nowUs + Math.min(Math.ceil(((stored.tat - nowUs) * interval) / intervalOf(stored.limit, windowMs)), allowance)
+    tat = seen.limit === limit
+      ? seen.tat
+      : nowUs + Math.min(Math.ceil(((seen.tat - nowUs) * interval) / intervalOf(seen.limit, windowMs)), allowance)
   }
   const next = tat + interval
   if (next - nowUs > allowance) {
@@ -72,6 +78,7 @@ export function gcraStep(stored: GcraState | undefined, now: number, limit: numb
         reset: Math.ceil(tat / 1e6),
         retryAfter: Math.max(1, Math.ceil((next - nowUs - allowance) / 1e6)),
       },
+      next: seen && seen.tat !== stored!.tat ? seen : undefined,
     }
   }
   return {
@@ -92,8 +99,7 @@ export class GcraLimiter implements RateLimiter {
   private readonly sweeper: Timer
 
   constructor(private readonly windowMs = 60_000, private readonly maxEntries = DEFAULT_MAX_ENTRIES) {
-    // Idle clients are forgotten: an entry whose arrival time has passed holds no information, nor does one
-    // stored before the clock stepped back (the next request would drop it).
+    // Idle clients are forgotten: an entry whose arrival time has passed holds no information.
     this.sweeper = setInterval(() => this.sweep(Date.now()), windowMs)
     this.sweeper.unref()
   }
@@ -113,8 +119,11 @@ export class GcraLimiter implements RateLimiter {
 
   sweep(now: number): void {
     const nowUs = now * 1000
-    for (const [id, state] of this.clients)
-      if (state.tat <= nowUs || storedBeforeClockStepBack(state, nowUs, this.windowMs)) this.clients.delete(id)
+    for (const [id, state] of this.clients) {
+      if (state.tat <= nowUs) this.clients.delete(id)
+      // One stored before the clock stepped back, clamped as a request would take it: forgotten within a window, not the step.
+      else state.tat = clampedTat(state, nowUs, this.windowMs)
+    }
   }
 
   stop(): void {

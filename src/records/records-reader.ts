@@ -5,11 +5,14 @@ import { recordsQueries, type RecordsQueries, type RecordsSource } from './usage
 type Args<Q extends keyof RecordsQueries> = Parameters<RecordsQueries[Q]>[1]
 type Result<Q extends keyof RecordsQueries> = Awaited<ReturnType<RecordsQueries[Q]>>
 
+/** How long stopping the reader thread waits for it, and its connection, to be gone. */
+export const READER_STOP_MS = 500
+
 /** Where a store runs the records queries (src/records/usage-queries.ts). */
 export interface RecordsReads {
   /** One query's answer, all of it read on one snapshot of the database. */
   run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>): Promise<Result<Q>>
-  /** Ends the reads; resolves once their connection is gone, or after half a second. */
+  /** Ends the reads; resolves once their connection is gone, or after READER_STOP_MS. */
   stop(): Promise<void>
 }
 
@@ -79,7 +82,7 @@ export class RecordsReader implements RecordsReads {
   }
 
   /**
-   * Ends the thread and resolves once it is gone, with its connection (or after half a second): a connection
+   * Ends the thread and resolves once it is gone, with its connection (or after READER_STOP_MS): a connection
    * still open on a read would keep the store's last checkpoint, on close, from cutting the WAL.
    */
   async stop(): Promise<void> {
@@ -91,7 +94,7 @@ export class RecordsReader implements RecordsReads {
     const ended = new Promise((resolve) => worker.addEventListener('close', resolve, { once: true }))
     worker.terminate()
     let timer: Timer | undefined
-    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, 500)))])
+    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, READER_STOP_MS)))])
     clearTimeout(timer)
   }
 }

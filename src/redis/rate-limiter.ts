@@ -8,7 +8,7 @@ import type { RedisLink } from './link'
  * the new state (`tat:limit`) only when the request is allowed, and returns what it saw — the time, and the
  * arrival time and limit before this request, as integer text — so that the gateway recomputes the very same
  * decision with `gcraStep` for the headers. The two mirror each other rule for rule (a state stored before the
- * clock stepped back is dropped in both): a change to one is made to the other.
+ * clock stepped back is clamped to its limit's allowance in both): a change to one is made to the other.
  * KEYS[1]: the client's key; ARGV[1]: limit; ARGV[2]: window in ms.
  */
 export const GCRA_SCRIPT = `
@@ -24,8 +24,12 @@ if raw then
   local a, b = string.match(raw, '^(%d+):(%d+)$')
   if a then stored, was = tonumber(a), tonumber(b) end
 end
--- Stored before the clock stepped back (further ahead than its limit's whole allowance): dropped, as gcraStep does.
-if stored and stored - now > math.ceil(window / was) * was then stored, was = nil, nil end
+-- Stored before the clock stepped back (further ahead than its limit's whole allowance): taken as that allowance
+-- used, and kept so even if this request is refused, as gcraStep does.
+if stored and stored - now > math.ceil(window / was) * was then
+  stored = now + math.ceil(window / was) * was
+  redis.call('SET', KEYS[1], string.format('%.0f:%.0f', stored, was), 'PX', math.ceil((stored - now) / 1000) + 1000)
+end
 local tat = now
 if stored and stored > now then
   tat = stored

@@ -2,6 +2,7 @@ import type { Subprocess } from 'bun'
 import { join } from 'node:path'
 import type { Config } from '../config/schema'
 import { openDatabase } from '../db/open'
+import { gatewayStopBoundMs } from '../gateway-stop'
 import { RUNTIME_ENV } from '../runtime-env'
 import { ensurePortFree } from './port-in-use'
 import { lockPort } from './port-lock'
@@ -11,12 +12,6 @@ const ENTRY = join(import.meta.dir, '..', 'index.ts')
 /** A worker that ends sooner than this after its start is crashing: the next start waits longer. */
 const STEADY_MS = 10_000
 const MAX_RESTART_DELAY_MS = 30_000
-/**
- * How long past its shutdown grace a stopping worker is waited for before it is killed: its stop takes the grace
- * and about a second more (src/server.ts), the rest is slack. A worker hung past that would otherwise keep the
- * primary, and the port's lock, forever.
- */
-const STOP_MARGIN_MS = 3_000
 
 /** What a worker tells the primary once it serves. */
 export interface WorkerReady {
@@ -106,7 +101,9 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
     stopping = true
     const all = [...workers]
     for (const w of all) w.kill('SIGTERM')
-    const deadlineMs = config.shutdown_grace_ms + STOP_MARGIN_MS
+    // A worker still running past its own stop's longest legitimate course is hung: it would otherwise keep the
+    // primary, and the port's lock, forever. One killed sooner may be waiting out a lock to write its settlements.
+    const deadlineMs = gatewayStopBoundMs(config)
     let timer: Timer | undefined
     await Promise.race([Promise.all(all.map((w) => w.exited)), new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))])
     clearTimeout(timer)
@@ -114,7 +111,8 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
     if (stragglers.length > 0) {
       log(
         `worker(s) pid ${stragglers.map((w) => w.pid).join(', ')} still running ${deadlineMs} ms after SIGTERM (shutdown grace ` +
-          `${config.shutdown_grace_ms} ms + ${STOP_MARGIN_MS} ms): killing them (SIGKILL); the sweeper settles the holds they leave open`,
+          `${config.shutdown_grace_ms} ms, then the longest a stop's final writes may take): killing them (SIGKILL); the sweeper ` +
+          `settles the holds they leave open`,
       )
       for (const w of stragglers) w.kill('SIGKILL')
       await Promise.all(stragglers.map((w) => w.exited))

@@ -205,7 +205,9 @@ export class PostgresStore implements Store {
 
   async deleteUser(id: string): Promise<boolean> {
     const pgDb = drizzle({ client: this.bounded, schema: tables })
-    return pgDb.transaction(async (tx) => {
+    // Its cascade locks the user's keys after the user's row: a transaction that locks them in the other order
+    // deadlocks with it, Postgres undoes one of the two, and this runs again.
+    return retryingConflicts(() => pgDb.transaction(async (tx) => {
       // The row first, as a reservation locks it before writing its hold. A DELETE that waited for that lock
       // would still judge the holds by the snapshot its statement began with (READ COMMITTED), missing one
       // committed meanwhile (a hold of 0 leaves `reserved` as it was); the DELETE after the lock begins once
@@ -213,7 +215,7 @@ export class PostgresStore implements Store {
       await tx.execute(drizzleSql`SELECT 1 FROM users WHERE id = ${id} FOR UPDATE`)
       const deleted = await tx.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id })
       return deleted.length > 0
-    })
+    }))
   }
 
   appendRequestLog(entry: RequestLogEntry): void {
