@@ -210,22 +210,24 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   })
 
   const maxTokens: number = body.max_output_tokens ?? o.defaultMaxOutputTokens
+  const { functions, dropped } = splitTools(body.tools)
+  const search = o.webSearch && Array.isArray(body.tools) ? body.tools.find(isWebSearch) : undefined
+  const tools = [...convertTools(functions), ...(search ? [webSearchTool(search, body.max_tool_calls)] : [])]
+  const toolChoice = tools.length > 0 ? convertToolChoice(body.tool_choice, body.parallel_tool_calls, search !== undefined) : undefined
+  // Anthropic refuses thinking with a tool_choice that forces a tool (`any`, or a named one): the answer goes without it.
+  const forcesTool = toolChoice?.type === 'any' || toolChoice?.type === 'tool'
+  const thinking = forcesTool ? undefined : thinkingFor(body.reasoning, maxTokens, o.upstreamModel)
   const out: Json = { max_tokens: maxTokens, messages }
   if (system.length === 1) out.system = system[0]
   else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }))
-  const thinking = thinkingFor(body.reasoning, maxTokens, o.upstreamModel)
   if (thinking) out.thinking = thinking.thinking
   // Anthropic refuses sampling settings with thinking on.
   else {
     if (typeof body.temperature === 'number') out.temperature = body.temperature
     if (typeof body.top_p === 'number') out.top_p = body.top_p
   }
-  const { functions, dropped } = splitTools(body.tools)
-  const search = o.webSearch && Array.isArray(body.tools) ? body.tools.find(isWebSearch) : undefined
-  const tools = [...convertTools(functions), ...(search ? [webSearchTool(search, body.max_tool_calls)] : [])]
   if (tools.length > 0) {
     out.tools = tools
-    const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls, search !== undefined)
     if (toolChoice) out.tool_choice = toolChoice
   }
   const format = outputFormat(body.text)
