@@ -167,6 +167,36 @@ describe("Anthropic's thinking budget is kept valid", () => {
     expect(sent.max_tokens).toBeLessThan(1010)
     expect(sent.thinking).toBeUndefined()
   })
+
+  test('thinking dropped: its clear_thinking context edit goes too (Anthropic refuses it without thinking), other edits stay', async () => {
+    const clearThinking = { type: 'clear_thinking_20251015', keep: 'all' }
+    const clearToolUses = { type: 'clear_tool_uses_20250919' }
+    // Each on a budget of its own that clamps it below 2048 tokens.
+    const withEdits = async (edits: unknown[]) => {
+      const c = await client(1000 * 15e-6 + 0.0001)
+      await c.anthropic.messages.create({
+        model: 'mockant:claude-sonnet', max_tokens: 20_000, thinking: { type: 'enabled', budget_tokens: 16_000 },
+        messages: [{ role: 'user', content: 'think' }],
+        context_management: { edits },
+      } as Parameters<typeof c.anthropic.messages.create>[0])
+    }
+    await withEdits([clearThinking, clearToolUses])
+    const kept = mock.calls[0]!.body as any
+    expect(kept.thinking).toBeUndefined()
+    expect(kept.context_management).toEqual({ edits: [clearToolUses] })
+    await withEdits([clearThinking])
+    expect((mock.calls[1]!.body as any).context_management).toBeUndefined()
+  })
+
+  test('thinking kept at a lowered budget: its clear_thinking context edit stays', async () => {
+    const c = await client(5000 * 15e-6 + 0.0001)
+    await c.anthropic.messages.create({
+      model: 'mockant:claude-sonnet', max_tokens: 20_000, thinking: { type: 'enabled', budget_tokens: 16_000 },
+      messages: [{ role: 'user', content: 'think' }],
+      context_management: { edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] },
+    } as Parameters<typeof c.anthropic.messages.create>[0])
+    expect((mock.calls[0]!.body as any).context_management).toEqual({ edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] })
+  })
 })
 
 describe('opt-in', () => {

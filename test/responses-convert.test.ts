@@ -45,9 +45,14 @@ describe('Responses → Anthropic request', () => {
     expect(() => responsesRequestToMessages({ input: [{ type: 'item_reference', id: 'msg_1' }] }, o)).toThrow(/stored state/)
   })
 
-  test('thinking fits below max_tokens, or is left off', () => {
+  test('thinking fits below max_tokens, leaving the answer the default max output (or half of max_tokens, if less), or is left off', () => {
+    // The default max output here is 1000.
     expect(responsesRequestToMessages({ input: 'hi', reasoning: { effort: 'high' }, max_output_tokens: 5000, temperature: 0.2 }, o).request)
-      .toMatchObject({ max_tokens: 5000, thinking: { type: 'enabled', budget_tokens: 4999 } })
+      .toMatchObject({ max_tokens: 5000, thinking: { type: 'enabled', budget_tokens: 4000 } })
+    expect(responsesRequestToMessages({ input: 'hi', reasoning: { effort: 'high' }, max_output_tokens: 3000 }, { defaultMaxOutputTokens: 4096 }).request)
+      .toMatchObject({ max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 1500 } })
+    expect(responsesRequestToMessages({ input: 'hi', reasoning: { effort: 'low' }, max_output_tokens: 20_000 }, o).request)
+      .toMatchObject({ max_tokens: 20_000, thinking: { type: 'enabled', budget_tokens: 2048 } })
     const small = responsesRequestToMessages({ input: 'hi', reasoning: { effort: 'low' }, max_output_tokens: 1024, temperature: 0.2 }, o).request
     expect(small.thinking).toBeUndefined()
     expect(small.temperature).toBe(0.2)

@@ -140,7 +140,8 @@ describe('Responses to an Anthropic model (translated both ways)', () => {
       }
       const input: any[] = [{ role: 'user', content: 'What is the weather in Paris?' }]
       const first = await ask(input)
-      expect(upstreamBody().thinking).toEqual({ type: 'enabled', budget_tokens: 2048 })
+      // Low's 2048 tokens, lowered to leave half of max_output_tokens 4000 to the answer.
+      expect(upstreamBody().thinking).toEqual({ type: 'enabled', budget_tokens: 2000 })
       const [reasoning, call] = first.output as any[]
       expect(reasoning).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Let me think about the weather.' }] })
       expect(typeof reasoning.encrypted_content).toBe('string')
@@ -161,7 +162,7 @@ describe('Responses to an Anthropic model (translated both ways)', () => {
   for (const [model, thinking, effort] of [
     ['claude-opus-4-7', { type: 'adaptive' }, 'xhigh'],
     ['claude-sonnet-4-6', { type: 'adaptive' }, 'max'],
-    ['claude-sonnet-4-5-20250929', { type: 'enabled', budget_tokens: 3999 }, undefined],
+    ['claude-sonnet-4-5-20250929', { type: 'enabled', budget_tokens: 2000 }, undefined],
   ] as const)
     test(`reasoning.effort xhigh to ${model}: thinking ${thinking.type}${effort ? ` at effort ${effort}` : ''}, and the answer carries its reasoning`, async () => {
       const res = await client.responses.create({

@@ -107,10 +107,24 @@ export function errorBody(error: GatewayError, format: WireFormat): string {
   )
 }
 
+/**
+ * `x-should-retry`, which the official SDKs (openai, @anthropic-ai/sdk) obey before their own rules by status:
+ * `true` where a retry may be answered otherwise (a rate limit; a 503 that says when to come back), `false` for
+ * a refusal the same request will get again (agents such as Codex otherwise resend a 402 several times). A
+ * 408 or 409 (a provider's, kept) and other 5xx go without it: the SDKs' own rules retry them.
+ */
+function shouldRetry(error: GatewayError): 'true' | 'false' | null {
+  if (error.status === 429 || (error.status === 503 && error.headers?.['retry-after'] !== undefined)) return 'true'
+  if (error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 409) return 'false'
+  return null
+}
+
 export function errorResponse(error: GatewayError, format: WireFormat, headers: Record<string, string | number> = {}): Response {
   const h = new Headers()
   for (const [k, v] of Object.entries(headers)) h.set(k, String(v))
   if (error.headers) for (const [k, v] of Object.entries(error.headers)) h.set(k, v)
+  const retry = shouldRetry(error)
+  if (retry !== null) h.set('x-should-retry', retry)
   h.set('content-type', 'application/json')
   return new Response(errorBody(error, format), { status: error.status, headers: h })
 }

@@ -1,6 +1,7 @@
 import { badRequest, threadRefused } from '../http/errors'
 import { quoted, unsupported as refuse } from './unsupported'
 import { dataUrlOf } from './media'
+import { openAIEndUserTag } from './end-user-tag'
 
 type Json = Record<string, any>
 
@@ -175,7 +176,7 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
     const effort = reasoningEffort(body)
     if (effort) out.reasoning_effort = effort
   }
-  if (typeof body.metadata?.user_id === 'string' && body.metadata.user_id) out.user = body.metadata.user_id
+  if (typeof body.metadata?.user_id === 'string' && body.metadata.user_id) out.user = openAIEndUserTag(body.metadata.user_id)
   if (body.stream === true) {
     out.stream = true
     out.stream_options = { include_usage: true }

@@ -2,6 +2,7 @@ import { badRequest } from '../../http/errors'
 import { quoted, unsupported as refuse } from '../unsupported'
 import { splitTools } from './hosted-tools'
 import { inputItems, partsText, refuseStoredState } from './input-items'
+import { openAIEndUserTag } from '../end-user-tag'
 
 type Json = Record<string, any>
 
@@ -101,7 +102,7 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
   if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema, ...(format.strict != null ? { strict: format.strict } : {}) } }
   else if (format?.type === 'json_object') out.response_format = { type: 'json_object' }
   const endUser = body.user ?? body.safety_identifier
-  if (typeof endUser === 'string' && endUser) out.user = endUser
+  if (typeof endUser === 'string' && endUser) out.user = openAIEndUserTag(endUser)
   if (body.stream === true) {
     out.stream = true
     out.stream_options = { include_usage: true }

@@ -141,21 +141,36 @@ const atLeast = (v: { major: number; minor: number }, major: number, minor: numb
 const ADAPTIVE_EFFORT: Record<string, string> = { minimal: 'low', low: 'low', medium: 'medium', high: 'high' }
 
 /**
- * Thinking for a `reasoning.effort`. Claude 4.6 and later think adaptively at an effort (Opus 4.7 and later
- * refuse a thinking budget with a 400); earlier models take a budget, within `max_tokens` (which must exceed
- * it; none when it does not fit). A model id without a version gets a budget.
+ * The least max output of the Claude models that take a thinking budget (Opus 4 and 4.1; the others take
+ * 64,000): a `max_tokens` the gateway chooses stays within it.
  */
-function thinkingFor(reasoning: Json | null | undefined, maxTokens: number, model: string | undefined): { thinking: Json; effort?: string } | undefined {
+const BUDGET_MODELS_MAX_OUTPUT = 32_000
+
+/**
+ * Thinking for a `reasoning.effort`, and the `max_tokens` to send with it. Claude 4.6 and later think
+ * adaptively at an effort (Opus 4.7 and later refuse a thinking budget with a 400); earlier models take a
+ * budget, which must stay below `max_tokens` (none when at least 1024 tokens do not fit). The budget leaves
+ * the answer the default max output, or half of `max_tokens` when that is less: a budget just below it
+ * would leave the answer a token. Without `max_output_tokens`, `max_tokens` is the budget plus that default.
+ * A model id without a version gets a budget.
+ */
+function thinkingFor(
+  reasoning: Json | null | undefined,
+  maxOutputTokens: number | undefined,
+  o: ResponsesToMessagesOptions,
+): { thinking: Json; effort?: string; maxTokens: number } | undefined {
   const requested = String(reasoning?.effort)
-  const version = claudeVersion(model)
+  const version = claudeVersion(o.upstreamModel)
   if (version && atLeast(version, 4, 6)) {
     const effort = requested === 'xhigh' ? (atLeast(version, 4, 7) ? 'xhigh' : 'max') : ADAPTIVE_EFFORT[requested]
-    return effort ? { thinking: { type: 'adaptive' }, effort } : undefined
+    return effort ? { thinking: { type: 'adaptive' }, effort, maxTokens: maxOutputTokens ?? o.defaultMaxOutputTokens } : undefined
   }
   const budget = THINKING_BUDGET[requested]
   if (!budget) return undefined
-  const fitted = Math.min(budget, maxTokens - 1)
-  return fitted >= MIN_THINKING_BUDGET ? { thinking: { type: 'enabled', budget_tokens: fitted } } : undefined
+  const answer = o.defaultMaxOutputTokens
+  const maxTokens = maxOutputTokens ?? Math.max(answer, Math.min(budget + answer, BUDGET_MODELS_MAX_OUTPUT))
+  const fitted = Math.min(budget, maxTokens - Math.min(answer, Math.floor(maxTokens / 2)))
+  return fitted >= MIN_THINKING_BUDGET ? { thinking: { type: 'enabled', budget_tokens: fitted }, maxTokens } : undefined
 }
 
 /**
@@ -209,23 +224,24 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
     }
   })
 
-  const maxTokens: number = body.max_output_tokens ?? o.defaultMaxOutputTokens
-  const out: Json = { max_tokens: maxTokens, messages }
+  const { functions, dropped } = splitTools(body.tools)
+  const search = o.webSearch && Array.isArray(body.tools) ? body.tools.find(isWebSearch) : undefined
+  const tools = [...convertTools(functions), ...(search ? [webSearchTool(search, body.max_tool_calls)] : [])]
+  const toolChoice = tools.length > 0 ? convertToolChoice(body.tool_choice, body.parallel_tool_calls, search !== undefined) : undefined
+  // Anthropic refuses thinking with a tool_choice that forces a tool (`any`, or a named one): the answer goes without it.
+  const forcesTool = toolChoice?.type === 'any' || toolChoice?.type === 'tool'
+  const thinking = forcesTool ? undefined : thinkingFor(body.reasoning, body.max_output_tokens ?? undefined, o)
+  const out: Json = { max_tokens: thinking?.maxTokens ?? body.max_output_tokens ?? o.defaultMaxOutputTokens, messages }
   if (system.length === 1) out.system = system[0]
   else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }))
-  const thinking = thinkingFor(body.reasoning, maxTokens, o.upstreamModel)
   if (thinking) out.thinking = thinking.thinking
   // Anthropic refuses sampling settings with thinking on.
   else {
     if (typeof body.temperature === 'number') out.temperature = body.temperature
     if (typeof body.top_p === 'number') out.top_p = body.top_p
   }
-  const { functions, dropped } = splitTools(body.tools)
-  const search = o.webSearch && Array.isArray(body.tools) ? body.tools.find(isWebSearch) : undefined
-  const tools = [...convertTools(functions), ...(search ? [webSearchTool(search, body.max_tool_calls)] : [])]
   if (tools.length > 0) {
     out.tools = tools
-    const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls, search !== undefined)
     if (toolChoice) out.tool_choice = toolChoice
   }
   const format = outputFormat(body.text)
