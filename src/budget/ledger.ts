@@ -169,8 +169,9 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
  * is added. So a hold taken before midnight and settled after it counts in the new period whether the
  * settlement or another request's hold reaches the ended period first. Returns the start to roll to, or
  * null when the period has not ended (or the user has none). Never rolls back: a settlement dated before
- * the stored period (one rolled since, by another process or a clock a little ahead, or restarted by a
- * change of its kind) adds to the stored period, and its usage row is dated in it (settlementDate).
+ * the stored period (one rolled since, by another process or a clock a little ahead, or moved by a change
+ * of its kind to a period begun since) adds to the stored period, and its usage row is dated in it
+ * (settlementDate).
  *
  * A store that settles many users' holds in one statement and reads their kind of period only there
  * (Postgres) gives each settlement every kind's start at its `now` (periodStarts); the statement takes its
