@@ -1,4 +1,4 @@
-import { forbidden, GatewayError, gatewayStopping, notFound, paymentRequired } from '../http/errors'
+import { forbidden, GatewayError, gatewayStopping, notFound, paymentRequired, unauthorized } from '../http/errors'
 import { Hold } from './hold'
 import { recordedLatency } from '../records/latency'
 import { microsToUsd } from './money'
@@ -146,11 +146,13 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
   // settlement adds the cost to its spend: one row fewer in the commit the request waits for.
   let keyDebited = false
   if (r.keyId !== null) {
-    const k = key ?? { maxBudget: 0, spend: 0, reserved: 0 }
-    if (k.maxBudget !== null) {
-      if (k.spend + k.reserved + amount > k.maxBudget) {
-        amount = k.maxBudget - k.spend - k.reserved
-        if (amount < least) return budgetExceeded('key', { max_budget: k.maxBudget, spend: k.spend, reserved: k.reserved }, least)
+    // Its row gone with its user (deleted, perhaps created again under the same id) while a process still had
+    // the key cached: the key no longer exists, whatever the hold's amount (a free model's 0 too).
+    if (!key) return unauthorized()
+    if (key.maxBudget !== null) {
+      if (key.spend + key.reserved + amount > key.maxBudget) {
+        amount = key.maxBudget - key.spend - key.reserved
+        if (amount < least) return budgetExceeded('key', { max_budget: key.maxBudget, spend: key.spend, reserved: key.reserved }, least)
       }
       keyDebited = true
     }
@@ -219,7 +221,7 @@ export class Ledger {
 
   /**
    * Takes a hold of `r.amount` on the user's (and key's) budget, or refuses: 402 over budget, 403 blocked,
-   * 404 unknown user. The promise settles once the hold is committed, so the provider is never called on
+   * 404 unknown user, 401 a key that no longer exists. The promise settles once the hold is committed, so the provider is never called on
    * a hold that is not on disk. Resolves to the handle that must end in exactly one settle or release.
    * Once the stop has cut the calls it refuses (503 gateway_stopping): the call would not be sent, and its
    * release could reach a store already closing, leaving the hold for the sweeper to charge in full.
