@@ -3,6 +3,7 @@ import { Hold } from './hold'
 import { recordedLatency } from '../records/latency'
 import { microsToUsd } from './money'
 import { currentPeriod, type BudgetPeriod } from './period'
+import { budgetLeft } from './remaining'
 
 export interface HoldRequest {
   requestId: string
@@ -307,7 +308,7 @@ function budgetExceeded(
   figures: { max_budget: number | null; spend: number; reserved: number },
   amount: number,
 ) {
-  const left = Math.max(0, (figures.max_budget ?? 0) - figures.spend - figures.reserved)
+  const left = budgetLeft(figures.max_budget ?? 0, figures.spend, figures.reserved)
   return paymentRequired(
     'budget_exceeded',
     `Budget exceeded for this ${scope}: $${microsToUsd(left).toFixed(6)} remaining, and this request may cost up to $${microsToUsd(amount).toFixed(6)}.`,
