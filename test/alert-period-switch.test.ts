@@ -1,20 +1,19 @@
 /**
- * A budget period that was set mid-period (PATCH /v1/users/{id} budget_period: the route sets period_start =
- * now, spend = 0, "what was spent before no longer counts against it") began at that moment, not at the
- * calendar start. When it ends and a request rolls the user's row, the first check after the end judges it as
- * the roll kept it (its stored start and spend), not the calendar period summed from the usage rollups:
- *  - spend from the same day before the change does not count: no false threshold alert;
- *  - a threshold already alerted within the period (keyed by its stored start, the moment of the change) is not
- *    alerted again under the calendar start's key.
+ * A budget period set mid-period (PATCH /v1/users/{id} budget_period) is the new kind's calendar period under
+ * way (src/routes/admin/users.ts), its spend what the usage rows dated in it cost (the store counts them). The
+ * alerts judge it so, before and after it ends and a request rolls the user's row:
+ *  - spend from before its calendar start does not count: no false threshold alert;
+ *  - spend from earlier in it, before the change, counts, and a threshold it crosses is alerted under the
+ *    calendar start's key, once: not again when the period has ended.
  * A settlement landing after the end rolls the row too, and one batch of them may span two ends (Postgres
  * settles a batch in one statement): the period that ended last is kept as settling them one by one leaves it.
  * Runs on both stores (test/engines/stores.engine.ts).
  */
 import { beforeEach, describe, expect, test } from 'bun:test'
-import { eq } from 'drizzle-orm'
 import type { AlertOutbox } from '../src/alerts/outbox'
 import { AlertWatch } from '../src/alerts/watch'
 import type { Ledger } from '../src/budget/ledger'
+import { periodStart } from '../src/budget/period'
 import { configSchema } from '../src/config/schema'
 import type { Store } from '../src/store/store'
 import { MASTER_KEY } from './support/gateway'
@@ -47,19 +46,24 @@ describe('a budget period set mid-period, then the period ends and a request rol
     }, at)
     return written.sort()
   }
-  /** What PATCH /v1/users/{id} {budget_period: 'daily'} writes (src/routes/admin/users.ts). */
-  const switchToDaily = (at: number) =>
-    store.db.update(store.tables.users).set({ budgetPeriod: 'daily', periodStart: at, spend: 0, updatedAt: at }).where(eq(store.tables.users.id, 'switcher'))
+  /** What PATCH /v1/users/{id} {budget_period: 'daily'} writes (src/routes/admin/users.ts): the day under way, its usage counted. */
+  const switchToDaily = (at: number) => {
+    const start = periodStart('daily', at)
+    return store.updateUser('switcher', { budgetPeriod: 'daily', periodStart: start, lastPeriodStart: null, lastPeriodSpend: null, updatedAt: at }, start)
+  }
 
-  test('spend from before the switch does not count toward the new period: no false alert when it ends', async () => {
-    await spend(700_000, day0 + 8 * HOUR) // before the switch, under no period: no longer counts after it
-    await switchToDaily(switchedAt)
+  test('spend from before the calendar day does not count toward the new daily period, spend earlier in the day does', async () => {
+    await spend(700_000, day0 - 2 * HOUR) // the day before, under no period: not in the new period
+    await spend(100_000, day0 + 8 * HOUR) // this morning, under no period: in it
+    expect((await switchToDaily(switchedAt))!.spend).toBe(100_000)
     const watch = new AlertWatch(store.alerts, settings)
     expect(await check(watch, switchedAt + 1_000)).toEqual([])
-    await spend(100_000, day0 + 20 * HOUR) // 10% of the new period's budget
+    await spend(350_000, day0 + 20 * HOUR) // 45% of the day's budget
     expect(await check(watch, day0 + 20 * HOUR + 10_000)).toEqual([])
+    await spend(50_000, day0 + 21 * HOUR) // 50%
+    expect(await check(watch, day0 + 21 * HOUR + 10_000)).toEqual([`budget:user:switcher:${day0}:1000000:50`])
     await spend(1_000, day1 + 5_000) // next day: rolls the row
-    // The period [switchedAt, day1) spent 10%: nothing to alert.
+    // The day ended at 50%, alerted already.
     expect(await check(watch, day1 + 10_000)).toEqual([])
   })
 
@@ -67,7 +71,7 @@ describe('a budget period set mid-period, then the period ends and a request rol
     await switchToDaily(switchedAt)
     const watch = new AlertWatch(store.alerts, settings)
     await spend(600_000, day0 + 20 * HOUR)
-    expect(await check(watch, day0 + 20 * HOUR + 10_000)).toEqual([`budget:user:switcher:${switchedAt}:1000000:50`])
+    expect(await check(watch, day0 + 20 * HOUR + 10_000)).toEqual([`budget:user:switcher:${day0}:1000000:50`])
     await spend(1_000, day1 + 5_000) // rolls the row
     expect(await check(watch, day1 + 10_000)).toEqual([])
   })
@@ -76,7 +80,7 @@ describe('a budget period set mid-period, then the period ends and a request rol
     await switchToDaily(switchedAt)
     const watch = new AlertWatch(store.alerts, settings)
     await spend(600_000, day0 + 20 * HOUR)
-    expect(await check(watch, day0 + 20 * HOUR + 10_000)).toEqual([`budget:user:switcher:${switchedAt}:1000000:50`])
+    expect(await check(watch, day0 + 20 * HOUR + 10_000)).toEqual([`budget:user:switcher:${day0}:1000000:50`])
     const hold = await ledger.reserve(holdFor('switcher', 300_000), day1 - 1_000)
     hold.settle(done(300_000), day1 + 1_000) // the cost counts in day1, and the settlement rolls the row
     await ledger.flush()

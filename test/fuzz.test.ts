@@ -131,7 +131,7 @@ const model = () => (chance(0.6) ? pick(GOOD_MODELS) : chance(0.05) ? 'mock:' + 
 let keyOwner = 'fuzz-user'
 /**
  * Users the master key may name: the two real ones, and ones that do not exist. Never patched: a PATCH
- * of `budget_period` starts a new period with spend 0, which would break `spend = sum of usage cost`.
+ * of `budget_period` counts spend from the new kind's calendar period only, which would break `spend = sum of usage cost`.
  */
 const BILLED_USERS = ['fuzz-user', 'fuzz-user', 'fuzz-user', 'fuzz-free', 'fuzz-free', 'fuzz-free', 'nobody', '', 'toString', 'hasOwnProperty', 'valueOf', "x' OR '1'='1", '😀', '\u0000']
 /** Users PATCH aims at: two never billed, and ones that do not exist. */
@@ -805,8 +805,8 @@ test(`fuzz: ${CASES} generated requests, ${CONCURRENCY} at a time, never a 5xx, 
       if (!users.some((r) => r.id === u)) failures.push(`after the run: user ${u} is gone`)
     for (const u of users) {
       if (u.reserved !== 0) failures.push(`after the run: user ${JSON.stringify(u.id)} has reserved ${u.reserved} (${u.reserved_type})`)
-      // A PATCH that changes budget_period starts a new period at spend 0 (by design), so for the users
-      // the PATCH generator may hit, spend can only be at most what their usage rows add up to.
+      // A PATCH that changes budget_period counts spend from the new kind's calendar period (by design), so
+      // for the users the PATCH generator may hit, spend can only be at most what their usage rows add up to.
       const patchable = PATCHED_USERS.includes(u.id)
       if (patchable ? u.spend > u.cost : u.spend !== u.cost)
         failures.push(`after the run: user ${JSON.stringify(u.id)} has spend ${u.spend} (${u.spend_type}) but its usage rows cost ${u.cost}`)

@@ -67,16 +67,19 @@ describe('a user\'s spend against its usage rows', () => {
     await gw.settled()
     const patched = await gw.admin('PATCH', '/v1/users/rt-period', { budget_period: 'monthly' })
     expect(patched.status).toBe(200)
-    // The new period starts at the change: the two rows before it are not in it.
+    // The new period is the calendar month under way, which holds the two rows before the change.
     const start = patched.body.period_start as string
-    expect(Date.parse(start)).toBeGreaterThan(Date.now() - 60_000)
-    expect((await gw.admin('GET', `/v1/users/rt-period/usage?since=${start}`)).body.totals).toMatchObject({ requests: 0, cost: 0 })
-    expect(patched.body.spend).toBe(0)
+    const today = new Date()
+    const monthStart = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1)
+    expect(Date.parse(start)).toBe(monthStart)
+    const before = (await gw.admin('GET', `/v1/users/rt-period/usage?since=${start}`)).body.totals
+    expect(before.requests).toBe(2)
+    expect(patched.body.spend).toBe(before.cost)
     expect((await chat(secret)).status).toBe(200)
     await gw.settled()
     const user = (await gw.admin('GET', '/v1/users/rt-period')).body
     const inPeriod = (await gw.admin('GET', `/v1/users/rt-period/usage?since=${start}`)).body.totals
-    expect(inPeriod.requests).toBe(1)
+    expect(inPeriod.requests).toBe(3)
     expect({ period_start: user.period_start, spend: user.spend }).toEqual({ period_start: start, spend: inPeriod.cost })
   })
 

@@ -1,10 +1,11 @@
 /**
  * A settlement is dated when it is asked for (Ledger.settle's `now`) but written later (the settlement lane,
  * ~5 ms; longer behind a lock). When the user's period begins in between (another process's first hold after
- * midnight rolls it, or a PATCH of budget_period restarts it), the cost counts in the period that now stands,
- * and its usage row is dated there too (at the period's start): spend is always the sum of the usage rows dated
- * since period_start, and the ended period's last_period_spend is not charged for it. README, "Settle": a hold
- * taken before midnight and settled after it counts in the new period, the one its usage row is dated in.
+ * midnight rolls it, or a PATCH of budget_period to a kind whose calendar period began since), the cost counts
+ * in the period that now stands, and its usage row is dated there too (at the period's start): spend is always
+ * the sum of the usage rows dated since period_start, and the ended period's last_period_spend is not charged
+ * for it. README, "Settle": a hold taken before midnight and settled after it counts in the new period, the one
+ * its usage row is dated in.
  * The same on Postgres: test/engines/postgres-settlement-after-roll.engine.ts.
  */
 import { afterEach, beforeEach, expect, test } from 'bun:test'
@@ -57,15 +58,17 @@ test('a settlement dated before midnight that lands after another process rolled
 
 test('a settlement asked for before a change of period kind that lands after it counts in the new period, its row dated there', async () => {
   const t = a.tables
-  await a.db.insert(t.users).values({ id: 'u', maxBudget: 10_000, budgetPeriod: 'daily', periodStart: periodStart('daily', D1), createdAt: D1, updatedAt: D1 })
+  await a.db.insert(t.users).values({ id: 'u', maxBudget: 10_000, budgetPeriod: 'monthly', periodStart: periodStart('monthly', D1), createdAt: D1, updatedAt: D1 })
   const la = new Ledger(a.ledger, 60_000)
-  const h = await la.reserve(holdFor('u', 5_000), D1 + 1_000)
-  h.settle(done(4_000), D1 + 2_000)
-  // Another process's PATCH budget_period (src/routes/admin/users.ts) starts the new kind of period now, spend 0.
-  await b.db.update(t.users).set({ budgetPeriod: null, periodStart: D1 + 2_001, spend: 0, lastPeriodStart: null, lastPeriodSpend: null }).where(eq(t.users.id, 'u'))
+  const h = await la.reserve(holdFor('u', 5_000), D1 - 2_000)
+  h.settle(done(4_000), D1 - 1_000) // Sunday 23:59:59, written a moment later…
+  // …after another process's PATCH budget_period (src/routes/admin/users.ts) made the period weekly at 00:00:00.001:
+  // the week under way, begun at D1 (a Monday), with what its usage rows cost (nothing yet).
+  const weekStart = periodStart('weekly', D1 + 1)
+  await b.updateUser('u', { budgetPeriod: 'weekly', periodStart: weekStart, lastPeriodStart: null, lastPeriodSpend: null, updatedAt: D1 + 1 }, weekStart)
   await la.flush()
   const [u] = await a.db.select().from(t.users).where(eq(t.users.id, 'u'))
   const rows = await a.db.select().from(t.usage).where(eq(t.usage.userId, 'u'))
   expect(u!.spend).toBe(4_000)
-  expect(rows.map((r) => ({ createdAt: r.createdAt, cost: r.cost }))).toEqual([{ createdAt: D1 + 2_001, cost: 4_000 }])
+  expect(rows.map((r) => ({ createdAt: r.createdAt, cost: r.cost }))).toEqual([{ createdAt: D1, cost: 4_000 }])
 })

@@ -265,6 +265,7 @@ describe('update and delete', () => {
 
 describe('budget periods', () => {
   const DAY = 86_400_000
+  const micros = (usd: number) => Math.round(usd * 1e6)
   const expectedStart = (period: string, now: number) => {
     const d = new Date(now)
     const midnight = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())
@@ -296,11 +297,12 @@ describe('budget periods', () => {
     expect((await gw.admin('GET', '/v1/users/period-none')).body.period_start).toBeNull()
   })
 
-  test("a change of budget_period: spend is what the usage since the new period_start cost, a settlement committed before the change reached the row and dated after its clock reading included", async () => {
+  test("a change of budget_period: the new kind's calendar period, spend what its usage cost, a settlement committed before the change reached the row and dated after its clock reading included", async () => {
     const { secret } = await gw.userWithKey({ id: 'period-switch', max_budget: 5, budget_period: 'monthly' })
     const before = await chat(gw, bearer(secret))
     expect(before.status).toBe(200)
     await gw.settled()
+    const earlier = costOf(before.body.usage)
     // Another replica's settlement, its clock a minute ahead of this one's, committed just before the change.
     gw.exec('UPDATE users SET spend = spend + 7 WHERE id = ?', 'period-switch')
     gw.exec(
@@ -308,13 +310,43 @@ describe('budget periods', () => {
        VALUES ('ahead', ?, 'period-switch', NULL, 'mock:gpt-mock', 'mock', '/v1/chat/completions', 1, 1, 7, 7, 'ok')`,
       Date.now() + 60_000,
     )
+    const changedAt = Date.now()
     const p = await gw.admin('PATCH', '/v1/users/period-switch', { budget_period: 'daily' })
+    const after = Date.now()
     expect(p.status).toBe(200)
-    // The request before the change no longer counts; the one dated after it does.
-    expect(p.body).toMatchObject({ budget_period: 'daily', spend: 0.000007 })
-    const [inPeriod] = gw.query('SELECT coalesce(sum(cost), 0) AS cost FROM usage WHERE user_id = ? AND created_at >= ?', 'period-switch', Date.parse(p.body.period_start))
-    expect(Number(inPeriod.cost)).toBe(7)
-    expect((await gw.admin('GET', '/v1/users/period-switch')).body.spend).toBe(0.000007)
+    // Today (UTC), as a roll would start it: the request made earlier today counts, and so does the one dated after the change.
+    expect([expectedStart('daily', changedAt), expectedStart('daily', after)]).toContain(Date.parse(p.body.period_start))
+    expect(p.body.budget_period).toBe('daily')
+    expect(micros(p.body.spend)).toBe(micros(earlier) + 7)
+    const [inPeriod] = gw.query('SELECT coalesce(sum(cost), 0) AS cost, count(*) AS n FROM usage WHERE user_id = ? AND created_at >= ?', 'period-switch', Date.parse(p.body.period_start))
+    expect([Number(inPeriod.n), Number(inPeriod.cost) / 1e6]).toEqual([2, p.body.spend])
+    expect((await gw.admin('GET', '/v1/users/period-switch')).body.spend).toBe(p.body.spend)
+  })
+
+  test('toggling budget_period never hands out a fresh budget; no period counts all spend, the older periods\' included', async () => {
+    const { secret } = await gw.userWithKey({ id: 'period-toggle', max_budget: 5, budget_period: 'daily' })
+    expect((await chat(gw, bearer(secret))).status).toBe(200)
+    await gw.settled()
+    const today = (await gw.admin('GET', '/v1/users/period-toggle')).body.spend as number
+    expect(today).toBeGreaterThan(0)
+    // A request of last month's: no calendar period under way holds it.
+    const lastMonth = expectedStart('monthly', expectedStart('monthly', Date.now()) - 1)
+    gw.exec(
+      `INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens, cost, reserved, status)
+       VALUES ('last-month', ?, 'period-toggle', NULL, 'mock:gpt-mock', 'mock', '/v1/chat/completions', 1, 1, 3, 3, 'ok')`,
+      lastMonth,
+    )
+    for (const period of ['monthly', 'weekly', 'daily', 'monthly'] as const) {
+      const p = await gw.admin('PATCH', '/v1/users/period-toggle', { budget_period: period })
+      expect(p.status).toBe(200)
+      expect(p.body).toMatchObject({ budget_period: period, spend: today, period_start: new Date(expectedStart(period, Date.now())).toISOString() })
+    }
+    const none = await gw.admin('PATCH', '/v1/users/period-toggle', { budget_period: null })
+    expect(none.status).toBe(200)
+    expect(none.body).toMatchObject({ budget_period: null, period_start: null })
+    expect(micros(none.body.spend)).toBe(micros(today) + 3)
+    const back = await gw.admin('PATCH', '/v1/users/period-toggle', { budget_period: 'daily' })
+    expect(back.body).toMatchObject({ budget_period: 'daily', spend: today })
   })
 })
 

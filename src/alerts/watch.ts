@@ -115,7 +115,8 @@ export class AlertWatch {
     // the next period, and a request there rolls the user's row to it, spend 0: the roll keeps the ended
     // period's start and spend, judged once by the first check after the period ended (the first after a
     // start too, as a crash may have kept the last check from it) under the key the checks within it used
-    // (its stored start: a period whose kind was set within it began then). The outbox drops what was raised.
+    // (its stored start: one whose kind an earlier version set within it began then). The outbox drops what
+    // was raised.
     for (const { period, start, end } of this.periodsEndedSince(this.lastCheck, now))
       for (const u of await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints)) this.userThresholds(u, u.period_start, u.spend, raise)
   }

@@ -1,8 +1,9 @@
-import { forbidden, GatewayError, gatewayStopping, notFound, paymentRequired } from '../http/errors'
+import { forbidden, GatewayError, gatewayStopping, notFound, paymentRequired, unauthorized } from '../http/errors'
 import { Hold } from './hold'
 import { recordedLatency } from '../records/latency'
 import { microsToUsd } from './money'
 import { currentPeriod, type BudgetPeriod } from './period'
+import { budgetLeft } from './remaining'
 
 export interface HoldRequest {
   requestId: string
@@ -146,11 +147,13 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
   // settlement adds the cost to its spend: one row fewer in the commit the request waits for.
   let keyDebited = false
   if (r.keyId !== null) {
-    const k = key ?? { maxBudget: 0, spend: 0, reserved: 0 }
-    if (k.maxBudget !== null) {
-      if (k.spend + k.reserved + amount > k.maxBudget) {
-        amount = k.maxBudget - k.spend - k.reserved
-        if (amount < least) return budgetExceeded('key', { max_budget: k.maxBudget, spend: k.spend, reserved: k.reserved }, least)
+    // Its row gone with its user (deleted, perhaps created again under the same id) while a process still had
+    // the key cached: the key no longer exists, whatever the hold's amount (a free model's 0 too).
+    if (!key) return unauthorized()
+    if (key.maxBudget !== null) {
+      if (key.spend + key.reserved + amount > key.maxBudget) {
+        amount = key.maxBudget - key.spend - key.reserved
+        if (amount < least) return budgetExceeded('key', { max_budget: key.maxBudget, spend: key.spend, reserved: key.reserved }, least)
       }
       keyDebited = true
     }
@@ -169,8 +172,9 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
  * is added. So a hold taken before midnight and settled after it counts in the new period whether the
  * settlement or another request's hold reaches the ended period first. Returns the start to roll to, or
  * null when the period has not ended (or the user has none). Never rolls back: a settlement dated before
- * the stored period (one rolled since, by another process or a clock a little ahead, or restarted by a
- * change of its kind) adds to the stored period, and its usage row is dated in it (settlementDate).
+ * the stored period (one rolled since, by another process or a clock a little ahead, or moved by a change
+ * of its kind to a period begun since) adds to the stored period, and its usage row is dated in it
+ * (settlementDate).
  *
  * A store that settles many users' holds in one statement and reads their kind of period only there
  * (Postgres) gives each settlement every kind's start at its `now` (periodStarts); the statement takes its
@@ -218,7 +222,7 @@ export class Ledger {
 
   /**
    * Takes a hold of `r.amount` on the user's (and key's) budget, or refuses: 402 over budget, 403 blocked,
-   * 404 unknown user. The promise settles once the hold is committed, so the provider is never called on
+   * 404 unknown user, 401 a key that no longer exists. The promise settles once the hold is committed, so the provider is never called on
    * a hold that is not on disk. Resolves to the handle that must end in exactly one settle or release.
    * Once the stop has cut the calls it refuses (503 gateway_stopping): the call would not be sent, and its
    * release could reach a store already closing, leaving the hold for the sweeper to charge in full.
@@ -304,7 +308,7 @@ function budgetExceeded(
   figures: { max_budget: number | null; spend: number; reserved: number },
   amount: number,
 ) {
-  const left = Math.max(0, (figures.max_budget ?? 0) - figures.spend - figures.reserved)
+  const left = budgetLeft(figures.max_budget ?? 0, figures.spend, figures.reserved)
   return paymentRequired(
     'budget_exceeded',
     `Budget exceeded for this ${scope}: $${microsToUsd(left).toFixed(6)} remaining, and this request may cost up to $${microsToUsd(amount).toFixed(6)}.`,

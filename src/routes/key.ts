@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd, optionalMicrosToUsd } from '../budget/money'
+import { budgetLeft } from '../budget/remaining'
 import { badRequest, unauthorized } from '../http/errors'
 import { authenticated, requestState } from '../http/request-state'
 import type { KeyCaller } from '../keys/caller'
@@ -51,7 +52,7 @@ export const keySelfRoutes = (services: Services) => {
           max_budget: optionalMicrosToUsd(key.maxBudget),
           spend: microsToUsd(key.spend),
           reserved: microsToUsd(key.reserved),
-          remaining: key.maxBudget === null ? null : microsToUsd(key.maxBudget - key.spend - key.reserved),
+          remaining: key.maxBudget === null ? null : microsToUsd(budgetLeft(key.maxBudget, key.spend, key.reserved)),
           user: { id, alias, max_budget, budget_period, spend, reserved, remaining, period_start, blocked },
         }
       },

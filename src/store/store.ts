@@ -135,8 +135,8 @@ export interface Store {
   updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean): Promise<typeof tables.apiKeys.$inferSelect | undefined>
   /**
    * Applies a user's changes; returns the updated row, or undefined when there is no such user. With
-   * `periodFrom` (its budget period begun again there), `spend` becomes what the user's usage rows dated at or
-   * after it cost, counted under the lock settlements take on the row: a settlement committed while the change
+   * `periodFrom` (the start of the budget period it is put in), `spend` becomes what the user's usage rows
+   * dated at or after it cost, counted under the lock settlements take on the row: a settlement committed while the change
    * was on its way (its clock read, its write waiting for a connection or a lock) and dated in the new period
    * counts in it, so spend stays what the usage rows since period_start cost.
    */

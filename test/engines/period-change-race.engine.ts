@@ -1,11 +1,11 @@
 /**
- * A change of `budget_period` (PATCH /v1/users/:id) on Postgres starts the new period at the handler's clock
- * reading, and its write may reach the user's row much later (waiting for a pooled connection, the network, a
- * lock queue). A settlement asked for after that reading (its usage row dated inside the new period) that
- * commits before the write lands must count in the new period's spend, as the usage rows since period_start
- * say: else the user may spend it again. Here a statement-level trigger holds the PATCH's UPDATE back 1.5 s
- * (before it locks any row) to stand for that delay, deterministically; a store that locks the row first and
- * counts the spend under that lock has the request wait for the change instead.
+ * A change of `budget_period` (PATCH /v1/users/:id) on Postgres puts the user in the new kind's calendar period
+ * as of the handler's clock reading, and its write may reach the user's row much later (waiting for a pooled
+ * connection, the network, a lock queue). A settlement asked for after that reading (its usage row dated
+ * inside the new period) that commits before the write lands must count in the new period's spend, as the
+ * usage rows since period_start say: else the user may spend it again. Here a statement-level trigger holds
+ * the PATCH's UPDATE back 1.5 s (before it locks any row) to stand for that delay, deterministically; a store
+ * that locks the row first and counts the spend under that lock has the request wait for the change instead.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'

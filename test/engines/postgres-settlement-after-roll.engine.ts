@@ -52,17 +52,19 @@ test('Postgres: a settlement asked for before a change of period kind that lands
   const b = await PostgresStore.open(url)
   try {
     const t = a.tables
-    await a.db.insert(t.users).values({ id: 'u', maxBudget: 10_000, budgetPeriod: 'daily', periodStart: periodStart('daily', D1), createdAt: D1, updatedAt: D1 })
+    await a.db.insert(t.users).values({ id: 'u', maxBudget: 10_000, budgetPeriod: 'monthly', periodStart: periodStart('monthly', D1), createdAt: D1, updatedAt: D1 })
     const la = new Ledger(a.ledger, 60_000)
-    const h = await la.reserve(holdFor('u', 5_000), D1 + 1_000)
-    h.settle(done(4_000), D1 + 2_000)
-    // Another replica's PATCH budget_period (src/routes/admin/users.ts) starts the new kind of period now, spend 0.
-    await b.db.update(t.users).set({ budgetPeriod: null, periodStart: D1 + 2_001, spend: 0, lastPeriodStart: null, lastPeriodSpend: null }).where(eq(t.users.id, 'u'))
+    const h = await la.reserve(holdFor('u', 5_000), D1 - 2_000)
+    h.settle(done(4_000), D1 - 1_000) // Sunday 23:59:59, written a moment later…
+    // …after another replica's PATCH budget_period (src/routes/admin/users.ts) made the period weekly at 00:00:00.001:
+    // the week under way, begun at D1 (a Monday), with what its usage rows cost (nothing yet).
+    const weekStart = periodStart('weekly', D1 + 1)
+    await b.updateUser('u', { budgetPeriod: 'weekly', periodStart: weekStart, lastPeriodStart: null, lastPeriodSpend: null, updatedAt: D1 + 1 }, weekStart)
     await la.flush()
     const [u] = await a.db.select().from(t.users).where(eq(t.users.id, 'u'))
     const rows = await a.db.select().from(t.usage).where(eq(t.usage.userId, 'u'))
     expect(Number(u!.spend)).toBe(4_000)
-    expect(rows.map((r) => ({ createdAt: Number(r.createdAt), cost: Number(r.cost) }))).toEqual([{ createdAt: D1 + 2_001, cost: 4_000 }])
+    expect(rows.map((r) => ({ createdAt: Number(r.createdAt), cost: Number(r.cost) }))).toEqual([{ createdAt: D1, cost: 4_000 }])
   } finally {
     await a.close()
     await b.close()

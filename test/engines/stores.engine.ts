@@ -30,6 +30,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alerts',
   'alert-period-end',
   'alert-period-switch',
+  'period-change-keeps-calendar-spend',
   'alert-threshold-fraction',
   'alert-ended-period-new-budget',
   'billed-features',

@@ -109,6 +109,30 @@ export function ledgerContract(factory: StoreFactory) {
       expect(await ledger.userExists('ghost')).toBe(false)
     })
 
+    test('a key whose row is gone (its user deleted and created again, the key still cached) is refused 401, whatever the hold, and the holds asked for beside it are taken', async () => {
+      await addUser('u', 10_000)
+      await addKey('k', 'u', null)
+      expect(await store.deleteUser('u')).toBe(true)
+      await addUser('u', 10_000)
+      await addUser('other', 10_000)
+      // In one turn of the event loop: one batch, on a store that batches holds.
+      const [free, priced, beside] = await Promise.allSettled([
+        ledger.reserve(holdFor('u', 0, 'k')),
+        ledger.reserve(holdFor('u', 100, 'k')),
+        ledger.reserve(holdFor('other', 100)),
+      ])
+      for (const r of [free, priced]) {
+        expect(r.status).toBe('rejected')
+        const e = (r as PromiseRejectedResult).reason
+        expect(e).toBeInstanceOf(GatewayError)
+        expect([e.status, e.code]).toEqual([401, 'invalid_api_key'])
+      }
+      expect(beside.status).toBe('fulfilled')
+      expect((beside as PromiseFulfilledResult<{ remainingAfter: number | null }>).value.remainingAfter).toBe(9_900)
+      expect(await openHolds()).toBe(1)
+      expect((await user('u')).reserved).toBe(0)
+    })
+
     test('an ended budget period rolls over inside the reservation', async () => {
       const monday = Date.UTC(2026, 10, 23, 10)
       await addUser('d', 1000, 'daily', monday)

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { wholeMicrosUsd } from '../../pricing/price-amounts'
 import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
 import { currentPeriod, periodStart } from '../../budget/period'
+import { budgetLeft } from '../../budget/remaining'
 import type { users } from '../../db/schema'
 import { conflict, GatewayError, notFound } from '../../http/errors'
 import type { Services } from '../../services'
@@ -48,8 +49,9 @@ export function presentUser(row: UserRow, now = Date.now()) {
     budget_period: row.budgetPeriod,
     spend: microsToUsd(spend),
     reserved: microsToUsd(row.reserved),
-    remaining: row.maxBudget === null ? null : microsToUsd(row.maxBudget - spend - row.reserved),
-    // Without a period, spend counts from when the last period change restarted it (none: from the start).
+    remaining: row.maxBudget === null ? null : microsToUsd(budgetLeft(row.maxBudget, spend, row.reserved)),
+    // Without a period, spend counts from the start: a row whose period_start is set anyway had its period
+    // changed to none by an earlier version, which counted from that moment.
     period_start: row.budgetPeriod !== null || row.periodStart > 0 ? new Date(start).toISOString() : null,
     blocked: row.blocked,
     created_at: new Date(row.createdAt).toISOString(),
@@ -137,12 +139,12 @@ export const userRoutes = (services: Services) => {
         if (body.max_budget !== undefined) changes.maxBudget = optionalUsdToMicros(body.max_budget) ?? null
         if (body.blocked !== undefined) changes.blocked = body.blocked
         if (body.budget_period !== undefined && body.budget_period !== current.budgetPeriod) {
-          // A new kind of period starts now, and runs to the end of the calendar period it is in: what was
-          // spent before no longer counts against it, and `period_start` says so (usage since it sums to spend:
-          // the store counts it, see updateUser). The period a roll last ended was of the old kind: the alerts
-          // judge none until the new one ends.
+          // The new kind's calendar period under way, as a roll would start it, spend counted from its usage
+          // (the store counts it, see updateUser): a change of kind never hands out a budget the calendar period
+          // has spent already. No period counts all spend, as a user created without one does. The period a
+          // roll last ended was of the old kind: the alerts judge none until the new one ends.
           changes.budgetPeriod = body.budget_period
-          changes.periodStart = now
+          changes.periodStart = periodStart(body.budget_period, now)
           changes.lastPeriodStart = null
           changes.lastPeriodSpend = null
         }

@@ -58,8 +58,8 @@ interface SettlementRow {
  * and spend are kept for the alerts (last_period_*), as one by one would leave them: the stored period with
  * those costs, or, when the batch spans two ends (`prev_start`, the latest start short of `latest`, is past
  * the stored one), the period between them with its own costs. A settlement dated before the stored
- * period_start (rolled or restarted since it was asked for) adds to the stored period, and its usage row is
- * dated at that start (settlementDate): the INSERT reads users as they stood before `u`, as every part of
+ * period_start (rolled, or its kind changed, since it was asked for) adds to the stored period, and its usage
+ * row is dated at that start (settlementDate): the INSERT reads users as they stood before `u`, as every part of
  * one statement does. The users' rows are locked (in id order) before this statement runs, so `p` reads
  * them as they are. Returns the ids of the holds it settled (settledIds), in the same answer: only those
  * settlements count in this process's metrics.
