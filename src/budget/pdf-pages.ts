@@ -11,7 +11,8 @@
  * bytes of every stream a page may draw (`readPdf`), a page's content counted each time the tree lists the page.
  * Streams declared as something else (an image, a font program, an embedded file...) are not decoded, unless a
  * page's `/Contents` names them: a reader draws what `/Contents` names whatever its dictionary says. A stream
- * this cannot decode (another filter, corrupt, past the work) that a page may draw leaves the text unbounded.
+ * this cannot decode (another filter, corrupt, past the work) that a page may draw leaves the text unbounded, and
+ * nothing more is decoded.
  *
  * The estimate runs on the request thread, so every step is linear in the bytes it reads, and one
  * request's PDFs share one budget of bytes read and inflated (`PdfWork`). Two scans read each file:
@@ -28,18 +29,21 @@ import { constants, inflateSync } from 'node:zlib'
 /**
  * The work one request's PDFs may take together, in bytes read: a byte of a file, or of an object stream
  * once inflated, is 1; a byte inflated 4 more (zlib is slower than the scans); a token (a name, a number,
- * a string...) 32. About a tenth of a second at most. Past it pages and text may be hidden, and the rest of
- * the request's PDFs count the caller's `unreadable` unread, their text unbounded: the caller holds them as
- * it holds a file it cannot see (the most pages a provider takes in one request, or the context window).
+ * a string...) 32; a call to zlib 4,096 (~3 µs however little it inflates). About a tenth of a second at
+ * most. Past it pages and text may be hidden, and the rest of the request's PDFs count the caller's
+ * `unreadable` unread, their text unbounded: the caller holds them as it holds a file it cannot see (the most
+ * pages a provider takes in one request, or the context window).
  */
 export const REQUEST_PDF_WORK = 64 * 1024 * 1024
 const INFLATE_COST = 4
+const INFLATE_CALL_COST = 4096
 const TOKEN_COST = 32
-/** What is left of a request's `REQUEST_PDF_WORK`: one per request, shared by all its PDFs. */
+/** What is left of a request's `REQUEST_PDF_WORK`, one per request, shared by all its PDFs, and the zlib calls made. */
 export interface PdfWork {
   left: number
+  inflates: number
 }
-export const pdfWork = (): PdfWork => ({ left: REQUEST_PDF_WORK })
+export const pdfWork = (): PdfWork => ({ left: REQUEST_PDF_WORK, inflates: 0 })
 
 /** A `/Count` is read up to this: far past any real PDF. */
 const MAX_COUNT = 10_000_000
@@ -688,22 +692,13 @@ function objectStream(data: Buffer, d: Dict, t: Tally, work: PdfWork): void {
     t.hidden = true
     return
   }
-  let content = data
+  let content: Buffer | null = data
   if (d.filter === 1) {
-    const most = Math.floor(work.left / (INFLATE_COST + 1))
-    if (most < 1) {
+    content = inflated(data, INFLATE_COST + 1, null, work)
+    if (content === null) {
       t.hidden = true
       return
     }
-    try {
-      content = inflateSync(data, { maxOutputLength: most })
-    } catch (e) {
-      // Past the bound (a zip bomb): the work is spent. Corrupt: what could not be read is hidden.
-      if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') work.left = 0
-      t.hidden = true
-      return
-    }
-    work.left -= content.length * (INFLATE_COST + 1)
     // Unfiltered, its bytes were in the file's blind scan already.
     blindScan(content, t, work)
   }
@@ -714,37 +709,50 @@ function objectStream(data: Buffer, d: Dict, t: Tally, work: PdfWork): void {
 }
 
 /**
- * The decoded size of a stream: its bytes unfiltered, or inflated within what is left of the work, its inflated
- * bytes capped there (a zip bomb spends the work and is not read further); null when it cannot be told: another
- * filter, corrupt data, the work spent. Data cut short counts what it inflates to, as readers take it.
+ * `data` inflated within what is left of the work, each byte charged `cost`, the call `INFLATE_CALL_COST`; null
+ * when it cannot be: the work spent, or zlib fails. A failure charges all the output the call was allowed: zlib
+ * may fail only after inflating all of it (a wrong checksum is found at the end), and costs tens of µs to throw.
+ * `finishFlush` Z_SYNC_FLUSH takes data cut short as far as it inflates, as readers do.
  */
-function decodedSize(s: Stream, work: PdfWork): number | null {
-  if (s.filter === 0) return s.data.length
-  const most = Math.floor(work.left / INFLATE_COST)
-  if (s.filter !== 1 || most < 1) return null
+function inflated(data: Buffer, cost: number, finishFlush: number | null, work: PdfWork): Buffer | null {
+  const most = Math.floor((work.left - INFLATE_CALL_COST) / cost)
+  if (most < 1) return null
+  work.left -= INFLATE_CALL_COST
+  work.inflates++
   try {
-    const size = inflateSync(s.data, { maxOutputLength: most, finishFlush: constants.Z_SYNC_FLUSH }).length
-    work.left -= size * INFLATE_COST
-    return size
-  } catch (e) {
-    if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') work.left = 0
+    const out = inflateSync(data, finishFlush === null ? { maxOutputLength: most } : { maxOutputLength: most, finishFlush })
+    work.left -= out.length * cost
+    return out
+  } catch {
+    work.left -= most * cost
     return null
   }
 }
 
 /**
+ * The decoded size of a stream: its bytes unfiltered, or inflated (data cut short counts what it inflates to, as
+ * readers take it); null when it cannot be told: another filter, corrupt data, the work spent.
+ */
+function decodedSize(s: Stream, work: PdfWork): number | null {
+  if (s.filter === 0) return s.data.length
+  return s.filter === 1 ? (inflated(s.data, INFLATE_COST, constants.Z_SYNC_FLUSH, work)?.length ?? null) : null
+}
+
+/**
  * The decoded size of every stream a page may draw, by object number (the largest of an object's definitions;
  * -1 for the streams of unknown number, together): all but those declared something else, and those too when a
- * `/Contents` names them. One it cannot decode hides the text.
+ * `/Contents` names them. One it cannot decode hides the text; once hidden no more is decoded (it would not bound
+ * it again).
  */
 function decodedSizes(t: Tally, named: ReadonlySet<number>, work: PdfWork): Map<number, number> {
   const sizes = new Map<number, number>()
   for (const s of t.streams) {
+    if (t.hidden || t.textHidden) break
     if (s.aside && !named.has(s.obj)) continue
     const size = decodedSize(s, work)
     if (size === null) {
       t.textHidden = true
-      continue
+      break
     }
     sizes.set(s.obj, s.obj < 0 ? (sizes.get(s.obj) ?? 0) + size : Math.max(sizes.get(s.obj) ?? 0, size))
   }
