@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { drawsIn } from '../src/budget/pdf-content'
+import { byteWeights, drawsIn, readCmap, weightedSize } from '../src/budget/pdf-content'
 
 const NAMES = new Map([['X', [5]], ['Im0', [6]], ['Fm 1', [7]]])
 const draws = (content: string, names: ReadonlyMap<string, unknown> | null = NAMES, most = 1_000_000) => {
@@ -37,5 +37,45 @@ describe('drawsIn: the forms a content stream draws', () => {
 
   test('it stops past `most` Do operators', () => {
     expect(draws('/X Do\n'.repeat(1_000), NAMES, 10)!.count).toBe(11)
+  })
+})
+
+const cmap = (body: string) => {
+  const weights = byteWeights()
+  return readCmap(Buffer.from(`/CIDInit /ProcSet findresource begin 12 dict begin begincmap ${body} endcmap end end`, 'latin1'), weights) ? weights : null
+}
+const utf16 = (text: string) => Buffer.from(text, 'utf16le').swap16().toString('hex')
+
+describe('readCmap: what a ToUnicode CMap makes of a string byte', () => {
+  test('one character per code weighs nothing more; a code of 240 characters weighs 240 on its byte, half on each hex digit, 240 on an escape', () => {
+    expect(cmap(`2 beginbfchar <41> <0041> <42> <0042> endbfchar 1 beginbfrange <00> <FF> <0000> endbfrange`)).toEqual(byteWeights())
+    const w = cmap(`1 beginbfchar <01> <${utf16('the '.repeat(60))}> endbfchar`)!
+    expect([w[0x01], w['0'.charCodeAt(0)], w['f'.charCodeAt(0)], w['\\'.charCodeAt(0)], w['G'.charCodeAt(0)]]).toEqual([240, 120, 120, 240, 1])
+  })
+
+  test('a ligature (`ffi`) weighs 3; a two-byte code of one character (CJK) nothing; `<0001>` is matched by the byte 01', () => {
+    expect(cmap(`1 beginbfchar <0E> <006600660069> endbfchar`)![0x0e]).toBe(3)
+    expect(cmap(`1 beginbfrange <4E00> <4EFF> <4E00> endbfrange`)).toEqual(byteWeights())
+    expect(cmap(`1 beginbfchar <0001> <${utf16('abcd')}> endbfchar`)![0x01]).toBe(4)
+    // Two bytes of a code that may be any two: every byte value carries half.
+    expect(cmap(`1 beginbfchar <0103> <${utf16('abcd')}> endbfchar`)![0x77]).toBe(2)
+  })
+
+  test('a range weighs each code of it, by its largest destination', () => {
+    const w = cmap(`1 beginbfrange <10> <12> [<0041> <${utf16('ab')}> <${utf16('abcdef')}>] endbfrange`)!
+    expect([w[0x0f], w[0x10], w[0x12], w[0x13]]).toEqual([1, 6, 6, 1])
+  })
+
+  test('a section it cannot read is null: the text is unbounded', () => {
+    expect(cmap('1 beginbfchar <01> /fi endbfchar')).toBeNull()
+    expect(cmap('1 beginbfchar <01> <0041> <02> endbfchar')).toBeNull()
+    expect(cmap('1 beginbfchar <01> <00zz> endbfchar')).toBeNull()
+    expect(cmap('1 beginbfrange <01> <02> [<0041> endbfrange')).toBeNull()
+    expect(cmap('1 beginbfchar <01> <0041>')).toBeNull()
+  })
+
+  test('weightedSize counts each byte at its weight', () => {
+    const w = cmap(`1 beginbfchar <01> <${utf16('abc')}> endbfchar`)!
+    expect(weightedSize(Buffer.from('(\x01\x01) Tj'), w)).toBe(3 + 3 + 5)
   })
 })

@@ -317,3 +317,35 @@ describe('readPdf: a form counts each time it is drawn', () => {
     expect(read(page('BT ET', '/XObject 6 0 R', form('small'), '[5 0 R]'))).toEqual({ pages: 1, text: 5 + 5, textBounded: true })
   })
 })
+
+describe('readPdf: a font\'s ToUnicode CMap may make many characters of a byte', () => {
+  const utf16 = (text: string) => Buffer.from(text, 'utf16le').swap16().toString('hex')
+  const cmap = (entries: string) => `1 begincodespacerange <00> <FF> endcodespacerange ${entries}`
+  const page = (content: string, fontDict: string, ...more: string[]) =>
+    objects('<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Count 1 /Kids [3 0 R] >>', '<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>',
+      stream('', content), fontDict, ...more)
+  const font = '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>'
+
+  test('each byte counts the characters its code may become: 5,000 codes of 240 characters are 1.2 MB, a ligature 3', () => {
+    const content = `BT /F1 12 Tf <${'01'.repeat(5000)}> Tj ET`
+    const expansion = cmap(`1 beginbfchar <01> <${utf16('the '.repeat(60))}> endbfchar`)
+    const text = read(page(content, font, stream('', expansion))).text
+    expect(text).toBeGreaterThanOrEqual(1_200_000)
+    // `ffi` for the byte 0E: 3 on it and on an escape, 1.5 on a hex digit (`<0E>` is two), 1 on any other byte.
+    const ligature = cmap('1 beginbfchar <0E> <006600660069> endbfchar')
+    const weighed = (bytes: string) => [...bytes].reduce((n, c) => n + (c === '\x0e' || c === '\\' ? 3 : /[0-9a-fA-F]/.test(c) ? 1.5 : 1), 0)
+    const shown = 'BT (\x0e) Tj ET'
+    expect(read(page(shown, font, stream('', ligature)))).toEqual({ pages: 1, text: Math.ceil(weighed(shown) + weighed(ligature)), textBounded: true })
+  })
+
+  test('a CMap is read whatever its dictionary says (a font program\'s `/Length1`)', () => {
+    const expansion = stream('/Length1 1', cmap(`1 beginbfchar <01> <${utf16('the '.repeat(60))}> endbfchar`))
+    expect(read(page(`(${'\x01'.repeat(100)}) Tj`, font, expansion)).text).toBeGreaterThanOrEqual(24_000)
+  })
+
+  test('a CMap this cannot read, a `/ToUnicode` naming no stream read, or one the tokenizer did not read leave the text unbounded', () => {
+    expect(read(page('BT ET', font, stream('', '1 beginbfchar <01> /fi endbfchar'))).textBounded).toBe(false)
+    expect(read(page('BT ET', font, '[1 2]')).textBounded).toBe(false)
+    expect(read(page('BT ET', '<< /Type /Font /Note (/ToUnicode 6 0 R) >>', stream('', cmap('')))).textBounded).toBe(false)
+  })
+})

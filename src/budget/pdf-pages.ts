@@ -10,24 +10,25 @@
  * A page's text is in its content streams, Flate-compressed (1.2 MB of text in 3 kB): the text is the decoded
  * bytes of every stream a page may draw (`readPdf`), a page's content counted each time the tree lists the page,
  * and a form's each time a stream draws it (`/X Do`, `pdf-forms.ts`). Streams declared as something else (an
- * image, a font program, an embedded file...) are not decoded, unless a page's `/Contents` or an XObject name
- * names them: a reader draws what `/Contents` names whatever its dictionary says. A stream this cannot decode
- * (another filter, corrupt, past the work) that a page may draw leaves the text unbounded, and nothing more is
- * decoded.
+ * image, a font program, an embedded file...) are not decoded, unless a page's `/Contents`, a font's `/ToUnicode`
+ * or an XObject name names them: a reader draws what `/Contents` names whatever its dictionary says. A font's
+ * `/ToUnicode` CMap may make many characters of one byte (`pdf-content.ts`): such bytes count that many. A stream
+ * this cannot decode (another filter, corrupt, past the work) that a page may draw, or a CMap it cannot read,
+ * leaves the text unbounded, and nothing more is decoded.
  *
  * The estimate runs on the request thread, so every step is linear in the bytes it reads, and one
  * request's PDFs share one budget of bytes read and inflated (`PdfWork`). Two scans read each file:
  *   - a tokenizer that knows strings (nested, escaped), comments, dictionaries and streams (skipped by
  *     their `/Length`, or up to `endstream`), and reads each dictionary's `/Type`, `/Count` and stream keys;
- *   - a blind scan of every `/Type` name and the name after it, and every `/XObject` name, wherever it is (in
- *     a string, a comment, stream data). It sees at least what the tokenizer sees; when it sees more page tree
- *     nodes or object streams than the tokenizer read, the tokenizer may have been misled (a string or a
- *     stream's end in the wrong place) and pages may be hidden; more `/XObject` names, a resource the text
- *     depends on may be. Its `/Type /Page`s count as pages: more, never fewer.
+ *   - a blind scan of every `/Type` name and the name after it, and every `/XObject` and `/ToUnicode` name,
+ *     wherever it is (in a string, a comment, stream data). It sees at least what the tokenizer sees; when it
+ *     sees more page tree nodes or object streams than the tokenizer read, the tokenizer may have been misled
+ *     (a string or a stream's end in the wrong place) and pages may be hidden; more `/XObject` or `/ToUnicode`
+ *     names, a resource or a font the text depends on may be. Its `/Type /Page`s count as pages: more, never fewer.
  * A hand-made file can still mislead a scan like this one; it errs towards more pages.
  */
 import { constants, inflateSync } from 'node:zlib'
-import { drawsIn } from './pdf-content'
+import { byteWeights, drawsIn, readCmap, weightedSize } from './pdf-content'
 import { type Decoded, drawnText } from './pdf-forms'
 import { CLASS, CR, DELIMITER, HASH, hexValue, LF, nameText, PERCENT, REGULAR, SLASH, SPACE } from './pdf-syntax'
 
@@ -36,7 +37,8 @@ import { CLASS, CR, DELIMITER, HASH, hexValue, LF, nameText, PERCENT, REGULAR, S
  * once inflated, is 1; a byte inflated 4 more (zlib is slower than the scans); a token (a name, a number,
  * a string...) 32; a call to zlib 4,096 (~3 µs however little it inflates); a stream decoded 256 (kept by
  * number, its forms followed), each `Do` in it 256 (its name looked up), and each name an `/XObject`
- * dictionary defines 256. About a tenth of a second at most. Past it pages and text may be hidden, and the rest of the request's PDFs count the caller's
+ * dictionary defines 256; a byte of a CMap, or of a stream weighed by one, 2 more. About a tenth of a second
+ * at most. Past it pages and text may be hidden, and the rest of the request's PDFs count the caller's
  * `unreadable` unread, their text unbounded: the caller holds them as it holds a file it cannot see (the most
  * pages a provider takes in one request, or the context window).
  */
@@ -44,6 +46,7 @@ export const REQUEST_PDF_WORK = 64 * 1024 * 1024
 const INFLATE_COST = 4
 const INFLATE_CALL_COST = 4096
 const TOKEN_COST = 32
+const SCAN_COST = 2
 const DRAW_COST = 256
 const STREAM_COST = 256
 const NAME_COST = 256
@@ -69,7 +72,7 @@ const NINE = 57
 const NAMES = [
   '', 'Type', 'Page', 'Pages', 'ObjStm', 'Count', 'Length', 'Filter', 'FlateDecode', 'Predictor', 'Kids', 'Contents', 'First',
   'Subtype', 'Form', 'Image', 'Type1C', 'CIDFontType0C', 'OpenType', 'Length1', 'Length2', 'Length3', 'XRef', 'Metadata', 'EmbeddedFile',
-  'XObject',
+  'XObject', 'ToUnicode',
 ] as const
 const TYPE = 1
 const PAGE = 2
@@ -98,6 +101,7 @@ const XREF = 22
 const METADATA = 23
 const EMBEDDED_FILE = 24
 const XOBJECT = 25
+const TO_UNICODE = 26
 const NAME_BYTES = NAMES.map((n) => Buffer.from(n, 'latin1'))
 
 /** A stream as the tokenizer found it: its object's number (-1: unknown), its data as filtered, its filter (0 none, 1 Flate alone, 2 other). */
@@ -105,7 +109,7 @@ interface Stream {
   obj: number
   data: Buffer
   filter: number
-  /** Declared something a page does not draw (an image, a font program...): decoded only if a `/Contents` or (but an image) an `/XObject` name names it. */
+  /** Declared something a page does not draw (an image, a font program...): decoded only if a `/Contents`, a `/ToUnicode` or (but an image) an `/XObject` name names it. */
   aside: boolean
   /** Declared an image: a `Do` of it shows no text. */
   image: boolean
@@ -125,11 +129,12 @@ interface Tally {
   /** Page tree nodes and object streams the tokenizer read. */
   nodes: number
   objStms: number
-  /** What the blind scan saw: `/Type /Page`, `/Type /Pages`, `/Type /ObjStm`, and every `/XObject` name. */
+  /** What the blind scan saw: `/Type /Page`, `/Type /Pages`, `/Type /ObjStm`, and every `/XObject` and `/ToUnicode` name. */
   rawPages: number
   rawNodes: number
   rawObjStms: number
   rawXObjects: number
+  rawToUnicodes: number
   hidden: boolean
   /** Streams the tokenizer read, and the objects with `/Kids` or `/Contents` by number (each of its definitions). */
   streams: Stream[]
@@ -142,8 +147,9 @@ interface Tally {
   contents: number[]
   /** The text may be hidden though the pages are not: a stream a page may draw could not be decoded, or found. */
   textHidden: boolean
-  /** `/XObject` names the tokenizer read (keys or values). */
+  /** `/XObject` and `/ToUnicode` names the tokenizer read (keys or values). */
   xobjects: number
+  toUnicodes: number
   /** The objects each XObject name means in the `/XObject` dictionaries written in place. */
   xobjectNames: Map<string, number[]>
   /** `/XObject` dictionaries by reference, and every object that is a dictionary of references only (one may be such a dictionary), by number. */
@@ -151,6 +157,8 @@ interface Tally {
   refDicts: Map<number, Array<{ bytes: Buffer; refs: number[] }>>
   /** An `/XObject` whose value is neither a dictionary nor a reference: what it names cannot be told. */
   xobjectUnread: boolean
+  /** Every object a `/ToUnicode` names: a font's CMap from codes to text. */
+  toUnicode: number[]
 }
 
 /** A PDF's pages and the text they may show, as the estimate holds them. */
@@ -158,7 +166,7 @@ export interface PdfRead {
   pages: number
   /**
    * Bytes of text the pages may show: the decoded bytes of the streams a page may draw, a page's own each time it
-   * is listed, a form's each time it is drawn.
+   * is listed, a form's each time it is drawn; a byte a font's `/ToUnicode` makes more characters of counts those.
    */
   text: number
   /** Whether `text` bounds that text: not when a stream a page may draw was left unread, or the file could hide one. */
@@ -172,15 +180,16 @@ export function readPdf(pdf: Buffer, unreadable: number, work: PdfWork = pdfWork
   if (pdf.length > work.left) return { pages: unreadable, text: 0, textBounded: false }
   work.left -= pdf.length
   const t: Tally = {
-    pages: 0, count: 0, nodes: 0, objStms: 0, rawPages: 0, rawNodes: 0, rawObjStms: 0, rawXObjects: 0, hidden: false,
+    pages: 0, count: 0, nodes: 0, objStms: 0, rawPages: 0, rawNodes: 0, rawObjStms: 0, rawXObjects: 0, rawToUnicodes: 0, hidden: false,
     streams: [], objects: new Map(), roots: [], unnumbered: 0, contents: [], textHidden: false,
-    xobjects: 0, xobjectNames: new Map(), xobjectDicts: [], refDicts: new Map(), xobjectUnread: false,
+    xobjects: 0, toUnicodes: 0, xobjectNames: new Map(), xobjectDicts: [], refDicts: new Map(), xobjectUnread: false, toUnicode: [],
   }
   blindScan(pdf, t, work)
   tokenize(pdf, t, work, null)
   if (t.rawNodes > t.nodes || t.rawObjStms > t.objStms) t.hidden = true
-  // A stream the tokenizer did not read as one (inside what it took for a string) may still be drawn by a reader.
-  if (occurrences(pdf, ENDSTREAM) > t.streams.length) t.textHidden = true
+  // A stream the tokenizer did not read as one (inside what it took for a string) may still be drawn by a reader;
+  // a font whose `/ToUnicode` it did not read may map a code to any text.
+  if (occurrences(pdf, ENDSTREAM) > t.streams.length || t.rawToUnicodes > t.toUnicodes) t.textHidden = true
   const names = xobjectNames(t, work)
   const decoded = decodeStreams(t, names, work)
   const drawn = drawnText(decoded.streams, names, decoded.images)
@@ -188,7 +197,7 @@ export function readPdf(pdf: Buffer, unreadable: number, work: PdfWork = pdfWork
   const tree = walkTree(t, drawn.text)
   const found = Math.max(t.pages, t.rawPages, t.count, tree.pages)
   const pages = found === 0 || t.hidden ? Math.max(found, unreadable) : found
-  return { pages, text: pageText(drawn.text, new Set(t.contents), tree.text), textBounded: !t.hidden && !t.textHidden }
+  return { pages, text: Math.ceil(pageText(drawn.text, new Set(t.contents), tree.text)), textBounded: !t.hidden && !t.textHidden }
 }
 
 /** Where the name read last by `readName` ended. */
@@ -228,8 +237,8 @@ function lineEnd(b: Buffer, i: number): number {
 }
 
 /**
- * Every `/Type` name and the name after it (across white-space and comments), and every `/XObject` name,
- * wherever they are. Linear:
+ * Every `/Type` name and the name after it (across white-space and comments), and every `/XObject` and `/ToUnicode`
+ * name, wherever they are. Linear:
  * a comment's line end is found once for all the names on its line, and white-space and comments already
  * crossed from an earlier `/Type` are crossed again in one step (from any line end in them, the walk is
  * the same as before).
@@ -248,7 +257,7 @@ function blindScan(b: Buffer, t: Tally, work: PdfWork): void {
       t.hidden = true
       return
     }
-    // Not `/Type` nor `/XObject` (nor `/#54ype`...): on to the next name.
+    // Not `/Type`, `/ToUnicode` nor `/XObject` (nor `/#54ype`...): on to the next name.
     if (b[i + 1] !== 84 && b[i + 1] !== 88 && b[i + 1] !== HASH) {
       i++
       continue
@@ -256,6 +265,7 @@ function blindScan(b: Buffer, t: Tally, work: PdfWork): void {
     const key = readName(b, i + 1)
     i = nameEnd
     if (key === XOBJECT) t.rawXObjects++
+    else if (key === TO_UNICODE) t.rawToUnicodes++
     if (key !== TYPE) continue
     let j = i
     while (j < end) {
@@ -408,6 +418,7 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
 
   const put = (kind: number, n: number, sub: Dict | List | null): void => {
     if (kind === NAME && n === XOBJECT) t.xobjects++
+    else if (kind === NAME && n === TO_UNICODE) t.toUnicodes++
     const into = stack[stack.length - 1]
     if (!into) {
       lastTop = kind === DICT ? (sub as Dict) : null
@@ -522,6 +533,9 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
       case XOBJECT:
         if (kind === REF) t.xobjectDicts.push(ref)
         else if (kind !== DICT) t.xobjectUnread = true
+        break
+      case TO_UNICODE:
+        if (kind === REF) t.toUnicode.push(ref)
         break
     }
     if (sub?.predictor) d.predictor = true
@@ -821,27 +835,50 @@ function xobjectNames(t: Tally, work: PdfWork): Map<string, number[]> | null {
 }
 
 /**
- * Every stream a page may draw, decoded, by object number: its size and the forms it draws. All but streams
- * declared something else, and those too when a `/Contents` names them, or an `/XObject` name does (but images: a
- * reader draws what a name means whatever its dictionary says, but an image shows no text). One it cannot decode
- * hides the text; once hidden no more is decoded (it would not bound it again).
+ * Every stream a page may draw, decoded, by object number: its size, each byte at the weight the fonts'
+ * `/ToUnicode` CMaps give it (read first), and the forms it draws. All but streams declared something else, and
+ * those too when a `/Contents` or a `/ToUnicode` names them, or an `/XObject` name does (but images: a reader draws
+ * what a name means whatever its dictionary says, but an image shows no text). One it cannot decode, or a CMap it
+ * cannot read, hides the text; once hidden no more is decoded (it would not bound it again).
  */
 function decodeStreams(t: Tally, names: ReadonlyMap<string, number[]> | null, work: PdfWork) {
   const streams = new Map<number, Decoded[]>()
   const images = new Set<number>()
   const contents = new Set(t.contents)
+  const cmaps = new Set(t.toUnicode)
   const drawn = new Set<number>()
   for (const refs of names?.values() ?? []) for (const ref of refs) drawn.add(ref)
   for (const s of t.streams) if (s.image) images.add(s.obj)
+  const weights = byteWeights()
+  const cmapData = new Map<Stream, Buffer>()
+  const cmapsRead = new Set<number>()
   for (const s of t.streams) {
     if (t.hidden || t.textHidden) break
-    if (s.aside && !contents.has(s.obj) && !(drawn.has(s.obj) && !s.image)) continue
+    if (!cmaps.has(s.obj)) continue
+    const content = decoded(s, work)
+    if (content === null || (work.left -= content.length * SCAN_COST) < 0 || !readCmap(content, weights)) {
+      t.textHidden = true
+      break
+    }
+    cmapData.set(s, content)
+    cmapsRead.add(s.obj)
+  }
+  // A `/ToUnicode` naming no stream read here (one the tokenizer missed) may map a code to anything.
+  for (const cmap of cmaps) if (!cmapsRead.has(cmap)) t.textHidden = true
+  const weighted = weights.some((w) => w > 1)
+  for (const s of t.streams) {
+    if (t.hidden || t.textHidden) break
+    if (s.aside && !contents.has(s.obj) && !cmaps.has(s.obj) && !(drawn.has(s.obj) && !s.image)) continue
     if ((work.left -= STREAM_COST) < 0) {
       t.textHidden = true
       break
     }
-    const content = decoded(s, work)
+    const content = (cmaps.has(s.obj) ? cmapData.get(s) : undefined) ?? decoded(s, work)
     if (content === null) {
+      t.textHidden = true
+      break
+    }
+    if (weighted && (work.left -= content.length * SCAN_COST) < 0) {
       t.textHidden = true
       break
     }
@@ -850,9 +887,10 @@ function decodeStreams(t: Tally, names: ReadonlyMap<string, number[]> | null, wo
       t.textHidden = true
       break
     }
+    const size = weighted ? weightedSize(content, weights) : content.length
     const definitions = streams.get(s.obj)
-    if (definitions) definitions.push({ size: content.length, draws })
-    else streams.set(s.obj, [{ size: content.length, draws }])
+    if (definitions) definitions.push({ size, draws })
+    else streams.set(s.obj, [{ size, draws }])
   }
   return { streams, images }
 }
