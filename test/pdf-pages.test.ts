@@ -147,7 +147,7 @@ describe('pdfPages', () => {
     expect(work.left).toBe(10)
     // Tokens cost more than their bytes: a budget for the bytes alone runs out in the middle, and pages may be hidden.
     const many = Buffer.from(objects(...Array.from({ length: 2_000 }, () => page)), 'latin1')
-    expect(pdfPages(many, UNREADABLE, { left: many.length * 2 })).toBeGreaterThanOrEqual(UNREADABLE)
+    expect(pdfPages(many, UNREADABLE, { left: many.length * 2, inflates: 0 })).toBeGreaterThanOrEqual(UNREADABLE)
     expect(pdfPages(many, UNREADABLE)).toBe(2_000)
   })
 })
@@ -257,5 +257,95 @@ describe('pdfPages: the pages a reader finds walking the page tree', () => {
   test('an object defined again (an incremental update) counts its larger definition, not both', () => {
     const update = `${objects('<< /Type /Pages /Count 2 /Kids [2 0 R 3 0 R] >>', page, page)}1 0 obj\n<< /Type /Pages /Count 3 /Kids [2 0 R 3 0 R 4 0 R] >>\nendobj\n4 0 obj\n${page}\nendobj\n`
     expect(pages(update)).toBe(3)
+  })
+})
+
+describe('readPdf: a form counts each time it is drawn', () => {
+  /** One page showing `content`, its resources `resources`, and objects 5 on. */
+  const page = (content: string, resources: string, ...more: string[]) =>
+    objects('<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Count 1 /Kids [3 0 R] >>', `<< /Type /Page /Parent 2 0 R /Resources << ${resources} >> /Contents 4 0 R >>`, stream('', content), ...more)
+  const form = (text: string, resources = '') => stream(`/Type /XObject /Subtype /Form /Resources << ${resources} >> /Filter /FlateDecode`, deflateSync(Buffer.from(text)))
+  const drawn = (n: number) => '/X Do\n'.repeat(n)
+
+  test('a page drawing a form 300 times shows its text 300 times (pypdf: 1.2 MB from one page)', () => {
+    expect(read(page(drawn(300), '/XObject << /X 5 0 R >>', form(TEXT)))).toEqual({ pages: 1, text: 1_800 + 300 * TEXT.length + TEXT.length, textBounded: true })
+  })
+
+  test('a report: a header form and a logo form (an image in a form) on 36 pages stays bounded, each draw counted', () => {
+    const content = 'q 1 0 0 1 0 700 cm /Fm0 Do Q q 50 0 0 50 500 720 cm /Fm1 Do Q BT (body) Tj ET q 200 0 0 100 100 300 cm /Im0 Do Q'
+    const kids = Array.from({ length: 36 }, () => '3 0 R').join(' ')
+    const header = 'BT /F1 9 Tf (Quarterly report - confidential) Tj ET'
+    const pdf = objects(
+      '<< /Type /Catalog /Pages 2 0 R >>', `<< /Type /Pages /Count 36 /Kids [${kids}] >>`,
+      '<< /Type /Page /Parent 2 0 R /Resources << /XObject << /Fm0 5 0 R /Fm1 6 0 R /Im0 7 0 R >> >> /Contents 4 0 R >>',
+      stream('', content), form(header), form('q /Im1 Do Q', '/XObject << /Im1 8 0 R >>'),
+      stream('/Type /XObject /Subtype /Image /Filter /DCTDecode', 'not a JPEG'), stream('/Subtype /Image /Filter /DCTDecode', 'nor this'),
+    )
+    const logo = 'q /Im1 Do Q'.length
+    expect(read(pdf)).toEqual({ pages: 36, text: 36 * (content.length + header.length + logo) + header.length + logo, textBounded: true })
+  })
+
+  test('forms drawn by forms multiply: a form drawn 10 times drawing one 10 times is 100 draws', () => {
+    const pdf = page('/A Do\n'.repeat(10), '/XObject << /A 5 0 R >>', form('/B Do\n'.repeat(10), '/XObject << /B 6 0 R >>'), form(TEXT))
+    const a = 60 + 10 * TEXT.length
+    expect(read(pdf)).toEqual({ pages: 1, text: 60 + 10 * a + a + TEXT.length, textBounded: true })
+  })
+
+  test('a name is resolved through every /XObject dictionary, by reference too: the largest form it names counts', () => {
+    const byReference = page(drawn(2), '/XObject 7 0 R', form('small'), form(TEXT), '<< /X 6 0 R >>')
+    expect(read(byReference)).toEqual({ pages: 1, text: 12 + 2 * TEXT.length + 5 + TEXT.length, textBounded: true })
+    // Another page's /X is another form: a name drawn counts the largest it may mean.
+    const twoPages = objects('<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Count 2 /Kids [3 0 R 8 0 R] >>',
+      '<< /Type /Page /Resources << /XObject << /X 5 0 R >> >> /Contents 4 0 R >>', stream('', drawn(1)), form('small'), form(TEXT), stream('', drawn(1)),
+      '<< /Type /Page /Resources << /XObject << /X 6 0 R >> >> /Contents 7 0 R >>')
+    expect(read(twoPages)).toEqual({ pages: 2, text: 2 * (6 + TEXT.length) + 5 + TEXT.length, textBounded: true })
+  })
+
+  test('a `Do` whose form cannot be told on a page counts the largest form; in a form, or a form that draws itself, the text is unbounded', () => {
+    expect(read(page('(x) Do', '/XObject << /X 5 0 R /Y 6 0 R >>', form('small'), form(TEXT)))).toEqual({ pages: 1, text: 6 + TEXT.length + 5 + TEXT.length, textBounded: true })
+    expect(read(page(drawn(1), '/XObject << /X 5 0 R >>', form('/Fm9 Do')))).toMatchObject({ textBounded: false })
+    expect(read(page(drawn(1), '/XObject << /X 5 0 R >>', form('/X Do', '/XObject << /X 5 0 R >>')))).toMatchObject({ textBounded: false })
+  })
+
+  test('what a name means is drawn whatever its dictionary says, but an image; a dictionary this cannot read leaves drawn text unbounded', () => {
+    const fontProgram = stream('/Length1 9 /Filter /FlateDecode', deflateSync(Buffer.from(TEXT)))
+    expect(read(page(drawn(2), '/XObject << /X 5 0 R >>', fontProgram))).toEqual({ pages: 1, text: 12 + 2 * TEXT.length + TEXT.length, textBounded: true })
+    // `/XObject` by reference to what is not a dictionary of references, or a name hidden in a string.
+    expect(read(page(drawn(1), '/XObject 6 0 R', form(TEXT), '[5 0 R]'))).toMatchObject({ textBounded: false })
+    expect(read(page(drawn(1), '/XObject << /X 5 0 R >> /Note (/XObject << /X 6 0 R >>)', form('small'), form(TEXT)))).toMatchObject({ textBounded: false })
+    // Without any `Do`, no form is drawn again: nothing to resolve.
+    expect(read(page('BT ET', '/XObject 6 0 R', form('small'), '[5 0 R]'))).toEqual({ pages: 1, text: 5 + 5, textBounded: true })
+  })
+})
+
+describe('readPdf: a font\'s ToUnicode CMap may make many characters of a byte', () => {
+  const utf16 = (text: string) => Buffer.from(text, 'utf16le').swap16().toString('hex')
+  const cmap = (entries: string) => `1 begincodespacerange <00> <FF> endcodespacerange ${entries}`
+  const page = (content: string, fontDict: string, ...more: string[]) =>
+    objects('<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Count 1 /Kids [3 0 R] >>', '<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>',
+      stream('', content), fontDict, ...more)
+  const font = '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>'
+
+  test('each byte counts the characters its code may become: 5,000 codes of 240 characters are 1.2 MB, a ligature 3', () => {
+    const content = `BT /F1 12 Tf <${'01'.repeat(5000)}> Tj ET`
+    const expansion = cmap(`1 beginbfchar <01> <${utf16('the '.repeat(60))}> endbfchar`)
+    const text = read(page(content, font, stream('', expansion))).text
+    expect(text).toBeGreaterThanOrEqual(1_200_000)
+    // `ffi` for the byte 0E: 3 on it and on an escape, 1.5 on a hex digit (`<0E>` is two), 1 on any other byte.
+    const ligature = cmap('1 beginbfchar <0E> <006600660069> endbfchar')
+    const weighed = (bytes: string) => [...bytes].reduce((n, c) => n + (c === '\x0e' || c === '\\' ? 3 : /[0-9a-fA-F]/.test(c) ? 1.5 : 1), 0)
+    const shown = 'BT (\x0e) Tj ET'
+    expect(read(page(shown, font, stream('', ligature)))).toEqual({ pages: 1, text: Math.ceil(weighed(shown) + weighed(ligature)), textBounded: true })
+  })
+
+  test('a CMap is read whatever its dictionary says (a font program\'s `/Length1`)', () => {
+    const expansion = stream('/Length1 1', cmap(`1 beginbfchar <01> <${utf16('the '.repeat(60))}> endbfchar`))
+    expect(read(page(`(${'\x01'.repeat(100)}) Tj`, font, expansion)).text).toBeGreaterThanOrEqual(24_000)
+  })
+
+  test('a CMap this cannot read, a `/ToUnicode` naming no stream read, or one the tokenizer did not read leave the text unbounded', () => {
+    expect(read(page('BT ET', font, stream('', '1 beginbfchar <01> /fi endbfchar'))).textBounded).toBe(false)
+    expect(read(page('BT ET', font, '[1 2]')).textBounded).toBe(false)
+    expect(read(page('BT ET', '<< /Type /Font /Note (/ToUnicode 6 0 R) >>', stream('', cmap('')))).textBounded).toBe(false)
   })
 })

@@ -8,38 +8,54 @@
  * request's work spent) makes the answer at least the caller's `unreadable`.
  *
  * A page's text is in its content streams, Flate-compressed (1.2 MB of text in 3 kB): the text is the decoded
- * bytes of every stream a page may draw (`readPdf`), a page's content counted each time the tree lists the page.
- * Streams declared as something else (an image, a font program, an embedded file...) are not decoded, unless a
- * page's `/Contents` names them: a reader draws what `/Contents` names whatever its dictionary says. A stream
- * this cannot decode (another filter, corrupt, past the work) that a page may draw leaves the text unbounded.
+ * bytes of every stream a page may draw (`readPdf`), a page's content counted each time the tree lists the page,
+ * and a form's each time a stream draws it (`/X Do`, `pdf-forms.ts`). Streams declared as something else (an
+ * image, a font program, an embedded file...) are not decoded, unless a page's `/Contents`, a font's `/ToUnicode`
+ * or an XObject name names them: a reader draws what `/Contents` names whatever its dictionary says. A font's
+ * `/ToUnicode` CMap may make many characters of one byte (`pdf-content.ts`): such bytes count that many. A stream
+ * this cannot decode (another filter, corrupt, past the work) that a page may draw, or a CMap it cannot read,
+ * leaves the text unbounded, and nothing more is decoded.
  *
  * The estimate runs on the request thread, so every step is linear in the bytes it reads, and one
  * request's PDFs share one budget of bytes read and inflated (`PdfWork`). Two scans read each file:
  *   - a tokenizer that knows strings (nested, escaped), comments, dictionaries and streams (skipped by
  *     their `/Length`, or up to `endstream`), and reads each dictionary's `/Type`, `/Count` and stream keys;
- *   - a blind scan of every `/Type` name and the name after it, wherever it is (in a string, a comment,
- *     stream data). It sees at least what the tokenizer sees; when it sees more page tree nodes or object
- *     streams than the tokenizer read, the tokenizer may have been misled (a string or a stream's end in
- *     the wrong place) and pages may be hidden. Its `/Type /Page`s count as pages: more, never fewer.
+ *   - a blind scan of every `/Type` name and the name after it, and every `/XObject` and `/ToUnicode` name,
+ *     wherever it is (in a string, a comment, stream data). It sees at least what the tokenizer sees; when it
+ *     sees more page tree nodes or object streams than the tokenizer read, the tokenizer may have been misled
+ *     (a string or a stream's end in the wrong place) and pages may be hidden; more `/XObject` or `/ToUnicode`
+ *     names, a resource or a font the text depends on may be. Its `/Type /Page`s count as pages: more, never fewer.
  * A hand-made file can still mislead a scan like this one; it errs towards more pages.
  */
 import { constants, inflateSync } from 'node:zlib'
+import { byteWeights, drawsIn, readCmap, weightedSize } from './pdf-content'
+import { type Decoded, drawnText } from './pdf-forms'
+import { CLASS, CR, DELIMITER, HASH, hexValue, LF, nameText, PERCENT, REGULAR, SLASH, SPACE } from './pdf-syntax'
 
 /**
  * The work one request's PDFs may take together, in bytes read: a byte of a file, or of an object stream
  * once inflated, is 1; a byte inflated 4 more (zlib is slower than the scans); a token (a name, a number,
- * a string...) 32. About a tenth of a second at most. Past it pages and text may be hidden, and the rest of
- * the request's PDFs count the caller's `unreadable` unread, their text unbounded: the caller holds them as
- * it holds a file it cannot see (the most pages a provider takes in one request, or the context window).
+ * a string...) 32; a call to zlib 4,096 (~3 µs however little it inflates); a stream decoded 256 (kept by
+ * number, its forms followed), each `Do` in it 256 (its name looked up), and each name an `/XObject`
+ * dictionary defines 256; a byte of a CMap, or of a stream weighed by one, 2 more. About a tenth of a second
+ * at most. Past it pages and text may be hidden, and the rest of the request's PDFs count the caller's
+ * `unreadable` unread, their text unbounded: the caller holds them as it holds a file it cannot see (the most
+ * pages a provider takes in one request, or the context window).
  */
 export const REQUEST_PDF_WORK = 64 * 1024 * 1024
 const INFLATE_COST = 4
+const INFLATE_CALL_COST = 4096
 const TOKEN_COST = 32
-/** What is left of a request's `REQUEST_PDF_WORK`: one per request, shared by all its PDFs. */
+const SCAN_COST = 2
+const DRAW_COST = 256
+const STREAM_COST = 256
+const NAME_COST = 256
+/** What is left of a request's `REQUEST_PDF_WORK`, one per request, shared by all its PDFs, and the zlib calls made. */
 export interface PdfWork {
   left: number
+  inflates: number
 }
-export const pdfWork = (): PdfWork => ({ left: REQUEST_PDF_WORK })
+export const pdfWork = (): PdfWork => ({ left: REQUEST_PDF_WORK, inflates: 0 })
 
 /** A `/Count` is read up to this: far past any real PDF. */
 const MAX_COUNT = 10_000_000
@@ -48,18 +64,6 @@ const MAX_DEPTH = 64
 /** The longest name of interest (`FlateDecode`) and a margin: longer names are read, never kept. */
 const MAX_NAME = 16
 
-// Bytes by class (PDF 32000-1 §7.2.2): regular, white-space, delimiter.
-const REGULAR = 0
-const SPACE = 1
-const DELIMITER = 2
-const CLASS = new Uint8Array(256)
-for (const c of [0, 9, 10, 12, 13, 32]) CLASS[c] = SPACE
-for (const c of '()<>[]{}/%') CLASS[c.charCodeAt(0)] = DELIMITER
-const LF = 10
-const CR = 13
-const PERCENT = 37
-const SLASH = 47
-const HASH = 35
 const PLUS = 43
 const ZERO = 48
 const NINE = 57
@@ -68,6 +72,7 @@ const NINE = 57
 const NAMES = [
   '', 'Type', 'Page', 'Pages', 'ObjStm', 'Count', 'Length', 'Filter', 'FlateDecode', 'Predictor', 'Kids', 'Contents', 'First',
   'Subtype', 'Form', 'Image', 'Type1C', 'CIDFontType0C', 'OpenType', 'Length1', 'Length2', 'Length3', 'XRef', 'Metadata', 'EmbeddedFile',
+  'XObject', 'ToUnicode',
 ] as const
 const TYPE = 1
 const PAGE = 2
@@ -95,6 +100,8 @@ const LENGTH3 = 21
 const XREF = 22
 const METADATA = 23
 const EMBEDDED_FILE = 24
+const XOBJECT = 25
+const TO_UNICODE = 26
 const NAME_BYTES = NAMES.map((n) => Buffer.from(n, 'latin1'))
 
 /** A stream as the tokenizer found it: its object's number (-1: unknown), its data as filtered, its filter (0 none, 1 Flate alone, 2 other). */
@@ -102,8 +109,10 @@ interface Stream {
   obj: number
   data: Buffer
   filter: number
-  /** Declared something a page does not draw (an image, a font program...): decoded only if a `/Contents` names it. */
+  /** Declared something a page does not draw (an image, a font program...): decoded only if a `/Contents`, a `/ToUnicode` or (but an image) an `/XObject` name names it. */
   aside: boolean
+  /** Declared an image: a `Do` of it shows no text. */
+  image: boolean
 }
 
 /** An object's dictionary as the page tree walk needs it: its `/Kids` and its `/Contents`, as object numbers. */
@@ -120,10 +129,12 @@ interface Tally {
   /** Page tree nodes and object streams the tokenizer read. */
   nodes: number
   objStms: number
-  /** What the blind scan saw: `/Type /Page`, `/Type /Pages`, `/Type /ObjStm`. */
+  /** What the blind scan saw: `/Type /Page`, `/Type /Pages`, `/Type /ObjStm`, and every `/XObject` and `/ToUnicode` name. */
   rawPages: number
   rawNodes: number
   rawObjStms: number
+  rawXObjects: number
+  rawToUnicodes: number
   hidden: boolean
   /** Streams the tokenizer read, and the objects with `/Kids` or `/Contents` by number (each of its definitions). */
   streams: Stream[]
@@ -136,12 +147,27 @@ interface Tally {
   contents: number[]
   /** The text may be hidden though the pages are not: a stream a page may draw could not be decoded, or found. */
   textHidden: boolean
+  /** `/XObject` and `/ToUnicode` names the tokenizer read (keys or values). */
+  xobjects: number
+  toUnicodes: number
+  /** The objects each XObject name means in the `/XObject` dictionaries written in place. */
+  xobjectNames: Map<string, number[]>
+  /** `/XObject` dictionaries by reference, and every object that is a dictionary of references only (one may be such a dictionary), by number. */
+  xobjectDicts: number[]
+  refDicts: Map<number, Array<{ bytes: Buffer; refs: number[] }>>
+  /** An `/XObject` whose value is neither a dictionary nor a reference: what it names cannot be told. */
+  xobjectUnread: boolean
+  /** Every object a `/ToUnicode` names: a font's CMap from codes to text. */
+  toUnicode: number[]
 }
 
 /** A PDF's pages and the text they may show, as the estimate holds them. */
 export interface PdfRead {
   pages: number
-  /** Bytes of text the pages may show: the decoded bytes of the streams a page may draw, a page's own each time it is listed. */
+  /**
+   * Bytes of text the pages may show: the decoded bytes of the streams a page may draw, a page's own each time it
+   * is listed, a form's each time it is drawn; a byte a font's `/ToUnicode` makes more characters of counts those.
+   */
   text: number
   /** Whether `text` bounds that text: not when a stream a page may draw was left unread, or the file could hide one. */
   textBounded: boolean
@@ -154,27 +180,29 @@ export function readPdf(pdf: Buffer, unreadable: number, work: PdfWork = pdfWork
   if (pdf.length > work.left) return { pages: unreadable, text: 0, textBounded: false }
   work.left -= pdf.length
   const t: Tally = {
-    pages: 0, count: 0, nodes: 0, objStms: 0, rawPages: 0, rawNodes: 0, rawObjStms: 0, hidden: false,
+    pages: 0, count: 0, nodes: 0, objStms: 0, rawPages: 0, rawNodes: 0, rawObjStms: 0, rawXObjects: 0, rawToUnicodes: 0, hidden: false,
     streams: [], objects: new Map(), roots: [], unnumbered: 0, contents: [], textHidden: false,
+    xobjects: 0, toUnicodes: 0, xobjectNames: new Map(), xobjectDicts: [], refDicts: new Map(), xobjectUnread: false, toUnicode: [],
   }
   blindScan(pdf, t, work)
   tokenize(pdf, t, work, null)
   if (t.rawNodes > t.nodes || t.rawObjStms > t.objStms) t.hidden = true
-  // A stream the tokenizer did not read as one (inside what it took for a string) may still be drawn by a reader.
-  if (occurrences(pdf, ENDSTREAM) > t.streams.length) t.textHidden = true
-  const named = new Set(t.contents)
-  const streamBytes = decodedSizes(t, named, work)
-  const tree = walkTree(t, streamBytes)
+  // A stream the tokenizer did not read as one (inside what it took for a string) may still be drawn by a reader;
+  // a font whose `/ToUnicode` it did not read may map a code to any text.
+  if (occurrences(pdf, ENDSTREAM) > t.streams.length || t.rawToUnicodes > t.toUnicodes) t.textHidden = true
+  const names = xobjectNames(t, work)
+  const decoded = decodeStreams(t, names, work)
+  const drawn = drawnText(decoded.streams, names, decoded.images)
+  if (!drawn.bounded) t.textHidden = true
+  const tree = walkTree(t, drawn.text)
   const found = Math.max(t.pages, t.rawPages, t.count, tree.pages)
   const pages = found === 0 || t.hidden ? Math.max(found, unreadable) : found
-  return { pages, text: pageText(streamBytes, named, tree.text), textBounded: !t.hidden && !t.textHidden }
+  return { pages, text: Math.ceil(pageText(drawn.text, new Set(t.contents), tree.text)), textBounded: !t.hidden && !t.textHidden }
 }
 
 /** Where the name read last by `readName` ended. */
 let nameEnd = 0
 const scratch = Buffer.alloc(MAX_NAME)
-
-const hexValue = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1)
 
 /** The id of the name whose text starts at `i` (after its `/`), `#xx` escapes decoded; sets `nameEnd`. */
 function readName(b: Buffer, i: number): number {
@@ -209,7 +237,8 @@ function lineEnd(b: Buffer, i: number): number {
 }
 
 /**
- * Every `/Type` name and the name after it (across white-space and comments), wherever they are. Linear:
+ * Every `/Type` name and the name after it (across white-space and comments), and every `/XObject` and `/ToUnicode`
+ * name, wherever they are. Linear:
  * a comment's line end is found once for all the names on its line, and white-space and comments already
  * crossed from an earlier `/Type` are crossed again in one step (from any line end in them, the walk is
  * the same as before).
@@ -228,13 +257,15 @@ function blindScan(b: Buffer, t: Tally, work: PdfWork): void {
       t.hidden = true
       return
     }
-    // Not `/Type` (nor `/#54ype`): on to the next name.
-    if (b[i + 1] !== 84 && b[i + 1] !== HASH) {
+    // Not `/Type`, `/ToUnicode` nor `/XObject` (nor `/#54ype`...): on to the next name.
+    if (b[i + 1] !== 84 && b[i + 1] !== 88 && b[i + 1] !== HASH) {
       i++
       continue
     }
     const key = readName(b, i + 1)
     i = nameEnd
+    if (key === XOBJECT) t.rawXObjects++
+    else if (key === TO_UNICODE) t.rawToUnicodes++
     if (key !== TYPE) continue
     let j = i
     while (j < end) {
@@ -290,6 +321,18 @@ interface Dict {
   contents: number[] | null
   /** An object stream's `/First`: where its objects start, after the header of their numbers and offsets. */
   objectsAt: number
+  image: boolean
+  /** Where its current key's name is written (after the `/`). */
+  keyFrom: number
+  keyTo: number
+  /**
+   * Its entries whose value is a reference, as triples (key from, key to, object), kept for an `/XObject` dictionary
+   * (`names`: each key an XObject's name) and for an object's dictionary while every value is a reference (`plain`:
+   * one such may be an `/XObject` dictionary by reference).
+   */
+  refs: number[] | null
+  names: boolean
+  plain: boolean
 }
 interface List {
   dict: false
@@ -313,9 +356,10 @@ const REF = 3
 const DICT = 4
 const LIST = 5
 
-const newDict = (): Dict => ({
+const newDict = (top: boolean, names: boolean): Dict => ({
   dict: true, key: -1, pending: 0, first: 0, pages: 0, nodes: 0, objStm: false, count: 0, length: -1, filter: 0, predictor: false,
-  aside: false, form: false, kids: null, kidsByReference: false, contents: null, objectsAt: -1,
+  aside: false, form: false, kids: null, kidsByReference: false, contents: null, objectsAt: -1, image: false,
+  keyFrom: 0, keyTo: 0, refs: null, names, plain: top,
 })
 const newList = (refs: boolean): List => ({ dict: false, first: 0, size: 0, names: true, predictor: false, refs: refs ? [] : null, ints: 0, before: 0, last: 0 })
 
@@ -363,6 +407,9 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
   let before = -1
   let last = -1
   let nextObject = 0
+  // Where the name read last is written (after its `/`).
+  let nameFrom = 0
+  let nameTo = 0
   const objectAt = (i: number): number => {
     if (objects === null) return obj
     while (nextObject < objects.length && objects[nextObject]!.at <= i) nextObject++
@@ -370,6 +417,8 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
   }
 
   const put = (kind: number, n: number, sub: Dict | List | null): void => {
+    if (kind === NAME && n === XOBJECT) t.xobjects++
+    else if (kind === NAME && n === TO_UNICODE) t.toUnicodes++
     const into = stack[stack.length - 1]
     if (!into) {
       lastTop = kind === DICT ? (sub as Dict) : null
@@ -394,8 +443,11 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
 
   const entry = (d: Dict, kind: number, n: number, sub: Dict | List | null): void => {
     if (d.key === -1) {
-      if (kind === NAME) d.key = n
-      else t.hidden = true
+      if (kind === NAME) {
+        d.key = n
+        d.keyFrom = nameFrom
+        d.keyTo = nameTo
+      } else t.hidden = true
       return
     }
     if (kind === INT && d.pending < 2) {
@@ -424,6 +476,13 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
   const assign = (d: Dict, kind: number, n: number, sub: Dict | List | null): void => {
     // A reference's object number is the first of the two whole numbers before `R`.
     const ref = kind === REF ? d.first : -1
+    if (d.names || d.plain) {
+      if (kind === REF) (d.refs ??= []).push(d.keyFrom, d.keyTo, ref)
+      else if (!d.names) {
+        d.plain = false
+        d.refs = null
+      }
+    }
     switch (d.key) {
       case TYPE:
         if (kind === REF) t.hidden = true
@@ -435,6 +494,7 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
       case SUBTYPE:
         if (kind === NAME && n === FORM) d.form = true
         else if (kind === NAME && (n === IMAGE || n === TYPE1C || n === CID_FONT_TYPE0C || n === OPENTYPE)) d.aside = true
+        if (kind === NAME && n === IMAGE) d.image = true
         break
       case LENGTH1:
       case LENGTH2:
@@ -470,6 +530,13 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
       case PREDICTOR:
         if (kind !== INT || n > 1) d.predictor = true
         break
+      case XOBJECT:
+        if (kind === REF) t.xobjectDicts.push(ref)
+        else if (kind !== DICT) t.xobjectUnread = true
+        break
+      case TO_UNICODE:
+        if (kind === REF) t.toUnicode.push(ref)
+        break
     }
     if (sub?.predictor) d.predictor = true
     d.key = -1
@@ -485,6 +552,17 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
       t.count = Math.max(t.count, d.count)
     }
     for (const ref of d.contents ?? []) t.contents.push(ref)
+    if (d.names && d.refs) {
+      if ((work.left -= (d.refs.length / 3) * NAME_COST) < 0) t.hidden = true
+      else for (let k = 0; k < d.refs.length; k += 3) addName(t.xobjectNames, nameText(b, d.refs[k]!, d.refs[k + 1]!), d.refs[k + 2]!)
+    }
+    // An empty one is not kept: an `/XObject` by reference to it cannot be told from one to what this did not read.
+    else if (topLevel && obj >= 0 && d.plain && d.refs) {
+      const definitions = t.refDicts.get(obj)
+      const o = { bytes: b, refs: d.refs }
+      if (definitions) definitions.push(o)
+      else t.refDicts.set(obj, [o])
+    }
     // A tree whose `/Kids` is an array elsewhere is not walked: its pages may be hidden.
     if (d.kidsByReference) t.hidden = true
     if (!topLevel || (d.kids === null && d.contents === null && d.nodes === 0)) return
@@ -539,7 +617,8 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
               return
             }
             if (stack.length === 0) obj = objectAt(i)
-            stack.push(newDict())
+            const into = stack[stack.length - 1]
+            stack.push(newDict(stack.length === 0, into?.dict === true && into.pending === 0 && into.key === XOBJECT))
             i += 2
           } else {
             const j = b.indexOf(62, i)
@@ -586,8 +665,10 @@ function tokenize(b: Buffer, t: Tally, work: PdfWork, objects: Array<{ at: numbe
           continue
         }
         case SLASH:
+          nameFrom = i + 1
           const id = readName(b, i + 1)
           i = nameEnd
+          nameTo = i
           put(NAME, id, null)
           continue
         default: // { and }: PostScript functions, in streams only
@@ -677,7 +758,7 @@ function streamData(b: Buffer, i: number, d: Dict, obj: number, t: Tally, work: 
     after = k + ENDSTREAM.length
   }
   const data = b.subarray(from, to)
-  t.streams.push({ obj, data, filter: d.filter, aside: (d.aside || d.objStm) && !d.form })
+  t.streams.push({ obj, data, filter: d.filter, aside: (d.aside || d.objStm) && !d.form, image: d.image })
   if (d.objStm) objectStream(data, d, t, work)
   return after
 }
@@ -688,22 +769,13 @@ function objectStream(data: Buffer, d: Dict, t: Tally, work: PdfWork): void {
     t.hidden = true
     return
   }
-  let content = data
+  let content: Buffer | null = data
   if (d.filter === 1) {
-    const most = Math.floor(work.left / (INFLATE_COST + 1))
-    if (most < 1) {
+    content = inflated(data, INFLATE_COST + 1, null, work)
+    if (content === null) {
       t.hidden = true
       return
     }
-    try {
-      content = inflateSync(data, { maxOutputLength: most })
-    } catch (e) {
-      // Past the bound (a zip bomb): the work is spent. Corrupt: what could not be read is hidden.
-      if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') work.left = 0
-      t.hidden = true
-      return
-    }
-    work.left -= content.length * (INFLATE_COST + 1)
     // Unfiltered, its bytes were in the file's blind scan already.
     blindScan(content, t, work)
   }
@@ -714,41 +786,113 @@ function objectStream(data: Buffer, d: Dict, t: Tally, work: PdfWork): void {
 }
 
 /**
- * The decoded size of a stream: its bytes unfiltered, or inflated within what is left of the work, its inflated
- * bytes capped there (a zip bomb spends the work and is not read further); null when it cannot be told: another
- * filter, corrupt data, the work spent. Data cut short counts what it inflates to, as readers take it.
+ * `data` inflated within what is left of the work, each byte charged `cost`, the call `INFLATE_CALL_COST`; null
+ * when it cannot be: the work spent, or zlib fails. A failure charges all the output the call was allowed: zlib
+ * may fail only after inflating all of it (a wrong checksum is found at the end), and costs tens of µs to throw.
+ * `finishFlush` Z_SYNC_FLUSH takes data cut short as far as it inflates, as readers do.
  */
-function decodedSize(s: Stream, work: PdfWork): number | null {
-  if (s.filter === 0) return s.data.length
-  const most = Math.floor(work.left / INFLATE_COST)
-  if (s.filter !== 1 || most < 1) return null
+function inflated(data: Buffer, cost: number, finishFlush: number | null, work: PdfWork): Buffer | null {
+  const most = Math.floor((work.left - INFLATE_CALL_COST) / cost)
+  if (most < 1) return null
+  work.left -= INFLATE_CALL_COST
+  work.inflates++
   try {
-    const size = inflateSync(s.data, { maxOutputLength: most, finishFlush: constants.Z_SYNC_FLUSH }).length
-    work.left -= size * INFLATE_COST
-    return size
-  } catch (e) {
-    if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') work.left = 0
+    const out = inflateSync(data, finishFlush === null ? { maxOutputLength: most } : { maxOutputLength: most, finishFlush })
+    work.left -= out.length * cost
+    return out
+  } catch {
+    work.left -= most * cost
     return null
   }
 }
 
+/** A stream's bytes decoded: unfiltered, or inflated (data cut short counts what it inflates to); null when it cannot be told: another filter, corrupt data, the work spent. */
+const decoded = (s: Stream, work: PdfWork): Buffer | null =>
+  s.filter === 0 ? s.data : s.filter === 1 ? inflated(s.data, INFLATE_COST, constants.Z_SYNC_FLUSH, work) : null
+
+const addName = (names: Map<string, number[]>, name: string, ref: number): void => {
+  const refs = names.get(name)
+  if (refs) refs.push(ref)
+  else names.set(name, [ref])
+}
+
 /**
- * The decoded size of every stream a page may draw, by object number (the largest of an object's definitions;
- * -1 for the streams of unknown number, together): all but those declared something else, and those too when a
- * `/Contents` names them. One it cannot decode hides the text.
+ * What each XObject name may mean: the `/XObject` dictionaries written in place, and those by reference (an
+ * object read as a dictionary of references). Null when one cannot be told: a reference to an object that is not
+ * such a dictionary, a value of another kind, or an `/XObject` name the tokenizer did not read (in a string...).
  */
-function decodedSizes(t: Tally, named: ReadonlySet<number>, work: PdfWork): Map<number, number> {
-  const sizes = new Map<number, number>()
-  for (const s of t.streams) {
-    if (s.aside && !named.has(s.obj)) continue
-    const size = decodedSize(s, work)
-    if (size === null) {
-      t.textHidden = true
-      continue
+function xobjectNames(t: Tally, work: PdfWork): Map<string, number[]> | null {
+  if (t.xobjectUnread || t.rawXObjects > t.xobjects) return null
+  for (const ref of new Set(t.xobjectDicts)) {
+    const definitions = t.refDicts.get(ref)
+    if (!definitions) return null
+    for (const { bytes, refs } of definitions) {
+      if ((work.left -= (refs.length / 3) * NAME_COST) < 0) return null
+      for (let k = 0; k < refs.length; k += 3) addName(t.xobjectNames, nameText(bytes, refs[k]!, refs[k + 1]!), refs[k + 2]!)
     }
-    sizes.set(s.obj, s.obj < 0 ? (sizes.get(s.obj) ?? 0) + size : Math.max(sizes.get(s.obj) ?? 0, size))
   }
-  return sizes
+  return t.xobjectNames
+}
+
+/**
+ * Every stream a page may draw, decoded, by object number: its size, each byte at the weight the fonts'
+ * `/ToUnicode` CMaps give it (read first), and the forms it draws. All but streams declared something else, and
+ * those too when a `/Contents` or a `/ToUnicode` names them, or an `/XObject` name does (but images: a reader draws
+ * what a name means whatever its dictionary says, but an image shows no text). One it cannot decode, or a CMap it
+ * cannot read, hides the text; once hidden no more is decoded (it would not bound it again).
+ */
+function decodeStreams(t: Tally, names: ReadonlyMap<string, number[]> | null, work: PdfWork) {
+  const streams = new Map<number, Decoded[]>()
+  const images = new Set<number>()
+  const contents = new Set(t.contents)
+  const cmaps = new Set(t.toUnicode)
+  const drawn = new Set<number>()
+  for (const refs of names?.values() ?? []) for (const ref of refs) drawn.add(ref)
+  for (const s of t.streams) if (s.image) images.add(s.obj)
+  const weights = byteWeights()
+  const cmapData = new Map<Stream, Buffer>()
+  const cmapsRead = new Set<number>()
+  for (const s of t.streams) {
+    if (t.hidden || t.textHidden) break
+    if (!cmaps.has(s.obj)) continue
+    const content = decoded(s, work)
+    if (content === null || (work.left -= content.length * SCAN_COST) < 0 || !readCmap(content, weights)) {
+      t.textHidden = true
+      break
+    }
+    cmapData.set(s, content)
+    cmapsRead.add(s.obj)
+  }
+  // A `/ToUnicode` naming no stream read here (one the tokenizer missed) may map a code to anything.
+  for (const cmap of cmaps) if (!cmapsRead.has(cmap)) t.textHidden = true
+  const weighted = weights.some((w) => w > 1)
+  for (const s of t.streams) {
+    if (t.hidden || t.textHidden) break
+    if (s.aside && !contents.has(s.obj) && !cmaps.has(s.obj) && !(drawn.has(s.obj) && !s.image)) continue
+    if ((work.left -= STREAM_COST) < 0) {
+      t.textHidden = true
+      break
+    }
+    const content = (cmaps.has(s.obj) ? cmapData.get(s) : undefined) ?? decoded(s, work)
+    if (content === null) {
+      t.textHidden = true
+      break
+    }
+    if (weighted && (work.left -= content.length * SCAN_COST) < 0) {
+      t.textHidden = true
+      break
+    }
+    const draws = drawsIn(content, names, Math.floor(work.left / DRAW_COST))
+    if (draws && (work.left -= draws.count * DRAW_COST) < 0) {
+      t.textHidden = true
+      break
+    }
+    const size = weighted ? weightedSize(content, weights) : content.length
+    const definitions = streams.get(s.obj)
+    if (definitions) definitions.push({ size, draws })
+    else streams.set(s.obj, [{ size, draws }])
+  }
+  return { streams, images }
 }
 
 /**
@@ -759,13 +903,13 @@ function decodedSizes(t: Tally, named: ReadonlySet<number>, work: PdfWork): Map<
  * many pages they make; a node within its own subtree cannot be walked: the pages may be hidden. A `/Contents`
  * naming no stream read here (an array elsewhere) hides the text.
  */
-function walkTree(t: Tally, streamBytes: Map<number, number>): { pages: number; text: number } {
+function walkTree(t: Tally, streamText: Map<number, number>): { pages: number; text: number } {
   const done = new Map<number, { pages: number; text: number }>()
   const open = new Set<number>()
   const contentText = (contents: number[] | null): number => {
     let n = 0
     for (const ref of contents ?? []) {
-      const size = streamBytes.get(ref)
+      const size = streamText.get(ref)
       if (size === undefined) t.textHidden = true
       else n += size
     }
@@ -819,16 +963,17 @@ function walkTree(t: Tally, streamBytes: Map<number, number>): { pages: number; 
 }
 
 /**
- * The text a PDF's pages may show: every stream a page may draw that no `/Contents` names (a form, drawn by a
- * page; a stream of unknown use) once, and the content of the pages, the larger of each stream `/Contents` names
- * once and the pages as the tree lists them.
+ * The text a PDF's pages may show: every stream a page may draw that no `/Contents` names (a form; a stream of
+ * unknown use) once, and the content of the pages, the larger of each stream `/Contents` names once and the pages
+ * as the tree lists them. Each counts with the forms it draws (`streamText`), so a form counts once more each time
+ * it is drawn.
  */
-function pageText(streamBytes: Map<number, number>, named: ReadonlySet<number>, treeText: number): number {
+function pageText(streamText: Map<number, number>, contents: ReadonlySet<number>, treeText: number): number {
   let other = 0
-  let contents = 0
-  for (const [obj, size] of streamBytes) {
-    if (named.has(obj)) contents += size
+  let pages = 0
+  for (const [obj, size] of streamText) {
+    if (contents.has(obj)) pages += size
     else other += size
   }
-  return other + Math.max(contents, treeText)
+  return Math.min(other + Math.max(pages, treeText), Number.MAX_SAFE_INTEGER)
 }

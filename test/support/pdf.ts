@@ -92,19 +92,8 @@ export function objectStreamBomb(): Buffer {
   ])
 }
 
-/**
- * A one-page PDF 1.4 whose page shows `text` from one Flate-compressed content stream: 1.2 MB of text is a PDF of a
- * few kilobytes, as a page's text is in any PDF a writer compresses.
- */
-export function deflatedTextPdf(text: string): Buffer {
-  const content = deflateSync(Buffer.from(`BT /F1 1 Tf 0 0 Td (${text}) Tj ET`, 'latin1'))
-  const objects: Array<string | Buffer[]> = [
-    '<</Type/Catalog/Pages 2 0 R>>',
-    '<</Type/Pages/Count 1/Kids[3 0 R]>>',
-    '<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Resources<</Font<</F1 5 0 R>>>>/Contents 4 0 R>>',
-    [Buffer.from(`<</Length ${content.length}/Filter/FlateDecode>>stream\n`, 'latin1'), content, Buffer.from('\nendstream\n', 'latin1')],
-    '<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>',
-  ]
+/** A PDF 1.4 of `objects` (numbered from 1, the first its catalog), with its cross-reference table, as writers make them: pypdf reads it. */
+export function pdfFile(objects: Array<string | Buffer[]>): Buffer {
   const chunks: Buffer[] = [Buffer.from('%PDF-1.4\n', 'latin1')]
   let at = chunks[0]!.length
   const offsets: number[] = []
@@ -118,6 +107,59 @@ export function deflatedTextPdf(text: string): Buffer {
   const xref = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((n) => `${String(n).padStart(10, '0')} 00000 n \n`).join('')}` +
     `trailer<</Size ${objects.length + 1}/Root 1 0 R>>\nstartxref\n${at}\n%%EOF\n`
   return Buffer.concat([...chunks, Buffer.from(xref, 'latin1')])
+}
+
+/** A stream object's body for `pdfFile`: its dictionary's entries (`/Length` added) and its data, Flate-compressed. */
+export const flateStream = (dict: string, data: string): Buffer[] => {
+  const bytes = deflateSync(Buffer.from(data, 'latin1'))
+  return [Buffer.from(`<<${dict}/Length ${bytes.length}/Filter/FlateDecode>>stream\n`, 'latin1'), bytes, Buffer.from('\nendstream\n', 'latin1')]
+}
+
+/**
+ * A one-page PDF 1.4 whose page shows `text` from one Flate-compressed content stream: 1.2 MB of text is a PDF of a
+ * few kilobytes, as a page's text is in any PDF a writer compresses.
+ */
+export function deflatedTextPdf(text: string): Buffer {
+  return pdfFile([
+    '<</Type/Catalog/Pages 2 0 R>>',
+    '<</Type/Pages/Count 1/Kids[3 0 R]>>',
+    '<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Resources<</Font<</F1 5 0 R>>>>/Contents 4 0 R>>',
+    flateStream('', `BT /F1 1 Tf 0 0 Td (${text}) Tj ET`),
+    '<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>',
+  ])
+}
+
+/**
+ * A one-page PDF whose page draws a Form XObject showing `text` `draws` times (`/X Do` on each line of its content):
+ * readers extract the form's text at each draw (pypdf 6.19: 1,200,299 characters for 4 kB drawn 300 times).
+ */
+export function formDrawnPdf(text: string, draws: number): Buffer {
+  return pdfFile([
+    '<</Type/Catalog/Pages 2 0 R>>',
+    '<</Type/Pages/Count 1/Kids[3 0 R]>>',
+    '<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Resources<</XObject<</X 5 0 R>>>>/Contents 4 0 R>>',
+    flateStream('', '/X Do\n'.repeat(draws)),
+    flateStream('/Type/XObject/Subtype/Form/BBox[0 0 612 792]/Resources<</Font<</F1 6 0 R>>>>', `BT /F1 12 Tf 10 10 Td (${text}) Tj ET`),
+    '<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>',
+  ])
+}
+
+/**
+ * A one-page PDF showing the code 01 `codes` times (as a hex string) in a font whose `/ToUnicode` CMap maps it to
+ * `expansion`: readers extract `expansion` for each (pypdf 6.19: 1,200,000 characters for 5,000 codes of 240).
+ */
+export function toUnicodePdf(codes: number, expansion: string): Buffer {
+  const hex = Buffer.from(expansion, 'utf16le').swap16().toString('hex').toUpperCase()
+  const cmap = '/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /X def /CMapType 2 def ' +
+    `1 begincodespacerange <00> <FF> endcodespacerange 1 beginbfchar <01> <${hex}> endbfchar endcmap CMapName currentdict /CMap defineresource pop end end`
+  return pdfFile([
+    '<</Type/Catalog/Pages 2 0 R>>',
+    '<</Type/Pages/Count 1/Kids[3 0 R]>>',
+    '<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Resources<</Font<</F1 5 0 R>>>>/Contents 4 0 R>>',
+    flateStream('', `BT /F1 12 Tf 10 10 Td <${'01'.repeat(codes)}> Tj ET`),
+    '<</Type/Font/Subtype/Type1/BaseFont/Helvetica/ToUnicode 6 0 R>>',
+    flateStream('', cmap),
+  ])
 }
 
 /** A PDF whose page tree says `/Count 1` and lists its one page `times` times in `/Kids`: readers that walk the tree (pypdf, qpdf) find `times` pages. */
