@@ -51,6 +51,7 @@ export const SUITES_ON_BOTH_STORES = [
   'cli-times-utc',
   'usage-daily-days-until-midnight',
   'audit-until-exclusive',
+  'audit-method-other',
   'metrics-settled-after-sweep',
   'empty-filter-refused',
   'empty-cursor-refused',

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { clientSource } from '../../http/client-source'
 import { notFound } from '../../http/errors'
+import { knownMethod } from '../../http/route-patterns'
 import type { usage } from '../../db/schema'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
@@ -19,6 +20,15 @@ const timeRange = {
   until: time.optional().describe('rows before this time (a row at exactly until is not listed)'),
 }
 const iso = (ms: number) => new Date(ms).toISOString()
+
+/**
+ * The spellings of a method filter in the request log: as a client sends it (a row with a key keeps the method it
+ * came with) and as the refusals before any key are counted (`other` for a method the API does not answer).
+ */
+function methodsMatching(method: string): string[] {
+  const sent = method.toUpperCase()
+  return [...new Set([sent, knownMethod(sent)])]
+}
 
 /** The filters of one user's usage; the other lists add `user_id`. */
 export const oneUsersFilters = {
@@ -183,7 +193,7 @@ export const recordRoutes = (services: Services) => {
           key_id: query.key_id,
           user_id: query.user_id,
           status: query.status,
-          method: query.method?.toUpperCase(),
+          methods: query.method !== undefined ? methodsMatching(query.method) : undefined,
           route: query.route,
           // An address also finds the refusals counted under its source (an IPv6 address's /64).
           client_ips: query.client_ip !== undefined ? [query.client_ip, clientSource(query.client_ip)!] : undefined,
