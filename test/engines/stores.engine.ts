@@ -52,6 +52,7 @@ export const SUITES_ON_BOTH_STORES = [
   'usage-daily-days-until-midnight',
   'audit-until-exclusive',
   'audit-method-other',
+  'refusals-upstream-series',
   'metrics-settled-after-sweep',
   'empty-filter-refused',
   'empty-cursor-refused',
