@@ -53,6 +53,7 @@ export const SUITES_ON_BOTH_STORES = [
   'audit-until-exclusive',
   'audit-method-other',
   'refusals-upstream-series',
+  'deleted-user-usage',
   'metrics-settled-after-sweep',
   'empty-filter-refused',
   'empty-cursor-refused',

@@ -1,9 +1,7 @@
-import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { clientSource } from '../../http/client-source'
-import { notFound } from '../../http/errors'
 import { knownMethod } from '../../http/route-patterns'
 import type { usage } from '../../db/schema'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
@@ -109,7 +107,6 @@ function csvLine(row: Record<string, unknown>): string {
 /** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
 export const recordRoutes = (services: Services) => {
   const { ledger, requestLog, records } = services
-  const { db, tables: { users } } = services.store
   const { filterValues, listUsage, pageWithTotals } = usageReader(services)
 
   return new Elysia({ name: 'admin-records' })
@@ -172,16 +169,16 @@ export const recordRoutes = (services: Services) => {
     )
     .get(
       '/v1/users/:id/usage',
-      async ({ params, query }) => {
-        await ledger.flush()
-        if ((await db.select({ id: users.id }).from(users).where(eq(users.id, params.id))).length === 0)
-          throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
-        return pageWithTotals({ ...query, user_id: params.id })
-      },
+      // A deleted user's rows stay under its id, so they are listed whether the user is still there or not (and an id
+      // that never had a user has none), as /v1/usage?user_id= lists them.
+      ({ params, query }) => pageWithTotals({ ...query, user_id: params.id }),
       {
         params: z.object({ id: z.string() }),
         query: strictQuery({ ...pageQuery, ...oneUsersFilters }),
-        detail: { tags: ['users', 'usage'], summary: "One user's usage rows and totals" },
+        detail: {
+          tags: ['users', 'usage'],
+          summary: "One user's usage rows and totals; a deleted user's rows too (an id that never had a user: an empty list)",
+        },
       },
     )
     .get(
