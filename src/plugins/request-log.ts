@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { clientAddress } from '../http/client-source'
 import { peekRequestState } from '../http/request-state'
 import type { RoutePatterns } from '../http/route-patterns'
 import type { Services } from '../services'
@@ -39,7 +40,7 @@ export const requestLogger = (
       route: withoutKeys(state.path, secrets).slice(0, MAX_ROUTE_LENGTH),
       status,
       latencyMs: recordedLatency(seconds * 1000),
-      clientIp: state.clientIp,
+      clientIp: clientAddress(state.clientIp),
       keyId: state.caller?.keyId ?? null,
       userId: state.userId ?? null,
     }

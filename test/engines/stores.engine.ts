@@ -54,6 +54,7 @@ export const SUITES_ON_BOTH_STORES = [
   'audit-method-other',
   'refusals-upstream-series',
   'deleted-user-usage',
+  'audit-client-ip-spellings',
   'metrics-settled-after-sweep',
   'empty-filter-refused',
   'empty-cursor-refused',

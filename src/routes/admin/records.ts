@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
-import { clientSource } from '../../http/client-source'
+import { clientAddress, clientSource } from '../../http/client-source'
 import { knownMethod } from '../../http/route-patterns'
 import type { usage } from '../../db/schema'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
@@ -18,6 +18,15 @@ const timeRange = {
   until: time.optional().describe('rows before this time (a row at exactly until is not listed)'),
 }
 const iso = (ms: number) => new Date(ms).toISOString()
+
+/**
+ * The spellings of a client_ip filter in the request log: the address as the log keeps it (one spelling whatever the
+ * filter's), the source its refusals before any key are counted under (an IPv6 address's /64), and the filter as
+ * given (a row kept before addresses were written in one spelling, a source such as `2001:db8::/64`).
+ */
+function addressesMatching(ip: string): string[] {
+  return [...new Set([ip, clientAddress(ip)!, clientSource(ip)!])]
+}
 
 /**
  * The spellings of a method filter in the request log: as a client sends it (a row with a key keeps the method it
@@ -192,8 +201,7 @@ export const recordRoutes = (services: Services) => {
           status: query.status,
           methods: query.method !== undefined ? methodsMatching(query.method) : undefined,
           route: query.route,
-          // An address also finds the refusals counted under its source (an IPv6 address's /64).
-          client_ips: query.client_ip !== undefined ? [query.client_ip, clientSource(query.client_ip)!] : undefined,
+          client_ips: query.client_ip !== undefined ? addressesMatching(query.client_ip) : undefined,
           since: query.since,
           until: query.until,
           limit: query.limit,
