@@ -55,6 +55,7 @@ export const SUITES_ON_BOTH_STORES = [
   'refusals-upstream-series',
   'deleted-user-usage',
   'audit-client-ip-spellings',
+  'audit-stream-latency',
   'metrics-settled-after-sweep',
   'empty-filter-refused',
   'empty-cursor-refused',

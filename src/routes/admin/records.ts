@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { clientAddress, clientSource } from '../../http/client-source'
 import { knownMethod } from '../../http/route-patterns'
+import { streamedAnswer } from '../../http/streamed-answer'
 import type { usage } from '../../db/schema'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
@@ -125,7 +126,7 @@ export const recordRoutes = (services: Services) => {
     })
     .get(
       '/v1/usage/csv',
-      async ({ query }) => {
+      async ({ query, request }) => {
         await ledger.flush()
         const filter = filterValues(query)
         let after: number | undefined
@@ -135,18 +136,29 @@ export const recordRoutes = (services: Services) => {
         // The first page is read before the 200 goes out: a query the database refuses is an error answer,
         // not a download cut off after its header.
         let first: Awaited<ReturnType<typeof readPage>> | null = await readPage()
+        const answered = streamedAnswer(request)
         // Streamed page by page (keyset on id), so an export of millions of rows is never held in memory.
         const body = new ReadableStream<Uint8Array>({
           start: (c) => c.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n')),
           async pull(controller) {
-            const rows = first ?? (await readPage())
+            let rows: Awaited<ReturnType<typeof readPage>>
+            try {
+              rows = first ?? (await readPage())
+            } catch (error) {
+              answered()
+              throw error
+            }
             first = null
             if (rows.length > 0) {
               after = rows[rows.length - 1]!.id
               controller.enqueue(encoder.encode(rows.map((r) => csvLine(presentUsage(r))).join('')))
             }
-            if (rows.length < CSV_PAGE) controller.close()
+            if (rows.length < CSV_PAGE) {
+              answered()
+              controller.close()
+            }
           },
+          cancel: answered,
         })
         return new Response(body, {
           headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="usage.csv"', 'cache-control': 'no-store' },
