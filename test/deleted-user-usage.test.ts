@@ -1,7 +1,7 @@
 /**
  * Deleting a user keeps its usage rows under its id (README), and `/v1/usage?user_id=` lists them; so does
- * `GET /v1/users/{id}/usage`, which once answered 404 for a user no longer there. An id that never had a user
- * has no rows: an empty list, as `/v1/usage?user_id=` answers for it.
+ * `GET /v1/users/{id}/usage`, which once answered 404 for a user no longer there. An id with neither a user nor
+ * rows is still unknown (404).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'
@@ -46,10 +46,7 @@ test("a deleted user's usage rows and totals are listed under its id", async () 
   expect(listed.body.data.map((r: any) => r.request_id)).toEqual(after.body.data.map((r: any) => r.request_id))
 })
 
-test('an id that never had a user: an empty list, as /v1/usage?user_id= answers', async () => {
+test('an id with neither a user nor rows is unknown: 404', async () => {
   const r = await gw.admin('GET', '/v1/users/never-a-user/usage')
-  expect(r.status).toBe(200)
-  expect(r.body.data).toEqual([])
-  expect(r.body.totals.requests).toBe(0)
-  expect((await gw.admin('GET', '/v1/usage?user_id=never-a-user')).body.data).toEqual([])
+  expect([r.status, r.body.error.code]).toEqual([404, 'user_not_found'])
 })

@@ -1,7 +1,9 @@
+import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { clientAddress, clientSource } from '../../http/client-source'
+import { notFound } from '../../http/errors'
 import { knownMethod } from '../../http/route-patterns'
 import { streamedAnswer } from '../../http/streamed-answer'
 import type { usage } from '../../db/schema'
@@ -117,6 +119,7 @@ function csvLine(row: Record<string, unknown>): string {
 /** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
 export const recordRoutes = (services: Services) => {
   const { ledger, requestLog, records } = services
+  const { db, tables: { users, usage: usageRows } } = services.store
   const { filterValues, listUsage, pageWithTotals } = usageReader(services)
 
   return new Elysia({ name: 'admin-records' })
@@ -190,15 +193,22 @@ export const recordRoutes = (services: Services) => {
     )
     .get(
       '/v1/users/:id/usage',
-      // A deleted user's rows stay under its id, so they are listed whether the user is still there or not (and an id
-      // that never had a user has none), as /v1/usage?user_id= lists them.
-      ({ params, query }) => pageWithTotals({ ...query, user_id: params.id }),
+      async ({ params, query }) => {
+        await ledger.flush()
+        // A deleted user's rows stay under its id: they are listed as /v1/usage?user_id= lists them. Only an id with
+        // neither a user nor a row is unknown.
+        const userRow = () => db.select({ id: users.id }).from(users).where(eq(users.id, params.id)).limit(1)
+        const usageRow = () => db.select({ id: usageRows.id }).from(usageRows).where(eq(usageRows.userId, params.id)).limit(1)
+        if ((await userRow()).length === 0 && (await usageRow()).length === 0)
+          throw notFound(`No user with id ${JSON.stringify(params.id)}, and no usage rows under it.`, 'user_not_found')
+        return pageWithTotals({ ...query, user_id: params.id })
+      },
       {
         params: z.object({ id: z.string() }),
         query: strictQuery({ ...pageQuery, ...oneUsersFilters }),
         detail: {
           tags: ['users', 'usage'],
-          summary: "One user's usage rows and totals; a deleted user's rows too (an id that never had a user: an empty list)",
+          summary: "One user's usage rows and totals, a deleted user's included (404 for an id with neither a user nor rows)",
         },
       },
     )
