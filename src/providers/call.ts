@@ -241,9 +241,9 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
  * The answer's body for our response, streamed through as it arrives. The call's timeout keeps running
  * until the body ends; the client going away cancels the upstream read. When the body ends, the request's
  * connection gets its idle timeout back, if its route switched it off, and the request is logged with the time it
- * took (src/http/streamed-answer.ts). A call cut
- * (its timeout, the gateway's stop) while its client reads nothing ends the body at once (`endWhenAbortedUnread`):
- * the body fails, so that the client's connection ends and a truncated answer is not taken for a whole one.
+ * took (src/http/streamed-answer.ts). A call cut (its timeout, the gateway's stop) while its client reads nothing
+ * ends the body at once (`endWhenAbortedUnread`): the body fails, so that the client's connection ends and a
+ * truncated answer is not taken for a whole one.
  */
 export function relayBody(answer: UpstreamAnswer, request: Request, onEnd?: () => void): ReadableStream<Uint8Array> | null {
   const { res, signal } = answer

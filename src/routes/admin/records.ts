@@ -144,13 +144,11 @@ export const recordRoutes = (services: Services) => {
         const body = new ReadableStream<Uint8Array>({
           start: (c) => c.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n')),
           async pull(controller) {
-            let rows: Awaited<ReturnType<typeof readPage>>
-            try {
-              rows = first ?? (await readPage())
-            } catch (error) {
+            // A page the database refuses fails the body: that ends the answer too.
+            const rows = first ?? (await readPage().catch((error) => {
               answered()
               throw error
-            }
+            }))
             first = null
             if (rows.length > 0) {
               after = rows[rows.length - 1]!.id
