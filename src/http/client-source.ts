@@ -15,16 +15,64 @@ export const UNPARSEABLE_SOURCE = 'unparseable'
  */
 export function clientSource(ip: string | null): string | null {
   if (ip === null) return null
-  if (!ip.includes(':')) return ipv4Octets(ip)?.join('.') ?? UNPARSEABLE_SOURCE
-  const groups = ipv6Groups(ip.replace(/%.*$/, ''))
-  if (!groups) return UNPARSEABLE_SOURCE
-  // ::ffff:a.b.c.d in any spelling (expanded, in hex, with a zone) is that IPv4 client.
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
-    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.')
-  const prefix = groups.slice(0, 4).map((g) => g.toString(16))
+  const address = parsedAddress(ip)
+  if (!address) return UNPARSEABLE_SOURCE
+  if ('v4' in address) return address.v4
+  const prefix = address.v6.slice(0, 4).map((g) => g.toString(16))
   // Trailing zero groups of the prefix are written as `::`, as an address would be.
   while (prefix.length > 0 && prefix.at(-1) === '0') prefix.pop()
   return `${prefix.join(':')}::/64`
+}
+
+/** A dotted IPv4 address as it is written when it is already in its one spelling (no leading zeros). */
+const CANONICAL_IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
+
+/**
+ * A client's address in the one spelling the request log keeps and its `client_ip` filter looks for, however the
+ * socket or a trusted proxy wrote it: an IPv4-mapped IPv6 address as its IPv4 address, an IPv6 address as RFC 5952
+ * writes it (lower case, no leading zeros, the longest run of zero groups as `::`; a zone kept), anything that is no
+ * address as it came. The refusals counted before any key group these by `clientSource`, which reads them alike.
+ */
+export function clientAddress(ip: string | null): string | null {
+  if (ip === null || CANONICAL_IPV4.test(ip)) return ip
+  const address = parsedAddress(ip)
+  if (!address) return ip
+  if ('v4' in address) return address.v4
+  const zone = ip.indexOf('%')
+  return ipv6Text(address.v6) + (zone === -1 ? '' : ip.slice(zone))
+}
+
+/** An IPv4 address (an IPv4-mapped IPv6 one too) as dotted decimal, an IPv6 one as its eight groups, or null. */
+function parsedAddress(ip: string): { v4: string } | { v6: number[] } | null {
+  if (!ip.includes(':')) {
+    const octets = ipv4Octets(ip)
+    return octets ? { v4: octets.join('.') } : null
+  }
+  const groups = ipv6Groups(ip.replace(/%.*$/, ''))
+  if (!groups) return null
+  // ::ffff:a.b.c.d in any spelling (expanded, in hex, with a zone) is that IPv4 client.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
+    return { v4: [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.') }
+  return { v6: groups }
+}
+
+/** RFC 5952 §4: the first longest run of two or more zero groups as `::`, the rest in lower-case hex. */
+function ipv6Text(groups: number[]): string {
+  let runStart = -1
+  let runLength = 1
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < 8 && groups[j] === 0) j++
+    if (j - i > runLength) [runStart, runLength] = [i, j - i]
+    i = j
+  }
+  const hex = (part: number[]) => part.map((g) => g.toString(16)).join(':')
+  if (runStart === -1) return hex(groups)
+  return `${hex(groups.slice(0, runStart))}::${hex(groups.slice(runStart + runLength))}`
 }
 
 /**

@@ -35,7 +35,12 @@ export const unauthorized = (message = 'Missing, unknown, expired or revoked API
   new GatewayError(401, 'invalid_api_key', message, 'authentication_error')
 export const paymentRequired = (code: 'pricing_required' | 'budget_exceeded', message: string) =>
   new GatewayError(402, code, message, 'insufficient_quota')
-export const forbidden = (code: string, message: string) => new GatewayError(403, code, message, 'permission_error')
+/** Every code the gateway refuses with 403: the refusal record charts these, and only these, as 403s (src/records/refusals.ts). */
+export const FORBIDDEN_CODES = [
+  'admin_only', 'model_not_allowed', 'user_mismatch', 'user_blocked', 'origin_not_allowed', 'origin_mismatch', 'csrf_failed', 'read_only_session',
+] as const
+export type ForbiddenCode = (typeof FORBIDDEN_CODES)[number]
+export const forbidden = (code: ForbiddenCode, message: string) => new GatewayError(403, code, message, 'permission_error')
 export const notFound = (message: string, code = 'not_found') => new GatewayError(404, code, message, 'not_found_error')
 export const conflict = (message: string) => new GatewayError(409, 'conflict', message)
 export const payloadTooLarge = (limit: number) =>

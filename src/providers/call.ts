@@ -2,7 +2,7 @@ import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import type { ProviderConfig } from '../config/schema'
 import { badGateway, badRequest, GatewayError } from '../http/errors'
-import { idleTimeoutBackWhenStreamEnds } from '../http/idle-timeout'
+import { streamedAnswer } from '../http/streamed-answer'
 import { jsonOf, SseParser, type SseEvent } from '../translate/sse'
 import type { ProviderRegistry } from './registry'
 import { endWhenAbortedUnread } from './unread-abort'
@@ -278,14 +278,15 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
 
 /**
  * The answer's body for our response, streamed through as it arrives. The call's timeout keeps running
- * until the body ends; the client going away cancels the upstream read. The request's connection gets its
- * idle timeout back when the body ends, if its route switched it off (src/http/idle-timeout.ts). A call cut
- * (its timeout, the gateway's stop) while its client reads nothing ends the body at once (`endWhenAbortedUnread`):
- * the body fails, so that the client's connection ends and a truncated answer is not taken for a whole one.
+ * until the body ends; the client going away cancels the upstream read. When the body ends, the request's
+ * connection gets its idle timeout back, if its route switched it off, and the request is logged with the time it
+ * took (src/http/streamed-answer.ts). A call cut (its timeout, the gateway's stop) while its client reads nothing
+ * ends the body at once (`endWhenAbortedUnread`): the body fails, so that the client's connection ends and a
+ * truncated answer is not taken for a whole one.
  */
 export function relayBody(answer: UpstreamAnswer, request: Request, onEnd?: () => void): ReadableStream<Uint8Array> | null {
   const { res, signal } = answer
-  const idleTimeoutBack = idleTimeoutBackWhenStreamEnds(request)
+  const answered = streamedAnswer(request)
   let ended = false
   let stopWatchingAbort = () => {}
   const end = () => {
@@ -293,7 +294,7 @@ export function relayBody(answer: UpstreamAnswer, request: Request, onEnd?: () =
     ended = true
     stopWatchingAbort()
     signal.dispose()
-    idleTimeoutBack()
+    answered()
     onEnd?.()
   }
   if (!res.body) {

@@ -243,7 +243,8 @@ export interface AuditFilterValues {
   key_id?: string
   user_id?: string
   status?: number
-  method?: string
+  /** The methods whose rows match: as the client sent it (a row with a key), and as refusals are counted (knownMethod). */
+  methods?: string[]
   route?: string
   /** The addresses whose rows match: the client's, and the source its refusals are counted under. */
   client_ips?: string[]
@@ -261,7 +262,7 @@ export function auditRows({ db, tables: { apiRequestLog } }: RecordsSource, q: A
         q.key_id !== undefined ? eq(apiRequestLog.keyId, q.key_id) : undefined,
         q.user_id !== undefined ? eq(apiRequestLog.userId, q.user_id) : undefined,
         q.status !== undefined ? eq(apiRequestLog.status, q.status) : undefined,
-        q.method !== undefined ? eq(apiRequestLog.method, q.method) : undefined,
+        q.methods ? inArray(apiRequestLog.method, q.methods) : undefined,
         q.route !== undefined ? eq(apiRequestLog.route, q.route) : undefined,
         q.client_ips ? inArray(apiRequestLog.clientIp, q.client_ips) : undefined,
         q.since !== undefined ? gte(apiRequestLog.createdAt, q.since) : undefined,

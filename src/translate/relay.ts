@@ -1,6 +1,6 @@
 import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
-import { idleTimeoutBackWhenStreamEnds } from '../http/idle-timeout'
+import { streamedAnswer } from '../http/streamed-answer'
 import { clampHeaders, type Admission } from '../metering/admission'
 import { answerCarriesOutput } from '../metering/answer-output'
 import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
@@ -80,7 +80,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   // the JSON path reads it: relayed event by event, its text would reach the client as it came.
   if (streaming && x.stream && answer.res.body && isEventStream(answer.res)) {
     const owned = hold.transfer()
-    const idleTimeoutBack = idleTimeoutBackWhenStreamEnds(ctx.request)
+    const answered = streamedAnswer(ctx.request)
     const body = x.stream(answer.res.body, {
       idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
       signal: answer.signal,
@@ -89,7 +89,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
         owned.settle(outcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered))
         // Only what the stream queued is left to write: a client that takes none of it for the idle timeout
         // is let go, not kept for as long as it stays connected (or its kernel retries a vanished peer).
-        idleTimeoutBack()
+        answered()
       },
       // The same secrets the JSON path cuts from an error answer (`errorAnswerFailure`), and the credentials it refuses an answer for quoting.
       secrets: () => secretsOf(provider),

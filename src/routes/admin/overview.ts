@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
 import { badRequest } from '../../http/errors'
+import { REFUSAL_KINDS, refusalKind, type RefusalKind } from '../../records/refusals'
 import type { Services } from '../../services'
 import { usageFilters, usageReader, type UsageFilters } from './records'
 import { strictQuery } from './strict-query'
@@ -24,10 +25,6 @@ function daysBetween(since: number, until: number): string[] {
   for (let d = startOfDay(since); d < until; d += DAY_MS) days.push(dayOf(d))
   return days
 }
-
-type RefusalKind = 'budget' | 'pricing' | 'rate_limited' | 'forbidden'
-const refusalKind = (code: string): RefusalKind =>
-  code === 'budget_exceeded' ? 'budget' : code === 'pricing_required' ? 'pricing' : code === 'rate_limit_exceeded' ? 'rate_limited' : 'forbidden'
 
 /** What the console's overview and charts read: spend aggregates, open holds, refusals, unpriced models asked for. */
 export const overviewRoutes = (services: Services) => {
@@ -141,13 +138,13 @@ export const overviewRoutes = (services: Services) => {
           .where(and(gte(refusalCounts.hour, since), lt(refusalCounts.hour, until + DAY_MS)))
         const days = daysBetween(since, until)
         const index = new Map(days.map((d, i) => [d, i]))
-        const kinds: RefusalKind[] = ['budget', 'pricing', 'forbidden', 'rate_limited']
-        const series = Object.fromEntries(kinds.map((k) => [k, new Array<number>(days.length).fill(0)])) as Record<RefusalKind, number[]>
+        const series = Object.fromEntries(REFUSAL_KINDS.map((k) => [k, new Array<number>(days.length).fill(0)])) as Record<RefusalKind, number[]>
         const codes: Record<string, number> = {}
         for (const r of rows) {
           const i = index.get(dayOf(r.hour))
           if (i === undefined) continue
-          series[refusalKind(r.code)][i]! += r.count
+          const kind = refusalKind(r.code)
+          if (kind) series[kind][i]! += r.count
           codes[r.code] = (codes[r.code] ?? 0) + r.count
         }
         return { days, series, codes }
@@ -156,7 +153,7 @@ export const overviewRoutes = (services: Services) => {
         query: strictQuery({ days: z.coerce.number().int().min(1).max(366).default(14) }),
         detail: {
           tags: ['audit'],
-          summary: 'Refusals per UTC day: 402 budget, 402 pricing, 403 and 429, with the total per error code',
+          summary: "Refusals per UTC day: the gateway's 402 budget, 402 pricing, 403 and 429, a provider's own 402 and 429 apart (upstream), with the total per error code",
         },
       },
     )

@@ -2,8 +2,10 @@ import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
-import { clientSource } from '../../http/client-source'
+import { clientAddress, clientSource } from '../../http/client-source'
 import { notFound } from '../../http/errors'
+import { knownMethod } from '../../http/route-patterns'
+import { streamedAnswer } from '../../http/streamed-answer'
 import type { usage } from '../../db/schema'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
@@ -19,6 +21,24 @@ const timeRange = {
   until: time.optional().describe('rows before this time (a row at exactly until is not listed)'),
 }
 const iso = (ms: number) => new Date(ms).toISOString()
+
+/**
+ * The spellings of a client_ip filter in the request log: the address as the log keeps it (one spelling whatever the
+ * filter's), the source its refusals before any key are counted under (an IPv6 address's /64), and the filter as
+ * given (a row kept before addresses were written in one spelling, a source such as `2001:db8::/64`).
+ */
+function addressesMatching(ip: string): string[] {
+  return [...new Set([ip, clientAddress(ip)!, clientSource(ip)!])]
+}
+
+/**
+ * The spellings of a method filter in the request log: as a client sends it (a row with a key keeps the method it
+ * came with) and as the refusals before any key are counted (`other` for a method the API does not answer).
+ */
+function methodsMatching(method: string): string[] {
+  const sent = method.toUpperCase()
+  return [...new Set([sent, knownMethod(sent)])]
+}
 
 /** The filters of one user's usage; the other lists add `user_id`. */
 export const oneUsersFilters = {
@@ -99,7 +119,7 @@ function csvLine(row: Record<string, unknown>): string {
 /** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
 export const recordRoutes = (services: Services) => {
   const { ledger, requestLog, records } = services
-  const { db, tables: { users } } = services.store
+  const { db, tables: { users, usage: usageRows } } = services.store
   const { filterValues, listUsage, pageWithTotals } = usageReader(services)
 
   return new Elysia({ name: 'admin-records' })
@@ -109,7 +129,7 @@ export const recordRoutes = (services: Services) => {
     })
     .get(
       '/v1/usage/csv',
-      async ({ query }) => {
+      async ({ query, request }) => {
         await ledger.flush()
         const filter = filterValues(query)
         let after: number | undefined
@@ -119,18 +139,27 @@ export const recordRoutes = (services: Services) => {
         // The first page is read before the 200 goes out: a query the database refuses is an error answer,
         // not a download cut off after its header.
         let first: Awaited<ReturnType<typeof readPage>> | null = await readPage()
+        const answered = streamedAnswer(request)
         // Streamed page by page (keyset on id), so an export of millions of rows is never held in memory.
         const body = new ReadableStream<Uint8Array>({
           start: (c) => c.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n')),
           async pull(controller) {
-            const rows = first ?? (await readPage())
+            // A page the database refuses fails the body: that ends the answer too.
+            const rows = first ?? (await readPage().catch((error) => {
+              answered()
+              throw error
+            }))
             first = null
             if (rows.length > 0) {
               after = rows[rows.length - 1]!.id
               controller.enqueue(encoder.encode(rows.map((r) => csvLine(presentUsage(r))).join('')))
             }
-            if (rows.length < CSV_PAGE) controller.close()
+            if (rows.length < CSV_PAGE) {
+              answered()
+              controller.close()
+            }
           },
+          cancel: answered,
         })
         return new Response(body, {
           headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="usage.csv"', 'cache-control': 'no-store' },
@@ -164,14 +193,21 @@ export const recordRoutes = (services: Services) => {
       '/v1/users/:id/usage',
       async ({ params, query }) => {
         await ledger.flush()
-        if ((await db.select({ id: users.id }).from(users).where(eq(users.id, params.id))).length === 0)
-          throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
+        // A deleted user's rows stay under its id: they are listed as /v1/usage?user_id= lists them. Only an id with
+        // neither a user nor a row is unknown.
+        const userRow = () => db.select({ id: users.id }).from(users).where(eq(users.id, params.id)).limit(1)
+        const usageRow = () => db.select({ id: usageRows.id }).from(usageRows).where(eq(usageRows.userId, params.id)).limit(1)
+        if ((await userRow()).length === 0 && (await usageRow()).length === 0)
+          throw notFound(`No user with id ${JSON.stringify(params.id)}, and no usage rows under it.`, 'user_not_found')
         return pageWithTotals({ ...query, user_id: params.id })
       },
       {
         params: z.object({ id: z.string() }),
         query: strictQuery({ ...pageQuery, ...oneUsersFilters }),
-        detail: { tags: ['users', 'usage'], summary: "One user's usage rows and totals" },
+        detail: {
+          tags: ['users', 'usage'],
+          summary: "One user's usage rows and totals, a deleted user's included (404 for an id with neither a user nor rows)",
+        },
       },
     )
     .get(
@@ -183,10 +219,9 @@ export const recordRoutes = (services: Services) => {
           key_id: query.key_id,
           user_id: query.user_id,
           status: query.status,
-          method: query.method?.toUpperCase(),
+          methods: query.method !== undefined ? methodsMatching(query.method) : undefined,
           route: query.route,
-          // An address also finds the refusals counted under its source (an IPv6 address's /64).
-          client_ips: query.client_ip !== undefined ? [query.client_ip, clientSource(query.client_ip)!] : undefined,
+          client_ips: query.client_ip !== undefined ? addressesMatching(query.client_ip) : undefined,
           since: query.since,
           until: query.until,
           limit: query.limit,

@@ -56,6 +56,9 @@ interface AggregateDelta {
 /** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten (`with_items`: and its items). */
 type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true; with_items?: boolean }
 
+const PRUNE_LOG = `DELETE FROM api_request_log WHERE id IN
+  (SELECT id FROM api_request_log WHERE created_at < $1 ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`
+
 const PRUNE_STORED = `DELETE FROM stored_responses WHERE id IN
   (SELECT id FROM stored_responses WHERE created_at < $1 AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`
 
@@ -229,12 +232,16 @@ export class PostgresStore implements Store {
     this.aggregates.push({ key: a.key, first: a.first, count, lastAt: a.lastAt })
   }
 
-  async pruneRequestLog(cutoff: number): Promise<number> {
-    const result = await this.bounded`DELETE FROM api_request_log WHERE created_at < ${cutoff}`
-    return result.count
+  /**
+   * In batches, as on SQLite: each DELETE a short statement, well within the query deadline whatever the backlog
+   * (a day's log after a long stop is millions of rows), holding a connection of the main pool for one batch at a
+   * time; and it ends between batches once the gateway is stopping.
+   */
+  pruneRequestLog(cutoff: number, stopped: () => boolean = () => false): Promise<number> {
+    return deleteInBatches(async () => (await this.bounded.unsafe(PRUNE_LOG, [cutoff])).count, stopped)
   }
 
-  /** In batches too: each DELETE a short statement, well within the query deadline whatever the backlog. */
+  /** In batches too, for the same reasons. */
   pruneStoredResponses(cutoff: number, stopped: () => boolean = () => false): Promise<number> {
     return deleteInBatches(async () => (await this.bounded.unsafe(PRUNE_STORED, [cutoff])).count, stopped)
   }

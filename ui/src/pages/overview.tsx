@@ -69,6 +69,7 @@ export function OverviewPage() {
               { name: '402 pricing', values: refusals.series.pricing },
               { name: '403', values: refusals.series.forbidden },
               { name: '429', values: refusals.series.rate_limited },
+              { name: '402/429 provider', values: refusals.series.upstream },
             ]} />
         </Section>
       )}

@@ -1,0 +1,34 @@
+import { idleTimeoutBackWhenStreamEnds } from './idle-timeout'
+import { peekRequestState, type RequestState } from './request-state'
+
+/**
+ * An answer whose body is streamed (a provider's stream or body passed through, the CSV export) is over when the
+ * body ends or its client leaves, not when its headers go out (Elysia's after-response hook): what waits for that
+ * end is told then. The connection gets its idle timeout back (src/http/idle-timeout.ts), and the request log
+ * writes the request's row with the time it took (`whenAnswered`). The source of the body calls this as it makes
+ * it, and what it returns once the body has ended, cancelled included (later calls do nothing). No wrapper around
+ * the body: its source already knows when it ends.
+ */
+export function streamedAnswer(request: Request): () => void {
+  const idleTimeoutBack = idleTimeoutBackWhenStreamEnds(request)
+  const state = peekRequestState(request)
+  if (!state) return idleTimeoutBack
+  const end: NonNullable<RequestState['answerEnd']> = {}
+  state.answerEnd = end
+  return () => {
+    if (end.ended) return
+    end.ended = true
+    idleTimeoutBack()
+    end.then?.()
+  }
+}
+
+/**
+ * Calls `done` once the request's answer is over: at once for an answer in memory (an error answer too, though a
+ * stream may have been begun before the error) or a body that has already ended, else when the body ends.
+ */
+export function whenAnswered(state: RequestState, done: () => void): void {
+  const end = state.answerEnd
+  if (!end || end.ended || state.status !== undefined) return done()
+  end.then = done
+}
