@@ -6,7 +6,7 @@ import type { Server } from 'bun'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
-import { requireFeaturesPriced, unboundedModel, unpriceableModel, withOnlineModelResults } from '../pricing/features'
+import { requireFeaturesPriced, unservedModel, withOnlineModelResults } from '../pricing/features'
 import { featuresHeld, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
@@ -78,7 +78,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   if (!mayCall(r.caller, r.model, model.canonical, providers.aliases))
     throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
 
-  const unserved = unpriceableModel(model.upstreamModel) ?? (config.cap_output_tokens ? unboundedModel(model.upstreamModel) : null)
+  const unserved = unservedModel(model.upstreamModel, config.cap_output_tokens)
   if (unserved) throw badRequest(unserved, 'feature_unsupported')
   // A model named `…:online` is a web search whatever the route, translated or not: read here, once for all.
   const features = withOnlineModelResults(r.features ?? NO_FEATURES, model.upstreamModel)

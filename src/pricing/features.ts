@@ -118,6 +118,13 @@ export function unpriceableModel(upstreamModel: string): string | null {
     : null
 }
 
+/**
+ * Why no request to `upstreamModel` is served whatever its body, or null: admission refuses it, and the model
+ * list and `models.retrieve` leave it out (they list what the key may call).
+ */
+export const unservedModel = (upstreamModel: string, capOutput: boolean): string | null =>
+  unpriceableModel(upstreamModel) ?? (capOutput ? unboundedModel(upstreamModel) : null)
+
 /** OpenAI's chat tools, both run by the client: every other type is one the provider runs itself. */
 const CHAT_CLIENT_TOOLS = new Set(['function', 'custom'])
 

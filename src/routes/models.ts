@@ -2,8 +2,10 @@ import { Elysia } from 'elysia'
 import { authenticated, requestState } from '../http/request-state'
 import { notFound } from '../http/errors'
 import { mayCall, type Caller } from '../keys/caller'
+import { unservedModel } from '../pricing/features'
 import type { Price } from '../pricing/price'
 import { priceAmountsOf } from '../pricing/price-amounts'
+import type { ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
 interface ListedModel {
@@ -38,6 +40,10 @@ function anthropicList(models: ListedModel[]) {
   }
 }
 
+/** Whether this caller's requests naming `name` are served, price aside: its allow-list, and models no request is served (`unservedModel`). */
+const servable = (caller: Caller, name: string, model: ResolvedModel, { config, providers }: Pick<Services, 'config' | 'providers'>): boolean =>
+  mayCall(caller, name, model.canonical, providers.aliases) && !unservedModel(model.upstreamModel, config.cap_output_tokens)
+
 /**
  * What this caller may call, with prices: every priced model of a configured provider, every alias under
  * its own name, and every bare id its allow-list names (neither an alias nor `provider:model`) under that
@@ -45,18 +51,19 @@ function anthropicList(models: ListedModel[]) {
  * Unpriced models are listed only when pricing is not required (through an alias or a bare id: the gateway
  * cannot enumerate a provider's models).
  */
-async function modelsFor(caller: Caller, anthropic: boolean, { config, prices, providers }: Services): Promise<ListedModel[]> {
+async function modelsFor(caller: Caller, anthropic: boolean, services: Services): Promise<ListedModel[]> {
+  const { config, prices, providers } = services
   const data: ListedModel[] = []
   for (const price of await prices.all()) {
     const model = providers.resolve(price.model)
-    if (model?.canonical === price.model && mayCall(caller, price.model, price.model, providers.aliases))
+    if (model?.canonical === price.model && servable(caller, price.model, model, services))
       data.push(listed(price.model, model.providerName, price))
   }
   for (const alias of Object.keys(providers.aliases).sort()) {
     const model = providers.resolve(alias)
     if (!model) continue
     const price = await prices.priceOf(model.canonical)
-    if ((price || !config.require_pricing) && mayCall(caller, alias, model.canonical, providers.aliases))
+    if ((price || !config.require_pricing) && servable(caller, alias, model, services))
       data.push(listed(alias, model.providerName, price))
   }
   // A bare id is no price row's name: the allow-list is where it can be found.
@@ -64,7 +71,7 @@ async function modelsFor(caller: Caller, anthropic: boolean, { config, prices, p
   for (const id of [...new Set(allowed)].sort()) {
     if (Object.hasOwn(providers.aliases, id) || providers.resolve(id)) continue
     const model = providers.resolve(id, anthropic ? 'anthropic' : 'openai')
-    if (!model) continue
+    if (!model || !servable(caller, id, model, services)) continue
     const price = await prices.priceOf(model.canonical)
     if (price || !config.require_pricing) data.push(listed(id, model.providerName, price))
   }
@@ -76,9 +83,10 @@ async function modelsFor(caller: Caller, anthropic: boolean, { config, prices, p
  * `provider/model`, a bare id through the default provider of the format asked for) and answered under that id:
  * whatever name the key may call, it may also retrieve, listed or not.
  */
-async function modelNamed(id: string, caller: Caller, anthropic: boolean, { config, prices, providers }: Services): Promise<ListedModel | null> {
+async function modelNamed(id: string, caller: Caller, anthropic: boolean, services: Services): Promise<ListedModel | null> {
+  const { config, prices, providers } = services
   const model = providers.resolve(id, anthropic ? 'anthropic' : 'openai')
-  if (!model || !mayCall(caller, id, model.canonical, providers.aliases)) return null
+  if (!model || !servable(caller, id, model, services)) return null
   const price = await prices.priceOf(model.canonical)
   return price || !config.require_pricing ? listed(id, model.providerName, price) : null
 }
