@@ -1,4 +1,4 @@
-import type { Config } from './config/schema'
+import { MAX_TIMER_MS, type Config } from './config/schema'
 import { CHECKPOINTER_STOP_MS } from './db/checkpointer'
 import { BUSY_TIMEOUT_MS } from './db/open'
 import { READER_STOP_MS } from './records/records-reader'
@@ -22,6 +22,7 @@ const STOP_SLACK_MS = 2_000
  *   process may hold the write lock: a sibling worker, a backup, an operator's sqlite3), then the WAL cut; on
  *   Postgres every queued write within one `database_timeout_ms` (PostgresStore.close), the pool then dropped
  *   at once.
+ * At most the longest a timer can wait (MAX_TIMER_MS): settings near it are weeks, beyond any stop.
  */
 export function gatewayStopBoundMs(config: Pick<Config, 'shutdown_grace_ms' | 'database_url' | 'database_timeout_ms'>): number {
   const sqlite = !config.database_url
@@ -29,5 +30,6 @@ export function gatewayStopBoundMs(config: Pick<Config, 'shutdown_grace_ms' | 'd
   const drained = Math.max(config.shutdown_grace_ms + CLOSING_MS, ALERTS_STOP_MS + writeWaitMs)
   const threads = sqlite ? READER_STOP_MS + CHECKPOINTER_STOP_MS : 0
   const close = sqlite ? BUSY_TIMEOUT_MS + CUT_WAL_MS : config.database_timeout_ms
-  return drained + threads + close + STOP_SLACK_MS
+  // Each setting fits a timer; their sum may not, and a timer past the longest fires at once (every worker killed).
+  return Math.min(drained + threads + close + STOP_SLACK_MS, MAX_TIMER_MS)
 }

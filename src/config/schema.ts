@@ -23,7 +23,7 @@ const wholeNumber = z.preprocess(
 )
 const positiveInt = wholeNumber.pipe(z.number().positive())
 /** The longest a timer can wait: beyond it the runtime fires at once (1 ms), so a larger setting is an error. */
-const MAX_TIMER_MS = 2_147_483_647
+export const MAX_TIMER_MS = 2_147_483_647
 /** Milliseconds a timer waits. */
 const timerMs = wholeNumber.pipe(z.number().positive().max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} (about 24.8 days: the longest a timer can wait)`))
 /**
