@@ -105,9 +105,13 @@ export function weightedSize(content: Buffer, weights: Float64Array): number {
  */
 export function readCmap(cmap: Buffer, weights: Float64Array): boolean {
   let i = 0
+  // Where each keyword next stands, looked for again only once passed: a keyword the map never has would
+  // otherwise be searched for to its end once a section, quadratic in its size (a few kB of Flate, seconds).
+  let char = -2
+  let range = -2
   for (;;) {
-    const char = cmap.indexOf(BEGINBFCHAR, i)
-    const range = cmap.indexOf(BEGINBFRANGE, i)
+    if (char !== -1 && char < i) char = cmap.indexOf(BEGINBFCHAR, i)
+    if (range !== -1 && range < i) range = cmap.indexOf(BEGINBFRANGE, i)
     if (char < 0 && range < 0) return true
     const isRange = range >= 0 && (char < 0 || range < char)
     const from = isRange ? range + BEGINBFRANGE.length : char + BEGINBFCHAR.length
