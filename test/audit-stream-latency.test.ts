@@ -5,25 +5,22 @@
  * written when the body ends, or when its client leaves, with the time the request took; the other streamed bodies
  * (a provider's body passed through, the CSV export) are logged at their end too, and never left unlogged.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { beforeAll, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
 const CHUNKS = 10
 const CHUNK_DELAY_MS = 150
 
-let mock: MockProvider
 let gw: TestGateway
 let secret: string
-
+withMockGateway(
+  { pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 }, 'mock:tts': { per_request: 0.0005 } } },
+  (s) => ({ gw } = s),
+  { chunks: CHUNKS, chunkDelayMs: CHUNK_DELAY_MS },
+)
 beforeAll(async () => {
-  mock = startMockProvider({ chunks: CHUNKS, chunkDelayMs: CHUNK_DELAY_MS })
-  gw = await startTestGateway({ mock, config: { pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 }, 'mock:tts': { per_request: 0.0005 } } } })
   secret = (await gw.userWithKey({ id: 'stream-latency', max_budget: 10 })).secret
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
 })
 
 const post = (path: string, body: unknown, signal?: AbortSignal) =>

@@ -6,27 +6,23 @@
  * served at $0. It is now listed as no price in catalog, as an entry with no rate at all is; the operator writes
  * it free only by naming it with `--models` and saying `--allow-free`.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { catalogEntry } from '../src/cli/price-catalog'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { mockProviders, startTestGateway, type TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
+import { mockProviders, type TestGateway } from './support/gateway'
 import { tollgateOutput } from './support/cli'
 
 const WHISPER = 'oai:whisper-1'
 const OCR = 'mis:mistral-ocr-2505'
 
-let mock: MockProvider
 let gw: TestGateway
-
-beforeAll(async () => {
-  mock = startMockProvider()
-  const { mock: openai } = mockProviders(mock)
-  gw = await startTestGateway({ mock, config: { providers: { mock: openai, oai: { ...openai, catalog: 'openai' }, mis: { ...openai, catalog: 'mistral' } } } })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
-})
+withMockGateway(
+  (mock) => {
+    const { mock: openai } = mockProviders(mock)
+    return { providers: { mock: openai, oai: { ...openai, catalog: 'openai' }, mis: { ...openai, catalog: 'mistral' } } }
+  },
+  (s) => ({ gw } = s),
+)
 
 const lineOf = (diff: any, model: string) => diff.models.find((m: any) => m.model === model)
 

@@ -6,34 +6,27 @@
  * a price (SPEC §5) was then served at $0. Such an entry is `no price in catalog` and left as it is; the
  * operator writes it free only by naming it with `--models` and adding `--allow-free`.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { mockProviders, startTestGateway, type TestGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import { withMockGateway } from './support/mock-gateway'
+import { mockProviders, type TestGateway } from './support/gateway'
 import { runTollgate, tollgateOutput } from './support/cli'
 
 const GONE = 'cb:qwen-3-coder-480b'
 const FREE = 'or:meta-llama/llama-3.3-70b-instruct:free'
 const PRICED_FREE = 'or:deepseek/deepseek-r1:free'
 
-let mock: MockProvider
 let gw: TestGateway
-
-beforeAll(async () => {
-  mock = startMockProvider()
-  const { mock: openai } = mockProviders(mock)
-  gw = await startTestGateway({
-    mock,
-    config: {
+withMockGateway(
+  (mock) => {
+    const { mock: openai } = mockProviders(mock)
+    return {
       providers: { mock: openai, cb: { ...openai, catalog: 'cerebras' }, or: { ...openai, catalog: 'openrouter' } },
       // The operator's own price for a model the catalog lists with no rate: kept, never "changed" to 0.
       pricing: { [PRICED_FREE]: { input_per_million: 1, output_per_million: 2 } },
-    },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
-})
+    }
+  },
+  (s) => ({ gw } = s),
+)
 
 const lineOf = (diff: any, model: string) => diff.models.find((m: any) => m.model === model)
 

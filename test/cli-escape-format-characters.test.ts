@@ -6,23 +6,14 @@
  * U+2028/2029 break the line in some. A key holder asks for `mock:<U+202E>…` (refused for lack of a price, so
  * recorded among the unpriced models) and `tollgate prices catalog` prints it escaped.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { printable } from '../src/cli/table'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
+import type { TestGateway } from './support/gateway'
 import { tollgateOutput } from './support/cli'
 
-let mock: MockProvider
 let gw: TestGateway
-
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
-})
+withMockGateway({}, (s) => ({ gw } = s))
 
 test('a bidi override in a model a key holder asked for is escaped in the table', async () => {
   const { secret } = await gw.userWithKey({ id: 'spoofer', max_budget: 1 })

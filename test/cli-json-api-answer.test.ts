@@ -4,17 +4,14 @@
  * was more, nor ask for it. It prints the API's answer as it came; with `--all`, that answer holding every page's
  * rows, its `next_cursor` null.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { beforeAll, expect, test } from 'bun:test'
+import { withMockGateway } from './support/mock-gateway'
+import type { TestGateway } from './support/gateway'
 import { tollgateOutput } from './support/cli'
 
-let mock: MockProvider
 let gw: TestGateway
-
+withMockGateway({}, (s) => ({ gw } = s))
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
   const { secret } = await gw.userWithKey({ id: 'json-a', max_budget: 1 })
   for (const id of ['json-b', 'json-c']) await gw.admin('POST', '/v1/users', { id })
   for (let i = 0; i < 3; i++)
@@ -24,10 +21,6 @@ beforeAll(async () => {
       body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hi' }] }),
     })
   await gw.settled()
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
 })
 
 const json = async (args: string[]) => JSON.parse(await tollgateOutput(gw.url, [...args, '--json']))

@@ -3,22 +3,15 @@
  * (allowed_models null), `none` is no model at all ([]). `--models none` used to clear the field to null, which
  * the gateway reads as every model: an operator locking a key out of every model opened it to all of them.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { beforeAll, expect, test } from 'bun:test'
+import { withMockGateway } from './support/mock-gateway'
+import type { TestGateway } from './support/gateway'
 import { runTollgate } from './support/cli'
 
-let mock: MockProvider
 let gw: TestGateway
-
+withMockGateway({}, (s) => ({ gw } = s))
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
   await gw.admin('POST', '/v1/users', { id: 'cli-models', max_budget: 1 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
 })
 
 const tollgate = (args: string[]) => runTollgate(gw.url, args, {})

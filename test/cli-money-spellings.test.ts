@@ -4,22 +4,13 @@
  * text passed as well. Every other spelling is a mistake on the command line (exit 2, naming the option), and
  * nothing is written. Whole-number options (`--rpm`) take digits only, for the same reason.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import { withMockGateway } from './support/mock-gateway'
+import type { TestGateway } from './support/gateway'
 import { runTollgate } from './support/cli'
 
-let mock: MockProvider
 let gw: TestGateway
-
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
-})
+withMockGateway({}, (s) => ({ gw } = s))
 
 let users = 0
 /** A user of its own for each test: a key wrongly created by one must not decide another's outcome. */

@@ -4,22 +4,13 @@
  * edited) must not create a key with a $500 ceiling when the operator typed $5. `tollgate migrate` reads its
  * options with the same parser, so `--to` or `--from` given twice is refused too, before anything is opened.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import { withMockGateway } from './support/mock-gateway'
+import type { TestGateway } from './support/gateway'
 import { runTollgate } from './support/cli'
 
-let mock: MockProvider
 let gw: TestGateway
-
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
-})
+withMockGateway({}, (s) => ({ gw } = s))
 
 test('a budget given twice is refused, not the last one silently taken', async () => {
   await gw.admin('POST', '/v1/users', { id: 'dup-team' })

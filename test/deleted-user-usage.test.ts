@@ -3,21 +3,12 @@
  * `GET /v1/users/{id}/usage`, which once answered 404 for a user no longer there. An id with neither a user nor
  * rows is still unknown (404).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
-
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
-})
+withMockGateway({}, (s) => ({ gw } = s))
 
 test("a deleted user's usage rows and totals are listed under its id", async () => {
   const { secret } = await gw.userWithKey({ id: 'gone-user', max_budget: 10 })

@@ -9,13 +9,11 @@
  * plain:m costs 1 µ$ an input token, 2 µ$ an output token; cap-output's max is 64.
  */
 import { expect, test } from 'bun:test'
-import type { TestGateway } from './support/gateway'
 import { blankPdf } from './support/pdf'
-import { CAPPED_PLAIN_M, jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
+import { withPdfHoldGateway } from './support/pdf-hold'
+import { CAPPED_PLAIN_M } from './support/scripted-upstream'
 
-let upstream: ScriptedUpstream
-let gw: TestGateway
-withScriptedGateway(CAPPED_PLAIN_M, (s) => ({ upstream, gw } = s))
+const holds = withPdfHoldGateway(CAPPED_PLAIN_M)
 
 const PAGES = 100
 const BILLED_INPUT = PAGES * 1_500
@@ -23,28 +21,18 @@ const BILLED_INPUT = PAGES * 1_500
 test('a data:application/pdf URL in an image_url part is held at its pages: spend never passes max_budget', async () => {
   const pdf = blankPdf(PAGES).toString('base64')
   expect(pdf.length).toBeLessThan(12_000)
-  upstream.answer(() =>
-    jsonResponse({
-      id: 'c1', object: 'chat.completion', created: 1, model: 'm',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Done.' }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: BILLED_INPUT, completion_tokens: 10, total_tokens: BILLED_INPUT + 10 },
-    }),
-  )
   // Its bytes (~10k tokens, ~$0.01) fit; its pages (100 × 3,000 tokens, $0.30) do not.
-  const { secret } = await gw.userWithKey({ id: 'image-url-pdf', max_budget: 0.05 })
-  const res = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
+  const { status, calls, user } = await holds.send(
+    'image-url-pdf',
+    '/v1/chat/completions',
+    {
       model: 'plain:m',
       messages: [{ role: 'user', content: [{ type: 'text', text: 'Summarise.' }, { type: 'image_url', image_url: { url: `data:application/pdf;base64,${pdf}` } }] }],
-    }),
-  })
-  await res.text()
-  await gw.settled()
-  const user = (await gw.admin('GET', '/v1/users/image-url-pdf')).body
+    },
+    BILLED_INPUT,
+  )
   // Before the fix: 200, the provider called, spend 0.15002 past max_budget 0.05 (the hold counted the PDF's bytes).
   expect(user.spend).toBeLessThanOrEqual(user.max_budget)
-  expect(res.status).toBe(402)
-  expect(upstream.calls).toHaveLength(0)
+  expect(status).toBe(402)
+  expect(calls).toHaveLength(0)
 })

@@ -5,29 +5,22 @@
  * may not call". So a name the key calls with 200 is found by `models.retrieve` under that same name: the id is
  * resolved as a request's `model` is, not looked up among the names `GET /v1/models` lists.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { beforeAll, expect, test } from 'bun:test'
 import OpenAI from 'openai'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
 let secret: string
-
+withMockGateway(
+  {
+    default_providers: { openai: 'mock' },
+    pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 }, 'mock:gpt-big': { input_per_million: 5, output_per_million: 20 } },
+  },
+  (s) => ({ gw } = s),
+)
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({
-    mock,
-    config: {
-      default_providers: { openai: 'mock' },
-      pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 }, 'mock:gpt-big': { input_per_million: 5, output_per_million: 20 } },
-    },
-  })
   ;({ secret } = await gw.userWithKey({ id: 'spellings', max_budget: 10 }))
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
 })
 
 const retrieve = (key: string, name: string) =>

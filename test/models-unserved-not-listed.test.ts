@@ -4,34 +4,27 @@
  * the body (a Groq Compound agent system; a deep-research model with cap-output on): neither lists nor finds them,
  * under any spelling. Before: retrieve answered 200 for all three, and the list showed them.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { beforeAll, expect, test } from 'bun:test'
 import OpenAI from 'openai'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
 let secret: string
-
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({
-    mock,
-    config: {
-      default_providers: { openai: 'mock' },
-      cap_output_tokens: true,
-      pricing: {
-        'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 },
-        'mock:compound-beta': { input_per_million: 1, output_per_million: 2 },
-        'mock:o3-deep-research': { input_per_million: 10, output_per_million: 40 },
-      },
+withMockGateway(
+  {
+    default_providers: { openai: 'mock' },
+    cap_output_tokens: true,
+    pricing: {
+      'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 },
+      'mock:compound-beta': { input_per_million: 1, output_per_million: 2 },
+      'mock:o3-deep-research': { input_per_million: 10, output_per_million: 40 },
     },
-  })
+  },
+  (s) => ({ gw } = s),
+)
+beforeAll(async () => {
   ;({ secret } = await gw.userWithKey({ id: 'models-unserved', max_budget: 10 }))
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
 })
 
 test('models.retrieve finds only what a chat request under the same name is served; a model every request is refused is 404', async () => {

@@ -1,7 +1,6 @@
 import { expect, test } from 'bun:test'
-import type { TestGateway } from './support/gateway'
 import { deflatedTextPdf } from './support/pdf'
-import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
+import { pdfDocumentBody, withPdfHoldGateway } from './support/pdf-hold'
 
 /**
  * A PDF is billed per page for its image AND for the text extracted from each page (Anthropic: "the system converts
@@ -15,34 +14,14 @@ import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './supp
 const TEXT = 'the '.repeat(300_000) // 1.2 MB of text: ~300,000 tokens (" the" is one token)
 const BILLED_INPUT = 300_000
 
-let upstream: ScriptedUpstream
-let gw: TestGateway
-withScriptedGateway({ cap_output_tokens: true, pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 } } }, (s) => ({ upstream, gw } = s))
+const holds = withPdfHoldGateway()
 
 test('a one-page PDF whose content stream inflates to 1.2 MB of text is held for that text: spend never passes max_budget', async () => {
   const pdf = deflatedTextPdf(TEXT).toString('base64')
   expect(pdf.length).toBeLessThan(10_000) // vs TEXT.length 1,200,000
-  upstream.answer(() =>
-    jsonResponse({
-      id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'Done.' }],
-      stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: BILLED_INPUT, output_tokens: 10 },
-    }),
-  )
-  const { secret } = await gw.userWithKey({ id: 'deflated', max_budget: 0.05 })
-  const res = await fetch(gw.url + '/v1/messages', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model: 'ant:m',
-      max_tokens: 100,
-      messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf } }, { type: 'text', text: 'Summarise.' }] }],
-    }),
-  })
-  await res.text()
-  await gw.settled()
-  const user = (await gw.admin('GET', '/v1/users/deflated')).body
+  const { status, calls, user } = await holds.send('deflated', '/v1/messages', pdfDocumentBody(pdf), BILLED_INPUT)
   // Before the fix: 200 (held 8,786 micro-USD: the PDF's ~8 kB of base64), the provider called, spend 0.30002 past max_budget 0.05.
   expect(user.spend).toBeLessThanOrEqual(user.max_budget)
-  expect(res.status).toBe(402)
-  expect(upstream.calls).toHaveLength(0)
+  expect(status).toBe(402)
+  expect(calls).toHaveLength(0)
 })

@@ -1,7 +1,6 @@
 import { expect, test } from 'bun:test'
-import type { TestGateway } from './support/gateway'
 import { formDrawnPdf } from './support/pdf'
-import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
+import { pdfDocumentBody, withPdfHoldGateway } from './support/pdf-hold'
 
 /**
  * A page's text is not only in its `/Contents`: a Form XObject's text is shown each time the page draws it (`/X Do`),
@@ -12,32 +11,12 @@ import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './supp
  */
 const BILLED_INPUT = 300_000
 
-let upstream: ScriptedUpstream
-let gw: TestGateway
-withScriptedGateway({ cap_output_tokens: true, pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 } } }, (s) => ({ upstream, gw } = s))
+const holds = withPdfHoldGateway()
 
 test('a page that draws a Form XObject of 4 kB of text 300 times is held for the 1.2 MB a reader extracts', async () => {
   const pdf = formDrawnPdf('the '.repeat(1000), 300).toString('base64')
-  upstream.answer(() =>
-    jsonResponse({
-      id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'Done.' }],
-      stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: BILLED_INPUT, output_tokens: 10 },
-    }),
-  )
-  const { secret } = await gw.userWithKey({ id: 'form-drawn', max_budget: 0.05 })
-  const res = await fetch(gw.url + '/v1/messages', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model: 'ant:m',
-      max_tokens: 100,
-      messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf } }, { type: 'text', text: 'Summarise.' }] }],
-    }),
-  })
-  await res.text()
-  await gw.settled()
-  const user = (await gw.admin('GET', '/v1/users/form-drawn')).body
-  expect({ status: res.status, calls: upstream.calls.length, spendWithinBudget: user.spend <= user.max_budget, spend: user.spend }).toEqual({
+  const { status, calls, user } = await holds.send('form-drawn', '/v1/messages', pdfDocumentBody(pdf), BILLED_INPUT)
+  expect({ status, calls: calls.length, spendWithinBudget: user.spend <= user.max_budget, spend: user.spend }).toEqual({
     status: 402, calls: 0, spendWithinBudget: true, spend: 0,
   })
 })

@@ -6,20 +6,12 @@
  * holds the week's usage, so the month's budget is spent too, and the next request is refused.
  * Runs on both stores (test/engines/stores.engine.ts).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import { withMockGateway } from './support/mock-gateway'
+import type { TestGateway } from './support/gateway'
 
-let mock: MockProvider
 let gw: TestGateway
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
-})
+withMockGateway({}, (s) => ({ gw } = s))
 
 const chat = async (secret: string) =>
   (

@@ -5,22 +5,15 @@
  * path (a space, a non-ASCII letter) names the same model as in the other spellings, and GET finds its price and
  * DELETE unprices it. A malformed escape there is a 400, not a lookup of the text as written.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { beforeAll, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
-
+withMockGateway({}, (s) => ({ gw } = s))
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
   const r = await gw.admin('POST', '/v1/pricing', { model: 'mock:modèle 2', input_per_million: 1, output_per_million: 2 })
   if (r.status !== 201) throw new Error(`price: ${r.status} ${JSON.stringify(r.body)}`)
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
 })
 
 test('GET /v1/pricing/provider/model with a raw slash finds a model whose id a client must percent-encode', async () => {

@@ -3,20 +3,12 @@
  * below it, or overshoot with cap-output off); the 402 message then says "$0.000000 remaining", and so do
  * /v1/users, /v1/users/{id} and /v1/key (for the key and for its user), which the console shows as they are.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import { withMockGateway } from './support/mock-gateway'
+import type { TestGateway } from './support/gateway'
 
-let mock: MockProvider
 let gw: TestGateway
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
-})
+withMockGateway({}, (s) => ({ gw } = s))
 
 const chat = async (secret: string) => {
   const res = await fetch(`${gw.url}/v1/chat/completions`, {

@@ -1,7 +1,6 @@
 import { expect, test } from 'bun:test'
-import type { TestGateway } from './support/gateway'
 import { blankPdf } from './support/pdf'
-import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
+import { withPdfHoldGateway } from './support/pdf-hold'
 
 /**
  * A conversation that used Anthropic's web fetch tool sends the fetched document back on the next turn, inside the
@@ -13,12 +12,7 @@ import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './supp
 const PAGES = 100
 const BILLED_INPUT = PAGES * 1_500
 
-let upstream: ScriptedUpstream
-let gw: TestGateway
-withScriptedGateway(
-  { cap_output_tokens: true, pdf_page_tokens: 2_000, pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 } } },
-  (s) => ({ upstream, gw } = s),
-)
+const holds = withPdfHoldGateway({ pdf_page_tokens: 2_000 })
 
 test('a PDF replayed in a web_fetch_tool_result is held at its pages: spend never passes max_budget', async () => {
   const pdf = blankPdf(PAGES).toString('base64')
@@ -41,24 +35,10 @@ test('a PDF replayed in a web_fetch_tool_result is held at its pages: spend neve
       { role: 'user', content: 'Now list its sections.' },
     ],
   }
-  upstream.answer(() =>
-    jsonResponse({
-      id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'Done.' }],
-      stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: BILLED_INPUT, output_tokens: 10 },
-    }),
-  )
   // Its bytes (~10k tokens, ~$0.012 with the tool's allowance) fit; its pages (100 × 2,000 tokens, $0.20) do not.
-  const { secret } = await gw.userWithKey({ id: 'webfetch', max_budget: 0.05 })
-  const res = await fetch(gw.url + '/v1/messages', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  await res.text()
-  await gw.settled()
-  const user = (await gw.admin('GET', '/v1/users/webfetch')).body
+  const { status, calls, user } = await holds.send('webfetch', '/v1/messages', body, BILLED_INPUT)
   // Before the fix: 200, the provider called, and spend 0.15002 past max_budget 0.05 (the hold counted the PDF's bytes).
   expect(user.spend).toBeLessThanOrEqual(user.max_budget)
-  expect(res.status).toBe(402)
-  expect(upstream.calls).toHaveLength(0)
+  expect(status).toBe(402)
+  expect(calls).toHaveLength(0)
 })

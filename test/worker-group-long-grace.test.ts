@@ -8,12 +8,9 @@ import { afterEach, expect, test } from 'bun:test'
 import { MAX_TIMER_MS } from '../src/config/schema'
 import { gatewayStopBoundMs } from '../src/gateway-stop'
 import { Database } from 'bun:sqlite'
-import { rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { BUN, MASTER_KEY, ROOT, capturedOutput, mockProviders, tempDir } from './support/gateway'
 import { startMockProvider } from './support/mock-provider'
-import { freePort } from './support/redis-server'
 import { waitFor } from './support/wait-for'
+import { spawnWorkerGroup } from './support/worker-group'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -23,54 +20,30 @@ afterEach(async () => {
 test('a group stopped with a long (valid) shutdown grace lets the call in flight finish and settle; no worker is killed at once', async () => {
   const mock = startMockProvider({ latencyMs: 1_500 })
   cleanups.push(() => mock.stop())
-  const port = freePort()
-  const dir = tempDir()
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  const db = join(dir, 't.db')
-  const file = join(dir, 'tollgate.yaml')
-  writeFileSync(
-    file,
-    JSON.stringify({
-      host: '127.0.0.1', port, db, workers: 2, log_level: 'warn',
+  const group = spawnWorkerGroup(
+    {
+      workers: 2, log_level: 'warn',
       // Accepted by the schema (at most 2,147,483,647); the old deadline (grace + 3 s) still fit a timer.
       shutdown_grace_ms: 2_147_475_000,
-      providers: mockProviders(mock), pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 } },
-    }),
+    },
+    cleanups,
+    mock,
   )
-  const primary = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts')], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_CONFIG: file, TOLLGATE_MASTER_KEY: MASTER_KEY },
-    stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
-  })
-  const out = capturedOutput(primary)
-  cleanups.push(async () => {
-    if (primary.exitCode === null) primary.kill('SIGKILL')
-    await primary.exited
-  })
-  expect(await waitFor(20_000, () => [...out().matchAll(/worker (\d+) serving/g)].length === 2)).toBe(true)
+  expect(await group.serving(2, 20_000)).toBe(true)
 
-  const url = `http://127.0.0.1:${port}`
-  const admin = (path: string, body: unknown) =>
-    fetch(url + path, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>)
-  await admin('/v1/users', { id: 'u1', max_budget: 10 })
-  const { key } = await admin('/v1/keys', { user_id: 'u1' })
-
-  const answered = fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', max_tokens: 100, messages: [{ role: 'user', content: 'hello there' }] }),
-  }).then(async (r) => ({ status: r.status, body: await r.text() }), (e: Error) => ({ status: 0, body: String(e) }))
+  const key = await group.userWithKey({ id: 'u1', max_budget: 10 })
+  const answered = group.chat(key, 100).then(async (r) => ({ status: r.status, body: await r.text() }), (e: Error) => ({ status: 0, body: String(e) }))
   // The provider has the call (the hold is written): the group is asked to stop.
   expect(await waitFor(5_000, () => mock.calls.length === 1)).toBe(true)
-  primary.kill('SIGTERM')
+  group.primary.kill('SIGTERM')
 
   const res = await answered
-  expect(await waitFor(20_000, () => primary.exitCode !== null)).toBe(true)
-  const reader = new Database(db, { readonly: true })
+  expect(await waitFor(20_000, () => group.primary.exitCode !== null)).toBe(true)
+  const reader = new Database(group.dbPath, { readonly: true })
   cleanups.push(() => reader.close())
   const holdsLeft = (reader.query('SELECT count(*) AS n FROM reservations').get() as { n: number }).n
   const usageRows = (reader.query('SELECT count(*) AS n FROM usage').get() as { n: number }).n
-  expect({ status: res.status, holdsLeft, usageRows, killed: /SIGKILL/.test(out()) }).toEqual({ status: 200, holdsLeft: 0, usageRows: 1, killed: false })
+  expect({ status: res.status, holdsLeft, usageRows, killed: /SIGKILL/.test(group.output()) }).toEqual({ status: 200, holdsLeft: 0, usageRows: 1, killed: false })
 }, 60_000)
 
 test('the bound fits a timer whatever the settings, on either store', () => {

@@ -6,12 +6,9 @@
  * so, and ends.
  */
 import { afterEach, expect, test } from 'bun:test'
-import { rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { gatewayStopBoundMs } from '../src/gateway-stop'
-import { BUN, MASTER_KEY, ROOT, capturedOutput, tempDir } from './support/gateway'
-import { freePort } from './support/redis-server'
 import { waitFor } from './support/wait-for'
+import { spawnWorkerGroup } from './support/worker-group'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -28,30 +25,15 @@ const alive = (pid: number) => {
 }
 
 test('a worker that hangs on stop is killed once the shutdown grace and a margin have passed; the group ends and frees the port', async () => {
-  const port = freePort()
-  const dir = tempDir()
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  const file = join(dir, 'tollgate.yaml')
-  const settings = { host: '127.0.0.1', port, db: join(dir, 't.db'), workers: 2, shutdown_grace_ms: 500, providers: {}, pricing: {} }
-  writeFileSync(file, JSON.stringify(settings))
+  const settings = { workers: 2, shutdown_grace_ms: 500 }
   const boundMs = gatewayStopBoundMs({ ...settings, database_timeout_ms: 3_000 })
-  const primary = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts')], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_CONFIG: file, TOLLGATE_MASTER_KEY: MASTER_KEY },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const out = capturedOutput(primary)
-  const workerPids = () => [...out().matchAll(/worker (\d+) serving/g)].map((m) => Number(m[1]))
-  cleanups.push(async () => {
+  const { primary, port, output: out, workerPids } = spawnWorkerGroup(settings, cleanups)
+  cleanups.push(() => {
     for (const pid of workerPids())
       if (alive(pid)) {
         process.kill(pid, 'SIGKILL')
         process.kill(pid, 'SIGCONT')
       }
-    if (primary.exitCode === null) primary.kill('SIGKILL')
-    await primary.exited
   })
   expect(await waitFor(20_000, () => out().includes('2 workers sharing the port'))).toBe(true)
   expect(await waitFor(5_000, () => workerPids().length === 2)).toBe(true)

@@ -11,12 +11,9 @@
  */
 import { afterEach, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { BUN, MASTER_KEY, ROOT, capturedOutput, mockProviders, tempDir } from './support/gateway'
 import { startMockProvider } from './support/mock-provider'
-import { freePort } from './support/redis-server'
 import { waitFor } from './support/wait-for'
+import { spawnWorkerGroup } from './support/worker-group'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -26,43 +23,13 @@ afterEach(async () => {
 test('a group worker waiting for the write lock to write a settlement at its stop is not killed before its own wait ends', async () => {
   const mock = startMockProvider({ latencyMs: 300 })
   cleanups.push(() => mock.stop())
-  const port = freePort()
-  const dir = tempDir()
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  const db = join(dir, 't.db')
-  const file = join(dir, 'tollgate.yaml')
-  writeFileSync(
-    file,
-    JSON.stringify({
-      host: '127.0.0.1', port, db, workers: 2, shutdown_grace_ms: 500, log_level: 'warn',
-      providers: mockProviders(mock), pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 } },
-    }),
-  )
-  const primary = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts')], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_CONFIG: file, TOLLGATE_MASTER_KEY: MASTER_KEY },
-    stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
-  })
-  const out = capturedOutput(primary)
-  cleanups.push(async () => {
-    if (primary.exitCode === null) primary.kill('SIGKILL')
-    await primary.exited
-  })
-  expect(await waitFor(20_000, () => [...out().matchAll(/worker (\d+) serving/g)].length === 2)).toBe(true)
+  const group = spawnWorkerGroup({ workers: 2, shutdown_grace_ms: 500, log_level: 'warn' }, cleanups, mock)
+  expect(await group.serving(2, 20_000)).toBe(true)
 
-  const url = `http://127.0.0.1:${port}`
-  const admin = (path: string, body: unknown) =>
-    fetch(url + path, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>)
-  await admin('/v1/users', { id: 'u1', max_budget: 10 })
-  const { key } = await admin('/v1/keys', { user_id: 'u1' })
-
-  const answered = fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', max_tokens: 1000, messages: [{ role: 'user', content: 'hello there' }] }),
-  })
+  const key = await group.userWithKey({ id: 'u1', max_budget: 10 })
+  const answered = group.chat(key, 1000)
   // The hold is written; while the provider answers, another connection takes the write lock.
-  const locker = new Database(db)
+  const locker = new Database(group.dbPath)
   cleanups.push(() => locker.close())
   expect(await waitFor(5_000, () => (locker.query('SELECT count(*) AS n FROM reservations').get() as { n: number }).n === 1)).toBe(true)
   locker.exec('PRAGMA busy_timeout = 5000')
@@ -71,15 +38,15 @@ test('a group worker waiting for the write lock to write a settlement at its sto
   expect(res.status).toBe(200)
   await res.text()
 
-  primary.kill('SIGTERM')
+  group.primary.kill('SIGTERM')
   await Bun.sleep(4_500)
   locker.exec('COMMIT')
-  expect(await waitFor(20_000, () => primary.exitCode !== null)).toBe(true)
+  expect(await waitFor(20_000, () => group.primary.exitCode !== null)).toBe(true)
 
-  const reader = new Database(db, { readonly: true })
+  const reader = new Database(group.dbPath, { readonly: true })
   cleanups.push(() => reader.close())
   const left = reader.query('SELECT count(*) AS n FROM reservations').get() as { n: number }
   const usage = reader.query('SELECT count(*) AS n FROM usage').get() as { n: number }
   // The settlement was written once the lock was free: no hold left for the sweeper to charge in full.
-  expect({ holdsLeft: left.n, usageRows: usage.n, killed: /SIGKILL/.test(out()) }).toEqual({ holdsLeft: 0, usageRows: 1, killed: false })
+  expect({ holdsLeft: left.n, usageRows: usage.n, killed: /SIGKILL/.test(group.output()) }).toEqual({ holdsLeft: 0, usageRows: 1, killed: false })
 }, 60_000)

@@ -7,11 +7,9 @@
  * splitting the traffic with it.
  */
 import { afterEach, expect, test } from 'bun:test'
-import { rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { BUN, MASTER_KEY, ROOT, capturedOutput, tempDir } from './support/gateway'
 import { freePort } from './support/redis-server'
 import { waitFor } from './support/wait-for'
+import { spawnWorkerGroup } from './support/worker-group'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -24,22 +22,7 @@ test('a worker group on a port another program listens on (with SO_REUSEPORT) re
   const foreign = Bun.serve({ hostname: '127.0.0.1', port, reusePort: true, fetch: () => new Response('not tollgate') })
   cleanups.push(() => foreign.stop(true))
 
-  const dir = tempDir()
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  const file = join(dir, 'tollgate.yaml')
-  writeFileSync(file, JSON.stringify({ host: '127.0.0.1', port, db: join(dir, 't.db'), workers: 2, providers: {}, pricing: {} }))
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts')], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_CONFIG: file, TOLLGATE_MASTER_KEY: MASTER_KEY },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  cleanups.push(async () => {
-    if (proc.exitCode === null) proc.kill('SIGTERM')
-    await proc.exited
-  })
-  const out = capturedOutput(proc)
+  const { primary: proc, output: out } = spawnWorkerGroup({ port, workers: 2 }, cleanups)
   await waitFor(20_000, () => proc.exitCode !== null || out().includes('workers sharing the port'))
 
   // What clients of the port now reach: each new connection is given to one of the listeners by the kernel.

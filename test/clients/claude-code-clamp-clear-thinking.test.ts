@@ -1,6 +1,5 @@
 import { expect, test } from 'bun:test'
-import { join } from 'node:path'
-import { binOf, runCli, scratchDir } from '../support/clients'
+import { claudeOnce } from '../support/clients'
 import { startMockProvider } from '../support/mock-provider'
 import { startTestGateway } from '../support/gateway'
 
@@ -31,23 +30,8 @@ test('a clamped Claude Code turn that loses its thinking must not keep the clear
   })
   // ~$0.434 is held for Claude Code's ~76 KB of input: $0.45 leaves about 1,000 output tokens, so the clamp drops thinking.
   const { secret } = await gw.userWithKey({ id: 'dev', max_budget: 0.45 }, { user_field: 'tag', clamp_output: true })
-  const home = scratchDir('tollgate-clamp-cc-')
-  const work = scratchDir('tollgate-clamp-cc-work-')
   try {
-    const result = await runCli([binOf('claude'), '-p', 'Say hi'], {
-      cwd: work.path,
-      timeoutMs: 60_000,
-      env: {
-        HOME: home.path,
-        CLAUDE_CONFIG_DIR: join(home.path, '.claude'),
-        ANTHROPIC_BASE_URL: gw.url,
-        ANTHROPIC_API_KEY: secret,
-        ANTHROPIC_MODEL: MODEL,
-        DISABLE_TELEMETRY: '1',
-        DISABLE_AUTOUPDATER: '1',
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      },
-    })
+    const result = await claudeOnce({ url: gw.url, secret, model: MODEL, prompt: 'Say hi' })
     expect(result.code, result.output).toBe(0)
     const sent = mock.calls.filter((c) => c.path === '/v1/messages').map((c) => c.body as any)
     expect(sent).toHaveLength(1)
@@ -58,7 +42,5 @@ test('a clamped Claude Code turn that loses its thinking must not keep the clear
   } finally {
     await gw.stop()
     await mock.stop()
-    home.remove()
-    work.remove()
   }
 }, 90_000)

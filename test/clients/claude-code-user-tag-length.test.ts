@@ -1,6 +1,5 @@
 import { expect, test } from 'bun:test'
-import { join } from 'node:path'
-import { binOf, runCli, scratchDir } from '../support/clients'
+import { claudeOnce } from '../support/clients'
 import { startMockProvider } from '../support/mock-provider'
 import { startTestGateway } from '../support/gateway'
 
@@ -20,23 +19,8 @@ test("Claude Code's session tag forwarded to an OpenAI-compatible provider must 
   const mock = startMockProvider()
   const gw = await startTestGateway({ mock, config: { pricing: { 'mock:gpt-mock': { input_per_million: 2, output_per_million: 8 } } } })
   const { secret } = await gw.userWithKey({ id: 'dev', max_budget: 25 }, { user_field: 'tag' })
-  const home = scratchDir('tollgate-tag-cc-')
-  const work = scratchDir('tollgate-tag-cc-work-')
   try {
-    const result = await runCli([binOf('claude'), '-p', 'Say hi'], {
-      cwd: work.path,
-      timeoutMs: 60_000,
-      env: {
-        HOME: home.path,
-        CLAUDE_CONFIG_DIR: join(home.path, '.claude'),
-        ANTHROPIC_BASE_URL: gw.url,
-        ANTHROPIC_API_KEY: secret,
-        ANTHROPIC_MODEL: 'mock:gpt-mock',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_AUTOUPDATER: '1',
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      },
-    })
+    const result = await claudeOnce({ url: gw.url, secret, model: 'mock:gpt-mock', prompt: 'Say hi' })
     expect(result.code, result.output).toBe(0)
     const sent = mock.calls.filter((c) => c.path === '/v1/chat/completions').map((c) => c.body as { user?: unknown })
     expect(sent).toHaveLength(1)
@@ -46,7 +30,5 @@ test("Claude Code's session tag forwarded to an OpenAI-compatible provider must 
   } finally {
     await gw.stop()
     await mock.stop()
-    home.remove()
-    work.remove()
   }
 }, 90_000)

@@ -5,12 +5,9 @@
  * end: once the lock is released, the settlement is written, and no hold is left for the sweeper to charge in full.
  */
 import { afterAll, afterEach, beforeAll, expect, test } from 'bun:test'
-import { rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { BUN, MASTER_KEY, ROOT, capturedOutput, mockProviders, tempDir } from '../support/gateway'
 import { startMockProvider } from '../support/mock-provider'
-import { freePort } from '../support/redis-server'
 import { waitFor } from '../support/wait-for'
+import { spawnWorkerGroup } from '../support/worker-group'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 let pg: TestPostgres
@@ -30,40 +27,15 @@ test('a group worker whose settlement waits for a row lock at its stop is not ki
   const url = await pg.database('group_stop_settlement')
   const mock = startMockProvider({ latencyMs: 300 })
   cleanups.push(() => mock.stop())
-  const port = freePort()
-  const dir = tempDir()
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  const file = join(dir, 'tollgate.yaml')
-  writeFileSync(
-    file,
-    JSON.stringify({
-      host: '127.0.0.1', port, database_url: url, database_timeout_ms: 8_000, workers: 2, shutdown_grace_ms: 500, log_level: 'warn',
-      providers: mockProviders(mock), pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 } },
-    }),
+  const group = spawnWorkerGroup(
+    { database_url: url, database_timeout_ms: 8_000, workers: 2, shutdown_grace_ms: 500, log_level: 'warn' },
+    cleanups,
+    mock,
   )
-  const primary = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts')], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_CONFIG: file, TOLLGATE_MASTER_KEY: MASTER_KEY },
-    stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
-  })
-  const out = capturedOutput(primary)
-  cleanups.push(async () => {
-    if (primary.exitCode === null) primary.kill('SIGKILL')
-    await primary.exited
-  })
-  expect(await waitFor(30_000, () => [...out().matchAll(/worker (\d+) serving/g)].length === 2)).toBe(true)
+  expect(await group.serving(2, 30_000)).toBe(true)
 
-  const gateway = `http://127.0.0.1:${port}`
-  const admin = (path: string, body: unknown) =>
-    fetch(gateway + path, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>)
-  await admin('/v1/users', { id: 'u1', max_budget: 10 })
-  const { key } = await admin('/v1/keys', { user_id: 'u1' })
-
-  const answered = fetch(`${gateway}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', max_tokens: 1000, messages: [{ role: 'user', content: 'hello there' }] }),
-  })
+  const key = await group.userWithKey({ id: 'u1', max_budget: 10 })
+  const answered = group.chat(key, 1000)
   // The hold is written; while the provider answers, another session locks the user's row the settlement updates.
   const direct = new Bun.SQL(url)
   cleanups.push(() => direct.close())
@@ -86,14 +58,14 @@ test('a group worker whose settlement waits for a row lock at its stop is not ki
   expect(res.status).toBe(200)
   await res.text()
 
-  primary.kill('SIGTERM')
+  group.primary.kill('SIGTERM')
   // Past the old deadline (grace + 3 s), within the worker's own wait (its close's 8 s deadline).
   await Bun.sleep(4_500)
   release()
   await holder
-  expect(await waitFor(30_000, () => primary.exitCode !== null)).toBe(true)
+  expect(await waitFor(30_000, () => group.primary.exitCode !== null)).toBe(true)
 
   const [{ n: holdsLeft }] = await direct`SELECT count(*)::int AS n FROM reservations`
   const [{ n: usageRows }] = await direct`SELECT count(*)::int AS n FROM usage`
-  expect({ holdsLeft, usageRows, killed: /SIGKILL/.test(out()) }).toEqual({ holdsLeft: 0, usageRows: 1, killed: false })
+  expect({ holdsLeft, usageRows, killed: /SIGKILL/.test(group.output()) }).toEqual({ holdsLeft: 0, usageRows: 1, killed: false })
 }, 90_000)

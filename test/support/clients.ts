@@ -114,3 +114,31 @@ export async function runCli(
   clearTimeout(timer)
   return { code: proc.signalCode ? null : code, output: output() }
 }
+
+/**
+ * Runs `claude -p <prompt>` once as the client guide configures it (the gateway's URL, the key, the model;
+ * telemetry, auto-update and other traffic off), in a HOME and a work folder of its own, both removed after.
+ */
+export async function claudeOnce(options: { url: string; secret: string; model: string; prompt: string }): Promise<{ code: number | null; output: string }> {
+  const home = scratchDir('tollgate-claude-once-')
+  const work = scratchDir('tollgate-claude-once-work-')
+  try {
+    return await runCli([binOf('claude'), '-p', options.prompt], {
+      cwd: work.path,
+      timeoutMs: 60_000,
+      env: {
+        HOME: home.path,
+        CLAUDE_CONFIG_DIR: join(home.path, '.claude'),
+        ANTHROPIC_BASE_URL: options.url,
+        ANTHROPIC_API_KEY: options.secret,
+        ANTHROPIC_MODEL: options.model,
+        DISABLE_TELEMETRY: '1',
+        DISABLE_AUTOUPDATER: '1',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      },
+    })
+  } finally {
+    home.remove()
+    work.remove()
+  }
+}
