@@ -1,6 +1,6 @@
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
-import { openAIUsage, type OpenAIUsage } from '../translate/usage'
+import { chunkUsage, openAIUsage, type OpenAIUsage } from '../translate/usage'
 import { audioOutputTokens, generatedBytes } from './generated-output'
 import { largerCounts } from './larger-counts'
 import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
@@ -67,23 +67,19 @@ class OpenAIChunkMeter implements EventMeter {
     if (!chunk || typeof chunk !== 'object') return null
     const failed = Boolean(chunk.error)
     if (failed) this.providerFailed = true
-    let choiceUsage: OpenAIUsage | undefined
     for (const choice of chunk.choices ?? []) {
       if (!choice || typeof choice !== 'object') continue
       const d = choice.delta
       let bytes = generatedBytes(choice, 'delta') + (d && typeof d === 'object' ? generatedBytes(d, 'audio') + audioOutputTokens(d.audio) : 0)
       // Moonshot streams its usage inside the choice (`choices[0].usage`): counts, not output.
-      if (choice.usage && typeof choice.usage === 'object') {
-        bytes -= generatedBytes(choice.usage)
-        choiceUsage ??= choice.usage
-      }
+      if (choice.usage && typeof choice.usage === 'object') bytes -= generatedBytes(choice.usage)
       this.deliveredOutputBytes += bytes
       if (bytes > 0) this.outputAfterUsage = true
     }
-    if (choiceUsage && !chunk.usage && !this.sawDone) this.noteUsage(openAIUsage(choiceUsage, chunk.service_tier))
+    // [DONE] ended the stream: a usage after it (a proxy's trailer) is not the provider's account of it.
+    const stated = this.sawDone ? null : chunkUsage(chunk)
+    if (stated) this.noteUsage(openAIUsage(stated, chunk.service_tier))
     if (chunk.usage) {
-      // [DONE] ended the stream: a usage after it (a proxy's trailer) is not the provider's account of it.
-      if (!this.sawDone) this.noteUsage(openAIUsage(chunk.usage, chunk.service_tier))
       const last = !chunk.choices || chunk.choices.length === 0
       if (last) this.sawFinalUsage = true
       if (!this.passUsage && last) {

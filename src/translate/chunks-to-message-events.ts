@@ -3,7 +3,7 @@ import type { StreamConverter } from './convert-stream'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
 import { ToolCallKeys } from './tool-call-keys'
-import type { OpenAIUsage } from './usage'
+import { chunkUsage, type OpenAIUsage } from './usage'
 
 type Json = Record<string, any>
 
@@ -40,7 +40,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     if (chunk.error) return this.fail(typeof chunk.error.message === 'string' ? chunk.error.message : 'The upstream stream failed.')
 
     let out = this.start(chunk)
-    if (chunk.usage) this.usage = chunk.usage
+    this.usage = chunkUsage(chunk) ?? this.usage
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c: Json) => (c?.index ?? 0) === 0) : undefined
     const delta: Json = choice?.delta ?? {}
     for (const text of [delta.content, delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)

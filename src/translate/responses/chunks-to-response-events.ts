@@ -1,6 +1,7 @@
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
 import { ToolCallKeys } from '../tool-call-keys'
+import { chunkUsage } from '../usage'
 import { usageOfCompletion } from './completion-to-response'
 import { incompleteReasonOf } from './response-object'
 import { ResponseEventWriter } from './response-events'
@@ -38,7 +39,7 @@ export class ChunksToResponseEvents implements StreamConverter {
     }
     if (chunk.error) return this.start('', '') + this.writer.fail(String(chunk.error.message ?? 'The upstream stream failed.'), null)
     let out = this.start(String(chunk.id ?? ''), String(chunk.model ?? ''))
-    if (chunk.usage) this.usage = chunk.usage
+    this.usage = chunkUsage(chunk) ?? this.usage
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
       const delta = choice?.delta ?? {}
       if (typeof delta.content === 'string' && delta.content) {
