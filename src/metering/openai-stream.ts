@@ -22,7 +22,7 @@ interface ChatChunk {
  * is dropped unless the client asked for it too; an error it carries is passed on without the usage. The
  * stream is finished at `[DONE]` (unless the provider reported an error) or at that last chunk: a usage
  * chunk without choices; a usage after `[DONE]` is passed on as any chunk is, but not read. A chunk with an
- * `error` the provider sent is passed on with its credentials cut out.
+ * `error` the provider sent, on the chunk or on a choice, is passed on with its credentials cut out.
  */
 class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
@@ -39,7 +39,8 @@ class OpenAIChunkMeter implements EventMeter {
 
   /**
    * vLLM ends every stream with `[DONE]`, one that failed before its first token too (`data: {"error": …}`, then
-   * `[DONE]`): after the provider's error, only a final usage finishes the stream; otherwise it ends `failed`.
+   * `[DONE]`), and so does OpenRouter after a choice's error: after the provider's error, only a final usage
+   * finishes the stream; otherwise it ends `failed`.
    */
   get finished(): boolean {
     return this.sawFinalUsage || (this.sawDone && !this.providerFailed)
@@ -66,16 +67,22 @@ class OpenAIChunkMeter implements EventMeter {
     const chunk = jsonOf<ChatChunk>(event)
     if (!chunk || typeof chunk !== 'object') return null
     const failed = Boolean(chunk.error)
-    if (failed) this.providerFailed = true
+    // An error on a choice (OpenRouter's failure mid-generation, `finish_reason: "error"`) is the provider's as much as one on the chunk.
+    let choiceFailed = false
     for (const choice of chunk.choices ?? []) {
       if (!choice || typeof choice !== 'object') continue
       const d = choice.delta
       let bytes = generatedBytes(choice, 'delta') + (d && typeof d === 'object' ? generatedBytes(d, 'audio') + audioOutputTokens(d.audio) : 0)
-      // Moonshot streams its usage inside the choice (`choices[0].usage`): counts, not output.
+      // Moonshot streams its usage inside the choice (`choices[0].usage`): counts, not output; nor is an error.
       if (choice.usage && typeof choice.usage === 'object') bytes -= generatedBytes(choice.usage)
+      if (choice.error != null) {
+        bytes -= generatedBytes(choice.error)
+        choiceFailed = true
+      }
       this.deliveredOutputBytes += bytes
       if (bytes > 0) this.outputAfterUsage = true
     }
+    if (failed || choiceFailed) this.providerFailed = true
     // [DONE] ended the stream: a usage after it (a proxy's trailer) is not the provider's account of it.
     const stated = this.sawDone ? null : chunkUsage(chunk)
     if (stated) this.noteUsage(openAIUsage(stated, chunk.service_tier))
@@ -89,8 +96,6 @@ class OpenAIChunkMeter implements EventMeter {
         return redactedErrorEvent(event, withoutUsage, this.secrets)
       }
     }
-    // An error on a choice (OpenRouter's failure mid-generation) is provider text as much as one on the chunk.
-    const choiceFailed = !failed && Array.isArray(chunk.choices) && chunk.choices.some((c) => c?.error != null)
     return failed || choiceFailed ? redactedErrorEvent(event, chunk, this.secrets) : asIs
   }
 
