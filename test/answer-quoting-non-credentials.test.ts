@@ -65,6 +65,21 @@ async function ask(model: string, user: string, answer: string, usage: object | 
   return { status, text, row }
 }
 
+test('an answer explaining Basic auth for admin:admin is relayed and billed by its usage', async () => {
+  const ANSWER = "`curl -u admin:admin` sends the header `Authorization: Basic YWRtaW46YWRtaW4=` (base64 of `admin:admin`)."
+  const { status, text, row } = await ask('proxy:m', 'basic-admin-admin', ANSWER)
+  expect({ status, relayed: text.includes('YWRtaW46YWRtaW4=') }).toEqual({ status: 200, relayed: true })
+  // 20 × 1 + 30 × 2 µ$, not the hold (2,065 µ$ before).
+  expect({ status: row.status, cost: row.cost }).toEqual({ status: 'ok', cost: 80 })
+})
+
+test("an answer quoting vLLM's documented placeholder key (the server's own) is relayed", async () => {
+  const ANSWER = 'client = OpenAI(base_url="http://localhost:8000/v1", api_key="token-abc123")'
+  const { status, row } = await ask('vllm:m', 'vllm-placeholder-key', ANSWER)
+  expect(status).toBe(200)
+  expect({ status: row.status, cost: row.cost }).toEqual({ status: 'ok', cost: 80 })
+})
+
 test('control: an answer quoting the Basic token actually sent is refused, and paid by the usage it states', async () => {
   const token = Buffer.from(`proxyuser:${PASSWORD}`).toString('base64')
   const { status, text, row } = await ask('basic:m', 'basic-token-sent', `Your header was: Authorization: Basic ${token}`)
