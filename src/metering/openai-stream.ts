@@ -1,6 +1,6 @@
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
-import { openAIUsage, type OpenAIUsage } from '../translate/usage'
+import { chunkUsage, openAIUsage, type OpenAIUsage } from '../translate/usage'
 import { audioOutputTokens, generatedBytes } from './generated-output'
 import { largerCounts } from './larger-counts'
 import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
@@ -22,7 +22,7 @@ interface ChatChunk {
  * is dropped unless the client asked for it too; an error it carries is passed on without the usage. The
  * stream is finished at `[DONE]` (unless the provider reported an error) or at that last chunk: a usage
  * chunk without choices; a usage after `[DONE]` is passed on as any chunk is, but not read. A chunk with an
- * `error` the provider sent is passed on with its credentials cut out.
+ * `error` the provider sent, on the chunk or on a choice, is passed on with its credentials cut out.
  */
 class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
@@ -39,7 +39,8 @@ class OpenAIChunkMeter implements EventMeter {
 
   /**
    * vLLM ends every stream with `[DONE]`, one that failed before its first token too (`data: {"error": …}`, then
-   * `[DONE]`): after the provider's error, only a final usage finishes the stream; otherwise it ends `failed`.
+   * `[DONE]`), and so does OpenRouter after a choice's error: after the provider's error, only a final usage
+   * finishes the stream; otherwise it ends `failed`.
    */
   get finished(): boolean {
     return this.sawFinalUsage || (this.sawDone && !this.providerFailed)
@@ -66,24 +67,26 @@ class OpenAIChunkMeter implements EventMeter {
     const chunk = jsonOf<ChatChunk>(event)
     if (!chunk || typeof chunk !== 'object') return null
     const failed = Boolean(chunk.error)
-    if (failed) this.providerFailed = true
-    let choiceUsage: OpenAIUsage | undefined
+    // An error on a choice (OpenRouter's failure mid-generation, `finish_reason: "error"`) is the provider's as much as one on the chunk.
+    let choiceFailed = false
     for (const choice of chunk.choices ?? []) {
       if (!choice || typeof choice !== 'object') continue
       const d = choice.delta
       let bytes = generatedBytes(choice, 'delta') + (d && typeof d === 'object' ? generatedBytes(d, 'audio') + audioOutputTokens(d.audio) : 0)
-      // Moonshot streams its usage inside the choice (`choices[0].usage`): counts, not output.
-      if (choice.usage && typeof choice.usage === 'object') {
-        bytes -= generatedBytes(choice.usage)
-        choiceUsage ??= choice.usage
+      // Moonshot streams its usage inside the choice (`choices[0].usage`): counts, not output; nor is an error.
+      if (choice.usage && typeof choice.usage === 'object') bytes -= generatedBytes(choice.usage)
+      if (choice.error != null) {
+        bytes -= generatedBytes(choice.error)
+        choiceFailed = true
       }
       this.deliveredOutputBytes += bytes
       if (bytes > 0) this.outputAfterUsage = true
     }
-    if (choiceUsage && !chunk.usage && !this.sawDone) this.noteUsage(openAIUsage(choiceUsage, chunk.service_tier))
+    if (failed || choiceFailed) this.providerFailed = true
+    // [DONE] ended the stream: a usage after it (a proxy's trailer) is not the provider's account of it.
+    const stated = this.sawDone ? null : chunkUsage(chunk)
+    if (stated) this.noteUsage(openAIUsage(stated, chunk.service_tier))
     if (chunk.usage) {
-      // [DONE] ended the stream: a usage after it (a proxy's trailer) is not the provider's account of it.
-      if (!this.sawDone) this.noteUsage(openAIUsage(chunk.usage, chunk.service_tier))
       const last = !chunk.choices || chunk.choices.length === 0
       if (last) this.sawFinalUsage = true
       if (!this.passUsage && last) {
@@ -93,8 +96,6 @@ class OpenAIChunkMeter implements EventMeter {
         return redactedErrorEvent(event, withoutUsage, this.secrets)
       }
     }
-    // An error on a choice (OpenRouter's failure mid-generation) is provider text as much as one on the chunk.
-    const choiceFailed = !failed && Array.isArray(chunk.choices) && chunk.choices.some((c) => c?.error != null)
     return failed || choiceFailed ? redactedErrorEvent(event, chunk, this.secrets) : asIs
   }
 

@@ -40,6 +40,19 @@ interface CallItem {
   environment?: unknown
 }
 
+/**
+ * The output an item has delivered, and the part of it being streamed (a content or summary part, a call's
+ * arguments): the whole forms that follow count only what these do not. With how events have named the item.
+ */
+interface ItemCount {
+  bytes: number
+  partBytes: number
+  index?: number
+  id?: unknown
+}
+
+const newItemCount = (): ItemCount => ({ bytes: 0, partBytes: 0 })
+
 /** The events that end a response; each carries the response with its usage. */
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed'])
 
@@ -66,15 +79,10 @@ class ResponsesEventMeter implements EventMeter {
   finished = false
   providerFailed = false
   private lastSequence = -1
-  /**
-   * The output the item being streamed has delivered, and the part of it being streamed (a content or summary
-   * part, a call's arguments): the whole forms that follow count only what these do not.
-   */
-  private itemBytes = 0
-  private partBytes = 0
-  /** The item being streamed, by what its events have named of it: its position, its id (see `enterItem`). */
-  private itemIndex: unknown
-  private itemId: unknown
+  /** Each item's counts, by its position and by its id (`itemOf`); the last one an event named. */
+  private readonly itemsByIndex = new Map<number, ItemCount>()
+  private readonly itemsById = new Map<unknown, ItemCount>()
+  private item: ItemCount = newItemCount()
   /** The hosted tool calls begun so far, by item id (type and container only). */
   private readonly toolItems = new Map<unknown, Omit<CallItem, 'id'>>()
   private finalUsage: TokenCounts | null = null
@@ -115,24 +123,22 @@ class ResponsesEventMeter implements EventMeter {
     if (typeof event.sequence_number === 'number') this.lastSequence = event.sequence_number
     const type = event.type ?? sse.event ?? ''
     if (type.endsWith('.delta')) {
-      this.enterItem(event)
+      const item = this.itemOf(event)
       const n = generatedBytes(event.delta)
       this.noteOutput(n)
-      this.itemBytes += n
-      this.partBytes += n
+      item.bytes += n
+      item.partBytes += n
     } else if (type === 'response.image_generation_call.partial_image') this.noteOutput(generatedBytes(event.partial_image_b64))
     else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
       if (isCall(event.item)) this.noteCall(event.item, event.output_index)
       if (event.item) this.noteWholeItem(event, event.item, type === 'response.output_item.added')
       if (event.item && type === 'response.output_item.done') this.onItemDone?.(event.item)
     } else if (type.endsWith('_part.added')) {
-      this.enterItem(event)
-      this.partBytes = 0
-      this.noteWholePart(event.part)
-    } else if (type.endsWith('.done')) {
-      this.enterItem(event)
-      this.noteWholePart(event)
-    } else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
+      const item = this.itemOf(event)
+      item.partBytes = 0
+      this.noteWholePart(item, event.part)
+    } else if (type.endsWith('.done')) this.noteWholePart(this.itemOf(event), event)
+    else if (type === 'response.created' && event.response) this.onResponse?.(event.response)
     else if (FINAL_EVENTS.has(type)) {
       const failed = type === 'response.failed'
       if (failed) this.providerFailed = true
@@ -158,43 +164,41 @@ class ResponsesEventMeter implements EventMeter {
    * An item as it begins or ends: whatever it shows past what was counted of it (all of it as it begins; as it
    * ends, what came only there, such as a reasoning item's `encrypted_content`, or all of it when nothing streamed).
    */
-  private noteWholeItem(event: StreamEvent, item: object, begins: boolean): void {
-    this.enterItem(event, begins)
-    const n = Math.max(0, generatedBytes(item) - this.itemBytes)
+  private noteWholeItem(event: StreamEvent, whole: object, begins: boolean): void {
+    const item = this.itemOf(event, begins)
+    const n = Math.max(0, generatedBytes(whole) - item.bytes)
     this.noteOutput(n)
-    this.itemBytes += n
+    item.bytes += n
   }
 
   /**
-   * Counts from here on are the item's this event names, by its `output_index` or its id: the counts held start
-   * again as an item begins, or at an event that names another item than the one being streamed (an item sent
-   * whole in its `.done`, with no `.added` before it, is not the previous one). An event that names no item, or
-   * names it only in a way it was not named before (a server that numbers some events and not others), is of the
-   * item being streamed.
+   * The counts of the item an event names, by its `output_index` or its id; kept for the whole stream, since
+   * items may interleave (parallel function calls: both added, their deltas alternating, then each one's `.done`).
+   * An event that names no item, or names it only in ways the last item named was not named (a server that numbers
+   * some events and not others), is of that item; any other is a new one, and so is an item that begins unseen.
    */
-  private enterItem(event: StreamEvent, begins = false): void {
+  private itemOf(event: StreamEvent, begins = false): ItemCount {
     const index = typeof event.output_index === 'number' ? event.output_index : undefined
     const id = event.item_id ?? event.item?.id
-    if (begins || (index !== undefined && this.itemIndex !== undefined && index !== this.itemIndex) || (id != null && this.itemId != null && id !== this.itemId)) {
-      this.itemBytes = this.partBytes = 0
-      this.itemIndex = index
-      this.itemId = id
-    } else {
-      this.itemIndex ??= index
-      this.itemId ??= id
-    }
+    const last = this.item
+    const known = (index === undefined ? undefined : this.itemsByIndex.get(index)) ?? (id == null ? undefined : this.itemsById.get(id))
+    const namedAnew = (index === undefined || last.index === undefined) && (id == null || last.id === undefined)
+    const item = known ?? (!begins && namedAnew ? last : newItemCount())
+    if (index !== undefined && item.index === undefined) this.itemsByIndex.set((item.index = index), item)
+    if (id != null && item.id === undefined) this.itemsById.set((item.id = id), item)
+    return (this.item = item)
   }
 
   /**
    * A part, or an event that ends one (its text, arguments or input, its part whole), counted only when nothing
    * of the part was (no delta): after deltas it restates them, and is not read. The item's end counts what it adds.
    */
-  private noteWholePart(whole: unknown): void {
-    if (this.partBytes > 0) return
+  private noteWholePart(item: ItemCount, whole: unknown): void {
+    if (item.partBytes > 0) return
     const n = generatedBytes(whole)
     this.noteOutput(n)
-    this.itemBytes += n
-    this.partBytes += n
+    item.bytes += n
+    item.partBytes += n
   }
 
   private noteOutput(bytes: number): void {

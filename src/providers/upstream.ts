@@ -23,26 +23,42 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|passw|cookie|credential/i
 
 /**
  * The credentials among `secretsOf`: the api key, the values of the configured headers named as credentials,
- * and the password of the `base_url` (as written, and as the `Basic` token fetch sends). These are what an
- * answer is refused for quoting (`refuseCredentialEcho`), so they leave out what a true answer may well say:
- * the value of `X-Title` or `HTTP-Referer` (OpenRouter's app name and site), an `anthropic-beta` flag, the
- * base URL's user name. Cutting such a value out of an error's text costs a word; refusing an answer for it
- * would cost the client its answer.
+ * and the password of the `base_url` (as written, and as the `Basic` token fetch sends) when it is sent at all.
+ * These are what an answer is refused for quoting (`refuseCredentialEcho`), so they leave out what a true answer
+ * may well say: the value of `X-Title` or `HTTP-Referer` (OpenRouter's app name and site), an `anthropic-beta`
+ * flag, the base URL's user name, and any value that does not look issued (`looksIssued`), with the header values
+ * it is a word of. Cutting such a value out of an error's text costs a word; refusing an answer for it would
+ * cost the client its answer.
  */
 export function credentialsOf(provider: ProviderConfig): string[] {
   const headers = Object.entries(provider.headers).flatMap(([name, value]) => (CREDENTIAL_HEADER.test(name) ? [value] : []))
-  const url = urlCredentials(provider.base_url)
-  const credentials = secretCandidates([provider.api_key, ...headers], url ? [url.password, url.basic] : []).filter(mayBeCredential)
+  const values = [provider.api_key, ...headers].filter((value) => value.split(/\s+/).some(looksIssued))
+  const credentials = secretCandidates(values, basicAuthCredentials(provider)).filter(looksIssued)
   // Each also as a JSON encoder that escapes slashes (PHP's) writes it: found by the same plain search, no second look.
   return [...credentials, ...credentials.filter((c) => c.includes('/')).map((c) => c.replaceAll('/', '\\/'))]
 }
 
 /**
- * A placeholder a local server takes for a key (LM Studio's `lm-studio`, `not-needed`, `sk-no-key-required`) is a
- * word a true answer may say: a value refused when quoted is long (20 characters or more) or has a digit, as
- * every issued key and nearly every password does. Placeholders are still cut from error text (`secretsOf`).
+ * Whether a value an answer quotes may be a credential: whether it looks issued. A key a server issues is random:
+ * 20 characters or more (every vendor's is), or at least 12 with letters and digits mixed through it, a digit
+ * between letters or a letter between digits. What a person writes for a placeholder or a password is words and
+ * numbers side by side (LM Studio's `lm-studio`, vLLM's documented `token-abc123`, `admin2024`): a true answer may
+ * say it, and a model copying documentation does. Such values are still cut from error text (`secretsOf`).
  */
-const mayBeCredential = (value: string): boolean => value.length >= 20 || /\d/.test(value)
+const looksIssued = (value: string): boolean =>
+  value.length >= 20 || (value.length >= 12 && /[A-Za-z]\d+[A-Za-z]|\d[A-Za-z]+\d/.test(value))
+
+/**
+ * The password of the `base_url` and the `Basic` token fetch makes of it, when it is sent: fetch sends that token
+ * only when the call sets no `Authorization` header of its own (an `openai` provider's api key is sent as
+ * `Authorization: Bearer …`, which replaces it), and a password that does not look issued makes no credential.
+ */
+function basicAuthCredentials(provider: ProviderConfig): string[] {
+  const url = urlCredentials(provider.base_url)
+  if (!url || !looksIssued(url.password)) return []
+  const overridden = Object.keys(authHeaders(provider)).some((name) => name.toLowerCase() === 'authorization')
+  return overridden ? [] : [url.password, url.basic]
+}
 
 /** `values` whole and word by word, and `more`, without repeats or short ones, longest first. */
 function secretCandidates(values: string[], more: string[]): string[] {

@@ -13,7 +13,7 @@ import type { StreamFacts } from '../metering/metered-stream'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
 import { contextWindowOf, openAIResponsesFeatures, responsesOfferedTools, serverToolBounds } from '../pricing/features'
 import { heldInputTokens } from '../pricing/price'
-import { callUnmetered } from '../providers/call'
+import { callUnmetered, callUpstream, errorCheckedText, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
@@ -91,6 +91,13 @@ const heldContextTokens = (context: StoredContext, options: EstimateOptions) =>
   context.heldTokens + (options.hardBounds ? context.mediaPartsElsewhere * options.mediaPartTokens : 0)
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
+
+/** The count in an Anthropic count_tokens answer. One without it is malformed, as one that is no JSON (`readAnswer`: our 502). */
+function countedTokens(text: string): number {
+  const { input_tokens } = JSON.parse(text) as { input_tokens?: unknown }
+  if (typeof input_tokens !== 'number' || !Number.isFinite(input_tokens)) throw new Error('no input_tokens')
+  return input_tokens
+}
 
 export const responsesRoutes = (services: Services) => {
   const { config, providers } = services
@@ -408,9 +415,9 @@ export const responsesRoutes = (services: Services) => {
         }
         if (route === 'chat') throw badRequest(`${model.canonical} is served through chat completions, which cannot count tokens.`, 'unsupported_endpoint')
         const countable = responsesToCountTokens(body, { defaultMaxOutputTokens: config.default_max_output_tokens, upstreamModel: model.upstreamModel })
-        const res = await callUnmetered(model.provider, 'POST', '/v1/messages/count_tokens', { model: model.upstreamModel, ...countable }, timeouts)
-        const counted = (await res.json()) as { input_tokens?: unknown }
-        return Response.json({ object: 'response.input_tokens', input_tokens: Number(counted.input_tokens) || 0 })
+        const answer = await callUpstream(model.provider, '/v1/messages/count_tokens', { model: model.upstreamModel, ...countable }, { timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal })
+        const inputTokens = await readAnswer(answer, (text) => countedTokens(errorCheckedText(answer, model.provider)(text)))
+        return Response.json({ object: 'response.input_tokens', input_tokens: inputTokens })
       },
       {
         body: inputTokensBody,

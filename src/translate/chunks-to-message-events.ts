@@ -3,7 +3,7 @@ import type { StreamConverter } from './convert-stream'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
 import { ToolCallKeys } from './tool-call-keys'
-import type { OpenAIUsage } from './usage'
+import { chunkUsage, type OpenAIUsage } from './usage'
 
 type Json = Record<string, any>
 
@@ -11,7 +11,8 @@ type Json = Record<string, any>
  * OpenAI `chat.completion.chunk`s → Anthropic Messages stream events: `message_start` at the first chunk,
  * a text block around the content deltas and a `tool_use` block per tool call (its argument fragments as
  * `input_json_delta`), each closed when the next one opens or a finish reason comes; `message_delta`
- * (stop reason and usage) and `message_stop` when the stream is done. Usage comes last in an OpenAI
+ * (stop reason and usage) and `message_stop` when the stream is done; an `error` event when the provider reports
+ * one, on the chunk or on the first choice. Usage comes last in an OpenAI
  * stream, so `message_start` reports 0 tokens and `message_delta` carries the real counts, input included.
  * Only the first choice is translated: Anthropic has no `n`.
  */
@@ -37,14 +38,16 @@ export class ChunksToMessageEvents implements StreamConverter {
       this.broken = true
       return this.fail('The upstream stream sent a malformed event.')
     }
-    if (chunk.error) return this.fail(typeof chunk.error.message === 'string' ? chunk.error.message : 'The upstream stream failed.')
+    if (chunk.error) return this.failWith(chunk.error)
 
     let out = this.start(chunk)
-    if (chunk.usage) this.usage = chunk.usage
+    this.usage = chunkUsage(chunk) ?? this.usage
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c: Json) => (c?.index ?? 0) === 0) : undefined
     const delta: Json = choice?.delta ?? {}
     for (const text of [delta.content, delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)
     if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) out += this.toolCall(call ?? {})
+    // OpenRouter's failure mid-generation is an error on the choice (`finish_reason: "error"`), then `[DONE]`.
+    if (choice?.error != null) return out + this.failWith(choice.error)
     if (choice?.finish_reason) {
       out += this.closeBlock()
       this.finishReason = choice.finish_reason
@@ -111,6 +114,11 @@ export class ChunksToMessageEvents implements StreamConverter {
     return out +
       this.event('message_delta', { delta: { stop_reason: stopReasonOf(this.finishReason, this.toolBlocks.size > 0), stop_sequence: null }, usage: messageUsageOf(this.usage) }) +
       this.event('message_stop', {})
+  }
+
+  /** The provider's error (already cut of credentials by the meter), as the stream's end. */
+  private failWith(error: Json): string {
+    return this.fail(typeof error?.message === 'string' ? error.message : 'The upstream stream failed.')
   }
 
   private fail(message: string): string {

@@ -7,9 +7,9 @@ import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
 import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, streamOutcome, timedOut, timedOutStreamOutcome } from '../metering/outcome'
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { withRowMaxPrice } from '../pricing/router-fields'
-import { callUpstream, readAnswer } from '../providers/call'
+import { callUpstream, readAnswer, type UpstreamAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
-import { credentialsOf, errorAnswerFailure, isErrorAnswer, refuseCredentialEcho, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
+import { credentialsOf, CredentialsEchoed, errorAnswerFailure, isErrorAnswer, quotesCredentials, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
 import { outputCapFieldsRead } from './output-cap'
 import { isEventStream } from './sse'
 
@@ -48,10 +48,10 @@ const CUT_BEFORE_OUTPUT: StreamFacts = { end: 'cancelled', usage: null, delivere
 /**
  * Calls the provider under the request's hold and settles it: released when the provider fails before
  * any output (a 2xx JSON answer that is only an error included), settled from the usage of a JSON answer
- * (its whole hold when the answer broke off, would not parse or quotes the credentials the provider was sent:
- * `readAnswer`), or handed to the stream, which settles it however it ends. A stream request answered with
- * anything but an event stream (JSON: a server's error, usually) is read as the JSON answer it is, or paid as an
- * unusable one when it is not JSON.
+ * (its whole hold when the answer broke off or would not parse: `readAnswer`; one quoting the credentials the
+ * provider was sent is refused, and paid by its usage when it has one: `settleRefusedEcho`), or handed to the
+ * stream, which settles it however it ends. A stream request answered with anything but an event stream (JSON: a
+ * server's error, usually) is read as the JSON answer it is, or paid as an unusable one when it is not JSON.
  * Errors are thrown as GatewayErrors; the route renders them in its own format.
  *
  * A client that goes away does not make a received request free: a JSON call runs on and is settled
@@ -108,12 +108,27 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     // it made) is an answer, paid; its error's text is cut of credentials, as any provider error text is.
     const relayed = withErrorRedacted(parsed, secretsOf(provider))
     const relayedText = relayed === parsed ? text : JSON.stringify(relayed)
-    // Anything else that quotes them is an echo of the request, not an answer: refused, paid as unusable.
-    refuseCredentialEcho(relayedText, credentialsOf(provider))
-    return { usage: usageBesideOutput(x.usageOf(relayed), relayed), reply: x.reply(relayed, relayedText) }
+    const usage = usageBesideOutput(x.usageOf(relayed), relayed)
+    // Anything else that quotes them is an echo of the request, not an answer: refused, and paid (below).
+    if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, reply: null }
+    return { usage, reply: x.reply(relayed, relayedText) }
   })
+  if (reply === null) {
+    settleRefusedEcho(answer, usage, ctx)
+    throw new CredentialsEchoed()
+  }
   hold.settle(paidEvenIfLeft(answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), ctx.request.signal))
   return new Response(await reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold), ...clampHeaders(admission) } })
+}
+
+/**
+ * An answer refused for quoting the credentials the provider was sent was still made by whatever answered: paid
+ * by its usage when it states one, as a stream stopped at such an event is (`streamOutcome`), else as an answer
+ * that cannot be used, its whole hold (`readAnswer`). Its row says `error`, or `aborted` when the client had left.
+ */
+function settleRefusedEcho(answer: UpstreamAnswer, usage: TokenCounts | null, { admission, hold, request }: RelayContext): void {
+  if (!usage) return answer.unusableAnswer()
+  hold.settle({ ...answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), status: request.signal.aborted ? 'aborted' : 'error' })
 }
 
 /**

@@ -105,6 +105,19 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
 }
 
 /**
+ * The usage a chat completion chunk states: its own (OpenAI's, in the last chunk), or where it has none the first
+ * one a choice carries (Moonshot's `choices[0].usage`). The meter bills it and a translated stream shows it its client.
+ */
+export function chunkUsage(chunk: { usage?: unknown; choices?: unknown }): OpenAIUsage | null {
+  if (isObject(chunk.usage)) return chunk.usage
+  if (!Array.isArray(chunk.choices)) return null
+  for (const choice of chunk.choices) if (isObject(choice) && isObject(choice.usage)) return choice.usage
+  return null
+}
+
+const isObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object'
+
+/**
  * The prompt-cache reads an OpenAI-compatible usage reports, the largest of its shapes: OpenAI's
  * `prompt_tokens_details.cached_tokens`, Moonshot's top-level `cached_tokens`, DeepSeek's `prompt_cache_hit_tokens`.
  * All are inside `prompt_tokens`, so none counts more than it: a field that means something else on another server

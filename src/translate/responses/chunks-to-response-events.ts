@@ -1,6 +1,7 @@
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
 import { ToolCallKeys } from '../tool-call-keys'
+import { chunkUsage } from '../usage'
 import { usageOfCompletion } from './completion-to-response'
 import { incompleteReasonOf } from './response-object'
 import { ResponseEventWriter } from './response-events'
@@ -10,7 +11,7 @@ type Json = Record<string, any>
 /**
  * Chat completion chunks → Responses API events: the text a message item, a refusal a message item with a
  * refusal part, each tool call (`ToolCallKeys`) a function call, streamed by their deltas; `[DONE]` ends the
- * response with the finish reason and usage seen, an error chunk as failed.
+ * response with the finish reason and usage seen, an error (on the chunk or on a choice) as failed.
  */
 export class ChunksToResponseEvents implements StreamConverter {
   broken = false
@@ -36,9 +37,9 @@ export class ChunksToResponseEvents implements StreamConverter {
       this.broken = true
       return this.writer.fail('The upstream stream sent a malformed event.', null)
     }
-    if (chunk.error) return this.start('', '') + this.writer.fail(String(chunk.error.message ?? 'The upstream stream failed.'), null)
+    if (chunk.error) return this.failWith(chunk.error)
     let out = this.start(String(chunk.id ?? ''), String(chunk.model ?? ''))
-    if (chunk.usage) this.usage = chunk.usage
+    this.usage = chunkUsage(chunk) ?? this.usage
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
       const delta = choice?.delta ?? {}
       if (typeof delta.content === 'string' && delta.content) {
@@ -68,6 +69,8 @@ export class ChunksToResponseEvents implements StreamConverter {
         }
         if (typeof call.function?.arguments === 'string') out += this.writer.delta(index, call.function.arguments)
       }
+      // OpenRouter's failure mid-generation is an error on the choice (`finish_reason: "error"`), then `[DONE]`.
+      if (choice?.error != null) return out + this.failWith(choice.error)
       if (choice?.finish_reason) this.finish = choice.finish_reason
     }
     return out
@@ -78,6 +81,11 @@ export class ChunksToResponseEvents implements StreamConverter {
     if (this.writer.finished) return ''
     if (this.finish !== null && this.usage !== null) return this.start('', '') + this.writer.complete(usageOfCompletion(this.usage), incompleteReasonOf(this.finish))
     return this.start('', '') + this.writer.fail('The upstream stream ended before it finished.', null)
+  }
+
+  /** The provider's error (already cut of credentials by the meter), as the response's failure. */
+  private failWith(error: Json): string {
+    return this.start('', '') + this.writer.fail(String(error?.message ?? 'The upstream stream failed.'), null)
   }
 
   private start(id: string, model: string): string {
