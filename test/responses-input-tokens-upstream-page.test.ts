@@ -30,10 +30,12 @@ test('a 200 HTML page from the provider is a 502 upstream_error, not a 500, and 
   expect(upstream.calls.at(-1)!.path).toBe('/v1/messages/count_tokens')
 })
 
-test('a JSON answer without a count is a 502 too', async () => {
-  upstream.answer(() => jsonResponse({ tokens: 12 }))
-  const { status, body } = await count()
-  expect({ status, code: body.error?.code }).toEqual({ status: 502, code: 'upstream_error' })
+test('a JSON answer without a count, JSON null, or an empty body is a 502 too', async () => {
+  for (const answer of [() => jsonResponse({ tokens: 12 }), () => jsonResponse(null), () => new Response('', { status: 200 })]) {
+    upstream.answer(answer)
+    const { status, body } = await count()
+    expect({ status, code: body.error?.code, input_tokens: body.input_tokens }).toEqual({ status: 502, code: 'upstream_error', input_tokens: undefined })
+  }
 })
 
 test('control: the count Anthropic answers is relayed', async () => {
