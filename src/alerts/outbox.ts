@@ -37,9 +37,12 @@ export class AlertOutbox {
     return written ? id : null
   }
 
-  /** Deliveries due now, each claimed by this process until `now + leaseMs`. */
+  /**
+   * Deliveries to this process's webhooks due now, each claimed by it until `now + leaseMs`. One to a webhook
+   * it does not know stays pending for a process that does (a rolling deploy adding a webhook).
+   */
   claimDue(now: number, leaseMs: number, limit = 20): Promise<DueDelivery[]> {
-    return this.rows.claimDue(now, now + leaseMs, limit)
+    return this.rows.claimDue(this.webhooks, now, now + leaseMs, limit)
   }
 
   delivered(d: DueDelivery, now = Date.now()): Promise<void> {

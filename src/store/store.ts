@@ -207,8 +207,11 @@ export interface AlertRows {
    * exists (raised by any process): true when written.
    */
   insert(a: StoredAlert, webhooks: readonly string[]): Promise<boolean>
-  /** Up to `limit` deliveries due at `now`, each claimed by this process alone (its next attempt set to `leaseUntil`). */
-  claimDue(now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]>
+  /**
+   * Up to `limit` deliveries to the named webhooks due at `now`, each claimed by this process alone (its next
+   * attempt set to `leaseUntil`). Another webhook's are left pending, for a process configured with it.
+   */
+  claimDue(webhooks: readonly string[], now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]>
   delivered(alertId: string, webhook: string, now: number): Promise<void>
   retryAt(alertId: string, webhook: string, at: number, error: string): Promise<void>
   failed(alertId: string, webhook: string, error: string): Promise<void>

@@ -20,10 +20,12 @@ export function postgresAlertRows(sql: SQL): AlertRows {
         for (const webhook of webhooks) await tx`INSERT INTO alert_deliveries (alert_id, webhook, next_attempt_at) VALUES (${a.id}, ${webhook}, ${a.createdAt})`
         return true
       }),
-    async claimDue(now, leaseUntil, limit) {
+    async claimDue(webhooks, now, leaseUntil, limit) {
+      if (webhooks.length === 0) return []
       const rows = await sql`
         WITH due AS (
-          SELECT alert_id, webhook FROM alert_deliveries WHERE status = 'pending' AND next_attempt_at <= ${now}
+          SELECT alert_id, webhook FROM alert_deliveries
+          WHERE status = 'pending' AND next_attempt_at <= ${now} AND webhook = ANY(${sql.array([...webhooks], 'TEXT')})
           ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
         UPDATE alert_deliveries d SET attempts = d.attempts + 1, next_attempt_at = ${leaseUntil}
         FROM due, alerts a WHERE d.alert_id = due.alert_id AND d.webhook = due.webhook AND a.id = d.alert_id

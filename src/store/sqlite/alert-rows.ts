@@ -11,9 +11,11 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
     'INSERT OR IGNORE INTO alerts (id, dedupe_key, kind, subject, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   )
   const insertDelivery = db.prepare<unknown, [string, string, number]>('INSERT INTO alert_deliveries (alert_id, webhook, next_attempt_at) VALUES (?, ?, ?)')
-  const dueRows = db.prepare<{ alert_id: string; webhook: string; attempts: number; payload: string }, [number, number]>(
+  // The webhooks as a JSON array: one prepared statement whatever their number.
+  const dueRows = db.prepare<{ alert_id: string; webhook: string; attempts: number; payload: string }, [number, string, number]>(
     `SELECT d.alert_id, d.webhook, d.attempts, a.payload FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
-     WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?`,
+     WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.webhook IN (SELECT value FROM json_each(?))
+     ORDER BY d.next_attempt_at LIMIT ?`,
   )
   // The lease: only the process whose UPDATE matched makes this attempt.
   const claim = db.prepare<unknown, [number, string, string, number]>(
@@ -51,9 +53,10 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
 
   return {
     insert: (a, webhooks) => writes.waitingForLock(() => insert(a, webhooks)),
-    async claimDue(now, leaseUntil, limit) {
+    async claimDue(webhooks, now, leaseUntil, limit) {
       const claimed: DueDelivery[] = []
-      for (const row of dueRows.all(now, limit))
+      if (webhooks.length === 0) return claimed
+      for (const row of dueRows.all(now, JSON.stringify(webhooks), limit))
         if ((await writes.waitingForLock(() => claim.run(leaseUntil, row.alert_id, row.webhook, now).changes)) === 1)
           claimed.push({ alertId: row.alert_id, webhook: row.webhook, attempt: row.attempts + 1, payload: row.payload })
       return claimed
