@@ -134,13 +134,15 @@ export interface Store {
    */
   updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean): Promise<typeof tables.apiKeys.$inferSelect | undefined>
   /**
-   * Applies a user's changes; returns the updated row, or undefined when there is no such user. With
-   * `periodFrom` (the start of the budget period it is put in), `spend` becomes what the user's usage rows
-   * dated at or after it cost, counted under the lock settlements take on the row: a settlement committed while the change
-   * was on its way (its clock read, its write waiting for a connection or a lock) and dated in the new period
-   * counts in it, so spend stays what the usage rows since period_start cost.
+   * Applies a user's changes; returns the updated row and whether the user was blocked just before, read under
+   * the update's lock (of concurrent updates that block a user, exactly one finds it not blocked), or undefined
+   * when there is no such user. With `periodFrom` (the start of the budget period it is put in), `spend`
+   * becomes what the user's usage rows dated at or after it cost, counted under the lock settlements take on
+   * the row: a settlement committed while the change was on its way (its clock read, its write waiting for a
+   * connection or a lock) and dated in the new period counts in it, so spend stays what the usage rows since
+   * period_start cost.
    */
-  updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null): Promise<typeof tables.users.$inferSelect | undefined>
+  updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null): Promise<UpdatedUser | undefined>
   /**
    * Deletes the user, and its keys with it (foreign key cascade), unless it has a request in flight
    * (userWithoutHolds), judged with every hold committed before it in sight: a reservation locks the user's
@@ -234,6 +236,11 @@ export interface AlertRows {
   keysOver(basisPoints: number): Promise<KeySpend[]>
   /** Live keys expiring in (from, to]. */
   expiringKeys(from: number, to: number): Promise<ExpiringKey[]>
+}
+
+export interface UpdatedUser {
+  row: typeof tables.users.$inferSelect
+  wasBlocked: boolean
 }
 
 export interface StoredAlert {
