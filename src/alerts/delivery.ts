@@ -81,7 +81,7 @@ export class AlertDelivery {
       problem = (error as Error).name === 'TimeoutError' ? 'timed out' : `no answer (${(error as Error).message})`
     }
     const last = d.attempt >= this.settings.max_attempts
-    await this.outbox.attemptFailed(d, problem, last ? null : Date.now() + retryDelay(this.settings.retry_base_ms, d.attempt))
-    if (last) this.log(`alert ${d.alertId} could not be delivered to webhook ${d.webhook} after ${d.attempt} attempts (${problem})`)
+    const written = await this.outbox.attemptFailed(d, problem, last ? null : Date.now() + retryDelay(this.settings.retry_base_ms, d.attempt))
+    if (last && written) this.log(`alert ${d.alertId} could not be delivered to webhook ${d.webhook} after ${d.attempt} attempts (${problem})`)
   }
 }

@@ -45,13 +45,17 @@ export class AlertOutbox {
     return this.rows.claimDue(this.webhooks, now, now + leaseMs, limit)
   }
 
+  /** A success counts whichever claim made it: the receiver has the alert. */
   delivered(d: DueDelivery, now = Date.now()): Promise<void> {
-    return this.rows.delivered(d.alertId, d.webhook, now)
+    return this.rows.delivered(d, now)
   }
 
-  /** A failed attempt: retried at `retryAt`, or failed for good when there is none. */
-  attemptFailed(d: DueDelivery, error: string, retryAt: number | null): Promise<void> {
-    return retryAt === null ? this.rows.failed(d.alertId, d.webhook, error) : this.rows.retryAt(d.alertId, d.webhook, retryAt, error)
+  /**
+   * A failed attempt: retried at `retryAt`, or failed for good when there is none; not written once the
+   * claim's lease has been taken over (the claim after it writes its own result). True when written.
+   */
+  attemptFailed(d: DueDelivery, error: string, retryAt: number | null): Promise<boolean> {
+    return retryAt === null ? this.rows.failed(d, error) : this.rows.retryAt(d, retryAt, error)
   }
 
   count(status: 'pending' | 'failed'): Promise<number> {

@@ -214,9 +214,18 @@ export interface AlertRows {
    * attempt set to `leaseUntil`). Another webhook's are left pending, for a process configured with it.
    */
   claimDue(webhooks: readonly string[], now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]>
-  delivered(alertId: string, webhook: string, now: number): Promise<void>
-  retryAt(alertId: string, webhook: string, at: number, error: string): Promise<void>
-  failed(alertId: string, webhook: string, error: string): Promise<void>
+  /**
+   * The claim's attempt reached the receiver: delivered, whichever claim made it (one whose lease ran out too),
+   * unless delivered already.
+   */
+  delivered(d: DueDelivery, now: number): Promise<void>
+  /**
+   * The claim's attempt failed: the next at `at` (retryAt) or none (failed), written only while the row is
+   * still pending under that claim, so a late answer of a claim whose lease ran out overwrites no other's.
+   * True when written.
+   */
+  retryAt(d: DueDelivery, at: number, error: string): Promise<boolean>
+  failed(d: DueDelivery, error: string): Promise<boolean>
   count(status: 'pending' | 'failed'): Promise<number>
   /** Failed deliveries of an alert pending again from `now`; returns how many. */
   redeliver(alertId: string, now: number): Promise<number>
@@ -257,6 +266,8 @@ export interface DueDelivery {
   webhook: string
   /** Counting the one now being made. */
   attempt: number
+  /** The claim's lease: with `attempt`, it tells this claim from a later one of the same delivery. */
+  leaseUntil: number
   payload: string
 }
 

@@ -34,6 +34,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alert-threshold-fraction',
   'alert-ended-period-new-budget',
   'alert-webhook-unknown-to-process',
+  'alert-delivery-late-result',
   'billed-features',
   'responses-context',
   'responses-context-other-model',

@@ -30,16 +30,25 @@ export function postgresAlertRows(sql: SQL): AlertRows {
         UPDATE alert_deliveries d SET attempts = d.attempts + 1, next_attempt_at = ${leaseUntil}
         FROM due, alerts a WHERE d.alert_id = due.alert_id AND d.webhook = due.webhook AND a.id = d.alert_id
         RETURNING d.alert_id, d.webhook, d.attempts, a.payload`
-      return rows.map((r: any) => ({ alertId: r.alert_id, webhook: r.webhook, attempt: n(r.attempts), payload: r.payload }))
+      return rows.map((r: any) => ({ alertId: r.alert_id, webhook: r.webhook, attempt: n(r.attempts), leaseUntil, payload: r.payload }))
     },
-    async delivered(alertId, webhook, now) {
-      await sql`UPDATE alert_deliveries SET status = 'delivered', delivered_at = ${now}, last_error = NULL WHERE alert_id = ${alertId} AND webhook = ${webhook}`
+    async delivered(d, now) {
+      await sql`
+        UPDATE alert_deliveries SET status = 'delivered', delivered_at = ${now}, last_error = NULL
+        WHERE alert_id = ${d.alertId} AND webhook = ${d.webhook} AND status <> 'delivered'`
     },
-    async retryAt(alertId, webhook, at, error) {
-      await sql`UPDATE alert_deliveries SET next_attempt_at = ${at}, last_error = ${error} WHERE alert_id = ${alertId} AND webhook = ${webhook}`
+    // A failure is the claim's own: written while the row is pending under it (its attempt count and lease).
+    async retryAt(d, at, error) {
+      const { count } = await sql`
+        UPDATE alert_deliveries SET next_attempt_at = ${at}, last_error = ${error}
+        WHERE alert_id = ${d.alertId} AND webhook = ${d.webhook} AND status = 'pending' AND attempts = ${d.attempt} AND next_attempt_at = ${d.leaseUntil}`
+      return count === 1
     },
-    async failed(alertId, webhook, error) {
-      await sql`UPDATE alert_deliveries SET status = 'failed', last_error = ${error} WHERE alert_id = ${alertId} AND webhook = ${webhook}`
+    async failed(d, error) {
+      const { count } = await sql`
+        UPDATE alert_deliveries SET status = 'failed', last_error = ${error}
+        WHERE alert_id = ${d.alertId} AND webhook = ${d.webhook} AND status = 'pending' AND attempts = ${d.attempt} AND next_attempt_at = ${d.leaseUntil}`
+      return count === 1
     },
     count: async (status) => n((await sql`SELECT count(*) AS n FROM alert_deliveries WHERE status = ${status}`)[0].n),
     redeliver: async (alertId, now) =>
