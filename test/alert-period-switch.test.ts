@@ -55,7 +55,7 @@ describe('a budget period set mid-period, then the period ends and a request rol
   test('spend from before the calendar day does not count toward the new daily period, spend earlier in the day does', async () => {
     await spend(700_000, day0 - 2 * HOUR) // the day before, under no period: not in the new period
     await spend(100_000, day0 + 8 * HOUR) // this morning, under no period: in it
-    expect((await switchToDaily(switchedAt))!.spend).toBe(100_000)
+    expect((await switchToDaily(switchedAt))!.row.spend).toBe(100_000)
     const watch = new AlertWatch(store.alerts, settings)
     expect(await check(watch, switchedAt + 1_000)).toEqual([])
     await spend(350_000, day0 + 20 * HOUR) // 45% of the day's budget

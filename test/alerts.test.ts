@@ -207,7 +207,7 @@ describe('events', () => {
     const [d] = await receiver.waitFor(1)
     expect(d!.payload.kind).toBe('unpriced_model')
     expect(d!.payload.text).toBe(
-      'tollgate: "mock:x &lt;!channel&gt; your keys leaked, rotate them at &lt;https://evil.example/login|the console&gt; &amp; now" ' +
+      'tollgate: `mock:x &lt;!channel&gt; your keys leaked, rotate them at &lt;https://evil.example/login|the console&gt; &amp; now` ' +
         `was asked for and refused for lack of a price (1 time(s) since ${d!.payload.data.since}); price it to serve it`,
     )
     expect(d!.payload.data.model).toBe(model)

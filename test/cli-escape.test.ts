@@ -4,7 +4,7 @@
  * /v1/pricing/unpriced), and `tollgate prices catalog` prints it as a table cell. A name with a control
  * character is refused as no model at all now (404), but one recorded before that is still printed: its control characters
  * (an ESC sequence that clears the screen, rewrites lines of the table, sets the window title or writes the
- * clipboard with OSC 52) are printed escaped. Alert text quotes such names (src/alerts/quoted.ts) and logs
+ * clipboard with OSC 52) are printed escaped. Alert text puts such names in code spans (src/alerts/code-span.ts) and logs
  * are JSON.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'

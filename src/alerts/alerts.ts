@@ -2,7 +2,7 @@ import type { AlertSettings } from '../config/schema'
 import type { AlertRows } from '../store/store'
 import { AlertDelivery } from './delivery'
 import { AlertOutbox, type NewAlert } from './outbox'
-import { quoted } from './quoted'
+import { codeSpan } from './code-span'
 import { AlertWatch } from './watch'
 
 /**
@@ -78,7 +78,7 @@ export class Alerts {
         dedupeKey: `key_revoked:${key.id}`,
         kind: 'key_revoked',
         subject: key.id,
-        text: `tollgate: key ${key.id}${key.name ? ` (${quoted(key.name)})` : ''} of user ${key.userId} was revoked`,
+        text: `tollgate: key ${key.id}${key.name ? ` (${codeSpan(key.name)})` : ''} of user ${key.userId} was revoked`,
         data: { key_id: key.id, user_id: key.userId, name: key.name },
       },
       now,

@@ -54,8 +54,8 @@ export class AlertDelivery {
   }
 
   private async attempt(d: DueDelivery): Promise<void> {
-    const webhook = this.settings.webhooks[d.webhook]
-    if (!webhook) return this.outbox.attemptFailed(d, 'webhook no longer configured', null)
+    // Configured: the outbox claims deliveries to this process's webhooks only.
+    const webhook = this.settings.webhooks[d.webhook]!
     const timestamp = Math.floor(Date.now() / 1000)
     let problem: string
     try {
@@ -81,7 +81,7 @@ export class AlertDelivery {
       problem = (error as Error).name === 'TimeoutError' ? 'timed out' : `no answer (${(error as Error).message})`
     }
     const last = d.attempt >= this.settings.max_attempts
-    await this.outbox.attemptFailed(d, problem, last ? null : Date.now() + retryDelay(this.settings.retry_base_ms, d.attempt))
-    if (last) this.log(`alert ${d.alertId} could not be delivered to webhook ${d.webhook} after ${d.attempt} attempts (${problem})`)
+    const written = await this.outbox.attemptFailed(d, problem, last ? null : Date.now() + retryDelay(this.settings.retry_base_ms, d.attempt))
+    if (last && written) this.log(`alert ${d.alertId} could not be delivered to webhook ${d.webhook} after ${d.attempt} attempts (${problem})`)
   }
 }

@@ -37,18 +37,25 @@ export class AlertOutbox {
     return written ? id : null
   }
 
-  /** Deliveries due now, each claimed by this process until `now + leaseMs`. */
+  /**
+   * Deliveries to this process's webhooks due now, each claimed by it until `now + leaseMs`. One to a webhook
+   * it does not know stays pending for a process that does (a rolling deploy adding a webhook).
+   */
   claimDue(now: number, leaseMs: number, limit = 20): Promise<DueDelivery[]> {
-    return this.rows.claimDue(now, now + leaseMs, limit)
+    return this.rows.claimDue(this.webhooks, now, now + leaseMs, limit)
   }
 
+  /** A success counts whichever claim made it: the receiver has the alert. */
   delivered(d: DueDelivery, now = Date.now()): Promise<void> {
-    return this.rows.delivered(d.alertId, d.webhook, now)
+    return this.rows.delivered(d, now)
   }
 
-  /** A failed attempt: retried at `retryAt`, or failed for good when there is none. */
-  attemptFailed(d: DueDelivery, error: string, retryAt: number | null): Promise<void> {
-    return retryAt === null ? this.rows.failed(d.alertId, d.webhook, error) : this.rows.retryAt(d.alertId, d.webhook, retryAt, error)
+  /**
+   * A failed attempt: retried at `retryAt`, or failed for good when there is none; not written once the
+   * claim's lease has been taken over (the claim after it writes its own result). True when written.
+   */
+  attemptFailed(d: DueDelivery, error: string, retryAt: number | null): Promise<boolean> {
+    return retryAt === null ? this.rows.failed(d, error) : this.rows.retryAt(d, retryAt, error)
   }
 
   count(status: 'pending' | 'failed'): Promise<number> {

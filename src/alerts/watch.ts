@@ -2,7 +2,7 @@ import { currentPeriod, periodStart, type BudgetPeriod } from '../budget/period'
 import type { AlertSettings } from '../config/schema'
 import type { AlertRows, KeySpend, UserSpend } from '../store/store'
 import type { NewAlert } from './outbox'
-import { quoted } from './quoted'
+import { codeSpan } from './code-span'
 
 const DAY_MS = 86_400_000
 /** Distinct unpriced models alerted per interval and process; past that, one alert counts the rest. */
@@ -17,7 +17,7 @@ interface UnpricedCounts {
 }
 
 const usd = (micros: number) => `$${(micros / 1e6).toFixed(2)}`
-const keyLabel = (k: { id: string; name: string | null }) => (k.name ? `${k.id} (${quoted(k.name)})` : k.id)
+const keyLabel = (k: { id: string; name: string | null }) => (k.name ? `${k.id} (${codeSpan(k.name)})` : k.id)
 
 /**
  * What alerts are raised from: settled spend against each threshold (read from the tables, so it is
@@ -209,7 +209,7 @@ export class AlertWatch {
         dedupeKey: `unpriced:${model}:${interval}`,
         kind: 'unpriced_model',
         subject: model,
-        text: `tollgate: ${quoted(model)} was asked for and refused for lack of a price (${refusals} time(s) since ${since}); price it to serve it`,
+        text: `tollgate: ${codeSpan(model)} was asked for and refused for lack of a price (${refusals} time(s) since ${since}); price it to serve it`,
         data: { model, refusals, since },
       })
     if (others > 0)

@@ -12,8 +12,8 @@ export function startSweeper(ledger: Ledger, everyMs = 60_000, log: (n: number) 
   const run = async () => {
     if (running) return
     running = true
+    let total = 0
     try {
-      let total = 0
       for (;;) {
         const n = await ledger.sweepBatch()
         total += n
@@ -21,11 +21,12 @@ export function startSweeper(ledger: Ledger, everyMs = 60_000, log: (n: number) 
         await yieldToRequests()
         if (stopped) break
       }
-      if (total > 0) log(total)
     } catch (error) {
       console.error('[tollgate] sweeper failed', error)
     } finally {
       running = false
+      // Each batch commits on its own: what the batches before a failing one charged is charged, and reported.
+      if (total > 0) log(total)
     }
   }
   void run()

@@ -134,13 +134,15 @@ export interface Store {
    */
   updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean): Promise<typeof tables.apiKeys.$inferSelect | undefined>
   /**
-   * Applies a user's changes; returns the updated row, or undefined when there is no such user. With
-   * `periodFrom` (the start of the budget period it is put in), `spend` becomes what the user's usage rows
-   * dated at or after it cost, counted under the lock settlements take on the row: a settlement committed while the change
-   * was on its way (its clock read, its write waiting for a connection or a lock) and dated in the new period
-   * counts in it, so spend stays what the usage rows since period_start cost.
+   * Applies a user's changes; returns the updated row and whether the user was blocked just before, read under
+   * the update's lock (of concurrent updates that block a user, exactly one finds it not blocked), or undefined
+   * when there is no such user. With `periodFrom` (the start of the budget period it is put in), `spend`
+   * becomes what the user's usage rows dated at or after it cost, counted under the lock settlements take on
+   * the row: a settlement committed while the change was on its way (its clock read, its write waiting for a
+   * connection or a lock) and dated in the new period counts in it, so spend stays what the usage rows since
+   * period_start cost.
    */
-  updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null): Promise<typeof tables.users.$inferSelect | undefined>
+  updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null): Promise<UpdatedUser | undefined>
   /**
    * Deletes the user, and its keys with it (foreign key cascade), unless it has a request in flight
    * (userWithoutHolds), judged with every hold committed before it in sight: a reservation locks the user's
@@ -207,11 +209,23 @@ export interface AlertRows {
    * exists (raised by any process): true when written.
    */
   insert(a: StoredAlert, webhooks: readonly string[]): Promise<boolean>
-  /** Up to `limit` deliveries due at `now`, each claimed by this process alone (its next attempt set to `leaseUntil`). */
-  claimDue(now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]>
-  delivered(alertId: string, webhook: string, now: number): Promise<void>
-  retryAt(alertId: string, webhook: string, at: number, error: string): Promise<void>
-  failed(alertId: string, webhook: string, error: string): Promise<void>
+  /**
+   * Up to `limit` deliveries to the named webhooks due at `now`, each claimed by this process alone (its next
+   * attempt set to `leaseUntil`). Another webhook's are left pending, for a process configured with it.
+   */
+  claimDue(webhooks: readonly string[], now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]>
+  /**
+   * The claim's attempt reached the receiver: delivered, whichever claim made it (one whose lease ran out too),
+   * unless delivered already.
+   */
+  delivered(d: DueDelivery, now: number): Promise<void>
+  /**
+   * The claim's attempt failed: the next at `at` (retryAt) or none (failed), written only while the row is
+   * still pending under that claim, so a late answer of a claim whose lease ran out overwrites no other's.
+   * True when written.
+   */
+  retryAt(d: DueDelivery, at: number, error: string): Promise<boolean>
+  failed(d: DueDelivery, error: string): Promise<boolean>
   count(status: 'pending' | 'failed'): Promise<number>
   /** Failed deliveries of an alert pending again from `now`; returns how many. */
   redeliver(alertId: string, now: number): Promise<number>
@@ -233,6 +247,11 @@ export interface AlertRows {
   expiringKeys(from: number, to: number): Promise<ExpiringKey[]>
 }
 
+export interface UpdatedUser {
+  row: typeof tables.users.$inferSelect
+  wasBlocked: boolean
+}
+
 export interface StoredAlert {
   id: string
   dedupeKey: string
@@ -247,6 +266,8 @@ export interface DueDelivery {
   webhook: string
   /** Counting the one now being made. */
   attempt: number
+  /** The claim's lease: with `attempt`, it tells this claim from a later one of the same delivery. */
+  leaseUntil: number
   payload: string
 }
 

@@ -33,6 +33,8 @@ export const SUITES_ON_BOTH_STORES = [
   'period-change-keeps-calendar-spend',
   'alert-threshold-fraction',
   'alert-ended-period-new-budget',
+  'alert-webhook-unknown-to-process',
+  'alert-delivery-late-result',
   'billed-features',
   'responses-context',
   'responses-context-other-model',

@@ -148,9 +148,11 @@ export const userRoutes = (services: Services) => {
           changes.lastPeriodStart = null
           changes.lastPeriodSpend = null
         }
-        const row = await store.updateUser(params.id, changes, changes.periodStart ?? null)
-        if (!row) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
-        if (row.blocked && !current.blocked) await alerts.userBlocked(row.id, now)
+        const updated = await store.updateUser(params.id, changes, changes.periodStart ?? null)
+        if (!updated) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
+        const { row, wasBlocked } = updated
+        // Judged by the update, not by `current`: of concurrent PATCHes blocking the user, one alerts.
+        if (row.blocked && !wasBlocked) await alerts.userBlocked(row.id, now)
         return presentUser(row, now)
       },
       {

@@ -20,24 +20,35 @@ export function postgresAlertRows(sql: SQL): AlertRows {
         for (const webhook of webhooks) await tx`INSERT INTO alert_deliveries (alert_id, webhook, next_attempt_at) VALUES (${a.id}, ${webhook}, ${a.createdAt})`
         return true
       }),
-    async claimDue(now, leaseUntil, limit) {
+    async claimDue(webhooks, now, leaseUntil, limit) {
+      if (webhooks.length === 0) return []
       const rows = await sql`
         WITH due AS (
-          SELECT alert_id, webhook FROM alert_deliveries WHERE status = 'pending' AND next_attempt_at <= ${now}
+          SELECT alert_id, webhook FROM alert_deliveries
+          WHERE status = 'pending' AND next_attempt_at <= ${now} AND webhook = ANY(${sql.array([...webhooks], 'TEXT')})
           ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
         UPDATE alert_deliveries d SET attempts = d.attempts + 1, next_attempt_at = ${leaseUntil}
         FROM due, alerts a WHERE d.alert_id = due.alert_id AND d.webhook = due.webhook AND a.id = d.alert_id
         RETURNING d.alert_id, d.webhook, d.attempts, a.payload`
-      return rows.map((r: any) => ({ alertId: r.alert_id, webhook: r.webhook, attempt: n(r.attempts), payload: r.payload }))
+      return rows.map((r: any) => ({ alertId: r.alert_id, webhook: r.webhook, attempt: n(r.attempts), leaseUntil, payload: r.payload }))
     },
-    async delivered(alertId, webhook, now) {
-      await sql`UPDATE alert_deliveries SET status = 'delivered', delivered_at = ${now}, last_error = NULL WHERE alert_id = ${alertId} AND webhook = ${webhook}`
+    async delivered(d, now) {
+      await sql`
+        UPDATE alert_deliveries SET status = 'delivered', delivered_at = ${now}, last_error = NULL
+        WHERE alert_id = ${d.alertId} AND webhook = ${d.webhook} AND status <> 'delivered'`
     },
-    async retryAt(alertId, webhook, at, error) {
-      await sql`UPDATE alert_deliveries SET next_attempt_at = ${at}, last_error = ${error} WHERE alert_id = ${alertId} AND webhook = ${webhook}`
+    // A failure is the claim's own: written while the row is pending under it (its attempt count and lease).
+    async retryAt(d, at, error) {
+      const { count } = await sql`
+        UPDATE alert_deliveries SET next_attempt_at = ${at}, last_error = ${error}
+        WHERE alert_id = ${d.alertId} AND webhook = ${d.webhook} AND status = 'pending' AND attempts = ${d.attempt} AND next_attempt_at = ${d.leaseUntil}`
+      return count === 1
     },
-    async failed(alertId, webhook, error) {
-      await sql`UPDATE alert_deliveries SET status = 'failed', last_error = ${error} WHERE alert_id = ${alertId} AND webhook = ${webhook}`
+    async failed(d, error) {
+      const { count } = await sql`
+        UPDATE alert_deliveries SET status = 'failed', last_error = ${error}
+        WHERE alert_id = ${d.alertId} AND webhook = ${d.webhook} AND status = 'pending' AND attempts = ${d.attempt} AND next_attempt_at = ${d.leaseUntil}`
+      return count === 1
     },
     count: async (status) => n((await sql`SELECT count(*) AS n FROM alert_deliveries WHERE status = ${status}`)[0].n),
     redeliver: async (alertId, now) =>

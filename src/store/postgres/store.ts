@@ -194,15 +194,17 @@ export class PostgresStore implements Store {
     const pgDb = drizzle({ client: this.bounded, schema: tables })
     return pgDb.transaction(async (tx) => {
       // The row first: a statement reads what was committed when it began (READ COMMITTED), and an UPDATE may
-      // begin long before it gets the row's lock; the count below begins once this holds it.
-      if (periodFrom !== null) await tx.execute(drizzleSql`SELECT 1 FROM users WHERE id = ${id} FOR UPDATE`)
+      // begin long before it gets the row's lock; `blocked` read here and the count below are what the lock
+      // holder sees, so of concurrent updates blocking the user one only finds it not blocked.
+      const [before] = await tx.select({ blocked: tables.users.blocked }).from(tables.users).where(eq(tables.users.id, id)).for('update')
+      if (!before) return undefined
       const set = changes as Partial<typeof tables.users.$inferInsert>
       const [row] = await tx
         .update(tables.users)
         .set(periodFrom === null ? set : { ...set, spend: usageCostSince(tables.usage, id, periodFrom) })
         .where(eq(tables.users.id, id))
         .returning()
-      return row as unknown as typeof sqliteTables.users.$inferSelect | undefined
+      return { row: row as unknown as typeof sqliteTables.users.$inferSelect, wasBlocked: before.blocked }
     })
   }
 

@@ -11,9 +11,11 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
     'INSERT OR IGNORE INTO alerts (id, dedupe_key, kind, subject, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   )
   const insertDelivery = db.prepare<unknown, [string, string, number]>('INSERT INTO alert_deliveries (alert_id, webhook, next_attempt_at) VALUES (?, ?, ?)')
-  const dueRows = db.prepare<{ alert_id: string; webhook: string; attempts: number; payload: string }, [number, number]>(
+  // The webhooks as a JSON array: one prepared statement whatever their number.
+  const dueRows = db.prepare<{ alert_id: string; webhook: string; attempts: number; payload: string }, [number, string, number]>(
     `SELECT d.alert_id, d.webhook, d.attempts, a.payload FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
-     WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?`,
+     WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.webhook IN (SELECT value FROM json_each(?))
+     ORDER BY d.next_attempt_at LIMIT ?`,
   )
   // The lease: only the process whose UPDATE matched makes this attempt.
   const claim = db.prepare<unknown, [number, string, string, number]>(
@@ -21,10 +23,17 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
      WHERE alert_id = ?2 AND webhook = ?3 AND status = 'pending' AND next_attempt_at <= ?4`,
   )
   const delivered = db.prepare<unknown, [number, string, string]>(
-    `UPDATE alert_deliveries SET status = 'delivered', delivered_at = ?1, last_error = NULL WHERE alert_id = ?2 AND webhook = ?3`,
+    `UPDATE alert_deliveries SET status = 'delivered', delivered_at = ?1, last_error = NULL WHERE alert_id = ?2 AND webhook = ?3 AND status <> 'delivered'`,
   )
-  const retry = db.prepare<unknown, [number, string, string, string]>('UPDATE alert_deliveries SET next_attempt_at = ?1, last_error = ?4 WHERE alert_id = ?2 AND webhook = ?3')
-  const fail = db.prepare<unknown, [string, string, string]>(`UPDATE alert_deliveries SET status = 'failed', last_error = ?3 WHERE alert_id = ?1 AND webhook = ?2`)
+  // A failure is the claim's own: written while the row is pending under it (its attempt count and lease).
+  const retry = db.prepare<unknown, [number, string, string, string, number, number]>(
+    `UPDATE alert_deliveries SET next_attempt_at = ?1, last_error = ?4
+     WHERE alert_id = ?2 AND webhook = ?3 AND status = 'pending' AND attempts = ?5 AND next_attempt_at = ?6`,
+  )
+  const fail = db.prepare<unknown, [string, string, string, number, number]>(
+    `UPDATE alert_deliveries SET status = 'failed', last_error = ?3
+     WHERE alert_id = ?1 AND webhook = ?2 AND status = 'pending' AND attempts = ?4 AND next_attempt_at = ?5`,
+  )
   const count = db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM alert_deliveries WHERE status = ?')
   const redeliver = db.prepare<unknown, [number, string]>(
     `UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE alert_id = ? AND status = 'failed'`,
@@ -51,16 +60,17 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
 
   return {
     insert: (a, webhooks) => writes.waitingForLock(() => insert(a, webhooks)),
-    async claimDue(now, leaseUntil, limit) {
+    async claimDue(webhooks, now, leaseUntil, limit) {
       const claimed: DueDelivery[] = []
-      for (const row of dueRows.all(now, limit))
+      if (webhooks.length === 0) return claimed
+      for (const row of dueRows.all(now, JSON.stringify(webhooks), limit))
         if ((await writes.waitingForLock(() => claim.run(leaseUntil, row.alert_id, row.webhook, now).changes)) === 1)
-          claimed.push({ alertId: row.alert_id, webhook: row.webhook, attempt: row.attempts + 1, payload: row.payload })
+          claimed.push({ alertId: row.alert_id, webhook: row.webhook, attempt: row.attempts + 1, leaseUntil, payload: row.payload })
       return claimed
     },
-    delivered: (alertId, webhook, now) => writes.waitingForLock(() => void delivered.run(now, alertId, webhook)),
-    retryAt: (alertId, webhook, at, error) => writes.waitingForLock(() => void retry.run(at, alertId, webhook, error)),
-    failed: (alertId, webhook, error) => writes.waitingForLock(() => void fail.run(alertId, webhook, error)),
+    delivered: (d, now) => writes.waitingForLock(() => void delivered.run(now, d.alertId, d.webhook)),
+    retryAt: (d, at, error) => writes.waitingForLock(() => retry.run(at, d.alertId, d.webhook, error, d.attempt, d.leaseUntil).changes === 1),
+    failed: (d, error) => writes.waitingForLock(() => fail.run(d.alertId, d.webhook, error, d.attempt, d.leaseUntil).changes === 1),
     count: async (status) => count.get(status)!.n,
     redeliver: (alertId, now) => writes.waitingForLock(() => redeliver.run(now, alertId).changes),
     exists: async (alertId) => exists.get(alertId) !== null,

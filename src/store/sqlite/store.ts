@@ -146,8 +146,11 @@ export class SqliteStore implements Store {
     return this.writes.waitingForLock(() =>
       this.db.transaction(
         (tx) => {
+          const before = tx.select({ blocked: tables.users.blocked }).from(tables.users).where(eq(tables.users.id, id)).get()
+          if (!before) return undefined
           const set = periodFrom === null ? changes : { ...changes, spend: usageCostSince(tables.usage, id, periodFrom) }
-          return tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()
+          const row = tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()!
+          return { row, wasBlocked: before.blocked }
         },
         { behavior: 'immediate' },
       ),
