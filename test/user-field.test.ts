@@ -47,10 +47,11 @@ describe('a key whose user field is a tag', () => {
     expect(rows).toEqual([{ user_id: key.userId, key_id: key.keyId }])
   })
 
-  test('translated to an OpenAI-type model, the tag goes upstream as `user`', async () => {
+  test('translated to an OpenAI-type model, the tag goes upstream as `user` (longer than OpenAI takes: its SHA-256)', async () => {
     const key = await keyWith({ user_field: 'tag' })
     await ask(key.anthropic, 'mock:gpt-mock')
-    expect((mock.calls[0]!.body as any).user).toBe(CLAUDE_CODE_USER_ID)
+    expect(CLAUDE_CODE_USER_ID.length).toBeGreaterThan(64)
+    expect((mock.calls[0]!.body as any).user).toBe(new Bun.CryptoHasher('sha256').update(CLAUDE_CODE_USER_ID).digest('hex'))
   })
 
   test('the OpenAI `user` field follows the same policy', async () => {
