@@ -17,6 +17,7 @@ import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
 import { relay, type Exchange } from '../translate/relay'
+import { readDeletion } from '../translate/responses/deletion-answer'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
 import { isItemById, isItemReference, refuseStoredPrompt, resultsLeftOut } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
@@ -426,9 +427,10 @@ export const responsesRoutes = (services: Services) => {
     .delete(
       `${ENDPOINT}/:id`,
       async ({ params, request, server }) => {
-        const res = await passThrough(request, server, 'DELETE', '', params.id)
-        owners.forget(params.id, res.ok)
-        return res
+        const { answer, deleted } = await readDeletion(await passThrough(request, server, 'DELETE', '', params.id))
+        // A 2xx that says no deletion leaves the rows: they hold a request naming an item the provider may still keep.
+        if (deleted) owners.forget(params.id)
+        return answer
       },
       idDetail('Delete a stored response'),
     )

@@ -44,6 +44,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-stored-without-usage',
   'responses-stream-repeated-final-size',
   'stored-responses-retention',
+  'responses-delete-unconfirmed',
   'key-in-flight',
   'records-consistency',
   'records-page-totals-snapshot',
