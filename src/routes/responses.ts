@@ -10,13 +10,14 @@ import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
+import { outputDeniedByUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
 import { contextWindowOf, openAIResponsesFeatures, responsesOfferedTools, serverToolBounds } from '../pricing/features'
 import { heldInputTokens } from '../pricing/price'
 import { callUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
-import { relay, type Exchange } from '../translate/relay'
+import { relay, usageBesideOutput, type Exchange } from '../translate/relay'
 import { readDeletion } from '../translate/responses/deletion-answer'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
 import { isItemById, isItemReference, refuseStoredPrompt, resultsLeftOut } from '../translate/responses/input-items'
@@ -147,7 +148,8 @@ export const responsesRoutes = (services: Services) => {
       const finishedItems: object[] = []
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
-        const usage = responsesUsage(response.usage)
+        // A usage of no output beside output says nothing of its size, as it says nothing of its cost.
+        const usage = usageBesideOutput(responsesUsage(response.usage), response)
         // A final event repeated (a proxy's) with a smaller usage or none shrinks nothing an earlier one recorded,
         // as it shrinks nothing on the bill.
         if (stated.tokens >= 0 && (!usage || usage.promptTokens + usage.completionTokens <= stated.tokens)) return
@@ -193,13 +195,19 @@ export const responsesRoutes = (services: Services) => {
         })
       }
       /**
-       * A stream that ended without a usage: sized with every byte of output it delivered, past its bound too;
-       * and the items it finished that no final event listed (it was cut before one), which the provider may keep.
+       * A stream not billed by a usage (none came, or one of no output beside the output it delivered, which
+       * `record` cannot tell from a final event that lists none): sized as one without, with every byte of output
+       * it delivered, past its bound too; and the items it finished that no final event listed (it was cut before
+       * one), which the provider may keep.
        */
       const recordEnd = (facts: StreamFacts) => {
-        if (facts.usage) return
-        if (facts.deliveredOutputBytes > estimate.outputTokens)
-          recordSize(Math.max(heldInput + facts.deliveredOutputBytes, stated.tokens), Math.max(facts.deliveredOutputBytes, stated.outputBytes))
+        if (facts.usage && !outputDeniedByUsage(facts)) return
+        // `record` sized it so already, unless it recorded a usage or the stream delivered more than its bound.
+        if (facts.deliveredOutputBytes > estimate.outputTokens || stated.tokens >= 0)
+          recordSize(
+            Math.max(heldInput + Math.max(estimate.outputTokens, facts.deliveredOutputBytes), stated.tokens),
+            Math.max(facts.deliveredOutputBytes, stated.outputBytes),
+          )
         const unlisted = finishedItems.filter((item) => !('id' in item && typeof item.id === 'string' && recordedItems.has(item.id)))
         const itemBytes = unlisted.map((item) => responsesItemInputTokens(item, itemOptions))
         const outputTokens = Math.max(estimate.outputTokens, facts.deliveredOutputBytes, sum(itemBytes))

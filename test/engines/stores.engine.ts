@@ -45,6 +45,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-stream-repeated-final-size',
   'stored-responses-retention',
   'responses-delete-unconfirmed',
+  'responses-zero-usage-stored-size',
   'key-in-flight',
   'records-consistency',
   'records-page-totals-snapshot',
