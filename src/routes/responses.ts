@@ -195,21 +195,23 @@ export const responsesRoutes = (services: Services) => {
         })
       }
       /**
-       * A stream not billed by a usage (none came, or one of no output beside the output it delivered, which
-       * `record` cannot tell from a final event that lists none): sized as one without, with every byte of output
-       * it delivered, past its bound too; and the items it finished that no final event listed (it was cut before
-       * one), which the provider may keep.
+       * At a stream's end: one not billed by a usage (none came, or one of no output beside the output it
+       * delivered, which `record` cannot tell from a final event that lists none) is sized as one without, with
+       * every byte of output it delivered, past its bound too. Usage or not, the items it finished that no final
+       * event listed (it was cut before one, or one listed no output) are recorded: the provider may keep them.
        */
       const recordEnd = (facts: StreamFacts) => {
-        if (facts.usage && !outputDeniedByUsage(facts)) return
+        const usage = outputDeniedByUsage(facts) ? null : facts.usage
         // `record` sized it so already, unless it recorded a usage or the stream delivered more than its bound.
-        if (facts.deliveredOutputBytes > estimate.outputTokens || stated.tokens >= 0)
+        if (!usage && (facts.deliveredOutputBytes > estimate.outputTokens || stated.tokens >= 0))
           recordSize(
             Math.max(heldInput + Math.max(estimate.outputTokens, facts.deliveredOutputBytes), stated.tokens),
             Math.max(facts.deliveredOutputBytes, stated.outputBytes),
           )
         const unlisted = finishedItems.filter((item) => !('id' in item && typeof item.id === 'string' && recordedItems.has(item.id)))
+        if (unlisted.length === 0) return
         const itemBytes = unlisted.map((item) => responsesItemInputTokens(item, itemOptions))
+        if (usage) return recordItems(unlisted, itemBytes, usage.completionTokens, Math.max(stated.tokens, usage.promptTokens + usage.completionTokens))
         const outputTokens = Math.max(estimate.outputTokens, facts.deliveredOutputBytes, sum(itemBytes))
         recordItems(unlisted, itemBytes, outputTokens, Math.max(heldInput + outputTokens, stated.tokens))
       }

@@ -46,6 +46,7 @@ export const SUITES_ON_BOTH_STORES = [
   'stored-responses-retention',
   'responses-delete-unconfirmed',
   'responses-zero-usage-stored-size',
+  'responses-stream-items-unlisted',
   'key-in-flight',
   'records-consistency',
   'records-page-totals-snapshot',
