@@ -113,7 +113,7 @@ export const timedOutStreamOutcome: typeof streamOutcome = (facts, ...rest) => (
  * nothing about what the stream cost: it is no usage, and the stream pays as one without (SPEC §6: a request
  * the provider received is never free).
  */
-const outputDeniedByUsage = ({ usage, deliveredOutputBytes }: StreamFacts): boolean =>
+export const outputDeniedByUsage = ({ usage, deliveredOutputBytes }: StreamFacts): boolean =>
   usage !== null && !(usage.completionTokens > 0) && deliveredOutputBytes > 0
 
 const anyUse = (uses: Record<string, number> | undefined) => uses !== undefined && Object.values(uses).some((n) => n > 0)

@@ -73,11 +73,10 @@ export class ResponseOwners {
   }
 
   /**
-   * A response deleted: the id is of no more use. Its items go with it once the provider said it deleted it
-   * (not a conversation's, which outlive it): an item's row is what makes a request naming it by id be held for
-   * it, so one is kept while the provider may still read the item.
+   * A response the provider said it deleted: the id is of no more use, nor are its items (not a conversation's,
+   * which outlive it). Called only then: an item's row is what makes a request naming it by id be held for it.
    */
-  forget(id: string, deleted: boolean): void {
-    this.store.forgetResponse(id, deleted)
+  forget(id: string): void {
+    this.store.forgetResponse(id)
   }
 }

@@ -10,13 +10,15 @@ import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
+import { outputDeniedByUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
 import { contextWindowOf, openAIResponsesFeatures, responsesOfferedTools, serverToolBounds } from '../pricing/features'
 import { heldInputTokens } from '../pricing/price'
 import { callUnmetered, callUpstream, errorCheckedText, readAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
-import { relay, type Exchange } from '../translate/relay'
+import { relay, usageBesideOutput, type Exchange } from '../translate/relay'
+import { readDeletion } from '../translate/responses/deletion-answer'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
 import { isItemById, isItemReference, refuseStoredPrompt, resultsLeftOut } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
@@ -153,7 +155,8 @@ export const responsesRoutes = (services: Services) => {
       const finishedItems: object[] = []
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
-        const usage = responsesUsage(response.usage)
+        // A usage of no output beside output says nothing of its size, as it says nothing of its cost.
+        const usage = usageBesideOutput(responsesUsage(response.usage), response)
         // A final event repeated (a proxy's) with a smaller usage or none shrinks nothing an earlier one recorded,
         // as it shrinks nothing on the bill.
         if (stated.tokens >= 0 && (!usage || usage.promptTokens + usage.completionTokens <= stated.tokens)) return
@@ -199,15 +202,23 @@ export const responsesRoutes = (services: Services) => {
         })
       }
       /**
-       * A stream that ended without a usage: sized with every byte of output it delivered, past its bound too;
-       * and the items it finished that no final event listed (it was cut before one), which the provider may keep.
+       * At a stream's end: one not billed by a usage (none came, or one of no output beside the output it
+       * delivered, which `record` cannot tell from a final event that lists none) is sized as one without, with
+       * every byte of output it delivered, past its bound too. Usage or not, the items it finished that no final
+       * event listed (it was cut before one, or one listed no output) are recorded: the provider may keep them.
        */
       const recordEnd = (facts: StreamFacts) => {
-        if (facts.usage) return
-        if (facts.deliveredOutputBytes > estimate.outputTokens)
-          recordSize(Math.max(heldInput + facts.deliveredOutputBytes, stated.tokens), Math.max(facts.deliveredOutputBytes, stated.outputBytes))
+        const usage = outputDeniedByUsage(facts) ? null : facts.usage
+        // `record` sized it so already, unless it recorded a usage or the stream delivered more than its bound.
+        if (!usage && (facts.deliveredOutputBytes > estimate.outputTokens || stated.tokens >= 0))
+          recordSize(
+            Math.max(heldInput + Math.max(estimate.outputTokens, facts.deliveredOutputBytes), stated.tokens),
+            Math.max(facts.deliveredOutputBytes, stated.outputBytes),
+          )
         const unlisted = finishedItems.filter((item) => !('id' in item && typeof item.id === 'string' && recordedItems.has(item.id)))
+        if (unlisted.length === 0) return
         const itemBytes = unlisted.map((item) => responsesItemInputTokens(item, itemOptions))
+        if (usage) return recordItems(unlisted, itemBytes, usage.completionTokens, Math.max(stated.tokens, usage.promptTokens + usage.completionTokens))
         const outputTokens = Math.max(estimate.outputTokens, facts.deliveredOutputBytes, sum(itemBytes))
         recordItems(unlisted, itemBytes, outputTokens, Math.max(heldInput + outputTokens, stated.tokens))
       }
@@ -433,9 +444,10 @@ export const responsesRoutes = (services: Services) => {
     .delete(
       `${ENDPOINT}/:id`,
       async ({ params, request, server }) => {
-        const res = await passThrough(request, server, 'DELETE', '', params.id)
-        owners.forget(params.id, res.ok)
-        return res
+        const { answer, deleted } = await readDeletion(await passThrough(request, server, 'DELETE', '', params.id))
+        // A 2xx that says no deletion leaves the rows: they hold a request naming an item the provider may still keep.
+        if (deleted) owners.forget(params.id)
+        return answer
       },
       idDetail('Delete a stored response'),
     )

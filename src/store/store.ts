@@ -167,8 +167,8 @@ export interface Store {
   findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null>
   /** The rows of those of `ids` recorded as `kind`, in one query (a request's input items, however many). */
   findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]>
-  /** Forgets a stored response; with `withItems`, the items recorded as going with it too. */
-  forgetResponse(id: string, withItems: boolean): void
+  /** Forgets a stored response and the items recorded as going with it. */
+  forgetResponse(id: string): void
   /** Deletes the rows of EXPIRING_STORED_IDS recorded before `cutoff` (in batches, until `stopped`); returns how many. */
   pruneStoredResponses(cutoff: number, stopped?: () => boolean): Promise<number>
   /** Writes the stored ids recorded so far, so that every process finds them (a lookup writes only its own process's). */

@@ -136,5 +136,5 @@ function settleRefusedEcho(answer: UpstreamAnswer, usage: TokenCounts | null, { 
  * nothing about what the answer cost: it is no usage, and the answer pays its hold (SPEC §6: a request the
  * provider received is never free), as a stream with such a usage pays its estimate (`streamOutcome`).
  */
-const usageBesideOutput = (usage: TokenCounts | null, answer: object): TokenCounts | null =>
+export const usageBesideOutput = (usage: TokenCounts | null, answer: object): TokenCounts | null =>
   usage !== null && !(usage.completionTokens > 0) && answerCarriesOutput(answer) ? null : usage

@@ -53,8 +53,8 @@ interface AggregateDelta {
   lastAt: number
 }
 
-/** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten (`with_items`: and its items). */
-type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true; with_items?: boolean }
+/** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten with its items. */
+type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true }
 
 const PRUNE_LOG = `DELETE FROM api_request_log WHERE id IN
   (SELECT id FROM api_request_log WHERE created_at < $1 ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`
@@ -262,9 +262,7 @@ export class PostgresStore implements Store {
       await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
       for (const r of rows) {
         if (r.forget)
-          await (r.with_items
-            ? tx`DELETE FROM stored_responses WHERE id = ${r.id} OR (kind = 'item' AND expires_with = ${r.id})`
-            : tx`DELETE FROM stored_responses WHERE id = ${r.id}`)
+          await tx`DELETE FROM stored_responses WHERE id = ${r.id} OR (kind = 'item' AND expires_with = ${r.id})`
         else if (r.grow_by !== undefined)
           // GREATEST skips NULLs: the CASEs keep a size unknown unknown, as SQLite's max() does.
           await tx`
@@ -310,8 +308,8 @@ export class PostgresStore implements Store {
     return rows.map(storedResponseRow)
   }
 
-  forgetResponse(id: string, withItems: boolean): void {
-    this.responses.push({ id, forget: true, with_items: withItems, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, media_parts: null, context_bytes: null, created_at: 0 })
+  forgetResponse(id: string): void {
+    this.responses.push({ id, forget: true, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, media_parts: null, context_bytes: null, created_at: 0 })
   }
 
   async openReservations() {

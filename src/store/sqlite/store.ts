@@ -37,8 +37,7 @@ export class SqliteStore implements Store {
   private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, string | null, number, number, number, number]>
   private readonly selectResponse: Statement<StoredResponseRow, [string, string]>
   private readonly selectResponses: Statement<StoredResponseRow, [string, string]>
-  private readonly removeResponse: Statement<unknown, [string]>
-  private readonly removeResponseWithItems: Statement<unknown, [string, string]>
+  private readonly removeResponse: Statement<unknown, [string, string]>
   private readonly pruneResponses: Statement<unknown, [number]>
   private readonly reservations: Statement<{ n: number; amount: number }, []>
 
@@ -93,8 +92,7 @@ export class SqliteStore implements Store {
     this.selectResponses = client.prepare(
       'SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id IN (SELECT value FROM json_each(?)) AND kind = ?',
     )
-    this.removeResponse = client.prepare('DELETE FROM stored_responses WHERE id = ?')
-    this.removeResponseWithItems = client.prepare("DELETE FROM stored_responses WHERE id = ? OR (kind = 'item' AND expires_with = ?)")
+    this.removeResponse = client.prepare("DELETE FROM stored_responses WHERE id = ? OR (kind = 'item' AND expires_with = ?)")
     this.pruneResponses = client.prepare(
       `DELETE FROM stored_responses WHERE rowid IN
          (SELECT rowid FROM stored_responses WHERE created_at < ? AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
@@ -221,8 +219,8 @@ export class SqliteStore implements Store {
     await this.writes.flushed()
   }
 
-  forgetResponse(id: string, withItems: boolean): void {
-    this.writes.defer(() => (withItems ? this.removeResponseWithItems.run(id, id) : this.removeResponse.run(id)))
+  forgetResponse(id: string): void {
+    this.writes.defer(() => this.removeResponse.run(id, id))
   }
 
   /** In small batches, as the request log's. */
