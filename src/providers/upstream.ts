@@ -23,7 +23,8 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|passw|cookie|credential/i
 
 /**
  * The credentials among `secretsOf`: the api key, the values of the configured headers named as credentials,
- * and the password of the `base_url` (as written, and as the `Basic` token fetch sends) when it is sent at all.
+ * and the password of the `base_url` (as written, and as the `Basic` token fetch sends, which also counts for a
+ * user name that looks issued) when it is sent at all.
  * These are what an answer is refused for quoting (`refuseCredentialEcho`), so they leave out what a true answer
  * may well say: the value of `X-Title` or `HTTP-Referer` (OpenRouter's app name and site), an `anthropic-beta`
  * flag, the base URL's user name, and any value that does not look issued (`looksIssued`), with the header values
@@ -51,13 +52,16 @@ const looksIssued = (value: string): boolean =>
 /**
  * The password of the `base_url` and the `Basic` token fetch makes of it, when it is sent: fetch sends that token
  * only when the call sets no `Authorization` header of its own (an `openai` provider's api key is sent as
- * `Authorization: Bearer …`, which replaces it), and a password that does not look issued makes no credential.
+ * `Authorization: Bearer …`, which replaces it). The token counts when the user or the password looks issued: a
+ * proxy may take its token as the user name (`https://<token>@proxy/v1`, `<token>:X@…`). The user name alone is
+ * not listed (a true answer may say a login), nor a password that does not look issued (`admin:admin` makes none).
  */
 function basicAuthCredentials(provider: ProviderConfig): string[] {
   const url = urlCredentials(provider.base_url)
-  if (!url || !looksIssued(url.password)) return []
+  if (!url || !(looksIssued(url.user) || looksIssued(url.password))) return []
   const overridden = Object.keys(authHeaders(provider)).some((name) => name.toLowerCase() === 'authorization')
-  return overridden ? [] : [url.password, url.basic]
+  if (overridden) return []
+  return looksIssued(url.password) ? [url.password, url.basic] : [url.basic]
 }
 
 /** `values` whole and word by word, and `more`, without repeats or short ones, longest first. */
