@@ -303,12 +303,15 @@ export class CredentialsEchoed extends GatewayError {
 }
 
 /**
- * Whether `text` holds one of `credentials` (`credentialsOf`) as it was sent. An echo quotes what it received; a
- * provider set on leaking the key could encode it any way it likes, and nothing on the path could tell.
+ * Whether `text` holds one of `credentials` (`credentialsOf`) as it was sent, or as a JSON encoder wrote it with
+ * `\uXXXX` escapes, which a client's parser decodes (.NET's System.Text.Json writes a `Basic` token's `+` as
+ * `\u002B`). An echo quotes what it received; a provider set on leaking the key could encode it any way it likes,
+ * and nothing on the path could tell.
  */
 export function quotesCredentials(text: string, credentials: readonly string[]): boolean {
-  for (const c of credentials) if (text.includes(c)) return true
-  return false
+  if (includesAny(text, credentials)) return true
+  // Only text with such an escape is decoded: most answers have none and cost one scan more.
+  return credentials.length > 0 && text.includes('\\u') && includesAny(jsonUnescaped(text), credentials)
 }
 
 /** The same for bytes not decoded: `Buffer.includes` looks for each credential's UTF-8 bytes, a view on one chunk. */
@@ -317,8 +320,19 @@ export function bytesQuoteCredentials(chunks: readonly Uint8Array[], credentials
   const [first] = chunks
   const bytes = chunks.length === 1 ? Buffer.from(first!.buffer, first!.byteOffset, first!.byteLength) : Buffer.concat(chunks)
   for (const c of credentials) if (bytes.includes(c)) return true
+  return bytes.includes('\\u') && includesAny(jsonUnescaped(bytes.toString()), credentials)
+}
+
+function includesAny(text: string, values: readonly string[]): boolean {
+  for (const v of values) if (text.includes(v)) return true
   return false
 }
+
+const JSON_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }
+
+/** `text` with its JSON string escapes decoded (`\u002B`, `\/`, `\\`…), wherever they are: a search, not a parse. */
+const jsonUnescaped = (text: string): string =>
+  text.replace(/\\(?:u([0-9a-fA-F]{4})|(.))/g, (_, hex: string | undefined, char: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : (JSON_ESCAPES[char] ?? char)))
 
 /** Throws `CredentialsEchoed` when `text` quotes one of `credentials`. */
 export function refuseCredentialEcho(text: string, credentials: readonly string[]): void {
