@@ -57,3 +57,11 @@ test('a placeholder key (no digit, or words and numbers side by side, under 20 c
   for (const api_key of ['sk-abcdefghijklmnopqrstuvwxyz', 'k9x7Qm2Zt4Lp'])
     expect(credentialsOf({ ...provider, base_url: 'http://127.0.0.1:1234/v1', api_key, headers: {} })).toEqual([api_key])
 })
+
+test('quoted with JSON escapes a client decodes (.NET writes `+` as \\u002B), and not for a \\u that spells none', () => {
+  const credentials = ['Zm9vOmJh+citiYXo9PTEyMzQ1']
+  expect(quotesCredentials('{"authorization":"Basic Zm9vOmJh+citiYXo9PTEyMzQ1"}'.replace('+', '\\u002B'), credentials)).toBe(true)
+  expect(quotesCredentials('{"authorization":"Basic Zm9vOmJh+citiYXo9PTEyMzQ1"}'.replace('+', '\\u002b'), credentials)).toBe(true)
+  expect(quotesCredentials('{"text":"caf\\u00e9 Zm9vOmJh+citi"}', credentials)).toBe(false)
+  expect(quotesCredentials('{"path":"C:\\\\users"}', credentials)).toBe(false)
+})

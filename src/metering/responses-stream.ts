@@ -174,19 +174,27 @@ class ResponsesEventMeter implements EventMeter {
   /**
    * The counts of the item an event names, by its `output_index` or its id; kept for the whole stream, since
    * items may interleave (parallel function calls: both added, their deltas alternating, then each one's `.done`).
-   * An event that names no item, or names it only in ways the last item named was not named (a server that numbers
-   * some events and not others), is of that item; any other is a new one, and so is an item that begins unseen.
+   * The id decides first: shims from chat completions give every item the same `output_index`, so the item last
+   * at an index is the event's only when the event names no id, or that item had none. An event that names no
+   * item, or names it only in ways the last item named was not named (a server that numbers some events and not
+   * others), is of that item; any other is a new one, and an item that begins is always counted anew.
    */
   private itemOf(event: StreamEvent, begins = false): ItemCount {
     const index = typeof event.output_index === 'number' ? event.output_index : undefined
     const id = event.item_id ?? event.item?.id
     const last = this.item
-    const known = (index === undefined ? undefined : this.itemsByIndex.get(index)) ?? (id == null ? undefined : this.itemsById.get(id))
     const namedAnew = (index === undefined || last.index === undefined) && (id == null || last.id === undefined)
-    const item = known ?? (!begins && namedAnew ? last : newItemCount())
+    const item = begins ? newItemCount() : (this.knownItem(index, id) ?? (namedAnew ? last : newItemCount()))
     if (index !== undefined && item.index === undefined) this.itemsByIndex.set((item.index = index), item)
     if (id != null && item.id === undefined) this.itemsById.set((item.id = id), item)
     return (this.item = item)
+  }
+
+  private knownItem(index: number | undefined, id: unknown): ItemCount | undefined {
+    const byId = id == null ? undefined : this.itemsById.get(id)
+    if (byId) return byId
+    const byIndex = index === undefined ? undefined : this.itemsByIndex.get(index)
+    return byIndex && (id == null || byIndex.id === undefined) ? byIndex : undefined
   }
 
   /**

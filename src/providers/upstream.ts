@@ -23,7 +23,8 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|passw|cookie|credential/i
 
 /**
  * The credentials among `secretsOf`: the api key, the values of the configured headers named as credentials,
- * and the password of the `base_url` (as written, and as the `Basic` token fetch sends) when it is sent at all.
+ * and the password of the `base_url` (as written, and as the `Basic` token fetch sends, which also counts for a
+ * user name that looks issued) when it is sent at all.
  * These are what an answer is refused for quoting (`refuseCredentialEcho`), so they leave out what a true answer
  * may well say: the value of `X-Title` or `HTTP-Referer` (OpenRouter's app name and site), an `anthropic-beta`
  * flag, the base URL's user name, and any value that does not look issued (`looksIssued`), with the header values
@@ -51,13 +52,16 @@ const looksIssued = (value: string): boolean =>
 /**
  * The password of the `base_url` and the `Basic` token fetch makes of it, when it is sent: fetch sends that token
  * only when the call sets no `Authorization` header of its own (an `openai` provider's api key is sent as
- * `Authorization: Bearer …`, which replaces it), and a password that does not look issued makes no credential.
+ * `Authorization: Bearer …`, which replaces it). The token counts when the user or the password looks issued: a
+ * proxy may take its token as the user name (`https://<token>@proxy/v1`, `<token>:X@…`). The user name alone is
+ * not listed (a true answer may say a login), nor a password that does not look issued (`admin:admin` makes none).
  */
 function basicAuthCredentials(provider: ProviderConfig): string[] {
   const url = urlCredentials(provider.base_url)
-  if (!url || !looksIssued(url.password)) return []
+  if (!url || !(looksIssued(url.user) || looksIssued(url.password))) return []
   const overridden = Object.keys(authHeaders(provider)).some((name) => name.toLowerCase() === 'authorization')
-  return overridden ? [] : [url.password, url.basic]
+  if (overridden) return []
+  return looksIssued(url.password) ? [url.password, url.basic] : [url.basic]
 }
 
 /** `values` whole and word by word, and `more`, without repeats or short ones, longest first. */
@@ -299,12 +303,15 @@ export class CredentialsEchoed extends GatewayError {
 }
 
 /**
- * Whether `text` holds one of `credentials` (`credentialsOf`) as it was sent. An echo quotes what it received; a
- * provider set on leaking the key could encode it any way it likes, and nothing on the path could tell.
+ * Whether `text` holds one of `credentials` (`credentialsOf`) as it was sent, or as a JSON encoder wrote it with
+ * `\uXXXX` escapes, which a client's parser decodes (.NET's System.Text.Json writes a `Basic` token's `+` as
+ * `\u002B`). An echo quotes what it received; a provider set on leaking the key could encode it any way it likes,
+ * and nothing on the path could tell.
  */
 export function quotesCredentials(text: string, credentials: readonly string[]): boolean {
-  for (const c of credentials) if (text.includes(c)) return true
-  return false
+  if (includesAny(text, credentials)) return true
+  // Only text with such an escape is decoded: most answers have none and cost one scan more.
+  return credentials.length > 0 && text.includes('\\u') && includesAny(jsonUnescaped(text), credentials)
 }
 
 /** The same for bytes not decoded: `Buffer.includes` looks for each credential's UTF-8 bytes, a view on one chunk. */
@@ -313,8 +320,19 @@ export function bytesQuoteCredentials(chunks: readonly Uint8Array[], credentials
   const [first] = chunks
   const bytes = chunks.length === 1 ? Buffer.from(first!.buffer, first!.byteOffset, first!.byteLength) : Buffer.concat(chunks)
   for (const c of credentials) if (bytes.includes(c)) return true
+  return bytes.includes('\\u') && includesAny(jsonUnescaped(bytes.toString()), credentials)
+}
+
+function includesAny(text: string, values: readonly string[]): boolean {
+  for (const v of values) if (text.includes(v)) return true
   return false
 }
+
+const JSON_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }
+
+/** `text` with its JSON string escapes decoded (`\u002B`, `\/`, `\\`…), wherever they are: a search, not a parse. */
+const jsonUnescaped = (text: string): string =>
+  text.replace(/\\(?:u([0-9a-fA-F]{4})|(.))/g, (_, hex: string | undefined, char: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : (JSON_ESCAPES[char] ?? char)))
 
 /** Throws `CredentialsEchoed` when `text` quotes one of `credentials`. */
 export function refuseCredentialEcho(text: string, credentials: readonly string[]): void {
