@@ -32,6 +32,15 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|passw|cookie|credential/i
  * cost the client its answer.
  */
 export function credentialsOf(provider: ProviderConfig): string[] {
+  let credentials = credentialsByProvider.get(provider)
+  if (!credentials) credentialsByProvider.set(provider, (credentials = listCredentials(provider)))
+  return credentials
+}
+
+/** Worked out once per provider: every answer is searched for them, and a provider's settings do not change while it serves. */
+const credentialsByProvider = new WeakMap<ProviderConfig, string[]>()
+
+function listCredentials(provider: ProviderConfig): string[] {
   const headers = Object.entries(provider.headers).flatMap(([name, value]) => (CREDENTIAL_HEADER.test(name) ? [value] : []))
   const values = [provider.api_key, ...headers].filter((value) => value.split(/\s+/).some(looksIssued))
   const credentials = secretCandidates(values, basicAuthCredentials(provider)).filter(looksIssued)
