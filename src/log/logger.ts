@@ -38,16 +38,30 @@ let stdoutWriter: ((line: string) => void) | undefined
 
 function bufferedStdout(): (line: string) => void {
   let buffered = ''
+  // Whatever reads stdout (a pipe to a log shipper, `| tee`) may go away: a write then fails (EPIPE), which
+  // unhandled would end the gateway with calls in flight. The lines are dropped from then on, said once on stderr.
+  let readerGone = false
+  process.stdout.on('error', (error) => {
+    if (readerGone) return
+    readerGone = true
+    buffered = ''
+    try {
+      writeSync(2, `[tollgate] stdout cannot be written (${(error as NodeJS.ErrnoException).code ?? error.message}): log lines are dropped from now on\n`)
+    } catch {}
+  })
   const flush = () => {
     const out = buffered
     buffered = ''
-    if (out) process.stdout.write(out)
+    if (out && !readerGone) process.stdout.write(out)
   }
   process.on('exit', () => {
-    if (buffered) writeSync(1, buffered)
+    try {
+      if (buffered && !readerGone) writeSync(1, buffered)
+    } catch {}
     buffered = ''
   })
   return (line) => {
+    if (readerGone) return
     if (!buffered) setImmediate(flush)
     buffered += line
   }
