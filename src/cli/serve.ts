@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '../config/load'
 import { SchemaNewerError } from '../db/newer-schema'
+import { DatabaseFileError } from '../db/open-error'
 import { effectiveUpstreamLimit } from '../providers/upstream-slots'
 import { DatabaseOpenError } from '../store/postgres/open-error'
 import { lockPort, PortLockedError, type PortLock } from '../workers/port-lock'
@@ -32,6 +33,7 @@ if (config.workers > 1 && !isWorker()) {
   try {
     process.exit(await runWorkerGroup(config))
   } catch (error) {
+    if (error instanceof DatabaseFileError) refuse(`TOLLGATE_DB: ${error.message}`)
     if (!(error instanceof PortLockedError || error instanceof PortInUseError || error instanceof WorkerGroupError || error instanceof SchemaNewerError)) throw error
     refuse(error.message)
   }
@@ -60,6 +62,7 @@ const gateway = await (async () => {
     return await startGateway(config, { sharePort: isWorker() })
   } catch (error) {
     if (error instanceof DatabaseOpenError) return refuse(`TOLLGATE_DATABASE_URL: ${error.message}`)
+    if (error instanceof DatabaseFileError) return refuse(`TOLLGATE_DB: ${error.message}`)
     if (!(error instanceof PortInUseError || error instanceof SchemaNewerError)) throw error
     return refuse(error.message)
   }

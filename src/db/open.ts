@@ -3,7 +3,8 @@ import { closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
 import { readMigrationFiles, type MigrationMeta } from 'drizzle-orm/migrator'
-import { refuseNewerSchema, type RecordedMigration } from './newer-schema'
+import { DatabaseFileError } from './open-error'
+import { refuseNewerSchema, SchemaNewerError, type RecordedMigration } from './newer-schema'
 import * as schema from './schema'
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
@@ -112,19 +113,21 @@ function enterWal(client: Database): void {
  * writer wait its turn instead of failing.
  */
 export function openDatabase(path: string): Db {
-  if (path !== ':memory:') createPrivately(path)
-  const client = new Database(path, { create: true, strict: true })
-  // First, before anything reads the file: another process may hold it for a moment (a worker of the same
-  // group starting, recovering the WAL another left, or checkpointing it), and this one must wait its turn.
-  client.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
-  enterWal(client)
-  client.exec('PRAGMA synchronous = NORMAL')
-  client.exec('PRAGMA foreign_keys = ON')
+  let client: Database | undefined
   try {
+    if (path !== ':memory:') createPrivately(path)
+    client = new Database(path, { create: true, strict: true })
+    // First, before anything reads the file: another process may hold it for a moment (a worker of the same
+    // group starting, recovering the WAL another left, or checkpointing it), and this one must wait its turn.
+    client.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    enterWal(client)
+    client.exec('PRAGMA synchronous = NORMAL')
+    client.exec('PRAGMA foreign_keys = ON')
     migrate(client, path)
   } catch (error) {
-    client.close()
-    throw error
+    client?.close()
+    if (error instanceof SchemaNewerError) throw error
+    throw new DatabaseFileError(path, error)
   }
   const db = drizzle({ client, schema })
   if (path !== ':memory:') warnIfOpenToOthers(path)
