@@ -132,7 +132,7 @@ class ResponsesEventMeter implements EventMeter {
     else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
       if (isCall(event.item)) this.noteCall(event.item, event.output_index)
       if (event.item) this.noteWholeItem(event, event.item, type === 'response.output_item.added')
-      if (event.item && type === 'response.output_item.done') this.onItemDone?.(event.item)
+      if (typeof event.item === 'object' && event.item !== null && type === 'response.output_item.done') this.onItemDone?.(event.item)
     } else if (type.endsWith('_part.added')) {
       const item = this.itemOf(event)
       item.partBytes = 0

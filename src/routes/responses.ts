@@ -94,6 +94,8 @@ const heldContextTokens = (context: StoredContext, options: EstimateOptions) =>
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
 
+const hasId = (item: object): item is { id: string } => typeof (item as { id?: unknown }).id === 'string'
+
 /** The count in an Anthropic count_tokens answer. One without it is malformed, as one that is no JSON (`readAnswer`: our 502). */
 function countedTokens(text: string): number {
   const { input_tokens } = JSON.parse(text) as { input_tokens?: unknown }
@@ -150,9 +152,9 @@ export const responsesRoutes = (services: Services) => {
       }
       // The largest size a usage stated, and the output bytes recorded with it: -1 before any usage.
       let stated = { tokens: -1, outputBytes: 0 }
-      // The output items recorded, and those a stream finished (`response.output_item.done`).
+      // The output items recorded, and those a stream finished (`response.output_item.done`) with an id to record.
       const recordedItems = new Set<string>()
-      const finishedItems: object[] = []
+      const finishedItems: Array<{ id: string }> = []
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
         // A usage of no output beside output says nothing of its size, as it says nothing of its cost.
@@ -215,7 +217,7 @@ export const responsesRoutes = (services: Services) => {
             Math.max(heldInput + Math.max(estimate.outputTokens, facts.deliveredOutputBytes), stated.tokens),
             Math.max(facts.deliveredOutputBytes, stated.outputBytes),
           )
-        const unlisted = finishedItems.filter((item) => !('id' in item && typeof item.id === 'string' && recordedItems.has(item.id)))
+        const unlisted = finishedItems.filter((item) => !recordedItems.has(item.id))
         if (unlisted.length === 0) return
         const itemBytes = unlisted.map((item) => responsesItemInputTokens(item, itemOptions))
         if (usage) return recordItems(unlisted, itemBytes, usage.completionTokens, Math.max(stated.tokens, usage.promptTokens + usage.completionTokens))
@@ -238,7 +240,9 @@ export const responsesRoutes = (services: Services) => {
             ...meter,
             offered,
             onResponse: record,
-            onItemDone: (item) => finishedItems.push(item),
+            onItemDone: (item) => {
+              if (hasId(item)) finishedItems.push(item)
+            },
             untilRecorded: () => (stored ? owners.written() : null),
             onEnd: (facts) => {
               meter.onEnd(facts)
