@@ -155,26 +155,36 @@ export const responsesRoutes = (services: Services) => {
       // The output items recorded, and those a stream finished (`response.output_item.done`) with an id to record.
       const recordedItems = new Set<string>()
       const finishedItems: Array<{ id: string }> = []
+      /**
+       * A response's output as the provider keeps it: the items it lists, and those the stream finished that it does
+       * not list (a final event may list none). All are recorded as it is, before the client has its ids.
+       */
+      const outputOf = (response: ResponseFacts): unknown[] => {
+        const listed: unknown[] = Array.isArray(response.output) ? response.output : []
+        const ids = new Set(listed.map((item) => (item as { id?: unknown } | null)?.id))
+        return [...listed, ...finishedItems.filter((item) => !ids.has(item.id))]
+      }
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
+        const output = outputOf(response)
         // A usage of no output beside output says nothing of its size, as it says nothing of its cost.
-        const usage = usageBesideOutput(responsesUsage(response.usage), response)
+        const usage = usageBesideOutput(responsesUsage(response.usage), { output })
         // A final event repeated (a proxy's) with a smaller usage or none shrinks nothing an earlier one recorded,
         // as it shrinks nothing on the bill.
         if (stated.tokens >= 0 && (!usage || usage.promptTokens + usage.completionTokens <= stated.tokens)) return
         stored = { id: response.id, conversation: typeof response.conversation?.id === 'string' ? response.conversation.id : null }
-        mediaParts = mediaParts === null ? null : Math.max(mediaParts, mediaPartsWith(response.output)!)
+        mediaParts = mediaParts === null ? null : Math.max(mediaParts, mediaPartsWith(output)!)
         // Its output comes back as the next request's input: each item's bytes as the estimate counts one sent inline.
-        const itemBytes: number[] = Array.isArray(response.output) ? response.output.map((item) => responsesItemInputTokens(item, itemOptions)) : []
+        const itemBytes = output.map((item) => responsesItemInputTokens(item, itemOptions))
         if (usage) {
           stated = { tokens: usage.promptTokens + usage.completionTokens, outputBytes: Math.max(stated.outputBytes, sum(itemBytes)) }
           recordSize(stated.tokens, stated.outputBytes)
-          recordItems(response.output, itemBytes, usage.completionTokens, stated.tokens)
+          recordItems(output, itemBytes, usage.completionTokens, stated.tokens)
         } else {
           // Without a usage, sized with all the output it returned, past its bound too; its items are stored all the same.
           const outputTokens = Math.max(estimate.outputTokens, sum(itemBytes))
           recordSize(heldInput + outputTokens, outputTokens)
-          recordItems(response.output, itemBytes, outputTokens, heldInput + outputTokens)
+          recordItems(output, itemBytes, outputTokens, heldInput + outputTokens)
         }
       }
       /**
@@ -206,8 +216,8 @@ export const responsesRoutes = (services: Services) => {
       /**
        * At a stream's end: one not billed by a usage (none came, or one of no output beside the output it
        * delivered, which `record` cannot tell from a final event that lists none) is sized as one without, with
-       * every byte of output it delivered, past its bound too. Usage or not, the items it finished that no final
-       * event listed (it was cut before one, or one listed no output) are recorded: the provider may keep them.
+       * every byte of output it delivered, past its bound too. Usage or not, the items it finished that `record` has
+       * not (it was cut before any final event, or they came after it) are recorded: the provider may keep them.
        */
       const recordEnd = (facts: StreamFacts) => {
         const usage = outputDeniedByUsage(facts) ? null : facts.usage
