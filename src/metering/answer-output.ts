@@ -11,7 +11,9 @@ export function answerCarriesOutput(answer: object): boolean {
   if (!isObject(answer)) return false
   if (Array.isArray(answer.choices)) return answer.choices.some((choice) => isObject(choice) && generatedBytes(choice.message) > 0)
   if (answer.type === 'message') return generatedBytes(answer.content) > 0
-  if (answer.object === 'response' && Array.isArray(answer.output)) return answer.output.some(isOutputItem)
+  // A Responses answer by its `output` list, not its `object`: compatible servers leave that out. The formats
+  // before it are told first, so a chat answer with an `output` field of its own is read by its choices.
+  if (Array.isArray(answer.output)) return answer.output.some(isOutputItem)
   return false
 }
 

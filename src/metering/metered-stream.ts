@@ -132,7 +132,12 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     const facts: StreamFacts = { end, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes }
     const toolUses = meter.serverToolUses
     if (toolUses) facts.serverToolUses = toolUses
-    o.onEnd(facts)
+    // Its callers pass on and close what they read after it: a throw here would leave the client's stream open.
+    try {
+      o.onEnd(facts)
+    } catch (error) {
+      console.error('[tollgate] a stream\'s end handler failed', error)
+    }
   }
 
   /**

@@ -67,7 +67,8 @@ const isCall = (item: StreamEvent['item']): item is CallItem => typeof item?.typ
  * show too, where no delta delivered it: a part's (`*_part.added`, and the `.done` events: `output_text.done`,
  * `function_call_arguments.done`, `content_part.done`…) when none of that part was counted yet, an item's
  * (`response.output_item.added` or `.done`: its text, a call's arguments or input, a reasoning item's
- * `encrypted_content`, annotations) for what it shows past what its parts counted. A cut stream pays for all of it.
+ * `encrypted_content`, annotations) for what it shows past what its parts counted, and the final response's
+ * output items likewise. A cut stream pays for all of it.
  * Hosted tool uses are counted from the items of the final response's output and from the call items the
  * stream began (`response.output_item.added`, or `.done` for one whose start was not seen), whichever
  * shows more: a stream cut before its final event pays for the calls begun, not every call allowed (the
@@ -132,7 +133,7 @@ class ResponsesEventMeter implements EventMeter {
     else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
       if (isCall(event.item)) this.noteCall(event.item, event.output_index)
       if (event.item) this.noteWholeItem(event, event.item, type === 'response.output_item.added')
-      if (event.item && type === 'response.output_item.done') this.onItemDone?.(event.item)
+      if (typeof event.item === 'object' && event.item !== null && type === 'response.output_item.done') this.onItemDone?.(event.item)
     } else if (type.endsWith('_part.added')) {
       const item = this.itemOf(event)
       item.partBytes = 0
@@ -143,6 +144,8 @@ class ResponsesEventMeter implements EventMeter {
       const failed = type === 'response.failed'
       if (failed) this.providerFailed = true
       else this.finished = true
+      // Counted before its usage is taken: the usage counts it.
+      if (event.response) this.noteFinalOutput(event.response.output)
       // A final event repeated (a proxy's, with a smaller usage or none) shrinks nothing the first one stated, and
       // accounts for output delivered since only if it counts more of it.
       const stated = event.response ? this.withToolItems(responseCounts(event.response, this.offered)) : null
@@ -169,6 +172,17 @@ class ResponsesEventMeter implements EventMeter {
     const n = Math.max(0, generatedBytes(whole) - item.bytes)
     this.noteOutput(n)
     item.bytes += n
+  }
+
+  /**
+   * The final response's output items, for what no earlier event counted of them: a proxy that buffers the stream
+   * may send its output only there. Each is the item its position or id names, as in an `output_item.done`.
+   */
+  private noteFinalOutput(output: unknown): void {
+    if (!Array.isArray(output)) return
+    output.forEach((whole: unknown, index) => {
+      if (typeof whole === 'object' && whole !== null) this.noteWholeItem({ output_index: index, item: whole }, whole, false)
+    })
   }
 
   /**

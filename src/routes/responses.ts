@@ -94,6 +94,8 @@ const heldContextTokens = (context: StoredContext, options: EstimateOptions) =>
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
 
+const hasId = (item: object): item is { id: string } => typeof (item as { id?: unknown }).id === 'string'
+
 /** The count in an Anthropic count_tokens answer. One without it is malformed, as one that is no JSON (`readAnswer`: our 502). */
 function countedTokens(text: string): number {
   const { input_tokens } = JSON.parse(text) as { input_tokens?: unknown }
@@ -150,29 +152,39 @@ export const responsesRoutes = (services: Services) => {
       }
       // The largest size a usage stated, and the output bytes recorded with it: -1 before any usage.
       let stated = { tokens: -1, outputBytes: 0 }
-      // The output items recorded, and those a stream finished (`response.output_item.done`).
+      // The output items recorded, and those a stream finished (`response.output_item.done`) with an id to record.
       const recordedItems = new Set<string>()
-      const finishedItems: object[] = []
+      const finishedItems: Array<{ id: string }> = []
+      /**
+       * A response's output as the provider keeps it: the items it lists, and those the stream finished that it does
+       * not list (a final event may list none). All are recorded as it is, before the client has its ids.
+       */
+      const outputOf = (response: ResponseFacts): unknown[] => {
+        const listed: unknown[] = Array.isArray(response.output) ? response.output : []
+        const ids = new Set(listed.map((item) => (item as { id?: unknown } | null)?.id))
+        return [...listed, ...finishedItems.filter((item) => !ids.has(item.id))]
+      }
       const record = (response: ResponseFacts) => {
         if (body.store === false || typeof response.id !== 'string') return
+        const output = outputOf(response)
         // A usage of no output beside output says nothing of its size, as it says nothing of its cost.
-        const usage = usageBesideOutput(responsesUsage(response.usage), response)
+        const usage = usageBesideOutput(responsesUsage(response.usage), { output })
         // A final event repeated (a proxy's) with a smaller usage or none shrinks nothing an earlier one recorded,
         // as it shrinks nothing on the bill.
         if (stated.tokens >= 0 && (!usage || usage.promptTokens + usage.completionTokens <= stated.tokens)) return
         stored = { id: response.id, conversation: typeof response.conversation?.id === 'string' ? response.conversation.id : null }
-        mediaParts = mediaParts === null ? null : Math.max(mediaParts, mediaPartsWith(response.output)!)
+        mediaParts = mediaParts === null ? null : Math.max(mediaParts, mediaPartsWith(output)!)
         // Its output comes back as the next request's input: each item's bytes as the estimate counts one sent inline.
-        const itemBytes: number[] = Array.isArray(response.output) ? response.output.map((item) => responsesItemInputTokens(item, itemOptions)) : []
+        const itemBytes = output.map((item) => responsesItemInputTokens(item, itemOptions))
         if (usage) {
           stated = { tokens: usage.promptTokens + usage.completionTokens, outputBytes: Math.max(stated.outputBytes, sum(itemBytes)) }
           recordSize(stated.tokens, stated.outputBytes)
-          recordItems(response.output, itemBytes, usage.completionTokens, stated.tokens)
+          recordItems(output, itemBytes, usage.completionTokens, stated.tokens)
         } else {
           // Without a usage, sized with all the output it returned, past its bound too; its items are stored all the same.
           const outputTokens = Math.max(estimate.outputTokens, sum(itemBytes))
           recordSize(heldInput + outputTokens, outputTokens)
-          recordItems(response.output, itemBytes, outputTokens, heldInput + outputTokens)
+          recordItems(output, itemBytes, outputTokens, heldInput + outputTokens)
         }
       }
       /**
@@ -204,8 +216,8 @@ export const responsesRoutes = (services: Services) => {
       /**
        * At a stream's end: one not billed by a usage (none came, or one of no output beside the output it
        * delivered, which `record` cannot tell from a final event that lists none) is sized as one without, with
-       * every byte of output it delivered, past its bound too. Usage or not, the items it finished that no final
-       * event listed (it was cut before one, or one listed no output) are recorded: the provider may keep them.
+       * every byte of output it delivered, past its bound too. Usage or not, the items it finished that `record` has
+       * not (it was cut before any final event, or they came after it) are recorded: the provider may keep them.
        */
       const recordEnd = (facts: StreamFacts) => {
         const usage = outputDeniedByUsage(facts) ? null : facts.usage
@@ -215,7 +227,7 @@ export const responsesRoutes = (services: Services) => {
             Math.max(heldInput + Math.max(estimate.outputTokens, facts.deliveredOutputBytes), stated.tokens),
             Math.max(facts.deliveredOutputBytes, stated.outputBytes),
           )
-        const unlisted = finishedItems.filter((item) => !('id' in item && typeof item.id === 'string' && recordedItems.has(item.id)))
+        const unlisted = finishedItems.filter((item) => !recordedItems.has(item.id))
         if (unlisted.length === 0) return
         const itemBytes = unlisted.map((item) => responsesItemInputTokens(item, itemOptions))
         if (usage) return recordItems(unlisted, itemBytes, usage.completionTokens, Math.max(stated.tokens, usage.promptTokens + usage.completionTokens))
@@ -238,7 +250,9 @@ export const responsesRoutes = (services: Services) => {
             ...meter,
             offered,
             onResponse: record,
-            onItemDone: (item) => finishedItems.push(item),
+            onItemDone: (item) => {
+              if (hasId(item)) finishedItems.push(item)
+            },
             untilRecorded: () => (stored ? owners.written() : null),
             onEnd: (facts) => {
               meter.onEnd(facts)
