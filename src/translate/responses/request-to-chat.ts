@@ -85,7 +85,7 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
   const out: Json = { messages }
   const max = o.outputCap ?? body.max_output_tokens
   if (typeof max === 'number') out[o.outputCapField] = max
-  for (const field of ['temperature', 'top_p', 'parallel_tool_calls'] as const) if (body[field] != null) out[field] = body[field]
+  for (const field of ['temperature', 'top_p'] as const) if (body[field] != null) out[field] = body[field]
   if (typeof body.reasoning?.effort === 'string') out.reasoning_effort = body.reasoning.effort
   const { functions, dropped } = splitTools(body.tools)
   if (functions.length > 0) {
@@ -97,6 +97,9 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
     if (choice === 'auto' || choice === 'none' || choice === 'required') out.tool_choice = choice
     else if (choice?.type === 'function') out.tool_choice = { type: 'function', function: { name: choice.name } }
     else if (choice?.type === 'allowed_tools') out.tool_choice = allowedToolsChoice(choice)
+    // Only beside tools: OpenAI refuses `parallel_tool_calls` on a request without any (400), as when every tool
+    // the client sent was a hosted one, dropped here.
+    if (body.parallel_tool_calls != null) out.parallel_tool_calls = body.parallel_tool_calls
   }
   const format = body.text?.format
   if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema, ...(format.strict != null ? { strict: format.strict } : {}) } }
