@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { TestGateway } from './support/gateway'
-import { jsonResponse, scriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
+import { jsonResponse, scriptedGateway, type ScriptedUpstream, postResponses } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -21,8 +21,7 @@ beforeAll(async () => {
 })
 afterAll(() => stop())
 
-const post = (body: unknown) =>
-  fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const post = (body: unknown) => postResponses(gw, secret, body)
 
 /** A stored response whose reasoning item holds 200,000 tokens of hidden reasoning. */
 async function storeReasoning(responseId: string, itemId: string) {

@@ -3,7 +3,7 @@ import type { StreamFacts } from '../src/metering/metered-stream'
 import { meterResponsesStream } from '../src/metering/responses-stream'
 import { upstreamSignal } from '../src/providers/upstream'
 import type { TestGateway } from './support/gateway'
-import { scriptedGateway, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
+import { scriptedGateway, sseResponse, type ScriptedUpstream, postResponses } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -33,7 +33,7 @@ test('output carried only by the final event, beside a usage of zeros, is paid',
     { type: 'response.completed', response: { ...response, status: 'completed', output: [{ id: 'msg_final_only', type: 'message', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }], usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 } } },
   ].map(event)))
   const row = await settledRow(gw, USER, async () => {
-    const res = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'plain:m', input: 'write', max_output_tokens: 2_000, stream: true }) })
+    const res = await postResponses(gw, secret, { model: 'plain:m', input: 'write', max_output_tokens: 2_000, stream: true })
     expect(res.status).toBe(200)
     expect(await res.text()).toContain(text)
   })

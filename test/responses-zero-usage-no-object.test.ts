@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { answerCarriesOutput } from '../src/metering/answer-output'
 import type { TestGateway } from './support/gateway'
-import { jsonResponse, scriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
+import { jsonResponse, scriptedGateway, type ScriptedUpstream, postResponses } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -20,8 +20,7 @@ beforeAll(async () => {
 })
 afterAll(() => stop())
 
-const post = (body: unknown) =>
-  fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const post = (body: unknown) => postResponses(gw, secret, body)
 
 test('a Responses answer without `object`, with output and a usage of zeros, is not free', async () => {
   const text = 'x'.repeat(4_000)

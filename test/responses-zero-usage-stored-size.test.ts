@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { TestGateway } from './support/gateway'
-import { jsonResponse, scriptedGateway, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
+import { jsonResponse, scriptedGateway, sseResponse, type ScriptedUpstream, postResponses } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -23,8 +23,7 @@ beforeAll(async () => {
 })
 afterAll(() => stop())
 
-const post = (body: unknown) =>
-  fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const post = (body: unknown) => postResponses(gw, secret, body)
 const zeros = { input_tokens: 0, output_tokens: 0, total_tokens: 0 }
 const message = (id: string, text: string) => ({ id, type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] })
 const event = (e: Record<string, unknown>, i: number) => `event: ${String(e.type)}\ndata: ${JSON.stringify({ ...e, sequence_number: i })}\n\n`

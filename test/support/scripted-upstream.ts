@@ -90,6 +90,10 @@ export async function scriptedGateway(userId: string): Promise<{ upstream: Scrip
   return { upstream, gw, secret, stop: async () => { await gw.stop(); await upstream.stop() } }
 }
 
+/** A Responses request with the key's `secret`, as the SDKs send one. */
+export const postResponses = (gw: TestGateway, secret: string, body: unknown) =>
+  fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
 /** `plain:m` at $1/$2 per million (1 and 2 µ$ a token), cap-output on, a default max output of 64 tokens: the holds suites' setting. */
 export const CAPPED_PLAIN_M = {
   pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
