@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
 import { readMigrationFiles, type MigrationMeta } from 'drizzle-orm/migrator'
+import { isBusy } from './busy'
 import { DatabaseFileError } from './open-error'
 import { refuseNewerSchema, SchemaNewerError, type RecordedMigration } from './newer-schema'
 import * as schema from './schema'
@@ -100,7 +101,7 @@ function enterWal(client: Database): void {
       client.exec('PRAGMA journal_mode = WAL')
       return
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw error
+      if (!isBusy(error) || Date.now() >= until) throw error
       Bun.sleepSync(5)
     }
   }

@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import { gatewayStopping } from '../http/errors'
+import { isBusy } from './busy'
 import { BUSY_TIMEOUT_MS } from './open'
 
 /**
@@ -337,11 +338,6 @@ export class WriteQueue {
 /** The first try again after a commit found the file locked by another process, and the longest wait between tries. */
 const FIRST_RETRY_MS = 10
 const LAST_RETRY_MS = 50
-
-const busyCode = (error: unknown): boolean => String((error as { code?: unknown } | null)?.code ?? '').startsWith('SQLITE_BUSY')
-
-/** Another process holds the write lock (SQLITE_BUSY and its extended codes), as bun:sqlite or drizzle (its `cause`) throws it. */
-const isBusy = (error: unknown): boolean => busyCode(error) || busyCode((error as { cause?: unknown } | null)?.cause)
 
 /** Errors after which SQLite may roll the whole transaction back (https://sqlite.org/lang_transaction.html). */
 const failsTheTransaction = (error: unknown): boolean =>

@@ -1,5 +1,6 @@
 import { DrizzleQueryError } from 'drizzle-orm'
 import { Elysia } from 'elysia'
+import { isBusy } from '../db/busy'
 import { badRequest, databaseBusy, databaseFull, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
 import { lockTimedOut, sqlStateOf } from '../store/postgres/batch'
 import { isConflict, isUnreachable } from '../store/postgres/errors'
@@ -36,7 +37,7 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
   if (code === 'PARSE' && (error as { cause?: unknown })?.cause instanceof GatewayError) return (error as { cause: GatewayError }).cause
   // Another process held the write lock past the busy timeout (a reservation's commit, usually): nothing
   // was written, and the request may simply be sent again.
-  if ((cause as { code?: unknown })?.code === 'SQLITE_BUSY' || isConflict(cause)) return databaseBusy()
+  if (isBusy(cause) || isConflict(cause)) return databaseBusy()
   // Postgres likewise, past a write's bounded lock wait (55P03: the stored ids a Responses lookup writes first,
   // while something holds their table).
   if (lockTimedOut(cause)) return databaseBusy()
