@@ -1,6 +1,7 @@
 import { badRequest } from '../http/errors'
 import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
+import { isBlank } from './anthropic-text'
 
 type Json = Record<string, any>
 type Block = Json
@@ -37,18 +38,20 @@ function fileBlock(part: Json, where: string): Block {
   return { type: 'document', source: inline, ...(typeof part.file.filename === 'string' ? { title: part.file.filename } : {}) }
 }
 
-/** A user or assistant message's content as Anthropic blocks. */
+const textBlocks = (text: string): Block[] => (isBlank(text) ? [] : [{ type: 'text', text }])
+
+/** A user or assistant message's content as Anthropic blocks, blank text left out. */
 function blocksOf(content: unknown, where: string): Block[] {
-  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }]
+  if (typeof content === 'string') return textBlocks(content)
   if (content == null) return []
   if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of parts`)
   return content.flatMap((part: Json, j): Block[] => {
     const at = `${where}[${j}]`
     switch (part?.type) {
       case 'text':
-        return part.text ? [{ type: 'text', text: String(part.text) }] : []
+        return textBlocks(String(part.text ?? ''))
       case 'refusal':
-        return part.refusal ? [{ type: 'text', text: String(part.refusal) }] : []
+        return textBlocks(String(part.refusal ?? ''))
       case 'image_url':
         return [imageBlock(part, at)]
       case 'file':
@@ -155,9 +158,11 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
     const where = `messages[${i}]`
     switch (m.role) {
       case 'system':
-      case 'developer':
-        system.push(textOf(m.content, `${where}.content`))
+      case 'developer': {
+        const text = textOf(m.content, `${where}.content`)
+        if (!isBlank(text)) system.push(text)
         break
+      }
       case 'user':
         append('user', blocksOf(m.content, `${where}.content`))
         break
@@ -171,6 +176,8 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
         throw unsupported(`${where}.role`, `the role ${quoted(m.role)}`)
     }
   })
+  // OpenAI answers system messages alone, or a blank user message; Anthropic needs a message with content.
+  if (messages.length === 0) throw unsupported('messages', 'a conversation with no user or assistant message but blank text')
 
   const out: Json = {
     max_tokens: body.max_completion_tokens ?? body.max_tokens ?? o.defaultMaxOutputTokens,
