@@ -1,7 +1,7 @@
 import { badRequest } from '../http/errors'
 import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
-import { isBlank } from './anthropic-text'
+import { isBlank, trimFinalAssistantText } from './anthropic-text'
 
 type Json = Record<string, any>
 type Block = Json
@@ -178,6 +178,7 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
   })
   // OpenAI answers system messages alone, or a blank user message; Anthropic needs a message with content.
   if (messages.length === 0) throw unsupported('messages', 'a conversation with no user or assistant message but blank text')
+  trimFinalAssistantText(messages)
 
   const out: Json = {
     max_tokens: body.max_completion_tokens ?? body.max_tokens ?? o.defaultMaxOutputTokens,
