@@ -188,7 +188,8 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
   else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }))
   if (body.stop != null) out.stop_sequences = Array.isArray(body.stop) ? body.stop : [body.stop]
   if (typeof body.temperature === 'number') out.temperature = body.temperature
-  if (typeof body.top_p === 'number') out.top_p = body.top_p
+  // A top_p of 1 (OpenAI's default) cuts nothing, and Anthropic's recent models refuse top_p beside a temperature.
+  if (typeof body.top_p === 'number' && body.top_p < 1) out.top_p = body.top_p
   const tools = convertTools(body.tools)
   if (tools) out.tools = tools
   const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls)
