@@ -2,6 +2,7 @@ import { badRequest } from '../http/errors'
 import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
 import { isBlank, trimFinalAssistantText } from './anthropic-text'
+import { anthropicToolId } from './anthropic-tool-id'
 
 type Json = Record<string, any>
 type Block = Json
@@ -73,13 +74,13 @@ function toolUseBlocks(toolCalls: unknown, where: string): Block[] {
     } catch {
       throw badRequest(`Invalid body: ${at}.function.arguments: is not valid JSON`)
     }
-    return { type: 'tool_use', id: String(call?.id ?? ''), name: String(call?.function?.name ?? ''), input }
+    return { type: 'tool_use', id: anthropicToolId(String(call?.id ?? '')), name: String(call?.function?.name ?? ''), input }
   })
 }
 
 function toolResultBlock(m: Json, where: string): Block {
   const content = typeof m.content === 'string' ? m.content : textOf(m.content, `${where}.content`)
-  return { type: 'tool_result', tool_use_id: String(m.tool_call_id ?? ''), content }
+  return { type: 'tool_result', tool_use_id: anthropicToolId(String(m.tool_call_id ?? '')), content }
 }
 
 function convertTools(tools: unknown): Json[] | undefined {
