@@ -92,6 +92,8 @@ function convertTools(tools: unknown): Json[] | undefined {
       name: f.name,
       ...(f.description ? { description: f.description } : {}),
       input_schema: f.parameters ?? { type: 'object', properties: {} },
+      // Both APIs hold the call's input to the schema on `strict: true`; false is both defaults.
+      ...(f.strict === true ? { strict: true } : {}),
     }
   })
 }

@@ -115,6 +115,8 @@ function convertTools(tools: unknown): Json[] | undefined {
         name: tool.name,
         ...(tool.description ? { description: tool.description } : {}),
         parameters: tool.input_schema ?? { type: 'object', properties: {} },
+        // Both APIs hold the call's input to the schema on `strict: true`; false is both defaults.
+        ...(tool.strict === true ? { strict: true } : {}),
       },
     }
   })
@@ -171,7 +173,8 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
     if (body.tool_choice?.disable_parallel_tool_use === true) out.parallel_tool_calls = false
   }
   const format = body.output_config?.format
-  if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema } }
+  // Anthropic's format always constrains the answer to the schema; OpenAI's does so only when strict.
+  if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } }
   if (o.reasoningEffort) {
     const effort = reasoningEffort(body)
     if (effort) out.reasoning_effort = effort
