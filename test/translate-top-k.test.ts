@@ -4,12 +4,11 @@ import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './supp
 
 /**
  * Messages → OpenAI-compatible: Anthropic's `top_k` changes the answer (sampling only among the k likeliest
- * tokens). The README: "What the other format cannot carry … is refused with a 400 naming the field, before
- * any hold is taken" — and the other direction refuses a non-zero `frequency_penalty` just so. The only fields
- * documented as dropped towards OpenAI are those Claude Code sends on every request (`anthropic-beta`,
- * `context_management`, other `output_config`, `thinking`); `top_k` is not one, yet it is dropped without a
- * word and the client gets an answer sampled as it did not ask. Either carry it (vLLM, Together and others take
- * a `top_k`) or refuse it before any call.
+ * tokens), and OpenAI's chat API has no such setting. The README: "What the other format cannot carry … is
+ * refused with a 400 naming the field, before any hold is taken" — the other direction refuses a non-zero
+ * `frequency_penalty` just so. The only fields documented as dropped towards OpenAI are those Claude Code sends
+ * on every request (`anthropic-beta`, `context_management`, other `output_config`, `thinking`); `top_k` is not
+ * one, yet it was dropped without a word and the client got an answer sampled as it did not ask.
  */
 let upstream: ScriptedUpstream
 let gw: TestGateway
@@ -17,18 +16,21 @@ withScriptedGateway({ pricing: { 'plain:m': { input_per_million: 1, output_per_m
 
 const completion = { id: 'c1', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 10, completion_tokens: 1 } }
 
-test('messages → OpenAI: top_k is carried or refused naming it, never dropped silently', async () => {
+test('messages → OpenAI: top_k is refused naming it, before any hold or call', async () => {
   upstream.answer(() => jsonResponse(completion))
-  const { secret } = await gw.userWithKey({ id: 'dm-top-k', max_budget: 10 })
+  const { secret } = await gw.userWithKey({ id: 'top-k', max_budget: 10 })
   const res = await fetch(`${gw.url}/v1/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'plain:m', max_tokens: 20, top_k: 5, messages: [{ role: 'user', content: 'Pick a word.' }] }),
   })
   const text = await res.text()
-  const refusedNamingIt = res.status === 400 && text.includes('top_k') && upstream.calls.length === 0
-  const carried = res.status === 200 && upstream.calls[0]?.body.top_k === 5
-  expect({ status: res.status, sentTopK: upstream.calls[0]?.body.top_k, refusedNamingIt, carried }).toMatchObject(
-    refusedNamingIt ? { refusedNamingIt: true } : { carried: true },
-  )
+  expect({ status: res.status, namesTopK: text.includes('Invalid body: top_k:'), calls: upstream.calls.length, remaining: res.headers.get('x-budget-remaining') }).toEqual({
+    status: 400,
+    namesTopK: true,
+    calls: 0,
+    remaining: null,
+  })
+  await gw.settled()
+  expect((await gw.admin('GET', '/v1/users/top-k')).body).toMatchObject({ spend: 0, reserved: 0 })
 })

@@ -139,9 +139,10 @@ function convertToolChoice(choice: Json | undefined): unknown {
  * calls and `tool` messages. A stream always asks for usage: the gateway bills from it. What OpenAI cannot
  * honour is dropped, not refused, since Claude Code sends it on every request: `anthropic-beta` flags,
  * `context_management` (server-side context editing: the history goes whole), `output_config` other than
- * its format and effort, and `thinking` where the provider has no `reasoning_effort`. A `thread` is refused,
- * `create` too: a chat provider keeps no conversation, so a later `continue` would reach it as its new
- * messages alone (a tool result without the call, question, system prompt or tools before it).
+ * its format and effort, and `thinking` where the provider has no `reasoning_effort`. `top_k` (OpenAI's API has
+ * none; Claude Code does not send it) is refused. A `thread` is refused, `create` too: a chat provider keeps
+ * no conversation, so a later `continue` would reach it as its new messages alone (a tool result without the
+ * call, question, system prompt or tools before it).
  */
 export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Json {
   if (body.thread !== undefined && body.thread !== null)
@@ -149,6 +150,7 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
       'Invalid body: thread: a message thread cannot be kept by a model served by an OpenAI-compatible provider: send the whole conversation as messages, without thread.',
       'feature_unsupported',
     )
+  if (body.top_k != null) throw unsupported('top_k', 'sampling among the top k tokens')
   const messages: Json[] = []
   const system = systemText(body.system)
   if (system) messages.push({ role: 'system', content: system })
