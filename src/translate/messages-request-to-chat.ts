@@ -50,6 +50,18 @@ function mediaPart(block: Json, where: string): Json {
   throw unsupported(where, `a ${quoted(block.type)} block with a ${quoted(source.type)} source`)
 }
 
+/**
+ * What Anthropic passes to the model beside a document's source, its title and context, as a text part to go
+ * before it (an OpenAI part carries neither). Citations of the document have no OpenAI equivalent: refused.
+ */
+function documentNotes(block: Json, where: string): Json[] {
+  if (block.citations?.enabled === true) throw unsupported(`${where}.citations`, 'citations of a document')
+  const notes: string[] = []
+  if (typeof block.title === 'string' && block.title) notes.push(`Document title: ${block.title}`)
+  if (typeof block.context === 'string' && block.context) notes.push(`Document context: ${block.context}`)
+  return notes.length > 0 ? [{ type: 'text', text: notes.join('\n') }] : []
+}
+
 /** A user turn's blocks: tool results become `tool` messages (which must come first), the rest one user message. */
 function userMessages(content: unknown, where: string): Json[] {
   if (typeof content === 'string') return [{ role: 'user', content }]
@@ -63,8 +75,10 @@ function userMessages(content: unknown, where: string): Json[] {
         parts.push({ type: 'text', text: String(block.text ?? '') })
         break
       case 'image':
-      case 'document':
         parts.push(mediaPart(block, at))
+        break
+      case 'document':
+        parts.push(...documentNotes(block, at), mediaPart(block, at))
         break
       case 'tool_result':
         tools.push({ role: 'tool', tool_call_id: String(block.tool_use_id ?? ''), content: toolResultText(block, at) })
