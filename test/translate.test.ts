@@ -305,7 +305,8 @@ describe('request translation', () => {
       { max_tokens: 5, messages: [{ role: 'user', content: 'x' }], output_config: { format: { type: 'json_schema', schema } } },
       { outputCapField: 'max_tokens' },
     )
-    expect(toOpenAI.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema } })
+    // Anthropic's format is always constrained decoding: OpenAI's only with strict.
+    expect(toOpenAI.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema, strict: true } })
   })
 
   test('messages → chat refuses Anthropic server tools', () => {

@@ -1,6 +1,8 @@
 import { badRequest } from '../http/errors'
 import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
+import { isBlank, trimFinalAssistantText } from './anthropic-text'
+import { anthropicToolId } from './anthropic-tool-id'
 
 type Json = Record<string, any>
 type Block = Json
@@ -37,18 +39,20 @@ function fileBlock(part: Json, where: string): Block {
   return { type: 'document', source: inline, ...(typeof part.file.filename === 'string' ? { title: part.file.filename } : {}) }
 }
 
-/** A user or assistant message's content as Anthropic blocks. */
+const textBlocks = (text: string): Block[] => (isBlank(text) ? [] : [{ type: 'text', text }])
+
+/** A user or assistant message's content as Anthropic blocks, blank text left out. */
 function blocksOf(content: unknown, where: string): Block[] {
-  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }]
+  if (typeof content === 'string') return textBlocks(content)
   if (content == null) return []
   if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of parts`)
   return content.flatMap((part: Json, j): Block[] => {
     const at = `${where}[${j}]`
     switch (part?.type) {
       case 'text':
-        return part.text ? [{ type: 'text', text: String(part.text) }] : []
+        return textBlocks(String(part.text ?? ''))
       case 'refusal':
-        return part.refusal ? [{ type: 'text', text: String(part.refusal) }] : []
+        return textBlocks(String(part.refusal ?? ''))
       case 'image_url':
         return [imageBlock(part, at)]
       case 'file':
@@ -70,13 +74,13 @@ function toolUseBlocks(toolCalls: unknown, where: string): Block[] {
     } catch {
       throw badRequest(`Invalid body: ${at}.function.arguments: is not valid JSON`)
     }
-    return { type: 'tool_use', id: String(call?.id ?? ''), name: String(call?.function?.name ?? ''), input }
+    return { type: 'tool_use', id: anthropicToolId(String(call?.id ?? '')), name: String(call?.function?.name ?? ''), input }
   })
 }
 
 function toolResultBlock(m: Json, where: string): Block {
   const content = typeof m.content === 'string' ? m.content : textOf(m.content, `${where}.content`)
-  return { type: 'tool_result', tool_use_id: String(m.tool_call_id ?? ''), content }
+  return { type: 'tool_result', tool_use_id: anthropicToolId(String(m.tool_call_id ?? '')), content }
 }
 
 function convertTools(tools: unknown): Json[] | undefined {
@@ -88,6 +92,8 @@ function convertTools(tools: unknown): Json[] | undefined {
       name: f.name,
       ...(f.description ? { description: f.description } : {}),
       input_schema: f.parameters ?? { type: 'object', properties: {} },
+      // Both APIs hold the call's input to the schema on `strict: true`; false is both defaults.
+      ...(f.strict === true ? { strict: true } : {}),
     }
   })
 }
@@ -155,9 +161,11 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
     const where = `messages[${i}]`
     switch (m.role) {
       case 'system':
-      case 'developer':
-        system.push(textOf(m.content, `${where}.content`))
+      case 'developer': {
+        const text = textOf(m.content, `${where}.content`)
+        if (!isBlank(text)) system.push(text)
         break
+      }
       case 'user':
         append('user', blocksOf(m.content, `${where}.content`))
         break
@@ -171,6 +179,9 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
         throw unsupported(`${where}.role`, `the role ${quoted(m.role)}`)
     }
   })
+  // OpenAI answers system messages alone, or a blank user message; Anthropic needs a message with content.
+  if (messages.length === 0) throw unsupported('messages', 'a conversation with no user or assistant message but blank text')
+  trimFinalAssistantText(messages)
 
   const out: Json = {
     max_tokens: body.max_completion_tokens ?? body.max_tokens ?? o.defaultMaxOutputTokens,
@@ -180,7 +191,8 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
   else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }))
   if (body.stop != null) out.stop_sequences = Array.isArray(body.stop) ? body.stop : [body.stop]
   if (typeof body.temperature === 'number') out.temperature = body.temperature
-  if (typeof body.top_p === 'number') out.top_p = body.top_p
+  // A top_p of 1 (OpenAI's default) cuts nothing, and Anthropic's recent models refuse top_p beside a temperature.
+  if (typeof body.top_p === 'number' && body.top_p < 1) out.top_p = body.top_p
   const tools = convertTools(body.tools)
   if (tools) out.tools = tools
   const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls)

@@ -50,6 +50,18 @@ function mediaPart(block: Json, where: string): Json {
   throw unsupported(where, `a ${quoted(block.type)} block with a ${quoted(source.type)} source`)
 }
 
+/**
+ * What Anthropic passes to the model beside a document's source, its title and context, as a text part to go
+ * before it (an OpenAI part carries neither). Citations of the document have no OpenAI equivalent: refused.
+ */
+function documentNotes(block: Json, where: string): Json[] {
+  if (block.citations?.enabled === true) throw unsupported(`${where}.citations`, 'citations of a document')
+  const notes: string[] = []
+  if (typeof block.title === 'string' && block.title) notes.push(`Document title: ${block.title}`)
+  if (typeof block.context === 'string' && block.context) notes.push(`Document context: ${block.context}`)
+  return notes.length > 0 ? [{ type: 'text', text: notes.join('\n') }] : []
+}
+
 /** A user turn's blocks: tool results become `tool` messages (which must come first), the rest one user message. */
 function userMessages(content: unknown, where: string): Json[] {
   if (typeof content === 'string') return [{ role: 'user', content }]
@@ -63,8 +75,10 @@ function userMessages(content: unknown, where: string): Json[] {
         parts.push({ type: 'text', text: String(block.text ?? '') })
         break
       case 'image':
-      case 'document':
         parts.push(mediaPart(block, at))
+        break
+      case 'document':
+        parts.push(...documentNotes(block, at), mediaPart(block, at))
         break
       case 'tool_result':
         tools.push({ role: 'tool', tool_call_id: String(block.tool_use_id ?? ''), content: toolResultText(block, at) })
@@ -115,6 +129,8 @@ function convertTools(tools: unknown): Json[] | undefined {
         name: tool.name,
         ...(tool.description ? { description: tool.description } : {}),
         parameters: tool.input_schema ?? { type: 'object', properties: {} },
+        // Both APIs hold the call's input to the schema on `strict: true`; false is both defaults.
+        ...(tool.strict === true ? { strict: true } : {}),
       },
     }
   })
@@ -137,9 +153,10 @@ function convertToolChoice(choice: Json | undefined): unknown {
  * calls and `tool` messages. A stream always asks for usage: the gateway bills from it. What OpenAI cannot
  * honour is dropped, not refused, since Claude Code sends it on every request: `anthropic-beta` flags,
  * `context_management` (server-side context editing: the history goes whole), `output_config` other than
- * its format and effort, and `thinking` where the provider has no `reasoning_effort`. A `thread` is refused,
- * `create` too: a chat provider keeps no conversation, so a later `continue` would reach it as its new
- * messages alone (a tool result without the call, question, system prompt or tools before it).
+ * its format and effort, and `thinking` where the provider has no `reasoning_effort`. `top_k` (OpenAI's API has
+ * none; Claude Code does not send it) is refused. A `thread` is refused, `create` too: a chat provider keeps
+ * no conversation, so a later `continue` would reach it as its new messages alone (a tool result without the
+ * call, question, system prompt or tools before it).
  */
 export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Json {
   if (body.thread !== undefined && body.thread !== null)
@@ -147,6 +164,7 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
       'Invalid body: thread: a message thread cannot be kept by a model served by an OpenAI-compatible provider: send the whole conversation as messages, without thread.',
       'feature_unsupported',
     )
+  if (body.top_k != null) throw unsupported('top_k', 'sampling among the top k tokens')
   const messages: Json[] = []
   const system = systemText(body.system)
   if (system) messages.push({ role: 'system', content: system })
@@ -171,7 +189,8 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
     if (body.tool_choice?.disable_parallel_tool_use === true) out.parallel_tool_calls = false
   }
   const format = body.output_config?.format
-  if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema } }
+  // Anthropic's format always constrains the answer to the schema; OpenAI's does so only when strict.
+  if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } }
   if (o.reasoningEffort) {
     const effort = reasoningEffort(body)
     if (effort) out.reasoning_effort = effort

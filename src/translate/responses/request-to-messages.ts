@@ -1,6 +1,8 @@
 import { badRequest } from '../../http/errors'
 import { responsesBilledTool } from '../../pricing/features'
 import { base64SourceOf } from '../media'
+import { isBlank, trimFinalAssistantText } from '../anthropic-text'
+import { anthropicToolId } from '../anthropic-tool-id'
 import { quoted, unsupported as refuse } from '../unsupported'
 import { splitTools } from './hosted-tools'
 import { inputItems, partsText, refuseStoredState } from './input-items'
@@ -38,9 +40,11 @@ function fileBlock(part: Json, where: string): Block {
   return { type: 'document', source: inline, ...title }
 }
 
-/** A message's content (or a tool result's output) as Anthropic blocks. */
+const textBlocks = (text: string): Block[] => (isBlank(text) ? [] : [{ type: 'text', text }])
+
+/** A message's content (or a tool result's output) as Anthropic blocks, blank text left out. */
 function blocksOf(content: unknown, where: string): Block[] {
-  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }]
+  if (typeof content === 'string') return textBlocks(content)
   if (content == null) return []
   if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of parts`)
   return content.flatMap((part: Json, j): Block[] => {
@@ -48,9 +52,9 @@ function blocksOf(content: unknown, where: string): Block[] {
     switch (part?.type) {
       case 'input_text':
       case 'output_text':
-        return part.text ? [{ type: 'text', text: String(part.text) }] : []
+        return textBlocks(String(part.text ?? ''))
       case 'refusal':
-        return part.refusal ? [{ type: 'text', text: String(part.refusal) }] : []
+        return textBlocks(String(part.refusal ?? ''))
       case 'input_image':
         return [imageBlock(part, at)]
       case 'input_file':
@@ -68,13 +72,13 @@ function toolUseBlock(item: Json, where: string): Block {
   } catch {
     throw badRequest(`Invalid body: ${where}.arguments: is not valid JSON`)
   }
-  return { type: 'tool_use', id: String(item.call_id ?? ''), name: String(item.name ?? ''), input }
+  return { type: 'tool_use', id: anthropicToolId(String(item.call_id ?? '')), name: String(item.name ?? ''), input }
 }
 
 function toolResultBlock(item: Json, where: string): Block {
   const output = item.output
   const content = typeof output === 'string' ? output : blocksOf(output, `${where}.output`)
-  return { type: 'tool_result', tool_use_id: String(item.call_id ?? ''), content }
+  return { type: 'tool_result', tool_use_id: anthropicToolId(String(item.call_id ?? '')), content }
 }
 
 function convertTools(functions: Json[]): Json[] {
@@ -186,7 +190,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   refuseStoredState(body, 'A model served by an Anthropic provider')
   if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) throw unsupported('top_logprobs', 'log probabilities')
 
-  const system: string[] = typeof body.instructions === 'string' && body.instructions ? [body.instructions] : []
+  const system: string[] = typeof body.instructions === 'string' && !isBlank(body.instructions) ? [body.instructions] : []
   const messages: Array<{ role: 'user' | 'assistant'; content: Block[] }> = []
   const append = (role: 'user' | 'assistant', blocks: Block[]) => {
     if (blocks.length === 0) return // Anthropic refuses empty turns
@@ -202,7 +206,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
         if (item.role === 'system' || item.role === 'developer') {
           const text = partsText(item.content)
           if (text === null) throw unsupported(`${where}.content`, 'a system message with parts other than text')
-          system.push(text)
+          if (!isBlank(text)) system.push(text)
         } else if (item.role === 'user' || item.role === 'assistant') append(item.role, blocksOf(item.content, `${where}.content`))
         else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
         break
@@ -223,6 +227,9 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
         throw unsupported(where, `a ${quoted(item?.type)} item`)
     }
   })
+  // OpenAI answers instructions alone, or a blank user message; Anthropic needs a message with content.
+  if (messages.length === 0) throw unsupported('input', 'a conversation with no user or assistant message but blank text')
+  trimFinalAssistantText(messages)
 
   const { functions, dropped } = splitTools(body.tools)
   const search = o.webSearch && Array.isArray(body.tools) ? body.tools.find(isWebSearch) : undefined
@@ -238,7 +245,8 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   // Anthropic refuses sampling settings with thinking on.
   else {
     if (typeof body.temperature === 'number') out.temperature = body.temperature
-    if (typeof body.top_p === 'number') out.top_p = body.top_p
+    // A top_p of 1 (OpenAI's default) cuts nothing, and Anthropic's recent models refuse top_p beside a temperature.
+    if (typeof body.top_p === 'number' && body.top_p < 1) out.top_p = body.top_p
   }
   if (tools.length > 0) {
     out.tools = tools
