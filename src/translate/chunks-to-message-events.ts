@@ -1,9 +1,10 @@
+import type { TokenCounts } from '../pricing/price'
+import { countsSoFar } from './chunk-counts'
 import { messageUsageOf } from './completion-to-message'
 import type { StreamConverter } from './convert-stream'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
 import { ToolCallKeys } from './tool-call-keys'
-import { chunkUsage, type OpenAIUsage } from './usage'
 
 type Json = Record<string, any>
 
@@ -13,7 +14,7 @@ type Json = Record<string, any>
  * `input_json_delta`), each closed when the next one opens or a finish reason comes; `message_delta`
  * (stop reason and usage) and `message_stop` when the stream is done; an `error` event when the provider reports
  * one, on the chunk or on the first choice. Usage comes last in an OpenAI
- * stream, so `message_start` reports 0 tokens and `message_delta` carries the real counts, input included.
+ * stream, so `message_start` reports 0 tokens and `message_delta` carries the counts billed (`countsSoFar`), input included.
  * Only the first choice is translated: Anthropic has no `n`.
  */
 export class ChunksToMessageEvents implements StreamConverter {
@@ -28,7 +29,7 @@ export class ChunksToMessageEvents implements StreamConverter {
   private readonly toolKeys = new ToolCallKeys()
   /** The finish reason, mapped at the end: whether the message had tool calls decides it too. */
   private finishReason: unknown = null
-  private usage: OpenAIUsage | null = null
+  private counts: TokenCounts | null = null
 
   push(sse: SseEvent): string {
     if (this.finished || sse.data === '') return ''
@@ -41,7 +42,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     if (chunk.error) return this.failWith(chunk.error)
 
     let out = this.start(chunk)
-    this.usage = chunkUsage(chunk) ?? this.usage
+    this.counts = countsSoFar(this.counts, chunk)
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c: Json) => (c?.index ?? 0) === 0) : undefined
     const delta: Json = choice?.delta ?? {}
     for (const text of [delta.content, delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)
@@ -112,7 +113,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     const out = this.start({}) + this.closeBlock()
     this.finished = true
     return out +
-      this.event('message_delta', { delta: { stop_reason: stopReasonOf(this.finishReason, this.toolBlocks.size > 0), stop_sequence: null }, usage: messageUsageOf(this.usage) }) +
+      this.event('message_delta', { delta: { stop_reason: stopReasonOf(this.finishReason, this.toolBlocks.size > 0), stop_sequence: null }, usage: messageUsageOf(this.counts) }) +
       this.event('message_stop', {})
   }
 

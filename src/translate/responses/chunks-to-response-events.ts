@@ -1,7 +1,8 @@
+import type { TokenCounts } from '../../pricing/price'
+import { countsSoFar } from '../chunk-counts'
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
 import { ToolCallKeys } from '../tool-call-keys'
-import { chunkUsage } from '../usage'
 import { usageOfCompletion } from './completion-to-response'
 import { incompleteReasonOf } from './response-object'
 import { ResponseEventWriter } from './response-events'
@@ -11,7 +12,7 @@ type Json = Record<string, any>
 /**
  * Chat completion chunks → Responses API events: the text a message item, a refusal a message item with a
  * refusal part, each tool call (`ToolCallKeys`) a function call, streamed by their deltas; `[DONE]` ends the
- * response with the finish reason and usage seen, an error (on the chunk or on a choice) as failed.
+ * response with the finish reason and the counts billed (`countsSoFar`), an error (on the chunk or on a choice) as failed.
  */
 export class ChunksToResponseEvents implements StreamConverter {
   broken = false
@@ -23,7 +24,7 @@ export class ChunksToResponseEvents implements StreamConverter {
   private readonly calls = new Map<string, number>()
   private readonly callKeys = new ToolCallKeys()
   private finish: unknown = null
-  private usage: Json | null = null
+  private counts: TokenCounts | null = null
 
   constructor(echo: Json) {
     this.writer = new ResponseEventWriter(echo)
@@ -31,7 +32,7 @@ export class ChunksToResponseEvents implements StreamConverter {
 
   push(sse: SseEvent): string {
     if (this.writer.finished || sse.data === '') return ''
-    if (sse.data === '[DONE]') return this.start('', '') + this.writer.complete(usageOfCompletion(this.usage), incompleteReasonOf(this.finish))
+    if (sse.data === '[DONE]') return this.start('', '') + this.writer.complete(usageOfCompletion(this.counts), incompleteReasonOf(this.finish))
     const chunk = jsonOf<Json>(sse)
     if (!chunk || typeof chunk !== 'object') {
       this.broken = true
@@ -39,7 +40,7 @@ export class ChunksToResponseEvents implements StreamConverter {
     }
     if (chunk.error) return this.failWith(chunk.error)
     let out = this.start(String(chunk.id ?? ''), String(chunk.model ?? ''))
-    this.usage = chunkUsage(chunk) ?? this.usage
+    this.counts = countsSoFar(this.counts, chunk)
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
       const delta = choice?.delta ?? {}
       if (typeof delta.content === 'string' && delta.content) {
@@ -79,7 +80,7 @@ export class ChunksToResponseEvents implements StreamConverter {
   /** Some servers end a finished stream without `[DONE]`: a finish reason and usage are a finished answer too. */
   end(): string {
     if (this.writer.finished) return ''
-    if (this.finish !== null && this.usage !== null) return this.start('', '') + this.writer.complete(usageOfCompletion(this.usage), incompleteReasonOf(this.finish))
+    if (this.finish !== null && this.counts !== null) return this.start('', '') + this.writer.complete(usageOfCompletion(this.counts), incompleteReasonOf(this.finish))
     return this.start('', '') + this.writer.fail('The upstream stream ended before it finished.', null)
   }
 

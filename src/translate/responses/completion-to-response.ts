@@ -1,12 +1,13 @@
-import { cacheReads, type OpenAIUsage } from '../usage'
+import type { TokenCounts } from '../../pricing/price'
+import { openAIUsage } from '../usage'
 import { outputItems } from './message-to-response'
 import { incompleteReasonOf, responseObject, responsesUsageShape } from './response-object'
 
 type Json = Record<string, any>
 
-/** Chat usage in the Responses shape (cached tokens, wherever the server reports them, are already inside the prompt tokens). */
-export const usageOfCompletion = (u: OpenAIUsage | null | undefined): Json =>
-  responsesUsageShape(u?.prompt_tokens ?? 0, u ? cacheReads(u) : 0, u?.completion_tokens ?? 0)
+/** The counts the gateway bills a chat usage (`openAIUsage`) in the Responses shape, so that the client is told what it pays for. */
+export const usageOfCompletion = (counts: TokenCounts | null): Json =>
+  responsesUsageShape(counts?.promptTokens ?? 0, counts?.cachedTokens ?? 0, counts?.completionTokens ?? 0)
 
 /** A chat completion as a Responses response object: its text a message item, its refusal one with a refusal part, its tool calls function calls. */
 export function completionToResponse(completion: Json, echo: Json): Json {
@@ -25,6 +26,6 @@ export function completionToResponse(completion: Json, echo: Json): Json {
     status: incompleteReason ? 'incomplete' : 'completed',
     incompleteReason,
     output,
-    usage: usageOfCompletion(completion.usage),
+    usage: usageOfCompletion(openAIUsage(completion.usage)),
   })
 }
