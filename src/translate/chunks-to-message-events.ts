@@ -1,6 +1,7 @@
 import type { TokenCounts } from '../pricing/price'
 import { countsSoFar } from './chunk-counts'
 import { messageUsageOf } from './completion-to-message'
+import { contentText } from './content-text'
 import type { StreamConverter } from './convert-stream'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
@@ -45,7 +46,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     this.counts = countsSoFar(this.counts, chunk)
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c: Json) => (c?.index ?? 0) === 0) : undefined
     const delta: Json = choice?.delta ?? {}
-    for (const text of [delta.content, delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)
+    for (const text of [contentText(delta.content), delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)
     if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) out += this.toolCall(call ?? {})
     // OpenRouter's failure mid-generation is an error on the choice (`finish_reason: "error"`), then `[DONE]`.
     if (choice?.error != null) return out + this.failWith(choice.error)

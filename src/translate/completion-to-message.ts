@@ -1,4 +1,5 @@
 import type { TokenCounts } from '../pricing/price'
+import { contentText } from './content-text'
 import { stopReasonOf } from './stop-reason'
 import { openAIUsage } from './usage'
 
@@ -35,7 +36,7 @@ export function completionToMessage(completion: Json): Json {
   const choice = Array.isArray(completion.choices) ? completion.choices[0] : undefined
   const reply: Json = choice?.message ?? {}
   const content: Json[] = []
-  const text = typeof reply.content === 'string' ? reply.content : typeof reply.refusal === 'string' ? reply.refusal : ''
+  const text = contentText(reply.content) || (typeof reply.refusal === 'string' ? reply.refusal : '')
   if (text !== '') content.push({ type: 'text', text })
   for (const call of Array.isArray(reply.tool_calls) ? reply.tool_calls : [])
     content.push({ type: 'tool_use', id: call?.id, name: call?.function?.name, input: toolInputOf(call?.function?.arguments) })

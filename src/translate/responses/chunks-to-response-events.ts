@@ -1,5 +1,6 @@
 import type { TokenCounts } from '../../pricing/price'
 import { countsSoFar } from '../chunk-counts'
+import { contentText } from '../content-text'
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
 import { ToolCallKeys } from '../tool-call-keys'
@@ -43,13 +44,14 @@ export class ChunksToResponseEvents implements StreamConverter {
     this.counts = countsSoFar(this.counts, chunk)
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
       const delta = choice?.delta ?? {}
-      if (typeof delta.content === 'string' && delta.content) {
+      const text = contentText(delta.content)
+      if (text) {
         if (this.text === undefined) {
           const opened = this.writer.textStart(`msg_${chunk.id}`)
           this.text = opened.index
           out += opened.text
         }
-        out += this.writer.delta(this.text, delta.content)
+        out += this.writer.delta(this.text, text)
       }
       if (typeof delta.refusal === 'string' && delta.refusal) {
         if (this.refusal === undefined) {

@@ -1,4 +1,5 @@
 import type { TokenCounts } from '../../pricing/price'
+import { contentText } from '../content-text'
 import { openAIUsage } from '../usage'
 import { outputItems } from './message-to-response'
 import { incompleteReasonOf, responseObject, responsesUsageShape } from './response-object'
@@ -14,7 +15,8 @@ export function completionToResponse(completion: Json, echo: Json): Json {
   const choice = completion.choices?.[0] ?? {}
   const message = choice.message ?? {}
   const output: Json[] = []
-  if (typeof message.content === 'string' && message.content) output.push(outputItems.message(`msg_${completion.id}`, message.content))
+  const text = contentText(message.content)
+  if (text) output.push(outputItems.message(`msg_${completion.id}`, text))
   if (typeof message.refusal === 'string' && message.refusal) output.push(outputItems.refusal(`msg_${completion.id}_refusal`, message.refusal))
   for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : [])
     output.push(outputItems.functionCall({ id: call.id, name: call.function?.name }, String(call.function?.arguments || '{}')))
