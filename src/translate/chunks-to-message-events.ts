@@ -5,6 +5,7 @@ import { contentText } from './content-text'
 import type { StreamConverter } from './convert-stream'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
+import { toolCallId } from './tool-call-id'
 import { ToolCallKeys } from './tool-call-keys'
 
 type Json = Record<string, any>
@@ -33,6 +34,8 @@ export class ChunksToMessageEvents implements StreamConverter {
   broken = false
   private started = false
   private finished = false
+  /** The message's id: the first chunk's. */
+  private id = ''
   private open: number | null = null
   private openKind: 'text' | 'tool' | null = null
   private blocks = 0
@@ -80,8 +83,9 @@ export class ChunksToMessageEvents implements StreamConverter {
   private start(chunk: Json): string {
     if (this.started) return ''
     this.started = true
+    this.id = String(chunk.id ?? '')
     const message = {
-      id: String(chunk.id ?? ''), type: 'message', role: 'assistant', model: String(chunk.model ?? ''), content: [],
+      id: this.id, type: 'message', role: 'assistant', model: String(chunk.model ?? ''), content: [],
       stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 },
     }
     return this.event('message_start', { message })
@@ -99,7 +103,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     const key = this.toolKeys.keyOf(call)
     let tool = this.tools.get(key)
     if (tool === undefined) {
-      tool = { id: call.id ?? `toolu_${key}`, name: call.function?.name ?? '', args: '' }
+      tool = { id: toolCallId(call.id, 'toolu', this.id, this.tools.size), name: call.function?.name ?? '', args: '' }
       this.tools.set(key, tool)
       this.waiting.push(tool)
     }

@@ -1,6 +1,7 @@
 import type { TokenCounts } from '../pricing/price'
 import { contentText } from './content-text'
 import { stopReasonOf } from './stop-reason'
+import { toolCallId } from './tool-call-id'
 import { openAIUsage } from './usage'
 
 type Json = Record<string, any>
@@ -38,8 +39,9 @@ export function completionToMessage(completion: Json): Json {
   const content: Json[] = []
   const text = contentText(reply.content) || (typeof reply.refusal === 'string' ? reply.refusal : '')
   if (text !== '') content.push({ type: 'text', text })
-  for (const call of Array.isArray(reply.tool_calls) ? reply.tool_calls : [])
-    content.push({ type: 'tool_use', id: call?.id, name: call?.function?.name, input: toolInputOf(call?.function?.arguments) })
+  const calls: Json[] = Array.isArray(reply.tool_calls) ? reply.tool_calls : []
+  calls.forEach((call, position) =>
+    content.push({ type: 'tool_use', id: toolCallId(call?.id, 'toolu', completion.id, position), name: call?.function?.name, input: toolInputOf(call?.function?.arguments) }))
   return {
     id: completion.id,
     type: 'message',

@@ -3,6 +3,7 @@ import { countsSoFar } from '../chunk-counts'
 import { contentText } from '../content-text'
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
+import { toolCallId } from '../tool-call-id'
 import { ToolCallKeys } from '../tool-call-keys'
 import { usageOfCompletion } from './completion-to-response'
 import { incompleteReasonOf } from './response-object'
@@ -65,7 +66,7 @@ export class ChunksToResponseEvents implements StreamConverter {
         const key = this.callKeys.keyOf(call)
         let index = this.calls.get(key)
         if (index === undefined) {
-          const opened = this.writer.callStart(String(call.id ?? `call_${key}`), String(call.function?.name ?? ''))
+          const opened = this.writer.callStart(toolCallId(call.id, 'call', chunk.id, this.calls.size), String(call.function?.name ?? ''))
           index = opened.index
           this.calls.set(key, index)
           out += opened.text

@@ -1,5 +1,6 @@
 import type { TokenCounts } from '../../pricing/price'
 import { contentText } from '../content-text'
+import { toolCallId } from '../tool-call-id'
 import { openAIUsage } from '../usage'
 import { outputItems } from './message-to-response'
 import { incompleteReasonOf, responseObject, responsesUsageShape } from './response-object'
@@ -18,8 +19,9 @@ export function completionToResponse(completion: Json, echo: Json): Json {
   const text = contentText(message.content)
   if (text) output.push(outputItems.message(`msg_${completion.id}`, text))
   if (typeof message.refusal === 'string' && message.refusal) output.push(outputItems.refusal(`msg_${completion.id}_refusal`, message.refusal))
-  for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : [])
-    output.push(outputItems.functionCall({ id: call.id, name: call.function?.name }, String(call.function?.arguments || '{}')))
+  const calls: Json[] = Array.isArray(message.tool_calls) ? message.tool_calls : []
+  calls.forEach((call, position) =>
+    output.push(outputItems.functionCall({ id: toolCallId(call?.id, 'call', completion.id, position), name: call?.function?.name }, String(call?.function?.arguments || '{}'))))
   const incompleteReason = incompleteReasonOf(choice.finish_reason)
   return responseObject(echo, {
     id: `resp_${completion.id}`,
