@@ -1,34 +1,53 @@
+import type { TokenCounts } from '../pricing/price'
+import { countsSoFar } from './chunk-counts'
 import { messageUsageOf } from './completion-to-message'
+import { contentText } from './content-text'
 import type { StreamConverter } from './convert-stream'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
+import { toolCallId } from './tool-call-id'
 import { ToolCallKeys } from './tool-call-keys'
-import { chunkUsage, type OpenAIUsage } from './usage'
 
 type Json = Record<string, any>
+
+/** A tool call of the answer and its `tool_use` block. */
+interface ToolCall {
+  id: string
+  name: string
+  /** Its argument text: what its open block has had, or while it waits for its block, what it will start with. */
+  args: string
+  /** Its content block, once opened. */
+  block?: number
+}
 
 /**
  * OpenAI `chat.completion.chunk`s → Anthropic Messages stream events: `message_start` at the first chunk,
  * a text block around the content deltas and a `tool_use` block per tool call (its argument fragments as
- * `input_json_delta`), each closed when the next one opens or a finish reason comes; `message_delta`
+ * `input_json_delta`), each closed when the next one opens or a finish reason comes (`openWaiting` says when
+ * a tool_use block gives way to the next call's); `message_delta`
  * (stop reason and usage) and `message_stop` when the stream is done; an `error` event when the provider reports
  * one, on the chunk or on the first choice. Usage comes last in an OpenAI
- * stream, so `message_start` reports 0 tokens and `message_delta` carries the real counts, input included.
+ * stream, so `message_start` reports 0 tokens and `message_delta` carries the counts billed (`countsSoFar`), input included.
  * Only the first choice is translated: Anthropic has no `n`.
  */
 export class ChunksToMessageEvents implements StreamConverter {
   broken = false
   private started = false
   private finished = false
+  /** The message's id: the first chunk's. */
+  private id = ''
   private open: number | null = null
   private openKind: 'text' | 'tool' | null = null
   private blocks = 0
-  /** OpenAI tool call (`ToolCallKeys`) → Anthropic content block index. */
-  private readonly toolBlocks = new Map<string, number>()
+  /** The answer's tool calls, by `ToolCallKeys`. */
+  private readonly tools = new Map<string, ToolCall>()
   private readonly toolKeys = new ToolCallKeys()
+  /** Calls whose block is not open yet, in the order they came. */
+  private readonly waiting: ToolCall[] = []
+  private openTool: ToolCall | null = null
   /** The finish reason, mapped at the end: whether the message had tool calls decides it too. */
   private finishReason: unknown = null
-  private usage: OpenAIUsage | null = null
+  private counts: TokenCounts | null = null
 
   push(sse: SseEvent): string {
     if (this.finished || sse.data === '') return ''
@@ -41,15 +60,15 @@ export class ChunksToMessageEvents implements StreamConverter {
     if (chunk.error) return this.failWith(chunk.error)
 
     let out = this.start(chunk)
-    this.usage = chunkUsage(chunk) ?? this.usage
+    this.counts = countsSoFar(this.counts, chunk)
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c: Json) => (c?.index ?? 0) === 0) : undefined
     const delta: Json = choice?.delta ?? {}
-    for (const text of [delta.content, delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)
+    for (const text of [contentText(delta.content), delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)
     if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) out += this.toolCall(call ?? {})
     // OpenRouter's failure mid-generation is an error on the choice (`finish_reason: "error"`), then `[DONE]`.
     if (choice?.error != null) return out + this.failWith(choice.error)
     if (choice?.finish_reason) {
-      out += this.closeBlock()
+      out += this.closeBlocks()
       this.finishReason = choice.finish_reason
     }
     return out
@@ -64,8 +83,9 @@ export class ChunksToMessageEvents implements StreamConverter {
   private start(chunk: Json): string {
     if (this.started) return ''
     this.started = true
+    this.id = String(chunk.id ?? '')
     const message = {
-      id: String(chunk.id ?? ''), type: 'message', role: 'assistant', model: String(chunk.model ?? ''), content: [],
+      id: this.id, type: 'message', role: 'assistant', model: String(chunk.model ?? ''), content: [],
       stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 },
     }
     return this.event('message_start', { message })
@@ -74,24 +94,60 @@ export class ChunksToMessageEvents implements StreamConverter {
   private text(text: string): string {
     let out = ''
     if (this.openKind !== 'text') {
-      out += this.closeBlock() + this.openBlock('text', { type: 'text', text: '' })
+      out += this.closeBlocks() + this.openBlock('text', { type: 'text', text: '' })
     }
     return out + this.event('content_block_delta', { index: this.open, delta: { type: 'text_delta', text } })
   }
 
   private toolCall(call: Json): string {
     const key = this.toolKeys.keyOf(call)
-    let out = ''
-    let block = this.toolBlocks.get(key)
-    if (block === undefined) {
-      out += this.closeBlock() + this.openBlock('tool', { type: 'tool_use', id: call.id ?? `toolu_${key}`, name: call.function?.name ?? '', input: {} })
-      block = this.open!
-      this.toolBlocks.set(key, block)
+    let tool = this.tools.get(key)
+    if (tool === undefined) {
+      tool = { id: toolCallId(call.id, 'toolu', this.id, this.tools.size), name: call.function?.name ?? '', args: '' }
+      this.tools.set(key, tool)
+      this.waiting.push(tool)
     }
+    let out = this.openWaiting()
     const args = call.function?.arguments
-    if (typeof args === 'string' && args !== '')
-      out += this.event('content_block_delta', { index: block, delta: { type: 'input_json_delta', partial_json: args } })
+    if (typeof args !== 'string' || args === '') return out
+    if (tool === this.openTool) out += this.argsDelta(tool, args)
+    else if (tool.block === undefined) tool.args += args
+    // Otherwise its block is closed (its input was whole, or text came after it): an Anthropic block takes nothing more.
     return out
+  }
+
+  /**
+   * Opens the blocks of the calls waiting, in order, while the open block may close. An Anthropic block is
+   * complete at its `content_block_stop`, never written to again: so a tool_use block stays open until its input
+   * is a whole JSON object, and another call's arguments (a server may interleave them with its own) wait for
+   * their block meantime. Calls streamed one after the other (OpenAI's) are streamed as they come.
+   */
+  private openWaiting(): string {
+    let out = ''
+    while (this.waiting.length > 0 && (this.openTool === null || isWholeObject(this.openTool.args)))
+      out += this.closeBlock() + this.openToolBlock(this.waiting.shift()!)
+    return out
+  }
+
+  /** Closes the open block, then gives each call still waiting its block, whole. */
+  private closeBlocks(): string {
+    let out = this.closeBlock()
+    while (this.waiting.length > 0) out += this.openToolBlock(this.waiting.shift()!) + this.closeBlock()
+    return out
+  }
+
+  private openToolBlock(tool: ToolCall): string {
+    const out = this.openBlock('tool', { type: 'tool_use', id: tool.id, name: tool.name, input: {} })
+    tool.block = this.open!
+    this.openTool = tool
+    const waited = tool.args
+    tool.args = ''
+    return waited === '' ? out : out + this.argsDelta(tool, waited)
+  }
+
+  private argsDelta(tool: ToolCall, args: string): string {
+    tool.args += args
+    return this.event('content_block_delta', { index: tool.block, delta: { type: 'input_json_delta', partial_json: args } })
   }
 
   private openBlock(kind: 'text' | 'tool', contentBlock: Json): string {
@@ -105,14 +161,15 @@ export class ChunksToMessageEvents implements StreamConverter {
     const out = this.event('content_block_stop', { index: this.open })
     this.open = null
     this.openKind = null
+    this.openTool = null
     return out
   }
 
   private complete(): string {
-    const out = this.start({}) + this.closeBlock()
+    const out = this.start({}) + this.closeBlocks()
     this.finished = true
     return out +
-      this.event('message_delta', { delta: { stop_reason: stopReasonOf(this.finishReason, this.toolBlocks.size > 0), stop_sequence: null }, usage: messageUsageOf(this.usage) }) +
+      this.event('message_delta', { delta: { stop_reason: stopReasonOf(this.finishReason, this.tools.size > 0), stop_sequence: null }, usage: messageUsageOf(this.counts) }) +
       this.event('message_stop', {})
   }
 
@@ -128,5 +185,18 @@ export class ChunksToMessageEvents implements StreamConverter {
 
   private event(type: string, data: Json): string {
     return formatSse({ type, ...data }, type)
+  }
+}
+
+/** Whether a call's argument text is a whole JSON object, which nothing that follows could continue. */
+function isWholeObject(args: string): boolean {
+  let end = args.length - 1
+  while (end >= 0 && (args[end] === ' ' || args[end] === '\n' || args[end] === '\r' || args[end] === '\t')) end--
+  if (args[end] !== '}') return false // the common case mid-stream: no parse
+  try {
+    JSON.parse(args)
+    return true
+  } catch {
+    return false
   }
 }

@@ -1,7 +1,10 @@
+import type { TokenCounts } from '../../pricing/price'
+import { countsSoFar } from '../chunk-counts'
+import { contentText } from '../content-text'
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
+import { toolCallId } from '../tool-call-id'
 import { ToolCallKeys } from '../tool-call-keys'
-import { chunkUsage } from '../usage'
 import { usageOfCompletion } from './completion-to-response'
 import { incompleteReasonOf } from './response-object'
 import { ResponseEventWriter } from './response-events'
@@ -11,7 +14,7 @@ type Json = Record<string, any>
 /**
  * Chat completion chunks → Responses API events: the text a message item, a refusal a message item with a
  * refusal part, each tool call (`ToolCallKeys`) a function call, streamed by their deltas; `[DONE]` ends the
- * response with the finish reason and usage seen, an error (on the chunk or on a choice) as failed.
+ * response with the finish reason and the counts billed (`countsSoFar`), an error (on the chunk or on a choice) as failed.
  */
 export class ChunksToResponseEvents implements StreamConverter {
   broken = false
@@ -23,7 +26,7 @@ export class ChunksToResponseEvents implements StreamConverter {
   private readonly calls = new Map<string, number>()
   private readonly callKeys = new ToolCallKeys()
   private finish: unknown = null
-  private usage: Json | null = null
+  private counts: TokenCounts | null = null
 
   constructor(echo: Json) {
     this.writer = new ResponseEventWriter(echo)
@@ -31,7 +34,7 @@ export class ChunksToResponseEvents implements StreamConverter {
 
   push(sse: SseEvent): string {
     if (this.writer.finished || sse.data === '') return ''
-    if (sse.data === '[DONE]') return this.start('', '') + this.writer.complete(usageOfCompletion(this.usage), incompleteReasonOf(this.finish))
+    if (sse.data === '[DONE]') return this.start('', '') + this.writer.complete(usageOfCompletion(this.counts), incompleteReasonOf(this.finish))
     const chunk = jsonOf<Json>(sse)
     if (!chunk || typeof chunk !== 'object') {
       this.broken = true
@@ -39,16 +42,17 @@ export class ChunksToResponseEvents implements StreamConverter {
     }
     if (chunk.error) return this.failWith(chunk.error)
     let out = this.start(String(chunk.id ?? ''), String(chunk.model ?? ''))
-    this.usage = chunkUsage(chunk) ?? this.usage
+    this.counts = countsSoFar(this.counts, chunk)
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
       const delta = choice?.delta ?? {}
-      if (typeof delta.content === 'string' && delta.content) {
+      const text = contentText(delta.content)
+      if (text) {
         if (this.text === undefined) {
           const opened = this.writer.textStart(`msg_${chunk.id}`)
           this.text = opened.index
           out += opened.text
         }
-        out += this.writer.delta(this.text, delta.content)
+        out += this.writer.delta(this.text, text)
       }
       if (typeof delta.refusal === 'string' && delta.refusal) {
         if (this.refusal === undefined) {
@@ -62,7 +66,7 @@ export class ChunksToResponseEvents implements StreamConverter {
         const key = this.callKeys.keyOf(call)
         let index = this.calls.get(key)
         if (index === undefined) {
-          const opened = this.writer.callStart(String(call.id ?? `call_${key}`), String(call.function?.name ?? ''))
+          const opened = this.writer.callStart(toolCallId(call.id, 'call', chunk.id, this.calls.size), String(call.function?.name ?? ''))
           index = opened.index
           this.calls.set(key, index)
           out += opened.text
@@ -79,7 +83,7 @@ export class ChunksToResponseEvents implements StreamConverter {
   /** Some servers end a finished stream without `[DONE]`: a finish reason and usage are a finished answer too. */
   end(): string {
     if (this.writer.finished) return ''
-    if (this.finish !== null && this.usage !== null) return this.start('', '') + this.writer.complete(usageOfCompletion(this.usage), incompleteReasonOf(this.finish))
+    if (this.finish !== null && this.counts !== null) return this.start('', '') + this.writer.complete(usageOfCompletion(this.counts), incompleteReasonOf(this.finish))
     return this.start('', '') + this.writer.fail('The upstream stream ended before it finished.', null)
   }
 

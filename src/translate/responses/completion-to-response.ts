@@ -1,22 +1,27 @@
-import { cacheReads, type OpenAIUsage } from '../usage'
+import type { TokenCounts } from '../../pricing/price'
+import { contentText } from '../content-text'
+import { toolCallId } from '../tool-call-id'
+import { openAIUsage } from '../usage'
 import { outputItems } from './message-to-response'
 import { incompleteReasonOf, responseObject, responsesUsageShape } from './response-object'
 
 type Json = Record<string, any>
 
-/** Chat usage in the Responses shape (cached tokens, wherever the server reports them, are already inside the prompt tokens). */
-export const usageOfCompletion = (u: OpenAIUsage | null | undefined): Json =>
-  responsesUsageShape(u?.prompt_tokens ?? 0, u ? cacheReads(u) : 0, u?.completion_tokens ?? 0)
+/** The counts the gateway bills a chat usage (`openAIUsage`) in the Responses shape, so that the client is told what it pays for. */
+export const usageOfCompletion = (counts: TokenCounts | null): Json =>
+  responsesUsageShape(counts?.promptTokens ?? 0, counts?.cachedTokens ?? 0, counts?.completionTokens ?? 0)
 
 /** A chat completion as a Responses response object: its text a message item, its refusal one with a refusal part, its tool calls function calls. */
 export function completionToResponse(completion: Json, echo: Json): Json {
   const choice = completion.choices?.[0] ?? {}
   const message = choice.message ?? {}
   const output: Json[] = []
-  if (typeof message.content === 'string' && message.content) output.push(outputItems.message(`msg_${completion.id}`, message.content))
+  const text = contentText(message.content)
+  if (text) output.push(outputItems.message(`msg_${completion.id}`, text))
   if (typeof message.refusal === 'string' && message.refusal) output.push(outputItems.refusal(`msg_${completion.id}_refusal`, message.refusal))
-  for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : [])
-    output.push(outputItems.functionCall({ id: call.id, name: call.function?.name }, String(call.function?.arguments || '{}')))
+  const calls: Json[] = Array.isArray(message.tool_calls) ? message.tool_calls : []
+  calls.forEach((call, position) =>
+    output.push(outputItems.functionCall({ id: toolCallId(call?.id, 'call', completion.id, position), name: call?.function?.name }, String(call?.function?.arguments || '{}'))))
   const incompleteReason = incompleteReasonOf(choice.finish_reason)
   return responseObject(echo, {
     id: `resp_${completion.id}`,
@@ -25,6 +30,6 @@ export function completionToResponse(completion: Json, echo: Json): Json {
     status: incompleteReason ? 'incomplete' : 'completed',
     incompleteReason,
     output,
-    usage: usageOfCompletion(completion.usage),
+    usage: usageOfCompletion(openAIUsage(completion.usage)),
   })
 }
