@@ -62,6 +62,8 @@ export interface TokenCounts {
   audioInputTokens?: number
   /** Part of completionTokens that was audio. */
   audioOutputTokens?: number
+  /** Part of completionTokens the provider says was reasoning: billed as output, and told to a translated client. */
+  reasoningTokens?: number
   /** Uses of each server tool as the provider reports them (a tool it does not name was not used); undefined when it does not count them. */
   serverToolUses?: Record<string, number>
   /** The service tier the provider says it served the request at. */

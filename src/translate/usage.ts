@@ -95,6 +95,8 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
   if (uses !== undefined) counts.serverToolUses = uses
   if (writes.tokens > 0) counts.cacheWriteTokens = writes.tokens
   if (writes.tokens1h !== undefined) counts.cacheWrite1hTokens = writes.tokens1h
+  const reasoning = Math.min(Math.max(count(u.completion_tokens_details?.reasoning_tokens), count(u.reasoning_tokens)), counts.completionTokens)
+  if (reasoning > 0) counts.reasoningTokens = reasoning
   const audioIn = count(u.prompt_tokens_details?.audio_tokens)
   const audioOut = count(u.completion_tokens_details?.audio_tokens)
   if (audioIn > 0) counts.audioInputTokens = audioIn

@@ -9,7 +9,7 @@ type Json = Record<string, any>
 
 /** The counts the gateway bills a chat usage (`openAIUsage`) in the Responses shape, so that the client is told what it pays for. */
 export const usageOfCompletion = (counts: TokenCounts | null): Json =>
-  responsesUsageShape(counts?.promptTokens ?? 0, counts?.cachedTokens ?? 0, counts?.completionTokens ?? 0)
+  responsesUsageShape(counts?.promptTokens ?? 0, counts?.cachedTokens ?? 0, counts?.completionTokens ?? 0, counts?.reasoningTokens ?? 0)
 
 /** A chat completion as a Responses response object: its text a message item, its refusal one with a refusal part, its tool calls function calls. */
 export function completionToResponse(completion: Json, echo: Json): Json {

@@ -47,13 +47,13 @@ export function responseObject(echo: Json, s: ResponseState): Json {
   }
 }
 
-/** Usage in the Responses shape: cached tokens inside input, reasoning inside output (not counted apart by the target). */
-export function responsesUsageShape(input: number, cached: number, output: number): Json {
+/** Usage in the Responses shape: cached tokens inside input, reasoning inside output (0 where the target does not count it apart). */
+export function responsesUsageShape(input: number, cached: number, output: number, reasoning = 0): Json {
   return {
     input_tokens: input,
     input_tokens_details: { cached_tokens: cached },
     output_tokens: output,
-    output_tokens_details: { reasoning_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: reasoning },
     total_tokens: input + output,
   }
 }
