@@ -10,7 +10,7 @@ import { geoMultiplierName, isDefaultGeo, isStandardTier, longContextThreshold, 
 import { routerFeatures, withWebResults } from './router-fields'
 
 export { NO_FEATURES, type RequestedFeatures }
-export { refuseModelFallbacks, withOnlineModelResults } from './router-fields'
+export { formFallbackFields, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
 
 export interface ServerToolBounds {
   /** max_uses injected into a server tool that sets none. */

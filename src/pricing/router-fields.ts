@@ -39,6 +39,25 @@ export function refuseModelFallbacks(body: Record<string, unknown>, upstreamMode
     )
 }
 
+/** The fields `refuseModelFallbacks` reads. */
+const FALLBACK_FIELDS = new Set<string>(['models', 'route', ...LITELLM_FALLBACK_LISTS])
+
+/**
+ * A multipart form's fallback fields (a transcription's) as `refuseModelFallbacks` reads them. A form carries a list
+ * as one field per entry, named plainly or with `[]` after the name (as the OpenAI SDKs send lists, and LiteLLM's
+ * proxy reads them): every value is one entry. A value that is not the model's own id names another model, a whole
+ * list sent as one JSON value included.
+ */
+export function formFallbackFields(form: Record<string, unknown>): Record<string, unknown> {
+  const fields: Record<string, unknown[]> = {}
+  for (const [name, value] of Object.entries(form)) {
+    const field = name.endsWith('[]') ? name.slice(0, -2) : name
+    if (FALLBACK_FIELDS.has(field)) (fields[field] ??= []).push(...(Array.isArray(value) ? value : [value]))
+  }
+  const { route, ...lists } = fields
+  return route ? { ...lists, route: route.includes('fallback') ? 'fallback' : route[0] } : lists
+}
+
 /** OpenRouter's web plugin brings back 5 results unless `max_results` says otherwise, each billed ($4 per 1,000). */
 const OPENROUTER_WEB_RESULTS = 5
 

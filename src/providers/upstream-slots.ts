@@ -1,4 +1,5 @@
 import { upstreamBusy } from '../http/errors'
+import { BUN_MAX_FETCH_CAP, parseBunFetchCap } from './bun-fetch-cap'
 
 /**
  * How many provider calls this process has in flight, against its limit. A slot is taken before the hold
@@ -44,19 +45,34 @@ export const fetchCapFor = (maxUpstreamConcurrency: number): number => maxUpstre
 
 /**
  * The limit this process can keep. Bun's fetch runs at most `BUN_CONFIG_MAX_HTTP_REQUESTS` requests at once
- * (256 unless set) and queues the rest unseen; it reads the variable once, when the process starts, so it
- * cannot be raised from here (`npm start` and the container image set it). Under a lower cap the gateway's
- * entry lowers the limit to what the cap allows, with a warning, so that a call past it is still refused
- * before its hold. (A gateway started in-process, by the tests, keeps the limit it is given.)
+ * (256 unless set to a value Bun takes: `parseBunFetchCap`) and queues the rest unseen; it reads the variable
+ * once, when the process starts, so it cannot be raised from here (`npm start` and the container image set it).
+ * Under a lower cap the gateway's entry lowers the limit to what the cap allows, with a warning, so that a call
+ * past it is still refused before its hold. (A gateway started in-process, by the tests, keeps the limit it is given.)
  */
 export function effectiveUpstreamLimit(configured: number, env: Record<string, string | undefined> = process.env): { limit: number; warning?: string } {
-  const cap = Number.parseInt(env.BUN_CONFIG_MAX_HTTP_REQUESTS ?? '', 10) || BUN_DEFAULT_FETCH_CAP
+  const cap = parseBunFetchCap(env.BUN_CONFIG_MAX_HTTP_REQUESTS) ?? BUN_DEFAULT_FETCH_CAP
   if (fetchCapFor(configured) <= cap) return { limit: configured }
   const limit = Math.max(1, cap - UNSLOTTED_CALLS)
   return {
     limit,
     warning:
-      `Bun's fetch cap is ${cap} (BUN_CONFIG_MAX_HTTP_REQUESTS): provider calls are limited to ${limit} at once, not ${configured}. ` +
-      `Start the gateway with BUN_CONFIG_MAX_HTTP_REQUESTS=${fetchCapFor(configured)} or more (npm start and the container image set it).`,
+      `Bun's fetch cap is ${cap} (${capSource(env.BUN_CONFIG_MAX_HTTP_REQUESTS)}): provider calls are limited to ${limit} at once, not ${configured}. ` +
+      raisingAdvice(configured, cap),
   }
+}
+
+/** The variable the cap comes from, or, when Bun refused its value, why the cap is Bun's default. */
+const capSource = (setting: string | undefined): string =>
+  setting === undefined || parseBunFetchCap(setting) !== undefined ? 'BUN_CONFIG_MAX_HTTP_REQUESTS'
+  : `Bun's default: it refused BUN_CONFIG_MAX_HTTP_REQUESTS=${JSON.stringify(setting.slice(0, 40))}, not an integer from 1 to ${BUN_MAX_FETCH_CAP}`
+
+/** What to set for the limit configured, never a cap Bun would refuse: past the most its highest cap makes room for, a lower limit. */
+function raisingAdvice(configured: number, cap: number): string {
+  if (fetchCapFor(configured) <= BUN_MAX_FETCH_CAP)
+    return `Start the gateway with BUN_CONFIG_MAX_HTTP_REQUESTS=${fetchCapFor(configured)} or more (npm start and the container image set it).`
+  // fetchCapFor(0): the room kept under the cap for the calls that take no slot.
+  const highest = BUN_MAX_FETCH_CAP - fetchCapFor(0)
+  const raiseCap = cap < BUN_MAX_FETCH_CAP ? `start the gateway with BUN_CONFIG_MAX_HTTP_REQUESTS=${BUN_MAX_FETCH_CAP} and ` : ''
+  return `Bun takes no cap above ${BUN_MAX_FETCH_CAP}, room for ${highest} provider calls at most: ${raiseCap}set TOLLGATE_MAX_UPSTREAM_CONCURRENCY to ${highest} or less.`
 }

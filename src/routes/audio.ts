@@ -4,8 +4,9 @@ import { z } from 'zod'
 import { perRequestEstimate } from '../budget/estimate'
 import { badRequest } from '../http/errors'
 import { formAsSent, isMultipart } from '../http/form-body'
-import { admitRequest, type Admission } from '../metering/admission'
+import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import { answeredOutcome, budgetHeaders, paidEvenIfLeft } from '../metering/outcome'
+import { formFallbackFields, refuseModelFallbacks } from '../pricing/features'
 import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody, type UpstreamAnswer } from '../providers/call'
 import type { Services } from '../services'
 import { isEventStream } from '../translate/sse'
@@ -75,8 +76,13 @@ export const audioRoutes = (services: Services) => {
   const { config, providers } = services
   const admitAudio = async (request: Request, server: Server<unknown> | null, endpoint: string, body: { model: string; user?: string }) => {
     refuseAnthropicModel(providers, body.model, endpoint)
+    // A router's fallbacks (LiteLLM serves both audio routes with them) are refused before the hold, as on chat;
+    // a transcription sends them as form fields.
+    const target = resolveModel(providers, body.model, endpoint)
+    if (target) refuseModelFallbacks(endpoint === TRANSCRIPTIONS ? formFallbackFields(body) : body, target.upstreamModel)
     return admitRequest(services, request, server, {
       model: body.model,
+      target,
       namedUser: body.user,
       endpoint,
       stream: false,
