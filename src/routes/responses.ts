@@ -8,7 +8,7 @@ import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall, type Caller } from '../keys/caller'
-import { admitRequest, resolveModel, type Admission } from '../metering/admission'
+import { admitRequest, refuseUserMismatch, resolveModel, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
 import { outputDeniedByUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
@@ -429,6 +429,7 @@ export const responsesRoutes = (services: Services) => {
       async ({ body, request }) => {
         const caller = authenticated(requestState(request))
         await refuseBlockedUser(services.store, caller)
+        refuseUserMismatch(caller, body.user, config.reject_user_mismatch)
         const model = resolveModel(providers, body.model, ENDPOINT)
         if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
         if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
@@ -450,7 +451,7 @@ export const responsesRoutes = (services: Services) => {
         detail: {
           tags: ['inference'],
           summary: 'Count a response’s input tokens (free)',
-          description: 'Passed through to an OpenAI-type provider; counted by Anthropic’s count_tokens for an Anthropic model. Subject to the key’s allowed models; refused to a blocked user.',
+          description: 'Passed through to an OpenAI-type provider; counted by Anthropic’s count_tokens for an Anthropic model. Subject to the key’s allowed models; refused to a blocked user, and to a key whose body names another user (403 `user_mismatch`, as on the billed routes).',
         },
       },
     )
