@@ -33,6 +33,9 @@ export const transcriptionBody = z.looseObject({
   user: billingUser.optional(),
 })
 
+/** A form field set to true: a form sends it as text (`stream=true`, as the OpenAI SDKs send it). */
+const formSaysTrue = (value: unknown): boolean => typeof value === 'string' && value.trim().toLowerCase() === 'true'
+
 /** The client's form for the provider: its model id in place of ours, every other field and file as sent. */
 function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): FormData {
   const form = new FormData()
@@ -73,13 +76,13 @@ async function streamedThrough(admission: Admission, request: Request, called: U
 
 export const audioRoutes = (services: Services) => {
   const { config, providers } = services
-  const admitAudio = async (request: Request, server: Server<unknown> | null, endpoint: string, body: { model: string; user?: string }) => {
+  const admitAudio = async (request: Request, server: Server<unknown> | null, endpoint: string, body: { model: string; user?: string }, stream: boolean) => {
     refuseAnthropicModel(providers, body.model, endpoint)
     return admitRequest(services, request, server, {
       model: body.model,
       namedUser: body.user,
       endpoint,
-      stream: false,
+      stream,
       pricingExempt: true,
       estimate: perRequestEstimate,
     })
@@ -89,7 +92,7 @@ export const audioRoutes = (services: Services) => {
     .post(
       SPEECH,
       async ({ body, request, server }) => {
-        const admission = await admitAudio(request, server, SPEECH, body)
+        const admission = await admitAudio(request, server, SPEECH, body, body.stream_format === 'sse')
         using hold = admission.hold
         const { model } = admission
 
@@ -113,7 +116,7 @@ export const audioRoutes = (services: Services) => {
     .post(
       TRANSCRIPTIONS,
       async ({ body, request, server }) => {
-        const admission = await admitAudio(request, server, TRANSCRIPTIONS, body)
+        const admission = await admitAudio(request, server, TRANSCRIPTIONS, body, formSaysTrue(body.stream))
         using hold = admission.hold
         const { model } = admission
 
