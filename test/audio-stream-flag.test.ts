@@ -19,7 +19,7 @@ beforeAll(async () => {
     port: 0,
     async fetch(req) {
       if (new URL(req.url).pathname.endsWith('/audio/speech')) {
-        const body = await req.json()
+        const body = (await req.json()) as { stream_format?: string }
         if (body.stream_format === 'sse')
           return sse([
             { type: 'speech.audio.delta', audio: 'AAAA' },

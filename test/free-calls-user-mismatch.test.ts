@@ -52,7 +52,7 @@ test('responses/input_tokens naming another user is 403 user_mismatch, provider 
   const before = mock.calls.length
   const res = await inputTokens('bob', { 'x-api-key': alice })
   expect(res.status).toBe(403)
-  expect((await res.json()).error.code).toBe('user_mismatch')
+  expect(((await res.json()) as any).error.code).toBe('user_mismatch')
   expect(mock.calls.length).toBe(before)
 })
 
