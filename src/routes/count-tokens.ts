@@ -7,7 +7,7 @@ import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall } from '../keys/caller'
 import { refuseUserMismatch } from '../metering/admission'
 import { countChatTokens } from '../metering/openai-tokens'
-import { callUpstream, errorCheckedText, readAnswer } from '../providers/call'
+import { errorCheckedText, readUnmetered } from '../providers/call'
 import { anthropicClientHeaders, withHeadersSent } from '../providers/upstream'
 import type { Services } from '../services'
 import { messagesRequestToChat } from '../translate/messages-request-to-chat'
@@ -40,11 +40,13 @@ export const countTokensRoutes = (services: Services) => {
         const chat = messagesRequestToChat(body, { outputCapField: 'max_tokens' })
         return { input_tokens: await countChatTokens(chat) }
       }
-      const answer = await callUpstream(withHeadersSent(model.provider, anthropicClientHeaders(request.headers)), '/v1/messages/count_tokens', { ...body, model: model.upstreamModel }, {
-        timeoutMs: config.upstream_timeout_ms,
-        clientSignal: request.signal,
-      })
-      const text = await readAnswer(answer, errorCheckedText(answer, model.provider))
+      const text = await readUnmetered(
+        withHeadersSent(model.provider, anthropicClientHeaders(request.headers)),
+        '/v1/messages/count_tokens',
+        { ...body, model: model.upstreamModel },
+        { freeCalls: services.freeCalls, timeoutMs: config.upstream_timeout_ms, request },
+        (answer) => errorCheckedText(answer, model.provider),
+      )
       return new Response(text, { headers: { 'content-type': 'application/json' } })
     },
     {
