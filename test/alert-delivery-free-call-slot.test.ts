@@ -1,8 +1,8 @@
 /**
  * A webhook's POST is a fetch like a provider call: it takes one of the free-call slots (`FREE_CALLS`) that keep
- * the gateway's fetches under Bun's cap. With none free, a due delivery waits for a later pass, unclaimed, and that
- * wait is no attempt (it does not bring `max_attempts` nearer); the slot goes back when the POST ends, answered or
- * timed out. Runs on both stores (test/engines/stores.engine.ts): a delivery is claimed in the store.
+ * the gateway's fetches under Bun's cap. With none free, a due delivery waits for a later pass, unclaimed (or
+ * given back, when a free call took the slot while the claim was made), and that wait is no attempt (it does not
+ * bring `max_attempts` nearer); the slot goes back when the POST ends, answered or timed out. Runs on both stores (test/engines/stores.engine.ts): a delivery is claimed in the store.
  */
 import { afterEach, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
@@ -60,6 +60,20 @@ test('with every free-call slot taken a due delivery waits, no attempt counted, 
     rows: [{ status: 'delivered', attempts: 1 }],
     inFlight: 0,
   })
+})
+
+test('a delivery claimed while a free call took the last slot is given back unclaimed, due again, no attempt counted', async () => {
+  const { outbox, slots, delivery, receiver } = await oneSlotProcess()
+  const id = await outbox.raise({ dedupeKey: 'user_blocked:u2:1', kind: 'user_blocked', subject: 'u2', text: 'tollgate: user u2 was blocked', data: { user_id: 'u2' } })
+  // The pass counts one free slot and claims one delivery; before the claim is in, a free call takes that slot.
+  const pass = delivery.deliverDue()
+  const taken = slots.take()
+  await pass
+  expect({ sent: receiver.deliveries.length, rows: await rows() }).toEqual({ sent: 0, rows: [{ status: 'pending', attempts: 0 }] })
+
+  taken()
+  await delivery.deliverDue()
+  expect({ sent: receiver.deliveries.map((d) => d.id), rows: await rows() }).toEqual({ sent: [id!], rows: [{ status: 'delivered', attempts: 1 }] })
 })
 
 test("a POST holds its slot until it ends, and a webhook that never answers gives it back at the attempt's timeout", async () => {

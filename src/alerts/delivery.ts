@@ -54,30 +54,21 @@ export class AlertDelivery {
   }
 
   /**
-   * A delivery is claimed only once it has a slot: with every free-call slot taken, what is due stays due,
-   * unclaimed and its attempts not counted, for a later pass. One slot, then one claim, so that a pass never
-   * keeps slots it finds nothing to use for while it waits on the database.
+   * No more deliveries are claimed than there are free-call slots for: with every slot taken, what is due stays
+   * due for a later pass, its attempts not counted. The slots are taken once the claim is in (none is kept from a
+   * free call while the database answers), so one a free call took meanwhile is given back unclaimed, due again.
    */
   private async pass(): Promise<void> {
-    const attempts: Promise<void>[] = []
-    try {
-      while (attempts.length < DELIVERIES_PER_PASS && !this.stopped) {
+    const room = Math.min(DELIVERIES_PER_PASS, this.freeCalls.free)
+    if (room <= 0) return
+    // The lease outlasts the attempt's own timeout, so a live attempt is never taken over.
+    const due = await this.outbox.claimDue(Date.now(), this.settings.delivery_timeout_ms * 2, room)
+    await Promise.all(
+      due.map((d) => {
         const slotBack = this.freeCalls.tryTake()
-        if (!slotBack) break
-        // The lease outlasts the attempt's own timeout, so a live attempt is never taken over.
-        const [due] = await this.outbox.claimDue(Date.now(), this.settings.delivery_timeout_ms * 2, 1).catch((error: unknown) => {
-          slotBack()
-          throw error
-        })
-        if (!due) {
-          slotBack()
-          break
-        }
-        attempts.push(this.attempt(due).finally(slotBack))
-      }
-    } finally {
-      await Promise.all(attempts)
-    }
+        return slotBack ? this.attempt(d).finally(slotBack) : this.outbox.unclaim(d)
+      }),
+    )
   }
 
   private async attempt(d: DueDelivery): Promise<void> {

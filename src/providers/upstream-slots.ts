@@ -20,6 +20,10 @@ export class UpstreamSlots {
     return this.used
   }
 
+  get free(): number {
+    return this.limit - this.used
+  }
+
   /** Takes a slot or throws 503 `upstream_busy` with Retry-After. Returns the function that gives it back, once. */
   take(): () => void {
     const giveBack = this.tryTake()

@@ -65,6 +65,7 @@ export const SUITES_ON_BOTH_STORES = [
   'metrics-settled-after-sweep',
   'empty-filter-refused',
   'empty-cursor-refused',
+  'alert-delivery-free-call-slot',
 ]
 
 let pg: TestPostgres
