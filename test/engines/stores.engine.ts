@@ -66,6 +66,10 @@ export const SUITES_ON_BOTH_STORES = [
   'empty-filter-refused',
   'empty-cursor-refused',
   'alert-delivery-free-call-slot',
+  'spec-routes-matrix',
+  'spec-admin-records',
+  'spec-edge-misc',
+  'spec-rate-limit-budget-zero',
 ]
 
 let pg: TestPostgres
