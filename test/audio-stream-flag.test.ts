@@ -1,7 +1,7 @@
 /**
  * SPEC §8: the usage row records the request's stream flag. Audio asked for as a stream — a transcription with
  * `stream=true`, speech with `stream_format: "sse"`, answered as server-sent events and passed on as they come —
- * is recorded as a stream; asked for whole, it is not.
+ * is recorded as a stream; asked for whole, it is not. Runs on both stores (test/engines/stores.engine.ts).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'

@@ -66,6 +66,7 @@ export const SUITES_ON_BOTH_STORES = [
   'empty-filter-refused',
   'empty-cursor-refused',
   'alert-delivery-free-call-slot',
+  'audio-stream-flag',
   'spec-routes-matrix',
   'spec-admin-records',
   'spec-edge-misc',
