@@ -18,9 +18,9 @@ const countTokensBody = messagesBody.omit({ max_tokens: true, stream: true })
 
 /**
  * Anthropic's `count_tokens`, free (no price, no hold, no usage row) but authenticated, refused to a blocked
- * user and to a key naming another user (as a billed route is), and limited to the models the key may call. An Anthropic provider counts for itself; a model served
- * by an OpenAI-compatible provider is counted here, on the request as it would be translated, with OpenAI's
- * tokenizer.
+ * user and to a key naming another user (as a billed route is), and limited to the models the key may call.
+ * An Anthropic provider counts for itself; a model served by an OpenAI-compatible provider is counted here, on
+ * the request as it would be translated, with OpenAI's tokenizer.
  */
 export const countTokensRoutes = (services: Services) => {
   const { config, providers } = services
