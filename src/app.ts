@@ -25,7 +25,7 @@ import { ChangeFeed } from './redis/change-feed'
 import { RedisLink } from './redis/link'
 import { SharedRateLimiter } from './redis/rate-limiter'
 import { ProviderRegistry } from './providers/registry'
-import { UpstreamSlots } from './providers/upstream-slots'
+import { FREE_CALLS, UpstreamSlots } from './providers/upstream-slots'
 import { RefusalRecord } from './records/refusals'
 import { StoredResponseRetention } from './records/stored-retention'
 import { RequestLog } from './records/request-log'
@@ -87,8 +87,9 @@ export async function createServices(config: Config): Promise<Services> {
     if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
   const upstream = new UpstreamSlots(config.max_upstream_concurrency, () => metrics.upstreamBusy.inc())
-  metrics.watchUpstream(upstream)
-  const alerts = new Alerts(store.alerts, config.alerts, (message) => console.warn(`[tollgate] ${message}`))
+  const freeCalls = new UpstreamSlots(FREE_CALLS, () => metrics.freeCallsBusy.inc(), 'free calls')
+  metrics.watchUpstream(upstream, freeCalls)
+  const alerts = new Alerts(store.alerts, config.alerts, freeCalls, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)
   const requestLog = new RequestLog(store, config.audit_retention_days)
   const keys = new KeyStore(store, config.cache_ttl_ms)
@@ -102,6 +103,7 @@ export async function createServices(config: Config): Promise<Services> {
     providers,
     requestLog,
     upstream,
+    freeCalls,
     inHandling: { count: 0 },
     records: store.records,
     refusals: new RefusalRecord(store.refusals, config.audit_retention_days),

@@ -31,6 +31,8 @@ export interface Services {
   ledger: Ledger
   providers: ProviderRegistry
   upstream: UpstreamSlots
+  /** The calls that hold nothing (token counts, stored responses, alert webhooks), under a limit of their own. */
+  freeCalls: UpstreamSlots
   /** Requests being handled now, until their answer is handed over (request-context): a stop's grace waits for them. */
   inHandling: RequestsInHandling
   requestLog: RequestLog

@@ -1,4 +1,5 @@
 import type { AlertSettings } from '../config/schema'
+import type { UpstreamSlots } from '../providers/upstream-slots'
 import type { AlertRows } from '../store/store'
 import { AlertDelivery } from './delivery'
 import { AlertOutbox, type NewAlert } from './outbox'
@@ -21,11 +22,13 @@ export class Alerts {
   constructor(
     rows: AlertRows,
     private readonly settings: AlertSettings,
+    /** The free-call slots a webhook's POST takes one of. */
+    freeCalls: UpstreamSlots,
     private readonly log: (message: string) => void,
   ) {
     this.outbox = new AlertOutbox(rows, Object.keys(settings.webhooks))
     this.watch = new AlertWatch(rows, settings)
-    this.delivery = new AlertDelivery(this.outbox, settings, log)
+    this.delivery = new AlertDelivery(this.outbox, settings, freeCalls, log)
   }
 
   start(): this {

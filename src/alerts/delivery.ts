@@ -1,4 +1,5 @@
 import type { AlertSettings } from '../config/schema'
+import type { UpstreamSlots } from '../providers/upstream-slots'
 import type { AlertOutbox, DueDelivery } from './outbox'
 import { signature } from './signature'
 
@@ -7,10 +8,14 @@ const MAX_RETRY_DELAY_MS = 3_600_000
 /** The delay before attempt `attempt + 1`: the base, doubled after each failure, up to an hour. */
 export const retryDelay = (baseMs: number, attempt: number) => Math.min(baseMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)
 
+/** The most deliveries one pass attempts. */
+const DELIVERIES_PER_PASS = 20
+
 /**
  * Posts due deliveries to their webhooks, one pass at a time. Each POST carries the alert's id as the
  * idempotency key and is signed; only a 2xx counts as delivered (a redirect is not followed: the target is
  * the operator's, exactly as configured). Anything else is retried with backoff until `max_attempts`.
+ * Each POST takes one of the free-call slots, which keep the gateway's fetches under Bun's cap.
  */
 export class AlertDelivery {
   private running: Promise<void> | null = null
@@ -21,6 +26,7 @@ export class AlertDelivery {
   constructor(
     private readonly outbox: AlertOutbox,
     private readonly settings: AlertSettings,
+    private readonly freeCalls: UpstreamSlots,
     private readonly log: (message: string) => void,
   ) {}
 
@@ -47,10 +53,22 @@ export class AlertDelivery {
     await running
   }
 
+  /**
+   * No more deliveries are claimed than there are free-call slots for: with every slot taken, what is due stays
+   * due for a later pass, its attempts not counted. The slots are taken once the claim is in (none is kept from a
+   * free call while the database answers), so one a free call took meanwhile is given back unclaimed, due again.
+   */
   private async pass(): Promise<void> {
+    const room = Math.min(DELIVERIES_PER_PASS, this.freeCalls.free)
+    if (room <= 0) return
     // The lease outlasts the attempt's own timeout, so a live attempt is never taken over.
-    const due = await this.outbox.claimDue(Date.now(), this.settings.delivery_timeout_ms * 2)
-    await Promise.all(due.map((d) => this.attempt(d)))
+    const due = await this.outbox.claimDue(Date.now(), this.settings.delivery_timeout_ms * 2, room)
+    await Promise.all(
+      due.map((d) => {
+        const slotBack = this.freeCalls.tryTake()
+        return slotBack ? this.attempt(d).finally(slotBack) : this.outbox.unclaim(d)
+      }),
+    )
   }
 
   private async attempt(d: DueDelivery): Promise<void> {

@@ -58,6 +58,11 @@ export class AlertOutbox {
     return retryAt === null ? this.rows.failed(d, error) : this.rows.retryAt(d, retryAt, error)
   }
 
+  /** A claim given up before its attempt was made: due again now, and no attempt counted. */
+  unclaim(d: DueDelivery, now = Date.now()): Promise<void> {
+    return this.rows.unclaim(d, now)
+  }
+
   count(status: 'pending' | 'failed'): Promise<number> {
     return this.rows.count(status)
   }

@@ -66,8 +66,8 @@ export const gatewayTimeout = (message: string) => new GatewayError(504, 'upstre
 export const gatewayStopping = () =>
   new GatewayError(503, 'gateway_stopping', 'The gateway is stopping and cut this request.', 'api_error', { 'retry-after': '1' })
 export const internalError = () => new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.', 'api_error')
-export const upstreamBusy = (limit: number) =>
-  new GatewayError(503, 'upstream_busy', `The gateway already has ${limit} provider calls in flight; try again shortly.`, 'api_error', {
+export const upstreamBusy = (limit: number, calls = 'provider calls') =>
+  new GatewayError(503, 'upstream_busy', `The gateway already has ${limit} ${calls} in flight; try again shortly.`, 'api_error', {
     'retry-after': '1',
   })
 export const databaseBusy = () =>

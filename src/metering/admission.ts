@@ -187,3 +187,11 @@ export function billedUser(caller: Caller, named: unknown, rejectMismatch: boole
     throw forbidden('user_mismatch', 'This key bills its own user; the body names another.')
   return caller.userId
 }
+
+/**
+ * The free calls (counting tokens) bill nobody, yet a key's body naming another user is what it is on a billed
+ * route: refused, or at `tag` passed on as it came, as the end-user tag. The master key need name no one there.
+ */
+export function refuseUserMismatch(caller: Caller, named: unknown, rejectMismatch: boolean): void {
+  if (caller.kind === 'key') billedUser(caller, named, rejectMismatch)
+}

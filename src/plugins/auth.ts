@@ -34,13 +34,14 @@ const collapse = (path: string) => path.replace(/\/{2,}/g, '/').replace(/\/\.(?=
 
 export const isAdminPath = (path: string) => ADMIN_PATH.test(collapse(path))
 
-/** `Authorization: Bearer <key>` (OpenAI SDKs) or `x-api-key: <key>` (Anthropic SDKs). */
+/**
+ * `Authorization: Bearer <key>` (OpenAI SDKs) or `x-api-key: <key>` (Anthropic SDKs); a Bearer key wins when
+ * both are sent. An `Authorization` that is no Bearer key is not ours (a reverse proxy's Basic auth in front
+ * of the gateway, which nginx and Traefik pass on), so `x-api-key` is read beside it.
+ */
 export function credentialOf(headers: Headers): string | null {
-  const authorization = headers.get('authorization')
-  if (authorization) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
-    return match ? match[1]! : null
-  }
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.get('authorization') ?? '')
+  if (bearer) return bearer[1]!
   const apiKey = headers.get('x-api-key')?.trim()
   return apiKey || null
 }

@@ -5,6 +5,7 @@ import { badGateway, badRequest, GatewayError } from '../http/errors'
 import { streamedAnswer } from '../http/streamed-answer'
 import { jsonOf, SseParser, type SseEvent } from '../translate/sse'
 import type { ProviderRegistry } from './registry'
+import type { UpstreamSlots } from './upstream-slots'
 import { endWhenAbortedUnread } from './unread-abort'
 import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
@@ -22,7 +23,7 @@ export interface UpstreamAnswer {
 }
 
 export interface CallOptions {
-  /** None for a free call (count_tokens). */
+  /** None for a free call (count_tokens): the client going away cuts it, as nobody pays for or reads its answer. */
   hold?: Hold
   timeoutMs: number
   /** The client's request signal. A client already gone is not called for: the provider gets nothing. */
@@ -30,7 +31,7 @@ export interface CallOptions {
   /**
    * Given (streams): the client going away aborts the call, and a call cut before its answer — by the client,
    * by our timeout, or by the gateway's stop — is settled with this outcome (its status set by `settleFailedCall`): the provider may
-   * already have the prompt, and a stream cut off makes nothing more. Not given: the call runs to its end
+   * already have the prompt, and a stream cut off makes nothing more. Not given, with a hold: the call runs to its end
    * whatever the client does (the provider bills a request it received, so its answer's usage is what the
    * client pays), and one that times out is charged its whole hold.
    */
@@ -101,7 +102,7 @@ export async function callUpstream(
   body: Record<string, unknown> | FormData,
   o: CallOptions,
 ): Promise<UpstreamAnswer> {
-  const signal = upstreamSignal(o.timeoutMs, o.onCutBeforeAnswer ? o.clientSignal : undefined, o.hold?.callsCut)
+  const signal = upstreamSignal(o.timeoutMs, o.onCutBeforeAnswer || !o.hold ? o.clientSignal : undefined, o.hold?.callsCut)
   // An abort that happened before this point would never reach the signal's listener.
   if (o.clientSignal.aborted) signal.abortClient()
   // Gone already, or the gateway is stopping: nothing is sent, the provider makes nothing.
@@ -343,34 +344,70 @@ export function refuseAnthropicModel(providers: ProviderRegistry, model: string,
 /** The upstream content type, or the one the endpoint documents when the provider sent none. */
 export const contentTypeOf = (res: Response, fallback: string): string => res.headers.get('content-type') ?? fallback
 
+/** How a free call runs: its slot among the free calls (`FREE_CALLS`), its timeout, its client. */
+export interface UnmeteredOptions {
+  freeCalls: UpstreamSlots
+  timeoutMs: number
+  request: Request
+}
+
 /**
  * A call that costs nothing and holds nothing (reading or deleting stored state, counting tokens): the
  * provider's answer streamed through with its status and content type, a refusal mapped like any other,
- * and a 2xx that is only an error too (`errorCheckedAnswer`).
+ * and a 2xx that is only an error too (`errorCheckedAnswer`). It takes a free-call slot first (503
+ * `upstream_busy` past their limit) and gives it back when the call ends: failed, refused, or its body
+ * relayed to its end, cancelled or cut.
  */
 export async function callUnmetered(
   provider: ProviderConfig,
   method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body: Record<string, unknown> | undefined,
-  o: { timeoutMs: number; request: Request },
+  o: UnmeteredOptions,
 ): Promise<Response> {
+  const slotBack = o.freeCalls.take()
   const signal = upstreamSignal(o.timeoutMs, o.request.signal)
-  let res: Response
+  // An abort that happened before this point would never reach the signal's listener.
+  if (o.request.signal.aborted) signal.abortClient()
+  let answer: UpstreamAnswer
   try {
-    res = await fetch(`${provider.base_url}${path}`, {
+    const res = await fetch(`${provider.base_url}${path}`, {
       method,
       headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...authHeaders(provider) },
       body: body ? JSON.stringify(body) : undefined,
       signal: signal.signal,
       // As for a metered call: a redirect would carry the credentials to wherever it points.
       redirect: 'manual',
+    }).catch((error: unknown) => {
+      signal.dispose()
+      throw fetchFailure(error, signal)
     })
+    if (!res.ok) throw await refusalOf(res, provider, signal)
+    answer = await errorCheckedAnswer({ res, signal, elapsed: () => 0, errorAnswer: () => {}, unusableAnswer: () => {} }, provider)
   } catch (error) {
-    signal.dispose()
-    throw fetchFailure(error, signal)
+    slotBack()
+    throw error
   }
-  if (!res.ok) throw await refusalOf(res, provider, signal)
-  const answer = await errorCheckedAnswer({ res, signal, elapsed: () => 0, errorAnswer: () => {}, unusableAnswer: () => {} }, provider)
-  return new Response(relayBody(answer, o.request), { status: res.status, headers: { 'content-type': contentTypeOf(res, 'application/json') } })
+  return new Response(relayBody(answer, o.request, slotBack), { status: answer.res.status, headers: { 'content-type': contentTypeOf(answer.res, 'application/json') } })
+}
+
+/**
+ * A free call whose answer is read whole through `parse` (a token count), as `readAnswer` reads it: its free-call
+ * slot is taken first (503 `upstream_busy` past their limit) and given back once the answer is read or the call
+ * failed. The client going away cuts it.
+ */
+export async function readUnmetered<T>(
+  provider: ProviderConfig,
+  path: string,
+  body: Record<string, unknown>,
+  o: UnmeteredOptions,
+  parse: (answer: UpstreamAnswer) => (text: string) => T,
+): Promise<T> {
+  const slotBack = o.freeCalls.take()
+  try {
+    const answer = await callUpstream(provider, path, body, { timeoutMs: o.timeoutMs, clientSignal: o.request.signal })
+    return await readAnswer(answer, parse(answer))
+  } finally {
+    slotBack()
+  }
 }

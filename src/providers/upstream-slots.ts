@@ -2,10 +2,10 @@ import { upstreamBusy } from '../http/errors'
 import { BUN_MAX_FETCH_CAP, parseBunFetchCap } from './bun-fetch-cap'
 
 /**
- * How many provider calls this process has in flight, against its limit. A slot is taken before the hold
- * and given back when the hold ends (the call's answer read, or its stream ended): a request over the
- * limit is refused up front, holding nothing, rather than queued by the runtime's own fetch cap after its
- * hold was taken.
+ * How many calls of one kind this process has in flight, against their limit: provider calls that take a
+ * hold, or the free calls (see `FREE_CALLS`). A provider call's slot is taken before the hold and given back
+ * when the hold ends (the call's answer read, or its stream ended): a request over the limit is refused up
+ * front, holding nothing, rather than queued by the runtime's own fetch cap after its hold was taken.
  */
 export class UpstreamSlots {
   private used = 0
@@ -13,18 +13,29 @@ export class UpstreamSlots {
   constructor(
     readonly limit: number,
     private readonly onRefused: () => void = () => {},
+    /** What the slots are for, as a refusal names them. */
+    private readonly calls = 'provider calls',
   ) {}
 
   get inFlight(): number {
     return this.used
   }
 
+  get free(): number {
+    return this.limit - this.used
+  }
+
   /** Takes a slot or throws 503 `upstream_busy` with Retry-After. Returns the function that gives it back, once. */
   take(): () => void {
-    if (this.used >= this.limit) {
-      this.onRefused()
-      throw upstreamBusy(this.limit)
-    }
+    const giveBack = this.tryTake()
+    if (giveBack) return giveBack
+    this.onRefused()
+    throw upstreamBusy(this.limit, this.calls)
+  }
+
+  /** Takes a slot if one is free (the function that gives it back, once), else null: for a caller that can wait its turn. */
+  tryTake(): (() => void) | null {
+    if (this.used >= this.limit) return null
     this.used++
     let given = false
     return () => {
@@ -37,11 +48,15 @@ export class UpstreamSlots {
 
 /** Bun's own fetch cap when `BUN_CONFIG_MAX_HTTP_REQUESTS` is not set. */
 const BUN_DEFAULT_FETCH_CAP = 256
-/** Room under Bun's cap for calls that take no slot: count_tokens, stored responses, alert webhooks. */
-const UNSLOTTED_CALLS = 32
+/**
+ * Room under Bun's cap for the calls that hold nothing: count_tokens, Responses `input_tokens`, reading or
+ * deleting stored responses, alert webhooks. They have slots of their own, this many, so that they can never
+ * fill the cap and leave a paid call, its hold taken, waiting unseen in Bun's queue.
+ */
+export const FREE_CALLS = 32
 
 /** What `BUN_CONFIG_MAX_HTTP_REQUESTS` must be for a limit of `maxUpstreamConcurrency`. */
-export const fetchCapFor = (maxUpstreamConcurrency: number): number => maxUpstreamConcurrency + UNSLOTTED_CALLS
+export const fetchCapFor = (maxUpstreamConcurrency: number): number => maxUpstreamConcurrency + FREE_CALLS
 
 /**
  * The limit this process can keep. Bun's fetch runs at most `BUN_CONFIG_MAX_HTTP_REQUESTS` requests at once
@@ -53,7 +68,7 @@ export const fetchCapFor = (maxUpstreamConcurrency: number): number => maxUpstre
 export function effectiveUpstreamLimit(configured: number, env: Record<string, string | undefined> = process.env): { limit: number; warning?: string } {
   const cap = parseBunFetchCap(env.BUN_CONFIG_MAX_HTTP_REQUESTS) ?? BUN_DEFAULT_FETCH_CAP
   if (fetchCapFor(configured) <= cap) return { limit: configured }
-  const limit = Math.max(1, cap - UNSLOTTED_CALLS)
+  const limit = Math.max(1, cap - FREE_CALLS)
   return {
     limit,
     warning:

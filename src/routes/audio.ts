@@ -34,6 +34,9 @@ export const transcriptionBody = z.looseObject({
   user: billingUser.optional(),
 })
 
+/** A form field set to true: a form sends it as text (`stream=true`, as the OpenAI SDKs send it). */
+const formSaysTrue = (value: unknown): boolean => typeof value === 'string' && value.trim().toLowerCase() === 'true'
+
 /** The client's form for the provider: its model id in place of ours, every other field and file as sent. */
 function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): FormData {
   const form = new FormData()
@@ -74,7 +77,7 @@ async function streamedThrough(admission: Admission, request: Request, called: U
 
 export const audioRoutes = (services: Services) => {
   const { config, providers } = services
-  const admitAudio = async (request: Request, server: Server<unknown> | null, endpoint: string, body: { model: string; user?: string }) => {
+  const admitAudio = async (request: Request, server: Server<unknown> | null, endpoint: string, body: { model: string; user?: string }, stream: boolean) => {
     refuseAnthropicModel(providers, body.model, endpoint)
     // A router's fallbacks (LiteLLM serves both audio routes with them) are refused before the hold, as on chat;
     // a transcription sends them as form fields.
@@ -85,7 +88,7 @@ export const audioRoutes = (services: Services) => {
       target,
       namedUser: body.user,
       endpoint,
-      stream: false,
+      stream,
       pricingExempt: true,
       estimate: perRequestEstimate,
     })
@@ -95,7 +98,7 @@ export const audioRoutes = (services: Services) => {
     .post(
       SPEECH,
       async ({ body, request, server }) => {
-        const admission = await admitAudio(request, server, SPEECH, body)
+        const admission = await admitAudio(request, server, SPEECH, body, body.stream_format === 'sse')
         using hold = admission.hold
         const { model } = admission
 
@@ -119,7 +122,7 @@ export const audioRoutes = (services: Services) => {
     .post(
       TRANSCRIPTIONS,
       async ({ body, request, server }) => {
-        const admission = await admitAudio(request, server, TRANSCRIPTIONS, body)
+        const admission = await admitAudio(request, server, TRANSCRIPTIONS, body, formSaysTrue(body.stream))
         using hold = admission.hold
         const { model } = admission
 

@@ -5,8 +5,9 @@ import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall } from '../keys/caller'
+import { refuseUserMismatch } from '../metering/admission'
 import { countChatTokens } from '../metering/openai-tokens'
-import { callUpstream, errorCheckedText, readAnswer } from '../providers/call'
+import { errorCheckedText, readUnmetered } from '../providers/call'
 import { anthropicClientHeaders, withHeadersSent } from '../providers/upstream'
 import type { Services } from '../services'
 import { messagesRequestToChat } from '../translate/messages-request-to-chat'
@@ -17,9 +18,9 @@ const countTokensBody = messagesBody.omit({ max_tokens: true, stream: true })
 
 /**
  * Anthropic's `count_tokens`, free (no price, no hold, no usage row) but authenticated, refused to a blocked
- * user, and limited to the models the key may call. An Anthropic provider counts for itself; a model served
- * by an OpenAI-compatible provider is counted here, on the request as it would be translated, with OpenAI's
- * tokenizer.
+ * user and to a key naming another user (as a billed route is), and limited to the models the key may call.
+ * An Anthropic provider counts for itself; a model served by an OpenAI-compatible provider is counted here, on
+ * the request as it would be translated, with OpenAI's tokenizer.
  */
 export const countTokensRoutes = (services: Services) => {
   const { config, providers } = services
@@ -30,6 +31,7 @@ export const countTokensRoutes = (services: Services) => {
       switchIdleTimeoutOff(request, server)
       const caller = authenticated(requestState(request))
       await refuseBlockedUser(services.store, caller)
+      refuseUserMismatch(caller, body.metadata?.user_id, config.reject_user_mismatch)
       const model = providers.resolve(body.model, 'anthropic')
       if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
       if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
@@ -38,11 +40,13 @@ export const countTokensRoutes = (services: Services) => {
         const chat = messagesRequestToChat(body, { outputCapField: 'max_tokens' })
         return { input_tokens: await countChatTokens(chat) }
       }
-      const answer = await callUpstream(withHeadersSent(model.provider, anthropicClientHeaders(request.headers)), '/v1/messages/count_tokens', { ...body, model: model.upstreamModel }, {
-        timeoutMs: config.upstream_timeout_ms,
-        clientSignal: request.signal,
-      })
-      const text = await readAnswer(answer, errorCheckedText(answer, model.provider))
+      const text = await readUnmetered(
+        withHeadersSent(model.provider, anthropicClientHeaders(request.headers)),
+        '/v1/messages/count_tokens',
+        { ...body, model: model.upstreamModel },
+        { freeCalls: services.freeCalls, timeoutMs: config.upstream_timeout_ms, request },
+        (answer) => errorCheckedText(answer, model.provider),
+      )
       return new Response(text, { headers: { 'content-type': 'application/json' } })
     },
     {
@@ -53,7 +57,8 @@ export const countTokensRoutes = (services: Services) => {
         summary: 'Count the input tokens of a Messages request (Anthropic format; free)',
         description:
           'Passed through to an Anthropic provider. For a model served by an OpenAI-compatible provider, counted by the gateway with ' +
-          "OpenAI's o200k_base tokenizer on the translated request. Costs nothing; the key must be allowed the model, and its user not blocked.",
+          "OpenAI's o200k_base tokenizer on the translated request. Costs nothing; the key must be allowed the model, its user not blocked, and `metadata.user_id` name no other user " +
+          '(403 `user_mismatch`, as on /v1/messages).',
       },
     },
   )

@@ -8,13 +8,13 @@ import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseBlockedUser } from '../keys/blocked-user'
 import { mayCall, type Caller } from '../keys/caller'
-import { admitRequest, resolveModel, type Admission } from '../metering/admission'
+import { admitRequest, refuseUserMismatch, resolveModel, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
 import { outputDeniedByUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
 import { contextWindowOf, openAIResponsesFeatures, responsesOfferedTools, serverToolBounds } from '../pricing/features'
 import { heldInputTokens } from '../pricing/price'
-import { callUnmetered, callUpstream, errorCheckedText, readAnswer } from '../providers/call'
+import { callUnmetered, errorCheckedText, readUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
 import { relay, usageBesideOutput, type Exchange } from '../translate/relay'
@@ -349,6 +349,7 @@ export const responsesRoutes = (services: Services) => {
     const provider = await keeperOf(request, id)
     const query = new URL(request.url).search
     return callUnmetered(provider, method, `/responses/${encodeURIComponent(id)}${suffix}${method === 'GET' ? query : ''}`, undefined, {
+      freeCalls: services.freeCalls,
       timeoutMs: config.upstream_timeout_ms,
       request,
     })
@@ -429,19 +430,21 @@ export const responsesRoutes = (services: Services) => {
       async ({ body, request }) => {
         const caller = authenticated(requestState(request))
         await refuseBlockedUser(services.store, caller)
+        refuseUserMismatch(caller, body.user, config.reject_user_mismatch)
         const model = resolveModel(providers, body.model, ENDPOINT)
         if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
         if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
-        const timeouts = { timeoutMs: config.upstream_timeout_ms, request }
+        const free = { freeCalls: services.freeCalls, timeoutMs: config.upstream_timeout_ms, request }
         const route = routeOf(model)
         if (route === 'native') {
           await contextOf(body, caller)
-          return callUnmetered(model.provider, 'POST', '/responses/input_tokens', { ...body, model: model.upstreamModel }, timeouts)
+          return callUnmetered(model.provider, 'POST', '/responses/input_tokens', { ...body, model: model.upstreamModel }, free)
         }
         if (route === 'chat') throw badRequest(`${model.canonical} is served through chat completions, which cannot count tokens.`, 'unsupported_endpoint')
         const countable = responsesToCountTokens(body, { defaultMaxOutputTokens: config.default_max_output_tokens, upstreamModel: model.upstreamModel })
-        const answer = await callUpstream(model.provider, '/v1/messages/count_tokens', { model: model.upstreamModel, ...countable }, { timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal })
-        const inputTokens = await readAnswer(answer, (text) => countedTokens(errorCheckedText(answer, model.provider)(text)))
+        const inputTokens = await readUnmetered(model.provider, '/v1/messages/count_tokens', { model: model.upstreamModel, ...countable }, free, (answer) => (text) =>
+          countedTokens(errorCheckedText(answer, model.provider)(text)),
+        )
         return Response.json({ object: 'response.input_tokens', input_tokens: inputTokens })
       },
       {
@@ -450,7 +453,7 @@ export const responsesRoutes = (services: Services) => {
         detail: {
           tags: ['inference'],
           summary: 'Count a response’s input tokens (free)',
-          description: 'Passed through to an OpenAI-type provider; counted by Anthropic’s count_tokens for an Anthropic model. Subject to the key’s allowed models; refused to a blocked user.',
+          description: 'Passed through to an OpenAI-type provider; counted by Anthropic’s count_tokens for an Anthropic model. Subject to the key’s allowed models; refused to a blocked user, and to a key whose body names another user (403 `user_mismatch`, as on the billed routes).',
         },
       },
     )

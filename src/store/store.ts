@@ -226,6 +226,8 @@ export interface AlertRows {
    */
   retryAt(d: DueDelivery, at: number, error: string): Promise<boolean>
   failed(d: DueDelivery, error: string): Promise<boolean>
+  /** A claim whose attempt was never made: due again at `now`, its attempt count as before the claim (same condition as `retryAt`). */
+  unclaim(d: DueDelivery, now: number): Promise<void>
   count(status: 'pending' | 'failed'): Promise<number>
   /** Failed deliveries of an alert pending again from `now`; returns how many. */
   redeliver(alertId: string, now: number): Promise<number>

@@ -65,6 +65,12 @@ export const SUITES_ON_BOTH_STORES = [
   'metrics-settled-after-sweep',
   'empty-filter-refused',
   'empty-cursor-refused',
+  'alert-delivery-free-call-slot',
+  'audio-stream-flag',
+  'spec-routes-matrix',
+  'spec-admin-records',
+  'spec-edge-misc',
+  'spec-rate-limit-budget-zero',
 ]
 
 let pg: TestPostgres

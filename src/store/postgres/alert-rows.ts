@@ -50,6 +50,11 @@ export function postgresAlertRows(sql: SQL): AlertRows {
         WHERE alert_id = ${d.alertId} AND webhook = ${d.webhook} AND status = 'pending' AND attempts = ${d.attempt} AND next_attempt_at = ${d.leaseUntil}`
       return count === 1
     },
+    async unclaim(d, now) {
+      await sql`
+        UPDATE alert_deliveries SET attempts = attempts - 1, next_attempt_at = ${now}
+        WHERE alert_id = ${d.alertId} AND webhook = ${d.webhook} AND status = 'pending' AND attempts = ${d.attempt} AND next_attempt_at = ${d.leaseUntil}`
+    },
     count: async (status) => n((await sql`SELECT count(*) AS n FROM alert_deliveries WHERE status = ${status}`)[0].n),
     redeliver: async (alertId, now) =>
       (await sql`UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${now} WHERE alert_id = ${alertId} AND status = 'failed'`).count,

@@ -34,6 +34,10 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
     `UPDATE alert_deliveries SET status = 'failed', last_error = ?3
      WHERE alert_id = ?1 AND webhook = ?2 AND status = 'pending' AND attempts = ?4 AND next_attempt_at = ?5`,
   )
+  const unclaim = db.prepare<unknown, [number, string, string, number, number]>(
+    `UPDATE alert_deliveries SET attempts = attempts - 1, next_attempt_at = ?1
+     WHERE alert_id = ?2 AND webhook = ?3 AND status = 'pending' AND attempts = ?4 AND next_attempt_at = ?5`,
+  )
   const count = db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM alert_deliveries WHERE status = ?')
   const redeliver = db.prepare<unknown, [number, string]>(
     `UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE alert_id = ? AND status = 'failed'`,
@@ -71,6 +75,7 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
     delivered: (d, now) => writes.waitingForLock(() => void delivered.run(now, d.alertId, d.webhook)),
     retryAt: (d, at, error) => writes.waitingForLock(() => retry.run(at, d.alertId, d.webhook, error, d.attempt, d.leaseUntil).changes === 1),
     failed: (d, error) => writes.waitingForLock(() => fail.run(d.alertId, d.webhook, error, d.attempt, d.leaseUntil).changes === 1),
+    unclaim: (d, now) => writes.waitingForLock(() => void unclaim.run(now, d.alertId, d.webhook, d.attempt, d.leaseUntil)),
     count: async (status) => count.get(status)!.n,
     redeliver: (alertId, now) => writes.waitingForLock(() => redeliver.run(now, alertId).changes),
     exists: async (alertId) => exists.get(alertId) !== null,

@@ -1,0 +1,88 @@
+/**
+ * A webhook's POST is a fetch like a provider call: it takes one of the free-call slots (`FREE_CALLS`) that keep
+ * the gateway's fetches under Bun's cap. With none free, a due delivery waits for a later pass, unclaimed (or
+ * given back, when a free call took the slot while the claim was made), and that wait is no attempt (it does not
+ * bring `max_attempts` nearer); the slot goes back when the POST ends, answered or timed out. Runs on both stores (test/engines/stores.engine.ts): a delivery is claimed in the store.
+ */
+import { afterEach, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { AlertDelivery } from '../src/alerts/delivery'
+import { AlertOutbox } from '../src/alerts/outbox'
+import { configSchema } from '../src/config/schema'
+import { UpstreamSlots } from '../src/providers/upstream-slots'
+import type { Store } from '../src/store/store'
+import { MASTER_KEY, tempDir } from './support/gateway'
+import { openTestStore } from './support/test-store'
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver'
+
+const SECRET = 'webhook-secret-0123456789abcdef'
+let store: Store | undefined
+let dir = ''
+let receiver: WebhookReceiver | undefined
+let delivery: AlertDelivery | undefined
+afterEach(async () => {
+  await delivery?.stop(0)
+  receiver?.stop()
+  await store?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** A process's outbox and delivery loop with one free-call slot, as src/alerts/alerts.ts builds them. */
+async function oneSlotProcess() {
+  dir = tempDir()
+  store = await openTestStore(join(dir, 'tollgate.db'))
+  receiver = startWebhookReceiver()
+  const settings = configSchema.parse({
+    master_key: MASTER_KEY,
+    alerts: { webhooks: { ops: { url: receiver.url, secret: SECRET } }, retry_base_ms: 50, delivery_timeout_ms: 500, max_attempts: 2 },
+  }).alerts
+  const outbox = new AlertOutbox(store.alerts, ['ops'])
+  const slots = new UpstreamSlots(1)
+  delivery = new AlertDelivery(outbox, settings, slots, () => {})
+  return { outbox, slots, delivery, receiver }
+}
+
+const rows = async () =>
+  ((await (store!.db as any).select().from(store!.tables.alertDeliveries)) as any[]).map((r) => ({ status: r.status, attempts: r.attempts }))
+
+test('with every free-call slot taken a due delivery waits, no attempt counted, and goes once one is free', async () => {
+  const { outbox, slots, delivery, receiver } = await oneSlotProcess()
+  const taken = slots.take()
+  const id = await outbox.raise({ dedupeKey: 'user_blocked:u1:1', kind: 'user_blocked', subject: 'u1', text: 'tollgate: user u1 was blocked', data: { user_id: 'u1' } })
+  for (let pass = 0; pass < 3; pass++) await delivery.deliverDue()
+  expect({ sent: receiver.deliveries.length, rows: await rows() }).toEqual({ sent: 0, rows: [{ status: 'pending', attempts: 0 }] })
+
+  taken()
+  await delivery.deliverDue()
+  expect({ sent: receiver.deliveries.map((d) => d.id), rows: await rows(), inFlight: slots.inFlight }).toEqual({
+    sent: [id!],
+    rows: [{ status: 'delivered', attempts: 1 }],
+    inFlight: 0,
+  })
+})
+
+test('a delivery claimed while a free call took the last slot is given back unclaimed, due again, no attempt counted', async () => {
+  const { outbox, slots, delivery, receiver } = await oneSlotProcess()
+  const id = await outbox.raise({ dedupeKey: 'user_blocked:u2:1', kind: 'user_blocked', subject: 'u2', text: 'tollgate: user u2 was blocked', data: { user_id: 'u2' } })
+  // The pass counts one free slot and claims one delivery; before the claim is in, a free call takes that slot.
+  const pass = delivery.deliverDue()
+  const taken = slots.take()
+  await pass
+  expect({ sent: receiver.deliveries.length, rows: await rows() }).toEqual({ sent: 0, rows: [{ status: 'pending', attempts: 0 }] })
+
+  taken()
+  await delivery.deliverDue()
+  expect({ sent: receiver.deliveries.map((d) => d.id), rows: await rows() }).toEqual({ sent: [id!], rows: [{ status: 'delivered', attempts: 1 }] })
+})
+
+test("a POST holds its slot until it ends, and a webhook that never answers gives it back at the attempt's timeout", async () => {
+  const { outbox, slots, delivery, receiver } = await oneSlotProcess()
+  receiver.script('hang')
+  await outbox.raise({ dedupeKey: 'key_revoked:k1', kind: 'key_revoked', subject: 'k1', text: 'tollgate: key k1 was revoked', data: { key_id: 'k1' } })
+  const pass = delivery.deliverDue()
+  await receiver.waitFor(1)
+  expect(slots.inFlight).toBe(1)
+  await pass
+  expect({ inFlight: slots.inFlight, rows: await rows() }).toEqual({ inFlight: 0, rows: [{ status: 'pending', attempts: 1 }] })
+})
