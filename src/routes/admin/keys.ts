@@ -146,7 +146,7 @@ export const keyRoutes = (services: Services) => {
       async ({ params }) => {
         await find(params.id)
         const now = Date.now()
-        const [revoked] = await store.write(() =>
+        const [revoked] = await store.write((db) =>
           db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning(),
         )
         keys.invalidate(params.id)
@@ -162,7 +162,7 @@ export const keyRoutes = (services: Services) => {
         const current = await find(params.id)
         if (current.revokedAt !== null) throw conflict('A revoked key cannot be rotated; create a new one.')
         const { secret, hash, prefix } = generateKey()
-        const [row] = await store.write(() =>
+        const [row] = await store.write((db) =>
           db
             .update(apiKeys)
             .set({ keyHash: hash, keyPrefix: prefix, updatedAt: Date.now() })

@@ -87,7 +87,7 @@ export const userRoutes = (services: Services) => {
           throw new GatewayError(409, 'user_id_used', `The id ${JSON.stringify(body.id)} belonged to a deleted user whose usage rows keep it; choose another id.`)
         const now = Date.now()
         const budgetPeriod = body.budget_period ?? null
-        const [row] = await store.write(() =>
+        const [row] = await store.write((db) =>
           db
             .insert(users)
             .values({
