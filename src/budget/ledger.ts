@@ -72,11 +72,13 @@ export interface UserFigures {
   periodStart: number
 }
 
-/** A key's ceiling figures as stored. */
+/** A key's ceiling figures as stored, and whether it is still live (read on the same row, under the same lock). */
 export interface KeyFigures {
   maxBudget: number | null
   spend: number
   reserved: number
+  revokedAt: number | null
+  expiresAt: number | null
 }
 
 /** A hold a sweep settled, and what it was charged. */
@@ -129,12 +131,17 @@ export interface LedgerStore {
 export const userBlocked = () => forbidden('user_blocked', 'This user is blocked.')
 
 /**
- * The reservation rule (SPEC §6), given the figures read under the store's lock: roll an ended period,
- * check the user's and the key's ceilings, lower the hold to what is left when the clamp allows (down to
- * `minAmount`), or refuse with what is left. A refusal is returned, not thrown.
+ * The reservation rule (SPEC §6), given the figures read under the store's lock: refuse a key that is gone,
+ * revoked or expired, roll an ended period, check the user's and the key's ceilings, lower the hold to what is
+ * left when the clamp allows (down to `minAmount`), or refuse with what is left. A refusal is returned, not thrown.
  */
 export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFigures | null, now: number): HoldDecision | GatewayError {
   if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
+  // The key's row, not a process's cache of it: revocation and expiry are exact for whatever costs money, even on
+  // a replica whose cache missed the change (its news lost), as authentication would refuse the key. Its row gone
+  // with its user (deleted, perhaps created again under the same id): the key no longer exists either. Whatever
+  // the hold's amount (a free model's 0 too), and before the budgets: a dead key learns nothing of them.
+  if (r.keyId !== null && !isLive(key, now)) return unauthorized()
   if (user.blocked) return userBlocked()
   const { start, rolled, spend } = currentPeriod(user.budgetPeriod, user.periodStart, user.spend, now)
   const least = Math.min(r.minAmount ?? r.amount, r.amount)
@@ -146,23 +153,21 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
   // A key without a ceiling has nothing to check a hold against, so its row is left alone until
   // settlement adds the cost to its spend: one row fewer in the commit the request waits for.
   let keyDebited = false
-  if (r.keyId !== null) {
-    // Its row gone with its user (deleted, perhaps created again under the same id) while a process still had
-    // the key cached: the key no longer exists, whatever the hold's amount (a free model's 0 too).
-    if (!key) return unauthorized()
-    if (key.maxBudget !== null) {
-      if (key.spend + key.reserved + amount > key.maxBudget) {
-        amount = key.maxBudget - key.spend - key.reserved
-        if (amount < least) return budgetExceeded('key', { max_budget: key.maxBudget, spend: key.spend, reserved: key.reserved }, least)
-      }
-      keyDebited = true
+  if (key && key.maxBudget !== null) {
+    if (key.spend + key.reserved + amount > key.maxBudget) {
+      amount = key.maxBudget - key.spend - key.reserved
+      if (amount < least) return budgetExceeded('key', { max_budget: key.maxBudget, spend: key.spend, reserved: key.reserved }, least)
     }
+    keyDebited = true
   }
   // A clamped hold is held, settled and swept as the amount it got.
   const request = amount === r.amount ? r : { ...r, amount }
   const remainingAfter = user.maxBudget === null ? null : user.maxBudget - spend - user.reserved - amount
   return { request, rollTo: rolled ? start : null, keyDebited, remainingAfter }
 }
+
+const isLive = (key: KeyFigures | null, now: number): key is KeyFigures =>
+  key !== null && key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now)
 
 /**
  * The settlement rule (SPEC §6) for the user's period: the cost joins the spend of the period the

@@ -100,15 +100,16 @@ export class PriceBook {
   async set(p: NewPrice, now = Date.now()): Promise<Price> {
     const m = priceMicros(p.model, p)
     if (p.effectiveFrom !== undefined && p.effectiveFrom < now) throw new InvalidPrice(p.model, 'effective_from', 'must not be in the past')
-    const row = await this.rows.insert({
-      model: p.model, input_per_million: m.inputPerMillion, output_per_million: m.outputPerMillion,
-      cached_input_per_million: m.cachedInputPerMillion, per_request: m.perRequest, cache_write_per_million: m.cacheWritePerMillion,
-      cache_write_1h_per_million: m.cacheWrite1hPerMillion, audio_input_per_million: m.audioInputPerMillion,
-      audio_output_per_million: m.audioOutputPerMillion, server_tools: jsonOrNull(m.serverTools), service_tiers: jsonOrNull(m.tierMultipliers),
-      long_context_above_tokens: m.longContextAboveTokens, media_part_tokens: m.mediaPartTokens,
-      context_window_tokens: m.contextWindowTokens, created_at: p.effectiveFrom ?? now, source: p.source ?? null,
-    })
-    this.changed()
+    const row = await this.changing(() =>
+      this.rows.insert({
+        model: p.model, input_per_million: m.inputPerMillion, output_per_million: m.outputPerMillion,
+        cached_input_per_million: m.cachedInputPerMillion, per_request: m.perRequest, cache_write_per_million: m.cacheWritePerMillion,
+        cache_write_1h_per_million: m.cacheWrite1hPerMillion, audio_input_per_million: m.audioInputPerMillion,
+        audio_output_per_million: m.audioOutputPerMillion, server_tools: jsonOrNull(m.serverTools), service_tiers: jsonOrNull(m.tierMultipliers),
+        long_context_above_tokens: m.longContextAboveTokens, media_part_tokens: m.mediaPartTokens,
+        context_window_tokens: m.contextWindowTokens, created_at: p.effectiveFrom ?? now, source: p.source ?? null,
+      }),
+    )
     return toPrice(row)
   }
 
@@ -117,8 +118,7 @@ export class PriceBook {
    * Returns the row that was in force, if any, and how many scheduled rows were cancelled.
    */
   async remove(model: string, now = Date.now()): Promise<Unpriced<Price>> {
-    const { inForce, cancelledScheduled } = await this.rows.unprice(model, now)
-    this.changed()
+    const { inForce, cancelledScheduled } = await this.changing(() => this.rows.unprice(model, now))
     return { inForce: inForce ? toPrice(inForce) : null, cancelledScheduled }
   }
 
@@ -144,9 +144,18 @@ export class PriceBook {
     this.generation++
   }
 
-  private changed(): void {
-    this.invalidate()
-    this.onChange({ kind: 'prices' })
+  /**
+   * Writes a change, then has every process read the prices again whether the write was answered or not: one
+   * refused at the deadline as its COMMIT was on its way may still have landed, and no cache may keep the prices
+   * as they were until its TTL.
+   */
+  private async changing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write()
+    } finally {
+      this.invalidate()
+      this.onChange({ kind: 'prices' })
+    }
   }
 
   private reload(now: number): Promise<void> {

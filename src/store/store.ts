@@ -102,15 +102,16 @@ export interface Store {
    * drizzle over the store's engine, for the admin routes' queries. It is typed as the SQLite builder, and
    * the code that uses it keeps to what both dialects' builders share: awaited select / insert / update /
    * delete (with `returning`), `onConflictDoNothing`; never `.get()`, `.all()`, `.run()` or a transaction.
-   * A write through it is made inside `write`.
+   * A write is made inside `write`, through the builder it is given.
    */
   readonly db: Db
   /**
-   * Runs one write made through `db` (a single statement: it may run again). On SQLite another process's write
-   * lock is waited for on the event loop, up to the busy timeout, then it rejects with SQLITE_BUSY (503
-   * database_busy); Postgres waits for its locks itself.
+   * Runs one write made through the builder it is given (a single statement: it may run again). On SQLite another
+   * process's write lock is waited for on the event loop, up to the busy timeout, then it rejects with SQLITE_BUSY
+   * (503 database_busy). On Postgres it is a transaction within the deadline: Postgres waits for its locks itself,
+   * and a statement answered after its caller was refused (503) is rolled back, not committed behind its back.
    */
-  write<T>(run: () => Promise<T>): Promise<T>
+  write<T>(run: (db: Db) => Promise<T>): Promise<T>
   /** The tables for `db`: the same names and fields in both dialects. */
   readonly tables: typeof tables
   readonly ledger: LedgerStore

@@ -50,6 +50,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-zero-usage-stored-size',
   'responses-stream-items-unlisted',
   'key-in-flight',
+  'hold-refuses-dead-key',
   'records-consistency',
   'records-page-totals-snapshot',
   'admin-in-flight',

@@ -133,6 +133,27 @@ export function ledgerContract(factory: StoreFactory) {
       expect((await user('u')).reserved).toBe(0)
     })
 
+    test('a key revoked or expired since this process\'s last hold on it is refused 401 by the hold, which reads the key\'s row: nothing held', async () => {
+      await addUser('u', 10_000)
+      await addKey('revoked', 'u', null)
+      await addKey('expired', 'u', 5_000)
+      await addKey('expiring-later', 'u', null)
+      for (const k of ['revoked', 'expired', 'expiring-later']) await ledger.reserve(holdFor('u', 100, k))
+      // Behind every cache (another process's change whose news was lost), and with no figure of a budget moved.
+      const now = Date.now()
+      await store.db.update(t().apiKeys).set({ revokedAt: now }).where(eq(t().apiKeys.id, 'revoked'))
+      await store.db.update(t().apiKeys).set({ expiresAt: now }).where(eq(t().apiKeys.id, 'expired'))
+      await store.db.update(t().apiKeys).set({ expiresAt: now + 60_000 }).where(eq(t().apiKeys.id, 'expiring-later'))
+      for (const k of ['revoked', 'expired']) {
+        const refused = await refusal(ledger.reserve(holdFor('u', 100, k), now))
+        expect([k, refused.status, refused.code]).toEqual([k, 401, 'invalid_api_key'])
+      }
+      expect((await ledger.reserve(holdFor('u', 100, 'expiring-later'), now)).remainingAfter).toBe(9_600)
+      expect(await openHolds()).toBe(4)
+      expect((await user('u')).reserved).toBe(400)
+      expect(await key('expired')).toEqual({ spend: 0, reserved: 100 })
+    })
+
     test('an ended budget period rolls over inside the reservation', async () => {
       const monday = Date.UTC(2026, 10, 23, 10)
       await addUser('d', 1000, 'daily', monday)

@@ -67,6 +67,18 @@ export const keyRoutes = (services: Services) => {
   const checkExpiry = (expiresAt: number | null | undefined, now: number) => {
     if (expiresAt != null && expiresAt <= now) throw badRequest('Invalid body: expires_at: must be in the future')
   }
+  /**
+   * Makes a change to the key, then has every process forget it whether the change was answered or not: one
+   * refused at the deadline as its COMMIT was on its way may still have landed, and no cache may keep the key
+   * as it was until its TTL.
+   */
+  const changingKey = async <T>(id: string, change: () => Promise<T>): Promise<T> => {
+    try {
+      return await change()
+    } finally {
+      keys.invalidate(id)
+    }
+  }
 
   return new Elysia({ name: 'admin-keys' })
     .post(
@@ -133,8 +145,7 @@ export const keyRoutes = (services: Services) => {
         if (body.clamp_output !== undefined) changes.clampOutput = body.clamp_output
         // Any holds the key has that its ceiling does not carry yet are taken over in the store's transaction:
         // decided there, not from `current`, which a concurrent change may already have made stale.
-        const row = await store.updateKey(params.id, changes, changes.maxBudget != null)
-        keys.invalidate(params.id)
+        const row = await changingKey(params.id, () => store.updateKey(params.id, changes, changes.maxBudget != null))
         // Deleted since it was read (its user deleted by another process while this waited for the lock).
         if (!row) throw noKey(params.id)
         return presentKey(row)
@@ -146,10 +157,11 @@ export const keyRoutes = (services: Services) => {
       async ({ params }) => {
         await find(params.id)
         const now = Date.now()
-        const [revoked] = await store.write(() =>
-          db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning(),
+        const [revoked] = await changingKey(params.id, () =>
+          store.write((db) =>
+            db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning(),
+          ),
         )
-        keys.invalidate(params.id)
         if (revoked) await alerts.keyRevoked(revoked, now)
         const row = revoked ?? (await find(params.id))
         return presentKey(row)
@@ -162,20 +174,21 @@ export const keyRoutes = (services: Services) => {
         const current = await find(params.id)
         if (current.revokedAt !== null) throw conflict('A revoked key cannot be rotated; create a new one.')
         const { secret, hash, prefix } = generateKey()
-        const [row] = await store.write(() =>
-          db
-            .update(apiKeys)
-            .set({ keyHash: hash, keyPrefix: prefix, updatedAt: Date.now() })
-            // Not a key revoked since it was read: its new secret would be shown and then refused.
-            .where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt)))
-            .returning(),
+        // The old secret stops working now: its cache entry goes with the invalidation.
+        const [row] = await changingKey(params.id, () =>
+          store.write((db) =>
+            db
+              .update(apiKeys)
+              .set({ keyHash: hash, keyPrefix: prefix, updatedAt: Date.now() })
+              // Not a key revoked since it was read: its new secret would be shown and then refused.
+              .where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt)))
+              .returning(),
+          ),
         )
         if (!row) {
           await find(params.id)
           throw conflict('A revoked key cannot be rotated; create a new one.')
         }
-        // The old secret stops working now: its cache entry goes with the invalidation.
-        keys.invalidate(params.id)
         return { ...presentKey(row), key: secret }
       },
       { params: keyId, detail: { tags: ['keys'], summary: 'Replace a key’s secret; the new one is shown only in this answer' } },

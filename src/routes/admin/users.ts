@@ -87,7 +87,7 @@ export const userRoutes = (services: Services) => {
           throw new GatewayError(409, 'user_id_used', `The id ${JSON.stringify(body.id)} belonged to a deleted user whose usage rows keep it; choose another id.`)
         const now = Date.now()
         const budgetPeriod = body.budget_period ?? null
-        const [row] = await store.write(() =>
+        const [row] = await store.write((db) =>
           db
             .insert(users)
             .values({
@@ -168,13 +168,20 @@ export const userRoutes = (services: Services) => {
         const inFlight = conflict('This user has requests in flight; try again when they finish.')
         const row = await find(params.id)
         if (row.reserved > 0) throw inFlight
-        // Its keys go with it (foreign key cascade); usage and log rows keep the id as history.
-        if (!(await store.deleteUser(params.id))) {
+        // Its keys go with it (foreign key cascade); usage and log rows keep the id as history. Every process
+        // forgets them whether the delete was answered or not: one refused as its COMMIT was on its way may
+        // still have landed.
+        let deleted: boolean
+        try {
+          deleted = await store.deleteUser(params.id)
+        } finally {
+          keys.invalidateUser(params.id)
+        }
+        if (!deleted) {
           // Not deleted: a request in flight, or another process deleted it first (then a 404).
           await find(params.id)
           throw inFlight
         }
-        keys.invalidateUser(params.id)
         return { id: params.id, deleted: true }
       },
       { params: z.object({ id: z.string() }), detail: { tags: ['users'], summary: 'Delete a user and its keys' } },

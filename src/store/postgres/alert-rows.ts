@@ -56,8 +56,9 @@ export function postgresAlertRows(sql: SQL): AlertRows {
         WHERE alert_id = ${d.alertId} AND webhook = ${d.webhook} AND status = 'pending' AND attempts = ${d.attempt} AND next_attempt_at = ${d.leaseUntil}`
     },
     count: async (status) => n((await sql`SELECT count(*) AS n FROM alert_deliveries WHERE status = ${status}`)[0].n),
-    redeliver: async (alertId, now) =>
-      (await sql`UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${now} WHERE alert_id = ${alertId} AND status = 'failed'`).count,
+    // An admin's write: in a transaction, rolled back if answered after the deadline (see PostgresStore.write).
+    redeliver: (alertId, now) =>
+      sql.begin(async (tx) => (await tx`UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${now} WHERE alert_id = ${alertId} AND status = 'failed'`).count),
     exists: async (alertId) => (await sql`SELECT 1 FROM alerts WHERE id = ${alertId}`).length > 0,
     // Compared in numeric (here and below): in bigint, max_budget * basis points overflows for a budget the API accepts (at 100 %, past $922M).
     usersOver: async (bp) =>

@@ -4,14 +4,20 @@ import { jsonColumn } from './store'
 
 const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
 
-/** Console sessions in Postgres: a session made through one replica is found by its id on any other. */
+/**
+ * Console sessions in Postgres: a session made through one replica is found by its id on any other. Signing in
+ * and out are transactions, as every admin write (see PostgresStore.write): one answered after the deadline,
+ * whose caller was refused, is rolled back rather than landing later.
+ */
 export function postgresSessionRows(sql: SQL): SessionRows {
   return {
     async insert(r, now, idleSince) {
-      await sql`DELETE FROM console_sessions WHERE expires_at <= ${now} OR last_seen_at <= ${idleSince}`
-      await sql`
-        INSERT INTO console_sessions (id, kind, key_id, key_hash, created_at, last_seen_at, expires_at)
-        VALUES (${r.id}, ${r.kind}, ${r.keyId}, ${r.keyHash}, ${r.createdAt}, ${r.createdAt}, ${r.expiresAt})`
+      await sql.begin(async (tx) => {
+        await tx`DELETE FROM console_sessions WHERE expires_at <= ${now} OR last_seen_at <= ${idleSince}`
+        await tx`
+          INSERT INTO console_sessions (id, kind, key_id, key_hash, created_at, last_seen_at, expires_at)
+          VALUES (${r.id}, ${r.kind}, ${r.keyId}, ${r.keyHash}, ${r.createdAt}, ${r.createdAt}, ${r.expiresAt})`
+      })
     },
     async find(id) {
       const [row] = await sql`
@@ -35,7 +41,7 @@ export function postgresSessionRows(sql: SQL): SessionRows {
       await sql`UPDATE console_sessions SET last_seen_at = ${now} WHERE id = ${id}`
     },
     async remove(id) {
-      await sql`DELETE FROM console_sessions WHERE id = ${id}`
+      await sql.begin((tx) => tx`DELETE FROM console_sessions WHERE id = ${id}`)
     },
   }
 }

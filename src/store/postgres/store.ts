@@ -147,8 +147,13 @@ export class PostgresStore implements Store {
     return new PostgresStore(sql, recordsSql, onError, deadlineMs)
   }
 
-  write<T>(run: () => Promise<T>): Promise<T> {
-    return run()
+  /**
+   * A transaction, not the statement alone: the deadline only stops its caller waiting, and a statement sent on its
+   * own would run on and commit once the lock it waits for goes, after the caller was answered 503 (and so never
+   * told the replicas' caches). A transaction answered late is rolled back instead (withQueryDeadlines).
+   */
+  write<T>(run: (db: Db) => Promise<T>): Promise<T> {
+    return drizzle({ client: this.bounded, schema: tables }).transaction((tx) => run(tx as unknown as Db))
   }
 
   async findKey(hash: string): Promise<KeyLookupRow | undefined> {
@@ -397,7 +402,8 @@ function postgresPriceRows(sql: SQL): PriceRows {
   return {
     current: async (now) => (await sql.unsafe(typed.current, [now])).map(priceRow),
     nextChange: async (now) => numberOrNull((await sql.unsafe(typed.nextChange, [now]))[0]?.at),
-    insert: async (row) => priceRow((await sql.unsafe(typed.insert, priceInsertParams(row)))[0]),
+    // In a transaction, as every admin write: one answered after the deadline is rolled back (see PostgresStore.write).
+    insert: (row) => sql.begin(async (tx) => priceRow((await tx.unsafe(typed.insert, priceInsertParams(row)))[0])),
     unprice: (model, now) =>
       sql.begin(async (tx) => {
         const [row] = await tx.unsafe(typed.markDeleted, [now, model])

@@ -108,8 +108,8 @@ export class SqliteStore implements Store {
     return this.keyLookup.get({ hash }) as KeyLookupRow | undefined
   }
 
-  write<T>(run: () => Promise<T>): Promise<T> {
-    return this.writes.waitingForLock(run)
+  write<T>(run: (db: Db) => Promise<T>): Promise<T> {
+    return this.writes.waitingForLock(() => run(this.db))
   }
 
   async insertKey(row: typeof tables.apiKeys.$inferInsert) {
@@ -157,7 +157,7 @@ export class SqliteStore implements Store {
 
   async deleteUser(id: string): Promise<boolean> {
     // One statement under the write lock, which every hold is written under: none committed can be missed.
-    const deleted = await this.write(() => this.db.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id }))
+    const deleted = await this.write((db) => db.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id }))
     return deleted.length > 0
   }
 
