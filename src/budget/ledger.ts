@@ -136,12 +136,13 @@ export const userBlocked = () => forbidden('user_blocked', 'This user is blocked
  * left when the clamp allows (down to `minAmount`), or refuse with what is left. A refusal is returned, not thrown.
  */
 export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFigures | null, now: number): HoldDecision | GatewayError {
-  if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
   // The key's row, not a process's cache of it: revocation and expiry are exact for whatever costs money, even on
   // a replica whose cache missed the change (its news lost), as authentication would refuse the key. Its row gone
-  // with its user (deleted, perhaps created again under the same id): the key no longer exists either. Whatever
-  // the hold's amount (a free model's 0 too), and before the budgets: a dead key learns nothing of them.
+  // with its user (deleted, perhaps created again under the same id): the key no longer exists either, and that is
+  // all its holder learns — not that the user is gone. Whatever the hold's amount (a free model's 0 too), and
+  // before the budgets: a dead key learns nothing of them.
   if (r.keyId !== null && !isLive(key, now)) return unauthorized()
+  if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
   if (user.blocked) return userBlocked()
   const { start, rolled, spend } = currentPeriod(user.budgetPeriod, user.periodStart, user.spend, now)
   const least = Math.min(r.minAmount ?? r.amount, r.amount)
