@@ -5,11 +5,13 @@
  * folder name, each replica with budgets of its own), or, where that folder could not be made (a read-only working
  * directory, as in the image), refused with the whole URL, password included, on stderr; `tollgate migrate` printed
  * it too. SPEC §2: an invalid value stops startup with a message naming the field, and secrets are never logged;
- * §11: replicas share one ledger. Such a value is refused, never repeated.
+ * §11: replicas share one ledger. Such a value is refused, never repeated; a path that carries a password anyway
+ * is shown with it masked.
  */
 import { afterEach, expect, test } from 'bun:test'
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { openDatabase } from '../src/db/open'
 import { BUN, MASTER_KEY, ROOT, tempDir } from './support/gateway'
 
 const PASSWORD = 'Pg0nlyS3cretPw7x'
@@ -89,4 +91,25 @@ test('tollgate migrate refuses TOLLGATE_DB holding the URL as its source, withou
   expect(output).toContain('TOLLGATE_DB is a URL')
   expect(output).not.toContain(PASSWORD)
   expect(namesUnder(cwd)).toEqual([])
+}, 30_000)
+
+test("a path that carries a URL's password deeper in it is named with the password masked: by the gateway's refusal and by migrate", async () => {
+  const cwd = workdir()
+  writeFileSync(join(cwd, 'file'), '')
+  const path = join(cwd, 'file', URL_IN_DB)
+  const refusal = (() => {
+    try {
+      openDatabase(path)
+    } catch (error) {
+      return (error as Error).message
+    }
+  })()
+  expect(refusal).toContain('/tollgate:***@127.0.0.1:1')
+  expect(refusal).not.toContain(PASSWORD)
+
+  mkdirSync(join(cwd, 'work'))
+  const migrate = await run(join(cwd, 'work'), { TOLLGATE_DATABASE_URL: 'postgres://tollgate@127.0.0.1:1/tollgate' }, ['migrate', '--from', `./${URL_IN_DB}`])
+  expect(migrate.code).toBe(1)
+  expect(migrate.output).toContain('no SQLite database at ./postgres://tollgate:***@127.0.0.1:1/tollgate')
+  expect(migrate.output).not.toContain(PASSWORD)
 }, 30_000)

@@ -1,7 +1,7 @@
 import { count, getTableColumns, getTableName, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { postgresUrlProblem } from '../config/client-urls'
-import { urlGivenAsPath } from '../config/sqlite-path'
+import { urlGivenAsPath, withoutPathPasswords } from '../config/sqlite-path'
 import type { Db } from '../db/open'
 import { openToRead } from '../db/open-to-read'
 import * as sqliteTables from '../db/schema'
@@ -61,7 +61,7 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
     target = await PostgresStore.open(to)
   } catch (error) {
     source?.$client.close()
-    return fail(`tollgate: ${messageOf(error)}; nothing was written`, 1)
+    return fail(`tollgate: ${withoutPathPasswords(messageOf(error), from)}; nothing was written`, 1)
   }
   try {
     const db = drizzle({ client: target.sql, schema: pgTables })

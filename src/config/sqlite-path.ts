@@ -1,3 +1,5 @@
+import { withoutPassword } from './client-urls'
+
 /**
  * Why `path`, given as the SQLite file, cannot be one: it is a URL (`postgres://…`, `redis://…`, `file://…`), or
  * a Postgres URL without its slashes. Taken as a relative path, a Postgres URL meant for TOLLGATE_DATABASE_URL
@@ -11,3 +13,13 @@ export function urlGivenAsPath(path: string): string | null {
     : null
 }
 
+/**
+ * `text` with the password of any user-info in `path` masked (`user:***@`): a path that is a URL after all, quoted
+ * in an error about the file. Each part of the path between slashes is read as a URL's authority would be.
+ */
+export function withoutPathPasswords(text: string, path: string): string {
+  return path
+    .split('/')
+    .filter((part) => part.includes('@'))
+    .reduce((masked, part) => withoutPassword(masked, `path://${part}`), text)
+}
