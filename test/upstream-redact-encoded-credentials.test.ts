@@ -88,7 +88,7 @@ test('nor one percent-encoded in an error event of a stream', async () => {
   expect(text).not.toContain(TOKEN_MIDDLE)
 })
 
-test('every spelling an encoder gives the credential is cut, mixed as it comes', () => {
+test('every spelling an encoder gives the credential is cut, mixed as it comes, and a page decoded is redacted before it is cut', () => {
   const spellings = [
     PROXY_TOKEN.replaceAll('+', '&#x2b;').replaceAll('/', '&#0047'),
     PROXY_TOKEN.replaceAll('+', '%2b'),
@@ -100,4 +100,15 @@ test('every spelling an encoder gives the credential is cut, mixed as it comes',
     const summary = summariseUpstreamText(502, `bad gateway: ${spelling}`, PROVIDER, 'text/plain')
     expect({ spelling, summary }).toEqual({ spelling, summary: 'Upstream provider answered 502 (text/plain): bad gateway: [redacted]' })
   }
+  // Escaped twice (`&amp;#43;`): the page's text decoded spells it `&#43;`, and the excerpt's cut falls inside it.
+  const padding = 'x'.repeat(110)
+  const page = `<html><body><p>${padding} ${PROXY_TOKEN.replaceAll('+', '&amp;#43;')}</p></body></html>`
+  const summary = summariseUpstreamText(502, page, PROVIDER, 'text/html')
+  expect(summary).toBe(`Upstream provider answered 502 (text/html): ${padding} [redacted`)
+  expect(decodeRefs(summary)).not.toContain(PROXY_TOKEN.slice(0, 3) + '+')
+})
+
+test("an HTML page's character references are decoded: numeric ones too, never into markup or control characters", () => {
+  const page = '<p>can&#39;t route &quot;m&quot; &amp; &#x3C;b&#x3E; 5&#43;1&#0;&#x1b;[31m</p>'
+  expect(summariseUpstreamText(502, page, PROVIDER, 'text/html')).toBe(`Upstream provider answered 502 (text/html): can't route "m" & b 5+1 [31m`)
 })

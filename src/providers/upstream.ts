@@ -245,19 +245,32 @@ function mediaTypeOf(contentType: string | null | undefined): string | null {
 
 /**
  * The words of a body that is not JSON, never its markup: an HTML page (a proxy's 502) by its title, or
- * else its text without scripts, styles, comments and tags, cut short.
+ * else its text without scripts, styles, comments and tags, its character references decoded. Not cut short
+ * here: what it decodes is redacted before it is cut.
  */
-function textExcerpt(body: string): string {
+function pageText(body: string): string {
   const title = /<title[^>]*>([^<]*)<\/title/i.exec(body)?.[1]
-  const text = (title ?? body)
-    .replace(/<(script|style)\b[^]*?<\/\1/gi, ' ')
-    .replace(/<!--[^]*?-->/g, ' ')
-    .replace(/<[^>]*>?/g, ' ')
-    .replace(/&amp;/g, '&')
-    .replace(/&(lt|gt|quot|#39|nbsp);/g, ' ')
-    .replace(/[<>]/g, ' ')
-  return text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT_CHARS)
+  return decodeReferences(
+    (title ?? body)
+      .replace(/<(script|style)\b[^]*?<\/\1/gi, ' ')
+      .replace(/<!--[^]*?-->/g, ' ')
+      .replace(/<[^>]*>?/g, ' '),
+  ).replace(/[<>]/g, ' ')
 }
+
+const DECODED_NAMES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' }
+
+/**
+ * `text` with its character references decoded in one pass, as a browser reads them: numeric ones (`&#43;`,
+ * `&#x2B;`, a `;` left out) and the common names. A code point that is a control character, or none, is a space.
+ */
+const decodeReferences = (text: string): string =>
+  text.replace(/&(?:#0*(\d{1,7});?|#[xX]0*([0-9a-fA-F]{1,6});?|(amp|lt|gt|quot|apos|nbsp);)/g, (_, decimal?: string, hex?: string, name?: string) => {
+    if (name) return DECODED_NAMES[name]!
+    const code = decimal ? Number(decimal) : parseInt(hex!, 16)
+    const printable = code > 0x1f && (code < 0x7f || code > 0x9f) && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff)
+    return printable ? String.fromCodePoint(code) : ' '
+  })
 
 /**
  * The same sentence from a body already read. A JSON error keeps the provider's message (the caller may
@@ -271,15 +284,18 @@ export function summariseUpstreamText(status: number, body: string, provider: Pr
   const text = redact(read, secrets).slice(0, 4096)
   let detail: string
   let type: string | null = null
+  let limit = 300
   try {
     const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown }
     const msg = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message)
     detail = typeof msg === 'string' ? msg : ''
   } catch {
-    detail = textExcerpt(text)
+    detail = pageText(text)
     type = mediaTypeOf(contentType)
+    limit = EXCERPT_CHARS
   }
-  detail = redact(detail.replace(/\s+/g, ' ').trim(), secrets).slice(0, 300)
+  // Redacted again before it is cut: a page's text decoded (`&amp;#43;` is `&#43;`) may spell a secret anew.
+  detail = redact(detail.replace(/\s+/g, ' ').trim(), secrets).slice(0, limit)
   return `Upstream provider answered ${status}${type ? ` (${type})` : ''}${detail ? `: ${detail}` : '.'}`
 }
 
