@@ -1,6 +1,7 @@
 import { count, getTableColumns, getTableName, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { postgresUrlProblem } from '../config/client-urls'
+import { urlGivenAsPath, withoutPathPasswords } from '../config/sqlite-path'
 import type { Db } from '../db/open'
 import { openToRead } from '../db/open-to-read'
 import * as sqliteTables from '../db/schema'
@@ -40,7 +41,7 @@ export const MIGRATE_USAGE =
  * and is counted in the report; any failure is reported in a line, with nothing written.
  */
 export async function runMigrate(argv: string[], env = process.env): Promise<number> {
-  let options: { to: string; from?: string }
+  let options: { to: string; from: string }
   try {
     const args = parseArgs(argv, new Set(['help']))
     if (args.switches.has('help')) return print(MIGRATE_USAGE, 0)
@@ -49,8 +50,7 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
     if (!(error instanceof UsageError)) throw error
     return fail(`${error.message}\n${MIGRATE_USAGE}`, 2)
   }
-  const to = options.to
-  const from = options.from ?? env.TOLLGATE_DB ?? './data/tollgate.db'
+  const { to, from } = options
 
   // The file is only read, and only if this version's schema is all there (see openToRead); the target has
   // its migrations applied. Either database migrated by a newer version is refused, as the gateway refuses it.
@@ -61,7 +61,7 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
     target = await PostgresStore.open(to)
   } catch (error) {
     source?.$client.close()
-    return fail(`tollgate: ${messageOf(error)}; nothing was written`, 1)
+    return fail(`tollgate: ${withoutPathPasswords(messageOf(error), from)}; nothing was written`, 1)
   }
   try {
     const db = drizzle({ client: target.sql, schema: pgTables })
@@ -117,9 +117,10 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
 
 /**
  * `--to` and `--from`, the only options migrate takes. Without `--to` the URL is TOLLGATE_DATABASE_URL's: the URL
- * carries the password, which an argument would show in `ps` and the shell's history.
+ * carries the password, which an argument would show in `ps` and the shell's history. Without `--from` the file is
+ * TOLLGATE_DB's, refused as the gateway refuses it when it is a URL (the Postgres URL in the wrong variable).
  */
-function migrateOptions(args: Args, env: NodeJS.ProcessEnv): { to: string; from?: string } {
+function migrateOptions(args: Args, env: NodeJS.ProcessEnv): { to: string; from: string } {
   if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`)
   for (const name of args.options.keys()) if (name !== 'to' && name !== 'from') throw new UsageError(`unknown option --${name}`)
   const given = args.options.get('to')
@@ -129,7 +130,11 @@ function migrateOptions(args: Args, env: NodeJS.ProcessEnv): { to: string; from?
   if (!/^postgres(ql)?:\/\/.+/.test(to)) throw new UsageError(`${source} must be a postgres:// URL`)
   const refusal = postgresUrlProblem(to)
   if (refusal) throw new UsageError(`${source}: the Postgres client refuses it: ${refusal}`)
-  return { to, from: args.options.get('from') }
+  const givenFrom = args.options.get('from')
+  const from = givenFrom ?? env.TOLLGATE_DB ?? './data/tollgate.db'
+  const notAPath = urlGivenAsPath(from)
+  if (notAPath) throw new UsageError(`${givenFrom === undefined ? 'TOLLGATE_DB' : '--from'} ${notAPath}`)
+  return { to, from }
 }
 
 class MigrateError extends Error {}

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estimate'
 import { masterKeyWeakness } from '../keys/secret'
 import { postgresUrlProblem, redisUrlProblem } from './client-urls'
+import { urlGivenAsPath } from './sqlite-path'
 import { LOG_LEVELS } from '../log/logger'
 import { ProviderRegistry } from '../providers/registry'
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
@@ -133,7 +134,15 @@ export const configSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     /** 0 asks the system for any free port (the test harness and benchmarks do); it must be written out, never empty. */
     port: wholeNumber.pipe(z.number().min(0).max(65535)).default(8080),
-    db: z.string().min(1).default('./data/tollgate.db'),
+    /** The SQLite file, never a URL (urlGivenAsPath): one would be taken as a relative path. */
+    db: z
+      .string()
+      .min(1)
+      .superRefine((path, ctx) => {
+        const reason = urlGivenAsPath(path)
+        if (reason) ctx.addIssue({ code: 'custom', message: reason })
+      })
+      .default('./data/tollgate.db'),
     /** `postgres://…`: keep everything in this Postgres database (shared by replicas) instead of the SQLite file `db`. */
     database_url: z
       .string()

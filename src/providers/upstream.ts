@@ -12,8 +12,17 @@ const MIN_SECRET_LENGTH = 8
  * What we send a provider that might be a credential: its api key, every value of its configured headers
  * (Azure's `api-key`, a proxy's token), whole and word by word (`Bearer <token>`, `Basic <b64>`), and the
  * user and password of its `base_url`; longest first so that a secret containing another is cut whole.
+ * Worked out once per provider, as `credentialsOf` is; `redact` finds each in any spelling (`spellingPattern`).
  */
 export function secretsOf(provider: ProviderConfig): string[] {
+  let secrets = secretsByProvider.get(provider)
+  if (!secrets) secretsByProvider.set(provider, (secrets = listSecrets(provider)))
+  return secrets
+}
+
+const secretsByProvider = new WeakMap<ProviderConfig, string[]>()
+
+function listSecrets(provider: ProviderConfig): string[] {
   const url = urlCredentials(provider.base_url)
   return secretCandidates([provider.api_key, ...Object.values(provider.headers)], url ? [url.user, url.password, url.basic] : [])
 }
@@ -101,13 +110,13 @@ function decoded(part: string): string {
 
 /**
  * Whatever might identify a credential is cut out of text that came back from a provider: the secrets we
- * sent, anything shaped like a key, and a key as providers quote it masked (`sk-Qw3rT****…9xZq`,
- * `sk-proj-****abcd`, `****abcd`, `sk-ab****...yz`: a run of asterisks with the characters around it, an
- * ellipsis among them), which shows part of it.
+ * sent, in any spelling an encoder gives them (`spellingPattern`), anything shaped like a key, and a key as
+ * providers quote it masked (`sk-Qw3rT****…9xZq`, `sk-proj-****abcd`, `****abcd`, `sk-ab****...yz`: a run of
+ * asterisks with the characters around it, an ellipsis among them), which shows part of it.
  */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text
-  for (const s of secrets) if (s.length >= MIN_SECRET_LENGTH) out = out.replaceAll(s, '[redacted]')
+  for (const { anchor, pattern } of spellingPatterns(secrets)) if (out.includes(anchor)) out = out.replace(pattern, '[redacted]')
   return out
     // Only from the start of a run of key characters: unanchored, every position of a long run without
     // `***` (a field name a provider quotes back) would scan to the run's end, quadratic in its length.
@@ -115,6 +124,64 @@ export function redact(text: string, secrets: readonly string[] = []): string {
     .replace(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]*\*{3,}(?:[A-Za-z0-9_*…-]|\.(?=[A-Za-z0-9_*.…-]))*/g, '[redacted]')
     .replace(/\b(sk|tg|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
     .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [redacted]')
+}
+
+/**
+ * A secret's `spellingPattern`, and its longest run of letters and digits, which every spelling writes as it is:
+ * text without it is not searched with the pattern (a plain search is many times faster).
+ */
+interface Spellings {
+  anchor: string
+  pattern: RegExp
+}
+
+/**
+ * The spellings of `secrets`, in their order, made once for each list: `secretsOf` gives a provider the same
+ * list every time, and `redactStrings` redacts every string of an error with it.
+ */
+function spellingPatterns(secrets: readonly string[]): Spellings[] {
+  let patterns = patternsBySecrets.get(secrets)
+  if (!patterns) patternsBySecrets.set(secrets, (patterns = secrets.filter((s) => s.length >= MIN_SECRET_LENGTH).map(spellings)))
+  return patterns
+}
+
+const patternsBySecrets = new WeakMap<readonly string[], Spellings[]>()
+
+const spellings = (secret: string): Spellings => ({
+  anchor: (secret.match(/[A-Za-z0-9]+/g) ?? ['']).reduce((longest, run) => (run.length > longest.length ? run : longest)),
+  pattern: spellingPattern(secret),
+})
+
+/**
+ * `secret` however the text that quotes it spells each character other than a letter or a digit: as it is,
+ * percent-encoded (`%2B`, `%2b`; a space also `+`), as an HTML character reference (`&#43;`, `&#x2B;`, `&amp;`) or
+ * as a JSON escape (`\u002B`, `\/`), mixed as they come (Python's `quote` leaves `/` as it is). Go's html/template
+ * writes a `Basic` token's `+` as `&#43;`, and a proxy quoting a credential in a URL percent-encodes it; a client
+ * decodes either. A text that encodes letters and digits as well is set on hiding the secret: not looked for.
+ */
+function spellingPattern(secret: string): RegExp {
+  let source = ''
+  for (const char of secret) source += /[A-Za-z0-9]/.test(char) ? char : `(?:${spellingsOf(char).join('|')})`
+  return new RegExp(source, 'g')
+}
+
+const NAMED_REFERENCES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\u00a0': '&nbsp;' }
+
+function spellingsOf(char: string): string[] {
+  const code = char.codePointAt(0)!
+  const hex = (n: number, width: number) => n.toString(16).padStart(width, '0').replace(/[a-f]/g, (d) => `[${d}${d.toUpperCase()}]`)
+  const percent = [...new TextEncoder().encode(char)].map((byte) => `%${hex(byte, 2)}`).join('')
+  const json = Array.from({ length: char.length }, (_, i) => `\\\\u${hex(char.charCodeAt(i), 4)}`).join('')
+  return [
+    RegExp.escape(char),
+    percent,
+    `&#0*${code};?`,
+    `&#[xX]0*${hex(code, 1)};?`,
+    json,
+    ...(char in NAMED_REFERENCES ? [NAMED_REFERENCES[char]!] : []),
+    ...(char === ' ' ? ['\\+'] : []),
+    ...(char === '/' || char === '"' || char === '\\' ? [RegExp.escape(`\\${char}`)] : []),
+  ]
 }
 
 /**
@@ -178,19 +245,32 @@ function mediaTypeOf(contentType: string | null | undefined): string | null {
 
 /**
  * The words of a body that is not JSON, never its markup: an HTML page (a proxy's 502) by its title, or
- * else its text without scripts, styles, comments and tags, cut short.
+ * else its text without scripts, styles, comments and tags, its character references decoded. Not cut short
+ * here: what it decodes is redacted before it is cut.
  */
-function textExcerpt(body: string): string {
+function pageText(body: string): string {
   const title = /<title[^>]*>([^<]*)<\/title/i.exec(body)?.[1]
-  const text = (title ?? body)
-    .replace(/<(script|style)\b[^]*?<\/\1/gi, ' ')
-    .replace(/<!--[^]*?-->/g, ' ')
-    .replace(/<[^>]*>?/g, ' ')
-    .replace(/&amp;/g, '&')
-    .replace(/&(lt|gt|quot|#39|nbsp);/g, ' ')
-    .replace(/[<>]/g, ' ')
-  return text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT_CHARS)
+  return decodeReferences(
+    (title ?? body)
+      .replace(/<(script|style)\b[^]*?<\/\1/gi, ' ')
+      .replace(/<!--[^]*?-->/g, ' ')
+      .replace(/<[^>]*>?/g, ' '),
+  ).replace(/[<>]/g, ' ')
 }
+
+const DECODED_NAMES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' }
+
+/**
+ * `text` with its character references decoded in one pass, as a browser reads them: numeric ones (`&#43;`,
+ * `&#x2B;`, a `;` left out) and the common names. A code point that is a control character, or none, is a space.
+ */
+const decodeReferences = (text: string): string =>
+  text.replace(/&(?:#0*(\d{1,7});?|#[xX]0*([0-9a-fA-F]{1,6});?|(amp|lt|gt|quot|apos|nbsp);)/g, (_, decimal?: string, hex?: string, name?: string) => {
+    if (name) return DECODED_NAMES[name]!
+    const code = decimal ? Number(decimal) : parseInt(hex!, 16)
+    const printable = code > 0x1f && (code < 0x7f || code > 0x9f) && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff)
+    return printable ? String.fromCodePoint(code) : ' '
+  })
 
 /**
  * The same sentence from a body already read. A JSON error keeps the provider's message (the caller may
@@ -204,15 +284,18 @@ export function summariseUpstreamText(status: number, body: string, provider: Pr
   const text = redact(read, secrets).slice(0, 4096)
   let detail: string
   let type: string | null = null
+  let limit = 300
   try {
     const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown }
     const msg = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message)
     detail = typeof msg === 'string' ? msg : ''
   } catch {
-    detail = textExcerpt(text)
+    detail = pageText(text)
     type = mediaTypeOf(contentType)
+    limit = EXCERPT_CHARS
   }
-  detail = redact(detail.replace(/\s+/g, ' ').trim(), secretsOf(provider)).slice(0, 300)
+  // Redacted again before it is cut: a page's text decoded (`&amp;#43;` is `&#43;`) may spell a secret anew.
+  detail = redact(detail.replace(/\s+/g, ' ').trim(), secrets).slice(0, limit)
   return `Upstream provider answered ${status}${type ? ` (${type})` : ''}${detail ? `: ${detail}` : '.'}`
 }
 
