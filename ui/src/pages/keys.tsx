@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api, modelsText, usd, when } from '../api'
+import { changedSettings } from '../changed-settings'
 import { ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
 import { navigate } from '../router'
 import { isoFromUtcField, utcFieldValue } from '../utc-time'
@@ -57,15 +58,6 @@ function settingsOf(f: KeyFields): Record<string, unknown> {
   }
 }
 
-/**
- * The settings the operator changed. An edit sends only these: a setting sent back as the form shows it could
- * differ from the key's (an expiry's milliseconds), and one the operator did not touch must stay as it is.
- */
-function changedSettings(before: KeyFields, now: KeyFields): Record<string, unknown> {
-  const was = settingsOf(before)
-  return Object.fromEntries(Object.entries(settingsOf(now)).filter(([setting, value]) => JSON.stringify(value) !== JSON.stringify(was[setting])))
-}
-
 function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: string) => void }) {
   const k = props.keyRow
   const [userId, setUserId] = useState(props.userId ?? '')
@@ -78,7 +70,7 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
     e.preventDefault()
     try {
       if (k) {
-        const changes = changedSettings(shown, fields)
+        const changes = changedSettings(shown, fields, settingsOf)
         if (Object.keys(changes).length > 0) await api('PATCH', `/v1/keys/${k.id}`, changes)
         props.onDone()
       } else {
