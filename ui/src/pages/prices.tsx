@@ -2,8 +2,12 @@ import { useEffect, useState } from 'preact/hooks'
 import { carriedPriceFields, keptFieldsText } from '../../../src/cli/price-carry'
 import { api, ApiError, usd, when } from '../api'
 import { ErrorLine, Field, Pager, Section, usePaged } from '../components'
+import { typedNumber } from '../typed-number'
 
-const optional = (s: string) => (s.trim() === '' ? undefined : Number(s))
+const INPUT = 'Input USD / 1M tokens'
+const OUTPUT = 'Output USD / 1M tokens'
+const CACHED = 'Cached input USD / 1M'
+const PER_REQUEST = 'Per request USD'
 
 /** The fields the form sets (an empty one unsets it); a new row keeps every other field of the row in force. */
 const FORM_FIELDS = ['input_per_million', 'output_per_million', 'cached_input_per_million', 'per_request']
@@ -68,8 +72,8 @@ export function PricesPage(props: { params: URLSearchParams }) {
     e.preventDefault()
     try {
       const offered = {
-        input_per_million: Number(input), output_per_million: Number(output),
-        cached_input_per_million: optional(cached), per_request: optional(perRequest),
+        input_per_million: typedNumber(INPUT, input), output_per_million: typedNumber(OUTPUT, output),
+        cached_input_per_million: typedNumber(CACHED, cached), per_request: typedNumber(PER_REQUEST, perRequest),
       }
       // Read again as the row is written: the one shown under the form may have changed since.
       const row = await priceInForce(model)
@@ -99,10 +103,10 @@ export function PricesPage(props: { params: URLSearchParams }) {
       <Section title="Add a price (applies from now on)">
         <form class="inline" onSubmit={submit}>
           <Field label="Model (provider:model)" name="price-model" value={model} required onInput={setModel} />
-          <Field label="Input USD / 1M tokens" name="price-input" type="number" value={input} required onInput={setInput} />
-          <Field label="Output USD / 1M tokens" name="price-output" type="number" value={output} required onInput={setOutput} />
-          <Field label="Cached input USD / 1M" name="price-cached" type="number" value={cached} onInput={setCached} />
-          <Field label="Per request USD" name="price-per-request" type="number" value={perRequest} onInput={setPerRequest} />
+          <Field label={INPUT} name="price-input" inputMode="decimal" value={input} required onInput={setInput} />
+          <Field label={OUTPUT} name="price-output" inputMode="decimal" value={output} required onInput={setOutput} />
+          <Field label={CACHED} name="price-cached" inputMode="decimal" value={cached} onInput={setCached} />
+          <Field label={PER_REQUEST} name="price-per-request" inputMode="decimal" value={perRequest} onInput={setPerRequest} />
           <button type="submit">Add price</button>
           <ErrorLine error={error} />
         </form>

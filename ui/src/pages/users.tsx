@@ -2,9 +2,10 @@ import { useState } from 'preact/hooks'
 import { api, usd, when } from '../api'
 import { changedSettings } from '../changed-settings'
 import { BudgetBar, ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
+import { typedNumber } from '../typed-number'
 
 const PERIODS: Array<[string, string]> = [['', 'none (lifetime)'], ['daily', 'daily'], ['weekly', 'weekly'], ['monthly', 'monthly']]
-const budgetOf = (s: string) => (s.trim() === '' ? null : Number(s))
+const BUDGET = 'Budget (USD)'
 
 /** A user's settings as the form's fields hold them (text); empty for a new user. */
 function fieldsOf(u?: any) {
@@ -12,9 +13,9 @@ function fieldsOf(u?: any) {
 }
 type UserFields = ReturnType<typeof fieldsOf>
 
-/** The API's settings, read from the fields. */
+/** The API's settings, read from the fields (a budget spelt otherwise than the CLI takes it is refused). */
 function settingsOf(f: UserFields): Record<string, unknown> {
-  return { alias: f.alias || null, max_budget: budgetOf(f.budget), budget_period: f.period || null }
+  return { alias: f.alias || null, max_budget: typedNumber(BUDGET, f.budget), budget_period: f.period || null }
 }
 
 function UserForm(props: { user?: any; onDone: () => void }) {
@@ -44,7 +45,7 @@ function UserForm(props: { user?: any; onDone: () => void }) {
     <form class="inline" onSubmit={submit} aria-label={u ? `Edit user ${u.id}` : 'New user'}>
       {!u && <Field label="User id" name="user-id" value={id} required onInput={setId} />}
       <Field label="Alias" name={u ? 'edit-alias' : 'alias'} value={fields.alias} onInput={set('alias')} />
-      <Field label="Budget (USD)" name={u ? 'edit-budget' : 'budget'} type="number" value={fields.budget} onInput={set('budget')} placeholder="unlimited" />
+      <Field label={BUDGET} name={u ? 'edit-budget' : 'budget'} inputMode="decimal" value={fields.budget} onInput={set('budget')} placeholder="unlimited" />
       <Select label="Period" name={u ? 'edit-period' : 'period'} value={fields.period} options={PERIODS} onInput={set('period')} />
       <button type="submit">{u ? 'Save' : 'Create user'}</button>
       <ErrorLine error={error} />
