@@ -40,6 +40,8 @@ function KeptFields(props: { model: string; inForce: Record<string, unknown> | n
 export function PricesPage(props: { params: URLSearchParams }) {
   const [refresh, setRefresh] = useState(0)
   const [model, setModel] = useState(props.params.get('model') ?? '')
+  // A name pasted with a space around it names the same model: a row for "mock:gpt-mock " would price a model no client calls.
+  const name = model.trim()
   const [input, setInput] = useState('')
   const [output, setOutput] = useState('')
   const [cached, setCached] = useState('')
@@ -54,17 +56,17 @@ export function PricesPage(props: { params: URLSearchParams }) {
   useEffect(() => setModel(props.params.get('model') ?? ''), [props.params.get('model')])
   useEffect(() => {
     setInForce(undefined)
-    if (!model.trim()) return
+    if (!name) return
     let live = true
     // Looked up once the operator stops typing, not for every prefix of the name.
     const timer = setTimeout(() => {
-      priceInForce(model).then((row) => live && setInForce({ model, row }), (e) => live && setError(e.message))
+      priceInForce(name).then((row) => live && setInForce({ model: name, row }), (e) => live && setError(e.message))
     }, 300)
     return () => {
       live = false
       clearTimeout(timer)
     }
-  }, [model, refresh])
+  }, [name, refresh])
   useEffect(() => {
     api('GET', '/v1/pricing/unpriced').then((r) => setUnpriced(r.data), (e) => setError(e.message))
   }, [refresh])
@@ -76,9 +78,9 @@ export function PricesPage(props: { params: URLSearchParams }) {
         cached_input_per_million: typedNumber(CACHED, cached), per_request: typedNumber(PER_REQUEST, perRequest),
       }
       // Read again as the row is written: the one shown under the form may have changed since.
-      const row = await priceInForce(model)
-      await api('POST', '/v1/pricing', { ...carriedPriceFields(row, FORM_FIELDS), model, ...offered })
-      setAdded({ model, row })
+      const row = await priceInForce(name)
+      await api('POST', '/v1/pricing', { ...carriedPriceFields(row, FORM_FIELDS), model: name, ...offered })
+      setAdded({ model: name, row })
       setModel('')
       setError(null)
       setRefresh((n) => n + 1)
@@ -110,7 +112,7 @@ export function PricesPage(props: { params: URLSearchParams }) {
           <button type="submit">Add price</button>
           <ErrorLine error={error} />
         </form>
-        {inForce && inForce.model === model && <KeptFields model={inForce.model} inForce={inForce.row} added={false} />}
+        {inForce && inForce.model === name && <KeptFields model={name} inForce={inForce.row} added={false} />}
         {added && <KeptFields model={added.model} inForce={added.row} added />}
       </Section>
       <Section title="In force">
