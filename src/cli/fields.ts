@@ -1,4 +1,5 @@
 import { UsageError, type Args } from './args'
+import { PLAIN_SPELLING, plainNumber } from './plain-number'
 
 /** How one command-line option becomes one field of an admin API body. */
 export interface Field {
@@ -30,19 +31,14 @@ function valueOf(f: Field, raw: string): unknown {
   return raw === 'all' ? null : raw === 'none' ? [] : convert(f, raw)
 }
 
-const PLAIN_AMOUNT = /^\d+(\.\d+)?$/
-const PLAIN_WHOLE = /^\d+$/
-
 function convert(f: Field, raw: string): unknown {
   switch (f.kind) {
     case 'text':
       return raw
     case 'usd':
     case 'integer': {
-      // Plain decimal digits only: Number() also reads `0x10` (16), `1e3` (1000), `Infinity` and padded text.
-      const n = Number(raw)
-      if (!(f.kind === 'usd' ? PLAIN_AMOUNT : PLAIN_WHOLE).test(raw) || !Number.isFinite(n))
-        throw new UsageError(`--${f.option} must be ${f.kind === 'usd' ? 'an amount in USD in digits, such as 5 or 0.25' : 'a whole number in digits, such as 60'}, or none`)
+      const n = plainNumber(raw, f.kind)
+      if (n === null) throw new UsageError(`--${f.option} must be ${PLAIN_SPELLING[f.kind]}, or none`)
       return n
     }
     case 'list': {

@@ -252,15 +252,21 @@ test('a price added in the console keeps every field of the price in force the f
   await keeps.waitFor({ timeout: 10_000 })
   for (const field of Object.keys(UNOFFERED_PRICE_FIELDS)) expect(await keeps.textContent()).toContain(field)
   expect(await keeps.textContent()).toContain('media_part_tokens: 48169')
+  // The offered fields show the rates in force; one the operator empties is unset, and the preview says so.
+  expect(await page.getByLabel('Per request USD').inputValue()).toBe('0.001')
   await page.getByLabel('Input USD / 1M tokens').fill('3')
   await page.getByLabel('Output USD / 1M tokens').fill('15')
+  await page.getByLabel('Cached input USD / 1M').fill('')
+  await page.getByLabel('Per request USD').fill('')
+  expect(await page.getByTestId('price-unsets').textContent()).toBe('Left empty, so unset by the new price: cached_input_per_million (now 0.25), per_request (now 0.001)')
   await page.getByRole('button', { name: 'Add price' }).click()
   const kept = page.getByTestId('price-kept')
   await kept.waitFor({ timeout: 10_000 })
   for (const field of Object.keys(UNOFFERED_PRICE_FIELDS)) expect(await kept.textContent()).toContain(field)
+  expect(await page.getByTestId('price-unset').textContent()).toBe('Unset, as left empty: cached_input_per_million (was 0.25), per_request (was 0.001)')
   expect((await gw.admin('GET', '/v1/pricing/mock:gpt-form')).body).toMatchObject({
     input_per_million: 3, output_per_million: 15, ...UNOFFERED_PRICE_FIELDS,
-    // Offered and left empty: unset, as before. The source named the old row's origin, not this one's.
+    // Emptied: unset. The source named the old row's origin, not this one's.
     cached_input_per_million: null, per_request: null, source: null,
   })
 

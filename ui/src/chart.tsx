@@ -27,6 +27,8 @@ export function DailyChart(props: { label: string; days: string[]; series: Chart
       {
         width: Math.max(320, box.current.clientWidth || 640),
         height: 240,
+        // Each bar is a UTC day and the charts say "(UTC)": the axis is drawn in UTC too, not in the browser's zone.
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
         // Half a day either side, so that the first and last bars are drawn whole.
         scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] } },
         axes: [{}, { values: (_u, ticks) => ticks.map((t) => (props.money ? `$${t}` : String(t))), size: 80 }],

@@ -3,7 +3,12 @@ import { useCallback, useEffect, useState } from 'preact/hooks'
 import { api } from './api'
 
 /** A labelled input: every form field has a visible label tied to it. */
-export function Field(props: { label: string; name: string; value?: string; type?: string; step?: string; required?: boolean; placeholder?: string; onInput: (v: string) => void }) {
+export function Field(props: {
+  label: string; name: string; value?: string; type?: string; step?: string; required?: boolean; placeholder?: string
+  /** For a number, typed as text (see typed-number.ts): a number field would drop a decimal comma ("1,5" is 15). */
+  inputMode?: 'decimal' | 'numeric'
+  onInput: (v: string) => void
+}) {
   const id = `f-${props.name}`
   return (
     <label for={id}>
@@ -15,8 +20,8 @@ export function Field(props: { label: string; name: string; value?: string; type
         value={props.value ?? ''}
         required={props.required}
         placeholder={props.placeholder}
-        // Amounts are decimal (USD): without this a browser refuses 0.5 in a number field.
-        step={props.step ?? (props.type === 'number' ? 'any' : undefined)}
+        step={props.step}
+        inputMode={props.inputMode}
         onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
       />
     </label>

@@ -7,13 +7,14 @@ import type { apiKeys } from '../../db/schema'
 import { badRequest, conflict, notFound } from '../../http/errors'
 import { generateKey } from '../../keys/secret'
 import type { Services } from '../../services'
+import { writtenModelName } from './model-name'
 import { pageQuery, toPage } from './pagination'
 import { filterText, strictQuery } from './strict-query'
 
 type KeyRow = typeof apiKeys.$inferSelect
 
 const futureTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))
-const modelName = z.string().min(1).max(200)
+const modelName = writtenModelName.min(1).max(200)
 
 const keySettings = {
   name: z.string().max(200).nullable().optional(),

@@ -5,6 +5,7 @@ import type { Price } from '../../pricing/price'
 import { contextWindowTokens, featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, mediaPartTokens, priceAmountsOf, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
 import type { PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
+import { writtenModelName } from './model-name'
 import { idCursor, pageQuery, toPage } from './pagination'
 import { filterText, strictQuery } from './strict-query'
 
@@ -15,7 +16,7 @@ const usdPerUse = wholeMicrosPerRequest.max(1e4).describe('USD per use, a whole 
 
 const createPrice = z
   .object({
-    model: z.string().min(3).max(256).regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must be provider:model (or provider/model)'),
+    model: writtenModelName.min(3).max(256).regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must be provider:model (or provider/model)'),
     input_per_million: usdPerMillion,
     output_per_million: usdPerMillion,
     cached_input_per_million: usdPerMillion.nullable().optional(),

@@ -1,10 +1,13 @@
 import { useState } from 'preact/hooks'
 import { api, modelsText, usd, when } from '../api'
+import { changedSettings } from '../changed-settings'
 import { ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
 import { navigate } from '../router'
+import { typedNumber } from '../typed-number'
 import { isoFromUtcField, utcFieldValue } from '../utc-time'
 
-const numberOrNull = (s: string) => (s.trim() === '' ? null : Number(s))
+const BUDGET = 'Key budget (USD)'
+const RPM = 'Requests per minute'
 const modelList = (s: string) => s.split(',').map((m) => m.trim()).filter(Boolean)
 
 // null is every priced model; [] is no model at all (the key is parked): two settings, never one empty field.
@@ -44,26 +47,17 @@ function fieldsOf(k?: any) {
 }
 type KeyFields = ReturnType<typeof fieldsOf>
 
-/** The API's settings, read from the fields. */
+/** The API's settings, read from the fields (a number spelt otherwise than the CLI takes it is refused). */
 function settingsOf(f: KeyFields): Record<string, unknown> {
   return {
     name: f.name || null,
     expires_at: f.expires ? isoFromUtcField(f.expires) : null,
     allowed_models: f.models === 'all' ? null : f.models === 'none' ? [] : modelList(f.modelList),
-    max_budget: numberOrNull(f.budget),
-    rpm_limit: numberOrNull(f.rpm),
+    max_budget: typedNumber(BUDGET, f.budget),
+    rpm_limit: typedNumber(RPM, f.rpm, 'integer'),
     user_field: f.userField || null,
     clamp_output: f.clamp === '' ? null : f.clamp === 'true',
   }
-}
-
-/**
- * The settings the operator changed. An edit sends only these: a setting sent back as the form shows it could
- * differ from the key's (an expiry's milliseconds), and one the operator did not touch must stay as it is.
- */
-function changedSettings(before: KeyFields, now: KeyFields): Record<string, unknown> {
-  const was = settingsOf(before)
-  return Object.fromEntries(Object.entries(settingsOf(now)).filter(([setting, value]) => JSON.stringify(value) !== JSON.stringify(was[setting])))
 }
 
 function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: string) => void }) {
@@ -78,7 +72,7 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
     e.preventDefault()
     try {
       if (k) {
-        const changes = changedSettings(shown, fields)
+        const changes = changedSettings(shown, fields, settingsOf)
         if (Object.keys(changes).length > 0) await api('PATCH', `/v1/keys/${k.id}`, changes)
         props.onDone()
       } else {
@@ -98,8 +92,8 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
       <Field label="Expires (UTC)" name={`${p}key-expires`} type="datetime-local" step="1" value={fields.expires} onInput={set('expires')} />
       <Select label="Allowed models" name={`${p}key-models`} value={fields.models} options={MODELS} onInput={set('models')} />
       {fields.models === 'only' && <Field label="Models (comma-separated)" name={`${p}key-model-list`} value={fields.modelList} required onInput={set('modelList')} />}
-      <Field label="Key budget (USD)" name={`${p}key-budget`} type="number" value={fields.budget} onInput={set('budget')} placeholder="none" />
-      <Field label="Requests per minute" name={`${p}key-rpm`} type="number" value={fields.rpm} onInput={set('rpm')} placeholder="no limit" />
+      <Field label={BUDGET} name={`${p}key-budget`} inputMode="decimal" value={fields.budget} onInput={set('budget')} placeholder="none" />
+      <Field label={RPM} name={`${p}key-rpm`} inputMode="numeric" value={fields.rpm} onInput={set('rpm')} placeholder="no limit" />
       <Select label="User field (a body naming another user)" name={`${p}key-user-field`} value={fields.userField} options={USER_FIELD} onInput={set('userField')} />
       <Select label="Clamp output to budget" name={`${p}key-clamp`} value={fields.clamp} options={CLAMP} onInput={set('clamp')} />
       <button type="submit">{k ? 'Save' : 'Create key'}</button>

@@ -1,34 +1,65 @@
 import { useEffect, useState } from 'preact/hooks'
 import { carriedPriceFields, keptFieldsText } from '../../../src/cli/price-carry'
 import { api, ApiError, usd, when } from '../api'
+import { changedSettings } from '../changed-settings'
 import { ErrorLine, Field, Pager, Section, usePaged } from '../components'
+import { typedNumber } from '../typed-number'
 
-const optional = (s: string) => (s.trim() === '' ? undefined : Number(s))
+type Row = Record<string, unknown>
 
-/** The fields the form sets (an empty one unsets it); a new row keeps every other field of the row in force. */
-const FORM_FIELDS = ['input_per_million', 'output_per_million', 'cached_input_per_million', 'per_request']
+/** The fields the form offers, by the row's field: what it sets, or (left empty) unsets. */
+const LABELS = {
+  input_per_million: 'Input USD / 1M tokens',
+  output_per_million: 'Output USD / 1M tokens',
+  cached_input_per_million: 'Cached input USD / 1M',
+  per_request: 'Per request USD',
+} as const
+type Offered = keyof typeof LABELS
+const FORM_FIELDS = Object.keys(LABELS) as Offered[]
+type PriceFields = Record<Offered, string>
+
+/** The offered fields as a row has them (text); empty where it has none, and all empty for no row. */
+const fieldsOf = (row: Row | null) => Object.fromEntries(FORM_FIELDS.map((f) => [f, row?.[f] == null ? '' : String(row[f])])) as PriceFields
+
+/** The API's fields, read from the form's: an empty one is null (unset). */
+const settingsOf = (fields: PriceFields): Row => Object.fromEntries(FORM_FIELDS.map((f) => [f, typedNumber(LABELS[f], fields[f])]))
+
+/** The offered fields the operator emptied that the row has set: the new row unsets them. */
+const emptiedFields = (fields: PriceFields, row: Row | null) => FORM_FIELDS.filter((f) => fields[f].trim() === '' && row?.[f] != null)
 
 /** The price in force for a model (a row scheduled for later is not), or null for a model with none. */
-const priceInForce = (model: string): Promise<Record<string, unknown> | null> =>
+const priceInForce = (model: string): Promise<Row | null> =>
   api('GET', `/v1/pricing/${encodeURIComponent(model)}`).catch((e) => {
     if (e instanceof ApiError && e.status === 404) return null
     throw e
   })
 
-/** What a new row for the model keeps from the row in force (`added`: what the row just added kept), as the operator reads it. */
-function KeptFields(props: { model: string; inForce: Record<string, unknown> | null; added: boolean }) {
-  const { model, inForce, added } = props
+/**
+ * What a new row for the model keeps from the row in force, and what it unsets (the offered fields left
+ * empty), as the operator reads it; `added`: what the row just added kept and unset.
+ */
+function KeptFields(props: { model: string; inForce: Row | null; unset: Offered[]; added: boolean }) {
+  const { model, inForce, unset, added } = props
   const testId = added ? 'price-kept' : 'price-keeps'
   if (!inForce)
     return <p class="muted" data-testid={testId}>{added ? `Added ${model}, a new model: nothing kept.` : `No price in force for ${model}: nothing to keep.`}</p>
   const lines = keptFieldsText(carriedPriceFields(inForce, FORM_FIELDS))
   const since = when(inForce.effective_from as string)
-  if (!lines.length)
-    return <p class="muted" data-testid={testId}>{added ? `Added ${model}: nothing else to keep from the price before it.` : `Nothing else to keep from the price in force for ${model}.`}</p>
+  const unsetLine = unset.length > 0 && (
+    <p data-testid={added ? 'price-unset' : 'price-unsets'}>
+      {added ? 'Unset, as left empty: ' : 'Left empty, so unset by the new price: '}
+      {unset.map((f) => `${f} (${added ? 'was' : 'now'} ${inForce[f]})`).join(', ')}
+    </p>
+  )
   return (
     <div class="muted" data-testid={testId}>
-      {added ? `Added ${model}, keeping from the price before it (since ${since}):` : `A new price keeps from the one in force for ${model} (since ${since}):`}
-      <ul>{lines.map((line) => <li>{line}</li>)}</ul>
+      {lines.length === 0
+        ? <p>{added ? `Added ${model}: nothing else to keep from the price before it.` : `Nothing else to keep from the price in force for ${model}.`}</p>
+        : <>
+          {added ? `Added ${model}, keeping from the price before it (since ${since}):` : `A new price keeps from the one in force for ${model} (since ${since}):`}
+          <ul>{lines.map((line) => <li>{line}</li>)}</ul>
+        </>}
+      {unsetLine}
     </div>
   )
 }
@@ -36,46 +67,59 @@ function KeptFields(props: { model: string; inForce: Record<string, unknown> | n
 export function PricesPage(props: { params: URLSearchParams }) {
   const [refresh, setRefresh] = useState(0)
   const [model, setModel] = useState(props.params.get('model') ?? '')
-  const [input, setInput] = useState('')
-  const [output, setOutput] = useState('')
-  const [cached, setCached] = useState('')
-  const [perRequest, setPerRequest] = useState('')
+  // A name pasted with a space around it names the same model: a row for "mock:gpt-mock " would price a model no client calls.
+  const name = model.trim()
+  // The offered fields as last prefilled from the price in force (`shown`), and as they are now.
+  const [form, setForm] = useState(() => ({ shown: fieldsOf(null), fields: fieldsOf(null) }))
   const [error, setError] = useState<string | null>(null)
   // The row in force for the model typed (undefined: not looked up yet), and what the last row added kept.
-  const [inForce, setInForce] = useState<{ model: string; row: Record<string, unknown> | null } | undefined>(undefined)
-  const [added, setAdded] = useState<{ model: string; row: Record<string, unknown> | null } | null>(null)
+  const [inForce, setInForce] = useState<{ model: string; row: Row | null } | undefined>(undefined)
+  const [added, setAdded] = useState<{ model: string; row: Row | null; unset: Offered[] } | null>(null)
   const [unpriced, setUnpriced] = useState<any[]>([])
   const current = usePaged<any>('/v1/pricing', refresh)
   const history = usePaged<any>('/v1/pricing/history', refresh)
+  const set = (field: Offered) => (v: string) => setForm((f) => ({ ...f, fields: { ...f.fields, [field]: v } }))
+  // The rates in force fill the fields the operator has not typed in, so that an empty field is one emptied.
+  const prefill = (row: Row | null) =>
+    setForm(({ shown, fields }) => {
+      const next = fieldsOf(row)
+      return { shown: next, fields: Object.fromEntries(FORM_FIELDS.map((f) => [f, fields[f] === shown[f] ? next[f] : fields[f]])) as PriceFields }
+    })
   useEffect(() => setModel(props.params.get('model') ?? ''), [props.params.get('model')])
   useEffect(() => {
     setInForce(undefined)
-    if (!model.trim()) return
+    if (!name) return
     let live = true
     // Looked up once the operator stops typing, not for every prefix of the name.
     const timer = setTimeout(() => {
-      priceInForce(model).then((row) => live && setInForce({ model, row }), (e) => live && setError(e.message))
+      priceInForce(name).then(
+        (row) => {
+          if (!live) return
+          setInForce({ model: name, row })
+          prefill(row)
+        },
+        (e) => live && setError(e.message),
+      )
     }, 300)
     return () => {
       live = false
       clearTimeout(timer)
     }
-  }, [model, refresh])
+  }, [name, refresh])
   useEffect(() => {
     api('GET', '/v1/pricing/unpriced').then((r) => setUnpriced(r.data), (e) => setError(e.message))
   }, [refresh])
   const submit = async (e: Event) => {
     e.preventDefault()
     try {
-      const offered = {
-        input_per_million: Number(input), output_per_million: Number(output),
-        cached_input_per_million: optional(cached), per_request: optional(perRequest),
-      }
-      // Read again as the row is written: the one shown under the form may have changed since.
-      const row = await priceInForce(model)
-      await api('POST', '/v1/pricing', { ...carriedPriceFields(row, FORM_FIELDS), model, ...offered })
-      setAdded({ model, row })
+      // Only what the operator changed is set (or, emptied, unset): a field left as prefilled keeps the row in
+      // force, read again as the row is written, since the one shown under the form may have changed since.
+      const offered = changedSettings(form.shown, form.fields, settingsOf)
+      const row = await priceInForce(name)
+      await api('POST', '/v1/pricing', { ...carriedPriceFields(row, Object.keys(offered)), model: name, ...offered })
+      setAdded({ model: name, row, unset: FORM_FIELDS.filter((f) => offered[f] === null && row?.[f] != null) })
       setModel('')
+      setForm({ shown: fieldsOf(null), fields: fieldsOf(null) })
       setError(null)
       setRefresh((n) => n + 1)
     } catch (err) {
@@ -99,15 +143,15 @@ export function PricesPage(props: { params: URLSearchParams }) {
       <Section title="Add a price (applies from now on)">
         <form class="inline" onSubmit={submit}>
           <Field label="Model (provider:model)" name="price-model" value={model} required onInput={setModel} />
-          <Field label="Input USD / 1M tokens" name="price-input" type="number" value={input} required onInput={setInput} />
-          <Field label="Output USD / 1M tokens" name="price-output" type="number" value={output} required onInput={setOutput} />
-          <Field label="Cached input USD / 1M" name="price-cached" type="number" value={cached} onInput={setCached} />
-          <Field label="Per request USD" name="price-per-request" type="number" value={perRequest} onInput={setPerRequest} />
+          <Field label={LABELS.input_per_million} name="price-input" inputMode="decimal" value={form.fields.input_per_million} required onInput={set('input_per_million')} />
+          <Field label={LABELS.output_per_million} name="price-output" inputMode="decimal" value={form.fields.output_per_million} required onInput={set('output_per_million')} />
+          <Field label={LABELS.cached_input_per_million} name="price-cached" inputMode="decimal" value={form.fields.cached_input_per_million} onInput={set('cached_input_per_million')} />
+          <Field label={LABELS.per_request} name="price-per-request" inputMode="decimal" value={form.fields.per_request} onInput={set('per_request')} />
           <button type="submit">Add price</button>
           <ErrorLine error={error} />
         </form>
-        {inForce && inForce.model === model && <KeptFields model={inForce.model} inForce={inForce.row} added={false} />}
-        {added && <KeptFields model={added.model} inForce={added.row} added />}
+        {inForce && inForce.model === name && <KeptFields model={name} inForce={inForce.row} unset={emptiedFields(form.fields, inForce.row)} added={false} />}
+        {added && <KeptFields model={added.model} inForce={added.row} unset={added.unset} added />}
       </Section>
       <Section title="In force">
         <ErrorLine error={current.error} />

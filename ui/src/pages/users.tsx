@@ -1,24 +1,41 @@
 import { useState } from 'preact/hooks'
 import { api, usd, when } from '../api'
+import { changedSettings } from '../changed-settings'
 import { BudgetBar, ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
+import { typedNumber } from '../typed-number'
 
 const PERIODS: Array<[string, string]> = [['', 'none (lifetime)'], ['daily', 'daily'], ['weekly', 'weekly'], ['monthly', 'monthly']]
-const budgetOf = (s: string) => (s.trim() === '' ? null : Number(s))
+const BUDGET = 'Budget (USD)'
+
+/** A user's settings as the form's fields hold them (text); empty for a new user. */
+function fieldsOf(u?: any) {
+  return { alias: u?.alias ?? '', budget: u?.max_budget == null ? '' : String(u.max_budget), period: (u?.budget_period ?? '') as string }
+}
+type UserFields = ReturnType<typeof fieldsOf>
+
+/** The API's settings, read from the fields (a budget spelt otherwise than the CLI takes it is refused). */
+function settingsOf(f: UserFields): Record<string, unknown> {
+  return { alias: f.alias || null, max_budget: typedNumber(BUDGET, f.budget), budget_period: f.period || null }
+}
 
 function UserForm(props: { user?: any; onDone: () => void }) {
   const u = props.user
-  const [id, setId] = useState(u?.id ?? '')
-  const [alias, setAlias] = useState(u?.alias ?? '')
-  const [budget, setBudget] = useState(u?.max_budget == null ? '' : String(u.max_budget))
-  const [period, setPeriod] = useState(u?.budget_period ?? '')
+  const [id, setId] = useState('')
+  const [shown] = useState(() => fieldsOf(u))
+  const [fields, setFields] = useState(shown)
   const [error, setError] = useState<string | null>(null)
+  const set = (field: keyof UserFields) => (v: string) => setFields((f) => ({ ...f, [field]: v }))
   const submit = async (e: Event) => {
     e.preventDefault()
-    const fields = { alias: alias || null, max_budget: budgetOf(budget), budget_period: period || null }
     try {
-      if (u) await api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, fields)
-      else await api('POST', '/v1/users', { id, ...fields })
-      if (!u) setId('')
+      if (u) {
+        const changes = changedSettings(shown, fields, settingsOf)
+        if (Object.keys(changes).length > 0) await api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, changes)
+      } else {
+        await api('POST', '/v1/users', { id, ...settingsOf(fields) })
+        setId('')
+      }
+      setError(null)
       props.onDone()
     } catch (err) {
       setError((err as Error).message)
@@ -27,9 +44,9 @@ function UserForm(props: { user?: any; onDone: () => void }) {
   return (
     <form class="inline" onSubmit={submit} aria-label={u ? `Edit user ${u.id}` : 'New user'}>
       {!u && <Field label="User id" name="user-id" value={id} required onInput={setId} />}
-      <Field label="Alias" name={u ? 'edit-alias' : 'alias'} value={alias} onInput={setAlias} />
-      <Field label="Budget (USD)" name={u ? 'edit-budget' : 'budget'} type="number" value={budget} onInput={setBudget} placeholder="unlimited" />
-      <Select label="Period" name={u ? 'edit-period' : 'period'} value={period} options={PERIODS} onInput={setPeriod} />
+      <Field label="Alias" name={u ? 'edit-alias' : 'alias'} value={fields.alias} onInput={set('alias')} />
+      <Field label={BUDGET} name={u ? 'edit-budget' : 'budget'} inputMode="decimal" value={fields.budget} onInput={set('budget')} placeholder="unlimited" />
+      <Select label="Period" name={u ? 'edit-period' : 'period'} value={fields.period} options={PERIODS} onInput={set('period')} />
       <button type="submit">{u ? 'Save' : 'Create user'}</button>
       <ErrorLine error={error} />
     </form>
