@@ -2,6 +2,7 @@ import { badRequest, threadRefused } from '../http/errors'
 import { quoted, unsupported as refuse } from './unsupported'
 import { dataUrlOf } from './media'
 import { openAIEndUserTag } from './end-user-tag'
+import { fitsOpenAIStrict } from './openai-strict-schema'
 
 type Json = Record<string, any>
 
@@ -129,8 +130,9 @@ function convertTools(tools: unknown): Json[] | undefined {
         name: tool.name,
         ...(tool.description ? { description: tool.description } : {}),
         parameters: tool.input_schema ?? { type: 'object', properties: {} },
-        // Both APIs hold the call's input to the schema on `strict: true`; false is both defaults.
-        ...(tool.strict === true ? { strict: true } : {}),
+        // Both APIs hold the call's input to the schema on `strict: true` (false is both defaults), but OpenAI's
+        // refuses a schema Anthropic's takes (an optional property): such a tool goes as it did before, loose.
+        ...(tool.strict === true && fitsOpenAIStrict(tool.input_schema) ? { strict: true } : {}),
       },
     }
   })
@@ -189,8 +191,10 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
     if (body.tool_choice?.disable_parallel_tool_use === true) out.parallel_tool_calls = false
   }
   const format = body.output_config?.format
-  // Anthropic's format always constrains the answer to the schema; OpenAI's does so only when strict.
-  if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } }
+  // Anthropic's format always constrains the answer to the schema; OpenAI's does so only when strict, and
+  // refuses strict for a schema outside its subset (an optional property), which then goes loose as before.
+  if (format?.type === 'json_schema')
+    out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, ...(fitsOpenAIStrict(format.schema) ? { strict: true } : {}) } }
   if (o.reasoningEffort) {
     const effort = reasoningEffort(body)
     if (effort) out.reasoning_effort = effort
