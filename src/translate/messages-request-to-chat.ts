@@ -155,8 +155,8 @@ function convertToolChoice(choice: Json | undefined): unknown {
  * calls and `tool` messages. A stream always asks for usage: the gateway bills from it. What OpenAI cannot
  * honour is dropped, not refused, since Claude Code sends it on every request: `anthropic-beta` flags,
  * `context_management` (server-side context editing: the history goes whole), `output_config` other than
- * its format and effort, and `thinking` where the provider has no `reasoning_effort`. `top_k` (OpenAI's API has
- * none; Claude Code does not send it) is refused. A `thread` is refused, `create` too: a chat provider keeps
+ * its format and effort, and `thinking` where the provider has no `reasoning_effort`. A `top_k` of 1 or more
+ * (OpenAI's API has none; Claude Code does not send it) is refused. A `thread` is refused, `create` too: a chat provider keeps
  * no conversation, so a later `continue` would reach it as its new messages alone (a tool result without the
  * call, question, system prompt or tools before it).
  */
@@ -166,7 +166,9 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
       'Invalid body: thread: a message thread cannot be kept by a model served by an OpenAI-compatible provider: send the whole conversation as messages, without thread.',
       'feature_unsupported',
     )
-  if (body.top_k != null) throw unsupported('top_k', 'sampling among the top k tokens')
+  // LangChain's older ChatAnthropic sends `top_k: -1` and `top_p: -1` on every request, meaning "off" (the
+  // convention of Anthropic's first API): they ask for nothing, and only a real value is refused or sent.
+  if (typeof body.top_k === 'number' && body.top_k >= 1) throw unsupported('top_k', 'sampling among the top k tokens')
   const messages: Json[] = []
   const system = systemText(body.system)
   if (system) messages.push({ role: 'system', content: system })
@@ -182,7 +184,7 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
   const out: Json = { messages, [o.outputCapField]: body.max_tokens }
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) out.stop = body.stop_sequences
   if (typeof body.temperature === 'number') out.temperature = body.temperature
-  if (typeof body.top_p === 'number') out.top_p = body.top_p
+  if (typeof body.top_p === 'number' && body.top_p >= 0) out.top_p = body.top_p
   const tools = convertTools(body.tools)
   if (tools) {
     out.tools = tools
