@@ -301,12 +301,15 @@ describe('request translation', () => {
     expect(toAnthropic.output_config).toEqual({ format: { type: 'json_schema', schema } })
     reject(() => chatRequestToMessages({ messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } }, { defaultMaxOutputTokens: 10 }), 'response_format')
 
-    const toOpenAI = messagesRequestToChat(
+    const toOpenAI = (schema: unknown) => messagesRequestToChat(
       { max_tokens: 5, messages: [{ role: 'user', content: 'x' }], output_config: { format: { type: 'json_schema', schema } } },
       { outputCapField: 'max_tokens' },
     )
-    // Anthropic's format is always constrained decoding: OpenAI's only with strict.
-    expect(toOpenAI.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema, strict: true } })
+    // Anthropic's format is always constrained decoding: OpenAI's only with strict, which it takes only for a
+    // schema whose objects close their properties and require them all; another goes loose, as OpenAI would refuse it.
+    const closed = { ...schema, required: ['a'], additionalProperties: false }
+    expect(toOpenAI(closed).response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema: closed, strict: true } })
+    expect(toOpenAI(schema).response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema } })
   })
 
   test('messages → chat refuses Anthropic server tools', () => {

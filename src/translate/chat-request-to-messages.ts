@@ -1,7 +1,7 @@
 import { badRequest } from '../http/errors'
 import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
-import { isBlank, trimFinalAssistantText } from './anthropic-text'
+import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from './anthropic-text'
 import { anthropicToolId } from './anthropic-tool-id'
 
 type Json = Record<string, any>
@@ -156,9 +156,12 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
     else messages.push({ role, content: blocks })
   }
 
+  let last: ClientTurn | undefined
   const list: Json[] = Array.isArray(body.messages) ? body.messages : []
   list.forEach((m, i) => {
     const where = `messages[${i}]`
+    if (m.role === 'assistant') last = { role: 'assistant', where: `${where}.content` }
+    else if (m.role === 'user' || m.role === 'tool') last = { role: 'user', where: `${where}.content` }
     switch (m.role) {
       case 'system':
       case 'developer': {
@@ -181,6 +184,7 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
   })
   // OpenAI answers system messages alone, or a blank user message; Anthropic needs a message with content.
   if (messages.length === 0) throw unsupported('messages', 'a conversation with no user or assistant message but blank text')
+  refuseBlankFinalTurn(last, messages)
   trimFinalAssistantText(messages)
 
   const out: Json = {

@@ -7,6 +7,7 @@ import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
 import { toolCallId } from './tool-call-id'
 import { ToolCallKeys } from './tool-call-keys'
+import { isWholeObject } from './whole-json-object'
 
 type Json = Record<string, any>
 
@@ -185,18 +186,5 @@ export class ChunksToMessageEvents implements StreamConverter {
 
   private event(type: string, data: Json): string {
     return formatSse({ type, ...data }, type)
-  }
-}
-
-/** Whether a call's argument text is a whole JSON object, which nothing that follows could continue. */
-function isWholeObject(args: string): boolean {
-  let end = args.length - 1
-  while (end >= 0 && (args[end] === ' ' || args[end] === '\n' || args[end] === '\r' || args[end] === '\t')) end--
-  if (args[end] !== '}') return false // the common case mid-stream: no parse
-  try {
-    JSON.parse(args)
-    return true
-  } catch {
-    return false
   }
 }

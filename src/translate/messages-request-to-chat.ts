@@ -2,6 +2,7 @@ import { badRequest, threadRefused } from '../http/errors'
 import { quoted, unsupported as refuse } from './unsupported'
 import { dataUrlOf } from './media'
 import { openAIEndUserTag } from './end-user-tag'
+import { fitsOpenAIStrict } from './openai-strict-schema'
 
 type Json = Record<string, any>
 
@@ -129,8 +130,9 @@ function convertTools(tools: unknown): Json[] | undefined {
         name: tool.name,
         ...(tool.description ? { description: tool.description } : {}),
         parameters: tool.input_schema ?? { type: 'object', properties: {} },
-        // Both APIs hold the call's input to the schema on `strict: true`; false is both defaults.
-        ...(tool.strict === true ? { strict: true } : {}),
+        // Both APIs hold the call's input to the schema on `strict: true` (false is both defaults), but OpenAI's
+        // refuses a schema Anthropic's takes (an optional property): such a tool goes as it did before, loose.
+        ...(tool.strict === true && fitsOpenAIStrict(tool.input_schema) ? { strict: true } : {}),
       },
     }
   })
@@ -153,8 +155,8 @@ function convertToolChoice(choice: Json | undefined): unknown {
  * calls and `tool` messages. A stream always asks for usage: the gateway bills from it. What OpenAI cannot
  * honour is dropped, not refused, since Claude Code sends it on every request: `anthropic-beta` flags,
  * `context_management` (server-side context editing: the history goes whole), `output_config` other than
- * its format and effort, and `thinking` where the provider has no `reasoning_effort`. `top_k` (OpenAI's API has
- * none; Claude Code does not send it) is refused. A `thread` is refused, `create` too: a chat provider keeps
+ * its format and effort, and `thinking` where the provider has no `reasoning_effort`. A `top_k` of 1 or more
+ * (OpenAI's API has none; Claude Code does not send it) is refused. A `thread` is refused, `create` too: a chat provider keeps
  * no conversation, so a later `continue` would reach it as its new messages alone (a tool result without the
  * call, question, system prompt or tools before it).
  */
@@ -164,7 +166,9 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
       'Invalid body: thread: a message thread cannot be kept by a model served by an OpenAI-compatible provider: send the whole conversation as messages, without thread.',
       'feature_unsupported',
     )
-  if (body.top_k != null) throw unsupported('top_k', 'sampling among the top k tokens')
+  // LangChain's older ChatAnthropic sends `top_k: -1` and `top_p: -1` on every request, meaning "off" (the
+  // convention of Anthropic's first API): they ask for nothing, and only a real value is refused or sent.
+  if (typeof body.top_k === 'number' && body.top_k >= 1) throw unsupported('top_k', 'sampling among the top k tokens')
   const messages: Json[] = []
   const system = systemText(body.system)
   if (system) messages.push({ role: 'system', content: system })
@@ -180,7 +184,7 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
   const out: Json = { messages, [o.outputCapField]: body.max_tokens }
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) out.stop = body.stop_sequences
   if (typeof body.temperature === 'number') out.temperature = body.temperature
-  if (typeof body.top_p === 'number') out.top_p = body.top_p
+  if (typeof body.top_p === 'number' && body.top_p >= 0) out.top_p = body.top_p
   const tools = convertTools(body.tools)
   if (tools) {
     out.tools = tools
@@ -189,8 +193,10 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
     if (body.tool_choice?.disable_parallel_tool_use === true) out.parallel_tool_calls = false
   }
   const format = body.output_config?.format
-  // Anthropic's format always constrains the answer to the schema; OpenAI's does so only when strict.
-  if (format?.type === 'json_schema') out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } }
+  // Anthropic's format always constrains the answer to the schema; OpenAI's does so only when strict, and
+  // refuses strict for a schema outside its subset (an optional property), which then goes loose as before.
+  if (format?.type === 'json_schema')
+    out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, ...(fitsOpenAIStrict(format.schema) ? { strict: true } : {}) } }
   if (o.reasoningEffort) {
     const effort = reasoningEffort(body)
     if (effort) out.reasoning_effort = effort

@@ -1,7 +1,7 @@
 import { badRequest } from '../../http/errors'
 import { responsesBilledTool } from '../../pricing/features'
 import { base64SourceOf } from '../media'
-import { isBlank, trimFinalAssistantText } from '../anthropic-text'
+import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from '../anthropic-text'
 import { anthropicToolId } from '../anthropic-tool-id'
 import { quoted, unsupported as refuse } from '../unsupported'
 import { splitTools } from './hosted-tools'
@@ -87,6 +87,21 @@ function convertTools(functions: Json[]): Json[] {
     ...(f.description ? { description: f.description } : {}),
     input_schema: f.parameters ?? { type: 'object', properties: {} },
   }))
+}
+
+/** Whose turn an input item is part of (none for a system message). */
+function clientTurnOf(item: Json | undefined): 'user' | 'assistant' | undefined {
+  switch (item?.type) {
+    case 'message':
+      return item.role === 'user' || item.role === 'assistant' ? item.role : undefined
+    case 'function_call_output':
+      return 'user'
+    case 'function_call':
+    case 'reasoning':
+    case 'web_search_call':
+      return 'assistant'
+  }
+  return undefined
 }
 
 const isWebSearch = (tool: Json | undefined) => responsesBilledTool(tool?.type) === 'web_search'
@@ -199,8 +214,11 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
     else messages.push({ role, content: blocks })
   }
 
+  let last: ClientTurn | undefined
   inputItems(body.input).forEach((item, i) => {
     const where = `input[${i}]`
+    const role = clientTurnOf(item)
+    if (role) last = { role, where: `${where}.content` }
     switch (item?.type) {
       case 'message':
         if (item.role === 'system' || item.role === 'developer') {
@@ -229,6 +247,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   })
   // OpenAI answers instructions alone, or a blank user message; Anthropic needs a message with content.
   if (messages.length === 0) throw unsupported('input', 'a conversation with no user or assistant message but blank text')
+  refuseBlankFinalTurn(last, messages)
   trimFinalAssistantText(messages)
 
   const { functions, dropped } = splitTools(body.tools)
