@@ -1,5 +1,6 @@
 import type { Config, ProviderConfig } from '../config/schema'
 import type { WireFormat } from '../http/errors'
+import { providerCut } from './provider-cut'
 
 export interface ResolvedModel {
   /** `provider:model`: the name prices, allow-lists and usage rows use. */
@@ -12,9 +13,6 @@ export interface ResolvedModel {
 
 /** C0 controls and DEL. */
 const CONTROL = /[\u0000-\u001f\u007f]/
-
-/** Where a model name's provider ends: its first `:` or `/` (-1 for none). */
-export const providerCut = (name: string): number => name.search(/[:/]/)
 
 /** `provider/model` spelt `provider:model`. */
 export function colonSpelling(name: string): string {

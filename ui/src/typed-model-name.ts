@@ -1,4 +1,4 @@
-import { providerCut } from '../../src/providers/registry'
+import { providerCut } from '../../src/providers/provider-cut'
 
 /**
  * A model name as typed, less the whitespace the API refuses (around the name, and either side of the `:` or

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { providerCut } from '../../providers/registry'
+import { providerCut } from '../../providers/provider-cut'
 
 const EDGE_WHITESPACE = /^\s|\s$/
 
