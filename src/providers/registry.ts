@@ -1,5 +1,6 @@
 import type { Config, ProviderConfig } from '../config/schema'
 import type { WireFormat } from '../http/errors'
+import { providerCut } from './provider-cut'
 
 export interface ResolvedModel {
   /** `provider:model`: the name prices, allow-lists and usage rows use. */
@@ -13,9 +14,9 @@ export interface ResolvedModel {
 /** C0 controls and DEL. */
 const CONTROL = /[\u0000-\u001f\u007f]/
 
-/** `provider/model` spelt `provider:model`: the first `/` or `:` in a model name ends its provider. */
+/** `provider/model` spelt `provider:model`. */
 export function colonSpelling(name: string): string {
-  const cut = name.search(/[:/]/)
+  const cut = providerCut(name)
   return cut > 0 && name[cut] === '/' ? `${name.slice(0, cut)}:${name.slice(cut + 1)}` : name
 }
 
@@ -32,7 +33,7 @@ export class ProviderRegistry {
   resolve(name: string, wire?: WireFormat): ResolvedModel | null {
     // Own properties only: a client's "constructor" or "__proto__" must not find Object.prototype.
     const target = Object.hasOwn(this.config.aliases, name) ? this.config.aliases[name]! : name
-    const cut = target.search(/[:/]/)
+    const cut = providerCut(target)
     if (cut > 0) {
       const named = this.model(target.slice(0, cut), target.slice(cut + 1))
       if (named) return named

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
+import { utcDayAxis } from './utc-day-axis'
 
 const COLORS = ['#2563eb', '#16a34a', '#dc2626', '#ca8a04', '#9333ea', '#0891b2', '#ea580c', '#db2777', '#64748b']
 
@@ -27,11 +28,10 @@ export function DailyChart(props: { label: string; days: string[]; series: Chart
       {
         width: Math.max(320, box.current.clientWidth || 640),
         height: 240,
-        // Each bar is a UTC day and the charts say "(UTC)": the axis is drawn in UTC too, not in the browser's zone.
-        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
         // Half a day either side, so that the first and last bars are drawn whole.
         scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] } },
-        axes: [{}, { values: (_u, ticks) => ticks.map((t) => (props.money ? `$${t}` : String(t))), size: 80 }],
+        // Each bar is a UTC day and the charts say "(UTC)": the axis is drawn in UTC too, not in the browser's zone.
+        axes: [utcDayAxis, { values: (_u, ticks) => ticks.map((t) => (props.money ? `$${t}` : String(t))), size: 80 }],
         series: [
           { label: 'day', value: (_u, v) => (v === null ? '—' : new Date(v * 1000).toISOString().slice(0, 10)) },
           ...order.map((i) => ({

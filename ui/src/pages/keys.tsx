@@ -3,12 +3,23 @@ import { api, modelsText, usd, when } from '../api'
 import { changedSettings } from '../changed-settings'
 import { ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
 import { navigate } from '../router'
+import { typedModelName } from '../typed-model-name'
 import { typedNumber } from '../typed-number'
 import { isoFromUtcField, utcFieldValue } from '../utc-time'
 
 const BUDGET = 'Key budget (USD)'
 const RPM = 'Requests per minute'
-const modelList = (s: string) => s.split(',').map((m) => m.trim()).filter(Boolean)
+const MODEL_LIST = 'Models (comma-separated)'
+
+/**
+ * The models "only those listed" allows. A list naming none ("," or " , " pass the field's `required`) is
+ * refused: sent as [], it would park the key, which is the "no model" choice, not this one.
+ */
+function modelList(text: string): string[] {
+  const models = text.split(',').map(typedModelName).filter(Boolean)
+  if (models.length === 0) throw new Error(`${MODEL_LIST} must name at least one model; to allow none, choose "no model".`)
+  return models
+}
 
 // null is every priced model; [] is no model at all (the key is parked): two settings, never one empty field.
 const MODELS: Array<[string, string]> = [['all', 'every priced model'], ['none', 'no model'], ['only', 'only those listed']]
@@ -91,7 +102,7 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
       <Field label="Name" name={`${p}key-name`} value={fields.name} onInput={set('name')} />
       <Field label="Expires (UTC)" name={`${p}key-expires`} type="datetime-local" step="1" value={fields.expires} onInput={set('expires')} />
       <Select label="Allowed models" name={`${p}key-models`} value={fields.models} options={MODELS} onInput={set('models')} />
-      {fields.models === 'only' && <Field label="Models (comma-separated)" name={`${p}key-model-list`} value={fields.modelList} required onInput={set('modelList')} />}
+      {fields.models === 'only' && <Field label={MODEL_LIST} name={`${p}key-model-list`} value={fields.modelList} required onInput={set('modelList')} />}
       <Field label={BUDGET} name={`${p}key-budget`} inputMode="decimal" value={fields.budget} onInput={set('budget')} placeholder="none" />
       <Field label={RPM} name={`${p}key-rpm`} inputMode="numeric" value={fields.rpm} onInput={set('rpm')} placeholder="no limit" />
       <Select label="User field (a body naming another user)" name={`${p}key-user-field`} value={fields.userField} options={USER_FIELD} onInput={set('userField')} />

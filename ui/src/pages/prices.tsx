@@ -3,6 +3,7 @@ import { carriedPriceFields, keptFieldsText } from '../../../src/cli/price-carry
 import { api, ApiError, usd, when } from '../api'
 import { changedSettings } from '../changed-settings'
 import { ErrorLine, Field, Pager, Section, usePaged } from '../components'
+import { typedModelName } from '../typed-model-name'
 import { typedNumber } from '../typed-number'
 
 type Row = Record<string, unknown>
@@ -67,8 +68,9 @@ function KeptFields(props: { model: string; inForce: Row | null; unset: Offered[
 export function PricesPage(props: { params: URLSearchParams }) {
   const [refresh, setRefresh] = useState(0)
   const [model, setModel] = useState(props.params.get('model') ?? '')
-  // A name pasted with a space around it names the same model: a row for "mock:gpt-mock " would price a model no client calls.
-  const name = model.trim()
+  // A name pasted with a space around it, or after its provider, names the same model: a row for
+  // "mock:gpt-mock " or "mock: gpt-mock" would price a model no client calls.
+  const name = typedModelName(model)
   // The offered fields as last prefilled from the price in force (`shown`), and as they are now.
   const [form, setForm] = useState(() => ({ shown: fieldsOf(null), fields: fieldsOf(null) }))
   const [error, setError] = useState<string | null>(null)
