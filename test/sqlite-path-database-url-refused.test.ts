@@ -108,8 +108,15 @@ test("a path that carries a URL's password deeper in it is named with the passwo
   expect(refusal).not.toContain(PASSWORD)
 
   mkdirSync(join(cwd, 'work'))
-  const migrate = await run(join(cwd, 'work'), { TOLLGATE_DATABASE_URL: 'postgres://tollgate@127.0.0.1:1/tollgate' }, ['migrate', '--from', `./${URL_IN_DB}`])
-  expect(migrate.code).toBe(1)
-  expect(migrate.output).toContain('no SQLite database at ./postgres://tollgate:***@127.0.0.1:1/tollgate')
-  expect(migrate.output).not.toContain(PASSWORD)
+  const target = { TOLLGATE_DATABASE_URL: 'postgres://tollgate@127.0.0.1:1/tollgate' }
+  // The folders an earlier build made of the URL (one slash): a path, whose password is masked.
+  const folders = await run(join(cwd, 'work'), target, ['migrate', '--from', `./postgres:/tollgate:${PASSWORD}@127.0.0.1:1/tollgate`])
+  expect(folders.code).toBe(1)
+  expect(folders.output).toContain('no SQLite database at ./postgres:/tollgate:***@127.0.0.1:1/tollgate')
+  expect(folders.output).not.toContain(PASSWORD)
+  // With its `://` after a path's start, it is still a URL: refused as one, not looked for.
+  const url = await run(join(cwd, 'work'), target, ['migrate', '--from', `./${URL_IN_DB}`])
+  expect(url.code).toBe(2)
+  expect(url.output).toContain('--from is a URL')
+  expect(url.output).not.toContain(PASSWORD)
 }, 30_000)

@@ -1,14 +1,16 @@
 import { withoutPassword } from './client-urls'
 
 /**
- * Why `path`, given as the SQLite file, cannot be one: it is a URL (`postgres://…`, `redis://…`, `file://…`), or
- * a Postgres URL without its slashes. Taken as a relative path, a Postgres URL meant for TOLLGATE_DATABASE_URL
- * made the folders `postgres:/<user>:<password>@<host>…` (the password on disk) and a ledger of this process alone
- * where replicas were meant to share one (SPEC §11). The reason never repeats the value. A scheme of one letter
- * is a Windows drive (`C://data`), not a URL.
+ * Why `path`, given as the SQLite file, cannot be one: it is a URL. Taken as a relative path, a Postgres URL meant
+ * for TOLLGATE_DATABASE_URL made the folders `postgres:/<user>:<password>@<host>…` (the password on disk) and a
+ * ledger of this process alone where replicas were meant to share one (SPEC §11). Any `://` anywhere is refused,
+ * not only a scheme at the start: a JDBC URL (`jdbc:postgresql://…`, what a Java stack's secret store hands out)
+ * has its own prefix first, and no SQLite path needs one. So is a value starting `postgres:`/`postgresql:` (a URL
+ * without its slashes) or `jdbc:`. `file:name.db` is left alone: bun:sqlite opens no URI filenames, so that is
+ * the file's name. The reason never repeats the value.
  */
 export function urlGivenAsPath(path: string): string | null {
-  return /^\s*([a-z][a-z0-9+.-]+:\/\/|postgres(ql)?:)/i.test(path)
+  return path.includes('://') || /^\s*(jdbc:|postgres(ql)?:)/i.test(path)
     ? 'is a URL, not the path of the SQLite file; a Postgres database is set with TOLLGATE_DATABASE_URL'
     : null
 }

@@ -1,4 +1,5 @@
 import type { PriceSeed } from '../config/schema'
+import { forgettingChange } from '../store/late-write'
 import type { PriceRow, PriceRows, Unpriced } from '../store/store'
 import type { CacheChange } from '../redis/change-feed'
 import type { Price } from './price'
@@ -144,18 +145,12 @@ export class PriceBook {
     this.generation++
   }
 
-  /**
-   * Writes a change, then has every process read the prices again whether the write was answered or not: one
-   * refused at the deadline as its COMMIT was on its way may still have landed, and no cache may keep the prices
-   * as they were until its TTL.
-   */
-  private async changing<T>(write: () => Promise<T>): Promise<T> {
-    try {
-      return await write()
-    } finally {
+  /** Writes a change, then has every process read the prices again whether it was answered or not (forgettingChange). */
+  private changing<T>(write: () => Promise<T>): Promise<T> {
+    return forgettingChange(write, () => {
       this.invalidate()
       this.onChange({ kind: 'prices' })
-    }
+    })
   }
 
   private reload(now: number): Promise<void> {

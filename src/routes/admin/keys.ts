@@ -7,6 +7,7 @@ import type { apiKeys } from '../../db/schema'
 import { badRequest, conflict, notFound } from '../../http/errors'
 import { generateKey } from '../../keys/secret'
 import type { Services } from '../../services'
+import { forgettingChange } from '../../store/late-write'
 import { writtenModelName } from './model-name'
 import { pageQuery, toPage } from './pagination'
 import { filterText, strictQuery } from './strict-query'
@@ -68,18 +69,8 @@ export const keyRoutes = (services: Services) => {
   const checkExpiry = (expiresAt: number | null | undefined, now: number) => {
     if (expiresAt != null && expiresAt <= now) throw badRequest('Invalid body: expires_at: must be in the future')
   }
-  /**
-   * Makes a change to the key, then has every process forget it whether the change was answered or not: one
-   * refused at the deadline as its COMMIT was on its way may still have landed, and no cache may keep the key
-   * as it was until its TTL.
-   */
-  const changingKey = async <T>(id: string, change: () => Promise<T>): Promise<T> => {
-    try {
-      return await change()
-    } finally {
-      keys.invalidate(id)
-    }
-  }
+  /** Makes a change to the key, which every process forgets whether it was answered or not (forgettingChange). */
+  const changingKey = <T>(id: string, change: () => Promise<T>): Promise<T> => forgettingChange(change, () => keys.invalidate(id))
 
   return new Elysia({ name: 'admin-keys' })
     .post(

@@ -8,6 +8,7 @@ import { budgetLeft } from '../../budget/remaining'
 import type { users } from '../../db/schema'
 import { conflict, GatewayError, notFound } from '../../http/errors'
 import type { Services } from '../../services'
+import { forgettingChange } from '../../store/late-write'
 import { pageQuery, toPage } from './pagination'
 import { strictQuery } from './strict-query'
 
@@ -169,14 +170,8 @@ export const userRoutes = (services: Services) => {
         const row = await find(params.id)
         if (row.reserved > 0) throw inFlight
         // Its keys go with it (foreign key cascade); usage and log rows keep the id as history. Every process
-        // forgets them whether the delete was answered or not: one refused as its COMMIT was on its way may
-        // still have landed.
-        let deleted: boolean
-        try {
-          deleted = await store.deleteUser(params.id)
-        } finally {
-          keys.invalidateUser(params.id)
-        }
+        // forgets them whether the delete was answered or not (forgettingChange).
+        const deleted = await forgettingChange(() => store.deleteUser(params.id), () => keys.invalidateUser(params.id))
         if (!deleted) {
           // Not deleted: a request in flight, or another process deleted it first (then a 404).
           await find(params.id)

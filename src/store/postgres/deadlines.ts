@@ -1,4 +1,5 @@
 import type { SQL } from 'bun'
+import { lateWrite } from '../late-write'
 import { withDeadline } from './errors'
 
 /**
@@ -9,8 +10,9 @@ import { withDeadline } from './errors'
  * long as that lasts: a request, an admin read, a background job, a stop.
  *
  * A transaction whose caller was already refused is rolled back when its work ends, not committed
- * behind the caller's back (only a COMMIT already sent may still land). A connection taken with
- * `reserve` is handed over as it is: who reserves one sets its own deadline (the ledger's batches).
+ * behind the caller's back. Only a COMMIT already sent may still land: the refusal carries when the
+ * transaction really ended (lateWrite), for the caches to forget the change again then. A connection taken
+ * with `reserve` is handed over as it is: who reserves one sets its own deadline (the ledger's batches).
  */
 export function withQueryDeadlines(sql: SQL, ms: number): SQL {
   return new Proxy(sql, {
@@ -56,5 +58,7 @@ function boundedTransaction(sql: SQL, args: unknown[], ms: number): Promise<unkn
     if (late) throw new Error('transaction rolled back: the database answered after its deadline, and its caller was refused')
     return result
   })
-  return withDeadline(run, ms, () => (late = true))
+  return withDeadline(run, ms, () => (late = true)).catch((error) => {
+    throw late ? lateWrite(error, run) : error
+  })
 }
