@@ -141,7 +141,7 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
   // with its user (deleted, perhaps created again under the same id): the key no longer exists either, and that is
   // all its holder learns — not that the user is gone. Whatever the hold's amount (a free model's 0 too), and
   // before the budgets: a dead key learns nothing of them.
-  if (r.keyId !== null && !isLive(key, now)) return unauthorized()
+  if (r.keyId !== null && !isLiveKey(key, now)) return unauthorized()
   if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
   if (user.blocked) return userBlocked()
   const { start, rolled, spend } = currentPeriod(user.budgetPeriod, user.periodStart, user.spend, now)
@@ -167,7 +167,8 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
   return { request, rollTo: rolled ? start : null, keyDebited, remainingAfter }
 }
 
-const isLive = (key: KeyFigures | null, now: number): key is KeyFigures =>
+/** A key row that is there, not revoked and not expired at `now`. */
+export const isLiveKey = <K extends Pick<KeyFigures, 'revokedAt' | 'expiresAt'>>(key: K | null, now: number): key is K =>
   key !== null && key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now)
 
 /**

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { forbidden, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
-import { refuseBlockedUser } from '../keys/blocked-user'
+import { refuseDeadKeyOrBlockedUser } from '../keys/live-key'
 import { mayCall } from '../keys/caller'
 import { refuseUserMismatch } from '../metering/admission'
 import { countChatTokens } from '../metering/openai-tokens'
@@ -30,7 +30,7 @@ export const countTokensRoutes = (services: Services) => {
     async ({ body, request, server }) => {
       switchIdleTimeoutOff(request, server)
       const caller = authenticated(requestState(request))
-      await refuseBlockedUser(services.store, caller)
+      await refuseDeadKeyOrBlockedUser(services.store, caller)
       refuseUserMismatch(caller, body.metadata?.user_id, config.reject_user_mismatch)
       const model = providers.resolve(body.model, 'anthropic')
       if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')

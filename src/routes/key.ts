@@ -1,11 +1,10 @@
-import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd, optionalMicrosToUsd } from '../budget/money'
 import { budgetLeft } from '../budget/remaining'
-import { badRequest, unauthorized } from '../http/errors'
+import { badRequest } from '../http/errors'
 import { authenticated, requestState } from '../http/request-state'
-import type { KeyCaller } from '../keys/caller'
+import { liveKeyRows } from '../keys/live-key'
 import type { Services } from '../services'
 import { pageQuery } from './admin/pagination'
 import { oneUsersFilters, usageReader } from './admin/records'
@@ -21,24 +20,24 @@ const { key_id: _everyKey, ...ownFilters } = oneUsersFilters
  */
 export const keySelfRoutes = (services: Services) => {
   const { ledger } = services
-  const { db, tables: { apiKeys, users } } = services.store
   const reader = usageReader(services)
-  const callingKey = (request: Request): KeyCaller => {
+  /**
+   * The calling key and its user as the database has them now, after the queued settlements: a key the cache
+   * still trusts (within its TTL) but that is gone, revoked or expired is refused 401 here, before its row or
+   * its usage is shown.
+   */
+  const callingKey = async (request: Request) => {
     const caller = authenticated(requestState(request))
     if (caller.kind !== 'key') throw badRequest('This route shows the calling virtual key; the master key has none.', 'not_a_virtual_key')
-    return caller
+    await ledger.flush()
+    return { caller, ...(await liveKeyRows(services.store, caller)) }
   }
 
   return new Elysia({ name: 'key-self' })
     .get(
       '/v1/key',
       async ({ request }) => {
-        const caller = callingKey(request)
-        await ledger.flush()
-        const [key] = await db.select().from(apiKeys).where(eq(apiKeys.id, caller.keyId))
-        const [user] = key ? await db.select().from(users).where(eq(users.id, key.userId)) : []
-        // Deleted between authentication and here (the cache may lag another process by its TTL).
-        if (!key || !user) throw unauthorized()
+        const { key, user } = await callingKey(request)
         const { id, alias, max_budget, budget_period, spend, reserved, remaining, period_start, blocked } = presentUser(user)
         return {
           id: key.id,
@@ -67,7 +66,7 @@ export const keySelfRoutes = (services: Services) => {
     .get(
       '/v1/key/usage',
       async ({ request, query }) => {
-        const caller = callingKey(request)
+        const { caller } = await callingKey(request)
         return reader.pageWithTotals({ ...query, key_id: caller.keyId })
       },
       {

@@ -6,7 +6,7 @@ import { estimateOptionsFor } from '../budget/estimate-options'
 import { badRequest, forbidden, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
-import { refuseBlockedUser } from '../keys/blocked-user'
+import { refuseDeadKeyOrBlockedUser } from '../keys/live-key'
 import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest, refuseUserMismatch, resolveModel, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
@@ -345,7 +345,7 @@ export const responsesRoutes = (services: Services) => {
   /** Reading, deleting or cancelling a stored response: the owner's call, passed to the provider that keeps it. */
   const passThrough = async (request: Request, server: { timeout(r: Request, s: number): void } | null, method: 'GET' | 'POST' | 'DELETE', suffix: string, id: string) => {
     switchIdleTimeoutOff(request, server)
-    await refuseBlockedUser(services.store, authenticated(requestState(request)))
+    await refuseDeadKeyOrBlockedUser(services.store, authenticated(requestState(request)))
     const provider = await keeperOf(request, id)
     const query = new URL(request.url).search
     return callUnmetered(provider, method, `/responses/${encodeURIComponent(id)}${suffix}${method === 'GET' ? query : ''}`, undefined, {
@@ -429,7 +429,7 @@ export const responsesRoutes = (services: Services) => {
       `${ENDPOINT}/input_tokens`,
       async ({ body, request }) => {
         const caller = authenticated(requestState(request))
-        await refuseBlockedUser(services.store, caller)
+        await refuseDeadKeyOrBlockedUser(services.store, caller)
         refuseUserMismatch(caller, body.user, config.reject_user_mismatch)
         const model = resolveModel(providers, body.model, ENDPOINT)
         if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
