@@ -877,6 +877,10 @@ test('money-path fuzz: holds cover charges, charges follow usage, one row per ca
   const coverage = new Map<string, { sent: number; ok: number; upstream: number }>()
   const cases: Array<{ c: Case; got: Got }> = []
   const checks: Record<string, number> = { clientLeft: 0, exactCharge: 0, holdCharge: 0, cutBounds: 0, released: 0, usageShown: 0, sameAnswer: 0, toolCalls: 0, sdk: 0 }
+  /** Counts one more check of `kind` (the run's summary says how much each oracle was exercised). */
+  const tally = (kind: string) => {
+    checks[kind] = (checks[kind] ?? 0) + 1
+  }
   let n = 0
   while (n < CASES && performance.now() - started < RUN_BUDGET_MS) {
     const batch: Case[] = []
@@ -946,11 +950,11 @@ test('money-path fuzz: holds cover charges, charges follow usage, one row per ca
     const mode = c.plan.mode
     if (calls.every((k) => k.status === 400 && k.maxes.length === 0)) {
       // The provider did not know the response continued: refused before output.
-      checks.chainRefused = (checks.chainRefused ?? 0) + 1
+      tally('chainRefused')
       if (row.cost !== 0) fail(`refused (previous response unknown to the provider) but charged ${row.cost} µ$`)
       continue
     }
-    if (c.chainOf !== undefined) checks.chained = (checks.chained ?? 0) + 1
+    if (c.chainOf !== undefined) tally('chained')
     const sum = { input: 0, cached: 0, write: 0, write1h: 0, output: 0 }
     for (const k of calls) if (k.usage) for (const f of Object.keys(sum) as Array<keyof typeof sum>) sum[f] += k.usage[f] ?? 0
     const want = expectedCost(sum)
@@ -964,10 +968,10 @@ test('money-path fuzz: holds cover charges, charges follow usage, one row per ca
     const sameAnswer = () => {
       if (got.status !== 200 || c.route === 'embeddings') return
       const call = calls[0]!
-      checks.sameAnswer++
-      if (c.sdk) checks.sdk++
+      tally('sameAnswer')
+      if (c.sdk) tally('sdk')
       if (call.tools.length > 0) {
-        checks.toolCalls++
+        tally('toolCalls')
         if (JSON.stringify(got.tools) !== JSON.stringify(call.tools)) fail(`client got tool calls ${JSON.stringify(got.tools)}, upstream made ${JSON.stringify(call.tools)}`)
       } else if (JSON.stringify(got.texts.map((t) => t ?? '')) !== JSON.stringify(call.texts))
         fail(`client got text ${JSON.stringify(got.texts).slice(0, 200)}, upstream generated ${JSON.stringify(call.texts).slice(0, 200)}`)
@@ -975,16 +979,16 @@ test('money-path fuzz: holds cover charges, charges follow usage, one row per ca
     }
     // (2) the charge
     if (mode === 'usage' || mode === 'cache') {
-      checks.exactCharge++
-      if (sum.write1h > 0) checks.hourWrites = (checks.hourWrites ?? 0) + 1
-      else if (sum.write > 0) checks.cacheWrites = (checks.cacheWrites ?? 0) + 1
-      if (sum.cached > 0) checks.cacheReads = (checks.cacheReads ?? 0) + 1
+      tally('exactCharge')
+      if (sum.write1h > 0) tally('hourWrites')
+      else if (sum.write > 0) tally('cacheWrites')
+      if (sum.cached > 0) tally('cacheReads')
       if (row.cost !== want) fail(`charged ${row.cost} µ$, usage ${JSON.stringify(sum)} prices at ${want} µ$ ${rowSays}`)
       if (got.status !== 200) fail(`status ${got.status} for a good answer`)
       sameAnswer()
       // The usage the client is shown: its own format's counts of what it is billed (SPEC §6: the usage chunk only if asked for).
       if (got.status === 200 && c.route !== 'embeddings' && calls.length === 1) {
-        checks.usageShown++
+        tally('usageShown')
         const askedChunk = c.route !== 'chat' || !c.stream || c.body.stream_options?.include_usage === true
         if (c.route === 'chat' && c.stream && !askedChunk && got.usageChunks) fail(`the client did not ask for the usage chunk but got ${got.usageChunks}`)
         if (c.route === 'chat' && c.stream && askedChunk && got.usageChunks !== 1) fail(`the client asked for the usage chunk and got ${got.usageChunks ?? 0}`)
@@ -993,12 +997,12 @@ test('money-path fuzz: holds cover charges, charges follow usage, one row per ca
       }
     } else if (mode === 'nousage' || mode === 'zero-output') {
       // An answer without usage (or whose usage says no output beside output) pays its estimate: the hold.
-      checks.holdCharge++
+      tally('holdCharge')
       if (row.cost !== row.reserved) fail(`answer ${mode === 'nousage' ? 'without usage' : 'whose usage says 0 output beside output'} charged ${row.cost} µ$, its hold is ${row.reserved} µ$ ${rowSays}`)
       if (got.status !== 200) fail(`status ${got.status} for an answer`)
       sameAnswer()
     } else if (mode === 'client-abort' && c.stream) {
-      checks.clientLeft++
+      tally('clientLeft')
       const delivered = got.texts.reduce((n, t, i) => {
         let len = 0
         let k = 0
@@ -1015,14 +1019,14 @@ test('money-path fuzz: holds cover charges, charges follow usage, one row per ca
       if (row.cost > row.reserved || row.cost < floor) fail(`client left mid-stream after ${delivered} token(s) and was charged ${row.cost} µ$ (at least ${floor} µ$, at most the hold) ${rowSays}`)
     } else if (mode === 'overshoot') {
       // Not a compliant provider: cap-output still keeps the charge within the hold (README, Overshoot).
-      checks.overshoot = (checks.overshoot ?? 0) + 1
+      tally('overshoot')
     } else if (mode === 'cut-after-usage' && got.texts.every((t) => !t) && got.tools.length === 0) {
       // Under load Bun's server can reset the connection before the events queued ahead of the cut leave it: then
       // the gateway met a provider that failed before any output (released), and the client saw nothing either.
-      checks.cutUnsent = (checks.cutUnsent ?? 0) + 1
+      tally('cutUnsent')
       if (row.cost > row.reserved) fail(`stream cut before anything arrived charged ${row.cost} µ$ past its hold ${rowSays}`)
     } else if (mode === 'cut-after-usage') {
-      checks.exactCharge++
+      tally('exactCharge')
       if (row.cost !== want) fail(`stream cut after its usage charged ${row.cost} µ$, usage ${JSON.stringify(sum)} prices at ${want} µ$; the client was given ${JSON.stringify(got.texts).slice(0, 80)} ${rowSays}`)
     } else if (mode === 'cut' || mode === 'event-error-after') {
       // What the provider made before the break, as the client got it: at least its input and each whole piece delivered.
@@ -1038,11 +1042,11 @@ test('money-path fuzz: holds cover charges, charges follow usage, one row per ca
         return n + k
       }, 0)
       const floor = delivered > 0 ? expectedCost({ input: calls[0]!.input, cached: 0, write: 0, output: delivered }) : 0
-      checks.cutBounds++
+      tally('cutBounds')
       if (row.cost > row.reserved || row.cost < floor)
         fail(`stream broken after ${delivered} token(s) delivered charged ${row.cost} µ$ (at least ${floor} µ$: its input and that output; at most the hold) ${rowSays}`)
     } else if (mode === 'http-error' || mode === 'error-200' || mode === 'event-error-before') {
-      checks.released++
+      tally('released')
       if (row.cost !== 0) fail(`refused before output but charged ${row.cost} µ$ ${rowSays}`)
       if (got.status === 200 && !got.errorInStream && !c.sdk) fail('provider refused but the client got a 200 without an error')
     }
