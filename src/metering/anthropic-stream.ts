@@ -32,9 +32,14 @@ class UsageAccumulator {
   private hasInput = false
   private hasOutput = false
 
+  /**
+   * `message_start`'s input side. Its `output_tokens` (Anthropic states 1 before any output) is no count of
+   * the answer: kept, a server whose `message_delta` counts 0 output beside the text would be billed 1 token.
+   */
   start(u: AnthropicUsage | null | undefined): void {
     if (!u) return
-    this.merge(u)
+    const { output_tokens: _beforeAnyOutput, ...inputSide } = u
+    this.merge(inputSide)
     if (typeof u.input_tokens === 'number') this.hasInput = true
   }
 
@@ -64,6 +69,11 @@ class UsageAccumulator {
 
   get counts(): TokenCounts | null {
     return this.hasInput && this.hasOutput ? anthropicUsage(this.fields) : null
+  }
+
+  /** The largest output count a `message_delta` has stated, if any has. */
+  get output(): number | undefined {
+    return this.fields.output_tokens ?? undefined
   }
 }
 
@@ -98,8 +108,6 @@ class AnthropicEventMeter implements EventMeter {
   finished = false
   providerFailed = false
   private outputAfterUsage = false
-  /** The largest output count a `message_delta` has stated (`message_start`'s is no account of the answer). */
-  private deltaOutput: number | undefined
 
   constructor(
     private readonly secrets?: () => readonly string[],
@@ -141,12 +149,9 @@ class AnthropicEventMeter implements EventMeter {
         // statement repeated, a proxy's, does not), as in the chat and Responses meters. Only a message_delta's
         // count is compared: message_start's `output_tokens: 1` is stated before any output, and a one-token
         // answer's message_delta states that same 1 for all of it.
+        const before = this.counts.output
         this.counts.delta(event.usage)
-        const stated = event.usage?.output_tokens
-        if (typeof stated === 'number' && (this.deltaOutput === undefined || stated > this.deltaOutput)) {
-          this.outputAfterUsage = false
-          this.deltaOutput = stated
-        }
+        if (this.counts.output !== before) this.outputAfterUsage = false
         break
       }
       case 'message_stop':
