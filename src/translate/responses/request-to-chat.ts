@@ -61,7 +61,9 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
     const last = messages.last
     switch (item?.type) {
       case 'message':
-        if (item.role === 'system' || item.role === 'developer') messages.push({ role: item.role, content: textOnly(item.content, `${where}.content`) })
+        // `developer` is OpenAI's own name for system: the servers without a Responses API (vLLM, DeepSeek, Mistral,
+        // llama.cpp…) know only system, user, assistant and tool, and refuse any other role.
+        if (item.role === 'system' || item.role === 'developer') messages.push({ role: 'system', content: textOnly(item.content, `${where}.content`) })
         else if (item.role === 'user') messages.push({ role: 'user', content: userContent(item.content, `${where}.content`) })
         else if (item.role === 'assistant') messages.push({ role: 'assistant', content: textOnly(item.content, `${where}.content`) })
         else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
