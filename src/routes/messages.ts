@@ -8,6 +8,7 @@ import { meterAnthropicStream } from '../metering/anthropic-stream'
 import { anthropicFeatures, contextWindowOf, serverToolBounds } from '../pricing/features'
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
 import { withAnthropicOutputCap } from '../translate/output-cap'
+import { withThinkingTheToolLoopTakes } from '../translate/anthropic-thinking'
 import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicMessageCounts } from '../translate/usage'
 import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
@@ -36,15 +37,17 @@ type MessagesBody = z.infer<typeof messagesBody>
  * `anthropic-version` and `anthropic-beta` (unless the provider's configured headers replace them), and a
  * bound on every billed server tool that sets none (`max_uses`, src/pricing/features.ts). Its billed
  * features are read from the beta flags it is sent, which Anthropic bills by: an operator's
- * `context-1m-…` on the provider switches the long-context rates on for every request.
+ * `context-1m-…` on the provider switches the long-context rates on for every request. Thinking with a budget is
+ * dropped from a tool loop whose assistant turn started without it, as an earlier clamped turn leaves one.
  */
 function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config): ExchangeFor {
   const headers = anthropicClientHeaders(clientHeaders)
   return (model, outputClamp) => {
     const bounded = anthropicFeatures(body, serverToolBounds(config), anthropicBetaSent(model.provider, headers), model.upstreamModel)
+    const sent = withThinkingTheToolLoopTakes(bounded.body)
     return {
       path: '/v1/messages',
-      body: { ...(outputClamp === null ? bounded.body : withAnthropicOutputCap(bounded.body, outputClamp)), model: model.upstreamModel },
+      body: { ...(outputClamp === null ? sent : withAnthropicOutputCap(sent, outputClamp)), model: model.upstreamModel },
       headers,
       features: bounded.features,
       // Blocks of a server tool the request did not offer are no use Anthropic bills (`billedWhenShown`).

@@ -1,6 +1,7 @@
 import { badRequest, threadRefused } from '../http/errors'
 import { quoted, unsupported as refuse } from './unsupported'
 import { dataUrlOf } from './media'
+import { ChatMessages, chatToolOutput, type ChatToolOutput } from './chat-messages'
 import { openAIEndUserTag } from './end-user-tag'
 import { fitsOpenAIStrict } from './openai-strict-schema'
 
@@ -63,43 +64,39 @@ function documentNotes(block: Json, where: string): Json[] {
   return notes.length > 0 ? [{ type: 'text', text: notes.join('\n') }] : []
 }
 
+/** A block of a user turn or a tool result as chat parts (a document: its notes, then its source). */
+function userParts(block: Json, where: string): Json[] {
+  switch (block?.type) {
+    case 'text':
+      return [{ type: 'text', text: String(block.text ?? '') }]
+    case 'image':
+      return [mediaPart(block, where)]
+    case 'document':
+      return [...documentNotes(block, where), mediaPart(block, where)]
+    default:
+      throw unsupported(where, `a ${quoted(block?.type)} block`)
+  }
+}
+
 /** A user turn's blocks: tool results become `tool` messages (which must come first), the rest one user message. */
-function userMessages(content: unknown, where: string): Json[] {
-  if (typeof content === 'string') return [{ role: 'user', content }]
+function pushUserTurn(messages: ChatMessages, content: unknown, where: string): void {
+  if (typeof content === 'string') return messages.push({ role: 'user', content })
   if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of blocks`)
-  const tools: Json[] = []
   const parts: Json[] = []
   content.forEach((block: Json, j) => {
     const at = `${where}[${j}]`
-    switch (block?.type) {
-      case 'text':
-        parts.push({ type: 'text', text: String(block.text ?? '') })
-        break
-      case 'image':
-        parts.push(mediaPart(block, at))
-        break
-      case 'document':
-        parts.push(...documentNotes(block, at), mediaPart(block, at))
-        break
-      case 'tool_result':
-        tools.push({ role: 'tool', tool_call_id: String(block.tool_use_id ?? ''), content: toolResultText(block, at) })
-        break
-      default:
-        throw unsupported(at, `a ${quoted(block?.type)} block`)
-    }
+    if (block?.type === 'tool_result') messages.pushToolResult(String(block.tool_use_id ?? ''), toolOutput(block, at))
+    else parts.push(...userParts(block, at))
   })
-  return parts.length > 0 ? [...tools, { role: 'user', content: parts }] : tools
+  if (parts.length > 0) messages.push({ role: 'user', content: parts })
 }
 
-function toolResultText(block: Json, where: string): string {
-  const text = typeof block.content === 'string'
-    ? block.content
-    : (Array.isArray(block.content) ? block.content : []).map((b: Json, k: number) => {
-      if (b?.type === 'text') return String(b.text ?? '')
-      throw unsupported(`${where}.content[${k}]`, `a ${quoted(b?.type)} block in a tool result`)
-    }).join('\n')
+function toolOutput(block: Json, where: string): ChatToolOutput {
+  const output = typeof block.content === 'string'
+    ? { text: block.content, media: [] }
+    : chatToolOutput((Array.isArray(block.content) ? block.content : []).flatMap((b: Json, k: number) => userParts(b, `${where}.content[${k}]`)))
   // OpenAI has no error flag on a tool result: say it in the text, where the model will read it.
-  return block.is_error === true ? `Error: ${text}` : text
+  return block.is_error === true ? { ...output, text: output.text ? `Error: ${output.text}` : 'Error:' } : output
 }
 
 function assistantMessage(content: unknown, where: string): Json {
@@ -152,7 +149,7 @@ function convertToolChoice(choice: Json | undefined): unknown {
 /**
  * An Anthropic Messages request as an OpenAI chat request (without `model`: the caller sets the provider's
  * own id). `system` becomes the first message, blocks become parts, `tool_use`/`tool_result` become tool
- * calls and `tool` messages. A stream always asks for usage: the gateway bills from it. What OpenAI cannot
+ * calls and `tool` messages (a result's images and documents a user message after them). A stream always asks for usage: the gateway bills from it. What OpenAI cannot
  * honour is dropped, not refused, since Claude Code sends it on every request: `anthropic-beta` flags,
  * `context_management` (server-side context editing: the history goes whole), `output_config` other than
  * its format and effort, and `thinking` where the provider has no `reasoning_effort`. A `top_k` of 1 or more
@@ -169,19 +166,19 @@ export function messagesRequestToChat(body: Json, o: MessagesToChatOptions): Jso
   // LangChain's older ChatAnthropic sends `top_k: -1` and `top_p: -1` on every request, meaning "off" (the
   // convention of Anthropic's first API): they ask for nothing, and only a real value is refused or sent.
   if (typeof body.top_k === 'number' && body.top_k >= 1) throw unsupported('top_k', 'sampling among the top k tokens')
-  const messages: Json[] = []
+  const messages = new ChatMessages()
   const system = systemText(body.system)
   if (system) messages.push({ role: 'system', content: system })
   const list: Json[] = Array.isArray(body.messages) ? body.messages : []
   list.forEach((m, i) => {
     const where = `messages[${i}].content`
-    if (m.role === 'user') messages.push(...userMessages(m.content, where))
+    if (m.role === 'user') pushUserTurn(messages, m.content, where)
     else if (m.role === 'assistant') messages.push(assistantMessage(m.content, where))
     else if (m.role === 'system') messages.push({ role: 'system', content: systemText(m.content) })
     else throw unsupported(`messages[${i}].role`, `the role ${quoted(m.role)}`)
   })
 
-  const out: Json = { messages, [o.outputCapField]: body.max_tokens }
+  const out: Json = { messages: messages.done(), [o.outputCapField]: body.max_tokens }
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) out.stop = body.stop_sequences
   if (typeof body.temperature === 'number') out.temperature = body.temperature
   if (typeof body.top_p === 'number' && body.top_p >= 0) out.top_p = body.top_p

@@ -1,4 +1,5 @@
 import type { ProviderConfig } from '../config/schema'
+import { withoutThinking } from './anthropic-thinking'
 
 /**
  * The request field that caps output at an OpenAI-compatible provider. OpenAI's own API wants
@@ -63,19 +64,5 @@ export function withAnthropicOutputCap(body: Record<string, unknown>, max: numbe
   const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | null | undefined
   if (thinking?.type !== 'enabled' || typeof thinking.budget_tokens !== 'number' || thinking.budget_tokens < max) return out
   if (max >= 2 * MIN_THINKING_BUDGET) return { ...out, thinking: { ...thinking, budget_tokens: Math.floor(max / 2) } }
-  const { thinking: _, ...withoutThinking } = out
-  return withoutThinkingEdits(withoutThinking)
-}
-
-/**
- * The body without its `clear_thinking_*` context edits, and without `context_management` when no edit is
- * left: Anthropic refuses such an edit once thinking is off (Claude Code sends one with every thinking request).
- */
-function withoutThinkingEdits(body: Record<string, unknown>): Record<string, unknown> {
-  const management = body.context_management as { edits?: unknown } | null | undefined
-  if (!Array.isArray(management?.edits)) return body
-  const edits = management.edits.filter((edit) => !(typeof edit?.type === 'string' && edit.type.startsWith('clear_thinking_')))
-  if (edits.length === management.edits.length) return body
-  const { context_management: _, ...rest } = body
-  return edits.length === 0 ? rest : { ...rest, context_management: { ...management, edits } }
+  return withoutThinking(out)
 }

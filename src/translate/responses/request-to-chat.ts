@@ -3,6 +3,7 @@ import { quoted, unsupported as refuse } from '../unsupported'
 import { splitTools } from './hosted-tools'
 import { inputItems, partsText, refuseStoredState } from './input-items'
 import { openAIEndUserTag } from '../end-user-tag'
+import { ChatMessages, chatToolOutput } from '../chat-messages'
 
 type Json = Record<string, any>
 
@@ -15,11 +16,11 @@ export interface ResponsesToChatOptions {
 
 const unsupported = (where: string, what: string) => refuse('OpenAI-compatible', where, what)
 
-/** A user message's content as chat parts (a string stays a string). */
-function userContent(content: unknown, where: string): unknown {
+/** A user message's content (or a function call's output) as chat parts (a string stays a string). */
+function userContent(content: unknown, where: string): string | Json[] {
   if (typeof content === 'string') return content
   if (!Array.isArray(content)) throw badRequest(`Invalid body: ${where}: must be a string or an array of parts`)
-  return content.map((part: Json, j) => {
+  return content.map((part: Json, j): Json => {
     const at = `${where}[${j}]`
     switch (part?.type) {
       case 'input_text':
@@ -45,21 +46,24 @@ function textOnly(content: unknown, where: string): string {
 
 /**
  * A Responses request as a chat completions request, for OpenAI-compatible servers without `/responses`.
- * Items become messages (function calls an assistant's `tool_calls`, their outputs `tool` messages);
+ * Items become messages (function calls an assistant's `tool_calls`, their outputs `tool` messages, and
+ * the images and files in those outputs a user message after them);
  * reasoning items are dropped (the server cannot take them back); only function tools are sent, the others
  * returned in `dropped`. Usage is always asked for on streams (the response events carry it).
  */
 export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): { request: Json; dropped: string[] } {
   refuseStoredState(body, 'A provider served through chat completions')
-  const messages: Json[] = []
+  const messages = new ChatMessages()
   if (typeof body.instructions === 'string' && body.instructions) messages.push({ role: 'system', content: body.instructions })
 
   inputItems(body.input).forEach((item, i) => {
     const where = `input[${i}]`
-    const last = messages.at(-1)
+    const last = messages.last
     switch (item?.type) {
       case 'message':
-        if (item.role === 'system' || item.role === 'developer') messages.push({ role: item.role, content: textOnly(item.content, `${where}.content`) })
+        // `developer` is OpenAI's own name for system: the servers without a Responses API (vLLM, DeepSeek, Mistral,
+        // llama.cpp…) know only system, user, assistant and tool, and refuse any other role.
+        if (item.role === 'system' || item.role === 'developer') messages.push({ role: 'system', content: textOnly(item.content, `${where}.content`) })
         else if (item.role === 'user') messages.push({ role: 'user', content: userContent(item.content, `${where}.content`) })
         else if (item.role === 'assistant') messages.push({ role: 'assistant', content: textOnly(item.content, `${where}.content`) })
         else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
@@ -71,9 +75,11 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
         else messages.push({ role: 'assistant', content: null, tool_calls: [call] })
         break
       }
-      case 'function_call_output':
-        messages.push({ role: 'tool', tool_call_id: String(item.call_id ?? ''), content: typeof item.output === 'string' ? item.output : textOnly(item.output, `${where}.output`) })
+      case 'function_call_output': {
+        const output = userContent(item.output, `${where}.output`)
+        messages.pushToolResult(String(item.call_id ?? ''), typeof output === 'string' ? { text: output, media: [] } : chatToolOutput(output))
         break
+      }
       case 'reasoning':
       case 'web_search_call':
         break // the reasoning and searches of an earlier turn have no place in a chat request
@@ -82,7 +88,7 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
     }
   })
 
-  const out: Json = { messages }
+  const out: Json = { messages: messages.done() }
   const max = o.outputCap ?? body.max_output_tokens
   if (typeof max === 'number') out[o.outputCapField] = max
   for (const field of ['temperature', 'top_p'] as const) if (body[field] != null) out[field] = body[field]

@@ -3,6 +3,7 @@ import { responsesBilledTool } from '../../pricing/features'
 import { base64SourceOf } from '../media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from '../anthropic-text'
 import { anthropicToolId } from '../anthropic-tool-id'
+import { toolLoopStartedWithoutThinking } from '../anthropic-thinking'
 import { quoted, unsupported as refuse } from '../unsupported'
 import { splitTools } from './hosted-tools'
 import { inputItems, partsText, refuseStoredState } from './input-items'
@@ -254,9 +255,11 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   const search = o.webSearch && Array.isArray(body.tools) ? body.tools.find(isWebSearch) : undefined
   const tools = [...convertTools(functions), ...(search ? [webSearchTool(search, body.max_tool_calls)] : [])]
   const toolChoice = tools.length > 0 ? convertToolChoice(body.tool_choice, body.parallel_tool_calls, search !== undefined) : undefined
-  // Anthropic refuses thinking with a tool_choice that forces a tool (`any`, or a named one): the answer goes without it.
+  // Anthropic refuses thinking with a tool_choice that forces a tool (`any`, or a named one), and in a tool loop whose
+  // assistant turn started without it (one the gateway sent so, or an agent's without reasoning before a handoff):
+  // the answer goes without it.
   const forcesTool = toolChoice?.type === 'any' || toolChoice?.type === 'tool'
-  const thinking = forcesTool ? undefined : thinkingFor(body.reasoning, body.max_output_tokens ?? undefined, o)
+  const thinking = forcesTool || toolLoopStartedWithoutThinking(messages) ? undefined : thinkingFor(body.reasoning, body.max_output_tokens ?? undefined, o)
   const out: Json = { max_tokens: thinking?.maxTokens ?? body.max_output_tokens ?? o.defaultMaxOutputTokens, messages }
   if (system.length === 1) out.system = system[0]
   else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }))
