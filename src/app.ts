@@ -45,7 +45,12 @@ import { responsesRoutes } from './routes/responses'
 import type { Services } from './services'
 import { openStore } from './store/open'
 
-export async function createServices(config: Config): Promise<Services> {
+/** What Bun's fetch cap leaves the free calls (`effectiveUpstreamLimit`); `FREE_CALLS` unless given. */
+export interface ServiceOptions {
+  freeCalls?: number
+}
+
+export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const store = await openStore(config)
   const providers = new ProviderRegistry(config)
   const prices = new PriceBook(store.prices, config.cache_ttl_ms)
@@ -87,7 +92,7 @@ export async function createServices(config: Config): Promise<Services> {
     if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
   const upstream = new UpstreamSlots(config.max_upstream_concurrency, () => metrics.upstreamBusy.inc())
-  const freeCalls = new UpstreamSlots(FREE_CALLS, () => metrics.freeCallsBusy.inc(), 'free calls')
+  const freeCalls = new UpstreamSlots(options.freeCalls ?? FREE_CALLS, () => metrics.freeCallsBusy.inc(), 'free calls')
   metrics.watchUpstream(upstream, freeCalls)
   const alerts = new Alerts(store.alerts, config.alerts, freeCalls, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)

@@ -13,8 +13,8 @@ import { FREE_CALLS } from '../src/providers/upstream-slots'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
 import { jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
-/** Bun's fetch cap for the gateway process: its paid-call limit is this minus the free calls' room (8). */
-const FETCH_CAP = FREE_CALLS + 8
+/** Bun's fetch cap for the gateway process: its paid-call limit is this minus the free calls' room (40). */
+const FETCH_CAP = 2 * FREE_CALLS + 8
 let up: ScriptedUpstream | undefined
 let gw: SpawnedGateway | undefined
 afterAll(async () => {
@@ -65,7 +65,7 @@ test('free calls past their own limit get 503 upstream_busy; a paid call then st
   expect({ reached: countCalls(), refused }).toEqual({ reached: FREE_CALLS, refused: Array(FETCH_CAP - FREE_CALLS).fill({ status: 503, retryAfter: '1' }) })
   expect(await freeCallsInFlight()).toBe(FREE_CALLS)
 
-  // A paid stream, well under the paid-call limit (8): admitted, its hold taken. Its client waits 1.5 s for a first byte.
+  // A paid stream, well under the paid-call limit (40): admitted, its hold taken. Its client waits 1.5 s for a first byte.
   const client = new AbortController()
   setTimeout(() => client.abort(), 1_500)
   const status = await fetch(`${gw.url}/v1/chat/completions`, {

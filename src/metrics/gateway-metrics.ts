@@ -93,7 +93,7 @@ export class GatewayMetrics {
     this.registry.register(
       new Gauge('tollgate_free_calls_in_flight', 'Calls that hold nothing in flight in this process: token counts, stored responses (until their body ends), alert webhooks.', () => freeCalls.inFlight),
     )
-    this.registry.register(new Gauge('tollgate_free_calls_limit', 'The most calls that hold nothing this process runs at once.', () => freeCalls.limit))
+    this.registry.register(new Gauge('tollgate_free_calls_limit', "The most calls that hold nothing this process runs at once (what Bun's fetch cap leaves them).", () => freeCalls.limit))
   }
 
   /** A model's label: its own name if the operator configured or priced it, else `other`. */
