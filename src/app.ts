@@ -25,6 +25,7 @@ import { ChangeFeed } from './redis/change-feed'
 import { RedisLink } from './redis/link'
 import { SharedRateLimiter } from './redis/rate-limiter'
 import { ProviderRegistry } from './providers/registry'
+import { FreeCallSlots } from './providers/free-call-slots'
 import { FREE_CALLS, UpstreamSlots } from './providers/upstream-slots'
 import { RefusalRecord } from './records/refusals'
 import { StoredResponseRetention } from './records/stored-retention'
@@ -92,7 +93,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
   const upstream = new UpstreamSlots(config.max_upstream_concurrency, () => metrics.upstreamBusy.inc())
-  const freeCalls = new UpstreamSlots(options.freeCalls ?? FREE_CALLS, () => metrics.freeCallsBusy.inc(), 'free calls')
+  const freeCalls = new FreeCallSlots(options.freeCalls ?? FREE_CALLS, () => metrics.freeCallsBusy.inc())
   metrics.watchUpstream(upstream, freeCalls)
   const alerts = new Alerts(store.alerts, config.alerts, freeCalls, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)

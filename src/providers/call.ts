@@ -5,7 +5,7 @@ import { badGateway, badRequest, GatewayError } from '../http/errors'
 import { streamedAnswer } from '../http/streamed-answer'
 import { jsonOf, SseParser, type SseEvent } from '../translate/sse'
 import type { ProviderRegistry } from './registry'
-import type { UpstreamSlots } from './upstream-slots'
+import type { FreeCallSlots } from './free-call-slots'
 import { endWhenAbortedUnread } from './unread-abort'
 import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
@@ -344,9 +344,10 @@ export function refuseAnthropicModel(providers: ProviderRegistry, model: string,
 /** The upstream content type, or the one the endpoint documents when the provider sent none. */
 export const contentTypeOf = (res: Response, fallback: string): string => res.headers.get('content-type') ?? fallback
 
-/** How a free call runs: its slot among the free calls (`FREE_CALLS`), its timeout, its client. */
+/** How a free call runs: its slot among the free calls, taken for its key; its timeout; its client. */
 export interface UnmeteredOptions {
-  freeCalls: UpstreamSlots
+  freeCalls: FreeCallSlots
+  keyId: string
   timeoutMs: number
   request: Request
 }
@@ -354,9 +355,9 @@ export interface UnmeteredOptions {
 /**
  * A call that costs nothing and holds nothing (reading or deleting stored state, counting tokens): the
  * provider's answer streamed through with its status and content type, a refusal mapped like any other,
- * and a 2xx that is only an error too (`errorCheckedAnswer`). It takes a free-call slot first (503
- * `upstream_busy` past their limit) and gives it back when the call ends: failed, refused, or its body
- * relayed to its end, cancelled or cut.
+ * and a 2xx that is only an error too (`errorCheckedAnswer`). It takes a free-call slot first (refused past the
+ * clients' share or its key's: `FreeCallSlots.takeFor`) and gives it back when the call ends: failed, refused, or
+ * its body relayed to its end, cancelled or cut.
  */
 export async function callUnmetered(
   provider: ProviderConfig,
@@ -365,7 +366,7 @@ export async function callUnmetered(
   body: Record<string, unknown> | undefined,
   o: UnmeteredOptions,
 ): Promise<Response> {
-  const slotBack = o.freeCalls.take()
+  const slotBack = o.freeCalls.takeFor(o.keyId)
   const signal = upstreamSignal(o.timeoutMs, o.request.signal)
   // An abort that happened before this point would never reach the signal's listener.
   if (o.request.signal.aborted) signal.abortClient()
@@ -393,8 +394,8 @@ export async function callUnmetered(
 
 /**
  * A free call whose answer is read whole through `parse` (a token count), as `readAnswer` reads it: its free-call
- * slot is taken first (503 `upstream_busy` past their limit) and given back once the answer is read or the call
- * failed. The client going away cuts it.
+ * slot is taken first (as `callUnmetered` takes it) and given back once the answer is read or the call failed. The
+ * client going away cuts it.
  */
 export async function readUnmetered<T>(
   provider: ProviderConfig,
@@ -403,7 +404,7 @@ export async function readUnmetered<T>(
   o: UnmeteredOptions,
   parse: (answer: UpstreamAnswer) => (text: string) => T,
 ): Promise<T> {
-  const slotBack = o.freeCalls.take()
+  const slotBack = o.freeCalls.takeFor(o.keyId)
   try {
     const answer = await callUpstream(provider, path, body, { timeoutMs: o.timeoutMs, clientSignal: o.request.signal })
     return await readAnswer(answer, parse(answer))

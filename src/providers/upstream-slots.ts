@@ -2,8 +2,8 @@ import { upstreamBusy } from '../http/errors'
 import { BUN_MAX_FETCH_CAP, parseBunFetchCap } from './bun-fetch-cap'
 
 /**
- * How many calls of one kind this process has in flight, against their limit: provider calls that take a
- * hold, or the free calls (see `FREE_CALLS`). A provider call's slot is taken before the hold and given back
+ * How many provider calls that take a hold this process has in flight, against their limit (the free calls have
+ * slots of their own: free-call-slots.ts). A provider call's slot is taken before the hold and given back
  * when the hold ends (the call's answer read, or its stream ended): a request over the limit is refused up
  * front, holding nothing, rather than queued by the runtime's own fetch cap after its hold was taken.
  */
@@ -13,8 +13,6 @@ export class UpstreamSlots {
   constructor(
     readonly limit: number,
     private readonly onRefused: () => void = () => {},
-    /** What the slots are for, as a refusal names them. */
-    private readonly calls = 'provider calls',
   ) {}
 
   get inFlight(): number {
@@ -30,7 +28,7 @@ export class UpstreamSlots {
     const giveBack = this.tryTake()
     if (giveBack) return giveBack
     this.onRefused()
-    throw upstreamBusy(this.limit, this.calls)
+    throw upstreamBusy(this.limit)
   }
 
   /** Takes a slot if one is free (the function that gives it back, once), else null: for a caller that can wait its turn. */
