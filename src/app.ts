@@ -25,6 +25,7 @@ import { ChangeFeed } from './redis/change-feed'
 import { RedisLink } from './redis/link'
 import { SharedRateLimiter } from './redis/rate-limiter'
 import { ProviderRegistry } from './providers/registry'
+import { FreeCallSlots } from './providers/free-call-slots'
 import { FREE_CALLS, UpstreamSlots } from './providers/upstream-slots'
 import { RefusalRecord } from './records/refusals'
 import { StoredResponseRetention } from './records/stored-retention'
@@ -45,7 +46,12 @@ import { responsesRoutes } from './routes/responses'
 import type { Services } from './services'
 import { openStore } from './store/open'
 
-export async function createServices(config: Config): Promise<Services> {
+/** What Bun's fetch cap leaves the free calls (`effectiveUpstreamLimit`); `FREE_CALLS` unless given. */
+export interface ServiceOptions {
+  freeCalls?: number
+}
+
+export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const store = await openStore(config)
   const providers = new ProviderRegistry(config)
   const prices = new PriceBook(store.prices, config.cache_ttl_ms)
@@ -87,7 +93,7 @@ export async function createServices(config: Config): Promise<Services> {
     if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
   const upstream = new UpstreamSlots(config.max_upstream_concurrency, () => metrics.upstreamBusy.inc())
-  const freeCalls = new UpstreamSlots(FREE_CALLS, () => metrics.freeCallsBusy.inc(), 'free calls')
+  const freeCalls = new FreeCallSlots(options.freeCalls ?? FREE_CALLS, () => metrics.freeCallsBusy.inc())
   metrics.watchUpstream(upstream, freeCalls)
   const alerts = new Alerts(store.alerts, config.alerts, freeCalls, (message) => console.warn(`[tollgate] ${message}`))
   metrics.watchAlerts(alerts.outbox)

@@ -28,6 +28,8 @@ export interface ServerOptions {
   idleTimeoutSec?: number
   /** One of a TOLLGATE_WORKERS group: share the port with the group's other processes (SO_REUSEPORT). */
   sharePort?: boolean
+  /** The most free calls at once: what Bun's fetch cap leaves them (`effectiveUpstreamLimit`); `FREE_CALLS` unless given. */
+  freeCalls?: number
 }
 
 /**
@@ -55,7 +57,7 @@ export function listenOptions(config: Config, options: ServerOptions, logger: Se
 }
 
 export async function startGateway(config: Config, options: ServerOptions = {}): Promise<RunningGateway> {
-  const services = await createServices(config)
+  const services = await createServices(config, { freeCalls: options.freeCalls })
   let app: ReturnType<typeof createApp>
   try {
     app = createApp(services, { idleTimeoutSec: options.idleTimeoutSec }).listen(listenOptions(config, options, services.logger))

@@ -9,6 +9,7 @@ import type { GatewayMetrics } from './metrics/gateway-metrics'
 import type { PriceBook } from './pricing/price-book'
 import type { ProviderRegistry } from './providers/registry'
 import type { RequestsInHandling } from './plugins/request-context'
+import type { FreeCallSlots } from './providers/free-call-slots'
 import type { UpstreamSlots } from './providers/upstream-slots'
 import type { RecordsReads } from './records/records-reader'
 import type { RefusalRecord } from './records/refusals'
@@ -32,7 +33,7 @@ export interface Services {
   providers: ProviderRegistry
   upstream: UpstreamSlots
   /** The calls that hold nothing (token counts, stored responses, alert webhooks), under a limit of their own. */
-  freeCalls: UpstreamSlots
+  freeCalls: FreeCallSlots
   /** Requests being handled now, until their answer is handed over (request-context): a stop's grace waits for them. */
   inHandling: RequestsInHandling
   requestLog: RequestLog

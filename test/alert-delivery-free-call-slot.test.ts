@@ -2,7 +2,8 @@
  * A webhook's POST is a fetch like a provider call: it takes one of the free-call slots (`FREE_CALLS`) that keep
  * the gateway's fetches under Bun's cap. With none free, a due delivery waits for a later pass, unclaimed (or
  * given back, when a free call took the slot while the claim was made), and that wait is no attempt (it does not
- * bring `max_attempts` nearer); the slot goes back when the POST ends, answered or timed out. Runs on both stores (test/engines/stores.engine.ts): a delivery is claimed in the store.
+ * bring `max_attempts` nearer); the slot goes back when the POST ends, answered or timed out. Clients never take the few
+ * slots kept for webhooks. Runs on both stores (test/engines/stores.engine.ts): a delivery is claimed in the store.
  */
 import { afterEach, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
@@ -10,7 +11,8 @@ import { join } from 'node:path'
 import { AlertDelivery } from '../src/alerts/delivery'
 import { AlertOutbox } from '../src/alerts/outbox'
 import { configSchema } from '../src/config/schema'
-import { UpstreamSlots } from '../src/providers/upstream-slots'
+import { FreeCallSlots } from '../src/providers/free-call-slots'
+import { FREE_CALLS } from '../src/providers/upstream-slots'
 import type { Store } from '../src/store/store'
 import { MASTER_KEY, tempDir } from './support/gateway'
 import { openTestStore } from './support/test-store'
@@ -28,8 +30,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** A process's outbox and delivery loop with one free-call slot, as src/alerts/alerts.ts builds them. */
-async function oneSlotProcess() {
+/** A process's outbox and delivery loop with `limit` free-call slots (one unless given), as src/alerts/alerts.ts builds them. */
+async function deliveryProcess(limit = 1) {
   dir = tempDir()
   store = await openTestStore(join(dir, 'tollgate.db'))
   receiver = startWebhookReceiver()
@@ -38,7 +40,7 @@ async function oneSlotProcess() {
     alerts: { webhooks: { ops: { url: receiver.url, secret: SECRET } }, retry_base_ms: 50, delivery_timeout_ms: 500, max_attempts: 2 },
   }).alerts
   const outbox = new AlertOutbox(store.alerts, ['ops'])
-  const slots = new UpstreamSlots(1)
+  const slots = new FreeCallSlots(limit)
   delivery = new AlertDelivery(outbox, settings, slots, () => {})
   return { outbox, slots, delivery, receiver }
 }
@@ -47,8 +49,8 @@ const rows = async () =>
   ((await (store!.db as any).select().from(store!.tables.alertDeliveries)) as any[]).map((r) => ({ status: r.status, attempts: r.attempts }))
 
 test('with every free-call slot taken a due delivery waits, no attempt counted, and goes once one is free', async () => {
-  const { outbox, slots, delivery, receiver } = await oneSlotProcess()
-  const taken = slots.take()
+  const { outbox, slots, delivery, receiver } = await deliveryProcess()
+  const taken = slots.takeFor('k1')
   const id = await outbox.raise({ dedupeKey: 'user_blocked:u1:1', kind: 'user_blocked', subject: 'u1', text: 'tollgate: user u1 was blocked', data: { user_id: 'u1' } })
   for (let pass = 0; pass < 3; pass++) await delivery.deliverDue()
   expect({ sent: receiver.deliveries.length, rows: await rows() }).toEqual({ sent: 0, rows: [{ status: 'pending', attempts: 0 }] })
@@ -63,11 +65,11 @@ test('with every free-call slot taken a due delivery waits, no attempt counted, 
 })
 
 test('a delivery claimed while a free call took the last slot is given back unclaimed, due again, no attempt counted', async () => {
-  const { outbox, slots, delivery, receiver } = await oneSlotProcess()
+  const { outbox, slots, delivery, receiver } = await deliveryProcess()
   const id = await outbox.raise({ dedupeKey: 'user_blocked:u2:1', kind: 'user_blocked', subject: 'u2', text: 'tollgate: user u2 was blocked', data: { user_id: 'u2' } })
   // The pass counts one free slot and claims one delivery; before the claim is in, a free call takes that slot.
   const pass = delivery.deliverDue()
-  const taken = slots.take()
+  const taken = slots.takeFor('k1')
   await pass
   expect({ sent: receiver.deliveries.length, rows: await rows() }).toEqual({ sent: 0, rows: [{ status: 'pending', attempts: 0 }] })
 
@@ -77,7 +79,7 @@ test('a delivery claimed while a free call took the last slot is given back uncl
 })
 
 test("a POST holds its slot until it ends, and a webhook that never answers gives it back at the attempt's timeout", async () => {
-  const { outbox, slots, delivery, receiver } = await oneSlotProcess()
+  const { outbox, slots, delivery, receiver } = await deliveryProcess()
   receiver.script('hang')
   await outbox.raise({ dedupeKey: 'key_revoked:k1', kind: 'key_revoked', subject: 'k1', text: 'tollgate: key k1 was revoked', data: { key_id: 'k1' } })
   const pass = delivery.deliverDue()
@@ -85,4 +87,17 @@ test("a POST holds its slot until it ends, and a webhook that never answers give
   expect(slots.inFlight).toBe(1)
   await pass
   expect({ inFlight: slots.inFlight, rows: await rows() }).toEqual({ inFlight: 0, rows: [{ status: 'pending', attempts: 1 }] })
+})
+
+test("clients holding their whole share of the free-call slots leave webhooks theirs: a due delivery still goes", async () => {
+  const { outbox, slots, delivery, receiver } = await deliveryProcess(FREE_CALLS)
+  const clients = Array.from({ length: slots.forClients }, (_, i) => slots.takeFor(`key-${i % 4}`))
+  expect(() => slots.takeFor('one-more')).toThrow()
+  const id = await outbox.raise({ dedupeKey: 'user_blocked:u3:1', kind: 'user_blocked', subject: 'u3', text: 'tollgate: user u3 was blocked', data: { user_id: 'u3' } })
+  await delivery.deliverDue()
+  expect({ sent: receiver.deliveries.map((d) => d.id), rows: await rows(), inFlight: slots.inFlight }).toEqual({
+    sent: [id!],
+    rows: [{ status: 'delivered', attempts: 1 }],
+    inFlight: clients.length,
+  })
 })

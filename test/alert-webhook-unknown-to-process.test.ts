@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { AlertDelivery } from '../src/alerts/delivery'
 import { AlertOutbox } from '../src/alerts/outbox'
 import { configSchema } from '../src/config/schema'
-import { FREE_CALLS, UpstreamSlots } from '../src/providers/upstream-slots'
+import { FreeCallSlots } from '../src/providers/free-call-slots'
+import { FREE_CALLS } from '../src/providers/upstream-slots'
 import type { Store } from '../src/store/store'
 import { MASTER_KEY, tempDir } from './support/gateway'
 import { openTestStore } from './support/test-store'
@@ -35,7 +36,7 @@ const settingsFor = (webhooks: Record<string, { url: string; secret: string }>) 
 const processWith = (webhooks: Record<string, { url: string; secret: string }>) => {
   const settings = settingsFor(webhooks)
   const outbox = new AlertOutbox(store!.alerts, Object.keys(settings.webhooks))
-  const delivery = new AlertDelivery(outbox, settings, new UpstreamSlots(FREE_CALLS), () => {})
+  const delivery = new AlertDelivery(outbox, settings, new FreeCallSlots(FREE_CALLS), () => {})
   deliveries.push(delivery)
   return { outbox, delivery }
 }

@@ -33,5 +33,5 @@ test('the advice never names a value Bun cannot take: a limit above 65503 is adv
   const atHighest = effectiveUpstreamLimit(70000, { BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' })
   expect(atHighest.limit).toBe(65503)
   expect(atHighest.warning).not.toMatch(/BUN_CONFIG_MAX_HTTP_REQUESTS=\d/)
-  expect(effectiveUpstreamLimit(65503, { BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' })).toEqual({ limit: 65503 })
+  expect(effectiveUpstreamLimit(65503, { BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' })).toEqual({ limit: 65503, freeCalls: 32 })
 })

@@ -4,17 +4,22 @@
  * alert webhooks: `FREE_CALLS`); those have a limit of their own, so a key holder cannot fill the cap with them.
  * Before, nothing bounded them: a paid call admitted after them (its slot and hold taken) waited in Bun's queue,
  * the provider never received it, and it was charged all the same (here a stream whose client gives up waiting:
- * its input estimate, as a stream cut before its first byte). Past their limit, free calls get 503
- * `upstream_busy` with Retry-After, as paid calls past theirs do; a free call whose client goes away gives its
- * slot back.
+ * its input estimate, as a stream cut before its first byte). Past the clients' share of their limit (the rest is
+ * kept for alert webhooks), free calls get 503 `upstream_busy` with Retry-After, as paid calls past theirs do; a
+ * free call whose client goes away gives its slot back. The calls come from several keys, each within its own share.
  */
 import { afterAll, expect, test } from 'bun:test'
+import { FreeCallSlots } from '../src/providers/free-call-slots'
 import { FREE_CALLS } from '../src/providers/upstream-slots'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
 import { jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
-/** Bun's fetch cap for the gateway process: its paid-call limit is this minus the free calls' room (8). */
-const FETCH_CAP = FREE_CALLS + 8
+/** Bun's fetch cap for the gateway process: its paid-call limit is this minus the free calls' room (40). */
+const FETCH_CAP = 2 * FREE_CALLS + 8
+/** What clients may take of the free calls' slots, and one key of them. */
+const { forClients: FOR_CLIENTS, perKey: PER_KEY } = new FreeCallSlots(FREE_CALLS)
+/** Keys enough that the free calls sent are bound by the free-call limit, not each key's own. */
+const KEYS = Math.ceil(FETCH_CAP / PER_KEY)
 let up: ScriptedUpstream | undefined
 let gw: SpawnedGateway | undefined
 afterAll(async () => {
@@ -45,31 +50,32 @@ test('free calls past their own limit get 503 upstream_busy; a paid call then st
     env: { BUN_CONFIG_MAX_HTTP_REQUESTS: String(FETCH_CAP) },
     config: { providers: scriptedProviders(up), pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } }, metrics_enabled: true },
   })
-  const { secret } = await gw.userWithKey({ id: 'team', max_budget: 10 })
-  const headers = { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }
-  const countTokens = (signal?: AbortSignal) =>
+  const secrets = [(await gw.userWithKey({ id: 'team', max_budget: 10 })).secret]
+  while (secrets.length < KEYS) secrets.push((await gw.admin('POST', '/v1/keys', { user_id: 'team' })).body.key)
+  const headers = (i = 0) => ({ authorization: `Bearer ${secrets[i % KEYS]}`, 'content-type': 'application/json' })
+  const countTokens = (i: number, signal?: AbortSignal) =>
     fetch(`${gw!.url}/v1/messages/count_tokens`, {
-      method: 'POST', headers, signal,
+      method: 'POST', headers: headers(i), signal,
       body: JSON.stringify({ model: 'ant:m', messages: [{ role: 'user', content: 'count me' }] }),
     })
   const freeCallsInFlight = async () =>
     Number(/tollgate_free_calls_in_flight (\d+)/.exec(await (await fetch(`${gw!.url}/metrics`, { headers: gw!.master })).text())![1])
 
-  // As many free calls as Bun's whole cap: FREE_CALLS reach the provider, the rest are refused at once.
+  // As many free calls as Bun's whole cap: the clients' share reaches the provider, the rest are refused at once.
   const free = new AbortController()
   const refused: Array<{ status: number; retryAfter: string | null }> = []
   for (let i = 0; i < FETCH_CAP; i++)
-    void countTokens(free.signal).then((r) => refused.push({ status: r.status, retryAfter: r.headers.get('retry-after') }), () => {})
-  for (let i = 0; i < 200 && (countCalls() < FREE_CALLS || refused.length < FETCH_CAP - FREE_CALLS); i++) await Bun.sleep(25)
+    void countTokens(i, free.signal).then((r) => refused.push({ status: r.status, retryAfter: r.headers.get('retry-after') }), () => {})
+  for (let i = 0; i < 200 && (countCalls() < FOR_CLIENTS || refused.length < FETCH_CAP - FOR_CLIENTS); i++) await Bun.sleep(25)
   await Bun.sleep(100)
-  expect({ reached: countCalls(), refused }).toEqual({ reached: FREE_CALLS, refused: Array(FETCH_CAP - FREE_CALLS).fill({ status: 503, retryAfter: '1' }) })
-  expect(await freeCallsInFlight()).toBe(FREE_CALLS)
+  expect({ reached: countCalls(), refused }).toEqual({ reached: FOR_CLIENTS, refused: Array(FETCH_CAP - FOR_CLIENTS).fill({ status: 503, retryAfter: '1' }) })
+  expect(await freeCallsInFlight()).toBe(FOR_CLIENTS)
 
-  // A paid stream, well under the paid-call limit (8): admitted, its hold taken. Its client waits 1.5 s for a first byte.
+  // A paid stream, well under the paid-call limit (40): admitted, its hold taken. Its client waits 1.5 s for a first byte.
   const client = new AbortController()
   setTimeout(() => client.abort(), 1_500)
   const status = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: 'POST', headers, signal: client.signal,
+    method: 'POST', headers: headers(), signal: client.signal,
     body: JSON.stringify({ model: 'plain:m', stream: true, max_tokens: 1000, messages: [{ role: 'user', content: 'hello' }] }),
   }).then(async (r) => (await r.text(), r.status), () => 'client gave up')
   await gw.settled()
@@ -83,7 +89,7 @@ test('free calls past their own limit get 503 upstream_busy; a paid call then st
   for (let i = 0; i < 100 && (await freeCallsInFlight()) > 0; i++) await Bun.sleep(25)
   expect(await freeCallsInFlight()).toBe(0)
   countAnswer = () => jsonResponse({ input_tokens: 3 })
-  const again = await Promise.all(Array.from({ length: FREE_CALLS }, () => countTokens().then((r) => r.status)))
-  expect(again).toEqual(Array(FREE_CALLS).fill(200))
+  const again = await Promise.all(Array.from({ length: FOR_CLIENTS }, (_, i) => countTokens(i).then((r) => r.status)))
+  expect(again).toEqual(Array(FOR_CLIENTS).fill(200))
   expect(await freeCallsInFlight()).toBe(0)
 }, 60_000)

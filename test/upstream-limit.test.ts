@@ -63,7 +63,7 @@ test('over the upstream concurrency limit: 503 with Retry-After, no hold, no pro
 })
 
 test("under Bun's fetch cap the limit is lowered to what the cap allows, with a warning naming the variable", () => {
-  expect(effectiveUpstreamLimit(2048, { BUN_CONFIG_MAX_HTTP_REQUESTS: '4096' })).toEqual({ limit: 2048 })
+  expect(effectiveUpstreamLimit(2048, { BUN_CONFIG_MAX_HTTP_REQUESTS: '4096' })).toEqual({ limit: 2048, freeCalls: 32 })
   const lowered = effectiveUpstreamLimit(2048, {})
   expect(lowered.limit).toBe(256 - 32)
   expect(lowered.warning).toContain('BUN_CONFIG_MAX_HTTP_REQUESTS=2080')

@@ -1,5 +1,5 @@
 import type { AlertSettings } from '../config/schema'
-import type { UpstreamSlots } from '../providers/upstream-slots'
+import type { FreeCallSlots } from '../providers/free-call-slots'
 import type { AlertRows } from '../store/store'
 import { AlertDelivery } from './delivery'
 import { AlertOutbox, type NewAlert } from './outbox'
@@ -23,7 +23,7 @@ export class Alerts {
     rows: AlertRows,
     private readonly settings: AlertSettings,
     /** The free-call slots a webhook's POST takes one of. */
-    freeCalls: UpstreamSlots,
+    freeCalls: FreeCallSlots,
     private readonly log: (message: string) => void,
   ) {
     this.outbox = new AlertOutbox(rows, Object.keys(settings.webhooks))

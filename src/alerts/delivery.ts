@@ -1,5 +1,5 @@
 import type { AlertSettings } from '../config/schema'
-import type { UpstreamSlots } from '../providers/upstream-slots'
+import type { FreeCallSlots } from '../providers/free-call-slots'
 import type { AlertOutbox, DueDelivery } from './outbox'
 import { signature } from './signature'
 
@@ -26,7 +26,7 @@ export class AlertDelivery {
   constructor(
     private readonly outbox: AlertOutbox,
     private readonly settings: AlertSettings,
-    private readonly freeCalls: UpstreamSlots,
+    private readonly freeCalls: FreeCallSlots,
     private readonly log: (message: string) => void,
   ) {}
 

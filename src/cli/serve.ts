@@ -50,16 +50,16 @@ if (!isWorker() && config.port !== 0) {
   }
 }
 
-// Bun's fetch cap is fixed when the process starts: the limit must fit under it (see effectiveUpstreamLimit).
-const upstreamLimit = effectiveUpstreamLimit(config.max_upstream_concurrency)
-if (upstreamLimit.warning) console.warn(`[tollgate] ${upstreamLimit.warning}`)
-config.max_upstream_concurrency = upstreamLimit.limit
+// Bun's fetch cap is fixed when the process starts: the limits must fit under it together (see effectiveUpstreamLimit).
+const fetchLimits = effectiveUpstreamLimit(config.max_upstream_concurrency)
+if (fetchLimits.warning) console.warn(`[tollgate] ${fetchLimits.warning}`)
+config.max_upstream_concurrency = fetchLimits.limit
 
 // Loaded once the configuration is valid: a refused start does not load the whole gateway first.
 const { startGateway } = await import('../server')
 const gateway = await (async () => {
   try {
-    return await startGateway(config, { sharePort: isWorker() })
+    return await startGateway(config, { sharePort: isWorker(), freeCalls: fetchLimits.freeCalls })
   } catch (error) {
     if (error instanceof DatabaseOpenError) return refuse(`TOLLGATE_DATABASE_URL: ${error.message}`)
     if (error instanceof DatabaseFileError) return refuse(`TOLLGATE_DB: ${error.message}`)

@@ -1,4 +1,5 @@
 import type { TokenCounts } from '../pricing/price'
+import { watchForStalledWait } from '../providers/stalled-wait'
 import { endWhenAbortedUnread } from '../providers/unread-abort'
 import { quotesCredentials, type UpstreamSignal } from '../providers/upstream'
 import { SseParser, type SseEvent } from '../translate/sse'
@@ -87,15 +88,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   const credentials = o.credentials ?? []
   let ended = false
   // The provider is idle only while a read waits on it: a client that stops reading (its backpressure
-  // stops ours) must not make a working provider look silent. So the timer, armed once for the whole
-  // stream, aborts only when a read has waited the whole time, and otherwise looks again later.
-  let waitingSince = 0
-  const checkIdle = () => {
-    const waited = waitingSince === 0 ? 0 : performance.now() - waitingSince
-    if (waited >= o.idleTimeoutMs) o.signal.abortIdle()
-    else idle = setTimeout(checkIdle, o.idleTimeoutMs - waited)
-  }
-  let idle = setTimeout(checkIdle, o.idleTimeoutMs)
+  // stops ours) must not make a working provider look silent.
+  const providerWait = watchForStalledWait(o.idleTimeoutMs, () => o.signal.abortIdle())
 
   // The client can leave before this stream is read or cancelled: its request's signal then aborts the
   // upstream read, and the failed read is the client's doing, not the provider's.
@@ -126,7 +120,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   const finish = (end: StreamEnd) => {
     if (ended) return
     ended = true
-    clearTimeout(idle)
+    providerWait.stop()
     stopWatchingAbort()
     o.signal.dispose()
     const facts: StreamFacts = { end, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes }
@@ -173,9 +167,9 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
         try {
           for (;;) {
             // Every chunk already queued at once (Bun's readMany): a read per chunk is a promise per chunk.
-            waitingSince = performance.now()
+            providerWait.begin()
             const { value: chunks = [], done } = await reader.readMany()
-            waitingSince = 0
+            providerWait.end()
             const events = chunks.length === 1 ? parser.push(chunks[0]!) : chunks.flatMap((chunk) => parser.push(chunk))
             if (done) events.push(...parser.end())
             const { out, malformed, echo } = passOn(events)

@@ -1,5 +1,6 @@
 import type { AlertOutbox } from '../alerts/outbox'
 import { knownMethod } from '../http/route-patterns'
+import type { FreeCallSlots } from '../providers/free-call-slots'
 import type { UpstreamSlots } from '../providers/upstream-slots'
 import type { ChangeFeed } from '../redis/change-feed'
 import type { RedisLink } from '../redis/link'
@@ -27,7 +28,7 @@ export class GatewayMetrics {
   readonly settlements = this.registry.register(new Counter('tollgate_settlements_total', 'Holds settled, by status (ok, error, aborted, expired).'))
   readonly upstreamBusy = this.registry.register(new Counter('tollgate_upstream_busy_total', 'Requests refused with 503 upstream_busy: the upstream concurrency limit was reached.'))
   readonly freeCallsBusy = this.registry.register(
-    new Counter('tollgate_free_calls_busy_total', 'Free calls (token counts, stored responses) refused with 503 upstream_busy: the limit on calls that hold nothing was reached.'),
+    new Counter('tollgate_free_calls_busy_total', 'Free calls (token counts, stored responses) refused with 503 upstream_busy: the share of the calls that hold nothing clients may take was reached.'),
   )
   readonly refusals = this.registry.register(new Counter('tollgate_refusals_total', 'Requests refused by the gateway, by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …).'))
 
@@ -87,13 +88,13 @@ export class GatewayMetrics {
     this.registry.register(new Gauge('tollgate_alerts_failed', 'Alert deliveries given up after their last attempt (all processes).', () => this.alertDeliveries.failed))
   }
 
-  watchUpstream(slots: UpstreamSlots, freeCalls: UpstreamSlots): void {
+  watchUpstream(slots: UpstreamSlots, freeCalls: FreeCallSlots): void {
     this.registry.register(new Gauge('tollgate_upstream_in_flight', 'Provider calls in flight in this process (streams until they end).', () => slots.inFlight))
     this.registry.register(new Gauge('tollgate_upstream_limit', 'The most provider calls this process runs at once (TOLLGATE_MAX_UPSTREAM_CONCURRENCY).', () => slots.limit))
     this.registry.register(
       new Gauge('tollgate_free_calls_in_flight', 'Calls that hold nothing in flight in this process: token counts, stored responses (until their body ends), alert webhooks.', () => freeCalls.inFlight),
     )
-    this.registry.register(new Gauge('tollgate_free_calls_limit', 'The most calls that hold nothing this process runs at once.', () => freeCalls.limit))
+    this.registry.register(new Gauge('tollgate_free_calls_limit', "The most calls that hold nothing this process runs at once (what Bun's fetch cap leaves them), the few kept for alert webhooks included.", () => freeCalls.limit))
   }
 
   /** A model's label: its own name if the operator configured or priced it, else `other`. */

@@ -1,11 +1,12 @@
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
-import type { ProviderConfig } from '../config/schema'
+import type { Config, ProviderConfig } from '../config/schema'
 import { badGateway, badRequest, GatewayError } from '../http/errors'
 import { streamedAnswer } from '../http/streamed-answer'
 import { jsonOf, SseParser, type SseEvent } from '../translate/sse'
 import type { ProviderRegistry } from './registry'
-import type { UpstreamSlots } from './upstream-slots'
+import type { FreeCallSlots } from './free-call-slots'
+import { watchForStalledWait } from './stalled-wait'
 import { endWhenAbortedUnread } from './unread-abort'
 import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
@@ -277,26 +278,39 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
   return { ...answer, res: new Response(ended && size === 0 ? null : body, { status: res.status, headers: res.headers }) }
 }
 
+export interface RelayOptions {
+  /** Called once when the body has ended, however it ended. */
+  onEnd?: () => void
+  /**
+   * Given: a client that takes nothing of what was read for this long is let go, as if the call were cut (the
+   * idle timeout's cut, below), rather than kept until the call's whole timeout.
+   */
+  clientIdleMs?: number
+}
+
 /**
  * The answer's body for our response, streamed through as it arrives. The call's timeout keeps running
  * until the body ends; the client going away cancels the upstream read. When the body ends, the request's
  * connection gets its idle timeout back, if its route switched it off, and the request is logged with the time it
- * took (src/http/streamed-answer.ts). A call cut (its timeout, the gateway's stop) while its client reads nothing
- * ends the body at once (`endWhenAbortedUnread`): the body fails, so that the client's connection ends and a
- * truncated answer is not taken for a whole one.
+ * took (src/http/streamed-answer.ts). A call cut (its timeout, the gateway's stop, or with `clientIdleMs` a client
+ * that took nothing for that long) while its client reads nothing ends the body at once (`endWhenAbortedUnread`):
+ * the body fails, so that the client's connection ends and a truncated answer is not taken for a whole one.
  */
-export function relayBody(answer: UpstreamAnswer, request: Request, onEnd?: () => void): ReadableStream<Uint8Array> | null {
+export function relayBody(answer: UpstreamAnswer, request: Request, o: RelayOptions = {}): ReadableStream<Uint8Array> | null {
   const { res, signal } = answer
   const answered = streamedAnswer(request)
+  // The client is idle only while a read chunk waits for it to be taken: not while a read waits on the provider.
+  const clientWait = o.clientIdleMs === undefined ? null : watchForStalledWait(o.clientIdleMs, () => signal.abortIdle())
   let ended = false
   let stopWatchingAbort = () => {}
   const end = () => {
     if (ended) return
     ended = true
+    clientWait?.stop()
     stopWatchingAbort()
     signal.dispose()
     answered()
-    onEnd?.()
+    o.onEnd?.()
   }
   if (!res.body) {
     end()
@@ -316,10 +330,14 @@ export function relayBody(answer: UpstreamAnswer, request: Request, onEnd?: () =
     },
     async pull(controller) {
       try {
+        clientWait?.end()
         reading = true
         const { done, value } = await reader.read()
         reading = false
-        if (!done) return controller.enqueue(value)
+        if (!done) {
+          controller.enqueue(value)
+          return clientWait?.begin()
+        }
         end()
         controller.close()
       } catch (error) {
@@ -344,19 +362,22 @@ export function refuseAnthropicModel(providers: ProviderRegistry, model: string,
 /** The upstream content type, or the one the endpoint documents when the provider sent none. */
 export const contentTypeOf = (res: Response, fallback: string): string => res.headers.get('content-type') ?? fallback
 
-/** How a free call runs: its slot among the free calls (`FREE_CALLS`), its timeout, its client. */
+/** How a free call runs: its slot among the free calls, taken for its key; its timeouts; its client. */
 export interface UnmeteredOptions {
-  freeCalls: UpstreamSlots
-  timeoutMs: number
+  freeCalls: FreeCallSlots
+  keyId: string
+  timeouts: Pick<Config, 'upstream_timeout_ms' | 'upstream_idle_timeout_ms'>
   request: Request
 }
 
 /**
  * A call that costs nothing and holds nothing (reading or deleting stored state, counting tokens): the
  * provider's answer streamed through with its status and content type, a refusal mapped like any other,
- * and a 2xx that is only an error too (`errorCheckedAnswer`). It takes a free-call slot first (503
- * `upstream_busy` past their limit) and gives it back when the call ends: failed, refused, or its body
- * relayed to its end, cancelled or cut.
+ * and a 2xx that is only an error too (`errorCheckedAnswer`). It takes a free-call slot first (refused past the
+ * clients' share or its key's: `FreeCallSlots.takeFor`) and gives it back when the call ends: failed, refused, or
+ * its body relayed to its end, cancelled or cut. A client that takes nothing of the body for the idle timeout is
+ * let go (`relayBody`'s `clientIdleMs`): its connection's own idle timeout is off while the body is relayed, and
+ * the slot would otherwise be kept until the call's whole timeout, from every other key's free calls.
  */
 export async function callUnmetered(
   provider: ProviderConfig,
@@ -365,8 +386,8 @@ export async function callUnmetered(
   body: Record<string, unknown> | undefined,
   o: UnmeteredOptions,
 ): Promise<Response> {
-  const slotBack = o.freeCalls.take()
-  const signal = upstreamSignal(o.timeoutMs, o.request.signal)
+  const slotBack = o.freeCalls.takeFor(o.keyId)
+  const signal = upstreamSignal(o.timeouts.upstream_timeout_ms, o.request.signal)
   // An abort that happened before this point would never reach the signal's listener.
   if (o.request.signal.aborted) signal.abortClient()
   let answer: UpstreamAnswer
@@ -388,13 +409,14 @@ export async function callUnmetered(
     slotBack()
     throw error
   }
-  return new Response(relayBody(answer, o.request, slotBack), { status: answer.res.status, headers: { 'content-type': contentTypeOf(answer.res, 'application/json') } })
+  const relayed = relayBody(answer, o.request, { onEnd: slotBack, clientIdleMs: o.timeouts.upstream_idle_timeout_ms })
+  return new Response(relayed, { status: answer.res.status, headers: { 'content-type': contentTypeOf(answer.res, 'application/json') } })
 }
 
 /**
  * A free call whose answer is read whole through `parse` (a token count), as `readAnswer` reads it: its free-call
- * slot is taken first (503 `upstream_busy` past their limit) and given back once the answer is read or the call
- * failed. The client going away cuts it.
+ * slot is taken first (as `callUnmetered` takes it) and given back once the answer is read or the call failed. The
+ * client going away cuts it.
  */
 export async function readUnmetered<T>(
   provider: ProviderConfig,
@@ -403,9 +425,9 @@ export async function readUnmetered<T>(
   o: UnmeteredOptions,
   parse: (answer: UpstreamAnswer) => (text: string) => T,
 ): Promise<T> {
-  const slotBack = o.freeCalls.take()
+  const slotBack = o.freeCalls.takeFor(o.keyId)
   try {
-    const answer = await callUpstream(provider, path, body, { timeoutMs: o.timeoutMs, clientSignal: o.request.signal })
+    const answer = await callUpstream(provider, path, body, { timeoutMs: o.timeouts.upstream_timeout_ms, clientSignal: o.request.signal })
     return await readAnswer(answer, parse(answer))
   } finally {
     slotBack()

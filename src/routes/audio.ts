@@ -70,7 +70,7 @@ async function streamedThrough(admission: Admission, request: Request, called: U
   const answer = await errorCheckedAnswer(called, admission.model.provider)
   const slotBack = hold.detachEnded()
   hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
-  return new Response(relayBody(answer, request, slotBack), {
+  return new Response(relayBody(answer, request, { onEnd: slotBack }), {
     headers: { 'content-type': contentTypeOf(answer.res, fallbackType), ...budgetHeaders(hold) },
   })
 }

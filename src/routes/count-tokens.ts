@@ -44,7 +44,7 @@ export const countTokensRoutes = (services: Services) => {
         withHeadersSent(model.provider, anthropicClientHeaders(request.headers)),
         '/v1/messages/count_tokens',
         { ...body, model: model.upstreamModel },
-        { freeCalls: services.freeCalls, timeoutMs: config.upstream_timeout_ms, request },
+        { freeCalls: services.freeCalls, keyId: caller.keyId, timeouts: config, request },
         (answer) => errorCheckedText(answer, model.provider),
       )
       return new Response(text, { headers: { 'content-type': 'application/json' } })

@@ -350,7 +350,8 @@ export const responsesRoutes = (services: Services) => {
     const query = new URL(request.url).search
     return callUnmetered(provider, method, `/responses/${encodeURIComponent(id)}${suffix}${method === 'GET' ? query : ''}`, undefined, {
       freeCalls: services.freeCalls,
-      timeoutMs: config.upstream_timeout_ms,
+      keyId: authenticated(requestState(request)).keyId,
+      timeouts: config,
       request,
     })
   }
@@ -434,7 +435,7 @@ export const responsesRoutes = (services: Services) => {
         const model = resolveModel(providers, body.model, ENDPOINT)
         if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
         if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
-        const free = { freeCalls: services.freeCalls, timeoutMs: config.upstream_timeout_ms, request }
+        const free = { freeCalls: services.freeCalls, keyId: caller.keyId, timeouts: config, request }
         const route = routeOf(model)
         if (route === 'native') {
           await contextOf(body, caller)
