@@ -10,20 +10,30 @@ const isThinkingBlock = (block: unknown) => {
   return type === 'thinking' || type === 'redacted_thinking'
 }
 
+type Message = { role?: unknown; content?: unknown } | null
+
+const answersTools = (m: Message) => m?.role === 'user' && Array.isArray(m.content) && m.content.some((b) => b?.type === 'tool_result')
+
 /**
  * Whether the request continues a tool loop whose assistant turn did not start with thinking: its last message
- * answers tool calls (`tool_result` blocks), and the assistant turn that made them starts with no thinking block.
- * A tool loop is one assistant turn in one thinking mode, so Anthropic refuses thinking there (400 "When `thinking`
- * is enabled, a final `assistant` message must start with a thinking block … To avoid this requirement, disable
- * `thinking`"). Such a turn comes from a request the gateway sent without thinking (a forced tool, an output clamp
- * too low for a budget) or from an agent without reasoning handing over to one with it.
+ * answers tool calls (`tool_result` blocks), and the turn's FIRST assistant message (the one after the last user
+ * message that answers no tool) starts with no thinking block. A tool loop is one assistant turn in one thinking
+ * mode: Anthropic asks only that the turn's first message start with thinking — later steps without interleaved
+ * thinking come back as bare `tool_use` and are fine — and refuses thinking when that first one has none (400 "When
+ * `thinking` is enabled, a final `assistant` message must start with a thinking block … To avoid this requirement,
+ * disable `thinking`"). Such a turn comes from a request the gateway sent without thinking (a forced tool, an output
+ * clamp too low for a budget) or from an agent without reasoning handing over to one with it.
  */
 export function toolLoopStartedWithoutThinking(messages: unknown): boolean {
-  if (!Array.isArray(messages) || messages.length < 2) return false
-  const [turn, last] = messages.slice(-2) as Array<{ role?: unknown; content?: unknown } | null>
-  const answersTools = last?.role === 'user' && Array.isArray(last.content) && last.content.some((b) => b?.type === 'tool_result')
-  if (!answersTools || turn?.role !== 'assistant') return false
-  return !(Array.isArray(turn.content) && isThinkingBlock(turn.content[0]))
+  if (!Array.isArray(messages) || !answersTools(messages.at(-1))) return false
+  let first: Message = null
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i] as Message
+    if (m?.role === 'assistant') first = m
+    else if (m?.role === 'user' && !answersTools(m)) break
+  }
+  if (!first) return false
+  return !(Array.isArray(first.content) && isThinkingBlock(first.content[0]))
 }
 
 /**
