@@ -1,4 +1,3 @@
-import { isWholeObject } from './whole-json-object'
 
 /** A `tool_calls[]` delta of a chat stream, as far as telling its call goes. */
 interface ToolCallDelta {
@@ -13,14 +12,17 @@ interface ToolCallDelta {
  * and no `index`; Ollama, Grok and some vLLM builds number every call of a parallel batch `index: 0`, each with
  * its own id, name and whole arguments; Poolside changes the id within one call (its name under one id, its
  * argument fragments under another, all `index: 0`). So an id seen before is its call; at an index whose call has
- * an id, a delta with another id opens a new call only when it names a function and that call's arguments are
- * already a whole JSON object, else it is more of that call; without an index, an id not seen before opens a new
+ * an id and a name, a delta with another id opens a new call when it names a function too and that call's arguments
+ * are a whole JSON value (Ollama's no-argument call says `"null"` or `"{}"`), else it is more of that
+ * call (Poolside's fragments name no function); without an index, an id not seen before opens a new
  * call; a delta without an id continues the last call at its index (without an index, the last call).
  */
 export class ToolCallKeys {
   private readonly byId = new Map<string, string>()
   /** Calls that have an id: another id at their index may be another call. */
   private readonly withId = new Set<string>()
+  /** Calls whose function was named. */
+  private readonly named = new Set<string>()
   /** The call each index last named. */
   private readonly atIndex = new Map<number, string>()
   /** Each call's argument text so far. */
@@ -37,6 +39,7 @@ export class ToolCallKeys {
       this.withId.add(key)
     }
     if (index !== undefined) this.atIndex.set(index, key)
+    if (named) this.named.add(key)
     const args = call.function?.arguments
     if (typeof args === 'string' && args !== '') this.args.set(key, (this.args.get(key) ?? '') + args)
     this.last = key
@@ -53,6 +56,17 @@ export class ToolCallKeys {
 
   /** Whether a new id at the index of `current` is another call rather than more of it. */
   private opensAnother(current: string, named: boolean): boolean {
-    return this.withId.has(current) && named && isWholeObject(this.args.get(current) ?? '')
+    return this.withId.has(current) && this.named.has(current) && named && isComplete(this.args.get(current) ?? '')
+  }
+}
+
+/** Whether argument text is a whole JSON value (parsed only when a second named id comes at one index, which is rare). */
+function isComplete(args: string): boolean {
+  if (args.trim() === '') return false
+  try {
+    JSON.parse(args)
+    return true
+  } catch {
+    return false
   }
 }
