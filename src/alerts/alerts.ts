@@ -1,6 +1,6 @@
 import type { AlertSettings } from '../config/schema'
 import type { FreeCallSlots } from '../providers/free-call-slots'
-import type { AlertRows } from '../store/store'
+import type { AlertRows, OutboxEntry } from '../store/store'
 import { AlertDelivery } from './delivery'
 import { AlertOutbox, type NewAlert } from './outbox'
 import { codeSpan } from './code-span'
@@ -71,12 +71,18 @@ export class Alerts {
     this.watch.noteUnpriced(model)
   }
 
-  userBlocked(userId: string, now = Date.now()): Promise<void> {
-    return this.raise({ dedupeKey: `user_blocked:${userId}:${now}`, kind: 'user_blocked', subject: userId, text: `tollgate: user ${userId} was blocked`, data: { user_id: userId } }, now)
+  /**
+   * The events of an admin change (a user blocked, a key revoked) are written by the store in the change's own
+   * transaction (Store.updateUser, Store.revokeKey): raised exactly when the change commits, one answered 503 whose
+   * COMMIT landed later included, which a retry finding the change made would not raise again. Once the change is
+   * answered, `deliver` sends them without waiting for the next pass.
+   */
+  userBlocked(userId: string, now = Date.now()): OutboxEntry {
+    return this.outbox.entry({ dedupeKey: `user_blocked:${userId}:${now}`, kind: 'user_blocked', subject: userId, text: `tollgate: user ${userId} was blocked`, data: { user_id: userId } }, now)
   }
 
-  keyRevoked(key: { id: string; userId: string; name: string | null }, now = Date.now()): Promise<void> {
-    return this.raise(
+  keyRevoked(key: { id: string; userId: string; name: string | null }, now = Date.now()): OutboxEntry {
+    return this.outbox.entry(
       {
         dedupeKey: `key_revoked:${key.id}`,
         kind: 'key_revoked',
@@ -124,7 +130,8 @@ export class Alerts {
     return written
   }
 
-  private deliver(): void {
+  /** Starts a delivery pass now (one under way is joined: see AlertDelivery.deliverDue). */
+  deliver(): void {
     void this.delivery.deliverDue().catch((error) => this.log(`alert delivery failed: ${(error as Error).message}`))
   }
 }

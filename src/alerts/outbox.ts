@@ -1,4 +1,4 @@
-import type { AlertRows, DueDelivery } from '../store/store'
+import type { AlertRows, DueDelivery, OutboxEntry } from '../store/store'
 
 export type { DueDelivery }
 
@@ -31,10 +31,18 @@ export class AlertOutbox {
 
   /** Writes the alert and its deliveries unless its dedupe key was raised before; returns its id if new. */
   async raise(a: NewAlert, now = Date.now()): Promise<string | null> {
+    const { alert, webhooks } = this.entry(a, now)
+    return (await this.rows.insert(alert, webhooks)) ? alert.id : null
+  }
+
+  /**
+   * The alert and its deliveries as written, for a store to write in the transaction of the change it tells of
+   * (Store.revokeKey, Store.updateUser); the same dedupe rule applies there.
+   */
+  entry(a: NewAlert, now = Date.now()): OutboxEntry {
     const id = newAlertId()
     const payload = JSON.stringify({ id, kind: a.kind, created_at: new Date(now).toISOString(), text: a.text, data: a.data })
-    const written = await this.rows.insert({ id, dedupeKey: a.dedupeKey, kind: a.kind, subject: a.subject, payload, createdAt: now }, this.webhooks)
-    return written ? id : null
+    return { alert: { id, dedupeKey: a.dedupeKey, kind: a.kind, subject: a.subject, payload, createdAt: now }, webhooks: this.webhooks }
   }
 
   /**

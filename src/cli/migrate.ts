@@ -118,7 +118,8 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
 /**
  * `--to` and `--from`, the only options migrate takes. Without `--to` the URL is TOLLGATE_DATABASE_URL's: the URL
  * carries the password, which an argument would show in `ps` and the shell's history. Without `--from` the file is
- * TOLLGATE_DB's, refused as the gateway refuses it when it is a URL (the Postgres URL in the wrong variable).
+ * TOLLGATE_DB's, refused as the gateway refuses it when it is a URL or a connection string (the Postgres database
+ * in the wrong variable).
  */
 function migrateOptions(args: Args, env: NodeJS.ProcessEnv): { to: string; from: string } {
   if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`)

@@ -135,15 +135,27 @@ export interface Store {
    */
   updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean): Promise<typeof tables.apiKeys.$inferSelect | undefined>
   /**
+   * Revokes the key at `now` unless it is revoked already and, in the same transaction, writes `event(row)` into
+   * the alert outbox: the event is raised exactly when the revocation commits, answered or not. Returns the row it
+   * revoked, or undefined when it revoked none (no such key, or revoked before).
+   */
+  revokeKey(id: string, now: number, event: (row: typeof tables.apiKeys.$inferSelect) => OutboxEntry): Promise<typeof tables.apiKeys.$inferSelect | undefined>
+  /**
    * Applies a user's changes; returns the updated row and whether the user was blocked just before, read under
    * the update's lock (of concurrent updates that block a user, exactly one finds it not blocked), or undefined
    * when there is no such user. With `periodFrom` (the start of the budget period it is put in), `spend`
    * becomes what the user's usage rows dated at or after it cost, counted under the lock settlements take on
    * the row: a settlement committed while the change was on its way (its clock read, its write waiting for a
    * connection or a lock) and dated in the new period counts in it, so spend stays what the usage rows since
-   * period_start cost.
+   * period_start cost. When the update blocks the user (it was not blocked before), `blocked(row)` is written into
+   * the alert outbox in the same transaction: the event is raised exactly when the block commits, answered or not.
    */
-  updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null): Promise<UpdatedUser | undefined>
+  updateUser(
+    id: string,
+    changes: Partial<typeof tables.users.$inferInsert>,
+    periodFrom: number | null,
+    blocked?: (row: typeof tables.users.$inferSelect) => OutboxEntry,
+  ): Promise<UpdatedUser | undefined>
   /**
    * Deletes the user, and its keys with it (foreign key cascade), unless it has a request in flight
    * (userWithoutHolds), judged with every hold committed before it in sight: a reservation locks the user's
@@ -253,6 +265,12 @@ export interface AlertRows {
 export interface UpdatedUser {
   row: typeof tables.users.$inferSelect
   wasBlocked: boolean
+}
+
+/** An alert as the outbox writes it: the alert, and one pending delivery per webhook. */
+export interface OutboxEntry {
+  alert: StoredAlert
+  webhooks: readonly string[]
 }
 
 export interface StoredAlert {

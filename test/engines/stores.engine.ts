@@ -35,6 +35,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alert-ended-period-new-budget',
   'alert-webhook-unknown-to-process',
   'alert-delivery-late-result',
+  'event-alert-with-its-change',
   'billed-features',
   'responses-context',
   'responses-context-other-model',

@@ -1,12 +1,13 @@
 import { providerCut } from '../../src/providers/provider-cut'
 
 /**
- * A model name as typed, less the whitespace the API refuses (around the name, and either side of the `:` or
- * `/` after its provider): "mock: gpt-mock", typed as prose or pasted, is mock:gpt-mock. Whitespace inside a
- * model id ("mock:modèle 2") is kept.
+ * A model name as typed, less what the API refuses: invisible format characters anywhere (a zero-width space or
+ * a soft hyphen pasted from a web page), and whitespace around the name and either side of the `:` or `/` after
+ * its provider: "mock: gpt-mock", typed as prose or pasted, is mock:gpt-mock. Whitespace inside a model id
+ * ("mock:modèle 2") is kept.
  */
 export function typedModelName(text: string): string {
-  const name = text.trim()
+  const name = text.replace(/\p{Cf}/gu, '').trim()
   const cut = providerCut(name)
   return cut > 0 ? `${name.slice(0, cut).trimEnd()}${name[cut]}${name.slice(cut + 1).trimStart()}` : name
 }

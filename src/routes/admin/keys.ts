@@ -149,12 +149,9 @@ export const keyRoutes = (services: Services) => {
       async ({ params }) => {
         await find(params.id)
         const now = Date.now()
-        const [revoked] = await changingKey(params.id, () =>
-          store.write((db) =>
-            db.update(apiKeys).set({ revokedAt: now, updatedAt: now }).where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt))).returning(),
-          ),
-        )
-        if (revoked) await alerts.keyRevoked(revoked, now)
+        // key_revoked is written with the revocation, in its transaction (see Alerts.keyRevoked).
+        const revoked = await changingKey(params.id, () => store.revokeKey(params.id, now, (row) => alerts.keyRevoked(row, now)))
+        if (revoked) alerts.deliver()
         const row = revoked ?? (await find(params.id))
         return presentKey(row)
       },

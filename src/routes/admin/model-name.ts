@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { providerCut } from '../../providers/provider-cut'
 
 const EDGE_WHITESPACE = /^\s|\s$/
+const FORMAT_CHARACTER = /\p{Cf}/u
 
 /** Whether whitespace sits either side of the `:` or `/` that ends the name's provider ("mock: gpt-mock"). */
 function spacedAtProviderCut(name: string): boolean {
@@ -16,8 +17,12 @@ function spacedAtProviderCut(name: string): boolean {
  * sent the id " gpt-mock"), so a price for it would be a second row nobody is billed by while the model meant
  * keeps its old price, and an allow-list entry would allow nothing. Whitespace inside a model id
  * ("mock:modèle 2") is kept. Refused rather than trimmed, as the API stores what it is sent.
+ * Invisible format characters (Unicode Cf: a zero-width space, a word joiner, a soft hyphen, a direction mark, a
+ * byte-order mark) are refused anywhere in the name: a name pasted from a web page or a chat drags them along, they
+ * are not \s, the name looks like the model meant in every table, and no provider's model id has one.
  */
 export const writtenModelName = z
   .string()
   .refine((name) => !EDGE_WHITESPACE.test(name), 'must not begin or end with whitespace')
   .refine((name) => !spacedAtProviderCut(name), 'must not have whitespace either side of the ":" or "/" after the provider')
+  .refine((name) => !FORMAT_CHARACTER.test(name), 'must not contain invisible format characters (such as a zero-width space or a soft hyphen)')

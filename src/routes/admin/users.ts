@@ -149,11 +149,12 @@ export const userRoutes = (services: Services) => {
           changes.lastPeriodStart = null
           changes.lastPeriodSpend = null
         }
-        const updated = await store.updateUser(params.id, changes, changes.periodStart ?? null)
+        // user_blocked is written with the block, in its transaction (see Alerts.userBlocked); judged by the update,
+        // not by `current`: of concurrent PATCHes blocking the user, one alerts.
+        const updated = await store.updateUser(params.id, changes, changes.periodStart ?? null, (row) => alerts.userBlocked(row.id, now))
         if (!updated) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
         const { row, wasBlocked } = updated
-        // Judged by the update, not by `current`: of concurrent PATCHes blocking the user, one alerts.
-        if (row.blocked && !wasBlocked) await alerts.userBlocked(row.id, now)
+        if (row.blocked && !wasBlocked) alerts.deliver()
         return presentUser(row, now)
       },
       {

@@ -1,5 +1,8 @@
 import type { SQL } from 'bun'
-import type { AlertRows, ExpiringKey, KeySpend, UserSpend } from '../store'
+import { drizzle } from 'drizzle-orm/bun-sql'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { AlertRows, ExpiringKey, KeySpend, OutboxEntry, UserSpend } from '../store'
+import * as tables from './schema'
 
 const n = (v: unknown) => Number(v)
 
@@ -9,17 +12,9 @@ const n = (v: unknown) => Number(v)
  * lease in one statement, so two replicas never make the same attempt.
  */
 export function postgresAlertRows(sql: SQL): AlertRows {
+  const db = drizzle({ client: sql, schema: tables })
   return {
-    insert: (a, webhooks) =>
-      sql.begin(async (tx) => {
-        const [row] = await tx`
-          INSERT INTO alerts (id, dedupe_key, kind, subject, payload, created_at)
-          VALUES (${a.id}, ${a.dedupeKey}, ${a.kind}, ${a.subject}, ${a.payload}, ${a.createdAt})
-          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`
-        if (!row) return false
-        for (const webhook of webhooks) await tx`INSERT INTO alert_deliveries (alert_id, webhook, next_attempt_at) VALUES (${a.id}, ${webhook}, ${a.createdAt})`
-        return true
-      }),
+    insert: (alert, webhooks) => db.transaction((tx) => insertOutboxEntry(tx, { alert, webhooks })),
     async claimDue(webhooks, now, leaseUntil, limit) {
       if (webhooks.length === 0) return []
       const rows = await sql`
@@ -83,4 +78,23 @@ export function postgresAlertRows(sql: SQL): AlertRows {
         (r: any): ExpiringKey => ({ ...r, expires_at: n(r.expires_at) }),
       ),
   }
+}
+
+/** A drizzle builder over the Postgres tables: a transaction's, or the store's. */
+type PgWriter = PgDatabase<PgQueryResultHKT, typeof tables>
+
+/**
+ * Writes an outbox entry, the alert and its deliveries, unless an alert with its dedupe key exists: true when
+ * written. Atomic only inside a transaction: its own (AlertRows.insert), or that of the change the alert tells of
+ * (Store.revokeKey, Store.updateUser).
+ */
+export async function insertOutboxEntry(tx: PgWriter, { alert: a, webhooks }: OutboxEntry): Promise<boolean> {
+  const [row] = await tx
+    .insert(tables.alerts)
+    .values({ id: a.id, dedupeKey: a.dedupeKey, kind: a.kind, subject: a.subject, payload: a.payload, createdAt: a.createdAt })
+    .onConflictDoNothing({ target: tables.alerts.dedupeKey })
+    .returning({ id: tables.alerts.id })
+  if (!row) return false
+  if (webhooks.length > 0) await tx.insert(tables.alertDeliveries).values(webhooks.map((webhook) => ({ alertId: a.id, webhook, nextAttemptAt: a.createdAt })))
+  return true
 }

@@ -1,5 +1,5 @@
 import { SQL } from 'bun'
-import { eq, sql as drizzleSql } from 'drizzle-orm'
+import { and, eq, isNull, sql as drizzleSql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { join } from 'node:path'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
@@ -12,8 +12,8 @@ import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { EXPIRING_STORED_IDS } from '../store'
 import { userWithoutHolds } from '../user-deletion'
-import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
-import { postgresAlertRows } from './alert-rows'
+import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
+import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
@@ -195,7 +195,26 @@ export class PostgresStore implements Store {
     }))
   }
 
-  async updateUser(id: string, changes: Partial<typeof sqliteTables.users.$inferInsert>, periodFrom: number | null) {
+  async revokeKey(id: string, now: number, event: (row: typeof sqliteTables.apiKeys.$inferSelect) => OutboxEntry) {
+    const pgDb = drizzle({ client: this.bounded, schema: tables })
+    return pgDb.transaction(async (tx) => {
+      const [revoked] = await tx
+        .update(tables.apiKeys)
+        .set({ revokedAt: now, updatedAt: now })
+        .where(and(eq(tables.apiKeys.id, id), isNull(tables.apiKeys.revokedAt)))
+        .returning()
+      const row = revoked as unknown as typeof sqliteTables.apiKeys.$inferSelect | undefined
+      if (row) await insertOutboxEntry(tx, event(row))
+      return row
+    })
+  }
+
+  async updateUser(
+    id: string,
+    changes: Partial<typeof sqliteTables.users.$inferInsert>,
+    periodFrom: number | null,
+    blocked?: (row: typeof sqliteTables.users.$inferSelect) => OutboxEntry,
+  ) {
     const pgDb = drizzle({ client: this.bounded, schema: tables })
     return pgDb.transaction(async (tx) => {
       // The row first: a statement reads what was committed when it began (READ COMMITTED), and an UPDATE may
@@ -209,7 +228,9 @@ export class PostgresStore implements Store {
         .set(periodFrom === null ? set : { ...set, spend: usageCostSince(tables.usage, id, periodFrom) })
         .where(eq(tables.users.id, id))
         .returning()
-      return { row: row as unknown as typeof sqliteTables.users.$inferSelect, wasBlocked: before.blocked }
+      const updated = row as unknown as typeof sqliteTables.users.$inferSelect
+      if (blocked && updated.blocked && !before.blocked) await insertOutboxEntry(tx, blocked(updated))
+      return { row: updated, wasBlocked: before.blocked }
     })
   }
 

@@ -1,16 +1,13 @@
 import type { Database } from 'bun:sqlite'
 import type { WriteQueue } from '../../db/write-queue'
-import type { AlertRows, DueDelivery, ExpiringKey, KeySpend, StoredAlert, UserSpend } from '../store'
+import type { AlertRows, DueDelivery, ExpiringKey, KeySpend, OutboxEntry, UserSpend } from '../store'
 
 /**
  * The alert outbox in the SQLite file: a claim is an UPDATE that matched (one writer at a time holds the file).
- * Each write waits on the event loop for another process's lock (WriteQueue.waitingForLock).
+ * Each write waits on the event loop for another process's lock (WriteQueue.waitingForLock). `insert` is the
+ * store's sqliteAlertInsert, which its changes that raise an event write with too.
  */
-export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
-  const insertAlert = db.prepare<unknown, [string, string, string, string | null, string, number]>(
-    'INSERT OR IGNORE INTO alerts (id, dedupe_key, kind, subject, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-  )
-  const insertDelivery = db.prepare<unknown, [string, string, number]>('INSERT INTO alert_deliveries (alert_id, webhook, next_attempt_at) VALUES (?, ?, ?)')
+export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry: OutboxEntry) => boolean): AlertRows {
   // The webhooks as a JSON array: one prepared statement whatever their number.
   const dueRows = db.prepare<{ alert_id: string; webhook: string; attempts: number; payload: string }, [number, string, number]>(
     `SELECT d.alert_id, d.webhook, d.attempts, a.payload FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
@@ -56,14 +53,9 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
   const expiring = db.prepare<ExpiringKey, [number, number]>(
     'SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ?',
   )
-  const insert = db.transaction((a: StoredAlert, webhooks: readonly string[]) => {
-    if (insertAlert.run(a.id, a.dedupeKey, a.kind, a.subject, a.payload, a.createdAt).changes === 0) return false
-    for (const webhook of webhooks) insertDelivery.run(a.id, webhook, a.createdAt)
-    return true
-  }).immediate
 
   return {
-    insert: (a, webhooks) => writes.waitingForLock(() => insert(a, webhooks)),
+    insert: (a, webhooks) => writes.waitingForLock(() => insert({ alert: a, webhooks })),
     async claimDue(webhooks, now, leaseUntil, limit) {
       const claimed: DueDelivery[] = []
       if (webhooks.length === 0) return claimed
@@ -84,4 +76,21 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue): AlertRows {
     keysOver: async (bp) => keysOver.all(bp),
     expiringKeys: async (from, to) => expiring.all(from, to),
   }
+}
+
+/**
+ * Writes an outbox entry, the alert and its deliveries together, unless an alert with its dedupe key exists: true
+ * when written. Synchronous, on `db`'s connection: its own IMMEDIATE transaction, or a savepoint of the one under
+ * way (a change that raises an event in its own transaction: Store.revokeKey, Store.updateUser).
+ */
+export function sqliteAlertInsert(db: Database): (entry: OutboxEntry) => boolean {
+  const insertAlert = db.prepare<unknown, [string, string, string, string | null, string, number]>(
+    'INSERT OR IGNORE INTO alerts (id, dedupe_key, kind, subject, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+  )
+  const insertDelivery = db.prepare<unknown, [string, string, number]>('INSERT INTO alert_deliveries (alert_id, webhook, next_attempt_at) VALUES (?, ?, ?)')
+  return db.transaction(({ alert: a, webhooks }: OutboxEntry) => {
+    if (insertAlert.run(a.id, a.dedupeKey, a.kind, a.subject, a.payload, a.createdAt).changes === 0) return false
+    for (const webhook of webhooks) insertDelivery.run(a.id, webhook, a.createdAt)
+    return true
+  }).immediate
 }

@@ -1,5 +1,5 @@
 import type { Statement } from 'bun:sqlite'
-import { eq, sql } from 'drizzle-orm'
+import { and, eq, isNull, sql } from 'drizzle-orm'
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
@@ -10,8 +10,8 @@ import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { EXPIRING_STORED_IDS } from '../store'
 import { userWithoutHolds } from '../user-deletion'
-import type { AlertRows, KeyLookupRow, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
-import { sqliteAlertRows } from './alert-rows'
+import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
+import { sqliteAlertInsert, sqliteAlertRows } from './alert-rows'
 import { sqliteRefusalRows } from './refusal-rows'
 import { sqliteSessionRows } from './session-rows'
 import { cutWal } from './cut-wal'
@@ -29,6 +29,8 @@ export class SqliteStore implements Store {
   readonly sessions: SessionRows
   readonly refusals: RefusalRows
   private readonly keyLookup
+  /** Writes an alert into the outbox, within the transaction under way if there is one. */
+  private readonly insertAlert: (entry: OutboxEntry) => boolean
   private readonly insertLog: Statement<unknown, [number, string, string, string, number, number, string | null, string | null, string | null]>
   private readonly insertAggregate: Statement<unknown, [number, string, string, string, number, number, string | null, number, number]>
   private readonly updateAggregate: Statement<unknown, [number, number, number]>
@@ -49,7 +51,8 @@ export class SqliteStore implements Store {
     this.ledger = new SqliteLedgerStore(client, this.writes)
     this.prices = sqlitePriceRows(db, this.writes)
     this.records = new RecordsReader(this, client.filename)
-    this.alerts = sqliteAlertRows(client, this.writes)
+    this.insertAlert = sqliteAlertInsert(client)
+    this.alerts = sqliteAlertRows(client, this.writes, this.insertAlert)
     this.sessions = sqliteSessionRows(client, this.writes)
     this.refusals = sqliteRefusalRows(client, this.writes)
     this.keyLookup = db
@@ -138,7 +141,30 @@ export class SqliteStore implements Store {
     )
   }
 
-  async updateUser(id: string, changes: Partial<typeof tables.users.$inferInsert>, periodFrom: number | null) {
+  async revokeKey(id: string, now: number, event: (row: typeof tables.apiKeys.$inferSelect) => OutboxEntry) {
+    return this.writes.waitingForLock(() =>
+      this.db.transaction(
+        (tx) => {
+          const row = tx
+            .update(tables.apiKeys)
+            .set({ revokedAt: now, updatedAt: now })
+            .where(and(eq(tables.apiKeys.id, id), isNull(tables.apiKeys.revokedAt)))
+            .returning()
+            .get()
+          if (row) this.insertAlert(event(row))
+          return row
+        },
+        { behavior: 'immediate' },
+      ),
+    )
+  }
+
+  async updateUser(
+    id: string,
+    changes: Partial<typeof tables.users.$inferInsert>,
+    periodFrom: number | null,
+    blocked?: (row: typeof tables.users.$inferSelect) => OutboxEntry,
+  ) {
     // IMMEDIATE: the write lock is held from the start, so the count sees every settlement committed before
     // it, another worker's included, and none can land before the row is written.
     return this.writes.waitingForLock(() =>
@@ -148,6 +174,7 @@ export class SqliteStore implements Store {
           if (!before) return undefined
           const set = periodFrom === null ? changes : { ...changes, spend: usageCostSince(tables.usage, id, periodFrom) }
           const row = tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()!
+          if (blocked && row.blocked && !before.blocked) this.insertAlert(blocked(row))
           return { row, wasBlocked: before.blocked }
         },
         { behavior: 'immediate' },
