@@ -63,14 +63,15 @@ const perRequestOutcome = ({ tariff, hold }: Admission, request: Request, latenc
  * An answer passed on as it streams (speech's audio, a transcription's events), once `errorCheckedAnswer` has
  * looked at its start: released and a 502 when it is only an error, paid and a 502 when it echoes the request,
  * else paid now, as the provider charges once it has answered. The upstream slot stays taken until the body has
- * ended: the provider's call is in flight till then.
+ * ended: the provider's call is in flight till then. A client that takes nothing for `clientIdleMs` is let go, so a
+ * paused reader cannot keep one of the provider-call slots for the whole upstream timeout.
  */
-async function streamedThrough(admission: Admission, request: Request, called: UpstreamAnswer, fallbackType: string): Promise<Response> {
+async function streamedThrough(admission: Admission, request: Request, called: UpstreamAnswer, fallbackType: string, clientIdleMs: number): Promise<Response> {
   const { hold } = admission
   const answer = await errorCheckedAnswer(called, admission.model.provider)
   const slotBack = hold.detachEnded()
   hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
-  return new Response(relayBody(answer, request, { onEnd: slotBack }), {
+  return new Response(relayBody(answer, request, { onEnd: slotBack, clientIdleMs }), {
     headers: { 'content-type': contentTypeOf(answer.res, fallbackType), ...budgetHeaders(hold) },
   })
 }
@@ -107,7 +108,7 @@ export const audioRoutes = (services: Services) => {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
         // Audio, or its events when asked for as a stream (`stream_format: "sse"`).
-        return await streamedThrough(admission, request, called, 'application/octet-stream')
+        return await streamedThrough(admission, request, called, 'application/octet-stream', config.upstream_idle_timeout_ms)
       },
       {
         body: speechBody,
@@ -130,7 +131,7 @@ export const audioRoutes = (services: Services) => {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
         // Asked for as a stream (`stream=true`): its events pass on as they come, never read whole first.
-        if (isEventStream(answer.res)) return await streamedThrough(admission, request, answer, 'text/event-stream')
+        if (isEventStream(answer.res)) return await streamedThrough(admission, request, answer, 'text/event-stream', config.upstream_idle_timeout_ms)
         const text = await readAnswer(answer, errorCheckedText(answer, model.provider))
         hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
         // JSON by default; text, srt or vtt when the client asked for that `response_format`.
