@@ -22,15 +22,35 @@ export function outputCapFieldsRead(path: string, provider: ProviderConfig): str
   return []
 }
 
+/**
+ * The most output this body allows the provider to make at this endpoint, or null when it sets no max: the
+ * first field the provider reads. An OpenAI-compatible server's chat may read either field (vLLM, SGLang and
+ * Groq `max_completion_tokens`, else `max_tokens`; Ollama `max_tokens` only), so there it is the smaller of the
+ * two. A max the gateway sends in the client's stead (cap-output's, the clamp's) is never above it: they lower
+ * what the provider would have made, never raise it.
+ */
+export function clientMaxOutput(path: string, body: Record<string, unknown>, provider: ProviderConfig): number | null {
+  if (path === '/chat/completions' && openAIOutputCapField(provider) === 'max_tokens') return smallestMaxOutputIn(body, ['max_completion_tokens', 'max_tokens'])
+  return firstMaxOutputIn(body, outputCapFieldsRead(path, provider))
+}
+
 const maxIn = (body: Record<string, unknown>, field: string): number | null => {
   const value = body[field]
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.ceil(value) : null
 }
 
+const maximaIn = (body: Record<string, unknown>, fields: string[]): number[] => fields.map((field) => maxIn(body, field)).filter((max) => max !== null)
+
 /** The largest max output among these fields of the body, or null when none is set. */
 export function largestMaxOutputIn(body: Record<string, unknown>, fields: string[]): number | null {
-  const maxima = fields.map((field) => maxIn(body, field)).filter((max) => max !== null)
+  const maxima = maximaIn(body, fields)
   return maxima.length === 0 ? null : Math.max(...maxima)
+}
+
+/** The smallest max output among these fields of the body, or null when none is set. */
+function smallestMaxOutputIn(body: Record<string, unknown>, fields: string[]): number | null {
+  const maxima = maximaIn(body, fields)
+  return maxima.length === 0 ? null : Math.min(...maxima)
 }
 
 /** The max output in the first of these fields that is set, or null when none is. */
