@@ -369,13 +369,10 @@ export function outputBound(max: unknown, choices: unknown, defaultMax: number):
   return perChoice * n
 }
 
-/** A chat request's own output max per choice as OpenAI reads it: `max_completion_tokens` first (`max_tokens` is its older name). */
-export const chatMaxTokens = (body: Record<string, unknown>): unknown => body.max_completion_tokens ?? body.max_tokens
-
 /**
  * The output max per choice a chat request's hold covers. Both fields go upstream as they came, and
- * servers differ in the one they read (vLLM and Ollama read `max_tokens`, OpenAI `max_completion_tokens`
- * first), so when both are set the hold covers the larger.
+ * servers differ in the one they read (OpenAI, vLLM, SGLang and Groq read `max_completion_tokens` first,
+ * Ollama only `max_tokens`), so when both are set the hold covers the larger.
  */
 export function chatHeldMaxTokens(body: Record<string, unknown>): number | undefined {
   const completion = validMax(body.max_completion_tokens)

@@ -61,7 +61,8 @@ const provider = z.strictObject({
   responses: z.enum(['native', 'chat']).optional(),
   /**
    * Which provider of the price catalog this one is (`openai`, `anthropic`, `groq`, …), for
-   * `tollgate prices catalog`. Never guessed: a `type: openai` server may be OpenAI, Groq or a local one.
+   * `tollgate prices catalog`; `openai` and `azure` also get the output bound in `max_completion_tokens`, and
+   * `openrouter` its `max_price`. Never guessed: a `type: openai` server may be OpenAI, Groq or a local one.
    */
   catalog: z.string().regex(/^[a-z0-9_.-]+$/, 'a catalog provider id such as openai, anthropic or groq').optional(),
   /** An OpenAI-compatible provider whose models take `reasoning_effort`: Anthropic `thinking` sent to it is mapped to that. */

@@ -1,13 +1,13 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { chatMaxTokens, estimateChat, estimateMessages, largerEstimate, outputBound } from '../budget/estimate'
+import { estimateChat, estimateMessages, largerEstimate } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import { meterOpenAIStream } from '../metering/openai-stream'
 import { contextWindowOf, openAIChatFeatures } from '../pricing/features'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
-import { firstMaxOutputIn, largestMaxOutputIn, outputCapFieldsRead, withOpenAIOutputCap } from '../translate/output-cap'
+import { clientMaxOutput, largestMaxOutputIn, withOpenAIOutputCap } from '../translate/output-cap'
 import { relay, type Exchange, type ExchangeFor } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
 import type { Services } from '../services'
@@ -37,7 +37,8 @@ type ChatBody = z.infer<typeof chatBody>
 /**
  * An OpenAI-compatible provider gets the body as it came, with the provider's model id, usage always
  * asked for on streams (the meter drops that chunk unless the client asked too), and with cap-output on,
- * the output bound the estimate used (the client's max, else the default) in the field the provider reads.
+ * the client's max (`clientMaxOutput`: the smaller of its two where the server may read either; the hold
+ * covers the larger), else the default, in the field the provider reads.
  */
 function chatNative(body: ChatBody, config: Config): ExchangeFor {
   const clientWantsUsage = body.stream_options?.include_usage === true
@@ -46,7 +47,7 @@ function chatNative(body: ChatBody, config: Config): ExchangeFor {
     if (body.stream === true) upstreamBody.stream_options = { ...body.stream_options, include_usage: true }
     if (outputClamp !== null) upstreamBody = withOpenAIOutputCap(upstreamBody, model.provider, outputClamp)
     else if (config.cap_output_tokens)
-      upstreamBody = withOpenAIOutputCap(upstreamBody, model.provider, outputBound(chatMaxTokens(body), 1, config.default_max_output_tokens))
+      upstreamBody = withOpenAIOutputCap(upstreamBody, model.provider, clientMaxOutput('/chat/completions', body, model.provider) ?? config.default_max_output_tokens)
     return {
       path: '/chat/completions',
       body: upstreamBody,
@@ -61,15 +62,15 @@ function chatNative(body: ChatBody, config: Config): ExchangeFor {
 /**
  * The clamp works from the hold's output bound, the larger of a body's two max fields (servers differ in
  * the one they read). No field above it: no clamp, the body goes as it came. Else it is sent in the one
- * field the provider reads, the other removed, and never above the max the client set there (its first
- * choice, when both are set): the clamp lowers what the provider would have made, it never raises it.
+ * field the provider reads, the other removed, and never above the max the client allowed it
+ * (`clientMaxOutput`): the clamp lowers what the provider would have made, it never raises it.
  */
 function clampLowersMax(admission: Admission, planned: Exchange): Admission {
   if (admission.outputClamp === null) return admission
   const largest = largestMaxOutputIn(planned.body, ['max_tokens', 'max_completion_tokens'])
   if (largest !== null && largest <= admission.outputClamp) return { ...admission, outputClamp: null }
-  const read = firstMaxOutputIn(planned.body, outputCapFieldsRead(planned.path, admission.model.provider))
-  return read !== null && read < admission.outputClamp ? { ...admission, outputClamp: read } : admission
+  const allowed = clientMaxOutput(planned.path, planned.body, admission.model.provider)
+  return allowed !== null && allowed < admission.outputClamp ? { ...admission, outputClamp: allowed } : admission
 }
 
 export const chatRoutes = (services: Services) => {

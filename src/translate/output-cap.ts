@@ -1,13 +1,19 @@
 import type { ProviderConfig } from '../config/schema'
 import { withoutThinking } from './anthropic-thinking'
 
+/** The price catalog's ids (a provider's `catalog:`) of the vendors that serve OpenAI's own API: OpenAI, and Azure. */
+const OPENAI_API_CATALOGS: ReadonlySet<string> = new Set(['openai', 'azure'])
+
 /**
  * The request field that caps output at an OpenAI-compatible provider. OpenAI's own API wants
- * `max_completion_tokens` (its reasoning models refuse `max_tokens`); the OpenAI-compatible servers
- * (vLLM, Ollama, Groq…) all read `max_tokens`.
+ * `max_completion_tokens` (its reasoning models refuse `max_tokens`, on Azure too): at api.openai.com, and
+ * wherever the config names the provider OpenAI or Azure (`catalog: openai | azure`: a proxy in front of
+ * OpenAI, an Azure resource's host); the OpenAI-compatible servers (vLLM, Ollama, Groq…) all read `max_tokens`.
  */
-export const openAIOutputCapField = (provider: ProviderConfig) =>
-  new URL(provider.base_url).hostname === 'api.openai.com' ? 'max_completion_tokens' : 'max_tokens'
+export const openAIOutputCapField = (provider: Pick<ProviderConfig, 'base_url' | 'catalog'>) =>
+  OPENAI_API_CATALOGS.has(provider.catalog ?? '') || new URL(provider.base_url).hostname === 'api.openai.com'
+    ? 'max_completion_tokens'
+    : 'max_tokens'
 
 /**
  * The fields that surely bound output at this endpoint of this provider: Anthropic's messages read
@@ -22,15 +28,35 @@ export function outputCapFieldsRead(path: string, provider: ProviderConfig): str
   return []
 }
 
+/**
+ * The most output this body allows the provider to make at this endpoint, or null when it sets no max: the
+ * first field the provider reads. An OpenAI-compatible server's chat may read either field (vLLM, SGLang and
+ * Groq `max_completion_tokens`, else `max_tokens`; Ollama `max_tokens` only), so there it is the smaller of the
+ * two. A max the gateway sends in the client's stead (cap-output's, the clamp's) is never above it: they lower
+ * what the provider would have made, never raise it.
+ */
+export function clientMaxOutput(path: string, body: Record<string, unknown>, provider: ProviderConfig): number | null {
+  if (path === '/chat/completions' && openAIOutputCapField(provider) === 'max_tokens') return smallestMaxOutputIn(body, ['max_completion_tokens', 'max_tokens'])
+  return firstMaxOutputIn(body, outputCapFieldsRead(path, provider))
+}
+
 const maxIn = (body: Record<string, unknown>, field: string): number | null => {
   const value = body[field]
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.ceil(value) : null
 }
 
+const maximaIn = (body: Record<string, unknown>, fields: string[]): number[] => fields.map((field) => maxIn(body, field)).filter((max) => max !== null)
+
 /** The largest max output among these fields of the body, or null when none is set. */
 export function largestMaxOutputIn(body: Record<string, unknown>, fields: string[]): number | null {
-  const maxima = fields.map((field) => maxIn(body, field)).filter((max) => max !== null)
+  const maxima = maximaIn(body, fields)
   return maxima.length === 0 ? null : Math.max(...maxima)
+}
+
+/** The smallest max output among these fields of the body, or null when none is set. */
+function smallestMaxOutputIn(body: Record<string, unknown>, fields: string[]): number | null {
+  const maxima = maximaIn(body, fields)
+  return maxima.length === 0 ? null : Math.min(...maxima)
 }
 
 /** The max output in the first of these fields that is set, or null when none is. */
