@@ -33,6 +33,9 @@ const SMALL_BODY_LIMITS = new Map([[SESSION_PATH, 4096]])
 
 const limitFor = (request: Request, maxBytes: number) => SMALL_BODY_LIMITS.get(requestState(request).path) ?? maxBytes
 
+/** Decodes as `request.text()` does, a leading byte order mark dropped: a body is the same JSON however it was framed. */
+const utf8 = new TextDecoder()
+
 /**
  * Bodies over the limit get our 413, in the error shape and with every header, before they are parsed:
  * a declared length is checked as the request arrives; a body sent without one (chunked) is counted as
@@ -59,7 +62,7 @@ async function readBody(request: Request, maxBytes: number) {
   if (!FORM_ROUTES.has(requestState(request).path)) {
     const text = request.headers.has('content-length')
       ? await request.text()
-      : Buffer.concat(await readWithin(request.body!, limitFor(request, maxBytes))).toString('utf8')
+      : utf8.decode(Buffer.concat(await readWithin(request.body!, limitFor(request, maxBytes))))
     return parseJsonBody(text)
   }
   // A form is read here too: with its declared length as sent; sent chunked, counted as it is read, then parsed
