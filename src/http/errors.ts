@@ -45,6 +45,12 @@ export const notFound = (message: string, code = 'not_found') => new GatewayErro
 export const conflict = (message: string) => new GatewayError(409, 'conflict', message)
 export const payloadTooLarge = (limit: number) =>
   new GatewayError(413, 'body_too_large', `Request body is larger than ${limit} bytes.`)
+/**
+ * A request body that stopped arriving, or came too slowly (src/http/body-read.ts). The connection is closed with
+ * the answer, since what is left of the body will never be read.
+ */
+export const requestTimeout = (message: string) =>
+  new GatewayError(408, 'request_timeout', message, 'invalid_request_error', { connection: 'close' })
 export const rateLimited = (retryAfterSec: number, message = 'Rate limit exceeded.') =>
   new GatewayError(429, 'rate_limit_exceeded', message, 'rate_limit_error', { 'retry-after': String(retryAfterSec) })
 export const badGateway = (message: string) => new GatewayError(502, 'upstream_error', message, 'api_error')

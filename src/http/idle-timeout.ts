@@ -4,7 +4,7 @@ import { peekRequestState, requestState } from './request-state'
 /** Seconds the listener keeps a connection that makes no progress (Bun's idle timeout; a write that drains is progress), unless the server is started with another. */
 export const IDLE_TIMEOUT_SEC = 30
 
-type Listener = Pick<Server<unknown>, 'timeout'>
+export type Listener = Pick<Server<unknown>, 'timeout'>
 
 /**
  * An inference call may take minutes, so its route switches the listener's idle timeout off. Bun sets it
@@ -18,6 +18,21 @@ export function switchIdleTimeoutOff(request: Request, server: Listener | null):
   if (!server) return
   server.timeout(request, 0)
   requestState(request).idleTimeoutOff = { server, untilStreamEnds: false }
+}
+
+/**
+ * Bun does not count a request body's bytes as activity: a body that keeps arriving for longer than the idle
+ * timeout (a large upload on a slow link) is cut mid-way, unanswered. So `read` (the body being read) runs with
+ * the timeout off, and must bound idleness itself; the connection has it back as soon as `read` ends, whatever
+ * the handler does next.
+ */
+export async function withIdleTimeoutOff<T>(request: Request, server: Listener | null, read: () => Promise<T>): Promise<T> {
+  switchIdleTimeoutOff(request, server)
+  try {
+    return await read()
+  } finally {
+    switchIdleTimeoutBackOn(request)
+  }
 }
 
 /**

@@ -1,24 +1,14 @@
 import { Elysia } from 'elysia'
 import { SESSION_PATH } from '../console/session-auth'
+import { readBodyWithin } from '../http/body-read'
 import { payloadTooLarge } from '../http/errors'
 import { formAsSent } from '../http/form-body'
+import { type Listener, withIdleTimeoutOff } from '../http/idle-timeout'
 import { parseJsonBody } from '../http/json-body'
 import { requestState } from '../http/request-state'
 
-/** Reads a body to its end, refusing it once it passes `maxBytes`. */
-async function readWithin(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for await (const chunk of body) {
-    total += chunk.byteLength
-    if (total > maxBytes) throw payloadTooLarge(maxBytes)
-    chunks.push(chunk)
-  }
-  return chunks
-}
-
 /**
- * The one route whose body is a form (multipart): its own parser reads it when its length is declared. Every other body is JSON to
+ * The one route whose body is a form (multipart), parsed here like every other body. Every other body is JSON to
  * this API, whatever its label says, so no route's JSON parser can be reached around the depth check.
  */
 const FORM_ROUTES = new Set(['/v1/audio/transcriptions'])
@@ -34,10 +24,21 @@ const SMALL_BODY_LIMITS = new Map([[SESSION_PATH, 4096]])
 const limitFor = (request: Request, maxBytes: number) => SMALL_BODY_LIMITS.get(requestState(request).path) ?? maxBytes
 
 /**
+ * A declared length up to this is read as Bun reads it, under Bun's idle timeout: it arrives within the 30 s
+ * on an uplink of about 18 kbit/s or more. A larger body, or one of unknown length (chunked), may take longer: it is
+ * read with that timeout off and the gateway's own in its place (`readPacedBody`).
+ */
+const PACED_ABOVE_BYTES = 64 * 1024
+
+/** Decodes as `request.text()` does, a leading byte order mark dropped: a body is the same JSON however it was framed. */
+const utf8 = new TextDecoder()
+
+/**
  * Bodies over the limit get our 413, in the error shape and with every header, before they are parsed:
  * a declared length is checked as the request arrives; a body sent without one (chunked) is counted as
  * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); so is a form, sent
  * chunked or not. Bun's own limit is lifted (`SERVER_BODY_LIMIT`) so that it never answers in our place.
+ * A large or chunked body is read under the gateway's idle timeout instead of Bun's (`PACED_ABOVE_BYTES`).
  */
 export const bodyLimit = (maxBytes: number) =>
   new Elysia({ name: 'body-limit', seed: maxBytes })
@@ -47,25 +48,32 @@ export const bodyLimit = (maxBytes: number) =>
       const limit = limitFor(request, maxBytes)
       if (Number(declared) > limit) throw payloadTooLarge(limit)
     })
-    .onParse({ as: 'global' }, async ({ request }) => {
+    .onParse({ as: 'global' }, async ({ request, server }) => {
       if (!request.body) return
       // A preflight is let past authentication (corsPreflight marks it, after this plugin's onRequest) and is
       // answered without its body, which browsers never send: read, it would be anyone's work for nothing.
       if (requestState(request).preflight) return {}
-      return readBody(request, maxBytes)
+      return readBody(request, server, limitFor(request, maxBytes))
     })
 
-async function readBody(request: Request, maxBytes: number) {
-  if (!FORM_ROUTES.has(requestState(request).path)) {
-    const text = request.headers.has('content-length')
-      ? await request.text()
-      : Buffer.concat(await readWithin(request.body!, limitFor(request, maxBytes))).toString('utf8')
-    return parseJsonBody(text)
-  }
-  // A form is read here too: with its declared length as sent; sent chunked, counted as it is read, then parsed
-  // from what was read (the route's own parser finds the body already taken: the value returned here is the body).
-  if (request.headers.has('content-length')) return formAsSent(request)
-  const bytes = Buffer.concat(await readWithin(request.body!, maxBytes))
+async function readBody(request: Request, server: Listener | null, limit: number) {
+  const declared = request.headers.get('content-length')
+  if (declared === null || Number(declared) > PACED_ABOVE_BYTES) return readPacedBody(request, server, limit)
+  if (!FORM_ROUTES.has(requestState(request).path)) return parseJsonBody(await request.text())
+  return formAsSent(request)
+}
+
+/**
+ * A body that may take longer than the idle timeout to arrive: counted as it is read, its pace watched by the
+ * gateway instead of Bun. A route whose limit is small keeps Bun's timeout as well: its body cannot be slow for
+ * its size, and the console's sign-in, which anyone reaches, stays bounded by it. A form is parsed from what was
+ * read (the route's own parser finds the body already taken: the value returned here is the body).
+ */
+async function readPacedBody(request: Request, server: Listener | null, limit: number) {
+  const { path, idleTimeoutSec } = requestState(request)
+  const read = () => readBodyWithin(request.body!, limit, idleTimeoutSec)
+  const bytes = limit > PACED_ABOVE_BYTES ? await withIdleTimeoutOff(request, server, read) : await read()
+  if (!FORM_ROUTES.has(path)) return parseJsonBody(utf8.decode(bytes))
   return formAsSent(new Response(bytes, { headers: { 'content-type': request.headers.get('content-type') ?? '' } }))
 }
 
