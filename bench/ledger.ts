@@ -32,7 +32,7 @@ async function run(batch: number) {
   for (let i = 0; i < pairs; i += batch) {
     const holds = []
     for (let j = 0; j < batch && i + j < pairs; j++)
-      holds.push(ledger.reserve({ requestId: `r${i + j}`, userId: 'u', keyId: 'k', amount: 100, model: 'm:m', provider: 'm', endpoint: '/v1/chat/completions', priceId: 1, stream: false }))
+      holds.push(ledger.reserve({ requestId: `r${i + j}`, userId: 'u', keyId: 'k', keyHash: 'h', amount: 100, model: 'm:m', provider: 'm', endpoint: '/v1/chat/completions', priceId: 1, stream: false }))
     ledger.flush()
     for (const h of await Promise.all(holds)) h.settle(outcome)
     ledger.flush()

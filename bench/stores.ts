@@ -142,7 +142,7 @@ for (const connections of [1, 64]) {
 }
 
 // The ledger alone, in this process.
-const hold = (i: number): HoldRequest => ({ requestId: `r${i}`, userId: 'u', keyId: 'k', amount: 100, model: 'm:m', provider: 'm', endpoint: '/v1/chat/completions', priceId: null, stream: false })
+const hold = (i: number): HoldRequest => ({ requestId: `r${i}`, userId: 'u', keyId: 'k', keyHash: 'h', amount: 100, model: 'm:m', provider: 'm', endpoint: '/v1/chat/completions', priceId: null, stream: false })
 const outcome = { cost: 7, promptTokens: 10, completionTokens: 3, cachedTokens: 0, status: 'ok' as const, latencyMs: 1 }
 async function ledgerFigures(store: Store) {
   const now = Date.now()

@@ -50,7 +50,7 @@ const figures = (table: 'users' | 'api_keys', id: string) =>
 /** A request of `input` tokens asking up to `maxOutput`, clamped no lower than `floor`. */
 function clamped(userId: string, keyId: string | null, price: Price, input: number, maxOutput: number, floor: number): HoldRequest {
   return {
-    requestId: crypto.randomUUID(), userId, keyId, model: price.model, provider: 'ant', endpoint: '/v1/messages', priceId: price.id, stream: true,
+    requestId: crypto.randomUUID(), userId, keyId, keyHash: keyId, model: price.model, provider: 'ant', endpoint: '/v1/messages', priceId: price.id, stream: true,
     amount: worstCaseCost(price, input, maxOutput),
     minAmount: worstCaseCost(price, input, floor),
   }

@@ -40,7 +40,7 @@ afterEach(() => {
 })
 
 const hold = (amount: number, model: string): HoldRequest => ({
-  requestId: crypto.randomUUID(), userId: 'u', keyId: null, amount, model, provider: 'mock', endpoint: '/v1/chat/completions', priceId: null, stream: false,
+  requestId: crypto.randomUUID(), userId: 'u', keyId: null, keyHash: null, amount, model, provider: 'mock', endpoint: '/v1/chat/completions', priceId: null, stream: false,
 })
 
 test('a full disk met in the savepoint run of a batch (after one poisoned write) leaves no committed hold whose caller was refused', async () => {

@@ -36,7 +36,7 @@ function addKey(id: string, userId: string, maxBudget: number | null) {
 }
 const figures = (id: string) => db.$client.query('SELECT spend, reserved, period_start FROM users WHERE id = ?').get(id) as { spend: number; reserved: number; period_start: number }
 const hold = (userId: string, amount: number, keyId: string | null = null): HoldRequest => ({
-  requestId: crypto.randomUUID(), userId, keyId, amount, model: 'mock:m', provider: 'mock', endpoint: '/v1/chat/completions', priceId: null, stream: false,
+  requestId: crypto.randomUUID(), userId, keyId, keyHash: keyId, amount, model: 'mock:m', provider: 'mock', endpoint: '/v1/chat/completions', priceId: null, stream: false,
 })
 const done = (cost: number) => ({ cost, promptTokens: 1, completionTokens: 1, cachedTokens: 0, status: 'ok' as const, latencyMs: 1 })
 function refusal(f: () => unknown): GatewayError {

@@ -108,7 +108,7 @@ describe('the rollups are kept with every usage row', () => {
     const ledger = new Ledger(store, TTL)
     const random = seededRandom(7)
     const request = (userId: string, keyId: string | null, model: string): HoldRequest => ({
-      requestId: crypto.randomUUID(), userId, keyId, amount: 5_000, model, provider: model.split(':')[0]!, endpoint: '/v1/chat/completions', priceId: null, stream: false,
+      requestId: crypto.randomUUID(), userId, keyId, keyHash: keyId, amount: 5_000, model, provider: model.split(':')[0]!, endpoint: '/v1/chat/completions', priceId: null, stream: false,
     })
     const holds: Hold[] = []
     for (let i = 0; i < 60; i++) {

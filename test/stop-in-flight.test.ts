@@ -161,7 +161,7 @@ async function ledgerAndProvider(answerMs: number) {
   }
   const ledger = new Ledger(store, 60_000)
   const hold = await ledger.reserve({
-    requestId: 'r1', userId: 'u', keyId: null, amount: 5_000, model: 'p:m', provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
+    requestId: 'r1', userId: 'u', keyId: null, keyHash: null, amount: 5_000, model: 'p:m', provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
   })
   let calls = 0
   const upstream = Bun.serve({
@@ -206,7 +206,7 @@ test('a hold asked for once the stop has cut the calls is refused: 503 gateway_s
   const { ledger } = await ledgerAndProvider(0)
   ledger.cutCalls()
   const error = await ledger
-    .reserve({ requestId: 'r2', userId: 'u', keyId: null, amount: 5_000, model: 'p:m', provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false })
+    .reserve({ requestId: 'r2', userId: 'u', keyId: null, keyHash: null, amount: 5_000, model: 'p:m', provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false })
     .catch((e) => e)
   expect({ status: error.status, code: error.code }).toEqual({ status: 503, code: 'gateway_stopping' })
   expect(ledger.openHolds).toBe(1) // the hold taken before the cut, not this one

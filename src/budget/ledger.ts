@@ -9,6 +9,8 @@ export interface HoldRequest {
   requestId: string
   userId: string
   keyId: string | null
+  /** The hash of the secret the request authenticated with (with `keyId`): the key's row must still hold it. */
+  keyHash: string | null
   /** The worst-case cost, micro-USD. */
   amount: number
   /**
@@ -77,6 +79,8 @@ export interface KeyFigures {
   maxBudget: number | null
   spend: number
   reserved: number
+  /** The hash of its current secret: a rotation changes it. */
+  keyHash: string
   revokedAt: number | null
   expiresAt: number | null
 }
@@ -132,16 +136,17 @@ export const userBlocked = () => forbidden('user_blocked', 'This user is blocked
 
 /**
  * The reservation rule (SPEC §6), given the figures read under the store's lock: refuse a key that is gone,
- * revoked or expired, roll an ended period, check the user's and the key's ceilings, lower the hold to what is
- * left when the clamp allows (down to `minAmount`), or refuse with what is left. A refusal is returned, not thrown.
+ * revoked, expired or rotated away from the request's secret, roll an ended period, check the user's and the
+ * key's ceilings, lower the hold to what is left when the clamp allows (down to `minAmount`), or refuse with what
+ * is left. A refusal is returned, not thrown.
  */
 export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFigures | null, now: number): HoldDecision | GatewayError {
-  // The key's row, not a process's cache of it: revocation and expiry are exact for whatever costs money, even on
-  // a replica whose cache missed the change (its news lost), as authentication would refuse the key. Its row gone
-  // with its user (deleted, perhaps created again under the same id): the key no longer exists either, and that is
-  // all its holder learns — not that the user is gone. Whatever the hold's amount (a free model's 0 too), and
-  // before the budgets: a dead key learns nothing of them.
-  if (r.keyId !== null && !isLiveKey(key, now)) return unauthorized()
+  // The key's row, not a process's cache of it: revocation, expiry and rotation are exact for whatever costs money,
+  // even on a replica whose cache missed the change (its news lost), as authentication would refuse the key (or
+  // the old secret). Its row gone with its user (deleted, perhaps created again under the same id): the key no
+  // longer exists either, and that is all its holder learns — not that the user is gone. Whatever the hold's
+  // amount (a free model's 0 too), and before the budgets: a dead key learns nothing of them.
+  if (r.keyId !== null && !isLiveKey(key, r.keyHash, now)) return unauthorized()
   if (!user) return notFound(`No user with id ${JSON.stringify(r.userId)}.`, 'user_not_found')
   if (user.blocked) return userBlocked()
   const { start, rolled, spend } = currentPeriod(user.budgetPeriod, user.periodStart, user.spend, now)
@@ -167,9 +172,9 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
   return { request, rollTo: rolled ? start : null, keyDebited, remainingAfter }
 }
 
-/** A key row that is there, not revoked and not expired at `now`. */
-export const isLiveKey = <K extends Pick<KeyFigures, 'revokedAt' | 'expiresAt'>>(key: K | null, now: number): key is K =>
-  key !== null && key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now)
+/** A key row that is there, not revoked, not expired at `now`, and whose secret is still the one hashed `keyHash`. */
+export const isLiveKey = <K extends Pick<KeyFigures, 'keyHash' | 'revokedAt' | 'expiresAt'>>(key: K | null, keyHash: string | null, now: number): key is K =>
+  key !== null && key.keyHash === keyHash && key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now)
 
 /**
  * The settlement rule (SPEC §6) for the user's period: the cost joins the spend of the period the

@@ -58,7 +58,7 @@ export class SessionStore {
       row.kind === 'admin'
         ? MASTER
         : keyCaller({
-            id: row.key_id!, userId: row.user_id!, rpmLimit: row.rpm_limit, allowedModels: row.allowed_models,
+            id: row.key_id!, keyHash: row.key_hash!, userId: row.user_id!, rpmLimit: row.rpm_limit, allowedModels: row.allowed_models,
             userField: row.user_field, clampOutput: row.clamp_output,
           })
     return { token, kind: row.kind, caller, expiresAt: Math.min(row.expires_at, Math.max(row.last_seen_at, now) + this.limits.idleMs) }

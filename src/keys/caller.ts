@@ -11,6 +11,11 @@ export interface MasterCaller {
 export interface KeyCaller {
   readonly kind: 'key'
   readonly keyId: string
+  /**
+   * The hash of the secret this caller authenticated with. What costs money, or reads what was recorded for the
+   * key, checks that the key's row still holds it: a rotation made elsewhere may not have reached this cache.
+   */
+  readonly keyHash: string
   readonly userId: string
   /** null: every model the gateway can price. The entries as the operator wrote them (see `mayCall`). */
   readonly allowedModels: readonly string[] | null

@@ -44,11 +44,11 @@ export class KeyStore {
     const row = this.store.findKey(hash)
     if (!(row instanceof Promise)) return callerOf(this.remember(hash, row, now), now)
     const generation = this.generation
-    return row.then((r) => callerOf(generation === this.generation ? this.remember(hash, r, now) : this.load(r, now), now))
+    return row.then((r) => callerOf(generation === this.generation ? this.remember(hash, r, now) : this.load(hash, r, now), now))
   }
 
   private remember(hash: string, row: KeyLookupRow | undefined, now: number): CachedKey {
-    const entry = this.load(row, now)
+    const entry = this.load(hash, row, now)
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!)
     this.cache.set(hash, entry)
     return entry
@@ -81,9 +81,10 @@ export class KeyStore {
     this.cache.clear()
   }
 
-  private load(row: KeyLookupRow | undefined, now: number): CachedKey {
+  /** `row`: the key found by `hash`, so `hash` is the secret's hash it held as it was read. */
+  private load(hash: string, row: KeyLookupRow | undefined, now: number): CachedKey {
     if (!row || row.revokedAt !== null) return { caller: null, expiresAt: null, fetchedAt: now }
-    return { caller: keyCaller(row), expiresAt: row.expiresAt, fetchedAt: now }
+    return { caller: keyCaller({ ...row, keyHash: hash }), expiresAt: row.expiresAt, fetchedAt: now }
   }
 }
 
@@ -93,6 +94,7 @@ const callerOf = (entry: CachedKey, now: number): KeyCaller | null =>
 /** The caller a key row stands for (the row is neither revoked nor expired: the caller checked). */
 export function keyCaller(row: {
   id: string
+  keyHash: string
   userId: string
   allowedModels: string[] | null
   rpmLimit: number | null
@@ -102,6 +104,7 @@ export function keyCaller(row: {
   return Object.freeze({
     kind: 'key',
     keyId: row.id,
+    keyHash: row.keyHash,
     userId: row.userId,
     allowedModels: row.allowedModels,
     rpmLimit: row.rpmLimit,

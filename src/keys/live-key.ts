@@ -7,7 +7,8 @@ import type { Caller, KeyCaller } from './caller'
 
 /**
  * The calling key's row and its user's, read from the database now: refused 401 when the key is gone (with its
- * user, deleted through another process), revoked or expired, whatever the key cache of this process still says.
+ * user, deleted through another process), revoked, expired or rotated away from the caller's secret, whatever the
+ * key cache of this process still says.
  * For the calls that take no hold yet show what was recorded for the key or reach a provider on its behalf; a
  * hold reads the same rows under the ledger's lock (`decideHold`).
  */
@@ -22,7 +23,7 @@ export async function liveKeyRows(
     .from(tables.apiKeys)
     .innerJoin(tables.users, eq(tables.users.id, tables.apiKeys.userId))
     .where(eq(tables.apiKeys.id, caller.keyId))
-  if (!rows || !isLiveKey(rows.key, now)) throw unauthorized()
+  if (!rows || !isLiveKey(rows.key, caller.keyHash, now)) throw unauthorized()
   return rows
 }
 

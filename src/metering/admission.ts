@@ -115,6 +115,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     requestId: r.requestId,
     userId,
     keyId: r.caller.kind === 'key' ? r.caller.keyId : null,
+    keyHash: r.caller.kind === 'key' ? r.caller.keyHash : null,
     amount,
     minAmount: clamp ? worstCaseCost(price, estimate.inputTokens, floor, held, config.server_tool_use_input_tokens) : undefined,
     model: model.canonical,

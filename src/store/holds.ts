@@ -31,7 +31,8 @@ export interface ReservationRow {
 /** The hold a reservation row stands for (the sweeper's view: it has no owner's copy). */
 export function takenFromRow(row: ReservationRow): TakenHold {
   const request: HoldRequest = {
-    requestId: row.request_id, userId: row.user_id, keyId: row.key_id, amount: Number(row.amount), model: row.model,
+    // The secret it was taken with is not kept: only the reservation's decision reads it.
+    requestId: row.request_id, userId: row.user_id, keyId: row.key_id, keyHash: null, amount: Number(row.amount), model: row.model,
     provider: row.provider, endpoint: row.endpoint, priceId: row.price_id, stream: row.stream === 1 || row.stream === true,
   }
   return { id: Number(row.id), request, createdAt: Number(row.created_at), remainingAfter: null }

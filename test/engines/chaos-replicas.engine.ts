@@ -7,18 +7,31 @@
  * while it is down. Once every hold is settled or swept, the SPEC's invariants are checked (§6, §8, §11): one
  * usage row per provider call, none for a refused request, spend equal to the usage rows, budgets and key
  * ceilings kept, nothing left reserved, a revoked key and a deleted user served no later than the cache TTL.
+ *
+ * Its random choices (each client's kinds of request, aborts, queued faults, pauses and replicas) are drawn from
+ * a seed it prints: CHAOS_SEED=<seed> draws the same ones again. The schedule (how 40 clients and the faults
+ * interleave) is the machine's, so a replay repeats the choices, not every timing. Every process it starts and
+ * every directory it makes are gone once it ends, a replica killed with SIGKILL included.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { startMockProvider, type MockBehavior, type MockProvider } from '../support/mock-provider'
 import { MASTER_KEY, spawnGateway, tempDir, type SpawnedGateway } from '../support/gateway'
 import { startRedis, type TestRedis } from '../support/redis-server'
 import { replicaEnvironment } from '../support/replicas'
+import { seededRandom } from '../support/seeded'
 import { waitFor } from '../support/wait-for'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 const RUN_MS = Number(process.env.CHAOS_RUN_MS ?? 40_000)
 const CLIENTS = 40
+const SEED = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 32)
+if (!Number.isSafeInteger(SEED) || SEED < 0) throw new Error(`CHAOS_SEED must be a whole number ≥ 0, not ${process.env.CHAOS_SEED}`)
+/** One stream per client (their draws then do not depend on how the clients interleave), and one for the admin calls. */
+const seeds = seededRandom(SEED)
+const clientRandom = Array.from({ length: CLIENTS }, () => seededRandom(Math.floor(seeds() * 2 ** 32)))
+const adminRandom = seededRandom(Math.floor(seeds() * 2 ** 32))
 const MAX_TOKENS = 50
 /** About one request's hold in USD: output $4/M (200 µUSD at MAX_TOKENS), input $1/M. */
 const HOLD = 230e-6
@@ -44,18 +57,22 @@ let redis: TestRedis
 let mock: MockProvider
 let env: Record<string, string>
 let sql: InstanceType<typeof Bun.SQL>
+/** The run's own directory (the replicas' unused SQLite path); each replica has a config directory of its own. */
+let dir: string | undefined
 const replicas: (SpawnedGateway | null)[] = [null, null, null]
 
 const spawn = () => spawnGateway({ mock, config: { pricing: PRICING }, env })
 
 beforeAll(async () => {
+  console.log(`chaos seed ${SEED} (CHAOS_SEED=${SEED} draws the same choices again)`)
   pg = await startPostgres()
   redis = await startRedis()
   const longText = Array.from({ length: MAX_TOKENS + 10 }, (_, i) => `w${i}`).join(' ')
   mock = startMockProvider({ completionText: longText, latencyMs: 20, chunks: 8, chunkDelayMs: 25 })
   const dbUrl = await pg.database('chaos')
+  dir = tempDir('tollgate-chaos-')
   env = {
-    ...replicaEnvironment({ redisUrl: redis.url, dbPath: join(tempDir('tollgate-chaos-'), 'unused.db'), masterKey: MASTER_KEY }),
+    ...replicaEnvironment({ redisUrl: redis.url, dbPath: join(dir, 'unused.db'), masterKey: MASTER_KEY }),
     TOLLGATE_DATABASE_URL: dbUrl,
     TOLLGATE_RESERVATION_TTL_SEC: '8',
     TOLLGATE_UPSTREAM_TIMEOUT_MS: '6000',
@@ -69,11 +86,22 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await Promise.all(replicas.map((r) => r?.stop().catch(() => {})))
-  await sql?.close().catch(() => {})
-  await mock?.stop()
-  await redis?.stop()
-  await pg?.destroy()
+  // Each step runs whatever became of the ones before it: a step skipped leaves a process or a directory behind.
+  const steps: (() => unknown)[] = [
+    () => Promise.allSettled(replicas.map((r) => r?.stop())),
+    () => sql?.close(),
+    () => mock?.stop(),
+    () => redis?.stop(),
+    () => pg?.destroy(),
+    () => dir && rmSync(dir, { recursive: true, force: true }),
+  ]
+  for (const step of steps) {
+    try {
+      await step()
+    } catch (error) {
+      console.error('chaos cleanup:', error)
+    }
+  }
 })
 
 interface Key {
@@ -98,13 +126,13 @@ interface Sent {
 }
 
 const live = () => replicas.filter((r): r is SpawnedGateway => r !== null)
-const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!
+const pick = <T>(xs: T[], random: () => number) => xs[Math.floor(random() * xs.length)]!
 
 /** An admin call through any live replica, tried again while replicas or Postgres are down. */
 async function admin(method: string, path: string, body?: unknown) {
   for (let i = 0; i < 20; i++) {
     try {
-      const r = await pick(live()).admin(method, path, body)
+      const r = await pick(live(), adminRandom).admin(method, path, body)
       if (r.status < 500) return r
     } catch {}
     await Bun.sleep(250)
@@ -162,18 +190,19 @@ class Run {
 
   /** One request by `client` to a random live replica: perhaps aborted, perhaps with an upstream fault queued. */
   async send(client: number) {
+    const random = clientRandom[client]!
     const k = this.keys[client % this.keys.length]!
     const marker = `mk-${client}-${++this.n}`
-    const kind = pick(['chat', 'chat-sse', 'messages-sse', 'responses', 'responses-sse'])
-    const aborted = Math.random() < 0.15
-    if (Math.random() < 0.12) mock.queue(pick(FAULTS))
+    const kind = pick(['chat', 'chat-sse', 'messages-sse', 'responses', 'responses-sse'], random)
+    const aborted = random() < 0.15
+    if (random() < 0.12) mock.queue(pick(FAULTS, random))
     const { path, headers, body } = requestOf(kind, marker, k.secret)
     const ctl = new AbortController()
-    if (aborted) setTimeout(() => ctl.abort(), 20 + Math.random() * 200)
+    if (aborted) setTimeout(() => ctl.abort(), 20 + random() * 200)
     const rec: Sent = { marker, kind, user: k.user, key: k.keyId, status: 'net', aborted, t: this.elapsed() }
     this.sent.push(rec)
     try {
-      const res = await fetch(pick(live()).url + path, {
+      const res = await fetch(pick(live(), random).url + path, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json', 'x-forwarded-for': `198.51.100.${client + 1}` },
         body: JSON.stringify(body),
@@ -257,6 +286,8 @@ async function kill(i: number) {
   replicas[i] = null
   victim.proc.kill('SIGKILL')
   await victim.proc.exited
+  // The process is gone: stop() only removes its config directory, which SIGKILL left.
+  await victim.stop()
 }
 
 const revokedKey = (keys: Key[]) => keys.find((k) => k.user === 'u800')!.keyId
@@ -374,10 +405,11 @@ test('chaos across three replicas: the SPEC invariants hold', async () => {
   const run = new Run(await createUsersAndKeys())
   let stop = false
   const clients = Array.from({ length: CLIENTS }, async (_, c) => {
-    await Bun.sleep(Math.random() * 500)
+    const random = clientRandom[c]!
+    await Bun.sleep(random() * 500)
     while (!stop) {
       await run.send(c)
-      await Bun.sleep(100 + Math.random() * 400)
+      await Bun.sleep(100 + random() * 400)
     }
   })
   await faults(run)
@@ -392,6 +424,7 @@ test('chaos across three replicas: the SPEC invariants hold', async () => {
   run.event('settled')
 
   const problems = await invariantProblems(run)
-  console.log(JSON.stringify(await summary(run)))
-  expect(problems).toEqual([])
+  console.log(JSON.stringify({ seed: SEED, ...(await summary(run)) }))
+  // The seed in the failure itself: what to set CHAOS_SEED to.
+  expect({ seed: SEED, problems }).toEqual({ seed: SEED, problems: [] })
 }, 240_000)

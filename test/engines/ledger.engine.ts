@@ -151,7 +151,7 @@ test('two processes reserving and settling on one budget and key at once never d
   try {
     const now = Date.now()
     await stores[0]!.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 1000000000, 0, ${now}, ${now})`
-    await stores[0]!.sql`INSERT INTO api_keys (id, user_id, key_hash, key_prefix, max_budget, created_at, updated_at) VALUES ('k', 'u', 'h', 'tg-', 1000000000, ${now}, ${now})`
+    await stores[0]!.sql`INSERT INTO api_keys (id, user_id, key_hash, key_prefix, max_budget, created_at, updated_at) VALUES ('k', 'u', 'k', 'tg-', 1000000000, ${now}, ${now})`
     const ledgers = stores.map((s) => new Ledger(s.ledger, 60_000))
     await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {

@@ -32,7 +32,7 @@ test('a settlement queued at the stop is written though the first try at the clo
     await store.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 100000000, 0, ${now}, ${now})`
     const ledger = new Ledger(store.ledger, 900_000)
     const hold = await ledger.reserve({
-      requestId: 'r1', userId: 'u', keyId: null, amount: 5_000, model: 'p:m', provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
+      requestId: 'r1', userId: 'u', keyId: null, keyHash: null, amount: 5_000, model: 'p:m', provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
     })
     // The call ended as the stop began (answered, or cut at the grace's end): its real cost is 1 234 µUSD.
     ledger.settle(hold.taken, { cost: 1_234, promptTokens: 1, completionTokens: 1, cachedTokens: 0, status: 'ok', latencyMs: 1 })

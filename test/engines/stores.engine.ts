@@ -52,6 +52,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-stream-items-unlisted',
   'key-in-flight',
   'hold-refuses-dead-key',
+  'rotated-key-behind-cache',
   'deleted-user-stale-key',
   'key-usage-deleted-key',
   'revoked-key-reads',

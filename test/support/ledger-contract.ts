@@ -19,8 +19,9 @@ const TTL = 60_000
  */
 const PAST_EXPIRY = 1_000
 
+/** A hold; a key's secret hashes to its id here (addKey). */
 export const holdFor = (userId: string, amount: number, keyId: string | null = null, minAmount?: number): HoldRequest => ({
-  requestId: crypto.randomUUID(), userId, keyId, amount, minAmount, model: 'mock:m', provider: 'mock', endpoint: '/v1/chat/completions', priceId: null, stream: false,
+  requestId: crypto.randomUUID(), userId, keyId, keyHash: keyId, amount, minAmount, model: 'mock:m', provider: 'mock', endpoint: '/v1/chat/completions', priceId: null, stream: false,
 })
 export const done = (cost: number): Outcome => ({ cost, promptTokens: 1, completionTokens: 1, cachedTokens: 0, status: 'ok', latencyMs: 1 })
 
@@ -152,6 +153,20 @@ export function ledgerContract(factory: StoreFactory) {
       expect(await openHolds()).toBe(4)
       expect((await user('u')).reserved).toBe(400)
       expect(await key('expired')).toEqual({ spend: 0, reserved: 100 })
+    })
+
+    test('a key rotated since this process\'s last hold on it is refused 401 for its old secret by the hold, which reads the key\'s row: nothing held; the new secret is held', async () => {
+      await addUser('u', 10_000)
+      await addKey('k', 'u', 5_000)
+      await ledger.reserve(holdFor('u', 100, 'k'))
+      // Behind every cache (another process's rotation whose news was lost), and with no figure of a budget moved:
+      // a store that remembers the figures of its last hold (Postgres) must find the new secret under the lock.
+      await store.db.update(t().apiKeys).set({ keyHash: 'k-rotated' }).where(eq(t().apiKeys.id, 'k'))
+      const refused = await refusal(ledger.reserve(holdFor('u', 100, 'k')))
+      expect([refused.status, refused.code]).toEqual([401, 'invalid_api_key'])
+      expect((await ledger.reserve({ ...holdFor('u', 100, 'k'), keyHash: 'k-rotated' })).remainingAfter).toBe(9_800)
+      expect(await openHolds()).toBe(2)
+      expect(await key('k')).toEqual({ spend: 0, reserved: 200 })
     })
 
     test('an ended budget period rolls over inside the reservation', async () => {

@@ -176,22 +176,23 @@ SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price
 
 /**
  * WRITE_HOLDS, gated: the users' and keys' rows are locked in id order and compared with the figures the
- * decisions were made on ($1, $2), a key's revocation and expiry included; the debits and holds ($3–$5) are
- * written only if every one is unchanged. Returns ok.
+ * decisions were made on ($1, $2), a key's current secret (its hash), revocation and expiry included; the debits
+ * and holds ($3–$5) are written only if every one is unchanged. Returns ok.
  */
 const GATED_WRITE = `
 WITH eu AS (
   SELECT * FROM json_to_recordset($1::text::json) AS x(
     id text, blocked boolean, max_budget bigint, spend bigint, reserved bigint, budget_period text, period_start bigint)
 ),
-ek AS (SELECT * FROM json_to_recordset($2::text::json) AS x(id text, max_budget bigint, spend bigint, reserved bigint, revoked_at bigint, expires_at bigint)),
+ek AS (SELECT * FROM json_to_recordset($2::text::json) AS x(id text, max_budget bigint, spend bigint, reserved bigint, key_hash text, revoked_at bigint, expires_at bigint)),
 lu AS (
   SELECT (u.blocked, u.max_budget, u.spend, u.reserved, u.budget_period, u.period_start)
          IS NOT DISTINCT FROM (eu.blocked, eu.max_budget, eu.spend, eu.reserved, eu.budget_period, eu.period_start) AS same
     FROM users u JOIN eu ON eu.id = u.id ORDER BY u.id FOR UPDATE OF u
 ),
 lk AS (
-  SELECT (k.max_budget, k.spend, k.reserved, k.revoked_at, k.expires_at) IS NOT DISTINCT FROM (ek.max_budget, ek.spend, ek.reserved, ek.revoked_at, ek.expires_at) AS same
+  SELECT (k.max_budget, k.spend, k.reserved, k.key_hash, k.revoked_at, k.expires_at)
+         IS NOT DISTINCT FROM (ek.max_budget, ek.spend, ek.reserved, ek.key_hash, ek.revoked_at, ek.expires_at) AS same
     FROM api_keys k JOIN ek ON ek.id = k.id ORDER BY k.id FOR UPDATE OF k
 ),
 gate AS (
@@ -219,11 +220,11 @@ SELECT ok FROM gate`
 
 const LOCK_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
   WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR UPDATE`
-const LOCK_KEYS = `SELECT id, max_budget, spend, reserved, revoked_at, expires_at FROM api_keys
+const LOCK_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys
   WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR UPDATE`
 const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
   WHERE id IN (SELECT json_array_elements_text($1::text::json))`
-const READ_KEYS = `SELECT id, max_budget, spend, reserved, revoked_at, expires_at FROM api_keys WHERE id IN (SELECT json_array_elements_text($1::text::json))`
+const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 
 const idsOf = (ids: Iterable<string | null>) => JSON.stringify([...new Set([...ids].filter((id): id is string => id !== null))])
 
@@ -308,7 +309,7 @@ function figuresFrom(userRows: Record<string, any>[], keyRows: Record<string, an
   const keys = new Map<string, KeyFigures>()
   for (const k of keyRows)
     keys.set(k.id, {
-      maxBudget: numberOrNull(k.max_budget), spend: Number(k.spend), reserved: Number(k.reserved),
+      maxBudget: numberOrNull(k.max_budget), spend: Number(k.spend), reserved: Number(k.reserved), keyHash: k.key_hash,
       revokedAt: numberOrNull(k.revoked_at), expiresAt: numberOrNull(k.expires_at),
     })
   return { users, keys }
@@ -436,7 +437,7 @@ async function expectedBatch(
     id, blocked: u.blocked, max_budget: u.maxBudget, spend: u.spend, reserved: u.reserved, budget_period: u.budgetPeriod, period_start: u.periodStart,
   })))
   const expectedKeys = JSON.stringify([...expected.keys].map(([id, k]) => ({
-    id, max_budget: k.maxBudget, spend: k.spend, reserved: k.reserved, revoked_at: k.revokedAt, expires_at: k.expiresAt,
+    id, max_budget: k.maxBudget, spend: k.spend, reserved: k.reserved, key_hash: k.keyHash, revoked_at: k.revokedAt, expires_at: k.expiresAt,
   })))
   const decided = decideBatch(batch, expected)
   attempt.taken.push(...takenIn(decided))

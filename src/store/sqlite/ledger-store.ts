@@ -19,6 +19,7 @@ interface KeyRow {
   max_budget: number | null
   spend: number
   reserved: number
+  key_hash: string
   revoked_at: number | null
   expires_at: number | null
 }
@@ -60,7 +61,7 @@ export class SqliteLedgerStore implements LedgerStore {
     private readonly writes: WriteQueue,
   ) {
     this.userFigures = db.prepare('SELECT blocked, max_budget, spend, reserved, budget_period, period_start FROM users WHERE id = ?')
-    this.keyFigures = db.prepare('SELECT max_budget, spend, reserved, revoked_at, expires_at FROM api_keys WHERE id = ?')
+    this.keyFigures = db.prepare('SELECT max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys WHERE id = ?')
     this.debitUser = db.prepare('UPDATE users SET reserved = reserved + ?2 WHERE id = ?1')
     // A period that has ended starts over (spend back to 0) with the first hold taken in the new one; the
     // ended one's start and spend are kept for the alerts (every right-hand side reads the row as it was).
@@ -127,7 +128,7 @@ export class SqliteLedgerStore implements LedgerStore {
     const decided = decideHold(
       r,
       user && { blocked: user.blocked === 1, maxBudget: user.max_budget, spend: user.spend, reserved: user.reserved, budgetPeriod: user.budget_period, periodStart: user.period_start },
-      key && { maxBudget: key.max_budget, spend: key.spend, reserved: key.reserved, revokedAt: key.revoked_at, expiresAt: key.expires_at },
+      key && { maxBudget: key.max_budget, spend: key.spend, reserved: key.reserved, keyHash: key.key_hash, revokedAt: key.revoked_at, expiresAt: key.expires_at },
       now,
     )
     if (!('request' in decided)) return decided
