@@ -220,7 +220,7 @@ export const configSchema = z
      * Unset: limits count in each process, and other processes see changes within `cache_ttl_ms`.
      */
     redis_url: z
-      .url({ protocol: /^(redis|rediss|valkey|valkeys)$/, error: 'must be a redis:// or rediss:// URL', abort: true })
+      .url({ protocol: /^(redis|rediss|valkey|valkeys)$/, error: 'must be a redis://, rediss://, valkey:// or valkeys:// URL', abort: true })
       .superRefine(takenBy('the Redis client', redisUrlProblem))
       .optional(),
     /** Redis unreachable: `open` limits in each process alone and keeps serving; `closed` refuses with 503. */

@@ -1,6 +1,7 @@
 import type { ProviderConfig } from '../config/schema'
 import { badGateway, GatewayError, gatewayStopping, gatewayTimeout, providerRefusedCredentials } from '../http/errors'
 import { answerCarriesOutput } from '../metering/answer-output'
+import { CHARACTER_OF_NAME, NAMES_OF_CHARACTER } from './html-named-references'
 
 /**
  * Shorter values are left in the text: no credential is that short, and cutting every "1" or "true" out
@@ -154,7 +155,7 @@ const spellings = (secret: string): Spellings => ({
 
 /**
  * `secret` however the text that quotes it spells each character other than a letter or a digit: as it is,
- * percent-encoded (`%2B`, `%2b`; a space also `+`), as an HTML character reference (`&#43;`, `&#x2B;`, `&amp;`) or
+ * percent-encoded (`%2B`, `%2b`; a space also `+`), as an HTML character reference (`&#43;`, `&#x2B;`, `&amp;`, `&plus;`) or
  * as a JSON escape (`\u002B`, `\/`), mixed as they come (Python's `quote` leaves `/` as it is). Go's html/template
  * writes a `Basic` token's `+` as `&#43;`, and a proxy quoting a credential in a URL percent-encodes it; a client
  * decodes either. A text that encodes letters and digits as well is set on hiding the secret: not looked for.
@@ -164,8 +165,6 @@ function spellingPattern(secret: string): RegExp {
   for (const char of secret) source += /[A-Za-z0-9]/.test(char) ? char : `(?:${spellingsOf(char).join('|')})`
   return new RegExp(source, 'g')
 }
-
-const NAMED_REFERENCES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\u00a0': '&nbsp;' }
 
 function spellingsOf(char: string): string[] {
   const code = char.codePointAt(0)!
@@ -178,7 +177,7 @@ function spellingsOf(char: string): string[] {
     `&#0*${code};?`,
     `&#[xX]0*${hex(code, 1)};?`,
     json,
-    ...(char in NAMED_REFERENCES ? [NAMED_REFERENCES[char]!] : []),
+    ...(NAMES_OF_CHARACTER[char] ?? []).map((name) => `&${name};`),
     ...(char === ' ' ? ['\\+'] : []),
     ...(char === '/' || char === '"' || char === '\\' ? [RegExp.escape(`\\${char}`)] : []),
   ]
@@ -258,15 +257,14 @@ function pageText(body: string): string {
   ).replace(/[<>]/g, ' ')
 }
 
-const DECODED_NAMES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' }
-
 /**
  * `text` with its character references decoded in one pass, as a browser reads them: numeric ones (`&#43;`,
- * `&#x2B;`, a `;` left out) and the common names. A code point that is a control character, or none, is a space.
+ * `&#x2B;`, a `;` left out) and the names of punctuation (`&amp;`, `&plus;`: `NAMES_OF_CHARACTER`); another name
+ * is left as written. A code point that is a control character, or none, is a space.
  */
 const decodeReferences = (text: string): string =>
-  text.replace(/&(?:#0*(\d{1,7});?|#[xX]0*([0-9a-fA-F]{1,6});?|(amp|lt|gt|quot|apos|nbsp);)/g, (_, decimal?: string, hex?: string, name?: string) => {
-    if (name) return DECODED_NAMES[name]!
+  text.replace(/&(?:#0*(\d{1,7});?|#[xX]0*([0-9a-fA-F]{1,6});?|([A-Za-z]{2,32});)/g, (reference, decimal?: string, hex?: string, name?: string) => {
+    if (name) return CHARACTER_OF_NAME.get(name) ?? reference
     const code = decimal ? Number(decimal) : parseInt(hex!, 16)
     const printable = code > 0x1f && (code < 0x7f || code > 0x9f) && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff)
     return printable ? String.fromCodePoint(code) : ' '

@@ -12,6 +12,7 @@ import { anthropicClientHeaders, withHeadersSent } from '../providers/upstream'
 import type { Services } from '../services'
 import { messagesRequestToChat } from '../translate/messages-request-to-chat'
 import { messagesBody } from './messages'
+import { FREE_CALL_REFUSALS } from './free-call-refusals'
 
 /** A Messages request without what only generation needs. */
 const countTokensBody = messagesBody.omit({ max_tokens: true, stream: true })
@@ -58,7 +59,8 @@ export const countTokensRoutes = (services: Services) => {
         description:
           'Passed through to an Anthropic provider. For a model served by an OpenAI-compatible provider, counted by the gateway with ' +
           "OpenAI's o200k_base tokenizer on the translated request. Costs nothing; the key must be allowed the model, its user not blocked, and `metadata.user_id` name no other user " +
-          '(403 `user_mismatch`, as on /v1/messages).',
+          '(403 `user_mismatch`, as on /v1/messages). ' +
+          FREE_CALL_REFUSALS,
       },
     },
   )

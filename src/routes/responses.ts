@@ -26,6 +26,7 @@ import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
 import { responseCounts, responsesUsage } from '../translate/usage'
 import type { Services } from '../services'
+import { FREE_CALL_REFUSALS } from './free-call-refusals'
 
 const ENDPOINT = '/v1/responses'
 
@@ -358,7 +359,11 @@ export const responsesRoutes = (services: Services) => {
 
   const idDetail = (summary: string) => ({
     params: idParams,
-    detail: { tags: ['inference'], summary, description: 'Only for keys of the user that created the response (404 otherwise), not blocked; costs nothing.' },
+    detail: {
+      tags: ['inference'],
+      summary,
+      description: `Only for keys of the user that created the response (404 otherwise), not blocked; costs nothing. ${FREE_CALL_REFUSALS}`,
+    },
   })
 
   return new Elysia({ name: 'responses' })
@@ -454,7 +459,9 @@ export const responsesRoutes = (services: Services) => {
         detail: {
           tags: ['inference'],
           summary: 'Count a response’s input tokens (free)',
-          description: 'Passed through to an OpenAI-type provider; counted by Anthropic’s count_tokens for an Anthropic model. Subject to the key’s allowed models; refused to a blocked user, and to a key whose body names another user (403 `user_mismatch`, as on the billed routes).',
+          description:
+            'Passed through to an OpenAI-type provider; counted by Anthropic’s count_tokens for an Anthropic model. Subject to the key’s allowed models; refused to a blocked user, and to a key whose body names another user (403 `user_mismatch`, as on the billed routes). ' +
+            FREE_CALL_REFUSALS,
         },
       },
     )

@@ -7,7 +7,10 @@ import { providerCut } from '../../src/providers/provider-cut'
  * ("mock:modèle 2") is kept.
  */
 export function typedModelName(text: string): string {
-  const name = text.replace(/\p{Cf}/gu, '').trim()
+  const name = trimmed(text.replace(/\p{Cf}/gu, ''))
   const cut = providerCut(name)
-  return cut > 0 ? `${name.slice(0, cut).trimEnd()}${name[cut]}${name.slice(cut + 1).trimStart()}` : name
+  return cut > 0 ? `${trimmed(name.slice(0, cut))}${name[cut]}${trimmed(name.slice(cut + 1))}` : name
 }
+
+/** `text` without Unicode whitespace at either end: String's trim leaves U+0085 (NEXT LINE), which the API refuses. */
+const trimmed = (text: string) => text.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '')

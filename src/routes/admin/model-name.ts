@@ -1,13 +1,15 @@
 import { z } from 'zod'
 import { providerCut } from '../../providers/provider-cut'
 
-const EDGE_WHITESPACE = /^\s|\s$/
+// Unicode's White_Space, not JavaScript's \s: that leaves out U+0085 (NEXT LINE).
+const WHITESPACE = /\p{White_Space}/u
+const EDGE_WHITESPACE = /^\p{White_Space}|\p{White_Space}$/u
 const FORMAT_CHARACTER = /\p{Cf}/u
 
 /** Whether whitespace sits either side of the `:` or `/` that ends the name's provider ("mock: gpt-mock"). */
 function spacedAtProviderCut(name: string): boolean {
   const cut = providerCut(name)
-  return cut > 0 && /\s/.test(name.slice(cut - 1, cut) + name.slice(cut + 1, cut + 2))
+  return cut > 0 && WHITESPACE.test(name.slice(cut - 1, cut) + name.slice(cut + 1, cut + 2))
 }
 
 /**
@@ -19,7 +21,7 @@ function spacedAtProviderCut(name: string): boolean {
  * ("mock:modèle 2") is kept. Refused rather than trimmed, as the API stores what it is sent.
  * Invisible format characters (Unicode Cf: a zero-width space, a word joiner, a soft hyphen, a direction mark, a
  * byte-order mark) are refused anywhere in the name: a name pasted from a web page or a chat drags them along, they
- * are not \s, the name looks like the model meant in every table, and no provider's model id has one.
+ * are not whitespace, the name looks like the model meant in every table, and no provider's model id has one.
  */
 export const writtenModelName = z
   .string()
