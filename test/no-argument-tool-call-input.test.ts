@@ -99,3 +99,18 @@ test('/v1/messages stream: arguments that open an object still stream fragment b
   expect(deltas).toEqual([' {"zone":', '"UTC"}'])
   expect(toolUseOf(msg)?.input).toEqual({ zone: 'UTC' })
 })
+
+test('/v1/responses through chat: a no-argument call arguing "null" has arguments "{}", JSON and stream', async () => {
+  answerWhole('null')
+  const whole = await openai.responses.create({ model: 'viachat:m', store: false, input: 'time?', tools: responsesTools })
+  expect(whole.output.filter((item) => item.type === 'function_call').map((item: any) => item.arguments)).toEqual(['{}'])
+
+  answerStreamed(['null'])
+  const stream = openai.responses.stream({ model: 'viachat:m', store: false, input: 'time?', tools: responsesTools })
+  const deltas: string[] = []
+  stream.on('response.function_call_arguments.delta', (event) => deltas.push(event.delta))
+  const streamed = await stream.finalResponse()
+  expect(streamed.output.filter((item) => item.type === 'function_call').map((item: any) => item.arguments)).toEqual(['{}'])
+  // What the deltas added up to is what the call says.
+  expect(deltas.join('')).toBe('{}')
+})

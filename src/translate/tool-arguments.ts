@@ -24,3 +24,6 @@ export function toolInputOf(args: unknown): Record<string, unknown> {
 
 /** Whether argument text so far opens a JSON object (past JSON whitespace): then it can be streamed as it comes. */
 export const opensObject = (args: string): boolean => /^[ \t\n\r]*\{/.test(args)
+
+/** Tool arguments as a Responses `function_call`'s: none, or `null`, is `{}`, as OpenAI writes a call without parameters. */
+export const responsesArgumentsOf = (args: string): string => (namesNone(args) ? '{}' : args)
