@@ -5,6 +5,7 @@ import { contentText } from './content-text'
 import type { StreamConverter } from './convert-stream'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
+import { opensObject, toolInputOf } from './tool-arguments'
 import { toolCallId } from './tool-call-id'
 import { ToolCallKeys } from './tool-call-keys'
 import { isWholeObject } from './whole-json-object'
@@ -19,6 +20,8 @@ interface ToolCall {
   args: string
   /** Its content block, once opened. */
   block?: number
+  /** Whether its open block streams its argument text as it comes: the text opens an object. */
+  streaming?: true
 }
 
 /**
@@ -146,9 +149,26 @@ export class ChunksToMessageEvents implements StreamConverter {
     return waited === '' ? out : out + this.argsDelta(tool, waited)
   }
 
+  /**
+   * More argument text of the open call. Text that opens an object is streamed as it comes; any other (Ollama's
+   * no-argument `null`) is held until the block closes (`heldInput`): Anthropic's input is always an object.
+   */
   private argsDelta(tool: ToolCall, args: string): string {
     tool.args += args
-    return this.event('content_block_delta', { index: tool.block, delta: { type: 'input_json_delta', partial_json: args } })
+    if (tool.streaming) return this.inputDelta(tool, args)
+    if (!opensObject(tool.args)) return ''
+    tool.streaming = true
+    return this.inputDelta(tool, tool.args)
+  }
+
+  /** A held call's input, whole: nothing for none (the block's `{}`), else the object its text makes. */
+  private heldInput(tool: ToolCall): string {
+    const input = toolInputOf(tool.args)
+    return Object.keys(input).length === 0 ? '' : this.inputDelta(tool, JSON.stringify(input))
+  }
+
+  private inputDelta(tool: ToolCall, partialJson: string): string {
+    return this.event('content_block_delta', { index: tool.block, delta: { type: 'input_json_delta', partial_json: partialJson } })
   }
 
   private openBlock(kind: 'text' | 'tool', contentBlock: Json): string {
@@ -159,7 +179,8 @@ export class ChunksToMessageEvents implements StreamConverter {
 
   private closeBlock(): string {
     if (this.open === null) return ''
-    const out = this.event('content_block_stop', { index: this.open })
+    const held = this.openTool && !this.openTool.streaming ? this.heldInput(this.openTool) : ''
+    const out = held + this.event('content_block_stop', { index: this.open })
     this.open = null
     this.openKind = null
     this.openTool = null

@@ -1,6 +1,7 @@
 import type { TokenCounts } from '../pricing/price'
 import { contentText } from './content-text'
 import { stopReasonOf } from './stop-reason'
+import { toolInputOf } from './tool-arguments'
 import { toolCallId } from './tool-call-id'
 import { openAIUsage } from './usage'
 
@@ -19,16 +20,6 @@ export function messageUsageOf(counts: TokenCounts | null): Json {
     output_tokens: counts?.completionTokens ?? 0,
     cache_read_input_tokens: read,
     cache_creation_input_tokens: written,
-  }
-}
-
-/** Tool arguments as Anthropic's `input` object; arguments that are not JSON are kept, as a string, under `arguments`. */
-export function toolInputOf(args: unknown): unknown {
-  if (typeof args !== 'string' || args === '') return {}
-  try {
-    return JSON.parse(args)
-  } catch {
-    return { arguments: args }
   }
 }
 

@@ -6,14 +6,17 @@ const OPENAI_API_CATALOGS: ReadonlySet<string> = new Set(['openai', 'azure'])
 
 /**
  * The request field that caps output at an OpenAI-compatible provider. OpenAI's own API wants
- * `max_completion_tokens` (its reasoning models refuse `max_tokens`, on Azure too): at api.openai.com, and
- * wherever the config names the provider OpenAI or Azure (`catalog: openai | azure`: a proxy in front of
- * OpenAI, an Azure resource's host); the OpenAI-compatible servers (vLLM, Ollama, Groq…) all read `max_tokens`.
+ * `max_completion_tokens` (its reasoning models refuse `max_tokens`, on Azure too): at api.openai.com and its
+ * data-residency hosts (eu.api.openai.com), and wherever the config names the provider OpenAI or Azure
+ * (`catalog: openai | azure`: a proxy in front of OpenAI, an Azure resource's host); the OpenAI-compatible
+ * servers (vLLM, Ollama, Groq…) all read `max_tokens`.
  */
 export const openAIOutputCapField = (provider: Pick<ProviderConfig, 'base_url' | 'catalog'>) =>
-  OPENAI_API_CATALOGS.has(provider.catalog ?? '') || new URL(provider.base_url).hostname === 'api.openai.com'
+  OPENAI_API_CATALOGS.has(provider.catalog ?? '') || isOpenAIHost(new URL(provider.base_url).hostname)
     ? 'max_completion_tokens'
     : 'max_tokens'
+
+const isOpenAIHost = (hostname: string) => hostname === 'api.openai.com' || hostname.endsWith('.api.openai.com')
 
 /**
  * The fields that surely bound output at this endpoint of this provider: Anthropic's messages read

@@ -1,5 +1,6 @@
 import type { TokenCounts } from '../../pricing/price'
 import { contentText } from '../content-text'
+import { responsesArgumentsOf } from '../tool-arguments'
 import { toolCallId } from '../tool-call-id'
 import { openAIUsage } from '../usage'
 import { outputItems } from './message-to-response'
@@ -21,7 +22,7 @@ export function completionToResponse(completion: Json, echo: Json): Json {
   if (typeof message.refusal === 'string' && message.refusal) output.push(outputItems.refusal(`msg_${completion.id}_refusal`, message.refusal))
   const calls: Json[] = Array.isArray(message.tool_calls) ? message.tool_calls : []
   calls.forEach((call, position) =>
-    output.push(outputItems.functionCall({ id: toolCallId(call?.id, 'call', completion.id, position), name: call?.function?.name }, String(call?.function?.arguments || '{}'))))
+    output.push(outputItems.functionCall({ id: toolCallId(call?.id, 'call', completion.id, position), name: call?.function?.name }, responsesArgumentsOf(String(call?.function?.arguments ?? '')))))
   const incompleteReason = incompleteReasonOf(choice.finish_reason)
   return responseObject(echo, {
     id: `resp_${completion.id}`,

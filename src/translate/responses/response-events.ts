@@ -1,4 +1,5 @@
 import { formatSse } from '../sse'
+import { opensObject, responsesArgumentsOf } from '../tool-arguments'
 import { outputItems, outputText, refusalPart, searchQuery, urlCitation } from './message-to-response'
 import { responseObject } from './response-object'
 
@@ -14,6 +15,8 @@ interface OpenItem {
   block?: Json
   /** A message's citations, as the target sent them (annotations once the text is whole). */
   citations?: Json[]
+  /** A function call whose arguments are streamed as they come: they open an object. */
+  streaming?: true
 }
 
 const annotationsOf = (message: OpenItem): Json[] =>
@@ -125,7 +128,11 @@ export class ResponseEventWriter {
     if (item.refusal) return this.event('response.refusal.delta', { ...at, content_index: 0, delta })
     if (item.kind === 'message') return this.event('response.output_text.delta', { ...at, content_index: 0, delta, logprobs: [] })
     if (item.kind === 'reasoning') return this.event('response.reasoning_summary_text.delta', { ...at, summary_index: 0, delta })
-    return this.event('response.function_call_arguments.delta', { ...at, delta })
+    if (item.streaming) return this.event('response.function_call_arguments.delta', { ...at, delta })
+    // Arguments that do not open an object (Ollama's no-argument `null`) are held: `end` gives them, as OpenAI would write them.
+    if (!opensObject(item.text)) return ''
+    item.streaming = true
+    return this.event('response.function_call_arguments.delta', { ...at, delta: item.text })
   }
 
   /**
@@ -160,8 +167,9 @@ export class ResponseEventWriter {
         this.done(index, outputItems.reasoning(item.id, carried))
     }
     // A tool with no parameters streams no arguments: OpenAI's are then `{}`, which SDKs parse as JSON.
-    const args = item.text || '{}'
-    return this.event('response.function_call_arguments.done', { ...at, arguments: args }) +
+    const args = responsesArgumentsOf(item.text)
+    const held = !item.streaming && item.text !== '' ? this.event('response.function_call_arguments.delta', { ...at, delta: args }) : ''
+    return held + this.event('response.function_call_arguments.done', { ...at, arguments: args }) +
       this.done(index, outputItems.functionCall(item.block!, args))
   }
 

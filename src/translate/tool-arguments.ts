@@ -1,0 +1,29 @@
+/** A chat tool call's `arguments` text, as the other APIs want it. */
+
+/** Whether argument text names no arguments: none, or `null` (Ollama's no-parameter call: Go's json.Marshal of a nil map). */
+const namesNone = (args: string): boolean => {
+  const text = args.trim()
+  return text === '' || text === 'null'
+}
+
+/**
+ * Tool arguments as Anthropic's `input`, which is always an object (`{}` for a tool without parameters):
+ * Claude Code checks it against the tool's object schema, and Claude refuses any other in the history.
+ * Arguments that are not a JSON object are kept, as their text, under `arguments`.
+ */
+export function toolInputOf(args: unknown): Record<string, unknown> {
+  if (typeof args !== 'string' || namesNone(args)) return {}
+  let input: unknown
+  try {
+    input = JSON.parse(args)
+  } catch {
+    input = undefined
+  }
+  return input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : { arguments: args }
+}
+
+/** Whether argument text so far opens a JSON object (past JSON whitespace): then it can be streamed as it comes. */
+export const opensObject = (args: string): boolean => /^[ \t\n\r]*\{/.test(args)
+
+/** Tool arguments as a Responses `function_call`'s: none, or `null`, is `{}`, as OpenAI writes a call without parameters. */
+export const responsesArgumentsOf = (args: string): string => (namesNone(args) ? '{}' : args)
