@@ -3,6 +3,7 @@ import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from './anthropic-text'
 import { anthropicToolId } from './anthropic-tool-id'
+import { historyToolInput } from './tool-arguments'
 
 type Json = Record<string, any>
 type Block = Json
@@ -68,12 +69,7 @@ function toolUseBlocks(toolCalls: unknown, where: string): Block[] {
   return toolCalls.map((call: Json, j) => {
     const at = `${where}[${j}]`
     if (call?.type !== undefined && call.type !== 'function') throw unsupported(at, `a ${quoted(call.type)} tool call`)
-    let input: unknown
-    try {
-      input = JSON.parse(call?.function?.arguments || '{}')
-    } catch {
-      throw badRequest(`Invalid body: ${at}.function.arguments: is not valid JSON`)
-    }
+    const input = historyToolInput(call?.function?.arguments, `${at}.function.arguments`)
     return { type: 'tool_use', id: anthropicToolId(String(call?.id ?? '')), name: String(call?.function?.name ?? ''), input }
   })
 }

@@ -1,3 +1,5 @@
+import { badRequest } from '../http/errors'
+
 /** A chat tool call's `arguments` text, as the other APIs want it. */
 
 /** Whether argument text names no arguments: none, or `null` (Ollama's no-parameter call: Go's json.Marshal of a nil map). */
@@ -20,6 +22,22 @@ export function toolInputOf(args: unknown): Record<string, unknown> {
     input = undefined
   }
   return input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : { arguments: args }
+}
+
+/**
+ * A tool call in a client's history (chat `tool_calls[].function.arguments`, a Responses `function_call`'s
+ * `arguments`) as Anthropic's `input`: text that is no JSON is the client's error (400 naming `where`); JSON is
+ * read as `toolInputOf` reads an answer's, so an Ollama call arguing `null` goes to Claude as `{}`, which it takes,
+ * not `null`, which it refuses ("tool_use.input: Input should be a valid dictionary").
+ */
+export function historyToolInput(args: unknown, where: string): Record<string, unknown> {
+  const text = typeof args === 'string' && args !== '' ? args : '{}'
+  try {
+    JSON.parse(text)
+  } catch {
+    throw badRequest(`Invalid body: ${where}: is not valid JSON`)
+  }
+  return toolInputOf(text)
 }
 
 /** Whether argument text so far opens a JSON object (past JSON whitespace): then it can be streamed as it comes. */

@@ -3,6 +3,7 @@ import { responsesBilledTool } from '../../pricing/features'
 import { base64SourceOf } from '../media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from '../anthropic-text'
 import { anthropicToolId } from '../anthropic-tool-id'
+import { historyToolInput } from '../tool-arguments'
 import { toolLoopStartedWithoutThinking } from '../anthropic-thinking'
 import { quoted, unsupported as refuse } from '../unsupported'
 import { splitTools } from './hosted-tools'
@@ -67,12 +68,7 @@ function blocksOf(content: unknown, where: string): Block[] {
 }
 
 function toolUseBlock(item: Json, where: string): Block {
-  let input: unknown
-  try {
-    input = JSON.parse(item.arguments || '{}')
-  } catch {
-    throw badRequest(`Invalid body: ${where}.arguments: is not valid JSON`)
-  }
+  const input = historyToolInput(item.arguments, `${where}.arguments`)
   return { type: 'tool_use', id: anthropicToolId(String(item.call_id ?? '')), name: String(item.name ?? ''), input }
 }
 
