@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
-import Anthropic from '@anthropic-ai/sdk'
-import OpenAI from 'openai'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { expect, setDefaultTimeout, test } from 'bun:test'
+import type Anthropic from '@anthropic-ai/sdk'
+import type OpenAI from 'openai'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, openAIEvent, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
+import { withTranslatingGateway } from './support/translating-gateway'
 import { settledRow } from './support/settled-row'
 
 setDefaultTimeout(30_000)
@@ -22,21 +23,7 @@ let anthropic: Anthropic
 let openai: OpenAI
 const USER = 'content-parts-answer'
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  const providers = scriptedProviders(upstream)
-  gw = await startTestGateway({ config: {
-    providers: { ...providers, chat: { ...providers.plain, responses: 'chat' } },
-    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'chat:m': { input_per_million: 1, output_per_million: 2 } },
-  } })
-  const { secret } = await gw.userWithKey({ id: USER, max_budget: 10 })
-  anthropic = new Anthropic({ baseURL: gw.url, apiKey: secret, maxRetries: 0 })
-  openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withTranslatingGateway(USER, (started) => ({ upstream, gw, anthropic, openai } = started))
 
 const ANSWER = 'The answer is 42.'
 const thinking = { type: 'thinking', thinking: [{ type: 'text', text: 'Let me think about it.' }] }

@@ -4,31 +4,14 @@
  * 404 `user_not_found` ("No user with id …"): decideHold checked the user before the key (src/budget/ledger.ts).
  * Found by a chaos run across replicas; test/hold-deleted-user-key.test.ts is the ledger's own case.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { spawnGateway, tempDir, type SpawnedGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import type { SpawnedGateway } from './support/gateway'
+import { withTwoProcesses } from './support/two-processes'
 
-let mock: MockProvider
-let dir: string
 let a: SpawnedGateway
 let b: SpawnedGateway
 
-beforeAll(async () => {
-  mock = startMockProvider()
-  dir = tempDir('tollgate-stale-key-')
-  const dbPath = join(dir, 'shared.db')
-  a = await spawnGateway({ mock, dbPath })
-  b = await spawnGateway({ mock, dbPath })
-}, 60_000)
-
-afterAll(async () => {
-  await a?.stop()
-  await b?.stop()
-  await mock?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
+withTwoProcesses('tollgate-stale-key-', (started) => ({ a, b } = started))
 
 const chat = (url: string, key: string) =>
   fetch(`${url}/v1/chat/completions`, {

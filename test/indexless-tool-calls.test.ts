@@ -8,35 +8,19 @@
  * `/v1/messages` the Anthropic SDK's MessageStream threw parsing that input, and through `/v1/responses` (a
  * `responses: chat` provider) the function call's arguments were not JSON.
  */
-import { afterAll, beforeAll, beforeEach, expect, setDefaultTimeout, test } from 'bun:test'
-import OpenAI from 'openai'
-import Anthropic from '@anthropic-ai/sdk'
-import { openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { expect, setDefaultTimeout, test } from 'bun:test'
+import type OpenAI from 'openai'
+import type Anthropic from '@anthropic-ai/sdk'
+import { openAIEvent, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
+import { withTranslatingGateway } from './support/translating-gateway'
 
 setDefaultTimeout(30_000)
 
 let upstream: ScriptedUpstream
-let gw: TestGateway
-let openai: OpenAI
 let anthropic: Anthropic
+let openai: OpenAI
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  const providers = scriptedProviders(upstream)
-  gw = await startTestGateway({ config: {
-    providers: { ...providers, chat: { ...providers.plain, responses: 'chat' } },
-    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'chat:m': { input_per_million: 1, output_per_million: 2 } },
-  } })
-  const { secret } = await gw.userWithKey({ id: 'team-indexless-tool-calls', max_budget: 10 })
-  openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 })
-  anthropic = new Anthropic({ baseURL: gw.url, apiKey: secret, maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
-beforeEach(() => { upstream.calls.length = 0 })
+withTranslatingGateway('team-indexless-tool-calls', (started) => ({ upstream, anthropic, openai } = started))
 
 const chunk = (delta: unknown, finish: string | null = null) =>
   openAIEvent({ id: 'chatcmpl-g', object: 'chat.completion.chunk', created: 1, model: 'gemini', choices: [{ index: 0, delta, finish_reason: finish }] })

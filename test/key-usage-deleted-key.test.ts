@@ -4,31 +4,14 @@
  * key, but GET /v1/key/usage beside it did not check and showed the deleted user's usage rows (request ids,
  * models, costs) — records of a key that no longer exists. Both read the key's row now (src/keys/live-key.ts).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { spawnGateway, tempDir, type SpawnedGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import type { SpawnedGateway } from './support/gateway'
+import { withTwoProcesses } from './support/two-processes'
 
-let mock: MockProvider
-let dir: string
 let a: SpawnedGateway
 let b: SpawnedGateway
 
-beforeAll(async () => {
-  mock = startMockProvider()
-  dir = tempDir('tollgate-key-usage-')
-  const dbPath = join(dir, 'shared.db')
-  a = await spawnGateway({ mock, dbPath })
-  b = await spawnGateway({ mock, dbPath })
-}, 60_000)
-
-afterAll(async () => {
-  await a?.stop()
-  await b?.stop()
-  await mock?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
+withTwoProcesses('tollgate-key-usage-', (started) => ({ a, b } = started))
 
 test('a key deleted with its user through another process: /v1/key/usage refuses it (401) as /v1/key does', async () => {
   const { secret } = await a.userWithKey({ id: 'gone-usage', max_budget: 1 })

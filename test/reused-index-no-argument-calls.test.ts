@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
-import OpenAI from 'openai'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { expect, setDefaultTimeout, test } from 'bun:test'
+import type OpenAI from 'openai'
+import { openAIEvent, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
+import { withTranslatingGateway } from './support/translating-gateway'
 
 setDefaultTimeout(30_000)
 
@@ -14,23 +14,9 @@ setDefaultTimeout(30_000)
  * lost. Any whole JSON value now ends a call.
  */
 let upstream: ScriptedUpstream
-let gw: TestGateway
 let openai: OpenAI
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  const providers = scriptedProviders(upstream)
-  gw = await startTestGateway({ config: {
-    providers: { ...providers, chat: { ...providers.plain, responses: 'chat' } },
-    pricing: { 'chat:m': { input_per_million: 1, output_per_million: 2 } },
-  } })
-  const { secret } = await gw.userWithKey({ id: 'rt-eg-no-args', max_budget: 10 })
-  openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withTranslatingGateway('rt-eg-no-args', (started) => ({ upstream, openai } = started))
 
 const head = { id: 'chatcmpl-o', object: 'chat.completion.chunk', created: 1, model: 'qwen3:8b' }
 const chunk = (delta: unknown, finish: string | null = null) => openAIEvent({ ...head, choices: [{ index: 0, delta, finish_reason: finish }] })

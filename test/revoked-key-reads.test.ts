@@ -4,31 +4,14 @@
  * its usage rows, a stored response) or reach a provider on its behalf (count_tokens) read the key's row now and
  * refuse it 401, as a hold does (README, "Key cache"). They answered from the cache before.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { spawnGateway, tempDir, type SpawnedGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import type { SpawnedGateway } from './support/gateway'
+import { withTwoProcesses } from './support/two-processes'
 
-let mock: MockProvider
-let dir: string
 let a: SpawnedGateway
 let b: SpawnedGateway
 
-beforeAll(async () => {
-  mock = startMockProvider()
-  dir = tempDir('tollgate-revoked-reads-')
-  const dbPath = join(dir, 'shared.db')
-  a = await spawnGateway({ mock, dbPath })
-  b = await spawnGateway({ mock, dbPath })
-}, 60_000)
-
-afterAll(async () => {
-  await a?.stop()
-  await b?.stop()
-  await mock?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
+withTwoProcesses('tollgate-revoked-reads-', (started) => ({ a, b } = started))
 
 test('a key revoked through another process reads nothing of its own here: /v1/key, its usage, a stored response, count_tokens', async () => {
   const { secret, keyId } = await a.userWithKey({ id: 'revoked-reads', max_budget: 1 })

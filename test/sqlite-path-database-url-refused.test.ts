@@ -8,48 +8,16 @@
  * §11: replicas share one ledger. Such a value is refused, never repeated; a path that carries a password anyway
  * is shown with it masked.
  */
-import { afterEach, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { expect, test } from 'bun:test'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase } from '../src/db/open'
-import { BUN, MASTER_KEY, ROOT, tempDir } from './support/gateway'
+import { startAttempt, workdirsPerTest } from './support/start-attempt'
 
 const PASSWORD = 'Pg0nlyS3cretPw7x'
 const URL_IN_DB = `postgres://tollgate:${PASSWORD}@127.0.0.1:1/tollgate`
 
-const dirs: string[] = []
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
-
-const workdir = () => {
-  const d = tempDir('tollgate-db-url-')
-  dirs.push(d)
-  return d
-}
-
-/** `bun src/index.ts [args]` in `cwd` until it exits or says it listens (then it is stopped); its output. */
-async function run(cwd: string, env: Record<string, string>, args: string[] = []) {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER_KEY, TOLLGATE_PORT: '0', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  let output = ''
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder()
-    for await (const chunk of s) output += decoder.decode(chunk, { stream: true })
-  }
-  const pumped = Promise.all([pump(proc.stdout), pump(proc.stderr)])
-  const deadline = Date.now() + 15_000
-  while (proc.exitCode === null && !/listening on/.test(output) && Date.now() < deadline) await Bun.sleep(20)
-  const listened = /listening on/.test(output)
-  if (proc.exitCode === null) proc.kill('SIGTERM')
-  const code = await proc.exited
-  await pumped
-  return { code, listened, output }
-}
+const workdir = workdirsPerTest('tollgate-db-url-')
 
 /** Every name under `dir`, recursively. */
 const namesUnder = (dir: string): string[] =>
@@ -57,7 +25,7 @@ const namesUnder = (dir: string): string[] =>
 
 test('a postgres:// URL in TOLLGATE_DB is refused at start, naming the setting, not served from a SQLite file named after it', async () => {
   const cwd = workdir()
-  const { code, listened, output } = await run(cwd, { TOLLGATE_DB: URL_IN_DB })
+  const { code, listened, output } = await startAttempt(cwd, { TOLLGATE_DB: URL_IN_DB })
   expect(listened).toBe(false)
   expect(code).toBe(1)
   expect(output).toContain('db (TOLLGATE_DB): is a URL')
@@ -70,7 +38,7 @@ test("when the file could not be made either, the refusal does not print the URL
   const cwd = workdir()
   // What a read-only working directory does to the folder the URL would be: it cannot be made.
   writeFileSync(join(cwd, 'postgres:'), '')
-  const { code, output } = await run(cwd, { TOLLGATE_DB: URL_IN_DB })
+  const { code, output } = await startAttempt(cwd, { TOLLGATE_DB: URL_IN_DB })
   expect(code).toBe(1)
   expect(output).toContain('TOLLGATE_DB')
   expect(output).not.toContain(PASSWORD)
@@ -78,7 +46,7 @@ test("when the file could not be made either, the refusal does not print the URL
 }, 30_000)
 
 test('so is a Postgres URL written without its slashes', async () => {
-  const { code, output } = await run(workdir(), { TOLLGATE_DB: `postgresql:tollgate:${PASSWORD}@127.0.0.1:1/tollgate` })
+  const { code, output } = await startAttempt(workdir(), { TOLLGATE_DB: `postgresql:tollgate:${PASSWORD}@127.0.0.1:1/tollgate` })
   expect(code).toBe(1)
   expect(output).toContain('db (TOLLGATE_DB): is a URL')
   expect(output).not.toContain(PASSWORD)
@@ -86,7 +54,7 @@ test('so is a Postgres URL written without its slashes', async () => {
 
 test('tollgate migrate refuses TOLLGATE_DB holding the URL as its source, without printing the password', async () => {
   const cwd = workdir()
-  const { code, output } = await run(cwd, { TOLLGATE_DB: URL_IN_DB, TOLLGATE_DATABASE_URL: 'postgres://tollgate@127.0.0.1:1/tollgate' }, ['migrate'])
+  const { code, output } = await startAttempt(cwd, { TOLLGATE_DB: URL_IN_DB, TOLLGATE_DATABASE_URL: 'postgres://tollgate@127.0.0.1:1/tollgate' }, ['migrate'])
   expect(code).toBe(2)
   expect(output).toContain('TOLLGATE_DB is a URL')
   expect(output).not.toContain(PASSWORD)
@@ -110,12 +78,12 @@ test("a path that carries a URL's password deeper in it is named with the passwo
   mkdirSync(join(cwd, 'work'))
   const target = { TOLLGATE_DATABASE_URL: 'postgres://tollgate@127.0.0.1:1/tollgate' }
   // The folders an earlier build made of the URL (one slash): a path, whose password is masked.
-  const folders = await run(join(cwd, 'work'), target, ['migrate', '--from', `./postgres:/tollgate:${PASSWORD}@127.0.0.1:1/tollgate`])
+  const folders = await startAttempt(join(cwd, 'work'), target, ['migrate', '--from', `./postgres:/tollgate:${PASSWORD}@127.0.0.1:1/tollgate`])
   expect(folders.code).toBe(1)
   expect(folders.output).toContain('no SQLite database at ./postgres:/tollgate:***@127.0.0.1:1/tollgate')
   expect(folders.output).not.toContain(PASSWORD)
   // With its `://` after a path's start, it is still a URL: refused as one, not looked for.
-  const url = await run(join(cwd, 'work'), target, ['migrate', '--from', `./${URL_IN_DB}`])
+  const url = await startAttempt(join(cwd, 'work'), target, ['migrate', '--from', `./${URL_IN_DB}`])
   expect(url.code).toBe(2)
   expect(url.output).toContain('--from is a URL')
   expect(url.output).not.toContain(PASSWORD)

@@ -6,56 +6,25 @@
  * `./jdbc:postgresql:/tollgate:<password>@127.0.0.1:1/tollgate`. Any `://` is refused now; the paths a SQLite file
  * really has (relative, absolute, with spaces, a `file:` name, which bun:sqlite takes as a name) still serve.
  */
-import { afterEach, expect, test } from 'bun:test'
-import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { expect, test } from 'bun:test'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { configSchema } from '../src/config/schema'
 import { urlGivenAsPath } from '../src/config/sqlite-path'
-import { BUN, MASTER_KEY, ROOT, tempDir } from './support/gateway'
+import { MASTER_KEY } from './support/gateway'
+import { startAttempt, workdirsPerTest } from './support/start-attempt'
 
 const PASSWORD = 'Pg0nlyS3cretPw7x'
 const JDBC_URL = `jdbc:postgresql://tollgate:${PASSWORD}@127.0.0.1:1/tollgate`
 
-const dirs: string[] = []
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
-
-const workdir = () => {
-  const d = tempDir('tollgate-jdbc-')
-  dirs.push(d)
-  return d
-}
-
-/** `bun src/index.ts` in `cwd` until it exits or says it listens (then it is stopped); its output. */
-async function run(cwd: string, env: Record<string, string>) {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts')], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', TOLLGATE_MASTER_KEY: MASTER_KEY, TOLLGATE_PORT: '0', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  let output = ''
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder()
-    for await (const chunk of s) output += decoder.decode(chunk, { stream: true })
-  }
-  const pumped = Promise.all([pump(proc.stdout), pump(proc.stderr)])
-  const deadline = Date.now() + 15_000
-  while (proc.exitCode === null && !/listening on/.test(output) && Date.now() < deadline) await Bun.sleep(20)
-  const listened = /listening on/.test(output)
-  if (proc.exitCode === null) proc.kill('SIGTERM')
-  const code = await proc.exited
-  await pumped
-  return { code, listened, output }
-}
+const workdir = workdirsPerTest('tollgate-jdbc-')
 
 const namesUnder = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => [e.name, ...(e.isDirectory() ? namesUnder(join(dir, e.name)) : [])])
 
 test('a jdbc:postgresql:// URL in TOLLGATE_DB is refused at start, not served from a SQLite file named after it (password on disk)', async () => {
   const cwd = workdir()
-  const { code, listened, output } = await run(cwd, { TOLLGATE_DB: JDBC_URL })
+  const { code, listened, output } = await startAttempt(cwd, { TOLLGATE_DB: JDBC_URL })
   expect(namesUnder(cwd).filter((n) => n.includes(PASSWORD))).toEqual([])
   expect(listened).toBe(false)
   expect(code).toBe(1)
@@ -101,7 +70,7 @@ test('the paths a SQLite file has are taken: relative, absolute, with spaces or 
 test('the gateway serves from a relative path with spaces, and from a file: name, as the files they name', async () => {
   for (const path of ['my data/toll gate.db', 'file:tollgate.db']) {
     const cwd = workdir()
-    const { listened, output } = await run(cwd, { TOLLGATE_DB: path })
+    const { listened, output } = await startAttempt(cwd, { TOLLGATE_DB: path })
     expect([path, listened, output]).toEqual([path, true, expect.any(String)])
     expect(existsSync(join(cwd, path))).toBe(true)
   }

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
-import Anthropic from '@anthropic-ai/sdk'
-import OpenAI from 'openai'
+import { expect, setDefaultTimeout, test } from 'bun:test'
+import type Anthropic from '@anthropic-ai/sdk'
+import type OpenAI from 'openai'
 import { ToolCallKeys } from '../src/translate/tool-call-keys'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { openAIEvent, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
+import { withTranslatingGateway } from './support/translating-gateway'
 
 setDefaultTimeout(30_000)
 
@@ -17,25 +17,10 @@ setDefaultTimeout(30_000)
  * call only when it names a function and the call at that index is already whole JSON (Ollama's calls are).
  */
 let upstream: ScriptedUpstream
-let gw: TestGateway
 let anthropic: Anthropic
 let openai: OpenAI
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  const providers = scriptedProviders(upstream)
-  gw = await startTestGateway({ config: {
-    providers: { ...providers, chat: { ...providers.plain, responses: 'chat' } },
-    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'chat:m': { input_per_million: 1, output_per_million: 2 } },
-  } })
-  const { secret } = await gw.userWithKey({ id: 'tool-id-changes', max_budget: 10 })
-  anthropic = new Anthropic({ baseURL: gw.url, apiKey: secret, maxRetries: 0 })
-  openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withTranslatingGateway('tool-id-changes', (started) => ({ upstream, anthropic, openai } = started))
 
 const head = { id: 'chatcmpl-p', object: 'chat.completion.chunk', created: 1, model: 'malibu' }
 const chunk = (delta: unknown, finish: string | null = null) => openAIEvent({ ...head, choices: [{ index: 0, delta, finish_reason: finish }] })

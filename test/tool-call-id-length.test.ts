@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
-import Anthropic from '@anthropic-ai/sdk'
-import OpenAI from 'openai'
+import { expect, setDefaultTimeout, test } from 'bun:test'
+import type Anthropic from '@anthropic-ai/sdk'
+import type OpenAI from 'openai'
 import { toolCallId } from '../src/translate/tool-call-id'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { jsonResponse, openAIEvent, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
+import { withTranslatingGateway } from './support/translating-gateway'
 
 setDefaultTimeout(30_000)
 
@@ -15,25 +15,10 @@ setDefaultTimeout(30_000)
  * ids now carry a short hash of the answer's id: at most 40 characters, still one per call and per answer.
  */
 let upstream: ScriptedUpstream
-let gw: TestGateway
 let anthropic: Anthropic
 let openai: OpenAI
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  const providers = scriptedProviders(upstream)
-  gw = await startTestGateway({ config: {
-    providers: { ...providers, chat: { ...providers.plain, responses: 'chat' } },
-    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'chat:m': { input_per_million: 1, output_per_million: 2 } },
-  } })
-  const { secret } = await gw.userWithKey({ id: 'tool-call-id-length', max_budget: 10 })
-  anthropic = new Anthropic({ baseURL: gw.url, apiKey: secret, maxRetries: 0 })
-  openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withTranslatingGateway('tool-call-id-length', (started) => ({ upstream, anthropic, openai } = started))
 
 const ANSWER_ID = 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT' // OpenAI's form, 38 characters
 const weather = (city: string) => ({ type: 'function', function: { name: 'get_weather', arguments: `{"city":"${city}"}` } })

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
-import Anthropic from '@anthropic-ai/sdk'
-import OpenAI from 'openai'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { expect, setDefaultTimeout, test } from 'bun:test'
+import type Anthropic from '@anthropic-ai/sdk'
+import type OpenAI from 'openai'
+import { jsonResponse, openAIEvent, sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
+import { withTranslatingGateway } from './support/translating-gateway'
 
 setDefaultTimeout(30_000)
 
@@ -16,25 +16,10 @@ setDefaultTimeout(30_000)
  * made up from the answer's id and the call's place, by the same rule in a JSON answer and in a stream.
  */
 let upstream: ScriptedUpstream
-let gw: TestGateway
 let anthropic: Anthropic
 let openai: OpenAI
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  const providers = scriptedProviders(upstream)
-  gw = await startTestGateway({ config: {
-    providers: { ...providers, chat: { ...providers.plain, responses: 'chat' } },
-    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'chat:m': { input_per_million: 1, output_per_million: 2 } },
-  } })
-  const { secret } = await gw.userWithKey({ id: 'tool-call-without-id', max_budget: 10 })
-  anthropic = new Anthropic({ baseURL: gw.url, apiKey: secret, maxRetries: 0 })
-  openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+withTranslatingGateway('tool-call-without-id', (started) => ({ upstream, anthropic, openai } = started))
 
 const messagesRequest = {
   model: 'plain:m',

@@ -6,33 +6,19 @@
  * ticked and labelled from UTC dates alone (ui/src/utc-day-axis.ts). test/engines/console-chart-axis-utc.engine.ts
  * covers the offset itself, over the last 30 days, which need not hold a change.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
-import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway'
-import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { Browser } from 'playwright-core'
+import type { TestGateway } from '../support/gateway'
+import { signedInConsole, withConsoleBrowser } from './support/console-browser'
 
-const CHROMIUM = '/usr/bin/chromium'
-let mock: MockProvider
 let gw: TestGateway
 let browser: Browser
 
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
-}, 60_000)
-afterAll(async () => {
-  await browser?.close()
-  await gw?.stop()
-  await mock?.stop()
-})
+withConsoleBrowser((started) => ({ gw, browser } = started))
 
 /** The date labels the Usage page's chart draws for a fixed UTC range, with where. */
 async function axisLabels(timezoneId: string, hash: string) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId })
-  await context.addInitScript(() => {
+  const { context, page } = await signedInConsole(browser, gw, { timezoneId }, () => {
     const drawn: Array<[string, number]> = ((globalThis as any).__drawn = [])
     const fillText = (globalThis as any).CanvasRenderingContext2D.prototype.fillText
     ;(globalThis as any).CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, ...rest: any[]) {
@@ -40,10 +26,6 @@ async function axisLabels(timezoneId: string, hash: string) {
       return fillText.call(this, text, x, y, ...rest)
     }
   })
-  const page = await context.newPage()
-  await page.goto(`${gw.url}/ui`)
-  await page.getByLabel('Master key or your API key').fill(MASTER_KEY)
-  await page.keyboard.press('Enter')
   await page.getByRole('figure', { name: /Daily spend by model/ }).locator('canvas').waitFor({ timeout: 10_000 })
   await page.waitForLoadState('networkidle')
   await Bun.sleep(300)

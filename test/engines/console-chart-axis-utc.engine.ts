@@ -5,33 +5,19 @@
  * disagrees with the axis); in Auckland (UTC+13) each date label is drawn nearer the bar of the day before it.
  * The axis must be drawn in UTC: the same whatever the browser's timezone.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
-import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway'
-import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { Browser } from 'playwright-core'
+import type { TestGateway } from '../support/gateway'
+import { signedInConsole, withConsoleBrowser } from './support/console-browser'
 
-const CHROMIUM = '/usr/bin/chromium'
-let mock: MockProvider
 let gw: TestGateway
 let browser: Browser
 
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
-}, 60_000)
-afterAll(async () => {
-  await browser?.close()
-  await gw?.stop()
-  await mock?.stop()
-})
+withConsoleBrowser((started) => ({ gw, browser } = started))
 
 /** The date labels the Overview's charts draw on its canvas (its axes' labels), with where. */
 async function axisLabels(timezoneId: string) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId })
-  await context.addInitScript(() => {
+  const { context, page } = await signedInConsole(browser, gw, { timezoneId }, () => {
     const drawn: Array<[string, number]> = ((globalThis as any).__drawn = [])
     const fillText = (globalThis as any).CanvasRenderingContext2D.prototype.fillText
     ;(globalThis as any).CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, ...rest: any[]) {
@@ -39,10 +25,6 @@ async function axisLabels(timezoneId: string) {
       return fillText.call(this, text, x, y, ...rest)
     }
   })
-  const page = await context.newPage()
-  await page.goto(`${gw.url}/ui`)
-  await page.getByLabel('Master key or your API key').fill(MASTER_KEY)
-  await page.keyboard.press('Enter')
   await page.getByRole('figure', { name: /Daily spend by model/ }).locator('canvas').waitFor({ timeout: 10_000 })
   await page.waitForLoadState('networkidle')
   await Bun.sleep(500)

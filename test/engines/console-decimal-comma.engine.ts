@@ -5,37 +5,19 @@
  * They are text fields now, read by the CLI's rule (digits with an optional fraction): any other spelling is
  * refused with a message naming the field, and nothing is sent.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
-import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway'
-import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { Browser, Page } from 'playwright-core'
+import type { TestGateway } from '../support/gateway'
+import { signedInConsole, withConsoleBrowser } from './support/console-browser'
 
-const CHROMIUM = '/usr/bin/chromium'
-let mock: MockProvider
 let gw: TestGateway
 let browser: Browser
 
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
-}, 60_000)
-afterAll(async () => {
-  await browser?.close()
-  await gw?.stop()
-  await mock?.stop()
-})
+withConsoleBrowser((started) => ({ gw, browser } = started))
 
 /** A signed-in console on the page at `hash`, in an English locale; `writes` collects every change it sends. */
 async function openConsole(hash: string, heading: string) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' })
-  const page = await context.newPage()
-  await page.goto(`${gw.url}/ui`)
-  await page.getByLabel('Master key or your API key').fill(MASTER_KEY)
-  await page.keyboard.press('Enter')
-  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+  const { context, page } = await signedInConsole(browser, gw, { locale: 'en-US' })
   const writes: string[] = []
   page.on('request', (r) => r.method() !== 'GET' && writes.push(`${r.method()} ${new URL(r.url()).pathname}`))
   await page.evaluate((h) => ((globalThis as any).location.hash = h), hash)

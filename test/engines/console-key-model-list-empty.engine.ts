@@ -4,37 +4,19 @@
  * operator did not make; the CLI refuses an empty list). The form refuses it with a message and sends nothing,
  * on a new key and on an edit. A listed model spelt "mock: gpt-mock" is sent as the model it names.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
-import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway'
-import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { Browser } from 'playwright-core'
+import type { TestGateway } from '../support/gateway'
+import { signedInConsole, withConsoleBrowser } from './support/console-browser'
 
-const CHROMIUM = '/usr/bin/chromium'
-let mock: MockProvider
 let gw: TestGateway
 let browser: Browser
 
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
-}, 60_000)
-afterAll(async () => {
-  await browser?.close()
-  await gw?.stop()
-  await mock?.stop()
-})
+withConsoleBrowser((started) => ({ gw, browser } = started))
 
 /** A signed-in console on the keys of `userId`; `writes` collects every change it sends. */
 async function keysOf(userId: string) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  const page = await context.newPage()
-  await page.goto(`${gw.url}/ui`)
-  await page.getByLabel('Master key or your API key').fill(MASTER_KEY)
-  await page.keyboard.press('Enter')
-  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+  const { context, page } = await signedInConsole(browser, gw)
   const writes: string[] = []
   page.on('request', (r) => r.method() !== 'GET' && writes.push(`${r.method()} ${new URL(r.url()).pathname}`))
   await page.evaluate((id) => ((globalThis as any).location.hash = `#/keys?user_id=${id}`), userId)

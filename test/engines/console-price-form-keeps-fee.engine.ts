@@ -6,28 +6,15 @@
  * model is looked up, so that an empty field is one the operator emptied, and a field left as shown keeps the
  * rate in force.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
-import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway'
-import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { Browser } from 'playwright-core'
+import type { TestGateway } from '../support/gateway'
+import { signedInConsole, withConsoleBrowser } from './support/console-browser'
 
-const CHROMIUM = '/usr/bin/chromium'
-let mock: MockProvider
 let gw: TestGateway
 let browser: Browser
 
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
-}, 60_000)
-afterAll(async () => {
-  await browser?.close()
-  await gw?.stop()
-  await mock?.stop()
-})
+withConsoleBrowser((started) => ({ gw, browser } = started))
 
 test('changing only the input price in the console keeps the per-request fee and cached rate in force', async () => {
   // A search model: a fee per request on top of its tokens (Perplexity's Sonar), and a cached-input rate.
@@ -35,12 +22,7 @@ test('changing only the input price in the console keeps the per-request fee and
     model: 'mock:sonar', input_per_million: 1, output_per_million: 1, cached_input_per_million: 0.25, per_request: 0.005,
   })).status).toBe(201)
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  const page = await context.newPage()
-  await page.goto(`${gw.url}/ui`)
-  await page.getByLabel('Master key or your API key').fill(MASTER_KEY)
-  await page.keyboard.press('Enter')
-  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+  const { context, page } = await signedInConsole(browser, gw)
   await page.evaluate(() => ((globalThis as any).location.hash = '#/prices?model=mock:sonar'))
   await page.getByRole('heading', { level: 1, name: 'Prices' }).waitFor()
   await page.getByTestId('price-keeps').waitFor({ timeout: 10_000 })

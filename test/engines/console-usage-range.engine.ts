@@ -4,36 +4,18 @@
  * the previous filter's, labelled "under these filters"), and once the range is corrected the chart is back and the
  * error gone (both once stayed, nothing cleared them).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
-import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway'
-import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { Browser } from 'playwright-core'
+import type { TestGateway } from '../support/gateway'
+import { signedInConsole, withConsoleBrowser } from './support/console-browser'
 
-const CHROMIUM = '/usr/bin/chromium'
-let mock: MockProvider
 let gw: TestGateway
 let browser: Browser
 
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
-}, 60_000)
-afterAll(async () => {
-  await browser?.close()
-  await gw?.stop()
-  await mock?.stop()
-})
+withConsoleBrowser((started) => ({ gw, browser } = started))
 
 test('Usage page: a range the API refuses shows its error without the previous filter\'s chart, and the error goes once the range is fixed', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  const page = await context.newPage()
-  await page.goto(`${gw.url}/ui`)
-  await page.getByLabel('Master key or your API key').fill(MASTER_KEY)
-  await page.keyboard.press('Enter')
-  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+  const { context, page } = await signedInConsole(browser, gw)
 
   const chart = page.getByRole('figure', { name: /Spend per day under these filters/ })
   const alert = page.getByRole('alert')

@@ -102,18 +102,20 @@ export const CAPPED_PLAIN_M = {
 }
 
 /**
- * For a test file: a gateway with `config` (over the test defaults) in front of a scripted upstream, whose
- * providers (`scriptedProviders`) it is given, started before the file's tests and stopped after them; the
- * upstream's calls are cleared before each test. `use` is handed both once they are started.
+ * For a test file: a gateway with `config` (over the test defaults; a function of the upstream when it names
+ * the upstream's address) in front of a scripted upstream, whose providers (`scriptedProviders`) it is given,
+ * started before the file's tests and stopped after them; the upstream's calls are cleared before each test.
+ * `use` is handed both once they are started.
  */
 export function withScriptedGateway(
-  config: Record<string, unknown>,
+  config: Record<string, unknown> | ((upstream: ScriptedUpstream) => Record<string, unknown>),
   use: (started: { upstream: ScriptedUpstream; gw: TestGateway }) => void,
 ): void {
   let started: { upstream: ScriptedUpstream; gw: TestGateway } | undefined
   beforeAll(async () => {
     const upstream = startScriptedUpstream()
-    started = { upstream, gw: await startTestGateway({ config: { providers: scriptedProviders(upstream), ...config } }) }
+    const own = typeof config === 'function' ? config(upstream) : config
+    started = { upstream, gw: await startTestGateway({ config: { providers: scriptedProviders(upstream), ...own } }) }
     use(started)
   })
   afterAll(async () => {
