@@ -13,12 +13,14 @@ import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { startTestGateway, type TestGateway } from '../support/gateway'
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver'
 import { startPostgres, type TestPostgres } from './support/postgres'
+import { slowCommits } from './support/slow-commit'
 
 let pg: TestPostgres
 let mock: MockProvider
 let receiver: WebhookReceiver
 let gw: TestGateway
 let db: SQL
+let slow: Awaited<ReturnType<typeof slowCommits>>
 const DEADLINE_MS = 600
 const COMMIT_SECONDS = 2
 
@@ -30,8 +32,7 @@ beforeAll(async () => {
   const alerts = { webhooks: { ops: { url: receiver.url, secret: 'webhook-secret-0123456789abcdef' } }, check_interval_ms: 60_000, retry_base_ms: 50 }
   gw = await startTestGateway({ mock, config: { database_url: url, database_timeout_ms: DEADLINE_MS, alerts } })
   db = new SQL(url)
-  await db.unsafe(`CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN PERFORM pg_sleep(${COMMIT_SECONDS}); RETURN NULL; END $$`)
+  slow = await slowCommits(db, COMMIT_SECONDS)
 }, 60_000)
 
 afterAll(async () => {
@@ -42,22 +43,14 @@ afterAll(async () => {
   await pg?.destroy()
 })
 
-/** Makes the COMMIT of a transaction that updates a row of `table` matching `when` take COMMIT_SECONDS. */
-const slowCommitOf = (name: string, table: string, when: string) =>
-  db.unsafe(`CREATE CONSTRAINT TRIGGER ${name} AFTER UPDATE ON ${table} DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION slow_commit()`)
-
-/** Until the slow COMMIT has landed, with some room. */
-const commitLanded = () => Bun.sleep(COMMIT_SECONDS * 1000 + 500)
-
 const alertsOf = async (kind: string, subject: string) =>
   (await gw.admin('GET', `/v1/alerts?kind=${kind}`)).body.data.filter((a: any) => a.subject === subject)
 
 test('a revocation whose COMMIT lands after its 503, then retried by the admin: key_revoked is raised once, and delivered', async () => {
-  await slowCommitOf('slow_revoke', 'api_keys', 'OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL')
+  await slow.on('api_keys', 'UPDATE', 'OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL')
   const { keyId } = await gw.userWithKey({ id: 'late-revoke' })
   expect((await gw.admin('DELETE', `/v1/keys/${keyId}`)).status).toBe(503)
-  await commitLanded()
+  await slow.landed()
   const [row] = await db`SELECT revoked_at FROM api_keys WHERE id = ${keyId}`
   expect(row.revoked_at).not.toBeNull() // the revocation did commit
   expect((await gw.admin('DELETE', `/v1/keys/${keyId}`)).status).toBe(200) // what a 503 asks for
@@ -68,10 +61,10 @@ test('a revocation whose COMMIT lands after its 503, then retried by the admin: 
 }, 30_000)
 
 test('a block whose COMMIT lands after its 503, then retried by the admin: user_blocked is raised once, and delivered', async () => {
-  await slowCommitOf('slow_block', 'users', "NEW.id = 'late-block' AND NEW.blocked AND NOT OLD.blocked")
+  await slow.on('users', 'UPDATE', "NEW.id = 'late-block' AND NEW.blocked AND NOT OLD.blocked")
   expect((await gw.admin('POST', '/v1/users', { id: 'late-block' })).status).toBe(201)
   expect((await gw.admin('PATCH', '/v1/users/late-block', { blocked: true })).status).toBe(503)
-  await commitLanded()
+  await slow.landed()
   expect((await db`SELECT blocked FROM users WHERE id = 'late-block'`)[0].blocked).toBe(true) // the block did commit
   expect((await gw.admin('PATCH', '/v1/users/late-block', { blocked: true })).status).toBe(200)
   const alerts = await alertsOf('user_blocked', 'late-block')

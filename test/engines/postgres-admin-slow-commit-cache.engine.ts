@@ -11,11 +11,13 @@ import { SQL } from 'bun'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { startTestGateway, type TestGateway } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
+import { slowCommits } from './support/slow-commit'
 
 let pg: TestPostgres
 let mock: MockProvider
 let gw: TestGateway
 let db: SQL
+let slow: Awaited<ReturnType<typeof slowCommits>>
 const DEADLINE_MS = 600
 const COMMIT_SECONDS = 2
 
@@ -25,8 +27,7 @@ beforeAll(async () => {
   const url = await pg.database('slow_commit_stale_cache')
   gw = await startTestGateway({ mock, config: { database_url: url, database_timeout_ms: DEADLINE_MS, cache_ttl_ms: 60_000 } })
   db = new SQL(url)
-  await db.unsafe(`CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN PERFORM pg_sleep(${COMMIT_SECONDS}); RETURN NULL; END $$`)
+  slow = await slowCommits(db, COMMIT_SECONDS)
 }, 60_000)
 
 afterAll(async () => {
@@ -36,18 +37,10 @@ afterAll(async () => {
   await pg?.destroy()
 })
 
-/** Makes the COMMIT of a transaction that does `event` to a row of `table` matching `when` take COMMIT_SECONDS. */
-const slowCommitOf = (table: string, event: 'INSERT' | 'UPDATE' | 'DELETE', when: string) =>
-  db.unsafe(`CREATE CONSTRAINT TRIGGER slow_${table}_${event.toLowerCase()} AFTER ${event} ON ${table} DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION slow_commit()`)
-
-/** Until the slow COMMIT has landed, with some room. */
-const commitLanded = () => Bun.sleep(COMMIT_SECONDS * 1000 + 500)
-
 const models = (secret: string) => fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })
 
 test('a rotation whose COMMIT lands after its 503: the old secret is refused once it has landed, not served from the cache for the TTL', async () => {
-  await slowCommitOf('api_keys', 'UPDATE', 'OLD.key_hash IS DISTINCT FROM NEW.key_hash')
+  await slow.on('api_keys', 'UPDATE', 'OLD.key_hash IS DISTINCT FROM NEW.key_hash')
   const { secret, keyId } = await gw.userWithKey({ id: 'slow-rotate' })
   const [before] = await db`SELECT key_hash FROM api_keys WHERE id = ${keyId}`
   expect((await models(secret)).status).toBe(200) // cached
@@ -55,7 +48,7 @@ test('a rotation whose COMMIT lands after its 503: the old secret is refused onc
   expect(rotate.status).toBe(503) // answered at the deadline, its COMMIT still running
   // Another request with the old secret in the meantime (any client, any replica): its cache entry was dropped, so it reads the row again.
   expect((await models(secret)).status).toBe(200)
-  await commitLanded()
+  await slow.landed()
   const [after] = await db`SELECT key_hash FROM api_keys WHERE id = ${keyId}`
   expect(after.key_hash).not.toBe(before.key_hash) // the rotation did commit
   // The old secret is dead in the database: it must be refused, not served for the 60 s TTL.
@@ -63,23 +56,23 @@ test('a rotation whose COMMIT lands after its 503: the old secret is refused onc
 }, 30_000)
 
 test("a user's deletion whose COMMIT lands after its 503: its key is refused once it has landed", async () => {
-  await slowCommitOf('users', 'DELETE', "OLD.id = 'slow-delete'")
+  await slow.on('users', 'DELETE', "OLD.id = 'slow-delete'")
   const { secret } = await gw.userWithKey({ id: 'slow-delete' })
   expect((await models(secret)).status).toBe(200) // cached
   expect((await gw.admin('DELETE', '/v1/users/slow-delete')).status).toBe(503)
   expect((await models(secret)).status).toBe(200) // read again: the user and its key are still there
-  await commitLanded()
+  await slow.landed()
   expect(await db`SELECT id FROM users WHERE id = 'slow-delete'`).toEqual([]) // the deletion did commit
   expect((await models(secret)).status).toBe(401)
 }, 30_000)
 
 test('a price whose COMMIT lands after its 503 is in force once it has landed', async () => {
   const model = 'mock:gpt-slow-commit'
-  await slowCommitOf('prices', 'INSERT', `NEW.model = '${model}'`)
+  await slow.on('prices', 'INSERT', `NEW.model = '${model}'`)
   expect((await gw.admin('GET', `/v1/pricing/${model}`)).status).toBe(404) // the price book is loaded
   expect((await gw.admin('POST', '/v1/pricing', { model, input_per_million: 3, output_per_million: 4 })).status).toBe(503)
   expect((await gw.admin('GET', `/v1/pricing/${model}`)).status).toBe(404) // read again: not committed yet
-  await commitLanded()
+  await slow.landed()
   const inForce = await gw.admin('GET', `/v1/pricing/${model}`)
   expect([inForce.status, inForce.body?.input_per_million]).toEqual([200, 3])
 }, 30_000)
