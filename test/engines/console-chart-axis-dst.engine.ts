@@ -9,7 +9,7 @@
 import { expect, test } from 'bun:test'
 import type { Browser } from 'playwright-core'
 import type { TestGateway } from '../support/gateway'
-import { signedInConsole, withConsoleBrowser } from './support/console-browser'
+import { recordCanvasText, signedInConsole, withConsoleBrowser } from './support/console-browser'
 
 let gw: TestGateway
 let browser: Browser
@@ -18,14 +18,7 @@ withConsoleBrowser((started) => ({ gw, browser } = started))
 
 /** The date labels the Usage page's chart draws for a fixed UTC range, with where. */
 async function axisLabels(timezoneId: string, hash: string) {
-  const { context, page } = await signedInConsole(browser, gw, { timezoneId }, () => {
-    const drawn: Array<[string, number]> = ((globalThis as any).__drawn = [])
-    const fillText = (globalThis as any).CanvasRenderingContext2D.prototype.fillText
-    ;(globalThis as any).CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, ...rest: any[]) {
-      drawn.push([String(text), Math.round(x)])
-      return fillText.call(this, text, x, y, ...rest)
-    }
-  })
+  const { context, page } = await signedInConsole(browser, gw, { timezoneId }, recordCanvasText)
   await page.getByRole('figure', { name: /Daily spend by model/ }).locator('canvas').waitFor({ timeout: 10_000 })
   await page.waitForLoadState('networkidle')
   await Bun.sleep(300)

@@ -8,7 +8,7 @@
 import { expect, test } from 'bun:test'
 import type { Browser } from 'playwright-core'
 import type { TestGateway } from '../support/gateway'
-import { signedInConsole, withConsoleBrowser } from './support/console-browser'
+import { recordCanvasText, signedInConsole, withConsoleBrowser } from './support/console-browser'
 
 let gw: TestGateway
 let browser: Browser
@@ -17,14 +17,7 @@ withConsoleBrowser((started) => ({ gw, browser } = started))
 
 /** The date labels the Overview's charts draw on its canvas (its axes' labels), with where. */
 async function axisLabels(timezoneId: string) {
-  const { context, page } = await signedInConsole(browser, gw, { timezoneId }, () => {
-    const drawn: Array<[string, number]> = ((globalThis as any).__drawn = [])
-    const fillText = (globalThis as any).CanvasRenderingContext2D.prototype.fillText
-    ;(globalThis as any).CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, ...rest: any[]) {
-      drawn.push([String(text), Math.round(x)])
-      return fillText.call(this, text, x, y, ...rest)
-    }
-  })
+  const { context, page } = await signedInConsole(browser, gw, { timezoneId }, recordCanvasText)
   await page.getByRole('figure', { name: /Daily spend by model/ }).locator('canvas').waitFor({ timeout: 10_000 })
   await page.waitForLoadState('networkidle')
   await Bun.sleep(500)

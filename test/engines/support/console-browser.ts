@@ -51,3 +51,16 @@ export async function signedInConsole(
   await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
   return { context, page }
 }
+
+/**
+ * An init script for `signedInConsole`: every text a canvas draws is kept, with its x, in `globalThis.__drawn` (the
+ * charts' axis labels, which no DOM query can read).
+ */
+export function recordCanvasText() {
+  const drawn: Array<[string, number]> = ((globalThis as any).__drawn = [])
+  const fillText = (globalThis as any).CanvasRenderingContext2D.prototype.fillText
+  ;(globalThis as any).CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, ...rest: any[]) {
+    drawn.push([String(text), Math.round(x)])
+    return fillText.call(this, text, x, y, ...rest)
+  }
+}
