@@ -6,22 +6,16 @@
  * with the 401 authentication gives, before any provider call and holding nothing, as it refuses a blocked user.
  * Runs on both stores (test/engines/stores.engine.ts).
  */
-import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { beforeEach, expect, test } from 'bun:test'
+import type { MockProvider } from './support/mock-provider'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
 let mock: MockProvider
 let gw: TestGateway
 
-beforeAll(async () => {
-  mock = startMockProvider()
-  // A cache that outlives the test: only the hold can see the change.
-  gw = await startTestGateway({ mock, config: { cache_ttl_ms: 600_000 } })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
-})
+// A cache that outlives the test: only the hold can see the change.
+withMockGateway({ cache_ttl_ms: 600_000 }, (started) => ({ mock, gw } = started))
 beforeEach(() => mock.reset())
 
 const chat = (secret: string) =>

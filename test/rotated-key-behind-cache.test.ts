@@ -6,23 +6,17 @@
  * with 401, before any provider call and holding nothing. The reads that check the key's row now (GET /v1/key,
  * count_tokens) compare it too. The new secret works at once. Runs on both stores (test/engines/stores.engine.ts).
  */
-import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test'
+import { beforeEach, expect, test } from 'bun:test'
 import { generateKey } from '../src/keys/secret'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import type { MockProvider } from './support/mock-provider'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
 let mock: MockProvider
 let gw: TestGateway
 
-beforeAll(async () => {
-  mock = startMockProvider()
-  // A cache that outlives the test: only a read of the key's row can see the change.
-  gw = await startTestGateway({ mock, config: { cache_ttl_ms: 600_000 } })
-})
-afterAll(async () => {
-  await gw.stop()
-  await mock.stop()
-})
+// A cache that outlives the test: only a read of the key's row can see the change.
+withMockGateway({ cache_ttl_ms: 600_000 }, (started) => ({ mock, gw } = started))
 beforeEach(() => mock.reset())
 
 const json = (secret: string) => ({ authorization: `Bearer ${secret}`, 'content-type': 'application/json' })
