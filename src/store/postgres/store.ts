@@ -11,6 +11,7 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { EXPIRING_STORED_IDS } from '../store'
+import { DatabaseReadOnly } from '../read-only'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
@@ -343,9 +344,14 @@ export class PostgresStore implements Store {
     return { n: Number(row.n), amount: Number(row.amount) }
   }
 
-  /** Within the deadline: a database that keeps the connection and answers nothing is down for /health too. */
+  /**
+   * Within the deadline: a database that keeps the connection and answers nothing is down for /health too. So is
+   * one that answers but refuses every hold for taking no writes (a standby, `default_transaction_read_only`),
+   * which `SELECT 1` alone would call healthy while a load balancer kept sending this replica requests.
+   */
   async ping(): Promise<void> {
-    await this.bounded`SELECT 1`
+    const [row] = await this.bounded`SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean AS read_only`
+    if (row.read_only) throw new DatabaseReadOnly()
   }
 
   async flush(): Promise<void> {
