@@ -3,7 +3,7 @@ import { Elysia } from 'elysia'
 import { isBusy } from '../db/busy'
 import { badRequest, databaseBusy, databaseFull, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
 import { lockTimedOut, sqlStateOf } from '../store/postgres/batch'
-import { isConflict, isUnreachable } from '../store/postgres/errors'
+import { isConflict, isDiskFull, isUnavailable } from '../store/postgres/errors'
 import { peekRequestState } from '../http/request-state'
 import type { Services } from '../services'
 import { pathOf } from './request-context'
@@ -43,10 +43,11 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
   if (lockTimedOut(cause)) return databaseBusy()
   // Text Postgres cannot hold or read (a NUL: 22021, 22P05) that an edge check let through: the request's fault.
   if (UNSTORABLE_TEXT.has(sqlStateOf(cause))) return badRequest('Invalid request: a value holds a NUL character, which cannot be stored or matched.', 'invalid_request')
-  // Postgres is down or out of reach: no hold could be taken, so the provider was not called.
-  if (isUnreachable(cause)) return databaseUnavailable()
-  // The SQLite file's disk is full: no hold could be written either. The operator must hear of it.
-  if ((cause as { code?: unknown })?.code === 'SQLITE_FULL') {
+  // Postgres is down, out of reach, out of connections or taking no writes: no hold could be taken, so the
+  // provider was not called.
+  if (isUnavailable(cause)) return databaseUnavailable()
+  // The database's disk is full (SQLite's file's, Postgres's): no hold could be written either. The operator must hear of it.
+  if ((cause as { code?: unknown })?.code === 'SQLITE_FULL' || isDiskFull(cause)) {
     log.log('error', 'the database disk is full: requests are refused until it has room', {})
     return databaseFull()
   }

@@ -188,7 +188,7 @@ export interface Store {
   flushResponses(): Promise<void>
   /** Open holds in the database, all processes: count and micro-USD. */
   openReservations(): Promise<{ n: number; amount: number }>
-  /** Resolves when the database answers; rejects otherwise. */
+  /** Resolves when the database answers and takes writes; rejects otherwise (DatabaseReadOnly when it answers but takes no writes). */
   ping(): Promise<void>
   readonly alerts: AlertRows
   readonly sessions: SessionRows

@@ -10,38 +10,18 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { startTestGateway, type TestGateway } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
-import { startTcpRelay } from './support/tcp-relay'
-
-const COMMIT = new TextEncoder().encode('COMMIT\0')
-/** Whether a chunk from Postgres carries COMMIT's CommandComplete ('C', int32 length, tag). */
-const hasCommit = (b: Uint8Array) => {
-  outer: for (let i = 0; i + COMMIT.length <= b.length; i++) {
-    for (let j = 0; j < COMMIT.length; j++) if (b[i + j] !== COMMIT[j]) continue outer
-    if (i >= 5 && b[i - 5] === 0x43) return true
-  }
-  return false
-}
+import { commitCutter, type CommitCutter } from './support/commit-cutter'
 
 let pg: TestPostgres
 let mock: MockProvider
 let gw: TestGateway
-let armed = false
-let cuts = 0
-let relay: ReturnType<typeof startTcpRelay>
+let relay: CommitCutter
 
 beforeAll(async () => {
   pg = await startPostgres()
   mock = startMockProvider()
   const url = await pg.database('admin_commit_answer_lost')
-  // Drops, when armed, the connection whose answer carries the next COMMIT's completion.
-  relay = startTcpRelay(pg.port, {
-    onServerChunk(chunk) {
-      if (!armed || !hasCommit(chunk)) return
-      armed = false
-      cuts++
-      return 'cut'
-    },
-  })
+  relay = commitCutter(pg.port)
   gw = await startTestGateway({ mock, config: { database_url: url.replace(`:${pg.port}/`, `:${relay.port}/`), cache_ttl_ms: 60_000 } })
 }, 60_000)
 
@@ -56,11 +36,11 @@ afterAll(async () => {
 async function answerLost(call: () => Promise<{ status: number }>) {
   await gw.settled()
   await Bun.sleep(300)
-  const before = cuts
-  armed = true
+  const before = relay.cuts()
+  relay.arm()
   const { status } = await call()
-  armed = false
-  expect(cuts).toBe(before + 1)
+  relay.disarm()
+  expect(relay.cuts()).toBe(before + 1)
   return status
 }
 

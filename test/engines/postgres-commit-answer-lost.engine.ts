@@ -11,32 +11,7 @@ import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
 import { holdFor } from '../support/ledger-contract'
 import { startPostgres, type TestPostgres } from './support/postgres'
-import { startTcpRelay } from './support/tcp-relay'
-
-const COMMIT = new TextEncoder().encode('COMMIT\0')
-/** Whether a chunk from Postgres carries COMMIT's CommandComplete ('C', int32 length, tag). */
-const hasCommit = (b: Uint8Array) => {
-  outer: for (let i = 0; i + COMMIT.length <= b.length; i++) {
-    for (let j = 0; j < COMMIT.length; j++) if (b[i + j] !== COMMIT[j]) continue outer
-    if (i >= 5 && b[i - 5] === 0x43) return true
-  }
-  return false
-}
-
-/** A TCP relay in front of Postgres that, when armed, drops the connection whose server answer carries COMMIT's CommandComplete. */
-function commitCutter(target: number) {
-  let armed = false
-  let cut = 0
-  const relay = startTcpRelay(target, {
-    onServerChunk(chunk) {
-      if (!armed || !hasCommit(chunk)) return
-      armed = false
-      cut++
-      return 'cut'
-    },
-  })
-  return { port: relay.port, arm: () => (armed = true), cuts: () => cut, stop: relay.stop }
-}
+import { commitCutter } from './support/commit-cutter'
 
 let pg: TestPostgres
 let n = 0

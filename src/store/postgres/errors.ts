@@ -21,21 +21,32 @@ export async function retryingConflicts<T>(run: () => Promise<T>, attempts = 5):
 }
 
 /**
- * Postgres could not be reached (refused, reset, timed out) or is shutting down or starting (SQLSTATE class
- * 08, and 57P01–57P03: a pooled connection the server closed when it stopped), or ended the statement at the
- * deadline itself (57014: the records pool's statement_timeout, which may answer just before the client's
- * deadline does): the transaction did not commit.
+ * Postgres cannot take the transaction now, for its own state rather than for anything in it: it could not be
+ * reached (refused, reset, timed out), is shutting down or starting (SQLSTATE class 08, and 57P01–57P03: a
+ * pooled connection the server closed when it stopped), ended the statement at the deadline itself (57014: the
+ * records pool's statement_timeout, which may answer just before the client's deadline does), has no
+ * connection slot or memory left for it (UNAVAILABLE_STATES), takes no writes (25006: a primary turned standby
+ * by a failover, or `default_transaction_read_only` set by an operator), or its database was dropped (57P04).
+ * The transaction did not commit. Bun names a server's error ERR_POSTGRES_SERVER_ERROR whatever it is: its
+ * SQLSTATE (sqlStateOf) says which.
  */
-export function isUnreachable(error: unknown): boolean {
+export function isUnavailable(error: unknown): boolean {
   if (error instanceof GatewayError) return false
   const code = String((error as { code?: unknown })?.code ?? '')
   const state = sqlStateOf(error)
   return (
     /^ERR_POSTGRES_(CONNECTION|.*TIMEOUT|.*CLOSED|TLS)/.test(code) ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code) ||
-    /^(08|57014|57P0[123])/.test(state)
+    /^(08|57014|57P0[123])/.test(state) ||
+    UNAVAILABLE_STATES.has(state)
   )
 }
+
+/** too_many_connections (max_connections, or the role's or database's CONNECTION LIMIT), out_of_memory, read_only_sql_transaction, database_dropped. */
+const UNAVAILABLE_STATES = new Set(['53300', '53200', '25006', '57P04'])
+
+/** Postgres has no room left on its disk for the rows (53100 disk_full: "could not extend file"), as SQLite's SQLITE_FULL. */
+export const isDiskFull = (error: unknown): boolean => sqlStateOf(error) === '53100'
 
 /** How long any query (a hold, a settlement, /health's check, an admin read) waits for Postgres by default (`database_timeout_ms`). */
 export const DEFAULT_DATABASE_TIMEOUT_MS = 3_000

@@ -11,6 +11,7 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { EXPIRING_STORED_IDS } from '../store'
+import { DatabaseReadOnly } from '../read-only'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
@@ -282,8 +283,15 @@ export class PostgresStore implements Store {
    * In one transaction: one commit (one flush of the WAL) for the batch rather than one per row, and a batch
    * refused for a row's data is undone whole before its rows go one at a time (a growth is never applied twice).
    * Its lock waits bounded, as the request log's (writeBoundingLockWaits), for the same reason.
+   *
+   * A batch that fails once its COMMIT was sent (the connection lost with the answer) may have committed: it is
+   * sent again (`retry`), and every row of it lands the same twice but a growth, which adds to the size stored.
+   * Its growths go again as no growth (sentAsFloor): each then only raises the size to what its turn knew, and
+   * adds nothing if it had committed. If it had not, a turn taken at once on the same conversation may go
+   * uncounted; a turn never counts twice.
    */
   private async writeResponses(rows: QueuedResponse[]) {
+    let commitSent = false
     await this.bounded.begin(async (tx) => {
       await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
       for (const r of rows) {
@@ -294,7 +302,7 @@ export class PostgresStore implements Store {
           await tx`
             INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, expires_with, created_at)
             VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.expires_with ?? null}, ${r.created_at})
-            ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL THEN NULL
+            ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL OR excluded.context_tokens IS NULL THEN NULL
               ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by.tokens}, excluded.context_tokens) END,
               media_parts = CASE WHEN stored_responses.media_parts IS NULL OR excluded.media_parts IS NULL THEN NULL
               ELSE GREATEST(stored_responses.media_parts + ${r.grow_by.mediaParts}, excluded.media_parts) END,
@@ -311,6 +319,11 @@ export class PostgresStore implements Store {
               context_bytes = coalesce(excluded.context_bytes, stored_responses.context_bytes)
             WHERE stored_responses.user_id = excluded.user_id`
       }
+      // Bun sends the COMMIT once this returns.
+      commitSent = true
+    }).catch((error) => {
+      if (commitSent) rows.forEach(sentAsFloor)
+      throw error
     })
   }
 
@@ -343,9 +356,14 @@ export class PostgresStore implements Store {
     return { n: Number(row.n), amount: Number(row.amount) }
   }
 
-  /** Within the deadline: a database that keeps the connection and answers nothing is down for /health too. */
+  /**
+   * Within the deadline: a database that keeps the connection and answers nothing is down for /health too. So is
+   * one that answers but refuses every hold for taking no writes (a standby, `default_transaction_read_only`),
+   * which `SELECT 1` alone would call healthy while a load balancer kept sending this replica requests.
+   */
   async ping(): Promise<void> {
-    await this.bounded`SELECT 1`
+    const [row] = await this.bounded`SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean AS read_only`
+    if (row.read_only) throw new DatabaseReadOnly()
   }
 
   async flush(): Promise<void> {
@@ -381,6 +399,14 @@ export class PostgresStore implements Store {
  */
 const writeBoundingLockWaits = (sql: SQL, insert: string, rows: unknown[]) =>
   sql.begin((tx) => Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(insert, [JSON.stringify(rows)])]))
+
+/**
+ * A growth of a batch that may have committed, made no growth, in place (the writer keeps the rows it sends
+ * again by identity): sent again, its sizes are floors, GREATEST(stored, the turn's), not added again.
+ */
+function sentAsFloor(row: QueuedResponse): void {
+  if (row.grow_by !== undefined) row.grow_by = { tokens: 0, mediaParts: 0, bytes: 0 }
+}
 
 /** One row per aggregate a batch names (an upsert may touch a row once): the counts added up, the first request kept. */
 function sumAggregates(rows: AggregateDelta[]) {

@@ -1,0 +1,10 @@
+/**
+ * The database answers but takes no writes (a Postgres primary turned standby by a failover, or
+ * `default_transaction_read_only` set by an operator): every hold would be refused, so it is not healthy.
+ */
+export class DatabaseReadOnly extends Error {
+  override name = 'DatabaseReadOnly'
+  constructor() {
+    super('the database takes no writes (read-only)')
+  }
+}
