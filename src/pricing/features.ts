@@ -268,6 +268,10 @@ const XAI_DEFAULT_SEARCH_RESULTS = 20
 
 const hasAudioPart = (content: unknown) => Array.isArray(content) && content.some((p) => p?.type === 'input_audio' || p?.type === 'audio_url')
 
+/** Audio a Responses request sends: an audio part in a message's content or in a tool's output (`function_call_output`…). */
+const responsesAudioInput = (input: unknown): boolean =>
+  Array.isArray(input) && input.some((item) => hasAudioPart(item?.content) || hasAudioPart(item?.output))
+
 /**
  * OpenAI Responses API hosted tools billed beyond tokens, by their type, each with the price book's name
  * for it: web search (`web_search`, `web_search_preview`, dated versions) and file search per call, image
@@ -399,7 +403,7 @@ export function responsesOfferedTools(tools: unknown): OfferedTools {
  * each file_search call is held at the results it may bring back (`responsesTools`) where they pass the
  * allowance. Holding them leaves the client's `max_num_results` as it asked: cutting it to fit the allowance (4
  * chunks of the largest size) would change the answers it gets without saying so.
- * Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
+ * Also its service tier, audio input (`responsesAudioInput`) and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report. So is a tool type neither billed
  * nor known to be free (`responsesTools`), a server's own output field (`refuseServerOutputFields`) and a chat
  * template sent with the request (`refuseRequestChatTemplate`).
@@ -425,6 +429,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
     ...NO_FEATURES,
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
     tier: openAITier(body.service_tier),
+    audioInput: responsesAudioInput(body.input),
     cacheWrites: cacheLifetime(body),
     toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: maxCalls * searchResultsPastAllowance },
     providerDefaults: openAIDefaults(body.service_tier),
