@@ -235,7 +235,7 @@ export const responsesRoutes = (services: Services) => {
         const outputTokens = Math.max(estimate.outputTokens, facts.deliveredOutputBytes, sum(itemBytes))
         recordItems(unlisted, itemBytes, outputTokens, Math.max(heldInput + outputTokens, stated.tokens))
       }
-      const offered = responsesOfferedTools(body.tools)
+      const offered = responsesOfferedTools(body)
       return {
         path: '/responses',
         body: upstreamBody,
