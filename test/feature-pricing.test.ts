@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { anthropicFeatures, openAIResponsesFeatures, responsesServerToolUses, unpricedFeature } from '../src/pricing/features'
+import { anthropicFeatures, openAIResponsesFeatures, responsesOfferedTools, responsesServerToolUses, unpricedFeature } from '../src/pricing/features'
 import { costOf, heldAtProviderDefaults, NO_FEATURES, worstCaseCost, type Price, type RequestedFeatures, type TokenCounts } from '../src/pricing/price'
 import { seededRandom } from './support/seeded'
 
@@ -189,6 +189,29 @@ describe('reading billed features from requests', () => {
     const run = (container_id?: string) => ({ type: 'code_interpreter_call', container_id })
     const output = [run('cntr_a'), run('cntr_a'), run('cntr_b'), run(), { type: 'file_search_call' }, { type: 'image_generation_call' }, { type: 'constructor' }, { type: '__proto__' }]
     expect(responsesServerToolUses(output)).toEqual({ code_interpreter: 3, file_search: 1, image_generation: 1 })
+  })
+
+  test('the Responses API: tools offered in input items count as offered, and billed ones are served only when nothing is kept', () => {
+    const bounds = { defaultMaxUses: 3, useInputTokens: 1_000 }
+    const item = (type: string, tools: unknown[]) => ({ type, ...(type === 'additional_tools' ? { role: 'developer' } : { call_id: 'c', execution: 'client' }), tools })
+    const body = {
+      store: false,
+      input: [item('additional_tools', [{ type: 'code_interpreter', container: { type: 'auto', memory_limit: '4g' } }]), item('tool_search_output', [{ type: 'mcp', server_label: 's' }, { type: 'web_search' }])],
+    }
+    const { body: sent, features } = openAIResponsesFeatures(body, bounds, 'gpt-5')
+    expect(sent.max_tool_calls).toBe(3)
+    expect(features.serverTools).toEqual({ code_interpreter_4g: 3, web_search: 3 })
+    expect(features.toolResultInput.uses).toBe(3 + 1)
+    // Settled by them too: the item's container size, and its billed tools.
+    expect(responsesOfferedTools(body)).toEqual({ code_interpreter_call: 'code_interpreter_4g', shell_call: 'code_interpreter', billed: new Set(['code_interpreter', 'web_search']) })
+    // Kept with the response, or in a conversation, a later turn could call them unpriced: refused, naming the item.
+    for (const kept of [{ ...body, store: true }, { ...body, store: null }, { ...body, conversation: 'conv_1' }])
+      expect(() => openAIResponsesFeatures(kept, bounds, 'gpt-5')).toThrow('Invalid body: input[0].tools: a "code_interpreter" tool offered in an input item is served only with store: false')
+    const mcpOnly = { input: [item('additional_tools', [{ type: 'mcp', server_label: 's' }])] }
+    expect(() => openAIResponsesFeatures(mcpOnly, bounds, 'gpt-5')).toThrow('a "mcp" tool offered in an input item is served only with store: false')
+    // Free tools are served wherever they are, kept or not; an mcp_list_tools item's listing offers nothing.
+    const free = { input: [item('additional_tools', [{ type: 'function', name: 'f' }]), { type: 'mcp_list_tools', server_label: 's', tools: [{ name: 'web_search', input_schema: {} }] }] }
+    expect(openAIResponsesFeatures(free, bounds, 'gpt-5').body).toBe(free)
   })
 
   test('the Responses API, hard bounds: each file_search call is held at max_num_results chunks of 4,096 tokens past the allowance', () => {

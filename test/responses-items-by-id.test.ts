@@ -10,8 +10,9 @@ import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './supp
  * among the items it stored and puts the image in the context again, billed as input. Such an item must be
  * the caller's (404 otherwise, before any call) and is held at its stored size (cap-output's `spend <=
  * max_budget`), whatever its type (a reasoning item's rule, test/responses-reasoning-by-id.test.ts). Any
- * input item whose id the gateway recorded is the caller's only, content or not; with store on, an item by id
- * the gateway never recorded is refused (its size is unknown), with `store: false` it goes to the provider.
+ * input item whose id the gateway recorded is the caller's only, content or not; an item by id the gateway never
+ * recorded is refused (its size is unknown), `store: false` or not: an earlier stored response's input items are
+ * read by id all the same.
  * Rates: $1 per million input tokens, $2 per million output (1 and 2 µ$ a token); $0.04 an image.
  */
 let upstream: ScriptedUpstream
@@ -126,21 +127,20 @@ describe('an input item with an id', () => {
     expect(byOwner.status).toBe(200)
   })
 
-  test('an item by id the gateway never recorded: 404 with store on (its size is unknown), to the provider with store: false', async () => {
+  test('an item by id the gateway never recorded: 404 (its size is unknown), store: false or not', async () => {
     const { secret } = await gw.userWithKey({ id: 'ig-unknown', max_budget: 10 })
     const input = [{ role: 'user', content: 'Make it blue' }, { type: 'image_generation_call', id: 'ig_made_elsewhere' }]
-    const stored = await post(secret, { model: 'plain:m', input })
-    await stored.text()
-    expect(stored.status).toBe(404)
+    for (const store of [undefined, false]) {
+      const res = await post(secret, { model: 'plain:m', store, input })
+      await res.text()
+      expect({ store, status: res.status }).toEqual({ store, status: 404 })
+    }
     expect(upstream.calls.length).toBe(0)
 
     upstream.answer(() => jsonResponse({
       id: 'resp_ig_unstored', object: 'response', status: 'completed', model: 'm', usage: usage(40, 16),
       output: [{ type: 'message', id: 'msg_ig_unstored', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'ok', annotations: [] }] }],
     }))
-    const unstored = await post(secret, { model: 'plain:m', store: false, input })
-    await unstored.text()
-    expect(unstored.status).toBe(200)
     // With its content, an id the gateway never saw is the provider's business.
     const withContent = await post(secret, {
       model: 'plain:m',
@@ -148,7 +148,7 @@ describe('an input item with an id', () => {
     })
     await withContent.text()
     expect(withContent.status).toBe(200)
-    expect(upstream.calls.length).toBe(2)
+    expect(upstream.calls.length).toBe(1)
   })
 })
 

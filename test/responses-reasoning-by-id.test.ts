@@ -9,9 +9,9 @@ import { settledRow } from './support/settled-row'
  * response's output back): the hidden reasoning it stored goes to the model again, billed as input. Such an
  * item is a stored item by reference, as `item_reference` is: it must be the caller's (404 otherwise, before
  * any call) and is held at its stored size (cap-output's `spend <= max_budget`). With its `encrypted_content`
- * the provider reads that, counted with the body; with `store: false` an id the gateway never recorded is the
- * provider's business (OpenAI's 404 "Items are not persisted when `store` is set to false"; Codex sends its
- * content), while one it recorded is still held for and still the caller's only.
+ * the provider reads that, counted with the body. With `store: false` too an id the gateway never recorded is
+ * refused: the provider still reads it if an earlier response stored it, an input item among them (Codex sends its
+ * content); one it recorded is still held for and still the caller's only.
  * Rates: $1 per million input tokens, $2 per million output (1 and 2 µ$ a token).
  */
 let upstream: ScriptedUpstream
@@ -108,16 +108,11 @@ describe('a reasoning item sent back by its id alone is a stored item by referen
     expect(upstream.calls.length).toBe(1)
   })
 
-  test('store: false: an id the gateway never recorded goes to the provider (which answers it, or 404s it for nothing)', async () => {
+  test('store: false: an id the gateway never recorded is refused too (404 item_not_found), before any call', async () => {
     const { secret } = await gw.userWithKey({ id: 'rs-unstored', max_budget: 10 })
-    upstream.answer(() => jsonResponse({
-      id: 'resp_rs_unstored', object: 'response', status: 'completed', model: 'm', usage: usage(40, 16),
-      output: [{ type: 'message', id: 'msg_rs_unstored', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'ok', annotations: [] }] }],
-    }))
     const res = await post(secret, { model: 'plain:m', store: false, input: [{ type: 'reasoning', id: 'rs_never_seen', summary: [], encrypted_content: null }, { role: 'user', content: 'go on' }] })
-    expect(res.status).toBe(200)
-    await res.text()
-    expect(upstream.calls.length).toBe(1)
+    expect({ status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code }).toEqual({ status: 404, code: 'item_not_found' })
+    expect(upstream.calls.length).toBe(0)
   })
 
   test('store: false: a recorded reasoning item is still held for, and still 404 to another user', async () => {

@@ -204,7 +204,7 @@ test('TOLLGATE_RESPONSES_RETENTION_DAYS: 60 by default, a whole number of days, 
     expect(() => loadConfig({ TOLLGATE_MASTER_KEY: MASTER_KEY, TOLLGATE_RESPONSES_RETENTION_DAYS: bad })).toThrow('responses_retention_days (TOLLGATE_RESPONSES_RETENTION_DAYS)')
 })
 
-// Shorter than the provider keeps a stored response, an item forgotten here and sent by id with `store: false` goes unheld.
+// Shorter than the provider keeps a stored response, an item forgotten here is refused while the provider still serves it.
 test('TOLLGATE_RESPONSES_RETENTION_DAYS: 1 to 30 days are refused, 31 is allowed', () => {
   for (const short of ['1', '5', '30'])
     expect(() => loadConfig({ TOLLGATE_MASTER_KEY: MASTER_KEY, TOLLGATE_RESPONSES_RETENTION_DAYS: short })).toThrow('must be 0 (keep them) or at least 31')

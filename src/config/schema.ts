@@ -200,10 +200,10 @@ export const configSchema = z
     /**
      * Days a stored response id (and its items) is kept: longer than any provider we know keeps a stored response
      * (OpenAI's and xAI's 30), so a chain is never cut here first. 0 keeps them. Conversations are always kept.
-     * Never 1 to 30: an item forgotten here but kept there, sent by id with `store: false`, would go unheld.
+     * Never 1 to 30: an item forgotten here but kept there would be refused while the provider still serves it.
      */
     responses_retention_days: nonNegativeInt
-      .refine((days) => days === 0 || days > 30, 'must be 0 (keep them) or at least 31: longer than a provider keeps a stored response (OpenAI and xAI: 30 days), or a request naming one tollgate forgot would go to the provider without a hold for it')
+      .refine((days) => days === 0 || days > 30, 'must be 0 (keep them) or at least 31: longer than a provider keeps a stored response (OpenAI and xAI: 30 days), or a request naming one tollgate forgot would be refused while the provider still keeps it')
       .default(60),
     /** How long a verified key (or a price list) is trusted before it is read again: other processes' revocations show within this. */
     cache_ttl_ms: nonNegativeInt.default(5_000),

@@ -268,6 +268,10 @@ const XAI_DEFAULT_SEARCH_RESULTS = 20
 
 const hasAudioPart = (content: unknown) => Array.isArray(content) && content.some((p) => p?.type === 'input_audio' || p?.type === 'audio_url')
 
+/** Audio a Responses request sends: an audio part in a message's content or in a tool's output (`function_call_output`…). */
+const responsesAudioInput = (input: unknown): boolean =>
+  Array.isArray(input) && input.some((item) => hasAudioPart(item?.content) || hasAudioPart(item?.output))
+
 /**
  * OpenAI Responses API hosted tools billed beyond tokens, by their type, each with the price book's name
  * for it: web search (`web_search`, `web_search_preview`, dated versions) and file search per call, image
@@ -330,23 +334,62 @@ const FILE_SEARCH_MAX_CHUNK_TOKENS = 4096
 /** The price book's name for what a Responses tool bills beyond tokens, or undefined. */
 const responsesToolPrice = (tool: ResponsesTool): string | undefined => containerToolPrice(tool) ?? responsesBilledTool(tool?.type)
 
+/** Input items that make tools available to the model from where they stand. */
+const TOOL_OFFERING_ITEMS = new Set<unknown>(['additional_tools', 'tool_search_output'])
+
+type OfferedTool = { field: string; tool: (ResponsesTool & { max_num_results?: unknown }) | null }
+
+/**
+ * Every tool a Responses request offers, each with the field it is in: its `tools`, and those its input items
+ * make available — an `additional_tools` item's, and a `tool_search_output` item's (the tools a tool search
+ * loaded) — which the model may call as any in `tools`.
+ */
+export function responsesRequestTools(body: { tools?: unknown; input?: unknown }): OfferedTool[] {
+  const offered: OfferedTool[] = Array.isArray(body.tools) ? body.tools.map((tool) => ({ field: 'tools', tool })) : []
+  if (Array.isArray(body.input))
+    body.input.forEach((item, i) => {
+      if (TOOL_OFFERING_ITEMS.has(item?.type) && Array.isArray(item.tools))
+        for (const tool of item.tools) offered.push({ field: `input[${i}].tools`, tool })
+    })
+  return offered
+}
+
+/** A tool the provider bills beyond tokens, or a remote MCP server, whose answers are input. */
+const costsBeyondTokens = (tool: ResponsesTool): boolean => responsesToolPrice(tool) !== undefined || tool?.type === 'mcp'
+
+/**
+ * A billed tool or an MCP server offered in an input item stays in the context the provider keeps with the
+ * response (and adds to its conversation): a later turn continuing it may call the tool with nothing in its own
+ * request to price, bound or hold it. So it is served only when nothing is kept: `store: false` and no
+ * conversation; otherwise it belongs in `tools`, which each turn sends again.
+ */
+function refuseKeptItemTools(body: Record<string, unknown>, offered: readonly OfferedTool[]): void {
+  if (body.store === false && body.conversation == null) return
+  const kept = offered.find(({ field, tool }) => field !== 'tools' && costsBeyondTokens(tool))
+  if (kept)
+    throw badRequest(
+      `Invalid body: ${kept.field}: a ${JSON.stringify(String(kept.tool?.type).slice(0, 40))} tool offered in an input item is served only with store: false and no conversation: the provider keeps the item, and a later turn could call the tool with nothing in its request to price or bound it. Offer it in tools instead.`,
+      'feature_unsupported',
+    )
+}
+
 /**
  * A Responses request's tools in one pass: the prices of the billed ones, the remote MCP servers, and the most
  * input one file_search call may bring back (its tool that allows the most results). A type neither billed nor
  * known to be free (`RESPONSES_FREE_TOOLS`) is a tool the provider runs and may bill in ways the gateway cannot
  * see: refused.
  */
-function responsesTools(tools: ReadonlyArray<(ResponsesTool & { max_num_results?: unknown }) | null>) {
+function responsesTools(offered: readonly OfferedTool[]) {
   const billed = new Set<string>()
   let mcpServers = 0
   let fileSearchResults = 0
-  for (const tool of tools) {
+  for (const { field, tool } of offered) {
     const price = responsesToolPrice(tool)
     if (price !== undefined) billed.add(price)
     else if (tool?.type === 'mcp') mcpServers++
     else if (!RESPONSES_FREE_TOOLS.has(tool?.type))
       throw badRequest(
-        `Invalid body: tools: a tool of type ${JSON.stringify(String(tool?.type).slice(0, 40))} is not served: the gateway knows neither that it is free nor how it is billed, so it could not be held for or priced.`,
+        `Invalid body: ${field}: a tool of type ${JSON.stringify(String(tool?.type).slice(0, 40))} is not served: the gateway knows neither that it is free nor how it is billed, so it could not be held for or priced.`,
         'feature_unsupported',
       )
     if (tool?.type === 'file_search')
@@ -372,13 +415,13 @@ const NONE_OFFERED: OfferedTools = { code_interpreter_call: 'code_interpreter', 
 const containerGb = (price: string): number => Number(/_(\d+)g$/.exec(price)?.[1] ?? 1)
 
 /**
- * The tools a Responses request offers, as its answer is settled by them: their container prices
- * (`containerToolPrice`), and the billed tools among them. A call item does not say which of two tools of one
+ * The tools a Responses request offers (`responsesRequestTools`), as its answer is settled by them: their container
+ * prices (`containerToolPrice`), and the billed tools among them. A call item does not say which of two tools of one
  * type it came from, so the larger container size (the dearer, by OpenAI's scheme) stands for both.
  */
-export function responsesOfferedTools(tools: unknown): OfferedTools {
+export function responsesOfferedTools(body: { tools?: unknown; input?: unknown }): OfferedTools {
   const offered = { ...NONE_OFFERED, billed: new Set<string>() }
-  if (Array.isArray(tools)) for (const tool of tools) {
+  for (const { tool } of responsesRequestTools(body)) {
     const billed = responsesBilledTool(tool?.type)
     if (billed !== undefined) offered.billed.add(billed)
     const price = containerToolPrice(tool)
@@ -390,7 +433,8 @@ export function responsesOfferedTools(tools: unknown): OfferedTools {
 
 /**
  * An OpenAI Responses request's billed features, and the request as it goes upstream: its hosted tools
- * with fees, bounded together by `max_tool_calls` (the Responses API's limit on calls to all hosted tools
+ * with fees (in `tools`, or offered by an input item: `responsesRequestTools`, served so only when nothing is
+ * kept, `refuseKeptItemTools`), bounded together by `max_tool_calls` (the Responses API's limit on calls to all hosted tools
  * in a response), which gets the configured default when a billed tool or a remote MCP server is offered
  * without it; each billed tool is held at that bound (a container or an image takes at least one call).
  * MCP costs tokens only, but what its server answers is input: each call, and each server's tool listing,
@@ -399,7 +443,7 @@ export function responsesOfferedTools(tools: unknown): OfferedTools {
  * each file_search call is held at the results it may bring back (`responsesTools`) where they pass the
  * allowance. Holding them leaves the client's `max_num_results` as it asked: cutting it to fit the allowance (4
  * chunks of the largest size) would change the answers it gets without saying so.
- * Also its service tier, and cache writes as on chat. Server-side compaction is refused: a
+ * Also its service tier, audio input (`responsesAudioInput`) and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report. So is a tool type neither billed
  * nor known to be free (`responsesTools`), a server's own output field (`refuseServerOutputFields`) and a chat
  * template sent with the request (`refuseRequestChatTemplate`).
@@ -414,9 +458,12 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   const { webResults } = routerFeatures(body, upstreamModel)
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')
-  const { billed, mcpServers, fileSearchResultTokens } = responsesTools(Array.isArray(body.tools) ? body.tools : [])
-  if (bounds.hardBounds && mcpServers > 0)
-    throw badRequest('Invalid body: tools: a remote MCP server (type "mcp") is not served with cap-output on: what it lists and answers becomes input without a bound, so it could not be held for.', 'feature_unsupported')
+  const offered = responsesRequestTools(body)
+  const { billed, mcpServers, fileSearchResultTokens } = responsesTools(offered)
+  const mcp = offered.find(({ tool }) => tool?.type === 'mcp')
+  if (bounds.hardBounds && mcp)
+    throw badRequest(`Invalid body: ${mcp.field}: a remote MCP server (type "mcp") is not served with cap-output on: what it lists and answers becomes input without a bound, so it could not be held for.`, 'feature_unsupported')
+  refuseKeptItemTools(body, offered)
   const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
   // Each call is already held at the allowance, as a billed tool's use: the results past it on top.
@@ -425,6 +472,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
     ...NO_FEATURES,
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
     tier: openAITier(body.service_tier),
+    audioInput: responsesAudioInput(body.input),
     cacheWrites: cacheLifetime(body),
     toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: maxCalls * searchResultsPastAllowance },
     providerDefaults: openAIDefaults(body.service_tier),

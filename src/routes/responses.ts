@@ -235,7 +235,7 @@ export const responsesRoutes = (services: Services) => {
         const outputTokens = Math.max(estimate.outputTokens, facts.deliveredOutputBytes, sum(itemBytes))
         recordItems(unlisted, itemBytes, outputTokens, Math.max(heldInput + outputTokens, stated.tokens))
       }
-      const offered = responsesOfferedTools(body.tools)
+      const offered = responsesOfferedTools(body)
       return {
         path: '/responses',
         body: upstreamBody,
@@ -285,24 +285,21 @@ export const responsesRoutes = (services: Services) => {
       if (!ownedBy(stored)) throw notStored(kind, id)
       context.push(stored)
     }
-    // [id, whether the provider reads the item from its store, whether an id the gateway never recorded is refused there]
-    const items: Array<[string, boolean, boolean]> = []
+    // [id, whether the provider reads the item from its store]
+    const items: Array<[string, boolean]> = []
     if (Array.isArray(body.input))
       for (const item of body.input) {
-        if (isItemReference(item)) items.push([String(item.id), true, true])
-        // With `store: false` an item's id is looked up only if an earlier response stored it: OpenAI answers
-        // any other with a 404 (billed nothing), and servers that ignore ids serve it. So there, only an item
-        // the gateway recorded is held for (and must be the caller's). With store on, the provider would read
-        // one it never recorded from its store, of a size the gateway cannot know, and perhaps made by another
-        // user of the same provider account: refused as an unknown item_reference is.
-        else if (isItemById(item)) items.push([String(item.id), true, body.store !== false])
-        else if (typeof item?.id === 'string') items.push([item.id, false, false])
+        // Named by reference or by its id alone, the provider reads the item from its store whatever this request's
+        // `store` says: an earlier stored response keeps its input items too, under ids the client can list
+        // (`input_items`) but the gateway never recorded. Only an item it recorded has a known size and owner.
+        if (isItemReference(item) || isItemById(item)) items.push([String(item.id), true])
+        else if (typeof item?.id === 'string') items.push([item.id, false])
       }
     if (items.length === 0) return context
     const recorded = await owners.findItems(items.map(([id]) => id))
-    for (const [id, read, required] of items) {
+    for (const [id, read] of items) {
       const stored = recorded.get(id)
-      if (stored ? !ownedBy(stored) : required) throw notStored('item', id)
+      if (stored ? !ownedBy(stored) : read) throw notStored('item', id)
       if (stored && read) context.push(stored)
     }
     return context

@@ -50,6 +50,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-delete-unconfirmed',
   'responses-zero-usage-stored-size',
   'responses-stream-items-unlisted',
+  'responses-store-false-input-item',
   'key-in-flight',
   'hold-refuses-dead-key',
   'rotated-key-behind-cache',
