@@ -2,8 +2,8 @@ import { AnthropicStreamUsage } from '../anthropic-stream-usage'
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
 import { startedInput } from '../started-input'
+import { incompleteReasonOf } from '../stop-reason'
 import { usageOfMessage } from './message-to-response'
-import { incompleteReasonOf } from './response-object'
 import { ResponseEventWriter } from './response-events'
 
 type Json = Record<string, any>

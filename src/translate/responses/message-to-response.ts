@@ -1,7 +1,8 @@
 import type { TokenCounts } from '../../pricing/price'
+import { incompleteReasonOf } from '../stop-reason'
 import { anthropicUsage } from '../usage'
 import { carryThinking } from './reasoning-carrier'
-import { incompleteReasonOf, responseObject, responsesUsageShape } from './response-object'
+import { responseObject, responsesUsageShape } from './response-object'
 
 type Json = Record<string, any>
 
