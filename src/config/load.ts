@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { quoted } from './quoted'
 import { configSchema, type Config } from './schema'
 import { WORKER_ENV } from '../workers/worker-env'
 
@@ -89,6 +90,15 @@ function environmentProblems(env: Env, references: Set<string>): string[] {
   return problems
 }
 
+/**
+ * A setting's path as a message names it: `pricing.mock:gpt-mock`, a key that is not plain text (whitespace, an
+ * invisible character, a quote in it) quoted as `quoted` shows it: `pricing."mock:gpt-mock "`.
+ */
+const fieldName = (path: readonly PropertyKey[]): string =>
+  path.map((key) => (typeof key === 'string' && !PLAIN_KEY.test(key) ? quoted(key) : String(key))).join('.')
+
+const PLAIN_KEY = /^[^\p{Cc}\p{Cf}\p{Z}"\\]+$/u
+
 /** The whole configuration: the file (if any), then the environment on top. Throws ConfigError naming the field. */
 export function loadConfig(env: Env = process.env): Config {
   const file = env.TOLLGATE_CONFIG ? readFile(env.TOLLGATE_CONFIG, env) : { settings: {}, references: new Set<string>() }
@@ -107,8 +117,10 @@ export function loadConfig(env: Env = process.env): Config {
     const lines = result.error.issues.flatMap((issue) => {
       // An unknown key is reported where it was written: `provider`, `providers.openai.apikey`.
       if (issue.code === 'unrecognized_keys')
-        return issue.keys.map((key) => `${[...issue.path, key].join('.')}: is not a known setting; check its spelling`)
-      const field = issue.path.join('.')
+        return issue.keys.map((key) => `${fieldName([...issue.path, key])}: is not a known setting; check its spelling`)
+      const field = fieldName(issue.path)
+      // A refused key of a section (a price's model, an alias) is reported by its own reasons, not zod's "Invalid key in record".
+      if (issue.code === 'invalid_key') return issue.issues.map((reason) => `${field}: ${reason.message}`)
       const fromEnv = ENV_SETTINGS.includes(issue.path[0] as (typeof ENV_SETTINGS)[number]) && issue.path.length === 1
         ? ` (${envName(field)})` : ''
       return [`${field}${fromEnv}: ${issue.message}`]

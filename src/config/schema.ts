@@ -2,8 +2,10 @@ import { z } from 'zod'
 import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estimate'
 import { masterKeyWeakness } from '../keys/secret'
 import { postgresUrlProblem, redisUrlProblem } from './client-urls'
+import { quoted } from './quoted'
 import { urlGivenAsPath } from './sqlite-path'
 import { LOG_LEVELS } from '../log/logger'
+import { modelNameRefusal, writtenModelName } from '../providers/model-name'
 import { ProviderRegistry } from '../providers/registry'
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
 import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, contextWindowTokens, longContextAboveTokens, mediaPartTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
@@ -115,9 +117,25 @@ const alertSettings = z.strictObject({
   max_attempts: positiveInt.default(12),
 })
 
-/** `provider:model`; the provider part is checked against `providers` below. */
-/** provider:model; at most 256 characters, as a price posted through the API, so that the pricing list's cursor (a model name) is one it takes back. */
-const modelRef = z.string().max(256, 'must be at most 256 characters, as a price posted through the API').regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must look like provider:model')
+/**
+ * `provider:model`, a price's key: at most 256 characters, as a price posted through the API, so that the pricing
+ * list's cursor (a model name) is one it takes back; spelt as the API takes it (`writtenModelName`). The provider
+ * part is checked against `providers` below.
+ */
+const pricedModel = writtenModelName.max(256, 'must be at most 256 characters, as a price posted through the API').regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must look like provider:model')
+
+/**
+ * An alias's target, `provider:model`: a value, not a key, so its refusal quotes it (a key is quoted in the path).
+ * The provider part is checked against `providers` below.
+ */
+const aliasTarget = z
+  .string()
+  .max(256, 'must be at most 256 characters, as a model name the API takes')
+  .regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must look like provider:model')
+  .superRefine((name, ctx) => {
+    const refusal = modelNameRefusal(name)
+    if (refusal) ctx.addIssue({ code: 'custom', message: `${quoted(name)} ${refusal}` })
+  })
 
 /** Refuses a URL the client that will open it refuses (see client-urls.ts), naming the client and its reason. */
 const takenBy = (client: string, problem: (url: string) => string | null) => (url: string, ctx: z.RefinementCtx) => {
@@ -230,10 +248,11 @@ export const configSchema = z
     /** Structured JSON logs on stdout: one line per request at `info`. */
     log_level: z.enum(LOG_LEVELS).default('info'),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'provider names use letters, digits, _ . -'), provider).default({}),
-    aliases: z.record(z.string(), modelRef).default({}),
+    /** Alias → `provider:model`: an alias is a model name clients write, so it is spelt as one (`writtenModelName`). */
+    aliases: z.record(writtenModelName, aliasTarget).default({}),
     /** Per wire format (the route's: chat is `openai`, messages `anthropic`), the provider a bare model id (`gpt-5`, `claude-opus-4-8`) goes to. */
     default_providers: z.strictObject({ openai: z.string().optional(), anthropic: z.string().optional() }).default({}),
-    pricing: z.record(modelRef, priceSeed).default({}),
+    pricing: z.record(pricedModel, priceSeed).default({}),
     alerts: alertSettings.prefault({}),
   })
   .superRefine((c, ctx) => {

@@ -10,6 +10,7 @@ import { countChatTokens } from '../metering/openai-tokens'
 import { errorCheckedText, readUnmetered } from '../providers/call'
 import { anthropicClientHeaders, withHeadersSent } from '../providers/upstream'
 import type { Services } from '../services'
+import { withThinkingTheToolLoopTakes } from '../translate/anthropic-thinking'
 import { messagesRequestToChat } from '../translate/messages-request-to-chat'
 import { messagesBody } from './messages'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
@@ -20,8 +21,9 @@ const countTokensBody = messagesBody.omit({ max_tokens: true, stream: true })
 /**
  * Anthropic's `count_tokens`, free (no price, no hold, no usage row) but authenticated, refused to a blocked
  * user and to a key naming another user (as a billed route is), and limited to the models the key may call.
- * An Anthropic provider counts for itself; a model served by an OpenAI-compatible provider is counted here, on
- * the request as it would be translated, with OpenAI's tokenizer.
+ * An Anthropic provider counts for itself, the request as /v1/messages would send it (thinking dropped from a tool
+ * loop that started without it, which Anthropic refuses on count_tokens too); a model served by an OpenAI-compatible
+ * provider is counted here, on the request as it would be translated, with OpenAI's tokenizer.
  */
 export const countTokensRoutes = (services: Services) => {
   const { config, providers } = services
@@ -44,7 +46,7 @@ export const countTokensRoutes = (services: Services) => {
       const text = await readUnmetered(
         withHeadersSent(model.provider, anthropicClientHeaders(request.headers)),
         '/v1/messages/count_tokens',
-        { ...body, model: model.upstreamModel },
+        { ...withThinkingTheToolLoopTakes(body), model: model.upstreamModel },
         { freeCalls: services.freeCalls, keyId: caller.keyId, timeouts: config, request },
         (answer) => errorCheckedText(answer, model.provider),
       )

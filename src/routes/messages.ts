@@ -13,7 +13,7 @@ import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicMessageCounts } from '../translate/usage'
 import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
 import type { Services } from '../services'
-import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName } from './schemas/fields'
+import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName, nullAsUnset } from './schemas/fields'
 
 /** The fields the gateway reads or translates, typed (Anthropic requires `max_tokens`); every other field passes through untouched. */
 export const messagesBody = z.looseObject({
@@ -26,9 +26,9 @@ export const messagesBody = z.looseObject({
   tools: z.array(anthropicTool).optional(),
   tool_choice: anthropicToolChoice.optional(),
   stop_sequences: z.array(z.string()).optional(),
-  temperature: z.number().optional(),
-  top_p: z.number().optional(),
-  top_k: z.number().int().optional(),
+  temperature: nullAsUnset(z.number()),
+  top_p: nullAsUnset(z.number()),
+  top_k: nullAsUnset(z.number().int()),
 })
 type MessagesBody = z.infer<typeof messagesBody>
 

@@ -1,20 +1,18 @@
+import { AnthropicStreamUsage } from './anthropic-stream-usage'
 import type { StreamConverter } from './convert-stream'
 import { chatUsageOf } from './message-to-completion'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { startedInput } from './started-input'
 import { finishReasonOf } from './stop-reason'
-import type { AnthropicUsage } from './usage'
 
 type Json = Record<string, any>
-
-const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'] as const
 
 /**
  * Anthropic Messages stream events → OpenAI `chat.completion.chunk`s: a role chunk at `message_start`,
  * a content chunk per text delta, tool-call chunks (id and name first, then argument fragments from
  * `input_json_delta`, or at the block's end the input it started with) numbered in the order the tools
  * appear; at `message_stop` a chunk with the finish reason (from the last `message_delta`), the usage chunk
- * if the client asked for it, and `[DONE]`. An Anthropic `error`
+ * if the client asked for it (the counts the meter bills: `AnthropicStreamUsage`), and `[DONE]`. An Anthropic `error`
  * event, or an end without `message_stop`, becomes an OpenAI error event.
  */
 export class MessageEventsToChunks implements StreamConverter {
@@ -29,7 +27,7 @@ export class MessageEventsToChunks implements StreamConverter {
   private readonly toolArgsSent = new Set<number>()
   /** Tool calls (OpenAI index) whose input came whole in the block's start: their arguments if no delta comes. */
   private readonly startedArgs = new Map<number, string>()
-  private readonly usage: AnthropicUsage = {}
+  private readonly usage = new AnthropicStreamUsage()
   private stopReason: unknown = null
 
   constructor(private readonly includeUsage: boolean) {}
@@ -45,7 +43,7 @@ export class MessageEventsToChunks implements StreamConverter {
       case 'message_start':
         this.id = String(event.message?.id ?? '')
         this.model = String(event.message?.model ?? '')
-        this.addUsage(event.message?.usage)
+        this.usage.start(event.message?.usage)
         return this.chunk({ role: 'assistant', content: '' })
       case 'content_block_start':
         return this.blockStart(Number(event.index), event.content_block ?? {})
@@ -54,7 +52,7 @@ export class MessageEventsToChunks implements StreamConverter {
       case 'content_block_stop':
         return this.blockStop(Number(event.index))
       case 'message_delta':
-        this.addUsage(event.usage)
+        this.usage.delta(event.usage)
         if (event.delta?.stop_reason) this.stopReason = event.delta.stop_reason
         return ''
       case 'message_stop':
@@ -105,19 +103,13 @@ export class MessageEventsToChunks implements StreamConverter {
   private complete(): string {
     this.finished = true
     let out = this.chunk({}, finishReasonOf(this.stopReason, this.toolIndex.size > 0))
-    if (this.includeUsage) out += this.frame([], chatUsageOf(this.usage))
+    if (this.includeUsage) out += this.frame([], chatUsageOf(this.usage.counts))
     return out + 'data: [DONE]\n\n'
   }
 
   private fail(message: string): string {
     this.finished = true
     return formatSse({ error: { message, type: 'api_error', code: 'upstream_error' } })
-  }
-
-  /** Later counts restate earlier ones (Anthropic's are cumulative): a smaller restatement does not shrink them (as the meter bills). */
-  private addUsage(u: AnthropicUsage | null | undefined): void {
-    if (!u) return
-    for (const key of USAGE_FIELDS) if (typeof u[key] === 'number') this.usage[key] = Math.max(u[key], this.usage[key] ?? 0)
   }
 
   private chunk(delta: Json, finishReason: string | null = null): string {

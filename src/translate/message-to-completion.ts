@@ -1,14 +1,18 @@
+import type { TokenCounts } from '../pricing/price'
 import { finishReasonOf } from './stop-reason'
-import type { AnthropicUsage } from './usage'
+import { anthropicUsage } from './usage'
 
 type Json = Record<string, any>
 
-/** Anthropic usage in OpenAI's terms: cache reads and writes are prompt tokens; the reads are the cached ones. */
-export function chatUsageOf(u: AnthropicUsage | null | undefined): Json {
-  const cached = u?.cache_read_input_tokens ?? 0
-  const prompt = (u?.input_tokens ?? 0) + cached + (u?.cache_creation_input_tokens ?? 0)
-  const completion = u?.output_tokens ?? 0
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } }
+/**
+ * The counts the gateway bills an Anthropic usage (`anthropicUsage`) in OpenAI's terms, so that the client is told
+ * what it pays for: prompt tokens with the cache reads and writes (the reads are the cached ones), each kind at
+ * least its sum over the usage's `iterations`.
+ */
+export function chatUsageOf(counts: TokenCounts | null): Json {
+  const prompt = counts?.promptTokens ?? 0
+  const completion = counts?.completionTokens ?? 0
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: counts?.cachedTokens ?? 0 } }
 }
 
 /** An Anthropic Message as an OpenAI `chat.completion`: text joined, `tool_use` blocks as tool calls. */
@@ -30,6 +34,6 @@ export function messageToCompletion(message: Json): Json {
     created: Math.floor(Date.now() / 1000),
     model: message.model,
     choices: [{ index: 0, message: reply, logprobs: null, finish_reason: finishReasonOf(message.stop_reason, toolCalls.length > 0) }],
-    usage: chatUsageOf(message.usage),
+    usage: chatUsageOf(anthropicUsage(message.usage)),
   }
 }

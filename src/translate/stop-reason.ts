@@ -1,10 +1,17 @@
 /** Why a generation stopped, in each wire format. */
 
+/*
+ * Anthropic's `pause_turn` (a long server-tool loop paused; the client sends the answer back for Claude to go on) is
+ * an answer that stopped short, not a finished one. OpenAI's formats have no pause, and their reasons are closed
+ * enums that typed clients refuse to go beyond: it is told as an answer cut short at its limit, `length` on chat and
+ * `incomplete` (`max_output_tokens`) on Responses, so that no client takes the half-done answer for the final one.
+ */
+
 // Maps, not object literals: an unknown reason from a provider, such as `constructor`, must not find Object.prototype's.
 const FINISH_OF_STOP = new Map(Object.entries({
   end_turn: 'stop',
   stop_sequence: 'stop',
-  pause_turn: 'stop',
+  pause_turn: 'length',
   max_tokens: 'length',
   model_context_window_exceeded: 'length',
   tool_use: 'tool_calls',
@@ -38,3 +45,16 @@ export function stopReasonOf(finishReason: unknown, hasToolCalls: boolean): stri
   const reason = (typeof finishReason === 'string' && STOP_OF_FINISH.get(finishReason)) || 'end_turn'
   return hasToolCalls && reason === 'end_turn' ? 'tool_use' : reason
 }
+
+/** Why a Responses answer is incomplete, from an Anthropic `stop_reason` or a chat `finish_reason`. */
+const INCOMPLETE_OF_STOP = new Map(Object.entries({
+  max_tokens: 'max_output_tokens',
+  model_context_window_exceeded: 'max_output_tokens',
+  pause_turn: 'max_output_tokens',
+  length: 'max_output_tokens',
+  refusal: 'content_filter',
+  content_filter: 'content_filter',
+}))
+
+/** Why a response stopped short, from the target's stop reason (null: it did not). */
+export const incompleteReasonOf = (stop: unknown): string | null => (typeof stop === 'string' && INCOMPLETE_OF_STOP.get(stop)) || null

@@ -8,7 +8,7 @@ import { badRequest, conflict, notFound } from '../../http/errors'
 import { generateKey } from '../../keys/secret'
 import type { Services } from '../../services'
 import { forgettingChange } from '../../store/late-write'
-import { writtenModelName } from './model-name'
+import { writtenModelName } from '../../providers/model-name'
 import { pageQuery, toPage } from './pagination'
 import { filterText, strictQuery } from './strict-query'
 

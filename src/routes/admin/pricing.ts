@@ -5,7 +5,7 @@ import type { Price } from '../../pricing/price'
 import { contextWindowTokens, featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, mediaPartTokens, priceAmountsOf, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
 import type { PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
-import { writtenModelName } from './model-name'
+import { writtenModelName } from '../../providers/model-name'
 import { idCursor, pageQuery, toPage } from './pagination'
 import { filterText, strictQuery } from './strict-query'
 

@@ -30,6 +30,13 @@ export const content = z.union([z.string(), z.array(contentPart)], {
 /** A list of strings, or one (OpenAI's `stop`). */
 export const oneOrMoreStrings = z.union([z.string(), z.array(z.string())], { error: 'must be a string or an array of strings' })
 
+/**
+ * A setting sent as null means "not set": JSON clients send an unset field as null where the SDKs leave it out.
+ * It is read as absent (undefined, which the body sent on leaves out: JSON has no undefined), so no route refuses
+ * it and no provider, which may refuse a null, is sent one.
+ */
+export const nullAsUnset = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined)
+
 /** A JSON object whose fields are its own (a tool's parameters, a response format). */
 export const jsonObject = z.looseObject({})
 

@@ -3,10 +3,10 @@ import { countsSoFar } from '../chunk-counts'
 import { contentText } from '../content-text'
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
+import { incompleteReasonOf } from '../stop-reason'
 import { toolCallId } from '../tool-call-id'
 import { ToolCallKeys } from '../tool-call-keys'
 import { usageOfCompletion } from './completion-to-response'
-import { incompleteReasonOf } from './response-object'
 import { ResponseEventWriter } from './response-events'
 
 type Json = Record<string, any>

@@ -1,10 +1,11 @@
 import type { TokenCounts } from '../../pricing/price'
 import { contentText } from '../content-text'
+import { incompleteReasonOf } from '../stop-reason'
 import { responsesArgumentsOf } from '../tool-arguments'
 import { toolCallId } from '../tool-call-id'
 import { openAIUsage } from '../usage'
 import { outputItems } from './message-to-response'
-import { incompleteReasonOf, responseObject, responsesUsageShape } from './response-object'
+import { responseObject, responsesUsageShape } from './response-object'
 
 type Json = Record<string, any>
 

@@ -1,14 +1,12 @@
+import { AnthropicStreamUsage } from '../anthropic-stream-usage'
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
 import { startedInput } from '../started-input'
-import type { AnthropicUsage } from '../usage'
+import { incompleteReasonOf } from '../stop-reason'
 import { usageOfMessage } from './message-to-response'
-import { incompleteReasonOf } from './response-object'
 import { ResponseEventWriter } from './response-events'
 
 type Json = Record<string, any>
-
-const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'] as const
 
 /**
  * Anthropic Messages stream events → Responses API events: each content block becomes an output item
@@ -27,7 +25,7 @@ export class MessageEventsToResponseEvents implements StreamConverter {
    * input given whole at its start, its arguments unless deltas stream them.
    */
   private readonly items = new Map<number, { index: number; thinking?: Json; search?: true; startedArgs?: string }>()
-  private readonly usage: AnthropicUsage = {}
+  private readonly usage = new AnthropicStreamUsage()
   private stopReason: unknown = null
 
   constructor(echo: Json) {
@@ -44,7 +42,7 @@ export class MessageEventsToResponseEvents implements StreamConverter {
     switch (event.type ?? sse.event) {
       case 'message_start':
         this.messageId = String(event.message?.id ?? '')
-        this.addUsage(event.message?.usage)
+        this.usage.start(event.message?.usage)
         return this.writer.start(`resp_${this.messageId}`, String(event.message?.model ?? ''))
       case 'content_block_start':
         return this.blockStart(Number(event.index), event.content_block ?? {})
@@ -58,11 +56,11 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         return (item.startedArgs ? this.writer.delta(item.index, item.startedArgs) : '') + this.writer.end(item.index, item.thinking)
       }
       case 'message_delta':
-        this.addUsage(event.usage)
+        this.usage.delta(event.usage)
         if (event.delta?.stop_reason) this.stopReason = event.delta.stop_reason
         return ''
       case 'message_stop':
-        return this.writer.complete(usageOfMessage(this.usage), incompleteReasonOf(this.stopReason))
+        return this.writer.complete(usageOfMessage(this.usage.counts), incompleteReasonOf(this.stopReason))
       case 'error':
         return this.writer.fail(typeof event.error?.message === 'string' ? event.error.message : 'The upstream stream failed.', null)
       default:
@@ -131,11 +129,5 @@ export class MessageEventsToResponseEvents implements StreamConverter {
       default:
         return ''
     }
-  }
-
-  /** Later counts restate earlier ones (Anthropic's are cumulative): a smaller restatement does not shrink them (as the meter bills). */
-  private addUsage(u: AnthropicUsage | null | undefined): void {
-    if (!u) return
-    for (const key of USAGE_FIELDS) if (typeof u[key] === 'number') this.usage[key] = Math.max(u[key], this.usage[key] ?? 0)
   }
 }

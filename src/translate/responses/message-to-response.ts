@@ -1,14 +1,18 @@
-import type { AnthropicUsage } from '../usage'
+import type { TokenCounts } from '../../pricing/price'
+import { incompleteReasonOf } from '../stop-reason'
+import { anthropicUsage } from '../usage'
 import { carryThinking } from './reasoning-carrier'
-import { incompleteReasonOf, responseObject, responsesUsageShape } from './response-object'
+import { responseObject, responsesUsageShape } from './response-object'
 
 type Json = Record<string, any>
 
-/** Anthropic usage in the Responses shape: cache reads and writes are input; the reads are the cached part. */
-export function usageOfMessage(u: AnthropicUsage | null | undefined): Json {
-  const cached = u?.cache_read_input_tokens ?? 0
-  return responsesUsageShape((u?.input_tokens ?? 0) + cached + (u?.cache_creation_input_tokens ?? 0), cached, u?.output_tokens ?? 0)
-}
+/**
+ * The counts the gateway bills an Anthropic usage (`anthropicUsage`) in the Responses shape, so that the client is told
+ * what it pays for: cache reads and writes are input, the reads its cached part; each kind at least its sum over the
+ * usage's `iterations`.
+ */
+export const usageOfMessage = (counts: TokenCounts | null): Json =>
+  responsesUsageShape(counts?.promptTokens ?? 0, counts?.cachedTokens ?? 0, counts?.completionTokens ?? 0)
 
 export const outputText = (text: string, annotations: Json[] = []): Json => ({ type: 'output_text', annotations, logprobs: [], text })
 
@@ -92,6 +96,6 @@ export function messageToResponse(message: Json, echo: Json): Json {
     status: incompleteReason ? 'incomplete' : 'completed',
     incompleteReason,
     output,
-    usage: usageOfMessage(message.usage),
+    usage: usageOfMessage(anthropicUsage(message.usage)),
   })
 }

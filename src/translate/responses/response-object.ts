@@ -57,10 +57,3 @@ export function responsesUsageShape(input: number, cached: number, output: numbe
     total_tokens: input + output,
   }
 }
-
-/** Why a response stopped short, from the target's stop reason (null: it did not). */
-export function incompleteReasonOf(stop: unknown): string | null {
-  if (stop === 'max_tokens' || stop === 'length' || stop === 'model_context_window_exceeded') return 'max_output_tokens'
-  if (stop === 'refusal' || stop === 'content_filter') return 'content_filter'
-  return null
-}
