@@ -69,6 +69,8 @@ export function checkpointOffThread(db: Database, path: string, options: Checkpo
   const start = () => {
     const started = new Worker(new URL('./checkpointer-worker.ts', import.meta.url).href)
     started.onmessage = (event: MessageEvent<CheckpointerMessage>) => {
+      // A message sent before a stop's terminate may still arrive: the connection's setting is the stop's by then.
+      if (stopped) return
       if (event.data === 'ready') {
         db.exec('PRAGMA wal_autocheckpoint = 0')
         state.running = true
