@@ -27,7 +27,7 @@ const services = await createServices(
 )
 const db = services.store.db.$client
 // As the server runs: checkpoints on their worker, none on this thread.
-const stopCheckpoints = checkpointOffThread(db, join(dir, 'm.db'))
+const checkpoints = checkpointOffThread(db, join(dir, 'm.db'))
 
 /** This thread's time waiting for a CPU so far, in ms (Linux schedstat: on-CPU ns, runqueue ns, slices). */
 const waitedMs = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6
@@ -110,6 +110,6 @@ console.log(
     }
   })} (${n} rows)`,
 )
-stopCheckpoints()
+await checkpoints.stop()
 services.requestLog.stop()
 await services.store.close()

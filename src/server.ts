@@ -73,7 +73,8 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
     void services.alerts.holdsExpired(n)
   })
   services.alerts.start()
-  const stopCheckpoints = services.store.kind === 'sqlite' ? checkpointOffThread(services.store.db.$client, config.db) : async () => {}
+  const checkpoints = services.store.kind === 'sqlite' ? checkpointOffThread(services.store.db.$client, config.db, { logger: services.logger }) : null
+  if (checkpoints) services.metrics.watchCheckpointer(checkpoints)
   const ready = services.changes?.start() ?? Promise.resolve()
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
@@ -122,7 +123,7 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
       await new Promise((resolve) => setImmediate(resolve))
       await alertsStopped
       await services.records.stop()
-      await stopCheckpoints()
+      await checkpoints?.stop()
       services.redis?.stop()
       await services.store.close()
     },

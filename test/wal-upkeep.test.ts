@@ -42,7 +42,7 @@ describe('WAL upkeep off the request thread', () => {
   test('a large prune copies nothing back into the database file on the request thread', async () => {
     const { services, path, db } = await gatewayDatabase()
     // As the server runs it, with no checkpoint due during the test.
-    cleanup.push(checkpointOffThread(db, path, 3_600_000))
+    cleanup.push(checkpointOffThread(db, path, { everyMs: 3_600_000 }).stop)
     const now = Date.now()
     insertRows(db, 25_000, now - 31 * DAY)
     db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
@@ -55,7 +55,7 @@ describe('WAL upkeep off the request thread', () => {
 
   test('a WAL grown past the limit is cut back to it once the checkpointer has copied it back', async () => {
     const { path, db } = await gatewayDatabase()
-    cleanup.push(checkpointOffThread(db, path, 20))
+    cleanup.push(checkpointOffThread(db, path, { everyMs: 20 }).stop)
     insertRows(db, 6_000, Date.now(), 4_000)
     expect(statSync(`${path}-wal`).size).toBeGreaterThan(WAL_SIZE_LIMIT_BYTES)
     // The next write after a complete checkpoint starts the WAL afresh, and SQLite cuts the file then.
@@ -68,7 +68,7 @@ describe('WAL upkeep off the request thread', () => {
 
   test('under commits that never pause, the WAL stays near its limit: past it, the tail is copied between two transactions', async () => {
     const { path, db } = await gatewayDatabase()
-    cleanup.push(checkpointOffThread(db, path, 10))
+    cleanup.push(checkpointOffThread(db, path, { everyMs: 10 }).stop)
     // Commits about a millisecond apart, until twelve times the limit has been written: a copy on the
     // worker's thread always has a commit land while it runs, so alone it never lets SQLite start the WAL
     // afresh, and the file grew without end (~30 MB a second here).

@@ -21,6 +21,9 @@ export interface CheckpointerStart {
   restartFrames: number
 }
 
+/** To the gateway's thread: its connection is open and checkpointing (`ready`), or copy the tail (`tail`). */
+export type CheckpointerMessage = 'ready' | 'tail'
+
 /** Rounds run back to back before the gateway's thread is asked for the tail. */
 const CATCH_UP_ROUNDS = 8
 
@@ -38,6 +41,7 @@ self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
   const db = new Database(path, { strict: true })
   db.exec('PRAGMA busy_timeout = 0')
   const checkpoint = db.query<{ busy: number; log: number; checkpointed: number }, []>('PRAGMA wal_checkpoint(PASSIVE)')
+  self.postMessage('ready' satisfies CheckpointerMessage)
   setInterval(() => {
     if (waiting) return
     try {
@@ -55,7 +59,7 @@ self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
       // Commits outrunning the copy: a tail this long would hold the gateway's thread; wait for a calmer round.
       if (landed > TAIL_FRAMES) return
       waiting = true
-      self.postMessage('tail')
+      self.postMessage('tail' satisfies CheckpointerMessage)
     } catch {
       // Busy now: the next round tries again.
     }

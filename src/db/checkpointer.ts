@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
-import type { CheckpointerStart } from './checkpointer-worker'
+import type { Logger } from '../log/logger'
+import type { CheckpointerMessage, CheckpointerStart } from './checkpointer-worker'
 
 /**
  * The size the WAL file goes back to once it has been copied back whole: when the next write starts it
@@ -16,36 +17,118 @@ const RESTART_FRAMES = Math.floor(WAL_SIZE_LIMIT_BYTES / (4096 + 24))
 /** How long stopping the checkpointer waits for its thread, and its connection, to be gone. */
 export const CHECKPOINTER_STOP_MS = 500
 
+/** SQLite's own default: a checkpoint in the commit that takes the WAL past 1,000 pages. */
+const AUTOCHECKPOINT_PAGES = 1000
+
+/** The longest wait before starting a thread that keeps dying again (the wait doubles from `restartAfterMs`). */
+const RESTART_AFTER_MAX_MS = 60_000
+
+export interface CheckpointerOptions {
+  /** How often the thread copies the WAL back. */
+  everyMs?: number
+  /** The first wait before a thread that died is started again. */
+  restartAfterMs?: number
+  logger?: Logger
+}
+
+export interface Checkpointer {
+  /** Whether a thread is copying the WAL back; if not, the gateway's connection checkpoints in its commits. */
+  readonly running: boolean
+  /** Times the thread died and was started again. */
+  readonly restarts: number
+  /** Resolves once the thread's connection is gone (or after CHECKPOINTER_STOP_MS). */
+  stop(): Promise<void>
+}
+
 /**
  * Takes WAL checkpoints off the request thread: the gateway's connection stops checkpointing on its own
  * (`wal_autocheckpoint = 0`), and a worker with its own connection checkpoints every `everyMs`. Past the
  * WAL's limit the worker asks this thread to copy what came during its last round (see
  * checkpointer-worker.ts): one short checkpoint between two transactions, once per limit's worth of WAL at
- * most. A database in memory has no WAL: nothing to do. Returns the function that stops it, which resolves
- * once the worker's connection is gone (or after CHECKPOINTER_STOP_MS): a checkpoint it is still running would
- * keep the store's last one, on close, from copying the WAL back.
+ * most. A database in memory has no WAL: nothing to do.
+ *
+ * A worker that dies (its connection cannot be opened: the database's folder gone for a moment; or its thread
+ * ends) would leave nothing copying the WAL back, and it would grow with every commit until the disk is full. So
+ * the gateway's connection checkpoints in its commits again, as SQLite does by default (a stall now and then
+ * rather than a WAL without end), and a worker is started again, after a wait that doubles while it keeps dying;
+ * once one is running, the commits leave checkpoints to it again.
+ *
+ * Stopping resolves once the worker's connection is gone: a checkpoint it is still running would keep the
+ * store's last one, on close, from copying the WAL back.
  */
-export function checkpointOffThread(db: Database, path: string, everyMs = 1000): () => Promise<void> {
-  if (path === ':memory:') return async () => {}
-  db.exec('PRAGMA wal_autocheckpoint = 0')
+export function checkpointOffThread(db: Database, path: string, options: CheckpointerOptions = {}): Checkpointer {
+  const { everyMs = 1000, restartAfterMs = 1000, logger } = options
+  const state = { running: false, restarts: 0 }
+  if (path === ':memory:') return { ...state, stop: async () => {} }
   db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`)
-  const worker = new Worker(new URL('./checkpointer-worker.ts', import.meta.url).href)
-  worker.postMessage({ path, everyMs, restartFrames: RESTART_FRAMES } satisfies CheckpointerStart)
-  worker.onmessage = () => {
-    try {
-      db.exec('PRAGMA wal_checkpoint(PASSIVE)')
-    } catch {
-      // A failed copy: the worker asks again.
+  let worker: Worker | null = null
+  let stopped = false
+  let restart: Timer | undefined
+  let wait = restartAfterMs
+
+  const start = () => {
+    const started = new Worker(new URL('./checkpointer-worker.ts', import.meta.url).href)
+    started.onmessage = (event: MessageEvent<CheckpointerMessage>) => {
+      // A message sent before a stop's terminate may still arrive: the connection's setting is the stop's by then.
+      if (stopped) return
+      if (event.data === 'ready') {
+        db.exec('PRAGMA wal_autocheckpoint = 0')
+        state.running = true
+        wait = restartAfterMs
+        return
+      }
+      try {
+        db.exec('PRAGMA wal_checkpoint(PASSIVE)')
+      } catch {
+        // A failed copy: the worker asks again.
+      }
+      started.postMessage('done')
     }
-    worker.postMessage('done')
+    let error: string | undefined
+    started.addEventListener('error', (event) => {
+      error = event.message
+      event.preventDefault()
+    })
+    // Whatever ends the thread (an error it did not catch included) closes it; a stop is not a death.
+    started.addEventListener('close', () => {
+      if (stopped) return
+      worker = null
+      state.running = false
+      db.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
+      logger?.log('error', 'WAL checkpointer thread died: the database checkpoints in its commits until it runs again', { error, restart_in_ms: wait })
+      restart = setTimeout(() => {
+        state.restarts++
+        start()
+      }, wait)
+      wait = Math.min(wait * 2, RESTART_AFTER_MAX_MS)
+    })
+    started.postMessage({ path, everyMs, restartFrames: RESTART_FRAMES } satisfies CheckpointerStart)
+    started.unref()
+    worker = started
   }
-  worker.unref()
-  return async () => {
-    const ended = new Promise((resolve) => worker.addEventListener('close', resolve, { once: true }))
-    worker.terminate()
-    db.exec('PRAGMA wal_autocheckpoint = 1000')
-    let timer: Timer | undefined
-    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, CHECKPOINTER_STOP_MS)))])
-    clearTimeout(timer)
+
+  db.exec('PRAGMA wal_autocheckpoint = 0')
+  start()
+  return {
+    get running() {
+      return state.running
+    },
+    get restarts() {
+      return state.restarts
+    },
+    async stop() {
+      stopped = true
+      clearTimeout(restart)
+      db.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
+      const current = worker
+      worker = null
+      state.running = false
+      if (!current) return
+      const ended = new Promise((resolve) => current.addEventListener('close', resolve, { once: true }))
+      current.terminate()
+      let timer: Timer | undefined
+      await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, CHECKPOINTER_STOP_MS)))])
+      clearTimeout(timer)
+    },
   }
 }

@@ -9,7 +9,7 @@ export type StreamEnd =
   | 'truncated' // the body ended before the provider said it was finished
   | 'failed' //    reading failed (reset, idle timeout), or the provider sent an error
   | 'malformed' // the gateway stopped reading at an event it cannot read (not JSON, or past the parser's cap) or will not relay (it quotes the provider's credentials)
-  | 'cancelled' // our client went away
+  | 'cancelled' // our client went away, or was let go for taking nothing of the stream (`unread`)
 
 export interface StreamFacts {
   end: StreamEnd
@@ -90,6 +90,10 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   // The provider is idle only while a read waits on it: a client that stops reading (its backpressure
   // stops ours) must not make a working provider look silent.
   const providerWait = watchForStalledWait(o.idleTimeoutMs, () => o.signal.abortIdle())
+  // The client is idle only while what was read waits for it to be taken (no pull comes). One that takes nothing
+  // for the idle timeout is let go: otherwise its stream, its hold and its provider-call slot would last the whole
+  // call's timeout (600 s), every other user's paid calls refused once such streams took every slot.
+  const clientWait = watchForStalledWait(o.idleTimeoutMs, () => o.signal.abortUnread())
 
   // The client can leave before this stream is read or cancelled: its request's signal then aborts the
   // upstream read, and the failed read is the client's doing, not the provider's.
@@ -111,8 +115,10 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
       controller.close()
       return
     }
-    finish('failed')
-    controller.enqueue(encoder.encode(meter.errorEvent('failed')))
+    // A client let go is paid as one that went away; the error event is queued after what it has not taken yet.
+    const letGo = o.signal.reason() === 'unread'
+    finish(letGo ? 'cancelled' : 'failed')
+    controller.enqueue(encoder.encode(meter.errorEvent(letGo ? 'unread' : 'failed')))
     controller.close()
   }
   const stopWatchingAbort = endWhenAbortedUnread(o.signal, reader, { reading: () => pulling, end: endAtCut })
@@ -121,6 +127,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     if (ended) return
     ended = true
     providerWait.stop()
+    clientWait.stop()
     stopWatchingAbort()
     o.signal.dispose()
     const facts: StreamFacts = { end, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes }
@@ -163,6 +170,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
         controller = c
       },
       async pull(controller) {
+        clientWait.end()
         pulling = true
         try {
           for (;;) {
@@ -197,6 +205,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
               controller.enqueue(encoder.encode(out))
               // Cut while this pull waited after its read: no later read may come to see it.
               if (o.signal.signal.aborted && !clientLeft()) endAtCut()
+              else clientWait.begin()
               return
             }
           }
@@ -226,5 +235,6 @@ export const STREAM_ERRORS = {
   failed: 'The upstream stream failed before it finished.',
   truncated: 'The upstream stream ended before it finished.',
   malformed: 'The upstream stream sent a malformed event.',
+  unread: 'The client took none of the stream for the idle timeout, so the gateway ended it.',
   echo: "The upstream stream sent an event quoting the credentials the gateway sent it (an echo of the request?), so it was stopped there. The gateway's operator must check this provider's base_url.",
 } as const

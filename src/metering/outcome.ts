@@ -109,6 +109,12 @@ export const timedOutStreamOutcome: typeof streamOutcome = (facts, ...rest) => (
 })
 
 /**
+ * A stream whose client took nothing of it for the idle timeout, and was let go (`unread`), pays as one its client
+ * cut (`streamOutcome`), or as a finished answer when the provider had finished; its row says `aborted` either way.
+ */
+export const letGoStreamOutcome: typeof streamOutcome = (...args) => ({ ...streamOutcome(...args), status: 'aborted' })
+
+/**
  * A usage of no output beside output the client was given (a proxy's zeros, a server that does not count) says
  * nothing about what the stream cost: it is no usage, and the stream pays as one without (SPEC §6: a request
  * the provider received is never free).

@@ -1,4 +1,5 @@
 import type { AlertOutbox } from '../alerts/outbox'
+import type { Checkpointer } from '../db/checkpointer'
 import { knownMethod } from '../http/route-patterns'
 import type { FreeCallSlots } from '../providers/free-call-slots'
 import type { UpstreamSlots } from '../providers/upstream-slots'
@@ -95,6 +96,15 @@ export class GatewayMetrics {
       new Gauge('tollgate_free_calls_in_flight', 'Calls that hold nothing in flight in this process: token counts, stored responses (until their body ends), alert webhooks.', () => freeCalls.inFlight),
     )
     this.registry.register(new Gauge('tollgate_free_calls_limit', "The most calls that hold nothing this process runs at once (what Bun's fetch cap leaves them), the few kept for alert webhooks included.", () => freeCalls.limit))
+  }
+
+  watchCheckpointer(checkpointer: Pick<Checkpointer, 'running' | 'restarts'>): void {
+    this.registry.register(
+      new Gauge('tollgate_wal_checkpointer_up', "Whether the WAL checkpointer's thread runs (1) or not (0: SQLite checkpoints in the gateway's commits meanwhile).", () =>
+        checkpointer.running ? 1 : 0,
+      ),
+    )
+    this.registry.register(new CounterRead('tollgate_wal_checkpointer_restarts_total', "Times the WAL checkpointer's thread died and was started again.", () => checkpointer.restarts))
   }
 
   /** A model's label: its own name if the operator configured or priced it, else `other`. */

@@ -455,8 +455,11 @@ export async function upstreamFailure(res: Response, provider: ProviderConfig): 
   return badGateway(message)
 }
 
-/** Why a call was cut: its whole-call timeout, its client going away, a silent stream, or the gateway stopping. */
-export type CutReason = 'timeout' | 'client' | 'idle' | 'shutdown'
+/**
+ * Why a call was cut: its whole-call timeout, its client going away, a silent stream, a stream whose client took
+ * nothing of it for the idle timeout (let go: `unread`), or the gateway stopping.
+ */
+export type CutReason = 'timeout' | 'client' | 'idle' | 'unread' | 'shutdown'
 
 export interface UpstreamSignal {
   signal: AbortSignal
@@ -466,6 +469,8 @@ export interface UpstreamSignal {
   abortIdle(): void
   /** Aborts because our client went away. */
   abortClient(): void
+  /** Aborts because our client took nothing of the stream for the idle timeout. */
+  abortUnread(): void
   dispose(): void
 }
 
@@ -492,6 +497,7 @@ export function upstreamSignal(timeoutMs: number, client?: AbortSignal, stopping
     reason: () => why,
     abortIdle: () => abort('idle'),
     abortClient: () => abort('client'),
+    abortUnread: () => abort('unread'),
     dispose() {
       clearTimeout(timer)
       client?.removeEventListener('abort', onClientAbort)

@@ -4,7 +4,7 @@ import { streamedAnswer } from '../http/streamed-answer'
 import { clampHeaders, type Admission } from '../metering/admission'
 import { answerCarriesOutput } from '../metering/answer-output'
 import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
-import { answeredOutcome, budgetHeaders, holdCoversOutput, paidEvenIfLeft, streamOutcome, timedOut, timedOutStreamOutcome } from '../metering/outcome'
+import { answeredOutcome, budgetHeaders, holdCoversOutput, letGoStreamOutcome, paidEvenIfLeft, streamOutcome, timedOut, timedOutStreamOutcome } from '../metering/outcome'
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { withRowMaxPrice } from '../pricing/router-fields'
 import { callUpstream, readAnswer, type UpstreamAnswer } from '../providers/call'
@@ -85,7 +85,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
       idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
       signal: answer.signal,
       onEnd: (facts) => {
-        const outcome = timedOut(facts, answer.signal) ? timedOutStreamOutcome : streamOutcome
+        const outcome = timedOut(facts, answer.signal) ? timedOutStreamOutcome : answer.signal.reason() === 'unread' ? letGoStreamOutcome : streamOutcome
         owned.settle(outcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered))
         // Only what the stream queued is left to write: a client that takes none of it for the idle timeout
         // is let go, not kept for as long as it stays connected (or its kernel retries a vanished peer).

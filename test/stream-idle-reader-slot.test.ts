@@ -1,0 +1,110 @@
+/**
+ * A paid stream keeps its provider-call slot and its hold until it ends, and its route switches the connection's
+ * idle timeout off while it runs. A client that asks for a stream and then reads nothing stops the gateway's reads
+ * of the provider (its backpressure stops ours), and nothing else ended the stream before the whole call's timeout
+ * (600 s by default): a few such connections, each paying only the little output read before it stalled, kept every
+ * provider-call slot, and every other user's paid calls got 503 `upstream_busy`, for ten minutes, renewable at will.
+ * As for the bodies passed through (speech's audio, the free calls), a stream whose client takes nothing of what was
+ * read for the upstream idle timeout is now let go: settled as a stream its client cut (`aborted`, the input estimate
+ * plus the output read so far), its slot given back, the provider's body cancelled.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { connect, type Socket } from 'node:net'
+import { STREAM_ERRORS } from '../src/metering/metered-stream'
+import { startTestGateway, type TestGateway } from './support/gateway'
+import { jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+
+const SLOTS = 2
+const PIECE = 'abcdefgh '.repeat(910) // ~8 KB of output per chunk
+const PIECES = 2_000 // ~16 MB in all: far more than the sockets' and Bun's buffers take in, so the relay waits on the client
+const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm' }
+const events = [openAIEvent({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })]
+for (let i = 0; i < PIECES; i++) events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: { content: PIECE }, finish_reason: null }] }))
+events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }))
+events.push(openAIEvent({ ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: (PIECES * PIECE.length) / 4, total_tokens: 5 + (PIECES * PIECE.length) / 4 } }))
+events.push(openAIEvent('[DONE]'))
+
+let upstream: ScriptedUpstream
+let gw: TestGateway
+let reader: string
+let other: string
+const sockets: Socket[] = []
+
+beforeAll(async () => {
+  upstream = startScriptedUpstream()
+  gw = await startTestGateway({
+    idleTimeoutSec: 1,
+    config: {
+      providers: scriptedProviders(upstream),
+      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
+      max_upstream_concurrency: SLOTS,
+      upstream_idle_timeout_ms: 1_000,
+    },
+  })
+  reader = (await gw.userWithKey({ id: 'stream-reader', max_budget: 10 })).secret
+  other = (await gw.userWithKey({ id: 'someone-else', max_budget: 10 })).secret
+})
+afterAll(async () => {
+  for (const s of sockets) s.destroy()
+  await gw?.stop()
+  await upstream?.stop()
+})
+
+/** The output a client was given: every content delta's UTF-8 bytes. */
+function deliveredBytes(text: string): number {
+  let bytes = 0
+  for (const m of text.matchAll(/"delta":\{"content":("(?:[^"\\]|\\.)*")/g)) bytes += Buffer.byteLength(JSON.parse(m[1]!))
+  return bytes
+}
+
+test("streams whose clients read nothing do not refuse every other user's paid calls past the idle timeout, and are charged what they read", async () => {
+  upstream.answer((call) =>
+    call.body.stream
+      ? sseResponse(events)
+      : jsonResponse({ id: 'c1', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }),
+  )
+  const { hostname, port } = new URL(gw.url)
+  // No max_tokens, cap-output off (the default): the hold does not bound the output, so the count is charged whole.
+  const body = JSON.stringify({ model: 'plain:m', stream: true, messages: [{ role: 'user', content: 'Tell me everything.' }] })
+  const received: string[] = []
+  const closed: Promise<void>[] = []
+  for (let i = 0; i < SLOTS; i++) {
+    const s = connect(Number(port), hostname)
+    const at = received.push('') - 1
+    s.on('data', (chunk: Buffer) => void (received[at] += chunk.toString('utf8')))
+    s.on('error', () => {})
+    closed.push(new Promise((resolve) => s.on('close', () => resolve())))
+    s.pause() // never reads a byte of the stream, but stays connected
+    s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${reader}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+    sockets.push(s)
+  }
+  for (let i = 0; i < 100 && upstream.calls.length < SLOTS; i++) await Bun.sleep(20)
+  expect(upstream.calls.length).toBe(SLOTS)
+
+  // Three times both idle timeouts (Bun's listener and the upstream idle timeout), far under the 600 s call timeout.
+  await Bun.sleep(3_000)
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'plain:m', messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 }),
+  })
+  const text = await res.text()
+  expect({ status: res.status, code: res.status === 200 ? null : JSON.parse(text).error?.code }).toEqual({ status: 200, code: null })
+
+  // The readers were let go: what the gateway had queued for them reaches them once they read again, then the
+  // error event and the end, short of the whole answer.
+  for (const s of sockets) s.resume()
+  const allClosed = await Promise.race([Promise.all(closed).then(() => true), Bun.sleep(10_000).then(() => false)])
+  expect(allClosed).toBe(true)
+  await gw.settled()
+  const rows = gw.query<{ status: string; cost: number; prompt_tokens: number; completion_tokens: number }>(
+    "SELECT status, cost, prompt_tokens, completion_tokens FROM usage WHERE user_id = 'stream-reader' ORDER BY completion_tokens",
+  )
+  const given = received.map(deliveredBytes).sort((a, b) => a - b)
+  for (const got of received) expect(got).toContain(STREAM_ERRORS.unread)
+  expect(given.every((bytes) => bytes > 0 && bytes < PIECES * PIECE.length)).toBe(true)
+  // Settled as streams their clients cut: the input estimate and every byte of output read, at $1 and $2 per million.
+  expect(rows.map((r) => r.status)).toEqual(['aborted', 'aborted'])
+  expect(rows.map((r) => r.completion_tokens)).toEqual(given)
+  for (const r of rows) expect(r.cost).toBe(r.prompt_tokens + 2 * r.completion_tokens)
+}, 40_000)
