@@ -23,6 +23,19 @@ describe('estimateResponses', () => {
     expect(estimateResponses({ input: 'hi', tools: [{ type: 'function', name: 'f' }] }, o).inputTokens - base).toBe(json([{ type: 'function', name: 'f' }]) + TOOL_USE_OVERHEAD_TOKENS)
   })
 
+  test('every other field counts its bytes, as chat\'s do (vLLM\'s previous_input_messages are earlier turns); settings do not', () => {
+    const base = estimateResponses({ input: 'hi' }, o).inputTokens
+    const earlier = [{ role: 'user', content: 'a '.repeat(1000) }]
+    expect(estimateResponses({ input: 'hi', previous_input_messages: earlier }, o).inputTokens - base).toBe(json(earlier))
+    const settings = {
+      model: 'm', stream: true, stream_options: { include_obfuscation: false }, max_output_tokens: 9, max_tool_calls: 2, temperature: 1, top_p: 1,
+      top_logprobs: 0, user: 'u', safety_identifier: 's', prompt_cache_key: 'k', prompt_cache_retention: '24h', store: false, metadata: { a: 'b' },
+      include: ['reasoning.encrypted_content'], reasoning: { effort: 'low' }, service_tier: 'auto', parallel_tool_calls: true, background: false,
+      truncation: 'auto', previous_response_id: 'resp_1', conversation: 'conv_1',
+    }
+    expect(estimateResponses({ input: 'hi', ...settings }, o).inputTokens).toBe(base)
+  })
+
   test('every item type counts: messages by their parts, inline images and files their bytes, calls, outputs and reasoning by their fields', () => {
     const file = `data:text/plain;base64,${'A'.repeat(100_000)}`
     const png = `data:image/png;base64,${'A'.repeat(50_000)}`

@@ -459,8 +459,8 @@ export function chatHeldMaxTokens(body: Record<string, unknown>): number | undef
 }
 
 /**
- * The top-level bytes a request sends besides its messages: every field but `skip` (the messages, counted
- * part by part, and the settings that steer the call without reaching the model as text). Unknown fields
+ * The top-level bytes a request sends besides its messages: every field but `skip` (the messages or input items,
+ * counted part by part, and the settings that steer the call without reaching the model as text). Unknown fields
  * count: a provider feature the gateway does not know yet may well add input.
  */
 function otherFieldTokens(body: Record<string, unknown>, skip: ReadonlySet<string>): number {
@@ -585,7 +585,11 @@ export function estimateMessages(body: Record<string, unknown>, o: EstimateOptio
   return { inputTokens: input, outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
 }
 
-const RESPONSES_TEXT_FIELDS = ['instructions', 'tools', 'tool_choice', 'text', 'prompt'] as const
+const RESPONSES_SETTINGS = new Set([
+  'model', 'input', 'stream', 'stream_options', 'max_output_tokens', 'max_tool_calls', 'temperature', 'top_p', 'top_logprobs',
+  'user', 'safety_identifier', 'prompt_cache_key', 'prompt_cache_retention', 'store', 'metadata', 'include', 'reasoning',
+  'service_tier', 'parallel_tool_calls', 'background', 'truncation', 'previous_response_id', 'conversation',
+])
 
 /**
  * One Responses API input item: a message's content as chat parts are counted (`input_image` the media
@@ -634,9 +638,11 @@ const isMediaPart = (part: unknown): boolean => {
 const mediaPartsIn = (content: unknown): number => (Array.isArray(content) ? content.filter(isMediaPart).length : isMediaPart(content) ? 1 : 0)
 
 /**
- * OpenAI Responses: `input` (a string, or items of every type), instructions, tools (and the tool-use allowance) and the output format;
- * plus `contextTokens`, the stored context a `previous_response_id` brings in (its input and output, as the
- * provider reported them), which the body does not show. Output is `max_output_tokens` or the default.
+ * OpenAI Responses: `input` (a string, or items of every type), every field that reaches the model (instructions,
+ * tools and the tool-use allowance, the output format, a stored prompt's variables, fields the gateway does not
+ * know: vLLM's `previous_input_messages` are earlier turns); plus `contextTokens`, the stored context a
+ * `previous_response_id` brings in (its input and output, as the provider reported them), which the body does not
+ * show. Output is `max_output_tokens` or the default.
  */
 export function estimateResponses(body: Record<string, unknown>, o: EstimateOptions & { contextTokens?: number }): TokenEstimate {
   let input = o.contextTokens ?? 0
@@ -645,7 +651,6 @@ export function estimateResponses(body: Record<string, unknown>, o: EstimateOpti
     const media = mediaBounds(o)
     for (const item of body.input) input += responsesItemTokens(item, media)
   }
-  for (const field of RESPONSES_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
-  input += toolUseOverhead(body.tools)
+  input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(body.tools)
   return { inputTokens: input, outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
 }
