@@ -118,7 +118,7 @@ describe('estimateChat', () => {
 })
 
 describe('estimateEmbeddings: each input adds the special tokens a server frames it with', () => {
-  const input = (input: unknown) => estimateEmbeddings({ model: 'm', input }).inputTokens
+  const input = (input: unknown) => estimateEmbeddings({ model: 'm', input }, o).inputTokens
   test('a string, or each of a list of strings, counts its UTF-8 bytes plus the per-input overhead', () => {
     expect(input('héllo')).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 6)
     expect(input(['', '', ''])).toBe(3 * PER_EMBEDDING_INPUT_OVERHEAD)
@@ -130,6 +130,17 @@ describe('estimateEmbeddings: each input adds the special tokens a server frames
   })
   test('the overhead covers the [CLS]/[SEP] or <s>/</s> pair of BERT- and XLM-R-type models', () => {
     expect(PER_EMBEDDING_INPUT_OVERHEAD).toBeGreaterThanOrEqual(2)
+  })
+  test('with hard bounds a string naming media (data URL, gs:// or http(s) URL, files/…) counts as a media part, its bytes if more', () => {
+    const hard = (input: unknown) => estimateEmbeddings({ model: 'm', input }, { ...o, hardBounds: true }).inputTokens
+    for (const media of ['files/abc123', 'gs://bucket/clip.mp4', 'https://example.com/a.png', 'HTTP://example.com/a', 'data:video/mp4;base64,AAAA'])
+      expect(hard(media)).toBe(PER_EMBEDDING_INPUT_OVERHEAD + MEDIA)
+    const large = `data:image/png;base64,${'A'.repeat(5000)}`
+    expect(hard(large)).toBe(PER_EMBEDDING_INPUT_OVERHEAD + large.length)
+    expect(hard(['files/a', 'a cat'])).toBe(2 * PER_EMBEDDING_INPUT_OVERHEAD + MEDIA + 5)
+    // Text that only mentions a URL, and any string without hard bounds, counts its bytes.
+    expect(hard('see https://example.com')).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 23)
+    expect(input('files/abc123')).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 12)
   })
 })
 

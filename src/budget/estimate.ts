@@ -508,19 +508,33 @@ export const PER_EMBEDDING_INPUT_OVERHEAD = PER_MESSAGE_OVERHEAD
 /**
  * OpenAI Embeddings: input only. Each input (a string, or one array of token ids) counts the overhead,
  * plus a string's UTF-8 bytes, or a token array's entries, one token each (they are tokens already, but a
- * server may still frame them with its special tokens). Nothing is generated.
+ * server may still frame them with its special tokens). With hard bounds, a string that names media counts as a
+ * media part (`embeddingStringTokens`). Nothing is generated.
  */
-export function estimateEmbeddings(body: Record<string, unknown>): TokenEstimate {
-  return { inputTokens: embeddingInputTokens(body.input), outputTokens: 0 }
+export function estimateEmbeddings(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
+  return { inputTokens: embeddingInputTokens(body.input, o.hardBounds ? o.mediaPartTokens : 0), outputTokens: 0 }
 }
 
-function embeddingInputTokens(input: unknown): number {
+function embeddingInputTokens(input: unknown, mediaPart: number): number {
   // A list of strings or of token arrays is that many inputs; a string, or a single token array, is one.
   const inputs = Array.isArray(input) && input.some((item) => typeof item !== 'number') ? input : [input]
   let n = 0
-  for (const item of inputs) n += PER_EMBEDDING_INPUT_OVERHEAD + (typeof item === 'string' ? utf8(item) : Array.isArray(item) ? item.length : 0)
+  for (const item of inputs)
+    n += PER_EMBEDDING_INPUT_OVERHEAD + (typeof item === 'string' ? embeddingStringTokens(item, mediaPart) : Array.isArray(item) ? item.length : 0)
   return n
 }
+
+const NAMES_MEDIA = /^(data:|gs:\/\/|https?:\/\/|files\/)/i
+
+/**
+ * An embeddings input string. A multimodal embedding server may read one as media, not text: LiteLLM serving Gemini
+ * Embedding 2 embeds what a data URL, a `gs://` or http(s) URL or a Gemini `files/…` reference names (an image,
+ * audio, a PDF, a video of up to 120 s: ~31,560 tokens for a 12-byte reference). With hard bounds such a string
+ * counts as a media part, its bytes if more (`mediaPart`; 0 without them: a text model reads a URL as its text,
+ * and the bound would only over-hold it).
+ */
+const embeddingStringTokens = (text: string, mediaPart: number): number =>
+  mediaPart > 0 && NAMES_MEDIA.test(text) ? Math.max(mediaPart, utf8(text)) : utf8(text)
 
 /** Moderation and audio are priced per request: the hold is that price and no tokens. */
 export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, outputTokens: 0 })
