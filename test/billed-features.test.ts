@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
+import { textBytes, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import {
   anthropicEvent, jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream,
@@ -218,7 +218,7 @@ describe('a server tool is bounded: max_uses injected when unset, and the hold c
     const plain = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask })
     const searching = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [{ ...WEB_SEARCH, max_uses: 4 }] })
     const perUse = 10_000 + USE_INPUT_TOKENS // $0.01, and the allowance at $1/M
-    const toolBytes = JSON.stringify([{ ...WEB_SEARCH, max_uses: 4 }]).length
+    const toolBytes = textBytes([{ ...WEB_SEARCH, max_uses: 4 }])
     expect(searching.reserved - plain.reserved).toBeGreaterThanOrEqual(4 * perUse)
     expect(searching.reserved - plain.reserved).toBeLessThanOrEqual(4 * perUse + toolBytes + TOOL_USE_OVERHEAD_TOKENS)
   })
@@ -239,11 +239,11 @@ describe('Anthropic web fetch: tokens only, each page bounded by max_content_tok
     const plain = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask })
     const injected = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [WEB_FETCH] })
     expect(injected.reserved - plain.reserved).toBeGreaterThanOrEqual(DEFAULT_MAX_USES * USE_INPUT_TOKENS)
-    expect(injected.reserved - plain.reserved).toBeLessThanOrEqual(DEFAULT_MAX_USES * USE_INPUT_TOKENS + JSON.stringify([WEB_FETCH]).length + TOOL_USE_OVERHEAD_TOKENS)
+    expect(injected.reserved - plain.reserved).toBeLessThanOrEqual(DEFAULT_MAX_USES * USE_INPUT_TOKENS + textBytes([WEB_FETCH]) + TOOL_USE_OVERHEAD_TOKENS)
     const own = { ...WEB_FETCH, max_uses: 2, max_content_tokens: 5000 }
     const client = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [own] })
     expect(client.reserved - plain.reserved).toBeGreaterThanOrEqual(2 * 5000)
-    expect(client.reserved - plain.reserved).toBeLessThanOrEqual(2 * 5000 + JSON.stringify([own]).length + TOOL_USE_OVERHEAD_TOKENS)
+    expect(client.reserved - plain.reserved).toBeLessThanOrEqual(2 * 5000 + textBytes([own]) + TOOL_USE_OVERHEAD_TOKENS)
   })
 })
 
@@ -309,7 +309,7 @@ describe('Anthropic code execution: a billed server tool, per execution', () => 
     const running = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] })
     const held = DEFAULT_MAX_USES * (EXECUTION + USE_INPUT_TOKENS)
     expect(running.reserved - plain.reserved).toBeGreaterThanOrEqual(held)
-    expect(running.reserved - plain.reserved).toBeLessThanOrEqual(held + JSON.stringify([CODE_EXECUTION]).length + TOOL_USE_OVERHEAD_TOKENS)
+    expect(running.reserved - plain.reserved).toBeLessThanOrEqual(held + textBytes([CODE_EXECUTION]) + TOOL_USE_OVERHEAD_TOKENS)
   })
 
   test('a stream cut before its usage pays the executions it began: bash and text-editor calls are executions', async () => {
@@ -400,14 +400,14 @@ describe('Anthropic server-side compaction: its pass is held for and billed', ()
     upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
     const plain = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask })
     const compacted = await settled('/v1/messages', compacting, COMPACT)
-    const field = JSON.stringify(compacting.context_management).length
+    const field = textBytes(compacting.context_management)
     expect(compacted.reserved).toBeGreaterThanOrEqual(2 * plain.reserved)
     expect(compacted.reserved).toBeLessThanOrEqual(2 * (plain.reserved + field))
     const clearing = { model: 'ant:bare', max_tokens: 50, messages: ask, context_management: { edits: [{ type: 'clear_tool_uses_20250919' }, { type: 'clear_thinking_20251015' }] } }
     const cleared = await settled('/v1/messages', clearing, { 'anthropic-beta': 'context-management-2025-06-27' })
     expect(upstream.calls.at(-1)!.body.context_management).toEqual(clearing.context_management)
     expect(cleared.reserved).toBeGreaterThanOrEqual(plain.reserved)
-    expect(cleared.reserved).toBeLessThanOrEqual(plain.reserved + JSON.stringify(clearing.context_management).length)
+    expect(cleared.reserved).toBeLessThanOrEqual(plain.reserved + textBytes(clearing.context_management))
   })
 })
 

@@ -128,12 +128,12 @@ describe('cap-output off: a chat request that sets both maxima is held at the la
   }
 
   test('the hold of both is the hold of the larger alone, whichever field holds it', async () => {
-    // Input: 8 tokens of overhead + {"role":"user"} + "hi" = 25 micro-USD; output 100 tokens × 100.
-    const held100 = (1 - (25 + 100 * 100) / 1e6).toFixed(6)
+    // Input: 8 tokens of overhead + {"role":"user"} (15 bytes, 2 separators at 3) + "hi" = 31 micro-USD; output 100 tokens × 100.
+    const held100 = (1 - (31 + 100 * 100) / 1e6).toFixed(6)
     expect(await chatAs(1, { max_tokens: 100 })).toEqual({ status: 200, remaining: held100 })
     expect(await chatAs(1, { max_completion_tokens: 1, max_tokens: 100 })).toEqual({ status: 200, remaining: held100 })
     expect(await chatAs(1, { max_completion_tokens: 100, max_tokens: 1 })).toEqual({ status: 200, remaining: held100 })
-    expect(await chatAs(1, { max_completion_tokens: 1, max_tokens: null })).toEqual({ status: 200, remaining: (1 - (25 + 100) / 1e6).toFixed(6) })
+    expect(await chatAs(1, { max_completion_tokens: 1, max_tokens: null })).toEqual({ status: 200, remaining: (1 - (31 + 100) / 1e6).toFixed(6) })
   })
 
   test('a budget that covers max_completion_tokens but not the max_tokens a max_tokens server reads is a 402, and the provider is not called', async () => {

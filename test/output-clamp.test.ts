@@ -154,7 +154,8 @@ describe("Anthropic's thinking budget is kept valid", () => {
     })
 
   test('clamped to 5000 tokens: budget_tokens lowered to half of it', async () => {
-    await ask(await client(5000 * 15e-6 + 0.0001))
+    // 5,000 output tokens at $15/M, and room for the input (34 tokens at $3/M).
+    await ask(await client(5000 * 15e-6 + 0.0002))
     const sent = mock.calls[0]!.body as any
     expect(sent.max_tokens).toBeGreaterThanOrEqual(5000)
     expect(sent.max_tokens).toBeLessThan(5010)

@@ -1,11 +1,15 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateResponses, PER_MESSAGE_OVERHEAD, responsesItemInputTokens, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
+import { estimateResponses, PER_MESSAGE_OVERHEAD, responsesItemInputTokens, textBytes, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 
 const MEDIA = 1000
 const o = { defaultMaxOutputTokens: 500, mediaPartTokens: MEDIA }
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
-/** Bytes of a structured value as the estimate counts them: its JSON text (an item's fields besides its content, a part). */
-const json = (value: unknown) => bytes(JSON.stringify(value))
+/** Bytes of a structured value as the estimate counts them: its JSON text and separators (an item's fields besides its content, a part). */
+const json = (value: unknown) => textBytes(value)
+/** A tool's result as text: the JSON string a chat template writes it as, quotes and escapes included. */
+const quoted = (s: string) => bytes(JSON.stringify(s))
+/** What a chat template may add to each separator of tool-call arguments it parses and writes again (`{"x":1}` has 2). */
+const SEPARATOR = 3
 
 describe('estimateResponses', () => {
   test('a string input is one message: its bytes plus the overhead; output is max_output_tokens or the default', () => {
@@ -17,6 +21,19 @@ describe('estimateResponses', () => {
     const base = estimateResponses({ input: 'hi' }, o).inputTokens
     expect(estimateResponses({ input: 'hi', instructions: 'Be brief.' }, o).inputTokens - base).toBe(bytes('Be brief.'))
     expect(estimateResponses({ input: 'hi', tools: [{ type: 'function', name: 'f' }] }, o).inputTokens - base).toBe(json([{ type: 'function', name: 'f' }]) + TOOL_USE_OVERHEAD_TOKENS)
+  })
+
+  test('every other field counts its bytes, as chat\'s do (vLLM\'s previous_input_messages are earlier turns); settings do not', () => {
+    const base = estimateResponses({ input: 'hi' }, o).inputTokens
+    const earlier = [{ role: 'user', content: 'a '.repeat(1000) }]
+    expect(estimateResponses({ input: 'hi', previous_input_messages: earlier }, o).inputTokens - base).toBe(json(earlier))
+    const settings = {
+      model: 'm', stream: true, stream_options: { include_obfuscation: false }, max_output_tokens: 9, max_tool_calls: 2, temperature: 1, top_p: 1,
+      top_logprobs: 0, user: 'u', safety_identifier: 's', prompt_cache_key: 'k', prompt_cache_retention: '24h', store: false, metadata: { a: 'b' },
+      include: ['reasoning.encrypted_content'], reasoning: { effort: 'low' }, service_tier: 'auto', parallel_tool_calls: true, background: false,
+      truncation: 'auto', previous_response_id: 'resp_1', conversation: 'conv_1',
+    }
+    expect(estimateResponses({ input: 'hi', ...settings }, o).inputTokens).toBe(base)
   })
 
   test('every item type counts: messages by their parts, inline images and files their bytes, calls, outputs and reasoning by their fields', () => {
@@ -33,15 +50,15 @@ describe('estimateResponses', () => {
       5 * PER_MESSAGE_OVERHEAD +
       json({ role: 'user' }) + json(items[0]!.content[0]) + json(items[0]!.content[1]) +
       json({ role: 'user' }) + json(items[1]!.content[0]) +
-      json(items[2]) +
-      json({ type: 'function_call_output', call_id: 'c1' }) + bytes('result text') +
+      json(items[2]) + 2 * SEPARATOR +
+      json({ type: 'function_call_output', call_id: 'c1' }) + quoted('result text') +
       json(items[4])
     expect(estimateResponses({ input: items }, o).inputTokens).toBe(expected)
   })
 
   test('an item of a response\'s output as input on its own: a tool\'s result by its bytes, a code interpreter\'s image at least the media bound', () => {
     const mcp = { type: 'mcp_call', id: 'mcp_1', server_label: 'docs', name: 'fetch', arguments: '{}', output: 'r'.repeat(40_000), error: null }
-    expect(responsesItemInputTokens(mcp, o)).toBe(PER_MESSAGE_OVERHEAD + 40_000 + json({ type: 'mcp_call', id: 'mcp_1', server_label: 'docs', name: 'fetch', arguments: '{}', error: null }))
+    expect(responsesItemInputTokens(mcp, o)).toBe(PER_MESSAGE_OVERHEAD + quoted(mcp.output) + json({ type: 'mcp_call', id: 'mcp_1', server_label: 'docs', name: 'fetch', arguments: '{}', error: null }) + SEPARATOR)
     const code = { type: 'code_interpreter_call', id: 'ci_1', code: 'plot()', outputs: [{ type: 'logs', logs: 'ok' }, { type: 'image', url: 'https://files.example/plot.png' }] }
     expect(responsesItemInputTokens(code, o)).toBeGreaterThanOrEqual(MEDIA + bytes('ok'))
     // The same item inline in a request counts the same.

@@ -1,6 +1,6 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
+import { textBytes, TOOL_USE_OVERHEAD_TOKENS } from '../src/budget/estimate'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { anthropicEvent, jsonResponse, openStream, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
@@ -157,7 +157,7 @@ describe('native: a priced hosted web search is served, bounded, held and charge
     const searching = await billed(async () => void (await client.responses.create({ ...ask, max_tool_calls: 4 })))
     expect(upstream.calls[1]!.body.max_tool_calls).toBe(4)
     const perUse = 25_000 + USE_INPUT_TOKENS * 2 // the allowance at the dearest input rate, $2/M
-    const toolBytes = JSON.stringify(ask.tools[0]).length
+    const toolBytes = textBytes(ask.tools[0])
     expect(searching.reserved - plain.reserved).toBeGreaterThanOrEqual(4 * perUse)
     expect(searching.reserved - plain.reserved).toBeLessThanOrEqual(4 * perUse + 2 * toolBytes + 2 * 3 * 10 + 2 * TOOL_USE_OVERHEAD_TOKENS)
   })
@@ -358,10 +358,10 @@ describe('native: remote MCP servers cost tokens only, but what they answer is i
     const allowance = USE_INPUT_TOKENS * 2 // at $2/M
     const one = await billed(async () => void (await client.responses.create({ ...ask, tools: [docs] })))
     expect(one.reserved - plain.reserved).toBeGreaterThanOrEqual((DEFAULT_MAX_USES + 1) * allowance)
-    expect(one.reserved - plain.reserved).toBeLessThanOrEqual((DEFAULT_MAX_USES + 1) * allowance + 2 * JSON.stringify([docs]).length + 2 * TOOL_USE_OVERHEAD_TOKENS)
+    expect(one.reserved - plain.reserved).toBeLessThanOrEqual((DEFAULT_MAX_USES + 1) * allowance + 2 * textBytes([docs]) + 2 * TOOL_USE_OVERHEAD_TOKENS)
     const two = await billed(async () => void (await client.responses.create({ ...ask, tools: [docs, drive], max_tool_calls: 4 })))
     expect(two.reserved - plain.reserved).toBeGreaterThanOrEqual((4 + 2) * allowance)
-    expect(two.reserved - plain.reserved).toBeLessThanOrEqual((4 + 2) * allowance + 2 * JSON.stringify([docs, drive]).length + 2 * TOOL_USE_OVERHEAD_TOKENS)
+    expect(two.reserved - plain.reserved).toBeLessThanOrEqual((4 + 2) * allowance + 2 * textBytes([docs, drive]) + 2 * TOOL_USE_OVERHEAD_TOKENS)
   })
 })
 

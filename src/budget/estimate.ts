@@ -2,8 +2,9 @@
  * The worst-case token counts of a request, before it is sent. Input: a token is at least one byte,
  * so the UTF-8 length of every string the request sends bounds its text, and the JSON text of every
  * structured value (tool inputs and schemas, arguments, response formats: providers tokenize them as JSON,
- * punctuation and literals included) bounds that value; each message adds a fixed overhead (role and
- * separators). Media and files sent inline (an image's data URL, audio's base64, a
+ * punctuation and literals included) bounds that value, with what a chat template adds when it writes the value
+ * again (line breaks, indents) and a tool's text result as the JSON string a template writes it as; each message
+ * adds a fixed overhead (role and separators). Media and files sent inline (an image's data URL, audio's base64, a
  * PDF) count their bytes, never less than a configured bound: what a provider makes of them grows with
  * their size (seconds of audio, an image's pixels on a server that does not downscale), and their encoded
  * bytes bound it. A PDF is the exception: billed per page (its text and an image of each page), a page of
@@ -180,14 +181,69 @@ const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
  * The bytes a value bounds. A string (message text) counts its UTF-8 bytes. An object or array counts
  * its JSON text: providers read structured values (tool inputs, tool schemas, function-call arguments,
  * response formats) as JSON, and tokenize its punctuation, quotes, escapes and literals (`null`, `true`, a
- * number's digits) as much as its strings, so 20,000 nulls are 100,000 bytes, not none. A number or a
- * boolean on its own counts its JSON length, never less than 8; nothing (null, undefined) counts 0.
+ * number's digits) as much as its strings, so 20,000 nulls are 100,000 bytes, not none; and its separators
+ * as a chat template may write them (`templateSeparatorTokens`). A number or a boolean on its own counts its
+ * JSON length, never less than 8; nothing (null, undefined) counts 0.
  */
 export function textBytes(value: unknown): number {
   if (typeof value === 'string') return utf8(value)
   if (typeof value === 'number' || typeof value === 'boolean') return Math.max(8, String(value).length)
-  if (value !== null && typeof value === 'object') return utf8(JSON.stringify(value) ?? '')
+  if (value !== null && typeof value === 'object') {
+    const json = JSON.stringify(value) ?? ''
+    return utf8(json) + templateSeparatorTokens(json)
+  }
   return 0
+}
+
+const TEMPLATE_SEPARATOR_TOKENS = 3
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COMMA = 0x2c
+const COLON = 0x3a
+const OPEN_BRACKET = 0x5b
+const OPEN_BRACE = 0x7b
+const CLOSE_BRACKET = 0x5d
+const CLOSE_BRACE = 0x7d
+
+/**
+ * What a structured value gains when a chat template writes it again. vLLM, SGLang and TGI render a request
+ * through the model's template, which re-serialises tool definitions and tool-call arguments with
+ * transformers' `tojson`: Llama 3.1–3.3's with `indent=4`, every member and item on a line of its own, indented;
+ * Qwen's and Hermes' with `, ` and `: `. A compact `0,` (2 bytes) becomes `0` `,\n` `<indent>` ` `, four
+ * tokens, so an enum of digits bills twice its bytes. Each `,` `:` `[` `{` of the JSON text outside its strings
+ * counts 3 tokens on top: the line break, indent and space it may gain, at any indent. Deeper than 10 levels an
+ * indent grows past what one token holds (Llama 3 writes up to ~80 spaces as one), and a separator may start two
+ * lines (an item's and its closing bracket's): one more token each 10 levels, so deep nesting is not billed
+ * quadratically past its hold. Strings are skipped whole (prose in a description keeps its commas), so base64
+ * data costs a search, not a walk.
+ */
+function templateSeparatorTokens(json: string): number {
+  let tokens = 0
+  let depth = 0
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i)
+    if (c === QUOTE) i = stringEnd(json, i)
+    else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth = Math.max(0, depth - 1)
+    else if (c === COMMA || c === COLON || c === OPEN_BRACKET || c === OPEN_BRACE) {
+      if (c === OPEN_BRACKET || c === OPEN_BRACE) depth++
+      tokens += TEMPLATE_SEPARATOR_TOKENS + Math.floor(depth / 10)
+    }
+  }
+  return tokens
+}
+
+/** The index of the quote that closes the JSON string opening at `open` (the text's end if none does). */
+function stringEnd(json: string, open: number): number {
+  let close = json.indexOf('"', open + 1)
+  while (close !== -1 && escapedQuote(json, close)) close = json.indexOf('"', close + 1)
+  return close === -1 ? json.length : close
+}
+
+/** Whether the quote at `at` is escaped: an odd run of backslashes before it. */
+function escapedQuote(json: string, at: number): boolean {
+  let backslashes = 0
+  while (json.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes++
+  return backslashes % 2 === 1
 }
 
 /**
@@ -359,6 +415,28 @@ function contentTokens(content: unknown, media: MediaBounds): number {
   return n
 }
 
+/**
+ * A tool's result: text as the JSON string a chat template writes it (Llama 3.1–3.3's `message.content | tojson`),
+ * its escapes counted, since a control character sent as 1 byte is rendered `\u0001`, three tokens; parts as
+ * `contentTokens` counts them (their text inside their JSON already).
+ */
+const toolResultTokens = (content: unknown, media: MediaBounds): number =>
+  typeof content === 'string' ? utf8(JSON.stringify(content)) : contentTokens(content, media)
+
+/**
+ * A tool call's `arguments` beyond its escaped bytes (counted with the rest of its message or item): vLLM parses
+ * the JSON string into a value for the chat template, which writes it again with `tojson`, separators and all.
+ */
+const argumentsTokens = (args: unknown): number => (typeof args === 'string' ? templateSeparatorTokens(args) : 0)
+
+/** The `arguments` of a chat message's tool calls (and its legacy `function_call`), as `argumentsTokens` counts them. */
+function toolCallArgumentsTokens(message: Record<string, unknown>): number {
+  let n = argumentsTokens((message.function_call as { arguments?: unknown } | null | undefined)?.arguments)
+  if (Array.isArray(message.tool_calls))
+    for (const call of message.tool_calls) n += argumentsTokens((call as { function?: { arguments?: unknown } } | null)?.function?.arguments)
+  return n
+}
+
 /** A max output a request set, or undefined when it set none that bounds anything. */
 const validMax = (max: unknown): number | undefined => (typeof max === 'number' && Number.isFinite(max) && max > 0 ? Math.ceil(max) : undefined)
 
@@ -381,8 +459,8 @@ export function chatHeldMaxTokens(body: Record<string, unknown>): number | undef
 }
 
 /**
- * The top-level bytes a request sends besides its messages: every field but `skip` (the messages, counted
- * part by part, and the settings that steer the call without reaching the model as text). Unknown fields
+ * The top-level bytes a request sends besides its messages: every field but `skip` (the messages or input items,
+ * counted part by part, and the settings that steer the call without reaching the model as text). Unknown fields
  * count: a provider feature the gateway does not know yet may well add input.
  */
 function otherFieldTokens(body: Record<string, unknown>, skip: ReadonlySet<string>): number {
@@ -404,7 +482,8 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   const messages = Array.isArray(body.messages) ? body.messages : []
   for (const m of messages) {
     const { content, audio, ...rest } = (m ?? {}) as Record<string, unknown>
-    input += PER_MESSAGE_OVERHEAD + contentTokens(content, media) + textBytes(rest)
+    const text = rest.role === 'tool' ? toolResultTokens(content, media) : contentTokens(content, media)
+    input += PER_MESSAGE_OVERHEAD + text + textBytes(rest) + toolCallArgumentsTokens(rest)
     // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio
     // input. Its length is not here: the media bound, or with hard bounds the longest answer.
     if (audio != null) input += Math.max(media.audioAnswer, textBytes(audio))
@@ -429,19 +508,33 @@ export const PER_EMBEDDING_INPUT_OVERHEAD = PER_MESSAGE_OVERHEAD
 /**
  * OpenAI Embeddings: input only. Each input (a string, or one array of token ids) counts the overhead,
  * plus a string's UTF-8 bytes, or a token array's entries, one token each (they are tokens already, but a
- * server may still frame them with its special tokens). Nothing is generated.
+ * server may still frame them with its special tokens). With hard bounds, a string that names media counts as a
+ * media part (`embeddingStringTokens`). Nothing is generated.
  */
-export function estimateEmbeddings(body: Record<string, unknown>): TokenEstimate {
-  return { inputTokens: embeddingInputTokens(body.input), outputTokens: 0 }
+export function estimateEmbeddings(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
+  return { inputTokens: embeddingInputTokens(body.input, o.hardBounds ? o.mediaPartTokens : 0), outputTokens: 0 }
 }
 
-function embeddingInputTokens(input: unknown): number {
+function embeddingInputTokens(input: unknown, mediaPart: number): number {
   // A list of strings or of token arrays is that many inputs; a string, or a single token array, is one.
   const inputs = Array.isArray(input) && input.some((item) => typeof item !== 'number') ? input : [input]
   let n = 0
-  for (const item of inputs) n += PER_EMBEDDING_INPUT_OVERHEAD + (typeof item === 'string' ? utf8(item) : Array.isArray(item) ? item.length : 0)
+  for (const item of inputs)
+    n += PER_EMBEDDING_INPUT_OVERHEAD + (typeof item === 'string' ? embeddingStringTokens(item, mediaPart) : Array.isArray(item) ? item.length : 0)
   return n
 }
+
+const NAMES_MEDIA = /^(data:|gs:\/\/|https?:\/\/|files\/)/i
+
+/**
+ * An embeddings input string. A multimodal embedding server may read one as media, not text: LiteLLM serving Gemini
+ * Embedding 2 embeds what a data URL, a `gs://` or http(s) URL or a Gemini `files/…` reference names (an image,
+ * audio, a PDF, a video of up to 120 s: ~31,560 tokens for a 12-byte reference). With hard bounds such a string
+ * counts as a media part, its bytes if more (`mediaPart`; 0 without them: a text model reads a URL as its text,
+ * and the bound would only over-hold it).
+ */
+const embeddingStringTokens = (text: string, mediaPart: number): number =>
+  mediaPart > 0 && NAMES_MEDIA.test(text) ? Math.max(mediaPart, utf8(text)) : utf8(text)
 
 /** Moderation and audio are priced per request: the hold is that price and no tokens. */
 export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, outputTokens: 0 })
@@ -451,14 +544,16 @@ export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, output
  * bounds, `anthropicImage`); a
  * document counts its inline data (text, blocks, or base64 bytes, never less than the media bound, and
  * a PDF never less than its pages times the per-page bound) or, sent by reference (URL, file id), as
- * `fileByReferenceTokens` says, plus its title and context; a tool result counts its blocks the same way.
+ * `fileByReferenceTokens` says, plus its title and context; a tool result counts its blocks the same way, its
+ * text as `toolResultTokens` says.
  */
 function anthropicBlockTokens(block: unknown, media: MediaBounds): number {
   if (!block || typeof block !== 'object') return textBytes(block)
   const { type, source, content, ...rest } = block as Record<string, unknown>
   if (type === 'image') return Math.max(mediaTokens(textBytes(source), media), media.anthropicImage) + textBytes(rest)
   if (type === 'document') return documentSourceTokens((source ?? {}) as Record<string, unknown>, media) + textBytes(rest)
-  return textBytes(type) + textBytes(source) + anthropicContentTokens(content, media) + textBytes(rest)
+  const inner = type === 'tool_result' && typeof content === 'string' ? toolResultTokens(content, media) : anthropicContentTokens(content, media)
+  return textBytes(type) + textBytes(source) + inner + textBytes(rest)
 }
 
 const isBlock = (value: unknown): boolean => typeof (value as { type?: unknown } | null)?.type === 'string'
@@ -504,18 +599,24 @@ export function estimateMessages(body: Record<string, unknown>, o: EstimateOptio
   return { inputTokens: input, outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
 }
 
-const RESPONSES_TEXT_FIELDS = ['instructions', 'tools', 'tool_choice', 'text', 'prompt'] as const
+const RESPONSES_SETTINGS = new Set([
+  'model', 'input', 'stream', 'stream_options', 'max_output_tokens', 'max_tool_calls', 'temperature', 'top_p', 'top_logprobs',
+  'user', 'safety_identifier', 'prompt_cache_key', 'prompt_cache_retention', 'store', 'metadata', 'include', 'reasoning',
+  'service_tier', 'parallel_tool_calls', 'background', 'truncation', 'previous_response_id', 'conversation',
+])
 
 /**
  * One Responses API input item: a message's content as chat parts are counted (`input_image` the media
  * bound, `input_file` its inline bytes or, a PDF, its pages), a tool result's output (and a code interpreter
- * call's `outputs`, its images among them) the same way, and every other item (a function call, a reasoning
- * item with its encrypted content, an MCP call with what its server answered) by the bytes of its fields.
+ * call's `outputs`, its images among them) the same way (text as `toolResultTokens` says), and every other item
+ * (a function call, its arguments as `argumentsTokens` says, a reasoning item with its encrypted content, an MCP
+ * call with what its server answered) by the bytes of its fields.
  */
 function responsesItemTokens(item: unknown, media: MediaBounds): number {
   if (!item || typeof item !== 'object') return PER_MESSAGE_OVERHEAD + textBytes(item)
   const { content, output, outputs, ...rest } = item as Record<string, unknown>
-  return PER_MESSAGE_OVERHEAD + contentTokens(content, media) + contentTokens(output, media) + contentTokens(outputs, media) + textBytes(rest)
+  const tool = toolResultTokens(output, media) + contentTokens(outputs, media) + argumentsTokens(rest.arguments)
+  return PER_MESSAGE_OVERHEAD + contentTokens(content, media) + tool + textBytes(rest)
 }
 
 /**
@@ -551,9 +652,11 @@ const isMediaPart = (part: unknown): boolean => {
 const mediaPartsIn = (content: unknown): number => (Array.isArray(content) ? content.filter(isMediaPart).length : isMediaPart(content) ? 1 : 0)
 
 /**
- * OpenAI Responses: `input` (a string, or items of every type), instructions, tools (and the tool-use allowance) and the output format;
- * plus `contextTokens`, the stored context a `previous_response_id` brings in (its input and output, as the
- * provider reported them), which the body does not show. Output is `max_output_tokens` or the default.
+ * OpenAI Responses: `input` (a string, or items of every type), every field that reaches the model (instructions,
+ * tools and the tool-use allowance, the output format, a stored prompt's variables, fields the gateway does not
+ * know: vLLM's `previous_input_messages` are earlier turns); plus `contextTokens`, the stored context a
+ * `previous_response_id` brings in (its input and output, as the provider reported them), which the body does not
+ * show. Output is `max_output_tokens` or the default.
  */
 export function estimateResponses(body: Record<string, unknown>, o: EstimateOptions & { contextTokens?: number }): TokenEstimate {
   let input = o.contextTokens ?? 0
@@ -562,7 +665,6 @@ export function estimateResponses(body: Record<string, unknown>, o: EstimateOpti
     const media = mediaBounds(o)
     for (const item of body.input) input += responsesItemTokens(item, media)
   }
-  for (const field of RESPONSES_TEXT_FIELDS) if (body[field] !== undefined) input += textBytes(body[field])
-  input += toolUseOverhead(body.tools)
+  input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(body.tools)
   return { inputTokens: input, outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
 }

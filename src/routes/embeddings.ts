@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { estimateEmbeddings } from '../budget/estimate'
+import { estimateOptionsFor } from '../budget/estimate-options'
 import { admitRequest, resolveModel } from '../metering/admission'
 import { refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
@@ -40,7 +41,7 @@ export const embeddingsRoutes = (services: Services) => {
         namedUser: body.user,
         endpoint: ENDPOINT,
         stream: false,
-        estimate: () => estimateEmbeddings(body),
+        estimate: (price) => estimateEmbeddings(body, estimateOptionsFor(config, price)),
       })
       using hold = admission.hold
       return await relay({ request, admission, hold, stream: false, timeouts: config }, {
@@ -56,7 +57,7 @@ export const embeddingsRoutes = (services: Services) => {
       detail: {
         tags: ['inference'],
         summary: 'Embeddings (OpenAI format)',
-        description: 'Priced by input tokens; the hold is the UTF-8 size of each input (or its token count for token arrays) plus 8 tokens an input for the special tokens servers add.',
+        description: 'Priced by input tokens; the hold is the UTF-8 size of each input (or its token count for token arrays) plus 8 tokens an input for the special tokens servers add; with cap-output on, a string input that names media (a data URL, a gs:// or http(s) URL, files/…) is held as a media part.',
       },
     },
   )
