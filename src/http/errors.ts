@@ -53,7 +53,7 @@ export const requestTimeout = (message: string) =>
   new GatewayError(408, 'request_timeout', message, 'invalid_request_error', { connection: 'close' })
 export const rateLimited = (retryAfterSec: number, message = 'Rate limit exceeded.') =>
   new GatewayError(429, 'rate_limit_exceeded', message, 'rate_limit_error', { 'retry-after': String(retryAfterSec) })
-export const badGateway = (message: string) => new GatewayError(502, 'upstream_error', message, 'api_error')
+export const badGateway = (message: string, headers?: Record<string, string>) => new GatewayError(502, 'upstream_error', message, 'api_error', headers)
 /**
  * A provider's 401, 403 or 407: it refused the gateway's own credentials, which the caller can do nothing
  * about. Its text is the operator's alone, and may quote the key it refused (OpenAI's `Incorrect API key
