@@ -50,6 +50,14 @@ for (const status of [529, 503])
     expect([chat.status >= 500, chat.headers.get('retry-after')]).toEqual([true, '3'])
   })
 
+test("an overloaded provider's error keeps Anthropic's type `overloaded_error` for an Anthropic client (Claude Code counts them by it)", async () => {
+  upstream.answer(overloaded(529))
+  const messages = await askMessages()
+  const chat = await askChat()
+  expect(((await messages.json()) as any).error.type).toBe('overloaded_error')
+  expect(((await chat.json()) as any).error.type).toBe('api_error')
+})
+
 test('retry-after-ms, which the SDKs read first, is passed on for a 5xx and a 429 alike', async () => {
   for (const status of [529, 500, 429]) {
     upstream.answer(overloaded(status, { 'retry-after-ms': '2500', 'retry-after': '3' }))

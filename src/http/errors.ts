@@ -7,6 +7,8 @@ export class GatewayError extends Error {
   forOperator?: Record<string, string>
   /** Anthropic's `error.details`: a machine-readable cause its SDK branches on (`error_code`). */
   details?: Record<string, unknown>
+  /** Anthropic's error type where the status does not tell it: a provider's `overloaded_error`, kept (`upstreamFailure`). */
+  anthropicType?: string
 
   constructor(
     readonly status: number,
@@ -113,7 +115,7 @@ export const wireFormatOf = (path: string): WireFormat =>
 export function errorBody(error: GatewayError, format: WireFormat): string {
   return JSON.stringify(
     format === 'anthropic'
-      ? { type: 'error', error: { type: anthropicType(error.status), message: error.message, ...(error.details && { details: error.details }) } }
+      ? { type: 'error', error: { type: error.anthropicType ?? anthropicType(error.status), message: error.message, ...(error.details && { details: error.details }) } }
       : { error: { message: error.message, type: error.type, code: error.code } },
   )
 }

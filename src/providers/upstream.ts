@@ -454,7 +454,29 @@ export async function upstreamFailure(res: Response, provider: ProviderConfig): 
   if (res.status === 401 || res.status === 403 || res.status === 407)
     return providerRefusedCredentials(res.status, new URL(provider.base_url).host, message)
   if (res.status >= 400 && res.status < 500) return new GatewayError(res.status, 'upstream_rejected', message)
-  return badGateway(message, retryAfterHeaders(res.headers))
+  return asOverloaded(badGateway(message, retryAfterHeaders(res.headers)), res.status, errorNamesOf(body))
+}
+
+/**
+ * The provider's own names for its error, `error.type` and `error.code` (OpenAI's and Anthropic's shapes
+ * alike), for the few the gateway acts on; none when the body is not such JSON.
+ */
+function errorNamesOf(body: string): string[] {
+  try {
+    const { error } = JSON.parse(body) as { error?: { type?: unknown; code?: unknown } }
+    return [error?.type, error?.code].filter((name): name is string => typeof name === 'string')
+  } catch {
+    return []
+  }
+}
+
+/**
+ * A provider overloaded (Anthropic's 529 `overloaded_error`) is told to an Anthropic client as such, though in a
+ * 502: Claude Code counts these by the type in the message, and after a few switches to its fallback model.
+ */
+function asOverloaded(error: GatewayError, status: number, names: readonly string[]): GatewayError {
+  if (status === 529 || names.includes('overloaded_error')) error.anthropicType = 'overloaded_error'
+  return error
 }
 
 /**
