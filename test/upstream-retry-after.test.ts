@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
 import { retryAfterHeaders } from '../src/providers/retry-after'
 import { scriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
 import type { TestGateway } from './support/gateway'
@@ -72,6 +73,25 @@ test('a Retry-After that is not a wait is not passed on, on a 429 either', async
     const answer = await askChat()
     expect([answer.status, answer.headers.get('retry-after'), answer.headers.get('retry-after-ms')]).toEqual([status === 429 ? 429 : 502, null, null])
   }
+})
+
+test("an upstream 429 for an OpenAI account out of credits (`insufficient_quota`) says x-should-retry: false, and the SDK does not retry it", async () => {
+  upstream.answer(() =>
+    new Response(JSON.stringify({ error: { message: 'You exceeded your current quota.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } }), {
+      status: 429,
+      headers: { 'content-type': 'application/json' },
+    }),
+  )
+  upstream.calls.length = 0
+  const client = new OpenAI({ apiKey: secret, baseURL: `${gw.url}/v1`, maxRetries: 2 })
+  const error = await client.chat.completions.create({ model: 'plain:m', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)
+  expect(error).toBeInstanceOf(OpenAI.RateLimitError)
+  expect(error.headers.get('x-should-retry')).toBe('false')
+  expect(upstream.calls).toHaveLength(1)
+
+  // A plain rate limit may be answered otherwise a moment later.
+  upstream.answer(providerError(429, { type: 'rate_limit_error', message: 'slow down' }, { 'retry-after': '1' }))
+  expect((await askChat()).headers.get('x-should-retry')).toBe('true')
 })
 
 test("@anthropic-ai/sdk (default retries) waits the overloaded provider's Retry-After before calling it again", async () => {

@@ -9,6 +9,8 @@ export class GatewayError extends Error {
   details?: Record<string, unknown>
   /** Anthropic's error type where the status does not tell it: a provider's `overloaded_error`, kept (`upstreamFailure`). */
   anthropicType?: string
+  /** Whether a retry may help, where the status does not tell it (`shouldRetry`): a provider's 429 for an account out of credits. */
+  retryable?: boolean
 
   constructor(
     readonly status: number,
@@ -123,10 +125,11 @@ export function errorBody(error: GatewayError, format: WireFormat): string {
 /**
  * `x-should-retry`, which the official SDKs (openai, @anthropic-ai/sdk) obey before their own rules by status:
  * `true` where a retry may be answered otherwise (a rate limit; a 503 that says when to come back), `false` for
- * a refusal the same request will get again (agents such as Codex otherwise resend a 402 several times). A
- * 408 or 409 (a provider's, kept) and other 5xx go without it: the SDKs' own rules retry them.
+ * a refusal the same request will get again (agents such as Codex otherwise resend a 402 several times), and
+ * whatever the error itself says (`retryable`). A 408 or 409 (a provider's, kept) and other 5xx go without it: the SDKs' own rules retry them.
  */
 function shouldRetry(error: GatewayError): 'true' | 'false' | null {
+  if (error.retryable !== undefined) return error.retryable ? 'true' : 'false'
   if (error.status === 429 || (error.status === 503 && error.headers?.['retry-after'] !== undefined)) return 'true'
   if (error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 409) return 'false'
   return null

@@ -449,7 +449,10 @@ export async function upstreamFailure(res: Response, provider: ProviderConfig): 
   const body = await readErrorBody(res)
   const message = summariseUpstreamText(res.status, body, provider, res.headers.get('content-type'))
   if (res.status === 429) {
-    return new GatewayError(429, 'upstream_rate_limited', message, 'rate_limit_error', retryAfterHeaders(res.headers))
+    const error = new GatewayError(429, 'upstream_rate_limited', message, 'rate_limit_error', retryAfterHeaders(res.headers))
+    // OpenAI's account out of credits: no retry is answered otherwise until someone pays.
+    if (errorNamesOf(body).includes('insufficient_quota')) error.retryable = false
+    return error
   }
   if (res.status === 401 || res.status === 403 || res.status === 407)
     return providerRefusedCredentials(res.status, new URL(provider.base_url).host, message)
