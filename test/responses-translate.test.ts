@@ -302,9 +302,11 @@ describe('POST /v1/responses/input_tokens: counted free, for the models the key 
 })
 
 describe('a translated stream cut by the client', () => {
-  test('aborts the Anthropic call and pays the input estimate plus the output delivered, as the README says', async () => {
+  const body = { model: 'mockant:claude-mock', input: 'Tell me a long story', stream: true }
+
+  /** Streams the request until 3 text deltas arrived, then goes away: the Anthropic call is aborted; the row it settled. */
+  async function cutAfterThreeDeltas() {
     mock.options = { ...mock.options, chunks: 40, chunkDelayMs: 20, completionText: 'word '.repeat(200).trim() }
-    const body = { model: 'mockant:claude-mock', input: 'Tell me a long story', stream: true }
     const res = await fetch(`${gw.url}/v1/responses`, {
       method: 'POST',
       headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
@@ -317,7 +319,25 @@ describe('a translated stream cut by the client', () => {
     for (let i = 0; i < 100 && mock.aborts === 0; i++) await Bun.sleep(10)
     expect(mock.aborts).toBe(1)
     await Bun.sleep(20)
-    const row = await lastRow()
+    return lastRow()
+  }
+
+  test('aborts the Anthropic call and pays the input its message_start stated plus the output delivered', async () => {
+    const row = await cutAfterThreeDeltas()
+    expect(row.status).toBe('aborted')
+    // The mock's count of the prompt as Anthropic received it (ceil(20 bytes / 4) + 3 for its message), below the
+    // byte-bound estimate.
+    const { estimateMessages } = await import('../src/budget/estimate')
+    expect(row.prompt_tokens).toBe(8)
+    expect(row.prompt_tokens).toBeLessThan(estimateMessages(upstreamBody(), { defaultMaxOutputTokens: 4096, mediaPartTokens: 4096 }).inputTokens)
+    expect(row.completion_tokens).toBeGreaterThanOrEqual(3 * 4)
+    expect(row.completion_tokens).toBeLessThan(200 * 5)
+    expect(row.cost).toBe(row.prompt_tokens * 4 + row.completion_tokens * 20)
+  })
+
+  test('with no input stated (a server that counts only at the end), pays the input estimate plus the output delivered', async () => {
+    mock.queue('no-usage')
+    const row = await cutAfterThreeDeltas()
     const { estimateMessages, estimateResponses } = await import('../src/budget/estimate')
     expect(row.status).toBe('aborted')
     // The input estimate of a translated request: the larger of the request as sent and as Anthropic receives it.

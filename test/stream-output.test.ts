@@ -144,7 +144,8 @@ test('a read that fails because the client left (its signal came before the canc
   const pending = reader.read()
   client.abort()
   await pending
-  expect(facts).toEqual({ end: 'cancelled', usage: null, deliveredOutputBytes: 0, serverToolUses: {} })
+  const statedInput = { counts: { promptTokens: 12, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0 }, mayGrow: false }
+  expect(facts).toEqual({ end: 'cancelled', usage: null, deliveredOutputBytes: 0, serverToolUses: {}, statedInput })
 })
 
 describe('a stream cut by its client before the usage pays for the output it delivered', () => {
@@ -221,8 +222,9 @@ describe('a stream cut by its client before the usage pays for the output it del
     ]))
     const row = await settledRow(gw, 'team-cut', () => readThenCut('/v1/messages', 'ant:m', '"tool_use"'))
     expect(row.status).toBe('aborted')
-    // The name, then {"lat":48.8566,"lon":2.3522}: 28 bytes that counting its strings alone left free.
-    expect(row.cost).toBe(inputEstimate(row.reserved) + (1 + 28) * 2)
+    // The 12 input tokens message_start stated; the name, then {"lat":48.8566,"lon":2.3522}: 28 bytes that counting
+    // its strings alone left free.
+    expect(row.cost).toBe(12 + (1 + 28) * 2)
   })
 
   // Past the hold. 20,000 bytes of text, each counted as a token: 40,000 micro-USD of output.

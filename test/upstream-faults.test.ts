@@ -73,6 +73,13 @@ const partialCharge = (row: UsageRow, outputRate: number, deliveredBytes: number
 // The mock streams its 29-character answer in 5 pieces; the damaged streams keep the first 2 ("Hello", " from ").
 const DELIVERED_BEFORE_DAMAGE = Buffer.byteLength('Hello from ')
 
+/**
+ * What an Anthropic stream cut after its message_start pays: the input it stated, at 4 a token, and the output
+ * delivered at 20. The mock states USER_TEXT as ceil(17 bytes / 4) + 3 for its message = 8 tokens.
+ */
+const STATED_INPUT_TOKENS = 8
+const statedInputCharge = (deliveredBytes: number) => STATED_INPUT_TOKENS * 4 + deliveredBytes * 20
+
 interface Refusal {
   behavior: MockBehavior
   status: number
@@ -164,7 +171,7 @@ describe('faults before any output: a clear error in the route\'s format; releas
     expect(row).toMatchObject({ status: 'error', cost: 0 })
   })
 
-  test('a stream that stalls past the idle timeout before any output ends with an error event, charged its input estimate', async () => {
+  test('a stream that stalls past the idle timeout before any output ends with an error event, charged the input its message_start stated', async () => {
     mock.options = { ...mock.options, chunkDelayMs: IDLE_TIMEOUT_MS * 3 }
     mock.queue('slow-stream')
     const row = await settledRow(gw, 'team-faults', async () => {
@@ -176,13 +183,14 @@ describe('faults before any output: a clear error in the route\'s format; releas
       expect(JSON.parse(events.at(-1)!.data)).toEqual({ type: 'error', error: { type: 'api_error', message: expect.stringContaining('failed') } })
     })
     // The provider had the prompt: our idle timeout cut it, as a client would have.
-    expect(row).toMatchObject({ status: 'error', cost: partialCharge(row, 20, 0) })
+    expect(row).toMatchObject({ status: 'error', cost: statedInputCharge(0) })
+    expect(row.cost).toBeLessThan(partialCharge(row, 20, 0))
     expect(mock.aborts).toBe(1)
   })
 })
 
 describe('damaged streams after some output: the client gets an error event in its format, the ledger the right charge', () => {
-  test('/v1/messages, malformed SSE: the bad event is not forwarded; error event; charged input estimate + delivered output', async () => {
+  test('/v1/messages, malformed SSE: the bad event is not forwarded; error event; charged the stated input + delivered output', async () => {
     mock.queue('malformed-sse')
     const row = await settledRow(gw, 'team-faults', async () => {
       const res = await messages({ stream: true })
@@ -194,7 +202,7 @@ describe('damaged streams after some output: the client gets an error event in i
       expect(events.at(-1)).toEqual({ event: 'error', data: JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'The upstream stream sent a malformed event.' } }) })
     })
     expect(row.status).toBe('error')
-    expect(row.cost).toBe(partialCharge(row, 20, DELIVERED_BEFORE_DAMAGE))
+    expect(row.cost).toBe(statedInputCharge(DELIVERED_BEFORE_DAMAGE))
     expect(row.cost).toBeGreaterThan(0)
     expect(row.cost).toBeLessThanOrEqual(row.reserved)
   })
@@ -248,7 +256,7 @@ describe('damaged streams after some output: the client gets an error event in i
       expect(events.some((e) => e.data === '[DONE]')).toBe(false)
     })
     expect(row.status).toBe('error')
-    expect(row.cost).toBe(partialCharge(row, 20, DELIVERED_BEFORE_DAMAGE))
+    expect(row.cost).toBe(statedInputCharge(DELIVERED_BEFORE_DAMAGE))
   })
 
   test('translated chat stream, truncated SSE: OpenAI error event; charged the estimate; the openai client throws an APIError', async () => {

@@ -7,6 +7,10 @@ export class GatewayError extends Error {
   forOperator?: Record<string, string>
   /** Anthropic's `error.details`: a machine-readable cause its SDK branches on (`error_code`). */
   details?: Record<string, unknown>
+  /** Anthropic's error type where the status does not tell it: a provider's `overloaded_error`, kept (`upstreamFailure`). */
+  anthropicType?: string
+  /** Whether a retry may help, where the status does not tell it (`shouldRetry`): a provider's 429 for an account out of credits. */
+  retryable?: boolean
 
   constructor(
     readonly status: number,
@@ -53,7 +57,7 @@ export const requestTimeout = (message: string) =>
   new GatewayError(408, 'request_timeout', message, 'invalid_request_error', { connection: 'close' })
 export const rateLimited = (retryAfterSec: number, message = 'Rate limit exceeded.') =>
   new GatewayError(429, 'rate_limit_exceeded', message, 'rate_limit_error', { 'retry-after': String(retryAfterSec) })
-export const badGateway = (message: string) => new GatewayError(502, 'upstream_error', message, 'api_error')
+export const badGateway = (message: string, headers?: Record<string, string>) => new GatewayError(502, 'upstream_error', message, 'api_error', headers)
 /**
  * A provider's 401, 403 or 407: it refused the gateway's own credentials, which the caller can do nothing
  * about. Its text is the operator's alone, and may quote the key it refused (OpenAI's `Incorrect API key
@@ -113,7 +117,7 @@ export const wireFormatOf = (path: string): WireFormat =>
 export function errorBody(error: GatewayError, format: WireFormat): string {
   return JSON.stringify(
     format === 'anthropic'
-      ? { type: 'error', error: { type: anthropicType(error.status), message: error.message, ...(error.details && { details: error.details }) } }
+      ? { type: 'error', error: { type: error.anthropicType ?? anthropicType(error.status), message: error.message, ...(error.details && { details: error.details }) } }
       : { error: { message: error.message, type: error.type, code: error.code } },
   )
 }
@@ -121,10 +125,11 @@ export function errorBody(error: GatewayError, format: WireFormat): string {
 /**
  * `x-should-retry`, which the official SDKs (openai, @anthropic-ai/sdk) obey before their own rules by status:
  * `true` where a retry may be answered otherwise (a rate limit; a 503 that says when to come back), `false` for
- * a refusal the same request will get again (agents such as Codex otherwise resend a 402 several times). A
- * 408 or 409 (a provider's, kept) and other 5xx go without it: the SDKs' own rules retry them.
+ * a refusal the same request will get again (agents such as Codex otherwise resend a 402 several times), and
+ * whatever the error itself says (`retryable`). A 408 or 409 (a provider's, kept) and other 5xx go without it: the SDKs' own rules retry them.
  */
 function shouldRetry(error: GatewayError): 'true' | 'false' | null {
+  if (error.retryable !== undefined) return error.retryable ? 'true' : 'false'
   if (error.status === 429 || (error.status === 503 && error.headers?.['retry-after'] !== undefined)) return 'true'
   if (error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 409) return 'false'
   return null

@@ -5,7 +5,7 @@ import { startedInput } from '../translate/started-input'
 import { AnthropicStreamUsage } from '../translate/anthropic-stream-usage'
 import { billedWhenShown, withUsesShown, type AnthropicUsage } from '../translate/usage'
 import { generatedBytes } from './generated-output'
-import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
+import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions, type StatedInput } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 interface StreamEvent {
@@ -31,13 +31,22 @@ function blockBytes(block: unknown): number {
 }
 
 /**
+ * The blocks a model writes in one pass, nothing run on the provider's side. Any other (`server_tool_use`, a tool's
+ * result, an MCP call, a compaction, a kind not known yet) may come with a pass that reads more input.
+ */
+const ONE_PASS_BLOCKS = new Set<unknown>(['text', 'thinking', 'redacted_thinking', 'tool_use'])
+
+const isOnePassBlock = (block: unknown): boolean => ONE_PASS_BLOCKS.has((block as { type?: unknown } | null)?.type)
+
+/**
  * Messages stream events: output counted from every content block and delta (text, thinking and its
  * signature, redacted thinking, tool input JSON, citations, server-tool calls and results) and from any
  * content `message_start` carries (the SDK's MessageStream takes that message as its snapshot), usage from
  * `message_start` and `message_delta`, finished at `message_stop` (a `[DONE]` dropped); server tool uses from the
  * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted), and for
  * a finished one, the tools its usage does not count (code execution). An `error` the provider sends itself is
- * passed on with its credentials cut out (and not doubled by ours).
+ * passed on with its credentials cut out (and not doubled by ours). The input `message_start` states is what a stream
+ * cut before its usage pays for its input (`statedInput`), unless a block showed the provider may bill more.
  */
 class AnthropicEventMeter implements EventMeter {
   private readonly counts = new AnthropicStreamUsage()
@@ -47,6 +56,8 @@ class AnthropicEventMeter implements EventMeter {
   finished = false
   providerFailed = false
   private outputAfterUsage = false
+  /** A block showed work on the provider's side, whose result a later pass reads as input (`isOnePassBlock`). */
+  private inputMayGrow = false
 
   constructor(
     private readonly secrets?: () => readonly string[],
@@ -63,6 +74,11 @@ class AnthropicEventMeter implements EventMeter {
     return this.outputAfterUsage ? null : withUsesShown(this.counts.counts, this.serverToolUses)
   }
 
+  get statedInput(): StatedInput | null {
+    const counts = this.counts.input
+    return counts && { counts, mayGrow: this.inputMayGrow }
+  }
+
   inspect(sse: SseEvent): string | null {
     if (sse.data === '') return KEEP_ALIVE
     // OpenAI's end marker, which some Anthropic-compatible servers append after message_stop (vLLM did,
@@ -75,10 +91,12 @@ class AnthropicEventMeter implements EventMeter {
       case 'message_start':
         this.counts.start(event.message?.usage)
         this.noteOutput(generatedBytes(event.message?.content))
+        if (Array.isArray(event.message?.content) && !event.message.content.every(isOnePassBlock)) this.inputMayGrow = true
         break
       case 'content_block_start':
         this.noteOutput(blockBytes(event.content_block))
         this.noteServerToolUse(event.content_block)
+        if (!isOnePassBlock(event.content_block)) this.inputMayGrow = true
         break
       case 'content_block_delta':
         this.noteOutput(generatedBytes(event.delta))

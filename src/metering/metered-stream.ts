@@ -24,6 +24,18 @@ export interface StreamFacts {
    * can see them; without it, a stream cut before its usage pays every use its hold allowed.
    */
   serverToolUses?: Record<string, number>
+  /** The input the provider stated before its usage (Anthropic's `message_start`), from a meter of a format that states one. */
+  statedInput?: StatedInput
+}
+
+/** Input a stream states exactly before its end, as counts of no output. */
+export interface StatedInput {
+  counts: TokenCounts
+  /**
+   * The provider may bill more input than stated: it ran a tool on its side (a web search, code execution), and a
+   * pass after it reads the result as input that the statement did not count.
+   */
+  mayGrow: boolean
 }
 
 export interface MeterOptions {
@@ -54,6 +66,7 @@ export interface EventMeter {
   readonly usage: TokenCounts | null
   readonly deliveredOutputBytes: number
   readonly serverToolUses?: Record<string, number>
+  readonly statedInput?: StatedInput | null
   errorEvent(why: keyof typeof STREAM_ERRORS): string
   /** A write the events just read must wait for before they reach the client (taken once), if any. */
   takeWait?(): Promise<void> | null
@@ -133,6 +146,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     const facts: StreamFacts = { end, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes }
     const toolUses = meter.serverToolUses
     if (toolUses) facts.serverToolUses = toolUses
+    const statedInput = meter.statedInput
+    if (statedInput) facts.statedInput = statedInput
     // Its callers pass on and close what they read after it: a throw here would leave the client's stream open.
     try {
       o.onEnd(facts)

@@ -2,10 +2,10 @@ import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import { toolCounts } from '../pricing/features'
-import { costOf, estimateAsHeld, featuresHeld, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
+import { costOf, estimateAsHeld, featuresHeld, heldOutputTokens, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
 import type { UpstreamSignal } from '../providers/upstream'
 import { firstMaxOutputIn, largestMaxOutputIn } from '../translate/output-cap'
-import type { StreamFacts } from './metered-stream'
+import type { StatedInput, StreamFacts } from './metered-stream'
 
 /** A complete answer: its usage if the provider reported one, otherwise the whole estimate. */
 export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold: Hold, latencyMs: number): Outcome {
@@ -66,10 +66,11 @@ export const paidEvenIfLeft = (outcome: Outcome, client: AbortSignal): Outcome =
  * by the client, or by the gateway at an event it cannot read (at any point, before the first byte included:
  * the provider has the prompt; the gateway's cut is no provider failure, as its timeout is none), or failed
  * after some output: what was generated so far — the usage if the provider reported it, as for a finished
- * answer; else the input estimate plus the delivered output and the server tool uses begun (every use
- * allowed when the meter cannot see them). That count bounds the tokens from above (a byte per token), so
- * it is kept within the hold when the hold covers all the provider could make (`holdCoversOutput`); when
- * the provider was given no max output, it could make more than the hold, and the count is charged whole.
+ * answer; else the input the provider stated (`cutWithStatedInput`) or the input estimate, plus the delivered
+ * output and the server tool uses begun (every use allowed when the meter cannot see them). That count bounds
+ * the tokens from above (a byte per token), so it is kept within the hold when the hold covers all the provider
+ * could make (`holdCoversOutput`); when the provider was given no max output, it could make more than the hold,
+ * and the count is charged whole.
  */
 export function streamOutcome(
   facts: StreamFacts,
@@ -89,7 +90,37 @@ export function streamOutcome(
   if (usage) return { ...answeredOutcome(tariff, usage, hold, latencyMs), status }
   const counts = generatedSoFar(facts, estimate)
   const cost = costOfGeneratedSoFar(tariff, counts)
-  return { cost: holdCoversOutput ? Math.min(cost, hold.amount) : cost, ...counts, status, latencyMs }
+  const estimated = { cost: holdCoversOutput ? Math.min(cost, hold.amount) : cost, ...counts }
+  const charged = facts.statedInput ? cutWithStatedInput(facts, facts.statedInput, estimated, tariff, estimate, holdCoversOutput) : estimated
+  return { ...charged, status, latencyMs }
+}
+
+type CutCharge = Omit<Outcome, 'status' | 'latencyMs'>
+
+/**
+ * A cut stream whose provider stated its input before its usage (Anthropic's `message_start`: plain input, cache
+ * reads and writes) pays that input at its rates, as a usage is charged (whole), where the estimate would price
+ * every token of the byte-bound estimate at the dearest rate: a cached prompt cut short paid up to 50 times what the
+ * provider bills. Its output is what was delivered, at most the output the provider was held for when the hold
+ * covers it. But once the provider ran a tool on its side (`mayGrow`), a later pass read input the statement does
+ * not count, so the stream pays the dearer of the two: never less than the provider can bill.
+ */
+function cutWithStatedInput(
+  facts: StreamFacts,
+  stated: StatedInput,
+  estimated: CutCharge,
+  tariff: Tariff,
+  estimate: TokenEstimate,
+  holdCoversOutput: boolean,
+): CutCharge {
+  const delivered = facts.deliveredOutputBytes
+  const counts: TokenCounts = {
+    ...stated.counts,
+    completionTokens: holdCoversOutput ? Math.min(delivered, heldOutputTokens(estimate.outputTokens, tariff.features)) : delivered,
+  }
+  if (facts.serverToolUses) counts.serverToolUses = facts.serverToolUses
+  const charged = { ...usageCharge(tariff, counts), ...counts }
+  return stated.mayGrow && estimated.cost > charged.cost ? estimated : charged
 }
 
 /**

@@ -16,7 +16,7 @@ const ALLOWED_HEADERS = [
   'openai-organization, openai-project, idempotency-key',
 ].join(', ')
 const EXPOSED_HEADERS =
-  'x-request-id, request-id, x-budget-remaining, x-output-clamped, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, x-should-retry, x-tollgate-dropped-tools'
+  'x-request-id, request-id, x-budget-remaining, x-output-clamped, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, retry-after-ms, x-should-retry, x-tollgate-dropped-tools'
 
 /** A browser's preflight: OPTIONS naming the method it is about to send. */
 export const isPreflight = (request: Request) =>

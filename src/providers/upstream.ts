@@ -2,6 +2,7 @@ import type { ProviderConfig } from '../config/schema'
 import { badGateway, GatewayError, gatewayStopping, gatewayTimeout, providerRefusedCredentials } from '../http/errors'
 import { answerCarriesOutput } from '../metering/answer-output'
 import { CHARACTER_OF_NAME, NAMES_OF_CHARACTER } from './html-named-references'
+import { retryAfterHeaders } from './retry-after'
 
 /**
  * Shorter values are left in the text: no credential is that short, and cutting every "1" or "true" out
@@ -437,22 +438,48 @@ export const errorAnswerFailure = (status: number, body: string, provider: Provi
  * Maps a provider's refusal to ours. Its 4xx is the caller's to fix, so the status is kept, but for one about
  * our credentials (401, 403, a proxy's 407), a 502 that tells the client nothing of the provider's text
  * (`providerRefusedCredentials`); anything else is a 502. A redirect (never followed: see callUpstream) is named as
- * one, without its Location, which may be anything, a signed URL included.
+ * one, without its Location, which may be anything, a signed URL included. A 429 and a 5xx keep the provider's word
+ * on when to come back (`retryAfterHeaders`): the official SDKs retry both by default, at once without it.
  */
 export async function upstreamFailure(res: Response, provider: ProviderConfig): Promise<GatewayError> {
   if (res.status >= 300 && res.status < 400) {
     await res.body?.cancel().catch(() => {})
     return badGateway(`Upstream provider answered ${res.status}, a redirect, which the gateway does not follow; check the provider's base_url.`)
   }
-  const message = await summariseUpstreamError(res, provider)
+  const body = await readErrorBody(res)
+  const message = summariseUpstreamText(res.status, body, provider, res.headers.get('content-type'))
   if (res.status === 429) {
-    const retry = res.headers.get('retry-after')
-    return new GatewayError(429, 'upstream_rate_limited', message, 'rate_limit_error', retry ? { 'retry-after': retry } : undefined)
+    const error = new GatewayError(429, 'upstream_rate_limited', message, 'rate_limit_error', retryAfterHeaders(res.headers))
+    // OpenAI's account out of credits: no retry is answered otherwise until someone pays.
+    if (errorNamesOf(body).includes('insufficient_quota')) error.retryable = false
+    return error
   }
   if (res.status === 401 || res.status === 403 || res.status === 407)
     return providerRefusedCredentials(res.status, new URL(provider.base_url).host, message)
   if (res.status >= 400 && res.status < 500) return new GatewayError(res.status, 'upstream_rejected', message)
-  return badGateway(message)
+  return asOverloaded(badGateway(message, retryAfterHeaders(res.headers)), res.status, errorNamesOf(body))
+}
+
+/**
+ * The provider's own names for its error, `error.type` and `error.code` (OpenAI's and Anthropic's shapes
+ * alike), for the few the gateway acts on; none when the body is not such JSON.
+ */
+function errorNamesOf(body: string): string[] {
+  try {
+    const { error } = JSON.parse(body) as { error?: { type?: unknown; code?: unknown } }
+    return [error?.type, error?.code].filter((name): name is string => typeof name === 'string')
+  } catch {
+    return []
+  }
+}
+
+/**
+ * A provider overloaded (Anthropic's 529 `overloaded_error`) is told to an Anthropic client as such, though in a
+ * 502: Claude Code counts these by the type in the message, and after a few switches to its fallback model.
+ */
+function asOverloaded(error: GatewayError, status: number, names: readonly string[]): GatewayError {
+  if (status === 529 || names.includes('overloaded_error')) error.anthropicType = 'overloaded_error'
+  return error
 }
 
 /**

@@ -54,6 +54,18 @@ export class AnthropicStreamUsage {
     return this.hasInput && this.hasOutput ? anthropicUsage(this.fields) : null
   }
 
+  /**
+   * The input side stated so far (`message_start`'s, before any output is counted), as counts of no output; null
+   * when none is stated, or only 0 (a compatible server that counts at the end states 0 before it).
+   */
+  get input(): TokenCounts | null {
+    const counts = this.hasInput ? anthropicUsage({ ...this.fields, output_tokens: 0 }) : null
+    if (!counts || counts.promptTokens === 0) return null
+    // The uses are the meter's to count, from the blocks shown.
+    const { serverToolUses: _, ...input } = counts
+    return input
+  }
+
   /** The largest output count a `message_delta` has stated, if any has. */
   get output(): number | undefined {
     return this.fields.output_tokens ?? undefined
