@@ -30,12 +30,16 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
-/** Replaces `${VAR}` in every string of the file; an unset variable is an error, never an empty secret. */
+/**
+ * Replaces `${VAR}` in every string of the file; an unset or empty variable is an error, never an empty secret
+ * (compose's `${VAR:-}` gives a provider key the operator did not set as empty).
+ */
 function expandVariables(value: unknown, env: Env, path: string): unknown {
   if (typeof value === 'string')
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
       const v = Object.hasOwn(env, name) ? env[name] : undefined
       if (v === undefined) throw new ConfigError(`${path}: environment variable ${name} is not set`)
+      if (v.trim() === '') throw new ConfigError(`${path}: environment variable ${name} is empty`)
       return v
     })
   if (Array.isArray(value)) return value.map((v, i) => expandVariables(v, env, `${path}[${i}]`))
