@@ -69,11 +69,15 @@ Overview chart; or sign in with the demo key to see that key's own budget and us
 API docs: ${gateway.url}/docs      Stop with Ctrl-C.
 `)
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const)
-  process.on(signal, async () => {
-    await gateway.stop()
-    await mock.stop()
-    // The demo's database is a throw-away: nothing is left behind.
-    rmSync(dbDir, { recursive: true, force: true })
-    process.exit(0)
-  })
+// Ctrl-C under npm comes twice (the terminal's SIGINT and the one npm passes on): one stop, one exit.
+let stopping = false
+const stop = async () => {
+  if (stopping) return
+  stopping = true
+  await gateway.stop()
+  await mock.stop()
+  // The demo's database is a throw-away: nothing is left behind.
+  rmSync(dbDir, { recursive: true, force: true })
+  process.exit(0)
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, stop)

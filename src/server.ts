@@ -17,7 +17,8 @@ export interface RunningGateway {
   ready: Promise<void>
   /**
    * Stops within `graceMs` (TOLLGATE_SHUTDOWN_GRACE_MS unless given) and about a second more, unless the
-   * database keeps its last writes waiting: at most gatewayStopBoundMs (src/gateway-stop.ts) in all.
+   * database keeps its last writes waiting: at most gatewayStopBoundMs (src/gateway-stop.ts) in all. A call
+   * after the first gets the first one's stop (its grace), never a second one.
    */
   stop(graceMs?: number): Promise<void>
 }
@@ -78,54 +79,58 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
   const ready = services.changes?.start() ?? Promise.resolve()
   const server = app.server!
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname
+  /**
+   * Stops taking requests, lets the ones in flight finish and settle (up to `graceMs`), cuts what is
+   * still running, then writes everything queued. A hold still open after that stays in the database for
+   * the sweeper. All of it must end before the container runtime's SIGKILL (10 s after SIGTERM by default).
+   */
+  const stopGateway = async (graceMs: number) => {
+    // The listener first: from here no new request is taken, so none can reach a provider.
+    const stopped = app.stop()
+    sweeper.stop()
+    for (const limiter of Object.values(services.rateLimits)) limiter.stop()
+    // Alongside the drain: a webhook that hangs holds up neither the drain nor the stop.
+    const alertsStopped = services.alerts.stop(ALERTS_STOP_MS)
+    services.requestLog.stop()
+    services.refusals.stop()
+    services.storedRetention.stop()
+    // The grace lasts while anything is under way: a request being handled (its body still arriving, its key or
+    // price still looked up: no hold yet; it is served), an answer still written (Bun counts a request pending
+    // until its response's last byte is out, which a slow client's large JSON answer takes seconds for, well
+    // after its handover), a hold open, or a provider call running (a speech call's audio, relayed after its
+    // hold is settled, keeps its upstream slot till it ends). Not the listener's graceful stop: a connection
+    // whose body nobody will read (a refusal's, answered at once; not pending for Bun) would hold it for the
+    // whole grace.
+    const graceEnds = Date.now() + graceMs
+    const underWay = () =>
+      services.inHandling.count > 0 || server.pendingRequests > 0 || services.ledger.openHolds > 0 || services.upstream.inFlight > 0
+    while (underWay() && Date.now() < graceEnds) await Bun.sleep(10)
+    // The grace is over: the provider calls still running are cut, each settled as at the gateway's own
+    // timeout (a stream what it generated, a JSON call its whole hold) and answered (an error event, a 503);
+    // a request still on its way to one (its body slow to arrive) is refused before the provider is called.
+    services.ledger.cutCalls()
+    const closing = Date.now() + CLOSING_MS
+    const open = await services.ledger.drain(CLOSING_MS)
+    if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)
+    // Every hold settled: what still holds a connection open is an answer being written, an idle one, or a
+    // body nobody will read, which would keep a graceful stop waiting for Bun's idle timeout.
+    await Promise.race([stopped, Bun.sleep(Math.max(0, closing - Date.now()))])
+    await server.stop(true)
+    // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
+    await new Promise((resolve) => setImmediate(resolve))
+    await alertsStopped
+    await services.records.stop()
+    await checkpoints?.stop()
+    services.redis?.stop()
+    await services.store.close()
+  }
+  // Ctrl-C reaches a process twice when npm runs it (the terminal's SIGINT and the one npm passes on), and the
+  // listener and the store close once only: a second stop waits for the first.
+  let stopping: Promise<void> | undefined
   return {
     url: `http://${host}:${server.port}`,
     port: server.port!,
     ready,
-    /**
-     * Stops taking requests, lets the ones in flight finish and settle (up to `graceMs`), cuts what is
-     * still running, then writes everything queued. A hold still open after that stays in the database for
-     * the sweeper. All of it must end before the container runtime's SIGKILL (10 s after SIGTERM by default).
-     */
-    async stop(graceMs = config.shutdown_grace_ms) {
-      // The listener first: from here no new request is taken, so none can reach a provider.
-      const stopped = app.stop()
-      sweeper.stop()
-      for (const limiter of Object.values(services.rateLimits)) limiter.stop()
-      // Alongside the drain: a webhook that hangs holds up neither the drain nor the stop.
-      const alertsStopped = services.alerts.stop(ALERTS_STOP_MS)
-      services.requestLog.stop()
-      services.refusals.stop()
-      services.storedRetention.stop()
-      // The grace lasts while anything is under way: a request being handled (its body still arriving, its key or
-      // price still looked up: no hold yet; it is served), an answer still written (Bun counts a request pending
-      // until its response's last byte is out, which a slow client's large JSON answer takes seconds for, well
-      // after its handover), a hold open, or a provider call running (a speech call's audio, relayed after its
-      // hold is settled, keeps its upstream slot till it ends). Not the listener's graceful stop: a connection
-      // whose body nobody will read (a refusal's, answered at once; not pending for Bun) would hold it for the
-      // whole grace.
-      const graceEnds = Date.now() + graceMs
-      const underWay = () =>
-        services.inHandling.count > 0 || server.pendingRequests > 0 || services.ledger.openHolds > 0 || services.upstream.inFlight > 0
-      while (underWay() && Date.now() < graceEnds) await Bun.sleep(10)
-      // The grace is over: the provider calls still running are cut, each settled as at the gateway's own
-      // timeout (a stream what it generated, a JSON call its whole hold) and answered (an error event, a 503);
-      // a request still on its way to one (its body slow to arrive) is refused before the provider is called.
-      services.ledger.cutCalls()
-      const closing = Date.now() + CLOSING_MS
-      const open = await services.ledger.drain(CLOSING_MS)
-      if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)
-      // Every hold settled: what still holds a connection open is an answer being written, an idle one, or a
-      // body nobody will read, which would keep a graceful stop waiting for Bun's idle timeout.
-      await Promise.race([stopped, Bun.sleep(Math.max(0, closing - Date.now()))])
-      await server.stop(true)
-      // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
-      await new Promise((resolve) => setImmediate(resolve))
-      await alertsStopped
-      await services.records.stop()
-      await checkpoints?.stop()
-      services.redis?.stop()
-      await services.store.close()
-    },
+    stop: (graceMs = config.shutdown_grace_ms) => (stopping ??= stopGateway(graceMs)),
   }
 }

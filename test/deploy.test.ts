@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig } from '../src/config/load'
 import { ROOT } from './support/gateway'
-import { interpolate, readCompose, REPLICAS, replicaEnvironment } from './support/replicas'
+import { interpolate, readCompose, REPLICA_SECRETS, REPLICAS, replicaEnvironment } from './support/replicas'
 
 const compose = readCompose()
 const services = compose.services as Record<string, any>
@@ -63,9 +63,11 @@ describe('deploy/compose.yaml', () => {
     expect(envs[1]).toEqual(envs[0])
     expect(envs[2]).toEqual(envs[0])
     const env = envs[0]
-    expect(env.TOLLGATE_DATABASE_URL).toStartWith('postgres://tollgate:${POSTGRES_PASSWORD')
-    expect(env.TOLLGATE_DATABASE_URL).toEndWith('@postgres:5432/tollgate')
-    expect(env.TOLLGATE_REDIS_URL).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD[^}]*\}@redis:6379$/)
+    // The passwords apart from the URLs (tollgate escapes them into the URL), as the services take them: raw.
+    expect(env.TOLLGATE_DATABASE_URL).toBe('postgres://tollgate@postgres:5432/tollgate')
+    expect(env.TOLLGATE_DATABASE_PASSWORD).toBe(services.postgres.environment.POSTGRES_PASSWORD)
+    expect(env.TOLLGATE_REDIS_URL).toBe('redis://redis:6379')
+    expect(services.redis.command).toContain(env.TOLLGATE_REDIS_PASSWORD)
     expect(env.TOLLGATE_REDIS_FAILURE).toBe('open')
     expect(Number(env.TOLLGATE_RATE_LIMIT_PER_MIN)).toBeGreaterThan(0)
     expect(env.TOLLGATE_TRUST_PROXY).toBe('true')
@@ -74,29 +76,40 @@ describe('deploy/compose.yaml', () => {
   })
 
   test('secrets come only from the environment, never written in the file', () => {
+    // tollgate.yaml reads provider keys with ${VAR}, as tollgate expands them: one unset or empty stops the replica.
+    const config = Bun.YAML.parse(readFileSync(join(ROOT, 'deploy', 'tollgate.yaml'), 'utf8')) as any
+    for (const p of Object.values(config.providers) as any[]) expect(p.api_key).toMatch(/^\$\{[A-Z_]+\}$/)
+    const readByTollgate = new Set((Object.values(config.providers) as any[]).map((p) => /^\$\{([A-Z_]+)\}$/.exec(p.api_key)![1]))
+    // Required (`:?`, compose stops naming it), but a provider key, which is required by tollgate when tollgate.yaml
+    // reads it (`:-`: empty when unset), so that a provider removed from tollgate.yaml needs no key.
     const check = (where: string, env: Record<string, unknown>) => {
       for (const [name, value] of Object.entries(env)) {
         if (!SECRET_NAME.test(name)) continue
-        expect({ where, name, value }).toEqual({ where, name, value: expect.stringMatching(/^\$\{[A-Z_]+:\?[^}]+\}$/) })
+        const reference = readByTollgate.has(name) ? new RegExp(`^\\$\\{${name}:-\\}$`) : /^\$\{[A-Z_]+:\?[^}]+\}$/
+        expect({ where, name, value }).toEqual({ where, name, value: expect.stringMatching(reference) })
       }
     }
     for (const [name, s] of Object.entries(services)) check(name, s.environment ?? {})
-    // Passwords inside URLs and commands are references too.
-    const text = readFileSync(join(ROOT, 'deploy', 'compose.yaml'), 'utf8')
-    for (const m of text.matchAll(/:\/\/[^:@/\s]*:([^@\s]+)@/g)) expect(m[1]).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/)
+    // No password inside a URL (one with a `/` or an `@` breaks it); the one in the redis command is a reference.
+    const text = settingsOf('compose.yaml')
+    expect([...text.matchAll(/:\/\/([^/@\n]*)@/g)].map((m) => m[1]!).filter((userInfo) => userInfo.includes(':'))).toEqual([])
     expect(services.redis.command).toContain('${REDIS_PASSWORD:?set REDIS_PASSWORD}')
-    // tollgate.yaml reads provider keys with ${VAR}, as tollgate expands them.
-    const config = Bun.YAML.parse(readFileSync(join(ROOT, 'deploy', 'tollgate.yaml'), 'utf8')) as any
-    for (const p of Object.values(config.providers) as any[]) expect(p.api_key).toMatch(/^\$\{[A-Z_]+\}$/)
   })
 
   test('the replicas\' settings are a configuration tollgate accepts', () => {
     const env = replicaEnvironment({
-      redisUrl: 'redis://127.0.0.1:6379', dbPath: ':memory:', configFile: join(ROOT, 'deploy', 'tollgate.yaml'), port: 8080,
+      redisUrl: 'redis://127.0.0.1:6379', redisPassword: REPLICA_SECRETS.REDIS_PASSWORD,
+      postgres: { hostPort: '127.0.0.1:5432', password: REPLICA_SECRETS.POSTGRES_PASSWORD },
+      dbPath: ':memory:', configFile: join(ROOT, 'deploy', 'tollgate.yaml'), port: 8080,
       masterKey: 'deploy-test-master-key-9f8e7d6c5b4a3210',
     })
     const config = loadConfig(env)
-    expect(config.redis_url).toBe('redis://127.0.0.1:6379')
+    // Passwords as an operator makes them (`/`, `+`, `=`), in the URLs the clients open, escaped.
+    const redis = new URL(config.redis_url!)
+    expect([redis.host, decodeURIComponent(redis.password)]).toEqual(['127.0.0.1:6379', REPLICA_SECRETS.REDIS_PASSWORD])
+    const postgres = new URL(config.database_url!)
+    expect([postgres.username, postgres.host, postgres.pathname, decodeURIComponent(postgres.password)])
+      .toEqual(['tollgate', '127.0.0.1:5432', '/tollgate', REPLICA_SECRETS.POSTGRES_PASSWORD])
     expect(config.redis_failure).toBe('open')
     expect(config.trust_proxy).toBe(true)
     expect(Object.keys(config.providers).sort()).toEqual(['anthropic', 'openai'])

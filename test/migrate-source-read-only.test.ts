@@ -8,9 +8,11 @@
  */
 import { afterAll, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase } from '../src/db/open'
+import { fileStamp, openToRead } from '../src/db/open-to-read'
+import { users } from '../src/db/schema'
 import { BUN, ROOT, tempDir } from './support/gateway'
 
 const dir = tempDir('tollgate-migrate-source-')
@@ -107,4 +109,64 @@ test('a current tollgate file passes, is only read, and the run goes on to the t
   expect(output).not.toContain('tollgate database')
   expect(output).toContain('nothing was written')
   expect(digest(from)).toBe(before)
+})
+
+/** The files in `folder` whose names start with `name`: the database and whatever SQLite put beside it. */
+const filesOf = (folder: string, name: string) => readdirSync(folder).filter((f) => f.startsWith(name)).sort()
+
+/**
+ * A current tollgate file as a stopped gateway leaves it: alone, its WAL copied back and removed. Made in a process
+ * of its own, whose exit closes the file (this one's connections are closed lazily, their -wal kept meanwhile).
+ */
+async function stoppedGatewayFile(path: string): Promise<void> {
+  const maker = Bun.spawn([BUN, '-e', `require(${JSON.stringify(join(ROOT, 'src', 'db', 'open.ts'))}).openDatabase(${JSON.stringify(path)})`], { stderr: 'ignore' })
+  expect(await maker.exited).toBe(0)
+}
+
+/** Runs `sql` on `path` in a process killed once it is committed, before any checkpoint: as a gateway killed -9. */
+async function killedAfter(path: string, sql: string): Promise<void> {
+  const writer = Bun.spawn([BUN, '-e', `
+    const db = new (require('bun:sqlite').Database)(${JSON.stringify(path)})
+    db.run('PRAGMA wal_autocheckpoint = 0')
+    db.run(${JSON.stringify(sql)})
+    process.kill(process.pid, 'SIGKILL')
+  `])
+  await writer.exited
+}
+
+const INSERT_USER = (id: string) => `INSERT INTO users (id, period_start, created_at, updated_at) VALUES ('${id}', 0, 0, 0)`
+
+test('migrate reads a stopped gateway\'s file and leaves nothing beside it: no -wal, no -shm', async () => {
+  const folder = join(dir, 'alone')
+  mkdirSync(folder)
+  // `?`, `#` and `%` are a URI's own characters: the file is read by a URI filename (see openToRead).
+  const from = join(folder, 'tollgate?#%.db')
+  await stoppedGatewayFile(from)
+  expect(filesOf(folder, 'tollgate')).toEqual(['tollgate?#%.db'])
+  const before = digest(from)
+  const { output } = await migrateFrom(from)
+  expect(output).not.toContain('tollgate database')
+  expect(output).toContain('nothing was written') // the target does not answer
+  // Before: an empty tollgate?#%.db-wal and tollgate?#%.db-shm, left beside the file it "only reads".
+  expect(filesOf(folder, 'tollgate')).toEqual(['tollgate?#%.db'])
+  expect(digest(from)).toBe(before)
+})
+
+test('a file with a -wal beside it (its gateway killed) is read with the rows committed to that -wal', async () => {
+  const from = join(dir, 'killed.db')
+  await stoppedGatewayFile(from)
+  await killedAfter(from, INSERT_USER('in-the-wal'))
+  expect(existsSync(`${from}-wal`)).toBe(true)
+  const source = openToRead(from)
+  expect(source.select({ id: users.id }).from(users).all()).toEqual([{ id: 'in-the-wal' }])
+  source.$client.close()
+})
+
+test("the file's stamp changes when another process writes to it, or opens it to write", async () => {
+  const from = join(dir, 'stamped.db')
+  await stoppedGatewayFile(from)
+  const before = fileStamp(from)
+  expect(fileStamp(from)).toBe(before)
+  await killedAfter(from, INSERT_USER('meanwhile'))
+  expect(fileStamp(from)).not.toBe(before)
 })

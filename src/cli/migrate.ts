@@ -1,9 +1,9 @@
 import { count, getTableColumns, getTableName, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
-import { postgresUrlProblem } from '../config/client-urls'
+import { postgresUrlProblem, withPassword } from '../config/client-urls'
 import { urlGivenAsPath, withoutPathPasswords } from '../config/sqlite-path'
 import type { Db } from '../db/open'
-import { openToRead } from '../db/open-to-read'
+import { fileStamp, openToRead } from '../db/open-to-read'
 import * as sqliteTables from '../db/schema'
 import { MAX_RECORDED_LATENCY_MS, recordedLatency } from '../records/latency'
 import { sqlStateOf, withStorableText } from '../store/postgres/batch'
@@ -56,8 +56,10 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
   // its migrations applied. Either database migrated by a newer version is refused, as the gateway refuses it.
   let source: Db | undefined
   let target: PostgresStore
+  let stamp: string
   try {
     source = openToRead(from)
+    stamp = fileStamp(from)
     target = await PostgresStore.open(to)
   } catch (error) {
     source?.$client.close()
@@ -102,6 +104,8 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
         const [{ n }] = (await tx.execute(sql`SELECT count(*)::int AS n FROM ${pgTables[name]}`)) as unknown as [{ n: number }]
         if (n !== counts[tableName(name)]) throw new MigrateError(`${tableName(name)}: copied ${n} rows of ${counts[tableName(name)]}`)
       }
+      // The file is read without a lock (see openToRead): a process that wrote to it meanwhile may have been read half-done.
+      if (fileStamp(from) !== stamp) throw new MigrateError('the SQLite file changed while it was read (a gateway running on it?): stop the gateway, and migrate again')
     })
     console.log(`migrated ${from} to Postgres:`)
     for (const [table, n] of Object.entries(counts)) console.log(`  ${table.padEnd(18)} ${n}${changesNote(changed[table]!)}`)
@@ -117,7 +121,8 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
 
 /**
  * `--to` and `--from`, the only options migrate takes. Without `--to` the URL is TOLLGATE_DATABASE_URL's: the URL
- * carries the password, which an argument would show in `ps` and the shell's history. Without `--from` the file is
+ * carries the password, which an argument would show in `ps` and the shell's history. TOLLGATE_DATABASE_PASSWORD,
+ * when set, is the target's password, whichever names it, as for the gateway. Without `--from` the file is
  * TOLLGATE_DB's, refused as the gateway refuses it when it is a URL or a connection string (the Postgres database
  * in the wrong variable).
  */
@@ -131,11 +136,13 @@ function migrateOptions(args: Args, env: NodeJS.ProcessEnv): { to: string; from:
   if (!/^postgres(ql)?:\/\/.+/.test(to)) throw new UsageError(`${source} must be a postgres:// URL`)
   const refusal = postgresUrlProblem(to)
   if (refusal) throw new UsageError(`${source}: the Postgres client refuses it: ${refusal}`)
+  const password = env.TOLLGATE_DATABASE_PASSWORD
+  if (password !== undefined && password.trim() === '') throw new UsageError('TOLLGATE_DATABASE_PASSWORD is empty; give the password, or unset it')
   const givenFrom = args.options.get('from')
   const from = givenFrom ?? env.TOLLGATE_DB ?? './data/tollgate.db'
   const notAPath = urlGivenAsPath(from)
   if (notAPath) throw new UsageError(`${givenFrom === undefined ? 'TOLLGATE_DB' : '--from'} ${notAPath}`)
-  return { to, from }
+  return { to: password === undefined ? to : withPassword(to, password), from }
 }
 
 class MigrateError extends Error {}

@@ -72,6 +72,8 @@ const gateway = await (async () => {
 // holds of the requests it serves left for the sweeper to charge in full.
 let stopping = false
 const stop = async () => {
+  // A second signal (Ctrl-C under npm arrives twice) finds the stop under way: the first one exits.
+  if (stopping) return
   stopping = true
   await gateway.stop()
   lock?.release()

@@ -29,13 +29,8 @@ function clientRefusal(url: string, construct: () => void): string | null {
  * unrelated words (`prefer`), a user-info with its `:` and `@` is not.
  */
 export function withoutPassword(reason: string, url: string): string {
-  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? ''
-  // The user-info ends at the authority's last `@`: a password with an unencoded `@` (`p@ss`) is taken whole.
-  const userInfo = authority.slice(0, Math.max(0, authority.lastIndexOf('@')))
-  const colon = userInfo.indexOf(':')
-  if (colon < 0) return reason
-  const user = userInfo.slice(0, colon)
-  const password = userInfo.slice(colon + 1)
+  const { user, password } = userInfoOf(url)
+  if (password === undefined) return reason
   const written = new Set([password])
   // A password that is no valid escape, or a URL the parser refuses, has fewer forms to mask.
   try {
@@ -45,4 +40,28 @@ export function withoutPassword(reason: string, url: string): string {
   let masked = reason
   for (const form of written) if (form !== '') masked = masked.replaceAll(`${user}:${form}@`, `${user}:***@`)
   return masked
+}
+
+/**
+ * `url` logging in with `password`, percent-encoded so that any character is taken (a `/`, `+` or `=` of
+ * `openssl rand -base64`, an `@`, a `%`), in place of a password written in it; its user and the rest are kept.
+ */
+export function withPassword(url: string, password: string): string {
+  const { scheme, user, hostAndRest } = userInfoOf(url)
+  return `${scheme}${user}:${encodeURIComponent(password)}@${hostAndRest}`
+}
+
+/** A URL's parts around its user-info, as written (nothing decoded); `password` undefined when it has none. */
+function userInfoOf(url: string): { scheme: string; user: string; password?: string; hostAndRest: string } {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0]
+  if (scheme === undefined) return { scheme: '', user: '', hostAndRest: url }
+  const rest = url.slice(scheme.length)
+  const authority = /^[^/?#]*/.exec(rest)![0]
+  // The user-info ends at the authority's last `@`: a password with an unencoded `@` (`p@ss`) is taken whole.
+  const at = authority.lastIndexOf('@')
+  const userInfo = at < 0 ? '' : authority.slice(0, at)
+  const hostAndRest = rest.slice(at + 1)
+  const colon = userInfo.indexOf(':')
+  if (colon < 0) return { scheme, user: userInfo, hostAndRest }
+  return { scheme, user: userInfo.slice(0, colon), password: userInfo.slice(colon + 1), hostAndRest }
 }

@@ -5,13 +5,13 @@ import { WORKER_ENV } from '../workers/worker-env'
 
 /** Settings that may come from the environment, as `TOLLGATE_<NAME>`. The rest are file-only. */
 export const ENV_SETTINGS = [
-  'master_key', 'host', 'port', 'db', 'database_url', 'database_timeout_ms', 'require_pricing', 'reject_user_mismatch', 'cors_allowed_origins',
+  'master_key', 'host', 'port', 'db', 'database_url', 'database_password', 'database_timeout_ms', 'require_pricing', 'reject_user_mismatch', 'cors_allowed_origins',
   'rate_limit_per_min', 'trust_proxy', 'disable_security_headers', 'max_body_bytes',
   'default_max_output_tokens', 'cap_output_tokens', 'clamp_output', 'clamp_output_floor_tokens', 'media_part_tokens',
   'pdf_page_tokens', 'pdf_max_pages',
   'server_tool_default_max_uses', 'server_tool_use_input_tokens', 'reservation_ttl_sec',
   'upstream_timeout_ms', 'upstream_idle_timeout_ms', 'shutdown_grace_ms', 'max_upstream_concurrency', 'audit_retention_days', 'responses_retention_days', 'cache_ttl_ms',
-  'metrics_enabled', 'metrics_token', 'log_level', 'redis_url', 'redis_failure', 'workers',
+  'metrics_enabled', 'metrics_token', 'log_level', 'redis_url', 'redis_password', 'redis_failure', 'workers',
   'console_session_idle_min', 'console_session_max_hours', 'console_sign_ins_per_min',
 ] as const
 
@@ -31,12 +31,16 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
-/** Replaces `${VAR}` in every string of the file; an unset variable is an error, never an empty secret. */
+/**
+ * Replaces `${VAR}` in every string of the file; an unset or empty variable is an error, never an empty secret
+ * (compose's `${VAR:-}` gives a provider key the operator did not set as empty).
+ */
 function expandVariables(value: unknown, env: Env, path: string): unknown {
   if (typeof value === 'string')
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
       const v = Object.hasOwn(env, name) ? env[name] : undefined
       if (v === undefined) throw new ConfigError(`${path}: environment variable ${name} is not set`)
+      if (v.trim() === '') throw new ConfigError(`${path}: environment variable ${name} is empty`)
       return v
     })
   if (Array.isArray(value)) return value.map((v, i) => expandVariables(v, env, `${path}[${i}]`))

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estimate'
 import { masterKeyWeakness } from '../keys/secret'
-import { postgresUrlProblem, redisUrlProblem } from './client-urls'
+import { postgresUrlProblem, redisUrlProblem, withPassword } from './client-urls'
 import { quoted } from './quoted'
 import { urlGivenAsPath } from './sqlite-path'
 import { LOG_LEVELS } from '../log/logger'
@@ -143,6 +143,15 @@ const takenBy = (client: string, problem: (url: string) => string | null) => (ur
   if (reason) ctx.addIssue({ code: 'custom', message: `${client} refuses it: ${reason}` })
 }
 
+/**
+ * A password given apart from its URL, so that it may hold any character: `openssl rand -base64` gives `/`, `+`
+ * and `=`, which pasted into a URL end its user-info or are misread. Its messages never quote it.
+ */
+const urlPassword = z
+  .string()
+  .min(1, 'is empty; give the password, or unset it')
+  .refine((p) => p.isWellFormed(), 'is not valid Unicode text')
+
 /** Strict at every level: a misspelt key (`provider:`, `rate_limit_per_minute`) would otherwise be ignored silently. */
 export const configSchema = z
   .strictObject({
@@ -168,6 +177,8 @@ export const configSchema = z
       .regex(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL', abort: true })
       .superRefine(takenBy('the Postgres client', postgresUrlProblem))
       .optional(),
+    /** The password tollgate logs in to `database_url` with, in place of any written in the URL (see urlPassword). */
+    database_password: urlPassword.optional(),
     /**
      * Postgres: how long any query (a hold, a settlement, /health's check, a key lookup, an admin call, a
      * background write, a stop's last writes) waits for an answer. A database that keeps the connection open
@@ -241,6 +252,8 @@ export const configSchema = z
       .url({ protocol: /^(redis|rediss|valkey|valkeys)$/, error: 'must be a redis://, rediss://, valkey:// or valkeys:// URL', abort: true })
       .superRefine(takenBy('the Redis client', redisUrlProblem))
       .optional(),
+    /** The password tollgate gives `redis_url`'s server, in place of any written in the URL (see urlPassword). */
+    redis_password: urlPassword.optional(),
     /** Redis unreachable: `open` limits in each process alone and keeps serving; `closed` refuses with 503. */
     redis_failure: z.enum(['open', 'closed']).default('open'),
     /** Processes serving one port on this host (Linux: the kernel spreads connections among them). */
@@ -256,6 +269,10 @@ export const configSchema = z
     alerts: alertSettings.prefault({}),
   })
   .superRefine((c, ctx) => {
+    if (c.database_password !== undefined && !c.database_url)
+      ctx.addIssue({ code: 'custom', path: ['database_password'], message: 'is the password of TOLLGATE_DATABASE_URL, which is not set' })
+    if (c.redis_password !== undefined && !c.redis_url)
+      ctx.addIssue({ code: 'custom', path: ['redis_password'], message: 'is the password of TOLLGATE_REDIS_URL, which is not set' })
     const known = (ref: string) => Object.hasOwn(c.providers, ref.split(/[:/]/, 1)[0]!)
     for (const [alias, target] of Object.entries(c.aliases))
       if (!known(target)) ctx.addIssue({ code: 'custom', path: ['aliases', alias], message: `names unknown provider in ${target}` })
@@ -280,6 +297,12 @@ export const configSchema = z
       if (first === undefined) firstKeyOf.set(model, key)
       else ctx.addIssue({ code: 'custom', path: ['pricing', key], message: `names the same model (${model}) as pricing key ${first}: keep one of them` })
     }
+  })
+  // The passwords go into their URLs, the one place the clients read them from: no setting carries one apart.
+  .transform(({ database_password, redis_password, ...c }) => {
+    if (c.database_url !== undefined && database_password !== undefined) c.database_url = withPassword(c.database_url, database_password)
+    if (c.redis_url !== undefined && redis_password !== undefined) c.redis_url = withPassword(c.redis_url, redis_password)
+    return c
   })
 
 export type Config = z.infer<typeof configSchema>

@@ -1,5 +1,6 @@
-import { Database } from 'bun:sqlite'
-import { statSync } from 'node:fs'
+import { constants, Database } from 'bun:sqlite'
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { refuseNewerSchema, type RecordedMigration } from './newer-schema'
@@ -21,7 +22,7 @@ export function openToRead(path: string): Db {
   if (path === ':memory:' || !isFile(path)) throw new SourceDatabaseError(`no SQLite database at ${path}`)
   let client: Database
   try {
-    client = new Database(path, { readonly: true, strict: true })
+    client = openReadOnly(path)
   } catch (error) {
     throw new SourceDatabaseError(`${path} cannot be opened as a SQLite database (${(error as Error).message})`)
   }
@@ -33,6 +34,30 @@ export function openToRead(path: string): Db {
     throw error
   }
   return drizzle({ client, schema }) as Db
+}
+
+/**
+ * Read-only, and creating nothing beside the file: a read-only open of a WAL database makes an empty `-wal` and
+ * `-shm` there, and leaves them. Without a `-wal` beside it no process has the file open (a WAL database's last
+ * connection removes it) and everything is in the file itself, so it is opened immutable: no locks, no files.
+ * With one, committed writes may be in it still (a gateway killed, or still running): opened as SQLite reads a
+ * live file, which the `-wal` and `-shm` already beside it serve. Whether it changed meanwhile: fileStamp.
+ */
+function openReadOnly(path: string): Database {
+  if (existsSync(`${path}-wal`)) return new Database(path, { readonly: true, strict: true })
+  // A URI filename: `?`, `#` and `%` in the path escaped, so that none is read as the URI's own.
+  const uri = `file:${resolve(path).replace(/[?#%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}?immutable=1`
+  return new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI)
+}
+
+/**
+ * What changes when another process writes to the file or opens it to write (its `-wal` appears): taken before
+ * and after a read, a difference means the read may have seen the file half-changed (an immutable read takes no
+ * lock that would have kept a writer out).
+ */
+export function fileStamp(path: string): string {
+  const { ino, size, mtimeMs } = statSync(path)
+  return `${ino}:${size}:${mtimeMs}:${existsSync(`${path}-wal`)}`
 }
 
 function isFile(path: string): boolean {

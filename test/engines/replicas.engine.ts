@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { MASTER_KEY, spawnGateway, tempDir, type SpawnedGateway } from '../support/gateway'
 import { startRedis, type TestRedis } from '../support/redis-server'
-import { replicaEnvironment } from '../support/replicas'
+import { REPLICA_SECRETS, replicaEnvironment } from '../support/replicas'
 import { within } from '../support/wait-for'
 
 let redis: TestRedis
@@ -17,13 +17,16 @@ let mock: MockProvider
 let dir: string
 let replicas: SpawnedGateway[]
 const METRICS_TOKEN = 'test-metrics-token-0123456789'
+/** The compose file's Redis requires REDIS_PASSWORD, which the replicas get apart from the URL: so does this one. */
+const REDIS_PASSWORD = REPLICA_SECRETS.REDIS_PASSWORD
+const replicaOf = (dbPath: string) => replicaEnvironment({ redisUrl: redis.address, redisPassword: REDIS_PASSWORD, dbPath, masterKey: MASTER_KEY })
 
 beforeAll(async () => {
-  redis = await startRedis()
+  redis = await startRedis({ password: REDIS_PASSWORD })
   mock = startMockProvider()
   dir = tempDir('tollgate-replicas-')
   const dbPath = join(dir, 'shared.db')
-  const env = replicaEnvironment({ redisUrl: redis.url, dbPath, masterKey: MASTER_KEY })
+  const env = replicaOf(dbPath)
   // One first, so that the migrations are applied once; then the other two beside it.
   const first = await spawnGateway({ mock, dbPath, env })
   replicas = [first, ...(await Promise.all([spawnGateway({ mock, dbPath, env }), spawnGateway({ mock, dbPath, env })]))]
@@ -78,7 +81,7 @@ describe('rate limits shared through Redis', () => {
 
   test('the per-IP limit of the compose file is one count for all three processes', async () => {
     const { secret } = await replicas[0]!.userWithKey({ id: 'ip-user' })
-    const perMinute = Number(replicaEnvironment({ redisUrl: '', dbPath: '', masterKey: '' }).TOLLGATE_RATE_LIMIT_PER_MIN)
+    const perMinute = Number(replicaOf('').TOLLGATE_RATE_LIMIT_PER_MIN)
     const ip = clientIp()
     const start = performance.now()
     const answers = await Promise.all(Array.from({ length: perMinute + 150 }, (_, i) => models(replicas[i % 3]!.url, secret, ip)))
@@ -205,7 +208,7 @@ describe('Redis stopped, then back', () => {
       expect(await metric(a.url, 'tollgate_rate_limit_ip_unshared_total')).toBeGreaterThan(0)
       expect(await metric(a.url, 'tollgate_redis_outages_total')).toBeGreaterThan(0)
       expect(a.output()).toContain('redis unreachable')
-      expect(a.output()).not.toContain(redis.url.replace('redis://', 'redis://:'))
+      for (const form of [REDIS_PASSWORD, encodeURIComponent(REDIS_PASSWORD)]) expect(a.output()).not.toContain(form)
     } finally {
       await redis.start()
     }
@@ -222,7 +225,7 @@ describe('Redis stopped, then back', () => {
     const closed = await spawnGateway({
       mock,
       dbPath: join(dir, 'shared.db'),
-      env: { ...replicaEnvironment({ redisUrl: redis.url, dbPath: join(dir, 'shared.db'), masterKey: MASTER_KEY }), TOLLGATE_REDIS_FAILURE: 'closed' },
+      env: { ...replicaOf(join(dir, 'shared.db')), TOLLGATE_REDIS_FAILURE: 'closed' },
     })
     try {
       const { secret } = await closed.userWithKey({ id: 'closed-user' })
@@ -252,7 +255,7 @@ describe('Redis stopped, then back', () => {
 test('a replica started while Redis is down serves (open), then shares limits and hears changes once Redis is up', async () => {
   await redis.stop()
   const dbPath = join(dir, 'shared.db')
-  const late = await spawnGateway({ mock, dbPath, env: replicaEnvironment({ redisUrl: redis.url, dbPath, masterKey: MASTER_KEY }) })
+  const late = await spawnGateway({ mock, dbPath, env: replicaOf(dbPath) })
   try {
     expect(((await (await fetch(`${late.url}/health`)).json()) as any).redis).toBe('down')
     const { secret, keyId } = await late.userWithKey({ id: 'late-user' })

@@ -23,7 +23,10 @@ export function freePort(): number {
 }
 
 export interface TestRedis {
+  /** What a client connects with: the address, with the password (escaped) when the server requires one. */
   url: string
+  /** `redis://127.0.0.1:<port>`, without the password. */
+  address: string
   port: number
   /** Stops the server (SIGKILL: as a crash would). */
   stop(): Promise<void>
@@ -33,17 +36,24 @@ export interface TestRedis {
   cli(...args: string[]): Promise<string>
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `password`: the one the server requires (`--requirepass`), as the compose file's redis service does. */
+export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
   const binary = redisBinary()
   const port = freePort()
+  const { password } = options
   let proc: Subprocess | null = null
   const cli = async (...args: string[]) => {
-    const p = Bun.spawn([binary.replace(/redis-server$/, 'redis-cli'), '-h', '127.0.0.1', '-p', String(port), ...args], { stdout: 'pipe', stderr: 'pipe' })
+    const p = Bun.spawn([binary.replace(/redis-server$/, 'redis-cli'), '-h', '127.0.0.1', '-p', String(port), ...args], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ...process.env, ...(password === undefined ? {} : { REDISCLI_AUTH: password }) },
+    })
     const [out] = await Promise.all([new Response(p.stdout).text(), p.exited])
     return out.trim()
   }
   const start = async () => {
-    proc = Bun.spawn([binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', stderr: 'pipe' })
+    const requirePass = password === undefined ? [] : ['--requirepass', password]
+    proc = Bun.spawn([binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...requirePass], { stdout: 'ignore', stderr: 'pipe' })
     const deadline = Date.now() + 10_000
     while ((await cli('ping').catch(() => '')) !== 'PONG') {
       if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on port ${port} (exit ${proc.exitCode})`)
@@ -52,8 +62,10 @@ export async function startRedis(): Promise<TestRedis> {
   }
   await start()
   process.on('exit', () => proc?.kill('SIGKILL'))
+  const address = `redis://127.0.0.1:${port}`
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: password === undefined ? address : `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`,
+    address,
     port,
     cli,
     start,

@@ -4,7 +4,7 @@
  * install (never a silent skip).
  */
 import { spawnSync, type Subprocess } from 'bun'
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -12,7 +12,7 @@ const BIN = process.env.TOLLGATE_PG_BIN ?? '/usr/lib/postgresql/15/bin'
 const INSTALL = 'Postgres 15 is needed for the engine tests: apt-get update && apt-get install -y postgresql (or set TOLLGATE_PG_BIN to its bin folder)'
 
 export interface TestPostgres {
-  /** postgres://… of a fresh database on this server. */
+  /** postgres://… of a fresh database on this server (the `postgres` user's password in it, when it has one). */
   url: string
   port: number
   /** A new empty database on this server; returns its URL. */
@@ -36,7 +36,11 @@ function freePort(): number {
   return port
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * `password`: every login must give one (scram-sha-256), the `postgres` user's being this; unset, none is
+ * asked for (trust).
+ */
+export async function startPostgres(options: { password?: string } = {}): Promise<TestPostgres> {
   if (!existsSync(join(BIN, 'postgres'))) throw new Error(INSTALL)
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-pg-'))
   chmodSync(dir, 0o700)
@@ -44,7 +48,14 @@ export async function startPostgres(): Promise<TestPostgres> {
   const gid = spawnSync(['id', '-g', 'postgres']).stdout.toString().trim()
   chownSync(dir, Number(id), Number(gid))
   const data = join(dir, 'data')
-  const init = spawnSync(asPostgres([join(BIN, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']))
+  const passwordFile = join(dir, 'password')
+  const auth = options.password === undefined ? ['-A', 'trust'] : ['-A', 'scram-sha-256', `--pwfile=${passwordFile}`]
+  if (options.password !== undefined) {
+    writeFileSync(passwordFile, options.password, { mode: 0o600 })
+    chownSync(passwordFile, Number(id), Number(gid))
+  }
+  const init = spawnSync(asPostgres([join(BIN, 'initdb'), '-D', data, ...auth, '-U', 'postgres', '--no-sync', '-E', 'UTF8']))
+  rmSync(passwordFile, { force: true })
   if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`)
   const port = freePort()
   let server: Subprocess | null = null
@@ -74,10 +85,11 @@ export async function startPostgres(): Promise<TestPostgres> {
     server = null
   }
   await start()
-  const admin = new Bun.SQL(`postgres://postgres@127.0.0.1:${port}/postgres`)
+  const login = options.password === undefined ? 'postgres' : `postgres:${encodeURIComponent(options.password)}`
+  const admin = new Bun.SQL(`postgres://${login}@127.0.0.1:${port}/postgres`)
   const database = async (name: string) => {
     await admin.unsafe(`CREATE DATABASE "${name}"`)
-    return `postgres://postgres@127.0.0.1:${port}/${name}`
+    return `postgres://${login}@127.0.0.1:${port}/${name}`
   }
   return {
     url: await database('tollgate'),
