@@ -8,6 +8,7 @@ import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, refusesData, storableText } from './batch'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
+import { idsOf, lockUsersThenKeys } from './lock-order'
 
 /**
  * The database's clock, in ms. Holds expire and are swept on it, not on each replica's own clock: a replica
@@ -225,8 +226,6 @@ const LOCK_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at,
 const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
   WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys WHERE id IN (SELECT json_array_elements_text($1::text::json))`
-
-const idsOf = (ids: Iterable<string | null>) => JSON.stringify([...new Set([...ids].filter((id): id is string => id !== null))])
 
 /** Statements sent one after another on one connection, in this order, without waiting for the answers between them. */
 type Send = (query: string, params: unknown[]) => Promise<any[]>
@@ -464,17 +463,13 @@ async function expectedBatch(
 }
 
 /**
- * Settles a batch inside `tx`. The users' rows are locked first and then the keys', each in id order, as a
- * reservation locks its user's row and then its key's: so that settlements and reservations on several
- * replicas always wait for each other in the same order and never deadlock. SETTLE's lock waits are bounded
- * (sendRiders): while something holds `usage` it fails at once (55P03), rather than keep these users' rows
- * from their holds. Returns the ids of the holds it settled.
+ * Settles a batch inside `tx`. The users' rows are locked first and then the keys', in the order every transaction
+ * takes them (lock-order.ts), so that settlements and reservations on several replicas never deadlock. SETTLE's
+ * lock waits are bounded (sendRiders): while something holds `usage` it fails at once (55P03), rather than keep
+ * these users' rows from their holds. Returns the ids of the holds it settled.
  */
 async function settleIn(tx: TransactionSQL, batch: SettlementRow[]): Promise<number[]> {
-  const userIds = JSON.stringify([...new Set(batch.map((r) => r.user_id))])
-  const keyIds = JSON.stringify([...new Set(batch.flatMap((r) => (r.key_id === null ? [] : [r.key_id])))])
-  await tx`SELECT 1 FROM users WHERE id IN (SELECT json_array_elements_text(${userIds}::text::json)) ORDER BY id FOR UPDATE`
-  await tx`SELECT 1 FROM api_keys WHERE id IN (SELECT json_array_elements_text(${keyIds}::text::json)) ORDER BY id FOR UPDATE`
+  await lockUsersThenKeys(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id))
   const [, settled] = await Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(SETTLE, [JSON.stringify(batch)])])
   return settledIds(settled)
 }
