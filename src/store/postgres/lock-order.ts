@@ -16,8 +16,9 @@ import { sql, type SQL } from 'drizzle-orm'
  * - inserting a key or a stored response takes FOR KEY SHARE on its user's row (users first: in order).
  *
  * The transactions that lock rows of more than one of these tables: a reservation batch (its users, its keys,
- * then SETTLE's deletes and the new holds), a settlement (settleIn), a key's new ceiling with its holds taken
- * over (updateKey) and a user's deletion (deleteUser). Every other write locks one table's rows.
+ * then SETTLE's deletes and the new holds), a settlement (settleIn), the sweeper (sweepBatch finds the expired
+ * holds without locking them, then locks their users, their keys and then the holds), a key's new ceiling with
+ * its holds taken over (updateKey) and a user's deletion (deleteUser). Every other write locks one table's rows.
  */
 
 /** The rows of `userIds` and then of `keyIds`, each in id order: the first two steps of the order. */
