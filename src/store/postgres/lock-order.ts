@@ -13,18 +13,29 @@ import { sql, type SQL } from 'drizzle-orm'
  *   with user_id unchanged, and takes FOR KEY SHARE on the user's row. So a transaction that writes a key's row
  *   twice locks the key's user first (lockKeyAndItsUser).
  * - a DELETE of a user deletes its keys through the cascade (users, then keys: in order);
- * - inserting a key or a stored response takes FOR KEY SHARE on its user's row (users first: in order).
+ * - inserting a key or a stored response takes FOR KEY SHARE on its user's row (users first: in order). A
+ *   transaction that inserts rows of several users takes those locks in id order first (shareUsers), not as its
+ *   rows come.
  *
  * The transactions that lock rows of more than one of these tables: a reservation batch (its users, its keys,
  * then SETTLE's deletes and the new holds), a settlement (settleIn), the sweeper (sweepBatch finds the expired
  * holds without locking them, then locks their users, their keys and then the holds), a key's new ceiling with
- * its holds taken over (updateKey) and a user's deletion (deleteUser). Every other write locks one table's rows.
+ * its holds taken over (updateKey) and a user's deletion (deleteUser); and, of several users' rows, a batch of stored
+ * response ids (writeResponses). Every other write locks one table's rows, or one row.
  */
 
 /** The rows of `userIds` and then of `keyIds`, each in id order: the first two steps of the order. */
 export async function lockUsersThenKeys(tx: TransactionSQL, userIds: Iterable<string>, keyIds: Iterable<string | null>): Promise<void> {
   await tx`SELECT 1 FROM users WHERE id IN (SELECT json_array_elements_text(${idsOf(userIds)}::text::json)) ORDER BY id FOR UPDATE`
   await tx`SELECT 1 FROM api_keys WHERE id IN (SELECT json_array_elements_text(${idsOf(keyIds)}::text::json)) ORDER BY id FOR UPDATE`
+}
+
+/**
+ * The users' rows FOR KEY SHARE, in id order: the lock that inserting a row referring to a user takes for its foreign
+ * key, taken here in the order rather than as the rows come.
+ */
+export async function shareUsers(tx: TransactionSQL, userIds: Iterable<string>): Promise<void> {
+  await tx`SELECT 1 FROM users WHERE id IN (SELECT json_array_elements_text(${idsOf(userIds)}::text::json)) ORDER BY id FOR KEY SHARE`
 }
 
 /**

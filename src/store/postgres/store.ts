@@ -20,7 +20,7 @@ import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
-import { lockKeyAndItsUser } from './lock-order'
+import { lockKeyAndItsUser, shareUsers } from './lock-order'
 import { DB_CLOCK, PostgresLedgerStore } from './ledger-store'
 import { applyMigrations } from './migrations'
 import { DatabaseOpenError, openFailureReason, postgresAddress } from './open-error'
@@ -297,6 +297,8 @@ export class PostgresStore implements Store {
     let commitSent = false
     await this.bounded.begin(async (tx) => {
       await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
+      // Their users' rows in id order, before the inserts take them one by one (lock-order.ts).
+      await shareUsers(tx, rows.filter((r) => !r.forget).map((r) => r.user_id))
       for (const r of rows) {
         if (r.forget)
           await tx`DELETE FROM stored_responses WHERE id = ${r.id} OR (kind = 'item' AND expires_with = ${r.id})`
