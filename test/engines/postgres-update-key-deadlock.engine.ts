@@ -1,9 +1,10 @@
 /**
- * PostgresStore.updateKey runs its transaction under retryingConflicts, so that a deadlock with the sweeper
- * (which locks a reservation before its key, where this locks the key before its reservations) is undone by
- * Postgres and run again. The transaction goes through drizzle, which wraps the driver's error in a
- * DrizzleQueryError: isConflict finds the SQLSTATE (40P01) inside it, and the admin's PATCH succeeds rather
- * than being answered 503 database_busy.
+ * PostgresStore.updateKey runs its transaction under retryingConflicts, so that a deadlock with a transaction that
+ * locks a key's hold before the key (the order every transaction of tollgate's takes is the other one, see
+ * src/store/postgres/lock-order.ts; the sweeper's used to be this one, and an operator's session may be) is undone
+ * by Postgres and run again. The transaction goes through drizzle, which wraps the driver's error in a
+ * DrizzleQueryError: isConflict finds the SQLSTATE (40P01) inside it, and the admin's PATCH succeeds rather than
+ * being answered 503 database_busy.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
@@ -28,7 +29,7 @@ afterAll(async () => {
   await pg?.destroy()
 })
 
-describe('Postgres: PATCH a key (max_budget) that deadlocks with a sweep of its hold', () => {
+describe('Postgres: PATCH a key (max_budget) that deadlocks with a transaction holding its hold', () => {
   test('the deadlock is retried and the PATCH succeeds (200, max_budget set), not 503', async () => {
     const { secret, keyId } = await gw.userWithKey({ id: 'key-deadlock', max_budget: 10 })
     // A request in flight: its hold is a reservation row of the key.
@@ -42,16 +43,16 @@ describe('Postgres: PATCH a key (max_budget) that deadlocks with a sweep of its 
       if (Date.now() > deadline) throw new Error('no hold')
       await Bun.sleep(20)
     }
-    // As the sweeper does: the reservation first, then its key.
-    const sweeper = await sql.reserve()
-    await sweeper`BEGIN`
-    await sweeper`SELECT 1 FROM reservations WHERE key_id = ${keyId} FOR UPDATE`
+    // The reservation first, then its key (as the sweeper once did).
+    const other = await sql.reserve()
+    await other`BEGIN`
+    await other`SELECT 1 FROM reservations WHERE key_id = ${keyId} FOR UPDATE`
     const patch = gw.admin('PATCH', `/v1/keys/${keyId}`, { max_budget: 5 })
-    // The PATCH now holds the key's row and waits for the reservation's.
+    // The PATCH now holds the user's and the key's rows and waits for the reservation's.
     await Bun.sleep(400)
-    await sweeper`SELECT 1 FROM api_keys WHERE id = ${keyId} FOR UPDATE`
-    await sweeper`COMMIT`
-    sweeper.release()
+    await other`SELECT 1 FROM api_keys WHERE id = ${keyId} FOR UPDATE`
+    await other`COMMIT`
+    other.release()
     const res = await patch
     expect({ status: res.status, max_budget: res.body?.max_budget ?? res.body }).toEqual({ status: 200, max_budget: 5 })
     await inflight

@@ -23,6 +23,7 @@ export const SUITES_ON_BOTH_STORES = [
   'price-schedule',
   'price-reprice-after-cancel',
   'unprice-schedule-only',
+  'price-in-flight',
   'price-media-part-tokens',
   'price-context-window-tokens',
   'console-overview',

@@ -8,6 +8,7 @@ import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, refusesData, storableText } from './batch'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
+import { idsOf, lockUsersThenKeys } from './lock-order'
 
 /**
  * The database's clock, in ms. Holds expire and are swept on it, not on each replica's own clock: a replica
@@ -226,7 +227,9 @@ const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_peri
   WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 
-const idsOf = (ids: Iterable<string | null>) => JSON.stringify([...new Set([...ids].filter((id): id is string => id !== null))])
+/** The sweeper's: the holds expired by $1 (the database's clock), at most $2, unlocked; then those of them still there, locked. */
+const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1 ORDER BY id LIMIT $2`
+const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint) ORDER BY id FOR UPDATE SKIP LOCKED`
 
 /** Statements sent one after another on one connection, in this order, without waiting for the answers between them. */
 type Send = (query: string, params: unknown[]) => Promise<any[]>
@@ -464,17 +467,20 @@ async function expectedBatch(
 }
 
 /**
- * Settles a batch inside `tx`. The users' rows are locked first and then the keys', each in id order, as a
- * reservation locks its user's row and then its key's: so that settlements and reservations on several
- * replicas always wait for each other in the same order and never deadlock. SETTLE's lock waits are bounded
- * (sendRiders): while something holds `usage` it fails at once (55P03), rather than keep these users' rows
- * from their holds. Returns the ids of the holds it settled.
+ * Settles a batch inside `tx`. The users' rows are locked first and then the keys', in the order every transaction
+ * takes them (lock-order.ts), so that settlements, reservations and the sweeper on several replicas never deadlock.
+ * Returns the ids of the holds it settled.
  */
 async function settleIn(tx: TransactionSQL, batch: SettlementRow[]): Promise<number[]> {
-  const userIds = JSON.stringify([...new Set(batch.map((r) => r.user_id))])
-  const keyIds = JSON.stringify([...new Set(batch.flatMap((r) => (r.key_id === null ? [] : [r.key_id])))])
-  await tx`SELECT 1 FROM users WHERE id IN (SELECT json_array_elements_text(${userIds}::text::json)) ORDER BY id FOR UPDATE`
-  await tx`SELECT 1 FROM api_keys WHERE id IN (SELECT json_array_elements_text(${keyIds}::text::json)) ORDER BY id FOR UPDATE`
+  await lockUsersThenKeys(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id))
+  return settleLocked(tx, batch)
+}
+
+/**
+ * Settles a batch whose users' and keys' rows `tx` holds locked. SETTLE's lock waits are bounded (sendRiders):
+ * while something holds `usage` it fails at once (55P03), rather than keep these users' rows from their holds.
+ */
+async function settleLocked(tx: TransactionSQL, batch: SettlementRow[]): Promise<number[]> {
   const [, settled] = await Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(SETTLE, [JSON.stringify(batch)])])
   return settledIds(settled)
 }
@@ -816,13 +822,16 @@ export class PostgresLedgerStore implements LedgerStore {
 
   async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<SweptHold[]> {
     await this.flush().catch(() => {})
-    // SKIP LOCKED: replicas sweeping at once each claim different holds, and a hold being settled by
-    // its owner right now is skipped (its DELETE holds the row lock), never charged twice.
     return retryingConflicts(() => this.bounded.begin(async (tx) => {
-      const rows = (await tx.unsafe(
-        `SELECT * FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [now - Date.now(), limit],
-      )) as ReservationRow[]
+      // The expired holds are found unlocked and locked after their users' and keys' rows, in the order every
+      // transaction takes them (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's
+      // settlement or a key's new ceiling, each holding the user's or the key's row and waiting for the hold's.
+      const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit])) as Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>[]
+      if (due.length === 0) return []
+      await lockUsersThenKeys(tx, due.map((r) => r.user_id), due.map((r) => r.key_id))
+      // Those still there: a hold settled meanwhile (by its owner, or by another replica's sweeper, which locked
+      // these users first) is gone. SKIP LOCKED: one whose row something else holds is left for a later sweep.
+      const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(due.map((r) => String(r.id)))])) as ReservationRow[]
       const swept = rows.map((row) => {
         const hold = takenFromRow(row)
         return { hold, outcome: charge(hold, now) }
@@ -831,7 +840,7 @@ export class PostgresLedgerStore implements LedgerStore {
       const batch = swept.map(({ hold, outcome }) => settlementRow(hold, outcome, now))
       this.forget(batch)
       // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them.
-      await settleIn(tx, batch)
+      await settleLocked(tx, batch)
       return swept
     }))
   }

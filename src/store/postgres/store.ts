@@ -20,6 +20,7 @@ import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
+import { lockKeyAndItsUser, shareUsers } from './lock-order'
 import { DB_CLOCK, PostgresLedgerStore } from './ledger-store'
 import { applyMigrations } from './migrations'
 import { DatabaseOpenError, openFailureReason, postgresAddress } from './open-error'
@@ -181,12 +182,14 @@ export class PostgresStore implements Store {
 
   async updateKey(id: string, changes: Partial<typeof sqliteTables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
     const pgDb = drizzle({ client: this.bounded, schema: tables })
-    // The sweeper locks a reservation before its key, this the key before its reservations: a deadlock
-    // between the two is undone by Postgres, and this runs again.
+    // Its locks follow the one order (lock-order.ts); a deadlock with a session that takes them otherwise is undone
+    // by Postgres, and this runs again.
     return retryingConflicts(() => pgDb.transaction(async (tx) => {
       if (takeOverHolds) {
-        // The key's row first, as a reservation locks it: no hold can be taken on it between the ceiling and the takeover.
-        await tx.execute(drizzleSql`SELECT 1 FROM api_keys WHERE id = ${id} FOR UPDATE`)
+        // The user's row, then the key's, as a reservation locks them: no hold can be taken on the key between the
+        // ceiling and the takeover. The user's first because this writes the key's row twice, and the second write
+        // takes the user's row for its foreign-key check (lock-order.ts).
+        for (const lock of lockKeyAndItsUser(id)) await tx.execute(lock)
         await tx.execute(drizzleSql`
           WITH taken AS (UPDATE reservations SET key_debited = true WHERE key_id = ${id} AND NOT key_debited RETURNING amount)
           UPDATE api_keys SET reserved = reserved + (SELECT coalesce(sum(amount), 0) FROM taken) WHERE id = ${id}`)
@@ -294,6 +297,8 @@ export class PostgresStore implements Store {
     let commitSent = false
     await this.bounded.begin(async (tx) => {
       await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
+      // Their users' rows in id order, before the inserts take them one by one (lock-order.ts).
+      await shareUsers(tx, rows.filter((r) => !r.forget).map((r) => r.user_id))
       for (const r of rows) {
         if (r.forget)
           await tx`DELETE FROM stored_responses WHERE id = ${r.id} OR (kind = 'item' AND expires_with = ${r.id})`

@@ -1,0 +1,128 @@
+/**
+ * The sweeper takes its locks in the order every Postgres transaction does (src/store/postgres/lock-order.ts):
+ * the expired holds' users, their keys, then the holds. It used to lock the holds first, so a transaction that
+ * held a hold's user or key and then needed the hold itself waited for a sweeper that waited for it:
+ * - a key's new ceiling (updateKey takes the key's holds over): a deadlock, found by Postgres only after
+ *   deadlock_timeout (1 s), with the user's row held all along and that user's holds waiting behind it;
+ * - the hold's own settlement (SETTLE deletes it): its bounded lock wait (100 ms) gave up first, the settlement
+ *   was rolled back, and the sweeper charged the hold in full as expired; the settlement, sent again, found it gone.
+ *
+ * In each test another session holds the key's row (as a reservation batch would) while the other transaction
+ * takes the user's row and waits for the key's, and another replica sweeps (a replica flushes its own settlements
+ * before it sweeps). Once the key's row is let go, both are done at once.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'bun:test'
+import { Ledger } from '../../src/budget/ledger'
+import { PostgresStore } from '../../src/store/postgres/store'
+import { done, holdFor } from '../support/ledger-contract'
+import { startPostgres, type TestPostgres } from './support/postgres'
+
+const TTL = 60_000
+/** A sweep at this time finds the holds taken now expired. */
+const pastExpiry = () => Date.now() + TTL + 1_000
+
+let pg: TestPostgres
+let store: PostgresStore
+let ledger: Ledger
+/** Another replica, on the same database: the one that sweeps. */
+let sweeper: { store: PostgresStore; ledger: Ledger }
+let n = 0
+beforeAll(async () => {
+  pg = await startPostgres()
+}, 60_000)
+afterAll(async () => {
+  await pg?.destroy()
+})
+beforeEach(async () => {
+  const url = await pg.database(`sweep_lock_order_${++n}`)
+  store = await PostgresStore.open(url, () => {})
+  ledger = new Ledger(store.ledger, TTL)
+  const other = await PostgresStore.open(url, () => {})
+  sweeper = { store: other, ledger: new Ledger(other.ledger, TTL) }
+  const now = Date.now()
+  await store.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 1000, 0, ${now}, ${now})`
+  await store.sql`INSERT INTO api_keys (id, user_id, key_hash, key_prefix, created_at, updated_at) VALUES ('k', 'u', 'k', 'tg-x', ${now}, ${now})`
+})
+afterEach(async () => {
+  await Promise.all([store.close(), sweeper.store.close()])
+})
+
+/** Until `n` sessions of this database wait for a lock. */
+async function waitersReach(n: number) {
+  for (const until = Date.now() + 3_000; Date.now() < until; await Bun.sleep(10)) {
+    const [{ waiting }] = await store.sql`
+      SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`
+    if (waiting >= n) return
+  }
+  throw new Error(`${n} sessions never waited for a lock`)
+}
+
+/** Another session's transaction holding the key's row; `release` commits it and gives the time. */
+async function holdingTheKey() {
+  const session = await store.sql.reserve()
+  await session`BEGIN`
+  await session`SELECT 1 FROM api_keys WHERE id = 'k' FOR UPDATE`
+  return {
+    release: async () => {
+      await session`COMMIT`
+      session.release()
+      return Date.now()
+    },
+  }
+}
+
+const figures = async () => {
+  await ledger.flush()
+  const [user] = await store.sql`SELECT spend::int, reserved::int FROM users WHERE id = 'u'`
+  const [key] = await store.sql`SELECT spend::int, reserved::int, max_budget::int FROM api_keys WHERE id = 'k'`
+  const usage = await store.sql`SELECT cost::int, status FROM usage ORDER BY id`
+  return { user: { ...user }, key: { ...key }, usage: usage.map((u: object) => ({ ...u })) }
+}
+
+test("a sweep and a key's new ceiling that takes its holds over: both done at once, no deadlock", async () => {
+  await ledger.reserve(holdFor('u', 100, 'k'))
+  const key = await holdingTheKey()
+  const ceiling = store.updateKey('k', { maxBudget: 500 }, true)
+  await waitersReach(1)
+  const sweep = sweeper.ledger.sweepBatch(pastExpiry())
+  await waitersReach(2)
+  const released = await key.release()
+  const [swept, row] = await Promise.all([sweep, ceiling])
+  const tookMs = Date.now() - released
+  console.log('ceiling and sweep done', tookMs, 'ms after the key row was let go')
+  // The ceiling took the hold over (the key's reserved), and the sweep then charged it in full to the user and the key.
+  expect({ swept, maxBudget: row?.maxBudget, under300ms: tookMs < 300, ...(await figures()) }).toEqual({
+    swept: 1,
+    maxBudget: 500,
+    under300ms: true,
+    user: { spend: 100, reserved: 0 },
+    key: { spend: 100, reserved: 0, max_budget: 500 },
+    usage: [{ cost: 100, status: 'expired' }],
+  })
+}, 30_000)
+
+test("a sweep and its hold's own settlement, which locked the user first: the settlement's charge kept (not the full hold as expired), both done at once", async () => {
+  const hold = await ledger.reserve(holdFor('u', 100, 'k'))
+  const key = await holdingTheKey()
+  // Settled on its own: its transaction locks the user's row and waits for the key's.
+  hold.settle(done(40))
+  await waitersReach(1)
+  const sweep = sweeper.ledger.sweepBatch(pastExpiry())
+  await waitersReach(2)
+  const released = await key.release()
+  const settled = ledger.flush().then(
+    () => 'written',
+    (error) => `failed: ${(error as { errno?: string }).errno ?? error}`,
+  )
+  const [swept, settlement] = await Promise.all([sweep, settled])
+  const tookMs = Date.now() - released
+  console.log('settlement and sweep done', tookMs, 'ms after the key row was let go')
+  expect({ swept, settlement, under300ms: tookMs < 300, ...(await figures()) }).toEqual({
+    swept: 0,
+    settlement: 'written',
+    under300ms: true,
+    user: { spend: 40, reserved: 0 },
+    key: { spend: 40, reserved: 0, max_budget: null },
+    usage: [{ cost: 40, status: 'ok' }],
+  })
+}, 30_000)
