@@ -3,11 +3,13 @@ import { and, eq, isNull, sql } from 'drizzle-orm'
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
+import { onReadOnlyFilesystem } from '../../db/read-only'
 import { WriteQueue } from '../../db/write-queue'
 import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
+import { DatabaseReadOnly } from '../read-only'
 import { EXPIRING_STORED_IDS } from '../store'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
@@ -260,11 +262,16 @@ export class SqliteStore implements Store {
     return this.reservations.get()!
   }
 
+  /**
+   * The database answers, and its file takes writes: one on a filesystem remounted read-only answers `SELECT 1`
+   * all the same while every hold fails, and a load balancer would keep sending this process requests.
+   */
   async ping(): Promise<void> {
     // Prepared on every call: a statement prepared once keeps answering even after its database is closed.
     const probe = this.db.$client.prepare('SELECT 1 AS ok')
     probe.get()
     probe.finalize()
+    if (onReadOnlyFilesystem(this.db.$client.filename)) throw new DatabaseReadOnly()
   }
 
   async flush(): Promise<void> {
