@@ -2,7 +2,10 @@
  * A SQLite database that takes no writes refuses every hold with SQLITE_READONLY (or one of its extended codes:
  * _DBMOVED, _DIRECTORY, _CANTINIT…). Like a Postgres taking none (25006), that is 503 database_unavailable with
  * Retry-After, nothing charged and the provider not called, and the operator is told in the log: not a 500
- * internal_error logged as an unhandled bug. (/health on a read-only filesystem: test/engines/sqlite-read-only-filesystem.engine.ts.)
+ * internal_error logged as an unhandled bug. The writes nobody waits for (settlements, log rows) are kept and
+ * written once it takes writes again, as on a full disk, not dropped as if each were at fault (a dropped
+ * settlement leaves its hold to be swept at its full amount). (/health on a read-only filesystem:
+ * test/engines/sqlite-read-only-filesystem.engine.ts.)
  */
 import { afterAll, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
@@ -10,6 +13,7 @@ import { renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { DrizzleQueryError } from 'drizzle-orm'
 import { createApp, createServices } from '../src/app'
+import { WriteQueue } from '../src/db/write-queue'
 import { toGatewayError } from '../src/plugins/errors'
 import type { SqliteStore } from '../src/store/sqlite/store'
 import { startMockProvider } from './support/mock-provider'
@@ -82,5 +86,30 @@ test("a hold on the gateway's own connection when it takes no writes: 503 databa
     await services.records.stop()
     await services.store.close()
     mock.stop()
+  }
+})
+
+test('writes nobody waits for, refused for the database taking none, are kept and written once it takes writes again', async () => {
+  const path = join(dir, 'queue.db')
+  // Rollback-journal mode: while its file is moved away, SQLite refuses every write (SQLITE_READONLY_DBMOVED), until it is back.
+  const db = new Database(path)
+  db.run('CREATE TABLE t (v INTEGER)')
+  const errors: unknown[] = []
+  const queue = new WriteQueue(db, (e) => errors.push(e), 5, 2_000, 50)
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+  const told: string[] = []
+  try {
+    renameSync(path, `${path}.away`)
+    queue.defer(() => void insert.run(1), () => told.push('written'))
+    await Bun.sleep(150) // the linger, and two more tries
+    expect(told).toEqual([])
+    renameSync(`${path}.away`, path)
+    await queue.flushed()
+    expect({ told, rows: db.query('SELECT count(*) AS n FROM t').get() }).toEqual({ told: ['written'], rows: { n: 1 } })
+    expect(errors.length).toBeGreaterThan(0)
+    expect(errors.every((e) => (e as { code?: string }).code === 'SQLITE_READONLY_DBMOVED')).toBe(true)
+  } finally {
+    queue.close()
+    db.close()
   }
 })
