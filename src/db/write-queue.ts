@@ -30,8 +30,8 @@ import { BUSY_TIMEOUT_MS } from './open'
  * acted on only once its commit is done. Lingering writes are never dropped for a lock: they wait for it.
  * A lock held past `busyTimeoutMs` is reported once (a sibling's brief one is not an error).
  *
- * A commit that fails otherwise (a full disk) refuses the waited-for writes in it, and puts the lingering
- * ones back, to be tried again after `retryMs`.
+ * A commit that fails otherwise (a full disk, a database that takes no writes) refuses the waited-for writes
+ * in it, and puts the lingering ones back, to be tried again after `retryMs`.
  *
  * A process killed before a flush loses what was queued: a lost settlement leaves its hold in place,
  * which the sweeper later settles at its full amount; a lost log row is lost; a lost reservation was
@@ -109,9 +109,9 @@ export class WriteQueue {
     } catch (error) {
       // Not a write but the transaction itself (busy, disk): running again would fail the same way.
       if (!this.aWriteFailed) throw error
-      // A write that failed for the database's sake (a full disk, an I/O error): SQLite may have rolled the
-      // whole transaction back, and a run in savepoints would fail the same way, ending in a bare "cannot
-      // commit": the write's own error says what happened.
+      // A write that failed for the database's sake (a full disk, an I/O error, a database taking no writes):
+      // SQLite may have rolled the whole transaction back, and a run in savepoints would fail the same way,
+      // ending in a bare "cannot commit": the write's own error says what happened.
       if (failsTheTransaction(this.writeError)) throw this.writeError
       this.runCarefully(writes)
     }
@@ -339,9 +339,12 @@ export class WriteQueue {
 const FIRST_RETRY_MS = 10
 const LAST_RETRY_MS = 50
 
-/** Errors after which SQLite may roll the whole transaction back (https://sqlite.org/lang_transaction.html). */
+/**
+ * Errors of the database, not of the write: after them SQLite may roll the whole transaction back
+ * (https://sqlite.org/lang_transaction.html), or, taking no writes (SQLITE_READONLY), it refuses every write alike.
+ */
 const failsTheTransaction = (error: unknown): boolean =>
-  /^SQLITE_(FULL|IOERR|NOMEM|BUSY)/.test(String((error as { code?: unknown } | null)?.code ?? ''))
+  /^SQLITE_(FULL|IOERR|NOMEM|BUSY|READONLY)/.test(String((error as { code?: unknown } | null)?.code ?? ''))
 
 interface QueuedWrite {
   run(): void

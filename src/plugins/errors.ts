@@ -1,6 +1,7 @@
 import { DrizzleQueryError } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { isBusy } from '../db/busy'
+import { isReadOnly } from '../db/read-only'
 import { badRequest, databaseBusy, databaseFull, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
 import { lockTimedOut, sqlStateOf } from '../store/postgres/batch'
 import { isConflict, isDiskFull, isUnavailable } from '../store/postgres/errors'
@@ -46,6 +47,12 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
   // Postgres is down, out of reach, out of connections or taking no writes: no hold could be taken, so the
   // provider was not called.
   if (isUnavailable(cause)) return databaseUnavailable()
+  // SQLite takes no writes, as a Postgres standby takes none: no hold could be written. Unlike a failover, nothing
+  // ends it but the operator, who must hear of it.
+  if (isReadOnly(cause)) {
+    log.log('error', 'the database takes no writes: requests are refused until it does', {})
+    return databaseUnavailable()
+  }
   // The database's disk is full (SQLite's file's, Postgres's): no hold could be written either. The operator must hear of it.
   if ((cause as { code?: unknown })?.code === 'SQLITE_FULL' || isDiskFull(cause)) {
     log.log('error', 'the database disk is full: requests are refused until it has room', {})

@@ -269,7 +269,7 @@ const XAI_DEFAULT_SEARCH_RESULTS = 20
 const hasAudioPart = (content: unknown) => Array.isArray(content) && content.some((p) => p?.type === 'input_audio' || p?.type === 'audio_url')
 
 /** Audio a Responses request sends: an audio part in a message's content or in a tool's output (`function_call_output`…). */
-const responsesAudioInput = (input: unknown): boolean =>
+export const responsesAudioInput = (input: unknown): boolean =>
   Array.isArray(input) && input.some((item) => hasAudioPart(item?.content) || hasAudioPart(item?.output))
 
 /**

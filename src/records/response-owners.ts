@@ -16,12 +16,15 @@ export interface StoredResponse {
   mediaParts: number | null
   /** The bytes of its text, which bound its tokens on any model; null when not counted (an older row). */
   contextBytes: number | null
+  /** Whether it holds audio, which the provider reads again as audio input. */
+  holdsAudio: boolean
   /** Recorded, not read back: an item's response, when the provider forgets the item with it (not a conversation's). */
   expiresWith?: string | null
 }
 
 const storedResponse = (row: StoredResponseRow): StoredResponse =>
-  ({ id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens, mediaParts: row.media_parts, contextBytes: row.context_bytes })
+  ({ id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens, mediaParts: row.media_parts, contextBytes: row.context_bytes,
+    holdsAudio: row.holds_audio })
 
 /**
  * Who owns each response and conversation id a provider keeps for us (the `stored_responses` table).
@@ -37,7 +40,7 @@ export class ResponseOwners {
     if (hasNul(s.id)) return
     this.store.recordResponse(
       { id: s.id, kind: s.kind, user_id: s.userId, provider: s.provider, model: s.model, context_tokens: s.contextTokens, media_parts: s.mediaParts, context_bytes: s.contextBytes,
-        expires_with: s.expiresWith ?? null },
+        holds_audio: s.holdsAudio, expires_with: s.expiresWith ?? null },
       Date.now(),
       growBy,
     )

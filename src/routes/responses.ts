@@ -12,7 +12,7 @@ import { admitRequest, refuseUserMismatch, resolveModel, type Admission } from '
 import type { StreamFacts } from '../metering/metered-stream'
 import { outputDeniedByUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
-import { contextWindowOf, openAIResponsesFeatures, responsesOfferedTools, serverToolBounds } from '../pricing/features'
+import { contextWindowOf, openAIResponsesFeatures, responsesAudioInput, responsesOfferedTools, serverToolBounds } from '../pricing/features'
 import { heldInputTokens } from '../pricing/price'
 import { callUnmetered, errorCheckedText, readUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
@@ -73,7 +73,8 @@ const notStored = (kind: StoredKind, id: string) =>
  * other than the request's target sized, which the target bills at its own rate; the bytes of its text (null
  * likewise), and its size as held on the target: the rows another model sized at their bytes when more than
  * their tokens, since the target's tokenizer may cut the same text finer (a Gujarati text of 6,900 bytes: 822
- * tokens on gpt-4o, 4,301 on gpt-4-turbo) and a token is at least a byte on any.
+ * tokens on gpt-4o, 4,301 on gpt-4-turbo) and a token is at least a byte on any; and whether it holds audio,
+ * which the provider reads again as audio input.
  */
 interface StoredContext {
   tokens: number
@@ -81,9 +82,10 @@ interface StoredContext {
   mediaPartsElsewhere: number
   bytes: number | null
   heldTokens: number
+  holdsAudio: boolean
 }
 
-const NO_CONTEXT: StoredContext = { tokens: 0, mediaParts: 0, mediaPartsElsewhere: 0, bytes: 0, heldTokens: 0 }
+const NO_CONTEXT: StoredContext = { tokens: 0, mediaParts: 0, mediaPartsElsewhere: 0, bytes: 0, heldTokens: 0, holdsAudio: false }
 
 /**
  * The tokens a stored context is held for on the target. With hard bounds, a media part another model sized
@@ -120,7 +122,8 @@ export const responsesRoutes = (services: Services) => {
    * by what each turn adds (its size less the stored context it started from): turns taken at once all add
    * their items to it. Each is recorded with the media parts its context holds (the stored context's, the
    * request's own, its output's), and its bytes (the stored context's, the request's input as its hold counts it,
-   * its output's as input), carried along the chain for a continuation on another model.
+   * its output's as input), carried along the chain for a continuation on another model; and whether it holds
+   * audio (the stored context's or the request's own), carried along likewise: the provider reads it again.
    */
   function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, admission: Admission, context: StoredContext) => Exchange {
     return (model, userId, { estimate, tariff, outputClamp }, context) => {
@@ -133,13 +136,15 @@ export const responsesRoutes = (services: Services) => {
       const ownBytes = heldInput - heldContextTokens(context, itemOptions)
       const ownMediaParts = responsesMediaParts(body.input)
       const mediaPartsWith = (output: unknown) => (context.mediaParts === null ? null : context.mediaParts + ownMediaParts + responsesMediaParts(output))
+      // Held as audio input for audio in its own input or in the context it continues: the context it leaves holds it.
+      const holdsAudio = tariff.features.audioInput
       let stored: { id: string; conversation: string | null } | null = null
       let mediaParts = mediaPartsWith([])
       let added = { tokens: 0, mediaParts: 0, bytes: 0 }
       const recordSize = (contextTokens: number, outputBytes: number) => {
         if (!stored) return
         const contextBytes = context.bytes === null ? null : context.bytes + ownBytes + outputBytes
-        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens, mediaParts, contextBytes }
+        const where = { userId, provider: model.providerName, model: model.canonical, contextTokens, mediaParts, contextBytes, holdsAudio }
         owners.record({ id: stored.id, kind: 'response', ...where })
         if (stored.conversation === null) return
         const adds = {
@@ -211,6 +216,7 @@ export const responsesRoutes = (services: Services) => {
             contextTokens: Math.max(outputTokens, itemBytes[i]!, resultsLeftOut(item) ? responseTokens : 0),
             mediaParts: responsesMediaParts([item]),
             contextBytes: itemBytes[i]!,
+            holdsAudio: responsesAudioInput([item]),
           })
         })
       }
@@ -330,6 +336,7 @@ export const responsesRoutes = (services: Services) => {
       mediaPartsElsewhere: sum(elsewhere.map((stored) => stored.mediaParts ?? 0)),
       bytes: bytes.includes(null) ? null : sum(bytes as number[]),
       heldTokens: sum(context.map((stored) => (madeElsewhere(stored) ? Math.max(stored.contextTokens!, stored.contextBytes ?? 0) : stored.contextTokens!))),
+      holdsAudio: context.some((stored) => stored.holdsAudio),
     }
   }
 
@@ -400,7 +407,8 @@ export const responsesRoutes = (services: Services) => {
             const upstream = route === 'anthropic' ? estimateMessages(translated.request, options) : estimateChat(translated.request, options)
             return largerEstimate(sent, upstream)
           },
-          features: translated ? translated.features : native!.features,
+          // Audio a stored context holds is read again as audio input, as chat's earlier audio answer named by id is.
+          features: translated ? translated.features : { ...native!.features, audioInput: native!.features.audioInput || context.holdsAudio },
         })
         using hold = admission.hold
         // Made before the call: nothing may throw between the provider's answer and its relay.

@@ -1,6 +1,7 @@
 /**
  * The database answers but takes no writes (a Postgres primary turned standby by a failover, or
- * `default_transaction_read_only` set by an operator): every hold would be refused, so it is not healthy.
+ * `default_transaction_read_only` set by an operator; a SQLite file on a filesystem remounted read-only): every
+ * hold would be refused, so it is not healthy.
  */
 export class DatabaseReadOnly extends Error {
   override name = 'DatabaseReadOnly'

@@ -74,6 +74,8 @@ export interface StoredResponseRow {
   context_tokens: number | null
   media_parts: number | null
   context_bytes: number | null
+  /** Whether the context holds audio, which the provider reads again as audio input. */
+  holds_audio: boolean
   /** Written, not read back: an item's response, when the item goes with it (see the schema's `expires_with`). */
   expires_with?: string | null
 }
@@ -173,8 +175,8 @@ export interface Store {
   /**
    * Records who owns a stored id and its size (tokens, media parts and bytes): set, or with `growBy` (a
    * conversation, which every turn adds to, some at once) grown by that much — never below the row's own
-   * `context_tokens`, `media_parts` and `context_bytes`, a size unknown stays unknown, and the row takes the turn's model, which sized it. The first
-   * user to record an id keeps it.
+   * `context_tokens`, `media_parts` and `context_bytes`, a size unknown stays unknown, and the row takes the turn's model, which sized it. Audio,
+   * once recorded, stays recorded. The first user to record an id keeps it.
    */
   recordResponse(row: StoredResponseRow, now: number, growBy?: StoredGrowth): void
   findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null>

@@ -153,17 +153,17 @@ test('a table of several pages is copied whole, in id order, and its id sequence
   }
 })
 
-test('a stored response id is copied with every size it records: tokens, media parts and bytes (null kept null)', async () => {
+test('a stored response id is copied with every size it records: tokens, media parts and bytes (null kept null), and whether it holds audio', async () => {
   const dir = tempDir()
   const file = join(dir, 'tollgate.db')
   const db = openDatabase(file)
   const now = Date.now()
   db.$client.run(`INSERT INTO users (id, spend, reserved, period_start, created_at, updated_at) VALUES ('team', 0, 0, 0, ?, ?)`, [now, now])
   const insert = db.$client.prepare(
-    `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, created_at) VALUES (?, 'response', 'team', 'mock', 'mock:gpt-mock', ?, ?, ?, ?)`,
+    `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, created_at) VALUES (?, 'response', 'team', 'mock', 'mock:gpt-mock', ?, ?, ?, ?, ?)`,
   )
-  insert.run('resp_sized', 848, 1, 7052, now)
-  insert.run('resp_old', 1501, null, null, now)
+  insert.run('resp_sized', 848, 1, 7052, 1, now)
+  insert.run('resp_old', 1501, null, null, 0, now)
   db.$client.close()
 
   const url = await pg.database('stored')
@@ -172,10 +172,10 @@ test('a stored response id is copied with every size it records: tokens, media p
     expect(done.code).toBe(0)
     const sql = new Bun.SQL(url)
     try {
-      const rows = await sql`SELECT id, context_tokens::int AS context_tokens, media_parts, context_bytes::int AS context_bytes FROM stored_responses ORDER BY id`
+      const rows = await sql`SELECT id, context_tokens::int AS context_tokens, media_parts, context_bytes::int AS context_bytes, holds_audio FROM stored_responses ORDER BY id`
       expect([...rows]).toEqual([
-        { id: 'resp_old', context_tokens: 1501, media_parts: null, context_bytes: null },
-        { id: 'resp_sized', context_tokens: 848, media_parts: 1, context_bytes: 7052 },
+        { id: 'resp_old', context_tokens: 1501, media_parts: null, context_bytes: null, holds_audio: false },
+        { id: 'resp_sized', context_tokens: 848, media_parts: 1, context_bytes: 7052, holds_audio: true },
       ])
     } finally {
       await sql.close()

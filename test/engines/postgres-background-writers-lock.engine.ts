@@ -81,7 +81,7 @@ describe('a lock held on a table a background writer writes', () => {
     let mostWaiting = 0
     let lookup: unknown
     try {
-      store.recordResponse({ id: 'resp_locked', kind: 'response', user_id: 'u', provider: 'p', model: 'p:m', context_tokens: 1, media_parts: 0, context_bytes: 1 }, Date.now())
+      store.recordResponse({ id: 'resp_locked', kind: 'response', user_id: 'u', provider: 'p', model: 'p:m', context_tokens: 1, media_parts: 0, context_bytes: 1, holds_audio: false }, Date.now())
       // Past the writer's first tries and their deadlines (500 ms each, then 500 ms apart): each used to keep its connection.
       const until = Date.now() + 4_000
       while (Date.now() < until) {

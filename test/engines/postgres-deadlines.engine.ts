@@ -161,7 +161,7 @@ describe("the Postgres store's queries, the database answering nothing", () => {
     const now = Date.now()
     relay.freeze()
     store.appendRequestLog({ createdAt: now, requestId: 'r', method: 'GET', route: '/v1/models', status: 200, latencyMs: 1, clientIp: null, keyId: null, userId: null })
-    store.recordResponse({ id: 'resp_1', kind: 'response', user_id: 'u', provider: 'mock', model: 'm', context_tokens: 1, media_parts: 0, context_bytes: 1 }, now)
+    store.recordResponse({ id: 'resp_1', kind: 'response', user_id: 'u', provider: 'mock', model: 'm', context_tokens: 1, media_parts: 0, context_bytes: 1, holds_audio: false }, now)
     const asked: Record<string, () => Promise<unknown>> = {
       findKey: () => store.findKey('nope'),
       'prices.current': () => store.prices.current(now),

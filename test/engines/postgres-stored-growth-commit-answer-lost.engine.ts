@@ -24,7 +24,7 @@ afterAll(async () => {
   await pg?.destroy()
 })
 
-const conversation = { id: 'conv_1', kind: 'conversation' as const, user_id: 'u', provider: 'mock', model: 'mock:gpt-mock', media_parts: 0, expires_with: null }
+const conversation = { id: 'conv_1', kind: 'conversation' as const, user_id: 'u', provider: 'mock', model: 'mock:gpt-mock', media_parts: 0, holds_audio: false, expires_with: null }
 
 test('a conversation growth whose COMMIT answer was lost is applied once, not twice', async () => {
   const url = await pg.database('growth_twice')

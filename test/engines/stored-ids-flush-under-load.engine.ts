@@ -27,7 +27,7 @@ afterAll(async () => {
 // Each test starts with nothing queued: the rows an earlier test's load recorded are written first.
 beforeEach(() => store.flushResponses())
 
-const row = (id: string, kind: 'item' | 'response' = 'item') => ({ id, kind, user_id: 'u', provider: 'p', model: 'p:m', context_tokens: 10, media_parts: 0, context_bytes: 10 })
+const row = (id: string, kind: 'item' | 'response' = 'item') => ({ id, kind, user_id: 'u', provider: 'p', model: 'p:m', context_tokens: 10, media_parts: 0, context_bytes: 10, holds_audio: false })
 
 /** Runs `wait` while other answers keep recording ids (each response records itself and its items); returns how long it took. */
 async function underLoad<T>(wait: () => Promise<T>): Promise<{ waited: number; result: T | undefined; other: number }> {

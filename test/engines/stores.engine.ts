@@ -52,6 +52,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-zero-usage-stored-size',
   'responses-stream-items-unlisted',
   'responses-store-false-input-item',
+  'responses-audio-in-stored-context',
   'key-in-flight',
   'hold-refuses-dead-key',
   'rotated-key-behind-cache',

@@ -305,23 +305,25 @@ export class PostgresStore implements Store {
         else if (r.grow_by !== undefined)
           // GREATEST skips NULLs: the CASEs keep a size unknown unknown, as SQLite's max() does.
           await tx`
-            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, expires_with, created_at)
-            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.expires_with ?? null}, ${r.created_at})
+            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, expires_with, created_at)
+            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.holds_audio}, ${r.expires_with ?? null}, ${r.created_at})
             ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL OR excluded.context_tokens IS NULL THEN NULL
               ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by.tokens}, excluded.context_tokens) END,
               media_parts = CASE WHEN stored_responses.media_parts IS NULL OR excluded.media_parts IS NULL THEN NULL
               ELSE GREATEST(stored_responses.media_parts + ${r.grow_by.mediaParts}, excluded.media_parts) END,
               context_bytes = CASE WHEN stored_responses.context_bytes IS NULL OR excluded.context_bytes IS NULL THEN NULL
               ELSE GREATEST(stored_responses.context_bytes + ${r.grow_by.bytes}, excluded.context_bytes) END,
+              holds_audio = stored_responses.holds_audio OR excluded.holds_audio,
               model = excluded.model
             WHERE stored_responses.user_id = excluded.user_id`
         else
           await tx`
-            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, expires_with, created_at)
-            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.expires_with ?? null}, ${r.created_at})
+            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, expires_with, created_at)
+            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.holds_audio}, ${r.expires_with ?? null}, ${r.created_at})
             ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens),
               media_parts = coalesce(excluded.media_parts, stored_responses.media_parts),
-              context_bytes = coalesce(excluded.context_bytes, stored_responses.context_bytes)
+              context_bytes = coalesce(excluded.context_bytes, stored_responses.context_bytes),
+              holds_audio = stored_responses.holds_audio OR excluded.holds_audio
             WHERE stored_responses.user_id = excluded.user_id`
       }
       // Bun sends the COMMIT once this returns.
@@ -339,7 +341,7 @@ export class PostgresStore implements Store {
   /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
     await this.responses.flushQueued()
-    const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
+    const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
     return row ? storedResponseRow(row) : null
   }
 
@@ -347,13 +349,13 @@ export class PostgresStore implements Store {
     await this.responses.flushQueued()
     // The ids as one JSON array, as on SQLite: one parameter, whatever their number.
     const rows = await this.bounded`
-      SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses
+      SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio FROM stored_responses
       WHERE id IN (SELECT json_array_elements_text(${JSON.stringify(ids)}::text::json)) AND kind = ${kind}`
     return rows.map(storedResponseRow)
   }
 
   forgetResponse(id: string): void {
-    this.responses.push({ id, forget: true, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, media_parts: null, context_bytes: null, created_at: 0 })
+    this.responses.push({ id, forget: true, kind: 'response', user_id: '', provider: '', model: '', context_tokens: null, media_parts: null, context_bytes: null, holds_audio: false, created_at: 0 })
   }
 
   async openReservations() {

@@ -3,11 +3,13 @@ import { and, eq, isNull, sql } from 'drizzle-orm'
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
+import { onReadOnlyFilesystem } from '../../db/read-only'
 import { WriteQueue } from '../../db/write-queue'
 import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
+import { DatabaseReadOnly } from '../read-only'
 import { EXPIRING_STORED_IDS } from '../store'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
@@ -35,10 +37,10 @@ export class SqliteStore implements Store {
   private readonly insertAggregate: Statement<unknown, [number, string, string, string, number, number, string | null, number, number]>
   private readonly updateAggregate: Statement<unknown, [number, number, number]>
   private readonly pruneLog: Statement<unknown, [number]>
-  private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, string | null, number]>
-  private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, string | null, number, number, number, number]>
-  private readonly selectResponse: Statement<StoredResponseRow, [string, string]>
-  private readonly selectResponses: Statement<StoredResponseRow, [string, string]>
+  private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, boolean, string | null, number]>
+  private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, boolean, string | null, number, number, number, number]>
+  private readonly selectResponse: Statement<SqliteStoredResponseRow, [string, string]>
+  private readonly selectResponses: Statement<SqliteStoredResponseRow, [string, string]>
   private readonly removeResponse: Statement<unknown, [string, string]>
   private readonly pruneResponses: Statement<unknown, [number]>
   private readonly reservations: Statement<{ n: number; amount: number }, []>
@@ -76,25 +78,25 @@ export class SqliteStore implements Store {
       `DELETE FROM api_request_log WHERE id IN (SELECT id FROM api_request_log WHERE created_at < ? ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
     )
     this.upsertResponse = client.prepare(
-      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, expires_with, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, expires_with, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, context_tokens), media_parts = coalesce(excluded.media_parts, media_parts),
-         context_bytes = coalesce(excluded.context_bytes, context_bytes)
+         context_bytes = coalesce(excluded.context_bytes, context_bytes), holds_audio = holds_audio OR excluded.holds_audio
        WHERE user_id = excluded.user_id`,
     )
     // max() of SQLite is NULL when an argument is: a size unknown stays unknown.
     this.growResponse = client.prepare(
-      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, expires_with, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, expires_with, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET context_tokens = max(context_tokens + ?, excluded.context_tokens),
-         media_parts = max(media_parts + ?, excluded.media_parts), context_bytes = max(context_bytes + ?, excluded.context_bytes), model = excluded.model
+         media_parts = max(media_parts + ?, excluded.media_parts), context_bytes = max(context_bytes + ?, excluded.context_bytes),
+         holds_audio = holds_audio OR excluded.holds_audio, model = excluded.model
        WHERE user_id = excluded.user_id`,
     )
-    this.selectResponse = client.prepare('SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id = ? AND kind = ?')
+    const columns = 'id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio'
+    this.selectResponse = client.prepare(`SELECT ${columns} FROM stored_responses WHERE id = ? AND kind = ?`)
     // The ids as one JSON array: one statement, whatever their number.
-    this.selectResponses = client.prepare(
-      'SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes FROM stored_responses WHERE id IN (SELECT value FROM json_each(?)) AND kind = ?',
-    )
+    this.selectResponses = client.prepare(`SELECT ${columns} FROM stored_responses WHERE id IN (SELECT value FROM json_each(?)) AND kind = ?`)
     this.removeResponse = client.prepare("DELETE FROM stored_responses WHERE id = ? OR (kind = 'item' AND expires_with = ?)")
     this.pruneResponses = client.prepare(
       `DELETE FROM stored_responses WHERE rowid IN
@@ -226,7 +228,7 @@ export class SqliteStore implements Store {
   }
 
   recordResponse(s: StoredResponseRow, now: number, growBy?: StoredGrowth): void {
-    const row = [s.id, s.kind, s.user_id, s.provider, s.model, s.context_tokens, s.media_parts, s.context_bytes, s.expires_with ?? null, now] as const
+    const row = [s.id, s.kind, s.user_id, s.provider, s.model, s.context_tokens, s.media_parts, s.context_bytes, s.holds_audio, s.expires_with ?? null, now] as const
     if (growBy === undefined) this.writes.defer(() => this.upsertResponse.run(...row))
     else this.writes.defer(() => this.growResponse.run(...row, growBy.tokens, growBy.mediaParts, growBy.bytes))
   }
@@ -234,12 +236,13 @@ export class SqliteStore implements Store {
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
     // A lookup writes what is queued first, so an id is found as soon as its creator has seen it.
     await this.writes.flushed()
-    return this.selectResponse.get(id, kind)
+    const row = this.selectResponse.get(id, kind)
+    return row ? storedResponseRow(row) : null
   }
 
   async findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]> {
     await this.writes.flushed()
-    return this.selectResponses.all(JSON.stringify(ids), kind)
+    return this.selectResponses.all(JSON.stringify(ids), kind).map(storedResponseRow)
   }
 
   async flushResponses(): Promise<void> {
@@ -259,11 +262,16 @@ export class SqliteStore implements Store {
     return this.reservations.get()!
   }
 
+  /**
+   * The database answers, and its file takes writes: one on a filesystem remounted read-only answers `SELECT 1`
+   * all the same while every hold fails, and a load balancer would keep sending this process requests.
+   */
   async ping(): Promise<void> {
     // Prepared on every call: a statement prepared once keeps answering even after its database is closed.
     const probe = this.db.$client.prepare('SELECT 1 AS ok')
     probe.get()
     probe.finalize()
+    if (onReadOnlyFilesystem(this.db.$client.filename)) throw new DatabaseReadOnly()
   }
 
   async flush(): Promise<void> {
@@ -286,6 +294,11 @@ export class SqliteStore implements Store {
     client.close()
   }
 }
+
+/** A stored id's row as SQLite gives it: its boolean a 0 or a 1. */
+type SqliteStoredResponseRow = Omit<StoredResponseRow, 'holds_audio'> & { holds_audio: number }
+
+const storedResponseRow = (row: SqliteStoredResponseRow): StoredResponseRow => ({ ...row, holds_audio: row.holds_audio === 1 })
 
 function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
   const client = db.$client

@@ -18,11 +18,10 @@ export const isItemReference = (item: Json) =>
  * The field that carries an item's content, by type: the provider reads it from the body when it is there,
  * and from the item it stored under the id when it is not. For a tool call that is what the tool brought back
  * (a generated image, code interpreter or MCP output, file search results), or for a call the client runs,
- * what the model wrote; a reasoning item's hidden reasoning is its `encrypted_content`.
+ * what the model wrote. A reasoning item has two (`carriesReasoning`).
  */
 const CONTENT_FIELD: Readonly<Record<string, string>> = {
   message: 'content',
-  reasoning: 'encrypted_content',
   function_call: 'arguments',
   custom_tool_call: 'input',
   mcp_approval_request: 'arguments',
@@ -64,8 +63,16 @@ export function resultsLeftOut(item: Json): boolean {
 /** Fields that carry no content: an item of another type with only these names a stored one. */
 const BARE_FIELDS = new Set(['type', 'id', 'status'])
 
-/** An empty string is content (a tool may return nothing), except in the payloads only the provider writes. */
-const OPAQUE_FIELDS = new Set(['encrypted_content', 'result'])
+/**
+ * Whether a reasoning item carries the reasoning the model reads again: OpenAI's hidden reasoning as
+ * `encrypted_content`, or an open-weight reasoning model's (gpt-oss on vLLM, Ollama, LM Studio) as
+ * `reasoning_text` parts in its `content`, which Codex and the Agents SDK send back with `store: false`. Its
+ * summary is not that reasoning: OpenAI sends a summary with every reasoning item and reads the hidden
+ * reasoning it stored under the id.
+ */
+const carriesReasoning = (item: Json): boolean =>
+  (item.encrypted_content != null && item.encrypted_content !== '') ||
+  (Array.isArray(item.content) && item.content.some((part: Json) => part?.type === 'reasoning_text' && typeof part.text === 'string' && part.text !== ''))
 
 /**
  * A typed item sent back by its id without its content (`{type: "image_generation_call", id}` as OpenAI's
@@ -77,10 +84,12 @@ const OPAQUE_FIELDS = new Set(['encrypted_content', 'result'])
 export function isItemById(item: Json): boolean {
   if (item == null || typeof item !== 'object' || typeof item.id !== 'string') return false
   const type = item.type ?? (item.role !== undefined ? 'message' : undefined)
+  if (type === 'reasoning') return !carriesReasoning(item)
   const field = typeof type === 'string' && Object.hasOwn(CONTENT_FIELD, type) ? CONTENT_FIELD[type]! : undefined
   if (field === undefined) return Object.keys(item).every((key) => BARE_FIELDS.has(key))
   const content = item[field]
-  return content == null || (content === '' && OPAQUE_FIELDS.has(field))
+  // An empty string is content (a tool may return nothing), except a generated image, which only the provider writes.
+  return content == null || (content === '' && field === 'result')
 }
 
 /**

@@ -1,0 +1,1 @@
+ALTER TABLE `stored_responses` ADD `holds_audio` integer DEFAULT false NOT NULL;
