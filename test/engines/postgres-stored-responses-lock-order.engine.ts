@@ -24,7 +24,7 @@ afterAll(async () => {
 })
 
 const response = (id: string, user_id: string) =>
-  ({ id, kind: 'response', user_id, provider: 'mock', model: 'mock:m', context_tokens: 10, media_parts: 0, context_bytes: 10 }) as const
+  ({ id, kind: 'response', user_id, provider: 'mock', model: 'mock:m', context_tokens: 10, media_parts: 0, context_bytes: 10, holds_audio: false }) as const
 
 test("a reservation batch gets its users' rows at once while a batch of stored ids for the same users waits for one of them", async () => {
   // A reservation batch for users a and b, as PostgresLedgerStore sends it: their rows in id order, a first.
