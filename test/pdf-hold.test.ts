@@ -24,8 +24,8 @@ beforeAll(async () => {
       providers: scriptedProviders(upstream),
       cap_output_tokens: true,
       pdf_page_tokens: PAGE_TOKENS,
-      // plain:m's writes cost nothing extra (cache_write_per_million at the input rate): held at the input rate.
-      pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 }, 'plain:m': { input_per_million: 1, output_per_million: 2, cache_write_per_million: 1 } },
+      // Neither model's writes cost extra (cache_write_per_million at the input rate): both are held at the input rate.
+      pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2, cache_write_per_million: 1 }, 'plain:m': { input_per_million: 1, output_per_million: 2, cache_write_per_million: 1 } },
     },
   })
 })

@@ -105,9 +105,9 @@ describe('estimateOptionsFor: the context window of a request to a model', () =>
 
   test("with cap-output on, the row's window, or the window the request opens if larger", () => {
     expect(estimateOptionsFor(config, price(GPT_4_1_WINDOW)).contextWindowTokens).toBe(GPT_4_1_WINDOW)
-    expect(estimateOptionsFor(config, price(GPT_4_1_WINDOW), 1_000_000).contextWindowTokens).toBe(GPT_4_1_WINDOW)
-    expect(estimateOptionsFor(config, price(200_000), 1_000_000).contextWindowTokens).toBe(1_000_000)
-    expect(estimateOptionsFor(config, price(null), 1_000_000).contextWindowTokens).toBe(1_000_000)
+    expect(estimateOptionsFor(config, price(GPT_4_1_WINDOW), { openedWindowTokens: 1_000_000 }).contextWindowTokens).toBe(GPT_4_1_WINDOW)
+    expect(estimateOptionsFor(config, price(200_000), { openedWindowTokens: 1_000_000 }).contextWindowTokens).toBe(1_000_000)
+    expect(estimateOptionsFor(config, price(null), { openedWindowTokens: 1_000_000 }).contextWindowTokens).toBe(1_000_000)
     expect(estimateOptionsFor(config, price(null)).contextWindowTokens).toBeUndefined()
     expect(estimateOptionsFor(config, null).contextWindowTokens).toBeUndefined()
   })

@@ -15,7 +15,8 @@ let gw: TestGateway
 
 withScriptedGateway(
   {
-    pricing: { 'ant:web': { input_per_million: 0.01, output_per_million: 2, server_tools: { web_search: 0.004 } } },
+    // Its writes cost nothing extra (cache_write_per_million at the input rate): held at the input rate.
+    pricing: { 'ant:web': { input_per_million: 0.01, output_per_million: 2, cache_write_per_million: 0.01, server_tools: { web_search: 0.004 } } },
     cap_output_tokens: true,
     default_max_output_tokens: 64,
   },

@@ -4,24 +4,50 @@
  * at least at what its price row says one bills there (`Price.mediaPartTokens`: gpt-4o-mini bills a high-detail
  * image up to 48,169 tokens, far past its bytes and the configured bound), and a file by reference at the row's
  * context window when it is larger than the PDF bound (`Price.contextWindowTokens`: a .txt by file id to gpt-4.1
- * bills up to its 1,047,576-token window); the hard bounds of `estimate.ts` apply on top, as ever.
+ * bills up to its 1,047,576-token window); the hard bounds of `estimate.ts` apply on top, as ever. Towards an
+ * Anthropic provider a request may carry more PDF pages (`anthropicPdfMaxPages`), and none past its window.
  */
 import type { Config } from '../config/schema'
+import { LONG_CONTEXT_WINDOW_TOKENS } from '../pricing/features'
 import type { Price } from '../pricing/price'
 import type { EstimateOptions } from './estimate'
 
 type EstimateSettings = Pick<Config, 'default_max_output_tokens' | 'media_part_tokens' | 'pdf_page_tokens' | 'pdf_max_pages' | 'cap_output_tokens'>
 
-export function estimateOptionsFor(config: EstimateSettings, price: Price | null, contextWindowTokens?: number): EstimateOptions {
+/** Where a request goes, as the bounds of its files need it. */
+export interface EstimateTarget {
+  /** An Anthropic-type provider reads its files: the request is Messages, or chat or Responses translated to it. */
+  anthropic?: boolean
+  /** The context window the request opens on its provider (`context-1m-…`: `contextWindowOf`). */
+  openedWindowTokens?: number
+}
+
+/**
+ * Anthropic's limit of PDF pages in one request: "600 (100 when the request's context window is under 1M tokens)"
+ * (platform.claude.com, PDF support). Every Claude model from Opus and Sonnet 4.6 has a 1M window without a flag.
+ */
+export const ANTHROPIC_PDF_MAX_PAGES = 600
+
+/**
+ * The PDF pages a request to Anthropic may carry: 600, unless the window it has there is known to be under 1M
+ * tokens (its row's `context_window_tokens`, with no `context-1m-…` opening more), where it is the configured
+ * maximum, Anthropic's 100 by default. A configured maximum above 600 is kept: the operator's bound is never lowered.
+ */
+export const anthropicPdfMaxPages = (configured: number, windowTokens: number): number =>
+  windowTokens > 0 && windowTokens < LONG_CONTEXT_WINDOW_TOKENS ? configured : Math.max(configured, ANTHROPIC_PDF_MAX_PAGES)
+
+export function estimateOptionsFor(config: EstimateSettings, price: Price | null, target: EstimateTarget = {}): EstimateOptions {
   const modelBound = config.cap_output_tokens ? (price?.mediaPartTokens ?? 0) : 0
   const modelWindow = config.cap_output_tokens ? (price?.contextWindowTokens ?? 0) : 0
-  const window = Math.max(contextWindowTokens ?? 0, modelWindow)
+  const window = Math.max(target.openedWindowTokens ?? 0, modelWindow)
+  const anthropic = config.cap_output_tokens && target.anthropic === true
   return {
     defaultMaxOutputTokens: config.default_max_output_tokens,
     mediaPartTokens: Math.max(config.media_part_tokens, modelBound),
     pdfPageTokens: config.pdf_page_tokens,
-    pdfMaxPages: config.pdf_max_pages,
+    pdfMaxPages: anthropic ? anthropicPdfMaxPages(config.pdf_max_pages, window) : config.pdf_max_pages,
     hardBounds: config.cap_output_tokens,
     contextWindowTokens: window > 0 ? window : undefined,
+    pdfsWithinWindow: anthropic,
   }
 }

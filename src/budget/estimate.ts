@@ -25,7 +25,11 @@ export interface EstimateOptions {
   mediaPartTokens: number
   /** Input tokens per page of an inline PDF; unset, DEFAULT_PDF_PAGE_TOKENS. */
   pdfPageTokens?: number
-  /** The pages an inline PDF counts when its pages cannot be read, and a request's files by reference with hard bounds; unset, DEFAULT_PDF_MAX_PAGES. */
+  /**
+   * The PDF pages a request may carry (`estimateOptionsFor`: 600 towards Anthropic where its window may be 1M): what an
+   * inline PDF counts when its pages cannot be read, and with hard bounds a request's files by reference; unset,
+   * DEFAULT_PDF_MAX_PAGES.
+   */
   pdfMaxPages?: number
   /**
    * The estimate must bound the bill (cap-output on): a file by reference is held as the largest PDF a request
@@ -41,11 +45,19 @@ export interface EstimateOptions {
    * not by pages.
    */
   contextWindowTokens?: number
+  /**
+   * The provider refuses a prompt past `contextWindowTokens` rather than bill it (Anthropic): with hard bounds, no
+   * PDF is held past that window, whatever its pages.
+   */
+  pdfsWithinWindow?: boolean
 }
 
 /** Anthropic bills ~1,500–3,000 tokens a PDF page. */
 export const DEFAULT_PDF_PAGE_TOKENS = 3000
-/** The limit of PDF pages in one request, across its files: Anthropic's and OpenAI's. */
+/**
+ * The limit of PDF pages in one request, across its files, below a 1M-token window: Anthropic's there, and the
+ * 100 pages OpenAI's file inputs guide gave. Anthropic's 1M window takes 600 (`ANTHROPIC_PDF_MAX_PAGES`).
+ */
 export const DEFAULT_PDF_MAX_PAGES = 100
 /**
  * The most tokens an earlier audio answer brings back when a chat message names it by id: the max output of
@@ -73,7 +85,8 @@ export const ANTHROPIC_IMAGE_MAX_TOKENS = 6_000
  * bombs is read no longer than one). `audioAnswer` is what an earlier audio answer named by id counts, and
  * `originalImage` the least an image at `detail: "original"` does, `anthropicImage` the least an Anthropic image does.
  * `filePdfTokens` is what the request's files by reference have yet to be held for: with hard bounds, the most
- * pages a request may carry, or the context window it opens if larger, once.
+ * pages a request may carry, or the context window it opens if larger, once. `pdfTokensCap` is the most one PDF
+ * may bill: the window, where the provider refuses a prompt past it (`pdfsWithinWindow`).
  */
 interface MediaBounds {
   part: number
@@ -84,11 +97,13 @@ interface MediaBounds {
   pdfMaxPages: number
   pdfWork: PdfWork
   filePdfTokens: number
+  pdfTokensCap: number
 }
 
 const mediaBounds = (o: EstimateOptions): MediaBounds => {
   const pdfPage = o.pdfPageTokens ?? DEFAULT_PDF_PAGE_TOKENS
   const pdfMaxPages = o.pdfMaxPages ?? DEFAULT_PDF_MAX_PAGES
+  const pdfTokensCap = o.hardBounds && o.pdfsWithinWindow && o.contextWindowTokens ? o.contextWindowTokens : Infinity
   return {
     part: o.mediaPartTokens,
     audioAnswer: o.hardBounds ? Math.max(o.mediaPartTokens, AUDIO_ANSWER_MAX_TOKENS) : o.mediaPartTokens,
@@ -97,7 +112,8 @@ const mediaBounds = (o: EstimateOptions): MediaBounds => {
     pdfPage,
     pdfMaxPages,
     pdfWork: pdfWork(),
-    filePdfTokens: o.hardBounds ? Math.max(pdfMaxPages * pdfPage, o.contextWindowTokens ?? 0) : 0,
+    filePdfTokens: o.hardBounds ? Math.max(Math.min(pdfMaxPages * pdfPage, pdfTokensCap), o.contextWindowTokens ?? 0) : 0,
+    pdfTokensCap,
   }
 }
 
@@ -249,13 +265,13 @@ function escapedQuote(json: string, at: number): boolean {
 /**
  * Inline media counts its bytes, never less than the media bound, and an inline PDF (`pdf`, its base64)
  * never less than its pages times the per-page bound plus the bytes of text its pages may show (a token is at
- * least one byte), or, when that text could not be read, as a file by reference (`fileByReferenceTokens`) if
- * more; media by reference has no data here and counts the media bound.
+ * least one byte; no more than the most one PDF may bill), or, when that text could not be read, as a file by
+ * reference (`fileByReferenceTokens`) if more; media by reference has no data here and counts the media bound.
  */
 function mediaTokens(bytes: number, media: MediaBounds, pdf: string | null = null): number {
   if (pdf === null) return Math.max(media.part, bytes)
   const read = readInlinePdf(pdf, media)
-  const tokens = Math.max(media.part, bytes, read.pages * media.pdfPage + read.text)
+  const tokens = Math.max(media.part, bytes, Math.min(read.pages * media.pdfPage + read.text, media.pdfTokensCap))
   return read.textBounded ? tokens : Math.max(tokens, fileByReferenceTokens(bytes, media))
 }
 
@@ -271,9 +287,10 @@ const readInlinePdf = (base64: string, media: MediaBounds): PdfRead =>
 /**
  * A file by reference (a file id, a URL): its bytes are not here, and the provider may find a PDF there,
  * billed per page. Without hard bounds it counts the media bound. With them, the request's first such file is
- * held for the most pages a request may carry (providers limit a request's PDF pages across all its files,
- * OpenAI and Anthropic to 100), or for the context window the request opens if larger (a text file is bounded
- * by nothing else), and the others the media bound on top.
+ * held for the most pages a request may carry (providers limit a request's PDF pages across all its files:
+ * Anthropic to 600, or 100 below a 1M window), no more than the window where the provider refuses a prompt past
+ * it, or for the context window the request opens if larger (a text file is bounded by nothing else), and the
+ * others the media bound on top.
  */
 function fileByReferenceTokens(bytes: number, media: MediaBounds): number {
   const tokens = Math.max(media.part, bytes, media.filePdfTokens)

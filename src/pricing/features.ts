@@ -81,6 +81,16 @@ const openAITier = (tier: unknown): string | null =>
  */
 const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'auto', geo: false, cacheWrites: true })
 
+const CLAUDE_MODEL = /(^|[^a-z0-9])claude([^a-z0-9]|$)/i
+
+/**
+ * Whether the model an Anthropic-type provider is sent may write its prompt cache unasked, and bill the writes. Claude
+ * writes only what `cache_control` marks; an Anthropic-compatible endpoint that serves other models (OpenRouter's
+ * serves OpenAI's GPT-5.6, whose cache OpenAI writes by itself and bills at 1.25× input) reports theirs all the same,
+ * as `cache_creation_input_tokens`. Every route to an Anthropic-type provider, native or translated, decides it here.
+ */
+export const writesCacheUnasked = (upstreamModel: string): boolean => !CLAUDE_MODEL.test(upstreamModel)
+
 /**
  * Models that search on every request, billed per search: OpenAI's `…-search-preview` and `…-search-api`, and
  * Perplexity's `sonar-deep-research` (`perplexity/…` through OpenRouter), which bills each of its searches. Perplexity's
@@ -567,9 +577,9 @@ export function anthropicBetaFeatures(betaFlags: string): Pick<RequestedFeatures
 export const LONG_CONTEXT_WINDOW_TOKENS = 1_000_000
 
 /**
- * The context window a request's features open, for the estimate (`contextWindowTokens`): the long context
- * window when the provider is sent `context-1m-…`, else none the estimate needs (a 200K window is below its
- * PDF bound).
+ * The context window a request's features open, for the estimate (`EstimateTarget.openedWindowTokens`): the long
+ * context window when the provider is sent `context-1m-…`, else none (a model's own window, 1M on Claude Opus and
+ * Sonnet 4.6 and later without the flag, is its price row's `context_window_tokens`).
  */
 export const contextWindowOf = (features: Pick<RequestedFeatures, 'longContext'> | undefined): number | undefined =>
   features?.longContext ? LONG_CONTEXT_WINDOW_TOKENS : undefined
@@ -594,7 +604,8 @@ const isContinuedThread = (thread: unknown): boolean =>
  * input of a size the gateway cannot know (`{"type": "create"}` only asks the provider to keep one); refused as
  * Anthropic refuses a request it cannot thread, so that the Anthropic SDK sends the whole conversation. A router's
  * fields (`routerFeatures`: OpenRouter serves this API too, and reads its `models` and `plugins` here) are read as
- * on chat, against `upstreamModel`, the model the provider is sent; Anthropic itself refuses them.
+ * on chat, against `upstreamModel`, the model the provider is sent; Anthropic itself refuses them. A model other than
+ * Claude there may write its cache unasked (`writesCacheUnasked`), which a hard bound holds for.
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
@@ -660,7 +671,7 @@ export function anthropicFeatures(
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).
-    providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: false },
+    providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: writesCacheUnasked(upstreamModel) },
   }, webResults)
   return { body: tools === body.tools ? body : { ...body, tools }, features }
 }

@@ -98,8 +98,8 @@ export const chatRoutes = (services: Services) => {
         clampable: !(typeof body.n === 'number' && body.n > 1),
         // Translated, the hold covers the request as Anthropic receives it too (its tool schemas, its wrappers).
         estimate: (price) => {
-          // With Anthropic's 1M window sent, a file by reference may be a text file that fills it (its features say).
-          const options = estimateOptionsFor(config, price, contextWindowOf(planned?.features))
+          // A file by reference is bounded as the provider that reads it bounds it (Anthropic's PDF pages, its window).
+          const options = estimateOptionsFor(config, price, { anthropic: viaAnthropic, openedWindowTokens: contextWindowOf(planned?.features) })
           const sent = estimateChat(body, options)
           return viaAnthropic && planned ? largerEstimate(sent, estimateMessages(planned.body, options)) : sent
         },

@@ -81,8 +81,8 @@ export const messagesRoutes = (services: Services) => {
         // Translated, the hold covers the request as the provider receives it too (each tool's type and default
         // schema, tool calls' arguments as JSON strings, tool results as messages of their own).
         estimate: (price) => {
-          // With Anthropic's 1M window sent, a file by reference may be a text file that fills it (its features say).
-          const options = estimateOptionsFor(config, price, contextWindowOf(planned?.features))
+          // A file by reference is bounded as the provider that reads it bounds it (Anthropic's PDF pages, its window).
+          const options = estimateOptionsFor(config, price, { anthropic: !viaOpenAI, openedWindowTokens: contextWindowOf(planned?.features) })
           const sent = estimateMessages(body, options)
           return viaOpenAI && planned ? largerEstimate(sent, estimateChat(planned.body, options)) : sent
         },

@@ -400,8 +400,8 @@ export const responsesRoutes = (services: Services) => {
           clampable: true,
           // Translated, the hold covers the request as the target receives it too (its wrappers, default schemas).
           estimate: (price) => {
-            // Translated to Anthropic with its 1M window, a file by reference may be a text file that fills it.
-            const options = estimateOptionsFor(config, price, contextWindowOf(translated?.features))
+            // A file by reference is bounded as the provider that reads it bounds it (Anthropic's PDF pages, its window).
+            const options = estimateOptionsFor(config, price, { anthropic: route === 'anthropic', openedWindowTokens: contextWindowOf(translated?.features) })
             const sent = estimateResponses(body, { ...options, contextTokens: heldContextTokens(context, options) })
             if (!translated) return sent
             const upstream = route === 'anthropic' ? estimateMessages(translated.request, options) : estimateChat(translated.request, options)

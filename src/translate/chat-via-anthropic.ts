@@ -1,5 +1,5 @@
 import { meterAnthropicStream } from '../metering/anthropic-stream'
-import { anthropicBetaFeatures, NO_FEATURES } from '../pricing/features'
+import { anthropicBetaFeatures, NO_FEATURES, writesCacheUnasked } from '../pricing/features'
 import { anthropicBetaSent } from '../providers/upstream'
 import { chatRequestToMessages, type ChatToMessagesOptions } from './chat-request-to-messages'
 import { convertStream } from './convert-stream'
@@ -9,8 +9,11 @@ import { withAnthropicOutputCap } from './output-cap'
 import type { ExchangeFor } from './relay'
 import { anthropicMessageCounts } from './usage'
 
-/** The translation sends no `inference_geo`: the workspace's default geography is served. */
-const CHAT_VIA_ANTHROPIC = { ...NO_FEATURES, providerDefaults: { tier: false, geo: true, cacheWrites: false } }
+/**
+ * The translation sends no `inference_geo`: the workspace's default geography is served; and no `cache_control`: only a
+ * model other than Claude writes its cache (`writesCacheUnasked`).
+ */
+const chatViaAnthropicDefaults = (upstreamModel: string) => ({ tier: false, geo: true, cacheWrites: writesCacheUnasked(upstreamModel) })
 
 /**
  * `/v1/chat/completions` served by an Anthropic provider. The request is translated now, so that a body
@@ -27,7 +30,7 @@ export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOpt
     // sends no inference_geo, which chat has not: a geography the usage reports is billed at its multiplier),
     // and marks nothing for caching (cache writes the provider reports are still billed, at their rate).
     // It passes on no client header, but the provider's configured anthropic-beta (a 1M window) is sent.
-    features: { ...CHAT_VIA_ANTHROPIC, ...anthropicBetaFeatures(anthropicBetaSent(model.provider)) },
+    features: { ...NO_FEATURES, providerDefaults: chatViaAnthropicDefaults(model.upstreamModel), ...anthropicBetaFeatures(anthropicBetaSent(model.provider)) },
     usageOf: anthropicMessageCounts,
     reply: (message) => JSON.stringify(messageToCompletion(message)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToChunks(includeUsage)),
