@@ -2,6 +2,7 @@ import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { api, ApiError, setCsrfToken } from './api'
 import { Field, ErrorLine } from './components'
+import { useForgetOnLeave } from './forget-on-leave'
 import { useRoute } from './router'
 import { AuditPage } from './pages/audit'
 import { KeysPage } from './pages/keys'
@@ -25,6 +26,7 @@ const ADMIN_PAGES: Array<[string, string]> = [
 
 function SignIn(props: { onSignedIn: (s: Session) => void }) {
   const [key, setKey] = useState('')
+  useForgetOnLeave(() => setKey(''))
   const [error, setError] = useState<string | null>(null)
   const submit = async (e: Event) => {
     e.preventDefault()
@@ -55,13 +57,19 @@ function App() {
   const [signOutError, setSignOutError] = useState<string | null>(null)
   const route = useRoute()
   useEffect(() => {
-    api<Session | { kind: null }>('GET', '/v1/session')
-      .then((s) => {
-        if (s.kind === null) return setSession(null)
-        setCsrfToken(s.csrf_token)
-        setSession(s)
-      })
-      .catch(() => setSession(null))
+    const load = () =>
+      api<Session | { kind: null }>('GET', '/v1/session')
+        .then((s) => {
+          if (s.kind === null) return setSession(null)
+          setCsrfToken(s.csrf_token)
+          setSession(s)
+        })
+        .catch(() => setSession(null))
+    load()
+    // The session may have ended while the page sat in the back/forward cache: it is asked again.
+    const restored = (e: PageTransitionEvent) => e.persisted && load()
+    addEventListener('pageshow', restored)
+    return () => removeEventListener('pageshow', restored)
   }, [])
   if (session === undefined) return <p class="muted">Loading…</p>
   if (session === null)
