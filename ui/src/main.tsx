@@ -1,6 +1,6 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { api, ApiError, setCsrfToken } from './api'
+import { api, ApiError, setCsrfToken, whenSessionEnds } from './api'
 import { Field, ErrorLine } from './components'
 import { useForgetOnLeave } from './forget-on-leave'
 import { useRoute } from './router'
@@ -24,7 +24,7 @@ const ADMIN_PAGES: Array<[string, string]> = [
   ['overview', 'Overview'], ['users', 'Users'], ['keys', 'Keys'], ['prices', 'Prices'], ['usage', 'Usage'], ['audit', 'Audit'],
 ]
 
-function SignIn(props: { onSignedIn: (s: Session) => void }) {
+function SignIn(props: { onSignedIn: (s: Session) => void; ended: boolean }) {
   const [key, setKey] = useState('')
   useForgetOnLeave(() => setKey(''))
   const [error, setError] = useState<string | null>(null)
@@ -42,6 +42,7 @@ function SignIn(props: { onSignedIn: (s: Session) => void }) {
   return (
     <main class="signin">
       <h1>tollgate</h1>
+      {props.ended && <p class="muted">The session has ended: sign in again.</p>}
       <form onSubmit={submit}>
         <Field label="Master key or your API key" name="key" type="password" value={key} required onInput={setKey} />
         <button type="submit">Sign in</button>
@@ -54,6 +55,7 @@ function SignIn(props: { onSignedIn: (s: Session) => void }) {
 
 function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined)
+  const [ended, setEnded] = useState(false)
   const [signOutError, setSignOutError] = useState<string | null>(null)
   const route = useRoute()
   useEffect(() => {
@@ -69,14 +71,22 @@ function App() {
     // The session may have ended while the page sat in the back/forward cache: it is asked again.
     const restored = (e: PageTransitionEvent) => e.persisted && load()
     addEventListener('pageshow', restored)
+    // Whatever a page shows of an ended session goes with it: back to the sign-in form.
+    whenSessionEnds(() => {
+      setCsrfToken(null)
+      setEnded(true)
+      setSession(null)
+    })
     return () => removeEventListener('pageshow', restored)
   }, [])
   if (session === undefined) return <p class="muted">Loading…</p>
   if (session === null)
     return (
       <SignIn
+        ended={ended}
         onSignedIn={(s) => {
           setCsrfToken(s.csrf_token)
+          setEnded(false)
           setSession(s)
         }}
       />
