@@ -124,6 +124,8 @@ describe('/ui', () => {
     expect(csp).toContain("script-src 'self'")
     expect(csp).not.toContain('unsafe-inline')
     expect(csp).not.toContain('unsafe-eval')
+    // Kept out of the back/forward cache, where a key's secret shown once would come back with the Back button.
+    expect(page.headers.get('cache-control')).toBe('no-store')
     const html = await page.text()
     expect(html).not.toMatch(/<script>|<script [^>]*>[^<]/)
     expect(html).not.toMatch(/https?:\/\//)

@@ -83,17 +83,35 @@ describe('admin session', () => {
     }
   })
 
-  test('Secure is added when the request came over HTTPS (a trusted proxy says so)', async () => {
+  test('over HTTPS (a trusted proxy says so) the cookie is Secure and named __Host-, and one of the old name is expired', async () => {
     const proxied = await startTestGateway({ mock, config: { trust_proxy: true } })
     try {
-      const host = new URL(proxied.url).host
+      const origin = `https://${new URL(proxied.url).host}`
+      const https = { origin, 'x-forwarded-proto': 'https' }
       const res = await fetch(`${proxied.url}/v1/session`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', origin: `https://${host}`, 'x-forwarded-proto': 'https' },
+        headers: { 'content-type': 'application/json', ...https },
         body: JSON.stringify({ key: MASTER_KEY }),
       })
       expect(res.status).toBe(200)
-      expect(res.headers.get('set-cookie')).toEndWith('; Secure')
+      const [session, old] = res.headers.getSetCookie()
+      // __Host-: only this host over HTTPS can set it (Path=/, no Domain), so no other page can plant one.
+      expect(session).toMatch(/^__Host-tollgate_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure$/)
+      expect(old).toBe('tollgate_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure')
+      const cookie = session!.split(';', 1)[0]!
+      expect((await fetch(`${proxied.url}/v1/users`, { headers: { cookie, ...https } })).status).toBe(200)
+      const out = await fetch(`${proxied.url}/v1/session`, { method: 'DELETE', headers: { cookie, ...https, 'x-csrf-token': ((await res.json()) as any).csrf_token } })
+      expect(out.status).toBe(200)
+      expect(out.headers.getSetCookie()).toEqual([
+        '__Host-tollgate_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure',
+        'tollgate_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure',
+      ])
+      expect((await fetch(`${proxied.url}/v1/users`, { headers: { cookie, ...https } })).status).toBe(401)
+      // A session signed in before the cookie took the __Host- name still reads, until it ends.
+      const before = await fetch(`${proxied.url}/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: proxied.url }, body: JSON.stringify({ key: MASTER_KEY }) })
+      const oldCookie = before.headers.get('set-cookie')!.split(';', 1)[0]!
+      expect(oldCookie).toStartWith('tollgate_session=')
+      expect((await fetch(`${proxied.url}/v1/users`, { headers: { cookie: oldCookie, ...https } })).status).toBe(200)
     } finally {
       await proxied.stop()
     }
@@ -218,6 +236,49 @@ describe('admin session', () => {
     } finally {
       await limited.stop()
     }
+  })
+})
+
+/**
+ * Another page the browser visits (another port of this host, a sibling subdomain's Domain cookie, anyone on plain
+ * HTTP) can set `tollgate_session` with a longer Path, which the browser sends before the console's own.
+ */
+describe('session cookies planted by another page', () => {
+  const signedInAs = (cookie: string) => withSession({ cookie, csrf: '', setCookie: '', body: null }, 'GET', '/v1/session')
+
+  test('a planted cookie sent first does not hide the session after it; the CSRF token is that session\'s', async () => {
+    const s = await signIn(MASTER_KEY)
+    const cookie = `tollgate_session=planted-by-another-page; tollgate_session=${'x'.repeat(43)}; ${s.cookie}`
+    const planted = { ...s, cookie }
+    expect((await withSession(planted, 'GET', '/v1/users')).status).toBe(200)
+    expect((await signedInAs(cookie)).body).toMatchObject({ kind: 'admin', csrf_token: s.csrf })
+    expect((await withSession(planted, 'POST', '/v1/users', { id: 'planted-first' })).status).toBe(201)
+  })
+
+  test("an admin session counts before a live key session, in either order, and a change needs the admin session's CSRF token", async () => {
+    const { secret } = await gw.userWithKey({ id: 'planter-a' })
+    const key = await signIn(secret)
+    const admin = await signIn(MASTER_KEY)
+    for (const cookie of [`${key.cookie}; ${admin.cookie}`, `${admin.cookie}; ${key.cookie}`]) {
+      expect((await signedInAs(cookie)).body).toMatchObject({ kind: 'admin', csrf_token: admin.csrf })
+      expect((await withSession({ ...admin, cookie }, 'GET', '/v1/users')).status).toBe(200)
+      expect((await withSession({ ...key, cookie }, 'POST', '/v1/users', { id: 'planter-csrf' })).status).toBe(403)
+    }
+    // A planted cookie that is no session leaves the key session it came with standing.
+    expect((await signedInAs(`tollgate_session=${'y'.repeat(43)}; ${key.cookie}`)).body).toMatchObject({ kind: 'key' })
+  })
+
+  test('signing in or out ends every session the browser carries, a planted one too', async () => {
+    const { secret } = await gw.userWithKey({ id: 'planter-b' })
+    const planted = await signIn(secret)
+    const admin = await signIn(MASTER_KEY, { origin: gw.url, cookie: planted.cookie })
+    expect((await signedInAs(planted.cookie)).body).toEqual({ kind: null })
+    const again = await signIn(secret)
+    const cookie = `${again.cookie}; ${admin.cookie}`
+    const out = await withSession({ ...admin, cookie }, 'DELETE', '/v1/session')
+    expect(out.status).toBe(200)
+    expect((await signedInAs(again.cookie)).body).toEqual({ kind: null })
+    expect((await signedInAs(admin.cookie)).body).toEqual({ kind: null })
   })
 })
 

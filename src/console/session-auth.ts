@@ -3,6 +3,12 @@ import { isHttps } from '../plugins/security-headers'
 import type { ConsoleSession, SessionStore } from './sessions'
 
 export const SESSION_COOKIE = 'tollgate_session'
+/**
+ * The cookie's name over HTTPS. A browser takes a `__Host-` cookie only from this host over HTTPS, with
+ * Path=/ and no Domain: a sibling subdomain, a network attacker on plain HTTP or a page on another port
+ * over HTTP cannot plant one.
+ */
+export const HOST_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`
 export const CSRF_HEADER = 'x-csrf-token'
 export const SESSION_PATH = '/v1/session'
 
@@ -13,14 +19,43 @@ const KEY_SESSION_PATH = /^\/v1\/key(\/|$)/
 
 export const acceptsSession = (path: string, isAdminPath: (path: string) => boolean) => isAdminPath(path) || SELF_SERVICE_PATH.test(path)
 
-export function cookieValue(headers: Headers, name: string): string | null {
+/**
+ * A page the browser also visits (another port of this host, a sibling subdomain's Domain cookie, anyone on
+ * plain HTTP) can set a cookie of the same name with a longer Path, which the browser then sends first: every
+ * session cookie the request carries counts, not just the first. Bounded, since each is a lookup.
+ */
+const MOST_SESSION_COOKIES = 8
+
+/** The session tokens a request's cookies carry: the `__Host-` ones first, at most MOST_SESSION_COOKIES. */
+export function sessionTokens(headers: Headers): string[] {
   const cookie = headers.get('cookie')
-  if (!cookie) return null
+  if (!cookie) return []
+  const host: string[] = []
+  const plain: string[] = []
   for (const part of cookie.split(';')) {
     const eq = part.indexOf('=')
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || null
+    if (eq === -1) continue
+    const name = part.slice(0, eq).trim()
+    const value = part.slice(eq + 1).trim()
+    if (!value) continue
+    if (name === HOST_SESSION_COOKIE) host.push(value)
+    else if (name === SESSION_COOKIE) plain.push(value)
   }
-  return null
+  return [...new Set([...host, ...plain])].slice(0, MOST_SESSION_COOKIES)
+}
+
+/**
+ * The live session among those the request's cookies carry: an admin session over a key session (only the
+ * master key makes one, so a planted cookie is never it), otherwise the first that resolves.
+ */
+export async function cookieSession(headers: Headers, sessions: SessionStore): Promise<ConsoleSession | null> {
+  let keySession: ConsoleSession | null = null
+  for (const token of sessionTokens(headers)) {
+    const session = await sessions.resolve(token)
+    if (session?.kind === 'admin') return session
+    keySession ??= session
+  }
+  return keySession
 }
 
 /**
@@ -37,12 +72,11 @@ export function isSameOrigin(request: Request, trustProxy: boolean): boolean {
 }
 
 /**
- * The session a request's cookie carries, checked for what the request does: a state change needs our
+ * The session a request's cookies carry, checked for what the request does: a state change needs our
  * own Origin and the session's CSRF token; a key's session only reads its own key (and may sign out).
  */
 export async function sessionOf(request: Request, path: string, sessions: SessionStore, trustProxy: boolean): Promise<ConsoleSession> {
-  const token = cookieValue(request.headers, SESSION_COOKIE)
-  const session = token ? await sessions.resolve(token) : null
+  const session = await cookieSession(request.headers, sessions)
   if (!session) throw unauthorized('Missing API key or console session: send "Authorization: Bearer <key>", or sign in at /ui.')
   const reads = request.method === 'GET' || request.method === 'HEAD'
   if (!reads && !(isSameOrigin(request, trustProxy) && sessions.checkCsrf(session.token, request.headers.get(CSRF_HEADER))))

@@ -8,7 +8,7 @@ import { MASTER } from '../keys/caller'
 import { createMasterKeyCheck, hashKey, MASTER_KEY_MAX_LENGTH } from '../keys/secret'
 import { isHttps } from '../plugins/security-headers'
 import type { Services } from '../services'
-import { cookieValue, isSameOrigin, SESSION_COOKIE, SESSION_PATH } from './session-auth'
+import { cookieSession, HOST_SESSION_COOKIE, isSameOrigin, SESSION_COOKIE, SESSION_PATH, sessionTokens } from './session-auth'
 import type { SessionKind, SessionStore } from './sessions'
 
 // A virtual key is far shorter; the master key's configuration takes none longer than this.
@@ -22,8 +22,8 @@ const sessionInfo = (kind: SessionKind, csrfToken: string, expiresAt: number, ke
 })
 
 /**
- * The console's sign-in: a key exchanged once for a session cookie (HttpOnly, SameSite=Strict, Secure over
- * HTTPS), so that the browser never keeps the key. Sign-in needs this site's Origin (no login CSRF) and
+ * The console's sign-in: a key exchanged once for a session cookie (HttpOnly, SameSite=Strict, Secure and
+ * `__Host-` named over HTTPS), so that the browser never keeps the key. Sign-in needs this site's Origin (no login CSRF) and
  * is rate limited per client address (an IPv6 one by its /64): with Redis, one count for every replica, and
  * while Redis is unreachable, TOLLGATE_REDIS_FAILURE decides as for the other limits (`open`: each process
  * counts alone, so guesses stay limited; `closed`: 503).
@@ -33,8 +33,19 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
   const { db, tables: { users } } = services.store
   const isMaster = createMasterKeyCheck(config.master_key)
   const attempts = services.rateLimits.signIn
-  const cookie = (request: Request, value: string, maxAgeSec: number) =>
-    `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSec}${isHttps(request, config.trust_proxy) ? '; Secure' : ''}`
+  const attributes = '; Path=/; HttpOnly; SameSite=Strict'
+  /**
+   * The session cookie, `__Host-` named over HTTPS. There a cookie of the plain name (a sign-in from before
+   * the cookie took that name) is expired with it, so that a browser is left holding one.
+   */
+  const sessionCookies = (request: Request, value: string, maxAgeSec: number): string[] =>
+    isHttps(request, config.trust_proxy)
+      ? [`${HOST_SESSION_COOKIE}=${value}${attributes}; Max-Age=${maxAgeSec}; Secure`, `${SESSION_COOKIE}=${attributes}; Max-Age=0; Secure`]
+      : [`${SESSION_COOKIE}=${value}${attributes}; Max-Age=${maxAgeSec}`]
+  /** Every session the request's cookies carry: the browser's own, and any another page planted. */
+  const endCarried = async (request: Request) => {
+    for (const token of sessionTokens(request.headers)) await sessions.end(token)
+  }
 
   return new Elysia({ name: 'console-sessions' })
     .post(
@@ -57,10 +68,9 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
           state.userId = caller.userId
           started = { kind: 'key' as const, ...(await sessions.create('key', { id: caller.keyId, hash: hashKey(body.key) })), keyId: caller.keyId }
         }
-        // A browser signing in again leaves no older session of its own behind.
-        const previous = cookieValue(request.headers, SESSION_COOKIE)
-        if (previous) await sessions.end(previous)
-        set.headers['set-cookie'] = cookie(request, started.token, Math.floor(sessions.limits.maxMs / 1000))
+        // A browser signing in again leaves no older session behind: neither its own nor one planted in it.
+        await endCarried(request)
+        set.headers['set-cookie'] = sessionCookies(request, started.token, Math.floor(sessions.limits.maxMs / 1000))
         set.headers['cache-control'] = 'no-store'
         return sessionInfo(started.kind, sessions.csrfToken(started.token), started.expiresAt, started.keyId)
       },
@@ -78,8 +88,7 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
       SESSION_PATH,
       async ({ request, set }) => {
         set.headers['cache-control'] = 'no-store'
-        const token = cookieValue(request.headers, SESSION_COOKIE)
-        const session = token ? await sessions.resolve(token) : null
+        const session = await cookieSession(request.headers, sessions)
         if (!session) return { kind: null }
         return sessionInfo(session.kind, sessions.csrfToken(session.token), session.expiresAt, session.caller.kind === 'key' ? session.caller.keyId : null)
       },
@@ -96,8 +105,9 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
       async ({ request, set }) => {
         const session = requestState(request).session
         if (!session) throw unauthorized('No console session: sign in at /ui.')
-        await sessions.end(session.token)
-        set.headers['set-cookie'] = cookie(request, '', 0)
+        // The session in use is among them; a planted one left live would be what this browser shows next.
+        await endCarried(request)
+        set.headers['set-cookie'] = sessionCookies(request, '', 0)
         return { signed_out: true }
       },
       { detail: { tags: ['console'], summary: 'Sign out (the session ends at once; needs the CSRF token)' } },

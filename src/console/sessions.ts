@@ -27,6 +27,9 @@ export interface SessionLimits {
  */
 const TOUCH_EVERY_MS = 60_000
 
+/** What `create` makes: 32 random bytes, base64url. A cookie of any other shape is no session, without a lookup. */
+const TOKEN = /^[A-Za-z0-9_-]{43}$/
+
 /**
  * Console sign-ins (SPEC §12). A session token is 256 random bits held only by the browser, in an
  * HttpOnly cookie; the database keeps an HMAC of it keyed with the master key, so a stolen database
@@ -46,6 +49,7 @@ export class SessionStore {
 
   /** The live session of a token, or null: unknown, idle or past its end, or its key no longer what it signed in with. */
   async resolve(token: string, now = Date.now()): Promise<ConsoleSession | null> {
+    if (!TOKEN.test(token)) return null
     const id = this.storedId(token)
     const row = await this.rows.find(id)
     if (!row) return null

@@ -19,10 +19,14 @@ const PAGE = `<!doctype html>
 </body>
 </html>`
 
-/** /ui: the admin console's page and its bundled assets. What it shows comes from the API it calls. */
+/**
+ * /ui: the admin console's page and its bundled assets. What it shows comes from the API it calls. The page
+ * is `no-store`: a browser keeps such a page out of its back/forward cache, where a key's secret shown once
+ * (or any admin data) would come back with the Back button, without a request, after the session has ended.
+ */
 export const consoleRoutes = () =>
   new Elysia({ name: 'console' })
-    .get('/ui', () => new Response(PAGE, { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' } }), {
+    .get('/ui', () => new Response(PAGE, { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' } }), {
       detail: { hide: true },
     })
     .get(

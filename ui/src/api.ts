@@ -5,6 +5,16 @@ export const setCsrfToken = (token: string | null) => {
   csrfToken = token
 }
 
+let sessionEnded = () => {}
+
+/**
+ * What to do when a call is answered 401: the session has ended (idle, expired, signed out elsewhere). Not
+ * on /v1/session, where a 401 is a wrong key at sign-in, or a sign-out that found the session already gone.
+ */
+export const whenSessionEnds = (then: () => void) => {
+  sessionEnded = then
+}
+
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
     super(message)
@@ -18,6 +28,7 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   const res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) })
   const text = await res.text()
   const parsed = text ? JSON.parse(text) : null
+  if (res.status === 401 && path !== '/v1/session') sessionEnded()
   if (!res.ok) throw new ApiError(res.status, parsed?.error?.message ?? `${res.status} ${res.statusText}`)
   return parsed as T
 }

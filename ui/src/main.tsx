@@ -1,7 +1,8 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { api, ApiError, setCsrfToken } from './api'
+import { api, ApiError, setCsrfToken, whenSessionEnds } from './api'
 import { Field, ErrorLine } from './components'
+import { useForgetOnLeave } from './forget-on-leave'
 import { useRoute } from './router'
 import { AuditPage } from './pages/audit'
 import { KeysPage } from './pages/keys'
@@ -23,8 +24,9 @@ const ADMIN_PAGES: Array<[string, string]> = [
   ['overview', 'Overview'], ['users', 'Users'], ['keys', 'Keys'], ['prices', 'Prices'], ['usage', 'Usage'], ['audit', 'Audit'],
 ]
 
-function SignIn(props: { onSignedIn: (s: Session) => void }) {
+function SignIn(props: { onSignedIn: (s: Session) => void; ended: boolean }) {
   const [key, setKey] = useState('')
+  useForgetOnLeave(() => setKey(''))
   const [error, setError] = useState<string | null>(null)
   const submit = async (e: Event) => {
     e.preventDefault()
@@ -40,6 +42,7 @@ function SignIn(props: { onSignedIn: (s: Session) => void }) {
   return (
     <main class="signin">
       <h1>tollgate</h1>
+      {props.ended && <p class="muted">The session has ended: sign in again.</p>}
       <form onSubmit={submit}>
         <Field label="Master key or your API key" name="key" type="password" value={key} required onInput={setKey} />
         <button type="submit">Sign in</button>
@@ -52,23 +55,38 @@ function SignIn(props: { onSignedIn: (s: Session) => void }) {
 
 function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined)
+  const [ended, setEnded] = useState(false)
   const [signOutError, setSignOutError] = useState<string | null>(null)
   const route = useRoute()
   useEffect(() => {
-    api<Session | { kind: null }>('GET', '/v1/session')
-      .then((s) => {
-        if (s.kind === null) return setSession(null)
-        setCsrfToken(s.csrf_token)
-        setSession(s)
-      })
-      .catch(() => setSession(null))
+    const load = () =>
+      api<Session | { kind: null }>('GET', '/v1/session')
+        .then((s) => {
+          if (s.kind === null) return setSession(null)
+          setCsrfToken(s.csrf_token)
+          setSession(s)
+        })
+        .catch(() => setSession(null))
+    load()
+    // The session may have ended while the page sat in the back/forward cache: it is asked again.
+    const restored = (e: PageTransitionEvent) => e.persisted && load()
+    addEventListener('pageshow', restored)
+    // Whatever a page shows of an ended session goes with it: back to the sign-in form.
+    whenSessionEnds(() => {
+      setCsrfToken(null)
+      setEnded(true)
+      setSession(null)
+    })
+    return () => removeEventListener('pageshow', restored)
   }, [])
   if (session === undefined) return <p class="muted">Loading…</p>
   if (session === null)
     return (
       <SignIn
+        ended={ended}
         onSignedIn={(s) => {
           setCsrfToken(s.csrf_token)
+          setEnded(false)
           setSession(s)
         }}
       />

@@ -7,6 +7,7 @@ import { notFound } from '../../http/errors'
 import { knownMethod } from '../../http/route-patterns'
 import { streamedAnswer } from '../../http/streamed-answer'
 import type { usage } from '../../db/schema'
+import { csvLine } from '../../records/csv-line'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
 import { cursorText, idCursor, pageQuery, toPage } from './pagination'
@@ -99,22 +100,6 @@ const CSV_COLUMNS = Object.keys(
     cacheWriteTokens: 0, serverToolUses: null,
   }),
 )
-
-/**
- * One CSV line. A cell a spreadsheet would read as a formula (a user id or model name the client chose,
- * starting with = + - @) is prefixed with ' so that it stays text.
- */
-function csvLine(row: Record<string, unknown>): string {
-  return (
-    Object.values(row)
-      .map((v) => {
-        let cell = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)
-        if (typeof v === 'string' && /^[=+\-@\t\r]/.test(cell)) cell = `'${cell}`
-        return /[",\r\n']/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell
-      })
-      .join(',') + '\r\n'
-  )
-}
 
 /** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
 export const recordRoutes = (services: Services) => {

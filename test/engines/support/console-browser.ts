@@ -12,9 +12,10 @@ const CHROMIUM = '/usr/bin/chromium'
 
 /**
  * For a test file: the gateway, its mock provider and the browser, started before the file's tests and stopped
- * after them; `use` is handed the gateway and the browser once they are started.
+ * after them; `use` is handed the gateway and the browser once they are started. Playwright turns the browser's
+ * back/forward cache off; `backForwardCache` leaves it on, as in a browser someone uses.
  */
-export function withConsoleBrowser(use: (started: { gw: TestGateway; browser: Browser }) => void): void {
+export function withConsoleBrowser(use: (started: { gw: TestGateway; browser: Browser }) => void, options: { backForwardCache?: boolean } = {}): void {
   let mock: MockProvider | undefined
   let gw: TestGateway | undefined
   let browser: Browser | undefined
@@ -22,7 +23,12 @@ export function withConsoleBrowser(use: (started: { gw: TestGateway; browser: Br
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
     mock = startMockProvider()
     gw = await startTestGateway({ mock })
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+      ignoreDefaultArgs: options.backForwardCache ? ['--disable-back-forward-cache'] : [],
+    })
     use({ gw, browser })
   }, 60_000)
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks'
 import { api, modelsText, usd, when } from '../api'
 import { changedSettings } from '../changed-settings'
 import { ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
+import { useForgetOnLeave } from '../forget-on-leave'
 import { navigate } from '../router'
 import { typedModelName } from '../typed-model-name'
 import { typedNumber } from '../typed-number'
@@ -30,7 +31,10 @@ const CLAMP: Array<[string, string]> = [['', 'gateway default'], ['true', 'on'],
 const userFieldText = (v: string | null) => (v === null ? 'default' : v)
 const clampText = (v: boolean | null) => (v === null ? 'default' : v ? 'on' : 'off')
 
-/** The secret exists only in the create and rotate answers: shown here once, with a copy button, and never again. */
+/**
+ * The secret exists only in the create and rotate answers: shown here once, with a copy button, and never again
+ * (not by the Back button either: it is forgotten as the page is left).
+ */
 function SecretOnce(props: { secret: string; onClose: () => void }) {
   const [copied, setCopied] = useState(false)
   return (
@@ -118,6 +122,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
   const [filter, setFilter] = useState(userId)
   const [refresh, setRefresh] = useState(0)
   const [secret, setSecret] = useState<string | null>(null)
+  useForgetOnLeave(() => setSecret(null))
   const [editing, setEditing] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
   const list = usePaged<any>(`/v1/keys${userId ? `?user_id=${encodeURIComponent(userId)}` : ''}`, refresh)
