@@ -71,6 +71,15 @@ export const KEEP_ALIVE = ':\n\n'
 
 const encoder = new TextEncoder()
 
+/**
+ * The most one pull hands the client. Bun pulls again only once what it was handed has gone into the client's
+ * socket, so the time between two pulls is the time the client took to take this much: the client's own progress,
+ * which the idle rule (`clientWait`) measures. Everything one read gave, handed at once, made that time the read's
+ * size over the client's rate: a provider faster than the client's link made ever larger reads, and a client
+ * reading steadily was let go as one that took nothing.
+ */
+const MAX_HANDED_BYTES = 64 * 1024
+
 /** Bun's reader, with its `readMany` (the DOM typings of the reader do not know it). */
 type BunReader = ReadableStreamDefaultReader<Uint8Array> & {
   readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> | Bun.ReadableStreamDefaultReadManyResult<Uint8Array>
@@ -109,6 +118,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   let pulling = false
   const endAtCut = () => {
     if (ended) return
+    handRest()
     // The provider had finished (its final event passed on): only the end of its body was not seen.
     if (meter.finished) {
       finish('done')
@@ -120,6 +130,20 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     finish(letGo ? 'cancelled' : 'failed')
     controller.enqueue(encoder.encode(meter.errorEvent(letGo ? 'unread' : 'failed')))
     controller.close()
+  }
+  // What was passed on (and counted) past MAX_HANDED_BYTES, not handed to the client yet: the next pulls take it.
+  let unhanded: Uint8Array | null = null
+  const hand = (bytes: Uint8Array) => {
+    unhanded = bytes.length > MAX_HANDED_BYTES ? bytes.subarray(MAX_HANDED_BYTES) : null
+    controller.enqueue(unhanded ? bytes.subarray(0, MAX_HANDED_BYTES) : bytes)
+    // Cut while this pull waited after its read: no later read may come to see it.
+    if (o.signal.signal.aborted && !clientLeft()) endAtCut()
+    else clientWait.begin()
+  }
+  /** The stream ends: what it has not handed yet is queued before its end. */
+  const handRest = () => {
+    if (unhanded) controller.enqueue(unhanded)
+    unhanded = null
   }
   const stopWatchingAbort = endWhenAbortedUnread(o.signal, reader, { reading: () => pulling, end: endAtCut })
 
@@ -171,6 +195,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
       },
       async pull(controller) {
         clientWait.end()
+        if (unhanded) return hand(unhanded)
         pulling = true
         try {
           for (;;) {
@@ -201,13 +226,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
               controller.close()
               return
             }
-            if (out) {
-              controller.enqueue(encoder.encode(out))
-              // Cut while this pull waited after its read: no later read may come to see it.
-              if (o.signal.signal.aborted && !clientLeft()) endAtCut()
-              else clientWait.begin()
-              return
-            }
+            if (out) return hand(encoder.encode(out))
           }
         } catch {
           if (ended) return // cancelled by our client while a read was in flight
