@@ -74,10 +74,11 @@ const encoder = new TextEncoder()
 
 /**
  * The most one pull hands the client. Bun pulls again only once what it was handed has gone into the client's
- * socket, so the time between two pulls is the time the client took to take this much: the client's own progress,
- * which the idle rule (`clientWait`) measures. Everything one read gave, handed at once, made that time the read's
- * size over the client's rate: a provider faster than the client's link made ever larger reads, and a client
- * reading steadily was let go as one that took nothing.
+ * socket, so the time between two pulls is the time the client took to take this much (and a third of the socket's
+ * send buffer, which the kernel frees before it wakes a blocked write): the client's own progress, which the idle rule
+ * (`clientWait`) measures. Everything one read passed on, handed at once, made that time its size over the client's
+ * rate: an event of many megabytes (an image generation's partial image) over a slow link, and a client reading
+ * steadily was let go as one that took nothing.
  */
 const MAX_HANDED_BYTES = 64 * 1024
 
