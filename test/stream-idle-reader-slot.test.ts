@@ -6,23 +6,22 @@
  * provider-call slot, and every other user's paid calls got 503 `upstream_busy`, for ten minutes, renewable at will.
  * As for the bodies passed through (speech's audio, the free calls), a stream whose client takes nothing of what was
  * read for the upstream idle timeout is now let go: settled as a stream its client cut (`aborted`, the input estimate
- * plus the output read so far), its slot given back, the provider's body cancelled.
+ * plus the output read so far), its slot given back, the provider's body cancelled. The provider here is still at
+ * work (its stream stays open): one that had finished is paid by its usage (stream-let-go-usage-buffered.test.ts).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
 import { STREAM_ERRORS } from '../src/metering/metered-stream'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { unchunked } from './support/raw-http'
+import { jsonResponse, openAIEvent, openStream, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
 const SLOTS = 2
 const PIECE = 'abcdefgh '.repeat(910) // ~8 KB of output per chunk
-const PIECES = 2_000 // ~16 MB in all: far more than the sockets' and Bun's buffers take in, so the relay waits on the client
+const PIECES = 2_000 // ~16 MB so far: far more than the sockets' buffers take in, so the relay waits on the client
 const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm' }
 const events = [openAIEvent({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })]
 for (let i = 0; i < PIECES; i++) events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: { content: PIECE }, finish_reason: null }] }))
-events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }))
-events.push(openAIEvent({ ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: (PIECES * PIECE.length) / 4, total_tokens: 5 + (PIECES * PIECE.length) / 4 } }))
-events.push(openAIEvent('[DONE]'))
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
@@ -60,7 +59,7 @@ function deliveredBytes(text: string): number {
 test("streams whose clients read nothing do not refuse every other user's paid calls past the idle timeout, and are charged what they read", async () => {
   upstream.answer((call) =>
     call.body.stream
-      ? sseResponse(events)
+      ? openStream(events)()
       : jsonResponse({ id: 'c1', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }),
   )
   const { hostname, port } = new URL(gw.url)
@@ -71,7 +70,7 @@ test("streams whose clients read nothing do not refuse every other user's paid c
   for (let i = 0; i < SLOTS; i++) {
     const s = connect(Number(port), hostname)
     const at = received.push('') - 1
-    s.on('data', (chunk: Buffer) => void (received[at] += chunk.toString('utf8')))
+    s.on('data', (chunk: Buffer) => void (received[at] += chunk.toString('latin1')))
     s.on('error', () => {})
     closed.push(new Promise((resolve) => s.on('close', () => resolve())))
     s.pause() // never reads a byte of the stream, but stays connected
@@ -100,8 +99,9 @@ test("streams whose clients read nothing do not refuse every other user's paid c
   const rows = gw.query<{ status: string; cost: number; prompt_tokens: number; completion_tokens: number }>(
     "SELECT status, cost, prompt_tokens, completion_tokens FROM usage WHERE user_id = 'stream-reader' ORDER BY completion_tokens",
   )
-  const given = received.map(deliveredBytes).sort((a, b) => a - b)
-  for (const got of received) expect(got).toContain(STREAM_ERRORS.unread)
+  const bodies = received.map(unchunked)
+  const given = bodies.map(deliveredBytes).sort((a, b) => a - b)
+  for (const got of bodies) expect(got).toContain(STREAM_ERRORS.unread)
   expect(given.every((bytes) => bytes > 0 && bytes < PIECES * PIECE.length)).toBe(true)
   // Settled as streams their clients cut: the input estimate and every byte of output read, at $1 and $2 per million.
   expect(rows.map((r) => r.status)).toEqual(['aborted', 'aborted'])

@@ -2,6 +2,7 @@ import { expect, test } from 'bun:test'
 import { connect } from 'node:net'
 import { STREAM_ERRORS } from '../src/metering/metered-stream'
 import { startTestGateway } from './support/gateway'
+import { unchunked } from './support/raw-http'
 import { openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream } from './support/scripted-upstream'
 
 /**
@@ -57,8 +58,9 @@ test('a stream whose client pauses reading past the TTL is settled by its own ou
     socket.resume()
     await closed
     await gw.settled()
-    const text = Buffer.concat(chunks).toString('utf8')
-    expect(text.slice(0, 12)).toBe('HTTP/1.1 200')
+    const raw = Buffer.concat(chunks).toString('latin1')
+    expect(raw.slice(0, 12)).toBe('HTTP/1.1 200')
+    const text = unchunked(raw)
     const rows = gw.query('SELECT status, cost, reserved, completion_tokens FROM usage')
     // The output the client was given: every content delta's UTF-8 bytes.
     let deliveredBytes = 0

@@ -1,4 +1,5 @@
 import type { TokenCounts } from '../pricing/price'
+import { readArrived } from '../providers/arrived-body'
 import { watchForStalledWait } from '../providers/stalled-wait'
 import { endWhenAbortedUnread } from '../providers/unread-abort'
 import { quotesCredentials, type UpstreamSignal } from '../providers/upstream'
@@ -84,6 +85,22 @@ export const KEEP_ALIVE = ':\n\n'
 
 const encoder = new TextEncoder()
 
+/**
+ * The most one pull hands the client. Bun pulls again only once what it was handed has gone into the client's
+ * socket, so the time between two pulls is the time the client took to take this much (and a third of the socket's
+ * send buffer, which the kernel frees before it wakes a blocked write): the client's own progress, which the idle rule
+ * (`clientWait`) measures. Everything one read passed on, handed at once, made that time its size over the client's
+ * rate: an event of many megabytes (an image generation's partial image) over a slow link, and a client reading
+ * steadily was let go as one that took nothing.
+ */
+const MAX_HANDED_BYTES = 64 * 1024
+
+/**
+ * How long a client let go for taking nothing waits for the rest of its provider's body (`letGo`): long enough to
+ * read the megabytes of a finished answer already in memory, short beside the idle timeout it has waited already.
+ */
+const ARRIVED_WITHIN_MS = 1_000
+
 /** Bun's reader, with its `readMany` (the DOM typings of the reader do not know it). */
 type BunReader = ReadableStreamDefaultReader<Uint8Array> & {
   readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> | Bun.ReadableStreamDefaultReadManyResult<Uint8Array>
@@ -104,9 +121,11 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   // stops ours) must not make a working provider look silent.
   const providerWait = watchForStalledWait(o.idleTimeoutMs, () => o.signal.abortIdle())
   // The client is idle only while what was read waits for it to be taken (no pull comes). One that takes nothing
-  // for the idle timeout is let go: otherwise its stream, its hold and its provider-call slot would last the whole
-  // call's timeout (600 s), every other user's paid calls refused once such streams took every slot.
-  const clientWait = watchForStalledWait(o.idleTimeoutMs, () => o.signal.abortUnread())
+  // for the idle timeout is let go (`letGo`): otherwise its stream, its hold and its provider-call slot would last
+  // the whole call's timeout (600 s), every other user's paid calls refused once such streams took every slot.
+  const clientWait = watchForStalledWait(o.idleTimeoutMs, () => void (lettingGo = letGo()))
+  // Under way, the let-go reads the provider's body, and ends the stream: a pull waits for it.
+  let lettingGo: Promise<void> | null = null
 
   // The client can leave before this stream is read or cancelled: its request's signal then aborts the
   // upstream read, and the failed read is the client's doing, not the provider's.
@@ -118,10 +137,11 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   // lives as long as the connection, past its TTL, and the sweeper charges it in full while the client is
   // still given output. What the meter passed on is counted, read by the client or not.
   // A pull under way counts as a read waiting, its own waits too (a final event held until its ids are
-  // written): it sees the cut itself, after passing on what it read (below).
-  let pulling = false
+  // written): it sees the cut itself, after passing on what it read (below). So does a let-go's read.
+  let reading = false
   const endAtCut = () => {
     if (ended) return
+    handRest()
     // The provider had finished (its final event passed on): only the end of its body was not seen.
     if (meter.finished) {
       finish('done')
@@ -134,7 +154,21 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     controller.enqueue(encoder.encode(meter.errorEvent(letGo ? 'unread' : 'failed')))
     controller.close()
   }
-  const stopWatchingAbort = endWhenAbortedUnread(o.signal, reader, { reading: () => pulling, end: endAtCut })
+  // What was passed on (and counted) past MAX_HANDED_BYTES, not handed to the client yet: the next pulls take it.
+  let unhanded: Uint8Array | null = null
+  const hand = (bytes: Uint8Array) => {
+    unhanded = bytes.length > MAX_HANDED_BYTES ? bytes.subarray(MAX_HANDED_BYTES) : null
+    controller.enqueue(unhanded ? bytes.subarray(0, MAX_HANDED_BYTES) : bytes)
+    // Cut while this pull waited after its read: no later read may come to see it.
+    if (o.signal.signal.aborted && !clientLeft()) endAtCut()
+    else clientWait.begin()
+  }
+  /** The stream ends: what it has not handed yet is queued before its end. */
+  const handRest = () => {
+    if (unhanded) controller.enqueue(unhanded)
+    unhanded = null
+  }
+  const stopWatchingAbort = endWhenAbortedUnread(o.signal, reader, { reading: () => reading, end: endAtCut })
 
   const finish = (end: StreamEnd) => {
     if (ended) return
@@ -179,61 +213,108 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     return { out, malformed: false, echo: false }
   }
 
+  /** Reads events out of what one read of the provider gave, and passes them on. */
+  const passOnRead = (chunks: Uint8Array[], done: boolean) => {
+    const events = chunks.length === 1 ? parser.push(chunks[0]!) : chunks.flatMap((chunk) => parser.push(chunk))
+    if (done) events.push(...parser.end())
+    return passOn(events)
+  }
+
+  /**
+   * Hands the client what one read passed on, or ends the stream there; false when there was nothing to hand it yet
+   * (the pull reads again).
+   */
+  const deliver = ({ out, malformed, echo }: ReturnType<typeof passOn>, done: boolean): boolean => {
+    // An event past the parser's cap is as malformed as one that does not parse: the stream stops there,
+    // the gateway's cut (paid as one, `streamOutcome`), unless the provider had already reported its failure.
+    if (malformed || parser.overflowed) {
+      reader.cancel().catch(() => {})
+      finish(meter.providerFailed ? 'failed' : 'malformed')
+      controller.enqueue(encoder.encode(out + meter.errorEvent(echo ? 'echo' : 'malformed')))
+      controller.close()
+      return true
+    }
+    if (done) {
+      const end: StreamEnd = meter.finished ? 'done' : meter.providerFailed ? 'failed' : clientLeft() ? 'cancelled' : 'truncated'
+      finish(end)
+      const rest = end === 'truncated' ? out + meter.errorEvent('truncated') : out
+      if (rest) controller.enqueue(encoder.encode(rest))
+      controller.close()
+      return true
+    }
+    if (!out) return false
+    hand(encoder.encode(out))
+    return true
+  }
+
+  /** A read of the provider failed, or the stream's enqueue after its client had gone. */
+  const readFailed = () => {
+    if (ended) return // cancelled by our client while a read was in flight
+    // The call cut (its timeout, the idle timeout, the stop) while this read waited: as any cut, `done` if
+    // the provider had already finished, with no error event after its answer.
+    if (o.signal.signal.aborted && !clientLeft()) return endAtCut()
+    handRest()
+    finish(clientLeft() ? 'cancelled' : 'failed')
+    controller.enqueue(encoder.encode(meter.errorEvent('failed')))
+    controller.close()
+  }
+
+  /**
+   * Lets go a client that took nothing for the idle timeout (`unread`). Its provider may have finished meanwhile:
+   * Bun's fetch reads a body on whatever the client takes, so the rest of the answer, its usage with it, may be in
+   * memory, unread by the meter. That is read first (`readArrived`), before the cut cancels the body and drops it:
+   * ended there, the stream ends as a finished one does, paid by its usage (SPEC §6: usage if known), the rest of
+   * the answer queued for the client. Otherwise what was read is dropped, neither passed on nor counted, and the
+   * stream ends by the facts so far (`endAtCut`), paid for what it was handed.
+   */
+  const letGo = async () => {
+    reading = true
+    try {
+      const arrived = await readArrived(reader, Math.min(o.idleTimeoutMs, ARRIVED_WITHIN_MS))
+      if (ended) return
+      o.signal.abortUnread()
+      if (!arrived.done) {
+        reader.cancel().catch(() => {})
+        return endAtCut()
+      }
+      handRest()
+      const read = passOnRead(arrived.chunks, true)
+      const wait = meter.takeWait?.()
+      if (wait) await wait
+      deliver(read, true)
+    } catch {
+      readFailed()
+    } finally {
+      reading = false
+    }
+  }
+
   return new ReadableStream<Uint8Array>(
     {
       start(c) {
         controller = c
       },
-      async pull(controller) {
+      async pull() {
         clientWait.end()
-        pulling = true
+        if (lettingGo) return lettingGo
+        if (unhanded) return hand(unhanded)
+        reading = true
         try {
           for (;;) {
             // Every chunk already queued at once (Bun's readMany): a read per chunk is a promise per chunk.
             providerWait.begin()
             const { value: chunks = [], done } = await reader.readMany()
             providerWait.end()
-            const events = chunks.length === 1 ? parser.push(chunks[0]!) : chunks.flatMap((chunk) => parser.push(chunk))
-            if (done) events.push(...parser.end())
-            const { out, malformed, echo } = passOn(events)
+            const read = passOnRead(chunks, done)
             const wait = meter.takeWait?.()
-            // The client may leave meanwhile: its cancel ends the stream, and the enqueue below then throws into the catch.
+            // The client may leave meanwhile: its cancel ends the stream, and the enqueue then throws into the catch.
             if (wait) await wait
-            // An event past the parser's cap is as malformed as one that does not parse: the stream stops there,
-            // the gateway's cut (paid as one, `streamOutcome`), unless the provider had already reported its failure.
-            if (malformed || parser.overflowed) {
-              reader.cancel().catch(() => {})
-              finish(meter.providerFailed ? 'failed' : 'malformed')
-              controller.enqueue(encoder.encode(out + meter.errorEvent(echo ? 'echo' : 'malformed')))
-              controller.close()
-              return
-            }
-            if (done) {
-              const end: StreamEnd = meter.finished ? 'done' : meter.providerFailed ? 'failed' : clientLeft() ? 'cancelled' : 'truncated'
-              finish(end)
-              const rest = end === 'truncated' ? out + meter.errorEvent('truncated') : out
-              if (rest) controller.enqueue(encoder.encode(rest))
-              controller.close()
-              return
-            }
-            if (out) {
-              controller.enqueue(encoder.encode(out))
-              // Cut while this pull waited after its read: no later read may come to see it.
-              if (o.signal.signal.aborted && !clientLeft()) endAtCut()
-              else clientWait.begin()
-              return
-            }
+            if (deliver(read, done)) return
           }
         } catch {
-          if (ended) return // cancelled by our client while a read was in flight
-          // The call cut (its timeout, the idle timeout, the stop) while this read waited: as any cut, `done` if
-          // the provider had already finished, with no error event after its answer.
-          if (o.signal.signal.aborted && !clientLeft()) return endAtCut()
-          finish(clientLeft() ? 'cancelled' : 'failed')
-          controller.enqueue(encoder.encode(meter.errorEvent('failed')))
-          controller.close()
+          readFailed()
         } finally {
-          pulling = false
+          reading = false
         }
       },
       cancel() {

@@ -80,6 +80,7 @@ export const SUITES_ON_BOTH_STORES = [
   'spec-admin-records',
   'spec-edge-misc',
   'spec-rate-limit-budget-zero',
+  'stream-let-go-usage-buffered',
 ]
 
 let pg: TestPostgres

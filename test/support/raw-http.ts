@@ -47,3 +47,22 @@ export function message(requestLine: string, headers: Record<string, string> = {
   if (body) lines.push(`Content-Length: ${Buffer.byteLength(body)}`)
   return `${lines.join('\r\n')}\r\n\r\n${body}`
 }
+
+/**
+ * The body of a raw HTTP/1.1 response (its head included) sent `Transfer-Encoding: chunked`, the chunks' framing
+ * taken out, as far as it came: a stream's chunks may end anywhere, inside an event or a JSON string. Read the
+ * response as latin1, one character a byte, for the chunk sizes to count right.
+ */
+export function unchunked(raw: string): string {
+  let at = raw.indexOf('\r\n\r\n')
+  if (at === -1) return ''
+  at += 4
+  let body = ''
+  for (;;) {
+    const sizeEnd = raw.indexOf('\r\n', at)
+    const size = sizeEnd === -1 ? 0 : parseInt(raw.slice(at, sizeEnd), 16)
+    if (!(size > 0)) return body
+    body += raw.slice(sizeEnd + 2, sizeEnd + 2 + size)
+    at = sizeEnd + 2 + size + 2
+  }
+}

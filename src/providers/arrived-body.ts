@@ -1,0 +1,38 @@
+/** A reader with Bun's `readMany`: every chunk already queued in one read. */
+interface ManyReader {
+  readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> | Bun.ReadableStreamDefaultReadManyResult<Uint8Array>
+}
+
+export interface Arrived {
+  chunks: Uint8Array[]
+  /** The body's end was among them: the provider had sent all of it. */
+  done: boolean
+}
+
+/**
+ * What has arrived of a provider's body, read on to its end when that comes within `withinMs`. Bun's fetch reads a
+ * body on whatever its reader takes, so one whose provider has finished is all in memory, and comes at once (tens of
+ * megabytes in a fraction of a second); a provider still at work makes the look last `withinMs`, and what it read is
+ * no whole answer (`done` false). A read still waiting then is left to the reader's cancel, which its caller owes.
+ */
+export async function readArrived(reader: ManyReader, withinMs: number): Promise<Arrived> {
+  const chunks: Uint8Array[] = []
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, withinMs, null)))
+  try {
+    for (;;) {
+      let read = reader.readMany()
+      if (read instanceof Promise) {
+        // Cancelled once the look is over, a read still waiting fails or ends: nothing awaits it then.
+        read.catch(() => {})
+        const first = await Promise.race([read, late])
+        if (first === null) return { chunks, done: false }
+        read = first
+      }
+      for (const chunk of read.value ?? []) chunks.push(chunk)
+      if (read.done) return { chunks, done: true }
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+}
