@@ -263,7 +263,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
    * Lets go a client that took nothing for the idle timeout (`unread`). Its provider may have finished meanwhile:
    * Bun's fetch reads a body on whatever the client takes, so the rest of the answer, its usage with it, may be in
    * memory, unread by the meter. That is read first (`readArrived`), before the cut cancels the body and drops it:
-   * ended there, the stream ends as a finished one does, paid by its usage (SPEC §6: usage if known), the rest of
+   * ended there, the stream is not let go: it ends as a finished one does, paid by its usage (SPEC §6: usage if known), its row `ok`, the rest of
    * the answer queued for the client. Otherwise what was read is dropped, neither passed on nor counted, and the
    * stream ends by the facts so far (`endAtCut`), paid for what it was handed.
    */
@@ -272,8 +272,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     try {
       const arrived = await readArrived(reader, Math.min(o.idleTimeoutMs, ARRIVED_WITHIN_MS))
       if (ended) return
-      o.signal.abortUnread()
       if (!arrived.done) {
+        o.signal.abortUnread()
         reader.cancel().catch(() => {})
         return endAtCut()
       }

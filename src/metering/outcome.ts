@@ -140,8 +140,9 @@ export const timedOutStreamOutcome: typeof streamOutcome = (facts, ...rest) => (
 })
 
 /**
- * A stream whose client took nothing of it for the idle timeout, and was let go (`unread`), pays as one its client
- * cut (`streamOutcome`), or as a finished answer when the provider had finished; its row says `aborted` either way.
+ * A stream whose client took nothing of it for the idle timeout, and was let go (`unread`) before its provider
+ * finished, pays as one its client cut (`streamOutcome`); its row says `aborted`. (One whose provider had finished
+ * is not let go: it ends as a finished answer, its rest queued for the client.)
  */
 export const letGoStreamOutcome: typeof streamOutcome = (...args) => ({ ...streamOutcome(...args), status: 'aborted' })
 
