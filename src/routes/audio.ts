@@ -10,6 +10,7 @@ import { formFallbackFields, refuseModelFallbacks } from '../pricing/features'
 import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody, type UpstreamAnswer } from '../providers/call'
 import type { Services } from '../services'
 import { isEventStream } from '../translate/sse'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { billingUser, modelName } from './schemas/fields'
 
 const SPEECH = '/v1/audio/speech'
@@ -113,6 +114,7 @@ export const audioRoutes = (services: Services) => {
       {
         body: speechBody,
         parse: 'json',
+        transform: ({ body }) => refuseCaseVariantKeys(body),
         detail: {
           tags: ['inference'],
           summary: 'Text to speech (OpenAI format; the audio is streamed through)',
@@ -141,8 +143,10 @@ export const audioRoutes = (services: Services) => {
         body: transcriptionBody,
         // Our parser first; naming the standard one as well puts multipart/form-data in the OpenAPI document.
         parse: [({ request }) => formAsSent(request), 'multipart/form-data'],
-        transform: ({ request }) => {
+        transform: ({ body, request }) => {
           if (!isMultipart(request)) throw badRequest('Invalid body: a transcription is sent as multipart/form-data.')
+          // Go's form decoders match field names ignoring case too (gorilla/schema, which fiber's BodyParser forks).
+          refuseCaseVariantKeys(body)
         },
         detail: {
           tags: ['inference'],

@@ -11,6 +11,7 @@ import { clientMaxOutput, largestMaxOutputIn, withOpenAIOutputCap } from '../tra
 import { relay, type Exchange, type ExchangeFor } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
 import type { Services } from '../services'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { billingUser, jsonObject, modelName, oneOrMoreStrings, openAIMessage, openAITool, openAIToolChoice, responseFormat } from './schemas/fields'
 
 /** The fields the gateway reads or translates, typed; every other OpenAI field passes through untouched. */
@@ -114,6 +115,7 @@ export const chatRoutes = (services: Services) => {
     {
       body: chatBody,
       parse: 'json',
+      transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {
         tags: ['inference'],
         summary: 'Chat completion (OpenAI format; JSON or SSE stream)',

@@ -11,6 +11,7 @@ import { errorCheckedText, readUnmetered } from '../providers/call'
 import { anthropicClientHeaders, withHeadersSent } from '../providers/upstream'
 import type { Services } from '../services'
 import { messagesRequestToChat } from '../translate/messages-request-to-chat'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { messagesBody } from './messages'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
 
@@ -53,6 +54,7 @@ export const countTokensRoutes = (services: Services) => {
     {
       body: countTokensBody,
       parse: 'json',
+      transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {
         tags: ['inference'],
         summary: 'Count the input tokens of a Messages request (Anthropic format; free)',

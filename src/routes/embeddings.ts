@@ -7,6 +7,7 @@ import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import { embeddingsCounts } from '../translate/usage'
 import type { Services } from '../services'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { billingUser, modelName } from './schemas/fields'
 
 const ENDPOINT = '/v1/embeddings'
@@ -53,6 +54,7 @@ export const embeddingsRoutes = (services: Services) => {
     {
       body: embeddingsBody,
       parse: 'json',
+      transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {
         tags: ['inference'],
         summary: 'Embeddings (OpenAI format)',

@@ -13,6 +13,7 @@ import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicMessageCounts } from '../translate/usage'
 import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
 import type { Services } from '../services'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName } from './schemas/fields'
 
 /** The fields the gateway reads or translates, typed (Anthropic requires `max_tokens`); every other field passes through untouched. */
@@ -96,6 +97,7 @@ export const messagesRoutes = (services: Services) => {
     {
       body: messagesBody,
       parse: 'json',
+      transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {
         tags: ['inference'],
         summary: 'Messages (Anthropic format; JSON or SSE stream)',

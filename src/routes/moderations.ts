@@ -6,6 +6,7 @@ import { refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import type { Services } from '../services'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { billingUser, contentPart, modelName } from './schemas/fields'
 
 const ENDPOINT = '/v1/moderations'
@@ -55,6 +56,7 @@ export const moderationsRoutes = (services: Services) => {
     {
       body: moderationsBody,
       parse: 'json',
+      transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {
         tags: ['inference'],
         summary: 'Moderation (OpenAI format)',

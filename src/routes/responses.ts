@@ -26,6 +26,7 @@ import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
 import { responseCounts, responsesUsage } from '../translate/usage'
 import type { Services } from '../services'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
 
 const ENDPOINT = '/v1/responses'
@@ -418,6 +419,7 @@ export const responsesRoutes = (services: Services) => {
       {
         body: responsesBody,
         parse: 'json',
+        transform: ({ body }) => refuseCaseVariantKeys(body),
         detail: {
           tags: ['inference'],
           summary: 'Responses (OpenAI Responses API; JSON or SSE stream)',
@@ -456,6 +458,7 @@ export const responsesRoutes = (services: Services) => {
       {
         body: inputTokensBody,
         parse: 'json',
+        transform: ({ body }) => refuseCaseVariantKeys(body),
         detail: {
           tags: ['inference'],
           summary: 'Count a response’s input tokens (free)',
