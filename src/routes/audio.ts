@@ -11,6 +11,7 @@ import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, read
 import type { Services } from '../services'
 import { isEventStream } from '../translate/sse'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, modelName } from './schemas/fields'
 
 const SPEECH = '/v1/audio/speech'
@@ -105,7 +106,7 @@ export const audioRoutes = (services: Services) => {
         const { model } = admission
 
         const { user: _billing, ...fields } = body
-        const called = await callUpstream(model.provider, '/audio/speech', { ...fields, model: model.upstreamModel }, {
+        const called = await callUpstream(model.provider, '/audio/speech', withFieldsLast(fields, { model: model.upstreamModel }), {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
         // Audio, or its events when asked for as a stream (`stream_format: "sse"`).

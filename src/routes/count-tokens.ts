@@ -12,6 +12,7 @@ import { anthropicClientHeaders, withHeadersSent } from '../providers/upstream'
 import type { Services } from '../services'
 import { messagesRequestToChat } from '../translate/messages-request-to-chat'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { messagesBody } from './messages'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
 
@@ -45,7 +46,7 @@ export const countTokensRoutes = (services: Services) => {
       const text = await readUnmetered(
         withHeadersSent(model.provider, anthropicClientHeaders(request.headers)),
         '/v1/messages/count_tokens',
-        { ...body, model: model.upstreamModel },
+        withFieldsLast(body, { model: model.upstreamModel }),
         { freeCalls: services.freeCalls, keyId: caller.keyId, timeouts: config, request },
         (answer) => errorCheckedText(answer, model.provider),
       )

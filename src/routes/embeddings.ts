@@ -8,6 +8,7 @@ import { relay } from '../translate/relay'
 import { embeddingsCounts } from '../translate/usage'
 import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, modelName } from './schemas/fields'
 
 const ENDPOINT = '/v1/embeddings'
@@ -46,7 +47,7 @@ export const embeddingsRoutes = (services: Services) => {
       using hold = admission.hold
       return await relay({ request, admission, hold, stream: false, timeouts: config }, {
         path: '/embeddings',
-        body: { ...body, model: admission.model.upstreamModel },
+        body: withFieldsLast(body, { model: admission.model.upstreamModel }),
         usageOf: embeddingsCounts,
         reply: (_answer, text) => text,
       })

@@ -7,6 +7,7 @@ import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, contentPart, modelName } from './schemas/fields'
 
 const ENDPOINT = '/v1/moderations'
@@ -47,7 +48,7 @@ export const moderationsRoutes = (services: Services) => {
       const { user: _billing, ...fields } = body
       return await relay({ request, admission, hold, stream: false, timeouts: config }, {
         path: '/moderations',
-        body: { ...fields, model: admission.model.upstreamModel },
+        body: withFieldsLast(fields, { model: admission.model.upstreamModel }),
         // Priced per request: no tokens, so the cost is the model's per_request price (or nothing).
         usageOf: () => ({ promptTokens: 0, completionTokens: 0, cachedTokens: 0 }),
         reply: (_answer, text) => text,
