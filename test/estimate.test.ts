@@ -128,6 +128,12 @@ describe('estimateEmbeddings: each input adds the special tokens a server frames
   test('the overhead covers the [CLS]/[SEP] or <s>/</s> pair of BERT- and XLM-R-type models', () => {
     expect(PER_EMBEDDING_INPUT_OVERHEAD).toBeGreaterThanOrEqual(2)
   })
+  test('every field besides the input and the settings counts its bytes, as on chat: a server may embed it too', () => {
+    const settings = { model: 'm', input: 'hi', encoding_format: 'base64', dimensions: 256, user: 'someone' }
+    expect(estimateEmbeddings(settings).inputTokens).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 2)
+    expect(estimateEmbeddings({ ...settings, instruction: 'Represent this sentence for searching: ' }).inputTokens).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 2 + 39)
+    expect(estimateEmbeddings({ ...settings, Input: 'x'.repeat(200_000) }).inputTokens).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 2 + 200_000)
+  })
 })
 
 describe('structured values count their JSON text, as providers read them', () => {

@@ -426,13 +426,16 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
  */
 export const PER_EMBEDDING_INPUT_OVERHEAD = PER_MESSAGE_OVERHEAD
 
+const EMBEDDINGS_SETTINGS = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user'])
+
 /**
- * OpenAI Embeddings: input only. Each input (a string, or one array of token ids) counts the overhead,
- * plus a string's UTF-8 bytes, or a token array's entries, one token each (they are tokens already, but a
- * server may still frame them with its special tokens). Nothing is generated.
+ * OpenAI Embeddings: each input (a string, or one array of token ids) counts the overhead, plus a string's UTF-8
+ * bytes, or a token array's entries, one token each (they are tokens already, but a server may still frame them
+ * with its special tokens); and every other field the settings leave, by its bytes, as on chat: a server's own
+ * field may add input (an instruction it puts before each text). Nothing is generated.
  */
 export function estimateEmbeddings(body: Record<string, unknown>): TokenEstimate {
-  return { inputTokens: embeddingInputTokens(body.input), outputTokens: 0 }
+  return { inputTokens: embeddingInputTokens(body.input) + otherFieldTokens(body, EMBEDDINGS_SETTINGS), outputTokens: 0 }
 }
 
 function embeddingInputTokens(input: unknown): number {

@@ -59,7 +59,7 @@ export const embeddingsRoutes = (services: Services) => {
       detail: {
         tags: ['inference'],
         summary: 'Embeddings (OpenAI format)',
-        description: 'Priced by input tokens; the hold is the UTF-8 size of each input (or its token count for token arrays) plus 8 tokens an input for the special tokens servers add.',
+        description: 'Priced by input tokens; the hold is the UTF-8 size of each input (or its token count for token arrays) plus 8 tokens an input for the special tokens servers add, and the bytes of every other field but `model`, `encoding_format`, `dimensions` and `user`.',
       },
     },
   )
