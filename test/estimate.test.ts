@@ -142,6 +142,12 @@ describe('estimateEmbeddings: each input adds the special tokens a server frames
     expect(hard('see https://example.com')).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 23)
     expect(input('files/abc123')).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 12)
   })
+  test('every field besides the input and the settings counts its bytes, as on chat: a server may embed it too', () => {
+    const settings = { model: 'm', input: 'hi', encoding_format: 'base64', dimensions: 256, user: 'someone' }
+    expect(estimateEmbeddings(settings, o).inputTokens).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 2)
+    expect(estimateEmbeddings({ ...settings, instruction: 'Represent this sentence for searching: ' }, o).inputTokens).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 2 + 39)
+    expect(estimateEmbeddings({ ...settings, Input: 'x'.repeat(200_000) }, o).inputTokens).toBe(PER_EMBEDDING_INPUT_OVERHEAD + 2 + 200_000)
+  })
 })
 
 describe('structured values count their JSON text, as providers read them', () => {

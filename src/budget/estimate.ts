@@ -522,14 +522,20 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
  */
 export const PER_EMBEDDING_INPUT_OVERHEAD = PER_MESSAGE_OVERHEAD
 
+const EMBEDDINGS_SETTINGS = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user'])
+
 /**
- * OpenAI Embeddings: input only. Each input (a string, or one array of token ids) counts the overhead,
- * plus a string's UTF-8 bytes, or a token array's entries, one token each (they are tokens already, but a
- * server may still frame them with its special tokens). With hard bounds, a string that names media counts as a
- * media part (`embeddingStringTokens`). Nothing is generated.
+ * OpenAI Embeddings: each input (a string, or one array of token ids) counts the overhead, plus a string's UTF-8
+ * bytes, or a token array's entries, one token each (they are tokens already, but a server may still frame them
+ * with its special tokens); with hard bounds, a string that names media counts as a media part
+ * (`embeddingStringTokens`); and every other field the settings leave, by its bytes, as on chat: a server's own
+ * field may add input (an instruction it puts before each text). Nothing is generated.
  */
 export function estimateEmbeddings(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
-  return { inputTokens: embeddingInputTokens(body.input, o.hardBounds ? o.mediaPartTokens : 0), outputTokens: 0 }
+  return {
+    inputTokens: embeddingInputTokens(body.input, o.hardBounds ? o.mediaPartTokens : 0) + otherFieldTokens(body, EMBEDDINGS_SETTINGS),
+    outputTokens: 0,
+  }
 }
 
 function embeddingInputTokens(input: unknown, mediaPart: number): number {

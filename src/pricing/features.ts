@@ -8,6 +8,7 @@ import { badRequest, paymentRequired, threadRefused } from '../http/errors'
 import { entries, positiveInt } from './body-values'
 import { geoMultiplierName, isDefaultGeo, isStandardTier, longContextThreshold, namedMultiplier, NO_FEATURES, toolPrice, type Price, type RequestedFeatures } from './price'
 import { routerFeatures, withWebResults } from './router-fields'
+import { withFieldsLast } from '../translate/fields-last'
 
 export { NO_FEATURES, type RequestedFeatures }
 export { formFallbackFields, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
@@ -488,7 +489,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
     providerDefaults: openAIDefaults(body.service_tier),
   }, webResults)
   const bounded = billed.length > 0 || mcpServers > 0
-  return { body: !bounded || set ? body : { ...body, max_tool_calls: maxCalls }, features }
+  return { body: !bounded || set ? body : (withFieldsLast(body, { max_tool_calls: maxCalls }) as B), features }
 }
 
 /**
@@ -648,7 +649,7 @@ export function anthropicFeatures(
         const bounded = positiveInt(tool.max_content_tokens)
         if (bounded) toolResultInput.tokens += maxUses * tool.max_content_tokens
         else toolResultInput.uses += maxUses
-        return set && bounded ? tool : { ...tool, max_uses: maxUses, max_content_tokens: bounded ? tool.max_content_tokens : bounds.useInputTokens }
+        return set && bounded ? tool : withFieldsLast(tool, { max_uses: maxUses, max_content_tokens: bounded ? tool.max_content_tokens : bounds.useInputTokens })
       }
       const billed = ANTHROPIC_BILLED_TOOL.exec(type)?.[1]
       if (!billed) return tool
@@ -658,7 +659,7 @@ export function anthropicFeatures(
           'feature_unsupported',
         )
       serverTools[billed] = (serverTools[billed] ?? 0) + maxUses
-      return set || !TAKES_MAX_USES.has(billed) ? tool : { ...tool, max_uses: maxUses }
+      return set || !TAKES_MAX_USES.has(billed) ? tool : withFieldsLast(tool, { max_uses: maxUses })
     })
   }
   const features: RequestedFeatures = withWebResults({
@@ -673,7 +674,7 @@ export function anthropicFeatures(
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).
     providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: writesCacheUnasked(upstreamModel) },
   }, webResults)
-  return { body: tools === body.tools ? body : { ...body, tools }, features }
+  return { body: tools === body.tools ? body : withFieldsLast(body, { tools }), features }
 }
 
 /**

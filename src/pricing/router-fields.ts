@@ -8,6 +8,7 @@ import type { ProviderConfig } from '../config/schema'
 import { badRequest } from '../http/errors'
 import { entries, isJsonObject, positiveInt } from './body-values'
 import type { Price, RequestedFeatures } from './price'
+import { withFieldsLast } from '../translate/fields-last'
 
 /** An entry of a fallback list that names `model` alone: the model itself, or LiteLLM's `{model}` with nothing else to change. */
 const namesOnly = (model: string) => (entry: unknown): boolean =>
@@ -170,7 +171,7 @@ export function withRowMaxPrice(body: Record<string, unknown>, price: Price | nu
     // A host's per-request fee is billed only where the row has one: elsewhere the bound is 0.
     request: lowerBound(asked.request, usd(price.perRequest ?? 0)),
   }
-  return { ...body, provider: { ...routing, max_price } }
+  return withFieldsLast(body, { provider: withFieldsLast(routing, { max_price }) })
 }
 
 /** Server tools with the router's web results added as `web_search` uses, and those uses kept apart for settlement. */

@@ -10,6 +10,8 @@ import { formFallbackFields, refuseModelFallbacks } from '../pricing/features'
 import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody, type UpstreamAnswer } from '../providers/call'
 import type { Services } from '../services'
 import { isEventStream } from '../translate/sse'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, modelName } from './schemas/fields'
 
 const SPEECH = '/v1/audio/speech'
@@ -104,7 +106,7 @@ export const audioRoutes = (services: Services) => {
         const { model } = admission
 
         const { user: _billing, ...fields } = body
-        const called = await callUpstream(model.provider, '/audio/speech', { ...fields, model: model.upstreamModel }, {
+        const called = await callUpstream(model.provider, '/audio/speech', withFieldsLast(fields, { model: model.upstreamModel }), {
           hold, timeoutMs: config.upstream_timeout_ms, clientSignal: request.signal,
         })
         // Audio, or its events when asked for as a stream (`stream_format: "sse"`).
@@ -113,6 +115,7 @@ export const audioRoutes = (services: Services) => {
       {
         body: speechBody,
         parse: 'json',
+        transform: ({ body }) => refuseCaseVariantKeys(body),
         detail: {
           tags: ['inference'],
           summary: 'Text to speech (OpenAI format; the audio is streamed through)',
@@ -141,8 +144,10 @@ export const audioRoutes = (services: Services) => {
         body: transcriptionBody,
         // Our parser first; naming the standard one as well puts multipart/form-data in the OpenAPI document.
         parse: [({ request }) => formAsSent(request), 'multipart/form-data'],
-        transform: ({ request }) => {
+        transform: ({ body, request }) => {
           if (!isMultipart(request)) throw badRequest('Invalid body: a transcription is sent as multipart/form-data.')
+          // Go's form decoders match field names ignoring case too (gorilla/schema, which fiber's BodyParser forks).
+          refuseCaseVariantKeys(body)
         },
         detail: {
           tags: ['inference'],

@@ -11,6 +11,8 @@ import { clientMaxOutput, largestMaxOutputIn, withOpenAIOutputCap } from '../tra
 import { relay, type Exchange, type ExchangeFor } from '../translate/relay'
 import { openAIUsage } from '../translate/usage'
 import type { Services } from '../services'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, jsonObject, modelName, oneOrMoreStrings, openAIMessage, openAITool, openAIToolChoice, responseFormat } from './schemas/fields'
 
 /** The fields the gateway reads or translates, typed; every other OpenAI field passes through untouched. */
@@ -43,8 +45,8 @@ type ChatBody = z.infer<typeof chatBody>
 function chatNative(body: ChatBody, config: Config): ExchangeFor {
   const clientWantsUsage = body.stream_options?.include_usage === true
   return (model, outputClamp) => {
-    let upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
-    if (body.stream === true) upstreamBody.stream_options = { ...body.stream_options, include_usage: true }
+    const streamOptions = body.stream === true ? { stream_options: withFieldsLast(body.stream_options, { include_usage: true }) } : {}
+    let upstreamBody = withFieldsLast(body, { model: model.upstreamModel, ...streamOptions })
     if (outputClamp !== null) upstreamBody = withOpenAIOutputCap(upstreamBody, model.provider, outputClamp)
     else if (config.cap_output_tokens)
       upstreamBody = withOpenAIOutputCap(upstreamBody, model.provider, clientMaxOutput('/chat/completions', body, model.provider) ?? config.default_max_output_tokens)
@@ -114,6 +116,7 @@ export const chatRoutes = (services: Services) => {
     {
       body: chatBody,
       parse: 'json',
+      transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {
         tags: ['inference'],
         summary: 'Chat completion (OpenAI format; JSON or SSE stream)',

@@ -12,6 +12,8 @@ import { anthropicClientHeaders, withHeadersSent } from '../providers/upstream'
 import type { Services } from '../services'
 import { withThinkingTheToolLoopTakes } from '../translate/anthropic-thinking'
 import { messagesRequestToChat } from '../translate/messages-request-to-chat'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { messagesBody } from './messages'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
 
@@ -46,7 +48,7 @@ export const countTokensRoutes = (services: Services) => {
       const text = await readUnmetered(
         withHeadersSent(model.provider, anthropicClientHeaders(request.headers)),
         '/v1/messages/count_tokens',
-        { ...withThinkingTheToolLoopTakes(body), model: model.upstreamModel },
+        withFieldsLast(withThinkingTheToolLoopTakes(body), { model: model.upstreamModel }),
         { freeCalls: services.freeCalls, keyId: caller.keyId, timeouts: config, request },
         (answer) => errorCheckedText(answer, model.provider),
       )
@@ -55,6 +57,7 @@ export const countTokensRoutes = (services: Services) => {
     {
       body: countTokensBody,
       parse: 'json',
+      transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {
         tags: ['inference'],
         summary: 'Count the input tokens of a Messages request (Anthropic format; free)',

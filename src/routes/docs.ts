@@ -46,7 +46,10 @@ export const docsRoutes = () =>
             title: 'tollgate',
             version: '0.1.0',
             description:
-              'Self-hosted LLM gateway. Inference routes take any virtual key; administration routes take the master key only.',
+              'Self-hosted LLM gateway. Inference routes take any virtual key; administration routes take the master key only. ' +
+              'An inference body with a key out of lowercase where the API\'s fields are read (the top level; each message, input item, ' +
+              'tool, system block, content part or block, tool call and tool output) is refused with 400 `case_variant_key` before any ' +
+              'hold: a server that reads keys ignoring case (Go\'s encoding/json, as Ollama\'s) would take `Model` for `model`.',
           },
           components: {
             securitySchemes: {

@@ -8,6 +8,8 @@ import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import { embeddingsCounts } from '../translate/usage'
 import type { Services } from '../services'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, modelName } from './schemas/fields'
 
 const ENDPOINT = '/v1/embeddings'
@@ -46,7 +48,7 @@ export const embeddingsRoutes = (services: Services) => {
       using hold = admission.hold
       return await relay({ request, admission, hold, stream: false, timeouts: config }, {
         path: '/embeddings',
-        body: { ...body, model: admission.model.upstreamModel },
+        body: withFieldsLast(body, { model: admission.model.upstreamModel }),
         usageOf: embeddingsCounts,
         reply: (_answer, text) => text,
       })
@@ -54,10 +56,11 @@ export const embeddingsRoutes = (services: Services) => {
     {
       body: embeddingsBody,
       parse: 'json',
+      transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {
         tags: ['inference'],
         summary: 'Embeddings (OpenAI format)',
-        description: 'Priced by input tokens; the hold is the UTF-8 size of each input (or its token count for token arrays) plus 8 tokens an input for the special tokens servers add; with cap-output on, a string input that names media (a data URL, a gs:// or http(s) URL, files/…) is held as a media part.',
+        description: 'Priced by input tokens; the hold is the UTF-8 size of each input (or its token count for token arrays) plus 8 tokens an input for the special tokens servers add, and the bytes of every other field but `model`, `encoding_format`, `dimensions` and `user`; with cap-output on, a string input that names media (a data URL, a gs:// or http(s) URL, files/…) is held as a media part.',
       },
     },
   )

@@ -13,6 +13,8 @@ import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicMessageCounts } from '../translate/usage'
 import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
 import type { Services } from '../services'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName, nullAsUnset } from './schemas/fields'
 
 /** The fields the gateway reads or translates, typed (Anthropic requires `max_tokens`); every other field passes through untouched. */
@@ -47,7 +49,7 @@ function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Conf
     const sent = withThinkingTheToolLoopTakes(bounded.body)
     return {
       path: '/v1/messages',
-      body: { ...(outputClamp === null ? sent : withAnthropicOutputCap(sent, outputClamp)), model: model.upstreamModel },
+      body: withFieldsLast(outputClamp === null ? sent : withAnthropicOutputCap(sent, outputClamp), { model: model.upstreamModel }),
       headers,
       features: bounded.features,
       // Blocks of a server tool the request did not offer are no use Anthropic bills (`billedWhenShown`).
@@ -96,6 +98,7 @@ export const messagesRoutes = (services: Services) => {
     {
       body: messagesBody,
       parse: 'json',
+      transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {
         tags: ['inference'],
         summary: 'Messages (Anthropic format; JSON or SSE stream)',

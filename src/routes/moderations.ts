@@ -6,6 +6,8 @@ import { refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import type { Services } from '../services'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, contentPart, modelName } from './schemas/fields'
 
 const ENDPOINT = '/v1/moderations'
@@ -46,7 +48,7 @@ export const moderationsRoutes = (services: Services) => {
       const { user: _billing, ...fields } = body
       return await relay({ request, admission, hold, stream: false, timeouts: config }, {
         path: '/moderations',
-        body: { ...fields, model: admission.model.upstreamModel },
+        body: withFieldsLast(fields, { model: admission.model.upstreamModel }),
         // Priced per request: no tokens, so the cost is the model's per_request price (or nothing).
         usageOf: () => ({ promptTokens: 0, completionTokens: 0, cachedTokens: 0 }),
         reply: (_answer, text) => text,
@@ -55,6 +57,7 @@ export const moderationsRoutes = (services: Services) => {
     {
       body: moderationsBody,
       parse: 'json',
+      transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {
         tags: ['inference'],
         summary: 'Moderation (OpenAI format)',

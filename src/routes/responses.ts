@@ -26,6 +26,8 @@ import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
 import { responseCounts, responsesUsage } from '../translate/usage'
 import type { Services } from '../services'
+import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { withFieldsLast } from '../translate/fields-last'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
 
 const ENDPOINT = '/v1/responses'
@@ -127,9 +129,9 @@ export const responsesRoutes = (services: Services) => {
    */
   function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, admission: Admission, context: StoredContext) => Exchange {
     return (model, userId, { estimate, tariff, outputClamp }, context) => {
-      const upstreamBody: Record<string, unknown> = { ...body, model: model.upstreamModel }
-      if (outputClamp !== null) upstreamBody.max_output_tokens = outputClamp
-      else if (config.cap_output_tokens) upstreamBody.max_output_tokens = outputBound(body.max_output_tokens, 1, config.default_max_output_tokens)
+      let upstreamBody = withFieldsLast(body, { model: model.upstreamModel })
+      if (outputClamp !== null) upstreamBody = withFieldsLast(upstreamBody, { max_output_tokens: outputClamp })
+      else if (config.cap_output_tokens) upstreamBody = withFieldsLast(upstreamBody, { max_output_tokens: outputBound(body.max_output_tokens, 1, config.default_max_output_tokens) })
       const heldInput = heldInputTokens(estimate.inputTokens, tariff.features, config.server_tool_use_input_tokens)
       const itemOptions = estimateOptionsFor(config, tariff.price)
       // The request's own input in bytes (what its tools may bring back included): its hold's, less the stored context as held.
@@ -423,6 +425,7 @@ export const responsesRoutes = (services: Services) => {
       {
         body: responsesBody,
         parse: 'json',
+        transform: ({ body }) => refuseCaseVariantKeys(body),
         detail: {
           tags: ['inference'],
           summary: 'Responses (OpenAI Responses API; JSON or SSE stream)',
@@ -449,7 +452,7 @@ export const responsesRoutes = (services: Services) => {
         const route = routeOf(model)
         if (route === 'native') {
           await contextOf(body, caller)
-          return callUnmetered(model.provider, 'POST', '/responses/input_tokens', { ...body, model: model.upstreamModel }, free)
+          return callUnmetered(model.provider, 'POST', '/responses/input_tokens', withFieldsLast(body, { model: model.upstreamModel }), free)
         }
         if (route === 'chat') throw badRequest(`${model.canonical} is served through chat completions, which cannot count tokens.`, 'unsupported_endpoint')
         const countable = responsesToCountTokens(body, { defaultMaxOutputTokens: config.default_max_output_tokens, upstreamModel: model.upstreamModel })
@@ -461,6 +464,7 @@ export const responsesRoutes = (services: Services) => {
       {
         body: inputTokensBody,
         parse: 'json',
+        transform: ({ body }) => refuseCaseVariantKeys(body),
         detail: {
           tags: ['inference'],
           summary: 'Count a response’s input tokens (free)',

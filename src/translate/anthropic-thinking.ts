@@ -2,6 +2,7 @@
  * Anthropic's thinking rules that depend on the rest of the body, kept in one place for every path that sends or
  * changes `thinking`.
  */
+import { withFieldsLast } from './fields-last'
 
 type Body = Record<string, unknown>
 
@@ -48,7 +49,7 @@ export function withoutThinking(body: Body): Body {
   const edits = management.edits.filter((edit) => !(typeof edit?.type === 'string' && edit.type.startsWith('clear_thinking_')))
   if (edits.length === management.edits.length) return rest
   const { context_management: __, ...bare } = rest
-  return edits.length === 0 ? bare : { ...bare, context_management: { ...management, edits } }
+  return edits.length === 0 ? bare : withFieldsLast(bare, { context_management: withFieldsLast(management, { edits }) })
 }
 
 /**

@@ -8,6 +8,7 @@ import { messageToCompletion } from './message-to-completion'
 import { withAnthropicOutputCap } from './output-cap'
 import type { ExchangeFor } from './relay'
 import { anthropicMessageCounts } from './usage'
+import { withFieldsLast } from './fields-last'
 
 /**
  * The translation sends no `inference_geo`: the workspace's default geography is served; and no `cache_control`: only a
@@ -25,7 +26,7 @@ export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOpt
   const includeUsage = body.stream_options?.include_usage === true
   return (model, outputClamp) => ({
     path: '/v1/messages',
-    body: { model: model.upstreamModel, ...(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp)) },
+    body: withFieldsLast(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp), { model: model.upstreamModel }),
     // The translation carries no billed feature of its own: it refuses web search and audio, drops service_tier (and
     // sends no inference_geo, which chat has not: a geography the usage reports is billed at its multiplier),
     // and marks nothing for caching (cache writes the provider reports are still billed, at their rate).

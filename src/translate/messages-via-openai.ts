@@ -8,6 +8,7 @@ import { messagesRequestToChat } from './messages-request-to-chat'
 import { openAIOutputCapField } from './output-cap'
 import type { ExchangeFor } from './relay'
 import { openAIUsage } from './usage'
+import { withFieldsLast } from './fields-last'
 
 /**
  * `/v1/messages` served by an OpenAI-compatible provider. The request is translated now, so that a body
@@ -19,7 +20,7 @@ export function messagesViaOpenAI(body: Record<string, any>, provider: ProviderC
   const request = messagesRequestToChat(body, { outputCapField, reasoningEffort: provider.reasoning_effort === true })
   return (model, outputClamp) => ({
     path: '/chat/completions',
-    body: { model: model.upstreamModel, ...request, ...(outputClamp === null ? {} : { [outputCapField]: outputClamp }) },
+    body: withFieldsLast(request, { model: model.upstreamModel, ...(outputClamp === null ? {} : { [outputCapField]: outputClamp }) }),
     features: openAIChatFeatures(request, model.upstreamModel),
     usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
     reply: (completion) => JSON.stringify(completionToMessage(completion)),

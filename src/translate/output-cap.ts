@@ -1,5 +1,6 @@
 import type { ProviderConfig } from '../config/schema'
 import { withoutThinking } from './anthropic-thinking'
+import { withFieldsLast } from './fields-last'
 
 /** The price catalog's ids (a provider's `catalog:`) of the vendors that serve OpenAI's own API: OpenAI, and Azure. */
 const OPENAI_API_CATALOGS: ReadonlySet<string> = new Set(['openai', 'azure'])
@@ -89,9 +90,9 @@ const MIN_THINKING_BUDGET = 1024
  * half left for the answer), and below 2048 tokens thinking is dropped, the answer coming without it.
  */
 export function withAnthropicOutputCap(body: Record<string, unknown>, max: number): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...body, max_tokens: max }
+  const out = withFieldsLast(body, { max_tokens: max })
   const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | null | undefined
   if (thinking?.type !== 'enabled' || typeof thinking.budget_tokens !== 'number' || thinking.budget_tokens < max) return out
-  if (max >= 2 * MIN_THINKING_BUDGET) return { ...out, thinking: { ...thinking, budget_tokens: Math.floor(max / 2) } }
+  if (max >= 2 * MIN_THINKING_BUDGET) return withFieldsLast(out, { thinking: withFieldsLast(thinking, { budget_tokens: Math.floor(max / 2) }) })
   return withoutThinking(out)
 }

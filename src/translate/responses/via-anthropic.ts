@@ -10,6 +10,7 @@ import { MessageEventsToResponseEvents } from './message-events-to-response-even
 import { messageToResponse } from './message-to-response'
 import { responsesRequestToMessages, type ResponsesToMessagesOptions } from './request-to-messages'
 import { requestEcho } from './response-object'
+import { withFieldsLast } from '../fields-last'
 
 /**
  * `/v1/responses` served by an Anthropic provider. Translated now, so that a body Anthropic cannot take
@@ -25,7 +26,7 @@ export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToM
   const echo = requestEcho(body)
   const exchangeFor: ExchangeFor = (model, outputClamp) => ({
     path: '/v1/messages',
-    body: { model: model.upstreamModel, ...(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp)) },
+    body: withFieldsLast(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp), { model: model.upstreamModel }),
     features,
     usageOf: anthropicMessageCounts,
     reply: (message) => JSON.stringify(messageToResponse(message, echo)),

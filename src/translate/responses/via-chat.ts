@@ -11,6 +11,7 @@ import { ChunksToResponseEvents } from './chunks-to-response-events'
 import { completionToResponse } from './completion-to-response'
 import { responsesRequestToChat } from './request-to-chat'
 import { requestEcho } from './response-object'
+import { withFieldsLast } from '../fields-last'
 
 /**
  * `/v1/responses` served through an OpenAI-compatible provider's chat completions (`responses: chat`).
@@ -29,7 +30,7 @@ export function responsesViaChat(
   const exchangeFor: ExchangeFor = (model, outputClamp) => {
     return {
       path: '/chat/completions',
-      body: { model: model.upstreamModel, ...(outputClamp === null ? request : withOpenAIOutputCap(request, model.provider, outputClamp)) },
+      body: withFieldsLast(outputClamp === null ? request : withOpenAIOutputCap(request, model.provider, outputClamp), { model: model.upstreamModel }),
       features,
       usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
       reply: (completion) => JSON.stringify(completionToResponse(completion, echo)),
