@@ -20,7 +20,7 @@ import { ResponseOwners, type StoredKind, type StoredResponse } from '../records
 import { relay, usageBesideOutput, type Exchange } from '../translate/relay'
 import { readDeletion } from '../translate/responses/deletion-answer'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
-import { isItemById, isItemReference, refuseStoredPrompt, resultsLeftOut } from '../translate/responses/input-items'
+import { isItemById, isItemReference, mayReadStoredReasoning, refuseStoredPrompt, resultsLeftOut } from '../translate/responses/input-items'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
@@ -293,22 +293,23 @@ export const responsesRoutes = (services: Services) => {
       if (!ownedBy(stored)) throw notStored(kind, id)
       context.push(stored)
     }
-    // [id, whether the provider reads the item from its store]
-    const items: Array<[string, boolean]> = []
+    // [id, whether the provider reads the item from its store: surely, if the gateway recorded it, or not at all]
+    const items: Array<[string, 'reads' | 'reads if recorded' | 'does not read']> = []
     if (Array.isArray(body.input))
       for (const item of body.input) {
         // Named by reference or by its id alone, the provider reads the item from its store whatever this request's
         // `store` says: an earlier stored response keeps its input items too, under ids the client can list
         // (`input_items`) but the gateway never recorded. Only an item it recorded has a known size and owner.
-        if (isItemReference(item) || isItemById(item)) items.push([String(item.id), true])
-        else if (typeof item?.id === 'string') items.push([item.id, false])
+        if (isItemReference(item) || isItemById(item)) items.push([String(item.id), 'reads'])
+        else if (mayReadStoredReasoning(item)) items.push([String(item.id), 'reads if recorded'])
+        else if (typeof item?.id === 'string') items.push([item.id, 'does not read'])
       }
     if (items.length === 0) return context
     const recorded = await owners.findItems(items.map(([id]) => id))
     for (const [id, read] of items) {
       const stored = recorded.get(id)
-      if (stored ? !ownedBy(stored) : read) throw notStored('item', id)
-      if (stored && read) context.push(stored)
+      if (stored ? !ownedBy(stored) : read === 'reads') throw notStored('item', id)
+      if (stored && read !== 'does not read') context.push(stored)
     }
     return context
   }

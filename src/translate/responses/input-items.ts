@@ -75,6 +75,14 @@ const carriesReasoning = (item: Json): boolean =>
   (Array.isArray(item.content) && item.content.some((part: Json) => part?.type === 'reasoning_text' && typeof part.text === 'string' && part.text !== ''))
 
 /**
+ * A reasoning item whose stored reasoning the provider may read under its id: one without `encrypted_content`.
+ * With only `reasoning_text` parts it is sent with its content (an open-weight server's, which the gateway never
+ * recorded, is not refused), but an id the gateway recorded names hidden reasoning the provider keeps: it is held.
+ */
+export const mayReadStoredReasoning = (item: Json): boolean =>
+  item?.type === 'reasoning' && typeof item.id === 'string' && (item.encrypted_content == null || item.encrypted_content === '')
+
+/**
  * A typed item sent back by its id without its content (`{type: "image_generation_call", id}` as OpenAI's
  * image generation guide sends a picture back for editing, `{type: "reasoning", id, summary: []}` as the
  * Agents SDK and the AI SDK send a stored response's output back). OpenAI looks the id up among the items it
