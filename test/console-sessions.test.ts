@@ -268,6 +268,31 @@ describe('session cookies planted by another page', () => {
     expect((await signedInAs(`tollgate_session=${'y'.repeat(43)}; ${key.cookie}`)).body).toMatchObject({ kind: 'key' })
   })
 
+  test('planted cookies sent before the console’s own, however many, do not lock the admin out', async () => {
+    const s = await signIn(MASTER_KEY)
+    // Eight a page set under eight longer Paths (/v1, /v1/, /v1/u, …), each sent before the console's Path=/ one:
+    // not one of them is even a token.
+    const unshaped = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((v) => `tollgate_session=${v}`)
+    // Fifty of a token's shape, none a session.
+    const shaped = Array.from({ length: 50 }, (_, i) => `tollgate_session=${String(i).padStart(43, 'x')}`)
+    for (const planted of [unshaped, shaped]) {
+      const cookie = `${planted.join('; ')}; ${s.cookie}`
+      const users = await withSession({ ...s, cookie }, 'GET', '/v1/users')
+      expect({ users: users.status, kind: (await signedInAs(cookie)).body.kind }).toEqual({ users: 200, kind: 'admin' })
+    }
+  })
+
+  test('signing out ends every session the browser carries, past the eighth', async () => {
+    const { secret } = await gw.userWithKey({ id: 'planter-c' })
+    const planted: Session[] = []
+    for (let i = 0; i < 9; i++) planted.push(await signIn(secret))
+    const admin = await signIn(MASTER_KEY)
+    const cookie = [...planted.map((p) => p.cookie), admin.cookie].join('; ')
+    expect((await withSession({ ...admin, cookie }, 'DELETE', '/v1/session')).status).toBe(200)
+    const left = await Promise.all([...planted, admin].map(async (p) => (await signedInAs(p.cookie)).body.kind))
+    expect(left).toEqual(Array(10).fill(null))
+  })
+
   test('signing in or out ends every session the browser carries, a planted one too', async () => {
     const { secret } = await gw.userWithKey({ id: 'planter-b' })
     const planted = await signIn(secret)

@@ -13,8 +13,9 @@ import { jsonResponse, type ScriptedCall, type ScriptedUpstream, withScriptedGat
  * is now "Maximum pages per request: 600 (100 when the request's context window is under 1M tokens)"
  * (platform.claude.com/docs/en/build-with-claude/pdf-support). A 600-page PDF by file id to claude-opus-4-6, billed
  * at the low end of 1,500 tokens a page, spent 900,004 µ$ on a budget of its hold, 300,097 (SPEC §6). Towards an
- * Anthropic provider the hold is now 600 pages, or 100 where the row's `context_window_tokens` is under 1M, and no
- * more than that window, since Anthropic refuses a prompt past it. Rates: $0.5/M input, $2/M output.
+ * Anthropic provider the hold is now 600 pages, or 100 where the row's `context_window_tokens` is under 1M, and the
+ * whole input no more than that window (1M where the row states none), since Anthropic refuses a prompt past it.
+ * Rates: $0.5/M input, $2/M output.
  */
 let upstream: ScriptedUpstream
 let gw: TestGateway
@@ -84,15 +85,28 @@ describe('the bound of a file by reference towards Anthropic', () => {
   const held = (c: typeof config, p: Price | null, opened?: number, anthropic = true) =>
     estimateMessages(body, estimateOptionsFor(c, p, { anthropic, openedWindowTokens: opened })).inputTokens - text
 
-  test('600 pages where the window may be 1M; 100 where the row says it is under; never past a known window', () => {
-    expect(held(config, price(null))).toBe(600 * PAGE_TOKENS)
-    expect(held(config, null)).toBe(600 * PAGE_TOKENS)
-    expect(held(config, price(1_000_000))).toBe(1_000_000)
-    expect(held(config, price(500_000))).toBe(500_000)
-    expect(held(config, price(200_000))).toBe(200_000)
+  /** The request's whole input as held: its own text and its files together. */
+  const input = (c: typeof config, p: Price | null, opened?: number, b: Record<string, unknown> = body) =>
+    estimateMessages(b, estimateOptionsFor(c, p, { anthropic: true, openedWindowTokens: opened })).inputTokens
+
+  test('the window where a file may fill it; the whole input never past the window, 1M where the row states none', () => {
+    // 600 pages at 3,000 tokens (1.8M) are past every Claude window: Anthropic refuses such a prompt, bills none.
+    expect(input(config, price(null))).toBe(1_000_000)
+    // At 1,500 tokens a page 600 pages are less, but a text file by file_id may still fill the window.
+    expect(input({ ...config, pdf_page_tokens: 1_500 }, price(null))).toBe(1_000_000)
+    expect(input(config, null)).toBe(1_000_000)
+    expect(input(config, price(1_000_000))).toBe(1_000_000)
+    expect(input(config, price(500_000))).toBe(500_000)
+    expect(input(config, price(200_000))).toBe(200_000)
     // Anthropic's 1M window opened by its flag, whatever the row says.
-    expect(held(config, price(200_000), 1_000_000)).toBe(1_000_000)
-    expect(held(config, price(null), 1_000_000)).toBe(1_000_000)
+    expect(input(config, price(200_000), 1_000_000)).toBe(1_000_000)
+    expect(input(config, price(null), 1_000_000)).toBe(1_000_000)
+  })
+
+  test('five files by reference share one prompt: together held no more than the window', () => {
+    const five = { ...body, messages: [{ role: 'user', content: [FILE, FILE, FILE, FILE, FILE, { type: 'text', text: 'Summarise.' }] }] }
+    expect(input(config, price(null), undefined, five)).toBe(1_000_000)
+    expect(input(config, price(200_000), undefined, five)).toBe(200_000)
   })
 
   test('the pages a request may carry: 600 towards Anthropic, the configured maximum below a 1M window and elsewhere', () => {
@@ -112,8 +126,10 @@ describe('the bound of a file by reference towards Anthropic', () => {
     // Not a PDF a reader can walk: no page, no page tree; declared a PDF by its media type.
     const unreadable = Buffer.from('%PDF-1.7\n% no objects a reader can count\n%%EOF\n').toString('base64')
     const inline = messages('ant:m', { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: unreadable } })
-    const count = (p: Price | null) => estimateMessages(inline, estimateOptionsFor(config, p, { anthropic: true })).inputTokens
-    expect(count(price(null))).toBeGreaterThanOrEqual(600 * PAGE_TOKENS)
+    const count = (p: Price | null, c = config) => estimateMessages(inline, estimateOptionsFor(c, p, { anthropic: true })).inputTokens
+    expect(count(price(null), { ...config, pdf_page_tokens: 1_500 })).toBeGreaterThanOrEqual(600 * 1_500)
+    // 600 pages at 3,000 tokens are past every Claude window: no more than 1M.
+    expect(count(price(null))).toBe(1_000_000)
     // Under its row's 200K window: no more than the window, whatever 100 pages would count.
     expect(count(price(200_000))).toBeGreaterThanOrEqual(200_000)
     expect(count(price(200_000))).toBeLessThan(200_000 + 1_000)

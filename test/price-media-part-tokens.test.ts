@@ -144,6 +144,6 @@ describe('estimateOptionsFor: the media bound of a request to a model', () => {
 
   test('the hard bounds apply on top, the context window is passed on', () => {
     const options = estimateOptionsFor(config, price(48_169), { openedWindowTokens: 1_000_000 })
-    expect(options).toEqual({ defaultMaxOutputTokens: 4096, mediaPartTokens: 48_169, pdfPageTokens: 3000, pdfMaxPages: 100, hardBounds: true, contextWindowTokens: 1_000_000, pdfsWithinWindow: false })
+    expect(options).toEqual({ defaultMaxOutputTokens: 4096, mediaPartTokens: 48_169, pdfPageTokens: 3000, pdfMaxPages: 100, hardBounds: true, contextWindowTokens: 1_000_000, promptsWithinWindow: false })
   })
 })

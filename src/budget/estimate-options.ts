@@ -5,7 +5,8 @@
  * image up to 48,169 tokens, far past its bytes and the configured bound), and a file by reference at the row's
  * context window when it is larger than the PDF bound (`Price.contextWindowTokens`: a .txt by file id to gpt-4.1
  * bills up to its 1,047,576-token window); the hard bounds of `estimate.ts` apply on top, as ever. Towards an
- * Anthropic provider a request may carry more PDF pages (`anthropicPdfMaxPages`), and none past its window.
+ * Anthropic provider a request may carry more PDF pages (`anthropicPdfMaxPages`), and its input is held no more than
+ * its window (1M tokens when its row states none: `LONG_CONTEXT_WINDOW_TOKENS`), which Anthropic refuses a prompt past.
  */
 import type { Config } from '../config/schema'
 import { LONG_CONTEXT_WINDOW_TOKENS } from '../pricing/features'
@@ -39,8 +40,9 @@ export const anthropicPdfMaxPages = (configured: number, windowTokens: number): 
 export function estimateOptionsFor(config: EstimateSettings, price: Price | null, target: EstimateTarget = {}): EstimateOptions {
   const modelBound = config.cap_output_tokens ? (price?.mediaPartTokens ?? 0) : 0
   const modelWindow = config.cap_output_tokens ? (price?.contextWindowTokens ?? 0) : 0
-  const window = Math.max(target.openedWindowTokens ?? 0, modelWindow)
   const anthropic = config.cap_output_tokens && target.anthropic === true
+  // Unknown on its row and not opened, a Claude model's window is at most the long one: none is larger.
+  const window = Math.max(target.openedWindowTokens ?? 0, modelWindow) || (anthropic ? LONG_CONTEXT_WINDOW_TOKENS : 0)
   return {
     defaultMaxOutputTokens: config.default_max_output_tokens,
     mediaPartTokens: Math.max(config.media_part_tokens, modelBound),
@@ -48,6 +50,6 @@ export function estimateOptionsFor(config: EstimateSettings, price: Price | null
     pdfMaxPages: anthropic ? anthropicPdfMaxPages(config.pdf_max_pages, window) : config.pdf_max_pages,
     hardBounds: config.cap_output_tokens,
     contextWindowTokens: window > 0 ? window : undefined,
-    pdfsWithinWindow: anthropic,
+    promptsWithinWindow: anthropic,
   }
 }

@@ -15,7 +15,8 @@
  * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry (or a
  * text file as large as the context window the request opens or its model has), an
  * earlier audio answer named by id as long as one answer can be, an image at `detail: "original"`, inline
- * or not, as large as that detail bills, and a video, inline or not, as a file by reference (billed by its length).
+ * or not, as large as that detail bills, and a video, inline or not, as a file by reference (billed by its length);
+ * towards a provider that refuses a prompt past its window (Anthropic), the whole input no more than that window.
  * Output: the request's own maximum, or the configured default.
  */
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
@@ -47,9 +48,9 @@ export interface EstimateOptions {
   contextWindowTokens?: number
   /**
    * The provider refuses a prompt past `contextWindowTokens` rather than bill it (Anthropic): with hard bounds, no
-   * PDF is held past that window, whatever its pages.
+   * request's input is held past that window, whatever its PDFs' pages or its files by reference.
    */
-  pdfsWithinWindow?: boolean
+  promptsWithinWindow?: boolean
 }
 
 /** Anthropic bills ~1,500–3,000 tokens a PDF page. */
@@ -85,8 +86,7 @@ export const ANTHROPIC_IMAGE_MAX_TOKENS = 6_000
  * bombs is read no longer than one). `audioAnswer` is what an earlier audio answer named by id counts, and
  * `originalImage` the least an image at `detail: "original"` does, `anthropicImage` the least an Anthropic image does.
  * `filePdfTokens` is what the request's files by reference have yet to be held for: with hard bounds, the most
- * pages a request may carry, or the context window it opens if larger, once. `pdfTokensCap` is the most one PDF
- * may bill: the window, where the provider refuses a prompt past it (`pdfsWithinWindow`).
+ * pages a request may carry, or the context window it opens if larger, once.
  */
 interface MediaBounds {
   part: number
@@ -97,13 +97,11 @@ interface MediaBounds {
   pdfMaxPages: number
   pdfWork: PdfWork
   filePdfTokens: number
-  pdfTokensCap: number
 }
 
 const mediaBounds = (o: EstimateOptions): MediaBounds => {
   const pdfPage = o.pdfPageTokens ?? DEFAULT_PDF_PAGE_TOKENS
   const pdfMaxPages = o.pdfMaxPages ?? DEFAULT_PDF_MAX_PAGES
-  const pdfTokensCap = o.hardBounds && o.pdfsWithinWindow && o.contextWindowTokens ? o.contextWindowTokens : Infinity
   return {
     part: o.mediaPartTokens,
     audioAnswer: o.hardBounds ? Math.max(o.mediaPartTokens, AUDIO_ANSWER_MAX_TOKENS) : o.mediaPartTokens,
@@ -112,10 +110,16 @@ const mediaBounds = (o: EstimateOptions): MediaBounds => {
     pdfPage,
     pdfMaxPages,
     pdfWork: pdfWork(),
-    filePdfTokens: o.hardBounds ? Math.max(Math.min(pdfMaxPages * pdfPage, pdfTokensCap), o.contextWindowTokens ?? 0) : 0,
-    pdfTokensCap,
+    filePdfTokens: o.hardBounds ? Math.max(pdfMaxPages * pdfPage, o.contextWindowTokens ?? 0) : 0,
   }
 }
+
+/**
+ * The input a request may be billed. Where the provider refuses a prompt past its window (`promptsWithinWindow`),
+ * no more than that window: its PDFs and files by reference together, not each of them, since they share one prompt.
+ */
+const billableInput = (input: number, o: EstimateOptions): number =>
+  o.hardBounds && o.promptsWithinWindow && o.contextWindowTokens ? Math.min(input, o.contextWindowTokens) : input
 
 export interface TokenEstimate {
   inputTokens: number
@@ -265,13 +269,13 @@ function escapedQuote(json: string, at: number): boolean {
 /**
  * Inline media counts its bytes, never less than the media bound, and an inline PDF (`pdf`, its base64)
  * never less than its pages times the per-page bound plus the bytes of text its pages may show (a token is at
- * least one byte; no more than the most one PDF may bill), or, when that text could not be read, as a file by
+ * least one byte), or, when that text could not be read, as a file by
  * reference (`fileByReferenceTokens`) if more; media by reference has no data here and counts the media bound.
  */
 function mediaTokens(bytes: number, media: MediaBounds, pdf: string | null = null): number {
   if (pdf === null) return Math.max(media.part, bytes)
   const read = readInlinePdf(pdf, media)
-  const tokens = Math.max(media.part, bytes, Math.min(read.pages * media.pdfPage + read.text, media.pdfTokensCap))
+  const tokens = Math.max(media.part, bytes, read.pages * media.pdfPage + read.text)
   return read.textBounded ? tokens : Math.max(tokens, fileByReferenceTokens(bytes, media))
 }
 
@@ -288,9 +292,9 @@ const readInlinePdf = (base64: string, media: MediaBounds): PdfRead =>
  * A file by reference (a file id, a URL): its bytes are not here, and the provider may find a PDF there,
  * billed per page. Without hard bounds it counts the media bound. With them, the request's first such file is
  * held for the most pages a request may carry (providers limit a request's PDF pages across all its files:
- * Anthropic to 600, or 100 below a 1M window), no more than the window where the provider refuses a prompt past
- * it, or for the context window the request opens if larger (a text file is bounded by nothing else), and the
- * others the media bound on top.
+ * Anthropic to 600, or 100 below a 1M window), or for the context window the request opens if larger (a text
+ * file is bounded by nothing else), and the others the media bound on top; where the provider refuses a prompt
+ * past its window, the request's input is held no more than that window (`billableInput`).
  */
 function fileByReferenceTokens(bytes: number, media: MediaBounds): number {
   const tokens = Math.max(media.part, bytes, media.filePdfTokens)
@@ -507,7 +511,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   }
   input += otherFieldTokens(body, CHAT_SETTINGS) + toolUseOverhead(body.tools, body.functions)
   return {
-    inputTokens: input,
+    inputTokens: billableInput(input, o),
     outputTokens: outputBound(chatHeldMaxTokens(body), body.n, o.defaultMaxOutputTokens),
   }
 }
@@ -619,7 +623,7 @@ export function estimateMessages(body: Record<string, unknown>, o: EstimateOptio
     input += PER_MESSAGE_OVERHEAD + anthropicContentTokens(content, media) + textBytes(rest)
   }
   input += otherFieldTokens(body, MESSAGES_SETTINGS) + toolUseOverhead(body.tools) + anthropicDefinedToolTokens(body.tools)
-  return { inputTokens: input, outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
+  return { inputTokens: billableInput(input, o), outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
 }
 
 const RESPONSES_SETTINGS = new Set([
@@ -689,5 +693,5 @@ export function estimateResponses(body: Record<string, unknown>, o: EstimateOpti
     for (const item of body.input) input += responsesItemTokens(item, media)
   }
   input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(body.tools)
-  return { inputTokens: input, outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
+  return { inputTokens: billableInput(input, o), outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
 }

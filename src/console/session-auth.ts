@@ -1,6 +1,6 @@
 import { forbidden, unauthorized } from '../http/errors'
 import { isHttps } from '../plugins/security-headers'
-import type { ConsoleSession, SessionStore } from './sessions'
+import { type ConsoleSession, isSessionToken, type SessionStore } from './sessions'
 
 export const SESSION_COOKIE = 'tollgate_session'
 /**
@@ -20,13 +20,11 @@ const KEY_SESSION_PATH = /^\/v1\/key(\/|$)/
 export const acceptsSession = (path: string, isAdminPath: (path: string) => boolean) => isAdminPath(path) || SELF_SERVICE_PATH.test(path)
 
 /**
- * A page the browser also visits (another port of this host, a sibling subdomain's Domain cookie, anyone on
- * plain HTTP) can set a cookie of the same name with a longer Path, which the browser then sends first: every
- * session cookie the request carries counts, not just the first. Bounded, since each is a lookup.
+ * The session tokens a request's cookies carry, the `__Host-` ones first. A page the browser also visits (another
+ * port of this host, a sibling subdomain's Domain cookie, anyone on plain HTTP) can set cookies of the same name
+ * with longer Paths, which the browser then sends first: every one of a token's shape counts, however many come
+ * before it, and the rest are dropped unread. The header's size bounds them; they are looked up together.
  */
-const MOST_SESSION_COOKIES = 8
-
-/** The session tokens a request's cookies carry: the `__Host-` ones first, at most MOST_SESSION_COOKIES. */
 export function sessionTokens(headers: Headers): string[] {
   const cookie = headers.get('cookie')
   if (!cookie) return []
@@ -37,11 +35,11 @@ export function sessionTokens(headers: Headers): string[] {
     if (eq === -1) continue
     const name = part.slice(0, eq).trim()
     const value = part.slice(eq + 1).trim()
-    if (!value) continue
+    if (!isSessionToken(value)) continue
     if (name === HOST_SESSION_COOKIE) host.push(value)
     else if (name === SESSION_COOKIE) plain.push(value)
   }
-  return [...new Set([...host, ...plain])].slice(0, MOST_SESSION_COOKIES)
+  return [...new Set([...host, ...plain])]
 }
 
 /**
@@ -49,13 +47,8 @@ export function sessionTokens(headers: Headers): string[] {
  * master key makes one, so a planted cookie is never it), otherwise the first that resolves.
  */
 export async function cookieSession(headers: Headers, sessions: SessionStore): Promise<ConsoleSession | null> {
-  let keySession: ConsoleSession | null = null
-  for (const token of sessionTokens(headers)) {
-    const session = await sessions.resolve(token)
-    if (session?.kind === 'admin') return session
-    keySession ??= session
-  }
-  return keySession
+  const live = await sessions.resolve(sessionTokens(headers))
+  return live.find((session) => session.kind === 'admin') ?? live[0] ?? null
 }
 
 /**

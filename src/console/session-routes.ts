@@ -43,9 +43,7 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
       ? [`${HOST_SESSION_COOKIE}=${value}${attributes}; Max-Age=${maxAgeSec}; Secure`, `${SESSION_COOKIE}=${attributes}; Max-Age=0; Secure`]
       : [`${SESSION_COOKIE}=${value}${attributes}; Max-Age=${maxAgeSec}`]
   /** Every session the request's cookies carry: the browser's own, and any another page planted. */
-  const endCarried = async (request: Request) => {
-    for (const token of sessionTokens(request.headers)) await sessions.end(token)
-  }
+  const endCarried = (request: Request) => sessions.end(sessionTokens(request.headers))
 
   return new Elysia({ name: 'console-sessions' })
     .post(

@@ -30,6 +30,8 @@ const TOUCH_EVERY_MS = 60_000
 /** What `create` makes: 32 random bytes, base64url. A cookie of any other shape is no session, without a lookup. */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/
 
+export const isSessionToken = (value: string): boolean => TOKEN.test(value)
+
 /**
  * Console sign-ins (SPEC §12). A session token is 256 random bits held only by the browser, in an
  * HttpOnly cookie; the database keeps an HMAC of it keyed with the master key, so a stolen database
@@ -47,17 +49,33 @@ export class SessionStore {
     return { token, expiresAt }
   }
 
-  /** The live session of a token, or null: unknown, idle or past its end, or its key no longer what it signed in with. */
-  async resolve(token: string, now = Date.now()): Promise<ConsoleSession | null> {
-    if (!TOKEN.test(token)) return null
-    const id = this.storedId(token)
-    const row = await this.rows.find(id)
-    if (!row) return null
-    if (row.expires_at <= now || row.last_seen_at + this.idleAfterWritten() <= now || !this.holds(row, now)) {
-      await this.rows.remove(id)
-      return null
+  /**
+   * The live sessions of these tokens, in their order, found in one lookup whatever their number. A token has none
+   * when it is unknown, idle or past its end, or its key is no longer what it signed in with (the last two are removed).
+   */
+  async resolve(tokens: readonly string[], now = Date.now()): Promise<ConsoleSession[]> {
+    if (tokens.length === 0) return []
+    const ids = tokens.map((token) => this.storedId(token))
+    const rows = new Map((await this.rows.find(ids)).map((row) => [row.id, row]))
+    const live: ConsoleSession[] = []
+    const ended: string[] = []
+    const used: string[] = []
+    for (const [i, token] of tokens.entries()) {
+      const row = rows.get(ids[i]!)
+      if (!row) continue
+      if (row.expires_at <= now || row.last_seen_at + this.idleAfterWritten() <= now || !this.holds(row, now)) {
+        ended.push(row.id)
+        continue
+      }
+      if (now - row.last_seen_at >= this.touchEvery()) used.push(row.id)
+      live.push(this.session(token, row, now))
     }
-    if (now - row.last_seen_at >= this.touchEvery()) await this.rows.touch(id, now)
+    if (ended.length > 0) await this.rows.remove(ended)
+    if (used.length > 0) await this.rows.touch(used, now)
+    return live
+  }
+
+  private session(token: string, row: SessionRow, now: number): ConsoleSession {
     const caller =
       row.kind === 'admin'
         ? MASTER
@@ -72,8 +90,8 @@ export class SessionStore {
   /** How long after its last written use a session is idle: its last use may be up to `touchEvery` later. */
   private idleAfterWritten = () => this.limits.idleMs + this.touchEvery()
 
-  end(token: string): Promise<void> {
-    return this.rows.remove(this.storedId(token))
+  async end(tokens: readonly string[]): Promise<void> {
+    if (tokens.length > 0) await this.rows.remove(tokens.map((token) => this.storedId(token)))
   }
 
   /** The CSRF token that goes with a session token. */

@@ -315,14 +315,17 @@ export interface ExpiringKey {
   expires_at: number
 }
 
-/** Console sessions' rows (src/console/sessions.ts has the rules), found by id from any process. */
+/**
+ * Console sessions' rows (src/console/sessions.ts has the rules), found by id from any process. A request may carry
+ * several session cookies: each call takes all their ids, one statement whatever their number.
+ */
 export interface SessionRows {
   /** Deletes sessions ended by `now` or idle since `idleSince`, then writes this one. */
   insert(row: NewSessionRow, now: number, idleSince: number): Promise<void>
-  /** The session and its key and user as they are now. */
-  find(id: string): Promise<SessionRow | undefined>
-  touch(id: string, now: number): Promise<void>
-  remove(id: string): Promise<void>
+  /** The sessions of these ids that exist, in no order, each with its key and user as they are now. */
+  find(ids: readonly string[]): Promise<SessionRow[]>
+  touch(ids: readonly string[], now: number): Promise<void>
+  remove(ids: readonly string[]): Promise<void>
 }
 
 export interface NewSessionRow {

@@ -1,13 +1,25 @@
 import type { SQL } from 'bun'
-import type { SessionRows } from '../store'
+import type { SessionRow, SessionRows } from '../store'
 import { jsonColumn } from './store'
 
 const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
 
+/** A row as Postgres gives it: its bigints as strings, its JSON as text or parsed. */
+const sessionRow = (row: SessionRow): SessionRow => ({
+  ...row,
+  last_seen_at: Number(row.last_seen_at),
+  expires_at: Number(row.expires_at),
+  revoked_at: numberOrNull(row.revoked_at),
+  key_expires_at: numberOrNull(row.key_expires_at),
+  rpm_limit: numberOrNull(row.rpm_limit),
+  allowed_models: jsonColumn<string[]>(row.allowed_models),
+})
+
 /**
- * Console sessions in Postgres: a session made through one replica is found by its id on any other. Signing in
- * and out are transactions, as every admin write (see PostgresStore.write): one answered after the deadline,
- * whose caller was refused, is rolled back rather than landing later.
+ * Console sessions in Postgres: a session made through one replica is found by its id on any other. Ids go as one
+ * JSON array, as on SQLite: one parameter, whatever their number. Signing in and out are transactions, as every
+ * admin write (see PostgresStore.write): one answered after the deadline, whose caller was refused, is rolled back
+ * rather than landing later.
  */
 export function postgresSessionRows(sql: SQL): SessionRows {
   return {
@@ -19,29 +31,20 @@ export function postgresSessionRows(sql: SQL): SessionRows {
           VALUES (${r.id}, ${r.kind}, ${r.keyId}, ${r.keyHash}, ${r.createdAt}, ${r.createdAt}, ${r.expiresAt})`
       })
     },
-    async find(id) {
-      const [row] = await sql`
+    async find(ids) {
+      const rows = await sql`
         SELECT s.id, s.kind, s.key_id, s.key_hash, s.last_seen_at, s.expires_at,
                k.key_hash AS current_key_hash, k.revoked_at, k.expires_at AS key_expires_at, k.user_id, k.allowed_models, k.rpm_limit, k.user_field, k.clamp_output,
                u.blocked
         FROM console_sessions s LEFT JOIN api_keys k ON k.id = s.key_id LEFT JOIN users u ON u.id = k.user_id
-        WHERE s.id = ${id}`
-      if (!row) return undefined
-      return {
-        ...row,
-        last_seen_at: Number(row.last_seen_at),
-        expires_at: Number(row.expires_at),
-        revoked_at: numberOrNull(row.revoked_at),
-        key_expires_at: numberOrNull(row.key_expires_at),
-        rpm_limit: numberOrNull(row.rpm_limit),
-        allowed_models: jsonColumn<string[]>(row.allowed_models),
-      }
+        WHERE s.id IN (SELECT json_array_elements_text(${JSON.stringify(ids)}::text::json))`
+      return rows.map(sessionRow)
     },
-    async touch(id, now) {
-      await sql`UPDATE console_sessions SET last_seen_at = ${now} WHERE id = ${id}`
+    async touch(ids, now) {
+      await sql`UPDATE console_sessions SET last_seen_at = ${now} WHERE id IN (SELECT json_array_elements_text(${JSON.stringify(ids)}::text::json))`
     },
-    async remove(id) {
-      await sql.begin((tx) => tx`DELETE FROM console_sessions WHERE id = ${id}`)
+    async remove(ids) {
+      await sql.begin((tx) => tx`DELETE FROM console_sessions WHERE id IN (SELECT json_array_elements_text(${JSON.stringify(ids)}::text::json))`)
     },
   }
 }
