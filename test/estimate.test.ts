@@ -202,6 +202,13 @@ describe('what a chat template adds: tools and arguments written again with tojs
     expect(chat(result).inputTokens - chat('').inputTokens).toBe(1000)
   })
 
+  test('a chat message of any role but system, user, assistant and developer is held as a tool result: Llama writes `ipython` as `tool`', () => {
+    const result = '\u0001'.repeat(1000)
+    const chatRole = (role: string, content: string) => estimateChat({ messages: [{ role, content }] }, o).inputTokens
+    for (const role of ['tool', 'ipython', 'function', 'observation']) expect(chatRole(role, result) - chatRole(role, '')).toBe(6 * 1000)
+    for (const role of ['system', 'user', 'assistant', 'developer']) expect(chatRole(role, result) - chatRole(role, '')).toBe(1000)
+  })
+
   test('tool-call arguments count their escaped bytes and their separators: vLLM parses them for the template, which writes them again', () => {
     const args = JSON.stringify({ n: [0, 1, 2] })
     const chatCall = (args: string, key: 'tool_calls' | 'function_call' = 'tool_calls') => {

@@ -475,6 +475,13 @@ const CHAT_SETTINGS = new Set([
   'service_tier', 'metadata',
 ])
 
+/**
+ * The chat roles a template writes as text. Any other role's content is held as a tool result (`toolResultTokens`):
+ * Llama 3.1–3.3's and Llama 4's templates write `tool` and `ipython` alike with `| tojson`, vLLM takes any role
+ * string and so does the gateway, and the escaped form is never smaller than the raw one.
+ */
+const TEXT_ROLES = new Set(['system', 'user', 'assistant', 'developer'])
+
 /** OpenAI Chat Completions: every message, every field that reaches the model, and the tool-use allowance. */
 export function estimateChat(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
   const media = mediaBounds(o)
@@ -482,7 +489,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   const messages = Array.isArray(body.messages) ? body.messages : []
   for (const m of messages) {
     const { content, audio, ...rest } = (m ?? {}) as Record<string, unknown>
-    const text = rest.role === 'tool' ? toolResultTokens(content, media) : contentTokens(content, media)
+    const text = TEXT_ROLES.has(rest.role as string) ? contentTokens(content, media) : toolResultTokens(content, media)
     input += PER_MESSAGE_OVERHEAD + text + textBytes(rest) + toolCallArgumentsTokens(rest)
     // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio
     // input. Its length is not here: the media bound, or with hard bounds the longest answer.
