@@ -222,6 +222,21 @@ describe('what a chat template adds: tools and arguments written again with tojs
     const responsesCall = (args: string) => estimateResponses({ input: [{ type: 'function_call', call_id: 'c', name: 'f', arguments: args }] }, o).inputTokens
     expect(responsesCall(args) - responsesCall('')).toBe(escaped + 5 * SEPARATOR)
   })
+
+  test('tool-call arguments count a float at the length Python\'s json writes it again: `1e15` as `1000000000000000.0`', () => {
+    const chatCall = (args: string) =>
+      estimateChat({ messages: [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: args } }] }] }, o).inputTokens
+    // json.dumps(json.loads(n)) in Python: how many bytes longer it is than n, never less than 0.
+    const rewritten: Array<[string, number]> = [
+      ['1e15', 14], ['1E15', 14], ['-1e15', 14], ['1e16', 1], ['1e-7', 1], ['2.5e3', 1], ['1e400', 3], ['12345678901234567.5', 3],
+      ['1.5', 0], ['12345', 0], ['0.00001', 0], ['0e5', 0],
+    ]
+    for (const [n, growth] of rewritten) expect([n, chatCall(`[${n}]`) - chatCall('[0]') - (n.length - 1)]).toEqual([n, growth])
+    // Numbers inside strings are text.
+    expect(chatCall('["1e15"]') - chatCall('["1"]')).toBe(3)
+    const responsesCall = (args: string) => estimateResponses({ input: [{ type: 'function_call', call_id: 'c', name: 'f', arguments: args }] }, o).inputTokens
+    expect(responsesCall('[1e15]') - responsesCall('[1]')).toBe(3 + 14)
+  })
 })
 
 describe('the tool-use allowance: input a provider adds to any request that offers tools', () => {
