@@ -237,6 +237,15 @@ describe('what a chat template adds: tools and arguments written again with tojs
     const responsesCall = (args: string) => estimateResponses({ input: [{ type: 'function_call', call_id: 'c', name: 'f', arguments: args }] }, o).inputTokens
     expect(responsesCall('[1e15]') - responsesCall('[1]')).toBe(3 + 14)
   })
+
+  test('a string\'s end is found past any number of escaped quotes: the separators after it count, none inside it', () => {
+    const quotes = '"a, b": '.repeat(100)
+    expect(textBytes({ a: quotes, b: [1, 2] })).toBe(JSON.stringify({ a: quotes, b: [1, 2] }).length + 6 * SEPARATOR)
+    const chatCall = (args: string) =>
+      estimateChat({ messages: [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: args } }] }] }, o).inputTokens
+    const args = JSON.stringify({ a: quotes, b: [1, 2] })
+    expect(chatCall(args) - chatCall('')).toBe(JSON.stringify(args).length - 2 + 6 * SEPARATOR)
+  })
 })
 
 describe('the tool-use allowance: input a provider adds to any request that offers tools', () => {

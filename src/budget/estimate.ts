@@ -227,10 +227,18 @@ const UPPER_E = 0x45
 function templateRewriteTokens(json: string): number {
   let tokens = 0
   let depth = 0
+  // Kept as depth changes, not worked out at each separator: this loop walks every byte of megabyte arguments.
+  let separator = TEMPLATE_SEPARATOR_TOKENS
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i)
-    if (c === QUOTE) i = stringEnd(json, i)
-    else if (c === MINUS || isDigit(c)) {
+    if (c === COMMA || c === COLON) tokens += separator
+    else if (c === QUOTE) i = stringEnd(json, i)
+    else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      separator = TEMPLATE_SEPARATOR_TOKENS + ((++depth / 10) | 0)
+      tokens += separator
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) {
+      if (depth > 0) separator = TEMPLATE_SEPARATOR_TOKENS + ((--depth / 10) | 0)
+    } else if (c === MINUS || isDigit(c)) {
       // An integer is written again as it is: only a fraction or an exponent after its digits makes it a float.
       const start = i
       while (isDigit(json.charCodeAt(i + 1))) i++
@@ -240,10 +248,6 @@ function templateRewriteTokens(json: string): number {
         tokens += redumpedFloatGrowth(json, start, end)
         i = end - 1
       }
-    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth = Math.max(0, depth - 1)
-    else if (c === COMMA || c === COLON || c === OPEN_BRACKET || c === OPEN_BRACE) {
-      if (c === OPEN_BRACKET || c === OPEN_BRACE) depth++
-      tokens += TEMPLATE_SEPARATOR_TOKENS + Math.floor(depth / 10)
     }
   }
   return tokens
@@ -323,11 +327,31 @@ function floatReprLength(digits: number, point: number): number {
   return digits + (digits > 1 ? 1 : 0) + 2 + (exponent >= 100 ? 3 : 2) // d.ddde+XX
 }
 
-/** The index of the quote that closes the JSON string opening at `open` (the text's end if none does). */
+/** Escaped quotes a string's end is searched past one by one; past them, the rest of the string is walked. */
+const SEARCHED_ESCAPED_QUOTES = 32
+
+/**
+ * The index of the quote that closes the JSON string opening at `open` (the text's end if none does). A search
+ * finds it, past a few escaped quotes; where they are many (arguments are JSON, and every quote of theirs is
+ * escaped in the message around them), a search and a look back for each cost several times a walk.
+ */
 function stringEnd(json: string, open: number): number {
   let close = json.indexOf('"', open + 1)
-  while (close !== -1 && escapedQuote(json, close)) close = json.indexOf('"', close + 1)
+  for (let escaped = 0; close !== -1 && escapedQuote(json, close); escaped++) {
+    if (escaped === SEARCHED_ESCAPED_QUOTES) return walkedStringEnd(json, close + 1)
+    close = json.indexOf('"', close + 1)
+  }
   return close === -1 ? json.length : close
+}
+
+/** stringEnd, from inside the string at `from`, a character at a time. */
+function walkedStringEnd(json: string, from: number): number {
+  for (let i = from; i < json.length; i++) {
+    const c = json.charCodeAt(i)
+    if (c === BACKSLASH) i++
+    else if (c === QUOTE) return i
+  }
+  return json.length
 }
 
 /** Whether the quote at `at` is escaped: an odd run of backslashes before it. */
