@@ -13,7 +13,9 @@ import { jsonResponse, type ScriptedCall, type ScriptedUpstream, withScriptedGat
  * Llama 3's tokenizer (the cl100k pattern), each at least one token: the prompt bills about twice the bytes held.
  * (Qwen/Hermes templates, plain `tojson`, render `0, `: three pre-tokens, 1.5x.) The same template writes a tool
  * message's content as `message.content | tojson` (a string `is iterable` in Jinja): a string the estimate counts
- * by its UTF-8 bytes is escaped, and a control character (1 byte) becomes `\u0001`, three pre-tokens: 3x.
+ * by its UTF-8 bytes is escaped, and a control character (1 byte) becomes `\u0001`, three pre-tokens: 3x. Its
+ * branch is `message.role == "tool" or message.role == "ipython"` (Llama 3.1–3.3 and Llama 4), and vLLM and the
+ * gateway take any role string: a tool result sent as `ipython` was held as its raw bytes.
  * With cap-output on, SPEC §6 makes `spend <= max_budget` an invariant, and input is charged whole.
  */
 let upstream: ScriptedUpstream
@@ -32,9 +34,9 @@ const preTokens = (text: string) => text.match(LLAMA3_PRETOKENS)?.length ?? 0
 /** A lower bound of what vLLM bills: the tools as the Llama 3.1 template renders them (`tojson(indent=4)`; JS's indent matches Python's for ASCII), nothing else. */
 const renderedToolTokens = (tools: unknown[]) => tools.reduce<number>((n, t) => n + preTokens(JSON.stringify(t, null, 4)) + 1, 0)
 
-/** A tool message as the Llama 3.1 template renders it: `message.content | tojson` (JS escapes control characters as Python's json.dumps does). */
+/** A tool message (`tool` or `ipython`) as the Llama 3.1 template renders it: `message.content | tojson` (JS escapes control characters as Python's json.dumps does). */
 const renderedToolResultTokens = (messages: Array<{ role: string; content: unknown }>) =>
-  messages.filter((m) => m.role === 'tool').reduce((n, m) => n + preTokens(JSON.stringify(m.content)), 0)
+  messages.filter((m) => m.role === 'tool' || m.role === 'ipython').reduce((n, m) => n + preTokens(JSON.stringify(m.content)), 0)
 
 const billTheRenderedPrompt = ({ body }: ScriptedCall) => {
   const prompt = renderedToolTokens(body.tools ?? []) + renderedToolResultTokens(body.messages) + 30
@@ -80,6 +82,24 @@ test('cap-output on: a tool result the chat template escapes never takes spend p
   expect(preTokens(JSON.stringify(result))).toBe(90_002)
   const { second, spend, budget } = await spendAtHeldBudget(gw, '/v1/chat/completions', body, 'tpl-tool-result')
   expect(upstream.calls.at(-1)!.body.messages[2].content).toBe(result)
+  expect(second.status).toBe(200)
+  expect(spend).toBeLessThanOrEqual(budget)
+})
+
+test('cap-output on: a tool result sent as role "ipython" (the Llama template\'s other tool role) never takes spend past max_budget', async () => {
+  upstream.answer(billTheRenderedPrompt)
+  const result = '\u0001'.repeat(30_000)
+  const body = {
+    model: MODEL, max_tokens: 16,
+    messages: [
+      { role: 'user', content: 'Read the sensor.' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'read', arguments: '{}' } }] },
+      { role: 'ipython', content: result },
+    ],
+  }
+  expect(preTokens(JSON.stringify(result))).toBe(90_002)
+  const { second, spend, budget } = await spendAtHeldBudget(gw, '/v1/chat/completions', body, 'tpl-ipython-result')
+  expect(upstream.calls.at(-1)!.body.messages[2]).toEqual({ role: 'ipython', content: result })
   expect(second.status).toBe(200)
   expect(spend).toBeLessThanOrEqual(budget)
 })

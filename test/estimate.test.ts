@@ -208,6 +208,13 @@ describe('what a chat template adds: tools and arguments written again with tojs
     expect(chat(result).inputTokens - chat('').inputTokens).toBe(1000)
   })
 
+  test('a chat message of any role but system, user, assistant and developer is held as a tool result: Llama writes `ipython` as `tool`', () => {
+    const result = '\u0001'.repeat(1000)
+    const chatRole = (role: string, content: string) => estimateChat({ messages: [{ role, content }] }, o).inputTokens
+    for (const role of ['tool', 'ipython', 'function', 'observation']) expect(chatRole(role, result) - chatRole(role, '')).toBe(6 * 1000)
+    for (const role of ['system', 'user', 'assistant', 'developer']) expect(chatRole(role, result) - chatRole(role, '')).toBe(1000)
+  })
+
   test('tool-call arguments count their escaped bytes and their separators: vLLM parses them for the template, which writes them again', () => {
     const args = JSON.stringify({ n: [0, 1, 2] })
     const chatCall = (args: string, key: 'tool_calls' | 'function_call' = 'tool_calls') => {
@@ -220,6 +227,30 @@ describe('what a chat template adds: tools and arguments written again with tojs
     expect(chatCall(args, 'function_call') - chatCall('', 'function_call')).toBe(escaped + 5 * SEPARATOR)
     const responsesCall = (args: string) => estimateResponses({ input: [{ type: 'function_call', call_id: 'c', name: 'f', arguments: args }] }, o).inputTokens
     expect(responsesCall(args) - responsesCall('')).toBe(escaped + 5 * SEPARATOR)
+  })
+
+  test('tool-call arguments count a float at the length Python\'s json writes it again: `1e15` as `1000000000000000.0`', () => {
+    const chatCall = (args: string) =>
+      estimateChat({ messages: [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: args } }] }] }, o).inputTokens
+    // json.dumps(json.loads(n)) in Python: how many bytes longer it is than n, never less than 0.
+    const rewritten: Array<[string, number]> = [
+      ['1e15', 14], ['1E15', 14], ['-1e15', 14], ['1e16', 1], ['1e-7', 1], ['2.5e3', 1], ['1e400', 3], ['12345678901234567.5', 3],
+      ['1.5', 0], ['12345', 0], ['0.00001', 0], ['0e5', 0],
+    ]
+    for (const [n, growth] of rewritten) expect([n, chatCall(`[${n}]`) - chatCall('[0]') - (n.length - 1)]).toEqual([n, growth])
+    // Numbers inside strings are text.
+    expect(chatCall('["1e15"]') - chatCall('["1"]')).toBe(3)
+    const responsesCall = (args: string) => estimateResponses({ input: [{ type: 'function_call', call_id: 'c', name: 'f', arguments: args }] }, o).inputTokens
+    expect(responsesCall('[1e15]') - responsesCall('[1]')).toBe(3 + 14)
+  })
+
+  test('a string\'s end is found past any number of escaped quotes: the separators after it count, none inside it', () => {
+    const quotes = '"a, b": '.repeat(100)
+    expect(textBytes({ a: quotes, b: [1, 2] })).toBe(JSON.stringify({ a: quotes, b: [1, 2] }).length + 6 * SEPARATOR)
+    const chatCall = (args: string) =>
+      estimateChat({ messages: [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: args } }] }] }, o).inputTokens
+    const args = JSON.stringify({ a: quotes, b: [1, 2] })
+    expect(chatCall(args) - chatCall('')).toBe(JSON.stringify(args).length - 2 + 6 * SEPARATOR)
   })
 })
 

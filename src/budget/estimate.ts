@@ -202,7 +202,7 @@ const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
  * its JSON text: providers read structured values (tool inputs, tool schemas, function-call arguments,
  * response formats) as JSON, and tokenize its punctuation, quotes, escapes and literals (`null`, `true`, a
  * number's digits) as much as its strings, so 20,000 nulls are 100,000 bytes, not none; and its separators
- * as a chat template may write them (`templateSeparatorTokens`). A number or a boolean on its own counts its
+ * as a chat template may write them, and its numbers as Python writes them (`templateRewriteTokens`). A number or a boolean on its own counts its
  * JSON length, never less than 8; nothing (null, undefined) counts 0.
  */
 export function textBytes(value: unknown): number {
@@ -210,7 +210,7 @@ export function textBytes(value: unknown): number {
   if (typeof value === 'number' || typeof value === 'boolean') return Math.max(8, String(value).length)
   if (value !== null && typeof value === 'object') {
     const json = JSON.stringify(value) ?? ''
-    return utf8(json) + templateSeparatorTokens(json)
+    return utf8(json) + templateRewriteTokens(json)
   }
   return 0
 }
@@ -224,6 +224,13 @@ const OPEN_BRACKET = 0x5b
 const OPEN_BRACE = 0x7b
 const CLOSE_BRACKET = 0x5d
 const CLOSE_BRACE = 0x7d
+const MINUS = 0x2d
+const PLUS = 0x2b
+const DOT = 0x2e
+const DIGIT_0 = 0x30
+const DIGIT_9 = 0x39
+const LOWER_E = 0x65
+const UPPER_E = 0x45
 
 /**
  * What a structured value gains when a chat template writes it again. vLLM, SGLang and TGI render a request
@@ -234,29 +241,137 @@ const CLOSE_BRACE = 0x7d
  * counts 3 tokens on top: the line break, indent and space it may gain, at any indent. Deeper than 10 levels an
  * indent grows past what one token holds (Llama 3 writes up to ~80 spaces as one), and a separator may start two
  * lines (an item's and its closing bracket's): one more token each 10 levels, so deep nesting is not billed
- * quadratically past its hold. Strings are skipped whole (prose in a description keeps its commas), so base64
- * data costs a search, not a walk.
+ * quadratically past its hold. A float counts the bytes Python's json writes it longer (`redumpedFloatGrowth`).
+ * Strings are skipped whole (prose in a description keeps its commas), so base64 data costs a search, not a walk.
  */
-function templateSeparatorTokens(json: string): number {
+function templateRewriteTokens(json: string): number {
   let tokens = 0
   let depth = 0
+  // Kept as depth changes, not worked out at each separator: this loop walks every byte of megabyte arguments.
+  let separator = TEMPLATE_SEPARATOR_TOKENS
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i)
-    if (c === QUOTE) i = stringEnd(json, i)
-    else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth = Math.max(0, depth - 1)
-    else if (c === COMMA || c === COLON || c === OPEN_BRACKET || c === OPEN_BRACE) {
-      if (c === OPEN_BRACKET || c === OPEN_BRACE) depth++
-      tokens += TEMPLATE_SEPARATOR_TOKENS + Math.floor(depth / 10)
+    if (c === COMMA || c === COLON) tokens += separator
+    else if (c === QUOTE) i = stringEnd(json, i)
+    else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      separator = TEMPLATE_SEPARATOR_TOKENS + ((++depth / 10) | 0)
+      tokens += separator
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) {
+      if (depth > 0) separator = TEMPLATE_SEPARATOR_TOKENS + ((--depth / 10) | 0)
+    } else if (c === MINUS || isDigit(c)) {
+      // An integer is written again as it is: only a fraction or an exponent after its digits makes it a float.
+      const start = i
+      while (isDigit(json.charCodeAt(i + 1))) i++
+      const next = json.charCodeAt(i + 1)
+      if (next === DOT || next === LOWER_E || next === UPPER_E) {
+        const end = numberEnd(json, i + 1)
+        tokens += redumpedFloatGrowth(json, start, end)
+        i = end - 1
+      }
     }
   }
   return tokens
 }
 
-/** The index of the quote that closes the JSON string opening at `open` (the text's end if none does). */
+const isDigit = (c: number) => c >= DIGIT_0 && c <= DIGIT_9
+
+/** The index past the number whose fraction or exponent starts at `from`. */
+function numberEnd(json: string, from: number): number {
+  let i = from
+  for (let c = json.charCodeAt(i); isDigit(c) || c === DOT || c === LOWER_E || c === UPPER_E || c === PLUS || c === MINUS; c = json.charCodeAt(++i));
+  return i
+}
+
+/** Past this, an exponent only says the float is infinite or zero. */
+const EXPONENT_CAP = 100_000
+
+/**
+ * How many bytes longer Python's json writes the float `json[start, end)` (a number with a fraction or an
+ * exponent) than it is written: vLLM reads arguments with `json.loads` and the template writes them again with
+ * `json.dumps`, a float as `repr` writes it: its shortest round-trip digits, in full with `.0` while its decimal
+ * point is within 16 places (`1e15`, 4 bytes, becomes `1000000000000000.0`, 18), else with an exponent of two
+ * digits at least (`1e-7` becomes `1e-07`), and `Infinity` past the largest float. Read from the text, not
+ * parsed into a float: the digits it writes (up to 15 are the float's own), where its point falls, its exponent.
+ */
+function redumpedFloatGrowth(json: string, start: number, end: number): number {
+  let i = start
+  const sign = json.charCodeAt(i) === MINUS ? 1 : 0
+  i += sign
+  // Its digits, integer and fraction run together: the first and last that are not 0, and how many are before the point.
+  let digits = 0
+  let first = -1
+  let last = -1
+  let integerDigits = -1
+  for (; i < end; i++) {
+    const c = json.charCodeAt(i)
+    if (isDigit(c)) {
+      if (c !== DIGIT_0) {
+        if (first === -1) first = digits
+        last = digits
+      }
+      digits++
+    } else if (c === DOT && integerDigits === -1) integerDigits = digits
+    else break
+  }
+  if (integerDigits === -1) integerDigits = digits
+  let exponent = 0
+  if (i < end && (json.charCodeAt(i) === LOWER_E || json.charCodeAt(i) === UPPER_E)) {
+    const negative = json.charCodeAt(++i) === MINUS
+    if (json.charCodeAt(i) === MINUS || json.charCodeAt(i) === PLUS) i++
+    for (; i < end && isDigit(json.charCodeAt(i)); i++) exponent = Math.min(EXPONENT_CAP, exponent * 10 + json.charCodeAt(i) - DIGIT_0)
+    if (negative) exponent = -exponent
+  }
+  if (digits === 0) return 0
+  let written: number
+  if (first === -1) written = 3 // 0.0
+  else {
+    const significant = last - first + 1
+    // The value is 0.<significant digits> × 10^point.
+    const point = integerDigits - first + exponent
+    written = floatReprLength(Math.min(significant, 17), point)
+    // More than 15 digits, or past a normal float's range, the float's own digits may be fewer and round up a place.
+    if (significant > 15 || point <= -307 || point >= 309) written = Math.max(written, floatReprLength(1, point + 1))
+    if (point >= 309) written = Math.max(written, 'Infinity'.length)
+  }
+  return Math.max(0, sign + written - (end - start))
+}
+
+/** The length of Python's `repr` of a float of `digits` significant digits whose value is 0.<digits> × 10^point. */
+function floatReprLength(digits: number, point: number): number {
+  if (point > -4 && point <= 16) {
+    if (point <= 0) return 2 - point + digits // 0.000ddd
+    if (point < digits) return digits + 1 // ddd.ddd
+    return point + 2 // ddd000.0
+  }
+  const exponent = Math.abs(point - 1)
+  return digits + (digits > 1 ? 1 : 0) + 2 + (exponent >= 100 ? 3 : 2) // d.ddde+XX
+}
+
+/** Escaped quotes a string's end is searched past one by one; past them, the rest of the string is walked. */
+const SEARCHED_ESCAPED_QUOTES = 32
+
+/**
+ * The index of the quote that closes the JSON string opening at `open` (the text's end if none does). A search
+ * finds it, past a few escaped quotes; where they are many (arguments are JSON, and every quote of theirs is
+ * escaped in the message around them), a search and a look back for each cost several times a walk.
+ */
 function stringEnd(json: string, open: number): number {
   let close = json.indexOf('"', open + 1)
-  while (close !== -1 && escapedQuote(json, close)) close = json.indexOf('"', close + 1)
+  for (let escaped = 0; close !== -1 && escapedQuote(json, close); escaped++) {
+    if (escaped === SEARCHED_ESCAPED_QUOTES) return walkedStringEnd(json, close + 1)
+    close = json.indexOf('"', close + 1)
+  }
   return close === -1 ? json.length : close
+}
+
+/** stringEnd, from inside the string at `from`, a character at a time. */
+function walkedStringEnd(json: string, from: number): number {
+  for (let i = from; i < json.length; i++) {
+    const c = json.charCodeAt(i)
+    if (c === BACKSLASH) i++
+    else if (c === QUOTE) return i
+  }
+  return json.length
 }
 
 /** Whether the quote at `at` is escaped: an odd run of backslashes before it. */
@@ -446,9 +561,10 @@ const toolResultTokens = (content: unknown, media: MediaBounds): number =>
 
 /**
  * A tool call's `arguments` beyond its escaped bytes (counted with the rest of its message or item): vLLM parses
- * the JSON string into a value for the chat template, which writes it again with `tojson`, separators and all.
+ * the JSON string into a value for the chat template, which writes it again with `tojson`, separators and all,
+ * and numbers as Python writes them (`templateRewriteTokens`).
  */
-const argumentsTokens = (args: unknown): number => (typeof args === 'string' ? templateSeparatorTokens(args) : 0)
+const argumentsTokens = (args: unknown): number => (typeof args === 'string' ? templateRewriteTokens(args) : 0)
 
 /** The `arguments` of a chat message's tool calls (and its legacy `function_call`), as `argumentsTokens` counts them. */
 function toolCallArgumentsTokens(message: Record<string, unknown>): number {
@@ -496,6 +612,13 @@ const CHAT_SETTINGS = new Set([
   'service_tier', 'metadata',
 ])
 
+/**
+ * The chat roles a template writes as text. Any other role's content is held as a tool result (`toolResultTokens`):
+ * Llama 3.1–3.3's and Llama 4's templates write `tool` and `ipython` alike with `| tojson`, vLLM takes any role
+ * string and so does the gateway, and the escaped form is never smaller than the raw one.
+ */
+const TEXT_ROLES = new Set(['system', 'user', 'assistant', 'developer'])
+
 /** OpenAI Chat Completions: every message, every field that reaches the model, and the tool-use allowance. */
 export function estimateChat(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
   const media = mediaBounds(o)
@@ -503,7 +626,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   const messages = Array.isArray(body.messages) ? body.messages : []
   for (const m of messages) {
     const { content, audio, ...rest } = (m ?? {}) as Record<string, unknown>
-    const text = rest.role === 'tool' ? toolResultTokens(content, media) : contentTokens(content, media)
+    const text = TEXT_ROLES.has(rest.role as string) ? contentTokens(content, media) : toolResultTokens(content, media)
     input += PER_MESSAGE_OVERHEAD + text + textBytes(rest) + toolCallArgumentsTokens(rest)
     // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio
     // input. Its length is not here: the media bound, or with hard bounds the longest answer.

@@ -3,7 +3,7 @@ import { drizzle } from 'drizzle-orm/bun-sql'
 import { postgresUrlProblem, withPassword } from '../config/client-urls'
 import { urlGivenAsPath, withoutPathPasswords } from '../config/sqlite-path'
 import type { Db } from '../db/open'
-import { fileStamp, openToRead } from '../db/open-to-read'
+import { beginReadSnapshot, openToRead, type ReadSnapshot } from '../db/open-to-read'
 import * as sqliteTables from '../db/schema'
 import { MAX_RECORDED_LATENCY_MS, recordedLatency } from '../records/latency'
 import { sqlStateOf, withStorableText } from '../store/postgres/batch'
@@ -56,10 +56,10 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
   // its migrations applied. Either database migrated by a newer version is refused, as the gateway refuses it.
   let source: Db | undefined
   let target: PostgresStore
-  let stamp: string
+  let snapshot: ReadSnapshot
   try {
     source = openToRead(from)
-    stamp = fileStamp(from)
+    snapshot = beginReadSnapshot(source, from)
     target = await PostgresStore.open(to)
   } catch (error) {
     source?.$client.close()
@@ -104,8 +104,8 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
         const [{ n }] = (await tx.execute(sql`SELECT count(*)::int AS n FROM ${pgTables[name]}`)) as unknown as [{ n: number }]
         if (n !== counts[tableName(name)]) throw new MigrateError(`${tableName(name)}: copied ${n} rows of ${counts[tableName(name)]}`)
       }
-      // The file is read without a lock (see openToRead): a process that wrote to it meanwhile may have been read half-done.
-      if (fileStamp(from) !== stamp) throw new MigrateError('the SQLite file changed while it was read (a gateway running on it?): stop the gateway, and migrate again')
+      // The copy is of the moment the snapshot began: a gateway that wrote to the file since would lose those writes.
+      if (snapshot.end().changed) throw new MigrateError('the SQLite file changed while it was read (a gateway running on it?): stop the gateway, and migrate again')
     })
     console.log(`migrated ${from} to Postgres:`)
     for (const [table, n] of Object.entries(counts)) console.log(`  ${table.padEnd(18)} ${n}${changesNote(changed[table]!)}`)

@@ -41,7 +41,7 @@ export function openToRead(path: string): Db {
  * `-shm` there, and leaves them. Without a `-wal` beside it no process has the file open (a WAL database's last
  * connection removes it) and everything is in the file itself, so it is opened immutable: no locks, no files.
  * With one, committed writes may be in it still (a gateway killed, or still running): opened as SQLite reads a
- * live file, which the `-wal` and `-shm` already beside it serve. Whether it changed meanwhile: fileStamp.
+ * live file, which the `-wal` and `-shm` already beside it serve. Whether it changed meanwhile: beginReadSnapshot.
  */
 function openReadOnly(path: string): Database {
   if (existsSync(`${path}-wal`)) return new Database(path, { readonly: true, strict: true })
@@ -50,10 +50,39 @@ function openReadOnly(path: string): Database {
   return new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI)
 }
 
+/** The reads of a source file from one moment (`beginReadSnapshot`). */
+export interface ReadSnapshot {
+  /** Ends the reads; `changed` when the file was written to, or opened to write, since they began. */
+  end(): { changed: boolean }
+}
+
 /**
- * What changes when another process writes to the file or opens it to write (its `-wal` appears): taken before
- * and after a read, a difference means the read may have seen the file half-changed (an immutable read takes no
- * lock that would have kept a writer out).
+ * Every read of `source` until `end` sees the file as it was at this call: one read transaction, whose snapshot
+ * SQLite keeps stable whatever another connection commits meanwhile (in WAL mode a reader keeps its end of the
+ * `-wal`), so tables read one after another are of one moment. Whether the file changed meanwhile: SQLite's
+ * data_version, which moves when another connection commits, catches a running gateway's writes, which go into
+ * its `-wal` and leave the main file as it was until a checkpoint; fileStamp catches the file rewritten or
+ * opened to write, which an immutable open (no `-wal` beside the file) would not see.
+ */
+export function beginReadSnapshot(source: Db, path: string): ReadSnapshot {
+  const client = source.$client
+  const stamp = fileStamp(path)
+  client.exec('BEGIN')
+  // A deferred transaction's snapshot starts at its first read: this one.
+  const version = dataVersion(client)
+  return {
+    end() {
+      client.exec('COMMIT')
+      return { changed: dataVersion(client) !== version || fileStamp(path) !== stamp }
+    },
+  }
+}
+
+const dataVersion = (client: Database): number => (client.query('PRAGMA data_version').get() as { data_version: number }).data_version
+
+/**
+ * What changes when another process writes to the main file or opens it to write (its `-wal` appears); not a
+ * write to a `-wal` (beginReadSnapshot's data_version sees those).
  */
 export function fileStamp(path: string): string {
   const { ino, size, mtimeMs } = statSync(path)
