@@ -164,7 +164,14 @@ export interface Store {
    * row, and is waited for. Returns whether it was deleted (false: a request in flight, or no such user).
    */
   deleteUser(id: string): Promise<boolean>
+  /**
+   * Request-log rows appended here (and refusal aggregates' writes) are queued, and written in the background. While
+   * the database takes none, at most MAX_QUEUED_LOG_ROWS are kept, the newest: the others are dropped and counted
+   * (droppedWhileUnwritable), as are those a store does not send again after a failed write (Postgres).
+   */
   appendRequestLog(entry: RequestLogEntry): void
+  /** Background rows dropped so far for the database taking none (QueueCap), by kind: /metrics. */
+  droppedWhileUnwritable(): { logRows: number; refusalCounts: number }
   /**
    * Writes the requests `a` counted since the last call into its row (made by the first call): on Postgres
    * every replica's counts of one aggregate add up in one row (an upsert on its key).
