@@ -324,7 +324,10 @@ export interface ExpiringKey {
 
 /** Console sessions' rows (src/console/sessions.ts has the rules), found by id from any process. */
 export interface SessionRows {
-  /** Deletes sessions ended by `now` or idle since `idleSince`, then writes this one. */
+  /**
+   * Writes this session and deletes those ended by `now` or idle since `idleSince` (on Postgres, but those another
+   * transaction holds: the next sign-in deletes them).
+   */
   insert(row: NewSessionRow, now: number, idleSince: number): Promise<void>
   /** The session and its key and user as they are now. */
   find(id: string): Promise<SessionRow | undefined>
