@@ -92,6 +92,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     metrics.tokens.inc({ model, kind: 'completion' }, outcome.completionTokens)
     if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
   })
+  metrics.watchStoreQueues(() => store.droppedWhileUnwritable())
   const upstream = new UpstreamSlots(config.max_upstream_concurrency, () => metrics.upstreamBusy.inc())
   const freeCalls = new FreeCallSlots(options.freeCalls ?? FREE_CALLS, () => metrics.freeCallsBusy.inc())
   metrics.watchUpstream(upstream, freeCalls)

@@ -2,6 +2,7 @@ import type { Database } from 'bun:sqlite'
 import { gatewayStopping } from '../http/errors'
 import { isBusy } from './busy'
 import { BUSY_TIMEOUT_MS } from './open'
+import { MAX_QUEUED_LOG_ROWS, QueueCap } from '../store/queue-cap'
 
 /**
  * Groups writes into transactions: a commit costs a write system call per page it changed, and rows
@@ -27,11 +28,18 @@ import { BUSY_TIMEOUT_MS } from './open'
  * and tries them all again, in one commit, on a timer (FIRST_RETRY_MS, backing off to LAST_RETRY_MS).
  * A waited-for write is refused (SQLITE_BUSY, 503 database_busy) by the first failed try once
  * `busyTimeoutMs` has passed since it was submitted; its caller hears nothing before, so a hold is still
- * acted on only once its commit is done. Lingering writes are never dropped for a lock: they wait for it.
+ * acted on only once its commit is done. Lingering writes are not dropped for a lock: they wait for it (up to
+ * the droppable lane's cap, below).
  * A lock held past `busyTimeoutMs` is reported once (a sibling's brief one is not an error).
  *
  * A commit that fails otherwise (a full disk, a database that takes no writes) refuses the waited-for writes
  * in it, and puts the lingering ones back, to be tried again after `retryMs`.
+ *
+ * Lingering writes that may be lost (`deferDroppable`: request-log rows) wait in a lane of their own, which keeps
+ * the newest `droppable.max` of them while commits fail, for a lock or otherwise: a request refused 503 meanwhile
+ * still queues its row, and a long outage under load would otherwise take the process's memory, and with it the
+ * settlements queued beside them. Settlements are never dropped: no hold is taken while commits fail, so they are
+ * bounded by the holds in flight.
  *
  * A process killed before a flush loses what was queued: a lost settlement leaves its hold in place,
  * which the sweeper later settles at its full amount; a lost log row is lost; a lost reservation was
@@ -45,6 +53,8 @@ export class WriteQueue {
   private waiting: Array<Waiter<any>> = []
   /** Writes nobody waits for. */
   private lazy: QueuedWrite[] = []
+  /** Writes nobody waits for that may be dropped, oldest first, past `droppable.max` (deferDroppable). */
+  private droppableLane: QueuedWrite[] = []
   private urgentScheduled = false
   /** The linger's timer, or the next try's after a failed commit. */
   private lingering: ReturnType<typeof setTimeout> | null = null
@@ -70,6 +80,8 @@ export class WriteQueue {
     private readonly retryMs = 1_000,
     /** How long a waited-for write may wait for another process's lock before it is refused. */
     private readonly busyTimeoutMs = BUSY_TIMEOUT_MS,
+    /** How many droppable writes are kept while commits fail, and the count of those dropped. */
+    readonly droppable = new QueueCap(MAX_QUEUED_LOG_ROWS, 'request-log row', 'tollgate_log_rows_dropped_total', onError),
   ) {
     // IMMEDIATE: a reservation reads a budget and debits it, so the write lock must be held from the
     // first read, or another process could read the same figures and debit them too.
@@ -141,23 +153,34 @@ export class WriteQueue {
    * retried, so what it returned before the commit may not be what was written.
    */
   defer<T>(write: () => T, then?: (result: T) => void): void {
-    if (this.closed) {
-      this.onError(new Error('write queued after the database was closed; dropped'))
-      return
-    }
-    if (then === undefined) this.lazy.push({ run: write, waited: false })
-    else {
-      const w: QueuedWrite = {
-        waited: false,
-        run: () => {
-          w.committed = undefined
-          const result = write()
-          w.committed = () => then(result)
-        },
-      }
-      this.lazy.push(w)
-    }
-    if (this.lazy.length === this.maxLazy && this.busySince === null) setImmediate(this.flushScheduled)
+    if (this.refusedClosed()) return
+    this.lazy.push(lingeringWrite(write, then))
+    this.linger()
+  }
+
+  /**
+   * `defer`, for a write nothing else depends on (a request-log row): it is dropped, the oldest first, once
+   * `droppable.max` such writes are queued, which only commits failing for long lets happen.
+   */
+  deferDroppable<T>(write: () => T, then?: (result: T) => void): void {
+    if (this.refusedClosed()) return
+    this.droppableLane.push(lingeringWrite(write, then))
+    this.droppable.trim(this.droppableLane)
+    this.linger()
+  }
+
+  private refusedClosed(): boolean {
+    if (this.closed) this.onError(new Error('write queued after the database was closed; dropped'))
+    return this.closed
+  }
+
+  /** Writes queued and not yet committed, in every lane. */
+  get queued(): number {
+    return this.lazy.length + this.droppableLane.length + this.urgent.length
+  }
+
+  private linger(): void {
+    if (this.lazy.length + this.droppableLane.length === this.maxLazy && this.busySince === null) setImmediate(this.flushScheduled)
     else if (this.lingering === null) this.lingering = setTimeout(this.flushScheduled, this.lingerMs)
   }
 
@@ -169,7 +192,7 @@ export class WriteQueue {
     try {
       this.runAll(writes)
     } catch (error) {
-      this.commitFailed(error, [], writes, waiting)
+      this.commitFailed(error, { lazy: [], droppable: [] }, writes, waiting)
       if (!isBusy(error)) this.onError(error)
       return
     }
@@ -193,19 +216,22 @@ export class WriteQueue {
       this.lingering = null
     }
     const lazy = this.lazy
+    const droppable = this.droppableLane
     this.lazy = []
+    this.droppableLane = []
     const { writes, waiting } = this.takeUrgent()
-    const all = lazy.length === 0 ? writes : writes.length === 0 ? lazy : lazy.concat(writes)
+    const all = droppable.length === 0 && writes.length === 0 ? lazy : lazy.concat(droppable, writes)
     if (all.length === 0) return
     try {
       this.runAll(all)
     } catch (error) {
-      this.commitFailed(error, lazy, writes, waiting)
+      this.commitFailed(error, { lazy, droppable }, writes, waiting)
       throw error
     }
     this.committed()
     for (const w of waiting) w.tell()
     for (const w of lazy) if (w.committed) this.tellCommitted(w.committed)
+    for (const w of droppable) if (w.committed) this.tellCommitted(w.committed)
   }
 
   private tellCommitted(then: () => void): void {
@@ -253,6 +279,7 @@ export class WriteQueue {
     this.busySince = null
     this.busyReported = false
     this.retryDelay = FIRST_RETRY_MS
+    this.droppable.written()
   }
 
   /**
@@ -260,7 +287,7 @@ export class WriteQueue {
    * more are refused, the others and the lingering ones put back for the next try. Otherwise every
    * waited-for write is refused, the lingering ones tried again after `retryMs`.
    */
-  private commitFailed(error: unknown, lazy: QueuedWrite[], writes: QueuedWrite[], waiting: Array<Waiter<any>>): void {
+  private commitFailed(error: unknown, lazy: Lingering, writes: QueuedWrite[], waiting: Array<Waiter<any>>): void {
     if (!isBusy(error)) {
       for (const w of waiting) w.fail(error)
       this.putBack(lazy, [], [], this.retryMs)
@@ -289,13 +316,15 @@ export class WriteQueue {
   }
 
   /** Writes whose commit failed, ahead of any queued since in their lane, tried again after `delayMs`. */
-  private putBack(lazy: QueuedWrite[], urgent: QueuedWrite[], waiting: Array<Waiter<any>>, delayMs: number): void {
+  private putBack(lazy: Lingering, urgent: QueuedWrite[], waiting: Array<Waiter<any>>, delayMs: number): void {
     if (this.closed) {
       for (const w of waiting) w.fail(new Error('the database is closed'))
       return
     }
-    if (lazy.length === 0 && urgent.length === 0) return
-    this.lazy = this.lazy.length === 0 ? lazy : lazy.concat(this.lazy)
+    if (lazy.lazy.length === 0 && lazy.droppable.length === 0 && urgent.length === 0) return
+    this.lazy = this.lazy.length === 0 ? lazy.lazy : lazy.lazy.concat(this.lazy)
+    this.droppableLane = this.droppableLane.length === 0 ? lazy.droppable : lazy.droppable.concat(this.droppableLane)
+    this.droppable.trim(this.droppableLane)
     this.urgent = this.urgent.length === 0 ? urgent : urgent.concat(this.urgent)
     this.waiting = this.waiting.length === 0 ? waiting : waiting.concat(this.waiting)
     if (this.lingering !== null) clearTimeout(this.lingering)
@@ -323,8 +352,9 @@ export class WriteQueue {
     try {
       this.flush()
     } catch (error) {
-      const left = this.lazy.length + this.urgent.length
+      const left = this.lazy.length + this.droppableLane.length + this.urgent.length
       this.lazy = []
+      this.droppableLane = []
       this.onError(new Error(`${left} queued write(s) not written at the stop (${String(error)}); dropped: holds left open are the sweeper's`))
     } finally {
       this.closed = true
@@ -346,12 +376,32 @@ const LAST_RETRY_MS = 50
 const failsTheTransaction = (error: unknown): boolean =>
   /^SQLITE_(FULL|IOERR|NOMEM|BUSY|READONLY)/.test(String((error as { code?: unknown } | null)?.code ?? ''))
 
+/** The lingering writes of a failed commit, by lane. */
+interface Lingering {
+  lazy: QueuedWrite[]
+  droppable: QueuedWrite[]
+}
+
 interface QueuedWrite {
   run(): void
   /** Someone waits for it (`submit`), and is told of its error. */
   waited: boolean
   /** A deferred write's `then`, with what its last run returned; unset when that run threw (undone). */
   committed?: () => void
+}
+
+/** A write nobody waits for; with `then`, told what its last run returned once the commit that ran it is done. */
+function lingeringWrite<T>(write: () => T, then?: (result: T) => void): QueuedWrite {
+  if (then === undefined) return { run: write, waited: false }
+  const w: QueuedWrite = {
+    waited: false,
+    run: () => {
+      w.committed = undefined
+      const result = write()
+      w.committed = () => then(result)
+    },
+  }
+  return w
 }
 
 /** One `submit` caller: the write's result or error is kept until the commit decides which to tell. */

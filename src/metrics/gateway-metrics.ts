@@ -74,6 +74,24 @@ export class GatewayMetrics {
     }
   }
 
+  /** The store's background rows dropped while the database took none (Store.droppedWhileUnwritable). */
+  watchStoreQueues(dropped: () => { logRows: number; refusalCounts: number }): void {
+    this.registry.register(
+      new CounterRead(
+        'tollgate_log_rows_dropped_total',
+        'Request-log rows not written because the database took no writes: dropped, the oldest first, past the rows a store keeps queued meanwhile, or not sent again after a failed write (Postgres).',
+        () => dropped().logRows,
+      ),
+    )
+    this.registry.register(
+      new CounterRead(
+        'tollgate_refusal_counts_dropped_total',
+        "Refusals not added to the console's refusal counts because the database took no writes (Postgres keeps one queued row a refusal).",
+        () => dropped().refusalCounts,
+      ),
+    )
+  }
+
   watchRedis(link: RedisLink, limits: { ip: SharedRateLimiter; key: SharedRateLimiter }, changes: ChangeFeed): void {
     const r = this.registry
     r.register(new Gauge('tollgate_redis_up', 'Whether this process reaches Redis (1) or not (0): rate limits are shared only while it does.', () => (link.up ? 1 : 0)))

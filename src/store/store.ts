@@ -164,7 +164,14 @@ export interface Store {
    * row, and is waited for. Returns whether it was deleted (false: a request in flight, or no such user).
    */
   deleteUser(id: string): Promise<boolean>
+  /**
+   * Request-log rows appended here (and refusal aggregates' writes) are queued, and written in the background. While
+   * the database takes none, at most MAX_QUEUED_LOG_ROWS are kept, the newest: the others are dropped and counted
+   * (droppedWhileUnwritable), as are those a store does not send again after a failed write (Postgres).
+   */
   appendRequestLog(entry: RequestLogEntry): void
+  /** Background rows dropped so far for the database taking none (QueueCap), by kind: /metrics. */
+  droppedWhileUnwritable(): { logRows: number; refusalCounts: number }
   /**
    * Writes the requests `a` counted since the last call into its row (made by the first call): on Postgres
    * every replica's counts of one aggregate add up in one row (an upsert on its key).
@@ -320,7 +327,10 @@ export interface ExpiringKey {
  * several session cookies: each call takes all their ids, one statement whatever their number.
  */
 export interface SessionRows {
-  /** Deletes sessions ended by `now` or idle since `idleSince`, then writes this one. */
+  /**
+   * Writes this session and deletes those ended by `now` or idle since `idleSince` (on Postgres, but those another
+   * transaction holds: the next sign-in deletes them).
+   */
   insert(row: NewSessionRow, now: number, idleSince: number): Promise<void>
   /** The sessions of these ids that exist, in no order, each with its key and user as they are now. */
   find(ids: readonly string[]): Promise<SessionRow[]>

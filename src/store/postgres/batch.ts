@@ -1,4 +1,5 @@
 import { hasNul } from '../../http/nul'
+import type { QueueCap } from '../queue-cap'
 
 /**
  * Postgres text and jsonb hold no NUL character, and its JSON parser refuses the escape JSON.stringify writes for
@@ -73,6 +74,11 @@ export const droppedRows = { count: 0 }
  * nothing, so it is sent again even by a writer that does not `retry` otherwise, on its own, half a second
  * later and then at doubling intervals until it is written; meanwhile `take` hands nothing over, so that
  * no reservation batch carries rows into the same lock.
+ *
+ * With a `cap` (rows nothing's money depends on: request-log rows, refusal counts), the writer keeps the newest
+ * `cap.max` rows queued while they are not written, and counts there those it drops past it, and those a failed
+ * send does not send again (`retry` false): a long lock or outage under load would otherwise take the process's
+ * memory, and the settlements queued with it.
  */
 export class BatchWriter<T> {
   private queued: T[] = []
@@ -91,7 +97,7 @@ export class BatchWriter<T> {
   constructor(
     private readonly write: (rows: T[]) => Promise<unknown>,
     private readonly onError: (error: unknown) => void,
-    private readonly options: { retry: boolean; lingerMs?: number; retryMs?: number; what: string },
+    private readonly options: { retry: boolean; lingerMs?: number; retryMs?: number; what: string; cap?: QueueCap },
   ) {}
 
   /** While `heldBack` says so, the linger's end sends nothing: another transaction will `take` the rows (and `nudge` when it is done). */
@@ -107,6 +113,7 @@ export class BatchWriter<T> {
       return
     }
     this.queued.push(row)
+    this.options.cap?.trim(this.queued)
     this.nudge()
   }
 
@@ -139,6 +146,7 @@ export class BatchWriter<T> {
         this.sending = null
         this.inFlight = []
         this.lockWaits = 0
+        this.options.cap?.written()
         // Rows that came meanwhile go at once, unless another transaction is about to carry them: then the
         // linger's end looks again (and that transaction nudges when it is done).
         if (this.suspect.length > 0 || (this.queued.length > 0 && !this.heldBack())) return this.send()
@@ -152,8 +160,9 @@ export class BatchWriter<T> {
         if (this.options.retry || lockTimedOut(error)) {
           if (alone) this.suspect = left.rows.concat(this.suspect)
           else this.queued = left.rows.concat(this.queued)
+          this.options.cap?.trim(this.queued)
           if (!this.closed) this.timer = setTimeout(() => void this.send().catch(() => {}), this.retryMs())
-        }
+        } else this.options.cap?.drop(left.rows.length)
         throw error
       },
     )
@@ -230,7 +239,10 @@ export class BatchWriter<T> {
       return
     }
     if (error !== undefined && refusesData(error)) this.suspect = this.suspect.concat(rows)
-    else this.queued = rows.concat(this.queued)
+    else {
+      this.queued = rows.concat(this.queued)
+      this.options.cap?.trim(this.queued)
+    }
     const locked = error !== undefined && lockTimedOut(error)
     if (locked) this.lockWaits = Math.max(this.lockWaits, 1)
     if (this.sending !== null || (this.timer !== null && !locked)) return

@@ -1,4 +1,5 @@
 import type { SQL } from 'bun'
+import type { QueueCap } from '../queue-cap'
 import type { RefusalRows } from '../store'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, storableText as text } from './batch'
 
@@ -13,7 +14,7 @@ type Queued = { hour: number; code: string } | { model: string; at: number; max:
 const inRowOrder = (counts: Map<string, { hour: number; code: string; n: number }>) =>
   [...counts.values()].sort((a, b) => a.hour - b.hour || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
 
-export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void): RefusalRows & { writer: BatchWriter<Queued> } {
+export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void, cap?: QueueCap): RefusalRows & { writer: BatchWriter<Queued> } {
   const writer = new BatchWriter<Queued>(
     async (batch) => {
       const counts = new Map<string, { hour: number; code: string; n: number }>()
@@ -57,7 +58,7 @@ export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void)
       })
     },
     onError,
-    { retry: false, what: 'refusal count' },
+    { retry: false, what: 'refusal count', cap },
   )
   return {
     writer,

@@ -25,10 +25,16 @@ export function postgresSessionRows(sql: SQL): SessionRows {
   return {
     async insert(r, now, idleSince) {
       await sql.begin(async (tx) => {
-        await tx`DELETE FROM console_sessions WHERE expires_at <= ${now} OR last_seen_at <= ${idleSince}`
+        // The insert first: its foreign key locks the key's row (FOR KEY SHARE), which comes before any session's
+        // (lock-order.ts), as a user's deletion takes them (its keys, then their sessions). Ended sessions another
+        // transaction holds (that deletion's cascade, a sign-in clearing them too) are left to the next sign-in: each
+        // takes their rows in its own order, and none is in use (SessionStore.resolve refuses it).
         await tx`
           INSERT INTO console_sessions (id, kind, key_id, key_hash, created_at, last_seen_at, expires_at)
           VALUES (${r.id}, ${r.kind}, ${r.keyId}, ${r.keyHash}, ${r.createdAt}, ${r.createdAt}, ${r.expiresAt})`
+        await tx`
+          DELETE FROM console_sessions WHERE id IN (
+            SELECT id FROM console_sessions WHERE (expires_at <= ${now} OR last_seen_at <= ${idleSince}) AND id <> ${r.id} FOR UPDATE SKIP LOCKED)`
       })
     },
     async find(ids) {

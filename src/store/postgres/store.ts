@@ -10,6 +10,7 @@ import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
+import { MAX_QUEUED_LOG_ROWS, MAX_QUEUED_REFUSAL_COUNTS, QueueCap } from '../queue-cap'
 import { EXPIRING_STORED_IDS } from '../store'
 import { DatabaseReadOnly } from '../read-only'
 import { userWithoutHolds } from '../user-deletion'
@@ -83,6 +84,7 @@ export class PostgresStore implements Store {
   private readonly log: BatchWriter<RequestLogEntry>
   private readonly aggregates: BatchWriter<AggregateDelta>
   private readonly responses: BatchWriter<QueuedResponse>
+  private readonly caps: { logRows: QueueCap; refusalCounts: QueueCap }
   /**
    * The client everything this store sends goes through: each query and transaction within the deadline
    * (`database_timeout_ms`, see withQueryDeadlines), so that a database that answers nothing refuses
@@ -97,6 +99,7 @@ export class PostgresStore implements Store {
     private readonly recordsSql: SQL,
     private readonly onError: (error: unknown) => void,
     private readonly deadlineMs: number,
+    caps: QueueCapSizes,
   ) {
     const bounded = (this.bounded = withQueryDeadlines(sql, deadlineMs))
     // See Store.db: the admin routes keep to what both builders share.
@@ -106,12 +109,18 @@ export class PostgresStore implements Store {
     this.records = directRecords(drizzle({ client: withQueryDeadlines(recordsSql, deadlineMs), schema: tables }), this.tables)
     this.alerts = postgresAlertRows(bounded)
     this.sessions = postgresSessionRows(bounded)
-    this.refusals = postgresRefusalRows(bounded, onError)
-    this.log = new BatchWriter((rows) => writeBoundingLockWaits(bounded, LOG_INSERT, rows), onError, { retry: false, what: 'request-log row' })
+    this.caps = {
+      logRows: new QueueCap(caps.maxQueuedLogRows ?? MAX_QUEUED_LOG_ROWS, 'request-log row', 'tollgate_log_rows_dropped_total', onError),
+      refusalCounts: new QueueCap(caps.maxQueuedRefusalCounts ?? MAX_QUEUED_REFUSAL_COUNTS, 'refusal count', 'tollgate_refusal_counts_dropped_total', onError),
+    }
+    this.refusals = postgresRefusalRows(bounded, onError, this.caps.refusalCounts)
+    this.log = new BatchWriter((rows) => writeBoundingLockWaits(bounded, LOG_INSERT, rows), onError, { retry: false, what: 'request-log row', cap: this.caps.logRows })
     this.ledger.carry(this.log, LOG_INSERT)
+    // Refusals' aggregates are request-log rows: their deltas share the log's cap.
     this.aggregates = new BatchWriter((rows) => writeBoundingLockWaits(bounded, AGGREGATE_UPSERT, sumAggregates(rows)), onError, {
       retry: false,
       what: 'refusal count',
+      cap: this.caps.logRows,
     })
     this.responses = new BatchWriter((rows) => this.writeResponses(rows), onError, { retry: true, what: 'stored response id' })
   }
@@ -124,6 +133,7 @@ export class PostgresStore implements Store {
     url: string,
     onError: (error: unknown) => void = console.error,
     deadlineMs = DEFAULT_DATABASE_TIMEOUT_MS,
+    caps: QueueCapSizes = {},
   ): Promise<PostgresStore> {
     const sql = new SQL(url, { max: POOL, idleTimeout: 30, connectionTimeout: 5 })
     // Replicas started together would otherwise race to create the same tables: a session lock on one connection.
@@ -146,7 +156,7 @@ export class PostgresStore implements Store {
     // No connection until the first records query. A query given up on at the deadline is ended by Postgres
     // then too (statement_timeout), rather than keeping its connection until it is answered.
     const recordsSql = new SQL(url, { max: RECORDS_POOL, idleTimeout: 30, connectionTimeout: 5, connection: { statement_timeout: deadlineMs } })
-    return new PostgresStore(sql, recordsSql, onError, deadlineMs)
+    return new PostgresStore(sql, recordsSql, onError, deadlineMs, caps)
   }
 
   /**
@@ -255,6 +265,10 @@ export class PostgresStore implements Store {
 
   appendRequestLog(entry: RequestLogEntry): void {
     this.log.push(entry)
+  }
+
+  droppedWhileUnwritable() {
+    return { logRows: this.caps.logRows.dropped, refusalCounts: this.caps.refusalCounts.dropped }
   }
 
   storeRefusals(a: RefusalAggregate): void {
@@ -396,6 +410,12 @@ export class PostgresStore implements Store {
     )
     await Promise.all([this.sql.close({ timeout: 0 }), this.recordsSql.close({ timeout: 0 })])
   }
+}
+
+/** How many rows the background writers keep while Postgres takes none (QueueCap); the defaults but in tests. */
+interface QueueCapSizes {
+  maxQueuedLogRows?: number
+  maxQueuedRefusalCounts?: number
 }
 
 /**

@@ -4,9 +4,9 @@ import type { RefusalRows } from '../store'
 
 /**
  * Refusal counts appended through the write queue, like the request log. Refusals of one kind that arrive
- * before their write runs are added to it rather than queued again: while another process holds the file's
- * lock the queue keeps what it holds until it is free, and a flood of refusals (429s need no key) would
- * otherwise grow it by the request.
+ * before their write commits are added to it rather than queued again: while the database takes no writes
+ * (another process's lock, a full disk) the queue keeps what it holds until it does, and a flood of refusals
+ * (429s need no key) would otherwise grow it by the request, or by each failed try.
  */
 export function sqliteRefusalRows(db: Database, queue: WriteQueue): RefusalRows {
   const count = db.prepare<unknown, [number, string, number]>(
@@ -33,28 +33,32 @@ export function sqliteRefusalRows(db: Database, queue: WriteQueue): RefusalRows 
         },
         () => ({ model, first: now, last: now, max, n: 1 }),
         (p) => void unpriced.run(p.model, p.last, p.max, p.n, p.first),
+        // No more models than the record keeps: a client names them, and an outage would keep every one queued.
+        max,
       ),
     prune: async (cutoff) => prune.run(cutoff).changes,
   }
 }
 
 /**
- * One queued write per key, which writes everything added to its key until it runs. Once it has run, the key
- * starts a new write; a run again after its transaction rolled back writes the same figures, which nothing
- * adds to any more.
+ * One queued write per key, which writes everything added to its key until it commits; then the key starts a new
+ * write. A run again after its transaction rolled back writes what was added meanwhile too. A write refused for
+ * its own data (reported by the queue, not tried again) keeps its key, and what is added to it is not written.
  */
 class Pending<T> {
   private readonly queued = new Map<string, T>()
   constructor(private readonly queue: WriteQueue) {}
 
-  add(key: string, addTo: (pending: T) => void, first: () => T, write: (pending: T) => void): void {
+  /** A key not pending while `maxKeys` are is not counted. */
+  add(key: string, addTo: (pending: T) => void, first: () => T, write: (pending: T) => void, maxKeys = Infinity): void {
     const pending = this.queued.get(key)
     if (pending !== undefined) return addTo(pending)
+    if (this.queued.size >= maxKeys) return
     const created = first()
     this.queued.set(key, created)
-    this.queue.defer(() => {
-      if (this.queued.get(key) === created) this.queued.delete(key)
-      write(created)
-    })
+    this.queue.defer(
+      () => write(created),
+      () => void (this.queued.get(key) === created && this.queued.delete(key)),
+    )
   }
 }

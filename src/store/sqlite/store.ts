@@ -10,6 +10,7 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { DatabaseReadOnly } from '../read-only'
+import { MAX_QUEUED_LOG_ROWS, QueueCap } from '../queue-cap'
 import { EXPIRING_STORED_IDS } from '../store'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
@@ -45,11 +46,12 @@ export class SqliteStore implements Store {
   private readonly pruneResponses: Statement<unknown, [number]>
   private readonly reservations: Statement<{ n: number; amount: number }, []>
 
-  constructor(readonly db: Db, onError: (error: unknown) => void = console.error) {
+  constructor(readonly db: Db, onError: (error: unknown) => void = console.error, options: { maxQueuedLogRows?: number } = {}) {
     const client = db.$client
     // The connection requests are served on: another process's lock is waited for off SQLite's busy handler.
     client.exec(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`)
-    this.writes = new WriteQueue(client, onError)
+    const logRows = new QueueCap(options.maxQueuedLogRows ?? MAX_QUEUED_LOG_ROWS, 'request-log row', 'tollgate_log_rows_dropped_total', onError)
+    this.writes = new WriteQueue(client, onError, undefined, undefined, undefined, undefined, logRows)
     this.ledger = new SqliteLedgerStore(client, this.writes)
     this.prices = sqlitePriceRows(db, this.writes)
     this.records = new RecordsReader(this, client.filename)
@@ -190,15 +192,21 @@ export class SqliteStore implements Store {
     return deleted.length > 0
   }
 
+  /** Refusal counts are added up in one queued write per count and hour (sqliteRefusalRows): none is dropped. */
+  droppedWhileUnwritable() {
+    return { logRows: this.writes.droppable.dropped, refusalCounts: 0 }
+  }
+
   appendRequestLog(e: RequestLogEntry): void {
     // Bound by position: measurably cheaper than by name, once per request.
-    this.writes.defer(() => this.insertLog.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, e.keyId, e.userId))
+    this.writes.deferDroppable(() => this.insertLog.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, e.keyId, e.userId))
   }
 
   /**
    * One process counts an aggregate: its row is inserted once, then brought up to the process's count. One
-   * write per aggregate is queued at a time, writing the count as it is when it runs: while another process
-   * holds the lock, later syncs have nothing to add to the queue.
+   * write per aggregate is queued at a time, until its commit, writing the count as it is when it runs: while
+   * the database takes no writes (another process's lock, a full disk), later syncs have nothing to add to the
+   * queue. Its writes are request-log rows: dropped past the log's cap, and with them the aggregate's later counts.
    */
   storeRefusals(a: RefusalAggregate): void {
     const inserted = a.stored > 0
@@ -206,17 +214,16 @@ export class SqliteStore implements Store {
     if (a.queued) return
     a.queued = true
     const e = a.first
+    const written = () => void (a.queued = false)
     if (!inserted)
-      this.writes.defer(() => {
-        a.queued = false
+      this.writes.deferDroppable(() => {
         a.rowId = Number(this.insertAggregate.run(e.createdAt, e.requestId, e.method, e.route, e.status, e.latencyMs, e.clientIp, a.count, a.lastAt).lastInsertRowid)
-      })
+      }, written)
     else
-      this.writes.defer(() => {
-        a.queued = false
+      this.writes.deferDroppable(() => {
         // Its insert failed (and was reported): nothing to bring up to date.
         if (a.rowId !== undefined) this.updateAggregate.run(a.count, a.lastAt, a.rowId)
-      })
+      }, written)
   }
 
   /**
