@@ -225,10 +225,11 @@ export interface AlertRows {
    */
   insert(a: StoredAlert, webhooks: readonly string[]): Promise<boolean>
   /**
-   * Up to `limit` deliveries to the named webhooks due at `now`, each claimed by this process alone (its next
-   * attempt set to `leaseUntil`). Another webhook's are left pending, for a process configured with it.
+   * Up to `limit` deliveries to `webhook` due at `now`, the longest due first, each claimed by this process alone
+   * (its next attempt set to `leaseUntil`). One webhook at a time, so that each has room of its own: another's
+   * backlog never takes the claims.
    */
-  claimDue(webhooks: readonly string[], now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]>
+  claimDue(webhook: string, now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]>
   /**
    * The claim's attempt reached the receiver: delivered, whichever claim made it (one whose lease ran out too),
    * unless delivered already.

@@ -75,6 +75,7 @@ export const SUITES_ON_BOTH_STORES = [
   'empty-filter-refused',
   'empty-cursor-refused',
   'alert-delivery-free-call-slot',
+  'alert-delivery-hanging-webhook',
   'audio-stream-flag',
   'spec-routes-matrix',
   'spec-admin-records',

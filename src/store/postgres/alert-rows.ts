@@ -15,12 +15,11 @@ export function postgresAlertRows(sql: SQL): AlertRows {
   const db = drizzle({ client: sql, schema: tables })
   return {
     insert: (alert, webhooks) => db.transaction((tx) => insertOutboxEntry(tx, { alert, webhooks })),
-    async claimDue(webhooks, now, leaseUntil, limit) {
-      if (webhooks.length === 0) return []
+    async claimDue(webhook, now, leaseUntil, limit) {
       const rows = await sql`
         WITH due AS (
           SELECT alert_id, webhook FROM alert_deliveries
-          WHERE status = 'pending' AND next_attempt_at <= ${now} AND webhook = ANY(${sql.array([...webhooks], 'TEXT')})
+          WHERE status = 'pending' AND next_attempt_at <= ${now} AND webhook = ${webhook}
           ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
         UPDATE alert_deliveries d SET attempts = d.attempts + 1, next_attempt_at = ${leaseUntil}
         FROM due, alerts a WHERE d.alert_id = due.alert_id AND d.webhook = due.webhook AND a.id = d.alert_id
