@@ -34,6 +34,7 @@ export const SUITES_ON_BOTH_STORES = [
   'period-change-keeps-calendar-spend',
   'alert-threshold-fraction',
   'alert-ended-period-new-budget',
+  'alert-restart-ended-period',
   'alert-webhook-unknown-to-process',
   'alert-delivery-late-result',
   'event-alert-with-its-change',

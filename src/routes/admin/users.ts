@@ -148,10 +148,11 @@ export const userRoutes = (services: Services) => {
           changes.periodStart = periodStart(body.budget_period, now)
           changes.lastPeriodStart = null
           changes.lastPeriodSpend = null
+          changes.lastPeriodBudget = null
         }
         // user_blocked is written with the block, in its transaction (see Alerts.userBlocked); judged by the update,
         // not by `current`: of concurrent PATCHes blocking the user, one alerts.
-        const updated = await store.updateUser(params.id, changes, changes.periodStart ?? null, (row) => alerts.userBlocked(row.id, now))
+        const updated = await store.updateUser(params.id, changes, changes.periodStart ?? null, (row) => alerts.userBlocked(row.id, now), now)
         if (!updated) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
         const { row, wasBlocked } = updated
         if (row.blocked && !wasBlocked) alerts.deliver()

@@ -64,9 +64,9 @@ export function postgresAlertRows(sql: SQL): AlertRows {
     rolledUsersOver: async (period, start, end, bp) =>
       (
         await sql`
-          SELECT id, max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
-          WHERE budget_period = ${period} AND period_start = ${end} AND last_period_start >= ${start} AND max_budget > 0
-            AND last_period_spend::numeric * 10000 >= max_budget::numeric * ${bp}`
+          SELECT id, last_period_budget AS max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
+          WHERE budget_period = ${period} AND period_start = ${end} AND last_period_start >= ${start} AND last_period_budget > 0
+            AND last_period_spend::numeric * 10000 >= last_period_budget::numeric * ${bp}`
       ).map((r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend), period_start: n(r.period_start) })),
     keysOver: async (bp) =>
       (

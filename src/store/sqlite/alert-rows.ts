@@ -43,8 +43,9 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
     'SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend * 10000 >= max_budget * ?',
   )
   const rolledUsersOver = db.prepare<UserSpend, [string, number, number, number]>(
-    `SELECT id, max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
-     WHERE budget_period = ?1 AND period_start = ?3 AND last_period_start >= ?2 AND max_budget > 0 AND last_period_spend * 10000 >= max_budget * ?4`,
+    `SELECT id, last_period_budget AS max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
+     WHERE budget_period = ?1 AND period_start = ?3 AND last_period_start >= ?2 AND last_period_budget > 0
+       AND last_period_spend * 10000 >= last_period_budget * ?4`,
   )
   const keysOver = db.prepare<KeySpend, [number]>(
     'SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?',
