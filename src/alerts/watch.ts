@@ -1,4 +1,4 @@
-import { currentPeriod, periodStart, type BudgetPeriod } from '../budget/period'
+import { currentPeriod, periodStart, shownPeriodStart, type BudgetPeriod } from '../budget/period'
 import type { AlertSettings } from '../config/schema'
 import type { AlertRows, KeySpend, UserSpend } from '../store/store'
 import type { NewAlert } from './outbox'
@@ -167,7 +167,7 @@ export class AlertWatch {
         kind: 'budget_threshold',
         subject: u.id,
         text: `tollgate: user ${u.id} has spent ${usd(spend)} of its ${u.budget_period ?? ''}${u.budget_period ? ' ' : ''}budget of ${usd(u.max_budget)} (${t}% threshold)`,
-        data: { scope: 'user', user_id: u.id, threshold_percent: t, spend: spend / 1e6, max_budget: u.max_budget / 1e6, budget_period: period, period_start: new Date(start).toISOString() },
+        data: { scope: 'user', user_id: u.id, threshold_percent: t, spend: spend / 1e6, max_budget: u.max_budget / 1e6, budget_period: period, period_start: shownPeriodStart(u.budget_period, start) },
       })
   }
 
