@@ -39,8 +39,8 @@ const row = async () => {
 
 /** A claims at T0; its lease runs out unanswered and B claims the delivery. */
 async function claimedTwice(outbox: AlertOutbox) {
-  const [a] = await outbox.claimDue(T0, LEASE_MS)
-  const [b] = await outbox.claimDue(T0 + LEASE_MS, LEASE_MS)
+  const [a] = await outbox.claimDue('ops', T0, LEASE_MS)
+  const [b] = await outbox.claimDue('ops', T0 + LEASE_MS, LEASE_MS)
   expect([a?.attempt, b?.attempt]).toEqual([1, 2])
   return { a: a!, b: b! }
 }
@@ -59,7 +59,7 @@ test("a late failure's retry does not cut the lease of the claim making an attem
   expect(await outbox.attemptFailed(a, 'HTTP 500', T0 + LEASE_MS + 10)).toBe(false)
   expect(await row()).toEqual({ status: 'pending', attempts: 2, nextAttemptAt: T0 + 2 * LEASE_MS, lastError: null })
   // B's attempt is still live: nobody else claims the delivery before its lease runs out.
-  expect(await outbox.claimDue(T0 + LEASE_MS + 20, LEASE_MS)).toEqual([])
+  expect(await outbox.claimDue('ops', T0 + LEASE_MS + 20, LEASE_MS)).toEqual([])
 })
 
 test('a late success counts, and the failure of the claim after it does not undo it', async () => {
@@ -75,7 +75,7 @@ test('the claim holding the delivery writes its result', async () => {
   const { b } = await claimedTwice(outbox)
   expect(await outbox.attemptFailed(b, 'HTTP 500', T0 + 5 * LEASE_MS)).toBe(true)
   expect(await row()).toEqual({ status: 'pending', attempts: 2, nextAttemptAt: T0 + 5 * LEASE_MS, lastError: 'HTTP 500' })
-  const [c] = await outbox.claimDue(T0 + 5 * LEASE_MS, LEASE_MS)
+  const [c] = await outbox.claimDue('ops', T0 + 5 * LEASE_MS, LEASE_MS)
   expect(await outbox.attemptFailed(c!, 'HTTP 500', null)).toBe(true)
   expect(await row()).toMatchObject({ status: 'failed', attempts: 3, lastError: 'HTTP 500' })
 })

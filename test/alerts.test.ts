@@ -71,7 +71,8 @@ describe('budget thresholds', () => {
     expect(budget.map((d) => d.payload.data.threshold_percent).sort((a, b) => a - b)).toEqual([25, 50, 75])
     expect(new Set(budget.map((d) => d.id)).size).toBe(3)
     for (const d of budget) {
-      expect(d.payload.data).toMatchObject({ scope: 'user', user_id: 'team-a' })
+      // A user without a period: its spend counts from the start, and no period start is shown (as GET /v1/users says).
+      expect(d.payload.data).toMatchObject({ scope: 'user', user_id: 'team-a', budget_period: 'lifetime', period_start: null })
       expect(d.payload.text).toContain('team-a')
       expect(d.idempotencyKey).toBe(d.id)
       expect(d.payload.id).toBe(d.id)

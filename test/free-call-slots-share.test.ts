@@ -1,6 +1,7 @@
 /**
  * The free calls cost nothing, so their slots are shared out: clients never take the few kept for alert webhooks,
- * and one key has at most `FREE_CALLS_PER_KEY` in flight. Before, one key's open count_tokens (or stored responses
+ * webhooks take only those (a receiver that never answers holds its slots for the delivery timeout), and one key
+ * has at most `FREE_CALLS_PER_KEY` in flight. Before, one key's open count_tokens (or stored responses
  * it did not read) could take every slot: every other user's free calls got 503, and alert webhooks were not
  * delivered for as long as they stayed open.
  */
@@ -33,8 +34,8 @@ test('clients take all but the slots kept for webhooks, one key at most its own 
   expect(busy).toBe(1)
 
   // Clients have taken their whole share: webhooks still have theirs, and no more.
-  const webhooks = [slots.tryTake(), slots.tryTake(), slots.tryTake(), slots.tryTake()]
-  expect({ taken: webhooks.every(Boolean), more: slots.tryTake(), inFlight: slots.inFlight }).toEqual({ taken: true, more: null, inFlight: FREE_CALLS })
+  const webhooks = Array.from({ length: 4 }, () => slots.tryTakeForWebhook())
+  expect({ taken: webhooks.every(Boolean), more: slots.tryTakeForWebhook(), inFlight: slots.inFlight }).toEqual({ taken: true, more: null, inFlight: FREE_CALLS })
 
   // A slot given back (twice: once counts) is the key's again.
   backs[0]!()
@@ -44,21 +45,26 @@ test('clients take all but the slots kept for webhooks, one key at most its own 
   expect(refusal(() => slots.takeFor('a'))).toEqual({ status: 503, code: 'upstream_busy', retryAfter: '1' })
 })
 
-test('webhooks holding slots leave clients only what is free; small limits keep a share for each', () => {
+test('webhooks take only the slots kept for them, never the clients\' share; small limits keep a share for each', () => {
   const slots = new FreeCallSlots(FREE_CALLS)
-  const webhooks = Array.from({ length: FREE_CALLS - 2 }, () => slots.tryTake())
-  expect(webhooks.every(Boolean)).toBe(true)
-  slots.takeFor('a')
-  slots.takeFor('b')
+  const webhooks = Array.from({ length: FREE_CALLS }, () => slots.tryTakeForWebhook())
+  expect({ forWebhooks: slots.forWebhooks, taken: webhooks.filter(Boolean).length, inFlight: slots.inFlight }).toEqual({ forWebhooks: 4, taken: 4, inFlight: 4 })
+  for (let i = 0; i < slots.forClients; i++) slots.takeFor(`k${i % 4}`)
   expect(refusal(() => slots.takeFor('c'))?.status).toBe(503)
+  // One given back (twice: once counts) is the webhooks' again.
+  webhooks[0]!()
+  webhooks[0]!()
+  expect(slots.tryTakeForWebhook()).not.toBeNull()
 
   const shares = (limit: number) => {
     const s = new FreeCallSlots(limit)
-    return [s.forClients, s.perKey]
+    return [s.forClients, s.perKey, s.forWebhooks]
   }
-  expect({ 8: shares(8), 2: shares(2), 1: shares(1), 0: shares(0) }).toEqual({ 8: [6, 6], 2: [2, 2], 1: [1, 1], 0: [0, 0] })
-  // None at all (a Bun cap of 1): every client's free call is refused as busy.
+  // Under 4 none can be kept: webhooks take one, shared with clients, or no alert would go.
+  expect({ 8: shares(8), 2: shares(2), 1: shares(1), 0: shares(0) }).toEqual({ 8: [6, 6, 2], 2: [2, 2, 1], 1: [1, 1, 1], 0: [0, 0, 0] })
+  // None at all (a Bun cap of 1): every client's free call is refused as busy, and no webhook is sent.
   expect(refusal(() => new FreeCallSlots(0).takeFor('a'))?.status).toBe(503)
+  expect(new FreeCallSlots(0).tryTakeForWebhook()).toBeNull()
 })
 
 let upstream: ScriptedUpstream

@@ -45,8 +45,8 @@ export class Alerts {
   }
 
   /**
-   * Stops checking and delivering: alerts being raised are written (delivered after a restart), and a
-   * delivery pass under way gets `graceMs` to end (see AlertDelivery.stop).
+   * Stops checking and delivering: alerts being raised are written (delivered after a restart), and the
+   * deliveries under way get `graceMs` to end (see AlertDelivery.stop).
    */
   async stop(graceMs: number): Promise<void> {
     for (const timer of this.timers) clearInterval(timer)
@@ -75,7 +75,7 @@ export class Alerts {
    * The events of an admin change (a user blocked, a key revoked) are written by the store in the change's own
    * transaction (Store.updateUser, Store.revokeKey): raised exactly when the change commits, one answered 503 whose
    * COMMIT landed later included, which a retry finding the change made would not raise again. Once the change is
-   * answered, `deliver` sends them without waiting for the next pass.
+   * answered, `deliver` sends them without waiting for the next round.
    */
   userBlocked(userId: string, now = Date.now()): OutboxEntry {
     return this.outbox.entry({ dedupeKey: `user_blocked:${userId}:${now}`, kind: 'user_blocked', subject: userId, text: `tollgate: user ${userId} was blocked`, data: { user_id: userId } }, now)
@@ -130,7 +130,7 @@ export class Alerts {
     return written
   }
 
-  /** Starts a delivery pass now (one under way is joined: see AlertDelivery.deliverDue). */
+  /** Claims and sends what is due now (a round claiming is joined: see AlertDelivery.deliverDue). */
   deliver(): void {
     void this.delivery.deliverDue().catch((error) => this.log(`alert delivery failed: ${(error as Error).message}`))
   }

@@ -8,19 +8,34 @@ const MAX_RETRY_DELAY_MS = 3_600_000
 /** The delay before attempt `attempt + 1`: the base, doubled after each failure, up to an hour. */
 export const retryDelay = (baseMs: number, attempt: number) => Math.min(baseMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)
 
-/** The most deliveries one pass attempts. */
-const DELIVERIES_PER_PASS = 20
+/** What a claiming round started: its attempts, ended (each failure of theirs logged) when this resolves. */
+interface Round {
+  ended: Promise<void>
+}
 
 /**
- * Posts due deliveries to their webhooks, one pass at a time. Each POST carries the alert's id as the
- * idempotency key and is signed; only a 2xx counts as delivered (a redirect is not followed: the target is
- * the operator's, exactly as configured). Anything else is retried with backoff until `max_attempts`.
- * Each POST takes one of the free-call slots, which keep the gateway's fetches under Bun's cap.
+ * Posts due deliveries to their webhooks. Each POST carries the alert's id as the idempotency key and is signed;
+ * only a 2xx counts as delivered (a redirect is not followed: the target is the operator's, exactly as
+ * configured). Anything else is retried with backoff until `max_attempts`.
+ *
+ * Each POST takes one of the free-call slots kept for webhooks (FreeCallSlots.forWebhooks), which keep the
+ * gateway's fetches under Bun's cap, and each webhook has at most an equal part of them in flight: one that never
+ * answers holds its own for the whole delivery timeout while the others' deliveries go on. Deliveries are claimed
+ * one round at a time, each webhook's apart (up to the room it has); a round does not wait for the attempts it
+ * starts (each claim's lease keeps it theirs), and an attempt that ends starts another round, so that a webhook's
+ * backlog goes as fast as its receiver answers.
  */
 export class AlertDelivery {
-  private running: Promise<void> | null = null
+  private claiming: Promise<Round> | null = null
+  /** A round was asked for while one was claiming: another runs after it, seeing the room freed meanwhile. */
+  private claimAgain = false
+  private readonly attempts = new Set<Promise<void>>()
+  /** Attempts under way per webhook. */
+  private readonly inFlight = new Map<string, number>()
+  /** Which webhook a round claims for first: each in turn, so that none is always last to find a slot free. */
+  private turn = 0
   private stopped = false
-  /** Cuts the attempts of a pass still running when the gateway stops (see `stop`). */
+  /** Cuts the attempts still running when the gateway stops (see `stop`). */
   private readonly cut = new AbortController()
 
   constructor(
@@ -30,45 +45,85 @@ export class AlertDelivery {
     private readonly log: (message: string) => void,
   ) {}
 
-  /** One pass over what is due; a pass already running is joined, not doubled. None once stopped. */
+  /**
+   * Claims what is due for each webhook with room and starts those attempts; resolves once they have ended. A
+   * round already claiming is joined (another runs after it), not doubled. None once stopped.
+   */
   deliverDue(): Promise<void> {
-    if (this.stopped) return this.running ?? Promise.resolve()
-    this.running ??= this.pass().finally(() => (this.running = null))
-    return this.running
+    if (!this.stopped && this.claiming) this.claimAgain = true
+    else if (!this.stopped)
+      this.claiming = this.claimRound().finally(() => {
+        this.claiming = null
+        if (!this.claimAgain) return
+        this.claimAgain = false
+        this.deliverSoon()
+      })
+    return this.claiming ? this.claiming.then((round) => round.ended) : Promise.resolve()
   }
 
   /**
-   * Starts no more passes, and gives a pass under way `graceMs` to end: a webhook that hangs must not hold
-   * up a stop for its whole `delivery_timeout_ms`. Past that its attempts are cut and left as claimed: their
-   * lease runs out and they are tried again (with the same alert id) after a restart, or by another replica.
+   * Starts no more rounds, and gives the attempts under way `graceMs` to end: a webhook that hangs must not hold
+   * up a stop for its whole `delivery_timeout_ms`. Past that they are cut and left as claimed: their lease runs
+   * out and they are tried again (with the same alert id) after a restart, or by another replica.
    */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true
-    const running = this.running
-    if (!running) return
+    const idle = this.idle()
     let timer: Timer | undefined
-    await Promise.race([running, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
+    await Promise.race([idle, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
     clearTimeout(timer)
     this.cut.abort()
-    await running
+    await idle
+  }
+
+  /** Resolves once no round is claiming and no attempt is under way. */
+  private async idle(): Promise<void> {
+    while (this.claiming || this.attempts.size > 0) await Promise.allSettled([this.claiming, ...this.attempts])
+  }
+
+  private deliverSoon(): void {
+    void this.deliverDue().catch((error) => this.log(`alert delivery failed: ${(error as Error).message}`))
   }
 
   /**
-   * No more deliveries are claimed than there are free-call slots for: with every slot taken, what is due stays
-   * due for a later pass, its attempts not counted. The slots are taken once the claim is in (none is kept from a
-   * free call while the database answers), so one a free call took meanwhile is given back unclaimed, due again.
+   * No more deliveries are claimed than the webhooks' free slots hold: with none free, what is due stays due for a
+   * later round, its attempts not counted. The slots are taken once the claim is in (under a limit too small to
+   * keep any for webhooks, theirs is shared with free calls and none is kept from one while the database
+   * answers), so one a free call took meanwhile is given back unclaimed, due again.
    */
-  private async pass(): Promise<void> {
-    const room = Math.min(DELIVERIES_PER_PASS, this.freeCalls.free)
-    if (room <= 0) return
-    // The lease outlasts the attempt's own timeout, so a live attempt is never taken over.
-    const due = await this.outbox.claimDue(Date.now(), this.settings.delivery_timeout_ms * 2, room)
-    await Promise.all(
-      due.map((d) => {
-        const slotBack = this.freeCalls.tryTake()
-        return slotBack ? this.attempt(d).finally(slotBack) : this.outbox.unclaim(d)
-      }),
-    )
+  private async claimRound(): Promise<Round> {
+    const webhooks = Object.keys(this.settings.webhooks)
+    const started: Promise<void>[] = []
+    if (webhooks.length === 0) return { ended: Promise.resolve() }
+    const perWebhook = Math.max(1, Math.floor(this.freeCalls.forWebhooks / webhooks.length))
+    const first = this.turn++ % webhooks.length
+    for (const webhook of [...webhooks.slice(first), ...webhooks.slice(0, first)]) {
+      const room = Math.min(perWebhook - (this.inFlight.get(webhook) ?? 0), this.freeCalls.freeForWebhooks)
+      if (room <= 0) continue
+      // The lease outlasts the attempt's own timeout, so a live attempt is never taken over.
+      for (const d of await this.outbox.claimDue(webhook, Date.now(), this.settings.delivery_timeout_ms * 2, room)) {
+        const slotBack = this.freeCalls.tryTakeForWebhook()
+        started.push(slotBack ? this.attemptInSlot(d, slotBack) : this.outbox.unclaim(d))
+      }
+    }
+    return { ended: Promise.all(started).then(() => {}) }
+  }
+
+  /** The attempt, counted as its webhook's until it ends; then its slot goes back and its webhook's next due can go. */
+  private attemptInSlot(d: DueDelivery, slotBack: () => void): Promise<void> {
+    this.inFlight.set(d.webhook, (this.inFlight.get(d.webhook) ?? 0) + 1)
+    const attempt: Promise<void> = this.attempt(d)
+      .catch((error) => this.log(`alert delivery failed: ${(error as Error).message}`))
+      .finally(() => {
+        slotBack()
+        const left = this.inFlight.get(d.webhook)! - 1
+        if (left > 0) this.inFlight.set(d.webhook, left)
+        else this.inFlight.delete(d.webhook)
+        this.attempts.delete(attempt)
+        if (!this.stopped) this.deliverSoon()
+      })
+    this.attempts.add(attempt)
+    return attempt
   }
 
   private async attempt(d: DueDelivery): Promise<void> {

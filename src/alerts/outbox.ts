@@ -46,11 +46,12 @@ export class AlertOutbox {
   }
 
   /**
-   * Deliveries to this process's webhooks due now, each claimed by it until `now + leaseMs`. One to a webhook
-   * it does not know stays pending for a process that does (a rolling deploy adding a webhook).
+   * Up to `limit` deliveries to `webhook` due now, each claimed by this process until `now + leaseMs`. Only to a
+   * webhook of this process's: one to a webhook it does not know stays pending for a process that does (a
+   * rolling deploy adding a webhook).
    */
-  claimDue(now: number, leaseMs: number, limit = 20): Promise<DueDelivery[]> {
-    return this.rows.claimDue(this.webhooks, now, now + leaseMs, limit)
+  async claimDue(webhook: string, now: number, leaseMs: number, limit = 20): Promise<DueDelivery[]> {
+    return this.webhooks.includes(webhook) ? this.rows.claimDue(webhook, now, now + leaseMs, limit) : []
   }
 
   /** A success counts whichever claim made it: the receiver has the alert. */

@@ -1,4 +1,4 @@
-import { currentPeriod, periodStart, type BudgetPeriod } from '../budget/period'
+import { currentPeriod, periodStart, shownPeriodStart, type BudgetPeriod } from '../budget/period'
 import type { AlertSettings } from '../config/schema'
 import type { AlertRows, KeySpend, UserSpend } from '../store/store'
 import type { NewAlert } from './outbox'
@@ -97,8 +97,8 @@ export class AlertWatch {
     )
     if (this.unpricedEnded === unpricedEnded) this.unpricedEnded = null
     // The users' part judged every period and its alerts are written: the next check need not look back past
-    // now, whatever another part did (one failing on every check would otherwise have each check judge the
-    // periods ended since the last full one again, under budgets set since).
+    // now, whatever another part did (one failing on every check would otherwise have each check read the
+    // periods ended since the last full one again).
     if (usersJudged) this.lastCheck = now
     if (failures.length === 1) throw failures[0]
     if (failures.length > 1) throw new AggregateError(failures, failures.map((e) => (e as Error).message).join('; '))
@@ -112,11 +112,11 @@ export class AlertWatch {
   private async userThresholdAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {
     for (const u of await this.rows.usersOver(this.lowestBasisPoints)) this.storedPeriodThresholds(u, now, raise)
     // A crossing settled in a period's last check interval (or before a crash) is first seen by a check in
-    // the next period, and a request there rolls the user's row to it, spend 0: the roll keeps the ended
-    // period's start and spend, judged once by the first check after the period ended (the first after a
-    // start too, as a crash may have kept the last check from it) under the key the checks within it used
-    // (its stored start: one whose kind an earlier version set within it began then). The outbox drops what
-    // was raised.
+    // the next period, and a request there (or a new budget) rolls the user's row to it, spend 0: the roll keeps
+    // the ended period's start, spend and budget, judged by the first check after the period ended (the first
+    // after a start too, as a crash may have kept the last check from it) under the key the checks within it
+    // used (its stored start: one whose kind an earlier version set within it began then; the budget it ended
+    // under, so a restart's check, or another replica's, finds what was raised). The outbox drops what was raised.
     for (const { period, start, end } of this.periodsEndedSince(this.lastCheck, now))
       for (const u of await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints)) this.userThresholds(u, u.period_start, u.spend, raise)
   }
@@ -138,10 +138,10 @@ export class AlertWatch {
 
   /**
    * A user's row as stored: its current period, or, when the period has ended and no request has rolled the
-   * row yet, the one just ended, whose spend the row still holds in full. A row holding an older period had
-   * nothing settled in the one just ended (a settlement rolls it), and was judged while that was so. The one
-   * just ended is judged by the first check after its end only, as a rolled row is: later, its key would
-   * carry a budget set since (one set this morning would judge yesterday's spend).
+   * row yet, the one just ended, whose spend and budget the row still holds as they ended (a new budget rolls
+   * the row first). A row holding an older period had nothing settled in the one just ended (a settlement rolls
+   * it), and was judged while that was so. The one just ended is judged by the first check after its end only,
+   * as a rolled row is: the checks after it have nothing new to find there.
    */
   private storedPeriodThresholds(u: UserSpend, now: number, raise: (a: NewAlert) => void): void {
     const { start, rolled, spend } = currentPeriod(u.budget_period, u.period_start, u.spend, now)
@@ -161,12 +161,13 @@ export class AlertWatch {
     const period = u.budget_period ?? 'lifetime'
     for (const t of this.crossed(spend, u.max_budget))
       raise({
-        // Once per threshold, period and budget: a new period (a new start) or a new budget arms them again, as a key's new ceiling does.
+        // Once per threshold, period and budget: a new period (a new start) or a new budget arms them again, as a key's
+        // new ceiling does. An ended period's budget is the one it ended under (see rolledUsersOver).
         dedupeKey: `budget:user:${u.id}:${start}:${u.max_budget}:${t}`,
         kind: 'budget_threshold',
         subject: u.id,
         text: `tollgate: user ${u.id} has spent ${usd(spend)} of its ${u.budget_period ?? ''}${u.budget_period ? ' ' : ''}budget of ${usd(u.max_budget)} (${t}% threshold)`,
-        data: { scope: 'user', user_id: u.id, threshold_percent: t, spend: spend / 1e6, max_budget: u.max_budget / 1e6, budget_period: period, period_start: new Date(start).toISOString() },
+        data: { scope: 'user', user_id: u.id, threshold_percent: t, spend: spend / 1e6, max_budget: u.max_budget / 1e6, budget_period: period, period_start: shownPeriodStart(u.budget_period, start) },
       })
   }
 

@@ -40,3 +40,11 @@ export const periodStarts = (now: number): Record<BudgetPeriod, number> => ({
   weekly: periodStart('weekly', now),
   monthly: periodStart('monthly', now),
 })
+
+/**
+ * A period start as the API and the alerts show it: null for a user without a period, whose spend counts from
+ * the start. A row whose period_start is set anyway had its period changed to none by an earlier version, which
+ * counted from that moment: shown.
+ */
+export const shownPeriodStart = (period: BudgetPeriod | null, start: number): string | null =>
+  period !== null || start > 0 ? new Date(start).toISOString() : null

@@ -14,11 +14,13 @@ export const users = sqliteTable('users', {
   reserved: integer('reserved').notNull().default(0),
   periodStart: integer('period_start').notNull(),
   /**
-   * The period a roll (a hold or settlement in a new period) ended, as it ended: its start and spend, for the
-   * budget alerts (src/alerts/watch.ts). Null until the first roll, and after a change of period kind.
+   * The period a roll (a hold or settlement in a new period, or a new budget) ended, as it ended: its start, spend
+   * and budget, for the budget alerts (src/alerts/watch.ts). Null until the first roll, and after a change of
+   * period kind; the budget also for a roll before it was kept (an upgrade), and for a user without one.
    */
   lastPeriodStart: integer('last_period_start'),
   lastPeriodSpend: integer('last_period_spend'),
+  lastPeriodBudget: integer('last_period_budget'),
   blocked: integer('blocked', { mode: 'boolean' }).notNull().default(false),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),

@@ -1,23 +1,31 @@
 import { rateLimited, upstreamBusy } from '../http/errors'
 
-/** Free-call slots only alert webhooks may take: a quarter of them at most, so that a small limit still serves clients. */
+/** Free-call slots kept for alert webhooks, the only ones they take: a quarter of them at most, so that a small limit still serves clients. */
 const KEPT_FOR_WEBHOOKS = 4
 /** The most free calls one key has in flight at once. */
 export const FREE_CALLS_PER_KEY = 8
 
 /**
  * The slots of the calls that hold nothing (token counts, stored responses passed through, alert webhooks), under
- * a limit of their own (`effectiveUpstreamLimit`). Clients' calls are free, so a few key holders must not be able
- * to take them all: a few slots are kept for webhooks, which clients never fill, and one key has at most
- * `FREE_CALLS_PER_KEY` in flight. A slot is taken before the fetch and given back, once, when the fetch ends.
+ * a limit of their own (`effectiveUpstreamLimit`), split in two shares. Clients' calls are free, so a few key
+ * holders must not be able to take them all: a few slots are kept for webhooks, which clients never fill, and one
+ * key has at most `FREE_CALLS_PER_KEY` in flight. Webhooks take only those kept for them: a receiver that never
+ * answers holds its slots for the whole delivery timeout, pass after pass, and must not shrink the clients' share.
+ * A slot is taken before the fetch and given back, once, when the fetch ends.
  */
 export class FreeCallSlots {
   private used = 0
   /** Of `used`, the clients' (webhooks take the rest). */
   private byClients = 0
+  private byWebhooks = 0
   private readonly byKey = new Map<string, number>()
   /** The most slots clients take; the rest wait for webhooks. */
   readonly forClients: number
+  /**
+   * The most slots webhooks take: the rest. A limit too small to keep any (under 4) lets them take one, shared
+   * with clients, or no alert would ever be delivered.
+   */
+  readonly forWebhooks: number
   readonly perKey: number
 
   constructor(
@@ -26,6 +34,7 @@ export class FreeCallSlots {
     private readonly onBusy: () => void = () => {},
   ) {
     this.forClients = limit - Math.min(KEPT_FOR_WEBHOOKS, Math.floor(limit / 4))
+    this.forWebhooks = Math.min(limit, Math.max(1, limit - this.forClients))
     this.perKey = Math.min(FREE_CALLS_PER_KEY, this.forClients)
   }
 
@@ -34,8 +43,8 @@ export class FreeCallSlots {
   }
 
   /** Slots a webhook could take now. */
-  get free(): number {
-    return this.limit - this.used
+  get freeForWebhooks(): number {
+    return Math.max(0, Math.min(this.forWebhooks - this.byWebhooks, this.limit - this.used))
   }
 
   /**
@@ -62,9 +71,14 @@ export class FreeCallSlots {
     }
   }
 
-  /** A webhook's POST: any free slot, those kept for webhooks included, else null (it waits for a later pass). */
-  tryTake(): (() => void) | null {
-    return this.used < this.limit ? this.slot() : null
+  /** A webhook's POST: one of the webhooks' share, else null (it waits for a later round). */
+  tryTakeForWebhook(): (() => void) | null {
+    if (this.freeForWebhooks <= 0) return null
+    this.byWebhooks++
+    const giveBack = this.slot()
+    return () => {
+      if (giveBack()) this.byWebhooks--
+    }
   }
 
   /** Takes a slot; the function returned gives it back the first time it is called (true then). */

@@ -149,14 +149,17 @@ export interface Store {
    * becomes what the user's usage rows dated at or after it cost, counted under the lock settlements take on
    * the row: a settlement committed while the change was on its way (its clock read, its write waiting for a
    * connection or a lock) and dated in the new period counts in it, so spend stays what the usage rows since
-   * period_start cost. When the update blocks the user (it was not blocked before), `blocked(row)` is written into
-   * the alert outbox in the same transaction: the event is raised exactly when the block commits, answered or not.
+   * period_start cost. Without it, changes setting a budget on a row whose period had ended by `now` roll it first
+   * (rollForNewBudget), so that the ended period keeps the budget it ended under. When the update blocks the user
+   * (it was not blocked before), `blocked(row)` is written into the alert outbox in the same transaction: the event
+   * is raised exactly when the block commits, answered or not.
    */
   updateUser(
     id: string,
     changes: Partial<typeof tables.users.$inferInsert>,
     periodFrom: number | null,
     blocked?: (row: typeof tables.users.$inferSelect) => OutboxEntry,
+    now?: number,
   ): Promise<UpdatedUser | undefined>
   /**
    * Deletes the user, and its keys with it (foreign key cascade), unless it has a request in flight
@@ -232,10 +235,11 @@ export interface AlertRows {
    */
   insert(a: StoredAlert, webhooks: readonly string[]): Promise<boolean>
   /**
-   * Up to `limit` deliveries to the named webhooks due at `now`, each claimed by this process alone (its next
-   * attempt set to `leaseUntil`). Another webhook's are left pending, for a process configured with it.
+   * Up to `limit` deliveries to `webhook` due at `now`, the longest due first, each claimed by this process alone
+   * (its next attempt set to `leaseUntil`). One webhook at a time, so that each has room of its own: another's
+   * backlog never takes the claims.
    */
-  claimDue(webhooks: readonly string[], now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]>
+  claimDue(webhook: string, now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]>
   /**
    * The claim's attempt reached the receiver: delivered, whichever claim made it (one whose lease ran out too),
    * unless delivered already.
@@ -257,12 +261,12 @@ export interface AlertRows {
   /** Users with a budget whose spend is at least `basisPoints` / 10000 of it. */
   usersOver(basisPoints: number): Promise<UserSpend[]>
   /**
-   * Users with a `period` budget whose row a hold or settlement has rolled from the period that ended at `end`
-   * to the next (its `period_start` is `end`), so that it no longer holds what they spent in it: the ended
-   * period as the roll kept it (`last_period_start` and `last_period_spend`, given as `period_start` and
-   * `spend`; it began at `start` or later, when the kind of period was set within it), where its spend is at
-   * least `basisPoints` / 10000 of the budget. A roll past an idle period keeps one that began before `start`,
-   * judged while the row held it: not returned.
+   * Users with a `period` budget whose row a hold, settlement or new budget has rolled from the period that ended
+   * at `end` to the next (its `period_start` is `end`), so that it no longer holds what they spent in it: the
+   * ended period as the roll kept it (`last_period_start`, `last_period_spend` and `last_period_budget`, given as
+   * `period_start`, `spend` and `max_budget`; it began at `start` or later, when the kind of period was set
+   * within it), where its spend is at least `basisPoints` / 10000 of the budget it ended under. A roll past an
+   * idle period keeps one that began before `start`, judged while the row held it: not returned.
    */
   rolledUsersOver(period: BudgetPeriod, start: number, end: number, basisPoints: number): Promise<UserSpend[]>
   /** Live keys with a ceiling whose spend is at least `basisPoints` / 10000 of it. */

@@ -3,7 +3,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { wholeMicrosUsd } from '../../pricing/price-amounts'
 import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
-import { currentPeriod, periodStart } from '../../budget/period'
+import { currentPeriod, periodStart, shownPeriodStart } from '../../budget/period'
 import { budgetLeft } from '../../budget/remaining'
 import type { users } from '../../db/schema'
 import { conflict, GatewayError, notFound } from '../../http/errors'
@@ -51,9 +51,7 @@ export function presentUser(row: UserRow, now = Date.now()) {
     spend: microsToUsd(spend),
     reserved: microsToUsd(row.reserved),
     remaining: row.maxBudget === null ? null : microsToUsd(budgetLeft(row.maxBudget, spend, row.reserved)),
-    // Without a period, spend counts from the start: a row whose period_start is set anyway had its period
-    // changed to none by an earlier version, which counted from that moment.
-    period_start: row.budgetPeriod !== null || row.periodStart > 0 ? new Date(start).toISOString() : null,
+    period_start: shownPeriodStart(row.budgetPeriod, start),
     blocked: row.blocked,
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
@@ -148,10 +146,11 @@ export const userRoutes = (services: Services) => {
           changes.periodStart = periodStart(body.budget_period, now)
           changes.lastPeriodStart = null
           changes.lastPeriodSpend = null
+          changes.lastPeriodBudget = null
         }
         // user_blocked is written with the block, in its transaction (see Alerts.userBlocked); judged by the update,
         // not by `current`: of concurrent PATCHes blocking the user, one alerts.
-        const updated = await store.updateUser(params.id, changes, changes.periodStart ?? null, (row) => alerts.userBlocked(row.id, now))
+        const updated = await store.updateUser(params.id, changes, changes.periodStart ?? null, (row) => alerts.userBlocked(row.id, now), now)
         if (!updated) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
         const { row, wasBlocked } = updated
         if (row.blocked && !wasBlocked) alerts.deliver()

@@ -15,12 +15,11 @@ export function postgresAlertRows(sql: SQL): AlertRows {
   const db = drizzle({ client: sql, schema: tables })
   return {
     insert: (alert, webhooks) => db.transaction((tx) => insertOutboxEntry(tx, { alert, webhooks })),
-    async claimDue(webhooks, now, leaseUntil, limit) {
-      if (webhooks.length === 0) return []
+    async claimDue(webhook, now, leaseUntil, limit) {
       const rows = await sql`
         WITH due AS (
           SELECT alert_id, webhook FROM alert_deliveries
-          WHERE status = 'pending' AND next_attempt_at <= ${now} AND webhook = ANY(${sql.array([...webhooks], 'TEXT')})
+          WHERE status = 'pending' AND next_attempt_at <= ${now} AND webhook = ${webhook}
           ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
         UPDATE alert_deliveries d SET attempts = d.attempts + 1, next_attempt_at = ${leaseUntil}
         FROM due, alerts a WHERE d.alert_id = due.alert_id AND d.webhook = due.webhook AND a.id = d.alert_id
@@ -65,9 +64,9 @@ export function postgresAlertRows(sql: SQL): AlertRows {
     rolledUsersOver: async (period, start, end, bp) =>
       (
         await sql`
-          SELECT id, max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
-          WHERE budget_period = ${period} AND period_start = ${end} AND last_period_start >= ${start} AND max_budget > 0
-            AND last_period_spend::numeric * 10000 >= max_budget::numeric * ${bp}`
+          SELECT id, last_period_budget AS max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
+          WHERE budget_period = ${period} AND period_start = ${end} AND last_period_start >= ${start} AND last_period_budget > 0
+            AND last_period_spend::numeric * 10000 >= last_period_budget::numeric * ${bp}`
       ).map((r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend), period_start: n(r.period_start) })),
     keysOver: async (bp) =>
       (

@@ -58,7 +58,8 @@ interface SettlementRow {
  * are the ended period's, which the roll ends, as when they are settled one by one. The ended period's start
  * and spend are kept for the alerts (last_period_*), as one by one would leave them: the stored period with
  * those costs, or, when the batch spans two ends (`prev_start`, the latest start short of `latest`, is past
- * the stored one), the period between them with its own costs. A settlement dated before the stored
+ * the stored one), the period between them with its own costs; either ended under the budget the row has (a
+ * new budget rolls the row first). A settlement dated before the stored
  * period_start (rolled, or its kind changed, since it was asked for) adds to the stored period, and its usage
  * row is dated at that start (settlementDate): the INSERT reads users as they stood before `u`, as every part of
  * one statement does. The users' rows are locked (in id order) before this statement runs, so `p` reads
@@ -90,7 +91,8 @@ u AS (
                                   ELSE users.last_period_start END,
          last_period_spend = CASE WHEN users.period_start < a.latest
                                   THEN CASE WHEN a.prev_start > users.period_start THEN a.prev_cost ELSE users.spend + a.ended_cost END
-                                  ELSE users.last_period_spend END
+                                  ELSE users.last_period_spend END,
+         last_period_budget = CASE WHEN users.period_start < a.latest THEN users.max_budget ELSE users.last_period_budget END
     FROM (SELECT user_id, sum(amount) AS held, sum(cost) AS cost, max(latest) AS latest,
                  coalesce(sum(cost) FILTER (WHERE starts = latest), 0) AS latest_cost,
                  max(prev_start) AS prev_start,
@@ -153,11 +155,12 @@ const givenUp = () => new Error('reservation batch given up on: the database did
 
 /**
  * A batch that rolled a user's period (decideHold's rollTo: the period_start written is not the stored one; the
- * row is locked, so nothing else moved it) keeps the ended period's start and spend for the alerts, as SQLite's
- * roll does: the right-hand sides read the row as it was.
+ * row is locked, so nothing else moved it) keeps the ended period's start, spend and budget for the alerts, as
+ * SQLite's roll does: the right-hand sides read the row as it was.
  */
 const KEEP_ENDED_PERIOD = `last_period_start = CASE WHEN x.period_start <> users.period_start THEN users.period_start ELSE users.last_period_start END,
-         last_period_spend = CASE WHEN x.period_start <> users.period_start THEN users.spend ELSE users.last_period_spend END`
+         last_period_spend = CASE WHEN x.period_start <> users.period_start THEN users.spend ELSE users.last_period_spend END,
+         last_period_budget = CASE WHEN x.period_start <> users.period_start THEN users.max_budget ELSE users.last_period_budget END`
 
 /** The debits and holds a batch decided, written in one statement. */
 const WRITE_HOLDS = `

@@ -20,6 +20,7 @@ export const users = pgTable('users', {
   periodStart: millis('period_start').notNull(),
   lastPeriodStart: millis('last_period_start'),
   lastPeriodSpend: micros('last_period_spend'),
+  lastPeriodBudget: micros('last_period_budget'),
   blocked: boolean('blocked').notNull().default(false),
   createdAt: millis('created_at').notNull(),
   updatedAt: millis('updated_at').notNull(),

@@ -8,6 +8,7 @@ import type { Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
 import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
+import { rollForNewBudget } from '../ended-period'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { MAX_QUEUED_LOG_ROWS, MAX_QUEUED_REFUSAL_COUNTS, QueueCap } from '../queue-cap'
@@ -228,18 +229,24 @@ export class PostgresStore implements Store {
     changes: Partial<typeof sqliteTables.users.$inferInsert>,
     periodFrom: number | null,
     blocked?: (row: typeof sqliteTables.users.$inferSelect) => OutboxEntry,
+    now = Date.now(),
   ) {
     const pgDb = drizzle({ client: this.bounded, schema: tables })
     return pgDb.transaction(async (tx) => {
       // The row first: a statement reads what was committed when it began (READ COMMITTED), and an UPDATE may
-      // begin long before it gets the row's lock; `blocked` read here and the count below are what the lock
+      // begin long before it gets the row's lock; what is read here and the count below are what the lock
       // holder sees, so of concurrent updates blocking the user one only finds it not blocked.
-      const [before] = await tx.select({ blocked: tables.users.blocked }).from(tables.users).where(eq(tables.users.id, id)).for('update')
+      const { users } = tables
+      const [before] = await tx
+        .select({ blocked: users.blocked, budgetPeriod: users.budgetPeriod, periodStart: users.periodStart, spend: users.spend, maxBudget: users.maxBudget })
+        .from(users)
+        .where(eq(users.id, id))
+        .for('update')
       if (!before) return undefined
       const set = changes as Partial<typeof tables.users.$inferInsert>
       const [row] = await tx
         .update(tables.users)
-        .set(periodFrom === null ? set : { ...set, spend: usageCostSince(tables.usage, id, periodFrom) })
+        .set(periodFrom === null ? { ...set, ...rollForNewBudget(before, changes, now) } : { ...set, spend: usageCostSince(tables.usage, id, periodFrom) })
         .where(eq(tables.users.id, id))
         .returning()
       const updated = row as unknown as typeof sqliteTables.users.$inferSelect

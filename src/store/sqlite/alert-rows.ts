@@ -8,10 +8,9 @@ import type { AlertRows, DueDelivery, ExpiringKey, KeySpend, OutboxEntry, UserSp
  * store's sqliteAlertInsert, which its changes that raise an event write with too.
  */
 export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry: OutboxEntry) => boolean): AlertRows {
-  // The webhooks as a JSON array: one prepared statement whatever their number.
   const dueRows = db.prepare<{ alert_id: string; webhook: string; attempts: number; payload: string }, [number, string, number]>(
     `SELECT d.alert_id, d.webhook, d.attempts, a.payload FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id
-     WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.webhook IN (SELECT value FROM json_each(?))
+     WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.webhook = ?
      ORDER BY d.next_attempt_at LIMIT ?`,
   )
   // The lease: only the process whose UPDATE matched makes this attempt.
@@ -44,8 +43,9 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
     'SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend * 10000 >= max_budget * ?',
   )
   const rolledUsersOver = db.prepare<UserSpend, [string, number, number, number]>(
-    `SELECT id, max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
-     WHERE budget_period = ?1 AND period_start = ?3 AND last_period_start >= ?2 AND max_budget > 0 AND last_period_spend * 10000 >= max_budget * ?4`,
+    `SELECT id, last_period_budget AS max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
+     WHERE budget_period = ?1 AND period_start = ?3 AND last_period_start >= ?2 AND last_period_budget > 0
+       AND last_period_spend * 10000 >= last_period_budget * ?4`,
   )
   const keysOver = db.prepare<KeySpend, [number]>(
     'SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?',
@@ -56,10 +56,9 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
 
   return {
     insert: (a, webhooks) => writes.waitingForLock(() => insert({ alert: a, webhooks })),
-    async claimDue(webhooks, now, leaseUntil, limit) {
+    async claimDue(webhook, now, leaseUntil, limit) {
       const claimed: DueDelivery[] = []
-      if (webhooks.length === 0) return claimed
-      for (const row of dueRows.all(now, JSON.stringify(webhooks), limit))
+      for (const row of dueRows.all(now, webhook, limit))
         if ((await writes.waitingForLock(() => claim.run(leaseUntil, row.alert_id, row.webhook, now).changes)) === 1)
           claimed.push({ alertId: row.alert_id, webhook: row.webhook, attempt: row.attempts + 1, leaseUntil, payload: row.payload })
       return claimed

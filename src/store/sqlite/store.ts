@@ -7,6 +7,7 @@ import { onReadOnlyFilesystem } from '../../db/read-only'
 import { WriteQueue } from '../../db/write-queue'
 import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
+import { rollForNewBudget } from '../ended-period'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { DatabaseReadOnly } from '../read-only'
@@ -168,15 +169,22 @@ export class SqliteStore implements Store {
     changes: Partial<typeof tables.users.$inferInsert>,
     periodFrom: number | null,
     blocked?: (row: typeof tables.users.$inferSelect) => OutboxEntry,
+    now = Date.now(),
   ) {
     // IMMEDIATE: the write lock is held from the start, so the count sees every settlement committed before
     // it, another worker's included, and none can land before the row is written.
     return this.writes.waitingForLock(() =>
       this.db.transaction(
         (tx) => {
-          const before = tx.select({ blocked: tables.users.blocked }).from(tables.users).where(eq(tables.users.id, id)).get()
+          const { users } = tables
+          const before = tx
+            .select({ blocked: users.blocked, budgetPeriod: users.budgetPeriod, periodStart: users.periodStart, spend: users.spend, maxBudget: users.maxBudget })
+            .from(users)
+            .where(eq(users.id, id))
+            .get()
           if (!before) return undefined
-          const set = periodFrom === null ? changes : { ...changes, spend: usageCostSince(tables.usage, id, periodFrom) }
+          const set =
+            periodFrom === null ? { ...changes, ...rollForNewBudget(before, changes, now) } : { ...changes, spend: usageCostSince(tables.usage, id, periodFrom) }
           const row = tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()!
           if (blocked && row.blocked && !before.blocked) this.insertAlert(blocked(row))
           return { row, wasBlocked: before.blocked }
