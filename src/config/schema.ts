@@ -71,10 +71,15 @@ const provider = z.strictObject({
   reasoning_effort: z.boolean().optional(),
 })
 
-/** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */
+/**
+ * Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. Both token
+ * rates are required, as POST /v1/pricing requires them: a rate left out is a row not finished, never a free one
+ * (a model with no tokens of a kind, a per-request or an embedding model, says 0).
+ */
+const requiredRate = z.unknown().refine((v) => v !== undefined, 'is required (0 if this model bills none)').pipe(wholeMicrosPerMillion)
 const priceSeed = z.strictObject({
-  input_per_million: wholeMicrosPerMillion.default(0),
-  output_per_million: wholeMicrosPerMillion.default(0),
+  input_per_million: requiredRate,
+  output_per_million: requiredRate,
   cached_input_per_million: wholeMicrosPerMillion.optional(),
   per_request: wholeMicrosPerRequest.optional(),
   cache_write_per_million: wholeMicrosPerMillion.optional(),
