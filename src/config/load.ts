@@ -105,7 +105,10 @@ const PLAIN_KEY = /^[^\p{Cc}\p{Cf}\p{Z}"\\]+$/u
 
 /** The whole configuration: the file (if any), then the environment on top. Throws ConfigError naming the field. */
 export function loadConfig(env: Env = process.env): Config {
-  const file = env.TOLLGATE_CONFIG ? readFile(env.TOLLGATE_CONFIG, env) : { settings: {}, references: new Set<string>() }
+  // Set but empty (compose's `${TOLLGATE_CONFIG:-}`) is not "no file": the gateway would start without the
+  // file's providers, rate limit and webhooks, and say nothing.
+  if (env.TOLLGATE_CONFIG?.trim() === '') throw new ConfigError("TOLLGATE_CONFIG: is empty; give the file's path, or unset it")
+  const file = env.TOLLGATE_CONFIG !== undefined ? readFile(env.TOLLGATE_CONFIG, env) : { settings: {}, references: new Set<string>() }
   const problems = environmentProblems(env, file.references)
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
   const raw = file.settings
