@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { duplicateKeys } from './duplicate-keys'
 import { quoted } from './quoted'
 import { configSchema, type Config } from './schema'
 import { WORKER_ENV } from '../workers/worker-env'
@@ -67,6 +68,12 @@ function readFile(path: string, env: Env): { settings: Record<string, unknown>; 
   }
   if (parsed == null) return { settings: {}, references: new Set() }
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`TOLLGATE_CONFIG: ${path} must be a mapping`)
+  // Bun.YAML.parse keeps the last of a key written twice: a price or a limit written again further down would
+  // replace the first silently.
+  const duplicates = duplicateKeys(text)
+  if (duplicates.length)
+    throw new ConfigError(`invalid configuration:\n  ${duplicates.map(({ path: key, lines: [first, again] }) =>
+      `${fieldName(key)}: is written twice in ${path} (lines ${first} and ${again}); a YAML key is unique: keep one of them`).join('\n  ')}`)
   return { settings: expandVariables(parsed, env, '') as Record<string, unknown>, references: referencedVariables(text) }
 }
 
