@@ -2,6 +2,8 @@
  * The CLI's only way in: the gateway's admin API over HTTP, with the master key — exactly what curl
  * would do, so that every change goes through the same checks and reaches every replica.
  */
+import { withoutPassword } from '../config/client-urls'
+
 export class AdminApiError extends Error {
   constructor(
     readonly status: number,
@@ -30,6 +32,8 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
   const key = env.TOLLGATE_MASTER_KEY
   if (!key) throw new AdminApiError(0, 'TOLLGATE_MASTER_KEY is not set: the admin commands need the master key.')
   const base = (env.TOLLGATE_URL ?? `http://127.0.0.1:${env.TOLLGATE_PORT ?? 8080}`).replace(/\/+$/, '')
+  // A gateway behind a proxy with basic auth is reached as https://user:password@…: no message prints the password.
+  const fail = (status: number, message: string) => new AdminApiError(status, withoutPassword(message, base))
 
   const call = async (method: string, path: string, body?: unknown) => {
     let res: Response
@@ -40,11 +44,11 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
         body: body === undefined ? undefined : JSON.stringify(body),
       })
     } catch (error) {
-      throw new AdminApiError(0, `cannot reach the gateway at ${base} (${(error as Error).message}); set TOLLGATE_URL`)
+      throw fail(0, `cannot reach the gateway at ${base} (${(error as Error).message}); set TOLLGATE_URL`)
     }
     const text = await res.text()
     const parsed = text ? safeJson(text) : null
-    if (!res.ok) throw new AdminApiError(res.status, `${res.status}: ${parsed?.error?.message ?? text.slice(0, 300)}`)
+    if (!res.ok) throw fail(res.status, `${res.status}: ${parsed?.error?.message ?? text.slice(0, 300)}`)
     return parsed
   }
 
