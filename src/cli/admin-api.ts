@@ -21,6 +21,7 @@ export interface ListPage {
 }
 
 export interface AdminApi {
+  /** The API's answer, a JSON object; a refusal, or an answer that is not the admin API's, is an AdminApiError. */
   call(method: string, path: string, body?: unknown): Promise<any>
   /** The first page as the API answers it, or, with `all`, that answer with every page's rows (following `next_cursor`, null after the last). */
   page(path: string, query: Record<string, string>, all: boolean): Promise<ListPage>
@@ -34,6 +35,8 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
   const base = (env.TOLLGATE_URL ?? `http://127.0.0.1:${env.TOLLGATE_PORT ?? 8080}`).replace(/\/+$/, '')
   // A gateway behind a proxy with basic auth is reached as https://user:password@…: no message prints the password.
   const fail = (status: number, message: string) => new AdminApiError(status, withoutPassword(message, base))
+  const notTheApi = (path: string, status: number, answer: string) =>
+    fail(status, `${base}${path} answered ${answer}: that is not the admin API; is TOLLGATE_URL the gateway's address?`)
 
   const call = async (method: string, path: string, body?: unknown) => {
     let res: Response
@@ -47,17 +50,31 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
       throw fail(0, `cannot reach the gateway at ${base} (${(error as Error).message}); set TOLLGATE_URL`)
     }
     const text = await res.text()
-    const parsed = text ? safeJson(text) : null
+    const parsed = parsedJson(text)
     if (!res.ok) throw fail(res.status, `${res.status}: ${parsed?.error?.message ?? text.slice(0, 300)}`)
+    // Every admin answer is a JSON object: anything else (a proxy's or the console's page, an empty body) is not
+    // the gateway's, and must not pass for a write done.
+    if (!isObject(parsed)) {
+      const shape = !text ? 'no body' : parsed === undefined ? `a body that is not JSON (${res.headers.get('content-type') ?? 'no content-type'})` : 'JSON that is not an object'
+      throw notTheApi(path, res.status, `${res.status} with ${shape}`)
+    }
     return parsed
   }
 
+  const pageAt = async (path: string): Promise<ListPage> => {
+    const answer = await call('GET', path)
+    const { data, next_cursor: cursor } = answer
+    if (!Array.isArray(data) || !data.every(isObject) || !(cursor == null || typeof cursor === 'string'))
+      throw notTheApi(path, 0, 'without a list of rows (data)')
+    return answer as ListPage
+  }
+
   const page = async (path: string, query: Record<string, string>, all: boolean): Promise<ListPage> => {
-    const first: ListPage = await call('GET', `${path}?${new URLSearchParams(query)}`)
+    const first = await pageAt(withQuery(path, query))
     const rows = [...first.data]
     let cursor = first.next_cursor
     for (; all && cursor; ) {
-      const next: ListPage = await call('GET', `${path}?${new URLSearchParams({ ...query, cursor })}`)
+      const next = await pageAt(withQuery(path, { ...query, cursor }))
       rows.push(...next.data)
       cursor = next.next_cursor
     }
@@ -67,10 +84,18 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
   return { call, page, list: async (path, query, all) => (await page(path, query, all)).data }
 }
 
-function safeJson(text: string): any {
+const withQuery = (path: string, query: Record<string, string>) => {
+  const search = new URLSearchParams(query).toString()
+  return search ? `${path}?${search}` : path
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** The JSON `text` holds, or undefined when it holds none (an empty body, a web page). */
+function parsedJson(text: string): any {
   try {
     return JSON.parse(text)
   } catch {
-    return null
+    return undefined
   }
 }
