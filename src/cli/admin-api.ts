@@ -29,27 +29,58 @@ export interface AdminApi {
   list(path: string, query: Record<string, string>, all: boolean): Promise<any[]>
 }
 
+/**
+ * How long one admin call may take, answer read whole: a server that takes the connection and never answers (a
+ * hung gateway, a proxy holding it, a firewall that drops instead of refusing) would otherwise hang a script or a
+ * CI job for good. Admin answers take milliseconds; TOLLGATE_CLI_TIMEOUT_MS sets another bound.
+ */
+export const DEFAULT_CLI_TIMEOUT_MS = 30_000
+/** The longest a timer can wait (MAX_TIMER_MS of the gateway's settings): the runtime fires a longer one at once. */
+const LONGEST_TIMEOUT_MS = 2_147_483_647
+
+function timeoutOf(env: Record<string, string | undefined>): number {
+  const given = env.TOLLGATE_CLI_TIMEOUT_MS
+  if (given === undefined) return DEFAULT_CLI_TIMEOUT_MS
+  const ms = /^[0-9]+$/.test(given) ? Number(given) : NaN
+  if (!(ms >= 1 && ms <= LONGEST_TIMEOUT_MS))
+    throw new AdminApiError(0, `TOLLGATE_CLI_TIMEOUT_MS must be a whole number of milliseconds from 1 to ${LONGEST_TIMEOUT_MS}, or unset (${DEFAULT_CLI_TIMEOUT_MS})`)
+  return ms
+}
+
 export function adminApi(env: Record<string, string | undefined>): AdminApi {
   const key = env.TOLLGATE_MASTER_KEY
   if (!key) throw new AdminApiError(0, 'TOLLGATE_MASTER_KEY is not set: the admin commands need the master key.')
   const base = (env.TOLLGATE_URL ?? `http://127.0.0.1:${env.TOLLGATE_PORT ?? 8080}`).replace(/\/+$/, '')
+  const timeoutMs = timeoutOf(env)
   // A gateway behind a proxy with basic auth is reached as https://user:password@…: no message prints the password.
   const fail = (status: number, message: string) => new AdminApiError(status, withoutPassword(message, base))
   const notTheApi = (path: string, status: number, answer: string) =>
     fail(status, `${base}${path} answered ${answer}: that is not the admin API; is TOLLGATE_URL the gateway's address?`)
+  const noAnswer = (method: string) =>
+    fail(0, `no answer from the gateway at ${base} within ${timeoutMs} ms (TOLLGATE_CLI_TIMEOUT_MS)${method === 'GET' ? '' : '; the change may have been made: look before trying again'}`)
+  const timedOut = (error: unknown) => error instanceof Error && error.name === 'TimeoutError'
 
   const call = async (method: string, path: string, body?: unknown) => {
+    const signal = AbortSignal.timeout(timeoutMs)
     let res: Response
     try {
       res = await fetch(base + path, {
         method,
         headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
       })
     } catch (error) {
+      if (timedOut(error)) throw noAnswer(method)
       throw fail(0, `cannot reach the gateway at ${base} (${(error as Error).message}); set TOLLGATE_URL`)
     }
-    const text = await res.text()
+    let text: string
+    try {
+      text = await res.text()
+    } catch (error) {
+      if (timedOut(error)) throw noAnswer(method)
+      throw fail(0, `the gateway's answer at ${base}${path} was cut (${(error as Error).message})`)
+    }
     const parsed = parsedJson(text)
     if (!res.ok) throw fail(res.status, `${res.status}: ${parsed?.error?.message ?? text.slice(0, 300)}`)
     // Every admin answer is a JSON object: anything else (a proxy's or the console's page, an empty body) is not

@@ -18,10 +18,10 @@ export const ENV_SETTINGS = [
 
 /**
  * `TOLLGATE_*` names that are not settings but are legitimately set: the file's name, the admin CLI's
- * gateway address, and the CI script's switch (.ci/run), which a developer may have exported in the
- * shell that also starts the gateway.
+ * gateway address and its wait for an answer, and the CI script's switch (.ci/run), which a developer may
+ * have exported in the shell that also starts the gateway.
  */
-export const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_SKIP_CONTAINER_CHECK', WORKER_ENV])
+export const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_CLI_TIMEOUT_MS', 'TOLLGATE_SKIP_CONTAINER_CHECK', WORKER_ENV])
 
 /** An empty list of origins is what "no origins" looks like in a compose file: it means none (CORS off). */
 const MAY_BE_EMPTY = new Set<string>(['cors_allowed_origins'])
