@@ -33,25 +33,23 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>
 
 /**
- * Replaces `${VAR}` in every string of the file; an unset or empty variable is an error, never an empty secret
- * (compose's `${VAR:-}` gives a provider key the operator did not set as empty).
+ * Replaces `${VAR}` in every string of the file, adding each name to `read`; an unset or empty variable is an
+ * error, never an empty secret (compose's `${VAR:-}` gives a provider key the operator did not set as empty).
  */
-function expandVariables(value: unknown, env: Env, path: string): unknown {
+function expandVariables(value: unknown, env: Env, path: string, read: Set<string>): unknown {
   if (typeof value === 'string')
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      read.add(name)
       const v = Object.hasOwn(env, name) ? env[name] : undefined
       if (v === undefined) throw new ConfigError(`${path}: environment variable ${name} is not set`)
       if (v.trim() === '') throw new ConfigError(`${path}: environment variable ${name} is empty`)
       return v
     })
-  if (Array.isArray(value)) return value.map((v, i) => expandVariables(v, env, `${path}[${i}]`))
+  if (Array.isArray(value)) return value.map((v, i) => expandVariables(v, env, `${path}[${i}]`, read))
   if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandVariables(v, env, path ? `${path}.${k}` : k)]))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandVariables(v, env, path ? `${path}.${k}` : k, read)]))
   return value
 }
-
-/** The variables a file reads with `${VAR}`: a secret may well be named TOLLGATE_SOMETHING. */
-const referencedVariables = (text: string) => new Set(Array.from(text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g), (m) => m[1]!))
 
 function readFile(path: string, env: Env): { settings: Record<string, unknown>; references: Set<string> } {
   let text: string
@@ -74,7 +72,10 @@ function readFile(path: string, env: Env): { settings: Record<string, unknown>; 
   if (duplicates.length)
     throw new ConfigError(`invalid configuration:\n  ${duplicates.map(({ path: key, lines: [first, again] }) =>
       `${fieldName(key)}: is written twice in ${path} (lines ${first} and ${again}); a YAML key is unique: keep one of them`).join('\n  ')}`)
-  return { settings: expandVariables(parsed, env, '') as Record<string, unknown>, references: referencedVariables(text) }
+  // The variables the file's values read (a secret may well be named TOLLGATE_SOMETHING), not those its
+  // comments mention: a `${TOLLGATE_…}` commented out reads nothing, and the variable set for it is a mistake.
+  const references = new Set<string>()
+  return { settings: expandVariables(parsed, env, '', references) as Record<string, unknown>, references }
 }
 
 const envName = (setting: string) => `TOLLGATE_${setting.toUpperCase()}`
