@@ -150,11 +150,12 @@ const takenBy = (client: string, problem: (url: string) => string | null) => (ur
 
 /**
  * A password given apart from its URL, so that it may hold any character: `openssl rand -base64` gives `/`, `+`
- * and `=`, which pasted into a URL end its user-info or are misread. Its messages never quote it.
+ * and `=`, which pasted into a URL end its user-info or are misread. Blank is empty, written in the file as
+ * given in the environment. Its messages never quote it.
  */
 const urlPassword = z
   .string()
-  .min(1, 'is empty; give the password, or unset it')
+  .refine((p) => p.trim() !== '', 'is empty; give the password, or unset it')
   .refine((p) => p.isWellFormed(), 'is not valid Unicode text')
 
 /** Strict at every level: a misspelt key (`provider:`, `rate_limit_per_minute`) would otherwise be ignored silently. */
