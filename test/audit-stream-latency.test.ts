@@ -15,7 +15,7 @@ const CHUNK_DELAY_MS = 150
 let gw: TestGateway
 let secret: string
 withMockGateway(
-  { pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 }, 'mock:tts': { per_request: 0.0005 } } },
+  { pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 }, 'mock:tts': { input_per_million: 0, output_per_million: 0, per_request: 0.0005 } } },
   (s) => ({ gw } = s),
   { chunks: CHUNKS, chunkDelayMs: CHUNK_DELAY_MS },
 )

@@ -14,10 +14,10 @@ import { seededRandom } from './support/seeded'
 const PRICING = {
   'mock:gpt-mock': { input_per_million: 10, output_per_million: 30 },
   'mockant:claude-mock': { input_per_million: 10, output_per_million: 30 },
-  'mock:embed': { input_per_million: 10 },
-  'mock:mod': { per_request: 0.0005 },
-  'mock:tts': { per_request: 0.0005 },
-  'mock:whisper': { per_request: 0.0005 },
+  'mock:embed': { input_per_million: 10, output_per_million: 0 },
+  'mock:mod': { input_per_million: 0, output_per_million: 0, per_request: 0.0005 },
+  'mock:tts': { input_per_million: 0, output_per_million: 0, per_request: 0.0005 },
+  'mock:whisper': { input_per_million: 0, output_per_million: 0, per_request: 0.0005 },
 }
 const USER = 'team-hangups'
 

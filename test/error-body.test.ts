@@ -22,7 +22,7 @@ beforeAll(async () => {
       providers: scriptedProviders(upstream),
       pricing: {
         'plain:m': { input_per_million: 1, output_per_million: 2 },
-        'plain:e': { input_per_million: 1 },
+        'plain:e': { input_per_million: 1, output_per_million: 0 },
         'ant:m': { input_per_million: 1, output_per_million: 2 },
       },
     },

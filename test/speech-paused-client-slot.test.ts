@@ -34,7 +34,7 @@ test('speech whose client stops reading: once the upstream timeout has ended the
   const gw = await startTestGateway({
     config: {
       providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'plain:tts': { per_request: 0.01 } },
+      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'plain:tts': { input_per_million: 0, output_per_million: 0, per_request: 0.01 } },
       max_upstream_concurrency: 1,
       reservation_ttl_sec: 3,
       upstream_timeout_ms: 1_500,

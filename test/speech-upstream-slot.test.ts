@@ -31,7 +31,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     config: {
       providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'plain:tts': { per_request: 0.01 } },
+      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'plain:tts': { input_per_million: 0, output_per_million: 0, per_request: 0.01 } },
       max_upstream_concurrency: 1,
       metrics_enabled: true,
     },

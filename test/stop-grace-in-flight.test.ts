@@ -38,7 +38,7 @@ test('a speech call streaming its audio when SIGTERM comes is let finish within 
     )
   })
   const gw = await spawnGateway({
-    config: { providers: scriptedProviders(upstream), pricing: { 'plain:tts': { per_request: 0.01 } } },
+    config: { providers: scriptedProviders(upstream), pricing: { 'plain:tts': { input_per_million: 0, output_per_million: 0, per_request: 0.01 } } },
     env: { TOLLGATE_SHUTDOWN_GRACE_MS: '8000' },
   })
   cleanup.push(() => gw.stop())

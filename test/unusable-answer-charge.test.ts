@@ -15,9 +15,9 @@ import { settledRow } from './support/settled-row'
 const PRICING = {
   'mockant:claude-mock': { input_per_million: 4, output_per_million: 20 },
   'mock:gpt-mock': { input_per_million: 2, output_per_million: 3 },
-  'mock:embed': { input_per_million: 1 },
-  'mock:moderate': { per_request: 0.0002 },
-  'mock:whisper': { per_request: 0.0005 },
+  'mock:embed': { input_per_million: 1, output_per_million: 0 },
+  'mock:moderate': { input_per_million: 0, output_per_million: 0, per_request: 0.0002 },
+  'mock:whisper': { input_per_million: 0, output_per_million: 0, per_request: 0.0005 },
 }
 const USER = 'team-unusable'
 const MAX_TOKENS = 200

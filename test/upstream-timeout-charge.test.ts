@@ -19,7 +19,7 @@ import { waitFor } from './support/wait-for'
 const PRICING = {
   'mockant:claude-mock': { input_per_million: 4, output_per_million: 20 },
   'mock:gpt-mock': { input_per_million: 2, output_per_million: 3 },
-  'mock:tts': { per_request: 0.0005 },
+  'mock:tts': { input_per_million: 0, output_per_million: 0, per_request: 0.0005 },
   'dead:gpt-mock': { input_per_million: 2, output_per_million: 3 },
 }
 const OUTPUT_RATE: Record<string, number> = { 'mockant:claude-mock': 20, 'mock:gpt-mock': 3 }

@@ -32,7 +32,7 @@ const FIELDS: (keyof PriceFields)[] = [
 
 export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> {
   for (const name of args.options.keys()) if (name !== 'models') throw new UsageError(`unknown option --${name}`)
-  const providers: { name: string; catalog: string | null; aliases: Record<string, string> }[] = (await api.call('GET', '/v1/providers')).data
+  const providers: { name: string; catalog: string | null; aliases: Record<string, string> }[] = await api.list('/v1/providers', {}, false)
   // A Map, not an object: a name given with --models (`constructor`) must not find an Object.prototype member.
   const aliases = new Map(providers.flatMap((p) => Object.entries(p.aliases)))
   const canonical = (name: string) => colon(aliases.get(name) ?? name)
@@ -40,7 +40,7 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
   const priced: any[] = await api.list('/v1/pricing', { limit: '1000' }, true)
   const history: any[] = await api.list('/v1/pricing/history', { limit: '1000' }, true)
   // The gateway's bounded record of models of configured providers refused for lack of a price.
-  const refused: { model: string }[] = (await api.call('GET', '/v1/pricing/unpriced')).data
+  const refused: { model: string }[] = await api.list('/v1/pricing/unpriced', {}, false)
   const allowUnbilled = args.switches.has('allow-unbilled')
   const named = (args.options.get('models') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   if (args.switches.has('allow-free') && !named.length) throw new UsageError('--allow-free applies to the models named with --models: name them')

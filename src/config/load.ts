@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { duplicateKeys } from './duplicate-keys'
 import { quoted } from './quoted'
 import { configSchema, type Config } from './schema'
 import { WORKER_ENV } from '../workers/worker-env'
@@ -17,10 +18,10 @@ export const ENV_SETTINGS = [
 
 /**
  * `TOLLGATE_*` names that are not settings but are legitimately set: the file's name, the admin CLI's
- * gateway address, and the CI script's switch (.ci/run), which a developer may have exported in the
- * shell that also starts the gateway.
+ * gateway address and its wait for an answer, and the CI script's switch (.ci/run), which a developer may
+ * have exported in the shell that also starts the gateway.
  */
-export const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_SKIP_CONTAINER_CHECK', WORKER_ENV])
+export const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_CLI_TIMEOUT_MS', 'TOLLGATE_SKIP_CONTAINER_CHECK', WORKER_ENV])
 
 /** An empty list of origins is what "no origins" looks like in a compose file: it means none (CORS off). */
 const MAY_BE_EMPTY = new Set<string>(['cors_allowed_origins'])
@@ -32,25 +33,23 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>
 
 /**
- * Replaces `${VAR}` in every string of the file; an unset or empty variable is an error, never an empty secret
- * (compose's `${VAR:-}` gives a provider key the operator did not set as empty).
+ * Replaces `${VAR}` in every string of the file, adding each name to `read`; an unset or empty variable is an
+ * error, never an empty secret (compose's `${VAR:-}` gives a provider key the operator did not set as empty).
  */
-function expandVariables(value: unknown, env: Env, path: string): unknown {
+function expandVariables(value: unknown, env: Env, path: string, read: Set<string>): unknown {
   if (typeof value === 'string')
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      read.add(name)
       const v = Object.hasOwn(env, name) ? env[name] : undefined
       if (v === undefined) throw new ConfigError(`${path}: environment variable ${name} is not set`)
       if (v.trim() === '') throw new ConfigError(`${path}: environment variable ${name} is empty`)
       return v
     })
-  if (Array.isArray(value)) return value.map((v, i) => expandVariables(v, env, `${path}[${i}]`))
+  if (Array.isArray(value)) return value.map((v, i) => expandVariables(v, env, `${path}[${i}]`, read))
   if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandVariables(v, env, path ? `${path}.${k}` : k)]))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandVariables(v, env, path ? `${path}.${k}` : k, read)]))
   return value
 }
-
-/** The variables a file reads with `${VAR}`: a secret may well be named TOLLGATE_SOMETHING. */
-const referencedVariables = (text: string) => new Set(Array.from(text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g), (m) => m[1]!))
 
 function readFile(path: string, env: Env): { settings: Record<string, unknown>; references: Set<string> } {
   let text: string
@@ -67,7 +66,16 @@ function readFile(path: string, env: Env): { settings: Record<string, unknown>; 
   }
   if (parsed == null) return { settings: {}, references: new Set() }
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`TOLLGATE_CONFIG: ${path} must be a mapping`)
-  return { settings: expandVariables(parsed, env, '') as Record<string, unknown>, references: referencedVariables(text) }
+  // Bun.YAML.parse keeps the last of a key written twice: a price or a limit written again further down would
+  // replace the first silently.
+  const duplicates = duplicateKeys(text)
+  if (duplicates.length)
+    throw new ConfigError(`invalid configuration:\n  ${duplicates.map(({ path: key, lines: [first, again] }) =>
+      `${fieldName(key)}: is written twice in ${path} (lines ${first} and ${again}); a YAML key is unique: keep one of them`).join('\n  ')}`)
+  // The variables the file's values read (a secret may well be named TOLLGATE_SOMETHING), not those its
+  // comments mention: a `${TOLLGATE_…}` commented out reads nothing, and the variable set for it is a mistake.
+  const references = new Set<string>()
+  return { settings: expandVariables(parsed, env, '', references) as Record<string, unknown>, references }
 }
 
 const envName = (setting: string) => `TOLLGATE_${setting.toUpperCase()}`
@@ -105,7 +113,10 @@ const PLAIN_KEY = /^[^\p{Cc}\p{Cf}\p{Z}"\\]+$/u
 
 /** The whole configuration: the file (if any), then the environment on top. Throws ConfigError naming the field. */
 export function loadConfig(env: Env = process.env): Config {
-  const file = env.TOLLGATE_CONFIG ? readFile(env.TOLLGATE_CONFIG, env) : { settings: {}, references: new Set<string>() }
+  // Set but empty (compose's `${TOLLGATE_CONFIG:-}`) is not "no file": the gateway would start without the
+  // file's providers, rate limit and webhooks, and say nothing.
+  if (env.TOLLGATE_CONFIG?.trim() === '') throw new ConfigError("TOLLGATE_CONFIG: is empty; give the file's path, or unset it")
+  const file = env.TOLLGATE_CONFIG !== undefined ? readFile(env.TOLLGATE_CONFIG, env) : { settings: {}, references: new Set<string>() }
   const problems = environmentProblems(env, file.references)
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
   const raw = file.settings

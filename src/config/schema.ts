@@ -71,10 +71,15 @@ const provider = z.strictObject({
   reasoning_effort: z.boolean().optional(),
 })
 
-/** Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. */
+/**
+ * Prices are whole micro-USD (the ledger's unit): a finer one would have to be rounded, down perhaps. Both token
+ * rates are required, as POST /v1/pricing requires them: a rate left out is a row not finished, never a free one
+ * (a model with no tokens of a kind, a per-request or an embedding model, says 0).
+ */
+const requiredRate = z.unknown().refine((v) => v !== undefined, 'is required (0 if this model bills none)').pipe(wholeMicrosPerMillion)
 const priceSeed = z.strictObject({
-  input_per_million: wholeMicrosPerMillion.default(0),
-  output_per_million: wholeMicrosPerMillion.default(0),
+  input_per_million: requiredRate,
+  output_per_million: requiredRate,
   cached_input_per_million: wholeMicrosPerMillion.optional(),
   per_request: wholeMicrosPerRequest.optional(),
   cache_write_per_million: wholeMicrosPerMillion.optional(),
@@ -145,11 +150,12 @@ const takenBy = (client: string, problem: (url: string) => string | null) => (ur
 
 /**
  * A password given apart from its URL, so that it may hold any character: `openssl rand -base64` gives `/`, `+`
- * and `=`, which pasted into a URL end its user-info or are misread. Its messages never quote it.
+ * and `=`, which pasted into a URL end its user-info or are misread. Blank is empty, written in the file as
+ * given in the environment. Its messages never quote it.
  */
 const urlPassword = z
   .string()
-  .min(1, 'is empty; give the password, or unset it')
+  .refine((p) => p.trim() !== '', 'is empty; give the password, or unset it')
   .refine((p) => p.isWellFormed(), 'is not valid Unicode text')
 
 /** Strict at every level: a misspelt key (`provider:`, `rate_limit_per_minute`) would otherwise be ignored silently. */
