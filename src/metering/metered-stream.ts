@@ -100,6 +100,12 @@ const MAX_HANDED_BYTES = 64 * 1024
  * read the megabytes of a finished answer already in memory, short beside the idle timeout it has waited already.
  */
 const ARRIVED_WITHIN_MS = 1_000
+/**
+ * How much of it is read at most: a bound on the events the meter reads at once, and on the text queued after them.
+ * A finished answer's rest larger than this (far more than a chat answer's megabytes) is taken for one not finished,
+ * and paid by what was read.
+ */
+const ARRIVED_MAX_BYTES = 32 * 1024 * 1024
 
 /** Bun's reader, with its `readMany` (the DOM typings of the reader do not know it). */
 type BunReader = ReadableStreamDefaultReader<Uint8Array> & {
@@ -270,7 +276,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   const letGo = async () => {
     reading = true
     try {
-      const arrived = await readArrived(reader, Math.min(o.idleTimeoutMs, ARRIVED_WITHIN_MS))
+      const arrived = await readArrived(reader, { withinMs: Math.min(o.idleTimeoutMs, ARRIVED_WITHIN_MS), maxBytes: ARRIVED_MAX_BYTES })
       if (ended) return
       if (!arrived.done) {
         o.signal.abortUnread()
