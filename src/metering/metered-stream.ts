@@ -145,12 +145,14 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   // A pull under way counts as a read waiting, its own waits too (a final event held until its ids are
   // written): it sees the cut itself, after passing on what it read (below). So does a let-go's read.
   let reading = false
-  const endAtCut = () => {
+  /** Ends the stream by the facts so far, once its call was cut; `passedOn`, events read but not handed yet. */
+  const endAtCut = (passedOn = '') => {
     if (ended) return
     handRest()
     // The provider had finished (its final event passed on): only the end of its body was not seen.
     if (meter.finished) {
       finish('done')
+      if (passedOn) controller.enqueue(encoder.encode(passedOn))
       controller.close()
       return
     }
@@ -268,26 +270,26 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   /**
    * Lets go a client that took nothing for the idle timeout (`unread`). Its provider may have finished meanwhile:
    * Bun's fetch reads a body on whatever the client takes, so the rest of the answer, its usage with it, may be in
-   * memory, unread by the meter. That is read first (`readArrived`), before the cut cancels the body and drops it:
-   * ended there, the stream is not let go: it ends as a finished one does, paid by its usage (SPEC §6: usage if known), its row `ok`, the rest of
-   * the answer queued for the client. Otherwise what was read is dropped, neither passed on nor counted, and the
-   * stream ends by the facts so far (`endAtCut`), paid for what it was handed.
+   * memory, unread by the meter. That is read first (`readArrived`, bounded), before the cut cancels the body and
+   * drops it, and passed through the meter. Ended there, the stream is not let go: it ends as a finished one does,
+   * paid by its usage (SPEC §6: usage if known), its row `ok`, the rest of the answer queued for the client.
+   * Otherwise the stream ends by the facts so far (`endAtCut`), what was read counted as output generated (SPEC §6)
+   * but not queued, short of a final event: a client that took nothing has no use for megabytes more of an answer
+   * that will not end. The read is made before the abort, which would discard it.
    */
   const letGo = async () => {
     reading = true
     try {
       const arrived = await readArrived(reader, { withinMs: Math.min(o.idleTimeoutMs, ARRIVED_WITHIN_MS), maxBytes: ARRIVED_MAX_BYTES })
       if (ended) return
-      if (!arrived.done) {
-        o.signal.abortUnread()
-        reader.cancel().catch(() => {})
-        return endAtCut()
-      }
       handRest()
-      const read = passOnRead(arrived.chunks, true)
+      const read = passOnRead(arrived.chunks, arrived.done)
       const wait = meter.takeWait?.()
       if (wait) await wait
-      deliver(read, true)
+      if (arrived.done || read.malformed || parser.overflowed) return void deliver(read, arrived.done)
+      o.signal.abortUnread()
+      reader.cancel().catch(() => {})
+      endAtCut(read.out)
     } catch {
       readFailed()
     } finally {
