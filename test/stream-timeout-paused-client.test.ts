@@ -3,16 +3,19 @@ import { connect } from 'node:net'
 import { STREAM_ERRORS } from '../src/metering/metered-stream'
 import { startTestGateway } from './support/gateway'
 import { unchunked } from './support/raw-http'
-import { openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream } from './support/scripted-upstream'
+import { openAIEvent, openStream, scriptedProviders, startScriptedUpstream } from './support/scripted-upstream'
 
 /**
  * The upstream timeout ends a stream even while its client has stopped reading. The timeout aborts the
  * provider call; a metered stream whose client reads nothing (no read in flight, its backpressure stopped
- * ours) settles at once by the facts so far, the output it passed on counted, and queues the error event
- * the client gets when it reads again. Without that, the hold lived as long as the connection: past the
- * TTL the sweeper charged it as `expired` (only the hold) while the client was still given megabytes of
- * output, and the request's own settlement was dropped. (With the defaults, TTL 900 s and timeout 600 s,
- * a client stalled for 15 minutes, or a peer that vanished while the kernel retries, did the same.)
+ * ours) settles then by the facts so far, once it has read what had arrived of the provider's body (at most
+ * a second more), the output it passed on and read counted, and queues the error event the client gets when
+ * it reads again. Without that, the hold lived as long as the connection: past the TTL the sweeper charged it
+ * as `expired` (only the hold) while the client was still given megabytes of output, and the request's own
+ * settlement was dropped. (With the defaults, TTL 900 s and timeout 600 s, a client stalled for 15 minutes, or
+ * a peer that vanished while the kernel retries, did the same.) The provider here is still at work when the
+ * timeout comes (its stream stays open): one that had finished is paid by its usage, its answer whole
+ * (stream-timeout-cut-finished-usage.test.ts).
  */
 const PIECE = 'abcdefgh '.repeat(910) // ~8 KB of output per chunk
 const PIECES = 2_000 // ~16 MB in all: far more than the sockets' buffers hold
@@ -22,17 +25,14 @@ test('a stream whose client pauses reading past the TTL is settled by its own ou
   const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm' }
   const events = [openAIEvent({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })]
   for (let i = 0; i < PIECES; i++) events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: { content: PIECE }, finish_reason: null }] }))
-  events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }))
-  const outputTokens = (PIECES * PIECE.length) / 4
-  events.push(openAIEvent({ ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: outputTokens, total_tokens: 5 + outputTokens } }))
-  events.push(openAIEvent('[DONE]'))
-  upstream.answer(() => sseResponse(events))
-  // TTL 2 s > upstream timeout 1.5 s: the startup warning's condition holds. Output at $2 per million tokens.
+  upstream.answer(openStream(events))
+  // TTL 3 s > upstream timeout 1.5 s and the cut's read of what arrived (1 s): the startup warning's condition
+  // holds. Output at $2 per million tokens.
   const gw = await startTestGateway({
     config: {
       providers: scriptedProviders(upstream),
       pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      reservation_ttl_sec: 2,
+      reservation_ttl_sec: 3,
       upstream_timeout_ms: 1_500,
     },
   })
@@ -73,8 +73,10 @@ test('a stream whose client pauses reading past the TTL is settled by its own ou
     // Cut by the timeout after some output, as when its client reads: a failed stream, and the client is told so.
     expect(rows[0].status).toBe('error')
     expect(text).toContain(STREAM_ERRORS.failed)
-    // The request's own settlement: at least the output it delivered, at 2 micro-USD a token (a token per byte at most).
-    expect(rows[0].cost).toBeGreaterThanOrEqual(deliveredBytes * 2)
+    // The request's own settlement: the output the provider sent, all of which reached the gateway (more than the
+    // client was given), at 2 micro-USD a token (a token per byte at most).
+    expect(rows[0].completion_tokens).toBe(PIECES * PIECE.length)
+    expect(rows[0].cost).toBeGreaterThanOrEqual(PIECES * PIECE.length * 2)
   } finally {
     await gw.stop()
     await upstream.stop()

@@ -1,8 +1,7 @@
 import type { TokenCounts } from '../pricing/price'
 import { readArrived } from '../providers/arrived-body'
 import { watchForStalledWait } from '../providers/stalled-wait'
-import { endWhenAbortedUnread } from '../providers/unread-abort'
-import { quotesCredentials, type UpstreamSignal } from '../providers/upstream'
+import { quotesCredentials, type CutReason, type UpstreamSignal } from '../providers/upstream'
 import { SseParser, type SseEvent } from '../translate/sse'
 
 export type StreamEnd =
@@ -96,10 +95,23 @@ const encoder = new TextEncoder()
 const MAX_HANDED_BYTES = 64 * 1024
 
 /**
- * How long a client let go for taking nothing waits for the rest of its provider's body (`letGo`): long enough to
- * read the megabytes of a finished answer already in memory, short beside the idle timeout it has waited already.
+ * How long a stream cut while no read waited reads what has arrived of its provider's body (`endWithArrived`): long
+ * enough to read the megabytes of a finished answer already in memory, short beside the idle timeout a client let go
+ * has waited already, and beside the whole call's timeout.
  */
 const ARRIVED_WITHIN_MS = 1_000
+/** How long at the gateway's stop: within the second it waits for the calls it cut to settle (CLOSING_MS). */
+const ARRIVED_AT_STOP_WITHIN_MS = 250
+/**
+ * How much of it is read at most: a bound on the events the meter reads at once, and on the text queued after them.
+ * A finished answer's rest larger than this (far more than a chat answer's megabytes) is taken for one not finished,
+ * and paid by what was read.
+ */
+const ARRIVED_MAX_BYTES = 32 * 1024 * 1024
+
+/** How long a cut reads what has arrived: a client let go, no longer than the idle timeout it was let go at. */
+const arrivedWithinMs = (why: CutReason, idleTimeoutMs: number): number =>
+  why === 'shutdown' ? ARRIVED_AT_STOP_WITHIN_MS : why === 'unread' ? Math.min(idleTimeoutMs, ARRIVED_WITHIN_MS) : ARRIVED_WITHIN_MS
 
 /** Bun's reader, with its `readMany` (the DOM typings of the reader do not know it). */
 type BunReader = ReadableStreamDefaultReader<Uint8Array> & {
@@ -121,30 +133,33 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   // stops ours) must not make a working provider look silent.
   const providerWait = watchForStalledWait(o.idleTimeoutMs, () => o.signal.abortIdle())
   // The client is idle only while what was read waits for it to be taken (no pull comes). One that takes nothing
-  // for the idle timeout is let go (`letGo`): otherwise its stream, its hold and its provider-call slot would last
-  // the whole call's timeout (600 s), every other user's paid calls refused once such streams took every slot.
-  const clientWait = watchForStalledWait(o.idleTimeoutMs, () => void (lettingGo = letGo()))
-  // Under way, the let-go reads the provider's body, and ends the stream: a pull waits for it.
-  let lettingGo: Promise<void> | null = null
+  // for the idle timeout is let go (`unread`, ended by `endWithArrived`): otherwise its stream, its hold and its
+  // provider-call slot would last the whole call's timeout (600 s), every other user's paid calls refused once such
+  // streams took every slot.
+  const clientWait = watchForStalledWait(o.idleTimeoutMs, () => o.signal.abortUnread())
+  // Under way, a cut reads the provider's body, and ends the stream: a pull waits for it.
+  let cutting: Promise<void> | null = null
 
   // The client can leave before this stream is read or cancelled: its request's signal then aborts the
   // upstream read, and the failed read is the client's doing, not the provider's.
   const clientLeft = () => o.signal.reason() === 'client'
 
   let controller!: ReadableStreamDefaultController<Uint8Array>
-  // The whole call's timeout can fire while no read waits (`endWhenAbortedUnread`). The stream ends there
-  // all the same, by the facts so far, as the next read would have (the abort fails it): otherwise the hold
-  // lives as long as the connection, past its TTL, and the sweeper charges it in full while the client is
-  // still given output. What the meter passed on is counted, read by the client or not.
+  // A cut (the whole call's timeout, the gateway's stop, a client let go) can come while no read waits. The
+  // stream ends there all the same (`endWithArrived`), as the next read would have (the abort fails it):
+  // otherwise the hold lives as long as the connection, past its TTL, and the sweeper charges it in full while
+  // the client is still given output. What the meter passed on is counted, read by the client or not.
   // A pull under way counts as a read waiting, its own waits too (a final event held until its ids are
-  // written): it sees the cut itself, after passing on what it read (below). So does a let-go's read.
+  // written): it sees the cut itself, after passing on what it read (below). So does a cut's own read.
   let reading = false
-  const endAtCut = () => {
+  /** Ends the stream by the facts so far, once its call was cut; `passedOn`, events read but not handed yet. */
+  const endAtCut = (passedOn = '') => {
     if (ended) return
     handRest()
     // The provider had finished (its final event passed on): only the end of its body was not seen.
     if (meter.finished) {
       finish('done')
+      if (passedOn) controller.enqueue(encoder.encode(passedOn))
       controller.close()
       return
     }
@@ -168,14 +183,18 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     if (unhanded) controller.enqueue(unhanded)
     unhanded = null
   }
-  const stopWatchingAbort = endWhenAbortedUnread(o.signal, reader, { reading: () => reading, end: endAtCut })
+  // A read waiting fails with the abort and ends the stream itself; else what has arrived is read first.
+  const stopDeferringCuts = o.signal.deferCuts((why, abort) => {
+    if (reading) return abort()
+    cutting = endWithArrived(why, abort)
+  })
 
   const finish = (end: StreamEnd) => {
     if (ended) return
     ended = true
     providerWait.stop()
     clientWait.stop()
-    stopWatchingAbort()
+    stopDeferringCuts()
     o.signal.dispose()
     const facts: StreamFacts = { end, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes }
     const toolUses = meter.serverToolUses
@@ -260,28 +279,29 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   }
 
   /**
-   * Lets go a client that took nothing for the idle timeout (`unread`). Its provider may have finished meanwhile:
-   * Bun's fetch reads a body on whatever the client takes, so the rest of the answer, its usage with it, may be in
-   * memory, unread by the meter. That is read first (`readArrived`), before the cut cancels the body and drops it:
-   * ended there, the stream is not let go: it ends as a finished one does, paid by its usage (SPEC §6: usage if known), its row `ok`, the rest of
-   * the answer queued for the client. Otherwise what was read is dropped, neither passed on nor counted, and the
-   * stream ends by the facts so far (`endAtCut`), paid for what it was handed.
+   * Ends a stream cut while no read waited on its provider: a client let go for taking nothing for the idle timeout
+   * (`unread`), the whole call's timeout, the gateway's stop. Its provider may have sent more meanwhile, all of its
+   * answer even: Bun's fetch reads a body on whatever the client takes, so the rest, its usage with it, may be in
+   * memory, unread by the meter. That is read first (`readArrived`, bounded), before the abort that would discard it
+   * (`deferCuts`), and passed through the meter. Ended there, the call is not cut: the stream ends as a finished one
+   * does, paid by its usage (SPEC §6: usage if known), its row `ok`, the rest of the answer queued for the client.
+   * Otherwise the call is cut and the stream ends by the facts so far (`endAtCut`), what was read counted as output
+   * generated (SPEC §6) but not queued, short of a final event: a client that took nothing, or a call out of time,
+   * has no use for megabytes more of an answer that will not end.
    */
-  const letGo = async () => {
+  const endWithArrived = async (why: CutReason, abort: () => void) => {
     reading = true
     try {
-      const arrived = await readArrived(reader, Math.min(o.idleTimeoutMs, ARRIVED_WITHIN_MS))
+      const arrived = await readArrived(reader, { withinMs: arrivedWithinMs(why, o.idleTimeoutMs), maxBytes: ARRIVED_MAX_BYTES })
       if (ended) return
-      if (!arrived.done) {
-        o.signal.abortUnread()
-        reader.cancel().catch(() => {})
-        return endAtCut()
-      }
       handRest()
-      const read = passOnRead(arrived.chunks, true)
+      const read = passOnRead(arrived.chunks, arrived.done)
       const wait = meter.takeWait?.()
       if (wait) await wait
-      deliver(read, true)
+      if (arrived.done || read.malformed || parser.overflowed) return void deliver(read, arrived.done)
+      abort()
+      reader.cancel().catch(() => {})
+      endAtCut(read.out)
     } catch {
       readFailed()
     } finally {
@@ -296,7 +316,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
       },
       async pull() {
         clientWait.end()
-        if (lettingGo) return lettingGo
+        if (cutting) return cutting
         if (unhanded) return hand(unhanded)
         reading = true
         try {

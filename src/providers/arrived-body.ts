@@ -9,14 +9,23 @@ export interface Arrived {
   done: boolean
 }
 
+/** How long, and how much, `readArrived` reads. */
+export interface ArrivedBounds {
+  withinMs: number
+  /** Past this many bytes nothing more is taken (the chunk that crosses it is): what is left is no whole answer. */
+  maxBytes: number
+}
+
 /**
- * What has arrived of a provider's body, read on to its end when that comes within `withinMs`. Bun's fetch reads a
+ * What has arrived of a provider's body, read on to its end when that comes within the bounds. Bun's fetch reads a
  * body on whatever its reader takes, so one whose provider has finished is all in memory, and comes at once (tens of
- * megabytes in a fraction of a second); a provider still at work makes the look last `withinMs`, and what it read is
- * no whole answer (`done` false). A read still waiting then is left to the reader's cancel, which its caller owes.
+ * megabytes in a fraction of a second); a provider still at work makes the look last `withinMs`, or until it has sent
+ * `maxBytes` more, and what it read is no whole answer (`done` false). A read still waiting then, or chunks left
+ * past the bound, are left to the reader's cancel, which its caller owes.
  */
-export async function readArrived(reader: ManyReader, withinMs: number): Promise<Arrived> {
+export async function readArrived(reader: ManyReader, { withinMs, maxBytes }: ArrivedBounds): Promise<Arrived> {
   const chunks: Uint8Array[] = []
+  let bytes = 0
   let timer: ReturnType<typeof setTimeout> | undefined
   const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, withinMs, null)))
   try {
@@ -29,7 +38,11 @@ export async function readArrived(reader: ManyReader, withinMs: number): Promise
         if (first === null) return { chunks, done: false }
         read = first
       }
-      for (const chunk of read.value ?? []) chunks.push(chunk)
+      for (const chunk of read.value ?? []) {
+        if (bytes >= maxBytes) return { chunks, done: false }
+        chunks.push(chunk)
+        bytes += chunk.byteLength
+      }
       if (read.done) return { chunks, done: true }
     }
   } finally {

@@ -498,6 +498,13 @@ export interface UpstreamSignal {
   abortClient(): void
   /** Aborts because our client took nothing of the stream for the idle timeout. */
   abortUnread(): void
+  /**
+   * Has the first cut other than the client's (the timeout, the idle and unread cuts, the stop) call `first` instead
+   * of aborting the call: the abort discards what has arrived of the provider's body unread (Bun's fetch errors the
+   * body at once), which `first` may read before it makes the abort it is given. Until it does, `reason` stays null
+   * and later cuts but the client's are left to it. Returns what takes `first` back.
+   */
+  deferCuts(first: (why: CutReason, abort: () => void) => void): () => void
   dispose(): void
 }
 
@@ -508,10 +515,18 @@ export interface UpstreamSignal {
 export function upstreamSignal(timeoutMs: number, client?: AbortSignal, stopping?: AbortSignal): UpstreamSignal {
   const controller = new AbortController()
   let why: CutReason | null = null
-  const abort = (reason: CutReason) => {
+  let deferTo: ((why: CutReason, abort: () => void) => void) | null = null
+  let deferred = false
+  const abortNow = (reason: CutReason) => {
     if (why) return
     why = reason
     controller.abort(new DOMException(reason, reason === 'timeout' || reason === 'idle' ? 'TimeoutError' : 'AbortError'))
+  }
+  const abort = (reason: CutReason) => {
+    if (reason === 'client' || !deferTo) return abortNow(reason)
+    if (deferred) return
+    deferred = true
+    deferTo(reason, () => abortNow(reason))
   }
   const timer = setTimeout(() => abort('timeout'), timeoutMs)
   const onClientAbort = () => abort('client')
@@ -525,6 +540,10 @@ export function upstreamSignal(timeoutMs: number, client?: AbortSignal, stopping
     abortIdle: () => abort('idle'),
     abortClient: () => abort('client'),
     abortUnread: () => abort('unread'),
+    deferCuts(first) {
+      deferTo = first
+      return () => void (deferTo = null)
+    },
     dispose() {
       clearTimeout(timer)
       client?.removeEventListener('abort', onClientAbort)

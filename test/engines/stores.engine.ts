@@ -83,6 +83,9 @@ export const SUITES_ON_BOTH_STORES = [
   'spec-edge-misc',
   'spec-rate-limit-budget-zero',
   'stream-let-go-usage-buffered',
+  'stream-timeout-cut-finished-usage',
+  'stream-let-go-bills-arrived-output',
+  'stream-stop-paused-client',
 ]
 
 let pg: TestPostgres

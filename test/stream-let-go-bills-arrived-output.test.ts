@@ -1,0 +1,61 @@
+/**
+ * A client that takes nothing for the idle timeout is let go, and first what has arrived of the provider's body is
+ * read (`readArrived`, up to 1 s). When the provider has not finished, that read is no whole answer, but the provider
+ * made and sent that output, and the gateway holds it: SPEC §6, a stream cut mid-way "is charged what was generated
+ * so far (... every kind of output counted from delivered deltas)". So it goes through the meter and is counted,
+ * though not queued for a client that takes nothing. Here the provider sends ~4.9 MB of deltas at once and keeps its
+ * stream open; all of it reaches the gateway. Before, what the let-go read was dropped uncounted, and only what had
+ * been passed on to the socket (~4.3 M) was billed; the output the provider made during that read was dropped too.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { connect, type Socket } from 'node:net'
+import { startTestGateway, type TestGateway } from './support/gateway'
+import { openAIEvent, openStream, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+
+const PIECE = 'abcdefgh '.repeat(912) // ~8 KB of output per event
+const PIECES = 600 // ~4.9 MB, sent at once; the stream then stays open (the provider still at work)
+const SENT_BYTES = PIECES * PIECE.length
+const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm' }
+const events = [openAIEvent({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })]
+for (let i = 0; i < PIECES; i++) events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: { content: PIECE }, finish_reason: null }] }))
+
+let upstream: ScriptedUpstream
+let gw: TestGateway
+let key: string
+let socket: Socket | undefined
+
+beforeAll(async () => {
+  upstream = startScriptedUpstream()
+  gw = await startTestGateway({
+    config: {
+      providers: scriptedProviders(upstream),
+      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
+      upstream_idle_timeout_ms: 1_000,
+    },
+  })
+  key = (await gw.userWithKey({ id: 'let-go-reader', max_budget: 100 })).secret
+})
+afterAll(async () => {
+  socket?.destroy()
+  await gw?.stop()
+  await upstream?.stop()
+})
+
+test('a let-go stream whose provider is still at work is billed the output the let-go read, not only what was passed on', async () => {
+  upstream.answer(openStream(events))
+  const { hostname, port } = new URL(gw.url)
+  const body = JSON.stringify({ model: 'plain:m', stream: true, messages: [{ role: 'user', content: 'Tell me everything.' }] })
+  const s = (socket = connect(Number(port), hostname))
+  s.on('error', () => {})
+  s.pause() // reads nothing of the stream, but stays connected
+  s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+  const settled = () => gw.query<{ status: string; completion_tokens: number }>("SELECT status, completion_tokens FROM usage WHERE user_id = 'let-go-reader'")
+  for (let i = 0; i < 100 && settled().length === 0; i++) {
+    await Bun.sleep(50)
+    await gw.settled()
+  }
+  const [row] = settled()
+  expect(row?.status).toBe('aborted')
+  // Every byte of output the provider sent had reached the gateway (and was read by the let-go): a token at most each.
+  expect(row?.completion_tokens).toBeGreaterThanOrEqual(SENT_BYTES)
+}, 30_000)
