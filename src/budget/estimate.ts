@@ -214,7 +214,8 @@ const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
  * its JSON text: providers read structured values (tool inputs, tool schemas, function-call arguments,
  * response formats) as JSON, and tokenize its punctuation, quotes, escapes and literals (`null`, `true`, a
  * number's digits) as much as its strings, so 20,000 nulls are 100,000 bytes, not none; and its separators
- * as a chat template may write them, and its numbers as Python writes them (`templateRewriteTokens`). A number or a boolean on its own counts its
+ * as a chat template may write them, and its numbers as Python writes them (`templateRewriteTokens`), and its HTML
+ * characters as TGI's `tojson` escapes them (`tojsonBytes`). A number or a boolean on its own counts its
  * JSON length, never less than 8; nothing (null, undefined) counts 0.
  */
 export function textBytes(value: unknown): number {
@@ -222,9 +223,43 @@ export function textBytes(value: unknown): number {
   if (typeof value === 'number' || typeof value === 'boolean') return Math.max(8, String(value).length)
   if (value !== null && typeof value === 'object') {
     const json = JSON.stringify(value) ?? ''
-    return utf8(json) + templateRewriteTokens(json)
+    return tojsonBytes(json) + templateRewriteTokens(json)
   }
   return 0
+}
+
+const HTML_UNSAFE = ['<', '>', '&', "'"]
+/** `\u003c` is 6 bytes where `<` was 1. */
+const HTML_SAFE_ESCAPE_GROWTH = 5
+/** Characters of a JSON text that minijinja's `tojson` writes escaped: `<` `>` `&` `'`, by char code. */
+const IS_HTML_UNSAFE = new Uint8Array(128)
+for (const c of HTML_UNSAFE) IS_HTML_UNSAFE[c.charCodeAt(0)] = 1
+/** HTML-unsafe characters searched for one by one; past them, the text is walked once. */
+const SEARCHED_HTML_UNSAFE = 32
+
+/**
+ * The bytes a chat template writes a JSON text as with `tojson`. TGI renders templates with minijinja, whose
+ * `tojson` is HTML-safe: it writes `<` `>` `&` `'` as `\u003c` `\u003e` `\u0026` `\u0027`, 6 bytes (three Llama 3
+ * pre-tokens), so an HTML page a tool fetched bills far past its bytes. Searched for where they are few (most tool
+ * schemas and prose: four searches cost a few µs a 100 KB); where they are many (HTML, code), one walk costs less
+ * than a search for each.
+ */
+function tojsonBytes(json: string): number {
+  let unsafe = 0
+  for (const c of HTML_UNSAFE)
+    for (let i = json.indexOf(c); i !== -1; i = json.indexOf(c, i + 1))
+      if (++unsafe === SEARCHED_HTML_UNSAFE) return utf8(json) + walkedHtmlUnsafe(json) * HTML_SAFE_ESCAPE_GROWTH
+  return utf8(json) + unsafe * HTML_SAFE_ESCAPE_GROWTH
+}
+
+/** The HTML-unsafe characters of `json`, a character at a time. */
+function walkedHtmlUnsafe(json: string): number {
+  let unsafe = 0
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i)
+    if (c < 128) unsafe += IS_HTML_UNSAFE[c]!
+  }
+  return unsafe
 }
 
 const TEMPLATE_SEPARATOR_TOKENS = 3
@@ -565,11 +600,11 @@ function contentTokens(content: unknown, media: MediaBounds): number {
 
 /**
  * A tool's result: text as the JSON string a chat template writes it (Llama 3.1–3.3's `message.content | tojson`),
- * its escapes counted, since a control character sent as 1 byte is rendered `\u0001`, three tokens; parts as
- * `contentTokens` counts them (their text inside their JSON already).
+ * its escapes counted, since a control character sent as 1 byte is rendered `\u0001`, three tokens, and on TGI an
+ * HTML `<` as `\u003c` (`tojsonBytes`); parts as `contentTokens` counts them (their text inside their JSON already).
  */
 const toolResultTokens = (content: unknown, media: MediaBounds): number =>
-  typeof content === 'string' ? utf8(JSON.stringify(content)) : contentTokens(content, media)
+  typeof content === 'string' ? tojsonBytes(JSON.stringify(content)) : contentTokens(content, media)
 
 /**
  * A tool call's `arguments` beyond its escaped bytes (counted with the rest of its message or item): vLLM parses
