@@ -77,17 +77,18 @@ describe('cap-output on: a document by reference to Claude never takes spend pas
 })
 
 describe('the bound of a file by reference towards Anthropic', () => {
+  const CLAUDE = 'claude-opus-4-6'
   const config = { default_max_output_tokens: 4096, media_part_tokens: 4096, pdf_page_tokens: PAGE_TOKENS, pdf_max_pages: 100, cap_output_tokens: true }
   const price = (contextWindowTokens: number | null): Price => ({ id: 1, model: 'ant:m', inputPerMillion: 1, outputPerMillion: 1, cachedInputPerMillion: null, perRequest: null, createdAt: 0, contextWindowTokens })
   const body = messages('ant:m', FILE)
   // Without hard bounds a file by reference counts the media bound (4,096): the rest is the request's own text.
   const text = estimateMessages(body, estimateOptionsFor({ ...config, cap_output_tokens: false }, null)).inputTokens - 4096
   const held = (c: typeof config, p: Price | null, opened?: number, anthropic = true) =>
-    estimateMessages(body, estimateOptionsFor(c, p, { anthropic, openedWindowTokens: opened })).inputTokens - text
+    estimateMessages(body, estimateOptionsFor(c, p, { anthropic, openedWindowTokens: opened, upstreamModel: CLAUDE })).inputTokens - text
 
   /** The request's whole input as held: its own text and its files together. */
-  const input = (c: typeof config, p: Price | null, opened?: number, b: Record<string, unknown> = body) =>
-    estimateMessages(b, estimateOptionsFor(c, p, { anthropic: true, openedWindowTokens: opened })).inputTokens
+  const input = (c: typeof config, p: Price | null, opened?: number, b: Record<string, unknown> = body, upstreamModel = CLAUDE) =>
+    estimateMessages(b, estimateOptionsFor(c, p, { anthropic: true, openedWindowTokens: opened, upstreamModel })).inputTokens
 
   test('the window where a file may fill it; the whole input never past the window, 1M where the row states none', () => {
     // 600 pages at 3,000 tokens (1.8M) are past every Claude window: Anthropic refuses such a prompt, bills none.
@@ -103,6 +104,22 @@ describe('the bound of a file by reference towards Anthropic', () => {
     expect(input(config, price(null), 1_000_000)).toBe(1_000_000)
   })
 
+  test('another model behind an Anthropic-compatible endpoint: no window assumed, its row window caps its files alone', () => {
+    // Grok 4 Fast (2M window) through OpenRouter's Anthropic endpoint: 600 pages are held in full, not cut to 1M.
+    expect(input(config, price(null), undefined, body, 'x-ai/grok-4-fast')).toBe(600 * PAGE_TOKENS + text)
+    expect(input(config, price(2_000_000), undefined, body, 'x-ai/grok-4-fast')).toBe(2_000_000)
+    // Its text is never held below its bytes, whatever window caps its files.
+    const long = 'word '.repeat(300_000)
+    const withText = { ...body, messages: [{ role: 'user', content: [FILE, { type: 'text', text: long }] }] }
+    const held = input(config, price(1_000_000), undefined, withText, 'x-ai/grok-4-fast')
+    expect(held).toBeGreaterThanOrEqual(long.length)
+    expect(held).toBeLessThanOrEqual(1_000_000 + long.length)
+    // To Claude 1.5 MB of text is past the 1M window: held at its bytes still, its file cut away.
+    const claude = input(config, price(null), undefined, withText)
+    expect(claude).toBeGreaterThanOrEqual(long.length)
+    expect(claude).toBeLessThan(long.length + 1_000)
+  })
+
   test('five files by reference share one prompt: together held no more than the window', () => {
     const five = { ...body, messages: [{ role: 'user', content: [FILE, FILE, FILE, FILE, FILE, { type: 'text', text: 'Summarise.' }] }] }
     expect(input(config, price(null), undefined, five)).toBe(1_000_000)
@@ -110,7 +127,7 @@ describe('the bound of a file by reference towards Anthropic', () => {
   })
 
   test('the pages a request may carry: 600 towards Anthropic, the configured maximum below a 1M window and elsewhere', () => {
-    const pages = (c: typeof config, p: Price | null, anthropic = true, opened?: number) => estimateOptionsFor(c, p, { anthropic, openedWindowTokens: opened }).pdfMaxPages
+    const pages = (c: typeof config, p: Price | null, anthropic = true, opened?: number) => estimateOptionsFor(c, p, { anthropic, openedWindowTokens: opened, upstreamModel: CLAUDE }).pdfMaxPages
     expect(pages(config, price(null))).toBe(600)
     expect(pages(config, price(1_000_000))).toBe(600)
     expect(pages(config, price(200_000))).toBe(100)
@@ -126,7 +143,7 @@ describe('the bound of a file by reference towards Anthropic', () => {
     // Not a PDF a reader can walk: no page, no page tree; declared a PDF by its media type.
     const unreadable = Buffer.from('%PDF-1.7\n% no objects a reader can count\n%%EOF\n').toString('base64')
     const inline = messages('ant:m', { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: unreadable } })
-    const count = (p: Price | null, c = config) => estimateMessages(inline, estimateOptionsFor(c, p, { anthropic: true })).inputTokens
+    const count = (p: Price | null, c = config) => estimateMessages(inline, estimateOptionsFor(c, p, { anthropic: true, upstreamModel: CLAUDE })).inputTokens
     expect(count(price(null), { ...config, pdf_page_tokens: 1_500 })).toBeGreaterThanOrEqual(600 * 1_500)
     // 600 pages at 3,000 tokens are past every Claude window: no more than 1M.
     expect(count(price(null))).toBe(1_000_000)

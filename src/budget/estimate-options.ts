@@ -5,11 +5,12 @@
  * image up to 48,169 tokens, far past its bytes and the configured bound), and a file by reference at the row's
  * context window when it is larger than the PDF bound (`Price.contextWindowTokens`: a .txt by file id to gpt-4.1
  * bills up to its 1,047,576-token window); the hard bounds of `estimate.ts` apply on top, as ever. Towards an
- * Anthropic provider a request may carry more PDF pages (`anthropicPdfMaxPages`), and its input is held no more than
- * its window (1M tokens when its row states none: `LONG_CONTEXT_WINDOW_TOKENS`), which Anthropic refuses a prompt past.
+ * Anthropic provider a request may carry more PDF pages (`anthropicPdfMaxPages`), and its files and media are held no
+ * more than its window (for Claude 1M tokens when its row states none: `LONG_CONTEXT_WINDOW_TOKENS`), which Anthropic
+ * refuses a prompt past.
  */
 import type { Config } from '../config/schema'
-import { LONG_CONTEXT_WINDOW_TOKENS } from '../pricing/features'
+import { isClaudeModel, LONG_CONTEXT_WINDOW_TOKENS } from '../pricing/features'
 import type { Price } from '../pricing/price'
 import type { EstimateOptions } from './estimate'
 
@@ -21,6 +22,8 @@ export interface EstimateTarget {
   anthropic?: boolean
   /** The context window the request opens on its provider (`context-1m-…`: `contextWindowOf`). */
   openedWindowTokens?: number
+  /** The model the provider is sent: only Claude's window is known without its row (`isClaudeModel`). */
+  upstreamModel?: string
 }
 
 /**
@@ -41,8 +44,10 @@ export function estimateOptionsFor(config: EstimateSettings, price: Price | null
   const modelBound = config.cap_output_tokens ? (price?.mediaPartTokens ?? 0) : 0
   const modelWindow = config.cap_output_tokens ? (price?.contextWindowTokens ?? 0) : 0
   const anthropic = config.cap_output_tokens && target.anthropic === true
-  // Unknown on its row and not opened, a Claude model's window is at most the long one: none is larger.
-  const window = Math.max(target.openedWindowTokens ?? 0, modelWindow) || (anthropic ? LONG_CONTEXT_WINDOW_TOKENS : 0)
+  // Unknown on its row and not opened, a Claude model's window is at most the long one: none is larger. Another model
+  // behind an Anthropic-compatible endpoint may have a larger one (Grok 4 Fast, 2M): unknown, it caps nothing.
+  const claude = anthropic && isClaudeModel(target.upstreamModel ?? '')
+  const window = Math.max(target.openedWindowTokens ?? 0, modelWindow) || (claude ? LONG_CONTEXT_WINDOW_TOKENS : 0)
   return {
     defaultMaxOutputTokens: config.default_max_output_tokens,
     mediaPartTokens: Math.max(config.media_part_tokens, modelBound),

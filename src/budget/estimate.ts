@@ -16,7 +16,8 @@
  * text file as large as the context window the request opens or its model has), an
  * earlier audio answer named by id as long as one answer can be, an image at `detail: "original"`, inline
  * or not, as large as that detail bills, and a video, inline or not, as a file by reference (billed by its length);
- * towards a provider that refuses a prompt past its window (Anthropic), the whole input no more than that window.
+ * towards a provider that refuses a prompt past its window (Anthropic), its media and files no more than the window
+ * leaves (the text it carries is never held below its bytes).
  * Output: the request's own maximum, or the configured default.
  */
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
@@ -48,7 +49,7 @@ export interface EstimateOptions {
   contextWindowTokens?: number
   /**
    * The provider refuses a prompt past `contextWindowTokens` rather than bill it (Anthropic): with hard bounds, no
-   * request's input is held past that window, whatever its PDFs' pages or its files by reference.
+   * request's input is held past that window for its PDFs' pages, its files by reference or its media (`billableInput`).
    */
   promptsWithinWindow?: boolean
 }
@@ -86,7 +87,8 @@ export const ANTHROPIC_IMAGE_MAX_TOKENS = 6_000
  * bombs is read no longer than one). `audioAnswer` is what an earlier audio answer named by id counts, and
  * `originalImage` the least an image at `detail: "original"` does, `anthropicImage` the least an Anthropic image does.
  * `filePdfTokens` is what the request's files by reference have yet to be held for: with hard bounds, the most
- * pages a request may carry, or the context window it opens if larger, once.
+ * pages a request may carry, or the context window it opens if larger, once. `guessed` is what its media and files
+ * are held for so far: bounds, not text the request carries (`heldAsBound`).
  */
 interface MediaBounds {
   part: number
@@ -97,6 +99,7 @@ interface MediaBounds {
   pdfMaxPages: number
   pdfWork: PdfWork
   filePdfTokens: number
+  guessed: number
 }
 
 const mediaBounds = (o: EstimateOptions): MediaBounds => {
@@ -111,15 +114,24 @@ const mediaBounds = (o: EstimateOptions): MediaBounds => {
     pdfMaxPages,
     pdfWork: pdfWork(),
     filePdfTokens: o.hardBounds ? Math.max(pdfMaxPages * pdfPage, o.contextWindowTokens ?? 0) : 0,
+    guessed: 0,
   }
+}
+
+/** `tokens` held for a media part or a file, whose bytes do not say what it bills: counted as `guessed`. */
+function heldAsBound(tokens: number, media: MediaBounds): number {
+  media.guessed += tokens
+  return tokens
 }
 
 /**
  * The input a request may be billed. Where the provider refuses a prompt past its window (`promptsWithinWindow`),
- * no more than that window: its PDFs and files by reference together, not each of them, since they share one prompt.
+ * no more than that window: its PDFs, files by reference and media together, not each of them, since they share one
+ * prompt. The text it carries is never held below its bytes (SPEC §6), even past the window: a window the gateway
+ * assumed may be too small (a non-Claude model behind an Anthropic-compatible endpoint, whose row states none).
  */
-const billableInput = (input: number, o: EstimateOptions): number =>
-  o.hardBounds && o.promptsWithinWindow && o.contextWindowTokens ? Math.min(input, o.contextWindowTokens) : input
+const billableInput = (input: number, o: EstimateOptions, media: MediaBounds): number =>
+  o.hardBounds && o.promptsWithinWindow && o.contextWindowTokens ? Math.min(input, Math.max(o.contextWindowTokens, input - media.guessed)) : input
 
 export interface TokenEstimate {
   inputTokens: number
@@ -202,7 +214,8 @@ const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
  * its JSON text: providers read structured values (tool inputs, tool schemas, function-call arguments,
  * response formats) as JSON, and tokenize its punctuation, quotes, escapes and literals (`null`, `true`, a
  * number's digits) as much as its strings, so 20,000 nulls are 100,000 bytes, not none; and its separators
- * as a chat template may write them, and its numbers as Python writes them (`templateRewriteTokens`). A number or a boolean on its own counts its
+ * as a chat template may write them, and its numbers as Python writes them (`templateRewriteTokens`), and its HTML
+ * characters as TGI's `tojson` escapes them (`tojsonBytes`). A number or a boolean on its own counts its
  * JSON length, never less than 8; nothing (null, undefined) counts 0.
  */
 export function textBytes(value: unknown): number {
@@ -210,9 +223,43 @@ export function textBytes(value: unknown): number {
   if (typeof value === 'number' || typeof value === 'boolean') return Math.max(8, String(value).length)
   if (value !== null && typeof value === 'object') {
     const json = JSON.stringify(value) ?? ''
-    return utf8(json) + templateRewriteTokens(json)
+    return tojsonBytes(json) + templateRewriteTokens(json)
   }
   return 0
+}
+
+const HTML_UNSAFE = ['<', '>', '&', "'"]
+/** `\u003c` is 6 bytes where `<` was 1. */
+const HTML_SAFE_ESCAPE_GROWTH = 5
+/** Characters of a JSON text that minijinja's `tojson` writes escaped: `<` `>` `&` `'`, by char code. */
+const IS_HTML_UNSAFE = new Uint8Array(128)
+for (const c of HTML_UNSAFE) IS_HTML_UNSAFE[c.charCodeAt(0)] = 1
+/** HTML-unsafe characters searched for one by one; past them, the text is walked once. */
+const SEARCHED_HTML_UNSAFE = 32
+
+/**
+ * The bytes a chat template writes a JSON text as with `tojson`. TGI renders templates with minijinja, whose
+ * `tojson` is HTML-safe: it writes `<` `>` `&` `'` as `\u003c` `\u003e` `\u0026` `\u0027`, 6 bytes (three Llama 3
+ * pre-tokens), so an HTML page a tool fetched bills far past its bytes. Searched for where they are few (most tool
+ * schemas and prose: four searches cost a few µs a 100 KB); where they are many (HTML, code), one walk costs less
+ * than a search for each.
+ */
+function tojsonBytes(json: string): number {
+  let unsafe = 0
+  for (const c of HTML_UNSAFE)
+    for (let i = json.indexOf(c); i !== -1; i = json.indexOf(c, i + 1))
+      if (++unsafe === SEARCHED_HTML_UNSAFE) return utf8(json) + walkedHtmlUnsafe(json) * HTML_SAFE_ESCAPE_GROWTH
+  return utf8(json) + unsafe * HTML_SAFE_ESCAPE_GROWTH
+}
+
+/** The HTML-unsafe characters of `json`, a character at a time. */
+function walkedHtmlUnsafe(json: string): number {
+  let unsafe = 0
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i)
+    if (c < 128) unsafe += IS_HTML_UNSAFE[c]!
+  }
+  return unsafe
 }
 
 const TEMPLATE_SEPARATOR_TOKENS = 3
@@ -409,7 +456,7 @@ const readInlinePdf = (base64: string, media: MediaBounds): PdfRead =>
  * held for the most pages a request may carry (providers limit a request's PDF pages across all its files:
  * Anthropic to 600, or 100 below a 1M window), or for the context window the request opens if larger (a text
  * file is bounded by nothing else), and the others the media bound on top; where the provider refuses a prompt
- * past its window, the request's input is held no more than that window (`billableInput`).
+ * past its window, the request's files and media are held no more than that window (`billableInput`).
  */
 function fileByReferenceTokens(bytes: number, media: MediaBounds): number {
   const tokens = Math.max(media.part, bytes, media.filePdfTokens)
@@ -536,7 +583,7 @@ function partTokens(part: unknown, media: MediaBounds): number {
   let tokens = mediaTokens(bytes, media, partPdf(p))
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
   if (partFileByReference(p) || BY_REFERENCE_PART_TYPES.has(type) || partZip(p) || partImagePdfByReference(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
-  return originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens
+  return heldAsBound(originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens, media)
 }
 
 /**
@@ -553,11 +600,11 @@ function contentTokens(content: unknown, media: MediaBounds): number {
 
 /**
  * A tool's result: text as the JSON string a chat template writes it (Llama 3.1–3.3's `message.content | tojson`),
- * its escapes counted, since a control character sent as 1 byte is rendered `\u0001`, three tokens; parts as
- * `contentTokens` counts them (their text inside their JSON already).
+ * its escapes counted, since a control character sent as 1 byte is rendered `\u0001`, three tokens, and on TGI an
+ * HTML `<` as `\u003c` (`tojsonBytes`); parts as `contentTokens` counts them (their text inside their JSON already).
  */
 const toolResultTokens = (content: unknown, media: MediaBounds): number =>
-  typeof content === 'string' ? utf8(JSON.stringify(content)) : contentTokens(content, media)
+  typeof content === 'string' ? tojsonBytes(JSON.stringify(content)) : contentTokens(content, media)
 
 /**
  * A tool call's `arguments` beyond its escaped bytes (counted with the rest of its message or item): vLLM parses
@@ -630,11 +677,11 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
     input += PER_MESSAGE_OVERHEAD + text + textBytes(rest) + toolCallArgumentsTokens(rest)
     // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio
     // input. Its length is not here: the media bound, or with hard bounds the longest answer.
-    if (audio != null) input += Math.max(media.audioAnswer, textBytes(audio))
+    if (audio != null) input += heldAsBound(Math.max(media.audioAnswer, textBytes(audio)), media)
   }
   input += otherFieldTokens(body, CHAT_SETTINGS) + toolUseOverhead(body.tools, body.functions)
   return {
-    inputTokens: billableInput(input, o),
+    inputTokens: billableInput(input, o, media),
     outputTokens: outputBound(chatHeldMaxTokens(body), body.n, o.defaultMaxOutputTokens),
   }
 }
@@ -700,7 +747,7 @@ export const perRequestEstimate = (): TokenEstimate => ({ inputTokens: 0, output
 function anthropicBlockTokens(block: unknown, media: MediaBounds): number {
   if (!block || typeof block !== 'object') return textBytes(block)
   const { type, source, content, ...rest } = block as Record<string, unknown>
-  if (type === 'image') return Math.max(mediaTokens(textBytes(source), media), media.anthropicImage) + textBytes(rest)
+  if (type === 'image') return heldAsBound(Math.max(mediaTokens(textBytes(source), media), media.anthropicImage), media) + textBytes(rest)
   if (type === 'document') return documentSourceTokens((source ?? {}) as Record<string, unknown>, media) + textBytes(rest)
   const inner = type === 'tool_result' && typeof content === 'string' ? toolResultTokens(content, media) : anthropicContentTokens(content, media)
   return textBytes(type) + textBytes(source) + inner + textBytes(rest)
@@ -712,10 +759,10 @@ function documentSourceTokens(src: Record<string, unknown>, media: MediaBounds):
   switch (src.type) {
     case 'text': return textBytes(src.data)
     case 'content': return anthropicContentTokens(src.content, media)
-    case 'base64': return mediaTokens(textBytes(src.data), media, inlinePdf(src.data, src.media_type))
+    case 'base64': return heldAsBound(mediaTokens(textBytes(src.data), media, inlinePdf(src.data, src.media_type)), media)
     case 'url':
-    case 'file': return fileByReferenceTokens(0, media)
-    default: return media.part
+    case 'file': return heldAsBound(fileByReferenceTokens(0, media), media)
+    default: return heldAsBound(media.part, media)
   }
 }
 
@@ -746,7 +793,7 @@ export function estimateMessages(body: Record<string, unknown>, o: EstimateOptio
     input += PER_MESSAGE_OVERHEAD + anthropicContentTokens(content, media) + textBytes(rest)
   }
   input += otherFieldTokens(body, MESSAGES_SETTINGS) + toolUseOverhead(body.tools) + anthropicDefinedToolTokens(body.tools)
-  return { inputTokens: billableInput(input, o), outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
+  return { inputTokens: billableInput(input, o, media), outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
 }
 
 const RESPONSES_SETTINGS = new Set([
@@ -809,12 +856,10 @@ const mediaPartsIn = (content: unknown): number => (Array.isArray(content) ? con
  * show. Output is `max_output_tokens` or the default.
  */
 export function estimateResponses(body: Record<string, unknown>, o: EstimateOptions & { contextTokens?: number }): TokenEstimate {
+  const media = mediaBounds(o)
   let input = o.contextTokens ?? 0
   if (typeof body.input === 'string') input += PER_MESSAGE_OVERHEAD + utf8(body.input)
-  else if (Array.isArray(body.input)) {
-    const media = mediaBounds(o)
-    for (const item of body.input) input += responsesItemTokens(item, media)
-  }
+  else if (Array.isArray(body.input)) for (const item of body.input) input += responsesItemTokens(item, media)
   input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(body.tools)
-  return { inputTokens: billableInput(input, o), outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
+  return { inputTokens: billableInput(input, o, media), outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
 }

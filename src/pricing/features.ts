@@ -85,12 +85,18 @@ const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'aut
 const CLAUDE_MODEL = /(^|[^a-z0-9])claude([^a-z0-9]|$)/i
 
 /**
+ * Whether the model an Anthropic-type provider is sent is Claude. An Anthropic-compatible endpoint may serve others
+ * (OpenRouter's: GPT, Grok, Gemini), which keep their own cache rules and context windows.
+ */
+export const isClaudeModel = (upstreamModel: string): boolean => CLAUDE_MODEL.test(upstreamModel)
+
+/**
  * Whether the model an Anthropic-type provider is sent may write its prompt cache unasked, and bill the writes. Claude
  * writes only what `cache_control` marks; an Anthropic-compatible endpoint that serves other models (OpenRouter's
  * serves OpenAI's GPT-5.6, whose cache OpenAI writes by itself and bills at 1.25× input) reports theirs all the same,
  * as `cache_creation_input_tokens`. Every route to an Anthropic-type provider, native or translated, decides it here.
  */
-export const writesCacheUnasked = (upstreamModel: string): boolean => !CLAUDE_MODEL.test(upstreamModel)
+export const writesCacheUnasked = (upstreamModel: string): boolean => !isClaudeModel(upstreamModel)
 
 /**
  * Models that search on every request, billed per search: OpenAI's `…-search-preview` and `…-search-api`, and

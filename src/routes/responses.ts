@@ -404,7 +404,7 @@ export const responsesRoutes = (services: Services) => {
           // Translated, the hold covers the request as the target receives it too (its wrappers, default schemas).
           estimate: (price) => {
             // A file by reference is bounded as the provider that reads it bounds it (Anthropic's PDF pages, its window).
-            const options = estimateOptionsFor(config, price, { anthropic: route === 'anthropic', openedWindowTokens: contextWindowOf(translated?.features) })
+            const options = estimateOptionsFor(config, price, { anthropic: route === 'anthropic', openedWindowTokens: contextWindowOf(translated?.features), upstreamModel: target?.upstreamModel })
             const sent = estimateResponses(body, { ...options, contextTokens: heldContextTokens(context, options) })
             if (!translated) return sent
             const upstream = route === 'anthropic' ? estimateMessages(translated.request, options) : estimateChat(translated.request, options)
