@@ -1,1 +1,2 @@
-ALTER TABLE `users` ADD `last_period_budget` integer;
+ALTER TABLE `users` ADD `last_period_budget` integer;--> statement-breakpoint
+UPDATE `users` SET `last_period_budget` = `max_budget` WHERE `last_period_start` IS NOT NULL;
