@@ -28,8 +28,9 @@ test('a clamped Claude Code turn that loses its thinking must not keep the clear
     mock,
     config: { default_providers: { anthropic: 'mockant' }, pricing: { [`mockant:${MODEL}`]: { input_per_million: 3, output_per_million: 15 } } },
   })
-  // ~$0.434 is held for Claude Code's ~76 KB of input: $0.45 leaves about 1,000 output tokens, so the clamp drops thinking.
-  const { secret } = await gw.userWithKey({ id: 'dev', max_budget: 0.45 }, { user_field: 'tag', clamp_output: true })
+  // ~$0.456 is held for Claude Code's ~76 KB of input (its tools and prompt as a chat template and TGI's tojson would
+  // write them): $0.47 leaves about 900 output tokens, so the clamp drops thinking.
+  const { secret } = await gw.userWithKey({ id: 'dev', max_budget: 0.47 }, { user_field: 'tag', clamp_output: true })
   try {
     const result = await claudeOnce({ url: gw.url, secret, model: MODEL, prompt: 'Say hi' })
     expect(result.code, result.output).toBe(0)
