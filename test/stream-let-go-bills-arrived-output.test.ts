@@ -8,21 +8,17 @@
  * been passed on to the socket (~4.3 M) was billed; the output the provider made during that read was dropped too.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { connect, type Socket } from 'node:net'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { openAIEvent, openStream, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { longChatAnswer, pausedStreamClient, settledStreamRow } from './support/paused-reader'
+import { openStream, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
-const PIECE = 'abcdefgh '.repeat(912) // ~8 KB of output per event
-const PIECES = 600 // ~4.9 MB, sent at once; the stream then stays open (the provider still at work)
-const SENT_BYTES = PIECES * PIECE.length
-const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm' }
-const events = [openAIEvent({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })]
-for (let i = 0; i < PIECES; i++) events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: { content: PIECE }, finish_reason: null }] }))
+// ~4.9 MB sent at once; the stream then stays open (the provider still at work).
+const { events, sentBytes: SENT_BYTES } = longChatAnswer({ finished: false })
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
 let key: string
-let socket: Socket | undefined
+let client: ReturnType<typeof pausedStreamClient> | undefined
 
 beforeAll(async () => {
   upstream = startScriptedUpstream()
@@ -36,25 +32,15 @@ beforeAll(async () => {
   key = (await gw.userWithKey({ id: 'let-go-reader', max_budget: 100 })).secret
 })
 afterAll(async () => {
-  socket?.destroy()
+  client?.socket.destroy()
   await gw?.stop()
   await upstream?.stop()
 })
 
 test('a let-go stream whose provider is still at work is billed the output the let-go read, not only what was passed on', async () => {
   upstream.answer(openStream(events))
-  const { hostname, port } = new URL(gw.url)
-  const body = JSON.stringify({ model: 'plain:m', stream: true, messages: [{ role: 'user', content: 'Tell me everything.' }] })
-  const s = (socket = connect(Number(port), hostname))
-  s.on('error', () => {})
-  s.pause() // reads nothing of the stream, but stays connected
-  s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
-  const settled = () => gw.query<{ status: string; completion_tokens: number }>("SELECT status, completion_tokens FROM usage WHERE user_id = 'let-go-reader'")
-  for (let i = 0; i < 100 && settled().length === 0; i++) {
-    await Bun.sleep(50)
-    await gw.settled()
-  }
-  const [row] = settled()
+  client = pausedStreamClient(gw, key)
+  const row = await settledStreamRow(gw, 'let-go-reader')
   expect(row?.status).toBe('aborted')
   // Every byte of output the provider sent had reached the gateway (and was read by the let-go): a token at most each.
   expect(row?.completion_tokens).toBeGreaterThanOrEqual(SENT_BYTES)

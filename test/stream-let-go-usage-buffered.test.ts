@@ -9,26 +9,17 @@
  * paused and read on (upstream-faults.test.ts). (stream-idle-reader-slot.test.ts: a provider that had not finished, paid by what was passed on.)
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { connect, type Socket } from 'node:net'
 import { STREAM_ERRORS } from '../src/metering/metered-stream'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { unchunked } from './support/raw-http'
-import { openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { longChatAnswer, pausedStreamClient, settledStreamRow } from './support/paused-reader'
+import { sseResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
-const PIECE = 'abcdefgh '.repeat(912) // ~8 KB of output per event
-const PIECES = 600 // ~5 MB, sent at once: far more than the sockets' buffers take while the client reads nothing
-const OUTPUT_TOKENS = (PIECES * PIECE.length) / 4
-const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm' }
-const events = [openAIEvent({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })]
-for (let i = 0; i < PIECES; i++) events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: { content: PIECE }, finish_reason: null }] }))
-events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }))
-events.push(openAIEvent({ ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: OUTPUT_TOKENS, total_tokens: 5 + OUTPUT_TOKENS } }))
-events.push(openAIEvent('[DONE]'))
+const { events, outputTokens: OUTPUT_TOKENS } = longChatAnswer({ finished: true })
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
 let key: string
-let socket: Socket | undefined
+let client: ReturnType<typeof pausedStreamClient> | undefined
 
 beforeAll(async () => {
   upstream = startScriptedUpstream()
@@ -42,34 +33,18 @@ beforeAll(async () => {
   key = (await gw.userWithKey({ id: 'stalled-reader', max_budget: 100 })).secret
 })
 afterAll(async () => {
-  socket?.destroy()
+  client?.socket.destroy()
   await gw?.stop()
   await upstream?.stop()
 })
 
 test('a client let go after its provider finished is paid by the usage in the gateway’s buffer, not by the bytes passed on', async () => {
   upstream.answer(() => sseResponse(events))
-  const { hostname, port } = new URL(gw.url)
-  const body = JSON.stringify({ model: 'plain:m', stream: true, messages: [{ role: 'user', content: 'Tell me everything.' }] })
-  const s = (socket = connect(Number(port), hostname))
-  let raw = ''
-  s.on('data', (chunk: Buffer) => void (raw += chunk.toString('latin1')))
-  s.on('error', () => {})
-  const closed = new Promise<void>((resolve) => s.on('close', () => resolve()))
-  s.pause() // reads nothing of the stream, but stays connected
-  s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
-
+  client = pausedStreamClient(gw, key)
   // Past the idle timeout, the stream is settled while the client still reads nothing.
-  const settled = () => gw.query<{ status: string; completion_tokens: number }>("SELECT status, completion_tokens FROM usage WHERE user_id = 'stalled-reader'")
-  for (let i = 0; i < 100 && settled().length === 0; i++) {
-    await Bun.sleep(50)
-    await gw.settled()
-  }
-  const [row] = settled()
+  const row = await settledStreamRow(gw, 'stalled-reader')
   // The client reads again: the answer it is paid for reaches it whole.
-  s.resume()
-  await closed
-  const text = unchunked(raw)
+  const text = await client.readAll()
   expect({ status: row?.status, billedOutput: row?.completion_tokens, done: text.includes('data: [DONE]'), unreadError: text.includes(STREAM_ERRORS.unread) }).toEqual({
     status: 'ok',
     // Before: every byte passed on, as a token (4.3 M).
