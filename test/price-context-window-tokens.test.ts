@@ -103,13 +103,21 @@ describe('estimateOptionsFor: the context window of a request to a model', () =>
   const config = { default_max_output_tokens: 4096, media_part_tokens: 4096, pdf_page_tokens: 3000, pdf_max_pages: 100, cap_output_tokens: true }
   const price = (contextWindowTokens: number | null): Price => ({ id: 1, model: 'plain:m', inputPerMillion: 1, outputPerMillion: 1, cachedInputPerMillion: null, perRequest: null, createdAt: 0, contextWindowTokens })
 
-  test("with cap-output on, the row's window, or the window the request opens if larger", () => {
+  test("with cap-output on, the row's window, or the window the request opens on Claude if larger", () => {
+    const claudeOpened = { anthropic: true, upstreamModel: 'claude-sonnet-4-5', openedWindowTokens: 1_000_000 }
     expect(estimateOptionsFor(config, price(GPT_4_1_WINDOW)).contextWindowTokens).toBe(GPT_4_1_WINDOW)
-    expect(estimateOptionsFor(config, price(GPT_4_1_WINDOW), { openedWindowTokens: 1_000_000 }).contextWindowTokens).toBe(GPT_4_1_WINDOW)
-    expect(estimateOptionsFor(config, price(200_000), { openedWindowTokens: 1_000_000 }).contextWindowTokens).toBe(1_000_000)
-    expect(estimateOptionsFor(config, price(null), { openedWindowTokens: 1_000_000 }).contextWindowTokens).toBe(1_000_000)
+    expect(estimateOptionsFor(config, price(GPT_4_1_WINDOW), claudeOpened).contextWindowTokens).toBe(GPT_4_1_WINDOW)
+    expect(estimateOptionsFor(config, price(200_000), claudeOpened).contextWindowTokens).toBe(1_000_000)
+    expect(estimateOptionsFor(config, price(null), claudeOpened).contextWindowTokens).toBe(1_000_000)
     expect(estimateOptionsFor(config, price(null)).contextWindowTokens).toBeUndefined()
     expect(estimateOptionsFor(config, null).contextWindowTokens).toBeUndefined()
+  })
+
+  test('`context-1m-…` opens no window on a non-Claude model behind an Anthropic-type provider: only its row bounds it', () => {
+    const grokOpened = { anthropic: true, upstreamModel: 'x-ai/grok-4-fast', openedWindowTokens: 1_000_000 }
+    expect(estimateOptionsFor(config, price(null), grokOpened)).toMatchObject({ contextWindowTokens: undefined, pdfMaxPages: 600 })
+    expect(estimateOptionsFor(config, price(2_000_000), grokOpened).contextWindowTokens).toBe(2_000_000)
+    expect(estimateOptionsFor(config, price(200_000), grokOpened)).toMatchObject({ contextWindowTokens: 200_000, pdfMaxPages: 100 })
   })
 
   test('a window below the PDF bound holds a file by reference at the PDF bound', () => {

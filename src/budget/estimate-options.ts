@@ -6,8 +6,8 @@
  * context window when it is larger than the PDF bound (`Price.contextWindowTokens`: a .txt by file id to gpt-4.1
  * bills up to its 1,047,576-token window); the hard bounds of `estimate.ts` apply on top, as ever. Towards an
  * Anthropic provider a request may carry more PDF pages (`anthropicPdfMaxPages`), and its files and media are held no
- * more than its window (for Claude 1M tokens when its row states none: `LONG_CONTEXT_WINDOW_TOKENS`), which Anthropic
- * refuses a prompt past.
+ * more than its window (for Claude 1M tokens when its row states none: `LONG_CONTEXT_WINDOW_TOKENS`, or the one
+ * `context-1m-…` opens; another model's only when its row states it), which Anthropic refuses a prompt past.
  */
 import type { Config } from '../config/schema'
 import { isClaudeModel, LONG_CONTEXT_WINDOW_TOKENS } from '../pricing/features'
@@ -20,7 +20,7 @@ type EstimateSettings = Pick<Config, 'default_max_output_tokens' | 'media_part_t
 export interface EstimateTarget {
   /** An Anthropic-type provider reads its files: the request is Messages, or chat or Responses translated to it. */
   anthropic?: boolean
-  /** The context window the request opens on its provider (`context-1m-…`: `contextWindowOf`). */
+  /** The context window the request opens on its provider (`context-1m-…`: `contextWindowOf`), read for Claude only. */
   openedWindowTokens?: number
   /** The model the provider is sent: only Claude's window is known without its row (`isClaudeModel`). */
   upstreamModel?: string
@@ -45,9 +45,11 @@ export function estimateOptionsFor(config: EstimateSettings, price: Price | null
   const modelWindow = config.cap_output_tokens ? (price?.contextWindowTokens ?? 0) : 0
   const anthropic = config.cap_output_tokens && target.anthropic === true
   // Unknown on its row and not opened, a Claude model's window is at most the long one: none is larger. Another model
-  // behind an Anthropic-compatible endpoint may have a larger one (Grok 4 Fast, 2M): unknown, it caps nothing.
+  // behind an Anthropic-compatible endpoint may have a larger one (Grok 4 Fast, 2M): unknown, it caps nothing, and
+  // `context-1m-…` is Anthropic's flag, which opens nothing there: only its row's window bounds it.
   const claude = anthropic && isClaudeModel(target.upstreamModel ?? '')
-  const window = Math.max(target.openedWindowTokens ?? 0, modelWindow) || (claude ? LONG_CONTEXT_WINDOW_TOKENS : 0)
+  const opened = claude ? (target.openedWindowTokens ?? 0) : 0
+  const window = Math.max(opened, modelWindow) || (claude ? LONG_CONTEXT_WINDOW_TOKENS : 0)
   return {
     defaultMaxOutputTokens: config.default_max_output_tokens,
     mediaPartTokens: Math.max(config.media_part_tokens, modelBound),

@@ -20,6 +20,7 @@
  * leaves (the text it carries is never held below its bytes).
  * Output: the request's own maximum, or the configured default.
  */
+import { responsesRequestTools } from '../pricing/features'
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
 
 export interface EstimateOptions {
@@ -176,7 +177,10 @@ export function anthropicDefinedToolTokens(tools: unknown): number {
   return n
 }
 
-/** The tool-use allowance of a request whose `tools` (or chat's legacy `functions`) offers any. */
+/**
+ * The tool-use allowance of a request that offers any tool: in `tools`, chat's legacy `functions`, or a Responses
+ * input item (`responsesRequestTools`), which the provider renders as one in `tools`.
+ */
 const toolUseOverhead = (...lists: unknown[]): number =>
   lists.some((list) => Array.isArray(list) && list.length > 0) ? TOOL_USE_OVERHEAD_TOKENS : 0
 
@@ -860,6 +864,6 @@ export function estimateResponses(body: Record<string, unknown>, o: EstimateOpti
   let input = o.contextTokens ?? 0
   if (typeof body.input === 'string') input += PER_MESSAGE_OVERHEAD + utf8(body.input)
   else if (Array.isArray(body.input)) for (const item of body.input) input += responsesItemTokens(item, media)
-  input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(body.tools)
+  input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(responsesRequestTools(body))
   return { inputTokens: billableInput(input, o, media), outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
 }

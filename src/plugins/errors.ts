@@ -4,7 +4,7 @@ import { isBusy } from '../db/busy'
 import { isReadOnly } from '../db/read-only'
 import { badRequest, databaseBusy, databaseFull, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
 import { lockTimedOut, sqlStateOf } from '../store/postgres/batch'
-import { isConflict, isDiskFull, isUnavailable } from '../store/postgres/errors'
+import { isConflict, isDiskFull, isLoginRefused, isUnavailable } from '../store/postgres/errors'
 import { peekRequestState } from '../http/request-state'
 import type { Services } from '../services'
 import { pathOf } from './request-context'
@@ -45,8 +45,11 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
   // Text Postgres cannot hold or read (a NUL: 22021, 22P05) that an edge check let through: the request's fault.
   if (UNSTORABLE_TEXT.has(sqlStateOf(cause))) return badRequest('Invalid request: a value holds a NUL character, which cannot be stored or matched.', 'invalid_request')
   // Postgres is down, out of reach, out of connections or taking no writes: no hold could be taken, so the
-  // provider was not called.
-  if (isUnavailable(cause)) return databaseUnavailable()
+  // provider was not called. A refused login lasts until the operator sets it again, who must hear of it.
+  if (isUnavailable(cause)) {
+    if (isLoginRefused(cause)) log.log('error', "the database refuses the gateway's login: requests are refused until it is set again", {})
+    return databaseUnavailable()
+  }
   // SQLite takes no writes, as a Postgres standby takes none: no hold could be written. Unlike a failover, nothing
   // ends it but the operator, who must hear of it.
   if (isReadOnly(cause)) {

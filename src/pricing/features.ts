@@ -586,7 +586,8 @@ export const LONG_CONTEXT_WINDOW_TOKENS = 1_000_000
 /**
  * The context window a request's features open, for the estimate (`EstimateTarget.openedWindowTokens`): the long
  * context window when the provider is sent `context-1m-…`, else none (a model's own window, 1M on Claude Opus and
- * Sonnet 4.6 and later without the flag, is its price row's `context_window_tokens`).
+ * Sonnet 4.6 and later without the flag, is its price row's `context_window_tokens`). The flag is Anthropic's: the
+ * estimate counts it for a Claude model only (`estimateOptionsFor`).
  */
 export const contextWindowOf = (features: Pick<RequestedFeatures, 'longContext'> | undefined): number | undefined =>
   features?.longContext ? LONG_CONTEXT_WINDOW_TOKENS : undefined

@@ -2,19 +2,22 @@ import { expect } from 'bun:test'
 import type { TestGateway } from './gateway'
 
 /**
- * cap-output's promise for one request (SPEC §6: `spend <= max_budget`): a probe user with $1 sends it and
- * reads its hold from X-Budget-Remaining; a user whose max_budget is exactly that hold sends it again. That
- * user's spend and budget (µ$) are returned once settled, with both answers: whatever the provider then
- * bills, the hold must have covered it.
+ * cap-output's promise for one request (SPEC §6: `spend <= max_budget`): a probe user with $1 (or `probeBudget`)
+ * sends it and reads its hold from X-Budget-Remaining; a user whose max_budget is exactly that hold sends it again.
+ * That user's spend and budget (µ$) are returned once settled, with both answers: whatever the provider then
+ * bills, the hold must have covered it. `headers` go with both requests.
  */
-export async function spendAtHeldBudget(gw: TestGateway, path: string, body: unknown, name: string) {
+export async function spendAtHeldBudget(
+  gw: TestGateway, path: string, body: unknown, name: string,
+  { headers = {}, probeBudget = 1 }: { headers?: Record<string, string>; probeBudget?: number } = {},
+) {
   const send = (secret: string) =>
-    fetch(gw.url + path, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  const probe = await gw.userWithKey({ id: `${name}-probe`, max_budget: 1 })
+    fetch(gw.url + path, { method: 'POST', headers: { ...headers, authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const probe = await gw.userWithKey({ id: `${name}-probe`, max_budget: probeBudget })
   const first = await send(probe.secret)
   await first.arrayBuffer()
   expect(first.status).toBe(200)
-  const held = Math.round((1 - Number(first.headers.get('x-budget-remaining'))) * 1e6)
+  const held = Math.round((probeBudget - Number(first.headers.get('x-budget-remaining'))) * 1e6)
   const { secret } = await gw.userWithKey({ id: `${name}-tight`, max_budget: held / 1e6 })
   const second = await send(secret)
   await second.arrayBuffer()

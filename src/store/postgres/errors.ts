@@ -23,10 +23,12 @@ export async function retryingConflicts<T>(run: () => Promise<T>, attempts = 5):
 /**
  * Postgres cannot take the transaction now, for its own state rather than for anything in it: it could not be
  * reached (refused, reset, timed out), is shutting down or starting (SQLSTATE class 08, and 57P01–57P03: a
- * pooled connection the server closed when it stopped), ended the statement at the deadline itself (57014: the
- * records pool's statement_timeout, which may answer just before the client's deadline does), has no
- * connection slot or memory left for it (UNAVAILABLE_STATES), takes no writes (25006: a primary turned standby
- * by a failover, or `default_transaction_read_only` set by an operator), or its database was dropped (57P04).
+ * pooled connection the server closed when it stopped; 57P05: one it closed idle, `idle_session_timeout`), ended
+ * the statement at the deadline itself (57014: the records pool's statement_timeout, which may answer just before
+ * the client's deadline does), has no connection slot, memory or other resource left for it, or hit a configured
+ * limit (UNAVAILABLE_STATES), takes no writes (25006: a primary turned standby by a failover, or
+ * `default_transaction_read_only` set by an operator), its database was dropped (57P04), or it refuses the
+ * gateway's login (class 28, `isLoginRefused`).
  * The transaction did not commit. Bun names a server's error ERR_POSTGRES_SERVER_ERROR whatever it is: its
  * SQLSTATE (sqlStateOf) says which.
  */
@@ -37,13 +39,24 @@ export function isUnavailable(error: unknown): boolean {
   return (
     /^ERR_POSTGRES_(CONNECTION|.*TIMEOUT|.*CLOSED|TLS)/.test(code) ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code) ||
-    /^(08|57014|57P0[123])/.test(state) ||
-    UNAVAILABLE_STATES.has(state)
+    /^(08|57014|57P0[1235])/.test(state) ||
+    UNAVAILABLE_STATES.has(state) ||
+    isLoginRefused(error)
   )
 }
 
-/** too_many_connections (max_connections, or the role's or database's CONNECTION LIMIT), out_of_memory, read_only_sql_transaction, database_dropped. */
-const UNAVAILABLE_STATES = new Set(['53300', '53200', '25006', '57P04'])
+/**
+ * insufficient_resources, too_many_connections (max_connections, or the role's or database's CONNECTION LIMIT),
+ * out_of_memory, configuration_limit_exceeded, read_only_sql_transaction, database_dropped.
+ */
+const UNAVAILABLE_STATES = new Set(['53000', '53300', '53200', '53400', '25006', '57P04'])
+
+/**
+ * Postgres refuses the gateway's login (class 28: invalid_password, its password changed under a running gateway;
+ * invalid_authorization_specification, its role or pg_hba.conf entry gone): every new connection fails until the
+ * operator sets the login again.
+ */
+export const isLoginRefused = (error: unknown): boolean => /^28[0-9A-Z]{3}$/.test(sqlStateOf(error))
 
 /** Postgres has no room left on its disk for the rows (53100 disk_full: "could not extend file"), as SQLite's SQLITE_FULL. */
 export const isDiskFull = (error: unknown): boolean => sqlStateOf(error) === '53100'
