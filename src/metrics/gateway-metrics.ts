@@ -31,7 +31,12 @@ export class GatewayMetrics {
   readonly freeCallsBusy = this.registry.register(
     new Counter('tollgate_free_calls_busy_total', 'Free calls (token counts, stored responses) refused with 503 upstream_busy: the share of the calls that hold nothing clients may take was reached.'),
   )
-  readonly refusals = this.registry.register(new Counter('tollgate_refusals_total', 'Requests refused by the gateway, by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …).'))
+  readonly refusals = this.registry.register(
+    new Counter('tollgate_refusals_total', "Requests the gateway itself refused (a 4xx of its own), by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …); a client gone is no refusal (status 499 in tollgate_http_requests_total)."),
+  )
+  readonly upstreamRefusals = this.registry.register(
+    new Counter('tollgate_upstream_refusals_total', "A provider's own 4xx passed on to the client, by code (upstream_rate_limited, upstream_rejected)."),
+  )
 
   /** Open holds and alert deliveries in the database as last read (`readReservations`, before each scrape). */
   private reservations = { n: 0, amount: 0 }
