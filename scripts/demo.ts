@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { configSchema } from '../src/config/schema'
 import { startGateway } from '../src/server'
+import { PortInUseError } from '../src/workers/port-in-use'
 import { startMockProvider } from '../test/support/mock-provider'
 
 const port = process.env.TOLLGATE_PORT ?? 8080
@@ -16,16 +17,24 @@ const masterKey = `demo-master-${crypto.randomUUID()}`
 const mock = startMockProvider({ chunks: 8, chunkDelayMs: 40 })
 const dbDir = mkdtempSync(join(tmpdir(), 'tollgate-demo-'))
 
-const gateway = await startGateway(
-  configSchema.parse({
-    master_key: masterKey,
-    port,
-    db: join(dbDir, 'demo.db'),
-    providers: { mock: { type: 'openai', base_url: `${mock.url}/v1`, api_key: 'demo-upstream-key' } },
-    aliases: { demo: 'mock:gpt-demo' },
-    pricing: { 'mock:gpt-demo': { input_per_million: 2.5, output_per_million: 10 } },
-  }),
-)
+const config = configSchema.parse({
+  master_key: masterKey,
+  port,
+  db: join(dbDir, 'demo.db'),
+  providers: { mock: { type: 'openai', base_url: `${mock.url}/v1`, api_key: 'demo-upstream-key' } },
+  aliases: { demo: 'mock:gpt-demo' },
+  pricing: { 'mock:gpt-demo': { input_per_million: 2.5, output_per_million: 10 } },
+})
+const gateway = await startGateway(config).catch(async (error) => {
+  if (!(error instanceof PortInUseError)) throw error
+  // Something already listens there (often a demo left running): a newcomer needs the way out, not a stack trace.
+  await mock.stop()
+  rmSync(dbDir, { recursive: true, force: true })
+  console.error(
+    `tollgate demo: port ${config.port} on ${config.host} is already in use; stop what listens there, or pick another port: TOLLGATE_PORT=${config.port === 8080 ? 8081 : 8080} npm run demo (TOLLGATE_PORT=0 takes any free one)`,
+  )
+  process.exit(1)
+})
 
 const admin = async (path: string, body: unknown) => {
   const res = await fetch(gateway.url + path, {

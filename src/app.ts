@@ -45,6 +45,7 @@ import { moderationsRoutes } from './routes/moderations'
 import { responsesRoutes } from './routes/responses'
 import type { Services } from './services'
 import { openStore } from './store/open'
+import { DatabaseReadOnly } from './store/read-only'
 
 /** What Bun's fetch cap leaves the free calls (`effectiveUpstreamLimit`); `FREE_CALLS` unless given. */
 export interface ServiceOptions {
@@ -64,6 +65,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     () => store.openReservations(),
     () => ledger?.openHolds ?? 0,
     (model) => configuredModels.has(model) || prices.cachedPriceOf(model) !== null,
+    () => store.ping().then(() => false, (error) => error instanceof DatabaseReadOnly),
   )
   const logger = createLogger(config.log_level)
   ledger = new Ledger(store.ledger, config.reservation_ttl_sec * 1000, (hold, outcome) => {

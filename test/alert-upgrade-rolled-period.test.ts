@@ -27,12 +27,13 @@ const settings = configSchema.parse({ master_key: MASTER_KEY, alerts: { threshol
 test('a period the previous version rolled, its crossing unseen, is alerted by the first check after the upgrade', async () => {
   const dir = tempDir()
   try {
-    // The previous version's schema: every migration but 0014_user_last_period_budget.
+    // The previous version's schema: the migrations before 0014_user_last_period_budget.
     const previous = join(dir, 'drizzle-previous')
     cpSync(MIGRATIONS, previous, { recursive: true })
-    rmSync(join(previous, '0014_user_last_period_budget.sql'))
     const journal = JSON.parse(readFileSync(join(previous, 'meta', '_journal.json'), 'utf8'))
-    journal.entries = journal.entries.filter((e: { tag: string }) => e.tag !== '0014_user_last_period_budget')
+    const later = journal.entries.filter((e: { idx: number }) => e.idx >= 14)
+    for (const e of later) rmSync(join(previous, `${e.tag}.sql`))
+    journal.entries = journal.entries.filter((e: { idx: number }) => e.idx < 14)
     writeFileSync(join(previous, 'meta', '_journal.json'), JSON.stringify(journal))
     const path = join(dir, 'tollgate.db')
     const client = new Database(path, { create: true })

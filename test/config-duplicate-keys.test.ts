@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { duplicateKeys } from '../src/config/duplicate-keys'
+import { duplicateKeys } from '../src/config/yaml-scan'
 import { ConfigError, loadConfig } from '../src/config/load'
 import { MASTER_KEY, tempDir } from './support/gateway'
 

@@ -8,6 +8,7 @@ import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig } from '../src/config/load'
+import { IDLE_TIMEOUT_SEC } from '../src/http/idle-timeout'
 import { ROOT } from './support/gateway'
 import { interpolate, readCompose, REPLICA_SECRETS, REPLICAS, replicaEnvironment } from './support/replicas'
 
@@ -155,5 +156,16 @@ describe('deploy/nginx.conf', () => {
     expect(conf).not.toContain('non_idempotent')
     // Longer than the gateway's upstream timeout (600 s), so that the gateway answers a slow call itself.
     expect(Number(/proxy_read_timeout (\d+)s;/.exec(conf)?.[1])).toBeGreaterThan(600)
+  })
+
+  test("closes an idle upstream connection before the gateway's idle timeout does", () => {
+    // nginx's default (60 s) outlived the replicas' 30 s idle close: a request sent on a connection the replica was
+    // closing got a 502 (a POST is not sent again: proxy_next_upstream). nginx must close its idle ones first.
+    const upstream = /upstream tollgate \{([^}]*)\}/.exec(conf)?.[1] ?? ''
+    expect(upstream).toMatch(/^\s*keepalive \d+;/m)
+    const idle = /^\s*keepalive_timeout (\d+)s;/m.exec(upstream)?.[1]
+    expect(idle).toBeDefined()
+    expect(Number(idle)).toBeLessThan(IDLE_TIMEOUT_SEC)
+    expect(Number(idle)).toBeGreaterThan(0)
   })
 })

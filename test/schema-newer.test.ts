@@ -112,7 +112,7 @@ describe('databases this binary knows open as before', () => {
     const raw = new Database(path)
     // As an older binary would have left it: its last migration is this binary's second to last.
     raw.run('DELETE FROM __drizzle_migrations WHERE created_at = ?', [ours.when])
-    raw.run('ALTER TABLE users DROP COLUMN last_period_budget')
+    raw.run('ALTER TABLE alerts DROP COLUMN dedupe_until')
     raw.close()
     openDatabase(path).$client.close()
     expect(migrationRows(path).length).toBe(journal.entries.length)

@@ -78,7 +78,10 @@ export class Alerts {
    * answered, `deliver` sends them without waiting for the next round.
    */
   userBlocked(userId: string, now = Date.now()): OutboxEntry {
-    return this.outbox.entry({ dedupeKey: `user_blocked:${userId}:${now}`, kind: 'user_blocked', subject: userId, text: `tollgate: user ${userId} was blocked`, data: { user_id: userId } }, now)
+    return this.outbox.entry(
+      { dedupeKey: `user_blocked:${userId}:${now}`, kind: 'user_blocked', subject: userId, text: `tollgate: user ${userId} was blocked`, data: { user_id: userId }, dedupeUntil: now },
+      now,
+    )
   }
 
   keyRevoked(key: { id: string; userId: string; name: string | null }, now = Date.now()): OutboxEntry {
@@ -89,6 +92,8 @@ export class Alerts {
         subject: key.id,
         text: `tollgate: key ${key.id}${key.name ? ` (${codeSpan(key.name)})` : ''} of user ${key.userId} was revoked`,
         data: { key_id: key.id, user_id: key.userId, name: key.name },
+        // Raised by the revocation alone, which happens once.
+        dedupeUntil: now,
       },
       now,
     )
@@ -102,6 +107,7 @@ export class Alerts {
         subject: null,
         text: `tollgate: the sweeper charged ${count} expired hold(s) at their full amount (a crash or a lost request); see usage rows with status expired`,
         data: { holds: count },
+        dedupeUntil: now,
       },
       now,
     )

@@ -12,6 +12,11 @@ export interface NewAlert {
   /** One line for people (Slack shows it as the message). */
   text: string
   data: Record<string, unknown>
+  /**
+   * Until when a check may raise this alert again (its row's dedupe key is what makes that a no-op): the audit
+   * retention's prune keeps the row until then. Null (or absent): for as long as it exists.
+   */
+  dedupeUntil?: number | null
 }
 
 const newAlertId = () => `alt_${crypto.randomUUID().replaceAll('-', '')}`
@@ -42,7 +47,10 @@ export class AlertOutbox {
   entry(a: NewAlert, now = Date.now()): OutboxEntry {
     const id = newAlertId()
     const payload = JSON.stringify({ id, kind: a.kind, created_at: new Date(now).toISOString(), text: a.text, data: a.data })
-    return { alert: { id, dedupeKey: a.dedupeKey, kind: a.kind, subject: a.subject, payload, createdAt: now }, webhooks: this.webhooks }
+    return {
+      alert: { id, dedupeKey: a.dedupeKey, kind: a.kind, subject: a.subject, payload, createdAt: now, dedupeUntil: a.dedupeUntil ?? null },
+      webhooks: this.webhooks,
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import { currentPeriod, periodStart, shownPeriodStart, type BudgetPeriod } from '../budget/period'
+import { currentPeriod, nextPeriodStart, periodStart, shownPeriodStart, type BudgetPeriod } from '../budget/period'
 import type { AlertSettings } from '../config/schema'
 import type { AlertRows, KeySpend, UserSpend } from '../store/store'
 import type { NewAlert } from './outbox'
@@ -133,6 +133,8 @@ export class AlertWatch {
         subject: k.id,
         text: `tollgate: key ${keyLabel(k)} of user ${k.user_id} expires at ${new Date(k.expires_at).toISOString()}`,
         data: { key_id: k.id, user_id: k.user_id, name: k.name, expires_at: new Date(k.expires_at).toISOString() },
+        // Expiring keys are those not expired yet.
+        dedupeUntil: k.expires_at,
       })
   }
 
@@ -159,6 +161,9 @@ export class AlertWatch {
 
   private userThresholds(u: UserSpend, start: number, spend: number, raise: (a: NewAlert) => void): void {
     const period = u.budget_period ?? 'lifetime'
+    // A period is judged while it runs and, once ended, while the one after it runs (storedPeriodThresholds,
+    // rolledUsersOver); a lifetime budget for as long as the user's spend stays past the threshold.
+    const dedupeUntil = u.budget_period ? nextPeriodStart(u.budget_period, nextPeriodStart(u.budget_period, start)) : null
     for (const t of this.crossed(spend, u.max_budget))
       raise({
         // Once per threshold, period and budget: a new period (a new start) or a new budget arms them again, as a key's
@@ -168,6 +173,7 @@ export class AlertWatch {
         subject: u.id,
         text: `tollgate: user ${u.id} has spent ${usd(spend)} of its ${u.budget_period ?? ''}${u.budget_period ? ' ' : ''}budget of ${usd(u.max_budget)} (${t}% threshold)`,
         data: { scope: 'user', user_id: u.id, threshold_percent: t, spend: spend / 1e6, max_budget: u.max_budget / 1e6, budget_period: period, period_start: shownPeriodStart(u.budget_period, start) },
+        dedupeUntil,
       })
   }
 
@@ -180,6 +186,7 @@ export class AlertWatch {
         subject: k.id,
         text: `tollgate: key ${keyLabel(k)} of user ${k.user_id} has spent ${usd(k.spend)} of its ceiling of ${usd(k.max_budget)} (${t}% threshold)`,
         data: { scope: 'key', key_id: k.id, user_id: k.user_id, threshold_percent: t, spend: k.spend / 1e6, max_budget: k.max_budget / 1e6 },
+        dedupeUntil: null,
       })
   }
 
@@ -205,6 +212,8 @@ export class AlertWatch {
 
   private intervalUnpricedAlerts({ interval, counts, others }: UnpricedCounts, raise: (a: NewAlert) => void): void {
     const since = new Date(interval).toISOString()
+    // An interval's counts are raised while it runs, and by the first check after it.
+    const dedupeUntil = interval + 2 * this.settings.unpriced_interval_ms
     for (const [model, refusals] of counts)
       raise({
         dedupeKey: `unpriced:${model}:${interval}`,
@@ -212,6 +221,7 @@ export class AlertWatch {
         subject: model,
         text: `tollgate: ${codeSpan(model)} was asked for and refused for lack of a price (${refusals} time(s) since ${since}); price it to serve it`,
         data: { model, refusals, since },
+        dedupeUntil,
       })
     if (others > 0)
       raise({
@@ -220,6 +230,7 @@ export class AlertWatch {
         subject: null,
         text: `tollgate: more than ${UNPRICED_MODELS_PER_INTERVAL} unpriced models were asked for since ${since}; see the request log`,
         data: { model: null, other_refusals: others, since },
+        dedupeUntil,
       })
   }
 }

@@ -19,6 +19,19 @@ export function periodStart(period: BudgetPeriod | null, now: number): number {
   }
 }
 
+/** Start of the period after the one starting at `start`. */
+export function nextPeriodStart(period: BudgetPeriod, start: number): number {
+  const d = new Date(start)
+  switch (period) {
+    case 'daily':
+      return start + DAY_MS
+    case 'weekly':
+      return start + 7 * DAY_MS
+    case 'monthly':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)
+  }
+}
+
 /**
  * A user's budget period as it stands at `now`: when the stored one has ended, a new one has begun and
  * its spend is 0, whether or not the row has been rolled over yet.

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
-import { duplicateKeys } from './duplicate-keys'
 import { quoted } from './quoted'
 import { configSchema, type Config } from './schema'
 import { WORKER_ENV } from '../workers/worker-env'
+import { scanYaml, type KeyPath, type PlainScalar } from './yaml-scan'
 
 /** Settings that may come from the environment, as `TOLLGATE_<NAME>`. The rest are file-only. */
 export const ENV_SETTINGS = [
@@ -66,17 +66,36 @@ function readFile(path: string, env: Env): { settings: Record<string, unknown>; 
   }
   if (parsed == null) return { settings: {}, references: new Set() }
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`TOLLGATE_CONFIG: ${path} must be a mapping`)
+  const { duplicates, plainScalars } = scanYaml(text)
   // Bun.YAML.parse keeps the last of a key written twice: a price or a limit written again further down would
   // replace the first silently.
-  const duplicates = duplicateKeys(text)
   if (duplicates.length)
     throw new ConfigError(`invalid configuration:\n  ${duplicates.map(({ path: key, lines: [first, again] }) =>
       `${fieldName(key)}: is written twice in ${path} (lines ${first} and ${again}); a YAML key is unique: keep one of them`).join('\n  ')}`)
+  const misspelt = numberSpellingProblems(parsed, plainScalars)
+  if (misspelt.length) throw new ConfigError(`invalid configuration:\n  ${misspelt.join('\n  ')}`)
   // The variables the file's values read (a secret may well be named TOLLGATE_SOMETHING), not those its
   // comments mention: a `${TOLLGATE_…}` commented out reads nothing, and the variable set for it is a mistake.
   const references = new Set<string>()
   return { settings: expandVariables(parsed, env, '', references) as Record<string, unknown>, references }
 }
+
+/** A number as the configuration takes it: decimal digits, a fraction where the setting takes one (0.25), no leading zero. */
+const PLAIN_DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/
+
+/**
+ * The file's numbers not written in plain decimal digits: YAML reads `0x1F90` as 8080, `1e3` as 1000, `0o17` as 15,
+ * `+80` as 80 and `.inf` as Infinity (and YAML 1.1 reads `010` as 8), any of which in a setting is far likelier a
+ * mistake than meant. The environment's text is held to the same spelling by the schema (wholeNumber).
+ */
+function numberSpellingProblems(parsed: unknown, plainScalars: readonly PlainScalar[]): string[] {
+  return plainScalars
+    .filter(({ path, text }) => typeof valueAt(parsed, path) === 'number' && !PLAIN_DECIMAL.test(text))
+    .map(({ path, text }) => `${fieldName(path)}: is written ${text}, which YAML reads as ${valueAt(parsed, path)}; write a number in decimal digits, such as 8080 or 0.25`)
+}
+
+const valueAt = (root: unknown, path: KeyPath): unknown =>
+  path.reduce<unknown>((node, key) => (node !== null && typeof node === 'object' && Object.hasOwn(node, key) ? (node as Record<PropertyKey, unknown>)[key] : undefined), root)
 
 const envName = (setting: string) => `TOLLGATE_${setting.toUpperCase()}`
 const ENV_NAMES = new Set<string>(ENV_SETTINGS.map(envName))

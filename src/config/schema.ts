@@ -16,13 +16,18 @@ const flag = z.union(
   { error: 'must be true or false (1/0, yes/no)' },
 )
 
+/** A whole number as the environment's text may spell it: decimal digits, no leading zero, a sign only for a minus. */
+const DECIMAL_INTEGER = /^-?(0|[1-9][0-9]*)$/
+
 /**
- * A whole number from YAML (a number) or the environment (its text). Empty text, or a YAML key left
- * without a value, is an error: `z.coerce.number` would read both as 0, a valid but unintended setting.
+ * A whole number from YAML (a number: load.ts refuses one not written in decimal digits) or the environment (its
+ * text, in decimal digits: Number() would also read `0x1F90`, `1e3`, `0o17`, `+80` and `Infinity`). Empty text, or
+ * a YAML key left without a value, is an error: `z.coerce.number` would read both as 0, a valid but unintended
+ * setting.
  */
 const wholeNumber = z.preprocess(
-  (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
-  z.number({ error: 'must be a whole number' }).int('must be a whole number'),
+  (v) => (typeof v === 'string' && DECIMAL_INTEGER.test(v.trim()) ? Number(v) : v),
+  z.number({ error: 'must be a whole number in decimal digits, such as 8080' }).int('must be a whole number'),
 )
 const positiveInt = wholeNumber.pipe(z.number().positive())
 /** The longest a timer can wait: beyond it the runtime fires at once (1 ms), so a larger setting is an error. */

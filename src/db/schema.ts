@@ -290,6 +290,11 @@ export const alerts = sqliteTable(
     /** The JSON body sent to every webhook (with `text` for Slack). */
     payload: text('payload').notNull(),
     createdAt: integer('created_at').notNull(),
+    /**
+     * Until when a check may raise this alert again, which its row (its dedupe key) is what stops: the audit
+     * retention's prune leaves it until then. Null: for as long as it exists (a lifetime budget's thresholds).
+     */
+    dedupeUntil: integer('dedupe_until'),
   },
   (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt)],
 )

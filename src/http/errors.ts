@@ -71,6 +71,24 @@ export function providerRefusedCredentials(status: number, upstream: string, sum
   error.forOperator = { upstream, detail: summary }
   return error
 }
+/** A provider's 429: it rate-limits the gateway's account (or it is out of credits), which the caller is told as a 429. */
+export const upstreamRateLimited = (message: string, headers?: Record<string, string>) =>
+  new GatewayError(429, 'upstream_rate_limited', message, 'rate_limit_error', headers)
+/** Any other 4xx of a provider's, its status kept: the caller's request is what the provider refused. */
+export const upstreamRejected = (status: number, message: string) => new GatewayError(status, 'upstream_rejected', message)
+/** The codes of a provider's own refusals passed on with their status: the provider refused, not the gateway. */
+export const PROVIDER_REFUSAL_CODES: readonly string[] = ['upstream_rate_limited', 'upstream_rejected']
+/** The client went away before its answer (nginx's 499): nobody refused anything, and nobody reads it. */
+export const clientClosedRequest = () => new GatewayError(499, 'client_closed_request', 'The client closed the request.')
+
+/**
+ * Who refused the request this error answers: the gateway (a 4xx of its own: a budget, a price, a key, a limit, a
+ * malformed body), the provider (its 4xx passed on), or nobody: the client left (499), or something failed (5xx).
+ */
+export function refusedBy(error: GatewayError): 'gateway' | 'provider' | null {
+  if (error.status >= 500 || error.status === 499) return null
+  return PROVIDER_REFUSAL_CODES.includes(error.code) ? 'provider' : 'gateway'
+}
 export const gatewayTimeout = (message: string) => new GatewayError(504, 'upstream_timeout', message, 'api_error')
 /** A provider call cut because the gateway is stopping (see Ledger.cutCalls); another replica may take the retry. */
 export const gatewayStopping = () =>

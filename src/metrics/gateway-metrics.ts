@@ -7,6 +7,7 @@ import type { ChangeFeed } from '../redis/change-feed'
 import type { RedisLink } from '../redis/link'
 import type { SharedRateLimiter } from '../redis/rate-limiter'
 import { droppedRows } from '../store/postgres/batch'
+import { refusedAsReadOnly } from '../store/read-only'
 import { Counter, CounterRead, Gauge, Histogram, OTHER, Registry } from './prometheus'
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
@@ -31,25 +32,41 @@ export class GatewayMetrics {
   readonly freeCallsBusy = this.registry.register(
     new Counter('tollgate_free_calls_busy_total', 'Free calls (token counts, stored responses) refused with 503 upstream_busy: the share of the calls that hold nothing clients may take was reached.'),
   )
-  readonly refusals = this.registry.register(new Counter('tollgate_refusals_total', 'Requests refused by the gateway, by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …).'))
+  readonly refusals = this.registry.register(
+    new Counter('tollgate_refusals_total', "Requests the gateway itself refused (a 4xx of its own), by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …); a client gone is no refusal (status 499 in tollgate_http_requests_total)."),
+  )
+  readonly upstreamRefusals = this.registry.register(
+    new Counter('tollgate_upstream_refusals_total', "A provider's own 4xx passed on to the client, by code (upstream_rate_limited, upstream_rejected)."),
+  )
 
   /** Open holds and alert deliveries in the database as last read (`readReservations`, before each scrape). */
   private reservations = { n: 0, amount: 0 }
   private alertDeliveries = { pending: 0, failed: 0 }
   /** Whether the last scrape's reads of the database were answered. */
   private databaseUp = 1
+  /** Whether the database answered the last scrape but takes no writes. */
+  private databaseReadOnly = 0
   private outbox: AlertOutbox | null = null
 
   constructor(
     private readonly openReservations: () => Promise<{ n: number; amount: number }>,
     openHoldsHere: () => number,
     private readonly isConfiguredModel: (model: string) => boolean,
+    /** Whether the database takes no writes, as /health tells it (`database: read_only`, Store.ping). */
+    private readonly takesNoWrites: () => Promise<boolean> = async () => false,
   ) {
     this.registry.register(new Gauge('tollgate_holds_open', 'Holds taken by this process and not yet settled.', openHoldsHere))
     this.registry.register(new Gauge('tollgate_reservations_open', 'Open holds in the database, all processes.', () => this.reservations.n))
     this.registry.register(new Gauge('tollgate_reserved_usd', 'USD held by open holds in the database, all processes.', () => this.reservations.amount / 1e6))
     this.registry.register(
-      new Gauge('tollgate_database_up', 'Whether the database answered this scrape (1) or not (0): the database-wide gauges are then as last read.', () => this.databaseUp),
+      new Gauge('tollgate_database_up', "Whether the database answered this scrape's reads (1) or not (0): the database-wide gauges are then as last read.", () => this.databaseUp),
+    )
+    this.registry.register(
+      new Gauge(
+        'tollgate_database_read_only',
+        "Whether the database answered this scrape but takes no writes (1: /health's database: read_only, or a queued write it refused as read-only; every hold is refused) or takes them (0).",
+        () => this.databaseReadOnly,
+      ),
     )
     this.registry.register(
       new CounterRead('tollgate_store_rows_dropped_total', 'Background rows (settlements, request log) Postgres refused for what they held, even made storable: dropped, each logged.', () => droppedRows.count),
@@ -60,11 +77,15 @@ export class GatewayMetrics {
    * Reads the database-wide figures the gauges show (holds, alert deliveries) after `flushed` (the settlements
    * queued); the metrics route awaits it before rendering. A database that does not answer leaves them as last
    * read and says so (`tollgate_database_up` 0): the process's own counters are still scraped, the 503s it is
-   * serving included, rather than the scrape failing as if the process were gone.
+   * serving included, rather than the scrape failing as if the process were gone. One that answers but takes no
+   * writes refuses the flush and still answers the reads: up, and read-only (`tollgate_database_read_only`).
    */
   async readReservations(flushed: () => Promise<void> = async () => {}): Promise<void> {
+    const refused = await flushed().then(
+      () => null,
+      (error: unknown) => error,
+    )
     try {
-      await flushed()
       const [reservations, pending, failed] = await Promise.all([this.openReservations(), this.outbox?.count('pending'), this.outbox?.count('failed')])
       this.reservations = reservations
       this.alertDeliveries = { pending: pending ?? 0, failed: failed ?? 0 }
@@ -72,6 +93,7 @@ export class GatewayMetrics {
     } catch {
       this.databaseUp = 0
     }
+    this.databaseReadOnly = this.databaseUp === 1 && (refusedAsReadOnly(refused) || (await this.takesNoWrites().catch(() => false))) ? 1 : 0
   }
 
   /** The store's background rows dropped while the database took none (Store.droppedWhileUnwritable). */

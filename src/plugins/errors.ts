@@ -2,7 +2,7 @@ import { DrizzleQueryError } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { isBusy } from '../db/busy'
 import { isReadOnly } from '../db/read-only'
-import { badRequest, databaseBusy, databaseFull, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, wireFormatOf } from '../http/errors'
+import { badRequest, databaseBusy, databaseFull, databaseUnavailable, errorResponse, GatewayError, internalError, notFound, refusedBy, wireFormatOf } from '../http/errors'
 import { lockTimedOut, sqlStateOf } from '../store/postgres/batch'
 import { isConflict, isDiskFull, isLoginRefused, isUnavailable } from '../store/postgres/errors'
 import { peekRequestState } from '../http/request-state'
@@ -81,7 +81,9 @@ export const errors = ({ metrics, logger, refusals }: Pick<Services, 'metrics' |
     const failure = toGatewayError(code, error, logger)
     const state = peekRequestState(request)
     if (state) state.status = failure.status
-    if (failure.status < 500) metrics.refusals.inc({ code: failure.code })
+    const refuser = refusedBy(failure)
+    if (refuser === 'gateway') metrics.refusals.inc({ code: failure.code })
+    else if (refuser === 'provider') metrics.upstreamRefusals.inc({ code: failure.code })
     if (failure.status === 402 || failure.status === 403 || failure.status === 429) refusals.refused(failure.code)
     if (failure.forOperator) logger.log('warn', 'upstream provider refused the gateway credentials', { request_id: state?.id, ...failure.forOperator })
     return errorResponse(failure, wireFormatOf(state?.path ?? pathOf(request.url)), set.headers as Record<string, string>)

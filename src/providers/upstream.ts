@@ -1,5 +1,5 @@
 import type { ProviderConfig } from '../config/schema'
-import { badGateway, GatewayError, gatewayStopping, gatewayTimeout, providerRefusedCredentials } from '../http/errors'
+import { badGateway, clientClosedRequest, GatewayError, gatewayStopping, gatewayTimeout, providerRefusedCredentials, upstreamRateLimited, upstreamRejected } from '../http/errors'
 import { answerCarriesOutput } from '../metering/answer-output'
 import { CHARACTER_OF_NAME, NAMES_OF_CHARACTER } from './html-named-references'
 import { retryAfterHeaders } from './retry-after'
@@ -449,14 +449,14 @@ export async function upstreamFailure(res: Response, provider: ProviderConfig): 
   const body = await readErrorBody(res)
   const message = summariseUpstreamText(res.status, body, provider, res.headers.get('content-type'))
   if (res.status === 429) {
-    const error = new GatewayError(429, 'upstream_rate_limited', message, 'rate_limit_error', retryAfterHeaders(res.headers))
+    const error = upstreamRateLimited(message, retryAfterHeaders(res.headers))
     // OpenAI's account out of credits: no retry is answered otherwise until someone pays.
     if (errorNamesOf(body).includes('insufficient_quota')) error.retryable = false
     return error
   }
   if (res.status === 401 || res.status === 403 || res.status === 407)
     return providerRefusedCredentials(res.status, new URL(provider.base_url).host, message)
-  if (res.status >= 400 && res.status < 500) return new GatewayError(res.status, 'upstream_rejected', message)
+  if (res.status >= 400 && res.status < 500) return upstreamRejected(res.status, message)
   return asOverloaded(badGateway(message, retryAfterHeaders(res.headers)), res.status, errorNamesOf(body))
 }
 
@@ -556,7 +556,7 @@ export function upstreamSignal(timeoutMs: number, client?: AbortSignal, stopping
 export function fetchFailure(error: unknown, signal: UpstreamSignal): GatewayError {
   const why = signal.reason()
   if (why === 'timeout' || why === 'idle') return gatewayTimeout('Upstream provider did not answer in time.')
-  if (why === 'client') return new GatewayError(499, 'client_closed_request', 'The client closed the request.')
+  if (why === 'client') return clientClosedRequest()
   if (why === 'shutdown') return gatewayStopping()
   const code = (error as { code?: string })?.code
   return badGateway(`Upstream provider could not be reached${code ? ` (${code})` : ''}.`)

@@ -1,4 +1,4 @@
-import { FORBIDDEN_CODES } from '../http/errors'
+import { FORBIDDEN_CODES, PROVIDER_REFUSAL_CODES } from '../http/errors'
 import type { RefusalRows } from '../store/store'
 
 const HOUR_MS = 3_600_000
@@ -18,8 +18,7 @@ const KIND_OF_CODE = new Map<string, RefusalKind>([
   ['budget_exceeded', 'budget'],
   ['pricing_required', 'pricing'],
   ['rate_limit_exceeded', 'rate_limited'],
-  ['upstream_rate_limited', 'upstream'],
-  ['upstream_rejected', 'upstream'],
+  ...PROVIDER_REFUSAL_CODES.map((code) => [code, 'upstream'] as const),
   ...FORBIDDEN_CODES.map((code) => [code, 'forbidden'] as const),
 ])
 

@@ -47,7 +47,7 @@ export class RequestLog {
   private stopped = false
 
   constructor(
-    private readonly store: Pick<Store, 'appendRequestLog' | 'storeRefusals' | 'pruneRequestLog'>,
+    private readonly store: Pick<Store, 'appendRequestLog' | 'storeRefusals' | 'pruneRequestLog' | 'alerts'>,
     private readonly retentionDays: number,
   ) {
     // In the background from the start: the port opens while a long retention catches up.
@@ -112,15 +112,20 @@ export class RequestLog {
     this.unsynced.clear()
   }
 
-  /** Deletes rows older than the retention period (0 keeps everything), without holding up requests. Returns how many went. */
+  /**
+   * The audit retention's job: deletes request-log rows older than the retention period (0 keeps everything), then
+   * the alerts past it that are done with (AlertRows.prune), without holding up requests. Returns how many
+   * request-log rows went.
+   */
   async pruneOld(now = Date.now()): Promise<number> {
     if (this.retentionDays === 0) return 0
-    try {
-      return await this.store.pruneRequestLog(now - this.retentionDays * DAY_MS, () => this.stopped)
-    } catch (error) {
+    const cutoff = now - this.retentionDays * DAY_MS
+    const pruned = await this.store.pruneRequestLog(cutoff, () => this.stopped).catch((error) => {
       console.error('[tollgate] request-log prune failed', error)
       return 0
-    }
+    })
+    await this.store.alerts.prune(cutoff, () => this.stopped).catch((error) => console.error('[tollgate] alert prune failed', error))
+    return pruned
   }
 
   /** Stops pruning and writes the counts; refusals still answered while the server drains are handed on at once. */

@@ -1,5 +1,6 @@
 import { RedisClient } from 'bun'
 import type { Logger } from '../log/logger'
+import { isAuthRefusal, redisAuthRefusal } from './auth-refusal'
 
 /** A command that takes longer than this counts as Redis being down: the request does not wait for it. */
 const COMMAND_TIMEOUT_MS = 500
@@ -19,6 +20,9 @@ export const redisAddress = (url: string) => {
   return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`
 }
 
+/** Why Redis is down: gone (or too slow), or refusing tollgate's credentials or rights (its password, user or ACL). */
+export type RedisDownReason = 'unreachable' | 'authentication_failed'
+
 /**
  * The gateway's connections to Redis: one for commands (rate limits, publishing changes) and one held in
  * subscriber mode, as Redis requires. Neither queues commands while disconnected: a command then fails at
@@ -31,6 +35,8 @@ export class RedisLink {
   readonly subscriber: RedisClient
   /** What the last command, connection or disconnection said. */
   private healthy = false
+  /** Why, while down (`up` false); what /health tells. */
+  downReason: RedisDownReason = 'unreachable'
   private stopped = false
   private readonly timers = new Set<Timer>()
   private lastProbe = 0
@@ -92,7 +98,7 @@ export class RedisLink {
       if (!this.healthy) this.markUp()
       return reply
     } catch (error) {
-      if (isOutage(error)) this.markDown(error as Error)
+      if (isOutage(error)) this.markDown(error as Error, isAuthRefusal(error) ? 'authentication_failed' : 'unreachable')
       throw error
     } finally {
       clearTimeout(timer)
@@ -110,14 +116,20 @@ export class RedisLink {
     try {
       await client.connect()
     } catch (error) {
-      if (client === this.commands) this.markDown(error as Error)
+      if (client === this.commands) {
+        // Bun's client says "Connection closed" whether Redis is gone or refused the login: Redis is asked which.
+        const refusal = await redisAuthRefusal(this.url)
+        if (refusal) this.markDown(new Error(refusal), 'authentication_failed')
+        else this.markDown(error as Error, 'unreachable')
+      }
       this.retryLater(client)
     }
   }
 
+  /** A connection closed: one that was up is an outage; a login refused is told by `connect`, which it fails. */
   private lost(client: RedisClient): void {
     if (this.stopped) return
-    if (client === this.commands) this.markDown()
+    if (client === this.commands && this.healthy) this.markDown()
     this.retryLater(client)
   }
 
@@ -136,14 +148,24 @@ export class RedisLink {
     this.logger.log('info', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
   }
 
-  private markDown(error?: Error): void {
-    if (!this.healthy && this.outages > 0) return
+  /**
+   * Notes Redis down, logged once per outage, and again when `reason` (what a connection or a command found) changes
+   * it; without one (a timeout at startup, a connection closed) it is `unreachable` unless already down.
+   */
+  private markDown(error?: Error, reason?: RedisDownReason): void {
+    const down = !this.healthy && this.outages > 0
+    if (down && (reason === undefined || reason === this.downReason)) return
     this.healthy = false
-    this.outages++
-    this.logger.log('warn', 'redis unreachable: rate limits follow the configured failure mode until it answers', {
-      redis: redisAddress(this.url),
-      error: error?.message ?? 'connection closed',
-    })
+    if (!down) this.outages++
+    this.downReason = reason ?? 'unreachable'
+    const fields = { redis: redisAddress(this.url), error: error?.message ?? 'connection closed' }
+    if (this.downReason === 'authentication_failed')
+      this.logger.log(
+        'error',
+        "redis authentication failed: Redis refused tollgate's user, password or rights (check TOLLGATE_REDIS_URL, TOLLGATE_REDIS_PASSWORD and the user's ACL); rate limits follow the configured failure mode until it accepts them",
+        fields,
+      )
+    else this.logger.log('warn', 'redis unreachable: rate limits follow the configured failure mode until it answers', fields)
   }
 }
 

@@ -1,3 +1,6 @@
+import { isReadOnly } from '../db/read-only'
+import { sqlStateOf } from './postgres/batch'
+
 /**
  * The database answers but takes no writes (a Postgres primary turned standby by a failover, or
  * `default_transaction_read_only` set by an operator; a SQLite file on a filesystem remounted read-only): every
@@ -9,3 +12,6 @@ export class DatabaseReadOnly extends Error {
     super('the database takes no writes (read-only)')
   }
 }
+
+/** A write refused because the database takes none: SQLite's SQLITE_READONLY (and its extended codes), Postgres's 25006. */
+export const refusedAsReadOnly = (error: unknown): boolean => isReadOnly(error) || sqlStateOf(error) === '25006'

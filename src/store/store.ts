@@ -258,6 +258,12 @@ export interface AlertRows {
   /** Failed deliveries of an alert pending again from `now`; returns how many. */
   redeliver(alertId: string, now: number): Promise<number>
   exists(alertId: string): Promise<boolean>
+  /**
+   * Deletes the alerts raised before `cutoff` that are done with: none of their deliveries still pending (each
+   * delivered, or failed after its last attempt), and their dedupe key no longer needed past `cutoff` either
+   * (`dedupeUntil`), with their deliveries; in batches, until `stopped`. Returns how many alerts went.
+   */
+  prune(cutoff: number, stopped: () => boolean): Promise<number>
   /** Users with a budget whose spend is at least `basisPoints` / 10000 of it. */
   usersOver(basisPoints: number): Promise<UserSpend[]>
   /**
@@ -293,6 +299,8 @@ export interface StoredAlert {
   subject: string | null
   payload: string
   createdAt: number
+  /** See NewAlert.dedupeUntil. */
+  dedupeUntil?: number | null
 }
 
 export interface DueDelivery {

@@ -6,11 +6,12 @@
  * take it: 503 database_unavailable with Retry-After (SPEC §11: "Postgres down → no provider call without a hold
  * (503)"), or 503 database_full as SQLite's full disk (SQLITE_FULL) is — never a 500 internal_error logged as an
  * unhandled bug. A read-only database is unhealthy too: /health must not say 200 while every hold fails, or a
- * load balancer keeps sending the replica traffic.
+ * load balancer keeps sending the replica traffic. /metrics says the same: the database up (it answers reads) and
+ * read-only (`tollgate_database_read_only`).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
-import { startTestGateway } from '../support/gateway'
+import { MASTER_KEY, startTestGateway } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 let pg: TestPostgres
@@ -44,10 +45,14 @@ const health = async (url: string) => {
   const res = await fetch(`${url}/health`)
   return { status: res.status, body: await res.json() }
 }
+const databaseGauges = async (url: string) => {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).text()
+  return text.split('\n').filter((line) => /^tollgate_database_(up|read_only) /.test(line))
+}
 
 test('a read-only Postgres (standby, default_transaction_read_only): the hold is refused 503 database_unavailable, /health says 503', async () => {
   const url = await pg.database('read_only')
-  const gw = await startTestGateway({ mock, config: { database_url: url } })
+  const gw = await startTestGateway({ mock, config: { database_url: url, metrics_enabled: true } })
   const admin = new Bun.SQL(url)
   const readOnly = async (on: boolean) => {
     await admin.unsafe(on ? 'ALTER SYSTEM SET default_transaction_read_only = on' : 'ALTER SYSTEM RESET default_transaction_read_only')
@@ -63,9 +68,11 @@ test('a read-only Postgres (standby, default_transaction_read_only): the hold is
     await readOnly(true)
     expect(await refusedChat(gw.url, secret)).toEqual({ status: 503, code: 'database_unavailable', retryAfter: '1' })
     expect(await health(gw.url)).toEqual({ status: 503, body: { status: 'unavailable', database: 'read_only' } })
+    expect(await databaseGauges(gw.url)).toEqual(['tollgate_database_up 1', 'tollgate_database_read_only 1'])
     await readOnly(false)
     expect(await health(gw.url)).toEqual({ status: 200, body: { status: 'ok' } })
     expect((await chat(gw.url, secret)).status).toBe(200)
+    expect(await databaseGauges(gw.url)).toEqual(['tollgate_database_up 1', 'tollgate_database_read_only 0'])
   } finally {
     await admin.unsafe('ALTER SYSTEM RESET default_transaction_read_only').catch(() => {})
     await admin.unsafe('SELECT pg_reload_conf()').catch(() => {})
@@ -103,7 +110,7 @@ test('Postgres refusing new connections (53300 too many connections): requests g
 
 test("Postgres out of disk (53100) under a hold: 503 database_full, as SQLite's SQLITE_FULL", async () => {
   const url = await pg.database('disk_full')
-  const gw = await startTestGateway({ mock, config: { database_url: url } })
+  const gw = await startTestGateway({ mock, config: { database_url: url, metrics_enabled: true } })
   const admin = new Bun.SQL(url)
   try {
     const { secret } = await gw.userWithKey({ id: 'full-user', max_budget: 1 })

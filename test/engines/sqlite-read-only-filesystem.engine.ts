@@ -7,17 +7,18 @@
  * read-only (a filesystem with a file open for writing cannot be remounted read-only, so the folder's own mount
  * is left as it is). The gateway's connection, opened before, still writes through the folder's own mount: only
  * the probe, which looks the file up by its path, meets the read-only one. Needs root (CAP_SYS_ADMIN), as the
- * Postgres engine tests do; it fails, never skips, without.
+ * Postgres engine tests do; it fails, never skips, without. /metrics says the same: the database up (it answers
+ * reads) and read-only (`tollgate_database_read_only`).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { dirname } from 'node:path'
-import { startTestGateway, type TestGateway } from '../support/gateway'
+import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway'
 
 let gw: TestGateway
 let folder: string
 let mounted = false
 beforeAll(async () => {
-  gw = await startTestGateway()
+  gw = await startTestGateway({ config: { metrics_enabled: true } })
   folder = dirname(gw.dbPath)
 })
 afterAll(async () => {
@@ -34,6 +35,10 @@ const health = async () => {
   const res = await fetch(`${gw.url}/health`)
   return { status: res.status, body: await res.json() }
 }
+const databaseGauges = async () => {
+  const text = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).text()
+  return text.split('\n').filter((line) => /^tollgate_database_(up|read_only) /.test(line))
+}
 
 test('the database folder remounted read-only: /health is 503 read_only; writable again: 200', async () => {
   expect(await health()).toEqual({ status: 200, body: { status: 'ok' } })
@@ -41,7 +46,9 @@ test('the database folder remounted read-only: /health is 503 read_only; writabl
   mounted = true
   run('mount', '-o', 'remount,bind,ro', folder)
   expect(await health()).toEqual({ status: 503, body: { status: 'unavailable', database: 'read_only' } })
+  expect(await databaseGauges()).toEqual(['tollgate_database_up 1', 'tollgate_database_read_only 1'])
   run('umount', folder)
   mounted = false
   expect(await health()).toEqual({ status: 200, body: { status: 'ok' } })
+  expect(await databaseGauges()).toEqual(['tollgate_database_up 1', 'tollgate_database_read_only 0'])
 })

@@ -37,6 +37,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alert-restart-ended-period',
   'alert-webhook-unknown-to-process',
   'alert-delivery-late-result',
+  'alert-history-retention',
   'event-alert-with-its-change',
   'billed-features',
   'responses-context',

@@ -1,10 +1,17 @@
 import type { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import type { AlertRows, ExpiringKey, KeySpend, OutboxEntry, UserSpend } from '../store'
 import * as tables from './schema'
 
 const n = (v: unknown) => Number(v)
+
+// As SQLite's (AlertRows.prune): their deliveries go with them (ON DELETE CASCADE).
+const PRUNE_ALERTS = `DELETE FROM alerts WHERE id IN
+  (SELECT a.id FROM alerts a WHERE a.created_at < $1 AND a.dedupe_until < $1
+     AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.alert_id = a.id AND d.status = 'pending')
+   ORDER BY a.created_at LIMIT ${MAINTENANCE_BATCH})`
 
 /**
  * The alert outbox in Postgres, shared by every replica: the dedupe key's unique index makes an alert once
@@ -54,6 +61,8 @@ export function postgresAlertRows(sql: SQL): AlertRows {
     redeliver: (alertId, now) =>
       sql.begin(async (tx) => (await tx`UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ${now} WHERE alert_id = ${alertId} AND status = 'failed'`).count),
     exists: async (alertId) => (await sql`SELECT 1 FROM alerts WHERE id = ${alertId}`).length > 0,
+    // Each batch a statement of its own, as the request log's prune (PostgresStore.pruneRequestLog).
+    prune: (cutoff, stopped) => deleteInBatches(async () => (await sql.unsafe(PRUNE_ALERTS, [cutoff])).count, stopped),
     // Compared in numeric (here and below): in bigint, max_budget * basis points overflows for a budget the API accepts (at 100 %, past $922M).
     usersOver: async (bp) =>
       (
@@ -90,7 +99,7 @@ type PgWriter = PgDatabase<PgQueryResultHKT, typeof tables>
 export async function insertOutboxEntry(tx: PgWriter, { alert: a, webhooks }: OutboxEntry): Promise<boolean> {
   const [row] = await tx
     .insert(tables.alerts)
-    .values({ id: a.id, dedupeKey: a.dedupeKey, kind: a.kind, subject: a.subject, payload: a.payload, createdAt: a.createdAt })
+    .values({ id: a.id, dedupeKey: a.dedupeKey, kind: a.kind, subject: a.subject, payload: a.payload, createdAt: a.createdAt, dedupeUntil: a.dedupeUntil ?? null })
     .onConflictDoNothing({ target: tables.alerts.dedupeKey })
     .returning({ id: tables.alerts.id })
   if (!row) return false

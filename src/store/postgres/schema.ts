@@ -236,6 +236,7 @@ export const alerts = pgTable(
     subject: text('subject'),
     payload: text('payload').notNull(),
     createdAt: millis('created_at').notNull(),
+    dedupeUntil: millis('dedupe_until'),
   },
   (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt)],
 )

@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import type { WriteQueue } from '../../db/write-queue'
 import type { AlertRows, DueDelivery, ExpiringKey, KeySpend, OutboxEntry, UserSpend } from '../store'
 
@@ -39,6 +40,13 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
     `UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE alert_id = ? AND status = 'failed'`,
   )
   const exists = db.prepare<{ id: string }, [string]>('SELECT id FROM alerts WHERE id = ?')
+  // Their deliveries go with them (ON DELETE CASCADE).
+  const prune = db.prepare<unknown, [number]>(
+    `DELETE FROM alerts WHERE id IN
+       (SELECT a.id FROM alerts a WHERE a.created_at < ?1 AND a.dedupe_until < ?1
+          AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.alert_id = a.id AND d.status = 'pending')
+        ORDER BY a.created_at LIMIT ${MAINTENANCE_BATCH})`,
+  )
   const usersOver = db.prepare<UserSpend, [number]>(
     'SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend * 10000 >= max_budget * ?',
   )
@@ -70,6 +78,7 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
     count: async (status) => count.get(status)!.n,
     redeliver: (alertId, now) => writes.waitingForLock(() => redeliver.run(now, alertId).changes),
     exists: async (alertId) => exists.get(alertId) !== null,
+    prune: (cutoff, stopped) => deleteInBatches(() => writes.waitingForLock(() => prune.run(cutoff).changes), stopped),
     usersOver: async (bp) => usersOver.all(bp),
     rolledUsersOver: async (period, start, end, bp) => rolledUsersOver.all(period, start, end, bp),
     keysOver: async (bp) => keysOver.all(bp),
@@ -83,12 +92,12 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
  * way (a change that raises an event in its own transaction: Store.revokeKey, Store.updateUser).
  */
 export function sqliteAlertInsert(db: Database): (entry: OutboxEntry) => boolean {
-  const insertAlert = db.prepare<unknown, [string, string, string, string | null, string, number]>(
-    'INSERT OR IGNORE INTO alerts (id, dedupe_key, kind, subject, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+  const insertAlert = db.prepare<unknown, [string, string, string, string | null, string, number, number | null]>(
+    'INSERT OR IGNORE INTO alerts (id, dedupe_key, kind, subject, payload, created_at, dedupe_until) VALUES (?, ?, ?, ?, ?, ?, ?)',
   )
   const insertDelivery = db.prepare<unknown, [string, string, number]>('INSERT INTO alert_deliveries (alert_id, webhook, next_attempt_at) VALUES (?, ?, ?)')
   return db.transaction(({ alert: a, webhooks }: OutboxEntry) => {
-    if (insertAlert.run(a.id, a.dedupeKey, a.kind, a.subject, a.payload, a.createdAt).changes === 0) return false
+    if (insertAlert.run(a.id, a.dedupeKey, a.kind, a.subject, a.payload, a.createdAt, a.dedupeUntil ?? null).changes === 0) return false
     for (const webhook of webhooks) insertDelivery.run(a.id, webhook, a.createdAt)
     return true
   }).immediate

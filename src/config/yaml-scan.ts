@@ -1,7 +1,12 @@
 /**
- * Keys written twice in one mapping of a YAML text. YAML 1.2 makes a mapping's keys unique, but Bun.YAML.parse (the
- * parser the SPEC names) keeps the last one silently, with no strict mode: a model priced at $2.50 and, further
- * down, at $0.25 would be served at the second price.
+ * What Bun.YAML.parse (the parser the SPEC names) does not tell of a YAML text: keys written twice in one mapping,
+ * and how each plain scalar was written.
+ *
+ * Keys written twice: YAML 1.2 makes a mapping's keys unique, but Bun.YAML.parse keeps the last one silently, with
+ * no strict mode: a model priced at $2.50 and, further down, at $0.25 would be served at the second price.
+ *
+ * Plain scalars as written: Bun.YAML.parse reads `0x1F90`, `1e3`, `0o17`, `+80` and `.inf` as numbers, and the
+ * number alone no longer says it was written so (see numberSpellingProblems in load.ts).
  *
  * Meant for a text Bun.YAML.parse has taken, so only valid YAML needs reading: block collections by their
  * indentation, flow collections (`{a: 1}`, `[…]`) by their brackets, past comments, anchors and tags, and over
@@ -37,6 +42,12 @@ interface SequenceFrame {
 
 type Frame = MappingFrame | SequenceFrame
 
+/** A plain (unquoted) scalar value and its text as written, where it is: a one-line value, its comment left out. */
+export interface PlainScalar {
+  path: KeyPath
+  text: string
+}
+
 /** A construct the scan does not follow: it stops there. */
 class NotFollowed extends Error {}
 
@@ -44,8 +55,16 @@ const BLANK = new Set([' ', '\t', '\r', '\n'])
 const FLOW_INDICATORS = new Set([',', '[', ']', '{', '}'])
 const BLOCK_SCALAR_HEADER = /^[|>][0-9+-]*([ \t]+#.*)?[ \t]*$/
 
-export function duplicateKeys(text: string): DuplicateKey[] {
+export const duplicateKeys = (text: string): DuplicateKey[] => scanYaml(text).duplicates
+
+export function scanYaml(text: string): { duplicates: DuplicateKey[]; plainScalars: PlainScalar[] } {
   const found: DuplicateKey[] = []
+  const plainScalars: PlainScalar[] = []
+  /** A scalar from `start` to `end` noted when plain: not quoted, nor an alias (its anchor's node is noted where it is). */
+  const notePlain = (path: KeyPath, start: number, end: number) => {
+    const written = text.slice(start, end).trim()
+    if (written !== '' && !'"\'*'.includes(written[0]!)) plainScalars.push({ path, text: written })
+  }
   const lineStarts = [0]
   for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1)
 
@@ -134,6 +153,7 @@ export function duplicateKeys(text: string): DuplicateKey[] {
       const scalar = text[nodeStart] !== '{' && text[nodeStart] !== '['
       // In a sequence an entry is an item; in a mapping, a node before `:` (or alone) is a key.
       i = flowNode(nodeStart, keys ? path : [...path, item])
+      const nodeEnd = i
       const key = scalar ? text.slice(nodeStart, i).trim() : null
       // After a quoted scalar or a collection (JSON-like), `:` is the value indicator even with no blank after it.
       const jsonLike = !scalar || text[nodeStart] === '"' || text[nodeStart] === "'"
@@ -145,9 +165,15 @@ export function duplicateKeys(text: string): DuplicateKey[] {
         note(keys, path, name, lineOf(nodeStart))
         valuePath = [...path, name]
       }
+      if (!keys && !pair && scalar) notePlain(valuePath, nodeStart, nodeEnd)
       if (pair) {
         i = skipBlank(i + 1)
-        if (text[i] !== ',' && text[i] !== close) i = skipBlank(flowNode(afterProperties(i), valuePath))
+        if (text[i] !== ',' && text[i] !== close) {
+          const valueStart = afterProperties(i)
+          i = flowNode(valueStart, valuePath)
+          if (text[valueStart] !== '{' && text[valueStart] !== '[') notePlain(valuePath, valueStart, i)
+          i = skipBlank(i)
+        }
       }
       if (text[i] === ',') i++
       else if (text[i] === close) return i + 1
@@ -211,6 +237,7 @@ export function duplicateKeys(text: string): DuplicateKey[] {
     if (BLOCK_SCALAR_HEADER.test(rest)) return lineAfter(lineEnd)
     if (rest[0] === '"' || rest[0] === "'") return lineAfter(quotedEnd(i))
     if (rest[0] === '{' || rest[0] === '[') return lineAfter(flowCollection(i, childPath(top())))
+    notePlain(childPath(top()), i, i + rest.replace(/[ \t]+#.*$/, '').length)
     return lineAfter(lineEnd)
   }
 
@@ -268,7 +295,7 @@ export function duplicateKeys(text: string): DuplicateKey[] {
   } catch (error) {
     if (!(error instanceof NotFollowed)) throw error
   }
-  return found
+  return { duplicates: found, plainScalars }
 }
 
 /** The property Bun.YAML makes of a key, read from `{key: 0}` or `key: 0`; the key's text when that cannot be read. */

@@ -1,0 +1,4 @@
+ALTER TABLE "alerts" ADD COLUMN "dedupe_until" bigint;--> statement-breakpoint
+UPDATE "alerts" SET "dedupe_until" = "created_at" WHERE "kind" IN ('unpriced_model', 'holds_expired', 'user_blocked', 'key_revoked');--> statement-breakpoint
+UPDATE "alerts" SET "dedupe_until" = CAST(substring("dedupe_key" from ':([0-9]+)$') AS bigint) WHERE "kind" = 'key_expiring';--> statement-breakpoint
+UPDATE "alerts" SET "dedupe_until" = "created_at" + 5356800000 WHERE "kind" = 'budget_threshold' AND ("payload" LIKE '%"budget_period":"daily"%' OR "payload" LIKE '%"budget_period":"weekly"%' OR "payload" LIKE '%"budget_period":"monthly"%');

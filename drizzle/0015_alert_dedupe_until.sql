@@ -1,0 +1,4 @@
+ALTER TABLE `alerts` ADD `dedupe_until` integer;--> statement-breakpoint
+UPDATE `alerts` SET `dedupe_until` = `created_at` WHERE `kind` IN ('unpriced_model', 'holds_expired', 'user_blocked', 'key_revoked');--> statement-breakpoint
+UPDATE `alerts` SET `dedupe_until` = CAST(substr(`dedupe_key`, length(rtrim(`dedupe_key`, '0123456789')) + 1) AS INTEGER) WHERE `kind` = 'key_expiring';--> statement-breakpoint
+UPDATE `alerts` SET `dedupe_until` = `created_at` + 5356800000 WHERE `kind` = 'budget_threshold' AND (`payload` LIKE '%"budget_period":"daily"%' OR `payload` LIKE '%"budget_period":"weekly"%' OR `payload` LIKE '%"budget_period":"monthly"%');
