@@ -36,6 +36,7 @@ const SQLITE: Shipped = [
     ['0013_stored_response_holds_audio', 1796320558642, '3cca3b4ca46ec4cf09784cb25ac422433cf67a4f35e1d17a06a398f6ace7f597'],
     ['0014_user_last_period_budget', 1796323758446, '3fcae8b9d33719a7ced9c14547e71bf2237c12017365e537aaa6f16721bcde3a'],
     ['0015_user_last_period_budget_filled', 1796341909964, '0724540696bf1f1ae2352496f6d14e90d1729acd0293a909316ba8e250b5b602'],
+    ['0016_stored_response_holds_audio_unknown', 1796342253551, 'ebd85a823d3d6650c374b595b8e7d284c953c9b318da7fcdabc22b0dbea427b5'],
 ]
 
 const POSTGRES: Shipped = [
@@ -54,6 +55,7 @@ const POSTGRES: Shipped = [
     ['0012_stored_response_holds_audio', 1796320559563, '968a4127c8fe27bfc2f9d633f7540902da6bcdeb2d20795d3e483cf3f81ecbbc'],
     ['0013_user_last_period_budget', 1796323758970, 'de4d768f4bf35babe4afce019744750a4e9fa2ab44c3d0e3f0f92e40ab72706d'],
     ['0014_user_last_period_budget_filled', 1796341910276, '8528d9b5b6471726ec3afa1b7b0c721aed2c874146377dc074ad9b15c75c8340'],
+    ['0015_stored_response_holds_audio_unknown', 1796342254026, 'b5a1302dfca05d1a12b89008fde90e0499724ccec16e3c4aeef514d41f7084f6'],
 ]
 
 /** Each migration of a journal as it is in the tree: its tag, date and the hash of its file. */
