@@ -4,7 +4,8 @@
  * (last_period_start/last_period_spend set, the crossing not yet seen by a check) got NULL there, and the first check
  * after the upgrade dropped the alert, where the previous version, restarted instead, raised it (README: a crossing
  * settled in a period's last interval is seen by the first check after the period's end). The migration now fills
- * the column for rolled rows with the budget in force.
+ * the column for rolled rows with the budget in force (0016_user_last_period_budget_filled: first appended to 0014,
+ * which a file that had recorded 0014 never ran; test/migrate-edited-migration.test.ts).
  */
 import { expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
@@ -27,12 +28,10 @@ const settings = configSchema.parse({ master_key: MASTER_KEY, alerts: { threshol
 test('a period the previous version rolled, its crossing unseen, is alerted by the first check after the upgrade', async () => {
   const dir = tempDir()
   try {
-    // The previous version's schema: the migrations before 0014_user_last_period_budget.
+    // The previous version's schema: every migration before 0014_user_last_period_budget.
     const previous = join(dir, 'drizzle-previous')
     cpSync(MIGRATIONS, previous, { recursive: true })
     const journal = JSON.parse(readFileSync(join(previous, 'meta', '_journal.json'), 'utf8'))
-    const later = journal.entries.filter((e: { idx: number }) => e.idx >= 14)
-    for (const e of later) rmSync(join(previous, `${e.tag}.sql`))
     journal.entries = journal.entries.filter((e: { idx: number }) => e.idx < 14)
     writeFileSync(join(previous, 'meta', '_journal.json'), JSON.stringify(journal))
     const path = join(dir, 'tollgate.db')
@@ -49,7 +48,7 @@ test('a period the previous version rolled, its crossing unseen, is alerted by t
       .run(day1, day0, day0, day0)
     client.close()
 
-    // The upgraded gateway opens the file (0014 applied) and runs its first check.
+    // The upgraded gateway opens the file (0014, 0015_alert_dedupe_until and the fill, 0016, applied) and runs its first check.
     const store = await SqliteStore.open(path)
     try {
       const outbox = new AlertOutbox(store.alerts, [])

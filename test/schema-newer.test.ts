@@ -8,8 +8,10 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { readFileSync, rmSync } from 'node:fs'
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { drizzle } from 'drizzle-orm/bun-sqlite'
+import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
 import { MIGRATIONS, openDatabase } from '../src/db/open'
 import { BUN, MASTER_KEY, ROOT, runGatewayExpectingExit, tempDir } from './support/gateway'
 import { freePort } from './support/redis-server'
@@ -108,12 +110,14 @@ describe('databases this binary knows open as before', () => {
 
   test('an older database (a prefix of this binary\'s migrations) is brought up to date', () => {
     const path = join(dir, 'older.db')
-    openDatabase(path).$client.close()
-    const raw = new Database(path)
     // As an older binary would have left it: its last migration is this binary's second to last.
-    raw.run('DELETE FROM __drizzle_migrations WHERE created_at = ?', [ours.when])
-    raw.run('ALTER TABLE alerts DROP COLUMN dedupe_until')
+    const older = join(dir, 'drizzle-older')
+    cpSync(MIGRATIONS, older, { recursive: true })
+    writeFileSync(join(older, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, -1) }))
+    const raw = new Database(path, { create: true })
+    migrate(drizzle({ client: raw }), { migrationsFolder: older })
     raw.close()
+    expect(migrationRows(path).length).toBe(journal.entries.length - 1)
     openDatabase(path).$client.close()
     expect(migrationRows(path).length).toBe(journal.entries.length)
   })

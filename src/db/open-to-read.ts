@@ -5,7 +5,9 @@ import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { refuseNewerSchema, type RecordedMigration } from './newer-schema'
 import { BUSY_TIMEOUT_MS, MIGRATIONS, type Db } from './open'
+import { pendingMigrations, withRegeneratedDates } from './pending-migrations'
 import * as schema from './schema'
+import { currentHash } from './superseded-migrations'
 
 /** A file `tollgate migrate` will not read: missing, not a tollgate database, or not at this version's schema. */
 export class SourceDatabaseError extends Error {
@@ -16,7 +18,8 @@ export class SourceDatabaseError extends Error {
  * A tollgate SQLite file opened to be read as it is (`tollgate migrate`'s source): read-only, so never created,
  * migrated or written. openDatabase would create a missing path, and give any SQLite file (an empty one, another
  * program's) tollgate's tables, to be copied as an install with no rows. Refused unless the file records this
- * version's migrations, every one; a newer tollgate's is refused as the gateway refuses it (SchemaNewerError).
+ * version's migrations, every one, as the gateway counts them (pendingMigrations: a file the gateway would open
+ * without running one is current); a newer tollgate's is refused as the gateway refuses it (SchemaNewerError).
  */
 export function openToRead(path: string): Db {
   if (path === ':memory:' || !isFile(path)) throw new SourceDatabaseError(`no SQLite database at ${path}`)
@@ -106,10 +109,10 @@ function refuseUnlessCurrent(client: Database, path: string): void {
     throw new SourceDatabaseError(`${path} is not a tollgate database (${(error as Error).message})`)
   }
   const ours = readMigrationFiles({ migrationsFolder: MIGRATIONS })
-  const applied = new Set(recorded.map((m) => m.hash))
+  const applied = new Set(recorded.map((m) => currentHash(m.hash)))
   if (!ours.some((m) => applied.has(m.hash))) throw new SourceDatabaseError(`${path} is not a tollgate database (it records none of tollgate's migrations)`)
   refuseNewerSchema(recorded, MIGRATIONS, `the database ${path}`)
-  const missing = ours.filter((m) => !applied.has(m.hash)).length
+  const missing = pendingMigrations(withRegeneratedDates(recorded, ours), ours).filter((m) => m.run).length
   if (missing > 0)
     throw new SourceDatabaseError(
       `${path} was written by an older tollgate (${missing} of this version's migrations not applied) and is only read here: ` +

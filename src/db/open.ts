@@ -2,10 +2,11 @@ import { Database } from 'bun:sqlite'
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
-import { readMigrationFiles, type MigrationMeta } from 'drizzle-orm/migrator'
+import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { isBusy } from './busy'
 import { DatabaseFileError } from './open-error'
 import { refuseNewerSchema, SchemaNewerError, type RecordedMigration } from './newer-schema'
+import { pendingMigrations, withRegeneratedDates } from './pending-migrations'
 import * as schema from './schema'
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
@@ -50,7 +51,9 @@ function warnIfOpenToOthers(path: string): void {
  * Drizzle's migrator for SQLite (the same table, the same rows), its checks inside the write transaction that
  * applies the migrations. Drizzle's reads what is recorded before it begins: two processes opening a fresh
  * file at once both set out to apply every migration, and the second failed ("table `api_keys` already
- * exists"); and a newer binary migrating between our check and our migration would go unseen.
+ * exists"); and a newer binary migrating between our check and our migration would go unseen. Recorded
+ * migrations of this binary's are recorded under its dates first (withRegeneratedDates); what pendingMigrations
+ * finds pending is then run and recorded, or only recorded.
  */
 function migrate(client: Database, path: string): void {
   const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS })
@@ -59,34 +62,16 @@ function migrate(client: Database, path: string): void {
       client.run('CREATE TABLE IF NOT EXISTS __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)')
       const recorded = client.query('SELECT hash, created_at FROM __drizzle_migrations').all() as RecordedMigration[]
       refuseNewerSchema(recorded, MIGRATIONS, `the database ${path}`)
-      redateRegenerated(client, recorded, migrations)
-      const newest = Math.max(-Infinity, ...recorded.map((m) => Number(m.created_at)))
-      for (const migration of migrations) {
-        if (migration.folderMillis <= newest) continue
-        for (const statement of migration.sql) client.prepare(statement).run()
+      const dated = withRegeneratedDates(recorded, migrations)
+      dated.forEach((m, i) => {
+        if (Number(m.created_at) !== Number(recorded[i]!.created_at)) client.run('UPDATE __drizzle_migrations SET created_at = ? WHERE hash = ?', [m.created_at, m.hash])
+      })
+      for (const { migration, run } of pendingMigrations(dated, migrations)) {
+        if (run) for (const statement of migration.sql) client.prepare(statement).run()
         client.run('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)', [migration.hash, migration.folderMillis])
       }
     })
     .immediate()
-}
-
-/**
- * A database whose recorded migrations are exactly this binary's first ones, by the hash of their SQL, has
- * their schema whatever dates they were recorded under: they are recorded under this binary's dates, so that
- * drizzle's rule (apply what is dated after the newest recorded) does not apply one again. Databases made by
- * 37f3420..53bf675 recorded 0002 (the same SQL, regenerated since) dated 1796152861392, and failed with
- * "table already exists". Those of earlier builds, whose 0002 held other SQL, are left as they are.
- */
-function redateRegenerated(client: Database, recorded: RecordedMigration[], migrations: MigrationMeta[]): void {
-  const ours = new Map(migrations.slice(0, recorded.length).map((m) => [m.hash, m.folderMillis]))
-  if (ours.size !== recorded.length || new Set(recorded.map((m) => m.hash)).size !== recorded.length) return
-  if (!recorded.every((m) => ours.has(m.hash))) return
-  for (const m of recorded) {
-    const when = ours.get(m.hash)!
-    if (Number(m.created_at) === when) continue
-    client.run('UPDATE __drizzle_migrations SET created_at = ? WHERE hash = ?', [when, m.hash])
-    m.created_at = when
-  }
 }
 
 /**

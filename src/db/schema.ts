@@ -249,7 +249,7 @@ export const apiRequestLog = sqliteTable(
  * `context_bytes` is the bytes of that context's text, as the estimate counts them (carried along the chain
  * likewise): a token is at least a byte on any model, so they bound what another tokenizer makes of it.
  * `holds_audio` says the context holds audio (carried along the chain likewise), which the provider reads
- * again as audio input; false for rows recorded before it was kept.
+ * again as audio input; null (it may hold some) for rows recorded before it was kept, and for those continuing one.
  */
 export const storedResponses = sqliteTable(
   'stored_responses',
@@ -262,7 +262,7 @@ export const storedResponses = sqliteTable(
     contextTokens: integer('context_tokens'),
     mediaParts: integer('media_parts'),
     contextBytes: integer('context_bytes'),
-    holdsAudio: integer('holds_audio', { mode: 'boolean' }).notNull().default(false),
+    holdsAudio: integer('holds_audio', { mode: 'boolean' }),
     createdAt: integer('created_at').notNull(),
     /**
      * An item's response, when the provider forgets the item with it (DELETE, or its retention): null for an

@@ -33,8 +33,11 @@ export interface AdmissionRequest {
   /** The route can send upstream a lower max output than the client asked for (the output clamp). */
   clampable?: boolean
   estimate: (price: Price | null) => TokenEstimate
-  /** What the request asks the provider to bill beyond plain tokens (server tools, a service tier, audio, cache writes). */
-  features?: RequestedFeatures
+  /**
+   * What the request asks the provider to bill beyond plain tokens (server tools, a service tier, audio, cache writes);
+   * given the model's price, where that decides it.
+   */
+  features?: RequestedFeatures | ((price: Price | null) => RequestedFeatures)
   /** Told whom the master key bills as soon as that is known, so that a refusal after it is still recorded against that user. */
   onBilledUser?: (userId: string) => void
 }
@@ -80,8 +83,6 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
 
   const unserved = unservedModel(model.upstreamModel, config.cap_output_tokens)
   if (unserved) throw badRequest(unserved, 'feature_unsupported')
-  // A model named `…:online` is a web search whatever the route, translated or not: read here, once for all.
-  const features = withOnlineModelResults(r.features ?? NO_FEATURES, model.upstreamModel)
 
   const price = await prices.priceOf(model.canonical)
   if (!price && config.require_pricing && !r.pricingExempt) {
@@ -97,6 +98,8 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
       `${model.canonical} is priced by tokens, which ${r.endpoint} cannot bill: set its per_request price, or price it 0/0 to serve it free.`,
     )
 
+  // A model named `…:online` is a web search whatever the route, translated or not: read here, once for all.
+  const features = withOnlineModelResults(typeof r.features === 'function' ? r.features(price) : (r.features ?? NO_FEATURES), model.upstreamModel)
   const estimate = r.estimate(price)
   // Judged by the input the hold counts (what the request's tools bring back included), or a window priced by
   // that count would be served unpriced.

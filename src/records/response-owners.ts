@@ -16,8 +16,8 @@ export interface StoredResponse {
   mediaParts: number | null
   /** The bytes of its text, which bound its tokens on any model; null when not counted (an older row). */
   contextBytes: number | null
-  /** Whether it holds audio, which the provider reads again as audio input. */
-  holdsAudio: boolean
+  /** Whether it holds audio, which the provider reads again as audio input; null when not known (an older row): it may. */
+  holdsAudio: boolean | null
   /** Recorded, not read back: an item's response, when the provider forgets the item with it (not a conversation's). */
   expiresWith?: string | null
 }

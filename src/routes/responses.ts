@@ -13,7 +13,7 @@ import type { StreamFacts } from '../metering/metered-stream'
 import { outputDeniedByUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
 import { contextWindowOf, openAIResponsesFeatures, responsesAudioInput, responsesOfferedTools, serverToolBounds } from '../pricing/features'
-import { heldInputTokens } from '../pricing/price'
+import { heldInputTokens, type Price } from '../pricing/price'
 import { callUnmetered, errorCheckedText, readUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
@@ -76,7 +76,7 @@ const notStored = (kind: StoredKind, id: string) =>
  * likewise), and its size as held on the target: the rows another model sized at their bytes when more than
  * their tokens, since the target's tokenizer may cut the same text finer (a Gujarati text of 6,900 bytes: 822
  * tokens on gpt-4o, 4,301 on gpt-4-turbo) and a token is at least a byte on any; and whether it holds audio,
- * which the provider reads again as audio input.
+ * which the provider reads again as audio input (null when a row recorded before that was kept may hold some).
  */
 interface StoredContext {
   tokens: number
@@ -84,7 +84,7 @@ interface StoredContext {
   mediaPartsElsewhere: number
   bytes: number | null
   heldTokens: number
-  holdsAudio: boolean
+  holdsAudio: boolean | null
 }
 
 const NO_CONTEXT: StoredContext = { tokens: 0, mediaParts: 0, mediaPartsElsewhere: 0, bytes: 0, heldTokens: 0, holdsAudio: false }
@@ -96,6 +96,14 @@ const NO_CONTEXT: StoredContext = { tokens: 0, mediaParts: 0, mediaPartsElsewher
  */
 const heldContextTokens = (context: StoredContext, options: EstimateOptions) =>
   context.heldTokens + (options.hardBounds ? context.mediaPartsElsewhere * options.mediaPartTokens : 0)
+
+/**
+ * Whether a stored context is held as audio input on the target: when it holds audio, and when it may (recorded
+ * before that was kept) and the target prices audio input. The gateway bills audio on a model without an audio
+ * input rate at its input rate (`ratesOf`), which the text hold covers: such a context is served there held as
+ * text, not refused for audio it most likely does not hold.
+ */
+const contextHeldAsAudio = (context: StoredContext, price: Price | null): boolean => context.holdsAudio ?? price?.audioInputPerMillion != null
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
 
@@ -138,8 +146,8 @@ export const responsesRoutes = (services: Services) => {
       const ownBytes = heldInput - heldContextTokens(context, itemOptions)
       const ownMediaParts = responsesMediaParts(body.input)
       const mediaPartsWith = (output: unknown) => (context.mediaParts === null ? null : context.mediaParts + ownMediaParts + responsesMediaParts(output))
-      // Held as audio input for audio in its own input or in the context it continues: the context it leaves holds it.
-      const holdsAudio = tariff.features.audioInput
+      // Audio in its own input or in the context it continues is in the context it leaves; audio the context may hold, may be.
+      const holdsAudio = responsesAudioInput(body.input) || context.holdsAudio
       let stored: { id: string; conversation: string | null } | null = null
       let mediaParts = mediaPartsWith([])
       let added = { tokens: 0, mediaParts: 0, bytes: 0 }
@@ -339,7 +347,7 @@ export const responsesRoutes = (services: Services) => {
       mediaPartsElsewhere: sum(elsewhere.map((stored) => stored.mediaParts ?? 0)),
       bytes: bytes.includes(null) ? null : sum(bytes as number[]),
       heldTokens: sum(context.map((stored) => (madeElsewhere(stored) ? Math.max(stored.contextTokens!, stored.contextBytes ?? 0) : stored.contextTokens!))),
-      holdsAudio: context.some((stored) => stored.holdsAudio),
+      holdsAudio: context.some((stored) => stored.holdsAudio) || (context.some((stored) => stored.holdsAudio === null) ? null : false),
     }
   }
 
@@ -411,7 +419,7 @@ export const responsesRoutes = (services: Services) => {
             return largerEstimate(sent, upstream)
           },
           // Audio a stored context holds is read again as audio input, as chat's earlier audio answer named by id is.
-          features: translated ? translated.features : { ...native!.features, audioInput: native!.features.audioInput || context.holdsAudio },
+          features: translated ? translated.features : (price) => ({ ...native!.features, audioInput: native!.features.audioInput || contextHeldAsAudio(context, price) }),
         })
         using hold = admission.hold
         // Made before the call: nothing may throw between the provider's answer and its relay.

@@ -74,8 +74,8 @@ export interface StoredResponseRow {
   context_tokens: number | null
   media_parts: number | null
   context_bytes: number | null
-  /** Whether the context holds audio, which the provider reads again as audio input. */
-  holds_audio: boolean
+  /** Whether the context holds audio, which the provider reads again as audio input; null when not known (an older row): it may. */
+  holds_audio: boolean | null
   /** Written, not read back: an item's response, when the item goes with it (see the schema's `expires_with`). */
   expires_with?: string | null
 }

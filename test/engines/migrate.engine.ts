@@ -153,7 +153,7 @@ test('a table of several pages is copied whole, in id order, and its id sequence
   }
 })
 
-test('a stored response id is copied with every size it records: tokens, media parts and bytes (null kept null), and whether it holds audio', async () => {
+test('a stored response id is copied with every size it records: tokens, media parts and bytes (null kept null), and whether it holds audio (unknown kept unknown)', async () => {
   const dir = tempDir()
   const file = join(dir, 'tollgate.db')
   const db = openDatabase(file)
@@ -164,6 +164,7 @@ test('a stored response id is copied with every size it records: tokens, media p
   )
   insert.run('resp_sized', 848, 1, 7052, 1, now)
   insert.run('resp_old', 1501, null, null, 0, now)
+  insert.run('resp_unknown', 990, 1, 1000, null, now)
   db.$client.close()
 
   const url = await pg.database('stored')
@@ -176,6 +177,7 @@ test('a stored response id is copied with every size it records: tokens, media p
       expect([...rows]).toEqual([
         { id: 'resp_old', context_tokens: 1501, media_parts: null, context_bytes: null, holds_audio: false },
         { id: 'resp_sized', context_tokens: 848, media_parts: 1, context_bytes: 7052, holds_audio: true },
+        { id: 'resp_unknown', context_tokens: 990, media_parts: 1, context_bytes: 1000, holds_audio: null },
       ])
     } finally {
       await sql.close()

@@ -1,6 +1,7 @@
 import type { ReservedSQL } from 'bun'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { refuseNewerSchema, type RecordedMigration } from '../../db/newer-schema'
+import { pendingMigrations } from '../../db/pending-migrations'
 import { retryingConflicts } from './errors'
 
 /**
@@ -12,7 +13,7 @@ import { retryingConflicts } from './errors'
 const LEDGER_TABLES = ['users', 'api_keys', 'reservations', 'usage', 'usage_daily', 'usage_daily_models', 'usage_daily_users', 'api_request_log']
 
 /**
- * Applies the committed migrations not yet recorded, in one transaction, and records each in
+ * Applies the committed migrations not yet recorded (pendingMigrations), in one transaction, and records each in
  * `drizzle.__drizzle_migrations` as drizzle's migrator does (the same table, the same rows), unless a newer
  * tollgate has migrated the database (SchemaNewerError). `conn` holds the replicas' advisory lock.
  *
@@ -29,9 +30,7 @@ export async function applyMigrations(conn: ReservedSQL, migrationsFolder: strin
     ? await conn`SELECT hash, created_at FROM drizzle.__drizzle_migrations`
     : []
   refuseNewerSchema(recorded, migrationsFolder, 'the Postgres database')
-  // Drizzle's rule: what is dated after the newest recorded.
-  const newest = Math.max(-Infinity, ...recorded.map((m) => Number(m.created_at)))
-  const pending = readMigrationFiles({ migrationsFolder }).filter((m) => m.folderMillis > newest)
+  const pending = pendingMigrations(recorded, readMigrationFiles({ migrationsFolder }))
   if (pending.length === 0) return
   // The sweeper claims holds before it locks their users' rows: a cycle with it is a deadlock Postgres
   // undoes, the whole transaction with it, and running it again is safe.
@@ -44,8 +43,8 @@ export async function applyMigrations(conn: ReservedSQL, migrationsFolder: strin
         if (existing.length > 0) await tx.unsafe(`LOCK TABLE ${existing.map((t: { name: string }) => `"${t.name}"`).join(', ')} IN ACCESS EXCLUSIVE MODE`)
         await tx`CREATE SCHEMA IF NOT EXISTS drizzle`
         await tx`CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`
-        for (const migration of pending) {
-          for (const statement of migration.sql) await tx.unsafe(statement)
+        for (const { migration, run } of pending) {
+          if (run) for (const statement of migration.sql) await tx.unsafe(statement)
           await tx`INSERT INTO drizzle.__drizzle_migrations ("hash", "created_at") VALUES (${migration.hash}, ${migration.folderMillis})`
         }
       }),

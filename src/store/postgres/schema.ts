@@ -215,7 +215,7 @@ export const storedResponses = pgTable(
     contextTokens: bigint('context_tokens', { mode: 'number' }),
     mediaParts: integer('media_parts'),
     contextBytes: bigint('context_bytes', { mode: 'number' }),
-    holdsAudio: boolean('holds_audio').notNull().default(false),
+    holdsAudio: boolean('holds_audio'),
     createdAt: millis('created_at').notNull(),
     /**
      * An item's response, when the provider forgets the item with it (DELETE, or its retention): null for an

@@ -39,8 +39,8 @@ export class SqliteStore implements Store {
   private readonly insertAggregate: Statement<unknown, [number, string, string, string, number, number, string | null, number, number]>
   private readonly updateAggregate: Statement<unknown, [number, number, number]>
   private readonly pruneLog: Statement<unknown, [number]>
-  private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, boolean, string | null, number]>
-  private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, boolean, string | null, number, number, number, number]>
+  private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, boolean | null, string | null, number]>
+  private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, boolean | null, string | null, number, number, number, number]>
   private readonly selectResponse: Statement<SqliteStoredResponseRow, [string, string]>
   private readonly selectResponses: Statement<SqliteStoredResponseRow, [string, string]>
   private readonly removeResponse: Statement<unknown, [string, string]>
@@ -310,10 +310,10 @@ export class SqliteStore implements Store {
   }
 }
 
-/** A stored id's row as SQLite gives it: its boolean a 0 or a 1. */
-type SqliteStoredResponseRow = Omit<StoredResponseRow, 'holds_audio'> & { holds_audio: number }
+/** A stored id's row as SQLite gives it: its boolean a 0 or a 1, or null. */
+type SqliteStoredResponseRow = Omit<StoredResponseRow, 'holds_audio'> & { holds_audio: number | null }
 
-const storedResponseRow = (row: SqliteStoredResponseRow): StoredResponseRow => ({ ...row, holds_audio: row.holds_audio === 1 })
+const storedResponseRow = (row: SqliteStoredResponseRow): StoredResponseRow => ({ ...row, holds_audio: row.holds_audio === null ? null : row.holds_audio === 1 })
 
 function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
   const client = db.$client

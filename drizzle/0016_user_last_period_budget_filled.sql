@@ -1,0 +1,5 @@
+-- Rows rolled before 0014 added last_period_budget get the budget in force, so that the period just ended at the
+-- upgrade is judged as the previous version judged it. 4e2cf26 appended this to 0014 itself, which a database that
+-- had recorded 0014 never runs again: it is a migration of its own. A database that ran that edited 0014 records
+-- this one without running it (src/db/superseded-migrations.ts); a row rolled since 0014 keeps its budget here.
+UPDATE `users` SET `last_period_budget` = `max_budget` WHERE `last_period_start` IS NOT NULL AND `last_period_budget` IS NULL;

@@ -1,0 +1,94 @@
+/**
+ * A migration, once shipped, is never edited. Drizzle's migrator never runs a recorded migration again: an edit
+ * reaches only the databases that had not recorded it, and every other reader of `__drizzle_migrations` sees a
+ * hash it does not know (4e2cf26 appended an UPDATE to the shipped 0014_user_last_period_budget: the files that had
+ * recorded 0014 never ran it, and `tollgate migrate` refused them for good). Every migration in each journal is
+ * listed here with the date and the hash (the SHA-256 of its file, as `__drizzle_migrations` records it) it shipped
+ * with, in a committed list rather than read from git, which a shallow clone lacks. A change is a new migration:
+ * generate it (`npm run db:generate`, `db:generate:pg`) and add its line below. A shipped text that must go is
+ * restored and the hash it had kept in src/db/superseded-migrations.ts, with what it stands for.
+ */
+import { expect, test } from 'bun:test'
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { MIGRATIONS } from '../src/db/open'
+import { SUPERSEDED_MIGRATIONS } from '../src/db/superseded-migrations'
+import { PG_MIGRATIONS } from '../src/store/postgres/store'
+
+/** [tag, journal date, SHA-256 of the file], in journal order. */
+type Shipped = Array<[string, number, string]>
+
+const SQLITE: Shipped = [
+    ['0000_spotty_robbie_robertson', 1795428720980, '28d18afc31a423d6b91f72fee76e7033d53a99d7a007b76a3618e91728900f02'],
+    ['0001_hold_key_debited', 1795438363333, '3bdc14315eb8645dbed9815e932a6f5f802419bb98460b3588f29eb3841f25c0'],
+    ['0002_features_clients_alerts_console', 1796157303582, '2befa9f0d7ce100bdbd68e3104f5e9bd017df3996e53286f916d667098e18df4'],
+    ['0003_usage_daily', 1796160964104, '0b441d0aebd820b27ab03420a3d48587f9de7543393d30e24c2e63bdca02dc2e'],
+    ['0004_usage_daily_trigger', 1796160967181, 'e64db5693426c7cdf0063dc12dee40bf555dae5720409ae96fe6c25a61348a2a'],
+    ['0005_usage_cache_writes_tool_uses', 1796193704009, '6dffe3a715ec825304fbafbec971ba37f1646ceffc135069c044f871bd095f5e'],
+    ['0006_price_long_context_above_tokens', 1796229331761, 'e1ac7bb7f8ff2fef3a3bb92250d13afe7991d1a2debff69c9a50e64b21302a92'],
+    ['0007_price_media_part_tokens', 1796230954374, '12f59f89a10e3d4ca9f21fbc64d50e260d476f3f3cde7cfcf43fb7004ecbdc86'],
+    ['0008_price_context_window_tokens', 1796231684455, '54672152b874e5b55d2a48e1de03185c8b41186f5a2eea3431aeff25ae28d0b9'],
+    ['0009_user_last_period', 1796231860692, '0abcdb5ff297385b45697244835fe019e84a2563ffa9f86f3436b926b538cf07'],
+    ['0010_stored_response_media_parts', 1796233175474, 'c559a921d6fd9fbf8e4a6d4546d9fe1bd587ba2ba0c491ca98553076717190ef'],
+    ['0011_stored_response_context_bytes', 1796249732551, '3743c9939265720655a613fcf0ec7c5991da0b831921b854cdfb746b21f3c581'],
+    ['0012_stored_response_retention', 1796287291936, 'fc44c6fa561e9d30cfeee1f05f47f1da4a8b6abecf6a1cd24eabb90223cecee3'],
+    ['0013_stored_response_holds_audio', 1796320558642, '3cca3b4ca46ec4cf09784cb25ac422433cf67a4f35e1d17a06a398f6ace7f597'],
+    ['0014_user_last_period_budget', 1796323758446, '3fcae8b9d33719a7ced9c14547e71bf2237c12017365e537aaa6f16721bcde3a'],
+    ['0015_alert_dedupe_until', 1796341562324, 'cd3f1286298cc69542966e9e58b87dd67ba7783d4de2a1368156b76abdb96a05'],
+    ['0016_user_last_period_budget_filled', 1796343436922, '0724540696bf1f1ae2352496f6d14e90d1729acd0293a909316ba8e250b5b602'],
+    ['0017_stored_response_holds_audio_unknown', 1796343439521, 'ebd85a823d3d6650c374b595b8e7d284c953c9b318da7fcdabc22b0dbea427b5'],
+]
+
+const POSTGRES: Shipped = [
+    ['0000_rainy_pepper_potts', 1796153707405, 'ad563627e40d1e60e2ee4b337a24c331445a74a83cfe9d8ec588063a358d255c'],
+    ['0001_refusal_aggregate_key', 1796158451210, 'd96967ab5e176786aa1584b0e86e318f19fc121021741540e16e1f84265c6d7d'],
+    ['0002_usage_daily', 1796161606642, '55a5830ad18a44ed1912019916d6c6e848e4f736e92b36ad64bd32b54fea6d0d'],
+    ['0003_usage_daily_trigger', 1796161609445, '8cb9000f7507e191d52b8833ad57ad13c5193956481375a60e65c4574ef7f974'],
+    ['0004_usage_cache_writes_tool_uses', 1796193704842, '51699d2016f2e5327e22c983fe8f2cd903dde5e51fe61128dd13f1684b49ff93'],
+    ['0005_price_long_context_above_tokens', 1796229332815, 'b2ca54db245ebf4f5d5f9174b602f569ce36df137aa7a9c55a87f8abf6e7ab2e'],
+    ['0006_price_media_part_tokens', 1796230954893, '64f5c5e7b9feb0f4e6738efcdd1501848bf94888b6fc9d212f057aeb9d35494d'],
+    ['0007_price_context_window_tokens', 1796231684991, 'b5b5ad533a9a1b33b6906bf1e2c6ecb53e4c2bb4fabe0ce11eb874c68d2bc9f4'],
+    ['0008_user_last_period', 1796231861163, '33bb42f55636b2dba019a9e95295bfa71dac8f74998d836f67ccd1d0044445ca'],
+    ['0009_stored_response_media_parts', 1796233176137, 'deb078f85339ce930d6bd0ea1743d40132390e02faecc8d405680bf248c4b7ba'],
+    ['0010_stored_response_context_bytes', 1796249732830, '1f2648b92e24de8b7623770dbbfd59e5ed163312aafbb21f7b94de38ae6046a5'],
+    ['0011_stored_response_retention', 1796287292494, '5541c0bca0de8b5af28c9bb776d32e8e916383664d2a7537c1c13e6388fe52ff'],
+    ['0012_stored_response_holds_audio', 1796320559563, '968a4127c8fe27bfc2f9d633f7540902da6bcdeb2d20795d3e483cf3f81ecbbc'],
+    ['0013_user_last_period_budget', 1796323758970, 'de4d768f4bf35babe4afce019744750a4e9fa2ab44c3d0e3f0f92e40ab72706d'],
+    ['0014_alert_dedupe_until', 1796341562538, 'a5df01352c19a0174729ff2776823d6f6453726e168341df6cbdbc23cf1294ef'],
+    ['0015_user_last_period_budget_filled', 1796343440467, '8528d9b5b6471726ec3afa1b7b0c721aed2c874146377dc074ad9b15c75c8340'],
+    ['0016_stored_response_holds_audio_unknown', 1796343441230, 'b5a1302dfca05d1a12b89008fde90e0499724ccec16e3c4aeef514d41f7084f6'],
+]
+
+/** Each migration of a journal as it is in the tree: its tag, date and the hash of its file. */
+function migrationsIn(folder: string): Shipped {
+  const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string; when: number }> }
+  return journal.entries.map(({ tag, when }) => [tag, when, createHash('sha256').update(readFileSync(join(folder, `${tag}.sql`))).digest('hex')])
+}
+
+test('every SQLite migration is the text and the date it shipped with (drizzle/)', () => {
+  expect(migrationsIn(MIGRATIONS)).toEqual(SQLITE)
+})
+
+test('every Postgres migration is the text and the date it shipped with (drizzle-pg/)', () => {
+  expect(migrationsIn(PG_MIGRATIONS)).toEqual(POSTGRES)
+})
+
+test('each journal dates its migrations in their order (the migrators apply what is dated after the newest recorded)', () => {
+  for (const shipped of [SQLITE, POSTGRES]) {
+    const dates = shipped.map(([, when]) => when)
+    expect(dates.every((when, i) => i === 0 || when > dates[i - 1]!)).toBe(true)
+  }
+})
+
+test('a superseded text is no migration of today, and stands for shipped migrations of one dialect, in their order', () => {
+  const hashes = (shipped: Shipped) => shipped.map(([, , hash]) => hash)
+  for (const [superseded, standsFor] of SUPERSEDED_MIGRATIONS) {
+    expect([...hashes(SQLITE), ...hashes(POSTGRES)]).not.toContain(superseded)
+    const dialect = hashes(SQLITE).includes(standsFor[0]!) ? hashes(SQLITE) : hashes(POSTGRES)
+    // Not necessarily adjacent: another branch's migration may come between the edited one and its split-off part.
+    const at = standsFor.map((hash) => dialect.indexOf(hash))
+    expect(at.every((i) => i >= 0)).toBe(true)
+    expect(at.every((i, n) => n === 0 || i > at[n - 1]!)).toBe(true)
+  }
+})
