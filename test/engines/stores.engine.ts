@@ -16,6 +16,7 @@ export const SUITES_ON_BOTH_STORES = [
   'who-pays',
   'records',
   'records-api',
+  'usage-filter-bare-model',
   'refused-log',
   'users',
   'keys',

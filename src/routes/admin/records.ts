@@ -45,7 +45,7 @@ function methodsMatching(method: string): string[] {
 export const oneUsersFilters = {
   ...timeRange,
   key_id: filterText.optional(),
-  model: filterText.optional().describe('provider:model, provider/model or an alias'),
+  model: filterText.optional().describe('provider:model, provider/model, an alias, or a bare id a default provider serves'),
   status: z.enum(['ok', 'error', 'aborted', 'expired']).optional(),
 }
 export const usageFilters = { ...oneUsersFilters, user_id: filterText.optional() }
@@ -59,13 +59,13 @@ const summaryQuery = strictQuery({ ...pageQuery, cursor: cursorText.max(2000).op
 /**
  * Usage rows and their totals under the usage filters: the admin lists and a key's own view read them
  * the same way, through the records reader (off the request thread). Usage rows name models
- * `provider:model`; a filter may name one as a client would call it.
+ * `provider:model`; a filter may name one as a client would call it, a bare id included.
  */
 export function usageReader({ ledger, providers, records }: Pick<Services, 'ledger' | 'providers' | 'records'>) {
   const filterValues = (q: UsageFilters): UsageFilterValues => ({
     user_id: q.user_id,
     key_id: q.key_id,
-    model: q.model === undefined ? undefined : providers.canonicalName(q.model),
+    models: q.model === undefined ? undefined : providers.canonicalNames(q.model),
     status: q.status,
     since: q.since,
     until: q.until,
