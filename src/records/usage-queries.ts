@@ -88,6 +88,12 @@ export function usageRows({ db, tables: { usage } }: RecordsSource, q: UsageFilt
     .offset(q.after !== undefined ? 0 : (q.offset ?? 0))
 }
 
+/** Whether the filter lists the usage row `id` (a list's cursor names the last row a page of it showed). */
+export async function usageRowListed({ db, tables: { usage } }: RecordsSource, q: UsageFilterValues & { id: number }): Promise<boolean> {
+  const rows = await db.select({ id: usage.id }).from(usage).where(and(eq(usage.id, q.id), usageFilter(usage, q))).limit(1)
+  return rows.length > 0
+}
+
 /**
  * Where a time range's rows are summed from: the whole UTC days in it from a daily rollup (`days`, `from`
  * inclusive to `to` exclusive, either end open), and the partial days at its ends from raw rows (`latest`,
@@ -384,5 +390,5 @@ export async function openHolds({ db, tables: { reservations } }: RecordsSource)
  * Every query a records reader answers, by name. Each is one answer, read on one snapshot of the database
  * (see RecordsReads): statements of one query never disagree about a settlement committed meanwhile.
  */
-export const recordsQueries = { usageRows, usageTotals, usageSummaryRows, usageRowsAndTotals, usageSummaryAndTotals, auditRows, usagePerDay, openHolds }
+export const recordsQueries = { usageRows, usageRowListed, usageTotals, usageSummaryRows, usageRowsAndTotals, usageSummaryAndTotals, auditRows, usagePerDay, openHolds }
 export type RecordsQueries = typeof recordsQueries

@@ -76,6 +76,7 @@ export const SUITES_ON_BOTH_STORES = [
   'metrics-settled-after-sweep',
   'empty-filter-refused',
   'empty-cursor-refused',
+  'forged-cursor-refused',
   'alert-delivery-free-call-slot',
   'alert-delivery-hanging-webhook',
   'audio-stream-flag',
