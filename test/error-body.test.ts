@@ -5,7 +5,8 @@ import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUp
 /**
  * A provider that answers HTTP 200 with a body that is only an error (OpenAI's `{"error": …}`,
  * Anthropic's `{"type": "error", …}`) has made nothing: the client gets a 502 in its route's error shape
- * with a summary of the provider's message (never its credentials), and the hold is released.
+ * with a summary of the provider's message (never its credentials), and the hold is released. Anthropic's
+ * `overloaded_error` is told to an Anthropic client by that type, as from a 529.
  */
 let upstream: ScriptedUpstream
 let gw: TestGateway
@@ -73,7 +74,8 @@ describe('a 200 whose body is only an error: 502 in the route\'s shape, hold rel
         const { status, text } = await send(c.path, c.body)
         expect(status).toBe(502)
         const body = JSON.parse(text)
-        if (c.path === '/v1/messages') expect(body).toEqual({ type: 'error', error: { type: 'api_error', message: expect.any(String) } })
+        const anthropicType = c.answer === ANTHROPIC_ERROR ? 'overloaded_error' : 'api_error'
+        if (c.path === '/v1/messages') expect(body).toEqual({ type: 'error', error: { type: anthropicType, message: expect.any(String) } })
         else expect(body).toEqual({ error: { message: expect.any(String), type: 'api_error', code: 'upstream_error' } })
         expect(body.error.message).toContain(`Upstream provider answered 200: ${c.said}`)
         expect(text).not.toContain(PLAIN_SECRET)

@@ -167,8 +167,9 @@ describe('summary, totals and per-day charts equal a GROUP BY over the raw rows'
   const rawWhere = (f: UsageFilterValues) => {
     const clauses: string[] = ['1 = 1']
     const params: Array<string | number> = []
-    for (const [column, value] of [['user_id', f.user_id], ['key_id', f.key_id], ['model', f.model], ['status', f.status]] as const)
+    for (const [column, value] of [['user_id', f.user_id], ['key_id', f.key_id], ['status', f.status]] as const)
       if (value !== undefined) (clauses.push(`${column} = ?`), params.push(value))
+    if (f.models !== undefined) (clauses.push(`model IN (${f.models.map(() => '?').join(', ')})`), params.push(...f.models))
     if (f.since !== undefined) (clauses.push('created_at >= ?'), params.push(f.since))
     if (f.until !== undefined) (clauses.push('created_at < ?'), params.push(f.until))
     return { where: clauses.join(' AND '), params }
@@ -250,7 +251,7 @@ describe('summary, totals and per-day charts equal a GROUP BY over the raw rows'
       const f: UsageFilterValues = {}
       if (random() < 0.3) f.user_id = pick(USERS)
       if (random() < 0.2) f.key_id = pick(['ka1', 'ka2', 'kb1', 'kc1'])
-      if (random() < 0.3) f.model = pick(MODELS)
+      if (random() < 0.3) f.models = random() < 0.5 ? [pick(MODELS)] : [pick(MODELS), pick(MODELS)]
       if (random() < 0.2) f.status = pick(STATUSES)
       if (random() < 0.7) f.since = time()
       if (random() < 0.7) f.until = time()

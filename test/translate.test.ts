@@ -188,11 +188,16 @@ describe('Anthropic events → OpenAI chunks', () => {
     expect(stream(false).filter((c) => c !== '[DONE]' && c.usage)).toEqual([])
   })
 
-  test('an Anthropic error event, or an end without message_stop, becomes an OpenAI error event', () => {
+  test('an Anthropic error event, or an end without message_stop, becomes an OpenAI error event (overloaded in OpenAI\'s words)', () => {
     const c = new MessageEventsToChunks(false)
     c.push(anthropicEvent('message_start', { message: { id: 'msg_1', model: 'm' } }))
     expect(payloads(c.push(anthropicEvent('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })))).toEqual([
-      { error: { message: 'Overloaded', type: 'api_error', code: 'upstream_error' } },
+      { error: { message: 'Overloaded', type: 'service_unavailable_error', code: 'server_is_overloaded' } },
+    ])
+    const failed = new MessageEventsToChunks(false)
+    failed.push(anthropicEvent('message_start', { message: { id: 'msg_1', model: 'm' } }))
+    expect(payloads(failed.push(anthropicEvent('error', { error: { type: 'api_error', message: 'Internal server error' } })))).toEqual([
+      { error: { message: 'Internal server error', type: 'api_error', code: 'upstream_error' } },
     ])
     const cut = new MessageEventsToChunks(false)
     cut.push(anthropicEvent('message_start', { message: { id: 'msg_1', model: 'm' } }))

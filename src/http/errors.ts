@@ -126,7 +126,8 @@ function anthropicType(status: number): string {
   }
 }
 
-export type WireFormat = 'openai' | 'anthropic'
+export const WIRE_FORMATS = ['openai', 'anthropic'] as const
+export type WireFormat = (typeof WIRE_FORMATS)[number]
 
 /** Every `/v1/messages…` path (count_tokens, an unknown one too) speaks Anthropic's format; everything else OpenAI's. */
 export const wireFormatOf = (path: string): WireFormat =>

@@ -1,5 +1,5 @@
 import type { Config, ProviderConfig } from '../config/schema'
-import type { WireFormat } from '../http/errors'
+import { WIRE_FORMATS, type WireFormat } from '../http/errors'
 import { providerCut } from './provider-cut'
 
 export interface ResolvedModel {
@@ -55,6 +55,16 @@ export class ProviderRegistry {
    */
   canonicalName(name: string): string {
     return this.resolve(name)?.canonical ?? name
+  }
+
+  /**
+   * Every `provider:model` a client's name may have been served as, for a filter over usage rows: what `resolve`
+   * makes of it on each wire format's routes (a bare id goes to each format's default provider, as admission sends
+   * it), and `canonicalName`'s (a name no route resolves matches itself).
+   */
+  canonicalNames(name: string): string[] {
+    const served = WIRE_FORMATS.map((wire) => this.resolve(name, wire)?.canonical)
+    return [...new Set([this.canonicalName(name), ...served.filter((model) => model !== undefined)])]
   }
 
   get aliases(): Readonly<Record<string, string>> {

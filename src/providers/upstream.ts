@@ -2,6 +2,7 @@ import type { ProviderConfig } from '../config/schema'
 import { badGateway, clientClosedRequest, GatewayError, gatewayStopping, gatewayTimeout, providerRefusedCredentials, upstreamRateLimited, upstreamRejected } from '../http/errors'
 import { answerCarriesOutput } from '../metering/answer-output'
 import { CHARACTER_OF_NAME, NAMES_OF_CHARACTER } from './html-named-references'
+import { namesOverload } from './overloaded'
 import { retryAfterHeaders } from './retry-after'
 
 /**
@@ -432,7 +433,7 @@ export function refuseCredentialEcho(text: string, credentials: readonly string[
 
 /** A 2xx error answer as our error (see `isErrorAnswer`). */
 export const errorAnswerFailure = (status: number, body: string, provider: ProviderConfig): GatewayError =>
-  badGateway(summariseUpstreamText(status, body, provider))
+  asOverloaded(badGateway(summariseUpstreamText(status, body, provider)), status, errorNamesOf(body))
 
 /**
  * Maps a provider's refusal to ours. Its 4xx is the caller's to fix, so the status is kept, but for one about
@@ -474,11 +475,12 @@ function errorNamesOf(body: string): string[] {
 }
 
 /**
- * A provider overloaded (Anthropic's 529 `overloaded_error`) is told to an Anthropic client as such, though in a
- * 502: Claude Code counts these by the type in the message, and after a few switches to its fallback model.
+ * A provider overloaded (Anthropic's 529 `overloaded_error`, OpenAI's `server_is_overloaded`: `namesOverload`), in an
+ * error status or in a 200 that is only its error, is told to an Anthropic client as such, though in a 502: Claude
+ * Code counts these by the type in the message, and after a few switches to its fallback model.
  */
 function asOverloaded(error: GatewayError, status: number, names: readonly string[]): GatewayError {
-  if (status === 529 || names.includes('overloaded_error')) error.anthropicType = 'overloaded_error'
+  if (status === 529 || namesOverload(names)) error.anthropicType = 'overloaded_error'
   return error
 }
 

@@ -15,11 +15,12 @@ export type RecordsSource = Pick<Store, 'db' | 'tables'>
 type Tables = RecordsSource['tables']
 type UsageTable = Tables['usage']
 
-/** Usage filters as the queries take them: times in unix ms, the model already `provider:model`. */
+/** Usage filters as the queries take them: times in unix ms, the model as the `provider:model` names it may stand for. */
 export interface UsageFilterValues {
   user_id?: string
   key_id?: string
-  model?: string
+  /** A row of any of these models matches (see ProviderRegistry.canonicalNames). */
+  models?: readonly string[]
   status?: 'ok' | 'error' | 'aborted' | 'expired'
   since?: number
   until?: number
@@ -63,7 +64,7 @@ export const usageFilter = (usage: UsageTable, q: UsageFilterValues): SQL | unde
   and(
     q.user_id !== undefined ? eq(usage.userId, q.user_id) : undefined,
     q.key_id !== undefined ? eq(usage.keyId, q.key_id) : undefined,
-    q.model !== undefined ? eq(usage.model, q.model) : undefined,
+    q.models !== undefined ? inArray(usage.model, [...q.models]) : undefined,
     q.status !== undefined ? eq(usage.status, q.status) : undefined,
     // Said as the partial index usage_not_ok says it (a literal, not a parameter), so that SQLite uses it.
     q.status !== undefined && q.status !== 'ok' ? sql`${usage.status} <> 'ok'` : undefined,
@@ -85,6 +86,12 @@ export function usageRows({ db, tables: { usage } }: RecordsSource, q: UsageFilt
     .orderBy(desc(usage.id))
     .limit(q.limit + 1)
     .offset(q.after !== undefined ? 0 : (q.offset ?? 0))
+}
+
+/** Whether the filter lists the usage row `id` (a list's cursor names the last row a page of it showed). */
+export async function usageRowListed({ db, tables: { usage } }: RecordsSource, q: UsageFilterValues & { id: number }): Promise<boolean> {
+  const rows = await db.select({ id: usage.id }).from(usage).where(and(eq(usage.id, q.id), usageFilter(usage, q))).limit(1)
+  return rows.length > 0
 }
 
 /**
@@ -119,7 +126,7 @@ type RollupTable = Tables['usageDaily'] | Tables['usageDailyUsers'] | Tables['us
  */
 function rollupFor(tables: Tables, q: UsageFilterValues, by?: 'model' | 'user'): RollupTable {
   const needsUser = by === 'user' || q.user_id !== undefined
-  const needsModel = by === 'model' || q.model !== undefined
+  const needsModel = by === 'model' || q.models !== undefined
   if (q.key_id !== undefined || (needsUser && needsModel)) return tables.usageDaily
   return needsUser ? tables.usageDailyUsers : tables.usageDailyModels
 }
@@ -129,7 +136,7 @@ function rollupFilter(t: RollupTable, q: UsageFilterValues, days: { from?: numbe
   return and(
     q.user_id !== undefined ? eq((t as Tables['usageDaily']).userId, q.user_id) : undefined,
     q.key_id !== undefined ? eq((t as Tables['usageDaily']).keyId, q.key_id) : undefined,
-    q.model !== undefined ? eq((t as Tables['usageDaily']).model, q.model) : undefined,
+    q.models !== undefined ? inArray((t as Tables['usageDaily']).model, [...q.models]) : undefined,
     q.status !== undefined ? eq(t.status, q.status) : undefined,
     days.from !== undefined ? gte(t.day, days.from) : undefined,
     days.to !== undefined ? lt(t.day, days.to) : undefined,
@@ -383,5 +390,5 @@ export async function openHolds({ db, tables: { reservations } }: RecordsSource)
  * Every query a records reader answers, by name. Each is one answer, read on one snapshot of the database
  * (see RecordsReads): statements of one query never disagree about a settlement committed meanwhile.
  */
-export const recordsQueries = { usageRows, usageTotals, usageSummaryRows, usageRowsAndTotals, usageSummaryAndTotals, auditRows, usagePerDay, openHolds }
+export const recordsQueries = { usageRows, usageRowListed, usageTotals, usageSummaryRows, usageRowsAndTotals, usageSummaryAndTotals, auditRows, usagePerDay, openHolds }
 export type RecordsQueries = typeof recordsQueries

@@ -3,6 +3,7 @@ import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from './anthropic-text'
 import { anthropicToolId } from './anthropic-tool-id'
+import { appendTurn, instructionsBlock, type AnthropicTurn } from './anthropic-turns'
 import { historyToolInput } from './tool-arguments'
 
 type Json = Record<string, any>
@@ -133,9 +134,9 @@ const OPENAI_ONLY: ReadonlyArray<[field: string, asks: (v: any) => boolean, what
 
 /**
  * An OpenAI chat request as an Anthropic Messages request (without `model`: the caller sets the provider's
- * own id). System and developer messages become `system`; tool calls become `tool_use` blocks and `tool`
- * messages `tool_result` blocks in a user turn; consecutive turns of one role are merged, as Anthropic
- * wants them. Anything that has no Anthropic equivalent is refused with a 400 naming the field, rather
+ * own id). System and developer messages before the first turn become `system`, later ones instructions where
+ * they were said (`instructionsBlock`); tool calls become `tool_use` blocks and `tool` messages `tool_result`
+ * blocks in a user turn; consecutive turns of one role are merged, as Anthropic wants them. Anything that has no Anthropic equivalent is refused with a 400 naming the field, rather
  * than dropped silently.
  */
 export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Json {
@@ -144,13 +145,8 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
   for (const [field, asks, what] of OPENAI_ONLY) if (asks(body[field])) throw unsupported(field, what)
 
   const system: string[] = []
-  const messages: Array<{ role: 'user' | 'assistant'; content: Block[] }> = []
-  const append = (role: 'user' | 'assistant', blocks: Block[]) => {
-    if (blocks.length === 0) return // Anthropic refuses empty turns
-    const last = messages.at(-1)
-    if (last?.role === role) last.content.push(...blocks)
-    else messages.push({ role, content: blocks })
-  }
+  const messages: AnthropicTurn[] = []
+  const append = (role: AnthropicTurn['role'], blocks: Block[]) => appendTurn(messages, role, blocks)
 
   let last: ClientTurn | undefined
   const list: Json[] = Array.isArray(body.messages) ? body.messages : []
@@ -162,7 +158,9 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
       case 'system':
       case 'developer': {
         const text = textOf(m.content, `${where}.content`)
-        if (!isBlank(text)) system.push(text)
+        if (isBlank(text)) break
+        if (messages.length === 0) system.push(text)
+        else append('user', [instructionsBlock(text)])
         break
       }
       case 'user':

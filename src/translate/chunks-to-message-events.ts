@@ -1,4 +1,5 @@
 import type { TokenCounts } from '../pricing/price'
+import { anthropicErrorType } from '../providers/overloaded'
 import { countsSoFar } from './chunk-counts'
 import { messageUsageOf } from './completion-to-message'
 import { contentText } from './content-text'
@@ -30,7 +31,7 @@ interface ToolCall {
  * `input_json_delta`), each closed when the next one opens or a finish reason comes (`openWaiting` says when
  * a tool_use block gives way to the next call's); `message_delta`
  * (stop reason and usage) and `message_stop` when the stream is done; an `error` event when the provider reports
- * one, on the chunk or on the first choice. Usage comes last in an OpenAI
+ * one, on the chunk or on the first choice (`overloaded_error` for an overloaded provider's). Usage comes last in an OpenAI
  * stream, so `message_start` reports 0 tokens and `message_delta` carries the counts billed (`countsSoFar`), input included.
  * Only the first choice is translated: Anthropic has no `n`.
  */
@@ -197,12 +198,12 @@ export class ChunksToMessageEvents implements StreamConverter {
 
   /** The provider's error (already cut of credentials by the meter), as the stream's end. */
   private failWith(error: Json): string {
-    return this.fail(typeof error?.message === 'string' ? error.message : 'The upstream stream failed.')
+    return this.fail(typeof error?.message === 'string' ? error.message : 'The upstream stream failed.', anthropicErrorType(error))
   }
 
-  private fail(message: string): string {
+  private fail(message: string, type = 'api_error'): string {
     this.finished = true
-    return formatSse({ type: 'error', error: { type: 'api_error', message } }, 'error')
+    return formatSse({ type: 'error', error: { type, message } }, 'error')
   }
 
   private event(type: string, data: Json): string {

@@ -1,3 +1,4 @@
+import { openAIErrorNames } from '../providers/overloaded'
 import { AnthropicStreamUsage } from './anthropic-stream-usage'
 import type { StreamConverter } from './convert-stream'
 import { chatUsageOf } from './message-to-completion'
@@ -13,7 +14,7 @@ type Json = Record<string, any>
  * `input_json_delta`, or at the block's end the input it started with) numbered in the order the tools
  * appear; at `message_stop` a chunk with the finish reason (from the last `message_delta`), the usage chunk
  * if the client asked for it (the counts the meter bills: `AnthropicStreamUsage`), and `[DONE]`. An Anthropic `error`
- * event, or an end without `message_stop`, becomes an OpenAI error event.
+ * event, or an end without `message_stop`, becomes an OpenAI error event (an overloaded provider's in OpenAI's words).
  */
 export class MessageEventsToChunks implements StreamConverter {
   broken = false
@@ -58,7 +59,7 @@ export class MessageEventsToChunks implements StreamConverter {
       case 'message_stop':
         return this.complete()
       case 'error':
-        return this.fail(typeof event.error?.message === 'string' ? event.error.message : 'The upstream stream failed.')
+        return this.fail(typeof event.error?.message === 'string' ? event.error.message : 'The upstream stream failed.', event.error)
       default:
         return '' // ping, and whatever Anthropic adds later
     }
@@ -107,9 +108,10 @@ export class MessageEventsToChunks implements StreamConverter {
     return out + 'data: [DONE]\n\n'
   }
 
-  private fail(message: string): string {
+  /** Ends the stream with an OpenAI error event; the provider's `error`, when it sent one, says which (`openAIErrorNames`). */
+  private fail(message: string, error?: unknown): string {
     this.finished = true
-    return formatSse({ error: { message, type: 'api_error', code: 'upstream_error' } })
+    return formatSse({ error: { message, ...openAIErrorNames(error) } })
   }
 
   private chunk(delta: Json, finishReason: string | null = null): string {

@@ -35,11 +35,14 @@ export function toPage<R, T>(rows: R[], limit: number, present: (row: R) => T, c
   return { data: shown.map(present), next_cursor: more ? cursorOf(shown[shown.length - 1]!) : null }
 }
 
+/** The refusal of a cursor that no page of the query could have handed out. */
+export const cursorNotReturned = () => badRequest(`Invalid query: cursor: ${NOT_RETURNED}`)
+
 /** For lists shown newest first by integer id: the cursor is the id of the last row shown. */
 export function idCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined
   // Digits only, as toPage writes an id: Number() would also read ' ' as 0, '0x1f' as 31 and '1e3' as 1000.
   const n = /^\d+$/.test(cursor) ? Number(cursor) : NaN
-  if (!Number.isSafeInteger(n)) throw badRequest(`Invalid query: cursor: ${NOT_RETURNED}`)
+  if (!Number.isSafeInteger(n)) throw cursorNotReturned()
   return n
 }

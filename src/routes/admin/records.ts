@@ -10,7 +10,7 @@ import type { usage } from '../../db/schema'
 import { csvLine } from '../../records/csv-line'
 import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
-import { cursorText, idCursor, pageQuery, toPage } from './pagination'
+import { cursorNotReturned, cursorText, idCursor, pageQuery, toPage } from './pagination'
 import { filterText, strictQuery } from './strict-query'
 import { summaryCursor } from './summary-cursor'
 
@@ -45,7 +45,7 @@ function methodsMatching(method: string): string[] {
 export const oneUsersFilters = {
   ...timeRange,
   key_id: filterText.optional(),
-  model: filterText.optional().describe('provider:model, provider/model or an alias'),
+  model: filterText.optional().describe('provider:model, provider/model, an alias, or a bare id a default provider serves'),
   status: z.enum(['ok', 'error', 'aborted', 'expired']).optional(),
 }
 export const usageFilters = { ...oneUsersFilters, user_id: filterText.optional() }
@@ -59,24 +59,35 @@ const summaryQuery = strictQuery({ ...pageQuery, cursor: cursorText.max(2000).op
 /**
  * Usage rows and their totals under the usage filters: the admin lists and a key's own view read them
  * the same way, through the records reader (off the request thread). Usage rows name models
- * `provider:model`; a filter may name one as a client would call it.
+ * `provider:model`; a filter may name one as a client would call it, a bare id included.
  */
 export function usageReader({ ledger, providers, records }: Pick<Services, 'ledger' | 'providers' | 'records'>) {
   const filterValues = (q: UsageFilters): UsageFilterValues => ({
     user_id: q.user_id,
     key_id: q.key_id,
-    model: q.model === undefined ? undefined : providers.canonicalName(q.model),
+    models: q.model === undefined ? undefined : providers.canonicalNames(q.model),
     status: q.status,
     since: q.since,
     until: q.until,
   })
 
-  const rowsQuery = (q: UsageQuery) => ({ ...filterValues(q), limit: q.limit, offset: q.offset, after: idCursor(q.cursor) })
+  /**
+   * The page's filters and position. A cursor is the id of the last row a page of this query showed, so one naming
+   * no row the filters list (0, an id past every row, another user's row, a cursor of another query's pages) is
+   * refused rather than read as a position that answers an empty page or skips rows. Usage rows are never changed
+   * or deleted: a row a page showed stays listed.
+   */
+  const rowsQuery = async (q: UsageQuery) => {
+    const filter = filterValues(q)
+    const after = idCursor(q.cursor)
+    if (after !== undefined && !(await records.run('usageRowListed', { ...filter, id: after }))) throw cursorNotReturned()
+    return { ...filter, limit: q.limit, offset: q.offset, after }
+  }
   const present = (rows: Array<typeof usage.$inferSelect>, q: UsageQuery) => toPage(rows, q.limit, presentUsage, (r) => String(r.id))
 
   const listUsage = async (q: UsageQuery) => {
     await ledger.flush()
-    return present(await records.run('usageRows', rowsQuery(q)), q)
+    return present(await records.run('usageRows', await rowsQuery(q)), q)
   }
 
   /**
@@ -85,7 +96,7 @@ export function usageReader({ ledger, providers, records }: Pick<Services, 'ledg
    */
   const pageWithTotals = async (q: UsageQuery) => {
     await ledger.flush()
-    const { rows, totals } = await records.run('usageRowsAndTotals', rowsQuery(q))
+    const { rows, totals } = await records.run('usageRowsAndTotals', await rowsQuery(q))
     return { ...present(rows, q), totals }
   }
   return { filterValues, listUsage, pageWithTotals }
@@ -159,8 +170,9 @@ export const recordRoutes = (services: Services) => {
       '/v1/usage/summary',
       async ({ query }) => {
         await ledger.flush()
-        const after = summaryCursor.decode(query.cursor)
-        const { rows, totals } = await records.run('usageSummaryAndTotals', { ...filterValues(query), limit: query.limit, offset: query.offset, after })
+        const filter = filterValues(query)
+        const after = summaryCursor.decode(query.cursor, filter)
+        const { rows, totals } = await records.run('usageSummaryAndTotals', { ...filter, limit: query.limit, offset: query.offset, after })
         const page = toPage(rows, query.limit, (r) => ({ ...r, cost: microsToUsd(r.cost) }), (r) =>
           summaryCursor.encode({ day: r.day, userId: r.user_id, model: r.model }),
         )

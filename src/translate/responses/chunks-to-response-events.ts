@@ -1,4 +1,5 @@
 import type { TokenCounts } from '../../pricing/price'
+import { responsesErrorCode } from '../../providers/overloaded'
 import { countsSoFar } from '../chunk-counts'
 import { contentText } from '../content-text'
 import type { StreamConverter } from '../convert-stream'
@@ -89,7 +90,7 @@ export class ChunksToResponseEvents implements StreamConverter {
 
   /** The provider's error (already cut of credentials by the meter), as the response's failure. */
   private failWith(error: Json): string {
-    return this.start('', '') + this.writer.fail(String(error?.message ?? 'The upstream stream failed.'), null)
+    return this.start('', '') + this.writer.fail(String(error?.message ?? 'The upstream stream failed.'), null, responsesErrorCode(error))
   }
 
   private start(id: string, model: string): string {

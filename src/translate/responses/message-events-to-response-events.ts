@@ -1,3 +1,4 @@
+import { responsesErrorCode } from '../../providers/overloaded'
 import { AnthropicStreamUsage } from '../anthropic-stream-usage'
 import type { StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
@@ -62,7 +63,7 @@ export class MessageEventsToResponseEvents implements StreamConverter {
       case 'message_stop':
         return this.writer.complete(usageOfMessage(this.usage.counts), incompleteReasonOf(this.stopReason))
       case 'error':
-        return this.writer.fail(typeof event.error?.message === 'string' ? event.error.message : 'The upstream stream failed.', null)
+        return this.writer.fail(typeof event.error?.message === 'string' ? event.error.message : 'The upstream stream failed.', null, responsesErrorCode(event.error))
       default:
         return '' // ping, and whatever Anthropic adds later
     }

@@ -3,6 +3,7 @@ import { responsesBilledTool } from '../../pricing/features'
 import { base64SourceOf } from '../media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from '../anthropic-text'
 import { anthropicToolId } from '../anthropic-tool-id'
+import { appendTurn, instructionsBlock, type AnthropicTurn } from '../anthropic-turns'
 import { historyToolInput } from '../tool-arguments'
 import { toolLoopStartedWithoutThinking } from '../anthropic-thinking'
 import { quoted, unsupported as refuse } from '../unsupported'
@@ -191,7 +192,8 @@ function thinkingFor(
 
 /**
  * A Responses request as an Anthropic Messages request (without `model`: the caller sets the provider's
- * own id). Instructions and system/developer messages become `system`; function calls become `tool_use`
+ * own id). Instructions and system/developer messages before the first turn become `system`, later ones
+ * instructions where they were said (`instructionsBlock`); function calls become `tool_use`
  * blocks and their outputs `tool_result` blocks; reasoning items that carry Claude's thinking go back as
  * the very blocks Claude sent (others are dropped); turns of one role are merged, as Anthropic wants.
  * Function tools are sent, and web search as Anthropic's server tool when `webSearch` says it is priced
@@ -203,13 +205,8 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) throw unsupported('top_logprobs', 'log probabilities')
 
   const system: string[] = typeof body.instructions === 'string' && !isBlank(body.instructions) ? [body.instructions] : []
-  const messages: Array<{ role: 'user' | 'assistant'; content: Block[] }> = []
-  const append = (role: 'user' | 'assistant', blocks: Block[]) => {
-    if (blocks.length === 0) return // Anthropic refuses empty turns
-    const last = messages.at(-1)
-    if (last?.role === role) last.content.push(...blocks)
-    else messages.push({ role, content: blocks })
-  }
+  const messages: AnthropicTurn[] = []
+  const append = (role: AnthropicTurn['role'], blocks: Block[]) => appendTurn(messages, role, blocks)
 
   let last: ClientTurn | undefined
   inputItems(body.input).forEach((item, i) => {
@@ -221,7 +218,10 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
         if (item.role === 'system' || item.role === 'developer') {
           const text = partsText(item.content)
           if (text === null) throw unsupported(`${where}.content`, 'a system message with parts other than text')
-          if (!isBlank(text)) system.push(text)
+          if (!isBlank(text)) {
+            if (messages.length === 0) system.push(text)
+            else append('user', [instructionsBlock(text)])
+          }
         } else if (item.role === 'user' || item.role === 'assistant') append(item.role, blocksOf(item.content, `${where}.content`))
         else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
         break
