@@ -207,7 +207,8 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   const append = (role: 'user' | 'assistant', blocks: Block[]) => {
     if (blocks.length === 0) return // Anthropic refuses empty turns
     const last = messages.at(-1)
-    if (last?.role === role) last.content.push(...blocks)
+    // One push per block: a spread's arguments go on the stack, which a client's list of parts can outgrow.
+    if (last?.role === role) for (const block of blocks) last.content.push(block)
     else messages.push({ role, content: blocks })
   }
 
