@@ -47,8 +47,14 @@ export function historyToolInput(args: unknown, where: string): Record<string, u
   return input === null ? {} : objectOrText(input, text)
 }
 
-/** Whether argument text so far opens a JSON object (past JSON whitespace): then it can be streamed as it comes. */
-export const opensObject = (args: string): boolean => /^[ \t\n\r]*\{/.test(args)
+/**
+ * Whether argument text opens a JSON object (past JSON whitespace): then it can be streamed as it comes. Undefined
+ * while it is all whitespace: what follows decides, so a stream asks of each delta only until one does.
+ */
+export function opensObject(args: string): boolean | undefined {
+  const first = /[^ \t\n\r]/.exec(args)
+  return first === null ? undefined : first[0] === '{'
+}
 
 /** Tool arguments as a Responses `function_call`'s: none, or `null`, is `{}`, as OpenAI writes a call without parameters. */
 export const responsesArgumentsOf = (args: string): string => (namesNone(args) ? '{}' : args)
