@@ -63,25 +63,49 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 function isFolded(key: string): boolean {
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i)
-    if (c >= 0x80) return key === folded(key)
-    if (c >= 0x41 && c <= 0x5a) return false
+    if (c < 0x80) {
+      if (c >= 0x41 && c <= 0x5a) return false
+      continue
+    }
+    const codePoint = key.codePointAt(i)!
+    if (!foldsToItself(codePoint)) return false
+    if (codePoint > 0xffff) i++
   }
   return true
 }
 
 /**
- * A key folded as Go folds it, each character to one of its fold set (the same one for every member), in
- * lowercase form: the simple case mappings, which JavaScript's full ones match but where they give more than one
- * character (`ß`: `SS`; `İ`: `i̇`, whose simple lowercase is `i`).
+ * Each character folds to one of the same length, so a key is its fold when each of its characters is. What each
+ * character folds to is worked out once: a key may be as long as the body, of one character repeated.
  */
+const foldState = new Uint8Array(0x110000)
+const FOLDS_TO_ITSELF = 1
+const FOLDS_TO_ANOTHER = 2
+
+function foldsToItself(codePoint: number): boolean {
+  if (foldState[codePoint] === 0) {
+    const c = String.fromCodePoint(codePoint)
+    foldState[codePoint] = foldedChar(c) === c ? FOLDS_TO_ITSELF : FOLDS_TO_ANOTHER
+  }
+  return foldState[codePoint] === FOLDS_TO_ITSELF
+}
+
+/** A key folded as Go folds it (for the refusal's message). */
 function folded(key: string): string {
   let out = ''
-  for (const c of key) {
-    const lower = simpleLower(c)
-    const upper = lower.toUpperCase()
-    out += simpleLower(upper.length === lower.length ? upper : lower)
-  }
+  for (const c of key) out += foldedChar(c)
   return out
+}
+
+/**
+ * A character folded as Go folds it, to one of its fold set (the same one for every member), in lowercase form:
+ * the simple case mappings, which JavaScript's full ones match but where they give more than one character
+ * (`ß`: `SS`; `İ`: `i̇`, whose simple lowercase is `i`).
+ */
+function foldedChar(c: string): string {
+  const lower = simpleLower(c)
+  const upper = lower.toUpperCase()
+  return simpleLower(upper.length === lower.length ? upper : lower)
 }
 
 const simpleLower = (c: string): string => {

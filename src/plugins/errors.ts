@@ -20,7 +20,8 @@ interface ValidationIssue {
 /** Names the field and says what is wrong with it; never repeats the value, which may be a secret. */
 function describeValidation(error: unknown): string {
   const e = error as { type?: string; all?: ValidationIssue[]; valueError?: ValidationIssue }
-  const first = e.all?.[0] ?? e.valueError
+  // The issue Elysia threw with: its `all` validates the whole body again, every issue of it.
+  const first = e.valueError
   const where = e.type === 'query' ? 'query' : e.type === 'params' ? 'path parameter' : 'body'
   if (!first) return `Invalid ${where}.`
   const raw = Array.isArray(first.path) ? first.path.join('.') : (first.path ?? '')

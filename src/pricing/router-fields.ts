@@ -53,7 +53,9 @@ export function formFallbackFields(form: Record<string, unknown>): Record<string
   const fields: Record<string, unknown[]> = {}
   for (const [name, value] of Object.entries(form)) {
     const field = name.endsWith('[]') ? name.slice(0, -2) : name
-    if (FALLBACK_FIELDS.has(field)) (fields[field] ??= []).push(...(Array.isArray(value) ? value : [value]))
+    if (!FALLBACK_FIELDS.has(field)) continue
+    const entries = (fields[field] ??= [])
+    for (const entry of Array.isArray(value) ? value : [value]) entries.push(entry) // not a spread: a form can repeat a name past the stack's size
   }
   const { route, ...lists } = fields
   return route ? { ...lists, route: route.includes('fallback') ? 'fallback' : route[0] } : lists

@@ -14,9 +14,10 @@ import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, jsonObject, modelName, oneOrMoreStrings, openAIMessage, openAITool, openAIToolChoice, responseFormat } from './schemas/fields'
+import { stoppingAtFirstIssue } from './schemas/first-issue'
 
 /** The fields the gateway reads or translates, typed; every other OpenAI field passes through untouched. */
-const chatBody = z.looseObject({
+export const chatBody = z.looseObject({
   model: modelName,
   messages: z.array(openAIMessage).min(1),
   stream: z.boolean().optional(),
@@ -114,7 +115,7 @@ export const chatRoutes = (services: Services) => {
       return await relay({ request, admission: clamped, hold, stream, timeouts: config }, exchange)
     },
     {
-      body: chatBody,
+      body: stoppingAtFirstIssue(chatBody),
       parse: 'json',
       transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {

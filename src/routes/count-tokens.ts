@@ -16,6 +16,7 @@ import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { messagesBody } from './messages'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
+import { stoppingAtFirstIssue } from './schemas/first-issue'
 
 /** A Messages request without what only generation needs. */
 const countTokensBody = messagesBody.omit({ max_tokens: true, stream: true })
@@ -55,7 +56,7 @@ export const countTokensRoutes = (services: Services) => {
       return new Response(text, { headers: { 'content-type': 'application/json' } })
     },
     {
-      body: countTokensBody,
+      body: stoppingAtFirstIssue(countTokensBody),
       parse: 'json',
       transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {

@@ -11,10 +11,12 @@ import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, modelName } from './schemas/fields'
+import { stoppingAtFirstIssue } from './schemas/first-issue'
 
 const ENDPOINT = '/v1/embeddings'
 
-const tokenArray = z.array(z.number().int().nonnegative()).min(1)
+// The check aborts, as a wrong type does, so that a list stops at its first bad id (src/routes/schemas/first-issue.ts).
+const tokenArray = z.array(z.number().int().nonnegative({ abort: true })).min(1)
 
 /** The fields the gateway reads or the format fixes; every other OpenAI field passes through untouched. */
 export const embeddingsBody = z.looseObject({
@@ -54,7 +56,7 @@ export const embeddingsRoutes = (services: Services) => {
       })
     },
     {
-      body: embeddingsBody,
+      body: stoppingAtFirstIssue(embeddingsBody),
       parse: 'json',
       transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {

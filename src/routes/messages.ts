@@ -16,6 +16,7 @@ import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName, nullAsUnset } from './schemas/fields'
+import { stoppingAtFirstIssue } from './schemas/first-issue'
 
 /** The fields the gateway reads or translates, typed (Anthropic requires `max_tokens`); every other field passes through untouched. */
 export const messagesBody = z.looseObject({
@@ -96,7 +97,7 @@ export const messagesRoutes = (services: Services) => {
       return await relay({ request, admission, hold, stream, timeouts: config }, exchange)
     },
     {
-      body: messagesBody,
+      body: stoppingAtFirstIssue(messagesBody),
       parse: 'json',
       transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {

@@ -9,6 +9,7 @@ import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, contentPart, modelName } from './schemas/fields'
+import { stoppingAtFirstIssue } from './schemas/first-issue'
 
 const ENDPOINT = '/v1/moderations'
 
@@ -55,7 +56,7 @@ export const moderationsRoutes = (services: Services) => {
       })
     },
     {
-      body: moderationsBody,
+      body: stoppingAtFirstIssue(moderationsBody),
       parse: 'json',
       transform: ({ body }) => refuseCaseVariantKeys(body),
       detail: {

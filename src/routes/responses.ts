@@ -29,6 +29,7 @@ import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
+import { stoppingAtFirstIssue } from './schemas/first-issue'
 
 const ENDPOINT = '/v1/responses'
 
@@ -432,7 +433,7 @@ export const responsesRoutes = (services: Services) => {
         return res
       },
       {
-        body: responsesBody,
+        body: stoppingAtFirstIssue(responsesBody),
         parse: 'json',
         transform: ({ body }) => refuseCaseVariantKeys(body),
         detail: {
@@ -471,7 +472,7 @@ export const responsesRoutes = (services: Services) => {
         return Response.json({ object: 'response.input_tokens', input_tokens: inputTokens })
       },
       {
-        body: inputTokensBody,
+        body: stoppingAtFirstIssue(inputTokensBody),
         parse: 'json',
         transform: ({ body }) => refuseCaseVariantKeys(body),
         detail: {

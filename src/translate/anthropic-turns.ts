@@ -19,7 +19,8 @@ export function appendTurn(messages: AnthropicTurn[], role: AnthropicTurn['role'
     return
   }
   for (const block of blocks) {
-    const firstOther = block.type === 'tool_result' ? last.content.findIndex((b) => b.type !== 'tool_result') : -1
+    // The turn keeps its tool results ahead of the rest, so a turn ending in a tool result has nothing to pass.
+    const firstOther = block.type === 'tool_result' && last.content.at(-1)?.type !== 'tool_result' ? last.content.findIndex((b) => b.type !== 'tool_result') : -1
     if (firstOther === -1) last.content.push(block)
     else last.content.splice(firstOther, 0, block)
   }

@@ -6,10 +6,10 @@ import { contentText } from './content-text'
 import type { StreamConverter } from './convert-stream'
 import { formatSse, jsonOf, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
+import { StreamedArguments } from './streamed-arguments'
 import { opensObject, toolInputOf } from './tool-arguments'
 import { toolCallId } from './tool-call-id'
 import { ToolCallKeys } from './tool-call-keys'
-import { isWholeObject } from './whole-json-object'
 
 type Json = Record<string, any>
 
@@ -18,11 +18,11 @@ interface ToolCall {
   id: string
   name: string
   /** Its argument text: what its open block has had, or while it waits for its block, what it will start with. */
-  args: string
+  args: StreamedArguments
   /** Its content block, once opened. */
   block?: number
-  /** Whether its open block streams its argument text as it comes: the text opens an object. */
-  streaming?: true
+  /** Whether its open block streams its argument text as it comes (the text opens an object): unknown while the text is all whitespace. */
+  streaming?: boolean
 }
 
 /**
@@ -108,7 +108,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     const key = this.toolKeys.keyOf(call)
     let tool = this.tools.get(key)
     if (tool === undefined) {
-      tool = { id: toolCallId(call.id, 'toolu', this.id, this.tools.size), name: call.function?.name ?? '', args: '' }
+      tool = { id: toolCallId(call.id, 'toolu', this.id, this.tools.size), name: call.function?.name ?? '', args: new StreamedArguments() }
       this.tools.set(key, tool)
       this.waiting.push(tool)
     }
@@ -116,7 +116,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     const args = call.function?.arguments
     if (typeof args !== 'string' || args === '') return out
     if (tool === this.openTool) out += this.argsDelta(tool, args)
-    else if (tool.block === undefined) tool.args += args
+    else if (tool.block === undefined) tool.args.append(args)
     // Otherwise its block is closed (its input was whole, or text came after it): an Anthropic block takes nothing more.
     return out
   }
@@ -129,7 +129,7 @@ export class ChunksToMessageEvents implements StreamConverter {
    */
   private openWaiting(): string {
     let out = ''
-    while (this.waiting.length > 0 && (this.openTool === null || isWholeObject(this.openTool.args)))
+    while (this.waiting.length > 0 && (this.openTool === null || this.openTool.args.isWholeObject()))
       out += this.closeBlock() + this.openToolBlock(this.waiting.shift()!)
     return out
   }
@@ -145,8 +145,8 @@ export class ChunksToMessageEvents implements StreamConverter {
     const out = this.openBlock('tool', { type: 'tool_use', id: tool.id, name: tool.name, input: {} })
     tool.block = this.open!
     this.openTool = tool
-    const waited = tool.args
-    tool.args = ''
+    const waited = tool.args.text
+    tool.args = new StreamedArguments()
     return waited === '' ? out : out + this.argsDelta(tool, waited)
   }
 
@@ -155,16 +155,16 @@ export class ChunksToMessageEvents implements StreamConverter {
    * no-argument `null`) is held until the block closes (`heldInput`): Anthropic's input is always an object.
    */
   private argsDelta(tool: ToolCall, args: string): string {
-    tool.args += args
+    tool.args.append(args)
     if (tool.streaming) return this.inputDelta(tool, args)
-    if (!opensObject(tool.args)) return ''
-    tool.streaming = true
-    return this.inputDelta(tool, tool.args)
+    // Until now the text was all whitespace (this delta decides), or it was found not to open an object.
+    tool.streaming ??= opensObject(args)
+    return tool.streaming ? this.inputDelta(tool, tool.args.text) : ''
   }
 
   /** A held call's input, whole: nothing for none (the block's `{}`), else the object its text makes. */
   private heldInput(tool: ToolCall): string {
-    const input = toolInputOf(tool.args)
+    const input = toolInputOf(tool.args.text)
     return Object.keys(input).length === 0 ? '' : this.inputDelta(tool, JSON.stringify(input))
   }
 

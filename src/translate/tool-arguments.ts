@@ -1,4 +1,5 @@
 import { badRequest } from '../http/errors'
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../http/json-body'
 
 /** A chat tool call's `arguments` text, as the other APIs want it. */
 
@@ -21,27 +22,39 @@ export function toolInputOf(args: unknown): Record<string, unknown> {
   } catch {
     input = undefined
   }
-  return input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : { arguments: args }
+  return objectOrText(input, args)
 }
+
+const objectOrText = (input: unknown, args: string): Record<string, unknown> =>
+  input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : { arguments: args }
 
 /**
  * A tool call in a client's history (chat `tool_calls[].function.arguments`, a Responses `function_call`'s
  * `arguments`) as Anthropic's `input`: text that is no JSON is the client's error (400 naming `where`); JSON is
  * read as `toolInputOf` reads an answer's, so an Ollama call arguing `null` goes to Claude as `{}`, which it takes,
- * not `null`, which it refuses ("tool_use.input: Input should be a valid dictionary").
+ * not `null`, which it refuses ("tool_use.input: Input should be a valid dictionary"). The text is JSON inside
+ * the body, parsed into the body sent on: it is held to the body's depth limit, as the body is.
  */
 export function historyToolInput(args: unknown, where: string): Record<string, unknown> {
   const text = typeof args === 'string' && args !== '' ? args : '{}'
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw badRequest(`Invalid body: ${where}: is nested more than ${MAX_JSON_DEPTH} levels deep`, 'invalid_json')
+  let input: unknown
   try {
-    JSON.parse(text)
+    input = JSON.parse(text)
   } catch {
     throw badRequest(`Invalid body: ${where}: is not valid JSON`)
   }
-  return toolInputOf(text)
+  return input === null ? {} : objectOrText(input, text)
 }
 
-/** Whether argument text so far opens a JSON object (past JSON whitespace): then it can be streamed as it comes. */
-export const opensObject = (args: string): boolean => /^[ \t\n\r]*\{/.test(args)
+/**
+ * Whether argument text opens a JSON object (past JSON whitespace): then it can be streamed as it comes. Undefined
+ * while it is all whitespace: what follows decides, so a stream asks of each delta only until one does.
+ */
+export function opensObject(args: string): boolean | undefined {
+  const first = /[^ \t\n\r]/.exec(args)
+  return first === null ? undefined : first[0] === '{'
+}
 
 /** Tool arguments as a Responses `function_call`'s: none, or `null`, is `{}`, as OpenAI writes a call without parameters. */
 export const responsesArgumentsOf = (args: string): string => (namesNone(args) ? '{}' : args)

@@ -68,10 +68,18 @@ const openAIFunction = z.looseObject({
   parameters: jsonObject.optional(),
 })
 
-/** A tool: `function` (with its definition), or `custom`; another type, one the provider runs itself, is refused at admission (src/pricing/features.ts). */
+/**
+ * A tool: `function` (with its definition), or `custom`; another type, one the provider runs itself, is refused at
+ * admission (src/pricing/features.ts). The check aborts, as a wrong type does, so that a list stops at its first
+ * bad tool (src/routes/schemas/first-issue.ts).
+ */
 export const openAITool = z
   .looseObject({ type: z.string(), function: openAIFunction.optional() })
-  .refine((tool) => tool.type !== 'function' || tool.function !== undefined, { message: 'a function tool needs its function (name, parameters)', path: ['function'] })
+  .refine((tool) => tool.type !== 'function' || tool.function !== undefined, {
+    message: 'a function tool needs its function (name, parameters)',
+    path: ['function'],
+    abort: true,
+  })
 
 export const openAIToolChoice = z.union([z.string(), z.looseObject({ type: z.string() })], {
   error: 'must be a string (auto, none, required) or an object with a type',

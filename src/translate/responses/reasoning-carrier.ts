@@ -1,3 +1,6 @@
+import { badRequest } from '../../http/errors'
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../../http/json-body'
+
 /**
  * Claude's thinking blocks travel in Responses `reasoning` items, whose `encrypted_content` clients send
  * back untouched on the next turn (Codex asks for it; the gateway always includes it). The block is
@@ -9,11 +12,16 @@ type Json = Record<string, any>
 
 export const carryThinking = (block: Json): string => PREFIX + Buffer.from(JSON.stringify(block), 'utf8').toString('base64')
 
-/** The thinking block a reasoning item carries; null for reasoning from elsewhere (another model's means nothing to this one). */
-export function carriedThinking(encrypted: unknown): Json | null {
+/**
+ * The thinking block a reasoning item carries; null for reasoning from elsewhere (another model's means nothing to
+ * this one). The block goes into the body sent on, so it is held to the body's depth limit (400 naming `where`).
+ */
+export function carriedThinking(encrypted: unknown, where: string): Json | null {
   if (typeof encrypted !== 'string' || !encrypted.startsWith(PREFIX)) return null
+  const text = Buffer.from(encrypted.slice(PREFIX.length), 'base64').toString('utf8')
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw badRequest(`Invalid body: ${where}: is nested more than ${MAX_JSON_DEPTH} levels deep`, 'invalid_json')
   try {
-    const block = JSON.parse(Buffer.from(encrypted.slice(PREFIX.length), 'base64').toString('utf8'))
+    const block = JSON.parse(text)
     return block?.type === 'thinking' || block?.type === 'redacted_thinking' ? block : null
   } catch {
     return null

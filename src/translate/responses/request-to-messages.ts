@@ -232,7 +232,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
         append('user', [toolResultBlock(item, where)])
         break
       case 'reasoning': {
-        const thinking = carriedThinking(item.encrypted_content)
+        const thinking = carriedThinking(item.encrypted_content, `${where}.encrypted_content`)
         if (thinking) append('assistant', [thinking])
         break
       }

@@ -15,8 +15,8 @@ interface OpenItem {
   block?: Json
   /** A message's citations, as the target sent them (annotations once the text is whole). */
   citations?: Json[]
-  /** A function call whose arguments are streamed as they come: they open an object. */
-  streaming?: true
+  /** Whether a function call's arguments are streamed as they come (they open an object): unknown while they are all whitespace. */
+  streaming?: boolean
 }
 
 const annotationsOf = (message: OpenItem): Json[] =>
@@ -130,8 +130,9 @@ export class ResponseEventWriter {
     if (item.kind === 'reasoning') return this.event('response.reasoning_summary_text.delta', { ...at, summary_index: 0, delta })
     if (item.streaming) return this.event('response.function_call_arguments.delta', { ...at, delta })
     // Arguments that do not open an object (Ollama's no-argument `null`) are held: `end` gives them, as OpenAI would write them.
-    if (!opensObject(item.text)) return ''
-    item.streaming = true
+    // Until now the text was all whitespace (this delta decides), or it was found not to open an object.
+    item.streaming ??= opensObject(delta)
+    if (!item.streaming) return ''
     return this.event('response.function_call_arguments.delta', { ...at, delta: item.text })
   }
 
