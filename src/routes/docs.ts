@@ -1,6 +1,7 @@
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { dirname, join } from 'node:path'
+import { CSRF_HEADER, HOST_SESSION_COOKIE, SESSION_COOKIE } from '../console/session-auth'
 import { notFound } from '../http/errors'
 
 const SWAGGER_DIST = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
@@ -55,6 +56,19 @@ export const docsRoutes = () =>
             securitySchemes: {
               bearer: { type: 'http', scheme: 'bearer', description: 'A virtual key (tg-…) or the master key' },
               apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key, as Anthropic SDKs send it' },
+              // The console's credential, which only the routes that say so take (the admin API and /v1/key take it beside a key).
+              session: {
+                type: 'apiKey',
+                in: 'cookie',
+                name: SESSION_COOKIE,
+                description: `The console session cookie that POST /v1/session sets (named \`${HOST_SESSION_COOKIE}\` over HTTPS)`,
+              },
+              csrf: {
+                type: 'apiKey',
+                in: 'header',
+                name: CSRF_HEADER,
+                description: "The session's `csrf_token` (from POST or GET /v1/session), sent with this site's Origin on every change made with a session",
+              },
             },
           },
           security: [{ bearer: [] }, { apiKey: [] }],
