@@ -96,7 +96,7 @@ export const databaseUnavailable = () =>
   })
 
 /** Anthropic names its error types by status, not by cause. */
-function anthropicType(status: number): string {
+export function anthropicErrorType(status: number): string {
   switch (status) {
     case 400: case 404: case 409: case 413: return status === 413 ? 'request_too_large' : status === 404 ? 'not_found_error' : 'invalid_request_error'
     case 401: return 'authentication_error'
@@ -117,7 +117,7 @@ export const wireFormatOf = (path: string): WireFormat =>
 export function errorBody(error: GatewayError, format: WireFormat): string {
   return JSON.stringify(
     format === 'anthropic'
-      ? { type: 'error', error: { type: error.anthropicType ?? anthropicType(error.status), message: error.message, ...(error.details && { details: error.details }) } }
+      ? { type: 'error', error: { type: error.anthropicType ?? anthropicErrorType(error.status), message: error.message, ...(error.details && { details: error.details }) } }
       : { error: { message: error.message, type: error.type, code: error.code } },
   )
 }

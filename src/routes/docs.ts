@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { dirname, join } from 'node:path'
 import { CSRF_HEADER, HOST_SESSION_COOKIE, SESSION_COOKIE } from '../console/session-auth'
 import { notFound } from '../http/errors'
+import { ERROR_SCHEMAS } from './billed-call-refusals'
 
 const SWAGGER_DIST = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 // A Map, not an object literal: a name such as `constructor` must be unknown, not Object.prototype's.
@@ -53,6 +54,7 @@ export const docsRoutes = () =>
               'hold: a server that reads keys ignoring case (Go\'s encoding/json, as Ollama\'s) would take `Model` for `model`.',
           },
           components: {
+            schemas: ERROR_SCHEMAS,
             securitySchemes: {
               bearer: { type: 'http', scheme: 'bearer', description: 'A virtual key (tg-…) or the master key' },
               apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key, as Anthropic SDKs send it' },

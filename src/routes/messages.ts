@@ -16,6 +16,7 @@ import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName, nullAsUnset } from './schemas/fields'
+import { billedCallResponses } from './billed-call-refusals'
 
 /** The fields the gateway reads or translates, typed (Anthropic requires `max_tokens`); every other field passes through untouched. */
 export const messagesBody = z.looseObject({
@@ -105,6 +106,7 @@ export const messagesRoutes = (services: Services) => {
         description:
           'Every Anthropic field is passed through. The model is `provider:model`, `provider/model` or an alias; ' +
           '`metadata.user_id` names the user to bill. A model served by an OpenAI-compatible provider is translated both ways, streams included.',
+        responses: billedCallResponses({ format: 'anthropic', ok: 'The message: JSON, or an SSE stream of events when `stream` is true' }),
       },
     },
   )

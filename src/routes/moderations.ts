@@ -9,6 +9,7 @@ import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, contentPart, modelName } from './schemas/fields'
+import { billedCallResponses } from './billed-call-refusals'
 
 const ENDPOINT = '/v1/moderations'
 
@@ -62,6 +63,7 @@ export const moderationsRoutes = (services: Services) => {
         tags: ['inference'],
         summary: 'Moderation (OpenAI format)',
         description: 'Costs the model\'s `per_request` price, or nothing when it has none; served even when pricing is required.',
+        responses: billedCallResponses({ format: 'openai', perRequest: true, ok: 'The moderation results' }),
       },
     },
   )

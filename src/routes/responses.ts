@@ -29,6 +29,7 @@ import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
+import { billedCallResponses } from './billed-call-refusals'
 
 const ENDPOINT = '/v1/responses'
 
@@ -437,6 +438,7 @@ export const responsesRoutes = (services: Services) => {
             'Metered from the usage of the response (`response.completed`, `response.incomplete` or `response.failed` on a stream). ' +
             'Hosted tools with fees need a price (402 otherwise), are bounded by `max_tool_calls` and charged per call; ' +
             '`previous_response_id` and `conversation` only for ids the same user created (404 otherwise); `background: true` is refused.',
+          responses: billedCallResponses({ format: 'openai', ok: 'The response: JSON, or an SSE stream of events when `stream` is true' }),
         },
       },
     )
