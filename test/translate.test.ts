@@ -192,7 +192,7 @@ describe('Anthropic events → OpenAI chunks', () => {
     const c = new MessageEventsToChunks(false)
     c.push(anthropicEvent('message_start', { message: { id: 'msg_1', model: 'm' } }))
     expect(payloads(c.push(anthropicEvent('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })))).toEqual([
-      { error: { message: 'Overloaded', type: 'api_error', code: 'upstream_error' } },
+      { error: { message: 'Overloaded', type: 'api_error', code: 'upstream_error', param: null } },
     ])
     const cut = new MessageEventsToChunks(false)
     cut.push(anthropicEvent('message_start', { message: { id: 'msg_1', model: 'm' } }))

@@ -11,6 +11,8 @@ export class GatewayError extends Error {
   anthropicType?: string
   /** Whether a retry may help, where the status does not tell it (`shouldRetry`): a provider's 429 for an account out of credits. */
   retryable?: boolean
+  /** OpenAI's `error.param`: the request field at fault, where the refusal knows it (a validation failure's). */
+  param?: string
 
   constructor(
     readonly status: number,
@@ -118,7 +120,7 @@ export function errorBody(error: GatewayError, format: WireFormat): string {
   return JSON.stringify(
     format === 'anthropic'
       ? { type: 'error', error: { type: error.anthropicType ?? anthropicErrorType(error.status), message: error.message, ...(error.details && { details: error.details }) } }
-      : { error: { message: error.message, type: error.type, code: error.code } },
+      : { error: { message: error.message, type: error.type, code: error.code, param: error.param ?? null } },
   )
 }
 

@@ -1,16 +1,21 @@
-import type { OpenAPIV3 } from 'openapi-types'
+import type { OpenAPIV3, OpenAPIV3_1 } from 'openapi-types'
 import { anthropicErrorType, type WireFormat } from '../http/errors'
 
 /** The error bodies of the two wire formats (SPEC §3), as the OpenAPI document's components name them. */
-export const ERROR_SCHEMAS: Record<string, OpenAPIV3.SchemaObject> = {
+export const ERROR_SCHEMAS: Record<string, OpenAPIV3_1.SchemaObject> = {
   OpenAIError: {
     type: 'object',
     required: ['error'],
     properties: {
       error: {
         type: 'object',
-        required: ['message', 'type', 'code'],
-        properties: { message: { type: 'string' }, type: { type: 'string' }, code: { type: 'string' } },
+        required: ['message', 'type', 'code', 'param'],
+        properties: {
+          message: { type: 'string' },
+          type: { type: 'string' },
+          code: { type: 'string' },
+          param: { type: ['string', 'null'], description: 'The field at fault (`messages[0].content`) for an invalid request, else null' },
+        },
       },
     },
   },

@@ -109,7 +109,7 @@ export class MessageEventsToChunks implements StreamConverter {
 
   private fail(message: string): string {
     this.finished = true
-    return formatSse({ error: { message, type: 'api_error', code: 'upstream_error' } })
+    return formatSse({ error: { message, type: 'api_error', code: 'upstream_error', param: null } })
   }
 
   private chunk(delta: Json, finishReason: string | null = null): string {
