@@ -56,7 +56,7 @@ export const docsRoutes = () =>
           components: {
             schemas: ERROR_SCHEMAS,
             securitySchemes: {
-              bearer: { type: 'http', scheme: 'bearer', description: 'A virtual key (tg-…) or the master key' },
+              bearer: { type: 'http', scheme: 'bearer', description: 'A virtual key (tg-…) or the master key, as each route says: administration takes the master key only, /v1/key a virtual key only' },
               apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key, as Anthropic SDKs send it' },
               // The console's credential, which only the routes that say so take (the admin API and /v1/key take it beside a key).
               session: {

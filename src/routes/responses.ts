@@ -29,6 +29,7 @@ import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
+import { inputItemsQuery, storedResponseQuery } from './schemas/stored-response-query'
 import { billedCallResponses } from './billed-call-refusals'
 
 const ENDPOINT = '/v1/responses'
@@ -477,7 +478,10 @@ export const responsesRoutes = (services: Services) => {
         },
       },
     )
-    .get(`${ENDPOINT}/:id`, ({ params, request, server }) => passThrough(request, server, 'GET', '', params.id), idDetail('Retrieve a stored response'))
+    .get(`${ENDPOINT}/:id`, ({ params, request, server }) => passThrough(request, server, 'GET', '', params.id), {
+      ...idDetail('Retrieve a stored response'),
+      query: storedResponseQuery,
+    })
     .delete(
       `${ENDPOINT}/:id`,
       async ({ params, request, server }) => {
@@ -489,5 +493,8 @@ export const responsesRoutes = (services: Services) => {
       idDetail('Delete a stored response'),
     )
     .post(`${ENDPOINT}/:id/cancel`, ({ params, request, server }) => passThrough(request, server, 'POST', '/cancel', params.id), idDetail('Cancel a response'))
-    .get(`${ENDPOINT}/:id/input_items`, ({ params, request, server }) => passThrough(request, server, 'GET', '/input_items', params.id), idDetail('List a stored response’s input items'))
+    .get(`${ENDPOINT}/:id/input_items`, ({ params, request, server }) => passThrough(request, server, 'GET', '/input_items', params.id), {
+      ...idDetail('List a stored response’s input items'),
+      query: inputItemsQuery,
+    })
 }
