@@ -76,7 +76,7 @@ describe('a 200 whose body is only an error: 502 in the route\'s shape, hold rel
         const body = JSON.parse(text)
         const anthropicType = c.answer === ANTHROPIC_ERROR ? 'overloaded_error' : 'api_error'
         if (c.path === '/v1/messages') expect(body).toEqual({ type: 'error', error: { type: anthropicType, message: expect.any(String) } })
-        else expect(body).toEqual({ error: { message: expect.any(String), type: 'api_error', code: 'upstream_error' } })
+        else expect(body).toEqual({ error: { message: expect.any(String), type: 'api_error', code: 'upstream_error', param: null } })
         expect(body.error.message).toContain(`Upstream provider answered 200: ${c.said}`)
         expect(text).not.toContain(PLAIN_SECRET)
       })

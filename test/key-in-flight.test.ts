@@ -172,7 +172,7 @@ describe('every route that calls a provider for a key checks the key again once 
       {
         path: '/v1/responses/input_tokens',
         body: { model: 'mock:gpt-mock', input: 'hi' },
-        refusal: { error: { type: expect.any(String), code: 'model_not_allowed', message: 'This key may not call mock:gpt-mock.' } },
+        refusal: { error: { type: expect.any(String), code: 'model_not_allowed', message: 'This key may not call mock:gpt-mock.', param: null } },
       },
     ]
     for (const { path, body, refusal } of cases) {

@@ -34,7 +34,7 @@ describe('an error past the app', () => {
       const res = await fetch(`http://127.0.0.1:${server.port}${path}`)
       const text = await res.text()
       expect({ path, status: res.status }).toEqual({ path, status: 500 })
-      expect(JSON.parse(text)).toEqual({ error: { message: 'The gateway failed to handle this request.', type: 'api_error', code: 'internal_error' } })
+      expect(JSON.parse(text)).toEqual({ error: { message: 'The gateway failed to handle this request.', type: 'api_error', code: 'internal_error', param: null } })
       expect(res.headers.get('x-content-type-options')).toBe('nosniff')
       expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
       expect(text).not.toContain(ROOT)

@@ -192,12 +192,12 @@ describe('Anthropic events → OpenAI chunks', () => {
     const c = new MessageEventsToChunks(false)
     c.push(anthropicEvent('message_start', { message: { id: 'msg_1', model: 'm' } }))
     expect(payloads(c.push(anthropicEvent('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })))).toEqual([
-      { error: { message: 'Overloaded', type: 'service_unavailable_error', code: 'server_is_overloaded' } },
+      { error: { message: 'Overloaded', type: 'service_unavailable_error', code: 'server_is_overloaded', param: null } },
     ])
     const failed = new MessageEventsToChunks(false)
     failed.push(anthropicEvent('message_start', { message: { id: 'msg_1', model: 'm' } }))
     expect(payloads(failed.push(anthropicEvent('error', { error: { type: 'api_error', message: 'Internal server error' } })))).toEqual([
-      { error: { message: 'Internal server error', type: 'api_error', code: 'upstream_error' } },
+      { error: { message: 'Internal server error', type: 'api_error', code: 'upstream_error', param: null } },
     ])
     const cut = new MessageEventsToChunks(false)
     cut.push(anthropicEvent('message_start', { message: { id: 'msg_1', model: 'm' } }))

@@ -135,7 +135,7 @@ describe('faults before any output: a clear error in the route\'s format; releas
         const res = await chat({ stream: true })
         expect(res.status).toBe(f.status)
         const body = (await res.json()) as any
-        expect(body).toEqual({ error: { message: expect.stringMatching(/[Uu]pstream provider/), type: expect.any(String), code: f.openAICode } })
+        expect(body).toEqual({ error: { message: expect.stringMatching(/[Uu]pstream provider/), type: expect.any(String), code: f.openAICode, param: null } })
       })
       expectCharge(f, true, row)
     })
@@ -252,7 +252,7 @@ describe('damaged streams after some output: the client gets an error event in i
       const events = sseEvents(await res.text())
       const content = events.slice(0, -1).map((e) => JSON.parse(e.data).choices[0].delta.content ?? '').join('')
       expect(content).toBe('Hello from ')
-      expect(JSON.parse(events.at(-1)!.data)).toEqual({ error: { message: 'The upstream stream sent a malformed event.', type: 'api_error', code: 'upstream_error' } })
+      expect(JSON.parse(events.at(-1)!.data)).toEqual({ error: { message: 'The upstream stream sent a malformed event.', type: 'api_error', code: 'upstream_error', param: null } })
       expect(events.some((e) => e.data === '[DONE]')).toBe(false)
     })
     expect(row.status).toBe('error')

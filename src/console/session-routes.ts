@@ -108,6 +108,13 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
         set.headers['set-cookie'] = sessionCookies(request, '', 0)
         return { signed_out: true }
       },
-      { detail: { tags: ['console'], summary: 'Sign out (the session ends at once; needs the CSRF token)' } },
+      {
+        detail: {
+          tags: ['console'],
+          summary: 'Sign out (the session ends at once; needs the CSRF token)',
+          description: "Takes the session cookie and its CSRF token, with this site's Origin; a key sent as a header is no session (401).",
+          security: [{ session: [], csrf: [] }],
+        },
+      },
     )
 }

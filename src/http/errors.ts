@@ -11,6 +11,8 @@ export class GatewayError extends Error {
   anthropicType?: string
   /** Whether a retry may help, where the status does not tell it (`shouldRetry`): a provider's 429 for an account out of credits. */
   retryable?: boolean
+  /** OpenAI's `error.param`: the request field at fault, where the refusal knows it (a validation failure's). */
+  param?: string
 
   constructor(
     readonly status: number,
@@ -114,7 +116,7 @@ export const databaseUnavailable = () =>
   })
 
 /** Anthropic names its error types by status, not by cause. */
-function anthropicType(status: number): string {
+export function anthropicErrorType(status: number): string {
   switch (status) {
     case 400: case 404: case 409: case 413: return status === 413 ? 'request_too_large' : status === 404 ? 'not_found_error' : 'invalid_request_error'
     case 401: return 'authentication_error'
@@ -136,8 +138,8 @@ export const wireFormatOf = (path: string): WireFormat =>
 export function errorBody(error: GatewayError, format: WireFormat): string {
   return JSON.stringify(
     format === 'anthropic'
-      ? { type: 'error', error: { type: error.anthropicType ?? anthropicType(error.status), message: error.message, ...(error.details && { details: error.details }) } }
-      : { error: { message: error.message, type: error.type, code: error.code } },
+      ? { type: 'error', error: { type: error.anthropicType ?? anthropicErrorType(error.status), message: error.message, ...(error.details && { details: error.details }) } }
+      : { error: { message: error.message, type: error.type, code: error.code, param: error.param ?? null } },
   )
 }
 

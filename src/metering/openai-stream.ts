@@ -112,7 +112,7 @@ class OpenAIChunkMeter implements EventMeter {
   }
 
   errorEvent(why: keyof typeof STREAM_ERRORS): string {
-    return formatSse({ error: { message: STREAM_ERRORS[why], type: 'api_error', code: 'upstream_error' } })
+    return formatSse({ error: { message: STREAM_ERRORS[why], type: 'api_error', code: 'upstream_error', param: null } })
   }
 }
 

@@ -17,18 +17,28 @@ interface ValidationIssue {
   message?: string
 }
 
-/** Names the field and says what is wrong with it; never repeats the value, which may be a secret. */
-function describeValidation(error: unknown): string {
+/** A field as OpenAI's `param` writes it: indices in brackets (`messages[0].content`). */
+const asParam = (segments: string[]): string =>
+  segments.reduce((param, s) => (/^\d+$/.test(s) ? `${param}[${s}]` : param ? `${param}.${s}` : s), '')
+
+/**
+ * A 400 that names the field and says what is wrong with it, the field also as OpenAI's `param`; never repeats
+ * the value, which may be a secret.
+ */
+function validationRefusal(error: unknown): GatewayError {
   const e = error as { type?: string; all?: ValidationIssue[]; valueError?: ValidationIssue }
   // The issue Elysia threw with: its `all` validates the whole body again, every issue of it.
   const first = e.valueError
   const where = e.type === 'query' ? 'query' : e.type === 'params' ? 'path parameter' : 'body'
-  if (!first) return `Invalid ${where}.`
+  if (!first) return badRequest(`Invalid ${where}.`, 'invalid_request')
   const raw = Array.isArray(first.path) ? first.path.join('.') : (first.path ?? '')
   // Elysia names the object itself `root` (an unknown key's issue, say): that is no field.
   const field = raw === 'root' ? '' : raw.replace(/^\//, '').replaceAll('/', '.')
   const reason = (first.message ?? 'is invalid').replace(/^Invalid input: /, '')
-  return field ? `Invalid ${where}: ${field}: ${reason}` : `Invalid ${where}: ${reason}`
+  if (!field) return badRequest(`Invalid ${where}: ${reason}`, 'invalid_request')
+  const refusal = badRequest(`Invalid ${where}: ${field}: ${reason}`, 'invalid_request')
+  refusal.param = asParam(field.split('.'))
+  return refusal
 }
 
 export function toGatewayError(code: string | number, error: unknown, log: Services['logger']): GatewayError {
@@ -63,7 +73,7 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
     return databaseFull()
   }
   switch (code) {
-    case 'VALIDATION': return badRequest(describeValidation(error), 'invalid_request')
+    case 'VALIDATION': return validationRefusal(error)
     case 'PARSE': return badRequest('Malformed request body: it does not parse as its Content-Type says (JSON or multipart form).', 'invalid_json')
     case 'NOT_FOUND': return notFound('Unknown route.')
     case 'INVALID_COOKIE_SIGNATURE': return badRequest('Invalid cookie.')

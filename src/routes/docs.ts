@@ -1,7 +1,9 @@
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { dirname, join } from 'node:path'
+import { CSRF_HEADER, HOST_SESSION_COOKIE, SESSION_COOKIE } from '../console/session-auth'
 import { notFound } from '../http/errors'
+import { ERROR_SCHEMAS } from './billed-call-refusals'
 
 const SWAGGER_DIST = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 // A Map, not an object literal: a name such as `constructor` must be unknown, not Object.prototype's.
@@ -52,9 +54,23 @@ export const docsRoutes = () =>
               'hold: a server that reads keys ignoring case (Go\'s encoding/json, as Ollama\'s) would take `Model` for `model`.',
           },
           components: {
+            schemas: ERROR_SCHEMAS,
             securitySchemes: {
-              bearer: { type: 'http', scheme: 'bearer', description: 'A virtual key (tg-…) or the master key' },
+              bearer: { type: 'http', scheme: 'bearer', description: 'A virtual key (tg-…) or the master key, as each route says: administration takes the master key only, /v1/key a virtual key only' },
               apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key, as Anthropic SDKs send it' },
+              // The console's credential, which only the routes that say so take (the admin API and /v1/key take it beside a key).
+              session: {
+                type: 'apiKey',
+                in: 'cookie',
+                name: SESSION_COOKIE,
+                description: `The console session cookie that POST /v1/session sets (named \`${HOST_SESSION_COOKIE}\` over HTTPS)`,
+              },
+              csrf: {
+                type: 'apiKey',
+                in: 'header',
+                name: CSRF_HEADER,
+                description: "The session's `csrf_token` (from POST or GET /v1/session), sent with this site's Origin on every change made with a session",
+              },
             },
           },
           security: [{ bearer: [] }, { apiKey: [] }],

@@ -29,5 +29,5 @@ export const healthRoutes = ({ store, redis, config }: Pick<Services, 'store' | 
       if (shared?.redis === 'down' && config.redis_failure === 'closed') return Response.json({ status: 'unavailable', ...shared }, { status: 503 })
       return Response.json({ status: 'ok', ...shared })
     },
-    { detail: { tags: ['health'], summary: 'Liveness, database and Redis check (no credential needed)' } },
+    { detail: { tags: ['health'], summary: 'Liveness, database and Redis check (no credential needed)', security: [] } },
   )

@@ -13,6 +13,8 @@ import { strictQuery } from './admin/strict-query'
 
 const { key_id: _everyKey, ...ownFilters } = oneUsersFilters
 
+const MASTER_KEY_REFUSED = 'The master key (or an admin console session) has no key of its own: 400 `not_a_virtual_key`.'
+
 /**
  * A key sees itself (issue 13, item 6; the console's self-service view): its own limits, its user's
  * budget and its own usage, with the key as bearer or from its console session. Nothing about other keys
@@ -59,7 +61,7 @@ export const keySelfRoutes = (services: Services) => {
         detail: {
           tags: ['self-service'],
           summary: "The calling key: its name, limits, allowed models, user-field and clamp settings, and its user's budget, period, spend, reserved and remaining",
-          description: 'Any virtual key (as bearer, or its console session). Its spend is the key\'s own; its budget, when it has one, a ceiling under its user\'s.',
+          description: `Any virtual key (as bearer, or its console session). Its spend is the key's own; its budget, when it has one, a ceiling under its user's. ${MASTER_KEY_REFUSED}`,
         },
       },
     )
@@ -71,7 +73,11 @@ export const keySelfRoutes = (services: Services) => {
       },
       {
         query: strictQuery({ ...pageQuery, ...ownFilters }),
-        detail: { tags: ['self-service'], summary: "The calling key's own usage rows, newest first, with totals" },
+        detail: {
+          tags: ['self-service'],
+          summary: "The calling key's own usage rows, newest first, with totals",
+          description: `Any virtual key (as bearer, or its console session). ${MASTER_KEY_REFUSED}`,
+        },
       },
     )
 }

@@ -103,8 +103,15 @@ function decoded(id: string): string | null {
 const PRICES_DOC =
   'Prices are USD per million tokens, `per_request` USD per call, `server_tools` USD per use, `service_tiers` multipliers of every token rate. '
 
-export const modelsRoutes = (services: Services) =>
-  new Elysia({ name: 'models' })
+export const modelsRoutes = (services: Services) => {
+  const retrieve = async (request: Request, id: string | null) => {
+    const anthropic = request.headers.has('anthropic-version')
+    const model = id === null ? null : await modelNamed(id, authenticated(requestState(request)), anthropic, services)
+    if (!model) throw notFound(`No model ${JSON.stringify(id)} that this key may call.`, 'model_not_found')
+    return anthropic ? anthropicModel(model) : model
+  }
+
+  return new Elysia({ name: 'models' })
     .get(
       '/v1/models',
       async ({ request }) => {
@@ -124,22 +131,20 @@ export const modelsRoutes = (services: Services) =>
       },
     )
     .get(
-      // A wildcard, not `:id`: model ids hold slashes (`openrouter:openai/gpt-4o`).
-      '/v1/models/*',
-      async ({ request, params }) => {
-        const anthropic = request.headers.has('anthropic-version')
-        const id = decoded(params['*'])
-        const model = id === null ? null : await modelNamed(id, authenticated(requestState(request)), anthropic, services)
-        if (!model) throw notFound(`No model ${JSON.stringify(id)} that this key may call.`, 'model_not_found')
-        return anthropic ? anthropicModel(model) : model
-      },
+      '/v1/models/:id',
+      // Elysia percent-decodes `:id` once, as `decoded` does the wildcard, and gives null for a malformed escape.
+      ({ request, params }) => retrieve(request, params.id as string | null),
       {
         detail: {
           tags: ['inference'],
           summary: 'One model this key may call, as `GET /v1/models` lists it (`models.retrieve` in the SDKs)',
           description:
             PRICES_DOC +
-            'The id is any name a request may give as `model` (`provider:model`, `provider/model`, an alias, a bare id the default provider serves), answered under that name. With `anthropic-version`, Anthropic\'s format `{type, id, display_name, created_at}`. 404 for a model the key may not call.',
+            'The id is any name a request may give as `model` (`provider:model`, `provider/model`, an alias, a bare id the default provider serves), answered under that name; ' +
+            'a `/` in it may be sent percent-encoded (%2F), as the SDKs send it, or as is. With `anthropic-version`, Anthropic\'s format `{type, id, display_name, created_at}`. 404 for a model the key may not call.',
         },
       },
     )
+    // The same route reached with a raw `/` in the id (`openrouter:openai/gpt-4o`), which the one-segment `:id` cannot match.
+    .get('/v1/models/*', ({ request, params }) => retrieve(request, decoded(params['*'])), { detail: { hide: true } })
+}

@@ -30,6 +30,8 @@ import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
+import { inputItemsQuery, storedResponseQuery } from './schemas/stored-response-query'
+import { billedCallResponses } from './billed-call-refusals'
 
 const ENDPOINT = '/v1/responses'
 
@@ -446,6 +448,7 @@ export const responsesRoutes = (services: Services) => {
             'Metered from the usage of the response (`response.completed`, `response.incomplete` or `response.failed` on a stream). ' +
             'Hosted tools with fees need a price (402 otherwise), are bounded by `max_tool_calls` and charged per call; ' +
             '`previous_response_id` and `conversation` only for ids the same user created (404 otherwise); `background: true` is refused.',
+          responses: billedCallResponses({ format: 'openai', ok: 'The response: JSON, or an SSE stream of events when `stream` is true' }),
         },
       },
     )
@@ -484,7 +487,10 @@ export const responsesRoutes = (services: Services) => {
         },
       },
     )
-    .get(`${ENDPOINT}/:id`, ({ params, request, server }) => passThrough(request, server, 'GET', '', params.id), idDetail('Retrieve a stored response'))
+    .get(`${ENDPOINT}/:id`, ({ params, request, server }) => passThrough(request, server, 'GET', '', params.id), {
+      ...idDetail('Retrieve a stored response'),
+      query: storedResponseQuery,
+    })
     .delete(
       `${ENDPOINT}/:id`,
       async ({ params, request, server }) => {
@@ -496,5 +502,8 @@ export const responsesRoutes = (services: Services) => {
       idDetail('Delete a stored response'),
     )
     .post(`${ENDPOINT}/:id/cancel`, ({ params, request, server }) => passThrough(request, server, 'POST', '/cancel', params.id), idDetail('Cancel a response'))
-    .get(`${ENDPOINT}/:id/input_items`, ({ params, request, server }) => passThrough(request, server, 'GET', '/input_items', params.id), idDetail('List a stored response’s input items'))
+    .get(`${ENDPOINT}/:id/input_items`, ({ params, request, server }) => passThrough(request, server, 'GET', '/input_items', params.id), {
+      ...idDetail('List a stored response’s input items'),
+      query: inputItemsQuery,
+    })
 }

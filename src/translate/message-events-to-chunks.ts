@@ -111,7 +111,7 @@ export class MessageEventsToChunks implements StreamConverter {
   /** Ends the stream with an OpenAI error event; the provider's `error`, when it sent one, says which (`openAIErrorNames`). */
   private fail(message: string, error?: unknown): string {
     this.finished = true
-    return formatSse({ error: { message, ...openAIErrorNames(error) } })
+    return formatSse({ error: { message, ...openAIErrorNames(error), param: null } })
   }
 
   private chunk(delta: Json, finishReason: string | null = null): string {

@@ -1,0 +1,103 @@
+import type { OpenAPIV3, OpenAPIV3_1 } from 'openapi-types'
+import { anthropicErrorType, type WireFormat } from '../http/errors'
+
+/** The error bodies of the two wire formats (SPEC §3), as the OpenAPI document's components name them. */
+export const ERROR_SCHEMAS: Record<string, OpenAPIV3_1.SchemaObject> = {
+  OpenAIError: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['message', 'type', 'code', 'param'],
+        properties: {
+          message: { type: 'string' },
+          type: { type: 'string' },
+          code: { type: 'string' },
+          param: { type: ['string', 'null'], description: 'The field at fault (`messages[0].content`) for an invalid request, else null' },
+        },
+      },
+    },
+  },
+  AnthropicError: {
+    type: 'object',
+    required: ['type', 'error'],
+    properties: {
+      type: { type: 'string', enum: ['error'] },
+      error: { type: 'object', required: ['type', 'message'], properties: { type: { type: 'string' }, message: { type: 'string' } } },
+    },
+  },
+}
+
+type Cause = readonly [code: string, why: string]
+
+/** Why a billed call is refused, by status, each cause by the code an OpenAI-format body carries. */
+function causes(format: WireFormat, perRequest: boolean): Record<number, Cause[]> {
+  const userField = format === 'anthropic' ? 'metadata.user_id' : 'user'
+  return {
+    400: [
+      ['invalid_request', 'the body is invalid; the message names the field, never its value'],
+      ['case_variant_key', "a key out of lowercase where the API's fields are read"],
+      ['user_required', `the master key names no user to bill (\`${userField}\`)`],
+      ['feature_unsupported', 'the model, or a feature the request uses, is not served'],
+      ...(perRequest ? [] : [['estimate_too_large', 'the worst case is $1,000,000 or more: lower the max output'] as const]),
+      ['upstream_rejected', "the provider refused the request (its 4xx status is kept; its text is summarised)"],
+    ],
+    401: [['invalid_api_key', 'the key is missing, unknown, expired or revoked']],
+    402: [
+      ['budget_exceeded', "the key's or its user's remaining budget cannot hold the request's worst case"],
+      [
+        'pricing_required',
+        perRequest
+          ? 'pricing is required and the model is priced only by tokens, which this route cannot bill (an unpriced model is served at $0)'
+          : 'pricing is required and the model, or a billed feature the request uses, has no price',
+      ],
+    ],
+    403: [
+      ['user_mismatch', `a virtual key's \`${userField}\` names another user than its own (unless the key's user-field policy is \`tag\`)`],
+      ['model_not_allowed', "the key's allow-list does not name the model"],
+      ['user_blocked', 'the user is blocked'],
+    ],
+    404: [
+      ['model_not_found', 'no configured provider or alias serves that model'],
+      ['user_not_found', 'the master key names a user that does not exist'],
+    ],
+    408: [['request_timeout', 'the body stopped arriving, or came too slowly']],
+    413: [['body_too_large', 'the body is larger than the configured limit']],
+    429: [
+      ['rate_limit_exceeded', "the key's or this client's request rate, with `Retry-After`"],
+      ['upstream_rate_limited', "the provider's own limit, with its `Retry-After` when it gave one"],
+    ],
+    502: [['upstream_error', 'the provider failed or answered unusably (its text summarised, never forwarded with credentials)']],
+    503: [
+      ['upstream_busy', 'the gateway already has as many provider calls in flight as it allows'],
+      ['database_busy', 'the database stayed locked past the busy timeout'],
+      ['database_unavailable', 'the database cannot be reached or takes no writes'],
+      ['database_full', "the database's disk is full"],
+      ['gateway_stopping', 'the gateway is stopping (another replica may take the retry)'],
+    ],
+    504: [['upstream_timeout', 'the provider did not answer in time']],
+  }
+}
+
+/** Anthropic's bodies carry no code, only a type by status; a provider overloaded keeps its own in a 502. */
+const anthropicTypes = (status: number) => [anthropicErrorType(status), ...(status === 502 ? ['overloaded_error'] : [])]
+
+const statusDescription = (status: number, list: Cause[], format: WireFormat): string => {
+  const whys = list.map(([code, why]) => (format === 'anthropic' ? why : `\`${code}\`: ${why}`)).join('; ')
+  const lead = format === 'anthropic' ? `${anthropicTypes(status).map((t) => `\`${t}\``).join(' or ')}: ` : ''
+  return `${lead}${whys}.${status === 503 ? ' With `Retry-After`.' : ''}`
+}
+
+/**
+ * The OpenAPI `responses` of a billed call (chat, messages, responses, embeddings, moderations, speech,
+ * transcriptions): its answer, and every refusal SPEC §3 names with the others a client meets, in the route's
+ * error shape. Documentation only: no schema here is checked against what the route returns.
+ */
+export function billedCallResponses(options: { format: WireFormat; perRequest?: boolean; ok: string }): OpenAPIV3.ResponsesObject {
+  const schema = { $ref: `#/components/schemas/${options.format === 'anthropic' ? 'AnthropicError' : 'OpenAIError'}` }
+  const responses: OpenAPIV3.ResponsesObject = { 200: { description: options.ok } }
+  for (const [status, list] of Object.entries(causes(options.format, options.perRequest ?? false)))
+    responses[status] = { description: statusDescription(Number(status), list, options.format), content: { 'application/json': { schema } } }
+  return responses
+}
