@@ -16,6 +16,9 @@ const toPrice = (r: PriceRow): Price => ({
   mediaPartTokens: r.media_part_tokens, contextWindowTokens: r.context_window_tokens,
 })
 
+/** By code unit, as `<` compares: a page's cursor is the last model shown. */
+const byModel = (prices: Price[]): Price[] => prices.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+
 /** An empty map is stored as NULL: the row prices no feature. */
 const jsonOrNull = (record: Record<string, number>): string | null => (Object.keys(record).length === 0 ? null : JSON.stringify(record))
 
@@ -78,8 +81,21 @@ export class PriceBook {
 
   async all(now = Date.now()): Promise<Price[]> {
     if (now - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
-    // By code unit, as `<` compares: a page's cursor is the last model shown.
-    return [...this.current.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+    return byModel([...this.current.values()])
+  }
+
+  /**
+   * The price in force as the database has it now, not as this process cached it: what an operator reads to change
+   * it from. Behind a load balancer the cache may be another replica's change behind (up to `ttlMs`), and a
+   * change made from it would write the older rates back for good.
+   */
+  async storedPriceOf(model: string, now = Date.now()): Promise<Price | null> {
+    return (await this.storedPrices(now)).find((p) => p.model === model) ?? null
+  }
+
+  /** Every price in force as the database has it now (see `storedPriceOf`), by model as `all` sorts them. */
+  async storedPrices(now = Date.now()): Promise<Price[]> {
+    return byModel((await this.rows.current(now)).map(toPrice))
   }
 
   /** Price rows newest first, superseded and deleted ones included: what usage rows' `price_id` cite. */

@@ -91,8 +91,9 @@ const presentRecord = (p: PriceRecord) => ({
 
 /** Price rows. A POST adds a row that applies from now on; older usage rows keep citing the row they used. */
 export const pricingRoutes = ({ prices, providers }: Services) => {
+  // Read from the database, never from the request path's cache: a change is made from what these show.
   const inForce = async (model: string) => {
-    const price = await prices.priceOf(providers.canonicalName(model))
+    const price = await prices.storedPriceOf(providers.canonicalName(model))
     if (!price) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
     return presentPrice(price)
   }
@@ -122,7 +123,7 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
     .get(
       '/v1/pricing',
       async ({ query }) => {
-        const rows = (await prices.all())
+        const rows = (await prices.storedPrices())
           .filter((p) => query.cursor === undefined || p.model > query.cursor)
           .slice(query.cursor === undefined ? (query.offset ?? 0) : 0)
           .slice(0, query.limit + 1)
