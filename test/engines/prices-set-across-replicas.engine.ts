@@ -7,7 +7,8 @@
  * carried back at its old value by a `prices set` of the output rate through replica B, and the row written stayed
  * the price in force for good, every request billed the old input rate.
  *
- * Admin price reads now come from the database.
+ * Admin price reads now come from the database, and a read-modify-write names the row it was based on (`based_on`):
+ * a change of the model between the read and the write is refused (409 price_changed), on any replica.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
@@ -34,7 +35,7 @@ beforeAll(async () => {
   const url = await pg.database('price_carry')
   const config = {
     providers: { plain: { type: 'openai', base_url: `${upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },
-    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 } },
+    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 }, 'plain:race': { input_per_million: 1, output_per_million: 1 } },
   }
   const env = { TOLLGATE_DATABASE_URL: url }
   a = await spawnGateway({ config, env })
@@ -83,4 +84,20 @@ test('prices set through replica B right after a price change through replica A 
   expect(set.code).toBe(0)
   // The new output rate, and the input rate in force when it was set.
   expect(await inForceInDatabase('plain:m')).toMatchObject({ input: 10_000_000, output: 2_000_000 })
+}, 30_000)
+
+test('two changes based on the same row, through replicas A and B at once: one is written, the other refused 409 price_changed', async () => {
+  await servedThroughB('plain:race')
+  for (let round = 0; round < 5; round++) {
+    const base = await inForceInDatabase('plain:race')
+    const [throughA, throughB] = await Promise.all([
+      a.admin('POST', '/v1/pricing', { model: 'plain:race', input_per_million: 10 + round, output_per_million: 1, based_on: base.id }),
+      b.admin('POST', '/v1/pricing', { model: 'plain:race', input_per_million: 1, output_per_million: 20 + round, based_on: base.id }),
+    ])
+    const statuses = [throughA.status, throughB.status].sort()
+    const refused = throughA.status === 409 ? throughA : throughB
+    expect({ round, statuses, code: refused.body.error?.code }).toEqual({ round, statuses: [201, 409], code: 'price_changed' })
+    const written = throughA.status === 201 ? throughA : throughB
+    expect((await inForceInDatabase('plain:race')).id).toBe(written.body.id)
+  }
 }, 30_000)

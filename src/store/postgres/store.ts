@@ -478,15 +478,32 @@ const priceRow = <T extends PriceRow>(r: Record<string, unknown>): T => {
   return out as T
 }
 
+/**
+ * One model's price writes, one at a time on every replica, to the transaction's end: a change based on the row in
+ * force (PriceRows.insert's `basedOn`) checks it and writes after any other change of the model has committed, and
+ * READ COMMITTED shows the check that change. An advisory lock of two keys (this, the model's hash), a space apart
+ * from the migrations' one-key lock.
+ */
+const LOCK_MODEL_PRICES = 'SELECT pg_advisory_xact_lock(7201401, hashtext($1))'
+
 function postgresPriceRows(sql: SQL): PriceRows {
   const typed = priceSql({ p: (n, type) => (type ? `$${n}::${type}` : `$${n}`), json: (n) => `$${n}::text::jsonb` })
   return {
     current: async (now) => (await sql.unsafe(typed.current, [now])).map(priceRow),
     nextChange: async (now) => numberOrNull((await sql.unsafe(typed.nextChange, [now]))[0]?.at),
     // In a transaction, as every admin write: one answered after the deadline is rolled back (see PostgresStore.write).
-    insert: (row) => sql.begin(async (tx) => priceRow((await tx.unsafe(typed.insert, priceInsertParams(row)))[0])),
+    insert: (row, basedOn) =>
+      sql.begin(async (tx) => {
+        await tx.unsafe(LOCK_MODEL_PRICES, [row.model])
+        if (basedOn !== undefined) {
+          const [found] = await tx.unsafe(typed.basedOnCheck, [row.model, basedOn.at, basedOn.startsBy, basedOn.id ?? 0])
+          if (numberOrNull(found.in_force) !== basedOn.id || found.written_since) return null
+        }
+        return priceRow((await tx.unsafe(typed.insert, priceInsertParams(row)))[0])
+      }),
     unprice: (model, now) =>
       sql.begin(async (tx) => {
+        await tx.unsafe(LOCK_MODEL_PRICES, [model])
         const [row] = await tx.unsafe(typed.markDeleted, [now, model])
         const cancelled = await tx.unsafe(typed.cancelScheduled, [now, model])
         return { inForce: row ? priceRow(row) : null, cancelledScheduled: cancelled.count }

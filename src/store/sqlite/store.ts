@@ -321,6 +321,7 @@ function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
   const current = client.prepare<PriceRow, [number]>(q.current)
   const nextChange = client.prepare<{ at: number | null }, [number]>(q.nextChange)
   const insert = client.prepare<PriceRow, any[]>(q.insert)
+  const basedOnCheck = client.prepare<{ in_force: number | null; written_since: number }, [string, number, number, number]>(q.basedOnCheck)
   const markDeleted = client.prepare<PriceRow, [number, string]>(q.markDeleted)
   const cancelScheduled = client.prepare<unknown, [number, string]>(q.cancelScheduled)
   const history = client.prepare<PriceRow & { ended_at: number | null }, [string | null, number | null, number, number]>(q.history)
@@ -329,7 +330,17 @@ function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
   return {
     current: async (now) => current.all(now),
     nextChange: async (now) => nextChange.get(now)?.at ?? null,
-    insert: (row) => writes.waitingForLock(() => insert.get(...priceInsertParams(row))!),
+    // IMMEDIATE: the write lock from the check on, so no other process's price write comes between the two.
+    insert: (row, basedOn) =>
+      writes.waitingForLock(() =>
+        client.transaction(() => {
+          if (basedOn !== undefined) {
+            const found = basedOnCheck.get(row.model, basedOn.at, basedOn.startsBy, basedOn.id ?? 0)!
+            if (found.in_force !== basedOn.id || found.written_since) return null
+          }
+          return insert.get(...priceInsertParams(row))!
+        }).immediate(),
+      ),
     unprice: (model, now) =>
       writes.waitingForLock(() =>
         db.$client.transaction(() => {
