@@ -1,3 +1,4 @@
+import { storedIdsUnwritten } from '../http/errors'
 import { hasNul } from '../http/nul'
 import type { Store, StoredGrowth, StoredResponseRow } from '../store/store'
 
@@ -68,11 +69,14 @@ export class ResponseOwners {
   /**
    * Resolves once the ids recorded so far are written where every process finds them: awaited before the client
    * is given them, since its next request may reach another replica (or worker), which would otherwise not know
-   * an id its provider will read. A write that fails is retried in the background like any other, and not
-   * waited for: the answer is the client's all the same.
+   * an id its provider will read (a chain refused 404, an item read again unheld). A lock on them is waited out
+   * until the database's deadline (Store.flushResponses); still unwritten then, it rejects with 503 database_busy,
+   * for the answer to be withheld (it is paid all the same), and the write goes on in the background.
    */
   async written(): Promise<void> {
-    await this.store.flushResponses().catch(() => {})
+    await this.store.flushResponses().catch(() => {
+      throw storedIdsUnwritten()
+    })
   }
 
   /**

@@ -211,7 +211,11 @@ export interface Store {
   forgetResponse(id: string): void
   /** Deletes the rows of EXPIRING_STORED_IDS recorded before `cutoff` (in batches, until `stopped`); returns how many. */
   pruneStoredResponses(cutoff: number, stopped?: () => boolean): Promise<number>
-  /** Writes the stored ids recorded so far, so that every process finds them (a lookup writes only its own process's). */
+  /**
+   * Writes the stored ids recorded so far, so that every process finds them (a lookup writes only its own process's):
+   * what an answer carrying them waits for. A lock held on them by another session or process is waited out until
+   * the database's deadline (SQLite's busy timeout); rejects if they are still unwritten then.
+   */
   flushResponses(): Promise<void>
   /** Open holds in the database, all processes: count and micro-USD. */
   openReservations(): Promise<{ n: number; amount: number }>

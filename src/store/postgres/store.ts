@@ -17,7 +17,7 @@ import { DatabaseReadOnly } from '../read-only'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
-import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, BOUND_LOCK_WAITS_SET, ROWS_LOCK_TIMEOUT_MS } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
@@ -56,6 +56,9 @@ interface AggregateDelta {
   count: number
   lastAt: number
 }
+
+/** What a write of stored ids may take once its table's lock is had (its users' rows, its rows, its commit): see flushResponses. */
+const AFTER_LOCK_MS = 250
 
 /** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten with its items. */
 type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true }
@@ -123,7 +126,7 @@ export class PostgresStore implements Store {
       what: 'refusal count',
       cap: this.caps.logRows,
     })
-    this.responses = new BatchWriter((rows) => this.writeResponses(rows), onError, { retry: true, what: 'stored response id' })
+    this.responses = new BatchWriter((rows, lockWaitMs) => this.writeResponses(rows, lockWaitMs), onError, { retry: true, what: 'stored response id' })
   }
 
   /**
@@ -306,7 +309,9 @@ export class PostgresStore implements Store {
   /**
    * In one transaction: one commit (one flush of the WAL) for the batch rather than one per row, and a batch
    * refused for a row's data is undone whole before its rows go one at a time (a growth is never applied twice).
-   * Its lock waits bounded, as the request log's (writeBoundingLockWaits), for the same reason.
+   * Its lock waits bounded, as the request log's (writeBoundingLockWaits), for the same reason; but while an answer
+   * waits for its ids (`flushResponses`), the table's own lock (an index build's SHARE stops inserts) is waited for
+   * as long as `lockWaitMs`, and first, before any user's row is locked, so that the wait holds up no reservation.
    *
    * A batch that fails once its COMMIT was sent (the connection lost with the answer) may have committed: it is
    * sent again (`retry`), and every row of it lands the same twice but a growth, which adds to the size stored.
@@ -314,10 +319,13 @@ export class PostgresStore implements Store {
    * adds nothing if it had committed. If it had not, a turn taken at once on the same conversation may go
    * uncounted; a turn never counts twice.
    */
-  private async writeResponses(rows: QueuedResponse[]) {
+  private async writeResponses(rows: QueuedResponse[], lockWaitMs: number) {
     let commitSent = false
     await this.bounded.begin(async (tx) => {
-      await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
+      // One round trip either way (a whole number of milliseconds, no parameter: the simple protocol takes several statements).
+      if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS)
+        await tx.unsafe(`SET LOCAL lock_timeout = '${Math.floor(lockWaitMs)}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE; ${BOUND_LOCK_WAITS_SET}`)
+      else await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
       // Their users' rows in id order, before the inserts take them one by one (lock-order.ts).
       await shareUsers(tx, rows.filter((r) => !r.forget).map((r) => r.user_id))
       for (const r of rows) {
@@ -355,8 +363,13 @@ export class PostgresStore implements Store {
     })
   }
 
+  /**
+   * An answer's ids wait out a lock on their table (flushQueued's `until`) until the deadline, less what the rest of
+   * the write may take once the lock is had: Postgres ends the wait itself, before the deadline would give the
+   * transaction up and leave it holding its connection.
+   */
   async flushResponses(): Promise<void> {
-    await this.responses.flushQueued()
+    await this.responses.flushQueued(Date.now() + this.deadlineMs - AFTER_LOCK_MS)
   }
 
   /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */
