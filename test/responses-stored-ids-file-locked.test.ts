@@ -3,7 +3,8 @@
  * them: its next request may reach a sibling worker. Another process holding the file's write lock past the busy
  * timeout (an operator's sqlite3 shell, a backup) kept them in this worker's queue, and the failed write was
  * swallowed: the client was given ids no sibling could find. Now the answer is withheld (503 database_busy, paid by
- * its usage), as on Postgres (test/engines/responses-stored-ids-under-lock.engine.ts).
+ * its usage), as on Postgres (test/engines/responses-stored-ids-under-lock.engine.ts); and a lookup of an id not
+ * found while the file takes no writes is a 503 too, not a 404: a sibling may be waiting to write it.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
@@ -57,4 +58,15 @@ test('the file locked past the busy timeout as the answer comes: it is withheld 
   expect(gw.query("SELECT cost, status FROM usage WHERE user_id = 'file-locked'")).toEqual([{ cost: 21, status: 'error' }])
   // Written once the lock went: a retry of the chain finds it.
   expect(gw.query("SELECT count(*) AS n FROM stored_responses WHERE id = 'resp_locked'")[0].n).toBe(1)
+}, 30_000)
+
+test('an id not found while the file takes no writes is a 503 database_busy, not a 404; a 404 once it does', async () => {
+  // Nothing of this process's own left queued (its lookup would wait for the lock to write it first).
+  await gw.settled()
+  await Bun.sleep(50)
+  const held = holdWriteLock(500)
+  const locked = await fetch(`${gw.url}/v1/responses/resp_unwritten`, { headers: { authorization: `Bearer ${secret}` } })
+  await held
+  const free = await fetch(`${gw.url}/v1/responses/resp_unwritten`, { headers: { authorization: `Bearer ${secret}` } })
+  expect([locked.status, ((await locked.json()) as any).error?.code, free.status]).toEqual([503, 'database_busy', 404])
 }, 30_000)

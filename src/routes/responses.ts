@@ -305,7 +305,7 @@ export const responsesRoutes = (services: Services) => {
         else if (typeof item?.id === 'string') items.push([item.id, 'does not read'])
       }
     if (items.length === 0) return context
-    const recorded = await owners.findItems(items.map(([id]) => id))
+    const recorded = await owners.findItems(items.map(([id]) => id), items.filter(([, read]) => read === 'reads').map(([id]) => id))
     for (const [id, read] of items) {
       const stored = recorded.get(id)
       if (stored ? !ownedBy(stored) : read === 'reads') throw notStored('item', id)

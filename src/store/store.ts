@@ -217,6 +217,11 @@ export interface Store {
    * the database's deadline (SQLite's busy timeout); rejects if they are still unwritten then.
    */
   flushResponses(): Promise<void>
+  /**
+   * Whether a write of stored ids would be taken now: false while another session or process holds a lock that stops
+   * it (an index build's on their table, another process's on the SQLite file), whose writes may then be waiting.
+   */
+  responsesWritable(): Promise<boolean>
   /** Open holds in the database, all processes: count and micro-USD. */
   openReservations(): Promise<{ n: number; amount: number }>
   /** Resolves when the database answers and takes writes; rejects otherwise (DatabaseReadOnly when it answers but takes no writes). */

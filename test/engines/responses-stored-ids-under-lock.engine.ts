@@ -10,6 +10,8 @@
  *
  * Now an answer's ids wait out such a lock until the database's deadline (3 s here), and if still unwritten the
  * answer is withheld (503 database_busy; a stream's error event instead of its final event), paid all the same.
+ * A lookup of an id not found while the stored ids' writes are locked is a 503 too, not a 404: another replica may
+ * have handed it out (a stream's `response.created`) before writing it.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
@@ -25,6 +27,8 @@ let sql: InstanceType<typeof Bun.SQL>
 const REASONING = 600_000
 /** Items the provider keeps, with the tokens it bills when a request names them by id. */
 const kept = new Map<string, number>()
+/** Streamed answers wait after `response.created` until this is resolved (see `streamPaused`). */
+let resumeStream: Promise<void> = Promise.resolve()
 
 const encoder = new TextEncoder()
 const sse = (event: Record<string, unknown>) => encoder.encode(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
@@ -47,10 +51,12 @@ beforeAll(async () => {
       usage: { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: outputTokens, output_tokens_details: { reasoning_tokens: thinks ? REASONING : 0 }, total_tokens: input + outputTokens },
     }
     if (body.stream !== true) return Response.json(response)
+    const resume = resumeStream
     return new Response(
       new ReadableStream<Uint8Array>({
         async start(c) {
           c.enqueue(sse({ type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress', output: [], usage: null } }))
+          await resume
           c.enqueue(sse({ type: 'response.output_item.added', sequence_number: 1, output_index: 0, item: { ...message, status: 'in_progress', content: [] } }))
           c.enqueue(sse({ type: 'response.output_text.delta', sequence_number: 2, output_index: 0, content_index: 0, item_id: message.id, delta: 'ok' }))
           c.enqueue(sse({ type: 'response.output_item.done', sequence_number: 3, output_index: 0, item: message }))
@@ -171,4 +177,28 @@ test('an index build past the deadline: the stream ends with an error event in p
   expect(events.map((e) => e.type)).toEqual(['response.created', 'response.output_item.added', 'response.output_text.delta', 'response.output_item.done', 'error'])
   expect(events.at(-1)).toMatchObject({ code: 'database_busy' })
   expect(await usageOf('stream-unwritten')).toEqual([{ cost: 21, status: 'error' }])
+}, 30_000)
+
+test('the id of a stream\'s response.created, looked up on replica B while stored ids cannot be written, is a 503 database_busy, not a 404', async () => {
+  const secret = await userOnBoth({ id: 'created-lock' })
+  let resume!: () => void
+  resumeStream = new Promise<void>((r) => (resume = r))
+  const result = await underIndexBuild(async () => {
+    const stream = await post(a.url, secret, { model: 'plain:m', input: 'hello', max_output_tokens: 16, stream: true })
+    const reader = stream.body!.getReader()
+    const { value } = await reader.read()
+    const created = JSON.parse(new TextDecoder().decode(value).split('\n').find((l) => l.startsWith('data: '))!.slice(6))
+    // Past A's own first try (100 ms): its write of the id is waiting for the lock.
+    await Bun.sleep(300)
+    const got = await fetch(`${b.url}/v1/responses/${created.response.id}`, { headers: { authorization: `Bearer ${secret}` } })
+    const chained = await post(b.url, secret, { model: 'plain:m', previous_response_id: created.response.id, input: 'and then?', max_output_tokens: 16 })
+    const answers = [`${got.status} ${((await got.json()) as any).error?.code}`, `${chained.status} ${((await chained.json()) as any).error?.code}`]
+    resume()
+    reader.cancel().catch(() => {})
+    return answers
+  })
+  expect(result).toEqual(['503 database_busy', '503 database_busy'])
+  // An id nobody created is still a 404 once the lock is gone.
+  const unknown = await fetch(`${b.url}/v1/responses/resp_nobody`, { headers: { authorization: `Bearer ${secret}` } })
+  expect(unknown.status).toBe(404)
 }, 30_000)

@@ -17,7 +17,7 @@ import { DatabaseReadOnly } from '../read-only'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
-import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, BOUND_LOCK_WAITS_SET, ROWS_LOCK_TIMEOUT_MS } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, BOUND_LOCK_WAITS_SET, lockTimedOut, ROWS_LOCK_TIMEOUT_MS } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
@@ -370,6 +370,17 @@ export class PostgresStore implements Store {
    */
   async flushResponses(): Promise<void> {
     await this.responses.flushQueued(Date.now() + this.deadlineMs - AFTER_LOCK_MS)
+  }
+
+  /** Asks for the lock an insert takes (NOWAIT: refused at once, 55P03, if another session's lock stops it). */
+  async responsesWritable(): Promise<boolean> {
+    try {
+      await this.bounded.begin((tx) => tx.unsafe('LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE NOWAIT'))
+      return true
+    } catch (error) {
+      if (lockTimedOut(error)) return false
+      throw error
+    }
   }
 
   /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */

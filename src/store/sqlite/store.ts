@@ -5,6 +5,7 @@ import * as tables from '../../db/schema'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import { onReadOnlyFilesystem } from '../../db/read-only'
 import { WriteQueue } from '../../db/write-queue'
+import { isBusy } from '../../db/busy'
 import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { rollForNewBudget } from '../ended-period'
@@ -262,6 +263,21 @@ export class SqliteStore implements Store {
 
   async flushResponses(): Promise<void> {
     await this.writes.flushed()
+  }
+
+  /** Asks for the file's write lock, as any write does (waiting LOCK_WAIT_MS at most), and lets it go at once. */
+  async responsesWritable(): Promise<boolean> {
+    const client = this.db.$client
+    // A transaction of this connection's own under way has the lock (never between two awaits: the queue's run whole).
+    if (client.inTransaction) return true
+    try {
+      client.exec('BEGIN IMMEDIATE')
+      client.exec('ROLLBACK')
+      return true
+    } catch (error) {
+      if (isBusy(error)) return false
+      throw error
+    }
   }
 
   forgetResponse(id: string): void {
