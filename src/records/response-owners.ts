@@ -38,7 +38,7 @@ const storedResponse = (row: StoredResponseRow): StoredResponse =>
  * chain for good: the lookup is refused 503 database_busy instead, which the client tries again.
  */
 export class ResponseOwners {
-  constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse' | 'flushResponses' | 'responsesWritable'>) {}
+  constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse' | 'flushResponses' | 'responsesWritable' | 'responsesKeptBack'>) {}
 
   /** Records a stored id with its size; `growBy` grows the size an existing one has instead (see Store.recordResponse). */
   record(s: StoredResponse, growBy?: StoredGrowth): void {
@@ -91,6 +91,15 @@ export class ResponseOwners {
     await this.store.flushResponses().catch(() => {
       throw storedIdsUnwritten()
     })
+  }
+
+  /**
+   * Refuses (503 database_busy, before any hold) a request whose answer would be stored while ids this process
+   * recorded are kept back by a lock that is still held: its answer would wait for the same lock, be paid and then
+   * withheld, and each of an SDK's automatic retries would pay again. No question is asked while nothing is kept back.
+   */
+  async refuseWhileKeptBack(): Promise<void> {
+    if (this.store.responsesKeptBack() && !(await this.store.responsesWritable())) throw databaseBusy()
   }
 
   /**

@@ -393,6 +393,7 @@ export const responsesRoutes = (services: Services) => {
         const native = translated ? null : openAIResponsesFeatures(body, bounds, target?.upstreamModel ?? '')
         const caller = authenticated(requestState(request))
         const context = translated ? NO_CONTEXT : await sizedContextOf(body, caller, target)
+        if (!translated && body.store !== false) await owners.refuseWhileKeptBack()
         const stream = body.stream === true
         const admission = await admitRequest(services, request, server, {
           model: body.model,

@@ -222,6 +222,11 @@ export interface Store {
    * it (an index build's on their table, another process's on the SQLite file), whose writes may then be waiting.
    */
   responsesWritable(): Promise<boolean>
+  /**
+   * Whether stored ids recorded by this process were refused for a lock at their last write and are still unwritten
+   * (no question asked of the database). Always false on SQLite, where a lock on the file refuses holds too.
+   */
+  responsesKeptBack(): boolean
   /** Open holds in the database, all processes: count and micro-USD. */
   openReservations(): Promise<{ n: number; amount: number }>
   /** Resolves when the database answers and takes writes; rejects otherwise (DatabaseReadOnly when it answers but takes no writes). */

@@ -9,8 +9,8 @@
  * which the provider bills at the 600,000 tokens it kept, was not held there: 200 and $1.20 spent on a $1 budget.
  *
  * Now an answer's ids wait out such a lock until the database's deadline (3 s here), and if still unwritten the
- * answer is withheld (503 database_busy; a stream's error event instead of its final event), paid all the same.
- * A lookup of an id not found while the stored ids' writes are locked is a 503 too, not a 404: another replica may
+ * answer is withheld (503 database_busy; a stream's error event instead of its final event), paid all the same;
+ * the replica's next stored requests are refused before their provider call while the lock lasts. A lookup of an id not found while the stored ids' writes are locked is a 503 too, not a 404: another replica may
  * have handed it out (a stream's `response.created`) before writing it.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
@@ -115,7 +115,7 @@ async function underIndexBuild<T>(during: () => Promise<T>, forMs = Infinity): P
   }
 }
 
-const usageOf = async (user: string) => {
+const usageOf = async (user: string): Promise<Array<{ cost: number; status: string }>> => {
   await a.settled()
   await b.settled()
   return (await sql`SELECT cost, reserved, status FROM usage WHERE user_id = ${user} ORDER BY id`).map((u: any) => ({ cost: Number(u.cost), status: u.status }))
@@ -177,6 +177,27 @@ test('an index build past the deadline: the stream ends with an error event in p
   expect(events.map((e) => e.type)).toEqual(['response.created', 'response.output_item.added', 'response.output_text.delta', 'response.output_item.done', 'error'])
   expect(events.at(-1)).toMatchObject({ code: 'database_busy' })
   expect(await usageOf('stream-unwritten')).toEqual([{ cost: 21, status: 'error' }])
+}, 30_000)
+
+test('once a replica knows its stored ids are kept back by the lock, its next stored request is refused before the provider is called', async () => {
+  const secret = await userOnBoth({ id: 'kept-back' })
+  const result = await underIndexBuild(async () => {
+    const first = await post(a.url, secret, { model: 'plain:m', input: 'hello', max_output_tokens: 16 })
+    await first.arrayBuffer()
+    const calls = upstream.calls.length
+    // An SDK's automatic retry of the 503: refused free, not paid and withheld again.
+    const retried = await post(a.url, secret, { model: 'plain:m', input: 'hello', max_output_tokens: 16 })
+    const retriedCode = ((await retried.json()) as any).error?.code
+    const providerCalled = upstream.calls.length > calls
+    // Nothing to write, nothing refused.
+    const unstored = await post(a.url, secret, { model: 'plain:m', input: 'hello', max_output_tokens: 16, store: false })
+    await unstored.arrayBuffer()
+    return { first: first.status, retried: `${retried.status} ${retriedCode}`, providerCalled, unstored: unstored.status }
+  })
+  expect(result).toEqual({ first: 503, retried: '503 database_busy', providerCalled: false, unstored: 200 })
+  expect((await usageOf('kept-back')).map((u) => u.status)).toEqual(['error', 'ok'])
+  // Once the lock is gone, stored requests are answered again.
+  expect((await post(a.url, secret, { model: 'plain:m', input: 'hello', max_output_tokens: 16 })).status).toBe(200)
 }, 30_000)
 
 test('the id of a stream\'s response.created, looked up on replica B while stored ids cannot be written, is a 503 database_busy, not a 404', async () => {

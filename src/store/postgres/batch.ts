@@ -186,6 +186,11 @@ export class BatchWriter<T> {
     return until === Infinity ? ROWS_LOCK_TIMEOUT_MS : Math.max(ROWS_LOCK_TIMEOUT_MS, Math.floor(until - Date.now()))
   }
 
+  /** Rows were refused for a lock at their last try, and are kept until a send gets it. */
+  get keptBackForLock(): boolean {
+    return this.lockWaits > 0
+  }
+
   private retryMs(): number {
     const ms = this.options.retryMs ?? 500
     return this.lockWaits > 0 ? Math.min(ms * 2 ** (this.lockWaits - 1), MAX_LOCK_BACKOFF_MS) : ms

@@ -372,6 +372,10 @@ export class PostgresStore implements Store {
     await this.responses.flushQueued(Date.now() + this.deadlineMs - AFTER_LOCK_MS)
   }
 
+  responsesKeptBack(): boolean {
+    return this.responses.keptBackForLock
+  }
+
   /** Asks for the lock an insert takes (NOWAIT: refused at once, 55P03, if another session's lock stops it). */
   async responsesWritable(): Promise<boolean> {
     try {

@@ -280,6 +280,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** The file's lock stops every write, a hold's too: a request is refused before its provider call already. */
+  responsesKeptBack(): boolean {
+    return false
+  }
+
   forgetResponse(id: string): void {
     this.writes.defer(() => this.removeResponse.run(id, id))
   }
