@@ -11,6 +11,7 @@ import type { AdminApi } from './admin-api'
 import { UsageError, type Args } from './args'
 import type { Shown } from './commands'
 import { catalogEntry, catalogSource, type CatalogRow, type PriceFields } from './price-catalog'
+import { basedOn } from './price-carry'
 
 type Status = 'new' | 'changed' | 'unchanged' | 'scheduled' | 'skipped' | 'no price in catalog' | 'not in catalog' | 'no catalog provider'
 
@@ -206,6 +207,7 @@ function rowToWrite(model: string, row: CatalogRow, price: any, source: string, 
     ...(Object.keys(tiers).length ? { service_tiers: tiers } : {}),
     model,
     source,
-    ...(at ? { effective_from: at } : {}),
+    // A row from now is made from the row in force the diff read: refused (409) if another came since.
+    ...(at ? { effective_from: at } : { based_on: basedOn(price ?? null) }),
   }
 }

@@ -6,7 +6,7 @@ import { AdminApiError, type AdminApi, type ListPage } from './admin-api'
 import { UsageError, type Args } from './args'
 import { catalogCommand } from './catalog-command'
 import { bodyFrom, queryFrom, type Field } from './fields'
-import { carriedPriceFields, keptFieldsText } from './price-carry'
+import { basedOn, carriedPriceFields, keptFieldsText } from './price-carry'
 
 export type Shown =
   | { table: Record<string, unknown>[]; columns: string[]; json: unknown; footer?: string }
@@ -148,7 +148,9 @@ export const commands: Record<string, Record<string, Command>> = {
         const inForce = await priceInForce(api, model)
         // Options left out keep their value too (`none` unsets one): a set changes what it names.
         const kept = carriedPriceFields(inForce, Object.keys(offered))
-        return record(await api.call('POST', '/v1/pricing', { ...kept, model, ...offered }), keptNote(model, inForce, kept))
+        // Refused (409) if another change of the model comes between the read and the write: its rates would be undone.
+        const body = { ...kept, model, ...offered, based_on: basedOn(inForce) }
+        return record(await api.call('POST', '/v1/pricing', body), keptNote(model, inForce, kept))
       },
     },
     delete: { usage: 'prices delete MODEL', summary: 'unprice a model and cancel its scheduled prices (refused from then on while pricing is required)', run: async (api, a) => (none(a), record(await api.call('DELETE', `/v1/pricing/${enc(one(a, 'model'))}`))) },

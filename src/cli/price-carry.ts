@@ -33,3 +33,9 @@ export function keptFieldsText(kept: Record<string, unknown>): string[] {
       : `${field}: ${value}`,
   )
 }
+
+/**
+ * What a new row built from `inForce` says it was based on (`based_on`): the row's id, or null for a model with none.
+ * The gateway refuses it (409 price_changed) if another row is in force by the time it is written.
+ */
+export const basedOn = (inForce: Record<string, unknown> | null): number | null => (typeof inForce?.id === 'number' ? inForce.id : null)

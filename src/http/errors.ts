@@ -105,6 +105,19 @@ export const databaseBusy = () =>
     'retry-after': '1',
   })
 
+/**
+ * The provider answered (and the request is paid), but the ids of its stored response could not be written where
+ * every replica finds them within the database's deadline: the answer is withheld (src/records/response-owners.ts).
+ */
+export const storedIdsUnwritten = () =>
+  new GatewayError(
+    503,
+    'database_busy',
+    'The provider answered and the request is charged, but the database did not take the ids of its stored response in time (locked, or out of reach), so another replica would not find them: the answer is withheld. Try again.',
+    'api_error',
+    { 'retry-after': '1' },
+  )
+
 export const databaseFull = () =>
   new GatewayError(503, 'database_full', 'The database has no room left on its disk; nothing was charged and the provider was not called. Try again later.', 'api_error', {
     'retry-after': '60',

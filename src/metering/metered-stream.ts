@@ -68,8 +68,14 @@ export interface EventMeter {
   readonly serverToolUses?: Record<string, number>
   readonly statedInput?: StatedInput | null
   errorEvent(why: keyof typeof STREAM_ERRORS): string
-  /** A write the events just read must wait for before they reach the client (taken once), if any. */
+  /** A write the event just inspected must wait for before it reaches the client (taken once), if any. */
   takeWait?(): Promise<void> | null
+}
+
+/** The writes the events of a read wait for, and where in their text the first event that waits begins. */
+interface HeldEvents {
+  at: number
+  waits: Promise<void>[]
 }
 
 /**
@@ -219,17 +225,40 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
    */
   const passOn = (events: SseEvent[]) => {
     let out = ''
+    let held: HeldEvents | null = null
     try {
       for (const event of events) {
         const text = meter.inspect(event)
-        if (text === null) return { out, malformed: true, echo: false }
-        if (quotesCredentials(event.data, credentials) && quotesCredentials(text, credentials)) return { out, malformed: true, echo: true }
+        const wait = meter.takeWait?.()
+        if (wait) {
+          // Handled here too: a stream stopped before the event is passed on never awaits it.
+          wait.catch(() => {})
+          ;(held ??= { at: out.length, waits: [] }).waits.push(wait)
+        }
+        if (text === null) return { out, malformed: true, echo: false, held }
+        if (quotesCredentials(event.data, credentials) && quotesCredentials(text, credentials)) return { out, malformed: true, echo: true, held }
         out += text
       }
     } catch {
-      return { out, malformed: true, echo: false }
+      return { out, malformed: true, echo: false, held }
     }
-    return { out, malformed: false, echo: false }
+    return { out, malformed: false, echo: false, held }
+  }
+
+  /**
+   * Whether what the read's events wait for was written, once it is. When it was not (a stored response's ids, which
+   * the final event gives the client), the stream ends before the first event that waited, with an error event
+   * saying so; the provider has finished, and the stream is paid by its usage (`failed`: its row says `error`).
+   */
+  const writtenOrEnded = async (read: ReturnType<typeof passOn>): Promise<boolean> => {
+    if (!read.held) return true
+    if (await Promise.all(read.held.waits).then(() => true, () => false)) return true
+    reader.cancel().catch(() => {})
+    handRest()
+    finish('failed')
+    controller.enqueue(encoder.encode(read.out.slice(0, read.held.at) + meter.errorEvent('unrecorded')))
+    controller.close()
+    return false
   }
 
   /** Reads events out of what one read of the provider gave, and passes them on. */
@@ -296,8 +325,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
       if (ended) return
       handRest()
       const read = passOnRead(arrived.chunks, arrived.done)
-      const wait = meter.takeWait?.()
-      if (wait) await wait
+      if (!(await writtenOrEnded(read))) return
       if (arrived.done || read.malformed || parser.overflowed) return void deliver(read, arrived.done)
       abort()
       reader.cancel().catch(() => {})
@@ -326,9 +354,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
             const { value: chunks = [], done } = await reader.readMany()
             providerWait.end()
             const read = passOnRead(chunks, done)
-            const wait = meter.takeWait?.()
             // The client may leave meanwhile: its cancel ends the stream, and the enqueue then throws into the catch.
-            if (wait) await wait
+            if (!(await writtenOrEnded(read))) return
             if (deliver(read, done)) return
           }
         } catch {
@@ -353,4 +380,6 @@ export const STREAM_ERRORS = {
   malformed: 'The upstream stream sent a malformed event.',
   unread: 'The client took none of the stream for the idle timeout, so the gateway ended it.',
   echo: "The upstream stream sent an event quoting the credentials the gateway sent it (an echo of the request?), so it was stopped there. The gateway's operator must check this provider's base_url.",
+  unrecorded:
+    'The provider answered and the request is charged, but the database did not take the ids of its stored response in time (locked, or out of reach), so another replica would not find them: the final event is withheld. Try again.',
 } as const

@@ -248,12 +248,13 @@ class ResponsesEventMeter implements EventMeter {
 
   /** An `error` event, numbered after the last one the client got, as OpenAI ends a stream that broke. */
   errorEvent(why: keyof typeof STREAM_ERRORS): string {
-    return responsesStreamError(STREAM_ERRORS[why], this.lastSequence + 1)
+    // The answer was made; what failed is the gateway's own write (src/records/response-owners.ts): as its JSON answer's 503.
+    return responsesStreamError(STREAM_ERRORS[why], this.lastSequence + 1, why === 'unrecorded' ? 'database_busy' : 'upstream_error')
   }
 }
 
-export const responsesStreamError = (message: string, sequenceNumber: number) =>
-  formatSse({ type: 'error', code: 'upstream_error', message, param: null, sequence_number: sequenceNumber }, 'error')
+export const responsesStreamError = (message: string, sequenceNumber: number, code = 'upstream_error') =>
+  formatSse({ type: 'error', code, message, param: null, sequence_number: sequenceNumber }, 'error')
 
 /**
  * Meters a Responses API SSE stream on its way to the client (see `meterStream`); `onResponse` sees the

@@ -16,6 +16,16 @@ const toPrice = (r: PriceRow): Price => ({
   mediaPartTokens: r.media_part_tokens, contextWindowTokens: r.context_window_tokens,
 })
 
+/**
+ * How far apart the clocks of the processes writing prices may be: a row "from now" another replica wrote with a clock
+ * ahead of this one starts after this one's now, and a change based on the row before it must still see it. (Postgres
+ * replicas further than this from the database's clock are warned of at startup.)
+ */
+const CLOCK_SKEW_MS = 5_000
+
+/** By code unit, as `<` compares: a page's cursor is the last model shown. */
+const byModel = (prices: Price[]): Price[] => prices.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+
 /** An empty map is stored as NULL: the row prices no feature. */
 const jsonOrNull = (record: Record<string, number>): string | null => (Object.keys(record).length === 0 ? null : JSON.stringify(record))
 
@@ -33,6 +43,15 @@ export interface NewPrice extends PriceAmounts {
   /** Unix ms it takes effect from, later than now; omitted: from now. */
   effectiveFrom?: number
   source?: string | null
+  /** The id of the row in force the change was made from (null: the model had none); omitted: not checked. */
+  basedOn?: number | null
+}
+
+/** A change based on a row in force that no longer is: another change of the model came first. */
+export class PriceChanged extends Error {
+  constructor(readonly model: string, readonly basedOn: number | null) {
+    super(`the price in force for ${model} is no longer ${basedOn === null ? 'none' : `row ${basedOn}`}`)
+  }
 }
 
 export interface HistoryPage {
@@ -78,8 +97,21 @@ export class PriceBook {
 
   async all(now = Date.now()): Promise<Price[]> {
     if (now - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
-    // By code unit, as `<` compares: a page's cursor is the last model shown.
-    return [...this.current.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+    return byModel([...this.current.values()])
+  }
+
+  /**
+   * The price in force as the database has it now, not as this process cached it: what an operator reads to change
+   * it from. Behind a load balancer the cache may be another replica's change behind (up to `ttlMs`), and a
+   * change made from it would write the older rates back for good.
+   */
+  async storedPriceOf(model: string, now = Date.now()): Promise<Price | null> {
+    return (await this.storedPrices(now)).find((p) => p.model === model) ?? null
+  }
+
+  /** Every price in force as the database has it now (see `storedPriceOf`), by model as `all` sorts them. */
+  async storedPrices(now = Date.now()): Promise<Price[]> {
+    return byModel((await this.rows.current(now)).map(toPrice))
   }
 
   /** Price rows newest first, superseded and deleted ones included: what usage rows' `price_id` cite. */
@@ -96,11 +128,13 @@ export class PriceBook {
   /**
    * A new row for the model; it applies to requests from now on (or from its later `effectiveFrom`), and
    * older usage rows keep citing theirs. Throws InvalidPrice when an amount is not a whole number of
-   * micro-USD, or the effective time is in the past (what past requests cost is history).
+   * micro-USD, or the effective time is in the past (what past requests cost is history), and PriceChanged when
+   * it is `basedOn` a row no longer in force (nothing written).
    */
   async set(p: NewPrice, now = Date.now()): Promise<Price> {
     const m = priceMicros(p.model, p)
     if (p.effectiveFrom !== undefined && p.effectiveFrom < now) throw new InvalidPrice(p.model, 'effective_from', 'must not be in the past')
+    const basedOn = p.basedOn === undefined ? undefined : { id: p.basedOn, at: now, startsBy: now + CLOCK_SKEW_MS }
     const row = await this.changing(() =>
       this.rows.insert({
         model: p.model, input_per_million: m.inputPerMillion, output_per_million: m.outputPerMillion,
@@ -109,8 +143,9 @@ export class PriceBook {
         audio_output_per_million: m.audioOutputPerMillion, server_tools: jsonOrNull(m.serverTools), service_tiers: jsonOrNull(m.tierMultipliers),
         long_context_above_tokens: m.longContextAboveTokens, media_part_tokens: m.mediaPartTokens,
         context_window_tokens: m.contextWindowTokens, created_at: p.effectiveFrom ?? now, source: p.source ?? null,
-      }),
+      }, basedOn),
     )
+    if (!row) throw new PriceChanged(p.model, p.basedOn ?? null)
     return toPrice(row)
   }
 

@@ -1,3 +1,4 @@
+import { databaseBusy, storedIdsUnwritten } from '../http/errors'
 import { hasNul } from '../http/nul'
 import type { Store, StoredGrowth, StoredResponseRow } from '../store/store'
 
@@ -30,9 +31,14 @@ const storedResponse = (row: StoredResponseRow): StoredResponse =>
  * Who owns each response and conversation id a provider keeps for us (the `stored_responses` table).
  * Recording is written in the background like the request log; a lookup writes what is queued first, so an id is
  * found as soon as its creator has seen it. The first user to record an id keeps it.
+ *
+ * An id not found is said not to exist only when no write of one may be pending: while the stored ids' writes are
+ * stopped by a lock (an index build on their table, another process's on the SQLite file), another replica or worker
+ * may have handed out an id it has not written yet (a stream's `response.created`), and a 404 would end the client's
+ * chain for good: the lookup is refused 503 database_busy instead, which the client tries again.
  */
 export class ResponseOwners {
-  constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse' | 'flushResponses'>) {}
+  constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse' | 'flushResponses' | 'responsesWritable' | 'responsesKeptBack'>) {}
 
   /** Records a stored id with its size; `growBy` grows the size an existing one has instead (see Store.recordResponse). */
   record(s: StoredResponse, growBy?: StoredGrowth): void {
@@ -50,29 +56,50 @@ export class ResponseOwners {
   async find(id: string, kind: StoredKind, userId: string | null): Promise<StoredResponse | null> {
     if (hasNul(id)) return null
     const row = await this.store.findResponse(id, kind)
-    if (!row || (userId !== null && row.user_id !== userId)) return null
+    if (!row) return this.missing()
+    if (userId !== null && row.user_id !== userId) return null
     return storedResponse(row)
   }
 
   /**
    * The items among `ids` the gateway recorded, whoever owns them, by id: one lookup for a request's input.
    * An id no row can have (a NUL, a lone surrogate, which the list's JSON would carry to Postgres as an escape
-   * its parser refuses) is not looked up.
+   * its parser refuses) is not looked up. `required`: the ids whose absence the caller answers 404 (see `missing`).
    */
-  async findItems(ids: readonly string[]): Promise<Map<string, StoredResponse>> {
+  async findItems(ids: readonly string[], required: readonly string[] = []): Promise<Map<string, StoredResponse>> {
     const unique = [...new Set(ids.filter((id) => !hasNul(id) && id.isWellFormed()))]
     const rows = unique.length === 0 ? [] : await this.store.findResponses(unique, 'item')
-    return new Map(rows.map((row) => [row.id, storedResponse(row)]))
+    const found = new Map(rows.map((row) => [row.id, storedResponse(row)]))
+    if (required.some((id) => !found.has(id))) await this.missing()
+    return found
+  }
+
+  /** Not found: null, unless a write of stored ids may be pending (see the class), then 503 database_busy. */
+  private async missing(): Promise<null> {
+    if (!(await this.store.responsesWritable())) throw databaseBusy()
+    return null
   }
 
   /**
    * Resolves once the ids recorded so far are written where every process finds them: awaited before the client
    * is given them, since its next request may reach another replica (or worker), which would otherwise not know
-   * an id its provider will read. A write that fails is retried in the background like any other, and not
-   * waited for: the answer is the client's all the same.
+   * an id its provider will read (a chain refused 404, an item read again unheld). A lock on them is waited out
+   * until the database's deadline (Store.flushResponses); still unwritten then, it rejects with 503 database_busy,
+   * for the answer to be withheld (it is paid all the same), and the write goes on in the background.
    */
   async written(): Promise<void> {
-    await this.store.flushResponses().catch(() => {})
+    await this.store.flushResponses().catch(() => {
+      throw storedIdsUnwritten()
+    })
+  }
+
+  /**
+   * Refuses (503 database_busy, before any hold) a request whose answer would be stored while ids this process
+   * recorded are kept back by a lock that is still held: its answer would wait for the same lock, be paid and then
+   * withheld, and each of an SDK's automatic retries would pay again. No question is asked while nothing is kept back.
+   */
+  async refuseWhileKeptBack(): Promise<void> {
+    if (this.store.responsesKeptBack() && !(await this.store.responsesWritable())) throw databaseBusy()
   }
 
   /**

@@ -316,7 +316,7 @@ export const responsesRoutes = (services: Services) => {
         else if (typeof item?.id === 'string') items.push([item.id, 'does not read'])
       }
     if (items.length === 0) return context
-    const recorded = await owners.findItems(items.map(([id]) => id))
+    const recorded = await owners.findItems(items.map(([id]) => id), items.filter(([, read]) => read === 'reads').map(([id]) => id))
     for (const [id, read] of items) {
       const stored = recorded.get(id)
       if (stored ? !ownedBy(stored) : read === 'reads') throw notStored('item', id)
@@ -404,6 +404,7 @@ export const responsesRoutes = (services: Services) => {
         const native = translated ? null : openAIResponsesFeatures(body, bounds, target?.upstreamModel ?? '')
         const caller = authenticated(requestState(request))
         const context = translated ? NO_CONTEXT : await sizedContextOf(body, caller, target)
+        if (!translated && body.store !== false) await owners.refuseWhileKeptBack()
         const stream = body.stream === true
         const admission = await admitRequest(services, request, server, {
           model: body.model,

@@ -51,13 +51,28 @@ export interface Unpriced<Row> {
   cancelledScheduled: number
 }
 
+/** The row in force a price change was based on (a read-modify-write: `tollgate prices set`, the console's form). */
+export interface PriceBase {
+  /** Its id; null for a model that had no price in force. */
+  id: number | null
+  /** When the row is written: the row in force then must be that one. */
+  at: number
+  /** Nor may a row written after it (by a greater id; any row when `id` is null) start after `at` and by this time. */
+  startsBy: number
+}
+
 /** The price table, for the price book (src/pricing/price-book.ts): the rules about prices live there. */
 export interface PriceRows {
   /** The newest row of each model that has taken effect at `now`, unless that row was deleted. */
   current(now: number): Promise<PriceRow[]>
   /** When the next scheduled row takes effect, if any. */
   nextChange(now: number): Promise<number | null>
-  insert(row: NewPriceRow): Promise<PriceRow>
+  /**
+   * Inserts the row; with `basedOn`, only if the model's row in force at `basedOn.at` is still `basedOn.id` (null:
+   * none is) and no row written since starts by `basedOn.startsBy`, checked and inserted as one step against every
+   * other price write of the model, on any process. Returns null, writing nothing, when it is not.
+   */
+  insert(row: NewPriceRow, basedOn?: PriceBase): Promise<PriceRow | null>
   /** Marks the row in force deleted and cancels the rows scheduled after now: returns the row that was in force and how many were cancelled. */
   unprice(model: string, now: number): Promise<Unpriced<PriceRow>>
   history(model: string | null, beforeId: number | null, limit: number, offset: number): Promise<Array<PriceRow & { ended_at: number | null }>>
@@ -196,8 +211,22 @@ export interface Store {
   forgetResponse(id: string): void
   /** Deletes the rows of EXPIRING_STORED_IDS recorded before `cutoff` (in batches, until `stopped`); returns how many. */
   pruneStoredResponses(cutoff: number, stopped?: () => boolean): Promise<number>
-  /** Writes the stored ids recorded so far, so that every process finds them (a lookup writes only its own process's). */
+  /**
+   * Writes the stored ids recorded so far, so that every process finds them (a lookup writes only its own process's):
+   * what an answer carrying them waits for. A lock held on them by another session or process is waited out until
+   * the database's deadline (SQLite's busy timeout); rejects if they are still unwritten then.
+   */
   flushResponses(): Promise<void>
+  /**
+   * Whether a write of stored ids would be taken now: false while another session or process holds a lock that stops
+   * it (an index build's on their table, another process's on the SQLite file), whose writes may then be waiting.
+   */
+  responsesWritable(): Promise<boolean>
+  /**
+   * Whether stored ids recorded by this process were refused for a lock at their last write and are still unwritten
+   * (no question asked of the database). Always false on SQLite, where a lock on the file refuses holds too.
+   */
+  responsesKeptBack(): boolean
   /** Open holds in the database, all processes: count and micro-USD. */
   openReservations(): Promise<{ n: number; amount: number }>
   /** Resolves when the database answers and takes writes; rejects otherwise (DatabaseReadOnly when it answers but takes no writes). */

@@ -24,7 +24,10 @@ export interface Exchange {
   features?: RequestedFeatures
   /** Usage from the provider's JSON answer. */
   usageOf(answer: any): TokenCounts | null
-  /** The provider's JSON answer as the client gets it (`text` as it came, when the formats match); given once what it records is written. */
+  /**
+   * The provider's JSON answer as the client gets it (`text` as it came, when the formats match); given once what it
+   * records is written, or rejected (the answer withheld, and paid) when that write failed.
+   */
   reply(answer: any, text: string): string | Promise<string>
   /** The provider's SSE body, metered on the provider's side and, if the formats differ, converted on the client's (streaming routes only). */
   stream?(body: ReadableStream<Uint8Array>, meter: MeterOptions): ReadableStream<Uint8Array>
@@ -117,8 +120,17 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     settleRefusedEcho(answer, usage, ctx)
     throw new CredentialsEchoed()
   }
-  hold.settle(paidEvenIfLeft(answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), ctx.request.signal))
-  return new Response(await reply, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold), ...clampHeaders(admission) } })
+  const outcome = answeredOutcome(admission.tariff, usage, hold, answer.elapsed())
+  let text: string
+  try {
+    text = await reply
+  } catch (error) {
+    // What the reply waits for failed (its stored ids unwritten): the answer is withheld, and paid all the same.
+    hold.settle({ ...outcome, status: ctx.request.signal.aborted ? 'aborted' : 'error' })
+    throw error
+  }
+  hold.settle(paidEvenIfLeft(outcome, ctx.request.signal))
+  return new Response(text, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold), ...clampHeaders(admission) } })
 }
 
 /**

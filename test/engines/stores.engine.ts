@@ -22,6 +22,7 @@ export const SUITES_ON_BOTH_STORES = [
   'keys',
   'pricing-api',
   'price-schedule',
+  'price-based-on',
   'price-reprice-after-cancel',
   'unprice-schedule-only',
   'price-in-flight',

@@ -162,17 +162,17 @@ export const overviewRoutes = (services: Services) => {
       async ({ query }) => {
         await store.flush()
         const rows = await db.select().from(unpricedModels).orderBy(desc(unpricedModels.lastSeenAt))
-        const data = (
-          await Promise.all(
-            rows.map(async (r) => ({
-              model: r.model,
-              requests: r.requests,
-              first_seen: new Date(r.firstSeenAt).toISOString(),
-              last_seen: new Date(r.lastSeenAt).toISOString(),
-              priced: (await prices.priceOf(r.model)) !== null,
-            })),
-          )
-        ).filter((r) => query.include_priced || !r.priced)
+        // As the database has the prices, not this process's cache: a model just priced through another replica is priced.
+        const priced = new Set((await prices.storedPrices()).map((p) => p.model))
+        const data = rows
+          .map((r) => ({
+            model: r.model,
+            requests: r.requests,
+            first_seen: new Date(r.firstSeenAt).toISOString(),
+            last_seen: new Date(r.lastSeenAt).toISOString(),
+            priced: priced.has(r.model),
+          }))
+          .filter((r) => query.include_priced || !r.priced)
         return { data }
       },
       {

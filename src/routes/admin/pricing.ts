@@ -1,9 +1,9 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { badRequest, notFound } from '../../http/errors'
+import { badRequest, GatewayError, notFound } from '../../http/errors'
 import type { Price } from '../../pricing/price'
 import { contextWindowTokens, featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, mediaPartTokens, priceAmountsOf, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
-import type { PriceRecord } from '../../pricing/price-book'
+import { PriceChanged, type PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
 import { writtenModelName } from '../../providers/model-name'
 import { idCursor, pageQuery, toPage } from './pagination'
@@ -41,6 +41,8 @@ const createPrice = z
       .optional()
       .describe('when the row takes effect (a scheduled change); omitted: now. Until then the current price applies'),
     source: z.string().min(1).max(200).optional().describe('where the price comes from, e.g. the catalog and version it was taken from'),
+    based_on: z.number().int().positive().nullable().optional()
+      .describe('the id of the row in force this change was made from (null: the model had none), as `GET /v1/pricing/{model}` showed it; 409 `price_changed` when another is in force now, nothing written. Omitted: not checked'),
   })
   .strict()
   .refine((p) => !lacksLongContextTier(p), { path: ['long_context_above_tokens'], message: LONG_CONTEXT_NEEDS_TIER })
@@ -91,8 +93,9 @@ const presentRecord = (p: PriceRecord) => ({
 
 /** Price rows. A POST adds a row that applies from now on; older usage rows keep citing the row they used. */
 export const pricingRoutes = ({ prices, providers }: Services) => {
+  // Read from the database, never from the request path's cache: a change is made from what these show.
   const inForce = async (model: string) => {
-    const price = await prices.priceOf(providers.canonicalName(model))
+    const price = await prices.storedPriceOf(providers.canonicalName(model))
     if (!price) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
     return presentPrice(price)
   }
@@ -110,19 +113,24 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
         const model = providers.resolve(body.model)
         if (!model) throw badRequest('Invalid body: model: names a provider that is not configured')
         set.status = 201
-        const { effective_from, ...amounts } = body
+        const { effective_from, based_on, ...amounts } = body
         // A time the body's check found ahead may have passed since, while the request was handled: it is now,
         // the same now the price book checks it against (a millisecond later it would be "in the past").
         const now = Date.now()
         const effectiveFrom = effective_from === undefined ? undefined : Math.max(effective_from, now)
-        return presentPrice(await prices.set({ ...amounts, model: model.canonical, effectiveFrom }, now))
+        try {
+          return presentPrice(await prices.set({ ...amounts, model: model.canonical, effectiveFrom, basedOn: based_on }, now))
+        } catch (error) {
+          if (!(error instanceof PriceChanged)) throw error
+          throw new GatewayError(409, 'price_changed', `The price in force for ${model.canonical} changed since row ${based_on ?? '(none)'} was read: nothing was written. Read it again and resend.`)
+        }
       },
       { body: createPrice, parse: 'json', detail: { tags: ['pricing'], summary: 'Set the price of provider:model from now on, or from a later effective time (USD per million tokens)' } },
     )
     .get(
       '/v1/pricing',
       async ({ query }) => {
-        const rows = (await prices.all())
+        const rows = (await prices.storedPrices())
           .filter((p) => query.cursor === undefined || p.model > query.cursor)
           .slice(query.cursor === undefined ? (query.offset ?? 0) : 0)
           .slice(0, query.limit + 1)

@@ -48,6 +48,8 @@ export const ROWS_LOCK_TIMEOUT_MS = 100
 /** Bounds the lock waits of the rest of the transaction (SET LOCAL lock_timeout, with a parameter: a prepared statement, pipelined like the rest). */
 export const BOUND_LOCK_WAITS = `SELECT set_config('lock_timeout', $1, true)`
 export const BOUND_LOCK_WAITS_PARAMS = [`${ROWS_LOCK_TIMEOUT_MS}ms`]
+/** The same, as a statement of its own (no parameter), for a query of several. */
+export const BOUND_LOCK_WAITS_SET = `SET LOCAL lock_timeout = '${ROWS_LOCK_TIMEOUT_MS}ms'`
 
 /** Postgres gave up waiting for a lock (lock_timeout, SQLSTATE 55P03): the transaction wrote nothing, and sending it again once the lock is gone is right. */
 export const lockTimedOut = (error: unknown): boolean => sqlStateOf(error) === '55P03'
@@ -93,9 +95,12 @@ export class BatchWriter<T> {
   private closed = false
   /** Tries refused in a row for a lock (lockTimedOut); while above 0, the rows are this writer's alone to send. */
   private lockWaits = 0
+  /** The callers waiting for rows of theirs until a deadline (`flushQueued` given one). */
+  private readonly waiters = new Set<{ until: number }>()
 
   constructor(
-    private readonly write: (rows: T[]) => Promise<unknown>,
+    /** `lockWaitMs`: how long its statements may wait for a lock (see `lockWaitMs`). */
+    private readonly write: (rows: T[], lockWaitMs: number) => Promise<unknown>,
     private readonly onError: (error: unknown) => void,
     private readonly options: { retry: boolean; lingerMs?: number; retryMs?: number; what: string; cap?: QueueCap },
   ) {}
@@ -140,7 +145,8 @@ export class BatchWriter<T> {
     if (alone) this.suspect = []
     else this.queued = []
     this.inFlight = left.rows
-    this.current = alone ? this.writeEach(left) : this.writeBatch(left)
+    const lockWaitMs = this.lockWaitMs()
+    this.current = alone ? this.writeEach(left, lockWaitMs) : this.writeBatch(left, lockWaitMs)
     this.sending = this.current.then(
       () => {
         this.sending = null
@@ -169,40 +175,56 @@ export class BatchWriter<T> {
     return this.sending
   }
 
+  /**
+   * How long a send may wait for a lock: ROWS_LOCK_TIMEOUT_MS, the riders' bound, unless a caller waits for rows of
+   * its own (`flushQueued` with a deadline): then until the earliest such deadline, which the caller would reach
+   * anyway, refused, if the send gave up sooner and went again later.
+   */
+  private lockWaitMs(): number {
+    let until = Infinity
+    for (const waiter of this.waiters) until = Math.min(until, waiter.until)
+    return until === Infinity ? ROWS_LOCK_TIMEOUT_MS : Math.max(ROWS_LOCK_TIMEOUT_MS, Math.floor(until - Date.now()))
+  }
+
+  /** Rows were refused for a lock at their last try, and are kept until a send gets it. */
+  get keptBackForLock(): boolean {
+    return this.lockWaits > 0
+  }
+
   private retryMs(): number {
     const ms = this.options.retryMs ?? 500
     return this.lockWaits > 0 ? Math.min(ms * 2 ** (this.lockWaits - 1), MAX_LOCK_BACKOFF_MS) : ms
   }
 
-  private async writeBatch(left: { rows: T[] }): Promise<void> {
+  private async writeBatch(left: { rows: T[] }, lockWaitMs: number): Promise<void> {
     try {
-      await this.write(left.rows)
+      await this.write(left.rows, lockWaitMs)
     } catch (error) {
       if (!refusesData(error)) throw error
       this.onError(new Error(`a batch of ${left.rows.length} ${this.options.what}(s) was refused for its data (SQLSTATE ${sqlStateOf(error)}): written one at a time`, { cause: error }))
-      await this.writeEach(left)
+      await this.writeEach(left, lockWaitMs)
     }
   }
 
   /** Each row alone, in order; `left` keeps those not yet written when the database fails for another reason. */
-  private async writeEach(left: { rows: T[] }): Promise<void> {
+  private async writeEach(left: { rows: T[] }, lockWaitMs: number): Promise<void> {
     while (left.rows.length > 0) {
       const row = left.rows[0]!
       try {
-        await this.write([row])
+        await this.write([row], lockWaitMs)
       } catch (error) {
         if (!refusesData(error)) throw error
-        await this.repairOrDrop(row, error)
+        await this.repairOrDrop(row, error, lockWaitMs)
       }
       left.rows.shift()
     }
   }
 
-  private async repairOrDrop(row: T, error: unknown): Promise<void> {
+  private async repairOrDrop(row: T, error: unknown, lockWaitMs: number): Promise<void> {
     const storable = withStorableText(row)
     if (storable !== row) {
       try {
-        await this.write([storable])
+        await this.write([storable], lockWaitMs)
         this.onError(new Error(`a ${this.options.what} held text Postgres cannot store (a NUL or a lone surrogate): written with U+FFFD in its place`))
         return
       } catch (again) {
@@ -260,14 +282,29 @@ export class BatchWriter<T> {
    * Resolves once the rows queued so far are written (or dropped, or taken by another transaction), not those
    * queued after it was called: a writer kept busy by new rows holds its caller for a batch or two, never for as
    * long as they keep coming, as `flush` would. Rejects when the database refuses them.
+   *
+   * `until` (unix ms): a lock held on their table is waited out until then rather than for the riders' bound, the
+   * sends meanwhile waiting that long for it (`lockWaitMs`) and going again, at once, if another send's bound ran
+   * out; it rejects once that time is near (less than a riders' bound left) with the rows still unwritten. What it
+   * gave up on is sent later, as any rows refused for a lock are.
    */
-  async flushQueued(): Promise<void> {
+  async flushQueued(until?: number): Promise<void> {
     const mine = this.queued.concat(this.suspect, this.inFlight)
-    for (;;) {
-      const pending = new Set(this.queued.concat(this.suspect, this.inFlight))
-      if (!mine.some((row) => pending.has(row))) return
-      if (this.sending === null) void this.send().catch(() => {})
-      await this.current
+    const waiter = until === undefined ? null : { until }
+    if (waiter) this.waiters.add(waiter)
+    try {
+      for (;;) {
+        const pending = new Set(this.queued.concat(this.suspect, this.inFlight))
+        if (!mine.some((row) => pending.has(row))) return
+        if (this.sending === null) void this.send().catch(() => {})
+        try {
+          await this.current
+        } catch (error) {
+          if (until === undefined || !lockTimedOut(error) || Date.now() + ROWS_LOCK_TIMEOUT_MS > until) throw error
+        }
+      }
+    } finally {
+      if (waiter) this.waiters.delete(waiter)
     }
   }
 

@@ -17,7 +17,7 @@ import { DatabaseReadOnly } from '../read-only'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
-import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, BOUND_LOCK_WAITS_SET, lockTimedOut, ROWS_LOCK_TIMEOUT_MS } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
@@ -56,6 +56,9 @@ interface AggregateDelta {
   count: number
   lastAt: number
 }
+
+/** What a write of stored ids may take once its table's lock is had (its users' rows, its rows, its commit): see flushResponses. */
+const AFTER_LOCK_MS = 250
 
 /** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten with its items. */
 type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true }
@@ -123,7 +126,7 @@ export class PostgresStore implements Store {
       what: 'refusal count',
       cap: this.caps.logRows,
     })
-    this.responses = new BatchWriter((rows) => this.writeResponses(rows), onError, { retry: true, what: 'stored response id' })
+    this.responses = new BatchWriter((rows, lockWaitMs) => this.writeResponses(rows, lockWaitMs), onError, { retry: true, what: 'stored response id' })
   }
 
   /**
@@ -306,7 +309,9 @@ export class PostgresStore implements Store {
   /**
    * In one transaction: one commit (one flush of the WAL) for the batch rather than one per row, and a batch
    * refused for a row's data is undone whole before its rows go one at a time (a growth is never applied twice).
-   * Its lock waits bounded, as the request log's (writeBoundingLockWaits), for the same reason.
+   * Its lock waits bounded, as the request log's (writeBoundingLockWaits), for the same reason; but while an answer
+   * waits for its ids (`flushResponses`), the table's own lock (an index build's SHARE stops inserts) is waited for
+   * as long as `lockWaitMs`, and first, before any user's row is locked, so that the wait holds up no reservation.
    *
    * A batch that fails once its COMMIT was sent (the connection lost with the answer) may have committed: it is
    * sent again (`retry`), and every row of it lands the same twice but a growth, which adds to the size stored.
@@ -314,10 +319,13 @@ export class PostgresStore implements Store {
    * adds nothing if it had committed. If it had not, a turn taken at once on the same conversation may go
    * uncounted; a turn never counts twice.
    */
-  private async writeResponses(rows: QueuedResponse[]) {
+  private async writeResponses(rows: QueuedResponse[], lockWaitMs: number) {
     let commitSent = false
     await this.bounded.begin(async (tx) => {
-      await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
+      // One round trip either way (a whole number of milliseconds, no parameter: the simple protocol takes several statements).
+      if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS)
+        await tx.unsafe(`SET LOCAL lock_timeout = '${Math.floor(lockWaitMs)}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE; ${BOUND_LOCK_WAITS_SET}`)
+      else await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
       // Their users' rows in id order, before the inserts take them one by one (lock-order.ts).
       await shareUsers(tx, rows.filter((r) => !r.forget).map((r) => r.user_id))
       for (const r of rows) {
@@ -355,8 +363,28 @@ export class PostgresStore implements Store {
     })
   }
 
+  /**
+   * An answer's ids wait out a lock on their table (flushQueued's `until`) until the deadline, less what the rest of
+   * the write may take once the lock is had: Postgres ends the wait itself, before the deadline would give the
+   * transaction up and leave it holding its connection.
+   */
   async flushResponses(): Promise<void> {
-    await this.responses.flushQueued()
+    await this.responses.flushQueued(Date.now() + this.deadlineMs - AFTER_LOCK_MS)
+  }
+
+  responsesKeptBack(): boolean {
+    return this.responses.keptBackForLock
+  }
+
+  /** Asks for the lock an insert takes (NOWAIT: refused at once, 55P03, if another session's lock stops it). */
+  async responsesWritable(): Promise<boolean> {
+    try {
+      await this.bounded.begin((tx) => tx.unsafe('LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE NOWAIT'))
+      return true
+    } catch (error) {
+      if (lockTimedOut(error)) return false
+      throw error
+    }
   }
 
   /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */
@@ -478,15 +506,32 @@ const priceRow = <T extends PriceRow>(r: Record<string, unknown>): T => {
   return out as T
 }
 
+/**
+ * One model's price writes, one at a time on every replica, to the transaction's end: a change based on the row in
+ * force (PriceRows.insert's `basedOn`) checks it and writes after any other change of the model has committed, and
+ * READ COMMITTED shows the check that change. An advisory lock of two keys (this, the model's hash), a space apart
+ * from the migrations' one-key lock.
+ */
+const LOCK_MODEL_PRICES = 'SELECT pg_advisory_xact_lock(7201401, hashtext($1))'
+
 function postgresPriceRows(sql: SQL): PriceRows {
   const typed = priceSql({ p: (n, type) => (type ? `$${n}::${type}` : `$${n}`), json: (n) => `$${n}::text::jsonb` })
   return {
     current: async (now) => (await sql.unsafe(typed.current, [now])).map(priceRow),
     nextChange: async (now) => numberOrNull((await sql.unsafe(typed.nextChange, [now]))[0]?.at),
     // In a transaction, as every admin write: one answered after the deadline is rolled back (see PostgresStore.write).
-    insert: (row) => sql.begin(async (tx) => priceRow((await tx.unsafe(typed.insert, priceInsertParams(row)))[0])),
+    insert: (row, basedOn) =>
+      sql.begin(async (tx) => {
+        await tx.unsafe(LOCK_MODEL_PRICES, [row.model])
+        if (basedOn !== undefined) {
+          const [found] = await tx.unsafe(typed.basedOnCheck, [row.model, basedOn.at, basedOn.startsBy, basedOn.id ?? 0])
+          if (numberOrNull(found.in_force) !== basedOn.id || found.written_since) return null
+        }
+        return priceRow((await tx.unsafe(typed.insert, priceInsertParams(row)))[0])
+      }),
     unprice: (model, now) =>
       sql.begin(async (tx) => {
+        await tx.unsafe(LOCK_MODEL_PRICES, [model])
         const [row] = await tx.unsafe(typed.markDeleted, [now, model])
         const cancelled = await tx.unsafe(typed.cancelScheduled, [now, model])
         return { inForce: row ? priceRow(row) : null, cancelledScheduled: cancelled.count }

@@ -5,6 +5,7 @@ import * as tables from '../../db/schema'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import { onReadOnlyFilesystem } from '../../db/read-only'
 import { WriteQueue } from '../../db/write-queue'
+import { isBusy } from '../../db/busy'
 import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { rollForNewBudget } from '../ended-period'
@@ -264,6 +265,26 @@ export class SqliteStore implements Store {
     await this.writes.flushed()
   }
 
+  /** Asks for the file's write lock, as any write does (waiting LOCK_WAIT_MS at most), and lets it go at once. */
+  async responsesWritable(): Promise<boolean> {
+    const client = this.db.$client
+    // A transaction of this connection's own under way has the lock (never between two awaits: the queue's run whole).
+    if (client.inTransaction) return true
+    try {
+      client.exec('BEGIN IMMEDIATE')
+      client.exec('ROLLBACK')
+      return true
+    } catch (error) {
+      if (isBusy(error)) return false
+      throw error
+    }
+  }
+
+  /** The file's lock stops every write, a hold's too: a request is refused before its provider call already. */
+  responsesKeptBack(): boolean {
+    return false
+  }
+
   forgetResponse(id: string): void {
     this.writes.defer(() => this.removeResponse.run(id, id))
   }
@@ -321,6 +342,7 @@ function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
   const current = client.prepare<PriceRow, [number]>(q.current)
   const nextChange = client.prepare<{ at: number | null }, [number]>(q.nextChange)
   const insert = client.prepare<PriceRow, any[]>(q.insert)
+  const basedOnCheck = client.prepare<{ in_force: number | null; written_since: number }, [string, number, number, number]>(q.basedOnCheck)
   const markDeleted = client.prepare<PriceRow, [number, string]>(q.markDeleted)
   const cancelScheduled = client.prepare<unknown, [number, string]>(q.cancelScheduled)
   const history = client.prepare<PriceRow & { ended_at: number | null }, [string | null, number | null, number, number]>(q.history)
@@ -329,7 +351,17 @@ function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
   return {
     current: async (now) => current.all(now),
     nextChange: async (now) => nextChange.get(now)?.at ?? null,
-    insert: (row) => writes.waitingForLock(() => insert.get(...priceInsertParams(row))!),
+    // IMMEDIATE: the write lock from the check on, so no other process's price write comes between the two.
+    insert: (row, basedOn) =>
+      writes.waitingForLock(() =>
+        client.transaction(() => {
+          if (basedOn !== undefined) {
+            const found = basedOnCheck.get(row.model, basedOn.at, basedOn.startsBy, basedOn.id ?? 0)!
+            if (found.in_force !== basedOn.id || found.written_since) return null
+          }
+          return insert.get(...priceInsertParams(row))!
+        }).immediate(),
+      ),
     unprice: (model, now) =>
       writes.waitingForLock(() =>
         db.$client.transaction(() => {

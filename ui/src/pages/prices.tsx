@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks'
-import { carriedPriceFields, keptFieldsText } from '../../../src/cli/price-carry'
+import { basedOn, carriedPriceFields, keptFieldsText } from '../../../src/cli/price-carry'
 import { api, ApiError, usd, when } from '../api'
 import { changedSettings } from '../changed-settings'
 import { ErrorLine, Field, Pager, Section, usePaged } from '../components'
@@ -118,7 +118,7 @@ export function PricesPage(props: { params: URLSearchParams }) {
       // force, read again as the row is written, since the one shown under the form may have changed since.
       const offered = changedSettings(form.shown, form.fields, settingsOf)
       const row = await priceInForce(name)
-      await api('POST', '/v1/pricing', { ...carriedPriceFields(row, Object.keys(offered)), model: name, ...offered })
+      await api('POST', '/v1/pricing', { ...carriedPriceFields(row, Object.keys(offered)), model: name, ...offered, based_on: basedOn(row) })
       setAdded({ model: name, row, unset: FORM_FIELDS.filter((f) => offered[f] === null && row?.[f] != null) })
       setModel('')
       setForm({ shown: fieldsOf(null), fields: fieldsOf(null) })
