@@ -218,6 +218,33 @@ function refuseServerOutputFields(body: Record<string, unknown>, instead: Server
 }
 
 /**
+ * Chat completions' output fields on a Responses request, each with what the Responses API takes instead. OpenAI's
+ * Responses API has none of them (it refuses a parameter it does not know), but llama.cpp's copies the whole body
+ * into the chat request it runs, turning only `max_output_tokens` into `max_tokens`: its sampler then reads
+ * `max_completion_tokens` before that `max_tokens`, and `n` for how many answers it generates, past the one answer
+ * of `max_output_tokens` the hold covers. `n: 1` asks for no more than that.
+ */
+const CHAT_OUTPUT_FIELDS_INSTEAD = { max_completion_tokens: 'max_output_tokens', max_tokens: 'max_output_tokens', n: 'one request per answer' }
+
+/**
+ * The output fields of other APIs on a Responses request: a server's own (`refuseServerOutputFields`) and chat
+ * completions' (`CHAT_OUTPUT_FIELDS_INSTEAD`), refused before any hold. Refused on every route a Responses request
+ * takes, native or translated (where the translation would drop them): a body is answered alike whichever provider
+ * serves its model, as OpenAI answers it.
+ */
+export function refuseNonResponsesOutputFields(body: Record<string, unknown>): void {
+  refuseServerOutputFields(body, RESPONSES_INSTEAD)
+  for (const [field, use] of Object.entries(CHAT_OUTPUT_FIELDS_INSTEAD)) {
+    const value = body[field]
+    if (value == null || (field === 'n' && value === 1)) continue
+    throw badRequest(
+      `Invalid body: ${field}: a chat completions output field is not served on the Responses API: a server that reads it there (llama.cpp) may generate past what the hold covers. Send ${use} instead.`,
+      'feature_unsupported',
+    )
+  }
+}
+
+/**
  * A chat template sent with the request: vLLM's `chat_template`, or one in `chat_template_kwargs`, which vLLM reads
  * as the same (and, without `--trust-request-chat-template`, refuses alike). The server renders the messages with it,
  * and bills the rendering as the prompt: a template of a few dozen bytes repeats them without bound
@@ -462,15 +489,14 @@ export function responsesOfferedTools(body: { tools?: unknown; input?: unknown }
  * chunks of the largest size) would change the answers it gets without saying so.
  * Also its service tier, audio input (`responsesAudioInput`) and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report. So is a tool type neither billed
- * nor known to be free (`responsesTools`), a server's own output field (`refuseServerOutputFields`) and a chat
- * template sent with the request (`refuseRequestChatTemplate`).
+ * nor known to be free (`responsesTools`) and a chat template sent with the request (`refuseRequestChatTemplate`);
+ * the output fields of other APIs are refused on every Responses route (`refuseNonResponsesOutputFields`).
  */
 export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   body: B,
   bounds: Pick<ServerToolBounds, 'defaultMaxUses' | 'hardBounds'> & Partial<Pick<ServerToolBounds, 'useInputTokens'>>,
   upstreamModel: string,
 ): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
-  refuseServerOutputFields(body, RESPONSES_INSTEAD)
   refuseRequestChatTemplate(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))

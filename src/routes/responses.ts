@@ -12,7 +12,7 @@ import { admitRequest, refuseUserMismatch, resolveModel, type Admission } from '
 import type { StreamFacts } from '../metering/metered-stream'
 import { outputDeniedByUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
-import { contextWindowOf, openAIResponsesFeatures, responsesAudioInput, responsesOfferedTools, serverToolBounds } from '../pricing/features'
+import { contextWindowOf, openAIResponsesFeatures, refuseNonResponsesOutputFields, responsesAudioInput, responsesOfferedTools, serverToolBounds } from '../pricing/features'
 import { heldInputTokens, type Price } from '../pricing/price'
 import { callUnmetered, errorCheckedText, readUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
@@ -391,6 +391,7 @@ export const responsesRoutes = (services: Services) => {
         // A background response outlives the request, and so would its cost: a hold cannot follow it.
         if (body.background === true)
           throw badRequest('Invalid body: background: background responses are not served: their cost could not be held and settled with the request.', 'background_unsupported')
+        refuseNonResponsesOutputFields(body)
         const target = resolveModel(providers, body.model, ENDPOINT)
         const route = routeOf(target)
         // Translated before the hold: a body the target cannot carry is a 400 that costs nothing. Anthropic
