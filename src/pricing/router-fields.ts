@@ -123,13 +123,28 @@ function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
 /**
  * What a request to a router (OpenRouter, a LiteLLM proxy: an `openai` provider, or an `anthropic` one at its
  * Anthropic-compatible endpoint) bills beyond the model's tokens: its web plugin's results (and fallbacks refused,
- * `refuseModelFallbacks`; host routing the gateway could not bound, `refuseUnboundedRouting`). Requests without
- * these fields pay a few property reads.
+ * `refuseModelFallbacks`; OpenRouter's presets, `refusePreset`; host routing the gateway could not bound,
+ * `refuseUnboundedRouting`). Requests without these fields pay a few property reads.
  */
 export function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
   refuseModelFallbacks(body, upstreamModel)
+  refusePreset(body)
   if (body.provider != null) refuseUnboundedRouting(body.provider)
   return { webResults: body.plugins != null ? openRouterWebResults(body.plugins, upstreamModel) : 0 }
+}
+
+/**
+ * OpenRouter's `preset` names a configuration kept in the account whose key the gateway sends, the operator's: it may
+ * add fallback models, a system prompt, routing and server tools (web search, subagents), none of which the request
+ * shows, so none of which its hold or price could cover. A preset named in `model` (`@preset/…`) is a model the price
+ * book does not price.
+ */
+function refusePreset(body: Record<string, unknown>): void {
+  if (body.preset != null)
+    throw badRequest(
+      "Invalid body: preset: OpenRouter presets are not served: a preset may add models, a system prompt and server tools the request does not show, billed in ways it could not be held for or priced at. Send the settings in the request instead.",
+      'feature_unsupported',
+    )
 }
 
 /** OpenRouter's `provider` routing is bounded by merging `max_price` into it (`withRowMaxPrice`): it must be an object to take one. */
