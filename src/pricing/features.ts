@@ -11,7 +11,7 @@ import { routerFeatures, withWebResults } from './router-fields'
 import { withFieldsLast } from '../translate/fields-last'
 
 export { NO_FEATURES, type RequestedFeatures }
-export { formFallbackFields, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
+export { formFallbackFields, refuseExtraBody, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
 
 export interface ServerToolBounds {
   /** max_uses injected into a server tool that sets none. */

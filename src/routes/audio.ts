@@ -6,7 +6,7 @@ import { badRequest } from '../http/errors'
 import { formAsSent, isMultipart } from '../http/form-body'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import { answeredOutcome, budgetHeaders, paidEvenIfLeft } from '../metering/outcome'
-import { formFallbackFields, refuseModelFallbacks } from '../pricing/features'
+import { formFallbackFields, refuseExtraBody, refuseModelFallbacks } from '../pricing/features'
 import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody, type UpstreamAnswer } from '../providers/call'
 import type { Services } from '../services'
 import { isEventStream } from '../translate/sse'
@@ -102,6 +102,8 @@ export const audioRoutes = (services: Services) => {
     .post(
       SPEECH,
       async ({ body, request, server }) => {
+        // A router's `extra_body` (LiteLLM merges it over the request it sends, `model` included) is refused as on chat.
+        refuseExtraBody(body)
         const admission = await admitAudio(request, server, SPEECH, body, body.stream_format === 'sse')
         using hold = admission.hold
         const { model } = admission

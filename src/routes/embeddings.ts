@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { estimateEmbeddings } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { admitRequest, resolveModel } from '../metering/admission'
-import { refuseModelFallbacks } from '../pricing/features'
+import { refuseExtraBody, refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import { embeddingsCounts } from '../translate/usage'
@@ -37,9 +37,10 @@ export const embeddingsRoutes = (services: Services) => {
     ENDPOINT,
     async ({ body, request, server }) => {
       refuseAnthropicModel(providers, body.model, ENDPOINT)
-      // A router's fallbacks (LiteLLM's, OpenRouter's `models`) serve embeddings too: refused before the hold, as on chat.
+      // A router's fallbacks (LiteLLM's, OpenRouter's `models`) and `extra_body` serve embeddings too: refused before the hold, as on chat.
       const target = resolveModel(providers, body.model, ENDPOINT)
       if (target) refuseModelFallbacks(body, target.upstreamModel)
+      refuseExtraBody(body)
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         target,

@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { perRequestEstimate } from '../budget/estimate'
 import { admitRequest, resolveModel } from '../metering/admission'
-import { refuseModelFallbacks } from '../pricing/features'
+import { refuseExtraBody, refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import type { Services } from '../services'
@@ -33,9 +33,10 @@ export const moderationsRoutes = (services: Services) => {
     ENDPOINT,
     async ({ body, request, server }) => {
       refuseAnthropicModel(providers, body.model, ENDPOINT)
-      // A router's fallbacks (LiteLLM serves moderations with them) are refused before the hold, as on chat.
+      // A router's fallbacks and `extra_body` (LiteLLM serves moderations with them) are refused before the hold, as on chat.
       const target = resolveModel(providers, body.model, ENDPOINT)
       if (target) refuseModelFallbacks(body, target.upstreamModel)
+      refuseExtraBody(body)
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         target,
