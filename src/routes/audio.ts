@@ -13,7 +13,7 @@ import { isEventStream } from '../translate/sse'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, modelName } from './schemas/fields'
-import { billedCallResponses } from './billed-call-refusals'
+import { ANTHROPIC_MODEL_REFUSED, billedCallResponses, EXTRA_BODY_REFUSED } from './billed-call-refusals'
 
 const SPEECH = '/v1/audio/speech'
 const TRANSCRIPTIONS = '/v1/audio/transcriptions'
@@ -123,7 +123,12 @@ export const audioRoutes = (services: Services) => {
           tags: ['inference'],
           summary: 'Text to speech (OpenAI format; the audio is streamed through)',
           description: 'Costs the model\'s `per_request` price, or nothing when it has none; served even when pricing is required.',
-          responses: billedCallResponses({ format: 'openai', perRequest: true, ok: 'The audio, streamed through; its events with `stream_format: "sse"`' }),
+          responses: billedCallResponses({
+            format: 'openai',
+            perRequest: true,
+            ok: 'The audio, streamed through; its events with `stream_format: "sse"`',
+            refusals: [ANTHROPIC_MODEL_REFUSED, EXTRA_BODY_REFUSED],
+          }),
         },
       },
     )
@@ -161,6 +166,7 @@ export const audioRoutes = (services: Services) => {
             format: 'openai',
             perRequest: true,
             ok: 'The transcription: JSON, or text, srt or vtt as `response_format` asks; its events with `stream=true`',
+            refusals: [ANTHROPIC_MODEL_REFUSED],
           }),
         },
       },

@@ -10,7 +10,7 @@ import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, contentPart, modelName } from './schemas/fields'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
-import { billedCallResponses } from './billed-call-refusals'
+import { ANTHROPIC_MODEL_REFUSED, billedCallResponses, EXTRA_BODY_REFUSED } from './billed-call-refusals'
 
 const ENDPOINT = '/v1/moderations'
 
@@ -65,7 +65,7 @@ export const moderationsRoutes = (services: Services) => {
         tags: ['inference'],
         summary: 'Moderation (OpenAI format)',
         description: 'Costs the model\'s `per_request` price, or nothing when it has none; served even when pricing is required.',
-        responses: billedCallResponses({ format: 'openai', perRequest: true, ok: 'The moderation results' }),
+        responses: billedCallResponses({ format: 'openai', perRequest: true, ok: 'The moderation results', refusals: [ANTHROPIC_MODEL_REFUSED, EXTRA_BODY_REFUSED] }),
       },
     },
   )
