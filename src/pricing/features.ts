@@ -11,7 +11,7 @@ import { routerFeatures, withWebResults } from './router-fields'
 import { withFieldsLast } from '../translate/fields-last'
 
 export { NO_FEATURES, type RequestedFeatures }
-export { formFallbackFields, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
+export { formFallbackFields, refuseExtraBody, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
 
 export interface ServerToolBounds {
   /** max_uses injected into a server tool that sets none. */
@@ -264,6 +264,23 @@ function refuseRequestChatTemplate(body: Record<string, unknown>): void {
 }
 
 /**
+ * vLLM's per-request settings for how it turns media into prompt tokens: `mm_processor_kwargs`, handed to the model's
+ * processor (Qwen2-VL's `min_pixels`, vllm-project/vllm#9612), and `media_io_kwargs`, to the loaders (a video's
+ * `num_frames`). Like a request's chat template, they make the server bill more than the request's bytes show: one
+ * 70-byte image resized to `min_pixels: 50176000` bills 64,000 prompt tokens, past any media bound the hold counts it
+ * at (the operator's `media_part_tokens` is the bound the server is set to). Without them the server's own settings
+ * apply.
+ */
+function refuseRequestMediaProcessing(body: Record<string, unknown>): void {
+  const field = body.mm_processor_kwargs != null ? 'mm_processor_kwargs' : body.media_io_kwargs != null ? 'media_io_kwargs' : undefined
+  if (field)
+    throw badRequest(
+      `Invalid body: ${field}: a server's media processing set by the request is not served: it may turn one image or video into any number of prompt tokens, which no hold covers. The server's own settings are used without it.`,
+      'feature_unsupported',
+    )
+}
+
+/**
  * An OpenAI chat request's billed features: web search (`web_search_options`, DashScope's `enable_search`, or a
  * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
  * plugin, `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
@@ -271,13 +288,14 @@ function refuseRequestChatTemplate(body: Record<string, unknown>): void {
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
  * provider runs itself is refused (`refuseProviderChatTools`), and so are a context cache the provider holds
- * (`refuseUnseenCache`), a server's own output field (`refuseServerOutputFields`) and a chat template sent with the
- * request (`refuseRequestChatTemplate`).
+ * (`refuseUnseenCache`), a server's own output field (`refuseServerOutputFields`), and a chat template or media
+ * processing sent with the request (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
   refuseProviderChatTools(body)
   refuseServerOutputFields(body, CHAT_INSTEAD)
   refuseRequestChatTemplate(body)
+  refuseRequestMediaProcessing(body)
   refuseUnseenCache(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
@@ -489,7 +507,8 @@ export function responsesOfferedTools(body: { tools?: unknown; input?: unknown }
  * chunks of the largest size) would change the answers it gets without saying so.
  * Also its service tier, audio input (`responsesAudioInput`) and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report. So is a tool type neither billed
- * nor known to be free (`responsesTools`) and a chat template sent with the request (`refuseRequestChatTemplate`);
+ * nor known to be free (`responsesTools`), and a chat template or media processing sent with the request
+ * (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`);
  * the output fields of other APIs are refused on every Responses route (`refuseNonResponsesOutputFields`).
  */
 export function openAIResponsesFeatures<B extends Record<string, unknown>>(
@@ -498,6 +517,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   upstreamModel: string,
 ): { body: B & { max_tool_calls?: unknown }; features: RequestedFeatures } {
   refuseRequestChatTemplate(body)
+  refuseRequestMediaProcessing(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   if (entries(body.context_management).some((entry) => entry?.type === 'compaction'))
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')

@@ -40,6 +40,28 @@ export function refuseModelFallbacks(body: Record<string, unknown>, upstreamMode
     )
 }
 
+/** The keys of `extra_body` a request may send: Gemini's `google`, as its OpenAI-compatible endpoint documents it. */
+const EXTRA_BODY_SERVED = new Set(['google'])
+
+/**
+ * A LiteLLM proxy merges a request's `extra_body` over the provider request it builds, after its own checks, and it
+ * wins even over `model` (BerriAI/litellm#31118): `extra_body: {max_tokens: 100000, n: 4}` has the provider generate
+ * past the output bound the hold covers (and, with cap-output on, the bound the gateway sends), and `extra_body:
+ * {model}` runs a model the key may not call, at rates the request was not priced at. The gateway reads nothing else
+ * in it, so it is refused but for Gemini's `google`: merged, that is the top-level `google` a request may send anyway,
+ * and a context cache named in it is refused (`refuseUnseenCache`).
+ */
+export function refuseExtraBody(body: Record<string, unknown>): void {
+  const extra = body.extra_body
+  if (extra == null || (isJsonObject(extra) && Object.keys(extra).every((key) => EXTRA_BODY_SERVED.has(key)))) return
+  const refusal = badRequest(
+    "Invalid body: extra_body: is not served but for Gemini's google: a router merges it over the request it sends, past the model and output bound the request was allowed, priced and held at. Send its fields in the request itself.",
+    'feature_unsupported',
+  )
+  refusal.param = 'extra_body'
+  throw refusal
+}
+
 /** The fields `refuseModelFallbacks` reads. */
 const FALLBACK_FIELDS = new Set<string>(['models', 'route', ...LITELLM_FALLBACK_LISTS])
 
@@ -123,13 +145,29 @@ function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
 /**
  * What a request to a router (OpenRouter, a LiteLLM proxy: an `openai` provider, or an `anthropic` one at its
  * Anthropic-compatible endpoint) bills beyond the model's tokens: its web plugin's results (and fallbacks refused,
- * `refuseModelFallbacks`; host routing the gateway could not bound, `refuseUnboundedRouting`). Requests without
- * these fields pay a few property reads.
+ * `refuseModelFallbacks`; OpenRouter's presets, `refusePreset`; a proxy's `extra_body`, `refuseExtraBody`; host
+ * routing the gateway could not bound, `refuseUnboundedRouting`). Requests without these fields pay a few property reads.
  */
 export function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
   refuseModelFallbacks(body, upstreamModel)
+  refusePreset(body)
+  refuseExtraBody(body)
   if (body.provider != null) refuseUnboundedRouting(body.provider)
   return { webResults: body.plugins != null ? openRouterWebResults(body.plugins, upstreamModel) : 0 }
+}
+
+/**
+ * OpenRouter's `preset` names a configuration kept in the account whose key the gateway sends, the operator's: it may
+ * add fallback models, a system prompt, routing and server tools (web search, subagents), none of which the request
+ * shows, so none of which its hold or price could cover. A preset named in `model` (`@preset/…`) is a model the price
+ * book does not price.
+ */
+function refusePreset(body: Record<string, unknown>): void {
+  if (body.preset != null)
+    throw badRequest(
+      "Invalid body: preset: OpenRouter presets are not served: a preset may add models, a system prompt and server tools the request does not show, billed in ways it could not be held for or priced at. Send the settings in the request instead.",
+      'feature_unsupported',
+    )
 }
 
 /** OpenRouter's `provider` routing is bounded by merging `max_price` into it (`withRowMaxPrice`): it must be an object to take one. */

@@ -6,14 +6,14 @@ import { badRequest } from '../http/errors'
 import { formAsSent, isMultipart } from '../http/form-body'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import { answeredOutcome, budgetHeaders, paidEvenIfLeft } from '../metering/outcome'
-import { formFallbackFields, refuseModelFallbacks } from '../pricing/features'
+import { formFallbackFields, refuseExtraBody, refuseModelFallbacks } from '../pricing/features'
 import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody, type UpstreamAnswer } from '../providers/call'
 import type { Services } from '../services'
 import { isEventStream } from '../translate/sse'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, modelName } from './schemas/fields'
-import { billedCallResponses } from './billed-call-refusals'
+import { ANTHROPIC_MODEL_REFUSED, billedCallResponses, EXTRA_BODY_REFUSED } from './billed-call-refusals'
 
 const SPEECH = '/v1/audio/speech'
 const TRANSCRIPTIONS = '/v1/audio/transcriptions'
@@ -102,6 +102,8 @@ export const audioRoutes = (services: Services) => {
     .post(
       SPEECH,
       async ({ body, request, server }) => {
+        // A router's `extra_body` (LiteLLM merges it over the request it sends, `model` included) is refused as on chat.
+        refuseExtraBody(body)
         const admission = await admitAudio(request, server, SPEECH, body, body.stream_format === 'sse')
         using hold = admission.hold
         const { model } = admission
@@ -121,7 +123,12 @@ export const audioRoutes = (services: Services) => {
           tags: ['inference'],
           summary: 'Text to speech (OpenAI format; the audio is streamed through)',
           description: 'Costs the model\'s `per_request` price, or nothing when it has none; served even when pricing is required.',
-          responses: billedCallResponses({ format: 'openai', perRequest: true, ok: 'The audio, streamed through; its events with `stream_format: "sse"`' }),
+          responses: billedCallResponses({
+            format: 'openai',
+            perRequest: true,
+            ok: 'The audio, streamed through; its events with `stream_format: "sse"`',
+            refusals: [ANTHROPIC_MODEL_REFUSED, EXTRA_BODY_REFUSED],
+          }),
         },
       },
     )
@@ -159,6 +166,7 @@ export const audioRoutes = (services: Services) => {
             format: 'openai',
             perRequest: true,
             ok: 'The transcription: JSON, or text, srt or vtt as `response_format` asks; its events with `stream=true`',
+            refusals: [ANTHROPIC_MODEL_REFUSED],
           }),
         },
       },

@@ -31,12 +31,27 @@ export const ERROR_SCHEMAS: Record<string, OpenAPIV3_1.SchemaObject> = {
 
 type Cause = readonly [code: string, why: string]
 
+/** A refusal only some billed routes answer: its status, its code, and why. */
+export type RouteRefusal = readonly [status: number, code: string, why: string]
+
+/**
+ * Request fields some routes refuse as `feature_unsupported`, named in its description: a router or a server reads
+ * them past what the hold covers.
+ */
+const unservedFields = (fields: string): RouteRefusal => [400, 'feature_unsupported', fields]
+export const EXTRA_BODY_REFUSED = unservedFields("`extra_body` other than Gemini's `google`")
+export const PRESET_REFUSED = unservedFields("OpenRouter's `preset`")
+export const SERVER_FIELDS_REFUSED = unservedFields("vLLM's `chat_template`, `mm_processor_kwargs` and `media_io_kwargs`, llama.cpp's `n_predict` and `n_cmpl`")
+export const CHAT_OUTPUT_FIELDS_REFUSED = unservedFields("chat completions' `max_tokens`, `max_completion_tokens` and `n` other than 1")
+export const ANTHROPIC_MODEL_REFUSED: RouteRefusal = [400, 'unsupported_endpoint', 'the model is served by an Anthropic provider, which has no such endpoint']
+
 /** Why a billed call is refused, by status, each cause by the code an OpenAI-format body carries. */
 function causes(format: WireFormat, perRequest: boolean): Record<number, Cause[]> {
   const userField = format === 'anthropic' ? 'metadata.user_id' : 'user'
   return {
     400: [
       ['invalid_request', 'the body is invalid; the message names the field, never its value'],
+      ['invalid_json', 'the body does not parse as its content type says, or is nested more than 128 levels deep'],
       ['case_variant_key', "a key out of lowercase where the API's fields are read"],
       ['user_required', `the master key names no user to bill (\`${userField}\`)`],
       ['feature_unsupported', 'the model, or a feature the request uses, is not served'],
@@ -83,21 +98,38 @@ function causes(format: WireFormat, perRequest: boolean): Record<number, Cause[]
 /** Anthropic's bodies carry no code, only a type by status; a provider overloaded keeps its own in a 502. */
 const anthropicTypes = (status: number) => [anthropicErrorType(status), ...(status === 502 ? ['overloaded_error'] : [])]
 
+/** Each code once, with its reasons: a route's own reasons for a code every route has (the fields it refuses as `feature_unsupported`) follow the common one. */
+const byCode = (list: Cause[]): Cause[] => {
+  const whys = new Map<string, string[]>()
+  for (const [code, why] of list) whys.set(code, [...(whys.get(code) ?? []), why])
+  return [...whys].map(([code, [first, ...more]]) => [code, more.length === 0 ? first! : `${first}, among them ${more.join(', ')}`])
+}
+
 const statusDescription = (status: number, list: Cause[], format: WireFormat): string => {
-  const whys = list.map(([code, why]) => (format === 'anthropic' ? why : `\`${code}\`: ${why}`)).join('; ')
+  const whys = byCode(list).map(([code, why]) => (format === 'anthropic' ? why : `\`${code}\`: ${why}`)).join('; ')
   const lead = format === 'anthropic' ? `${anthropicTypes(status).map((t) => `\`${t}\``).join(' or ')}: ` : ''
   return `${lead}${whys}.${status === 503 ? ' With `Retry-After`.' : ''}`
+}
+
+/** The causes of every billed call, and after them the route's own (`refusals`). */
+function withRouteRefusals(common: Record<number, Cause[]>, refusals: readonly RouteRefusal[]): Record<number, Cause[]> {
+  const all: Record<number, Cause[]> = {}
+  for (const [status, list] of Object.entries(common)) all[Number(status)] = [...list]
+  for (const [status, code, why] of refusals) (all[status] ??= []).push([code, why])
+  return all
 }
 
 /**
  * The OpenAPI `responses` of a billed call (chat, messages, responses, embeddings, moderations, speech,
  * transcriptions): its answer, and every refusal SPEC §3 names with the others a client meets, in the route's
- * error shape. Documentation only: no schema here is checked against what the route returns.
+ * error shape, with the refusals only this route answers (`refusals`). Documentation only: no schema here is
+ * checked against what the route returns.
  */
-export function billedCallResponses(options: { format: WireFormat; perRequest?: boolean; ok: string }): OpenAPIV3.ResponsesObject {
+export function billedCallResponses(options: { format: WireFormat; perRequest?: boolean; ok: string; refusals?: readonly RouteRefusal[] }): OpenAPIV3.ResponsesObject {
   const schema = { $ref: `#/components/schemas/${options.format === 'anthropic' ? 'AnthropicError' : 'OpenAIError'}` }
   const responses: OpenAPIV3.ResponsesObject = { 200: { description: options.ok } }
-  for (const [status, list] of Object.entries(causes(options.format, options.perRequest ?? false)))
+  const all = withRouteRefusals(causes(options.format, options.perRequest ?? false), options.refusals ?? [])
+  for (const [status, list] of Object.entries(all))
     responses[status] = { description: statusDescription(Number(status), list, options.format), content: { 'application/json': { schema } } }
   return responses
 }

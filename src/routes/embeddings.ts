@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { estimateEmbeddings } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { admitRequest, resolveModel } from '../metering/admission'
-import { refuseModelFallbacks } from '../pricing/features'
+import { refuseExtraBody, refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import { embeddingsCounts } from '../translate/usage'
@@ -12,7 +12,7 @@ import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, modelName } from './schemas/fields'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
-import { billedCallResponses } from './billed-call-refusals'
+import { ANTHROPIC_MODEL_REFUSED, billedCallResponses, EXTRA_BODY_REFUSED } from './billed-call-refusals'
 
 const ENDPOINT = '/v1/embeddings'
 
@@ -37,9 +37,10 @@ export const embeddingsRoutes = (services: Services) => {
     ENDPOINT,
     async ({ body, request, server }) => {
       refuseAnthropicModel(providers, body.model, ENDPOINT)
-      // A router's fallbacks (LiteLLM's, OpenRouter's `models`) serve embeddings too: refused before the hold, as on chat.
+      // A router's fallbacks (LiteLLM's, OpenRouter's `models`) and `extra_body` serve embeddings too: refused before the hold, as on chat.
       const target = resolveModel(providers, body.model, ENDPOINT)
       if (target) refuseModelFallbacks(body, target.upstreamModel)
+      refuseExtraBody(body)
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         target,
@@ -64,7 +65,7 @@ export const embeddingsRoutes = (services: Services) => {
         tags: ['inference'],
         summary: 'Embeddings (OpenAI format)',
         description: 'Priced by input tokens; the hold is the UTF-8 size of each input (or its token count for token arrays) plus 8 tokens an input for the special tokens servers add, and the bytes of every other field but `model`, `encoding_format`, `dimensions` and `user`; with cap-output on, a string input that names media (a data URL, a gs:// or http(s) URL, files/…) is held as a media part.',
-        responses: billedCallResponses({ format: 'openai', ok: 'The embeddings' }),
+        responses: billedCallResponses({ format: 'openai', ok: 'The embeddings', refusals: [ANTHROPIC_MODEL_REFUSED, EXTRA_BODY_REFUSED] }),
       },
     },
   )

@@ -17,7 +17,7 @@ import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName, nullAsUnset } from './schemas/fields'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
-import { billedCallResponses } from './billed-call-refusals'
+import { billedCallResponses, EXTRA_BODY_REFUSED, PRESET_REFUSED } from './billed-call-refusals'
 
 /** The fields the gateway reads or translates, typed (Anthropic requires `max_tokens`); every other field passes through untouched. */
 export const messagesBody = z.looseObject({
@@ -109,7 +109,11 @@ export const messagesRoutes = (services: Services) => {
           'With the master key, `metadata.user_id` names the user to bill. A virtual key always bills its own user: a `metadata.user_id` naming another ' +
           'is 403 `user_mismatch`, or, under the key\'s `user_field` policy `tag` (Claude Code sends one on every request), passed on as the end-user tag. ' +
           'A model served by an OpenAI-compatible provider is translated both ways, streams included.',
-        responses: billedCallResponses({ format: 'anthropic', ok: 'The message: JSON, or an SSE stream of events when `stream` is true' }),
+        responses: billedCallResponses({
+          format: 'anthropic',
+          ok: 'The message: JSON, or an SSE stream of events when `stream` is true',
+          refusals: [[400, 'context_size_unknown', 'a continued `thread`: the conversation the provider holds is input the gateway cannot size'], EXTRA_BODY_REFUSED, PRESET_REFUSED],
+        }),
       },
     },
   )

@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { perRequestEstimate } from '../budget/estimate'
 import { admitRequest, resolveModel } from '../metering/admission'
-import { refuseModelFallbacks } from '../pricing/features'
+import { refuseExtraBody, refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import type { Services } from '../services'
@@ -10,7 +10,7 @@ import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, contentPart, modelName } from './schemas/fields'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
-import { billedCallResponses } from './billed-call-refusals'
+import { ANTHROPIC_MODEL_REFUSED, billedCallResponses, EXTRA_BODY_REFUSED } from './billed-call-refusals'
 
 const ENDPOINT = '/v1/moderations'
 
@@ -33,9 +33,10 @@ export const moderationsRoutes = (services: Services) => {
     ENDPOINT,
     async ({ body, request, server }) => {
       refuseAnthropicModel(providers, body.model, ENDPOINT)
-      // A router's fallbacks (LiteLLM serves moderations with them) are refused before the hold, as on chat.
+      // A router's fallbacks and `extra_body` (LiteLLM serves moderations with them) are refused before the hold, as on chat.
       const target = resolveModel(providers, body.model, ENDPOINT)
       if (target) refuseModelFallbacks(body, target.upstreamModel)
+      refuseExtraBody(body)
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         target,
@@ -64,7 +65,7 @@ export const moderationsRoutes = (services: Services) => {
         tags: ['inference'],
         summary: 'Moderation (OpenAI format)',
         description: 'Costs the model\'s `per_request` price, or nothing when it has none; served even when pricing is required.',
-        responses: billedCallResponses({ format: 'openai', perRequest: true, ok: 'The moderation results' }),
+        responses: billedCallResponses({ format: 'openai', perRequest: true, ok: 'The moderation results', refusals: [ANTHROPIC_MODEL_REFUSED, EXTRA_BODY_REFUSED] }),
       },
     },
   )

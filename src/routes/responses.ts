@@ -31,7 +31,7 @@ import { withFieldsLast } from '../translate/fields-last'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
 import { inputItemsQuery, storedResponseQuery } from './schemas/stored-response-query'
-import { billedCallResponses } from './billed-call-refusals'
+import { billedCallResponses, CHAT_OUTPUT_FIELDS_REFUSED, EXTRA_BODY_REFUSED, PRESET_REFUSED, SERVER_FIELDS_REFUSED } from './billed-call-refusals'
 
 const ENDPOINT = '/v1/responses'
 
@@ -450,7 +450,20 @@ export const responsesRoutes = (services: Services) => {
             'Metered from the usage of the response (`response.completed`, `response.incomplete` or `response.failed` on a stream). ' +
             'Hosted tools with fees need a price (402 otherwise), are bounded by `max_tool_calls` and charged per call; ' +
             '`previous_response_id` and `conversation` only for ids the same user created (404 otherwise); `background: true` is refused.',
-          responses: billedCallResponses({ format: 'openai', ok: 'The response: JSON, or an SSE stream of events when `stream` is true' }),
+          responses: billedCallResponses({
+            format: 'openai',
+            ok: 'The response: JSON, or an SSE stream of events when `stream` is true',
+            refusals: [
+              [400, 'background_unsupported', '`background: true`, whose cost could not be held and settled with the request'],
+              [400, 'context_size_unknown', 'the stored context the request continues has no size the gateway knows'],
+              [400, 'stored_state_unsupported', 'a stored context named for a model served by translation, which keeps none: send the whole conversation as input'],
+              [400, 'unsized_stored_input', 'a stored `prompt`, whose size the gateway cannot know'],
+              EXTRA_BODY_REFUSED, SERVER_FIELDS_REFUSED, CHAT_OUTPUT_FIELDS_REFUSED, PRESET_REFUSED,
+              [404, 'response_not_found', '`previous_response_id` names no response this user created'],
+              [404, 'conversation_not_found', '`conversation` names none this user created'],
+              [404, 'item_not_found', 'an input item by reference names none this user created'],
+            ],
+          }),
         },
       },
     )
