@@ -1,7 +1,8 @@
 /**
  * Where the gateway reads the API's fields (the top level; messages, input items, tools, system blocks; their parts,
- * tool calls and tool outputs, at any depth of content), a key a case-insensitive reader (Go's encoding/json) would
- * take for another is refused before any hold: every inference route, every spelling Go folds, the path named.
+ * tool calls and tool outputs, at any depth of content; one level down, the objects it reads in those), a key a
+ * case-insensitive reader (Go's encoding/json) would take for another is refused before any hold: every inference
+ * route, every spelling Go folds, the path named.
  * Objects whose keys are the client's own (tool schemas, tool inputs, metadata) keep them as sent.
  */
 import { describe, expect, test } from 'bun:test'
@@ -60,6 +61,18 @@ describe('refuseCaseVariantKeys', () => {
     expect(where({ input: [{ type: 'message', content: [{ TYPE: 'input_file' }] }] })).toBe('Invalid body: input.0.content.0.TYPE')
     expect(where({ tools: [{ type: 'web_search_20250305', Max_Uses: 99 }] })).toBe('Invalid body: tools.0.Max_Uses')
     expect(where({ system: [{ type: 'text', text: 'a', Type: 'x' }] })).toBe('Invalid body: system.0.Type')
+  })
+
+  test('the objects the gateway reads in a part, block, tool or item are checked too, one level down', () => {
+    const where = (body: unknown) => refusal(body)?.message.split(': keys here')[0]
+    expect(where({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', Url: 'x' } }] }] })).toBe('Invalid body: messages.0.content.0.source.Url')
+    expect(where({ messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: '', Format: 'mp3' } }] }] })).toBe('Invalid body: messages.0.content.0.input_audio.Format')
+    expect(where({ system: [{ type: 'text', text: 'a', cache_control: { type: 'ephemeral', TTL: '1h' } }] })).toBe('Invalid body: system.0.cache_control.TTL')
+    expect(where({ tools: [{ type: 'function', function: { name: 'f', Strict: true } }] })).toBe('Invalid body: tools.0.function.Strict')
+    expect(where({ tools: [{ type: 'code_interpreter', container: { type: 'auto', Memory_Limit: '64g' } }] })).toBe('Invalid body: tools.0.container.Memory_Limit')
+    expect(where({ input: [{ type: 'tool_search_output', tools: [{ type: 'function', name: 'f', Type: 'web_search' }] }] })).toBe('Invalid body: input.0.tools.0.Type')
+    // One level down only: a function's schema keeps the client's keys.
+    expect(refusal({ tools: [{ type: 'function', function: { name: 'f', parameters: { properties: { Name: {} } } } }] })).toBeNull()
   })
 
   test('values that are not objects, and bodies that are not, pass', () => {

@@ -13,6 +13,18 @@ function wholeObjectOracle(text: string): boolean {
   }
 }
 
+/** A whole JSON value, whitespace aside; a number or literal standing alone only up to 32 characters. */
+function wholeValueOracle(text: string): boolean {
+  const trimmed = text.replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, '')
+  if (trimmed === '' || (!/^[{["]/.test(trimmed) && trimmed.length > 32)) return false
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** A deterministic pseudo-random source (mulberry32), so that a failure can be replayed. */
 function random(seed: number) {
   return () => {
@@ -26,8 +38,10 @@ function random(seed: number) {
 const VALID = [
   '{}', ' {"a":1} ', '{"a":{"b":[1,{"c":"}"}]}}', '{"s":"a\\"}b"}', '{"s":"\\\\"}', '{"k":"{[\\u007d"}\n', '\t{"x":[[],{}]}',
   '{"a":"é✓"}', '{"n":null,"t":true,"f":false,"e":-1.5e3}',
+  // Values other than objects, which the whole-value answer takes (Ollama's no-argument call says `null`).
+  'null', ' true ', '-1.5e3', '0', '"a\\"}"', '[1,{"a":[]}]', '12345678901234567890123456789012', '123456789012345678901234567890123',
 ]
-const ALPHABET = ['{', '}', '[', ']', '"', '\\', ':', ',', ' ', 'a', '1', '\n', 'null', 'tru', 'e']
+const ALPHABET = ['{', '}', '[', ']', '"', '\\', ':', ',', ' ', 'a', '1', '\n', 'null', 'tru', 'e', '-', '.', '11111111']
 
 function chunked(text: string, next: () => number): string[] {
   const parts: string[] = []
@@ -40,24 +54,29 @@ function chunked(text: string, next: () => number): string[] {
 }
 
 function expectOracleAfterEachDelta(deltas: string[], askEvery: number) {
-  const streamed = new StreamedArguments()
+  const objects = new StreamedArguments()
+  const values = new StreamedArguments()
   let text = ''
   deltas.forEach((delta, i) => {
-    streamed.append(delta)
+    objects.append(delta)
+    values.append(delta)
     text += delta
-    if (i % askEvery === 0 || i === deltas.length - 1) expect({ text, whole: streamed.isWholeObject() }).toEqual({ text, whole: wholeObjectOracle(text) })
+    if (i % askEvery === 0 || i === deltas.length - 1) {
+      expect({ text, whole: objects.isWholeObject() }).toEqual({ text, whole: wholeObjectOracle(text) })
+      expect({ text, value: values.isWholeValue() }).toEqual({ text, value: wholeValueOracle(text) })
+    }
   })
-  expect(streamed.text).toBe(text)
+  expect(objects.text).toBe(text)
 }
 
-test('whole-object answers match a parse of the whole text after every delta: valid objects, their prefixes and what follows them', () => {
+test('whole-object and whole-value answers match a parse of the whole text after every delta: valid values, their prefixes and what follows them', () => {
   const next = random(1)
   for (const object of VALID)
     for (const tail of ['', ' ', '\n ', '}', ',', 'x', ' {}', ']'])
       for (let round = 0; round < 20; round++) expectOracleAfterEachDelta(chunked(object + tail, next), 1)
 })
 
-test('whole-object answers match a parse of the whole text for random fragments, asked after every delta or only now and then', () => {
+test('whole-object and whole-value answers match a parse of the whole text for random fragments, asked after every delta or only now and then', () => {
   const next = random(2)
   for (let round = 0; round < 3000; round++) {
     const text = Array.from({ length: 1 + Math.floor(next() * 14) }, () => ALPHABET[Math.floor(next() * ALPHABET.length)]).join('')

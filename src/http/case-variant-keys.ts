@@ -7,20 +7,39 @@ import { badRequest } from './errors'
  * included (golang/go#43664). The gateway reads keys as written, and sends on the ones it does not know: next to
  * the `model` it checked and priced, a `Model` would be the model the server runs. So wherever the gateway reads the
  * API's fields — the top level, and each message, input item, tool, system block, content part or block, tool call
- * and tool output — every key must be written as those fields are, in lowercase: no two keys there can then match
- * one field, nor a key stand in for one the gateway reads. Deeper objects are not checked: tool schemas, tool
- * inputs and metadata have keys of the client's own choosing, which count toward the estimate by their bytes.
+ * and tool output, and the objects it reads in those (an image part's `image_url`, a file part's `file`…) — every
+ * key must be written as those fields are, in lowercase: no two keys there can then match one field, nor a key stand
+ * in for one the gateway reads. Deeper objects are not checked: tool schemas, tool inputs and metadata have keys of
+ * the client's own choosing, which count toward the estimate by their bytes.
  */
 
-/** The fields of the top level that hold messages, items, tools or blocks. */
-const TOP_LEVEL_LISTS: ReadonlySet<string> = new Set(['messages', 'input', 'tools', 'system'])
+/** Where a check is: the fields whose objects (or lists of objects) are checked one level below. */
+interface Level {
+  lists: ReadonlySet<string>
+  objects: ReadonlySet<string>
+}
 
-/** The fields of a message, item or block that hold parts or blocks of its own. */
-const NESTED_LISTS: ReadonlySet<string> = new Set(['content', 'output', 'outputs', 'tool_calls'])
+const NONE: ReadonlySet<string> = new Set()
+
+/** The fields of the top level that hold messages, items, tools or blocks. */
+const TOP_LEVEL: Level = { lists: new Set(['messages', 'input', 'tools', 'system']), objects: NONE }
+
+/**
+ * In a message, item, tool or block: the fields that hold parts, blocks or tools of their own (an `additional_tools`
+ * item's `tools`), and the objects whose fields the estimate, the billing rules or a translation read (an image's
+ * `detail`, a file's `file_id`, a block's `cache_control.ttl`, a container's `memory_limit`…).
+ */
+const NESTED: Level = {
+  lists: new Set(['content', 'output', 'outputs', 'tool_calls', 'tools']),
+  objects: new Set(['image_url', 'file', 'source', 'input_audio', 'cache_control', 'function', 'container', 'environment', 'filters', 'user_location']),
+}
+
+/** An object read field by field, holding nothing else checked. */
+const FIELDS_ONLY: Level = { lists: NONE, objects: NONE }
 
 /** A request body whose keys a case-insensitive reader could take for another's is refused, before any hold. */
 export function refuseCaseVariantKeys(body: unknown): void {
-  const found = caseVariantIn(body, TOP_LEVEL_LISTS)
+  const found = caseVariantIn(body, TOP_LEVEL)
   if (!found) return
   const key = found.key.slice(0, 100)
   throw badRequest(
@@ -35,20 +54,21 @@ interface Found {
   key: string
 }
 
-/** The first key out of case in this object or in the objects its `lists` hold, with where it is (built only then). */
-function caseVariantIn(object: unknown, lists: ReadonlySet<string>): Found | null {
+/** The first key out of case in this object or in the objects its level checks, with where it is (built only then). */
+function caseVariantIn(object: unknown, level: Level): Found | null {
   if (!isObject(object)) return null
   for (const key in object) {
     if (!isFolded(key)) return { key, path: [] }
-    if (!lists.has(key)) continue
+    const inner = level.lists.has(key) ? NESTED : level.objects.has(key) ? FIELDS_ONLY : null
+    if (inner === null) continue
     const value = object[key]
     if (!Array.isArray(value)) {
-      const found = caseVariantIn(value, NESTED_LISTS)
+      const found = caseVariantIn(value, inner)
       if (found) return under(found, key)
       continue
     }
     for (let i = 0; i < value.length; i++) {
-      const found = caseVariantIn(value[i], NESTED_LISTS)
+      const found = caseVariantIn(value[i], inner)
       if (found) return under(found, key, i)
     }
   }

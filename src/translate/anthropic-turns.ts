@@ -6,23 +6,45 @@ export interface AnthropicTurn {
 }
 
 /**
- * Adds blocks to an Anthropic conversation as the next turn of `role`: merged into the turn before when it has that
- * role (Anthropic wants the roles to alternate), nothing for no blocks (it refuses an empty turn), and in a user turn
- * each tool result ahead of the blocks that are not tool results (it refuses text before a tool result), the tool
- * results in the order they came.
+ * An Anthropic conversation built turn by turn: blocks added as the next turn of a role are merged into the turn
+ * before when it has that role (Anthropic wants the roles to alternate), nothing is added for no blocks (it refuses
+ * an empty turn), and in a user turn the tool results go ahead of the blocks that are not tool results (it refuses
+ * text before a tool result), each kind in the order it came.
  */
-export function appendTurn(messages: AnthropicTurn[], role: AnthropicTurn['role'], blocks: Block[]): void {
-  if (blocks.length === 0) return
-  const last = messages.at(-1)
-  if (last?.role !== role) {
-    messages.push({ role, content: blocks })
-    return
+export class AnthropicTurns {
+  private readonly turns: AnthropicTurn[] = []
+  /** The open user turn's tool results, kept apart and put ahead of its other blocks when the turn closes. */
+  private toolResults: Block[] = []
+
+  get isEmpty(): boolean {
+    return this.turns.length === 0
   }
-  for (const block of blocks) {
-    // The turn keeps its tool results ahead of the rest, so a turn ending in a tool result has nothing to pass.
-    const firstOther = block.type === 'tool_result' && last.content.at(-1)?.type !== 'tool_result' ? last.content.findIndex((b) => b.type !== 'tool_result') : -1
-    if (firstOther === -1) last.content.push(block)
-    else last.content.splice(firstOther, 0, block)
+
+  append(role: AnthropicTurn['role'], blocks: Block[]): void {
+    if (blocks.length === 0) return
+    let open = this.turns.at(-1)
+    if (open?.role !== role) {
+      this.closeOpenTurn()
+      open = { role, content: [] }
+      this.turns.push(open)
+    }
+    for (const block of blocks) {
+      if (role === 'user' && block.type === 'tool_result') this.toolResults.push(block)
+      else open.content.push(block)
+    }
+  }
+
+  /** The conversation, its last turn closed. */
+  finished(): AnthropicTurn[] {
+    this.closeOpenTurn()
+    return this.turns
+  }
+
+  private closeOpenTurn(): void {
+    const open = this.turns.at(-1)
+    if (!open || this.toolResults.length === 0) return
+    open.content = this.toolResults.concat(open.content)
+    this.toolResults = []
   }
 }
 

@@ -47,7 +47,9 @@ export class ChatMessages {
     if (output.media.length === 0) return this.push({ role: 'tool', tool_call_id: callId, content: output.text })
     const pointer = '[The images and files of this result follow in the next user message.]'
     this.push({ role: 'tool', tool_call_id: callId, content: output.text ? `${output.text}\n${pointer}` : pointer })
-    this.media.push({ type: 'text', text: `Images and files from the result of tool call ${callId}:` }, ...output.media)
+    this.media.push({ type: 'text', text: `Images and files from the result of tool call ${callId}:` })
+    // One by one: spread as arguments, a client's hundreds of thousands of parts overflow the stack.
+    for (const part of output.media) this.media.push(part)
   }
 
   /** The messages, media still waiting placed after the last run of tool messages. */

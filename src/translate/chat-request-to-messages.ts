@@ -3,7 +3,7 @@ import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from './anthropic-text'
 import { anthropicToolId } from './anthropic-tool-id'
-import { appendTurn, instructionsBlock, type AnthropicTurn } from './anthropic-turns'
+import { AnthropicTurns, instructionsBlock, type AnthropicTurn } from './anthropic-turns'
 import { historyToolInput } from './tool-arguments'
 
 type Json = Record<string, any>
@@ -145,8 +145,8 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
   for (const [field, asks, what] of OPENAI_ONLY) if (asks(body[field])) throw unsupported(field, what)
 
   const system: string[] = []
-  const messages: AnthropicTurn[] = []
-  const append = (role: AnthropicTurn['role'], blocks: Block[]) => appendTurn(messages, role, blocks)
+  const turns = new AnthropicTurns()
+  const append = (role: AnthropicTurn['role'], blocks: Block[]) => turns.append(role, blocks)
 
   let last: ClientTurn | undefined
   const list: Json[] = Array.isArray(body.messages) ? body.messages : []
@@ -159,7 +159,7 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
       case 'developer': {
         const text = textOf(m.content, `${where}.content`)
         if (isBlank(text)) break
-        if (messages.length === 0) system.push(text)
+        if (turns.isEmpty) system.push(text)
         else append('user', [instructionsBlock(text)])
         break
       }
@@ -176,6 +176,7 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
         throw unsupported(`${where}.role`, `the role ${quoted(m.role)}`)
     }
   })
+  const messages = turns.finished()
   // OpenAI answers system messages alone, or a blank user message; Anthropic needs a message with content.
   if (messages.length === 0) throw unsupported('messages', 'a conversation with no user or assistant message but blank text')
   refuseBlankFinalTurn(last, messages)

@@ -50,6 +50,8 @@ export class ChunksToMessageEvents implements StreamConverter {
   /** Calls whose block is not open yet, in the order they came. */
   private readonly waiting: ToolCall[] = []
   private openTool: ToolCall | null = null
+  /** Text that came while the open tool_use block's input was not yet whole: its own block once that one closes. */
+  private heldText = ''
   /** The finish reason, mapped at the end: whether the message had tool calls decides it too. */
   private finishReason: unknown = null
   private counts: TokenCounts | null = null
@@ -96,7 +98,16 @@ export class ChunksToMessageEvents implements StreamConverter {
     return this.event('message_start', { message })
   }
 
+  /**
+   * A text delta. While the open tool_use block's input is not yet a whole object, the text is held: closing that
+   * block for it would cut the input (an Anthropic block takes nothing after its stop), and a server's tool parser
+   * may pass the model's whitespace or prose around a call's arguments on as content.
+   */
   private text(text: string): string {
+    if (this.openTool !== null && !this.openTool.args.isWholeObject()) {
+      this.heldText += text
+      return ''
+    }
     let out = ''
     if (this.openKind !== 'text') {
       out += this.closeBlocks() + this.openBlock('text', { type: 'text', text: '' })
@@ -178,13 +189,19 @@ export class ChunksToMessageEvents implements StreamConverter {
     return this.event('content_block_start', { index: this.open, content_block: contentBlock })
   }
 
+  /** Closes the open block; after a tool_use block, the text held while it was open follows as a block of its own. */
   private closeBlock(): string {
     if (this.open === null) return ''
     const held = this.openTool && !this.openTool.streaming ? this.heldInput(this.openTool) : ''
-    const out = held + this.event('content_block_stop', { index: this.open })
+    let out = held + this.event('content_block_stop', { index: this.open })
     this.open = null
     this.openKind = null
     this.openTool = null
+    if (this.heldText !== '') {
+      out += this.openBlock('text', { type: 'text', text: '' }) + this.event('content_block_delta', { index: this.open, delta: { type: 'text_delta', text: this.heldText } })
+      this.heldText = ''
+      out += this.closeBlock()
+    }
     return out
   }
 

@@ -30,8 +30,11 @@ function fits(schema: Json, depth: number): boolean {
   if (depth > MAX_DEPTH) return false
   if (isObjectSchema(schema)) {
     if (schema.additionalProperties !== false) return false
-    const required: unknown[] = Array.isArray(schema.required) ? schema.required : []
-    if (isSchema(schema.properties) && !Object.keys(schema.properties).every((key) => required.includes(key))) return false
+    if (isSchema(schema.properties)) {
+      // A set: a client's schema may list tens of thousands of properties.
+      const required = new Set<unknown>(Array.isArray(schema.required) ? schema.required : [])
+      if (!Object.keys(schema.properties).every((key) => required.has(key))) return false
+    }
   }
   const inner = (value: unknown) => !isSchema(value) || fits(value, depth + 1)
   return (

@@ -1,3 +1,4 @@
+import { StreamedArguments } from './streamed-arguments'
 
 /** A `tool_calls[]` delta of a chat stream, as far as telling its call goes. */
 interface ToolCallDelta {
@@ -26,7 +27,7 @@ export class ToolCallKeys {
   /** The call each index last named. */
   private readonly atIndex = new Map<number, string>()
   /** Each call's argument text so far. */
-  private readonly args = new Map<string, string>()
+  private readonly args = new Map<string, StreamedArguments>()
   private last: string | undefined
 
   keyOf(call: ToolCallDelta): string {
@@ -41,7 +42,7 @@ export class ToolCallKeys {
     if (index !== undefined) this.atIndex.set(index, key)
     if (named) this.named.add(key)
     const args = call.function?.arguments
-    if (typeof args === 'string' && args !== '') this.args.set(key, (this.args.get(key) ?? '') + args)
+    if (typeof args === 'string' && args !== '') this.argumentsOf(key).append(args)
     this.last = key
     return key
   }
@@ -56,17 +57,12 @@ export class ToolCallKeys {
 
   /** Whether a new id at the index of `current` is another call rather than more of it. */
   private opensAnother(current: string, named: boolean): boolean {
-    return this.withId.has(current) && this.named.has(current) && named && isComplete(this.args.get(current) ?? '')
+    return this.withId.has(current) && this.named.has(current) && named && (this.args.get(current)?.isWholeValue() ?? false)
   }
-}
 
-/** Whether argument text is a whole JSON value (parsed only when a second named id comes at one index, which is rare). */
-function isComplete(args: string): boolean {
-  if (args.trim() === '') return false
-  try {
-    JSON.parse(args)
-    return true
-  } catch {
-    return false
+  private argumentsOf(key: string): StreamedArguments {
+    let args = this.args.get(key)
+    if (!args) this.args.set(key, (args = new StreamedArguments()))
+    return args
   }
 }

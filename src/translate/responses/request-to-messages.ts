@@ -3,7 +3,7 @@ import { responsesBilledTool } from '../../pricing/features'
 import { base64SourceOf } from '../media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from '../anthropic-text'
 import { anthropicToolId } from '../anthropic-tool-id'
-import { appendTurn, instructionsBlock, type AnthropicTurn } from '../anthropic-turns'
+import { AnthropicTurns, instructionsBlock, type AnthropicTurn } from '../anthropic-turns'
 import { historyToolInput } from '../tool-arguments'
 import { toolLoopStartedWithoutThinking } from '../anthropic-thinking'
 import { quoted, unsupported as refuse } from '../unsupported'
@@ -205,8 +205,8 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) throw unsupported('top_logprobs', 'log probabilities')
 
   const system: string[] = typeof body.instructions === 'string' && !isBlank(body.instructions) ? [body.instructions] : []
-  const messages: AnthropicTurn[] = []
-  const append = (role: AnthropicTurn['role'], blocks: Block[]) => appendTurn(messages, role, blocks)
+  const turns = new AnthropicTurns()
+  const append = (role: AnthropicTurn['role'], blocks: Block[]) => turns.append(role, blocks)
 
   let last: ClientTurn | undefined
   inputItems(body.input).forEach((item, i) => {
@@ -219,7 +219,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
           const text = partsText(item.content)
           if (text === null) throw unsupported(`${where}.content`, 'a system message with parts other than text')
           if (!isBlank(text)) {
-            if (messages.length === 0) system.push(text)
+            if (turns.isEmpty) system.push(text)
             else append('user', [instructionsBlock(text)])
           }
         } else if (item.role === 'user' || item.role === 'assistant') append(item.role, blocksOf(item.content, `${where}.content`))
@@ -242,6 +242,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
         throw unsupported(where, `a ${quoted(item?.type)} item`)
     }
   })
+  const messages = turns.finished()
   // OpenAI answers instructions alone, or a blank user message; Anthropic needs a message with content.
   if (messages.length === 0) throw unsupported('input', 'a conversation with no user or assistant message but blank text')
   refuseBlankFinalTurn(last, messages)
