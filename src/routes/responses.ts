@@ -300,8 +300,8 @@ export const responsesRoutes = (services: Services) => {
     if (conversation !== undefined) named.push(['conversation', conversation])
     if (body.previous_response_id) named.push(['response', body.previous_response_id])
     for (const [kind, id] of named) {
-      const stored = await owners.find(id, kind, null)
-      if (!ownedBy(stored)) throw notStored(kind, id)
+      const stored = await owners.find(id, kind, owner)
+      if (!stored) throw notStored(kind, id)
       context.push(stored)
     }
     // [id, whether the provider reads the item from its store: surely, if the gateway recorded it, or not at all]
@@ -316,7 +316,8 @@ export const responsesRoutes = (services: Services) => {
         else if (typeof item?.id === 'string') items.push([item.id, 'does not read'])
       }
     if (items.length === 0) return context
-    const recorded = await owners.findItems(items.map(([id]) => id), items.filter(([, read]) => read === 'reads').map(([id]) => id))
+    const readFromStore = items.filter(([, read]) => read !== 'does not read').map(([id]) => id)
+    const recorded = await owners.findItems(items.map(([id]) => id), owner, readFromStore)
     for (const [id, read] of items) {
       const stored = recorded.get(id)
       if (stored ? !ownedBy(stored) : read === 'reads') throw notStored('item', id)
