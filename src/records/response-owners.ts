@@ -37,6 +37,11 @@ const storedResponse = (row: StoredResponseRow): StoredResponse =>
  * may have handed out an id it has not written yet (a stream's `response.created`), and a 404 would end the client's
  * chain for good: the lookup is refused 503 database_busy instead, which the client tries again. Another user's id
  * is answered exactly as one not found, lock or not: the answer must not tell whether it exists.
+ *
+ * A conversation found then is refused the same way: its row grows with each turn, and a turn another replica
+ * answered may have its growth kept back by the same lock (the answer withheld, but paid, and the provider keeps the
+ * turn), so the size found may be short of what the provider reads. A response's or an item's row does not grow
+ * (its first write has its worst case), so one found is sound.
  */
 export class ResponseOwners {
   constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse' | 'flushResponses' | 'responsesWritable' | 'responsesKeptBack'>) {}
@@ -56,8 +61,10 @@ export class ResponseOwners {
   /** The stored id, if `userId` owns it (null: any owner, for the master key). Anyone else is told it does not exist. */
   async find(id: string, kind: StoredKind, userId: string | null): Promise<StoredResponse | null> {
     if (hasNul(id)) return null
-    const row = await this.store.findResponse(id, kind)
-    if (!row || (userId !== null && row.user_id !== userId)) return this.missing()
+    // A conversation's writability is asked beside the lookup, not after it: one round trip, as for any other id.
+    const [row, writable] = await Promise.all([this.store.findResponse(id, kind), kind === 'conversation' ? this.store.responsesWritable() : undefined])
+    if (!row || (userId !== null && row.user_id !== userId)) return this.missing(writable)
+    if (writable === false) throw databaseBusy()
     return storedResponse(row)
   }
 
@@ -77,9 +84,12 @@ export class ResponseOwners {
     return found
   }
 
-  /** Not found: null, unless a write of stored ids may be pending (see the class), then 503 database_busy. */
-  private async missing(): Promise<null> {
-    if (!(await this.store.responsesWritable())) throw databaseBusy()
+  /**
+   * Not found: null, unless a write of stored ids may be pending (see the class), then 503 database_busy.
+   * `writable`: the store's answer, when the caller has asked it already.
+   */
+  private async missing(writable?: boolean): Promise<null> {
+    if (!(writable ?? (await this.store.responsesWritable()))) throw databaseBusy()
     return null
   }
 
