@@ -105,3 +105,29 @@ test('a close does not send again what a writer that does not retry dropped, nor
   expect(Date.now() - started).toBeLessThan(500)
   expect(w.batches).toEqual([[1]])
 })
+
+/** A Postgres lock_timeout refusal (SQLSTATE 55P03), as Bun's driver reports it. */
+const lockRefusal = () => Object.assign(new Error('canceling statement due to lock timeout'), { errno: '55P03' })
+
+test('rows refused for a lock by a writer that waits locks out go again at once, each try waiting for the lock, not after a pause', async () => {
+  const tries: Array<{ rows: number[]; lockWaitMs: number; at: number }> = []
+  let locked = true
+  const writer = new BatchWriter<number>(
+    async (rows, lockWaitMs) => {
+      tries.push({ rows, lockWaitMs, at: Date.now() })
+      if (locked) throw lockRefusal()
+    },
+    () => {},
+    { retry: true, lingerMs: 1, retryMs: 500, waitOutLocksMs: 2_750, what: 'row' },
+  )
+  writer.push(1)
+  await until(() => tries.length >= 3)
+  locked = false
+  await until(() => !writer.keptBackForLock)
+  // The first try waits as any background write does; the next ones wait for the lock themselves, back to back.
+  expect(tries[0]!.lockWaitMs).toBe(100)
+  expect(tries.slice(1).every((t) => t.lockWaitMs === 2_750)).toBe(true)
+  expect(tries[2]!.at - tries[0]!.at).toBeLessThan(400)
+  expect(writer.keptBackForLock).toBe(false)
+  await writer.close(new AbortController().signal)
+})

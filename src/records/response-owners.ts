@@ -35,7 +35,13 @@ const storedResponse = (row: StoredResponseRow): StoredResponse =>
  * An id not found is said not to exist only when no write of one may be pending: while the stored ids' writes are
  * stopped by a lock (an index build on their table, another process's on the SQLite file), another replica or worker
  * may have handed out an id it has not written yet (a stream's `response.created`), and a 404 would end the client's
- * chain for good: the lookup is refused 503 database_busy instead, which the client tries again.
+ * chain for good: the lookup is refused 503 database_busy instead, which the client tries again. Another user's id
+ * is answered exactly as one not found, lock or not: the answer must not tell whether it exists.
+ *
+ * A conversation found then is refused the same way: its row grows with each turn, and a turn another replica
+ * answered may have its growth kept back by the same lock (the answer withheld, but paid, and the provider keeps the
+ * turn), so the size found may be short of what the provider reads. A response's or an item's row does not grow
+ * (its first write has its worst case), so one found is sound.
  */
 export class ResponseOwners {
   constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse' | 'flushResponses' | 'responsesWritable' | 'responsesKeptBack'>) {}
@@ -55,28 +61,35 @@ export class ResponseOwners {
   /** The stored id, if `userId` owns it (null: any owner, for the master key). Anyone else is told it does not exist. */
   async find(id: string, kind: StoredKind, userId: string | null): Promise<StoredResponse | null> {
     if (hasNul(id)) return null
-    const row = await this.store.findResponse(id, kind)
-    if (!row) return this.missing()
-    if (userId !== null && row.user_id !== userId) return null
+    // A conversation's writability is asked beside the lookup, not after it: one round trip, as for any other id.
+    const [row, writable] = await Promise.all([this.store.findResponse(id, kind), kind === 'conversation' ? this.store.responsesWritable() : undefined])
+    if (!row || (userId !== null && row.user_id !== userId)) return this.missing(writable)
+    if (writable === false) throw databaseBusy()
     return storedResponse(row)
   }
 
   /**
    * The items among `ids` the gateway recorded, whoever owns them, by id: one lookup for a request's input.
    * An id no row can have (a NUL, a lone surrogate, which the list's JSON would carry to Postgres as an escape
-   * its parser refuses) is not looked up. `required`: the ids whose absence the caller answers 404 (see `missing`).
+   * its parser refuses) is not looked up. `lookedFor`: the ids whose row the request's hold depends on (an item the
+   * provider reads from its store, surely or if recorded), each for `userId` (null: any owner); one not found, or
+   * another user's, goes through `missing` (503 while a write of it may be pending), whatever the caller then answers.
    */
-  async findItems(ids: readonly string[], required: readonly string[] = []): Promise<Map<string, StoredResponse>> {
+  async findItems(ids: readonly string[], userId: string | null, lookedFor: readonly string[] = []): Promise<Map<string, StoredResponse>> {
     const unique = [...new Set(ids.filter((id) => !hasNul(id) && id.isWellFormed()))]
     const rows = unique.length === 0 ? [] : await this.store.findResponses(unique, 'item')
     const found = new Map(rows.map((row) => [row.id, storedResponse(row)]))
-    if (required.some((id) => !found.has(id))) await this.missing()
+    const ownsFound = (id: string) => found.has(id) && (userId === null || found.get(id)!.userId === userId)
+    if (!lookedFor.every(ownsFound)) await this.missing()
     return found
   }
 
-  /** Not found: null, unless a write of stored ids may be pending (see the class), then 503 database_busy. */
-  private async missing(): Promise<null> {
-    if (!(await this.store.responsesWritable())) throw databaseBusy()
+  /**
+   * Not found: null, unless a write of stored ids may be pending (see the class), then 503 database_busy.
+   * `writable`: the store's answer, when the caller has asked it already.
+   */
+  private async missing(writable?: boolean): Promise<null> {
+    if (!(writable ?? (await this.store.responsesWritable()))) throw databaseBusy()
     return null
   }
 

@@ -151,14 +151,15 @@ export const responsesRoutes = (services: Services) => {
       const mediaPartsWith = (output: unknown) => (context.mediaParts === null ? null : context.mediaParts + ownMediaParts + responsesMediaParts(output))
       // Audio in its own input or in the context it continues is in the context it leaves; audio the context may hold, may be.
       const holdsAudio = responsesAudioInput(body.input) || context.holdsAudio
-      let stored: { id: string; conversation: string | null } | null = null
+      // `kept`: whether the provider keeps the response itself (`store`); a conversation it names keeps its turn either way.
+      let stored: { id: string; conversation: string | null; kept: boolean } | null = null
       let mediaParts = mediaPartsWith([])
       let added = { tokens: 0, mediaParts: 0, bytes: 0 }
       const recordSize = (contextTokens: number, outputBytes: number) => {
         if (!stored) return
         const contextBytes = context.bytes === null ? null : context.bytes + ownBytes + outputBytes
         const where = { userId, provider: model.providerName, model: model.canonical, contextTokens, mediaParts, contextBytes, holdsAudio }
-        owners.record({ id: stored.id, kind: 'response', ...where })
+        if (stored.kept) owners.record({ id: stored.id, kind: 'response', ...where })
         if (stored.conversation === null) return
         const adds = {
           tokens: Math.max(0, contextTokens - context.tokens),
@@ -184,14 +185,17 @@ export const responsesRoutes = (services: Services) => {
         return [...listed, ...finishedItems.filter((item) => !ids.has(item.id))]
       }
       const record = (response: ResponseFacts) => {
-        if (body.store === false || typeof response.id !== 'string') return
+        if (typeof response.id !== 'string') return
+        // The provider adds a turn's items to its conversation whatever `store` says: the conversation grows by them.
+        const conversation = typeof response.conversation?.id === 'string' ? response.conversation.id : (conversationId(body.conversation) ?? null)
+        if (body.store === false && conversation === null) return
         const output = outputOf(response)
         // A usage of no output beside output says nothing of its size, as it says nothing of its cost.
         const usage = usageBesideOutput(responsesUsage(response.usage), { output })
         // A final event repeated (a proxy's) with a smaller usage or none shrinks nothing an earlier one recorded,
         // as it shrinks nothing on the bill.
         if (stated.tokens >= 0 && (!usage || usage.promptTokens + usage.completionTokens <= stated.tokens)) return
-        stored = { id: response.id, conversation: typeof response.conversation?.id === 'string' ? response.conversation.id : null }
+        stored = { id: response.id, conversation, kept: body.store !== false }
         mediaParts = mediaParts === null ? null : Math.max(mediaParts, mediaPartsWith(output)!)
         // Its output comes back as the next request's input: each item's bytes as the estimate counts one sent inline.
         const itemBytes = output.map((item) => responsesItemInputTokens(item, itemOptions))
@@ -300,8 +304,8 @@ export const responsesRoutes = (services: Services) => {
     if (conversation !== undefined) named.push(['conversation', conversation])
     if (body.previous_response_id) named.push(['response', body.previous_response_id])
     for (const [kind, id] of named) {
-      const stored = await owners.find(id, kind, null)
-      if (!ownedBy(stored)) throw notStored(kind, id)
+      const stored = await owners.find(id, kind, owner)
+      if (!stored) throw notStored(kind, id)
       context.push(stored)
     }
     // [id, whether the provider reads the item from its store: surely, if the gateway recorded it, or not at all]
@@ -316,7 +320,8 @@ export const responsesRoutes = (services: Services) => {
         else if (typeof item?.id === 'string') items.push([item.id, 'does not read'])
       }
     if (items.length === 0) return context
-    const recorded = await owners.findItems(items.map(([id]) => id), items.filter(([, read]) => read === 'reads').map(([id]) => id))
+    const readFromStore = items.filter(([, read]) => read !== 'does not read').map(([id]) => id)
+    const recorded = await owners.findItems(items.map(([id]) => id), owner, readFromStore)
     for (const [id, read] of items) {
       const stored = recorded.get(id)
       if (stored ? !ownedBy(stored) : read === 'reads') throw notStored('item', id)
@@ -405,7 +410,7 @@ export const responsesRoutes = (services: Services) => {
         const native = translated ? null : openAIResponsesFeatures(body, bounds, target?.upstreamModel ?? '')
         const caller = authenticated(requestState(request))
         const context = translated ? NO_CONTEXT : await sizedContextOf(body, caller, target)
-        if (!translated && body.store !== false) await owners.refuseWhileKeptBack()
+        if (!translated && (body.store !== false || conversationId(body.conversation) !== undefined)) await owners.refuseWhileKeptBack()
         const stream = body.stream === true
         const admission = await admitRequest(services, request, server, {
           model: body.model,

@@ -75,7 +75,10 @@ export const droppedRows = { count: 0 }
  * A batch refused for a lock held elsewhere (lockTimedOut: its statements bound their lock waits) wrote
  * nothing, so it is sent again even by a writer that does not `retry` otherwise, on its own, half a second
  * later and then at doubling intervals until it is written; meanwhile `take` hands nothing over, so that
- * no reservation batch carries rows into the same lock.
+ * no reservation batch carries rows into the same lock. A writer whose rows other processes read for money
+ * (`waitOutLocksMs`: the stored ids, which size another replica's holds) instead sends them again at once, each
+ * try waiting that long for the lock itself: they land as the lock goes, not up to a pause later, at the cost of
+ * one pooled connection waiting while the lock lasts.
  *
  * With a `cap` (rows nothing's money depends on: request-log rows, refusal counts), the writer keeps the newest
  * `cap.max` rows queued while they are not written, and counts there those it drops past it, and those a failed
@@ -102,7 +105,7 @@ export class BatchWriter<T> {
     /** `lockWaitMs`: how long its statements may wait for a lock (see `lockWaitMs`). */
     private readonly write: (rows: T[], lockWaitMs: number) => Promise<unknown>,
     private readonly onError: (error: unknown) => void,
-    private readonly options: { retry: boolean; lingerMs?: number; retryMs?: number; what: string; cap?: QueueCap },
+    private readonly options: { retry: boolean; lingerMs?: number; retryMs?: number; waitOutLocksMs?: number; what: string; cap?: QueueCap },
   ) {}
 
   /** While `heldBack` says so, the linger's end sends nothing: another transaction will `take` the rows (and `nudge` when it is done). */
@@ -167,7 +170,8 @@ export class BatchWriter<T> {
           if (alone) this.suspect = left.rows.concat(this.suspect)
           else this.queued = left.rows.concat(this.queued)
           this.options.cap?.trim(this.queued)
-          if (!this.closed) this.timer = setTimeout(() => void this.send().catch(() => {}), this.retryMs())
+          const pause = lockTimedOut(error) && this.options.waitOutLocksMs !== undefined ? 0 : this.retryMs()
+          if (!this.closed) this.timer = setTimeout(() => void this.send().catch(() => {}), pause)
         } else this.options.cap?.drop(left.rows.length)
         throw error
       },
@@ -178,12 +182,14 @@ export class BatchWriter<T> {
   /**
    * How long a send may wait for a lock: ROWS_LOCK_TIMEOUT_MS, the riders' bound, unless a caller waits for rows of
    * its own (`flushQueued` with a deadline): then until the earliest such deadline, which the caller would reach
-   * anyway, refused, if the send gave up sooner and went again later.
+   * anyway, refused, if the send gave up sooner and went again later; or, rows kept back from a lock by a writer
+   * that waits locks out, `waitOutLocksMs`.
    */
   private lockWaitMs(): number {
     let until = Infinity
     for (const waiter of this.waiters) until = Math.min(until, waiter.until)
-    return until === Infinity ? ROWS_LOCK_TIMEOUT_MS : Math.max(ROWS_LOCK_TIMEOUT_MS, Math.floor(until - Date.now()))
+    if (until !== Infinity) return Math.max(ROWS_LOCK_TIMEOUT_MS, Math.floor(until - Date.now()))
+    return this.lockWaits > 0 ? (this.options.waitOutLocksMs ?? ROWS_LOCK_TIMEOUT_MS) : ROWS_LOCK_TIMEOUT_MS
   }
 
   /** Rows were refused for a lock at their last try, and are kept until a send gets it. */

@@ -126,7 +126,13 @@ export class PostgresStore implements Store {
       what: 'refusal count',
       cap: this.caps.logRows,
     })
-    this.responses = new BatchWriter((rows, lockWaitMs) => this.writeResponses(rows, lockWaitMs), onError, { retry: true, what: 'stored response id' })
+    // Kept back by a lock, stored ids wait it out themselves: another replica reads them to size its holds (a
+    // conversation's growth), and must find them as soon as the lock goes.
+    this.responses = new BatchWriter((rows, lockWaitMs) => this.writeResponses(rows, lockWaitMs), onError, {
+      retry: true,
+      what: 'stored response id',
+      waitOutLocksMs: Math.max(ROWS_LOCK_TIMEOUT_MS, deadlineMs - AFTER_LOCK_MS),
+    })
   }
 
   /**
@@ -376,10 +382,13 @@ export class PostgresStore implements Store {
     return this.responses.keptBackForLock
   }
 
-  /** Asks for the lock an insert takes (NOWAIT: refused at once, 55P03, if another session's lock stops it). */
+  /**
+   * Asks for the lock an insert takes, waiting for it as long as a background write does (ROWS_LOCK_TIMEOUT_MS):
+   * not NOWAIT, since a conversation's lookup holds SHARE for a moment (findResponse), and is no lock that stops writes.
+   */
   async responsesWritable(): Promise<boolean> {
     try {
-      await this.bounded.begin((tx) => tx.unsafe('LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE NOWAIT'))
+      await this.bounded.begin((tx) => tx.unsafe(`${BOUND_LOCK_WAITS_SET}; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE`))
       return true
     } catch (error) {
       if (lockTimedOut(error)) return false
@@ -387,10 +396,21 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */
+  /**
+   * After the ids recorded before it are written (not those other requests keep recording: see flushQueued).
+   * A conversation's row grows with each turn, and another replica's growth of it may be waiting for a lock
+   * (an index build) that has just gone: its lookup takes SHARE, which waits for the inserts under way and queues
+   * behind those waiting, so it reads their growth once they commit (or is refused 55P03, 503, while they wait).
+   */
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
     await this.responses.flushQueued()
-    const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
+    const select = (sql: SQL) => sql`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
+    const [row] = kind !== 'conversation'
+      ? await select(this.bounded)
+      : await this.bounded.begin(async (tx) => {
+          await tx.unsafe(`${BOUND_LOCK_WAITS_SET}; LOCK TABLE stored_responses IN SHARE MODE`)
+          return select(tx)
+        })
     return row ? storedResponseRow(row) : null
   }
 
