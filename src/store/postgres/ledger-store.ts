@@ -192,7 +192,7 @@ ek AS (SELECT * FROM json_to_recordset($2::text::json) AS x(id text, max_budget 
 lu AS (
   SELECT (u.blocked, u.max_budget, u.spend, u.reserved, u.budget_period, u.period_start)
          IS NOT DISTINCT FROM (eu.blocked, eu.max_budget, eu.spend, eu.reserved, eu.budget_period, eu.period_start) AS same
-    FROM users u JOIN eu ON eu.id = u.id ORDER BY u.id FOR UPDATE OF u
+    FROM users u JOIN eu ON eu.id = u.id ORDER BY u.id FOR NO KEY UPDATE OF u
 ),
 lk AS (
   SELECT (k.max_budget, k.spend, k.reserved, k.key_hash, k.revoked_at, k.expires_at)
@@ -223,7 +223,7 @@ h AS (
 SELECT ok FROM gate`
 
 const LOCK_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
-  WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR UPDATE`
+  WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR NO KEY UPDATE`
 const LOCK_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys
   WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR UPDATE`
 const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
@@ -514,7 +514,7 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
 
 /**
  * The ledger's Postgres storage, shared by every replica. The holds asked for in one turn are one
- * transaction that locks their users' rows (and keys') with `SELECT … FOR UPDATE`, decides each with the
+ * transaction that locks their users' rows (`FOR NO KEY UPDATE`: see lock-order.ts) and keys' (`FOR UPDATE`), decides each with the
  * same rule as SQLite (decideHold) and writes the debits and holds: a second replica reserving for the same
  * user waits for the lock and then reads the first one's holds, so holds can never together pass a
  * ceiling, and a period rolled by one is seen rolled by the next. When the figures are as this process's

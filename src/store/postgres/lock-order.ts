@@ -18,6 +18,14 @@ import { sql, type SQL } from 'drizzle-orm'
  * - inserting a key or a stored response takes FOR KEY SHARE on its user's row (users first: in order). A
  *   transaction that inserts rows of several users takes those locks in id order first (shareUsers), not as its
  *   rows come.
+ *
+ * The ledger (reservation batches, settlements, the sweeper) locks its users' rows FOR NO KEY UPDATE, not FOR UPDATE:
+ * it changes their figures, never their id, and that lock keeps ledger transactions from each other as FOR UPDATE
+ * does, but lets an insert that only checks a foreign key to the user (FOR KEY SHARE) go on. With FOR UPDATE, a
+ * batch of stored Responses ids waited behind the settlement of the very stream that recorded them (both sent as
+ * the stream ends), past its bounded lock wait on a busy machine: it was given up and sent again half a second
+ * later, and meanwhile the client's next request in the chain, which writes the queued ids before it looks them up,
+ * was refused 503 database_busy (SQLite answered it).
  * - inserting a key's console session takes FOR KEY SHARE on the key's row: a sign-in inserts its session before
  *   it deletes the ended ones (postgresSessionRows), whose rows come after the key's, and skips those locked.
  *
@@ -29,9 +37,12 @@ import { sql, type SQL } from 'drizzle-orm'
  * one table's rows, or one row.
  */
 
-/** The rows of `userIds` and then of `keyIds`, each in id order: the first two steps of the order. */
+/**
+ * The rows of `userIds` and then of `keyIds`, each in id order: the first two steps of the order. The users' rows
+ * FOR NO KEY UPDATE (see the ledger's users lock above).
+ */
 export async function lockUsersThenKeys(tx: TransactionSQL, userIds: Iterable<string>, keyIds: Iterable<string | null>): Promise<void> {
-  await tx`SELECT 1 FROM users WHERE id IN (SELECT json_array_elements_text(${idsOf(userIds)}::text::json)) ORDER BY id FOR UPDATE`
+  await tx`SELECT 1 FROM users WHERE id IN (SELECT json_array_elements_text(${idsOf(userIds)}::text::json)) ORDER BY id FOR NO KEY UPDATE`
   await tx`SELECT 1 FROM api_keys WHERE id IN (SELECT json_array_elements_text(${idsOf(keyIds)}::text::json)) ORDER BY id FOR UPDATE`
 }
 
