@@ -8,6 +8,7 @@ import { historyToolInput } from '../tool-arguments'
 import { type EffortThinkingOptions, thinkingForEffort } from '../effort-thinking'
 import { quoted, unsupported as refuse } from '../unsupported'
 import { splitTools } from './hosted-tools'
+import type { FunctionNames } from './function-names'
 import { inputItems, partsText, refuseStoredState } from './input-items'
 import { carriedThinking } from './reasoning-carrier'
 
@@ -60,9 +61,9 @@ function blocksOf(content: unknown, where: string): Block[] {
   })
 }
 
-function toolUseBlock(item: Json, where: string): Block {
+function toolUseBlock(item: Json, where: string, names: FunctionNames): Block {
   const input = historyToolInput(item.arguments, `${where}.arguments`)
-  return { type: 'tool_use', id: anthropicToolId(String(item.call_id ?? '')), name: String(item.name ?? ''), input }
+  return { type: 'tool_use', id: anthropicToolId(String(item.call_id ?? '')), name: names.sentName(item), input }
 }
 
 function toolResultBlock(item: Json, where: string): Block {
@@ -141,15 +142,16 @@ function outputFormat(text: Json | null | undefined): Json | undefined {
  * instructions where they were said (`instructionsBlock`); function calls become `tool_use`
  * blocks and their outputs `tool_result` blocks; reasoning items that carry Claude's thinking go back as
  * the very blocks Claude sent (others are dropped); turns of one role are merged, as Anthropic wants.
- * Function tools are sent, and web search as Anthropic's server tool when `webSearch` says it is priced
+ * Function tools are sent (those of a namespace under the names `names` gives them), and web search as Anthropic's server tool when `webSearch` says it is priced
  * (the searches of earlier turns are not sent back: their answers are); the hosted tools not sent are
  * returned in `dropped`.
  */
-export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOptions): { request: Json; dropped: string[] } {
+export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOptions): { request: Json; dropped: string[]; names: FunctionNames } {
   refuseStoredState(body, 'A model served by an Anthropic provider')
   if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) throw unsupported('top_logprobs', 'log probabilities')
 
   const system: string[] = typeof body.instructions === 'string' && !isBlank(body.instructions) ? [body.instructions] : []
+  const { functions, dropped, names } = splitTools(body.tools)
   const turns = new AnthropicTurns()
   const append = (role: AnthropicTurn['role'], blocks: Block[]) => turns.append(role, blocks)
 
@@ -171,7 +173,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
         else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
         break
       case 'function_call':
-        append('assistant', [toolUseBlock(item, where)])
+        append('assistant', [toolUseBlock(item, where, names)])
         break
       case 'function_call_output':
         append('user', [toolResultBlock(item, where)])
@@ -193,7 +195,6 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   refuseBlankFinalTurn(last, messages)
   trimFinalAssistantText(messages)
 
-  const { functions, dropped } = splitTools(body.tools)
   const search = o.webSearch && Array.isArray(body.tools) ? body.tools.find(isWebSearch) : undefined
   const tools = [...convertTools(functions), ...(search ? [webSearchTool(search, body.max_tool_calls)] : [])]
   const toolChoice = tools.length > 0 ? convertToolChoice(body.tool_choice, body.parallel_tool_calls, search !== undefined) : undefined
@@ -217,7 +218,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   const endUser = body.user ?? body.safety_identifier
   if (typeof endUser === 'string' && endUser) out.metadata = { user_id: endUser }
   if (body.stream === true) out.stream = true
-  return { request: out, dropped: search ? dropped.filter((type) => responsesBilledTool(type) !== 'web_search') : dropped }
+  return { request: out, dropped: search ? dropped.filter((type) => responsesBilledTool(type) !== 'web_search') : dropped, names }
 }
 
 /** The fields of a Messages request that Anthropic's `count_tokens` takes. */
