@@ -68,3 +68,13 @@ test('reasoning_effort "none" towards Claude asks for nothing: served without th
   expect({ status: res.status, body: text.slice(0, 200) }).toMatchObject({ status: 200 })
   expect(lastMessagesCall()?.thinking).toBeUndefined()
 })
+
+test('a chat stream with reasoning_effort: Claude thinks, the chunks carry only the answer', async () => {
+  setup.mock.reset()
+  const client = new OpenAI({ baseURL: `${setup.gw.url}/v1`, apiKey: setup.secret, maxRetries: 0 })
+  const stream = await client.chat.completions.create({ model: 'mockant:claude-mock', reasoning_effort: 'medium', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+  let text = ''
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+  expect(text).toBe('Hello from the mock provider.')
+  expect(lastMessagesCall()?.thinking).toBeDefined()
+})
