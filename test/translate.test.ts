@@ -253,7 +253,7 @@ describe('request translation', () => {
     const asking: Record<string, unknown> = {
       logprobs: true, top_logprobs: 2, frequency_penalty: 0.5, presence_penalty: -1, logit_bias: { '50256': -100 },
       modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' }, prediction: { type: 'content', content: 'x' },
-      reasoning_effort: 'high', web_search_options: {},
+      web_search_options: {},
     }
     for (const [field, value] of Object.entries(asking))
       reject(() => chatRequestToMessages({ messages: [{ role: 'user', content: 'x' }], [field]: value }, o), `${field}:`)

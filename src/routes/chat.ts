@@ -87,7 +87,7 @@ export const chatRoutes = (services: Services) => {
       const target = resolveModel(providers, body.model, '/v1/chat/completions')
       const viaAnthropic = target?.provider.type === 'anthropic'
       const exchangeFor = viaAnthropic
-        ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens })
+        ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, upstreamModel: target.upstreamModel })
         : chatNative(body, config)
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)

@@ -5,6 +5,7 @@ import { admitRequest, resolveModel } from '../metering/admission'
 import { refuseExtraBody, refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
+import { badRequest } from '../http/errors'
 import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
@@ -14,12 +15,17 @@ import { ANTHROPIC_MODEL_REFUSED, billedCallResponses, EXTRA_BODY_REFUSED } from
 
 const ENDPOINT = '/v1/moderations'
 
+/** What OpenAI moderates with when a request names no model. */
+const OPENAI_DEFAULT_MODERATION_MODEL = 'omni-moderation-latest'
+
 /**
  * The fields the gateway reads; every other OpenAI field passes through untouched. OpenAI lets `model`
- * default; a gateway has to know where to send the request, so here it is required.
+ * default; the gateway does too, where `default_providers.openai` says where a bare id goes.
  */
 export const moderationsBody = z.looseObject({
-  model: modelName,
+  model: modelName.optional().describe(
+    `Optional, as on OpenAI: unset, \`${OPENAI_DEFAULT_MODERATION_MODEL}\` at the \`default_providers.openai\` provider; refused (400) when none is configured.`,
+  ),
   input: z.union([z.string(), z.array(z.string()).min(1), z.array(contentPart).min(1)], {
     error: 'must be a string, an array of strings, or an array of content parts',
   }),
@@ -29,16 +35,26 @@ export const moderationsBody = z.looseObject({
 export const moderationsRoutes = (services: Services) => {
   const { config, providers } = services
 
+  /** The model the request names, or OpenAI's default as the default provider serves it. */
+  function moderationModel(named: string | undefined): string {
+    if (named !== undefined) return named
+    if (config.default_providers.openai !== undefined) return OPENAI_DEFAULT_MODERATION_MODEL
+    const refusal = badRequest('Invalid body: model: name a model: no default provider is configured to serve OpenAI\'s default moderation model.')
+    refusal.param = 'model'
+    throw refusal
+  }
+
   return new Elysia({ name: 'moderations' }).post(
     ENDPOINT,
     async ({ body, request, server }) => {
-      refuseAnthropicModel(providers, body.model, ENDPOINT)
+      const model = moderationModel(body.model)
+      refuseAnthropicModel(providers, model, ENDPOINT)
       // A router's fallbacks and `extra_body` (LiteLLM serves moderations with them) are refused before the hold, as on chat.
-      const target = resolveModel(providers, body.model, ENDPOINT)
+      const target = resolveModel(providers, model, ENDPOINT)
       if (target) refuseModelFallbacks(body, target.upstreamModel)
       refuseExtraBody(body)
       const admission = await admitRequest(services, request, server, {
-        model: body.model,
+        model,
         target,
         namedUser: body.user,
         endpoint: ENDPOINT,

@@ -5,14 +5,13 @@ import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText 
 import { anthropicToolId } from './anthropic-tool-id'
 import { AnthropicTurns, instructionsBlock, type AnthropicTurn } from './anthropic-turns'
 import { historyToolInput } from './tool-arguments'
+import { type EffortThinkingOptions, thinkingForEffort } from './effort-thinking'
 
 type Json = Record<string, any>
 type Block = Json
 
-export interface ChatToMessagesOptions {
-  /** Anthropic requires `max_tokens`; a chat request without one gets the gateway's default (which the estimate used). */
-  defaultMaxOutputTokens: number
-}
+/** Anthropic requires `max_tokens`: a chat request without one gets `defaultMaxOutputTokens` (which the estimate used). */
+export type ChatToMessagesOptions = EffortThinkingOptions
 
 const unsupported = (where: string, what: string) => refuse('Anthropic', where, what)
 
@@ -128,7 +127,6 @@ const OPENAI_ONLY: ReadonlyArray<[field: string, asks: (v: any) => boolean, what
   ['modalities', (v) => Array.isArray(v) && v.some((m) => m !== 'text'), 'an output modality other than text'],
   ['audio', (v) => v != null, 'audio output'],
   ['prediction', (v) => v != null, 'a predicted output'],
-  ['reasoning_effort', (v) => v != null, 'reasoning_effort (Anthropic sets thinking differently)'],
   ['web_search_options', (v) => v != null, "OpenAI's web search"],
 ]
 
@@ -182,22 +180,26 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
   refuseBlankFinalTurn(last, messages)
   trimFinalAssistantText(messages)
 
-  const out: Json = {
-    max_tokens: body.max_completion_tokens ?? body.max_tokens ?? o.defaultMaxOutputTokens,
-    messages,
-  }
+  const tools = convertTools(body.tools)
+  const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls)
+  const sentToolChoice = tools ? toolChoice : undefined
+  const maxOutputTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined
+  const thinking = thinkingForEffort(body.reasoning_effort, maxOutputTokens, { tool_choice: sentToolChoice, messages }, o)
+  const out: Json = { max_tokens: thinking?.maxTokens ?? maxOutputTokens ?? o.defaultMaxOutputTokens, messages }
   if (system.length === 1) out.system = system[0]
   else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }))
   if (body.stop != null) out.stop_sequences = Array.isArray(body.stop) ? body.stop : [body.stop]
-  if (typeof body.temperature === 'number') out.temperature = body.temperature
-  // A top_p of 1 (OpenAI's default) cuts nothing, and Anthropic's recent models refuse top_p beside a temperature.
-  if (typeof body.top_p === 'number' && body.top_p < 1) out.top_p = body.top_p
-  const tools = convertTools(body.tools)
+  if (thinking) out.thinking = thinking.thinking
+  // Anthropic refuses sampling settings with thinking on.
+  else {
+    if (typeof body.temperature === 'number') out.temperature = body.temperature
+    // A top_p of 1 (OpenAI's default) cuts nothing, and Anthropic's recent models refuse top_p beside a temperature.
+    if (typeof body.top_p === 'number' && body.top_p < 1) out.top_p = body.top_p
+  }
   if (tools) out.tools = tools
-  const toolChoice = convertToolChoice(body.tool_choice, body.parallel_tool_calls)
-  if (toolChoice && tools) out.tool_choice = toolChoice
+  if (sentToolChoice) out.tool_choice = sentToolChoice
   const format = outputFormat(body.response_format)
-  if (format) out.output_config = { format }
+  if (format || thinking?.effort) out.output_config = { ...(format && { format }), ...(thinking?.effort && { effort: thinking.effort }) }
   if (typeof body.user === 'string' && body.user) out.metadata = { user_id: body.user }
   if (body.stream === true) out.stream = true
   return out

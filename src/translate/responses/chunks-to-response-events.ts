@@ -9,6 +9,7 @@ import { toolCallId } from '../tool-call-id'
 import { ToolCallKeys } from '../tool-call-keys'
 import { usageOfCompletion } from './completion-to-response'
 import { ResponseEventWriter } from './response-events'
+import { FunctionNames } from './function-names'
 
 type Json = Record<string, any>
 
@@ -29,7 +30,8 @@ export class ChunksToResponseEvents implements StreamConverter {
   private finish: unknown = null
   private counts: TokenCounts | null = null
 
-  constructor(echo: Json) {
+  /** `names`: the client's names of the functions offered (a namespaced one's name and namespace). */
+  constructor(echo: Json, private readonly names = new FunctionNames()) {
     this.writer = new ResponseEventWriter(echo)
   }
 
@@ -67,7 +69,7 @@ export class ChunksToResponseEvents implements StreamConverter {
         const key = this.callKeys.keyOf(call)
         let index = this.calls.get(key)
         if (index === undefined) {
-          const opened = this.writer.callStart(toolCallId(call.id, 'call', chunk.id, this.calls.size), String(call.function?.name ?? ''))
+          const opened = this.writer.callStart(toolCallId(call.id, 'call', chunk.id, this.calls.size), this.names.called(String(call.function?.name ?? '')))
           index = opened.index
           this.calls.set(key, index)
           out += opened.text

@@ -6,6 +6,7 @@ import { startedInput } from '../started-input'
 import { incompleteReasonOf } from '../stop-reason'
 import { usageOfMessage } from './message-to-response'
 import { ResponseEventWriter } from './response-events'
+import { FunctionNames } from './function-names'
 
 type Json = Record<string, any>
 
@@ -29,7 +30,8 @@ export class MessageEventsToResponseEvents implements StreamConverter {
   private readonly usage = new AnthropicStreamUsage()
   private stopReason: unknown = null
 
-  constructor(echo: Json) {
+  /** `names`: the client's names of the functions offered (a namespaced one's name and namespace). */
+  constructor(echo: Json, private readonly names = new FunctionNames()) {
     this.writer = new ResponseEventWriter(echo)
   }
 
@@ -90,7 +92,7 @@ export class MessageEventsToResponseEvents implements StreamConverter {
       case 'redacted_thinking':
         return this.writer.reasoningWhole(`rs_${id}`, block)
       case 'tool_use': {
-        const { index, text } = this.writer.callStart(String(block.id ?? ''), String(block.name ?? ''))
+        const { index, text } = this.writer.callStart(String(block.id ?? ''), this.names.called(String(block.name ?? '')))
         this.items.set(i, { index, startedArgs: startedInput(block) })
         return text
       }

@@ -2,6 +2,7 @@ import type { TokenCounts } from '../../pricing/price'
 import { incompleteReasonOf } from '../stop-reason'
 import { anthropicUsage } from '../usage'
 import { carryThinking } from './reasoning-carrier'
+import { type FunctionName, FunctionNames } from './function-names'
 import { responseObject, responsesUsageShape } from './response-object'
 
 type Json = Record<string, any>
@@ -48,6 +49,9 @@ export const searchSources = (result: Json | undefined): Json[] =>
 /** A search failed when its result block is Anthropic's error result. */
 export const searchFailed = (result: Json | undefined): boolean => result?.content?.type === 'web_search_tool_result_error'
 
+const calledAs = (block: Json): FunctionName =>
+  ({ name: block.name, ...(typeof block.namespace === 'string' && { namespace: block.namespace }) })
+
 /** The Responses output items for Anthropic content blocks (ids derived from the message's, so stable). */
 export const outputItems = {
   message: (id: string, text: string, status = 'completed', annotations: Json[] = []): Json =>
@@ -60,8 +64,9 @@ export const outputItems = {
     summary: block.type === 'thinking' && block.thinking ? [{ type: 'summary_text', text: String(block.thinking) }] : [],
     encrypted_content: carryThinking(block),
   }),
+  /** A call of the client's function, named as the client named it (`called`: a namespaced one by name and namespace). */
   functionCall: (block: Json, args: string, status = 'completed'): Json =>
-    ({ id: `fc_${block.id}`, type: 'function_call', status, arguments: args, call_id: block.id, name: block.name }),
+    ({ id: `fc_${block.id}`, type: 'function_call', status, arguments: args, call_id: block.id, ...calledAs(block) }),
   webSearchCall: (id: string, query: string, result: Json | undefined, status?: string): Json => ({
     id: `ws_${id}`,
     type: 'web_search_call',
@@ -72,10 +77,10 @@ export const outputItems = {
 
 /**
  * An Anthropic Message as a Responses response object: text as message items (search citations as their
- * `url_citation` annotations), thinking as reasoning items, tool_use as function calls, each web search
- * (its `server_tool_use` block and its result) as a `web_search_call` item.
+ * `url_citation` annotations), thinking as reasoning items, tool_use as function calls (by the client's names of
+ * them, `names`), each web search (its `server_tool_use` block and its result) as a `web_search_call` item.
  */
-export function messageToResponse(message: Json, echo: Json): Json {
+export function messageToResponse(message: Json, echo: Json, names = new FunctionNames()): Json {
   const blocks: Json[] = Array.isArray(message.content) ? message.content : []
   const results = new Map(blocks.filter((b) => b?.type === 'web_search_tool_result').map((b) => [b.tool_use_id, b]))
   const output: Json[] = []
@@ -84,7 +89,7 @@ export function messageToResponse(message: Json, echo: Json): Json {
       const text = String(block.text ?? '')
       output.push(outputItems.message(`msg_${message.id}_${i}`, text, 'completed', citationsOf(block, text)))
     } else if (block?.type === 'thinking' || block?.type === 'redacted_thinking') output.push(outputItems.reasoning(`rs_${message.id}_${i}`, block))
-    else if (block?.type === 'tool_use') output.push(outputItems.functionCall(block, JSON.stringify(block.input ?? {})))
+    else if (block?.type === 'tool_use') output.push(outputItems.functionCall({ id: block.id, ...names.called(String(block.name ?? '')) }, JSON.stringify(block.input ?? {})))
     else if (block?.type === 'server_tool_use' && block.name === 'web_search')
       output.push(outputItems.webSearchCall(String(block.id ?? ''), searchQuery(block.input), results.get(block.id)))
   })

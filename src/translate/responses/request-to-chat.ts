@@ -1,6 +1,7 @@
 import { badRequest } from '../../http/errors'
 import { quoted, unsupported as refuse } from '../unsupported'
 import { splitTools } from './hosted-tools'
+import type { FunctionNames } from './function-names'
 import { inputItems, partsText, refuseStoredState } from './input-items'
 import { openAIEndUserTag } from '../end-user-tag'
 import { ChatMessages, chatToolOutput } from '../chat-messages'
@@ -48,11 +49,13 @@ function textOnly(content: unknown, where: string): string {
  * A Responses request as a chat completions request, for OpenAI-compatible servers without `/responses`.
  * Items become messages (function calls an assistant's `tool_calls`, their outputs `tool` messages, and
  * the images and files in those outputs a user message after them);
- * reasoning items are dropped (the server cannot take them back); only function tools are sent, the others
- * returned in `dropped`. Usage is always asked for on streams (the response events carry it).
+ * reasoning items are dropped (the server cannot take them back); only function tools are sent (those of a
+ * namespace under the names `names` gives them), the others returned in `dropped`. Usage is always asked for on
+ * streams (the response events carry it).
  */
-export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): { request: Json; dropped: string[] } {
+export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): { request: Json; dropped: string[]; names: FunctionNames } {
   refuseStoredState(body, 'A provider served through chat completions')
+  const { functions, dropped, names } = splitTools(body.tools)
   const messages = new ChatMessages()
   if (typeof body.instructions === 'string' && body.instructions) messages.push({ role: 'system', content: body.instructions })
 
@@ -69,7 +72,7 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
         else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
         break
       case 'function_call': {
-        const call = { id: String(item.call_id ?? ''), type: 'function', function: { name: String(item.name ?? ''), arguments: String(item.arguments ?? '{}') } }
+        const call = { id: String(item.call_id ?? ''), type: 'function', function: { name: names.sentName(item), arguments: String(item.arguments ?? '{}') } }
         // Calls made in one turn go back as one assistant message.
         if (last?.role === 'assistant') (last.tool_calls ??= []).push(call)
         else messages.push({ role: 'assistant', content: null, tool_calls: [call] })
@@ -93,7 +96,6 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
   if (typeof max === 'number') out[o.outputCapField] = max
   for (const field of ['temperature', 'top_p'] as const) if (body[field] != null) out[field] = body[field]
   if (typeof body.reasoning?.effort === 'string') out.reasoning_effort = body.reasoning.effort
-  const { functions, dropped } = splitTools(body.tools)
   if (functions.length > 0) {
     out.tools = functions.map((f) => ({
       type: 'function',
@@ -116,7 +118,7 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
     out.stream = true
     out.stream_options = { include_usage: true }
   }
-  return { request: out, dropped }
+  return { request: out, dropped, names }
 }
 
 /**

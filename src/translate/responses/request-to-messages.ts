@@ -5,29 +5,22 @@ import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText 
 import { anthropicToolId } from '../anthropic-tool-id'
 import { AnthropicTurns, instructionsBlock, type AnthropicTurn } from '../anthropic-turns'
 import { historyToolInput } from '../tool-arguments'
-import { toolLoopStartedWithoutThinking } from '../anthropic-thinking'
+import { type EffortThinkingOptions, thinkingForEffort } from '../effort-thinking'
 import { quoted, unsupported as refuse } from '../unsupported'
 import { splitTools } from './hosted-tools'
+import type { FunctionNames } from './function-names'
 import { inputItems, partsText, refuseStoredState } from './input-items'
 import { carriedThinking } from './reasoning-carrier'
 
 type Json = Record<string, any>
 type Block = Json
 
-export interface ResponsesToMessagesOptions {
-  /** Anthropic requires `max_tokens`; a request without `max_output_tokens` gets the gateway's default (which the estimate used). */
-  defaultMaxOutputTokens: number
+export interface ResponsesToMessagesOptions extends EffortThinkingOptions {
   /** The target's web search is priced: a Responses `web_search` tool becomes Anthropic's web search server tool instead of being dropped. */
   webSearch?: boolean
-  /** The provider's id of the model (`claude-opus-4-7`): which form of thinking it takes. */
-  upstreamModel?: string
 }
 
 const unsupported = (where: string, what: string) => refuse('Anthropic', where, what)
-
-/** `reasoning.effort` as a thinking budget (Anthropic's minimum is 1024 tokens). */
-const THINKING_BUDGET: Record<string, number> = { minimal: 1024, low: 2048, medium: 8192, high: 16384, xhigh: 32000 }
-const MIN_THINKING_BUDGET = 1024
 
 function imageBlock(part: Json, where: string): Block {
   const url = typeof part.image_url === 'string' ? part.image_url : undefined
@@ -68,9 +61,9 @@ function blocksOf(content: unknown, where: string): Block[] {
   })
 }
 
-function toolUseBlock(item: Json, where: string): Block {
+function toolUseBlock(item: Json, where: string, names: FunctionNames): Block {
   const input = historyToolInput(item.arguments, `${where}.arguments`)
-  return { type: 'tool_use', id: anthropicToolId(String(item.call_id ?? '')), name: String(item.name ?? ''), input }
+  return { type: 'tool_use', id: anthropicToolId(String(item.call_id ?? '')), name: names.sentName(item), input }
 }
 
 function toolResultBlock(item: Json, where: string): Block {
@@ -144,67 +137,21 @@ function outputFormat(text: Json | null | undefined): Json | undefined {
 }
 
 /**
- * Claude's version, from the provider's id of it (`claude-opus-4-7`, `claude-sonnet-4-20250514`,
- * `claude-3-7-sonnet-…`); undefined for an id that does not carry one.
- */
-function claudeVersion(model: string | undefined): { major: number; minor: number } | undefined {
-  const m = model?.match(/^claude-(?:[a-z]+-)?(\d+)(?:-(\d{1,2}))?(?=-|$)/)
-  return m ? { major: Number(m[1]), minor: Number(m[2] ?? 0) } : undefined
-}
-
-const atLeast = (v: { major: number; minor: number }, major: number, minor: number) => v.major > major || (v.major === major && v.minor >= minor)
-
-/** `reasoning.effort` as Anthropic's `output_config.effort`: `xhigh` exists from Claude 4.7 on, `max` above it before. */
-const ADAPTIVE_EFFORT: Record<string, string> = { minimal: 'low', low: 'low', medium: 'medium', high: 'high' }
-
-/**
- * The least max output of the Claude models that take a thinking budget (Opus 4 and 4.1; the others take
- * 64,000): a `max_tokens` the gateway chooses stays within it.
- */
-const BUDGET_MODELS_MAX_OUTPUT = 32_000
-
-/**
- * Thinking for a `reasoning.effort`, and the `max_tokens` to send with it. Claude 4.6 and later think
- * adaptively at an effort (Opus 4.7 and later refuse a thinking budget with a 400); earlier models take a
- * budget, which must stay below `max_tokens` (none when at least 1024 tokens do not fit). The budget leaves
- * the answer the default max output, or half of `max_tokens` when that is less: a budget just below it
- * would leave the answer a token. Without `max_output_tokens`, `max_tokens` is the budget plus that default.
- * A model id without a version gets a budget.
- */
-function thinkingFor(
-  reasoning: Json | null | undefined,
-  maxOutputTokens: number | undefined,
-  o: ResponsesToMessagesOptions,
-): { thinking: Json; effort?: string; maxTokens: number } | undefined {
-  const requested = String(reasoning?.effort)
-  const version = claudeVersion(o.upstreamModel)
-  if (version && atLeast(version, 4, 6)) {
-    const effort = requested === 'xhigh' ? (atLeast(version, 4, 7) ? 'xhigh' : 'max') : ADAPTIVE_EFFORT[requested]
-    return effort ? { thinking: { type: 'adaptive' }, effort, maxTokens: maxOutputTokens ?? o.defaultMaxOutputTokens } : undefined
-  }
-  const budget = THINKING_BUDGET[requested]
-  if (!budget) return undefined
-  const answer = o.defaultMaxOutputTokens
-  const maxTokens = maxOutputTokens ?? Math.max(answer, Math.min(budget + answer, BUDGET_MODELS_MAX_OUTPUT))
-  const fitted = Math.min(budget, maxTokens - Math.min(answer, Math.floor(maxTokens / 2)))
-  return fitted >= MIN_THINKING_BUDGET ? { thinking: { type: 'enabled', budget_tokens: fitted }, maxTokens } : undefined
-}
-
-/**
  * A Responses request as an Anthropic Messages request (without `model`: the caller sets the provider's
  * own id). Instructions and system/developer messages before the first turn become `system`, later ones
  * instructions where they were said (`instructionsBlock`); function calls become `tool_use`
  * blocks and their outputs `tool_result` blocks; reasoning items that carry Claude's thinking go back as
  * the very blocks Claude sent (others are dropped); turns of one role are merged, as Anthropic wants.
- * Function tools are sent, and web search as Anthropic's server tool when `webSearch` says it is priced
+ * Function tools are sent (those of a namespace under the names `names` gives them), and web search as Anthropic's server tool when `webSearch` says it is priced
  * (the searches of earlier turns are not sent back: their answers are); the hosted tools not sent are
  * returned in `dropped`.
  */
-export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOptions): { request: Json; dropped: string[] } {
+export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOptions): { request: Json; dropped: string[]; names: FunctionNames } {
   refuseStoredState(body, 'A model served by an Anthropic provider')
   if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) throw unsupported('top_logprobs', 'log probabilities')
 
   const system: string[] = typeof body.instructions === 'string' && !isBlank(body.instructions) ? [body.instructions] : []
+  const { functions, dropped, names } = splitTools(body.tools)
   const turns = new AnthropicTurns()
   const append = (role: AnthropicTurn['role'], blocks: Block[]) => turns.append(role, blocks)
 
@@ -226,7 +173,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
         else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
         break
       case 'function_call':
-        append('assistant', [toolUseBlock(item, where)])
+        append('assistant', [toolUseBlock(item, where, names)])
         break
       case 'function_call_output':
         append('user', [toolResultBlock(item, where)])
@@ -248,15 +195,10 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   refuseBlankFinalTurn(last, messages)
   trimFinalAssistantText(messages)
 
-  const { functions, dropped } = splitTools(body.tools)
   const search = o.webSearch && Array.isArray(body.tools) ? body.tools.find(isWebSearch) : undefined
   const tools = [...convertTools(functions), ...(search ? [webSearchTool(search, body.max_tool_calls)] : [])]
   const toolChoice = tools.length > 0 ? convertToolChoice(body.tool_choice, body.parallel_tool_calls, search !== undefined) : undefined
-  // Anthropic refuses thinking with a tool_choice that forces a tool (`any`, or a named one), and in a tool loop whose
-  // assistant turn started without it (one the gateway sent so, or an agent's without reasoning before a handoff):
-  // the answer goes without it.
-  const forcesTool = toolChoice?.type === 'any' || toolChoice?.type === 'tool'
-  const thinking = forcesTool || toolLoopStartedWithoutThinking(messages) ? undefined : thinkingFor(body.reasoning, body.max_output_tokens ?? undefined, o)
+  const thinking = thinkingForEffort(body.reasoning?.effort, body.max_output_tokens ?? undefined, { tool_choice: toolChoice, messages }, o)
   const out: Json = { max_tokens: thinking?.maxTokens ?? body.max_output_tokens ?? o.defaultMaxOutputTokens, messages }
   if (system.length === 1) out.system = system[0]
   else if (system.length > 1) out.system = system.map((text) => ({ type: 'text', text }))
@@ -276,7 +218,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   const endUser = body.user ?? body.safety_identifier
   if (typeof endUser === 'string' && endUser) out.metadata = { user_id: endUser }
   if (body.stream === true) out.stream = true
-  return { request: out, dropped: search ? dropped.filter((type) => responsesBilledTool(type) !== 'web_search') : dropped }
+  return { request: out, dropped: search ? dropped.filter((type) => responsesBilledTool(type) !== 'web_search') : dropped, names }
 }
 
 /** The fields of a Messages request that Anthropic's `count_tokens` takes. */

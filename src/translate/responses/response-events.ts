@@ -2,6 +2,7 @@ import { formatSse } from '../sse'
 import { opensObject, responsesArgumentsOf } from '../tool-arguments'
 import { outputItems, outputText, refusalPart, searchQuery, urlCitation } from './message-to-response'
 import { responseObject } from './response-object'
+import type { FunctionName } from './function-names'
 
 type Json = Record<string, any>
 
@@ -87,10 +88,11 @@ export class ResponseEventWriter {
     return added
   }
 
-  callStart(callId: string, name: string): { index: number; text: string } {
+  /** A call of the client's function, by the client's name of it (a namespaced one's name and namespace). */
+  callStart(callId: string, call: FunctionName): { index: number; text: string } {
     const id = `fc_${callId}`
-    return this.add({ kind: 'function_call', id, text: '', block: { id: callId, name } },
-      { id, type: 'function_call', status: 'in_progress', arguments: '', call_id: callId, name })
+    return this.add({ kind: 'function_call', id, text: '', block: { id: callId, ...call } },
+      { id, type: 'function_call', status: 'in_progress', arguments: '', call_id: callId, ...call })
   }
 
   /** A web search, its query to be streamed as the JSON of its input: announced in progress. */

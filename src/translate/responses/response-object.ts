@@ -11,7 +11,7 @@ export function requestEcho(body: Json): Json {
     temperature: body.temperature ?? null,
     text: body.text ?? { format: { type: 'text' } },
     tool_choice: body.tool_choice ?? 'auto',
-    tools: Array.isArray(body.tools) ? body.tools.filter((t: Json) => t?.type === 'function') : [],
+    tools: Array.isArray(body.tools) ? body.tools.filter((t: Json) => t?.type === 'function' || t?.type === 'namespace') : [],
     top_p: body.top_p ?? null,
   }
 }

@@ -29,8 +29,8 @@ export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToM
     body: withFieldsLast(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp), { model: model.upstreamModel }),
     features,
     usageOf: anthropicMessageCounts,
-    reply: (message) => JSON.stringify(messageToResponse(message, echo)),
-    stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToResponseEvents(echo)),
+    reply: (message) => JSON.stringify(messageToResponse(message, echo, translated.names)),
+    stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToResponseEvents(echo, translated.names)),
   })
   return { request, dropped: translated.dropped, features, exchangeFor }
 }

@@ -25,7 +25,7 @@ export function responsesViaChat(
 ) {
   const echo = requestEcho(body)
   const outputCap = config.cap_output_tokens ? outputBound(body.max_output_tokens, 1, config.default_max_output_tokens) : undefined
-  const { request, dropped } = responsesRequestToChat(body, { outputCapField: openAIOutputCapField(target.provider), outputCap })
+  const { request, dropped, names } = responsesRequestToChat(body, { outputCapField: openAIOutputCapField(target.provider), outputCap })
   const features = openAIChatFeatures(request, target.upstreamModel)
   const exchangeFor: ExchangeFor = (model, outputClamp) => {
     return {
@@ -33,8 +33,8 @@ export function responsesViaChat(
       body: withFieldsLast(outputClamp === null ? request : withOpenAIOutputCap(request, model.provider, outputClamp), { model: model.upstreamModel }),
       features,
       usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
-      reply: (completion) => JSON.stringify(completionToResponse(completion, echo)),
-      stream: (upstream, meter) => convertStream(meterOpenAIStream(upstream, { ...meter, passUsage: true }), new ChunksToResponseEvents(echo)),
+      reply: (completion) => JSON.stringify(completionToResponse(completion, echo, names)),
+      stream: (upstream, meter) => convertStream(meterOpenAIStream(upstream, { ...meter, passUsage: true }), new ChunksToResponseEvents(echo, names)),
     }
   }
   return { request, dropped, features, exchangeFor }
