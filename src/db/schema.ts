@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { EXPIRING_STORED_IDS } from './expiring-stored-ids'
 
 export const users = sqliteTable('users', {
   id: text('id').primaryKey(),
@@ -270,8 +271,13 @@ export const storedResponses = sqliteTable(
      */
     expiresWith: text('expires_with'),
   },
-  // created_at: the retention prune's (src/records/stored-retention.ts); expires_with: a response's delete takes its items.
-  (t) => [index('stored_responses_user').on(t.userId), index('stored_responses_created').on(t.createdAt), index('stored_responses_expires_with').on(t.expiresWith)],
+  // expiring: the retention prune's (src/records/stored-retention.ts), over the rows it may delete only, so that it
+  // never steps over the kept ones; expires_with: a response's delete takes its items.
+  (t) => [
+    index('stored_responses_user').on(t.userId),
+    index('stored_responses_expiring').on(t.createdAt).where(sql.raw(EXPIRING_STORED_IDS)),
+    index('stored_responses_expires_with').on(t.expiresWith),
+  ],
 )
 
 /**

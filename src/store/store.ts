@@ -95,12 +95,6 @@ export interface StoredResponseRow {
   expires_with?: string | null
 }
 
-/**
- * The stored ids a provider forgets by age (OpenAI and xAI keep a stored response 30 days): responses, and the
- * items that go with them. A conversation, and the items of its turns, are kept: no provider expires them.
- */
-export const EXPIRING_STORED_IDS = "(kind = 'response' OR (kind = 'item' AND expires_with IS NOT NULL))"
-
 /** What a turn adds to a conversation: tokens, media parts and bytes. */
 export interface StoredGrowth {
   tokens: number

@@ -6,6 +6,7 @@
  */
 import { sql } from 'drizzle-orm'
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core'
+import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
 
 const micros = (name: string) => bigint(name, { mode: 'number' })
 const millis = (name: string) => bigint(name, { mode: 'number' })
@@ -223,8 +224,13 @@ export const storedResponses = pgTable(
      */
     expiresWith: text('expires_with'),
   },
-  // created_at: the retention prune's (src/records/stored-retention.ts); expires_with: a response's delete takes its items.
-  (t) => [index('stored_responses_user').on(t.userId), index('stored_responses_created').on(t.createdAt), index('stored_responses_expires_with').on(t.expiresWith)],
+  // expiring: the retention prune's (src/records/stored-retention.ts), over the rows it may delete only, so that it
+  // never steps over the kept ones; expires_with: a response's delete takes its items.
+  (t) => [
+    index('stored_responses_user').on(t.userId),
+    index('stored_responses_expiring').on(t.createdAt).where(sql.raw(EXPIRING_STORED_IDS)),
+    index('stored_responses_expires_with').on(t.expiresWith),
+  ],
 )
 
 export const alerts = pgTable(
