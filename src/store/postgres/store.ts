@@ -69,6 +69,9 @@ const PRUNE_LOG = `DELETE FROM api_request_log WHERE id IN
 const PRUNE_STORED = `DELETE FROM stored_responses WHERE id IN
   (SELECT id FROM stored_responses WHERE created_at < $1 AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`
 
+const DELETE_STORED_OF = `DELETE FROM stored_responses WHERE id IN
+  (SELECT id FROM stored_responses WHERE user_id = $1 LIMIT ${MAINTENANCE_BATCH})`
+
 /**
  * The store for several replicas: one Postgres database (TOLLGATE_DATABASE_URL), through Bun's built-in
  * client (Bun.SQL). Its committed migrations (drizzle-pg/) are applied at startup. The ledger's
@@ -260,6 +263,9 @@ export class PostgresStore implements Store {
 
   async deleteUser(id: string): Promise<boolean> {
     const pgDb = drizzle({ client: this.bounded, schema: tables })
+    const deletable = await pgDb.select({ id: tables.users.id }).from(tables.users).where(userWithoutHolds(tables, id))
+    if (deletable.length === 0) return false
+    await deleteInBatches(async () => (await this.bounded.unsafe(DELETE_STORED_OF, [id])).count, () => false)
     // Its cascade locks the user's keys after the user's row: a transaction that locks them in the other order
     // deadlocks with it, Postgres undoes one of the two, and this runs again.
     return retryingConflicts(() => pgDb.transaction(async (tx) => {
