@@ -252,7 +252,7 @@ export class PostgresStore implements Store {
       const set = changes as Partial<typeof tables.users.$inferInsert>
       const [row] = await tx
         .update(tables.users)
-        .set(periodFrom === null ? { ...set, ...rollForNewBudget(before, changes, now) } : { ...set, spend: usageCostSince(tables.usage, id, periodFrom) })
+        .set(periodFrom === null ? { ...set, ...rollForNewBudget(before, changes, now) } : { ...set, spend: usageCostSince(tables, id, periodFrom) })
         .where(eq(tables.users.id, id))
         .returning()
       const updated = row as unknown as typeof sqliteTables.users.$inferSelect

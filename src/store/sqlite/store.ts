@@ -189,7 +189,7 @@ export class SqliteStore implements Store {
             .get()
           if (!before) return undefined
           const set =
-            periodFrom === null ? { ...changes, ...rollForNewBudget(before, changes, now) } : { ...changes, spend: usageCostSince(tables.usage, id, periodFrom) }
+            periodFrom === null ? { ...changes, ...rollForNewBudget(before, changes, now) } : { ...changes, spend: usageCostSince(tables, id, periodFrom) }
           const row = tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()!
           if (blocked && row.blocked && !before.blocked) this.insertAlert(blocked(row))
           return { row, wasBlocked: before.blocked }
