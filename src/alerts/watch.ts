@@ -3,11 +3,14 @@ import type { AlertSettings } from '../config/schema'
 import type { AlertRows, KeySpend, UserSpend } from '../store/store'
 import type { NewAlert } from './outbox'
 import { codeSpan } from './code-span'
+import { yieldToRequests } from '../db/maintenance'
 
 const DAY_MS = 86_400_000
 /** Distinct unpriced models alerted per interval and process; past that, one alert counts the rest. */
 const UNPRICED_MODELS_PER_INTERVAL = 20
 const PERIODS: BudgetPeriod[] = ['daily', 'weekly', 'monthly']
+/** Alerts a check raises in one turn of the event loop: one lookup and one transaction of a few ms. */
+const RAISED_TOGETHER = 200
 
 /** Refusals of unpriced models in one interval (its start), per model, and past the bound. */
 interface UnpricedCounts {
@@ -86,15 +89,19 @@ export class AlertWatch {
     }
     if (this.settings.key_expiry_days > 0) await part(() => this.expiryAlerts(now, once))
     const unpricedEnded = this.unpricedAlerts(now, once)
-    // Side by side: on Postgres each is a transaction of its own, and a burst of new ones should not queue.
     const raised = new Set([...this.raised].filter((key) => crossed.has(key)))
     this.raised = raised
-    await Promise.all(
-      due.map(async (a) => {
-        await raise(a)
-        raised.add(a.dedupeKey)
-      }),
-    )
+    // A chunk at a time, raised side by side (the outbox writes them together), yielding between chunks: a
+    // restart's first check finds every crossing of the period again, tens of thousands on a large install.
+    for (let i = 0; i < due.length; i += RAISED_TOGETHER) {
+      if (i > 0) await yieldToRequests()
+      await Promise.all(
+        due.slice(i, i + RAISED_TOGETHER).map(async (a) => {
+          await raise(a)
+          raised.add(a.dedupeKey)
+        }),
+      )
+    }
     if (this.unpricedEnded === unpricedEnded) this.unpricedEnded = null
     // The users' part judged every period and its alerts are written: the next check need not look back past
     // now, whatever another part did (one failing on every check would otherwise have each check read the

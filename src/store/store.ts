@@ -255,10 +255,11 @@ export interface RefusalAggregate {
 /** The alert outbox's rows (src/alerts/outbox.ts has its rules) and the figures the alert watch reads. */
 export interface AlertRows {
   /**
-   * The alert and one pending delivery per webhook, in one transaction, unless an alert with its dedupe key
-   * exists (raised by any process): true when written.
+   * Each alert and one pending delivery per webhook, unless an alert with its dedupe key exists (raised by any
+   * process): whether each was written. Those whose keys one lookup finds are left out; the rest are written
+   * in one transaction (a check's burst of crossings, a restart's check finding them all again).
    */
-  insert(a: StoredAlert, webhooks: readonly string[]): Promise<boolean>
+  insertAll(entries: readonly OutboxEntry[]): Promise<boolean[]>
   /**
    * Up to `limit` deliveries to `webhook` due at `now`, the longest due first, each claimed by this process alone
    * (its next attempt set to `leaseUntil`). One webhook at a time, so that each has room of its own: another's
