@@ -302,7 +302,7 @@ export const alerts = sqliteTable(
      */
     dedupeUntil: integer('dedupe_until'),
   },
-  (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt)],
+  (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt), index('alerts_kind_time').on(t.kind, t.createdAt)],
 )
 
 /** One row per alert and configured webhook: pending until delivered, failed after the last attempt. */

@@ -244,7 +244,7 @@ export const alerts = pgTable(
     createdAt: millis('created_at').notNull(),
     dedupeUntil: millis('dedupe_until'),
   },
-  (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt)],
+  (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt), index('alerts_kind_time').on(t.kind, t.createdAt)],
 )
 
 export const alertDeliveries = pgTable(
