@@ -147,6 +147,10 @@ export const usage = sqliteTable(
     index('usage_key_time').on(t.keyId, t.createdAt),
     // A model's rows newest first (`/v1/usage?model=`): without it, a model with few rows reads the whole table.
     index('usage_model').on(t.model, t.id),
+    // A user's, a key's rows newest first, page after page (`/v1/usage?user_id=`, its CSV export): ordered by
+    // time, each page read and sorted every row of theirs below its cursor, an export of n rows O(n²).
+    index('usage_user_id').on(t.userId, t.id),
+    index('usage_key_id').on(t.keyId, t.id),
     // The rows of a status other than ok, newest first: they are few, so this costs only the inserts that are
     // not ok. SQLite uses a partial index only for a query that says its condition (see usageFilter).
     index('usage_not_ok').on(t.status, t.id).where(sql`status <> 'ok'`),

@@ -125,6 +125,8 @@ export const usage = pgTable(
     index('usage_time').on(t.createdAt),
     index('usage_key_time').on(t.keyId, t.createdAt),
     index('usage_model').on(t.model, t.id),
+    index('usage_user_id').on(t.userId, t.id),
+    index('usage_key_id').on(t.keyId, t.id),
     index('usage_not_ok').on(t.status, t.id).where(sql`status <> 'ok'`),
   ],
 )
