@@ -38,6 +38,9 @@ const SQLITE: Shipped = [
     ['0015_alert_dedupe_until', 1796341562324, 'cd3f1286298cc69542966e9e58b87dd67ba7783d4de2a1368156b76abdb96a05'],
     ['0016_user_last_period_budget_filled', 1796343436922, '0724540696bf1f1ae2352496f6d14e90d1729acd0293a909316ba8e250b5b602'],
     ['0017_stored_response_holds_audio_unknown', 1796343439521, 'ebd85a823d3d6650c374b595b8e7d284c953c9b318da7fcdabc22b0dbea427b5'],
+    ['0018_stored_response_expiring_index', 1796380120065, '03a44458146fcaa2c10ad279fb8d6899684fabbdc1ba371eea3c6666a0f90f8d'],
+    ['0019_alert_kind_time_index', 1796380951743, 'fa436b8823d99535f3e582e2ef184c8fa61a3ed6c67cb27acd460fd33c11d25a'],
+    ['0020_usage_user_key_id_index', 1796381053232, 'abf6ab4f11853a6c5e7c9809bd81b53c4dffa76d4b0d9bfbe971b50f763c3178'],
 ]
 
 const POSTGRES: Shipped = [
@@ -58,6 +61,9 @@ const POSTGRES: Shipped = [
     ['0014_alert_dedupe_until', 1796341562538, 'a5df01352c19a0174729ff2776823d6f6453726e168341df6cbdbc23cf1294ef'],
     ['0015_user_last_period_budget_filled', 1796343440467, '8528d9b5b6471726ec3afa1b7b0c721aed2c874146377dc074ad9b15c75c8340'],
     ['0016_stored_response_holds_audio_unknown', 1796343441230, 'b5a1302dfca05d1a12b89008fde90e0499724ccec16e3c4aeef514d41f7084f6'],
+    ['0017_stored_response_expiring_index', 1796380121490, '06519e95029769bbd3af29784996205848b323a77c9c71b0e70acaaadca6cd6c'],
+    ['0018_alert_kind_time_index', 1796380952610, '7e063b1623eee6c4e3574db435648632c8fdc33cf29279f79aaa159d480b3e1d'],
+    ['0019_usage_user_key_id_index', 1796381054196, '14eca6f5000248f1ebef6c450325fc34770ab98e947ccb9d7da240627b5d9ea3'],
 ]
 
 /** Each migration of a journal as it is in the tree: its tag, date and the hash of its file. */

@@ -34,10 +34,32 @@ export class AlertOutbox {
     private readonly webhooks: readonly string[],
   ) {}
 
-  /** Writes the alert and its deliveries unless its dedupe key was raised before; returns its id if new. */
+  /** Raised in the turn of the event loop under way, to be written together at its end (writeTogether). */
+  private together: Array<{ entry: OutboxEntry; written: PromiseWithResolvers<boolean> }> | null = null
+
+  /**
+   * Writes the alert and its deliveries unless its dedupe key was raised before; returns its id if new. The
+   * alerts raised in one turn of the event loop (a check's chunk of crossings) are written together.
+   */
   async raise(a: NewAlert, now = Date.now()): Promise<string | null> {
-    const { alert, webhooks } = this.entry(a, now)
-    return (await this.rows.insert(alert, webhooks)) ? alert.id : null
+    const entry = this.entry(a, now)
+    if (!this.together) {
+      const together = (this.together = [])
+      queueMicrotask(() => void this.writeTogether(together))
+    }
+    const written = Promise.withResolvers<boolean>()
+    this.together.push({ entry, written })
+    return (await written.promise) ? entry.alert.id : null
+  }
+
+  private async writeTogether(together: NonNullable<typeof this.together>): Promise<void> {
+    this.together = null
+    try {
+      const written = await this.rows.insertAll(together.map((t) => t.entry))
+      together.forEach((t, i) => t.written.resolve(written[i]!))
+    } catch (error) {
+      for (const t of together) t.written.reject(error)
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { currentPeriod, nextPeriodStart, periodStart, shownPeriodStart, type BudgetPeriod } from '../budget/period'
 import type { AlertSettings } from '../config/schema'
+import { yieldToRequests } from '../db/maintenance'
 import type { AlertRows, KeySpend, UserSpend } from '../store/store'
 import type { NewAlert } from './outbox'
 import { codeSpan } from './code-span'
@@ -8,6 +9,18 @@ const DAY_MS = 86_400_000
 /** Distinct unpriced models alerted per interval and process; past that, one alert counts the rest. */
 const UNPRICED_MODELS_PER_INTERVAL = 20
 const PERIODS: BudgetPeriod[] = ['daily', 'weekly', 'monthly']
+/** Alerts a check raises in one turn of the event loop: one lookup and one transaction of a few ms. */
+const RAISED_TOGETHER = 200
+/** Users or keys a check judges in one turn of the event loop (each up to one alert per threshold). */
+const JUDGED_TOGETHER = 500
+
+/** `judge` on each row, yielding between slices: 10,000 users over their thresholds were 100 ms of one turn. */
+async function inSlices<T>(rows: readonly T[], judge: (row: T) => void): Promise<void> {
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0 && i % JUDGED_TOGETHER === 0) await yieldToRequests()
+    judge(rows[i]!)
+  }
+}
 
 /** Refusals of unpriced models in one interval (its start), per model, and past the bound. */
 interface UnpricedCounts {
@@ -86,15 +99,19 @@ export class AlertWatch {
     }
     if (this.settings.key_expiry_days > 0) await part(() => this.expiryAlerts(now, once))
     const unpricedEnded = this.unpricedAlerts(now, once)
-    // Side by side: on Postgres each is a transaction of its own, and a burst of new ones should not queue.
     const raised = new Set([...this.raised].filter((key) => crossed.has(key)))
     this.raised = raised
-    await Promise.all(
-      due.map(async (a) => {
-        await raise(a)
-        raised.add(a.dedupeKey)
-      }),
-    )
+    // A chunk at a time, raised side by side (the outbox writes them together), yielding between chunks: a
+    // restart's first check finds every crossing of the period again, tens of thousands on a large install.
+    for (let i = 0; i < due.length; i += RAISED_TOGETHER) {
+      if (i > 0) await yieldToRequests()
+      await Promise.all(
+        due.slice(i, i + RAISED_TOGETHER).map(async (a) => {
+          await raise(a)
+          raised.add(a.dedupeKey)
+        }),
+      )
+    }
     if (this.unpricedEnded === unpricedEnded) this.unpricedEnded = null
     // The users' part judged every period and its alerts are written: the next check need not look back past
     // now, whatever another part did (one failing on every check would otherwise have each check read the
@@ -110,7 +127,7 @@ export class AlertWatch {
   }
 
   private async userThresholdAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {
-    for (const u of await this.rows.usersOver(this.lowestBasisPoints)) this.storedPeriodThresholds(u, now, raise)
+    await inSlices(await this.rows.usersOver(this.lowestBasisPoints), (u) => this.storedPeriodThresholds(u, now, raise))
     // A crossing settled in a period's last check interval (or before a crash) is first seen by a check in
     // the next period, and a request there (or a new budget) rolls the user's row to it, spend 0: the roll keeps
     // the ended period's start, spend and budget, judged by the first check after the period ended (the first
@@ -118,11 +135,11 @@ export class AlertWatch {
     // used (its stored start: one whose kind an earlier version set within it began then; the budget it ended
     // under, so a restart's check, or another replica's, finds what was raised). The outbox drops what was raised.
     for (const { period, start, end } of this.periodsEndedSince(this.lastCheck, now))
-      for (const u of await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints)) this.userThresholds(u, u.period_start, u.spend, raise)
+      await inSlices(await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints), (u) => this.userThresholds(u, u.period_start, u.spend, raise))
   }
 
   private async keyThresholdAlerts(raise: (a: NewAlert) => void): Promise<void> {
-    for (const k of await this.rows.keysOver(this.lowestBasisPoints)) this.keyThresholds(k, raise)
+    await inSlices(await this.rows.keysOver(this.lowestBasisPoints), (k) => this.keyThresholds(k, raise))
   }
 
   private async expiryAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {

@@ -1,6 +1,6 @@
 export type BudgetPeriod = 'daily' | 'weekly' | 'monthly'
 
-const DAY_MS = 86_400_000
+export const DAY_MS = 86_400_000
 
 /** Start of the calendar period (UTC) containing `now`; weeks start on Monday. Unlimited periods never roll: 0. */
 export function periodStart(period: BudgetPeriod | null, now: number): number {

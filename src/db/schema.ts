@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { EXPIRING_STORED_IDS } from './expiring-stored-ids'
 
 export const users = sqliteTable('users', {
   id: text('id').primaryKey(),
@@ -146,6 +147,10 @@ export const usage = sqliteTable(
     index('usage_key_time').on(t.keyId, t.createdAt),
     // A model's rows newest first (`/v1/usage?model=`): without it, a model with few rows reads the whole table.
     index('usage_model').on(t.model, t.id),
+    // A user's, a key's rows newest first, page after page (`/v1/usage?user_id=`, its CSV export): ordered by
+    // time, each page read and sorted every row of theirs below its cursor, an export of n rows O(n²).
+    index('usage_user_id').on(t.userId, t.id),
+    index('usage_key_id').on(t.keyId, t.id),
     // The rows of a status other than ok, newest first: they are few, so this costs only the inserts that are
     // not ok. SQLite uses a partial index only for a query that says its condition (see usageFilter).
     index('usage_not_ok').on(t.status, t.id).where(sql`status <> 'ok'`),
@@ -270,8 +275,13 @@ export const storedResponses = sqliteTable(
      */
     expiresWith: text('expires_with'),
   },
-  // created_at: the retention prune's (src/records/stored-retention.ts); expires_with: a response's delete takes its items.
-  (t) => [index('stored_responses_user').on(t.userId), index('stored_responses_created').on(t.createdAt), index('stored_responses_expires_with').on(t.expiresWith)],
+  // expiring: the retention prune's (src/records/stored-retention.ts), over the rows it may delete only, so that it
+  // never steps over the kept ones; expires_with: a response's delete takes its items.
+  (t) => [
+    index('stored_responses_user').on(t.userId),
+    index('stored_responses_expiring').on(t.createdAt).where(sql.raw(EXPIRING_STORED_IDS)),
+    index('stored_responses_expires_with').on(t.expiresWith),
+  ],
 )
 
 /**
@@ -296,7 +306,7 @@ export const alerts = sqliteTable(
      */
     dedupeUntil: integer('dedupe_until'),
   },
-  (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt)],
+  (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt), index('alerts_kind_time').on(t.kind, t.createdAt)],
 )
 
 /** One row per alert and configured webhook: pending until delivered, failed after the last attempt. */

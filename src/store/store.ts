@@ -95,12 +95,6 @@ export interface StoredResponseRow {
   expires_with?: string | null
 }
 
-/**
- * The stored ids a provider forgets by age (OpenAI and xAI keep a stored response 30 days): responses, and the
- * items that go with them. A conversation, and the items of its turns, are kept: no provider expires them.
- */
-export const EXPIRING_STORED_IDS = "(kind = 'response' OR (kind = 'item' AND expires_with IS NOT NULL))"
-
 /** What a turn adds to a conversation: tokens, media parts and bytes. */
 export interface StoredGrowth {
   tokens: number
@@ -180,6 +174,8 @@ export interface Store {
    * Deletes the user, and its keys with it (foreign key cascade), unless it has a request in flight
    * (userWithoutHolds), judged with every hold committed before it in sight: a reservation locks the user's
    * row, and is waited for. Returns whether it was deleted (false: a request in flight, or no such user).
+   * Its stored ids go first, MAINTENANCE_BATCH at a time (deleteInBatches), when it has none in flight then:
+   * an agent's kept conversation items can be millions, and a cascade over them one statement of seconds.
    */
   deleteUser(id: string): Promise<boolean>
   /**
@@ -259,10 +255,11 @@ export interface RefusalAggregate {
 /** The alert outbox's rows (src/alerts/outbox.ts has its rules) and the figures the alert watch reads. */
 export interface AlertRows {
   /**
-   * The alert and one pending delivery per webhook, in one transaction, unless an alert with its dedupe key
-   * exists (raised by any process): true when written.
+   * Each alert and one pending delivery per webhook, unless an alert with its dedupe key exists (raised by any
+   * process): whether each was written. Those whose keys one lookup finds are left out; the rest are written
+   * in one transaction (a check's burst of crossings, a restart's check finding them all again).
    */
-  insert(a: StoredAlert, webhooks: readonly string[]): Promise<boolean>
+  insertAll(entries: readonly OutboxEntry[]): Promise<boolean[]>
   /**
    * Up to `limit` deliveries to `webhook` due at `now`, the longest due first, each claimed by this process alone
    * (its next attempt set to `leaseUntil`). One webhook at a time, so that each has room of its own: another's

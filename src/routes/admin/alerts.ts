@@ -1,4 +1,3 @@
-import { and, desc, eq, inArray, lt, or } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { badRequest, notFound } from '../../http/errors'
@@ -11,31 +10,25 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 
 /** Alerts newest first, each with its deliveries: what was raised, and whether every webhook got it. */
 export const alertRoutes = ({ store, alerts: service }: Services) => {
-  const { db, tables: { alerts, alertDeliveries } } = store
   const cursorOf = (a: { createdAt: number; id: string }) => `${a.createdAt}.${a.id}`
   const afterCursor = (cursor: string | undefined) => {
     if (cursor === undefined) return undefined
     const m = /^(\d+)\.(alt_[0-9a-f]{32})$/.exec(cursor)
     if (!m) throw badRequest('Invalid query: cursor: is not one this API returned')
-    const t = Number(m[1])
-    return or(lt(alerts.createdAt, t), and(eq(alerts.createdAt, t), lt(alerts.id, m[2]!)))
+    return { createdAt: Number(m[1]), id: m[2]! }
   }
 
   return new Elysia({ name: 'admin-alerts' })
     .get(
       '/v1/alerts',
       async ({ query }) => {
-        const withStatus = query.status
-          ? inArray(alerts.id, db.select({ id: alertDeliveries.alertId }).from(alertDeliveries).where(eq(alertDeliveries.status, query.status)))
-          : undefined
-        const rows = await db
-          .select()
-          .from(alerts)
-          .where(and(query.kind ? eq(alerts.kind, query.kind) : undefined, withStatus, afterCursor(query.cursor)))
-          .orderBy(desc(alerts.createdAt), desc(alerts.id))
-          .limit(query.limit + 1)
-          .offset(query.cursor !== undefined ? 0 : (query.offset ?? 0))
-        const deliveries = rows.length ? await db.select().from(alertDeliveries).where(inArray(alertDeliveries.alertId, rows.map((r) => r.id))) : []
+        const { rows, deliveries } = await store.records.run('alertRows', {
+          kind: query.kind,
+          status: query.status,
+          after: afterCursor(query.cursor),
+          limit: query.limit + 1,
+          offset: query.offset ?? 0,
+        })
         return toPage(
           rows,
           query.limit,

@@ -21,7 +21,18 @@ const PRUNE_ALERTS = `DELETE FROM alerts WHERE id IN
 export function postgresAlertRows(sql: SQL): AlertRows {
   const db = drizzle({ client: sql, schema: tables })
   return {
-    insert: (alert, webhooks) => db.transaction((tx) => insertOutboxEntry(tx, { alert, webhooks })),
+    async insertAll(entries) {
+      const keys = JSON.stringify(entries.map((e) => e.alert.dedupeKey))
+      const found = await sql`SELECT dedupe_key FROM alerts WHERE dedupe_key IN (SELECT json_array_elements_text(${keys}::text::json))`
+      const raised = new Set(found.map((r: any) => r.dedupe_key))
+      const fresh = entries.filter((e) => !raised.has(e.alert.dedupeKey))
+      const written = new Set<OutboxEntry>()
+      if (fresh.length > 0)
+        await db.transaction(async (tx) => {
+          for (const e of fresh) if (await insertOutboxEntry(tx, e)) written.add(e)
+        })
+      return entries.map((e) => written.has(e))
+    },
     async claimDue(webhook, now, leaseUntil, limit) {
       const rows = await sql`
         WITH due AS (

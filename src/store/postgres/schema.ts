@@ -6,6 +6,7 @@
  */
 import { sql } from 'drizzle-orm'
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core'
+import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
 
 const micros = (name: string) => bigint(name, { mode: 'number' })
 const millis = (name: string) => bigint(name, { mode: 'number' })
@@ -124,6 +125,8 @@ export const usage = pgTable(
     index('usage_time').on(t.createdAt),
     index('usage_key_time').on(t.keyId, t.createdAt),
     index('usage_model').on(t.model, t.id),
+    index('usage_user_id').on(t.userId, t.id),
+    index('usage_key_id').on(t.keyId, t.id),
     index('usage_not_ok').on(t.status, t.id).where(sql`status <> 'ok'`),
   ],
 )
@@ -223,8 +226,13 @@ export const storedResponses = pgTable(
      */
     expiresWith: text('expires_with'),
   },
-  // created_at: the retention prune's (src/records/stored-retention.ts); expires_with: a response's delete takes its items.
-  (t) => [index('stored_responses_user').on(t.userId), index('stored_responses_created').on(t.createdAt), index('stored_responses_expires_with').on(t.expiresWith)],
+  // expiring: the retention prune's (src/records/stored-retention.ts), over the rows it may delete only, so that it
+  // never steps over the kept ones; expires_with: a response's delete takes its items.
+  (t) => [
+    index('stored_responses_user').on(t.userId),
+    index('stored_responses_expiring').on(t.createdAt).where(sql.raw(EXPIRING_STORED_IDS)),
+    index('stored_responses_expires_with').on(t.expiresWith),
+  ],
 )
 
 export const alerts = pgTable(
@@ -238,7 +246,7 @@ export const alerts = pgTable(
     createdAt: millis('created_at').notNull(),
     dedupeUntil: millis('dedupe_until'),
   },
-  (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt)],
+  (t) => [uniqueIndex('alerts_dedupe').on(t.dedupeKey), index('alerts_time').on(t.createdAt), index('alerts_kind_time').on(t.kind, t.createdAt)],
 )
 
 export const alertDeliveries = pgTable(

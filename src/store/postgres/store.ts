@@ -12,7 +12,7 @@ import { rollForNewBudget } from '../ended-period'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { MAX_QUEUED_LOG_ROWS, MAX_QUEUED_REFUSAL_COUNTS, QueueCap } from '../queue-cap'
-import { EXPIRING_STORED_IDS } from '../store'
+import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
 import { DatabaseReadOnly } from '../read-only'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
@@ -68,6 +68,9 @@ const PRUNE_LOG = `DELETE FROM api_request_log WHERE id IN
 
 const PRUNE_STORED = `DELETE FROM stored_responses WHERE id IN
   (SELECT id FROM stored_responses WHERE created_at < $1 AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`
+
+const DELETE_STORED_OF = `DELETE FROM stored_responses WHERE id IN
+  (SELECT id FROM stored_responses WHERE user_id = $1 LIMIT ${MAINTENANCE_BATCH})`
 
 /**
  * The store for several replicas: one Postgres database (TOLLGATE_DATABASE_URL), through Bun's built-in
@@ -255,7 +258,7 @@ export class PostgresStore implements Store {
       const set = changes as Partial<typeof tables.users.$inferInsert>
       const [row] = await tx
         .update(tables.users)
-        .set(periodFrom === null ? { ...set, ...rollForNewBudget(before, changes, now) } : { ...set, spend: usageCostSince(tables.usage, id, periodFrom) })
+        .set(periodFrom === null ? { ...set, ...rollForNewBudget(before, changes, now) } : { ...set, spend: usageCostSince(tables, id, periodFrom) })
         .where(eq(tables.users.id, id))
         .returning()
       const updated = row as unknown as typeof sqliteTables.users.$inferSelect
@@ -266,6 +269,9 @@ export class PostgresStore implements Store {
 
   async deleteUser(id: string): Promise<boolean> {
     const pgDb = drizzle({ client: this.bounded, schema: tables })
+    const deletable = await pgDb.select({ id: tables.users.id }).from(tables.users).where(userWithoutHolds(tables, id))
+    if (deletable.length === 0) return false
+    await deleteInBatches(async () => (await this.bounded.unsafe(DELETE_STORED_OF, [id])).count, () => false)
     // Its cascade locks the user's keys after the user's row: a transaction that locks them in the other order
     // deadlocks with it, Postgres undoes one of the two, and this runs again.
     return retryingConflicts(() => pgDb.transaction(async (tx) => {

@@ -40,6 +40,10 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
     `UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE alert_id = ? AND status = 'failed'`,
   )
   const exists = db.prepare<{ id: string }, [string]>('SELECT id FROM alerts WHERE id = ?')
+  // The keys as one JSON array: one statement, whatever their number.
+  const raisedKeys = db.prepare<{ dedupe_key: string }, [string]>('SELECT dedupe_key FROM alerts WHERE dedupe_key IN (SELECT value FROM json_each(?))')
+  // Each a savepoint of this one transaction (sqliteAlertInsert).
+  const insertEach = db.transaction((entries: OutboxEntry[]) => new Set(entries.filter((e) => insert(e)))).immediate
   // Their deliveries go with them (ON DELETE CASCADE).
   const prune = db.prepare<unknown, [number]>(
     `DELETE FROM alerts WHERE id IN
@@ -63,7 +67,12 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
   )
 
   return {
-    insert: (a, webhooks) => writes.waitingForLock(() => insert({ alert: a, webhooks })),
+    async insertAll(entries) {
+      const raised = new Set(raisedKeys.all(JSON.stringify(entries.map((e) => e.alert.dedupeKey))).map((r) => r.dedupe_key))
+      const fresh = entries.filter((e) => !raised.has(e.alert.dedupeKey))
+      const written = fresh.length === 0 ? new Set() : await writes.waitingForLock(() => insertEach(fresh))
+      return entries.map((e) => written.has(e))
+    },
     async claimDue(webhook, now, leaseUntil, limit) {
       const claimed: DueDelivery[] = []
       for (const row of dueRows.all(now, webhook, limit))

@@ -13,7 +13,7 @@ import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
 import { DatabaseReadOnly } from '../read-only'
 import { MAX_QUEUED_LOG_ROWS, QueueCap } from '../queue-cap'
-import { EXPIRING_STORED_IDS } from '../store'
+import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, RefusalRows, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { sqliteAlertInsert, sqliteAlertRows } from './alert-rows'
@@ -46,6 +46,7 @@ export class SqliteStore implements Store {
   private readonly selectResponses: Statement<SqliteStoredResponseRow, [string, string]>
   private readonly removeResponse: Statement<unknown, [string, string]>
   private readonly pruneResponses: Statement<unknown, [number]>
+  private readonly deleteStoredOf: Statement<unknown, [string]>
   private readonly reservations: Statement<{ n: number; amount: number }, []>
 
   constructor(readonly db: Db, onError: (error: unknown) => void = console.error, options: { maxQueuedLogRows?: number } = {}) {
@@ -105,6 +106,9 @@ export class SqliteStore implements Store {
     this.pruneResponses = client.prepare(
       `DELETE FROM stored_responses WHERE rowid IN
          (SELECT rowid FROM stored_responses WHERE created_at < ? AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
+    )
+    this.deleteStoredOf = client.prepare(
+      `DELETE FROM stored_responses WHERE rowid IN (SELECT rowid FROM stored_responses WHERE user_id = ? LIMIT ${MAINTENANCE_BATCH})`,
     )
     this.reservations = client.prepare('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
   }
@@ -185,7 +189,7 @@ export class SqliteStore implements Store {
             .get()
           if (!before) return undefined
           const set =
-            periodFrom === null ? { ...changes, ...rollForNewBudget(before, changes, now) } : { ...changes, spend: usageCostSince(tables.usage, id, periodFrom) }
+            periodFrom === null ? { ...changes, ...rollForNewBudget(before, changes, now) } : { ...changes, spend: usageCostSince(tables, id, periodFrom) }
           const row = tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()!
           if (blocked && row.blocked && !before.blocked) this.insertAlert(blocked(row))
           return { row, wasBlocked: before.blocked }
@@ -196,6 +200,8 @@ export class SqliteStore implements Store {
   }
 
   async deleteUser(id: string): Promise<boolean> {
+    if (!this.db.select({ id: tables.users.id }).from(tables.users).where(userWithoutHolds(tables, id)).get()) return false
+    await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteStoredOf.run(id).changes), () => false)
     // One statement under the write lock, which every hold is written under: none committed can be missed.
     const deleted = await this.write((db) => db.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id }))
     return deleted.length > 0

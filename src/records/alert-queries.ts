@@ -1,0 +1,33 @@
+import { and, desc, eq, inArray, lt, or } from 'drizzle-orm'
+import type { RecordsSource } from './usage-queries'
+
+/** The alert list's filters and page, as GET /v1/alerts takes them (validated by the route). */
+export interface AlertListArgs {
+  kind?: string
+  status?: 'pending' | 'delivered' | 'failed'
+  /** After this alert, newest first (a cursor): `offset` is then not used. */
+  after?: { createdAt: number; id: string }
+  limit: number
+  offset: number
+}
+
+/**
+ * Alerts newest first, with their deliveries: a records query (src/records/usage-queries.ts), run where the
+ * others are, off the request thread: every crossing of every threshold is kept for the audit retention, a
+ * million rows on a large install, and a filter or an offset can step over all of them.
+ */
+export async function alertRows({ db, tables: { alerts, alertDeliveries } }: RecordsSource, q: AlertListArgs) {
+  const withStatus = q.status
+    ? inArray(alerts.id, db.select({ id: alertDeliveries.alertId }).from(alertDeliveries).where(eq(alertDeliveries.status, q.status)))
+    : undefined
+  const after = q.after && or(lt(alerts.createdAt, q.after.createdAt), and(eq(alerts.createdAt, q.after.createdAt), lt(alerts.id, q.after.id)))
+  const rows = await db
+    .select()
+    .from(alerts)
+    .where(and(q.kind ? eq(alerts.kind, q.kind) : undefined, withStatus, after))
+    .orderBy(desc(alerts.createdAt), desc(alerts.id))
+    .limit(q.limit)
+    .offset(q.after ? 0 : q.offset)
+  const deliveries = rows.length ? await db.select().from(alertDeliveries).where(inArray(alertDeliveries.alertId, rows.map((r) => r.id))) : []
+  return { rows, deliveries }
+}
