@@ -75,6 +75,13 @@ describe('duplicateKeys', () => {
     expect(found('url: http://host:8080/a\nnote: "url: b"\n')).toEqual([])
   })
 
+  test('explicit keys (`? key` then `: value`) are keys, their values read as a key\'s', () => {
+    expect(found('? a\n: 1\n? "a"\n: 2\n')).toEqual(['a 1,3'])
+    expect(found('? a # a comment\n:\n  b: 1\n  b: 2\n')).toEqual(['a.b 3,4'])
+    expect(found('m:\n  ? k\n  : x: 1\n    x: 2\n  k: 3\n')).toEqual(['m.k.x 3,4', 'm.k 2,5'])
+    expect(found('- ? a\n  : 1\n  a: 2\n')).toEqual(['0.a 1,3'])
+  })
+
   test('one key in different mappings, and a key a merge brought in, are not written twice', () => {
     expect(found('x:\n  a: 1\ny:\n  a: 2\nz: [{a: 1}, {a: 2}]\n')).toEqual([])
     expect(found('base: &base {a: 1}\nm:\n  <<: *base\n  a: 2\n')).toEqual([])

@@ -66,7 +66,10 @@ function readFile(path: string, env: Env): { settings: Record<string, unknown>; 
   }
   if (parsed == null) return { settings: {}, references: new Set() }
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`TOLLGATE_CONFIG: ${path} must be a mapping`)
-  const { duplicates, plainScalars } = scanYaml(text)
+  const { duplicates, plainScalars, notFollowed } = scanYaml(text)
+  // What the checks below did not read, they would pass unchecked: a key written twice, a number spelt 0x10.
+  if (notFollowed !== undefined)
+    throw new ConfigError(`TOLLGATE_CONFIG: ${path} line ${notFollowed}: tollgate's checks of the file (keys written twice, numbers' spelling) do not read what is written there; write its keys as plain block keys (\`key: value\`) or scalar explicit keys (\`? key\`)`)
   // Bun.YAML.parse keeps the last of a key written twice: a price or a limit written again further down would
   // replace the first silently.
   if (duplicates.length)

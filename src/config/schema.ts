@@ -5,6 +5,7 @@ import { postgresUrlProblem, redisUrlProblem, withPassword } from './client-urls
 import { quoted } from './quoted'
 import { urlGivenAsPath } from './sqlite-path'
 import { LOG_LEVELS } from '../log/logger'
+import { REDIS_SCHEMES } from '../redis/schemes'
 import { modelNameRefusal, writtenModelName } from '../providers/model-name'
 import { ProviderRegistry } from '../providers/registry'
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
@@ -260,7 +261,7 @@ export const configSchema = z
      * Unset: limits count in each process, and other processes see changes within `cache_ttl_ms`.
      */
     redis_url: z
-      .url({ protocol: /^(redis|rediss|valkey|valkeys)$/, error: 'must be a redis://, rediss://, valkey:// or valkeys:// URL', abort: true })
+      .url({ protocol: new RegExp(`^(${REDIS_SCHEMES.join('|')})$`), error: 'must be a redis://, rediss://, valkey:// or valkeys:// URL', abort: true })
       .superRefine(takenBy('the Redis client', redisUrlProblem))
       .optional(),
     /** The password tollgate gives `redis_url`'s server, in place of any written in the URL (see urlPassword). */

@@ -10,10 +10,11 @@
  *
  * Meant for a text Bun.YAML.parse has taken, so only valid YAML needs reading: block collections by their
  * indentation, flow collections (`{a: 1}`, `[…]`) by their brackets, past comments, anchors and tags, and over
- * quoted and block scalars (whose lines are text, never keys). A key is named as Bun names the property it becomes
- * (`"a"`, `'a'` and `a` are one key). Keys a merge (`<<: *base`) brings in are not written keys, so overriding one is
- * no duplicate. An explicit key (`? key`) or anything else this scan does not follow ends it: what it found until
- * there stands.
+ * quoted and block scalars (whose lines are text, never keys), and explicit block keys (`? key` and `: value`, as
+ * PyYAML writes a key over 128 characters) whose key is a scalar on its `?` line. A key is named as Bun names the
+ * property it becomes (`"a"`, `'a'` and `a` are one key). Keys a merge (`<<: *base`) brings in are not written keys,
+ * so overriding one is no duplicate. Anything else this scan does not follow (an explicit key in a flow collection,
+ * a collection as a key) ends it, and `notFollowed` names its line: what it found until there is not the whole file.
  */
 
 /** Where a key is, as zod names a setting: mapping keys, and sequence items by their index. */
@@ -31,6 +32,8 @@ interface MappingFrame {
   path: KeyPath
   keys: Map<string, number>
   last?: string
+  /** `last` was written as an explicit key (`? key`): a `:` line at this indentation gives its value. */
+  explicitKey?: boolean
 }
 
 interface SequenceFrame {
@@ -57,7 +60,14 @@ const BLOCK_SCALAR_HEADER = /^[|>][0-9+-]*([ \t]+#.*)?[ \t]*$/
 
 export const duplicateKeys = (text: string): DuplicateKey[] => scanYaml(text).duplicates
 
-export function scanYaml(text: string): { duplicates: DuplicateKey[]; plainScalars: PlainScalar[] } {
+export interface YamlScan {
+  duplicates: DuplicateKey[]
+  plainScalars: PlainScalar[]
+  /** The 1-based line of a construct the scan does not follow, where it stopped; undefined when it read the whole text. */
+  notFollowed?: number
+}
+
+export function scanYaml(text: string): YamlScan {
   const found: DuplicateKey[] = []
   const plainScalars: PlainScalar[] = []
   /** A scalar from `start` to `end` noted when plain: not quoted, nor an alias (its anchor's node is noted where it is). */
@@ -241,9 +251,43 @@ export function scanYaml(text: string): { duplicates: DuplicateKey[]; plainScala
     return lineAfter(lineEnd)
   }
 
+  const nextLine = /\n( *)[^\s#]/g
+
+  /**
+   * The scalar key on the line of a `?` at `column` (a key indented `column`), from `offset`: its text, or
+   * NotFollowed for a key the scan does not read (a collection, an alias, a key going on over more lines).
+   */
+  const explicitKeyToken = (offset: number, lineEnd: number, column: number): string => {
+    const c = text[offset]
+    let end: number
+    if (c === '"' || c === "'") {
+      end = quotedEnd(offset)
+      if (end > lineEnd || !/^[ \t]*(#.*)?$/.test(text.slice(end, lineEnd))) throw new NotFollowed()
+    } else {
+      const written = text.slice(offset, lineEnd).replace(/[ \t]+#.*$/, '').trimEnd()
+      const indicator = c !== undefined && '-?:'.includes(c) && BLANK.has(text[offset + 1] ?? ' ')
+      if (written === '' || '[{*|>#'.includes(c!) || indicator || /:([ \t]|$)/.test(written)) throw new NotFollowed()
+      end = offset + written.length
+    }
+    // A plain key may go on over the more indented lines below: its text is then not this line's.
+    nextLine.lastIndex = lineEnd
+    const next = nextLine.exec(text)
+    if (next && next[1]!.length > column) throw new NotFollowed()
+    return text.slice(offset, end)
+  }
+
   const blockLine = (lineStart: number, lineEnd: number, indent: number): number => {
     let i = lineStart + indent
     let inItem = false
+    // The value of an explicit key: a node after the `:`, on this line (as after `- `) or the lines below.
+    if (text[i] === ':' && (i + 1 === lineEnd || BLANK.has(text[i + 1]!))) {
+      const mapping = top()
+      if (mapping?.kind !== 'mapping' || mapping.indent !== indent || !mapping.explicitKey) throw new NotFollowed()
+      mapping.explicitKey = false
+      inItem = true
+      i++
+      while (text[i] === ' ' || text[i] === '\t') i++
+    }
     while (text[i] === '-' && (i + 1 === lineEnd || text[i + 1] === ' ' || text[i + 1] === '\t')) {
       sequenceItem(i - lineStart)
       inItem = true
@@ -253,6 +297,17 @@ export function scanYaml(text: string): { duplicates: DuplicateKey[]; plainScala
     const nodeColumn = i - lineStart
     const at = afterProperties(i)
     if (at >= lineEnd || text[at] === '#') return lineAfter(lineEnd)
+    if (text[at] === '?' && at === i && (at + 1 === lineEnd || BLANK.has(text[at + 1]!))) {
+      let keyAt = at + 1
+      while (text[keyAt] === ' ' || text[keyAt] === '\t') keyAt++
+      const token = explicitKeyToken(afterProperties(keyAt), lineEnd, nodeColumn)
+      const mapping = mappingAt(nodeColumn)
+      const name = propertyName(`? ${token}\n: 0`, token)
+      note(mapping.keys, mapping.path, name, lineOf(at))
+      mapping.last = name
+      mapping.explicitKey = true
+      return lineAfter(lineEnd)
+    }
     if ((text[at] === '?' || text[at] === ':') && (at + 1 === lineEnd || BLANK.has(text[at + 1]!))) throw new NotFollowed()
     const key = implicitKey(at, lineEnd)
     if (key) {
@@ -260,6 +315,7 @@ export function scanYaml(text: string): { duplicates: DuplicateKey[]; plainScala
       const name = propertyName(`${key.token}: 0`, key.token)
       note(mapping.keys, mapping.path, name, lineOf(at))
       mapping.last = name
+      mapping.explicitKey = false
       return blockValue(key.valueAt, lineEnd, nodeColumn)
     }
     // A node alone on its line is the value of the key or item above it, less indented.
@@ -267,8 +323,9 @@ export function scanYaml(text: string): { duplicates: DuplicateKey[]; plainScala
     return blockValue(i, lineEnd, top()?.indent ?? -1)
   }
 
+  let lineStart = text.startsWith('\uFEFF') ? 1 : 0
   try {
-    for (let lineStart = text.startsWith('\uFEFF') ? 1 : 0; lineStart < text.length; ) {
+    while (lineStart < text.length) {
       const newline = text.indexOf('\n', lineStart)
       const lineEnd = newline < 0 ? text.length : text[newline - 1] === '\r' ? newline - 1 : newline
       const line = text.slice(lineStart, lineEnd)
@@ -285,7 +342,11 @@ export function scanYaml(text: string): { duplicates: DuplicateKey[]; plainScala
         continue
       }
       if (indent === 0 && /^(---|\.\.\.)([ \t]|$)/.test(content)) {
-        if (!/^[ \t]*(#.*)?$/.test(content.slice(3))) throw new NotFollowed()
+        // A document marker, with at most the root's properties (`--- !!map`): the root is on the lines below.
+        let after = lineStart + 3
+        while (text[after] === ' ' || text[after] === '\t') after++
+        if (content.startsWith('---')) after = afterProperties(after)
+        if (!/^(#.*)?$/.test(text.slice(after, lineEnd))) throw new NotFollowed()
         frames.length = 0
         lineStart = lineAfter(lineEnd)
         continue
@@ -294,6 +355,7 @@ export function scanYaml(text: string): { duplicates: DuplicateKey[]; plainScala
     }
   } catch (error) {
     if (!(error instanceof NotFollowed)) throw error
+    return { duplicates: found, plainScalars, notFollowed: lineOf(lineStart) }
   }
   return { duplicates: found, plainScalars }
 }

@@ -322,7 +322,12 @@ export const alertDeliveries = sqliteTable(
     lastError: text('last_error'),
     deliveredAt: integer('delivered_at'),
   },
-  (t) => [primaryKey({ columns: [t.alertId, t.webhook] }), index('alert_deliveries_due').on(t.status, t.nextAttemptAt)],
+  (t) => [
+    primaryKey({ columns: [t.alertId, t.webhook] }),
+    // A webhook's due deliveries (AlertRows.claimDue), not read past those of others: a webhook taken out of the
+    // config leaves its own pending for ever.
+    index('alert_deliveries_due').on(t.status, t.webhook, t.nextAttemptAt),
+  ],
 )
 
 /**

@@ -1,3 +1,5 @@
+import { redisUsesTls } from './schemes'
+
 /** Redis's answers that refuse the client's credentials or its rights: the password, the user, or the user's ACL. */
 const AUTH_REFUSAL = /^-(WRONGPASS|NOAUTH|NOPERM)\b/
 
@@ -11,9 +13,12 @@ const resp = (args: string[]) => `*${args.length}\r\n${args.map((a) => `$${Buffe
  * command a server that requires a password answers NOAUTH) only as "Connection closed", as it reports a server
  * gone. So this asks Redis once, on a connection of its own, as the client would log in (AUTH with the URL's user
  * and password, or a PING without one), and returns Redis's refusal (`WRONGPASS invalid username-password pair…`),
- * never the password; null when Redis accepted, or did not answer in `timeoutMs`.
+ * never the password; null when Redis accepted, or did not answer in `timeoutMs`. It connects over TLS whenever
+ * the client does, and not at all for a scheme whose transport is not known (the password never leaves weaker).
  */
 export function redisAuthRefusal(url: string, timeoutMs = 1_000): Promise<string | null> {
+  const tls = redisUsesTls(url)
+  if (tls === undefined) return Promise.resolve(null)
   const u = new URL(url)
   const user = decodeURIComponent(u.username)
   const password = decodeURIComponent(u.password)
@@ -31,7 +36,7 @@ export function redisAuthRefusal(url: string, timeoutMs = 1_000): Promise<string
     Bun.connect({
       hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: Number(u.port || 6379),
-      tls: u.protocol === 'rediss:',
+      tls,
       socket: {
         open: (s) => void s.write(resp(login)),
         data: (_, chunk) => {

@@ -40,6 +40,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alert-webhook-unknown-to-process',
   'alert-delivery-late-result',
   'alert-history-retention',
+  'alert-delivery-removed-webhook-backlog',
   'event-alert-with-its-change',
   'billed-features',
   'responses-context',

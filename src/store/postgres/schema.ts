@@ -260,7 +260,12 @@ export const alertDeliveries = pgTable(
     lastError: text('last_error'),
     deliveredAt: millis('delivered_at'),
   },
-  (t) => [primaryKey({ columns: [t.alertId, t.webhook] }), index('alert_deliveries_due').on(t.status, t.nextAttemptAt)],
+  (t) => [
+    primaryKey({ columns: [t.alertId, t.webhook] }),
+    // A webhook's due deliveries (AlertRows.claimDue), not read past those of others: a webhook taken out of the
+    // config leaves its own pending for ever.
+    index('alert_deliveries_due').on(t.status, t.webhook, t.nextAttemptAt),
+  ],
 )
 
 export const consoleSessions = pgTable(

@@ -44,11 +44,12 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
   const raisedKeys = db.prepare<{ dedupe_key: string }, [string]>('SELECT dedupe_key FROM alerts WHERE dedupe_key IN (SELECT value FROM json_each(?))')
   // Each a savepoint of this one transaction (sqliteAlertInsert).
   const insertEach = db.transaction((entries: OutboxEntry[]) => new Set(entries.filter((e) => insert(e)))).immediate
-  // Their deliveries go with them (ON DELETE CASCADE).
+  // Their deliveries go with them (ON DELETE CASCADE). The unary + keeps SQLite off alert_deliveries_due (status, …)
+  // for the NOT EXISTS, which would read every pending delivery for each alert: it looks up the alert's own by key.
   const prune = db.prepare<unknown, [number]>(
     `DELETE FROM alerts WHERE id IN
        (SELECT a.id FROM alerts a WHERE a.created_at < ?1 AND a.dedupe_until < ?1
-          AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.alert_id = a.id AND d.status = 'pending')
+          AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.alert_id = a.id AND +d.status = 'pending')
         ORDER BY a.created_at LIMIT ${MAINTENANCE_BATCH})`,
   )
   const usersOver = db.prepare<UserSpend, [number]>(
