@@ -1,8 +1,8 @@
 /**
- * Where the gateway reads the API's fields (the top level; messages, input items, tools, system blocks; their parts,
- * tool calls and tool outputs, at any depth of content; one level down, the objects it reads in those), a key a
- * case-insensitive reader (Go's encoding/json) would take for another is refused before any hold: every inference
- * route, every spelling Go folds, the path named.
+ * Where the gateway reads the API's fields (the top level and its settings objects; messages, input items, tools,
+ * system blocks; their parts, tool calls and tool outputs, at any depth of content; one level down, the objects it
+ * reads in those), a key a case-insensitive reader (Go's encoding/json) would take for another is refused before any
+ * hold: every inference route, every spelling Go folds, the path named.
  * Objects whose keys are the client's own (tool schemas, tool inputs, metadata) keep them as sent.
  */
 import { describe, expect, test } from 'bun:test'
@@ -73,6 +73,21 @@ describe('refuseCaseVariantKeys', () => {
     expect(where({ input: [{ type: 'tool_search_output', tools: [{ type: 'function', name: 'f', Type: 'web_search' }] }] })).toBe('Invalid body: input.0.tools.0.Type')
     // One level down only: a function's schema keeps the client's keys.
     expect(refusal({ tools: [{ type: 'function', function: { name: 'f', parameters: { properties: { Name: {} } } } }] })).toBeNull()
+  })
+
+  test('the settings objects at the top level are checked too, and the objects read in them', () => {
+    const where = (body: unknown) => refusal(body)?.message.split(': keys here')[0]
+    expect(where({ thinking: { type: 'enabled', budget_tokens: 1024, Budget_tokens: 60000 } })).toBe('Invalid body: thinking.Budget_tokens')
+    expect(where({ web_search_options: { search_context_size: 'low', user_location: { type: 'approximate', Approximate: {} } } })).toBe('Invalid body: web_search_options.user_location.Approximate')
+    expect(where({ context_management: { edits: [{ type: 'clear_tool_uses_20250919', Type: 'compact_20260112' }] } })).toBe('Invalid body: context_management.edits.0.Type')
+    expect(where({ audio: { voice: 'alloy', Format: 'wav' } })).toBe('Invalid body: audio.Format')
+    // A structured output's schema keeps the client's keys.
+    expect(refusal({ text: { format: { type: 'json_schema', name: 's', schema: { properties: { Name: {} } } } } })).toBeNull()
+  })
+
+  test('only objects as JSON parses them are walked: a form File under a checked name is a value', () => {
+    const file = new File(['RIFF'], 'a.wav', { type: 'audio/wav' })
+    expect(refusal({ model: 'm', file, audio: file, input: [file] })).toBeNull()
   })
 
   test('values that are not objects, and bodies that are not, pass', () => {

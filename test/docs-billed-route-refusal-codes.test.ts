@@ -67,6 +67,9 @@ test('the request fields a billed route refuses as feature_unsupported are named
     ['/v1/responses', { ...responses, mm_processor_kwargs: { min_pixels: 1 } }, 'mm_processor_kwargs'],
     ['/v1/responses', { ...responses, preset: 'p' }, 'preset'],
     ['/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', extra_body: { model: 'x' } }, 'extra_body'],
+    ['/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', messages: [{ role: 'user', content: 'hi' }] }, 'messages'],
+    ['/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', chat_template: '{{ messages }}' }, 'chat_template'],
+    ['/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', mm_processor_kwargs: { min_pixels: 1 } }, 'mm_processor_kwargs'],
     ['/v1/moderations', { model: 'mock:gpt-mock', input: 'hi', extra_body: { model: 'x' } }, 'extra_body'],
     ['/v1/audio/speech', { model: 'mock:gpt-mock', input: 'hi', voice: 'alloy', extra_body: { model: 'x' } }, 'extra_body'],
   ] as const) {

@@ -2,7 +2,8 @@
  * What the gateway writes into a provider's body (the model id, usage asked for on a stream, an output cap, a
  * router's price bound) comes after every key of the client's, the client's own of the same name taken out: a server
  * that reads keys ignoring case takes the last spelling (Go's encoding/json), so the gateway's must be the last, in
- * objects the case check does not look into as well (`stream_options`, OpenRouter's `provider`).
+ * the objects it writes into as well (`stream_options`, OpenRouter's `provider`). A client's case variant of a field
+ * there is refused before any call (test/case-variant-setting-objects.test.ts).
  */
 import { expect, test } from 'bun:test'
 import type { TestGateway } from './support/gateway'
@@ -30,7 +31,10 @@ test('chat: the model and the cap come last, and a stream asks for usage in the 
       openAIEvent('[DONE]'),
     ]),
   )
-  const res = await chat(secret, { model: 'plain:m', max_tokens: 8, stream: true, stream_options: { include_usage: false, Include_Usage: false }, messages: [{ role: 'user', content: 'hi' }], temperature: 0 })
+  const variant = await chat(secret, { model: 'plain:m', max_tokens: 8, stream: true, stream_options: { include_usage: false, Include_Usage: false }, messages: [{ role: 'user', content: 'hi' }] })
+  expect({ status: variant.status, code: ((await variant.json()) as { error: { code: string } }).error.code }).toEqual({ status: 400, code: 'case_variant_key' })
+  expect(upstream.calls).toHaveLength(0)
+  const res = await chat(secret, { model: 'plain:m', max_tokens: 8, stream: true, stream_options: { include_usage: false, continuous_usage_stats: false }, messages: [{ role: 'user', content: 'hi' }], temperature: 0 })
   await res.text()
   const sent = upstream.calls[0]!.body
   expect(Object.keys(sent).slice(-3)).toEqual(['model', 'stream_options', 'max_tokens'])
@@ -53,7 +57,13 @@ test('Responses: the bound held is the last max_output_tokens', async () => {
 test("a router's price bound is the last max_price of its routing", async () => {
   const { secret } = await gw.userWithKey({ id: 'fields-last-router', max_budget: 1 })
   upstream.answer(() => jsonResponse(completion))
-  const res = await chat(secret, { model: 'plain:m', max_tokens: 8, provider: { max_price: { prompt: 1000 }, Max_Price: { prompt: 1000 } }, messages: [{ role: 'user', content: 'hi' }] })
+  for (const provider of [{ max_price: { prompt: 1000 }, Max_Price: { prompt: 1000 } }, { max_price: { prompt: 1, Prompt: 1000 } }]) {
+    const variant = await chat(secret, { model: 'plain:m', max_tokens: 8, provider, messages: [{ role: 'user', content: 'hi' }] })
+    expect({ status: variant.status, code: ((await variant.json()) as { error: { code: string } }).error.code }).toEqual({ status: 400, code: 'case_variant_key' })
+  }
+  expect(upstream.calls).toHaveLength(0)
+  const res = await chat(secret, { model: 'plain:m', max_tokens: 8, provider: { max_price: { prompt: 1000 }, sort: 'price' }, messages: [{ role: 'user', content: 'hi' }] })
   await res.text()
+  expect(Object.keys(upstream.calls[0]!.body.provider).at(-1)).toBe('max_price')
   expect(goField(upstream.calls[0]!.body.provider, 'max_price')).toEqual({ prompt: 1, completion: 2, request: 0 })
 })

@@ -6,36 +6,51 @@ import { badRequest } from './errors'
  * the Kelvin sign `K` is `k`, `ı` is `i`), and of several keys that match one field the last wins, an exact match
  * included (golang/go#43664). The gateway reads keys as written, and sends on the ones it does not know: next to
  * the `model` it checked and priced, a `Model` would be the model the server runs. So wherever the gateway reads the
- * API's fields — the top level, and each message, input item, tool, system block, content part or block, tool call
- * and tool output, and the objects it reads in those (an image part's `image_url`, a file part's `file`…) — every
- * key must be written as those fields are, in lowercase: no two keys there can then match one field, nor a key stand
- * in for one the gateway reads. Deeper objects are not checked: tool schemas, tool inputs and metadata have keys of
- * the client's own choosing, which count toward the estimate by their bytes.
+ * API's fields — the top level and its settings objects (`thinking`, `reasoning`…), and each message, input item,
+ * tool, system block, content part or block, tool call and tool output, and the objects it reads in those (an image
+ * part's `image_url`, a file part's `file`…) — every key must be written as those fields are, in lowercase: no two
+ * keys there can then match one field, nor a key stand in for one the gateway reads. Deeper objects are not checked:
+ * tool schemas, tool inputs and metadata have keys of the client's own choosing, which count toward the estimate by
+ * their bytes.
  */
 
-/** Where a check is: the fields whose objects (or lists of objects) are checked one level below. */
-interface Level {
-  lists: ReadonlySet<string>
-  objects: ReadonlySet<string>
-}
+/**
+ * Where a check is: the fields whose objects are checked too, each at its own level. A list's items are checked as
+ * the object would be, whichever the field holds.
+ */
+type Level = ReadonlyMap<string, Level>
 
-const NONE: ReadonlySet<string> = new Set()
+/** An object read field by field, holding nothing else checked. */
+const FIELDS_ONLY: Level = new Map()
 
-/** The fields of the top level that hold messages, items, tools or blocks. */
-const TOP_LEVEL: Level = { lists: new Set(['messages', 'input', 'tools', 'system']), objects: NONE }
+const checkedAt = (level: Level, fields: string[]) => fields.map((field) => [field, level] as const)
 
 /**
  * In a message, item, tool or block: the fields that hold parts, blocks or tools of their own (an `additional_tools`
  * item's `tools`), and the objects whose fields the estimate, the billing rules or a translation read (an image's
  * `detail`, a file's `file_id`, a block's `cache_control.ttl`, a container's `memory_limit`…).
  */
-const NESTED: Level = {
-  lists: new Set(['content', 'output', 'outputs', 'tool_calls', 'tools']),
-  objects: new Set(['image_url', 'file', 'source', 'input_audio', 'cache_control', 'function', 'container', 'environment', 'filters', 'user_location']),
-}
+const NESTED = new Map<string, Level>(
+  checkedAt(FIELDS_ONLY, ['image_url', 'file', 'source', 'input_audio', 'cache_control', 'function', 'container', 'environment', 'filters', 'user_location']),
+)
+// Parts hold parts (a tool result's content), so the level names itself.
+for (const [field, level] of checkedAt(NESTED, ['content', 'output', 'outputs', 'tool_calls', 'tools'])) NESTED.set(field, level)
 
-/** An object read field by field, holding nothing else checked. */
-const FIELDS_ONLY: Level = { lists: NONE, objects: NONE }
+/**
+ * In a top-level settings object: the objects the billing rules, a translation or the gateway's own additions read
+ * (`provider.max_price`, which the gateway bounds at the row's rates; Messages' `context_management.edits`; a
+ * structured output's `format` or `json_schema`, whose `schema` is the client's own).
+ */
+const SETTINGS: Level = new Map(checkedAt(FIELDS_ONLY, ['max_price', 'edits', 'format', 'json_schema', 'user_location']))
+
+/**
+ * The top level: the fields that hold messages, items, tools or blocks, and the settings objects whose fields the
+ * estimate and the billing rules read (a thinking budget, a reasoning effort, whether a stream reports its usage…).
+ */
+const TOP_LEVEL: Level = new Map([
+  ...checkedAt(NESTED, ['messages', 'input', 'tools', 'system']),
+  ...checkedAt(SETTINGS, ['thinking', 'reasoning', 'text', 'stream_options', 'output_config', 'response_format', 'web_search_options', 'prediction', 'audio', 'provider', 'context_management']),
+])
 
 /** A request body whose keys a case-insensitive reader could take for another's is refused, before any hold. */
 export function refuseCaseVariantKeys(body: unknown): void {
@@ -56,11 +71,11 @@ interface Found {
 
 /** The first key out of case in this object or in the objects its level checks, with where it is (built only then). */
 function caseVariantIn(object: unknown, level: Level): Found | null {
-  if (!isObject(object)) return null
+  if (!isPlainObject(object)) return null
   for (const key in object) {
     if (!isFolded(key)) return { key, path: [] }
-    const inner = level.lists.has(key) ? NESTED : level.objects.has(key) ? FIELDS_ONLY : null
-    if (inner === null) continue
+    const inner = level.get(key)
+    if (inner === undefined) continue
     const value = object[key]
     if (!Array.isArray(value)) {
       const found = caseVariantIn(value, inner)
@@ -77,7 +92,12 @@ function caseVariantIn(object: unknown, level: Level): Found | null {
 
 const under = (found: Found, ...path: Array<string | number>): Found => ({ key: found.key, path: [...path, ...found.path] })
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+/** An object as JSON parses one: a form's `File` (whose prototype has `lastModified`) is a value, not fields. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
+}
 
 /** Whether a key is its own folded form: the one key of its fold that may be sent. ASCII without capitals is. */
 function isFolded(key: string): boolean {

@@ -281,6 +281,22 @@ function refuseRequestMediaProcessing(body: Record<string, unknown>): void {
 }
 
 /**
+ * vLLM's embeddings endpoint takes a chat-style request too (`EmbeddingChatRequest`): `messages` rendered with the
+ * model's chat template, and the chat route's `chat_template` and media settings. The estimate counts `input`;
+ * `messages` it would count by their bytes alone (an image part as its URL's, the template's own tokens not at all),
+ * so a chat-style request is refused, and a template or media processing sent with the request as on chat.
+ */
+export function refuseEmbeddingsChatRequest(body: Record<string, unknown>): void {
+  if (body.messages != null)
+    throw badRequest(
+      'Invalid body: messages: a chat-style embeddings request is not served: the server renders the messages with its chat template and reads their media, which the estimate does not count, so the input it bills could not be held for. Send the text as input.',
+      'feature_unsupported',
+    )
+  refuseRequestChatTemplate(body)
+  refuseRequestMediaProcessing(body)
+}
+
+/**
  * An OpenAI chat request's billed features: web search (`web_search_options`, DashScope's `enable_search`, or a
  * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
  * plugin, `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier

@@ -135,6 +135,8 @@ export const audioRoutes = (services: Services) => {
     .post(
       TRANSCRIPTIONS,
       async ({ body, request, server }) => {
+        // A form's `extra_body` is text, never Gemini's `google` object: refused whatever it holds, as on speech.
+        refuseExtraBody(body)
         const admission = await admitAudio(request, server, TRANSCRIPTIONS, body, formSaysTrue(body.stream))
         using hold = admission.hold
         const { model } = admission
@@ -166,7 +168,7 @@ export const audioRoutes = (services: Services) => {
             format: 'openai',
             perRequest: true,
             ok: 'The transcription: JSON, or text, srt or vtt as `response_format` asks; its events with `stream=true`',
-            refusals: [ANTHROPIC_MODEL_REFUSED],
+            refusals: [ANTHROPIC_MODEL_REFUSED, EXTRA_BODY_REFUSED],
           }),
         },
       },

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { estimateEmbeddings } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { admitRequest, resolveModel } from '../metering/admission'
-import { refuseExtraBody, refuseModelFallbacks } from '../pricing/features'
+import { refuseEmbeddingsChatRequest, refuseExtraBody, refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import { embeddingsCounts } from '../translate/usage'
@@ -12,7 +12,7 @@ import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, modelName } from './schemas/fields'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
-import { ANTHROPIC_MODEL_REFUSED, billedCallResponses, EXTRA_BODY_REFUSED } from './billed-call-refusals'
+import { ANTHROPIC_MODEL_REFUSED, billedCallResponses, EMBEDDINGS_CHAT_FIELDS_REFUSED, EXTRA_BODY_REFUSED } from './billed-call-refusals'
 
 const ENDPOINT = '/v1/embeddings'
 
@@ -41,6 +41,7 @@ export const embeddingsRoutes = (services: Services) => {
       const target = resolveModel(providers, body.model, ENDPOINT)
       if (target) refuseModelFallbacks(body, target.upstreamModel)
       refuseExtraBody(body)
+      refuseEmbeddingsChatRequest(body)
       const admission = await admitRequest(services, request, server, {
         model: body.model,
         target,
@@ -65,7 +66,7 @@ export const embeddingsRoutes = (services: Services) => {
         tags: ['inference'],
         summary: 'Embeddings (OpenAI format)',
         description: 'Priced by input tokens; the hold is the UTF-8 size of each input (or its token count for token arrays) plus 8 tokens an input for the special tokens servers add, and the bytes of every other field but `model`, `encoding_format`, `dimensions` and `user`; with cap-output on, a string input that names media (a data URL, a gs:// or http(s) URL, files/…) is held as a media part.',
-        responses: billedCallResponses({ format: 'openai', ok: 'The embeddings', refusals: [ANTHROPIC_MODEL_REFUSED, EXTRA_BODY_REFUSED] }),
+        responses: billedCallResponses({ format: 'openai', ok: 'The embeddings', refusals: [ANTHROPIC_MODEL_REFUSED, EXTRA_BODY_REFUSED, EMBEDDINGS_CHAT_FIELDS_REFUSED] }),
       },
     },
   )
