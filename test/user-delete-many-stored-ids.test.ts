@@ -10,8 +10,8 @@ import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { worstHealthDuring } from './support/health-during'
 
-/** The agent's kept conversation items: a cascade over them held /health some 600 ms. */
-const ITEMS = 300_000
+/** The agent's kept conversation items: a cascade over 300,000 held /health some 600 ms; over these, seconds. */
+const ITEMS = 1_000_000
 
 let mock: MockProvider
 let gw: TestGateway
@@ -41,7 +41,8 @@ test('DELETE of a user with many stored conversation items does not hold /health
   const del = gw.admin('DELETE', '/v1/users/agent')
   const worst = await worstHealthDuring(gw.url, del)
   expect((await del).status).toBe(200)
-  expect(worst).toBeLessThan(150)
+  // A batch's few ms and a busy CI machine's scheduling stay far under the cascade's seconds.
+  expect(worst).toBeLessThan(500)
 
   const db = new Database(gw.dbPath, { readonly: true })
   try {
