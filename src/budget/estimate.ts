@@ -15,12 +15,14 @@
  * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry (or a
  * text file as large as the context window the request opens or its model has), an
  * earlier audio answer named by id as long as one answer can be, an image at `detail: "original"`, inline
- * or not, as large as that detail bills, and a video, inline or not, as a file by reference (billed by its length);
+ * or not, as large as that detail bills, and a video, inline or not (or video or audio sent as an image or a file),
+ * as a file by reference (billed by its length);
  * towards a provider that refuses a prompt past its window (Anthropic), its media and files no more than the window
  * leaves (the text it carries is never held below its bytes).
  * Output: the request's own maximum, or the configured default.
  */
 import { responsesRequestTools } from '../pricing/features'
+import { inlineBase64, isDataUrl, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
 
 export interface EstimateOptions {
@@ -471,12 +473,6 @@ function fileByReferenceTokens(bytes: number, media: MediaBounds): number {
 const declaresPdf = (label: unknown) =>
   typeof label === 'string' && (/^\s*application\/pdf\s*$/i.test(label) || /\.pdf\s*$/i.test(label))
 
-/** Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. */
-function inlineBase64(data: string): { base64: string; mediaType?: string } {
-  const url = /^data:([^,;]{0,200})[^,]{0,200},/.exec(data)
-  return url ? { base64: data.slice(url[0].length), mediaType: url[1] } : { base64: data }
-}
-
 /**
  * An inline file's base64 when it is a PDF: declared one (by media type or file name), or starting as one
  * does. `data` is base64, bare or in a data URL. Only its first kilobyte is decoded here.
@@ -506,35 +502,8 @@ function inlineZip(data: unknown, ...labels: unknown[]): boolean {
   return head.length >= 4 && head.readUInt32LE(0) === 0x04034b50
 }
 
-/** The file a chat `file` part or a Responses `input_file` part carries: the fields its data and name are in. */
-function partFile(part: Record<string, unknown>): Record<string, unknown> | null {
-  const file = part.type === 'input_file' ? part : part.type === 'file' ? part.file : null
-  return file != null && typeof file === 'object' ? (file as Record<string, unknown>) : null
-}
-
-/**
- * The image a chat `image_url` part (`image_url: {url, format}`, or the URL alone) or a Responses `input_image` part
- * names: its URL, and the media type LiteLLM takes in `format`. LiteLLM documents PDFs sent this way, by URL or
- * data URL, and passes them to Anthropic, Bedrock and Vertex as documents, billed per page.
- */
-function partImage(part: Record<string, unknown>): { url: string; format?: unknown } | null {
-  const image = part.type === 'image_url' || part.type === 'input_image' ? part.image_url : null
-  if (typeof image === 'string') return { url: image }
-  const { url, format } = (image ?? {}) as { url?: unknown; format?: unknown }
-  return typeof url === 'string' ? { url, format } : null
-}
-
-const isDataUrl = (url: string) => /^\s*data:/i.test(url)
-
 /** Whether a URL's path (its query and fragment aside, percent escapes decoded) names a PDF. */
-function urlPathIsPdf(url: string): boolean {
-  const path = url.split(/[?#]/, 1)[0]!
-  try {
-    return declaresPdf(decodeURIComponent(path))
-  } catch {
-    return declaresPdf(path)
-  }
-}
+const urlPathIsPdf = (url: string): boolean => declaresPdf(urlPath(url))
 
 /** The PDF a chat `file` part or a Responses `input_file` part sends inline, or an image part as a data URL, if any. */
 function partPdf(part: Record<string, unknown>): string | null {
@@ -556,28 +525,15 @@ function partZip(part: Record<string, unknown>): boolean {
   return file ? inlineZip(file.file_data, file.filename) : false
 }
 
-/**
- * A chat `file` part or a Responses `input_file` part the provider may read by reference: one that names a file
- * id or URL, or has no data (none, or an empty string: a server that tests `file_data` for truth, as Python
- * servers do, reads the file by its id then). Which of an id and inline data a server reads when a part has
- * both is its own choice: held by reference, the part counts its inline bytes too, and with hard bounds the
- * request's page maximum, which bounds an inline PDF's pages.
- */
-function partFileByReference(part: Record<string, unknown>): boolean {
-  const file = partFile(part)
-  if (file === null) return false
-  const { file_id, file_url, file_data } = file
-  return file_id != null || file_url != null || typeof file_data !== 'string' || file_data === ''
-}
-
 /** Whether an image part asks for `detail: "original"`, in a chat `image_url` or on the part (a Responses `input_image`): either may be the one read. */
 const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
 /**
  * A part: media and files as `mediaTokens` says (or, by reference, a file, a video, audio or document by URL, a PDF
- * by image URL and an inline ZIP, as `fileByReferenceTokens` says, if more), an image at `detail: "original"` never
- * less than `originalImage`, anything else by its bytes.
+ * by image URL, an inline ZIP, and video or audio sent as an image or a file (`partIsTimedMedia`), as
+ * `fileByReferenceTokens` says, if more), an image at `detail: "original"` never less than `originalImage`,
+ * anything else by its bytes.
  */
 function partTokens(part: unknown, media: MediaBounds): number {
   const type = (part as { type?: unknown } | null)?.type
@@ -586,7 +542,7 @@ function partTokens(part: unknown, media: MediaBounds): number {
   const bytes = textBytes(p)
   let tokens = mediaTokens(bytes, media, partPdf(p))
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
-  if (partFileByReference(p) || BY_REFERENCE_PART_TYPES.has(type) || partZip(p) || partImagePdfByReference(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
+  if (BY_REFERENCE_PART_TYPES.has(type) || partFileByReference(p) || partZip(p) || partImagePdfByReference(p) || partIsTimedMedia(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
   return heldAsBound(originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens, media)
 }
 
