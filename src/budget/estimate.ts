@@ -55,7 +55,21 @@ export interface EstimateOptions {
    * request's input is held past that window for its PDFs' pages, its files by reference or its media (`billableInput`).
    */
   promptsWithinWindow?: boolean
+  /**
+   * Input the provider's chat template writes on its own, once a request (`DEFAULT_TEMPLATE_OVERHEAD_TOKENS`): held
+   * on chat and Responses where the provider renders one (`estimateOptionsFor`); unset, none.
+   */
+  templateOverheadTokens?: number
 }
+
+/**
+ * The input a server's chat template writes on its own, which the body does not show and the server bills in its
+ * prompt: a default system prompt when the request sends none, a date header, a preamble before every prompt. At a
+ * token a byte (as all text is held), with room, the largest known: Granite 3.2+'s thinking prompt (812 bytes),
+ * Mistral Small 3.1's `default_system_message` (677), gpt-oss's harmony system message (220, and its special
+ * tokens), Llama 3.1–3.3's "Cutting Knowledge Date … Today Date …" header (63).
+ */
+export const DEFAULT_TEMPLATE_OVERHEAD_TOKENS = 1024
 
 /** Anthropic bills ~1,500–3,000 tokens a PDF page. */
 export const DEFAULT_PDF_PAGE_TOKENS = 3000
@@ -626,7 +640,7 @@ const CHAT_SETTINGS = new Set([
  */
 const TEXT_ROLES = new Set(['system', 'user', 'assistant', 'developer'])
 
-/** OpenAI Chat Completions: every message, every field that reaches the model, and the tool-use allowance. */
+/** OpenAI Chat Completions: every message, every field that reaches the model, the tool-use and template allowances. */
 export function estimateChat(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
   const media = mediaBounds(o)
   let input = 0
@@ -639,7 +653,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
     // input. Its length is not here: the media bound, or with hard bounds the longest answer.
     if (audio != null) input += heldAsBound(Math.max(media.audioAnswer, textBytes(audio)), media)
   }
-  input += otherFieldTokens(body, CHAT_SETTINGS) + toolUseOverhead(body.tools, body.functions)
+  input += otherFieldTokens(body, CHAT_SETTINGS) + toolUseOverhead(body.tools, body.functions) + (o.templateOverheadTokens ?? 0)
   return {
     inputTokens: billableInput(input, o, media),
     outputTokens: outputBound(chatHeldMaxTokens(body), body.n, o.defaultMaxOutputTokens),
@@ -813,13 +827,13 @@ const mediaPartsIn = (content: unknown): number => (Array.isArray(content) ? con
  * tools and the tool-use allowance, the output format, a stored prompt's variables, fields the gateway does not
  * know: vLLM's `previous_input_messages` are earlier turns); plus `contextTokens`, the stored context a
  * `previous_response_id` brings in (its input and output, as the provider reported them), which the body does not
- * show. Output is `max_output_tokens` or the default.
+ * show; and the template allowance. Output is `max_output_tokens` or the default.
  */
 export function estimateResponses(body: Record<string, unknown>, o: EstimateOptions & { contextTokens?: number }): TokenEstimate {
   const media = mediaBounds(o)
   let input = o.contextTokens ?? 0
   if (typeof body.input === 'string') input += PER_MESSAGE_OVERHEAD + utf8(body.input)
   else if (Array.isArray(body.input)) for (const item of body.input) input += responsesItemTokens(item, media)
-  input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(responsesRequestTools(body))
+  input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(responsesRequestTools(body)) + (o.templateOverheadTokens ?? 0)
   return { inputTokens: billableInput(input, o, media), outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estimate'
+import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS, DEFAULT_TEMPLATE_OVERHEAD_TOKENS } from '../budget/estimate'
 import { masterKeyWeakness } from '../keys/secret'
 import { postgresUrlProblem, redisUrlProblem, withPassword } from './client-urls'
 import { quoted } from './quoted'
@@ -216,6 +216,11 @@ export const configSchema = z
     pdf_page_tokens: positiveInt.default(DEFAULT_PDF_PAGE_TOKENS),
     /** The pages an inline PDF is held at when its pages cannot be counted (object streams that cannot be read). */
     pdf_max_pages: positiveInt.default(DEFAULT_PDF_MAX_PAGES),
+    /**
+     * With cap-output on, input tokens held once a request for what a server's chat template writes on its own
+     * (a default system prompt, a date header) towards an OpenAI-compatible provider that is not OpenAI's API.
+     */
+    template_overhead_tokens: nonNegativeInt.default(DEFAULT_TEMPLATE_OVERHEAD_TOKENS),
     /** `max_uses` given to a billed server tool (web search) that sets none: its worst case must be bounded. */
     server_tool_default_max_uses: positiveInt.default(5),
     /** Input tokens the hold allows for what each server tool use adds to the context (search results). */
