@@ -38,6 +38,7 @@ const SQLITE: Shipped = [
     ['0015_alert_dedupe_until', 1796341562324, 'cd3f1286298cc69542966e9e58b87dd67ba7783d4de2a1368156b76abdb96a05'],
     ['0016_user_last_period_budget_filled', 1796343436922, '0724540696bf1f1ae2352496f6d14e90d1729acd0293a909316ba8e250b5b602'],
     ['0017_stored_response_holds_audio_unknown', 1796343439521, 'ebd85a823d3d6650c374b595b8e7d284c953c9b318da7fcdabc22b0dbea427b5'],
+    ['0022_price_template_overhead_tokens', 1796400000000, 'f2cefcc8baa87f4482b1cb1d936c2636241e1d5fd7bea54d3046fd7338adb7d6'],
 ]
 
 const POSTGRES: Shipped = [
@@ -58,6 +59,7 @@ const POSTGRES: Shipped = [
     ['0014_alert_dedupe_until', 1796341562538, 'a5df01352c19a0174729ff2776823d6f6453726e168341df6cbdbc23cf1294ef'],
     ['0015_user_last_period_budget_filled', 1796343440467, '8528d9b5b6471726ec3afa1b7b0c721aed2c874146377dc074ad9b15c75c8340'],
     ['0016_stored_response_holds_audio_unknown', 1796343441230, 'b5a1302dfca05d1a12b89008fde90e0499724ccec16e3c4aeef514d41f7084f6'],
+    ['0021_price_template_overhead_tokens', 1796400000500, '7cbb096a31850f2af764c51a697f085bac14eabece1d4ed744fa827dedf40449'],
 ]
 
 /** Each migration of a journal as it is in the tree: its tag, date and the hash of its file. */

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { DEFAULT_TEMPLATE_OVERHEAD_TOKENS, estimateChat, estimateResponses } from '../src/budget/estimate'
 import { estimateOptionsFor } from '../src/budget/estimate-options'
+import type { Price } from '../src/pricing/price'
 import type { TestGateway } from './support/gateway'
 import { spendAtHeldBudget } from './support/held-budget'
 import { jsonResponse, type ScriptedCall, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
@@ -126,6 +127,15 @@ describe('estimateOptionsFor: the template allowance goes to providers that rend
     expect(allowance(vllm, { ...config, cap_output_tokens: false })).toBe(0)
     expect(allowance(vllm, { ...config, template_overhead_tokens: 0 })).toBe(0)
     expect(DEFAULT_TEMPLATE_OVERHEAD_TOKENS).toBeGreaterThanOrEqual(Buffer.byteLength(MISTRAL_DEFAULT_SYSTEM) + 2)
+  })
+
+  test("a price row's template_overhead_tokens sizes it for its model, 0 holding none", () => {
+    const vllm = { type: 'openai' as const, base_url: 'http://vllm:8000/v1' }
+    const row = (templateOverheadTokens: number | null): Price => ({ id: 1, model: 'plain:m', inputPerMillion: 1, outputPerMillion: 1, cachedInputPerMillion: null, perRequest: null, createdAt: 0, templateOverheadTokens })
+    expect(estimateOptionsFor(config, row(3000), { provider: vllm }).templateOverheadTokens).toBe(3000)
+    expect(estimateOptionsFor(config, row(0), { provider: vllm }).templateOverheadTokens).toBe(0)
+    expect(estimateOptionsFor(config, row(null), { provider: vllm }).templateOverheadTokens).toBe(1024)
+    expect(estimateOptionsFor(config, row(3000), { provider: { type: 'openai', base_url: 'https://api.openai.com/v1' } }).templateOverheadTokens).toBe(0)
   })
 
   test('chat and Responses hold it once a request, however many messages it sends', () => {

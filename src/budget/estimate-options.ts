@@ -8,7 +8,8 @@
  * Anthropic provider a request may carry more PDF pages (`anthropicPdfMaxPages`), and its files and media are held no
  * more than its window (for Claude 1M tokens when its row states none: `LONG_CONTEXT_WINDOW_TOKENS`, or the one
  * `context-1m-…` opens; another model's only when its row states it), which Anthropic refuses a prompt past.
- * Towards a provider that renders a chat template of its own, a request holds the template allowance once.
+ * Towards a provider that renders a chat template of its own, a request holds the template allowance once: its row's
+ * `template_overhead_tokens`, else the configured one.
  */
 import type { Config, ProviderConfig } from '../config/schema'
 import { isClaudeModel, LONG_CONTEXT_WINDOW_TOKENS } from '../pricing/features'
@@ -73,6 +74,6 @@ export function estimateOptionsFor(config: EstimateSettings, price: Price | null
     hardBounds: config.cap_output_tokens,
     contextWindowTokens: window > 0 ? window : undefined,
     promptsWithinWindow: anthropic,
-    templateOverheadTokens: config.cap_output_tokens && rendersChatTemplate(target.provider) ? config.template_overhead_tokens : 0,
+    templateOverheadTokens: config.cap_output_tokens && rendersChatTemplate(target.provider) ? (price?.templateOverheadTokens ?? config.template_overhead_tokens) : 0,
   }
 }

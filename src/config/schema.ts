@@ -8,7 +8,7 @@ import { LOG_LEVELS } from '../log/logger'
 import { modelNameRefusal, writtenModelName } from '../providers/model-name'
 import { ProviderRegistry } from '../providers/registry'
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
-import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, contextWindowTokens, longContextAboveTokens, mediaPartTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
+import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, contextWindowTokens, longContextAboveTokens, mediaPartTokens, templateOverheadTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
 
 /** Reads "true"/"false"/"1"/"0" from the environment; YAML gives real booleans. */
 const flag = z.union(
@@ -101,6 +101,8 @@ const priceSeed = z.strictObject({
   media_part_tokens: mediaPartTokens.optional(),
   /** The model's context window in input tokens (gpt-4.1: 1047576); with cap-output on, a file by reference is held at it when larger than the PDF bound. */
   context_window_tokens: contextWindowTokens.optional(),
+  /** The input tokens the model's chat template writes on its own (0: none); with cap-output on, held once a request where the provider renders it. Unset: `template_overhead_tokens`. */
+  template_overhead_tokens: templateOverheadTokens.optional(),
 }).refine((p) => !lacksLongContextTier(p), { path: ['long_context_above_tokens'], message: LONG_CONTEXT_NEEDS_TIER })
 
 /** A webhook alerts are posted to: operator configuration only, never settable through the API (no SSRF). */

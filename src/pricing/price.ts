@@ -47,6 +47,12 @@ export interface Price {
    * than the PDF bound (src/budget/estimate-options.ts). Unset: the PDF bound, or Anthropic's 1M window when sent.
    */
   contextWindowTokens?: number | null
+  /**
+   * The input this model's chat template writes on its own, in tokens (a default system prompt, a date header):
+   * with hard bounds, a request to a provider that renders the template holds it once (src/budget/estimate-options.ts).
+   * Unset: the configured allowance.
+   */
+  templateOverheadTokens?: number | null
 }
 
 export interface TokenCounts {
