@@ -21,7 +21,7 @@ beforeAll(async () => {
       aliases: { fast: 'oai:gpt-4o-mini' },
       pricing: {
         // Wrong on purpose (the catalog says 2.5 / 10 / 1.25), with a per-request price, a media bound and a context window the catalog knows nothing of.
-        'oai:gpt-4o': { input_per_million: 2, output_per_million: 10, per_request: 0.001, media_part_tokens: 8000, context_window_tokens: 128_000 },
+        'oai:gpt-4o': { input_per_million: 2, output_per_million: 10, per_request: 0.001, media_part_tokens: 8000, context_window_tokens: 128_000, template_overhead_tokens: 0 },
         'local:llama3': { input_per_million: 0, output_per_million: 0 },
         'oai:my-finetune': { input_per_million: 3, output_per_million: 12 },
         // Priced the way the catalog did before a row could carry a long-context threshold: at GPT-5.4's dearest
@@ -73,7 +73,7 @@ describe('tollgate prices catalog', () => {
 
     await tollgate(['prices', 'catalog', '--apply'])
     const gpt4o = (await gw.admin('GET', '/v1/pricing/oai:gpt-4o')).body
-    expect(gpt4o).toMatchObject({ input_per_million: 2.5, output_per_million: 10, cached_input_per_million: 1.25, per_request: 0.001, media_part_tokens: 8000, context_window_tokens: 128_000 })
+    expect(gpt4o).toMatchObject({ input_per_million: 2.5, output_per_million: 10, cached_input_per_million: 1.25, per_request: 0.001, media_part_tokens: 8000, context_window_tokens: 128_000, template_overhead_tokens: 0 })
     expect(gpt4o.source).toBe(`${catalogSource()} openai/gpt-4o`)
     // The base rates, the long-context rates past the tier's start, and the operator's own tier kept.
     expect((await gw.admin('GET', '/v1/pricing/oai:gpt-5.4')).body).toMatchObject({

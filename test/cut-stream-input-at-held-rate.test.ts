@@ -66,7 +66,7 @@ test('unit: the estimate as held costs what the hold\'s input term does, for eac
     ['5-minute cache writes', { cacheWrites: '5m' }],
     ['1-hour cache writes', { cacheWrites: '1h' }],
     ['priority tier, US geography', { tier: 'priority', inferenceGeo: 'us' }],
-    ['provider defaults under a hard bound', { providerDefaults: { tier: true, geo: true, cacheWrites: true } }],
+    ['provider defaults under a hard bound', { providerDefaults: { tier: true, geo: true, cacheWrites: true, audioInput: true } }],
   ]
   const n = 123_457
   for (const [name, asked] of cases) {

@@ -36,7 +36,7 @@ describe('costOf and worstCaseCost', () => {
         toolResultInput: rand() < 0.5 ? NO_FEATURES.toolResultInput : { uses: int(10), tokens: int(100_000) },
         compaction: rand() < 0.3,
         inferenceGeo: rand() < 0.5 ? null : 'us',
-        providerDefaults: { tier: rand() < 0.5, geo: rand() < 0.5, cacheWrites: rand() < 0.5 },
+        providerDefaults: { tier: rand() < 0.5, geo: rand() < 0.5, cacheWrites: rand() < 0.5, audioInput: rand() < 0.5 },
       }
       const allowance = int(30_000)
       const inputTokens = int(400_000)
@@ -56,7 +56,7 @@ describe('costOf and worstCaseCost', () => {
         cachedTokens: cached,
         cacheWriteTokens: writes,
         cacheWrite1hTokens: requested.cacheWrites === '1h' && rand() < 0.5 ? int(writes + 1) : undefined,
-        audioInputTokens: requested.audioInput ? int(prompt + 1) : 0,
+        audioInputTokens: requested.audioInput || requested.providerDefaults.audioInput ? int(prompt + 1) : 0,
         audioOutputTokens: requested.audioOutput ? int(completion + 1) : 0,
         serverToolUses: rand() < 0.5 ? undefined : { web_search: int(uses + 1) },
         // A tier or geography left to the provider may come back as any the row prices (its default).
@@ -71,7 +71,7 @@ describe('costOf and worstCaseCost', () => {
   })
 
   test('cache writes the provider makes by itself are held at the 5-minute write rate, the fallback where the row sets none', () => {
-    const implicit: RequestedFeatures = { ...NO_FEATURES, providerDefaults: { tier: false, geo: false, cacheWrites: true } }
+    const implicit: RequestedFeatures = { ...NO_FEATURES, providerDefaults: { tier: false, geo: false, cacheWrites: true, audioInput: false } }
     // A row without a write rate is held at the fallback that settlement bills reported writes at (1.25× input).
     expect(heldAtProviderDefaults(base, implicit).cacheWrites).toBe('5m')
     expect(worstCaseCost(base, 1_000_000, 0, heldAtProviderDefaults(base, implicit))).toBe(costOf(base, { promptTokens: 1_000_000, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 1_000_000 }, implicit))
@@ -175,7 +175,7 @@ describe('reading billed features from requests', () => {
     const plain = { input: 'hi', tools: [{ type: 'function', name: 'f' }] }
     // No service_tier: the project's default tier, which cap-output holds at the dearest priced; and the cache
     // writes OpenAI makes by itself, held where the row prices them.
-    expect(openAIResponsesFeatures(plain, bounds, 'gpt-5')).toEqual({ body: plain, features: { ...NO_FEATURES, providerDefaults: { tier: true, geo: false, cacheWrites: true } } })
+    expect(openAIResponsesFeatures(plain, bounds, 'gpt-5')).toEqual({ body: plain, features: { ...NO_FEATURES, providerDefaults: { tier: true, geo: false, cacheWrites: true, audioInput: false } } })
     expect(responsesServerToolUses([{ type: 'web_search_call' }, { type: 'message' }, { type: 'web_search_call' }])).toEqual({ web_search: 2 })
   })
 

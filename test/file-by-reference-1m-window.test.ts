@@ -78,7 +78,7 @@ describe('cap-output on: a document by reference to Claude never takes spend pas
 
 describe('the bound of a file by reference towards Anthropic', () => {
   const CLAUDE = 'claude-opus-4-6'
-  const config = { default_max_output_tokens: 4096, media_part_tokens: 4096, pdf_page_tokens: PAGE_TOKENS, pdf_max_pages: 100, cap_output_tokens: true }
+  const config = { default_max_output_tokens: 4096, media_part_tokens: 4096, pdf_page_tokens: PAGE_TOKENS, pdf_max_pages: 100, cap_output_tokens: true, template_overhead_tokens: 1024 }
   const price = (contextWindowTokens: number | null): Price => ({ id: 1, model: 'ant:m', inputPerMillion: 1, outputPerMillion: 1, cachedInputPerMillion: null, perRequest: null, createdAt: 0, contextWindowTokens })
   const body = messages('ant:m', FILE)
   // Without hard bounds a file by reference counts the media bound (4,096): the rest is the request's own text.

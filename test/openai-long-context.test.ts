@@ -90,6 +90,8 @@ withScriptedGateway(
   {
     // Cap-output holds the worst case; the output clamp lowers max tokens to what the budget can pay for.
     cap_output_tokens: true,
+    // GPT-5.4 are served by OpenAI's API, which writes no chat template of its own: no template allowance.
+    template_overhead_tokens: 0,
     clamp_output: true,
     pricing: {
       'plain:gpt-5.4': { input_per_million: 2.5, output_per_million: 15, cached_input_per_million: 0.25, cache_write_per_million: 2.5, service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 272_000 },

@@ -25,6 +25,8 @@ const NANO = { input_per_million: 0.1, output_per_million: 0.4, cache_write_per_
 withScriptedGateway(
   {
     cap_output_tokens: true,
+    // gpt-4.1 are served by OpenAI's API, which writes no chat template of its own: no template allowance.
+    template_overhead_tokens: 0,
     pdf_max_pages: 100,
     pdf_page_tokens: 3000,
     pricing: {
@@ -100,7 +102,7 @@ test('a row without context_window_tokens holds a file by reference at the PDF b
 })
 
 describe('estimateOptionsFor: the context window of a request to a model', () => {
-  const config = { default_max_output_tokens: 4096, media_part_tokens: 4096, pdf_page_tokens: 3000, pdf_max_pages: 100, cap_output_tokens: true }
+  const config = { default_max_output_tokens: 4096, media_part_tokens: 4096, pdf_page_tokens: 3000, pdf_max_pages: 100, cap_output_tokens: true, template_overhead_tokens: 1024 }
   const price = (contextWindowTokens: number | null): Price => ({ id: 1, model: 'plain:m', inputPerMillion: 1, outputPerMillion: 1, cachedInputPerMillion: null, perRequest: null, createdAt: 0, contextWindowTokens })
 
   test("with cap-output on, the row's window, or the window the request opens on Claude if larger", () => {

@@ -26,6 +26,8 @@ const MINI = { input_per_million: 0.15, output_per_million: 0.6, cache_write_per
 withScriptedGateway(
   {
     cap_output_tokens: true,
+    // gpt-4o-mini are served by OpenAI's API, which writes no chat template of its own: no template allowance.
+    template_overhead_tokens: 0,
     media_part_tokens: GLOBAL_BOUND,
     pricing: {
       'plain:gpt-4o-mini': { ...MINI, media_part_tokens: GPT_4O_MINI_HIGH_DETAIL_IMAGE },
@@ -128,7 +130,7 @@ test('a row without media_part_tokens holds an image at the configured bound, as
 })
 
 describe('estimateOptionsFor: the media bound of a request to a model', () => {
-  const config = { default_max_output_tokens: 4096, media_part_tokens: GLOBAL_BOUND, pdf_page_tokens: 3000, pdf_max_pages: 100, cap_output_tokens: true }
+  const config = { default_max_output_tokens: 4096, media_part_tokens: GLOBAL_BOUND, pdf_page_tokens: 3000, pdf_max_pages: 100, cap_output_tokens: true, template_overhead_tokens: 1024 }
   const price = (mediaPartTokens: number | null): Price => ({ id: 1, model: 'plain:m', inputPerMillion: 1, outputPerMillion: 1, cachedInputPerMillion: null, perRequest: null, createdAt: 0, mediaPartTokens })
 
   test("with cap-output on, the row's bound when it is larger than the configured one", () => {
@@ -144,6 +146,6 @@ describe('estimateOptionsFor: the media bound of a request to a model', () => {
 
   test('the hard bounds apply on top, the context window is passed on', () => {
     const options = estimateOptionsFor(config, price(48_169), { anthropic: true, upstreamModel: 'claude-sonnet-4-5', openedWindowTokens: 1_000_000 })
-    expect(options).toEqual({ defaultMaxOutputTokens: 4096, mediaPartTokens: 48_169, pdfPageTokens: 3000, pdfMaxPages: 600, hardBounds: true, contextWindowTokens: 1_000_000, promptsWithinWindow: true })
+    expect(options).toEqual({ defaultMaxOutputTokens: 4096, mediaPartTokens: 48_169, pdfPageTokens: 3000, pdfMaxPages: 600, hardBounds: true, contextWindowTokens: 1_000_000, promptsWithinWindow: true, templateOverheadTokens: 0 })
   })
 })

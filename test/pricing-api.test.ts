@@ -214,12 +214,13 @@ describe('prices of billed features: cache writes, audio, server tools, service 
     long_context_above_tokens: 272_000,
     media_part_tokens: 48_169,
     context_window_tokens: 1_047_576,
+    template_overhead_tokens: 200,
   }
 
   test('POST stores them exactly; GET, the history and /v1/models show them', async () => {
     const p = await setPrice('mock:featured', 3, 15, features)
     expect(p).toMatchObject(features)
-    const [stored] = gw.query("SELECT cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million, server_tools, service_tiers, long_context_above_tokens, media_part_tokens, context_window_tokens FROM prices WHERE model = 'mock:featured'")
+    const [stored] = gw.query("SELECT cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million, server_tools, service_tiers, long_context_above_tokens, media_part_tokens, context_window_tokens, template_overhead_tokens FROM prices WHERE model = 'mock:featured'")
     // JSON text in SQLite, jsonb in Postgres: the same JSON either way.
     const json = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v))
     expect({ ...stored, server_tools: JSON.parse(json(stored.server_tools)), service_tiers: JSON.parse(json(stored.service_tiers)) }).toEqual({
@@ -232,6 +233,7 @@ describe('prices of billed features: cache writes, audio, server tools, service 
       long_context_above_tokens: 272_000,
       media_part_tokens: 48_169,
       context_window_tokens: 1_047_576,
+      template_overhead_tokens: 200,
     })
     expect((await gw.admin('GET', '/v1/pricing/mock:featured')).body).toMatchObject(features)
     expect((await gw.admin('GET', `/v1/pricing/history/${p.id}`)).body).toMatchObject(features)
@@ -243,7 +245,7 @@ describe('prices of billed features: cache writes, audio, server tools, service 
     const p = await setPrice('mock:plain-only', 1, 2)
     expect(p).toMatchObject({
       cache_write_per_million: null, cache_write_1h_per_million: null, audio_input_per_million: null, audio_output_per_million: null,
-      server_tools: {}, service_tiers: {}, long_context_above_tokens: null, media_part_tokens: null, context_window_tokens: null,
+      server_tools: {}, service_tiers: {}, long_context_above_tokens: null, media_part_tokens: null, context_window_tokens: null, template_overhead_tokens: null,
     })
   })
 
@@ -264,6 +266,8 @@ describe('prices of billed features: cache writes, audio, server tools, service 
       ['media_part_tokens', { media_part_tokens: 4096.5 }],
       ['context_window_tokens', { context_window_tokens: 0 }],
       ['context_window_tokens', { context_window_tokens: 128_000.5 }],
+      ['template_overhead_tokens', { template_overhead_tokens: -1 }],
+      ['template_overhead_tokens', { template_overhead_tokens: 100.5 }],
     ]
     for (const [field, extra] of cases) {
       const res = await gw.admin('POST', '/v1/pricing', { model: 'mock:fine-feature', input_per_million: 1, output_per_million: 1, ...extra })
@@ -287,10 +291,11 @@ describe('prices of billed features: cache writes, audio, server tools, service 
       await book.seed({ 'mock:seeded': { input_per_million: 1, output_per_million: 2, ...features } })
       expect(await book.priceOf('mock:seeded')).toMatchObject({
         cacheWritePerMillion: 3_750_000, cacheWrite1hPerMillion: 6_000_000, audioInputPerMillion: 40_000_000, audioOutputPerMillion: 80_000_000,
-        serverTools: { web_search: 10_000 }, tierMultipliers: { priority: 1750, flex: 500 }, longContextAboveTokens: 272_000, mediaPartTokens: 48_169, contextWindowTokens: 1_047_576,
+        serverTools: { web_search: 10_000 }, tierMultipliers: { priority: 1750, flex: 500 }, longContextAboveTokens: 272_000, mediaPartTokens: 48_169, contextWindowTokens: 1_047_576, templateOverheadTokens: 200,
       })
       await expect(book.seed({ 'mock:bad-media': { input_per_million: 1, output_per_million: 1, media_part_tokens: 0 } })).rejects.toThrow('pricing.mock:bad-media.media_part_tokens')
       await expect(book.seed({ 'mock:bad-window': { input_per_million: 1, output_per_million: 1, context_window_tokens: 0 } })).rejects.toThrow('pricing.mock:bad-window.context_window_tokens')
+      await expect(book.seed({ 'mock:bad-template': { input_per_million: 1, output_per_million: 1, template_overhead_tokens: -1 } })).rejects.toThrow('pricing.mock:bad-template.template_overhead_tokens')
       await expect(book.seed({ 'mock:bad-threshold': { input_per_million: 1, output_per_million: 1, long_context_above_tokens: 272_000 } })).rejects.toThrow(
         'pricing.mock:bad-threshold.long_context_above_tokens',
       )

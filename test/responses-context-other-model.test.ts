@@ -21,6 +21,8 @@ const MINI = { input_per_million: 0.15, output_per_million: 0.6 }
 withScriptedGateway(
   {
     cap_output_tokens: true,
+    // gpt-4o and gpt-4o-mini are served by OpenAI's API, which writes no chat template of its own: no template allowance.
+    template_overhead_tokens: 0,
     media_part_tokens: 4096,
     pricing: {
       'plain:gpt-4o-mini': { ...MINI, media_part_tokens: GPT_4O_MINI_IMAGE },

@@ -42,6 +42,7 @@ const SQLITE: Shipped = [
     ['0019_alert_kind_time_index', 1796380951743, 'fa436b8823d99535f3e582e2ef184c8fa61a3ed6c67cb27acd460fd33c11d25a'],
     ['0020_usage_user_key_id_index', 1796381053232, 'abf6ab4f11853a6c5e7c9809bd81b53c4dffa76d4b0d9bfbe971b50f763c3178'],
     ['0021_alert_deliveries_due_by_webhook', 1796381173929, '09b417c8681d3295651fcde577c86ef951fd9218bbbd692af8aa10583223d9a4'],
+    ['0022_price_template_overhead_tokens', 1796400000000, 'f2cefcc8baa87f4482b1cb1d936c2636241e1d5fd7bea54d3046fd7338adb7d6'],
 ]
 
 const POSTGRES: Shipped = [
@@ -66,6 +67,7 @@ const POSTGRES: Shipped = [
     ['0018_alert_kind_time_index', 1796380952610, '7e063b1623eee6c4e3574db435648632c8fdc33cf29279f79aaa159d480b3e1d'],
     ['0019_usage_user_key_id_index', 1796381054196, '14eca6f5000248f1ebef6c450325fc34770ab98e947ccb9d7da240627b5d9ea3'],
     ['0020_alert_deliveries_due_by_webhook', 1796381174929, 'f14d822918035ecda7404a0ca666e0b886612b19cf70a7e9a082101a857ecd52'],
+    ['0021_price_template_overhead_tokens', 1796400000500, '7cbb096a31850f2af764c51a697f085bac14eabece1d4ed744fa827dedf40449'],
 ]
 
 /** Each migration of a journal as it is in the tree: its tag, date and the hash of its file. */

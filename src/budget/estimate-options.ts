@@ -8,13 +8,19 @@
  * Anthropic provider a request may carry more PDF pages (`anthropicPdfMaxPages`), and its files and media are held no
  * more than its window (for Claude 1M tokens when its row states none: `LONG_CONTEXT_WINDOW_TOKENS`, or the one
  * `context-1m-…` opens; another model's only when its row states it), which Anthropic refuses a prompt past.
+ * Towards a provider that renders a chat template of its own, a request holds the template allowance once: its row's
+ * `template_overhead_tokens`, else the configured one.
  */
-import type { Config } from '../config/schema'
+import type { Config, ProviderConfig } from '../config/schema'
 import { isClaudeModel, LONG_CONTEXT_WINDOW_TOKENS } from '../pricing/features'
 import type { Price } from '../pricing/price'
+import { servesOpenAIsOwnAPI } from '../translate/output-cap'
 import type { EstimateOptions } from './estimate'
 
-type EstimateSettings = Pick<Config, 'default_max_output_tokens' | 'media_part_tokens' | 'pdf_page_tokens' | 'pdf_max_pages' | 'cap_output_tokens'>
+type EstimateSettings = Pick<
+  Config,
+  'default_max_output_tokens' | 'media_part_tokens' | 'pdf_page_tokens' | 'pdf_max_pages' | 'cap_output_tokens' | 'template_overhead_tokens'
+>
 
 /** Where a request goes, as the bounds of its files need it. */
 export interface EstimateTarget {
@@ -24,7 +30,17 @@ export interface EstimateTarget {
   openedWindowTokens?: number
   /** The model the provider is sent: only Claude's window is known without its row (`isClaudeModel`). */
   upstreamModel?: string
+  /** The provider the request goes to: whether it renders a chat template of its own (`rendersChatTemplate`). */
+  provider?: Pick<ProviderConfig, 'type' | 'base_url' | 'catalog'>
 }
+
+/**
+ * Whether the provider renders the prompt with the model's chat template, which may write text of its own: an
+ * OpenAI-compatible server that is not OpenAI's own API (vLLM, SGLang, Ollama, LM Studio, and the hosts that run
+ * them: Groq, Together, OpenRouter…). OpenAI's API and Anthropic's bill no text the request does not show but
+ * their tool-use prompts, held apart.
+ */
+const rendersChatTemplate = (provider: EstimateTarget['provider']): boolean => provider?.type === 'openai' && !servesOpenAIsOwnAPI(provider)
 
 /**
  * Anthropic's limit of PDF pages in one request: "600 (100 when the request's context window is under 1M tokens)"
@@ -58,5 +74,6 @@ export function estimateOptionsFor(config: EstimateSettings, price: Price | null
     hardBounds: config.cap_output_tokens,
     contextWindowTokens: window > 0 ? window : undefined,
     promptsWithinWindow: anthropic,
+    templateOverheadTokens: config.cap_output_tokens && rendersChatTemplate(target.provider) ? (price?.templateOverheadTokens ?? config.template_overhead_tokens) : 0,
   }
 }

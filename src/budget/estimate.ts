@@ -15,12 +15,14 @@
  * hard bounds (cap-output on), a file by reference may be a PDF of as many pages as a request may carry (or a
  * text file as large as the context window the request opens or its model has), an
  * earlier audio answer named by id as long as one answer can be, an image at `detail: "original"`, inline
- * or not, as large as that detail bills, and a video, inline or not, as a file by reference (billed by its length);
+ * or not, as large as that detail bills, and a video, inline or not (or video or audio sent as an image or a file),
+ * as a file by reference (billed by its length);
  * towards a provider that refuses a prompt past its window (Anthropic), its media and files no more than the window
  * leaves (the text it carries is never held below its bytes).
  * Output: the request's own maximum, or the configured default.
  */
 import { responsesRequestTools } from '../pricing/features'
+import { inlineBase64, isDataUrl, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
 
 export interface EstimateOptions {
@@ -53,7 +55,21 @@ export interface EstimateOptions {
    * request's input is held past that window for its PDFs' pages, its files by reference or its media (`billableInput`).
    */
   promptsWithinWindow?: boolean
+  /**
+   * Input the provider's chat template writes on its own, once a request (`DEFAULT_TEMPLATE_OVERHEAD_TOKENS`): held
+   * on chat and Responses where the provider renders one (`estimateOptionsFor`); unset, none.
+   */
+  templateOverheadTokens?: number
 }
+
+/**
+ * The input a server's chat template writes on its own, which the body does not show and the server bills in its
+ * prompt: a default system prompt when the request sends none, a date header, a preamble before every prompt. At a
+ * token a byte (as all text is held), with room, the largest known: Granite 3.2+'s thinking prompt (812 bytes),
+ * Mistral Small 3.1's `default_system_message` (677), gpt-oss's harmony system message (220, and its special
+ * tokens), Llama 3.1–3.3's "Cutting Knowledge Date … Today Date …" header (63).
+ */
+export const DEFAULT_TEMPLATE_OVERHEAD_TOKENS = 1024
 
 /** Anthropic bills ~1,500–3,000 tokens a PDF page. */
 export const DEFAULT_PDF_PAGE_TOKENS = 3000
@@ -471,12 +487,6 @@ function fileByReferenceTokens(bytes: number, media: MediaBounds): number {
 const declaresPdf = (label: unknown) =>
   typeof label === 'string' && (/^\s*application\/pdf\s*$/i.test(label) || /\.pdf\s*$/i.test(label))
 
-/** Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. */
-function inlineBase64(data: string): { base64: string; mediaType?: string } {
-  const url = /^data:([^,;]{0,200})[^,]{0,200},/.exec(data)
-  return url ? { base64: data.slice(url[0].length), mediaType: url[1] } : { base64: data }
-}
-
 /**
  * An inline file's base64 when it is a PDF: declared one (by media type or file name), or starting as one
  * does. `data` is base64, bare or in a data URL. Only its first kilobyte is decoded here.
@@ -506,35 +516,8 @@ function inlineZip(data: unknown, ...labels: unknown[]): boolean {
   return head.length >= 4 && head.readUInt32LE(0) === 0x04034b50
 }
 
-/** The file a chat `file` part or a Responses `input_file` part carries: the fields its data and name are in. */
-function partFile(part: Record<string, unknown>): Record<string, unknown> | null {
-  const file = part.type === 'input_file' ? part : part.type === 'file' ? part.file : null
-  return file != null && typeof file === 'object' ? (file as Record<string, unknown>) : null
-}
-
-/**
- * The image a chat `image_url` part (`image_url: {url, format}`, or the URL alone) or a Responses `input_image` part
- * names: its URL, and the media type LiteLLM takes in `format`. LiteLLM documents PDFs sent this way, by URL or
- * data URL, and passes them to Anthropic, Bedrock and Vertex as documents, billed per page.
- */
-function partImage(part: Record<string, unknown>): { url: string; format?: unknown } | null {
-  const image = part.type === 'image_url' || part.type === 'input_image' ? part.image_url : null
-  if (typeof image === 'string') return { url: image }
-  const { url, format } = (image ?? {}) as { url?: unknown; format?: unknown }
-  return typeof url === 'string' ? { url, format } : null
-}
-
-const isDataUrl = (url: string) => /^\s*data:/i.test(url)
-
 /** Whether a URL's path (its query and fragment aside, percent escapes decoded) names a PDF. */
-function urlPathIsPdf(url: string): boolean {
-  const path = url.split(/[?#]/, 1)[0]!
-  try {
-    return declaresPdf(decodeURIComponent(path))
-  } catch {
-    return declaresPdf(path)
-  }
-}
+const urlPathIsPdf = (url: string): boolean => declaresPdf(urlPath(url))
 
 /** The PDF a chat `file` part or a Responses `input_file` part sends inline, or an image part as a data URL, if any. */
 function partPdf(part: Record<string, unknown>): string | null {
@@ -556,28 +539,15 @@ function partZip(part: Record<string, unknown>): boolean {
   return file ? inlineZip(file.file_data, file.filename) : false
 }
 
-/**
- * A chat `file` part or a Responses `input_file` part the provider may read by reference: one that names a file
- * id or URL, or has no data (none, or an empty string: a server that tests `file_data` for truth, as Python
- * servers do, reads the file by its id then). Which of an id and inline data a server reads when a part has
- * both is its own choice: held by reference, the part counts its inline bytes too, and with hard bounds the
- * request's page maximum, which bounds an inline PDF's pages.
- */
-function partFileByReference(part: Record<string, unknown>): boolean {
-  const file = partFile(part)
-  if (file === null) return false
-  const { file_id, file_url, file_data } = file
-  return file_id != null || file_url != null || typeof file_data !== 'string' || file_data === ''
-}
-
 /** Whether an image part asks for `detail: "original"`, in a chat `image_url` or on the part (a Responses `input_image`): either may be the one read. */
 const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
 /**
  * A part: media and files as `mediaTokens` says (or, by reference, a file, a video, audio or document by URL, a PDF
- * by image URL and an inline ZIP, as `fileByReferenceTokens` says, if more), an image at `detail: "original"` never
- * less than `originalImage`, anything else by its bytes.
+ * by image URL, an inline ZIP, and video or audio sent as an image or a file (`partIsTimedMedia`), as
+ * `fileByReferenceTokens` says, if more), an image at `detail: "original"` never less than `originalImage`,
+ * anything else by its bytes.
  */
 function partTokens(part: unknown, media: MediaBounds): number {
   const type = (part as { type?: unknown } | null)?.type
@@ -586,7 +556,7 @@ function partTokens(part: unknown, media: MediaBounds): number {
   const bytes = textBytes(p)
   let tokens = mediaTokens(bytes, media, partPdf(p))
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
-  if (partFileByReference(p) || BY_REFERENCE_PART_TYPES.has(type) || partZip(p) || partImagePdfByReference(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
+  if (BY_REFERENCE_PART_TYPES.has(type) || partFileByReference(p) || partZip(p) || partImagePdfByReference(p) || partIsTimedMedia(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
   return heldAsBound(originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens, media)
 }
 
@@ -670,7 +640,7 @@ const CHAT_SETTINGS = new Set([
  */
 const TEXT_ROLES = new Set(['system', 'user', 'assistant', 'developer'])
 
-/** OpenAI Chat Completions: every message, every field that reaches the model, and the tool-use allowance. */
+/** OpenAI Chat Completions: every message, every field that reaches the model, the tool-use and template allowances. */
 export function estimateChat(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
   const media = mediaBounds(o)
   let input = 0
@@ -683,7 +653,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
     // input. Its length is not here: the media bound, or with hard bounds the longest answer.
     if (audio != null) input += heldAsBound(Math.max(media.audioAnswer, textBytes(audio)), media)
   }
-  input += otherFieldTokens(body, CHAT_SETTINGS) + toolUseOverhead(body.tools, body.functions)
+  input += otherFieldTokens(body, CHAT_SETTINGS) + toolUseOverhead(body.tools, body.functions) + (o.templateOverheadTokens ?? 0)
   return {
     inputTokens: billableInput(input, o, media),
     outputTokens: outputBound(chatHeldMaxTokens(body), body.n, o.defaultMaxOutputTokens),
@@ -857,13 +827,13 @@ const mediaPartsIn = (content: unknown): number => (Array.isArray(content) ? con
  * tools and the tool-use allowance, the output format, a stored prompt's variables, fields the gateway does not
  * know: vLLM's `previous_input_messages` are earlier turns); plus `contextTokens`, the stored context a
  * `previous_response_id` brings in (its input and output, as the provider reported them), which the body does not
- * show. Output is `max_output_tokens` or the default.
+ * show; and the template allowance. Output is `max_output_tokens` or the default.
  */
 export function estimateResponses(body: Record<string, unknown>, o: EstimateOptions & { contextTokens?: number }): TokenEstimate {
   const media = mediaBounds(o)
   let input = o.contextTokens ?? 0
   if (typeof body.input === 'string') input += PER_MESSAGE_OVERHEAD + utf8(body.input)
   else if (Array.isArray(body.input)) for (const item of body.input) input += responsesItemTokens(item, media)
-  input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(responsesRequestTools(body))
+  input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(responsesRequestTools(body)) + (o.templateOverheadTokens ?? 0)
   return { inputTokens: billableInput(input, o, media), outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
 }

@@ -187,7 +187,7 @@ function impliedRates(fields: PriceFields): [keyof PriceFields, number][] {
  * The body of the row to write from `at` (null: now): the catalog's prices over the row it replaces (the one
  * in force, the one scheduled for that time, or else the one in force just before it, which may be scheduled
  * too), so that what the operator set and the catalog does not speak
- * of (a per-request price, service tiers and where long context starts, a media part's bound, the context window, other server tools) stays. A token rate the operator set that the catalog prices only by implication is raised
+ * of (a per-request price, service tiers and where long context starts, a media part's bound, the context window, the template allowance, other server tools) stays. A token rate the operator set that the catalog prices only by implication is raised
  * to that price: an audio rate set at today's input rate must not outlive a rise of the input rate.
  */
 function rowToWrite(model: string, row: CatalogRow, price: any, source: string, at: string | null): Record<string, unknown> {
@@ -196,6 +196,7 @@ function rowToWrite(model: string, row: CatalogRow, price: any, source: string, 
   if (price?.service_tiers && Object.keys(price.service_tiers).length) kept.service_tiers = price.service_tiers
   if (price?.media_part_tokens != null) kept.media_part_tokens = price.media_part_tokens
   if (price?.context_window_tokens != null) kept.context_window_tokens = price.context_window_tokens
+  if (price?.template_overhead_tokens != null) kept.template_overhead_tokens = price.template_overhead_tokens
   for (const f of FIELDS) if (price?.[f] != null) kept[f] = price[f]
   for (const [f, floor] of impliedRates(row.fields)) if (kept[f] != null) kept[f] = Math.max(kept[f] as number, floor)
   const tools = { ...price?.server_tools, ...row.fields.server_tools }

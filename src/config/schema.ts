@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS } from '../budget/estimate'
+import { DEFAULT_PDF_MAX_PAGES, DEFAULT_PDF_PAGE_TOKENS, DEFAULT_TEMPLATE_OVERHEAD_TOKENS } from '../budget/estimate'
 import { masterKeyWeakness } from '../keys/secret'
 import { postgresUrlProblem, redisUrlProblem, withPassword } from './client-urls'
 import { quoted } from './quoted'
@@ -9,7 +9,7 @@ import { REDIS_SCHEMES } from '../redis/schemes'
 import { modelNameRefusal, writtenModelName } from '../providers/model-name'
 import { ProviderRegistry } from '../providers/registry'
 import { DEFAULT_DATABASE_TIMEOUT_MS } from '../store/postgres/errors'
-import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, contextWindowTokens, longContextAboveTokens, mediaPartTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
+import { featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, contextWindowTokens, longContextAboveTokens, mediaPartTokens, templateOverheadTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../pricing/price-amounts'
 
 /** Reads "true"/"false"/"1"/"0" from the environment; YAML gives real booleans. */
 const flag = z.union(
@@ -102,6 +102,8 @@ const priceSeed = z.strictObject({
   media_part_tokens: mediaPartTokens.optional(),
   /** The model's context window in input tokens (gpt-4.1: 1047576); with cap-output on, a file by reference is held at it when larger than the PDF bound. */
   context_window_tokens: contextWindowTokens.optional(),
+  /** The input tokens the model's chat template writes on its own (0: none); with cap-output on, held once a request where the provider renders it. Unset: `template_overhead_tokens`. */
+  template_overhead_tokens: templateOverheadTokens.optional(),
 }).refine((p) => !lacksLongContextTier(p), { path: ['long_context_above_tokens'], message: LONG_CONTEXT_NEEDS_TIER })
 
 /** A webhook alerts are posted to: operator configuration only, never settable through the API (no SSRF). */
@@ -217,6 +219,11 @@ export const configSchema = z
     pdf_page_tokens: positiveInt.default(DEFAULT_PDF_PAGE_TOKENS),
     /** The pages an inline PDF is held at when its pages cannot be counted (object streams that cannot be read). */
     pdf_max_pages: positiveInt.default(DEFAULT_PDF_MAX_PAGES),
+    /**
+     * With cap-output on, input tokens held once a request for what a server's chat template writes on its own
+     * (a default system prompt, a date header) towards an OpenAI-compatible provider that is not OpenAI's API.
+     */
+    template_overhead_tokens: nonNegativeInt.default(DEFAULT_TEMPLATE_OVERHEAD_TOKENS),
     /** `max_uses` given to a billed server tool (web search) that sets none: its worst case must be bounded. */
     server_tool_default_max_uses: positiveInt.default(5),
     /** Input tokens the hold allows for what each server tool use adds to the context (search results). */

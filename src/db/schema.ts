@@ -78,6 +78,8 @@ export const prices = sqliteTable(
     mediaPartTokens: integer('media_part_tokens'),
     /** This model's context window in input tokens: with hard bounds, a file by reference (a text file by id) is held at it; null: the PDF bound. */
     contextWindowTokens: integer('context_window_tokens'),
+    /** The input this model's chat template writes on its own: with hard bounds, held once a request; null: the configured allowance. */
+    templateOverheadTokens: integer('template_overhead_tokens'),
     /** When the row takes effect: its creation, or a later time given with it (a scheduled change). */
     createdAt: integer('created_at').notNull(),
     /** Where the price came from, e.g. the catalog package and version it was applied from; null when typed in. */

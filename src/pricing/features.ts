@@ -4,6 +4,7 @@
  * price book can price it, and the bound on a server tool's uses. One place for every inference route:
  * chat and messages, natively or translated, and the Responses API through the same rules.
  */
+import { isAudioPart, partMayBeAudio } from '../budget/part-media'
 import { badRequest, paymentRequired, threadRefused } from '../http/errors'
 import { entries, positiveInt } from './body-values'
 import { geoMultiplierName, isDefaultGeo, isStandardTier, longContextThreshold, namedMultiplier, NO_FEATURES, toolPrice, type Price, type RequestedFeatures } from './price'
@@ -80,7 +81,7 @@ const openAITier = (tier: unknown): string | null =>
  * No `service_tier`, or `auto`: OpenAI serves the project's default tier, whatever it is. And OpenAI caches
  * prompts by itself, no marker asked: GPT-5.6 and later bill those writes (`cache_write_tokens`) at 1.25× input.
  */
-const openAIDefaults = (tier: unknown) => ({ tier: tier == null || tier === 'auto', geo: false, cacheWrites: true })
+const openAIDefaults = (tier: unknown, mayBeAudio: boolean) => ({ tier: tier == null || tier === 'auto', geo: false, cacheWrites: true, audioInput: mayBeAudio })
 
 const CLAUDE_MODEL = /(^|[^a-z0-9])claude([^a-z0-9]|$)/i
 
@@ -319,14 +320,14 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
   return withWebResults({
     serverTools: { ...(searches ? { web_search: 1 } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
     tier: openAITier(body.service_tier),
-    audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasAudioPart(m?.content) || m?.audio != null),
+    audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, isAudioPart) || m?.audio != null),
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
     cacheWrites: cacheLifetime(body),
     longContext: false,
     toolResultInput: NO_FEATURES.toolResultInput,
     compaction: false,
     inferenceGeo: null,
-    providerDefaults: openAIDefaults(body.service_tier),
+    providerDefaults: openAIDefaults(body.service_tier, Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, partMayBeAudio))),
   }, webResults)
 }
 
@@ -344,11 +345,14 @@ function liveSearchSources(params: unknown): number {
 }
 const XAI_DEFAULT_SEARCH_RESULTS = 20
 
-const hasAudioPart = (content: unknown) => Array.isArray(content) && content.some((p) => p?.type === 'input_audio' || p?.type === 'audio_url')
+const hasPart = (content: unknown, kind: (part: unknown) => boolean) => Array.isArray(content) && content.some(kind)
 
-/** Audio a Responses request sends: an audio part in a message's content or in a tool's output (`function_call_output`…). */
-export const responsesAudioInput = (input: unknown): boolean =>
-  Array.isArray(input) && input.some((item) => hasAudioPart(item?.content) || hasAudioPart(item?.output))
+/** Parts of a Responses request's input (a message's content, a tool's output: `function_call_output`…) of a kind. */
+const responsesHasPart = (input: unknown, kind: (part: unknown) => boolean): boolean =>
+  Array.isArray(input) && input.some((item) => hasPart(item?.content, kind) || hasPart(item?.output, kind))
+
+/** Audio a Responses request sends: an audio part in a message's content or in a tool's output. */
+export const responsesAudioInput = (input: unknown): boolean => responsesHasPart(input, isAudioPart)
 
 /**
  * OpenAI Responses API hosted tools billed beyond tokens, by their type, each with the price book's name
@@ -554,7 +558,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
     audioInput: responsesAudioInput(body.input),
     cacheWrites: cacheLifetime(body),
     toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: maxCalls * searchResultsPastAllowance },
-    providerDefaults: openAIDefaults(body.service_tier),
+    providerDefaults: openAIDefaults(body.service_tier, responsesHasPart(body.input, partMayBeAudio)),
   }, webResults)
   const bounded = billed.length > 0 || mcpServers > 0
   return { body: !bounded || set ? body : (withFieldsLast(body, { max_tool_calls: maxCalls }) as B), features }
@@ -741,7 +745,7 @@ export function anthropicFeatures(
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).
-    providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: writesCacheUnasked(upstreamModel) },
+    providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: writesCacheUnasked(upstreamModel), audioInput: false },
   }, webResults)
   return { body: tools === body.tools ? body : withFieldsLast(body, { tools }), features }
 }

@@ -48,6 +48,9 @@ export const mediaPartTokens = z.number().int().min(1).max(1_000_000_000)
 /** A row's model's context window, in input tokens (`Price.contextWindowTokens`). */
 export const contextWindowTokens = z.number().int().min(1).max(1_000_000_000)
 
+/** The input a row's model's chat template writes on its own, in tokens (`Price.templateOverheadTokens`); 0: none. */
+export const templateOverheadTokens = z.number().int().min(0).max(1_000_000_000)
+
 /** Names of server tools and service tiers as providers spell them. */
 export const featureName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a lowercase name such as web_search or priority')
 
@@ -70,6 +73,8 @@ export interface PriceAmounts {
   media_part_tokens?: number | null
   /** The model's context window, in input tokens. */
   context_window_tokens?: number | null
+  /** The input the model's chat template writes on its own, in tokens. */
+  template_overhead_tokens?: number | null
 }
 
 export interface PriceMicros {
@@ -88,6 +93,7 @@ export interface PriceMicros {
   longContextAboveTokens: number | null
   mediaPartTokens: number | null
   contextWindowTokens: number | null
+  templateOverheadTokens: number | null
 }
 
 /**
@@ -121,6 +127,8 @@ export function priceMicros(model: string, p: PriceAmounts): PriceMicros {
   if (media != null && !mediaPartTokens.safeParse(media).success) throw new InvalidPrice(model, 'media_part_tokens', 'must be a whole number of tokens, at least 1')
   const window = p.context_window_tokens
   if (window != null && !contextWindowTokens.safeParse(window).success) throw new InvalidPrice(model, 'context_window_tokens', 'must be a whole number of tokens, at least 1')
+  const template = p.template_overhead_tokens
+  if (template != null && !templateOverheadTokens.safeParse(template).success) throw new InvalidPrice(model, 'template_overhead_tokens', 'must be a whole number of tokens, 0 or more')
   return {
     inputPerMillion: exact('input_per_million', p.input_per_million, NOT_WHOLE_MICROS_PER_MILLION),
     outputPerMillion: exact('output_per_million', p.output_per_million, NOT_WHOLE_MICROS_PER_MILLION),
@@ -135,6 +143,7 @@ export function priceMicros(model: string, p: PriceAmounts): PriceMicros {
     longContextAboveTokens: threshold ?? null,
     mediaPartTokens: media ?? null,
     contextWindowTokens: window ?? null,
+    templateOverheadTokens: template ?? null,
   }
 }
 
@@ -157,4 +166,5 @@ export const priceAmountsOf = (p: Price) => ({
   long_context_above_tokens: p.longContextAboveTokens ?? null,
   media_part_tokens: p.mediaPartTokens ?? null,
   context_window_tokens: p.contextWindowTokens ?? null,
+  template_overhead_tokens: p.templateOverheadTokens ?? null,
 })

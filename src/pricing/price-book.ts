@@ -13,7 +13,7 @@ const toPrice = (r: PriceRow): Price => ({
   cacheWritePerMillion: r.cache_write_per_million, cacheWrite1hPerMillion: r.cache_write_1h_per_million,
   audioInputPerMillion: r.audio_input_per_million, audioOutputPerMillion: r.audio_output_per_million,
   serverTools: jsonRecord(r.server_tools), tierMultipliers: jsonRecord(r.service_tiers), longContextAboveTokens: r.long_context_above_tokens,
-  mediaPartTokens: r.media_part_tokens, contextWindowTokens: r.context_window_tokens,
+  mediaPartTokens: r.media_part_tokens, contextWindowTokens: r.context_window_tokens, templateOverheadTokens: r.template_overhead_tokens,
 })
 
 /**
@@ -142,7 +142,7 @@ export class PriceBook {
         cache_write_1h_per_million: m.cacheWrite1hPerMillion, audio_input_per_million: m.audioInputPerMillion,
         audio_output_per_million: m.audioOutputPerMillion, server_tools: jsonOrNull(m.serverTools), service_tiers: jsonOrNull(m.tierMultipliers),
         long_context_above_tokens: m.longContextAboveTokens, media_part_tokens: m.mediaPartTokens,
-        context_window_tokens: m.contextWindowTokens, created_at: p.effectiveFrom ?? now, source: p.source ?? null,
+        context_window_tokens: m.contextWindowTokens, template_overhead_tokens: m.templateOverheadTokens, created_at: p.effectiveFrom ?? now, source: p.source ?? null,
       }, basedOn),
     )
     if (!row) throw new PriceChanged(p.model, p.basedOn ?? null)

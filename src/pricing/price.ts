@@ -47,6 +47,12 @@ export interface Price {
    * than the PDF bound (src/budget/estimate-options.ts). Unset: the PDF bound, or Anthropic's 1M window when sent.
    */
   contextWindowTokens?: number | null
+  /**
+   * The input this model's chat template writes on its own, in tokens (a default system prompt, a date header):
+   * with hard bounds, a request to a provider that renders the template holds it once (src/budget/estimate-options.ts).
+   * Unset: the configured allowance.
+   */
+  templateOverheadTokens?: number | null
 }
 
 export interface TokenCounts {
@@ -111,9 +117,10 @@ export interface RequestedFeatures {
    * service tier (no `service_tier`, or `auto`: an OpenAI project may default to `priority`), the
    * geography (no `inference_geo`: an Anthropic workspace may default to `us`), and cache writes the
    * provider makes without a `cache_control` marker (OpenAI caches every prompt by itself, and bills the
-   * writes of GPT-5.6 and later at 1.25× input).
+   * writes of GPT-5.6 and later at 1.25× input), and the kind of media the request does not name as audio but the
+   * provider may bill as audio input (a video's sound track, a recording by file id: `partMayBeAudio`).
    */
-  providerDefaults: { readonly tier: boolean; readonly geo: boolean; readonly cacheWrites: boolean }
+  providerDefaults: { readonly tier: boolean; readonly geo: boolean; readonly cacheWrites: boolean; readonly audioInput: boolean }
 }
 
 /** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
@@ -145,7 +152,7 @@ export interface Tariff {
 
 export const NO_FEATURES: RequestedFeatures = {
   serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
-  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, inferenceGeo: null, providerDefaults: { tier: false, geo: false, cacheWrites: false },
+  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, inferenceGeo: null, providerDefaults: { tier: false, geo: false, cacheWrites: false, audioInput: false },
 }
 
 /** Tiers billed at the plain rates, as the providers name them in requests and answers. */
@@ -390,7 +397,8 @@ const NOT_A_DEFAULT_TIER = (name: string) => name === 'long_context' || name ===
  * multiplier and the hold must cover whatever the provider applies. Cache writes the provider may make by
  * itself are held as a 5-minute write, at the row's rate or, unset, the fallback (1.25× input) that settlement
  * bills reported writes at: a row without a write rate may be a model that bills them (GPT-5.6 and later) as
- * well as one that does not, which only reports none.
+ * well as one that does not, which only reports none. Media that may be audio is held at the audio input rate
+ * when that is the dearer: settlement bills every audio token the usage reports at it.
  */
 export function heldAtProviderDefaults(price: Price, f: RequestedFeatures): RequestedFeatures {
   const named = Object.entries(price.tierMultipliers ?? {})
@@ -398,8 +406,15 @@ export function heldAtProviderDefaults(price: Price, f: RequestedFeatures): Requ
   const tier = f.providerDefaults.tier && f.tier === null ? dearest(named.filter(([name]) => !NOT_A_DEFAULT_TIER(name))) : undefined
   const geo = f.providerDefaults.geo && f.inferenceGeo === null ? dearest(named.filter(([name]) => name.startsWith('inference_geo_'))) : undefined
   const writes = f.providerDefaults.cacheWrites && f.cacheWrites === null
-  if (tier === undefined && geo === undefined && !writes) return f
-  return { ...f, tier: tier ?? f.tier, inferenceGeo: geo?.slice('inference_geo_'.length) ?? f.inferenceGeo, cacheWrites: writes ? '5m' : f.cacheWrites }
+  const audio = f.providerDefaults.audioInput && !f.audioInput
+  if (tier === undefined && geo === undefined && !writes && !audio) return f
+  return {
+    ...f,
+    tier: tier ?? f.tier,
+    inferenceGeo: geo?.slice('inference_geo_'.length) ?? f.inferenceGeo,
+    cacheWrites: writes ? '5m' : f.cacheWrites,
+    audioInput: f.audioInput || audio,
+  }
 }
 
 /** The features a request is held at: with a hard bound (cap-output on), its provider's defaults at their dearest. */

@@ -103,7 +103,7 @@ export const chatRoutes = (services: Services) => {
         // Translated, the hold covers the request as Anthropic receives it too (its tool schemas, its wrappers).
         estimate: (price) => {
           // A file by reference is bounded as the provider that reads it bounds it (Anthropic's PDF pages, its window).
-          const options = estimateOptionsFor(config, price, { anthropic: viaAnthropic, openedWindowTokens: contextWindowOf(planned?.features), upstreamModel: target?.upstreamModel })
+          const options = estimateOptionsFor(config, price, { anthropic: viaAnthropic, openedWindowTokens: contextWindowOf(planned?.features), upstreamModel: target?.upstreamModel, provider: target?.provider })
           const sent = estimateChat(body, options)
           return viaAnthropic && planned ? largerEstimate(sent, estimateMessages(planned.body, options)) : sent
         },

@@ -86,7 +86,7 @@ export const messagesRoutes = (services: Services) => {
         // schema, tool calls' arguments as JSON strings, tool results as messages of their own).
         estimate: (price) => {
           // A file by reference is bounded as the provider that reads it bounds it (Anthropic's PDF pages, its window).
-          const options = estimateOptionsFor(config, price, { anthropic: !viaOpenAI, openedWindowTokens: contextWindowOf(planned?.features), upstreamModel: target?.upstreamModel })
+          const options = estimateOptionsFor(config, price, { anthropic: !viaOpenAI, openedWindowTokens: contextWindowOf(planned?.features), upstreamModel: target?.upstreamModel, provider: target?.provider })
           const sent = estimateMessages(body, options)
           return viaOpenAI && planned ? largerEstimate(sent, estimateChat(planned.body, options)) : sent
         },

@@ -144,9 +144,10 @@ export const responsesRoutes = (services: Services) => {
       if (outputClamp !== null) upstreamBody = withFieldsLast(upstreamBody, { max_output_tokens: outputClamp })
       else if (config.cap_output_tokens) upstreamBody = withFieldsLast(upstreamBody, { max_output_tokens: outputBound(body.max_output_tokens, 1, config.default_max_output_tokens) })
       const heldInput = heldInputTokens(estimate.inputTokens, tariff.features, config.server_tool_use_input_tokens)
-      const itemOptions = estimateOptionsFor(config, tariff.price)
-      // The request's own input in bytes (what its tools may bring back included): its hold's, less the stored context as held.
-      const ownBytes = heldInput - heldContextTokens(context, itemOptions)
+      const itemOptions = estimateOptionsFor(config, tariff.price, { provider: model.provider })
+      // The request's own input in bytes (what its tools may bring back included): its hold's, less the stored context
+      // as held and the template allowance, which the next turn holds again.
+      const ownBytes = heldInput - heldContextTokens(context, itemOptions) - (itemOptions.templateOverheadTokens ?? 0)
       const ownMediaParts = responsesMediaParts(body.input)
       const mediaPartsWith = (output: unknown) => (context.mediaParts === null ? null : context.mediaParts + ownMediaParts + responsesMediaParts(output))
       // Audio in its own input or in the context it continues is in the context it leaves; audio the context may hold, may be.
@@ -422,7 +423,7 @@ export const responsesRoutes = (services: Services) => {
           // Translated, the hold covers the request as the target receives it too (its wrappers, default schemas).
           estimate: (price) => {
             // A file by reference is bounded as the provider that reads it bounds it (Anthropic's PDF pages, its window).
-            const options = estimateOptionsFor(config, price, { anthropic: route === 'anthropic', openedWindowTokens: contextWindowOf(translated?.features), upstreamModel: target?.upstreamModel })
+            const options = estimateOptionsFor(config, price, { anthropic: route === 'anthropic', openedWindowTokens: contextWindowOf(translated?.features), upstreamModel: target?.upstreamModel, provider: target?.provider })
             const sent = estimateResponses(body, { ...options, contextTokens: heldContextTokens(context, options) })
             if (!translated) return sent
             const upstream = route === 'anthropic' ? estimateMessages(translated.request, options) : estimateChat(translated.request, options)

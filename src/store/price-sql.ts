@@ -36,8 +36,8 @@ export const priceSql = ({ p, json }: Placeholders) => ({
   nextChange: `SELECT min(created_at) AS at FROM prices WHERE created_at > ${p(1)} AND deleted_at IS NULL`,
   insert: `INSERT INTO prices (model, input_per_million, output_per_million, cached_input_per_million, per_request,
        cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million,
-       server_tools, service_tiers, long_context_above_tokens, media_part_tokens, context_window_tokens, created_at, source)
-     VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${json(10)}, ${json(11)}, ${p(12)}, ${p(13)}, ${p(14)}, ${p(15)}, ${p(16)}) RETURNING *`,
+       server_tools, service_tiers, long_context_above_tokens, media_part_tokens, context_window_tokens, template_overhead_tokens, created_at, source)
+     VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${json(10)}, ${json(11)}, ${p(12)}, ${p(13)}, ${p(14)}, ${p(15)}, ${p(16)}, ${p(17)}) RETURNING *`,
   markDeleted: `UPDATE prices SET deleted_at = ${p(1)}
      WHERE id = (SELECT id FROM prices q WHERE q.model = ${p(2)} AND q.created_at <= ${p(1)} AND ${APPLIED} ORDER BY q.created_at DESC, q.id DESC LIMIT 1) AND deleted_at IS NULL
      RETURNING *`,
@@ -51,5 +51,5 @@ export const priceSql = ({ p, json }: Placeholders) => ({
 export const priceInsertParams = (r: import('./store').NewPriceRow) => [
   r.model, r.input_per_million, r.output_per_million, r.cached_input_per_million, r.per_request,
   r.cache_write_per_million, r.cache_write_1h_per_million, r.audio_input_per_million, r.audio_output_per_million,
-  r.server_tools, r.service_tiers, r.long_context_above_tokens, r.media_part_tokens, r.context_window_tokens, r.created_at, r.source,
+  r.server_tools, r.service_tiers, r.long_context_above_tokens, r.media_part_tokens, r.context_window_tokens, r.template_overhead_tokens, r.created_at, r.source,
 ]

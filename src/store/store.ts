@@ -35,6 +35,7 @@ export interface PriceRow {
   long_context_above_tokens: number | null
   media_part_tokens: number | null
   context_window_tokens: number | null
+  template_overhead_tokens: number | null
   created_at: number
   source: string | null
   deleted_at: number | null

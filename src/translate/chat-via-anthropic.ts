@@ -14,7 +14,7 @@ import { withFieldsLast } from './fields-last'
  * The translation sends no `inference_geo`: the workspace's default geography is served; and no `cache_control`: only a
  * model other than Claude writes its cache (`writesCacheUnasked`).
  */
-const chatViaAnthropicDefaults = (upstreamModel: string) => ({ tier: false, geo: true, cacheWrites: writesCacheUnasked(upstreamModel) })
+const chatViaAnthropicDefaults = (upstreamModel: string) => ({ tier: false, geo: true, cacheWrites: writesCacheUnasked(upstreamModel), audioInput: false })
 
 /**
  * `/v1/chat/completions` served by an Anthropic provider. The request is translated now, so that a body

@@ -13,9 +13,11 @@ const OPENAI_API_CATALOGS: ReadonlySet<string> = new Set(['openai', 'azure'])
  * servers (vLLM, Ollama, Groq…) all read `max_tokens`.
  */
 export const openAIOutputCapField = (provider: Pick<ProviderConfig, 'base_url' | 'catalog'>) =>
+  servesOpenAIsOwnAPI(provider) ? 'max_completion_tokens' : 'max_tokens'
+
+/** Whether an OpenAI-type provider is OpenAI's own API: its hosts, or a provider the config names OpenAI or Azure. */
+export const servesOpenAIsOwnAPI = (provider: Pick<ProviderConfig, 'base_url' | 'catalog'>): boolean =>
   OPENAI_API_CATALOGS.has(provider.catalog ?? '') || isOpenAIHost(new URL(provider.base_url).hostname)
-    ? 'max_completion_tokens'
-    : 'max_tokens'
 
 const isOpenAIHost = (hostname: string) => hostname === 'api.openai.com' || hostname.endsWith('.api.openai.com')
 

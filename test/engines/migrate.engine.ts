@@ -43,7 +43,7 @@ test('a SQLite install migrated to Postgres keeps every key, usage row and price
     ;({ secret } = await sqlite.userWithKey({ id: 'team', max_budget: 5, budget_period: 'monthly' }, { name: 'ci', max_budget: 2 }))
     await sqlite.userWithKey({ id: 'other', max_budget: null })
     await sqlite.admin('POST', '/v1/pricing', { model: 'mock:gpt-mock', input_per_million: 2, output_per_million: 3 })
-    const longContext = { input_per_million: 2.5, output_per_million: 15, service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 272_000, media_part_tokens: 48_169, context_window_tokens: 1_047_576 }
+    const longContext = { input_per_million: 2.5, output_per_million: 15, service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 272_000, media_part_tokens: 48_169, context_window_tokens: 1_047_576, template_overhead_tokens: 200 }
     expect((await sqlite.admin('POST', '/v1/pricing', { model: 'mock:gpt-long', ...longContext })).status).toBe(201)
     const client = new OpenAI({ baseURL: `${sqlite.url}/v1`, apiKey: secret })
     for (let i = 0; i < 5; i++) await client.chat.completions.create({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: `hi ${i}` }] })
@@ -76,7 +76,7 @@ test('a SQLite install migrated to Postgres keeps every key, usage row and price
       expect((await gw.admin('GET', '/v1/users')).body.data).toEqual(before.users)
       expect((await gw.admin('GET', '/v1/pricing/history')).body.data).toEqual(before.history)
       // Every price column is copied, the long-context threshold, the media bound and the context window too.
-      expect((await gw.admin('GET', '/v1/pricing/mock:gpt-long')).body).toMatchObject({ service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 272_000, media_part_tokens: 48_169, context_window_tokens: 1_047_576 })
+      expect((await gw.admin('GET', '/v1/pricing/mock:gpt-long')).body).toMatchObject({ service_tiers: { long_context: 2, long_context_output: 1.5 }, long_context_above_tokens: 272_000, media_part_tokens: 48_169, context_window_tokens: 1_047_576, template_overhead_tokens: 200 })
       // The same secret works; new rows carry on after the copied ids.
       const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret! })
       await client.chat.completions.create({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'after' }] })

@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { badRequest, GatewayError, notFound } from '../../http/errors'
 import type { Price } from '../../pricing/price'
-import { contextWindowTokens, featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, mediaPartTokens, priceAmountsOf, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
+import { contextWindowTokens, featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, mediaPartTokens, priceAmountsOf, templateOverheadTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
 import { PriceChanged, type PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
 import { writtenModelName } from '../../providers/model-name'
@@ -34,6 +34,8 @@ const createPrice = z
       .describe('the most input tokens one media part (an image at any detail, an audio clip) bills on this model; with cap-output on, each media part of a request to it is held at least at this (gpt-4o-mini: 48169, a high-detail image). Unset: TOLLGATE_MEDIA_PART_TOKENS'),
     context_window_tokens: contextWindowTokens.nullable().optional()
       .describe("this model's context window, in input tokens (gpt-4.1: 1047576); with cap-output on, a request's first file by reference (a text file by id, which no page limit bounds) is held at this when it is larger than TOLLGATE_PDF_MAX_PAGES × TOLLGATE_PDF_PAGE_TOKENS. Unset: that PDF bound"),
+    template_overhead_tokens: templateOverheadTokens.nullable().optional()
+      .describe("the input tokens this model's chat template writes on its own (a default system prompt, a date header; 0: none); with cap-output on, a chat or Responses request to it through an OpenAI-compatible provider other than OpenAI's API is held for this once. Unset: TOLLGATE_TEMPLATE_OVERHEAD_TOKENS"),
     effective_from: z.iso
       .datetime({ offset: true })
       .transform((s) => Date.parse(s))

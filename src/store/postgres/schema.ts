@@ -68,6 +68,7 @@ export const prices = pgTable(
     longContextAboveTokens: integer('long_context_above_tokens'),
     mediaPartTokens: integer('media_part_tokens'),
     contextWindowTokens: integer('context_window_tokens'),
+    templateOverheadTokens: integer('template_overhead_tokens'),
     createdAt: millis('created_at').notNull(),
     source: text('source'),
     deletedAt: millis('deleted_at'),

@@ -1,0 +1,1 @@
+ALTER TABLE "prices" ADD COLUMN "template_overhead_tokens" integer;

@@ -1,0 +1,1 @@
+ALTER TABLE `prices` ADD `template_overhead_tokens` integer;

@@ -1,0 +1,121 @@
+/**
+ * What a content part carries, as the estimate and the billed features read it: the file of a chat `file` or a
+ * Responses `input_file` part, the image an image part names, whether a file is read by reference, and whether a
+ * part is timed media (video or audio) whatever type it was sent as.
+ *
+ * Timed media is billed by its length, which neither a URL nor its bytes bound (a still frame held for an hour
+ * compresses to a few kilobytes): LiteLLM and the one-api family send Gemini a video or a recording given as an
+ * `image_url` (its `format`, or the type its URL's extension says) or as a `file` whose data is video or audio.
+ */
+
+/** Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. */
+export function inlineBase64(data: string): { base64: string; mediaType?: string } {
+  const url = /^data:([^,;]{0,200})[^,]{0,200},/.exec(data)
+  return url ? { base64: data.slice(url[0].length), mediaType: url[1] } : { base64: data }
+}
+
+/** The file a chat `file` part or a Responses `input_file` part carries: the fields its data and name are in. */
+export function partFile(part: Record<string, unknown>): Record<string, unknown> | null {
+  const file = part.type === 'input_file' ? part : part.type === 'file' ? part.file : null
+  return file != null && typeof file === 'object' ? (file as Record<string, unknown>) : null
+}
+
+/**
+ * The image a chat `image_url` part (`image_url: {url, format}`, or the URL alone) or a Responses `input_image` part
+ * names: its URL, and the media type LiteLLM takes in `format`. LiteLLM documents PDFs sent this way, by URL or
+ * data URL, and passes them to Anthropic, Bedrock and Vertex as documents, billed per page.
+ */
+export function partImage(part: Record<string, unknown>): { url: string; format?: unknown } | null {
+  const image = part.type === 'image_url' || part.type === 'input_image' ? part.image_url : null
+  if (typeof image === 'string') return { url: image }
+  const { url, format } = (image ?? {}) as { url?: unknown; format?: unknown }
+  return typeof url === 'string' ? { url, format } : null
+}
+
+export const isDataUrl = (url: string) => /^\s*data:/i.test(url)
+
+/** A URL's path, its query and fragment aside, percent escapes decoded where they decode. */
+export function urlPath(url: string): string {
+  const path = url.split(/[?#]/, 1)[0]!
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
+/**
+ * A chat `file` part or a Responses `input_file` part the provider may read by reference: one that names a file
+ * id or URL, or has no data (none, or an empty string: a server that tests `file_data` for truth, as Python
+ * servers do, reads the file by its id then). Which of an id and inline data a server reads when a part has
+ * both is its own choice: held by reference, the part counts its inline bytes too, and with hard bounds the
+ * request's page maximum, which bounds an inline PDF's pages.
+ */
+export function partFileByReference(part: Record<string, unknown>): boolean {
+  const file = partFile(part)
+  if (file === null) return false
+  const { file_id, file_url, file_data } = file
+  return file_id != null || file_url != null || typeof file_data !== 'string' || file_data === ''
+}
+
+const TIMED_MEDIA_TYPE = /^\s*(video|audio)\//i
+const TIMED_MEDIA_EXTENSION = /\.(mp4|m4v|mov|webm|mkv|avi|wmv|flv|mpe?g|3gp|mp3|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
+
+/** Whether a media type (`video/mp4`) or a file name or URL path (`talk.mp4`) names video or audio. */
+const namesTimedMedia = (label: unknown): boolean => typeof label === 'string' && (TIMED_MEDIA_TYPE.test(label) || TIMED_MEDIA_EXTENSION.test(label))
+
+const ascii = (bytes: Buffer, at: number, text: string) => bytes.toString('latin1', at, at + text.length) === text
+
+/**
+ * Whether inline data starts as a video or audio file does: MP4/MOV/M4A/3GP (`ftyp` box), Matroska/WebM, AVI or
+ * WAV (RIFF, not WebP), Ogg, FLAC, AIFF, AMR, MP3 (an ID3 tag or an MPEG frame) and AAC (ADTS). Only its first
+ * 12 bytes are decoded.
+ */
+function startsAsTimedMedia(base64: string): boolean {
+  const head = Buffer.from(base64.slice(0, 16), 'base64')
+  if (head.length < 4) return false
+  if (ascii(head, 4, 'ftyp') || head.readUInt32BE(0) === 0x1a45dfa3) return true
+  if (ascii(head, 0, 'RIFF')) return ascii(head, 8, 'WAVE') || ascii(head, 8, 'AVI ')
+  if (['OggS', 'fLaC', 'FORM', '#!AMR', 'ID3'].some((magic) => ascii(head, 0, magic))) return true
+  // An MPEG audio frame or an ADTS header: 11 bits of frame sync (a JPEG's FF D8 has only 8).
+  return head[0] === 0xff && (head[1]! & 0xe0) === 0xe0
+}
+
+/** Whether inline data (bare base64 or a data URL) is video or audio: declared so, or starting as such a file does. */
+function inlineTimedMedia(data: string): boolean {
+  const { base64, mediaType } = inlineBase64(data)
+  return namesTimedMedia(mediaType) || startsAsTimedMedia(base64)
+}
+
+/**
+ * Whether a part sent as an image or a file is video or audio: its `format` or media type says so, its URL's
+ * path or its file name ends as one does, or its inline data is one.
+ */
+export function partIsTimedMedia(part: Record<string, unknown>): boolean {
+  const image = partImage(part)
+  if (image) return namesTimedMedia(image.format) || (isDataUrl(image.url) ? inlineTimedMedia(image.url.trimStart()) : namesTimedMedia(urlPath(image.url)))
+  const file = partFile(part)
+  if (file === null) return false
+  const { file_data: data, filename, format, file_url: url } = file
+  return namesTimedMedia(format) || namesTimedMedia(filename) || (typeof url === 'string' && namesTimedMedia(urlPath(url))) || (typeof data === 'string' && data !== '' && inlineTimedMedia(data))
+}
+
+/** Parts whose type says they are audio: the provider bills them at its audio input rate. */
+const AUDIO_PART_TYPES: ReadonlySet<string> = new Set(['input_audio', 'audio_url'])
+/** Parts whose type says they are video: the provider may bill their sound track at its audio input rate. */
+const VIDEO_PART_TYPES: ReadonlySet<string> = new Set(['video_url', 'input_video'])
+
+export const isAudioPart = (part: unknown): boolean => AUDIO_PART_TYPES.has((part as { type?: unknown } | null)?.type as string)
+
+/**
+ * Whether a part may be billed as audio input though its type does not say it is audio: a video (its sound track),
+ * a file by reference, an image by URL (what the provider finds there decides its kind), and a part sent as an
+ * image or a file that is video or audio (`partIsTimedMedia`).
+ */
+export function partMayBeAudio(part: unknown): boolean {
+  if (part == null || typeof part !== 'object') return false
+  const p = part as Record<string, unknown>
+  if (VIDEO_PART_TYPES.has(p.type as string) || partFileByReference(p)) return true
+  const image = partImage(p)
+  return (image !== null && !isDataUrl(image.url)) || partIsTimedMedia(p)
+}

@@ -1,0 +1,34 @@
+import { expect, test } from 'bun:test'
+import { partIsTimedMedia, partMayBeAudio } from '../src/budget/part-media'
+
+const b64 = (bytes: number[] | string) => Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes)).toString('base64')
+const image = (url: string, format?: string) => ({ type: 'image_url', image_url: format ? { url, format } : { url } })
+const file = (fields: Record<string, unknown>) => ({ type: 'file', file: fields })
+
+test('video or audio sent as an image or a file is timed media: by format, media type, extension or its first bytes', () => {
+  expect(partIsTimedMedia(image('gs://talks/keynote', 'video/mp4'))).toBe(true)
+  expect(partIsTimedMedia(image('https://cdn.example.com/keynote.MP4?sig=1'))).toBe(true)
+  expect(partIsTimedMedia(image('https://cdn.example.com/song%2Emp3'))).toBe(true)
+  expect(partIsTimedMedia(image(`data:audio/wav;base64,${b64('RIFF\0\0\0\0WAVE')}`))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: `data:application/octet-stream;base64,${b64('\0\0\0\x18ftypisom')}` }))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: b64('ID3\x04\0\0') }))).toBe(true)
+  expect(partIsTimedMedia(file({ file_id: 'file-1', filename: 'call.ogg' }))).toBe(true)
+  expect(partIsTimedMedia({ type: 'input_file', file_url: 'https://example.com/a.webm' })).toBe(true)
+
+  expect(partIsTimedMedia(image('https://cdn.example.com/cat.png'))).toBe(false)
+  expect(partIsTimedMedia(image(`data:image/jpeg;base64,${b64([0xff, 0xd8, 0xff, 0xe0])}`))).toBe(false)
+  expect(partIsTimedMedia(image(`data:image/webp;base64,${b64('RIFF\0\0\0\0WEBP')}`))).toBe(false)
+  expect(partIsTimedMedia(file({ file_data: `data:application/pdf;base64,${b64('%PDF-1.7')}`, filename: 'a.pdf' }))).toBe(false)
+})
+
+test('a part may be audio when its kind is the provider\'s to find: video, a file by reference, an image by URL, timed media', () => {
+  expect(partMayBeAudio({ type: 'video_url', video_url: { url: 'https://youtu.be/x' } })).toBe(true)
+  expect(partMayBeAudio(file({ file_id: 'file-1' }))).toBe(true)
+  expect(partMayBeAudio(image('https://cdn.example.com/thing'))).toBe(true)
+  expect(partMayBeAudio(file({ file_data: `data:video/mp4;base64,${b64('\0\0\0\0')}` }))).toBe(true)
+
+  expect(partMayBeAudio({ type: 'text', text: 'https://cdn.example.com/talk.mp4' })).toBe(false)
+  expect(partMayBeAudio(image(`data:image/png;base64,${b64('\x89PNG\r\n\x1a\n')}`))).toBe(false)
+  expect(partMayBeAudio(file({ file_data: `data:application/pdf;base64,${b64('%PDF-1.7')}` }))).toBe(false)
+  expect(partMayBeAudio(null)).toBe(false)
+})
