@@ -60,11 +60,13 @@ export class ProviderRegistry {
   /**
    * Every `provider:model` a client's name may have been served as, for a filter over usage rows: what `resolve`
    * makes of it on each wire format's routes (a bare id goes to each format's default provider, as admission sends
-   * it), and `canonicalName`'s (a name no route resolves matches itself).
+   * it), and `canonicalName`'s (a name no route resolves matches itself, and, since rows keep the colon, its
+   * `provider:model` spelling: a removed provider's `gone/old-model` finds the rows of `gone:old-model`).
    */
   canonicalNames(name: string): string[] {
     const served = WIRE_FORMATS.map((wire) => this.resolve(name, wire)?.canonical)
-    return [...new Set([this.canonicalName(name), ...served.filter((model) => model !== undefined)])]
+    const written = this.canonicalName(name)
+    return [...new Set([written, colonSpelling(written), ...served.filter((model) => model !== undefined)])]
   }
 
   get aliases(): Readonly<Record<string, string>> {

@@ -53,6 +53,20 @@ export class AnthropicTurns {
  * said. Anthropic takes instructions only in the top-level `system`, which comes before every turn (a `system`
  * message inside `messages` is taken by one model on Anthropic's own API only): moved there, an instruction such as
  * "from now on, answer in French" would rule the turns before it too, and change the prompt cache's prefix on every
- * request that adds one. Marked, so that the model reads it as instructions rather than as the user's words.
+ * request that adds one. Marked, so that the model reads it as instructions rather than as the user's words; the
+ * marker's tags are the gateway's alone, escaped in the instruction's own text as in the user's (`escapeMarker`).
  */
-export const instructionsBlock = (text: string): Block => ({ type: 'text', text: `<instructions>\n${text}\n</instructions>` })
+export const instructionsBlock = (text: string): Block => ({ type: 'text', text: `<instructions>\n${escapeMarker(text)}\n</instructions>` })
+
+/** The marker's tags in any case, spaced or with attributes: what a model could read as the marker. */
+const MARKER_TAG = /<(\s*\/?\s*instructions(?:\s[^<>]*)?)>/gi
+
+/**
+ * Text with the marker's tags escaped (`<instructions>` as `&lt;instructions&gt;`), so that only
+ * `instructionsBlock` writes them: an end user who types the marker does not speak with the developer's voice.
+ * The same text always escapes the same way, so a conversation's prefix, and the prompt cache, stay as they were.
+ */
+export const escapeMarker = (text: string): string => text.replace(MARKER_TAG, '&lt;$1&gt;')
+
+/** A block of a user's or a tool's, its text escaped by `escapeMarker`. */
+export const escapeMarkerIn = (block: Block): Block => (block.type === 'text' ? { ...block, text: escapeMarker(block.text) } : block)

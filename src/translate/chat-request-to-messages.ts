@@ -3,7 +3,7 @@ import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from './anthropic-text'
 import { anthropicToolId } from './anthropic-tool-id'
-import { AnthropicTurns, instructionsBlock, type AnthropicTurn } from './anthropic-turns'
+import { AnthropicTurns, escapeMarker, escapeMarkerIn, instructionsBlock, type AnthropicTurn } from './anthropic-turns'
 import { historyToolInput } from './tool-arguments'
 import { type EffortThinkingOptions, thinkingForEffort } from './effort-thinking'
 
@@ -76,7 +76,7 @@ function toolUseBlocks(toolCalls: unknown, where: string): Block[] {
 
 function toolResultBlock(m: Json, where: string): Block {
   const content = typeof m.content === 'string' ? m.content : textOf(m.content, `${where}.content`)
-  return { type: 'tool_result', tool_use_id: anthropicToolId(String(m.tool_call_id ?? '')), content }
+  return { type: 'tool_result', tool_use_id: anthropicToolId(String(m.tool_call_id ?? '')), content: escapeMarker(content) }
 }
 
 function convertTools(tools: unknown): Json[] | undefined {
@@ -162,7 +162,7 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
         break
       }
       case 'user':
-        append('user', blocksOf(m.content, `${where}.content`))
+        append('user', blocksOf(m.content, `${where}.content`).map(escapeMarkerIn))
         break
       case 'assistant':
         append('assistant', [...blocksOf(m.content, `${where}.content`), ...toolUseBlocks(m.tool_calls, `${where}.tool_calls`)])

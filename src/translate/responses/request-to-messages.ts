@@ -3,7 +3,7 @@ import { responsesBilledTool } from '../../pricing/features'
 import { base64SourceOf } from '../media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from '../anthropic-text'
 import { anthropicToolId } from '../anthropic-tool-id'
-import { AnthropicTurns, instructionsBlock, type AnthropicTurn } from '../anthropic-turns'
+import { AnthropicTurns, escapeMarker, escapeMarkerIn, instructionsBlock, type AnthropicTurn } from '../anthropic-turns'
 import { historyToolInput } from '../tool-arguments'
 import { type EffortThinkingOptions, thinkingForEffort } from '../effort-thinking'
 import { quoted, unsupported as refuse } from '../unsupported'
@@ -68,7 +68,7 @@ function toolUseBlock(item: Json, where: string, names: FunctionNames): Block {
 
 function toolResultBlock(item: Json, where: string): Block {
   const output = item.output
-  const content = typeof output === 'string' ? output : blocksOf(output, `${where}.output`)
+  const content = typeof output === 'string' ? escapeMarker(output) : blocksOf(output, `${where}.output`).map(escapeMarkerIn)
   return { type: 'tool_result', tool_use_id: anthropicToolId(String(item.call_id ?? '')), content }
 }
 
@@ -169,7 +169,8 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
             if (turns.isEmpty) system.push(text)
             else append('user', [instructionsBlock(text)])
           }
-        } else if (item.role === 'user' || item.role === 'assistant') append(item.role, blocksOf(item.content, `${where}.content`))
+        } else if (item.role === 'user') append('user', blocksOf(item.content, `${where}.content`).map(escapeMarkerIn))
+        else if (item.role === 'assistant') append('assistant', blocksOf(item.content, `${where}.content`))
         else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
         break
       case 'function_call':
