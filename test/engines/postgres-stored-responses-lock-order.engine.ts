@@ -5,6 +5,10 @@
  * and waited for another's, which the batch held while it waited for the first. The writer's bounded lock wait
  * (100 ms) ended it, so every such crossing held that replica's reservations (every user's holds) 100 ms, and the
  * ids were written again later. The writer now takes its users' rows in id order before its first insert.
+ *
+ * The ledger's batches now lock users' rows FOR NO KEY UPDATE, which a foreign key's check does not wait for; the
+ * crossing below stays possible with whatever still locks a user's row FOR UPDATE (a user's deletion), so the test
+ * keeps a FOR UPDATE holder.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { PostgresStore } from '../../src/store/postgres/store'
@@ -27,7 +31,7 @@ const response = (id: string, user_id: string) =>
   ({ id, kind: 'response', user_id, provider: 'mock', model: 'mock:m', context_tokens: 10, media_parts: 0, context_bytes: 10, holds_audio: false }) as const
 
 test("a reservation batch gets its users' rows at once while a batch of stored ids for the same users waits for one of them", async () => {
-  // A reservation batch for users a and b, as PostgresLedgerStore sends it: their rows in id order, a first.
+  // A batch that locks users a and b FOR UPDATE in id order, a first.
   const batch = await store.sql.reserve()
   await batch`BEGIN`
   await batch`SELECT 1 FROM users WHERE id = 'a' FOR UPDATE`
