@@ -55,7 +55,8 @@ export class FunctionNames {
   }
 }
 
-const callKey = (namespace: string, name: string) => `${namespace}\u0000${name}`
+/** One key per namespace and name: no separator joins them unambiguously, as either may hold any character. */
+const callKey = (namespace: string, name: string) => JSON.stringify([namespace, name])
 
 function flatName(namespace: string, name: string): string {
   const joined = `${namespace}__${name}`
