@@ -38,6 +38,16 @@ export function toolLoopStartedWithoutThinking(messages: unknown): boolean {
 }
 
 /**
+ * Whether the request ends with an assistant message (a prefill, which the model continues) that does not start
+ * with a thinking block: Anthropic refuses thinking there (400 "When `thinking` is enabled, a final `assistant`
+ * message must start with a thinking block").
+ */
+export function prefillWithoutThinking(messages: unknown): boolean {
+  const last = Array.isArray(messages) ? (messages.at(-1) as Message) : null
+  return last?.role === 'assistant' && !(Array.isArray(last.content) && isThinkingBlock(last.content[0]))
+}
+
+/**
  * The body without `thinking`, and without its `clear_thinking_*` context edits (`context_management` too when no
  * edit is left): Anthropic refuses such an edit once thinking is off (Claude Code sends one with every thinking
  * request).

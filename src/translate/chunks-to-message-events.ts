@@ -99,16 +99,17 @@ export class ChunksToMessageEvents implements StreamConverter {
   }
 
   /**
-   * A text delta. While the open tool_use block's input is not yet a whole object, the text is held: closing that
-   * block for it would cut the input (an Anthropic block takes nothing after its stop), and a server's tool parser
-   * may pass the model's whitespace or prose around a call's arguments on as content.
+   * A text delta. While a call's input is not yet a whole object, the text is held: closing its block for it would
+   * cut the input (an Anthropic block takes nothing after its stop), and a server's tool parser may pass the model's
+   * whitespace or prose around a call's arguments on as content. The calls waiting get their blocks first, so one
+   * whose input is not whole yet is open (and holds the text) instead of closed with part of it.
    */
   private text(text: string): string {
+    let out = this.openWaiting()
     if (this.openTool !== null && !this.openTool.args.isWholeObject()) {
       this.heldText += text
-      return ''
+      return out
     }
-    let out = ''
     if (this.openKind !== 'text') {
       out += this.closeBlocks() + this.openBlock('text', { type: 'text', text: '' })
     }

@@ -2,7 +2,7 @@
  * OpenAI's reasoning effort (chat's `reasoning_effort`, Responses' `reasoning.effort`) as Anthropic's thinking,
  * one mapping for both routes.
  */
-import { toolLoopStartedWithoutThinking } from './anthropic-thinking'
+import { prefillWithoutThinking, toolLoopStartedWithoutThinking } from './anthropic-thinking'
 
 type Json = Record<string, any>
 
@@ -68,9 +68,9 @@ function thinkingAt(requested: string, maxOutputTokens: number | undefined, o: E
 
 /**
  * Thinking for a translated request's reasoning effort, or none. Anthropic refuses thinking with a tool_choice
- * that forces a tool (`any`, or a named one), and in a tool loop whose assistant turn started without it (one the
+ * that forces a tool (`any`, or a named one), in a tool loop whose assistant turn started without it (one the
  * gateway sent so, a chat history, which cannot carry thinking back, or an agent's without reasoning before a
- * handoff): the answer goes without it.
+ * handoff), and after a final assistant message (a prefill) that starts without it: the answer goes without it.
  */
 export function thinkingForEffort(
   effort: unknown,
@@ -80,6 +80,6 @@ export function thinkingForEffort(
 ): EffortThinking | undefined {
   if (typeof effort !== 'string') return undefined
   const forcesTool = request.tool_choice?.type === 'any' || request.tool_choice?.type === 'tool'
-  if (forcesTool || toolLoopStartedWithoutThinking(request.messages)) return undefined
+  if (forcesTool || toolLoopStartedWithoutThinking(request.messages) || prefillWithoutThinking(request.messages)) return undefined
   return thinkingAt(effort, maxOutputTokens, o)
 }

@@ -23,6 +23,8 @@ const MAX_TOOL_NAME = 128
 export class FunctionNames {
   private readonly bySent = new Map<string, FunctionName>()
   private readonly sentByCall = new Map<string, string>()
+  /** The name each namespaced function is offered under, by `<namespace>.<name>`, the first of a name. */
+  private readonly sentByQualified = new Map<string, string>()
   private readonly taken: Set<string>
 
   constructor(topLevel: Iterable<string> = []) {
@@ -39,7 +41,19 @@ export class FunctionNames {
     this.taken.add(sent)
     this.sentByCall.set(key, sent)
     this.bySent.set(sent, { name, namespace })
+    const qualified = `${namespace}.${name}`
+    if (!this.sentByQualified.has(qualified)) this.sentByQualified.set(qualified, sent)
     return sent
+  }
+
+  /**
+   * The name a function forced or allowed by the client's `tool_choice` goes under. The Responses API's choice
+   * names a namespaced function `<namespace>.<name>` (the OpenAI Agents SDK's `toolChoice: "crm.lookup_account"`),
+   * one field for both; a top-level function of that very name keeps it, as does a name not offered.
+   */
+  chosenName(name: unknown): unknown {
+    if (typeof name !== 'string' || this.taken.has(name)) return name
+    return this.sentByQualified.get(name) ?? name
   }
 
   /** The name a call of the client's input goes back under (a namespace no longer offered gets the name it would have). */
@@ -55,7 +69,8 @@ export class FunctionNames {
   }
 }
 
-const callKey = (namespace: string, name: string) => `${namespace}\u0000${name}`
+/** One key per namespace and name: no separator joins them unambiguously, as either may hold any character. */
+const callKey = (namespace: string, name: string) => JSON.stringify([namespace, name])
 
 function flatName(namespace: string, name: string): string {
   const joined = `${namespace}__${name}`

@@ -103,8 +103,8 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
     }))
     const choice = body.tool_choice
     if (choice === 'auto' || choice === 'none' || choice === 'required') out.tool_choice = choice
-    else if (choice?.type === 'function') out.tool_choice = { type: 'function', function: { name: choice.name } }
-    else if (choice?.type === 'allowed_tools') out.tool_choice = allowedToolsChoice(choice)
+    else if (choice?.type === 'function') out.tool_choice = { type: 'function', function: { name: names.chosenName(choice.name) } }
+    else if (choice?.type === 'allowed_tools') out.tool_choice = allowedToolsChoice(choice, names)
     // Only beside tools: OpenAI refuses `parallel_tool_calls` on a request without any (400), as when every tool
     // the client sent was a hosted one, dropped here.
     if (body.parallel_tool_calls != null) out.parallel_tool_calls = body.parallel_tool_calls
@@ -125,8 +125,8 @@ export function responsesRequestToChat(body: Json, o: ResponsesToChatOptions): {
  * `allowed_tools` in chat's own form, its functions named as chat names them. Hosted tools are not sent: when
  * the list allows only those, the model may call none of the tools that are.
  */
-function allowedToolsChoice(choice: Json): Json | string {
+function allowedToolsChoice(choice: Json, names: FunctionNames): Json | string {
   const allowed = Array.isArray(choice.tools) ? (choice.tools as Json[]).filter((t) => t?.type === 'function') : []
   if (allowed.length === 0) return 'none'
-  return { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools: allowed.map((t) => ({ type: 'function', function: { name: t.name } })) } }
+  return { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools: allowed.map((t) => ({ type: 'function', function: { name: names.chosenName(t.name) } })) } }
 }

@@ -115,12 +115,12 @@ function webSearchTool(tool: Json, maxToolCalls: unknown): Json {
   return out
 }
 
-function convertToolChoice(choice: unknown, parallel: unknown, webSearch: boolean): Json | undefined {
+function convertToolChoice(choice: unknown, parallel: unknown, webSearch: boolean, names: FunctionNames): Json | undefined {
   let out: Json | undefined
   if (choice === 'auto') out = { type: 'auto' }
   else if (choice === 'required') out = { type: 'any' }
   else if (choice === 'none') out = { type: 'none' }
-  else if (choice && typeof choice === 'object' && (choice as Json).type === 'function') out = { type: 'tool', name: (choice as Json).name }
+  else if (choice && typeof choice === 'object' && (choice as Json).type === 'function') out = { type: 'tool', name: names.chosenName((choice as Json).name) }
   else if (webSearch && isWebSearch(choice as Json)) out = { type: 'tool', name: 'web_search' }
   // Anthropic has no such restriction; as auto over every tool it would be lost without a word (as chat → Anthropic, refused).
   else if ((choice as Json | null)?.type === 'allowed_tools') throw unsupported('tool_choice', 'an "allowed_tools" tool_choice')
@@ -198,7 +198,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
 
   const search = o.webSearch && Array.isArray(body.tools) ? body.tools.find(isWebSearch) : undefined
   const tools = [...convertTools(functions), ...(search ? [webSearchTool(search, body.max_tool_calls)] : [])]
-  const toolChoice = tools.length > 0 ? convertToolChoice(body.tool_choice, body.parallel_tool_calls, search !== undefined) : undefined
+  const toolChoice = tools.length > 0 ? convertToolChoice(body.tool_choice, body.parallel_tool_calls, search !== undefined, names) : undefined
   const thinking = thinkingForEffort(body.reasoning?.effort, body.max_output_tokens ?? undefined, { tool_choice: toolChoice, messages }, o)
   const out: Json = { max_tokens: thinking?.maxTokens ?? body.max_output_tokens ?? o.defaultMaxOutputTokens, messages }
   if (system.length === 1) out.system = system[0]
