@@ -13,7 +13,7 @@ class MemoryRows implements SessionRows {
   rows = new Map<string, SessionRow>()
   async insert(r: NewSessionRow, now: number) {
     this.rows.set(r.id, {
-      id: r.id, kind: r.kind, key_id: r.keyId, key_hash: r.keyHash, last_seen_at: now, expires_at: r.expiresAt,
+      id: r.id, kind: r.kind, key_id: r.keyId, key_hash: r.keyHash, created_at: r.createdAt, last_seen_at: now, expires_at: r.expiresAt,
       current_key_hash: null, revoked_at: null, key_expires_at: null, user_id: null, allowed_models: null,
       rpm_limit: null, user_field: null, clamp_output: null, blocked: null,
     })

@@ -63,7 +63,7 @@ export class SessionStore {
     for (const [i, token] of tokens.entries()) {
       const row = rows.get(ids[i]!)
       if (!row) continue
-      if (row.expires_at <= now || row.last_seen_at + this.idleAfterWritten() <= now || !this.holds(row, now)) {
+      if (this.endOf(row) <= now || row.last_seen_at + this.idleAfterWritten() <= now || !this.holds(row, now)) {
         ended.push(row.id)
         continue
       }
@@ -83,8 +83,14 @@ export class SessionStore {
             id: row.key_id!, keyHash: row.key_hash!, userId: row.user_id!, rpmLimit: row.rpm_limit, allowedModels: row.allowed_models,
             userField: row.user_field, clampOutput: row.clamp_output,
           })
-    return { token, kind: row.kind, caller, expiresAt: Math.min(row.expires_at, Math.max(row.last_seen_at, now) + this.limits.idleMs) }
+    return { token, kind: row.kind, caller, expiresAt: Math.min(this.endOf(row), Math.max(row.last_seen_at, now) + this.limits.idleMs) }
   }
+
+  /**
+   * Its end by the maximum set at sign-in, or by the one configured now if that is earlier: an operator who lowers
+   * it (a lost laptop, say) ends every session already older than the new limit.
+   */
+  private endOf = (row: SessionRow): number => Math.min(row.expires_at, row.created_at + this.limits.maxMs)
 
   private touchEvery = () => Math.min(TOUCH_EVERY_MS, Math.ceil(this.limits.idleMs / 10))
   /** How long after its last written use a session is idle: its last use may be up to `touchEvery` later. */

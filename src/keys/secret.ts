@@ -6,9 +6,9 @@ const RANDOM_BYTES = 32
 const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 6
 
 /**
- * Text a client sent (a path: a key pasted into an SDK's base URL, a scraper's token in its metrics path) with
- * every virtual key and the configured secrets (the master key, the metrics token) cut out, for the logs and the
- * request log, which keep key ids, never keys. The configured secrets first: one that holds `tg-` and 8 key
+ * Text a client sent (a path: a key pasted into an SDK's base URL, a scraper's token in its metrics path; a model
+ * name: an SDK's model and key settings swapped) with every virtual key and the configured secrets (the master key,
+ * the metrics token) cut out, for the logs and the records, which keep key ids, never keys. The configured secrets first: one that holds `tg-` and 8 key
  * characters would otherwise be cut only from there on.
  */
 export function withoutKeys(text: string, secrets: readonly (string | undefined)[]): string {

@@ -3,9 +3,11 @@ import type { TokenEstimate } from '../budget/estimate'
 import { MAX_REQUEST_MICROS } from '../budget/money'
 import { badRequest, forbidden, notFound, paymentRequired, wireFormatOf } from '../http/errors'
 import type { Server } from 'bun'
+import type { Config } from '../config/schema'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
+import { withoutKeys } from '../keys/secret'
 import { requireFeaturesPriced, unservedModel, withOnlineModelResults } from '../pricing/features'
 import { featuresHeld, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
@@ -60,6 +62,12 @@ export const resolveModel = (providers: ProviderRegistry, name: string, endpoint
   providers.resolve(name, wireFormatOf(endpoint))
 
 /**
+ * A model name the client sent, as a refusal records, alerts on or echoes it: with any key cut out, as from a
+ * path (`withoutKeys`). An SDK's model and key settings swapped put a key there, maybe another user's or the master key.
+ */
+const modelNameShown = (config: Config, name: string): string => withoutKeys(name, [config.master_key, config.metrics_token])
+
+/**
  * Everything that happens before the provider is called, in the SPEC's order: who pays, whether the
  * model may be called, its price, the worst case, and the hold. A refusal at any step leaves nothing
  * behind: the hold is the last step, and it is atomic (its own savepoint in the turn's commit).
@@ -68,7 +76,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   const { config, providers, prices, ledger } = services
   if (typeof r.model !== 'string' || r.model.length === 0) throw badRequest('Invalid body: model: is required', 'invalid_request')
   const model = r.target !== undefined ? r.target : resolveModel(providers, r.model, r.endpoint)
-  if (!model) throw notFound(`Unknown model ${JSON.stringify(r.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
+  if (!model) throw notFound(`Unknown model ${JSON.stringify(modelNameShown(config, r.model).slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
 
   const userId = billedUser(r.caller, r.namedUser, config.reject_user_mismatch)
   // A key's user exists (the key belongs to it, and authentication noted it); a user the master key
@@ -79,16 +87,17 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   }
 
   if (!mayCall(r.caller, r.model, model.canonical, providers.aliases))
-    throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
+    throw forbidden('model_not_allowed', `This key may not call ${modelNameShown(config, model.canonical)}.`)
 
   const unserved = unservedModel(model.upstreamModel, config.cap_output_tokens)
   if (unserved) throw badRequest(unserved, 'feature_unsupported')
 
   const price = await prices.priceOf(model.canonical)
   if (!price && config.require_pricing && !r.pricingExempt) {
-    services.alerts.noteUnpriced(model.canonical)
-    services.refusals.unpricedModelAsked(model.canonical)
-    throw paymentRequired('pricing_required', `No price is set for ${model.canonical}; the gateway serves only models it can price.`)
+    const name = modelNameShown(config, model.canonical)
+    services.alerts.noteUnpriced(name)
+    services.refusals.unpricedModelAsked(name)
+    throw paymentRequired('pricing_required', `No price is set for ${name}; the gateway serves only models it can price.`)
   }
 
   // A per-request route cannot bill tokens: a model priced only by them would be served at $0.

@@ -391,7 +391,9 @@ export interface SessionRow {
   kind: 'admin' | 'key'
   key_id: string | null
   key_hash: string | null
+  created_at: number
   last_seen_at: number
+  /** The end set at sign-in, by the maximum then configured. */
   expires_at: number
   // The key and its user as they are now (null once deleted).
   current_key_hash: string | null

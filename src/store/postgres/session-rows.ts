@@ -7,6 +7,7 @@ const numberOrNull = (v: unknown): number | null => (v === null || v === undefin
 /** A row as Postgres gives it: its bigints as strings, its JSON as text or parsed. */
 const sessionRow = (row: SessionRow): SessionRow => ({
   ...row,
+  created_at: Number(row.created_at),
   last_seen_at: Number(row.last_seen_at),
   expires_at: Number(row.expires_at),
   revoked_at: numberOrNull(row.revoked_at),
@@ -39,7 +40,7 @@ export function postgresSessionRows(sql: SQL): SessionRows {
     },
     async find(ids) {
       const rows = await sql`
-        SELECT s.id, s.kind, s.key_id, s.key_hash, s.last_seen_at, s.expires_at,
+        SELECT s.id, s.kind, s.key_id, s.key_hash, s.created_at, s.last_seen_at, s.expires_at,
                k.key_hash AS current_key_hash, k.revoked_at, k.expires_at AS key_expires_at, k.user_id, k.allowed_models, k.rpm_limit, k.user_field, k.clamp_output,
                u.blocked
         FROM console_sessions s LEFT JOIN api_keys k ON k.id = s.key_id LEFT JOIN users u ON u.id = k.user_id

@@ -11,7 +11,7 @@ export function sqliteSessionRows(db: Database, writes: WriteQueue): SessionRows
   )
   // The ids as one JSON array: one parameter, whatever their number.
   const lookup = db.prepare<Raw, [string]>(
-    `SELECT s.id, s.kind, s.key_id, s.key_hash, s.last_seen_at, s.expires_at,
+    `SELECT s.id, s.kind, s.key_id, s.key_hash, s.created_at, s.last_seen_at, s.expires_at,
             k.key_hash AS current_key_hash, k.revoked_at, k.expires_at AS key_expires_at, k.user_id, k.allowed_models, k.rpm_limit, k.user_field, k.clamp_output,
             u.blocked
      FROM console_sessions s LEFT JOIN api_keys k ON k.id = s.key_id LEFT JOIN users u ON u.id = k.user_id
