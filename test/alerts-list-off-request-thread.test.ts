@@ -3,7 +3,7 @@
  * crossing of every threshold is kept for the audit retention (10,000 users on daily budgets write 900,000 a
  * month), and an offset, or a filter on few rows, steps over all of them. A kind is read through its own index.
  * Issue 15: no admin query delays a concurrent request by more than a few ms; asserted by what the request
- * thread ran while a /health waited (support/request-thread-hold): 15 ms on a busy 2-core machine, 390 ms before.
+ * thread ran while a /health waited (support/request-thread-hold): 15 ms on a busy 2-core machine, 310–390 ms before.
  */
 import { Database } from 'bun:sqlite'
 import { afterAll, beforeAll, expect, test } from 'bun:test'
