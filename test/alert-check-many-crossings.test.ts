@@ -4,7 +4,9 @@
  * writes them a chunk at a time, one transaction each, yielding between chunks, and skips those already written
  * with one lookup of their dedupe keys: written one transaction each in a single turn of the event loop, they held
  * /health for over a second. Issue 15: no alert check delays a concurrent request by more than a few ms;
- * asserted with a bound generous for a busy machine.
+ * asserted by what the request thread ran while a /health waited (support/request-thread-hold), which a busy
+ * machine does not stretch: at 15,000 users, 12–28 ms on a busy 2-core machine; before, 2.2 s, and 500 ms on the
+ * restart.
  */
 import { Database } from 'bun:sqlite'
 import { afterAll, expect, test } from 'bun:test'
@@ -12,21 +14,20 @@ import { rmSync } from 'node:fs'
 import { periodStart } from '../src/budget/period'
 import { startGateway } from '../src/server'
 import { tempDir, testConfig } from './support/gateway'
+import { probeHealth, WorstProbe } from './support/request-thread-hold'
 
-const USERS = 4_000
+const USERS = 15_000
+/** The request thread's run while one /health waited (see support/request-thread-hold). */
+const HELD_MS = 100
 const dir = tempDir()
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-async function worstHealthFor(url: string, ms: number): Promise<number> {
-  let worst = 0
+/** The worst /health probes until `done` says so, or for at most `ms`. */
+async function worstHoldUntil(url: string, ms: number, done: () => boolean): Promise<WorstProbe> {
+  const worst = new WorstProbe()
   const until = performance.now() + ms
-  while (performance.now() < until) {
-    const t = performance.now()
-    const res = await fetch(`${url}/health`)
-    await res.arrayBuffer()
-    expect(res.status).toBe(200)
-    worst = Math.max(worst, performance.now() - t)
-  }
+  while (performance.now() < until && !done()) worst.add(await probeHealth(url))
+  console.log(`${worst}`)
   return worst
 }
 
@@ -50,15 +51,17 @@ test('the budget-alert check writes many crossings without holding /health up, a
   try {
     let gw = await startGateway(config)
     try {
-      expect(await worstHealthFor(gw.url, 2500)).toBeLessThan(100)
+      const worst = await worstHoldUntil(gw.url, 15_000, () => alerts() === 3 * USERS)
       expect(alerts()).toBe(3 * USERS)
+      expect(worst.held).toBeLessThan(HELD_MS)
     } finally {
       await gw.stop()
     }
     // A restart: its first check finds every crossing again, all written already.
     gw = await startGateway(config)
     try {
-      expect(await worstHealthFor(gw.url, 2500)).toBeLessThan(100)
+      // Its first check starts after a second: two seconds more see it through on a busy machine too.
+      expect((await worstHoldUntil(gw.url, 3_000, () => false)).held).toBeLessThan(HELD_MS)
       expect(alerts()).toBe(3 * USERS)
     } finally {
       await gw.stop()

@@ -2,8 +2,9 @@
  * A webhook taken out of the config leaves its deliveries pending for ever (a process that still has it may send
  * them). Every delivery round claims each configured webhook's due deliveries (AlertRows.claimDue); that read went
  * through an index of (status, next_attempt_at) and so past every due delivery of every webhook, the removed ones'
- * too: 30–48 ms on the SQLite request thread at 100,000 of them, each round. The index now leads with the webhook.
- * Runs on both stores (test/engines/stores.engine.ts).
+ * too: 13–48 ms on the SQLite request thread at 100,000 of them, each round, 13 ms on Postgres. The index now
+ * leads with the webhook: a median of 0.01 ms on SQLite, 0.1 ms on Postgres, on a busy 2-core machine. Runs on both
+ * stores (test/engines/stores.engine.ts).
  */
 import { expect, test } from 'bun:test'
 import { alertStoreEachTest } from './support/alert-store'
@@ -31,7 +32,7 @@ test("a configured webhook's due deliveries are claimed without reading a remove
   }
   const median = timings.sort((a, b) => a - b)[10]!
   console.log(`claimDue for a webhook with nothing due, beside ${BACKLOG} pending for a removed one: median ${median.toFixed(2)} ms`)
-  expect(median).toBeLessThan(5)
+  expect(median).toBeLessThan(2)
   // The backlog is still there for a process that has the removed webhook.
   expect((await store.alerts.claimDue('ops-old', NOW, NOW + 60_000, 20)).length).toBe(20)
 }, 120_000)

@@ -2,17 +2,19 @@
  * GET /v1/alerts reads on the records reader, off the request thread, as the usage and audit lists do: every
  * crossing of every threshold is kept for the audit retention (10,000 users on daily budgets write 900,000 a
  * month), and an offset, or a filter on few rows, steps over all of them. A kind is read through its own index.
- * Issue 15: no admin query delays a concurrent request by more than a few ms; asserted with a bound generous
- * for a busy machine.
+ * Issue 15: no admin query delays a concurrent request by more than a few ms; asserted by what the request
+ * thread ran while a /health waited (support/request-thread-hold): 15 ms on a busy 2-core machine, 310–390 ms before.
  */
 import { Database } from 'bun:sqlite'
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { worstHealthDuring } from './support/health-during'
+import { worstHoldDuring } from './support/request-thread-hold'
 
 /** Stepped over on the request thread, some 500 ms of it. */
 const ALERTS = 600_000
 const DAY_MS = 86_400_000
+/** The request thread's run while one /health waited (see support/request-thread-hold). */
+const HELD_MS = 60
 
 let gw: TestGateway
 beforeAll(async () => {
@@ -37,11 +39,12 @@ afterAll(async () => {
 
 test('GET /v1/alerts with an offset past the end does not hold /health up', async () => {
   const list = gw.admin('GET', `/v1/alerts?offset=${ALERTS}`)
-  const worst = await worstHealthDuring(gw.url, list)
+  const worst = await worstHoldDuring(gw.url, list)
   const { status, body } = await list
   expect(status).toBe(200)
   expect(body.data).toEqual([])
-  expect(worst).toBeLessThan(100)
+  console.log(`${worst}`)
+  expect(worst.held).toBeLessThan(HELD_MS)
 })
 
 test('GET /v1/alerts of a kind with few alerts finds them, newest first, page by page', async () => {

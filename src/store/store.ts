@@ -291,8 +291,8 @@ export interface AlertRows {
    * (`dedupeUntil`), with their deliveries; in batches, until `stopped`. Returns how many alerts went.
    */
   prune(cutoff: number, stopped: () => boolean): Promise<number>
-  /** Users with a budget whose spend is at least `basisPoints` / 10000 of it. */
-  usersOver(basisPoints: number): Promise<UserSpend[]>
+  /** Users with a budget whose spend is at least `basisPoints` / 10000 of it: the first `limit` by id past `after` ('' for the start). */
+  usersOver(basisPoints: number, after: string, limit: number): Promise<UserSpend[]>
   /**
    * Users with a `period` budget whose row a hold, settlement or new budget has rolled from the period that ended
    * at `end` to the next (its `period_start` is `end`), so that it no longer holds what they spent in it: the
@@ -302,8 +302,8 @@ export interface AlertRows {
    * idle period keeps one that began before `start`, judged while the row held it: not returned.
    */
   rolledUsersOver(period: BudgetPeriod, start: number, end: number, basisPoints: number): Promise<UserSpend[]>
-  /** Live keys with a ceiling whose spend is at least `basisPoints` / 10000 of it. */
-  keysOver(basisPoints: number): Promise<KeySpend[]>
+  /** Live keys with a ceiling whose spend is at least `basisPoints` / 10000 of it: the first `limit` by id past `after` ('' for the start). */
+  keysOver(basisPoints: number, after: string, limit: number): Promise<KeySpend[]>
   /** Live keys expiring in (from, to]. */
   expiringKeys(from: number, to: number): Promise<ExpiringKey[]>
 }

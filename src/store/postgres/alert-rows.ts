@@ -75,9 +75,11 @@ export function postgresAlertRows(sql: SQL): AlertRows {
     // Each batch a statement of its own, as the request log's prune (PostgresStore.pruneRequestLog).
     prune: (cutoff, stopped) => deleteInBatches(async () => (await sql.unsafe(PRUNE_ALERTS, [cutoff])).count, stopped),
     // Compared in numeric (here and below): in bigint, max_budget * basis points overflows for a budget the API accepts (at 100 %, past $922M).
-    usersOver: async (bp) =>
+    usersOver: async (bp, after, limit) =>
       (
-        await sql`SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp}`
+        await sql`
+          SELECT id, max_budget, spend, budget_period, period_start FROM users
+          WHERE id > ${after} AND max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp} ORDER BY id LIMIT ${limit}`
       ).map(
         (r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend), period_start: n(r.period_start) }),
       ),
@@ -88,9 +90,11 @@ export function postgresAlertRows(sql: SQL): AlertRows {
           WHERE budget_period = ${period} AND period_start = ${end} AND last_period_start >= ${start} AND last_period_budget > 0
             AND last_period_spend::numeric * 10000 >= last_period_budget::numeric * ${bp}`
       ).map((r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend), period_start: n(r.period_start) })),
-    keysOver: async (bp) =>
+    keysOver: async (bp, after, limit) =>
       (
-        await sql`SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp}`
+        await sql`
+          SELECT id, user_id, name, max_budget, spend FROM api_keys
+          WHERE id > ${after} AND revoked_at IS NULL AND max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp} ORDER BY id LIMIT ${limit}`
       ).map((r: any): KeySpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend) })),
     expiringKeys: async (from, to) =>
       (await sql`SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ${from} AND expires_at <= ${to}`).map(

@@ -52,16 +52,16 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
           AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.alert_id = a.id AND +d.status = 'pending')
         ORDER BY a.created_at LIMIT ${MAINTENANCE_BATCH})`,
   )
-  const usersOver = db.prepare<UserSpend, [number]>(
-    'SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE max_budget > 0 AND spend * 10000 >= max_budget * ?',
+  const usersOver = db.prepare<UserSpend, [number, string, number]>(
+    'SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE id > ?2 AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?3',
   )
   const rolledUsersOver = db.prepare<UserSpend, [string, number, number, number]>(
     `SELECT id, last_period_budget AS max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
      WHERE budget_period = ?1 AND period_start = ?3 AND last_period_start >= ?2 AND last_period_budget > 0
        AND last_period_spend * 10000 >= last_period_budget * ?4`,
   )
-  const keysOver = db.prepare<KeySpend, [number]>(
-    'SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?',
+  const keysOver = db.prepare<KeySpend, [number, string, number]>(
+    'SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE id > ?2 AND revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?3',
   )
   const expiring = db.prepare<ExpiringKey, [number, number]>(
     'SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ?',
@@ -89,9 +89,9 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
     redeliver: (alertId, now) => writes.waitingForLock(() => redeliver.run(now, alertId).changes),
     exists: async (alertId) => exists.get(alertId) !== null,
     prune: (cutoff, stopped) => deleteInBatches(() => writes.waitingForLock(() => prune.run(cutoff).changes), stopped),
-    usersOver: async (bp) => usersOver.all(bp),
+    usersOver: async (bp, after, limit) => usersOver.all(bp, after, limit),
     rolledUsersOver: async (period, start, end, bp) => rolledUsersOver.all(period, start, end, bp),
-    keysOver: async (bp) => keysOver.all(bp),
+    keysOver: async (bp, after, limit) => keysOver.all(bp, after, limit),
     expiringKeys: async (from, to) => expiring.all(from, to),
   }
 }
