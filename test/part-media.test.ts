@@ -21,6 +21,14 @@ test('video or audio sent as an image or a file is timed media: by format, media
   expect(partIsTimedMedia(file({ file_data: `data:application/pdf;base64,${b64('%PDF-1.7')}`, filename: 'a.pdf' }))).toBe(false)
 })
 
+test('a data URL is read past parameters of any length, and file data past leading whitespace', () => {
+  const name = `;name=${'keynote-2026-all-hands-'.repeat(10)}.bin`
+  expect(partIsTimedMedia(file({ file_data: `data:video/mp4${name};base64,${b64('\0\0\0\0')}` }))).toBe(true)
+  expect(partIsTimedMedia(image(`data:application/octet-stream${name};base64,${b64('\0\0\0\x18ftypisom')}`))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: `\n data:application/octet-stream;base64,${b64('\0\0\0\x18ftypisom')}` }))).toBe(true)
+  expect(partIsTimedMedia(image(`data:image/png${name};base64,${b64([0x89, 0x50, 0x4e, 0x47])}`))).toBe(false)
+})
+
 test('a part may be audio when its kind is the provider\'s to find: video, a file by reference, an image by URL, timed media', () => {
   expect(partMayBeAudio({ type: 'video_url', video_url: { url: 'https://youtu.be/x' } })).toBe(true)
   expect(partMayBeAudio(file({ file_id: 'file-1' }))).toBe(true)

@@ -8,10 +8,15 @@
  * `image_url` (its `format`, or the type its URL's extension says) or as a `file` whose data is video or audio.
  */
 
-/** Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. */
+/**
+ * Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. A data URL's parameters
+ * (`;name=…`, `;codecs=…`) have no bound, so its comma is searched for, however far.
+ */
 export function inlineBase64(data: string): { base64: string; mediaType?: string } {
-  const url = /^data:([^,;]{0,200})[^,]{0,200},/.exec(data)
-  return url ? { base64: data.slice(url[0].length), mediaType: url[1] } : { base64: data }
+  const comma = /^data:/i.test(data) ? data.indexOf(',') : -1
+  if (comma === -1) return { base64: data }
+  const semicolon = data.indexOf(';')
+  return { base64: data.slice(comma + 1), mediaType: data.slice(5, semicolon !== -1 && semicolon < comma ? semicolon : comma) }
 }
 
 /** The file a chat `file` part or a Responses `input_file` part carries: the fields its data and name are in. */
@@ -97,7 +102,7 @@ export function partIsTimedMedia(part: Record<string, unknown>): boolean {
   const file = partFile(part)
   if (file === null) return false
   const { file_data: data, filename, format, file_url: url } = file
-  return namesTimedMedia(format) || namesTimedMedia(filename) || (typeof url === 'string' && namesTimedMedia(urlPath(url))) || (typeof data === 'string' && data !== '' && inlineTimedMedia(data))
+  return namesTimedMedia(format) || namesTimedMedia(filename) || (typeof url === 'string' && namesTimedMedia(urlPath(url))) || (typeof data === 'string' && data !== '' && inlineTimedMedia(data.trimStart()))
 }
 
 /** Parts whose type says they are audio: the provider bills them at its audio input rate. */
