@@ -6,7 +6,8 @@
  * `unpriced_models` table, listed by GET /v1/pricing/unpriced and the console, for as long as the records are
  * kept: a virtual key of another user, or the master key, readable by anyone with the database or its backups.
  * With alert webhooks configured, the same name is sent out in an `unpriced_model` alert (to Slack, say).
- * The key is cut out of the name, as out of a path, wherever the refusal records, sends or echoes it.
+ * A name holding a key is refused 400 before admission records anything (test/model-name-holding-key.test.ts),
+ * and the key is cut out of the name, as out of a path, wherever a refusal records, sends or echoes it.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { MASTER_KEY, startTestGateway, type TestGateway } from './support/gateway'
@@ -33,7 +34,7 @@ test('a key sent as the model name is stored and listed nowhere', async () => {
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
     })
-    expect(res.status).toBe(402)
+    expect(res.status).toBe(400)
     // Echoed to the client that sent it, it would still pass through whatever logs the answers on the way.
     expect(await res.text()).not.toContain(model.slice('mock:'.length))
   }
@@ -64,10 +65,18 @@ test('a key sent as the model name is not sent to the alert webhooks', async () 
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: `mock:${secret}`, messages: [{ role: 'user', content: 'hi' }] }),
     })
-    expect(res.status).toBe(402)
+    expect(res.status).toBe(400)
+    // An unpriced model asked for after it: its alert is the first, and the only one.
+    const unpriced = await fetch(`${alerting.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock:fy-unpriced', messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    expect(unpriced.status).toBe(402)
     const [delivery] = await receiver.waitFor(1)
     expect(delivery!.payload.kind).toBe('unpriced_model')
-    expect(JSON.stringify(delivery!.payload)).not.toContain(secret)
+    expect(JSON.stringify(delivery!.payload)).toContain('fy-unpriced')
+    expect(JSON.stringify(receiver.deliveries)).not.toContain(secret)
   } finally {
     await alerting.stop()
     receiver.stop()

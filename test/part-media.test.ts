@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { partIsTimedMedia, partMayBeAudio } from '../src/budget/part-media'
+import { isAudioPart, partIsTimedMedia, partMayBeAudio } from '../src/budget/part-media'
 
 const b64 = (bytes: number[] | string) => Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes)).toString('base64')
 const image = (url: string, format?: string) => ({ type: 'image_url', image_url: format ? { url, format } : { url } })
@@ -21,6 +21,14 @@ test('video or audio sent as an image or a file is timed media: by format, media
   expect(partIsTimedMedia(file({ file_data: `data:application/pdf;base64,${b64('%PDF-1.7')}`, filename: 'a.pdf' }))).toBe(false)
 })
 
+test('a data URL is read past parameters of any length, and file data past leading whitespace', () => {
+  const name = `;name=${'keynote-2026-all-hands-'.repeat(10)}.bin`
+  expect(partIsTimedMedia(file({ file_data: `data:video/mp4${name};base64,${b64('\0\0\0\0')}` }))).toBe(true)
+  expect(partIsTimedMedia(image(`data:application/octet-stream${name};base64,${b64('\0\0\0\x18ftypisom')}`))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: `\n data:application/octet-stream;base64,${b64('\0\0\0\x18ftypisom')}` }))).toBe(true)
+  expect(partIsTimedMedia(image(`data:image/png${name};base64,${b64([0x89, 0x50, 0x4e, 0x47])}`))).toBe(false)
+})
+
 test('a part may be audio when its kind is the provider\'s to find: video, a file by reference, an image by URL, timed media', () => {
   expect(partMayBeAudio({ type: 'video_url', video_url: { url: 'https://youtu.be/x' } })).toBe(true)
   expect(partMayBeAudio(file({ file_id: 'file-1' }))).toBe(true)
@@ -31,4 +39,21 @@ test('a part may be audio when its kind is the provider\'s to find: video, a fil
   expect(partMayBeAudio(image(`data:image/png;base64,${b64('\x89PNG\r\n\x1a\n')}`))).toBe(false)
   expect(partMayBeAudio(file({ file_data: `data:application/pdf;base64,${b64('%PDF-1.7')}` }))).toBe(false)
   expect(partMayBeAudio(null)).toBe(false)
+})
+
+test('a part is audio input when its type, its format, media type or file name, or its first bytes say audio', () => {
+  expect(isAudioPart({ type: 'input_audio', input_audio: { data: '', format: 'wav' } })).toBe(true)
+  expect(isAudioPart(file({ file_data: `data:audio/wav;base64,${b64('\0\0\0\0')}` }))).toBe(true)
+  expect(isAudioPart(file({ file_id: 'file-1', format: 'audio/mpeg' }))).toBe(true)
+  expect(isAudioPart(file({ file_id: 'file-1', filename: 'call.mp3' }))).toBe(true)
+  expect(isAudioPart(file({ file_data: b64('RIFF\0\0\0\0WAVEfmt ') }))).toBe(true)
+  expect(isAudioPart(image(`data:application/octet-stream;base64,${b64('\0\0\0\x18ftypM4A ')}`))).toBe(true)
+  expect(isAudioPart(image('gs://calls/rec-1', 'audio/flac'))).toBe(true)
+
+  // What may be audio, or not: a bare URL, a file id, video, an Ogg or MP4 that could hold video.
+  expect(isAudioPart(image('https://cdn.example.com/song.mp3'))).toBe(false)
+  expect(isAudioPart(file({ file_id: 'file-1' }))).toBe(false)
+  expect(isAudioPart(file({ file_data: `data:video/mp4;base64,${b64('\0\0\0\x18ftypisom')}` }))).toBe(false)
+  expect(isAudioPart(file({ file_data: b64('OggS\0\x02') }))).toBe(false)
+  expect(isAudioPart({ type: 'video_url', video_url: { url: 'https://youtu.be/x' } })).toBe(false)
 })

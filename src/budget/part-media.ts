@@ -8,10 +8,15 @@
  * `image_url` (its `format`, or the type its URL's extension says) or as a `file` whose data is video or audio.
  */
 
-/** Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. */
+/**
+ * Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. A data URL's parameters
+ * (`;name=…`, `;codecs=…`) have no bound, so its comma is searched for, however far.
+ */
 export function inlineBase64(data: string): { base64: string; mediaType?: string } {
-  const url = /^data:([^,;]{0,200})[^,]{0,200},/.exec(data)
-  return url ? { base64: data.slice(url[0].length), mediaType: url[1] } : { base64: data }
+  const comma = /^data:/i.test(data) ? data.indexOf(',') : -1
+  if (comma === -1) return { base64: data }
+  const semicolon = data.indexOf(';')
+  return { base64: data.slice(comma + 1), mediaType: data.slice(5, semicolon !== -1 && semicolon < comma ? semicolon : comma) }
 }
 
 /** The file a chat `file` part or a Responses `input_file` part carries: the fields its data and name are in. */
@@ -60,31 +65,43 @@ export function partFileByReference(part: Record<string, unknown>): boolean {
 
 const TIMED_MEDIA_TYPE = /^\s*(video|audio)\//i
 const TIMED_MEDIA_EXTENSION = /\.(mp4|m4v|mov|webm|mkv|avi|wmv|flv|mpe?g|3gp|mp3|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
+const AUDIO_TYPE = /^\s*audio\//i
+const AUDIO_EXTENSION = /\.(mp3|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
 
 /** Whether a media type (`video/mp4`) or a file name or URL path (`talk.mp4`) names video or audio. */
 const namesTimedMedia = (label: unknown): boolean => typeof label === 'string' && (TIMED_MEDIA_TYPE.test(label) || TIMED_MEDIA_EXTENSION.test(label))
+/** Whether a media type (`audio/wav`) or a file name (`call.wav`) names audio. */
+const namesAudio = (label: unknown): boolean => typeof label === 'string' && (AUDIO_TYPE.test(label) || AUDIO_EXTENSION.test(label))
 
 const ascii = (bytes: Buffer, at: number, text: string) => bytes.toString('latin1', at, at + text.length) === text
 
 /**
- * Whether inline data starts as a video or audio file does: MP4/MOV/M4A/3GP (`ftyp` box), Matroska/WebM, AVI or
- * WAV (RIFF, not WebP), Ogg, FLAC, AIFF, AMR, MP3 (an ID3 tag or an MPEG frame) and AAC (ADTS). Only its first
- * 12 bytes are decoded.
+ * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3 tag or an
+ * MPEG frame, AAC: ADTS, an MP4 of brand `M4A `), `timed` for one that holds video or either (MP4/MOV/3GP: an
+ * `ftyp` box, Matroska/WebM, AVI, Ogg, another IFF). Only its first 12 bytes are decoded.
  */
-function startsAsTimedMedia(base64: string): boolean {
+function sniffedMedia(base64: string): 'audio' | 'timed' | null {
   const head = Buffer.from(base64.slice(0, 16), 'base64')
-  if (head.length < 4) return false
-  if (ascii(head, 4, 'ftyp') || head.readUInt32BE(0) === 0x1a45dfa3) return true
-  if (ascii(head, 0, 'RIFF')) return ascii(head, 8, 'WAVE') || ascii(head, 8, 'AVI ')
-  if (['OggS', 'fLaC', 'FORM', '#!AMR', 'ID3'].some((magic) => ascii(head, 0, magic))) return true
+  if (head.length < 4) return null
+  if (ascii(head, 4, 'ftyp')) return ascii(head, 8, 'M4A ') ? 'audio' : 'timed'
+  if (head.readUInt32BE(0) === 0x1a45dfa3 || ascii(head, 0, 'OggS')) return 'timed'
+  if (ascii(head, 0, 'RIFF')) return ascii(head, 8, 'WAVE') ? 'audio' : ascii(head, 8, 'AVI ') ? 'timed' : null
+  if (ascii(head, 0, 'FORM')) return ascii(head, 8, 'AIFF') || ascii(head, 8, 'AIFC') ? 'audio' : 'timed'
+  if (['fLaC', '#!AMR', 'ID3'].some((magic) => ascii(head, 0, magic))) return 'audio'
   // An MPEG audio frame or an ADTS header: 11 bits of frame sync (a JPEG's FF D8 has only 8).
-  return head[0] === 0xff && (head[1]! & 0xe0) === 0xe0
+  return head[0] === 0xff && (head[1]! & 0xe0) === 0xe0 ? 'audio' : null
 }
 
 /** Whether inline data (bare base64 or a data URL) is video or audio: declared so, or starting as such a file does. */
 function inlineTimedMedia(data: string): boolean {
   const { base64, mediaType } = inlineBase64(data)
-  return namesTimedMedia(mediaType) || startsAsTimedMedia(base64)
+  return namesTimedMedia(mediaType) || sniffedMedia(base64) !== null
+}
+
+/** Whether inline data (bare base64 or a data URL) is audio: declared so, or starting as only an audio file does. */
+function inlineAudio(data: string): boolean {
+  const { base64, mediaType } = inlineBase64(data)
+  return namesAudio(mediaType) || sniffedMedia(base64) === 'audio'
 }
 
 /**
@@ -97,7 +114,20 @@ export function partIsTimedMedia(part: Record<string, unknown>): boolean {
   const file = partFile(part)
   if (file === null) return false
   const { file_data: data, filename, format, file_url: url } = file
-  return namesTimedMedia(format) || namesTimedMedia(filename) || (typeof url === 'string' && namesTimedMedia(urlPath(url))) || (typeof data === 'string' && data !== '' && inlineTimedMedia(data))
+  return namesTimedMedia(format) || namesTimedMedia(filename) || (typeof url === 'string' && namesTimedMedia(urlPath(url))) || (typeof data === 'string' && data !== '' && inlineTimedMedia(data.trimStart()))
+}
+
+/**
+ * Whether a part sent as an image or a file says it is audio: its `format`, its data URL's media type or its file
+ * name, or its inline data starts as only audio does. A URL alone does not say (what the provider finds there does).
+ */
+function partDeclaresAudio(part: Record<string, unknown>): boolean {
+  const image = partImage(part)
+  if (image) return namesAudio(image.format) || (isDataUrl(image.url) && inlineAudio(image.url.trimStart()))
+  const file = partFile(part)
+  if (file === null) return false
+  const { file_data: data, filename, format } = file
+  return namesAudio(format) || namesAudio(filename) || (typeof data === 'string' && data !== '' && inlineAudio(data.trimStart()))
 }
 
 /** Parts whose type says they are audio: the provider bills them at its audio input rate. */
@@ -105,7 +135,15 @@ const AUDIO_PART_TYPES: ReadonlySet<string> = new Set(['input_audio', 'audio_url
 /** Parts whose type says they are video: the provider may bill their sound track at its audio input rate. */
 const VIDEO_PART_TYPES: ReadonlySet<string> = new Set(['video_url', 'input_video'])
 
-export const isAudioPart = (part: unknown): boolean => AUDIO_PART_TYPES.has((part as { type?: unknown } | null)?.type as string)
+/**
+ * Whether a part is audio input, billed at the provider's audio rate: its type says so (`input_audio`, `audio_url`),
+ * or, sent as an image or a file, it says it is audio (`partDeclaresAudio`).
+ */
+export function isAudioPart(part: unknown): boolean {
+  if (part == null || typeof part !== 'object') return false
+  const p = part as Record<string, unknown>
+  return AUDIO_PART_TYPES.has(p.type as string) || partDeclaresAudio(p)
+}
 
 /**
  * Whether a part may be billed as audio input though its type does not say it is audio: a video (its sound track),

@@ -23,6 +23,9 @@ export function withoutKeys(text: string, secrets: readonly (string | undefined)
   return cut.replace(/tg-[A-Za-z0-9_-]{8,}/g, `${KEY_PREFIX}[redacted]`)
 }
 
+/** Whether text holds what `withoutKeys` cuts: a virtual key, or one of the configured secrets. */
+export const holdsKey = (text: string, secrets: readonly (string | undefined)[]): boolean => withoutKeys(text, secrets) !== text
+
 /**
  * The secret, and what a URL parser leaves of it in a path, when that differs: a `\` read as `/`, and all of it
  * before a `?` or `#` (the rest is the query or the fragment) — unless that part is too short to be told from

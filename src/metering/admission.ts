@@ -7,7 +7,7 @@ import type { Config } from '../config/schema'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
-import { withoutKeys } from '../keys/secret'
+import { holdsKey, withoutKeys } from '../keys/secret'
 import { requireFeaturesPriced, unservedModel, withOnlineModelResults } from '../pricing/features'
 import { featuresHeld, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
@@ -57,15 +57,34 @@ export interface Admission {
   outputClamp: number | null
 }
 
-/** The model a name stands for on a route: a bare id goes to the default provider of the route's wire format. */
-export const resolveModel = (providers: ProviderRegistry, name: string, endpoint: string): ResolvedModel | null =>
-  providers.resolve(name, wireFormatOf(endpoint))
+/**
+ * The model a name stands for on a route: a bare id goes to the default provider of the route's wire format. A name
+ * holding a key is refused first (`refuseKeyInModelName`), before anything records it, echoes it or sends it upstream.
+ */
+export function resolveModel(services: Pick<Services, 'config' | 'providers'>, name: string, endpoint: string): ResolvedModel | null {
+  refuseKeyInModelName(services.config, name)
+  return services.providers.resolve(name, wireFormatOf(endpoint))
+}
+
+/**
+ * A model name holding a key, maybe another user's or the master key (an SDK's model and key settings swapped), is
+ * a 400 that does not echo it: served, the key would go upstream and into the usage rows.
+ */
+export function refuseKeyInModelName(config: Config, name: string): void {
+  if (holdsKey(name, [config.master_key, config.metrics_token]))
+    throw badRequest('The model name holds an API key (are the model and key settings swapped?): it is neither served nor echoed.', 'invalid_request')
+}
 
 /**
  * A model name the client sent, as a refusal records, alerts on or echoes it: with any key cut out, as from a
- * path (`withoutKeys`). An SDK's model and key settings swapped put a key there, maybe another user's or the master key.
+ * path (`withoutKeys`), and at most 200 characters.
  */
-const modelNameShown = (config: Config, name: string): string => withoutKeys(name, [config.master_key, config.metrics_token])
+export const modelNameShown = (config: Config, name: string): string => withoutKeys(name, [config.master_key, config.metrics_token]).slice(0, 200)
+
+export const unknownModel = (config: Config, name: string) =>
+  notFound(`Unknown model ${JSON.stringify(modelNameShown(config, name))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
+
+export const modelNotAllowed = (config: Config, canonical: string) => forbidden('model_not_allowed', `This key may not call ${modelNameShown(config, canonical)}.`)
 
 /**
  * Everything that happens before the provider is called, in the SPEC's order: who pays, whether the
@@ -75,8 +94,8 @@ const modelNameShown = (config: Config, name: string): string => withoutKeys(nam
 export async function admit(services: Services, r: AdmissionRequest): Promise<Admission> {
   const { config, providers, prices, ledger } = services
   if (typeof r.model !== 'string' || r.model.length === 0) throw badRequest('Invalid body: model: is required', 'invalid_request')
-  const model = r.target !== undefined ? r.target : resolveModel(providers, r.model, r.endpoint)
-  if (!model) throw notFound(`Unknown model ${JSON.stringify(modelNameShown(config, r.model).slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
+  const model = r.target !== undefined ? r.target : resolveModel(services, r.model, r.endpoint)
+  if (!model) throw unknownModel(config, r.model)
 
   const userId = billedUser(r.caller, r.namedUser, config.reject_user_mismatch)
   // A key's user exists (the key belongs to it, and authentication noted it); a user the master key
@@ -86,8 +105,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     r.onBilledUser?.(userId)
   }
 
-  if (!mayCall(r.caller, r.model, model.canonical, providers.aliases))
-    throw forbidden('model_not_allowed', `This key may not call ${modelNameShown(config, model.canonical)}.`)
+  if (!mayCall(r.caller, r.model, model.canonical, providers.aliases)) throw modelNotAllowed(config, model.canonical)
 
   const unserved = unservedModel(model.upstreamModel, config.cap_output_tokens)
   if (unserved) throw badRequest(unserved, 'feature_unsupported')
@@ -104,7 +122,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   if (price && r.pricingExempt && config.require_pricing && pricedOnlyByTokens(price))
     throw paymentRequired(
       'pricing_required',
-      `${model.canonical} is priced by tokens, which ${r.endpoint} cannot bill: set its per_request price, or price it 0/0 to serve it free.`,
+      `${modelNameShown(config, model.canonical)} is priced by tokens, which ${r.endpoint} cannot bill: set its per_request price, or price it 0/0 to serve it free.`,
     )
 
   // A model named `…:online` is a web search whatever the route, translated or not: read here, once for all.

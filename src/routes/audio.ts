@@ -82,10 +82,10 @@ async function streamedThrough(admission: Admission, request: Request, called: U
 export const audioRoutes = (services: Services) => {
   const { config, providers } = services
   const admitAudio = async (request: Request, server: Server<unknown> | null, endpoint: string, body: { model: string; user?: string }, stream: boolean) => {
+    const target = resolveModel(services, body.model, endpoint)
     refuseAnthropicModel(providers, body.model, endpoint)
     // A router's fallbacks (LiteLLM serves both audio routes with them) are refused before the hold, as on chat;
     // a transcription sends them as form fields.
-    const target = resolveModel(providers, body.model, endpoint)
     if (target) refuseModelFallbacks(endpoint === TRANSCRIPTIONS ? formFallbackFields(body) : body, target.upstreamModel)
     return admitRequest(services, request, server, {
       model: body.model,

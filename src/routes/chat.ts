@@ -84,7 +84,7 @@ export const chatRoutes = (services: Services) => {
     '/v1/chat/completions',
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
-      const target = resolveModel(providers, body.model, '/v1/chat/completions')
+      const target = resolveModel(services, body.model, '/v1/chat/completions')
       const viaAnthropic = target?.provider.type === 'anthropic'
       const exchangeFor = viaAnthropic
         ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, upstreamModel: target.upstreamModel })

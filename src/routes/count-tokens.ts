@@ -1,11 +1,10 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { forbidden, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseDeadKeyOrBlockedUser } from '../keys/live-key'
 import { mayCall } from '../keys/caller'
-import { refuseUserMismatch } from '../metering/admission'
+import { modelNotAllowed, refuseUserMismatch, resolveModel, unknownModel } from '../metering/admission'
 import { countChatTokens } from '../metering/openai-tokens'
 import { errorCheckedText, readUnmetered } from '../providers/call'
 import { anthropicClientHeaders, withHeadersSent } from '../providers/upstream'
@@ -38,9 +37,9 @@ export const countTokensRoutes = (services: Services) => {
       const caller = authenticated(requestState(request))
       await refuseDeadKeyOrBlockedUser(services.store, caller)
       refuseUserMismatch(caller, body.metadata?.user_id, config.reject_user_mismatch)
-      const model = providers.resolve(body.model, 'anthropic')
-      if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
-      if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
+      const model = resolveModel(services, body.model, '/v1/messages/count_tokens')
+      if (!model) throw unknownModel(config, body.model)
+      if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw modelNotAllowed(config, model.canonical)
 
       if (model.provider.type === 'openai') {
         const chat = messagesRequestToChat(body, { outputCapField: 'max_tokens' })

@@ -36,9 +36,9 @@ export const embeddingsRoutes = (services: Services) => {
   return new Elysia({ name: 'embeddings' }).post(
     ENDPOINT,
     async ({ body, request, server }) => {
+      const target = resolveModel(services, body.model, ENDPOINT)
       refuseAnthropicModel(providers, body.model, ENDPOINT)
       // A router's fallbacks (LiteLLM's, OpenRouter's `models`) and `extra_body` serve embeddings too: refused before the hold, as on chat.
-      const target = resolveModel(providers, body.model, ENDPOINT)
       if (target) refuseModelFallbacks(body, target.upstreamModel)
       refuseExtraBody(body)
       refuseEmbeddingsChatRequest(body)

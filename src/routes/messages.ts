@@ -69,7 +69,7 @@ export const messagesRoutes = (services: Services) => {
     '/v1/messages',
     async ({ body, request, server }) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
-      const target = resolveModel(providers, body.model, '/v1/messages')
+      const target = resolveModel(services, body.model, '/v1/messages')
       const viaOpenAI = target?.provider.type === 'openai'
       const exchangeFor = viaOpenAI ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers, config)
       // Its billed features are priced with the model (admission), so it is planned before the hold.

@@ -7,6 +7,7 @@ import type { Price } from '../pricing/price'
 import { priceAmountsOf } from '../pricing/price-amounts'
 import type { ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
+import { modelNameShown, refuseKeyInModelName } from '../metering/admission'
 
 interface ListedModel {
   id: string
@@ -85,6 +86,7 @@ async function modelsFor(caller: Caller, anthropic: boolean, services: Services)
  */
 async function modelNamed(id: string, caller: Caller, anthropic: boolean, services: Services): Promise<ListedModel | null> {
   const { config, prices, providers } = services
+  refuseKeyInModelName(config, id)
   const model = providers.resolve(id, anthropic ? 'anthropic' : 'openai')
   if (!model || !servable(caller, id, model, services)) return null
   const price = await prices.priceOf(model.canonical)
@@ -107,7 +109,7 @@ export const modelsRoutes = (services: Services) => {
   const retrieve = async (request: Request, id: string | null) => {
     const anthropic = request.headers.has('anthropic-version')
     const model = id === null ? null : await modelNamed(id, authenticated(requestState(request)), anthropic, services)
-    if (!model) throw notFound(`No model ${JSON.stringify(id)} that this key may call.`, 'model_not_found')
+    if (!model) throw notFound(`No model ${JSON.stringify(id === null ? id : modelNameShown(services.config, id))} that this key may call.`, 'model_not_found')
     return anthropic ? anthropicModel(model) : model
   }
 

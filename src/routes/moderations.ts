@@ -48,9 +48,9 @@ export const moderationsRoutes = (services: Services) => {
     ENDPOINT,
     async ({ body, request, server }) => {
       const model = moderationModel(body.model)
+      const target = resolveModel(services, model, ENDPOINT)
       refuseAnthropicModel(providers, model, ENDPOINT)
       // A router's fallbacks and `extra_body` (LiteLLM serves moderations with them) are refused before the hold, as on chat.
-      const target = resolveModel(providers, model, ENDPOINT)
       if (target) refuseModelFallbacks(body, target.upstreamModel)
       refuseExtraBody(body)
       const admission = await admitRequest(services, request, server, {

@@ -3,12 +3,12 @@ import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesItemInputTokens, responsesMediaParts, type EstimateOptions, type TokenEstimate } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
-import { badRequest, forbidden, notFound } from '../http/errors'
+import { badRequest, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseDeadKeyOrBlockedUser } from '../keys/live-key'
 import { mayCall, type Caller } from '../keys/caller'
-import { admitRequest, refuseUserMismatch, resolveModel, type Admission } from '../metering/admission'
+import { admitRequest, modelNotAllowed, refuseUserMismatch, resolveModel, unknownModel, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
 import { outputDeniedByUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
@@ -398,7 +398,7 @@ export const responsesRoutes = (services: Services) => {
         if (body.background === true)
           throw badRequest('Invalid body: background: background responses are not served: their cost could not be held and settled with the request.', 'background_unsupported')
         refuseNonResponsesOutputFields(body)
-        const target = resolveModel(providers, body.model, ENDPOINT)
+        const target = resolveModel(services, body.model, ENDPOINT)
         const route = routeOf(target)
         // Translated before the hold: a body the target cannot carry is a 400 that costs nothing. Anthropic
         // runs web search itself, when the price book can price it there.
@@ -479,9 +479,9 @@ export const responsesRoutes = (services: Services) => {
         const caller = authenticated(requestState(request))
         await refuseDeadKeyOrBlockedUser(services.store, caller)
         refuseUserMismatch(caller, body.user, config.reject_user_mismatch)
-        const model = resolveModel(providers, body.model, ENDPOINT)
-        if (!model) throw notFound(`Unknown model ${JSON.stringify(body.model.slice(0, 200))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
-        if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw forbidden('model_not_allowed', `This key may not call ${model.canonical}.`)
+        const model = resolveModel(services, body.model, ENDPOINT)
+        if (!model) throw unknownModel(config, body.model)
+        if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw modelNotAllowed(config, model.canonical)
         const free = { freeCalls: services.freeCalls, keyId: caller.keyId, timeouts: config, request }
         const route = routeOf(model)
         if (route === 'native') {
