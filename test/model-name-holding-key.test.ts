@@ -94,3 +94,15 @@ test('a key in the model of a transcription (a form body) is refused, not sent u
   expect(await res.text()).not.toContain(MASTER_KEY)
   expect(mock.calls.length).toBe(0)
 })
+
+test("a model name that only holds `tg-` and a few characters of its own is no key: it is served", async () => {
+  const priced = await startTestGateway({ mock, config: { pricing: { 'mock:llama-tg-instruct-v1': { input_per_million: 1, output_per_million: 2 } } } })
+  try {
+    const { secret } = await priced.userWithKey({ id: 'gb-short-tg' })
+    const res = await post(`${priced.url}/v1/chat/completions`, secret, { model: 'mock:llama-tg-instruct-v1', messages: [{ role: 'user', content: 'hi' }] })
+    expect(res.status).toBe(200)
+    await res.text()
+  } finally {
+    await priced.stop()
+  }
+})

@@ -23,8 +23,16 @@ export function withoutKeys(text: string, secrets: readonly (string | undefined)
   return cut.replace(/tg-[A-Za-z0-9_-]{8,}/g, `${KEY_PREFIX}[redacted]`)
 }
 
-/** Whether text holds what `withoutKeys` cuts: a virtual key, or one of the configured secrets. */
-export const holdsKey = (text: string, secrets: readonly (string | undefined)[]): boolean => withoutKeys(text, secrets) !== text
+/**
+ * Whether text holds a configured secret or a whole virtual key (`tg-` and the 43 characters of its 32 random bytes,
+ * not a part of a longer word). Stricter than what `withoutKeys` cuts from a log: this refuses a request, and a
+ * model name may hold `tg-` and a few characters of its own.
+ */
+export function holdsKey(text: string, secrets: readonly (string | undefined)[]): boolean {
+  if (WHOLE_KEY.test(text)) return true
+  return secrets.some((secret) => !!secret && pathSpellings(secret).some((spelling) => text.includes(spelling) || (text.includes('%') && withoutEncoded(text, spelling) !== text)))
+}
+const WHOLE_KEY = /(?<![A-Za-z0-9])tg-[A-Za-z0-9_-]{32,}/
 
 /**
  * The secret, and what a URL parser leaves of it in a path, when that differs: a `\` read as `/`, and all of it
