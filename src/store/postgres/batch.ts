@@ -102,8 +102,11 @@ export class BatchWriter<T> {
   private readonly waiters = new Set<{ until: number }>()
 
   constructor(
-    /** `lockWaitMs`: how long its statements may wait for a lock (see `lockWaitMs`). */
-    private readonly write: (rows: T[], lockWaitMs: number) => Promise<unknown>,
+    /**
+     * `lockWaitMs`: how long its statements may wait for a lock (see `lockWaitMs`). `joinQueued` adds to `rows` the
+     * rows queued since the batch went (for a write to call once it has its table's lock: see `joinQueued`).
+     */
+    private readonly write: (rows: T[], lockWaitMs: number, joinQueued: () => void) => Promise<unknown>,
     private readonly onError: (error: unknown) => void,
     private readonly options: { retry: boolean; lingerMs?: number; retryMs?: number; waitOutLocksMs?: number; what: string; cap?: QueueCap },
   ) {}
@@ -204,7 +207,7 @@ export class BatchWriter<T> {
 
   private async writeBatch(left: { rows: T[] }, lockWaitMs: number): Promise<void> {
     try {
-      await this.write(left.rows, lockWaitMs)
+      await this.write(left.rows, lockWaitMs, () => this.joinQueued(left))
     } catch (error) {
       if (!refusesData(error)) throw error
       this.onError(new Error(`a batch of ${left.rows.length} ${this.options.what}(s) was refused for its data (SQLSTATE ${sqlStateOf(error)}): written one at a time`, { cause: error }))
@@ -212,12 +215,26 @@ export class BatchWriter<T> {
     }
   }
 
+  /**
+   * Moves the rows queued behind the batch under way into it (`left.rows`, which is also `inFlight`: a caller waiting
+   * for them still finds them pending, and a failed batch puts them back with its own). A batch that waited out a lock
+   * calls it once it has the lock: what queued during the wait lands in the same commit, so that no other process
+   * reads the table between some of them written and the rest neither written nor waiting for the lock.
+   */
+  private joinQueued(left: { rows: T[] }): void {
+    if (this.queued.length === 0) return
+    left.rows.push(...this.queued)
+    this.queued = []
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+  }
+
   /** Each row alone, in order; `left` keeps those not yet written when the database fails for another reason. */
   private async writeEach(left: { rows: T[] }, lockWaitMs: number): Promise<void> {
     while (left.rows.length > 0) {
       const row = left.rows[0]!
       try {
-        await this.write([row], lockWaitMs)
+        await this.write([row], lockWaitMs, () => {})
       } catch (error) {
         if (!refusesData(error)) throw error
         await this.repairOrDrop(row, error, lockWaitMs)
@@ -230,7 +247,7 @@ export class BatchWriter<T> {
     const storable = withStorableText(row)
     if (storable !== row) {
       try {
-        await this.write([storable], lockWaitMs)
+        await this.write([storable], lockWaitMs, () => {})
         this.onError(new Error(`a ${this.options.what} held text Postgres cannot store (a NUL or a lone surrogate): written with U+FFFD in its place`))
         return
       } catch (again) {

@@ -131,7 +131,7 @@ export class PostgresStore implements Store {
     })
     // Kept back by a lock, stored ids wait it out themselves: another replica reads them to size its holds (a
     // conversation's growth), and must find them as soon as the lock goes.
-    this.responses = new BatchWriter((rows, lockWaitMs) => this.writeResponses(rows, lockWaitMs), onError, {
+    this.responses = new BatchWriter((rows, lockWaitMs, joinQueued) => this.writeResponses(rows, lockWaitMs, joinQueued), onError, {
       retry: true,
       what: 'stored response id',
       waitOutLocksMs: Math.max(ROWS_LOCK_TIMEOUT_MS, deadlineMs - AFTER_LOCK_MS),
@@ -325,19 +325,23 @@ export class PostgresStore implements Store {
    * waits for its ids (`flushResponses`), the table's own lock (an index build's SHARE stops inserts) is waited for
    * as long as `lockWaitMs`, and first, before any user's row is locked, so that the wait holds up no reservation.
    *
+   * Once the table's lock is had after a wait, the rows queued meanwhile join the batch (BatchWriter.joinQueued): an
+   * index build ended, no other replica reads some of them written and the rest neither written nor waiting.
+   *
    * A batch that fails once its COMMIT was sent (the connection lost with the answer) may have committed: it is
    * sent again (`retry`), and every row of it lands the same twice but a growth, which adds to the size stored.
    * Its growths go again as no growth (sentAsFloor): each then only raises the size to what its turn knew, and
    * adds nothing if it had committed. If it had not, a turn taken at once on the same conversation may go
    * uncounted; a turn never counts twice.
    */
-  private async writeResponses(rows: QueuedResponse[], lockWaitMs: number) {
+  private async writeResponses(rows: QueuedResponse[], lockWaitMs: number, joinQueued: () => void) {
     let commitSent = false
     await this.bounded.begin(async (tx) => {
       // One round trip either way (a whole number of milliseconds, no parameter: the simple protocol takes several statements).
-      if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS)
+      if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS) {
         await tx.unsafe(`SET LOCAL lock_timeout = '${Math.floor(lockWaitMs)}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE; ${BOUND_LOCK_WAITS_SET}`)
-      else await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
+        joinQueued()
+      } else await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
       // Their users' rows in id order, before the inserts take them one by one (lock-order.ts).
       await shareUsers(tx, rows.filter((r) => !r.forget).map((r) => r.user_id))
       for (const r of rows) {
