@@ -77,8 +77,9 @@ export const droppedRows = { count: 0 }
  * later and then at doubling intervals until it is written; meanwhile `take` hands nothing over, so that
  * no reservation batch carries rows into the same lock. A writer whose rows other processes read for money
  * (`waitOutLocksMs`: the stored ids, which size another replica's holds) instead sends them again at once, each
- * try waiting that long for the lock itself: they land as the lock goes, not up to a pause later, at the cost of
- * one pooled connection waiting while the lock lasts.
+ * try waiting that long for the lock itself: they land as the lock goes, not up to a pause later, and while the
+ * lock lasts the writer is seen waiting for it by another process that asks (KeptBackIds), at the cost of one pooled
+ * connection waiting meanwhile.
  *
  * With a `cap` (rows nothing's money depends on: request-log rows, refusal counts), the writer keeps the newest
  * `cap.max` rows queued while they are not written, and counts there those it drops past it, and those a failed
@@ -108,7 +109,16 @@ export class BatchWriter<T> {
      */
     private readonly write: (rows: T[], lockWaitMs: number, joinQueued: () => void) => Promise<unknown>,
     private readonly onError: (error: unknown) => void,
-    private readonly options: { retry: boolean; lingerMs?: number; retryMs?: number; waitOutLocksMs?: number; what: string; cap?: QueueCap },
+    private readonly options: {
+      retry: boolean
+      lingerMs?: number
+      retryMs?: number
+      waitOutLocksMs?: number
+      /** Called when rows kept back from a lock (keptBackForLock) are written. */
+      onWrittenAfterLock?: () => void
+      what: string
+      cap?: QueueCap
+    },
   ) {}
 
   /** While `heldBack` says so, the linger's end sends nothing: another transaction will `take` the rows (and `nudge` when it is done). */
@@ -157,7 +167,9 @@ export class BatchWriter<T> {
       () => {
         this.sending = null
         this.inFlight = []
+        const keptBack = this.lockWaits > 0
         this.lockWaits = 0
+        if (keptBack) this.options.onWrittenAfterLock?.()
         this.options.cap?.written()
         // Rows that came meanwhile go at once, unless another transaction is about to carry them: then the
         // linger's end looks again (and that transaction nudges when it is done).
