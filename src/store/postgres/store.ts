@@ -407,18 +407,21 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Asks for the lock an insert takes, waiting for it as long as a background write does (ROWS_LOCK_TIMEOUT_MS):
-   * not NOWAIT, since a conversation's lookup holds SHARE for a moment (findResponse), and is no lock that stops writes.
+   * Asks for the lock an insert takes (NOWAIT: refused at once, 55P03, if another session's lock stops it), never
+   * waiting for it: callers that come while one is asked share its answer, so that requests retried in a crowd during
+   * an index build take one pooled connection for an instant, not one each for a wait.
    */
-  async responsesWritable(): Promise<boolean> {
-    try {
-      await this.bounded.begin((tx) => tx.unsafe(`${BOUND_LOCK_WAITS_SET}; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE`))
-      return true
-    } catch (error) {
-      if (lockTimedOut(error)) return false
-      throw error
-    }
+  responsesWritable(): Promise<boolean> {
+    return (this.writableAsked ??= this.bounded
+      .begin((tx) => tx.unsafe('LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE NOWAIT'))
+      .then(() => true, (error) => {
+        if (lockTimedOut(error)) return false
+        throw error
+      })
+      .finally(() => (this.writableAsked = null)))
   }
+
+  private writableAsked: Promise<boolean> | null = null
 
   /** See KeptBackIds. */
   responsesKeptBackAnywhere(): Promise<boolean> {
