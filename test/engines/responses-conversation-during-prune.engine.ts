@@ -56,7 +56,7 @@ test('a second replica starting with a backlog of expired stored ids to prune: c
   // A year-old backlog: what a deployment that had retention off (or was down a while) holds.
   const old = Date.now() - 400 * 86_400_000
   await sql`INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, created_at)
-    SELECT 'resp_old_' || g, 'response', 'conv-prune-0', 'plain', 'm', 10, 0, 10, false, ${old} + g FROM generate_series(1, 250000) g`
+    SELECT 'resp_old_' || g, 'response', 'conv-prune-0', 'plain', 'm', 10, 0, 10, false, ${old} + g FROM generate_series(1, 100000) g`
   for (let i = 0; i < users.length; i++) {
     const s = await post(a.url, users[i]!.secret, { model: 'plain:m', input: `start conv_prune_${i}` })
     expect(s.status).toBe(200)

@@ -92,7 +92,7 @@ test('a real CREATE INDEX CONCURRENTLY on stored_responses (README: only one wit
   await t1.arrayBuffer()
   // A table of a busy deployment: enough rows that the build takes a few seconds on this machine.
   await sql`INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, created_at)
-    SELECT 'resp_bulk_' || g, 'response', 'conv-cic', 'plain', md5(g::text), 10, 0, 10, false, ${Date.now()} FROM generate_series(1, 1000000) g`
+    SELECT 'resp_bulk_' || g, 'response', 'conv-cic', 'plain', md5(g::text), 10, 0, 10, false, ${Date.now()} FROM generate_series(1, 400000) g`
   // Bun's queries are lazy: execute() sends it now.
   const build = sql.unsafe(`CREATE INDEX CONCURRENTLY stored_responses_by_model ON stored_responses (model, provider, context_bytes, created_at)`).execute()
   // Wait until the build holds its lock (and is past its first wait for older transactions).
