@@ -131,3 +131,33 @@ test('rows refused for a lock by a writer that waits locks out go again at once,
   expect(writer.keptBackForLock).toBe(false)
   await writer.close(new AbortController().signal)
 })
+
+test('rows queued while a batch waits for its table\'s lock join it once the lock is had: one commit, not a batch after it', async () => {
+  const batches: number[][] = []
+  let waiting = 0
+  let grant!: () => void
+  const lockGranted = new Promise<void>((resolve) => (grant = resolve))
+  const writer = new BatchWriter<number>(
+    async (rows, _lockWaitMs, joinQueued) => {
+      waiting++
+      await lockGranted
+      joinQueued()
+      batches.push([...rows])
+    },
+    () => {},
+    { retry: true, lingerMs: 1, what: 'row' },
+  )
+  writer.push(1)
+  await until(() => waiting > 0)
+  writer.push(2)
+  writer.push(3)
+  let written = false
+  // A caller waiting for rows 2 and 3 (an answer's ids) is answered by that batch.
+  const flushed = writer.flushQueued().then(() => (written = true))
+  await Bun.sleep(10)
+  expect({ waiting, written }).toEqual({ waiting: 1, written: false })
+  grant()
+  await flushed
+  expect(batches).toEqual([[1, 2, 3]])
+  await writer.close(new AbortController().signal)
+})

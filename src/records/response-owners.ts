@@ -38,13 +38,15 @@ const storedResponse = (row: StoredResponseRow): StoredResponse =>
  * chain for good: the lookup is refused 503 database_busy instead, which the client tries again. Another user's id
  * is answered exactly as one not found, lock or not: the answer must not tell whether it exists.
  *
- * A conversation found then is refused the same way: its row grows with each turn, and a turn another replica
- * answered may have its growth kept back by the same lock (the answer withheld, but paid, and the provider keeps the
- * turn), so the size found may be short of what the provider reads. A response's or an item's row does not grow
- * (its first write has its worst case), so one found is sound.
+ * A conversation is refused the same way, found or not, while a write of stored ids may be kept back anywhere
+ * (Store.responsesKeptBackAnywhere): its row grows with each turn, and a turn another replica answered may have its
+ * growth kept back by a lock (the answer withheld, but paid, and the provider keeps the turn), so the size found may
+ * be short of what the provider reads. That is asked before the row is read, so that a growth committed before the
+ * answer is read with the row. A response's or an item's row does not grow (its first write has its worst case), so
+ * one found is sound.
  */
 export class ResponseOwners {
-  constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse' | 'flushResponses' | 'responsesWritable' | 'responsesKeptBack'>) {}
+  constructor(private readonly store: Pick<Store, 'recordResponse' | 'findResponse' | 'findResponses' | 'forgetResponse' | 'flushResponses' | 'responsesWritable' | 'responsesKeptBack' | 'responsesKeptBackAnywhere'>) {}
 
   /** Records a stored id with its size; `growBy` grows the size an existing one has instead (see Store.recordResponse). */
   record(s: StoredResponse, growBy?: StoredGrowth): void {
@@ -61,10 +63,9 @@ export class ResponseOwners {
   /** The stored id, if `userId` owns it (null: any owner, for the master key). Anyone else is told it does not exist. */
   async find(id: string, kind: StoredKind, userId: string | null): Promise<StoredResponse | null> {
     if (hasNul(id)) return null
-    // A conversation's writability is asked beside the lookup, not after it: one round trip, as for any other id.
-    const [row, writable] = await Promise.all([this.store.findResponse(id, kind), kind === 'conversation' ? this.store.responsesWritable() : undefined])
-    if (!row || (userId !== null && row.user_id !== userId)) return this.missing(writable)
-    if (writable === false) throw databaseBusy()
+    if (kind === 'conversation' && (await this.store.responsesKeptBackAnywhere())) throw databaseBusy()
+    const row = await this.store.findResponse(id, kind)
+    if (!row || (userId !== null && row.user_id !== userId)) return this.missing()
     return storedResponse(row)
   }
 
@@ -84,12 +85,9 @@ export class ResponseOwners {
     return found
   }
 
-  /**
-   * Not found: null, unless a write of stored ids may be pending (see the class), then 503 database_busy.
-   * `writable`: the store's answer, when the caller has asked it already.
-   */
-  private async missing(writable?: boolean): Promise<null> {
-    if (!(writable ?? (await this.store.responsesWritable()))) throw databaseBusy()
+  /** Not found: null, unless a write of stored ids may be pending (see the class), then 503 database_busy. */
+  private async missing(): Promise<null> {
+    if (!(await this.store.responsesWritable())) throw databaseBusy()
     return null
   }
 

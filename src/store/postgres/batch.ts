@@ -77,8 +77,9 @@ export const droppedRows = { count: 0 }
  * later and then at doubling intervals until it is written; meanwhile `take` hands nothing over, so that
  * no reservation batch carries rows into the same lock. A writer whose rows other processes read for money
  * (`waitOutLocksMs`: the stored ids, which size another replica's holds) instead sends them again at once, each
- * try waiting that long for the lock itself: they land as the lock goes, not up to a pause later, at the cost of
- * one pooled connection waiting while the lock lasts.
+ * try waiting that long for the lock itself: they land as the lock goes, not up to a pause later, and while the
+ * lock lasts the writer is seen waiting for it by another process that asks (KeptBackIds), at the cost of one pooled
+ * connection waiting meanwhile.
  *
  * With a `cap` (rows nothing's money depends on: request-log rows, refusal counts), the writer keeps the newest
  * `cap.max` rows queued while they are not written, and counts there those it drops past it, and those a failed
@@ -102,10 +103,22 @@ export class BatchWriter<T> {
   private readonly waiters = new Set<{ until: number }>()
 
   constructor(
-    /** `lockWaitMs`: how long its statements may wait for a lock (see `lockWaitMs`). */
-    private readonly write: (rows: T[], lockWaitMs: number) => Promise<unknown>,
+    /**
+     * `lockWaitMs`: how long its statements may wait for a lock (see `lockWaitMs`). `joinQueued` adds to `rows` the
+     * rows queued since the batch went (for a write to call once it has its table's lock: see `joinQueued`).
+     */
+    private readonly write: (rows: T[], lockWaitMs: number, joinQueued: () => void) => Promise<unknown>,
     private readonly onError: (error: unknown) => void,
-    private readonly options: { retry: boolean; lingerMs?: number; retryMs?: number; waitOutLocksMs?: number; what: string; cap?: QueueCap },
+    private readonly options: {
+      retry: boolean
+      lingerMs?: number
+      retryMs?: number
+      waitOutLocksMs?: number
+      /** Called when rows kept back from a lock (keptBackForLock) are written. */
+      onWrittenAfterLock?: () => void
+      what: string
+      cap?: QueueCap
+    },
   ) {}
 
   /** While `heldBack` says so, the linger's end sends nothing: another transaction will `take` the rows (and `nudge` when it is done). */
@@ -154,7 +167,9 @@ export class BatchWriter<T> {
       () => {
         this.sending = null
         this.inFlight = []
+        const keptBack = this.lockWaits > 0
         this.lockWaits = 0
+        if (keptBack) this.options.onWrittenAfterLock?.()
         this.options.cap?.written()
         // Rows that came meanwhile go at once, unless another transaction is about to carry them: then the
         // linger's end looks again (and that transaction nudges when it is done).
@@ -204,7 +219,7 @@ export class BatchWriter<T> {
 
   private async writeBatch(left: { rows: T[] }, lockWaitMs: number): Promise<void> {
     try {
-      await this.write(left.rows, lockWaitMs)
+      await this.write(left.rows, lockWaitMs, () => this.joinQueued(left))
     } catch (error) {
       if (!refusesData(error)) throw error
       this.onError(new Error(`a batch of ${left.rows.length} ${this.options.what}(s) was refused for its data (SQLSTATE ${sqlStateOf(error)}): written one at a time`, { cause: error }))
@@ -212,12 +227,26 @@ export class BatchWriter<T> {
     }
   }
 
+  /**
+   * Moves the rows queued behind the batch under way into it (`left.rows`, which is also `inFlight`: a caller waiting
+   * for them still finds them pending, and a failed batch puts them back with its own). A batch that waited out a lock
+   * calls it once it has the lock: what queued during the wait lands in the same commit, so that no other process
+   * reads the table between some of them written and the rest neither written nor waiting for the lock.
+   */
+  private joinQueued(left: { rows: T[] }): void {
+    if (this.queued.length === 0) return
+    left.rows.push(...this.queued)
+    this.queued = []
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+  }
+
   /** Each row alone, in order; `left` keeps those not yet written when the database fails for another reason. */
   private async writeEach(left: { rows: T[] }, lockWaitMs: number): Promise<void> {
     while (left.rows.length > 0) {
       const row = left.rows[0]!
       try {
-        await this.write([row], lockWaitMs)
+        await this.write([row], lockWaitMs, () => {})
       } catch (error) {
         if (!refusesData(error)) throw error
         await this.repairOrDrop(row, error, lockWaitMs)
@@ -230,7 +259,7 @@ export class BatchWriter<T> {
     const storable = withStorableText(row)
     if (storable !== row) {
       try {
-        await this.write([storable], lockWaitMs)
+        await this.write([storable], lockWaitMs, () => {})
         this.onError(new Error(`a ${this.options.what} held text Postgres cannot store (a NUL or a lone surrogate): written with U+FFFD in its place`))
         return
       } catch (again) {

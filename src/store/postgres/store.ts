@@ -17,6 +17,7 @@ import { DatabaseReadOnly } from '../read-only'
 import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
+import { KeptBackIds } from './kept-back'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, BOUND_LOCK_WAITS_SET, lockTimedOut, ROWS_LOCK_TIMEOUT_MS } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
@@ -91,6 +92,7 @@ export class PostgresStore implements Store {
   private readonly log: BatchWriter<RequestLogEntry>
   private readonly aggregates: BatchWriter<AggregateDelta>
   private readonly responses: BatchWriter<QueuedResponse>
+  private readonly keptBack: KeptBackIds
   private readonly caps: { logRows: QueueCap; refusalCounts: QueueCap }
   /**
    * The client everything this store sends goes through: each query and transaction within the deadline
@@ -104,6 +106,8 @@ export class PostgresStore implements Store {
     readonly sql: SQL,
     /** The records queries' pool (RECORDS_POOL), whose statements Postgres ends at the deadline. */
     private readonly recordsSql: SQL,
+    /** One connection, the session that announces this replica's stored ids kept back (KeptBackIds). */
+    private readonly keptBackSql: SQL,
     private readonly onError: (error: unknown) => void,
     private readonly deadlineMs: number,
     caps: QueueCapSizes,
@@ -130,12 +134,14 @@ export class PostgresStore implements Store {
       cap: this.caps.logRows,
     })
     // Kept back by a lock, stored ids wait it out themselves: another replica reads them to size its holds (a
-    // conversation's growth), and must find them as soon as the lock goes.
-    this.responses = new BatchWriter((rows, lockWaitMs) => this.writeResponses(rows, lockWaitMs), onError, {
+    // conversation's growth), must find them as soon as the lock goes, and sees them waiting until it does.
+    this.responses = new BatchWriter((rows, lockWaitMs, joinQueued) => this.writeResponses(rows, lockWaitMs, joinQueued), onError, {
       retry: true,
       what: 'stored response id',
       waitOutLocksMs: Math.max(ROWS_LOCK_TIMEOUT_MS, deadlineMs - AFTER_LOCK_MS),
+      onWrittenAfterLock: () => this.keptBack.withdraw(),
     })
+    this.keptBack = new KeptBackIds(withQueryDeadlines(keptBackSql, deadlineMs), bounded, () => this.responses.keptBackForLock, onError)
   }
 
   /**
@@ -169,7 +175,9 @@ export class PostgresStore implements Store {
     // No connection until the first records query. A query given up on at the deadline is ended by Postgres
     // then too (statement_timeout), rather than keeping its connection until it is answered.
     const recordsSql = new SQL(url, { max: RECORDS_POOL, idleTimeout: 30, connectionTimeout: 5, connection: { statement_timeout: deadlineMs } })
-    return new PostgresStore(sql, recordsSql, onError, deadlineMs, caps)
+    // No idle timeout: closing it would let go of what it announces.
+    const keptBackSql = new SQL(url, { max: 1, idleTimeout: 0, connectionTimeout: 5 })
+    return new PostgresStore(sql, recordsSql, keptBackSql, onError, deadlineMs, caps)
   }
 
   /**
@@ -325,19 +333,23 @@ export class PostgresStore implements Store {
    * waits for its ids (`flushResponses`), the table's own lock (an index build's SHARE stops inserts) is waited for
    * as long as `lockWaitMs`, and first, before any user's row is locked, so that the wait holds up no reservation.
    *
+   * Once the table's lock is had after a wait, the rows queued meanwhile join the batch (BatchWriter.joinQueued): an
+   * index build ended, no other replica reads some of them written and the rest neither written nor waiting.
+   *
    * A batch that fails once its COMMIT was sent (the connection lost with the answer) may have committed: it is
    * sent again (`retry`), and every row of it lands the same twice but a growth, which adds to the size stored.
    * Its growths go again as no growth (sentAsFloor): each then only raises the size to what its turn knew, and
    * adds nothing if it had committed. If it had not, a turn taken at once on the same conversation may go
    * uncounted; a turn never counts twice.
    */
-  private async writeResponses(rows: QueuedResponse[], lockWaitMs: number) {
+  private async writeResponses(rows: QueuedResponse[], lockWaitMs: number, joinQueued: () => void) {
     let commitSent = false
     await this.bounded.begin(async (tx) => {
       // One round trip either way (a whole number of milliseconds, no parameter: the simple protocol takes several statements).
-      if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS)
+      if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS) {
         await tx.unsafe(`SET LOCAL lock_timeout = '${Math.floor(lockWaitMs)}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE; ${BOUND_LOCK_WAITS_SET}`)
-      else await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
+        joinQueued()
+      } else await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
       // Their users' rows in id order, before the inserts take them one by one (lock-order.ts).
       await shareUsers(tx, rows.filter((r) => !r.forget).map((r) => r.user_id))
       for (const r of rows) {
@@ -381,7 +393,13 @@ export class PostgresStore implements Store {
    * transaction up and leave it holding its connection.
    */
   async flushResponses(): Promise<void> {
-    await this.responses.flushQueued(Date.now() + this.deadlineMs - AFTER_LOCK_MS)
+    try {
+      await this.responses.flushQueued(Date.now() + this.deadlineMs - AFTER_LOCK_MS)
+    } catch (error) {
+      // The answer is withheld: until its ids land, every replica's conversation lookups know they may (KeptBackIds).
+      if (this.responses.keptBackForLock) await this.keptBack.announce()
+      throw error
+    }
   }
 
   responsesKeptBack(): boolean {
@@ -389,34 +407,31 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Asks for the lock an insert takes, waiting for it as long as a background write does (ROWS_LOCK_TIMEOUT_MS):
-   * not NOWAIT, since a conversation's lookup holds SHARE for a moment (findResponse), and is no lock that stops writes.
+   * Asks for the lock an insert takes (NOWAIT: refused at once, 55P03, if another session's lock stops it), never
+   * waiting for it: callers that come while one is asked share its answer, so that requests retried in a crowd during
+   * an index build take one pooled connection for an instant, not one each for a wait.
    */
-  async responsesWritable(): Promise<boolean> {
-    try {
-      await this.bounded.begin((tx) => tx.unsafe(`${BOUND_LOCK_WAITS_SET}; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE`))
-      return true
-    } catch (error) {
-      if (lockTimedOut(error)) return false
-      throw error
-    }
+  responsesWritable(): Promise<boolean> {
+    return (this.writableAsked ??= this.bounded
+      .begin((tx) => tx.unsafe('LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE NOWAIT'))
+      .then(() => true, (error) => {
+        if (lockTimedOut(error)) return false
+        throw error
+      })
+      .finally(() => (this.writableAsked = null)))
   }
 
-  /**
-   * After the ids recorded before it are written (not those other requests keep recording: see flushQueued).
-   * A conversation's row grows with each turn, and another replica's growth of it may be waiting for a lock
-   * (an index build) that has just gone: its lookup takes SHARE, which waits for the inserts under way and queues
-   * behind those waiting, so it reads their growth once they commit (or is refused 55P03, 503, while they wait).
-   */
+  private writableAsked: Promise<boolean> | null = null
+
+  /** See KeptBackIds. */
+  responsesKeptBackAnywhere(): Promise<boolean> {
+    return this.keptBack.anywhere()
+  }
+
+  /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
     await this.responses.flushQueued()
-    const select = (sql: SQL) => sql`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
-    const [row] = kind !== 'conversation'
-      ? await select(this.bounded)
-      : await this.bounded.begin(async (tx) => {
-          await tx.unsafe(`${BOUND_LOCK_WAITS_SET}; LOCK TABLE stored_responses IN SHARE MODE`)
-          return select(tx)
-        })
+    const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
     return row ? storedResponseRow(row) : null
   }
 
@@ -469,7 +484,7 @@ export class PostgresStore implements Store {
     await withDeadline(written, this.deadlineMs, () => stop.abort()).catch(() =>
       this.onError(new Error(`the database did not take every queued write within ${this.deadlineMs} ms of the stop: request-log rows not written are lost, holds left open are the sweeper's`)),
     )
-    await Promise.all([this.sql.close({ timeout: 0 }), this.recordsSql.close({ timeout: 0 })])
+    await Promise.all([this.sql.close({ timeout: 0 }), this.recordsSql.close({ timeout: 0 }), this.keptBackSql.close({ timeout: 0 })])
   }
 }
 

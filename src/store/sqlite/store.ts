@@ -291,6 +291,11 @@ export class SqliteStore implements Store {
     return false
   }
 
+  /** A sibling's writes kept back wait for the file's lock, which this asks for. */
+  async responsesKeptBackAnywhere(): Promise<boolean> {
+    return !(await this.responsesWritable())
+  }
+
   forgetResponse(id: string): void {
     this.writes.defer(() => this.removeResponse.run(id, id))
   }
