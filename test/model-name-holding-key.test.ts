@@ -106,3 +106,12 @@ test("a model name that only holds `tg-` and a few characters of its own is no k
     await priced.stop()
   }
 })
+
+test('an unpriced model whose name holds `tg-` and a few characters is listed under its own name, as sent', async () => {
+  const { secret } = await gw.userWithKey({ id: 'gb-short-tg-unpriced' })
+  const res = await post(`${gw.url}/v1/chat/completions`, secret, { model: 'mock:llama-tg-unpriced-v1', messages: [{ role: 'user', content: 'hi' }] })
+  expect(res.status).toBe(402)
+  expect(((await res.json()) as { error: { message: string } }).error.message).toContain('mock:llama-tg-unpriced-v1')
+  await gw.settled()
+  expect(JSON.stringify((await gw.admin('GET', '/v1/pricing/unpriced')).body)).toContain('mock:llama-tg-unpriced-v1')
+})

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
-import { holdsKey, withoutKeys } from '../keys/secret'
+import { holdsKey } from '../keys/secret'
 import { requireFeaturesPriced, unservedModel, withOnlineModelResults } from '../pricing/features'
 import { featuresHeld, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
@@ -76,15 +76,16 @@ export function refuseKeyInModelName(config: Config, name: string): void {
 }
 
 /**
- * A model name the client sent, as a refusal records, alerts on or echoes it: with any key cut out, as from a
- * path (`withoutKeys`), and at most 200 characters.
+ * A model name the client sent, as a refusal records, alerts on or echoes it: at most 200 characters. Every name
+ * here has passed `refuseKeyInModelName`, so it holds no key; cutting `tg-` and a few characters from it as a log
+ * line is cut would only record an unpriced model under a name nobody can price.
  */
-export const modelNameShown = (config: Config, name: string): string => withoutKeys(name, [config.master_key, config.metrics_token]).slice(0, 200)
+export const modelNameShown = (name: string): string => name.slice(0, 200)
 
-export const unknownModel = (config: Config, name: string) =>
-  notFound(`Unknown model ${JSON.stringify(modelNameShown(config, name))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
+export const unknownModel = (name: string) =>
+  notFound(`Unknown model ${JSON.stringify(modelNameShown(name))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
 
-export const modelNotAllowed = (config: Config, canonical: string) => forbidden('model_not_allowed', `This key may not call ${modelNameShown(config, canonical)}.`)
+export const modelNotAllowed = (canonical: string) => forbidden('model_not_allowed', `This key may not call ${modelNameShown(canonical)}.`)
 
 /**
  * Everything that happens before the provider is called, in the SPEC's order: who pays, whether the
@@ -95,7 +96,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   const { config, providers, prices, ledger } = services
   if (typeof r.model !== 'string' || r.model.length === 0) throw badRequest('Invalid body: model: is required', 'invalid_request')
   const model = r.target !== undefined ? r.target : resolveModel(services, r.model, r.endpoint)
-  if (!model) throw unknownModel(config, r.model)
+  if (!model) throw unknownModel(r.model)
 
   const userId = billedUser(r.caller, r.namedUser, config.reject_user_mismatch)
   // A key's user exists (the key belongs to it, and authentication noted it); a user the master key
@@ -105,14 +106,14 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     r.onBilledUser?.(userId)
   }
 
-  if (!mayCall(r.caller, r.model, model.canonical, providers.aliases)) throw modelNotAllowed(config, model.canonical)
+  if (!mayCall(r.caller, r.model, model.canonical, providers.aliases)) throw modelNotAllowed(model.canonical)
 
   const unserved = unservedModel(model.upstreamModel, config.cap_output_tokens)
   if (unserved) throw badRequest(unserved, 'feature_unsupported')
 
   const price = await prices.priceOf(model.canonical)
   if (!price && config.require_pricing && !r.pricingExempt) {
-    const name = modelNameShown(config, model.canonical)
+    const name = modelNameShown(model.canonical)
     services.alerts.noteUnpriced(name)
     services.refusals.unpricedModelAsked(name)
     throw paymentRequired('pricing_required', `No price is set for ${name}; the gateway serves only models it can price.`)
@@ -122,7 +123,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   if (price && r.pricingExempt && config.require_pricing && pricedOnlyByTokens(price))
     throw paymentRequired(
       'pricing_required',
-      `${modelNameShown(config, model.canonical)} is priced by tokens, which ${r.endpoint} cannot bill: set its per_request price, or price it 0/0 to serve it free.`,
+      `${modelNameShown(model.canonical)} is priced by tokens, which ${r.endpoint} cannot bill: set its per_request price, or price it 0/0 to serve it free.`,
     )
 
   // A model named `…:online` is a web search whatever the route, translated or not: read here, once for all.

@@ -38,8 +38,8 @@ export const countTokensRoutes = (services: Services) => {
       await refuseDeadKeyOrBlockedUser(services.store, caller)
       refuseUserMismatch(caller, body.metadata?.user_id, config.reject_user_mismatch)
       const model = resolveModel(services, body.model, '/v1/messages/count_tokens')
-      if (!model) throw unknownModel(config, body.model)
-      if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw modelNotAllowed(config, model.canonical)
+      if (!model) throw unknownModel(body.model)
+      if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw modelNotAllowed(model.canonical)
 
       if (model.provider.type === 'openai') {
         const chat = messagesRequestToChat(body, { outputCapField: 'max_tokens' })

@@ -109,7 +109,7 @@ export const modelsRoutes = (services: Services) => {
   const retrieve = async (request: Request, id: string | null) => {
     const anthropic = request.headers.has('anthropic-version')
     const model = id === null ? null : await modelNamed(id, authenticated(requestState(request)), anthropic, services)
-    if (!model) throw notFound(`No model ${JSON.stringify(id === null ? id : modelNameShown(services.config, id))} that this key may call.`, 'model_not_found')
+    if (!model) throw notFound(`No model ${JSON.stringify(id === null ? id : modelNameShown(id))} that this key may call.`, 'model_not_found')
     return anthropic ? anthropicModel(model) : model
   }
 

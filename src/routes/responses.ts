@@ -480,8 +480,8 @@ export const responsesRoutes = (services: Services) => {
         await refuseDeadKeyOrBlockedUser(services.store, caller)
         refuseUserMismatch(caller, body.user, config.reject_user_mismatch)
         const model = resolveModel(services, body.model, ENDPOINT)
-        if (!model) throw unknownModel(config, body.model)
-        if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw modelNotAllowed(config, model.canonical)
+        if (!model) throw unknownModel(body.model)
+        if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw modelNotAllowed(model.canonical)
         const free = { freeCalls: services.freeCalls, keyId: caller.keyId, timeouts: config, request }
         const route = routeOf(model)
         if (route === 'native') {
