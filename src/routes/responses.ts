@@ -21,6 +21,7 @@ import { relay, usageBesideOutput, type Exchange } from '../translate/relay'
 import { readDeletion } from '../translate/responses/deletion-answer'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
 import { isItemById, isItemReference, mayReadStoredReasoning, refuseStoredPrompt, resultsLeftOut } from '../translate/responses/input-items'
+import { withoutCarriedThinking } from '../translate/responses/reasoning-carrier'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
@@ -393,13 +394,15 @@ export const responsesRoutes = (services: Services) => {
   return new Elysia({ name: 'responses' })
     .post(
       ENDPOINT,
-      async ({ body, request, server }) => {
+      async ({ body: received, request, server }) => {
         // A background response outlives the request, and so would its cost: a hold cannot follow it.
-        if (body.background === true)
+        if (received.background === true)
           throw badRequest('Invalid body: background: background responses are not served: their cost could not be held and settled with the request.', 'background_unsupported')
-        refuseNonResponsesOutputFields(body)
-        const target = resolveModel(services, body.model, ENDPOINT)
+        refuseNonResponsesOutputFields(received)
+        const target = resolveModel(services, received.model, ENDPOINT)
         const route = routeOf(target)
+        // Claude's thinking goes back to Claude only, as reasoning from elsewhere is dropped on the way to Claude.
+        const body = route === 'anthropic' ? received : withoutCarriedThinking(received)
         // Translated before the hold: a body the target cannot carry is a 400 that costs nothing. Anthropic
         // runs web search itself, when the price book can price it there.
         const bounds = serverToolBounds(config)
@@ -486,7 +489,7 @@ export const responsesRoutes = (services: Services) => {
         const route = routeOf(model)
         if (route === 'native') {
           await contextOf(body, caller)
-          return callUnmetered(model.provider, 'POST', '/responses/input_tokens', withFieldsLast(body, { model: model.upstreamModel }), free)
+          return callUnmetered(model.provider, 'POST', '/responses/input_tokens', withFieldsLast(withoutCarriedThinking(body), { model: model.upstreamModel }), free)
         }
         if (route === 'chat') throw badRequest(`${model.canonical} is served through chat completions, which cannot count tokens.`, 'unsupported_endpoint')
         const countable = responsesToCountTokens(body, { defaultMaxOutputTokens: config.default_max_output_tokens, upstreamModel: model.upstreamModel })

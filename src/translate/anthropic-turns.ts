@@ -64,9 +64,24 @@ const MARKER_TAG = /<(\s*\/?\s*instructions(?:\s[^<>]*)?)>/gi
 /**
  * Text with the marker's tags escaped (`<instructions>` as `&lt;instructions&gt;`), so that only
  * `instructionsBlock` writes them: an end user who types the marker does not speak with the developer's voice.
- * The same text always escapes the same way, so a conversation's prefix, and the prompt cache, stay as they were.
+ * So is a tag the text leaves open at its end, which the next text block could complete (`…<instruc` |
+ * `tions>`): a model reads a turn's text blocks one after the other, as one text. Each text escapes by itself
+ * and always the same way, so a conversation's prefix, and the prompt cache, stay as they were.
  */
-export const escapeMarker = (text: string): string => text.replace(MARKER_TAG, '&lt;$1&gt;')
+export const escapeMarker = (text: string): string => escapeMarkerLeftOpen(text.replace(MARKER_TAG, '&lt;$1&gt;'))
+
+/** The text with its last `<` escaped when nothing closes it and what follows may begin a marker tag. */
+function escapeMarkerLeftOpen(text: string): string {
+  const open = text.lastIndexOf('<')
+  if (open === -1 || text.includes('>', open) || !beginsMarkerTag(text.slice(open + 1))) return text
+  return `${text.slice(0, open)}&lt;${text.slice(open + 1)}`
+}
+
+/** Whether what follows a `<` may be the start of a marker tag: spaces, a `/`, the name or its start, attributes. */
+function beginsMarkerTag(afterBracket: string): boolean {
+  const tag = afterBracket.replace(/^\s*(?:\/\s*)?/, '').toLowerCase()
+  return 'instructions'.startsWith(tag) || /^instructions\s/.test(tag)
+}
 
 /** A block of a user's or a tool's, its text escaped by `escapeMarker`. */
 export const escapeMarkerIn = (block: Block): Block => (block.type === 'text' ? { ...block, text: escapeMarker(block.text) } : block)

@@ -34,11 +34,16 @@ const ADAPTIVE_EFFORT = new Map(Object.entries({ minimal: 'low', low: 'low', med
 const BUDGET_MODELS_MAX_OUTPUT = 32_000
 
 /**
- * Claude's version, from the provider's id of it (`claude-opus-4-7`, `claude-sonnet-4-20250514`,
- * `claude-3-7-sonnet-…`); undefined for an id that does not carry one.
+ * Claude's version in a model id: the `claude` token wherever it stands (a router's `anthropic/…`, Bedrock's
+ * `us.anthropic.…`), then the family or not, then the major and a minor of one or two digits after `-` or `.`
+ * (`claude-opus-4-7`, OpenRouter's `claude-opus-4.7` and `claude-4.6-opus`, `claude-3-7-sonnet-…`); a date
+ * after the major (`claude-sonnet-4-20250514`) is no minor.
  */
+const CLAUDE_VERSION = /(?:^|[^a-z0-9])claude-(?:[a-z]+-)?(\d+)(?:[-.](\d{1,2}))?(?![a-z0-9])/i
+
+/** Claude's version, from the provider's id of it; undefined for an id that does not carry one. */
 function claudeVersion(model: string | undefined): { major: number; minor: number } | undefined {
-  const m = model?.match(/^claude-(?:[a-z]+-)?(\d+)(?:-(\d{1,2}))?(?=-|$)/)
+  const m = model?.match(CLAUDE_VERSION)
   return m ? { major: Number(m[1]), minor: Number(m[2] ?? 0) } : undefined
 }
 

@@ -12,6 +12,21 @@ type Json = Record<string, any>
 
 export const carryThinking = (block: Json): string => PREFIX + Buffer.from(JSON.stringify(block), 'utf8').toString('base64')
 
+/** Whether an input item is a reasoning item carrying Claude's thinking, as the gateway wrote it. */
+const carriesThinking = (item: Json | null): boolean =>
+  item?.type === 'reasoning' && typeof item.encrypted_content === 'string' && item.encrypted_content.startsWith(PREFIX)
+
+/**
+ * A request for a model other than Claude without the reasoning items that carry Claude's thinking: they mean
+ * nothing to another model, and OpenAI refuses encrypted content it did not make (400 `invalid_encrypted_content`),
+ * on every later request too, as the item stays in the client's history (Codex's `/model`, an Agents SDK handoff).
+ * The same body when it has none.
+ */
+export function withoutCarriedThinking<B extends { input?: unknown }>(body: B): B {
+  if (!Array.isArray(body.input) || !body.input.some(carriesThinking)) return body
+  return { ...body, input: body.input.filter((item) => !carriesThinking(item)) }
+}
+
 /**
  * The thinking block a reasoning item carries; null for reasoning from elsewhere (another model's means nothing to
  * this one). The block goes into the body sent on, so it is held to the body's depth limit (400 naming `where`).
