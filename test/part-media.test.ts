@@ -57,3 +57,10 @@ test('a part is audio input when its type, its format, media type or file name, 
   expect(isAudioPart(file({ file_data: b64('OggS\0\x02') }))).toBe(false)
   expect(isAudioPart({ type: 'video_url', video_url: { url: 'https://youtu.be/x' } })).toBe(false)
 })
+
+test('a link in file_data is a file by reference, named video by its path', () => {
+  expect(partMayBeAudio(file({ file_data: 'https://example.com/report.pdf' }))).toBe(true)
+  expect(partMayBeAudio(file({ file_data: ' gs://bucket/download' }))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: 'https://cdn.example.com/talk.mp4?sig=1' }))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: 'https://example.com/report.pdf' }))).toBe(false)
+})

@@ -22,7 +22,7 @@
  * Output: the request's own maximum, or the configured default.
  */
 import { responsesRequestTools } from '../pricing/features'
-import { inlineBase64, isDataUrl, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
+import { inlineBase64, inlineFileData, isDataUrl, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
 
 export interface EstimateOptions {
@@ -522,7 +522,7 @@ const urlPathIsPdf = (url: string): boolean => declaresPdf(urlPath(url))
 /** The PDF a chat `file` part or a Responses `input_file` part sends inline, or an image part as a data URL, if any. */
 function partPdf(part: Record<string, unknown>): string | null {
   const file = partFile(part)
-  if (file) return inlinePdf(file.file_data, file.filename)
+  if (file) return inlinePdf(inlineFileData(file), file.filename)
   const image = partImage(part)
   return image && isDataUrl(image.url) ? inlinePdf(image.url, image.format) : null
 }
@@ -536,7 +536,7 @@ function partImagePdfByReference(part: Record<string, unknown>): boolean {
 /** Whether a chat `file` part or a Responses `input_file` part sends a ZIP inline (`inlineZip`). */
 function partZip(part: Record<string, unknown>): boolean {
   const file = partFile(part)
-  return file ? inlineZip(file.file_data, file.filename) : false
+  return file ? inlineZip(inlineFileData(file), file.filename) : false
 }
 
 /** Whether an image part asks for `detail: "original"`, in a chat `image_url` or on the part (a Responses `input_image`): either may be the one read. */

@@ -26,6 +26,16 @@ export function partFile(part: Record<string, unknown>): Record<string, unknown>
 }
 
 /**
+ * A file's `file_data` when it is data (bare base64 or a data URL), not a link: OpenRouter takes "direct URLs or
+ * base64-encoded data URLs" there (`file_data: 'https://bitcoin.org/bitcoin.pdf'`), and a link is a file by reference.
+ */
+export function inlineFileData(file: Record<string, unknown>): string | null {
+  const data = file.file_data
+  return typeof data === 'string' && data !== '' && !isLink(data) ? data : null
+}
+const isLink = (data: string) => /^\s*(https?|gs):\/\//i.test(data)
+
+/**
  * The image a chat `image_url` part (`image_url: {url, format}`, or the URL alone) or a Responses `input_image` part
  * names: its URL, and the media type LiteLLM takes in `format`. LiteLLM documents PDFs sent this way, by URL or
  * data URL, and passes them to Anthropic, Bedrock and Vertex as documents, billed per page.
@@ -51,16 +61,15 @@ export function urlPath(url: string): string {
 
 /**
  * A chat `file` part or a Responses `input_file` part the provider may read by reference: one that names a file
- * id or URL, or has no data (none, or an empty string: a server that tests `file_data` for truth, as Python
- * servers do, reads the file by its id then). Which of an id and inline data a server reads when a part has
- * both is its own choice: held by reference, the part counts its inline bytes too, and with hard bounds the
- * request's page maximum, which bounds an inline PDF's pages.
+ * id or URL, or has no data (none, an empty string — a server that tests `file_data` for truth, as Python
+ * servers do, reads the file by its id then — or a link in `file_data`). Which of an id and inline data a
+ * server reads when a part has both is its own choice: held by reference, the part counts its inline bytes
+ * too, and with hard bounds the request's page maximum, which bounds an inline PDF's pages.
  */
 export function partFileByReference(part: Record<string, unknown>): boolean {
   const file = partFile(part)
   if (file === null) return false
-  const { file_id, file_url, file_data } = file
-  return file_id != null || file_url != null || typeof file_data !== 'string' || file_data === ''
+  return file.file_id != null || file.file_url != null || inlineFileData(file) === null
 }
 
 const TIMED_MEDIA_TYPE = /^\s*(video|audio)\//i
@@ -106,16 +115,19 @@ function inlineAudio(data: string): boolean {
 
 /**
  * Whether a part sent as an image or a file is video or audio: its `format` or media type says so, its URL's
- * path or its file name ends as one does, or its inline data is one.
+ * path (a link in `file_data` too) or its file name ends as one does, or its inline data is one.
  */
 export function partIsTimedMedia(part: Record<string, unknown>): boolean {
   const image = partImage(part)
   if (image) return namesTimedMedia(image.format) || (isDataUrl(image.url) ? inlineTimedMedia(image.url.trimStart()) : namesTimedMedia(urlPath(image.url)))
   const file = partFile(part)
   if (file === null) return false
-  const { file_data: data, filename, format, file_url: url } = file
-  return namesTimedMedia(format) || namesTimedMedia(filename) || (typeof url === 'string' && namesTimedMedia(urlPath(url))) || (typeof data === 'string' && data !== '' && inlineTimedMedia(data.trimStart()))
+  const { filename, format, file_url: url } = file
+  const data = inlineFileData(file)
+  const link = data === null ? file.file_data : null
+  return namesTimedMedia(format) || namesTimedMedia(filename) || urlNamesTimedMedia(url) || urlNamesTimedMedia(link) || (data !== null && inlineTimedMedia(data.trimStart()))
 }
+const urlNamesTimedMedia = (url: unknown): boolean => typeof url === 'string' && namesTimedMedia(urlPath(url))
 
 /**
  * Whether a part sent as an image or a file says it is audio: its `format`, its data URL's media type or its file
@@ -126,8 +138,8 @@ function partDeclaresAudio(part: Record<string, unknown>): boolean {
   if (image) return namesAudio(image.format) || (isDataUrl(image.url) && inlineAudio(image.url.trimStart()))
   const file = partFile(part)
   if (file === null) return false
-  const { file_data: data, filename, format } = file
-  return namesAudio(format) || namesAudio(filename) || (typeof data === 'string' && data !== '' && inlineAudio(data.trimStart()))
+  const data = inlineFileData(file)
+  return namesAudio(file.format) || namesAudio(file.filename) || (data !== null && inlineAudio(data.trimStart()))
 }
 
 /** Parts whose type says they are audio: the provider bills them at its audio input rate. */
