@@ -62,5 +62,6 @@ test('a link in file_data is a file by reference, named video by its path', () =
   expect(partMayBeAudio(file({ file_data: 'https://example.com/report.pdf' }))).toBe(true)
   expect(partMayBeAudio(file({ file_data: ' gs://bucket/download' }))).toBe(true)
   expect(partIsTimedMedia(file({ file_data: 'https://cdn.example.com/talk.mp4?sig=1' }))).toBe(true)
+  expect(partIsTimedMedia(image('https://cdn.example.com/broadcast.mpegps'))).toBe(true)
   expect(partIsTimedMedia(file({ file_data: 'https://example.com/report.pdf' }))).toBe(false)
 })

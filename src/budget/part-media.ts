@@ -73,9 +73,10 @@ export function partFileByReference(part: Record<string, unknown>): boolean {
 }
 
 const TIMED_MEDIA_TYPE = /^\s*(video|audio)\//i
-const TIMED_MEDIA_EXTENSION = /\.(mp4|m4v|mov|webm|mkv|avi|wmv|flv|mpe?g|3gp|mp3|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
+// LiteLLM's extensions too: `.mpegps` it sends Gemini as `video/mpegps`, `.mpga` as `audio/mpeg`.
+const TIMED_MEDIA_EXTENSION = /\.(mp4|m4v|mov|webm|mkv|avi|wmv|flv|mpe?g|mpegps|3gp|mp3|mpga|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
 const AUDIO_TYPE = /^\s*audio\//i
-const AUDIO_EXTENSION = /\.(mp3|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
+const AUDIO_EXTENSION = /\.(mp3|mpga|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
 
 /** Whether a media type (`video/mp4`) or a file name or URL path (`talk.mp4`) names video or audio. */
 const namesTimedMedia = (label: unknown): boolean => typeof label === 'string' && (TIMED_MEDIA_TYPE.test(label) || TIMED_MEDIA_EXTENSION.test(label))
