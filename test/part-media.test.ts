@@ -65,3 +65,9 @@ test('a link in file_data is a file by reference, named video by its path', () =
   expect(partIsTimedMedia(image('https://cdn.example.com/broadcast.mpegps'))).toBe(true)
   expect(partIsTimedMedia(file({ file_data: 'https://example.com/report.pdf' }))).toBe(false)
 })
+
+test('the first bytes are read past line breaks and other characters a decoder skips', () => {
+  const mp4 = b64('\0\0\0\x18ftypisom')
+  expect(partIsTimedMedia(file({ file_data: `data:;base64,${'\r\n'.repeat(8)}${mp4}` }))).toBe(true)
+  expect(partIsTimedMedia(image(`data:;base64,${mp4.replace(/(.{2})/g, '$1 \t')}`))).toBe(true)
+})

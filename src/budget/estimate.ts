@@ -22,7 +22,7 @@
  * Output: the request's own maximum, or the configured default.
  */
 import { responsesRequestTools } from '../pricing/features'
-import { inlineBase64, inlineFileData, isDataUrl, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
+import { decodedHead, inlineBase64, inlineFileData, isDataUrl, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
 
 export interface EstimateOptions {
@@ -495,7 +495,7 @@ function inlinePdf(data: unknown, ...labels: unknown[]): string | null {
   if (typeof data !== 'string') return null
   const { base64, mediaType } = inlineBase64(data)
   // PDF readers accept the header anywhere in the first kilobyte: 1,368 base64 characters are 1,026 bytes.
-  if (!declaresPdf(mediaType) && !labels.some(declaresPdf) && !Buffer.from(base64.slice(0, 1368), 'base64').includes('%PDF-')) return null
+  if (!declaresPdf(mediaType) && !labels.some(declaresPdf) && !decodedHead(base64, 1368).includes('%PDF-')) return null
   return base64
 }
 
@@ -512,7 +512,7 @@ function inlineZip(data: unknown, ...labels: unknown[]): boolean {
   if (typeof data !== 'string' || data === '') return false
   const { base64, mediaType } = inlineBase64(data)
   if (declaresOfficeDocument(mediaType) || labels.some(declaresOfficeDocument)) return true
-  const head = Buffer.from(base64.slice(0, 8), 'base64')
+  const head = decodedHead(base64, 8)
   return head.length >= 4 && head.readUInt32LE(0) === 0x04034b50
 }
 

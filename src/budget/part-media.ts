@@ -85,13 +85,30 @@ const namesAudio = (label: unknown): boolean => typeof label === 'string' && (AU
 
 const ascii = (bytes: Buffer, at: number, text: string) => bytes.toString('latin1', at, at + text.length) === text
 
+const isBase64Character = (code: number) =>
+  (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 43 || code === 47 || code === 45 || code === 95
+const BASE64_RUN = /^[A-Za-z0-9+/=_-]*$/
+
+/**
+ * The first bytes of base64: its first `characters` characters of the alphabet, decoded. Decoders skip line breaks
+ * and other characters outside it (Go's, Python's, Node's), so a provider still finds a video behind `\r\n` after a
+ * data URL's comma; they are passed over here too.
+ */
+export function decodedHead(base64: string, characters: number): Buffer {
+  const start = base64.slice(0, characters)
+  if (BASE64_RUN.test(start)) return Buffer.from(start, 'base64')
+  let head = ''
+  for (let i = 0; i < base64.length && head.length < characters; i++) if (isBase64Character(base64.charCodeAt(i))) head += base64[i]
+  return Buffer.from(head, 'base64')
+}
+
 /**
  * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3 tag or an
  * MPEG frame, AAC: ADTS, an MP4 of brand `M4A `), `timed` for one that holds video or either (MP4/MOV/3GP: an
  * `ftyp` box, Matroska/WebM, AVI, Ogg, another IFF). Only its first 12 bytes are decoded.
  */
 function sniffedMedia(base64: string): 'audio' | 'timed' | null {
-  const head = Buffer.from(base64.slice(0, 16), 'base64')
+  const head = decodedHead(base64, 16)
   if (head.length < 4) return null
   if (ascii(head, 4, 'ftyp')) return ascii(head, 8, 'M4A ') ? 'audio' : 'timed'
   if (head.readUInt32BE(0) === 0x1a45dfa3 || ascii(head, 0, 'OggS')) return 'timed'
