@@ -102,33 +102,63 @@ export function decodedHead(base64: string, characters: number): Buffer {
   return Buffer.from(head, 'base64')
 }
 
+/** ISO-BMFF brands of still images and image sequences (HEIF, HEIC, AVIF): an `ftyp` box, as an MP4 has, but no video. */
+const IMAGE_BRANDS: ReadonlySet<string> = new Set(['heic', 'heix', 'mif1', 'msf1', 'avif', 'avis'])
+
 /**
- * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3 tag or an
+ * An MPEG audio frame header: 11 bits of frame sync (a JPEG's FF D8 has only 8), then a version, a layer, a bitrate
+ * and a sample rate none of which is the reserved value; or an ADTS header (AAC): 12 bits of sync, layer 00 and a
+ * sample rate index below 13. A UTF-16LE text's byte-order mark `FF FE` has the sync too.
+ */
+function mpegAudioFrame(head: Buffer): boolean {
+  const [sync, flags, rates] = [head[0]!, head[1]!, head[2]!]
+  if (sync !== 0xff || (flags & 0xe0) !== 0xe0) return false
+  if ((flags & 0x06) === 0) return (flags & 0xf0) === 0xf0 && ((rates >> 2) & 0x0f) < 13
+  return ((flags >> 3) & 3) !== 1 && rates >> 4 !== 0x0f && ((rates >> 2) & 3) !== 3
+}
+
+/**
+ * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3v2 tag or an
  * MPEG frame, AAC: ADTS, an MP4 of brand `M4A `), `timed` for one that holds video or either (MP4/MOV/3GP: an
- * `ftyp` box, Matroska/WebM, AVI, Ogg, another IFF). Only its first 12 bytes are decoded.
+ * `ftyp` box not of an image brand, Matroska/WebM, AVI, Ogg, another IFF). Only its first 12 bytes are decoded.
  */
 function sniffedMedia(base64: string): 'audio' | 'timed' | null {
   const head = decodedHead(base64, 16)
   if (head.length < 4) return null
-  if (ascii(head, 4, 'ftyp')) return ascii(head, 8, 'M4A ') ? 'audio' : 'timed'
+  if (ascii(head, 4, 'ftyp')) {
+    const brand = head.toString('latin1', 8, 12)
+    return brand === 'M4A ' ? 'audio' : IMAGE_BRANDS.has(brand) ? null : 'timed'
+  }
   if (head.readUInt32BE(0) === 0x1a45dfa3 || ascii(head, 0, 'OggS')) return 'timed'
   if (ascii(head, 0, 'RIFF')) return ascii(head, 8, 'WAVE') ? 'audio' : ascii(head, 8, 'AVI ') ? 'timed' : null
   if (ascii(head, 0, 'FORM')) return ascii(head, 8, 'AIFF') || ascii(head, 8, 'AIFC') ? 'audio' : 'timed'
-  if (['fLaC', '#!AMR', 'ID3'].some((magic) => ascii(head, 0, magic))) return 'audio'
-  // An MPEG audio frame or an ADTS header: 11 bits of frame sync (a JPEG's FF D8 has only 8).
-  return head[0] === 0xff && (head[1]! & 0xe0) === 0xe0 ? 'audio' : null
+  if (ascii(head, 0, 'fLaC') || ascii(head, 0, '#!AMR')) return 'audio'
+  if (ascii(head, 0, 'ID3')) return head[3]! >= 2 && head[3]! <= 4 ? 'audio' : null
+  return mpegAudioFrame(head) ? 'audio' : null
 }
 
-/** Whether inline data (bare base64 or a data URL) is video or audio: declared so, or starting as such a file does. */
-function inlineTimedMedia(data: string): boolean {
+/**
+ * Whether the types a part declares for its inline data (its data URL's, its LiteLLM `format`) leave what it is to
+ * its first bytes: none, or `application/octet-stream`. Any other is what the provider is told and reads it as
+ * (LiteLLM passes it to Gemini as the `mime_type`), whatever the bytes look like: a UTF-16 text file starts `FF FE`
+ * as an MPEG frame does, a HEIC photo with an `ftyp` box as an MP4 does.
+ */
+const leftToBytes = (...declared: unknown[]): boolean =>
+  declared.every((type) => typeof type !== 'string' || /^\s*(application\/octet-stream)?\s*$/i.test(type))
+
+/**
+ * Whether inline data (bare base64 or a data URL) is video or audio: declared so, or, declared no type, starting as
+ * such a file does. `format` is the part's own declared type.
+ */
+function inlineTimedMedia(data: string, format: unknown): boolean {
   const { base64, mediaType } = inlineBase64(data)
-  return namesTimedMedia(mediaType) || sniffedMedia(base64) !== null
+  return namesTimedMedia(mediaType) || (leftToBytes(mediaType, format) && sniffedMedia(base64) !== null)
 }
 
-/** Whether inline data (bare base64 or a data URL) is audio: declared so, or starting as only an audio file does. */
-function inlineAudio(data: string): boolean {
+/** Whether inline data (bare base64 or a data URL) is audio: declared so, or, declared no type, starting as only an audio file does. */
+function inlineAudio(data: string, format: unknown): boolean {
   const { base64, mediaType } = inlineBase64(data)
-  return namesAudio(mediaType) || sniffedMedia(base64) === 'audio'
+  return namesAudio(mediaType) || (leftToBytes(mediaType, format) && sniffedMedia(base64) === 'audio')
 }
 
 /**
@@ -137,13 +167,13 @@ function inlineAudio(data: string): boolean {
  */
 export function partIsTimedMedia(part: Record<string, unknown>): boolean {
   const image = partImage(part)
-  if (image) return namesTimedMedia(image.format) || (isDataUrl(image.url) ? inlineTimedMedia(image.url.trimStart()) : namesTimedMedia(urlPath(image.url)))
+  if (image) return namesTimedMedia(image.format) || (isDataUrl(image.url) ? inlineTimedMedia(image.url.trimStart(), image.format) : namesTimedMedia(urlPath(image.url)))
   const file = partFile(part)
   if (file === null) return false
   const { filename, format, file_url: url } = file
   const data = inlineFileData(file)
   const link = data === null ? file.file_data : null
-  return namesTimedMedia(format) || namesTimedMedia(filename) || urlNamesTimedMedia(url) || urlNamesTimedMedia(link) || (data !== null && inlineTimedMedia(data.trimStart()))
+  return namesTimedMedia(format) || namesTimedMedia(filename) || urlNamesTimedMedia(url) || urlNamesTimedMedia(link) || (data !== null && inlineTimedMedia(data.trimStart(), format))
 }
 const urlNamesTimedMedia = (url: unknown): boolean => typeof url === 'string' && namesTimedMedia(urlPath(url))
 
@@ -153,11 +183,11 @@ const urlNamesTimedMedia = (url: unknown): boolean => typeof url === 'string' &&
  */
 function partDeclaresAudio(part: Record<string, unknown>): boolean {
   const image = partImage(part)
-  if (image) return namesAudio(image.format) || (isDataUrl(image.url) && inlineAudio(image.url.trimStart()))
+  if (image) return namesAudio(image.format) || (isDataUrl(image.url) && inlineAudio(image.url.trimStart(), image.format))
   const file = partFile(part)
   if (file === null) return false
   const data = inlineFileData(file)
-  return namesAudio(file.format) || namesAudio(file.filename) || (data !== null && inlineAudio(data.trimStart()))
+  return namesAudio(file.format) || namesAudio(file.filename) || (data !== null && inlineAudio(data.trimStart(), file.format))
 }
 
 /** Parts whose type says they are audio: the provider bills them at its audio input rate. */
