@@ -57,3 +57,45 @@ test('a part is audio input when its type, its format, media type or file name, 
   expect(isAudioPart(file({ file_data: b64('OggS\0\x02') }))).toBe(false)
   expect(isAudioPart({ type: 'video_url', video_url: { url: 'https://youtu.be/x' } })).toBe(false)
 })
+
+test('a link in file_data is a file by reference, named video by its path', () => {
+  expect(partMayBeAudio(file({ file_data: 'https://example.com/report.pdf' }))).toBe(true)
+  expect(partMayBeAudio(file({ file_data: ' gs://bucket/download' }))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: 'https://cdn.example.com/talk.mp4?sig=1' }))).toBe(true)
+  expect(partIsTimedMedia(image('https://cdn.example.com/broadcast.mpegps'))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: 'https://example.com/report.pdf' }))).toBe(false)
+})
+
+test('the first bytes are read past line breaks and other characters a decoder skips', () => {
+  const mp4 = b64('\0\0\0\x18ftypisom')
+  expect(partIsTimedMedia(file({ file_data: `data:;base64,${'\r\n'.repeat(8)}${mp4}` }))).toBe(true)
+  expect(partIsTimedMedia(image(`data:;base64,${mp4.replace(/(.{2})/g, '$1 \t')}`))).toBe(true)
+})
+
+test('a declared type other than application/octet-stream wins over the first bytes', () => {
+  const utf16 = b64([0xff, 0xfe, 0x48, 0x00, 0x69, 0x00])
+  expect(isAudioPart(file({ file_data: `data:text/plain;base64,${utf16}`, filename: 'notes.txt' }))).toBe(false)
+  expect(isAudioPart(file({ file_data: utf16, format: 'text/plain' }))).toBe(false)
+  expect(partIsTimedMedia(image(`data:image/heic;base64,${b64('\0\0\0\x18ftypisom')}`))).toBe(false)
+  expect(partIsTimedMedia(file({ file_data: `data:application/pdf;base64,${b64('\0\0\0\x18ftypisom')}` }))).toBe(false)
+
+  expect(isAudioPart(file({ file_data: `data:application/octet-stream;base64,${b64('ID3\x04\0\0')}` }))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: `data:;base64,${b64('\0\0\0\x18ftypisom')}`, format: 'application/octet-stream' }))).toBe(true)
+})
+
+test('audio is sniffed by a valid header only: an ID3v2 version, an MPEG frame or ADTS header without reserved values', () => {
+  expect(isAudioPart(file({ file_data: b64([0xff, 0xfb, 0x90, 0x64]) }))).toBe(true) // MPEG-1 Layer III, 128 kb/s, 44.1 kHz
+  expect(isAudioPart(file({ file_data: b64([0xff, 0xf1, 0x50, 0x80]) }))).toBe(true) // ADTS, AAC LC, 44.1 kHz
+  expect(isAudioPart(file({ file_data: b64('ID3\x03\0\0') }))).toBe(true)
+
+  expect(isAudioPart(file({ file_data: b64([0xff, 0xfe, 0x4d, 0x00]) }))).toBe(false) // UTF-16LE "M": sample rate 11
+  expect(isAudioPart(file({ file_data: b64([0xff, 0xfb, 0xf0, 0x00]) }))).toBe(false) // bitrate 1111
+  expect(isAudioPart(file({ file_data: b64([0xff, 0xf9, 0x3c, 0x00]) }))).toBe(false) // ADTS, sample rate index 15
+  expect(isAudioPart(file({ file_data: b64('ID3v2 tags sit') }))).toBe(false)
+})
+
+test('ISO-BMFF images (HEIC, HEIF, AVIF) are not video, untyped too', () => {
+  for (const brand of ['heic', 'heix', 'mif1', 'msf1', 'avif', 'avis'])
+    expect(partIsTimedMedia(file({ file_data: b64(`\0\0\0\x18ftyp${brand}`) }))).toBe(false)
+  expect(partIsTimedMedia(file({ file_data: b64('\0\0\0\x18ftypqt  ') }))).toBe(true)
+})

@@ -22,7 +22,7 @@
  * Output: the request's own maximum, or the configured default.
  */
 import { responsesRequestTools } from '../pricing/features'
-import { inlineBase64, isDataUrl, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
+import { decodedHead, inlineBase64, inlineFileData, isDataUrl, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
 
 export interface EstimateOptions {
@@ -495,7 +495,7 @@ function inlinePdf(data: unknown, ...labels: unknown[]): string | null {
   if (typeof data !== 'string') return null
   const { base64, mediaType } = inlineBase64(data)
   // PDF readers accept the header anywhere in the first kilobyte: 1,368 base64 characters are 1,026 bytes.
-  if (!declaresPdf(mediaType) && !labels.some(declaresPdf) && !Buffer.from(base64.slice(0, 1368), 'base64').includes('%PDF-')) return null
+  if (!declaresPdf(mediaType) && !labels.some(declaresPdf) && !decodedHead(base64, 1368).includes('%PDF-')) return null
   return base64
 }
 
@@ -512,31 +512,34 @@ function inlineZip(data: unknown, ...labels: unknown[]): boolean {
   if (typeof data !== 'string' || data === '') return false
   const { base64, mediaType } = inlineBase64(data)
   if (declaresOfficeDocument(mediaType) || labels.some(declaresOfficeDocument)) return true
-  const head = Buffer.from(base64.slice(0, 8), 'base64')
+  const head = decodedHead(base64, 8)
   return head.length >= 4 && head.readUInt32LE(0) === 0x04034b50
 }
-
-/** Whether a URL's path (its query and fragment aside, percent escapes decoded) names a PDF. */
-const urlPathIsPdf = (url: string): boolean => declaresPdf(urlPath(url))
 
 /** The PDF a chat `file` part or a Responses `input_file` part sends inline, or an image part as a data URL, if any. */
 function partPdf(part: Record<string, unknown>): string | null {
   const file = partFile(part)
-  if (file) return inlinePdf(file.file_data, file.filename)
+  if (file) return inlinePdf(inlineFileData(file), file.filename)
   const image = partImage(part)
   return image && isDataUrl(image.url) ? inlinePdf(image.url, image.format) : null
 }
 
-/** Whether an image part names a PDF by URL (its path ends `.pdf`, or its `format` says so): a file by reference. */
-function partImagePdfByReference(part: Record<string, unknown>): boolean {
+/**
+ * Whether a media type or a URL's path names a document LiteLLM sends Gemini an image URL as
+ * (`_get_image_mime_type_from_url`): a PDF, or a text file (`.txt`: `text/plain`), which Gemini reads whole.
+ */
+const declaresDocument = (label: unknown) => declaresPdf(label) || (typeof label === 'string' && (/^\s*text\//i.test(label) || /\.txt\s*$/i.test(label)))
+
+/** Whether an image part names a document by URL (its path ends `.pdf` or `.txt`, or its `format` says so): a file by reference. */
+function partImageDocumentByReference(part: Record<string, unknown>): boolean {
   const image = partImage(part)
-  return image !== null && !isDataUrl(image.url) && (urlPathIsPdf(image.url) || declaresPdf(image.format))
+  return image !== null && !isDataUrl(image.url) && (declaresDocument(urlPath(image.url)) || declaresDocument(image.format))
 }
 
 /** Whether a chat `file` part or a Responses `input_file` part sends a ZIP inline (`inlineZip`). */
 function partZip(part: Record<string, unknown>): boolean {
   const file = partFile(part)
-  return file ? inlineZip(file.file_data, file.filename) : false
+  return file ? inlineZip(inlineFileData(file), file.filename) : false
 }
 
 /** Whether an image part asks for `detail: "original"`, in a chat `image_url` or on the part (a Responses `input_image`): either may be the one read. */
@@ -545,7 +548,7 @@ const originalDetail = (part: Record<string, unknown>): boolean =>
 
 /**
  * A part: media and files as `mediaTokens` says (or, by reference, a file, a video, audio or document by URL, a PDF
- * by image URL, an inline ZIP, and video or audio sent as an image or a file (`partIsTimedMedia`), as
+ * or text file by image URL, an inline ZIP, and video or audio sent as an image or a file (`partIsTimedMedia`), as
  * `fileByReferenceTokens` says, if more), an image at `detail: "original"` never less than `originalImage`,
  * anything else by its bytes.
  */
@@ -556,7 +559,7 @@ function partTokens(part: unknown, media: MediaBounds): number {
   const bytes = textBytes(p)
   let tokens = mediaTokens(bytes, media, partPdf(p))
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
-  if (BY_REFERENCE_PART_TYPES.has(type) || partFileByReference(p) || partZip(p) || partImagePdfByReference(p) || partIsTimedMedia(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
+  if (BY_REFERENCE_PART_TYPES.has(type) || partFileByReference(p) || partZip(p) || partImageDocumentByReference(p) || partIsTimedMedia(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
   return heldAsBound(originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens, media)
 }
 

@@ -26,6 +26,16 @@ export function partFile(part: Record<string, unknown>): Record<string, unknown>
 }
 
 /**
+ * A file's `file_data` when it is data (bare base64 or a data URL), not a link: OpenRouter takes "direct URLs or
+ * base64-encoded data URLs" there (`file_data: 'https://bitcoin.org/bitcoin.pdf'`), and a link is a file by reference.
+ */
+export function inlineFileData(file: Record<string, unknown>): string | null {
+  const data = file.file_data
+  return typeof data === 'string' && data !== '' && !isLink(data) ? data : null
+}
+const isLink = (data: string) => /^\s*(https?|gs):\/\//i.test(data)
+
+/**
  * The image a chat `image_url` part (`image_url: {url, format}`, or the URL alone) or a Responses `input_image` part
  * names: its URL, and the media type LiteLLM takes in `format`. LiteLLM documents PDFs sent this way, by URL or
  * data URL, and passes them to Anthropic, Bedrock and Vertex as documents, billed per page.
@@ -51,22 +61,22 @@ export function urlPath(url: string): string {
 
 /**
  * A chat `file` part or a Responses `input_file` part the provider may read by reference: one that names a file
- * id or URL, or has no data (none, or an empty string: a server that tests `file_data` for truth, as Python
- * servers do, reads the file by its id then). Which of an id and inline data a server reads when a part has
- * both is its own choice: held by reference, the part counts its inline bytes too, and with hard bounds the
- * request's page maximum, which bounds an inline PDF's pages.
+ * id or URL, or has no data (none, an empty string — a server that tests `file_data` for truth, as Python
+ * servers do, reads the file by its id then — or a link in `file_data`). Which of an id and inline data a
+ * server reads when a part has both is its own choice: held by reference, the part counts its inline bytes
+ * too, and with hard bounds the request's page maximum, which bounds an inline PDF's pages.
  */
 export function partFileByReference(part: Record<string, unknown>): boolean {
   const file = partFile(part)
   if (file === null) return false
-  const { file_id, file_url, file_data } = file
-  return file_id != null || file_url != null || typeof file_data !== 'string' || file_data === ''
+  return file.file_id != null || file.file_url != null || inlineFileData(file) === null
 }
 
 const TIMED_MEDIA_TYPE = /^\s*(video|audio)\//i
-const TIMED_MEDIA_EXTENSION = /\.(mp4|m4v|mov|webm|mkv|avi|wmv|flv|mpe?g|3gp|mp3|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
+// LiteLLM's extensions too: `.mpegps` it sends Gemini as `video/mpegps`, `.mpga` as `audio/mpeg`.
+const TIMED_MEDIA_EXTENSION = /\.(mp4|m4v|mov|webm|mkv|avi|wmv|flv|mpe?g|mpegps|3gp|mp3|mpga|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
 const AUDIO_TYPE = /^\s*audio\//i
-const AUDIO_EXTENSION = /\.(mp3|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
+const AUDIO_EXTENSION = /\.(mp3|mpga|m4a|wav|ogg|oga|opus|flac|aac|aiff?|amr|weba)\s*$/i
 
 /** Whether a media type (`video/mp4`) or a file name or URL path (`talk.mp4`) names video or audio. */
 const namesTimedMedia = (label: unknown): boolean => typeof label === 'string' && (TIMED_MEDIA_TYPE.test(label) || TIMED_MEDIA_EXTENSION.test(label))
@@ -75,47 +85,97 @@ const namesAudio = (label: unknown): boolean => typeof label === 'string' && (AU
 
 const ascii = (bytes: Buffer, at: number, text: string) => bytes.toString('latin1', at, at + text.length) === text
 
+const isBase64Character = (code: number) =>
+  (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 43 || code === 47 || code === 45 || code === 95
+const BASE64_RUN = /^[A-Za-z0-9+/=_-]*$/
+
 /**
- * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3 tag or an
+ * The first bytes of base64: its first `characters` characters of the alphabet, decoded. Decoders skip line breaks
+ * and other characters outside it (Go's, Python's, Node's), so a provider still finds a video behind `\r\n` after a
+ * data URL's comma; they are passed over here too.
+ */
+export function decodedHead(base64: string, characters: number): Buffer {
+  const start = base64.slice(0, characters)
+  if (BASE64_RUN.test(start)) return Buffer.from(start, 'base64')
+  let head = ''
+  for (let i = 0; i < base64.length && head.length < characters; i++) if (isBase64Character(base64.charCodeAt(i))) head += base64[i]
+  return Buffer.from(head, 'base64')
+}
+
+/** ISO-BMFF brands of still images and image sequences (HEIF, HEIC, AVIF): an `ftyp` box, as an MP4 has, but no video. */
+const IMAGE_BRANDS: ReadonlySet<string> = new Set(['heic', 'heix', 'mif1', 'msf1', 'avif', 'avis'])
+
+/**
+ * An MPEG audio frame header: 11 bits of frame sync (a JPEG's FF D8 has only 8), then a version, a layer, a bitrate
+ * and a sample rate none of which is the reserved value; or an ADTS header (AAC): 12 bits of sync, layer 00 and a
+ * sample rate index below 13. A UTF-16LE text's byte-order mark `FF FE` has the sync too.
+ */
+function mpegAudioFrame(head: Buffer): boolean {
+  const [sync, flags, rates] = [head[0]!, head[1]!, head[2]!]
+  if (sync !== 0xff || (flags & 0xe0) !== 0xe0) return false
+  if ((flags & 0x06) === 0) return (flags & 0xf0) === 0xf0 && ((rates >> 2) & 0x0f) < 13
+  return ((flags >> 3) & 3) !== 1 && rates >> 4 !== 0x0f && ((rates >> 2) & 3) !== 3
+}
+
+/**
+ * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3v2 tag or an
  * MPEG frame, AAC: ADTS, an MP4 of brand `M4A `), `timed` for one that holds video or either (MP4/MOV/3GP: an
- * `ftyp` box, Matroska/WebM, AVI, Ogg, another IFF). Only its first 12 bytes are decoded.
+ * `ftyp` box not of an image brand, Matroska/WebM, AVI, Ogg, another IFF). Only its first 12 bytes are decoded.
  */
 function sniffedMedia(base64: string): 'audio' | 'timed' | null {
-  const head = Buffer.from(base64.slice(0, 16), 'base64')
+  const head = decodedHead(base64, 16)
   if (head.length < 4) return null
-  if (ascii(head, 4, 'ftyp')) return ascii(head, 8, 'M4A ') ? 'audio' : 'timed'
+  if (ascii(head, 4, 'ftyp')) {
+    const brand = head.toString('latin1', 8, 12)
+    return brand === 'M4A ' ? 'audio' : IMAGE_BRANDS.has(brand) ? null : 'timed'
+  }
   if (head.readUInt32BE(0) === 0x1a45dfa3 || ascii(head, 0, 'OggS')) return 'timed'
   if (ascii(head, 0, 'RIFF')) return ascii(head, 8, 'WAVE') ? 'audio' : ascii(head, 8, 'AVI ') ? 'timed' : null
   if (ascii(head, 0, 'FORM')) return ascii(head, 8, 'AIFF') || ascii(head, 8, 'AIFC') ? 'audio' : 'timed'
-  if (['fLaC', '#!AMR', 'ID3'].some((magic) => ascii(head, 0, magic))) return 'audio'
-  // An MPEG audio frame or an ADTS header: 11 bits of frame sync (a JPEG's FF D8 has only 8).
-  return head[0] === 0xff && (head[1]! & 0xe0) === 0xe0 ? 'audio' : null
+  if (ascii(head, 0, 'fLaC') || ascii(head, 0, '#!AMR')) return 'audio'
+  if (ascii(head, 0, 'ID3')) return head[3]! >= 2 && head[3]! <= 4 ? 'audio' : null
+  return mpegAudioFrame(head) ? 'audio' : null
 }
 
-/** Whether inline data (bare base64 or a data URL) is video or audio: declared so, or starting as such a file does. */
-function inlineTimedMedia(data: string): boolean {
+/**
+ * Whether the types a part declares for its inline data (its data URL's, its LiteLLM `format`) leave what it is to
+ * its first bytes: none, or `application/octet-stream`. Any other is what the provider is told and reads it as
+ * (LiteLLM passes it to Gemini as the `mime_type`), whatever the bytes look like: a UTF-16 text file starts `FF FE`
+ * as an MPEG frame does, a HEIC photo with an `ftyp` box as an MP4 does.
+ */
+const leftToBytes = (...declared: unknown[]): boolean =>
+  declared.every((type) => typeof type !== 'string' || /^\s*(application\/octet-stream)?\s*$/i.test(type))
+
+/**
+ * Whether inline data (bare base64 or a data URL) is video or audio: declared so, or, declared no type, starting as
+ * such a file does. `format` is the part's own declared type.
+ */
+function inlineTimedMedia(data: string, format: unknown): boolean {
   const { base64, mediaType } = inlineBase64(data)
-  return namesTimedMedia(mediaType) || sniffedMedia(base64) !== null
+  return namesTimedMedia(mediaType) || (leftToBytes(mediaType, format) && sniffedMedia(base64) !== null)
 }
 
-/** Whether inline data (bare base64 or a data URL) is audio: declared so, or starting as only an audio file does. */
-function inlineAudio(data: string): boolean {
+/** Whether inline data (bare base64 or a data URL) is audio: declared so, or, declared no type, starting as only an audio file does. */
+function inlineAudio(data: string, format: unknown): boolean {
   const { base64, mediaType } = inlineBase64(data)
-  return namesAudio(mediaType) || sniffedMedia(base64) === 'audio'
+  return namesAudio(mediaType) || (leftToBytes(mediaType, format) && sniffedMedia(base64) === 'audio')
 }
 
 /**
  * Whether a part sent as an image or a file is video or audio: its `format` or media type says so, its URL's
- * path or its file name ends as one does, or its inline data is one.
+ * path (a link in `file_data` too) or its file name ends as one does, or its inline data is one.
  */
 export function partIsTimedMedia(part: Record<string, unknown>): boolean {
   const image = partImage(part)
-  if (image) return namesTimedMedia(image.format) || (isDataUrl(image.url) ? inlineTimedMedia(image.url.trimStart()) : namesTimedMedia(urlPath(image.url)))
+  if (image) return namesTimedMedia(image.format) || (isDataUrl(image.url) ? inlineTimedMedia(image.url.trimStart(), image.format) : namesTimedMedia(urlPath(image.url)))
   const file = partFile(part)
   if (file === null) return false
-  const { file_data: data, filename, format, file_url: url } = file
-  return namesTimedMedia(format) || namesTimedMedia(filename) || (typeof url === 'string' && namesTimedMedia(urlPath(url))) || (typeof data === 'string' && data !== '' && inlineTimedMedia(data.trimStart()))
+  const { filename, format, file_url: url } = file
+  const data = inlineFileData(file)
+  const link = data === null ? file.file_data : null
+  return namesTimedMedia(format) || namesTimedMedia(filename) || urlNamesTimedMedia(url) || urlNamesTimedMedia(link) || (data !== null && inlineTimedMedia(data.trimStart(), format))
 }
+const urlNamesTimedMedia = (url: unknown): boolean => typeof url === 'string' && namesTimedMedia(urlPath(url))
 
 /**
  * Whether a part sent as an image or a file says it is audio: its `format`, its data URL's media type or its file
@@ -123,11 +183,11 @@ export function partIsTimedMedia(part: Record<string, unknown>): boolean {
  */
 function partDeclaresAudio(part: Record<string, unknown>): boolean {
   const image = partImage(part)
-  if (image) return namesAudio(image.format) || (isDataUrl(image.url) && inlineAudio(image.url.trimStart()))
+  if (image) return namesAudio(image.format) || (isDataUrl(image.url) && inlineAudio(image.url.trimStart(), image.format))
   const file = partFile(part)
   if (file === null) return false
-  const { file_data: data, filename, format } = file
-  return namesAudio(format) || namesAudio(filename) || (typeof data === 'string' && data !== '' && inlineAudio(data.trimStart()))
+  const data = inlineFileData(file)
+  return namesAudio(file.format) || namesAudio(file.filename) || (data !== null && inlineAudio(data.trimStart(), file.format))
 }
 
 /** Parts whose type says they are audio: the provider bills them at its audio input rate. */

@@ -32,7 +32,13 @@ export function holdsKey(text: string, secrets: readonly (string | undefined)[])
   if (WHOLE_KEY.test(text)) return true
   return secrets.some((secret) => !!secret && pathSpellings(secret).some((spelling) => text.includes(spelling) || (text.includes('%') && withoutEncoded(text, spelling) !== text)))
 }
-const WHOLE_KEY = /(?<![A-Za-z0-9])tg-[A-Za-z0-9_-]{32,}/
+/**
+ * `tg-` and exactly the 43 characters `generateKey` writes, neither inside a word nor running on: a hyphenated model
+ * name (a fine-tune's suffix `tg-support-ticket-router-…`) is as long by chance only. Not also looked up among the
+ * stored keys: a revoked key, or one of another deployment, is a secret to keep from the upstream and the records
+ * too, and this runs, synchronously, on every request's model name.
+ */
+const WHOLE_KEY = /(?<![A-Za-z0-9])tg-[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/
 
 /**
  * The secret, and what a URL parser leaves of it in a path, when that differs: a `\` read as `/`, and all of it
