@@ -61,6 +61,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-store-false-input-item',
   'responses-audio-in-stored-context',
   'key-in-flight',
+  'session-in-flight',
   'hold-refuses-dead-key',
   'rotated-key-behind-cache',
   'deleted-user-stale-key',
