@@ -91,6 +91,7 @@ export const SUITES_ON_BOTH_STORES = [
   'spec-edge-misc',
   'spec-rate-limit-budget-zero',
   'stream-let-go-usage-buffered',
+  'stream-client-left-usage-buffered',
   'stream-timeout-cut-finished-usage',
   'stream-let-go-bills-arrived-output',
   'stream-stop-paused-client',
