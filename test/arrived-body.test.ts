@@ -36,3 +36,10 @@ test('past the byte bound nothing more is taken, even with the body’s end alre
   // The chunk that crosses the bound is taken; the one after it, and the end, are not.
   expect({ bytes: arrived.chunks.reduce((n, c) => n + c.byteLength, 0), done: arrived.done }).toEqual({ bytes: 120, done: false })
 })
+
+test('a read that waits the quiet gap ends the look there: nothing more had arrived', async () => {
+  const started = performance.now()
+  const arrived = await readArrived(readerOf([[bytes(10)], [bytes(10)]], false), { withinMs: 5_000, maxBytes: 100, quietMs: 20 })
+  expect({ bytes: arrived.chunks.reduce((n, c) => n + c.byteLength, 0), done: arrived.done }).toEqual({ bytes: 20, done: false })
+  expect(performance.now() - started).toBeLessThan(1_000)
+})

@@ -109,6 +109,12 @@ const ARRIVED_WITHIN_MS = 1_000
 /** How long at the gateway's stop: within the second it waits for the calls it cut to settle (CLOSING_MS). */
 const ARRIVED_AT_STOP_WITHIN_MS = 250
 /**
+ * How long, at most, a stream whose client went away reads what has arrived (`endLeft`); a read that waits
+ * `LEFT_QUIET_MS` finds nothing more there, and the call is cut then: a provider still at work is freed at once.
+ */
+const ARRIVED_AT_LEAVE_WITHIN_MS = 250
+const LEFT_QUIET_MS = 50
+/**
  * How much of it is read at most: a bound on the events the meter reads at once, and on the text queued after them.
  * A finished answer's rest larger than this (far more than a chat answer's megabytes) is taken for one not finished,
  * and paid by what was read.
@@ -145,6 +151,10 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   const clientWait = watchForStalledWait(o.idleTimeoutMs, () => o.signal.abortUnread())
   // Under way, a cut reads the provider's body, and ends the stream: a pull waits for it.
   let cutting: Promise<void> | null = null
+  // Under way, the client's cut reads what has arrived, for no one: its cancel waits for it.
+  let leaving: Promise<void> | null = null
+  // Cancelled (its client gone, or a converter's cancel): nothing more can be queued on the stream.
+  let cancelled = false
 
   // The client can leave before this stream is read or cancelled: its request's signal then aborts the
   // upstream read, and the failed read is the client's doing, not the provider's.
@@ -192,7 +202,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   // A read waiting fails with the abort and ends the stream itself; else what has arrived is read first.
   const stopDeferringCuts = o.signal.deferCuts((why, abort) => {
     if (reading) return abort()
-    cutting = endWithArrived(why, abort)
+    if (why === 'client') leaving = endLeft(abort)
+    else cutting = endWithArrived(why, abort)
   })
 
   const finish = (end: StreamEnd) => {
@@ -337,6 +348,34 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     }
   }
 
+  /**
+   * Ends a stream whose client went away while no read waited on its provider. What has arrived meanwhile may be the
+   * rest of the answer, its usage with it (a fast provider, a slow client: as in `endWithArrived`): it is read through
+   * the meter before the abort would discard it, handed to no one, and the stream is paid by that usage (SPEC §6: usage
+   * if known), or else by what was generated so far, read by the client or not. Its row says `aborted` either way.
+   * The client's signal can come before its stream's cancel, a read of it waiting: that read gets the stream's end.
+   */
+  const endLeft = async (abort: () => void) => {
+    reading = true
+    try {
+      const arrived = await readArrived(reader, { withinMs: ARRIVED_AT_LEAVE_WITHIN_MS, maxBytes: ARRIVED_MAX_BYTES, quietMs: LEFT_QUIET_MS })
+      if (!ended) passOnRead(arrived.chunks, arrived.done)
+    } catch {
+      // A read that failed leaves the facts as they were.
+    } finally {
+      reading = false
+      abort()
+      reader.cancel().catch(() => {})
+      if (!ended) {
+        finish('cancelled')
+        if (!cancelled) {
+          controller.enqueue(encoder.encode(meter.errorEvent('failed')))
+          controller.close()
+        }
+      }
+    }
+  }
+
   return new ReadableStream<Uint8Array>(
     {
       start(c) {
@@ -345,6 +384,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
       async pull() {
         clientWait.end()
         if (cutting) return cutting
+        if (leaving) return leaving
         if (unhanded) return hand(unhanded)
         reading = true
         try {
@@ -365,7 +405,9 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
         }
       },
       cancel() {
+        cancelled = true
         o.signal.abortClient()
+        if (leaving) return leaving
         reader.cancel().catch(() => {})
         finish('cancelled')
       },

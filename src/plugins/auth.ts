@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { acceptsSession, SESSION_PATH, sessionOf } from '../console/session-auth'
-import type { SessionStore } from '../console/sessions'
+import type { ConsoleSession, SessionStore } from '../console/sessions'
 import { forbidden, unauthorized } from '../http/errors'
 import { requestState } from '../http/request-state'
 import { MASTER, type Caller, type KeyCaller } from '../keys/caller'
@@ -61,6 +61,13 @@ function readmit(state: ReturnType<typeof requestState>, caller: KeyCaller | nul
   state.caller = caller
 }
 
+/** The session as it is now, or refused as at the edge: signed out, past its age, or its key gone. */
+function readmitSession(state: ReturnType<typeof requestState>, [session]: ConsoleSession[]): void {
+  if (!session) throw unauthorized('The console session has ended: sign in at /ui.')
+  state.session = session
+  admit(state, session.caller)
+}
+
 /**
  * Signing in to the console is how a browser gets a credential: the route checks its own Origin and rate
  * limit. Asking whether one is signed in answers either way (the console's first call).
@@ -75,7 +82,8 @@ const isSignIn = (path: string, method: string) => (method === 'POST' || method 
  * its client likes to arrive, and the key may be revoked, rotated away, expired or narrowed meanwhile. The
  * key store's cache is what revoke, rotate and edits (here or, through the change feed, on another replica)
  * invalidate, so the second check is a map lookup unless the key changed (or its entry outlived the TTL,
- * as on any request).
+ * as on any request). A console session is looked up again likewise (one indexed read, cookie requests only):
+ * it may have been signed out or passed its maximum or idle age while the body arrived.
  */
 export const auth = (options: { masterKey: string; keys: KeyStore; sessions: SessionStore; trustProxy: boolean }) => {
   const isMaster = createMasterKeyCheck(options.masterKey)
@@ -101,6 +109,7 @@ export const auth = (options: { masterKey: string; keys: KeyStore; sessions: Ses
     })
     .onBeforeHandle({ as: 'global' }, async ({ request }) => {
       const state = requestState(request)
+      if (state.session) return readmitSession(state, await options.sessions.resolve([state.session.token]))
       if (state.keyHash === undefined) return
       const caller = options.keys.verifyHash(state.keyHash)
       readmit(state, caller instanceof Promise ? await caller : caller)

@@ -14,16 +14,18 @@ export interface ArrivedBounds {
   withinMs: number
   /** Past this many bytes nothing more is taken (the chunk that crosses it is): what is left is no whole answer. */
   maxBytes: number
+  /** A read that waits this long finds nothing more arrived: the look ends there, not at `withinMs`. */
+  quietMs?: number
 }
 
 /**
  * What has arrived of a provider's body, read on to its end when that comes within the bounds. Bun's fetch reads a
  * body on whatever its reader takes, so one whose provider has finished is all in memory, and comes at once (tens of
- * megabytes in a fraction of a second); a provider still at work makes the look last `withinMs`, or until it has sent
- * `maxBytes` more, and what it read is no whole answer (`done` false). A read still waiting then, or chunks left
- * past the bound, are left to the reader's cancel, which its caller owes.
+ * megabytes in a fraction of a second); a provider still at work makes the look last `withinMs` (or until a read has
+ * waited `quietMs`), or until it has sent `maxBytes` more, and what it read is no whole answer (`done` false). A read
+ * still waiting then, or chunks left past the bound, are left to the reader's cancel, which its caller owes.
  */
-export async function readArrived(reader: ManyReader, { withinMs, maxBytes }: ArrivedBounds): Promise<Arrived> {
+export async function readArrived(reader: ManyReader, { withinMs, maxBytes, quietMs }: ArrivedBounds): Promise<Arrived> {
   const chunks: Uint8Array[] = []
   let bytes = 0
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -34,7 +36,7 @@ export async function readArrived(reader: ManyReader, { withinMs, maxBytes }: Ar
       if (read instanceof Promise) {
         // Cancelled once the look is over, a read still waiting fails or ends: nothing awaits it then.
         read.catch(() => {})
-        const first = await Promise.race([read, late])
+        const first = await Promise.race(quietMs === undefined ? [read, late] : [read, late, Bun.sleep(quietMs).then(() => null)])
         if (first === null) return { chunks, done: false }
         read = first
       }

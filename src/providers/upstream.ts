@@ -501,10 +501,11 @@ export interface UpstreamSignal {
   /** Aborts because our client took nothing of the stream for the idle timeout. */
   abortUnread(): void
   /**
-   * Has the first cut other than the client's (the timeout, the idle and unread cuts, the stop) call `first` instead
-   * of aborting the call: the abort discards what has arrived of the provider's body unread (Bun's fetch errors the
-   * body at once), which `first` may read before it makes the abort it is given. Until it does, `reason` stays null
-   * and later cuts but the client's are left to it. Returns what takes `first` back.
+   * Has the first cut (the timeout, the client's, the idle and unread cuts, the stop) call `first` instead of aborting
+   * the call: the abort discards what has arrived of the provider's body unread (Bun's fetch errors the body at once),
+   * which `first` may read before it makes the abort it is given. Until it does, `reason` stays null and later cuts
+   * are left to it, but for the client leaving during another's: that one aborts at once (the client's stream ends
+   * by its own cancel). Returns what takes `first` back.
    */
   deferCuts(first: (why: CutReason, abort: () => void) => void): () => void
   dispose(): void
@@ -518,16 +519,16 @@ export function upstreamSignal(timeoutMs: number, client?: AbortSignal, stopping
   const controller = new AbortController()
   let why: CutReason | null = null
   let deferTo: ((why: CutReason, abort: () => void) => void) | null = null
-  let deferred = false
+  let deferred: CutReason | null = null
   const abortNow = (reason: CutReason) => {
     if (why) return
     why = reason
     controller.abort(new DOMException(reason, reason === 'timeout' || reason === 'idle' ? 'TimeoutError' : 'AbortError'))
   }
   const abort = (reason: CutReason) => {
-    if (reason === 'client' || !deferTo) return abortNow(reason)
-    if (deferred) return
-    deferred = true
+    if (!deferTo) return abortNow(reason)
+    if (deferred) return reason === 'client' && deferred !== 'client' ? abortNow(reason) : undefined
+    deferred = reason
     deferTo(reason, () => abortNow(reason))
   }
   const timer = setTimeout(() => abort('timeout'), timeoutMs)

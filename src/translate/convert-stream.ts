@@ -15,7 +15,8 @@ const encoder = new TextEncoder()
 /**
  * Converts an SSE stream as it arrives (never the whole answer in memory). The client's pace is the
  * upstream's pace: nothing is read ahead, and a client that goes away cancels the source, which is what
- * aborts the upstream call.
+ * aborts the upstream call. A source cancelled here (a converter that broke) is cancelled before the client's
+ * stream ends: a metered source settles its call on its cancel, after a look at what has arrived.
  */
 export function convertStream(source: ReadableStream<Uint8Array>, converter: StreamConverter): ReadableStream<Uint8Array> {
   const reader = source.getReader()
@@ -49,8 +50,8 @@ export function convertStream(source: ReadableStream<Uint8Array>, converter: Str
             const out = convert(parser.push(value))
             if (converter.broken) {
               controller.enqueue(encoder.encode(out))
-              controller.close()
               await reader.cancel().catch(() => {})
+              controller.close()
               return
             }
             if (out) {
@@ -65,8 +66,8 @@ export function convertStream(source: ReadableStream<Uint8Array>, converter: Str
           // unread, it would keep the upstream call open and its hold reserved until the upstream timeout.
           const out = converted + converter.end()
           if (out) controller.enqueue(encoder.encode(out))
-          controller.close()
           await reader.cancel().catch(() => {})
+          controller.close()
         }
       },
       cancel() {
