@@ -54,7 +54,9 @@ function expandVariables(value: unknown, env: Env, path: string, read: Set<strin
 function readFile(path: string, env: Env): { settings: Record<string, unknown>; references: Set<string> } {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    // YAML takes "\r\n" and a lone "\r" as line breaks, as "\n": so must the checks below (scanYaml), which
+    // read lines. A file saved with CR line breaks was one line to them and passed unchecked.
+    text = readFileSync(path, 'utf8').replace(/\r\n?/g, '\n')
   } catch (e) {
     throw new ConfigError(`TOLLGATE_CONFIG: cannot read ${path}: ${(e as Error).message}`)
   }
