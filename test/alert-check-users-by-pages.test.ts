@@ -25,8 +25,8 @@ function pagedRead<T extends { id: string }>(rows: T[], pages: Array<{ size: num
 test('the users and keys over a threshold are read a page at a time, requests answered between pages, each judged', async () => {
   const settings = configSchema.parse({ master_key: MASTER_KEY, alerts: { thresholds: [100] } }).alerts
   const id = (prefix: string, i: number) => `${prefix}-${String(i).padStart(5, '0')}`
-  const users: UserSpend[] = Array.from({ length: 1_234 }, (_, i) => ({ id: id('u', i), max_budget: 1_000, spend: 1_000, budget_period: null, period_start: 0 }))
-  const keys: KeySpend[] = Array.from({ length: 1_100 }, (_, i) => ({ id: id('k', i), user_id: 'u', name: null, max_budget: 1_000, spend: 1_000 }))
+  const users: UserSpend[] = Array.from({ length: 1_234 }, (_, i) => ({ id: id('u', i), max_budget: 1_000, budget_set_at: null, spend: 1_000, budget_period: null, period_start: 0 }))
+  const keys: KeySpend[] = Array.from({ length: 1_100 }, (_, i) => ({ id: id('k', i), user_id: 'u', name: null, max_budget: 1_000, budget_set_at: null, spend: 1_000 }))
   const userPages: Array<{ size: number; afterATurn: boolean }> = []
   const keyPages: Array<{ size: number; afterATurn: boolean }> = []
   const rows = {

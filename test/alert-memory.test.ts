@@ -24,7 +24,7 @@ test('the dedupe keys of past periods are forgotten; a threshold is still raised
     const now = day0 + day * DAY + 3_600_000
     users.length = 0
     // 100 users, each at 90% of its daily budget today.
-    for (let u = 0; u < 100; u++) users.push({ id: `u${u}`, max_budget: 1_000, spend: 900, budget_period: 'daily', period_start: day0 + day * DAY })
+    for (let u = 0; u < 100; u++) users.push({ id: `u${u}`, max_budget: 1_000, budget_set_at: null, spend: 900, budget_period: 'daily', period_start: day0 + day * DAY })
     await watch.check(raise, now)
     await watch.check(raise, now + 60_000)
     expect(raised.length).toBe((day + 1) * 100 * 2)

@@ -20,7 +20,7 @@ const settings = configSchema.parse({ master_key: MASTER_KEY, alerts: { threshol
 
 test('a part failing on every check does not make the users part re-judge an ended period with a budget set since', async () => {
   // The user's row still holds day 0 (no request since midnight): $9 spent.
-  const user: UserSpend = { id: 'idle-today', max_budget: 10_000_000, spend: 9_000_000, budget_period: 'daily', period_start: day0 }
+  const user: UserSpend = { id: 'idle-today', max_budget: 10_000_000, budget_set_at: null, spend: 9_000_000, budget_period: 'daily', period_start: day0 }
   const rows = {
     usersOver: async () => [{ ...user }],
     rolledUsersOver: async () => [],

@@ -23,7 +23,7 @@ const day1 = day0 + DAY
 
 test("a crossing settled just before the period's end is still alerted by the first check after it", async () => {
   // The stored row, as the settle left it: today's period, 40% spent.
-  const users: UserSpend[] = [{ id: 'nightly-batch', max_budget: 1_000_000, spend: 400_000, budget_period: 'daily', period_start: day0 }]
+  const users: UserSpend[] = [{ id: 'nightly-batch', max_budget: 1_000_000, budget_set_at: null, spend: 400_000, budget_period: 'daily', period_start: day0 }]
   const rows = { usersOver: async () => users, rolledUsersOver: async () => [], keysOver: async () => [], expiringKeys: async () => [] } as unknown as AlertRows
   const watch = new AlertWatch(rows, settings)
   const raised: NewAlert[] = []

@@ -81,7 +81,24 @@ test('a crossing no check saw before a crash is judged after the restart against
   await setBudget(9_000_000, day1 + 9 * HOUR)
   const restarted = new AlertWatch(store.alerts, settings)
   expect(await check(restarted, day1 + 9 * HOUR + 30 * 60_000)).toEqual([`budget:user:u-daily:${day0}:10000000:50`, `budget:user:u-daily:${day0}:10000000:80`])
-  // Today's $9 budget is judged from today's spend, from 0.
+  // Today's $9 budget is judged from today's spend, from 0 (and named by when it was set: src/alerts/watch.ts).
   await spend(4_500_000, day1 + 10 * HOUR)
-  expect(await check(restarted, day1 + 10 * HOUR + 10_000)).toEqual([`budget:user:u-daily:${day1}:9000000:50`])
+  expect(await check(restarted, day1 + 10 * HOUR + 10_000)).toEqual([`budget:user:u-daily:${day1}:9000000@${day1 + 9 * HOUR}:50`])
 })
+
+for (const rolledBy of ['the new budget', 'a request'] as const)
+  test(`a budget set within the ended period keeps its name when judged after the next day's change (row rolled by ${rolledBy})`, async () => {
+    // Noon: the budget is raised to $12; at 20:00 $7 of it is spent, 50 % alerted under the budget set at noon.
+    await setBudget(12_000_000, day0 + 12 * HOUR)
+    const before = new AlertWatch(store.alerts, settings)
+    await spend(7_000_000, day0 + 20 * HOUR)
+    const noonBudget = `budget:user:u-daily:${day0}:12000000@${day0 + 12 * HOUR}`
+    expect(await check(before, day0 + 20 * HOUR + 10_000)).toEqual([`${noonBudget}:50`])
+    // $3 more at 23:59:59 (80 %), and the process dies before its next check; today's budget is set at 09:00.
+    await spend(3_000_000, day1 - 1_000)
+    if (rolledBy === 'a request') await spend(10_000, day1 + 8 * HOUR)
+    await setBudget(9_000_000, day1 + 9 * HOUR)
+    // Yesterday is judged under the budget it ended under, named as its checks named it: 80 % only, 50 % not again.
+    const restarted = new AlertWatch(store.alerts, settings)
+    expect(await check(restarted, day1 + 9 * HOUR + 30 * 60_000)).toEqual([`${noonBudget}:80`])
+  })

@@ -42,6 +42,12 @@ interface UnpricedCounts {
   others: number
 }
 
+/**
+ * A budget as its alerts' dedupe keys name it: its amount, and when it was set to it, once set again since its row
+ * was created (a budget as created, or set before the time was kept, is named by its amount alone, as it was).
+ */
+const budgetNamed = (b: { max_budget: number; budget_set_at: number | null }) =>
+  b.budget_set_at == null ? `${b.max_budget}` : `${b.max_budget}@${b.budget_set_at}`
 const usd = (micros: number) => `$${(micros / 1e6).toFixed(2)}`
 const keyLabel = (k: { id: string; name: string | null }) => (k.name ? `${k.id} (${codeSpan(k.name)})` : k.id)
 
@@ -197,8 +203,9 @@ export class AlertWatch {
     for (const t of this.crossed(spend, u.max_budget))
       raise({
         // Once per threshold, period and budget: a new period (a new start) or a new budget arms them again, as a key's
-        // new ceiling does. An ended period's budget is the one it ended under (see rolledUsersOver).
-        dedupeKey: `budget:user:${u.id}:${start}:${u.max_budget}:${t}`,
+        // new ceiling does, even one of an amount the period had before (its time set tells it from that one). An
+        // ended period's budget is the one it ended under (see rolledUsersOver).
+        dedupeKey: `budget:user:${u.id}:${start}:${budgetNamed(u)}:${t}`,
         kind: 'budget_threshold',
         subject: u.id,
         text: `tollgate: user ${u.id} has spent ${usd(spend)} of its ${u.budget_period ?? ''}${u.budget_period ? ' ' : ''}budget of ${usd(u.max_budget)} (${t}% threshold)`,
@@ -211,7 +218,7 @@ export class AlertWatch {
     for (const t of this.crossed(k.spend, k.max_budget))
       raise({
         // A key's ceiling is for its lifetime: once per threshold and ceiling (a new ceiling arms them again).
-        dedupeKey: `budget:key:${k.id}:${k.max_budget}:${t}`,
+        dedupeKey: `budget:key:${k.id}:${budgetNamed(k)}:${t}`,
         kind: 'budget_threshold',
         subject: k.id,
         text: `tollgate: key ${keyLabel(k)} of user ${k.user_id} has spent ${usd(k.spend)} of its ceiling of ${usd(k.max_budget)} (${t}% threshold)`,

@@ -58,6 +58,8 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
     fail(status, `${base}${path} answered ${answer}: that is not the admin API; is TOLLGATE_URL the gateway's address?`)
   const noAnswer = (method: string) =>
     fail(0, `no answer from the gateway at ${base} within ${timeoutMs} ms (TOLLGATE_CLI_TIMEOUT_MS)${method === 'GET' ? '' : '; the change may have been made: look before trying again'}`)
+  const movedAway = (method: string, path: string, res: Response) =>
+    fail(res.status, `${base}${path} answered ${res.status}, a redirect to ${res.headers.get('location')?.slice(0, 300) ?? '(no location)'}, which the CLI does not follow; set TOLLGATE_URL to the address the gateway answers at`)
   const timedOut = (error: unknown) => error instanceof Error && error.name === 'TimeoutError'
 
   const call = async (method: string, path: string, body?: unknown) => {
@@ -69,10 +71,17 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
         headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
+        // Followed, a 301 or 302 turns a POST into a GET of the new place: a write would print what it read there as
+        // done. A redirect is an address to fix, as for the webhooks (src/alerts/delivery.ts).
+        redirect: 'manual',
       })
     } catch (error) {
       if (timedOut(error)) throw noAnswer(method)
       throw fail(0, `cannot reach the gateway at ${base} (${(error as Error).message}); set TOLLGATE_URL`)
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => {})
+      throw movedAway(method, path, res)
     }
     let text: string
     try {

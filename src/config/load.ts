@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { quoted } from './quoted'
 import { configSchema, type Config } from './schema'
+import { takesNumber } from './number-settings'
 import { WORKER_ENV } from '../workers/worker-env'
 import { scanYaml, type KeyPath, type PlainScalar } from './yaml-scan'
 
@@ -54,7 +55,9 @@ function expandVariables(value: unknown, env: Env, path: string, read: Set<strin
 function readFile(path: string, env: Env): { settings: Record<string, unknown>; references: Set<string> } {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    // YAML takes "\r\n" and a lone "\r" as line breaks, as "\n": so must the checks below (scanYaml), which
+    // read lines. A file saved with CR line breaks was one line to them and passed unchecked.
+    text = readFileSync(path, 'utf8').replace(/\r\n?/g, '\n')
   } catch (e) {
     throw new ConfigError(`TOLLGATE_CONFIG: cannot read ${path}: ${(e as Error).message}`)
   }
@@ -89,12 +92,20 @@ const PLAIN_DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/
 /**
  * The file's numbers not written in plain decimal digits: YAML reads `0x1F90` as 8080, `1e3` as 1000, `0o17` as 15,
  * `+80` as 80 and `.inf` as Infinity (and YAML 1.1 reads `010` as 8), any of which in a setting is far likelier a
- * mistake than meant. The environment's text is held to the same spelling by the schema (wholeNumber).
+ * mistake than meant. The environment's text is held to the same spelling by the schema (wholeNumber). In a setting
+ * that takes no number the text is a secret as likely as not (a password of digits with a leading zero, a key
+ * starting 0x): it is never quoted (SPEC §2), and a setting unknown to the schema is left to its refusal.
  */
 function numberSpellingProblems(parsed: unknown, plainScalars: readonly PlainScalar[]): string[] {
   return plainScalars
     .filter(({ path, text }) => typeof valueAt(parsed, path) === 'number' && !PLAIN_DECIMAL.test(text))
-    .map(({ path, text }) => `${fieldName(path)}: is written ${text}, which YAML reads as ${valueAt(parsed, path)}; write a number in decimal digits, such as 8080 or 0.25`)
+    .flatMap(({ path, text }) => {
+      const numeric = takesNumber(configSchema, path)
+      if (numeric === undefined) return []
+      return numeric
+        ? [`${fieldName(path)}: is written ${text}, which YAML reads as ${valueAt(parsed, path)}; write a number in decimal digits, such as 8080 or 0.25`]
+        : [`${fieldName(path)}: is written unquoted in a form YAML reads as a number, which this setting does not take; quote it to give it as text`]
+    })
 }
 
 const valueAt = (root: unknown, path: KeyPath): unknown =>

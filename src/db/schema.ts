@@ -22,6 +22,12 @@ export const users = sqliteTable('users', {
   lastPeriodStart: integer('last_period_start'),
   lastPeriodSpend: integer('last_period_spend'),
   lastPeriodBudget: integer('last_period_budget'),
+  /**
+   * When the budget was last set to another amount (src/store/budget-set.ts), and the ended period's as it ended:
+   * the alerts' dedupe keys name it. Null for a budget as the user was created with (or set before this was kept).
+   */
+  budgetSetAt: integer('budget_set_at'),
+  lastPeriodBudgetSetAt: integer('last_period_budget_set_at'),
   blocked: integer('blocked', { mode: 'boolean' }).notNull().default(false),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
@@ -40,6 +46,8 @@ export const apiKeys = sqliteTable(
     revokedAt: integer('revoked_at'),
     allowedModels: text('allowed_models', { mode: 'json' }).$type<string[]>(),
     maxBudget: integer('max_budget'),
+    /** When the ceiling was last set to another amount, as a user's `budgetSetAt`. */
+    budgetSetAt: integer('budget_set_at'),
     spend: integer('spend').notNull().default(0),
     reserved: integer('reserved').notNull().default(0),
     rpmLimit: integer('rpm_limit'),

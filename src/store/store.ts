@@ -145,7 +145,7 @@ export interface Store {
    * no ceiling carried yet start counting against it (a key without a ceiling is not debited; one that had a
    * ceiling has none such). Returns the updated row, or undefined when there is no such key (any more).
    */
-  updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean): Promise<typeof tables.apiKeys.$inferSelect | undefined>
+  updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean, now?: number): Promise<typeof tables.apiKeys.$inferSelect | undefined>
   /**
    * Revokes the key at `now` unless it is revoked already and, in the same transaction, writes `event(row)` into
    * the alert outbox: the event is raised exactly when the revocation commits, answered or not. Returns the row it
@@ -302,8 +302,8 @@ export interface AlertRows {
   /**
    * Users with a `period` budget whose row a hold, settlement or new budget has rolled from the period that ended
    * at `end` to the next (its `period_start` is `end`), so that it no longer holds what they spent in it: the
-   * ended period as the roll kept it (`last_period_start`, `last_period_spend` and `last_period_budget`, given as
-   * `period_start`, `spend` and `max_budget`; it began at `start` or later, when the kind of period was set
+   * ended period as the roll kept it (`last_period_start`, `last_period_spend`, `last_period_budget` and
+   * `last_period_budget_set_at`, given as `period_start`, `spend`, `max_budget` and `budget_set_at`; it began at `start` or later, when the kind of period was set
    * within it), where its spend is at least `basisPoints` / 10000 of the budget it ended under. A roll past an
    * idle period keeps one that began before `start`, judged while the row held it: not returned.
    */
@@ -349,6 +349,8 @@ export interface DueDelivery {
 export interface UserSpend {
   id: string
   max_budget: number
+  /** When the budget was last set to another amount; null: as the user was created. */
+  budget_set_at: number | null
   spend: number
   budget_period: 'daily' | 'weekly' | 'monthly' | null
   period_start: number
@@ -358,6 +360,8 @@ export interface KeySpend {
   user_id: string
   name: string | null
   max_budget: number
+  /** When the ceiling was last set to another amount; null: as the key was created. */
+  budget_set_at: number | null
   spend: number
 }
 export interface ExpiringKey {

@@ -39,6 +39,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alert-threshold-fraction',
   'alert-ended-period-new-budget',
   'alert-restart-ended-period',
+  'alert-budget-lowered-back',
   'alert-webhook-unknown-to-process',
   'alert-delivery-late-result',
   'alert-history-retention',

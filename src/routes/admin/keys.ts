@@ -137,7 +137,7 @@ export const keyRoutes = (services: Services) => {
         if (body.clamp_output !== undefined) changes.clampOutput = body.clamp_output
         // Any holds the key has that its ceiling does not carry yet are taken over in the store's transaction:
         // decided there, not from `current`, which a concurrent change may already have made stale.
-        const row = await changingKey(params.id, () => store.updateKey(params.id, changes, changes.maxBudget != null))
+        const row = await changingKey(params.id, () => store.updateKey(params.id, changes, changes.maxBudget != null, now))
         // Deleted since it was read (its user deleted by another process while this waited for the lock).
         if (!row) throw noKey(params.id)
         return presentKey(row)

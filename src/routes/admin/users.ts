@@ -147,6 +147,7 @@ export const userRoutes = (services: Services) => {
           changes.lastPeriodStart = null
           changes.lastPeriodSpend = null
           changes.lastPeriodBudget = null
+          changes.lastPeriodBudgetSetAt = null
         }
         // user_blocked is written with the block, in its transaction (see Alerts.userBlocked); judged by the update,
         // not by `current`: of concurrent PATCHes blocking the user, one alerts.

@@ -6,6 +6,8 @@ import type { AlertRows, ExpiringKey, KeySpend, OutboxEntry, UserSpend } from '.
 import * as tables from './schema'
 
 const n = (v: unknown) => Number(v)
+/** A bigint time that may be null (a budget never set again since its row was created). */
+const setAt = (v: unknown) => (v === null ? null : Number(v))
 
 // As SQLite's (AlertRows.prune): their deliveries go with them (ON DELETE CASCADE).
 const PRUNE_ALERTS = `DELETE FROM alerts WHERE id IN
@@ -78,24 +80,25 @@ export function postgresAlertRows(sql: SQL): AlertRows {
     usersOver: async (bp, after, limit) =>
       (
         await sql`
-          SELECT id, max_budget, spend, budget_period, period_start FROM users
+          SELECT id, max_budget, budget_set_at, spend, budget_period, period_start FROM users
           WHERE id > ${after} AND max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp} ORDER BY id LIMIT ${limit}`
       ).map(
-        (r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend), period_start: n(r.period_start) }),
+        (r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), budget_set_at: setAt(r.budget_set_at), spend: n(r.spend), period_start: n(r.period_start) }),
       ),
     rolledUsersOver: async (period, start, end, bp) =>
       (
         await sql`
-          SELECT id, last_period_budget AS max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
+          SELECT id, last_period_budget AS max_budget, last_period_budget_set_at AS budget_set_at, last_period_spend AS spend, budget_period,
+                 last_period_start AS period_start FROM users
           WHERE budget_period = ${period} AND period_start = ${end} AND last_period_start >= ${start} AND last_period_budget > 0
             AND last_period_spend::numeric * 10000 >= last_period_budget::numeric * ${bp}`
-      ).map((r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend), period_start: n(r.period_start) })),
+      ).map((r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), budget_set_at: setAt(r.budget_set_at), spend: n(r.spend), period_start: n(r.period_start) })),
     keysOver: async (bp, after, limit) =>
       (
         await sql`
-          SELECT id, user_id, name, max_budget, spend FROM api_keys
+          SELECT id, user_id, name, max_budget, budget_set_at, spend FROM api_keys
           WHERE id > ${after} AND revoked_at IS NULL AND max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp} ORDER BY id LIMIT ${limit}`
-      ).map((r: any): KeySpend => ({ ...r, max_budget: n(r.max_budget), spend: n(r.spend) })),
+      ).map((r: any): KeySpend => ({ ...r, max_budget: n(r.max_budget), budget_set_at: setAt(r.budget_set_at), spend: n(r.spend) })),
     expiringKeys: async (from, to) =>
       (await sql`SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ${from} AND expires_at <= ${to}`).map(
         (r: any): ExpiringKey => ({ ...r, expires_at: n(r.expires_at) }),

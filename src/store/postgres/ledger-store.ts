@@ -92,7 +92,8 @@ u AS (
          last_period_spend = CASE WHEN users.period_start < a.latest
                                   THEN CASE WHEN a.prev_start > users.period_start THEN a.prev_cost ELSE users.spend + a.ended_cost END
                                   ELSE users.last_period_spend END,
-         last_period_budget = CASE WHEN users.period_start < a.latest THEN users.max_budget ELSE users.last_period_budget END
+         last_period_budget = CASE WHEN users.period_start < a.latest THEN users.max_budget ELSE users.last_period_budget END,
+         last_period_budget_set_at = CASE WHEN users.period_start < a.latest THEN users.budget_set_at ELSE users.last_period_budget_set_at END
     FROM (SELECT user_id, sum(amount) AS held, sum(cost) AS cost, max(latest) AS latest,
                  coalesce(sum(cost) FILTER (WHERE starts = latest), 0) AS latest_cost,
                  max(prev_start) AS prev_start,
@@ -155,12 +156,13 @@ const givenUp = () => new Error('reservation batch given up on: the database did
 
 /**
  * A batch that rolled a user's period (decideHold's rollTo: the period_start written is not the stored one; the
- * row is locked, so nothing else moved it) keeps the ended period's start, spend and budget for the alerts, as
- * SQLite's roll does: the right-hand sides read the row as it was.
+ * row is locked, so nothing else moved it) keeps the ended period's start, spend and budget (and when it was set)
+ * for the alerts, as SQLite's roll does: the right-hand sides read the row as it was.
  */
 const KEEP_ENDED_PERIOD = `last_period_start = CASE WHEN x.period_start <> users.period_start THEN users.period_start ELSE users.last_period_start END,
          last_period_spend = CASE WHEN x.period_start <> users.period_start THEN users.spend ELSE users.last_period_spend END,
-         last_period_budget = CASE WHEN x.period_start <> users.period_start THEN users.max_budget ELSE users.last_period_budget END`
+         last_period_budget = CASE WHEN x.period_start <> users.period_start THEN users.max_budget ELSE users.last_period_budget END,
+         last_period_budget_set_at = CASE WHEN x.period_start <> users.period_start THEN users.budget_set_at ELSE users.last_period_budget_set_at END`
 
 /** The debits and holds a batch decided, written in one statement. */
 const WRITE_HOLDS = `

@@ -8,6 +8,7 @@ import type { Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
 import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
+import { budgetSetAt } from '../budget-set'
 import { rollForNewBudget } from '../ended-period'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
@@ -211,7 +212,7 @@ export class PostgresStore implements Store {
     })
   }
 
-  async updateKey(id: string, changes: Partial<typeof sqliteTables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
+  async updateKey(id: string, changes: Partial<typeof sqliteTables.apiKeys.$inferInsert>, takeOverHolds: boolean, now = Date.now()) {
     const pgDb = drizzle({ client: this.bounded, schema: tables })
     // Its locks follow the one order (lock-order.ts); a deadlock with a session that takes them otherwise is undone
     // by Postgres, and this runs again.
@@ -225,7 +226,11 @@ export class PostgresStore implements Store {
           WITH taken AS (UPDATE reservations SET key_debited = true WHERE key_id = ${id} AND NOT key_debited RETURNING amount)
           UPDATE api_keys SET reserved = reserved + (SELECT coalesce(sum(amount), 0) FROM taken) WHERE id = ${id}`)
       }
-      const [row] = await tx.update(tables.apiKeys).set(changes as Partial<typeof tables.apiKeys.$inferInsert>).where(eq(tables.apiKeys.id, id)).returning()
+      // The key's row only, locked as the update below would lock it: its ceiling as the update replaces it.
+      const [before] = await tx.select({ maxBudget: tables.apiKeys.maxBudget }).from(tables.apiKeys).where(eq(tables.apiKeys.id, id)).for('no key update')
+      if (!before) return undefined
+      const set = { ...changes, ...budgetSetAt(before.maxBudget, changes, now) } as Partial<typeof tables.apiKeys.$inferInsert>
+      const [row] = await tx.update(tables.apiKeys).set(set).where(eq(tables.apiKeys.id, id)).returning()
       return row as unknown as typeof sqliteTables.apiKeys.$inferSelect | undefined
     }))
   }
@@ -258,12 +263,12 @@ export class PostgresStore implements Store {
       // holder sees, so of concurrent updates blocking the user one only finds it not blocked.
       const { users } = tables
       const [before] = await tx
-        .select({ blocked: users.blocked, budgetPeriod: users.budgetPeriod, periodStart: users.periodStart, spend: users.spend, maxBudget: users.maxBudget })
+        .select({ blocked: users.blocked, budgetPeriod: users.budgetPeriod, periodStart: users.periodStart, spend: users.spend, maxBudget: users.maxBudget, budgetSetAt: users.budgetSetAt })
         .from(users)
         .where(eq(users.id, id))
         .for('update')
       if (!before) return undefined
-      const set = changes as Partial<typeof tables.users.$inferInsert>
+      const set = { ...changes, ...budgetSetAt(before.maxBudget, changes, now) } as Partial<typeof tables.users.$inferInsert>
       const [row] = await tx
         .update(tables.users)
         .set(periodFrom === null ? { ...set, ...rollForNewBudget(before, changes, now) } : { ...set, spend: usageCostSince(tables, id, periodFrom) })

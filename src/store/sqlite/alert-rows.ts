@@ -53,15 +53,16 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
         ORDER BY a.created_at LIMIT ${MAINTENANCE_BATCH})`,
   )
   const usersOver = db.prepare<UserSpend, [number, string, number]>(
-    'SELECT id, max_budget, spend, budget_period, period_start FROM users WHERE id > ?2 AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?3',
+    'SELECT id, max_budget, budget_set_at, spend, budget_period, period_start FROM users WHERE id > ?2 AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?3',
   )
   const rolledUsersOver = db.prepare<UserSpend, [string, number, number, number]>(
-    `SELECT id, last_period_budget AS max_budget, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
+    `SELECT id, last_period_budget AS max_budget, last_period_budget_set_at AS budget_set_at, last_period_spend AS spend, budget_period,
+            last_period_start AS period_start FROM users
      WHERE budget_period = ?1 AND period_start = ?3 AND last_period_start >= ?2 AND last_period_budget > 0
        AND last_period_spend * 10000 >= last_period_budget * ?4`,
   )
   const keysOver = db.prepare<KeySpend, [number, string, number]>(
-    'SELECT id, user_id, name, max_budget, spend FROM api_keys WHERE id > ?2 AND revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?3',
+    'SELECT id, user_id, name, max_budget, budget_set_at, spend FROM api_keys WHERE id > ?2 AND revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?3',
   )
   const expiring = db.prepare<ExpiringKey, [number, number]>(
     'SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ?',

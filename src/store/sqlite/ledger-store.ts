@@ -63,11 +63,13 @@ export class SqliteLedgerStore implements LedgerStore {
     this.userFigures = db.prepare('SELECT blocked, max_budget, spend, reserved, budget_period, period_start FROM users WHERE id = ?')
     this.keyFigures = db.prepare('SELECT max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys WHERE id = ?')
     this.debitUser = db.prepare('UPDATE users SET reserved = reserved + ?2 WHERE id = ?1')
-    // A period that has ended starts over (spend back to 0) with the first hold taken in the new one; the
-    // ended one's start, spend and budget are kept for the alerts (every right-hand side reads the row as it was).
+    // A period that has ended starts over (spend back to 0) with the first hold taken in the new one; the ended
+    // one's start, spend and budget (and when it was set) are kept for the alerts (every right-hand side reads the
+    // row as it was).
     this.rollAndDebitUser = db.prepare(
       `UPDATE users SET reserved = reserved + ?2, spend = 0, period_start = ?3,
-         last_period_start = period_start, last_period_spend = spend, last_period_budget = max_budget WHERE id = ?1`,
+         last_period_start = period_start, last_period_spend = spend, last_period_budget = max_budget,
+         last_period_budget_set_at = budget_set_at WHERE id = ?1`,
     )
     this.debitKey = db.prepare('UPDATE api_keys SET reserved = reserved + ?2 WHERE id = ?1')
     this.insertHold = db.prepare(
@@ -85,7 +87,8 @@ export class SqliteLedgerStore implements LedgerStore {
     // A settlement landing after the period ended rolls it first, as a hold would (settlementRollTo): ?4 the new start.
     this.rollAndCreditUser = db.prepare(
       `UPDATE users SET reserved = reserved - ?2, spend = ?3, period_start = ?4,
-         last_period_start = period_start, last_period_spend = spend, last_period_budget = max_budget WHERE id = ?1`,
+         last_period_start = period_start, last_period_spend = spend, last_period_budget = max_budget,
+         last_period_budget_set_at = budget_set_at WHERE id = ?1`,
     )
     this.creditKey = db.prepare('UPDATE api_keys SET reserved = reserved - ?2, spend = spend + ?3 WHERE id = ?1')
     this.insertUsage = db.prepare(

@@ -8,6 +8,7 @@ import { WriteQueue } from '../../db/write-queue'
 import { isBusy } from '../../db/busy'
 import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
+import { budgetSetAt } from '../budget-set'
 import { rollForNewBudget } from '../ended-period'
 import { usageCostSince } from '../period-spend'
 import { priceInsertParams, priceSql } from '../price-sql'
@@ -138,13 +139,15 @@ export class SqliteStore implements Store {
     )
   }
 
-  async updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean) {
+  async updateKey(id: string, changes: Partial<typeof tables.apiKeys.$inferInsert>, takeOverHolds: boolean, now = Date.now()) {
     // IMMEDIATE, as a reservation's: no hold can be taken on this key between the ceiling and the takeover.
     return this.writes.waitingForLock(() =>
       this.db.transaction(
         (tx) => {
+          const before = tx.select({ maxBudget: tables.apiKeys.maxBudget }).from(tables.apiKeys).where(eq(tables.apiKeys.id, id)).get()
+          if (!before) return undefined
           if (takeOverHolds) this.ledger.takeOverKeyHolds(id)
-          return tx.update(tables.apiKeys).set(changes).where(eq(tables.apiKeys.id, id)).returning().get()
+          return tx.update(tables.apiKeys).set({ ...changes, ...budgetSetAt(before.maxBudget, changes, now) }).where(eq(tables.apiKeys.id, id)).returning().get()
         },
         { behavior: 'immediate' },
       ),
@@ -183,13 +186,14 @@ export class SqliteStore implements Store {
         (tx) => {
           const { users } = tables
           const before = tx
-            .select({ blocked: users.blocked, budgetPeriod: users.budgetPeriod, periodStart: users.periodStart, spend: users.spend, maxBudget: users.maxBudget })
+            .select({ blocked: users.blocked, budgetPeriod: users.budgetPeriod, periodStart: users.periodStart, spend: users.spend, maxBudget: users.maxBudget, budgetSetAt: users.budgetSetAt })
             .from(users)
             .where(eq(users.id, id))
             .get()
           if (!before) return undefined
+          const changed = { ...changes, ...budgetSetAt(before.maxBudget, changes, now) }
           const set =
-            periodFrom === null ? { ...changes, ...rollForNewBudget(before, changes, now) } : { ...changes, spend: usageCostSince(tables, id, periodFrom) }
+            periodFrom === null ? { ...changed, ...rollForNewBudget(before, changes, now) } : { ...changed, spend: usageCostSince(tables, id, periodFrom) }
           const row = tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()!
           if (blocked && row.blocked && !before.blocked) this.insertAlert(blocked(row))
           return { row, wasBlocked: before.blocked }
