@@ -71,6 +71,8 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
     const counts: Record<string, number> = {}
     const changed: Record<string, Changes> = {}
     await db.transaction(async (tx) => {
+      // The store's sessions end a transaction left idle past the deadline; this one reads the file between its inserts.
+      await tx.execute(sql`SET LOCAL idle_in_transaction_session_timeout = 0`)
       for (const [name] of TABLES) {
         const [{ n }] = (await tx.execute(sql`SELECT count(*)::int AS n FROM ${pgTables[name]}`)) as unknown as [{ n: number }]
         if (n > 0) throw new MigrateError(`the target database is not empty (${name} has ${n} rows); migrate into a new database`)
