@@ -96,6 +96,14 @@ test('a replica frozen mid-transaction on a shared user: the other replica serve
     expect({ team: late.filter((s) => s.status !== 200).map((s) => s.status), other: seenOther.filter((s) => s.status !== 200).map((s) => s.status) })
       .toEqual({ team: [], other: [] })
     await Promise.all(loaders)
+    // A, whose sessions Postgres ended while it was frozen, serves again on new ones, without a restart.
+    const statuses: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const r = await chat(a.url, secret)
+      await r.text()
+      statuses.push(r.status)
+    }
+    expect(statuses.at(-1)).toBe(200)
   } finally {
     if (frozen) a.proc.kill('SIGCONT')
     await sql.close()
