@@ -96,24 +96,28 @@ describe('Postgres ledger: a reservation batch or settlement the database does n
   const DEADLINE = 400
   let store: PostgresStore
   let ledger: Ledger
+  let relay: ReturnType<typeof startTcpRelay>
   beforeEach(async () => {
-    store = await PostgresStore.open(await pg.database(`unanswering_${++n}`), () => {}, DEADLINE)
+    const url = await pg.database(`unanswering_${++n}`)
+    relay = startTcpRelay(pg.port)
+    store = await PostgresStore.open(url.replace(`:${pg.port}/`, `:${relay.port}/`), () => {}, DEADLINE)
     ledger = new Ledger(store.ledger, 60_000)
     const now = Date.now()
     await store.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 1000, 0, ${now}, ${now})`
   })
   afterEach(async () => {
+    relay.thaw()
     await store.close()
+    relay.stop()
   })
-  /** Another connection holds the user's row, so that whatever this store sends for it waits (a server that does not answer). */
-  const blockUser = async () => {
-    const blocker = await store.sql.reserve()
-    await blocker`BEGIN`
-    await blocker`SELECT 1 FROM users WHERE id = 'u' FOR UPDATE`
-    return async () => {
-      await blocker`COMMIT`
-      blocker.release()
-    }
+  /**
+   * Nothing this store sends is answered (a network black hole) until the returned function is called, and then
+   * everything held back arrives. A row held by another session no longer stands for this: the store's lock waits
+   * end short of the deadline (see postgres-frozen-replica.engine.ts).
+   */
+  const stopAnswering = async () => {
+    relay.freeze()
+    return async () => relay.thaw()
   }
   const refusal = (p: Promise<unknown>) => p.then(() => null, (e) => (e instanceof GatewayError ? { status: e.status, code: e.code } : e))
   const state = async () => {
@@ -129,7 +133,7 @@ describe('Postgres ledger: a reservation batch or settlement the database does n
   test('a batch sent whole (its COMMIT with it) that commits after it was given up on: its caller had a 503, and its hold is released, not charged', async () => {
     await ledger.reserve(holdFor('u', 100))
     // The figures are known now: the next batch goes in one round trip, COMMIT included (expectedBatch).
-    const unblock = await blockUser()
+    const unblock = await stopAnswering()
     const started = performance.now()
     expect(await refusal(ledger.reserve(holdFor('u', 200)))).toEqual({ status: 503, code: 'database_unavailable' })
     expect(performance.now() - started).toBeLessThan(DEADLINE * 3)
@@ -145,7 +149,7 @@ describe('Postgres ledger: a reservation batch or settlement the database does n
 
   test('a batch that has not heard back from the row locks when it is given up on sends nothing more: it never commits', async () => {
     // No figures known: the batch locks the rows first, and decides once they answer (lockedBatch).
-    const unblock = await blockUser()
+    const unblock = await stopAnswering()
     expect(await refusal(ledger.reserve(holdFor('u', 200)))).toEqual({ status: 503, code: 'database_unavailable' })
     await unblock()
     await Bun.sleep(200)
@@ -157,7 +161,7 @@ describe('Postgres ledger: a reservation batch or settlement the database does n
 
   test('a settlement the database does not answer: flush gives up at the deadline, and the settlement stays queued and lands once it answers', async () => {
     const hold = await ledger.reserve(holdFor('u', 100))
-    const unblock = await blockUser()
+    const unblock = await stopAnswering()
     hold.settle(done(40))
     const started = performance.now()
     expect(await refusal(ledger.flush())).toEqual({ status: 503, code: 'database_unavailable' })

@@ -6,7 +6,7 @@ import { hasNul } from '../../http/nul'
 import { recordedLatency } from '../../records/latency'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
-import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, refusesData, storableText } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, refusesData, ROWS_LOCK_TIMEOUT_MS, storableText } from './batch'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
 import { idsOf, lockUsersThenKeys } from './lock-order'
 
@@ -150,9 +150,31 @@ interface Attempt {
   taken: TakenHold[]
   /** A try sent its COMMIT: if the batch then fails, the commit may have happened (only its answer lost). */
   commitSent: boolean
+  /**
+   * How long each try waits for a lock (lock_timeout), the holds' users' and keys' rows first: short of the deadline,
+   * so that a row held elsewhere for most of it (a replica frozen mid-transaction) leaves time to commit the holds
+   * whose rows are free (HoldRowsBusy).
+   */
+  lockWaitMs: number
 }
 
 const givenUp = () => new Error('reservation batch given up on: the database did not answer in time')
+
+/**
+ * How long a reservation batch waits for its rows' locks: most of the deadline (rows another replica's batch holds
+ * are had in milliseconds), leaving the rest for the holds whose rows are free.
+ */
+const holdRowsLockWaitMs = (deadlineMs: number) => Math.max(ROWS_LOCK_TIMEOUT_MS, Math.round(deadlineMs - Math.max(250, deadlineMs / 4)))
+
+/**
+ * A batch's users' or keys' rows stayed locked by another session past the batch's lock wait (lock_timeout,
+ * 55P03): nothing was written. Not a lockTimedOut error itself, which is the riders' (see sendRiders).
+ */
+class HoldRowsBusy extends Error {
+  constructor(readonly lockError: unknown) {
+    super("a reservation batch's users' or keys' rows stayed locked by another session past its lock wait")
+  }
+}
 
 /**
  * A batch that rolled a user's period (decideHold's rollTo: the period_start written is not the stored one; the
@@ -228,6 +250,9 @@ const LOCK_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_peri
   WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR NO KEY UPDATE`
 const LOCK_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys
   WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR UPDATE`
+/** The same rows, those no other session holds: the others are left out of the answer (freeRowsBatch). */
+const LOCK_FREE_USERS = `${LOCK_USERS} SKIP LOCKED`
+const LOCK_FREE_KEYS = `${LOCK_KEYS} SKIP LOCKED`
 const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
   WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys WHERE id IN (SELECT json_array_elements_text($1::text::json))`
@@ -236,8 +261,11 @@ const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at,
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1 ORDER BY id LIMIT $2`
 const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint) ORDER BY id FOR UPDATE SKIP LOCKED`
 
-/** Statements sent one after another on one connection, in this order, without waiting for the answers between them. */
-type Send = (query: string, params: unknown[]) => Promise<any[]>
+/**
+ * Statements sent one after another on one connection, in this order, without waiting for the answers between them.
+ * `locksHoldRows`: the statement locks the holds' users' or keys' rows (a lock timeout there is HoldRowsBusy).
+ */
+type Send = (query: string, params: unknown[], locksHoldRows?: boolean) => Promise<any[]>
 
 /**
  * Runs `body` as one transaction on a connection of its own, in as few round trips as the statements
@@ -252,7 +280,8 @@ type Send = (query: string, params: unknown[]) => Promise<any[]>
  *
  * What it throws is the error of the first statement that failed, in the order they were sent: the ones after
  * it fail only because Postgres refuses everything after a failure (25P02), and the first is what the caller
- * can act on (a carried row's data, a carried row's lock wait).
+ * can act on (a carried row's data, a carried row's lock wait, the holds' rows' lock wait: HoldRowsBusy). Every
+ * lock wait of the transaction is bounded by the attempt's (`lockWaitMs`), unless a statement bounds it further.
  */
 async function pipelined<T>(
   sql: SQL,
@@ -267,16 +296,16 @@ async function pipelined<T>(
   // Answers come in the order the statements were sent, so the first failure recorded is the first statement's.
   const failures: unknown[] = []
   // A query is lazy: it is started here, in the order the statements are given, not when it is awaited.
-  const started = <R>(query: { execute(): Promise<R> }) => {
+  const started = <R>(query: { execute(): Promise<R> }, locksHoldRows = false) => {
     const running = query.execute()
-    running.catch((error) => failures.push(error))
+    running.catch((error) => failures.push(locksHoldRows && lockTimedOut(error) ? new HoldRowsBusy(error) : error))
     return running
   }
   // Nothing more is sent for a batch given up on (its callers were refused): what it sent before its
   // COMMIT is rolled back.
-  const send: Send = (query, params) => {
+  const send: Send = (query, params, locksHoldRows) => {
     if (attempt.abandoned) throw givenUp()
-    return started(c.unsafe(query, params))
+    return started(c.unsafe(query, params), locksHoldRows)
   }
   let committed = false
   const commit = async (last: Promise<unknown>[]) => {
@@ -287,6 +316,7 @@ async function pipelined<T>(
   }
   try {
     const begun = started(c`BEGIN`)
+    started(c.unsafe(BOUND_LOCK_WAITS, [`${attempt.lockWaitMs}ms`]))
     const result = await body(send, commit)
     if (!committed) await commit([])
     await begun
@@ -404,11 +434,11 @@ async function lockedBatch(
     const settles = settling.length > 0
     let settle: Promise<any[]> | null = null
     if (!settles) {
-      rows = await Promise.all([send(LOCK_USERS, [holdUsers]), send(LOCK_KEYS, [holdKeys])])
+      rows = await Promise.all([send(LOCK_USERS, [holdUsers], true), send(LOCK_KEYS, [holdKeys], true)])
     } else {
       const locks = [
-        send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
-        send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
+        send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])], true),
+        send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])], true),
       ]
       settle = sendRiders(send, settling, riding, locks)
       const read = Promise.all([send(READ_USERS, [holdUsers]), send(READ_KEYS, [holdKeys])])
@@ -458,17 +488,70 @@ async function expectedBatch(
     let settle: Promise<any[]> | null = null
     if (settles) {
       before.push(
-        send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])]),
-        send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])]),
+        send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])], true),
+        send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])], true),
       )
       settle = sendRiders(send, settling, riding, before)
     }
-    const written = send(GATED_WRITE, [expectedUsers, expectedKeys, ...decided.params])
+    const written = send(GATED_WRITE, [expectedUsers, expectedKeys, ...decided.params], true)
     const after: Promise<unknown>[] = []
     if (!settles) sendRiders(send, [], riding, after)
     await commit([...before, written, ...after])
     return { decided: (await written)[0]?.ok === true ? decided : null, settled: settle ? settledIds(await settle) : [] }
   })
+}
+
+/**
+ * The batch again, after its rows' lock wait ran out (HoldRowsBusy), carrying nothing: the rows no other session
+ * holds are locked (SKIP LOCKED) and their holds decided and written as lockedBatch does; a hold whose user's or
+ * key's row is still held elsewhere (a replica frozen mid-transaction, until Postgres ends its session) is refused
+ * as one the database did not answer in time (503 database_unavailable), rather than keep every other user's holds
+ * waiting with it.
+ */
+async function freeRowsBatch(sql: SQL, attempt: Attempt, batch: Asked[]): Promise<{ decided: Decided; figures: Figures }> {
+  const holdUsers = idsOf(batch.map((a) => a.r.userId))
+  const holdKeys = idsOf(batch.map((a) => a.r.keyId))
+  return pipelined(sql, attempt, async (send, commit) => {
+    const [users, keys, allUsers, allKeys] = await Promise.all([
+      send(LOCK_FREE_USERS, [holdUsers]), send(LOCK_FREE_KEYS, [holdKeys]), send(READ_USERS, [holdUsers]), send(READ_KEYS, [holdKeys]),
+    ])
+    const heldElsewhere = (all: Record<string, any>[], locked: Record<string, any>[]) => {
+      const ids = new Set<string>(all.map((row) => row.id))
+      for (const row of locked) ids.delete(row.id)
+      return ids
+    }
+    const [busyUsers, busyKeys] = [heldElsewhere(allUsers, users), heldElsewhere(allKeys, keys)]
+    const busy = ({ r }: Asked) => busyUsers.has(r.userId) || (r.keyId !== null && busyKeys.has(r.keyId))
+    const figures = figuresFrom(users, keys)
+    const decided = decideBatch(batch.filter((a) => !busy(a)), figures)
+    attempt.taken.push(...takenIn(decided))
+    await commit(decided.holds.length > 0 ? [send(WRITE_HOLDS, decided.params)] : [])
+    let free = 0
+    const results = batch.map((a) => (busy(a) ? databaseUnavailable() : decided.results[free++]!))
+    return { decided: { ...decided, results }, figures }
+  })
+}
+
+/**
+ * Settles a batch on its own: first the settlements whose users' and keys' rows no other session holds (SKIP
+ * LOCKED), then the others in a transaction of their own, which waits for their rows. Waiting in one transaction
+ * for a row held elsewhere (a replica frozen mid-transaction) would keep the batch's other users' rows locked
+ * meanwhile, and every hold this replica asks for them would wait too. `committed` is told, after each commit, the
+ * settlements it carried and the holds they settled.
+ */
+async function settleFreeRowsFirst(sql: SQL, batch: SettlementRow[], committed: (rows: SettlementRow[], settled: number[]) => void): Promise<void> {
+  const { settling, settled, waiting } = await retryingConflicts(() => sql.begin(async (tx) => {
+    const [users, keys] = await Promise.all([
+      tx.unsafe(LOCK_FREE_USERS, [idsOf(batch.map((r) => r.user_id))]),
+      tx.unsafe(LOCK_FREE_KEYS, [idsOf(batch.map((r) => r.key_id))]),
+    ])
+    const [userIds, keyIds] = [new Set(users.map((u: { id: string }) => u.id)), new Set(keys.map((k: { id: string }) => k.id))]
+    const free = (r: SettlementRow) => userIds.has(r.user_id) && (r.key_id === null || keyIds.has(r.key_id))
+    const settling = batch.filter(free)
+    return { settling, settled: settling.length > 0 ? await settleLocked(tx, settling) : [], waiting: batch.filter((r) => !free(r)) }
+  }))
+  committed(settling, settled)
+  if (waiting.length > 0) committed(waiting, await retryingConflicts(() => sql.begin((tx) => settleIn(tx, waiting))))
 }
 
 /**
@@ -590,8 +673,7 @@ export class PostgresLedgerStore implements LedgerStore {
     // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
     // first remembers figures with these holds still open, and would expect them open next time.
     this.forget(batch)
-    const run = retryingConflicts(() => this.sql.begin((tx) => settleIn(tx, firstOfEach(batch))))
-      .then((settled) => this.tellSettled(batch, settled))
+    const run = settleFreeRowsFirst(this.sql, firstOfEach(batch), (rows, settled) => this.tellSettled(rows, settled))
       .finally(() => this.forget(batch))
     this.settling = run.catch(() => {})
     await withDeadline(run, this.deadlineMs)
@@ -626,7 +708,7 @@ export class PostgresLedgerStore implements LedgerStore {
       riding: this.riders.map((rider) => ({ rider, rows: rider.writer.take() })).filter((r) => r.rows.length > 0),
     }
     this.carrying = carried.settling.length > 0 || carried.riding.length > 0
-    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false }
+    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs: holdRowsLockWaitMs(this.deadlineMs) }
     const answered = retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
       .catch((error) => {
         // Postgres refused what a carried row holds, or a carried row waited too long for a lock (sendRiders),
@@ -641,6 +723,17 @@ export class PostgresLedgerStore implements LedgerStore {
         carried.riding = []
         this.carrying = false
         return retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
+      })
+      .catch((error) => {
+        // A user's or key's row stayed locked elsewhere past the batch's lock wait: the holds whose rows are free go
+        // on, what it carried goes back to be written on its own (the lock may be on a settlement's rows too).
+        if (!(error instanceof HoldRowsBusy) || attempt.abandoned) throw error
+        this.settlements.putBack(carried.settling, error.lockError)
+        for (const r of carried.riding) r.rider.writer.putBack(r.rows, error.lockError)
+        carried.settling = []
+        carried.riding = []
+        this.carrying = false
+        return retryingConflicts(() => this.reserveFree(batch, attempt))
       })
       .then(
       (decided) => {
@@ -744,6 +837,16 @@ export class PostgresLedgerStore implements LedgerStore {
     this.tellSettled(carried.settling, settled)
     carried.settling = []
     carried.riding = []
+    if (!attempt.abandoned) this.remember(figures)
+    return decided
+  }
+
+  /** The batch's holds whose rows no other session holds (freeRowsBatch), after its lock wait ran out on one that another does. */
+  private async reserveFree(batch: Asked[], attempt: Attempt): Promise<Decided> {
+    if (attempt.abandoned) throw givenUp()
+    this.known.users.clear()
+    this.known.keys.clear()
+    const { decided, figures } = await freeRowsBatch(this.sql, attempt, batch)
     if (!attempt.abandoned) this.remember(figures)
     return decided
   }

@@ -39,6 +39,15 @@ const POOL = 16
  * on a long scan or behind a lock on `usage` can take every one of these, never one a hold is waiting for.
  */
 const RECORDS_POOL = 4
+/**
+ * Every session of the store's pool (the ledger's too). Postgres ends one left idle inside a transaction past the
+ * deadline: a replica frozen mid-transaction (SIGSTOP, `docker pause`, a VM stall) keeps its connection, and with
+ * it its users' row locks, and every other replica's holds for those users would wait for as long as it lasts. A
+ * statement waits for a lock no longer than the deadline, past which its caller was answered 503 anyway: a
+ * transaction given up on would otherwise keep its pooled connection waiting, and the next one take another.
+ */
+const sessionBounds = (deadlineMs: number) => ({ idle_in_transaction_session_timeout: deadlineMs, lock_timeout: deadlineMs })
+
 /** A replica's clock further than this from the database's is said at startup. */
 const CLOCK_SKEW_WARN_MS = 5_000
 
@@ -155,16 +164,19 @@ export class PostgresStore implements Store {
     deadlineMs = DEFAULT_DATABASE_TIMEOUT_MS,
     caps: QueueCapSizes = {},
   ): Promise<PostgresStore> {
-    const sql = new SQL(url, { max: POOL, idleTimeout: 30, connectionTimeout: 5 })
+    const sql = new SQL(url, { max: POOL, idleTimeout: 30, connectionTimeout: 5, connection: sessionBounds(deadlineMs) })
     // Replicas started together would otherwise race to create the same tables: a session lock on one connection.
     const conn = await sql.reserve().catch(async (error) => {
       await sql.close()
       throw new DatabaseOpenError(`cannot connect to Postgres at ${postgresAddress(url)}: ${openFailureReason(error, url)}`)
     })
     try {
+      // A replica waits for another's migrations, and they for the transactions in flight, as long as that takes.
+      await conn`SET lock_timeout = 0`
       await conn`SELECT pg_advisory_lock(7201400)`
       await applyMigrations(conn, PG_MIGRATIONS)
       await conn`SELECT pg_advisory_unlock(7201400)`
+      await conn`RESET lock_timeout`
     } catch (error) {
       conn.release()
       await sql.close()
