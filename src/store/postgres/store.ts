@@ -106,8 +106,7 @@ export class PostgresStore implements Store {
     readonly sql: SQL,
     /** The records queries' pool (RECORDS_POOL), whose statements Postgres ends at the deadline. */
     private readonly recordsSql: SQL,
-    /** One connection, the session that announces this replica's stored ids kept back (KeptBackIds). */
-    private readonly keptBackSql: SQL,
+    url: string,
     private readonly onError: (error: unknown) => void,
     private readonly deadlineMs: number,
     caps: QueueCapSizes,
@@ -143,7 +142,7 @@ export class PostgresStore implements Store {
       lockedOutBy: (error) => error instanceof TableLockTimedOut,
       onWritten: (rows) => this.withdrawWritten(rows),
     })
-    this.keptBack = new KeptBackIds(withQueryDeadlines(keptBackSql, deadlineMs), bounded, () => this.withheld.size > 0, onError)
+    this.keptBack = new KeptBackIds(url, deadlineMs, bounded, onError)
   }
 
   /**
@@ -177,9 +176,7 @@ export class PostgresStore implements Store {
     // No connection until the first records query. A query given up on at the deadline is ended by Postgres
     // then too (statement_timeout), rather than keeping its connection until it is answered.
     const recordsSql = new SQL(url, { max: RECORDS_POOL, idleTimeout: 30, connectionTimeout: 5, connection: { statement_timeout: deadlineMs } })
-    // No idle timeout: closing it would let go of what it announces.
-    const keptBackSql = new SQL(url, { max: 1, idleTimeout: 0, connectionTimeout: 5 })
-    return new PostgresStore(sql, recordsSql, keptBackSql, onError, deadlineMs, caps)
+    return new PostgresStore(sql, recordsSql, url, onError, deadlineMs, caps)
   }
 
   /**
@@ -402,11 +399,12 @@ export class PostgresStore implements Store {
     try {
       await this.responses.flushQueued(Date.now() + this.deadlineMs - AFTER_LOCK_MS)
     } catch (error) {
-      // The answer is withheld, whatever kept its ids: until they land, every replica's conversation lookups know
-      // they may be short (KeptBackIds).
+      // The answer is withheld, whatever kept its ids: until they land, every replica's lookups of its conversations
+      // know their size may be short (KeptBackIds).
       const left = this.responses.unwritten()
-      for (const r of mine) if (r.kind === 'conversation' && left.has(r)) this.withheld.add(r)
-      if (this.withheld.size > 0) await this.keptBack.announce()
+      const withheld = [...mine].filter((r) => r.kind === 'conversation' && left.has(r) && !this.withheld.has(r))
+      for (const r of withheld) this.withheld.add(r)
+      await this.keptBack.announce(withheld.map((r) => r.id))
       throw error
     }
   }
@@ -416,8 +414,8 @@ export class PostgresStore implements Store {
 
   private withdrawWritten(rows: QueuedResponse[]): void {
     if (this.withheld.size === 0) return
-    for (const r of rows) this.withheld.delete(r)
-    if (this.withheld.size === 0) this.keptBack.withdraw()
+    const written = rows.filter((r) => this.withheld.delete(r))
+    if (written.length > 0) this.keptBack.withdraw(written.map((r) => r.id))
   }
 
   responsesKeptBack(): boolean {
@@ -442,8 +440,8 @@ export class PostgresStore implements Store {
   private writableAsked: Promise<boolean> | null = null
 
   /** See KeptBackIds. */
-  responsesKeptBackAnywhere(): Promise<boolean> {
-    return this.keptBack.anywhere()
+  responsesKeptBackAnywhere(conversation: string): Promise<boolean> {
+    return this.keptBack.conversation(conversation)
   }
 
   /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */
@@ -502,7 +500,7 @@ export class PostgresStore implements Store {
     await withDeadline(written, this.deadlineMs, () => stop.abort()).catch(() =>
       this.onError(new Error(`the database did not take every queued write within ${this.deadlineMs} ms of the stop: request-log rows not written are lost, holds left open are the sweeper's`)),
     )
-    await Promise.all([this.sql.close({ timeout: 0 }), this.recordsSql.close({ timeout: 0 }), this.keptBackSql.close({ timeout: 0 })])
+    await Promise.all([this.sql.close({ timeout: 0 }), this.recordsSql.close({ timeout: 0 }), this.keptBack.close()])
   }
 }
 
