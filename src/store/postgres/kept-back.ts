@@ -16,13 +16,22 @@ const conversationKey = (id: string): number => Bun.hash.crc32(id) | 0
 const asObjid = (key: number): number => key >>> 0
 
 /**
- * In this database: whether a session waits for the lock an insert takes on stored_responses (`waiting`), and the
- * conversations a replica announces (`announced`, their keys' objids).
+ * How long an insert has waited for the lock on stored_responses before it counts as kept back by it: as long as the
+ * lock a conversation lookup of a version before this one may wait for (SHARE, ROWS_LOCK_TIMEOUT_MS at most, then
+ * held for a moment, while replicas of both run during a rolling deploy). No longer: a turn answered during an index
+ * build is with its provider while its ids wait, and a lookup in that time reads the size without it.
+ */
+const WAITING_LONG_MS = ROWS_LOCK_TIMEOUT_MS
+
+/**
+ * In this database: whether an insert has waited WAITING_LONG_MS for the lock an insert takes on stored_responses
+ * (`waiting`), and the conversations a replica announces (`announced`, their keys' objids).
  */
 const KEPT_BACK_ANYWHERE = `SELECT coalesce(bool_or(locktype = 'relation'), false) AS waiting,
     coalesce(string_agg(objid::text, ',') FILTER (WHERE locktype = 'advisory'), '') AS announced
   FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND ((locktype = 'relation' AND relation = 'stored_responses'::regclass AND mode = 'RowExclusiveLock' AND NOT granted)
+  AND ((locktype = 'relation' AND relation = 'stored_responses'::regclass AND mode = 'RowExclusiveLock' AND NOT granted
+      AND waitstart < clock_timestamp() - interval '${WAITING_LONG_MS} milliseconds')
     OR (locktype = 'advisory' AND classid = ${KEPT_BACK_KEY} AND objsubid = 2 AND granted))`
 
 /** Takes, on the announcing session, the keys of `$1` (a JSON array of int4) that it does not hold already. */
@@ -72,8 +81,8 @@ interface State {
  * them within a minute or so, not the kernel's two hours.
  *
  * Before that, while its answer still waits for a lock on the table, the replica's writer is seen waiting for it in
- * pg_locks: a lookup refuses while any insert waits for it. Ordinary writes, the prune's DELETEs, autovacuum, ANALYZE
- * and CREATE INDEX CONCURRENTLY make no insert wait, so none of them counts. A lookup
+ * pg_locks: a lookup refuses while any insert has waited WAITING_LONG_MS for it. Ordinary writes, the prune's DELETEs,
+ * autovacuum, ANALYZE and CREATE INDEX CONCURRENTLY make no insert wait that long, so none of them counts. A lookup
  * that finds its conversation announced and nothing waiting waits for the rows to land, a few milliseconds at a time,
  * ROWS_LOCK_TIMEOUT_MS at most: the turn after a lock reads the growth written as the lock went rather than being
  * refused.
