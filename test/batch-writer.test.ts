@@ -161,3 +161,40 @@ test('rows queued while a batch waits for its table\'s lock join it once the loc
   expect(batches).toEqual([[1, 2, 3]])
   await writer.close(new AbortController().signal)
 })
+
+test('a caller waiting for its rows until a deadline waits through failures other than a lock: answered once a try lands', async () => {
+  let failures = 2
+  const tries: number[][] = []
+  const written: number[][] = []
+  const writer = new BatchWriter<number>(
+    async (rows) => {
+      tries.push([...rows])
+      if (failures-- > 0) throw new Error('Connection closed')
+    },
+    () => {},
+    { retry: true, lingerMs: 1, retryMs: 500, what: 'row', onWritten: (rows) => written.push([...rows]) },
+  )
+  writer.push(1)
+  const started = Date.now()
+  await writer.flushQueued(Date.now() + 2_000)
+  // Tried again a riders' bound apart, not after the writer's pause of 500 ms, nor given up at the first failure.
+  expect(Date.now() - started).toBeLessThan(450)
+  expect({ tries, written }).toEqual({ tries: [[1], [1], [1]], written: [[1]] })
+  expect(writer.keptBackForLock).toBe(false)
+  await writer.close(new AbortController().signal)
+})
+
+test('only a failure `lockedOutBy` names keeps rows back for a lock: a row lock timeout is tried again as any failure', async () => {
+  const writer = new BatchWriter<number>(
+    async () => {
+      throw lockRefusal()
+    },
+    () => {},
+    { retry: true, lingerMs: 1, retryMs: 5_000, waitOutLocksMs: 2_750, what: 'row', lockedOutBy: () => false },
+  )
+  writer.push(1)
+  await expect(writer.flushQueued()).rejects.toThrow('lock timeout')
+  expect(writer.keptBackForLock).toBe(false)
+  expect(writer.unwritten()).toEqual(new Set([1]))
+  await writer.close(AbortSignal.timeout(10))
+})

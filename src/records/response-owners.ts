@@ -38,9 +38,9 @@ const storedResponse = (row: StoredResponseRow): StoredResponse =>
  * chain for good: the lookup is refused 503 database_busy instead, which the client tries again. Another user's id
  * is answered exactly as one not found, lock or not: the answer must not tell whether it exists.
  *
- * A conversation is refused the same way, found or not, while a write of stored ids may be kept back anywhere
+ * A conversation is refused the same way, found or not, while a write of its stored ids may be kept back anywhere
  * (Store.responsesKeptBackAnywhere): its row grows with each turn, and a turn another replica answered may have its
- * growth kept back by a lock (the answer withheld, but paid, and the provider keeps the turn), so the size found may
+ * growth kept back (the answer withheld, but paid, and the provider keeps the turn), so the size found may
  * be short of what the provider reads. That is asked before the row is read, so that a growth committed before the
  * answer is read with the row. A response's or an item's row does not grow (its first write has its worst case), so
  * one found is sound.
@@ -63,7 +63,7 @@ export class ResponseOwners {
   /** The stored id, if `userId` owns it (null: any owner, for the master key). Anyone else is told it does not exist. */
   async find(id: string, kind: StoredKind, userId: string | null): Promise<StoredResponse | null> {
     if (hasNul(id)) return null
-    if (kind === 'conversation' && (await this.store.responsesKeptBackAnywhere())) throw databaseBusy()
+    if (kind === 'conversation' && (await this.store.responsesKeptBackAnywhere(id))) throw databaseBusy()
     const row = await this.store.findResponse(id, kind)
     if (!row || (userId !== null && row.user_id !== userId)) return this.missing()
     return storedResponse(row)

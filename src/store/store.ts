@@ -225,11 +225,11 @@ export interface Store {
    */
   responsesKeptBack(): boolean
   /**
-   * Whether a write of stored ids may be kept back by a lock in this process or any other, so that a conversation's
-   * row may be short of a turn already answered (and paid): asked before a conversation is read. On SQLite, while
-   * another process holds the file's write lock (responsesWritable false).
+   * Whether a write of the conversation's stored ids may be kept back in this process or any other, so that its row
+   * may be short of a turn already answered (and paid): asked before a conversation is read. On SQLite, while another
+   * process holds the file's write lock (responsesWritable false).
    */
-  responsesKeptBackAnywhere(): Promise<boolean>
+  responsesKeptBackAnywhere(conversation: string): Promise<boolean>
   /** Open holds in the database, all processes: count and micro-USD. */
   openReservations(): Promise<{ n: number; amount: number }>
   /** Resolves when the database answers and takes writes; rejects otherwise (DatabaseReadOnly when it answers but takes no writes). */

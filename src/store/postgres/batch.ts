@@ -48,8 +48,6 @@ export const ROWS_LOCK_TIMEOUT_MS = 100
 /** Bounds the lock waits of the rest of the transaction (SET LOCAL lock_timeout, with a parameter: a prepared statement, pipelined like the rest). */
 export const BOUND_LOCK_WAITS = `SELECT set_config('lock_timeout', $1, true)`
 export const BOUND_LOCK_WAITS_PARAMS = [`${ROWS_LOCK_TIMEOUT_MS}ms`]
-/** The same, as a statement of its own (no parameter), for a query of several. */
-export const BOUND_LOCK_WAITS_SET = `SET LOCAL lock_timeout = '${ROWS_LOCK_TIMEOUT_MS}ms'`
 
 /** Postgres gave up waiting for a lock (lock_timeout, SQLSTATE 55P03): the transaction wrote nothing, and sending it again once the lock is gone is right. */
 export const lockTimedOut = (error: unknown): boolean => sqlStateOf(error) === '55P03'
@@ -72,7 +70,8 @@ export const droppedRows = { count: 0 }
  * ledger. Rows a transaction carrying them found refused (`putBack` with the error) are written the same
  * way, on their own, and never handed to `take` again.
  *
- * A batch refused for a lock held elsewhere (lockTimedOut: its statements bound their lock waits) wrote
+ * A batch refused for a lock held elsewhere (lockTimedOut, or what the writer's `lockedOutBy` names: its statements
+ * bound their lock waits) wrote
  * nothing, so it is sent again even by a writer that does not `retry` otherwise, on its own, half a second
  * later and then at doubling intervals until it is written; meanwhile `take` hands nothing over, so that
  * no reservation batch carries rows into the same lock. A writer whose rows other processes read for money
@@ -114,8 +113,13 @@ export class BatchWriter<T> {
       lingerMs?: number
       retryMs?: number
       waitOutLocksMs?: number
-      /** Called when rows kept back from a lock (keptBackForLock) are written. */
-      onWrittenAfterLock?: () => void
+      /**
+       * Which failures are a lock that stops the writes (their rows kept back, keptBackForLock, until a send gets it):
+       * by default any lock wait the database gave up on (lockTimedOut).
+       */
+      lockedOutBy?: (error: unknown) => boolean
+      /** Called with rows once they are written (or dropped for their data). */
+      onWritten?: (rows: T[]) => void
       what: string
       cap?: QueueCap
     },
@@ -123,6 +127,10 @@ export class BatchWriter<T> {
 
   /** While `heldBack` says so, the linger's end sends nothing: another transaction will `take` the rows (and `nudge` when it is done). */
   private heldBack = () => false
+
+  private lockedOut(error: unknown): boolean {
+    return (this.options.lockedOutBy ?? lockTimedOut)(error)
+  }
 
   holdBackWhile(heldBack: () => boolean): void {
     this.heldBack = heldBack
@@ -167,9 +175,7 @@ export class BatchWriter<T> {
       () => {
         this.sending = null
         this.inFlight = []
-        const keptBack = this.lockWaits > 0
         this.lockWaits = 0
-        if (keptBack) this.options.onWrittenAfterLock?.()
         this.options.cap?.written()
         // Rows that came meanwhile go at once, unless another transaction is about to carry them: then the
         // linger's end looks again (and that transaction nudges when it is done).
@@ -180,12 +186,13 @@ export class BatchWriter<T> {
         this.sending = null
         this.inFlight = []
         this.onError(error)
-        if (lockTimedOut(error)) this.lockWaits++
-        if (this.options.retry || lockTimedOut(error)) {
+        const lockedOut = this.lockedOut(error)
+        if (lockedOut) this.lockWaits++
+        if (this.options.retry || lockedOut) {
           if (alone) this.suspect = left.rows.concat(this.suspect)
           else this.queued = left.rows.concat(this.queued)
           this.options.cap?.trim(this.queued)
-          const pause = lockTimedOut(error) && this.options.waitOutLocksMs !== undefined ? 0 : this.retryMs()
+          const pause = lockedOut && this.options.waitOutLocksMs !== undefined ? 0 : this.retryMs()
           if (!this.closed) this.timer = setTimeout(() => void this.send().catch(() => {}), pause)
         } else this.options.cap?.drop(left.rows.length)
         throw error
@@ -220,6 +227,7 @@ export class BatchWriter<T> {
   private async writeBatch(left: { rows: T[] }, lockWaitMs: number): Promise<void> {
     try {
       await this.write(left.rows, lockWaitMs, () => this.joinQueued(left))
+      this.options.onWritten?.(left.rows)
     } catch (error) {
       if (!refusesData(error)) throw error
       this.onError(new Error(`a batch of ${left.rows.length} ${this.options.what}(s) was refused for its data (SQLSTATE ${sqlStateOf(error)}): written one at a time`, { cause: error }))
@@ -252,6 +260,7 @@ export class BatchWriter<T> {
         await this.repairOrDrop(row, error, lockWaitMs)
       }
       left.rows.shift()
+      this.options.onWritten?.([row])
     }
   }
 
@@ -300,12 +309,17 @@ export class BatchWriter<T> {
       this.queued = rows.concat(this.queued)
       this.options.cap?.trim(this.queued)
     }
-    const locked = error !== undefined && lockTimedOut(error)
+    const locked = error !== undefined && this.lockedOut(error)
     if (locked) this.lockWaits = Math.max(this.lockWaits, 1)
     if (this.sending !== null || (this.timer !== null && !locked)) return
     // A linger under way would send them at once, into the same lock.
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = setTimeout(() => void this.send().catch(() => {}), this.retryMs())
+  }
+
+  /** The rows queued, being sent, or kept to be sent again: not written yet. */
+  unwritten(): Set<T> {
+    return new Set(this.queued.concat(this.suspect, this.inFlight))
   }
 
   /** Resolves once everything queued so far is written; rejects when the database refuses it. */
@@ -320,22 +334,26 @@ export class BatchWriter<T> {
    *
    * `until` (unix ms): a lock held on their table is waited out until then rather than for the riders' bound, the
    * sends meanwhile waiting that long for it (`lockWaitMs`) and going again, at once, if another send's bound ran
-   * out; it rejects once that time is near (less than a riders' bound left) with the rows still unwritten. What it
-   * gave up on is sent later, as any rows refused for a lock are.
+   * out. Any other failure (a connection reset, a COMMIT whose answer was lost) is tried again too, a riders' bound
+   * later, for a writer that keeps what it failed to send (`retry`): the caller is answered as soon as a try lands
+   * (one that finds its rows already committed lands too). It rejects once that time is near (less than a riders'
+   * bound left) with the rows still unwritten; what it gave up on is sent later.
    */
   async flushQueued(until?: number): Promise<void> {
-    const mine = this.queued.concat(this.suspect, this.inFlight)
+    const mine = [...this.unwritten()]
     const waiter = until === undefined ? null : { until }
     if (waiter) this.waiters.add(waiter)
     try {
       for (;;) {
-        const pending = new Set(this.queued.concat(this.suspect, this.inFlight))
+        const pending = this.unwritten()
         if (!mine.some((row) => pending.has(row))) return
         if (this.sending === null) void this.send().catch(() => {})
         try {
           await this.current
         } catch (error) {
-          if (until === undefined || !lockTimedOut(error) || Date.now() + ROWS_LOCK_TIMEOUT_MS > until) throw error
+          const lockedOut = this.lockedOut(error)
+          if (until === undefined || !(lockedOut || this.options.retry) || Date.now() + ROWS_LOCK_TIMEOUT_MS > until) throw error
+          if (!lockedOut) await Bun.sleep(Math.min(ROWS_LOCK_TIMEOUT_MS, until - ROWS_LOCK_TIMEOUT_MS - Date.now()))
         }
       }
     } finally {

@@ -1,17 +1,58 @@
-import type { SQL } from 'bun'
+import { SQL } from 'bun'
 import { ROWS_LOCK_TIMEOUT_MS } from './batch'
-
-/** The advisory key a replica holds (shared) while stored ids of an answer it withheld are kept back by a lock. */
-const KEPT_BACK_KEY = 7201402
+import { withQueryDeadlines } from './deadlines'
 
 /**
- * In this database: whether a session waits for the lock an insert takes on stored_responses (`waiting`), and whether
- * a replica holds KEPT_BACK_KEY (`announced`; a single bigint key is classid 0, objid the key, objsubid 1).
+ * The first of the two advisory keys a replica holds (shared) while the growth of a conversation whose answer it
+ * withheld is unwritten; the second is the conversation's (conversationKey). Two int4 keys are classid, objid and
+ * objsubid 2 in pg_locks.
  */
-const KEPT_BACK_ANYWHERE = `SELECT coalesce(bool_or(locktype = 'relation'), false) AS waiting, coalesce(bool_or(locktype = 'advisory'), false) AS announced
+const KEPT_BACK_KEY = 7201402
+
+/** A conversation's own key: the CRC-32 of its id, as an int4 (the same on every replica and version). */
+const conversationKey = (id: string): number => Bun.hash.crc32(id) | 0
+
+/** pg_locks shows an int4 key as an oid, unsigned. */
+const asObjid = (key: number): number => key >>> 0
+
+/**
+ * How long an insert has waited for the lock on stored_responses before it counts as kept back by it: as long as the
+ * lock a conversation lookup of a version before this one may wait for (SHARE, ROWS_LOCK_TIMEOUT_MS at most, then
+ * held for a moment, while replicas of both run during a rolling deploy). No longer: a turn answered during an index
+ * build is with its provider while its ids wait, and a lookup in that time reads the size without it.
+ */
+const WAITING_LONG_MS = ROWS_LOCK_TIMEOUT_MS
+
+/**
+ * In this database: whether an insert has waited WAITING_LONG_MS for the lock an insert takes on stored_responses
+ * (`waiting`), and the conversations a replica announces (`announced`, their keys' objids).
+ */
+const KEPT_BACK_ANYWHERE = `SELECT coalesce(bool_or(locktype = 'relation'), false) AS waiting,
+    coalesce(string_agg(objid::text, ',') FILTER (WHERE locktype = 'advisory'), '') AS announced
   FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND ((locktype = 'relation' AND relation = 'stored_responses'::regclass AND mode = 'RowExclusiveLock' AND NOT granted)
-    OR (locktype = 'advisory' AND classid = 0 AND objid = ${KEPT_BACK_KEY} AND objsubid = 1 AND granted))`
+  AND ((locktype = 'relation' AND relation = 'stored_responses'::regclass AND mode = 'RowExclusiveLock' AND NOT granted
+      AND waitstart < clock_timestamp() - interval '${WAITING_LONG_MS} milliseconds')
+    OR (locktype = 'advisory' AND classid = ${KEPT_BACK_KEY} AND objsubid = 2 AND granted))`
+
+/** Takes, on the announcing session, the keys of `$1` (a JSON array of int4) that it does not hold already. */
+const ANNOUNCE = `SELECT count(pg_advisory_lock_shared(${KEPT_BACK_KEY}, k)) FROM (SELECT json_array_elements_text($1::text::json)::int4 AS k) keys
+  WHERE NOT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND classid = ${KEPT_BACK_KEY}
+    AND objid = (k::int8 & 4294967295)::oid AND objsubid = 2 AND granted)`
+
+/** Lets go of the keys of `$1` (each held once at most: ANNOUNCE; one not held, its session lost, is a warning only). */
+const WITHDRAW = `SELECT count(pg_advisory_unlock_shared(${KEPT_BACK_KEY}, k)) FROM (SELECT json_array_elements_text($1::text::json)::int4 AS k) keys`
+
+/**
+ * How often the announcing session is checked to still hold what it announces, while it announces anything: a
+ * session ended without this process hearing so (a proxy's idle timeout, a failover) let go of its keys.
+ */
+const RECHECK_MS = 1_000
+
+/**
+ * The announcing session's TCP keepalives, on the server's side (seconds): the session of a replica gone from the
+ * network (a partition, a paused VM) ends, and lets go of its keys, within about 25 s rather than the kernel's two hours.
+ */
+const KEEPALIVES = { tcp_keepalives_idle: 10, tcp_keepalives_interval: 5, tcp_keepalives_count: 3 }
 
 /**
  * How long one answer of KEPT_BACK_ANYWHERE serves a replica's conversation lookups. Growth kept back belongs to a
@@ -24,61 +65,118 @@ const POLL_MS = 5
 
 interface State {
   waiting: boolean
-  announced: boolean
+  announced: Set<number>
 }
 
 /**
- * Whether a conversation's stored size may be short of a turn already answered (and paid): a turn whose growth a
- * lock on stored_responses keeps back (an index build, a LOCK TABLE), on any replica.
+ * Whether a conversation's stored size may be short of a turn already answered (and paid): a turn whose growth is
+ * unwritten, on any replica.
  *
- * A replica's kept-back writer sends its rows again at once, each try waiting for the lock (BatchWriter's
- * `waitOutLocksMs`), so while the lock lasts some session is seen waiting for it in pg_locks. Ordinary writes, the
- * prune's DELETEs, autovacuum, ANALYZE and CREATE INDEX CONCURRENTLY make no insert wait, so none of them counts.
- * Between two tries, and between the lock granted as it goes and the rows committed, nothing waits: so a replica
- * that withholds an answer for its ids first holds KEPT_BACK_KEY on a connection of its own (`announce`), until those
- * rows are written (`withdraw`). A lookup that finds it announced and nothing waiting waits for the rows to land,
- * a few milliseconds at a time, ROWS_LOCK_TIMEOUT_MS at most: the turn after a lock reads the growth written as the
- * lock went rather than being refused.
+ * A replica that withholds an answer because its conversation's growth is still unwritten (a lock on stored_responses,
+ * an index build, a LOCK TABLE; or the database failing the write otherwise) first holds a key of that conversation on
+ * a connection of its own (`announce`), until those rows are written (`withdraw`): only that conversation's lookups
+ * are refused, on every replica, and a replica cut off from the database meanwhile holds up no other conversation.
+ * Postgres lets the keys go with the session; the session is watched (its close, and every RECHECK_MS) and takes
+ * them again. Its connection keeps TCP alive (the server's keepalives): a replica gone from the network lets go of
+ * them within a minute or so, not the kernel's two hours.
+ *
+ * Before that, while its answer still waits for a lock on the table, the replica's writer is seen waiting for it in
+ * pg_locks: a lookup refuses while any insert has waited WAITING_LONG_MS for it. Ordinary writes, the prune's DELETEs,
+ * autovacuum, ANALYZE and CREATE INDEX CONCURRENTLY make no insert wait that long, so none of them counts. A lookup
+ * that finds its conversation announced and nothing waiting waits for the rows to land, a few milliseconds at a time,
+ * ROWS_LOCK_TIMEOUT_MS at most: the turn after a lock reads the growth written as the lock went rather than being
+ * refused.
  */
 export class KeptBackIds {
-  private held = false
+  /** The conversations announced, each with how many of its rows withheld are unwritten. */
+  private readonly held = new Map<string, number>()
   /** The announcement's statements, one after the other on its connection. */
   private applied: Promise<void> = Promise.resolve()
   private asked: { at: number; answer: Promise<State> } | null = null
+  private recheck: ReturnType<typeof setInterval> | null = null
+  /** One connection of its own, the session holding the keys (no idle timeout: closing it would let them go). */
+  private readonly connection: SQL
+  /** The same, its queries within the deadline. */
+  private readonly session: SQL
 
   constructor(
-    /** One connection of its own (the session holding the key), its queries within the deadline. */
-    private readonly session: SQL,
+    url: string,
+    deadlineMs: number,
     /** The main pool, for the question. */
     private readonly sql: SQL,
-    /** Whether this process's own rows are kept back. */
-    private readonly keptBackHere: () => boolean,
     private readonly onError: (error: unknown) => void,
-  ) {}
-
-  /** Before an answer is withheld for its ids: resolves once other replicas see it (or announcing failed, reported). */
-  announce(): Promise<void> {
-    if (this.held) return this.applied
-    this.held = true
-    return (this.applied = this.applied.then(() => this.session`SELECT pg_advisory_lock_shared(${KEPT_BACK_KEY})`).then(() => {}, this.onError))
+  ) {
+    let connected = false
+    this.connection = new SQL(url, {
+      max: 1,
+      idleTimeout: 0,
+      connectionTimeout: 5,
+      connection: KEEPALIVES,
+      onconnect: () => (connected = true),
+      // A connection that never opened is tried again by the recheck, not at once, over and over.
+      onclose: () => {
+        if (connected) void this.takeAgain()
+        connected = false
+      },
+    })
+    this.session = withQueryDeadlines(this.connection, deadlineMs)
   }
 
-  /** The rows kept back are written. */
-  withdraw(): void {
-    if (!this.held) return
-    this.held = false
-    this.applied = this.applied.then(() => this.session`SELECT pg_advisory_unlock_shared(${KEPT_BACK_KEY})`).then(() => {}, this.onError)
+  /** Before an answer is withheld for rows of these conversations: resolves once other replicas see it (or announcing failed, reported). */
+  announce(conversations: readonly string[]): Promise<void> {
+    for (const id of conversations) this.held.set(id, (this.held.get(id) ?? 0) + 1)
+    this.recheck ??= setInterval(this.checkHeld, RECHECK_MS).unref()
+    return this.apply(ANNOUNCE, conversations)
   }
 
-  /** Whether growth may be kept back anywhere (see the class); asked before a conversation's row is read. */
-  async anywhere(): Promise<boolean> {
+  /** Rows of these conversations that were withheld are written. */
+  withdraw(conversations: readonly string[]): void {
+    const written: string[] = []
+    for (const id of conversations) {
+      const left = (this.held.get(id) ?? 0) - 1
+      if (left > 0) this.held.set(id, left)
+      else if (this.held.delete(id)) written.push(id)
+    }
+    if (this.held.size === 0 && this.recheck !== null) {
+      clearInterval(this.recheck)
+      this.recheck = null
+    }
+    // Two conversations may share a key (one chance in 2^32): it is let go of with the last of them.
+    const stillHeld = new Set([...this.held.keys()].map(conversationKey))
+    const unheld = written.filter((id) => !stillHeld.has(conversationKey(id)))
+    if (unheld.length > 0) void this.apply(WITHDRAW, unheld)
+  }
+
+  /** takeAgain, unless a check is still under way (a session cut off answers nothing until the deadline). */
+  private readonly checkHeld = () => {
+    if (this.checking) return
+    this.checking = true
+    void this.takeAgain().finally(() => (this.checking = false))
+  }
+
+  private checking = false
+
+  /** The session was lost (or may have been): whatever is still announced is taken again, on its new connection. */
+  takeAgain(): Promise<void> {
+    return this.held.size === 0 ? this.applied : this.apply(ANNOUNCE, [...this.held.keys()])
+  }
+
+  private apply(statement: string, conversations: readonly string[]): Promise<void> {
+    const keys = JSON.stringify([...new Set(conversations.map(conversationKey))])
+    return (this.applied = this.applied.then(() => this.session.unsafe(statement, [keys])).then(() => {}, this.onError))
+  }
+
+  /** Whether the conversation's growth may be kept back anywhere (see the class); asked before its row is read. */
+  async conversation(id: string): Promise<boolean> {
+    if (this.held.has(id)) return true
+    const key = asObjid(conversationKey(id))
     const since = Date.now()
     for (;;) {
-      if (this.keptBackHere()) return true
       const { waiting, announced } = await this.now()
-      if (waiting || !announced) return waiting
+      if (waiting || !announced.has(key)) return waiting
       if (Date.now() - since >= ROWS_LOCK_TIMEOUT_MS) return true
       await Bun.sleep(POLL_MS)
+      if (this.held.has(id)) return true
     }
   }
 
@@ -88,12 +186,23 @@ export class KeptBackIds {
    */
   private now(): Promise<State> {
     if (this.asked && Date.now() - this.asked.at < FRESH_MS) return this.asked.answer
-    const answer = this.sql.unsafe(KEPT_BACK_ANYWHERE).then(([row]) => ({ waiting: Boolean(row.waiting), announced: Boolean(row.announced) }))
+    const answer = this.sql.unsafe(KEPT_BACK_ANYWHERE).then(([row]) => ({
+      waiting: Boolean(row.waiting),
+      announced: new Set(String(row.announced).split(',').filter(Boolean).map(Number)),
+    }))
     const asked = (this.asked = { at: Date.now(), answer })
     const forget = () => {
       if (this.asked === asked) this.asked = null
     }
-    answer.then((state) => state.announced && !state.waiting && forget(), forget)
+    answer.then((state) => state.announced.size > 0 && !state.waiting && forget(), forget)
     return answer
+  }
+
+  /** Lets go of everything: the session ends. */
+  close(): Promise<void> {
+    this.held.clear()
+    if (this.recheck !== null) clearInterval(this.recheck)
+    this.recheck = null
+    return this.connection.close({ timeout: 0 })
   }
 }

@@ -19,7 +19,7 @@ import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
 import { KeptBackIds } from './kept-back'
-import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, BOUND_LOCK_WAITS_SET, lockTimedOut, ROWS_LOCK_TIMEOUT_MS } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, ROWS_LOCK_TIMEOUT_MS } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
@@ -116,8 +116,7 @@ export class PostgresStore implements Store {
     readonly sql: SQL,
     /** The records queries' pool (RECORDS_POOL), whose statements Postgres ends at the deadline. */
     private readonly recordsSql: SQL,
-    /** One connection, the session that announces this replica's stored ids kept back (KeptBackIds). */
-    private readonly keptBackSql: SQL,
+    url: string,
     private readonly onError: (error: unknown) => void,
     private readonly deadlineMs: number,
     caps: QueueCapSizes,
@@ -143,15 +142,17 @@ export class PostgresStore implements Store {
       what: 'refusal count',
       cap: this.caps.logRows,
     })
-    // Kept back by a lock, stored ids wait it out themselves: another replica reads them to size its holds (a
-    // conversation's growth), must find them as soon as the lock goes, and sees them waiting until it does.
+    // Kept back by a lock on their table, stored ids wait it out themselves: another replica reads them to size its
+    // holds (a conversation's growth), must find them as soon as the lock goes, and sees them waiting until it does.
+    // A row's wait for another writer's row is not such a lock: it is tried again, as any other failure.
     this.responses = new BatchWriter((rows, lockWaitMs, joinQueued) => this.writeResponses(rows, lockWaitMs, joinQueued), onError, {
       retry: true,
       what: 'stored response id',
       waitOutLocksMs: Math.max(ROWS_LOCK_TIMEOUT_MS, deadlineMs - AFTER_LOCK_MS),
-      onWrittenAfterLock: () => this.keptBack.withdraw(),
+      lockedOutBy: (error) => error instanceof TableLockTimedOut,
+      onWritten: (rows) => this.withdrawWritten(rows),
     })
-    this.keptBack = new KeptBackIds(withQueryDeadlines(keptBackSql, deadlineMs), bounded, () => this.responses.keptBackForLock, onError)
+    this.keptBack = new KeptBackIds(url, deadlineMs, bounded, onError)
   }
 
   /**
@@ -188,9 +189,7 @@ export class PostgresStore implements Store {
     // No connection until the first records query. A query given up on at the deadline is ended by Postgres
     // then too (statement_timeout), rather than keeping its connection until it is answered.
     const recordsSql = new SQL(url, { max: RECORDS_POOL, idleTimeout: 30, connectionTimeout: 5, connection: { statement_timeout: deadlineMs } })
-    // No idle timeout: closing it would let go of what it announces.
-    const keptBackSql = new SQL(url, { max: 1, idleTimeout: 0, connectionTimeout: 5 })
-    return new PostgresStore(sql, recordsSql, keptBackSql, onError, deadlineMs, caps)
+    return new PostgresStore(sql, recordsSql, url, onError, deadlineMs, caps)
   }
 
   /**
@@ -349,6 +348,7 @@ export class PostgresStore implements Store {
    * Its lock waits bounded, as the request log's (writeBoundingLockWaits), for the same reason; but while an answer
    * waits for its ids (`flushResponses`), the table's own lock (an index build's SHARE stops inserts) is waited for
    * as long as `lockWaitMs`, and first, before any user's row is locked, so that the wait holds up no reservation.
+   * Its rows go in id order (inIdOrder), so that two replicas' batches of the same conversations never deadlock.
    *
    * Once the table's lock is had after a wait, the rows queued meanwhile join the batch (BatchWriter.joinQueued): an
    * index build ended, no other replica reads some of them written and the rest neither written nor waiting.
@@ -362,14 +362,16 @@ export class PostgresStore implements Store {
   private async writeResponses(rows: QueuedResponse[], lockWaitMs: number, joinQueued: () => void) {
     let commitSent = false
     await this.bounded.begin(async (tx) => {
-      // One round trip either way (a whole number of milliseconds, no parameter: the simple protocol takes several statements).
-      if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS) {
-        await tx.unsafe(`SET LOCAL lock_timeout = '${Math.floor(lockWaitMs)}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE; ${BOUND_LOCK_WAITS_SET}`)
-        joinQueued()
-      } else await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
+      // The table's lock first, on its own (a whole number of milliseconds, no parameter: the simple protocol takes
+      // several statements), so that a refusal is known to be the table's (TableLockTimedOut). The rows then wait as
+      // long: what holds them is another writer's transaction, which ends.
+      await tx.unsafe(`SET LOCAL lock_timeout = '${Math.floor(lockWaitMs)}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE`).catch((error) => {
+        throw lockTimedOut(error) ? new TableLockTimedOut(error) : error
+      })
+      if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS) joinQueued()
       // Their users' rows in id order, before the inserts take them one by one (lock-order.ts).
       await shareUsers(tx, rows.filter((r) => !r.forget).map((r) => r.user_id))
-      for (const r of rows) {
+      for (const r of inIdOrder(rows)) {
         if (r.forget)
           await tx`DELETE FROM stored_responses WHERE id = ${r.id} OR (kind = 'item' AND expires_with = ${r.id})`
         else if (r.grow_by !== undefined)
@@ -410,13 +412,27 @@ export class PostgresStore implements Store {
    * transaction up and leave it holding its connection.
    */
   async flushResponses(): Promise<void> {
+    const mine = this.responses.unwritten()
     try {
       await this.responses.flushQueued(Date.now() + this.deadlineMs - AFTER_LOCK_MS)
     } catch (error) {
-      // The answer is withheld: until its ids land, every replica's conversation lookups know they may (KeptBackIds).
-      if (this.responses.keptBackForLock) await this.keptBack.announce()
+      // The answer is withheld, whatever kept its ids: until they land, every replica's lookups of its conversations
+      // know their size may be short (KeptBackIds).
+      const left = this.responses.unwritten()
+      const withheld = [...mine].filter((r) => r.kind === 'conversation' && left.has(r) && !this.withheld.has(r))
+      for (const r of withheld) this.withheld.add(r)
+      await this.keptBack.announce(withheld.map((r) => r.id))
       throw error
     }
+  }
+
+  /** The conversations' rows withheld answers waited for and that are not written yet (see flushResponses). */
+  private readonly withheld = new Set<QueuedResponse>()
+
+  private withdrawWritten(rows: QueuedResponse[]): void {
+    if (this.withheld.size === 0) return
+    const written = rows.filter((r) => this.withheld.delete(r))
+    if (written.length > 0) this.keptBack.withdraw(written.map((r) => r.id))
   }
 
   responsesKeptBack(): boolean {
@@ -441,8 +457,8 @@ export class PostgresStore implements Store {
   private writableAsked: Promise<boolean> | null = null
 
   /** See KeptBackIds. */
-  responsesKeptBackAnywhere(): Promise<boolean> {
-    return this.keptBack.anywhere()
+  responsesKeptBackAnywhere(conversation: string): Promise<boolean> {
+    return this.keptBack.conversation(conversation)
   }
 
   /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */
@@ -501,7 +517,7 @@ export class PostgresStore implements Store {
     await withDeadline(written, this.deadlineMs, () => stop.abort()).catch(() =>
       this.onError(new Error(`the database did not take every queued write within ${this.deadlineMs} ms of the stop: request-log rows not written are lost, holds left open are the sweeper's`)),
     )
-    await Promise.all([this.sql.close({ timeout: 0 }), this.recordsSql.close({ timeout: 0 }), this.keptBackSql.close({ timeout: 0 })])
+    await Promise.all([this.sql.close({ timeout: 0 }), this.recordsSql.close({ timeout: 0 }), this.keptBack.close()])
   }
 }
 
@@ -519,6 +535,29 @@ interface QueueCapSizes {
  */
 const writeBoundingLockWaits = (sql: SQL, insert: string, rows: unknown[]) =>
   sql.begin((tx) => Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(insert, [JSON.stringify(rows)])]))
+
+/**
+ * A stored-id write refused the lock its table's inserts take (lock_timeout): something holds the table (an index
+ * build, a LOCK TABLE), and its rows are kept back until that goes (BatchWriter's `lockedOutBy`). A row of it waiting
+ * for another writer's is not this.
+ */
+class TableLockTimedOut extends Error {
+  readonly errno = '55P03'
+  constructor(cause: unknown) {
+    super('the lock on stored_responses was not granted within the write\'s lock timeout', { cause })
+  }
+}
+
+/**
+ * Upserts in the order of their ids, the same on every replica: two batches writing the same conversations (two turns
+ * of one at once on two replicas) then wait for each other's row one way, never each for the other's, until one's
+ * lock timeout. A stable sort: rows of one id keep their order; forgets go last, in theirs, after the items they
+ * delete with their response.
+ */
+const inIdOrder = (rows: QueuedResponse[]): QueuedResponse[] => {
+  const recorded = rows.filter((r) => !r.forget).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return recorded.concat(rows.filter((r) => r.forget))
+}
 
 /**
  * A growth of a batch that may have committed, made no growth, in place (the writer keeps the rows it sends

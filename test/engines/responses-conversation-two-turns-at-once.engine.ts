@@ -1,0 +1,78 @@
+/**
+ * Two turns of one conversation at once on two replicas (parallel agents sharing a conversation, two tabs), for many
+ * users, nothing holding stored_responses but the gateway itself. README: under ordinary load no turn is refused; 503
+ * database_busy is for a lock that stops the stored ids' writes.
+ *
+ * Each replica's batch upserted its conversation rows in the order they were queued, each row waiting 100 ms at most:
+ * replica A's batch [conv_X, conv_Y] and replica B's [conv_Y, conv_X] waited for each other until one gave up (55P03),
+ * which counted as rows kept back by a lock on the table, and every conversation lookup on that replica, of every user,
+ * was refused until the rows were sent again (330–425 of 1,600 turns). Now the rows go in id order and wait as long as
+ * the table's lock does, and only a refusal of the table's lock keeps rows back.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { spawnGateway, type SpawnedGateway } from '../support/gateway'
+import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
+import { startPostgres, type TestPostgres } from './support/postgres'
+
+let pg: TestPostgres
+let upstream: ScriptedUpstream
+const replicas: SpawnedGateway[] = []
+let sql: InstanceType<typeof Bun.SQL>
+
+beforeAll(async () => {
+  pg = await startPostgres()
+  upstream = startScriptedUpstream()
+  let n = 0
+  upstream.answer(async ({ body }) => {
+    const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
+    const id = `resp_${++n}`
+    const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
+    return Response.json({
+      id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
+      conversation: { id: conversation },
+      usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 0 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 31 },
+    })
+  })
+  const url = await pg.database('redteam_gc_same_conv_burst')
+  const config = {
+    providers: { plain: { type: 'openai', base_url: `${upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },
+    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 } },
+  }
+  for (let i = 0; i < 3; i++) replicas.push(await spawnGateway({ config, env: { TOLLGATE_DATABASE_URL: url } }))
+  sql = new Bun.SQL(url)
+}, 90_000)
+
+afterAll(async () => {
+  await Promise.all(replicas.map((r) => r.stop()))
+  await sql?.close()
+  await upstream?.stop()
+  await pg?.destroy()
+})
+
+const post = (url: string, secret: string, body: unknown) =>
+  fetch(`${url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+test('200 users, each taking 2 turns of one conversation at once on two replicas, 4 rounds: no turn refused 503', async () => {
+  const USERS = 200
+  const ROUNDS = 4
+  const users = await Promise.all(Array.from({ length: USERS }, async (_, u) => {
+    const { secret } = await replicas[0]!.userWithKey({ id: `same-conv-${u}`, max_budget: 10 })
+    for (const r of replicas) expect((await fetch(`${r.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200)
+    return secret
+  }))
+  const statuses: Record<string, number> = {}
+  const codes: Record<string, number> = {}
+  const count = async (r: Response) => {
+    const body: any = await r.json()
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1
+    if (r.status !== 200) codes[body.error?.code ?? '?'] = (codes[body.error?.code ?? '?'] ?? 0) + 1
+  }
+  await Promise.all(users.map(async (secret, u) => {
+    const first = await post(replicas[u % 3]!.url, secret, { model: 'plain:m', input: `start conv_same_${u}`, max_output_tokens: 16 })
+    await first.arrayBuffer()
+  }))
+  for (let t = 0; t < ROUNDS; t++)
+    await Promise.all(users.flatMap((secret, u) => [0, 1].map(async (k) =>
+      count(await post(replicas[(u + t + k) % 3]!.url, secret, { model: 'plain:m', input: `turn ${t}.${k}`, conversation: `conv_same_${u}`, max_output_tokens: 16 })))))
+  expect({ statuses, codes }).toEqual({ statuses: { 200: USERS * ROUNDS * 2 }, codes: {} })
+}, 120_000)

@@ -1,0 +1,81 @@
+/**
+ * Conversation turns during a rolling deploy: a version before fix-fz (8511a4a) and this one on one Postgres,
+ * nothing else holding stored_responses.
+ *
+ * The older replica's conversation lookup takes `LOCK TABLE stored_responses IN SHARE MODE` (100 ms at most), which
+ * makes the stored-id inserts under way wait, many times a second under load. This version refused every conversation
+ * turn while any insert waited for the table's lock at all, and, its own writer refused for that lock past 100 ms,
+ * every conversation on the replica: the ordinary turns fix-fz promised to serve (README: "none of them refuses a turn,
+ * whatever the load"). Only the new replica's answers are counted: the older one's own refusals are the bug fix-fz
+ * fixed.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { spawnGateway, type SpawnedGateway } from '../support/gateway'
+import { spawnOld, type OldGateway } from '../support/old-build'
+import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
+import { startPostgres, type TestPostgres } from './support/postgres'
+
+const OLD = '8511a4a'
+let pg: TestPostgres
+let upstream: ScriptedUpstream
+let fresh: SpawnedGateway
+let old: OldGateway
+
+beforeAll(async () => {
+  pg = await startPostgres()
+  upstream = startScriptedUpstream()
+  let n = 0
+  upstream.answer(async ({ body }) => {
+    const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
+    const id = `resp_${++n}`
+    const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
+    return Response.json({
+      id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
+      conversation: { id: conversation },
+      usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 0 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 31 },
+    })
+  })
+  const url = await pg.database('redteam_gc_rolling_burst')
+  const config = {
+    providers: { plain: { type: 'openai', base_url: `${upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },
+    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 } },
+  }
+  old = await spawnOld(OLD, { dbPath: '/nonexistent-unused.db', env: { TOLLGATE_DATABASE_URL: url, BUN_CONFIG_MAX_HTTP_REQUESTS: '2080' }, config })
+  fresh = await spawnGateway({ config, env: { TOLLGATE_DATABASE_URL: url, BUN_CONFIG_MAX_HTTP_REQUESTS: '2080' } })
+}, 120_000)
+
+afterAll(async () => {
+  await Promise.all([fresh?.stop(), old?.stop()])
+  await upstream?.stop()
+  await pg?.destroy()
+})
+
+const post = (url: string, secret: string, body: unknown) =>
+  fetch(`${url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+test('240 users taking 8 conversation turns each, alternating an old and an upgraded replica: the upgraded one refuses none', async () => {
+  const USERS = 240
+  const TURNS = 8
+  const users = await Promise.all(Array.from({ length: USERS }, async (_, u) => {
+    const { secret } = await fresh.userWithKey({ id: `roll-${u}`, max_budget: 10 })
+    for (const url of [fresh.url, old.url]) expect((await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200)
+    return secret
+  }))
+  const onFresh: Record<string, number> = {}
+  const firsts: Record<string, number> = {}
+  await Promise.all(users.map(async (secret, u) => {
+    const first = await post(fresh.url, secret, { model: 'plain:m', input: `start conv_roll_${u}`, max_output_tokens: 16 })
+    await first.arrayBuffer()
+    firsts[first.status] = (firsts[first.status] ?? 0) + 1
+    for (let t = 1; t <= TURNS; t++) {
+      const isFresh = (u + t) % 2 === 0
+      const r = await post(isFresh ? fresh.url : old.url, secret, { model: 'plain:m', input: `turn ${t}`, conversation: `conv_roll_${u}`, max_output_tokens: 16 })
+      const body: any = await r.json()
+      if (!isFresh) continue
+      const key = r.status === 200 ? '200' : `${r.status} ${body.error?.code ?? '?'}`
+      onFresh[key] = (onFresh[key] ?? 0) + 1
+    }
+  }))
+  expect(firsts).toEqual({ '200': USERS })
+  expect(onFresh).toEqual({ '200': (USERS * TURNS) / 2 })
+}, 180_000)
