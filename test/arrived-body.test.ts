@@ -43,3 +43,15 @@ test('a read that waits the quiet gap ends the look there: nothing more had arri
   expect({ bytes: arrived.chunks.reduce((n, c) => n + c.byteLength, 0), done: arrived.done }).toEqual({ bytes: 20, done: false })
   expect(performance.now() - started).toBeLessThan(1_000)
 })
+
+test('a read that fails (the call aborted) ends the look with what was read before it', async () => {
+  let next = 0
+  const reader = {
+    readMany() {
+      if (next++ === 0) return { value: [bytes(10), bytes(10)], done: false as const, size: 0 }
+      return Promise.reject(new DOMException('client', 'AbortError'))
+    },
+  }
+  const arrived = await readArrived(reader, { withinMs: 1_000, maxBytes: 100 })
+  expect({ bytes: arrived.chunks.reduce((n, c) => n + c.byteLength, 0), done: arrived.done }).toEqual({ bytes: 20, done: false })
+})

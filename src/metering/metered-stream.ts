@@ -149,7 +149,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   // provider-call slot would last the whole call's timeout (600 s), every other user's paid calls refused once such
   // streams took every slot.
   const clientWait = watchForStalledWait(o.idleTimeoutMs, () => o.signal.abortUnread())
-  // Under way, a cut reads the provider's body, and ends the stream: a pull waits for it.
+  // Under way, a cut reads the provider's body, and ends the stream: a pull waits for it, and so does the client's
+  // cancel (what was read is paid, and the stream ends as the client's cut).
   let cutting: Promise<void> | null = null
   // Under way, the client's cut reads what has arrived, for no one: its cancel waits for it.
   let leaving: Promise<void> | null = null
@@ -157,8 +158,9 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   let cancelled = false
 
   // The client can leave before this stream is read or cancelled: its request's signal then aborts the
-  // upstream read, and the failed read is the client's doing, not the provider's.
-  const clientLeft = () => o.signal.reason() === 'client'
+  // upstream read, and the failed read is the client's doing, not the provider's. During a cut's look at what has
+  // arrived, its leaving waits for the look (`deferCuts`).
+  const clientLeft = () => o.signal.clientLeft()
 
   let controller!: ReadableStreamDefaultController<Uint8Array>
   // A cut (the whole call's timeout, the gateway's stop, a client let go) can come while no read waits. The
@@ -334,9 +336,11 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     try {
       const arrived = await readArrived(reader, { withinMs: arrivedWithinMs(why, o.idleTimeoutMs), maxBytes: ARRIVED_MAX_BYTES })
       if (ended) return
-      handRest()
       const read = passOnRead(arrived.chunks, arrived.done)
       if (!(await writtenOrEnded(read))) return
+      // The client left during the look: what it read is counted, and the stream ends as the client's cut.
+      if (clientLeft()) return endAsLeft(abort)
+      handRest()
       if (arrived.done || read.malformed || parser.overflowed) return void deliver(read, arrived.done)
       abort()
       reader.cancel().catch(() => {})
@@ -353,26 +357,31 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
    * rest of the answer, its usage with it (a fast provider, a slow client: as in `endWithArrived`): it is read through
    * the meter before the abort would discard it, handed to no one, and the stream is paid by that usage (SPEC §6: usage
    * if known), or else by what was generated so far, read by the client or not. Its row says `aborted` either way.
-   * The client's signal can come before its stream's cancel, a read of it waiting: that read gets the stream's end.
    */
   const endLeft = async (abort: () => void) => {
     reading = true
     try {
       const arrived = await readArrived(reader, { withinMs: ARRIVED_AT_LEAVE_WITHIN_MS, maxBytes: ARRIVED_MAX_BYTES, quietMs: LEFT_QUIET_MS })
       if (!ended) passOnRead(arrived.chunks, arrived.done)
-    } catch {
-      // A read that failed leaves the facts as they were.
     } finally {
       reading = false
-      abort()
-      reader.cancel().catch(() => {})
-      if (!ended) {
-        finish('cancelled')
-        if (!cancelled) {
-          controller.enqueue(encoder.encode(meter.errorEvent('failed')))
-          controller.close()
-        }
-      }
+      endAsLeft(abort)
+    }
+  }
+
+  /**
+   * Ends a stream whose client went away, once what had arrived went through the meter: the call is cut, and the
+   * stream is paid by the facts so far (`cancelled`). Its row says `aborted`. The client's signal can come before its
+   * stream's cancel, a read of it waiting: that read gets the stream's end.
+   */
+  const endAsLeft = (abort: () => void) => {
+    abort()
+    reader.cancel().catch(() => {})
+    if (ended) return
+    finish('cancelled')
+    if (!cancelled) {
+      controller.enqueue(encoder.encode(meter.errorEvent('failed')))
+      controller.close()
     }
   }
 
@@ -408,6 +417,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
         cancelled = true
         o.signal.abortClient()
         if (leaving) return leaving
+        if (cutting && !ended) return cutting
         reader.cancel().catch(() => {})
         finish('cancelled')
       },

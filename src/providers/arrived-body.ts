@@ -23,7 +23,9 @@ export interface ArrivedBounds {
  * body on whatever its reader takes, so one whose provider has finished is all in memory, and comes at once (tens of
  * megabytes in a fraction of a second); a provider still at work makes the look last `withinMs` (or until a read has
  * waited `quietMs`), or until it has sent `maxBytes` more, and what it read is no whole answer (`done` false). A read
- * still waiting then, or chunks left past the bound, are left to the reader's cancel, which its caller owes.
+ * still waiting then, or chunks left past the bound, are left to the reader's cancel, which its caller owes. A read that
+ * fails (the call aborted, the provider's connection broken) ends the look too: what was read before it had arrived,
+ * and is returned all the same, no whole answer.
  */
 export async function readArrived(reader: ManyReader, { withinMs, maxBytes, quietMs }: ArrivedBounds): Promise<Arrived> {
   const chunks: Uint8Array[] = []
@@ -47,6 +49,8 @@ export async function readArrived(reader: ManyReader, { withinMs, maxBytes, quie
       }
       if (read.done) return { chunks, done: true }
     }
+  } catch {
+    return { chunks, done: false }
   } finally {
     clearTimeout(timer)
   }

@@ -494,6 +494,8 @@ export interface UpstreamSignal {
   signal: AbortSignal
   /** Why it was aborted, once it was. */
   reason(): CutReason | null
+  /** Our client went away: the call aborted for it, or to be once the deferred cut under way has read (`deferCuts`). */
+  clientLeft(): boolean
   /** Aborts as an idle stream. */
   abortIdle(): void
   /** Aborts because our client went away. */
@@ -504,8 +506,8 @@ export interface UpstreamSignal {
    * Has the first cut (the timeout, the client's, the idle and unread cuts, the stop) call `first` instead of aborting
    * the call: the abort discards what has arrived of the provider's body unread (Bun's fetch errors the body at once),
    * which `first` may read before it makes the abort it is given. Until it does, `reason` stays null and later cuts
-   * are left to it, but for the client leaving during another's: that one aborts at once (the client's stream ends
-   * by its own cancel). Returns what takes `first` back.
+   * are left to it. The client leaving meanwhile waits for it too, or what `first` has read would be discarded unpaid:
+   * `clientLeft` says so at once, and the abort `first` makes is then the client's. Returns what takes `first` back.
    */
   deferCuts(first: (why: CutReason, abort: () => void) => void): () => void
   dispose(): void
@@ -520,6 +522,7 @@ export function upstreamSignal(timeoutMs: number, client?: AbortSignal, stopping
   let why: CutReason | null = null
   let deferTo: ((why: CutReason, abort: () => void) => void) | null = null
   let deferred: CutReason | null = null
+  let leftDuringDeferred = false
   const abortNow = (reason: CutReason) => {
     if (why) return
     why = reason
@@ -527,9 +530,9 @@ export function upstreamSignal(timeoutMs: number, client?: AbortSignal, stopping
   }
   const abort = (reason: CutReason) => {
     if (!deferTo) return abortNow(reason)
-    if (deferred) return reason === 'client' && deferred !== 'client' ? abortNow(reason) : undefined
+    if (deferred) return void (leftDuringDeferred ||= reason === 'client' && !why)
     deferred = reason
-    deferTo(reason, () => abortNow(reason))
+    deferTo(reason, () => abortNow(leftDuringDeferred ? 'client' : reason))
   }
   const timer = setTimeout(() => abort('timeout'), timeoutMs)
   const onClientAbort = () => abort('client')
@@ -540,6 +543,7 @@ export function upstreamSignal(timeoutMs: number, client?: AbortSignal, stopping
   return {
     signal: controller.signal,
     reason: () => why,
+    clientLeft: () => why === 'client' || leftDuringDeferred,
     abortIdle: () => abort('idle'),
     abortClient: () => abort('client'),
     abortUnread: () => abort('unread'),
