@@ -36,8 +36,9 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
      WHERE alert_id = ?2 AND webhook = ?3 AND status = 'pending' AND attempts = ?4 AND next_attempt_at = ?5`,
   )
   const count = db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM alert_deliveries WHERE status = ?')
+  // The unary + as in the prune: through alert_deliveries_due (status, …) SQLite would walk every failed delivery.
   const redeliver = db.prepare<unknown, [number, string]>(
-    `UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE alert_id = ? AND status = 'failed'`,
+    `UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE alert_id = ? AND +status = 'failed'`,
   )
   const exists = db.prepare<{ id: string }, [string]>('SELECT id FROM alerts WHERE id = ?')
   // The keys as one JSON array: one statement, whatever their number.
