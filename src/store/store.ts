@@ -297,7 +297,10 @@ export interface AlertRows {
    * (`dedupeUntil`), with their deliveries; in batches, until `stopped`. Returns how many alerts went.
    */
   prune(cutoff: number, stopped: () => boolean): Promise<number>
-  /** Users with a budget whose spend is at least `basisPoints` / 10000 of it: the first `limit` by id past `after` ('' for the start). */
+  /**
+   * Users with a budget whose spend is at least `basisPoints` / 10000 of it: the first `limit` by id past `after` ('' for
+   * the start), looked for a window of ids at a time (foundByIdWindows). Likewise rolledUsersOver and keysOver.
+   */
   usersOver(basisPoints: number, after: string, limit: number): Promise<UserSpend[]>
   /**
    * Users with a `period` budget whose row a hold, settlement or new budget has rolled from the period that ended
