@@ -175,8 +175,10 @@ export interface Store {
    * Deletes the user, and its keys with it (foreign key cascade), unless it has a request in flight
    * (userWithoutHolds), judged with every hold committed before it in sight: a reservation locks the user's
    * row, and is waited for. Returns whether it was deleted (false: a request in flight, or no such user).
-   * Its stored ids go first, MAINTENANCE_BATCH at a time (deleteInBatches), when it has none in flight then:
-   * an agent's kept conversation items can be millions, and a cascade over them one statement of seconds.
+   * Its stored ids go first, then its keys (with their console sessions), MAINTENANCE_BATCH at a time
+   * (deleteInBatches), when it has none in flight then: an agent's kept conversation items can be millions, an app
+   * minting a key per customer as many keys, and a cascade over them one statement of seconds. A request begun
+   * meanwhile keeps the user (false), without the keys deleted so far.
    */
   deleteUser(id: string): Promise<boolean>
   /**
