@@ -43,6 +43,7 @@ const SQLITE: Shipped = [
     ['0020_usage_user_key_id_index', 1796381053232, 'abf6ab4f11853a6c5e7c9809bd81b53c4dffa76d4b0d9bfbe971b50f763c3178'],
     ['0021_alert_deliveries_due_by_webhook', 1796381173929, '09b417c8681d3295651fcde577c86ef951fd9218bbbd692af8aa10583223d9a4'],
     ['0022_price_template_overhead_tokens', 1796400000000, 'f2cefcc8baa87f4482b1cb1d936c2636241e1d5fd7bea54d3046fd7338adb7d6'],
+    ['0023_alert_check_and_key_list_indexes', 1796400001000, 'd436dd357ca2291a2d0aed1f81fe4b06ae3420af9c6967fa275d9acb9e9a63f7'],
     ['0024_user_key_budget_set_at', 1796400002000, 'add55c295034a236f636dd2fb6fda6e8de2753e21c4c36fd3212e7658a2edf72'],
 ]
 
@@ -69,6 +70,7 @@ const POSTGRES: Shipped = [
     ['0019_usage_user_key_id_index', 1796381054196, '14eca6f5000248f1ebef6c450325fc34770ab98e947ccb9d7da240627b5d9ea3'],
     ['0020_alert_deliveries_due_by_webhook', 1796381174929, 'f14d822918035ecda7404a0ca666e0b886612b19cf70a7e9a082101a857ecd52'],
     ['0021_price_template_overhead_tokens', 1796400000500, '7cbb096a31850f2af764c51a697f085bac14eabece1d4ed744fa827dedf40449'],
+    ['0022_alert_check_and_key_list_indexes', 1796400001500, '4e898e72f4d430dd8c920c9183dfec49cd4f6f9373e444f2fac7a028a19d3060'],
     ['0023_user_key_budget_set_at', 1796400002500, '3fffef4fe5320c6e70b792c37199413eefb2a932667d0849a5d78d98c73749d0'],
 ]
 

@@ -6,32 +6,38 @@ import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 import { EXPIRING_STORED_IDS } from './expiring-stored-ids'
 
-export const users = sqliteTable('users', {
-  id: text('id').primaryKey(),
-  alias: text('alias'),
-  maxBudget: integer('max_budget'),
-  budgetPeriod: text('budget_period', { enum: ['daily', 'weekly', 'monthly'] }),
-  spend: integer('spend').notNull().default(0),
-  reserved: integer('reserved').notNull().default(0),
-  periodStart: integer('period_start').notNull(),
-  /**
-   * The period a roll (a hold or settlement in a new period, or a new budget) ended, as it ended: its start, spend
-   * and budget, for the budget alerts (src/alerts/watch.ts). Null until the first roll, and after a change of
-   * period kind; the budget also for a roll before it was kept (an upgrade), and for a user without one.
-   */
-  lastPeriodStart: integer('last_period_start'),
-  lastPeriodSpend: integer('last_period_spend'),
-  lastPeriodBudget: integer('last_period_budget'),
-  /**
-   * When the budget was last set to another amount (src/store/budget-set.ts), and the ended period's as it ended:
-   * the alerts' dedupe keys name it. Null for a budget as the user was created with (or set before this was kept).
-   */
-  budgetSetAt: integer('budget_set_at'),
-  lastPeriodBudgetSetAt: integer('last_period_budget_set_at'),
-  blocked: integer('blocked', { mode: 'boolean' }).notNull().default(false),
-  createdAt: integer('created_at').notNull(),
-  updatedAt: integer('updated_at').notNull(),
-})
+export const users = sqliteTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    alias: text('alias'),
+    maxBudget: integer('max_budget'),
+    budgetPeriod: text('budget_period', { enum: ['daily', 'weekly', 'monthly'] }),
+    spend: integer('spend').notNull().default(0),
+    reserved: integer('reserved').notNull().default(0),
+    periodStart: integer('period_start').notNull(),
+    /**
+     * The period a roll (a hold or settlement in a new period, or a new budget) ended, as it ended: its start, spend
+     * and budget, for the budget alerts (src/alerts/watch.ts). Null until the first roll, and after a change of
+     * period kind; the budget also for a roll before it was kept (an upgrade), and for a user without one.
+     */
+    lastPeriodStart: integer('last_period_start'),
+    lastPeriodSpend: integer('last_period_spend'),
+    lastPeriodBudget: integer('last_period_budget'),
+    /**
+     * When the budget was last set to another amount (src/store/budget-set.ts), and the ended period's as it ended:
+     * the alerts' dedupe keys name it. Null for a budget as the user was created with (or set before this was kept).
+     */
+    budgetSetAt: integer('budget_set_at'),
+    lastPeriodBudgetSetAt: integer('last_period_budget_set_at'),
+    blocked: integer('blocked', { mode: 'boolean' }).notNull().default(false),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  // The users whose row has rolled to a period's start, by id: those the alert check judges an ended period of
+  // (AlertRows.rolledUsersOver), found without walking every user.
+  (t) => [index('users_period').on(t.budgetPeriod, t.periodStart, t.id)],
+)
 
 export const apiKeys = sqliteTable(
   'api_keys',
@@ -58,7 +64,13 @@ export const apiKeys = sqliteTable(
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [uniqueIndex('api_keys_hash').on(t.keyHash), index('api_keys_user').on(t.userId)],
+  // user_id, id: a user's keys in the order they are listed (GET /v1/keys?user_id=), read off the index rather than
+  // sorted; expiring: the alert check's keys about to expire, among the few live keys with an expiry.
+  (t) => [
+    uniqueIndex('api_keys_hash').on(t.keyHash),
+    index('api_keys_user_id').on(t.userId, t.id),
+    index('api_keys_expiring').on(t.expiresAt).where(sql.raw('revoked_at IS NULL AND expires_at IS NOT NULL')),
+  ],
 )
 
 /** Price history: the row in force for a model is its newest one created at or before the request. */

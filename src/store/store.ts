@@ -175,8 +175,10 @@ export interface Store {
    * Deletes the user, and its keys with it (foreign key cascade), unless it has a request in flight
    * (userWithoutHolds), judged with every hold committed before it in sight: a reservation locks the user's
    * row, and is waited for. Returns whether it was deleted (false: a request in flight, or no such user).
-   * Its stored ids go first, MAINTENANCE_BATCH at a time (deleteInBatches), when it has none in flight then:
-   * an agent's kept conversation items can be millions, and a cascade over them one statement of seconds.
+   * Its stored ids go first, then its keys (with their console sessions), MAINTENANCE_BATCH at a time
+   * (deleteInBatches), when it has none in flight then: an agent's kept conversation items can be millions, an app
+   * minting a key per customer as many keys, and a cascade over them one statement of seconds. A request begun
+   * meanwhile keeps the user (false), without the keys deleted so far.
    */
   deleteUser(id: string): Promise<boolean>
   /**
@@ -297,7 +299,10 @@ export interface AlertRows {
    * (`dedupeUntil`), with their deliveries; in batches, until `stopped`. Returns how many alerts went.
    */
   prune(cutoff: number, stopped: () => boolean): Promise<number>
-  /** Users with a budget whose spend is at least `basisPoints` / 10000 of it: the first `limit` by id past `after` ('' for the start). */
+  /**
+   * Users with a budget whose spend is at least `basisPoints` / 10000 of it: the first `limit` by id past `after` ('' for
+   * the start), looked for a window of ids at a time (foundByIdWindows). Likewise rolledUsersOver and keysOver.
+   */
   usersOver(basisPoints: number, after: string, limit: number): Promise<UserSpend[]>
   /**
    * Users with a `period` budget whose row a hold, settlement or new budget has rolled from the period that ended

@@ -7,6 +7,7 @@ import { currentPeriod, periodStart, shownPeriodStart } from '../../budget/perio
 import { budgetLeft } from '../../budget/remaining'
 import type { users } from '../../db/schema'
 import { conflict, GatewayError, notFound } from '../../http/errors'
+import { switchIdleTimeoutOff } from '../../http/idle-timeout'
 import type { Services } from '../../services'
 import { forgettingChange } from '../../store/late-write'
 import { pageQuery, toPage } from './pagination'
@@ -166,11 +167,13 @@ export const userRoutes = (services: Services) => {
     )
     .delete(
       '/v1/users/:id',
-      async ({ params }) => {
+      async ({ params, request, server }) => {
+        // A user with a million keys takes longer than the idle timeout to delete, a batch at a time.
+        switchIdleTimeoutOff(request, server)
         const inFlight = conflict('This user has requests in flight; try again when they finish.')
         const row = await find(params.id)
         if (row.reserved > 0) throw inFlight
-        // Its keys go with it (foreign key cascade); usage and log rows keep the id as history. Every process
+        // Its keys go with it (a batch at a time); usage and log rows keep the id as history. Every process
         // forgets them whether the delete was answered or not (forgettingChange).
         const deleted = await forgettingChange(() => store.deleteUser(params.id), () => keys.invalidateUser(params.id))
         if (!deleted) {

@@ -2,12 +2,13 @@ import type { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
+import { ALL_FOUND, foundByIdWindows, ID_WINDOW } from '../id-windows'
 import type { AlertRows, ExpiringKey, KeySpend, OutboxEntry, UserSpend } from '../store'
 import * as tables from './schema'
 
 const n = (v: unknown) => Number(v)
-/** A bigint time that may be null (a budget never set again since its row was created). */
 const setAt = (v: unknown) => (v === null ? null : Number(v))
+const userSpend = (r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), budget_set_at: setAt(r.budget_set_at), spend: n(r.spend), period_start: n(r.period_start) })
 
 // As SQLite's (AlertRows.prune): their deliveries go with them (ON DELETE CASCADE).
 const PRUNE_ALERTS = `DELETE FROM alerts WHERE id IN
@@ -22,6 +23,10 @@ const PRUNE_ALERTS = `DELETE FROM alerts WHERE id IN
  */
 export function postgresAlertRows(sql: SQL): AlertRows {
   const db = drizzle({ client: sql, schema: tables })
+  const usersWindow = async (after: string): Promise<string | null> =>
+    (await sql`SELECT max(id) AS id FROM (SELECT id FROM users WHERE id > ${after} ORDER BY id LIMIT ${ID_WINDOW}) w`)[0].id
+  const keysWindow = async (after: string): Promise<string | null> =>
+    (await sql`SELECT max(id) AS id FROM (SELECT id FROM api_keys WHERE id > ${after} ORDER BY id LIMIT ${ID_WINDOW}) w`)[0].id
   return {
     async insertAll(entries) {
       const keys = JSON.stringify(entries.map((e) => e.alert.dedupeKey))
@@ -76,29 +81,52 @@ export function postgresAlertRows(sql: SQL): AlertRows {
     exists: async (alertId) => (await sql`SELECT 1 FROM alerts WHERE id = ${alertId}`).length > 0,
     // Each batch a statement of its own, as the request log's prune (PostgresStore.pruneRequestLog).
     prune: (cutoff, stopped) => deleteInBatches(async () => (await sql.unsafe(PRUNE_ALERTS, [cutoff])).count, stopped),
-    // Compared in numeric (here and below): in bigint, max_budget * basis points overflows for a budget the API accepts (at 100 %, past $922M).
-    usersOver: async (bp, after, limit) =>
-      (
-        await sql`
-          SELECT id, max_budget, budget_set_at, spend, budget_period, period_start FROM users
-          WHERE id > ${after} AND max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp} ORDER BY id LIMIT ${limit}`
-      ).map(
-        (r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), budget_set_at: setAt(r.budget_set_at), spend: n(r.spend), period_start: n(r.period_start) }),
+    // Each over a window of ids (foundByIdWindows), as SQLite's: no index answers spend against a share of the budget,
+    // and one statement would walk the whole table. Compared in numeric: in bigint, max_budget * basis points
+    // overflows for a budget the API accepts (at 100 %, past $922M).
+    usersOver: (bp, after, limit) =>
+      foundByIdWindows(
+        usersWindow,
+        async (from, to, most) =>
+          (
+            await sql`
+              SELECT id, max_budget, budget_set_at, spend, budget_period, period_start FROM users
+              WHERE id > ${from} AND id <= ${to} AND max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp} ORDER BY id LIMIT ${most}`
+          ).map(userSpend),
+        after,
+        limit,
       ),
-    rolledUsersOver: async (period, start, end, bp) =>
-      (
-        await sql`
-          SELECT id, last_period_budget AS max_budget, last_period_budget_set_at AS budget_set_at, last_period_spend AS spend, budget_period,
-                 last_period_start AS period_start FROM users
-          WHERE budget_period = ${period} AND period_start = ${end} AND last_period_start >= ${start} AND last_period_budget > 0
-            AND last_period_spend::numeric * 10000 >= last_period_budget::numeric * ${bp}`
-      ).map((r: any): UserSpend => ({ ...r, max_budget: n(r.max_budget), budget_set_at: setAt(r.budget_set_at), spend: n(r.spend), period_start: n(r.period_start) })),
-    keysOver: async (bp, after, limit) =>
-      (
-        await sql`
-          SELECT id, user_id, name, max_budget, budget_set_at, spend FROM api_keys
-          WHERE id > ${after} AND revoked_at IS NULL AND max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp} ORDER BY id LIMIT ${limit}`
-      ).map((r: any): KeySpend => ({ ...r, max_budget: n(r.max_budget), budget_set_at: setAt(r.budget_set_at), spend: n(r.spend) })),
+    // Through users_period: the users rolled to `end` only.
+    rolledUsersOver: (period, start, end, bp) =>
+      foundByIdWindows(
+        async (after) =>
+          (
+            await sql`SELECT max(id) AS id FROM (SELECT id FROM users WHERE budget_period = ${period} AND period_start = ${end} AND id > ${after} ORDER BY id LIMIT ${ID_WINDOW}) w`
+          )[0].id,
+        async (from, to) =>
+          (
+            await sql`
+              SELECT id, last_period_budget AS max_budget, last_period_budget_set_at AS budget_set_at, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
+              WHERE id > ${from} AND id <= ${to} AND budget_period = ${period} AND period_start = ${end} AND last_period_start >= ${start}
+                AND last_period_budget > 0 AND last_period_spend::numeric * 10000 >= last_period_budget::numeric * ${bp}`
+          ).map(userSpend),
+        '',
+        ALL_FOUND,
+      ),
+    keysOver: (bp, after, limit) =>
+      foundByIdWindows(
+        keysWindow,
+        async (from, to, most) =>
+          (
+            await sql`
+              SELECT id, user_id, name, max_budget, budget_set_at, spend FROM api_keys
+              WHERE id > ${from} AND id <= ${to} AND revoked_at IS NULL AND max_budget > 0 AND spend::numeric * 10000 >= max_budget::numeric * ${bp}
+              ORDER BY id LIMIT ${most}`
+          ).map((r: any): KeySpend => ({ ...r, max_budget: n(r.max_budget), budget_set_at: setAt(r.budget_set_at), spend: n(r.spend) })),
+        after,
+        limit,
+      ),
+    // Through api_keys_expiring: the live keys with an expiry.
     expiringKeys: async (from, to) =>
       (await sql`SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ${from} AND expires_at <= ${to}`).map(
         (r: any): ExpiringKey => ({ ...r, expires_at: n(r.expires_at) }),

@@ -11,23 +11,29 @@ import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
 const micros = (name: string) => bigint(name, { mode: 'number' })
 const millis = (name: string) => bigint(name, { mode: 'number' })
 
-export const users = pgTable('users', {
-  id: text('id').primaryKey(),
-  alias: text('alias'),
-  maxBudget: micros('max_budget'),
-  budgetPeriod: text('budget_period', { enum: ['daily', 'weekly', 'monthly'] }),
-  spend: micros('spend').notNull().default(0),
-  reserved: micros('reserved').notNull().default(0),
-  periodStart: millis('period_start').notNull(),
-  lastPeriodStart: millis('last_period_start'),
-  lastPeriodSpend: micros('last_period_spend'),
-  lastPeriodBudget: micros('last_period_budget'),
-  budgetSetAt: millis('budget_set_at'),
-  lastPeriodBudgetSetAt: millis('last_period_budget_set_at'),
-  blocked: boolean('blocked').notNull().default(false),
-  createdAt: millis('created_at').notNull(),
-  updatedAt: millis('updated_at').notNull(),
-})
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    alias: text('alias'),
+    maxBudget: micros('max_budget'),
+    budgetPeriod: text('budget_period', { enum: ['daily', 'weekly', 'monthly'] }),
+    spend: micros('spend').notNull().default(0),
+    reserved: micros('reserved').notNull().default(0),
+    periodStart: millis('period_start').notNull(),
+    lastPeriodStart: millis('last_period_start'),
+    lastPeriodSpend: micros('last_period_spend'),
+    lastPeriodBudget: micros('last_period_budget'),
+    budgetSetAt: millis('budget_set_at'),
+    lastPeriodBudgetSetAt: millis('last_period_budget_set_at'),
+    blocked: boolean('blocked').notNull().default(false),
+    createdAt: millis('created_at').notNull(),
+    updatedAt: millis('updated_at').notNull(),
+  },
+  // The users whose row has rolled to a period's start, by id: those the alert check judges an ended period of
+  // (AlertRows.rolledUsersOver), found without walking every user.
+  (t) => [index('users_period').on(t.budgetPeriod, t.periodStart, t.id)],
+)
 
 export const apiKeys = pgTable(
   'api_keys',
@@ -50,7 +56,13 @@ export const apiKeys = pgTable(
     createdAt: millis('created_at').notNull(),
     updatedAt: millis('updated_at').notNull(),
   },
-  (t) => [uniqueIndex('api_keys_hash').on(t.keyHash), index('api_keys_user').on(t.userId)],
+  // user_id, id: a user's keys in the order they are listed (GET /v1/keys?user_id=), read off the index rather than
+  // sorted; expiring: the alert check's keys about to expire, among the few live keys with an expiry.
+  (t) => [
+    uniqueIndex('api_keys_hash').on(t.keyHash),
+    index('api_keys_user_id').on(t.userId, t.id),
+    index('api_keys_expiring').on(t.expiresAt).where(sql.raw('revoked_at IS NULL AND expires_at IS NOT NULL')),
+  ],
 )
 
 export const prices = pgTable(

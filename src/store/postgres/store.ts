@@ -83,6 +83,10 @@ const PRUNE_STORED = `DELETE FROM stored_responses WHERE id IN
 const DELETE_STORED_OF = `DELETE FROM stored_responses WHERE id IN
   (SELECT id FROM stored_responses WHERE user_id = $1 LIMIT ${MAINTENANCE_BATCH})`
 
+// Each key's console sessions go with it (ON DELETE CASCADE).
+const DELETE_KEYS_OF = `DELETE FROM api_keys WHERE id IN
+  (SELECT id FROM api_keys WHERE user_id = $1 LIMIT ${MAINTENANCE_BATCH})`
+
 /**
  * The store for several replicas: one Postgres database (TOLLGATE_DATABASE_URL), through Bun's built-in
  * client (Bun.SQL). Its committed migrations (drizzle-pg/) are applied at startup. The ledger's
@@ -296,6 +300,9 @@ export class PostgresStore implements Store {
     const deletable = await pgDb.select({ id: tables.users.id }).from(tables.users).where(userWithoutHolds(tables, id))
     if (deletable.length === 0) return false
     await deleteInBatches(async () => (await this.bounded.unsafe(DELETE_STORED_OF, [id])).count, () => false)
+    // Then its keys, a batch a statement: one cascade over a million keys would run for seconds, past the deadline.
+    // A batch that deadlocks with a transaction locking the same keys runs again.
+    await deleteInBatches(() => retryingConflicts(async () => (await this.bounded.unsafe(DELETE_KEYS_OF, [id])).count), () => false)
     // Its cascade locks the user's keys after the user's row: a transaction that locks them in the other order
     // deadlocks with it, Postgres undoes one of the two, and this runs again.
     return retryingConflicts(() => pgDb.transaction(async (tx) => {

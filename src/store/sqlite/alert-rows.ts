@@ -1,6 +1,7 @@
 import type { Database } from 'bun:sqlite'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import type { WriteQueue } from '../../db/write-queue'
+import { ALL_FOUND, foundByIdWindows, ID_WINDOW } from '../id-windows'
 import type { AlertRows, DueDelivery, ExpiringKey, KeySpend, OutboxEntry, UserSpend } from '../store'
 
 /**
@@ -36,8 +37,9 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
      WHERE alert_id = ?2 AND webhook = ?3 AND status = 'pending' AND attempts = ?4 AND next_attempt_at = ?5`,
   )
   const count = db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM alert_deliveries WHERE status = ?')
+  // The unary + as in the prune: through alert_deliveries_due (status, …) SQLite would walk every failed delivery.
   const redeliver = db.prepare<unknown, [number, string]>(
-    `UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE alert_id = ? AND status = 'failed'`,
+    `UPDATE alert_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE alert_id = ? AND +status = 'failed'`,
   )
   const exists = db.prepare<{ id: string }, [string]>('SELECT id FROM alerts WHERE id = ?')
   // The keys as one JSON array: one statement, whatever their number.
@@ -52,21 +54,36 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
           AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.alert_id = a.id AND +d.status = 'pending')
         ORDER BY a.created_at LIMIT ${MAINTENANCE_BATCH})`,
   )
-  const usersOver = db.prepare<UserSpend, [number, string, number]>(
-    'SELECT id, max_budget, budget_set_at, spend, budget_period, period_start FROM users WHERE id > ?2 AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?3',
+  // Each over a window of ids (foundByIdWindows): no index answers spend against a share of the budget.
+  const usersWindowEnd = db.prepare<{ id: string | null }, [string]>(
+    `SELECT max(id) AS id FROM (SELECT id FROM users WHERE id > ? ORDER BY id LIMIT ${ID_WINDOW})`,
   )
-  const rolledUsersOver = db.prepare<UserSpend, [string, number, number, number]>(
-    `SELECT id, last_period_budget AS max_budget, last_period_budget_set_at AS budget_set_at, last_period_spend AS spend, budget_period,
-            last_period_start AS period_start FROM users
-     WHERE budget_period = ?1 AND period_start = ?3 AND last_period_start >= ?2 AND last_period_budget > 0
+  const usersOver = db.prepare<UserSpend, [number, string, string, number]>(
+    `SELECT id, max_budget, budget_set_at, spend, budget_period, period_start FROM users
+     WHERE id > ?2 AND id <= ?3 AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?4`,
+  )
+  // Through users_period: the users rolled to `end` only.
+  const rolledWindowEnd = db.prepare<{ id: string | null }, [string, number, string]>(
+    `SELECT max(id) AS id FROM (SELECT id FROM users WHERE budget_period = ? AND period_start = ? AND id > ? ORDER BY id LIMIT ${ID_WINDOW})`,
+  )
+  const rolledUsersOver = db.prepare<UserSpend, [string, number, number, number, string, string]>(
+    `SELECT id, last_period_budget AS max_budget, last_period_budget_set_at AS budget_set_at, last_period_spend AS spend, budget_period, last_period_start AS period_start FROM users
+     WHERE id > ?5 AND id <= ?6 AND budget_period = ?1 AND period_start = ?3 AND last_period_start >= ?2 AND last_period_budget > 0
        AND last_period_spend * 10000 >= last_period_budget * ?4`,
   )
-  const keysOver = db.prepare<KeySpend, [number, string, number]>(
-    'SELECT id, user_id, name, max_budget, budget_set_at, spend FROM api_keys WHERE id > ?2 AND revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?3',
+  const keysWindowEnd = db.prepare<{ id: string | null }, [string]>(
+    `SELECT max(id) AS id FROM (SELECT id FROM api_keys WHERE id > ? ORDER BY id LIMIT ${ID_WINDOW})`,
   )
+  const keysOver = db.prepare<KeySpend, [number, string, string, number]>(
+    `SELECT id, user_id, name, max_budget, budget_set_at, spend FROM api_keys
+     WHERE id > ?2 AND id <= ?3 AND revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?4`,
+  )
+  // Through api_keys_expiring: the live keys with an expiry.
   const expiring = db.prepare<ExpiringKey, [number, number]>(
     'SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ?',
   )
+  const usersWindow = async (after: string) => usersWindowEnd.get(after)!.id
+  const keysWindow = async (after: string) => keysWindowEnd.get(after)!.id
 
   return {
     async insertAll(entries) {
@@ -90,9 +107,15 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
     redeliver: (alertId, now) => writes.waitingForLock(() => redeliver.run(now, alertId).changes),
     exists: async (alertId) => exists.get(alertId) !== null,
     prune: (cutoff, stopped) => deleteInBatches(() => writes.waitingForLock(() => prune.run(cutoff).changes), stopped),
-    usersOver: async (bp, after, limit) => usersOver.all(bp, after, limit),
-    rolledUsersOver: async (period, start, end, bp) => rolledUsersOver.all(period, start, end, bp),
-    keysOver: async (bp, after, limit) => keysOver.all(bp, after, limit),
+    usersOver: (bp, after, limit) => foundByIdWindows(usersWindow, async (from, to, most) => usersOver.all(bp, from, to, most), after, limit),
+    rolledUsersOver: (period, start, end, bp) =>
+      foundByIdWindows(
+        async (after) => rolledWindowEnd.get(period, end, after)!.id,
+        async (from, to) => rolledUsersOver.all(period, start, end, bp, from, to),
+        '',
+        ALL_FOUND,
+      ),
+    keysOver: (bp, after, limit) => foundByIdWindows(keysWindow, async (from, to, most) => keysOver.all(bp, from, to, most), after, limit),
     expiringKeys: async (from, to) => expiring.all(from, to),
   }
 }

@@ -48,6 +48,7 @@ export class SqliteStore implements Store {
   private readonly removeResponse: Statement<unknown, [string, string]>
   private readonly pruneResponses: Statement<unknown, [number]>
   private readonly deleteStoredOf: Statement<unknown, [string]>
+  private readonly deleteKeysOf: Statement<unknown, [string]>
   private readonly reservations: Statement<{ n: number; amount: number }, []>
 
   constructor(readonly db: Db, onError: (error: unknown) => void = console.error, options: { maxQueuedLogRows?: number } = {}) {
@@ -110,6 +111,10 @@ export class SqliteStore implements Store {
     )
     this.deleteStoredOf = client.prepare(
       `DELETE FROM stored_responses WHERE rowid IN (SELECT rowid FROM stored_responses WHERE user_id = ? LIMIT ${MAINTENANCE_BATCH})`,
+    )
+    // Each key's console sessions go with it (ON DELETE CASCADE, by console_sessions_key).
+    this.deleteKeysOf = client.prepare(
+      `DELETE FROM api_keys WHERE rowid IN (SELECT rowid FROM api_keys WHERE user_id = ? LIMIT ${MAINTENANCE_BATCH})`,
     )
     this.reservations = client.prepare('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
   }
@@ -206,6 +211,7 @@ export class SqliteStore implements Store {
   async deleteUser(id: string): Promise<boolean> {
     if (!this.db.select({ id: tables.users.id }).from(tables.users).where(userWithoutHolds(tables, id)).get()) return false
     await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteStoredOf.run(id).changes), () => false)
+    await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteKeysOf.run(id).changes), () => false)
     // One statement under the write lock, which every hold is written under: none committed can be missed.
     const deleted = await this.write((db) => db.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id }))
     return deleted.length > 0
