@@ -8,14 +8,16 @@
  */
 import { Database } from 'bun:sqlite'
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { MASTER_KEY, startTestGateway, type TestGateway } from './support/gateway'
+import { MASTER_KEY, spawnGateway, type SpawnedGateway } from './support/gateway'
 import { worstHoldDuring } from './support/request-thread-hold'
 
-const KEYS = 1_000_000
-let gw: TestGateway
+// Enough for the one-statement cascade to hold the thread for seconds (some 4 s here), few enough for CI.
+const KEYS = 300_000
+let gw: SpawnedGateway
 
 beforeAll(async () => {
-  gw = await startTestGateway({})
+  // A process of its own: the probes measure the gateway's request thread alone, not this test's client as well.
+  gw = await spawnGateway({})
   const db = new Database(gw.dbPath)
   db.exec('PRAGMA busy_timeout = 10000')
   const now = Date.now()
@@ -36,9 +38,9 @@ afterAll(async () => {
   await gw?.stop()
 })
 
-test('deleting a user with a million keys does not hold the request thread for seconds', async () => {
+test('deleting a user with 300,000 keys does not hold the request thread for seconds', async () => {
   const deleted = fetch(`${gw.url}/v1/users/platform`, { method: 'DELETE', headers: { authorization: `Bearer ${MASTER_KEY}` } }).then((r) => r.status)
-  const worst = await worstHoldDuring(gw.url, deleted)
+  const worst = await worstHoldDuring(gw.url, deleted, gw.proc.pid)
   console.log(`${worst}`)
   expect([200, 204]).toContain(await deleted)
   const db = new Database(gw.dbPath, { readonly: true })

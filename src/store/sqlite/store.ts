@@ -2,7 +2,7 @@ import type { Statement } from 'bun:sqlite'
 import { and, eq, isNull, sql } from 'drizzle-orm'
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
-import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
+import { deleteInBatches, KEY_DELETE_BATCH, MAINTENANCE_BATCH } from '../../db/maintenance'
 import { onReadOnlyFilesystem } from '../../db/read-only'
 import { WriteQueue } from '../../db/write-queue'
 import { isBusy } from '../../db/busy'
@@ -114,7 +114,7 @@ export class SqliteStore implements Store {
     )
     // Each key's console sessions go with it (ON DELETE CASCADE, by console_sessions_key).
     this.deleteKeysOf = client.prepare(
-      `DELETE FROM api_keys WHERE rowid IN (SELECT rowid FROM api_keys WHERE user_id = ? LIMIT ${MAINTENANCE_BATCH})`,
+      `DELETE FROM api_keys WHERE rowid IN (SELECT rowid FROM api_keys WHERE user_id = ? LIMIT ${KEY_DELETE_BATCH})`,
     )
     this.reservations = client.prepare('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
   }
@@ -211,7 +211,7 @@ export class SqliteStore implements Store {
   async deleteUser(id: string): Promise<boolean> {
     if (!this.db.select({ id: tables.users.id }).from(tables.users).where(userWithoutHolds(tables, id)).get()) return false
     await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteStoredOf.run(id).changes), () => false)
-    await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteKeysOf.run(id).changes), () => false)
+    await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteKeysOf.run(id).changes), () => false, KEY_DELETE_BATCH)
     // One statement under the write lock, which every hold is written under: none committed can be missed.
     const deleted = await this.write((db) => db.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id }))
     return deleted.length > 0
