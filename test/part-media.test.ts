@@ -66,6 +66,15 @@ test('a link in file_data is a file by reference, named video by its path', () =
   expect(partIsTimedMedia(file({ file_data: 'https://example.com/report.pdf' }))).toBe(false)
 })
 
+test('file_data is inline only as a data URL or base64: any other spelling of a link is a file by reference', () => {
+  for (const link of ['https:/example.com/x.pdf', 'https:example.com/x.pdf', 'https:\\\\example.com\\x.pdf', '\u0001https://example.com/x.pdf', '//example.com/x.pdf', 'HTTP://example.com/x.pdf'])
+    expect(partMayBeAudio(file({ file_data: link })), link).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: 'https:/cdn.example.com/talk.mp4' }))).toBe(true)
+  const base64 = Buffer.alloc(3000, 7).toString('base64')
+  for (const data of [base64, base64.replace(/(.{76})/g, '$1\r\n'), `data:text/plain;base64,${base64}`, `${base64.slice(0, 400)}:`, ' \n'])
+    expect(partMayBeAudio(file({ file_data: data })), JSON.stringify(data.slice(0, 20))).toBe(false)
+})
+
 test('the first bytes are read past line breaks and other characters a decoder skips', () => {
   const mp4 = b64('\0\0\0\x18ftypisom')
   expect(partIsTimedMedia(file({ file_data: `data:;base64,${'\r\n'.repeat(8)}${mp4}` }))).toBe(true)

@@ -26,14 +26,34 @@ export function partFile(part: Record<string, unknown>): Record<string, unknown>
 }
 
 /**
- * A file's `file_data` when it is data (bare base64 or a data URL), not a link: OpenRouter takes "direct URLs or
- * base64-encoded data URLs" there (`file_data: 'https://bitcoin.org/bitcoin.pdf'`), and a link is a file by reference.
+ * A file's `file_data` when it is data (a data URL, or base64), not a link: OpenRouter takes "direct URLs or
+ * base64-encoded data URLs" there (`file_data: 'https://bitcoin.org/bitcoin.pdf'`), and a link is a file by
+ * reference. Anything else is taken for a link, however it is spelled: URL parsers read `https:/host/x.pdf`,
+ * `https:host/x.pdf`, `https:\\host\x.pdf` and a leading control character as `https://host/x.pdf`, and no decoder
+ * reads any of them as data.
  */
 export function inlineFileData(file: Record<string, unknown>): string | null {
   const data = file.file_data
-  return typeof data === 'string' && data !== '' && !isLink(data) ? data : null
+  return typeof data === 'string' && data !== '' && (isDataUrl(data) || isBase64(data)) ? data : null
 }
-const isLink = (data: string) => /^\s*(https?|gs):\/\//i.test(data)
+
+/** Up to 256 characters of base64's alphabet (URL-safe and padding too), whitespace between them aside. */
+const BASE64_HEAD = /(?:\s*[A-Za-z0-9+/=_-]){0,256}/y
+const NOT_SPACE = /\S/g
+
+/**
+ * Whether data is base64: characters of its alphabet and whitespace, as far as its first 256 such characters (or
+ * its end). A link shows itself before that, by its scheme's `:` (a scheme of 256 characters is fetched by no one),
+ * and reading no further keeps a part of megabytes from being walked whole on every look at it.
+ */
+function isBase64(data: string): boolean {
+  BASE64_HEAD.lastIndex = 0
+  BASE64_HEAD.test(data)
+  NOT_SPACE.lastIndex = BASE64_HEAD.lastIndex
+  const next = NOT_SPACE.exec(data)
+  // Past the head, only whitespace, or the head stopped at its bound on a character of the alphabet.
+  return next === null || /[A-Za-z0-9+/=_-]/.test(next[0])
+}
 
 /**
  * The image a chat `image_url` part (`image_url: {url, format}`, or the URL alone) or a Responses `input_image` part
