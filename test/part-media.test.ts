@@ -79,6 +79,7 @@ test('the first bytes are read past line breaks and other characters a decoder s
   const mp4 = b64('\0\0\0\x18ftypisom')
   expect(partIsTimedMedia(file({ file_data: `data:;base64,${'\r\n'.repeat(8)}${mp4}` }))).toBe(true)
   expect(partIsTimedMedia(image(`data:;base64,${mp4.replace(/(.{2})/g, '$1 \t')}`))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: `data:;base64,${'*'.repeat(100_000)}${mp4.replace(/(.)/g, '$1*')}` }))).toBe(true)
 })
 
 test('a declared type other than application/octet-stream wins over the first bytes', () => {

@@ -105,20 +105,28 @@ const namesAudio = (label: unknown): boolean => typeof label === 'string' && (AU
 
 const ascii = (bytes: Buffer, at: number, text: string) => bytes.toString('latin1', at, at + text.length) === text
 
-const isBase64Character = (code: number) =>
-  (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 43 || code === 47 || code === 45 || code === 95
 const BASE64_RUN = /^[A-Za-z0-9+/=_-]*$/
+const BASE64_CHARACTER = /[A-Za-z0-9+/_-]/g
+const NOT_BASE64_CHARACTER = /[^A-Za-z0-9+/_-]/
 
 /**
  * The first bytes of base64: its first `characters` characters of the alphabet, decoded. Decoders skip line breaks
  * and other characters outside it (Go's, Python's, Node's), so a provider still finds a video behind `\r\n` after a
- * data URL's comma; they are passed over here too.
+ * data URL's comma; they are passed over here too, each run of them in one native search, however long.
  */
 export function decodedHead(base64: string, characters: number): Buffer {
   const start = base64.slice(0, characters)
   if (BASE64_RUN.test(start)) return Buffer.from(start, 'base64')
   let head = ''
-  for (let i = 0; i < base64.length && head.length < characters; i++) if (isBase64Character(base64.charCodeAt(i))) head += base64[i]
+  for (let at = 0; head.length < characters; ) {
+    BASE64_CHARACTER.lastIndex = at
+    if (!BASE64_CHARACTER.test(base64)) break
+    const from = BASE64_CHARACTER.lastIndex - 1
+    const run = base64.slice(from, from + characters - head.length)
+    const end = run.search(NOT_BASE64_CHARACTER)
+    head += end === -1 ? run : run.slice(0, end)
+    at = from + (end === -1 ? run.length : end)
+  }
   return Buffer.from(head, 'base64')
 }
 
