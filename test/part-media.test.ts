@@ -109,3 +109,12 @@ test('ISO-BMFF images (HEIC, HEIF, AVIF) are not video, untyped too', () => {
     expect(partIsTimedMedia(file({ file_data: b64(`\0\0\0\x18ftyp${brand}`) }))).toBe(false)
   expect(partIsTimedMedia(file({ file_data: b64('\0\0\0\x18ftypqt  ') }))).toBe(true)
 })
+
+test('an ISO-BMFF file of an image major brand is video when any compatible brand is a video brand', () => {
+  const box = (brands: string) => b64(`${String.fromCharCode(0, 0, 0, 12 + brands.length)}ftyp${brands.slice(0, 4)}\0\0\0\0${brands.slice(4)}`)
+  for (const brands of ['mif1isommp42', 'avifmif1miafiso6', 'heicmif1heicavc1', 'heicmif1qt  ', 'mif1M4V ', 'avif3gp5'])
+    expect(partIsTimedMedia(file({ file_data: box(brands) })), brands).toBe(true)
+  for (const brands of ['heicmif1heic', 'avifavifmif1miafMA1B', 'mif1mif1MiHEmiafMiHBheic'])
+    expect(partIsTimedMedia(file({ file_data: box(brands) })), brands).toBe(false)
+  expect(isAudioPart(file({ file_data: box('M4A M4A mp42isom') }))).toBe(true)
+})

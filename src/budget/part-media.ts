@@ -109,6 +109,9 @@ const BASE64_RUN = /^[A-Za-z0-9+/=_-]*$/
 const BASE64_CHARACTER = /[A-Za-z0-9+/_-]/g
 const NOT_BASE64_CHARACTER = /[^A-Za-z0-9+/_-]/
 
+/** How many characters of base64 hold `bytes` bytes. */
+const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4
+
 /**
  * The first bytes of base64: its first `characters` characters of the alphabet, decoded. Decoders skip line breaks
  * and other characters outside it (Go's, Python's, Node's), so a provider still finds a video behind `\r\n` after a
@@ -132,6 +135,26 @@ export function decodedHead(base64: string, characters: number): Buffer {
 
 /** ISO-BMFF brands of still images and image sequences (HEIF, HEIC, AVIF): an `ftyp` box, as an MP4 has, but no video. */
 const IMAGE_BRANDS: ReadonlySet<string> = new Set(['heic', 'heix', 'mif1', 'msf1', 'avif', 'avis'])
+/** ISO-BMFF brands of files with video: MP4 (`mp41`, `mp42`…), the ISO base brands, H.264, QuickTime, M4V, 3GPP, DASH. */
+const VIDEO_BRAND = /^(mp4|iso[m2-9]|avc1|qt {2}|M4V|3g|dash|mmp4|MSNV|f4v )/
+/** The most of an `ftyp` box read for its brands: as much as a sniffer reads of a file (Go's, WHATWG's: 512 bytes). */
+const FTYP_BOUND = 512
+
+/**
+ * What an ISO-BMFF file (an `ftyp` box at byte 4) holds, by the brands of its `ftyp` box: `audio` for an M4A, no
+ * media for an image (HEIC, AVIF) only when none of its brands, major or compatible, is a video brand, `timed` for
+ * anything else. The major brand is only a label: Go's `DetectContentType` (which the one-api family types untyped
+ * data with) calls a file `video/mp4` when any brand starts `mp4`, and ffmpeg reads what the boxes hold.
+ */
+function isoMediaKind(base64: string, size: number): 'audio' | 'timed' | null {
+  const box = decodedHead(base64, base64Length(size >= 16 && size <= FTYP_BOUND ? size : FTYP_BOUND))
+  const major = box.toString('latin1', 8, 12)
+  if (major === 'M4A ') return 'audio'
+  if (!IMAGE_BRANDS.has(major)) return 'timed'
+  // The compatible brands, past the minor version at byte 12.
+  for (let at = 16; at + 4 <= box.length; at += 4) if (VIDEO_BRAND.test(box.toString('latin1', at, at + 4))) return 'timed'
+  return null
+}
 
 /**
  * An MPEG audio frame header: 11 bits of frame sync (a JPEG's FF D8 has only 8), then a version, a layer, a bitrate
@@ -148,15 +171,13 @@ function mpegAudioFrame(head: Buffer): boolean {
 /**
  * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3v2 tag or an
  * MPEG frame, AAC: ADTS, an MP4 of brand `M4A `), `timed` for one that holds video or either (MP4/MOV/3GP: an
- * `ftyp` box not of an image brand, Matroska/WebM, AVI, Ogg, another IFF). Only its first 12 bytes are decoded.
+ * `ftyp` box not of image brands only, Matroska/WebM, AVI, Ogg, another IFF). Only its first bytes are decoded: 12,
+ * or an `ftyp` box's.
  */
 function sniffedMedia(base64: string): 'audio' | 'timed' | null {
   const head = decodedHead(base64, 16)
   if (head.length < 4) return null
-  if (ascii(head, 4, 'ftyp')) {
-    const brand = head.toString('latin1', 8, 12)
-    return brand === 'M4A ' ? 'audio' : IMAGE_BRANDS.has(brand) ? null : 'timed'
-  }
+  if (ascii(head, 4, 'ftyp')) return isoMediaKind(base64, head.readUInt32BE(0))
   if (head.readUInt32BE(0) === 0x1a45dfa3 || ascii(head, 0, 'OggS')) return 'timed'
   if (ascii(head, 0, 'RIFF')) return ascii(head, 8, 'WAVE') ? 'audio' : ascii(head, 8, 'AVI ') ? 'timed' : null
   if (ascii(head, 0, 'FORM')) return ascii(head, 8, 'AIFF') || ascii(head, 8, 'AIFC') ? 'audio' : 'timed'
