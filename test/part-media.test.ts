@@ -93,15 +93,36 @@ test('a declared type other than application/octet-stream wins over the first by
   expect(partIsTimedMedia(file({ file_data: `data:;base64,${b64('\0\0\0\x18ftypisom')}`, format: 'application/octet-stream' }))).toBe(true)
 })
 
-test('audio is sniffed by a valid header only: an ID3v2 version, an MPEG frame or ADTS header without reserved values', () => {
-  expect(isAudioPart(file({ file_data: b64([0xff, 0xfb, 0x90, 0x64]) }))).toBe(true) // MPEG-1 Layer III, 128 kb/s, 44.1 kHz
-  expect(isAudioPart(file({ file_data: b64([0xff, 0xf1, 0x50, 0x80]) }))).toBe(true) // ADTS, AAC LC, 44.1 kHz
+/** Two frames of a stream: `header` at the start and where the frame it heads ends, `length` bytes on. */
+const frames = (header: number[], length: number) => {
+  const bytes = Buffer.alloc(length + header.length)
+  Buffer.from(header).copy(bytes)
+  Buffer.from(header).copy(bytes, length)
+  return bytes.toString('base64')
+}
+const MP3_HEADER = [0xff, 0xfb, 0x90, 0x64] // MPEG-1 Layer III, 128 kb/s, 44.1 kHz: 417-byte frames
+const ADTS_HEADER = [0xff, 0xf1, 0x50, 0x80, 0x20, 0x1f, 0xfc] // ADTS, AAC LC, 44.1 kHz, a 256-byte frame
+
+test('audio is sniffed by a valid header only: an ID3v2 version, MPEG or ADTS frames without reserved values', () => {
+  expect(isAudioPart(file({ file_data: frames(MP3_HEADER, 417) }))).toBe(true)
+  expect(isAudioPart(file({ file_data: frames(ADTS_HEADER, 256) }))).toBe(true)
+  expect(isAudioPart(file({ file_data: frames([0xff, 0xfb, 0x00, 0x64], 1000) }))).toBe(true) // free format: the next header of its stream
   expect(isAudioPart(file({ file_data: b64('ID3\x03\0\0') }))).toBe(true)
 
   expect(isAudioPart(file({ file_data: b64([0xff, 0xfe, 0x4d, 0x00]) }))).toBe(false) // UTF-16LE "M": sample rate 11
   expect(isAudioPart(file({ file_data: b64([0xff, 0xfb, 0xf0, 0x00]) }))).toBe(false) // bitrate 1111
   expect(isAudioPart(file({ file_data: b64([0xff, 0xf9, 0x3c, 0x00]) }))).toBe(false) // ADTS, sample rate index 15
   expect(isAudioPart(file({ file_data: b64('ID3v2 tags sit') }))).toBe(false)
+})
+
+test('an MPEG or ADTS header is audio only with a second frame of its stream where the first ends: a UTF-16LE BOM is a header', () => {
+  expect(isAudioPart(file({ file_data: frames(MP3_HEADER, 418) }))).toBe(false)
+  expect(isAudioPart(file({ file_data: b64([...MP3_HEADER, ...Buffer.alloc(300)]) }))).toBe(false)
+  expect(isAudioPart(file({ file_data: frames(ADTS_HEADER, 255) }))).toBe(false)
+  expect(isAudioPart(file({ file_data: frames([0xff, 0xfb, 0x94, 0x64], 417) }))).toBe(false) // 48 kHz after 44.1
+  const utf16 = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]).toString('base64')
+  expect(isAudioPart(file({ file_data: utf16('Date,Total\r\n'.repeat(200)), format: 'text/plain' }))).toBe(false)
+  expect(isAudioPart(file({ file_data: `data:application/octet-stream;base64,${utf16('\nship Friday\r\n'.repeat(200))}` }))).toBe(false)
 })
 
 test('ISO-BMFF images (HEIC, HEIF, AVIF) are not video, untyped too', () => {

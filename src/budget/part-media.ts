@@ -8,6 +8,8 @@
  * `image_url` (its `format`, or the type its URL's extension says) or as a `file` whose data is video or audio.
  */
 
+import { startsWithAudioFrames, TWO_FRAMES_BOUND } from './audio-frames'
+
 /**
  * Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. A data URL's parameters
  * (`;name=…`, `;codecs=…`) have no bound, so its comma is searched for, however far.
@@ -157,22 +159,10 @@ function isoMediaKind(base64: string, size: number): 'audio' | 'timed' | null {
 }
 
 /**
- * An MPEG audio frame header: 11 bits of frame sync (a JPEG's FF D8 has only 8), then a version, a layer, a bitrate
- * and a sample rate none of which is the reserved value; or an ADTS header (AAC): 12 bits of sync, layer 00 and a
- * sample rate index below 13. A UTF-16LE text's byte-order mark `FF FE` has the sync too.
- */
-function mpegAudioFrame(head: Buffer): boolean {
-  const [sync, flags, rates] = [head[0]!, head[1]!, head[2]!]
-  if (sync !== 0xff || (flags & 0xe0) !== 0xe0) return false
-  if ((flags & 0x06) === 0) return (flags & 0xf0) === 0xf0 && ((rates >> 2) & 0x0f) < 13
-  return ((flags >> 3) & 3) !== 1 && rates >> 4 !== 0x0f && ((rates >> 2) & 3) !== 3
-}
-
-/**
- * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3v2 tag or an
- * MPEG frame, AAC: ADTS, an MP4 of brand `M4A `), `timed` for one that holds video or either (MP4/MOV/3GP: an
- * `ftyp` box not of image brands only, Matroska/WebM, AVI, Ogg, another IFF). Only its first bytes are decoded: 12,
- * or an `ftyp` box's.
+ * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3v2 tag or
+ * MPEG frames, AAC: ADTS frames, an MP4 of brand `M4A `), `timed` for one that holds video or either (MP4/MOV/3GP:
+ * an `ftyp` box not of image brands only, Matroska/WebM, AVI, Ogg, another IFF). Only its first bytes are decoded:
+ * 12, an `ftyp` box's, or two audio frames'.
  */
 function sniffedMedia(base64: string): 'audio' | 'timed' | null {
   const head = decodedHead(base64, 16)
@@ -183,7 +173,8 @@ function sniffedMedia(base64: string): 'audio' | 'timed' | null {
   if (ascii(head, 0, 'FORM')) return ascii(head, 8, 'AIFF') || ascii(head, 8, 'AIFC') ? 'audio' : 'timed'
   if (ascii(head, 0, 'fLaC') || ascii(head, 0, '#!AMR')) return 'audio'
   if (ascii(head, 0, 'ID3')) return head[3]! >= 2 && head[3]! <= 4 ? 'audio' : null
-  return mpegAudioFrame(head) ? 'audio' : null
+  if (head[0] !== 0xff) return null
+  return startsWithAudioFrames(decodedHead(base64, base64Length(TWO_FRAMES_BOUND))) ? 'audio' : null
 }
 
 /**
