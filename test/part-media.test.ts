@@ -82,10 +82,11 @@ test('the first bytes are read past line breaks and other characters a decoder s
   expect(partIsTimedMedia(file({ file_data: `data:;base64,${'*'.repeat(100_000)}${mp4.replace(/(.)/g, '$1*')}` }))).toBe(true)
 })
 
-test('a declared type other than application/octet-stream wins over the first bytes', () => {
+test("a data URL's declared type other than application/octet-stream wins over the first bytes; LiteLLM's format does not", () => {
   const utf16 = b64([0xff, 0xfe, 0x48, 0x00, 0x69, 0x00])
   expect(isAudioPart(file({ file_data: `data:text/plain;base64,${utf16}`, filename: 'notes.txt' }))).toBe(false)
-  expect(isAudioPart(file({ file_data: utf16, format: 'text/plain' }))).toBe(false)
+  expect(partIsTimedMedia(file({ file_data: b64('\0\0\0\x18ftypisom'), format: 'text/plain' }))).toBe(true)
+  expect(partIsTimedMedia(image(`data:;base64,${b64('\0\0\0\x18ftypisom')}`, 'image/png'))).toBe(true)
   expect(partIsTimedMedia(image(`data:image/heic;base64,${b64('\0\0\0\x18ftypisom')}`))).toBe(false)
   expect(partIsTimedMedia(file({ file_data: `data:application/pdf;base64,${b64('\0\0\0\x18ftypisom')}` }))).toBe(false)
 

@@ -178,27 +178,24 @@ function sniffedMedia(base64: string): 'audio' | 'timed' | null {
 }
 
 /**
- * Whether the types a part declares for its inline data (its data URL's, its LiteLLM `format`) leave what it is to
- * its first bytes: none, or `application/octet-stream`. Any other is what the provider is told and reads it as
- * (LiteLLM passes it to Gemini as the `mime_type`), whatever the bytes look like: a UTF-16 text file starts `FF FE`
- * as an MPEG frame does, a HEIC photo with an `ftyp` box as an MP4 does.
+ * Whether the type a data URL declares leaves what its data is to its first bytes: none, or
+ * `application/octet-stream`. Any other is what every provider is told and reads it as, whatever the bytes look
+ * like: a UTF-16 text file starts `FF FE` as an MPEG frame does, a HEIC photo with an `ftyp` box as an MP4 does. A
+ * part's LiteLLM `format` does not spare the sniff: LiteLLM alone reads it, and the one-api family types data the
+ * URL leaves untyped by its bytes; what `format` says counts beside what the bytes say, the worse of the two.
  */
-const leftToBytes = (...declared: unknown[]): boolean =>
-  declared.every((type) => typeof type !== 'string' || /^\s*(application\/octet-stream)?\s*$/i.test(type))
+const leftToBytes = (mediaType: string | undefined): boolean => mediaType === undefined || /^\s*(application\/octet-stream)?\s*$/i.test(mediaType)
 
-/**
- * Whether inline data (bare base64 or a data URL) is video or audio: declared so, or, declared no type, starting as
- * such a file does. `format` is the part's own declared type.
- */
-function inlineTimedMedia(data: string, format: unknown): boolean {
+/** Whether inline data (bare base64 or a data URL) is video or audio: its data URL says so, or, untyped, it starts as such a file does. */
+function inlineTimedMedia(data: string): boolean {
   const { base64, mediaType } = inlineBase64(data)
-  return namesTimedMedia(mediaType) || (leftToBytes(mediaType, format) && sniffedMedia(base64) !== null)
+  return namesTimedMedia(mediaType) || (leftToBytes(mediaType) && sniffedMedia(base64) !== null)
 }
 
-/** Whether inline data (bare base64 or a data URL) is audio: declared so, or, declared no type, starting as only an audio file does. */
-function inlineAudio(data: string, format: unknown): boolean {
+/** Whether inline data (bare base64 or a data URL) is audio: its data URL says so, or, untyped, it starts as only an audio file does. */
+function inlineAudio(data: string): boolean {
   const { base64, mediaType } = inlineBase64(data)
-  return namesAudio(mediaType) || (leftToBytes(mediaType, format) && sniffedMedia(base64) === 'audio')
+  return namesAudio(mediaType) || (leftToBytes(mediaType) && sniffedMedia(base64) === 'audio')
 }
 
 /**
@@ -207,13 +204,13 @@ function inlineAudio(data: string, format: unknown): boolean {
  */
 export function partIsTimedMedia(part: Record<string, unknown>): boolean {
   const image = partImage(part)
-  if (image) return namesTimedMedia(image.format) || (isDataUrl(image.url) ? inlineTimedMedia(image.url.trimStart(), image.format) : namesTimedMedia(urlPath(image.url)))
+  if (image) return namesTimedMedia(image.format) || (isDataUrl(image.url) ? inlineTimedMedia(image.url.trimStart()) : namesTimedMedia(urlPath(image.url)))
   const file = partFile(part)
   if (file === null) return false
   const { filename, format, file_url: url } = file
   const data = inlineFileData(file)
   const link = data === null ? file.file_data : null
-  return namesTimedMedia(format) || namesTimedMedia(filename) || urlNamesTimedMedia(url) || urlNamesTimedMedia(link) || (data !== null && inlineTimedMedia(data.trimStart(), format))
+  return namesTimedMedia(format) || namesTimedMedia(filename) || urlNamesTimedMedia(url) || urlNamesTimedMedia(link) || (data !== null && inlineTimedMedia(data.trimStart()))
 }
 const urlNamesTimedMedia = (url: unknown): boolean => typeof url === 'string' && namesTimedMedia(urlPath(url))
 
@@ -223,11 +220,11 @@ const urlNamesTimedMedia = (url: unknown): boolean => typeof url === 'string' &&
  */
 function partDeclaresAudio(part: Record<string, unknown>): boolean {
   const image = partImage(part)
-  if (image) return namesAudio(image.format) || (isDataUrl(image.url) && inlineAudio(image.url.trimStart(), image.format))
+  if (image) return namesAudio(image.format) || (isDataUrl(image.url) && inlineAudio(image.url.trimStart()))
   const file = partFile(part)
   if (file === null) return false
   const data = inlineFileData(file)
-  return namesAudio(file.format) || namesAudio(file.filename) || (data !== null && inlineAudio(data.trimStart(), file.format))
+  return namesAudio(file.format) || namesAudio(file.filename) || (data !== null && inlineAudio(data.trimStart()))
 }
 
 /** Parts whose type says they are audio: the provider bills them at its audio input rate. */
