@@ -66,16 +66,27 @@ test('a link in file_data is a file by reference, named video by its path', () =
   expect(partIsTimedMedia(file({ file_data: 'https://example.com/report.pdf' }))).toBe(false)
 })
 
+test('file_data is inline only as a data URL or base64: any other spelling of a link is a file by reference', () => {
+  for (const link of ['https:/example.com/x.pdf', 'https:example.com/x.pdf', 'https:\\\\example.com\\x.pdf', '\u0001https://example.com/x.pdf', '//example.com/x.pdf', 'HTTP://example.com/x.pdf'])
+    expect(partMayBeAudio(file({ file_data: link })), link).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: 'https:/cdn.example.com/talk.mp4' }))).toBe(true)
+  const base64 = Buffer.alloc(3000, 7).toString('base64')
+  for (const data of [base64, base64.replace(/(.{76})/g, '$1\r\n'), `data:text/plain;base64,${base64}`, `${base64.slice(0, 400)}:`, ' \n'])
+    expect(partMayBeAudio(file({ file_data: data })), JSON.stringify(data.slice(0, 20))).toBe(false)
+})
+
 test('the first bytes are read past line breaks and other characters a decoder skips', () => {
   const mp4 = b64('\0\0\0\x18ftypisom')
   expect(partIsTimedMedia(file({ file_data: `data:;base64,${'\r\n'.repeat(8)}${mp4}` }))).toBe(true)
   expect(partIsTimedMedia(image(`data:;base64,${mp4.replace(/(.{2})/g, '$1 \t')}`))).toBe(true)
+  expect(partIsTimedMedia(file({ file_data: `data:;base64,${'*'.repeat(100_000)}${mp4.replace(/(.)/g, '$1*')}` }))).toBe(true)
 })
 
-test('a declared type other than application/octet-stream wins over the first bytes', () => {
+test("a data URL's declared type other than application/octet-stream wins over the first bytes; LiteLLM's format does not", () => {
   const utf16 = b64([0xff, 0xfe, 0x48, 0x00, 0x69, 0x00])
   expect(isAudioPart(file({ file_data: `data:text/plain;base64,${utf16}`, filename: 'notes.txt' }))).toBe(false)
-  expect(isAudioPart(file({ file_data: utf16, format: 'text/plain' }))).toBe(false)
+  expect(partIsTimedMedia(file({ file_data: b64('\0\0\0\x18ftypisom'), format: 'text/plain' }))).toBe(true)
+  expect(partIsTimedMedia(image(`data:;base64,${b64('\0\0\0\x18ftypisom')}`, 'image/png'))).toBe(true)
   expect(partIsTimedMedia(image(`data:image/heic;base64,${b64('\0\0\0\x18ftypisom')}`))).toBe(false)
   expect(partIsTimedMedia(file({ file_data: `data:application/pdf;base64,${b64('\0\0\0\x18ftypisom')}` }))).toBe(false)
 
@@ -83,9 +94,20 @@ test('a declared type other than application/octet-stream wins over the first by
   expect(partIsTimedMedia(file({ file_data: `data:;base64,${b64('\0\0\0\x18ftypisom')}`, format: 'application/octet-stream' }))).toBe(true)
 })
 
-test('audio is sniffed by a valid header only: an ID3v2 version, an MPEG frame or ADTS header without reserved values', () => {
-  expect(isAudioPart(file({ file_data: b64([0xff, 0xfb, 0x90, 0x64]) }))).toBe(true) // MPEG-1 Layer III, 128 kb/s, 44.1 kHz
-  expect(isAudioPart(file({ file_data: b64([0xff, 0xf1, 0x50, 0x80]) }))).toBe(true) // ADTS, AAC LC, 44.1 kHz
+/** Two frames of a stream: `header` at the start and where the frame it heads ends, `length` bytes on. */
+const frames = (header: number[], length: number) => {
+  const bytes = Buffer.alloc(length + header.length)
+  Buffer.from(header).copy(bytes)
+  Buffer.from(header).copy(bytes, length)
+  return bytes.toString('base64')
+}
+const MP3_HEADER = [0xff, 0xfb, 0x90, 0x64] // MPEG-1 Layer III, 128 kb/s, 44.1 kHz: 417-byte frames
+const ADTS_HEADER = [0xff, 0xf1, 0x50, 0x80, 0x20, 0x1f, 0xfc] // ADTS, AAC LC, 44.1 kHz, a 256-byte frame
+
+test('audio is sniffed by a valid header only: an ID3v2 version, MPEG or ADTS frames without reserved values', () => {
+  expect(isAudioPart(file({ file_data: frames(MP3_HEADER, 417) }))).toBe(true)
+  expect(isAudioPart(file({ file_data: frames(ADTS_HEADER, 256) }))).toBe(true)
+  expect(isAudioPart(file({ file_data: frames([0xff, 0xfb, 0x00, 0x64], 1000) }))).toBe(true) // free format: the next header of its stream
   expect(isAudioPart(file({ file_data: b64('ID3\x03\0\0') }))).toBe(true)
 
   expect(isAudioPart(file({ file_data: b64([0xff, 0xfe, 0x4d, 0x00]) }))).toBe(false) // UTF-16LE "M": sample rate 11
@@ -94,8 +116,27 @@ test('audio is sniffed by a valid header only: an ID3v2 version, an MPEG frame o
   expect(isAudioPart(file({ file_data: b64('ID3v2 tags sit') }))).toBe(false)
 })
 
+test('an MPEG or ADTS header is audio only with a second frame of its stream where the first ends: a UTF-16LE BOM is a header', () => {
+  expect(isAudioPart(file({ file_data: frames(MP3_HEADER, 418) }))).toBe(false)
+  expect(isAudioPart(file({ file_data: b64([...MP3_HEADER, ...Buffer.alloc(300)]) }))).toBe(false)
+  expect(isAudioPart(file({ file_data: frames(ADTS_HEADER, 255) }))).toBe(false)
+  expect(isAudioPart(file({ file_data: frames([0xff, 0xfb, 0x94, 0x64], 417) }))).toBe(false) // 48 kHz after 44.1
+  const utf16 = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]).toString('base64')
+  expect(isAudioPart(file({ file_data: utf16('Date,Total\r\n'.repeat(200)), format: 'text/plain' }))).toBe(false)
+  expect(isAudioPart(file({ file_data: `data:application/octet-stream;base64,${utf16('\nship Friday\r\n'.repeat(200))}` }))).toBe(false)
+})
+
 test('ISO-BMFF images (HEIC, HEIF, AVIF) are not video, untyped too', () => {
   for (const brand of ['heic', 'heix', 'mif1', 'msf1', 'avif', 'avis'])
     expect(partIsTimedMedia(file({ file_data: b64(`\0\0\0\x18ftyp${brand}`) }))).toBe(false)
   expect(partIsTimedMedia(file({ file_data: b64('\0\0\0\x18ftypqt  ') }))).toBe(true)
+})
+
+test('an ISO-BMFF file of an image major brand is video when any compatible brand is a video brand', () => {
+  const box = (brands: string) => b64(`${String.fromCharCode(0, 0, 0, 12 + brands.length)}ftyp${brands.slice(0, 4)}\0\0\0\0${brands.slice(4)}`)
+  for (const brands of ['mif1isommp42', 'avifmif1miafiso6', 'heicmif1heicavc1', 'heicmif1qt  ', 'mif1M4V ', 'avif3gp5'])
+    expect(partIsTimedMedia(file({ file_data: box(brands) })), brands).toBe(true)
+  for (const brands of ['heicmif1heic', 'avifavifmif1miafMA1B', 'mif1mif1MiHEmiafMiHBheic'])
+    expect(partIsTimedMedia(file({ file_data: box(brands) })), brands).toBe(false)
+  expect(isAudioPart(file({ file_data: box('M4A M4A mp42isom') }))).toBe(true)
 })

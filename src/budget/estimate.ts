@@ -525,15 +525,22 @@ function partPdf(part: Record<string, unknown>): string | null {
 }
 
 /**
- * Whether a media type or a URL's path names a document LiteLLM sends Gemini an image URL as
- * (`_get_image_mime_type_from_url`): a PDF, or a text file (`.txt`: `text/plain`), which Gemini reads whole.
+ * Whether a URL's path names a document LiteLLM sends Gemini an image URL as (`_get_image_mime_type_from_url`): a
+ * PDF, or a text file (`.txt`: `text/plain`), which Gemini reads whole.
  */
-const declaresDocument = (label: unknown) => declaresPdf(label) || (typeof label === 'string' && (/^\s*text\//i.test(label) || /\.txt\s*$/i.test(label)))
+const namesDocument = (path: string) => declaresPdf(path) || /\.txt\s*$/i.test(path)
 
-/** Whether an image part names a document by URL (its path ends `.pdf` or `.txt`, or its `format` says so): a file by reference. */
+/**
+ * Whether an image part's LiteLLM `format` declares something other than an image: LiteLLM sends Gemini the link
+ * with that type, and Gemini reads a document whole, its list of them longer than PDF and `text/…`
+ * (`application/x-javascript`, `application/x-python`…). An empty `format` is none: LiteLLM goes by the URL then.
+ */
+const formatNotImage = (format: unknown) => typeof format === 'string' && format.trim() !== '' && !/^\s*image\//i.test(format)
+
+/** Whether an image part names a document by URL (its path ends `.pdf` or `.txt`, or its `format` is no image's): a file by reference. */
 function partImageDocumentByReference(part: Record<string, unknown>): boolean {
   const image = partImage(part)
-  return image !== null && !isDataUrl(image.url) && (declaresDocument(urlPath(image.url)) || declaresDocument(image.format))
+  return image !== null && !isDataUrl(image.url) && (namesDocument(urlPath(image.url)) || formatNotImage(image.format))
 }
 
 /** Whether a chat `file` part or a Responses `input_file` part sends a ZIP inline (`inlineZip`). */

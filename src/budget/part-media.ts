@@ -8,6 +8,8 @@
  * `image_url` (its `format`, or the type its URL's extension says) or as a `file` whose data is video or audio.
  */
 
+import { startsWithAudioFrames, TWO_FRAMES_BOUND } from './audio-frames'
+
 /**
  * Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. A data URL's parameters
  * (`;name=…`, `;codecs=…`) have no bound, so its comma is searched for, however far.
@@ -26,14 +28,34 @@ export function partFile(part: Record<string, unknown>): Record<string, unknown>
 }
 
 /**
- * A file's `file_data` when it is data (bare base64 or a data URL), not a link: OpenRouter takes "direct URLs or
- * base64-encoded data URLs" there (`file_data: 'https://bitcoin.org/bitcoin.pdf'`), and a link is a file by reference.
+ * A file's `file_data` when it is data (a data URL, or base64), not a link: OpenRouter takes "direct URLs or
+ * base64-encoded data URLs" there (`file_data: 'https://bitcoin.org/bitcoin.pdf'`), and a link is a file by
+ * reference. Anything else is taken for a link, however it is spelled: URL parsers read `https:/host/x.pdf`,
+ * `https:host/x.pdf`, `https:\\host\x.pdf` and a leading control character as `https://host/x.pdf`, and no decoder
+ * reads any of them as data.
  */
 export function inlineFileData(file: Record<string, unknown>): string | null {
   const data = file.file_data
-  return typeof data === 'string' && data !== '' && !isLink(data) ? data : null
+  return typeof data === 'string' && data !== '' && (isDataUrl(data) || isBase64(data)) ? data : null
 }
-const isLink = (data: string) => /^\s*(https?|gs):\/\//i.test(data)
+
+/** Up to 256 characters of base64's alphabet (URL-safe and padding too), whitespace between them aside. */
+const BASE64_HEAD = /(?:\s*[A-Za-z0-9+/=_-]){0,256}/y
+const NOT_SPACE = /\S/g
+
+/**
+ * Whether data is base64: characters of its alphabet and whitespace, as far as its first 256 such characters (or
+ * its end). A link shows itself before that, by its scheme's `:` (a scheme of 256 characters is fetched by no one),
+ * and reading no further keeps a part of megabytes from being walked whole on every look at it.
+ */
+function isBase64(data: string): boolean {
+  BASE64_HEAD.lastIndex = 0
+  BASE64_HEAD.test(data)
+  NOT_SPACE.lastIndex = BASE64_HEAD.lastIndex
+  const next = NOT_SPACE.exec(data)
+  // Past the head, only whitespace, or the head stopped at its bound on a character of the alphabet.
+  return next === null || /[A-Za-z0-9+/=_-]/.test(next[0])
+}
 
 /**
  * The image a chat `image_url` part (`image_url: {url, format}`, or the URL alone) or a Responses `input_image` part
@@ -85,80 +107,95 @@ const namesAudio = (label: unknown): boolean => typeof label === 'string' && (AU
 
 const ascii = (bytes: Buffer, at: number, text: string) => bytes.toString('latin1', at, at + text.length) === text
 
-const isBase64Character = (code: number) =>
-  (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 43 || code === 47 || code === 45 || code === 95
 const BASE64_RUN = /^[A-Za-z0-9+/=_-]*$/
+const BASE64_CHARACTER = /[A-Za-z0-9+/_-]/g
+const NOT_BASE64_CHARACTER = /[^A-Za-z0-9+/_-]/
+
+/** How many characters of base64 hold `bytes` bytes. */
+const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4
 
 /**
  * The first bytes of base64: its first `characters` characters of the alphabet, decoded. Decoders skip line breaks
  * and other characters outside it (Go's, Python's, Node's), so a provider still finds a video behind `\r\n` after a
- * data URL's comma; they are passed over here too.
+ * data URL's comma; they are passed over here too, each run of them in one native search, however long.
  */
 export function decodedHead(base64: string, characters: number): Buffer {
   const start = base64.slice(0, characters)
   if (BASE64_RUN.test(start)) return Buffer.from(start, 'base64')
   let head = ''
-  for (let i = 0; i < base64.length && head.length < characters; i++) if (isBase64Character(base64.charCodeAt(i))) head += base64[i]
+  for (let at = 0; head.length < characters; ) {
+    BASE64_CHARACTER.lastIndex = at
+    if (!BASE64_CHARACTER.test(base64)) break
+    const from = BASE64_CHARACTER.lastIndex - 1
+    const run = base64.slice(from, from + characters - head.length)
+    const end = run.search(NOT_BASE64_CHARACTER)
+    head += end === -1 ? run : run.slice(0, end)
+    at = from + (end === -1 ? run.length : end)
+  }
   return Buffer.from(head, 'base64')
 }
 
 /** ISO-BMFF brands of still images and image sequences (HEIF, HEIC, AVIF): an `ftyp` box, as an MP4 has, but no video. */
 const IMAGE_BRANDS: ReadonlySet<string> = new Set(['heic', 'heix', 'mif1', 'msf1', 'avif', 'avis'])
+/** ISO-BMFF brands of files with video: MP4 (`mp41`, `mp42`…), the ISO base brands, H.264, QuickTime, M4V, 3GPP, DASH. */
+const VIDEO_BRAND = /^(mp4|iso[m2-9]|avc1|qt {2}|M4V|3g|dash|mmp4|MSNV|f4v )/
+/** The most of an `ftyp` box read for its brands: as much as a sniffer reads of a file (Go's, WHATWG's: 512 bytes). */
+const FTYP_BOUND = 512
 
 /**
- * An MPEG audio frame header: 11 bits of frame sync (a JPEG's FF D8 has only 8), then a version, a layer, a bitrate
- * and a sample rate none of which is the reserved value; or an ADTS header (AAC): 12 bits of sync, layer 00 and a
- * sample rate index below 13. A UTF-16LE text's byte-order mark `FF FE` has the sync too.
+ * What an ISO-BMFF file (an `ftyp` box at byte 4) holds, by the brands of its `ftyp` box: `audio` for an M4A, no
+ * media for an image (HEIC, AVIF) only when none of its brands, major or compatible, is a video brand, `timed` for
+ * anything else. The major brand is only a label: Go's `DetectContentType` (which the one-api family types untyped
+ * data with) calls a file `video/mp4` when any brand starts `mp4`, and ffmpeg reads what the boxes hold.
  */
-function mpegAudioFrame(head: Buffer): boolean {
-  const [sync, flags, rates] = [head[0]!, head[1]!, head[2]!]
-  if (sync !== 0xff || (flags & 0xe0) !== 0xe0) return false
-  if ((flags & 0x06) === 0) return (flags & 0xf0) === 0xf0 && ((rates >> 2) & 0x0f) < 13
-  return ((flags >> 3) & 3) !== 1 && rates >> 4 !== 0x0f && ((rates >> 2) & 3) !== 3
+function isoMediaKind(base64: string, size: number): 'audio' | 'timed' | null {
+  const box = decodedHead(base64, base64Length(size >= 16 && size <= FTYP_BOUND ? size : FTYP_BOUND))
+  const major = box.toString('latin1', 8, 12)
+  if (major === 'M4A ') return 'audio'
+  if (!IMAGE_BRANDS.has(major)) return 'timed'
+  // The compatible brands, past the minor version at byte 12.
+  for (let at = 16; at + 4 <= box.length; at += 4) if (VIDEO_BRAND.test(box.toString('latin1', at, at + 4))) return 'timed'
+  return null
 }
 
 /**
- * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3v2 tag or an
- * MPEG frame, AAC: ADTS, an MP4 of brand `M4A `), `timed` for one that holds video or either (MP4/MOV/3GP: an
- * `ftyp` box not of an image brand, Matroska/WebM, AVI, Ogg, another IFF). Only its first 12 bytes are decoded.
+ * What inline data starts as: `audio` for a file only audio comes in (WAV, FLAC, AIFF, AMR, MP3: an ID3v2 tag or
+ * MPEG frames, AAC: ADTS frames, an MP4 of brand `M4A `), `timed` for one that holds video or either (MP4/MOV/3GP:
+ * an `ftyp` box not of image brands only, Matroska/WebM, AVI, Ogg, another IFF). Only its first bytes are decoded:
+ * 12, an `ftyp` box's, or two audio frames'.
  */
 function sniffedMedia(base64: string): 'audio' | 'timed' | null {
   const head = decodedHead(base64, 16)
   if (head.length < 4) return null
-  if (ascii(head, 4, 'ftyp')) {
-    const brand = head.toString('latin1', 8, 12)
-    return brand === 'M4A ' ? 'audio' : IMAGE_BRANDS.has(brand) ? null : 'timed'
-  }
+  if (ascii(head, 4, 'ftyp')) return isoMediaKind(base64, head.readUInt32BE(0))
   if (head.readUInt32BE(0) === 0x1a45dfa3 || ascii(head, 0, 'OggS')) return 'timed'
   if (ascii(head, 0, 'RIFF')) return ascii(head, 8, 'WAVE') ? 'audio' : ascii(head, 8, 'AVI ') ? 'timed' : null
   if (ascii(head, 0, 'FORM')) return ascii(head, 8, 'AIFF') || ascii(head, 8, 'AIFC') ? 'audio' : 'timed'
   if (ascii(head, 0, 'fLaC') || ascii(head, 0, '#!AMR')) return 'audio'
   if (ascii(head, 0, 'ID3')) return head[3]! >= 2 && head[3]! <= 4 ? 'audio' : null
-  return mpegAudioFrame(head) ? 'audio' : null
+  if (head[0] !== 0xff) return null
+  return startsWithAudioFrames(decodedHead(base64, base64Length(TWO_FRAMES_BOUND))) ? 'audio' : null
 }
 
 /**
- * Whether the types a part declares for its inline data (its data URL's, its LiteLLM `format`) leave what it is to
- * its first bytes: none, or `application/octet-stream`. Any other is what the provider is told and reads it as
- * (LiteLLM passes it to Gemini as the `mime_type`), whatever the bytes look like: a UTF-16 text file starts `FF FE`
- * as an MPEG frame does, a HEIC photo with an `ftyp` box as an MP4 does.
+ * Whether the type a data URL declares leaves what its data is to its first bytes: none, or
+ * `application/octet-stream`. Any other is what every provider is told and reads it as, whatever the bytes look
+ * like: a UTF-16 text file starts `FF FE` as an MPEG frame does, a HEIC photo with an `ftyp` box as an MP4 does. A
+ * part's LiteLLM `format` does not spare the sniff: LiteLLM alone reads it, and the one-api family types data the
+ * URL leaves untyped by its bytes; what `format` says counts beside what the bytes say, the worse of the two.
  */
-const leftToBytes = (...declared: unknown[]): boolean =>
-  declared.every((type) => typeof type !== 'string' || /^\s*(application\/octet-stream)?\s*$/i.test(type))
+const leftToBytes = (mediaType: string | undefined): boolean => mediaType === undefined || /^\s*(application\/octet-stream)?\s*$/i.test(mediaType)
 
-/**
- * Whether inline data (bare base64 or a data URL) is video or audio: declared so, or, declared no type, starting as
- * such a file does. `format` is the part's own declared type.
- */
-function inlineTimedMedia(data: string, format: unknown): boolean {
+/** Whether inline data (bare base64 or a data URL) is video or audio: its data URL says so, or, untyped, it starts as such a file does. */
+function inlineTimedMedia(data: string): boolean {
   const { base64, mediaType } = inlineBase64(data)
-  return namesTimedMedia(mediaType) || (leftToBytes(mediaType, format) && sniffedMedia(base64) !== null)
+  return namesTimedMedia(mediaType) || (leftToBytes(mediaType) && sniffedMedia(base64) !== null)
 }
 
-/** Whether inline data (bare base64 or a data URL) is audio: declared so, or, declared no type, starting as only an audio file does. */
-function inlineAudio(data: string, format: unknown): boolean {
+/** Whether inline data (bare base64 or a data URL) is audio: its data URL says so, or, untyped, it starts as only an audio file does. */
+function inlineAudio(data: string): boolean {
   const { base64, mediaType } = inlineBase64(data)
-  return namesAudio(mediaType) || (leftToBytes(mediaType, format) && sniffedMedia(base64) === 'audio')
+  return namesAudio(mediaType) || (leftToBytes(mediaType) && sniffedMedia(base64) === 'audio')
 }
 
 /**
@@ -167,13 +204,13 @@ function inlineAudio(data: string, format: unknown): boolean {
  */
 export function partIsTimedMedia(part: Record<string, unknown>): boolean {
   const image = partImage(part)
-  if (image) return namesTimedMedia(image.format) || (isDataUrl(image.url) ? inlineTimedMedia(image.url.trimStart(), image.format) : namesTimedMedia(urlPath(image.url)))
+  if (image) return namesTimedMedia(image.format) || (isDataUrl(image.url) ? inlineTimedMedia(image.url.trimStart()) : namesTimedMedia(urlPath(image.url)))
   const file = partFile(part)
   if (file === null) return false
   const { filename, format, file_url: url } = file
   const data = inlineFileData(file)
   const link = data === null ? file.file_data : null
-  return namesTimedMedia(format) || namesTimedMedia(filename) || urlNamesTimedMedia(url) || urlNamesTimedMedia(link) || (data !== null && inlineTimedMedia(data.trimStart(), format))
+  return namesTimedMedia(format) || namesTimedMedia(filename) || urlNamesTimedMedia(url) || urlNamesTimedMedia(link) || (data !== null && inlineTimedMedia(data.trimStart()))
 }
 const urlNamesTimedMedia = (url: unknown): boolean => typeof url === 'string' && namesTimedMedia(urlPath(url))
 
@@ -183,11 +220,11 @@ const urlNamesTimedMedia = (url: unknown): boolean => typeof url === 'string' &&
  */
 function partDeclaresAudio(part: Record<string, unknown>): boolean {
   const image = partImage(part)
-  if (image) return namesAudio(image.format) || (isDataUrl(image.url) && inlineAudio(image.url.trimStart(), image.format))
+  if (image) return namesAudio(image.format) || (isDataUrl(image.url) && inlineAudio(image.url.trimStart()))
   const file = partFile(part)
   if (file === null) return false
   const data = inlineFileData(file)
-  return namesAudio(file.format) || namesAudio(file.filename) || (data !== null && inlineAudio(data.trimStart(), file.format))
+  return namesAudio(file.format) || namesAudio(file.filename) || (data !== null && inlineAudio(data.trimStart()))
 }
 
 /** Parts whose type says they are audio: the provider bills them at its audio input rate. */

@@ -58,29 +58,28 @@ export class AnthropicTurns {
  */
 export const instructionsBlock = (text: string): Block => ({ type: 'text', text: `<instructions>\n${escapeMarker(text)}\n</instructions>` })
 
-/** The marker's tags in any case, spaced or with attributes: what a model could read as the marker. */
-const MARKER_TAG = /<(\s*\/?\s*instructions(?:\s[^<>]*)?)>/gi
+/**
+ * What a model could read as the marker's tag: a `<`, spaces, a `/`, spaces and the marker's name, not run on into a
+ * longer name (`<instructions-list>` is another tag), whatever follows it: attributes, even ones holding a `<`
+ * (`<instructions note="<">`), or the end of the text. Captured, the tag to its `>` when it closes before another `<`.
+ */
+const MARKER_TAG = /<(\s*(?:\/\s*)?instructions(?![\w.:-])[^<>]*)(>?)/gi
 
 /**
- * Text with the marker's tags escaped (`<instructions>` as `&lt;instructions&gt;`), so that only
- * `instructionsBlock` writes them: an end user who types the marker does not speak with the developer's voice.
- * So is a tag the text leaves open at its end, which the next text block could complete (`…<instruc` |
- * `tions>`): a model reads a turn's text blocks one after the other, as one text. Each text escapes by itself
- * and always the same way, so a conversation's prefix, and the prompt cache, stay as they were.
+ * Text with the marker's tags escaped (`<instructions>` as `&lt;instructions&gt;`, the `<` of one whatever comes
+ * after its name), so that only `instructionsBlock` writes them: an end user who types the marker does not speak
+ * with the developer's voice. So is a tag the text leaves open at its end, which the next text block could complete
+ * (`…<instruc` | `tions>`): a model reads a turn's text blocks one after the other, as one text. Each text escapes by
+ * itself and always the same way, so a conversation's prefix, and the prompt cache, stay as they were.
  */
-export const escapeMarker = (text: string): string => escapeMarkerLeftOpen(text.replace(MARKER_TAG, '&lt;$1&gt;'))
+export const escapeMarker = (text: string): string =>
+  escapeMarkerLeftOpen(text.replace(MARKER_TAG, (_tag, opened: string, closed: string) => `&lt;${opened}${closed && '&gt;'}`))
 
-/** The text with its last `<` escaped when nothing closes it and what follows may begin a marker tag. */
+/** The text with its last `<` escaped when what follows it to the end may begin the marker's tag: spaces, a `/`, the name's start. */
 function escapeMarkerLeftOpen(text: string): string {
   const open = text.lastIndexOf('<')
-  if (open === -1 || text.includes('>', open) || !beginsMarkerTag(text.slice(open + 1))) return text
+  if (open === -1 || !'instructions'.startsWith(text.slice(open + 1).replace(/^\s*(?:\/\s*)?/, '').toLowerCase())) return text
   return `${text.slice(0, open)}&lt;${text.slice(open + 1)}`
-}
-
-/** Whether what follows a `<` may be the start of a marker tag: spaces, a `/`, the name or its start, attributes. */
-function beginsMarkerTag(afterBracket: string): boolean {
-  const tag = afterBracket.replace(/^\s*(?:\/\s*)?/, '').toLowerCase()
-  return 'instructions'.startsWith(tag) || /^instructions\s/.test(tag)
 }
 
 /** A block of a user's or a tool's, its text escaped by `escapeMarker`. */
