@@ -457,6 +457,28 @@ function refuseKeptItemTools(body: Record<string, unknown>, offered: readonly Of
 }
 
 /**
+ * Settings of the `image_generation` tool that buy more than the one rendered image per call item its price
+ * (`server_tools.image_generation`) covers: an animated `gif` of `frame_count` frames (9 by default, up to 16); an
+ * `svg` written by an author model (`svg.model`, or the request's own, at any reasoning effort) whose tokens the
+ * answer reports on the call item (`svg_usage`), apart from its usage; and `partial_images`, each rendered and billed
+ * as image output tokens the answer reports only in `tool_usage.image_gen`. No price settles any of them: refused,
+ * as the Anthropic advisor's pass on another model is.
+ */
+function refuseUnpricedImageSettings(field: string, tool: ResponsesTool): void {
+  if (tool?.type !== 'image_generation') return
+  const { output_format: format, frame_count: frames, svg, partial_images: partials } = tool as Record<string, unknown>
+  const setting = format === 'gif' || frames != null ? 'an animated gif (output_format "gif", frame_count)'
+    : format === 'svg' || svg != null ? 'an svg written by an author model (output_format "svg")'
+    : partials != null && partials !== 0 ? 'partial_images'
+    : undefined
+  if (setting)
+    throw badRequest(
+      `Invalid body: ${field}: image_generation with ${setting} is not served: the provider bills it beyond the one image per call that server_tools.image_generation prices, so it could not be held for or billed. Ask for a png, jpeg or webp with no partial images.`,
+      'feature_unsupported',
+    )
+}
+
+/**
  * A Responses request's tools in one pass: the prices of the billed ones, the remote MCP servers, and the most
  * input one file_search call may bring back (its tool that allows the most results). A type neither billed nor
  * known to be free (`RESPONSES_FREE_TOOLS`) is a tool the provider runs and may bill in ways the gateway cannot
@@ -475,6 +497,7 @@ function responsesTools(offered: readonly OfferedTool[]) {
         `Invalid body: ${field}: a tool of type ${JSON.stringify(String(tool?.type).slice(0, 40))} is not served: the gateway knows neither that it is free nor how it is billed, so it could not be held for or priced.`,
         'feature_unsupported',
       )
+    refuseUnpricedImageSettings(field, tool)
     if (tool?.type === 'file_search')
       fileSearchResults = Math.max(fileSearchResults, positiveInt(tool.max_num_results) ? tool.max_num_results : FILE_SEARCH_DEFAULT_RESULTS)
   }
