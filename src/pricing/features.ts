@@ -700,8 +700,9 @@ interface ToolTally {
 function boundedAnthropicTool(definition: unknown, field: string, bounds: ServerToolBounds, tally: ToolTally): unknown {
   const tool = (definition ?? {}) as { type?: unknown; max_uses?: unknown; max_content_tokens?: unknown }
   const type = typeof tool.type === 'string' ? tool.type : ''
-  const set = positiveInt(tool.max_uses)
-  const maxUses = positiveInt(tool.max_uses) ? tool.max_uses : bounds.defaultMaxUses
+  const setUses = positiveInt(tool.max_uses) ? tool.max_uses : undefined
+  const set = setUses !== undefined
+  const maxUses = setUses ?? bounds.defaultMaxUses
   if (type.includes(':'))
     throw badRequest(
       `Invalid body: ${field}: a tool of type ${JSON.stringify(type.slice(0, 40))} is not served: a router's own server tool (OpenRouter's \`openrouter:…\`), billed beyond tokens in ways the usage does not show, so it could not be held for or priced.`,
