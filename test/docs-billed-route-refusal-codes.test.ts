@@ -66,6 +66,8 @@ test('the request fields a billed route refuses as feature_unsupported are named
     ['/v1/responses', { ...responses, extra_body: { n: 4 } }, 'extra_body'],
     ['/v1/responses', { ...responses, mm_processor_kwargs: { min_pixels: 1 } }, 'mm_processor_kwargs'],
     ['/v1/responses', { ...responses, preset: 'p' }, 'preset'],
+    ['/v1/responses', { ...responses, tools: [{ type: 'image_generation', partial_images: 2 }] }, 'partial_images'],
+    ['/v1/responses', { ...responses, tools: [{ type: 'image_generation', output_format: 'gif', frame_count: 4 }] }, 'frame_count'],
     ['/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', extra_body: { model: 'x' } }, 'extra_body'],
     ['/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', messages: [{ role: 'user', content: 'hi' }] }, 'messages'],
     ['/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', chat_template: '{{ messages }}' }, 'chat_template'],

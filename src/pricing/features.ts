@@ -10,6 +10,7 @@ import { entries, positiveInt } from './body-values'
 import { geoMultiplierName, isDefaultGeo, isStandardTier, longContextThreshold, namedMultiplier, NO_FEATURES, toolPrice, type Price, type RequestedFeatures } from './price'
 import { routerFeatures, withWebResults } from './router-fields'
 import { withFieldsLast } from '../translate/fields-last'
+import { withInlineToolDefinitions } from './anthropic-inline-tools'
 
 export { NO_FEATURES, type RequestedFeatures }
 export { formFallbackFields, refuseExtraBody, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
@@ -456,6 +457,28 @@ function refuseKeptItemTools(body: Record<string, unknown>, offered: readonly Of
 }
 
 /**
+ * Settings of the `image_generation` tool that buy more than the one rendered image per call item its price
+ * (`server_tools.image_generation`) covers: an animated `gif` of `frame_count` frames (9 by default, up to 16); an
+ * `svg` written by an author model (`svg.model`, or the request's own, at any reasoning effort) whose tokens the
+ * answer reports on the call item (`svg_usage`), apart from its usage; and `partial_images`, each rendered and billed
+ * as image output tokens the answer reports only in `tool_usage.image_gen`. No price settles any of them: refused,
+ * as the Anthropic advisor's pass on another model is.
+ */
+function refuseUnpricedImageSettings(field: string, tool: ResponsesTool): void {
+  if (tool?.type !== 'image_generation') return
+  const { output_format: format, frame_count: frames, svg, partial_images: partials } = tool as Record<string, unknown>
+  const setting = format === 'gif' || frames != null ? 'an animated gif (output_format "gif", frame_count)'
+    : format === 'svg' || svg != null ? 'an svg written by an author model (output_format "svg")'
+    : partials != null && partials !== 0 ? 'partial_images'
+    : undefined
+  if (setting)
+    throw badRequest(
+      `Invalid body: ${field}: image_generation with ${setting} is not served: the provider bills it beyond the one image per call that server_tools.image_generation prices, so it could not be held for or billed. Ask for a png, jpeg or webp with no partial images.`,
+      'feature_unsupported',
+    )
+}
+
+/**
  * A Responses request's tools in one pass: the prices of the billed ones, the remote MCP servers, and the most
  * input one file_search call may bring back (its tool that allows the most results). A type neither billed nor
  * known to be free (`RESPONSES_FREE_TOOLS`) is a tool the provider runs and may bill in ways the gateway cannot
@@ -474,6 +497,7 @@ function responsesTools(offered: readonly OfferedTool[]) {
         `Invalid body: ${field}: a tool of type ${JSON.stringify(String(tool?.type).slice(0, 40))} is not served: the gateway knows neither that it is free nor how it is billed, so it could not be held for or priced.`,
         'feature_unsupported',
       )
+    refuseUnpricedImageSettings(field, tool)
     if (tool?.type === 'file_search')
       fileSearchResults = Math.max(fileSearchResults, positiveInt(tool.max_num_results) ? tool.max_num_results : FILE_SEARCH_DEFAULT_RESULTS)
   }
@@ -662,9 +686,54 @@ export const contextWindowOf = (features: Pick<RequestedFeatures, 'longContext'>
 const isContinuedThread = (thread: unknown): boolean =>
   typeof thread === 'object' && thread !== null && (thread as { type?: unknown }).type !== 'create'
 
+/** The billed server tools a request's tool definitions offer, and the input their results may bring. */
+interface ToolTally {
+  serverTools: Record<string, number>
+  toolResultInput: { uses: number; tokens: number }
+}
+
+/**
+ * One Anthropic tool definition, in `tools` or inline (`withInlineToolDefinitions`), as it goes upstream: a billed
+ * server tool counted in `tally` at its bound, given the default `max_uses` (a web fetch: and `max_content_tokens`)
+ * where it sets none; a router's own tool and the advisor refused. `field` names where it stands.
+ */
+function boundedAnthropicTool(definition: unknown, field: string, bounds: ServerToolBounds, tally: ToolTally): unknown {
+  const tool = (definition ?? {}) as { type?: unknown; max_uses?: unknown; max_content_tokens?: unknown }
+  const type = typeof tool.type === 'string' ? tool.type : ''
+  const setUses = positiveInt(tool.max_uses) ? tool.max_uses : undefined
+  const set = setUses !== undefined
+  const maxUses = setUses ?? bounds.defaultMaxUses
+  if (type.includes(':'))
+    throw badRequest(
+      `Invalid body: ${field}: a tool of type ${JSON.stringify(type.slice(0, 40))} is not served: a router's own server tool (OpenRouter's \`openrouter:…\`), billed beyond tokens in ways the usage does not show, so it could not be held for or priced.`,
+      'feature_unsupported',
+    )
+  if (ANTHROPIC_ADVISOR.test(type))
+    throw badRequest(
+      `Invalid body: ${field}: ${type} is not served: the advisor's pass runs on another model and is billed at that model's rates, which a request priced at one model cannot hold for or bill.`,
+      'feature_unsupported',
+    )
+  if (ANTHROPIC_WEB_FETCH.test(type)) {
+    const contentTokens = positiveInt(tool.max_content_tokens) ? tool.max_content_tokens : undefined
+    if (contentTokens) tally.toolResultInput.tokens += maxUses * contentTokens
+    else tally.toolResultInput.uses += maxUses
+    return set && contentTokens ? definition : withFieldsLast(tool, { max_uses: maxUses, max_content_tokens: contentTokens ?? bounds.useInputTokens })
+  }
+  const billed = ANTHROPIC_BILLED_TOOL.exec(type)?.[1]
+  if (!billed) return definition
+  if (bounds.hardBounds && !TAKES_MAX_USES.has(billed))
+    throw badRequest(
+      `Invalid body: ${field}: ${type} is not served with cap-output on: it takes no max_uses, so nothing bounds its uses and its cost could pass the budget.`,
+      'feature_unsupported',
+    )
+  tally.serverTools[billed] = (tally.serverTools[billed] ?? 0) + maxUses
+  return set || !TAKES_MAX_USES.has(billed) ? definition : withFieldsLast(tool, { max_uses: maxUses })
+}
+
 /**
  * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
- * server tool that takes `max_uses` and sets none gets the configured default, so that its worst case is
+ * server tool, in `tools` or defined inline (`withInlineToolDefinitions`), that takes `max_uses` and sets none gets
+ * the configured default, so that its worst case is
  * bounded (code execution takes none: it is held at the default). A web fetch gets the default `max_uses`
  * and, unset, `max_content_tokens` of the per-use input allowance: its pages are input, held at that bound
  * per use. Fast mode (`speed: "fast"`) is the tier `fast`; `cache_control` marks cache writes (never
@@ -700,41 +769,11 @@ export function anthropicFeatures(
       'context_size_unknown',
     )
   const { webResults } = routerFeatures(body, upstreamModel)
-  const serverTools: Record<string, number> = {}
-  const toolResultInput = { uses: 0, tokens: 0 }
-  let tools = body.tools
-  if (Array.isArray(body.tools)) {
-    tools = body.tools.map((tool) => {
-      const type = typeof tool?.type === 'string' ? tool.type : ''
-      const set = positiveInt(tool?.max_uses)
-      const maxUses: number = set ? tool.max_uses : bounds.defaultMaxUses
-      if (type.includes(':'))
-        throw badRequest(
-          `Invalid body: tools: a tool of type ${JSON.stringify(type.slice(0, 40))} is not served: a router's own server tool (OpenRouter's \`openrouter:…\`), billed beyond tokens in ways the usage does not show, so it could not be held for or priced.`,
-          'feature_unsupported',
-        )
-      if (ANTHROPIC_ADVISOR.test(type))
-        throw badRequest(
-          `Invalid body: tools: ${type} is not served: the advisor's pass runs on another model and is billed at that model's rates, which a request priced at one model cannot hold for or bill.`,
-          'feature_unsupported',
-        )
-      if (ANTHROPIC_WEB_FETCH.test(type)) {
-        const bounded = positiveInt(tool.max_content_tokens)
-        if (bounded) toolResultInput.tokens += maxUses * tool.max_content_tokens
-        else toolResultInput.uses += maxUses
-        return set && bounded ? tool : withFieldsLast(tool, { max_uses: maxUses, max_content_tokens: bounded ? tool.max_content_tokens : bounds.useInputTokens })
-      }
-      const billed = ANTHROPIC_BILLED_TOOL.exec(type)?.[1]
-      if (!billed) return tool
-      if (bounds.hardBounds && !TAKES_MAX_USES.has(billed))
-        throw badRequest(
-          `Invalid body: tools: ${type} is not served with cap-output on: it takes no max_uses, so nothing bounds its uses and its cost could pass the budget.`,
-          'feature_unsupported',
-        )
-      serverTools[billed] = (serverTools[billed] ?? 0) + maxUses
-      return set || !TAKES_MAX_USES.has(billed) ? tool : withFieldsLast(tool, { max_uses: maxUses })
-    })
-  }
+  const tally: ToolTally = { serverTools: {}, toolResultInput: { uses: 0, tokens: 0 } }
+  const bounded = (tool: unknown, field: string) => boundedAnthropicTool(tool, field, bounds, tally)
+  const withTools = Array.isArray(body.tools) ? withFieldsLast(body, { tools: body.tools.map((tool) => bounded(tool, 'tools')) }) : body
+  const upstreamBody = withInlineToolDefinitions(withTools, bounded)
+  const { serverTools, toolResultInput } = tally
   const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools,
@@ -747,7 +786,7 @@ export function anthropicFeatures(
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).
     providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: writesCacheUnasked(upstreamModel), audioInput: false },
   }, webResults)
-  return { body: tools === body.tools ? body : withFieldsLast(body, { tools }), features }
+  return { body: upstreamBody, features }
 }
 
 /**

@@ -43,6 +43,7 @@ export const EXTRA_BODY_REFUSED = unservedFields("`extra_body` other than Gemini
 export const PRESET_REFUSED = unservedFields("OpenRouter's `preset`")
 export const SERVER_FIELDS_REFUSED = unservedFields("vLLM's `chat_template`, `mm_processor_kwargs` and `media_io_kwargs`, llama.cpp's `n_predict` and `n_cmpl`")
 export const EMBEDDINGS_CHAT_FIELDS_REFUSED = unservedFields("vLLM's chat-style `messages`, `chat_template`, `mm_processor_kwargs` and `media_io_kwargs`")
+export const IMAGE_GENERATION_SETTINGS_REFUSED = unservedFields("`image_generation`'s `output_format` `gif` or `svg` (`frame_count`, `svg`) and `partial_images`")
 export const CHAT_OUTPUT_FIELDS_REFUSED = unservedFields("chat completions' `max_tokens`, `max_completion_tokens` and `n` other than 1")
 export const ANTHROPIC_MODEL_REFUSED: RouteRefusal = [400, 'unsupported_endpoint', 'the model is served by an Anthropic provider, which has no such endpoint']
 
