@@ -37,6 +37,20 @@ export async function probeHealth(url: string, pid = process.pid): Promise<Healt
   return { wall, held: ranBefore === null || ranAfter === null ? wall : ranAfter - ranBefore }
 }
 
+/**
+ * Waits until the main thread of `pid` is quiet (it ran under 5 ms in a quarter of a second: a start's own jobs are
+ * done), at most `withinMs`. Where Linux does not tell, a fixed wait.
+ */
+export async function quietThread(pid: number, withinMs = 20_000): Promise<void> {
+  const until = performance.now() + withinMs
+  for (;;) {
+    const before = ranMs(pid)
+    await Bun.sleep(250)
+    const after = ranMs(pid)
+    if (before === null || after === null || after - before < 5 || performance.now() > until) return
+  }
+}
+
 /** The slowest of a series of probes, by each measure. */
 export class WorstProbe {
   wall = 0
