@@ -410,6 +410,21 @@ function sendRiders(send: Send, settling: SettlementRow[], riding: Riding[], sen
 /** The ids of the holds in SETTLE's answer. */
 const settledIds = (rows: Array<{ id: unknown }>): number[] => rows.map((r) => Number(r.id))
 
+/** The ids of `read`, the rows that exist, that are not in `locked`, those this transaction holds: held by another session. */
+function heldElsewhere(read: Array<{ id: string }>, locked: Array<{ id: string }>): Set<string> {
+  const ids = new Set(read.map((row) => row.id))
+  for (const row of locked) ids.delete(row.id)
+  return ids
+}
+
+/** The users whose rows, and the keys whose rows, another session holds (SKIP LOCKED left them out). */
+interface Busy {
+  users: Set<string>
+  keys: Set<string>
+}
+
+const isBusy = (busy: Busy, userId: string, keyId: string | null) => busy.users.has(userId) || (keyId !== null && busy.keys.has(keyId))
+
 /**
  * Settles the queued settlements it is given and decides and writes a batch of holds, in one transaction
  * (one flush of the WAL for both, two round trips): the users' rows and then the keys' are locked, each in
@@ -936,10 +951,19 @@ export class PostgresLedgerStore implements LedgerStore {
       // settlement or a key's new ceiling, each holding the user's or the key's row and waiting for the hold's.
       const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit])) as Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>[]
       if (due.length === 0) return []
-      await lockUsersThenKeys(tx, due.map((r) => r.user_id), due.map((r) => r.key_id))
+      // Their users' and keys' rows that no other session holds (SKIP LOCKED): a sweep never waits for one row while it
+      // holds others, and the holds of a user whose row, or key's, is held elsewhere (a replica frozen
+      // mid-transaction) are left for a later sweep.
+      const [users, keys] = [idsOf(due.map((r) => r.user_id)), idsOf(due.map((r) => r.key_id))]
+      const [lockedUsers, lockedKeys, readUsers, readKeys] = await Promise.all([
+        tx.unsafe(LOCK_FREE_USERS, [users]), tx.unsafe(LOCK_FREE_KEYS, [keys]), tx.unsafe(READ_USERS, [users]), tx.unsafe(READ_KEYS, [keys]),
+      ])
+      const busy: Busy = { users: heldElsewhere(readUsers, lockedUsers), keys: heldElsewhere(readKeys, lockedKeys) }
+      const free = due.filter((r) => !isBusy(busy, r.user_id, r.key_id))
+      if (free.length === 0) return []
       // Those still there: a hold settled meanwhile (by its owner, or by another replica's sweeper, which locked
       // these users first) is gone. SKIP LOCKED: one whose row something else holds is left for a later sweep.
-      const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(due.map((r) => String(r.id)))])) as ReservationRow[]
+      const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(free.map((r) => String(r.id)))])) as ReservationRow[]
       const swept = rows.map((row) => {
         const hold = takenFromRow(row)
         return { hold, outcome: charge(hold, now) }
