@@ -63,15 +63,30 @@ interface SettlementRow {
  * period_start (rolled, or its kind changed, since it was asked for) adds to the stored period, and its usage
  * row is dated at that start (settlementDate): the INSERT reads users as they stood before `u`, as every part of
  * one statement does. The users' rows are locked (in id order) before this statement runs, so `p` reads
- * them as they are. Returns the ids of the holds it settled (settledIds), in the same answer: only those
- * settlements count in this process's metrics.
+ * them as they are. A settlement whose user's or key's row another session holds is left out (busy_users,
+ * busy_keys: rows that exist but cannot be locked without waiting), never waited for: a reservation batch
+ * carrying it takes its rows SKIP LOCKED and must not wait for one while it holds the others (see lockedBatch).
+ * Returns the ids of the holds it settled (`settled` true: only those settlements count in this process's
+ * metrics) and of the settlements it left out (false: to be sent again), in the same answer (settledIn).
  */
 const SETTLE = `
-WITH s AS (
+WITH asked AS (
   SELECT * FROM json_to_recordset($1::text::json) AS x(
     id bigint, request_id text, user_id text, key_id text, model text, provider text, endpoint text, amount bigint, cost bigint,
     prompt_tokens bigint, completion_tokens bigint, cached_tokens bigint, price_id int, status text, latency_ms int, stream boolean, created_at bigint,
     cache_write_tokens bigint, server_tool_uses text, daily bigint, weekly bigint, monthly bigint)
+),
+busy_users AS (
+  SELECT id FROM users WHERE id IN (SELECT user_id FROM asked)
+  EXCEPT SELECT id FROM (SELECT id FROM users WHERE id IN (SELECT user_id FROM asked) FOR NO KEY UPDATE SKIP LOCKED) free
+),
+busy_keys AS (
+  SELECT id FROM api_keys WHERE id IN (SELECT key_id FROM asked)
+  EXCEPT SELECT id FROM (SELECT id FROM api_keys WHERE id IN (SELECT key_id FROM asked) FOR UPDATE SKIP LOCKED) free
+),
+s AS (
+  SELECT * FROM asked
+   WHERE user_id NOT IN (SELECT id FROM busy_users) AND (key_id IS NULL OR key_id NOT IN (SELECT id FROM busy_keys))
 ),
 d AS (DELETE FROM reservations r USING s WHERE r.id = s.id RETURNING r.id, r.key_debited),
 settled AS (SELECT s.*, d.key_debited FROM s JOIN d ON d.id = s.id),
@@ -115,7 +130,8 @@ i AS (
          completion_tokens, cached_tokens, cost, amount, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses
     FROM settled LEFT JOIN users ON users.id = settled.user_id
 )
-SELECT id FROM settled`
+SELECT id, true AS settled FROM settled
+UNION ALL SELECT id, false FROM asked WHERE id NOT IN (SELECT id FROM s)`
 
 /**
  * Other rows nobody waits for (the request log) that ride in the next reservation's transaction like
@@ -151,29 +167,63 @@ interface Attempt {
   /** A try sent its COMMIT: if the batch then fails, the commit may have happened (only its answer lost). */
   commitSent: boolean
   /**
-   * How long each try waits for a lock (lock_timeout), the holds' users' and keys' rows first: short of the deadline,
-   * so that a row held elsewhere for most of it (a replica frozen mid-transaction) leaves time to commit the holds
-   * whose rows are free (HoldRowsBusy).
+   * How long each try waits for a lock (lock_timeout): short of the deadline, so that a lock held elsewhere for most
+   * of it (a replica frozen mid-transaction) leaves time to answer the batch.
    */
   lockWaitMs: number
+  /**
+   * Until when a user's rows held elsewhere are waited for (lockedUserBatch): as long after the batch began as
+   * `lockWaitMs`.
+   */
+  locksUntil: number
 }
 
 const givenUp = () => new Error('reservation batch given up on: the database did not answer in time')
 
 /**
- * How long a reservation batch waits for its rows' locks: most of the deadline (rows another replica's batch holds
- * are had in milliseconds), leaving the rest for the holds whose rows are free.
+ * How long a reservation batch, or a settlement batch for a user whose rows were held elsewhere, waits for a lock: most
+ * of the deadline (rows another replica's batch holds are had in milliseconds), leaving the rest to answer.
  */
-const holdRowsLockWaitMs = (deadlineMs: number) => Math.max(ROWS_LOCK_TIMEOUT_MS, Math.round(deadlineMs - Math.max(250, deadlineMs / 4)))
+const rowsLockWaitMs = (deadlineMs: number) => Math.max(ROWS_LOCK_TIMEOUT_MS, Math.round(deadlineMs - Math.max(250, deadlineMs / 4)))
 
 /**
- * A batch's users' or keys' rows stayed locked by another session past the batch's lock wait (lock_timeout,
- * 55P03): nothing was written. Not a lockTimedOut error itself, which is the riders' (see sendRiders).
+ * A user's or its keys' rows stayed locked by another session past a transaction's wait for them (lock_timeout,
+ * 55P03): nothing was written. Not a lockTimedOut error itself, which is a table's (`usage`, for SETTLE: see
+ * sendRiders), for which the settlements' writer keeps its rows from the reservation batches until it gets the lock
+ * (BatchWriter): a user's row held elsewhere keeps no other user's settlement from riding in them (SETTLE leaves out
+ * those whose rows are held).
  */
-class HoldRowsBusy extends Error {
+class UserRowsBusy extends Error {
   constructor(readonly lockError: unknown) {
-    super("a reservation batch's users' or keys' rows stayed locked by another session past its lock wait")
+    super("a user's or its keys' rows stayed locked by another session past the wait for them")
   }
+}
+
+/** How many users whose rows another session held a batch waits for at once, each on a connection of its own. */
+const USERS_WAITED_AT_ONCE = 4
+
+/**
+ * Runs `wait` for each user's rows, a few at a time (USERS_WAITED_AT_ONCE): a user whose row is held for the whole
+ * wait (a replica frozen mid-transaction) does not hold up the users after it, and a batch of many takes no more
+ * than a few of the pool's connections.
+ */
+async function eachUserInTurn<T>(users: T[], wait: (user: T) => Promise<void>): Promise<void> {
+  const queue = [...users]
+  const waiter = async () => {
+    for (let user = queue.shift(); user !== undefined; user = queue.shift()) await wait(user)
+  }
+  await Promise.all(Array.from({ length: Math.min(USERS_WAITED_AT_ONCE, queue.length) }, waiter))
+}
+
+/** The holds (or settlements) grouped by user, in the order their users first come. */
+function byUser<T>(rows: T[], userOf: (row: T) => string): T[][] {
+  const users = new Map<string, T[]>()
+  for (const row of rows) {
+    const group = users.get(userOf(row))
+    if (group) group.push(row)
+    else users.set(userOf(row), [row])
+  }
+  return [...users.values()]
 }
 
 /**
@@ -205,9 +255,11 @@ SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price
 /**
  * WRITE_HOLDS, gated: the users' and keys' rows are locked in id order and compared with the figures the
  * decisions were made on ($1, $2), a key's current secret (its hash), revocation and expiry included; the debits
- * and holds ($3–$5) are written only if every one is unchanged. Returns ok.
+ * and holds ($3–$5) are written only if every one is unchanged. Returns ok. `skipLocked`: a row another session
+ * holds is not waited for but counts as changed (the batch then goes to lockedBatch), for a batch of several users:
+ * waiting for one user's row would hold the others' meanwhile.
  */
-const GATED_WRITE = `
+const gatedWrite = (skipLocked: boolean) => `
 WITH eu AS (
   SELECT * FROM json_to_recordset($1::text::json) AS x(
     id text, blocked boolean, max_budget bigint, spend bigint, reserved bigint, budget_period text, period_start bigint)
@@ -216,12 +268,12 @@ ek AS (SELECT * FROM json_to_recordset($2::text::json) AS x(id text, max_budget 
 lu AS (
   SELECT (u.blocked, u.max_budget, u.spend, u.reserved, u.budget_period, u.period_start)
          IS NOT DISTINCT FROM (eu.blocked, eu.max_budget, eu.spend, eu.reserved, eu.budget_period, eu.period_start) AS same
-    FROM users u JOIN eu ON eu.id = u.id ORDER BY u.id FOR NO KEY UPDATE OF u
+    FROM users u JOIN eu ON eu.id = u.id ORDER BY u.id FOR NO KEY UPDATE OF u ${skipLocked ? 'SKIP LOCKED' : ''}
 ),
 lk AS (
   SELECT (k.max_budget, k.spend, k.reserved, k.key_hash, k.revoked_at, k.expires_at)
          IS NOT DISTINCT FROM (ek.max_budget, ek.spend, ek.reserved, ek.key_hash, ek.revoked_at, ek.expires_at) AS same
-    FROM api_keys k JOIN ek ON ek.id = k.id ORDER BY k.id FOR UPDATE OF k
+    FROM api_keys k JOIN ek ON ek.id = k.id ORDER BY k.id FOR UPDATE OF k ${skipLocked ? 'SKIP LOCKED' : ''}
 ),
 gate AS (
   SELECT (SELECT count(*) FILTER (WHERE same) FROM lu) = (SELECT count(*) FROM eu)
@@ -245,12 +297,14 @@ h AS (
    WHERE (SELECT ok FROM gate)
 )
 SELECT ok FROM gate`
+const GATED_WRITE = gatedWrite(false)
+const GATED_WRITE_FREE = gatedWrite(true)
 
 const LOCK_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
   WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR NO KEY UPDATE`
 const LOCK_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys
   WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR UPDATE`
-/** The same rows, those no other session holds: the others are left out of the answer (freeRowsBatch). */
+/** The same rows, those no other session holds: the others are left out of the answer (lockedBatch). */
 const LOCK_FREE_USERS = `${LOCK_USERS} SKIP LOCKED`
 const LOCK_FREE_KEYS = `${LOCK_KEYS} SKIP LOCKED`
 const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
@@ -263,7 +317,7 @@ const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_el
 
 /**
  * Statements sent one after another on one connection, in this order, without waiting for the answers between them.
- * `locksHoldRows`: the statement locks the holds' users' or keys' rows (a lock timeout there is HoldRowsBusy).
+ * `locksHoldRows`: the statement locks the holds' users' or keys' rows (a lock timeout there is UserRowsBusy).
  */
 type Send = (query: string, params: unknown[], locksHoldRows?: boolean) => Promise<any[]>
 
@@ -280,13 +334,14 @@ type Send = (query: string, params: unknown[], locksHoldRows?: boolean) => Promi
  *
  * What it throws is the error of the first statement that failed, in the order they were sent: the ones after
  * it fail only because Postgres refuses everything after a failure (25P02), and the first is what the caller
- * can act on (a carried row's data, a carried row's lock wait, the holds' rows' lock wait: HoldRowsBusy). Every
- * lock wait of the transaction is bounded by the attempt's (`lockWaitMs`), unless a statement bounds it further.
+ * can act on (a carried row's data, a carried row's lock wait, the holds' rows' lock wait: UserRowsBusy). Every
+ * lock wait of the transaction is bounded by `lockWaitMs` (the attempt's), unless a statement bounds it further.
  */
 async function pipelined<T>(
   sql: SQL,
   attempt: Attempt,
   body: (send: Send, commit: (last: Promise<unknown>[]) => Promise<void>) => Promise<T>,
+  lockWaitMs = attempt.lockWaitMs,
 ): Promise<T> {
   const c: ReservedSQL = await sql.reserve()
   if (attempt.abandoned) {
@@ -298,7 +353,7 @@ async function pipelined<T>(
   // A query is lazy: it is started here, in the order the statements are given, not when it is awaited.
   const started = <R>(query: { execute(): Promise<R> }, locksHoldRows = false) => {
     const running = query.execute()
-    running.catch((error) => failures.push(locksHoldRows && lockTimedOut(error) ? new HoldRowsBusy(error) : error))
+    running.catch((error) => failures.push(locksHoldRows && lockTimedOut(error) ? new UserRowsBusy(error) : error))
     return running
   }
   // Nothing more is sent for a batch given up on (its callers were refused): what it sent before its
@@ -316,7 +371,7 @@ async function pipelined<T>(
   }
   try {
     const begun = started(c`BEGIN`)
-    started(c.unsafe(BOUND_LOCK_WAITS, [`${attempt.lockWaitMs}ms`]))
+    started(c.unsafe(BOUND_LOCK_WAITS, [`${lockWaitMs}ms`]))
     const result = await body(send, commit)
     if (!committed) await commit([])
     await begun
@@ -359,6 +414,15 @@ interface Decided {
   holds: Array<{ id: number; key_debited: boolean } & Record<string, unknown>>
   /** $1–$3 of WRITE_HOLDS (and $3–$5 of GATED_WRITE): the figures as they now stand, and the holds. */
   params: string[]
+}
+
+/** A batch's answers, one per hold asked for in order, and the holds written. */
+type Answers = Pick<Decided, 'results' | 'holds'>
+
+/** A batch's first transaction: the answers of the holds it decided (in order), and the holds of the users it left out. */
+interface FirstDecided {
+  decided: Decided
+  waiting: Asked[]
 }
 
 /** Decides each hold in turn on the figures the ones before it left (decideHold, as SQLite decides under its write lock). */
@@ -407,14 +471,40 @@ function sendRiders(send: Send, settling: SettlementRow[], riding: Riding[], sen
   return settle
 }
 
-/** The ids of the holds in SETTLE's answer. */
-const settledIds = (rows: Array<{ id: unknown }>): number[] => rows.map((r) => Number(r.id))
+/** SETTLE's answer: the ids of the holds it settled, and the settlements of `batch` it left out, their rows held elsewhere. */
+function settledIn(batch: SettlementRow[], rows: Array<{ id: unknown; settled: boolean }>): { settled: number[]; left: SettlementRow[] } {
+  const left = new Set(rows.filter((r) => !r.settled).map((r) => Number(r.id)))
+  return { settled: rows.filter((r) => r.settled).map((r) => Number(r.id)), left: batch.filter((s) => left.has(s.id)) }
+}
+
+/** No settlement sent: none settled, none left out. */
+const NONE_SETTLED = { settled: [], left: [] }
+
+/** The ids of `read`, the rows that exist, that are not in `locked`, those this transaction holds: held by another session. */
+function heldElsewhere(read: Array<{ id: string }>, locked: Array<{ id: string }>): Set<string> {
+  const ids = new Set(read.map((row) => row.id))
+  for (const row of locked) ids.delete(row.id)
+  return ids
+}
+
+/** The users whose rows, and the keys whose rows, another session holds (SKIP LOCKED left them out). */
+interface Busy {
+  users: Set<string>
+  keys: Set<string>
+}
+
+const isBusy = (busy: Busy, userId: string, keyId: string | null) => busy.users.has(userId) || (keyId !== null && busy.keys.has(keyId))
 
 /**
  * Settles the queued settlements it is given and decides and writes a batch of holds, in one transaction
- * (one flush of the WAL for both, two round trips): the users' rows and then the keys' are locked, each in
- * id order (as a settlement alone locks them), the settlements applied, the figures read as they now stand
- * and the holds decided on them (decideBatch); then every debit and hold is written, with the COMMIT.
+ * (one flush of the WAL for both, two round trips), and never waits for a row while it holds another: the users'
+ * and then the keys' rows that no other session holds are locked (SKIP LOCKED), the settlements whose rows it got
+ * applied (SETTLE leaves the others out), the figures read as they now stand and the holds decided on them
+ * (decideBatch); then every debit and hold is written, with the COMMIT. A user whose row, or one of whose holds'
+ * keys' row, another session held at that instant (another replica's batch, for milliseconds; a replica frozen
+ * mid-transaction, until Postgres ends its session) is left out with all its holds (`waiting`: see
+ * lockedUserBatch), and so are its settlements (`left`, sent again later): waiting for that row while holding the
+ * others would keep every other replica's holds for those users waiting too, and refused at its lock wait's end.
  * Returns the figures as committed, and the holds settled, too.
  */
 async function lockedBatch(
@@ -423,36 +513,54 @@ async function lockedBatch(
   batch: Asked[],
   settling: SettlementRow[],
   riding: Riding[],
-): Promise<{ decided: Decided; figures: Figures; settled: number[] }> {
-  const holdUsers = idsOf(batch.map((a) => a.r.userId))
-  const holdKeys = idsOf(batch.map((a) => a.r.keyId))
+): Promise<{ decided: Decided; figures: Figures; waiting: Asked[]; settled: number[]; left: SettlementRow[] }> {
+  const users = idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])
+  const keys = idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])
   return pipelined(sql, attempt, async (send, commit) => {
-    let rows: [Record<string, any>[], Record<string, any>[]]
     // With settlements, every rider goes right after the row locks: the holds are decided on the settled
     // figures, and SETTLE takes the tables' locks WRITE_HOLDS needs. Without, the riders go last, after the
     // holds' write, which may wait for a table lock (an index build on `users`) as a hold must.
     const settles = settling.length > 0
-    let settle: Promise<any[]> | null = null
-    if (!settles) {
-      rows = await Promise.all([send(LOCK_USERS, [holdUsers], true), send(LOCK_KEYS, [holdKeys], true)])
-    } else {
-      const locks = [
-        send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])], true),
-        send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])], true),
-      ]
-      settle = sendRiders(send, settling, riding, locks)
-      const read = Promise.all([send(READ_USERS, [holdUsers]), send(READ_KEYS, [holdKeys])])
-      ;[, rows] = await Promise.all([Promise.all(locks), read])
-    }
-    const figures = figuresFrom(...rows)
-    const decided = decideBatch(batch, figures)
+    const [lockUsers, lockKeys] = [send(LOCK_FREE_USERS, [users]), send(LOCK_FREE_KEYS, [keys])]
+    const riders: Promise<unknown>[] = []
+    const settle = settles ? sendRiders(send, settling, riding, riders) : null
+    const [lockedUsers, lockedKeys, readUsers, readKeys] = await Promise.all([lockUsers, lockKeys, send(READ_USERS, [users]), send(READ_KEYS, [keys]), ...riders])
+    const busy: Busy = { users: heldElsewhere(readUsers, lockedUsers), keys: heldElsewhere(readKeys, lockedKeys) }
+    const waitingUsers = new Set(batch.filter(({ r }) => isBusy(busy, r.userId, r.keyId)).map(({ r }) => r.userId))
+    const [now, waiting] = [batch.filter(({ r }) => !waitingUsers.has(r.userId)), batch.filter(({ r }) => waitingUsers.has(r.userId))]
+    // The figures of the rows of the holds it decides, which it holds, as the settlements left them.
+    const of = (read: Array<{ id: string }>, ids: Array<string | null>) => read.filter((row) => ids.includes(row.id))
+    const figures = figuresFrom(of(readUsers, now.map(({ r }) => r.userId)), of(readKeys, now.map(({ r }) => r.keyId)))
+    const decided = decideBatch(now, figures)
     attempt.taken.push(...takenIn(decided))
     // The rows are locked: their new figures are written as they now stand.
     const last: Promise<unknown>[] = decided.holds.length > 0 ? [send(WRITE_HOLDS, decided.params)] : []
     if (!settles) sendRiders(send, [], riding, last)
     await commit(last)
-    return { decided, figures, settled: settle ? settledIds(await settle) : [] }
+    return { decided, figures, waiting, ...(settle ? settledIn(settling, await settle) : NONE_SETTLED) }
   })
+}
+
+/**
+ * One user's holds, left out of their batch because another session held the user's row or a key's (lockedBatch),
+ * in a transaction of their own that waits for them, the user's row and then its keys', until the batch's lock
+ * wait ends (`locksUntil`): it holds no other user's row meanwhile. Past that the holds are refused (UserRowsBusy).
+ * `taken` is given the holds it decides, to be released if it fails.
+ */
+async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[], taken: TakenHold[]): Promise<{ decided: Decided; figures: Figures }> {
+  const lockWaitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, attempt.locksUntil - Date.now())
+  return pipelined(sql, attempt, async (send, commit) => {
+    const rows = await Promise.all([
+      send(LOCK_USERS, [idsOf(asked.map((a) => a.r.userId))], true),
+      send(LOCK_KEYS, [idsOf(asked.map((a) => a.r.keyId))], true),
+    ])
+    const figures = figuresFrom(...rows)
+    const decided = decideBatch(asked, figures)
+    attempt.taken.push(...takenIn(decided))
+    taken.push(...takenIn(decided))
+    await commit(decided.holds.length > 0 ? [send(WRITE_HOLDS, decided.params)] : [])
+    return { decided, figures }
+  }, lockWaitMs)
 }
 
 /**
@@ -460,8 +568,11 @@ async function lockedBatch(
  * by the settlements riding along): BEGIN, the settlements, then one statement that locks the rows (users,
  * then keys, in id order) and writes the debits and holds only if every figure the decisions read is still
  * what was expected, and COMMIT, all sent at once. Resolves to null when a figure had moved (another
- * replica, the sweeper, an admin change): the settlements and riders are committed, no hold is. `settled`:
- * the holds its settlements settled.
+ * replica, the sweeper, an admin change) or, in a batch of several users, a row was held by another session (which
+ * it does not wait for, as lockedBatch does not): the settlements and riders are committed, no hold is. A batch of
+ * one user waits for its rows (holding no other user's) until its lock wait ends (then UserRowsBusy: nothing
+ * committed). `settled`: the holds its settlements settled; `left`: the settlements whose rows were held elsewhere,
+ * left out.
  */
 async function expectedBatch(
   sql: SQL,
@@ -470,7 +581,7 @@ async function expectedBatch(
   expected: Figures,
   settling: SettlementRow[],
   riding: Riding[],
-): Promise<{ decided: Decided | null; settled: number[] }> {
+): Promise<{ decided: Decided | null; settled: number[]; left: SettlementRow[] }> {
   const expectedUsers = JSON.stringify([...expected.users].map(([id, u]) => ({
     id, blocked: u.blocked, max_budget: u.maxBudget, spend: u.spend, reserved: u.reserved, budget_period: u.budgetPeriod, period_start: u.periodStart,
   })))
@@ -483,97 +594,92 @@ async function expectedBatch(
     // The settlements' rows are locked first, users then keys, each in id order, as every other transaction
     // locks them: SETTLE's own updates would take them in whatever order it runs, and deadlock another replica.
     // The riders then go before the gated write, or after it when nothing settles, as in lockedBatch.
+    // Rows of one user only are waited for (a wait that holds no other user's row); of several, taken if free.
     const settles = settling.length > 0
+    const userIds = new Set([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])
+    const [users, oneUser] = [idsOf(userIds), userIds.size === 1]
     const before: Promise<unknown>[] = []
     let settle: Promise<any[]> | null = null
     if (settles) {
-      before.push(
-        send(LOCK_USERS, [idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])], true),
-        send(LOCK_KEYS, [idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])], true),
-      )
+      const keys = idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])
+      before.push(send(oneUser ? LOCK_USERS : LOCK_FREE_USERS, [users], oneUser), send(oneUser ? LOCK_KEYS : LOCK_FREE_KEYS, [keys], oneUser))
       settle = sendRiders(send, settling, riding, before)
     }
-    const written = send(GATED_WRITE, [expectedUsers, expectedKeys, ...decided.params], true)
+    const written = send(oneUser ? GATED_WRITE : GATED_WRITE_FREE, [expectedUsers, expectedKeys, ...decided.params], oneUser)
     const after: Promise<unknown>[] = []
     if (!settles) sendRiders(send, [], riding, after)
     await commit([...before, written, ...after])
-    return { decided: (await written)[0]?.ok === true ? decided : null, settled: settle ? settledIds(await settle) : [] }
+    return { decided: (await written)[0]?.ok === true ? decided : null, ...(settle ? settledIn(settling, await settle) : NONE_SETTLED) }
   })
 }
 
 /**
- * The batch again, after its rows' lock wait ran out (HoldRowsBusy), carrying nothing: the rows no other session
- * holds are locked (SKIP LOCKED) and their holds decided and written as lockedBatch does; a hold whose user's or
- * key's row is still held elsewhere (a replica frozen mid-transaction, until Postgres ends its session) is refused
- * as one the database did not answer in time (503 database_unavailable), rather than keep every other user's holds
- * waiting with it.
+ * Settles a batch on its own, never waiting for one user's row while holding another's: first the settlements whose
+ * users' and keys' rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), then each user's left
+ * out in a transaction of its own, which waits for that user's rows until `lockWaitMs` after the start, a few users at
+ * a time. A user whose rows stay held (a replica frozen mid-transaction) fails the batch (UserRowsBusy), which the
+ * writer sends again later; what committed is not charged again (a hold settles once). `committed` is told, after
+ * each commit, the settlements it carried and the holds they settled.
  */
-async function freeRowsBatch(sql: SQL, attempt: Attempt, batch: Asked[]): Promise<{ decided: Decided; figures: Figures }> {
-  const holdUsers = idsOf(batch.map((a) => a.r.userId))
-  const holdKeys = idsOf(batch.map((a) => a.r.keyId))
-  return pipelined(sql, attempt, async (send, commit) => {
-    const [users, keys, allUsers, allKeys] = await Promise.all([
-      send(LOCK_FREE_USERS, [holdUsers]), send(LOCK_FREE_KEYS, [holdKeys]), send(READ_USERS, [holdUsers]), send(READ_KEYS, [holdKeys]),
-    ])
-    const heldElsewhere = (all: Record<string, any>[], locked: Record<string, any>[]) => {
-      const ids = new Set<string>(all.map((row) => row.id))
-      for (const row of locked) ids.delete(row.id)
-      return ids
+async function settleFreeRowsFirst(
+  sql: SQL,
+  batch: SettlementRow[],
+  lockWaitMs: number,
+  committed: (rows: SettlementRow[], settled: number[]) => void,
+): Promise<void> {
+  const locksUntil = Date.now() + lockWaitMs
+  const first = await retryingConflicts(() => sql.begin((tx) => settleFree(tx, batch)))
+  committed(batch.filter((s) => !first.left.includes(s)), first.settled)
+  const failures: unknown[] = []
+  await eachUserInTurn(byUser(first.left, (s) => s.user_id), async (rows) => {
+    try {
+      const waitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, locksUntil - Date.now())
+      const { settled } = await retryingConflicts(() => sql.begin((tx) => settleIn(tx, rows, waitMs)))
+      committed(rows, settled)
+    } catch (error) {
+      failures.push(error)
     }
-    const [busyUsers, busyKeys] = [heldElsewhere(allUsers, users), heldElsewhere(allKeys, keys)]
-    const busy = ({ r }: Asked) => busyUsers.has(r.userId) || (r.keyId !== null && busyKeys.has(r.keyId))
-    const figures = figuresFrom(users, keys)
-    const decided = decideBatch(batch.filter((a) => !busy(a)), figures)
-    attempt.taken.push(...takenIn(decided))
-    await commit(decided.holds.length > 0 ? [send(WRITE_HOLDS, decided.params)] : [])
-    let free = 0
-    const results = batch.map((a) => (busy(a) ? databaseUnavailable() : decided.results[free++]!))
-    return { decided: { ...decided, results }, figures }
   })
+  if (failures.length > 0) throw failures[0]
 }
 
 /**
- * Settles a batch on its own: first the settlements whose users' and keys' rows no other session holds (SKIP
- * LOCKED), then the others in a transaction of their own, which waits for their rows. Waiting in one transaction
- * for a row held elsewhere (a replica frozen mid-transaction) would keep the batch's other users' rows locked
- * meanwhile, and every hold this replica asks for them would wait too. `committed` is told, after each commit, the
- * settlements it carried and the holds they settled.
+ * Settles the settlements of a batch whose users' and keys' rows no other session holds, inside `tx`: those rows are
+ * locked without waiting for the others (SKIP LOCKED), users then keys, and SETTLE leaves out the settlements whose
+ * rows it did not get (`left`).
  */
-async function settleFreeRowsFirst(sql: SQL, batch: SettlementRow[], committed: (rows: SettlementRow[], settled: number[]) => void): Promise<void> {
-  const { settling, settled, waiting } = await retryingConflicts(() => sql.begin(async (tx) => {
-    const [users, keys] = await Promise.all([
-      tx.unsafe(LOCK_FREE_USERS, [idsOf(batch.map((r) => r.user_id))]),
-      tx.unsafe(LOCK_FREE_KEYS, [idsOf(batch.map((r) => r.key_id))]),
-    ])
-    const [userIds, keyIds] = [new Set(users.map((u: { id: string }) => u.id)), new Set(keys.map((k: { id: string }) => k.id))]
-    const free = (r: SettlementRow) => userIds.has(r.user_id) && (r.key_id === null || keyIds.has(r.key_id))
-    const settling = batch.filter(free)
-    return { settling, settled: settling.length > 0 ? await settleLocked(tx, settling) : [], waiting: batch.filter((r) => !free(r)) }
-  }))
-  committed(settling, settled)
-  if (waiting.length > 0) committed(waiting, await retryingConflicts(() => sql.begin((tx) => settleIn(tx, waiting))))
-}
-
-/**
- * Settles a batch inside `tx`. The users' rows are locked first and then the keys', in the order every transaction
- * takes them (lock-order.ts), so that settlements, reservations and the sweeper on several replicas never deadlock.
- * Returns the ids of the holds it settled.
- */
-async function settleIn(tx: TransactionSQL, batch: SettlementRow[]): Promise<number[]> {
-  await lockUsersThenKeys(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id))
+async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<{ settled: number[]; left: SettlementRow[] }> {
+  await Promise.all([tx.unsafe(LOCK_FREE_USERS, [idsOf(batch.map((r) => r.user_id))]), tx.unsafe(LOCK_FREE_KEYS, [idsOf(batch.map((r) => r.key_id))])])
   return settleLocked(tx, batch)
 }
 
 /**
- * Settles a batch whose users' and keys' rows `tx` holds locked. SETTLE's lock waits are bounded (sendRiders):
- * while something holds `usage` it fails at once (55P03), rather than keep these users' rows from their holds.
+ * Settles one user's settlements inside `tx`, waiting up to `lockWaitMs` for its rows: the user's row first and then
+ * its keys', in the order every transaction takes them (lock-order.ts), so that settlements, reservations and the
+ * sweeper on several replicas never deadlock. Rows still held elsewhere then fail it (UserRowsBusy).
  */
-async function settleLocked(tx: TransactionSQL, batch: SettlementRow[]): Promise<number[]> {
-  const [, settled] = await Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(SETTLE, [JSON.stringify(batch)])])
-  return settledIds(settled)
+async function settleIn(tx: TransactionSQL, batch: SettlementRow[], lockWaitMs: number): Promise<{ settled: number[] }> {
+  await tx.unsafe(BOUND_LOCK_WAITS, [`${lockWaitMs}ms`])
+  await lockUsersThenKeys(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id)).catch((error) => {
+    throw lockTimedOut(error) ? new UserRowsBusy(error) : error
+  })
+  const { settled, left } = await settleLocked(tx, batch)
+  // Its rows are held: SETTLE leaves none out.
+  if (left.length > 0) throw new Error(`${left.length} settlement(s) left out with their user's rows locked`)
+  return { settled }
 }
 
-const takenIn = (decided: Decided) => decided.results.filter((r): r is TakenHold => !(r instanceof GatewayError))
+/**
+ * Settles a batch whose users' and keys' rows `tx` holds locked (SETTLE leaves out any it does not, and cannot
+ * lock at once). SETTLE's lock waits are bounded (sendRiders): while something holds `usage` it fails at once
+ * (55P03), rather than keep these users' rows from their holds.
+ */
+async function settleLocked(tx: TransactionSQL, batch: SettlementRow[]): Promise<{ settled: number[]; left: SettlementRow[] }> {
+  const [, answer] = await Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(SETTLE, [JSON.stringify(batch)])])
+  return settledIn(batch, answer)
+}
+
+const takenIn = (decided: Answers) => decided.results.filter((r): r is TakenHold => !(r instanceof GatewayError))
 
 /** A hold ended with no charge (Hold.release's outcome). */
 const released = (hold: TakenHold, now: number): Outcome => ({
@@ -673,7 +779,7 @@ export class PostgresLedgerStore implements LedgerStore {
     // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
     // first remembers figures with these holds still open, and would expect them open next time.
     this.forget(batch)
-    const run = settleFreeRowsFirst(this.sql, firstOfEach(batch), (rows, settled) => this.tellSettled(rows, settled))
+    const run = settleFreeRowsFirst(this.sql, firstOfEach(batch), rowsLockWaitMs(this.deadlineMs), (rows, settled) => this.tellSettled(rows, settled))
       .finally(() => this.forget(batch))
     this.settling = run.catch(() => {})
     await withDeadline(run, this.deadlineMs)
@@ -708,7 +814,8 @@ export class PostgresLedgerStore implements LedgerStore {
       riding: this.riders.map((rider) => ({ rider, rows: rider.writer.take() })).filter((r) => r.rows.length > 0),
     }
     this.carrying = carried.settling.length > 0 || carried.riding.length > 0
-    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs: holdRowsLockWaitMs(this.deadlineMs) }
+    const lockWaitMs = rowsLockWaitMs(this.deadlineMs)
+    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs, locksUntil: Date.now() + lockWaitMs }
     const answered = retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
       .catch((error) => {
         // Postgres refused what a carried row holds, or a carried row waited too long for a lock (sendRiders),
@@ -724,17 +831,8 @@ export class PostgresLedgerStore implements LedgerStore {
         this.carrying = false
         return retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
       })
-      .catch((error) => {
-        // A user's or key's row stayed locked elsewhere past the batch's lock wait: the holds whose rows are free go
-        // on, what it carried goes back to be written on its own (the lock may be on a settlement's rows too).
-        if (!(error instanceof HoldRowsBusy) || attempt.abandoned) throw error
-        this.settlements.putBack(carried.settling, error.lockError)
-        for (const r of carried.riding) r.rider.writer.putBack(r.rows, error.lockError)
-        carried.settling = []
-        carried.riding = []
-        this.carrying = false
-        return retryingConflicts(() => this.reserveFree(batch, attempt))
-      })
+      // Committed: the holds of users whose rows were held elsewhere go now, outside the retries above.
+      .then((first) => this.reserveWaiting(batch, first, attempt))
       .then(
       (decided) => {
         // Committed after all: the callers were refused, so the holds go back.
@@ -814,41 +912,85 @@ export class PostgresLedgerStore implements LedgerStore {
    * (lockedBatch). What it carried is emptied once committed, so that a retry or a failure does not send
    * it twice.
    */
-  private async reserveBatch(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }, attempt: Attempt): Promise<Decided> {
+  private async reserveBatch(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }, attempt: Attempt): Promise<FirstDecided> {
     // A conflict's retry of a batch given up on.
     if (attempt.abandoned) throw givenUp()
     const expected = Date.now() >= this.expectAfter ? this.expected(batch, carried.settling) : null
     // Users and keys the settlements move are known again only once read or written under a lock.
     this.forget(carried.settling)
     if (expected) {
-      const { decided, settled } = await expectedBatch(this.sql, attempt, batch, expected, carried.settling, carried.riding)
-      this.tellSettled(carried.settling, settled)
-      carried.settling = []
-      carried.riding = []
-      if (decided) {
-        // expectedBatch decided on `expected`: it now holds the figures as committed (with holds that a batch
-        // given up on releases, so not those).
-        if (!attempt.abandoned) this.remember(expected)
-        return decided
-      }
+      const decided = await this.reserveExpected(batch, carried, attempt, expected)
+      if (decided) return { decided, waiting: [] }
       this.expectAfter = Date.now() + 1000
     }
-    const { decided, figures, settled } = await lockedBatch(this.sql, attempt, batch, carried.settling, carried.riding)
-    this.tellSettled(carried.settling, settled)
-    carried.settling = []
-    carried.riding = []
+    const { decided, figures, waiting, settled, left } = await lockedBatch(this.sql, attempt, batch, carried.settling, carried.riding)
+    this.carried(carried, settled, left)
     if (!attempt.abandoned) this.remember(figures)
-    return decided
+    return { decided, waiting }
   }
 
-  /** The batch's holds whose rows no other session holds (freeRowsBatch), after its lock wait ran out on one that another does. */
-  private async reserveFree(batch: Asked[], attempt: Attempt): Promise<Decided> {
-    if (attempt.abandoned) throw givenUp()
-    this.known.users.clear()
-    this.known.keys.clear()
-    const { decided, figures } = await freeRowsBatch(this.sql, attempt, batch)
-    if (!attempt.abandoned) this.remember(figures)
-    return decided
+  /**
+   * The batch in one round trip, decided on the figures expected (expectedBatch); null when one had moved, or when a
+   * lone user's rows stayed held elsewhere past the lock wait: nothing was committed then, and lockedBatch answers
+   * (refusing that user's holds once its own wait, now at most a moment, ends).
+   */
+  private async reserveExpected(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }, attempt: Attempt, expected: Figures): Promise<Decided | null> {
+    let sent: Awaited<ReturnType<typeof expectedBatch>>
+    try {
+      sent = await expectedBatch(this.sql, attempt, batch, expected, carried.settling, carried.riding)
+    } catch (error) {
+      if (error instanceof UserRowsBusy) return null
+      throw error
+    }
+    this.carried(carried, sent.settled, sent.left)
+    // expectedBatch decided on `expected`: it now holds the figures as committed (with holds that a batch given up on
+    // releases, so not those).
+    if (sent.decided && !attempt.abandoned) this.remember(expected)
+    return sent.decided
+  }
+
+  /**
+   * What a reservation batch carried has committed: the settlements it settled are told, those it left out (their
+   * rows held elsewhere) go back to the writer, and nothing of it is sent again with the batch.
+   */
+  private carried(carried: { settling: SettlementRow[]; riding: Riding[] }, settled: number[], left: SettlementRow[]) {
+    this.tellSettled(carried.settling.filter((s) => !left.includes(s)), settled)
+    this.settlements.putBack(left)
+    carried.settling = []
+    carried.riding = []
+  }
+
+  /**
+   * The batch's answers, once the holds of the users left out of its transaction (their rows, or a key's, held
+   * elsewhere: lockedBatch) are decided, each user in a transaction of its own that waits for its rows
+   * (lockedUserBatch), a few users at a time. A user whose rows stay held past the batch's lock wait (a replica frozen
+   * mid-transaction), or whose transaction fails, has its holds refused 503, and only those.
+   */
+  private async reserveWaiting(batch: Asked[], first: FirstDecided, attempt: Attempt): Promise<Answers> {
+    if (first.waiting.length === 0) return first.decided
+    const answers = new Map<Asked, TakenHold | GatewayError>()
+    const holds = [...first.decided.holds]
+    await eachUserInTurn(byUser(first.waiting, (a) => a.r.userId), async (asked) => {
+      const taken: TakenHold[] = []
+      try {
+        const { decided, figures } = await retryingConflicts(() => lockedUserBatch(this.sql, attempt, asked, taken))
+        if (!attempt.abandoned) this.remember(figures)
+        holds.push(...decided.holds)
+        asked.forEach((a, i) => answers.set(a, decided.results[i]!))
+      } catch (error) {
+        if (!(error instanceof UserRowsBusy) && !attempt.abandoned) this.onError(error)
+        // Its COMMIT may have been sent with only the answer lost: its holds go back, as their callers are refused.
+        this.release(taken)
+        for (const a of asked) {
+          this.known.users.delete(a.r.userId)
+          if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
+          answers.set(a, databaseUnavailable())
+        }
+      }
+    })
+    let decidedFirst = 0
+    const results = batch.map((a) => answers.get(a) ?? first.decided.results[decidedFirst++]!)
+    return { results, holds }
   }
 
   /** The figures the batch's users and keys should have once the settlements riding along are applied; null if one is not known. */
@@ -936,10 +1078,19 @@ export class PostgresLedgerStore implements LedgerStore {
       // settlement or a key's new ceiling, each holding the user's or the key's row and waiting for the hold's.
       const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit])) as Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>[]
       if (due.length === 0) return []
-      await lockUsersThenKeys(tx, due.map((r) => r.user_id), due.map((r) => r.key_id))
+      // Their users' and keys' rows that no other session holds (SKIP LOCKED): a sweep never waits for one row while it
+      // holds others, and the holds of a user whose row, or key's, is held elsewhere (a replica frozen
+      // mid-transaction) are left for a later sweep.
+      const [users, keys] = [idsOf(due.map((r) => r.user_id)), idsOf(due.map((r) => r.key_id))]
+      const [lockedUsers, lockedKeys, readUsers, readKeys] = await Promise.all([
+        tx.unsafe(LOCK_FREE_USERS, [users]), tx.unsafe(LOCK_FREE_KEYS, [keys]), tx.unsafe(READ_USERS, [users]), tx.unsafe(READ_KEYS, [keys]),
+      ])
+      const busy: Busy = { users: heldElsewhere(readUsers, lockedUsers), keys: heldElsewhere(readKeys, lockedKeys) }
+      const free = due.filter((r) => !isBusy(busy, r.user_id, r.key_id))
+      if (free.length === 0) return []
       // Those still there: a hold settled meanwhile (by its owner, or by another replica's sweeper, which locked
       // these users first) is gone. SKIP LOCKED: one whose row something else holds is left for a later sweep.
-      const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(due.map((r) => String(r.id)))])) as ReservationRow[]
+      const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(free.map((r) => String(r.id)))])) as ReservationRow[]
       const swept = rows.map((row) => {
         const hold = takenFromRow(row)
         return { hold, outcome: charge(hold, now) }
@@ -948,7 +1099,8 @@ export class PostgresLedgerStore implements LedgerStore {
       const batch = swept.map(({ hold, outcome }) => settlementRow(hold, outcome, now))
       this.forget(batch)
       // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them.
-      await settleLocked(tx, batch)
+      const { left } = await settleLocked(tx, batch)
+      if (left.length > 0) throw new Error(`the sweep left out ${left.length} expired hold(s) whose rows it holds`)
       return swept
     }))
   }

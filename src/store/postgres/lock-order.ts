@@ -29,6 +29,13 @@ import { sql, type SQL } from 'drizzle-orm'
  * - inserting a key's console session takes FOR KEY SHARE on the key's row: a sign-in inserts its session before
  *   it deletes the ended ones (postgresSessionRows), whose rows come after the key's, and skips those locked.
  *
+ * The ledger's batches, which lock the rows of many users, go further: they never wait for one user's row while they
+ * hold another's. A reservation batch, a settlement batch and the sweeper take the rows no other session holds (SKIP
+ * LOCKED, which waits for nothing, and so keeps no order to keep) and leave the others out; only a transaction of one
+ * user's waits, for that user's row and then its keys' (lockedUserBatch, settleIn, an expectedBatch of one user). A
+ * row held elsewhere for long (a replica frozen mid-transaction) then holds up its own user's requests only, not
+ * those of every user whose rows a transaction took before it while waiting for it.
+ *
  * The transactions that lock rows of more than one of these tables: a reservation batch (its users, its keys,
  * then SETTLE's deletes and the new holds), a settlement (settleIn), the sweeper (sweepBatch finds the expired
  * holds without locking them, then locks their users, their keys and then the holds), a key's new ceiling with
