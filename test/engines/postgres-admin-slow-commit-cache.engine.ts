@@ -55,14 +55,16 @@ test('a rotation whose COMMIT lands after its 503: the old secret is refused onc
   expect((await models(secret)).status).toBe(401)
 }, 30_000)
 
+// A user's keys go first, a batch at a time (a million keys are not one statement): it is the COMMIT of their
+// deletion that lands late here, the user's own row going after it.
 test("a user's deletion whose COMMIT lands after its 503: its key is refused once it has landed", async () => {
-  await slow.on('users', 'DELETE', "OLD.id = 'slow-delete'")
+  await slow.on('api_keys', 'DELETE', "OLD.user_id = 'slow-delete'")
   const { secret } = await gw.userWithKey({ id: 'slow-delete' })
   expect((await models(secret)).status).toBe(200) // cached
   expect((await gw.admin('DELETE', '/v1/users/slow-delete')).status).toBe(503)
   expect((await models(secret)).status).toBe(200) // read again: the user and its key are still there
   await slow.landed()
-  expect(await db`SELECT id FROM users WHERE id = 'slow-delete'`).toEqual([]) // the deletion did commit
+  expect(await db`SELECT id FROM api_keys WHERE user_id = 'slow-delete'`).toEqual([]) // the deletion did commit
   expect((await models(secret)).status).toBe(401)
 }, 30_000)
 

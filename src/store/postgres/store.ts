@@ -1,5 +1,5 @@
 import { SQL } from 'bun'
-import { and, eq, isNull, sql as drizzleSql } from 'drizzle-orm'
+import { and, eq, inArray, isNull, sql as drizzleSql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { join } from 'node:path'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
@@ -84,9 +84,6 @@ const DELETE_STORED_OF = `DELETE FROM stored_responses WHERE id IN
   (SELECT id FROM stored_responses WHERE user_id = $1 LIMIT ${MAINTENANCE_BATCH})`
 
 // Each key's console sessions go with it (ON DELETE CASCADE).
-const DELETE_KEYS_OF = `DELETE FROM api_keys WHERE id IN
-  (SELECT id FROM api_keys WHERE user_id = $1 LIMIT ${MAINTENANCE_BATCH})`
-
 /**
  * The store for several replicas: one Postgres database (TOLLGATE_DATABASE_URL), through Bun's built-in
  * client (Bun.SQL). Its committed migrations (drizzle-pg/) are applied at startup. The ledger's
@@ -300,9 +297,17 @@ export class PostgresStore implements Store {
     const deletable = await pgDb.select({ id: tables.users.id }).from(tables.users).where(userWithoutHolds(tables, id))
     if (deletable.length === 0) return false
     await deleteInBatches(async () => (await this.bounded.unsafe(DELETE_STORED_OF, [id])).count, () => false)
-    // Then its keys, a batch a statement: one cascade over a million keys would run for seconds, past the deadline.
-    // A batch that deadlocks with a transaction locking the same keys runs again.
-    await deleteInBatches(() => retryingConflicts(async () => (await this.bounded.unsafe(DELETE_KEYS_OF, [id])).count), () => false)
+    // Then its keys, a batch a transaction: one cascade over a million keys would run for seconds, past the deadline.
+    // A transaction, not the statement alone (see write): a batch whose COMMIT lands after its 503 is told to the
+    // caches once it lands (forgettingChange), or a deleted key would be served from them for the TTL. A batch that
+    // deadlocks with a transaction locking the same keys runs again.
+    const { apiKeys } = tables
+    const deleteKeyBatch = () =>
+      pgDb.transaction(async (tx) => {
+        const batch = tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.userId, id)).limit(MAINTENANCE_BATCH)
+        return (await tx.delete(apiKeys).where(inArray(apiKeys.id, batch)).returning({ id: apiKeys.id })).length
+      })
+    await deleteInBatches(() => retryingConflicts(deleteKeyBatch), () => false)
     // Its cascade locks the user's keys after the user's row: a transaction that locks them in the other order
     // deadlocks with it, Postgres undoes one of the two, and this runs again.
     return retryingConflicts(() => pgDb.transaction(async (tx) => {
