@@ -233,8 +233,9 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
    * unreadable, or one it cannot read at all (a shape it does not expect throws: `choices` an object, a `type`
    * that is a number, nesting past the stack), or one that quotes the provider's credentials as the client would
    * get it (`echo`: an error event's are cut out by the meter, so only an echo of the request still has them). Each
-   * is the gateway's cut, not the provider's failure. The look is at the event's data, which the meter has read as
-   * it is, not at the text the meter returns: that one is built by concatenation, and a search of it would copy it.
+   * is the gateway's cut, not the provider's failure. The look is at the event's data and name, which the meter has
+   * read as they are, not at the text the meter returns: that one is built by concatenation, and a search of it would
+   * copy it.
    */
   const passOn = (events: SseEvent[]) => {
     let out = ''
@@ -249,7 +250,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
           ;(held ??= { at: out.length, waits: [] }).waits.push(wait)
         }
         if (text === null) return { out, malformed: true, echo: false, held }
-        if (quotesCredentials(event.data, credentials) && quotesCredentials(text, credentials)) return { out, malformed: true, echo: true, held }
+        if (echoesCredentials(event, credentials) && quotesCredentials(text, credentials)) return { out, malformed: true, echo: true, held }
         out += text
       }
     } catch {
@@ -425,6 +426,14 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     { highWaterMark: 0 },
   )
 }
+
+/**
+ * Whether an event quotes the credentials in its data or in its name: a meter relays an event's `event:` line as it
+ * came, so an echoing server that names its events after what it received (`event: echo x-api-key=…`) hands them on
+ * as surely as one that puts them in its data.
+ */
+const echoesCredentials = (event: SseEvent, credentials: readonly string[]): boolean =>
+  quotesCredentials(event.data, credentials) || (event.event !== null && quotesCredentials(event.event, credentials))
 
 export const STREAM_ERRORS = {
   failed: 'The upstream stream failed before it finished.',

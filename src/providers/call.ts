@@ -8,7 +8,7 @@ import type { ProviderRegistry } from './registry'
 import type { FreeCallSlots } from './free-call-slots'
 import { watchForStalledWait } from './stalled-wait'
 import { endWhenAbortedUnread } from './unread-abort'
-import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
+import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, mediaTypeOf, quotesCredentials, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
 /** A provider's successful answer, headers received, body not yet read. */
 export interface UpstreamAnswer {
@@ -359,8 +359,26 @@ export function refuseAnthropicModel(providers: ProviderRegistry, model: string,
     throw badRequest(`${resolved.canonical} is an Anthropic model, and Anthropic has no ${endpoint} endpoint.`, 'unsupported_endpoint')
 }
 
-/** The upstream content type, or the one the endpoint documents when the provider sent none. */
-export const contentTypeOf = (res: Response, fallback: string): string => res.headers.get('content-type') ?? fallback
+/**
+ * The content type the client gets for a provider's answer: its media type, with its charset if it names one, or the
+ * type the endpoint documents when the provider sent none it can read. Nothing else of the provider's header is
+ * relayed: its parameters are the provider's own text, free to echo what it was sent (a debugging proxy labelling its
+ * answer with the request's Authorization), where no echo check of the body looks. A header that quotes the
+ * credentials all the same (as its media type or charset) is not the provider's to label the answer with.
+ */
+export function contentTypeOf(res: Response, fallback: string, provider: ProviderConfig): string {
+  const header = res.headers.get('content-type')
+  const type = mediaTypeOf(header)
+  if (!type || quotesCredentials(header!, credentialsOf(provider))) return fallback
+  const charset = charsetOf(header!)
+  return charset ? `${type}; charset=${charset}` : type
+}
+
+/** The `charset` parameter of a content type when it is a charset's name (`utf-8`, `ISO-8859-1`), unquoted. */
+function charsetOf(contentType: string): string | null {
+  const charset = /;\s*charset\s*=\s*("?)([^";\s]*)\1\s*(?:;|$)/i.exec(contentType)?.[2]
+  return charset && /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,39}$/.test(charset) ? charset : null
+}
 
 /** How a free call runs: its slot among the free calls, taken for its key; its timeouts; its client. */
 export interface UnmeteredOptions {
@@ -410,7 +428,7 @@ export async function callUnmetered(
     throw error
   }
   const relayed = relayBody(answer, o.request, { onEnd: slotBack, clientIdleMs: o.timeouts.upstream_idle_timeout_ms })
-  return new Response(relayed, { status: answer.res.status, headers: { 'content-type': contentTypeOf(answer.res, 'application/json') } })
+  return new Response(relayed, { status: answer.res.status, headers: { 'content-type': contentTypeOf(answer.res, 'application/json', provider) } })
 }
 
 /**

@@ -239,7 +239,7 @@ export async function summariseUpstreamError(res: Response, provider: ProviderCo
 const EXCERPT_CHARS = 120
 
 /** `text/html` from `Text/HTML; charset=utf-8`; nothing when it is not a plain media type. */
-function mediaTypeOf(contentType: string | null | undefined): string | null {
+export function mediaTypeOf(contentType: string | null | undefined): string | null {
   const type = contentType?.split(';', 1)[0]!.trim().toLowerCase()
   return type && /^[a-z0-9!#$&^_.+-]{1,40}\/[a-z0-9!#$&^_.+-]{1,60}$/.test(type) ? type : null
 }

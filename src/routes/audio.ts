@@ -75,7 +75,7 @@ async function streamedThrough(admission: Admission, request: Request, called: U
   const slotBack = hold.detachEnded()
   hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
   return new Response(relayBody(answer, request, { onEnd: slotBack, clientIdleMs }), {
-    headers: { 'content-type': contentTypeOf(answer.res, fallbackType), ...budgetHeaders(hold) },
+    headers: { 'content-type': contentTypeOf(answer.res, fallbackType, admission.model.provider), ...budgetHeaders(hold) },
   })
 }
 
@@ -149,7 +149,7 @@ export const audioRoutes = (services: Services) => {
         const text = await readAnswer(answer, errorCheckedText(answer, model.provider))
         hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
         // JSON by default; text, srt or vtt when the client asked for that `response_format`.
-        return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json'), ...budgetHeaders(hold) } })
+        return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json', model.provider), ...budgetHeaders(hold) } })
       },
       {
         body: transcriptionBody,
