@@ -199,6 +199,20 @@ function refuseUnseenCache(body: Record<string, unknown>): void {
 const prefixed = (prefix: string, field: string | undefined) => (field === undefined ? undefined : prefix + field)
 
 /**
+ * Azure OpenAI's "On Your Data" (`data_sources`: an Azure AI Search index, Cosmos DB, Elasticsearch, Pinecone…): Azure
+ * searches the source and puts the retrieved documents, its own system message and its intent prompt into the
+ * prompt, billed as `prompt_tokens` that the body does not show (5 chunks of up to 1,024 tokens by default, held as
+ * the field's few hundred bytes), so the request cannot be sized and is refused, as a context cache is.
+ */
+function refuseRetrievedData(body: Record<string, unknown>): void {
+  if (body.data_sources != null)
+    throw badRequest(
+      'Invalid body: data_sources: data the provider retrieves for the request (Azure On Your Data) is added to the input, whose size is not known to the gateway, so its cost cannot be held: retrieve the documents yourself and send them in the messages.',
+      'context_size_unknown',
+    )
+}
+
+/**
  * A server's own fields for how much it generates. llama.cpp's `llama-server` hands every field it does not know
  * to its sampler, which reads `n_predict` before `max_completion_tokens` and `max_tokens` (`-1`: until the context
  * is full), and `n_cmpl` before `n`, on chat and on Responses alike. The hold covers the max and the choices the
@@ -306,7 +320,7 @@ export function refuseEmbeddingsChatRequest(body: Record<string, unknown>): void
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
  * provider runs itself is refused (`refuseProviderChatTools`), and so are a context cache the provider holds
- * (`refuseUnseenCache`), a server's own output field (`refuseServerOutputFields`), and a chat template or media
+ * (`refuseUnseenCache`), data it retrieves for the request (`refuseRetrievedData`), a server's own output field (`refuseServerOutputFields`), and a chat template or media
  * processing sent with the request (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
@@ -315,6 +329,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
   refuseRequestChatTemplate(body)
   refuseRequestMediaProcessing(body)
   refuseUnseenCache(body)
+  refuseRetrievedData(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
   const sources = liveSearchSources(body.search_parameters)

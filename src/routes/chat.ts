@@ -129,7 +129,7 @@ export const chatRoutes = (services: Services) => {
           format: 'openai',
           ok: 'The completion: JSON, or an SSE stream of chunks when `stream` is true',
           refusals: [
-            [400, 'context_size_unknown', "a Gemini context cache named (`cached_content`, or `extra_body.google.cached_content`): its contents are input the gateway cannot size"],
+            [400, 'context_size_unknown', "a Gemini context cache named (`cached_content`, or `extra_body.google.cached_content`), or Azure On Your Data (`data_sources`): the cached contents or the documents retrieved are input the gateway cannot size"],
             EXTRA_BODY_REFUSED, SERVER_FIELDS_REFUSED, PRESET_REFUSED,
           ],
         }),
