@@ -204,6 +204,9 @@ describe('require-pricing covers billed features: 402 naming the feature, before
   })
 })
 
+/** The output a request of `max_tokens: 50` is held for, at $2/M. */
+const HELD_OUTPUT = 50 * 2
+
 describe('a server tool is bounded: max_uses injected when unset, and the hold covers every use', () => {
   test('no max_uses → the configured default goes upstream; a max_uses the client set is kept', async () => {
     upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
@@ -213,14 +216,15 @@ describe('a server tool is bounded: max_uses injected when unset, and the hold c
     expect(upstream.calls[1]!.body.tools).toEqual([{ ...WEB_SEARCH, max_uses: 7 }])
   })
 
-  test('the hold is max_uses × (per-use price + the per-use input allowance) above the same request without the tool', async () => {
+  test('the hold is max_uses × the per-use price, and the input with max_uses × the per-use input allowance once per pass of the loop (1 + max_uses)', async () => {
     upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
     const plain = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask })
     const searching = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [{ ...WEB_SEARCH, max_uses: 4 }] })
-    const perUse = 10_000 + USE_INPUT_TOKENS // $0.01, and the allowance at $1/M
+    const plainInput = plain.reserved - HELD_OUTPUT
+    const onePass = plainInput + 4 * USE_INPUT_TOKENS // the allowance at $1/M
     const toolBytes = textBytes([{ ...WEB_SEARCH, max_uses: 4 }])
-    expect(searching.reserved - plain.reserved).toBeGreaterThanOrEqual(4 * perUse)
-    expect(searching.reserved - plain.reserved).toBeLessThanOrEqual(4 * perUse + toolBytes + TOOL_USE_OVERHEAD_TOKENS)
+    expect(searching.reserved - HELD_OUTPUT - 4 * 10_000).toBeGreaterThanOrEqual(5 * onePass)
+    expect(searching.reserved - HELD_OUTPUT - 4 * 10_000).toBeLessThanOrEqual(5 * (onePass + toolBytes + TOOL_USE_OVERHEAD_TOKENS))
   })
 })
 
@@ -234,16 +238,18 @@ describe('Anthropic web fetch: tokens only, each page bounded by max_content_tok
     expect(upstream.calls[1]!.body.tools).toEqual([own])
   })
 
-  test('the hold covers max_uses × the per-use content bound above the same request without the tool', async () => {
+  test('the hold covers the input with max_uses × the per-use content bound once per pass of the loop (1 + max_uses)', async () => {
     upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
     const plain = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask })
+    const plainInput = plain.reserved - HELD_OUTPUT
     const injected = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [WEB_FETCH] })
-    expect(injected.reserved - plain.reserved).toBeGreaterThanOrEqual(DEFAULT_MAX_USES * USE_INPUT_TOKENS)
-    expect(injected.reserved - plain.reserved).toBeLessThanOrEqual(DEFAULT_MAX_USES * USE_INPUT_TOKENS + textBytes([WEB_FETCH]) + TOOL_USE_OVERHEAD_TOKENS)
+    const passes = 1 + DEFAULT_MAX_USES
+    expect(injected.reserved - HELD_OUTPUT).toBeGreaterThanOrEqual(passes * (plainInput + DEFAULT_MAX_USES * USE_INPUT_TOKENS))
+    expect(injected.reserved - HELD_OUTPUT).toBeLessThanOrEqual(passes * (plainInput + DEFAULT_MAX_USES * USE_INPUT_TOKENS + textBytes([WEB_FETCH]) + TOOL_USE_OVERHEAD_TOKENS))
     const own = { ...WEB_FETCH, max_uses: 2, max_content_tokens: 5000 }
     const client = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [own] })
-    expect(client.reserved - plain.reserved).toBeGreaterThanOrEqual(2 * 5000)
-    expect(client.reserved - plain.reserved).toBeLessThanOrEqual(2 * 5000 + textBytes([own]) + TOOL_USE_OVERHEAD_TOKENS)
+    expect(client.reserved - HELD_OUTPUT).toBeGreaterThanOrEqual(3 * (plainInput + 2 * 5000))
+    expect(client.reserved - HELD_OUTPUT).toBeLessThanOrEqual(3 * (plainInput + 2 * 5000 + textBytes([own]) + TOOL_USE_OVERHEAD_TOKENS))
   })
 })
 
@@ -303,13 +309,15 @@ describe('Anthropic code execution: a billed server tool, per execution', () => 
     expect((await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] })).cost).toBe(120)
   })
 
-  test('the hold covers the default max uses × (per-use price + the per-use input allowance)', async () => {
+  test('the hold covers the default max uses × the per-use price, and the input with their allowances once per pass of the loop', async () => {
     upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
     const plain = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask })
     const running = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] })
-    const held = DEFAULT_MAX_USES * (EXECUTION + USE_INPUT_TOKENS)
-    expect(running.reserved - plain.reserved).toBeGreaterThanOrEqual(held)
-    expect(running.reserved - plain.reserved).toBeLessThanOrEqual(held + textBytes([CODE_EXECUTION]) + TOOL_USE_OVERHEAD_TOKENS)
+    const onePass = plain.reserved - HELD_OUTPUT + DEFAULT_MAX_USES * USE_INPUT_TOKENS
+    const passes = 1 + DEFAULT_MAX_USES
+    const fees = DEFAULT_MAX_USES * EXECUTION
+    expect(running.reserved - HELD_OUTPUT - fees).toBeGreaterThanOrEqual(passes * onePass)
+    expect(running.reserved - HELD_OUTPUT - fees).toBeLessThanOrEqual(passes * (onePass + textBytes([CODE_EXECUTION]) + TOOL_USE_OVERHEAD_TOKENS))
   })
 
   test('a stream cut before its usage pays the executions it began: bash and text-editor calls are executions', async () => {
@@ -331,7 +339,8 @@ describe('Anthropic code execution: a billed server tool, per execution', () => 
       await reader.cancel()
     })
     expect(row.status).toBe('aborted')
-    const inputEstimate = row.reserved - 50 * 2 - DEFAULT_MAX_USES * (EXECUTION + USE_INPUT_TOKENS)
+    // Held: the input with the uses' allowances once per pass of the loop (1 + max_uses), the output, the executions.
+    const inputEstimate = (row.reserved - HELD_OUTPUT - DEFAULT_MAX_USES * EXECUTION) / (1 + DEFAULT_MAX_USES) - DEFAULT_MAX_USES * USE_INPUT_TOKENS
     // Each block's name, and its input given whole as its JSON text (keys included, as its deltas would be).
     const delivered = 'bash_code_execution'.length + '{"command":"ls"}'.length + 'text_editor_code_execution'.length + '{"command":"view","path":"a"}'.length
     expect(row.cost).toBe(inputEstimate + delivered * 2 + 2 * EXECUTION)
@@ -706,7 +715,7 @@ describe('with cap-output on, a billed tool nothing bounds is refused', () => {
       },
     })
     try {
-      const { secret } = await capped.userWithKey({ id: 'capped-code', max_budget: 0.4 })
+      const { secret } = await capped.userWithKey({ id: 'capped-code', max_budget: 1 })
       const ask = (tools: unknown[]) =>
         fetch(`${capped.url}/v1/messages`, {
           method: 'POST',

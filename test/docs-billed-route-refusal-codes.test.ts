@@ -5,7 +5,8 @@
  * 400 `background_unsupported` and 404 `response_not_found` (Responses: src/routes/responses.ts), and 400
  * `unsupported_endpoint` (embeddings of an Anthropic model, src/providers/call.ts refuseAnthropicModel). A client
  * generated from /docs/json, or written from Swagger UI, has a case for each. Each is produced here for real, then
- * looked up in the operation's documented responses; so are the request fields refused as `feature_unsupported`.
+ * looked up in the operation's documented responses; so are the request fields refused as `feature_unsupported`, and
+ * the inputs refused as unsizable (Azure's `data_sources`; a router's stored prompt, `prompt_id`: `unsized_stored_input`).
  */
 import { expect, test } from 'bun:test'
 import { withMockGateway } from './support/mock-gateway'
@@ -78,6 +79,26 @@ test('the request fields a billed route refuses as feature_unsupported are named
     const { status, code } = await send(path, secret, JSON.stringify(body))
     expect({ path, field, status, code }).toEqual({ path, field, status: 400, code: 'feature_unsupported' })
     if (!String(doc.paths[path].post.responses['400'].description).includes(`\`${field}\``)) undocumented.push(`POST ${path}: ${field}`)
+  }
+  expect(undocumented).toEqual([])
+})
+
+test('the inputs a billed route refuses as unsizable are named in its 400, with their code', async () => {
+  const { secret } = await gw.userWithKey({ id: 'docs-route-unsized', max_budget: 10 })
+  const doc = (await (await fetch(`${gw.url}/docs/json`)).json()) as any
+  const chat = { model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hi' }] }
+  const messages = { model: 'mockant:claude-x', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }
+  const undocumented: string[] = []
+  for (const [path, body, field, code] of [
+    ['/v1/chat/completions', { ...chat, data_sources: [{ type: 'azure_search', parameters: {} }] }, 'data_sources', 'context_size_unknown'],
+    ['/v1/chat/completions', { ...chat, prompt_id: 'p' }, 'prompt_id', 'unsized_stored_input'],
+    ['/v1/responses', { model: 'mock:gpt-mock', input: 'hi', prompt_id: 'p' }, 'prompt_id', 'unsized_stored_input'],
+    ['/v1/messages', { ...messages, prompt_id: 'p' }, 'prompt_id', 'unsized_stored_input'],
+  ] as const) {
+    const { status } = await send(path, secret, JSON.stringify(body))
+    expect({ path, field, status }).toEqual({ path, field, status: 400 })
+    const description = String(doc.paths[path].post.responses['400'].description)
+    if (!description.includes(`\`${field}\``) || (path !== '/v1/messages' && !description.includes(code))) undocumented.push(`POST ${path}: ${field}`)
   }
   expect(undocumented).toEqual([])
 })

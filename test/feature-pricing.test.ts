@@ -35,6 +35,7 @@ describe('costOf and worstCaseCost', () => {
         longContext: rand() < 0.3,
         toolResultInput: rand() < 0.5 ? NO_FEATURES.toolResultInput : { uses: int(10), tokens: int(100_000) },
         compaction: rand() < 0.3,
+        toolLoopUses: rand() < 0.5 ? 0 : int(6),
         inferenceGeo: rand() < 0.5 ? null : 'us',
         providerDefaults: { tier: rand() < 0.5, geo: rand() < 0.5, cacheWrites: rand() < 0.5, audioInput: rand() < 0.5 },
       }
@@ -44,7 +45,9 @@ describe('costOf and worstCaseCost', () => {
       const uses = requested.serverTools.web_search ?? 0
       const passes = requested.compaction ? 2 : 1
       const results = requested.toolResultInput
-      const prompt = int(passes * (inputTokens + (uses + results.uses) * allowance + results.tokens) + 1)
+      // A server tool loop reads the input, every result so far with it, once more after each use.
+      const inputPasses = passes * (1 + requested.toolLoopUses)
+      const prompt = int(inputPasses * (inputTokens + (uses + results.uses) * allowance + results.tokens) + 1)
       const cached = int(prompt + 1)
       // Writes the provider makes by itself are billed where the row prices them (OpenAI's GPT-5.6 and later).
       const writesBilled = requested.cacheWrites !== null || (requested.providerDefaults.cacheWrites && price.cacheWritePerMillion != null)

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { isAudioPart, partIsTimedMedia, partMayBeAudio } from '../src/budget/part-media'
+import { isAudioPart, partFileByReference, partIsTimedMedia, partMayBeAudio } from '../src/budget/part-media'
 
 const b64 = (bytes: number[] | string) => Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes)).toString('base64')
 const image = (url: string, format?: string) => ({ type: 'image_url', image_url: format ? { url, format } : { url } })
@@ -64,6 +64,13 @@ test('a link in file_data is a file by reference, named video by its path', () =
   expect(partIsTimedMedia(file({ file_data: 'https://cdn.example.com/talk.mp4?sig=1' }))).toBe(true)
   expect(partIsTimedMedia(image('https://cdn.example.com/broadcast.mpegps'))).toBe(true)
   expect(partIsTimedMedia(file({ file_data: 'https://example.com/report.pdf' }))).toBe(false)
+})
+
+test("a file part without a file field is the file itself (Mistral's flat chunk), read by reference alike", () => {
+  expect(partFileByReference({ type: 'file', file_id: '8b3c9a4e-5f1d-4c2b-9e7a-1d2f3a4b5c6d' })).toBe(true)
+  expect(partFileByReference(file({ file_id: '8b3c9a4e-5f1d-4c2b-9e7a-1d2f3a4b5c6d' }))).toBe(true)
+  expect(partIsTimedMedia({ type: 'file', file_id: 'f', filename: 'talk.mp4' })).toBe(true)
+  expect(partFileByReference({ type: 'file', file_data: `data:application/pdf;base64,${b64('%PDF-1.7')}` })).toBe(false)
 })
 
 test('file_data is inline only as a data URL or base64: any other spelling of a link is a file by reference', () => {

@@ -583,6 +583,24 @@ function contentTokens(content: unknown, media: MediaBounds): number {
 }
 
 /**
+ * Files a message names in its text: DashScope's Qwen-Long and Qwen-Doc-Turbo read `fileid://file-fe-…` (several
+ * comma-separated) in a system message as files uploaded to its Files API, and bill each file's whole content as
+ * input on every call. Each is a file by reference (`fileByReferenceTokens`), counted wherever a message's text
+ * names it (a mention in another model's prompt is held as one too, the price of one native search a text).
+ */
+function filesNamedInText(content: unknown, media: MediaBounds): number {
+  let n = 0
+  const count = (text: unknown) => {
+    if (typeof text !== 'string') return
+    for (let at = text.indexOf(FILE_ID_URL); at !== -1; at = text.indexOf(FILE_ID_URL, at + FILE_ID_URL.length)) n += heldAsBound(fileByReferenceTokens(0, media), media)
+  }
+  if (Array.isArray(content)) for (const part of content) count((part as { text?: unknown } | null)?.text)
+  else count(content)
+  return n
+}
+const FILE_ID_URL = 'fileid://'
+
+/**
  * A tool's result: text as the JSON string a chat template writes it (Llama 3.1–3.3's `message.content | tojson`),
  * its escapes counted, since a control character sent as 1 byte is rendered `\u0001`, three tokens, and on TGI an
  * HTML `<` as `\u003c` (`tojsonBytes`); parts as `contentTokens` counts them (their text inside their JSON already).
@@ -658,7 +676,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   for (const m of messages) {
     const { content, audio, ...rest } = (m ?? {}) as Record<string, unknown>
     const text = TEXT_ROLES.has(rest.role as string) ? contentTokens(content, media) : toolResultTokens(content, media)
-    input += PER_MESSAGE_OVERHEAD + text + textBytes(rest) + toolCallArgumentsTokens(rest)
+    input += PER_MESSAGE_OVERHEAD + text + filesNamedInText(content, media) + textBytes(rest) + toolCallArgumentsTokens(rest)
     // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio
     // input. Its length is not here: the media bound, or with hard bounds the longest answer.
     if (audio != null) input += heldAsBound(Math.max(media.audioAnswer, textBytes(audio)), media)

@@ -21,9 +21,12 @@ export function inlineBase64(data: string): { base64: string; mediaType?: string
   return { base64: data.slice(comma + 1), mediaType: data.slice(5, semicolon !== -1 && semicolon < comma ? semicolon : comma) }
 }
 
-/** The file a chat `file` part or a Responses `input_file` part carries: the fields its data and name are in. */
+/**
+ * The file a chat `file` part or a Responses `input_file` part carries: the fields its data and name are in. A `file`
+ * part without a `file` field is the file itself: Mistral's flat chunk, `{type: "file", file_id}`.
+ */
 export function partFile(part: Record<string, unknown>): Record<string, unknown> | null {
-  const file = part.type === 'input_file' ? part : part.type === 'file' ? part.file : null
+  const file = part.type === 'input_file' ? part : part.type === 'file' ? (part.file === undefined ? part : part.file) : null
   return file != null && typeof file === 'object' ? (file as Record<string, unknown>) : null
 }
 

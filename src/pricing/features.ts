@@ -69,6 +69,12 @@ export function anthropicServerToolUses(content: unknown): Record<string, number
 /** Anthropic's web fetch: tokens only, but each page fetched comes back as input, bounded by `max_content_tokens`. */
 const ANTHROPIC_WEB_FETCH = /^web_fetch_\d{8}$/
 /**
+ * Anthropic's tool search (`tool_search_tool_regex_…`, `tool_search_tool_bm25_…`): tokens only, its results the deferred
+ * tools it loads, which the request carries; but each search is one more pass of the server tool loop over the whole
+ * input, and the tool takes no `max_uses`.
+ */
+const ANTHROPIC_TOOL_SEARCH = /^tool_search_tool_[a-z0-9]+_\d{8}$/
+/**
  * Anthropic's advisor tool (`advisor_20260301`): a sub-inference on the model it names, billed at that
  * model's rates (its `advisor_message` usage iterations). A request is priced at one model, so it is refused.
  */
@@ -199,6 +205,20 @@ function refuseUnseenCache(body: Record<string, unknown>): void {
 const prefixed = (prefix: string, field: string | undefined) => (field === undefined ? undefined : prefix + field)
 
 /**
+ * Azure OpenAI's "On Your Data" (`data_sources`: an Azure AI Search index, Cosmos DB, Elasticsearch, Pinecone…): Azure
+ * searches the source and puts the retrieved documents, its own system message and its intent prompt into the
+ * prompt, billed as `prompt_tokens` that the body does not show (5 chunks of up to 1,024 tokens by default, held as
+ * the field's few hundred bytes), so the request cannot be sized and is refused, as a context cache is.
+ */
+function refuseRetrievedData(body: Record<string, unknown>): void {
+  if (body.data_sources != null)
+    throw badRequest(
+      'Invalid body: data_sources: data the provider retrieves for the request (Azure On Your Data) is added to the input, whose size is not known to the gateway, so its cost cannot be held: retrieve the documents yourself and send them in the messages.',
+      'context_size_unknown',
+    )
+}
+
+/**
  * A server's own fields for how much it generates. llama.cpp's `llama-server` hands every field it does not know
  * to its sampler, which reads `n_predict` before `max_completion_tokens` and `max_tokens` (`-1`: until the context
  * is full), and `n_cmpl` before `n`, on chat and on Responses alike. The hold covers the max and the choices the
@@ -306,7 +326,7 @@ export function refuseEmbeddingsChatRequest(body: Record<string, unknown>): void
  * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
  * provider runs itself is refused (`refuseProviderChatTools`), and so are a context cache the provider holds
- * (`refuseUnseenCache`), a server's own output field (`refuseServerOutputFields`), and a chat template or media
+ * (`refuseUnseenCache`), data it retrieves for the request (`refuseRetrievedData`), a server's own output field (`refuseServerOutputFields`), and a chat template or media
  * processing sent with the request (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
@@ -315,6 +335,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
   refuseRequestChatTemplate(body)
   refuseRequestMediaProcessing(body)
   refuseUnseenCache(body)
+  refuseRetrievedData(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
   const sources = liveSearchSources(body.search_parameters)
@@ -327,6 +348,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     longContext: false,
     toolResultInput: NO_FEATURES.toolResultInput,
     compaction: false,
+    toolLoopUses: 0,
     inferenceGeo: null,
     providerDefaults: openAIDefaults(body.service_tier, Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, partMayBeAudio))),
   }, webResults)
@@ -686,16 +708,19 @@ export const contextWindowOf = (features: Pick<RequestedFeatures, 'longContext'>
 const isContinuedThread = (thread: unknown): boolean =>
   typeof thread === 'object' && thread !== null && (thread as { type?: unknown }).type !== 'create'
 
-/** The billed server tools a request's tool definitions offer, and the input their results may bring. */
+/** The billed server tools a request's tool definitions offer, the input their results may bring, and the uses of its server tool loop. */
 interface ToolTally {
   serverTools: Record<string, number>
   toolResultInput: { uses: number; tokens: number }
+  loopUses: number
 }
 
 /**
  * One Anthropic tool definition, in `tools` or inline (`withInlineToolDefinitions`), as it goes upstream: a billed
  * server tool counted in `tally` at its bound, given the default `max_uses` (a web fetch: and `max_content_tokens`)
- * where it sets none; a router's own tool and the advisor refused. `field` names where it stands.
+ * where it sets none, and every server tool's uses counted as passes of the loop it runs in; a tool that takes no
+ * `max_uses` (code execution, tool search) held at the default, or with hard bounds refused; a router's own tool
+ * and the advisor refused. `field` names where it stands.
  */
 function boundedAnthropicTool(definition: unknown, field: string, bounds: ServerToolBounds, tally: ToolTally): unknown {
   const tool = (definition ?? {}) as { type?: unknown; max_uses?: unknown; max_content_tokens?: unknown }
@@ -717,15 +742,19 @@ function boundedAnthropicTool(definition: unknown, field: string, bounds: Server
     const contentTokens = positiveInt(tool.max_content_tokens) ? tool.max_content_tokens : undefined
     if (contentTokens) tally.toolResultInput.tokens += maxUses * contentTokens
     else tally.toolResultInput.uses += maxUses
+    tally.loopUses += maxUses
     return set && contentTokens ? definition : withFieldsLast(tool, { max_uses: maxUses, max_content_tokens: contentTokens ?? bounds.useInputTokens })
   }
+  const search = ANTHROPIC_TOOL_SEARCH.test(type)
   const billed = ANTHROPIC_BILLED_TOOL.exec(type)?.[1]
-  if (!billed) return definition
-  if (bounds.hardBounds && !TAKES_MAX_USES.has(billed))
+  if (!billed && !search) return definition
+  if (bounds.hardBounds && !TAKES_MAX_USES.has(billed ?? ''))
     throw badRequest(
-      `Invalid body: ${field}: ${type} is not served with cap-output on: it takes no max_uses, so nothing bounds its uses and its cost could pass the budget.`,
+      `Invalid body: ${field}: ${type} is not served with cap-output on: it takes no max_uses, so nothing bounds its uses, each one more pass over the whole input, and its cost could pass the budget.`,
       'feature_unsupported',
     )
+  tally.loopUses += maxUses
+  if (!billed) return definition
   tally.serverTools[billed] = (tally.serverTools[billed] ?? 0) + maxUses
   return set || !TAKES_MAX_USES.has(billed) ? definition : withFieldsLast(tool, { max_uses: maxUses })
 }
@@ -734,7 +763,8 @@ function boundedAnthropicTool(definition: unknown, field: string, bounds: Server
  * An Anthropic Messages request's billed features, and the request as it goes upstream: every billed
  * server tool, in `tools` or defined inline (`withInlineToolDefinitions`), that takes `max_uses` and sets none gets
  * the configured default, so that its worst case is
- * bounded (code execution takes none: it is held at the default). A web fetch gets the default `max_uses`
+ * bounded (code execution and tool search take none: they are held at the default); the input is held once more for
+ * each use, as Anthropic's server tool loop samples the model again over the whole context after each. A web fetch gets the default `max_uses`
  * and, unset, `max_content_tokens` of the per-use input allowance: its pages are input, held at that bound
  * per use. Fast mode (`speed: "fast"`) is the tier `fast`; `cache_control` marks cache writes (never
  * refused: they have a fallback rate), `ttl: "1h"` the dearer 1-hour ones; `betaFlags`, the
@@ -769,11 +799,11 @@ export function anthropicFeatures(
       'context_size_unknown',
     )
   const { webResults } = routerFeatures(body, upstreamModel)
-  const tally: ToolTally = { serverTools: {}, toolResultInput: { uses: 0, tokens: 0 } }
+  const tally: ToolTally = { serverTools: {}, toolResultInput: { uses: 0, tokens: 0 }, loopUses: 0 }
   const bounded = (tool: unknown, field: string) => boundedAnthropicTool(tool, field, bounds, tally)
   const withTools = Array.isArray(body.tools) ? withFieldsLast(body, { tools: body.tools.map((tool) => bounded(tool, 'tools')) }) : body
   const upstreamBody = withInlineToolDefinitions(withTools, bounded)
-  const { serverTools, toolResultInput } = tally
+  const { serverTools, toolResultInput, loopUses } = tally
   const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools,
@@ -781,6 +811,7 @@ export function anthropicFeatures(
     cacheWrites: cacheLifetime(body),
     ...anthropicBetaFeatures(betaFlags),
     toolResultInput,
+    toolLoopUses: loopUses,
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).

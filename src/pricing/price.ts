@@ -107,6 +107,12 @@ export interface RequestedFeatures {
   /** Server-side compaction: a pass that reads the context again and writes a summary, besides the answer's. */
   compaction: boolean
   /**
+   * The most uses of the server tools that run in the provider's own loop (Anthropic's web search, web fetch, code
+   * execution, tool search): after each, the model is sampled again over the whole context, and the usage's input
+   * counts every pass. Each use is one more pass over the input.
+   */
+  toolLoopUses: number
+  /**
    * The inference geography asked for (Anthropic's `inference_geo`, `us`: US-only inference); null for
    * the default (`global`) or none. Billed at the `inference_geo_<geography>` multiplier, on top of any
    * other tier's and the long context's.
@@ -152,7 +158,7 @@ export interface Tariff {
 
 export const NO_FEATURES: RequestedFeatures = {
   serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
-  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, inferenceGeo: null, providerDefaults: { tier: false, geo: false, cacheWrites: false, audioInput: false },
+  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, toolLoopUses: 0, inferenceGeo: null, providerDefaults: { tier: false, geo: false, cacheWrites: false, audioInput: false },
 }
 
 /** Tiers billed at the plain rates, as the providers name them in requests and answers. */
@@ -422,16 +428,18 @@ export const featuresHeld = (price: Price | null, requested: RequestedFeatures, 
   price && hardBound ? heldAtProviderDefaults(price, requested) : requested
 
 /**
+ * The input a request is held for, every pass of it (a compaction runs the prompt twice; a server tool loop once more
+ * after each use, each pass reading at most the whole input and every result): what its price is judged by (the long
+ * context's threshold, which the usage's input, all passes summed, is judged by too), for the hold and for
+ * require-pricing alike.
+ */
+export const heldPromptTokens = (inputTokens: number, requested: RequestedFeatures, toolUseInputTokens: number): number =>
+  (requested.compaction ? 2 : 1) * (1 + requested.toolLoopUses) * heldInputTokens(inputTokens, requested, toolUseInputTokens)
+
+/**
  * The input one pass of a request can bring to the model at most: its own estimate, and what its tools
  * bring back (each use at the per-use allowance, and the bounds the request set itself).
  */
-/**
- * The input a request is held for, every pass of it (a compaction runs the prompt twice): what its price is
- * judged by (the long context's threshold), for the hold and for require-pricing alike.
- */
-export const heldPromptTokens = (inputTokens: number, requested: RequestedFeatures, toolUseInputTokens: number): number =>
-  (requested.compaction ? 2 : 1) * heldInputTokens(inputTokens, requested, toolUseInputTokens)
-
 export function heldInputTokens(inputTokens: number, requested: RequestedFeatures, toolUseInputTokens: number): number {
   let uses = requested.toolResultInput.uses
   for (const maxUses of Object.values(requested.serverTools)) uses += maxUses

@@ -145,12 +145,13 @@ function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
 /**
  * What a request to a router (OpenRouter, a LiteLLM proxy: an `openai` provider, or an `anthropic` one at its
  * Anthropic-compatible endpoint) bills beyond the model's tokens: its web plugin's results (and fallbacks refused,
- * `refuseModelFallbacks`; OpenRouter's presets, `refusePreset`; a proxy's `extra_body`, `refuseExtraBody`; host
- * routing the gateway could not bound, `refuseUnboundedRouting`). Requests without these fields pay a few property reads.
+ * `refuseModelFallbacks`; OpenRouter's presets, `refusePreset`; a proxy's stored prompts, `refuseStoredPromptTemplate`;
+ * a proxy's `extra_body`, `refuseExtraBody`; host routing the gateway could not bound, `refuseUnboundedRouting`). Requests without these fields pay a few property reads.
  */
 export function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
   refuseModelFallbacks(body, upstreamModel)
   refusePreset(body)
+  refuseStoredPromptTemplate(body)
   refuseExtraBody(body)
   if (body.provider != null) refuseUnboundedRouting(body.provider)
   return { webResults: body.plugins != null ? openRouterWebResults(body.plugins, upstreamModel) : 0 }
@@ -167,6 +168,21 @@ function refusePreset(body: Record<string, unknown>): void {
     throw badRequest(
       "Invalid body: preset: OpenRouter presets are not served: a preset may add models, a system prompt and server tools the request does not show, billed in ways it could not be held for or priced at. Send the settings in the request instead.",
       'feature_unsupported',
+    )
+}
+
+/**
+ * A prompt template a router keeps and puts before the request's messages: LiteLLM's prompt management reads
+ * `prompt_id` (with `prompt_variables`, `prompt_version`) on chat, Responses and Messages, and a `prompt` object names
+ * one as OpenAI's Responses API does (`{id, version, variables}`). The template is input the provider bills that the
+ * request does not show, so it is refused as OpenAI's stored prompt is on Responses. A `prompt` string is no template.
+ */
+function refuseStoredPromptTemplate(body: Record<string, unknown>): void {
+  const field = body.prompt_id != null ? 'prompt_id' : isJsonObject(body.prompt) ? 'prompt' : undefined
+  if (field)
+    throw badRequest(
+      `Invalid body: ${field}: a stored prompt is kept by the router or the provider and its size is not known to the gateway, so its cost cannot be held; send its content in the request instead.`,
+      'unsized_stored_input',
     )
 }
 

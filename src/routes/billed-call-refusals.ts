@@ -45,6 +45,8 @@ export const SERVER_FIELDS_REFUSED = unservedFields("vLLM's `chat_template`, `mm
 export const EMBEDDINGS_CHAT_FIELDS_REFUSED = unservedFields("vLLM's chat-style `messages`, `chat_template`, `mm_processor_kwargs` and `media_io_kwargs`")
 export const IMAGE_GENERATION_SETTINGS_REFUSED = unservedFields("`image_generation`'s `output_format` `gif` or `svg` (`frame_count`, `svg`) and `partial_images`")
 export const CHAT_OUTPUT_FIELDS_REFUSED = unservedFields("chat completions' `max_tokens`, `max_completion_tokens` and `n` other than 1")
+/** A prompt template kept by the provider or a router (`refuseStoredPromptTemplate`, and Responses' `refuseStoredPrompt`). */
+export const STORED_PROMPT_REFUSED: RouteRefusal = [400, 'unsized_stored_input', "a stored prompt template (a `prompt` object, or LiteLLM's `prompt_id`), whose size the gateway cannot know"]
 export const ANTHROPIC_MODEL_REFUSED: RouteRefusal = [400, 'unsupported_endpoint', 'the model is served by an Anthropic provider, which has no such endpoint']
 
 /** Why a billed call is refused, by status, each cause by the code an OpenAI-format body carries. */

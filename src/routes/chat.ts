@@ -15,7 +15,7 @@ import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, jsonObject, modelName, oneOrMoreStrings, openAIMessage, openAITool, openAIToolChoice, responseFormat } from './schemas/fields'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
-import { billedCallResponses, EXTRA_BODY_REFUSED, PRESET_REFUSED, SERVER_FIELDS_REFUSED } from './billed-call-refusals'
+import { billedCallResponses, EXTRA_BODY_REFUSED, PRESET_REFUSED, SERVER_FIELDS_REFUSED, STORED_PROMPT_REFUSED } from './billed-call-refusals'
 
 /** The fields the gateway reads or translates, typed; every other OpenAI field passes through untouched. */
 export const chatBody = z.looseObject({
@@ -129,8 +129,8 @@ export const chatRoutes = (services: Services) => {
           format: 'openai',
           ok: 'The completion: JSON, or an SSE stream of chunks when `stream` is true',
           refusals: [
-            [400, 'context_size_unknown', "a Gemini context cache named (`cached_content`, or `extra_body.google.cached_content`): its contents are input the gateway cannot size"],
-            EXTRA_BODY_REFUSED, SERVER_FIELDS_REFUSED, PRESET_REFUSED,
+            [400, 'context_size_unknown', "a Gemini context cache named (`cached_content`, or `extra_body.google.cached_content`), or Azure On Your Data (`data_sources`): the cached contents or the documents retrieved are input the gateway cannot size"],
+            STORED_PROMPT_REFUSED, EXTRA_BODY_REFUSED, SERVER_FIELDS_REFUSED, PRESET_REFUSED,
           ],
         }),
       },

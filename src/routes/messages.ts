@@ -17,7 +17,7 @@ import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
 import { anthropicMessage, anthropicTool, anthropicToolChoice, billingUser, content, modelName, nullAsUnset } from './schemas/fields'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
-import { billedCallResponses, EXTRA_BODY_REFUSED, PRESET_REFUSED } from './billed-call-refusals'
+import { billedCallResponses, EXTRA_BODY_REFUSED, PRESET_REFUSED, STORED_PROMPT_REFUSED } from './billed-call-refusals'
 
 /** The fields the gateway reads or translates, typed (Anthropic requires `max_tokens`); every other field passes through untouched. */
 export const messagesBody = z.looseObject({
@@ -112,7 +112,7 @@ export const messagesRoutes = (services: Services) => {
         responses: billedCallResponses({
           format: 'anthropic',
           ok: 'The message: JSON, or an SSE stream of events when `stream` is true',
-          refusals: [[400, 'context_size_unknown', 'a continued `thread`: the conversation the provider holds is input the gateway cannot size'], EXTRA_BODY_REFUSED, PRESET_REFUSED],
+          refusals: [[400, 'context_size_unknown', 'a continued `thread`: the conversation the provider holds is input the gateway cannot size'], STORED_PROMPT_REFUSED, EXTRA_BODY_REFUSED, PRESET_REFUSED],
         }),
       },
     },

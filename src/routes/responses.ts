@@ -32,7 +32,7 @@ import { withFieldsLast } from '../translate/fields-last'
 import { FREE_CALL_REFUSALS } from './free-call-refusals'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
 import { inputItemsQuery, storedResponseQuery } from './schemas/stored-response-query'
-import { billedCallResponses, CHAT_OUTPUT_FIELDS_REFUSED, EXTRA_BODY_REFUSED, IMAGE_GENERATION_SETTINGS_REFUSED, PRESET_REFUSED, SERVER_FIELDS_REFUSED } from './billed-call-refusals'
+import { billedCallResponses, CHAT_OUTPUT_FIELDS_REFUSED, EXTRA_BODY_REFUSED, IMAGE_GENERATION_SETTINGS_REFUSED, PRESET_REFUSED, SERVER_FIELDS_REFUSED, STORED_PROMPT_REFUSED } from './billed-call-refusals'
 
 const ENDPOINT = '/v1/responses'
 
@@ -466,7 +466,7 @@ export const responsesRoutes = (services: Services) => {
               [400, 'background_unsupported', '`background: true`, whose cost could not be held and settled with the request'],
               [400, 'context_size_unknown', 'the stored context the request continues has no size the gateway knows'],
               [400, 'stored_state_unsupported', 'a stored context named for a model served by translation, which keeps none: send the whole conversation as input'],
-              [400, 'unsized_stored_input', 'a stored `prompt`, whose size the gateway cannot know'],
+              STORED_PROMPT_REFUSED,
               EXTRA_BODY_REFUSED, SERVER_FIELDS_REFUSED, CHAT_OUTPUT_FIELDS_REFUSED, PRESET_REFUSED, IMAGE_GENERATION_SETTINGS_REFUSED,
               [404, 'response_not_found', '`previous_response_id` names no response this user created'],
               [404, 'conversation_not_found', '`conversation` names none this user created'],
