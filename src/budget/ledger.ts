@@ -304,8 +304,8 @@ export class Ledger {
 
   /** Waits until every hold this process took is settled, or the deadline passes. Returns what is still open. */
   async drain(timeoutMs: number): Promise<number> {
-    const deadline = Date.now() + timeoutMs
-    while (this.open > 0 && Date.now() < deadline) await Bun.sleep(10)
+    const deadline = performance.now() + timeoutMs
+    while (this.open > 0 && performance.now() < deadline) await Bun.sleep(10)
     return this.open
   }
 
