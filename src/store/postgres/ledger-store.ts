@@ -311,8 +311,12 @@ const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_peri
   WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 
-/** The sweeper's: the holds expired by $1 (the database's clock), at most $2, unlocked; then those of them still there, locked. */
-const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1 ORDER BY id LIMIT $2`
+/**
+ * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
+ * replica's still running), unlocked; then those of them still there, locked.
+ */
+const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
+  AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) ORDER BY id LIMIT $2`
 const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint) ORDER BY id FOR UPDATE SKIP LOCKED`
 
 /**
@@ -1070,13 +1074,13 @@ export class PostgresLedgerStore implements LedgerStore {
     for (const s of batch) this.onSettled.delete(s.id)
   }
 
-  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<SweptHold[]> {
+  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: readonly number[]): Promise<SweptHold[]> {
     await this.flush().catch(() => {})
     return retryingConflicts(() => this.bounded.begin(async (tx) => {
       // The expired holds are found unlocked and locked after their users' and keys' rows, in the order every
       // transaction takes them (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's
       // settlement or a key's new ceiling, each holding the user's or the key's row and waiting for the hold's.
-      const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit])) as Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>[]
+      const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, JSON.stringify(running)])) as Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>[]
       if (due.length === 0) return []
       // Their users' and keys' rows that no other session holds (SKIP LOCKED): a sweep never waits for one row while it
       // holds others, and the holds of a user whose row, or key's, is held elsewhere (a replica frozen
