@@ -552,7 +552,7 @@ async function lockedBatch(
  * `taken` is given the holds it decides, to be released if it fails.
  */
 async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[], taken: TakenHold[]): Promise<{ decided: Decided; figures: Figures }> {
-  const lockWaitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, attempt.locksUntil - Date.now())
+  const lockWaitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, attempt.locksUntil - performance.now())
   return pipelined(sql, attempt, async (send, commit) => {
     const rows = await Promise.all([
       send(LOCK_USERS, [idsOf(asked.map((a) => a.r.userId))], true),
@@ -631,13 +631,13 @@ async function settleFreeRowsFirst(
   lockWaitMs: number,
   committed: (rows: SettlementRow[], settled: number[]) => void,
 ): Promise<void> {
-  const locksUntil = Date.now() + lockWaitMs
+  const locksUntil = performance.now() + lockWaitMs
   const first = await retryingConflicts(() => sql.begin((tx) => settleFree(tx, batch)))
   committed(batch.filter((s) => !first.left.includes(s)), first.settled)
   const failures: unknown[] = []
   await eachUserInTurn(byUser(first.left, (s) => s.user_id), async (rows) => {
     try {
-      const waitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, locksUntil - Date.now())
+      const waitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, locksUntil - performance.now())
       const { settled } = await retryingConflicts(() => sql.begin((tx) => settleIn(tx, rows, waitMs)))
       committed(rows, settled)
     } catch (error) {
@@ -819,7 +819,7 @@ export class PostgresLedgerStore implements LedgerStore {
     }
     this.carrying = carried.settling.length > 0 || carried.riding.length > 0
     const lockWaitMs = rowsLockWaitMs(this.deadlineMs)
-    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs, locksUntil: Date.now() + lockWaitMs }
+    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs, locksUntil: performance.now() + lockWaitMs }
     const answered = retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
       .catch((error) => {
         // Postgres refused what a carried row holds, or a carried row waited too long for a lock (sendRiders),
@@ -919,13 +919,13 @@ export class PostgresLedgerStore implements LedgerStore {
   private async reserveBatch(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }, attempt: Attempt): Promise<FirstDecided> {
     // A conflict's retry of a batch given up on.
     if (attempt.abandoned) throw givenUp()
-    const expected = Date.now() >= this.expectAfter ? this.expected(batch, carried.settling) : null
+    const expected = performance.now() >= this.expectAfter ? this.expected(batch, carried.settling) : null
     // Users and keys the settlements move are known again only once read or written under a lock.
     this.forget(carried.settling)
     if (expected) {
       const decided = await this.reserveExpected(batch, carried, attempt, expected)
       if (decided) return { decided, waiting: [] }
-      this.expectAfter = Date.now() + 1000
+      this.expectAfter = performance.now() + 1000
     }
     const { decided, figures, waiting, settled, left } = await lockedBatch(this.sql, attempt, batch, carried.settling, carried.riding)
     this.carried(carried, settled, left)
