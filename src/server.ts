@@ -101,20 +101,20 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
     // hold is settled, keeps its upstream slot till it ends). Not the listener's graceful stop: a connection
     // whose body nobody will read (a refusal's, answered at once; not pending for Bun) would hold it for the
     // whole grace.
-    const graceEnds = Date.now() + graceMs
+    const graceEnds = performance.now() + graceMs
     const underWay = () =>
       services.inHandling.count > 0 || server.pendingRequests > 0 || services.ledger.openHolds > 0 || services.upstream.inFlight > 0
-    while (underWay() && Date.now() < graceEnds) await Bun.sleep(10)
+    while (underWay() && performance.now() < graceEnds) await Bun.sleep(10)
     // The grace is over: the provider calls still running are cut, each settled as at the gateway's own
     // timeout (a stream what it generated, a JSON call its whole hold) and answered (an error event, a 503);
     // a request still on its way to one (its body slow to arrive) is refused before the provider is called.
     services.ledger.cutCalls()
-    const closing = Date.now() + CLOSING_MS
+    const closing = performance.now() + CLOSING_MS
     const open = await services.ledger.drain(CLOSING_MS)
     if (open > 0) console.warn(`[tollgate] stopping with ${open} hold(s) open; the sweeper will settle them`)
     // Every hold settled: what still holds a connection open is an answer being written, an idle one, or a
     // body nobody will read, which would keep a graceful stop waiting for Bun's idle timeout.
-    await Promise.race([stopped, Bun.sleep(Math.max(0, closing - Date.now()))])
+    await Promise.race([stopped, Bun.sleep(Math.max(0, closing - performance.now()))])
     await server.stop(true)
     // Elysia runs after-response hooks (the request log) in setImmediate: let those already queued run.
     await new Promise((resolve) => setImmediate(resolve))

@@ -50,13 +50,14 @@ function table() {
 
 test('a request that arrives after DELETE /v1/pricing answered is not priced by a reload begun before it', async () => {
   const t = table()
-  const ttl = 5_000
+  const ttl = 20
   const book = new PriceBook(t.priceRows, ttl)
   const t0 = Date.now()
   await book.set({ model: 'p:m', input_per_million: 1, output_per_million: 2 }, t0 - 1)
   expect(await book.priceOf('p:m', t0)).not.toBeNull()
 
-  // The cache's lifetime has passed: the next request reloads, and its read is on its way.
+  // The cache's lifetime has passed (measured on the monotonic clock): the next request reloads, and its read is on its way.
+  await Bun.sleep(ttl + 5)
   t.holdReads()
   const before = book.priceOf('p:m', t0 + ttl + 1)
   // The operator unprices the model; the DELETE commits and answers.
@@ -72,12 +73,13 @@ test('a request that arrives after DELETE /v1/pricing answered is not priced by 
 
 test('the same for a price raised: the request after the change is billed at the new row', async () => {
   const t = table()
-  const ttl = 5_000
+  const ttl = 20
   const book = new PriceBook(t.priceRows, ttl)
   const t0 = Date.now()
   await book.set({ model: 'p:m', input_per_million: 1, output_per_million: 2 }, t0 - 1)
   expect((await book.priceOf('p:m', t0))!.inputPerMillion).toBe(1_000_000)
 
+  await Bun.sleep(ttl + 5)
   t.holdReads()
   const before = book.priceOf('p:m', t0 + ttl + 1)
   const raised = await book.set({ model: 'p:m', input_per_million: 50, output_per_million: 100 }, t0 + ttl + 2)

@@ -120,12 +120,13 @@ export interface LedgerStore {
   settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: () => void): void
   /**
    * Settles at most `limit` holds past their expiry, in one transaction, with the outcome `charge` gives
-   * each (a settlement still queued lands first); resolves, once committed, to those this process settled
+   * each (a settlement still queued lands first), leaving out those whose ids `running` lists (the sweeping
+   * process's own, still running); resolves, once committed, to those this process settled
    * (not those another process or a settlement got to first). A hold expires
    * `ttlMs` after the `now` it was reserved at, and is swept once the sweep's `now` reaches that: a store
    * shared by several hosts (Postgres) measures both on one clock, the database's, as the hosts' may differ.
    */
-  sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<SweptHold[]>
+  sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: readonly number[]): Promise<SweptHold[]>
   userExists(userId: string): Promise<boolean>
   /** Writes every queued settlement now; readers of spend and usage await this first. */
   flush(): Promise<void>
@@ -224,6 +225,8 @@ export const expiredOutcome = (hold: TakenHold, now: number): Outcome => ({
 export class Ledger {
   /** Holds this process has taken and not yet handed to settlement: what a graceful stop waits for. */
   private open = 0
+  /** The holds this process has taken and not yet settled: when each was taken, by performance.now(). */
+  private readonly running = new Map<number, number>()
   private readonly stopping = new AbortController()
 
   constructor(
@@ -243,9 +246,11 @@ export class Ledger {
     if (this.stopping.signal.aborted) throw gatewayStopping()
     // Counted from the moment it is asked for, so that a graceful stop also waits for holds still queued.
     this.open++
+    const takenAt = performance.now()
     try {
       const taken = await this.store.reserve(r, now, this.ttlMs)
       if (taken instanceof GatewayError) throw taken
+      this.running.set(taken.id, takenAt)
       return new Hold(this, taken)
     } catch (error) {
       this.open--
@@ -260,6 +265,7 @@ export class Ledger {
    */
   settle(hold: TakenHold, outcome: Outcome, now = Date.now()): void {
     this.open--
+    this.running.delete(hold.id)
     this.store.settle(hold, outcome, now, () => this.observe(hold.request, outcome))
   }
 
@@ -272,9 +278,25 @@ export class Ledger {
 
   /** Settles at most SWEEP_BATCH expired holds in one short transaction; returns how many. */
   async sweepBatch(now = Date.now()): Promise<number> {
-    const swept = await this.store.sweepBatch(now, expiredOutcome, SWEEP_BATCH)
+    const swept = await this.store.sweepBatch(now, expiredOutcome, SWEEP_BATCH, this.holdsStillRunning())
     for (const { hold, outcome } of swept) this.observe(hold.request, outcome)
     return swept.length
+  }
+
+  /**
+   * This process's holds younger than the TTL by the monotonic clock: their requests are still running, and
+   * settle them at their real cost, whatever the wall clock says (stepped past their expiry by NTP, a VM
+   * resumed), so its sweeps leave them alone. One open longer is a lost task's, and swept as a crashed
+   * process's would be.
+   */
+  private holdsStillRunning(): number[] {
+    const takenSince = performance.now() - this.ttlMs
+    const ids: number[] = []
+    for (const [id, takenAt] of this.running) {
+      if (takenAt > takenSince) ids.push(id)
+      else this.running.delete(id)
+    }
+    return ids
   }
 
   /** Whether a user exists: the master key may name one that does not. */
@@ -304,8 +326,8 @@ export class Ledger {
 
   /** Waits until every hold this process took is settled, or the deadline passes. Returns what is still open. */
   async drain(timeoutMs: number): Promise<number> {
-    const deadline = Date.now() + timeoutMs
-    while (this.open > 0 && Date.now() < deadline) await Bun.sleep(10)
+    const deadline = performance.now() + timeoutMs
+    while (this.open > 0 && performance.now() < deadline) await Bun.sleep(10)
     return this.open
   }
 

@@ -80,13 +80,13 @@ function migrate(client: Database, path: string): void {
  * once, without the busy handler: tried again until the busy timeout.
  */
 function enterWal(client: Database): void {
-  const until = Date.now() + BUSY_TIMEOUT_MS
+  const until = performance.now() + BUSY_TIMEOUT_MS
   for (;;) {
     try {
       client.exec('PRAGMA journal_mode = WAL')
       return
     } catch (error) {
-      if (!isBusy(error) || Date.now() >= until) throw error
+      if (!isBusy(error) || performance.now() >= until) throw error
       Bun.sleepSync(5)
     }
   }

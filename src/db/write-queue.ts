@@ -136,7 +136,7 @@ export class WriteQueue {
    */
   submit<T>(write: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the database is closed'))
-    const waiter = new Waiter<T>(Date.now() + this.busyTimeoutMs)
+    const waiter = new Waiter<T>(performance.now() + this.busyTimeoutMs)
     this.urgent.push({ run: () => waiter.run(write), waited: true })
     this.waiting.push(waiter)
     // While the file is locked, the next try's timer takes it.
@@ -258,7 +258,7 @@ export class WriteQueue {
    * a try refused for the lock wrote nothing, so it is simply made again.
    */
   async waitingForLock<T>(write: () => T | Promise<T>): Promise<T> {
-    const until = Date.now() + this.busyTimeoutMs
+    const until = performance.now() + this.busyTimeoutMs
     for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, LAST_RETRY_MS)) {
       // Each try holds the thread in the busy handler while the lock is held: while one write waits the lock
       // out, the others wait for its next try instead of making theirs too (ten waiters were ten stalls a round).
@@ -266,7 +266,7 @@ export class WriteQueue {
       try {
         return await write()
       } catch (error) {
-        if (!isBusy(error) || Date.now() >= until) throw error
+        if (!isBusy(error) || performance.now() >= until) throw error
       }
       const watch: Promise<void> = (this.lockWatch = Bun.sleep(delay).then(() => {
         if (this.lockWatch === watch) this.lockWatch = null
@@ -293,7 +293,7 @@ export class WriteQueue {
       this.putBack(lazy, [], [], this.retryMs)
       return
     }
-    const now = Date.now()
+    const now = performance.now()
     this.busySince ??= now
     const keptWrites: QueuedWrite[] = []
     const kept: Array<Waiter<any>> = []

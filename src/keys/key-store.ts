@@ -7,6 +7,7 @@ interface CachedKey {
   /** null: no such key (cached too, so a flood of one bad key costs one lookup per TTL). */
   caller: KeyCaller | null
   expiresAt: number | null
+  /** performance.now() as it was looked up: a step of the wall clock neither stretches nor cuts its `ttlMs`. */
   fetchedAt: number
 }
 
@@ -40,15 +41,16 @@ export class KeyStore {
   /** `verify` for a secret already hashed: what a request's key is checked again by once its body is in. */
   verifyHash(hash: string, now = Date.now()): KeyCaller | null | Promise<KeyCaller | null> {
     const entry = this.cache.get(hash)
-    if (entry && now - entry.fetchedAt <= this.ttlMs) return callerOf(entry, now)
+    const lookedUpAt = performance.now()
+    if (entry && lookedUpAt - entry.fetchedAt <= this.ttlMs) return callerOf(entry, now)
     const row = this.store.findKey(hash)
-    if (!(row instanceof Promise)) return callerOf(this.remember(hash, row, now), now)
+    if (!(row instanceof Promise)) return callerOf(this.remember(hash, row, lookedUpAt), now)
     const generation = this.generation
-    return row.then((r) => callerOf(generation === this.generation ? this.remember(hash, r, now) : this.load(hash, r, now), now))
+    return row.then((r) => callerOf(generation === this.generation ? this.remember(hash, r, lookedUpAt) : this.load(hash, r, lookedUpAt), now))
   }
 
-  private remember(hash: string, row: KeyLookupRow | undefined, now: number): CachedKey {
-    const entry = this.load(hash, row, now)
+  private remember(hash: string, row: KeyLookupRow | undefined, fetchedAt: number): CachedKey {
+    const entry = this.load(hash, row, fetchedAt)
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!)
     this.cache.set(hash, entry)
     return entry
@@ -82,9 +84,9 @@ export class KeyStore {
   }
 
   /** `row`: the key found by `hash`, so `hash` is the secret's hash it held as it was read. */
-  private load(hash: string, row: KeyLookupRow | undefined, now: number): CachedKey {
-    if (!row || row.revokedAt !== null) return { caller: null, expiresAt: null, fetchedAt: now }
-    return { caller: keyCaller({ ...row, keyHash: hash }), expiresAt: row.expiresAt, fetchedAt: now }
+  private load(hash: string, row: KeyLookupRow | undefined, fetchedAt: number): CachedKey {
+    if (!row || row.revokedAt !== null) return { caller: null, expiresAt: null, fetchedAt }
+    return { caller: keyCaller({ ...row, keyHash: hash }), expiresAt: row.expiresAt, fetchedAt }
   }
 }
 

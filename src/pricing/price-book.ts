@@ -69,6 +69,7 @@ export interface HistoryPage {
  */
 export class PriceBook {
   private current = new Map<string, Price>()
+  /** performance.now() as the last read began: a step of the wall clock neither stretches nor cuts `ttlMs`. */
   private loadedAt = -Infinity
   /** When the next scheduled row takes effect (the cache must not outlive it). */
   private nextChangeAt = Infinity
@@ -86,7 +87,7 @@ export class PriceBook {
 
   /** The price in force for `provider:model`, or null when the model is unpriced. */
   async priceOf(model: string, now = Date.now()): Promise<Price | null> {
-    if (now - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
+    if (performance.now() - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
     return this.current.get(model) ?? null
   }
 
@@ -96,7 +97,7 @@ export class PriceBook {
   }
 
   async all(now = Date.now()): Promise<Price[]> {
-    if (now - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
+    if (performance.now() - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
     return byModel([...this.current.values()])
   }
 
@@ -192,6 +193,7 @@ export class PriceBook {
     const running = this.reloading
     if (running?.generation === this.generation) return running.done
     const generation = this.generation
+    const readAt = performance.now()
     const read = (async () => {
       // One begun before the change is still reading: this one reads after it has written its rows, so
       // that its older ones never replace these.
@@ -199,7 +201,7 @@ export class PriceBook {
       const [rows, next] = await Promise.all([this.rows.current(now), this.rows.nextChange(now)])
       this.current = new Map(rows.map((r) => [r.model, toPrice(r)]))
       this.nextChangeAt = next ?? Infinity
-      if (generation === this.generation) this.loadedAt = now
+      if (generation === this.generation) this.loadedAt = readAt
     })()
     const reload = {
       generation,

@@ -39,7 +39,8 @@ export class RedisLink {
   downReason: RedisDownReason = 'unreachable'
   private stopped = false
   private readonly timers = new Set<Timer>()
-  private lastProbe = 0
+  /** performance.now() at the last probe: a wall clock stepped back would space the next one by the step. */
+  private lastProbe = -Infinity
   /** Times the link went down, for /metrics. */
   outages = 0
   /** Called when the subscriber connection is (re)established: its subscriptions, and messages sent meanwhile, were lost. */
@@ -78,7 +79,7 @@ export class RedisLink {
    * Whether a command should be tried now: always while up; while down, one probe at a time per
    * PROBE_INTERVAL_MS (a Redis that hangs would otherwise cost every request the command timeout).
    */
-  worthTrying(now = Date.now()): boolean {
+  worthTrying(now = performance.now()): boolean {
     if (this.up) return true
     if (!this.commands.connected || now - this.lastProbe < PROBE_INTERVAL_MS) return false
     this.lastProbe = now

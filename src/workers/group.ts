@@ -63,7 +63,7 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
   const start = (slot: number) =>
     new Promise<string>((resolve, reject) => {
       let served = false
-      const startedAt = Date.now()
+      const startedAt = performance.now()
       const proc = Bun.spawn([process.execPath, ENTRY, 'serve'], {
         env: { ...RUNTIME_ENV, ...process.env, ...groupSettings, [WORKER_ENV]: String(process.pid) },
         stdin: 'pipe',
@@ -78,7 +78,7 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
           const how = signal ?? `exit ${code}`
           if (!served) return reject(new WorkerGroupError(`worker ${slot} ended before serving (${how})`))
           if (stopping) return
-          const steady = Date.now() - startedAt >= STEADY_MS
+          const steady = performance.now() - startedAt >= STEADY_MS
           log(`worker ${slot} (pid ${proc.pid}) ended (${how}); starting it again`)
           restart(slot, steady ? 0 : 1_000)
         },

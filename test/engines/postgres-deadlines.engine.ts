@@ -187,7 +187,7 @@ describe("the Postgres store's queries, the database answering nothing", () => {
       findResponse: () => store.findResponse('resp_1', 'response'),
       findResponses: () => store.findResponses(['resp_1', 'item_1'], 'item'),
       openReservations: () => store.openReservations(),
-      'ledger.sweepBatch': () => store.ledger.sweepBatch(now, () => ({ cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'error', latencyMs: 0 }), 10),
+      'ledger.sweepBatch': () => store.ledger.sweepBatch(now, () => ({ cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'error', latencyMs: 0 }), 10, []),
       'ledger.userExists': () => store.ledger.userExists('u'),
       'flush (request log)': () => store.flush(),
     }

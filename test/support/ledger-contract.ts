@@ -339,8 +339,10 @@ export function ledgerContract(factory: StoreFactory) {
       // usage.latency_ms on Postgres (integer), and a sweep that wrote it would fail with its whole batch.
       await addUser('u', 10_000_000)
       const now = Date.now()
-      await ledger.reserve(holdFor('u', 1_000), now - 30 * 86_400_000)
-      await ledger.reserve(holdFor('u', 500), now - 2 * TTL)
+      // Taken by a process that died since.
+      const crashed = new Ledger(store.ledger, TTL)
+      await crashed.reserve(holdFor('u', 1_000), now - 30 * 86_400_000)
+      await crashed.reserve(holdFor('u', 500), now - 2 * TTL)
       expect(await ledger.sweep(now)).toBe(2)
       expect(await user('u')).toMatchObject({ spend: 1_500, reserved: 0 })
       expect(await usageRows()).toEqual([{ cost: 500, status: 'expired' }, { cost: 1_000, status: 'expired' }])
@@ -371,6 +373,27 @@ export function ledgerContract(factory: StoreFactory) {
       await observing.flush()
       expect(observed).toEqual(['ok 10', 'ok 5'])
       expect(await usageRows()).toEqual([{ cost: 5, status: 'ok' }, { cost: 10, status: 'ok' }, { cost: 300, status: 'expired' }])
+    })
+
+    test('a sweep leaves the holds its own process still runs to their settlement, however far the clock has moved', async () => {
+      // The wall clock stepped past the TTL (NTP, a VM resumed) while a request runs: it is not lost, it is running.
+      await addUser('u', null)
+      const now = Date.now()
+      const running = await ledger.reserve(holdFor('u', 500), now)
+      await new Ledger(store.ledger, TTL).reserve(holdFor('u', 300), now) // its process died
+      expect(await ledger.sweep(now + TTL + PAST_EXPIRY)).toBe(1)
+      running.settle(done(42))
+      expect(await usageRows()).toEqual([{ cost: 42, status: 'ok' }, { cost: 300, status: 'expired' }])
+    })
+
+    test('a hold its own process has kept open longer than the TTL by the monotonic clock (a lost task) is swept', async () => {
+      await addUser('u', null)
+      const shortLived = new Ledger(store.ledger, 50)
+      const now = Date.now()
+      await shortLived.reserve(holdFor('u', 500), now)
+      await Bun.sleep(60)
+      expect(await shortLived.sweep(now + 50 + PAST_EXPIRY)).toBe(1)
+      expect(await usageRows()).toEqual([{ cost: 500, status: 'expired' }])
     })
 
     test('a settlement queued when the sweeper runs lands first: charged its real cost', async () => {
@@ -441,7 +464,7 @@ export function ledgerContract(factory: StoreFactory) {
 
       test('an expired hold swept after midnight: its charge counts in the period its usage row is dated in', async () => {
         await late('swept')
-        await ledger.reserve(holdFor('swept', 5_000), D2 - 30_000) // 23:59:30, expires 00:00:30
+        await new Ledger(store.ledger, TTL).reserve(holdFor('swept', 5_000), D2 - 30_000) // 23:59:30, expires 00:00:30; its process died
         expect(await ledger.sweep(D2 + TTL)).toBe(1)
         expect(await periodFigures('swept')).toEqual({ spend: 5_000, reserved: 0, periodStart: D2, usageInPeriod: 5_000 })
         expect(await usageRows()).toEqual([{ cost: 5_000, status: 'expired' }])
@@ -476,12 +499,14 @@ export function ledgerContract(factory: StoreFactory) {
       await addKey('ka', 'a', 2_000)
       let open: Awaited<ReturnType<Ledger['reserve']>>[] = []
       let clock = Date.now()
+      /** The process taking the holds; a crash replaces it, and the restarted one sweeps what it left. */
+      let owner = ledger
       for (let step = 0; step < 200; step++) {
         const r = rand()
         const id = ids[Math.floor(rand() * ids.length)]!
         if (r < 0.5) {
           try {
-            open.push(await ledger.reserve(holdFor(id, 1 + Math.floor(rand() * 900), id === 'a' && rand() < 0.5 ? 'ka' : null), clock))
+            open.push(await owner.reserve(holdFor(id, 1 + Math.floor(rand() * 900), id === 'a' && rand() < 0.5 ? 'ka' : null), clock))
           } catch (e) {
             expect((e as GatewayError).code).toBe('budget_exceeded')
           }
@@ -492,8 +517,9 @@ export function ledgerContract(factory: StoreFactory) {
           open.splice(Math.floor(rand() * open.length), 1)[0]!.release(1)
         } else {
           open = []
+          owner = new Ledger(store.ledger, TTL)
           clock += TTL
-          await ledger.sweep(clock + PAST_EXPIRY)
+          await owner.sweep(clock + PAST_EXPIRY)
         }
       }
       for (const h of open) h.release(1)

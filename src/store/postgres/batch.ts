@@ -210,7 +210,7 @@ export class BatchWriter<T> {
   private lockWaitMs(): number {
     let until = Infinity
     for (const waiter of this.waiters) until = Math.min(until, waiter.until)
-    if (until !== Infinity) return Math.max(ROWS_LOCK_TIMEOUT_MS, Math.floor(until - Date.now()))
+    if (until !== Infinity) return Math.max(ROWS_LOCK_TIMEOUT_MS, Math.floor(until - performance.now()))
     return this.lockWaits > 0 ? (this.options.waitOutLocksMs ?? ROWS_LOCK_TIMEOUT_MS) : ROWS_LOCK_TIMEOUT_MS
   }
 
@@ -332,7 +332,7 @@ export class BatchWriter<T> {
    * queued after it was called: a writer kept busy by new rows holds its caller for a batch or two, never for as
    * long as they keep coming, as `flush` would. Rejects when the database refuses them.
    *
-   * `until` (unix ms): a lock held on their table is waited out until then rather than for the riders' bound, the
+   * `until` (a performance.now() reading): a lock held on their table is waited out until then rather than for the riders' bound, the
    * sends meanwhile waiting that long for it (`lockWaitMs`) and going again, at once, if another send's bound ran
    * out. Any other failure (a connection reset, a COMMIT whose answer was lost) is tried again too, a riders' bound
    * later, for a writer that keeps what it failed to send (`retry`): the caller is answered as soon as a try lands
@@ -352,8 +352,8 @@ export class BatchWriter<T> {
           await this.current
         } catch (error) {
           const lockedOut = this.lockedOut(error)
-          if (until === undefined || !(lockedOut || this.options.retry) || Date.now() + ROWS_LOCK_TIMEOUT_MS > until) throw error
-          if (!lockedOut) await Bun.sleep(Math.min(ROWS_LOCK_TIMEOUT_MS, until - ROWS_LOCK_TIMEOUT_MS - Date.now()))
+          if (until === undefined || !(lockedOut || this.options.retry) || performance.now() + ROWS_LOCK_TIMEOUT_MS > until) throw error
+          if (!lockedOut) await Bun.sleep(Math.min(ROWS_LOCK_TIMEOUT_MS, until - ROWS_LOCK_TIMEOUT_MS - performance.now()))
         }
       }
     } finally {

@@ -170,11 +170,11 @@ export class KeptBackIds {
   async conversation(id: string): Promise<boolean> {
     if (this.held.has(id)) return true
     const key = asObjid(conversationKey(id))
-    const since = Date.now()
+    const since = performance.now()
     for (;;) {
       const { waiting, announced } = await this.now()
       if (waiting || !announced.has(key)) return waiting
-      if (Date.now() - since >= ROWS_LOCK_TIMEOUT_MS) return true
+      if (performance.now() - since >= ROWS_LOCK_TIMEOUT_MS) return true
       await Bun.sleep(POLL_MS)
       if (this.held.has(id)) return true
     }
@@ -185,12 +185,12 @@ export class KeptBackIds {
    * that rows are being written is shared only by the callers that came while it was asked: the next asks again.
    */
   private now(): Promise<State> {
-    if (this.asked && Date.now() - this.asked.at < FRESH_MS) return this.asked.answer
+    if (this.asked && performance.now() - this.asked.at < FRESH_MS) return this.asked.answer
     const answer = this.sql.unsafe(KEPT_BACK_ANYWHERE).then(([row]) => ({
       waiting: Boolean(row.waiting),
       announced: new Set(String(row.announced).split(',').filter(Boolean).map(Number)),
     }))
-    const asked = (this.asked = { at: Date.now(), answer })
+    const asked = (this.asked = { at: performance.now(), answer })
     const forget = () => {
       if (this.asked === asked) this.asked = null
     }

@@ -311,8 +311,12 @@ const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_peri
   WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 
-/** The sweeper's: the holds expired by $1 (the database's clock), at most $2, unlocked; then those of them still there, locked. */
-const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1 ORDER BY id LIMIT $2`
+/**
+ * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
+ * replica's still running), unlocked; then those of them still there, locked.
+ */
+const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
+  AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) ORDER BY id LIMIT $2`
 const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint) ORDER BY id FOR UPDATE SKIP LOCKED`
 
 /**
@@ -548,7 +552,7 @@ async function lockedBatch(
  * `taken` is given the holds it decides, to be released if it fails.
  */
 async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[], taken: TakenHold[]): Promise<{ decided: Decided; figures: Figures }> {
-  const lockWaitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, attempt.locksUntil - Date.now())
+  const lockWaitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, attempt.locksUntil - performance.now())
   return pipelined(sql, attempt, async (send, commit) => {
     const rows = await Promise.all([
       send(LOCK_USERS, [idsOf(asked.map((a) => a.r.userId))], true),
@@ -627,13 +631,13 @@ async function settleFreeRowsFirst(
   lockWaitMs: number,
   committed: (rows: SettlementRow[], settled: number[]) => void,
 ): Promise<void> {
-  const locksUntil = Date.now() + lockWaitMs
+  const locksUntil = performance.now() + lockWaitMs
   const first = await retryingConflicts(() => sql.begin((tx) => settleFree(tx, batch)))
   committed(batch.filter((s) => !first.left.includes(s)), first.settled)
   const failures: unknown[] = []
   await eachUserInTurn(byUser(first.left, (s) => s.user_id), async (rows) => {
     try {
-      const waitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, locksUntil - Date.now())
+      const waitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, locksUntil - performance.now())
       const { settled } = await retryingConflicts(() => sql.begin((tx) => settleIn(tx, rows, waitMs)))
       committed(rows, settled)
     } catch (error) {
@@ -815,7 +819,7 @@ export class PostgresLedgerStore implements LedgerStore {
     }
     this.carrying = carried.settling.length > 0 || carried.riding.length > 0
     const lockWaitMs = rowsLockWaitMs(this.deadlineMs)
-    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs, locksUntil: Date.now() + lockWaitMs }
+    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs, locksUntil: performance.now() + lockWaitMs }
     const answered = retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
       .catch((error) => {
         // Postgres refused what a carried row holds, or a carried row waited too long for a lock (sendRiders),
@@ -915,13 +919,13 @@ export class PostgresLedgerStore implements LedgerStore {
   private async reserveBatch(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }, attempt: Attempt): Promise<FirstDecided> {
     // A conflict's retry of a batch given up on.
     if (attempt.abandoned) throw givenUp()
-    const expected = Date.now() >= this.expectAfter ? this.expected(batch, carried.settling) : null
+    const expected = performance.now() >= this.expectAfter ? this.expected(batch, carried.settling) : null
     // Users and keys the settlements move are known again only once read or written under a lock.
     this.forget(carried.settling)
     if (expected) {
       const decided = await this.reserveExpected(batch, carried, attempt, expected)
       if (decided) return { decided, waiting: [] }
-      this.expectAfter = Date.now() + 1000
+      this.expectAfter = performance.now() + 1000
     }
     const { decided, figures, waiting, settled, left } = await lockedBatch(this.sql, attempt, batch, carried.settling, carried.riding)
     this.carried(carried, settled, left)
@@ -1070,13 +1074,13 @@ export class PostgresLedgerStore implements LedgerStore {
     for (const s of batch) this.onSettled.delete(s.id)
   }
 
-  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<SweptHold[]> {
+  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: readonly number[]): Promise<SweptHold[]> {
     await this.flush().catch(() => {})
     return retryingConflicts(() => this.bounded.begin(async (tx) => {
       // The expired holds are found unlocked and locked after their users' and keys' rows, in the order every
       // transaction takes them (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's
       // settlement or a key's new ceiling, each holding the user's or the key's row and waiting for the hold's.
-      const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit])) as Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>[]
+      const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, JSON.stringify(running)])) as Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>[]
       if (due.length === 0) return []
       // Their users' and keys' rows that no other session holds (SKIP LOCKED): a sweep never waits for one row while it
       // holds others, and the holds of a user whose row, or key's, is held elsewhere (a replica frozen

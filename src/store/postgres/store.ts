@@ -426,7 +426,7 @@ export class PostgresStore implements Store {
   async flushResponses(): Promise<void> {
     const mine = this.responses.unwritten()
     try {
-      await this.responses.flushQueued(Date.now() + this.deadlineMs - AFTER_LOCK_MS)
+      await this.responses.flushQueued(performance.now() + this.deadlineMs - AFTER_LOCK_MS)
     } catch (error) {
       // The answer is withheld, whatever kept its ids: until they land, every replica's lookups of its conversations
       // know their size may be short (KeptBackIds).

@@ -10,7 +10,7 @@ export const CUT_WAL_MS = 2_000
  * the WAL stays whole, and the next start, or the last connection's close, copies it back.
  */
 export async function cutWal(client: Db['$client']): Promise<void> {
-  const until = Date.now() + CUT_WAL_MS
+  const until = performance.now() + CUT_WAL_MS
   try {
     // Not the connection's usual 5 s for each try: a reader that holds an old snapshot must not hold up a stop.
     client.exec('PRAGMA busy_timeout = 100')
@@ -18,7 +18,7 @@ export async function cutWal(client: Db['$client']): Promise<void> {
       const checkpoint = client.prepare('PRAGMA wal_checkpoint(TRUNCATE)')
       const { busy } = checkpoint.get() as { busy: number }
       checkpoint.finalize()
-      if (busy === 0 || Date.now() >= until) return
+      if (busy === 0 || performance.now() >= until) return
       await Bun.sleep(20)
     }
   } catch {

@@ -49,11 +49,11 @@ export class SqliteLedgerStore implements LedgerStore {
   private readonly rollAndCreditUser: Statement<unknown, [string, number, number, number]>
   private readonly creditKey: Statement<unknown, [string, number, number]>
   private readonly insertUsage: Statement<unknown, [string, number, string, string | null, string, string, string, number, number, number, number, number, number | null, string, number, number, number, string | null]>
-  private readonly expiredHolds: Statement<ReservationRow, [number, number]>
+  private readonly expiredHolds: Statement<ReservationRow, [number, string, number]>
   private readonly userExistsStatement: Statement<{ found: number }, [string]>
   private readonly debitKeyWithItsHolds: Statement<unknown, [string]>
   private readonly markKeyHoldsDebited: Statement<unknown, [string]>
-  private readonly sweepTx: (now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number) => SweptHold[]
+  private readonly sweepTx: (now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: string) => SweptHold[]
   private readonly reserveTx: (r: HoldRequest, now: number, ttlMs: number) => TakenHold | GatewayError
 
   constructor(
@@ -96,16 +96,17 @@ export class SqliteLedgerStore implements LedgerStore {
                           cached_tokens, cost, reserved, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    this.expiredHolds = db.prepare('SELECT * FROM reservations WHERE expires_at <= ? LIMIT ?')
+    // ?2: the ids of the sweeping process's holds still running, a JSON array.
+    this.expiredHolds = db.prepare('SELECT * FROM reservations WHERE expires_at <= ?1 AND id NOT IN (SELECT value FROM json_each(?2)) LIMIT ?3')
     this.userExistsStatement = db.prepare('SELECT 1 AS found FROM users WHERE id = ?')
     this.debitKeyWithItsHolds = db.prepare(
       'UPDATE api_keys SET reserved = reserved + (SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE key_id = ?1 AND key_debited = 0) WHERE id = ?1',
     )
     this.markKeyHoldsDebited = db.prepare('UPDATE reservations SET key_debited = 1 WHERE key_id = ? AND key_debited = 0')
     this.reserveTx = db.transaction((r: HoldRequest, now: number, ttlMs: number) => this.reserveInTx(r, now, ttlMs)).immediate
-    this.sweepTx = db.transaction((now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number) => {
+    this.sweepTx = db.transaction((now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: string) => {
       const swept: SweptHold[] = []
-      for (const row of this.expiredHolds.all(now, limit)) {
+      for (const row of this.expiredHolds.all(now, running, limit)) {
         const hold = takenFromRow(row)
         const outcome = charge(hold, now)
         if (this.settleNow(hold, outcome, now)) swept.push({ hold, outcome })
@@ -175,17 +176,17 @@ export class SqliteLedgerStore implements LedgerStore {
     return true
   }
 
-  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number): Promise<SweptHold[]> {
+  async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: readonly number[]): Promise<SweptHold[]> {
     // A settlement still queued must land first, or its hold would be charged in full as expired.
     this.writes.flush()
-    return this.sweepTx(now, charge, limit)
+    return this.sweepTx(now, charge, limit, JSON.stringify(running))
   }
 
   /** Every expired hold, synchronously, batch after batch; returns how many. */
   sweepNow(now: number, charge: (hold: TakenHold, now: number) => Outcome): number {
     this.writes.flush()
     let total = 0
-    for (let n = this.sweepTx(now, charge, SWEEP_BATCH).length; n > 0; n = this.sweepTx(now, charge, SWEEP_BATCH).length) total += n
+    for (let n = this.sweepTx(now, charge, SWEEP_BATCH, '[]').length; n > 0; n = this.sweepTx(now, charge, SWEEP_BATCH, '[]').length) total += n
     return total
   }
 
