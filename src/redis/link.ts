@@ -14,6 +14,21 @@ export class RedisTimeout extends Error {
   override name = 'RedisTimeout'
 }
 
+/** `promise`, or a RedisTimeout once `ms` have passed: Bun's client has no deadline of its own. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: Timer | undefined
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new RedisTimeout(`redis ${what} took over ${ms} ms`)), ms)
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** `redis://host:port/db` without the password, for log lines. */
 export const redisAddress = (url: string) => {
   const u = new URL(url)
@@ -87,22 +102,19 @@ export class RedisLink {
 
   /** Runs a command with a deadline; a failure notes the outage (logged once) and rethrows. */
   async send(command: string, args: string[]): Promise<any> {
-    let timer: Timer | undefined
     try {
-      const reply = await Promise.race([
-        this.commands.send(command, args),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new RedisTimeout(`redis ${command} took over ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS)
-        }),
-      ])
+      const reply = await withDeadline(this.commands.send(command, args), COMMAND_TIMEOUT_MS, command)
       if (!this.healthy) this.markUp()
       return reply
     } catch (error) {
       if (isOutage(error)) this.markDown(error as Error, isAuthRefusal(error) ? 'authentication_failed' : 'unreachable')
       throw error
-    } finally {
-      clearTimeout(timer)
     }
+  }
+
+  /** Drops the subscriber connection, to make it again a second later (its subscription failed or it stopped answering). */
+  reconnectSubscriber(): void {
+    if (!this.stopped) this.subscriber.close()
   }
 
   stop(): void {
