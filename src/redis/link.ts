@@ -4,11 +4,23 @@ import { isAuthRefusal, redisAuthRefusal } from './auth-refusal'
 
 /** A command that takes longer than this counts as Redis being down: the request does not wait for it. */
 const COMMAND_TIMEOUT_MS = 500
-/** Bun's client reconnects on its own; when it gives up (or the first connection fails) we start it again after this. */
+/** Bun's client reconnects on its own; when it gives up (or the first connection fails, or the link dropped it) we start it again after this. */
 const RECONNECT_DELAY_MS = 1_000
 const PROBE_INTERVAL_MS = 250
+/** Commands timed out in a row after which the connection counts as dead (a host gone without closing it) and is made again. */
+const TIMEOUTS_BEFORE_RECONNECT = 2
+/** The subscriber connection only listens: how often it is asked whether it still answers, and how long it has to. */
+const SUBSCRIBER_CHECK_INTERVAL_MS = 5_000
+const SUBSCRIBER_CHECK_TIMEOUT_MS = 1_000
 /** How long startup waits for Redis before serving in the failure mode. */
 const START_WAIT_MS = 1_000
+
+/**
+ * Replies of a server that will not serve this connection again as it did: a primary demoted by a failover
+ * (READONLY), one loading its data after a restart (LOADING), a replica cut from its primary (MASTERDOWN).
+ * Behind one address (a managed Redis's endpoint, a DNS name, a proxy) a new connection may reach the new primary.
+ */
+const SERVER_REPLACED = /^(READONLY|LOADING|MASTERDOWN)\b/
 
 export class RedisTimeout extends Error {
   override name = 'RedisTimeout'
@@ -54,7 +66,9 @@ export class RedisLink {
   downReason: RedisDownReason = 'unreachable'
   private stopped = false
   private readonly timers = new Set<Timer>()
+  private readonly watches: Timer[] = []
   private lastProbe = 0
+  private timeoutsInARow = 0
   /** Times the link went down, for /metrics. */
   outages = 0
   /** Called when the subscriber connection is (re)established: its subscriptions, and messages sent meanwhile, were lost. */
@@ -79,8 +93,10 @@ export class RedisLink {
     let timer: Timer | undefined
     await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))])
     clearTimeout(timer)
+    if (this.stopped) return
     if (this.commands.connected) this.markUp()
     else this.markDown(new RedisTimeout(`no connection within ${START_WAIT_MS} ms`))
+    this.watches.push(setInterval(() => void this.checkSubscriber(), SUBSCRIBER_CHECK_INTERVAL_MS))
   }
 
   /** Whether rate limits are being shared right now. */
@@ -104,10 +120,11 @@ export class RedisLink {
   async send(command: string, args: string[]): Promise<any> {
     try {
       const reply = await withDeadline(this.commands.send(command, args), COMMAND_TIMEOUT_MS, command)
+      this.timeoutsInARow = 0
       if (!this.healthy) this.markUp()
       return reply
     } catch (error) {
-      if (isOutage(error)) this.markDown(error as Error, isAuthRefusal(error) ? 'authentication_failed' : 'unreachable')
+      this.failed(error as Error)
       throw error
     }
   }
@@ -120,8 +137,42 @@ export class RedisLink {
   stop(): void {
     this.stopped = true
     for (const t of this.timers) clearTimeout(t)
+    for (const w of this.watches) clearInterval(w)
     this.commands.close()
     this.subscriber.close()
+  }
+
+  private failed(error: Error): void {
+    if (!isOutage(error)) {
+      this.timeoutsInARow = 0
+      return
+    }
+    this.markDown(error, isAuthRefusal(error) ? 'authentication_failed' : 'unreachable')
+    this.timeoutsInARow = error instanceof RedisTimeout ? this.timeoutsInARow + 1 : 0
+    if (this.timeoutsInARow >= TIMEOUTS_BEFORE_RECONNECT || SERVER_REPLACED.test(error.message)) this.reconnect(error)
+  }
+
+  /**
+   * Drops both connections, to make them again a second later, as after any lost connection: the server
+   * behind the address no longer serves them (it answers READONLY…), or nothing answers on them at all (a
+   * host gone without closing them, which Bun would keep for the kernel's quarter of an hour of retransmissions).
+   */
+  private reconnect(why: Error): void {
+    if (this.stopped || !this.commands.connected) return
+    this.timeoutsInARow = 0
+    this.logger.log('warn', 'redis: dropping its connections to connect again', { redis: redisAddress(this.url), error: why.message })
+    this.commands.close()
+    this.subscriber.close()
+  }
+
+  /** PINGs the subscriber connection: one that does not answer (its host gone silently) is made again. */
+  private async checkSubscriber(): Promise<void> {
+    if (this.stopped || !this.subscriber.connected) return
+    try {
+      await withDeadline(this.subscriber.send('PING', []), SUBSCRIBER_CHECK_TIMEOUT_MS, 'PING on the subscriber connection')
+    } catch (error) {
+      if (error instanceof RedisTimeout) this.reconnectSubscriber()
+    }
   }
 
   private async connect(client: RedisClient): Promise<void> {
@@ -157,6 +208,7 @@ export class RedisLink {
   private markUp(): void {
     if (this.healthy) return
     this.healthy = true
+    this.timeoutsInARow = 0
     this.logger.log('info', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
   }
 
