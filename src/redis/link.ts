@@ -6,6 +6,7 @@ import { isAuthRefusal, redisAuthRefusal } from './auth-refusal'
 const COMMAND_TIMEOUT_MS = 500
 /** Bun's client reconnects on its own; when it gives up (or the first connection fails, or the link dropped it) we start it again after this. */
 const RECONNECT_DELAY_MS = 1_000
+/** While Redis is down, how often the link asks it in the background whether it is back. */
 const PROBE_INTERVAL_MS = 250
 /** Commands timed out in a row after which the connection counts as dead (a host gone without closing it) and is made again. */
 const TIMEOUTS_BEFORE_RECONNECT = 2
@@ -55,30 +56,38 @@ export type RedisDownReason = 'unreachable' | 'authentication_failed'
  * subscriber mode, as Redis requires. Neither queues commands while disconnected: a command then fails at
  * once and its caller applies the configured failure mode. Both reconnect by themselves (Bun's client does
  * not subscribe again: onSubscriberConnect's owner does); every change between up and down is logged once
- * and counted.
+ * and counted. While down, requests do not try Redis at all: a probe in the background finds when it is back.
  */
 export class RedisLink {
   readonly commands: RedisClient
   readonly subscriber: RedisClient
-  /** What the last command, connection or disconnection said. */
+  /** Whether the last probe, command or disconnection found Redis serving. */
   private healthy = false
   /** Why, while down (`up` false); what /health tells. */
   downReason: RedisDownReason = 'unreachable'
   private stopped = false
   private readonly timers = new Set<Timer>()
   private readonly watches: Timer[] = []
-  private lastProbe = 0
+  private probing: Promise<void> | null = null
   private timeoutsInARow = 0
   /** Times the link went down, for /metrics. */
   outages = 0
   /** Called when the subscriber connection is (re)established: its subscriptions, and messages sent meanwhile, were lost. */
   onSubscriberConnect: () => void = () => {}
 
-  constructor(private readonly url: string, private readonly logger: Logger) {
+  /**
+   * `probe`: the command whose answer says Redis serves again (by default a PING). The gateway's is a rate-limit
+   * step on a key of its own: a demoted primary or a user without the script's rights answers PING but not that.
+   */
+  constructor(
+    private readonly url: string,
+    private readonly logger: Logger,
+    private readonly probeCommand: [command: string, args: string[]] = ['PING', []],
+  ) {
     const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 2_000 }
     this.commands = new RedisClient(url, options)
     this.subscriber = new RedisClient(url, options)
-    this.commands.onconnect = () => this.markUp()
+    this.commands.onconnect = () => void this.probe()
     this.commands.onclose = () => this.lost(this.commands)
     this.subscriber.onconnect = () => this.onSubscriberConnect()
     this.subscriber.onclose = () => this.lost(this.subscriber)
@@ -89,31 +98,22 @@ export class RedisLink {
    * mode applies until it answers; Bun's client keeps trying, and its connection resolves when it does).
    */
   async start(): Promise<void> {
-    const connected = Promise.all([this.connect(this.commands), this.connect(this.subscriber)])
+    const ready = Promise.all([this.connect(this.commands), this.connect(this.subscriber)]).then(() => this.probe())
     let timer: Timer | undefined
-    await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))])
+    await Promise.race([ready, new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))])
     clearTimeout(timer)
     if (this.stopped) return
-    if (this.commands.connected) this.markUp()
-    else this.markDown(new RedisTimeout(`no connection within ${START_WAIT_MS} ms`))
-    this.watches.push(setInterval(() => void this.checkSubscriber(), SUBSCRIBER_CHECK_INTERVAL_MS))
+    if (!this.healthy) this.markDown(new RedisTimeout(`no answer within ${START_WAIT_MS} ms`))
+    this.watches.push(
+      setInterval(() => void this.probe(), PROBE_INTERVAL_MS),
+      setInterval(() => void this.checkSubscriber(), SUBSCRIBER_CHECK_INTERVAL_MS),
+    )
   }
 
-  /** Whether rate limits are being shared right now. */
+  /** Whether rate limits are being shared right now; while not, requests follow the failure mode without trying Redis. */
   get up(): boolean {
     if (this.healthy && !this.commands.connected) this.markDown()
     return this.healthy
-  }
-
-  /**
-   * Whether a command should be tried now: always while up; while down, one probe at a time per
-   * PROBE_INTERVAL_MS (a Redis that hangs would otherwise cost every request the command timeout).
-   */
-  worthTrying(now = Date.now()): boolean {
-    if (this.up) return true
-    if (!this.commands.connected || now - this.lastProbe < PROBE_INTERVAL_MS) return false
-    this.lastProbe = now
-    return true
   }
 
   /** Runs a command with a deadline; a failure notes the outage (logged once) and rethrows. */
@@ -121,7 +121,6 @@ export class RedisLink {
     try {
       const reply = await withDeadline(this.commands.send(command, args), COMMAND_TIMEOUT_MS, command)
       this.timeoutsInARow = 0
-      if (!this.healthy) this.markUp()
       return reply
     } catch (error) {
       this.failed(error as Error)
@@ -140,6 +139,21 @@ export class RedisLink {
     for (const w of this.watches) clearInterval(w)
     this.commands.close()
     this.subscriber.close()
+  }
+
+  /**
+   * Asks Redis, while it is down, whether it serves again (one probe at a time, never on a request's path):
+   * the probe answered, or answered an error that is not an outage, is Redis back.
+   */
+  private probe(): Promise<void> {
+    if (this.healthy || this.stopped || !this.commands.connected) return Promise.resolve()
+    this.probing ??= this.send(...this.probeCommand)
+      .then(
+        () => this.markUp(),
+        (error) => void (isOutage(error) || this.markUp()),
+      )
+      .finally(() => (this.probing = null))
+    return this.probing
   }
 
   private failed(error: Error): void {

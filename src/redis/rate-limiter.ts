@@ -51,6 +51,13 @@ const GCRA_SHA = new Bun.CryptoHasher('sha1').update(GCRA_SCRIPT).digest('hex')
  */
 const KEY_PREFIX = 'tollgate:rate:3:'
 
+/**
+ * What the link runs while Redis is down to learn that it is back: the script itself, on a key of its own and
+ * under a limit it never reaches (so that it writes each time). Redis is up when a rate limit can be counted:
+ * a primary demoted by a failover, or a user without the script's rights, answers PING but not this.
+ */
+export const RATE_LIMIT_PROBE: [string, string[]] = ['EVAL', [GCRA_SCRIPT, '1', `${KEY_PREFIX}probe`, '1000000', '60000']]
+
 export type RedisFailureMode = 'open' | 'closed'
 
 export const rateLimiterUnavailable = () =>
@@ -79,22 +86,26 @@ export class SharedRateLimiter implements RateLimiter {
   }
 
   async hit(id: string, limit: number): Promise<RateDecision> {
-    if (this.link.worthTrying()) {
-      try {
-        const [now, tat, was] = await this.evaluate(`${KEY_PREFIX}${this.scope}:${id}`, limit)
-        const stored = tat === null || was === null ? undefined : { tat: Number(tat), limit: Number(was) }
-        return gcraStep(stored, Number(now) / 1000, limit, this.windowMs).decision
-      } catch {
-        // The link has logged and counted the outage.
-      }
+    if (!this.link.up) return this.withoutRedis(id, limit)
+    try {
+      const [now, tat, was] = await this.evaluate(`${KEY_PREFIX}${this.scope}:${id}`, limit)
+      const stored = tat === null || was === null ? undefined : { tat: Number(tat), limit: Number(was) }
+      return gcraStep(stored, Number(now) / 1000, limit, this.windowMs).decision
+    } catch {
+      // The link has logged and counted the outage.
+      return this.withoutRedis(id, limit)
     }
-    this.degraded++
-    if (this.failure === 'closed') throw rateLimiterUnavailable()
-    return this.local.hit(id, limit)
   }
 
   stop(): void {
     this.local.stop()
+  }
+
+  /** Redis down: the failure mode decides. */
+  private withoutRedis(id: string, limit: number): RateDecision {
+    this.degraded++
+    if (this.failure === 'closed') throw rateLimiterUnavailable()
+    return this.local.hit(id, limit)
   }
 
   private async evaluate(key: string, limit: number): Promise<[string, string | null, string | null]> {
