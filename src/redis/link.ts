@@ -70,6 +70,8 @@ export class RedisLink {
   private readonly watches: Timer[] = []
   private probing: Promise<void> | null = null
   private timeoutsInARow = 0
+  /** Reply errors (by code) already logged: Redis answering what tollgate did not expect is told once, not per request. */
+  private readonly unexpectedReplies = new Set<string>()
   /** Times the link went down, for /metrics. */
   outages = 0
   /** Called when the subscriber connection is (re)established: its subscriptions, and messages sent meanwhile, were lost. */
@@ -159,6 +161,7 @@ export class RedisLink {
   private failed(error: Error): void {
     if (!isOutage(error)) {
       this.timeoutsInARow = 0
+      this.logUnexpectedReply(error)
       return
     }
     this.markDown(error, isAuthRefusal(error) ? 'authentication_failed' : 'unreachable')
@@ -219,6 +222,14 @@ export class RedisLink {
     this.timers.add(timer)
   }
 
+  /** NOSCRIPT apart (the limiter answers it by sending its script), logged once per code: it would recur on every request. */
+  private logUnexpectedReply(error: Error): void {
+    const code = error.message.split(' ', 1)[0]!
+    if (code === 'NOSCRIPT' || this.unexpectedReplies.has(code)) return
+    this.unexpectedReplies.add(code)
+    this.logger.log('error', 'redis answered an error tollgate did not expect (logged once)', { redis: redisAddress(this.url), error: error.message })
+  }
+
   private markUp(): void {
     if (this.healthy) return
     this.healthy = true
@@ -248,4 +259,4 @@ export class RedisLink {
 }
 
 /** A reply error (a script's NOSCRIPT, a wrong type) is Redis answering; anything else is Redis not answering. */
-const isOutage = (error: unknown) => !(error instanceof Error && /^(NOSCRIPT|ERR|WRONGTYPE)/.test(error.message))
+export const isOutage = (error: unknown) => !(error instanceof Error && /^(NOSCRIPT|ERR|WRONGTYPE)/.test(error.message))
