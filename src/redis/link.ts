@@ -70,6 +70,8 @@ export class RedisLink {
   private readonly watches: Timer[] = []
   private probing: Promise<void> | null = null
   private timeoutsInARow = 0
+  /** The connections were dropped in this outage already: told once, not at each of its reconnections (one a second). */
+  private reconnectedInOutage = false
   /** Reply errors (by code) already logged: Redis answering what tollgate did not expect is told once, not per request. */
   private readonly unexpectedReplies = new Set<string>()
   /** Times the link went down, for /metrics. */
@@ -177,7 +179,8 @@ export class RedisLink {
   private reconnect(why: Error): void {
     if (this.stopped || !this.commands.connected) return
     this.timeoutsInARow = 0
-    this.logger.log('warn', 'redis: dropping its connections to connect again', { redis: redisAddress(this.url), error: why.message })
+    if (!this.reconnectedInOutage) this.logger.log('warn', 'redis: dropping its connections to connect again', { redis: redisAddress(this.url), error: why.message })
+    this.reconnectedInOutage = true
     this.commands.close()
     this.subscriber.close()
   }
@@ -234,6 +237,7 @@ export class RedisLink {
     if (this.healthy) return
     this.healthy = true
     this.timeoutsInARow = 0
+    this.reconnectedInOutage = false
     this.logger.log('info', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
   }
 

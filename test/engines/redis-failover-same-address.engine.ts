@@ -56,3 +56,21 @@ test('after a failover behind the same address, the gateway reaches the new prim
   const health = await (await fetch(`${gw.url}/health`)).json()
   expect({ servedWithin10s: took < 10_000, health }).toEqual({ servedWithin10s: true, health: { status: 'ok', redis: 'up', redis_failure: 'closed' } })
 }, 60_000)
+
+test('an address that still leads to a replica: refused while it does, told once (not at each reconnection), served once it is promoted', async () => {
+  // After the failover above, the old primary is a replica; a gateway given its own address reaches only it.
+  const onReplica = await spawnGateway({
+    env: { TOLLGATE_REDIS_URL: oldPrimary.url, TOLLGATE_REDIS_FAILURE: 'closed', TOLLGATE_RATE_LIMIT_PER_MIN: '6000', TOLLGATE_LOG_LEVEL: 'info' },
+  })
+  try {
+    await Bun.sleep(3_500) // three reconnections or more
+    expect((await fetch(`${onReplica.url}/v1/models`)).status).toBe(503)
+    const lines = onReplica.output().split('\n')
+    expect(lines.filter((l) => l.includes('dropping its connections'))).toHaveLength(1)
+    expect(lines.filter((l) => l.includes('redis unreachable') && l.includes('READONLY'))).toHaveLength(1)
+    expect(await oldPrimary.cli('REPLICAOF', 'NO', 'ONE')).toBe('OK')
+    expect(await within(5_000, async () => (await fetch(`${onReplica.url}/v1/models`)).status === 401)).toBeLessThan(5_000)
+  } finally {
+    await onReplica.stop()
+  }
+}, 60_000)
