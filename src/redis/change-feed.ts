@@ -75,10 +75,9 @@ export class ChangeFeed {
    */
   private async subscribe(connection: number, missedChanges: boolean): Promise<void> {
     if (connection !== this.connections) return
-    const subscriber = this.link.subscriber
     try {
       if (connection > 1) await withDeadline(this.dropStaleSubscription(), SUBSCRIBE_TIMEOUT_MS, 'UNSUBSCRIBE')
-      await withDeadline(subscriber.subscribe(CHANGES_CHANNEL, this.onMessage), SUBSCRIBE_TIMEOUT_MS, 'SUBSCRIBE')
+      await withDeadline(this.link.subscriber.subscribe(CHANGES_CHANNEL, this.onMessage), SUBSCRIBE_TIMEOUT_MS, 'SUBSCRIBE')
     } catch (error) {
       this.notSubscribed(error as Error)
       if (connection === this.connections) this.link.reconnectSubscriber()
