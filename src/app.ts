@@ -23,7 +23,7 @@ import { PriceBook } from './pricing/price-book'
 import { GcraLimiter } from './http/gcra'
 import { ChangeFeed } from './redis/change-feed'
 import { RedisLink } from './redis/link'
-import { SharedRateLimiter } from './redis/rate-limiter'
+import { RATE_LIMIT_PROBE, SharedRateLimiter } from './redis/rate-limiter'
 import { ProviderRegistry } from './providers/registry'
 import { FreeCallSlots } from './providers/free-call-slots'
 import { FREE_CALLS, UpstreamSlots } from './providers/upstream-slots'
@@ -133,7 +133,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
  */
 function replicaSharing(config: Config, keys: KeyStore, prices: PriceBook, metrics: GatewayMetrics, logger: Services['logger']) {
   if (!config.redis_url) return { redis: null, changes: null, rateLimits: { ip: new GcraLimiter(), key: new GcraLimiter(), signIn: new GcraLimiter() } }
-  const redis = new RedisLink(config.redis_url, logger)
+  const redis = new RedisLink(config.redis_url, logger, RATE_LIMIT_PROBE)
   const rateLimits = {
     ip: new SharedRateLimiter(redis, 'ip', config.redis_failure),
     key: new SharedRateLimiter(redis, 'key', config.redis_failure),

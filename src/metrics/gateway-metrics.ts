@@ -120,6 +120,11 @@ export class GatewayMetrics {
     r.register(new CounterRead('tollgate_redis_outages_total', 'Times this process lost Redis (or never reached it at startup).', () => link.outages))
     r.register(new CounterRead('tollgate_rate_limit_ip_unshared_total', 'Per-IP rate-limit decisions taken without Redis (by the failure mode).', () => limits.ip.degraded))
     r.register(new CounterRead('tollgate_rate_limit_key_unshared_total', 'Per-key rate-limit decisions taken without Redis (by the failure mode).', () => limits.key.degraded))
+    r.register(
+      new Gauge('tollgate_redis_changes_subscribed', "Whether this process hears other replicas' key and price changes (1) or sees them only after the cache TTL (0).", () =>
+        changes.listening ? 1 : 0,
+      ),
+    )
     r.register(new CounterRead('tollgate_redis_changes_unsent_total', 'Key and price changes other replicas were not told of (they see them after the cache TTL).', () => changes.lost))
   }
 

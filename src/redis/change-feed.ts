@@ -1,7 +1,8 @@
 import type { KeyStore } from '../keys/key-store'
 import type { Logger } from '../log/logger'
 import type { PriceBook } from '../pricing/price-book'
-import type { RedisLink } from './link'
+import { isAuthRefusal } from './auth-refusal'
+import { withDeadline, type RedisLink } from './link'
 
 /** What one process changed that other processes may hold in their caches. */
 export type CacheChange = { kind: 'key'; id: string } | { kind: 'user'; id: string } | { kind: 'prices' }
@@ -9,10 +10,18 @@ export type CacheChange = { kind: 'key'; id: string } | { kind: 'user'; id: stri
 export const CHANGES_CHANNEL = 'tollgate:changes'
 
 /**
+ * How long a (re)subscription may take: Bun's `unsubscribe` and `subscribe` may never settle (Redis answered
+ * BUSY, busy with a long script), and the next subscription waits for this one.
+ */
+const SUBSCRIBE_TIMEOUT_MS = 2_000
+
+/**
  * Tells every replica at once when a key, a user's keys or the prices change, so that a revoked key is
  * refused everywhere without waiting for the cache TTL (which stays as the backstop for a lost message).
  * A replica whose subscription was broken subscribes again and forgets every cached key and price: it
  * cannot know what it missed. So does one that started while Redis was down, once it first subscribes.
+ * A subscription that fails (refused, or not answered in time) drops the subscriber connection, which the link
+ * makes again a second later: so a replica tries again every second until it hears the channel.
  */
 export class ChangeFeed {
   /** This process's messages come back to it; it has applied them already. */
@@ -21,23 +30,35 @@ export class ChangeFeed {
   lost = 0
   /** One (re)subscription at a time: two overlapping ones could register the listener twice. */
   private subscribing = Promise.resolve()
+  /** Subscriber connections made so far: a subscription for one that was replaced since is left to the new one's. */
+  private connections = 0
+  private subscribed = false
+  /** A failure to subscribe was logged and none has succeeded since. */
+  private failing = false
+  /** Why, while failing: Redis refused tollgate's rights (NOPERM: the user's ACL lacks the channel). */
+  refused = false
   private readonly onMessage = (message: string) => this.receive(message)
 
   constructor(private readonly link: RedisLink, private readonly keys: KeyStore, private readonly prices: PriceBook, private readonly logger: Logger) {}
 
   /** Connects to Redis (or keeps trying in the background) and listens for other replicas' changes. */
   async start(): Promise<void> {
-    let connections = 0
     // Once start stops waiting the gateway serves, and caches, without the feed (Redis down at startup): its
     // first subscription then comes after changes it may have missed, as any later one does.
     let servedWithoutFeed = false
     this.link.onSubscriberConnect = () => {
-      const again = connections++ > 0
-      const missedChanges = again || servedWithoutFeed
-      this.subscribing = this.subscribing.then(() => this.subscribe(again, missedChanges))
+      const connection = ++this.connections
+      this.subscribed = false
+      const missedChanges = connection > 1 || servedWithoutFeed
+      this.subscribing = this.subscribing.then(() => this.subscribe(connection, missedChanges))
     }
     await this.link.start()
-    servedWithoutFeed = connections === 0
+    servedWithoutFeed = this.connections === 0
+  }
+
+  /** Whether this process hears other replicas' changes now; while not, it sees them only after the cache TTL. */
+  get listening(): boolean {
+    return this.subscribed && this.link.subscriber.connected
   }
 
   publish(change: CacheChange): void {
@@ -52,14 +73,42 @@ export class ChangeFeed {
    * each message is handled once. Caches are forgotten only once the subscription is back: a change made
    * before it is then read from the database, one made after it is heard.
    */
-  private async subscribe(again: boolean, missedChanges: boolean): Promise<void> {
+  private async subscribe(connection: number, missedChanges: boolean): Promise<void> {
+    if (connection !== this.connections) return
     try {
-      if (again) await this.link.subscriber.unsubscribe(CHANGES_CHANNEL).catch(() => {})
-      await this.link.subscriber.subscribe(CHANGES_CHANNEL, this.onMessage)
+      if (connection > 1) await withDeadline(this.dropStaleSubscription(), SUBSCRIBE_TIMEOUT_MS, 'UNSUBSCRIBE')
+      await withDeadline(this.link.subscriber.subscribe(CHANGES_CHANNEL, this.onMessage), SUBSCRIBE_TIMEOUT_MS, 'SUBSCRIBE')
     } catch (error) {
-      this.logger.log('warn', 'redis: could not subscribe to changes; caches rely on their TTL', { error: (error as Error).message })
+      this.notSubscribed(error as Error)
+      if (connection === this.connections) this.link.reconnectSubscriber()
+      return
     }
+    this.subscribed = true
+    if (this.failing) this.logger.log('info', 'redis: subscribed to changes again')
+    this.failing = this.refused = false
     if (missedChanges) this.forgetEverything()
+  }
+
+  /** Bun refuses at once when no subscription took (it is not in subscriber mode): then there is none to drop. */
+  private async dropStaleSubscription(): Promise<void> {
+    try {
+      await this.link.subscriber.unsubscribe(CHANGES_CHANNEL)
+    } catch {}
+  }
+
+  /** Logged once until a subscription succeeds (again if the reason changes): it is retried every second. */
+  private notSubscribed(error: Error): void {
+    const refused = isAuthRefusal(error)
+    if (this.failing && refused === this.refused) return
+    this.failing = true
+    this.refused = refused
+    if (refused)
+      this.logger.log(
+        'error',
+        `redis: could not subscribe to changes: Redis refused tollgate's rights (grant the user the channel ${CHANGES_CHANNEL} in its ACL); caches rely on their TTL until it does`,
+        { error: error.message },
+      )
+    else this.logger.log('warn', 'redis: could not subscribe to changes; caches rely on their TTL until it can (tried again every second)', { error: error.message })
   }
 
   private receive(message: string): void {

@@ -4,14 +4,42 @@ import { isAuthRefusal, redisAuthRefusal } from './auth-refusal'
 
 /** A command that takes longer than this counts as Redis being down: the request does not wait for it. */
 const COMMAND_TIMEOUT_MS = 500
-/** Bun's client reconnects on its own; when it gives up (or the first connection fails) we start it again after this. */
+/** Bun's client reconnects on its own; when it gives up (or the first connection fails, or the link dropped it) we start it again after this. */
 const RECONNECT_DELAY_MS = 1_000
+/** While Redis is down, how often the link asks it in the background whether it is back. */
 const PROBE_INTERVAL_MS = 250
+/** Commands timed out in a row after which the connection counts as dead (a host gone without closing it) and is made again. */
+const TIMEOUTS_BEFORE_RECONNECT = 2
+/** The subscriber connection only listens: how often it is asked whether it still answers, and how long it has to. */
+const SUBSCRIBER_CHECK_INTERVAL_MS = 5_000
+const SUBSCRIBER_CHECK_TIMEOUT_MS = 1_000
 /** How long startup waits for Redis before serving in the failure mode. */
 const START_WAIT_MS = 1_000
 
+/**
+ * Replies of a server that will not serve this connection again as it did: a primary demoted by a failover
+ * (READONLY), one loading its data after a restart (LOADING), a replica cut from its primary (MASTERDOWN).
+ * Behind one address (a managed Redis's endpoint, a DNS name, a proxy) a new connection may reach the new primary.
+ */
+const SERVER_REPLACED = /^(READONLY|LOADING|MASTERDOWN)\b/
+
 export class RedisTimeout extends Error {
   override name = 'RedisTimeout'
+}
+
+/** `promise`, or a RedisTimeout once `ms` have passed: Bun's client has no deadline of its own. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: Timer | undefined
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new RedisTimeout(`redis ${what} took over ${ms} ms`)), ms)
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** `redis://host:port/db` without the password, for log lines. */
@@ -28,29 +56,42 @@ export type RedisDownReason = 'unreachable' | 'authentication_failed'
  * subscriber mode, as Redis requires. Neither queues commands while disconnected: a command then fails at
  * once and its caller applies the configured failure mode. Both reconnect by themselves (Bun's client does
  * not subscribe again: onSubscriberConnect's owner does); every change between up and down is logged once
- * and counted.
+ * and counted. While down, requests do not try Redis at all: a probe in the background finds when it is back.
  */
 export class RedisLink {
   readonly commands: RedisClient
   readonly subscriber: RedisClient
-  /** What the last command, connection or disconnection said. */
+  /** Whether the last probe, command or disconnection found Redis serving. */
   private healthy = false
   /** Why, while down (`up` false); what /health tells. */
   downReason: RedisDownReason = 'unreachable'
   private stopped = false
   private readonly timers = new Set<Timer>()
-  /** performance.now() at the last probe: a wall clock stepped back would space the next one by the step. */
-  private lastProbe = -Infinity
+  private readonly watches: Timer[] = []
+  private probing: Promise<void> | null = null
+  private timeoutsInARow = 0
+  /** The connections were dropped in this outage already: told once, not at each of its reconnections (one a second). */
+  private reconnectedInOutage = false
+  /** Reply errors (by code) already logged: Redis answering what tollgate did not expect is told once, not per request. */
+  private readonly unexpectedReplies = new Set<string>()
   /** Times the link went down, for /metrics. */
   outages = 0
   /** Called when the subscriber connection is (re)established: its subscriptions, and messages sent meanwhile, were lost. */
   onSubscriberConnect: () => void = () => {}
 
-  constructor(private readonly url: string, private readonly logger: Logger) {
+  /**
+   * `probe`: the command whose answer says Redis serves again (by default a PING). The gateway's is a rate-limit
+   * step on a key of its own: a demoted primary or a user without the script's rights answers PING but not that.
+   */
+  constructor(
+    private readonly url: string,
+    private readonly logger: Logger,
+    private readonly probeCommand: [command: string, args: string[]] = ['PING', []],
+  ) {
     const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 2_000 }
     this.commands = new RedisClient(url, options)
     this.subscriber = new RedisClient(url, options)
-    this.commands.onconnect = () => this.markUp()
+    this.commands.onconnect = () => void this.probe()
     this.commands.onclose = () => this.lost(this.commands)
     this.subscriber.onconnect = () => this.onSubscriberConnect()
     this.subscriber.onclose = () => this.lost(this.subscriber)
@@ -61,56 +102,97 @@ export class RedisLink {
    * mode applies until it answers; Bun's client keeps trying, and its connection resolves when it does).
    */
   async start(): Promise<void> {
-    const connected = Promise.all([this.connect(this.commands), this.connect(this.subscriber)])
+    const ready = Promise.all([this.connect(this.commands), this.connect(this.subscriber)]).then(() => this.probe())
     let timer: Timer | undefined
-    await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))])
+    await Promise.race([ready, new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))])
     clearTimeout(timer)
-    if (this.commands.connected) this.markUp()
-    else this.markDown(new RedisTimeout(`no connection within ${START_WAIT_MS} ms`))
+    if (this.stopped) return
+    if (!this.healthy) this.markDown(new RedisTimeout(`no answer within ${START_WAIT_MS} ms`))
+    this.watches.push(
+      setInterval(() => void this.probe(), PROBE_INTERVAL_MS),
+      setInterval(() => void this.checkSubscriber(), SUBSCRIBER_CHECK_INTERVAL_MS),
+    )
   }
 
-  /** Whether rate limits are being shared right now. */
+  /** Whether rate limits are being shared right now; while not, requests follow the failure mode without trying Redis. */
   get up(): boolean {
     if (this.healthy && !this.commands.connected) this.markDown()
     return this.healthy
   }
 
-  /**
-   * Whether a command should be tried now: always while up; while down, one probe at a time per
-   * PROBE_INTERVAL_MS (a Redis that hangs would otherwise cost every request the command timeout).
-   */
-  worthTrying(now = performance.now()): boolean {
-    if (this.up) return true
-    if (!this.commands.connected || now - this.lastProbe < PROBE_INTERVAL_MS) return false
-    this.lastProbe = now
-    return true
-  }
-
   /** Runs a command with a deadline; a failure notes the outage (logged once) and rethrows. */
   async send(command: string, args: string[]): Promise<any> {
-    let timer: Timer | undefined
     try {
-      const reply = await Promise.race([
-        this.commands.send(command, args),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new RedisTimeout(`redis ${command} took over ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS)
-        }),
-      ])
-      if (!this.healthy) this.markUp()
+      const reply = await withDeadline(this.commands.send(command, args), COMMAND_TIMEOUT_MS, command)
+      this.timeoutsInARow = 0
       return reply
     } catch (error) {
-      if (isOutage(error)) this.markDown(error as Error, isAuthRefusal(error) ? 'authentication_failed' : 'unreachable')
+      this.failed(error as Error)
       throw error
-    } finally {
-      clearTimeout(timer)
     }
+  }
+
+  /** Drops the subscriber connection, to make it again a second later (its subscription failed or it stopped answering). */
+  reconnectSubscriber(): void {
+    if (!this.stopped) this.subscriber.close()
   }
 
   stop(): void {
     this.stopped = true
     for (const t of this.timers) clearTimeout(t)
+    for (const w of this.watches) clearInterval(w)
     this.commands.close()
     this.subscriber.close()
+  }
+
+  /**
+   * Asks Redis, while it is down, whether it serves again (one probe at a time, never on a request's path):
+   * the probe answered, or answered an error that is not an outage, is Redis back.
+   */
+  private probe(): Promise<void> {
+    if (this.healthy || this.stopped || !this.commands.connected) return Promise.resolve()
+    this.probing ??= this.send(...this.probeCommand)
+      .then(
+        () => this.markUp(),
+        (error) => void (isOutage(error) || this.markUp()),
+      )
+      .finally(() => (this.probing = null))
+    return this.probing
+  }
+
+  private failed(error: Error): void {
+    if (!isOutage(error)) {
+      this.timeoutsInARow = 0
+      this.logUnexpectedReply(error)
+      return
+    }
+    this.markDown(error, isAuthRefusal(error) ? 'authentication_failed' : 'unreachable')
+    this.timeoutsInARow = error instanceof RedisTimeout ? this.timeoutsInARow + 1 : 0
+    if (this.timeoutsInARow >= TIMEOUTS_BEFORE_RECONNECT || SERVER_REPLACED.test(error.message)) this.reconnect(error)
+  }
+
+  /**
+   * Drops both connections, to make them again a second later, as after any lost connection: the server
+   * behind the address no longer serves them (it answers READONLY…), or nothing answers on them at all (a
+   * host gone without closing them, which Bun would keep for the kernel's quarter of an hour of retransmissions).
+   */
+  private reconnect(why: Error): void {
+    if (this.stopped || !this.commands.connected) return
+    this.timeoutsInARow = 0
+    if (!this.reconnectedInOutage) this.logger.log('warn', 'redis: dropping its connections to connect again', { redis: redisAddress(this.url), error: why.message })
+    this.reconnectedInOutage = true
+    this.commands.close()
+    this.subscriber.close()
+  }
+
+  /** PINGs the subscriber connection: one that does not answer (its host gone silently) is made again. */
+  private async checkSubscriber(): Promise<void> {
+    if (this.stopped || !this.subscriber.connected) return
+    try {
+      await withDeadline(this.subscriber.send('PING', []), SUBSCRIBER_CHECK_TIMEOUT_MS, 'PING on the subscriber connection')
+    } catch (error) {
+      if (error instanceof RedisTimeout) this.reconnectSubscriber()
+    }
   }
 
   private async connect(client: RedisClient): Promise<void> {
@@ -143,9 +225,19 @@ export class RedisLink {
     this.timers.add(timer)
   }
 
+  /** NOSCRIPT apart (the limiter answers it by sending its script), logged once per code: it would recur on every request. */
+  private logUnexpectedReply(error: Error): void {
+    const code = error.message.split(' ', 1)[0]!
+    if (code === 'NOSCRIPT' || this.unexpectedReplies.has(code)) return
+    this.unexpectedReplies.add(code)
+    this.logger.log('error', 'redis answered an error tollgate did not expect (logged once)', { redis: redisAddress(this.url), error: error.message })
+  }
+
   private markUp(): void {
     if (this.healthy) return
     this.healthy = true
+    this.timeoutsInARow = 0
+    this.reconnectedInOutage = false
     this.logger.log('info', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
   }
 
@@ -171,4 +263,4 @@ export class RedisLink {
 }
 
 /** A reply error (a script's NOSCRIPT, a wrong type) is Redis answering; anything else is Redis not answering. */
-const isOutage = (error: unknown) => !(error instanceof Error && /^(NOSCRIPT|ERR|WRONGTYPE)/.test(error.message))
+export const isOutage = (error: unknown) => !(error instanceof Error && /^(NOSCRIPT|ERR|WRONGTYPE)/.test(error.message))

@@ -1,6 +1,6 @@
 import { GcraLimiter, gcraStep, type RateDecision, type RateLimiter } from '../http/gcra'
 import { GatewayError } from '../http/errors'
-import type { RedisLink } from './link'
+import { isOutage, type RedisLink } from './link'
 
 /**
  * The step of src/http/gcra.ts, taken atomically in Redis on Redis's clock (every replica sees one time), in
@@ -9,6 +9,8 @@ import type { RedisLink } from './link'
  * arrival time and limit before this request, as integer text — so that the gateway recomputes the very same
  * decision with `gcraStep` for the headers. The two mirror each other rule for rule (a state stored before the
  * clock stepped back is clamped to its limit's allowance in both): a change to one is made to the other.
+ * A key of another type (another application's, a name collision) is taken as absent, and overwritten: left
+ * alone it would fail this client's every request with WRONGTYPE.
  * KEYS[1]: the client's key; ARGV[1]: limit; ARGV[2]: window in ms.
  */
 export const GCRA_SCRIPT = `
@@ -19,7 +21,8 @@ local limit = tonumber(ARGV[1])
 local interval = math.ceil(window / limit)
 local allowance = interval * limit
 local stored, was
-local raw = redis.call('GET', KEYS[1])
+local raw = redis.pcall('GET', KEYS[1])
+if type(raw) == 'table' and raw.err then raw = false end
 if raw then
   local a, b = string.match(raw, '^(%d+):(%d+)$')
   if a then stored, was = tonumber(a), tonumber(b) end
@@ -51,6 +54,13 @@ const GCRA_SHA = new Bun.CryptoHasher('sha1').update(GCRA_SCRIPT).digest('hex')
  */
 const KEY_PREFIX = 'tollgate:rate:3:'
 
+/**
+ * What the link runs while Redis is down to learn that it is back: the script itself, on a key of its own and
+ * under a limit it never reaches (so that it writes each time). Redis is up when a rate limit can be counted:
+ * a primary demoted by a failover, or a user without the script's rights, answers PING but not this.
+ */
+export const RATE_LIMIT_PROBE: [string, string[]] = ['EVAL', [GCRA_SCRIPT, '1', `${KEY_PREFIX}probe`, '1000000', '60000']]
+
 export type RedisFailureMode = 'open' | 'closed'
 
 export const rateLimiterUnavailable = () =>
@@ -79,22 +89,29 @@ export class SharedRateLimiter implements RateLimiter {
   }
 
   async hit(id: string, limit: number): Promise<RateDecision> {
-    if (this.link.worthTrying()) {
-      try {
-        const [now, tat, was] = await this.evaluate(`${KEY_PREFIX}${this.scope}:${id}`, limit)
-        const stored = tat === null || was === null ? undefined : { tat: Number(tat), limit: Number(was) }
-        return gcraStep(stored, Number(now) / 1000, limit, this.windowMs).decision
-      } catch {
-        // The link has logged and counted the outage.
-      }
+    if (!this.link.up) return this.withoutRedis(id, limit)
+    try {
+      const [now, tat, was] = await this.evaluate(`${KEY_PREFIX}${this.scope}:${id}`, limit)
+      const stored = tat === null || was === null ? undefined : { tat: Number(tat), limit: Number(was) }
+      return gcraStep(stored, Number(now) / 1000, limit, this.windowMs).decision
+    } catch (error) {
+      // The link has logged the outage, or the answer Redis gave: one that is not an outage is Redis serving, but
+      // not this count (an error in the script's own run); this process counts that client alone, never refuses it.
+      if (isOutage(error)) return this.withoutRedis(id, limit)
+      this.degraded++
+      return this.local.hit(id, limit)
     }
-    this.degraded++
-    if (this.failure === 'closed') throw rateLimiterUnavailable()
-    return this.local.hit(id, limit)
   }
 
   stop(): void {
     this.local.stop()
+  }
+
+  /** Redis down: the failure mode decides. */
+  private withoutRedis(id: string, limit: number): RateDecision {
+    this.degraded++
+    if (this.failure === 'closed') throw rateLimiterUnavailable()
+    return this.local.hit(id, limit)
   }
 
   private async evaluate(key: string, limit: number): Promise<[string, string | null, string | null]> {

@@ -6,18 +6,23 @@ import { DatabaseReadOnly } from '../store/read-only'
  * 200 when the database (the store: SQLite or Postgres) answers a query and takes writes, 503 otherwise, saying
  * `database: read_only` when it answers but takes none (every hold would be refused). With Redis
  * configured the answer says whether this process reaches it (`redis: up | down`) and which failure mode
- * applies, and `redis_error: authentication_failed` when Redis refuses tollgate's credentials; Redis down is a 503
- * only in the `closed` mode, where this process refuses every request it would rate-limit. No other details: this
- * route is public.
+ * applies, `redis_changes: down` while Redis is up but this process does not hear other replicas' changes (its
+ * subscription failed: they reach it after the cache TTL), and `redis_error: authentication_failed` when Redis
+ * refuses tollgate's credentials or rights; Redis down is a 503 only in the `closed` mode, where this process
+ * refuses every request it would rate-limit. No other details: this route is public.
  */
-export const healthRoutes = ({ store, redis, config }: Pick<Services, 'store' | 'redis' | 'config'>) =>
+export const healthRoutes = ({ store, redis, changes, config }: Pick<Services, 'store' | 'redis' | 'changes' | 'config'>) =>
   new Elysia({ name: 'health' }).get(
     '/health',
     async () => {
+      const up = redis?.up
+      const deaf = up && changes !== null && !changes.listening
+      // A Redis that refuses tollgate's credentials wants its password or ACL fixed, not the network looked at.
+      const refused = up ? deaf && changes!.refused : redis?.downReason === 'authentication_failed'
       const shared = redis && {
-        redis: redis.up ? 'up' : 'down',
-        // A Redis that refuses tollgate's credentials wants its password fixed, not the network looked at.
-        ...(!redis.up && redis.downReason === 'authentication_failed' && { redis_error: 'authentication_failed' }),
+        redis: up ? 'up' : 'down',
+        ...(deaf && { redis_changes: 'down' }),
+        ...(refused && { redis_error: 'authentication_failed' }),
         redis_failure: config.redis_failure,
       }
       try {
