@@ -19,6 +19,7 @@ import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
 import { KeptBackIds } from './kept-back'
+import { writeStoredRow, type QueuedResponse } from './stored-rows'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, ROWS_LOCK_TIMEOUT_MS } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
@@ -70,9 +71,6 @@ interface AggregateDelta {
 
 /** What a write of stored ids may take once its table's lock is had (its users' rows, its rows, its commit): see flushResponses. */
 const AFTER_LOCK_MS = 250
-
-/** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten with its items. */
-type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true }
 
 const PRUNE_LOG = `DELETE FROM api_request_log WHERE id IN
   (SELECT id FROM api_request_log WHERE created_at < $1 ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`
@@ -383,33 +381,7 @@ export class PostgresStore implements Store {
       if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS) joinQueued()
       // Their users' rows in id order, before the inserts take them one by one (lock-order.ts).
       await shareUsers(tx, rows.filter((r) => !r.forget).map((r) => r.user_id))
-      for (const r of inIdOrder(rows)) {
-        if (r.forget)
-          await tx`DELETE FROM stored_responses WHERE id = ${r.id} OR (kind = 'item' AND expires_with = ${r.id})`
-        else if (r.grow_by !== undefined)
-          // GREATEST skips NULLs: the CASEs keep a size unknown unknown, as SQLite's max() does.
-          await tx`
-            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, expires_with, created_at)
-            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.holds_audio}, ${r.expires_with ?? null}, ${r.created_at})
-            ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL OR excluded.context_tokens IS NULL THEN NULL
-              ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by.tokens}, excluded.context_tokens) END,
-              media_parts = CASE WHEN stored_responses.media_parts IS NULL OR excluded.media_parts IS NULL THEN NULL
-              ELSE GREATEST(stored_responses.media_parts + ${r.grow_by.mediaParts}, excluded.media_parts) END,
-              context_bytes = CASE WHEN stored_responses.context_bytes IS NULL OR excluded.context_bytes IS NULL THEN NULL
-              ELSE GREATEST(stored_responses.context_bytes + ${r.grow_by.bytes}, excluded.context_bytes) END,
-              holds_audio = stored_responses.holds_audio OR excluded.holds_audio,
-              model = excluded.model
-            WHERE stored_responses.user_id = excluded.user_id`
-        else
-          await tx`
-            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, expires_with, created_at)
-            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.holds_audio}, ${r.expires_with ?? null}, ${r.created_at})
-            ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens),
-              media_parts = coalesce(excluded.media_parts, stored_responses.media_parts),
-              context_bytes = coalesce(excluded.context_bytes, stored_responses.context_bytes),
-              holds_audio = stored_responses.holds_audio OR excluded.holds_audio
-            WHERE stored_responses.user_id = excluded.user_id`
-      }
+      for (const r of inIdOrder(rows)) await writeStoredRow(tx, r)
       // Bun sends the COMMIT once this returns.
       commitSent = true
     }).catch((error) => {
