@@ -1,8 +1,18 @@
 import type { TransactionSQL } from 'bun'
 import type { StoredGrowth, StoredResponseRow } from '../store'
 
-/** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten with its items. */
-export type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true }
+/**
+ * A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten with its items.
+ * `kept_growth`: a conversation's growth also written to stored_response_growth, its answer withheld (kept-growth.ts).
+ * `landed`: its write committed.
+ */
+export type QueuedResponse = StoredResponseRow & {
+  created_at: number
+  grow_by?: StoredGrowth
+  forget?: true
+  kept_growth?: { id: string; recorded: boolean }
+  landed?: true
+}
 
 /** A row's write in stored_responses: its upsert, or with `forget` its delete (and its items'). */
 export async function writeStoredRow(tx: TransactionSQL, r: QueuedResponse): Promise<void> {
@@ -32,3 +42,5 @@ export async function writeStoredRow(tx: TransactionSQL, r: QueuedResponse): Pro
       WHERE stored_responses.user_id = excluded.user_id`
 }
 
+/** The row's own columns, as a lookup returns it. */
+export const STORED_ROW_COLUMNS = 'id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio'
