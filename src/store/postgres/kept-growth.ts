@@ -1,6 +1,6 @@
 import type { SQL, TransactionSQL } from 'bun'
 import type { StoredResponseRow } from '../store'
-import { BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, ROWS_LOCK_TIMEOUT_MS } from './batch'
+import { BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS } from './batch'
 import { shareUsers } from './lock-order'
 import { STORED_ROW_COLUMNS, writeStoredRow, type QueuedResponse } from './stored-rows'
 
@@ -52,13 +52,14 @@ export async function claimKeptGrowth(tx: TransactionSQL, rows: QueuedResponse[]
 
 /**
  * A conversation's row with every growth kept back for it applied (and those rows deleted), in one transaction: for a
- * lookup that found one. While the lock on stored_responses still stops the write, Postgres refuses it at its bounded
- * wait (lock_timeout, 55P03): the lookup is refused 503 database_busy, as while the growth's replica announces it.
+ * lookup that found one. While a lock on stored_responses still stops the write, it is refused at once (NOWAIT,
+ * 55P03), the lookup with it (503 database_busy, as while the growth's replica announced it): a lookup waiting for
+ * that lock would be seen by every replica as a kept-back insert (KeptBackIds) and refuse other conversations too.
  */
 export async function adoptKeptGrowth(sql: SQL, conversation: string): Promise<StoredResponseRow | null> {
   return sql.begin(async (tx) => {
-    // The table's lock first, as its own writes take it (and a lock that stops them stops this), then users, then rows.
-    await tx.unsafe(`SET LOCAL lock_timeout = '${ROWS_LOCK_TIMEOUT_MS}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE`)
+    // The table's lock first, as its own writes take it, then users, then rows (lock-order.ts).
+    await tx.unsafe('LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE NOWAIT')
     await shareUsers(tx, (await tx`SELECT user_id FROM stored_response_growth WHERE conversation_id = ${conversation}`).map((g: { user_id: string }) => g.user_id))
     const kept = await tx`DELETE FROM stored_response_growth WHERE conversation_id = ${conversation} RETURNING *`
     const rows: QueuedResponse[] = kept
