@@ -18,6 +18,8 @@ let pg: TestPostgres
 let upstream: ScriptedUpstream
 let a: SpawnedGateway
 let b: SpawnedGateway
+/** A second replica to kill, for the last test (A is killed in the one before). */
+let a2: SpawnedGateway
 let sql: InstanceType<typeof Bun.SQL>
 
 /** The provider's conversations: their sizes in tokens, grown by each turn's input and output. */
@@ -54,11 +56,12 @@ beforeAll(async () => {
   const env = { TOLLGATE_DATABASE_URL: url, TOLLGATE_CAP_OUTPUT_TOKENS: 'true' }
   a = await spawnGateway({ config, env })
   b = await spawnGateway({ config, env })
+  a2 = await spawnGateway({ config, env })
   sql = new Bun.SQL(url)
 }, 60_000)
 
 afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()])
+  await Promise.all([a?.stop(), b?.stop(), a2?.stop()])
   await sql?.close()
   await upstream?.stop()
   await pg?.destroy()
@@ -152,3 +155,37 @@ test('A killed -9 while it keeps a turn\'s growth back: B refuses the conversati
     stored: conversations.get('conv_K')!,
   })
 }, 90_000)
+
+test('A killed -9 while a turn\'s answer still waits for the lock (before it is withheld): B holds the next turn for the whole conversation', async () => {
+  const { secret } = await a2.userWithKey({ id: 'conv-waiting', max_budget: 1 })
+  expect((await fetch(`${b.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200)
+  expect((await turn(a2.url, secret, { model: 'plain:m', input: 'start conv_V', max_output_tokens: 16 })).status).toBe(200)
+
+  // Turn 2 through A: answered during an index build, its answer waiting for the lock (3 s at most) when A is killed.
+  let answer!: () => void
+  answerLongTurn = new Promise((resolve) => (answer = resolve))
+  const calls = upstream.calls.length
+  const turn2 = post(a2.url, secret, { model: 'plain:m', input: 'y'.repeat(600_000), conversation: 'conv_V', max_output_tokens: 16 }).then(
+    (res) => res.status,
+    () => 'reset',
+  )
+  while (upstream.calls.length === calls) await Bun.sleep(5)
+  const build = await sql.reserve()
+  await build`BEGIN`
+  await build`LOCK TABLE stored_responses IN SHARE MODE`
+  answer()
+  for (;;) {
+    const [waiting] = await sql`SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'stored_responses'::regclass AND mode = 'RowExclusiveLock' AND NOT granted`
+    if (waiting.n > 0) break
+    await Bun.sleep(10)
+  }
+  a2.proc.kill('SIGKILL')
+  await a2.proc.exited
+  expect(await turn2).toBe('reset')
+  await build`ROLLBACK`
+  build.release()
+
+  const t3 = await turn(b.url, secret, { model: 'plain:m', input: 'go on', conversation: 'conv_V', max_output_tokens: 16 })
+  const [row] = await sql`SELECT context_tokens FROM stored_responses WHERE id = 'conv_V'`
+  expect({ t3, stored: Number(row.context_tokens) }).toEqual({ t3: { status: 402, calledProvider: false }, stored: conversations.get('conv_V')! })
+}, 60_000)

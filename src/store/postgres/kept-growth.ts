@@ -8,15 +8,17 @@ import { STORED_ROW_COLUMNS, writeStoredRow, type QueuedResponse } from './store
  * A conversation's growth kept back: a turn's answer withheld (paid, and kept by the provider) because a lock on
  * stored_responses (an index build, a LOCK TABLE) stops the write of its growth. The replica keeps the row queued and
  * announces it (KeptBackIds), but both end with the replica (killed -9, stopped past its grace), and later turns would
- * be held at the conversation's size before that turn. So the growth is also written, before the answer is withheld,
- * to stored_response_growth, which that lock does not reach, as the upsert that will apply it (stored-rows.ts).
+ * be held at the conversation's size before that turn. So the growth is also written to stored_response_growth, which
+ * that lock does not reach, as the upsert that will apply it (stored-rows.ts): by a write that finds the lock held,
+ * before it waits for it, and, if that did not land, before the answer is withheld.
  *
  * Whoever deletes such a row applies its growth, in the same transaction, so that it is applied once: the replica's
  * own write of the row (claimKeptGrowth), or a conversation lookup that finds it once nothing announces it any more
- * (adoptKeptGrowth: its replica is gone, or lost its announcement for a moment), which is the usual case of none.
+ * (adoptKeptGrowth: its replica is gone, or lost its announcement for a moment). A conversation with none, the usual
+ * case, costs its lookup an EXISTS in the same query (PostgresStore.findResponse).
  */
 
-/** Writes the growth of `rows` (conversations, their answers withheld) to stored_response_growth, each once. */
+/** Writes the growth of `rows` (conversations whose write a lock stops) to stored_response_growth, each once. */
 export async function recordKeptGrowth(sql: SQL, rows: QueuedResponse[]): Promise<void> {
   for (const r of rows) r.kept_growth ??= { id: crypto.randomUUID(), recorded: false }
   const growth = rows.map((r) => ({

@@ -371,23 +371,32 @@ export class PostgresStore implements Store {
    * uncounted; a turn never counts twice. A growth kept back in stored_response_growth (kept-growth.ts) is not made a
    * floor: whether its row there is still to be deleted says whether the batch committed (claimKeptGrowth).
    *
-   * One at a time with the recording of withheld growth (inStoredLane): a growth is recorded only while its row is
-   * not written, and a write claims only what was recorded before it began.
+   * A batch that grows conversations asks for the table's lock at once (NOWAIT) first: refused, its growth is kept
+   * where that lock does not reach (recordKeptGrowth) before it waits, so that a replica killed while its answers wait
+   * for the lock leaves their growth behind. One at a time with the other recordings of growth (inStoredLane): a growth
+   * is recorded only while its row is not written, and a write claims only what was recorded before it began.
    */
   private writeResponses(rows: QueuedResponse[], lockWaitMs: number, joinQueued: () => void): Promise<void> {
     return this.inStoredLane(async () => {
-      await this.writeResponsesNow(rows, lockWaitMs, joinQueued)
+      const growing = rows.filter(growthUnrecorded)
+      try {
+        await this.writeResponsesNow(rows, lockWaitMs, joinQueued, growing.length > 0)
+      } catch (error) {
+        if (growing.length === 0 || !(error instanceof TableLockTimedOut)) throw error
+        await recordKeptGrowth(this.bounded, growing).catch(this.onError)
+        await this.writeResponsesNow(rows, lockWaitMs, joinQueued, false)
+      }
       for (const r of rows) r.landed = true
     })
   }
 
-  private async writeResponsesNow(rows: QueuedResponse[], lockWaitMs: number, joinQueued: () => void) {
+  private async writeResponsesNow(rows: QueuedResponse[], lockWaitMs: number, joinQueued: () => void, nowait: boolean) {
     let commitSent = false
     await this.bounded.begin(async (tx) => {
       // The table's lock first, on its own (a whole number of milliseconds, no parameter: the simple protocol takes
       // several statements), so that a refusal is known to be the table's (TableLockTimedOut). The rows then wait as
       // long: what holds them is another writer's transaction, which ends.
-      await tx.unsafe(`SET LOCAL lock_timeout = '${Math.floor(lockWaitMs)}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE`).catch((error) => {
+      await tx.unsafe(`SET LOCAL lock_timeout = '${Math.floor(lockWaitMs)}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE${nowait ? ' NOWAIT' : ''}`).catch((error) => {
         throw lockTimedOut(error) ? new TableLockTimedOut(error) : error
       })
       if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS) joinQueued()
@@ -440,7 +449,7 @@ export class PostgresStore implements Store {
    */
   private keepGrowth(rows: QueuedResponse[]): Promise<void> {
     return this.inStoredLane(async () => {
-      const unrecorded = rows.filter((r) => !r.landed && r.grow_by !== undefined && !r.kept_growth?.recorded)
+      const unrecorded = rows.filter((r) => !r.landed && growthUnrecorded(r))
       if (unrecorded.length > 0) await recordKeptGrowth(this.bounded, unrecorded)
     }).catch(this.onError)
   }
@@ -597,6 +606,9 @@ const inIdOrder = (rows: QueuedResponse[]): QueuedResponse[] => {
 function sentAsFloor(row: QueuedResponse): void {
   if (row.grow_by !== undefined) row.grow_by = { tokens: 0, mediaParts: 0, bytes: 0 }
 }
+
+/** A conversation's growth not yet kept in stored_response_growth (kept-growth.ts). */
+const growthUnrecorded = (r: QueuedResponse): boolean => r.kind === 'conversation' && r.grow_by !== undefined && !r.forget && !r.kept_growth?.recorded
 
 /** One row per aggregate a batch names (an upsert may touch a row once): the counts added up, the first request kept. */
 function sumAggregates(rows: AggregateDelta[]) {
