@@ -72,6 +72,7 @@ const POSTGRES: Shipped = [
     ['0021_price_template_overhead_tokens', 1796400000500, '7cbb096a31850f2af764c51a697f085bac14eabece1d4ed744fa827dedf40449'],
     ['0022_alert_check_and_key_list_indexes', 1796400001500, '4e898e72f4d430dd8c920c9183dfec49cd4f6f9373e444f2fac7a028a19d3060'],
     ['0023_user_key_budget_set_at', 1796400002500, '3fffef4fe5320c6e70b792c37199413eefb2a932667d0849a5d78d98c73749d0'],
+    ['0024_stored_response_growth', 1796400003500, '685eb488c9d5f20b30d8d4bfaac47691a9caccec202dcd937db59597a4012fbe'],
 ]
 
 /** Each migration of a journal as it is in the tree: its tag, date and the hash of its file. */

@@ -86,6 +86,10 @@ interface State {
  * that finds its conversation announced and nothing waiting waits for the rows to land, a few milliseconds at a time,
  * ROWS_LOCK_TIMEOUT_MS at most: the turn after a lock reads the growth written as the lock went rather than being
  * refused.
+ *
+ * What a replica announces ends with it (killed, stopped past its grace); the growth it withheld answers for does
+ * not: it is in stored_response_growth too, and a lookup that finds it there once nothing announces it writes it into
+ * the conversation (kept-growth.ts).
  */
 export class KeptBackIds {
   /** The conversations announced, each with how many of its rows withheld are unwritten. */

@@ -251,6 +251,36 @@ export const storedResponses = pgTable(
   ],
 )
 
+/**
+ * Postgres only: the growth of a conversation whose answer was withheld while a lock on stored_responses (an index
+ * build, a LOCK TABLE) kept it from being written, as its stored_responses upsert would apply it (see
+ * src/store/postgres/kept-growth.ts). That lock does not reach this table, and a row here outlives the replica that
+ * withheld the answer; it goes in the transaction that writes its growth into stored_responses. SQLite needs none:
+ * its writers' lock is the file's, which stops this table's writes as much as stored_responses'.
+ */
+export const storedResponseGrowth = pgTable(
+  'stored_response_growth',
+  {
+    /** Chosen by the replica before writing it, so that a write sent again lands once. */
+    id: text('id').primaryKey(),
+    conversationId: text('conversation_id').notNull(),
+    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    /** The conversation's size as the turn knew it, a floor (null: unknown, as in stored_responses). */
+    contextTokens: bigint('context_tokens', { mode: 'number' }),
+    mediaParts: integer('media_parts'),
+    contextBytes: bigint('context_bytes', { mode: 'number' }),
+    holdsAudio: boolean('holds_audio'),
+    /** What the turn added to the conversation. */
+    growTokens: bigint('grow_tokens', { mode: 'number' }).notNull(),
+    growMediaParts: integer('grow_media_parts').notNull(),
+    growBytes: bigint('grow_bytes', { mode: 'number' }).notNull(),
+    createdAt: millis('created_at').notNull(),
+  },
+  (t) => [index('stored_response_growth_conversation').on(t.conversationId)],
+)
+
 export const alerts = pgTable(
   'alerts',
   {

@@ -19,6 +19,8 @@ import { userWithoutHolds } from '../user-deletion'
 import type { AlertRows, KeyLookupRow, OutboxEntry, PriceRow, PriceRows, RefusalAggregate, SessionRows, Store, StoredGrowth, StoredResponseRow } from '../store'
 import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
 import { KeptBackIds } from './kept-back'
+import { adoptKeptGrowth, claimKeptGrowth, recordKeptGrowth } from './kept-growth'
+import { STORED_ROW_COLUMNS, writeStoredRow, type QueuedResponse } from './stored-rows'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, ROWS_LOCK_TIMEOUT_MS } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
@@ -70,9 +72,6 @@ interface AggregateDelta {
 
 /** What a write of stored ids may take once its table's lock is had (its users' rows, its rows, its commit): see flushResponses. */
 const AFTER_LOCK_MS = 250
-
-/** A stored id queued for writing: recorded (its size set, or grown by `grow_by`), or forgotten with its items. */
-type QueuedResponse = StoredResponseRow & { created_at: number; grow_by?: StoredGrowth; forget?: true }
 
 const PRUNE_LOG = `DELETE FROM api_request_log WHERE id IN
   (SELECT id FROM api_request_log WHERE created_at < $1 ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`
@@ -369,53 +368,57 @@ export class PostgresStore implements Store {
    * sent again (`retry`), and every row of it lands the same twice but a growth, which adds to the size stored.
    * Its growths go again as no growth (sentAsFloor): each then only raises the size to what its turn knew, and
    * adds nothing if it had committed. If it had not, a turn taken at once on the same conversation may go
-   * uncounted; a turn never counts twice.
+   * uncounted; a turn never counts twice. A growth kept back in stored_response_growth (kept-growth.ts) is not made a
+   * floor: whether its row there is still to be deleted says whether the batch committed (claimKeptGrowth).
+   *
+   * A batch that grows conversations asks for the table's lock at once (NOWAIT) first: refused, its growth is kept
+   * where that lock does not reach (recordKeptGrowth) before it waits, so that a replica killed while its answers wait
+   * for the lock leaves their growth behind. One at a time with the other recordings of growth (inStoredLane): a growth
+   * is recorded only while its row is not written, and a write claims only what was recorded before it began.
    */
-  private async writeResponses(rows: QueuedResponse[], lockWaitMs: number, joinQueued: () => void) {
+  private writeResponses(rows: QueuedResponse[], lockWaitMs: number, joinQueued: () => void): Promise<void> {
+    return this.inStoredLane(async () => {
+      const growing = rows.filter(growthUnrecorded)
+      try {
+        await this.writeResponsesNow(rows, lockWaitMs, joinQueued, growing.length > 0)
+      } catch (error) {
+        if (growing.length === 0 || !(error instanceof TableLockTimedOut)) throw error
+        await recordKeptGrowth(this.bounded, growing).catch(this.onError)
+        await this.writeResponsesNow(rows, lockWaitMs, joinQueued, false)
+      }
+      for (const r of rows) r.landed = true
+    })
+  }
+
+  private async writeResponsesNow(rows: QueuedResponse[], lockWaitMs: number, joinQueued: () => void, nowait: boolean) {
     let commitSent = false
     await this.bounded.begin(async (tx) => {
       // The table's lock first, on its own (a whole number of milliseconds, no parameter: the simple protocol takes
       // several statements), so that a refusal is known to be the table's (TableLockTimedOut). The rows then wait as
       // long: what holds them is another writer's transaction, which ends.
-      await tx.unsafe(`SET LOCAL lock_timeout = '${Math.floor(lockWaitMs)}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE`).catch((error) => {
+      await tx.unsafe(`SET LOCAL lock_timeout = '${Math.floor(lockWaitMs)}ms'; LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE${nowait ? ' NOWAIT' : ''}`).catch((error) => {
         throw lockTimedOut(error) ? new TableLockTimedOut(error) : error
       })
       if (lockWaitMs > ROWS_LOCK_TIMEOUT_MS) joinQueued()
       // Their users' rows in id order, before the inserts take them one by one (lock-order.ts).
       await shareUsers(tx, rows.filter((r) => !r.forget).map((r) => r.user_id))
-      for (const r of inIdOrder(rows)) {
-        if (r.forget)
-          await tx`DELETE FROM stored_responses WHERE id = ${r.id} OR (kind = 'item' AND expires_with = ${r.id})`
-        else if (r.grow_by !== undefined)
-          // GREATEST skips NULLs: the CASEs keep a size unknown unknown, as SQLite's max() does.
-          await tx`
-            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, expires_with, created_at)
-            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.holds_audio}, ${r.expires_with ?? null}, ${r.created_at})
-            ON CONFLICT (id) DO UPDATE SET context_tokens = CASE WHEN stored_responses.context_tokens IS NULL OR excluded.context_tokens IS NULL THEN NULL
-              ELSE GREATEST(stored_responses.context_tokens + ${r.grow_by.tokens}, excluded.context_tokens) END,
-              media_parts = CASE WHEN stored_responses.media_parts IS NULL OR excluded.media_parts IS NULL THEN NULL
-              ELSE GREATEST(stored_responses.media_parts + ${r.grow_by.mediaParts}, excluded.media_parts) END,
-              context_bytes = CASE WHEN stored_responses.context_bytes IS NULL OR excluded.context_bytes IS NULL THEN NULL
-              ELSE GREATEST(stored_responses.context_bytes + ${r.grow_by.bytes}, excluded.context_bytes) END,
-              holds_audio = stored_responses.holds_audio OR excluded.holds_audio,
-              model = excluded.model
-            WHERE stored_responses.user_id = excluded.user_id`
-        else
-          await tx`
-            INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, expires_with, created_at)
-            VALUES (${r.id}, ${r.kind}, ${r.user_id}, ${r.provider}, ${r.model}, ${r.context_tokens}, ${r.media_parts}, ${r.context_bytes}, ${r.holds_audio}, ${r.expires_with ?? null}, ${r.created_at})
-            ON CONFLICT (id) DO UPDATE SET context_tokens = coalesce(excluded.context_tokens, stored_responses.context_tokens),
-              media_parts = coalesce(excluded.media_parts, stored_responses.media_parts),
-              context_bytes = coalesce(excluded.context_bytes, stored_responses.context_bytes),
-              holds_audio = stored_responses.holds_audio OR excluded.holds_audio
-            WHERE stored_responses.user_id = excluded.user_id`
-      }
+      await claimKeptGrowth(tx, rows)
+      for (const r of inIdOrder(rows)) await writeStoredRow(tx, r)
       // Bun sends the COMMIT once this returns.
       commitSent = true
     }).catch((error) => {
-      if (commitSent) rows.forEach(sentAsFloor)
+      if (commitSent) for (const r of rows) if (!r.kept_growth?.recorded) sentAsFloor(r)
       throw error
     })
+  }
+
+  /** The stored ids' writes and the recordings of withheld growth, one after the other (see writeResponses). */
+  private storedLane: Promise<void> = Promise.resolve()
+
+  private inStoredLane(run: () => Promise<void>): Promise<void> {
+    const done = this.storedLane.then(run)
+    this.storedLane = done.catch(() => {})
+    return done
   }
 
   /**
@@ -429,13 +432,26 @@ export class PostgresStore implements Store {
       await this.responses.flushQueued(performance.now() + this.deadlineMs - AFTER_LOCK_MS)
     } catch (error) {
       // The answer is withheld, whatever kept its ids: until they land, every replica's lookups of its conversations
-      // know their size may be short (KeptBackIds).
+      // know their size may be short (KeptBackIds), and the growth outlives this process (kept-growth.ts).
       const left = this.responses.unwritten()
-      const withheld = [...mine].filter((r) => r.kind === 'conversation' && left.has(r) && !this.withheld.has(r))
+      const unwritten = [...mine].filter((r) => r.kind === 'conversation' && left.has(r))
+      const withheld = unwritten.filter((r) => !this.withheld.has(r))
       for (const r of withheld) this.withheld.add(r)
-      await this.keptBack.announce(withheld.map((r) => r.id))
+      await Promise.all([this.keptBack.announce(withheld.map((r) => r.id)), this.keepGrowth(unwritten)])
       throw error
     }
+  }
+
+  /**
+   * Records the growth of these rows where a lock on stored_responses does not stop it (recordKeptGrowth), unless
+   * written meanwhile or recorded already. If the database takes nothing, not even this (it is unreachable), the
+   * growth stays in this process only, as the rows do, announced if that got through: lost if the process ends first.
+   */
+  private keepGrowth(rows: QueuedResponse[]): Promise<void> {
+    return this.inStoredLane(async () => {
+      const unrecorded = rows.filter((r) => !r.landed && growthUnrecorded(r))
+      if (unrecorded.length > 0) await recordKeptGrowth(this.bounded, unrecorded)
+    }).catch(this.onError)
   }
 
   /** The conversations' rows withheld answers waited for and that are not written yet (see flushResponses). */
@@ -473,9 +489,21 @@ export class PostgresStore implements Store {
     return this.keptBack.conversation(conversation)
   }
 
-  /** After the ids recorded before it are written (not those other requests keep recording: see flushQueued). */
+  /**
+   * After the ids recorded before it are written (not those other requests keep recording: see flushQueued). A
+   * conversation with growth kept back in stored_response_growth is read with it (adoptKeptGrowth): asked in the same
+   * query, so that a conversation with none, the usual case, costs no more round trips.
+   */
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
     await this.responses.flushQueued()
+    if (kind === 'conversation') {
+      const [row] = await this.bounded.unsafe(FIND_CONVERSATION, [id])
+      if (row.growth_kept) {
+        const adopted = await adoptKeptGrowth(this.bounded, id)
+        return adopted ? storedResponseRow(adopted) : null
+      }
+      return row.id === null ? null : storedResponseRow(row)
+    }
     const [row] = await this.bounded`SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio FROM stored_responses WHERE id = ${id} AND kind = ${kind}`
     return row ? storedResponseRow(row) : null
   }
@@ -579,6 +607,9 @@ function sentAsFloor(row: QueuedResponse): void {
   if (row.grow_by !== undefined) row.grow_by = { tokens: 0, mediaParts: 0, bytes: 0 }
 }
 
+/** A conversation's growth not yet kept in stored_response_growth (kept-growth.ts). */
+const growthUnrecorded = (r: QueuedResponse): boolean => r.kind === 'conversation' && r.grow_by !== undefined && !r.forget && !r.kept_growth?.recorded
+
 /** One row per aggregate a batch names (an upsert may touch a row once): the counts added up, the first request kept. */
 function sumAggregates(rows: AggregateDelta[]) {
   const byKey = new Map<string, AggregateDelta>()
@@ -602,8 +633,15 @@ export const jsonColumn = <T>(v: unknown): T | null => (typeof v === 'string' ? 
 const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
 
 /** Its bigint sizes come back as strings. */
-const storedResponseRow = (row: StoredResponseRow): StoredResponseRow =>
-  ({ ...row, context_tokens: numberOrNull(row.context_tokens), context_bytes: numberOrNull(row.context_bytes) })
+const storedResponseRow = (row: StoredResponseRow): StoredResponseRow => ({
+  id: row.id, kind: row.kind, user_id: row.user_id, provider: row.provider, model: row.model, context_tokens: numberOrNull(row.context_tokens),
+  media_parts: row.media_parts, context_bytes: numberOrNull(row.context_bytes), holds_audio: row.holds_audio,
+})
+
+/** A conversation's row (its columns null if none) and whether growth is kept back for it (kept-growth.ts). */
+const FIND_CONVERSATION = `SELECT ${STORED_ROW_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ')},
+    EXISTS (SELECT 1 FROM stored_response_growth WHERE conversation_id = $1) AS growth_kept
+  FROM (SELECT 1) AS asked LEFT JOIN stored_responses s ON s.id = $1 AND s.kind = 'conversation'`
 
 const priceRow = <T extends PriceRow>(r: Record<string, unknown>): T => {
   const out: Record<string, unknown> = { ...r }
