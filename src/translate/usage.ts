@@ -94,7 +94,10 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
   const uses = searchUses(u)
   if (uses !== undefined) counts.serverToolUses = uses
   if (writes.tokens > 0) counts.cacheWriteTokens = writes.tokens
-  if (writes.tokens1h !== undefined) counts.cacheWrite1hTokens = writes.tokens1h
+  if (writes.split) {
+    counts.cacheWrite5mTokens = writes.split.tokens5m
+    counts.cacheWrite1hTokens = writes.split.tokens1h
+  }
   const reasoning = Math.min(Math.max(count(u.completion_tokens_details?.reasoning_tokens), count(u.reasoning_tokens)), counts.completionTokens)
   if (reasoning > 0) counts.reasoningTokens = reasoning
   const audioIn = count(u.prompt_tokens_details?.audio_tokens)
@@ -129,14 +132,15 @@ export const cacheReads = (u: OpenAIUsage): number =>
   Math.min(count(u.prompt_tokens), Math.max(count(u.prompt_tokens_details?.cached_tokens), count(u.cached_tokens), count(u.prompt_cache_hit_tokens)))
 
 /**
- * The prompt-cache writes an OpenAI-compatible usage reports, the larger of its two shapes (OpenRouter's, LiteLLM's),
- * and of them the 1-hour ones when it splits them by lifetime. Both are inside the prompt count; a server that left
- * them out has its prompt raised to them (`openAIUsage`), so that they are never billed as plain input nor dropped.
+ * The prompt-cache writes an OpenAI-compatible usage reports, the larger of its two shapes (OpenRouter's, LiteLLM's)
+ * and of LiteLLM's split by lifetime, with that split when it states one. Both are inside the prompt count; a server
+ * that left them out has its prompt raised to them (`openAIUsage`), so that they are never billed as plain input nor dropped.
  */
-export function cacheWrites(u: OpenAIUsage): { tokens: number; tokens1h?: number } {
+export function cacheWrites(u: OpenAIUsage): { tokens: number; split?: { tokens5m: number; tokens1h: number } } {
   const tokens = Math.max(count(u.prompt_tokens_details?.cache_write_tokens), count(u.cache_creation_input_tokens))
   if (!u.cache_creation || typeof u.cache_creation !== 'object') return { tokens }
-  return { tokens, tokens1h: count(u.cache_creation.ephemeral_1h_input_tokens) }
+  const split = { tokens5m: count(u.cache_creation.ephemeral_5m_input_tokens), tokens1h: count(u.cache_creation.ephemeral_1h_input_tokens) }
+  return { tokens: Math.max(tokens, split.tokens5m + split.tokens1h), split }
 }
 
 /**
@@ -179,6 +183,9 @@ const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'st
  * an answer without it used none; `speed` is the tier, `inference_geo` where inference ran. With
  * `iterations`, each kind is the larger of its top-level count and its sum over the iterations:
  * server-side compaction's pass is billed, but only the iterations count it.
+ * The writes' split by lifetime covers only what it counts: the writes are at least its two parts together
+ * (a split beside a total of 0 is no free write), and those it leaves out (an iteration that does not split
+ * its own) are the price's to bill at the request's longest lifetime (`costOf`).
  * Iterations without their counts as numbers make the usage unreadable (it would be billed short).
  */
 export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCounts | null => {
@@ -188,7 +195,10 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
   const summed = (read: (pass: IterationUsage) => unknown) => passes.reduce((sum, pass) => sum + count(read(pass)), 0)
   const total = (read: (pass: IterationUsage) => unknown) => Math.max(count(read(u)), count(summed(read)))
   const cacheRead = total((p) => p.cache_read_input_tokens)
-  const cacheWrite = total((p) => p.cache_creation_input_tokens)
+  const split = [u, ...passes].some((p) => p.cache_creation && typeof p.cache_creation === 'object')
+  const write5m = total((p) => p.cache_creation?.ephemeral_5m_input_tokens)
+  const write1h = total((p) => p.cache_creation?.ephemeral_1h_input_tokens)
+  const cacheWrite = Math.max(total((p) => p.cache_creation_input_tokens), write5m + write1h)
   const counts: TokenCounts = {
     promptTokens: total((p) => p.input_tokens) + cacheRead + cacheWrite,
     completionTokens: total((p) => p.output_tokens),
@@ -196,8 +206,10 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
     cacheWriteTokens: cacheWrite,
     serverToolUses: serverToolUses(u.server_tool_use),
   }
-  if ([u, ...passes].some((p) => p.cache_creation && typeof p.cache_creation === 'object'))
-    counts.cacheWrite1hTokens = total((p) => p.cache_creation?.ephemeral_1h_input_tokens)
+  if (split) {
+    counts.cacheWrite5mTokens = write5m
+    counts.cacheWrite1hTokens = write1h
+  }
   if (typeof u.speed === 'string') counts.tier = u.speed === 'fast' ? 'fast' : 'standard'
   if (typeof u.inference_geo === 'string') counts.inferenceGeo = u.inference_geo
   return counts
