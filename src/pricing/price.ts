@@ -92,6 +92,12 @@ export interface RequestedFeatures {
    * plugin, per result): settled as held, on top of what the usage reports.
    */
   unreportedToolUses?: Record<string, number>
+  /**
+   * Of those, uses held that are billed only as a usage counts them: chat's `web_search_options` is one search a
+   * request where OpenAI serves it (billed so, never counted), but a router in front of Claude runs up to the
+   * searches its `search_context_size` allows, and counts them. A usage that counts none is billed the rest.
+   */
+  usesBilledOnlyIfCounted?: Record<string, number>
   /** The service tier asked for; null for the standard one. */
   tier: string | null
   audioInput: boolean
@@ -314,19 +320,28 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
     [tokens.completionTokens - audioOut, r.output, m.output],
     [audioOut, r.audioOutput, m.output],
   ] as const
-  return charge(terms, toolFees(price, tokens.serverToolUses, requested) + (price.perRequest ?? 0))
+  return charge(terms, toolFees(price, tokens.serverToolUses, requested, usesBilledUncounted(requested)) + (price.perRequest ?? 0))
+}
+
+/** The uses a request is billed when its usage counts none: each tool's max_uses, less those billed only as counted. */
+function usesBilledUncounted(requested: RequestedFeatures): Record<string, number> {
+  const onlyIfCounted = requested.usesBilledOnlyIfCounted
+  if (onlyIfCounted === undefined) return requested.serverTools
+  const uses = { ...requested.serverTools }
+  for (const [tool, n] of Object.entries(onlyIfCounted)) if (Object.hasOwn(uses, tool)) uses[tool] = Math.max(0, uses[tool]! - count(n))
+  return uses
 }
 
 /**
  * Each tool's uses at its price: the counts the provider reports (a tool it does not name was not used),
- * or when it reports none at all, each requested tool at its max_uses; and the uses no usage counts, as held,
- * with whatever the usage reports of the same tool, up to the uses held for it: a router's web plugin may run
- * the model's native search, which the usage then counts as well (the same searches, billed once).
+ * or when it reports none at all, `uncounted` (the hold's: each requested tool at its max_uses); and the uses no
+ * usage counts, as held, with whatever the usage reports of the same tool, up to the uses held for it: a router's
+ * web plugin may run the model's native search, which the usage then counts as well (the same searches, billed once).
  */
-function toolFees(price: Price, reported: Record<string, number> | undefined, requested: RequestedFeatures): number {
+function toolFees(price: Price, reported: Record<string, number> | undefined, requested: RequestedFeatures, uncounted = requested.serverTools): number {
   let fees = 0
   const unreported = reported === undefined ? undefined : requested.unreportedToolUses
-  for (const [tool, uses] of Object.entries(reported ?? requested.serverTools))
+  for (const [tool, uses] of Object.entries(reported ?? uncounted))
     if (unreported?.[tool] === undefined) fees += count(uses) * (toolPrice(price, tool) ?? 0)
   if (unreported !== undefined)
     for (const [tool, uses] of Object.entries(unreported)) {

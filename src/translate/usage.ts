@@ -7,8 +7,11 @@ export interface OpenAIUsage {
   prompt_tokens?: number
   completion_tokens?: number
   total_tokens?: number
-  /** `cache_write_tokens`: OpenRouter's prompt-cache writes, inside `prompt_tokens`. */
-  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; cache_write_tokens?: number } | null
+  /**
+   * `cache_write_tokens`: OpenRouter's prompt-cache writes, inside `prompt_tokens`. `web_search_requests`: the
+   * searches LiteLLM's proxy reports there (beside `server_tool_use`).
+   */
+  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; cache_write_tokens?: number; web_search_requests?: number | null } | null
   completion_tokens_details?: { audio_tokens?: number; reasoning_tokens?: number } | null
   /** Perplexity's reasoning, citation and search counts, at the top of `usage` and outside `completion_tokens` and `total_tokens`. */
   reasoning_tokens?: number | null
@@ -19,9 +22,10 @@ export interface OpenAIUsage {
   /** Cache reads inside `prompt_tokens`, where Moonshot (`cached_tokens`) and DeepSeek (`prompt_cache_hit_tokens`) report them. */
   cached_tokens?: number | null
   prompt_cache_hit_tokens?: number | null
-  /** LiteLLM's proxy reports prompt-cache writes as Anthropic does, beside the OpenAI counts. */
+  /** LiteLLM's proxy reports prompt-cache writes and server tool uses as Anthropic does, beside the OpenAI counts. */
   cache_creation_input_tokens?: number | null
   cache_creation?: AnthropicUsage['cache_creation']
+  server_tool_use?: AnthropicUsage['server_tool_use']
 }
 
 export interface AnthropicUsage {
@@ -150,11 +154,18 @@ export function cacheWrites(u: OpenAIUsage): { tokens: number; split?: { tokens5
  */
 const perplexityOutput = (u: OpenAIUsage): number => count(u.reasoning_tokens) + count(u.citation_tokens)
 
-/** Server tool uses a chat usage counts: Perplexity's searches (`web_search`), the sources xAI's Live Search used (`live_search`). */
+/**
+ * Server tool uses a chat usage counts: Perplexity's searches (`num_search_queries`), the sources xAI's Live Search
+ * used (`live_search`), and the server tools a router in front of Claude ran (LiteLLM's `server_tool_use`, as
+ * Anthropic counts them, and its `prompt_tokens_details.web_search_requests`); of two counts of the searches, the
+ * larger. A usage that counts none leaves the uses to the request.
+ */
 function searchUses(u: OpenAIUsage): Record<string, number> | undefined {
-  if (!reports(u.num_search_queries) && !reports(u.num_sources_used)) return undefined
-  const uses: Record<string, number> = {}
-  if (reports(u.num_search_queries)) uses.web_search = count(u.num_search_queries)
+  const router = u.server_tool_use && typeof u.server_tool_use === 'object' ? serverToolUses(u.server_tool_use) : undefined
+  const searches = [u.num_search_queries, u.prompt_tokens_details?.web_search_requests, router?.web_search].filter(reports)
+  if (router === undefined && searches.length === 0 && !reports(u.num_sources_used)) return undefined
+  const uses: Record<string, number> = { ...router }
+  if (searches.length > 0) uses.web_search = Math.max(...searches.map(count))
   if (reports(u.num_sources_used)) uses.live_search = count(u.num_sources_used)
   return uses
 }
