@@ -191,7 +191,7 @@ describe("the meter's stated input: trusted only while every block shown is one 
   test('text, thinking and a client tool call: the stated input stands, counts of no output', async () => {
     const stated = await statedAfter([{ type: 'thinking', thinking: '' }, { type: 'redacted_thinking', data: 'x' }, { type: 'text', text: '' }, { type: 'tool_use', id: 't', name: 'Bash', input: {} }])
     expect(stated).toEqual({
-      counts: { promptTokens: 10_005, completionTokens: 0, cachedTokens: 9_000, cacheWriteTokens: 1_000, cacheWrite1hTokens: 0 },
+      counts: { promptTokens: 10_005, completionTokens: 0, cachedTokens: 9_000, cacheWriteTokens: 1_000, cacheWrite5mTokens: 1_000, cacheWrite1hTokens: 0 },
       mayGrow: false,
     })
   })

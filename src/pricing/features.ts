@@ -320,10 +320,10 @@ export function refuseEmbeddingsChatRequest(body: Record<string, unknown>): void
 
 /**
  * An OpenAI chat request's billed features: web search (`web_search_options`, DashScope's `enable_search`, or a
- * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them; and OpenRouter's web
- * plugin, `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier
- * audio answer named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio
- * input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
+ * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them, held on
+ * Claude behind a router at the searches it may run, `routerClaudeSearches`; and OpenRouter's web plugin,
+ * `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier audio answer
+ * named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
  * provider runs itself is refused (`refuseProviderChatTools`), and so are a context cache the provider holds
  * (`refuseUnseenCache`), data it retrieves for the request (`refuseRetrievedData`), a server's own output field (`refuseServerOutputFields`), and a chat template or media
@@ -338,9 +338,11 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
   refuseRetrievedData(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
+  const claudeSearches = body.web_search_options != null && isClaudeModel(upstreamModel) ? routerClaudeSearches(body.web_search_options) : 0
   const sources = liveSearchSources(body.search_parameters)
   return withWebResults({
-    serverTools: { ...(searches ? { web_search: 1 } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
+    serverTools: { ...(searches ? { web_search: Math.max(1, claudeSearches) } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
+    ...(claudeSearches > 1 ? { usesBilledOnlyIfCounted: { web_search: claudeSearches - 1 } } : {}),
     tier: openAITier(body.service_tier),
     audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, isAudioPart) || m?.audio != null),
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
@@ -348,10 +350,24 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     longContext: false,
     toolResultInput: NO_FEATURES.toolResultInput,
     compaction: false,
-    toolLoopUses: 0,
+    toolLoopUses: claudeSearches,
     inferenceGeo: null,
     providerDefaults: openAIDefaults(body.service_tier, Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, partMayBeAudio))),
   }, webResults)
+}
+
+/** The `max_uses` LiteLLM gives Anthropic's web search for each `search_context_size`. */
+const LITELLM_SEARCHES_BY_CONTEXT_SIZE: Readonly<Record<string, number>> = { low: 1, medium: 5, high: 10 }
+
+/**
+ * The searches chat's `web_search_options` may run on Claude behind an OpenAI-compatible router: LiteLLM sends it
+ * as Anthropic's web search, run in Anthropic's server tool loop (each search one more pass over the input) with the
+ * `max_uses` its `search_context_size` maps to, and counts them in its usage (`server_tool_use`). Without a size it
+ * sets no bound: held at the most it maps (10), and with cap-output on the searches past those go unbilled.
+ */
+function routerClaudeSearches(options: unknown): number {
+  const size = options !== null && typeof options === 'object' ? (options as { search_context_size?: unknown }).search_context_size : undefined
+  return typeof size === 'string' && Object.hasOwn(LITELLM_SEARCHES_BY_CONTEXT_SIZE, size) ? LITELLM_SEARCHES_BY_CONTEXT_SIZE[size]! : 10
 }
 
 /**

@@ -60,9 +60,14 @@ export interface TokenCounts {
   completionTokens: number
   /** Part of promptTokens that the provider served from its cache. */
   cachedTokens: number
-  /** Part of promptTokens written to the provider's cache (every lifetime). */
+  /** Part of promptTokens written to the provider's cache (every lifetime): at least the split's two parts together. */
   cacheWriteTokens?: number
-  /** Of the cache writes, those for one hour; undefined when the provider did not say how they split. */
+  /**
+   * Of the cache writes, those the provider says were for five minutes and for one hour; undefined when it did not
+   * split them. Writes the split does not cover (a part left out, a stream's total grown past its first event's
+   * split) are billed at the longest lifetime the request asked for.
+   */
+  cacheWrite5mTokens?: number
   cacheWrite1hTokens?: number
   /** Part of promptTokens that was audio. */
   audioInputTokens?: number
@@ -87,6 +92,12 @@ export interface RequestedFeatures {
    * plugin, per result): settled as held, on top of what the usage reports.
    */
   unreportedToolUses?: Record<string, number>
+  /**
+   * Of those, uses held that are billed only as a usage counts them: chat's `web_search_options` is one search a
+   * request where OpenAI serves it (billed so, never counted), but a router in front of Claude runs up to the
+   * searches its `search_context_size` allows, and counts them. A usage that counts none is billed the rest.
+   */
+  usesBilledOnlyIfCounted?: Record<string, number>
   /** The service tier asked for; null for the standard one. */
   tier: string | null
   audioInput: boolean
@@ -283,7 +294,7 @@ const count = (n: number | undefined) => (typeof n === 'number' && n > 0 ? n : 0
  * tier's multiplier and the inference geography's on top, plus each server tool's uses at its per-use
  * price and the per-request price. What the usage does not say is taken from the request: the uses of a
  * tool it asked for (at most its max_uses), the tier and the geography it asked for, and for cache writes
- * whose lifetime is not reported, the longest lifetime it asked for.
+ * whose lifetime the usage's split does not cover, the longest lifetime it asked for.
  */
 export function costOf(price: Price | null, tokens: TokenCounts, requested: RequestedFeatures = NO_FEATURES): number {
   if (!price) return 0
@@ -291,8 +302,11 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
   const prompt = tokens.promptTokens
   // Without a cached rate there is no discount: a cached token is billed as any other, audio at the audio rate.
   const cached = price.cachedInputPerMillion == null ? 0 : Math.min(tokens.cachedTokens, prompt)
-  const writes = Math.min(count(tokens.cacheWriteTokens), prompt - cached)
-  const writes1h = Math.min(tokens.cacheWrite1hTokens ?? (requested.cacheWrites === '1h' ? writes : 0), writes)
+  const split5m = count(tokens.cacheWrite5mTokens)
+  const split1h = count(tokens.cacheWrite1hTokens)
+  const writes = Math.min(Math.max(count(tokens.cacheWriteTokens), split5m + split1h), prompt - cached)
+  const unsplit = Math.max(0, writes - split5m - split1h)
+  const writes1h = Math.min(split1h + (requested.cacheWrites === '1h' ? unsplit : 0), writes)
   const audioIn = Math.min(count(tokens.audioInputTokens), prompt - cached - writes)
   const audioOut = Math.min(count(tokens.audioOutputTokens), tokens.completionTokens)
   const tier = compound(multiplierOf(price, tokens.tier, requested.tier), geoMultiplierOf(price, tokens.inferenceGeo, requested.inferenceGeo))
@@ -306,19 +320,28 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
     [tokens.completionTokens - audioOut, r.output, m.output],
     [audioOut, r.audioOutput, m.output],
   ] as const
-  return charge(terms, toolFees(price, tokens.serverToolUses, requested) + (price.perRequest ?? 0))
+  return charge(terms, toolFees(price, tokens.serverToolUses, requested, usesBilledUncounted(requested)) + (price.perRequest ?? 0))
+}
+
+/** The uses a request is billed when its usage counts none: each tool's max_uses, less those billed only as counted. */
+function usesBilledUncounted(requested: RequestedFeatures): Record<string, number> {
+  const onlyIfCounted = requested.usesBilledOnlyIfCounted
+  if (onlyIfCounted === undefined) return requested.serverTools
+  const uses = { ...requested.serverTools }
+  for (const [tool, n] of Object.entries(onlyIfCounted)) if (Object.hasOwn(uses, tool)) uses[tool] = Math.max(0, uses[tool]! - count(n))
+  return uses
 }
 
 /**
  * Each tool's uses at its price: the counts the provider reports (a tool it does not name was not used),
- * or when it reports none at all, each requested tool at its max_uses; and the uses no usage counts, as held,
- * with whatever the usage reports of the same tool, up to the uses held for it: a router's web plugin may run
- * the model's native search, which the usage then counts as well (the same searches, billed once).
+ * or when it reports none at all, `uncounted` (the hold's: each requested tool at its max_uses); and the uses no
+ * usage counts, as held, with whatever the usage reports of the same tool, up to the uses held for it: a router's
+ * web plugin may run the model's native search, which the usage then counts as well (the same searches, billed once).
  */
-function toolFees(price: Price, reported: Record<string, number> | undefined, requested: RequestedFeatures): number {
+function toolFees(price: Price, reported: Record<string, number> | undefined, requested: RequestedFeatures, uncounted = requested.serverTools): number {
   let fees = 0
   const unreported = reported === undefined ? undefined : requested.unreportedToolUses
-  for (const [tool, uses] of Object.entries(reported ?? requested.serverTools))
+  for (const [tool, uses] of Object.entries(reported ?? uncounted))
     if (unreported?.[tool] === undefined) fees += count(uses) * (toolPrice(price, tool) ?? 0)
   if (unreported !== undefined)
     for (const [tool, uses] of Object.entries(unreported)) {
@@ -376,7 +399,7 @@ function dearestInputKind(price: Price, requested: RequestedFeatures): InputKind
  * tier and geography) it costs what the hold's input term does. A stream cut before its usage pays its estimate
  * so (src/metering/outcome.ts): the provider read the whole prompt, at whichever of those rates applied.
  */
-export function estimateAsHeld(price: Price, inputTokens: number, held: RequestedFeatures): Pick<TokenCounts, 'cachedTokens' | 'cacheWriteTokens' | 'cacheWrite1hTokens' | 'audioInputTokens'> {
+export function estimateAsHeld(price: Price, inputTokens: number, held: RequestedFeatures): Pick<TokenCounts, 'cachedTokens' | 'cacheWriteTokens' | 'cacheWrite5mTokens' | 'cacheWrite1hTokens' | 'audioInputTokens'> {
   switch (dearestInputKind(price, held)) {
     case 'input':
       return { cachedTokens: 0 }
@@ -385,9 +408,9 @@ export function estimateAsHeld(price: Price, inputTokens: number, held: Requeste
     case 'audioInput':
       return { cachedTokens: 0, audioInputTokens: inputTokens }
     case 'cacheWrite':
-      return { cachedTokens: 0, cacheWriteTokens: inputTokens, cacheWrite1hTokens: 0 }
+      return { cachedTokens: 0, cacheWriteTokens: inputTokens, cacheWrite5mTokens: inputTokens, cacheWrite1hTokens: 0 }
     case 'cacheWrite1h':
-      return { cachedTokens: 0, cacheWriteTokens: inputTokens, cacheWrite1hTokens: inputTokens }
+      return { cachedTokens: 0, cacheWriteTokens: inputTokens, cacheWrite5mTokens: 0, cacheWrite1hTokens: inputTokens }
   }
 }
 

@@ -37,7 +37,9 @@ export class AnthropicStreamUsage {
     const fields = this.fields as Record<string, unknown>
     for (const key of ['input_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'output_tokens'] as const)
       fields[key] = larger(fields[key], u[key])
-    // The cache writes' split and the server tool uses are counts too, each the largest stated.
+    // The cache writes' split and the server tool uses are counts too, each the largest stated. Only
+    // message_start splits the writes: the writes a message_delta's total adds past that split (a server tool
+    // loop's later passes) stay unsplit, billed at the request's longest lifetime.
     for (const key of ['cache_creation', 'server_tool_use'] as const) {
       const stated = u[key]
       if (!stated || typeof stated !== 'object') continue

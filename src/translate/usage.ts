@@ -7,8 +7,11 @@ export interface OpenAIUsage {
   prompt_tokens?: number
   completion_tokens?: number
   total_tokens?: number
-  /** `cache_write_tokens`: OpenRouter's prompt-cache writes, inside `prompt_tokens`. */
-  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; cache_write_tokens?: number } | null
+  /**
+   * `cache_write_tokens`: OpenRouter's prompt-cache writes, inside `prompt_tokens`. `web_search_requests`: the
+   * searches LiteLLM's proxy reports there (beside `server_tool_use`).
+   */
+  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; cache_write_tokens?: number; web_search_requests?: number | null } | null
   completion_tokens_details?: { audio_tokens?: number; reasoning_tokens?: number } | null
   /** Perplexity's reasoning, citation and search counts, at the top of `usage` and outside `completion_tokens` and `total_tokens`. */
   reasoning_tokens?: number | null
@@ -19,9 +22,10 @@ export interface OpenAIUsage {
   /** Cache reads inside `prompt_tokens`, where Moonshot (`cached_tokens`) and DeepSeek (`prompt_cache_hit_tokens`) report them. */
   cached_tokens?: number | null
   prompt_cache_hit_tokens?: number | null
-  /** LiteLLM's proxy reports prompt-cache writes as Anthropic does, beside the OpenAI counts. */
+  /** LiteLLM's proxy reports prompt-cache writes and server tool uses as Anthropic does, beside the OpenAI counts. */
   cache_creation_input_tokens?: number | null
   cache_creation?: AnthropicUsage['cache_creation']
+  server_tool_use?: AnthropicUsage['server_tool_use']
 }
 
 export interface AnthropicUsage {
@@ -94,7 +98,10 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
   const uses = searchUses(u)
   if (uses !== undefined) counts.serverToolUses = uses
   if (writes.tokens > 0) counts.cacheWriteTokens = writes.tokens
-  if (writes.tokens1h !== undefined) counts.cacheWrite1hTokens = writes.tokens1h
+  if (writes.split) {
+    counts.cacheWrite5mTokens = writes.split.tokens5m
+    counts.cacheWrite1hTokens = writes.split.tokens1h
+  }
   const reasoning = Math.min(Math.max(count(u.completion_tokens_details?.reasoning_tokens), count(u.reasoning_tokens)), counts.completionTokens)
   if (reasoning > 0) counts.reasoningTokens = reasoning
   const audioIn = count(u.prompt_tokens_details?.audio_tokens)
@@ -129,14 +136,15 @@ export const cacheReads = (u: OpenAIUsage): number =>
   Math.min(count(u.prompt_tokens), Math.max(count(u.prompt_tokens_details?.cached_tokens), count(u.cached_tokens), count(u.prompt_cache_hit_tokens)))
 
 /**
- * The prompt-cache writes an OpenAI-compatible usage reports, the larger of its two shapes (OpenRouter's, LiteLLM's),
- * and of them the 1-hour ones when it splits them by lifetime. Both are inside the prompt count; a server that left
- * them out has its prompt raised to them (`openAIUsage`), so that they are never billed as plain input nor dropped.
+ * The prompt-cache writes an OpenAI-compatible usage reports, the larger of its two shapes (OpenRouter's, LiteLLM's)
+ * and of LiteLLM's split by lifetime, with that split when it states one. Both are inside the prompt count; a server
+ * that left them out has its prompt raised to them (`openAIUsage`), so that they are never billed as plain input nor dropped.
  */
-export function cacheWrites(u: OpenAIUsage): { tokens: number; tokens1h?: number } {
+export function cacheWrites(u: OpenAIUsage): { tokens: number; split?: { tokens5m: number; tokens1h: number } } {
   const tokens = Math.max(count(u.prompt_tokens_details?.cache_write_tokens), count(u.cache_creation_input_tokens))
   if (!u.cache_creation || typeof u.cache_creation !== 'object') return { tokens }
-  return { tokens, tokens1h: count(u.cache_creation.ephemeral_1h_input_tokens) }
+  const split = { tokens5m: count(u.cache_creation.ephemeral_5m_input_tokens), tokens1h: count(u.cache_creation.ephemeral_1h_input_tokens) }
+  return { tokens: Math.max(tokens, split.tokens5m + split.tokens1h), split }
 }
 
 /**
@@ -146,11 +154,18 @@ export function cacheWrites(u: OpenAIUsage): { tokens: number; tokens1h?: number
  */
 const perplexityOutput = (u: OpenAIUsage): number => count(u.reasoning_tokens) + count(u.citation_tokens)
 
-/** Server tool uses a chat usage counts: Perplexity's searches (`web_search`), the sources xAI's Live Search used (`live_search`). */
+/**
+ * Server tool uses a chat usage counts: Perplexity's searches (`num_search_queries`), the sources xAI's Live Search
+ * used (`live_search`), and the server tools a router in front of Claude ran (LiteLLM's `server_tool_use`, as
+ * Anthropic counts them, and its `prompt_tokens_details.web_search_requests`); of two counts of the searches, the
+ * larger. A usage that counts none leaves the uses to the request.
+ */
 function searchUses(u: OpenAIUsage): Record<string, number> | undefined {
-  if (!reports(u.num_search_queries) && !reports(u.num_sources_used)) return undefined
-  const uses: Record<string, number> = {}
-  if (reports(u.num_search_queries)) uses.web_search = count(u.num_search_queries)
+  const router = u.server_tool_use && typeof u.server_tool_use === 'object' ? serverToolUses(u.server_tool_use) : undefined
+  const searches = [u.num_search_queries, u.prompt_tokens_details?.web_search_requests, router?.web_search].filter(reports)
+  if (router === undefined && searches.length === 0 && !reports(u.num_sources_used)) return undefined
+  const uses: Record<string, number> = { ...router }
+  if (searches.length > 0) uses.web_search = Math.max(...searches.map(count))
   if (reports(u.num_sources_used)) uses.live_search = count(u.num_sources_used)
   return uses
 }
@@ -179,6 +194,9 @@ const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'st
  * an answer without it used none; `speed` is the tier, `inference_geo` where inference ran. With
  * `iterations`, each kind is the larger of its top-level count and its sum over the iterations:
  * server-side compaction's pass is billed, but only the iterations count it.
+ * The writes' split by lifetime covers only what it counts: the writes are at least its two parts together
+ * (a split beside a total of 0 is no free write), and those it leaves out (an iteration that does not split
+ * its own) are the price's to bill at the request's longest lifetime (`costOf`).
  * Iterations without their counts as numbers make the usage unreadable (it would be billed short).
  */
 export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCounts | null => {
@@ -188,7 +206,10 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
   const summed = (read: (pass: IterationUsage) => unknown) => passes.reduce((sum, pass) => sum + count(read(pass)), 0)
   const total = (read: (pass: IterationUsage) => unknown) => Math.max(count(read(u)), count(summed(read)))
   const cacheRead = total((p) => p.cache_read_input_tokens)
-  const cacheWrite = total((p) => p.cache_creation_input_tokens)
+  const split = [u, ...passes].some((p) => p.cache_creation && typeof p.cache_creation === 'object')
+  const write5m = total((p) => p.cache_creation?.ephemeral_5m_input_tokens)
+  const write1h = total((p) => p.cache_creation?.ephemeral_1h_input_tokens)
+  const cacheWrite = Math.max(total((p) => p.cache_creation_input_tokens), write5m + write1h)
   const counts: TokenCounts = {
     promptTokens: total((p) => p.input_tokens) + cacheRead + cacheWrite,
     completionTokens: total((p) => p.output_tokens),
@@ -196,8 +217,10 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
     cacheWriteTokens: cacheWrite,
     serverToolUses: serverToolUses(u.server_tool_use),
   }
-  if ([u, ...passes].some((p) => p.cache_creation && typeof p.cache_creation === 'object'))
-    counts.cacheWrite1hTokens = total((p) => p.cache_creation?.ephemeral_1h_input_tokens)
+  if (split) {
+    counts.cacheWrite5mTokens = write5m
+    counts.cacheWrite1hTokens = write1h
+  }
   if (typeof u.speed === 'string') counts.tier = u.speed === 'fast' ? 'fast' : 'standard'
   if (typeof u.inference_geo === 'string') counts.inferenceGeo = u.inference_geo
   return counts
