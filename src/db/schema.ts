@@ -108,7 +108,8 @@ export const prices = sqliteTable(
     /** Set by DELETE: the model is unpriced from then on; the row stays for the usage rows that cite it. */
     deletedAt: integer('deleted_at'),
   },
-  (t) => [index('prices_model').on(t.model, t.createdAt)],
+  // model: a model's rows (the prices in force read one model at a time); starts: the next scheduled change.
+  (t) => [index('prices_model').on(t.model, t.createdAt), index('prices_starts').on(t.createdAt).where(sql.raw('deleted_at IS NULL'))],
 )
 
 /**

@@ -89,7 +89,8 @@ export const prices = pgTable(
     source: text('source'),
     deletedAt: millis('deleted_at'),
   },
-  (t) => [index('prices_model').on(t.model, t.createdAt)],
+  // model: a model's rows (the prices in force read one model at a time); starts: the next scheduled change.
+  (t) => [index('prices_model').on(t.model, t.createdAt), index('prices_starts').on(t.createdAt).where(sql.raw('deleted_at IS NULL'))],
 )
 
 /** Open holds only; the id is the ledger's random 53-bit integer, as in SQLite. */
