@@ -99,7 +99,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const freeCalls = new FreeCallSlots(options.freeCalls ?? FREE_CALLS, () => metrics.freeCallsBusy.inc())
   metrics.watchUpstream(upstream, freeCalls)
   const alerts = new Alerts(store.alerts, config.alerts, freeCalls, (message) => console.warn(`[tollgate] ${message}`))
-  metrics.watchAlerts(alerts.outbox)
+  metrics.watchAlerts(() => store.records.run('alertDeliveryCounts', undefined))
   const requestLog = new RequestLog(store, config.audit_retention_days)
   const keys = new KeyStore(store, config.cache_ttl_ms)
   return {

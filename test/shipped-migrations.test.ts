@@ -45,6 +45,8 @@ const SQLITE: Shipped = [
     ['0022_price_template_overhead_tokens', 1796400000000, 'f2cefcc8baa87f4482b1cb1d936c2636241e1d5fd7bea54d3046fd7338adb7d6'],
     ['0023_alert_check_and_key_list_indexes', 1796400001000, 'd436dd357ca2291a2d0aed1f81fe4b06ae3420af9c6967fa275d9acb9e9a63f7'],
     ['0024_user_key_budget_set_at', 1796400002000, 'add55c295034a236f636dd2fb6fda6e8de2753e21c4c36fd3212e7658a2edf72'],
+    ['0025_api_keys_expiring_by_id', 1796400004000, 'af4236ac9fd5f49375e5a32499ab5d0b10b5de556b5136719d5ac5b06b0d714e'],
+    ['0026_price_starts_index', 1796400005000, 'fd4a6e3c593e3d1a6a8d2393bd845f232a0514a1450f47dc8d3bf89739327acc'],
 ]
 
 const POSTGRES: Shipped = [
@@ -73,6 +75,8 @@ const POSTGRES: Shipped = [
     ['0022_alert_check_and_key_list_indexes', 1796400001500, '4e898e72f4d430dd8c920c9183dfec49cd4f6f9373e444f2fac7a028a19d3060'],
     ['0023_user_key_budget_set_at', 1796400002500, '3fffef4fe5320c6e70b792c37199413eefb2a932667d0849a5d78d98c73749d0'],
     ['0024_stored_response_growth', 1796400003500, '685eb488c9d5f20b30d8d4bfaac47691a9caccec202dcd937db59597a4012fbe'],
+    ['0025_api_keys_expiring_by_id', 1796400004000, 'd936b5afbca68ec598ad0750a3cc7bcee9bf355577c739e6d737f7e04dcd6c63'],
+    ['0026_price_starts_index', 1796400005000, '1cbe874f8282e765df3f297828315fd3776061c311a49646b5ff194cda0c2b10'],
 ]
 
 /** Each migration of a journal as it is in the tree: its tag, date and the hash of its file. */

@@ -1,7 +1,7 @@
 import { currentPeriod, nextPeriodStart, periodStart, shownPeriodStart, type BudgetPeriod } from '../budget/period'
 import type { AlertSettings } from '../config/schema'
 import { yieldToRequests } from '../db/maintenance'
-import type { AlertRows, KeySpend, UserSpend } from '../store/store'
+import type { AlertRows, ExpiringKey, KeySpend, UserSpend } from '../store/store'
 import type { NewAlert } from './outbox'
 import { codeSpan } from './code-span'
 
@@ -23,15 +23,16 @@ async function inSlices<T>(rows: readonly T[], judge: (row: T) => void): Promise
 }
 
 /**
- * `judge` on each row `read` gives, read a page at a time by id (keyset), yielding between pages: reading the
- * 10,000 users over their thresholds at once was a single statement of some 40 ms.
+ * `judge` on each row `read` gives, read a page at a time past the last row of the previous page (keyset; null for
+ * the first page), yielding between pages: reading the 10,000 users over their thresholds at once was a single
+ * statement of some 40 ms, and 300,000 keys about to expire one of some 600.
  */
-async function byPages<T extends { id: string }>(read: (after: string, limit: number) => Promise<T[]>, judge: (row: T) => void): Promise<void> {
-  for (let after = ''; ; await yieldToRequests()) {
+async function byPages<T>(read: (after: T | null, limit: number) => Promise<T[]>, judge: (row: T) => void): Promise<void> {
+  for (let after: T | null = null; ; await yieldToRequests()) {
     const page = await read(after, JUDGED_TOGETHER)
     for (const row of page) judge(row)
     if (page.length < JUDGED_TOGETHER) return
-    after = page[page.length - 1]!.id
+    after = page[page.length - 1]!
   }
 }
 
@@ -146,7 +147,7 @@ export class AlertWatch {
   }
 
   private async userThresholdAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {
-    await byPages((after, limit) => this.rows.usersOver(this.lowestBasisPoints, after, limit), (u) => this.storedPeriodThresholds(u, now, raise))
+    await byPages<UserSpend>((after, limit) => this.rows.usersOver(this.lowestBasisPoints, after?.id ?? '', limit), (u) => this.storedPeriodThresholds(u, now, raise))
     // A crossing settled in a period's last check interval (or before a crash) is first seen by a check in
     // the next period, and a request there (or a new budget) rolls the user's row to it, spend 0: the roll keeps
     // the ended period's start, spend and budget, judged by the first check after the period ended (the first
@@ -158,11 +159,12 @@ export class AlertWatch {
   }
 
   private async keyThresholdAlerts(raise: (a: NewAlert) => void): Promise<void> {
-    await byPages((after, limit) => this.rows.keysOver(this.lowestBasisPoints, after, limit), (k) => this.keyThresholds(k, raise))
+    await byPages<KeySpend>((after, limit) => this.rows.keysOver(this.lowestBasisPoints, after?.id ?? '', limit), (k) => this.keyThresholds(k, raise))
   }
 
   private async expiryAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {
-    for (const k of await this.rows.expiringKeys(now, now + this.settings.key_expiry_days * DAY_MS))
+    const to = now + this.settings.key_expiry_days * DAY_MS
+    await byPages<ExpiringKey>((after, limit) => this.rows.expiringKeys(now, to, after, limit), (k) =>
       raise({
         dedupeKey: `key_expiring:${k.id}:${k.expires_at}`,
         kind: 'key_expiring',
@@ -171,7 +173,8 @@ export class AlertWatch {
         data: { key_id: k.id, user_id: k.user_id, name: k.name, expires_at: new Date(k.expires_at).toISOString() },
         // Expiring keys are those not expired yet.
         dedupeUntil: k.expires_at,
-      })
+      }),
+    )
   }
 
   /**

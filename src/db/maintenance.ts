@@ -12,19 +12,34 @@ export const KEY_DELETE_BATCH = 200
  * steps that each write, a /health waited a second behind back-to-back `setImmediate` steps of a user's deletion
  * (the request thread ran 400 ms meanwhile) and 90 ms behind timer steps. A timer costs about 1 ms, so steps share
  * one until they have run SLICE_MS.
+ *
+ * One slice a turn of the event loop, whatever the number of jobs: the jobs wait their turn in one line, and one
+ * timer at a time resumes the first. A timer each would all expire together and run in one timers pass, each job
+ * its own slice, with no I/O polled between them: 40 users' deletions under way held the request thread 336 ms.
  */
 export function yieldToRequests(): Promise<void> {
-  if (performance.now() - lastYield < SLICE_MS) return Promise.resolve()
-  return new Promise<void>((resolve) =>
-    setTimeout(() => {
-      lastYield = performance.now()
-      resolve()
-    }, 0),
-  )
+  return performance.now() - lastYield < SLICE_MS ? Promise.resolve() : waitInLine()
 }
+
+function waitInLine(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    waiting.push(resolve)
+    turn ??= setTimeout(resumeFirst, 0)
+  })
+}
+
+function resumeFirst(): void {
+  lastYield = performance.now()
+  waiting.shift()!()
+  turn = waiting.length > 0 ? setTimeout(resumeFirst, 0) : null
+}
+
 /** Steps cheaper than this run back to back up to it: a walk of a million users in windows takes seconds, not minutes. */
 const SLICE_MS = 4
 let lastYield = 0
+/** The jobs waiting for their next slice, in the order they yielded, and the timer that resumes the first. */
+const waiting: Array<() => void> = []
+let turn: Timer | null = null
 
 /**
  * Deletes what `deleteBatch` finds, `batch` rows at a time (`MAINTENANCE_BATCH` unless told), each batch its own short
@@ -39,6 +54,9 @@ export async function deleteInBatches(
   batch = MAINTENANCE_BATCH,
 ): Promise<number> {
   let total = 0
+  // The first batch at once, unless other jobs wait for their slice: then at the end of the line, or 40 users'
+  // deletions asked for in one turn would each run a batch in it.
+  if (waiting.length > 0) await waitInLine()
   for (;;) {
     if (stopped()) return total
     const n = await deleteBatch()

@@ -65,11 +65,12 @@ export const apiKeys = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
   },
   // user_id, id: a user's keys in the order they are listed (GET /v1/keys?user_id=), read off the index rather than
-  // sorted; expiring: the alert check's keys about to expire, among the few live keys with an expiry.
+  // sorted; expiring: the alert check's keys about to expire, among the live keys with an expiry, read a page at a
+  // time by (expires_at, id) off the index (AlertRows.expiringKeys).
   (t) => [
     uniqueIndex('api_keys_hash').on(t.keyHash),
     index('api_keys_user_id').on(t.userId, t.id),
-    index('api_keys_expiring').on(t.expiresAt).where(sql.raw('revoked_at IS NULL AND expires_at IS NOT NULL')),
+    index('api_keys_expiring').on(t.expiresAt, t.id).where(sql.raw('revoked_at IS NULL AND expires_at IS NOT NULL')),
   ],
 )
 
@@ -107,7 +108,8 @@ export const prices = sqliteTable(
     /** Set by DELETE: the model is unpriced from then on; the row stays for the usage rows that cite it. */
     deletedAt: integer('deleted_at'),
   },
-  (t) => [index('prices_model').on(t.model, t.createdAt)],
+  // model: a model's rows (the prices in force read one model at a time); starts: the next scheduled change.
+  (t) => [index('prices_model').on(t.model, t.createdAt), index('prices_starts').on(t.createdAt).where(sql.raw('deleted_at IS NULL'))],
 )
 
 /**

@@ -1,4 +1,3 @@
-import type { AlertOutbox } from '../alerts/outbox'
 import type { Checkpointer } from '../db/checkpointer'
 import { knownMethod } from '../http/route-patterns'
 import type { FreeCallSlots } from '../providers/free-call-slots'
@@ -46,7 +45,8 @@ export class GatewayMetrics {
   private databaseUp = 1
   /** Whether the database answered the last scrape but takes no writes. */
   private databaseReadOnly = 0
-  private outbox: AlertOutbox | null = null
+  /** The alert deliveries pending and failed, read where the records queries run (off the request thread). */
+  private countDeliveries: (() => Promise<{ pending: number; failed: number }>) | null = null
 
   constructor(
     private readonly openReservations: () => Promise<{ n: number; amount: number }>,
@@ -86,9 +86,9 @@ export class GatewayMetrics {
       (error: unknown) => error,
     )
     try {
-      const [reservations, pending, failed] = await Promise.all([this.openReservations(), this.outbox?.count('pending'), this.outbox?.count('failed')])
+      const [reservations, deliveries] = await Promise.all([this.openReservations(), this.countDeliveries?.()])
       this.reservations = reservations
-      this.alertDeliveries = { pending: pending ?? 0, failed: failed ?? 0 }
+      this.alertDeliveries = deliveries ?? { pending: 0, failed: 0 }
       this.databaseUp = 1
     } catch {
       this.databaseUp = 0
@@ -128,8 +128,8 @@ export class GatewayMetrics {
     r.register(new CounterRead('tollgate_redis_changes_unsent_total', 'Key and price changes other replicas were not told of (they see them after the cache TTL).', () => changes.lost))
   }
 
-  watchAlerts(outbox: AlertOutbox): void {
-    this.outbox = outbox
+  watchAlerts(countDeliveries: () => Promise<{ pending: number; failed: number }>): void {
+    this.countDeliveries = countDeliveries
     this.registry.register(new Gauge('tollgate_alerts_pending', 'Alert deliveries not yet made (all processes).', () => this.alertDeliveries.pending))
     this.registry.register(new Gauge('tollgate_alerts_failed', 'Alert deliveries given up after their last attempt (all processes).', () => this.alertDeliveries.failed))
   }

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, or } from 'drizzle-orm'
+import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm'
 import type { RecordsSource } from './usage-queries'
 
 /** The alert list's filters and page, as GET /v1/alerts takes them (validated by the route). */
@@ -30,4 +30,15 @@ export async function alertRows({ db, tables: { alerts, alertDeliveries } }: Rec
     .offset(q.after ? 0 : q.offset)
   const deliveries = rows.length ? await db.select().from(alertDeliveries).where(inArray(alertDeliveries.alertId, rows.map((r) => r.id))) : []
   return { rows, deliveries }
+}
+
+/**
+ * The alert deliveries pending and failed, every process's (the /metrics gauges): a records query, off the request
+ * thread, as each count walks every index entry of its status: failed deliveries are kept until their alert is
+ * pruned, and a webhook down for a while on an install raising many alerts leaves a million of them.
+ */
+export async function alertDeliveryCounts({ db, tables: { alertDeliveries } }: RecordsSource) {
+  const count = async (status: 'pending' | 'failed') =>
+    Number((await db.select({ n: sql<number>`count(*)` }).from(alertDeliveries).where(eq(alertDeliveries.status, status)))[0]!.n)
+  return { pending: await count('pending'), failed: await count('failed') }
 }

@@ -3,7 +3,8 @@ import { microsToUsd } from '../budget/money'
 import { USAGE_DAY, type usage } from '../db/schema'
 import type { Store } from '../store/store'
 import { toolUsesOf } from '../store/usage-row'
-import { alertRows } from './alert-queries'
+import { keyRows, userRows } from './admin-lists'
+import { alertDeliveryCounts, alertRows } from './alert-queries'
 
 /**
  * The records queries: usage rows, their totals and summary, the request log and the console's per-day
@@ -391,5 +392,5 @@ export async function openHolds({ db, tables: { reservations } }: RecordsSource)
  * Every query a records reader answers, by name. Each is one answer, read on one snapshot of the database
  * (see RecordsReads): statements of one query never disagree about a settlement committed meanwhile.
  */
-export const recordsQueries = { usageRows, usageRowListed, usageTotals, usageSummaryRows, usageRowsAndTotals, usageSummaryAndTotals, auditRows, usagePerDay, openHolds, alertRows }
+export const recordsQueries = { usageRows, usageRowListed, usageTotals, usageSummaryRows, usageRowsAndTotals, usageSummaryAndTotals, auditRows, usagePerDay, openHolds, alertRows, alertDeliveryCounts, keyRows, userRows }
 export type RecordsQueries = typeof recordsQueries

@@ -23,16 +23,24 @@ const RECORDS = `SELECT p.*, coalesce(p.deleted_at, (
   FROM prices p`
 
 export const priceSql = ({ p, json }: Placeholders) => ({
-  // The latest row to have started among those that applied, unless it was deleted.
-  current: `SELECT p.* FROM prices p
-     WHERE p.id = (SELECT id FROM prices q WHERE q.model = p.model AND q.created_at <= ${p(1)} AND ${APPLIED} ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
-       AND p.deleted_at IS NULL`,
+  // For each model, the latest row to have started among those that applied, unless it was deleted. The models
+  // are walked through prices_model one lookup each (the next model past the last), and each one's row is found
+  // there too: not the whole history of every model, which a correlated subquery per row read (100,000 rows
+  // held the request thread ~200 ms).
+  current: `WITH RECURSIVE models(model) AS (
+       SELECT min(model) FROM prices
+       UNION ALL
+       SELECT (SELECT min(q.model) FROM prices q WHERE q.model > models.model) FROM models WHERE models.model IS NOT NULL)
+     SELECT p.* FROM models m JOIN prices p
+       ON p.id = (SELECT id FROM prices q WHERE q.model = m.model AND q.created_at <= ${p(1)} AND ${APPLIED} ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
+     WHERE p.deleted_at IS NULL`,
   // For a change based on a row (PriceBase): the id of the row `current` finds for one model at p(2), if any; and
   // whether a row written after p(4) (a greater id) that applied starts after p(2) and by p(3).
   basedOnCheck: `SELECT (SELECT p.id FROM prices p
        WHERE p.id = (SELECT id FROM prices q WHERE q.model = ${p(1)} AND q.created_at <= ${p(2)} AND ${APPLIED} ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
          AND p.deleted_at IS NULL) AS in_force,
      EXISTS (SELECT 1 FROM prices q WHERE q.model = ${p(1)} AND q.created_at > ${p(2)} AND q.created_at <= ${p(3)} AND q.id > ${p(4)} AND ${APPLIED}) AS written_since`,
+  // Through prices_starts: the first row past p(1) among those not deleted.
   nextChange: `SELECT min(created_at) AS at FROM prices WHERE created_at > ${p(1)} AND deleted_at IS NULL`,
   insert: `INSERT INTO prices (model, input_per_million, output_per_million, cached_input_per_million, per_request,
        cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million,

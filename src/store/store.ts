@@ -315,8 +315,11 @@ export interface AlertRows {
   rolledUsersOver(period: BudgetPeriod, start: number, end: number, basisPoints: number): Promise<UserSpend[]>
   /** Live keys with a ceiling whose spend is at least `basisPoints` / 10000 of it: the first `limit` by id past `after` ('' for the start). */
   keysOver(basisPoints: number, after: string, limit: number): Promise<KeySpend[]>
-  /** Live keys expiring in (from, to]. */
-  expiringKeys(from: number, to: number): Promise<ExpiringKey[]>
+  /**
+   * Live keys expiring in (from, to], by expiry then id: the first `limit` of them, or of those past `after` (a key
+   * of the previous page). A page at a time: an app minting a key per customer has every one of them in the window.
+   */
+  expiringKeys(from: number, to: number, after: ExpiringKey | null, limit: number): Promise<ExpiringKey[]>
 }
 
 export interface UpdatedUser {

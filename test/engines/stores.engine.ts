@@ -34,6 +34,7 @@ export const SUITES_ON_BOTH_STORES = [
   'console-session-max-lowered',
   'alerts',
   'alert-period-end',
+  'alert-expiring-keys-pages',
   'alert-period-switch',
   'period-change-keeps-calendar-spend',
   'alert-threshold-fraction',

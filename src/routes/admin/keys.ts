@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull } from 'drizzle-orm'
+import { and, eq, isNull } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { wholeMicrosUsd } from '../../pricing/price-amounts'
@@ -56,7 +56,7 @@ export function presentKey(row: KeyRow) {
 const newKeyId = () => `key_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('hex')}`
 
 export const keyRoutes = (services: Services) => {
-  const { keys, ledger, alerts, store } = services
+  const { keys, ledger, alerts, store, records } = services
   const { db, tables: { apiKeys, users } } = store
   const noKey = (id: string) => notFound(`No key with id ${JSON.stringify(id)}.`, 'key_not_found')
   const noUser = (id: string) => notFound(`No user with id ${JSON.stringify(id)}.`, 'user_not_found')
@@ -106,13 +106,7 @@ export const keyRoutes = (services: Services) => {
       '/v1/keys',
       async ({ query }) => {
         await ledger.flush()
-        const rows = await db
-          .select()
-          .from(apiKeys)
-          .where(and(query.user_id !== undefined ? eq(apiKeys.userId, query.user_id) : undefined, query.cursor !== undefined ? gt(apiKeys.id, query.cursor) : undefined))
-          .orderBy(asc(apiKeys.id))
-          .limit(query.limit + 1)
-          .offset(query.cursor !== undefined ? 0 : (query.offset ?? 0))
+        const rows = await records.run('keyRows', { userId: query.user_id, cursor: query.cursor, limit: query.limit + 1, offset: query.offset ?? 0 })
         return toPage(rows, query.limit, presentKey, (r) => r.id)
       },
       { query: strictQuery({ ...pageQuery, user_id: filterText.optional() }), detail: { tags: ['keys'], summary: 'List keys (never their secrets)' } },

@@ -1,4 +1,4 @@
-import { asc, eq, gt } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { wholeMicrosUsd } from '../../pricing/price-amounts'
@@ -60,7 +60,7 @@ export function presentUser(row: UserRow, now = Date.now()) {
 }
 
 export const userRoutes = (services: Services) => {
-  const { ledger, keys, alerts, store } = services
+  const { ledger, keys, alerts, store, records } = services
   const { db, tables: { users, usage, reservations } } = store
   // A hold of 0 (a free model) raises no `reserved`: its row is what says the user has a request in flight.
   const holdsOf = (userId: string) => db.select({ id: reservations.id }).from(reservations).where(eq(reservations.userId, userId))
@@ -113,13 +113,7 @@ export const userRoutes = (services: Services) => {
       '/v1/users',
       async ({ query }) => {
         await ledger.flush()
-        const rows = await db
-          .select()
-          .from(users)
-          .where(query.cursor !== undefined ? gt(users.id, query.cursor) : undefined)
-          .orderBy(asc(users.id))
-          .limit(query.limit + 1)
-          .offset(query.cursor !== undefined ? 0 : (query.offset ?? 0))
+        const rows = await records.run('userRows', { cursor: query.cursor, limit: query.limit + 1, offset: query.offset ?? 0 })
         const now = Date.now()
         return toPage(rows, query.limit, (r) => presentUser(r, now), (r) => r.id)
       },

@@ -126,11 +126,16 @@ export function postgresAlertRows(sql: SQL): AlertRows {
         after,
         limit,
       ),
-    // Through api_keys_expiring: the live keys with an expiry.
-    expiringKeys: async (from, to) =>
-      (await sql`SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ${from} AND expires_at <= ${to}`).map(
-        (r: any): ExpiringKey => ({ ...r, expires_at: n(r.expires_at) }),
-      ),
+    // Through api_keys_expiring (expires_at, id), as SQLite's: a page from the window's start or past a key.
+    expiringKeys: async (from, to, after, limit) =>
+      (
+        await (after
+          ? sql`SELECT id, user_id, name, expires_at FROM api_keys
+                WHERE revoked_at IS NULL AND expires_at IS NOT NULL AND (expires_at, id) > (${after.expires_at}, ${after.id}) AND expires_at <= ${to}
+                ORDER BY expires_at, id LIMIT ${limit}`
+          : sql`SELECT id, user_id, name, expires_at FROM api_keys
+                WHERE revoked_at IS NULL AND expires_at > ${from} AND expires_at <= ${to} ORDER BY expires_at, id LIMIT ${limit}`)
+      ).map((r: any): ExpiringKey => ({ ...r, expires_at: n(r.expires_at) })),
   }
 }
 

@@ -78,9 +78,14 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
     `SELECT id, user_id, name, max_budget, budget_set_at, spend FROM api_keys
      WHERE id > ?2 AND id <= ?3 AND revoked_at IS NULL AND max_budget > 0 AND spend * 10000 >= max_budget * ?1 ORDER BY id LIMIT ?4`,
   )
-  // Through api_keys_expiring: the live keys with an expiry.
-  const expiring = db.prepare<ExpiringKey, [number, number]>(
-    'SELECT id, user_id, name, expires_at FROM api_keys WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ?',
+  // Through api_keys_expiring (expires_at, id): a page of the live keys with an expiry, from the window's start or past a key.
+  const expiringFirst = db.prepare<ExpiringKey, [number, number, number]>(
+    `SELECT id, user_id, name, expires_at FROM api_keys
+     WHERE revoked_at IS NULL AND expires_at > ?1 AND expires_at <= ?2 ORDER BY expires_at, id LIMIT ?3`,
+  )
+  const expiringPast = db.prepare<ExpiringKey, [number, string, number, number]>(
+    `SELECT id, user_id, name, expires_at FROM api_keys
+     WHERE revoked_at IS NULL AND expires_at IS NOT NULL AND (expires_at, id) > (?1, ?2) AND expires_at <= ?3 ORDER BY expires_at, id LIMIT ?4`,
   )
   const usersWindow = async (after: string) => usersWindowEnd.get(after)!.id
   const keysWindow = async (after: string) => keysWindowEnd.get(after)!.id
@@ -116,7 +121,7 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
         ALL_FOUND,
       ),
     keysOver: (bp, after, limit) => foundByIdWindows(keysWindow, async (from, to, most) => keysOver.all(bp, from, to, most), after, limit),
-    expiringKeys: async (from, to) => expiring.all(from, to),
+    expiringKeys: async (from, to, after, limit) => (after ? expiringPast.all(after.expires_at, after.id, to, limit) : expiringFirst.all(from, to, limit)),
   }
 }
 

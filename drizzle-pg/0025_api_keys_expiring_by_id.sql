@@ -1,0 +1,2 @@
+DROP INDEX "api_keys_expiring";--> statement-breakpoint
+CREATE INDEX "api_keys_expiring" ON "api_keys" USING btree ("expires_at","id") WHERE revoked_at IS NULL AND expires_at IS NOT NULL;

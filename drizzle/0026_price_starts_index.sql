@@ -1,0 +1,1 @@
+CREATE INDEX `prices_starts` ON `prices` (`created_at`) WHERE deleted_at IS NULL;
