@@ -349,6 +349,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     toolResultInput: NO_FEATURES.toolResultInput,
     compaction: false,
     toolLoopUses: 0,
+    toolLoopResults: NO_FEATURES.toolLoopResults,
     inferenceGeo: null,
     providerDefaults: openAIDefaults(body.service_tier, Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, partMayBeAudio))),
   }, webResults)
@@ -713,6 +714,7 @@ interface ToolTally {
   serverTools: Record<string, number>
   toolResultInput: { uses: number; tokens: number }
   loopUses: number
+  loopResults: { uses: number; tokens: number; largestUse: number }
 }
 
 /**
@@ -740,8 +742,14 @@ function boundedAnthropicTool(definition: unknown, field: string, bounds: Server
     )
   if (ANTHROPIC_WEB_FETCH.test(type)) {
     const contentTokens = positiveInt(tool.max_content_tokens) ? tool.max_content_tokens : undefined
-    if (contentTokens) tally.toolResultInput.tokens += maxUses * contentTokens
-    else tally.toolResultInput.uses += maxUses
+    if (contentTokens) {
+      tally.toolResultInput.tokens += maxUses * contentTokens
+      tally.loopResults.tokens += maxUses * contentTokens
+      tally.loopResults.largestUse = Math.max(tally.loopResults.largestUse, contentTokens)
+    } else {
+      tally.toolResultInput.uses += maxUses
+      tally.loopResults.uses += maxUses
+    }
     tally.loopUses += maxUses
     return set && contentTokens ? definition : withFieldsLast(tool, { max_uses: maxUses, max_content_tokens: contentTokens ?? bounds.useInputTokens })
   }
@@ -756,6 +764,7 @@ function boundedAnthropicTool(definition: unknown, field: string, bounds: Server
   tally.loopUses += maxUses
   if (!billed) return definition
   tally.serverTools[billed] = (tally.serverTools[billed] ?? 0) + maxUses
+  tally.loopResults.uses += maxUses
   return set || !TAKES_MAX_USES.has(billed) ? definition : withFieldsLast(tool, { max_uses: maxUses })
 }
 
@@ -799,11 +808,11 @@ export function anthropicFeatures(
       'context_size_unknown',
     )
   const { webResults } = routerFeatures(body, upstreamModel)
-  const tally: ToolTally = { serverTools: {}, toolResultInput: { uses: 0, tokens: 0 }, loopUses: 0 }
+  const tally: ToolTally = { serverTools: {}, toolResultInput: { uses: 0, tokens: 0 }, loopUses: 0, loopResults: { uses: 0, tokens: 0, largestUse: 0 } }
   const bounded = (tool: unknown, field: string) => boundedAnthropicTool(tool, field, bounds, tally)
   const withTools = Array.isArray(body.tools) ? withFieldsLast(body, { tools: body.tools.map((tool) => bounded(tool, 'tools')) }) : body
   const upstreamBody = withInlineToolDefinitions(withTools, bounded)
-  const { serverTools, toolResultInput, loopUses } = tally
+  const { serverTools, toolResultInput, loopUses, loopResults } = tally
   const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools,
@@ -812,6 +821,7 @@ export function anthropicFeatures(
     ...anthropicBetaFeatures(betaFlags),
     toolResultInput,
     toolLoopUses: loopUses,
+    toolLoopResults: loopResults,
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).
