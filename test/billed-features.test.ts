@@ -207,6 +207,12 @@ describe('require-pricing covers billed features: 402 naming the feature, before
 /** The output a request of `max_tokens: 50` is held for, at $2/M. */
 const HELD_OUTPUT = 50 * 2
 
+/**
+ * The input a server tool loop of `uses` uses is held for, in µ$ at $1/M: the prompt once per pass, each use's result
+ * (at most `perUse`) once for each pass after it, and the output allowed (50) read again by each pass after the first.
+ */
+const loopInput = (prompt: number, uses: number, perUse = USE_INPUT_TOKENS) => (1 + uses) * prompt + (perUse * uses * (uses + 1)) / 2 + uses * 50
+
 describe('a server tool is bounded: max_uses injected when unset, and the hold covers every use', () => {
   test('no max_uses → the configured default goes upstream; a max_uses the client set is kept', async () => {
     upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
@@ -216,15 +222,14 @@ describe('a server tool is bounded: max_uses injected when unset, and the hold c
     expect(upstream.calls[1]!.body.tools).toEqual([{ ...WEB_SEARCH, max_uses: 7 }])
   })
 
-  test('the hold is max_uses × the per-use price, and the input with max_uses × the per-use input allowance once per pass of the loop (1 + max_uses)', async () => {
+  test('the hold is max_uses × the per-use price, and the input over every pass of the loop (1 + max_uses): the prompt each time, each result after its use, the output after the first', async () => {
     upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
     const plain = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask })
     const searching = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [{ ...WEB_SEARCH, max_uses: 4 }] })
     const plainInput = plain.reserved - HELD_OUTPUT
-    const onePass = plainInput + 4 * USE_INPUT_TOKENS // the allowance at $1/M
     const toolBytes = textBytes([{ ...WEB_SEARCH, max_uses: 4 }])
-    expect(searching.reserved - HELD_OUTPUT - 4 * 10_000).toBeGreaterThanOrEqual(5 * onePass)
-    expect(searching.reserved - HELD_OUTPUT - 4 * 10_000).toBeLessThanOrEqual(5 * (onePass + toolBytes + TOOL_USE_OVERHEAD_TOKENS))
+    expect(searching.reserved - HELD_OUTPUT - 4 * 10_000).toBeGreaterThanOrEqual(loopInput(plainInput, 4))
+    expect(searching.reserved - HELD_OUTPUT - 4 * 10_000).toBeLessThanOrEqual(loopInput(plainInput + toolBytes + TOOL_USE_OVERHEAD_TOKENS, 4))
   })
 })
 
@@ -238,18 +243,17 @@ describe('Anthropic web fetch: tokens only, each page bounded by max_content_tok
     expect(upstream.calls[1]!.body.tools).toEqual([own])
   })
 
-  test('the hold covers the input with max_uses × the per-use content bound once per pass of the loop (1 + max_uses)', async () => {
+  test('the hold covers the input over every pass of the loop (1 + max_uses), each page at the per-use content bound after its use', async () => {
     upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
     const plain = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask })
     const plainInput = plain.reserved - HELD_OUTPUT
     const injected = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [WEB_FETCH] })
-    const passes = 1 + DEFAULT_MAX_USES
-    expect(injected.reserved - HELD_OUTPUT).toBeGreaterThanOrEqual(passes * (plainInput + DEFAULT_MAX_USES * USE_INPUT_TOKENS))
-    expect(injected.reserved - HELD_OUTPUT).toBeLessThanOrEqual(passes * (plainInput + DEFAULT_MAX_USES * USE_INPUT_TOKENS + textBytes([WEB_FETCH]) + TOOL_USE_OVERHEAD_TOKENS))
+    expect(injected.reserved - HELD_OUTPUT).toBeGreaterThanOrEqual(loopInput(plainInput, DEFAULT_MAX_USES))
+    expect(injected.reserved - HELD_OUTPUT).toBeLessThanOrEqual(loopInput(plainInput + textBytes([WEB_FETCH]) + TOOL_USE_OVERHEAD_TOKENS, DEFAULT_MAX_USES))
     const own = { ...WEB_FETCH, max_uses: 2, max_content_tokens: 5000 }
     const client = await settled('/v1/messages', { model: 'ant:bare', max_tokens: 50, messages: ask, tools: [own] })
-    expect(client.reserved - HELD_OUTPUT).toBeGreaterThanOrEqual(3 * (plainInput + 2 * 5000))
-    expect(client.reserved - HELD_OUTPUT).toBeLessThanOrEqual(3 * (plainInput + 2 * 5000 + textBytes([own]) + TOOL_USE_OVERHEAD_TOKENS))
+    expect(client.reserved - HELD_OUTPUT).toBeGreaterThanOrEqual(loopInput(plainInput, 2, 5000))
+    expect(client.reserved - HELD_OUTPUT).toBeLessThanOrEqual(loopInput(plainInput + textBytes([own]) + TOOL_USE_OVERHEAD_TOKENS, 2, 5000))
   })
 })
 
@@ -313,11 +317,10 @@ describe('Anthropic code execution: a billed server tool, per execution', () => 
     upstream.answer(() => anthropicMessage({ input_tokens: 10, output_tokens: 5 }))
     const plain = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask })
     const running = await settled('/v1/messages', { model: 'ant:m', max_tokens: 50, messages: ask, tools: [CODE_EXECUTION] })
-    const onePass = plain.reserved - HELD_OUTPUT + DEFAULT_MAX_USES * USE_INPUT_TOKENS
-    const passes = 1 + DEFAULT_MAX_USES
+    const plainInput = plain.reserved - HELD_OUTPUT
     const fees = DEFAULT_MAX_USES * EXECUTION
-    expect(running.reserved - HELD_OUTPUT - fees).toBeGreaterThanOrEqual(passes * onePass)
-    expect(running.reserved - HELD_OUTPUT - fees).toBeLessThanOrEqual(passes * (onePass + textBytes([CODE_EXECUTION]) + TOOL_USE_OVERHEAD_TOKENS))
+    expect(running.reserved - HELD_OUTPUT - fees).toBeGreaterThanOrEqual(loopInput(plainInput, DEFAULT_MAX_USES))
+    expect(running.reserved - HELD_OUTPUT - fees).toBeLessThanOrEqual(loopInput(plainInput + textBytes([CODE_EXECUTION]) + TOOL_USE_OVERHEAD_TOKENS, DEFAULT_MAX_USES))
   })
 
   test('a stream cut before its usage pays the executions it began: bash and text-editor calls are executions', async () => {
@@ -339,8 +342,8 @@ describe('Anthropic code execution: a billed server tool, per execution', () => 
       await reader.cancel()
     })
     expect(row.status).toBe('aborted')
-    // Held: the input with the uses' allowances once per pass of the loop (1 + max_uses), the output, the executions.
-    const inputEstimate = (row.reserved - HELD_OUTPUT - DEFAULT_MAX_USES * EXECUTION) / (1 + DEFAULT_MAX_USES) - DEFAULT_MAX_USES * USE_INPUT_TOKENS
+    // Held: the input over every pass of the loop (1 + max_uses, `loopInput`), the output, the executions.
+    const inputEstimate = (row.reserved - HELD_OUTPUT - DEFAULT_MAX_USES * EXECUTION - loopInput(0, DEFAULT_MAX_USES)) / (1 + DEFAULT_MAX_USES)
     // Each block's name, and its input given whole as its JSON text (keys included, as its deltas would be).
     const delivered = 'bash_code_execution'.length + '{"command":"ls"}'.length + 'text_editor_code_execution'.length + '{"command":"view","path":"a"}'.length
     expect(row.cost).toBe(inputEstimate + delivered * 2 + 2 * EXECUTION)

@@ -15,7 +15,9 @@ import { anthropicEvent, jsonResponse, scriptedProviders, sseResponse, startScri
  * And an answer's `server_tool_use` blocks count only for the tools the request offered (`withUsesShown`,
  * src/translate/usage.ts): Anthropic's web search with dynamic filtering (`web_search_20260209`, README "Server
  * tools are bounded") runs code execution on its own — blocks named `code_execution` and `bash_code_execution` in an
- * answer to a request that offered no code execution tool — and Anthropic does not charge those executions.
+ * answer to a request that offered no code execution tool — and Anthropic does not charge those executions. With
+ * cap-output on that search is refused (its code runs are passes `max_uses` does not bound), so the answers here
+ * show such blocks beside a `web_search_20250305`, as a compatible server's may.
  */
 
 const PRICE: Price = {
@@ -28,10 +30,10 @@ const request = {
   model: 'ant:m',
   max_tokens: MAX_TOKENS,
   messages: [{ role: 'user', content: 'What is the weather in Paris today?' }],
-  tools: [{ type: 'web_search_20260209', name: 'web_search', max_uses: 1 }],
+  tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 1 }],
 }
 
-/** An answer within every bound of that request: one search (its max_uses), max_tokens of output; the search filtered by code. */
+/** An answer within every bound of that request: one search (its max_uses), max_tokens of output; code execution blocks beside it. */
 const answer = (model: string) => ({
   id: 'msg_1', type: 'message', role: 'assistant', model, stop_reason: 'max_tokens', stop_sequence: null,
   content: [
@@ -113,7 +115,7 @@ describe('through the gateway, cap-output on: spend <= max_budget', () => {
   const post = (secret: string, body: unknown) =>
     fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': secret, 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
-  test('messages → Anthropic, web_search_20260209 (max_uses 1) whose answer shows dynamic-filtering code executions', async () => {
+  test('messages → Anthropic, web search (max_uses 1) whose answer shows code executions it did not offer', async () => {
     upstream.answer(({ body }) => jsonResponse(answer(body.model)))
     // The hold, learned from a user with $1.
     const probe = await gw.userWithKey({ id: 'rt-ch-tools-probe', max_budget: 1 })

@@ -26,28 +26,42 @@ describe('costOf and worstCaseCost', () => {
         serverTools: { web_search: int(50_000) },
         tierMultipliers: { priority: 1000 + int(3000), flex: int(1000), long_context: 1000 + int(1000), inference_geo_us: int(2000), ...(rand() < 0.5 ? { long_context_output: int(2000) } : {}) },
       }
+      // Web searches, some in the server tool loop (a router's web results are not); web fetches, each at the
+      // allowance or at a max_content_tokens of its own; tool searches, passes that bring back nothing held.
+      const allowance = int(30_000)
+      const searches = rand() < 0.5 ? 1 + int(10) : 0
+      const loopSearches = int(searches + 1)
+      const fetches = int(4)
+      const contentTokens = rand() < 0.5 ? 0 : 1 + int(50_000)
+      const toolSearches = int(3)
+      const other = rand() < 0.5 ? NO_FEATURES.toolResultInput : { uses: int(10), tokens: int(100_000) }
+      const loopUseResults = [...Array(loopSearches).fill(allowance), ...Array(fetches).fill(contentTokens || allowance), ...Array(toolSearches).fill(0)]
       const requested: RequestedFeatures = {
-        serverTools: rand() < 0.5 ? { web_search: 1 + int(10) } : {},
+        serverTools: searches > 0 ? { web_search: searches } : {},
         tier: [null, 'priority', 'flex'][int(3)]!,
         audioInput: rand() < 0.5,
         audioOutput: rand() < 0.5,
         cacheWrites: [null, '5m', '1h'][int(3)] as RequestedFeatures['cacheWrites'],
         longContext: rand() < 0.3,
-        toolResultInput: rand() < 0.5 ? NO_FEATURES.toolResultInput : { uses: int(10), tokens: int(100_000) },
+        toolResultInput: { uses: other.uses + (contentTokens ? 0 : fetches), tokens: other.tokens + (contentTokens ? fetches * contentTokens : 0) },
         compaction: rand() < 0.3,
-        toolLoopUses: rand() < 0.5 ? 0 : int(6),
+        toolLoopUses: loopUseResults.length,
+        toolLoopResults: { uses: loopSearches + (contentTokens ? 0 : fetches), tokens: contentTokens ? fetches * contentTokens : 0, largestUse: contentTokens },
         inferenceGeo: rand() < 0.5 ? null : 'us',
         providerDefaults: { tier: rand() < 0.5, geo: rand() < 0.5, cacheWrites: rand() < 0.5, audioInput: rand() < 0.5 },
       }
-      const allowance = int(30_000)
       const inputTokens = int(400_000)
       const outputTokens = int(50_000)
-      const uses = requested.serverTools.web_search ?? 0
+      const uses = searches
       const passes = requested.compaction ? 2 : 1
-      const results = requested.toolResultInput
-      // A server tool loop reads the input, every result so far with it, once more after each use.
-      const inputPasses = passes * (1 + requested.toolLoopUses)
-      const prompt = int(inputPasses * (inputTokens + (uses + results.uses) * allowance + results.tokens) + 1)
+      // A server tool loop samples the model once more after each use, over the input, the results outside the loop,
+      // the results of the uses so far (the largest first, at worst) and what it wrote before (at most the output).
+      const outsideLoop = (searches - loopSearches + other.uses) * allowance + other.tokens
+      const largestFirst = loopUseResults.toSorted((a, b) => b - a)
+      let loopInput = 0
+      for (let pass = 0; pass <= largestFirst.length; pass++)
+        loopInput += inputTokens + outsideLoop + largestFirst.slice(0, pass).reduce((a, b) => a + b, 0) + (pass > 0 ? outputTokens : 0)
+      const prompt = int(passes * loopInput + 1)
       const cached = int(prompt + 1)
       // Writes the provider makes by itself are billed where the row prices them (OpenAI's GPT-5.6 and later).
       const writesBilled = requested.cacheWrites !== null || (requested.providerDefaults.cacheWrites && price.cacheWritePerMillion != null)

@@ -146,6 +146,6 @@ describe('estimateOptionsFor: the media bound of a request to a model', () => {
 
   test('the hard bounds apply on top, the context window is passed on', () => {
     const options = estimateOptionsFor(config, price(48_169), { anthropic: true, upstreamModel: 'claude-sonnet-4-5', openedWindowTokens: 1_000_000 })
-    expect(options).toEqual({ defaultMaxOutputTokens: 4096, mediaPartTokens: 48_169, pdfPageTokens: 3000, pdfMaxPages: 600, hardBounds: true, contextWindowTokens: 1_000_000, promptsWithinWindow: true, templateOverheadTokens: 0 })
+    expect(options).toEqual({ defaultMaxOutputTokens: 4096, mediaPartTokens: 48_169, pdfPageTokens: 3000, pdfMaxPages: 600, hardBounds: true, contextWindowTokens: 1_000_000, promptsWithinWindow: true, templateOverheadTokens: 0, readsFileIdUrls: false })
   })
 })

@@ -9,7 +9,8 @@
  * more than its window (for Claude 1M tokens when its row states none: `LONG_CONTEXT_WINDOW_TOKENS`, or the one
  * `context-1m-…` opens; another model's only when its row states it), which Anthropic refuses a prompt past.
  * Towards a provider that renders a chat template of its own, a request holds the template allowance once: its row's
- * `template_overhead_tokens`, else the configured one.
+ * `template_overhead_tokens`, else the configured one. A `fileid://` in a message's text is a file by reference only
+ * to a model that reads it so (`readsFileIdUrls`).
  */
 import type { Config, ProviderConfig } from '../config/schema'
 import { isClaudeModel, LONG_CONTEXT_WINDOW_TOKENS } from '../pricing/features'
@@ -41,6 +42,16 @@ export interface EstimateTarget {
  * their tool-use prompts, held apart.
  */
 const rendersChatTemplate = (provider: EstimateTarget['provider']): boolean => provider?.type === 'openai' && !servesOpenAIsOwnAPI(provider)
+
+/**
+ * Whether the model reads a `fileid://…` in its messages' text as a file uploaded to its provider: DashScope's
+ * Qwen-Long and Qwen-Doc family (by the model's name, after a router's prefix such as LiteLLM's `dashscope/`), or
+ * any model DashScope itself serves (its hosts `dashscope…aliyuncs.com`), which may add such models under other names.
+ */
+const readsFileIdUrls = (target: EstimateTarget): boolean =>
+  /(^|\/)qwen-(long|doc)/i.test(target.upstreamModel ?? '') || (target.provider !== undefined && isDashScopeHost(new URL(target.provider.base_url).hostname))
+
+const isDashScopeHost = (hostname: string) => /(^|\.)dashscope[a-z0-9-]*\.aliyuncs\.com$/i.test(hostname)
 
 /**
  * Anthropic's limit of PDF pages in one request: "600 (100 when the request's context window is under 1M tokens)"
@@ -75,5 +86,6 @@ export function estimateOptionsFor(config: EstimateSettings, price: Price | null
     contextWindowTokens: window > 0 ? window : undefined,
     promptsWithinWindow: anthropic,
     templateOverheadTokens: config.cap_output_tokens && rendersChatTemplate(target.provider) ? (price?.templateOverheadTokens ?? config.template_overhead_tokens) : 0,
+    readsFileIdUrls: readsFileIdUrls(target),
   }
 }

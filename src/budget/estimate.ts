@@ -60,6 +60,11 @@ export interface EstimateOptions {
    * on chat and Responses where the provider renders one (`estimateOptionsFor`); unset, none.
    */
   templateOverheadTokens?: number
+  /**
+   * The model reads a `fileid://…` in a chat message's text as a file uploaded to its provider (DashScope's Qwen-Long
+   * and Qwen-Doc family: `estimateOptionsFor`): each is counted as a file by reference. Elsewhere it is text.
+   */
+  readsFileIdUrls?: boolean
 }
 
 /**
@@ -583,10 +588,10 @@ function contentTokens(content: unknown, media: MediaBounds): number {
 }
 
 /**
- * Files a message names in its text: DashScope's Qwen-Long and Qwen-Doc-Turbo read `fileid://file-fe-…` (several
- * comma-separated) in a system message as files uploaded to its Files API, and bill each file's whole content as
- * input on every call. Each is a file by reference (`fileByReferenceTokens`), counted wherever a message's text
- * names it (a mention in another model's prompt is held as one too, the price of one native search a text).
+ * Files a message names in its text, to a model that reads them (`readsFileIdUrls`): DashScope's Qwen-Long and
+ * Qwen-Doc-Turbo read `fileid://file-fe-…` (several comma-separated) in a system message as files uploaded to its
+ * Files API, and bill each file's whole content as input on every call. Each is a file by reference
+ * (`fileByReferenceTokens`), counted wherever a message's text names it.
  */
 function filesNamedInText(content: unknown, media: MediaBounds): number {
   let n = 0
@@ -676,7 +681,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   for (const m of messages) {
     const { content, audio, ...rest } = (m ?? {}) as Record<string, unknown>
     const text = TEXT_ROLES.has(rest.role as string) ? contentTokens(content, media) : toolResultTokens(content, media)
-    input += PER_MESSAGE_OVERHEAD + text + filesNamedInText(content, media) + textBytes(rest) + toolCallArgumentsTokens(rest)
+    input += PER_MESSAGE_OVERHEAD + text + (o.readsFileIdUrls ? filesNamedInText(content, media) : 0) + textBytes(rest) + toolCallArgumentsTokens(rest)
     // An earlier audio answer named by id (`{role: 'assistant', audio: {id}}`): the provider reads it again, as audio
     // input. Its length is not here: the media bound, or with hard bounds the longest answer.
     if (audio != null) input += heldAsBound(Math.max(media.audioAnswer, textBytes(audio)), media)

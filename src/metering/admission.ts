@@ -131,7 +131,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   const estimate = r.estimate(price)
   // Judged by the input the hold counts (what the request's tools bring back included), or a window priced by
   // that count would be served unpriced.
-  if (price && config.require_pricing) requireFeaturesPriced(price, features, heldPromptTokens(estimate.inputTokens, features, config.server_tool_use_input_tokens))
+  if (price && config.require_pricing) requireFeaturesPriced(price, features, heldPromptTokens(estimate.inputTokens, features, config.server_tool_use_input_tokens, estimate.outputTokens))
   // A hard bound covers whatever tier or geography the provider applies by default.
   const held = featuresHeld(price, features, config.cap_output_tokens)
   const amount = worstCaseCost(price, estimate.inputTokens, estimate.outputTokens, held, config.server_tool_use_input_tokens)

@@ -69,6 +69,15 @@ export function anthropicServerToolUses(content: unknown): Record<string, number
 /** Anthropic's web fetch: tokens only, but each page fetched comes back as input, bounded by `max_content_tokens`. */
 const ANTHROPIC_WEB_FETCH = /^web_fetch_\d{8}$/
 /**
+ * Anthropic's web search and web fetch from `_20260209` on filter their results in code (dynamic filtering): the
+ * model runs code execution over them, each run one more pass of the loop over the whole input, which `max_uses`
+ * does not bound. Later versions are taken to filter too; the earlier ones (`_20250305`, `_20250910`) do not.
+ */
+const filtersResultsInCode = (type: string): boolean => {
+  const version = /^web_(?:search|fetch)_(\d{8})$/.exec(type)?.[1]
+  return version !== undefined && version >= '20260209'
+}
+/**
  * Anthropic's tool search (`tool_search_tool_regex_…`, `tool_search_tool_bm25_…`): tokens only, its results the deferred
  * tools it loads, which the request carries; but each search is one more pass of the server tool loop over the whole
  * input, and the tool takes no `max_uses`.
@@ -351,6 +360,8 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     toolResultInput: NO_FEATURES.toolResultInput,
     compaction: false,
     toolLoopUses: claudeSearches,
+    // Each search's results are read again by the passes after it, as in Anthropic's own loop (heldPromptTokens).
+    toolLoopResults: claudeSearches > 0 ? { uses: claudeSearches, tokens: 0, largestUse: 0 } : NO_FEATURES.toolLoopResults,
     inferenceGeo: null,
     providerDefaults: openAIDefaults(body.service_tier, Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, partMayBeAudio))),
   }, webResults)
@@ -729,14 +740,15 @@ interface ToolTally {
   serverTools: Record<string, number>
   toolResultInput: { uses: number; tokens: number }
   loopUses: number
+  loopResults: { uses: number; tokens: number; largestUse: number }
 }
 
 /**
  * One Anthropic tool definition, in `tools` or inline (`withInlineToolDefinitions`), as it goes upstream: a billed
  * server tool counted in `tally` at its bound, given the default `max_uses` (a web fetch: and `max_content_tokens`)
  * where it sets none, and every server tool's uses counted as passes of the loop it runs in; a tool that takes no
- * `max_uses` (code execution, tool search) held at the default, or with hard bounds refused; a router's own tool
- * and the advisor refused. `field` names where it stands.
+ * `max_uses` (code execution, tool search) held at the default, or with hard bounds refused, as a web search or
+ * fetch that filters its results in code is; a router's own tool and the advisor refused. `field` names where it stands.
  */
 function boundedAnthropicTool(definition: unknown, field: string, bounds: ServerToolBounds, tally: ToolTally): unknown {
   const tool = (definition ?? {}) as { type?: unknown; max_uses?: unknown; max_content_tokens?: unknown }
@@ -754,10 +766,21 @@ function boundedAnthropicTool(definition: unknown, field: string, bounds: Server
       `Invalid body: ${field}: ${type} is not served: the advisor's pass runs on another model and is billed at that model's rates, which a request priced at one model cannot hold for or bill.`,
       'feature_unsupported',
     )
+  if (bounds.hardBounds && filtersResultsInCode(type))
+    throw badRequest(
+      `Invalid body: ${field}: ${type} is not served with cap-output on: it filters its results in code execution runs (dynamic filtering), each one more pass over the whole input, which max_uses does not bound, so its cost could pass the budget. Send ${type.startsWith('web_search') ? 'web_search_20250305' : 'web_fetch_20250910'}, which does not.`,
+      'feature_unsupported',
+    )
   if (ANTHROPIC_WEB_FETCH.test(type)) {
     const contentTokens = positiveInt(tool.max_content_tokens) ? tool.max_content_tokens : undefined
-    if (contentTokens) tally.toolResultInput.tokens += maxUses * contentTokens
-    else tally.toolResultInput.uses += maxUses
+    if (contentTokens) {
+      tally.toolResultInput.tokens += maxUses * contentTokens
+      tally.loopResults.tokens += maxUses * contentTokens
+      tally.loopResults.largestUse = Math.max(tally.loopResults.largestUse, contentTokens)
+    } else {
+      tally.toolResultInput.uses += maxUses
+      tally.loopResults.uses += maxUses
+    }
     tally.loopUses += maxUses
     return set && contentTokens ? definition : withFieldsLast(tool, { max_uses: maxUses, max_content_tokens: contentTokens ?? bounds.useInputTokens })
   }
@@ -772,6 +795,7 @@ function boundedAnthropicTool(definition: unknown, field: string, bounds: Server
   tally.loopUses += maxUses
   if (!billed) return definition
   tally.serverTools[billed] = (tally.serverTools[billed] ?? 0) + maxUses
+  tally.loopResults.uses += maxUses
   return set || !TAKES_MAX_USES.has(billed) ? definition : withFieldsLast(tool, { max_uses: maxUses })
 }
 
@@ -815,11 +839,11 @@ export function anthropicFeatures(
       'context_size_unknown',
     )
   const { webResults } = routerFeatures(body, upstreamModel)
-  const tally: ToolTally = { serverTools: {}, toolResultInput: { uses: 0, tokens: 0 }, loopUses: 0 }
+  const tally: ToolTally = { serverTools: {}, toolResultInput: { uses: 0, tokens: 0 }, loopUses: 0, loopResults: { uses: 0, tokens: 0, largestUse: 0 } }
   const bounded = (tool: unknown, field: string) => boundedAnthropicTool(tool, field, bounds, tally)
   const withTools = Array.isArray(body.tools) ? withFieldsLast(body, { tools: body.tools.map((tool) => bounded(tool, 'tools')) }) : body
   const upstreamBody = withInlineToolDefinitions(withTools, bounded)
-  const { serverTools, toolResultInput, loopUses } = tally
+  const { serverTools, toolResultInput, loopUses, loopResults } = tally
   const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools,
@@ -828,6 +852,7 @@ export function anthropicFeatures(
     ...anthropicBetaFeatures(betaFlags),
     toolResultInput,
     toolLoopUses: loopUses,
+    toolLoopResults: loopResults,
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),
     // Without one, the workspace's default geography is served (Anthropic bills it as reported).

@@ -124,6 +124,12 @@ export interface RequestedFeatures {
    */
   toolLoopUses: number
   /**
+   * Of the input the tools bring back, what the loop's uses bring (a later pass reads the results of the uses
+   * before it, and only those): `uses` at the per-use input allowance each, `tokens` the request bounds itself
+   * (a web fetch's `max_content_tokens` per use), `largestUse` the largest of those bounds for one use.
+   */
+  toolLoopResults: { readonly uses: number; readonly tokens: number; readonly largestUse: number }
+  /**
    * The inference geography asked for (Anthropic's `inference_geo`, `us`: US-only inference); null for
    * the default (`global`) or none. Billed at the `inference_geo_<geography>` multiplier, on top of any
    * other tier's and the long context's.
@@ -169,7 +175,8 @@ export interface Tariff {
 
 export const NO_FEATURES: RequestedFeatures = {
   serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
-  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, toolLoopUses: 0, inferenceGeo: null, providerDefaults: { tier: false, geo: false, cacheWrites: false, audioInput: false },
+  toolResultInput: { uses: 0, tokens: 0 }, compaction: false, toolLoopUses: 0,
+  toolLoopResults: { uses: 0, tokens: 0, largestUse: 0 }, inferenceGeo: null, providerDefaults: { tier: false, geo: false, cacheWrites: false, audioInput: false },
 }
 
 /** Tiers billed at the plain rates, as the providers name them in requests and answers. */
@@ -370,7 +377,7 @@ export function worstCaseCost(
   const r = ratesOf(price)
   const inputRate = r[dearestInputKind(price, requested)]
   const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
-  const input = heldPromptTokens(inputTokens, requested, toolUseInputTokens)
+  const input = heldPromptTokens(inputTokens, requested, toolUseInputTokens, outputTokens)
   const tier = compound(Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), Math.max(PLAIN, geoMultiplierOf(price, undefined, requested.inferenceGeo)))
   const m = withLongContext(price, tier, requested, input)
   const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
@@ -451,22 +458,50 @@ export const featuresHeld = (price: Price | null, requested: RequestedFeatures, 
   price && hardBound ? heldAtProviderDefaults(price, requested) : requested
 
 /**
- * The input a request is held for, every pass of it (a compaction runs the prompt twice; a server tool loop once more
- * after each use, each pass reading at most the whole input and every result): what its price is judged by (the long
- * context's threshold, which the usage's input, all passes summed, is judged by too), for the hold and for
- * require-pricing alike.
+ * The input a request is held for, every pass of it: what its price is judged by (the long context's threshold,
+ * which the usage's input, all passes summed, is judged by too), for the hold and for require-pricing alike. A
+ * compaction runs the prompt twice. A server tool loop of n uses samples the model n more times, each over the
+ * prompt, the results of the uses before it and what the model wrote before them (the turn so far, at most
+ * `outputTokens` in all): (1 + n)·prompt + the results read again + n·output.
  */
-export const heldPromptTokens = (inputTokens: number, requested: RequestedFeatures, toolUseInputTokens: number): number =>
-  (requested.compaction ? 2 : 1) * (1 + requested.toolLoopUses) * heldInputTokens(inputTokens, requested, toolUseInputTokens)
+export function heldPromptTokens(inputTokens: number, requested: RequestedFeatures, toolUseInputTokens: number, outputTokens: number): number {
+  const passes = requested.compaction ? 2 : 1
+  const n = requested.toolLoopUses
+  if (n === 0) return passes * heldInputTokens(inputTokens, requested, toolUseInputTokens)
+  const loop = requested.toolLoopResults
+  const loopResults = loop.uses * toolUseInputTokens + loop.tokens
+  const largestUse = Math.max(loop.uses > 0 ? toolUseInputTokens : 0, loop.largestUse)
+  // Read from the first pass on: the prompt, and any results the loop does not bring (a router's web results).
+  const everyPass = heldInputTokens(inputTokens, requested, toolUseInputTokens, loop)
+  const held = passes * ((1 + n) * everyPass + loopResultsRead(loopResults, largestUse, n) + n * outputTokens)
+  // Bounds past every double (two tools at `max_uses: 1e308`) subtract Infinity from Infinity: too large to hold.
+  return Number.isNaN(held) ? Infinity : held
+}
+
+/**
+ * The loop's results as its n later passes read them, at most: pass k reads those of the k uses before it, at most
+ * `largestUse` each and `total` in all, so Σ min(total, k·largestUse) (R·n(n+1)/2 for n uses at the allowance R).
+ */
+function loopResultsRead(total: number, largestUse: number, n: number): number {
+  if (total === 0) return 0
+  const growing = Math.min(n, Math.floor(total / largestUse))
+  const full = n - growing
+  return (largestUse * growing * (growing + 1)) / 2 + (full > 0 ? full * total : 0)
+}
 
 /**
  * The input one pass of a request can bring to the model at most: its own estimate, and what its tools
- * bring back (each use at the per-use allowance, and the bounds the request set itself).
+ * bring back (each use at the per-use allowance, and the bounds the request set itself), `except` some of those.
  */
-export function heldInputTokens(inputTokens: number, requested: RequestedFeatures, toolUseInputTokens: number): number {
-  let uses = requested.toolResultInput.uses
+export function heldInputTokens(
+  inputTokens: number,
+  requested: RequestedFeatures,
+  toolUseInputTokens: number,
+  except: { readonly uses: number; readonly tokens: number } = { uses: 0, tokens: 0 },
+): number {
+  let uses = requested.toolResultInput.uses - except.uses
   for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
-  return inputTokens + uses * toolUseInputTokens + requested.toolResultInput.tokens
+  return inputTokens + uses * toolUseInputTokens + requested.toolResultInput.tokens - except.tokens
 }
 
 /**

@@ -110,23 +110,27 @@ export class SseParser {
 }
 
 /**
- * An event's fields. Its `raw` text, which a meter relays as it came, keeps only `event:` and `data:` lines:
- * a comment, an `id:` or a `retry:` line is the provider's own text, free to echo what it was sent (a key in
- * a debug comment), and dispatches nothing to a client. Events of those two fields alone keep their text.
+ * An event's fields. Its `raw` text, which a meter relays as it came, keeps only what a client dispatches: the
+ * last `event:` line and the `data:` lines. A comment, an `id:` or a `retry:` line is the provider's own text, free
+ * to echo what it was sent (a key in a debug comment), and so is an `event:` line a later one overrides; the meters
+ * check the name and data alone. Events of one name and data lines keep their text.
  */
 function parseEvent(raw: string): SseEvent {
   // Most events are one `data:` line: no need to split them.
   if (raw.startsWith('data: ') && !raw.includes('\n')) return { event: null, data: raw.slice(6), raw }
   let event: string | null = null
   const data: string[] = []
+  let names = 0
   let other = false
   for (const line of raw.split('\n')) {
     const value = (prefix: string) => line.slice(line.charAt(prefix.length) === ' ' ? prefix.length + 1 : prefix.length)
     if (line.startsWith('data:')) data.push(value('data:'))
-    else if (line.startsWith('event:')) event = value('event:')
-    else other = true
+    else if (line.startsWith('event:')) {
+      event = value('event:')
+      names++
+    } else other = true
   }
-  if (!other) return { event, data: data.join('\n'), raw }
+  if (!other && names < 2) return { event, data: data.join('\n'), raw }
   const fields = [...(event === null ? [] : [`event: ${event}`]), ...data.map((line) => `data: ${line}`)]
   return { event, data: data.join('\n'), raw: fields.join('\n') }
 }
