@@ -7,7 +7,7 @@ import { recordedLatency } from '../../records/latency'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, refusesData, ROWS_LOCK_TIMEOUT_MS, storableText } from './batch'
-import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
+import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, UserRowsBusy, withDeadline } from './errors'
 import { idsOf, lockUsersThenKeys } from './lock-order'
 
 /**
@@ -185,19 +185,6 @@ const givenUp = () => new Error('reservation batch given up on: the database did
  * of the deadline (rows another replica's batch holds are had in milliseconds), leaving the rest to answer.
  */
 const rowsLockWaitMs = (deadlineMs: number) => Math.max(ROWS_LOCK_TIMEOUT_MS, Math.round(deadlineMs - Math.max(250, deadlineMs / 4)))
-
-/**
- * A user's or its keys' rows stayed locked by another session past a transaction's wait for them (lock_timeout,
- * 55P03): nothing was written. Not a lockTimedOut error itself, which is a table's (`usage`, for SETTLE: see
- * sendRiders), for which the settlements' writer keeps its rows from the reservation batches until it gets the lock
- * (BatchWriter): a user's row held elsewhere keeps no other user's settlement from riding in them (SETTLE leaves out
- * those whose rows are held).
- */
-class UserRowsBusy extends Error {
-  constructor(readonly lockError: unknown) {
-    super("a user's or its keys' rows stayed locked by another session past the wait for them")
-  }
-}
 
 /** How many users whose rows another session held a batch waits for at once, each on a connection of its own. */
 const USERS_WAITED_AT_ONCE = 4
