@@ -162,7 +162,10 @@ interface Asked {
  */
 interface Attempt {
   abandoned: boolean
-  /** The holds it decided, in every try: released if it is given up on, since it may have committed them. */
+  /**
+   * The holds it decided, in every try, and not yet handed to their callers: released if it is given up on, since it
+   * may have committed them. A hold handed out (answer) is its caller's.
+   */
   taken: TakenHold[]
   /** A try sent its COMMIT: if the batch then fails, the commit may have happened (only its answer lost). */
   commitSent: boolean
@@ -172,8 +175,9 @@ interface Attempt {
    */
   lockWaitMs: number
   /**
-   * Until when a user's rows held elsewhere are waited for (lockedUserBatch): as long after the batch began as
-   * `lockWaitMs`.
+   * Until when the users whose rows were held elsewhere are waited for (lockedUserBatch), all of them: as long after
+   * the batch began as `lockWaitMs`. One wait shared, so that the batch is answered within its deadline however many
+   * of its users are stuck.
    */
   locksUntil: number
 }
@@ -535,11 +539,14 @@ async function lockedBatch(
 /**
  * One user's holds, left out of their batch because another session held the user's row or a key's (lockedBatch),
  * in a transaction of their own that waits for them, the user's row and then its keys', until the batch's lock
- * wait ends (`locksUntil`): it holds no other user's row meanwhile. Past that the holds are refused (UserRowsBusy).
- * `taken` is given the holds it decides, to be released if it fails.
+ * wait ends (`locksUntil`): it holds no other user's row meanwhile. Past that, or when the wait has already ended
+ * (spent on the users before), the holds are refused (UserRowsBusy). `taken` is given the holds it decides, to be
+ * released if it fails.
  */
 async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[], taken: TakenHold[]): Promise<{ decided: Decided; figures: Figures }> {
-  const lockWaitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, attempt.locksUntil - performance.now())
+  const lockWaitMs = attempt.locksUntil - performance.now()
+  // Not 0: lock_timeout 0 waits for ever.
+  if (lockWaitMs < 1) throw new UserRowsBusy(null)
   return pipelined(sql, attempt, async (send, commit) => {
     const rows = await Promise.all([
       send(LOCK_USERS, [idsOf(asked.map((a) => a.r.userId))], true),
@@ -822,20 +829,13 @@ export class PostgresLedgerStore implements LedgerStore {
         this.carrying = false
         return retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
       })
-      // Committed: the holds of users whose rows were held elsewhere go now, outside the retries above.
+      // Committed: its holds are answered now, and the users whose rows were held elsewhere go next, outside the
+      // retries above.
       .then((first) => this.reserveWaiting(batch, first, attempt))
       .then(
-      (decided) => {
-        // Committed after all: the callers were refused, so the holds go back.
-        if (attempt.abandoned) return this.release(attempt.taken)
-        // Committed once the close had begun: no hold is handed out from there (see close), so its holds go
-        // back now, while the settlements' writer still takes them.
-        if (this.closing) {
-          this.release(takenIn(decided))
-          return batch.forEach((a) => a.resolve(gatewayStopping()))
-        }
-        for (const h of decided.holds) this.keyDebited.set(h.id, h.key_debited)
-        batch.forEach((a, i) => a.resolve(decided.results[i]!))
+      () => {
+        // Committed after all: the callers not yet answered were refused, so their holds go back.
+        if (attempt.abandoned) this.release(attempt.taken)
       },
       (error) => {
         // What it carried and has not committed (reserveBatch empties it once committed) is sent again, unless
@@ -873,11 +873,11 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   /**
-   * Postgres did not answer the batch in time: its callers are refused with 503 (the provider is not
-   * called), and the next batch goes on without waiting for it. It may still be answered, and may even
+   * Postgres did not answer the batch in time: its callers not yet answered are refused with 503 (the provider is
+   * not called), and the next batch goes on without waiting for it. It may still be answered, and may even
    * commit (what it sent may reach the server late, or only the answer may be lost), so nothing more of it
-   * is sent, and every hold it decided is released now and again once it ends: a hold whose request was
-   * refused is never left for the sweeper to charge. Releasing a hold that was never written changes
+   * is sent, and every hold it decided and did not hand out is released now and again once it ends: a hold whose
+   * request was refused is never left for the sweeper to charge (one handed out is its caller's to settle). Releasing a hold that was never written changes
    * nothing; a release that reaches the server while the batch still holds its users' rows waits for it.
    * Its settlements go back to the queue now (settling twice is harmless); its riders once it has failed, if
    * its COMMIT was not sent.
@@ -952,22 +952,22 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   /**
-   * The batch's answers, once the holds of the users left out of its transaction (their rows, or a key's, held
-   * elsewhere: lockedBatch) are decided, each user in a transaction of its own that waits for its rows
-   * (lockedUserBatch), a few users at a time. A user whose rows stay held past the batch's lock wait (a replica frozen
-   * mid-transaction), or whose transaction fails, has its holds refused 503, and only those.
+   * Answers the holds the batch's first transaction decided, which has committed, and then decides those of the users
+   * it left out (their rows, or a key's, held elsewhere: lockedBatch), each user in a transaction of its own that waits
+   * for its rows (lockedUserBatch), a few users at a time, answering each as it commits: a hold is never kept from its
+   * caller while other users are waited for. The waits share the batch's one lock wait (`locksUntil`): a user whose rows
+   * stay held past it (a replica frozen mid-transaction), whose turn comes after it, or whose transaction fails, has
+   * its holds refused 503, and only those.
    */
-  private async reserveWaiting(batch: Asked[], first: FirstDecided, attempt: Attempt): Promise<Answers> {
-    if (first.waiting.length === 0) return first.decided
-    const answers = new Map<Asked, TakenHold | GatewayError>()
-    const holds = [...first.decided.holds]
+  private async reserveWaiting(batch: Asked[], first: FirstDecided, attempt: Attempt): Promise<void> {
+    const waiting = new Set(first.waiting)
+    this.answer(batch.filter((a) => !waiting.has(a)), first.decided, attempt)
     await eachUserInTurn(byUser(first.waiting, (a) => a.r.userId), async (asked) => {
       const taken: TakenHold[] = []
       try {
         const { decided, figures } = await retryingConflicts(() => lockedUserBatch(this.sql, attempt, asked, taken))
         if (!attempt.abandoned) this.remember(figures)
-        holds.push(...decided.holds)
-        asked.forEach((a, i) => answers.set(a, decided.results[i]!))
+        this.answer(asked, decided, attempt)
       } catch (error) {
         if (!(error instanceof UserRowsBusy) && !attempt.abandoned) this.onError(error)
         // Its COMMIT may have been sent with only the answer lost: its holds go back, as their callers are refused.
@@ -975,13 +975,28 @@ export class PostgresLedgerStore implements LedgerStore {
         for (const a of asked) {
           this.known.users.delete(a.r.userId)
           if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
-          answers.set(a, databaseUnavailable())
+          a.resolve(databaseUnavailable())
         }
       }
     })
-    let decidedFirst = 0
-    const results = batch.map((a) => answers.get(a) ?? first.decided.results[decidedFirst++]!)
-    return { results, holds }
+  }
+
+  /**
+   * Hands `asked` their answers (`decided`, in order), whose holds have committed: from here a hold is its caller's,
+   * and no longer the attempt's to release. Nothing for a batch given up on: its callers were refused, and its holds go
+   * back (attempt.taken). Once the close has begun no hold is handed out (see close): they go back now, while the
+   * settlements' writer still takes them.
+   */
+  private answer(asked: Asked[], decided: Answers, attempt: Attempt) {
+    if (attempt.abandoned) return
+    const taken = new Set(takenIn(decided))
+    attempt.taken = attempt.taken.filter((h) => !taken.has(h))
+    if (this.closing) {
+      this.release([...taken])
+      return asked.forEach((a) => a.resolve(gatewayStopping()))
+    }
+    for (const h of decided.holds) this.keyDebited.set(h.id, h.key_debited)
+    asked.forEach((a, i) => a.resolve(decided.results[i]!))
   }
 
   /** The figures the batch's users and keys should have once the settlements riding along are applied; null if one is not known. */
