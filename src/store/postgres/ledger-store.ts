@@ -185,13 +185,25 @@ interface Attempt {
 const givenUp = () => new Error('reservation batch given up on: the database did not answer in time')
 
 /**
- * How long a reservation batch, or a settlement batch for a user whose rows were held elsewhere, waits for a lock: most
- * of the deadline (rows another replica's batch holds are had in milliseconds), leaving the rest to answer.
+ * How long a reservation batch waits for a lock, the rows of its users held elsewhere included: most of the deadline
+ * (rows another replica's batch holds are had in milliseconds), leaving the rest to answer.
  */
 const rowsLockWaitMs = (deadlineMs: number) => Math.max(ROWS_LOCK_TIMEOUT_MS, Math.round(deadlineMs - Math.max(250, deadlineMs / 4)))
 
 /** How many users whose rows another session held a batch waits for at once, each on a connection of its own. */
 const USERS_WAITED_AT_ONCE = 4
+
+/**
+ * How long a settlement batch, or a sweep, waits for the rows of its users that another session held (each user in a
+ * transaction of its own), all of them together. Another replica's batch holds a user's row for milliseconds, and a
+ * waiter is next in line for it (Postgres queues row lock waiters), so a user kept busy by other replicas is had well
+ * within it; a user whose row stays held past it (a replica frozen mid-transaction) is left for a later try, which
+ * nothing waits for: no reader, no request, no other user's settlement.
+ */
+const BUSY_ROWS_WAIT_MS = ROWS_LOCK_TIMEOUT_MS
+
+/** How long after a try the settlements whose users' rows were held elsewhere are tried again (landLater). */
+const LAND_LATER_MS = 500
 
 /**
  * Runs `wait` for each user's rows, a few at a time (USERS_WAITED_AT_ONCE): a user whose row is held for the whole
@@ -544,7 +556,7 @@ async function lockedBatch(
  * released if it fails.
  */
 async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[], taken: TakenHold[]): Promise<{ decided: Decided; figures: Figures }> {
-  const lockWaitMs = attempt.locksUntil - performance.now()
+  const lockWaitMs = Math.floor(attempt.locksUntil - performance.now())
   // Not 0: lock_timeout 0 waits for ever.
   if (lockWaitMs < 1) throw new UserRowsBusy(null)
   return pipelined(sql, attempt, async (send, commit) => {
@@ -614,31 +626,32 @@ async function expectedBatch(
 /**
  * Settles a batch on its own, never waiting for one user's row while holding another's: first the settlements whose
  * users' and keys' rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), then each user's left
- * out in a transaction of its own, which waits for that user's rows until `lockWaitMs` after the start, a few users at
- * a time. A user whose rows stay held (a replica frozen mid-transaction) fails the batch (UserRowsBusy), which the
- * writer sends again later; what committed is not charged again (a hold settles once). `committed` is told, after
- * each commit, the settlements it carried and the holds they settled.
+ * out in a transaction of its own, which waits for that user's rows (settleIn), a few users at a time, all within one
+ * short wait (BUSY_ROWS_WAIT_MS: another replica's batch holds a row for milliseconds). Returns the settlements of
+ * the users whose rows stayed held (a replica frozen mid-transaction): they land later (PostgresLedgerStore.landLater),
+ * and keep nothing else waiting meanwhile. What committed is not charged again when sent again (a hold settles once).
+ * `committed` is told, after each commit, the settlements it carried and the holds they settled.
  */
 async function settleFreeRowsFirst(
   sql: SQL,
   batch: SettlementRow[],
-  lockWaitMs: number,
   committed: (rows: SettlementRow[], settled: number[]) => void,
-): Promise<void> {
-  const locksUntil = performance.now() + lockWaitMs
+): Promise<SettlementRow[]> {
   const first = await retryingConflicts(() => sql.begin((tx) => settleFree(tx, batch)))
   committed(batch.filter((s) => !first.left.includes(s)), first.settled)
-  const failures: unknown[] = []
+  const locksUntil = performance.now() + BUSY_ROWS_WAIT_MS
+  const [held, failures]: [SettlementRow[], unknown[]] = [[], []]
   await eachUserInTurn(byUser(first.left, (s) => s.user_id), async (rows) => {
     try {
-      const waitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, locksUntil - performance.now())
-      const { settled } = await retryingConflicts(() => sql.begin((tx) => settleIn(tx, rows, waitMs)))
+      const { settled } = await retryingConflicts(() => sql.begin((tx) => settleIn(tx, rows, locksUntil)))
       committed(rows, settled)
     } catch (error) {
-      failures.push(error)
+      if (error instanceof UserRowsBusy) held.push(...rows)
+      else failures.push(error)
     }
   })
   if (failures.length > 0) throw failures[0]
+  return held
 }
 
 /**
@@ -652,19 +665,29 @@ async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<{
 }
 
 /**
- * Settles one user's settlements inside `tx`, waiting up to `lockWaitMs` for its rows: the user's row first and then
- * its keys', in the order every transaction takes them (lock-order.ts), so that settlements, reservations and the
- * sweeper on several replicas never deadlock. Rows still held elsewhere then fail it (UserRowsBusy).
+ * Settles one user's settlements inside `tx`, once it holds the user's row and then its keys' (lockUserRowsUntil).
  */
-async function settleIn(tx: TransactionSQL, batch: SettlementRow[], lockWaitMs: number): Promise<{ settled: number[] }> {
-  await tx.unsafe(BOUND_LOCK_WAITS, [`${lockWaitMs}ms`])
-  await lockUsersThenKeys(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id)).catch((error) => {
-    throw lockTimedOut(error) ? new UserRowsBusy(error) : error
-  })
+async function settleIn(tx: TransactionSQL, batch: SettlementRow[], locksUntil: number): Promise<{ settled: number[] }> {
+  await lockUserRowsUntil(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id), locksUntil)
   const { settled, left } = await settleLocked(tx, batch)
   // Its rows are held: SETTLE leaves none out.
   if (left.length > 0) throw new Error(`${left.length} settlement(s) left out with their user's rows locked`)
   return { settled }
+}
+
+/**
+ * Locks, inside `tx`, a user's row and then its keys', in the order every transaction takes them (lock-order.ts), so
+ * that settlements, reservations and the sweeper on several replicas never deadlock, waiting for them until
+ * `locksUntil`. Rows still held elsewhere then, or no time left to wait at all, fail it (UserRowsBusy).
+ */
+async function lockUserRowsUntil(tx: TransactionSQL, userIds: string[], keyIds: Array<string | null>, locksUntil: number): Promise<void> {
+  const waitMs = Math.floor(locksUntil - performance.now())
+  // Not 0: lock_timeout 0 waits for ever.
+  if (waitMs < 1) throw new UserRowsBusy(null)
+  await tx.unsafe(BOUND_LOCK_WAITS, [`${waitMs}ms`])
+  await lockUsersThenKeys(tx, userIds, keyIds).catch((error) => {
+    throw lockTimedOut(error) ? new UserRowsBusy(error) : error
+  })
 }
 
 /**
@@ -741,6 +764,12 @@ export class PostgresLedgerStore implements LedgerStore {
   private expectAfter = 0
   /** The last settlement transaction sent on its own, until it ends (answered or not). */
   private settling: Promise<unknown> = Promise.resolve()
+  /** Settlements whose users' rows stayed held elsewhere, to land later (landLater), and the next try at them. */
+  private toLandLater: SettlementRow[] = []
+  private landTimer: ReturnType<typeof setTimeout> | null = null
+  private landing: Promise<void> | null = null
+  /** The store is closed: nothing is tried again. */
+  private closed = false
   /**
    * What to call once a queued settlement has settled its hold (LedgerStore.settle's `onSettled`), by hold id:
    * called when a committed SETTLE returns the id, dropped when one ran without it (another replica's sweeper,
@@ -773,14 +802,60 @@ export class PostgresLedgerStore implements LedgerStore {
    * Sending a settlement twice is harmless: a hold settles once (SETTLE deletes it).
    */
   private async settleWithin(batch: SettlementRow[]): Promise<void> {
+    this.landLater(await this.settleAlone(batch))
+  }
+
+  /**
+   * Settles a batch in transactions of its own (settleFreeRowsFirst), one batch at a time, within the deadline;
+   * returns the settlements whose users' rows stayed held elsewhere.
+   */
+  private async settleAlone(batch: SettlementRow[]): Promise<SettlementRow[]> {
     await withDeadline(this.settling, this.deadlineMs)
     // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
     // first remembers figures with these holds still open, and would expect them open next time.
     this.forget(batch)
-    const run = settleFreeRowsFirst(this.sql, firstOfEach(batch), rowsLockWaitMs(this.deadlineMs), (rows, settled) => this.tellSettled(rows, settled))
+    const run = settleFreeRowsFirst(this.sql, firstOfEach(batch), (rows, settled) => this.tellSettled(rows, settled))
       .finally(() => this.forget(batch))
     this.settling = run.catch(() => {})
-    await withDeadline(run, this.deadlineMs)
+    return withDeadline(run, this.deadlineMs)
+  }
+
+  /**
+   * Settlements whose users' or keys' rows another session held past the wait for them (a replica frozen
+   * mid-transaction) land later: they are kept here, out of the writer, so that no read's flush and no other user's
+   * settlement waits for them, and tried again a moment later, at each flush and at the close, until they land.
+   */
+  private landLater(rows: SettlementRow[]) {
+    if (rows.length === 0) return
+    this.toLandLater.push(...rows)
+    this.landSoon()
+  }
+
+  private landSoon() {
+    if (this.landTimer === null && !this.closed) this.landTimer = setTimeout(() => void this.landHeld(), LAND_LATER_MS)
+  }
+
+  /** One try at the settlements held elsewhere (the one under way, if any); never fails: what does not land is kept. */
+  private landHeld(): Promise<void> {
+    this.landing ??= this.landHeldOnce().finally(() => (this.landing = null))
+    return this.landing
+  }
+
+  private async landHeldOnce(): Promise<void> {
+    if (this.landTimer !== null) clearTimeout(this.landTimer)
+    this.landTimer = null
+    const rows = [...this.toLandLater]
+    if (rows.length === 0) return
+    let held: SettlementRow[]
+    try {
+      held = await this.settleAlone(rows)
+    } catch (error) {
+      this.onError(error)
+      held = rows
+    }
+    const tried = new Set(rows)
+    this.toLandLater = this.toLandLater.filter((s) => !tried.has(s)).concat(held)
+    if (this.toLandLater.length > 0) this.landSoon()
   }
 
   /**
@@ -1122,12 +1197,15 @@ export class PostgresLedgerStore implements LedgerStore {
    * Writes every settlement queued before the call: those riding in the reservation batch in flight, then those
    * in the writer (on their own), and those the next batch took from the writer meanwhile, as the one in flight
    * ended (next) or while the writer was sending. Not those queued after the call: a busy ledger holds its
-   * caller for a batch or two, never for as long as settlements keep coming.
+   * caller for a batch or two, never for as long as settlements keep coming. Nor those of a user whose rows another
+   * session holds past a moment's wait (a replica frozen mid-transaction): they land later (landLater), and a read
+   * of other rows is not held up, nor refused, for them.
    */
   async flush(): Promise<void> {
     if (this.carrying) await this.reserving
     await this.settlements.flushQueued()
     if (this.carrying) await this.reserving
+    if (this.toLandLater.length > 0) await this.landHeld()
   }
 
   /**
@@ -1140,7 +1218,17 @@ export class PostgresLedgerStore implements LedgerStore {
   async close(stop: AbortSignal): Promise<void> {
     this.closing = true
     await this.reserving
-    return this.settlements.close(stop)
+    await this.settlements.close(stop)
+    // Those whose users' rows were held elsewhere are tried until the stop's deadline too.
+    const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
+    while (this.toLandLater.length > 0 && !stop.aborted) {
+      await Promise.race([this.landHeld(), stopped])
+      if (this.toLandLater.length > 0) await Promise.race([Bun.sleep(LAND_LATER_MS), stopped])
+    }
+    this.closed = true
+    if (this.landTimer !== null) clearTimeout(this.landTimer)
+    const left = this.toLandLater.length
+    if (left > 0) this.onError(new Error(`${left} settlement(s) whose users' rows stayed held elsewhere not written by the stop's deadline; dropped`))
   }
 }
 
