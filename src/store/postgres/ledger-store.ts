@@ -316,7 +316,8 @@ const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at,
 
 /**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
- * replica's still running), unlocked; then those of them still there, locked.
+ * replica's still running, or whose settlements it keeps to land later), unlocked; then those of them still there,
+ * locked.
  */
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
   AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) ORDER BY id LIMIT $2`
@@ -700,6 +701,35 @@ async function settleLocked(tx: TransactionSQL, batch: SettlementRow[]): Promise
   return settledIn(batch, answer)
 }
 
+/** An expired hold, as the sweep finds it (unlocked). */
+type Due = Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>
+
+/**
+ * The sweep's first transaction: the holds expired by `now` (at most `limit`, but those `spared`: a JSON array of
+ * ids), found unlocked and locked after their users' and keys' rows, in the order every transaction takes them
+ * (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's settlement or a key's new ceiling,
+ * each holding the user's or the key's row and waiting for the hold's. Of those rows it takes the ones no other session
+ * holds (SKIP LOCKED), never waiting for one row while it holds others, and `sweep`s their holds; the holds whose
+ * user's row, or key's, is held elsewhere are returned (`busy`), for a transaction of their user's.
+ */
+async function sweepFree(
+  tx: TransactionSQL,
+  now: number,
+  limit: number,
+  spared: string,
+  sweep: (tx: TransactionSQL, due: Due[]) => Promise<SweptHold[]>,
+): Promise<{ swept: SweptHold[]; busy: Due[] }> {
+  const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, spared])) as Due[]
+  if (due.length === 0) return { swept: [], busy: [] }
+  const [users, keys] = [idsOf(due.map((r) => r.user_id)), idsOf(due.map((r) => r.key_id))]
+  const [lockedUsers, lockedKeys, readUsers, readKeys] = await Promise.all([
+    tx.unsafe(LOCK_FREE_USERS, [users]), tx.unsafe(LOCK_FREE_KEYS, [keys]), tx.unsafe(READ_USERS, [users]), tx.unsafe(READ_KEYS, [keys]),
+  ])
+  const held: Busy = { users: heldElsewhere(readUsers, lockedUsers), keys: heldElsewhere(readKeys, lockedKeys) }
+  const [free, busy] = [due.filter((r) => !isBusy(held, r.user_id, r.key_id)), due.filter((r) => isBusy(held, r.user_id, r.key_id))]
+  return { swept: free.length === 0 ? [] : await sweep(tx, free), busy }
+}
+
 const takenIn = (decided: Answers) => decided.results.filter((r): r is TakenHold => !(r instanceof GatewayError))
 
 /** A hold ended with no charge (Hold.release's outcome). */
@@ -952,8 +982,9 @@ export class PostgresLedgerStore implements LedgerStore {
    * not called), and the next batch goes on without waiting for it. It may still be answered, and may even
    * commit (what it sent may reach the server late, or only the answer may be lost), so nothing more of it
    * is sent, and every hold it decided and did not hand out is released now and again once it ends: a hold whose
-   * request was refused is never left for the sweeper to charge (one handed out is its caller's to settle). Releasing a hold that was never written changes
-   * nothing; a release that reaches the server while the batch still holds its users' rows waits for it.
+   * request was refused is never left for the sweeper to charge (one handed out is its caller's to settle).
+   * Releasing a hold that was never written changes nothing; a release that reaches the server while the batch
+   * still holds its users' rows waits for it.
    * Its settlements go back to the queue now (settling twice is harmless); its riders once it has failed, if
    * its COMMIT was not sent.
    */
@@ -1151,39 +1182,53 @@ export class PostgresLedgerStore implements LedgerStore {
     for (const s of batch) this.onSettled.delete(s.id)
   }
 
+  /**
+   * Sweeps expired holds: first those whose users' and keys' rows no other session holds, in one transaction, then
+   * each other user's in a transaction of its own that waits for its rows (a user kept busy by other replicas'
+   * batches is never free at the instant of a SKIP LOCKED, and would never be swept), a few users at a time, all within
+   * one short wait (BUSY_ROWS_WAIT_MS). Only a user whose rows stay held past it (a replica frozen mid-transaction) is
+   * left for a later sweep. The holds `running` (this process's, still running) are spared, and so is a hold whose
+   * settlement this process keeps, its rows having been held elsewhere (landLater): it is its settlement's.
+   */
   async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: readonly number[]): Promise<SweptHold[]> {
     await this.flush().catch(() => {})
-    return retryingConflicts(() => this.bounded.begin(async (tx) => {
-      // The expired holds are found unlocked and locked after their users' and keys' rows, in the order every
-      // transaction takes them (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's
-      // settlement or a key's new ceiling, each holding the user's or the key's row and waiting for the hold's.
-      const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, JSON.stringify(running)])) as Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>[]
-      if (due.length === 0) return []
-      // Their users' and keys' rows that no other session holds (SKIP LOCKED): a sweep never waits for one row while it
-      // holds others, and the holds of a user whose row, or key's, is held elsewhere (a replica frozen
-      // mid-transaction) are left for a later sweep.
-      const [users, keys] = [idsOf(due.map((r) => r.user_id)), idsOf(due.map((r) => r.key_id))]
-      const [lockedUsers, lockedKeys, readUsers, readKeys] = await Promise.all([
-        tx.unsafe(LOCK_FREE_USERS, [users]), tx.unsafe(LOCK_FREE_KEYS, [keys]), tx.unsafe(READ_USERS, [users]), tx.unsafe(READ_KEYS, [keys]),
-      ])
-      const busy: Busy = { users: heldElsewhere(readUsers, lockedUsers), keys: heldElsewhere(readKeys, lockedKeys) }
-      const free = due.filter((r) => !isBusy(busy, r.user_id, r.key_id))
-      if (free.length === 0) return []
-      // Those still there: a hold settled meanwhile (by its owner, or by another replica's sweeper, which locked
-      // these users first) is gone. SKIP LOCKED: one whose row something else holds is left for a later sweep.
-      const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(free.map((r) => String(r.id)))])) as ReservationRow[]
-      const swept = rows.map((row) => {
-        const hold = takenFromRow(row)
-        return { hold, outcome: charge(hold, now) }
-      })
-      if (swept.length === 0) return swept
-      const batch = swept.map(({ hold, outcome }) => settlementRow(hold, outcome, now))
-      this.forget(batch)
-      // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them.
-      const { left } = await settleLocked(tx, batch)
-      if (left.length > 0) throw new Error(`the sweep left out ${left.length} expired hold(s) whose rows it holds`)
-      return swept
-    }))
+    const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id)])
+    const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
+    const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, sweep)))
+    const swept = [...first.swept]
+    const locksUntil = performance.now() + BUSY_ROWS_WAIT_MS
+    await eachUserInTurn(byUser(first.busy, (r) => r.user_id), async (due) => {
+      try {
+        swept.push(...await retryingConflicts(() => this.bounded.begin(async (tx) => {
+          await lockUserRowsUntil(tx, due.map((r) => r.user_id), due.map((r) => r.key_id), locksUntil)
+          return sweep(tx, due)
+        })))
+      } catch (error) {
+        // Still held: left for a later sweep. What the others swept has committed, and is told all the same.
+        if (!(error instanceof UserRowsBusy)) this.onError(error)
+      }
+    })
+    return swept
+  }
+
+  /**
+   * Charges, inside `tx`, which holds their users' and keys' rows, the expired holds of `due` that are still there: a
+   * hold settled meanwhile (by its owner, or by another replica's sweeper, which locked these users first) is gone.
+   * SKIP LOCKED: one whose row something else holds is left for a later sweep.
+   */
+  private async sweepLocked(tx: TransactionSQL, due: Due[], now: number, charge: (hold: TakenHold, now: number) => Outcome): Promise<SweptHold[]> {
+    const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(due.map((r) => String(r.id)))])) as ReservationRow[]
+    const swept = rows.map((row) => {
+      const hold = takenFromRow(row)
+      return { hold, outcome: charge(hold, now) }
+    })
+    if (swept.length === 0) return swept
+    const batch = swept.map(({ hold, outcome }) => settlementRow(hold, outcome, now))
+    this.forget(batch)
+    // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them.
+    const { left } = await settleLocked(tx, batch)
+    if (left.length > 0) throw new Error(`the sweep left out ${left.length} expired hold(s) whose rows it holds`)
+    return swept
   }
 
   async userExists(userId: string): Promise<boolean> {
