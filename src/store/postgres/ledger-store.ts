@@ -1191,7 +1191,8 @@ export class PostgresLedgerStore implements LedgerStore {
    * settlement this process keeps, its rows having been held elsewhere (landLater): it is its settlement's.
    */
   async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: readonly number[]): Promise<SweptHold[]> {
-    await this.flush().catch(() => {})
+    // Those still to land later are not tried here: their holds are left to them.
+    await this.flushQueued().catch(() => {})
     const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id)])
     const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
     const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, sweep)))
@@ -1247,10 +1248,15 @@ export class PostgresLedgerStore implements LedgerStore {
    * of other rows is not held up, nor refused, for them.
    */
   async flush(): Promise<void> {
+    await this.flushQueued()
+    if (this.toLandLater.length > 0) await this.landHeld()
+  }
+
+  /** The settlements queued before the call, riding in reservation batches or on their own (see flush). */
+  private async flushQueued(): Promise<void> {
     if (this.carrying) await this.reserving
     await this.settlements.flushQueued()
     if (this.carrying) await this.reserving
-    if (this.toLandLater.length > 0) await this.landHeld()
   }
 
   /**
