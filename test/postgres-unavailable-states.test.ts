@@ -3,12 +3,13 @@
  * ERR_POSTGRES_SERVER_ERROR for all of them), and how the client is answered: out of connections, memory or other
  * resources, past a configured limit, read-only, its database dropped, a session closed idle → 503
  * database_unavailable; the gateway's login refused (its password changed under it) → the same, with the operator's
- * log line; out of disk → 503 database_full with the operator's log line, as SQLite's SQLITE_FULL. None is a 500
+ * log line; a user's rows held by another session past the ledger's wait for them → 503 database_unavailable; out of disk → 503 database_full with the operator's log line, as SQLite's SQLITE_FULL. None is a 500
  * internal_error logged as an unhandled bug.
  */
 import { expect, test } from 'bun:test'
 import { DrizzleQueryError } from 'drizzle-orm'
 import { toGatewayError } from '../src/plugins/errors'
+import { UserRowsBusy } from '../src/store/postgres/errors'
 
 const logged: Array<[string, string]> = []
 const log = { log: (level: string, msg: string) => void logged.push([level, msg]) } as unknown as Parameters<typeof toGatewayError>[2]
@@ -40,6 +41,12 @@ test('out of disk (53100): 503 database_full with Retry-After, and the operator 
   logged.length = 0
   expect(answer(serverError('53100'))).toBe('503 database_full true')
   expect(logged).toEqual([['error', 'the database disk is full: requests are refused until it has room']])
+})
+
+test("a user's rows held by another session past the ledger's wait for them (UserRowsBusy): 503 database_unavailable with Retry-After", () => {
+  logged.length = 0
+  expect(answer(new UserRowsBusy(serverError('55P03')))).toBe('503 database_unavailable true')
+  expect(logged).toEqual([])
 })
 
 test('another server error is still a 500', () => {

@@ -7,13 +7,14 @@
  * - the hold's own settlement (SETTLE deletes it): its bounded lock wait (100 ms) gave up first, the settlement
  *   was rolled back, and the sweeper charged the hold in full as expired; the settlement, sent again, found it gone.
  *
- * The sweeper now takes the users' and keys' rows no other session holds (SKIP LOCKED) and waits for none: a sweep
- * that waited for one user's row held the rows of every other user it had locked before it (see
- * postgres-stuck-user-sweep.engine.ts). It leaves the holds whose rows are held elsewhere to a later sweep.
+ * The sweeper now takes the users' and keys' rows no other session holds (SKIP LOCKED), and waits for a busy user's
+ * only a moment, in a transaction of that user's that holds no other row: a sweep that waited for one user's row held
+ * the rows of every other user it had locked before it (see postgres-stuck-user-sweep.engine.ts). It leaves the holds
+ * whose rows stay held elsewhere to a later sweep.
  *
  * In each test another session holds the key's row (as a reservation batch would) while the other transaction
  * takes the user's row and waits for the key's, and another replica sweeps (a replica flushes its own settlements
- * before it sweeps): the sweep ends at once, having swept nothing. Once the key's row is let go, the other
+ * before it sweeps): the sweep ends within a moment, having swept nothing. Once the key's row is let go, the other
  * transaction is done at once, and the next sweep charges what is still expired.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'bun:test'

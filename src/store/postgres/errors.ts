@@ -28,12 +28,14 @@ export async function retryingConflicts<T>(run: () => Promise<T>, attempts = 5):
  * the client's deadline does), has no connection slot, memory or other resource left for it, or hit a configured
  * limit (UNAVAILABLE_STATES), takes no writes (25006: a primary turned standby by a failover, or
  * `default_transaction_read_only` set by an operator), its database was dropped (57P04), or it refuses the
- * gateway's login (class 28, `isLoginRefused`).
+ * gateway's login (class 28, `isLoginRefused`); or a user's rows stayed held by another session past the ledger's
+ * wait for them (UserRowsBusy: a replica frozen mid-transaction, which Postgres ends only a while later).
  * The transaction did not commit. Bun names a server's error ERR_POSTGRES_SERVER_ERROR whatever it is: its
  * SQLSTATE (sqlStateOf) says which.
  */
 export function isUnavailable(error: unknown): boolean {
   if (error instanceof GatewayError) return false
+  if (error instanceof UserRowsBusy) return true
   const code = String((error as { code?: unknown })?.code ?? '')
   const state = sqlStateOf(error)
   return (
@@ -43,6 +45,19 @@ export function isUnavailable(error: unknown): boolean {
     UNAVAILABLE_STATES.has(state) ||
     isLoginRefused(error)
   )
+}
+
+/**
+ * A user's or its keys' rows stayed locked by another session past a transaction's wait for them (lock_timeout,
+ * 55P03, or no time left of the wait to begin with): nothing was written. Not a lockTimedOut error itself, which is a
+ * table's (`usage`, for SETTLE: see the ledger's sendRiders), for which the settlements' writer keeps its rows from
+ * the reservation batches until it gets the lock (BatchWriter): a user's row held elsewhere keeps no other user's
+ * settlement from riding in them (SETTLE leaves out those whose rows are held).
+ */
+export class UserRowsBusy extends Error {
+  constructor(readonly lockError: unknown) {
+    super("a user's or its keys' rows stayed locked by another session past the wait for them")
+  }
 }
 
 /**

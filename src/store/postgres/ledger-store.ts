@@ -7,7 +7,7 @@ import { recordedLatency } from '../../records/latency'
 import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, refusesData, ROWS_LOCK_TIMEOUT_MS, storableText } from './batch'
-import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
+import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, UserRowsBusy, withDeadline } from './errors'
 import { idsOf, lockUsersThenKeys } from './lock-order'
 
 /**
@@ -162,7 +162,10 @@ interface Asked {
  */
 interface Attempt {
   abandoned: boolean
-  /** The holds it decided, in every try: released if it is given up on, since it may have committed them. */
+  /**
+   * The holds it decided, in every try, and not yet handed to their callers: released if it is given up on, since it
+   * may have committed them. A hold handed out (answer) is its caller's.
+   */
   taken: TakenHold[]
   /** A try sent its COMMIT: if the batch then fails, the commit may have happened (only its answer lost). */
   commitSent: boolean
@@ -172,8 +175,9 @@ interface Attempt {
    */
   lockWaitMs: number
   /**
-   * Until when a user's rows held elsewhere are waited for (lockedUserBatch): as long after the batch began as
-   * `lockWaitMs`.
+   * Until when the users whose rows were held elsewhere are waited for (lockedUserBatch), all of them: as long after
+   * the batch began as `lockWaitMs`. One wait shared, so that the batch is answered within its deadline however many
+   * of its users are stuck.
    */
   locksUntil: number
 }
@@ -181,26 +185,25 @@ interface Attempt {
 const givenUp = () => new Error('reservation batch given up on: the database did not answer in time')
 
 /**
- * How long a reservation batch, or a settlement batch for a user whose rows were held elsewhere, waits for a lock: most
- * of the deadline (rows another replica's batch holds are had in milliseconds), leaving the rest to answer.
+ * How long a reservation batch waits for a lock, the rows of its users held elsewhere included: most of the deadline
+ * (rows another replica's batch holds are had in milliseconds), leaving the rest to answer.
  */
 const rowsLockWaitMs = (deadlineMs: number) => Math.max(ROWS_LOCK_TIMEOUT_MS, Math.round(deadlineMs - Math.max(250, deadlineMs / 4)))
 
-/**
- * A user's or its keys' rows stayed locked by another session past a transaction's wait for them (lock_timeout,
- * 55P03): nothing was written. Not a lockTimedOut error itself, which is a table's (`usage`, for SETTLE: see
- * sendRiders), for which the settlements' writer keeps its rows from the reservation batches until it gets the lock
- * (BatchWriter): a user's row held elsewhere keeps no other user's settlement from riding in them (SETTLE leaves out
- * those whose rows are held).
- */
-class UserRowsBusy extends Error {
-  constructor(readonly lockError: unknown) {
-    super("a user's or its keys' rows stayed locked by another session past the wait for them")
-  }
-}
-
 /** How many users whose rows another session held a batch waits for at once, each on a connection of its own. */
 const USERS_WAITED_AT_ONCE = 4
+
+/**
+ * How long a settlement batch, or a sweep, waits for the rows of its users that another session held (each user in a
+ * transaction of its own), all of them together. Another replica's batch holds a user's row for milliseconds, and a
+ * waiter is next in line for it (Postgres queues row lock waiters), so a user kept busy by other replicas is had well
+ * within it; a user whose row stays held past it (a replica frozen mid-transaction) is left for a later try, which
+ * nothing waits for: no reader, no request, no other user's settlement.
+ */
+const BUSY_ROWS_WAIT_MS = ROWS_LOCK_TIMEOUT_MS
+
+/** How long after a try the settlements whose users' rows were held elsewhere are tried again (landLater). */
+const LAND_LATER_MS = 500
 
 /**
  * Runs `wait` for each user's rows, a few at a time (USERS_WAITED_AT_ONCE): a user whose row is held for the whole
@@ -313,7 +316,8 @@ const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at,
 
 /**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
- * replica's still running), unlocked; then those of them still there, locked.
+ * replica's still running, or whose settlements it keeps to land later), unlocked; then those of them still there,
+ * locked.
  */
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
   AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) ORDER BY id LIMIT $2`
@@ -548,11 +552,14 @@ async function lockedBatch(
 /**
  * One user's holds, left out of their batch because another session held the user's row or a key's (lockedBatch),
  * in a transaction of their own that waits for them, the user's row and then its keys', until the batch's lock
- * wait ends (`locksUntil`): it holds no other user's row meanwhile. Past that the holds are refused (UserRowsBusy).
- * `taken` is given the holds it decides, to be released if it fails.
+ * wait ends (`locksUntil`): it holds no other user's row meanwhile. Past that, or when the wait has already ended
+ * (spent on the users before), the holds are refused (UserRowsBusy). `taken` is given the holds it decides, to be
+ * released if it fails.
  */
 async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[], taken: TakenHold[]): Promise<{ decided: Decided; figures: Figures }> {
-  const lockWaitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, attempt.locksUntil - performance.now())
+  const lockWaitMs = Math.floor(attempt.locksUntil - performance.now())
+  // Not 0: lock_timeout 0 waits for ever.
+  if (lockWaitMs < 1) throw new UserRowsBusy(null)
   return pipelined(sql, attempt, async (send, commit) => {
     const rows = await Promise.all([
       send(LOCK_USERS, [idsOf(asked.map((a) => a.r.userId))], true),
@@ -620,31 +627,32 @@ async function expectedBatch(
 /**
  * Settles a batch on its own, never waiting for one user's row while holding another's: first the settlements whose
  * users' and keys' rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), then each user's left
- * out in a transaction of its own, which waits for that user's rows until `lockWaitMs` after the start, a few users at
- * a time. A user whose rows stay held (a replica frozen mid-transaction) fails the batch (UserRowsBusy), which the
- * writer sends again later; what committed is not charged again (a hold settles once). `committed` is told, after
- * each commit, the settlements it carried and the holds they settled.
+ * out in a transaction of its own, which waits for that user's rows (settleIn), a few users at a time, all within one
+ * short wait (BUSY_ROWS_WAIT_MS: another replica's batch holds a row for milliseconds). Returns the settlements of
+ * the users whose rows stayed held (a replica frozen mid-transaction): they land later (PostgresLedgerStore.landLater),
+ * and keep nothing else waiting meanwhile. What committed is not charged again when sent again (a hold settles once).
+ * `committed` is told, after each commit, the settlements it carried and the holds they settled.
  */
 async function settleFreeRowsFirst(
   sql: SQL,
   batch: SettlementRow[],
-  lockWaitMs: number,
   committed: (rows: SettlementRow[], settled: number[]) => void,
-): Promise<void> {
-  const locksUntil = performance.now() + lockWaitMs
+): Promise<SettlementRow[]> {
   const first = await retryingConflicts(() => sql.begin((tx) => settleFree(tx, batch)))
   committed(batch.filter((s) => !first.left.includes(s)), first.settled)
-  const failures: unknown[] = []
+  const locksUntil = performance.now() + BUSY_ROWS_WAIT_MS
+  const [held, failures]: [SettlementRow[], unknown[]] = [[], []]
   await eachUserInTurn(byUser(first.left, (s) => s.user_id), async (rows) => {
     try {
-      const waitMs = Math.max(ROWS_LOCK_TIMEOUT_MS, locksUntil - performance.now())
-      const { settled } = await retryingConflicts(() => sql.begin((tx) => settleIn(tx, rows, waitMs)))
+      const { settled } = await retryingConflicts(() => sql.begin((tx) => settleIn(tx, rows, locksUntil)))
       committed(rows, settled)
     } catch (error) {
-      failures.push(error)
+      if (error instanceof UserRowsBusy) held.push(...rows)
+      else failures.push(error)
     }
   })
   if (failures.length > 0) throw failures[0]
+  return held
 }
 
 /**
@@ -658,19 +666,29 @@ async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<{
 }
 
 /**
- * Settles one user's settlements inside `tx`, waiting up to `lockWaitMs` for its rows: the user's row first and then
- * its keys', in the order every transaction takes them (lock-order.ts), so that settlements, reservations and the
- * sweeper on several replicas never deadlock. Rows still held elsewhere then fail it (UserRowsBusy).
+ * Settles one user's settlements inside `tx`, once it holds the user's row and then its keys' (lockUserRowsUntil).
  */
-async function settleIn(tx: TransactionSQL, batch: SettlementRow[], lockWaitMs: number): Promise<{ settled: number[] }> {
-  await tx.unsafe(BOUND_LOCK_WAITS, [`${lockWaitMs}ms`])
-  await lockUsersThenKeys(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id)).catch((error) => {
-    throw lockTimedOut(error) ? new UserRowsBusy(error) : error
-  })
+async function settleIn(tx: TransactionSQL, batch: SettlementRow[], locksUntil: number): Promise<{ settled: number[] }> {
+  await lockUserRowsUntil(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id), locksUntil)
   const { settled, left } = await settleLocked(tx, batch)
   // Its rows are held: SETTLE leaves none out.
   if (left.length > 0) throw new Error(`${left.length} settlement(s) left out with their user's rows locked`)
   return { settled }
+}
+
+/**
+ * Locks, inside `tx`, a user's row and then its keys', in the order every transaction takes them (lock-order.ts), so
+ * that settlements, reservations and the sweeper on several replicas never deadlock, waiting for them until
+ * `locksUntil`. Rows still held elsewhere then, or no time left to wait at all, fail it (UserRowsBusy).
+ */
+async function lockUserRowsUntil(tx: TransactionSQL, userIds: string[], keyIds: Array<string | null>, locksUntil: number): Promise<void> {
+  const waitMs = Math.floor(locksUntil - performance.now())
+  // Not 0: lock_timeout 0 waits for ever.
+  if (waitMs < 1) throw new UserRowsBusy(null)
+  await tx.unsafe(BOUND_LOCK_WAITS, [`${waitMs}ms`])
+  await lockUsersThenKeys(tx, userIds, keyIds).catch((error) => {
+    throw lockTimedOut(error) ? new UserRowsBusy(error) : error
+  })
 }
 
 /**
@@ -681,6 +699,35 @@ async function settleIn(tx: TransactionSQL, batch: SettlementRow[], lockWaitMs: 
 async function settleLocked(tx: TransactionSQL, batch: SettlementRow[]): Promise<{ settled: number[]; left: SettlementRow[] }> {
   const [, answer] = await Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(SETTLE, [JSON.stringify(batch)])])
   return settledIn(batch, answer)
+}
+
+/** An expired hold, as the sweep finds it (unlocked). */
+type Due = Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>
+
+/**
+ * The sweep's first transaction: the holds expired by `now` (at most `limit`, but those `spared`: a JSON array of
+ * ids), found unlocked and locked after their users' and keys' rows, in the order every transaction takes them
+ * (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's settlement or a key's new ceiling,
+ * each holding the user's or the key's row and waiting for the hold's. Of those rows it takes the ones no other session
+ * holds (SKIP LOCKED), never waiting for one row while it holds others, and `sweep`s their holds; the holds whose
+ * user's row, or key's, is held elsewhere are returned (`busy`), for a transaction of their user's.
+ */
+async function sweepFree(
+  tx: TransactionSQL,
+  now: number,
+  limit: number,
+  spared: string,
+  sweep: (tx: TransactionSQL, due: Due[]) => Promise<SweptHold[]>,
+): Promise<{ swept: SweptHold[]; busy: Due[] }> {
+  const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, spared])) as Due[]
+  if (due.length === 0) return { swept: [], busy: [] }
+  const [users, keys] = [idsOf(due.map((r) => r.user_id)), idsOf(due.map((r) => r.key_id))]
+  const [lockedUsers, lockedKeys, readUsers, readKeys] = await Promise.all([
+    tx.unsafe(LOCK_FREE_USERS, [users]), tx.unsafe(LOCK_FREE_KEYS, [keys]), tx.unsafe(READ_USERS, [users]), tx.unsafe(READ_KEYS, [keys]),
+  ])
+  const held: Busy = { users: heldElsewhere(readUsers, lockedUsers), keys: heldElsewhere(readKeys, lockedKeys) }
+  const [free, busy] = [due.filter((r) => !isBusy(held, r.user_id, r.key_id)), due.filter((r) => isBusy(held, r.user_id, r.key_id))]
+  return { swept: free.length === 0 ? [] : await sweep(tx, free), busy }
 }
 
 const takenIn = (decided: Answers) => decided.results.filter((r): r is TakenHold => !(r instanceof GatewayError))
@@ -747,6 +794,12 @@ export class PostgresLedgerStore implements LedgerStore {
   private expectAfter = 0
   /** The last settlement transaction sent on its own, until it ends (answered or not). */
   private settling: Promise<unknown> = Promise.resolve()
+  /** Settlements whose users' rows stayed held elsewhere, to land later (landLater), and the next try at them. */
+  private toLandLater: SettlementRow[] = []
+  private landTimer: ReturnType<typeof setTimeout> | null = null
+  private landing: Promise<void> | null = null
+  /** The store is closed: nothing is tried again. */
+  private closed = false
   /**
    * What to call once a queued settlement has settled its hold (LedgerStore.settle's `onSettled`), by hold id:
    * called when a committed SETTLE returns the id, dropped when one ran without it (another replica's sweeper,
@@ -779,14 +832,60 @@ export class PostgresLedgerStore implements LedgerStore {
    * Sending a settlement twice is harmless: a hold settles once (SETTLE deletes it).
    */
   private async settleWithin(batch: SettlementRow[]): Promise<void> {
+    this.landLater(await this.settleAlone(batch))
+  }
+
+  /**
+   * Settles a batch in transactions of its own (settleFreeRowsFirst), one batch at a time, within the deadline;
+   * returns the settlements whose users' rows stayed held elsewhere.
+   */
+  private async settleAlone(batch: SettlementRow[]): Promise<SettlementRow[]> {
     await withDeadline(this.settling, this.deadlineMs)
     // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
     // first remembers figures with these holds still open, and would expect them open next time.
     this.forget(batch)
-    const run = settleFreeRowsFirst(this.sql, firstOfEach(batch), rowsLockWaitMs(this.deadlineMs), (rows, settled) => this.tellSettled(rows, settled))
+    const run = settleFreeRowsFirst(this.sql, firstOfEach(batch), (rows, settled) => this.tellSettled(rows, settled))
       .finally(() => this.forget(batch))
     this.settling = run.catch(() => {})
-    await withDeadline(run, this.deadlineMs)
+    return withDeadline(run, this.deadlineMs)
+  }
+
+  /**
+   * Settlements whose users' or keys' rows another session held past the wait for them (a replica frozen
+   * mid-transaction) land later: they are kept here, out of the writer, so that no read's flush and no other user's
+   * settlement waits for them, and tried again a moment later, at each flush and at the close, until they land.
+   */
+  private landLater(rows: SettlementRow[]) {
+    if (rows.length === 0) return
+    this.toLandLater.push(...rows)
+    this.landSoon()
+  }
+
+  private landSoon() {
+    if (this.landTimer === null && !this.closed) this.landTimer = setTimeout(() => void this.landHeld(), LAND_LATER_MS)
+  }
+
+  /** One try at the settlements held elsewhere (the one under way, if any); never fails: what does not land is kept. */
+  private landHeld(): Promise<void> {
+    this.landing ??= this.landHeldOnce().finally(() => (this.landing = null))
+    return this.landing
+  }
+
+  private async landHeldOnce(): Promise<void> {
+    if (this.landTimer !== null) clearTimeout(this.landTimer)
+    this.landTimer = null
+    const rows = [...this.toLandLater]
+    if (rows.length === 0) return
+    let held: SettlementRow[]
+    try {
+      held = await this.settleAlone(rows)
+    } catch (error) {
+      this.onError(error)
+      held = rows
+    }
+    const tried = new Set(rows)
+    this.toLandLater = this.toLandLater.filter((s) => !tried.has(s)).concat(held)
+    if (this.toLandLater.length > 0) this.landSoon()
   }
 
   /**
@@ -835,20 +934,13 @@ export class PostgresLedgerStore implements LedgerStore {
         this.carrying = false
         return retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
       })
-      // Committed: the holds of users whose rows were held elsewhere go now, outside the retries above.
+      // Committed: its holds are answered now, and the users whose rows were held elsewhere go next, outside the
+      // retries above.
       .then((first) => this.reserveWaiting(batch, first, attempt))
       .then(
-      (decided) => {
-        // Committed after all: the callers were refused, so the holds go back.
-        if (attempt.abandoned) return this.release(attempt.taken)
-        // Committed once the close had begun: no hold is handed out from there (see close), so its holds go
-        // back now, while the settlements' writer still takes them.
-        if (this.closing) {
-          this.release(takenIn(decided))
-          return batch.forEach((a) => a.resolve(gatewayStopping()))
-        }
-        for (const h of decided.holds) this.keyDebited.set(h.id, h.key_debited)
-        batch.forEach((a, i) => a.resolve(decided.results[i]!))
+      () => {
+        // Committed after all: the callers not yet answered were refused, so their holds go back.
+        if (attempt.abandoned) this.release(attempt.taken)
       },
       (error) => {
         // What it carried and has not committed (reserveBatch empties it once committed) is sent again, unless
@@ -886,12 +978,13 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   /**
-   * Postgres did not answer the batch in time: its callers are refused with 503 (the provider is not
-   * called), and the next batch goes on without waiting for it. It may still be answered, and may even
+   * Postgres did not answer the batch in time: its callers not yet answered are refused with 503 (the provider is
+   * not called), and the next batch goes on without waiting for it. It may still be answered, and may even
    * commit (what it sent may reach the server late, or only the answer may be lost), so nothing more of it
-   * is sent, and every hold it decided is released now and again once it ends: a hold whose request was
-   * refused is never left for the sweeper to charge. Releasing a hold that was never written changes
-   * nothing; a release that reaches the server while the batch still holds its users' rows waits for it.
+   * is sent, and every hold it decided and did not hand out is released now and again once it ends: a hold whose
+   * request was refused is never left for the sweeper to charge (one handed out is its caller's to settle).
+   * Releasing a hold that was never written changes nothing; a release that reaches the server while the batch
+   * still holds its users' rows waits for it.
    * Its settlements go back to the queue now (settling twice is harmless); its riders once it has failed, if
    * its COMMIT was not sent.
    */
@@ -965,22 +1058,22 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   /**
-   * The batch's answers, once the holds of the users left out of its transaction (their rows, or a key's, held
-   * elsewhere: lockedBatch) are decided, each user in a transaction of its own that waits for its rows
-   * (lockedUserBatch), a few users at a time. A user whose rows stay held past the batch's lock wait (a replica frozen
-   * mid-transaction), or whose transaction fails, has its holds refused 503, and only those.
+   * Answers the holds the batch's first transaction decided, which has committed, and then decides those of the users
+   * it left out (their rows, or a key's, held elsewhere: lockedBatch), each user in a transaction of its own that waits
+   * for its rows (lockedUserBatch), a few users at a time, answering each as it commits: a hold is never kept from its
+   * caller while other users are waited for. The waits share the batch's one lock wait (`locksUntil`): a user whose rows
+   * stay held past it (a replica frozen mid-transaction), whose turn comes after it, or whose transaction fails, has
+   * its holds refused 503, and only those.
    */
-  private async reserveWaiting(batch: Asked[], first: FirstDecided, attempt: Attempt): Promise<Answers> {
-    if (first.waiting.length === 0) return first.decided
-    const answers = new Map<Asked, TakenHold | GatewayError>()
-    const holds = [...first.decided.holds]
+  private async reserveWaiting(batch: Asked[], first: FirstDecided, attempt: Attempt): Promise<void> {
+    const waiting = new Set(first.waiting)
+    this.answer(batch.filter((a) => !waiting.has(a)), first.decided, attempt)
     await eachUserInTurn(byUser(first.waiting, (a) => a.r.userId), async (asked) => {
       const taken: TakenHold[] = []
       try {
         const { decided, figures } = await retryingConflicts(() => lockedUserBatch(this.sql, attempt, asked, taken))
         if (!attempt.abandoned) this.remember(figures)
-        holds.push(...decided.holds)
-        asked.forEach((a, i) => answers.set(a, decided.results[i]!))
+        this.answer(asked, decided, attempt)
       } catch (error) {
         if (!(error instanceof UserRowsBusy) && !attempt.abandoned) this.onError(error)
         // Its COMMIT may have been sent with only the answer lost: its holds go back, as their callers are refused.
@@ -988,13 +1081,28 @@ export class PostgresLedgerStore implements LedgerStore {
         for (const a of asked) {
           this.known.users.delete(a.r.userId)
           if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
-          answers.set(a, databaseUnavailable())
+          a.resolve(databaseUnavailable())
         }
       }
     })
-    let decidedFirst = 0
-    const results = batch.map((a) => answers.get(a) ?? first.decided.results[decidedFirst++]!)
-    return { results, holds }
+  }
+
+  /**
+   * Hands `asked` their answers (`decided`, in order), whose holds have committed: from here a hold is its caller's,
+   * and no longer the attempt's to release. Nothing for a batch given up on: its callers were refused, and its holds go
+   * back (attempt.taken). Once the close has begun no hold is handed out (see close): they go back now, while the
+   * settlements' writer still takes them.
+   */
+  private answer(asked: Asked[], decided: Answers, attempt: Attempt) {
+    if (attempt.abandoned) return
+    const taken = new Set(takenIn(decided))
+    attempt.taken = attempt.taken.filter((h) => !taken.has(h))
+    if (this.closing) {
+      this.release([...taken])
+      return asked.forEach((a) => a.resolve(gatewayStopping()))
+    }
+    for (const h of decided.holds) this.keyDebited.set(h.id, h.key_debited)
+    asked.forEach((a, i) => a.resolve(decided.results[i]!))
   }
 
   /** The figures the batch's users and keys should have once the settlements riding along are applied; null if one is not known. */
@@ -1074,39 +1182,54 @@ export class PostgresLedgerStore implements LedgerStore {
     for (const s of batch) this.onSettled.delete(s.id)
   }
 
+  /**
+   * Sweeps expired holds: first those whose users' and keys' rows no other session holds, in one transaction, then
+   * each other user's in a transaction of its own that waits for its rows (a user kept busy by other replicas'
+   * batches is never free at the instant of a SKIP LOCKED, and would never be swept), a few users at a time, all within
+   * one short wait (BUSY_ROWS_WAIT_MS). Only a user whose rows stay held past it (a replica frozen mid-transaction) is
+   * left for a later sweep. The holds `running` (this process's, still running) are spared, and so is a hold whose
+   * settlement this process keeps, its rows having been held elsewhere (landLater): it is its settlement's.
+   */
   async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: readonly number[]): Promise<SweptHold[]> {
-    await this.flush().catch(() => {})
-    return retryingConflicts(() => this.bounded.begin(async (tx) => {
-      // The expired holds are found unlocked and locked after their users' and keys' rows, in the order every
-      // transaction takes them (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's
-      // settlement or a key's new ceiling, each holding the user's or the key's row and waiting for the hold's.
-      const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, JSON.stringify(running)])) as Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>[]
-      if (due.length === 0) return []
-      // Their users' and keys' rows that no other session holds (SKIP LOCKED): a sweep never waits for one row while it
-      // holds others, and the holds of a user whose row, or key's, is held elsewhere (a replica frozen
-      // mid-transaction) are left for a later sweep.
-      const [users, keys] = [idsOf(due.map((r) => r.user_id)), idsOf(due.map((r) => r.key_id))]
-      const [lockedUsers, lockedKeys, readUsers, readKeys] = await Promise.all([
-        tx.unsafe(LOCK_FREE_USERS, [users]), tx.unsafe(LOCK_FREE_KEYS, [keys]), tx.unsafe(READ_USERS, [users]), tx.unsafe(READ_KEYS, [keys]),
-      ])
-      const busy: Busy = { users: heldElsewhere(readUsers, lockedUsers), keys: heldElsewhere(readKeys, lockedKeys) }
-      const free = due.filter((r) => !isBusy(busy, r.user_id, r.key_id))
-      if (free.length === 0) return []
-      // Those still there: a hold settled meanwhile (by its owner, or by another replica's sweeper, which locked
-      // these users first) is gone. SKIP LOCKED: one whose row something else holds is left for a later sweep.
-      const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(free.map((r) => String(r.id)))])) as ReservationRow[]
-      const swept = rows.map((row) => {
-        const hold = takenFromRow(row)
-        return { hold, outcome: charge(hold, now) }
-      })
-      if (swept.length === 0) return swept
-      const batch = swept.map(({ hold, outcome }) => settlementRow(hold, outcome, now))
-      this.forget(batch)
-      // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them.
-      const { left } = await settleLocked(tx, batch)
-      if (left.length > 0) throw new Error(`the sweep left out ${left.length} expired hold(s) whose rows it holds`)
-      return swept
-    }))
+    // Those still to land later are not tried here: their holds are left to them.
+    await this.flushQueued().catch(() => {})
+    const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id)])
+    const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
+    const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, sweep)))
+    const swept = [...first.swept]
+    const locksUntil = performance.now() + BUSY_ROWS_WAIT_MS
+    await eachUserInTurn(byUser(first.busy, (r) => r.user_id), async (due) => {
+      try {
+        swept.push(...await retryingConflicts(() => this.bounded.begin(async (tx) => {
+          await lockUserRowsUntil(tx, due.map((r) => r.user_id), due.map((r) => r.key_id), locksUntil)
+          return sweep(tx, due)
+        })))
+      } catch (error) {
+        // Still held: left for a later sweep. What the others swept has committed, and is told all the same.
+        if (!(error instanceof UserRowsBusy)) this.onError(error)
+      }
+    })
+    return swept
+  }
+
+  /**
+   * Charges, inside `tx`, which holds their users' and keys' rows, the expired holds of `due` that are still there: a
+   * hold settled meanwhile (by its owner, or by another replica's sweeper, which locked these users first) is gone.
+   * SKIP LOCKED: one whose row something else holds is left for a later sweep.
+   */
+  private async sweepLocked(tx: TransactionSQL, due: Due[], now: number, charge: (hold: TakenHold, now: number) => Outcome): Promise<SweptHold[]> {
+    const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(due.map((r) => String(r.id)))])) as ReservationRow[]
+    const swept = rows.map((row) => {
+      const hold = takenFromRow(row)
+      return { hold, outcome: charge(hold, now) }
+    })
+    if (swept.length === 0) return swept
+    const batch = swept.map(({ hold, outcome }) => settlementRow(hold, outcome, now))
+    this.forget(batch)
+    // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them.
+    const { left } = await settleLocked(tx, batch)
+    if (left.length > 0) throw new Error(`the sweep left out ${left.length} expired hold(s) whose rows it holds`)
+    return swept
   }
 
   async userExists(userId: string): Promise<boolean> {
@@ -1120,9 +1243,17 @@ export class PostgresLedgerStore implements LedgerStore {
    * Writes every settlement queued before the call: those riding in the reservation batch in flight, then those
    * in the writer (on their own), and those the next batch took from the writer meanwhile, as the one in flight
    * ended (next) or while the writer was sending. Not those queued after the call: a busy ledger holds its
-   * caller for a batch or two, never for as long as settlements keep coming.
+   * caller for a batch or two, never for as long as settlements keep coming. Nor those of a user whose rows another
+   * session holds past a moment's wait (a replica frozen mid-transaction): they land later (landLater), and a read
+   * of other rows is not held up, nor refused, for them.
    */
   async flush(): Promise<void> {
+    await this.flushQueued()
+    if (this.toLandLater.length > 0) await this.landHeld()
+  }
+
+  /** The settlements queued before the call, riding in reservation batches or on their own (see flush). */
+  private async flushQueued(): Promise<void> {
     if (this.carrying) await this.reserving
     await this.settlements.flushQueued()
     if (this.carrying) await this.reserving
@@ -1138,7 +1269,17 @@ export class PostgresLedgerStore implements LedgerStore {
   async close(stop: AbortSignal): Promise<void> {
     this.closing = true
     await this.reserving
-    return this.settlements.close(stop)
+    await this.settlements.close(stop)
+    // Those whose users' rows were held elsewhere are tried until the stop's deadline too.
+    const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
+    while (this.toLandLater.length > 0 && !stop.aborted) {
+      await Promise.race([this.landHeld(), stopped])
+      if (this.toLandLater.length > 0) await Promise.race([Bun.sleep(LAND_LATER_MS), stopped])
+    }
+    this.closed = true
+    if (this.landTimer !== null) clearTimeout(this.landTimer)
+    const left = this.toLandLater.length
+    if (left > 0) this.onError(new Error(`${left} settlement(s) whose users' rows stayed held elsewhere not written by the stop's deadline; dropped`))
   }
 }
 

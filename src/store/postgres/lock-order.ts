@@ -32,8 +32,8 @@ import { sql, type SQL } from 'drizzle-orm'
  * The ledger's batches, which lock the rows of many users, go further: they never wait for one user's row while they
  * hold another's. A reservation batch, a settlement batch and the sweeper take the rows no other session holds (SKIP
  * LOCKED, which waits for nothing, and so keeps no order to keep) and leave the others out; only a transaction of one
- * user's waits, for that user's row and then its keys' (lockedUserBatch, settleIn, an expectedBatch of one user). A
- * row held elsewhere for long (a replica frozen mid-transaction) then holds up its own user's requests only, not
+ * user's waits, for that user's row and then its keys' (lockedUserBatch, settleIn, a sweep's, an expectedBatch of one
+ * user). A row held elsewhere for long (a replica frozen mid-transaction) then holds up its own user's requests only, not
  * those of every user whose rows a transaction took before it while waiting for it.
  *
  * The transactions that lock rows of more than one of these tables: a reservation batch (its users, its keys,
