@@ -60,9 +60,13 @@ test('redelivering one alert does not walk every failed delivery on the request 
   expect(unknown.status).toBe(404)
   await unknown.arrayBuffer()
   const id = `alt_${(FAILED - 7).toString(16).padStart(32, '0')}`
-  const worst = new WorstProbe()
+  // Each redelivery of the walk held the thread as long as the last (a query plan, not a chance): judged by the
+  // middle one of five, so that one probe slowed by something else on a busy machine (a JIT tier, a collection)
+  // does not decide it.
+  const rounds: WorstProbe[] = []
   const answers: number[] = []
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
+    const worst = new WorstProbe()
     const res = fetch(`${gw.url}/v1/alerts/${id}/redeliver`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}` } })
     let done = false
     void res.finally(() => (done = true))
@@ -71,8 +75,10 @@ test('redelivering one alert does not walk every failed delivery on the request 
     answers.push(r.status)
     if (i === 0) expect(((await r.json()) as { redelivering: number }).redelivering).toBe(1)
     else await r.arrayBuffer()
+    rounds.push(worst)
   }
-  console.log(`while redelivering: ${worst}`)
-  expect(answers).toEqual([200, 200, 200])
-  expect(worst.held).toBeLessThan(HELD_MS)
+  rounds.sort((a, b) => a.held - b.held)
+  console.log(`while redelivering: ${rounds.map(String).join('; ')}`)
+  expect(answers).toEqual([200, 200, 200, 200, 200])
+  expect(rounds[2]!.held).toBeLessThan(HELD_MS)
 }, 120_000)
