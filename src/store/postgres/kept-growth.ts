@@ -1,7 +1,7 @@
 import type { SQL, TransactionSQL } from 'bun'
 import type { StoredResponseRow } from '../store'
 import { BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS } from './batch'
-import { shareUsers } from './lock-order'
+import { idsOf, shareUsers } from './lock-order'
 import { STORED_ROW_COLUMNS, writeStoredRow, type QueuedResponse } from './stored-rows'
 
 /*
@@ -10,7 +10,9 @@ import { STORED_ROW_COLUMNS, writeStoredRow, type QueuedResponse } from './store
  * announces it (KeptBackIds), but both end with the replica (killed -9, stopped past its grace), and later turns would
  * be held at the conversation's size before that turn. So the growth is also written to stored_response_growth, which
  * that lock does not reach, as the upsert that will apply it (stored-rows.ts): by a write that finds the lock held,
- * before it waits for it, and, if that did not land, before the answer is withheld.
+ * before it waits for it, and, if that did not land, before the answer is withheld. Nor does a lock on the turn's
+ * user's row reach it (it has no foreign key to users: schema.ts), which stops the stored-id write as well: a replica
+ * frozen mid-batch or an admin's change of the user holds the row FOR UPDATE, and the answer is withheld all the same.
  *
  * Whoever deletes such a row applies its growth, in the same transaction, so that it is applied once: the replica's
  * own write of the row (claimKeptGrowth), or a conversation lookup that finds it once nothing announces it any more
@@ -27,7 +29,6 @@ export async function recordKeptGrowth(sql: SQL, rows: QueuedResponse[]): Promis
   }))
   await sql.begin(async (tx) => {
     await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)
-    await shareUsers(tx, rows.map((r) => r.user_id))
     await tx`INSERT INTO stored_response_growth (id, conversation_id, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio,
         grow_tokens, grow_media_parts, grow_bytes, created_at)
       SELECT * FROM json_to_recordset(${JSON.stringify(growth)}::text::json) AS x(id text, conversation text, "user" text, provider text, model text,
@@ -62,9 +63,12 @@ export async function adoptKeptGrowth(sql: SQL, conversation: string): Promise<S
   return sql.begin(async (tx) => {
     // The table's lock first, as its own writes take it, then users, then rows (lock-order.ts).
     await tx.unsafe('LOCK TABLE stored_responses IN ROW EXCLUSIVE MODE NOWAIT')
-    await shareUsers(tx, (await tx`SELECT user_id FROM stored_response_growth WHERE conversation_id = ${conversation}`).map((g: { user_id: string }) => g.user_id))
-    const kept = await tx`DELETE FROM stored_response_growth WHERE conversation_id = ${conversation} RETURNING *`
+    const users = await shareUsers(tx, (await tx`SELECT user_id FROM stored_response_growth WHERE conversation_id = ${conversation}`).map((g: { user_id: string }) => g.user_id))
+    // A growth whose user is gone goes too, unapplied: recorded after the user's deletion deleted the user's growth.
+    const kept = await tx`DELETE FROM stored_response_growth g WHERE conversation_id = ${conversation}
+      AND (user_id IN (SELECT json_array_elements_text(${idsOf(users)}::text::json)) OR NOT EXISTS (SELECT 1 FROM users WHERE id = g.user_id)) RETURNING *`
     const rows: QueuedResponse[] = kept
+      .filter((g: { user_id: string }) => users.has(g.user_id))
       .map((g: Record<string, any>) => ({
         id: conversation, kind: 'conversation' as const, user_id: g.user_id, provider: g.provider, model: g.model, context_tokens: numberOrNull(g.context_tokens),
         media_parts: g.media_parts, context_bytes: numberOrNull(g.context_bytes), holds_audio: g.holds_audio, created_at: Number(g.created_at),

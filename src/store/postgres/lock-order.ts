@@ -55,10 +55,11 @@ export async function lockUsersThenKeys(tx: TransactionSQL, userIds: Iterable<st
 
 /**
  * The users' rows FOR KEY SHARE, in id order: the lock that inserting a row referring to a user takes for its foreign
- * key, taken here in the order rather than as the rows come.
+ * key, taken here in the order rather than as the rows come. Answers the ids of those that exist.
  */
-export async function shareUsers(tx: TransactionSQL, userIds: Iterable<string>): Promise<void> {
-  await tx`SELECT 1 FROM users WHERE id IN (SELECT json_array_elements_text(${idsOf(userIds)}::text::json)) ORDER BY id FOR KEY SHARE`
+export async function shareUsers(tx: TransactionSQL, userIds: Iterable<string>): Promise<Set<string>> {
+  const rows = await tx`SELECT id FROM users WHERE id IN (SELECT json_array_elements_text(${idsOf(userIds)}::text::json)) ORDER BY id FOR KEY SHARE`
+  return new Set(rows.map((u: { id: string }) => u.id))
 }
 
 /**

@@ -266,7 +266,13 @@ export const storedResponseGrowth = pgTable(
     /** Chosen by the replica before writing it, so that a write sent again lands once. */
     id: text('id').primaryKey(),
     conversationId: text('conversation_id').notNull(),
-    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    /**
+     * No foreign key to users: inserting a row under one takes FOR KEY SHARE on the user's row, which a transaction
+     * holding it FOR UPDATE (a replica frozen mid-batch, an admin change) stops, as it stops the write this row is
+     * kept for. A user's deletion deletes its rows here itself (deleteUser), and a row left by a recording that
+     * committed after it is dropped when read (adoptKeptGrowth).
+     */
+    userId: text('user_id').notNull(),
     provider: text('provider').notNull(),
     model: text('model').notNull(),
     /** The conversation's size as the turn knew it, a floor (null: unknown, as in stored_responses). */

@@ -316,6 +316,8 @@ export class PostgresStore implements Store {
       // every hold that locked the row first is committed, and a hold after it waits and finds no user.
       await tx.execute(drizzleSql`SELECT 1 FROM users WHERE id = ${id} FOR UPDATE`)
       const deleted = await tx.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id })
+      // Its kept growth has no foreign key to cascade (schema.ts): a growth recorded after this is dropped when read.
+      if (deleted.length > 0) await tx.delete(tables.storedResponseGrowth).where(eq(tables.storedResponseGrowth.userId, id))
       return deleted.length > 0
     }))
   }
