@@ -72,6 +72,8 @@ export class RedisLink {
   private timeoutsInARow = 0
   /** The connections were dropped in this outage already: told once, not at each of its reconnections (one a second). */
   private reconnectedInOutage = false
+  /** Times the link dropped its connections itself: what those connections were doing failed by its doing, and it told why. */
+  connectionsDropped = 0
   /** Reply errors (by code) already logged: Redis answering what tollgate did not expect is told once, not per request. */
   private readonly unexpectedReplies = new Set<string>()
   /** Times the link went down, for /metrics. */
@@ -181,6 +183,7 @@ export class RedisLink {
     this.timeoutsInARow = 0
     if (!this.reconnectedInOutage) this.logger.log('warn', 'redis: dropping its connections to connect again', { redis: redisAddress(this.url), error: why.message })
     this.reconnectedInOutage = true
+    this.connectionsDropped++
     this.commands.close()
     this.subscriber.close()
   }
