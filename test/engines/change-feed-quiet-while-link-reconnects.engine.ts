@@ -16,6 +16,9 @@ let gw: SpawnedGateway
 beforeAll(async () => {
   primary = await startRedis()
   replica = await startRedis()
+  // The copy the replica receives is loaded from the socket, never written to the working directory.
+  expect(await primary.cli('CONFIG', 'SET', 'repl-diskless-sync', 'yes')).toBe('OK')
+  expect(await replica.cli('CONFIG', 'SET', 'repl-diskless-load', 'swapdb')).toBe('OK')
   expect(await replica.cli('REPLICAOF', '127.0.0.1', String(primary.port))).toBe('OK')
   gw = await spawnGateway({
     env: { TOLLGATE_REDIS_URL: replica.url, TOLLGATE_RATE_LIMIT_PER_MIN: '6000', TOLLGATE_LOG_LEVEL: 'info' },
