@@ -82,13 +82,14 @@ export class RedisLink {
   onSubscriberConnect: () => void = () => {}
 
   /**
-   * `probe`: the command whose answer says Redis serves again (by default a PING). The gateway's is a rate-limit
-   * step on a key of its own: a demoted primary or a user without the script's rights answers PING but not that.
+   * `probeCommands`: the commands whose answers say Redis serves again (by default a PING). The gateway's are a
+   * rate-limit step in each limit's keys: a demoted primary, or a user without the script's rights or some keys'
+   * (an ACL by key pattern), answers PING but not those.
    */
   constructor(
     private readonly url: string,
     private readonly logger: Logger,
-    private readonly probeCommand: [command: string, args: string[]] = ['PING', []],
+    private readonly probeCommands: [command: string, args: string[]][] = [['PING', []]],
   ) {
     const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 2_000 }
     this.commands = new RedisClient(url, options)
@@ -153,13 +154,17 @@ export class RedisLink {
    */
   private probe(): Promise<void> {
     if (this.healthy || this.stopped || !this.commands.connected) return Promise.resolve()
-    this.probing ??= this.send(...this.probeCommand)
+    this.probing ??= this.sendEach(this.probeCommands)
       .then(
         () => this.markUp(),
         (error) => void (isOutage(error) || this.markUp()),
       )
       .finally(() => (this.probing = null))
     return this.probing
+  }
+
+  private async sendEach(commands: [command: string, args: string[]][]): Promise<void> {
+    for (const [command, args] of commands) await this.send(command, args)
   }
 
   private failed(error: Error): void {
