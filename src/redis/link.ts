@@ -13,6 +13,11 @@ const TIMEOUTS_BEFORE_RECONNECT = 2
 /** The subscriber connection only listens: how often it is asked whether it still answers, and how long it has to. */
 const SUBSCRIBER_CHECK_INTERVAL_MS = 5_000
 const SUBSCRIBER_CHECK_TIMEOUT_MS = 1_000
+/**
+ * Down again within this long of coming back, for the reason the last outage was told: the probe passed where a
+ * request's command did not. Logged (and counted) only if it lasts this long, never a line per request.
+ */
+const STEADY_UP_MS = 5_000
 /** How long startup waits for Redis before serving in the failure mode. */
 const START_WAIT_MS = 1_000
 
@@ -78,6 +83,11 @@ export class RedisLink {
   private readonly unexpectedReplies = new Set<string>()
   /** Times the link went down, for /metrics. */
   outages = 0
+  /** When (performance.now()) the link last came up. */
+  private upSince = 0
+  /** Down again too soon after coming up to be told yet; its return is not told either unless it was. */
+  private relapsed = false
+  private relapseCheck: Timer | undefined
   /** Called when the subscriber connection is (re)established: its subscriptions, and messages sent meanwhile, were lost. */
   onSubscriberConnect: () => void = () => {}
 
@@ -144,6 +154,7 @@ export class RedisLink {
     this.stopped = true
     for (const t of this.timers) clearTimeout(t)
     for (const w of this.watches) clearInterval(w)
+    clearTimeout(this.relapseCheck)
     this.commands.close()
     this.subscriber.close()
   }
@@ -244,9 +255,11 @@ export class RedisLink {
   private markUp(): void {
     if (this.healthy) return
     this.healthy = true
+    this.upSince = performance.now()
     this.timeoutsInARow = 0
     this.reconnectedInOutage = false
-    this.logger.log('info', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
+    clearTimeout(this.relapseCheck)
+    if (!this.relapsed) this.logger.log('info', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
   }
 
   /**
@@ -256,9 +269,27 @@ export class RedisLink {
   private markDown(error?: Error, reason?: RedisDownReason): void {
     const down = !this.healthy && this.outages > 0
     if (down && (reason === undefined || reason === this.downReason)) return
+    const relapse = this.healthy && this.outages > 0 && (reason ?? 'unreachable') === this.downReason && performance.now() - this.upSince < STEADY_UP_MS
     this.healthy = false
-    if (!down) this.outages++
     this.downReason = reason ?? 'unreachable'
+    if (relapse) return this.tellIfItLasts(error)
+    if (!down || this.relapsed) this.outages++
+    this.relapsed = false
+    this.tellOutage(error)
+  }
+
+  /** Down again just after coming up: told and counted only if it lasts STEADY_UP_MS (markUp ends the wait). */
+  private tellIfItLasts(error?: Error): void {
+    this.relapsed = true
+    this.relapseCheck = setTimeout(() => {
+      if (this.stopped || this.healthy || !this.relapsed) return
+      this.relapsed = false
+      this.outages++
+      this.tellOutage(error)
+    }, STEADY_UP_MS)
+  }
+
+  private tellOutage(error?: Error): void {
     const fields = { redis: redisAddress(this.url), error: error?.message ?? 'connection closed' }
     if (this.downReason === 'authentication_failed')
       this.logger.log(
