@@ -75,11 +75,13 @@ export class ChangeFeed {
    */
   private async subscribe(connection: number, missedChanges: boolean): Promise<void> {
     if (connection !== this.connections) return
+    const dropped = this.link.connectionsDropped
     try {
       if (connection > 1) await withDeadline(this.dropStaleSubscription(), SUBSCRIBE_TIMEOUT_MS, 'UNSUBSCRIBE')
       await withDeadline(this.link.subscriber.subscribe(CHANGES_CHANNEL, this.onMessage), SUBSCRIBE_TIMEOUT_MS, 'SUBSCRIBE')
     } catch (error) {
-      this.notSubscribed(error as Error)
+      // Cut by the link dropping its connections (an address leading to a replica: every second), which it told once.
+      if (this.link.connectionsDropped === dropped) this.notSubscribed(error as Error)
       if (connection === this.connections) this.link.reconnectSubscriber()
       return
     }

@@ -13,6 +13,11 @@ const TIMEOUTS_BEFORE_RECONNECT = 2
 /** The subscriber connection only listens: how often it is asked whether it still answers, and how long it has to. */
 const SUBSCRIBER_CHECK_INTERVAL_MS = 5_000
 const SUBSCRIBER_CHECK_TIMEOUT_MS = 1_000
+/**
+ * Down again within this long of coming back, for the reason the last outage was told: the probe passed where a
+ * request's command did not. Logged (and counted) only if it lasts this long, never a line per request.
+ */
+const STEADY_UP_MS = 5_000
 /** How long startup waits for Redis before serving in the failure mode. */
 const START_WAIT_MS = 1_000
 
@@ -72,21 +77,29 @@ export class RedisLink {
   private timeoutsInARow = 0
   /** The connections were dropped in this outage already: told once, not at each of its reconnections (one a second). */
   private reconnectedInOutage = false
+  /** Times the link dropped its connections itself: what those connections were doing failed by its doing, and it told why. */
+  connectionsDropped = 0
   /** Reply errors (by code) already logged: Redis answering what tollgate did not expect is told once, not per request. */
   private readonly unexpectedReplies = new Set<string>()
   /** Times the link went down, for /metrics. */
   outages = 0
+  /** When (performance.now()) the link last came up. */
+  private upSince = 0
+  /** Down again too soon after coming up to be told yet; its return is not told either unless it was. */
+  private relapsed = false
+  private relapseCheck: Timer | undefined
   /** Called when the subscriber connection is (re)established: its subscriptions, and messages sent meanwhile, were lost. */
   onSubscriberConnect: () => void = () => {}
 
   /**
-   * `probe`: the command whose answer says Redis serves again (by default a PING). The gateway's is a rate-limit
-   * step on a key of its own: a demoted primary or a user without the script's rights answers PING but not that.
+   * `probeCommands`: the commands whose answers say Redis serves again (by default a PING). The gateway's are a
+   * rate-limit step in each limit's keys: a demoted primary, or a user without the script's rights or some keys'
+   * (an ACL by key pattern), answers PING but not those.
    */
   constructor(
     private readonly url: string,
     private readonly logger: Logger,
-    private readonly probeCommand: [command: string, args: string[]] = ['PING', []],
+    private readonly probeCommands: [command: string, args: string[]][] = [['PING', []]],
   ) {
     const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1_000_000, connectionTimeout: 2_000 }
     this.commands = new RedisClient(url, options)
@@ -141,6 +154,7 @@ export class RedisLink {
     this.stopped = true
     for (const t of this.timers) clearTimeout(t)
     for (const w of this.watches) clearInterval(w)
+    clearTimeout(this.relapseCheck)
     this.commands.close()
     this.subscriber.close()
   }
@@ -151,13 +165,17 @@ export class RedisLink {
    */
   private probe(): Promise<void> {
     if (this.healthy || this.stopped || !this.commands.connected) return Promise.resolve()
-    this.probing ??= this.send(...this.probeCommand)
+    this.probing ??= this.sendEach(this.probeCommands)
       .then(
         () => this.markUp(),
         (error) => void (isOutage(error) || this.markUp()),
       )
       .finally(() => (this.probing = null))
     return this.probing
+  }
+
+  private async sendEach(commands: [command: string, args: string[]][]): Promise<void> {
+    for (const [command, args] of commands) await this.send(command, args)
   }
 
   private failed(error: Error): void {
@@ -181,6 +199,7 @@ export class RedisLink {
     this.timeoutsInARow = 0
     if (!this.reconnectedInOutage) this.logger.log('warn', 'redis: dropping its connections to connect again', { redis: redisAddress(this.url), error: why.message })
     this.reconnectedInOutage = true
+    this.connectionsDropped++
     this.commands.close()
     this.subscriber.close()
   }
@@ -236,9 +255,11 @@ export class RedisLink {
   private markUp(): void {
     if (this.healthy) return
     this.healthy = true
+    this.upSince = performance.now()
     this.timeoutsInARow = 0
     this.reconnectedInOutage = false
-    this.logger.log('info', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
+    clearTimeout(this.relapseCheck)
+    if (!this.relapsed) this.logger.log('info', 'redis connected: rate limits are shared', { redis: redisAddress(this.url) })
   }
 
   /**
@@ -248,9 +269,27 @@ export class RedisLink {
   private markDown(error?: Error, reason?: RedisDownReason): void {
     const down = !this.healthy && this.outages > 0
     if (down && (reason === undefined || reason === this.downReason)) return
+    const relapse = this.healthy && this.outages > 0 && (reason ?? 'unreachable') === this.downReason && performance.now() - this.upSince < STEADY_UP_MS
     this.healthy = false
-    if (!down) this.outages++
     this.downReason = reason ?? 'unreachable'
+    if (relapse) return this.tellIfItLasts(error)
+    if (!down || this.relapsed) this.outages++
+    this.relapsed = false
+    this.tellOutage(error)
+  }
+
+  /** Down again just after coming up: told and counted only if it lasts STEADY_UP_MS (markUp ends the wait). */
+  private tellIfItLasts(error?: Error): void {
+    this.relapsed = true
+    this.relapseCheck = setTimeout(() => {
+      if (this.stopped || this.healthy || !this.relapsed) return
+      this.relapsed = false
+      this.outages++
+      this.tellOutage(error)
+    }, STEADY_UP_MS)
+  }
+
+  private tellOutage(error?: Error): void {
     const fields = { redis: redisAddress(this.url), error: error?.message ?? 'connection closed' }
     if (this.downReason === 'authentication_failed')
       this.logger.log(

@@ -54,12 +54,17 @@ const GCRA_SHA = new Bun.CryptoHasher('sha1').update(GCRA_SCRIPT).digest('hex')
  */
 const KEY_PREFIX = 'tollgate:rate:3:'
 
+/** The limits counted in Redis, each on keys of its own (`tollgate:rate:3:<scope>:<client>`). */
+export const RATE_LIMIT_SCOPES = ['ip', 'key', 'sign-in'] as const
+export type RateLimitScope = (typeof RATE_LIMIT_SCOPES)[number]
+
 /**
- * What the link runs while Redis is down to learn that it is back: the script itself, on a key of its own and
- * under a limit it never reaches (so that it writes each time). Redis is up when a rate limit can be counted:
- * a primary demoted by a failover, or a user without the script's rights, answers PING but not this.
+ * What the link runs while Redis is down to learn that it is back: the script itself, in each scope on a key of
+ * its own and under a limit it never reaches (so that it writes each time). Redis is up when every rate limit can
+ * be counted: a primary demoted by a failover, a user without the script's rights, or one whose ACL grants some
+ * scopes' keys and not the others', answers PING but not this.
  */
-export const RATE_LIMIT_PROBE: [string, string[]] = ['EVAL', [GCRA_SCRIPT, '1', `${KEY_PREFIX}probe`, '1000000', '60000']]
+export const RATE_LIMIT_PROBE = RATE_LIMIT_SCOPES.map((scope): [string, string[]] => ['EVAL', [GCRA_SCRIPT, '1', `${KEY_PREFIX}${scope}:probe`, '1000000', '60000']])
 
 export type RedisFailureMode = 'open' | 'closed'
 
@@ -80,8 +85,8 @@ export class SharedRateLimiter implements RateLimiter {
 
   constructor(
     private readonly link: RedisLink,
-    /** Namespaces one limit's clients (`ip`, `key`). */
-    private readonly scope: string,
+    /** Namespaces one limit's clients; the link's probe counts in each. */
+    private readonly scope: RateLimitScope,
     private readonly failure: RedisFailureMode,
     private readonly windowMs = 60_000,
   ) {
