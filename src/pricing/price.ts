@@ -340,6 +340,17 @@ function usesBilledUncounted(requested: RequestedFeatures): Record<string, numbe
 }
 
 /**
+ * The features a stream cut before its usage is billed at: every use allowed, whole, where the meter saw none
+ * begun. The uses billed only as a usage counts them are for an answer whose provider could count and did not;
+ * a cut stream's provider never got to report, and a chat stream's searches do not show.
+ */
+export function everyUseAllowed(requested: RequestedFeatures): RequestedFeatures {
+  if (requested.usesBilledOnlyIfCounted === undefined) return requested
+  const { usesBilledOnlyIfCounted: _, ...rest } = requested
+  return rest
+}
+
+/**
  * Each tool's uses at its price: the counts the provider reports (a tool it does not name was not used),
  * or when it reports none at all, `uncounted` (the hold's: each requested tool at its max_uses); and the uses no
  * usage counts, as held, with whatever the usage reports of the same tool, up to the uses held for it: a router's
