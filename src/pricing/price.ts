@@ -95,7 +95,8 @@ export interface RequestedFeatures {
   /**
    * Of those, uses held that are billed only as a usage counts them: chat's `web_search_options` is one search a
    * request where OpenAI serves it (billed so, never counted), but a router in front of Claude runs up to the
-   * searches its `search_context_size` allows, and counts them. A usage that counts none is billed the rest.
+   * searches its `search_context_size` allows, and counts them. A usage that counts none is billed the rest; a
+   * stream cut before its usage, all of them (`everyUseAllowed`).
    */
   usesBilledOnlyIfCounted?: Record<string, number>
   /** The service tier asked for; null for the standard one. */
