@@ -2,7 +2,7 @@ import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import { toolCounts } from '../pricing/features'
-import { costOf, estimateAsHeld, featuresHeld, heldOutputTokens, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
+import { costOf, estimateAsHeld, everyUseAllowed, featuresHeld, heldOutputTokens, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
 import type { UpstreamSignal } from '../providers/upstream'
 import { firstMaxOutputIn, largestMaxOutputIn } from '../translate/output-cap'
 import type { StatedInput, StreamFacts } from './metered-stream'
@@ -88,10 +88,11 @@ export function streamOutcome(
     return { cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs }
   if (end === 'truncated') return { ...answeredOutcome(tariff, usage, hold, latencyMs), status: 'error' }
   if (usage) return { ...answeredOutcome(tariff, usage, hold, latencyMs), status }
+  const cut = { ...tariff, features: everyUseAllowed(tariff.features) }
   const counts = generatedSoFar(facts, estimate)
-  const cost = costOfGeneratedSoFar(tariff, counts)
+  const cost = costOfGeneratedSoFar(cut, counts)
   const estimated = { cost: holdCoversOutput ? Math.min(cost, hold.amount) : cost, ...counts }
-  const charged = facts.statedInput ? cutWithStatedInput(facts, facts.statedInput, estimated, tariff, estimate, holdCoversOutput) : estimated
+  const charged = facts.statedInput ? cutWithStatedInput(facts, facts.statedInput, estimated, cut, estimate, holdCoversOutput) : estimated
   return { ...charged, status, latencyMs }
 }
 

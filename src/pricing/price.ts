@@ -95,7 +95,8 @@ export interface RequestedFeatures {
   /**
    * Of those, uses held that are billed only as a usage counts them: chat's `web_search_options` is one search a
    * request where OpenAI serves it (billed so, never counted), but a router in front of Claude runs up to the
-   * searches its `search_context_size` allows, and counts them. A usage that counts none is billed the rest.
+   * searches its `search_context_size` allows, and counts them. A usage that counts none is billed the rest; a
+   * stream cut before its usage, all of them (`everyUseAllowed`).
    */
   usesBilledOnlyIfCounted?: Record<string, number>
   /** The service tier asked for; null for the standard one. */
@@ -337,6 +338,17 @@ function usesBilledUncounted(requested: RequestedFeatures): Record<string, numbe
   const uses = { ...requested.serverTools }
   for (const [tool, n] of Object.entries(onlyIfCounted)) if (Object.hasOwn(uses, tool)) uses[tool] = Math.max(0, uses[tool]! - count(n))
   return uses
+}
+
+/**
+ * The features a stream cut before its usage is billed at: every use allowed, whole, where the meter saw none
+ * begun. The uses billed only as a usage counts them are for an answer whose provider could count and did not;
+ * a cut stream's provider never got to report, and a chat stream's searches do not show.
+ */
+export function everyUseAllowed(requested: RequestedFeatures): RequestedFeatures {
+  if (requested.usesBilledOnlyIfCounted === undefined) return requested
+  const { usesBilledOnlyIfCounted: _, ...rest } = requested
+  return rest
 }
 
 /**
