@@ -11,6 +11,9 @@ import { Counter, CounterRead, Gauge, Histogram, OTHER, Registry } from './prome
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 
+/** How long a scrape waits for the alert-delivery counts: well within Prometheus' 10 s scrape timeout. */
+const DELIVERY_COUNTS_WAIT_MS = 2_000
+
 /**
  * What the gateway counts, served at /metrics in Prometheus text format. Every label takes values from a
  * bounded set: route patterns, known methods, statuses, error codes, configured providers, and models the
@@ -47,6 +50,8 @@ export class GatewayMetrics {
   private databaseReadOnly = 0
   /** The alert deliveries pending and failed, read where the records queries run (off the request thread). */
   private countDeliveries: (() => Promise<{ pending: number; failed: number }>) | null = null
+  /** The count running, which a scrape that comes meanwhile waits for (readDeliveries). */
+  private counting: Promise<void> | null = null
 
   constructor(
     private readonly openReservations: () => Promise<{ n: number; amount: number }>,
@@ -78,22 +83,37 @@ export class GatewayMetrics {
    * queued); the metrics route awaits it before rendering. A database that does not answer leaves them as last
    * read and says so (`tollgate_database_up` 0): the process's own counters are still scraped, the 503s it is
    * serving included, rather than the scrape failing as if the process were gone. One that answers but takes no
-   * writes refuses the flush and still answers the reads: up, and read-only (`tollgate_database_read_only`).
+   * writes refuses the flush and still answers the reads: up, and read-only (`tollgate_database_read_only`). The
+   * alert-delivery counts are read beside the holds, and a records reader that does not answer them is not the
+   * database down (readDeliveries).
    */
   async readReservations(flushed: () => Promise<void> = async () => {}): Promise<void> {
     const refused = await flushed().then(
       () => null,
       (error: unknown) => error,
     )
-    try {
-      const [reservations, deliveries] = await Promise.all([this.openReservations(), this.countDeliveries?.()])
-      this.reservations = reservations
-      this.alertDeliveries = deliveries ?? { pending: 0, failed: 0 }
-      this.databaseUp = 1
-    } catch {
-      this.databaseUp = 0
-    }
+    const [reservations] = await Promise.all([this.openReservations().catch(() => null), this.readDeliveries()])
+    if (reservations) this.reservations = reservations
+    this.databaseUp = reservations ? 1 : 0
     this.databaseReadOnly = this.databaseUp === 1 && (refusedAsReadOnly(refused) || (await this.takesNoWrites().catch(() => false))) ? 1 : 0
+  }
+
+  /**
+   * Reads the alert-delivery counts where the records queries run, for at most DELIVERY_COUNTS_WAIT_MS. A reader
+   * that fails or is slow (behind other reads, stuck) is not the database down: the counts are left as last read,
+   * and a count still running when the next scrape comes is waited for again rather than queued a second time.
+   */
+  private async readDeliveries(): Promise<void> {
+    if (!this.countDeliveries) return
+    const counted = (this.counting ??= this.countDeliveries()
+      .then((deliveries) => {
+        this.alertDeliveries = deliveries
+      })
+      .catch(() => {})
+      .finally(() => (this.counting = null)))
+    let timer: Timer | undefined
+    await Promise.race([counted, new Promise((resolve) => (timer = setTimeout(resolve, DELIVERY_COUNTS_WAIT_MS)))])
+    clearTimeout(timer)
   }
 
   /** The store's background rows dropped while the database took none (Store.droppedWhileUnwritable). */

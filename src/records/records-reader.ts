@@ -5,7 +5,7 @@ import { recordsQueries, type RecordsQueries, type RecordsSource } from './usage
 type Args<Q extends keyof RecordsQueries> = Parameters<RecordsQueries[Q]>[1]
 type Result<Q extends keyof RecordsQueries> = Awaited<ReturnType<RecordsQueries[Q]>>
 
-/** How long stopping the reader thread waits for it, and its connection, to be gone. */
+/** How long stopping a reader thread waits for it, and its connection, to be gone. */
 export const READER_STOP_MS = 500
 
 /** Where a store runs the records queries (src/records/usage-queries.ts). */
@@ -20,35 +20,76 @@ const runOn = <Q extends keyof RecordsQueries>(source: RecordsSource, query: Q, 
   Promise.resolve().then(() => (recordsQueries[query] as unknown as (source: RecordsSource, args: unknown) => Promise<Result<Q>>)(source, args))
 
 /**
- * The records queries on Postgres's records pool, which already answers off the request thread. Each answer
- * is one REPEATABLE READ, READ ONLY transaction: all its statements read one snapshot, as on the reader thread.
+ * The records queries that read a page of an index or count one (GET /v1/keys and /v1/users, the /metrics alert
+ * gauges): a few ms each, off the request thread as the others, but in a lane of their own, so that no report or
+ * export queued before them holds up a key list or a scrape. Every other query is a scan's.
  */
-export const directRecords = (db: BunSQLDatabase<Record<string, unknown>>, tables: RecordsSource['tables']): RecordsReads => ({
-  run: (query, args) =>
-    db.transaction((tx) => runOn({ db: tx as unknown as RecordsSource['db'], tables }, query, args), { isolationLevel: 'repeatable read', accessMode: 'read only' }),
+const QUICK_READS: ReadonlySet<keyof RecordsQueries> = new Set(['keyRows', 'userRows', 'alertDeliveryCounts'])
+
+const isQuick = (query: keyof RecordsQueries) => QUICK_READS.has(query)
+
+/** One answer in one REPEATABLE READ, READ ONLY transaction: all its statements read one snapshot, as on the reader thread. */
+const inSnapshot = <Q extends keyof RecordsQueries>(db: BunSQLDatabase<Record<string, unknown>>, tables: RecordsSource['tables'], query: Q, args: Args<Q>) =>
+  db.transaction((tx) => runOn({ db: tx as unknown as RecordsSource['db'], tables }, query, args), { isolationLevel: 'repeatable read', accessMode: 'read only' })
+
+/**
+ * The records queries on Postgres, which already answers off the request thread: the scans on the records pool,
+ * whose few connections long reports may all take; the quick reads on `quick` (the store's main pool, where they
+ * were answered before they were records queries), so as not to wait behind those reports for a connection.
+ */
+export const directRecords = (
+  scans: BunSQLDatabase<Record<string, unknown>>,
+  quick: BunSQLDatabase<Record<string, unknown>>,
+  tables: RecordsSource['tables'],
+): RecordsReads => ({
+  run: (query, args) => inSnapshot(isQuick(query) ? quick : scans, tables, query, args),
   stop: async () => {},
 })
 
 /**
  * Runs the records queries (usage lists, totals, the summary, the request log, the console's aggregates)
- * on a thread of their own with a read-only connection, so that a query scanning millions of rows never
- * holds up the thread that answers /health and inference. WAL lets that connection read beside the
+ * on threads of their own with read-only connections, so that a query scanning millions of rows never
+ * holds up the thread that answers /health and inference. WAL lets those connections read beside the
  * gateway's writes; callers flush queued writes first, and each query reads what was committed when it
- * began: all its statements in one read transaction (see reader-worker.ts). A database in memory cannot be opened twice: there the queries run on the caller's connection.
- * The thread starts with the first query, one query at a time, in order.
+ * began: all its statements in one read transaction (see reader-worker.ts). A database in memory cannot be opened
+ * twice: there the queries run on the caller's connection. The scans run on one thread, the quick reads
+ * (QUICK_READS) on another, each one query at a time, in order; each thread starts with its first query.
  */
 export class RecordsReader implements RecordsReads {
-  private worker: Worker | undefined
-  private nextId = 1
-  private readonly pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>()
+  private readonly scans: ReaderThread
+  private readonly quick: ReaderThread
 
   constructor(
     private readonly source: RecordsSource,
     private readonly path: string,
-  ) {}
+  ) {
+    this.scans = new ReaderThread(path)
+    this.quick = new ReaderThread(path)
+  }
 
   run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>): Promise<Result<Q>> {
     if (this.path === ':memory:' || this.path === '') return runOn(this.source, query, args)
+    return (isQuick(query) ? this.quick : this.scans).run(query, args)
+  }
+
+  /**
+   * Ends the threads and resolves once they are gone, with their connections (or after READER_STOP_MS): a
+   * connection still open on a read would keep the store's last checkpoint, on close, from cutting the WAL.
+   */
+  async stop(): Promise<void> {
+    await Promise.all([this.scans.stop(), this.quick.stop()])
+  }
+}
+
+/** One reader thread (reader-worker.ts) and its read-only connection: one query at a time, in order. */
+class ReaderThread {
+  private worker: Worker | undefined
+  private nextId = 1
+  private readonly pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>()
+
+  constructor(private readonly path: string) {}
+
+  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>): Promise<Result<Q>> {
     const worker = (this.worker ??= this.startWorker())
     const id = this.nextId++
     return new Promise((resolve, reject) => {
@@ -81,10 +122,6 @@ export class RecordsReader implements RecordsReads {
     return worker
   }
 
-  /**
-   * Ends the thread and resolves once it is gone, with its connection (or after READER_STOP_MS): a connection
-   * still open on a read would keep the store's last checkpoint, on close, from cutting the WAL.
-   */
   async stop(): Promise<void> {
     const worker = this.worker
     this.worker = undefined

@@ -37,7 +37,7 @@ export const PG_MIGRATIONS = join(import.meta.dir, '..', '..', '..', 'drizzle-pg
 /** Connections per process: a reservation holds one for its transaction (a few round trips). */
 const POOL = 16
 /**
- * Connections per process for the admin records queries (Store.records), a pool of their own: reports stuck
+ * Connections per process for the admin records scans (Store.records), a pool of their own: reports stuck
  * on a long scan or behind a lock on `usage` can take every one of these, never one a hold is waiting for.
  */
 const RECORDS_POOL = 4
@@ -122,11 +122,12 @@ export class PostgresStore implements Store {
     caps: QueueCapSizes,
   ) {
     const bounded = (this.bounded = withQueryDeadlines(sql, deadlineMs))
+    const main = drizzle({ client: bounded, schema: tables })
     // See Store.db: the admin routes keep to what both builders share.
-    this.db = drizzle({ client: bounded, schema: tables }) as unknown as Db
+    this.db = main as unknown as Db
     this.ledger = new PostgresLedgerStore(sql, onError, deadlineMs, bounded)
     this.prices = postgresPriceRows(bounded)
-    this.records = directRecords(drizzle({ client: withQueryDeadlines(recordsSql, deadlineMs), schema: tables }), this.tables)
+    this.records = directRecords(drizzle({ client: withQueryDeadlines(recordsSql, deadlineMs), schema: tables }), main, this.tables)
     this.alerts = postgresAlertRows(bounded)
     this.sessions = postgresSessionRows(bounded)
     this.caps = {
