@@ -21,9 +21,11 @@ beforeAll(async () => {
   gw = await startTestGateway({ config: { metrics_enabled: true } })
   folder = dirname(gw.dbPath)
 })
+// The gateway first: a connection it still has open through the read-only mount would keep it busy, and a failed
+// umount must not leave the gateway running.
 afterAll(async () => {
-  if (mounted) run('umount', folder)
   await gw?.stop()
+  if (mounted) run('umount', folder)
 })
 
 function run(...command: string[]): void {
