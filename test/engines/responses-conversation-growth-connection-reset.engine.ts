@@ -16,6 +16,7 @@ import type { Socket } from 'bun'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
 import { waitFor } from '../support/wait-for'
 import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
+import { answerAsConversations } from './support/conversation-provider'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 let pg: TestPostgres
@@ -84,21 +85,7 @@ function cuttingRelay(target: number, needle: string) {
 beforeAll(async () => {
   pg = await startPostgres()
   upstream = startScriptedUpstream()
-  let n = 0
-  upstream.answer(async ({ body }) => {
-    const own = typeof body.input === 'string' ? body.input.length : 20
-    const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
-    const input = (conversations.get(conversation) ?? 0) + own
-    const output = 1
-    conversations.set(conversation, input + output)
-    const id = `resp_${++n}`
-    const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
-    return Response.json({
-      id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
-      conversation: { id: conversation },
-      usage: { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output },
-    })
-  })
+  answerAsConversations(upstream, conversations)
   const url = await pg.database('redteam_gc_growth_reset')
   relay = cuttingRelay(pg.port, 'conv_RESET')
   const config = {

@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
 import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
+import { answerAsConversations } from './support/conversation-provider'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 let pg: TestPostgres
@@ -30,23 +31,7 @@ let answerLongTurn: Promise<void> = Promise.resolve()
 beforeAll(async () => {
   pg = await startPostgres()
   upstream = startScriptedUpstream()
-  let n = 0
-  upstream.answer(async ({ body }) => {
-    const own = typeof body.input === 'string' ? body.input.length : 20
-    if (own > 1_000) await answerLongTurn
-    // A first turn names the conversation the provider makes for it in its input ("start conv_…").
-    const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
-    const input = (conversations.get(conversation) ?? 0) + own
-    const output = 1
-    conversations.set(conversation, input + output)
-    const id = `resp_${++n}`
-    const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
-    return Response.json({
-      id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
-      conversation: { id: conversation },
-      usage: { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output },
-    })
-  })
+  answerAsConversations(upstream, conversations, (own) => (own > 1_000 ? answerLongTurn : undefined))
   const url = await pg.database('conversation_growth_replica_killed')
   const config = {
     providers: { plain: { type: 'openai', base_url: `${upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Socket } from 'bun'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
 import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
+import { answerAsConversations } from './support/conversation-provider'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 let pg: TestPostgres
@@ -89,21 +90,7 @@ function commitAnswerCutter(target: number, needle: string) {
 beforeAll(async () => {
   pg = await startPostgres()
   upstream = startScriptedUpstream()
-  let n = 0
-  upstream.answer(async ({ body }) => {
-    const own = typeof body.input === 'string' ? body.input.length : 20
-    const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
-    const input = (conversations.get(conversation) ?? 0) + own
-    const output = 1
-    conversations.set(conversation, input + output)
-    const id = `resp_${++n}`
-    const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
-    return Response.json({
-      id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
-      conversation: { id: conversation },
-      usage: { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output },
-    })
-  })
+  answerAsConversations(upstream, conversations)
   const url = await pg.database('redteam_gc_commit_answer_withheld')
   relay = commitAnswerCutter(pg.port, 'conv_LOST')
   const config = {
