@@ -17,8 +17,13 @@ import { spawnGateway, tempDir } from './support/gateway'
 import { probeHealth, WorstProbe } from './support/request-thread-hold'
 
 const KEYS = 300_000
-/** As the alert-check tests bound a busy machine (alert-check-users-and-keys-under-thresholds: 50 ms). */
-const HELD_MS = 50
+/**
+ * Twice what the other alert-check tests allow a busy machine (alert-check-users-and-keys-under-thresholds: 50 ms):
+ * a turn here is a page of 500 keys read and judged (10–15 ms), and once a check the sets of dedupe keys it keeps
+ * grow past 262,144 entries and are rehashed whole (20–30 ms more in that turn; a CPU profile of the spawned gateway
+ * put the worst turn there, 51 ms once in CI). Against ~580 ms every check before, and well clear of it.
+ */
+const HELD_MS = 100
 const DAY_MS = 86_400_000
 const dir = tempDir()
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
