@@ -18,10 +18,13 @@ const RAISED_TOGETHER = 50
 /** Users or keys a check reads and judges in one turn of the event loop (each up to one alert per threshold). */
 const JUDGED_TOGETHER = 500
 
-/** `judge` on each row, yielding between slices: 10,000 users over their thresholds were 100 ms of one turn. */
-async function inSlices<T>(rows: readonly T[], judge: (row: T) => void): Promise<void> {
+/** What a check's parts pass what they judged to, between slices or pages: it raises what they found, and yields. */
+type Pause = () => Promise<void>
+
+/** `judge` on each row, pausing between slices: 10,000 users over their thresholds were 100 ms of one turn. */
+async function inSlices<T>(rows: readonly T[], judge: (row: T) => void, pause: Pause): Promise<void> {
   for (let i = 0; i < rows.length; i++) {
-    if (i > 0 && i % JUDGED_TOGETHER === 0) await yieldToRequests()
+    if (i > 0 && i % JUDGED_TOGETHER === 0) await pause()
     judge(rows[i]!)
   }
 }
@@ -31,12 +34,48 @@ async function inSlices<T>(rows: readonly T[], judge: (row: T) => void): Promise
  * the first page), yielding between pages: reading the 10,000 users over their thresholds at once was a single
  * statement of some 40 ms, and 300,000 keys about to expire one of some 600.
  */
-async function byPages<T>(read: (after: T | null, limit: number) => Promise<T[]>, judge: (row: T) => void): Promise<void> {
-  for (let after: T | null = null; ; await yieldToRequests()) {
+async function byPages<T>(read: (after: T | null, limit: number) => Promise<T[]>, judge: (row: T) => void, pause: Pause): Promise<void> {
+  for (let after: T | null = null; ; await pause()) {
     const page = await read(after, JUDGED_TOGETHER)
     for (const row of page) judge(row)
     if (page.length < JUDGED_TOGETHER) return
     after = page[page.length - 1]!
+  }
+}
+
+/**
+ * The alerts one check finds, raised as its parts find them, a chunk a turn, so that no more than a page's are
+ * kept: 300,000 keys about to expire, all found before any was raised, were a 430 MB process on a restart's first
+ * check. Knows which of those raised before are still crossed (the rest are forgotten).
+ */
+class CheckFindings {
+  private due: NewAlert[] = []
+  readonly stillRaised = new Set<string>()
+
+  constructor(
+    private readonly raisedBefore: ReadonlySet<string>,
+    private readonly raise: (a: NewAlert) => Promise<unknown>,
+  ) {}
+
+  readonly found = (a: NewAlert): void => {
+    if (this.raisedBefore.has(a.dedupeKey)) this.stillRaised.add(a.dedupeKey)
+    else this.due.push(a)
+  }
+
+  /** Raises what was found since the last time, a chunk at a time, raised side by side (the outbox writes them together), yielding before each. */
+  readonly raiseFound = async (): Promise<void> => {
+    const due = this.due
+    this.due = []
+    await yieldToRequests()
+    for (let i = 0; i < due.length; i += RAISED_TOGETHER) {
+      if (i > 0) await yieldToRequests()
+      await Promise.all(
+        due.slice(i, i + RAISED_TOGETHER).map(async (a) => {
+          await this.raise(a)
+          this.stillRaised.add(a.dedupeKey)
+        }),
+      )
+    }
   }
 }
 
@@ -108,35 +147,27 @@ export class AlertWatch {
    * last that judged them).
    */
   async check(raise: (a: NewAlert) => Promise<unknown>, now = Date.now()): Promise<void> {
-    const due: NewAlert[] = []
-    const crossed = new Set<string>()
-    const once = (a: NewAlert) => {
-      crossed.add(a.dedupeKey)
-      if (!this.raised.has(a.dedupeKey)) due.push(a)
-    }
+    // A restart's first check finds every crossing of the period again, tens of thousands on a large install.
+    const findings = new CheckFindings(this.raised, raise)
+    const { found, raiseFound } = findings
     const failures: unknown[] = []
-    const part = (run: () => Promise<void>) => run().catch((error) => void failures.push(error))
+    // A part's alerts are raised as it goes, and what it found before it failed once it has.
+    const part = (run: () => Promise<void>) =>
+      run()
+        .finally(raiseFound)
+        .catch((error) => void failures.push(error))
     let usersJudged = true
     if (this.thresholds.length > 0) {
-      await part(() => this.userThresholdAlerts(now, once)).then(() => (usersJudged = failures.length === 0))
-      await part(() => this.keyThresholdAlerts(once))
+      await part(() => this.userThresholdAlerts(now, found, raiseFound)).then(() => (usersJudged = failures.length === 0))
+      await part(() => this.keyThresholdAlerts(found, raiseFound))
     }
-    if (this.settings.key_expiry_days > 0) await part(() => this.expiryAlerts(now, once))
-    const unpricedEnded = this.unpricedAlerts(now, once)
-    const raised = new Set([...this.raised].filter((key) => crossed.has(key)))
-    this.raised = raised
-    // A chunk at a time, raised side by side (the outbox writes them together), yielding between chunks: a
-    // restart's first check finds every crossing of the period again, tens of thousands on a large install.
-    for (let i = 0; i < due.length; i += RAISED_TOGETHER) {
-      if (i > 0) await yieldToRequests()
-      await Promise.all(
-        due.slice(i, i + RAISED_TOGETHER).map(async (a) => {
-          await raise(a)
-          raised.add(a.dedupeKey)
-        }),
-      )
-    }
-    if (this.unpricedEnded === unpricedEnded) this.unpricedEnded = null
+    if (this.settings.key_expiry_days > 0) await part(() => this.expiryAlerts(now, found, raiseFound))
+    await part(async () => {
+      const ended = this.unpricedAlerts(now, found)
+      await raiseFound()
+      if (this.unpricedEnded === ended) this.unpricedEnded = null
+    })
+    this.raised = findings.stillRaised
     // The users' part judged every period and its alerts are written: the next check need not look back past
     // now, whatever another part did (one failing on every check would otherwise have each check read the
     // periods ended since the last full one again).
@@ -150,8 +181,8 @@ export class AlertWatch {
     return this.raised.size
   }
 
-  private async userThresholdAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {
-    await byPages<UserSpend>((after, limit) => this.rows.usersOver(this.lowestBasisPoints, after?.id ?? '', limit), (u) => this.storedPeriodThresholds(u, now, raise))
+  private async userThresholdAlerts(now: number, raise: (a: NewAlert) => void, pause: Pause): Promise<void> {
+    await byPages<UserSpend>((after, limit) => this.rows.usersOver(this.lowestBasisPoints, after?.id ?? '', limit), (u) => this.storedPeriodThresholds(u, now, raise), pause)
     // A crossing settled in a period's last check interval (or before a crash) is first seen by a check in
     // the next period, and a request there (or a new budget) rolls the user's row to it, spend 0: the roll keeps
     // the ended period's start, spend and budget, judged by the first check after the period ended (the first
@@ -159,14 +190,14 @@ export class AlertWatch {
     // used (its stored start: one whose kind an earlier version set within it began then; the budget it ended
     // under, so a restart's check, or another replica's, finds what was raised). The outbox drops what was raised.
     for (const { period, start, end } of this.periodsEndedSince(this.lastCheck, now))
-      await inSlices(await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints), (u) => this.userThresholds(u, u.period_start, u.spend, raise))
+      await inSlices(await this.rows.rolledUsersOver(period, start, end, this.lowestBasisPoints), (u) => this.userThresholds(u, u.period_start, u.spend, raise), pause)
   }
 
-  private async keyThresholdAlerts(raise: (a: NewAlert) => void): Promise<void> {
-    await byPages<KeySpend>((after, limit) => this.rows.keysOver(this.lowestBasisPoints, after?.id ?? '', limit), (k) => this.keyThresholds(k, raise))
+  private async keyThresholdAlerts(raise: (a: NewAlert) => void, pause: Pause): Promise<void> {
+    await byPages<KeySpend>((after, limit) => this.rows.keysOver(this.lowestBasisPoints, after?.id ?? '', limit), (k) => this.keyThresholds(k, raise), pause)
   }
 
-  private async expiryAlerts(now: number, raise: (a: NewAlert) => void): Promise<void> {
+  private async expiryAlerts(now: number, raise: (a: NewAlert) => void, pause: Pause): Promise<void> {
     const to = now + this.settings.key_expiry_days * DAY_MS
     await byPages<ExpiringKey>((after, limit) => this.rows.expiringKeys(now, to, after, limit), (k) =>
       raise({
@@ -178,6 +209,7 @@ export class AlertWatch {
         // Expiring keys are those not expired yet.
         dedupeUntil: k.expires_at,
       }),
+      pause,
     )
   }
 
