@@ -22,6 +22,7 @@ const config = (() => {
   }
 })()
 
+// A worker runs by its group's two values (workers/group-settings.ts): its primary has warned of them.
 if (config.reservation_ttl_sec * 1000 <= config.upstream_timeout_ms && !isWorker())
   console.warn(
     '[tollgate] TOLLGATE_RESERVATION_TTL_SEC is not above TOLLGATE_UPSTREAM_TIMEOUT_MS: the sweeper may settle ' +

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { quoted } from './quoted'
 import { configSchema, type Config } from './schema'
 import { takesNumber } from './number-settings'
+import { GROUP_SETTINGS_ENV, pinGroupSettings } from '../workers/group-settings'
 import { WORKER_ENV } from '../workers/worker-env'
 import { scanYaml, type KeyPath, type PlainScalar } from './yaml-scan'
 
@@ -19,10 +20,10 @@ export const ENV_SETTINGS = [
 
 /**
  * `TOLLGATE_*` names that are not settings but are legitimately set: the file's name, the admin CLI's
- * gateway address and its wait for an answer, and the CI script's switch (.ci/run), which a developer may
- * have exported in the shell that also starts the gateway.
+ * gateway address and its wait for an answer, the CI script's switch (.ci/run), which a developer may
+ * have exported in the shell that also starts the gateway, and the two a TOLLGATE_WORKERS primary sets on its workers.
  */
-export const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_CLI_TIMEOUT_MS', 'TOLLGATE_SKIP_CONTAINER_CHECK', WORKER_ENV])
+export const OTHER_NAMES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_CLI_TIMEOUT_MS', 'TOLLGATE_SKIP_CONTAINER_CHECK', WORKER_ENV, GROUP_SETTINGS_ENV])
 
 /** An empty list of origins is what "no origins" looks like in a compose file: it means none (CORS off). */
 const MAY_BE_EMPTY = new Set<string>(['cors_allowed_origins'])
@@ -157,6 +158,7 @@ export function loadConfig(env: Env = process.env): Config {
     const value = env[envName(name)]
     if (value !== undefined) raw[name] = value
   }
+  pinGroupSettings(raw, env)
   // An empty master key means "not configured": fail closed with the same message as a missing one.
   if (raw.master_key === '') delete raw.master_key
 

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema'
 import { openDatabase } from '../db/open'
 import { gatewayStopBoundMs } from '../gateway-stop'
 import { RUNTIME_ENV } from '../runtime-env'
+import { groupSettingsEnv } from './group-settings'
 import { ensurePortFree } from './port-in-use'
 import { lockPort } from './port-lock'
 import { WORKER_ENV } from './worker-env'
@@ -43,13 +44,7 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
     lock.release()
     throw error
   }
-  // What the group was started with, over whatever the configuration file says when a worker is (re)started:
-  // the port its lock guards and the one database whose budgets it keeps.
-  const groupSettings = {
-    TOLLGATE_HOST: config.host,
-    TOLLGATE_PORT: String(config.port),
-    ...(config.database_url ? { TOLLGATE_DATABASE_URL: config.database_url } : { TOLLGATE_DB: config.db }),
-  }
+  const groupSettings = groupSettingsEnv(config)
   if (!config.redis_url)
     log(
       `${config.workers} workers without TOLLGATE_REDIS_URL: each counts rate limits alone (per IP${config.rate_limit_per_min ? ` at ${config.rate_limit_per_min}/min` : ''} and ` +
@@ -103,6 +98,7 @@ export async function runWorkerGroup(config: Config, log: (line: string) => void
     for (const w of all) w.kill('SIGTERM')
     // A worker still running past its own stop's longest legitimate course is hung: it would otherwise keep the
     // primary, and the port's lock, forever. One killed sooner may be waiting out a lock to write its settlements.
+    // Every worker's stop is bounded by the same settings, the group's (groupSettingsEnv), whatever the file says now.
     const deadlineMs = gatewayStopBoundMs(config)
     let timer: Timer | undefined
     await Promise.race([Promise.all(all.map((w) => w.exited)), new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))])
