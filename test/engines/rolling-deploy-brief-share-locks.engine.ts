@@ -8,6 +8,10 @@
  * test/engines/rolling-deploy-conversation-turns.engine.ts; here ~8% of the turns. Now a lookup waits with such an
  * insert for the lock to go and reads the row once it has landed; only an insert kept waiting past a second (an index
  * build, not a lookup's lock) refuses it.
+ *
+ * A stream's ids are recorded as it begins, and sent by the writer on its own, trying the lock for 100 ms: every
+ * lookup on the replica waited for that try and was refused 503 with it (about a quarter of streamed turns here). Now a
+ * lookup waits its replica's ids out as an answer does.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
@@ -18,6 +22,7 @@ let pg: TestPostgres
 let upstream: ScriptedUpstream
 let a: SpawnedGateway
 let sql: InstanceType<typeof Bun.SQL>
+const encoder = new TextEncoder()
 
 beforeAll(async () => {
   pg = await startPostgres()
@@ -27,11 +32,23 @@ beforeAll(async () => {
     const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
     const id = `resp_${++n}`
     const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
-    return Response.json({
+    const response = {
       id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
       conversation: { id: conversation },
       usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 0 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 31 },
+    }
+    if (!body.stream) return Response.json(response)
+    const event = (e: Record<string, unknown>) => encoder.encode(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
+    // The model writes for a moment after response.created: its ids are sent on their own meanwhile.
+    const events = new ReadableStream({
+      async start(c) {
+        c.enqueue(event({ type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress', output: [], usage: null } }))
+        await Bun.sleep(20)
+        c.enqueue(event({ type: 'response.completed', sequence_number: 1, response }))
+        c.close()
+      },
     })
+    return new Response(events, { headers: { 'content-type': 'text/event-stream' } })
   })
   const url = await pg.database('rolling_brief_share_locks')
   const config = {
@@ -74,12 +91,13 @@ async function underBriefShareLocks<T>(holdMs: number, during: () => Promise<T>)
   }
 }
 
-test('240 users\' conversation turns while an older replica\'s lookups take the table in SHARE mode for 150 ms at a time: none refused', async () => {
+/** 240 users' conversations, each started and then taken 4 turns further, spread out, under brief SHARE locks: how their turns were answered. */
+async function turnsUnderBriefShareLocks(name: string, stream: boolean): Promise<{ answers: Record<string, number>; locks: number }> {
   const USERS = 240
   const TURNS = 4
-  const users = await Promise.all(Array.from({ length: USERS }, async (_, u) => (await a.userWithKey({ id: `share-${u}`, max_budget: 10 })).secret))
+  const users = await Promise.all(Array.from({ length: USERS }, async (_, u) => (await a.userWithKey({ id: `${name}-${u}`, max_budget: 10 })).secret))
   const firsts = await Promise.all(users.map(async (secret, u) => {
-    const first = await post(secret, { model: 'plain:m', input: `start conv_share_${u}`, max_output_tokens: 16 })
+    const first = await post(secret, { model: 'plain:m', input: `start conv_${name}_${u}`, max_output_tokens: 16 })
     await first.arrayBuffer()
     return first.status
   }))
@@ -89,12 +107,23 @@ test('240 users\' conversation turns while an older replica\'s lookups take the 
     for (let t = 1; t <= TURNS; t++) {
       // Spread out, so that lookups come while inserts wait for a lock, not only as one goes.
       await Bun.sleep((u * 37 + t * 101) % 400)
-      const r = await post(secret, { model: 'plain:m', input: `turn ${t}`, conversation: `conv_share_${u}`, max_output_tokens: 16 })
-      const body: any = await r.json()
-      const key = r.status === 200 ? '200' : `${r.status} ${body.error?.code ?? '?'}`
+      const r = await post(secret, { model: 'plain:m', input: `turn ${t}`, conversation: `conv_${name}_${u}`, max_output_tokens: 16, stream })
+      const text = await r.text()
+      const key = r.status !== 200 ? `${r.status} ${JSON.parse(text).error?.code ?? '?'}` : text.includes('"type":"error"') ? 'stream error' : '200'
       answers[key] = (answers[key] ?? 0) + 1
     }
   })))
+  return { answers, locks }
+}
+
+test('240 users\' conversation turns while an older replica\'s lookups take the table in SHARE mode for 150 ms at a time: none refused', async () => {
+  const { answers, locks } = await turnsUnderBriefShareLocks('json', false)
   expect(locks).toBeGreaterThan(5)
-  expect(answers).toEqual({ '200': USERS * TURNS })
+  expect(answers).toEqual({ '200': 960 })
+}, 120_000)
+
+test('the same, streamed: none refused', async () => {
+  const { answers, locks } = await turnsUnderBriefShareLocks('streamed', true)
+  expect(locks).toBeGreaterThan(5)
+  expect(answers).toEqual({ '200': 960 })
 }, 120_000)
