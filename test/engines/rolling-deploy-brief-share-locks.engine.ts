@@ -10,8 +10,8 @@
  * build, not a lookup's lock) refuses it.
  *
  * A stream's ids are recorded as it begins, and sent by the writer on its own, trying the lock for 100 ms: every
- * lookup on the replica waited for that try and was refused 503 with it (about a quarter of streamed turns here). Now a
- * lookup waits its replica's ids out as an answer does.
+ * lookup on the replica waited for that try and was refused 503 with it (an eighth to a half of the streamed turns
+ * here). Now a lookup waits its replica's ids out as an answer does.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
