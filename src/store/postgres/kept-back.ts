@@ -24,10 +24,19 @@ const asObjid = (key: number): number => key >>> 0
 const WAITING_LONG_MS = ROWS_LOCK_TIMEOUT_MS
 
 /**
- * In this database: whether an insert has waited WAITING_LONG_MS for the lock an insert takes on stored_responses
- * (`waiting`), and the conversations a replica announces (`announced`, their keys' objids).
+ * How long an insert may have waited for that lock while a lookup still waits with it for the lock to go rather than
+ * refusing: an older version's conversation lookup holds SHARE for a moment, which a starved machine stretches to a few
+ * hundred milliseconds; an index build or a LOCK TABLE lasts longer, and a writer waiting for it gives up, withholding
+ * its answer, only at the database's deadline (Store.flushResponses), well past this.
  */
-const KEPT_BACK_ANYWHERE = `SELECT coalesce(bool_or(locktype = 'relation'), false) AS waiting,
+const LOCK_OUTLASTS_LOOKUP_MS = 1_000
+
+/**
+ * In this database: how long the insert waiting longest for the lock an insert takes on stored_responses has waited
+ * (`waitedMs`; 0 when none has waited WAITING_LONG_MS), and the conversations a replica announces (`announced`, their
+ * keys' objids).
+ */
+const KEPT_BACK_ANYWHERE = `SELECT coalesce(max(extract(epoch FROM clock_timestamp() - waitstart) * 1000) FILTER (WHERE locktype = 'relation'), 0) AS waited_ms,
     coalesce(string_agg(objid::text, ',') FILTER (WHERE locktype = 'advisory'), '') AS announced
   FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND ((locktype = 'relation' AND relation = 'stored_responses'::regclass AND mode = 'RowExclusiveLock' AND NOT granted
@@ -64,7 +73,7 @@ const FRESH_MS = 50
 const POLL_MS = 5
 
 interface State {
-  waiting: boolean
+  waitedMs: number
   announced: Set<number>
 }
 
@@ -81,11 +90,14 @@ interface State {
  * them within a minute or so, not the kernel's two hours.
  *
  * Before that, while its answer still waits for a lock on the table, the replica's writer is seen waiting for it in
- * pg_locks: a lookup refuses while any insert has waited WAITING_LONG_MS for it. Ordinary writes, the prune's DELETEs,
- * autovacuum, ANALYZE and CREATE INDEX CONCURRENTLY make no insert wait that long, so none of them counts. A lookup
- * that finds its conversation announced and nothing waiting waits for the rows to land, a few milliseconds at a time,
- * ROWS_LOCK_TIMEOUT_MS at most: the turn after a lock reads the growth written as the lock went rather than being
- * refused.
+ * pg_locks, which says not for which conversation: while any insert has waited WAITING_LONG_MS for it, a lookup waits
+ * with it, a few milliseconds at a time, and reads the row once the lock has gone and the inserts have landed; it
+ * refuses once an insert has waited LOCK_OUTLASTS_LOOKUP_MS (an index build, not an older version's brief SHARE), or
+ * at once if its own conversation is announced behind the lock. Ordinary writes, the prune's DELETEs, autovacuum,
+ * ANALYZE and CREATE INDEX CONCURRENTLY make no insert wait WAITING_LONG_MS, so none of them makes a lookup wait. A
+ * lookup that finds its conversation announced and nothing waiting waits for the rows to land, a few milliseconds at
+ * a time, ROWS_LOCK_TIMEOUT_MS at most: the turn after a lock reads the growth written as the lock went rather than
+ * being refused.
  *
  * What a replica announces ends with it (killed, stopped past its grace); the growth it withheld answers for does
  * not: it is in stored_response_growth too, and a lookup that finds it there once nothing announces it writes it into
@@ -105,7 +117,8 @@ export class KeptBackIds {
 
   constructor(
     url: string,
-    deadlineMs: number,
+    /** The database's deadline: how long a lookup waits at most with inserts kept back by a lock (see the class). */
+    private readonly deadlineMs: number,
     /** The main pool, for the question. */
     private readonly sql: SQL,
     private readonly onError: (error: unknown) => void,
@@ -174,31 +187,47 @@ export class KeptBackIds {
   async conversation(id: string): Promise<boolean> {
     if (this.held.has(id)) return true
     const key = asObjid(conversationKey(id))
-    const since = performance.now()
+    const until = performance.now() + this.deadlineMs
+    let landing: number | null = null
+    let lockWentAt: number | null = null
+    let waitedForLock = false
     for (;;) {
-      const { waiting, announced } = await this.now()
-      if (waiting || !announced.has(key)) return waiting
-      if (performance.now() - since >= ROWS_LOCK_TIMEOUT_MS) return true
+      const { waitedMs, announced } = await this.now(lockWentAt ?? 0)
+      const mine = announced.has(key)
+      if (waitedMs > 0) {
+        if (mine || waitedMs >= LOCK_OUTLASTS_LOOKUP_MS || performance.now() >= until) return true
+        waitedForLock = true
+        lockWentAt = null
+      } else if (mine) {
+        landing ??= performance.now()
+        if (performance.now() - landing >= ROWS_LOCK_TIMEOUT_MS) return true
+      } else if (waitedForLock && lockWentAt === null) {
+        // Asked once more, after the lock went: a writer that gave up on it rather than landing announces its
+        // conversations a moment later.
+        lockWentAt = performance.now()
+        continue
+      } else return false
       await Bun.sleep(POLL_MS)
       if (this.held.has(id)) return true
     }
   }
 
   /**
-   * KEPT_BACK_ANYWHERE, asked once for all the lookups of FRESH_MS (pg_locks reads every backend's locks). An answer
-   * that rows are being written is shared only by the callers that came while it was asked: the next asks again.
+   * KEPT_BACK_ANYWHERE, asked once for all the lookups of FRESH_MS (pg_locks reads every backend's locks), and not
+   * before `askedSince`. An answer that rows are being written is shared only by the callers that came while it was
+   * asked: the next asks again.
    */
-  private now(): Promise<State> {
-    if (this.asked && performance.now() - this.asked.at < FRESH_MS) return this.asked.answer
+  private now(askedSince: number): Promise<State> {
+    if (this.asked && this.asked.at >= askedSince && performance.now() - this.asked.at < FRESH_MS) return this.asked.answer
     const answer = this.sql.unsafe(KEPT_BACK_ANYWHERE).then(([row]) => ({
-      waiting: Boolean(row.waiting),
+      waitedMs: Number(row.waited_ms),
       announced: new Set(String(row.announced).split(',').filter(Boolean).map(Number)),
     }))
     const asked = (this.asked = { at: performance.now(), answer })
     const forget = () => {
       if (this.asked === asked) this.asked = null
     }
-    answer.then((state) => state.announced.size > 0 && !state.waiting && forget(), forget)
+    answer.then((state) => state.announced.size > 0 && state.waitedMs === 0 && forget(), forget)
     return answer
   }
 

@@ -498,7 +498,7 @@ export class PostgresStore implements Store {
    * query, so that a conversation with none, the usual case, costs no more round trips.
    */
   async findResponse(id: string, kind: StoredResponseRow['kind']): Promise<StoredResponseRow | null> {
-    await this.responses.flushQueued()
+    await this.writtenBeforeLookup()
     if (kind === 'conversation') {
       const [row] = await this.bounded.unsafe(FIND_CONVERSATION, [id])
       if (row.growth_kept) {
@@ -512,12 +512,22 @@ export class PostgresStore implements Store {
   }
 
   async findResponses(ids: readonly string[], kind: StoredResponseRow['kind']): Promise<StoredResponseRow[]> {
-    await this.responses.flushQueued()
+    await this.writtenBeforeLookup()
     // The ids as one JSON array, as on SQLite: one parameter, whatever their number.
     const rows = await this.bounded`
       SELECT id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio FROM stored_responses
       WHERE id IN (SELECT json_array_elements_text(${JSON.stringify(ids)}::text::json)) AND kind = ${kind}`
     return rows.map(storedResponseRow)
+  }
+
+  /**
+   * The ids this process recorded before a lookup, written first (see findResponse). A lock on their table is waited
+   * out until the deadline, as an answer's ids wait it out (flushResponses), not only for the riders' bound a send
+   * nobody waited for tries: a stream's ids, sent as it began, held up by another session's brief SHARE lock (an
+   * older version's conversation lookup) would otherwise refuse every lookup on this replica until they landed.
+   */
+  private writtenBeforeLookup(): Promise<void> {
+    return this.responses.flushQueued(performance.now() + this.deadlineMs - AFTER_LOCK_MS)
   }
 
   forgetResponse(id: string): void {
