@@ -318,12 +318,23 @@ const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at,
 
 /**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
- * replica's still running, or whose settlements it keeps to land later), unlocked; then those of them still there,
- * locked.
+ * replica's still running, or whose settlements it keeps to land later) and those whose settlements a stopped replica
+ * kept (pending_settlements), unlocked; then those of them still there, locked.
  */
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
-  AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) ORDER BY id LIMIT $2`
-const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint) ORDER BY id FOR UPDATE SKIP LOCKED`
+  AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND id NOT IN (SELECT hold_id FROM pending_settlements)
+  ORDER BY id LIMIT $2`
+const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint)
+  AND id NOT IN (SELECT hold_id FROM pending_settlements) ORDER BY id FOR UPDATE SKIP LOCKED`
+
+/**
+ * The settlements a stopping replica kept, their users' rows held elsewhere (keepPending), as their rows in JSON ($1):
+ * written with no row of theirs locked. A hold's first kept settlement stays, as the first settlement of a hold counts.
+ */
+const KEEP_PENDING = `INSERT INTO pending_settlements (hold_id, settlement, created_at)
+  SELECT (x->>'id')::bigint, x::text, ${DB_CLOCK} FROM json_array_elements($1::text::json) x ON CONFLICT (hold_id) DO NOTHING`
+const PENDING = `SELECT settlement FROM pending_settlements ORDER BY hold_id LIMIT $1`
+const DROP_PENDING = `DELETE FROM pending_settlements WHERE hold_id IN (SELECT json_array_elements_text($1::text::json)::bigint)`
 
 /**
  * Statements sent one after another on one connection, in this order, without waiting for the answers between them.
@@ -1198,6 +1209,7 @@ export class PostgresLedgerStore implements LedgerStore {
   async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: readonly number[]): Promise<SweptHold[]> {
     // Those still to land later are not tried here: their holds are left to them.
     await this.flushQueued().catch(() => {})
+    await this.landPending(limit).catch((error) => this.onError(error))
     const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id)])
     const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
     const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, sweep)))
@@ -1215,6 +1227,20 @@ export class PostgresLedgerStore implements LedgerStore {
       }
     })
     return swept
+  }
+
+  /**
+   * Lands the settlements stopped replicas kept (keepPending), at most `limit`: those whose users' rows are had within
+   * a moment's wait, the others staying for a later sweep (their holds are not swept meanwhile: EXPIRED_HOLDS). One
+   * whose hold is gone (settled by another sweep's landing) lands as nothing, as a settlement sent twice does.
+   */
+  private async landPending(limit: number): Promise<void> {
+    const rows = (await this.bounded.unsafe(PENDING, [limit])) as Array<{ settlement: string }>
+    if (rows.length === 0) return
+    const batch = rows.map((row) => JSON.parse(row.settlement) as SettlementRow)
+    const held = new Set(await this.settleAlone(batch))
+    const landed = batch.filter((s) => !held.has(s)).map((s) => String(s.id))
+    if (landed.length > 0) await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(landed)])
   }
 
   /**
@@ -1269,23 +1295,36 @@ export class PostgresLedgerStore implements LedgerStore {
    * is taken (503 gateway_stopping): its release would find the settlements' writer closed, and the hold would
    * stay for the sweeper to charge in full. The batch in flight is waited for (within the deadline), whatever it
    * carries, and so are the waits for its users' rows held elsewhere: one may yet commit, and its holds are then
-   * released (answer) into a writer that must still be open.
+   * released (answer) into a writer that must still be open. The settlements whose users' rows are held elsewhere get
+   * one more try, and those still held then are kept in the database (keepPending).
    */
   async close(stop: AbortSignal): Promise<void> {
     this.closing = true
     await this.reserving
     await this.usersWaited.idle()
     await this.settlements.close(stop)
-    // Those whose users' rows were held elsewhere are tried until the stop's deadline too.
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
-    while (this.toLandLater.length > 0 && !stop.aborted) {
-      await Promise.race([this.landHeld(), stopped])
-      if (this.toLandLater.length > 0) await Promise.race([Bun.sleep(LAND_LATER_MS), stopped])
-    }
+    if (this.toLandLater.length > 0 && !stop.aborted) await Promise.race([this.landHeld(), stopped])
     this.closed = true
     if (this.landTimer !== null) clearTimeout(this.landTimer)
+    if (this.toLandLater.length > 0 && !stop.aborted) await Promise.race([this.keepPending(), stopped])
     const left = this.toLandLater.length
     if (left > 0) this.onError(new Error(`${left} settlement(s) whose users' rows stayed held elsewhere not written by the stop's deadline; dropped`))
+  }
+
+  /**
+   * Writes the settlements still held elsewhere at the close, with their real costs, to pending_settlements, which
+   * needs no user's row: a sweep on any replica lands them (landPending) and never charges their holds in full.
+   */
+  private async keepPending(): Promise<void> {
+    const rows = this.toLandLater
+    try {
+      await withDeadline(this.sql.unsafe(KEEP_PENDING, [JSON.stringify(rows)]), this.deadlineMs)
+      this.toLandLater = this.toLandLater.filter((s) => !rows.includes(s))
+      this.onError(new Error(`${rows.length} settlement(s) whose users' rows stayed held elsewhere kept in pending_settlements at the stop, for a sweep to land`))
+    } catch (error) {
+      this.onError(error)
+    }
   }
 }
 
