@@ -262,11 +262,11 @@ SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price
 /**
  * WRITE_HOLDS, gated: the users' and keys' rows are locked in id order and compared with the figures the
  * decisions were made on ($1, $2), a key's current secret (its hash), revocation and expiry included; the debits
- * and holds ($3–$5) are written only if every one is unchanged. Returns ok. A row another session holds is not
- * waited for but counts as changed (the batch then goes to lockedBatch, which leaves its user to a wait of its own):
- * waiting for it would hold the batch's other users' rows meanwhile, and keep the replica's next batch waiting.
+ * and holds ($3–$5) are written only if every one is unchanged. Returns ok. `skipLocked`: a row another session
+ * holds is not waited for but counts as changed (the batch then goes to lockedBatch, which leaves its user to a wait
+ * of its own), for a batch of several users: waiting for one user's row would hold the others' meanwhile.
  */
-const GATED_WRITE = `
+const gatedWrite = (skipLocked: boolean) => `
 WITH eu AS (
   SELECT * FROM json_to_recordset($1::text::json) AS x(
     id text, blocked boolean, max_budget bigint, spend bigint, reserved bigint, budget_period text, period_start bigint)
@@ -275,12 +275,12 @@ ek AS (SELECT * FROM json_to_recordset($2::text::json) AS x(id text, max_budget 
 lu AS (
   SELECT (u.blocked, u.max_budget, u.spend, u.reserved, u.budget_period, u.period_start)
          IS NOT DISTINCT FROM (eu.blocked, eu.max_budget, eu.spend, eu.reserved, eu.budget_period, eu.period_start) AS same
-    FROM users u JOIN eu ON eu.id = u.id ORDER BY u.id FOR NO KEY UPDATE OF u SKIP LOCKED
+    FROM users u JOIN eu ON eu.id = u.id ORDER BY u.id FOR NO KEY UPDATE OF u ${skipLocked ? 'SKIP LOCKED' : ''}
 ),
 lk AS (
   SELECT (k.max_budget, k.spend, k.reserved, k.key_hash, k.revoked_at, k.expires_at)
          IS NOT DISTINCT FROM (ek.max_budget, ek.spend, ek.reserved, ek.key_hash, ek.revoked_at, ek.expires_at) AS same
-    FROM api_keys k JOIN ek ON ek.id = k.id ORDER BY k.id FOR UPDATE OF k SKIP LOCKED
+    FROM api_keys k JOIN ek ON ek.id = k.id ORDER BY k.id FOR UPDATE OF k ${skipLocked ? 'SKIP LOCKED' : ''}
 ),
 gate AS (
   SELECT (SELECT count(*) FILTER (WHERE same) FROM lu) = (SELECT count(*) FROM eu)
@@ -304,6 +304,8 @@ h AS (
    WHERE (SELECT ok FROM gate)
 )
 SELECT ok FROM gate`
+const GATED_WRITE = gatedWrite(false)
+const GATED_WRITE_FREE = gatedWrite(true)
 
 const LOCK_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_period, period_start FROM users
   WHERE id IN (SELECT json_array_elements_text($1::text::json)) ORDER BY id FOR NO KEY UPDATE`
@@ -590,10 +592,13 @@ async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[]): Prom
  * by the settlements riding along): BEGIN, the settlements, then one statement that locks the rows (users,
  * then keys, in id order) and writes the debits and holds only if every figure the decisions read is still
  * what was expected, and COMMIT, all sent at once. Resolves to null when a figure had moved (another
- * replica, the sweeper, an admin change) or a row was held by another session, which it does not wait for, as
- * lockedBatch does not, even for a batch of one user: the replica's next batch would wait for it (one batch in
- * flight). The settlements and riders are committed then, no hold is. `settled`: the holds its settlements
- * settled; `left`: the settlements whose rows were held elsewhere, left out.
+ * replica, the sweeper, an admin change) or, in a batch of several users, a row was held by another session (which
+ * it does not wait for, as lockedBatch does not): the settlements and riders are committed, no hold is. A batch of
+ * one user waits for its rows (holding no other user's) a moment only (ROWS_LOCK_TIMEOUT_MS: another replica's batch,
+ * or a settlement, holds them for milliseconds), then UserRowsBusy, nothing committed: one batch is in flight at a
+ * time, and a longer wait here would keep every other user's next batch waiting; lockedBatch then leaves that user to
+ * a wait of its own. `settled`: the holds its settlements settled; `left`: the settlements whose rows were held
+ * elsewhere, left out.
  */
 async function expectedBatch(
   sql: SQL,
@@ -611,25 +616,27 @@ async function expectedBatch(
   })))
   const decided = decideBatch(batch, expected)
   attempt.taken.push(...takenIn(decided))
+  const userIds = new Set([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])
+  const [users, oneUser] = [idsOf(userIds), userIds.size === 1]
   return pipelined(sql, attempt, async (send, commit) => {
     // The settlements' rows are locked first, users then keys, each in id order, as every other transaction
     // locks them: SETTLE's own updates would take them in whatever order it runs, and deadlock another replica.
     // The riders then go before the gated write, or after it when nothing settles, as in lockedBatch.
+    // Rows of one user only are waited for (a wait that holds no other user's row); of several, taken if free.
     const settles = settling.length > 0
     const before: Promise<unknown>[] = []
     let settle: Promise<any[]> | null = null
     if (settles) {
-      const users = idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])
       const keys = idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])
-      before.push(send(LOCK_FREE_USERS, [users]), send(LOCK_FREE_KEYS, [keys]))
+      before.push(send(oneUser ? LOCK_USERS : LOCK_FREE_USERS, [users], oneUser), send(oneUser ? LOCK_KEYS : LOCK_FREE_KEYS, [keys], oneUser))
       settle = sendRiders(send, settling, riding, before)
     }
-    const written = send(GATED_WRITE, [expectedUsers, expectedKeys, ...decided.params])
+    const written = send(oneUser ? GATED_WRITE : GATED_WRITE_FREE, [expectedUsers, expectedKeys, ...decided.params], oneUser)
     const after: Promise<unknown>[] = []
     if (!settles) sendRiders(send, [], riding, after)
     await commit([...before, written, ...after])
     return { decided: (await written)[0]?.ok === true ? decided : null, ...(settle ? settledIn(settling, await settle) : NONE_SETTLED) }
-  })
+  }, oneUser ? ROWS_LOCK_TIMEOUT_MS : attempt.lockWaitMs)
 }
 
 /**
@@ -1042,7 +1049,13 @@ export class PostgresLedgerStore implements LedgerStore {
    * elsewhere to a wait of its own).
    */
   private async reserveExpected(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }, attempt: Attempt, expected: Figures): Promise<Decided | null> {
-    const sent = await expectedBatch(this.sql, attempt, batch, expected, carried.settling, carried.riding)
+    let sent: Awaited<ReturnType<typeof expectedBatch>>
+    try {
+      sent = await expectedBatch(this.sql, attempt, batch, expected, carried.settling, carried.riding)
+    } catch (error) {
+      if (error instanceof UserRowsBusy) return null
+      throw error
+    }
     this.carried(carried, sent.settled, sent.left)
     // expectedBatch decided on `expected`: it now holds the figures as committed (with holds that a batch given up on
     // releases, so not those).
