@@ -2,7 +2,8 @@
  * A settlement whose user's row stays held elsewhere (an operator's open transaction, an older replica's session
  * nothing ends) is kept outside the settlement writer and tried again. At the stop it was dropped (one log line): the
  * request's real usage was gone, and its hold stayed for another replica's sweeper to charge in full as `expired`.
- * Now the close keeps it in pending_settlements, which needs no user's row, and a sweep lands it at its real cost.
+ * Now the close keeps it in pending_settlements, which needs no user's row, before trying it until the stop's
+ * deadline, and a sweep lands it at its real cost.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { SQL } from 'bun'

@@ -1308,8 +1308,9 @@ export class PostgresLedgerStore implements LedgerStore {
    * is taken (503 gateway_stopping): its release would find the settlements' writer closed, and the hold would
    * stay for the sweeper to charge in full. The batch in flight is waited for (within the deadline), whatever it
    * carries, and so are the waits for its users' rows held elsewhere: one may yet commit, and its holds are then
-   * released (answer) into a writer that must still be open. The settlements whose users' rows are held elsewhere get
-   * one more try, and those still held then are kept in the database (keepPending).
+   * released (answer) into a writer that must still be open. The settlements whose users' rows are held elsewhere
+   * are kept in the database first (keepPending), and then tried until the stop's deadline too: those that land
+   * meanwhile are taken out of it again, and the others are landed by a later sweep, on any replica.
    */
   async close(stop: AbortSignal): Promise<void> {
     this.closing = true
@@ -1317,27 +1318,40 @@ export class PostgresLedgerStore implements LedgerStore {
     await this.usersWaited.idle()
     await this.settlements.close(stop)
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
-    if (this.toLandLater.length > 0 && !stop.aborted) await Promise.race([this.landHeld(), stopped])
+    const kept = this.toLandLater.length > 0 && !stop.aborted ? await Promise.race([this.keepPending(), stopped.then(() => [])]) : []
+    while (this.toLandLater.length > 0 && !stop.aborted) {
+      await Promise.race([this.landHeld(), stopped])
+      if (this.toLandLater.length > 0) await Promise.race([Bun.sleep(LAND_LATER_MS), stopped])
+    }
     this.closed = true
     if (this.landTimer !== null) clearTimeout(this.landTimer)
-    if (this.toLandLater.length > 0 && !stop.aborted) await Promise.race([this.keepPending(), stopped])
-    const left = this.toLandLater.length
-    if (left > 0) this.onError(new Error(`${left} settlement(s) whose users' rows stayed held elsewhere not written by the stop's deadline; dropped`))
+    const landed = kept.filter((s) => !this.toLandLater.includes(s))
+    if (landed.length > 0 && !stop.aborted) await Promise.race([this.unkeepPending(landed), stopped])
+    const stillKept = kept.length - landed.length
+    if (stillKept > 0) this.onError(new Error(`${stillKept} settlement(s) whose users' rows stayed held elsewhere past the stop's deadline kept in pending_settlements, for a sweep to land`))
+    const dropped = this.toLandLater.filter((s) => !kept.includes(s)).length
+    if (dropped > 0) this.onError(new Error(`${dropped} settlement(s) whose users' rows stayed held elsewhere not written by the stop's deadline; dropped`))
   }
 
   /**
-   * Writes the settlements still held elsewhere at the close, with their real costs, to pending_settlements, which
-   * needs no user's row: a sweep on any replica lands them (landPending) and never charges their holds in full.
+   * Writes the settlements whose users' rows are held elsewhere at the close, with their real costs, to
+   * pending_settlements, which needs no user's row: a sweep on any replica lands them (landPending) and never charges
+   * their holds in full. Returns those kept: none if the write failed.
    */
-  private async keepPending(): Promise<void> {
-    const rows = this.toLandLater
+  private async keepPending(): Promise<SettlementRow[]> {
+    const rows = [...this.toLandLater]
     try {
       await withDeadline(this.sql.unsafe(KEEP_PENDING, [JSON.stringify(rows)]), this.deadlineMs)
-      this.toLandLater = this.toLandLater.filter((s) => !rows.includes(s))
-      this.onError(new Error(`${rows.length} settlement(s) whose users' rows stayed held elsewhere kept in pending_settlements at the stop, for a sweep to land`))
+      return rows
     } catch (error) {
       this.onError(error)
+      return []
     }
+  }
+
+  /** Takes out of pending_settlements those the close landed itself; one left there would land as nothing. */
+  private async unkeepPending(rows: SettlementRow[]): Promise<void> {
+    await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(rows.map((s) => String(s.id)))]).catch((error) => this.onError(error))
   }
 }
 
