@@ -60,3 +60,37 @@ test("a settlement kept for a busy user at the stop is not lost: the hold is not
     await direct.close()
   }
 }, 60_000)
+
+test('a settlement kept at the stop that lands before its deadline is taken out of pending_settlements again', async () => {
+  const url = await pg.database('kept_settlement_landed_at_stop')
+  const DEADLINE = 2_000
+  const errors: string[] = []
+  const a = await PostgresStore.open(url, (e) => errors.push(String((e as Error)?.message ?? e)), DEADLINE)
+  const direct = new SQL(url)
+  const session = await direct.reserve()
+  try {
+    const now = Date.now()
+    await a.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 100000000, 0, ${now}, ${now})`
+    const ledgerA = new Ledger(a.ledger, 60_000)
+    const hold = await ledgerA.reserve({
+      requestId: 'r1', userId: 'u', keyId: null, keyHash: null, amount: 5_000, model: 'p:m', provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
+    })
+    await session`BEGIN`
+    await session`SELECT 1 FROM users WHERE id = 'u' FOR UPDATE`
+    ledgerA.settle(hold.taken, { cost: 1_234, promptTokens: 1, completionTokens: 1, cachedTokens: 0, status: 'ok', latencyMs: 1 })
+    await Bun.sleep(400)
+    // The row is let go a moment into the stop, well before its deadline.
+    const closed = a.close()
+    await Bun.sleep(600)
+    await session`COMMIT`
+    await closed
+    const [user] = await direct`SELECT spend::int AS spend, reserved::int AS reserved FROM users WHERE id = 'u'`
+    const [{ n: pending }] = await direct`SELECT count(*)::int AS n FROM pending_settlements`
+    expect({ spend: user.spend, reserved: user.reserved, pending }).toEqual({ spend: 1_234, reserved: 0, pending: 0 })
+    expect(errors.filter((e) => e.includes('pending_settlements') || e.includes('dropped'))).toEqual([])
+  } finally {
+    await session`ROLLBACK`.catch(() => {})
+    session.release()
+    await direct.close()
+  }
+}, 60_000)
