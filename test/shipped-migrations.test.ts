@@ -78,6 +78,7 @@ const POSTGRES: Shipped = [
     ['0025_api_keys_expiring_by_id', 1796400004000, 'd936b5afbca68ec598ad0750a3cc7bcee9bf355577c739e6d737f7e04dcd6c63'],
     ['0026_price_starts_index', 1796400005000, '1cbe874f8282e765df3f297828315fd3776061c311a49646b5ff194cda0c2b10'],
     ['0027_stored_response_growth_without_user_fk', 1796400006000, '059a738edb2353393189c87393ca819a56542d4cb57c2dfe0a0a159bc8f03911'],
+    ['0028_pending_settlements', 1796400007000, '1fa5d70980b4dc787419d159304d128bb41ab876beeee96629882d82cc69f9d2'],
 ]
 
 /** Each migration of a journal as it is in the tree: its tag, date and the hash of its file. */

@@ -39,7 +39,7 @@ test('flush waits for a settlement queued before it was called, even when the ne
   h1.settle(done(10)) // S0
   const b1 = ledger.reserve(holdFor('u', 10)) // batch 1, which carries S0
   await new Promise((resolve) => setImmediate(resolve)) // batch 1 is on its way
-  // Another connection holds user w's row: the next batch (for w) waits on it, holding what it carries.
+  // Another connection holds user w's row: the next batch (for w) leaves w to a wait of its own, and commits what it carries.
   const blocker = await store.sql.reserve()
   await blocker`BEGIN`
   await blocker`SELECT 1 FROM users WHERE id = 'w' FOR UPDATE`
@@ -59,12 +59,14 @@ test('flush waits for a settlement queued before it was called, even when the ne
 })
 
 test('flush waits for a settlement a reservation batch took from the writer while it was sending on its own', async () => {
+  const now = Date.now()
+  await store.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('v', 100000, 0, ${now}, ${now})`
   const h1 = await ledger.reserve(holdFor('u', 100))
-  const h2 = await ledger.reserve(holdFor('u', 100))
-  // Another connection holds both users' rows: the writer's own send (for u) and the batch (for w) wait on them.
+  const h2 = await ledger.reserve(holdFor('v', 100))
+  // Another connection holds u's row: the writer's own send (for u) waits on it a moment, then keeps S0 to land later.
   const blocker = await store.sql.reserve()
   await blocker`BEGIN`
-  await blocker`SELECT 1 FROM users WHERE id IN ('u', 'w') ORDER BY id FOR UPDATE`
+  await blocker`SELECT 1 FROM users WHERE id = 'u' FOR UPDATE`
   const released = (async () => {
     await Bun.sleep(700)
     await blocker`COMMIT`
@@ -75,8 +77,12 @@ test('flush waits for a settlement a reservation batch took from the writer whil
   h2.settle(done(20)) // S1: queued behind the writer's send
   const b = ledger.reserve(holdFor('w', 10)) // its batch starts in the next turn and takes S1 from the writer
   await ledger.flush() // no batch in flight yet
+  // S1 rode in the batch, and is written. S0, whose user's row stays held past a moment's wait, lands later (flush).
   const [r] = await store.sql`SELECT count(*)::int AS n, coalesce(sum(cost), 0)::int AS cost FROM usage`
-  expect(r).toEqual({ n: 2, cost: 30 })
+  expect(r).toEqual({ n: 1, cost: 20 })
   await released
+  await ledger.flush()
+  const [all] = await store.sql`SELECT count(*)::int AS n, coalesce(sum(cost), 0)::int AS cost FROM usage`
+  expect(all).toEqual({ n: 2, cost: 30 })
   await b
 })

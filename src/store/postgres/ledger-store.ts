@@ -8,6 +8,7 @@ import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, refusesData, ROWS_LOCK_TIMEOUT_MS, storableText } from './batch'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, UserRowsBusy, withDeadline } from './errors'
+import { FewAtOnce } from './few-at-once'
 import { idsOf, lockUsersThenKeys } from './lock-order'
 
 /**
@@ -156,9 +157,9 @@ interface Asked {
 }
 
 /**
- * A reservation batch under way. Given up on (`abandoned`) when Postgres has not answered it by the
- * deadline: its callers are refused with 503, nothing more of it is sent, and whatever of it may have
- * committed is undone (see PostgresLedgerStore.giveUp).
+ * A reservation batch under way, or the wait for one of its users whose rows were held elsewhere (reserveWhenFree).
+ * Given up on (`abandoned`) when Postgres has not answered it by the deadline: its callers are refused with 503,
+ * nothing more of it is sent, and whatever of it may have committed is undone (see PostgresLedgerStore.giveUp).
  */
 interface Attempt {
   abandoned: boolean
@@ -175,9 +176,9 @@ interface Attempt {
    */
   lockWaitMs: number
   /**
-   * Until when the users whose rows were held elsewhere are waited for (lockedUserBatch), all of them: as long after
-   * the batch began as `lockWaitMs`. One wait shared, so that the batch is answered within its deadline however many
-   * of its users are stuck.
+   * Until when the batch's users whose rows were held elsewhere are waited for (lockedUserBatch), all of them: as long
+   * after the batch began as `lockWaitMs`. One wait shared, so that every hold of the batch is answered within its
+   * deadline however many of its users are stuck.
    */
   locksUntil: number
 }
@@ -190,7 +191,10 @@ const givenUp = () => new Error('reservation batch given up on: the database did
  */
 const rowsLockWaitMs = (deadlineMs: number) => Math.max(ROWS_LOCK_TIMEOUT_MS, Math.round(deadlineMs - Math.max(250, deadlineMs / 4)))
 
-/** How many users whose rows another session held a batch waits for at once, each on a connection of its own. */
+/**
+ * How many users whose rows another session held are waited for at once (the reservations' across all batches, or
+ * a settlement batch's, or a sweep's), each on a connection of its own.
+ */
 const USERS_WAITED_AT_ONCE = 4
 
 /**
@@ -259,8 +263,8 @@ SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price
  * WRITE_HOLDS, gated: the users' and keys' rows are locked in id order and compared with the figures the
  * decisions were made on ($1, $2), a key's current secret (its hash), revocation and expiry included; the debits
  * and holds ($3–$5) are written only if every one is unchanged. Returns ok. `skipLocked`: a row another session
- * holds is not waited for but counts as changed (the batch then goes to lockedBatch), for a batch of several users:
- * waiting for one user's row would hold the others' meanwhile.
+ * holds is not waited for but counts as changed (the batch then goes to lockedBatch, which leaves its user to a wait
+ * of its own), for a batch of several users: waiting for one user's row would hold the others' meanwhile.
  */
 const gatedWrite = (skipLocked: boolean) => `
 WITH eu AS (
@@ -316,12 +320,23 @@ const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at,
 
 /**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
- * replica's still running, or whose settlements it keeps to land later), unlocked; then those of them still there,
- * locked.
+ * replica's still running, or whose settlements it keeps to land later) and those whose settlements a stopped replica
+ * kept (pending_settlements), unlocked; then those of them still there, locked.
  */
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
-  AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) ORDER BY id LIMIT $2`
-const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint) ORDER BY id FOR UPDATE SKIP LOCKED`
+  AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND id NOT IN (SELECT hold_id FROM pending_settlements)
+  ORDER BY id LIMIT $2`
+const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint)
+  AND id NOT IN (SELECT hold_id FROM pending_settlements) ORDER BY id FOR UPDATE SKIP LOCKED`
+
+/**
+ * The settlements a stopping replica kept, their users' rows held elsewhere (keepPending), as their rows in JSON ($1):
+ * written with no row of theirs locked. A hold's first kept settlement stays, as the first settlement of a hold counts.
+ */
+const KEEP_PENDING = `INSERT INTO pending_settlements (hold_id, settlement, created_at)
+  SELECT (x->>'id')::bigint, x::text, ${DB_CLOCK} FROM json_array_elements($1::text::json) x ON CONFLICT (hold_id) DO NOTHING`
+const PENDING = `SELECT settlement FROM pending_settlements ORDER BY hold_id LIMIT $1`
+const DROP_PENDING = `DELETE FROM pending_settlements WHERE hold_id IN (SELECT json_array_elements_text($1::text::json)::bigint)`
 
 /**
  * Statements sent one after another on one connection, in this order, without waiting for the answers between them.
@@ -553,10 +568,9 @@ async function lockedBatch(
  * One user's holds, left out of their batch because another session held the user's row or a key's (lockedBatch),
  * in a transaction of their own that waits for them, the user's row and then its keys', until the batch's lock
  * wait ends (`locksUntil`): it holds no other user's row meanwhile. Past that, or when the wait has already ended
- * (spent on the users before), the holds are refused (UserRowsBusy). `taken` is given the holds it decides, to be
- * released if it fails.
+ * (spent waiting for its turn), the holds are refused (UserRowsBusy).
  */
-async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[], taken: TakenHold[]): Promise<{ decided: Decided; figures: Figures }> {
+async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[]): Promise<{ decided: Decided; figures: Figures }> {
   const lockWaitMs = Math.floor(attempt.locksUntil - performance.now())
   // Not 0: lock_timeout 0 waits for ever.
   if (lockWaitMs < 1) throw new UserRowsBusy(null)
@@ -568,7 +582,6 @@ async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[], taken
     const figures = figuresFrom(...rows)
     const decided = decideBatch(asked, figures)
     attempt.taken.push(...takenIn(decided))
-    taken.push(...takenIn(decided))
     await commit(decided.holds.length > 0 ? [send(WRITE_HOLDS, decided.params)] : [])
     return { decided, figures }
   }, lockWaitMs)
@@ -581,9 +594,11 @@ async function lockedUserBatch(sql: SQL, attempt: Attempt, asked: Asked[], taken
  * what was expected, and COMMIT, all sent at once. Resolves to null when a figure had moved (another
  * replica, the sweeper, an admin change) or, in a batch of several users, a row was held by another session (which
  * it does not wait for, as lockedBatch does not): the settlements and riders are committed, no hold is. A batch of
- * one user waits for its rows (holding no other user's) until its lock wait ends (then UserRowsBusy: nothing
- * committed). `settled`: the holds its settlements settled; `left`: the settlements whose rows were held elsewhere,
- * left out.
+ * one user waits for its rows (holding no other user's) a moment only (ROWS_LOCK_TIMEOUT_MS: another replica's batch,
+ * or a settlement, holds them for milliseconds), then UserRowsBusy, nothing committed: one batch is in flight at a
+ * time, and a longer wait here would keep every other user's next batch waiting; lockedBatch then leaves that user to
+ * a wait of its own. `settled`: the holds its settlements settled; `left`: the settlements whose rows were held
+ * elsewhere, left out.
  */
 async function expectedBatch(
   sql: SQL,
@@ -601,14 +616,14 @@ async function expectedBatch(
   })))
   const decided = decideBatch(batch, expected)
   attempt.taken.push(...takenIn(decided))
+  const userIds = new Set([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])
+  const [users, oneUser] = [idsOf(userIds), userIds.size === 1]
   return pipelined(sql, attempt, async (send, commit) => {
     // The settlements' rows are locked first, users then keys, each in id order, as every other transaction
     // locks them: SETTLE's own updates would take them in whatever order it runs, and deadlock another replica.
     // The riders then go before the gated write, or after it when nothing settles, as in lockedBatch.
     // Rows of one user only are waited for (a wait that holds no other user's row); of several, taken if free.
     const settles = settling.length > 0
-    const userIds = new Set([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])
-    const [users, oneUser] = [idsOf(userIds), userIds.size === 1]
     const before: Promise<unknown>[] = []
     let settle: Promise<any[]> | null = null
     if (settles) {
@@ -621,7 +636,7 @@ async function expectedBatch(
     if (!settles) sendRiders(send, [], riding, after)
     await commit([...before, written, ...after])
     return { decided: (await written)[0]?.ok === true ? decided : null, ...(settle ? settledIn(settling, await settle) : NONE_SETTLED) }
-  })
+  }, oneUser ? ROWS_LOCK_TIMEOUT_MS : attempt.lockWaitMs)
 }
 
 /**
@@ -778,6 +793,8 @@ export class PostgresLedgerStore implements LedgerStore {
   /** The reservation batch in flight, and whether it carries settlements (which `flush` must then wait for). */
   private reserving: Promise<unknown> | null = null
   private carrying = false
+  /** The waits for the batches' users whose rows were held elsewhere (reserveWhenFree), a few at a time. */
+  private readonly usersWaited = new FewAtOnce(USERS_WAITED_AT_ONCE)
   /** The store's close has begun: no hold is taken any more (see close). */
   private closing = false
   private readonly riders: Rider[] = []
@@ -917,8 +934,8 @@ export class PostgresLedgerStore implements LedgerStore {
       riding: this.riders.map((rider) => ({ rider, rows: rider.writer.take() })).filter((r) => r.rows.length > 0),
     }
     this.carrying = carried.settling.length > 0 || carried.riding.length > 0
-    const lockWaitMs = rowsLockWaitMs(this.deadlineMs)
-    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs, locksUntil: performance.now() + lockWaitMs }
+    const [begun, lockWaitMs] = [performance.now(), rowsLockWaitMs(this.deadlineMs)]
+    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs, locksUntil: begun + lockWaitMs }
     const answered = retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
       .catch((error) => {
         // Postgres refused what a carried row holds, or a carried row waited too long for a lock (sendRiders),
@@ -934,9 +951,9 @@ export class PostgresLedgerStore implements LedgerStore {
         this.carrying = false
         return retryingConflicts(() => this.reserveBatch(batch, carried, attempt))
       })
-      // Committed: its holds are answered now, and the users whose rows were held elsewhere go next, outside the
-      // retries above.
-      .then((first) => this.reserveWaiting(batch, first, attempt))
+      // Committed: its holds are answered now, and the users whose rows were held elsewhere are waited for outside the
+      // retries above, and outside the batch.
+      .then((first) => this.answerFirst(batch, first, attempt, begun + this.deadlineMs))
       .then(
       () => {
         // Committed after all: the callers not yet answered were refused, so their holds go back.
@@ -1027,9 +1044,9 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   /**
-   * The batch in one round trip, decided on the figures expected (expectedBatch); null when one had moved, or when a
-   * lone user's rows stayed held elsewhere past the lock wait: nothing was committed then, and lockedBatch answers
-   * (refusing that user's holds once its own wait, now at most a moment, ends).
+   * The batch in one round trip, decided on the figures expected (expectedBatch); null when one had moved, or a row
+   * was held elsewhere: no hold was committed then, and lockedBatch answers (leaving a user whose rows are held
+   * elsewhere to a wait of its own).
    */
   private async reserveExpected(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }, attempt: Attempt, expected: Figures): Promise<Decided | null> {
     let sent: Awaited<ReturnType<typeof expectedBatch>>
@@ -1058,33 +1075,45 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   /**
-   * Answers the holds the batch's first transaction decided, which has committed, and then decides those of the users
-   * it left out (their rows, or a key's, held elsewhere: lockedBatch), each user in a transaction of its own that waits
-   * for its rows (lockedUserBatch), a few users at a time, answering each as it commits: a hold is never kept from its
-   * caller while other users are waited for. The waits share the batch's one lock wait (`locksUntil`): a user whose rows
-   * stay held past it (a replica frozen mid-transaction), whose turn comes after it, or whose transaction fails, has
-   * its holds refused 503, and only those.
+   * Answers the holds the batch's first transaction decided, which has committed, and leaves each user it left out (its
+   * rows, or a key's, held elsewhere: lockedBatch) to a wait of its own (reserveWhenFree), a few users at a time across
+   * the batches (USERS_WAITED_AT_ONCE). The batch ends here: the next one goes at once, not after a wait for a row
+   * that none of its users may need.
    */
-  private async reserveWaiting(batch: Asked[], first: FirstDecided, attempt: Attempt): Promise<void> {
+  private answerFirst(batch: Asked[], first: FirstDecided, attempt: Attempt, answerBy: number) {
     const waiting = new Set(first.waiting)
     this.answer(batch.filter((a) => !waiting.has(a)), first.decided, attempt)
-    await eachUserInTurn(byUser(first.waiting, (a) => a.r.userId), async (asked) => {
-      const taken: TakenHold[] = []
-      try {
-        const { decided, figures } = await retryingConflicts(() => lockedUserBatch(this.sql, attempt, asked, taken))
-        if (!attempt.abandoned) this.remember(figures)
-        this.answer(asked, decided, attempt)
-      } catch (error) {
-        if (!(error instanceof UserRowsBusy) && !attempt.abandoned) this.onError(error)
-        // Its COMMIT may have been sent with only the answer lost: its holds go back, as their callers are refused.
-        this.release(taken)
-        for (const a of asked) {
-          this.known.users.delete(a.r.userId)
-          if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
-          a.resolve(databaseUnavailable())
-        }
+    // Given up on: giveUp refused them.
+    if (attempt.abandoned) return
+    for (const asked of byUser(first.waiting, (a) => a.r.userId)) this.usersWaited.run(() => this.reserveWhenFree(asked, attempt, answerBy))
+  }
+
+  /**
+   * Decides one user's holds, left out of `batch`'s first transaction, in a transaction of their own that waits for the
+   * user's rows (lockedUserBatch), and answers them once it commits. The wait is the batch's (`locksUntil`), and so is
+   * the deadline (`answerBy`): a user whose rows stay held past it (a replica frozen mid-transaction), whose turn comes
+   * after it, or whose transaction fails or goes unanswered, has its holds refused 503, and only those. One given up
+   * on may still commit: what it decided goes back now and again once it ends, as a batch's does (giveUp).
+   */
+  private async reserveWhenFree(asked: Asked[], batch: Attempt, answerBy: number): Promise<void> {
+    if (this.closing) return asked.forEach((a) => a.resolve(gatewayStopping()))
+    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs: batch.lockWaitMs, locksUntil: batch.locksUntil }
+    const deciding = retryingConflicts(() => lockedUserBatch(this.sql, attempt, asked))
+    try {
+      const { decided, figures } = await withDeadline(deciding, answerBy - performance.now(), () => (attempt.abandoned = true))
+      this.remember(figures)
+      this.answer(asked, decided, attempt)
+    } catch (error) {
+      if (!(error instanceof UserRowsBusy) && !attempt.abandoned) this.onError(error)
+      // Its COMMIT may have been sent with only the answer lost: its holds go back, as their callers are refused.
+      this.release(attempt.taken)
+      if (attempt.abandoned) void deciding.finally(() => this.release(attempt.taken)).catch(() => {})
+      for (const a of asked) {
+        this.known.users.delete(a.r.userId)
+        if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
+        a.resolve(databaseUnavailable())
       }
-    })
+    }
   }
 
   /**
@@ -1193,6 +1222,7 @@ export class PostgresLedgerStore implements LedgerStore {
   async sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: readonly number[]): Promise<SweptHold[]> {
     // Those still to land later are not tried here: their holds are left to them.
     await this.flushQueued().catch(() => {})
+    await this.landPending(limit).catch((error) => this.onError(error))
     const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id)])
     const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
     const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, sweep)))
@@ -1210,6 +1240,20 @@ export class PostgresLedgerStore implements LedgerStore {
       }
     })
     return swept
+  }
+
+  /**
+   * Lands the settlements stopped replicas kept (keepPending), at most `limit`: those whose users' rows are had within
+   * a moment's wait, the others staying for a later sweep (their holds are not swept meanwhile: EXPIRED_HOLDS). One
+   * whose hold is gone (settled by another sweep's landing) lands as nothing, as a settlement sent twice does.
+   */
+  private async landPending(limit: number): Promise<void> {
+    const rows = (await this.bounded.unsafe(PENDING, [limit])) as Array<{ settlement: string }>
+    if (rows.length === 0) return
+    const batch = rows.map((row) => JSON.parse(row.settlement) as SettlementRow)
+    const held = new Set(await this.settleAlone(batch))
+    const landed = batch.filter((s) => !held.has(s)).map((s) => String(s.id))
+    if (landed.length > 0) await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(landed)])
   }
 
   /**
@@ -1263,23 +1307,51 @@ export class PostgresLedgerStore implements LedgerStore {
    * Writes the queued settlements, trying them again until `stop` aborts (BatchWriter.close). From here no hold
    * is taken (503 gateway_stopping): its release would find the settlements' writer closed, and the hold would
    * stay for the sweeper to charge in full. The batch in flight is waited for (within the deadline), whatever it
-   * carries: one still waiting on its users' rows may yet commit, and its holds are then released (reserveAsked)
-   * into a writer that must still be open.
+   * carries, and so are the waits for its users' rows held elsewhere: one may yet commit, and its holds are then
+   * released (answer) into a writer that must still be open. The settlements whose users' rows are held elsewhere
+   * are kept in the database first (keepPending), and then tried until the stop's deadline too: those that land
+   * meanwhile are taken out of it again, and the others are landed by a later sweep, on any replica.
    */
   async close(stop: AbortSignal): Promise<void> {
     this.closing = true
     await this.reserving
+    await this.usersWaited.idle()
     await this.settlements.close(stop)
-    // Those whose users' rows were held elsewhere are tried until the stop's deadline too.
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
+    const kept = this.toLandLater.length > 0 && !stop.aborted ? await Promise.race([this.keepPending(), stopped.then(() => [])]) : []
     while (this.toLandLater.length > 0 && !stop.aborted) {
       await Promise.race([this.landHeld(), stopped])
       if (this.toLandLater.length > 0) await Promise.race([Bun.sleep(LAND_LATER_MS), stopped])
     }
     this.closed = true
     if (this.landTimer !== null) clearTimeout(this.landTimer)
-    const left = this.toLandLater.length
-    if (left > 0) this.onError(new Error(`${left} settlement(s) whose users' rows stayed held elsewhere not written by the stop's deadline; dropped`))
+    const landed = kept.filter((s) => !this.toLandLater.includes(s))
+    if (landed.length > 0 && !stop.aborted) await Promise.race([this.unkeepPending(landed), stopped])
+    const stillKept = kept.length - landed.length
+    if (stillKept > 0) this.onError(new Error(`${stillKept} settlement(s) whose users' rows stayed held elsewhere past the stop's deadline kept in pending_settlements, for a sweep to land`))
+    const dropped = this.toLandLater.filter((s) => !kept.includes(s)).length
+    if (dropped > 0) this.onError(new Error(`${dropped} settlement(s) whose users' rows stayed held elsewhere not written by the stop's deadline; dropped`))
+  }
+
+  /**
+   * Writes the settlements whose users' rows are held elsewhere at the close, with their real costs, to
+   * pending_settlements, which needs no user's row: a sweep on any replica lands them (landPending) and never charges
+   * their holds in full. Returns those kept: none if the write failed.
+   */
+  private async keepPending(): Promise<SettlementRow[]> {
+    const rows = [...this.toLandLater]
+    try {
+      await withDeadline(this.sql.unsafe(KEEP_PENDING, [JSON.stringify(rows)]), this.deadlineMs)
+      return rows
+    } catch (error) {
+      this.onError(error)
+      return []
+    }
+  }
+
+  /** Takes out of pending_settlements those the close landed itself; one left there would land as nothing. */
+  private async unkeepPending(rows: SettlementRow[]): Promise<void> {
+    await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(rows.map((s) => String(s.id)))]).catch((error) => this.onError(error))
   }
 }
 

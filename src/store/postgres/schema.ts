@@ -352,3 +352,14 @@ export const unpricedModels = pgTable('unpriced_models', {
   firstSeenAt: millis('first_seen_at').notNull(),
   lastSeenAt: millis('last_seen_at').notNull(),
 })
+
+/**
+ * Postgres's only: settlements a replica kept for users whose rows stayed held elsewhere until it stopped, with their
+ * real cost (PostgresLedgerStore.close), by hold id, as the settlement's row in JSON. Written with no user row locked;
+ * a sweep, on any replica, lands them, and never charges their holds in full. SQLite has no other session to hold a row.
+ */
+export const pendingSettlements = pgTable('pending_settlements', {
+  holdId: bigint('hold_id', { mode: 'number' }).primaryKey(),
+  settlement: text('settlement').notNull(),
+  createdAt: millis('created_at').notNull(),
+})
