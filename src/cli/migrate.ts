@@ -6,6 +6,7 @@ import type { Db } from '../db/open'
 import { beginReadSnapshot, openToRead, type ReadSnapshot } from '../db/open-to-read'
 import * as sqliteTables from '../db/schema'
 import { MAX_RECORDED_LATENCY_MS, recordedLatency } from '../records/latency'
+import { MAX_TOKEN_COUNT, recordedCount } from '../records/token-count'
 import { sqlStateOf, withStorableText } from '../store/postgres/batch'
 import { PostgresStore } from '../store/postgres/store'
 import * as pgTables from '../store/postgres/schema'
@@ -78,7 +79,7 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
         if (n > 0) throw new MigrateError(`the target database is not empty (${name} has ${n} rows); migrate into a new database`)
       }
       for (const [name, identity] of TABLES) {
-        const changes = (changed[tableName(name)] = { text: 0, latency: 0 })
+        const changes = (changed[tableName(name)] = { text: 0, latency: 0, count: 0 })
         // A page at a time, in rowid order, so that a table of millions of rows is never all in memory.
         const table = sqliteTables[name] as typeof sqliteTables.users
         const columns = { ...getTableColumns(table), rowid: sql<number>`rowid` }
@@ -176,12 +177,18 @@ const tableName = (name: (typeof TABLES)[number][0]) => getTableName(pgTables[na
 interface Changes {
   text: number
   latency: number
+  count: number
 }
 
+/** The token counts of a usage row and a stored Responses id, and the context size of the latter. */
+const COUNT_COLUMNS = ['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens', 'contextTokens', 'contextBytes'] as const
+
 /**
- * A row as the Postgres store writes it: text with a NUL in it as the store makes it storable (U+FFFD), and
- * a latency as recordedLatency bounds it. Older versions wrote both to SQLite, which keeps them: model names
- * with a NUL before the registry refused one, and a hold's age, unbounded, when the sweeper found it late.
+ * A row as the Postgres store writes it: text with a NUL in it as the store makes it storable (U+FFFD), a
+ * latency as recordedLatency bounds it, and a count as recordedCount does. Older versions wrote all three to
+ * SQLite, which keeps them: model names with a NUL before the registry refused one, a hold's age, unbounded,
+ * when the sweeper found it late, and a provider's token count as it came (1e19 is past a bigint; two of 5e18
+ * overflow the rollup trigger's sum).
  */
 function storableRow(row: Record<string, unknown>, changes: Changes): Record<string, unknown> {
   let out = withStorableText(row)
@@ -190,13 +197,20 @@ function storableRow(row: Record<string, unknown>, changes: Changes): Record<str
     out = { ...out, latencyMs: recordedLatency(out.latencyMs) }
     changes.latency++
   }
+  const counted = out
+  for (const column of COUNT_COLUMNS) {
+    const n = counted[column]
+    if (typeof n === 'number' && recordedCount(n) !== n) out = { ...out, [column]: recordedCount(n) }
+  }
+  if (out !== counted) changes.count++
   return out
 }
 
-function changesNote({ text, latency }: Changes): string {
+function changesNote({ text, latency, count }: Changes): string {
   const notes = [
     ...(text > 0 ? [`${text} with a NUL in its text, written as U+FFFD`] : []),
     ...(latency > 0 ? [`${latency} with a latency outside 0–${MAX_RECORDED_LATENCY_MS} ms, written as its bound`] : []),
+    ...(count > 0 ? [`${count} with a count over ${MAX_TOKEN_COUNT.toLocaleString('en-US')}, written as that`] : []),
   ]
   return notes.length > 0 ? `  (changed to fit Postgres: ${notes.join('; ')})` : ''
 }
