@@ -47,6 +47,7 @@ const SQLITE: Shipped = [
     ['0024_user_key_budget_set_at', 1796400002000, 'add55c295034a236f636dd2fb6fda6e8de2753e21c4c36fd3212e7658a2edf72'],
     ['0025_api_keys_expiring_by_id', 1796400004000, 'af4236ac9fd5f49375e5a32499ab5d0b10b5de556b5136719d5ac5b06b0d714e'],
     ['0026_price_starts_index', 1796400005000, 'fd4a6e3c593e3d1a6a8d2393bd845f232a0514a1450f47dc8d3bf89739327acc'],
+    ['0027_usage_counts_capped', 1796400006000, '68d3d6a19cf61128af4edb7593ec85ed23fc3c9832fe57450095ec1f34284536'],
 ]
 
 const POSTGRES: Shipped = [

@@ -1,4 +1,4 @@
-import { count, getTableColumns, getTableName, sql } from 'drizzle-orm'
+import { count, getTableColumns, getTableName, inArray, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { postgresUrlProblem, withPassword } from '../config/client-urls'
 import { urlGivenAsPath, withoutPathPasswords } from '../config/sqlite-path'
@@ -6,6 +6,7 @@ import type { Db } from '../db/open'
 import { beginReadSnapshot, openToRead, type ReadSnapshot } from '../db/open-to-read'
 import * as sqliteTables from '../db/schema'
 import { MAX_RECORDED_LATENCY_MS, recordedLatency } from '../records/latency'
+import { MAX_TOKEN_COUNT, recordedCount } from '../records/token-count'
 import { sqlStateOf, withStorableText } from '../store/postgres/batch'
 import { PostgresStore } from '../store/postgres/store'
 import * as pgTables from '../store/postgres/schema'
@@ -78,7 +79,7 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
         if (n > 0) throw new MigrateError(`the target database is not empty (${name} has ${n} rows); migrate into a new database`)
       }
       for (const [name, identity] of TABLES) {
-        const changes = (changed[tableName(name)] = { text: 0, latency: 0 })
+        const changes = (changed[tableName(name)] = { text: 0, latency: 0, count: 0, merged: 0 })
         // A page at a time, in rowid order, so that a table of millions of rows is never all in memory.
         const table = sqliteTables[name] as typeof sqliteTables.users
         const columns = { ...getTableColumns(table), rowid: sql<number>`rowid` }
@@ -88,19 +89,16 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
           if (page.length === 0) break
           after = page.at(-1)!.rowid
           const rows = page.map(({ rowid, ...row }) => storableRow(row, changes))
-          await tx
-            .insert(pgTables[name] as typeof pgTables.users)
-            .values(rows as (typeof pgTables.users.$inferInsert)[])
-            .catch((error) => {
-              throw new MigrateError(`${tableName(name)}: Postgres refused rows ${copied + 1}–${copied + rows.length}: ${messageOf(error)}`)
-            })
+          await insertPage(tx, name, rows, changes).catch((error) => {
+            throw new MigrateError(`${tableName(name)}: Postgres refused rows ${copied + 1}–${copied + rows.length}: ${messageOf(error)}`)
+          })
           copied += rows.length
         }
         const { n } = source.select({ n: count() }).from(table).get()!
         if (copied !== n) throw new MigrateError(`${tableName(name)}: read ${copied} rows of ${n}`)
         if (identity && copied > 0)
           await tx.execute(sql`SELECT setval(pg_get_serial_sequence(${tableName(name)}, ${identity}), (SELECT max(${sql.identifier(identity)}) FROM ${pgTables[name]}))`)
-        counts[tableName(name)] = copied
+        counts[tableName(name)] = copied - changes.merged
       }
       // Read back inside the transaction: every table holds exactly what the file held, or nothing is committed.
       for (const [name] of TABLES) {
@@ -172,16 +170,23 @@ function refuseOpenHolds(source: Db): void {
 
 const tableName = (name: (typeof TABLES)[number][0]) => getTableName(pgTables[name])
 
-/** Rows of a table changed on the way over, by what storableRow changed in them. */
+/** Rows of a table changed on the way over, by what storableRow changed in them, and those merged into another. */
 interface Changes {
   text: number
   latency: number
+  count: number
+  merged: number
 }
 
+/** The token counts of a usage row and a stored Responses id, and the context size of the latter. */
+const COUNT_COLUMNS = ['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens', 'contextTokens', 'contextBytes'] as const
+
 /**
- * A row as the Postgres store writes it: text with a NUL in it as the store makes it storable (U+FFFD), and
- * a latency as recordedLatency bounds it. Older versions wrote both to SQLite, which keeps them: model names
- * with a NUL before the registry refused one, and a hold's age, unbounded, when the sweeper found it late.
+ * A row as the Postgres store writes it: text with a NUL in it as the store makes it storable (U+FFFD), a
+ * latency as recordedLatency bounds it, and a count as recordedCount does. Older versions wrote all three to
+ * SQLite, which keeps them: model names with a NUL before the registry refused one, a hold's age, unbounded,
+ * when the sweeper found it late, and a provider's token count as it came (1e19 is past a bigint; two of 5e18
+ * overflow the rollup trigger's sum).
  */
 function storableRow(row: Record<string, unknown>, changes: Changes): Record<string, unknown> {
   let out = withStorableText(row)
@@ -190,13 +195,69 @@ function storableRow(row: Record<string, unknown>, changes: Changes): Record<str
     out = { ...out, latencyMs: recordedLatency(out.latencyMs) }
     changes.latency++
   }
+  const counted = out
+  for (const column of COUNT_COLUMNS) {
+    const n = counted[column]
+    if (typeof n === 'number' && recordedCount(n) !== n) out = { ...out, [column]: recordedCount(n) }
+  }
+  if (out !== counted) changes.count++
   return out
 }
 
-function changesNote({ text, latency }: Changes): string {
+type Target = Pick<ReturnType<typeof drizzle<typeof pgTables>>, 'select' | 'insert'>
+type UnpricedModel = typeof pgTables.unpricedModels.$inferInsert
+
+/** A page of a table's rows, as storableRow made them, into the target. */
+function insertPage(tx: Target, name: (typeof TABLES)[number][0], rows: Record<string, unknown>[], changes: Changes): Promise<unknown> {
+  if (name === 'unpricedModels') return insertMergingNames(tx, rows as UnpricedModel[], changes)
+  return tx.insert(pgTables[name] as typeof pgTables.users).values(rows as (typeof pgTables.users.$inferInsert)[])
+}
+
+/**
+ * Unpriced models, keyed by a name that storableRow may have made another's: an older version's `mock:x\0y` and
+ * a later `mock:x\uFFFDy` are two rows in SQLite and one name in Postgres. Counted into one row as the Postgres
+ * store counts both names (it makes the name storable before its upsert): the requests added up, the first and
+ * the last sightings kept. Counted in the report as merged.
+ */
+async function insertMergingNames(tx: Target, rows: UnpricedModel[], changes: Changes): Promise<void> {
+  const byName = new Map<string, UnpricedModel>()
+  for (const row of rows) {
+    const seen = byName.get(row.model)
+    if (!seen) byName.set(row.model, row)
+    else {
+      byName.set(row.model, mergedSightings(seen, row))
+      changes.merged++
+    }
+  }
+  const t = pgTables.unpricedModels
+  const [{ n }] = (await tx.select({ n: count() }).from(t).where(inArray(t.model, [...byName.keys()]))) as [{ n: number }]
+  changes.merged += n
+  await tx
+    .insert(t)
+    .values([...byName.values()])
+    .onConflictDoUpdate({
+      target: t.model,
+      set: {
+        requests: sql`${t.requests} + excluded.requests`,
+        firstSeenAt: sql`least(${t.firstSeenAt}, excluded.first_seen_at)`,
+        lastSeenAt: sql`greatest(${t.lastSeenAt}, excluded.last_seen_at)`,
+      },
+    })
+}
+
+const mergedSightings = (a: UnpricedModel, b: UnpricedModel): UnpricedModel => ({
+  model: a.model,
+  requests: a.requests + b.requests,
+  firstSeenAt: Math.min(a.firstSeenAt, b.firstSeenAt),
+  lastSeenAt: Math.max(a.lastSeenAt, b.lastSeenAt),
+})
+
+function changesNote({ text, latency, count, merged }: Changes): string {
   const notes = [
     ...(text > 0 ? [`${text} with a NUL in its text, written as U+FFFD`] : []),
     ...(latency > 0 ? [`${latency} with a latency outside 0–${MAX_RECORDED_LATENCY_MS} ms, written as its bound`] : []),
+    ...(count > 0 ? [`${count} with a count over ${MAX_TOKEN_COUNT.toLocaleString('en-US')}, written as that`] : []),
+    ...(merged > 0 ? [`${merged} merged into the row of the name it became`] : []),
   ]
   return notes.length > 0 ? `  (changed to fit Postgres: ${notes.join('; ')})` : ''
 }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { isBusy } from './busy'
+import { capCountsBeforeRollups } from './counts-before-rollups'
 import { DatabaseFileError } from './open-error'
 import { refuseNewerSchema, SchemaNewerError, type RecordedMigration } from './newer-schema'
 import { pendingMigrations, withRegeneratedDates } from './pending-migrations'
@@ -53,7 +54,8 @@ function warnIfOpenToOthers(path: string): void {
  * file at once both set out to apply every migration, and the second failed ("table `api_keys` already
  * exists"); and a newer binary migrating between our check and our migration would go unseen. Recorded
  * migrations of this binary's are recorded under its dates first (withRegeneratedDates); what pendingMigrations
- * finds pending is then run and recorded, or only recorded.
+ * finds pending is then run and recorded, or only recorded, an older version's counts capped before the rollup
+ * backfill sums them (capCountsBeforeRollups).
  */
 function migrate(client: Database, path: string): void {
   const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS })
@@ -66,7 +68,9 @@ function migrate(client: Database, path: string): void {
       dated.forEach((m, i) => {
         if (Number(m.created_at) !== Number(recorded[i]!.created_at)) client.run('UPDATE __drizzle_migrations SET created_at = ? WHERE hash = ?', [m.created_at, m.hash])
       })
-      for (const { migration, run } of pendingMigrations(dated, migrations)) {
+      const pending = pendingMigrations(dated, migrations)
+      capCountsBeforeRollups(client, pending, migrations)
+      for (const { migration, run } of pending) {
         if (run) for (const statement of migration.sql) client.prepare(statement).run()
         client.run('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)', [migration.hash, migration.folderMillis])
       }

@@ -1,5 +1,6 @@
 import { anthropicServerToolUses, responsesServerToolUses, type OfferedTools } from '../pricing/features'
 import type { TokenCounts } from '../pricing/price'
+import { MAX_TOKEN_COUNT } from '../records/token-count'
 
 /** Token usage as each wire format reports it, read into the one shape the ledger bills. */
 
@@ -48,15 +49,11 @@ export interface AnthropicUsage {
 type IterationUsage = Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'cache_creation'> & { type?: string | null }
 
 /**
- * No request reaches a billion tokens (a hundred times the largest context window). A provider reporting more
- * (5e18, 1e19) is read as that many, so that the ledger's counts and their sums stay exact integers within
- * the 64-bit columns of both stores, a settlement is never refused for its numbers, and the totals still
- * answer; its cost is capped at MAX_REQUEST_MICROS in any case.
+ * A count as the ledger bills it: a fraction of a token (no provider sends one) is rounded up, never down to free;
+ * more than MAX_TOKEN_COUNT is read as that many, so that a settlement is never refused for its numbers and the
+ * totals still answer (its cost is capped at MAX_REQUEST_MICROS in any case).
  */
-const MAX_COUNT = 1_000_000_000
-
-/** A count as the ledger bills it: a fraction of a token (no provider sends one) is rounded up, never down to free. */
-const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.min(Math.ceil(n), MAX_COUNT) : 0)
+const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.min(Math.ceil(n), MAX_TOKEN_COUNT) : 0)
 
 /**
  * A usage is only one when it has the counts its format always reports, as finite numbers: an object without
