@@ -89,7 +89,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     metrics.settlements.inc({ status: outcome.status })
     // An expired hold's latency is its age (the sweeper's charge), not a provider call's time.
     if (outcome.status !== 'expired') metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)
-    metrics.costUsd.inc({ model }, outcome.cost / 1e6)
+    metrics.costUsd.inc({ model }, outcome.cost)
     metrics.tokens.inc({ model, kind: 'prompt' }, outcome.promptTokens)
     metrics.tokens.inc({ model, kind: 'completion' }, outcome.completionTokens)
     if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)

@@ -166,10 +166,16 @@ describe('the Prometheus text', () => {
     c.inc({ model: 'm', kind: 'prompt' }, 4)
     c.inc({ model: 'm', kind: 'completion' })
     expect(c.render()).toBe('# HELP c_total help\n# TYPE c_total counter\nc_total{model="m",kind="prompt"} 7\nc_total{model="m",kind="completion"} 1\n')
+
+    // Counted in whole micro-units, divided once when scraped: 0.1 + 0.2 in floats would read 0.30000000000000004.
+    const usd = new Counter('usd_total', 'help', { perUnit: 1_000_000 })
+    usd.inc({}, 100_000)
+    usd.inc({}, 200_000)
+    expect(usd.render()).toContain('usd_total 0.3\n')
   })
 
   test('past its bound of series, a metric counts every new label set under `other`, and none is lost', () => {
-    const c = new Counter('c_total', 'help', 10)
+    const c = new Counter('c_total', 'help', { maxSeries: 10 })
     const h = new Histogram('h_seconds', 'help', [1], 10)
     for (let i = 0; i < 5_000; i++) {
       c.inc({ route: `/r${i}`, method: 'GET' })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { startMockProvider, type MockBehavior, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { settledRow } from './support/settled-row'
+import { settledRow, type UsageRow } from './support/settled-row'
 
 /**
  * A provider that answers a call with a 2xx and then a body the gateway cannot use — JSON that does not
@@ -72,6 +72,13 @@ const ROUTES: Route[] = [
   { name: 'messages stream → Anthropic, answered with JSON', send: () => post('/v1/messages', { model: 'mockant:claude-mock', stream: true, max_tokens: MAX_TOKENS, messages }) },
 ]
 
+/** A row charged its whole hold counts the tokens the hold priced: the input estimate and the max output held. */
+function expectHeldTokens(route: Route, row: UsageRow): void {
+  if (route.name === 'moderations') return expect(row).toMatchObject({ prompt_tokens: 0, completion_tokens: 0 })
+  expect(row.prompt_tokens).toBeGreaterThan(0)
+  expect(row.completion_tokens).toBe(route.name === 'embeddings' ? 0 : MAX_TOKENS)
+}
+
 /** The answer as the faulty provider sends it; a stream request's answer is made JSON by `malformed-json` alone. */
 const FAULTS: Array<{ behavior: MockBehavior; what: string }> = [
   { behavior: 'malformed-json', what: 'a 200 JSON body that does not parse' },
@@ -95,6 +102,7 @@ describe('a 2xx answer whose body cannot be used: 502, charged its whole hold, r
         expect(row.status).toBe('error')
         expect(row.reserved).toBeGreaterThan(0)
         expect(row.cost).toBe(row.reserved)
+        expectHeldTokens(route, row)
       })
     }
   }
@@ -122,6 +130,7 @@ describe('a 2xx JSON answer without a usage field: charged its whole hold, row `
       expect(row.status).toBe('ok')
       expect(row.reserved).toBeGreaterThan(0)
       expect(row.cost).toBe(row.reserved)
+      expectHeldTokens(route, row)
     })
   }
 })

@@ -101,6 +101,9 @@ describe('a JSON call the provider had when the gateway timed out is charged its
       expect(row.status).toBe('error')
       expect(row.cost).toBe(row.reserved)
       expect(row.cost).toBeGreaterThan(0)
+      // Recorded as the tokens the hold priced: the input estimate and the max output.
+      expect(row.completion_tokens).toBe(MAX_TOKENS)
+      expect(row.prompt_tokens * (PRICING[call.model as keyof typeof PRICING].input_per_million)).toBe(inputEstimate(row, call))
     })
   }
 

@@ -1,5 +1,13 @@
 import type { Ledger, Outcome, SettleStatus, TakenHold } from './ledger'
 
+/** The tokens a hold's amount prices: admission's estimate, as held. */
+export interface HeldTokens {
+  promptTokens: number
+  completionTokens: number
+}
+
+const NO_TOKENS: HeldTokens = { promptTokens: 0, completionTokens: 0 }
+
 /**
  * One request's hold on the budget, from reserve to its single settlement. Whoever holds the handle owns
  * the hold; `using` makes the owner's scope the guarantee: leave it by any path, a throw included, and a
@@ -13,6 +21,7 @@ export class Hold implements Disposable {
     private readonly ledger: Ledger,
     readonly taken: TakenHold,
     private ended?: () => void,
+    private tokens = NO_TOKENS,
   ) {}
 
   /** Runs `fn` once the hold is settled or released (whoever owns it then): the upstream slot goes back with it. */
@@ -53,6 +62,19 @@ export class Hold implements Disposable {
     return this.ledger.callsCut
   }
 
+  /** Names the tokens its amount prices: admission knows them once it knows the output the hold covers. */
+  pricesTokens(tokens: HeldTokens): void {
+    this.tokens = tokens
+  }
+
+  /**
+   * The whole hold as a charge, for an answer whose cost is unknown (no usage, or no answer to read): recorded as
+   * the tokens the amount priced, so that the row's counts say what it was billed for.
+   */
+  wholeCharge(status: SettleStatus, latencyMs: number): Outcome {
+    return { cost: this.amount, ...this.tokens, cachedTokens: 0, status, latencyMs }
+  }
+
   /** Ends the hold with its cost; `now` (the settlement's time, for tests and tools) defaults to the clock's. */
   settle(outcome: Outcome, now?: number): void {
     if (!this.open) return
@@ -70,10 +92,10 @@ export class Hold implements Disposable {
   transfer(): Hold {
     if (!this.open) throw new Error('transfer of a closed hold')
     this.open = false
-    return new Hold(this.ledger, this.taken, this.ended)
+    return new Hold(this.ledger, this.taken, this.ended, this.tokens)
   }
 
   [Symbol.dispose](): void {
-    if (this.open) this.settle({ cost: this.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'error', latencyMs: 0 })
+    if (this.open) this.settle(this.wholeCharge('error', 0))
   }
 }

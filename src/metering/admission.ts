@@ -162,8 +162,18 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   // A hard bound is also a bound on what settlement charges: the provider was sent no more output than held.
   const tariffFor = (outputTokens: number): Tariff =>
     config.cap_output_tokens ? { price, features, outputBound: heldOutputTokens(outputTokens, features) } : { price, features }
-  if (!clamp || hold.amount >= amount) return { model, price, tariff: tariffFor(estimate.outputTokens), userId, estimate, hold, outputClamp: null }
+  // An answer charged its whole hold records the tokens the hold priced.
+  const pricedTokens = (outputTokens: number) =>
+    hold.pricesTokens({
+      promptTokens: heldPromptTokens(estimate.inputTokens, held, config.server_tool_use_input_tokens, outputTokens),
+      completionTokens: heldOutputTokens(outputTokens, held),
+    })
+  if (!clamp || hold.amount >= amount) {
+    pricedTokens(estimate.outputTokens)
+    return { model, price, tariff: tariffFor(estimate.outputTokens), userId, estimate, hold, outputClamp: null }
+  }
   const outputTokens = outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, hold.amount, held, config.server_tool_use_input_tokens)
+  pricedTokens(outputTokens)
   return { model, price, tariff: tariffFor(outputTokens), userId, estimate: { ...estimate, outputTokens }, hold, outputClamp: outputTokens }
 }
 

@@ -7,10 +7,10 @@ import type { UpstreamSignal } from '../providers/upstream'
 import { firstMaxOutputIn, largestMaxOutputIn } from '../translate/output-cap'
 import type { StatedInput, StreamFacts } from './metered-stream'
 
-/** A complete answer: its usage if the provider reported one, otherwise the whole estimate. */
+/** A complete answer: its usage if the provider reported one, otherwise the whole hold, as the tokens it priced. */
 export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold: Hold, latencyMs: number): Outcome {
   if (usage) return { ...usageCharge(tariff, usage), ...usage, status: 'ok', latencyMs }
-  return { cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'ok', latencyMs }
+  return hold.wholeCharge('ok', latencyMs)
 }
 
 /**

@@ -1,3 +1,4 @@
+import { MICROS_PER_USD } from '../budget/money'
 import type { Checkpointer } from '../db/checkpointer'
 import { knownMethod } from '../http/route-patterns'
 import type { FreeCallSlots } from '../providers/free-call-slots'
@@ -25,7 +26,7 @@ export class GatewayMetrics {
   readonly requestSeconds = this.registry.register(new Histogram('tollgate_http_request_duration_seconds', 'Time to answer (to the first byte for streams), by route.', SECONDS))
   readonly upstreamSeconds = this.registry.register(new Histogram('tollgate_upstream_duration_seconds', 'Provider call time until the answer was complete, by provider.', SECONDS))
   readonly tokens = this.registry.register(new Counter('tollgate_tokens_total', 'Tokens billed, by model and kind (prompt, completion, cached).'))
-  readonly costUsd = this.registry.register(new Counter('tollgate_cost_usd_total', 'USD charged, by model.'))
+  readonly costUsd = this.registry.register(new Counter('tollgate_cost_usd_total', 'USD charged, by model.', { perUnit: MICROS_PER_USD }))
   readonly unbilledOutputTokens = this.registry.register(
     new Counter('tollgate_unbilled_output_tokens_total', 'Output tokens a usage reported past the max the provider was sent, not charged (cap-output on), by provider and model.'),
   )

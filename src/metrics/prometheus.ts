@@ -51,9 +51,18 @@ interface Metric {
   render(): string
 }
 
+/**
+ * Counts whole numbers of `1 / perUnit` of the unit its name says (micro-USD for a USD counter, `perUnit` 1e6), and
+ * divides once when scraped: a sum of integers stays exact, where one of fractions drifts with every increment.
+ */
 export class Counter implements Metric {
   private readonly values = new Map<string, { labels: Labels; value: number }>()
-  constructor(private readonly name: string, private readonly help: string, private readonly maxSeries = DEFAULT_MAX_SERIES) {}
+  private readonly maxSeries: number
+  private readonly perUnit: number
+  constructor(private readonly name: string, private readonly help: string, options: { maxSeries?: number; perUnit?: number } = {}) {
+    this.maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES
+    this.perUnit = options.perUnit ?? 1
+  }
 
   inc(labels: Labels = {}, by = 1): void {
     seriesOf(this.values, this.maxSeries, labels, (labels) => ({ labels, value: 0 })).value += by
@@ -61,7 +70,7 @@ export class Counter implements Metric {
 
   render(): string {
     let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`
-    for (const { labels, value } of this.values.values()) out += `${this.name}${labelText(labels)} ${value}\n`
+    for (const { labels, value } of this.values.values()) out += `${this.name}${labelText(labels)} ${value / this.perUnit}\n`
     return out
   }
 }

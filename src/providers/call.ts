@@ -63,8 +63,7 @@ function settleFailedCall(o: CallOptions, signal: UpstreamSignal, latencyMs: num
   const why = signal.reason()
   if (why === null) return hold.release(latencyMs)
   const status = why === 'client' || o.clientSignal.aborted ? 'aborted' : 'error'
-  const outcome = o.onCutBeforeAnswer?.(latencyMs) ?? { cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, latencyMs }
-  hold.settle({ ...outcome, status })
+  hold.settle(o.onCutBeforeAnswer ? { ...o.onCutBeforeAnswer(latencyMs), status } : hold.wholeCharge(status, latencyMs))
 }
 
 /**
@@ -78,7 +77,7 @@ function settleUnusableAnswer(o: CallOptions, signal: UpstreamSignal, latencyMs:
   const { hold } = o
   if (!hold) return
   const status = signal.reason() === 'client' || o.clientSignal.aborted ? 'aborted' : 'error'
-  hold.settle({ cost: hold.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs })
+  hold.settle(hold.wholeCharge(status, latencyMs))
 }
 
 /**

@@ -95,6 +95,7 @@ export const SUITES_ON_BOTH_STORES = [
   'stream-let-go-usage-buffered',
   'stream-client-left-usage-buffered',
   'stream-timeout-cut-finished-usage',
+  'whole-hold-charge-records-held-tokens',
   'stream-let-go-bills-arrived-output',
   'stream-stop-paused-client',
 ]

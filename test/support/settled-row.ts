@@ -5,6 +5,7 @@ export interface UsageRow {
   status: string
   cost: number
   reserved: number
+  prompt_tokens: number
   completion_tokens: number
 }
 
@@ -21,7 +22,7 @@ export async function settledRow(gw: TestGateway, userId: string, run: () => Pro
   await gw.settled()
   const after = (await gw.admin('GET', `/v1/users/${userId}`)).body
   expect(gw.query('SELECT count(*) AS n FROM usage')[0].n).toBe(rows + 1)
-  const row = gw.query<UsageRow>('SELECT status, cost, reserved, completion_tokens FROM usage ORDER BY id DESC LIMIT 1')[0]!
+  const row = gw.query<UsageRow>('SELECT status, cost, reserved, prompt_tokens, completion_tokens FROM usage ORDER BY id DESC LIMIT 1')[0]!
   expect(after.reserved).toBe(0)
   expect(gw.query('SELECT count(*) AS n FROM reservations')[0].n).toBe(0)
   expect(Math.round((after.spend - before.spend) * 1e6)).toBe(row.cost)
