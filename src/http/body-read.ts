@@ -1,3 +1,4 @@
+import type { BodyClaim } from './body-budget'
 import { payloadTooLarge, requestTimeout } from './errors'
 
 /**
@@ -37,9 +38,10 @@ class PaceWindow {
  * Reads a body to its end, refusing it once it passes `maxBytes` (413), or with a 408 once none of it has come
  * for `idleSec` or it falls behind MIN_BODY_BYTES_PER_SEC: with the listener's idle timeout off, these are what
  * bound a client that stops sending. Each chunk that arrives restarts the idle timer, so a slow upload that keeps
- * going is read whole. What is left of a refused body is cancelled, never buffered.
+ * going is read whole. What has come is covered by `claim`, which refuses it 503 past the process's budget for
+ * bodies being read. What is left of a refused body is cancelled, never buffered.
  */
-export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes: number, idleSec: number): Promise<Buffer> {
+export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes: number, idleSec: number, claim: BodyClaim): Promise<Buffer> {
   const reader = body.getReader()
   const pace = new PaceWindow(idleSec)
   let stalled = false
@@ -60,6 +62,12 @@ export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes:
       if (total > maxBytes) {
         void reader.cancel()
         throw payloadTooLarge(maxBytes)
+      }
+      try {
+        claim.cover(total)
+      } catch (busy) {
+        void reader.cancel()
+        throw busy
       }
       if (pace.behind(total)) {
         void reader.cancel()
