@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { MAX_REQUEST_MICROS } from '../src/budget/money'
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../src/http/json-body'
+import { jsonDepthExceeds, jsonOutOfBounds, MAX_JSON_DEPTH, MAX_JSON_VALUES } from '../src/http/json-body'
 import { costOf, type Price } from '../src/pricing/price'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
@@ -42,6 +42,31 @@ describe('JSON nesting', () => {
 
     // The body's own object and the field's array use two levels.
     const ok = await post(`{"model":"mock:gpt-mock","messages":[{"role":"user","content":"x"}],"x":${nest(MAX_JSON_DEPTH - 1)}}`)
+    expect(ok.status).toBe(200)
+  })
+})
+
+describe('JSON breadth', () => {
+  test('values are counted as brackets and commas outside strings, in the same pass as the depth', () => {
+    expect(jsonOutOfBounds('[1,2,3]', 8, 3)).toBeNull()
+    expect(jsonOutOfBounds('[1,2,3,4]', 8, 3)).toBe('values')
+    expect(jsonOutOfBounds('[{},{}]', 8, 3)).toBe('values')
+    expect(jsonOutOfBounds('{"a":",,,,[{,,\\",,"}', 8, 1)).toBeNull()
+    expect(jsonOutOfBounds('[[[[]]]]', 3, 100)).toBe('depth')
+  })
+
+  test('a body of more values than the bound is a 400 before it is parsed; one a little under it is served', async () => {
+    const many = (n: number) => `{"model":"mock:gpt-mock","messages":[{"role":"user","content":"x"}],"metadata":{"x":[${'0,'.repeat(n - 1)}0]}}`
+    const calls = mock.calls.length
+    const broad = await post(many(MAX_JSON_VALUES + 1))
+    expect(broad.status).toBe(400)
+    const refusal = ((await broad.json()) as any).error
+    expect(refusal.code).toBe('invalid_json')
+    expect(refusal.message).toContain(`more than ${MAX_JSON_VALUES} JSON values`)
+    expect(mock.calls.length).toBe(calls)
+
+    // The body's objects, the messages array and its commas take a few of the bound.
+    const ok = await post(many(MAX_JSON_VALUES - 16))
     expect(ok.status).toBe(200)
   })
 })

@@ -156,6 +156,19 @@ test('a body that keeps arriving, but slower than the pace floor on average, is 
   expect(slow.closedMs! - slow.answeredMs!).toBeLessThan(500)
 }, 30_000)
 
+test('a body sent fast at first and then a byte at a time is answered 408 once its recent pace falls behind, not its average since the start', async () => {
+  const body = chatBody()
+  // 160 KiB at once (20 s of the pace floor "ahead" on average), then its last 40 bytes one every 400 ms.
+  const trickle = Array.from({ length: 40 }, (_, i) => body.subarray(body.length - 40 + i, body.length - 39 + i))
+  const burst = body.subarray(0, body.length - 40).toString('latin1')
+  const slow = await sendPaced(head('/v1/chat/completions', 'application/json', lengthOf(body)) + burst, trickle)
+  expect(statusOf(slow)).toBe('HTTP/1.1 408')
+  expect(slow.text).toContain('too slowly')
+  // The window the pace is judged over spans one to three idle timeouts, the first a grace.
+  expect(slow.answeredMs).toBeLessThan(3 * IDLE_SEC * 1000 + 1_500)
+  expect(slow.sent).toBeLessThan(trickle.length)
+}, 30_000)
+
 test('a keep-alive connection that sent a slow body is closed when idle after its answer, on a route that never switches the timeout off', async () => {
   // Refused by validation (no model) after the body is read, before any inference route switches the timeout off itself.
   const body = chatBody({})

@@ -9,7 +9,7 @@ import { scanYaml, type KeyPath, type PlainScalar } from './yaml-scan'
 /** Settings that may come from the environment, as `TOLLGATE_<NAME>`. The rest are file-only. */
 export const ENV_SETTINGS = [
   'master_key', 'host', 'port', 'db', 'database_url', 'database_password', 'database_timeout_ms', 'require_pricing', 'reject_user_mismatch', 'cors_allowed_origins',
-  'rate_limit_per_min', 'trust_proxy', 'disable_security_headers', 'max_body_bytes',
+  'rate_limit_per_min', 'trust_proxy', 'disable_security_headers', 'max_body_bytes', 'body_read_budget_bytes',
   'default_max_output_tokens', 'cap_output_tokens', 'clamp_output', 'clamp_output_floor_tokens', 'media_part_tokens',
   'pdf_page_tokens', 'pdf_max_pages', 'template_overhead_tokens',
   'server_tool_default_max_uses', 'server_tool_use_input_tokens', 'reservation_ttl_sec',

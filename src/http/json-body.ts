@@ -4,12 +4,22 @@ import { badRequest } from './errors'
 export const MAX_JSON_DEPTH = 128
 
 /**
- * The nesting depth of a JSON text, counted without parsing it (brackets inside strings do not count).
- * Checked before JSON.parse, so that nothing after it (validation, estimates, re-serialising for the
- * provider) ever walks a pathologically deep value.
+ * More values than any real request holds: text and base64 media are one string each, a coding agent's 76 KB
+ * body with 24 tools a few thousand values, the largest embeddings input (300,000 tokens as arrays of token ids)
+ * under a third of this. A body of many tiny values is an attack: 8 million `{}` fit in the default body limit,
+ * and once parsed they take 30 times their size in memory.
  */
-export function jsonDepthExceeds(text: string, max: number): boolean {
+export const MAX_JSON_VALUES = 1_000_000
+
+/**
+ * Why a JSON text would be too costly to parse, found without parsing it: nested more than `maxDepth` levels, or
+ * holding more than `maxValues` values (each opening bracket and each comma counts one). Brackets and commas inside
+ * strings do not count. Checked before JSON.parse, so that neither the parse nor anything after it (validation,
+ * estimates, re-serialising for the provider) ever builds or walks a pathologically deep or broad value.
+ */
+export function jsonOutOfBounds(text: string, maxDepth: number, maxValues: number): 'depth' | 'values' | null {
   let depth = 0
+  let values = 0
   let inString = false
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
@@ -17,16 +27,24 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
       if (c === 92 /* \ */) i++
       else if (c === 34 /* " */) inString = false
     } else if (c === 34) inString = true
-    else if (c === 91 /* [ */ || c === 123 /* { */) {
-      if (++depth > max) return true
+    else if (c === 44 /* , */) {
+      if (++values > maxValues) return 'values'
+    } else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > maxDepth) return 'depth'
+      if (++values > maxValues) return 'values'
     } else if (c === 93 /* ] */ || c === 125 /* } */) depth--
   }
-  return false
+  return null
 }
 
-/** A request body as JSON, or our 400: malformed, or nested too deeply. */
+/** Whether a JSON text nests more than `max` levels deep (see jsonOutOfBounds). */
+export const jsonDepthExceeds = (text: string, max: number) => jsonOutOfBounds(text, max, Infinity) === 'depth'
+
+/** A request body as JSON, or our 400: malformed, nested too deeply, or holding too many values. */
 export function parseJsonBody(text: string): unknown {
-  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw badRequest(`Request body is nested more than ${MAX_JSON_DEPTH} levels deep.`, 'invalid_json')
+  const outOfBounds = jsonOutOfBounds(text, MAX_JSON_DEPTH, MAX_JSON_VALUES)
+  if (outOfBounds === 'depth') throw badRequest(`Request body is nested more than ${MAX_JSON_DEPTH} levels deep.`, 'invalid_json')
+  if (outOfBounds === 'values') throw badRequest(`Request body holds more than ${MAX_JSON_VALUES} JSON values.`, 'invalid_json')
   try {
     return JSON.parse(text)
   } catch {

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { SESSION_PATH } from '../console/session-auth'
+import { BodyReadBudget } from '../http/body-budget'
 import { readBodyWithin } from '../http/body-read'
 import { payloadTooLarge } from '../http/errors'
 import { formAsSent } from '../http/form-body'
@@ -41,10 +42,12 @@ const utf8 = new TextDecoder()
  * a declared length is checked as the request arrives; a body sent without one (chunked) is counted as
  * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); so is a form, sent
  * chunked or not. Bun's own limit is lifted (`SERVER_BODY_LIMIT`) so that it never answers in our place.
- * A large or chunked body is read under the gateway's idle timeout instead of Bun's (`readByBun`).
+ * A large or chunked body is read under the gateway's idle timeout instead of Bun's (`readByBun`), and within
+ * the process's budget for such bodies, `readBudgetBytes` (see body-budget).
  */
-export const bodyLimit = (maxBytes: number) =>
-  new Elysia({ name: 'body-limit', seed: maxBytes })
+export const bodyLimit = (maxBytes: number, readBudgetBytes: number) => {
+  const budget = new BodyReadBudget(readBudgetBytes)
+  return new Elysia({ name: 'body-limit', seed: [maxBytes, readBudgetBytes] })
     .onRequest(({ request }) => {
       const declared = request.headers.get('content-length')
       if (declared === null) return
@@ -56,28 +59,35 @@ export const bodyLimit = (maxBytes: number) =>
       // A preflight is let past authentication (corsPreflight marks it, after this plugin's onRequest) and is
       // answered without its body, which browsers never send: read, it would be anyone's work for nothing.
       if (requestState(request).preflight) return {}
-      return readBody(request, server, limitFor(request, maxBytes))
+      return readBody(request, server, limitFor(request, maxBytes), budget)
     })
+}
 
-async function readBody(request: Request, server: Listener | null, limit: number) {
+async function readBody(request: Request, server: Listener | null, limit: number, budget: BodyReadBudget) {
   const declared = request.headers.get('content-length')
-  if (declared === null || !readByBun(Number(declared), requestState(request).idleTimeoutSec)) return readPacedBody(request, server, limit)
+  if (declared === null || !readByBun(Number(declared), requestState(request).idleTimeoutSec)) return readPacedBody(request, server, limit, budget)
   if (!FORM_ROUTES.has(requestState(request).path)) return parseJsonBody(await request.text())
   return formAsSent(request)
 }
 
 /**
  * A body that may take longer than the idle timeout to arrive: counted as it is read, its pace watched by the
- * gateway instead of Bun. A route whose limit is small keeps Bun's timeout as well: its body cannot be slow for
- * its size, and the console's sign-in, which anyone reaches, stays bounded by it. A form is parsed from what was
- * read (the route's own parser finds the body already taken: the value returned here is the body).
+ * gateway instead of Bun, its bytes claimed from the budget until it is parsed. A route whose limit is small keeps
+ * Bun's timeout as well: its body cannot be slow for its size, and the console's sign-in, which anyone reaches,
+ * stays bounded by it. A form is parsed from what was read (the route's own parser finds the body already taken:
+ * the value returned here is the body).
  */
-async function readPacedBody(request: Request, server: Listener | null, limit: number) {
+async function readPacedBody(request: Request, server: Listener | null, limit: number, budget: BodyReadBudget) {
   const { path, idleTimeoutSec } = requestState(request)
-  const read = () => readBodyWithin(request.body!, limit, idleTimeoutSec)
-  const bytes = readByBun(limit, idleTimeoutSec) ? await read() : await withIdleTimeoutOff(request, server, read)
-  if (!FORM_ROUTES.has(path)) return parseJsonBody(utf8.decode(bytes))
-  return formAsSent(new Response(bytes, { headers: { 'content-type': request.headers.get('content-type') ?? '' } }))
+  const claim = budget.claim(Number(request.headers.get('content-length') ?? 0))
+  try {
+    const read = () => readBodyWithin(request.body!, limit, idleTimeoutSec, claim)
+    const bytes = readByBun(limit, idleTimeoutSec) ? await read() : await withIdleTimeoutOff(request, server, read)
+    if (!FORM_ROUTES.has(path)) return parseJsonBody(utf8.decode(bytes))
+    return formAsSent(new Response(bytes, { headers: { 'content-type': request.headers.get('content-type') ?? '' } }))
+  } finally {
+    claim.release()
+  }
 }
 
 /**

@@ -55,7 +55,7 @@ function causes(format: WireFormat, perRequest: boolean): Record<number, Cause[]
   return {
     400: [
       ['invalid_request', 'the body is invalid; the message names the field, never its value'],
-      ['invalid_json', 'the body does not parse as its content type says, or is nested more than 128 levels deep'],
+      ['invalid_json', 'the body does not parse as its content type says, is nested more than 128 levels deep, or holds more than 1,000,000 values'],
       ['case_variant_key', "a key out of lowercase where the API's fields are read"],
       ['user_required', `the master key names no user to bill (\`${userField}\`)`],
       ['feature_unsupported', 'the model, or a feature the request uses, is not served'],
@@ -90,6 +90,7 @@ function causes(format: WireFormat, perRequest: boolean): Record<number, Cause[]
     502: [['upstream_error', 'the provider failed or answered unusably (its text summarised, never forwarded with credentials)']],
     503: [
       ['upstream_busy', 'the gateway already has as many provider calls in flight as it allows'],
+      ['body_read_busy', 'the gateway is already reading as many bytes of large request bodies as it allows'],
       ['database_busy', 'the database stayed locked past the busy timeout'],
       ['database_unavailable', 'the database cannot be reached or takes no writes'],
       ['database_full', "the database's disk is full"],

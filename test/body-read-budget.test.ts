@@ -1,0 +1,104 @@
+/**
+ * A body read in pieces (declared larger than Bun reads whole, or chunked) is kept whole until it ends, and each is
+ * bounded only by the body limit: without a bound on them all, a few clients that send most of a large body and then
+ * stop held the process's memory until the pace rule let go. The process has a budget for them
+ * (`body_read_budget_bytes`): past it, a body declared larger than what is left is refused 503 `body_read_busy`,
+ * with `Retry-After`, before a byte of it is read; a chunked one as soon as what has come passes it. A body that ends
+ * gives its share back.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { connect, type Socket } from 'node:net'
+import { startTestGateway, type TestGateway } from './support/gateway'
+import { startMockProvider, type MockProvider } from './support/mock-provider'
+
+const MiB = 1024 * 1024
+const BUDGET = 3 * MiB
+
+let mock: MockProvider
+let gw: TestGateway
+let secret: string
+
+beforeAll(async () => {
+  mock = startMockProvider()
+  gw = await startTestGateway({ mock, config: { body_read_budget_bytes: BUDGET } })
+  secret = (await gw.userWithKey({ id: 'large-bodies', max_budget: 10 })).secret
+})
+
+afterAll(async () => {
+  await gw.stop()
+  await mock.stop()
+})
+
+/** A chat request of `bytes`, most of it one long message. */
+const chatBody = (bytes: number) => {
+  const head = '{"model":"mock:gpt-mock","max_tokens":5,"messages":[{"role":"user","content":"'
+  const tail = '"}]}'
+  return Buffer.from(head + 'x'.repeat(bytes - head.length - tail.length) + tail)
+}
+
+interface Connection {
+  socket: Socket
+  /** Everything the server sent, once it closed the connection. */
+  answer: Promise<string>
+}
+
+/** Opens a connection and writes a request's head and `sent`, the start of its body. */
+async function startRequest(framing: string, sent: Buffer): Promise<Connection> {
+  const socket = connect({ host: '127.0.0.1', port: Number(new URL(gw.url).port) })
+  let text = ''
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')))
+  socket.on('error', () => {})
+  const answer = new Promise<string>((resolve) => socket.on('close', () => resolve(text)))
+  await new Promise<void>((resolve) => socket.on('connect', () => resolve()))
+  socket.write(
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${secret}\r\n` +
+      `Content-Type: application/json\r\n${framing}\r\nConnection: close\r\n\r\n`,
+  )
+  socket.write(sent)
+  return { socket, answer }
+}
+
+const chunk = (bytes: Buffer) => Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')])
+
+test('a body declared past what is left of the budget is refused 503 before it is read; the budget comes back when a body ends', async () => {
+  const body = chatBody(2 * MiB)
+  const calls = mock.calls.length
+  const held = await startRequest(`Content-Length: ${body.length}`, body.subarray(0, MiB))
+  await Bun.sleep(300)
+
+  const refused = await startRequest(`Content-Length: ${body.length}`, Buffer.alloc(0))
+  const answer = await refused.answer
+  expect(answer.slice(0, 12)).toBe('HTTP/1.1 503')
+  expect(answer).toContain('"code":"body_read_busy"')
+  expect(answer.toLowerCase()).toContain('retry-after: 5')
+
+  held.socket.write(body.subarray(MiB))
+  expect((await held.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  const after = await startRequest(`Content-Length: ${body.length}`, body)
+  expect((await after.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  expect(mock.calls.length - calls).toBe(2)
+}, 30_000)
+
+test('a chunked body is refused 503 once what has come of it passes what is left of the budget', async () => {
+  const body = chatBody(2 * MiB)
+  const held = await startRequest(`Content-Length: ${body.length}`, body.subarray(0, MiB))
+  await Bun.sleep(300)
+
+  const chunked = await startRequest('Transfer-Encoding: chunked', chunk(body.subarray(0, 1.5 * MiB)))
+  const answer = await chunked.answer
+  expect(answer.slice(0, 12)).toBe('HTTP/1.1 503')
+  expect(answer).toContain('"code":"body_read_busy"')
+
+  held.socket.write(body.subarray(MiB))
+  expect((await held.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  const alone = await startRequest('Transfer-Encoding: chunked', Buffer.concat([chunk(body), Buffer.from('0\r\n\r\n')]))
+  expect((await alone.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+}, 30_000)
+
+test('one body is read when none is, however much larger than the budget it is declared or grows', async () => {
+  const body = chatBody(BUDGET + MiB)
+  const declared = await startRequest(`Content-Length: ${body.length}`, body)
+  expect((await declared.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  const chunked = await startRequest('Transfer-Encoding: chunked', Buffer.concat([chunk(body.subarray(0, MiB)), chunk(body.subarray(MiB)), Buffer.from('0\r\n\r\n')]))
+  expect((await chunked.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+}, 30_000)
