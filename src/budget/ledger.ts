@@ -1,6 +1,7 @@
 import { forbidden, GatewayError, gatewayStopping, notFound, paymentRequired, unauthorized } from '../http/errors'
 import { Hold } from './hold'
 import { recordedLatency } from '../records/latency'
+import { recordedCount } from '../records/token-count'
 import { microsToUsd } from './money'
 import { currentPeriod, type BudgetPeriod } from './period'
 import { budgetLeft } from './remaining'
@@ -219,6 +220,19 @@ export const expiredOutcome = (hold: TakenHold, now: number): Outcome => ({
 })
 
 /**
+ * An outcome's counts as a usage row records them, at most MAX_TOKEN_COUNT each, whatever path they came by (a
+ * provider's usage, or the tokens a whole hold priced: a free model's hold prices any max output), so that no
+ * settlement is refused for its numbers in either store and the totals over them still answer.
+ */
+const withRecordedCounts = (o: Outcome): Outcome => ({
+  ...o,
+  promptTokens: recordedCount(o.promptTokens),
+  completionTokens: recordedCount(o.completionTokens),
+  cachedTokens: recordedCount(o.cachedTokens),
+  ...(o.cacheWriteTokens === undefined ? {} : { cacheWriteTokens: recordedCount(o.cacheWriteTokens) }),
+})
+
+/**
  * The budget ledger: reserve before the provider is called, settle after. The rules are here and in
  * `decideHold`; the store decides nothing, it only keeps the figures consistent across processes.
  */
@@ -266,7 +280,8 @@ export class Ledger {
   settle(hold: TakenHold, outcome: Outcome, now = Date.now()): void {
     this.open--
     this.running.delete(hold.id)
-    this.store.settle(hold, outcome, now, () => this.observe(hold.request, outcome))
+    const recorded = withRecordedCounts(outcome)
+    this.store.settle(hold, recorded, now, () => this.observe(hold.request, recorded))
   }
 
   /** Settles every hold past its expiry at its full amount, batch after batch; returns how many. */
