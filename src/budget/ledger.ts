@@ -20,6 +20,12 @@ export interface HoldRequest {
    * and the caller sends upstream only the output that hold pays for.
    */
   minAmount?: number
+  /**
+   * With the output clamp: the hold that `left` micro-USD (at least `minAmount`) pays for, the worst case of the
+   * most output it covers. The hold then prices exactly the output the caller sends upstream, so that charged
+   * whole it costs what its tokens do, not the rest of the budget.
+   */
+  fitTo?: (left: number) => number
   model: string
   provider: string
   endpoint: string
@@ -139,8 +145,8 @@ export const userBlocked = () => forbidden('user_blocked', 'This user is blocked
 /**
  * The reservation rule (SPEC §6), given the figures read under the store's lock: refuse a key that is gone,
  * revoked, expired or rotated away from the request's secret, roll an ended period, check the user's and the
- * key's ceilings, lower the hold to what is left when the clamp allows (down to `minAmount`), or refuse with what
- * is left. A refusal is returned, not thrown.
+ * key's ceilings, lower the hold to what is left when the clamp allows (down to `minAmount`, then to the worst case
+ * of the output that fits: `fitTo`), or refuse with what is left. A refusal is returned, not thrown.
  */
 export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFigures | null, now: number): HoldDecision | GatewayError {
   // The key's row, not a process's cache of it: revocation, expiry and rotation are exact for whatever costs money,
@@ -168,6 +174,7 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
     }
     keyDebited = true
   }
+  if (amount < r.amount && r.fitTo) amount = r.fitTo(amount)
   // A clamped hold is held, settled and swept as the amount it got.
   const request = amount === r.amount ? r : { ...r, amount }
   const remainingAfter = user.maxBudget === null ? null : user.maxBudget - spend - user.reserved - amount
