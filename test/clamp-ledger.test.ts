@@ -73,6 +73,18 @@ describe('a clamped hold', () => {
     expect(figures('users', 'u')).toEqual({ max_budget: 500_000, spend: 499_995, reserved: 0 })
   })
 
+  test('fitted to the output it pays for (as admission asks): the hold is that output\'s worst case, the rest stays in the budget', async () => {
+    addUser('u', 500_000)
+    const input = 76_000
+    const fitTo = (left: number) => worstCaseCost(SONNET, input, outputTokensWithin(SONNET, input, 32_000, left))
+    const hold = await ledger.reserve({ ...clamped('u', null, SONNET, input, 32_000, 256), fitTo })
+    expect(hold.amount).toBe(499_995) // 76 000 × $3/M + 18 133 × $15/M
+    expect(hold.remainingAfter).toBe(5)
+    expect(figures('users', 'u').reserved).toBe(499_995)
+    // The output the hold pays for is the one the budget did: the same clamp is sent upstream.
+    expect(outputTokensWithin(SONNET, input, 32_000, hold.amount)).toBe(18_133)
+  })
+
   test('below the floor it is a 402 that names the least it needs, and nothing is held', async () => {
     addUser('u', 1_000)
     const error = await ledger.reserve(clamped('u', null, SONNET, 10, 32_000, 256)).catch((e) => e)

@@ -270,9 +270,13 @@ export class AlertWatch {
     return this.thresholds.filter((t) => spend * 100 >= max * t)
   }
 
+  /**
+   * Moves the counts on to the interval `now` is in, keeping an ended one's to be raised. Only forward: a check's
+   * `now` is read before its slower parts, and a refusal noted meanwhile may already have rolled past it.
+   */
   private rollUnpriced(now: number): void {
     const interval = now - (now % this.settings.unpriced_interval_ms)
-    if (interval === this.unpriced.interval) return
+    if (interval <= this.unpriced.interval) return
     if (this.unpriced.counts.size > 0 || this.unpriced.others > 0) this.unpricedEnded = this.unpriced
     this.unpriced = { interval, counts: new Map(), others: 0 }
   }

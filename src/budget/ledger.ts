@@ -1,6 +1,7 @@
 import { forbidden, GatewayError, gatewayStopping, notFound, paymentRequired, unauthorized } from '../http/errors'
 import { Hold } from './hold'
 import { recordedLatency } from '../records/latency'
+import { recordedCount } from '../records/token-count'
 import { microsToUsd } from './money'
 import { currentPeriod, type BudgetPeriod } from './period'
 import { budgetLeft } from './remaining'
@@ -19,6 +20,12 @@ export interface HoldRequest {
    * and the caller sends upstream only the output that hold pays for.
    */
   minAmount?: number
+  /**
+   * With the output clamp: the hold that `left` micro-USD (at least `minAmount`) pays for, the worst case of the
+   * most output it covers. The hold then prices exactly the output the caller sends upstream, so that charged
+   * whole it costs what its tokens do, not the rest of the budget.
+   */
+  fitTo?: (left: number) => number
   model: string
   provider: string
   endpoint: string
@@ -138,8 +145,8 @@ export const userBlocked = () => forbidden('user_blocked', 'This user is blocked
 /**
  * The reservation rule (SPEC §6), given the figures read under the store's lock: refuse a key that is gone,
  * revoked, expired or rotated away from the request's secret, roll an ended period, check the user's and the
- * key's ceilings, lower the hold to what is left when the clamp allows (down to `minAmount`), or refuse with what
- * is left. A refusal is returned, not thrown.
+ * key's ceilings, lower the hold to what is left when the clamp allows (down to `minAmount`, then to the worst case
+ * of the output that fits: `fitTo`), or refuse with what is left. A refusal is returned, not thrown.
  */
 export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFigures | null, now: number): HoldDecision | GatewayError {
   // The key's row, not a process's cache of it: revocation, expiry and rotation are exact for whatever costs money,
@@ -167,6 +174,7 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
     }
     keyDebited = true
   }
+  if (amount < r.amount && r.fitTo) amount = r.fitTo(amount)
   // A clamped hold is held, settled and swept as the amount it got.
   const request = amount === r.amount ? r : { ...r, amount }
   const remainingAfter = user.maxBudget === null ? null : user.maxBudget - spend - user.reserved - amount
@@ -219,6 +227,19 @@ export const expiredOutcome = (hold: TakenHold, now: number): Outcome => ({
 })
 
 /**
+ * An outcome's counts as a usage row records them, at most MAX_TOKEN_COUNT each, whatever path they came by (a
+ * provider's usage, or the tokens a whole hold priced: a free model's hold prices any max output), so that no
+ * settlement is refused for its numbers in either store and the totals over them still answer.
+ */
+const withRecordedCounts = (o: Outcome): Outcome => ({
+  ...o,
+  promptTokens: recordedCount(o.promptTokens),
+  completionTokens: recordedCount(o.completionTokens),
+  cachedTokens: recordedCount(o.cachedTokens),
+  ...(o.cacheWriteTokens === undefined ? {} : { cacheWriteTokens: recordedCount(o.cacheWriteTokens) }),
+})
+
+/**
  * The budget ledger: reserve before the provider is called, settle after. The rules are here and in
  * `decideHold`; the store decides nothing, it only keeps the figures consistent across processes.
  */
@@ -266,7 +287,8 @@ export class Ledger {
   settle(hold: TakenHold, outcome: Outcome, now = Date.now()): void {
     this.open--
     this.running.delete(hold.id)
-    this.store.settle(hold, outcome, now, () => this.observe(hold.request, outcome))
+    const recorded = withRecordedCounts(outcome)
+    this.store.settle(hold, recorded, now, () => this.observe(hold.request, recorded))
   }
 
   /** Settles every hold past its expiry at its full amount, batch after batch; returns how many. */

@@ -140,6 +140,9 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     throw badRequest('This request could cost $1,000,000 or more at its maximum output: lower max_tokens.', 'estimate_too_large')
   const floor = config.clamp_output_floor_tokens
   const clamp = price && r.clampable && clampsOutput(r.caller, config.clamp_output) && estimate.outputTokens > floor
+  const costAt = (outputTokens: number) => worstCaseCost(price, estimate.inputTokens, outputTokens, held, config.server_tool_use_input_tokens)
+  // With the clamp: the most output whose worst case `left` micro-USD covers.
+  const outputWithin = clamp ? (left: number) => outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, left, held, config.server_tool_use_input_tokens) : null
   // Before the hold: a request over the limit is refused holding nothing, and never waits after its hold.
   const giveSlotBack = services.upstream.take()
   const hold = await ledger.reserve({
@@ -148,7 +151,8 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     keyId: r.caller.kind === 'key' ? r.caller.keyId : null,
     keyHash: r.caller.kind === 'key' ? r.caller.keyHash : null,
     amount,
-    minAmount: clamp ? worstCaseCost(price, estimate.inputTokens, floor, held, config.server_tool_use_input_tokens) : undefined,
+    minAmount: outputWithin ? costAt(floor) : undefined,
+    fitTo: outputWithin ? (left) => costAt(outputWithin(left)) : undefined,
     model: model.canonical,
     provider: model.providerName,
     endpoint: r.endpoint,
@@ -168,11 +172,12 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
       promptTokens: heldPromptTokens(estimate.inputTokens, held, config.server_tool_use_input_tokens, outputTokens),
       completionTokens: heldOutputTokens(outputTokens, held),
     })
-  if (!clamp || hold.amount >= amount) {
+  if (!outputWithin || hold.amount >= amount) {
     pricedTokens(estimate.outputTokens)
     return { model, price, tariff: tariffFor(estimate.outputTokens), userId, estimate, hold, outputClamp: null }
   }
-  const outputTokens = outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, hold.amount, held, config.server_tool_use_input_tokens)
+  // The hold is the worst case of this output (fitTo), so it finds the same again.
+  const outputTokens = outputWithin(hold.amount)
   pricedTokens(outputTokens)
   return { model, price, tariff: tariffFor(outputTokens), userId, estimate: { ...estimate, outputTokens }, hold, outputClamp: outputTokens }
 }
