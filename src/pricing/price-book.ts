@@ -23,7 +23,7 @@ const toPrice = (r: PriceRow): Price => ({
  */
 const CLOCK_SKEW_MS = 5_000
 
-/** By code unit, as `<` compares: a page's cursor is the last model shown. */
+/** By code unit, as `<` compares. */
 const byModel = (prices: Price[]): Price[] => prices.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
 
 /** An empty map is stored as NULL: the row prices no feature. */
@@ -107,12 +107,21 @@ export class PriceBook {
    * change made from it would write the older rates back for good.
    */
   async storedPriceOf(model: string, now = Date.now()): Promise<Price | null> {
-    return (await this.storedPrices(now)).find((p) => p.model === model) ?? null
+    const { inForce } = await this.rows.ofModel(model, now)
+    return inForce && toPrice(inForce)
   }
 
   /** Every price in force as the database has it now (see `storedPriceOf`), by model as `all` sorts them. */
   async storedPrices(now = Date.now()): Promise<Price[]> {
     return byModel((await this.rows.current(now)).map(toPrice))
+  }
+
+  /**
+   * A page of the prices in force as the database has them now (see `storedPriceOf`), by model as the database
+   * orders text: the models after `after` (undefined: from the first, past `offset` of them), at most `limit`.
+   */
+  async storedPage(after: string | undefined, limit: number, offset: number, now = Date.now()): Promise<Price[]> {
+    return (await this.rows.page(after ?? '', limit, after === undefined ? offset : 0, now)).map(toPrice)
   }
 
   /** Price rows newest first, superseded and deleted ones included: what usage rows' `price_id` cite. */

@@ -166,6 +166,8 @@ describe("the Postgres store's queries, the database answering nothing", () => {
       findKey: () => store.findKey('nope'),
       'prices.current': () => store.prices.current(now),
       'prices.nextChange': () => store.prices.nextChange(now),
+      'prices.page': () => store.prices.page('', 10, 0, now),
+      'prices.ofModel': () => store.prices.ofModel('m', now),
       'prices.insert': async () =>
         store.prices.insert({
           model: 'm', input_per_million: 1, output_per_million: 1, cached_input_per_million: null, per_request: null, cache_write_per_million: null,
