@@ -16,13 +16,14 @@ import type { NewPriceRow, PriceRow, PriceRows } from '../src/store/store'
 function table() {
   const rows: PriceRow[] = []
   let held: Array<() => void> | null = null
+  /** The statement's snapshot: the table as it is when the query is sent, answered when reads are released. */
+  const read = <T>(snapshot: T): Promise<T> => (held ? new Promise((resolve) => held!.push(() => resolve(snapshot))) : Promise.resolve(snapshot))
+  const inForce = (now: number) => rows.filter((r) => r.created_at <= now && r.deleted_at === null).map((r) => ({ ...r }))
   const priceRows: PriceRows = {
-    current: (now) => {
-      // The statement's snapshot: the table as it is when the query is sent.
-      const snapshot = rows.filter((r) => r.created_at <= now && r.deleted_at === null).map((r) => ({ ...r }))
-      return held ? new Promise((resolve) => held!.push(() => resolve(snapshot))) : Promise.resolve(snapshot)
-    },
+    current: (now) => read(inForce(now)),
     nextChange: async () => null,
+    page: (after, limit, offset, now) => read(inForce(now).filter((r) => r.model > after).slice(offset, offset + limit)),
+    ofModel: (model, now) => read({ inForce: inForce(now).findLast((r) => r.model === model) ?? null, nextStart: null }),
     insert: async (r: NewPriceRow) => {
       const row: PriceRow = { ...r, id: rows.length + 1, deleted_at: null }
       rows.push(row)

@@ -3,6 +3,8 @@
  * Each client costs two numbers (its theoretical arrival time and the limit it was counted under), so memory
  * stays small, and the remaining count and reset time fall out exactly for the X-RateLimit-* headers.
  */
+import { OldestFirstEviction } from '../oldest-first-eviction'
+
 export interface RateDecision {
   allowed: boolean
   limit: number
@@ -96,6 +98,7 @@ const DEFAULT_MAX_ENTRIES = 100_000
 
 export class GcraLimiter implements RateLimiter {
   private readonly clients = new Map<string, GcraState>()
+  private readonly eviction = new OldestFirstEviction(this.clients)
   private readonly sweeper: Timer
 
   constructor(private readonly windowMs = 60_000, private readonly maxEntries = DEFAULT_MAX_ENTRIES) {
@@ -108,7 +111,7 @@ export class GcraLimiter implements RateLimiter {
     const stored = this.clients.get(id)
     const { decision, next } = gcraStep(stored, now, limit, this.windowMs)
     if (next === undefined) return decision
-    if (stored === undefined && this.clients.size >= this.maxEntries) this.clients.delete(this.clients.keys().next().value!)
+    if (stored === undefined && this.clients.size >= this.maxEntries) this.eviction.evictOldest()
     this.clients.set(id, next)
     return decision
   }

@@ -1,3 +1,4 @@
+import { OldestFirstEviction } from '../oldest-first-eviction'
 import type { CacheChange } from '../redis/change-feed'
 import type { KeyLookupRow, Store } from '../store/store'
 import type { KeyCaller } from './caller'
@@ -20,6 +21,7 @@ const MAX_ENTRIES = 10_000
  */
 export class KeyStore {
   private readonly cache = new Map<string, CachedKey>()
+  private readonly eviction = new OldestFirstEviction(this.cache)
   /**
    * Counts the forgettings: a lookup (a promise, on Postgres) that was under way when a key or user was
    * forgotten may carry the row as it was before the change, and is answered but not remembered.
@@ -51,7 +53,7 @@ export class KeyStore {
 
   private remember(hash: string, row: KeyLookupRow | undefined, fetchedAt: number): CachedKey {
     const entry = this.load(hash, row, fetchedAt)
-    if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!)
+    if (this.cache.size >= MAX_ENTRIES) this.eviction.evictOldest()
     this.cache.set(hash, entry)
     return entry
   }

@@ -1,9 +1,11 @@
 import type { PriceSeed } from '../config/schema'
+import { OldestFirstEviction } from '../oldest-first-eviction'
 import { forgettingChange } from '../store/late-write'
 import type { PriceRow, PriceRows, Unpriced } from '../store/store'
 import type { CacheChange } from '../redis/change-feed'
 import type { Price } from './price'
 import { InvalidPrice, priceMicros, type PriceAmounts } from './price-amounts'
+import { PriceListing } from './price-listing'
 
 const jsonRecord = (v: string | Record<string, number> | null): Record<string, number> => (v === null ? {} : typeof v === 'string' ? JSON.parse(v) : v)
 
@@ -23,8 +25,11 @@ const toPrice = (r: PriceRow): Price => ({
  */
 const CLOCK_SKEW_MS = 5_000
 
-/** By code unit, as `<` compares: a page's cursor is the last model shown. */
+/** By code unit, as `<` compares. */
 const byModel = (prices: Price[]): Price[] => prices.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+
+/** Every price in force at `now`, by model. */
+const inForceByModel = async (rows: PriceRows, now: number): Promise<Price[]> => byModel((await rows.current(now)).map(toPrice))
 
 /** An empty map is stored as NULL: the row prices no feature. */
 const jsonOrNull = (record: Record<string, number>): string | null => (Object.keys(record).length === 0 ? null : JSON.stringify(record))
@@ -63,42 +68,64 @@ export interface HistoryPage {
   offset?: number
 }
 
+/** The price of a model as this process last read it. */
+interface CachedPrice {
+  /** null: the model is unpriced (cached too, so a flood of one unpriced model costs one lookup per TTL). */
+  price: Price | null
+  /** performance.now() as the read began: a step of the wall clock neither stretches nor cuts `ttlMs`. */
+  readAt: number
+  /** When the model's next scheduled row takes effect (the entry must not outlive it). */
+  nextStart: number
+}
+
+/** A model's lookup under way, and the generation it began at. */
+interface Lookup {
+  generation: number
+  done: Promise<Price | null>
+}
+
+/** The most models whose price is kept: a client naming ever new models does not grow the process. */
+const MAX_CACHED_MODELS = 100_000
+
 /**
- * The prices in force, kept in memory (one query per `ttlMs`, at once after a change through this
- * process, and at the moment a scheduled row takes effect), so that no proxied request reads the price table.
+ * The prices in force, kept in memory one model at a time as requests ask for them (one lookup of the model per
+ * `ttlMs`, at once after a change through this process, and at the moment a row scheduled for it takes effect), so
+ * that a proxied request reads the price table for its own model at most once a TTL, and never the whole table:
+ * a price book of tens of thousands of models (one a fine-tune) costs a request what one model does.
  */
 export class PriceBook {
-  private current = new Map<string, Price>()
-  /** performance.now() as the last read began: a step of the wall clock neither stretches nor cuts `ttlMs`. */
-  private loadedAt = -Infinity
-  /** When the next scheduled row takes effect (the cache must not outlive it). */
-  private nextChangeAt = Infinity
+  private readonly cache = new Map<string, CachedPrice>()
+  private readonly eviction = new OldestFirstEviction(this.cache)
   /**
-   * A reload under way and the generation it began at: callers that find the cache stale meanwhile wait for
-   * it rather than start another — unless a change came since, which its read may not have seen.
+   * Lookups under way: callers that find the model stale meanwhile wait for its lookup rather than start another
+   * — unless a change came since, which its read may not have seen.
    */
-  private reloading: { generation: number; done: Promise<void> } | null = null
-  /** Bumped by every change: a reload that began before one must not mark the cache fresh. */
+  private readonly lookups = new Map<string, Lookup>()
+  /** Bumped by every change: a lookup that began before one is answered but not kept. */
   private generation = 0
+  private readonly listing: PriceListing
   /** Told of every change made through this process, for the other replicas. */
   onChange: (change: CacheChange) => void = () => {}
 
-  constructor(private readonly rows: PriceRows, private readonly ttlMs: number) {}
+  constructor(private readonly rows: PriceRows, private readonly ttlMs: number) {
+    this.listing = new PriceListing(rows, ttlMs, inForceByModel)
+  }
 
   /** The price in force for `provider:model`, or null when the model is unpriced. */
   async priceOf(model: string, now = Date.now()): Promise<Price | null> {
-    if (performance.now() - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
-    return this.current.get(model) ?? null
+    const cached = this.cache.get(model)
+    if (cached && performance.now() - cached.readAt <= this.ttlMs && now < cached.nextStart) return cached.price
+    return this.lookUp(model, now)
   }
 
   /** The price in force as cached, without reading the database (a metrics label, say); null when unknown. */
   cachedPriceOf(model: string): Price | null {
-    return this.current.get(model) ?? null
+    return this.cache.get(model)?.price ?? null
   }
 
-  async all(now = Date.now()): Promise<Price[]> {
-    if (performance.now() - this.loadedAt > this.ttlMs || now >= this.nextChangeAt) await this.reload(now)
-    return byModel([...this.current.values()])
+  /** Every price in force, by model as `<` compares, as cached for listing (see PriceListing). */
+  all(now = Date.now()): Promise<Price[]> {
+    return this.listing.all(now)
   }
 
   /**
@@ -107,12 +134,21 @@ export class PriceBook {
    * change made from it would write the older rates back for good.
    */
   async storedPriceOf(model: string, now = Date.now()): Promise<Price | null> {
-    return (await this.storedPrices(now)).find((p) => p.model === model) ?? null
+    const { inForce } = await this.rows.ofModel(model, now)
+    return inForce && toPrice(inForce)
   }
 
   /** Every price in force as the database has it now (see `storedPriceOf`), by model as `all` sorts them. */
   async storedPrices(now = Date.now()): Promise<Price[]> {
-    return byModel((await this.rows.current(now)).map(toPrice))
+    return inForceByModel(this.rows, now)
+  }
+
+  /**
+   * A page of the prices in force as the database has them now (see `storedPriceOf`), by model as the database
+   * orders text: the models after `after` (undefined: from the first, past `offset` of them), at most `limit`.
+   */
+  async storedPage(after: string | undefined, limit: number, offset: number, now = Date.now()): Promise<Price[]> {
+    return (await this.rows.page(after ?? '', limit, after === undefined ? offset : 0, now)).map(toPrice)
   }
 
   /** Price rows newest first, superseded and deleted ones included: what usage rows' `price_id` cite. */
@@ -177,8 +213,9 @@ export class PriceBook {
 
   /** Reads the prices again at the next request (another process changed them). */
   invalidate(): void {
-    this.loadedAt = -Infinity
     this.generation++
+    this.cache.clear()
+    this.listing.invalidate()
   }
 
   /** Writes a change, then has every process read the prices again whether it was answered or not (forgettingChange). */
@@ -189,27 +226,27 @@ export class PriceBook {
     })
   }
 
-  private reload(now: number): Promise<void> {
-    const running = this.reloading
+  private lookUp(model: string, now: number): Promise<Price | null> {
+    const running = this.lookups.get(model)
     if (running?.generation === this.generation) return running.done
     const generation = this.generation
     const readAt = performance.now()
-    const read = (async () => {
-      // One begun before the change is still reading: this one reads after it has written its rows, so
-      // that its older ones never replace these.
-      if (running) await running.done.catch(() => {})
-      const [rows, next] = await Promise.all([this.rows.current(now), this.rows.nextChange(now)])
-      this.current = new Map(rows.map((r) => [r.model, toPrice(r)]))
-      this.nextChangeAt = next ?? Infinity
-      if (generation === this.generation) this.loadedAt = readAt
-    })()
-    const reload = {
-      generation,
-      done: read.finally(() => {
-        if (this.reloading === reload) this.reloading = null
-      }),
+    const done = this.rows.ofModel(model, now).then(({ inForce, nextStart }) => {
+      const price = inForce && toPrice(inForce)
+      if (generation === this.generation) this.remember(model, { price, readAt, nextStart: nextStart ?? Infinity })
+      return price
+    })
+    const lookup = { generation, done }
+    this.lookups.set(model, lookup)
+    const over = () => {
+      if (this.lookups.get(model) === lookup) this.lookups.delete(model)
     }
-    this.reloading = reload
-    return reload.done
+    done.then(over, over)
+    return done
+  }
+
+  private remember(model: string, entry: CachedPrice): void {
+    if (!this.cache.has(model) && this.cache.size >= MAX_CACHED_MODELS) this.eviction.evictOldest()
+    this.cache.set(model, entry)
   }
 }

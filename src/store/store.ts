@@ -63,11 +63,24 @@ export interface PriceBase {
 }
 
 /** The price table, for the price book (src/pricing/price-book.ts): the rules about prices live there. */
+/** One model's row in force (null when it is unpriced) and the start of its next scheduled row (null when none is). */
+export interface ModelPriceRow {
+  inForce: PriceRow | null
+  nextStart: number | null
+}
+
 export interface PriceRows {
   /** The newest row of each model that has taken effect at `now`, unless that row was deleted. */
   current(now: number): Promise<PriceRow[]>
   /** When the next scheduled row takes effect, if any. */
   nextChange(now: number): Promise<number | null>
+  /**
+   * A page of `current`, by model as the database orders text: the models after `after` ('' for the first), at most
+   * `limit` past the first `offset`. Reads the page, not every model.
+   */
+  page(after: string, limit: number, offset: number, now: number): Promise<PriceRow[]>
+  /** `current` for one model, and when the next row scheduled for it takes effect, if any. */
+  ofModel(model: string, now: number): Promise<ModelPriceRow>
   /**
    * Inserts the row; with `basedOn`, only if the model's row in force at `basedOn.at` is still `basedOn.id` (null:
    * none is) and no row written since starts by `basedOn.startsBy`, checked and inserted as one step against every

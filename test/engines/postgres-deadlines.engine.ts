@@ -120,6 +120,8 @@ describe('a gateway on a Postgres that stops answering', () => {
     try {
       const { secret } = await gw.userWithKey({ id: 'u', max_budget: 1 })
       expect((await chat(gw.url, secret)).status).toBe(200)
+      // The model list read once, so that it is answered from memory (for the cache TTL) once the database is gone.
+      expect((await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200)
       await gw.settled()
       relay.freeze()
       // Each answered request queues a request-log row, which cannot be written now.
@@ -166,6 +168,8 @@ describe("the Postgres store's queries, the database answering nothing", () => {
       findKey: () => store.findKey('nope'),
       'prices.current': () => store.prices.current(now),
       'prices.nextChange': () => store.prices.nextChange(now),
+      'prices.page': () => store.prices.page('', 10, 0, now),
+      'prices.ofModel': () => store.prices.ofModel('m', now),
       'prices.insert': async () =>
         store.prices.insert({
           model: 'm', input_per_million: 1, output_per_million: 1, cached_input_per_million: null, per_request: null, cache_write_per_million: null,

@@ -132,10 +132,7 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
     .get(
       '/v1/pricing',
       async ({ query }) => {
-        const rows = (await prices.storedPrices())
-          .filter((p) => query.cursor === undefined || p.model > query.cursor)
-          .slice(query.cursor === undefined ? (query.offset ?? 0) : 0)
-          .slice(0, query.limit + 1)
+        const rows = await prices.storedPage(query.cursor, query.limit + 1, query.offset ?? 0)
         return toPage(rows, query.limit, presentPrice, (p) => p.model)
       },
       { query: strictQuery(pageQuery), detail: { tags: ['pricing'], summary: 'Prices in force, by model' } },

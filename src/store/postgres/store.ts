@@ -11,7 +11,7 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { budgetSetAt } from '../budget-set'
 import { rollForNewBudget } from '../ended-period'
 import { usageCostSince } from '../period-spend'
-import { priceInsertParams, priceSql } from '../price-sql'
+import { modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
 import { MAX_QUEUED_LOG_ROWS, MAX_QUEUED_REFUSAL_COUNTS, QueueCap } from '../queue-cap'
 import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
 import { DatabaseReadOnly } from '../read-only'
@@ -656,11 +656,11 @@ const FIND_CONVERSATION = `SELECT ${STORED_ROW_COLUMNS.split(', ').map((c) => `s
     EXISTS (SELECT 1 FROM stored_response_growth WHERE conversation_id = $1) AS growth_kept
   FROM (SELECT 1) AS asked LEFT JOIN stored_responses s ON s.id = $1 AND s.kind = 'conversation'`
 
-const priceRow = <T extends PriceRow>(r: Record<string, unknown>): T => {
+const priceRow = <T = PriceRow>(r: Record<string, unknown>): T => {
   const out: Record<string, unknown> = { ...r }
   for (const k of [
     'id', 'input_per_million', 'output_per_million', 'cached_input_per_million', 'per_request', 'cache_write_per_million', 'cache_write_1h_per_million',
-    'audio_input_per_million', 'audio_output_per_million', 'long_context_above_tokens', 'media_part_tokens', 'context_window_tokens', 'template_overhead_tokens', 'created_at', 'deleted_at', 'ended_at',
+    'audio_input_per_million', 'audio_output_per_million', 'long_context_above_tokens', 'media_part_tokens', 'context_window_tokens', 'template_overhead_tokens', 'created_at', 'deleted_at', 'ended_at', 'next_start',
   ])
     if (k in out) out[k] = numberOrNull(out[k])
   return out as T
@@ -679,6 +679,8 @@ function postgresPriceRows(sql: SQL): PriceRows {
   return {
     current: async (now) => (await sql.unsafe(typed.current, [now])).map(priceRow),
     nextChange: async (now) => numberOrNull((await sql.unsafe(typed.nextChange, [now]))[0]?.at),
+    page: async (after, limit, offset, now) => (await sql.unsafe(typed.page, [now, after, limit, offset])).map(priceRow),
+    ofModel: async (model, now) => modelPriceRow(priceRow<ModelPriceAnswer>((await sql.unsafe(typed.ofModel, [model, now]))[0])),
     // In a transaction, as every admin write: one answered after the deadline is rolled back (see PostgresStore.write).
     insert: (row, basedOn) =>
       sql.begin(async (tx) => {

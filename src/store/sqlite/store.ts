@@ -11,7 +11,7 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { budgetSetAt } from '../budget-set'
 import { rollForNewBudget } from '../ended-period'
 import { usageCostSince } from '../period-spend'
-import { priceInsertParams, priceSql } from '../price-sql'
+import { modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
 import { DatabaseReadOnly } from '../read-only'
 import { MAX_QUEUED_LOG_ROWS, QueueCap } from '../queue-cap'
 import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
@@ -362,6 +362,8 @@ function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
   const q = priceSql({ p: (n) => `?${n}`, json: (n) => `?${n}` })
   const current = client.prepare<PriceRow, [number]>(q.current)
   const nextChange = client.prepare<{ at: number | null }, [number]>(q.nextChange)
+  const page = client.prepare<PriceRow, [number, string, number, number]>(q.page)
+  const ofModel = client.prepare<ModelPriceAnswer, [string, number]>(q.ofModel)
   const insert = client.prepare<PriceRow, any[]>(q.insert)
   const basedOnCheck = client.prepare<{ in_force: number | null; written_since: number }, [string, number, number, number]>(q.basedOnCheck)
   const markDeleted = client.prepare<PriceRow, [number, string]>(q.markDeleted)
@@ -372,6 +374,8 @@ function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
   return {
     current: async (now) => current.all(now),
     nextChange: async (now) => nextChange.get(now)?.at ?? null,
+    page: async (after, limit, offset, now) => page.all(now, after, limit, offset),
+    ofModel: async (model, now) => modelPriceRow(ofModel.get(model, now)!),
     // IMMEDIATE: the write lock from the check on, so no other process's price write comes between the two.
     insert: (row, basedOn) =>
       writes.waitingForLock(() =>
