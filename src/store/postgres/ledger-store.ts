@@ -192,8 +192,8 @@ const givenUp = () => new Error('reservation batch given up on: the database did
 const rowsLockWaitMs = (deadlineMs: number) => Math.max(ROWS_LOCK_TIMEOUT_MS, Math.round(deadlineMs - Math.max(250, deadlineMs / 4)))
 
 /**
- * How many users whose rows another session held are waited for at once (the reservations' across all batches, or
- * a settlement batch's, or a sweep's), each on a connection of its own.
+ * How many users whose rows another session held are waited for at once (the reservations' across all batches, and as
+ * many again in their brief first tries; or a settlement batch's, or a sweep's), each on a connection of its own.
  */
 const USERS_WAITED_AT_ONCE = 4
 
@@ -793,7 +793,9 @@ export class PostgresLedgerStore implements LedgerStore {
   /** The reservation batch in flight, and whether it carries settlements (which `flush` must then wait for). */
   private reserving: Promise<unknown> | null = null
   private carrying = false
-  /** The waits for the batches' users whose rows were held elsewhere (reserveWhenFree), a few at a time. */
+  /** The first, brief tries at the batches' users whose rows were held elsewhere (reserveWhenFree), a few at a time. */
+  private readonly usersTried = new FewAtOnce(USERS_WAITED_AT_ONCE)
+  /** The waits for those whose rows were still held then, a few at a time. */
   private readonly usersWaited = new FewAtOnce(USERS_WAITED_AT_ONCE)
   /** The store's close has begun: no hold is taken any more (see close). */
   private closing = false
@@ -1085,34 +1087,56 @@ export class PostgresLedgerStore implements LedgerStore {
     this.answer(batch.filter((a) => !waiting.has(a)), first.decided, attempt)
     // Given up on: giveUp refused them.
     if (attempt.abandoned) return
-    for (const asked of byUser(first.waiting, (a) => a.r.userId)) this.usersWaited.run(() => this.reserveWhenFree(asked, attempt, answerBy))
+    for (const asked of byUser(first.waiting, (a) => a.r.userId)) this.usersTried.run(() => this.reserveWhenFree(asked, attempt, answerBy))
   }
 
   /**
-   * Decides one user's holds, left out of `batch`'s first transaction, in a transaction of their own that waits for the
-   * user's rows (lockedUserBatch), and answers them once it commits. The wait is the batch's (`locksUntil`), and so is
-   * the deadline (`answerBy`): a user whose rows stay held past it (a replica frozen mid-transaction), whose turn comes
-   * after it, or whose transaction fails or goes unanswered, has its holds refused 503, and only those. One given up
-   * on may still commit: what it decided goes back now and again once it ends, as a batch's does (giveUp).
+   * One user's holds, left out of `batch`'s first transaction: first tried with a moment's wait for the user's rows
+   * (ROWS_LOCK_TIMEOUT_MS: another replica's batch, or a settlement, holds them for milliseconds), a few users at a time
+   * apart from the long waits, so that a user whose row was busy for an instant is not queued behind users whose rows
+   * stay held (a replica frozen mid-transaction, an operator's open transaction) and whose waits fill every slot until
+   * the batch's lock wait ends. Rows still held then are waited for until the batch's lock wait ends, in a slot of
+   * `usersWaited`.
    */
   private async reserveWhenFree(asked: Asked[], batch: Attempt, answerBy: number): Promise<void> {
-    if (this.closing) return asked.forEach((a) => a.resolve(gatewayStopping()))
-    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs: batch.lockWaitMs, locksUntil: batch.locksUntil }
+    const briefly = Math.min(performance.now() + ROWS_LOCK_TIMEOUT_MS, batch.locksUntil)
+    if (await this.reserveUserUntil(asked, batch, answerBy, briefly, false)) return
+    this.usersWaited.run(async () => void (await this.reserveUserUntil(asked, batch, answerBy, batch.locksUntil, true)))
+  }
+
+  /**
+   * Decides one user's holds in a transaction of their own that waits for the user's rows until `locksUntil`
+   * (lockedUserBatch), and answers them once it commits, by the batch's deadline (`answerBy`). Returns whether they
+   * were answered: not when their rows stayed held and this was not the `last` try. Otherwise a user whose rows stay
+   * held past the wait, whose turn comes after it, or whose transaction fails or goes unanswered, has its holds refused
+   * 503, and only those. One given up on may still commit: what it decided goes back now and again once it ends, as a
+   * batch's does (giveUp).
+   */
+  private async reserveUserUntil(asked: Asked[], batch: Attempt, answerBy: number, locksUntil: number, last: boolean): Promise<boolean> {
+    if (this.closing) {
+      asked.forEach((a) => a.resolve(gatewayStopping()))
+      return true
+    }
+    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs: batch.lockWaitMs, locksUntil }
     const deciding = retryingConflicts(() => lockedUserBatch(this.sql, attempt, asked))
     try {
       const { decided, figures } = await withDeadline(deciding, answerBy - performance.now(), () => (attempt.abandoned = true))
       this.remember(figures)
       this.answer(asked, decided, attempt)
+      return true
     } catch (error) {
-      if (!(error instanceof UserRowsBusy) && !attempt.abandoned) this.onError(error)
+      const busy = error instanceof UserRowsBusy
+      if (!busy && !attempt.abandoned) this.onError(error)
       // Its COMMIT may have been sent with only the answer lost: its holds go back, as their callers are refused.
       this.release(attempt.taken)
       if (attempt.abandoned) void deciding.finally(() => this.release(attempt.taken)).catch(() => {})
+      if (busy && !last) return false
       for (const a of asked) {
         this.known.users.delete(a.r.userId)
         if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
         a.resolve(databaseUnavailable())
       }
+      return true
     }
   }
 
@@ -1315,6 +1339,8 @@ export class PostgresLedgerStore implements LedgerStore {
   async close(stop: AbortSignal): Promise<void> {
     this.closing = true
     await this.reserving
+    // A brief try still held queues its user's wait before it ends.
+    await this.usersTried.idle()
     await this.usersWaited.idle()
     await this.settlements.close(stop)
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
