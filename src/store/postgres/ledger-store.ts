@@ -320,7 +320,7 @@ const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at,
 
 /**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
- * replica's still running, or whose settlements it keeps to land later) and those whose settlements a stopped replica
+ * replica's still running, or whose settlements it keeps to land later) and those whose settlements a replica
  * kept (pending_settlements), unlocked; then those of them still there, locked.
  */
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
@@ -330,7 +330,7 @@ const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_el
   AND id NOT IN (SELECT hold_id FROM pending_settlements) ORDER BY id FOR UPDATE SKIP LOCKED`
 
 /**
- * The settlements a stopping replica kept, their users' rows held elsewhere (keepPending), as their rows in JSON ($1):
+ * The settlements a replica keeps to land later, their users' rows held elsewhere (keepPending), as their rows in JSON ($1):
  * written with no row of theirs locked. A hold's first kept settlement stays, as the first settlement of a hold counts.
  */
 const KEEP_PENDING = `INSERT INTO pending_settlements (hold_id, settlement, created_at)
@@ -815,6 +815,10 @@ export class PostgresLedgerStore implements LedgerStore {
   private settling: Promise<unknown> = Promise.resolve()
   /** Settlements whose users' rows stayed held elsewhere, to land later (landLater), and the next try at them. */
   private toLandLater: SettlementRow[] = []
+  /** The holds of those that are kept in pending_settlements too (keepPending). */
+  private readonly keptIds = new Set<number>()
+  /** The writes to pending_settlements, one after the other: a kept settlement is taken out only once written. */
+  private pendingWrites: Promise<unknown> = Promise.resolve()
   private landTimer: ReturnType<typeof setTimeout> | null = null
   private landing: Promise<void> | null = null
   /** The store is closed: nothing is tried again. */
@@ -872,11 +876,14 @@ export class PostgresLedgerStore implements LedgerStore {
   /**
    * Settlements whose users' or keys' rows another session held past the wait for them (a replica frozen
    * mid-transaction) land later: they are kept here, out of the writer, so that no read's flush and no other user's
-   * settlement waits for them, and tried again a moment later, at each flush and at the close, until they land.
+   * settlement waits for them, and tried again a moment later, at each flush and at the close, until they land. They are
+   * kept in the database too at once (keepPending), so that no replica's sweep charges their holds in full meanwhile:
+   * this one's spares them here, but another's, reaching the user's row first once it is let go, would not.
    */
   private landLater(rows: SettlementRow[]) {
     if (rows.length === 0) return
     this.toLandLater.push(...rows)
+    void this.keepPending(rows)
     this.landSoon()
   }
 
@@ -904,6 +911,8 @@ export class PostgresLedgerStore implements LedgerStore {
     }
     const tried = new Set(rows)
     this.toLandLater = this.toLandLater.filter((s) => !tried.has(s)).concat(held)
+    const stillHeld = new Set(held)
+    void this.unkeepPending(rows.filter((s) => !stillHeld.has(s)))
     if (this.toLandLater.length > 0) this.landSoon()
   }
 
@@ -1267,7 +1276,7 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   /**
-   * Lands the settlements stopped replicas kept (keepPending), at most `limit`: those whose users' rows are had within
+   * Lands the settlements replicas keep to land later (keepPending), at most `limit`: those whose users' rows are had within
    * a moment's wait, the others staying for a later sweep (their holds are not swept meanwhile: EXPIRED_HOLDS). One
    * whose hold is gone (settled by another sweep's landing) lands as nothing, as a settlement sent twice does.
    */
@@ -1333,8 +1342,9 @@ export class PostgresLedgerStore implements LedgerStore {
    * stay for the sweeper to charge in full. The batch in flight is waited for (within the deadline), whatever it
    * carries, and so are the waits for its users' rows held elsewhere: one may yet commit, and its holds are then
    * released (answer) into a writer that must still be open. The settlements whose users' rows are held elsewhere
-   * are kept in the database first (keepPending), and then tried until the stop's deadline too: those that land
-   * meanwhile are taken out of it again, and the others are landed by a later sweep, on any replica.
+   * are kept in the database (keepPending, at once: only those whose write failed are written here), and tried until
+   * the stop's deadline too: those that land meanwhile are taken out of it again, and the others are landed by a later
+   * sweep, on any replica.
    */
   async close(stop: AbortSignal): Promise<void> {
     this.closing = true
@@ -1344,40 +1354,49 @@ export class PostgresLedgerStore implements LedgerStore {
     await this.usersWaited.idle()
     await this.settlements.close(stop)
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
-    const kept = this.toLandLater.length > 0 && !stop.aborted ? await Promise.race([this.keepPending(), stopped.then(() => [])]) : []
+    const unkept = this.toLandLater.filter((s) => !this.keptIds.has(s.id))
+    if (unkept.length > 0 && !stop.aborted) await Promise.race([this.keepPending(unkept), stopped])
     while (this.toLandLater.length > 0 && !stop.aborted) {
       await Promise.race([this.landHeld(), stopped])
       if (this.toLandLater.length > 0) await Promise.race([Bun.sleep(LAND_LATER_MS), stopped])
     }
     this.closed = true
     if (this.landTimer !== null) clearTimeout(this.landTimer)
-    const landed = kept.filter((s) => !this.toLandLater.includes(s))
-    if (landed.length > 0 && !stop.aborted) await Promise.race([this.unkeepPending(landed), stopped])
-    const stillKept = kept.length - landed.length
+    // The kept settlements that landed are taken out (landHeldOnce) before the pool closes.
+    if (!stop.aborted) await Promise.race([this.pendingWrites, stopped])
+    const stillKept = this.toLandLater.filter((s) => this.keptIds.has(s.id)).length
     if (stillKept > 0) this.onError(new Error(`${stillKept} settlement(s) whose users' rows stayed held elsewhere past the stop's deadline kept in pending_settlements, for a sweep to land`))
-    const dropped = this.toLandLater.filter((s) => !kept.includes(s)).length
+    const dropped = this.toLandLater.length - stillKept
     if (dropped > 0) this.onError(new Error(`${dropped} settlement(s) whose users' rows stayed held elsewhere not written by the stop's deadline; dropped`))
   }
 
   /**
-   * Writes the settlements whose users' rows are held elsewhere at the close, with their real costs, to
-   * pending_settlements, which needs no user's row: a sweep on any replica lands them (landPending) and never charges
-   * their holds in full. Returns those kept: none if the write failed.
+   * Writes settlements whose users' rows are held elsewhere, with their real costs, to pending_settlements, which needs
+   * no user's row: a sweep on any replica spares their holds, and lands them (landPending) rather than charging the holds
+   * in full. One whose write fails is still kept here (its holds spared by this replica's sweep only) and written again
+   * at the close. Landing one twice, here and by a sweep, charges it once (SETTLE settles a hold it deletes).
    */
-  private async keepPending(): Promise<SettlementRow[]> {
-    const rows = [...this.toLandLater]
-    try {
-      await withDeadline(this.sql.unsafe(KEEP_PENDING, [JSON.stringify(rows)]), this.deadlineMs)
-      return rows
-    } catch (error) {
-      this.onError(error)
-      return []
-    }
+  private keepPending(rows: SettlementRow[]): Promise<unknown> {
+    this.pendingWrites = this.pendingWrites.then(async () => {
+      try {
+        await withDeadline(this.sql.unsafe(KEEP_PENDING, [JSON.stringify(rows)]), this.deadlineMs)
+        for (const s of rows) this.keptIds.add(s.id)
+      } catch (error) {
+        this.onError(error)
+      }
+    })
+    return this.pendingWrites
   }
 
-  /** Takes out of pending_settlements those the close landed itself; one left there would land as nothing. */
-  private async unkeepPending(rows: SettlementRow[]): Promise<void> {
-    await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(rows.map((s) => String(s.id)))]).catch((error) => this.onError(error))
+  /** Takes out of pending_settlements those of `rows` kept there that have landed here; one left there would land as nothing. */
+  private unkeepPending(rows: SettlementRow[]): Promise<unknown> {
+    this.pendingWrites = this.pendingWrites.then(async () => {
+      const kept = rows.filter((s) => this.keptIds.has(s.id))
+      if (kept.length === 0) return
+      for (const s of kept) this.keptIds.delete(s.id)
+      await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(kept.map((s) => String(s.id)))]).catch((error) => this.onError(error))
+    })
+    return this.pendingWrites
   }
 }
 
