@@ -73,6 +73,8 @@ const FRESH_MS = 50
 const POLL_MS = 5
 
 interface State {
+  /** When the question was asked (performance.now()). */
+  askedAt: number
   waitedMs: number
   announced: Set<number>
 }
@@ -189,10 +191,11 @@ export class KeptBackIds {
     const key = asObjid(conversationKey(id))
     const until = performance.now() + this.deadlineMs
     let landing: number | null = null
+    /** When the question that found the lock gone was asked: the same for every lookup that waited with it. */
     let lockWentAt: number | null = null
     let waitedForLock = false
     for (;;) {
-      const { waitedMs, announced } = await this.now(lockWentAt ?? 0)
+      const { askedAt, waitedMs, announced } = await this.now(lockWentAt ?? -Infinity)
       const mine = announced.has(key)
       if (waitedMs > 0) {
         if (mine || waitedMs >= LOCK_OUTLASTS_LOOKUP_MS || performance.now() >= until) return true
@@ -203,8 +206,9 @@ export class KeptBackIds {
         if (performance.now() - landing >= ROWS_LOCK_TIMEOUT_MS) return true
       } else if (waitedForLock && lockWentAt === null) {
         // Asked once more, after the lock went: a writer that gave up on it rather than landing announces its
-        // conversations a moment later.
-        lockWentAt = performance.now()
+        // conversations a moment later. Every lookup that waited sees the lock go in the same answer, and asks the
+        // one question after it (now).
+        lockWentAt = askedAt
         continue
       } else return false
       await Bun.sleep(POLL_MS)
@@ -213,17 +217,19 @@ export class KeptBackIds {
   }
 
   /**
-   * KEPT_BACK_ANYWHERE, asked once for all the lookups of FRESH_MS (pg_locks reads every backend's locks), and not
-   * before `askedSince`. An answer that rows are being written is shared only by the callers that came while it was
+   * KEPT_BACK_ANYWHERE, asked once for all the lookups of FRESH_MS (pg_locks reads every backend's locks), and asked
+   * after `askedAfter`. An answer that rows are being written is shared only by the callers that came while it was
    * asked: the next asks again.
    */
-  private now(askedSince: number): Promise<State> {
-    if (this.asked && this.asked.at >= askedSince && performance.now() - this.asked.at < FRESH_MS) return this.asked.answer
+  private now(askedAfter: number): Promise<State> {
+    if (this.asked && this.asked.at > askedAfter && performance.now() - this.asked.at < FRESH_MS) return this.asked.answer
+    const at = performance.now()
     const answer = this.sql.unsafe(KEPT_BACK_ANYWHERE).then(([row]) => ({
+      askedAt: at,
       waitedMs: Number(row.waited_ms),
       announced: new Set(String(row.announced).split(',').filter(Boolean).map(Number)),
     }))
-    const asked = (this.asked = { at: performance.now(), answer })
+    const asked = (this.asked = { at, answer })
     const forget = () => {
       if (this.asked === asked) this.asked = null
     }

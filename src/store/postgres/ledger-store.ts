@@ -192,8 +192,8 @@ const givenUp = () => new Error('reservation batch given up on: the database did
 const rowsLockWaitMs = (deadlineMs: number) => Math.max(ROWS_LOCK_TIMEOUT_MS, Math.round(deadlineMs - Math.max(250, deadlineMs / 4)))
 
 /**
- * How many users whose rows another session held are waited for at once (the reservations' across all batches, or
- * a settlement batch's, or a sweep's), each on a connection of its own.
+ * How many users whose rows another session held are waited for at once (the reservations' across all batches, and as
+ * many again in their brief first tries; or a settlement batch's, or a sweep's), each on a connection of its own.
  */
 const USERS_WAITED_AT_ONCE = 4
 
@@ -320,7 +320,7 @@ const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at,
 
 /**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
- * replica's still running, or whose settlements it keeps to land later) and those whose settlements a stopped replica
+ * replica's still running, or whose settlements it keeps to land later) and those whose settlements a replica
  * kept (pending_settlements), unlocked; then those of them still there, locked.
  */
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
@@ -330,7 +330,7 @@ const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_el
   AND id NOT IN (SELECT hold_id FROM pending_settlements) ORDER BY id FOR UPDATE SKIP LOCKED`
 
 /**
- * The settlements a stopping replica kept, their users' rows held elsewhere (keepPending), as their rows in JSON ($1):
+ * The settlements a replica keeps to land later, their users' rows held elsewhere (keepPending), as their rows in JSON ($1):
  * written with no row of theirs locked. A hold's first kept settlement stays, as the first settlement of a hold counts.
  */
 const KEEP_PENDING = `INSERT INTO pending_settlements (hold_id, settlement, created_at)
@@ -793,7 +793,9 @@ export class PostgresLedgerStore implements LedgerStore {
   /** The reservation batch in flight, and whether it carries settlements (which `flush` must then wait for). */
   private reserving: Promise<unknown> | null = null
   private carrying = false
-  /** The waits for the batches' users whose rows were held elsewhere (reserveWhenFree), a few at a time. */
+  /** The first, brief tries at the batches' users whose rows were held elsewhere (reserveWhenFree), a few at a time. */
+  private readonly usersTried = new FewAtOnce(USERS_WAITED_AT_ONCE)
+  /** The waits for those whose rows were still held then, a few at a time. */
   private readonly usersWaited = new FewAtOnce(USERS_WAITED_AT_ONCE)
   /** The store's close has begun: no hold is taken any more (see close). */
   private closing = false
@@ -813,6 +815,10 @@ export class PostgresLedgerStore implements LedgerStore {
   private settling: Promise<unknown> = Promise.resolve()
   /** Settlements whose users' rows stayed held elsewhere, to land later (landLater), and the next try at them. */
   private toLandLater: SettlementRow[] = []
+  /** The holds of those that are kept in pending_settlements too (keepPending). */
+  private readonly keptIds = new Set<number>()
+  /** The writes to pending_settlements, one after the other: a kept settlement is taken out only once written. */
+  private pendingWrites: Promise<unknown> = Promise.resolve()
   private landTimer: ReturnType<typeof setTimeout> | null = null
   private landing: Promise<void> | null = null
   /** The store is closed: nothing is tried again. */
@@ -870,11 +876,14 @@ export class PostgresLedgerStore implements LedgerStore {
   /**
    * Settlements whose users' or keys' rows another session held past the wait for them (a replica frozen
    * mid-transaction) land later: they are kept here, out of the writer, so that no read's flush and no other user's
-   * settlement waits for them, and tried again a moment later, at each flush and at the close, until they land.
+   * settlement waits for them, and tried again a moment later, at each flush and at the close, until they land. They are
+   * kept in the database too at once (keepPending), so that no replica's sweep charges their holds in full meanwhile:
+   * this one's spares them here, but another's, reaching the user's row first once it is let go, would not.
    */
   private landLater(rows: SettlementRow[]) {
     if (rows.length === 0) return
     this.toLandLater.push(...rows)
+    void this.keepPending(rows)
     this.landSoon()
   }
 
@@ -902,6 +911,8 @@ export class PostgresLedgerStore implements LedgerStore {
     }
     const tried = new Set(rows)
     this.toLandLater = this.toLandLater.filter((s) => !tried.has(s)).concat(held)
+    const stillHeld = new Set(held)
+    void this.unkeepPending(rows.filter((s) => !stillHeld.has(s)))
     if (this.toLandLater.length > 0) this.landSoon()
   }
 
@@ -1085,34 +1096,56 @@ export class PostgresLedgerStore implements LedgerStore {
     this.answer(batch.filter((a) => !waiting.has(a)), first.decided, attempt)
     // Given up on: giveUp refused them.
     if (attempt.abandoned) return
-    for (const asked of byUser(first.waiting, (a) => a.r.userId)) this.usersWaited.run(() => this.reserveWhenFree(asked, attempt, answerBy))
+    for (const asked of byUser(first.waiting, (a) => a.r.userId)) this.usersTried.run(() => this.reserveWhenFree(asked, attempt, answerBy))
   }
 
   /**
-   * Decides one user's holds, left out of `batch`'s first transaction, in a transaction of their own that waits for the
-   * user's rows (lockedUserBatch), and answers them once it commits. The wait is the batch's (`locksUntil`), and so is
-   * the deadline (`answerBy`): a user whose rows stay held past it (a replica frozen mid-transaction), whose turn comes
-   * after it, or whose transaction fails or goes unanswered, has its holds refused 503, and only those. One given up
-   * on may still commit: what it decided goes back now and again once it ends, as a batch's does (giveUp).
+   * One user's holds, left out of `batch`'s first transaction: first tried with a moment's wait for the user's rows
+   * (ROWS_LOCK_TIMEOUT_MS: another replica's batch, or a settlement, holds them for milliseconds), a few users at a time
+   * apart from the long waits, so that a user whose row was busy for an instant is not queued behind users whose rows
+   * stay held (a replica frozen mid-transaction, an operator's open transaction) and whose waits fill every slot until
+   * the batch's lock wait ends. Rows still held then are waited for until the batch's lock wait ends, in a slot of
+   * `usersWaited`.
    */
   private async reserveWhenFree(asked: Asked[], batch: Attempt, answerBy: number): Promise<void> {
-    if (this.closing) return asked.forEach((a) => a.resolve(gatewayStopping()))
-    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs: batch.lockWaitMs, locksUntil: batch.locksUntil }
+    const briefly = Math.min(performance.now() + ROWS_LOCK_TIMEOUT_MS, batch.locksUntil)
+    if (await this.reserveUserUntil(asked, batch, answerBy, briefly, false)) return
+    this.usersWaited.run(async () => void (await this.reserveUserUntil(asked, batch, answerBy, batch.locksUntil, true)))
+  }
+
+  /**
+   * Decides one user's holds in a transaction of their own that waits for the user's rows until `locksUntil`
+   * (lockedUserBatch), and answers them once it commits, by the batch's deadline (`answerBy`). Returns whether they
+   * were answered: not when their rows stayed held and this was not the `last` try. Otherwise a user whose rows stay
+   * held past the wait, whose turn comes after it, or whose transaction fails or goes unanswered, has its holds refused
+   * 503, and only those. One given up on may still commit: what it decided goes back now and again once it ends, as a
+   * batch's does (giveUp).
+   */
+  private async reserveUserUntil(asked: Asked[], batch: Attempt, answerBy: number, locksUntil: number, last: boolean): Promise<boolean> {
+    if (this.closing) {
+      asked.forEach((a) => a.resolve(gatewayStopping()))
+      return true
+    }
+    const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs: batch.lockWaitMs, locksUntil }
     const deciding = retryingConflicts(() => lockedUserBatch(this.sql, attempt, asked))
     try {
       const { decided, figures } = await withDeadline(deciding, answerBy - performance.now(), () => (attempt.abandoned = true))
       this.remember(figures)
       this.answer(asked, decided, attempt)
+      return true
     } catch (error) {
-      if (!(error instanceof UserRowsBusy) && !attempt.abandoned) this.onError(error)
+      const busy = error instanceof UserRowsBusy
+      if (!busy && !attempt.abandoned) this.onError(error)
       // Its COMMIT may have been sent with only the answer lost: its holds go back, as their callers are refused.
       this.release(attempt.taken)
       if (attempt.abandoned) void deciding.finally(() => this.release(attempt.taken)).catch(() => {})
+      if (busy && !last) return false
       for (const a of asked) {
         this.known.users.delete(a.r.userId)
         if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
         a.resolve(databaseUnavailable())
       }
+      return true
     }
   }
 
@@ -1243,7 +1276,7 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   /**
-   * Lands the settlements stopped replicas kept (keepPending), at most `limit`: those whose users' rows are had within
+   * Lands the settlements replicas keep to land later (keepPending), at most `limit`: those whose users' rows are had within
    * a moment's wait, the others staying for a later sweep (their holds are not swept meanwhile: EXPIRED_HOLDS). One
    * whose hold is gone (settled by another sweep's landing) lands as nothing, as a settlement sent twice does.
    */
@@ -1309,49 +1342,61 @@ export class PostgresLedgerStore implements LedgerStore {
    * stay for the sweeper to charge in full. The batch in flight is waited for (within the deadline), whatever it
    * carries, and so are the waits for its users' rows held elsewhere: one may yet commit, and its holds are then
    * released (answer) into a writer that must still be open. The settlements whose users' rows are held elsewhere
-   * are kept in the database first (keepPending), and then tried until the stop's deadline too: those that land
-   * meanwhile are taken out of it again, and the others are landed by a later sweep, on any replica.
+   * are kept in the database (keepPending, at once: only those whose write failed are written here), and tried until
+   * the stop's deadline too: those that land meanwhile are taken out of it again, and the others are landed by a later
+   * sweep, on any replica.
    */
   async close(stop: AbortSignal): Promise<void> {
     this.closing = true
     await this.reserving
+    // A brief try still held queues its user's wait before it ends.
+    await this.usersTried.idle()
     await this.usersWaited.idle()
     await this.settlements.close(stop)
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
-    const kept = this.toLandLater.length > 0 && !stop.aborted ? await Promise.race([this.keepPending(), stopped.then(() => [])]) : []
+    const unkept = this.toLandLater.filter((s) => !this.keptIds.has(s.id))
+    if (unkept.length > 0 && !stop.aborted) await Promise.race([this.keepPending(unkept), stopped])
     while (this.toLandLater.length > 0 && !stop.aborted) {
       await Promise.race([this.landHeld(), stopped])
       if (this.toLandLater.length > 0) await Promise.race([Bun.sleep(LAND_LATER_MS), stopped])
     }
     this.closed = true
     if (this.landTimer !== null) clearTimeout(this.landTimer)
-    const landed = kept.filter((s) => !this.toLandLater.includes(s))
-    if (landed.length > 0 && !stop.aborted) await Promise.race([this.unkeepPending(landed), stopped])
-    const stillKept = kept.length - landed.length
+    // The kept settlements that landed are taken out (landHeldOnce) before the pool closes.
+    if (!stop.aborted) await Promise.race([this.pendingWrites, stopped])
+    const stillKept = this.toLandLater.filter((s) => this.keptIds.has(s.id)).length
     if (stillKept > 0) this.onError(new Error(`${stillKept} settlement(s) whose users' rows stayed held elsewhere past the stop's deadline kept in pending_settlements, for a sweep to land`))
-    const dropped = this.toLandLater.filter((s) => !kept.includes(s)).length
+    const dropped = this.toLandLater.length - stillKept
     if (dropped > 0) this.onError(new Error(`${dropped} settlement(s) whose users' rows stayed held elsewhere not written by the stop's deadline; dropped`))
   }
 
   /**
-   * Writes the settlements whose users' rows are held elsewhere at the close, with their real costs, to
-   * pending_settlements, which needs no user's row: a sweep on any replica lands them (landPending) and never charges
-   * their holds in full. Returns those kept: none if the write failed.
+   * Writes settlements whose users' rows are held elsewhere, with their real costs, to pending_settlements, which needs
+   * no user's row: a sweep on any replica spares their holds, and lands them (landPending) rather than charging the holds
+   * in full. One whose write fails is still kept here (its holds spared by this replica's sweep only) and written again
+   * at the close. Landing one twice, here and by a sweep, charges it once (SETTLE settles a hold it deletes).
    */
-  private async keepPending(): Promise<SettlementRow[]> {
-    const rows = [...this.toLandLater]
-    try {
-      await withDeadline(this.sql.unsafe(KEEP_PENDING, [JSON.stringify(rows)]), this.deadlineMs)
-      return rows
-    } catch (error) {
-      this.onError(error)
-      return []
-    }
+  private keepPending(rows: SettlementRow[]): Promise<unknown> {
+    this.pendingWrites = this.pendingWrites.then(async () => {
+      try {
+        await withDeadline(this.sql.unsafe(KEEP_PENDING, [JSON.stringify(rows)]), this.deadlineMs)
+        for (const s of rows) this.keptIds.add(s.id)
+      } catch (error) {
+        this.onError(error)
+      }
+    })
+    return this.pendingWrites
   }
 
-  /** Takes out of pending_settlements those the close landed itself; one left there would land as nothing. */
-  private async unkeepPending(rows: SettlementRow[]): Promise<void> {
-    await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(rows.map((s) => String(s.id)))]).catch((error) => this.onError(error))
+  /** Takes out of pending_settlements those of `rows` kept there that have landed here; one left there would land as nothing. */
+  private unkeepPending(rows: SettlementRow[]): Promise<unknown> {
+    this.pendingWrites = this.pendingWrites.then(async () => {
+      const kept = rows.filter((s) => this.keptIds.has(s.id))
+      if (kept.length === 0) return
+      for (const s of kept) this.keptIds.delete(s.id)
+      await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(kept.map((s) => String(s.id)))]).catch((error) => this.onError(error))
+    })
+    return this.pendingWrites
   }
 }
 
