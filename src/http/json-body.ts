@@ -83,3 +83,26 @@ export function parseJsonBody(text: string): unknown {
     throw badRequest('Malformed request body: it is not valid JSON.', 'invalid_json')
   }
 }
+
+/**
+ * The JSON texts one body carries inside its strings (a history tool call's `arguments`, a carried thinking block),
+ * parsed as the body is translated for another API. In the body each is one string, so the body's bounds see none
+ * of what it holds; here they are held to the same bounds, all of one body's texts together, so that many texts
+ * cannot each carry just under them.
+ */
+export class EmbeddedJson {
+  private valuesLeft = MAX_JSON_VALUES
+  private membersLeft = MAX_JSON_MEMBERS
+
+  /** Throws our 400 `invalid_json`, naming `where`, when `text` is nested too deeply or passes what is left of the bounds. */
+  checkBounds(text: string, where: string): void {
+    const breadth = breadthOf(text, MAX_JSON_DEPTH, this.valuesLeft, this.membersLeft)
+    if (typeof breadth === 'string') {
+      const before = this.valuesLeft < MAX_JSON_VALUES || this.membersLeft < MAX_JSON_MEMBERS
+      const together = breadth !== 'depth' && before ? ', with the JSON texts before it in the body' : ''
+      throw badRequest(`Invalid body: ${where}: ${excessMessage[breadth]}${together}`, 'invalid_json')
+    }
+    this.valuesLeft -= breadth.values
+    this.membersLeft -= breadth.members
+  }
+}
