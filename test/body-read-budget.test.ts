@@ -2,9 +2,9 @@
  * A body read in pieces (declared larger than Bun reads whole, or chunked) is kept whole until it ends, and each is
  * bounded only by the body limit: without a bound on them all, a few clients that send most of a large body and then
  * stop held the process's memory until the pace rule let go. The process has a budget for them
- * (`body_read_budget_bytes`): past it, a body declared larger than what is left is refused 503 `body_read_busy`,
- * with `Retry-After`, before a byte of it is read; a chunked one as soon as what has come passes it. A body that ends
- * gives its share back.
+ * (`body_read_budget_bytes`), claimed by what has come of each body: past it, or past a quarter of it for one
+ * caller's bodies together, a body is refused 503 `body_read_busy`, with `Retry-After`, as soon as what has come
+ * passes it. A body that ends gives its share back.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
@@ -17,11 +17,13 @@ const BUDGET = 3 * MiB
 let mock: MockProvider
 let gw: TestGateway
 let secret: string
+let other: string
 
 beforeAll(async () => {
   mock = startMockProvider()
   gw = await startTestGateway({ mock, config: { body_read_budget_bytes: BUDGET } })
   secret = (await gw.userWithKey({ id: 'large-bodies', max_budget: 10 })).secret
+  other = (await gw.userWithKey({ id: 'other-large-bodies', max_budget: 10 })).secret
 })
 
 afterAll(async () => {
@@ -42,8 +44,8 @@ interface Connection {
   answer: Promise<string>
 }
 
-/** Opens a connection and writes a request's head and `sent`, the start of its body. */
-async function startRequest(framing: string, sent: Buffer): Promise<Connection> {
+/** Opens a connection and writes a request's head and `sent`, the start of its body, with `key`. */
+async function startRequest(framing: string, sent: Buffer, key = secret): Promise<Connection> {
   const socket = connect({ host: '127.0.0.1', port: Number(new URL(gw.url).port) })
   let text = ''
   socket.on('data', (d: Buffer) => (text += d.toString('latin1')))
@@ -51,7 +53,7 @@ async function startRequest(framing: string, sent: Buffer): Promise<Connection> 
   const answer = new Promise<string>((resolve) => socket.on('close', () => resolve(text)))
   await new Promise<void>((resolve) => socket.on('connect', () => resolve()))
   socket.write(
-    `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${secret}\r\n` +
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${key}\r\n` +
       `Content-Type: application/json\r\n${framing}\r\nConnection: close\r\n\r\n`,
   )
   socket.write(sent)
@@ -60,13 +62,14 @@ async function startRequest(framing: string, sent: Buffer): Promise<Connection> 
 
 const chunk = (bytes: Buffer) => Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')])
 
-test('a body declared past what is left of the budget is refused 503 before it is read; the budget comes back when a body ends', async () => {
+test('a body is refused 503 once what has come of it passes what is left of the budget; the budget comes back when a body ends', async () => {
   const body = chatBody(2 * MiB)
   const calls = mock.calls.length
   const held = await startRequest(`Content-Length: ${body.length}`, body.subarray(0, MiB))
   await Bun.sleep(300)
 
-  const refused = await startRequest(`Content-Length: ${body.length}`, Buffer.alloc(0))
+  const large = chatBody(2.5 * MiB)
+  const refused = await startRequest(`Content-Length: ${large.length}`, large, other)
   const answer = await refused.answer
   expect(answer.slice(0, 12)).toBe('HTTP/1.1 503')
   expect(answer).toContain('"code":"body_read_busy"')
@@ -74,9 +77,27 @@ test('a body declared past what is left of the budget is refused 503 before it i
 
   held.socket.write(body.subarray(MiB))
   expect((await held.answer).slice(0, 12)).toBe('HTTP/1.1 200')
-  const after = await startRequest(`Content-Length: ${body.length}`, body)
+  const after = await startRequest(`Content-Length: ${large.length}`, large, other)
   expect((await after.answer).slice(0, 12)).toBe('HTTP/1.1 200')
   expect(mock.calls.length - calls).toBe(2)
+}, 30_000)
+
+test("one caller's bodies together hold at most a quarter of the budget; another caller's are read beside them", async () => {
+  const body = chatBody(2 * MiB)
+  const held = await startRequest(`Content-Length: ${body.length}`, body.subarray(0, MiB))
+  await Bun.sleep(300)
+
+  const small = chatBody(MiB)
+  const second = await startRequest(`Content-Length: ${small.length}`, small)
+  const answer = await second.answer
+  expect(answer.slice(0, 12)).toBe('HTTP/1.1 503')
+  expect(answer).toContain('"code":"body_read_busy"')
+  expect(answer).toContain('your share')
+
+  const beside = await startRequest(`Content-Length: ${small.length}`, small, other)
+  expect((await beside.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  held.socket.write(body.subarray(MiB))
+  expect((await held.answer).slice(0, 12)).toBe('HTTP/1.1 200')
 }, 30_000)
 
 test('a chunked body is refused 503 once what has come of it passes what is left of the budget', async () => {
@@ -84,7 +105,7 @@ test('a chunked body is refused 503 once what has come of it passes what is left
   const held = await startRequest(`Content-Length: ${body.length}`, body.subarray(0, MiB))
   await Bun.sleep(300)
 
-  const chunked = await startRequest('Transfer-Encoding: chunked', chunk(body.subarray(0, 1.5 * MiB)))
+  const chunked = await startRequest('Transfer-Encoding: chunked', chunk(chatBody(2.5 * MiB)), other)
   const answer = await chunked.answer
   expect(answer.slice(0, 12)).toBe('HTTP/1.1 503')
   expect(answer).toContain('"code":"body_read_busy"')

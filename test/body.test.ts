@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { MAX_REQUEST_MICROS } from '../src/budget/money'
-import { jsonDepthExceeds, jsonOutOfBounds, MAX_JSON_DEPTH, MAX_JSON_VALUES } from '../src/http/json-body'
+import { EmbeddedJson, jsonDepthExceeds, jsonOutOfBounds, MAX_JSON_DEPTH, MAX_JSON_MEMBERS, MAX_JSON_VALUES } from '../src/http/json-body'
 import { costOf, type Price } from '../src/pricing/price'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
@@ -53,6 +53,23 @@ describe('JSON breadth', () => {
     expect(jsonOutOfBounds('[{},{}]', 8, 3)).toBe('values')
     expect(jsonOutOfBounds('{"a":",,,,[{,,\\",,"}', 8, 1)).toBeNull()
     expect(jsonOutOfBounds('[[[[]]]]', 3, 100)).toBe('depth')
+  })
+
+  test('object members are counted as colons outside strings, against a bound of their own', () => {
+    expect(jsonOutOfBounds('{"a":1,"b":{"c":2}}', 8, 100, 3)).toBeNull()
+    expect(jsonOutOfBounds('{"a":1,"b":{"c":2,"d":3}}', 8, 100, 3)).toBe('members')
+    expect(jsonOutOfBounds('{"a":"::::"}', 8, 100, 1)).toBeNull()
+  })
+
+  test("the JSON texts in a body's strings share one bound: each under it, together past it, the last is refused", () => {
+    const embedded = new EmbeddedJson()
+    const half = `[${'0,'.repeat(MAX_JSON_VALUES / 2 - 1)}0]`
+    embedded.checkBounds(half, 'first')
+    embedded.checkBounds(half, 'second')
+    expect(() => embedded.checkBounds('[0]', 'third')).toThrow('third: holds more than')
+    const keys = `{${Array.from({ length: MAX_JSON_MEMBERS }, (_, i) => `"k${i}":0`).join(',')}}`
+    expect(() => new EmbeddedJson().checkBounds(keys, 'members')).not.toThrow()
+    expect(() => new EmbeddedJson().checkBounds(`[${keys},{"k":0}]`, 'members')).toThrow(`more than ${MAX_JSON_MEMBERS} JSON object members`)
   })
 
   test('a body of more values than the bound is a 400 before it is parsed; one a little under it is served', async () => {

@@ -1,54 +1,77 @@
 import { bodyReadBusy } from './errors'
 
 /**
+ * The most of the budget one caller's bodies may hold together, as a fraction: no one caller, with a few connections,
+ * can take it all and have every other caller's large body refused.
+ */
+const CALLER_SHARE = 1 / 4
+
+/**
  * The body bytes a process holds for bodies still being read in pieces (declared larger than Bun reads whole, or
  * chunked: src/plugins/body-limit.ts). Each such body is kept whole until it ends, and each alone is bounded only by
  * the body limit: without a bound on them all, a few clients that send most of a large body and then crawl hold
- * the process's memory for as long as the pace rule lets them. Past the budget a body is refused 503: one declared
- * past it before a byte of it is read, one sent chunked once what has come passes it. One body is always let in
- * when none is being read, so a budget smaller than the body limit never refuses every large body.
+ * the process's memory for as long as the pace rule lets them. A body claims the bytes that have come of it, never
+ * what it declares: a declared length costs nothing to send, and the memory held is what has come. Past the budget,
+ * or past its caller's share of it (a key, or a client address where there is none), a body is refused 503 as soon
+ * as what has come passes it. One body is always let in when none is being read, and one of a caller's when none of
+ * theirs is, so a budget or share smaller than the body limit never refuses every large body.
  */
 export class BodyReadBudget {
   private reading = 0
+  private readonly byCaller = new Map<string, number>()
+  readonly callerShare: number
 
-  constructor(readonly maxBytes: number) {}
+  constructor(readonly maxBytes: number) {
+    this.callerShare = Math.floor(maxBytes * CALLER_SHARE)
+  }
 
-  /** A claim on the budget for one body, of its declared length (0 for one sent chunked, which claims as it comes). */
-  claim(declared: number): BodyClaim {
-    const claim = new BodyClaim(this)
-    claim.cover(declared)
-    return claim
+  /** A claim on the budget for one body of `caller`'s, covering nothing until some of it comes. */
+  claim(caller: string): BodyClaim {
+    return new BodyClaim(this, caller)
   }
 
   /**
-   * Takes `bytes` more for a body that holds `held` already, or throws 503 `body_read_busy` when other bodies being
-   * read hold the budget.
+   * Takes `bytes` more for a body of `caller`'s that holds `held` already, or throws 503 `body_read_busy` when other
+   * bodies being read hold the budget, or other bodies of the caller's hold its share.
    */
-  take(bytes: number, held: number): void {
-    if (this.reading > held && this.reading + bytes > this.maxBytes) throw bodyReadBusy(this.maxBytes)
+  take(bytes: number, held: number, caller: string): void {
+    if (this.reading > held && this.reading + bytes > this.maxBytes) {
+      throw bodyReadBusy(`The gateway is already reading ${this.maxBytes} bytes of request bodies, its limit; try again shortly.`)
+    }
+    const callers = this.byCaller.get(caller) ?? 0
+    if (callers > held && callers + bytes > this.callerShare) {
+      throw bodyReadBusy(`Your other request bodies being read already hold ${this.callerShare} bytes, your share of the gateway's; try again shortly.`)
+    }
     this.reading += bytes
+    this.byCaller.set(caller, callers + bytes)
   }
 
-  give(bytes: number): void {
+  give(bytes: number, caller: string): void {
     this.reading -= bytes
+    const left = (this.byCaller.get(caller) ?? 0) - bytes
+    if (left > 0) this.byCaller.set(caller, left)
+    else this.byCaller.delete(caller)
   }
 }
 
-/** One body's share of the budget: what it declared, or what has come of it if more. */
+/** One body's share of the budget: what has come of it. */
 export class BodyClaim {
   private held = 0
 
-  constructor(private readonly budget: BodyReadBudget) {}
+  constructor(
+    private readonly budget: BodyReadBudget,
+    private readonly caller: string,
+  ) {}
 
-  /** Makes the claim cover a body that has come to `total` bytes, refusing it 503 past the budget. */
+  /** Makes the claim cover a body that has come to `total` bytes, refusing it 503 past the budget or the caller's share. */
   cover(total: number): void {
     if (total <= this.held) return
-    this.budget.take(total - this.held, this.held)
+    this.budget.take(total - this.held, this.held, this.caller)
     this.held = total
   }
 
   release(): void {
-    this.budget.give(this.held)
+    this.budget.give(this.held, this.caller)
     this.held = 0
   }
 }

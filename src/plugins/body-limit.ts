@@ -70,16 +70,22 @@ async function readBody(request: Request, server: Listener | null, limit: number
   return formAsSent(request)
 }
 
+/** Whose bodies share one part of the read budget: the key's (or the master key's), or else the client address's. */
+const budgetCallerOf = (request: Request): string => {
+  const { caller, clientIp } = requestState(request)
+  return caller ? `key:${caller.keyId}` : `ip:${clientIp ?? ''}`
+}
+
 /**
  * A body that may take longer than the idle timeout to arrive: counted as it is read, its pace watched by the
- * gateway instead of Bun, its bytes claimed from the budget until it is parsed. A route whose limit is small keeps
+ * gateway instead of Bun, the bytes that have come claimed from the budget until it is parsed. A route whose limit is small keeps
  * Bun's timeout as well: its body cannot be slow for its size, and the console's sign-in, which anyone reaches,
  * stays bounded by it. A form is parsed from what was read (the route's own parser finds the body already taken:
  * the value returned here is the body).
  */
 async function readPacedBody(request: Request, server: Listener | null, limit: number, budget: BodyReadBudget) {
   const { path, idleTimeoutSec } = requestState(request)
-  const claim = budget.claim(Number(request.headers.get('content-length') ?? 0))
+  const claim = budget.claim(budgetCallerOf(request))
   try {
     const read = () => readBodyWithin(request.body!, limit, idleTimeoutSec, claim)
     const bytes = readByBun(limit, idleTimeoutSec) ? await read() : await withIdleTimeoutOff(request, server, read)

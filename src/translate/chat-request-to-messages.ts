@@ -1,4 +1,5 @@
 import { badRequest } from '../http/errors'
+import { EmbeddedJson } from '../http/json-body'
 import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from './anthropic-text'
@@ -64,12 +65,12 @@ function blocksOf(content: unknown, where: string): Block[] {
   })
 }
 
-function toolUseBlocks(toolCalls: unknown, where: string): Block[] {
+function toolUseBlocks(toolCalls: unknown, where: string, embedded: EmbeddedJson): Block[] {
   if (!Array.isArray(toolCalls)) return []
   return toolCalls.map((call: Json, j) => {
     const at = `${where}[${j}]`
     if (call?.type !== undefined && call.type !== 'function') throw unsupported(at, `a ${quoted(call.type)} tool call`)
-    const input = historyToolInput(call?.function?.arguments, `${at}.function.arguments`)
+    const input = historyToolInput(call?.function?.arguments, `${at}.function.arguments`, embedded)
     return { type: 'tool_use', id: anthropicToolId(String(call?.id ?? '')), name: String(call?.function?.name ?? ''), input }
   })
 }
@@ -145,6 +146,7 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
   const system: string[] = []
   const turns = new AnthropicTurns()
   const append = (role: AnthropicTurn['role'], blocks: Block[]) => turns.append(role, blocks)
+  const embedded = new EmbeddedJson()
 
   let last: ClientTurn | undefined
   const list: Json[] = Array.isArray(body.messages) ? body.messages : []
@@ -165,7 +167,7 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
         append('user', blocksOf(m.content, `${where}.content`).map(escapeMarkerIn))
         break
       case 'assistant':
-        append('assistant', [...blocksOf(m.content, `${where}.content`), ...toolUseBlocks(m.tool_calls, `${where}.tool_calls`)])
+        append('assistant', [...blocksOf(m.content, `${where}.content`), ...toolUseBlocks(m.tool_calls, `${where}.tool_calls`, embedded)])
         break
       case 'tool':
         append('user', [toolResultBlock(m, where)])

@@ -1,5 +1,5 @@
 import { badRequest } from '../http/errors'
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../http/json-body'
+import type { EmbeddedJson } from '../http/json-body'
 
 /** A chat tool call's `arguments` text, as the other APIs want it. */
 
@@ -33,11 +33,12 @@ const objectOrText = (input: unknown, args: string): Record<string, unknown> =>
  * `arguments`) as Anthropic's `input`: text that is no JSON is the client's error (400 naming `where`); JSON is
  * read as `toolInputOf` reads an answer's, so an Ollama call arguing `null` goes to Claude as `{}`, which it takes,
  * not `null`, which it refuses ("tool_use.input: Input should be a valid dictionary"). The text is JSON inside
- * the body, parsed into the body sent on: it is held to the body's depth limit, as the body is.
+ * the body, parsed into the body sent on: it is held to the body's bounds, as the body is, together with the body's
+ * other such texts (`embedded`).
  */
-export function historyToolInput(args: unknown, where: string): Record<string, unknown> {
+export function historyToolInput(args: unknown, where: string, embedded: EmbeddedJson): Record<string, unknown> {
   const text = typeof args === 'string' && args !== '' ? args : '{}'
-  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw badRequest(`Invalid body: ${where}: is nested more than ${MAX_JSON_DEPTH} levels deep`, 'invalid_json')
+  embedded.checkBounds(text, where)
   let input: unknown
   try {
     input = JSON.parse(text)

@@ -1,5 +1,4 @@
-import { badRequest } from '../../http/errors'
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../../http/json-body'
+import type { EmbeddedJson } from '../../http/json-body'
 
 /**
  * Claude's thinking blocks travel in Responses `reasoning` items, whose `encrypted_content` clients send
@@ -29,12 +28,13 @@ export function withoutCarriedThinking<B extends { input?: unknown }>(body: B): 
 
 /**
  * The thinking block a reasoning item carries; null for reasoning from elsewhere (another model's means nothing to
- * this one). The block goes into the body sent on, so it is held to the body's depth limit (400 naming `where`).
+ * this one). The block goes into the body sent on, so it is held to the body's bounds, together with the body's other
+ * such texts (`embedded`: 400 naming `where`).
  */
-export function carriedThinking(encrypted: unknown, where: string): Json | null {
+export function carriedThinking(encrypted: unknown, where: string, embedded: EmbeddedJson): Json | null {
   if (typeof encrypted !== 'string' || !encrypted.startsWith(PREFIX)) return null
   const text = Buffer.from(encrypted.slice(PREFIX.length), 'base64').toString('utf8')
-  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw badRequest(`Invalid body: ${where}: is nested more than ${MAX_JSON_DEPTH} levels deep`, 'invalid_json')
+  embedded.checkBounds(text, where)
   try {
     const block = JSON.parse(text)
     return block?.type === 'thinking' || block?.type === 'redacted_thinking' ? block : null

@@ -1,4 +1,5 @@
 import { badRequest } from '../../http/errors'
+import { EmbeddedJson } from '../../http/json-body'
 import { responsesBilledTool } from '../../pricing/features'
 import { base64SourceOf } from '../media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from '../anthropic-text'
@@ -61,8 +62,8 @@ function blocksOf(content: unknown, where: string): Block[] {
   })
 }
 
-function toolUseBlock(item: Json, where: string, names: FunctionNames): Block {
-  const input = historyToolInput(item.arguments, `${where}.arguments`)
+function toolUseBlock(item: Json, where: string, names: FunctionNames, embedded: EmbeddedJson): Block {
+  const input = historyToolInput(item.arguments, `${where}.arguments`, embedded)
   return { type: 'tool_use', id: anthropicToolId(String(item.call_id ?? '')), name: names.sentName(item), input }
 }
 
@@ -154,6 +155,7 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   const { functions, dropped, names } = splitTools(body.tools)
   const turns = new AnthropicTurns()
   const append = (role: AnthropicTurn['role'], blocks: Block[]) => turns.append(role, blocks)
+  const embedded = new EmbeddedJson()
 
   let last: ClientTurn | undefined
   inputItems(body.input).forEach((item, i) => {
@@ -174,13 +176,13 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
         else throw unsupported(`${where}.role`, `the role ${quoted(item.role)}`)
         break
       case 'function_call':
-        append('assistant', [toolUseBlock(item, where, names)])
+        append('assistant', [toolUseBlock(item, where, names, embedded)])
         break
       case 'function_call_output':
         append('user', [toolResultBlock(item, where)])
         break
       case 'reasoning': {
-        const thinking = carriedThinking(item.encrypted_content, `${where}.encrypted_content`)
+        const thinking = carriedThinking(item.encrypted_content, `${where}.encrypted_content`, embedded)
         if (thinking) append('assistant', [thinking])
         break
       }
