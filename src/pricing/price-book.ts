@@ -193,11 +193,14 @@ export class PriceBook {
   }
 
   /**
-   * The model becomes unpriced, and the rows scheduled for it are cancelled; its rows stay, as history.
-   * Returns the row that was in force, if any, and how many scheduled rows were cancelled.
+   * The model becomes unpriced, and the rows scheduled for it are cancelled; its rows stay, as history. On every
+   * process: the row a clock up to CLOCK_SKEW_MS behind this one still has in force is deleted too (a row scheduled
+   * on this clock never applies anywhere, cancelled). Returns the latest of the rows that were in force, if any, and
+   * how many scheduled rows were cancelled.
    */
   async remove(model: string, now = Date.now()): Promise<Unpriced<Price>> {
-    const { inForce, cancelledScheduled } = await this.changing(() => this.rows.unprice(model, now))
+    const unpricing = { at: now, inForceFrom: now - CLOCK_SKEW_MS }
+    const { inForce, cancelledScheduled } = await this.changing(() => this.rows.unprice(model, unpricing))
     return { inForce: inForce ? toPrice(inForce) : null, cancelledScheduled }
   }
 
