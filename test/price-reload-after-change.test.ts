@@ -29,9 +29,9 @@ function table() {
       rows.push(row)
       return row
     },
-    unprice: async (model, now) => {
+    unprice: async (model, { at }) => {
       const inForce = rows.find((r) => r.model === model && r.deleted_at === null) ?? null
-      if (inForce) inForce.deleted_at = now
+      if (inForce) inForce.deleted_at = at
       return { inForce, cancelledScheduled: 0 }
     },
     history: async () => [],

@@ -78,10 +78,16 @@ interface CachedPrice {
   nextStart: number
 }
 
+/** What a lookup of a model read: the price in force at its `now`, and when that stops being the price. */
+interface LookedUp {
+  price: Price | null
+  nextStart: number
+}
+
 /** A model's lookup under way, and the generation it began at. */
 interface Lookup {
   generation: number
-  done: Promise<Price | null>
+  done: Promise<LookedUp>
 }
 
 /** The most models whose price is kept: a client naming ever new models does not grow the process. */
@@ -187,11 +193,14 @@ export class PriceBook {
   }
 
   /**
-   * The model becomes unpriced, and the rows scheduled for it are cancelled; its rows stay, as history.
-   * Returns the row that was in force, if any, and how many scheduled rows were cancelled.
+   * The model becomes unpriced, and the rows scheduled for it are cancelled; its rows stay, as history. On every
+   * process: the row a clock up to CLOCK_SKEW_MS behind this one still has in force is deleted too (a row scheduled
+   * on this clock never applies anywhere, cancelled). Returns the latest of the rows that were in force, if any, and
+   * how many scheduled rows were cancelled.
    */
   async remove(model: string, now = Date.now()): Promise<Unpriced<Price>> {
-    const { inForce, cancelledScheduled } = await this.changing(() => this.rows.unprice(model, now))
+    const unpricing = { at: now, inForceFrom: now - CLOCK_SKEW_MS }
+    const { inForce, cancelledScheduled } = await this.changing(() => this.rows.unprice(model, unpricing))
     return { inForce: inForce ? toPrice(inForce) : null, cancelledScheduled }
   }
 
@@ -226,15 +235,22 @@ export class PriceBook {
     })
   }
 
-  private lookUp(model: string, now: number): Promise<Price | null> {
+  private async lookUp(model: string, now: number): Promise<Price | null> {
     const running = this.lookups.get(model)
-    if (running?.generation === this.generation) return running.done
+    if (running?.generation !== this.generation) return (await this.startLookUp(model, now)).price
+    const joined = await running.done
+    if (now < joined.nextStart) return joined.price
+    // The lookup began before a scheduled row started and read the row in force then; this request came after.
+    return this.priceOf(model, now)
+  }
+
+  private startLookUp(model: string, now: number): Promise<LookedUp> {
     const generation = this.generation
     const readAt = performance.now()
     const done = this.rows.ofModel(model, now).then(({ inForce, nextStart }) => {
-      const price = inForce && toPrice(inForce)
-      if (generation === this.generation) this.remember(model, { price, readAt, nextStart: nextStart ?? Infinity })
-      return price
+      const answer = { price: inForce && toPrice(inForce), nextStart: nextStart ?? Infinity }
+      if (generation === this.generation) this.remember(model, { ...answer, readAt })
+      return answer
     })
     const lookup = { generation, done }
     this.lookups.set(model, lookup)

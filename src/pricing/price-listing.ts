@@ -39,9 +39,14 @@ export class PriceListing {
     this.generation++
   }
 
-  private reload(now: number): Promise<void> {
+  private async reload(now: number): Promise<void> {
     const running = this.reloading
-    if (running?.generation === this.generation) return running.done
+    if (running?.generation === this.generation) {
+      await running.done
+      // That reload began before a scheduled row started and read the prices in force then; this listing came after.
+      if (now >= this.nextChangeAt) await this.reload(now)
+      return
+    }
     const generation = this.generation
     const readAt = performance.now()
     const read = (async () => {

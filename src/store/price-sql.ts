@@ -17,11 +17,15 @@ export interface Placeholders {
  */
 const APPLIED = `(q.deleted_at IS NULL OR q.deleted_at >= q.created_at)`
 
-/** Rows with the time each stopped applying: its deletion, else the start of the next row for its model that applied. */
-const RECORDS = `SELECT p.*, coalesce(p.deleted_at, (
+/**
+ * Rows with the time each stopped applying: the start of the next row for its model that applied, if that came by its
+ * deletion, else its deletion. (An unpricing deletes the rows in force on clocks behind too, a superseded one among them.)
+ */
+const RECORDS = `SELECT p.*, coalesce((
     SELECT min(q.created_at) FROM prices q
      WHERE q.model = p.model AND (q.created_at > p.created_at OR (q.created_at = p.created_at AND q.id > p.id)) AND ${APPLIED}
-  )) AS ended_at
+       AND (p.deleted_at IS NULL OR q.created_at <= p.deleted_at)
+  ), p.deleted_at) AS ended_at
   FROM prices p`
 
 /** The id of `model`'s row in force at `at` if it was not deleted: the latest to have started among those that applied. */
@@ -61,8 +65,10 @@ export const priceSql = ({ p, json }: Placeholders) => ({
        cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million,
        server_tools, service_tiers, long_context_above_tokens, media_part_tokens, context_window_tokens, template_overhead_tokens, created_at, source)
      VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${json(10)}, ${json(11)}, ${p(12)}, ${p(13)}, ${p(14)}, ${p(15)}, ${p(16)}, ${p(17)}) RETURNING *`,
+  // The rows in force at p(1) on this clock and on one as far behind as p(3) (PriceUnpricing): the one in force at
+  // p(3) and those started since, marked deleted at p(1).
   markDeleted: `UPDATE prices SET deleted_at = ${p(1)}
-     WHERE id = ${inForceId(p(2), p(1))} AND deleted_at IS NULL
+     WHERE model = ${p(2)} AND deleted_at IS NULL AND (id = ${inForceId(p(2), p(3))} OR (created_at > ${p(3)} AND created_at <= ${p(1)}))
      RETURNING *`,
   // Unpricing a model also cancels the changes scheduled for it: unpriced means unpriced.
   cancelScheduled: `UPDATE prices SET deleted_at = ${p(1)} WHERE model = ${p(2)} AND created_at > ${p(1)} AND deleted_at IS NULL`,
@@ -70,6 +76,10 @@ export const priceSql = ({ p, json }: Placeholders) => ({
   record: `${RECORDS} WHERE p.id = ${p(1)}`,
   countOf: `SELECT count(*) AS n FROM prices WHERE model = ${p(1)}`,
 })
+
+/** Of the rows an unpricing marked deleted, the one in force last: the latest to start. */
+export const lastToStart = (rows: PriceRow[]): PriceRow | null =>
+  rows.reduce<PriceRow | null>((last, r) => (!last || r.created_at > last.created_at || (r.created_at === last.created_at && r.id > last.id) ? r : last), null)
 
 /** An `ofModel` answer: the columns of the row in force, every one null when there is none, and `next_start`. */
 export type ModelPriceAnswer = { [K in keyof PriceRow]: PriceRow[K] | null } & { next_start: number | null }

@@ -62,6 +62,14 @@ export interface PriceBase {
   startsBy: number
 }
 
+/** An unpricing (PriceRows.unprice), made on a clock that may be ahead of the other processes' by a few seconds. */
+export interface PriceUnpricing {
+  /** When it is made: the deleted rows' `deleted_at`; rows starting after it are cancelled. */
+  at: number
+  /** The row in force at this time, as a clock that far behind finds it, is deleted too, and so are those started since. */
+  inForceFrom: number
+}
+
 /** The price table, for the price book (src/pricing/price-book.ts): the rules about prices live there. */
 /** One model's row in force (null when it is unpriced) and the start of its next scheduled row (null when none is). */
 export interface ModelPriceRow {
@@ -87,8 +95,11 @@ export interface PriceRows {
    * other price write of the model, on any process. Returns null, writing nothing, when it is not.
    */
   insert(row: NewPriceRow, basedOn?: PriceBase): Promise<PriceRow | null>
-  /** Marks the row in force deleted and cancels the rows scheduled after now: returns the row that was in force and how many were cancelled. */
-  unprice(model: string, now: number): Promise<Unpriced<PriceRow>>
+  /**
+   * Marks deleted the rows in force from `inForceFrom` to `at` and cancels the rows scheduled after it: returns the
+   * latest to start of those in force (null: none was) and how many were cancelled.
+   */
+  unprice(model: string, unpricing: PriceUnpricing): Promise<Unpriced<PriceRow>>
   history(model: string | null, beforeId: number | null, limit: number, offset: number): Promise<Array<PriceRow & { ended_at: number | null }>>
   record(id: number): Promise<(PriceRow & { ended_at: number | null }) | null>
   countOf(model: string): Promise<number>

@@ -176,7 +176,7 @@ describe("the Postgres store's queries, the database answering nothing", () => {
           cache_write_1h_per_million: null, audio_input_per_million: null, audio_output_per_million: null, server_tools: null, service_tiers: null, long_context_above_tokens: null, media_part_tokens: null, context_window_tokens: null, template_overhead_tokens: null,
           created_at: now, source: null,
         }),
-      'prices.unprice': () => store.prices.unprice('m', now),
+      'prices.unprice': () => store.prices.unprice('m', { at: now, inForceFrom: now - 5_000 }),
       'db.select (admin)': async () => store.db.select().from(users),
       'db.update (admin)': async () => store.db.update(users).set({ maxBudget: 5 }),
       updateKey: () => store.updateKey('k', { name: 'x' }, true),

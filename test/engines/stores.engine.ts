@@ -26,6 +26,7 @@ export const SUITES_ON_BOTH_STORES = [
   'price-based-on',
   'price-reprice-after-cancel',
   'unprice-schedule-only',
+  'unprice-across-skewed-clocks',
   'price-in-flight',
   'price-media-part-tokens',
   'price-context-window-tokens',

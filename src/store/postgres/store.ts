@@ -11,7 +11,7 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { budgetSetAt } from '../budget-set'
 import { rollForNewBudget } from '../ended-period'
 import { usageCostSince } from '../period-spend'
-import { modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
+import { lastToStart, modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
 import { MAX_QUEUED_LOG_ROWS, MAX_QUEUED_REFUSAL_COUNTS, QueueCap } from '../queue-cap'
 import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
 import { DatabaseReadOnly } from '../read-only'
@@ -691,12 +691,12 @@ function postgresPriceRows(sql: SQL): PriceRows {
         }
         return priceRow((await tx.unsafe(typed.insert, priceInsertParams(row)))[0])
       }),
-    unprice: (model, now) =>
+    unprice: (model, { at, inForceFrom }) =>
       sql.begin(async (tx) => {
         await tx.unsafe(LOCK_MODEL_PRICES, [model])
-        const [row] = await tx.unsafe(typed.markDeleted, [now, model])
-        const cancelled = await tx.unsafe(typed.cancelScheduled, [now, model])
-        return { inForce: row ? priceRow(row) : null, cancelledScheduled: cancelled.count }
+        const deleted = await tx.unsafe(typed.markDeleted, [at, model, inForceFrom])
+        const cancelled = await tx.unsafe(typed.cancelScheduled, [at, model])
+        return { inForce: lastToStart(deleted.map((r: Record<string, unknown>) => priceRow(r))), cancelledScheduled: cancelled.count }
       }),
     history: async (model, beforeId, limit, offset) => (await sql.unsafe(typed.history, [model, beforeId, limit, offset])).map(priceRow),
     record: async (id) => {

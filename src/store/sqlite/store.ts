@@ -11,7 +11,7 @@ import type { RequestLogEntry } from '../../records/request-log'
 import { budgetSetAt } from '../budget-set'
 import { rollForNewBudget } from '../ended-period'
 import { usageCostSince } from '../period-spend'
-import { modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
+import { lastToStart, modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
 import { DatabaseReadOnly } from '../read-only'
 import { MAX_QUEUED_LOG_ROWS, QueueCap } from '../queue-cap'
 import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
@@ -366,7 +366,7 @@ function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
   const ofModel = client.prepare<ModelPriceAnswer, [string, number]>(q.ofModel)
   const insert = client.prepare<PriceRow, any[]>(q.insert)
   const basedOnCheck = client.prepare<{ in_force: number | null; written_since: number }, [string, number, number, number]>(q.basedOnCheck)
-  const markDeleted = client.prepare<PriceRow, [number, string]>(q.markDeleted)
+  const markDeleted = client.prepare<PriceRow, [number, string, number]>(q.markDeleted)
   const cancelScheduled = client.prepare<unknown, [number, string]>(q.cancelScheduled)
   const history = client.prepare<PriceRow & { ended_at: number | null }, [string | null, number | null, number, number]>(q.history)
   const record = client.prepare<PriceRow & { ended_at: number | null }, [number]>(q.record)
@@ -387,11 +387,11 @@ function sqlitePriceRows(db: Db, writes: WriteQueue): PriceRows {
           return insert.get(...priceInsertParams(row))!
         }).immediate(),
       ),
-    unprice: (model, now) =>
+    unprice: (model, { at, inForceFrom }) =>
       writes.waitingForLock(() =>
         db.$client.transaction(() => {
-          const inForce = markDeleted.get(now, model)
-          const { changes } = cancelScheduled.run(now, model)
+          const inForce = lastToStart(markDeleted.all(at, model, inForceFrom))
+          const { changes } = cancelScheduled.run(at, model)
           return { inForce, cancelledScheduled: changes }
         })(),
       ),
