@@ -6,9 +6,9 @@
  * is held to the body's bounds before it is parsed: 400 `invalid_json`, the gateway under its memory ceiling.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { PeakRss } from './support/peak-rss'
 import { quietThread, worstHoldDuring } from './support/request-thread-hold'
 
 /**
@@ -20,8 +20,6 @@ const CEILING_MB = 320
 let mock: MockProvider
 let gw: SpawnedGateway
 let secret: string
-
-const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.proc.pid}/status`, 'utf8'))![1]) / 1024
 
 beforeAll(async () => {
   mock = startMockProvider()
@@ -53,16 +51,14 @@ test("a Responses reasoning item's carried thinking holding millions of JSON val
     '{"type":"message","role":"assistant","content":[{"type":"output_text","text":"hello"}]},{"role":"user","content":"go on"}]}'
   expect(body.length).toBeLessThan(26_214_400)
   const calls = mock.calls.length
-  const before = rssMb()
-  let peak = before
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 25)
+  const memory = new PeakRss(gw.proc.pid)
   const answer = fetch(`${gw.url}/v1/responses`, {
     method: 'POST',
     headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
     body,
   }).then(async (r) => [r.status, await r.text()] as const)
   const worst = await worstHoldDuring(gw.url, answer, gw.proc.pid)
-  clearInterval(sampler)
+  const { before, peak } = memory.stop()
   const [status, text] = await answer
   console.log(`${(body.length / 1e6).toFixed(0)} MB body, ${objects / 1e6}M {} in carried thinking: answered ${status} ${text.slice(0, 160)}; RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB; ${worst}`)
   expect(status).toBe(400)

@@ -6,9 +6,9 @@
  * refused 400 before it is parsed, its memory the text's alone.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { PeakRss } from './support/peak-rss'
 import { quietThread, worstHoldDuring } from './support/request-thread-hold'
 
 /** Issue 15: the gateway's ceiling with 2,000 streams open. */
@@ -17,8 +17,6 @@ const CEILING_MB = 200
 let mock: MockProvider
 let gw: SpawnedGateway
 let secret: string
-
-const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.proc.pid}/status`, 'utf8'))![1]) / 1024
 
 beforeAll(async () => {
   mock = startMockProvider()
@@ -39,16 +37,14 @@ test('one body of millions of tiny JSON values within the body limit is refused 
     '{},'.repeat(objects - 1) + '{}]}}'
   expect(body.length).toBeLessThan(26_214_400)
   const calls = mock.calls.length
-  const before = rssMb()
-  let peak = before
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 25)
+  const memory = new PeakRss(gw.proc.pid)
   const answer = fetch(`${gw.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
     body,
   }).then(async (r) => [r.status, (await r.json()) as { error: { code: string } }] as const)
   const worst = await worstHoldDuring(gw.url, answer, gw.proc.pid)
-  clearInterval(sampler)
+  const { before, peak } = memory.stop()
   const [status, refusal] = await answer
   console.log(`one ${(body.length / 1e6).toFixed(0)} MB body of ${objects / 1e6}M empty objects: answered ${status}; RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB; ${worst}`)
   expect(status).toBe(400)

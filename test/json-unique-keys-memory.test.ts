@@ -6,9 +6,9 @@
  * before it is parsed.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { PeakRss } from './support/peak-rss'
 import { quietThread, worstHoldDuring } from './support/request-thread-hold'
 
 /** Issue 15: the gateway's ceiling with 2,000 streams open. */
@@ -17,8 +17,6 @@ const CEILING_MB = 200
 let mock: MockProvider
 let gw: SpawnedGateway
 let secret: string
-
-const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.proc.pid}/status`, 'utf8'))![1]) / 1024
 
 beforeAll(async () => {
   mock = startMockProvider()
@@ -37,16 +35,14 @@ test('a body within the value bound whose objects each have their own key does n
   const body =
     '{"model":"mock:gpt-mock","max_tokens":16,"messages":[{"role":"user","content":"hi"}],"metadata":{"x":[' +
     Array.from({ length: objects }, (_, i) => `{"k${i}":0}`).join(',') + ']}}'
-  const before = rssMb()
-  let peak = before
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 25)
+  const memory = new PeakRss(gw.proc.pid)
   const answer = fetch(`${gw.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
     body,
   }).then(async (r) => [r.status, await r.text()] as const)
   const worst = await worstHoldDuring(gw.url, answer, gw.proc.pid)
-  clearInterval(sampler)
+  const { before, peak } = memory.stop()
   const [status, text] = await answer
   console.log(`one ${(body.length / 1e6).toFixed(1)} MB body of ${objects} one-key objects, each key its own: answered ${status} ${text.slice(0, 100)}; RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB; ${worst}`)
   expect(status).toBe(400)
