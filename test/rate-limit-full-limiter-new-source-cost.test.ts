@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { existsSync, readFileSync } from 'node:fs'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
 import { quietThread } from './support/request-thread-hold'
+import { rssMb } from './support/peak-rss'
 
 const CLIENTS = 100_000
 const CHURN = 100_000
@@ -21,7 +22,6 @@ const ranMs = (pid: number) => {
   const file = `/proc/${pid}/task/${pid}/schedstat`
   return existsSync(file) ? Number(readFileSync(file, 'utf8').split(' ')[0]) / 1e6 : NaN
 }
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
 
 const ipv4 = (first: number, i: number) => `${first}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
 

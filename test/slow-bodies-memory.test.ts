@@ -8,10 +8,10 @@
  * the last minute or so, not since the start.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { rssMb as rssOf } from './support/peak-rss'
 
 const CONNECTIONS = 16
 const FILLER = 24_000_000
@@ -23,7 +23,7 @@ let gw: SpawnedGateway
 let secret: string
 const sockets: Socket[] = []
 
-const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gw.proc.pid}/status`, 'utf8'))![1]) / 1024
+const rssMb = () => rssOf(gw.proc.pid)
 
 beforeAll(async () => {
   mock = startMockProvider()
