@@ -171,7 +171,7 @@ export function createApp(services: Services, options: { idleTimeoutSec?: number
     .use(corsHeaders(config.cors_allowed_origins))
     .use(ipRateLimit(config.rate_limit_per_min, services.rateLimits.ip))
     .use(requireUsableTarget())
-    .use(bodyLimit(config.max_body_bytes, config.body_read_budget_bytes))
+    .use(bodyLimit(config.max_body_bytes, config.body_read_budget_bytes, (limit) => services.metrics.bodyReadBusy.inc({ limit })))
     .use(corsPreflight(config.cors_allowed_origins))
     .use(auth({ masterKey: config.master_key, keys: services.keys, sessions: services.sessions, trustProxy: config.trust_proxy }))
     .use(keyRateLimit(services.rateLimits.key))

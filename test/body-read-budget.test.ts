@@ -21,7 +21,7 @@ let other: string
 
 beforeAll(async () => {
   mock = startMockProvider()
-  gw = await startTestGateway({ mock, config: { body_read_budget_bytes: BUDGET } })
+  gw = await startTestGateway({ mock, config: { body_read_budget_bytes: BUDGET, metrics_enabled: true } })
   secret = (await gw.userWithKey({ id: 'large-bodies', max_budget: 10 })).secret
   other = (await gw.userWithKey({ id: 'other-large-bodies', max_budget: 10 })).secret
 })
@@ -58,6 +58,12 @@ async function startRequest(framing: string, sent: Buffer, key = secret): Promis
   )
   socket.write(sent)
   return { socket, answer }
+}
+
+/** The bodies refused so far at `limit` (the process's budget, or a caller's share), as /metrics counts them. */
+async function refusedAt(limit: 'process' | 'caller'): Promise<number> {
+  const metrics = await (await fetch(`${gw.url}/metrics`, { headers: gw.master })).text()
+  return Number(metrics.match(new RegExp(`^tollgate_body_read_busy_total\\{limit="${limit}"\\} (\\d+)$`, 'm'))?.[1] ?? 0)
 }
 
 const chunk = (bytes: Buffer) => Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')])
@@ -122,4 +128,21 @@ test('one body is read when none is, however much larger than the budget it is d
   expect((await declared.answer).slice(0, 12)).toBe('HTTP/1.1 200')
   const chunked = await startRequest('Transfer-Encoding: chunked', Buffer.concat([chunk(body.subarray(0, MiB)), chunk(body.subarray(MiB)), Buffer.from('0\r\n\r\n')]))
   expect((await chunked.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+}, 30_000)
+
+test('/metrics counts the bodies refused 503 body_read_busy, by the limit they reached', async () => {
+  const before = { process: await refusedAt('process'), caller: await refusedAt('caller') }
+  const body = chatBody(2 * MiB)
+  const held = await startRequest(`Content-Length: ${body.length}`, body.subarray(0, MiB))
+  await Bun.sleep(300)
+
+  const small = chatBody(MiB)
+  expect((await (await startRequest(`Content-Length: ${small.length}`, small)).answer).slice(0, 12)).toBe('HTTP/1.1 503')
+  const large = chatBody(2.5 * MiB)
+  expect((await (await startRequest(`Content-Length: ${large.length}`, large, other)).answer).slice(0, 12)).toBe('HTTP/1.1 503')
+  expect(await refusedAt('caller')).toBe(before.caller + 1)
+  expect(await refusedAt('process')).toBe(before.process + 1)
+
+  held.socket.write(body.subarray(MiB))
+  expect((await held.answer).slice(0, 12)).toBe('HTTP/1.1 200')
 }, 30_000)

@@ -6,6 +6,9 @@ import { bodyReadBusy } from './errors'
  */
 const CALLER_SHARE = 1 / 4
 
+/** The bound a body was refused at: the process's budget, or its caller's share of it. */
+export type BodyReadLimit = 'process' | 'caller'
+
 /**
  * The body bytes a process holds for bodies still being read in pieces (declared larger than Bun reads whole, or
  * chunked: src/plugins/body-limit.ts). Each such body is kept whole until it ends, and each alone is bounded only by
@@ -21,7 +24,11 @@ export class BodyReadBudget {
   private readonly byCaller = new Map<string, number>()
   readonly callerShare: number
 
-  constructor(readonly maxBytes: number) {
+  constructor(
+    readonly maxBytes: number,
+    /** Told of each body refused, and which bound refused it: the whole budget's, or its caller's share. */
+    private readonly onRefused: (limit: BodyReadLimit) => void = () => {},
+  ) {
     this.callerShare = Math.floor(maxBytes * CALLER_SHARE)
   }
 
@@ -36,10 +43,12 @@ export class BodyReadBudget {
    */
   take(bytes: number, held: number, caller: string): void {
     if (this.reading > held && this.reading + bytes > this.maxBytes) {
+      this.onRefused('process')
       throw bodyReadBusy(`The gateway is already reading ${this.maxBytes} bytes of request bodies, its limit; try again shortly.`)
     }
     const callers = this.byCaller.get(caller) ?? 0
     if (callers > held && callers + bytes > this.callerShare) {
+      this.onRefused('caller')
       throw bodyReadBusy(`Your other request bodies being read already hold ${this.callerShare} bytes, your share of the gateway's; try again shortly.`)
     }
     this.reading += bytes

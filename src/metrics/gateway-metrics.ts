@@ -35,6 +35,12 @@ export class GatewayMetrics {
   readonly freeCallsBusy = this.registry.register(
     new Counter('tollgate_free_calls_busy_total', 'Free calls (token counts, stored responses) refused with 503 upstream_busy: the share of the calls that hold nothing clients may take was reached.'),
   )
+  readonly bodyReadBusy = this.registry.register(
+    new Counter(
+      'tollgate_body_read_busy_total',
+      "Large or chunked request bodies refused with 503 body_read_busy, by the limit reached: the body read budget's (process) or one caller's quarter of it (caller).",
+    ),
+  )
   readonly refusals = this.registry.register(
     new Counter('tollgate_refusals_total', "Requests the gateway itself refused (a 4xx of its own), by error code (budget_exceeded, rate_limit_exceeded, pricing_required, …); a client gone is no refusal (status 499 in tollgate_http_requests_total)."),
   )

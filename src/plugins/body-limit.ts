@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { SESSION_PATH } from '../console/session-auth'
-import { BodyReadBudget } from '../http/body-budget'
+import { BodyReadBudget, type BodyReadLimit } from '../http/body-budget'
 import { readBodyWithin } from '../http/body-read'
 import { payloadTooLarge } from '../http/errors'
 import { formAsSent } from '../http/form-body'
@@ -43,10 +43,10 @@ const utf8 = new TextDecoder()
  * it is read. JSON bodies are read and parsed here (depth-checked, see json-body); so is a form, sent
  * chunked or not. Bun's own limit is lifted (`SERVER_BODY_LIMIT`) so that it never answers in our place.
  * A large or chunked body is read under the gateway's idle timeout instead of Bun's (`readByBun`), and within
- * the process's budget for such bodies, `readBudgetBytes` (see body-budget).
+ * the process's budget for such bodies, `readBudgetBytes` (see body-budget); `onBusy` is told of each refused past it.
  */
-export const bodyLimit = (maxBytes: number, readBudgetBytes: number) => {
-  const budget = new BodyReadBudget(readBudgetBytes)
+export const bodyLimit = (maxBytes: number, readBudgetBytes: number, onBusy: (limit: BodyReadLimit) => void = () => {}) => {
+  const budget = new BodyReadBudget(readBudgetBytes, onBusy)
   return new Elysia({ name: 'body-limit', seed: [maxBytes, readBudgetBytes] })
     .onRequest(({ request }) => {
       const declared = request.headers.get('content-length')

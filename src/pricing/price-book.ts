@@ -1,4 +1,5 @@
 import type { PriceSeed } from '../config/schema'
+import { yieldToRequests } from '../db/maintenance'
 import { OldestFirstEviction } from '../oldest-first-eviction'
 import { forgettingChange } from '../store/late-write'
 import type { PriceRow, PriceRows, Unpriced } from '../store/store'
@@ -30,6 +31,24 @@ const byModel = (prices: Price[]): Price[] => prices.sort((a, b) => (a.model < b
 
 /** Every price in force at `now`, by model. */
 const inForceByModel = async (rows: PriceRows, now: number): Promise<Price[]> => byModel((await rows.current(now)).map(toPrice))
+
+/** Prices in force one read of the listing takes: a few ms of the request thread, where every one at once took ~100 ms at 50,000. */
+const LISTING_PAGE = 1000
+
+/**
+ * Every price in force at `now`, by model, read a page at a time with the request thread free between pages for
+ * the requests waiting behind them. The pages are not one snapshot: a change meanwhile marks the listing stale.
+ */
+async function inForceByModelInPages(rows: PriceRows, now: number): Promise<Price[]> {
+  const prices: Price[] = []
+  for (let after = ''; ; ) {
+    const page = await rows.page(after, LISTING_PAGE, 0, now)
+    for (const row of page) prices.push(toPrice(row))
+    if (page.length < LISTING_PAGE) return byModel(prices)
+    after = page.at(-1)!.model
+    await yieldToRequests()
+  }
+}
 
 /** An empty map is stored as NULL: the row prices no feature. */
 const jsonOrNull = (record: Record<string, number>): string | null => (Object.keys(record).length === 0 ? null : JSON.stringify(record))
@@ -114,7 +133,7 @@ export class PriceBook {
   onChange: (change: CacheChange) => void = () => {}
 
   constructor(private readonly rows: PriceRows, private readonly ttlMs: number) {
-    this.listing = new PriceListing(rows, ttlMs, inForceByModel)
+    this.listing = new PriceListing(rows, ttlMs, inForceByModelInPages)
   }
 
   /** The price in force for `provider:model`, or null when the model is unpriced. */

@@ -1,6 +1,8 @@
 import { Elysia } from 'elysia'
+import { yieldToRequests } from '../db/maintenance'
 import { authenticated, requestState } from '../http/request-state'
 import { notFound } from '../http/errors'
+import { jsonWithList } from '../http/sliced-json'
 import { mayCall, type Caller } from '../keys/caller'
 import { unservedModel } from '../pricing/features'
 import type { Price } from '../pricing/price'
@@ -32,18 +34,17 @@ const listed = (id: string, provider: string, price: Price | null): ListedModel 
 /** Anthropic's model format, which its SDKs (and Claude Code) read: they send `anthropic-version`. */
 const anthropicModel = (m: ListedModel) => ({ type: 'model' as const, id: m.id, display_name: m.id, created_at: new Date(m.created * 1000).toISOString() })
 
-function anthropicList(models: ListedModel[]) {
-  return {
-    data: models.map(anthropicModel),
-    has_more: false,
-    first_id: models[0]?.id ?? null,
-    last_id: models.at(-1)?.id ?? null,
-  }
+function anthropicList(request: Request, models: ListedModel[]): Response {
+  const page = { has_more: false, first_id: models[0]?.id ?? null, last_id: models.at(-1)?.id ?? null }
+  return jsonWithList(request, page, 'data', models.map(anthropicModel))
 }
 
 /** Whether this caller's requests naming `name` are served, price aside: its allow-list, and models no request is served (`unservedModel`). */
 const servable = (caller: Caller, name: string, model: ResolvedModel, { config, providers }: Pick<Services, 'config' | 'providers'>): boolean =>
   mayCall(caller, name, model.canonical, providers.aliases) && !unservedModel(model.upstreamModel, config.cap_output_tokens)
+
+/** Priced models gone through between two looks at whether the request thread is due to others (yieldToRequests). */
+const YIELD_EVERY = 256
 
 /**
  * What this caller may call, with prices: every priced model of a configured provider, every alias under
@@ -55,7 +56,11 @@ const servable = (caller: Caller, name: string, model: ResolvedModel, { config, 
 async function modelsFor(caller: Caller, anthropic: boolean, services: Services): Promise<ListedModel[]> {
   const { config, prices, providers } = services
   const data: ListedModel[] = []
-  for (const price of await prices.all()) {
+  const priced = await prices.all()
+  for (let i = 0; i < priced.length; i++) {
+    // Tens of thousands of priced models take ~100 ms to go through: the requests behind this one run meanwhile.
+    if (i > 0 && i % YIELD_EVERY === 0) await yieldToRequests()
+    const price = priced[i]!
     const model = providers.resolve(price.model)
     if (model?.canonical === price.model && servable(caller, price.model, model, services))
       data.push(listed(price.model, model.providerName, price))
@@ -119,7 +124,7 @@ export const modelsRoutes = (services: Services) => {
       async ({ request }) => {
         const anthropic = request.headers.has('anthropic-version')
         const data = await modelsFor(authenticated(requestState(request)), anthropic, services)
-        return anthropic ? anthropicList(data) : { object: 'list' as const, data }
+        return anthropic ? anthropicList(request, data) : jsonWithList(request, { object: 'list' }, 'data', data)
       },
       {
         detail: {
