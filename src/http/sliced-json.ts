@@ -13,6 +13,8 @@ const encoder = new TextEncoder()
  * buffer. Serialising items already made cannot fail: the answer is never cut off halfway.
  */
 export function jsonWithList(request: Request, fields: Record<string, unknown>, key: string, items: readonly unknown[]): Response {
+  // A list of one slice or less is sent whole, with its length, as any other answer.
+  if (items.length <= SLICE) return Response.json({ ...fields, [key]: items })
   const head = JSON.stringify(fields).slice(0, -1)
   const answered = streamedAnswer(request)
   let next = 0
