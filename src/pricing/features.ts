@@ -713,7 +713,8 @@ export function responsesServerToolUses(output: unknown, offered: OfferedTools =
 
 /**
  * What Anthropic bills by an `anthropic-beta` value, as sent (the client's flags, or the provider's
- * configured ones that replace them): `context-1m-…` switches on the long-context window and its rates. Every Anthropic path, native or translated, reads its beta flags here, as a lenient
+ * configured ones that replace them, and a Messages body's `betas`): `context-1m-…` switches on the long-context
+ * window and its rates. Every Anthropic path, native or translated, reads its beta flags here, as a lenient
  * server does (`betaFlagList`: any case, any space around them).
  */
 export function anthropicBetaFeatures(betaFlags: string): Pick<RequestedFeatures, 'longContext'> {

@@ -1,3 +1,6 @@
+import type { ProviderConfig } from '../config/schema'
+import { badRequest } from '../http/errors'
+
 /**
  * Anthropic's beta flags, read as the most lenient server behind an `anthropic` provider reads them, and sent as they
  * were read: a `context-1m-…` flag opens the long-context window and its rates, so what the gateway prices must be
@@ -18,3 +21,39 @@ export const betaFlagList = (value: string): string[] =>
 
 /** An `anthropic-beta` value as it goes upstream: its flags as read (`betaFlagList`), joined by commas. */
 export const normalisedBetaFlags = (value: string): string => betaFlagList(value).join(',')
+
+/**
+ * The body fields Anthropic-compatible servers take beta flags from besides the header: the Anthropic SDK's `betas`
+ * (LiteLLM's `/v1/messages` sends them on as the header) and Bedrock's `anthropic_beta`.
+ */
+const BODY_BETA_FIELDS = ['betas', 'anthropic_beta'] as const
+
+const configuresAnthropicBeta = (provider: ProviderConfig): boolean =>
+  Object.keys(provider.headers).some((name) => name.toLowerCase() === 'anthropic-beta')
+
+/**
+ * A Messages body as it goes to `provider`, and the beta flags its `betas` and `anthropic_beta` send. Where the
+ * provider's configured `anthropic-beta` replaces the client's, the operator chose the flags: these fields are dropped
+ * too. Otherwise each is a list of flags, read and sent as the header's are (`betaFlagList`); anything else is a 400,
+ * since what a lenient server makes of it cannot be priced.
+ */
+export function bodyBetaFlags<T extends Record<string, unknown>>(body: T, provider: ProviderConfig): { body: T; flags: string[] } {
+  const present = BODY_BETA_FIELDS.filter((field) => body[field] !== undefined)
+  if (present.length === 0) return { body, flags: [] }
+  const replaced = configuresAnthropicBeta(provider)
+  const sent: Record<string, unknown> = { ...body }
+  const flags: string[] = []
+  for (const field of present) {
+    if (replaced) {
+      delete sent[field]
+      continue
+    }
+    const value = body[field]
+    if (!Array.isArray(value) || !value.every((flag) => typeof flag === 'string'))
+      throw badRequest(`Invalid body: ${field}: must be a list of beta flag names (strings), as the anthropic-beta header's are.`)
+    const read = value.flatMap(betaFlagList)
+    sent[field] = read
+    flags.push(...read)
+  }
+  return { body: sent as T, flags }
+}
