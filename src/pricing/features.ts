@@ -11,6 +11,7 @@ import { geoMultiplierName, isDefaultGeo, isStandardTier, longContextThreshold, 
 import { routerFeatures, withWebResults } from './router-fields'
 import { withFieldsLast } from '../translate/fields-last'
 import { withInlineToolDefinitions } from './anthropic-inline-tools'
+import { betaFlagList } from '../providers/anthropic-beta'
 
 export { NO_FEATURES, type RequestedFeatures }
 export { formFallbackFields, refuseExtraBody, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
@@ -712,11 +713,13 @@ export function responsesServerToolUses(output: unknown, offered: OfferedTools =
 
 /**
  * What Anthropic bills by an `anthropic-beta` value, as sent (the client's flags, or the provider's
- * configured ones that replace them): `context-1m-…` switches on the long-context window and its rates.
- * Every Anthropic path, native or translated, reads its beta flags here.
+ * configured ones that replace them, and a Messages body's `betas`): `context-1m-…` switches on the long-context
+ * window and its rates. Every Anthropic path, native or translated, reads its beta flags here, as a lenient
+ * server does (`betaFlagList`: any case, any space around them).
  */
 export function anthropicBetaFeatures(betaFlags: string): Pick<RequestedFeatures, 'longContext'> {
-  return { longContext: /(^|[\s,])context-1m-/.test(betaFlags) }
+  // One after a space within a flag counts too: a reader may split on spaces as well as commas.
+  return { longContext: betaFlagList(betaFlags).some((flag) => /(^|[\s\x1c-\x1f\x85])context-1m-/.test(flag)) }
 }
 
 /** Anthropic's long context window, in input tokens (`context-1m-…`). */

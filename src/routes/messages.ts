@@ -12,6 +12,7 @@ import { withThinkingTheToolLoopTakes } from '../translate/anthropic-thinking'
 import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicMessageCounts } from '../translate/usage'
 import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
+import { bodyBetaFlags } from '../providers/anthropic-beta'
 import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
@@ -41,13 +42,16 @@ type MessagesBody = z.infer<typeof messagesBody>
  * `anthropic-version` and `anthropic-beta` (unless the provider's configured headers replace them), and a
  * bound on every billed server tool that sets none (`max_uses`, src/pricing/features.ts). Its billed
  * features are read from the beta flags it is sent, which Anthropic bills by: an operator's
- * `context-1m-…` on the provider switches the long-context rates on for every request. Thinking with a budget is
+ * `context-1m-…` on the provider switches the long-context rates on for every request; the flags in the body's
+ * `betas` or `anthropic_beta`, which Anthropic-compatible proxies honour, are the client's too (`bodyBetaFlags`). Thinking with a budget is
  * dropped from a tool loop whose assistant turn started without it, as an earlier clamped turn leaves one.
  */
 function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config): ExchangeFor {
   const headers = anthropicClientHeaders(clientHeaders)
   return (model, outputClamp) => {
-    const bounded = anthropicFeatures(body, serverToolBounds(config), anthropicBetaSent(model.provider, headers), model.upstreamModel)
+    const betas = bodyBetaFlags(body, model.provider)
+    const betaFlags = [anthropicBetaSent(model.provider, headers), ...betas.flags].join(',')
+    const bounded = anthropicFeatures(betas.body, serverToolBounds(config), betaFlags, model.upstreamModel)
     const sent = withThinkingTheToolLoopTakes(bounded.body)
     return {
       path: '/v1/messages',
