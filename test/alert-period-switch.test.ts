@@ -13,7 +13,6 @@ import { beforeEach, describe, expect, test } from 'bun:test'
 import type { AlertOutbox } from '../src/alerts/outbox'
 import { AlertWatch } from '../src/alerts/watch'
 import type { Ledger } from '../src/budget/ledger'
-import { periodStart } from '../src/budget/period'
 import { configSchema } from '../src/config/schema'
 import type { Store } from '../src/store/store'
 import { MASTER_KEY } from './support/gateway'
@@ -47,10 +46,7 @@ describe('a budget period set mid-period, then the period ends and a request rol
     return written.sort()
   }
   /** What PATCH /v1/users/{id} {budget_period: 'daily'} writes (src/routes/admin/users.ts): the day under way, its usage counted. */
-  const switchToDaily = (at: number) => {
-    const start = periodStart('daily', at)
-    return store.updateUser('switcher', { budgetPeriod: 'daily', periodStart: start, lastPeriodStart: null, lastPeriodSpend: null, updatedAt: at }, start)
-  }
+  const switchToDaily = (at: number) => store.updateUser('switcher', { budgetPeriod: 'daily', updatedAt: at }, undefined, at)
 
   test('spend from before the calendar day does not count toward the new daily period, spend earlier in the day does', async () => {
     await spend(700_000, day0 - 2 * HOUR) // the day before, under no period: not in the new period

@@ -45,7 +45,7 @@ const spend = async (micros: number, at: number) => {
 }
 
 /** The operator sets the user's budget, as PATCH /v1/users/{id} does. */
-const setBudget = (micros: number, at: number) => store.updateUser('u-daily', { maxBudget: micros, updatedAt: at }, null, undefined, at)
+const setBudget = (micros: number, at: number) => store.updateUser('u-daily', { maxBudget: micros, updatedAt: at }, undefined, at)
 
 test('a restart after a budget change raises no alert about the ended period (row not rolled yet)', async () => {
   const before = new AlertWatch(store.alerts, settings)

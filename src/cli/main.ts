@@ -2,7 +2,7 @@ import { AdminApiError, adminApi } from './admin-api'
 import { parseArgs, UsageError } from './args'
 import { MIGRATE_USAGE } from './migrate'
 import { commands, type Shown } from './commands'
-import { printable, renderRecord, renderTable } from './table'
+import { printable, printableJson, renderRecord, renderTable } from './table'
 
 const SWITCHES = new Set(['json', 'all', 'help', 'apply', 'allow-unbilled', 'allow-free'])
 /** Switches every command takes; the others only where its usage names them. */
@@ -21,7 +21,7 @@ export async function runCli(group: string, argv: string[], env = process.env): 
     // A switch the command does not take is a mistake, never ignored (`users delete X --apply` must not delete X).
     for (const s of args.switches) if (!GLOBAL_SWITCHES.has(s) && !new RegExp(`--${s}(?![\\w-])`).test(command.usage)) throw new UsageError(`unknown option --${s}`)
     const shown = await command.run(adminApi(env), args)
-    return print(args.switches.has('json') ? JSON.stringify(shown.json, null, 2) : render(shown), 0)
+    return print(args.switches.has('json') ? printableJson(shown.json) : render(shown), 0)
   } catch (error) {
     if (error instanceof UsageError) return print(`${error.message}\nusage: tollgate ${command.usage}`, 2)
     if (error instanceof AdminApiError) return print(`tollgate: ${printable(error.message)}`, 1)

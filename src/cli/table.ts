@@ -12,6 +12,16 @@ function escaped(c: string): string {
   return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`
 }
 
+/**
+ * The API's answer as indented JSON for the terminal, by the same rule as `printable`: JSON.stringify escapes only
+ * U+0000–U+001F, so the other control, format and separator characters in its strings are written as `\uXXXX`
+ * (a surrogate pair's two past U+FFFF, as JSON spells them); the value parsed is the API's answer. The indentation's
+ * line breaks are the only raw ones left, every one in a string being escaped already.
+ */
+export const printableJson = (value: unknown): string => JSON.stringify(value, null, 2).replace(/(?!\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, jsonEscaped)
+
+const jsonEscaped = (c: string): string => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')
+
 /** Rows as an aligned plain-text table of the given columns (missing values shown as `-`). */
 export function renderTable(rows: Record<string, unknown>[], columns: string[]): string {
   const cell = (v: unknown) => printable(v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v))

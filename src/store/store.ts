@@ -179,19 +179,19 @@ export interface Store {
   /**
    * Applies a user's changes; returns the updated row and whether the user was blocked just before, read under
    * the update's lock (of concurrent updates that block a user, exactly one finds it not blocked), or undefined
-   * when there is no such user. With `periodFrom` (the start of the budget period it is put in), `spend`
-   * becomes what the user's usage rows dated at or after it cost, counted under the lock settlements take on
-   * the row: a settlement committed while the change was on its way (its clock read, its write waiting for a
-   * connection or a lock) and dated in the new period counts in it, so spend stays what the usage rows since
-   * period_start cost. Without it, changes setting a budget on a row whose period had ended by `now` roll it first
-   * (rollForNewBudget), so that the ended period keeps the budget it ended under. When the update blocks the user
+   * when there is no such user. Whether `budgetPeriod` changes the row's kind of period is judged against the row
+   * under that lock too (newPeriodKind): when it does, the user is put in the new kind's period under way at `now`
+   * and `spend` becomes what the user's usage rows dated at or after its start cost, counted under the lock
+   * settlements take on the row: a settlement committed while the change was on its way (its clock read, its write
+   * waiting for a connection or a lock) and dated in the new period counts in it, so spend stays what the usage
+   * rows since period_start cost. Otherwise changes setting a budget on a row whose period had ended by `now` roll
+   * it first (rollForNewBudget), so that the ended period keeps the budget it ended under. When the update blocks the user
    * (it was not blocked before), `blocked(row)` is written into the alert outbox in the same transaction: the event
    * is raised exactly when the block commits, answered or not.
    */
   updateUser(
     id: string,
     changes: Partial<typeof tables.users.$inferInsert>,
-    periodFrom: number | null,
     blocked?: (row: typeof tables.users.$inferSelect) => OutboxEntry,
     now?: number,
   ): Promise<UpdatedUser | undefined>

@@ -58,8 +58,7 @@ test('Postgres: a settlement asked for before a change of period kind that lands
     h.settle(done(4_000), D1 - 1_000) // Sunday 23:59:59, written a moment later…
     // …after another replica's PATCH budget_period (src/routes/admin/users.ts) made the period weekly at 00:00:00.001:
     // the week under way, begun at D1 (a Monday), with what its usage rows cost (nothing yet).
-    const weekStart = periodStart('weekly', D1 + 1)
-    await b.updateUser('u', { budgetPeriod: 'weekly', periodStart: weekStart, lastPeriodStart: null, lastPeriodSpend: null, updatedAt: D1 + 1 }, weekStart)
+    await b.updateUser('u', { budgetPeriod: 'weekly', updatedAt: D1 + 1 }, undefined, D1 + 1)
     await la.flush()
     const [u] = await a.db.select().from(t.users).where(eq(t.users.id, 'u'))
     const rows = await a.db.select().from(t.usage).where(eq(t.usage.userId, 'u'))

@@ -126,27 +126,20 @@ export const userRoutes = (services: Services) => {
     .patch(
       '/v1/users/:id',
       async ({ params, body }) => {
-        const current = await find(params.id)
+        // Pending settlements are written first, so what is shown, and a new period's spend, include every
+        // finished request.
+        await ledger.flush()
         const now = Date.now()
         const changes: Partial<UserRow> = { updatedAt: now }
         if (body.alias !== undefined) changes.alias = body.alias
         if (body.max_budget !== undefined) changes.maxBudget = optionalUsdToMicros(body.max_budget) ?? null
         if (body.blocked !== undefined) changes.blocked = body.blocked
-        if (body.budget_period !== undefined && body.budget_period !== current.budgetPeriod) {
-          // The new kind's calendar period under way, as a roll would start it, spend counted from its usage
-          // (the store counts it, see updateUser): a change of kind never hands out a budget the calendar period
-          // has spent already. No period counts all spend, as a user created without one does. The period a
-          // roll last ended was of the old kind: the alerts judge none until the new one ends.
-          changes.budgetPeriod = body.budget_period
-          changes.periodStart = periodStart(body.budget_period, now)
-          changes.lastPeriodStart = null
-          changes.lastPeriodSpend = null
-          changes.lastPeriodBudget = null
-          changes.lastPeriodBudgetSetAt = null
-        }
+        // Whether it changes the kind of period is the store's to judge, against the row under the update's lock
+        // (newPeriodKind): a row read here may be a racing PATCH's before it committed.
+        if (body.budget_period !== undefined) changes.budgetPeriod = body.budget_period
         // user_blocked is written with the block, in its transaction (see Alerts.userBlocked); judged by the update,
-        // not by `current`: of concurrent PATCHes blocking the user, one alerts.
-        const updated = await store.updateUser(params.id, changes, changes.periodStart ?? null, (row) => alerts.userBlocked(row.id, now), now)
+        // not by a row read before it: of concurrent PATCHes blocking the user, one alerts.
+        const updated = await store.updateUser(params.id, changes, (row) => alerts.userBlocked(row.id, now), now)
         if (!updated) throw notFound(`No user with id ${JSON.stringify(params.id)}.`, 'user_not_found')
         const { row, wasBlocked } = updated
         if (row.blocked && !wasBlocked) alerts.deliver()

@@ -10,6 +10,7 @@ import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { budgetSetAt } from '../budget-set'
 import { rollForNewBudget } from '../ended-period'
+import { newPeriodKind } from '../period-kind'
 import { usageCostSince } from '../period-spend'
 import { lastToStart, modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
 import { MAX_QUEUED_LOG_ROWS, MAX_QUEUED_REFUSAL_COUNTS, QueueCap } from '../queue-cap'
@@ -264,7 +265,6 @@ export class PostgresStore implements Store {
   async updateUser(
     id: string,
     changes: Partial<typeof sqliteTables.users.$inferInsert>,
-    periodFrom: number | null,
     blocked?: (row: typeof sqliteTables.users.$inferSelect) => OutboxEntry,
     now = Date.now(),
   ) {
@@ -280,10 +280,15 @@ export class PostgresStore implements Store {
         .where(eq(users.id, id))
         .for('update')
       if (!before) return undefined
-      const set = { ...changes, ...budgetSetAt(before.maxBudget, changes, now) } as Partial<typeof tables.users.$inferInsert>
+      const kind = newPeriodKind(before, changes, now)
+      const set = {
+        ...changes,
+        ...budgetSetAt(before.maxBudget, changes, now),
+        ...(kind ? { ...kind, spend: usageCostSince(tables, id, kind.periodStart) } : rollForNewBudget(before, changes, now)),
+      } as Partial<typeof tables.users.$inferInsert>
       const [row] = await tx
         .update(tables.users)
-        .set(periodFrom === null ? { ...set, ...rollForNewBudget(before, changes, now) } : { ...set, spend: usageCostSince(tables, id, periodFrom) })
+        .set(set)
         .where(eq(tables.users.id, id))
         .returning()
       const updated = row as unknown as typeof sqliteTables.users.$inferSelect

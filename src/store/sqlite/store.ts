@@ -10,6 +10,7 @@ import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { budgetSetAt } from '../budget-set'
 import { rollForNewBudget } from '../ended-period'
+import { newPeriodKind } from '../period-kind'
 import { usageCostSince } from '../period-spend'
 import { lastToStart, modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
 import { DatabaseReadOnly } from '../read-only'
@@ -180,7 +181,6 @@ export class SqliteStore implements Store {
   async updateUser(
     id: string,
     changes: Partial<typeof tables.users.$inferInsert>,
-    periodFrom: number | null,
     blocked?: (row: typeof tables.users.$inferSelect) => OutboxEntry,
     now = Date.now(),
   ) {
@@ -196,9 +196,12 @@ export class SqliteStore implements Store {
             .where(eq(users.id, id))
             .get()
           if (!before) return undefined
-          const changed = { ...changes, ...budgetSetAt(before.maxBudget, changes, now) }
-          const set =
-            periodFrom === null ? { ...changed, ...rollForNewBudget(before, changes, now) } : { ...changed, spend: usageCostSince(tables, id, periodFrom) }
+          const kind = newPeriodKind(before, changes, now)
+          const set = {
+            ...changes,
+            ...budgetSetAt(before.maxBudget, changes, now),
+            ...(kind ? { ...kind, spend: usageCostSince(tables, id, kind.periodStart) } : rollForNewBudget(before, changes, now)),
+          }
           const row = tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()!
           if (blocked && row.blocked && !before.blocked) this.insertAlert(blocked(row))
           return { row, wasBlocked: before.blocked }
