@@ -161,7 +161,7 @@ export interface TokenEstimate {
   /**
    * The input count bounds what the provider can bill for the input: the request carries no media or file, whose
    * counts are bounds the gateway chose (`heldAsBound`), which a model's own image or file rules may exceed.
-   * Unset: not known to.
+   * Unset where an estimate does not say (embeddings, per-request routes): taken as not bounding it.
    */
   boundsInput?: boolean
 }
