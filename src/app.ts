@@ -79,6 +79,15 @@ export async function createServices(config: Config, options: ServiceOptions = {
         unbilled_output_tokens: outcome.unbilledOutputTokens,
       })
     }
+    if (outcome.unbilledInputTokens) {
+      metrics.unbilledInputTokens.inc({ provider: hold.provider, model }, outcome.unbilledInputTokens)
+      logger.log('warn', 'provider reported more input than the request carries: the excess is not charged (cap-output)', {
+        request_id: hold.requestId,
+        provider: hold.provider,
+        model: hold.model,
+        unbilled_input_tokens: outcome.unbilledInputTokens,
+      })
+    }
     if (outcome.unbilledToolUses)
       logger.log('warn', 'provider reported more server tool uses than the request was held for: the excess is not charged (cap-output)', {
         request_id: hold.requestId,

@@ -6,7 +6,8 @@ import { settledRow } from './support/settled-row'
 /**
  * SPEC §6: with cap-output on, `spend <= max_budget` is an invariant. A provider (an OpenAI-compatible server
  * that ignores the max it was sent, a buggy proxy) may report far more output than the bound the hold covers:
- * the output past that bound is not charged, and the gateway says so in /metrics. The input is charged whole.
+ * the output past that bound is not charged, and the gateway says so in /metrics. The input, within the input held,
+ * is charged whole (input past it: cap-output-usage-input-past-hold).
  * plain:m costs 1 µ$ an input token, 2 µ$ an output token; cap-output's default max is 64 tokens.
  */
 let upstream: ScriptedUpstream

@@ -13,8 +13,14 @@ const SEPARATOR = 3
 
 describe('estimateResponses', () => {
   test('a string input is one message: its bytes plus the overhead; output is max_output_tokens or the default', () => {
-    expect(estimateResponses({ input: 'héllo' }, o)).toEqual({ inputTokens: PER_MESSAGE_OVERHEAD + 6, outputTokens: 500 })
+    expect(estimateResponses({ input: 'héllo' }, o)).toEqual({ inputTokens: PER_MESSAGE_OVERHEAD + 6, outputTokens: 500, boundsInput: true })
     expect(estimateResponses({ input: 'hi', max_output_tokens: 42 }, o).outputTokens).toBe(42)
+  })
+
+  test('text alone bounds the input; an image, held at the media bound, does not', () => {
+    const image = { role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/cat.png' }] }
+    expect(estimateResponses({ input: [{ role: 'user', content: 'hi' }] }, o).boundsInput).toBe(true)
+    expect(estimateResponses({ input: [image] }, o).boundsInput).toBe(false)
   })
 
   test('instructions count as text, tools and the output format as their JSON text; tools bring the tool-use allowance', () => {

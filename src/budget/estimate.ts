@@ -158,6 +158,12 @@ const billableInput = (input: number, o: EstimateOptions, media: MediaBounds): n
 export interface TokenEstimate {
   inputTokens: number
   outputTokens: number
+  /**
+   * The input count bounds what the provider can bill for the input: the request carries no media or file, whose
+   * counts are bounds the gateway chose (`heldAsBound`), which a model's own image or file rules may exceed.
+   * Unset where an estimate does not say (embeddings, per-request routes): taken as not bounding it.
+   */
+  boundsInput?: boolean
 }
 
 export const PER_MESSAGE_OVERHEAD = 8
@@ -213,6 +219,7 @@ const toolUseOverhead = (...lists: unknown[]): number =>
 export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): TokenEstimate => ({
   inputTokens: Math.max(sent.inputTokens, translated.inputTokens),
   outputTokens: Math.max(sent.outputTokens, translated.outputTokens),
+  boundsInput: sent.boundsInput === true && translated.boundsInput === true,
 })
 
 /**
@@ -690,6 +697,7 @@ export function estimateChat(body: Record<string, unknown>, o: EstimateOptions):
   return {
     inputTokens: billableInput(input, o, media),
     outputTokens: outputBound(chatHeldMaxTokens(body), body.n, o.defaultMaxOutputTokens),
+    boundsInput: media.guessed === 0,
   }
 }
 
@@ -800,7 +808,7 @@ export function estimateMessages(body: Record<string, unknown>, o: EstimateOptio
     input += PER_MESSAGE_OVERHEAD + anthropicContentTokens(content, media) + textBytes(rest)
   }
   input += otherFieldTokens(body, MESSAGES_SETTINGS) + toolUseOverhead(body.tools) + anthropicDefinedToolTokens(body.tools)
-  return { inputTokens: billableInput(input, o, media), outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens) }
+  return { inputTokens: billableInput(input, o, media), outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens), boundsInput: media.guessed === 0 }
 }
 
 const RESPONSES_SETTINGS = new Set([
@@ -868,5 +876,5 @@ export function estimateResponses(body: Record<string, unknown>, o: EstimateOpti
   if (typeof body.input === 'string') input += PER_MESSAGE_OVERHEAD + utf8(body.input)
   else if (Array.isArray(body.input)) for (const item of body.input) input += responsesItemTokens(item, media)
   input += otherFieldTokens(body, RESPONSES_SETTINGS) + toolUseOverhead(responsesRequestTools(body)) + (o.templateOverheadTokens ?? 0)
-  return { inputTokens: billableInput(input, o, media), outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens) }
+  return { inputTokens: billableInput(input, o, media), outputTokens: outputBound(body.max_output_tokens, 1, o.defaultMaxOutputTokens), boundsInput: media.guessed === 0 }
 }

@@ -55,6 +55,8 @@ export interface Outcome {
   latencyMs: number
   /** Output tokens the usage reported past the max the provider was sent, not charged (cap-output on). */
   unbilledOutputTokens?: number
+  /** Input tokens the usage reported past the input held, of a request whose input the estimate bounds, not charged (cap-output on). */
+  unbilledInputTokens?: number
   /** Uses of each priced server tool the usage reported past those held for it, not charged (cap-output on). */
   unbilledToolUses?: Record<string, number>
 }

@@ -163,15 +163,16 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     throw error
   })
   hold.whenEnded(giveSlotBack)
-  // A hard bound is also a bound on what settlement charges: the provider was sent no more output than held.
+  const heldPrompt = (outputTokens: number) => heldPromptTokens(estimate.inputTokens, held, config.server_tool_use_input_tokens, outputTokens)
+  // A hard bound is also a bound on what settlement charges: the provider was sent no more output than held, and
+  // could read no more input than held when the estimate bounds it.
   const tariffFor = (outputTokens: number): Tariff =>
-    config.cap_output_tokens ? { price, features, outputBound: heldOutputTokens(outputTokens, features) } : { price, features }
+    config.cap_output_tokens
+      ? { price, features, outputBound: heldOutputTokens(outputTokens, features), ...(estimate.boundsInput && { inputBound: heldPrompt(outputTokens) }) }
+      : { price, features }
   // An answer charged its whole hold records the tokens the hold priced.
   const pricedTokens = (outputTokens: number) =>
-    hold.pricesTokens({
-      promptTokens: heldPromptTokens(estimate.inputTokens, held, config.server_tool_use_input_tokens, outputTokens),
-      completionTokens: heldOutputTokens(outputTokens, held),
-    })
+    hold.pricesTokens({ promptTokens: heldPrompt(outputTokens), completionTokens: heldOutputTokens(outputTokens, held) })
   if (!outputWithin || hold.amount >= amount) {
     pricedTokens(estimate.outputTokens)
     return { model, price, tariff: tariffFor(estimate.outputTokens), userId, estimate, hold, outputClamp: null }

@@ -16,17 +16,22 @@ export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold:
 /**
  * What a usage costs. With cap-output on, what a usage reports past what the hold covers is not charged, or
  * `spend <= max_budget` would not hold: output past the max the provider was sent (a server that ignored it,
- * a proxy's miscount), and uses of each server tool past those held for it (its `max_uses`; none for a tool the
+ * a proxy's miscount), input past the input held when the estimate bounds it (a request of text alone: a token
+ * is at least a byte), and uses of each server tool past those held for it (its `max_uses`; none for a tool the
  * request did not offer: a search count above the one search held for `web_search_options`, code executions
- * shown beside a search). The row keeps the counts reported, and `unbilledOutputTokens` and `unbilledToolUses`
- * say what went unbilled. Input is charged whole: the exceptions the README lists to cap-output's bound are all
- * input the hold cannot see.
+ * shown beside a search). The row keeps the counts reported, and `unbilledOutputTokens`, `unbilledInputTokens`
+ * and `unbilledToolUses` say what went unbilled. Input of a request with media or files is charged whole: the
+ * exceptions the README lists to cap-output's bound are all input the hold cannot see.
  */
-function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledToolUses'> {
+function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledInputTokens' | 'unbilledToolUses'> {
   const bound = tariff.outputBound
   if (bound === undefined) return { cost: costOf(tariff.price, usage, tariff.features) }
   const billed = { ...usage }
-  const charged: Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledToolUses'> = { cost: 0 }
+  const charged: Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledInputTokens' | 'unbilledToolUses'> = { cost: 0 }
+  if (tariff.inputBound !== undefined && usage.promptTokens > tariff.inputBound) {
+    Object.assign(billed, promptWithin(usage, tariff.inputBound))
+    charged.unbilledInputTokens = usage.promptTokens - tariff.inputBound
+  }
   if (usage.completionTokens > bound) {
     billed.completionTokens = bound
     billed.audioOutputTokens = Math.min(usage.audioOutputTokens ?? 0, bound)
@@ -39,6 +44,22 @@ function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' |
   }
   charged.cost = costOf(tariff.price, billed, tariff.features)
   return charged
+}
+
+/**
+ * A reported prompt cut to `held` tokens, each kind of input in it (cache reads, cache writes and their split by
+ * lifetime, audio) in the share the usage reports, rounded up (`costOf` keeps the kinds within the prompt).
+ */
+function promptWithin(usage: TokenCounts, held: number): Partial<TokenCounts> {
+  const share = (n: number | undefined) => (n === undefined ? undefined : Math.ceil((n / usage.promptTokens) * held))
+  return {
+    promptTokens: held,
+    cachedTokens: share(usage.cachedTokens),
+    cacheWriteTokens: share(usage.cacheWriteTokens),
+    cacheWrite5mTokens: share(usage.cacheWrite5mTokens),
+    cacheWrite1hTokens: share(usage.cacheWrite1hTokens),
+    audioInputTokens: share(usage.audioInputTokens),
+  }
 }
 
 /** Each tool's reported uses, at most those held for it; and the priced uses past that, if any. */
@@ -100,7 +121,7 @@ type CutCharge = Omit<Outcome, 'status' | 'latencyMs'>
 
 /**
  * A cut stream whose provider stated its input before its usage (Anthropic's `message_start`: plain input, cache
- * reads and writes) pays that input at its rates, as a usage is charged (whole), where the estimate would price
+ * reads and writes) pays that input at its rates, as a usage is charged (`usageCharge`), where the estimate would price
  * every token of the byte-bound estimate at the dearest rate: a cached prompt cut short paid up to 50 times what the
  * provider bills. Its output is what was delivered, at most the output the provider was held for when the hold
  * covers it. But once the provider ran a tool on its side (`mayGrow`), a later pass read input the statement does

@@ -30,6 +30,9 @@ export class GatewayMetrics {
   readonly unbilledOutputTokens = this.registry.register(
     new Counter('tollgate_unbilled_output_tokens_total', 'Output tokens a usage reported past the max the provider was sent, not charged (cap-output on), by provider and model.'),
   )
+  readonly unbilledInputTokens = this.registry.register(
+    new Counter('tollgate_unbilled_input_tokens_total', 'Input tokens a usage reported past the input held for a request of text alone, not charged (cap-output on), by provider and model.'),
+  )
   readonly settlements = this.registry.register(new Counter('tollgate_settlements_total', 'Holds settled, by status (ok, error, aborted, expired).'))
   readonly upstreamBusy = this.registry.register(new Counter('tollgate_upstream_busy_total', 'Requests refused with 503 upstream_busy: the upstream concurrency limit was reached.'))
   readonly freeCallsBusy = this.registry.register(

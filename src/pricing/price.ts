@@ -172,6 +172,11 @@ export interface Tariff {
    * its max: no usage is charged more output than that. Unset with cap-output off, where a usage is charged whole.
    */
   outputBound?: number
+  /**
+   * With cap-output on, and a request whose input the estimate bounds (`TokenEstimate.boundsInput`), the prompt
+   * tokens the hold covers, every pass (`heldPromptTokens`): no usage is charged more input than that.
+   */
+  inputBound?: number
 }
 
 export const NO_FEATURES: RequestedFeatures = {

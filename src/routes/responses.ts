@@ -427,7 +427,9 @@ export const responsesRoutes = (services: Services) => {
           estimate: (price) => {
             // A file by reference is bounded as the provider that reads it bounds it (Anthropic's PDF pages, its window).
             const options = estimateOptionsFor(config, price, { anthropic: route === 'anthropic', openedWindowTokens: contextWindowOf(translated?.features), upstreamModel: target?.upstreamModel, provider: target?.provider })
-            const sent = estimateResponses(body, { ...options, contextTokens: heldContextTokens(context, options) })
+            const estimated = estimateResponses(body, { ...options, contextTokens: heldContextTokens(context, options) })
+            // A stored context's media another model sized is held at a bound too, which this model's rules may exceed.
+            const sent = context.mediaPartsElsewhere > 0 ? { ...estimated, boundsInput: false } : estimated
             if (!translated) return sent
             const upstream = route === 'anthropic' ? estimateMessages(translated.request, options) : estimateChat(translated.request, options)
             return largerEstimate(sent, upstream)

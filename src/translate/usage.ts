@@ -56,11 +56,24 @@ type IterationUsage = Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'c
 const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.min(Math.ceil(n), MAX_TOKEN_COUNT) : 0)
 
 /**
- * A usage is only one when it has the counts its format always reports, as finite numbers: an object without
- * them (`{}`, counts as strings, only a total, `1e309` which parses as Infinity) says nothing the gateway can
- * bill, and read as zeros it would make the answer free. Such an answer is billed as one without usage.
+ * A usage is only one when it has the counts its format always reports, as finite numbers of no less than 0: an
+ * object without them (`{}`, counts as strings, only a total, `1e309` which parses as Infinity, `-10000` from a
+ * proxy's subtraction gone wrong) says nothing the gateway can bill, and read as zeros it would make the answer
+ * free. Such an answer is billed as one without usage.
  */
-const reports = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n)
+const reports = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0
+
+/**
+ * Whether a usage states a negative count anywhere (its details, its cache writes' split, its server tool uses,
+ * its iterations): read as 0, a negative part would bill the prompt short (Anthropic's cache reads and writes are
+ * beside `input_tokens`), so a usage stating one is no usage either (`reports`). Usages nest four levels at most.
+ */
+function statesNegativeCount(value: unknown, depth = 4): boolean {
+  if (typeof value === 'number') return value < 0
+  if (depth === 0 || value === null || typeof value !== 'object') return false
+  for (const key in value) if (statesNegativeCount((value as Record<string, unknown>)[key], depth - 1)) return true
+  return false
+}
 
 /**
  * The output tokens a usage bills. OpenAI counts reasoning inside the output count; some OpenAI-compatible
@@ -83,7 +96,7 @@ function billedOutput(output: number, prompt: number, total: unknown, reasoning:
  * where a server reports them (`searchUses`); a usage without such a count leaves the uses to the request.
  */
 export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unknown): TokenCounts | null => {
-  if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens)) return null
+  if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens) || statesNegativeCount(u)) return null
   const cached = cacheReads(u)
   const writes = cacheWrites(u)
   const prompt = Math.max(count(u.prompt_tokens), cached + writes.tokens)
@@ -197,7 +210,7 @@ const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'st
  * Iterations without their counts as numbers make the usage unreadable (it would be billed short).
  */
 export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCounts | null => {
-  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens)) return null
+  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens) || statesNegativeCount(u)) return null
   const passes = iterations(u.iterations)
   if (passes === null) return null
   const summed = (read: (pass: IterationUsage) => unknown) => passes.reduce((sum, pass) => sum + count(read(pass)), 0)
@@ -285,7 +298,7 @@ export interface ResponsesUsage {
  * billed it all the same: `billedOutput`). OpenRouter's cache writes are read as on chat (`openAIUsage`).
  */
 export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCounts | null => {
-  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens)) return null
+  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens) || statesNegativeCount(u)) return null
   const cached = count(u.input_tokens_details?.cached_tokens)
   const writes = count(u.input_tokens_details?.cache_write_tokens)
   const prompt = Math.max(count(u.input_tokens), cached + writes)
