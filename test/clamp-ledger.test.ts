@@ -76,10 +76,15 @@ describe('a clamped hold', () => {
   test('fitted to the output it pays for (as admission asks): the hold is that output\'s worst case, the rest stays in the budget', async () => {
     addUser('u', 500_000)
     const input = 76_000
-    const fitTo = (left: number) => worstCaseCost(SONNET, input, outputTokensWithin(SONNET, input, 32_000, left))
+    const fitTo = (left: number) => {
+      const output = outputTokensWithin(SONNET, input, 32_000, left)
+      return { amount: worstCaseCost(SONNET, input, output), heldTokens: { promptTokens: input, completionTokens: output } }
+    }
     const hold = await ledger.reserve({ ...clamped('u', null, SONNET, input, 32_000, 256), fitTo })
     expect(hold.amount).toBe(499_995) // 76 000 × $3/M + 18 133 × $15/M
     expect(hold.remainingAfter).toBe(5)
+    // Charged whole (by its owner or the sweeper), it is recorded as the tokens it pays for.
+    expect(hold.taken.request.heldTokens).toEqual({ promptTokens: input, completionTokens: 18_133 })
     expect(figures('users', 'u').reserved).toBe(499_995)
     // The output the hold pays for is the one the budget did: the same clamp is sent upstream.
     expect(outputTokensWithin(SONNET, input, 32_000, hold.amount)).toBe(18_133)

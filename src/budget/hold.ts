@@ -6,8 +6,6 @@ export interface HeldTokens {
   completionTokens: number
 }
 
-const NO_TOKENS: HeldTokens = { promptTokens: 0, completionTokens: 0 }
-
 /**
  * One request's hold on the budget, from reserve to its single settlement. Whoever holds the handle owns
  * the hold; `using` makes the owner's scope the guarantee: leave it by any path, a throw included, and a
@@ -21,7 +19,6 @@ export class Hold implements Disposable {
     private readonly ledger: Ledger,
     readonly taken: TakenHold,
     private ended?: () => void,
-    private tokens = NO_TOKENS,
   ) {}
 
   /** Runs `fn` once the hold is settled or released (whoever owns it then): the upstream slot goes back with it. */
@@ -62,17 +59,13 @@ export class Hold implements Disposable {
     return this.ledger.callsCut
   }
 
-  /** Names the tokens its amount prices: admission knows them once it knows the output the hold covers. */
-  pricesTokens(tokens: HeldTokens): void {
-    this.tokens = tokens
-  }
-
   /**
    * The whole hold as a charge, for an answer whose cost is unknown (no usage, or no answer to read): recorded as
-   * the tokens the amount priced, so that the row's counts say what it was billed for.
+   * the tokens the amount priced, so that the row's counts say what it was billed for (as the sweeper's charge is:
+   * expiredOutcome).
    */
   wholeCharge(status: SettleStatus, latencyMs: number): Outcome {
-    return { cost: this.amount, ...this.tokens, cachedTokens: 0, status, latencyMs }
+    return { cost: this.amount, promptTokens: 0, completionTokens: 0, ...this.taken.request.heldTokens, cachedTokens: 0, status, latencyMs }
   }
 
   /** Ends the hold with its cost; `now` (the settlement's time, for tests and tools) defaults to the clock's. */
@@ -92,7 +85,7 @@ export class Hold implements Disposable {
   transfer(): Hold {
     if (!this.open) throw new Error('transfer of a closed hold')
     this.open = false
-    return new Hold(this.ledger, this.taken, this.ended, this.tokens)
+    return new Hold(this.ledger, this.taken, this.ended)
   }
 
   [Symbol.dispose](): void {

@@ -1,5 +1,5 @@
 import { forbidden, GatewayError, gatewayStopping, notFound, paymentRequired, unauthorized } from '../http/errors'
-import { Hold } from './hold'
+import { Hold, type HeldTokens } from './hold'
 import { recordedLatency } from '../records/latency'
 import { recordedCount } from '../records/token-count'
 import { microsToUsd } from './money'
@@ -25,7 +25,13 @@ export interface HoldRequest {
    * most output it covers. The hold then prices exactly the output the caller sends upstream, so that charged
    * whole it costs what its tokens do, not the rest of the budget.
    */
-  fitTo?: (left: number) => number
+  fitTo?: (left: number) => Pick<HoldRequest, 'amount' | 'heldTokens'>
+  /**
+   * The tokens `amount` prices (admission's estimate, after the clamp the ones `fitTo` gave): what the hold is
+   * recorded as when it is charged whole, by its owner or by the sweeper, which reads them from the reservation.
+   * Absent (a hold written by an older version): 0 in, 0 out.
+   */
+  heldTokens?: HeldTokens
   model: string
   provider: string
   endpoint: string
@@ -176,10 +182,9 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
     }
     keyDebited = true
   }
-  if (amount < r.amount && r.fitTo) amount = r.fitTo(amount)
-  // A clamped hold is held, settled and swept as the amount it got.
-  const request = amount === r.amount ? r : { ...r, amount }
-  const remainingAfter = user.maxBudget === null ? null : user.maxBudget - spend - user.reserved - amount
+  // A clamped hold is held, settled and swept as the amount it got, and the tokens that amount prices.
+  const request = amount === r.amount ? r : r.fitTo ? { ...r, ...r.fitTo(amount) } : { ...r, amount }
+  const remainingAfter = user.maxBudget === null ? null : user.maxBudget - spend - user.reserved - request.amount
   return { request, rollTo: rolled ? start : null, keyDebited, remainingAfter }
 }
 
@@ -221,12 +226,15 @@ export function settlementDate(user: Pick<UserFigures, 'periodStart'> | null, no
 
 /**
  * A hold nobody settled in time (a crash, a lost task) is charged at its full amount: the provider may
- * have done all the work, and the hold was the most it could have cost. Its latency is its age, which has
+ * have done all the work, and the hold was the most it could have cost. Like any whole-hold charge
+ * (Hold.wholeCharge) it is recorded as the tokens the hold priced. Its latency is its age, which has
  * no bound (every replica down for a month), so it is recorded as recordedLatency says.
  */
-export const expiredOutcome = (hold: TakenHold, now: number): Outcome => ({
-  cost: hold.request.amount, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status: 'expired', latencyMs: recordedLatency(now - hold.createdAt),
-})
+export const expiredOutcome = (hold: TakenHold, now: number): Outcome =>
+  withRecordedCounts({
+    cost: hold.request.amount, promptTokens: 0, completionTokens: 0, ...hold.request.heldTokens, cachedTokens: 0, status: 'expired',
+    latencyMs: recordedLatency(now - hold.createdAt),
+  })
 
 /**
  * An outcome's counts as a usage row records them, at most MAX_TOKEN_COUNT each, whatever path they came by (a

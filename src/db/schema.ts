@@ -134,6 +134,9 @@ export const reservations = sqliteTable('reservations', {
     expiresAt: integer('expires_at').notNull(),
     /** The key's `reserved` carries the hold: only a key with a ceiling of its own is debited. */
     keyDebited: integer('key_debited', { mode: 'boolean' }).notNull().default(true),
+    /** The tokens the hold priced (HoldRequest.heldTokens), what the sweeper records; NULL in a hold an older version wrote. */
+    heldPromptTokens: integer('held_prompt_tokens'),
+    heldCompletionTokens: integer('held_completion_tokens'),
 })
 
 /** The UTC day number of a usage row (unix ms / 86,400,000), as the daily rollups key it. */

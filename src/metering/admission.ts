@@ -141,8 +141,14 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   const floor = config.clamp_output_floor_tokens
   const clamp = price && r.clampable && clampsOutput(r.caller, config.clamp_output) && estimate.outputTokens > floor
   const costAt = (outputTokens: number) => worstCaseCost(price, estimate.inputTokens, outputTokens, held, config.server_tool_use_input_tokens)
+  // What the hold of this output prices, recorded when it is charged whole (by its owner, or by the sweeper).
+  const heldFor = (outputTokens: number) => ({
+    promptTokens: heldPromptTokens(estimate.inputTokens, held, config.server_tool_use_input_tokens, outputTokens),
+    completionTokens: heldOutputTokens(outputTokens, held),
+  })
   // With the clamp: the most output whose worst case `left` micro-USD covers.
   const outputWithin = clamp ? (left: number) => outputTokensWithin(price, estimate.inputTokens, estimate.outputTokens, left, held, config.server_tool_use_input_tokens) : null
+  const fitted = (outputTokens: number) => ({ amount: costAt(outputTokens), heldTokens: heldFor(outputTokens) })
   // Before the hold: a request over the limit is refused holding nothing, and never waits after its hold.
   const giveSlotBack = services.upstream.take()
   const hold = await ledger.reserve({
@@ -152,7 +158,8 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     keyHash: r.caller.kind === 'key' ? r.caller.keyHash : null,
     amount,
     minAmount: outputWithin ? costAt(floor) : undefined,
-    fitTo: outputWithin ? (left) => costAt(outputWithin(left)) : undefined,
+    fitTo: outputWithin ? (left) => fitted(outputWithin(left)) : undefined,
+    heldTokens: heldFor(estimate.outputTokens),
     model: model.canonical,
     provider: model.providerName,
     endpoint: r.endpoint,
@@ -163,23 +170,15 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     throw error
   })
   hold.whenEnded(giveSlotBack)
-  const heldPrompt = (outputTokens: number) => heldPromptTokens(estimate.inputTokens, held, config.server_tool_use_input_tokens, outputTokens)
   // A hard bound is also a bound on what settlement charges: the provider was sent no more output than held, and
   // could read no more input than held when the estimate bounds it.
   const tariffFor = (outputTokens: number): Tariff =>
     config.cap_output_tokens
-      ? { price, features, outputBound: heldOutputTokens(outputTokens, features), ...(estimate.boundsInput && { inputBound: heldPrompt(outputTokens) }) }
+      ? { price, features, outputBound: heldOutputTokens(outputTokens, features), ...(estimate.boundsInput && { inputBound: heldFor(outputTokens).promptTokens }) }
       : { price, features }
-  // An answer charged its whole hold records the tokens the hold priced.
-  const pricedTokens = (outputTokens: number) =>
-    hold.pricesTokens({ promptTokens: heldPrompt(outputTokens), completionTokens: heldOutputTokens(outputTokens, held) })
-  if (!outputWithin || hold.amount >= amount) {
-    pricedTokens(estimate.outputTokens)
-    return { model, price, tariff: tariffFor(estimate.outputTokens), userId, estimate, hold, outputClamp: null }
-  }
+  if (!outputWithin || hold.amount >= amount) return { model, price, tariff: tariffFor(estimate.outputTokens), userId, estimate, hold, outputClamp: null }
   // The hold is the worst case of this output (fitTo), so it finds the same again.
   const outputTokens = outputWithin(hold.amount)
-  pricedTokens(outputTokens)
   return { model, price, tariff: tariffFor(outputTokens), userId, estimate: { ...estimate, outputTokens }, hold, outputClamp: outputTokens }
 }
 

@@ -1,6 +1,7 @@
 import { databaseBusy, storedIdsUnwritten } from '../http/errors'
 import { hasNul } from '../http/nul'
 import type { Store, StoredGrowth, StoredResponseRow } from '../store/store'
+import { recordedCount } from './token-count'
 
 /** A response, a conversation, or an item of a response's output (which a later request may name by reference). */
 export type StoredKind = 'response' | 'conversation' | 'item'
@@ -23,9 +24,10 @@ export interface StoredResponse {
   expiresWith?: string | null
 }
 
+/** A row as the gateway reads it: a size an older version recorded past a billion tokens (1e19) as a billion, as a usage row's count is. */
 const storedResponse = (row: StoredResponseRow): StoredResponse =>
-  ({ id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens, mediaParts: row.media_parts, contextBytes: row.context_bytes,
-    holdsAudio: row.holds_audio })
+  ({ id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens === null ? null : recordedCount(row.context_tokens),
+    mediaParts: row.media_parts, contextBytes: row.context_bytes, holdsAudio: row.holds_audio })
 
 /**
  * Who owns each response and conversation id a provider keeps for us (the `stored_responses` table).

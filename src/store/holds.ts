@@ -1,4 +1,5 @@
 import type { HoldRequest, TakenHold } from '../budget/ledger'
+import { recordedCount } from '../records/token-count'
 
 const randomWords = new Uint32Array(2)
 
@@ -26,6 +27,9 @@ export interface ReservationRow {
   stream: number | boolean
   created_at: number
   key_debited: number | boolean
+  /** NULL in a hold an older version wrote. */
+  held_prompt_tokens: number | string | null
+  held_completion_tokens: number | string | null
 }
 
 /** The hold a reservation row stands for (the sweeper's view: it has no owner's copy). */
@@ -34,6 +38,18 @@ export function takenFromRow(row: ReservationRow): TakenHold {
     // The secret it was taken with is not kept: only the reservation's decision reads it.
     requestId: row.request_id, userId: row.user_id, keyId: row.key_id, keyHash: null, amount: Number(row.amount), model: row.model,
     provider: row.provider, endpoint: row.endpoint, priceId: row.price_id, stream: row.stream === 1 || row.stream === true,
+    ...(row.held_prompt_tokens === null || row.held_completion_tokens === null
+      ? {}
+      : { heldTokens: { promptTokens: Number(row.held_prompt_tokens), completionTokens: Number(row.held_completion_tokens) } }),
   }
   return { id: Number(row.id), request, createdAt: Number(row.created_at), remainingAfter: null }
 }
+
+/**
+ * The held tokens as a reservation row keeps them: whole numbers within MAX_TOKEN_COUNT, as a usage row records
+ * them (a free model's hold prices any max output, Infinity included), so that both stores' integer columns take
+ * them and no hold is refused for its counts.
+ */
+export const heldTokenColumns = (r: HoldRequest): [number, number] => [storedCount(r.heldTokens?.promptTokens), storedCount(r.heldTokens?.completionTokens)]
+
+const storedCount = (n = 0): number => Math.round(recordedCount(n))

@@ -105,6 +105,16 @@ test("a crashed gateway's hold is refused until it has expired, and then carried
     await Bun.sleep(Math.max(0, heldAt + 4_500 - Date.now()))
     expect((await migrateCapturingErrors(url, gw.dbPath)).code).toBe(0)
     expect(await copied(url)).toEqual({ users: 1, holds: 1 })
+    // With the tokens it was priced for, which the new install's sweeper records on its usage row.
+    const [onSqlite] = gw.query('SELECT held_prompt_tokens AS prompt, held_completion_tokens AS completion FROM reservations')
+    const sql = new SQL(url)
+    try {
+      const [onPostgres] = await sql`SELECT held_prompt_tokens::int AS prompt, held_completion_tokens::int AS completion FROM reservations`
+      expect({ ...onPostgres }).toEqual({ ...onSqlite })
+      expect(onSqlite.completion).toBe(200)
+    } finally {
+      await sql.close()
+    }
   } finally {
     await gw.stop()
   }

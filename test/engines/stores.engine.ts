@@ -13,6 +13,7 @@ export const SUITES_ON_BOTH_STORES = [
   'budget',
   'ledger-chaos',
   'budget-precision',
+  'swept-hold-records-held-tokens',
   'who-pays',
   'records',
   'records-api',

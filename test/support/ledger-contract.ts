@@ -408,6 +408,56 @@ export function ledgerContract(factory: StoreFactory) {
       expect(observed.map((o) => o.status)).toEqual(['ok'])
     })
 
+    describe('an expired hold\'s usage row records the tokens the hold was priced for, as any whole-hold charge does', () => {
+      const sweptCounts = async () => {
+        await ledger.flush()
+        return (await store.db.select().from(t().usage))
+          .map((u) => ({ cost: u.cost, status: u.status, promptTokens: u.promptTokens, completionTokens: u.completionTokens }))
+          .sort((a, b) => a.cost - b.cost)
+      }
+
+      test('a hold its process left open (crashed), swept by another process', async () => {
+        await addUser('u', null)
+        const now = Date.now()
+        await new Ledger(store.ledger, TTL).reserve({ ...holdFor('u', 700), heldTokens: { promptTokens: 120, completionTokens: 80 } }, now)
+        const otherStore = await opened.other()
+        expect(await new Ledger(otherStore.ledger, TTL).sweep(now + TTL + PAST_EXPIRY)).toBe(1)
+        await otherStore.close()
+        expect(await sweptCounts()).toEqual([{ cost: 700, status: 'expired', promptTokens: 120, completionTokens: 80 }])
+      })
+
+      test('a clamped hold: the tokens its clamped amount priced (fitTo), not those of the hold asked for', async () => {
+        await addUser('u', 1_000)
+        const now = Date.now()
+        const clamped = {
+          ...holdFor('u', 5_000, null, 100),
+          heldTokens: { promptTokens: 100, completionTokens: 4_900 },
+          fitTo: (left: number) => ({ amount: left - (left % 10), heldTokens: { promptTokens: 100, completionTokens: left - (left % 10) - 100 } }),
+        }
+        const h = await new Ledger(store.ledger, TTL).reserve(clamped, now)
+        expect(h.amount).toBe(1_000)
+        expect(await ledger.sweep(now + TTL + PAST_EXPIRY)).toBe(1)
+        expect(await sweptCounts()).toEqual([{ cost: 1_000, status: 'expired', promptTokens: 100, completionTokens: 900 }])
+      })
+
+      test('counts past a billion (a free model\'s hold prices any max output) are recorded as a billion, as a settlement\'s are', async () => {
+        await addUser('u', null)
+        const now = Date.now()
+        await new Ledger(store.ledger, TTL).reserve({ ...holdFor('u', 0), heldTokens: { promptTokens: 12, completionTokens: 1e19 } }, now)
+        expect(await ledger.sweep(now + TTL + PAST_EXPIRY)).toBe(1)
+        expect(await sweptCounts()).toEqual([{ cost: 0, status: 'expired', promptTokens: 12, completionTokens: 1_000_000_000 }])
+      })
+
+      test('a hold written by a version that kept no tokens with it (their columns NULL) is swept as before: 0 in, 0 out', async () => {
+        await addUser('u', null)
+        const now = Date.now()
+        await new Ledger(store.ledger, TTL).reserve({ ...holdFor('u', 300), heldTokens: { promptTokens: 5, completionTokens: 6 } }, now)
+        await store.db.update(t().reservations).set({ heldPromptTokens: null, heldCompletionTokens: null })
+        expect(await ledger.sweep(now + TTL + PAST_EXPIRY)).toBe(1)
+        expect(await sweptCounts()).toEqual([{ cost: 300, status: 'expired', promptTokens: 0, completionTokens: 0 }])
+      })
+    })
+
     describe('a hold taken before its user\'s period ended, charged after it', () => {
       const D1 = Date.UTC(2026, 10, 23) // a Monday, 00:00 UTC
       const D2 = D1 + 86_400_000

@@ -4,7 +4,7 @@ import { periodStarts, type BudgetPeriod } from '../../budget/period'
 import { databaseUnavailable, GatewayError, gatewayStopping } from '../../http/errors'
 import { hasNul } from '../../http/nul'
 import { recordedLatency } from '../../records/latency'
-import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
+import { heldTokenColumns, randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
 import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, refusesData, ROWS_LOCK_TIMEOUT_MS, storableText } from './batch'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, UserRowsBusy, withDeadline } from './errors'
@@ -253,11 +253,13 @@ k AS (
   UPDATE api_keys SET reserved = x.reserved
     FROM json_to_recordset($2::text::json) AS x(id text, reserved bigint) WHERE api_keys.id = x.id
 )
-INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, ${DB_CLOCK} + expires_in, key_debited
+INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited,
+                          held_prompt_tokens, held_completion_tokens)
+SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, ${DB_CLOCK} + expires_in, key_debited,
+       held_prompt_tokens, held_completion_tokens
   FROM json_to_recordset($3::text::json) AS x(
   id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
-  stream boolean, created_at bigint, expires_in bigint, key_debited boolean)`
+  stream boolean, created_at bigint, expires_in bigint, key_debited boolean, held_prompt_tokens bigint, held_completion_tokens bigint)`
 
 /**
  * WRITE_HOLDS, gated: the users' and keys' rows are locked in id order and compared with the figures the
@@ -296,11 +298,13 @@ k AS (
     FROM json_to_recordset($4::text::json) AS x(id text, reserved bigint) WHERE api_keys.id = x.id AND (SELECT ok FROM gate)
 ),
 h AS (
-  INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-  SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, ${DB_CLOCK} + expires_in, key_debited
+  INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited,
+                            held_prompt_tokens, held_completion_tokens)
+  SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, ${DB_CLOCK} + expires_in, key_debited,
+         held_prompt_tokens, held_completion_tokens
     FROM json_to_recordset($5::text::json) AS x(
     id bigint, request_id text, user_id text, key_id text, amount bigint, model text, provider text, endpoint text, price_id int,
-    stream boolean, created_at bigint, expires_in bigint, key_debited boolean)
+    stream boolean, created_at bigint, expires_in bigint, key_debited boolean, held_prompt_tokens bigint, held_completion_tokens bigint)
    WHERE (SELECT ok FROM gate)
 )
 SELECT ok FROM gate`
@@ -461,9 +465,11 @@ function decideBatch(batch: Asked[], f: Figures): Decided {
     user!.reserved += h.amount
     if (decided.keyDebited) key!.reserved += h.amount
     const id = randomHoldId()
+    const [heldPrompt, heldCompletion] = heldTokenColumns(h)
     holds.push({
       id, request_id: text(h.requestId), user_id: h.userId, key_id: h.keyId, amount: h.amount, model: text(h.model), provider: text(h.provider), endpoint: text(h.endpoint),
       price_id: h.priceId, stream: h.stream, created_at: now, expires_in: now + ttlMs - Date.now(), key_debited: decided.keyDebited,
+      held_prompt_tokens: heldPrompt, held_completion_tokens: heldCompletion,
     })
     return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
   })

@@ -110,6 +110,8 @@ export const reservations = pgTable(
     createdAt: millis('created_at').notNull(),
     expiresAt: millis('expires_at').notNull(),
     keyDebited: boolean('key_debited').notNull().default(true),
+    heldPromptTokens: bigint('held_prompt_tokens', { mode: 'number' }),
+    heldCompletionTokens: bigint('held_completion_tokens', { mode: 'number' }),
   },
   // Unlike SQLite's, this table is swept by every replica at once, each claiming rows past their expiry.
   (t) => [index('reservations_expiry').on(t.expiresAt)],

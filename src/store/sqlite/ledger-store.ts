@@ -3,7 +3,7 @@ import type { WriteQueue } from '../../db/write-queue'
 import type { GatewayError } from '../../http/errors'
 import { decideHold, settlementDate, settlementRollTo, SWEEP_BATCH, type HoldRequest, type LedgerStore, type Outcome, type SweptHold, type TakenHold } from '../../budget/ledger'
 import type { BudgetPeriod } from '../../budget/period'
-import { randomHoldId, takenFromRow, type ReservationRow } from '../holds'
+import { heldTokenColumns, randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
 
 interface UserRow {
@@ -41,7 +41,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private readonly debitUser: Statement<unknown, [string, number]>
   private readonly rollAndDebitUser: Statement<unknown, [string, number, number]>
   private readonly debitKey: Statement<unknown, [string, number]>
-  private readonly insertHold: Statement<unknown, [number, string, string, string | null, number, string, string, string, number | null, number, number, number, number]>
+  private readonly insertHold: Statement<unknown, [number, string, string, string | null, number, string, string, string, number | null, number, number, number, number, number, number]>
   private readonly holdState: Statement<{ key_debited: number }, [number]>
   private readonly deleteHold: Statement<unknown, [number]>
   private readonly userPeriod: Statement<Pick<UserRow, 'budget_period' | 'period_start'>, [string]>
@@ -73,8 +73,9 @@ export class SqliteLedgerStore implements LedgerStore {
     )
     this.debitKey = db.prepare('UPDATE api_keys SET reserved = reserved + ?2 WHERE id = ?1')
     this.insertHold = db.prepare(
-      `INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reservations (id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, expires_at, key_debited,
+                                 held_prompt_tokens, held_completion_tokens)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     // The row, not the settling process's memory, says whether the key carries the hold: a ceiling set
     // since (takeOverKeyHolds) may have made it so, in this process or another.
@@ -145,7 +146,7 @@ export class SqliteLedgerStore implements LedgerStore {
     const id = randomHoldId()
     this.insertHold.run(
       id, h.requestId, h.userId, h.keyId, h.amount, h.model, h.provider, h.endpoint, h.priceId, h.stream ? 1 : 0, now, now + ttlMs,
-      decided.keyDebited ? 1 : 0,
+      decided.keyDebited ? 1 : 0, ...heldTokenColumns(h),
     )
     return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
   }
