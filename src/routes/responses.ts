@@ -20,6 +20,7 @@ import { ResponseOwners, type StoredKind, type StoredResponse } from '../records
 import { relay, usageBesideOutput, type Exchange } from '../translate/relay'
 import { readDeletion } from '../translate/responses/deletion-answer'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
+import { containersNamed, containersRanIn } from '../translate/responses/containers'
 import { isItemById, isItemReference, mayReadStoredReasoning, refuseStoredPrompt, resultsLeftOut } from '../translate/responses/input-items'
 import { withoutCarriedThinking } from '../translate/responses/reasoning-carrier'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
@@ -138,6 +139,8 @@ export const responsesRoutes = (services: Services) => {
    * request's own, its output's), and its bytes (the stored context's, the request's input as its hold counts it,
    * its output's as input), carried along the chain for a continuation on another model; and whether it holds
    * audio (the stored context's or the request's own), carried along likewise: the provider reads it again.
+   * The containers its output ran in are recorded for the billed user too, whatever `store` says: the provider
+   * keeps a container, and the files in it, either way.
    */
   function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, admission: Admission, context: StoredContext) => Exchange {
     return (model, userId, { estimate, tariff, outputClamp }, context) => {
@@ -177,6 +180,15 @@ export const responsesRoutes = (services: Services) => {
       // The output items recorded, and those a stream finished (`response.output_item.done`) with an id to record.
       const recordedItems = new Set<string>()
       const finishedItems: Array<{ id: string }> = []
+      const recordedContainers = new Set<string>()
+      const recordContainers = (output: unknown) => {
+        for (const id of containersRanIn(output)) {
+          if (recordedContainers.has(id)) continue
+          recordedContainers.add(id)
+          owners.record({ id, kind: 'container', userId, provider: model.providerName, model: model.canonical, contextTokens: 0, mediaParts: 0, contextBytes: 0, holdsAudio: false })
+        }
+      }
+      const recordedAny = () => stored !== null || recordedContainers.size > 0
       /**
        * A response's output as the provider keeps it: the items it lists, and those the stream finished that it does
        * not list (a final event may list none). All are recorded as it is, before the client has its ids.
@@ -187,6 +199,7 @@ export const responsesRoutes = (services: Services) => {
         return [...listed, ...finishedItems.filter((item) => !ids.has(item.id))]
       }
       const record = (response: ResponseFacts) => {
+        recordContainers(outputOf(response))
         if (typeof response.id !== 'string') return
         // The provider adds a turn's items to its conversation whatever `store` says: the conversation grows by them.
         const conversation = typeof response.conversation?.id === 'string' ? response.conversation.id : (conversationId(body.conversation) ?? null)
@@ -268,7 +281,7 @@ export const responsesRoutes = (services: Services) => {
         // The ids the answer gives the client are written first: its next request may reach another replica.
         reply: async (response, text) => {
           record(response)
-          if (stored) await owners.written()
+          if (recordedAny()) await owners.written()
           return text
         },
         stream: (upstream, meter) =>
@@ -278,8 +291,9 @@ export const responsesRoutes = (services: Services) => {
             onResponse: record,
             onItemDone: (item) => {
               if (hasId(item)) finishedItems.push(item)
+              recordContainers([item])
             },
-            untilRecorded: () => (stored ? owners.written() : null),
+            untilRecorded: () => (recordedAny() ? owners.written() : null),
             onEnd: (facts) => {
               meter.onEnd(facts)
               recordEnd(facts)
@@ -296,6 +310,7 @@ export const responsesRoutes = (services: Services) => {
    * request's input: the rows recorded for them.
    * Every input item with an id the gateway recorded is its user's too, content or not: ids are unique, and
    * the provider may read its stored copy. All of them are looked up at once, and none when no item has an id.
+   * So is every container it names by id (`containersNamed`): one of another user's holds that user's files.
    */
   async function contextOf(body: ResponsesBody, caller: Caller): Promise<StoredResponse[]> {
     const owner = ownerFor(caller, body.user)
@@ -310,6 +325,7 @@ export const responsesRoutes = (services: Services) => {
       if (!stored) throw notStored(kind, id)
       context.push(stored)
     }
+    for (const id of containersNamed(body)) if (!(await owners.find(id, 'container', owner))) throw notStored('container', id)
     // [id, whether the provider reads the item from its store: surely, if the gateway recorded it, or not at all]
     const items: Array<[string, 'reads' | 'reads if recorded' | 'does not read']> = []
     if (Array.isArray(body.input))
@@ -471,6 +487,7 @@ export const responsesRoutes = (services: Services) => {
               [404, 'response_not_found', '`previous_response_id` names no response this user created'],
               [404, 'conversation_not_found', '`conversation` names none this user created'],
               [404, 'item_not_found', 'an input item by reference names none this user created'],
+              [404, 'container_not_found', 'a tool or an input item names a container by id that no response of this user ran in'],
             ],
           }),
         },
