@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesItemInputTokens, responsesMediaParts, type EstimateOptions, type TokenEstimate } from '../budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesGeneratedImages, responsesItemInputTokens, responsesMediaParts, type EstimateOptions, type TokenEstimate } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { badRequest, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
@@ -207,15 +207,18 @@ export const responsesRoutes = (services: Services) => {
         const output = outputOf(response)
         // A usage of no output beside output says nothing of its size, as it says nothing of its cost.
         const usage = usageBesideOutput(responsesUsage(response.usage), { output })
+        // Its size by its usage, and each image it generated at the media bound: the image tool made it, billed per
+        // image, not in the usage, and a request continuing the response has the provider read it as an image input.
+        const usageSize = usage ? usage.promptTokens + usage.completionTokens + responsesGeneratedImages(output) * itemOptions.mediaPartTokens : -1
         // A final event repeated (a proxy's) with a smaller usage or none shrinks nothing an earlier one recorded,
         // as it shrinks nothing on the bill.
-        if (stated.tokens >= 0 && (!usage || usage.promptTokens + usage.completionTokens <= stated.tokens)) return
+        if (stated.tokens >= 0 && usageSize <= stated.tokens) return
         stored = { id: response.id, conversation, kept: body.store !== false }
         mediaParts = mediaParts === null ? null : Math.max(mediaParts, mediaPartsWith(output)!)
         // Its output comes back as the next request's input: each item's bytes as the estimate counts one sent inline.
         const itemBytes = output.map((item) => responsesItemInputTokens(item, itemOptions))
         if (usage) {
-          stated = { tokens: usage.promptTokens + usage.completionTokens, outputBytes: Math.max(stated.outputBytes, sum(itemBytes)) }
+          stated = { tokens: usageSize, outputBytes: Math.max(stated.outputBytes, sum(itemBytes)) }
           recordSize(stated.tokens, stated.outputBytes)
           recordItems(output, itemBytes, usage.completionTokens, stated.tokens)
         } else {
