@@ -83,6 +83,18 @@ describe("another user's container", () => {
     expect(await naming(mallory.secret, 'cntr_alice_item', { input, tools: AUTO, store: false })).toEqual(REFUSED)
   })
 
+  test('named in a count of input tokens is refused too', async () => {
+    await aliceRunsIn('cntr_alice_count')
+    const calls = upstream.calls.length
+    const res = await fetch(`${gw.url}/v1/responses/input_tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${mallory.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'plain:m', input: 'hi', tools: [{ type: 'code_interpreter', container: 'cntr_alice_count' }] }),
+    })
+    const answered = (await res.json()) as { error?: { code?: string } }
+    expect({ status: res.status, code: answered.error?.code ?? null, forwarded: upstream.calls.length > calls }).toEqual(REFUSED)
+  })
+
   test('is recorded from a stream, and with store: false', async () => {
     await aliceRunsIn('cntr_alice_stream', { stream: true })
     await aliceRunsIn('cntr_alice_unstored', { store: false })

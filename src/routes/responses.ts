@@ -477,7 +477,7 @@ export const responsesRoutes = (services: Services) => {
             '(except `web_search` on an Anthropic model whose web search is priced: run as its server tool). ' +
             'Metered from the usage of the response (`response.completed`, `response.incomplete` or `response.failed` on a stream). ' +
             'Hosted tools with fees need a price (402 otherwise), are bounded by `max_tool_calls` and charged per call; ' +
-            '`previous_response_id` and `conversation` only for ids the same user created (404 otherwise); `background: true` is refused.',
+            '`previous_response_id`, `conversation` and a container named by id only for ids the same user created (404 otherwise); `background: true` is refused.',
           responses: billedCallResponses({
             format: 'openai',
             ok: 'The response: JSON, or an SSE stream of events when `stream` is true',
