@@ -199,12 +199,12 @@ export const responsesRoutes = (services: Services) => {
         return [...listed, ...finishedItems.filter((item) => !ids.has(item.id))]
       }
       const record = (response: ResponseFacts) => {
-        recordContainers(outputOf(response))
+        const output = outputOf(response)
+        recordContainers(output)
         if (typeof response.id !== 'string') return
         // The provider adds a turn's items to its conversation whatever `store` says: the conversation grows by them.
         const conversation = typeof response.conversation?.id === 'string' ? response.conversation.id : (conversationId(body.conversation) ?? null)
         if (body.store === false && conversation === null) return
-        const output = outputOf(response)
         // A usage of no output beside output says nothing of its size, as it says nothing of its cost.
         const usage = usageBesideOutput(responsesUsage(response.usage), { output })
         // Its size by its usage, and each image it generated at the media bound: the image tool made it, billed per
