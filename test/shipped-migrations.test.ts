@@ -49,6 +49,7 @@ const SQLITE: Shipped = [
     ['0026_price_starts_index', 1796400005000, 'fd4a6e3c593e3d1a6a8d2393bd845f232a0514a1450f47dc8d3bf89739327acc'],
     ['0027_usage_counts_capped', 1796400006000, '68d3d6a19cf61128af4edb7593ec85ed23fc3c9832fe57450095ec1f34284536'],
     ['0028_reservation_held_tokens', 1796400008000, '15bb7bba6c925eef4a9c0dc0ac0ba8e9b61fa62874e234917a133a5ace460a37'],
+    ['0029_stored_response_expiring_containers', 1796400009000, 'f145784b1cfcb0c71975fc557ecddb825c908b633394d2f5431b98462515f04e'],
 ]
 
 const POSTGRES: Shipped = [
@@ -82,6 +83,7 @@ const POSTGRES: Shipped = [
     ['0027_stored_response_growth_without_user_fk', 1796400006000, '059a738edb2353393189c87393ca819a56542d4cb57c2dfe0a0a159bc8f03911'],
     ['0028_pending_settlements', 1796400007000, '1fa5d70980b4dc787419d159304d128bb41ab876beeee96629882d82cc69f9d2'],
     ['0029_reservation_held_tokens', 1796400009000, '68f408c5b6421324d0c648487d0983f0ebe22a8d3bcee7568d439d94a0faae0b'],
+    ['0030_stored_response_expiring_containers', 1796400010000, 'ed343b4dbe81f7caf4c5b61683b3c44c85aaa0235db59053ccbfaf4c44352fa2'],
 ]
 
 /** Each migration of a journal as it is in the tree: its tag, date and the hash of its file. */

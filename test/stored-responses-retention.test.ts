@@ -5,6 +5,7 @@
  * and of the items that go with them, older than `responses_retention_days` (default 60, twice the provider's
  * TTL) are pruned, at startup and hourly, as the request log is; the table does not grow for ever.
  *
+ * A container's row goes likewise: OpenAI forgets a container once it has been idle for minutes.
  * A conversation has no TTL at the provider, nor do the items of its turns (they outlive their response): an
  * item's row is what makes a request naming it by id be held for it, so those are kept. DELETE of a response
  * takes its items with it once the provider deleted it, a conversation turn's items excepted.
@@ -147,6 +148,31 @@ test('a conversation and the items of its turns are kept past the retention; its
   } finally {
     await gw.stop()
   }
+}, 60_000)
+
+test('a container row past the retention is pruned (OpenAI forgets a container idle for minutes); a recent one stays', async () => {
+  const store = await database({ pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2, server_tools: { code_interpreter: 0.03 } } } })
+  let gw = await store.start()
+  const auth = await userKey(gw.url, 'k')
+  for (const container of ['cntr_old', 'cntr_recent']) {
+    upstream.answer(() =>
+      jsonResponse({
+        id: `resp_${container}`, object: 'response', status: 'completed', model: 'm',
+        usage: { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 },
+        output: [{ id: `ci_${container}`, type: 'code_interpreter_call', status: 'completed', code: 'print(1)', container_id: container, outputs: null }],
+      }),
+    )
+    const res = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: auth, body: JSON.stringify({ model: 'plain:m', input: 'hi', store: false, tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] }) })
+    expect(res.status).toBe(200)
+    await res.text()
+  }
+  await gw.stop()
+  expect(store.ids()).toEqual(['cntr_old', 'cntr_recent'])
+  store.age(['cntr_old'], 90)
+  gw = await store.start()
+  await Bun.sleep(500)
+  await gw.stop()
+  expect(store.ids()).toEqual(['cntr_recent'])
 }, 60_000)
 
 test('retention 0 keeps every row; a shorter one prunes sooner', async () => {

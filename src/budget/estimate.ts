@@ -818,17 +818,27 @@ const RESPONSES_SETTINGS = new Set([
 ])
 
 /**
+ * The image an `image_generation_call` item carries (its `result`, base64), which the provider reads back as an
+ * image input when the item is in a later request's context (OpenAI's multi-turn image editing).
+ */
+const generatedImage = (item: Record<string, unknown>): string | undefined =>
+  item.type === 'image_generation_call' && typeof item.result === 'string' ? item.result : undefined
+
+/**
  * One Responses API input item: a message's content as chat parts are counted (`input_image` the media
  * bound, `input_file` its inline bytes or, a PDF, its pages), a tool result's output (and a code interpreter
- * call's `outputs`, its images among them) the same way (text as `toolResultTokens` says), and every other item
- * (a function call, its arguments as `argumentsTokens` says, a reasoning item with its encrypted content, an MCP
- * call with what its server answered) by the bytes of its fields.
+ * call's `outputs`, its images among them) the same way (text as `toolResultTokens` says), a generated image as
+ * an inline image is, and every other item (a function call, its arguments as `argumentsTokens` says, a reasoning
+ * item with its encrypted content, an MCP call with what its server answered) by the bytes of its fields.
  */
 function responsesItemTokens(item: unknown, media: MediaBounds): number {
   if (!item || typeof item !== 'object') return PER_MESSAGE_OVERHEAD + textBytes(item)
   const { content, output, outputs, ...rest } = item as Record<string, unknown>
   const tool = toolResultTokens(output, media) + contentTokens(outputs, media) + argumentsTokens(rest.arguments)
-  return PER_MESSAGE_OVERHEAD + contentTokens(content, media) + tool + textBytes(rest)
+  const image = generatedImage(rest)
+  if (image === undefined) return PER_MESSAGE_OVERHEAD + contentTokens(content, media) + tool + textBytes(rest)
+  const { result: _, ...fields } = rest
+  return PER_MESSAGE_OVERHEAD + contentTokens(content, media) + tool + heldAsBound(mediaTokens(utf8(image), media), media) + textBytes(fields)
 }
 
 /**
@@ -841,8 +851,8 @@ export const responsesItemInputTokens = (item: unknown, o: EstimateOptions): num
 
 /**
  * How many media and file parts Responses items carry, where `responsesItemTokens` reads them (a message's
- * content, a tool result's output, a code interpreter call's outputs): what a stored context holds that another
- * model may bill at its own rate.
+ * content, a tool result's output, a code interpreter call's outputs, a generated image): what a stored context
+ * holds that another model may bill at its own rate.
  */
 export function responsesMediaParts(items: unknown): number {
   if (!Array.isArray(items)) return 0
@@ -850,10 +860,18 @@ export function responsesMediaParts(items: unknown): number {
   for (const item of items)
     if (item && typeof item === 'object') {
       const { content, output, outputs } = item as Record<string, unknown>
-      n += mediaPartsIn(content) + mediaPartsIn(output) + mediaPartsIn(outputs)
+      n += mediaPartsIn(content) + mediaPartsIn(output) + mediaPartsIn(outputs) + responsesGeneratedImages([item])
     }
   return n
 }
+
+/**
+ * How many generated images Responses items carry (`image_generation_call` items with their `result`): a
+ * response's usage never counts them (the image tool made them, billed per image), yet a request continuing it
+ * has the provider read each again as an image input.
+ */
+export const responsesGeneratedImages = (items: unknown): number =>
+  Array.isArray(items) ? items.filter((item) => item && typeof item === 'object' && generatedImage(item) !== undefined).length : 0
 
 const isMediaPart = (part: unknown): boolean => {
   const type = (part as { type?: unknown } | null)?.type

@@ -287,7 +287,7 @@ export const storedResponses = sqliteTable(
   'stored_responses',
   {
     id: text('id').primaryKey(),
-    kind: text('kind', { enum: ['response', 'conversation', 'item'] }).notNull(),
+    kind: text('kind', { enum: ['response', 'conversation', 'item', 'container'] }).notNull(),
     userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
     provider: text('provider').notNull(),
     model: text('model').notNull(),

@@ -3,8 +3,8 @@ import { hasNul } from '../http/nul'
 import type { Store, StoredGrowth, StoredResponseRow } from '../store/store'
 import { recordedCount } from './token-count'
 
-/** A response, a conversation, or an item of a response's output (which a later request may name by reference). */
-export type StoredKind = 'response' | 'conversation' | 'item'
+/** A response, a conversation, an item of a response's output (which a later request may name by reference), or a container a response ran in. */
+export type StoredKind = 'response' | 'conversation' | 'item' | 'container'
 
 export interface StoredResponse {
   id: string

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config/schema'
-import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesItemInputTokens, responsesMediaParts, type EstimateOptions, type TokenEstimate } from '../budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesGeneratedImages, responsesItemInputTokens, responsesMediaParts, type EstimateOptions, type TokenEstimate } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { badRequest, notFound } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
@@ -20,6 +20,7 @@ import { ResponseOwners, type StoredKind, type StoredResponse } from '../records
 import { relay, usageBesideOutput, type Exchange } from '../translate/relay'
 import { readDeletion } from '../translate/responses/deletion-answer'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
+import { containersNamed, containersRanIn } from '../translate/responses/containers'
 import { isItemById, isItemReference, mayReadStoredReasoning, refuseStoredPrompt, resultsLeftOut } from '../translate/responses/input-items'
 import { withoutCarriedThinking } from '../translate/responses/reasoning-carrier'
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
@@ -138,6 +139,8 @@ export const responsesRoutes = (services: Services) => {
    * request's own, its output's), and its bytes (the stored context's, the request's input as its hold counts it,
    * its output's as input), carried along the chain for a continuation on another model; and whether it holds
    * audio (the stored context's or the request's own), carried along likewise: the provider reads it again.
+   * The containers its output ran in are recorded for the billed user too, whatever `store` says: the provider
+   * keeps a container, and the files in it, either way.
    */
   function responsesNative(body: ResponsesBody): (model: ResolvedModel, userId: string, admission: Admission, context: StoredContext) => Exchange {
     return (model, userId, { estimate, tariff, outputClamp }, context) => {
@@ -177,6 +180,15 @@ export const responsesRoutes = (services: Services) => {
       // The output items recorded, and those a stream finished (`response.output_item.done`) with an id to record.
       const recordedItems = new Set<string>()
       const finishedItems: Array<{ id: string }> = []
+      const recordedContainers = new Set<string>()
+      const recordContainers = (output: unknown) => {
+        for (const id of containersRanIn(output)) {
+          if (recordedContainers.has(id)) continue
+          recordedContainers.add(id)
+          owners.record({ id, kind: 'container', userId, provider: model.providerName, model: model.canonical, contextTokens: 0, mediaParts: 0, contextBytes: 0, holdsAudio: false })
+        }
+      }
+      const recordedAny = () => stored !== null || recordedContainers.size > 0
       /**
        * A response's output as the provider keeps it: the items it lists, and those the stream finished that it does
        * not list (a final event may list none). All are recorded as it is, before the client has its ids.
@@ -187,22 +199,26 @@ export const responsesRoutes = (services: Services) => {
         return [...listed, ...finishedItems.filter((item) => !ids.has(item.id))]
       }
       const record = (response: ResponseFacts) => {
+        const output = outputOf(response)
+        recordContainers(output)
         if (typeof response.id !== 'string') return
         // The provider adds a turn's items to its conversation whatever `store` says: the conversation grows by them.
         const conversation = typeof response.conversation?.id === 'string' ? response.conversation.id : (conversationId(body.conversation) ?? null)
         if (body.store === false && conversation === null) return
-        const output = outputOf(response)
         // A usage of no output beside output says nothing of its size, as it says nothing of its cost.
         const usage = usageBesideOutput(responsesUsage(response.usage), { output })
+        // Its size by its usage, and each image it generated at the media bound: the image tool made it, billed per
+        // image, not in the usage, and a request continuing the response has the provider read it as an image input.
+        const usageSize = usage ? usage.promptTokens + usage.completionTokens + responsesGeneratedImages(output) * itemOptions.mediaPartTokens : -1
         // A final event repeated (a proxy's) with a smaller usage or none shrinks nothing an earlier one recorded,
         // as it shrinks nothing on the bill.
-        if (stated.tokens >= 0 && (!usage || usage.promptTokens + usage.completionTokens <= stated.tokens)) return
+        if (stated.tokens >= 0 && usageSize <= stated.tokens) return
         stored = { id: response.id, conversation, kept: body.store !== false }
         mediaParts = mediaParts === null ? null : Math.max(mediaParts, mediaPartsWith(output)!)
         // Its output comes back as the next request's input: each item's bytes as the estimate counts one sent inline.
         const itemBytes = output.map((item) => responsesItemInputTokens(item, itemOptions))
         if (usage) {
-          stated = { tokens: usage.promptTokens + usage.completionTokens, outputBytes: Math.max(stated.outputBytes, sum(itemBytes)) }
+          stated = { tokens: usageSize, outputBytes: Math.max(stated.outputBytes, sum(itemBytes)) }
           recordSize(stated.tokens, stated.outputBytes)
           recordItems(output, itemBytes, usage.completionTokens, stated.tokens)
         } else {
@@ -268,7 +284,7 @@ export const responsesRoutes = (services: Services) => {
         // The ids the answer gives the client are written first: its next request may reach another replica.
         reply: async (response, text) => {
           record(response)
-          if (stored) await owners.written()
+          if (recordedAny()) await owners.written()
           return text
         },
         stream: (upstream, meter) =>
@@ -278,8 +294,9 @@ export const responsesRoutes = (services: Services) => {
             onResponse: record,
             onItemDone: (item) => {
               if (hasId(item)) finishedItems.push(item)
+              recordContainers([item])
             },
-            untilRecorded: () => (stored ? owners.written() : null),
+            untilRecorded: () => (recordedAny() ? owners.written() : null),
             onEnd: (facts) => {
               meter.onEnd(facts)
               recordEnd(facts)
@@ -296,6 +313,7 @@ export const responsesRoutes = (services: Services) => {
    * request's input: the rows recorded for them.
    * Every input item with an id the gateway recorded is its user's too, content or not: ids are unique, and
    * the provider may read its stored copy. All of them are looked up at once, and none when no item has an id.
+   * So is every container it names by id (`containersNamed`): one of another user's holds that user's files.
    */
   async function contextOf(body: ResponsesBody, caller: Caller): Promise<StoredResponse[]> {
     const owner = ownerFor(caller, body.user)
@@ -310,6 +328,7 @@ export const responsesRoutes = (services: Services) => {
       if (!stored) throw notStored(kind, id)
       context.push(stored)
     }
+    for (const id of containersNamed(body)) if (!(await owners.find(id, 'container', owner))) throw notStored('container', id)
     // [id, whether the provider reads the item from its store: surely, if the gateway recorded it, or not at all]
     const items: Array<[string, 'reads' | 'reads if recorded' | 'does not read']> = []
     if (Array.isArray(body.input))
@@ -460,7 +479,7 @@ export const responsesRoutes = (services: Services) => {
             '(except `web_search` on an Anthropic model whose web search is priced: run as its server tool). ' +
             'Metered from the usage of the response (`response.completed`, `response.incomplete` or `response.failed` on a stream). ' +
             'Hosted tools with fees need a price (402 otherwise), are bounded by `max_tool_calls` and charged per call; ' +
-            '`previous_response_id` and `conversation` only for ids the same user created (404 otherwise); `background: true` is refused.',
+            '`previous_response_id`, `conversation` and a container named by id only for ids the same user created (404 otherwise); `background: true` is refused.',
           responses: billedCallResponses({
             format: 'openai',
             ok: 'The response: JSON, or an SSE stream of events when `stream` is true',
@@ -473,6 +492,7 @@ export const responsesRoutes = (services: Services) => {
               [404, 'response_not_found', '`previous_response_id` names no response this user created'],
               [404, 'conversation_not_found', '`conversation` names none this user created'],
               [404, 'item_not_found', 'an input item by reference names none this user created'],
+              [404, 'container_not_found', 'a tool or an input item names a container by id that no response of this user ran in'],
             ],
           }),
         },

@@ -107,7 +107,7 @@ export interface PriceRows {
 
 export interface StoredResponseRow {
   id: string
-  kind: 'response' | 'conversation' | 'item'
+  kind: 'response' | 'conversation' | 'item' | 'container'
   user_id: string
   provider: string
   model: string

@@ -64,6 +64,8 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-stream-items-unlisted',
   'responses-store-false-input-item',
   'responses-audio-in-stored-context',
+  'responses-container-ownership',
+  'responses-chain-generated-image',
   'key-in-flight',
   'session-in-flight',
   'hold-refuses-dead-key',
