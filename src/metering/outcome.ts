@@ -16,17 +16,18 @@ export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold:
 /**
  * What a usage costs. With cap-output on, what a usage reports past what the hold covers is not charged, or
  * `spend <= max_budget` would not hold: output past the max the provider was sent (a server that ignored it,
- * a proxy's miscount), and uses of each server tool past those held for it (its `max_uses`; none for a tool the
+ * a proxy's miscount), uses of each server tool past those held for it (its `max_uses`; none for a tool the
  * request did not offer: a search count above the one search held for `web_search_options`, code executions
- * shown beside a search). The row keeps the counts reported, and `unbilledOutputTokens` and `unbilledToolUses`
- * say what went unbilled. Input is charged whole: the exceptions the README lists to cap-output's bound are all
- * input the hold cannot see.
+ * shown beside a search), and rates dearer than those held (a tier or geography the request did not ask for nor
+ * leave to a default, audio tokens in an answer to a text-only request: `costOf`'s `heldAt`). The row keeps the
+ * counts reported, and `unbilledOutputTokens`, `unbilledToolUses` and `unbilledRateCost` say what went unbilled.
+ * Input is charged whole: the exceptions the README lists to cap-output's bound are all input the hold cannot see.
  */
-function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledToolUses'> {
+function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledToolUses' | 'unbilledRateCost'> {
   const bound = tariff.outputBound
   if (bound === undefined) return { cost: costOf(tariff.price, usage, tariff.features) }
   const billed = { ...usage }
-  const charged: Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledToolUses'> = { cost: 0 }
+  const charged: Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledToolUses' | 'unbilledRateCost'> = { cost: 0 }
   if (usage.completionTokens > bound) {
     billed.completionTokens = bound
     billed.audioOutputTokens = Math.min(usage.audioOutputTokens ?? 0, bound)
@@ -37,7 +38,10 @@ function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' |
     billed.serverToolUses = uses
     if (unbilled) charged.unbilledToolUses = unbilled
   }
-  charged.cost = costOf(tariff.price, billed, tariff.features)
+  // A tier, geography or audio rate dearer than the hold priced (fast mode reported unasked) is billed as held.
+  charged.cost = costOf(tariff.price, billed, tariff.features, featuresHeld(tariff.price, tariff.features, true))
+  const atReportedRates = costOf(tariff.price, billed, tariff.features)
+  if (atReportedRates > charged.cost) charged.unbilledRateCost = atReportedRates - charged.cost
   return charged
 }
 
@@ -180,12 +184,14 @@ function generatedSoFar(facts: StreamFacts, estimate: TokenEstimate): TokenCount
 /**
  * What a cut stream's counts cost: the input estimate priced as the hold priced it (`estimateAsHeld`: at the
  * dearest rate the request can incur, audio or cache writes among them, at the tier and geography held), since
- * the provider read the whole prompt and no usage says at which rates; the row keeps the plain counts.
+ * the provider read the whole prompt and no usage says at which rates; with cap-output on, at no rate dearer than
+ * held. The row keeps the plain counts.
  */
 function costOfGeneratedSoFar({ price, features, outputBound }: Tariff, counts: TokenCounts): number {
   if (!price) return 0
-  const held = featuresHeld(price, features, outputBound !== undefined)
-  return costOf(price, { ...counts, ...estimateAsHeld(price, counts.promptTokens, held) }, held)
+  const hardBound = outputBound !== undefined
+  const held = featuresHeld(price, features, hardBound)
+  return costOf(price, { ...counts, ...estimateAsHeld(price, counts.promptTokens, held) }, held, hardBound ? held : undefined)
 }
 
 /** X-Budget-Remaining: the user's budget in USD after this request's hold; absent for unlimited users. */
