@@ -396,20 +396,35 @@ export function worstCaseCost(
   toolUseInputTokens = 0,
 ): number {
   if (!price) return 0
-  const r = ratesOf(price)
-  const inputRate = r[dearestInputKind(price, requested)]
-  const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
   const input = heldPromptTokens(inputTokens, requested, toolUseInputTokens, outputTokens)
-  const tier = compound(heldTierMultiplier(price, requested), heldGeoMultiplier(price, requested))
-  const m = withLongContext(price, tier, requested, input)
-  const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
-  return charge([[input, inputRate, m.input], [heldOutputTokens(outputTokens, requested), outputRate, m.output]], fees)
+  return costOfHeldTokens(price, input, heldOutputTokens(outputTokens, requested), requested, heldTierMultiplier(price, requested))
+}
+
+/** Tokens as a hold prices them (`worstCaseCost`), at a tier multiplier: the held tier's, or one a provider stated. */
+function costOfHeldTokens(price: Price, promptTokens: number, completionTokens: number, held: RequestedFeatures, tierMultiplier: number): number {
+  const r = ratesOf(price)
+  const inputRate = r[dearestInputKind(price, held)]
+  const outputRate = held.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
+  const m = withLongContext(price, compound(tierMultiplier, heldGeoMultiplier(price, held)), held, promptTokens)
+  const fees = toolFees(price, undefined, held) + (price.perRequest ?? 0)
+  return charge([[promptTokens, inputRate, m.input], [completionTokens, outputRate, m.output]], fees)
 }
 
 /** The tier multiplier a hold prices: the dearer of the plain rates and the tier held. */
 const heldTierMultiplier = (price: Price, held: RequestedFeatures): number => Math.max(PLAIN, multiplierOf(price, undefined, held.tier))
 /** The geography multiplier a hold prices: the dearer of the plain rates and the geography held. */
 const heldGeoMultiplier = (price: Price, held: RequestedFeatures): number => Math.max(PLAIN, geoMultiplierOf(price, undefined, held.inferenceGeo))
+
+/**
+ * What a hold's own tokens cost at the tier a provider stated without a usage (OpenAI stamps every chat chunk with
+ * the tier serving it): the hold's worst case with the stated tier's multiplier for the held one, by the tier rule
+ * (`multiplierOf`); null where that is the multiplier held, and the hold's amount is the charge.
+ */
+export function heldTokensAtTier(price: Price, tokens: { promptTokens: number; completionTokens: number }, held: RequestedFeatures, stated: string): number | null {
+  const multiplier = multiplierOf(price, stated, held.tier)
+  if (multiplier === heldTierMultiplier(price, held)) return null
+  return costOfHeldTokens(price, tokens.promptTokens, tokens.completionTokens, held, multiplier)
+}
 
 type InputKind = 'input' | 'cached' | 'audioInput' | 'cacheWrite' | 'cacheWrite1h'
 

@@ -181,7 +181,7 @@ export function embeddingsCounts(answer: { usage?: { prompt_tokens?: unknown } |
 }
 
 /** The service tier an OpenAI answer says served it, as the price book names it (`fast` is OpenAI's name for `priority`). */
-const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'string' ? undefined : tier === 'fast' ? 'priority' : tier)
+export const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'string' ? undefined : tier === 'fast' ? 'priority' : tier)
 
 /**
  * Anthropic reports cache reads and cache writes beside `input_tokens`, not inside it. All three are
