@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import type { TestGateway } from './support/gateway'
 import { settledRow } from './support/settled-row'
-import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
+import { anthropicEvent, jsonResponse, type ScriptedUpstream, sseResponse, withScriptedGateway } from './support/scripted-upstream'
 
 /**
  * SPEC §5: "a request asking for something the provider bills beyond tokens (… a pricier service tier) that the price
@@ -38,11 +38,25 @@ const servedAtPriority = () =>
     usage: { input_tokens: 1_000, output_tokens: 500, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, service_tier: 'priority' },
   })
 
-const post = (secret: string, model: string) =>
+/** The same answer streamed: the tier stated in the final usage (`message_delta`'s), beside the output. */
+const streamedAtPriority = () =>
+  sseResponse([
+    anthropicEvent({
+      type: 'message_start',
+      message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'openai/gpt-5.6', content: [], stop_reason: null, usage: { input_tokens: 1_000, output_tokens: 1 } },
+    }),
+    anthropicEvent({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+    anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'ok' } }),
+    anthropicEvent({ type: 'content_block_stop', index: 0 }),
+    anthropicEvent({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 500, service_tier: 'priority' } }),
+    anthropicEvent({ type: 'message_stop' }),
+  ])
+
+const post = (secret: string, model: string, more: Record<string, unknown> = { service_tier: 'priority' }) =>
   fetch(`${gw.url}/v1/messages`, {
     method: 'POST',
     headers: { 'x-api-key': secret, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
-    body: JSON.stringify({ model, max_tokens: 1_000, service_tier: 'priority', messages: [{ role: 'user', content: 'Hello' }] }),
+    body: JSON.stringify({ model, max_tokens: 1_000, ...more, messages: [{ role: 'user', content: 'Hello' }] }),
   })
 
 describe('service_tier on /v1/messages, as an Anthropic-compatible router receives it', () => {
@@ -56,6 +70,17 @@ describe('service_tier on /v1/messages, as an Anthropic-compatible router receiv
     })
     expect(upstream.calls.at(-1)!.body.service_tier).toBe('priority')
     // The provider's bill: (1,000 × 1 + 500 × 2) × 2.
+    expect(row.cost).toBe((1_000 + 500 * 2) * 2)
+  })
+
+  test('streamed without asking (a project whose default is priority): settled at the tier the final usage states', async () => {
+    upstream.answer(streamedAtPriority)
+    const { secret } = await gw.userWithKey({ id: 'msg-tier-stream', max_budget: 10 })
+    const row = await settledRow(gw, 'msg-tier-stream', async () => {
+      const res = await post(secret, 'ant:openai/gpt-5.6', { stream: true })
+      expect(res.status).toBe(200)
+      await res.text()
+    })
     expect(row.cost).toBe((1_000 + 500 * 2) * 2)
   })
 
