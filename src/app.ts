@@ -95,6 +95,13 @@ export async function createServices(config: Config, options: ServiceOptions = {
         model: hold.model,
         unbilled_tool_uses: outcome.unbilledToolUses,
       })
+    if (outcome.unbilledRateCost)
+      logger.log('warn', 'provider reported a dearer tier, geography or audio rate than the request was held for: billed at the rates held (cap-output)', {
+        request_id: hold.requestId,
+        provider: hold.provider,
+        model: hold.model,
+        unbilled_usd: outcome.unbilledRateCost / 1_000_000,
+      })
     metrics.settlements.inc({ status: outcome.status })
     // An expired hold's latency is its age (the sweeper's charge), not a provider call's time.
     if (outcome.status !== 'expired') metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)

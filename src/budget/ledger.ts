@@ -65,6 +65,11 @@ export interface Outcome {
   unbilledInputTokens?: number
   /** Uses of each priced server tool the usage reported past those held for it, not charged (cap-output on). */
   unbilledToolUses?: Record<string, number>
+  /**
+   * Micro-USD a usage's rates came to past those the hold priced, not charged (cap-output on): a tier or geography
+   * dearer than held, audio tokens in an answer to a request held at the text rates.
+   */
+  unbilledRateCost?: number
 }
 
 /**

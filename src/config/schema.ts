@@ -96,7 +96,7 @@ const priceSeed = z.strictObject({
   server_tools: z.record(featureName, wholeMicrosPerRequest).optional(),
   /** Multiplier of every token rate, by service tier (`priority`, `flex`, `fast`; `long_context` and `inference_geo_us` on top of those; `long_context_output`, when set, instead of `long_context` on output). */
   service_tiers: z.record(featureName, tierMultiplier).optional(),
-  /** Prompt tokens past which `service_tiers.long_context` applies to every request (OpenAI's GPT-5.4: 272000); unset: only with Anthropic's context-1m, past 200K. */
+  /** Prompt tokens past which `service_tiers.long_context` applies to every request (OpenAI's GPT-5.4: 271999, as it bills 272K and above); unset: only with Anthropic's context-1m, past 200K. */
   long_context_above_tokens: longContextAboveTokens.optional(),
   /** The most input tokens one media part bills on this model (gpt-4o-mini: 48169, a high-detail image); with cap-output on, each is held at least at it. Unset: `media_part_tokens`. */
   media_part_tokens: mediaPartTokens.optional(),

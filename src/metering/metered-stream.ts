@@ -26,6 +26,11 @@ export interface StreamFacts {
   serverToolUses?: Record<string, number>
   /** The input the provider stated before its usage (Anthropic's `message_start`), from a meter of a format that states one. */
   statedInput?: StatedInput
+  /**
+   * The service tier the provider said served the stream, in events without a usage (OpenAI stamps every chat chunk
+   * with it), from a meter of a format that states one: a stream without a usage is billed at it.
+   */
+  statedTier?: string
 }
 
 /** Input a stream states exactly before its end, as counts of no output. */
@@ -67,6 +72,7 @@ export interface EventMeter {
   readonly deliveredOutputBytes: number
   readonly serverToolUses?: Record<string, number>
   readonly statedInput?: StatedInput | null
+  readonly statedTier?: string
   errorEvent(why: keyof typeof STREAM_ERRORS): string
   /** A write the event just inspected must wait for before it reaches the client (taken once), if any. */
   takeWait?(): Promise<void> | null
@@ -220,6 +226,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     if (toolUses) facts.serverToolUses = toolUses
     const statedInput = meter.statedInput
     if (statedInput) facts.statedInput = statedInput
+    const statedTier = meter.statedTier
+    if (statedTier !== undefined) facts.statedTier = statedTier
     // Its callers pass on and close what they read after it: a throw here would leave the client's stream open.
     try {
       o.onEnd(facts)

@@ -1,6 +1,6 @@
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
-import { chunkUsage, openAIUsage, type OpenAIUsage } from '../translate/usage'
+import { chunkUsage, openAIUsage, reportedTier, type OpenAIUsage } from '../translate/usage'
 import { audioOutputTokens, generatedBytes } from './generated-output'
 import { largerCounts } from './larger-counts'
 import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
@@ -31,6 +31,8 @@ class OpenAIChunkMeter implements EventMeter {
   private sawFinalUsage = false
   private latestUsage: TokenCounts | null = null
   private outputAfterUsage = false
+  /** The tier the last chunk named (OpenAI names it on every chunk), for a stream that ends without a usage. */
+  statedTier: string | undefined
 
   constructor(
     private readonly passUsage: boolean,
@@ -83,6 +85,8 @@ class OpenAIChunkMeter implements EventMeter {
       if (bytes > 0) this.outputAfterUsage = true
     }
     if (failed || choiceFailed) this.providerFailed = true
+    const tier = reportedTier(chunk.service_tier)
+    if (tier !== undefined && !this.sawDone) this.statedTier = tier
     // [DONE] ended the stream: a usage after it (a proxy's trailer) is not the provider's account of it.
     const stated = this.sawDone ? null : chunkUsage(chunk)
     if (stated) this.noteUsage(openAIUsage(stated, chunk.service_tier))

@@ -2,32 +2,51 @@ import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import { toolCounts } from '../pricing/features'
-import { costOf, estimateAsHeld, everyUseAllowed, featuresHeld, heldOutputTokens, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
+import { costOf, estimateAsHeld, everyUseAllowed, featuresHeld, heldOutputTokens, heldTokensAtTier, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
 import type { UpstreamSignal } from '../providers/upstream'
 import { firstMaxOutputIn, largestMaxOutputIn } from '../translate/output-cap'
 import type { StatedInput, StreamFacts } from './metered-stream'
 
-/** A complete answer: its usage if the provider reported one, otherwise the whole hold, as the tokens it priced. */
-export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold: Hold, latencyMs: number): Outcome {
+/**
+ * A complete answer: its usage if the provider reported one, otherwise the whole hold, as the tokens it priced, at
+ * the tier the provider stated without a usage (`wholeHoldCharge`).
+ */
+export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold: Hold, latencyMs: number, statedTier?: string): Outcome {
   if (usage) return { ...usageCharge(tariff, usage), ...usage, status: 'ok', latencyMs }
-  return hold.wholeCharge('ok', latencyMs)
+  return wholeHoldCharge(tariff, hold, latencyMs, statedTier)
+}
+
+/**
+ * The whole hold as a charge, its tokens at the tier the provider stated (a chat stream's chunks name it) where that
+ * is not the one held: a priority project's stream without a usage is billed at priority, past a hold taken at the
+ * plain rates (README "Tiers": with cap-output off a dearer default overshoots the hold), never past the hold with
+ * cap-output on.
+ */
+function wholeHoldCharge({ price, features, outputBound }: Tariff, hold: Hold, latencyMs: number, statedTier: string | undefined): Outcome {
+  const whole = hold.wholeCharge('ok', latencyMs)
+  if (!price || statedTier === undefined) return whole
+  const atTier = heldTokensAtTier(price, whole, featuresHeld(price, features, outputBound !== undefined), statedTier)
+  if (atTier === null) return whole
+  return { ...whole, cost: outputBound !== undefined ? Math.min(atTier, whole.cost) : atTier }
 }
 
 /**
  * What a usage costs. With cap-output on, what a usage reports past what the hold covers is not charged, or
  * `spend <= max_budget` would not hold: output past the max the provider was sent (a server that ignored it,
  * a proxy's miscount), input past the input held when the estimate bounds it (a request of text alone: a token
- * is at least a byte), and uses of each server tool past those held for it (its `max_uses`; none for a tool the
+ * is at least a byte), uses of each server tool past those held for it (its `max_uses`; none for a tool the
  * request did not offer: a search count above the one search held for `web_search_options`, code executions
- * shown beside a search). The row keeps the counts reported, and `unbilledOutputTokens`, `unbilledInputTokens`
- * and `unbilledToolUses` say what went unbilled. Input of a request with media or files is charged whole: the
- * exceptions the README lists to cap-output's bound are all input the hold cannot see.
+ * shown beside a search), and rates dearer than those held (a tier or geography the request did not ask for nor
+ * leave to a default, audio tokens in an answer to a text-only request: `costOf`'s `heldAt`). The row keeps the
+ * counts reported, and `unbilledOutputTokens`, `unbilledInputTokens`, `unbilledToolUses` and `unbilledRateCost`
+ * say what went unbilled. Input of a request with media or files is charged whole: the exceptions the README lists
+ * to cap-output's bound are all input the hold cannot see.
  */
-function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledInputTokens' | 'unbilledToolUses'> {
+function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledInputTokens' | 'unbilledToolUses' | 'unbilledRateCost'> {
   const bound = tariff.outputBound
   if (bound === undefined) return { cost: costOf(tariff.price, usage, tariff.features) }
   const billed = { ...usage }
-  const charged: Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledInputTokens' | 'unbilledToolUses'> = { cost: 0 }
+  const charged: Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledInputTokens' | 'unbilledToolUses' | 'unbilledRateCost'> = { cost: 0 }
   if (tariff.inputBound !== undefined && usage.promptTokens > tariff.inputBound) {
     Object.assign(billed, promptWithin(usage, tariff.inputBound))
     charged.unbilledInputTokens = usage.promptTokens - tariff.inputBound
@@ -42,7 +61,10 @@ function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' |
     billed.serverToolUses = uses
     if (unbilled) charged.unbilledToolUses = unbilled
   }
-  charged.cost = costOf(tariff.price, billed, tariff.features)
+  // A tier, geography or audio rate dearer than the hold priced (fast mode reported unasked) is billed as held.
+  charged.cost = costOf(tariff.price, billed, tariff.features, featuresHeld(tariff.price, tariff.features, true))
+  const atReportedRates = costOf(tariff.price, billed, tariff.features)
+  if (atReportedRates > charged.cost) charged.unbilledRateCost = atReportedRates - charged.cost
   return charged
 }
 
@@ -103,16 +125,18 @@ export function streamOutcome(
 ): Outcome {
   const { end, deliveredOutputBytes } = facts
   const usage = outputDeniedByUsage(facts) ? null : facts.usage
-  if (end === 'done') return answeredOutcome(tariff, usage, hold, latencyMs)
+  if (end === 'done') return answeredOutcome(tariff, usage, hold, latencyMs, facts.statedTier)
   const status = end === 'cancelled' ? 'aborted' : 'error'
   if ((end === 'truncated' || end === 'failed') && !usage && deliveredOutputBytes === 0 && !anyUse(facts.serverToolUses))
     return { cost: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, status, latencyMs }
-  if (end === 'truncated') return { ...answeredOutcome(tariff, usage, hold, latencyMs), status: 'error' }
+  if (end === 'truncated') return { ...answeredOutcome(tariff, usage, hold, latencyMs, facts.statedTier), status: 'error' }
   if (usage) return { ...answeredOutcome(tariff, usage, hold, latencyMs), status }
   const cut = { ...tariff, features: everyUseAllowed(tariff.features) }
   const counts = generatedSoFar(facts, estimate)
   const cost = costOfGeneratedSoFar(cut, counts)
-  const estimated = { cost: holdCoversOutput ? Math.min(cost, hold.amount) : cost, ...counts }
+  // The bound is the hold at the tier the stream stated: its output count is in bytes, its tokens at that tier's rates.
+  const bound = facts.statedTier === undefined ? hold.amount : wholeHoldCharge(tariff, hold, latencyMs, facts.statedTier).cost
+  const estimated = { cost: holdCoversOutput ? Math.min(cost, bound) : cost, ...counts }
   const charged = facts.statedInput ? cutWithStatedInput(facts, facts.statedInput, estimated, cut, estimate, holdCoversOutput) : estimated
   return { ...charged, status, latencyMs }
 }
@@ -191,22 +215,28 @@ export function holdCoversOutput(upstreamBody: Record<string, unknown>, readFiel
   return max * choices <= estimate.outputTokens
 }
 
-/** A cut stream without a usage: its input estimate, each byte of output delivered, and the server tool uses seen begun. */
+/**
+ * A cut stream without a usage: its input estimate, each byte of output delivered, the server tool uses seen begun,
+ * and the tier its events stated.
+ */
 function generatedSoFar(facts: StreamFacts, estimate: TokenEstimate): TokenCounts {
   const counts: TokenCounts = { promptTokens: estimate.inputTokens, completionTokens: facts.deliveredOutputBytes, cachedTokens: 0 }
   if (facts.serverToolUses) counts.serverToolUses = facts.serverToolUses
+  if (facts.statedTier !== undefined) counts.tier = facts.statedTier
   return counts
 }
 
 /**
  * What a cut stream's counts cost: the input estimate priced as the hold priced it (`estimateAsHeld`: at the
- * dearest rate the request can incur, audio or cache writes among them, at the tier and geography held), since
- * the provider read the whole prompt and no usage says at which rates; the row keeps the plain counts.
+ * dearest rate the request can incur, audio or cache writes among them, at the geography held, and at the tier the
+ * stream stated, else the one held), since the provider read the whole prompt and no usage says at which rates;
+ * with cap-output on, at no rate dearer than held. The row keeps the plain counts.
  */
 function costOfGeneratedSoFar({ price, features, outputBound }: Tariff, counts: TokenCounts): number {
   if (!price) return 0
-  const held = featuresHeld(price, features, outputBound !== undefined)
-  return costOf(price, { ...counts, ...estimateAsHeld(price, counts.promptTokens, held) }, held)
+  const hardBound = outputBound !== undefined
+  const held = featuresHeld(price, features, hardBound)
+  return costOf(price, { ...counts, ...estimateAsHeld(price, counts.promptTokens, held) }, held, hardBound ? held : undefined)
 }
 
 /** X-Budget-Remaining: the user's budget in USD after this request's hold; absent for unlimited users. */

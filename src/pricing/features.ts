@@ -90,9 +90,18 @@ const ANTHROPIC_TOOL_SEARCH = /^tool_search_tool_[a-z0-9]+_\d{8}$/
  */
 const ANTHROPIC_ADVISOR = /^advisor_\d{8}$/
 
-/** An OpenAI service tier as the price book names it: `fast` is OpenAI's newer name for `priority`. */
-const openAITier = (tier: unknown): string | null =>
-  typeof tier !== 'string' || isStandardTier(tier) ? null : tier === 'fast' ? 'priority' : tier
+/**
+ * The service tier a request asks for, as the price book names it: `speed: "fast"` (a router's fast mode: OpenRouter
+ * serves Claude's so) is `fast`, and so is `service_tier: "fast"` towards a Claude model; towards any other, `fast` is
+ * OpenAI's newer name for `priority`. Anthropic-compatible endpoints take OpenAI's `service_tier` as it is (OpenRouter's
+ * serves `openai/gpt-5.6`), so Messages reads it too; its own `auto` and `standard_only` are the plain rates.
+ */
+function requestedTier(body: Record<string, unknown>, upstreamModel: string): string | null {
+  if (body.speed === 'fast') return 'fast'
+  const tier = body.service_tier
+  if (typeof tier !== 'string' || isStandardTier(tier)) return null
+  return tier === 'fast' && !isClaudeModel(upstreamModel) ? 'priority' : tier
+}
 
 /**
  * No `service_tier`, or `auto`: OpenAI serves the project's default tier, whatever it is. And OpenAI caches
@@ -332,7 +341,7 @@ export function refuseEmbeddingsChatRequest(body: Record<string, unknown>): void
  * An OpenAI chat request's billed features: web search (`web_search_options`, DashScope's `enable_search`, or a
  * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them, held on
  * Claude behind a router at the searches it may run, `routerClaudeSearches`; and OpenRouter's web plugin,
- * `routerFeatures`), a service tier, audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier audio answer
+ * `routerFeatures`), a service tier (`requestedTier`: a router's `speed: "fast"` too), audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier audio answer
  * named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
  * provider runs itself is refused (`refuseProviderChatTools`), and so are a context cache the provider holds
@@ -353,7 +362,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
   return withWebResults({
     serverTools: { ...(searches ? { web_search: Math.max(1, claudeSearches) } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
     ...(claudeSearches > 1 ? { usesBilledOnlyIfCounted: { web_search: claudeSearches - 1 } } : {}),
-    tier: openAITier(body.service_tier),
+    tier: requestedTier(body, upstreamModel),
     audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, isAudioPart) || m?.audio != null),
     audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
     cacheWrites: cacheLifetime(body),
@@ -628,7 +637,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
-    tier: openAITier(body.service_tier),
+    tier: requestedTier(body, upstreamModel),
     audioInput: responsesAudioInput(body.input),
     cacheWrites: cacheLifetime(body),
     toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: maxCalls * searchResultsPastAllowance },
@@ -809,7 +818,8 @@ function boundedAnthropicTool(definition: unknown, field: string, bounds: Server
  * bounded (code execution and tool search take none: they are held at the default); the input is held once more for
  * each use, as Anthropic's server tool loop samples the model again over the whole context after each. A web fetch gets the default `max_uses`
  * and, unset, `max_content_tokens` of the per-use input allowance: its pages are input, held at that bound
- * per use. Fast mode (`speed: "fast"`) is the tier `fast`; `cache_control` marks cache writes (never
+ * per use. Fast mode (`speed: "fast"`) is the tier `fast`, and a `service_tier` other than the plain ones is a tier
+ * too (`requestedTier`); `cache_control` marks cache writes (never
  * refused: they have a fallback rate), `ttl: "1h"` the dearer 1-hour ones; `betaFlags`, the
  * `anthropic-beta` value the provider is sent, may switch on the long-context window and its rates
  * (`anthropicBetaFeatures`); a `compact_*` context edit asks for server-side compaction; an `inference_geo`
@@ -850,7 +860,7 @@ export function anthropicFeatures(
   const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools,
-    tier: body.speed === 'fast' ? 'fast' : null,
+    tier: requestedTier(body, upstreamModel),
     cacheWrites: cacheLifetime(body),
     ...anthropicBetaFeatures(betaFlags),
     toolResultInput,

@@ -308,8 +308,12 @@ const count = (n: number | undefined) => (typeof n === 'number' && n > 0 ? n : 0
  * price and the per-request price. What the usage does not say is taken from the request: the uses of a
  * tool it asked for (at most its max_uses), the tier and the geography it asked for, and for cache writes
  * whose lifetime the usage's split does not cover, the longest lifetime it asked for.
+ *
+ * `heldAt`, the features a hard bound was held at (cap-output on), bounds the rates: a tier or geography the
+ * usage reports dearer than the one held is billed at the held one, and audio tokens the hold did not price as
+ * audio at the text rates; the hold is then a bound on the rates as on the output (src/metering/outcome.ts).
  */
-export function costOf(price: Price | null, tokens: TokenCounts, requested: RequestedFeatures = NO_FEATURES): number {
+export function costOf(price: Price | null, tokens: TokenCounts, requested: RequestedFeatures = NO_FEATURES, heldAt?: RequestedFeatures): number {
   if (!price) return 0
   const r = ratesOf(price)
   const prompt = tokens.promptTokens
@@ -320,9 +324,15 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
   const writes = Math.min(Math.max(count(tokens.cacheWriteTokens), split5m + split1h), prompt - cached)
   const unsplit = Math.max(0, writes - split5m - split1h)
   const writes1h = Math.min(split1h + (requested.cacheWrites === '1h' ? unsplit : 0), writes)
-  const audioIn = Math.min(count(tokens.audioInputTokens), prompt - cached - writes)
-  const audioOut = Math.min(count(tokens.audioOutputTokens), tokens.completionTokens)
-  const tier = compound(multiplierOf(price, tokens.tier, requested.tier), geoMultiplierOf(price, tokens.inferenceGeo, requested.inferenceGeo))
+  const audioIn = heldAt && !heldAt.audioInput ? 0 : Math.min(count(tokens.audioInputTokens), prompt - cached - writes)
+  const audioOut = heldAt && !heldAt.audioOutput ? 0 : Math.min(count(tokens.audioOutputTokens), tokens.completionTokens)
+  let tierMultiplier = multiplierOf(price, tokens.tier, requested.tier)
+  let geoMultiplier = geoMultiplierOf(price, tokens.inferenceGeo, requested.inferenceGeo)
+  if (heldAt) {
+    tierMultiplier = Math.min(tierMultiplier, heldTierMultiplier(price, heldAt))
+    geoMultiplier = Math.min(geoMultiplier, heldGeoMultiplier(price, heldAt))
+  }
+  const tier = compound(tierMultiplier, geoMultiplier)
   const m = withLongContext(price, tier, requested, prompt)
   const terms = [
     [prompt - cached - writes - audioIn, r.input, m.input],
@@ -391,14 +401,34 @@ export function worstCaseCost(
   toolUseInputTokens = 0,
 ): number {
   if (!price) return 0
-  const r = ratesOf(price)
-  const inputRate = r[dearestInputKind(price, requested)]
-  const outputRate = requested.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
   const input = heldPromptTokens(inputTokens, requested, toolUseInputTokens, outputTokens)
-  const tier = compound(Math.max(PLAIN, multiplierOf(price, undefined, requested.tier)), Math.max(PLAIN, geoMultiplierOf(price, undefined, requested.inferenceGeo)))
-  const m = withLongContext(price, tier, requested, input)
-  const fees = toolFees(price, undefined, requested) + (price.perRequest ?? 0)
-  return charge([[input, inputRate, m.input], [heldOutputTokens(outputTokens, requested), outputRate, m.output]], fees)
+  return costOfHeldTokens(price, input, heldOutputTokens(outputTokens, requested), requested, heldTierMultiplier(price, requested))
+}
+
+/** Tokens as a hold prices them (`worstCaseCost`), at a tier multiplier: the held tier's, or one a provider stated. */
+function costOfHeldTokens(price: Price, promptTokens: number, completionTokens: number, held: RequestedFeatures, tierMultiplier: number): number {
+  const r = ratesOf(price)
+  const inputRate = r[dearestInputKind(price, held)]
+  const outputRate = held.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
+  const m = withLongContext(price, compound(tierMultiplier, heldGeoMultiplier(price, held)), held, promptTokens)
+  const fees = toolFees(price, undefined, held) + (price.perRequest ?? 0)
+  return charge([[promptTokens, inputRate, m.input], [completionTokens, outputRate, m.output]], fees)
+}
+
+/** The tier multiplier a hold prices: the dearer of the plain rates and the tier held. */
+const heldTierMultiplier = (price: Price, held: RequestedFeatures): number => Math.max(PLAIN, multiplierOf(price, undefined, held.tier))
+/** The geography multiplier a hold prices: the dearer of the plain rates and the geography held. */
+const heldGeoMultiplier = (price: Price, held: RequestedFeatures): number => Math.max(PLAIN, geoMultiplierOf(price, undefined, held.inferenceGeo))
+
+/**
+ * What a hold's own tokens cost at the tier a provider stated without a usage (OpenAI stamps every chat chunk with
+ * the tier serving it): the hold's worst case with the stated tier's multiplier for the held one, by the tier rule
+ * (`multiplierOf`); null where that is the multiplier held, and the hold's amount is the charge.
+ */
+export function heldTokensAtTier(price: Price, tokens: { promptTokens: number; completionTokens: number }, held: RequestedFeatures, stated: string): number | null {
+  const multiplier = multiplierOf(price, stated, held.tier)
+  if (multiplier === heldTierMultiplier(price, held)) return null
+  return costOfHeldTokens(price, tokens.promptTokens, tokens.completionTokens, held, multiplier)
 }
 
 type InputKind = 'input' | 'cached' | 'audioInput' | 'cacheWrite' | 'cacheWrite1h'

@@ -48,8 +48,8 @@ export class AnthropicStreamUsage {
       for (const [name, n] of Object.entries(stated)) held[name] = larger(held[name], n)
       fields[key] = held
     }
-    // The speed, the geography and the iterations are billed too: the last statement of each wins.
-    for (const key of ['speed', 'inference_geo', 'iterations'] as const) if (u[key] != null) fields[key] = u[key]
+    // The speed, the tier, the geography and the iterations are billed too: the last statement of each wins.
+    for (const key of ['speed', 'service_tier', 'inference_geo', 'iterations'] as const) if (u[key] != null) fields[key] = u[key]
   }
 
   get counts(): TokenCounts | null {

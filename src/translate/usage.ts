@@ -40,6 +40,8 @@ export interface AnthropicUsage {
   server_tool_use?: Record<string, number | null> | null
   /** `fast` when fast mode served the request. */
   speed?: string | null
+  /** The service tier that served it: Anthropic's own (`standard`), or OpenAI's where a router serves its models (`priority`). */
+  service_tier?: string | null
   /** Where inference ran: `global`, `us` (US-only inference, billed above the global rates). */
   inference_geo?: string | null
   /** Each sampling pass of the request (a compaction pass, the answer's), whose sum the top-level counts may leave short. */
@@ -194,14 +196,15 @@ export function embeddingsCounts(answer: { usage?: { prompt_tokens?: unknown } |
 }
 
 /** The service tier an OpenAI answer says served it, as the price book names it (`fast` is OpenAI's name for `priority`). */
-const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'string' ? undefined : tier === 'fast' ? 'priority' : tier)
+export const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'string' ? undefined : tier === 'fast' ? 'priority' : tier)
 
 /**
  * Anthropic reports cache reads and cache writes beside `input_tokens`, not inside it. All three are
  * prompt tokens: the reads are the cached part (billed at the cached rate), the writes are billed at the
  * cache-write rate of their lifetime. Server tools are counted in `server_tool_use` as `<tool>_requests`
  * (web search and web fetch only: code execution is counted from the answer's blocks, `withUsesShown`);
- * an answer without it used none; `speed` is the tier, `inference_geo` where inference ran. With
+ * an answer without it used none; `speed` is the tier, else `service_tier` (an Anthropic-compatible router reports
+ * OpenAI's tier there, `priority`; Anthropic's own `standard` is the plain rates), `inference_geo` where inference ran. With
  * `iterations`, each kind is the larger of its top-level count and its sum over the iterations:
  * server-side compaction's pass is billed, but only the iterations count it.
  * The writes' split by lifetime covers only what it counts: the writes are at least its two parts together
@@ -232,6 +235,7 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
     counts.cacheWrite1hTokens = write1h
   }
   if (typeof u.speed === 'string') counts.tier = u.speed === 'fast' ? 'fast' : 'standard'
+  else if (typeof u.service_tier === 'string') counts.tier = reportedTier(u.service_tier)
   if (typeof u.inference_geo === 'string') counts.inferenceGeo = u.inference_geo
   return counts
 }

@@ -29,7 +29,7 @@ const createPrice = z
     service_tiers: z.record(featureName, tierMultiplier).optional()
       .describe('multiplier of every token rate, by service tier (priority, flex; fast for Anthropic fast mode; long_context on top of any other, long_context_output instead of it on output tokens when set (Anthropic: 2 and 1.5); inference_geo_us for Anthropic US-only inference, on top of any other); a tier not listed is refused (402)'),
     long_context_above_tokens: longContextAboveTokens.nullable().optional()
-      .describe('prompt tokens (reads and writes included) past which service_tiers.long_context (and long_context_output) apply to every request, with no request flag (OpenAI GPT-5.4: 272000); needs service_tiers.long_context. Unset: they apply only to Anthropic requests with the context-1m beta, past 200000'),
+      .describe('prompt tokens (reads and writes included) past which service_tiers.long_context (and long_context_output) apply to every request, with no request flag (OpenAI GPT-5.4: 271999, as it bills 272K and above); needs service_tiers.long_context. Unset: they apply only to Anthropic requests with the context-1m beta, past 200000'),
     media_part_tokens: mediaPartTokens.nullable().optional()
       .describe('the most input tokens one media part (an image at any detail, an audio clip) bills on this model; with cap-output on, each media part of a request to it is held at least at this (gpt-4o-mini: 48169, a high-detail image). Unset: TOLLGATE_MEDIA_PART_TOKENS'),
     context_window_tokens: contextWindowTokens.nullable().optional()
