@@ -330,7 +330,10 @@ const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at,
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
   AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND id NOT IN (SELECT hold_id FROM pending_settlements)
   ORDER BY id LIMIT $2`
-const LOCK_HOLDS = `SELECT * FROM reservations WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint)
+// Its columns named, not `*`: a prepared `SELECT *` fails once per connection ("cached plan must not change result
+// type") after a migration adds a column, as older replicas' sweepers did during a rolling deploy.
+const LOCK_HOLDS = `SELECT id, request_id, user_id, key_id, amount, model, provider, endpoint, price_id, stream, created_at, key_debited,
+  held_prompt_tokens, held_completion_tokens FROM reservations WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint)
   AND id NOT IN (SELECT hold_id FROM pending_settlements) ORDER BY id FOR UPDATE SKIP LOCKED`
 
 /**
