@@ -26,9 +26,15 @@ export const betaFlagList = (value: string): string[] =>
 const MAX_CLIENT_FLAGS = 64
 const MAX_CLIENT_FLAG_CHARS = 4096
 
+/** A flag read alike by every server: visible ASCII, as every real flag is. */
+const READ_ALIKE = /^[\x21-\x7e]+$/
+
 /**
  * A client's flags in `values` (its header's value, the items of its body's lists), as `betaFlagList` reads them, or
- * a 400 naming `where` past the bounds (`MAX_CLIENT_FLAGS`).
+ * a 400 naming `where`. Past the bounds (`MAX_CLIENT_FLAGS`) they are refused, and so is a flag with a character
+ * outside visible ASCII once trimmed: Bun hands the gateway a header one byte a character (latin1), so a Unicode
+ * space written in UTF-8 (U+3000 is E3 80 80) is no space here, while a server that decodes UTF-8 trims it and reads
+ * the flag behind it, `context-1m-…` included.
  */
 export function clientBetaFlags(values: readonly string[], where: string): string[] {
   let chars = 0
@@ -37,6 +43,8 @@ export function clientBetaFlags(values: readonly string[], where: string): strin
   const flags: string[] = []
   for (const value of values) for (const flag of betaFlagList(value)) flags.push(flag)
   if (flags.length > MAX_CLIENT_FLAGS) throw pastFlagBounds(where)
+  if (!flags.every((flag) => READ_ALIKE.test(flag)))
+    throw badRequest(`Invalid ${where}: a beta flag holds a character outside visible ASCII, which servers read differently (a space written in UTF-8 is trimmed by some and not others), so what it opens cannot be priced.`)
   return flags
 }
 
