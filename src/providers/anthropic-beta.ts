@@ -19,8 +19,37 @@ export const betaFlagList = (value: string): string[] =>
     .map((flag) => flag.replace(FLAG_EDGE_SPACES, '').toLowerCase())
     .filter((flag) => flag !== '')
 
-/** An `anthropic-beta` value as it goes upstream: its flags as read (`betaFlagList`), joined by commas. */
-export const normalisedBetaFlags = (value: string): string => betaFlagList(value).join(',')
+/**
+ * A client's flags, header and body together, number at most 64 in at most 4 KB: Anthropic's betas number a few
+ * dozen and a request sends a handful (Claude Code some ten), and a value past that is refused before it is read.
+ */
+const MAX_CLIENT_FLAGS = 64
+const MAX_CLIENT_FLAG_CHARS = 4096
+
+/** A flag read alike by every server: visible ASCII, as every real flag is. */
+const READ_ALIKE = /^[\x21-\x7e]+$/
+
+/**
+ * A client's flags in `values` (its header's value, the items of its body's lists), as `betaFlagList` reads them, or
+ * a 400 naming `where`. Past the bounds (`MAX_CLIENT_FLAGS`) they are refused, and so is a flag with a character
+ * outside visible ASCII once trimmed: Bun hands the gateway a header one byte a character (latin1), so a Unicode
+ * space written in UTF-8 (U+3000 is E3 80 80) is no space here, while a server that decodes UTF-8 trims it and reads
+ * the flag behind it, `context-1m-…` included.
+ */
+export function clientBetaFlags(values: readonly string[], where: string): string[] {
+  let chars = 0
+  for (const value of values) chars += value.length
+  if (chars > MAX_CLIENT_FLAG_CHARS) throw pastFlagBounds(where)
+  const flags: string[] = []
+  for (const value of values) for (const flag of betaFlagList(value)) flags.push(flag)
+  if (flags.length > MAX_CLIENT_FLAGS) throw pastFlagBounds(where)
+  if (!flags.every((flag) => READ_ALIKE.test(flag)))
+    throw badRequest(`Invalid ${where}: a beta flag holds a character outside visible ASCII, which servers read differently (a space written in UTF-8 is trimmed by some and not others), so what it opens cannot be priced.`)
+  return flags
+}
+
+const pastFlagBounds = (where: string) =>
+  badRequest(`Invalid ${where}: beta flags are served up to ${MAX_CLIENT_FLAGS} in ${MAX_CLIENT_FLAG_CHARS} characters, the header's and the body's together.`)
 
 /**
  * The body fields Anthropic-compatible servers take beta flags from besides the header: the Anthropic SDK's `betas`
@@ -34,26 +63,32 @@ const configuresAnthropicBeta = (provider: ProviderConfig): boolean =>
 /**
  * A Messages body as it goes to `provider`, and the beta flags its `betas` and `anthropic_beta` send. Where the
  * provider's configured `anthropic-beta` replaces the client's, the operator chose the flags: these fields are dropped
- * too. Otherwise each is a list of flags, read and sent as the header's are (`betaFlagList`); anything else is a 400,
- * since what a lenient server makes of it cannot be priced.
+ * too. Otherwise each is a list of flags, read and sent as the header's are (`clientBetaFlags`, bounded with the
+ * `headerFlags` the client sent); anything else is a 400, since what a lenient server makes of it cannot be priced.
  */
-export function bodyBetaFlags<T extends Record<string, unknown>>(body: T, provider: ProviderConfig): { body: T; flags: string[] } {
+export function bodyBetaFlags<T extends Record<string, unknown>>(body: T, provider: ProviderConfig, headerFlags: string): { body: T; flags: string[] } {
   const present = BODY_BETA_FIELDS.filter((field) => body[field] !== undefined)
   if (present.length === 0) return { body, flags: [] }
-  const replaced = configuresAnthropicBeta(provider)
   const sent: Record<string, unknown> = { ...body }
+  if (configuresAnthropicBeta(provider)) {
+    for (const field of present) delete sent[field]
+    return { body: sent as T, flags: [] }
+  }
+  const lists = present.map((field) => [field, flagNames(body[field], field)] as const)
+  // Bounded and checked with the header's, then read field by field, as each is sent.
+  clientBetaFlags([headerFlags, ...lists.flatMap(([, list]) => list)], `body: ${present.join(', ')}`)
   const flags: string[] = []
-  for (const field of present) {
-    if (replaced) {
-      delete sent[field]
-      continue
-    }
-    const value = body[field]
-    if (!Array.isArray(value) || !value.every((flag) => typeof flag === 'string'))
-      throw badRequest(`Invalid body: ${field}: must be a list of beta flag names (strings), as the anthropic-beta header's are.`)
-    const read = value.flatMap(betaFlagList)
+  for (const [field, list] of lists) {
+    const read = list.flatMap(betaFlagList)
     sent[field] = read
-    flags.push(...read)
+    for (const flag of read) flags.push(flag)
   }
   return { body: sent as T, flags }
+}
+
+/** `value` as a list of flag names, or a 400 naming `field`. */
+function flagNames(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || !value.every((flag) => typeof flag === 'string'))
+    throw badRequest(`Invalid body: ${field}: must be a list of beta flag names (strings), as the anthropic-beta header's are.`)
+  return value
 }

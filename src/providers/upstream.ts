@@ -3,7 +3,7 @@ import { badGateway, clientClosedRequest, GatewayError, gatewayStopping, gateway
 import { answerCarriesOutput } from '../metering/answer-output'
 import { CHARACTER_OF_NAME, NAMES_OF_CHARACTER } from './html-named-references'
 import { namesOverload } from './overloaded'
-import { normalisedBetaFlags } from './anthropic-beta'
+import { clientBetaFlags } from './anthropic-beta'
 import { retryAfterHeaders } from './retry-after'
 
 /**
@@ -572,14 +572,14 @@ export function fetchFailure(error: unknown, signal: UpstreamSignal): GatewayErr
 
 /**
  * Client headers an Anthropic provider should still see: the API version the client speaks, and its
- * opt-in to beta features, its flags as the gateway read and priced them (`normalisedBetaFlags`). A provider of
+ * opt-in to beta features, its flags as the gateway read and priced them (`clientBetaFlags`), joined by commas. A provider of
  * the other format gets neither: the translation is what it honours.
  */
 export function anthropicClientHeaders(clientHeaders: Headers): Record<string, string> {
   const headers: Record<string, string> = {}
   const version = clientHeaders.get('anthropic-version')
   if (version) headers['anthropic-version'] = version
-  const betas = normalisedBetaFlags(clientHeaders.get('anthropic-beta') ?? '')
+  const betas = clientBetaFlags([clientHeaders.get('anthropic-beta') ?? ''], 'header: anthropic-beta').join(',')
   if (betas) headers['anthropic-beta'] = betas
   return headers
 }

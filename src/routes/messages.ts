@@ -49,7 +49,7 @@ type MessagesBody = z.infer<typeof messagesBody>
 function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config): ExchangeFor {
   const headers = anthropicClientHeaders(clientHeaders)
   return (model, outputClamp) => {
-    const betas = bodyBetaFlags(body, model.provider)
+    const betas = bodyBetaFlags(body, model.provider, headers['anthropic-beta'] ?? '')
     const betaFlags = [anthropicBetaSent(model.provider, headers), ...betas.flags].join(',')
     const bounded = anthropicFeatures(betas.body, serverToolBounds(config), betaFlags, model.upstreamModel)
     const sent = withThinkingTheToolLoopTakes(bounded.body)
