@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { estimateChat, estimateMessages, largerEstimate } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
-import { authenticated, billedUser, requestState } from '../http/request-state'
+import { admittedUser, authenticated, requestState } from '../http/request-state'
 import { admitRequest, resolveModel } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
 import { anthropicFeatures, contextWindowOf, serverToolBounds } from '../pricing/features'
@@ -97,7 +97,7 @@ export const messagesRoutes = (services: Services) => {
    * finds it, as a stored response's ids are: the client's next request naming it may reach another one.
    */
   const containerRecorder = (request: Request) => (id: string, model: ResolvedModel): Promise<void> => {
-    owners.recordContainer(id, { userId: billedUser(requestState(request)), provider: model.providerName, model: model.canonical })
+    owners.recordContainer(id, { userId: admittedUser(requestState(request)), provider: model.providerName, model: model.canonical })
     return owners.written()
   }
 
