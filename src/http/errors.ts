@@ -124,7 +124,7 @@ export const storedIdsUnwritten = () =>
   new GatewayError(
     503,
     'database_busy',
-    'The provider answered and the request is charged, but the database did not take the ids of its stored response in time (locked, or out of reach), so another replica would not find them: the answer is withheld. Try again.',
+    'The provider answered and the request is charged, but the database did not take the ids in it (of a stored response, or of a container) in time (locked, or out of reach), so another replica would not find them: the answer is withheld. Try again.',
     'api_error',
     { 'retry-after': '1' },
   )

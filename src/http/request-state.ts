@@ -22,7 +22,7 @@ export interface RequestState {
   keyHash?: string
   /** Set when the caller came in with a console session cookie rather than a key. */
   session?: ConsoleSession
-  /** Billed user, once known; for the request log. */
+  /** Billed user, once known; for the request log, and the ids an answer records for its user (`admittedUser`). */
   userId?: string
   /** A CORS preflight from an allowed origin: answered without credentials, as browsers send none. */
   preflight?: boolean
@@ -52,6 +52,12 @@ export function requestState(request: Request): RequestState {
 export function authenticated(state: RequestState): Caller {
   if (!state.caller) throw new Error('non-public route reached without a caller')
   return state.caller
+}
+
+/** The user an admitted request is billed to, as admission named it (src/metering/admission.ts). */
+export function admittedUser(state: RequestState): string {
+  if (state.userId === undefined) throw new Error('billed user read before admission')
+  return state.userId
 }
 
 export const peekRequestState = (request: Request): RequestState | undefined => states.get(request)

@@ -3,6 +3,7 @@ import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { startedInput } from '../translate/started-input'
 import { AnthropicStreamUsage } from '../translate/anthropic-stream-usage'
+import { containerRanIn } from '../translate/anthropic-containers'
 import { billedWhenShown, withUsesShown, type AnthropicUsage } from '../translate/usage'
 import { generatedBytes } from './generated-output'
 import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions, type StatedInput } from './metered-stream'
@@ -10,7 +11,7 @@ import { redactedErrorEvent } from './provider-error-event'
 
 interface StreamEvent {
   type?: string
-  message?: { usage?: AnthropicUsage | null; content?: unknown }
+  message?: { usage?: AnthropicUsage | null; content?: unknown; container?: unknown }
   usage?: AnthropicUsage | null
   content_block?: unknown
   delta?: unknown
@@ -46,7 +47,9 @@ const isOnePassBlock = (block: unknown): boolean => ONE_PASS_BLOCKS.has((block a
  * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted), and for
  * a finished one, the tools its usage does not count (code execution). An `error` the provider sends itself is
  * passed on with its credentials cut out (and not doubled by ours). The input `message_start` states is what a stream
- * cut before its usage pays for its input (`statedInput`), unless a block showed the provider may bill more.
+ * cut before its usage pays for its input (`statedInput`), unless a block showed the provider may bill more. The
+ * container the answer ran in (`message_delta`'s, or `message_start`'s) goes to `recordContainer`, and the event that
+ * names it waits for what that returns.
  */
 class AnthropicEventMeter implements EventMeter {
   private readonly counts = new AnthropicStreamUsage()
@@ -58,11 +61,14 @@ class AnthropicEventMeter implements EventMeter {
   private outputAfterUsage = false
   /** A block showed work on the provider's side, whose result a later pass reads as input (`isOnePassBlock`). */
   private inputMayGrow = false
+  /** What the event just inspected waits for before the client gets it (see `takeWait`). */
+  private wait: Promise<void> | null = null
 
   constructor(
     private readonly secrets?: () => readonly string[],
     /** The server tools the request offered (`billedWhenShown`); unknown: every tool a block names. */
     private readonly offered?: Readonly<Record<string, number>>,
+    private readonly recordContainer?: (id: string) => Promise<void>,
   ) {}
 
   /**
@@ -79,6 +85,12 @@ class AnthropicEventMeter implements EventMeter {
     return counts && { counts, mayGrow: this.inputMayGrow }
   }
 
+  takeWait(): Promise<void> | null {
+    const wait = this.wait
+    this.wait = null
+    return wait
+  }
+
   inspect(sse: SseEvent): string | null {
     if (sse.data === '') return KEEP_ALIVE
     // OpenAI's end marker, which some Anthropic-compatible servers append after message_stop (vLLM did,
@@ -92,6 +104,7 @@ class AnthropicEventMeter implements EventMeter {
         this.counts.start(event.message?.usage)
         this.noteOutput(generatedBytes(event.message?.content))
         if (Array.isArray(event.message?.content) && !event.message.content.every(isOnePassBlock)) this.inputMayGrow = true
+        this.noteContainer(event.message)
         break
       case 'content_block_start':
         this.noteOutput(blockBytes(event.content_block))
@@ -109,6 +122,7 @@ class AnthropicEventMeter implements EventMeter {
         const before = this.counts.output
         this.counts.delta(event.usage)
         if (this.counts.output !== before) this.outputAfterUsage = false
+        this.noteContainer(event.delta)
         break
       }
       case 'message_stop':
@@ -124,6 +138,13 @@ class AnthropicEventMeter implements EventMeter {
   private noteOutput(bytes: number): void {
     this.deliveredOutputBytes += bytes
     if (bytes > 0) this.outputAfterUsage = true
+  }
+
+  /** A container the answer ran in, recorded before the client has its id: its next request may reach another replica. */
+  private noteContainer(of: unknown): void {
+    if (!this.recordContainer) return
+    const id = containerRanIn(of)
+    if (id !== undefined) this.wait = this.recordContainer(id)
   }
 
   /**
@@ -142,8 +163,11 @@ class AnthropicEventMeter implements EventMeter {
 
 /**
  * Meters an Anthropic Messages SSE stream on its way to the client (see `meterStream`); `offered`, the server tools
- * the request offered, when known.
+ * the request offered, when known; `recordContainer` records the container the answer ran in, resolving once written.
  */
-export function meterAnthropicStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions & { offered?: Readonly<Record<string, number>> }): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new AnthropicEventMeter(o.secrets, o.offered), o)
+export function meterAnthropicStream(
+  upstream: ReadableStream<Uint8Array>,
+  o: MeterOptions & { offered?: Readonly<Record<string, number>>; recordContainer?: (id: string) => Promise<void> },
+): ReadableStream<Uint8Array> {
+  return meterStream(upstream, new AnthropicEventMeter(o.secrets, o.offered, o.recordContainer), o)
 }

@@ -450,5 +450,5 @@ export const STREAM_ERRORS = {
   unread: 'The client took none of the stream for the idle timeout, so the gateway ended it.',
   echo: "The upstream stream sent an event quoting the credentials the gateway sent it (an echo of the request?), so it was stopped there. The gateway's operator must check this provider's base_url.",
   unrecorded:
-    'The provider answered and the request is charged, but the database did not take the ids of its stored response in time (locked, or out of reach), so another replica would not find them: the final event is withheld. Try again.',
+    'The provider answered and the request is charged, but the database did not take the ids in it (of a stored response, or of a container) in time (locked, or out of reach), so another replica would not find them: the event that gives them is withheld. Try again.',
 } as const

@@ -1,5 +1,6 @@
-import { databaseBusy, storedIdsUnwritten } from '../http/errors'
+import { databaseBusy, notFound, storedIdsUnwritten } from '../http/errors'
 import { hasNul } from '../http/nul'
+import type { Caller } from '../keys/caller'
 import type { Store, StoredGrowth, StoredResponseRow } from '../store/store'
 import { recordedCount } from './token-count'
 
@@ -23,6 +24,14 @@ export interface StoredResponse {
   /** Recorded, not read back: an item's response, when the provider forgets the item with it (not a conversation's). */
   expiresWith?: string | null
 }
+
+/** The user whose stored ids a caller may use: a key's own; the master key's named user, or (naming none) anyone's. */
+export const ownerFor = (caller: Caller, named: unknown): string | null =>
+  caller.kind === 'key' ? caller.userId : typeof named === 'string' && named ? named : null
+
+/** The 404 for a stored id its caller's user did not create, or that does not exist: the two are told alike. */
+export const notStored = (kind: StoredKind, id: string) =>
+  notFound(`No ${kind} with id ${JSON.stringify(id.slice(0, 100))} was created with this key's user.`, `${kind}_not_found`)
 
 /** A row as the gateway reads it: a size an older version recorded past a billion tokens (1e19) as a billion, as a usage row's count is. */
 const storedResponse = (row: StoredResponseRow): StoredResponse =>
@@ -60,6 +69,14 @@ export class ResponseOwners {
       Date.now(),
       growBy,
     )
+  }
+
+  /**
+   * A container an answer ran in, for the user billed for it: the provider keeps the files its code read and wrote
+   * there, whatever the request's `store` says. It has no size: naming it again brings no context in.
+   */
+  recordContainer(id: string, where: Pick<StoredResponse, 'userId' | 'provider' | 'model'>): void {
+    this.record({ id, kind: 'container', ...where, contextTokens: 0, mediaParts: 0, contextBytes: 0, holdsAudio: false })
   }
 
   /** The stored id, if `userId` owns it (null: any owner, for the master key). Anyone else is told it does not exist. */

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { estimateChat, estimateMessages, largerEstimate } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
+import { admittedUser, authenticated, requestState } from '../http/request-state'
 import { admitRequest, resolveModel } from '../metering/admission'
 import { meterAnthropicStream } from '../metering/anthropic-stream'
 import { anthropicFeatures, contextWindowOf, serverToolBounds } from '../pricing/features'
@@ -12,6 +13,9 @@ import { withThinkingTheToolLoopTakes } from '../translate/anthropic-thinking'
 import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicMessageCounts } from '../translate/usage'
 import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
+import type { ResolvedModel } from '../providers/registry'
+import { notStored, ownerFor, ResponseOwners } from '../records/response-owners'
+import { containerNamed, containerRanIn } from '../translate/anthropic-containers'
 import { bodyBetaFlags } from '../providers/anthropic-beta'
 import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
@@ -45,8 +49,10 @@ type MessagesBody = z.infer<typeof messagesBody>
  * `context-1m-…` on the provider switches the long-context rates on for every request; the flags in the body's
  * `betas` or `anthropic_beta`, which Anthropic-compatible proxies honour, are the client's too (`bodyBetaFlags`). Thinking with a budget is
  * dropped from a tool loop whose assistant turn started without it, as an earlier clamped turn leaves one.
+ * The code execution container the answer ran in goes to `recordContainer` (JSON, or the stream's event naming it),
+ * and the client gets its id once that resolves.
  */
-function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config): ExchangeFor {
+function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Config, recordContainer: (id: string, model: ResolvedModel) => Promise<void>): ExchangeFor {
   const headers = anthropicClientHeaders(clientHeaders)
   return (model, outputClamp) => {
     const betas = bodyBetaFlags(body, model.provider, headers['anthropic-beta'] ?? '')
@@ -60,14 +66,40 @@ function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Conf
       features: bounded.features,
       // Blocks of a server tool the request did not offer are no use Anthropic bills (`billedWhenShown`).
       usageOf: (message) => anthropicMessageCounts(message, bounded.features.serverTools),
-      reply: (_message, text) => text,
-      stream: (upstream, meter) => meterAnthropicStream(upstream, { ...meter, offered: bounded.features.serverTools }),
+      reply: (message, text) => {
+        const container = containerRanIn(message)
+        return container === undefined ? text : recordContainer(container, model).then(() => text)
+      },
+      stream: (upstream, meter) =>
+        meterAnthropicStream(upstream, { ...meter, offered: bounded.features.serverTools, recordContainer: (id) => recordContainer(id, model) }),
     }
   }
 }
 
 export const messagesRoutes = (services: Services) => {
   const { config, providers } = services
+  const owners = new ResponseOwners(services.store)
+
+  /**
+   * A container the request names must be its user's (404 before any hold otherwise): one of another user's holds the
+   * files that user's code read and wrote. The master key may name any user's, or its named user's.
+   */
+  async function refuseAnotherUsersContainer(body: MessagesBody, request: Request): Promise<void> {
+    const container = containerNamed(body)
+    if (container === undefined) return
+    const owner = ownerFor(authenticated(requestState(request)), body.metadata?.user_id)
+    if (!(await owners.find(container, 'container', owner))) throw notStored('container', container)
+  }
+
+  /**
+   * Records the container an answer ran in for the user billed for it, whatever the provider: an Anthropic-compatible
+   * one may keep none, but an id it gives is the same state to its users. Resolves once written where every replica
+   * finds it, as a stored response's ids are: the client's next request naming it may reach another one.
+   */
+  const containerRecorder = (request: Request) => (id: string, model: ResolvedModel): Promise<void> => {
+    owners.recordContainer(id, { userId: admittedUser(requestState(request)), provider: model.providerName, model: model.canonical })
+    return owners.written()
+  }
 
   return new Elysia({ name: 'messages' }).post(
     '/v1/messages',
@@ -75,9 +107,10 @@ export const messagesRoutes = (services: Services) => {
       // Translated before the hold: a body the provider's format cannot carry is a 400 that costs nothing.
       const target = resolveModel(services, body.model, '/v1/messages')
       const viaOpenAI = target?.provider.type === 'openai'
-      const exchangeFor = viaOpenAI ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers, config)
+      const exchangeFor = viaOpenAI ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers, config, containerRecorder(request))
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
+      await refuseAnotherUsersContainer(body, request)
       const stream = body.stream === true
       const admission = await admitRequest(services, request, server, {
         model: body.model,
@@ -116,7 +149,11 @@ export const messagesRoutes = (services: Services) => {
         responses: billedCallResponses({
           format: 'anthropic',
           ok: 'The message: JSON, or an SSE stream of events when `stream` is true',
-          refusals: [[400, 'context_size_unknown', 'a continued `thread`: the conversation the provider holds is input the gateway cannot size'], STORED_PROMPT_REFUSED, EXTRA_BODY_REFUSED, PRESET_REFUSED],
+          refusals: [
+            [400, 'context_size_unknown', 'a continued `thread`: the conversation the provider holds is input the gateway cannot size'],
+            STORED_PROMPT_REFUSED, EXTRA_BODY_REFUSED, PRESET_REFUSED,
+            [404, 'container_not_found', '`container` names a code execution container by id that no answer to this user ran in'],
+          ],
         }),
       },
     },

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { Config } from '../config/schema'
 import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesGeneratedImages, responsesItemInputTokens, responsesMediaParts, type EstimateOptions, type TokenEstimate } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
-import { badRequest, notFound } from '../http/errors'
+import { badRequest } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
 import { authenticated, requestState } from '../http/request-state'
 import { refuseDeadKeyOrBlockedUser } from '../keys/live-key'
@@ -16,7 +16,7 @@ import { contextWindowOf, openAIResponsesFeatures, refuseNonResponsesOutputField
 import { heldInputTokens, type Price } from '../pricing/price'
 import { callUnmetered, errorCheckedText, readUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
-import { ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
+import { notStored, ownerFor, ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
 import { relay, usageBesideOutput, type Exchange } from '../translate/relay'
 import { readDeletion } from '../translate/responses/deletion-answer'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
@@ -65,14 +65,7 @@ type Route = 'native' | 'anthropic' | 'chat'
 const routeOf = (model: ResolvedModel | null): Route =>
   model?.provider.type === 'anthropic' ? 'anthropic' : model?.provider.responses === 'chat' ? 'chat' : 'native'
 
-/** The user whose stored ids a caller may use: a key's own; the master key's named user, or (naming none) anyone's. */
-const ownerFor = (caller: Caller, named: unknown): string | null =>
-  caller.kind === 'key' ? caller.userId : typeof named === 'string' && named ? named : null
-
 const conversationId = (c: ResponsesBody['conversation']): string | undefined => (typeof c === 'string' ? c : (c?.id ?? undefined))
-
-const notStored = (kind: StoredKind, id: string) =>
-  notFound(`No ${kind} with id ${JSON.stringify(id.slice(0, 100))} was created with this key's user.`, `${kind}_not_found`)
 
 /**
  * The stored context a request continues, as recorded: its size in the tokens of the models that made it, the
@@ -185,7 +178,7 @@ export const responsesRoutes = (services: Services) => {
         for (const id of containersRanIn(output)) {
           if (recordedContainers.has(id)) continue
           recordedContainers.add(id)
-          owners.record({ id, kind: 'container', userId, provider: model.providerName, model: model.canonical, contextTokens: 0, mediaParts: 0, contextBytes: 0, holdsAudio: false })
+          owners.recordContainer(id, { userId, provider: model.providerName, model: model.canonical })
         }
       }
       const recordedAny = () => stored !== null || recordedContainers.size > 0

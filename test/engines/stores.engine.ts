@@ -65,6 +65,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-store-false-input-item',
   'responses-audio-in-stored-context',
   'responses-container-ownership',
+  'messages-container-ownership',
   'responses-chain-generated-image',
   'key-in-flight',
   'session-in-flight',
