@@ -17,10 +17,10 @@ export function answeredOutcome(tariff: Tariff, usage: TokenCounts | null, hold:
 }
 
 /**
- * The whole hold as a charge, its tokens at the tier the provider stated (a chat stream's chunks name it) where that
- * is not the one held: a priority project's stream without a usage is billed at priority, past a hold taken at the
- * plain rates (README "Tiers": with cap-output off a dearer default overshoots the hold), never past the hold with
- * cap-output on.
+ * The whole hold as a charge, its tokens at the tier the provider stated (a chat stream's chunks name it, and so does
+ * an OpenAI JSON answer: src/translate/relay.ts) where that is not the one held: a priority project's answer without
+ * a usage is billed at priority, past a hold taken at the plain rates (README "Tiers": with cap-output off a dearer
+ * default overshoots the hold), never past the hold with cap-output on.
  */
 function wholeHoldCharge({ price, features, outputBound }: Tariff, hold: Hold, latencyMs: number, statedTier: string | undefined): Outcome {
   const whole = hold.wholeCharge('ok', latencyMs)

@@ -98,6 +98,7 @@ class ResponsesEventMeter implements EventMeter {
     private readonly offered?: OfferedTools,
     private readonly untilRecorded?: () => Promise<void> | null,
     private readonly onItemDone?: (item: object) => void,
+    private readonly onCallBegun?: (item: CallItem) => void,
   ) {}
 
   /**
@@ -131,9 +132,13 @@ class ResponsesEventMeter implements EventMeter {
       item.partBytes += n
     } else if (type === 'response.image_generation_call.partial_image') this.noteOutput(generatedBytes(event.partial_image_b64))
     else if (type === 'response.output_item.added' || type === 'response.output_item.done') {
-      if (isCall(event.item)) this.noteCall(event.item, event.output_index)
-      if (event.item) this.noteWholeItem(event, event.item, type === 'response.output_item.added')
-      if (typeof event.item === 'object' && event.item !== null && type === 'response.output_item.done') this.onItemDone?.(event.item)
+      const begins = type === 'response.output_item.added'
+      if (isCall(event.item)) {
+        this.noteCall(event.item, event.output_index)
+        if (begins) this.onCallBegun?.(event.item)
+      }
+      if (event.item) this.noteWholeItem(event, event.item, begins)
+      if (typeof event.item === 'object' && event.item !== null && !begins) this.onItemDone?.(event.item)
     } else if (type.endsWith('_part.added')) {
       const item = this.itemOf(event)
       item.partBytes = 0
@@ -269,7 +274,12 @@ export function meterResponsesStream(
     offered?: OfferedTools
     /** Each output item as it is finished (`response.output_item.done`), before any final event. */
     onItemDone?: (item: object) => void
+    /**
+     * Each call item as it begins (`response.output_item.added`), before the client has it: a call names the container
+     * it runs in from its start, which a stream stopped before the call ends leaves in the client's hands.
+     */
+    onCallBegun?: (item: object) => void
   },
 ): ReadableStream<Uint8Array> {
-  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets, o.offered, o.untilRecorded, o.onItemDone), o)
+  return meterStream(upstream, new ResponsesEventMeter(o.onResponse, o.secrets, o.offered, o.untilRecorded, o.onItemDone, o.onCallBegun), o)
 }

@@ -868,8 +868,14 @@ export function anthropicFeatures(
     toolLoopResults: loopResults,
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),
-    // Without one, the workspace's default geography is served (Anthropic bills it as reported).
-    providerDefaults: { tier: false, geo: body.inference_geo == null, cacheWrites: writesCacheUnasked(upstreamModel), audioInput: false },
+    // Without one, the workspace's default geography is served (Anthropic bills it as reported); a model other than
+    // Claude is served at its project's default tier (OpenRouter's `openai/gpt-5.6`), billed as reported too.
+    providerDefaults: {
+      tier: !isClaudeModel(upstreamModel) && (body.service_tier == null || body.service_tier === 'auto'),
+      geo: body.inference_geo == null,
+      cacheWrites: writesCacheUnasked(upstreamModel),
+      audioInput: false,
+    },
   }, webResults)
   return { body: upstreamBody, features }
 }

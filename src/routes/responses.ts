@@ -289,6 +289,8 @@ export const responsesRoutes = (services: Services) => {
               if (hasId(item)) finishedItems.push(item)
               recordContainers([item])
             },
+            // The container is the user's from the call's first event: a stream stopped while the code runs leaves its id with them.
+            onCallBegun: (item) => recordContainers([item]),
             untilRecorded: () => (recordedAny() ? owners.written() : null),
             onEnd: (facts) => {
               meter.onEnd(facts)

@@ -1,5 +1,5 @@
 import { meterAnthropicStream } from '../metering/anthropic-stream'
-import { anthropicBetaFeatures, NO_FEATURES, writesCacheUnasked } from '../pricing/features'
+import { anthropicBetaFeatures, isClaudeModel, NO_FEATURES, writesCacheUnasked } from '../pricing/features'
 import { anthropicBetaSent } from '../providers/upstream'
 import { chatRequestToMessages, type ChatToMessagesOptions } from './chat-request-to-messages'
 import { convertStream } from './convert-stream'
@@ -11,10 +11,16 @@ import { anthropicMessageCounts } from './usage'
 import { withFieldsLast } from './fields-last'
 
 /**
- * The translation sends no `inference_geo`: the workspace's default geography is served; and no `cache_control`: only a
- * model other than Claude writes its cache (`writesCacheUnasked`).
+ * The translation sends no `inference_geo`: the workspace's default geography is served; no `service_tier`: a model
+ * other than Claude is served at its project's default tier (an Anthropic-compatible router's `openai/gpt-5.6`); and
+ * no `cache_control`: only a model other than Claude writes its cache (`writesCacheUnasked`).
  */
-const chatViaAnthropicDefaults = (upstreamModel: string) => ({ tier: false, geo: true, cacheWrites: writesCacheUnasked(upstreamModel), audioInput: false })
+const chatViaAnthropicDefaults = (upstreamModel: string) => ({
+  tier: !isClaudeModel(upstreamModel),
+  geo: true,
+  cacheWrites: writesCacheUnasked(upstreamModel),
+  audioInput: false,
+})
 
 /**
  * `/v1/chat/completions` served by an Anthropic provider. The request is translated now, so that a body

@@ -12,6 +12,7 @@ import type { ResolvedModel } from '../providers/registry'
 import { credentialsOf, CredentialsEchoed, errorAnswerFailure, isErrorAnswer, quotesCredentials, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
 import { outputCapFieldsRead } from './output-cap'
 import { isEventStream } from './sse'
+import { reportedTier } from './usage'
 
 /** What one inference call needs to know about the formats on either side of it. */
 export interface Exchange {
@@ -103,7 +104,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     })
   }
 
-  const { usage, reply } = await readAnswer(answer, (text) => {
+  const { usage, statedTier, reply } = await readAnswer(answer, (text) => {
     const parsed: unknown = JSON.parse(text)
     if (!parsed || typeof parsed !== 'object') throw new Error('not a JSON object')
     if (isErrorAnswer(parsed)) throw errorAnswerFailure(answer.res.status, text, provider)
@@ -113,14 +114,14 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     const relayedText = relayed === parsed ? text : JSON.stringify(relayed)
     const usage = usageBesideOutput(x.usageOf(relayed), relayed)
     // Anything else that quotes them is an echo of the request, not an answer: refused, and paid (below).
-    if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, reply: null }
-    return { usage, reply: x.reply(relayed, relayedText) }
+    if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, statedTier: undefined, reply: null }
+    return { usage, statedTier: statedTierOf(relayed), reply: x.reply(relayed, relayedText) }
   })
   if (reply === null) {
     settleRefusedEcho(answer, usage, ctx)
     throw new CredentialsEchoed()
   }
-  const outcome = answeredOutcome(admission.tariff, usage, hold, answer.elapsed())
+  const outcome = answeredOutcome(admission.tariff, usage, hold, answer.elapsed(), statedTier)
   let text: string
   try {
     text = await reply
@@ -142,6 +143,12 @@ function settleRefusedEcho(answer: UpstreamAnswer, usage: TokenCounts | null, { 
   if (!usage) return answer.unusableAnswer()
   hold.settle({ ...answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), status: request.signal.aborted ? 'aborted' : 'error' })
 }
+
+/**
+ * The tier a JSON answer names beside its usage (OpenAI's chat completion and response objects, `service_tier`): an
+ * answer without a usage is charged its whole hold at it, as a stream whose chunks name it is (`answeredOutcome`).
+ */
+const statedTierOf = (answer: object): string | undefined => reportedTier((answer as { service_tier?: unknown }).service_tier)
 
 /**
  * A usage of no output beside output the answer carries (a proxy's zeros, a server that does not count) says
