@@ -10,8 +10,11 @@ export const READER_STOP_MS = 500
 
 /** Where a store runs the records queries (src/records/usage-queries.ts). */
 export interface RecordsReads {
-  /** One query's answer, all of it read on one snapshot of the database. */
-  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>): Promise<Result<Q>>
+  /**
+   * One query's answer, all of it read on one snapshot of the database. Given up on once `signal` aborts (its
+   * caller hung up): a query whose turn has not come is dropped, and on Postgres a running scan is cancelled.
+   */
+  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>, signal?: AbortSignal): Promise<Result<Q>>
   /** Ends the reads; resolves once their connection is gone, or after READER_STOP_MS. */
   stop(): Promise<void>
 }
@@ -34,15 +37,17 @@ const inSnapshot = <Q extends keyof RecordsQueries>(db: BunSQLDatabase<Record<st
 
 /**
  * The records queries on Postgres, which already answers off the request thread: the scans on the records pool,
- * whose few connections long reports may all take; the quick reads on `quick` (the store's main pool, where they
- * were answered before they were records queries), so as not to wait behind those reports for a connection.
+ * each when `inTurn` lets it (one at a time: src/store/postgres/records-scans.ts); the quick reads on `quick` (the
+ * store's main pool, where they were answered before they were records queries), so as not to wait behind reports.
  */
 export const directRecords = (
   scans: BunSQLDatabase<Record<string, unknown>>,
+  inTurn: <T>(scan: () => Promise<T>, signal?: AbortSignal) => Promise<T>,
   quick: BunSQLDatabase<Record<string, unknown>>,
   tables: RecordsSource['tables'],
 ): RecordsReads => ({
-  run: (query, args) => inSnapshot(isQuick(query) ? quick : scans, tables, query, args),
+  run: (query, args, signal) =>
+    isQuick(query) ? inSnapshot(quick, tables, query, args) : inTurn(() => inSnapshot(scans, tables, query, args), signal),
   stop: async () => {},
 })
 
@@ -67,7 +72,7 @@ export class RecordsReader implements RecordsReads {
     this.quick = new ReaderThread(path)
   }
 
-  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>): Promise<Result<Q>> {
+  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>, signal?: AbortSignal): Promise<Result<Q>> {
     if (this.path === ':memory:' || this.path === '') return runOn(this.source, query, args)
     return (isQuick(query) ? this.quick : this.scans).run(query, args)
   }
