@@ -29,9 +29,6 @@ const CLOCK_SKEW_MS = 5_000
 /** By code unit, as `<` compares. */
 const byModel = (prices: Price[]): Price[] => prices.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
 
-/** Every price in force at `now`, by model. */
-const inForceByModel = async (rows: PriceRows, now: number): Promise<Price[]> => byModel((await rows.current(now)).map(toPrice))
-
 /** Prices in force one read of the listing takes: a few ms of the request thread, where every one at once took ~100 ms at 50,000. */
 const LISTING_PAGE = 1000
 
@@ -163,9 +160,12 @@ export class PriceBook {
     return inForce && toPrice(inForce)
   }
 
-  /** Every price in force as the database has it now (see `storedPriceOf`), by model as `all` sorts them. */
+  /**
+   * Every price in force as the database has it now (see `storedPriceOf`), by model as `all` sorts them: read a page
+   * at a time, as the listing is, and so not one snapshot.
+   */
   async storedPrices(now = Date.now()): Promise<Price[]> {
-    return inForceByModel(this.rows, now)
+    return inForceByModelInPages(this.rows, now)
   }
 
   /**

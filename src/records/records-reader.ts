@@ -1,4 +1,5 @@
 import type { BunSQLDatabase } from 'drizzle-orm/bun-sql'
+import { clientClosedRequest } from '../http/errors'
 import type { RecordsReply, RecordsRequest } from './reader-worker'
 import { recordsQueries, type RecordsQueries, type RecordsSource } from './usage-queries'
 
@@ -10,8 +11,11 @@ export const READER_STOP_MS = 500
 
 /** Where a store runs the records queries (src/records/usage-queries.ts). */
 export interface RecordsReads {
-  /** One query's answer, all of it read on one snapshot of the database. */
-  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>): Promise<Result<Q>>
+  /**
+   * One query's answer, all of it read on one snapshot of the database. Given up on once `signal` aborts (its
+   * caller hung up): a query whose turn has not come is dropped, and on Postgres a running scan is cancelled.
+   */
+  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>, signal?: AbortSignal): Promise<Result<Q>>
   /** Ends the reads; resolves once their connection is gone, or after READER_STOP_MS. */
   stop(): Promise<void>
 }
@@ -34,15 +38,17 @@ const inSnapshot = <Q extends keyof RecordsQueries>(db: BunSQLDatabase<Record<st
 
 /**
  * The records queries on Postgres, which already answers off the request thread: the scans on the records pool,
- * whose few connections long reports may all take; the quick reads on `quick` (the store's main pool, where they
- * were answered before they were records queries), so as not to wait behind those reports for a connection.
+ * each when `inTurn` lets it (one at a time: src/store/postgres/records-scans.ts); the quick reads on `quick` (the
+ * store's main pool, where they were answered before they were records queries), so as not to wait behind reports.
  */
 export const directRecords = (
   scans: BunSQLDatabase<Record<string, unknown>>,
+  inTurn: <T>(scan: () => Promise<T>, signal?: AbortSignal) => Promise<T>,
   quick: BunSQLDatabase<Record<string, unknown>>,
   tables: RecordsSource['tables'],
 ): RecordsReads => ({
-  run: (query, args) => inSnapshot(isQuick(query) ? quick : scans, tables, query, args),
+  run: (query, args, signal) =>
+    isQuick(query) ? inSnapshot(quick, tables, query, args) : inTurn(() => inSnapshot(scans, tables, query, args), signal),
   stop: async () => {},
 })
 
@@ -67,9 +73,9 @@ export class RecordsReader implements RecordsReads {
     this.quick = new ReaderThread(path)
   }
 
-  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>): Promise<Result<Q>> {
+  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>, signal?: AbortSignal): Promise<Result<Q>> {
     if (this.path === ':memory:' || this.path === '') return runOn(this.source, query, args)
-    return (isQuick(query) ? this.quick : this.scans).run(query, args)
+    return (isQuick(query) ? this.quick : this.scans).run(query, args, signal)
   }
 
   /**
@@ -81,22 +87,64 @@ export class RecordsReader implements RecordsReads {
   }
 }
 
-/** One reader thread (reader-worker.ts) and its read-only connection: one query at a time, in order. */
+/**
+ * One reader thread (reader-worker.ts) and its read-only connection: one query at a time, in order. A query is sent
+ * to the thread once the one before it is answered, so that one whose caller hung up before its turn is dropped.
+ */
 class ReaderThread {
   private worker: Worker | undefined
   private nextId = 1
   private readonly pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>()
+  private readonly unsent: RecordsRequest[] = []
+  private answering = false
 
   constructor(private readonly path: string) {}
 
-  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>): Promise<Result<Q>> {
+  run<Q extends keyof RecordsQueries>(query: Q, args: Args<Q>, signal?: AbortSignal): Promise<Result<Q>> {
+    if (signal?.aborted) return Promise.reject(clientClosedRequest())
     const worker = (this.worker ??= this.startWorker())
-    const id = this.nextId++
+    const request: RecordsRequest = { id: this.nextId++, query, args }
+    const hungUp = () => {
+      const i = this.unsent.indexOf(request)
+      if (i < 0) return
+      this.unsent.splice(i, 1)
+      this.settle(request.id, { reject: clientClosedRequest() })
+    }
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
-      worker.postMessage({ id, query, args } satisfies RecordsRequest)
+      const forget = () => signal?.removeEventListener('abort', hungUp)
+      this.pending.set(request.id, {
+        resolve: (value) => {
+          forget()
+          resolve(value)
+        },
+        reject: (error) => {
+          forget()
+          reject(error)
+        },
+      })
+      signal?.addEventListener('abort', hungUp, { once: true })
+      this.unsent.push(request)
       worker.ref()
+      this.sendNext()
     })
+  }
+
+  private sendNext() {
+    if (this.answering || !this.worker) return
+    const request = this.unsent.shift()
+    if (!request) return
+    this.answering = true
+    this.worker.postMessage(request)
+  }
+
+  private settle(id: number, outcome: { resolve: unknown } | { reject: Error }) {
+    const waiting = this.pending.get(id)
+    if (!waiting) return
+    this.pending.delete(id)
+    if ('reject' in outcome) waiting.reject(outcome.reject)
+    else waiting.resolve(outcome.resolve)
+    // An idle reader does not keep the process alive.
+    if (this.pending.size === 0) this.worker?.unref()
   }
 
   private startWorker(): Worker {
@@ -104,17 +152,15 @@ class ReaderThread {
     worker.postMessage({ path: this.path })
     worker.onmessage = (event: MessageEvent<RecordsReply>) => {
       const reply = event.data
-      const waiting = this.pending.get(reply.id)
-      if (!waiting) return
-      this.pending.delete(reply.id)
-      if ('error' in reply) waiting.reject(new Error(`records query failed: ${reply.error}`))
-      else waiting.resolve(reply.result)
-      // An idle reader does not keep the process alive.
-      if (this.pending.size === 0) worker.unref()
+      this.answering = false
+      this.settle(reply.id, 'error' in reply ? { reject: new Error(`records query failed: ${reply.error}`) } : { resolve: reply.result })
+      this.sendNext()
     }
     worker.onerror = (event) => {
       for (const waiting of this.pending.values()) waiting.reject(new Error(`records reader failed: ${event.message}`))
       this.pending.clear()
+      this.unsent.length = 0
+      this.answering = false
       this.worker = undefined
       worker.terminate()
     }
@@ -127,6 +173,8 @@ class ReaderThread {
     this.worker = undefined
     for (const waiting of this.pending.values()) waiting.reject(new Error('records reader stopped'))
     this.pending.clear()
+    this.unsent.length = 0
+    this.answering = false
     if (!worker) return
     const ended = new Promise((resolve) => worker.addEventListener('close', resolve, { once: true }))
     worker.terminate()

@@ -69,7 +69,7 @@ export const keySelfRoutes = (services: Services) => {
       '/v1/key/usage',
       async ({ request, query }) => {
         const { caller } = await callingKey(request)
-        return reader.pageWithTotals({ ...query, key_id: caller.keyId })
+        return reader.pageWithTotals({ ...query, key_id: caller.keyId }, request.signal)
       },
       {
         query: strictQuery({ ...pageQuery, ...ownFilters }),

@@ -21,14 +21,14 @@ export const alertRoutes = ({ store, alerts: service }: Services) => {
   return new Elysia({ name: 'admin-alerts' })
     .get(
       '/v1/alerts',
-      async ({ query }) => {
+      async ({ query, request }) => {
         const { rows, deliveries } = await store.records.run('alertRows', {
           kind: query.kind,
           status: query.status,
           after: afterCursor(query.cursor),
           limit: query.limit + 1,
           offset: query.offset ?? 0,
-        })
+        }, request.signal)
         return toPage(
           rows,
           query.limit,

@@ -36,8 +36,8 @@ export const overviewRoutes = (services: Services) => {
    * Requests and cost per UTC day and model (or user), from `fromDay` to `toDay` inclusive, the `top` dearest
    * names each with their own rows and the rest under the name null (see usagePerDay).
    */
-  const perDay = (by: 'model' | 'user', fromDay: number, toDay: number, top: number, filter: UsageFilters = {}) =>
-    records.run('usagePerDay', { by, fromDay, toDay, filter: filterValues(filter), top })
+  const perDay = (by: 'model' | 'user', fromDay: number, toDay: number, top: number, filter: UsageFilters, signal: AbortSignal) =>
+    records.run('usagePerDay', { by, fromDay, toDay, filter: filterValues(filter), top }, signal)
 
   /** The named groups' totals, dearest first (by name when equal, as usagePerDay chooses them). */
   const ranked = (rows: Array<{ name: string | null; requests: number; cost: number }>) => {
@@ -60,15 +60,15 @@ export const overviewRoutes = (services: Services) => {
   return new Elysia({ name: 'admin-overview' })
     .get(
       '/v1/usage/overview',
-      async ({ query }) => {
+      async ({ query, request }) => {
         await ledger.flush()
         const now = Date.now()
         const month = startOfMonth(now)
         const today = dayNumber(now)
         const [holds, byModel, byUser] = await Promise.all([
-          records.run('openHolds', undefined),
-          perDay('model', dayNumber(month), today, query.top),
-          perDay('user', dayNumber(month), today, query.top),
+          records.run('openHolds', undefined, request.signal),
+          perDay('model', dayNumber(month), today, query.top, {}, request.signal),
+          perDay('user', dayNumber(month), today, query.top, {}, request.signal),
         ])
         return {
           today: spend(byModel.filter((r) => r.day === today)),
@@ -85,7 +85,7 @@ export const overviewRoutes = (services: Services) => {
     )
     .get(
       '/v1/usage/daily',
-      async ({ query }) => {
+      async ({ query, request }) => {
         await ledger.flush()
         const until = query.until ?? Date.now()
         // `until` is excluded: at a UTC midnight, the last of the `days` is the day before it.
@@ -93,7 +93,7 @@ export const overviewRoutes = (services: Services) => {
         // Every day of the range is a point built on the request thread: a mistyped year must not stall the gateway.
         if (dayNumber(until - 1) - dayNumber(since) >= MAX_DAYS) throw badRequest(`since and until span more than ${MAX_DAYS} UTC days; ask for a year at most.`)
         // One point per UTC day; a day the filter's since or until cuts through counts only its rows in the range.
-        const rows = await perDay(query.by, dayNumber(since), dayNumber(until - 1), MAX_SERIES, query)
+        const rows = await perDay(query.by, dayNumber(since), dayNumber(until - 1), MAX_SERIES, query, request.signal)
         const days = daysBetween(since, until)
         const named = ranked(rows).slice(0, MAX_SERIES).map((r) => r.name)
         const index = new Map(days.map((d, i) => [d, i]))

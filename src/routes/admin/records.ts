@@ -75,28 +75,28 @@ export function usageReader({ ledger, providers, records }: Pick<Services, 'ledg
    * The page's filters and position. A cursor is the id of the last row a page of this query showed, so one naming
    * no row the filters list (0, an id past every row, another user's row, a cursor of another query's pages) is
    * refused rather than read as a position that answers an empty page or skips rows. Usage rows are never changed
-   * or deleted: a row a page showed stays listed.
+   * or deleted: a row a page showed stays listed. `signal`: the request's, which aborts when its client hangs up.
    */
-  const rowsQuery = async (q: UsageQuery) => {
+  const rowsQuery = async (q: UsageQuery, signal?: AbortSignal) => {
     const filter = filterValues(q)
     const after = idCursor(q.cursor)
-    if (after !== undefined && !(await records.run('usageRowListed', { ...filter, id: after }))) throw cursorNotReturned()
+    if (after !== undefined && !(await records.run('usageRowListed', { ...filter, id: after }, signal))) throw cursorNotReturned()
     return { ...filter, limit: q.limit, offset: q.offset, after }
   }
   const present = (rows: Array<typeof usage.$inferSelect>, q: UsageQuery) => toPage(rows, q.limit, presentUsage, (r) => String(r.id))
 
-  const listUsage = async (q: UsageQuery) => {
+  const listUsage = async (q: UsageQuery, signal?: AbortSignal) => {
     await ledger.flush()
-    return present(await records.run('usageRows', await rowsQuery(q)), q)
+    return present(await records.run('usageRows', await rowsQuery(q, signal), signal), q)
   }
 
   /**
    * A list page and the totals of every row it filters, after one flush, as one records query: one snapshot,
    * so that a settlement committed while they are read is in both or in neither.
    */
-  const pageWithTotals = async (q: UsageQuery) => {
+  const pageWithTotals = async (q: UsageQuery, signal?: AbortSignal) => {
     await ledger.flush()
-    const { rows, totals } = await records.run('usageRowsAndTotals', await rowsQuery(q))
+    const { rows, totals } = await records.run('usageRowsAndTotals', await rowsQuery(q, signal), signal)
     return { ...present(rows, q), totals }
   }
   return { filterValues, listUsage, pageWithTotals }
@@ -119,7 +119,7 @@ export const recordRoutes = (services: Services) => {
   const { filterValues, listUsage, pageWithTotals } = usageReader(services)
 
   return new Elysia({ name: 'admin-records' })
-    .get('/v1/usage', ({ query }) => listUsage(query), {
+    .get('/v1/usage', ({ query, request }) => listUsage(query, request.signal), {
       query: usageQuery,
       detail: { tags: ['usage'], summary: 'Usage rows, newest first (filters: user, key, model, time range)' },
     })
@@ -131,7 +131,7 @@ export const recordRoutes = (services: Services) => {
         let after: number | undefined
         const encoder = new TextEncoder()
         // usageRows reads one more than asked for: the page is the first CSV_PAGE, the extra one says more follow.
-        const readPage = () => records.run('usageRows', { ...filter, limit: CSV_PAGE - 1, after })
+        const readPage = () => records.run('usageRows', { ...filter, limit: CSV_PAGE - 1, after }, request.signal)
         // The first page is read before the 200 goes out: a query the database refuses is an error answer,
         // not a download cut off after its header.
         let first: Awaited<ReturnType<typeof readPage>> | null = await readPage()
@@ -168,11 +168,11 @@ export const recordRoutes = (services: Services) => {
     )
     .get(
       '/v1/usage/summary',
-      async ({ query }) => {
+      async ({ query, request }) => {
         await ledger.flush()
         const filter = filterValues(query)
         const after = summaryCursor.decode(query.cursor, filter)
-        const { rows, totals } = await records.run('usageSummaryAndTotals', { ...filter, limit: query.limit, offset: query.offset, after })
+        const { rows, totals } = await records.run('usageSummaryAndTotals', { ...filter, limit: query.limit, offset: query.offset, after }, request.signal)
         const page = toPage(rows, query.limit, (r) => ({ ...r, cost: microsToUsd(r.cost) }), (r) =>
           summaryCursor.encode({ day: r.day, userId: r.user_id, model: r.model }),
         )
@@ -188,7 +188,7 @@ export const recordRoutes = (services: Services) => {
     )
     .get(
       '/v1/users/:id/usage',
-      async ({ params, query }) => {
+      async ({ params, query, request }) => {
         await ledger.flush()
         // A deleted user's rows stay under its id: they are listed as /v1/usage?user_id= lists them. Only an id with
         // neither a user nor a row is unknown.
@@ -196,7 +196,7 @@ export const recordRoutes = (services: Services) => {
         const usageRow = () => db.select({ id: usageRows.id }).from(usageRows).where(eq(usageRows.userId, params.id)).limit(1)
         if ((await userRow()).length === 0 && (await usageRow()).length === 0)
           throw notFound(`No user with id ${JSON.stringify(params.id)}, and no usage rows under it.`, 'user_not_found')
-        return pageWithTotals({ ...query, user_id: params.id })
+        return pageWithTotals({ ...query, user_id: params.id }, request.signal)
       },
       {
         params: z.object({ id: z.string() }),
@@ -209,7 +209,7 @@ export const recordRoutes = (services: Services) => {
     )
     .get(
       '/v1/audit',
-      async ({ query }) => {
+      async ({ query, request }) => {
         requestLog.sync()
         await services.store.flush()
         const rows = await records.run('auditRows', {
@@ -224,7 +224,7 @@ export const recordRoutes = (services: Services) => {
           limit: query.limit,
           offset: query.offset,
           after: idCursor(query.cursor),
-        })
+        }, request.signal)
         return toPage(
           rows,
           query.limit,

@@ -10,9 +10,10 @@ import { withDeadline } from './errors'
  * long as that lasts: a request, an admin read, a background job, a stop.
  *
  * A transaction whose caller was already refused is rolled back when its work ends, not committed
- * behind the caller's back. Only a COMMIT already sent may still land: the refusal carries when the
- * transaction really ended (lateWrite), for the caches to forget the change again then. A connection taken
- * with `reserve` is handed over as it is: who reserves one sets its own deadline (the ledger's batches).
+ * behind the caller's back; one that only gets a connection after that runs nothing. Only a COMMIT already
+ * sent may still land: the refusal carries when the transaction really ended (lateWrite), for the caches to
+ * forget the change again then. A connection taken with `reserve` is handed over as it is: who reserves one
+ * sets its own deadline (the ledger's batches).
  */
 export function withQueryDeadlines(sql: SQL, ms: number): SQL {
   return new Proxy(sql, {
@@ -54,6 +55,8 @@ function boundedTransaction(sql: SQL, args: unknown[], ms: number): Promise<unkn
   const body = args.pop() as (tx: unknown) => unknown
   let late = false
   const run = (sql.begin as (...a: unknown[]) => Promise<unknown>)(...args, async (tx: unknown) => {
+    // Begun only once a connection freed, after its caller was refused: none of its work is done for nobody.
+    if (late) throw new Error('transaction not run: it got a connection after its deadline, and its caller was refused')
     const result = await body(tx)
     if (late) throw new Error('transaction rolled back: the database answered after its deadline, and its caller was refused')
     return result

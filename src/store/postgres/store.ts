@@ -26,6 +26,7 @@ import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, R
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
+import { OneScanAtATime } from './records-scans'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
 import { lockKeyAndItsUser, shareUsers } from './lock-order'
 import { DB_CLOCK, PostgresLedgerStore } from './ledger-store'
@@ -38,10 +39,17 @@ export const PG_MIGRATIONS = join(import.meta.dir, '..', '..', '..', 'drizzle-pg
 /** Connections per process: a reservation holds one for its transaction (a few round trips). */
 const POOL = 16
 /**
- * Connections per process for the admin records scans (Store.records), a pool of their own: reports stuck
- * on a long scan or behind a lock on `usage` can take every one of these, never one a hold is waiting for.
+ * Connections per process for the admin records scans (Store.records), a pool of their own: a report stuck on a long
+ * scan or behind a lock on `usage` takes one of these, never one a hold is waiting for. The scans run one at a time
+ * (OneScanAtATime); the second connection is for the next while the last one's is given back.
  */
-const RECORDS_POOL = 4
+const RECORDS_POOL = 2
+/**
+ * The records pool's sessions. A statement given up on at the deadline is ended by Postgres then too, rather than
+ * keeping its connection until it is answered. A scan gets no parallel workers: it takes one of the database's cores,
+ * not three, from the holds of every inference request.
+ */
+const recordsSession = (deadlineMs: number) => ({ statement_timeout: deadlineMs, max_parallel_workers_per_gather: 0 })
 /**
  * Every session of the store's pool (the ledger's too). Postgres ends one left idle inside a transaction past the
  * deadline: a replica frozen mid-transaction (SIGSTOP, `docker pause`, a VM stall) keeps its connection, and with
@@ -128,7 +136,8 @@ export class PostgresStore implements Store {
     this.db = main as unknown as Db
     this.ledger = new PostgresLedgerStore(sql, onError, deadlineMs, bounded)
     this.prices = postgresPriceRows(bounded)
-    this.records = directRecords(drizzle({ client: withQueryDeadlines(recordsSql, deadlineMs), schema: tables }), main, this.tables)
+    const scans = new OneScanAtATime(withQueryDeadlines(recordsSql, deadlineMs), deadlineMs)
+    this.records = directRecords(drizzle({ client: scans.client, schema: tables }), (scan, signal) => scans.run(scan, signal), main, this.tables)
     this.alerts = postgresAlertRows(bounded)
     this.sessions = postgresSessionRows(bounded)
     this.caps = {
@@ -188,9 +197,8 @@ export class PostgresStore implements Store {
     }
     conn.release()
     await warnOfClockSkew(sql)
-    // No connection until the first records query. A query given up on at the deadline is ended by Postgres
-    // then too (statement_timeout), rather than keeping its connection until it is answered.
-    const recordsSql = new SQL(url, { max: RECORDS_POOL, idleTimeout: 30, connectionTimeout: 5, connection: { statement_timeout: deadlineMs } })
+    // No connection until the first records query.
+    const recordsSql = new SQL(url, { max: RECORDS_POOL, idleTimeout: 30, connectionTimeout: 5, connection: recordsSession(deadlineMs) })
     return new PostgresStore(sql, recordsSql, url, onError, deadlineMs, caps)
   }
 
