@@ -81,15 +81,15 @@ const configuresAnthropicBeta = (provider: ProviderConfig): boolean =>
  * provider's configured `anthropic-beta` replaces the client's, the operator chose the flags: these fields are dropped
  * too. Otherwise each is a list of flags, read and sent as the header's are (`clientBetaFlags`, bounded with the
  * `headerFlags` the client sent); anything else is a 400, since what a lenient server makes of it cannot be priced.
+ * A field sent as null is not set (`nullAsUnset`): dropped, as no provider is sent a null.
  */
 export function bodyBetaFlags<T extends Record<string, unknown>>(body: T, provider: ProviderConfig, headerFlags: string): { body: T; flags: string[] } {
-  const present = BODY_BETA_FIELDS.filter((field) => body[field] !== undefined)
-  if (present.length === 0) return { body, flags: [] }
+  const named = BODY_BETA_FIELDS.filter((field) => body[field] !== undefined)
+  if (named.length === 0) return { body, flags: [] }
   const sent: Record<string, unknown> = { ...body }
-  if (configuresAnthropicBeta(provider)) {
-    for (const field of present) delete sent[field]
-    return { body: sent as T, flags: [] }
-  }
+  const present = configuresAnthropicBeta(provider) ? [] : named.filter((field) => body[field] !== null)
+  for (const field of named) if (!present.includes(field)) delete sent[field]
+  if (present.length === 0) return { body: sent as T, flags: [] }
   const lists = present.map((field) => flagNames(body[field], field))
   // Bounded and checked with the header's in one read, each field then sent as its items were read.
   const [, ...read] = clientFlagsByValue([headerFlags, ...lists.flat()], `body: ${present.join(', ')}`)
