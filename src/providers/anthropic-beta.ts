@@ -9,14 +9,26 @@ import { badRequest } from '../http/errors'
  * flags in any case.
  */
 
-/** Every character either `str.strip()` or JavaScript's `trim()` strips from a flag's ends. */
-const FLAG_EDGE_SPACES = /^[\s\x1c-\x1f\x85]+|[\s\x1c-\x1f\x85]+$/g
+/** A character either `str.strip()` or JavaScript's `trim()` strips from a flag's ends. */
+const FLAG_EDGE_SPACE = /^[\s\x1c-\x1f\x85]$/
+
+/**
+ * `flag` without the spaces at its ends, scanned in from each end: a regex for the end (`[…]+$`) is tried at every
+ * position, so a run of spaces inside a flag cost it the square of the run's length.
+ */
+function trimmedFlag(flag: string): string {
+  let start = 0
+  let end = flag.length
+  while (start < end && FLAG_EDGE_SPACE.test(flag[start]!)) start++
+  while (end > start && FLAG_EDGE_SPACE.test(flag[end - 1]!)) end--
+  return flag.slice(start, end)
+}
 
 /** The flags in an `anthropic-beta` value: split on commas, each trimmed of every space, in lower case, none empty. */
 export const betaFlagList = (value: string): string[] =>
   value
     .split(',')
-    .map((flag) => flag.replace(FLAG_EDGE_SPACES, '').toLowerCase())
+    .map((flag) => trimmedFlag(flag).toLowerCase())
     .filter((flag) => flag !== '')
 
 /**
@@ -36,16 +48,20 @@ const READ_ALIKE = /^[\x21-\x7e]+$/
  * space written in UTF-8 (U+3000 is E3 80 80) is no space here, while a server that decodes UTF-8 trims it and reads
  * the flag behind it, `context-1m-…` included.
  */
-export function clientBetaFlags(values: readonly string[], where: string): string[] {
+export const clientBetaFlags = (values: readonly string[], where: string): string[] => clientFlagsByValue(values, where).flat()
+
+/** `clientBetaFlags`, value by value. */
+function clientFlagsByValue(values: readonly string[], where: string): string[][] {
   let chars = 0
   for (const value of values) chars += value.length
   if (chars > MAX_CLIENT_FLAG_CHARS) throw pastFlagBounds(where)
-  const flags: string[] = []
-  for (const value of values) for (const flag of betaFlagList(value)) flags.push(flag)
-  if (flags.length > MAX_CLIENT_FLAGS) throw pastFlagBounds(where)
-  if (!flags.every((flag) => READ_ALIKE.test(flag)))
+  const read = values.map(betaFlagList)
+  let count = 0
+  for (const flags of read) count += flags.length
+  if (count > MAX_CLIENT_FLAGS) throw pastFlagBounds(where)
+  if (!read.every((flags) => flags.every((flag) => READ_ALIKE.test(flag))))
     throw badRequest(`Invalid ${where}: a beta flag holds a character outside visible ASCII, which servers read differently (a space written in UTF-8 is trimmed by some and not others), so what it opens cannot be priced.`)
-  return flags
+  return read
 }
 
 const pastFlagBounds = (where: string) =>
@@ -65,24 +81,25 @@ const configuresAnthropicBeta = (provider: ProviderConfig): boolean =>
  * provider's configured `anthropic-beta` replaces the client's, the operator chose the flags: these fields are dropped
  * too. Otherwise each is a list of flags, read and sent as the header's are (`clientBetaFlags`, bounded with the
  * `headerFlags` the client sent); anything else is a 400, since what a lenient server makes of it cannot be priced.
+ * A field sent as null is not set (`nullAsUnset`): dropped, as no provider is sent a null.
  */
 export function bodyBetaFlags<T extends Record<string, unknown>>(body: T, provider: ProviderConfig, headerFlags: string): { body: T; flags: string[] } {
-  const present = BODY_BETA_FIELDS.filter((field) => body[field] !== undefined)
-  if (present.length === 0) return { body, flags: [] }
+  const named = BODY_BETA_FIELDS.filter((field) => body[field] !== undefined)
+  if (named.length === 0) return { body, flags: [] }
   const sent: Record<string, unknown> = { ...body }
-  if (configuresAnthropicBeta(provider)) {
-    for (const field of present) delete sent[field]
-    return { body: sent as T, flags: [] }
-  }
-  const lists = present.map((field) => [field, flagNames(body[field], field)] as const)
-  // Bounded and checked with the header's, then read field by field, as each is sent.
-  clientBetaFlags([headerFlags, ...lists.flatMap(([, list]) => list)], `body: ${present.join(', ')}`)
+  const present = configuresAnthropicBeta(provider) ? [] : named.filter((field) => body[field] !== null)
+  for (const field of named) if (!present.includes(field)) delete sent[field]
+  if (present.length === 0) return { body: sent as T, flags: [] }
+  const lists = present.map((field) => flagNames(body[field], field))
+  // Bounded and checked with the header's in one read, each field then sent as its items were read.
+  const [, ...read] = clientFlagsByValue([headerFlags, ...lists.flat()], `body: ${present.join(', ')}`)
   const flags: string[] = []
-  for (const [field, list] of lists) {
-    const read = list.flatMap(betaFlagList)
-    sent[field] = read
-    for (const flag of read) flags.push(flag)
-  }
+  let item = 0
+  present.forEach((field, i) => {
+    const fieldFlags = read.slice(item, (item += lists[i]!.length)).flat()
+    sent[field] = fieldFlags
+    for (const flag of fieldFlags) flags.push(flag)
+  })
   return { body: sent as T, flags }
 }
 

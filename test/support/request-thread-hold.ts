@@ -38,6 +38,18 @@ export async function probeHealth(url: string, pid = process.pid): Promise<Healt
 }
 
 /**
+ * Milliseconds the main thread of `pid` ran on a CPU while `work` ran: what a series of requests cost the request
+ * thread together. Where Linux does not tell, the wall-clock time stands in.
+ */
+export async function threadRanDuring(pid: number, work: () => Promise<unknown>): Promise<number> {
+  const t = performance.now()
+  const ranBefore = ranMs(pid)
+  await work()
+  const ranAfter = ranMs(pid)
+  return ranBefore === null || ranAfter === null ? performance.now() - t : ranAfter - ranBefore
+}
+
+/**
  * Waits until the main thread of `pid` is quiet (it ran under 5 ms in a quarter of a second: a start's own jobs are
  * done), at most `withinMs`. Where Linux does not tell, a fixed wait.
  */
