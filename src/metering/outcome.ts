@@ -33,14 +33,14 @@ function wholeHoldCharge({ price, features, outputBound }: Tariff, hold: Hold, l
 /**
  * What a usage costs. With cap-output on, what a usage reports past what the hold covers is not charged, or
  * `spend <= max_budget` would not hold: output past the max the provider was sent (a server that ignored it,
- * a proxy's miscount), input past the input held when the estimate bounds it (a request of text alone: a token
- * is at least a byte), uses of each server tool past those held for it (its `max_uses`; none for a tool the
+ * a proxy's miscount), input past the input held when the estimate bounds it (a request of text alone whose tools
+ * bring none: a token is at least a byte), uses of each server tool past those held for it (its `max_uses`; none for a tool the
  * request did not offer: a search count above the one search held for `web_search_options`, code executions
  * shown beside a search), and rates dearer than those held (a tier or geography the request did not ask for nor
  * leave to a default, audio tokens in an answer to a text-only request: `costOf`'s `heldAt`). The row keeps the
  * counts reported, and `unbilledOutputTokens`, `unbilledInputTokens`, `unbilledToolUses` and `unbilledRateCost`
- * say what went unbilled. Input of a request with media or files is charged whole: the exceptions the README lists
- * to cap-output's bound are all input the hold cannot see.
+ * say what went unbilled. Input of a request with media or files, or with tools that bring results, is charged
+ * whole: the exceptions the README lists to cap-output's bound are all input the hold cannot see.
  */
 function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledInputTokens' | 'unbilledToolUses' | 'unbilledRateCost'> {
   const bound = tariff.outputBound
