@@ -34,9 +34,9 @@ function wholeHoldCharge({ price, features, outputBound }: Tariff, hold: Hold, l
  * What a usage costs. With cap-output on, what a usage reports past what the hold covers is not charged, or
  * `spend <= max_budget` would not hold: output past the max the provider was sent (a server that ignored it,
  * a proxy's miscount), input past the input held when the estimate bounds it (a request of text alone whose tools
- * bring none: a token is at least a byte), uses of each server tool past those held for it (its `max_uses`; none for a tool the
- * request did not offer: a search count above the one search held for `web_search_options`, code executions
- * shown beside a search), and rates dearer than those held (a tier or geography the request did not ask for nor
+ * bring none: a token is at least a byte), uses of each server tool past those held for it (its `max_uses`; none
+ * for a tool the request did not offer: a search count above the one search held for `web_search_options`, code
+ * executions shown beside a search), and rates dearer than those held (a tier or geography the request did not ask for nor
  * leave to a default, audio tokens in an answer to a text-only request: `costOf`'s `heldAt`). The row keeps the
  * counts reported, and `unbilledOutputTokens`, `unbilledInputTokens`, `unbilledToolUses` and `unbilledRateCost`
  * say what went unbilled. Input of a request with media or files, or with tools that bring results, is charged
@@ -103,10 +103,10 @@ export const paidEvenIfLeft = (outcome: Outcome, client: AbortSignal): Outcome =
 
 /**
  * What a stream costs, by how it ended; a usage of no output beside output delivered, or of no prompt for a
- * request that sent one, counts as none (`streamUsage`). Finished: its usage, or without one the estimate. Ended by the provider (closed
- * or failed) before any output, server tool use included, and without a usage: nothing, the provider made
- * nothing. Closed by the provider after some output without a usage: the estimate. Cut
- * by the client, or by the gateway at an event it cannot read (at any point, before the first byte included:
+ * request that sent one, counts as none (`streamUsage`). Finished: its usage, or without one the estimate. Ended
+ * by the provider (closed or failed) before any output, server tool use included, and without a usage: nothing,
+ * the provider made nothing. Closed by the provider after some output without a usage: the estimate. Cut by the
+ * client, or by the gateway at an event it cannot read (at any point, before the first byte included:
  * the provider has the prompt; the gateway's cut is no provider failure, as its timeout is none), or failed
  * after some output: what was generated so far — the usage if the provider reported it, as for a finished
  * answer; else the input the provider stated (`cutWithStatedInput`) or the input estimate, plus the delivered

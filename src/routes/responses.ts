@@ -257,7 +257,7 @@ export const responsesRoutes = (services: Services) => {
       }
       /**
        * At a stream's end: one not billed by a usage (none came, or one of no output beside the output it
-       * delivered, which `record` cannot tell from a final event that lists none) is sized as one without, with
+       * delivered, which `record` cannot tell from a final event that lists none, or of no prompt) is sized as one without, with
        * every byte of output it delivered, past its bound too. Usage or not, the items it finished that `record` has
        * not (it was cut before any final event, or they came after it) are recorded: the provider may keep them.
        */
