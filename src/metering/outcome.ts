@@ -33,14 +33,14 @@ function wholeHoldCharge({ price, features, outputBound }: Tariff, hold: Hold, l
 /**
  * What a usage costs. With cap-output on, what a usage reports past what the hold covers is not charged, or
  * `spend <= max_budget` would not hold: output past the max the provider was sent (a server that ignored it,
- * a proxy's miscount), input past the input held when the estimate bounds it (a request of text alone: a token
- * is at least a byte), uses of each server tool past those held for it (its `max_uses`; none for a tool the
- * request did not offer: a search count above the one search held for `web_search_options`, code executions
- * shown beside a search), and rates dearer than those held (a tier or geography the request did not ask for nor
+ * a proxy's miscount), input past the input held when the estimate bounds it (a request of text alone whose tools
+ * bring none: a token is at least a byte), uses of each server tool past those held for it (its `max_uses`; none
+ * for a tool the request did not offer: a search count above the one search held for `web_search_options`, code
+ * executions shown beside a search), and rates dearer than those held (a tier or geography the request did not ask for nor
  * leave to a default, audio tokens in an answer to a text-only request: `costOf`'s `heldAt`). The row keeps the
  * counts reported, and `unbilledOutputTokens`, `unbilledInputTokens`, `unbilledToolUses` and `unbilledRateCost`
- * say what went unbilled. Input of a request with media or files is charged whole: the exceptions the README lists
- * to cap-output's bound are all input the hold cannot see.
+ * say what went unbilled. Input of a request with media or files, or with tools that bring results, is charged
+ * whole: the exceptions the README lists to cap-output's bound are all input the hold cannot see.
  */
 function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledInputTokens' | 'unbilledToolUses' | 'unbilledRateCost'> {
   const bound = tariff.outputBound
@@ -102,11 +102,11 @@ export const paidEvenIfLeft = (outcome: Outcome, client: AbortSignal): Outcome =
   client.aborted ? { ...outcome, status: 'aborted' } : outcome
 
 /**
- * What a stream costs, by how it ended; a usage of no output beside output delivered counts as none
- * (`outputDeniedByUsage`). Finished: its usage, or without one the estimate. Ended by the provider (closed
- * or failed) before any output, server tool use included, and without a usage: nothing, the provider made
- * nothing. Closed by the provider after some output without a usage: the estimate. Cut
- * by the client, or by the gateway at an event it cannot read (at any point, before the first byte included:
+ * What a stream costs, by how it ended; a usage of no output beside output delivered, or of no prompt for a
+ * request that sent one, counts as none (`streamUsage`). Finished: its usage, or without one the estimate. Ended
+ * by the provider (closed or failed) before any output, server tool use included, and without a usage: nothing,
+ * the provider made nothing. Closed by the provider after some output without a usage: the estimate. Cut by the
+ * client, or by the gateway at an event it cannot read (at any point, before the first byte included:
  * the provider has the prompt; the gateway's cut is no provider failure, as its timeout is none), or failed
  * after some output: what was generated so far — the usage if the provider reported it, as for a finished
  * answer; else the input the provider stated (`cutWithStatedInput`) or the input estimate, plus the delivered
@@ -124,7 +124,7 @@ export function streamOutcome(
   holdCoversOutput: boolean,
 ): Outcome {
   const { end, deliveredOutputBytes } = facts
-  const usage = outputDeniedByUsage(facts) ? null : facts.usage
+  const usage = streamUsage(facts, estimate)
   if (end === 'done') return answeredOutcome(tariff, usage, hold, latencyMs, facts.statedTier)
   const status = end === 'cancelled' ? 'aborted' : 'error'
   if ((end === 'truncated' || end === 'failed') && !usage && deliveredOutputBytes === 0 && !anyUse(facts.serverToolUses))
@@ -199,6 +199,18 @@ export const letGoStreamOutcome: typeof streamOutcome = (...args) => ({ ...strea
  */
 export const outputDeniedByUsage = ({ usage, deliveredOutputBytes }: StreamFacts): boolean =>
   usage !== null && !(usage.completionTokens > 0) && deliveredOutputBytes > 0
+
+/**
+ * A usage of no prompt for a request that sent one (a proxy's zeros; Ollama's, when its cache served the whole
+ * prompt it read) says nothing about what the prompt cost: it is no usage either. The whole prompt counts, cache
+ * reads and writes included: an answer Anthropic served wholly from its cache states `input_tokens: 0` beside them.
+ */
+export const promptDeniedByUsage = (usage: TokenCounts | null, estimate: Pick<TokenEstimate, 'inputTokens'>): boolean =>
+  usage !== null && !(usage.promptTokens > 0) && estimate.inputTokens > 0
+
+/** The usage a stream is billed by: none when it denies the output delivered or the prompt sent. */
+export const streamUsage = (facts: StreamFacts, estimate: Pick<TokenEstimate, 'inputTokens'>): TokenCounts | null =>
+  outputDeniedByUsage(facts) || promptDeniedByUsage(facts.usage, estimate) ? null : facts.usage
 
 const anyUse = (uses: Record<string, number> | undefined) => uses !== undefined && Object.values(uses).some((n) => n > 0)
 

@@ -173,8 +173,9 @@ export interface Tariff {
    */
   outputBound?: number
   /**
-   * With cap-output on, and a request whose input the estimate bounds (`TokenEstimate.boundsInput`), the prompt
-   * tokens the hold covers, every pass (`heldPromptTokens`): no usage is charged more input than that.
+   * With cap-output on, and a request whose input the estimate bounds (`TokenEstimate.boundsInput`) and whose tools
+   * bring none (`toolsBringInput`), the prompt tokens the hold covers, every pass (`heldPromptTokens`): no usage is
+   * charged more input than that.
    */
   inputBound?: number
 }
@@ -550,6 +551,18 @@ export function heldInputTokens(
   for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
   return inputTokens + uses * toolUseInputTokens + requested.toolResultInput.tokens - except.tokens
 }
+
+/**
+ * Whether a request's tools may bring it input from outside its own body: a search's pages, a fetched page, an
+ * execution's output, a router's web results, what an MCP server lists and answers, read by the passes after them
+ * and billed as input. The hold allows them only `toolUseInputTokens` a use (or the bound the request set), which a
+ * long page exceeds, so the request's bytes bound its input no more.
+ */
+export const toolsBringInput = (requested: RequestedFeatures): boolean =>
+  requested.toolLoopUses > 0 ||
+  requested.toolResultInput.uses > 0 ||
+  requested.toolResultInput.tokens > 0 ||
+  Object.values(requested.serverTools).some((maxUses) => maxUses > 0)
 
 /**
  * The most output tokens, at most `maxOutputTokens`, whose worst case with this input (and these billed

@@ -10,14 +10,14 @@ import { refuseDeadKeyOrBlockedUser } from '../keys/live-key'
 import { mayCall, type Caller } from '../keys/caller'
 import { admitRequest, modelNotAllowed, refuseUserMismatch, resolveModel, unknownModel, type Admission } from '../metering/admission'
 import type { StreamFacts } from '../metering/metered-stream'
-import { outputDeniedByUsage } from '../metering/outcome'
+import { streamUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
 import { contextWindowOf, openAIResponsesFeatures, refuseNonResponsesOutputFields, responsesAudioInput, responsesOfferedTools, serverToolBounds } from '../pricing/features'
 import { heldInputTokens, type Price } from '../pricing/price'
 import { callUnmetered, errorCheckedText, readUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { notStored, ownerFor, ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
-import { relay, usageBesideOutput, type Exchange } from '../translate/relay'
+import { answerUsage, relay, type Exchange } from '../translate/relay'
 import { readDeletion } from '../translate/responses/deletion-answer'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
 import { containersNamed, containersRanIn } from '../translate/responses/containers'
@@ -198,8 +198,8 @@ export const responsesRoutes = (services: Services) => {
         // The provider adds a turn's items to its conversation whatever `store` says: the conversation grows by them.
         const conversation = typeof response.conversation?.id === 'string' ? response.conversation.id : (conversationId(body.conversation) ?? null)
         if (body.store === false && conversation === null) return
-        // A usage of no output beside output says nothing of its size, as it says nothing of its cost.
-        const usage = usageBesideOutput(responsesUsage(response.usage), { output })
+        // A usage of no output beside output, or of no prompt, says nothing of its size, as it says nothing of its cost.
+        const usage = answerUsage(responsesUsage(response.usage), { output }, estimate)
         // Its size by its usage, and each image it generated at the media bound: the image tool made it, billed per
         // image, not in the usage, and a request continuing the response has the provider read it as an image input.
         const usageSize = usage ? usage.promptTokens + usage.completionTokens + responsesGeneratedImages(output) * itemOptions.mediaPartTokens : -1
@@ -250,12 +250,12 @@ export const responsesRoutes = (services: Services) => {
       }
       /**
        * At a stream's end: one not billed by a usage (none came, or one of no output beside the output it
-       * delivered, which `record` cannot tell from a final event that lists none) is sized as one without, with
+       * delivered, which `record` cannot tell from a final event that lists none, or of no prompt) is sized as one without, with
        * every byte of output it delivered, past its bound too. Usage or not, the items it finished that `record` has
        * not (it was cut before any final event, or they came after it) are recorded: the provider may keep them.
        */
       const recordEnd = (facts: StreamFacts) => {
-        const usage = outputDeniedByUsage(facts) ? null : facts.usage
+        const usage = streamUsage(facts, estimate)
         // `record` sized it so already, unless it recorded a usage or the stream delivered more than its bound.
         if (!usage && (facts.deliveredOutputBytes > estimate.outputTokens || stated.tokens >= 0))
           recordSize(

@@ -1,10 +1,11 @@
+import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
 import { streamedAnswer } from '../http/streamed-answer'
 import { clampHeaders, type Admission } from '../metering/admission'
 import { answerCarriesOutput } from '../metering/answer-output'
 import type { MeterOptions, StreamFacts } from '../metering/metered-stream'
-import { answeredOutcome, budgetHeaders, holdCoversOutput, letGoStreamOutcome, paidEvenIfLeft, streamOutcome, timedOut, timedOutStreamOutcome } from '../metering/outcome'
+import { answeredOutcome, budgetHeaders, holdCoversOutput, letGoStreamOutcome, paidEvenIfLeft, promptDeniedByUsage, streamOutcome, timedOut, timedOutStreamOutcome } from '../metering/outcome'
 import type { RequestedFeatures, TokenCounts } from '../pricing/price'
 import { withRowMaxPrice } from '../pricing/router-fields'
 import { callUpstream, readAnswer, type UpstreamAnswer } from '../providers/call'
@@ -112,7 +113,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     // it made) is an answer, paid; its error's text is cut of credentials, as any provider error text is.
     const relayed = withErrorRedacted(parsed, secretsOf(provider))
     const relayedText = relayed === parsed ? text : JSON.stringify(relayed)
-    const usage = usageBesideOutput(x.usageOf(relayed), relayed)
+    const usage = answerUsage(x.usageOf(relayed), relayed, admission.estimate)
     // Anything else that quotes them is an echo of the request, not an answer: refused, and paid (below).
     if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, statedTier: undefined, reply: null }
     return { usage, statedTier: statedTierOf(relayed), reply: x.reply(relayed, relayedText) }
@@ -157,3 +158,10 @@ const statedTierOf = (answer: object): string | undefined => reportedTier((answe
  */
 export const usageBesideOutput = (usage: TokenCounts | null, answer: object): TokenCounts | null =>
   usage !== null && !(usage.completionTokens > 0) && answerCarriesOutput(answer) ? null : usage
+
+/**
+ * The usage a JSON answer is billed by: none when it denies the output the answer carries (`usageBesideOutput`) or
+ * the prompt the request sent (`promptDeniedByUsage`); the answer then pays its hold.
+ */
+export const answerUsage = (usage: TokenCounts | null, answer: object, estimate: Pick<TokenEstimate, 'inputTokens'>): TokenCounts | null =>
+  promptDeniedByUsage(usage, estimate) ? null : usageBesideOutput(usage, answer)
