@@ -187,7 +187,11 @@ function sniffedMedia(base64: string): 'audio' | 'timed' | null {
  * part's LiteLLM `format` does not spare the sniff: LiteLLM alone reads it, and the one-api family types data the
  * URL leaves untyped by its bytes; what `format` says counts beside what the bytes say, the worse of the two.
  */
-const leftToBytes = (mediaType: string | undefined): boolean => mediaType === undefined || /^\s*(application\/octet-stream)?\s*$/i.test(mediaType)
+function leftToBytes(mediaType: string | undefined): boolean {
+  if (mediaType === undefined) return true
+  const type = mediaType.trim().toLowerCase()
+  return type === '' || type === 'application/octet-stream'
+}
 
 /** Whether inline data (bare base64 or a data URL) is video or audio: its data URL says so, or, untyped, it starts as such a file does. */
 function inlineTimedMedia(data: string): boolean {

@@ -47,6 +47,13 @@ const originList = z
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((o) => o.trim()).filter(Boolean))
   .pipe(z.array(z.url({ abort: true }).refine((o) => new URL(o).origin === o, 'must be an exact origin such as https://app.example.com')))
 
+/** A URL without the slashes it ends with (a loop: `/\/+$/` tries every slash of a long run not at the end). */
+function withoutTrailingSlashes(url: string): string {
+  let end = url.length
+  while (end > 0 && url.charCodeAt(end - 1) === 47) end--
+  return url.slice(0, end)
+}
+
 /**
  * Where a provider is called: the gateway appends its paths (`/chat/completions`, `/v1/messages`…), so a query
  * or a fragment would swallow them (`/v1?key=…/chat/completions`), and any scheme but http(s) fails every
@@ -55,7 +62,7 @@ const originList = z
 const baseUrl = z
   .url({ protocol: z.regexes.httpProtocol, abort: true, error: 'must be an http(s) URL' })
   .refine((u) => !/[?#]/.test(u), 'must have no query (?…) or fragment (#…): the gateway appends its paths (/chat/completions, /v1/messages…) to it; give a credential as api_key or in headers')
-  .transform((u) => u.replace(/\/+$/, ''))
+  .transform(withoutTrailingSlashes)
 
 const provider = z.strictObject({
   type: z.enum(['openai', 'anthropic']),

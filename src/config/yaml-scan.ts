@@ -247,7 +247,7 @@ export function scanYaml(text: string): YamlScan {
     if (BLOCK_SCALAR_HEADER.test(rest)) return lineAfter(lineEnd)
     if (rest[0] === '"' || rest[0] === "'") return lineAfter(quotedEnd(i))
     if (rest[0] === '{' || rest[0] === '[') return lineAfter(flowCollection(i, childPath(top())))
-    notePlain(childPath(top()), i, i + rest.replace(/[ \t]+#.*$/, '').length)
+    notePlain(childPath(top()), i, i + withoutComment(rest).length)
     return lineAfter(lineEnd)
   }
 
@@ -264,7 +264,7 @@ export function scanYaml(text: string): YamlScan {
       end = quotedEnd(offset)
       if (end > lineEnd || !/^[ \t]*(#.*)?$/.test(text.slice(end, lineEnd))) throw new NotFollowed()
     } else {
-      const written = text.slice(offset, lineEnd).replace(/[ \t]+#.*$/, '').trimEnd()
+      const written = withoutComment(text.slice(offset, lineEnd)).trimEnd()
       const indicator = c !== undefined && '-?:'.includes(c) && BLANK.has(text[offset + 1] ?? ' ')
       if (written === '' || '[{*|>#'.includes(c!) || indicator || /:([ \t]|$)/.test(written)) throw new NotFollowed()
       end = offset + written.length
@@ -369,4 +369,16 @@ function propertyName(mapping: string, token: string): string {
   } catch {
     return token
   }
+}
+
+/**
+ * A line's text before its comment (a `#` after a space or a tab) and the blanks before that. Found by search, not
+ * by `/[ \t]+#.*$/`, which tries every blank of a long run (or every `#` of many) to the line's end: quadratic.
+ */
+function withoutComment(line: string): string {
+  const comment = line.search(/[ \t]#/)
+  if (comment === -1) return line
+  let end = comment
+  while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t')) end--
+  return line.slice(0, end)
 }

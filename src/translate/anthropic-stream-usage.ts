@@ -76,8 +76,8 @@ export class AnthropicStreamUsage {
 
 /**
  * The larger of a count held and one stated; a count not stated as a number leaves the one held. A negative count
- * is kept, whatever is stated beside it: it makes the usage no usage (`anthropicUsage`), where a later 0 would make
- * it a free prompt.
+ * is kept, whatever is stated beside it, as an infinite one is by being the largest: either makes the usage no usage
+ * (`anthropicUsage`), where a later 0 would make it a free prompt.
  */
 const larger = (held: unknown, stated: unknown): unknown =>
   typeof stated !== 'number' ? held : typeof held !== 'number' ? stated : held < 0 || stated < 0 ? Math.min(held, stated) : Math.max(held, stated)

@@ -66,14 +66,15 @@ const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(
 const reports = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0
 
 /**
- * Whether a usage states a negative count anywhere (its details, its cache writes' split, its server tool uses,
- * its iterations): read as 0, a negative part would bill the prompt short (Anthropic's cache reads and writes are
- * beside `input_tokens`), so a usage stating one is no usage either (`reports`). Usages nest four levels at most.
+ * Whether a usage states a number that is no count anywhere (its details, its cache writes' split, its server tool
+ * uses, its iterations): negative, or not finite (`1e309`). Read as 0, such a part would bill the prompt short
+ * (Anthropic's cache reads and writes are beside `input_tokens`), so a usage stating one is no usage either
+ * (`reports`). Usages nest four levels at most.
  */
-function statesNegativeCount(value: unknown, depth = 4): boolean {
-  if (typeof value === 'number') return value < 0
+function statesUnusableCount(value: unknown, depth = 4): boolean {
+  if (typeof value === 'number') return !reports(value)
   if (depth === 0 || value === null || typeof value !== 'object') return false
-  for (const key in value) if (statesNegativeCount((value as Record<string, unknown>)[key], depth - 1)) return true
+  for (const key in value) if (statesUnusableCount((value as Record<string, unknown>)[key], depth - 1)) return true
   return false
 }
 
@@ -98,7 +99,7 @@ function billedOutput(output: number, prompt: number, total: unknown, reasoning:
  * where a server reports them (`searchUses`); a usage without such a count leaves the uses to the request.
  */
 export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unknown): TokenCounts | null => {
-  if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens) || statesNegativeCount(u)) return null
+  if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens) || statesUnusableCount(u)) return null
   const cached = cacheReads(u)
   const writes = cacheWrites(u)
   const prompt = Math.max(count(u.prompt_tokens), cached + writes.tokens)
@@ -214,7 +215,7 @@ export const reportedTier = (tier: unknown): string | undefined => (typeof tier 
  * Iterations without their counts as numbers make the usage unreadable (it would be billed short).
  */
 export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCounts | null => {
-  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens) || statesNegativeCount(u)) return null
+  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens) || statesUnusableCount(u)) return null
   const passes = iterations(u.iterations)
   if (passes === null) return null
   const summed = (read: (pass: IterationUsage) => unknown) => passes.reduce((sum, pass) => sum + count(read(pass)), 0)
@@ -303,7 +304,7 @@ export interface ResponsesUsage {
  * billed it all the same: `billedOutput`). OpenRouter's cache writes are read as on chat (`openAIUsage`).
  */
 export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCounts | null => {
-  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens) || statesNegativeCount(u)) return null
+  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens) || statesUnusableCount(u)) return null
   const cached = count(u.input_tokens_details?.cached_tokens)
   const writes = count(u.input_tokens_details?.cache_write_tokens)
   const prompt = Math.max(count(u.input_tokens), cached + writes)
