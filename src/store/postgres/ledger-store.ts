@@ -1119,10 +1119,11 @@ export class PostgresLedgerStore implements LedgerStore {
     // Users and keys the settlements move are known again only once read or written under a lock.
     this.forget(carried.settling)
     if (expected) {
-      const { decided, leftOut } = await this.reserveExpected(batch, carried, attempt, expected)
+      const { decided, rollupsHeld } = await this.reserveExpected(batch, carried, attempt, expected)
       if (decided) return { decided, waiting: [] }
-      // Not for its own settlements left out, which the figures expected had counted in: nothing moved elsewhere.
-      if (!leftOut) this.expectAfter = performance.now() + 1000
+      // Not when only settlements it carried were left out for their rollup rows, which the figures expected had
+      // counted in: nothing else need have moved, and none rides again until they land.
+      if (!rollupsHeld) this.expectAfter = performance.now() + 1000
     }
     const { decided, figures, waiting, ...settled } = await lockedBatch(this.sql, attempt, batch, carried.settling, carried.riding)
     this.carried(carried, settled)
@@ -1133,26 +1134,27 @@ export class PostgresLedgerStore implements LedgerStore {
   /**
    * The batch in one round trip, decided on the figures expected (expectedBatch); null when one had moved, or a row
    * was held elsewhere: no hold was committed then, and lockedBatch answers (leaving a user whose rows are held
-   * elsewhere to a wait of its own). `leftOut`: settlements it carried were left out (their rows held elsewhere).
+   * elsewhere to a wait of its own). `rollupsHeld`: the settlements it carried that were left out, all of them for
+   * their rollup rows.
    */
   private async reserveExpected(
     batch: Asked[],
     carried: { settling: SettlementRow[]; riding: Riding[] },
     attempt: Attempt,
     expected: Figures,
-  ): Promise<{ decided: Decided | null; leftOut: boolean }> {
+  ): Promise<{ decided: Decided | null; rollupsHeld: boolean }> {
     let sent: Awaited<ReturnType<typeof expectedBatch>>
     try {
       sent = await expectedBatch(this.sql, attempt, batch, expected, carried.settling, carried.riding)
     } catch (error) {
-      if (error instanceof UserRowsBusy) return { decided: null, leftOut: false }
+      if (error instanceof UserRowsBusy) return { decided: null, rollupsHeld: false }
       throw error
     }
     this.carried(carried, sent)
     // expectedBatch decided on `expected`: it now holds the figures as committed (with holds that a batch given up on
     // releases, so not those).
     if (sent.decided && !attempt.abandoned) this.remember(expected)
-    return { decided: sent.decided, leftOut: sent.left.length > 0 }
+    return { decided: sent.decided, rollupsHeld: sent.rollupHeld.length > 0 && sent.rollupHeld.length === sent.left.length }
   }
 
   /**
