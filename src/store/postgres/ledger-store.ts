@@ -546,8 +546,8 @@ interface Settled {
 }
 
 function settledIn(batch: SettlementRow[], rows: Array<{ id: unknown; settled: boolean; rollup_held: boolean }>): Settled {
-  const idsOf = (keep: (row: (typeof rows)[number]) => boolean) => new Set(rows.filter(keep).map((r) => Number(r.id)))
-  const [left, rollupHeld] = [idsOf((r) => !r.settled), idsOf((r) => r.rollup_held)]
+  const idsWhere = (keep: (row: (typeof rows)[number]) => boolean) => new Set(rows.filter(keep).map((r) => Number(r.id)))
+  const [left, rollupHeld] = [idsWhere((r) => !r.settled), idsWhere((r) => r.rollup_held)]
   return {
     settled: rows.filter((r) => r.settled).map((r) => Number(r.id)),
     left: batch.filter((s) => left.has(s.id)),
@@ -731,7 +731,8 @@ async function settleFreeRowsFirst(
  * waiting for the others (SKIP LOCKED), users then keys, and SETTLE leaves out the settlements whose rows it did not get
  * (`left`). The rollup rows come first because every user's settlement of a model updates the same one: one held
  * elsewhere for long (a replica frozen mid-settlement) is then waited for holding no user's row, and those users'
- * holds go on meanwhile. Never a deadlock: what holds a rollup row here waits for no row another session holds.
+ * holds go on meanwhile. No deadlock with the transactions that take a user's row first: holding the rollup rows, this
+ * one waits for no user's or key's row.
  */
 async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<Settled> {
   const rows = JSON.stringify(batch)
