@@ -198,3 +198,55 @@ test('only a failure `lockedOutBy` names keeps rows back for a lock: a row lock 
   expect(writer.unwritten()).toEqual(new Set([1]))
   await writer.close(AbortSignal.timeout(10))
 })
+
+test('rows a reservation batch gives back for a lock go on their own at once, and ride again only once they land', async () => {
+  const tries: Array<{ rows: number[]; lockWaitMs: number; at: number }> = []
+  let locked = true
+  const writer = new BatchWriter<number>(
+    async (rows, lockWaitMs) => {
+      tries.push({ rows, lockWaitMs, at: Date.now() })
+      if (locked) throw lockRefusal()
+    },
+    () => {},
+    { retry: true, lingerMs: 1, retryMs: 500, what: 'row' },
+  )
+  writer.holdBackWhile(() => true) // a reservation batch is always about to carry them
+  writer.push(1)
+  expect(writer.take()).toEqual([1])
+  const givenBack = Date.now()
+  writer.putBack([1], lockRefusal())
+  writer.push(2)
+  // Their own send waits the writer's bound, holding no hold up; the reservation waited only a moment for them.
+  await until(() => tries.length >= 1)
+  expect(tries[0]).toMatchObject({ rows: [1, 2], lockWaitMs: 100 })
+  expect(tries[0]!.at - givenBack).toBeLessThan(250)
+  // Refused again: the writer's pause, and no reservation batch carries them into the lock meanwhile.
+  writer.push(3)
+  expect(writer.take()).toEqual([])
+  locked = false
+  await until(() => tries.length >= 2)
+  expect(tries[1]!.rows).toEqual([1, 2, 3])
+  expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(450)
+  await until(() => writer.unwritten().size === 0)
+  writer.push(4)
+  expect(writer.take()).toEqual([4]) // landed: they ride again
+  await writer.close(new AbortController().signal)
+})
+
+test('rows a transaction left out for a lock it would not wait for (keepFromLock) go on their own at once, and none ride meanwhile', async () => {
+  const w = heldWrites()
+  const writer = new BatchWriter<number>(w.write, () => {}, { retry: true, lingerMs: 1, what: 'row' })
+  writer.holdBackWhile(() => true)
+  writer.push(1)
+  expect(writer.take()).toEqual([1])
+  writer.keepFromLock([1])
+  writer.push(2)
+  expect(writer.take()).toEqual([])
+  await until(() => w.batches.length > 0)
+  expect(w.batches[0]).toEqual([1, 2])
+  w.finish[0]!()
+  await until(() => writer.unwritten().size === 0)
+  writer.push(3)
+  expect(writer.take()).toEqual([3])
+  await writer.close(new AbortController().signal)
+})

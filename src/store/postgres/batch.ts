@@ -74,7 +74,8 @@ export const droppedRows = { count: 0 }
  * bound their lock waits) wrote
  * nothing, so it is sent again even by a writer that does not `retry` otherwise, on its own, half a second
  * later and then at doubling intervals until it is written; meanwhile `take` hands nothing over, so that
- * no reservation batch carries rows into the same lock. A writer whose rows other processes read for money
+ * no reservation batch carries rows into the same lock. Rows a reservation batch carried into a lock (`putBack` with
+ * the error) go on their own at once, and are handed over again only once a send of the writer's own lands. A writer whose rows other processes read for money
  * (`waitOutLocksMs`: the stored ids, which size another replica's holds) instead sends them again at once, each
  * try waiting that long for the lock itself: they land as the lock goes, not up to a pause later, and while the
  * lock lasts the writer is seen waiting for it by another process that asks (KeptBackIds), at the cost of one pooled
@@ -98,6 +99,11 @@ export class BatchWriter<T> {
   private closed = false
   /** Tries refused in a row for a lock (lockTimedOut); while above 0, the rows are this writer's alone to send. */
   private lockWaits = 0
+  /**
+   * A reservation batch that carried rows of this writer found a lock and gave them back (putBack): they are this
+   * writer's alone to send, at once, until a send of its own lands.
+   */
+  private ridersRefused = false
   /** The callers waiting for rows of theirs until a deadline (`flushQueued` given one). */
   private readonly waiters = new Set<{ until: number }>()
 
@@ -155,7 +161,7 @@ export class BatchWriter<T> {
   private readonly lingered = () => {
     this.timer = null
     // Suspect rows, and rows kept back from a lock, are never carried by another transaction: nothing to hold back for.
-    if (this.suspect.length > 0 || this.lockWaits > 0 || !this.heldBack()) void this.send().catch(() => {})
+    if (this.suspect.length > 0 || this.lockWaits > 0 || this.ridersRefused || !this.heldBack()) void this.send().catch(() => {})
   }
 
   private send(): Promise<void> {
@@ -176,6 +182,7 @@ export class BatchWriter<T> {
         this.sending = null
         this.inFlight = []
         this.lockWaits = 0
+        this.ridersRefused = false
         this.options.cap?.written()
         // Rows that came meanwhile go at once, unless another transaction is about to carry them: then the
         // linger's end looks again (and that transaction nudges when it is done).
@@ -283,10 +290,10 @@ export class BatchWriter<T> {
   /**
    * Hands over the rows queued and not yet being sent, for another transaction to write (a reservation
    * batch carries the settlements with it); `putBack` returns them if that transaction did not commit.
-   * None while rows are kept back from a lock.
+   * None while rows are kept back from a lock, or a reservation batch found one (putBack).
    */
   take(): T[] {
-    if (this.lockWaits > 0) return []
+    if (this.lockWaits > 0 || this.ridersRefused) return []
     const rows = this.queued
     this.queued = []
     if (this.timer !== null) clearTimeout(this.timer)
@@ -296,25 +303,49 @@ export class BatchWriter<T> {
 
   /**
    * `error`: why the transaction that took them failed; if for its data, the rows go one at a time, on their
-   * own; if for a lock, they are kept back from `take` and sent on their own after the pause.
+   * own; if for a lock, they are kept back from `take` and sent on their own at once: a reservation batch waits for
+   * its riders' locks a few milliseconds only, and their own send waits the writer's bound (ROWS_LOCK_TIMEOUT_MS)
+   * holding no hold up, then pauses as any send refused for a lock does.
    */
   putBack(rows: T[], error?: unknown): void {
-    if (rows.length === 0) return
+    if (!this.requeue(rows, error)) return
+    const locked = error !== undefined && this.lockedOut(error)
+    if (locked) this.ridersRefused = true
+    this.sendAgain(locked)
+  }
+
+  /**
+   * Rows a transaction that carried them left out, for a lock held elsewhere that they need (and it would not wait
+   * for): sent on their own at once, as rows it found refused for a lock (`putBack`).
+   */
+  keepFromLock(rows: T[]): void {
+    if (!this.requeue(rows)) return
+    this.ridersRefused = true
+    this.sendAgain(true)
+  }
+
+  /** Queues again rows a transaction took (false: none, or the store closed and they were dropped). */
+  private requeue(rows: T[], error?: unknown): boolean {
+    if (rows.length === 0) return false
     if (this.closed) {
       this.onError(new Error(`${rows.length} ${this.options.what}(s) not written before the store was closed; dropped`))
-      return
+      return false
     }
     if (error !== undefined && refusesData(error)) this.suspect = this.suspect.concat(rows)
     else {
       this.queued = rows.concat(this.queued)
       this.options.cap?.trim(this.queued)
     }
-    const locked = error !== undefined && this.lockedOut(error)
-    if (locked) this.lockWaits = Math.max(this.lockWaits, 1)
+    return true
+  }
+
+  private sendAgain(locked: boolean): void {
     if (this.sending !== null || (this.timer !== null && !locked)) return
-    // A linger under way would send them at once, into the same lock.
+    // A linger under way is held back while a reservation is in flight: they go now, or after the pause of a writer
+    // already kept back from a lock.
     if (this.timer !== null) clearTimeout(this.timer)
-    this.timer = setTimeout(() => void this.send().catch(() => {}), this.retryMs())
+    const pause = locked && this.lockWaits === 0 ? 0 : this.retryMs()
+    this.timer = setTimeout(() => void this.send().catch(() => {}), pause)
   }
 
   /** The rows queued, being sent, or kept to be sent again: not written yet. */

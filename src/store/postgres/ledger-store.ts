@@ -67,8 +67,13 @@ interface SettlementRow {
  * them as they are. A settlement whose user's or key's row another session holds is left out (busy_users,
  * busy_keys: rows that exist but cannot be locked without waiting), never waited for: a reservation batch
  * carrying it takes its rows SKIP LOCKED and must not wait for one while it holds the others (see lockedBatch).
+ * So is one whose model's daily rollup row (usage_daily_models, which the usage row's trigger updates: one row every
+ * user's settlement of the model that day updates, on every replica) another session holds (busy_rollups): a
+ * reservation batch carrying it would keep its holds waiting for a transaction of no user of theirs. A settlement on
+ * its own locks those rows first (LOCK_MODEL_ROLLUPS), and finds them its own here.
  * Returns the ids of the holds it settled (`settled` true: only those settlements count in this process's
- * metrics) and of the settlements it left out (false: to be sent again), in the same answer (settledIn).
+ * metrics) and of the settlements it left out (false: to be sent again; `rollup_held` for a rollup row's), in the same
+ * answer (settledIn).
  */
 const SETTLE = `
 WITH asked AS (
@@ -85,9 +90,20 @@ busy_keys AS (
   SELECT id FROM api_keys WHERE id IN (SELECT key_id FROM asked)
   EXCEPT SELECT id FROM (SELECT id FROM api_keys WHERE id IN (SELECT key_id FROM asked) FOR UPDATE SKIP LOCKED) free
 ),
+dated AS (
+  SELECT asked.id, (GREATEST(asked.created_at, users.period_start) / 86400000)::int AS day, asked.model, asked.status
+    FROM asked LEFT JOIN users ON users.id = asked.user_id
+),
+busy_rollups AS (
+  SELECT day, model, status FROM usage_daily_models WHERE (day, model, status) IN (SELECT day, model, status FROM dated)
+  EXCEPT SELECT day, model, status FROM (SELECT day, model, status FROM usage_daily_models
+                                         WHERE (day, model, status) IN (SELECT day, model, status FROM dated) FOR UPDATE SKIP LOCKED) free
+),
+held_rollups AS (SELECT id FROM dated JOIN busy_rollups USING (day, model, status)),
 s AS (
   SELECT * FROM asked
    WHERE user_id NOT IN (SELECT id FROM busy_users) AND (key_id IS NULL OR key_id NOT IN (SELECT id FROM busy_keys))
+     AND id NOT IN (SELECT id FROM held_rollups)
 ),
 d AS (DELETE FROM reservations r USING s WHERE r.id = s.id RETURNING r.id, r.key_debited),
 settled AS (SELECT s.*, d.key_debited FROM s JOIN d ON d.id = s.id),
@@ -131,8 +147,8 @@ i AS (
          completion_tokens, cached_tokens, cost, amount, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses
     FROM settled LEFT JOIN users ON users.id = settled.user_id
 )
-SELECT id, true AS settled FROM settled
-UNION ALL SELECT id, false FROM asked WHERE id NOT IN (SELECT id FROM s)`
+SELECT id, true AS settled, false AS rollup_held FROM settled
+UNION ALL SELECT id, false, id IN (SELECT id FROM held_rollups) FROM asked WHERE id NOT IN (SELECT id FROM s)`
 
 /**
  * Other rows nobody waits for (the request log) that ride in the next reservation's transaction like
@@ -323,6 +339,16 @@ const READ_USERS = `SELECT id, blocked, max_budget, spend, reserved, budget_peri
 const READ_KEYS = `SELECT id, max_budget, spend, reserved, key_hash, revoked_at, expires_at FROM api_keys WHERE id IN (SELECT json_array_elements_text($1::text::json))`
 
 /**
+ * The daily model rollup rows (usage_daily_models) that SETTLE's usage rows of $1 (settlements as JSON) will update,
+ * locked in the order the rollup trigger (drizzle-pg/0003) updates them. A usage row is dated at its user's
+ * period_start if later (SETTLE's INSERT), read here as SETTLE reads it. A group with no row yet has nothing to lock.
+ */
+const LOCK_MODEL_ROLLUPS = `SELECT 1 FROM usage_daily_models WHERE (day, model, status) IN (
+  SELECT (GREATEST(x.created_at, users.period_start) / 86400000)::int, x.model, x.status
+    FROM json_to_recordset($1::text::json) AS x(user_id text, model text, status text, created_at bigint) LEFT JOIN users ON users.id = x.user_id)
+  ORDER BY day, model, status FOR UPDATE`
+
+/**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
  * replica's still running, or whose settlements it keeps to land later) and those whose settlements a replica
  * kept (pending_settlements), unlocked; then those of them still there, locked.
@@ -485,8 +511,23 @@ function decideBatch(batch: Asked[], f: Figures): Decided {
 }
 
 /**
+ * How long a transaction that holds users' rows (for their holds, or one user's settlements: settleIn) may wait for a
+ * lock on what only settlements and riders write: the usage rows' tables, a daily rollup row not there yet, the
+ * request log. Their rows that exist and are held elsewhere are left out without waiting (SETTLE's busy_rollups); what
+ * is still waited for is had in a moment or held for long (an index build, a replica frozen mid-insert). A reservation
+ * batch then pays this once, not the riders' bound (ROWS_LOCK_TIMEOUT_MS): its holds go again at once without the
+ * riders, and the writers carry nothing more into a reservation until their rows have landed on their own
+ * (BatchWriter.putBack), which wait holding no user's row (settleFree).
+ *
+ * Why riders at all rather than the holds committed first and the riders after, in a transaction of their own: the
+ * holds are decided on the figures the settlements leave (a user at the edge of the budget would be refused on a hold
+ * already ended), and each commit is a flush of the WAL.
+ */
+const BRIEF_LOCK_WAIT_MS = 5
+
+/**
  * Sends the rows riding in a reservation batch (its settlements, then the other riders' rows), with every lock
- * wait from there to the end of the transaction bounded (ROWS_LOCK_TIMEOUT_MS). The batches send them once
+ * wait from there to the end of the transaction bounded (BRIEF_LOCK_WAIT_MS). The batches send them once
  * the holds have every lock they may have to wait for (the users' and keys' rows, which another replica's batch
  * may hold for a moment: worth waiting for); what they still wait on is then a lock on what only the riders
  * write (`usage`, its rollups, the request log), which something may hold for minutes. So a lock timeout
@@ -496,21 +537,35 @@ function decideBatch(batch: Asked[], f: Figures): Decided {
  */
 function sendRiders(send: Send, settling: SettlementRow[], riding: Riding[], sent: Promise<unknown>[]): Promise<any[]> | null {
   if (settling.length === 0 && riding.length === 0) return null
-  sent.push(send(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS))
+  sent.push(send(BOUND_LOCK_WAITS, [`${BRIEF_LOCK_WAIT_MS}ms`]))
   const settle = settling.length === 0 ? null : send(SETTLE, [JSON.stringify(settling)])
   if (settle) sent.push(settle)
   for (const r of riding) sent.push(send(r.rider.insert, [JSON.stringify(r.rows)]))
   return settle
 }
 
-/** SETTLE's answer: the ids of the holds it settled, and the settlements of `batch` it left out, their rows held elsewhere. */
-function settledIn(batch: SettlementRow[], rows: Array<{ id: unknown; settled: boolean }>): { settled: number[]; left: SettlementRow[] } {
-  const left = new Set(rows.filter((r) => !r.settled).map((r) => Number(r.id)))
-  return { settled: rows.filter((r) => r.settled).map((r) => Number(r.id)), left: batch.filter((s) => left.has(s.id)) }
+/**
+ * SETTLE's answer: the ids of the holds it settled, and the settlements of `batch` it left out, their rows held
+ * elsewhere (`left`), of which those for their model's rollup row (`rollupHeld`).
+ */
+interface Settled {
+  settled: number[]
+  left: SettlementRow[]
+  rollupHeld: SettlementRow[]
+}
+
+function settledIn(batch: SettlementRow[], rows: Array<{ id: unknown; settled: boolean; rollup_held: boolean }>): Settled {
+  const idsWhere = (keep: (row: (typeof rows)[number]) => boolean) => new Set(rows.filter(keep).map((r) => Number(r.id)))
+  const [left, rollupHeld] = [idsWhere((r) => !r.settled), idsWhere((r) => r.rollup_held)]
+  return {
+    settled: rows.filter((r) => r.settled).map((r) => Number(r.id)),
+    left: batch.filter((s) => left.has(s.id)),
+    rollupHeld: batch.filter((s) => rollupHeld.has(s.id)),
+  }
 }
 
 /** No settlement sent: none settled, none left out. */
-const NONE_SETTLED = { settled: [], left: [] }
+const NONE_SETTLED: Settled = { settled: [], left: [], rollupHeld: [] }
 
 /** The ids of `read`, the rows that exist, that are not in `locked`, those this transaction holds: held by another session. */
 function heldElsewhere(read: Array<{ id: string }>, locked: Array<{ id: string }>): Set<string> {
@@ -545,7 +600,7 @@ async function lockedBatch(
   batch: Asked[],
   settling: SettlementRow[],
   riding: Riding[],
-): Promise<{ decided: Decided; figures: Figures; waiting: Asked[]; settled: number[]; left: SettlementRow[] }> {
+): Promise<{ decided: Decided; figures: Figures; waiting: Asked[] } & Settled> {
   const users = idsOf([...batch.map((a) => a.r.userId), ...settling.map((s) => s.user_id)])
   const keys = idsOf([...batch.map((a) => a.r.keyId), ...settling.map((s) => s.key_id)])
   return pipelined(sql, attempt, async (send, commit) => {
@@ -616,7 +671,7 @@ async function expectedBatch(
   expected: Figures,
   settling: SettlementRow[],
   riding: Riding[],
-): Promise<{ decided: Decided | null; settled: number[]; left: SettlementRow[] }> {
+): Promise<{ decided: Decided | null } & Settled> {
   const expectedUsers = JSON.stringify([...expected.users].map(([id, u]) => ({
     id, blocked: u.blocked, max_budget: u.maxBudget, spend: u.spend, reserved: u.reserved, budget_period: u.budgetPeriod, period_start: u.periodStart,
   })))
@@ -680,21 +735,36 @@ async function settleFreeRowsFirst(
 }
 
 /**
- * Settles the settlements of a batch whose users' and keys' rows no other session holds, inside `tx`: those rows are
- * locked without waiting for the others (SKIP LOCKED), users then keys, and SETTLE leaves out the settlements whose
- * rows it did not get (`left`).
+ * Settles the settlements of a batch whose users' and keys' rows no other session holds, inside `tx`: first their
+ * models' daily rollup rows are locked, waiting for them (ROWS_LOCK_TIMEOUT_MS), then the users' and keys' rows without
+ * waiting for the others (SKIP LOCKED), users then keys, and SETTLE leaves out the settlements whose rows it did not get
+ * (`left`). The rollup rows come first because every user's settlement of a model updates the same one: one held
+ * elsewhere for long (a replica frozen mid-settlement) is then waited for holding no user's row, and those users'
+ * holds go on meanwhile. No deadlock with the transactions that take a user's row first: holding the rollup rows, this
+ * one waits for no user's or key's row.
  */
-async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<{ settled: number[]; left: SettlementRow[] }> {
-  await Promise.all([tx.unsafe(LOCK_FREE_USERS, [idsOf(batch.map((r) => r.user_id))]), tx.unsafe(LOCK_FREE_KEYS, [idsOf(batch.map((r) => r.key_id))])])
-  return settleLocked(tx, batch)
+async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<Settled> {
+  const rows = JSON.stringify(batch)
+  const [, , , , answer] = await Promise.all([
+    tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS),
+    tx.unsafe(LOCK_MODEL_ROLLUPS, [rows]),
+    tx.unsafe(LOCK_FREE_USERS, [idsOf(batch.map((r) => r.user_id))]),
+    tx.unsafe(LOCK_FREE_KEYS, [idsOf(batch.map((r) => r.key_id))]),
+    tx.unsafe(SETTLE, [rows]),
+  ])
+  return settledIn(batch, answer)
 }
 
 /**
- * Settles one user's settlements inside `tx`, once it holds the user's row and then its keys' (lockUserRowsUntil).
+ * Settles one user's settlements inside `tx`, once it holds the user's row and then its keys' (lockUserRowsUntil). It
+ * waits for its model's rollup rows a moment only (BRIEF_LOCK_WAIT_MS), holding the user's row: held elsewhere past
+ * that, they are rows held elsewhere like the user's (UserRowsBusy), and the settlements land later.
  */
 async function settleIn(tx: TransactionSQL, batch: SettlementRow[], locksUntil: number): Promise<{ settled: number[] }> {
   await lockUserRowsUntil(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id), locksUntil)
-  const { settled, left } = await settleLocked(tx, batch)
+  const { settled, left } = await settleLocked(tx, batch, BRIEF_LOCK_WAIT_MS).catch((error) => {
+    throw lockTimedOut(error) ? new UserRowsBusy(error) : error
+  })
   // Its rows are held: SETTLE leaves none out.
   if (left.length > 0) throw new Error(`${left.length} settlement(s) left out with their user's rows locked`)
   return { settled }
@@ -717,11 +787,17 @@ async function lockUserRowsUntil(tx: TransactionSQL, userIds: string[], keyIds: 
 
 /**
  * Settles a batch whose users' and keys' rows `tx` holds locked (SETTLE leaves out any it does not, and cannot
- * lock at once). SETTLE's lock waits are bounded (sendRiders): while something holds `usage` it fails at once
- * (55P03), rather than keep these users' rows from their holds.
+ * lock at once), its models' rollup rows locked first (LOCK_MODEL_ROLLUPS: SETTLE would leave out a settlement whose
+ * row is held elsewhere). Their lock waits are bounded (`lockWaitMs`): while something holds `usage` or a rollup row it
+ * fails (55P03), rather than keep these users' rows from their holds.
  */
-async function settleLocked(tx: TransactionSQL, batch: SettlementRow[]): Promise<{ settled: number[]; left: SettlementRow[] }> {
-  const [, answer] = await Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(SETTLE, [JSON.stringify(batch)])])
+async function settleLocked(tx: TransactionSQL, batch: SettlementRow[], lockWaitMs = ROWS_LOCK_TIMEOUT_MS): Promise<Settled> {
+  const rows = JSON.stringify(batch)
+  const [, , answer] = await Promise.all([
+    tx.unsafe(BOUND_LOCK_WAITS, [`${lockWaitMs}ms`]),
+    tx.unsafe(LOCK_MODEL_ROLLUPS, [rows]),
+    tx.unsafe(SETTLE, [rows]),
+  ])
   return settledIn(batch, answer)
 }
 
@@ -1053,12 +1129,14 @@ export class PostgresLedgerStore implements LedgerStore {
     // Users and keys the settlements move are known again only once read or written under a lock.
     this.forget(carried.settling)
     if (expected) {
-      const decided = await this.reserveExpected(batch, carried, attempt, expected)
+      const { decided, rollupsHeld } = await this.reserveExpected(batch, carried, attempt, expected)
       if (decided) return { decided, waiting: [] }
-      this.expectAfter = performance.now() + 1000
+      // Not when only settlements it carried were left out for their rollup rows, which the figures expected had
+      // counted in: nothing else need have moved, and none rides again until they land.
+      if (!rollupsHeld) this.expectAfter = performance.now() + 1000
     }
-    const { decided, figures, waiting, settled, left } = await lockedBatch(this.sql, attempt, batch, carried.settling, carried.riding)
-    this.carried(carried, settled, left)
+    const { decided, figures, waiting, ...settled } = await lockedBatch(this.sql, attempt, batch, carried.settling, carried.riding)
+    this.carried(carried, settled)
     if (!attempt.abandoned) this.remember(figures)
     return { decided, waiting }
   }
@@ -1066,30 +1144,40 @@ export class PostgresLedgerStore implements LedgerStore {
   /**
    * The batch in one round trip, decided on the figures expected (expectedBatch); null when one had moved, or a row
    * was held elsewhere: no hold was committed then, and lockedBatch answers (leaving a user whose rows are held
-   * elsewhere to a wait of its own).
+   * elsewhere to a wait of its own). `rollupsHeld`: the settlements it carried that were left out, all of them for
+   * their rollup rows.
    */
-  private async reserveExpected(batch: Asked[], carried: { settling: SettlementRow[]; riding: Riding[] }, attempt: Attempt, expected: Figures): Promise<Decided | null> {
+  private async reserveExpected(
+    batch: Asked[],
+    carried: { settling: SettlementRow[]; riding: Riding[] },
+    attempt: Attempt,
+    expected: Figures,
+  ): Promise<{ decided: Decided | null; rollupsHeld: boolean }> {
     let sent: Awaited<ReturnType<typeof expectedBatch>>
     try {
       sent = await expectedBatch(this.sql, attempt, batch, expected, carried.settling, carried.riding)
     } catch (error) {
-      if (error instanceof UserRowsBusy) return null
+      if (error instanceof UserRowsBusy) return { decided: null, rollupsHeld: false }
       throw error
     }
-    this.carried(carried, sent.settled, sent.left)
+    this.carried(carried, sent)
     // expectedBatch decided on `expected`: it now holds the figures as committed (with holds that a batch given up on
     // releases, so not those).
     if (sent.decided && !attempt.abandoned) this.remember(expected)
-    return sent.decided
+    return { decided: sent.decided, rollupsHeld: sent.rollupHeld.length > 0 && sent.rollupHeld.length === sent.left.length }
   }
 
   /**
    * What a reservation batch carried has committed: the settlements it settled are told, those it left out (their
-   * rows held elsewhere) go back to the writer, and nothing of it is sent again with the batch.
+   * rows held elsewhere) go back to the writer, and nothing of it is sent again with the batch. Those left out for a
+   * rollup row, which something may hold for long and every settlement of the model needs, go on their own, and the
+   * settlements ride again only once those have landed (BatchWriter.keepFromLock): every batch carrying them would
+   * find the row held again, and, its figures expected with them settled, go to the row locks for it.
    */
-  private carried(carried: { settling: SettlementRow[]; riding: Riding[] }, settled: number[], left: SettlementRow[]) {
+  private carried(carried: { settling: SettlementRow[]; riding: Riding[] }, { settled, left, rollupHeld }: Settled) {
     this.tellSettled(carried.settling.filter((s) => !left.includes(s)), settled)
-    this.settlements.putBack(left)
+    this.settlements.putBack(left.filter((s) => !rollupHeld.includes(s)))
+    this.settlements.keepFromLock(rollupHeld)
     carried.settling = []
     carried.riding = []
   }
