@@ -15,7 +15,7 @@ import { anthropicMessageCounts } from '../translate/usage'
 import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
 import type { ResolvedModel } from '../providers/registry'
 import { ownerFor, refuseAnotherUsersContainer, ResponseOwners } from '../records/response-owners'
-import { containerNamed, containerRanIn } from '../translate/anthropic-containers'
+import { containerNamed, containerRanIn, mayRunInContainer } from '../translate/anthropic-containers'
 import { bodyBetaFlags } from '../providers/anthropic-beta'
 import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
@@ -100,6 +100,9 @@ export const messagesRoutes = (services: Services) => {
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
       await refuseAnotherUsersContainer(owners, containerNamed(body), ownerFor(authenticated(requestState(request)), body.metadata?.user_id))
+      // An answer that ran in a container waits for its record: while this replica's stored ids are kept back by a
+      // lock, it would be paid and withheld, and so would each of an SDK's retries.
+      if (!viaOpenAI && mayRunInContainer(body)) await owners.refuseWhileKeptBack()
       const stream = body.stream === true
       const admission = await admitRequest(services, request, server, {
         model: body.model,
