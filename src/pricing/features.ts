@@ -14,7 +14,7 @@ import { withInlineToolDefinitions } from './anthropic-inline-tools'
 import { betaFlagList } from '../providers/anthropic-beta'
 
 export { NO_FEATURES, type RequestedFeatures }
-export { formFallbackFields, refuseExtraBody, refuseExtraHeaders, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
+export { formFallbackFields, refuseExtraBody, refuseRouterHeaders, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
 
 export interface ServerToolBounds {
   /** max_uses injected into a server tool that sets none. */
