@@ -14,7 +14,7 @@ import { withInlineToolDefinitions } from './anthropic-inline-tools'
 import { betaFlagList } from '../providers/anthropic-beta'
 
 export { NO_FEATURES, type RequestedFeatures }
-export { formFallbackFields, refuseExtraBody, refuseExtraHeaders, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
+export { formFallbackFields, refuseExtraBody, refuseRouterHeaders, refuseModelFallbacks, withOnlineModelResults } from './router-fields'
 
 export interface ServerToolBounds {
   /** max_uses injected into a server tool that sets none. */
@@ -74,7 +74,7 @@ const ANTHROPIC_WEB_FETCH = /^web_fetch_\d{8}$/
  * model runs code execution over them, each run one more pass of the loop over the whole input, which `max_uses`
  * does not bound. Later versions are taken to filter too; the earlier ones (`_20250305`, `_20250910`) do not.
  */
-const filtersResultsInCode = (type: string): boolean => {
+export const filtersResultsInCode = (type: string): boolean => {
   const version = /^web_(?:search|fetch)_(\d{8})$/.exec(type)?.[1]
   return version !== undefined && version >= '20260209'
 }

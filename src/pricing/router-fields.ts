@@ -63,18 +63,25 @@ export function refuseExtraBody(body: Record<string, unknown>): void {
 }
 
 /**
- * A LiteLLM proxy takes a request's `extra_headers` as headers of the call it makes, over those it forwards: an
- * `anthropic-beta: context-1m-…` there opens the long-context window the request was not priced at, and no header
- * the provider's configuration sets can remove it. The gateway sends the provider's headers itself, so it is refused
- * whatever it holds, as `extra_body` is.
+ * The body fields a LiteLLM proxy sends as headers of the call it makes, over those it forwards: `completion()`
+ * takes `headers` (else `extra_headers`), adds `extra_headers` to them, and adds `provider_specific_header`'s
+ * `extra_headers` for the provider it names.
  */
-export function refuseExtraHeaders(body: Record<string, unknown>): void {
-  if (body.extra_headers == null) return
+const ROUTER_HEADER_FIELDS = ['extra_headers', 'headers', 'provider_specific_header'] as const
+
+/**
+ * A router's headers from the body (`ROUTER_HEADER_FIELDS`): an `anthropic-beta: context-1m-…` there opens the
+ * long-context window the request was not priced at, and no header the provider's configuration sets can remove it.
+ * The gateway sends the provider's headers itself, so each is refused whatever it holds, as `extra_body` is.
+ */
+export function refuseRouterHeaders(body: Record<string, unknown>): void {
+  const field = ROUTER_HEADER_FIELDS.find((name) => body[name] != null)
+  if (field === undefined) return
   const refusal = badRequest(
-    'Invalid body: extra_headers: is not served: a router sends them as headers of its call, past the beta flags and settings the request was priced and held at.',
+    `Invalid body: ${field}: is not served: a router sends it as headers of its call, past the beta flags and settings the request was priced and held at.`,
     'feature_unsupported',
   )
-  refusal.param = 'extra_headers'
+  refusal.param = field
   throw refusal
 }
 
@@ -162,14 +169,14 @@ function openRouterWebResults(plugins: unknown, upstreamModel: string): number {
  * What a request to a router (OpenRouter, a LiteLLM proxy: an `openai` provider, or an `anthropic` one at its
  * Anthropic-compatible endpoint) bills beyond the model's tokens: its web plugin's results (and fallbacks refused,
  * `refuseModelFallbacks`; OpenRouter's presets, `refusePreset`; a proxy's stored prompts, `refuseStoredPromptTemplate`;
- * a proxy's `extra_body` and `extra_headers`, `refuseExtraBody` and `refuseExtraHeaders`; host routing the gateway could not bound, `refuseUnboundedRouting`). Requests without these fields pay a few property reads.
+ * a proxy's `extra_body` and headers, `refuseExtraBody` and `refuseRouterHeaders`; host routing the gateway could not bound, `refuseUnboundedRouting`). Requests without these fields pay a few property reads.
  */
 export function routerFeatures(body: Record<string, unknown>, upstreamModel: string): { webResults: number } {
   refuseModelFallbacks(body, upstreamModel)
   refusePreset(body)
   refuseStoredPromptTemplate(body)
   refuseExtraBody(body)
-  refuseExtraHeaders(body)
+  refuseRouterHeaders(body)
   if (body.provider != null) refuseUnboundedRouting(body.provider)
   return { webResults: body.plugins != null ? openRouterWebResults(body.plugins, upstreamModel) : 0 }
 }

@@ -33,6 +33,14 @@ export const ownerFor = (caller: Caller, named: unknown): string | null =>
 export const notStored = (kind: StoredKind, id: string) =>
   notFound(`No ${kind} with id ${JSON.stringify(id.slice(0, 100))} was created with this key's user.`, `${kind}_not_found`)
 
+/**
+ * Refuses a container named by id that is not `owner`'s (null: anyone's, for the master key naming no user) with the
+ * same 404 as one that does not exist: another user's holds the files that user's code read and wrote.
+ */
+export async function refuseAnotherUsersContainer(owners: ResponseOwners, id: string | undefined, owner: string | null): Promise<void> {
+  if (id !== undefined && !(await owners.find(id, 'container', owner))) throw notStored('container', id)
+}
+
 /** A row as the gateway reads it: a size an older version recorded past a billion tokens (1e19) as a billion, as a usage row's count is. */
 const storedResponse = (row: StoredResponseRow): StoredResponse =>
   ({ id: row.id, kind: row.kind, userId: row.user_id, provider: row.provider, model: row.model, contextTokens: row.context_tokens === null ? null : recordedCount(row.context_tokens),

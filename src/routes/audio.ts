@@ -6,7 +6,7 @@ import { badRequest } from '../http/errors'
 import { formAsSent, isMultipart } from '../http/form-body'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import { answeredOutcome, budgetHeaders, paidEvenIfLeft } from '../metering/outcome'
-import { formFallbackFields, refuseExtraBody, refuseExtraHeaders, refuseModelFallbacks } from '../pricing/features'
+import { formFallbackFields, refuseExtraBody, refuseRouterHeaders, refuseModelFallbacks } from '../pricing/features'
 import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody, type UpstreamAnswer } from '../providers/call'
 import type { Services } from '../services'
 import { isEventStream } from '../translate/sse'
@@ -102,9 +102,9 @@ export const audioRoutes = (services: Services) => {
     .post(
       SPEECH,
       async ({ body, request, server }) => {
-        // A router's `extra_body` (LiteLLM merges it over the request it sends, `model` included) and `extra_headers` are refused as on chat.
+        // A router's `extra_body` (LiteLLM merges it over the request it sends, `model` included) and the headers it sends (`refuseRouterHeaders`) are refused as on chat.
         refuseExtraBody(body)
-        refuseExtraHeaders(body)
+        refuseRouterHeaders(body)
         const admission = await admitAudio(request, server, SPEECH, body, body.stream_format === 'sse')
         using hold = admission.hold
         const { model } = admission
@@ -136,9 +136,9 @@ export const audioRoutes = (services: Services) => {
     .post(
       TRANSCRIPTIONS,
       async ({ body, request, server }) => {
-        // A form's `extra_body` is text, never Gemini's `google` object: refused whatever it holds, as on speech; so is `extra_headers`.
+        // A form's `extra_body` is text, never Gemini's `google` object: refused whatever it holds, as on speech; so are a router's header fields.
         refuseExtraBody(body)
-        refuseExtraHeaders(body)
+        refuseRouterHeaders(body)
         const admission = await admitAudio(request, server, TRANSCRIPTIONS, body, formSaysTrue(body.stream))
         using hold = admission.hold
         const { model } = admission

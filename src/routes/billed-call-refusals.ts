@@ -39,7 +39,7 @@ export type RouteRefusal = readonly [status: number, code: string, why: string]
  * them past what the hold covers.
  */
 const unservedFields = (fields: string): RouteRefusal => [400, 'feature_unsupported', fields]
-export const EXTRA_BODY_REFUSED = unservedFields("`extra_body` other than Gemini's `google`, and `extra_headers`")
+export const EXTRA_BODY_REFUSED = unservedFields("`extra_body` other than Gemini's `google`, and `extra_headers`, `headers` and `provider_specific_header`")
 export const PRESET_REFUSED = unservedFields("OpenRouter's `preset`")
 export const SERVER_FIELDS_REFUSED = unservedFields("vLLM's `chat_template`, `mm_processor_kwargs` and `media_io_kwargs`, llama.cpp's `n_predict` and `n_cmpl`")
 export const EMBEDDINGS_CHAT_FIELDS_REFUSED = unservedFields("vLLM's chat-style `messages`, `chat_template`, `mm_processor_kwargs` and `media_io_kwargs`")

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { estimateEmbeddings } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { admitRequest, resolveModel } from '../metering/admission'
-import { refuseEmbeddingsChatRequest, refuseExtraBody, refuseExtraHeaders, refuseModelFallbacks } from '../pricing/features'
+import { refuseEmbeddingsChatRequest, refuseExtraBody, refuseRouterHeaders, refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import { embeddingsCounts } from '../translate/usage'
@@ -38,10 +38,10 @@ export const embeddingsRoutes = (services: Services) => {
     async ({ body, request, server }) => {
       const target = resolveModel(services, body.model, ENDPOINT)
       refuseAnthropicModel(providers, body.model, ENDPOINT)
-      // A router's fallbacks (LiteLLM's, OpenRouter's `models`), `extra_body` and `extra_headers` serve embeddings too: refused before the hold, as on chat.
+      // A router's fallbacks (LiteLLM's, OpenRouter's `models`), `extra_body` and header fields serve embeddings too: refused before the hold, as on chat.
       if (target) refuseModelFallbacks(body, target.upstreamModel)
       refuseExtraBody(body)
-      refuseExtraHeaders(body)
+      refuseRouterHeaders(body)
       refuseEmbeddingsChatRequest(body)
       const admission = await admitRequest(services, request, server, {
         model: body.model,

@@ -14,8 +14,8 @@ import { relay, type ExchangeFor } from '../translate/relay'
 import { anthropicMessageCounts } from '../translate/usage'
 import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
 import type { ResolvedModel } from '../providers/registry'
-import { notStored, ownerFor, ResponseOwners } from '../records/response-owners'
-import { containerNamed, containerRanIn } from '../translate/anthropic-containers'
+import { ownerFor, refuseAnotherUsersContainer, ResponseOwners } from '../records/response-owners'
+import { containerNamed, containerRanIn, mayRunInContainer } from '../translate/anthropic-containers'
 import { bodyBetaFlags } from '../providers/anthropic-beta'
 import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
@@ -81,17 +81,6 @@ export const messagesRoutes = (services: Services) => {
   const owners = new ResponseOwners(services.store)
 
   /**
-   * A container the request names must be its user's (404 before any hold otherwise): one of another user's holds the
-   * files that user's code read and wrote. The master key may name any user's, or its named user's.
-   */
-  async function refuseAnotherUsersContainer(body: MessagesBody, request: Request): Promise<void> {
-    const container = containerNamed(body)
-    if (container === undefined) return
-    const owner = ownerFor(authenticated(requestState(request)), body.metadata?.user_id)
-    if (!(await owners.find(container, 'container', owner))) throw notStored('container', container)
-  }
-
-  /**
    * Records the container an answer ran in for the user billed for it, whatever the provider: an Anthropic-compatible
    * one may keep none, but an id it gives is the same state to its users. Resolves once written where every replica
    * finds it, as a stored response's ids are: the client's next request naming it may reach another one.
@@ -110,7 +99,10 @@ export const messagesRoutes = (services: Services) => {
       const exchangeFor = viaOpenAI ? messagesViaOpenAI(body, target.provider) : messagesNative(body, request.headers, config, containerRecorder(request))
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
-      await refuseAnotherUsersContainer(body, request)
+      await refuseAnotherUsersContainer(owners, containerNamed(body), ownerFor(authenticated(requestState(request)), body.metadata?.user_id))
+      // An answer that ran in a container waits for its record: while this replica's stored ids are kept back by a
+      // lock, it would be paid and withheld, and so would each of an SDK's retries.
+      if (!viaOpenAI && mayRunInContainer(body)) await owners.refuseWhileKeptBack()
       const stream = body.stream === true
       const admission = await admitRequest(services, request, server, {
         model: body.model,

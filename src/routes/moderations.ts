@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { perRequestEstimate } from '../budget/estimate'
 import { admitRequest, resolveModel } from '../metering/admission'
-import { refuseExtraBody, refuseExtraHeaders, refuseModelFallbacks } from '../pricing/features'
+import { refuseExtraBody, refuseRouterHeaders, refuseModelFallbacks } from '../pricing/features'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import { badRequest } from '../http/errors'
@@ -50,10 +50,10 @@ export const moderationsRoutes = (services: Services) => {
       const model = moderationModel(body.model)
       const target = resolveModel(services, model, ENDPOINT)
       refuseAnthropicModel(providers, model, ENDPOINT)
-      // A router's fallbacks, `extra_body` and `extra_headers` (LiteLLM serves moderations with them) are refused before the hold, as on chat.
+      // A router's fallbacks, `extra_body` and header fields (LiteLLM serves moderations with them) are refused before the hold, as on chat.
       if (target) refuseModelFallbacks(body, target.upstreamModel)
       refuseExtraBody(body)
-      refuseExtraHeaders(body)
+      refuseRouterHeaders(body)
       const admission = await admitRequest(services, request, server, {
         model,
         target,

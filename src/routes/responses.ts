@@ -16,7 +16,7 @@ import { contextWindowOf, openAIResponsesFeatures, refuseNonResponsesOutputField
 import { heldInputTokens, type Price } from '../pricing/price'
 import { callUnmetered, errorCheckedText, readUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
-import { notStored, ownerFor, ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
+import { notStored, ownerFor, refuseAnotherUsersContainer, ResponseOwners, type StoredKind, type StoredResponse } from '../records/response-owners'
 import { answerUsage, relay, type Exchange } from '../translate/relay'
 import { readDeletion } from '../translate/responses/deletion-answer'
 import { DROPPED_TOOLS_HEADER, droppedToolsHeader } from '../translate/responses/hosted-tools'
@@ -323,7 +323,7 @@ export const responsesRoutes = (services: Services) => {
       if (!stored) throw notStored(kind, id)
       context.push(stored)
     }
-    for (const id of containersNamed(body)) if (!(await owners.find(id, 'container', owner))) throw notStored('container', id)
+    for (const id of containersNamed(body)) await refuseAnotherUsersContainer(owners, id, owner)
     // [id, whether the provider reads the item from its store: surely, if the gateway recorded it, or not at all]
     const items: Array<[string, 'reads' | 'reads if recorded' | 'does not read']> = []
     if (Array.isArray(body.input))

@@ -3,6 +3,7 @@
  * in the provider account every user of the gateway shares, so its id is stored state like a response's: recorded
  * for the user billed for the answer that ran in it, and usable by that user only.
  */
+import { filtersResultsInCode } from '../pricing/features'
 
 const idOf = (container: unknown): string | undefined => {
   const id = (container as { id?: unknown } | null | undefined)?.id
@@ -19,3 +20,16 @@ export const containerNamed = (body: Record<string, unknown>): string | undefine
 /** The container an answer ran in: a message's `container` (`{id, expires_at}`), or a stream's `message_delta.delta`'s. */
 export const containerRanIn = (message: unknown): string | undefined =>
   idOf((message as { container?: unknown } | null | undefined)?.container)
+
+/** Anthropic's code execution tool, by its versioned type (`code_execution_20250825`). */
+const CODE_EXECUTION = /^code_execution_\d{8}$/
+
+/**
+ * Whether an answer to a Messages request may run in a container, which the gateway then records before the client
+ * gets it: the request names one (an id, or skills for a new one), or offers a tool that runs code (code execution,
+ * or web search or fetch filtering its results in code).
+ */
+export function mayRunInContainer(body: { container?: unknown; tools?: ReadonlyArray<{ type?: string }> }): boolean {
+  if (body.container != null) return true
+  return body.tools?.some(({ type }) => type !== undefined && (CODE_EXECUTION.test(type) || filtersResultsInCode(type))) ?? false
+}

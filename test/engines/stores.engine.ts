@@ -66,6 +66,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-audio-in-stored-context',
   'responses-container-ownership',
   'messages-container-ownership',
+  'count-tokens-container-ownership',
   'responses-chain-generated-image',
   'key-in-flight',
   'session-in-flight',
