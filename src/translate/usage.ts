@@ -199,6 +199,9 @@ export function embeddingsCounts(answer: { usage?: { prompt_tokens?: unknown } |
 /** The service tier an OpenAI answer says served it, as the price book names it (`fast` is OpenAI's name for `priority`). */
 export const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'string' ? undefined : tier === 'fast' ? 'priority' : tier)
 
+/** The tier an OpenAI JSON answer (a chat completion, a response object) names at its top level, beside its usage. */
+export const statedTier = (answer: { service_tier?: unknown }): string | undefined => reportedTier(answer.service_tier)
+
 /**
  * Anthropic reports cache reads and cache writes beside `input_tokens`, not inside it. All three are
  * prompt tokens: the reads are the cached part (billed at the cached rate), the writes are billed at the
