@@ -71,14 +71,17 @@ function anthropicAnswer(b: any, beta: string): { json: any; bill: number } {
   const output = b.max_tokens
   const geo = typeof b.inference_geo === 'string' ? b.inference_geo : 'us'
   const fast = b.speed === 'fast'
+  // `m` is no Claude model: the Anthropic-compatible router serving it takes OpenAI's tier as sent (chat and
+  // Responses pass theirs on) and states it in usage.service_tier; `default` is the plain rates.
+  const tier = !fast && typeof b.service_tier === 'string' && b.service_tier !== 'auto' ? b.service_tier : null
   const write = ttl ? prompt : 0
   const usage: any = {
     input_tokens: prompt - write, output_tokens: output, cache_read_input_tokens: 0, cache_creation_input_tokens: write,
     cache_creation: { ephemeral_5m_input_tokens: ttl === '5m' ? write : 0, ephemeral_1h_input_tokens: ttl === '1h' ? write : 0 },
-    server_tool_use: { web_search_requests: webUses }, inference_geo: geo, ...(fast ? { speed: 'fast' } : {}),
+    server_tool_use: { web_search_requests: webUses }, inference_geo: geo, ...(fast ? { speed: 'fast' } : {}), ...(tier ? { service_tier: tier } : {}),
   }
   const long = /context-1m-/.test(beta) && prompt > 200_000
-  let m = (fast ? TIERS.fast! : 1) * (geo === 'us' ? TIERS.inference_geo_us! : 1)
+  let m = (fast ? TIERS.fast! : tier ? TIERS[tier] ?? 1 : 1) * (geo === 'us' ? TIERS.inference_geo_us! : 1)
   const mi = m * (long ? 2 : 1)
   const mo = m * (long ? 1.5 : 1)
   const bill = billOf([[prompt - write, RATES.input, mi], [ttl === '5m' ? write : 0, RATES.cw5m, mi], [ttl === '1h' ? write : 0, RATES.cw1h, mi], [output, RATES.output, mo]], webUses * WEB_SEARCH)

@@ -126,6 +126,28 @@ export const isClaudeModel = (upstreamModel: string): boolean => CLAUDE_MODEL.te
 export const writesCacheUnasked = (upstreamModel: string): boolean => !isClaudeModel(upstreamModel)
 
 /**
+ * The `service_tier` a chat or Responses request translated to an Anthropic-type provider sends on: an
+ * Anthropic-compatible router serving a model other than Claude takes OpenAI's tier as it is, as on Messages (asked
+ * none, it serves the project's default); towards Claude, `service_tier` is Anthropic's capacity tier (`auto`,
+ * `standard_only`), not OpenAI's, and nothing is sent. Unknown model: nothing either.
+ */
+export const tierSentOn = (serviceTier: unknown, upstreamModel: string | undefined): string | undefined =>
+  typeof serviceTier === 'string' && upstreamModel !== undefined && !isClaudeModel(upstreamModel) ? serviceTier : undefined
+
+/**
+ * The tier a request to an Anthropic-type provider asks for (`requestedTier`), and whether it leaves the tier to the
+ * provider: a model other than Claude is served at its project's default tier (OpenRouter's `openai/gpt-5.6`) unless
+ * the request names one other than `auto`, billed as reported; Claude's own tiers are only ever asked for. Messages
+ * and the translations to it read it here, from the body as the provider receives it.
+ */
+export function anthropicTier(body: Record<string, unknown>, upstreamModel: string): { tier: string | null; leftToProvider: boolean } {
+  return {
+    tier: requestedTier(body, upstreamModel),
+    leftToProvider: !isClaudeModel(upstreamModel) && (body.service_tier == null || body.service_tier === 'auto'),
+  }
+}
+
+/**
  * Models that search on every request, billed per search: OpenAI's `…-search-preview` and `…-search-api`, and
  * Perplexity's `sonar-deep-research` (`perplexity/…` through OpenRouter), which bills each of its searches. Perplexity's
  * other Sonar models search too, but their searches are in the per-request fee (`per_request`), not billed apart.
@@ -857,10 +879,11 @@ export function anthropicFeatures(
   const withTools = Array.isArray(body.tools) ? withFieldsLast(body, { tools: body.tools.map((tool) => bounded(tool, 'tools')) }) : body
   const upstreamBody = withInlineToolDefinitions(withTools, bounded)
   const { serverTools, toolResultInput, loopUses, loopResults } = tally
+  const { tier, leftToProvider } = anthropicTier(body, upstreamModel)
   const features: RequestedFeatures = withWebResults({
     ...NO_FEATURES,
     serverTools,
-    tier: requestedTier(body, upstreamModel),
+    tier,
     cacheWrites: cacheLifetime(body),
     ...anthropicBetaFeatures(betaFlags),
     toolResultInput,
@@ -868,10 +891,9 @@ export function anthropicFeatures(
     toolLoopResults: loopResults,
     compaction: entries((body.context_management as { edits?: unknown } | null)?.edits).some((edit) => typeof edit?.type === 'string' && edit.type.startsWith('compact_')),
     inferenceGeo: requestedGeo(body.inference_geo),
-    // Without one, the workspace's default geography is served (Anthropic bills it as reported); a model other than
-    // Claude is served at its project's default tier (OpenRouter's `openai/gpt-5.6`), billed as reported too.
+    // Without one, the workspace's default geography is served (Anthropic bills it as reported).
     providerDefaults: {
-      tier: !isClaudeModel(upstreamModel) && (body.service_tier == null || body.service_tier === 'auto'),
+      tier: leftToProvider,
       geo: body.inference_geo == null,
       cacheWrites: writesCacheUnasked(upstreamModel),
       audioInput: false,

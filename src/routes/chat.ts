@@ -9,7 +9,7 @@ import { contextWindowOf, openAIChatFeatures } from '../pricing/features'
 import { chatViaAnthropic } from '../translate/chat-via-anthropic'
 import { clientMaxOutput, largestMaxOutputIn, withOpenAIOutputCap } from '../translate/output-cap'
 import { relay, type Exchange, type ExchangeFor } from '../translate/relay'
-import { openAIUsage } from '../translate/usage'
+import { openAIUsage, statedTier } from '../translate/usage'
 import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
@@ -57,6 +57,7 @@ function chatNative(body: ChatBody, config: Config): ExchangeFor {
       body: upstreamBody,
       features: openAIChatFeatures(upstreamBody, model.upstreamModel),
       usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
+      statedTierOf: statedTier,
       reply: (_completion, text) => text,
       stream: (upstream, meter) => meterOpenAIStream(upstream, { ...meter, passUsage: clientWantsUsage }),
     }

@@ -26,7 +26,7 @@ import { withoutCarriedThinking } from '../translate/responses/reasoning-carrier
 import { responsesToCountTokens } from '../translate/responses/request-to-messages'
 import { responsesViaAnthropic } from '../translate/responses/via-anthropic'
 import { responsesViaChat } from '../translate/responses/via-chat'
-import { responseCounts, responsesUsage } from '../translate/usage'
+import { responseCounts, responsesUsage, statedTier } from '../translate/usage'
 import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
 import { withFieldsLast } from '../translate/fields-last'
@@ -274,6 +274,7 @@ export const responsesRoutes = (services: Services) => {
         path: '/responses',
         body: upstreamBody,
         usageOf: (response) => responseCounts(response, offered),
+        statedTierOf: statedTier,
         // The ids the answer gives the client are written first: its next request may reach another replica.
         reply: async (response, text) => {
           record(response)

@@ -1,5 +1,6 @@
 import { badRequest } from '../http/errors'
 import { EmbeddedJson } from '../http/json-body'
+import { tierSentOn } from '../pricing/features'
 import { quoted, unsupported as refuse } from './unsupported'
 import { base64SourceOf } from './media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from './anthropic-text'
@@ -116,8 +117,8 @@ function outputFormat(format: Json | null | undefined): Json | undefined {
 /**
  * OpenAI fields that change the answer and have no Anthropic equivalent, each with the test of a value that
  * asks for something (a client sending a default, `frequency_penalty: 0`, asks for nothing and is served).
- * Hints that change nothing a client can check (`seed`, `store`, `service_tier`, OpenAI's `metadata`) are
- * not sent on.
+ * Hints that change nothing a client can check (`seed`, `store`, OpenAI's `metadata`) are not sent on, nor is
+ * `service_tier` towards Claude (`tierSentOn`).
  */
 const OPENAI_ONLY: ReadonlyArray<[field: string, asks: (v: any) => boolean, what: string]> = [
   ['logprobs', (v) => v === true, 'log probabilities'],
@@ -202,6 +203,8 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Jso
   if (sentToolChoice) out.tool_choice = sentToolChoice
   const format = outputFormat(body.response_format)
   if (format || thinking?.effort) out.output_config = { ...(format && { format }), ...(thinking?.effort && { effort: thinking.effort }) }
+  const tier = tierSentOn(body.service_tier, o.upstreamModel)
+  if (tier !== undefined) out.service_tier = tier
   if (typeof body.user === 'string' && body.user) out.metadata = { user_id: body.user }
   if (body.stream === true) out.stream = true
   return out

@@ -1,5 +1,5 @@
 import { meterAnthropicStream } from '../metering/anthropic-stream'
-import { anthropicBetaFeatures, isClaudeModel, NO_FEATURES, writesCacheUnasked } from '../pricing/features'
+import { anthropicBetaFeatures, anthropicTier, NO_FEATURES, type RequestedFeatures, writesCacheUnasked } from '../pricing/features'
 import { anthropicBetaSent } from '../providers/upstream'
 import { chatRequestToMessages, type ChatToMessagesOptions } from './chat-request-to-messages'
 import { convertStream } from './convert-stream'
@@ -11,16 +11,23 @@ import { anthropicMessageCounts } from './usage'
 import { withFieldsLast } from './fields-last'
 
 /**
- * The translation sends no `inference_geo`: the workspace's default geography is served; no `service_tier`: a model
- * other than Claude is served at its project's default tier (an Anthropic-compatible router's `openai/gpt-5.6`); and
- * no `cache_control`: only a model other than Claude writes its cache (`writesCacheUnasked`).
+ * What the translated request asks the provider to bill. It refuses web search and audio; it sends no
+ * `inference_geo`, which chat has not: the workspace's default geography is served (a geography the usage reports is
+ * billed at its multiplier); its `service_tier` goes only to a model other than Claude, which without one (or with
+ * `auto`) is served at its project's default tier (`anthropicTier`, as on Messages); and it marks nothing for caching:
+ * only a model other than Claude writes its cache (`writesCacheUnasked`; cache writes the provider reports are still
+ * billed, at their rate). It passes on no client header, but the provider's configured anthropic-beta (a 1M window)
+ * is sent.
  */
-const chatViaAnthropicDefaults = (upstreamModel: string) => ({
-  tier: !isClaudeModel(upstreamModel),
-  geo: true,
-  cacheWrites: writesCacheUnasked(upstreamModel),
-  audioInput: false,
-})
+function chatViaAnthropicFeatures(request: Record<string, unknown>, upstreamModel: string, betaFlags: string): RequestedFeatures {
+  const { tier, leftToProvider } = anthropicTier(request, upstreamModel)
+  return {
+    ...NO_FEATURES,
+    tier,
+    providerDefaults: { tier: leftToProvider, geo: true, cacheWrites: writesCacheUnasked(upstreamModel), audioInput: false },
+    ...anthropicBetaFeatures(betaFlags),
+  }
+}
 
 /**
  * `/v1/chat/completions` served by an Anthropic provider. The request is translated now, so that a body
@@ -33,11 +40,7 @@ export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOpt
   return (model, outputClamp) => ({
     path: '/v1/messages',
     body: withFieldsLast(outputClamp === null ? request : withAnthropicOutputCap(request, outputClamp), { model: model.upstreamModel }),
-    // The translation carries no billed feature of its own: it refuses web search and audio, drops service_tier (and
-    // sends no inference_geo, which chat has not: a geography the usage reports is billed at its multiplier),
-    // and marks nothing for caching (cache writes the provider reports are still billed, at their rate).
-    // It passes on no client header, but the provider's configured anthropic-beta (a 1M window) is sent.
-    features: { ...NO_FEATURES, providerDefaults: chatViaAnthropicDefaults(model.upstreamModel), ...anthropicBetaFeatures(anthropicBetaSent(model.provider)) },
+    features: chatViaAnthropicFeatures(request, model.upstreamModel, anthropicBetaSent(model.provider)),
     usageOf: anthropicMessageCounts,
     reply: (message) => JSON.stringify(messageToCompletion(message)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToChunks(includeUsage)),

@@ -7,7 +7,7 @@ import { convertStream } from './convert-stream'
 import { messagesRequestToChat } from './messages-request-to-chat'
 import { openAIOutputCapField } from './output-cap'
 import type { ExchangeFor } from './relay'
-import { openAIUsage } from './usage'
+import { openAIUsage, statedTier } from './usage'
 import { withFieldsLast } from './fields-last'
 
 /**
@@ -23,6 +23,7 @@ export function messagesViaOpenAI(body: Record<string, any>, provider: ProviderC
     body: withFieldsLast(request, { model: model.upstreamModel, ...(outputClamp === null ? {} : { [outputCapField]: outputClamp }) }),
     features: openAIChatFeatures(request, model.upstreamModel),
     usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
+    statedTierOf: statedTier,
     reply: (completion) => JSON.stringify(completionToMessage(completion)),
     stream: (upstream, meter) => convertStream(meterOpenAIStream(upstream, { ...meter, passUsage: true }), new ChunksToMessageEvents()),
   })

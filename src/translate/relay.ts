@@ -13,7 +13,6 @@ import type { ResolvedModel } from '../providers/registry'
 import { credentialsOf, CredentialsEchoed, errorAnswerFailure, isErrorAnswer, quotesCredentials, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
 import { outputCapFieldsRead } from './output-cap'
 import { isEventStream } from './sse'
-import { reportedTier } from './usage'
 
 /** What one inference call needs to know about the formats on either side of it. */
 export interface Exchange {
@@ -26,6 +25,12 @@ export interface Exchange {
   features?: RequestedFeatures
   /** Usage from the provider's JSON answer. */
   usageOf(answer: any): TokenCounts | null
+  /**
+   * The tier the provider's JSON answer names beside its usage, where its format has one (OpenAI's chat completion
+   * and response objects: `statedTier`): an answer without a usage is charged its whole hold at it, as a stream whose
+   * chunks name it is (`answeredOutcome`). Unset for an Anthropic message, whose usage alone says its tier.
+   */
+  statedTierOf?(answer: any): string | undefined
   /**
    * The provider's JSON answer as the client gets it (`text` as it came, when the formats match); given once what it
    * records is written, or rejected (the answer withheld, and paid) when that write failed.
@@ -116,7 +121,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     const usage = answerUsage(x.usageOf(relayed), relayed, admission.estimate)
     // Anything else that quotes them is an echo of the request, not an answer: refused, and paid (below).
     if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, statedTier: undefined, reply: null }
-    return { usage, statedTier: statedTierOf(relayed), reply: x.reply(relayed, relayedText) }
+    return { usage, statedTier: x.statedTierOf?.(relayed), reply: x.reply(relayed, relayedText) }
   })
   if (reply === null) {
     settleRefusedEcho(answer, usage, ctx)
@@ -144,12 +149,6 @@ function settleRefusedEcho(answer: UpstreamAnswer, usage: TokenCounts | null, { 
   if (!usage) return answer.unusableAnswer()
   hold.settle({ ...answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), status: request.signal.aborted ? 'aborted' : 'error' })
 }
-
-/**
- * The tier a JSON answer names beside its usage (OpenAI's chat completion and response objects, `service_tier`): an
- * answer without a usage is charged its whole hold at it, as a stream whose chunks name it is (`answeredOutcome`).
- */
-const statedTierOf = (answer: object): string | undefined => reportedTier((answer as { service_tier?: unknown }).service_tier)
 
 /**
  * A usage of no output beside output the answer carries (a proxy's zeros, a server that does not count) says

@@ -1,5 +1,5 @@
 import { anthropicServerToolUses, responsesServerToolUses, type OfferedTools } from '../pricing/features'
-import { isStandardTier, type TokenCounts } from '../pricing/price'
+import type { TokenCounts } from '../pricing/price'
 import { MAX_TOKEN_COUNT } from '../records/token-count'
 
 /** Token usage as each wire format reports it, read into the one shape the ledger bills. */
@@ -199,16 +199,19 @@ export function embeddingsCounts(answer: { usage?: { prompt_tokens?: unknown } |
 /** The service tier an OpenAI answer says served it, as the price book names it (`fast` is OpenAI's name for `priority`). */
 export const reportedTier = (tier: unknown): string | undefined => (typeof tier !== 'string' ? undefined : tier === 'fast' ? 'priority' : tier)
 
+/** The tier an OpenAI JSON answer (a chat completion, a response object) names at its top level, beside its usage. */
+export const statedTier = (answer: { service_tier?: unknown }): string | undefined => reportedTier(answer.service_tier)
+
 /**
  * Anthropic reports cache reads and cache writes beside `input_tokens`, not inside it. All three are
  * prompt tokens: the reads are the cached part (billed at the cached rate), the writes are billed at the
  * cache-write rate of their lifetime. Server tools are counted in `server_tool_use` as `<tool>_requests`
  * (web search and web fetch only: code execution is counted from the answer's blocks, `withUsesShown`);
- * an answer without it used none; `speed` is the tier, else a `service_tier` other than the plain ones (an
- * Anthropic-compatible router reports OpenAI's tier there, `priority`; Anthropic's own `standard`, on every answer,
- * is its capacity tier, not fast mode's: it leaves the tier asked for), `inference_geo` where inference ran. With
- * `iterations`, each kind is the larger of its top-level count and its sum over the iterations:
- * server-side compaction's pass is billed, but only the iterations count it.
+ * an answer without it used none; `speed` is the tier, else a `service_tier` other than `standard` (an
+ * Anthropic-compatible router reports OpenAI's tier there: `priority`, or `default` when it fell back, billed plain;
+ * Anthropic's own `standard`, on every answer, is its capacity tier, not fast mode's: it leaves the tier asked for),
+ * `inference_geo` where inference ran. With `iterations`, each kind is the larger of its top-level count and its
+ * sum over the iterations: server-side compaction's pass is billed, but only the iterations count it.
  * The writes' split by lifetime covers only what it counts: the writes are at least its two parts together
  * (a split beside a total of 0 is no free write), and those it leaves out (an iteration that does not split
  * its own) are the price's to bill at the request's longest lifetime (`costOf`).
@@ -237,7 +240,7 @@ export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCount
     counts.cacheWrite1hTokens = write1h
   }
   if (typeof u.speed === 'string') counts.tier = u.speed === 'fast' ? 'fast' : 'standard'
-  else if (typeof u.service_tier === 'string' && !isStandardTier(u.service_tier)) counts.tier = reportedTier(u.service_tier)
+  else if (typeof u.service_tier === 'string' && u.service_tier !== 'standard') counts.tier = reportedTier(u.service_tier)
   if (typeof u.inference_geo === 'string') counts.inferenceGeo = u.inference_geo
   return counts
 }

@@ -1,6 +1,6 @@
 import { badRequest } from '../../http/errors'
 import { EmbeddedJson } from '../../http/json-body'
-import { responsesBilledTool } from '../../pricing/features'
+import { responsesBilledTool, tierSentOn } from '../../pricing/features'
 import { base64SourceOf } from '../media'
 import { type ClientTurn, isBlank, refuseBlankFinalTurn, trimFinalAssistantText } from '../anthropic-text'
 import { anthropicToolId } from '../anthropic-tool-id'
@@ -218,6 +218,8 @@ export function responsesRequestToMessages(body: Json, o: ResponsesToMessagesOpt
   }
   const format = outputFormat(body.text)
   if (format || thinking?.effort) out.output_config = { ...(format && { format }), ...(thinking?.effort && { effort: thinking.effort }) }
+  const tier = tierSentOn(body.service_tier, o.upstreamModel)
+  if (tier !== undefined) out.service_tier = tier
   const endUser = body.user ?? body.safety_identifier
   if (typeof endUser === 'string' && endUser) out.metadata = { user_id: endUser }
   if (body.stream === true) out.stream = true

@@ -6,7 +6,7 @@ import type { ResolvedModel } from '../../providers/registry'
 import { convertStream } from '../convert-stream'
 import { openAIOutputCapField, withOpenAIOutputCap } from '../output-cap'
 import type { ExchangeFor } from '../relay'
-import { openAIUsage } from '../usage'
+import { openAIUsage, statedTier } from '../usage'
 import { ChunksToResponseEvents } from './chunks-to-response-events'
 import { completionToResponse } from './completion-to-response'
 import { responsesRequestToChat } from './request-to-chat'
@@ -33,6 +33,7 @@ export function responsesViaChat(
       body: withFieldsLast(outputClamp === null ? request : withOpenAIOutputCap(request, model.provider, outputClamp), { model: model.upstreamModel }),
       features,
       usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
+      statedTierOf: statedTier,
       reply: (completion) => JSON.stringify(completionToResponse(completion, echo, names)),
       stream: (upstream, meter) => convertStream(meterOpenAIStream(upstream, { ...meter, passUsage: true }), new ChunksToResponseEvents(echo, names)),
     }
