@@ -6,6 +6,9 @@
  * workers, users reading their own /v1/key/usage — was refused 503 `database_unavailable`, "the database cannot be
  * reached", although it could. How long the line waits is the deadline's to say; its bound is on memory only, far
  * above such bursts, and answered with a code of its own (test/records-scans-one-at-a-time.test.ts).
+ *
+ * And a key's own latest usage is an index read (usage_key_id, usage_daily_key), not a scan: it does not wait for
+ * its turn behind the admin's reports.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
@@ -82,3 +85,40 @@ describe('a burst of cheap reports on a healthy Postgres', () => {
     expect((await statuses(reads)).filter((s) => s !== 200)).toEqual([])
   }, 60_000)
 })
+
+test("a key's own latest usage, and its next page, are answered while a report scan waits on a lock", async () => {
+  const { secret, keyId } = await gw.userWithKey({ id: 'reader', max_budget: 10 })
+  const direct = new Bun.SQL(url, { max: 2 })
+  await direct.unsafe(
+    `INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens, cost, reserved, status, latency_ms)
+     SELECT 'own-' || i, $1::bigint - i::bigint * 1000, 'reader', $2, 'mock:m', 'mock', 'chat', 100, 20, 1234, 5000, 'ok', 300
+     FROM generate_series(1, 30) AS i`,
+    [Date.now(), keyId],
+  )
+  const locker = await direct.reserve()
+  try {
+    // The alerts report's scan takes this replica's turn and waits on the lock (till the deadline, 3 s).
+    await locker`BEGIN`
+    await locker`LOCK TABLE alerts IN ACCESS EXCLUSIVE MODE`
+    const report = fetch(`${gw.url}/v1/alerts?limit=10`, { headers: gw.master })
+    const waiting = async () => (await direct`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%"alerts"%'`)[0].n
+    while ((await waiting()) === 0) await Bun.sleep(20)
+
+    const own = { authorization: `Bearer ${secret}` }
+    const asked = performance.now()
+    const first = await fetch(`${gw.url}/v1/key/usage?limit=10`, { headers: own })
+    const firstBody = (await first.json()) as any
+    const next = await fetch(`${gw.url}/v1/key/usage?limit=10&cursor=${firstBody.next_cursor}`, { headers: own })
+    const nextBody = (await next.json()) as any
+    const took = performance.now() - asked
+    expect([first.status, firstBody.data.length, firstBody.totals.requests]).toEqual([200, 10, 30])
+    expect([next.status, nextBody.data.length]).toEqual([200, 10])
+    expect(took).toBeLessThan(1_000)
+
+    await locker`ROLLBACK`
+    expect((await report).status).toBe(200)
+  } finally {
+    locker.release()
+    await direct.close()
+  }
+}, 60_000)
