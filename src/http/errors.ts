@@ -134,6 +134,15 @@ export const databaseFull = () =>
     'retry-after': '60',
   })
 
+/**
+ * The Postgres store's line of report scans is full (src/store/postgres/records-scans.ts): the database answers, but
+ * this replica holds no more reports waiting their turn. Not `database_unavailable`: nothing is wrong with the database.
+ */
+export const reportsBusy = (waiting: number) =>
+  new GatewayError(503, 'reports_busy', `This replica already has ${waiting} reports waiting for their turn to read the database; try again shortly.`, 'api_error', {
+    'retry-after': '1',
+  })
+
 export const databaseUnavailable = () =>
   new GatewayError(503, 'database_unavailable', 'The database cannot be reached; nothing was charged and the provider was not called. Try again shortly.', 'api_error', {
     'retry-after': '1',

@@ -25,10 +25,11 @@ const runOn = <Q extends keyof RecordsQueries>(source: RecordsSource, query: Q, 
 
 /**
  * The records queries that read a page of an index or count one (GET /v1/keys and /v1/users, the /metrics alert
- * gauges): a few ms each, off the request thread as the others, but in a lane of their own, so that no report or
- * export queued before them holds up a key list or a scrape. Every other query is a scan's.
+ * gauges, a key's own latest usage, a usage cursor's row by its id): a few ms each, off the request thread as the
+ * others, but in a lane of their own, so that no report or export queued before them holds up a key list, a scrape
+ * or a key reading its own usage. Every other query is a scan's.
  */
-const QUICK_READS: ReadonlySet<keyof RecordsQueries> = new Set(['keyRows', 'userRows', 'alertDeliveryCounts'])
+const QUICK_READS: ReadonlySet<keyof RecordsQueries> = new Set(['keyRows', 'userRows', 'alertDeliveryCounts', 'keyUsagePage', 'usageRowListed'])
 
 const isQuick = (query: keyof RecordsQueries) => QUICK_READS.has(query)
 

@@ -243,6 +243,20 @@ export async function usageRowsAndTotals(source: RecordsSource, q: UsageFilterVa
   return { rows: await usageRows(source, q), totals: await usageTotals(source, q) }
 }
 
+/** A page of one key's usage (filtered by nothing else but its user), newest first, from the start or a cursor. */
+export type KeysLatestUsage = { key_id: string; user_id?: string; limit: number; offset?: 0; after?: number }
+
+/** Whether a usage page is one key's latest rows (KeysLatestUsage): no time range, model or status, and no offset. */
+export const isKeysLatestUsage = (q: UsageFilterValues & PageArgs & { after?: number }): q is KeysLatestUsage =>
+  q.key_id !== undefined && q.models === undefined && q.status === undefined && q.since === undefined && q.until === undefined && !q.offset
+
+/**
+ * usageRowsAndTotals of one key's latest rows: the page read from the key's index (usage_key_id, `limit + 1` entries
+ * from the cursor on), the totals from the key's rows of the daily rollup (usage_daily_key). A few ms however much
+ * usage the other keys have, so a quick read (see records-reader.ts), not a scan waiting behind reports.
+ */
+export const keyUsagePage = (source: RecordsSource, q: KeysLatestUsage) => usageRowsAndTotals(source, q)
+
 /** A page of the summary's groups and the grand totals of every matching row, in one answer (one snapshot). */
 export async function usageSummaryAndTotals(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
   return { rows: await usageSummaryRows(source, q), totals: await usageTotals(source, q) }
@@ -392,5 +406,5 @@ export async function openHolds({ db, tables: { reservations } }: RecordsSource)
  * Every query a records reader answers, by name. Each is one answer, read on one snapshot of the database
  * (see RecordsReads): statements of one query never disagree about a settlement committed meanwhile.
  */
-export const recordsQueries = { usageRows, usageRowListed, usageTotals, usageSummaryRows, usageRowsAndTotals, usageSummaryAndTotals, auditRows, usagePerDay, openHolds, alertRows, alertDeliveryCounts, keyRows, userRows }
+export const recordsQueries = { usageRows, usageRowListed, usageTotals, usageSummaryRows, usageRowsAndTotals, keyUsagePage, usageSummaryAndTotals, auditRows, usagePerDay, openHolds, alertRows, alertDeliveryCounts, keyRows, userRows }
 export type RecordsQueries = typeof recordsQueries

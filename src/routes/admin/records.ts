@@ -8,7 +8,7 @@ import { knownMethod } from '../../http/route-patterns'
 import { streamedAnswer } from '../../http/streamed-answer'
 import type { usage } from '../../db/schema'
 import { csvLine } from '../../records/csv-line'
-import { presentUsage, type UsageFilterValues } from '../../records/usage-queries'
+import { isKeysLatestUsage, presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
 import { cursorNotReturned, cursorText, idCursor, pageQuery, toPage } from './pagination'
 import { filterText, strictQuery } from './strict-query'
@@ -92,11 +92,15 @@ export function usageReader({ ledger, providers, records }: Pick<Services, 'ledg
 
   /**
    * A list page and the totals of every row it filters, after one flush, as one records query: one snapshot,
-   * so that a settlement committed while they are read is in both or in neither.
+   * so that a settlement committed while they are read is in both or in neither. One key's latest rows are a quick
+   * read; any other page a scan.
    */
   const pageWithTotals = async (q: UsageQuery, signal?: AbortSignal) => {
     await ledger.flush()
-    const { rows, totals } = await records.run('usageRowsAndTotals', await rowsQuery(q, signal), signal)
+    const page = await rowsQuery(q, signal)
+    const { rows, totals } = isKeysLatestUsage(page)
+      ? await records.run('keyUsagePage', page, signal)
+      : await records.run('usageRowsAndTotals', page, signal)
     return { ...present(rows, q), totals }
   }
   return { filterValues, listUsage, pageWithTotals }

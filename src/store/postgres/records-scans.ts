@@ -1,8 +1,12 @@
 import type { SQL } from 'bun'
-import { clientClosedRequest, databaseUnavailable } from '../../http/errors'
+import { clientClosedRequest, databaseUnavailable, reportsBusy } from '../../http/errors'
 
-/** Scans one replica keeps waiting for their turn; past these a report is refused at once (503 database_unavailable). */
-export const MAX_WAITING_SCANS = 8
+/**
+ * Scans one replica keeps waiting for their turn; past these a report is refused at once (503 reports_busy). A bound
+ * on the memory the line holds, far above what consoles and scripts ask at once (the console's overview alone is
+ * three scans): how long the line may wait is the deadline's to say.
+ */
+export const MAX_WAITING_SCANS = 256
 
 type Query = ReturnType<SQL['unsafe']>
 
@@ -17,13 +21,13 @@ interface Turn {
  * The records scans of one replica (reports, exports, the console's aggregates), one at a time, in order. A scan
  * takes a core of the database for as long as it runs, whatever pool its connection is from: a few at once, each
  * with its parallel workers, leave the holds of every inference request waiting for a CPU. The others wait their
- * turn, MAX_WAITING_SCANS at most.
+ * turn, MAX_WAITING_SCANS at most (one more is refused 503 reports_busy: the database is not down for it).
  *
- * The line moves as long as the database answers: when the deadline passes with the scan whose turn it is still
- * unanswered, that scan and every one waiting behind it are refused (503 database_unavailable, as any records query
- * past the deadline). A scan given up on, then or when its caller hangs up (its AbortSignal), does not run on for
- * nobody: it is dropped if its turn has not come, and its statement is cancelled if it has (Bun asks Postgres to
- * stop it, on a connection of its own). The next turn comes once Postgres has stopped it, not before.
+ * The line moves as long as the database answers, however long it is: when the deadline passes with the scan whose
+ * turn it is still unanswered, that scan and every one waiting behind it are refused (503 database_unavailable, as
+ * any records query past the deadline). A scan given up on, then or when its caller hangs up (its AbortSignal),
+ * does not run on for nobody: it is dropped if its turn has not come, and its statement is cancelled if it has (Bun
+ * asks Postgres to stop it, on a connection of its own). The next turn comes once Postgres has stopped it, not before.
  */
 export class OneScanAtATime {
   /** The records pool, through which each statement of the scan whose turn it is can be cancelled. */
@@ -44,7 +48,7 @@ export class OneScanAtATime {
 
   run<T>(scan: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(clientClosedRequest())
-    if (this.waiting.length >= MAX_WAITING_SCANS) return Promise.reject(databaseUnavailable())
+    if (this.waiting.length >= MAX_WAITING_SCANS) return Promise.reject(reportsBusy(this.waiting.length))
     return new Promise<T>((resolve, reject) => {
       let answered = false
       const answer = () => {
