@@ -24,10 +24,10 @@ const PROMPT = 'word '.repeat(2_000)
 const json = (body: unknown) => () => new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } })
 const sse = (events: string[]) => () => new Response(events.join(''), { headers: { 'content-type': 'text/event-stream' } })
 
-async function billed(body: Record<string, unknown>, answer: () => Response) {
+async function billed(body: Record<string, unknown>, answer: () => Response, path = '/v1/messages') {
   upstream.answer(answer)
   return settledRow(gw, 'str-counts', async () => {
-    const res = await fetch(`${gw.url}/v1/messages`, {
+    const res = await fetch(`${gw.url}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secret}`, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'ant:m', max_tokens: 100, ...body, messages: [{ role: 'user', content: PROMPT }] }),
@@ -60,6 +60,21 @@ describe('a cache count written as a string is no count: the usage is no usage, 
       anthropicEvent({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 10 } }),
       anthropicEvent({ type: 'message_stop' }),
     ]))
+    expect(row.cost).toBe(row.reserved)
+  })
+
+  test("chat JSON: a router's cache_creation_input_tokens \"10000\" beside prompt_tokens 10", async () => {
+    // LiteLLM in front of Claude reports the writes so; the prompt is raised to them, or billed short.
+    const row = await billed({ model: 'plain:m' }, json({
+      id: 'c1', object: 'chat.completion', created: 1, model: 'm',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20, cache_creation_input_tokens: '10000' },
+    }), '/v1/chat/completions')
+    expect(row.cost).toBe(row.reserved)
+  })
+
+  test('messages JSON: a server tool use count "1" is no count either', async () => {
+    const row = await billed({}, message({ input_tokens: 10, output_tokens: 10, server_tool_use: { web_search_requests: '1' } }))
     expect(row.cost).toBe(row.reserved)
   })
 })
