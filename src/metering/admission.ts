@@ -9,7 +9,7 @@ import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
 import { holdsKey } from '../keys/secret'
 import { requireFeaturesPriced, unservedModel, withOnlineModelResults } from '../pricing/features'
-import { featuresHeld, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, toolsBringInput, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
+import { featuresHeld, heldOutputTokens, heldPromptTokens, inputBoundLifters, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
@@ -171,12 +171,12 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
   })
   hold.whenEnded(giveSlotBack)
   // A hard bound is also a bound on what settlement charges: the provider was sent no more output than held, and
-  // could read no more input than held when the estimate bounds it and no tool brings more (a search's pages).
-  const inputBounded = estimate.boundsInput === true && !toolsBringInput(features)
+  // could read no more input than held when the estimate bounds it, unless a tool brought more (a search's pages).
+  const liftedBy = inputBoundLifters(features)
+  const inputBound = (outputTokens: number): Pick<Tariff, 'inputBound' | 'inputBoundLiftedBy'> =>
+    estimate.boundsInput === true ? { inputBound: heldFor(outputTokens).promptTokens, ...(liftedBy && { inputBoundLiftedBy: liftedBy }) } : {}
   const tariffFor = (outputTokens: number): Tariff =>
-    config.cap_output_tokens
-      ? { price, features, outputBound: heldOutputTokens(outputTokens, features), ...(inputBounded && { inputBound: heldFor(outputTokens).promptTokens }) }
-      : { price, features }
+    config.cap_output_tokens ? { price, features, outputBound: heldOutputTokens(outputTokens, features), ...inputBound(outputTokens) } : { price, features }
   if (!outputWithin || hold.amount >= amount) return { model, price, tariff: tariffFor(estimate.outputTokens), userId, estimate, hold, outputClamp: null }
   // The hold is the worst case of this output (fitTo), so it finds the same again.
   const outputTokens = outputWithin(hold.amount)

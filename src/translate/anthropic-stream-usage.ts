@@ -1,5 +1,5 @@
 import type { TokenCounts } from '../pricing/price'
-import { anthropicUsage, type AnthropicUsage } from './usage'
+import { anthropicUsage, reports, type AnthropicUsage } from './usage'
 
 /**
  * Usage arrives in two halves: `message_start` carries the input side (plain, cache reads, cache
@@ -75,9 +75,12 @@ export class AnthropicStreamUsage {
 }
 
 /**
- * The larger of a count held and one stated; a count not stated as a number leaves the one held. A negative count
- * is kept, whatever is stated beside it, as an infinite one is by being the largest: either makes the usage no usage
- * (`anthropicUsage`), where a later 0 would make it a free prompt.
+ * The larger of a count held and one stated; a count not stated leaves the one held. One that is no count (negative,
+ * infinite, a string) is kept, whatever is stated beside it, before or after: it makes the
+ * usage no usage (`anthropicUsage`), where a later count would bill the prompt short, or free.
  */
 const larger = (held: unknown, stated: unknown): unknown =>
-  typeof stated !== 'number' ? held : typeof held !== 'number' ? stated : held < 0 || stated < 0 ? Math.min(held, stated) : Math.max(held, stated)
+  stated == null || !isCount(held) ? held : held === undefined || !isCount(stated) ? stated : Math.max(held, stated)
+
+/** A count as a usage states it, or nothing stated yet. */
+const isCount = (n: unknown): n is number | undefined => n === undefined || reports(n)

@@ -63,20 +63,50 @@ const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(
  * proxy's subtraction gone wrong) says nothing the gateway can bill, and read as zeros it would make the answer
  * free. Such an answer is billed as one without usage.
  */
-const reports = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0
+export const reports = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0
 
 /**
- * Whether a usage states a number that is no count anywhere (its details, its cache writes' split, its server tool
- * uses, its iterations): negative, or not finite (`1e309`). Read as 0, such a part would bill the prompt short
- * (Anthropic's cache reads and writes are beside `input_tokens`), so a usage stating one is no usage either
- * (`reports`). Usages nest four levels at most.
+ * Where each usage shape keeps the counts the gateway reads, beside its required ones: `count` a count, `requests`
+ * an object of `<tool>_requests` counts (`server_tool_use`), a nested shape an object of counts, `[shape]` a list of them.
  */
-function statesUnusableCount(value: unknown, depth = 4): boolean {
-  if (typeof value === 'number') return !reports(value)
-  if (depth === 0 || value === null || typeof value !== 'object') return false
-  for (const key in value) if (statesUnusableCount((value as Record<string, unknown>)[key], depth - 1)) return true
-  return false
+type CountShape = 'count' | 'requests' | { readonly [key: string]: CountShape } | readonly [CountShape]
+
+const CACHE_WRITE_SPLIT: CountShape = { ephemeral_5m_input_tokens: 'count', ephemeral_1h_input_tokens: 'count' }
+const ANTHROPIC_PASS = { input_tokens: 'count', output_tokens: 'count', cache_read_input_tokens: 'count', cache_creation_input_tokens: 'count', cache_creation: CACHE_WRITE_SPLIT } as const
+const ANTHROPIC_COUNTS: CountShape = { ...ANTHROPIC_PASS, server_tool_use: 'requests', iterations: [ANTHROPIC_PASS] }
+const OPENAI_COUNTS: CountShape = {
+  prompt_tokens: 'count', completion_tokens: 'count', total_tokens: 'count',
+  prompt_tokens_details: { cached_tokens: 'count', audio_tokens: 'count', cache_write_tokens: 'count', web_search_requests: 'count' },
+  completion_tokens_details: { audio_tokens: 'count', reasoning_tokens: 'count' },
+  reasoning_tokens: 'count', citation_tokens: 'count', num_search_queries: 'count', num_sources_used: 'count',
+  cached_tokens: 'count', prompt_cache_hit_tokens: 'count',
+  cache_creation_input_tokens: 'count', cache_creation: CACHE_WRITE_SPLIT, server_tool_use: 'requests',
 }
+const RESPONSES_COUNTS: CountShape = {
+  input_tokens: 'count', output_tokens: 'count', total_tokens: 'count',
+  input_tokens_details: { cached_tokens: 'count', audio_tokens: 'count', cache_write_tokens: 'count' },
+  output_tokens_details: { audio_tokens: 'count', reasoning_tokens: 'count' },
+}
+
+/**
+ * Whether a usage states one of the counts the gateway reads (`shape`: its details, its cache reads and writes and
+ * their split, its server tool uses, its iterations) as no count: negative, not finite (`1e309`), or not a number
+ * (`"10000"`: protobuf's JSON mapping writes an int64 so, and a gRPC gateway in front of a provider sends it). Read
+ * as 0, such a count would bill the prompt short (Anthropic's cache reads and writes are beside `input_tokens`), so
+ * a usage stating one is no usage either (`reports`). A count left out, or null, states nothing; the other numbers
+ * a usage carries are no counts (Groq's timings, a router's `cost`), and are not read.
+ */
+function statesUnusableCount(stated: unknown, shape: CountShape): boolean {
+  if (stated == null) return false
+  if (shape === 'count') return !reports(stated)
+  if (typeof stated !== 'object') return false
+  const fields = stated as Record<string, unknown>
+  if (shape === 'requests') return Object.keys(fields).some((key) => key.endsWith('_requests') && statesUnusableCount(fields[key], 'count'))
+  if (isList(shape)) return Array.isArray(stated) && stated.some((item) => statesUnusableCount(item, shape[0]))
+  return Object.entries(shape).some(([key, inner]) => Object.hasOwn(fields, key) && statesUnusableCount(fields[key], inner))
+}
+
+const isList = (shape: CountShape): shape is readonly [CountShape] => Array.isArray(shape)
 
 /**
  * The output tokens a usage bills. OpenAI counts reasoning inside the output count; some OpenAI-compatible
@@ -99,7 +129,7 @@ function billedOutput(output: number, prompt: number, total: unknown, reasoning:
  * where a server reports them (`searchUses`); a usage without such a count leaves the uses to the request.
  */
 export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unknown): TokenCounts | null => {
-  if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens) || statesUnusableCount(u)) return null
+  if (!u || typeof u !== 'object' || !reports(u.prompt_tokens) || !reports(u.completion_tokens) || statesUnusableCount(u, OPENAI_COUNTS)) return null
   const cached = cacheReads(u)
   const writes = cacheWrites(u)
   const prompt = Math.max(count(u.prompt_tokens), cached + writes.tokens)
@@ -218,7 +248,7 @@ export const statedTier = (answer: { service_tier?: unknown }): string | undefin
  * Iterations without their counts as numbers make the usage unreadable (it would be billed short).
  */
 export const anthropicUsage = (u: AnthropicUsage | undefined | null): TokenCounts | null => {
-  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens) || statesUnusableCount(u)) return null
+  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens) || statesUnusableCount(u, ANTHROPIC_COUNTS)) return null
   const passes = iterations(u.iterations)
   if (passes === null) return null
   const summed = (read: (pass: IterationUsage) => unknown) => passes.reduce((sum, pass) => sum + count(read(pass)), 0)
@@ -307,7 +337,7 @@ export interface ResponsesUsage {
  * billed it all the same: `billedOutput`). OpenRouter's cache writes are read as on chat (`openAIUsage`).
  */
 export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCounts | null => {
-  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens) || statesUnusableCount(u)) return null
+  if (!u || typeof u !== 'object' || !reports(u.input_tokens) || !reports(u.output_tokens) || statesUnusableCount(u, RESPONSES_COUNTS)) return null
   const cached = count(u.input_tokens_details?.cached_tokens)
   const writes = count(u.input_tokens_details?.cache_write_tokens)
   const prompt = Math.max(count(u.input_tokens), cached + writes)
