@@ -41,6 +41,15 @@ export const unauthorized = (message = 'Missing, unknown, expired or revoked API
   new GatewayError(401, 'invalid_api_key', message, 'authentication_error')
 export const paymentRequired = (code: 'pricing_required' | 'budget_exceeded', message: string) =>
   new GatewayError(402, code, message, 'insufficient_quota')
+/**
+ * A 402 only because requests in flight hold the budget (`budgetExceeded`): once they settle it may fit, so the SDKs
+ * are told to retry, after a second, where every other 402 tells them not to.
+ */
+export function budgetHeldInFlight(message: string): GatewayError {
+  const error = new GatewayError(402, 'budget_exceeded', message, 'insufficient_quota', { 'retry-after': '1' })
+  error.retryable = true
+  return error
+}
 /** Every code the gateway refuses with 403: the refusal record charts these, and only these, as 403s (src/records/refusals.ts). */
 export const FORBIDDEN_CODES = [
   'admin_only', 'model_not_allowed', 'user_mismatch', 'user_blocked', 'origin_not_allowed', 'origin_mismatch', 'csrf_failed', 'read_only_session',
