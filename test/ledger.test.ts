@@ -12,7 +12,7 @@ import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
 import { MIGRATIONS, openDatabase, type Db } from '../src/db/open'
 import { apiKeys, users } from '../src/db/schema'
 import { WriteQueue } from '../src/db/write-queue'
-import { GatewayError } from '../src/http/errors'
+import { errorResponse, GatewayError } from '../src/http/errors'
 import { createLogger } from '../src/log/logger'
 import { toGatewayError } from '../src/plugins/errors'
 import { tempDir } from './support/gateway'
@@ -82,6 +82,30 @@ describe('reserve', () => {
     expect(refused.message).toContain('$0.000400 remaining')
     expect(reserveNow(hold('u', 400)).remainingAfter).toBe(0)
     expect(figures('u').reserved).toBe(1000)
+  })
+
+  test('a refusal only the holds in flight cause invites a retry; one the spend causes does not', () => {
+    const retryOf = (error: GatewayError) => errorResponse(error, 'openai').headers
+    addUser('u', 1000)
+    reserveNow(hold('u', 600)).settle(done(300))
+    ledger.flush()
+    const inFlight = reserveNow(hold('u', 600))
+    const held = refusal(() => reserveNow(hold('u', 600)))
+    expect([held.code, held.message, retryOf(held).get('x-should-retry'), retryOf(held).get('retry-after')]).toEqual([
+      'budget_exceeded', expect.stringContaining('requests in flight hold it'), 'true', '1',
+    ])
+    inFlight.settle(done(300))
+    ledger.flush()
+    const spent = refusal(() => reserveNow(hold('u', 600)))
+    expect([spent.code, retryOf(spent).get('x-should-retry'), retryOf(spent).get('retry-after')]).toEqual(['budget_exceeded', 'false', null])
+
+    addUser('v', 10_000)
+    addKey('k', 'v', 500)
+    const keyInFlight = reserveNow(hold('v', 400, 'k'))
+    expect(retryOf(refusal(() => reserveNow(hold('v', 400, 'k')))).get('x-should-retry')).toBe('true')
+    keyInFlight.settle(done(400))
+    ledger.flush()
+    expect(retryOf(refusal(() => reserveNow(hold('v', 400, 'k')))).get('x-should-retry')).toBe('false')
   })
 
   test('an unlimited user is never refused and has no remaining figure', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
-import { badGateway, errorResponse, forbidden, gatewayStopping, GatewayError, internalError, notFound, paymentRequired, payloadTooLarge, rateLimited, unauthorized } from '../src/http/errors'
+import { badGateway, errorResponse, forbidden, gatewayStopping, gatewayTimeout, GatewayError, internalError, notFound, paidFailure, paymentRequired, payloadTooLarge, rateLimited, unauthorized } from '../src/http/errors'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
 
@@ -31,6 +31,14 @@ describe('x-should-retry, where errors become responses', () => {
     expect(retryOf(rateLimited(3))).toBe('true')
     expect(retryOf(new GatewayError(429, 'upstream_rate_limited', 'x', 'rate_limit_error'))).toBe('true')
     expect(retryOf(gatewayStopping())).toBe('true')
+  })
+
+  test('false, with no Retry-After, on an error whose call was paid', () => {
+    for (const error of [paidFailure(badGateway('x')), paidFailure(gatewayTimeout('x')), paidFailure(gatewayStopping())]) {
+      const res = errorResponse(error, 'openai')
+      expect([error.status, res.headers.get('x-should-retry'), res.headers.get('retry-after')]).toEqual([error.status, 'false', null])
+    }
+    expect(paidFailure(gatewayStopping()).code).toBe('gateway_stopping')
   })
 
   test("none where the SDKs' own rules hold", () => {

@@ -1,4 +1,4 @@
-import { forbidden, GatewayError, gatewayStopping, notFound, paymentRequired, unauthorized } from '../http/errors'
+import { budgetHeldInFlight, forbidden, GatewayError, gatewayStopping, notFound, paymentRequired, unauthorized } from '../http/errors'
 import { Hold, type HeldTokens } from './hold'
 import { recordedLatency } from '../records/latency'
 import { recordedCount } from '../records/token-count'
@@ -374,14 +374,21 @@ export class Ledger {
   }
 }
 
+/**
+ * The 402 for a hold of `amount` the budget does not cover. One that its spend alone would cover is refused only
+ * for the holds of requests in flight (their worst cases): once they settle, at what they cost, it may fit, so it
+ * invites a retry (`budgetHeldInFlight`); a budget spent comes back the same.
+ */
 function budgetExceeded(
   scope: 'user' | 'key',
   figures: { max_budget: number | null; spend: number; reserved: number },
   amount: number,
 ) {
-  const left = budgetLeft(figures.max_budget ?? 0, figures.spend, figures.reserved)
-  return paymentRequired(
-    'budget_exceeded',
-    `Budget exceeded for this ${scope}: $${microsToUsd(left).toFixed(6)} remaining, and this request may cost up to $${microsToUsd(amount).toFixed(6)}.`,
-  )
+  const left = `$${microsToUsd(budgetLeft(figures.max_budget ?? 0, figures.spend, figures.reserved)).toFixed(6)}`
+  const cost = `$${microsToUsd(amount).toFixed(6)}`
+  if (figures.max_budget !== null && figures.spend + amount <= figures.max_budget)
+    return budgetHeldInFlight(
+      `Budget exceeded for this ${scope} while requests in flight hold it: ${left} remaining until they settle, and this request may cost up to ${cost}. Try again shortly.`,
+    )
+  return paymentRequired('budget_exceeded', `Budget exceeded for this ${scope}: ${left} remaining, and this request may cost up to ${cost}.`)
 }

@@ -41,6 +41,15 @@ export const unauthorized = (message = 'Missing, unknown, expired or revoked API
   new GatewayError(401, 'invalid_api_key', message, 'authentication_error')
 export const paymentRequired = (code: 'pricing_required' | 'budget_exceeded', message: string) =>
   new GatewayError(402, code, message, 'insufficient_quota')
+/**
+ * A 402 only because requests in flight hold the budget (`budgetExceeded`): once they settle it may fit, so the SDKs
+ * are told to retry, after a second, where every other 402 tells them not to.
+ */
+export function budgetHeldInFlight(message: string): GatewayError {
+  const error = new GatewayError(402, 'budget_exceeded', message, 'insufficient_quota', { 'retry-after': '1' })
+  error.retryable = true
+  return error
+}
 /** Every code the gateway refuses with 403: the refusal record charts these, and only these, as 403s (src/records/refusals.ts). */
 export const FORBIDDEN_CODES = [
   'admin_only', 'model_not_allowed', 'user_mismatch', 'user_blocked', 'origin_not_allowed', 'origin_mismatch', 'csrf_failed', 'read_only_session',
@@ -103,9 +112,31 @@ export function refusedBy(error: GatewayError): 'gateway' | 'provider' | null {
   return PROVIDER_REFUSAL_CODES.includes(error.code) ? 'provider' : 'gateway'
 }
 export const gatewayTimeout = (message: string) => new GatewayError(504, 'upstream_timeout', message, 'api_error')
-/** A provider call cut because the gateway is stopping (see Ledger.cutCalls); another replica may take the retry. */
+/** A request refused because the gateway is stopping before anything was sent or paid (see Ledger.cutCalls); another replica may take the retry. */
 export const gatewayStopping = () =>
   new GatewayError(503, 'gateway_stopping', 'The gateway is stopping and cut this request.', 'api_error', { 'retry-after': '1' })
+/** A provider call the gateway's stop cut once it was sent, and charged: no Retry-After, as for any paid error (`paidFailure`). */
+function paidCallStopped(): GatewayError {
+  const error = new GatewayError(
+    503,
+    'gateway_stopping',
+    'The gateway is stopping and cut this request after sending it to the provider; it is charged, so it is not retried for you.',
+    'api_error',
+  )
+  error.retryable = false
+  return error
+}
+
+/**
+ * The error for a call whose hold was charged though its client gets no answer (it broke off, would not parse, or
+ * was cut by our timeout or stop): the provider may have made and billed it. The official SDKs retry a 5xx twice
+ * unasked, each retry charged again, so this one says `x-should-retry: false`: a retry is the caller's choice.
+ */
+export function paidFailure(error: GatewayError): GatewayError {
+  if (error.code === 'gateway_stopping') return paidCallStopped()
+  error.retryable = false
+  return error
+}
 export const internalError = () => new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.', 'api_error')
 export const upstreamBusy = (limit: number, calls = 'provider calls') =>
   new GatewayError(503, 'upstream_busy', `The gateway already has ${limit} ${calls} in flight; try again shortly.`, 'api_error', {

@@ -1,7 +1,7 @@
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import type { Config, ProviderConfig } from '../config/schema'
-import { badGateway, badRequest, GatewayError } from '../http/errors'
+import { badGateway, badRequest, GatewayError, paidFailure } from '../http/errors'
 import { streamedAnswer } from '../http/streamed-answer'
 import { jsonOf, SseParser, type SseEvent } from '../translate/sse'
 import type { ProviderRegistry } from './registry'
@@ -19,8 +19,8 @@ export interface UpstreamAnswer {
   elapsed(): number
   /** Ends the hold of an answer that is only an error (see `isErrorAnswer`): released, the provider made nothing. */
   errorAnswer(): void
-  /** Ends the hold of an answer that broke off or could not be used: paid (see `settleUnusableAnswer`). */
-  unusableAnswer(): void
+  /** Ends the hold of an answer that broke off or could not be used: paid (see `settleUnusableAnswer`). Returns `failure`, to throw. */
+  unusableAnswer(failure: GatewayError): GatewayError
 }
 
 export interface CallOptions {
@@ -56,14 +56,21 @@ export interface CallOptions {
  * (it bills the whole answer, which nobody reads), so all that is known of its cost is the hold's bound,
  * as for an answer without usage. The input estimate would leave a client free to have, at will, a large
  * max output generated and billed to the operator for the price of its prompt.
+ *
+ * Returns the error for it (`fetchFailure`), a paid one's marked so (`paidFailure`).
  */
-function settleFailedCall(o: CallOptions, signal: UpstreamSignal, latencyMs: number): void {
+function settleFailedCall(o: CallOptions, signal: UpstreamSignal, latencyMs: number, error: unknown): GatewayError {
+  const failure = fetchFailure(error, signal)
   const { hold } = o
-  if (!hold) return
+  if (!hold) return failure
   const why = signal.reason()
-  if (why === null) return hold.release(latencyMs)
+  if (why === null) {
+    hold.release(latencyMs)
+    return failure
+  }
   const status = why === 'client' || o.clientSignal.aborted ? 'aborted' : 'error'
   hold.settle(o.onCutBeforeAnswer ? { ...o.onCutBeforeAnswer(latencyMs), status } : hold.wholeCharge(status, latencyMs))
+  return paidFailure(failure)
 }
 
 /**
@@ -71,13 +78,14 @@ function settleFailedCall(o: CallOptions, signal: UpstreamSignal, latencyMs: num
  * not parse ends its hold: the provider answered, so it generated the answer and bills it, read or not.
  * It is paid as an answer without usage, its whole hold (`answeredOutcome`): what it cost is unknown, and
  * the hold bounds it. A stream request answered with JSON included: a JSON answer comes only once all of
- * it is generated. Its row says `error`, or `aborted` when the client had left.
+ * it is generated. Its row says `error`, or `aborted` when the client had left. Returns `failure`, marked paid.
  */
-function settleUnusableAnswer(o: CallOptions, signal: UpstreamSignal, latencyMs: number): void {
+function settleUnusableAnswer(o: CallOptions, signal: UpstreamSignal, latencyMs: number, failure: GatewayError): GatewayError {
   const { hold } = o
-  if (!hold) return
+  if (!hold) return failure
   const status = signal.reason() === 'client' || o.clientSignal.aborted ? 'aborted' : 'error'
   hold.settle(hold.wholeCharge(status, latencyMs))
+  return paidFailure(failure)
 }
 
 /**
@@ -127,8 +135,7 @@ export async function callUpstream(
     })
   } catch (error) {
     signal.dispose()
-    settleFailedCall(o, signal, elapsed())
-    throw fetchFailure(error, signal)
+    throw settleFailedCall(o, signal, elapsed(), error)
   }
   if (!res.ok) {
     const failure = await refusalOf(res, provider, signal)
@@ -141,7 +148,7 @@ export async function callUpstream(
     signal,
     elapsed,
     errorAnswer: () => o.hold?.release(elapsed()),
-    unusableAnswer: () => settleUnusableAnswer(o, signal, elapsed()),
+    unusableAnswer: (failure) => settleUnusableAnswer(o, signal, elapsed(), failure),
   }
 }
 
@@ -157,14 +164,16 @@ export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string
     read = true
     return parse(text)
   } catch (error) {
+    if (error instanceof CredentialsEchoed) throw answer.unusableAnswer(error)
     if (error instanceof GatewayError) {
-      if (error instanceof CredentialsEchoed) answer.unusableAnswer()
-      else answer.errorAnswer()
+      answer.errorAnswer()
       throw error
     }
-    answer.unusableAnswer()
-    if (answer.signal.reason()) throw fetchFailure(error, answer.signal)
-    throw badGateway(read ? 'Upstream provider sent a malformed answer.' : 'Upstream provider\'s answer broke off before its end.')
+    throw answer.unusableAnswer(
+      answer.signal.reason()
+        ? fetchFailure(error, answer.signal)
+        : badGateway(read ? 'Upstream provider sent a malformed answer.' : 'Upstream provider\'s answer broke off before its end.'),
+    )
   } finally {
     answer.signal.dispose()
   }
@@ -244,8 +253,7 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
     }
   } catch (error) {
     signal.dispose()
-    answer.unusableAnswer()
-    throw signal.reason() ? fetchFailure(error, signal) : badGateway('Upstream provider\'s answer broke off before its end.')
+    throw answer.unusableAnswer(signal.reason() ? fetchFailure(error, signal) : badGateway('Upstream provider\'s answer broke off before its end.'))
   }
   try {
     if (kind === 'text' && ended) {
@@ -260,8 +268,8 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
   } catch (failure) {
     signal.dispose()
     if (!ended) reader.cancel().catch(() => {})
-    if (failure instanceof CredentialsEchoed) answer.unusableAnswer()
-    else answer.errorAnswer()
+    if (failure instanceof CredentialsEchoed) throw answer.unusableAnswer(failure)
+    answer.errorAnswer()
     throw failure
   }
   let replayed = 0
@@ -421,7 +429,7 @@ export async function callUnmetered(
       throw fetchFailure(error, signal)
     })
     if (!res.ok) throw await refusalOf(res, provider, signal)
-    answer = await errorCheckedAnswer({ res, signal, elapsed: () => 0, errorAnswer: () => {}, unusableAnswer: () => {} }, provider)
+    answer = await errorCheckedAnswer({ res, signal, elapsed: () => 0, errorAnswer: () => {}, unusableAnswer: (failure) => failure }, provider)
   } catch (error) {
     slotBack()
     throw error

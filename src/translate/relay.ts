@@ -1,6 +1,7 @@
 import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
+import { paidFailure, type GatewayError } from '../http/errors'
 import { streamedAnswer } from '../http/streamed-answer'
 import { clampHeaders, type Admission } from '../metering/admission'
 import { answerCarriesOutput } from '../metering/answer-output'
@@ -123,10 +124,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, statedTier: undefined, reply: null }
     return { usage, statedTier: x.statedTierOf?.(relayed), reply: x.reply(relayed, relayedText) }
   })
-  if (reply === null) {
-    settleRefusedEcho(answer, usage, ctx)
-    throw new CredentialsEchoed()
-  }
+  if (reply === null) throw settleRefusedEcho(answer, usage, ctx)
   const outcome = answeredOutcome(admission.tariff, usage, hold, answer.elapsed(), statedTier)
   let text: string
   try {
@@ -144,10 +142,12 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
  * An answer refused for quoting the credentials the provider was sent was still made by whatever answered: paid
  * by its usage when it states one, as a stream stopped at such an event is (`streamOutcome`), else as an answer
  * that cannot be used, its whole hold (`readAnswer`). Its row says `error`, or `aborted` when the client had left.
+ * Returns the refusal, a paid error (`paidFailure`).
  */
-function settleRefusedEcho(answer: UpstreamAnswer, usage: TokenCounts | null, { admission, hold, request }: RelayContext): void {
-  if (!usage) return answer.unusableAnswer()
+function settleRefusedEcho(answer: UpstreamAnswer, usage: TokenCounts | null, { admission, hold, request }: RelayContext): GatewayError {
+  if (!usage) return answer.unusableAnswer(new CredentialsEchoed())
   hold.settle({ ...answeredOutcome(admission.tariff, usage, hold, answer.elapsed()), status: request.signal.aborted ? 'aborted' : 'error' })
+  return paidFailure(new CredentialsEchoed())
 }
 
 /**

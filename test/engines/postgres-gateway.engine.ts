@@ -76,6 +76,26 @@ describe('three replicas on one Postgres', () => {
     }
   })
 
+  test('a 402 only a hold in flight causes invites a retry; once the budget is spent it does not', async () => {
+    const r = await replicas(1)
+    try {
+      const { secret } = await r.gateways[0]!.userWithKey({ id: 'held', max_budget: 1.5 * HOLD_USD })
+      mock.options = { ...mock.options, latencyMs: 500 }
+      const first = chat(r.gateways[0]!.url, secret)
+      while (upstreamCalls() === 0) await Bun.sleep(5)
+      const held = await chat(r.gateways[0]!.url, secret)
+      expect([held.status, held.headers.get('x-should-retry'), held.headers.get('retry-after')]).toEqual([402, 'true', '1'])
+      expect((await first).status).toBe(200)
+      await r.gateways[0]!.settled()
+      // The first answer cost its whole hold: what is left is spent, not held.
+      const spent = await chat(r.gateways[0]!.url, secret)
+      expect([spent.status, spent.headers.get('x-should-retry'), spent.headers.get('retry-after')]).toEqual([402, 'false', null])
+    } finally {
+      mock.options = { ...mock.options, latencyMs: 30 }
+      await r.stop()
+    }
+  })
+
   test('per-key ceilings under one big user budget: each key serves exactly its own ceiling', async () => {
     const r = await replicas(3)
     try {
