@@ -80,10 +80,13 @@ function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): F
 
 /**
  * Audio is priced per request: no tokens, the model's `per_request` price or nothing, owed once the
- * provider has answered, whether or not the client is still there.
+ * provider has answered, whether or not the client is still there. Recorded as a stream when it was relayed as
+ * one: the provider reads its own `stream` field (`stream=1`, a field sent twice), so only its answer tells.
  */
-const perRequestOutcome = ({ tariff, hold }: Admission, request: Request, latencyMs: number) =>
-  paidEvenIfLeft(answeredOutcome(tariff, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, latencyMs), request.signal)
+const perRequestOutcome = ({ tariff, hold }: Admission, request: Request, answer: UpstreamAnswer) => ({
+  ...paidEvenIfLeft(answeredOutcome(tariff, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, answer.elapsed()), request.signal),
+  stream: isEventStream(answer.res),
+})
 
 /**
  * An answer passed on as it streams (speech's audio, a transcription's events), once `errorCheckedAnswer` has
@@ -96,7 +99,7 @@ async function streamedThrough(admission: Admission, request: Request, called: U
   const { hold } = admission
   const answer = await errorCheckedAnswer(called, admission.model.provider)
   const slotBack = hold.detachEnded()
-  hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
+  hold.settle(perRequestOutcome(admission, request, answer))
   return new Response(relayBody(answer, request, { onEnd: slotBack, clientIdleMs }), {
     headers: { 'content-type': contentTypeOf(answer.res, fallbackType, admission.model.provider), ...budgetHeaders(hold) },
   })
@@ -172,7 +175,7 @@ export const audioRoutes = (services: Services) => {
         // Asked for as a stream (`stream=true`): its events pass on as they come, never read whole first.
         if (isEventStream(answer.res)) return await streamedThrough(admission, request, answer, 'text/event-stream', config.upstream_idle_timeout_ms)
         const text = await readAnswer(answer, transcriptReader(answer, body.response_format, model.provider))
-        hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
+        hold.settle(perRequestOutcome(admission, request, answer))
         // JSON by default; text, srt or vtt when the client asked for that `response_format`.
         return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json', model.provider), ...budgetHeaders(hold) } })
       },
