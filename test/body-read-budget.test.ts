@@ -4,7 +4,8 @@
  * stop held the process's memory until the pace rule let go. The process has a budget for them
  * (`body_read_budget_bytes`), claimed by what has come of each body: past it, or past a quarter of it for one
  * caller's bodies together, a body is refused 503 `body_read_busy`, with `Retry-After`, as soon as what has come
- * passes it. A body that ends gives its share back.
+ * passes it. What was parsed from a body lives as long as its request (a provider's call, a stream relayed), so a body
+ * gives its share back when its request's answer is over, not when it has been read.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
@@ -32,8 +33,8 @@ afterAll(async () => {
 })
 
 /** A chat request of `bytes`, most of it one long message. */
-const chatBody = (bytes: number) => {
-  const head = '{"model":"mock:gpt-mock","max_tokens":5,"messages":[{"role":"user","content":"'
+const chatBody = (bytes: number, stream = false) => {
+  const head = `{"model":"mock:gpt-mock","max_tokens":5,"stream":${stream},"messages":[{"role":"user","content":"`
   const tail = '"}]}'
   return Buffer.from(head + 'x'.repeat(bytes - head.length - tail.length) + tail)
 }
@@ -145,4 +146,55 @@ test('/metrics counts the bodies refused 503 body_read_busy, by the limit they r
 
   held.socket.write(body.subarray(MiB))
   expect((await held.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+}, 30_000)
+
+/** Waits until the mock provider has been called `n` times more than `before`. */
+async function providerCalled(before: number, n = 1) {
+  const deadline = Date.now() + 10_000
+  while (mock.calls.length < before + n && Date.now() < deadline) await Bun.sleep(20)
+  expect(mock.calls.length).toBe(before + n)
+}
+
+test("a body's share is held while the provider works on it, and given back once its answer is sent", async () => {
+  mock.options.latencyMs = 1500
+  try {
+    const body = chatBody(2 * MiB)
+    const calls = mock.calls.length
+    const working = await startRequest(`Content-Length: ${body.length}`, body)
+    await providerCalled(calls)
+
+    const small = chatBody(MiB)
+    const refused = await (await startRequest(`Content-Length: ${small.length}`, small)).answer
+    expect(refused.slice(0, 12)).toBe('HTTP/1.1 503')
+    expect(refused).toContain('your share')
+
+    expect((await working.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+    expect((await (await startRequest(`Content-Length: ${small.length}`, small)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  } finally {
+    mock.options.latencyMs = 0
+  }
+}, 30_000)
+
+test("a body's share is held until its streamed answer ends, not when the answer's headers go out", async () => {
+  mock.queue('slow-stream')
+  mock.options.chunkDelayMs = 300
+  try {
+    const body = chatBody(2 * MiB, true)
+    const calls = mock.calls.length
+    const streaming = await startRequest(`Content-Length: ${body.length}`, body)
+    await providerCalled(calls)
+    await Bun.sleep(300)
+
+    const small = chatBody(MiB)
+    const refused = await (await startRequest(`Content-Length: ${small.length}`, small)).answer
+    expect(refused.slice(0, 12)).toBe('HTTP/1.1 503')
+    expect(refused).toContain('your share')
+
+    const streamed = await streaming.answer
+    expect(streamed.slice(0, 12)).toBe('HTTP/1.1 200')
+    expect(streamed).toContain('data: [DONE]')
+    expect((await (await startRequest(`Content-Length: ${small.length}`, small)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  } finally {
+    mock.options.chunkDelayMs = undefined
+  }
 }, 30_000)

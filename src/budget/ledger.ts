@@ -59,6 +59,11 @@ export interface Outcome {
   serverToolUses?: Record<string, number>
   status: SettleStatus
   latencyMs: number
+  /**
+   * Whether the answer was relayed as a stream, where the route learns it only from the answer (audio: a provider
+   * reads its own `stream` field): the usage row records this in place of what the hold was asked for.
+   */
+  stream?: boolean
   /** Output tokens the usage reported past the max the provider was sent, not charged (cap-output on). */
   unbilledOutputTokens?: number
   /** Input tokens the usage reported past the input held, of a request whose input the estimate bounds, not charged (cap-output on). */

@@ -10,13 +10,14 @@ const CALLER_SHARE = 1 / 4
 export type BodyReadLimit = 'process' | 'caller'
 
 /**
- * The body bytes a process holds for bodies still being read in pieces (declared larger than Bun reads whole, or
- * chunked: src/plugins/body-limit.ts). Each such body is kept whole until it ends, and each alone is bounded only by
+ * The body bytes a process holds for bodies read in pieces (declared larger than Bun reads whole, or chunked:
+ * src/plugins/body-limit.ts), from their first byte until their request's answer is over: what is parsed from a body
+ * lives as long as its provider's call. Each such body is kept whole until it ends, and each alone is bounded only by
  * the body limit: without a bound on them all, a few clients that send most of a large body and then crawl hold
  * the process's memory for as long as the pace rule lets them. A body claims the bytes that have come of it, never
  * what it declares: a declared length costs nothing to send, and the memory held is what has come. Past the budget,
  * or past its caller's share of it (a key, or a client address where there is none), a body is refused 503 as soon
- * as what has come passes it. One body is always let in when none is being read, and one of a caller's when none of
+ * as what has come passes it. One body is always let in when none is held, and one of a caller's when none of
  * theirs is, so a budget or share smaller than the body limit never refuses every large body.
  */
 export class BodyReadBudget {
@@ -39,17 +40,17 @@ export class BodyReadBudget {
 
   /**
    * Takes `bytes` more for a body of `caller`'s that holds `held` already, or throws 503 `body_read_busy` when other
-   * bodies being read hold the budget, or other bodies of the caller's hold its share.
+   * bodies hold the budget, or other bodies of the caller's hold its share.
    */
   take(bytes: number, held: number, caller: string): void {
     if (this.reading > held && this.reading + bytes > this.maxBytes) {
       this.onRefused('process')
-      throw bodyReadBusy(`The gateway is already reading ${this.maxBytes} bytes of request bodies, its limit; try again shortly.`)
+      throw bodyReadBusy(`The gateway already holds ${this.maxBytes} bytes of request bodies, its limit; try again shortly.`)
     }
     const callers = this.byCaller.get(caller) ?? 0
     if (callers > held && callers + bytes > this.callerShare) {
       this.onRefused('caller')
-      throw bodyReadBusy(`Your other request bodies being read already hold ${this.callerShare} bytes, your share of the gateway's; try again shortly.`)
+      throw bodyReadBusy(`Your other request bodies in flight already hold ${this.callerShare} bytes, your share of the gateway's; try again shortly.`)
     }
     this.reading += bytes
     this.byCaller.set(caller, callers + bytes)

@@ -27,7 +27,7 @@ export interface RequestState {
   /** A CORS preflight from an allowed origin: answered without credentials, as browsers send none. */
   preflight?: boolean
   /** Set when the answer's body is streamed: it is over when the body ends (src/http/streamed-answer.ts). */
-  answerEnd?: { ended?: boolean; then?: () => void }
+  answerEnd?: { ended?: boolean; waiting: Array<() => void> }
   /** Set by the error handler: Elysia's after-response hook does not see the status of an error response. */
   status?: number
   /** Counted in the requests in handling, until its answer is handed over (request-context). */

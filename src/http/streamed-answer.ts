@@ -4,22 +4,22 @@ import { peekRequestState, type RequestState } from './request-state'
 /**
  * An answer whose body is streamed (a provider's stream or body passed through, the CSV export) is over when the
  * body ends or its client leaves, not when its headers go out (Elysia's after-response hook): what waits for that
- * end is told then. The connection gets its idle timeout back (src/http/idle-timeout.ts), and the request log
- * writes the request's row with the time it took (`whenAnswered`). The source of the body calls this as it makes
- * it, and what it returns once the body has ended, cancelled included (later calls do nothing). No wrapper around
- * the body: its source already knows when it ends.
+ * end is told then. The connection gets its idle timeout back (src/http/idle-timeout.ts); the request log writes
+ * the request's row with the time it took, and a large body's read-budget claim is given back (`whenAnswered`).
+ * The source of the body calls this as it makes it, and what it returns once the body has ended, cancelled
+ * included (later calls do nothing). No wrapper around the body: its source already knows when it ends.
  */
 export function streamedAnswer(request: Request): () => void {
   const idleTimeoutBack = idleTimeoutBackWhenStreamEnds(request)
   const state = peekRequestState(request)
   if (!state) return idleTimeoutBack
-  const end: NonNullable<RequestState['answerEnd']> = {}
+  const end: NonNullable<RequestState['answerEnd']> = { waiting: [] }
   state.answerEnd = end
   return () => {
     if (end.ended) return
     end.ended = true
     idleTimeoutBack()
-    end.then?.()
+    for (const done of end.waiting.splice(0)) done()
   }
 }
 
@@ -30,5 +30,5 @@ export function streamedAnswer(request: Request): () => void {
 export function whenAnswered(state: RequestState, done: () => void): void {
   const end = state.answerEnd
   if (!end || end.ended || state.status !== undefined) return done()
-  end.then = done
+  end.waiting.push(done)
 }

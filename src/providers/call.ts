@@ -8,7 +8,7 @@ import type { ProviderRegistry } from './registry'
 import type { FreeCallSlots } from './free-call-slots'
 import { watchForStalledWait } from './stalled-wait'
 import { endWhenAbortedUnread } from './unread-abort'
-import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, mediaTypeOf, quotesCredentials, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
+import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, mediaTypeOf, quotesCredentials, refuseCredentialEcho, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
 
 /** A provider's successful answer, headers received, body not yet read. */
 export interface UpstreamAnswer {
@@ -186,6 +186,16 @@ export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string
  */
 export const errorCheckedText = (answer: UpstreamAnswer, provider: ProviderConfig) => (text: string): string =>
   checkedAnswerText(text, answer.res.status, provider)
+
+/**
+ * `readAnswer`'s parse for an answer that is the client's own text however it reads (a transcript asked for as
+ * text, srt or vtt: what the audio says, which may well be `{"error": …}`): passed on as it came, paid, never taken
+ * for the provider's error; refused only when it quotes the provider's credentials, a 502 paid.
+ */
+export const echoCheckedText = (provider: ProviderConfig) => (text: string): string => {
+  refuseCredentialEcho(text, credentialsOf(provider))
+  return text
+}
 
 /** An answer that is only an error is short: past this many bytes a body is taken for an answer, and streamed through unchecked. */
 const ERROR_ANSWER_BYTES = 65_536

@@ -7,7 +7,9 @@ import { formAsSent, isMultipart } from '../http/form-body'
 import { admitRequest, resolveModel, type Admission } from '../metering/admission'
 import { answeredOutcome, budgetHeaders, paidEvenIfLeft } from '../metering/outcome'
 import { formFallbackFields, refuseExtraBody, refuseRouterHeaders, refuseModelFallbacks } from '../pricing/features'
-import { callUpstream, contentTypeOf, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody, type UpstreamAnswer } from '../providers/call'
+import { callUpstream, contentTypeOf, echoCheckedText, errorCheckedAnswer, errorCheckedText, readAnswer, refuseAnthropicModel, relayBody, type UpstreamAnswer } from '../providers/call'
+import { mediaTypeOf } from '../providers/upstream'
+import type { ProviderConfig } from '../config/schema'
 import type { Services } from '../services'
 import { isEventStream } from '../translate/sse'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
@@ -40,6 +42,27 @@ export const transcriptionBody = z.looseObject({
 /** A form field set to true: a form sends it as text (`stream=true`, as the OpenAI SDKs send it). */
 const formSaysTrue = (value: unknown): boolean => typeof value === 'string' && value.trim().toLowerCase() === 'true'
 
+/** The `response_format`s whose answer is the transcript itself, not a JSON object around it. */
+const PLAIN_TRANSCRIPT_FORMATS = new Set(['text', 'srt', 'vtt'])
+
+/** A form field may come more than once; asking for a plain transcript in any of them counts. */
+const asksForPlainTranscript = (format: unknown): boolean =>
+  (Array.isArray(format) ? format : [format]).some((f) => typeof f === 'string' && PLAIN_TRANSCRIPT_FORMATS.has(f.trim().toLowerCase()))
+
+const isJsonType = (type: string | null) => type === 'application/json' || (type?.endsWith('+json') ?? false)
+
+/**
+ * How a whole transcription is read. A plain transcript (asked for as text, srt or vtt, or labelled with a type
+ * that is not JSON) is what the audio says, steered by the client's `prompt`: it may read as `{"error": …}` and is
+ * still the provider's answer, paid (SPEC §6), so only a credential echo is looked for. JSON is checked for an
+ * answer that is only an error, as on every other route.
+ */
+function transcriptReader(answer: UpstreamAnswer, responseFormat: unknown, provider: ProviderConfig) {
+  const type = mediaTypeOf(answer.res.headers.get('content-type'))
+  const plain = asksForPlainTranscript(responseFormat) || (type !== null && !isJsonType(type))
+  return plain ? echoCheckedText(provider) : errorCheckedText(answer, provider)
+}
+
 /** The client's form for the provider: its model id in place of ours, every other field and file as sent. */
 function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): FormData {
   const form = new FormData()
@@ -57,10 +80,13 @@ function upstreamForm(fields: Record<string, unknown>, upstreamModel: string): F
 
 /**
  * Audio is priced per request: no tokens, the model's `per_request` price or nothing, owed once the
- * provider has answered, whether or not the client is still there.
+ * provider has answered, whether or not the client is still there. Recorded as a stream when it was relayed as
+ * one: the provider reads its own `stream` field (`stream=1`, a field sent twice), so only its answer tells.
  */
-const perRequestOutcome = ({ tariff, hold }: Admission, request: Request, latencyMs: number) =>
-  paidEvenIfLeft(answeredOutcome(tariff, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, latencyMs), request.signal)
+const perRequestOutcome = ({ tariff, hold }: Admission, request: Request, answer: UpstreamAnswer) => ({
+  ...paidEvenIfLeft(answeredOutcome(tariff, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, hold, answer.elapsed()), request.signal),
+  stream: isEventStream(answer.res),
+})
 
 /**
  * An answer passed on as it streams (speech's audio, a transcription's events), once `errorCheckedAnswer` has
@@ -73,7 +99,7 @@ async function streamedThrough(admission: Admission, request: Request, called: U
   const { hold } = admission
   const answer = await errorCheckedAnswer(called, admission.model.provider)
   const slotBack = hold.detachEnded()
-  hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
+  hold.settle(perRequestOutcome(admission, request, answer))
   return new Response(relayBody(answer, request, { onEnd: slotBack, clientIdleMs }), {
     headers: { 'content-type': contentTypeOf(answer.res, fallbackType, admission.model.provider), ...budgetHeaders(hold) },
   })
@@ -148,8 +174,8 @@ export const audioRoutes = (services: Services) => {
         })
         // Asked for as a stream (`stream=true`): its events pass on as they come, never read whole first.
         if (isEventStream(answer.res)) return await streamedThrough(admission, request, answer, 'text/event-stream', config.upstream_idle_timeout_ms)
-        const text = await readAnswer(answer, errorCheckedText(answer, model.provider))
-        hold.settle(perRequestOutcome(admission, request, answer.elapsed()))
+        const text = await readAnswer(answer, transcriptReader(answer, body.response_format, model.provider))
+        hold.settle(perRequestOutcome(admission, request, answer))
         // JSON by default; text, srt or vtt when the client asked for that `response_format`.
         return new Response(text, { headers: { 'content-type': contentTypeOf(answer.res, 'application/json', model.provider), ...budgetHeaders(hold) } })
       },

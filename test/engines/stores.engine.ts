@@ -94,6 +94,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alert-delivery-free-call-slot',
   'alert-delivery-hanging-webhook',
   'audio-stream-flag',
+  'transcription-stream-flag-as-relayed',
   'spec-routes-matrix',
   'spec-admin-records',
   'spec-edge-misc',

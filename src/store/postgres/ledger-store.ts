@@ -849,7 +849,7 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
   return {
     id: hold.id, request_id: text(r.requestId), user_id: r.userId, key_id: r.keyId, model: text(r.model), provider: text(r.provider), endpoint: text(r.endpoint),
     amount: r.amount, cost: o.cost, prompt_tokens: o.promptTokens, completion_tokens: o.completionTokens, cached_tokens: o.cachedTokens,
-    price_id: r.priceId, status: o.status, latency_ms: Math.round(o.latencyMs), stream: r.stream, created_at: now,
+    price_id: r.priceId, status: o.status, latency_ms: Math.round(o.latencyMs), stream: o.stream ?? r.stream, created_at: now,
     cache_write_tokens: o.cacheWriteTokens ?? 0, server_tool_uses: toolUsesJson(o.serverToolUses), ...periodStarts(now),
   }
 }

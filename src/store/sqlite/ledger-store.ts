@@ -171,7 +171,7 @@ export class SqliteLedgerStore implements LedgerStore {
     if (r.keyId !== null) this.creditKey.run(r.keyId, row.key_debited ? r.amount : 0, o.cost)
     this.insertUsage.run(
       r.requestId, settlementDate(user && { periodStart: user.period_start }, now), r.userId, r.keyId, r.model, r.provider, r.endpoint, o.promptTokens,
-      o.completionTokens, o.cachedTokens, o.cost, r.amount, r.priceId, o.status, Math.round(o.latencyMs), r.stream ? 1 : 0,
+      o.completionTokens, o.cachedTokens, o.cost, r.amount, r.priceId, o.status, Math.round(o.latencyMs), (o.stream ?? r.stream) ? 1 : 0,
       o.cacheWriteTokens ?? 0, toolUsesJson(o.serverToolUses),
     )
     return true
