@@ -48,6 +48,8 @@ import { MAX_QUEUED_LOG_ROWS, QueueCap } from '../store/queue-cap'
 export class WriteQueue {
   /** The backoff of a write waiting out another process's lock (waitingForLock): the others wait for its next try. */
   private lockWatch: Promise<void> | null = null
+  /** When a try of waitingForLock last found the file locked, and its SQLITE_BUSY; null once a try got through. */
+  private lockLastHeld: { at: number; error: unknown } | null = null
   /** Waited-for writes, and the callers waiting for them. */
   private urgent: QueuedWrite[] = []
   private waiting: Array<Waiter<any>> = []
@@ -262,16 +264,26 @@ export class WriteQueue {
     for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, LAST_RETRY_MS)) {
       // Each try holds the thread in the busy handler while the lock is held: while one write waits the lock
       // out, the others wait for its next try instead of making theirs too (ten waiters were ten stalls a round).
-      while (this.lockWatch) await this.lockWatch
-      try {
-        return await write()
-      } catch (error) {
-        if (!isBusy(error) || performance.now() >= until) throw error
+      while (this.lockWatch) {
+        await this.lockWatch
+        // Found held since this write's deadline: refused as its own try would be. Waiters that began together end
+        // together, and a try each, in a row, held the thread for seconds (150 GETs of a stored id, 3 s).
+        if (this.lockLastHeld && this.lockLastHeld.at >= until) throw this.lockLastHeld.error
       }
-      const watch: Promise<void> = (this.lockWatch = Bun.sleep(delay).then(() => {
-        if (this.lockWatch === watch) this.lockWatch = null
-      }))
-      await watch
+      try {
+        const written = await write()
+        this.lockLastHeld = null
+        return written
+      } catch (error) {
+        if (!isBusy(error)) throw error
+        this.lockLastHeld = { at: performance.now(), error }
+        // The others wait for the next try, this write's refusal or not.
+        const watch: Promise<void> = (this.lockWatch ??= Bun.sleep(delay).then(() => {
+          if (this.lockWatch === watch) this.lockWatch = null
+        }))
+        if (this.lockLastHeld.at >= until) throw error
+        await watch
+      }
     }
   }
 

@@ -40,6 +40,34 @@ export const MASTER: MasterCaller = Object.freeze({ kind: 'master', keyId: 'mast
  */
 export function mayCall(caller: Caller, name: string, canonical: string, aliases: Readonly<Record<string, string>>): boolean {
   if (caller.kind === 'master' || !caller.allowedModels) return true
-  return caller.allowedModels.some((entry) =>
-    Object.hasOwn(aliases, entry) ? entry === name : entry === name || colonSpelling(entry) === canonical)
+  const allowed = allowListOf(caller.allowedModels)
+  if (allowed.names.has(name)) return true
+  return allowed.byColonSpelling.get(canonical)?.some((entry) => !Object.hasOwn(aliases, entry)) ?? false
+}
+
+/** A key's allow-list, looked up by name: the entries, and the entries by their `provider:model` spelling. */
+interface AllowList {
+  names: ReadonlySet<string>
+  byColonSpelling: ReadonlyMap<string, readonly string[]>
+}
+
+/**
+ * Built once per allow-list (a key's caller is cached, and its list with it): GET /v1/models asks `mayCall` once
+ * per listed model, and an allow-list may have a thousand entries.
+ */
+const allowLists = new WeakMap<readonly string[], AllowList>()
+
+function allowListOf(entries: readonly string[]): AllowList {
+  let allowed = allowLists.get(entries)
+  if (allowed) return allowed
+  const byColonSpelling = new Map<string, string[]>()
+  for (const entry of new Set(entries)) {
+    const spelt = colonSpelling(entry)
+    const same = byColonSpelling.get(spelt)
+    if (same) same.push(entry)
+    else byColonSpelling.set(spelt, [entry])
+  }
+  allowed = { names: new Set(entries), byColonSpelling }
+  allowLists.set(entries, allowed)
+  return allowed
 }

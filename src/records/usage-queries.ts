@@ -5,6 +5,7 @@ import type { Store } from '../store/store'
 import { toolUsesOf } from '../store/usage-row'
 import { keyRows, userRows } from './admin-lists'
 import { alertDeliveryCounts, alertRows } from './alert-queries'
+import { refusalsPerDay } from './refusal-queries'
 
 /**
  * The records queries: usage rows, their totals and summary, the request log and the console's per-day
@@ -406,5 +407,5 @@ export async function openHolds({ db, tables: { reservations } }: RecordsSource)
  * Every query a records reader answers, by name. Each is one answer, read on one snapshot of the database
  * (see RecordsReads): statements of one query never disagree about a settlement committed meanwhile.
  */
-export const recordsQueries = { usageRows, usageRowListed, usageTotals, usageSummaryRows, usageRowsAndTotals, keyUsagePage, usageSummaryAndTotals, auditRows, usagePerDay, openHolds, alertRows, alertDeliveryCounts, keyRows, userRows }
+export const recordsQueries = { usageRows, usageRowListed, usageTotals, usageSummaryRows, usageRowsAndTotals, keyUsagePage, usageSummaryAndTotals, auditRows, usagePerDay, openHolds, refusalsPerDay, alertRows, alertDeliveryCounts, keyRows, userRows }
 export type RecordsQueries = typeof recordsQueries

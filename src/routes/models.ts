@@ -43,7 +43,7 @@ function anthropicList(request: Request, models: ListedModel[]): Response {
 const servable = (caller: Caller, name: string, model: ResolvedModel, { config, providers }: Pick<Services, 'config' | 'providers'>): boolean =>
   mayCall(caller, name, model.canonical, providers.aliases) && !unservedModel(model.upstreamModel, config.cap_output_tokens)
 
-/** Priced models gone through between two looks at whether the request thread is due to others (yieldToRequests). */
+/** Models (priced, or allow-listed) gone through between two looks at whether the request thread is due to others (yieldToRequests). */
 const YIELD_EVERY = 256
 
 /**
@@ -74,7 +74,10 @@ async function modelsFor(caller: Caller, anthropic: boolean, services: Services)
   }
   // A bare id is no price row's name: the allow-list is where it can be found.
   const allowed = caller.kind === 'key' ? (caller.allowedModels ?? []) : []
-  for (const id of [...new Set(allowed)].sort()) {
+  const bareIds = [...new Set(allowed)].sort()
+  for (let i = 0; i < bareIds.length; i++) {
+    if (i > 0 && i % YIELD_EVERY === 0) await yieldToRequests()
+    const id = bareIds[i]!
     if (Object.hasOwn(providers.aliases, id) || providers.resolve(id)) continue
     const model = providers.resolve(id, anthropic ? 'anthropic' : 'openai')
     if (!model || !servable(caller, id, model, services)) continue

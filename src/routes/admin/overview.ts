@@ -1,4 +1,4 @@
-import { and, desc, gte, lt } from 'drizzle-orm'
+import { desc } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
@@ -29,7 +29,7 @@ function daysBetween(since: number, until: number): string[] {
 /** What the console's overview and charts read: spend aggregates, open holds, refusals, unpriced models asked for. */
 export const overviewRoutes = (services: Services) => {
   const { ledger, prices, records, store } = services
-  const { db, tables: { refusalCounts, unpricedModels } } = store
+  const { db, tables: { unpricedModels } } = store
   const { filterValues } = usageReader(services)
 
   /**
@@ -128,21 +128,17 @@ export const overviewRoutes = (services: Services) => {
     )
     .get(
       '/v1/audit/refusals',
-      async ({ query }) => {
+      async ({ query, request }) => {
         await store.flush()
         const until = Date.now()
         const since = startOfDay(until) - (query.days - 1) * DAY_MS
-        const rows = await db
-          .select({ hour: refusalCounts.hour, code: refusalCounts.code, count: refusalCounts.count })
-          .from(refusalCounts)
-          .where(and(gte(refusalCounts.hour, since), lt(refusalCounts.hour, until + DAY_MS)))
+        const rows = await records.run('refusalsPerDay', { since, until: until + DAY_MS }, request.signal)
         const days = daysBetween(since, until)
-        const index = new Map(days.map((d, i) => [d, i]))
         const series = Object.fromEntries(REFUSAL_KINDS.map((k) => [k, new Array<number>(days.length).fill(0)])) as Record<RefusalKind, number[]>
         const codes: Record<string, number> = {}
         for (const r of rows) {
-          const i = index.get(dayOf(r.hour))
-          if (i === undefined) continue
+          const i = r.day - dayNumber(since)
+          if (i < 0 || i >= days.length) continue
           const kind = refusalKind(r.code)
           if (kind) series[kind][i]! += r.count
           codes[r.code] = (codes[r.code] ?? 0) + r.count

@@ -284,11 +284,33 @@ export class SqliteStore implements Store {
     await this.writes.flushed()
   }
 
-  /** Asks for the file's write lock, as any write does (waiting LOCK_WAIT_MS at most), and lets it go at once. */
-  async responsesWritable(): Promise<boolean> {
+  /**
+   * Asks for the file's write lock and lets it go at once, waiting LOCK_WAIT_MS at most (a sibling's commit), as any
+   * write does, but on the event loop: SQLite's busy handler would sleep the only thread, and a burst of ids not
+   * found (each asks) would hold every other request for seconds. The asks made meanwhile share the one under way.
+   */
+  responsesWritable(): Promise<boolean> {
+    return (this.writableAsked ??= this.writableWithin(LOCK_WAIT_MS).finally(() => (this.writableAsked = null)))
+  }
+
+  private writableAsked: Promise<boolean> | null = null
+
+  private async writableWithin(ms: number): Promise<boolean> {
+    const until = performance.now() + ms
+    for (;;) {
+      if (this.takesWriteLockNow()) return true
+      if (performance.now() >= until) return false
+      await Bun.sleep(LOCK_ASK_EVERY_MS)
+    }
+  }
+
+  /** One ask for the file's write lock, let go at once; false, without waiting, while another process holds it. */
+  private takesWriteLockNow(): boolean {
     const client = this.db.$client
     // A transaction of this connection's own under way has the lock (never between two awaits: the queue's run whole).
     if (client.inTransaction) return true
+    const { timeout } = client.query('PRAGMA busy_timeout').get() as { timeout: number }
+    client.exec('PRAGMA busy_timeout = 0')
     try {
       client.exec('BEGIN IMMEDIATE')
       client.exec('ROLLBACK')
@@ -296,6 +318,8 @@ export class SqliteStore implements Store {
     } catch (error) {
       if (isBusy(error)) return false
       throw error
+    } finally {
+      client.exec(`PRAGMA busy_timeout = ${timeout}`)
     }
   }
 
@@ -354,6 +378,9 @@ export class SqliteStore implements Store {
     client.close()
   }
 }
+
+/** How often a lock found held is asked for again, within LOCK_WAIT_MS (responsesWritable). */
+const LOCK_ASK_EVERY_MS = 5
 
 /** A stored id's row as SQLite gives it: its boolean a 0 or a 1, or null. */
 type SqliteStoredResponseRow = Omit<StoredResponseRow, 'holds_audio'> & { holds_audio: number | null }
