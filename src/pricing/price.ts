@@ -77,6 +77,12 @@ export interface TokenCounts {
   reasoningTokens?: number
   /** Uses of each server tool as the provider reports them (a tool it does not name was not used); undefined when it does not count them. */
   serverToolUses?: Record<string, number>
+  /**
+   * The usage counts only the server tools it names (a chat usage: xAI's `num_sources_used` counts Live Search's
+   * sources, not searches): a tool the request offered that it does not name is billed at the uses held, as when
+   * it counts none.
+   */
+  countsOnlyToolsNamed?: boolean
   /** The service tier the provider says it served the request at. */
   tier?: string
   /** Where the provider says inference ran (Anthropic's `usage.inference_geo`: `global`, `us`). */
@@ -344,7 +350,12 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
     [tokens.completionTokens - audioOut, r.output, m.output],
     [audioOut, r.audioOutput, m.output],
   ] as const
-  return charge(terms, toolFees(price, tokens.serverToolUses, requested, usesBilledUncounted(requested)) + (price.perRequest ?? 0))
+  return charge(terms, toolFees(price, usesCounted(tokens, requested), requested, usesBilledUncounted(requested)) + (price.perRequest ?? 0))
+}
+
+/** The uses a usage counts: those it reports, and for one that counts only the tools it names, the others as held. */
+function usesCounted({ serverToolUses: reported, countsOnlyToolsNamed }: TokenCounts, requested: RequestedFeatures): Record<string, number> | undefined {
+  return reported && countsOnlyToolsNamed ? { ...usesBilledUncounted(requested), ...reported } : reported
 }
 
 /** The uses a request is billed when its usage counts none: each tool's max_uses, less those billed only as counted. */
