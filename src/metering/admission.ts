@@ -9,7 +9,7 @@ import { authenticated, requestState } from '../http/request-state'
 import { mayCall, type Caller } from '../keys/caller'
 import { holdsKey } from '../keys/secret'
 import { requireFeaturesPriced, unservedModel, withOnlineModelResults } from '../pricing/features'
-import { featuresHeld, heldOutputTokens, heldPromptTokens, inputBoundLifters, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
+import { featuresHeld, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
 
@@ -170,13 +170,13 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     throw error
   })
   hold.whenEnded(giveSlotBack)
-  // A hard bound is also a bound on what settlement charges: the provider was sent no more output than held, and
-  // could read no more input than held when the estimate bounds it, unless a tool brought more (a search's pages).
-  const liftedBy = inputBoundLifters(features)
-  const inputBound = (outputTokens: number): Pick<Tariff, 'inputBound' | 'inputBoundLiftedBy'> =>
-    estimate.boundsInput === true ? { inputBound: heldFor(outputTokens).promptTokens, ...(liftedBy && { inputBoundLiftedBy: liftedBy }) } : {}
+  // A hard bound is also a bound on what settlement charges (SPEC §6): the provider was sent no more output than
+  // held, and a usage is charged no more input than held when the estimate bounds it, its tools' results past the
+  // allowance held for each use left unbilled as output past the max is.
   const tariffFor = (outputTokens: number): Tariff =>
-    config.cap_output_tokens ? { price, features, outputBound: heldOutputTokens(outputTokens, features), ...inputBound(outputTokens) } : { price, features }
+    config.cap_output_tokens
+      ? { price, features, outputBound: heldOutputTokens(outputTokens, features), ...(estimate.boundsInput === true && { inputBound: heldFor(outputTokens).promptTokens }) }
+      : { price, features }
   if (!outputWithin || hold.amount >= amount) return { model, price, tariff: tariffFor(estimate.outputTokens), userId, estimate, hold, outputClamp: null }
   // The hold is the worst case of this output (fitTo), so it finds the same again.
   const outputTokens = outputWithin(hold.amount)

@@ -34,20 +34,21 @@ function wholeHoldCharge({ price, features, outputBound }: Tariff, hold: Hold, l
  * What a usage costs. With cap-output on, what a usage reports past what the hold covers is not charged, or
  * `spend <= max_budget` would not hold: output past the max the provider was sent (a server that ignored it,
  * a proxy's miscount), input past the input held when the estimate bounds it (a request of text alone: a token is
- * at least a byte) and no tool brought more (`inputBoundLifted`), uses of each server tool past those held for it (its `max_uses`; none
- * for a tool the request did not offer: a search count above the one search held for `web_search_options`, code
- * executions shown beside a search), and rates dearer than those held (a tier or geography the request did not ask for nor
- * leave to a default, audio tokens in an answer to a text-only request: `costOf`'s `heldAt`). The row keeps the
+ * at least a byte; its tools' results at the per-use allowance held), uses of each server tool past those held for
+ * it (its `max_uses`; none for a tool the request did not offer: a search count above the one search held for
+ * `web_search_options`, code executions shown beside a search), and rates dearer than those held (a tier or
+ * geography the request did not ask for nor leave to a default, audio tokens in an answer to a text-only request:
+ * `costOf`'s `heldAt`). The row keeps the
  * counts reported, and `unbilledOutputTokens`, `unbilledInputTokens`, `unbilledToolUses` and `unbilledRateCost`
- * say what went unbilled. Input of a request with media or files, or whose tools brought results, is charged
- * whole: the exceptions the README lists to cap-output's bound are all input the hold cannot see.
+ * say what went unbilled. Input of a request with media or files is charged whole: the exceptions the README lists
+ * to cap-output's bound are all input the hold cannot see.
  */
 function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledInputTokens' | 'unbilledToolUses' | 'unbilledRateCost'> {
   const bound = tariff.outputBound
   if (bound === undefined) return { cost: costOf(tariff.price, usage, tariff.features) }
   const billed = { ...usage }
   const charged: Pick<Outcome, 'cost' | 'unbilledOutputTokens' | 'unbilledInputTokens' | 'unbilledToolUses' | 'unbilledRateCost'> = { cost: 0 }
-  if (tariff.inputBound !== undefined && usage.promptTokens > tariff.inputBound && !inputBoundLifted(tariff, usage)) {
+  if (tariff.inputBound !== undefined && usage.promptTokens > tariff.inputBound) {
     Object.assign(billed, promptWithin(usage, tariff.inputBound))
     charged.unbilledInputTokens = usage.promptTokens - tariff.inputBound
   }
@@ -66,17 +67,6 @@ function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' |
   const atReportedRates = costOf(tariff.price, billed, tariff.features)
   if (atReportedRates > charged.cost) charged.unbilledRateCost = atReportedRates - charged.cost
   return charged
-}
-
-/**
- * Whether the input bound is lifted for this usage (`Tariff.inputBoundLiftedBy`): a tool that brings input was used,
- * as the usage or the answer's content shows, or may have been unseen; a usage that counts no uses at all (a chat
- * server's, which does not count an OpenAI search model's) shows none, and lifts it.
- */
-function inputBoundLifted({ inputBoundLiftedBy: liftedBy }: Tariff, { serverToolUses: used }: TokenCounts): boolean {
-  if (liftedBy === undefined) return false
-  if (liftedBy === 'always' || used === undefined) return true
-  return liftedBy.some((tool) => Object.hasOwn(used, tool) && used[tool]! > 0)
 }
 
 /**

@@ -77,6 +77,12 @@ export interface TokenCounts {
   reasoningTokens?: number
   /** Uses of each server tool as the provider reports them (a tool it does not name was not used); undefined when it does not count them. */
   serverToolUses?: Record<string, number>
+  /**
+   * The usage counts only the server tools it names (a chat usage: xAI's `num_sources_used` counts Live Search's
+   * sources, not searches): a tool the request offered that it does not name is billed at the uses held, as when
+   * it counts none.
+   */
+  countsOnlyToolsNamed?: boolean
   /** The service tier the provider says it served the request at. */
   tier?: string
   /** Where the provider says inference ran (Anthropic's `usage.inference_geo`: `global`, `us`). */
@@ -174,15 +180,10 @@ export interface Tariff {
   outputBound?: number
   /**
    * With cap-output on, and a request whose input the estimate bounds (`TokenEstimate.boundsInput`), the prompt
-   * tokens the hold covers, every pass (`heldPromptTokens`): no usage is charged more input than that, unless its
-   * tools brought more (`inputBoundLiftedBy`).
+   * tokens the hold covers, every pass (`heldPromptTokens`), its tools' results at the allowance held for them
+   * included: no usage is charged more input than that, whatever its tools brought.
    */
   inputBound?: number
-  /**
-   * What lifts `inputBound`, for a request whose tools may bring input from outside it (`inputBoundLifters`): a use
-   * of one of these server tools that the answer shows, or `always` where a tool may bring input unseen.
-   */
-  inputBoundLiftedBy?: readonly string[] | 'always'
 }
 
 export const NO_FEATURES: RequestedFeatures = {
@@ -349,7 +350,12 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
     [tokens.completionTokens - audioOut, r.output, m.output],
     [audioOut, r.audioOutput, m.output],
   ] as const
-  return charge(terms, toolFees(price, tokens.serverToolUses, requested, usesBilledUncounted(requested)) + (price.perRequest ?? 0))
+  return charge(terms, toolFees(price, usesCounted(tokens, requested), requested, usesBilledUncounted(requested)) + (price.perRequest ?? 0))
+}
+
+/** The uses a usage counts: those it reports, and for one that counts only the tools it names, the others as held. */
+function usesCounted({ serverToolUses: reported, countsOnlyToolsNamed }: TokenCounts, requested: RequestedFeatures): Record<string, number> | undefined {
+  return reported && countsOnlyToolsNamed ? { ...usesBilledUncounted(requested), ...reported } : reported
 }
 
 /** The uses a request is billed when its usage counts none: each tool's max_uses, less those billed only as counted. */
@@ -555,39 +561,6 @@ export function heldInputTokens(
   let uses = requested.toolResultInput.uses - except.uses
   for (const maxUses of Object.values(requested.serverTools)) uses += maxUses
   return inputTokens + uses * toolUseInputTokens + requested.toolResultInput.tokens - except.tokens
-}
-
-/**
- * Whether a request's tools may bring it input from outside its own body: a search's pages, a fetched page, an
- * execution's output, a router's web results, what an MCP server lists and answers, read by the passes after them
- * and billed as input. The hold allows them only `toolUseInputTokens` a use (or the bound the request set), which a
- * long page exceeds, so the request's bytes bound its input no more.
- */
-export const toolsBringInput = (requested: RequestedFeatures): boolean =>
-  requested.toolLoopUses > 0 ||
-  requested.toolResultInput.uses > 0 ||
-  requested.toolResultInput.tokens > 0 ||
-  Object.values(requested.serverTools).some((maxUses) => maxUses > 0)
-
-/**
- * What lifts a request's input bound (`Tariff.inputBoundLiftedBy`): nothing when its tools bring no input
- * (`toolsBringInput`); a use of one of its server tools, when those alone bring it and an answer shows each use (its
- * usage counts them, Anthropic's `server_tool_use` blocks and a response's call items show them), since a tool
- * offered and not used brought nothing; `always` when a tool may bring input that no answer shows it used: a router's
- * web results and the searches a router in front of Claude counts only sometimes (no usage counts them), results
- * bounded by the tool's own size (a web fetch's pages, an MCP server's, file search's results past the allowance),
- * and passes of the loop for a tool that is not billed (tool search: the meter counts uses of billed tools only).
- */
-export function inputBoundLifters(requested: RequestedFeatures): readonly string[] | 'always' | undefined {
-  if (!toolsBringInput(requested)) return undefined
-  const uncounted = { ...requested.unreportedToolUses, ...requested.usesBilledOnlyIfCounted }
-  const billedUses = Object.values(requested.serverTools).reduce((sum, maxUses) => sum + maxUses, 0)
-  const unseen =
-    Object.values(uncounted).some((uses) => uses > 0) ||
-    requested.toolResultInput.uses > 0 ||
-    requested.toolResultInput.tokens > 0 ||
-    requested.toolLoopUses > billedUses
-  return unseen ? 'always' : Object.keys(requested.serverTools).filter((tool) => requested.serverTools[tool]! > 0)
 }
 
 /**

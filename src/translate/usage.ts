@@ -139,7 +139,7 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
     cachedTokens: cached,
   }
   const uses = searchUses(u)
-  if (uses !== undefined) counts.serverToolUses = uses
+  if (uses !== undefined) Object.assign(counts, { serverToolUses: uses, countsOnlyToolsNamed: true })
   if (writes.tokens > 0) counts.cacheWriteTokens = writes.tokens
   if (writes.split) {
     counts.cacheWrite5mTokens = writes.split.tokens5m
@@ -201,7 +201,8 @@ const perplexityOutput = (u: OpenAIUsage): number => count(u.reasoning_tokens) +
  * Server tool uses a chat usage counts: Perplexity's searches (`num_search_queries`), the sources xAI's Live Search
  * used (`live_search`), and the server tools a router in front of Claude ran (LiteLLM's `server_tool_use`, as
  * Anthropic counts them, and its `prompt_tokens_details.web_search_requests`); of two counts of the searches, the
- * larger. A usage that counts none leaves the uses to the request.
+ * larger. A usage that counts none leaves the uses to the request, and so does one that counts other tools
+ * (`num_sources_used` is no count of the searches): a tool it does not name is billed as held (`countsOnlyToolsNamed`).
  */
 function searchUses(u: OpenAIUsage): Record<string, number> | undefined {
   const router = u.server_tool_use && typeof u.server_tool_use === 'object' ? serverToolUses(u.server_tool_use) : undefined

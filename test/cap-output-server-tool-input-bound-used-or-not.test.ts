@@ -1,15 +1,14 @@
 import { describe, expect, test } from 'bun:test'
-import { inputBoundLifters, NO_FEATURES } from '../src/pricing/price'
 import type { TestGateway } from './support/gateway'
 import { anthropicEvent, jsonResponse, sseResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**
- * With cap-output on, a request offering a server tool has its input bound lifted (cap-output-server-tool-input-
- * charged-whole: a search's result pages are input the provider bills past the per-use allowance). But an answer
- * that shows no use of the tool (no `server_tool_use` block, a usage counting 0 `web_search_requests`, no call item)
- * read no page: its input is its own bytes, as for text alone. A proxy reporting 5,000,000 input tokens beside "hi"
- * is then charged no more input than held, and SPEC §6's `spend <= max_budget` holds.
+ * SPEC §6: with cap-output on, `spend <= max_budget` is an invariant, and a request of text alone is charged no more
+ * input than held (`heldPromptTokens`: its tools' results at the per-use allowance), used or not. A server tool
+ * offered and not used brought nothing; one the answer shows used brought at most what the hold allowed it; a tool
+ * whose uses no answer shows (a web fetch's pages) no more. A proxy reporting 5,000,000 input tokens beside "hi" is
+ * charged the input held, whichever.
  *
  * ant:m, plain:m: 1 µ$ an input token, 2 µ$ an output token, $0.01 a search.
  */
@@ -57,7 +56,7 @@ async function spendAfter(id: string, body: Record<string, unknown>, answer: () 
   return { row, user }
 }
 
-describe('cap-output on: a server tool offered but not used does not lift the input bound', () => {
+describe('cap-output on: a server tool offered, used or not, does not lift the input bound', () => {
   test('Messages JSON, no search made, usage input_tokens 5,000,000 for "hi": spend stays <= max_budget', async () => {
     const { row, user } = await spendAfter('unused-json', {}, () =>
       jsonResponse({
@@ -101,9 +100,9 @@ describe('cap-output on: a server tool offered but not used does not lift the in
     expect(user.spend).toBeLessThanOrEqual(BUDGET)
   })
 
-  test('a search the answer shows but its usage does not count still lifts the bound', async () => {
+  test('a search the answer shows but its usage does not count, 150,000 input: the input held is charged', async () => {
     const INPUT = 150_000
-    const { row } = await spendAfter('shown-search', {}, () =>
+    const { row, user } = await spendAfter('shown-search', {}, () =>
       jsonResponse({
         id: 'msg_1', type: 'message', role: 'assistant', model: 'm',
         content: [
@@ -116,25 +115,25 @@ describe('cap-output on: a server tool offered but not used does not lift the in
       }),
     )
     expect(row.prompt_tokens).toBe(INPUT)
-    expect(row.cost).toBe(INPUT * 1 + 3 * 2 + 10_000)
-  })
-})
-
-describe('unit: what lifts the input bound', () => {
-  test('nothing, for a request whose tools bring no input', () => {
-    expect(inputBoundLifters(NO_FEATURES)).toBeUndefined()
+    // The search shown, and no more input than held: the search's 20,000-token allowance and the prompt, twice.
+    expect(row.cost).toBeGreaterThan(20_000 + 3 * 2 + 10_000)
+    expect(row.cost).toBeLessThan(22_000 + 3 * 2 + 10_000)
+    expect(row.cost).toBeLessThanOrEqual(row.reserved)
+    expect(user.spend).toBeLessThanOrEqual(BUDGET)
   })
 
-  test('a shown use of a server tool offered, when only those bring input', () => {
-    expect(inputBoundLifters({ ...NO_FEATURES, serverTools: { web_search: 2, code_execution: 1 }, toolLoopUses: 3 })).toEqual(['web_search', 'code_execution'])
-  })
-
-  test.each([
-    ["a router's web results, which no usage counts", { serverTools: { web_search: 5 }, unreportedToolUses: { web_search: 5 } }],
-    ['searches a router in front of Claude counts only sometimes', { serverTools: { web_search: 3 }, usesBilledOnlyIfCounted: { web_search: 2 }, toolLoopUses: 3 }],
-    ["a web fetch's pages", { toolResultInput: { uses: 0, tokens: 4_000 }, toolLoopUses: 1 }],
-    ['tool search, a loop tool the meter does not count', { serverTools: { web_search: 1 }, toolLoopUses: 2 }],
-  ])('always, for %s', (_, features) => {
-    expect(inputBoundLifters({ ...NO_FEATURES, ...features })).toBe('always')
+  test('a web fetch, whose uses no usage counts, 5,000,000 input for "hi": spend stays <= max_budget', async () => {
+    const WEB_FETCH = { type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 1, max_content_tokens: 4_000 }
+    const { row, user } = await spendAfter('web-fetch', { tools: [WEB_FETCH] }, () =>
+      jsonResponse({
+        id: 'msg_1', type: 'message', role: 'assistant', model: 'm',
+        content: [{ type: 'text', text: 'Hello.' }],
+        stop_reason: 'end_turn', stop_sequence: null,
+        usage: { input_tokens: LIE, output_tokens: 3, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+      }),
+    )
+    expect(row.prompt_tokens).toBe(LIE)
+    expect(row.cost).toBeLessThanOrEqual(row.reserved)
+    expect(user.spend).toBeLessThanOrEqual(BUDGET)
   })
 })

@@ -1,16 +1,15 @@
 import { describe, expect, test } from 'bun:test'
-import { NO_FEATURES, toolsBringInput } from '../src/pricing/price'
 import type { TestGateway } from './support/gateway'
 import { anthropicEvent, jsonResponse, openStream, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
+import { unbilledInputOf } from './support/unbilled-input'
 
 /**
- * With cap-output on, a usage's input past the input held is not charged when the estimate bounds the input (a
- * request of text alone: cap-output-usage-input-past-hold). A request offering a server tool is text alone too,
- * yet its bytes bound its input no more: a search's result pages are input the provider reads, and bills, on
- * every pass after it, held only at TOLLGATE_SERVER_TOOL_USE_INPUT_TOKENS a use. README (Server tools are bounded):
- * "a search whose results add more input than the allowance can cost more than its hold" — and is charged it,
- * or the operator pays the provider for input no user is charged for.
+ * SPEC §6: with cap-output on, `spend <= max_budget` is an invariant. A search's result pages are input the provider
+ * reads, and bills, on every pass after it; the hold allows each use TOLLGATE_SERVER_TOOL_USE_INPUT_TOKENS
+ * (`heldPromptTokens`). A search whose pages bring more is charged the input held, no more, as output past the max
+ * sent is: the row keeps the input reported, and the excess is counted in `tollgate_unbilled_input_tokens_total`
+ * (README, Server tools are bounded: an operator whose searches bring more raises the allowance).
  *
  * ant:m / plain:m: 1 µ$ an input token, 2 µ$ an output token, $0.01 a search.
  */
@@ -20,6 +19,7 @@ withScriptedGateway(
   {
     cap_output_tokens: true,
     default_max_output_tokens: 64,
+    metrics_enabled: true,
     pricing: {
       'ant:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01 } },
       'plain:m': { input_per_million: 1, output_per_million: 2, server_tools: { web_search: 0.01 } },
@@ -30,6 +30,20 @@ withScriptedGateway(
 
 const WEB_SEARCH = { type: 'web_search_20250305', name: 'web_search', max_uses: 1 }
 const SEARCH = 10_000
+const ALLOWANCE = 20_000
+
+/** Runs one request and returns its row and the input held: the input reported less the input /metrics counts unbilled. */
+async function settledWithHeldInput(id: string, provider: string, run: () => Promise<void>) {
+  let row!: Awaited<ReturnType<typeof settledRow>>
+  const unbilled = await unbilledInputOf(gw, provider, async () => {
+    row = await settledRow(gw, id, run)
+  })
+  const held = row.prompt_tokens - unbilled
+  // The allowance for the one search, and the prompt as estimated (read again on the pass after it).
+  expect(held).toBeGreaterThan(ALLOWANCE)
+  expect(held).toBeLessThan(ALLOWANCE + 2_000)
+  return { row, held }
+}
 
 const postMessages = (secret: string, body: Record<string, unknown>) =>
   fetch(`${gw.url}/v1/messages`, {
@@ -38,7 +52,7 @@ const postMessages = (secret: string, body: Record<string, unknown>) =>
     body: JSON.stringify({ model: 'ant:m', max_tokens: 64, tools: [WEB_SEARCH], messages: [{ role: 'user', content: 'Search the web: bun release notes' }], ...body }),
   })
 
-describe('cap-output on: a search whose results exceed the per-use allowance is charged the input the provider bills', () => {
+describe('cap-output on: a search whose results exceed the per-use allowance is charged the input held', () => {
   test('Messages, one web search, usage of 150,000 input tokens', async () => {
     // The prompt twice, and the search's result pages (a long page: ~145k tokens).
     const INPUT = 150_000
@@ -55,12 +69,13 @@ describe('cap-output on: a search whose results exceed the per-use allowance is 
       }),
     )
     const { secret } = await gw.userWithKey({ id: 'ws-messages', max_budget: 1 })
-    const row = await settledRow(gw, 'ws-messages', async () => {
+    const { row, held } = await settledWithHeldInput('ws-messages', 'ant', async () => {
       const res = await postMessages(secret, {})
       expect(res.status, await res.text()).toBe(200)
     })
     expect(row.prompt_tokens).toBe(INPUT)
-    expect(row.cost).toBe(INPUT * 1 + 30 * 2 + SEARCH)
+    expect(row.cost).toBe(held * 1 + 30 * 2 + SEARCH)
+    expect(row.cost).toBeLessThanOrEqual(row.reserved)
   })
 
   test("Responses, one web search, its search content tokens in the usage's 100,000 input tokens", async () => {
@@ -77,7 +92,7 @@ describe('cap-output on: a search whose results exceed the per-use allowance is 
       }),
     )
     const { secret } = await gw.userWithKey({ id: 'ws-responses', max_budget: 1 })
-    const row = await settledRow(gw, 'ws-responses', async () => {
+    const { row, held } = await settledWithHeldInput('ws-responses', 'plain', async () => {
       const res = await fetch(`${gw.url}/v1/responses`, {
         method: 'POST',
         headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
@@ -86,10 +101,11 @@ describe('cap-output on: a search whose results exceed the per-use allowance is 
       expect(res.status, await res.text()).toBe(200)
     })
     expect(row.prompt_tokens).toBe(INPUT)
-    expect(row.cost).toBe(INPUT * 1 + 30 * 2 + SEARCH)
+    expect(row.cost).toBe(held * 1 + 30 * 2 + SEARCH)
+    expect(row.cost).toBeLessThanOrEqual(row.reserved)
   })
 
-  test('a Messages stream cut after its search pays the input message_start stated, whole', async () => {
+  test('a Messages stream cut after its search pays the input message_start stated, up to the input held', async () => {
     const INPUT = 150_000
     upstream.answer(
       openStream([
@@ -101,7 +117,7 @@ describe('cap-output on: a search whose results exceed the per-use allowance is 
       ]),
     )
     const { secret } = await gw.userWithKey({ id: 'ws-cut', max_budget: 1 })
-    const row = await settledRow(gw, 'ws-cut', async () => {
+    const { row, held } = await settledWithHeldInput('ws-cut', 'ant', async () => {
       const res = await postMessages(secret, { stream: true })
       expect(res.status).toBe(200)
       const reader = res.body!.getReader()
@@ -111,23 +127,9 @@ describe('cap-output on: a search whose results exceed the per-use allowance is 
     })
     expect(row.status).toBe('aborted')
     expect(row.prompt_tokens).toBe(INPUT)
-    // The stated input, the search begun, and the output delivered (the search's call and the text).
-    expect(row.cost).toBe(INPUT * 1 + SEARCH + row.completion_tokens * 2)
+    // The input held, the search begun, and the output delivered (the search's call and the text).
+    expect(row.cost).toBe(held * 1 + SEARCH + row.completion_tokens * 2)
+    expect(row.cost).toBeLessThanOrEqual(row.reserved)
   })
 })
 
-describe('unit: a request whose tools bring input from outside it', () => {
-  test('none: only its own bytes are input', () => {
-    expect(toolsBringInput(NO_FEATURES)).toBe(false)
-    expect(toolsBringInput({ ...NO_FEATURES, serverTools: { web_search: 0 } })).toBe(false)
-  })
-
-  test.each([
-    ['a priced server tool (a search, an execution, a router\'s web results)', { serverTools: { web_search: 1 } }],
-    ['a tool billed by its results alone (an MCP server, a web fetch at the allowance)', { toolResultInput: { uses: 1, tokens: 0 } }],
-    ['a web fetch bounded by its max_content_tokens', { toolResultInput: { uses: 0, tokens: 4_000 } }],
-    ["a tool in the provider's loop (tool search)", { toolLoopUses: 1 }],
-  ])('%s', (_, features) => {
-    expect(toolsBringInput({ ...NO_FEATURES, ...features })).toBe(true)
-  })
-})
