@@ -1,5 +1,7 @@
+import type { SQL } from 'drizzle-orm'
 import type { BunSQLDatabase } from 'drizzle-orm/bun-sql'
 import { clientClosedRequest } from '../http/errors'
+import type { QuickReads } from '../store/postgres/quick-reads'
 import type { RecordsReply, RecordsRequest } from './reader-worker'
 import { recordsQueries, type RecordsQueries, type RecordsSource } from './usage-queries'
 
@@ -33,23 +35,41 @@ const QUICK_READS: ReadonlySet<keyof RecordsQueries> = new Set(['keyRows', 'user
 
 const isQuick = (query: keyof RecordsQueries) => QUICK_READS.has(query)
 
-/** One answer in one REPEATABLE READ, READ ONLY transaction: all its statements read one snapshot, as on the reader thread. */
-const inSnapshot = <Q extends keyof RecordsQueries>(db: BunSQLDatabase<Record<string, unknown>>, tables: RecordsSource['tables'], query: Q, args: Args<Q>) =>
-  db.transaction((tx) => runOn({ db: tx as unknown as RecordsSource['db'], tables }, query, args), { isolationLevel: 'repeatable read', accessMode: 'read only' })
+/**
+ * One answer in one REPEATABLE READ, READ ONLY transaction: all its statements read one snapshot, as on the reader
+ * thread. `first`, when given, is sent before them (a bound on them).
+ */
+const inSnapshot = <Q extends keyof RecordsQueries>(
+  db: BunSQLDatabase<Record<string, unknown>>,
+  tables: RecordsSource['tables'],
+  query: Q,
+  args: Args<Q>,
+  first?: SQL,
+): Promise<Result<Q>> =>
+  db.transaction(
+    async (tx): Promise<Result<Q>> => {
+      if (first) await tx.execute(first)
+      return runOn({ db: tx as unknown as RecordsSource['db'], tables }, query, args)
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  )
 
 /**
  * The records queries on Postgres, which already answers off the request thread: the scans on the records pool,
  * each when `inTurn` lets it (one at a time: src/store/postgres/records-scans.ts); the quick reads on `quick` (the
  * store's main pool, where they were answered before they were records queries), so as not to wait behind reports.
+ * A quick read that outlasts its bound there (src/store/postgres/quick-reads.ts) is asked again as a scan.
  */
 export const directRecords = (
   scans: BunSQLDatabase<Record<string, unknown>>,
   inTurn: <T>(scan: () => Promise<T>, signal?: AbortSignal) => Promise<T>,
-  quick: BunSQLDatabase<Record<string, unknown>>,
+  quick: QuickReads,
   tables: RecordsSource['tables'],
 ): RecordsReads => ({
-  run: (query, args, signal) =>
-    isQuick(query) ? inSnapshot(quick, tables, query, args) : inTurn(() => inSnapshot(scans, tables, query, args), signal),
+  run: <Q extends keyof RecordsQueries>(query: Q, args: Args<Q>, signal?: AbortSignal): Promise<Result<Q>> => {
+    const scan = () => inTurn(() => inSnapshot(scans, tables, query, args), signal)
+    return isQuick(query) ? quick((db, bound) => inSnapshot(db, tables, query, args, bound), signal, scan) : scan()
+  },
   stop: async () => {},
 })
 

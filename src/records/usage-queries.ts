@@ -244,12 +244,20 @@ export async function usageRowsAndTotals(source: RecordsSource, q: UsageFilterVa
   return { rows: await usageRows(source, q), totals: await usageTotals(source, q) }
 }
 
-/** A page of one key's usage (filtered by nothing else but its user), newest first, from the start or a cursor. */
-export type KeysLatestUsage = { key_id: string; user_id?: string; limit: number; offset?: 0; after?: number }
+/** A page of one key's usage (filtered by nothing else), newest first, from the start or a cursor. */
+export type KeysLatestUsage = { key_id: string; limit: number; offset?: 0; after?: number }
 
-/** Whether a usage page is one key's latest rows (KeysLatestUsage): no time range, model or status, and no offset. */
+/**
+ * Whether a usage page is one key's latest rows (KeysLatestUsage): no user, time range, model or status, and no
+ * offset. A user beside the key is left to a scan: were the key another user's, no row would match, and the page would
+ * walk the whole index looking for them (a caller that knows the key is the user's asks without the user).
+ */
 export const isKeysLatestUsage = (q: UsageFilterValues & PageArgs & { after?: number }): q is KeysLatestUsage =>
-  q.key_id !== undefined && q.models === undefined && q.status === undefined && q.since === undefined && q.until === undefined && !q.offset
+  q.key_id !== undefined && q.user_id === undefined && q.models === undefined && q.status === undefined && q.since === undefined &&
+  q.until === undefined && !q.offset
+
+/** The totals of a page no row matches. */
+export const NO_USAGE_TOTALS = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cost: microsToUsd(0) }
 
 /**
  * usageRowsAndTotals of one key's latest rows: the page read from the key's index (usage_key_id, `limit + 1` entries

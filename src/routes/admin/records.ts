@@ -8,7 +8,7 @@ import { knownMethod } from '../../http/route-patterns'
 import { streamedAnswer } from '../../http/streamed-answer'
 import type { usage } from '../../db/schema'
 import { csvLine } from '../../records/csv-line'
-import { isKeysLatestUsage, presentUsage, type UsageFilterValues } from '../../records/usage-queries'
+import { isKeysLatestUsage, NO_USAGE_TOTALS, presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
 import { cursorNotReturned, cursorText, idCursor, pageQuery, toPage } from './pagination'
 import { filterText, strictQuery } from './strict-query'
@@ -103,7 +103,13 @@ export function usageReader({ ledger, providers, records }: Pick<Services, 'ledg
       : await records.run('usageRowsAndTotals', page, signal)
     return { ...present(rows, q), totals }
   }
-  return { filterValues, listUsage, pageWithTotals }
+
+  /** pageWithTotals of a filter known to match no row: no usage is read (a cursor, naming no row it lists, is refused). */
+  const noUsage = (q: UsageQuery) => {
+    if (idCursor(q.cursor) !== undefined) throw cursorNotReturned()
+    return { ...present([], q), totals: NO_USAGE_TOTALS }
+  }
+  return { filterValues, listUsage, pageWithTotals, noUsage }
 }
 
 const CSV_PAGE = 1000
@@ -119,8 +125,8 @@ const CSV_COLUMNS = Object.keys(
 /** Usage rows, the usage summary and the API request log: what was spent, by whom, and who knocked. */
 export const recordRoutes = (services: Services) => {
   const { ledger, requestLog, records } = services
-  const { db, tables: { users, usage: usageRows } } = services.store
-  const { filterValues, listUsage, pageWithTotals } = usageReader(services)
+  const { db, tables: { users, apiKeys, usage: usageRows } } = services.store
+  const { filterValues, listUsage, pageWithTotals, noUsage } = usageReader(services)
 
   return new Elysia({ name: 'admin-records' })
     .get('/v1/usage', ({ query, request }) => listUsage(query, request.signal), {
@@ -200,6 +206,14 @@ export const recordRoutes = (services: Services) => {
         const usageRow = () => db.select({ id: usageRows.id }).from(usageRows).where(eq(usageRows.userId, params.id)).limit(1)
         if ((await userRow()).length === 0 && (await usageRow()).length === 0)
           throw notFound(`No user with id ${JSON.stringify(params.id)}, and no usage rows under it.`, 'user_not_found')
+        // A key never changes user, so its rows are all its user's: the user's page of its own key is the key's latest
+        // usage (a quick read), and of another user's key an empty page, found without a scan. A key deleted since is
+        // left to the scan of the user's rows under it.
+        if (query.key_id !== undefined) {
+          const [key] = await db.select({ userId: apiKeys.userId }).from(apiKeys).where(eq(apiKeys.id, query.key_id)).limit(1)
+          if (key?.userId === params.id) return pageWithTotals(query, request.signal)
+          if (key) return noUsage(query)
+        }
         return pageWithTotals({ ...query, user_id: params.id }, request.signal)
       },
       {

@@ -1,5 +1,6 @@
 import type { SQL } from 'bun'
 import { clientClosedRequest, databaseUnavailable, reportsBusy } from '../../http/errors'
+import { watchingStatements, type Statement } from './watched-statements'
 
 /**
  * Scans one replica keeps waiting for their turn; past these a report is refused at once (503 reports_busy). A bound
@@ -7,8 +8,6 @@ import { clientClosedRequest, databaseUnavailable, reportsBusy } from '../../htt
  * three scans): how long the line may wait is the deadline's to say.
  */
 export const MAX_WAITING_SCANS = 256
-
-type Query = ReturnType<SQL['unsafe']>
 
 /** A scan waiting for its turn, or the one that has it. */
 interface Turn {
@@ -36,14 +35,17 @@ export class OneScanAtATime {
   private current: Turn | undefined
   private stalled: Timer | undefined
   /** The statements the current scan has sent, and whether it was given up on (what it sends next is cancelled). */
-  private sent: Query[] = []
+  private sent: Statement[] = []
   private givenUp = false
 
   constructor(
     recordsSql: SQL,
     private readonly deadlineMs: number,
   ) {
-    this.client = this.cancellable(recordsSql)
+    this.client = watchingStatements(recordsSql, (statement) => {
+      if (this.givenUp) statement.cancel()
+      else this.sent.push(statement)
+    })
   }
 
   run<T>(scan: () => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -101,31 +103,5 @@ export class OneScanAtATime {
   private cancelRunning() {
     this.givenUp = true
     for (const query of this.sent) query.cancel()
-  }
-
-  /** `sql`, whose transactions' statements (drizzle sends each through `unsafe`) are known to the running scan. */
-  private cancellable(sql: SQL): SQL {
-    const watch = (query: Query) => {
-      if (this.givenUp) query.cancel()
-      else this.sent.push(query)
-      return query
-    }
-    const watched = (tx: SQL) =>
-      new Proxy(tx, {
-        get: (target, prop) => {
-          if (prop === 'unsafe') return (...args: Parameters<SQL['unsafe']>) => watch(target.unsafe(...args))
-          const value = Reflect.get(target, prop, target)
-          return typeof value === 'function' ? value.bind(target) : value
-        },
-      })
-    return new Proxy(sql, {
-      get: (target, prop) => {
-        if (prop !== 'begin') return Reflect.get(target, prop, target)
-        return (...args: unknown[]) => {
-          const body = args.pop() as (tx: SQL) => unknown
-          return (target.begin as (...a: unknown[]) => Promise<unknown>)(...args, (tx: SQL) => body(watched(tx)))
-        }
-      },
-    })
   }
 }

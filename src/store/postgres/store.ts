@@ -27,6 +27,7 @@ import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
 import { OneScanAtATime } from './records-scans'
+import { quickReads } from './quick-reads'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, withDeadline } from './errors'
 import { lockKeyAndItsUser, shareUsers } from './lock-order'
 import { DB_CLOCK, PostgresLedgerStore } from './ledger-store'
@@ -137,7 +138,7 @@ export class PostgresStore implements Store {
     this.ledger = new PostgresLedgerStore(sql, onError, deadlineMs, bounded)
     this.prices = postgresPriceRows(bounded)
     const scans = new OneScanAtATime(withQueryDeadlines(recordsSql, deadlineMs), deadlineMs)
-    this.records = directRecords(drizzle({ client: scans.client, schema: tables }), (scan, signal) => scans.run(scan, signal), main, this.tables)
+    this.records = directRecords(drizzle({ client: scans.client, schema: tables }), (scan, signal) => scans.run(scan, signal), quickReads(bounded), this.tables)
     this.alerts = postgresAlertRows(bounded)
     this.sessions = postgresSessionRows(bounded)
     this.caps = {
