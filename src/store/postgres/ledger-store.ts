@@ -735,19 +735,17 @@ async function settleFreeRowsFirst(
 }
 
 /**
- * Settles the settlements of a batch whose users' and keys' rows no other session holds, inside `tx`: first their
- * models' daily rollup rows are locked, waiting for them (ROWS_LOCK_TIMEOUT_MS), then the users' and keys' rows without
- * waiting for the others (SKIP LOCKED), users then keys, and SETTLE leaves out the settlements whose rows it did not get
- * (`left`). The rollup rows come first because every user's settlement of a model updates the same one: one held
- * elsewhere for long (a replica frozen mid-settlement) is then waited for holding no user's row, and those users'
- * holds go on meanwhile. No deadlock with the transactions that take a user's row first: holding the rollup rows, this
- * one waits for no user's or key's row.
+ * Settles the settlements of a batch whose users', keys' and models' daily rollup rows no other session holds, inside
+ * `tx`, waiting for none of them (SKIP LOCKED, users then keys; SETTLE takes the rollup rows so too): SETTLE leaves
+ * out the settlements whose rows it did not get (`left`). A rollup row is updated by every user's settlement of its
+ * model that day: one held elsewhere for long (a replica frozen mid-settlement) must leave out its own settlements
+ * only, never fail the batch and keep every other user's and model's waiting with it. Those left out go a user at a
+ * time (settleIn), and the ones whose rows stay held land later.
  */
 async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<Settled> {
   const rows = JSON.stringify(batch)
-  const [, , , , answer] = await Promise.all([
+  const [, , , answer] = await Promise.all([
     tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS),
-    tx.unsafe(LOCK_MODEL_ROLLUPS, [rows]),
     tx.unsafe(LOCK_FREE_USERS, [idsOf(batch.map((r) => r.user_id))]),
     tx.unsafe(LOCK_FREE_KEYS, [idsOf(batch.map((r) => r.key_id))]),
     tx.unsafe(SETTLE, [rows]),
