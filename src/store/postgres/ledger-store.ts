@@ -1351,7 +1351,9 @@ export class PostgresLedgerStore implements LedgerStore {
     // Those still to land later are not tried here: their holds are left to them.
     await this.flushQueued().catch(() => {})
     await this.landPending(limit).catch((error) => this.onError(error))
-    const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id)])
+    // And so are those still in the writer (a try that failed, kept to go again): their holds are their settlements'.
+    const unwritten = [...this.settlements.unwritten()].map((s) => s.id)
+    const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id), ...unwritten])
     const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
     const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, sweep)))
     const swept = [...first.swept]
