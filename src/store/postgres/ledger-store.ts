@@ -1439,8 +1439,8 @@ export class PostgresLedgerStore implements LedgerStore {
    * stay for the sweeper to charge in full. The batch in flight is waited for (within the deadline), whatever it
    * carries, and so are the waits for its users' rows held elsewhere: one may yet commit, and its holds are then
    * released (answer) into a writer that must still be open. The settlements whose users' rows are held elsewhere
-   * are kept in the database (keepPending, at once: only those whose write failed are written here), and tried until
-   * the stop's deadline too: those that land meanwhile are taken out of it again, and the others are landed by a later
+   * are kept in the database (keepPending, at once: only those whose write failed are written here), as are those the
+   * writer fails to write (a lock or a connection it keeps failing on), and tried until the stop's deadline too: those that land meanwhile are taken out of it again, and the others are landed by a later
    * sweep, on any replica.
    */
   async close(stop: AbortSignal): Promise<void> {
@@ -1449,7 +1449,15 @@ export class PostgresLedgerStore implements LedgerStore {
     // A brief try still held queues its user's wait before it ends.
     await this.usersTried.idle()
     await this.usersWaited.idle()
-    await this.settlements.close(stop)
+    // Settlements the writer fails to write are kept in pending_settlements (as those to land later), which needs no
+    // user's or rollup row, while it tries them until the deadline: those it writes meanwhile are taken out again.
+    const keptFromWriter: SettlementRow[] = []
+    const unwritten = new Set(await this.settlements.close(stop, async (rows) => {
+      await this.keepPending(rows)
+      keptFromWriter.push(...rows.filter((s) => this.keptIds.has(s.id)))
+      return new Set(keptFromWriter)
+    }))
+    void this.unkeepPending(keptFromWriter.filter((s) => !unwritten.has(s)))
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
     const unkept = this.toLandLater.filter((s) => !this.keptIds.has(s.id))
     if (unkept.length > 0 && !stop.aborted) await Promise.race([this.keepPending(unkept), stopped])
@@ -1461,6 +1469,8 @@ export class PostgresLedgerStore implements LedgerStore {
     if (this.landTimer !== null) clearTimeout(this.landTimer)
     // The kept settlements that landed are taken out (landHeldOnce) before the pool closes.
     if (!stop.aborted) await Promise.race([this.pendingWrites, stopped])
+    const keptUnwritten = keptFromWriter.filter((s) => unwritten.has(s)).length
+    if (keptUnwritten > 0) this.onError(new Error(`${keptUnwritten} settlement(s) not written by the stop's deadline kept in pending_settlements, for a sweep to land`))
     const stillKept = this.toLandLater.filter((s) => this.keptIds.has(s.id)).length
     if (stillKept > 0) this.onError(new Error(`${stillKept} settlement(s) whose users' rows stayed held elsewhere past the stop's deadline kept in pending_settlements, for a sweep to land`))
     const dropped = this.toLandLater.length - stillKept
