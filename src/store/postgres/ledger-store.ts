@@ -705,12 +705,14 @@ async function expectedBatch(
 
 /**
  * Settles a batch on its own, never waiting for one user's row while holding another's: first the settlements whose
- * users' and keys' rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), then each user's left
- * out in a transaction of its own, which waits for that user's rows (settleIn), a few users at a time, all within one
- * short wait (BUSY_ROWS_WAIT_MS: another replica's batch holds a row for milliseconds). Returns the settlements of
- * the users whose rows stayed held (a replica frozen mid-transaction): they land later (PostgresLedgerStore.landLater),
- * and keep nothing else waiting meanwhile. What committed is not charged again when sent again (a hold settles once).
- * `committed` is told, after each commit, the settlements it carried and the holds they settled.
+ * users', keys' and models' rollup rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), then each
+ * model's left out for its rollup rows in a transaction of its own that waits for them holding no user's row
+ * (settleAfterRollups), and each user's left out for its rows in one that waits for them (settleIn), a few at a time,
+ * all within one short wait (BUSY_ROWS_WAIT_MS: another replica's batch holds a row for milliseconds). Returns the
+ * settlements whose rows stayed held (a replica frozen mid-transaction): they land later
+ * (PostgresLedgerStore.landLater), and keep nothing else waiting meanwhile. What committed is not charged again when
+ * sent again (a hold settles once). `committed` is told, after each commit, the settlements it carried and the holds
+ * they settled.
  */
 async function settleFreeRowsFirst(
   sql: SQL,
@@ -721,17 +723,40 @@ async function settleFreeRowsFirst(
   committed(batch.filter((s) => !first.left.includes(s)), first.settled)
   const locksUntil = performance.now() + BUSY_ROWS_WAIT_MS
   const [held, failures]: [SettlementRow[], unknown[]] = [[], []]
-  await eachUserInTurn(byUser(first.left, (s) => s.user_id), async (rows) => {
-    try {
-      const { settled } = await retryingConflicts(() => sql.begin((tx) => settleIn(tx, rows, locksUntil)))
-      committed(rows, settled)
-    } catch (error) {
-      if (error instanceof UserRowsBusy) held.push(...rows)
-      else failures.push(error)
-    }
-  })
+  const settleEach = (groups: SettlementRow[][], settle: (tx: TransactionSQL, rows: SettlementRow[]) => Promise<Settled | { settled: number[] }>) =>
+    eachUserInTurn(groups, async (rows) => {
+      try {
+        const answer = await retryingConflicts(() => sql.begin((tx) => settle(tx, rows)))
+        const left = 'left' in answer ? answer.left : []
+        committed(rows.filter((s) => !left.includes(s)), answer.settled)
+        // Its rollup rows had, a user's row was held after all: tried again later.
+        held.push(...left)
+      } catch (error) {
+        if (error instanceof UserRowsBusy) held.push(...rows)
+        else failures.push(error)
+      }
+    })
+  await Promise.all([
+    settleEach(byUser(first.rollupHeld, (s) => s.model), (tx, rows) => settleAfterRollups(tx, rows, locksUntil)),
+    settleEach(byUser(first.left.filter((s) => !first.rollupHeld.includes(s)), (s) => s.user_id), (tx, rows) => settleIn(tx, rows, locksUntil)),
+  ])
   if (failures.length > 0) throw failures[0]
   return held
+}
+
+/**
+ * Settles one model's settlements inside `tx` once it holds their rollup rows, waiting for them until `locksUntil`
+ * holding no user's row (then held elsewhere, UserRowsBusy: they land later), and then as settleFree does.
+ */
+async function settleAfterRollups(tx: TransactionSQL, batch: SettlementRow[], locksUntil: number): Promise<Settled> {
+  const waitMs = Math.floor(locksUntil - performance.now())
+  // Not 0: lock_timeout 0 waits for ever.
+  if (waitMs < 1) throw new UserRowsBusy(null)
+  await tx.unsafe(BOUND_LOCK_WAITS, [`${waitMs}ms`])
+  await tx.unsafe(LOCK_MODEL_ROLLUPS, [JSON.stringify(batch)]).catch((error) => {
+    throw lockTimedOut(error) ? new UserRowsBusy(error) : error
+  })
+  return settleFree(tx, batch)
 }
 
 /**
@@ -739,8 +764,8 @@ async function settleFreeRowsFirst(
  * `tx`, waiting for none of them (SKIP LOCKED, users then keys; SETTLE takes the rollup rows so too): SETTLE leaves
  * out the settlements whose rows it did not get (`left`). A rollup row is updated by every user's settlement of its
  * model that day: one held elsewhere for long (a replica frozen mid-settlement) must leave out its own settlements
- * only, never fail the batch and keep every other user's and model's waiting with it. Those left out go a user at a
- * time (settleIn), and the ones whose rows stay held land later.
+ * only, never fail the batch and keep every other user's and model's waiting with it; they land later. Those left
+ * out for a user's or key's row go a user at a time (settleIn).
  */
 async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<Settled> {
   const rows = JSON.stringify(batch)
