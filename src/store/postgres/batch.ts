@@ -396,13 +396,17 @@ export class BatchWriter<T> {
    * Sends what is queued and refuses anything later. Rows a failed send keeps (`retry`, or refused for a lock)
    * go again after the writer's pause, as while running, until written or until `stop` aborts (the stop's
    * deadline): one connection dropped as the stop begins must not leave a settled hold for the sweeper to
-   * charge in full. What is still unwritten then is reported as dropped.
+   * charge in full. `keepAside`, once a first try has failed, is given the rows still unwritten, to keep them
+   * somewhere that outlives the process, and answers those it kept. What is still unwritten at the end, and was not
+   * kept aside, is reported as dropped. Returns the rows still unwritten.
    */
-  async close(stop: AbortSignal): Promise<void> {
+  async close(stop: AbortSignal, keepAside?: (rows: T[]) => Promise<Set<T>>): Promise<T[]> {
     const stopped = new Promise<false>((resolve) => stop.addEventListener('abort', () => resolve(false), { once: true }))
+    let kept = new Set<T>()
     while (!stop.aborted) {
       const written = await Promise.race([this.flush().then(() => true, () => false), stopped])
       if (written || this.queued.length + this.suspect.length === 0) break
+      if (keepAside && kept.size === 0) kept = await Promise.race([keepAside([...this.unwritten()]), stopped.then(() => kept)])
       // This loop sends them again, not the writer's timer, so that its pause ends with the deadline.
       if (this.timer !== null) clearTimeout(this.timer)
       this.timer = null
@@ -410,7 +414,9 @@ export class BatchWriter<T> {
     }
     this.closed = true
     if (this.timer !== null) clearTimeout(this.timer)
-    const left = this.queued.length + this.suspect.length + this.inFlight.length
-    if (left > 0) this.onError(new Error(`${left} ${this.options.what}(s) not written (or not answered) by the stop's deadline; dropped`))
+    const left = [...this.unwritten()]
+    const dropped = left.filter((row) => !kept.has(row)).length
+    if (dropped > 0) this.onError(new Error(`${dropped} ${this.options.what}(s) not written (or not answered) by the stop's deadline; dropped`))
+    return left
   }
 }

@@ -705,12 +705,14 @@ async function expectedBatch(
 
 /**
  * Settles a batch on its own, never waiting for one user's row while holding another's: first the settlements whose
- * users' and keys' rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), then each user's left
- * out in a transaction of its own, which waits for that user's rows (settleIn), a few users at a time, all within one
- * short wait (BUSY_ROWS_WAIT_MS: another replica's batch holds a row for milliseconds). Returns the settlements of
- * the users whose rows stayed held (a replica frozen mid-transaction): they land later (PostgresLedgerStore.landLater),
- * and keep nothing else waiting meanwhile. What committed is not charged again when sent again (a hold settles once).
- * `committed` is told, after each commit, the settlements it carried and the holds they settled.
+ * users', keys' and models' rollup rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), then each
+ * model's left out for its rollup rows in a transaction of its own that waits for them holding no user's row
+ * (settleAfterRollups), and each user's left out for its rows in one that waits for them (settleIn), a few at a time,
+ * all within one short wait (BUSY_ROWS_WAIT_MS: another replica's batch holds a row for milliseconds). Returns the
+ * settlements whose rows stayed held (a replica frozen mid-transaction): they land later
+ * (PostgresLedgerStore.landLater), and keep nothing else waiting meanwhile. What committed is not charged again when
+ * sent again (a hold settles once). `committed` is told, after each commit, the settlements it carried and the holds
+ * they settled.
  */
 async function settleFreeRowsFirst(
   sql: SQL,
@@ -721,33 +723,54 @@ async function settleFreeRowsFirst(
   committed(batch.filter((s) => !first.left.includes(s)), first.settled)
   const locksUntil = performance.now() + BUSY_ROWS_WAIT_MS
   const [held, failures]: [SettlementRow[], unknown[]] = [[], []]
-  await eachUserInTurn(byUser(first.left, (s) => s.user_id), async (rows) => {
-    try {
-      const { settled } = await retryingConflicts(() => sql.begin((tx) => settleIn(tx, rows, locksUntil)))
-      committed(rows, settled)
-    } catch (error) {
-      if (error instanceof UserRowsBusy) held.push(...rows)
-      else failures.push(error)
-    }
-  })
+  const settleEach = (groups: SettlementRow[][], settle: (tx: TransactionSQL, rows: SettlementRow[]) => Promise<Settled | { settled: number[] }>) =>
+    eachUserInTurn(groups, async (rows) => {
+      try {
+        const answer = await retryingConflicts(() => sql.begin((tx) => settle(tx, rows)))
+        const left = 'left' in answer ? answer.left : []
+        committed(rows.filter((s) => !left.includes(s)), answer.settled)
+        // Its rollup rows had, a user's row was held after all: tried again later.
+        held.push(...left)
+      } catch (error) {
+        if (error instanceof UserRowsBusy) held.push(...rows)
+        else failures.push(error)
+      }
+    })
+  await Promise.all([
+    settleEach(byUser(first.rollupHeld, (s) => s.model), (tx, rows) => settleAfterRollups(tx, rows, locksUntil)),
+    settleEach(byUser(first.left.filter((s) => !first.rollupHeld.includes(s)), (s) => s.user_id), (tx, rows) => settleIn(tx, rows, locksUntil)),
+  ])
   if (failures.length > 0) throw failures[0]
   return held
 }
 
 /**
- * Settles the settlements of a batch whose users' and keys' rows no other session holds, inside `tx`: first their
- * models' daily rollup rows are locked, waiting for them (ROWS_LOCK_TIMEOUT_MS), then the users' and keys' rows without
- * waiting for the others (SKIP LOCKED), users then keys, and SETTLE leaves out the settlements whose rows it did not get
- * (`left`). The rollup rows come first because every user's settlement of a model updates the same one: one held
- * elsewhere for long (a replica frozen mid-settlement) is then waited for holding no user's row, and those users'
- * holds go on meanwhile. No deadlock with the transactions that take a user's row first: holding the rollup rows, this
- * one waits for no user's or key's row.
+ * Settles one model's settlements inside `tx` once it holds their rollup rows, waiting for them until `locksUntil`
+ * holding no user's row (then held elsewhere, UserRowsBusy: they land later), and then as settleFree does.
+ */
+async function settleAfterRollups(tx: TransactionSQL, batch: SettlementRow[], locksUntil: number): Promise<Settled> {
+  const waitMs = Math.floor(locksUntil - performance.now())
+  // Not 0: lock_timeout 0 waits for ever.
+  if (waitMs < 1) throw new UserRowsBusy(null)
+  await tx.unsafe(BOUND_LOCK_WAITS, [`${waitMs}ms`])
+  await tx.unsafe(LOCK_MODEL_ROLLUPS, [JSON.stringify(batch)]).catch((error) => {
+    throw lockTimedOut(error) ? new UserRowsBusy(error) : error
+  })
+  return settleFree(tx, batch)
+}
+
+/**
+ * Settles the settlements of a batch whose users', keys' and models' daily rollup rows no other session holds, inside
+ * `tx`, waiting for none of them (SKIP LOCKED, users then keys; SETTLE takes the rollup rows so too): SETTLE leaves
+ * out the settlements whose rows it did not get (`left`). A rollup row is updated by every user's settlement of its
+ * model that day: one held elsewhere for long (a replica frozen mid-settlement) must leave out its own settlements
+ * only, never fail the batch and keep every other user's and model's waiting with it; they land later. Those left
+ * out for a user's or key's row go a user at a time (settleIn).
  */
 async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<Settled> {
   const rows = JSON.stringify(batch)
-  const [, , , , answer] = await Promise.all([
+  const [, , , answer] = await Promise.all([
     tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS),
-    tx.unsafe(LOCK_MODEL_ROLLUPS, [rows]),
     tx.unsafe(LOCK_FREE_USERS, [idsOf(batch.map((r) => r.user_id))]),
     tx.unsafe(LOCK_FREE_KEYS, [idsOf(batch.map((r) => r.key_id))]),
     tx.unsafe(SETTLE, [rows]),
@@ -1353,7 +1376,9 @@ export class PostgresLedgerStore implements LedgerStore {
     // Those still to land later are not tried here: their holds are left to them.
     await this.flushQueued().catch(() => {})
     await this.landPending(limit).catch((error) => this.onError(error))
-    const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id)])
+    // And so are those still in the writer (a try that failed, kept to go again): their holds are their settlements'.
+    const unwritten = [...this.settlements.unwritten()].map((s) => s.id)
+    const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id), ...unwritten])
     const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
     const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, sweep)))
     const swept = [...first.swept]
@@ -1439,8 +1464,8 @@ export class PostgresLedgerStore implements LedgerStore {
    * stay for the sweeper to charge in full. The batch in flight is waited for (within the deadline), whatever it
    * carries, and so are the waits for its users' rows held elsewhere: one may yet commit, and its holds are then
    * released (answer) into a writer that must still be open. The settlements whose users' rows are held elsewhere
-   * are kept in the database (keepPending, at once: only those whose write failed are written here), and tried until
-   * the stop's deadline too: those that land meanwhile are taken out of it again, and the others are landed by a later
+   * are kept in the database (keepPending, at once: only those whose write failed are written here), as are those the
+   * writer fails to write (a lock or a connection it keeps failing on), and tried until the stop's deadline too: those that land meanwhile are taken out of it again, and the others are landed by a later
    * sweep, on any replica.
    */
   async close(stop: AbortSignal): Promise<void> {
@@ -1449,7 +1474,15 @@ export class PostgresLedgerStore implements LedgerStore {
     // A brief try still held queues its user's wait before it ends.
     await this.usersTried.idle()
     await this.usersWaited.idle()
-    await this.settlements.close(stop)
+    // Settlements the writer fails to write are kept in pending_settlements (as those to land later), which needs no
+    // user's or rollup row, while it tries them until the deadline: those it writes meanwhile are taken out again.
+    const keptFromWriter: SettlementRow[] = []
+    const unwritten = new Set(await this.settlements.close(stop, async (rows) => {
+      await this.keepPending(rows)
+      keptFromWriter.push(...rows.filter((s) => this.keptIds.has(s.id)))
+      return new Set(keptFromWriter)
+    }))
+    void this.unkeepPending(keptFromWriter.filter((s) => !unwritten.has(s)))
     const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
     const unkept = this.toLandLater.filter((s) => !this.keptIds.has(s.id))
     if (unkept.length > 0 && !stop.aborted) await Promise.race([this.keepPending(unkept), stopped])
@@ -1461,6 +1494,8 @@ export class PostgresLedgerStore implements LedgerStore {
     if (this.landTimer !== null) clearTimeout(this.landTimer)
     // The kept settlements that landed are taken out (landHeldOnce) before the pool closes.
     if (!stop.aborted) await Promise.race([this.pendingWrites, stopped])
+    const keptUnwritten = keptFromWriter.filter((s) => unwritten.has(s)).length
+    if (keptUnwritten > 0) this.onError(new Error(`${keptUnwritten} settlement(s) not written by the stop's deadline kept in pending_settlements, for a sweep to land`))
     const stillKept = this.toLandLater.filter((s) => this.keptIds.has(s.id)).length
     if (stillKept > 0) this.onError(new Error(`${stillKept} settlement(s) whose users' rows stayed held elsewhere past the stop's deadline kept in pending_settlements, for a sweep to land`))
     const dropped = this.toLandLater.length - stillKept

@@ -1,0 +1,71 @@
+/**
+ * A settlement its writer keeps failing to write at the stop, for something else than a row held elsewhere (here
+ * another session holds a lock on the usage table that its insert needs; a connection reset each try would do the
+ * same), is kept in pending_settlements before the stop gives up on it, and a later sweep lands it with its real cost.
+ * It used to be dropped at the stop's deadline ("not written ... dropped"), and once the lock was let go another
+ * replica's sweeper charged the whole hold as `expired`.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { SQL } from 'bun'
+import { Ledger } from '../../src/budget/ledger'
+import { PostgresStore } from '../../src/store/postgres/store'
+import { startPostgres, type TestPostgres } from './support/postgres'
+
+let pg: TestPostgres
+beforeAll(async () => {
+  pg = await startPostgres()
+})
+afterAll(async () => {
+  await pg?.destroy()
+})
+
+const usageOf = (cost: number) => ({ cost, promptTokens: 1, completionTokens: 1, cachedTokens: 0, status: 'ok' as const, latencyMs: 1 })
+const asked = (requestId: string) => ({
+  requestId, userId: 'u', keyId: null, keyHash: null, amount: 5_000, model: 'p:m', provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
+})
+
+test("a settlement its writer cannot write by the stop's deadline is kept, not lost: the hold is not charged in full by a later sweep", async () => {
+  const url = await pg.database('stop_keeps_unwritten_settlement')
+  const DEADLINE = 1_000
+  const errors: string[] = []
+  const a = await PostgresStore.open(url, (e) => errors.push(String((e as Error)?.message ?? e)), DEADLINE)
+  const direct = new SQL(url)
+  const session = await direct.reserve()
+  let b: PostgresStore | null = null
+  try {
+    const now = Date.now()
+    await a.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u', 100000000, 0, ${now}, ${now})`
+    const ledgerA = new Ledger(a.ledger, 2_000)
+    // A first request of the model today lands: today's rollup row for (p:m, ok) exists.
+    const first = await ledgerA.reserve(asked('r0'))
+    ledgerA.settle(first.taken, usageOf(1_000))
+    await a.ledger.flush()
+    expect(await direct`SELECT 1 FROM usage_daily_models`).toHaveLength(1)
+
+    const hold = await ledgerA.reserve(asked('r1'))
+    // Another session holds a lock on the usage table that the settlement's insert waits for, as the request ends.
+    await session`BEGIN`
+    await session`LOCK TABLE usage IN SHARE MODE`
+    ledgerA.settle(hold.taken, usageOf(1_234))
+    await Bun.sleep(400)
+    // The replica stops (SIGTERM) while the lock is still held.
+    await a.close()
+    // The lock is let go; another replica, past the hold's TTL, runs its sweeper.
+    await session`COMMIT`
+    await Bun.sleep(2_200)
+    b = await PostgresStore.open(url, () => {}, DEADLINE)
+    await new Ledger(b.ledger, 60_000).sweep()
+    const [user] = await direct`SELECT spend::int AS spend, reserved::int AS reserved FROM users WHERE id = 'u'`
+    const usage = await direct`SELECT cost::int AS cost, status FROM usage ORDER BY id`
+    // Charged what the request cost, with its usage, not its whole 5 000 µUSD hold as `expired`.
+    expect({ spend: user.spend, reserved: user.reserved, usage: [...usage], errors }).toEqual({
+      spend: 1_000 + 1_234, reserved: 0, usage: [{ cost: 1_000, status: 'ok' }, { cost: 1_234, status: 'ok' }], errors: expect.any(Array),
+    })
+    expect(errors.filter((e) => e.includes('dropped'))).toEqual([])
+  } finally {
+    await session`ROLLBACK`.catch(() => {})
+    session.release()
+    await b?.close()
+    await direct.close()
+  }
+}, 60_000)
