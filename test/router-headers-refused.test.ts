@@ -9,7 +9,9 @@ import { startTestGateway, type TestGateway } from './support/gateway'
  * the long-context window on a model with no long_context price (the header's flag is a 402 there), billed at the
  * plain rate, and no anthropic-beta the provider's configuration sets could remove it. So wherever `extra_body` is
  * refused, `extra_headers` is too, whatever it holds: 400 `feature_unsupported`, `param: "extra_headers"` in the
- * OpenAI format, before any hold or call.
+ * OpenAI format, before any hold or call. `extra_headers` is not the only such field: `completion()` builds the
+ * headers as `kwargs.get("headers") or extra_headers`, and adds `provider_specific_header: {custom_llm_provider,
+ * extra_headers}` for the provider it names; both are refused alike, `param` naming the field.
  */
 
 let mock: MockProvider
@@ -27,7 +29,7 @@ beforeAll(async () => {
       },
     },
   })
-  secret = (await gw.userWithKey({ id: 'extra-headers', max_budget: 10 })).secret
+  secret = (await gw.userWithKey({ id: 'router-headers', max_budget: 10 })).secret
 })
 afterAll(async () => {
   await gw.stop()
@@ -81,4 +83,34 @@ test('every route that refuses extra_body: 400 feature_unsupported with param ex
   const error = ((await res.json()) as { error?: { code?: string; param?: string } }).error
   expect({ status: res.status, code: error?.code, param: error?.param }).toEqual({ status: 400, code: 'feature_unsupported', param: 'extra_headers' })
   expect(mock.calls.length - before).toBe(0)
+})
+
+const ONE_M = { 'anthropic-beta': 'context-1m-2025-08-07' }
+const CHAT = { model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hi' }] }
+
+for (const [name, path, body, param] of [
+  ['messages: headers', '/v1/messages', { ...MESSAGE, headers: ONE_M }, 'headers'],
+  ['messages: provider_specific_header', '/v1/messages', { ...MESSAGE, provider_specific_header: { custom_llm_provider: 'anthropic', extra_headers: ONE_M } }, 'provider_specific_header'],
+  ['chat: headers', '/v1/chat/completions', { ...CHAT, headers: ONE_M }, 'headers'],
+  ['chat: provider_specific_header', '/v1/chat/completions', { ...CHAT, provider_specific_header: { custom_llm_provider: 'openai', extra_headers: { 'x-any': '1' } } }, 'provider_specific_header'],
+  ['embeddings: headers', '/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', headers: { 'x-any': '1' } }, 'headers'],
+] as const) {
+  test(`${name} is refused 400 feature_unsupported naming it, and nothing is sent`, async () => {
+    const before = mock.calls.length
+    const res = await post(path, body)
+    const text = await res.text()
+    expect({ status: res.status, names: text.includes(`Invalid body: ${param}:`), sent: mock.calls.length - before }).toEqual({ status: 400, names: true, sent: 0 })
+    if (path !== '/v1/messages') expect(JSON.parse(text).error).toMatchObject({ code: 'feature_unsupported', param })
+  })
+}
+
+test('a transcription form field headers is refused alike', async () => {
+  const form = new FormData()
+  form.append('model', 'mock:gpt-mock')
+  form.append('headers', '{"anthropic-beta": "context-1m-2025-08-07"}')
+  form.append('file', new File(['RIFF'], 'a.wav', { type: 'audio/wav' }))
+  const before = mock.calls.length
+  const res = await fetch(`${gw.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: form })
+  const error = ((await res.json()) as { error?: { code?: string; param?: string } }).error
+  expect({ status: res.status, code: error?.code, param: error?.param, sent: mock.calls.length - before }).toEqual({ status: 400, code: 'feature_unsupported', param: 'headers', sent: 0 })
 })
