@@ -106,6 +106,17 @@ describe('reserve', () => {
     keyInFlight.settle(done(400))
     ledger.flush()
     expect(retryOf(refusal(() => reserveNow(hold('v', 400, 'k')))).get('x-should-retry')).toBe('false')
+
+    // The user's budget held by another key's request in flight, but this key's own ceiling below the hold: no retry.
+    addUser('w', 1000)
+    addKey('wide', 'w', null)
+    addKey('tiny', 'w', 100)
+    reserveNow(hold('w', 950, 'wide'))
+    const keySpent = refusal(() => reserveNow(hold('w', 200, 'tiny')))
+    expect([keySpent.message, retryOf(keySpent).get('x-should-retry'), retryOf(keySpent).get('retry-after')]).toEqual([
+      expect.stringContaining('for this key:'), 'false', null,
+    ])
+    expect(retryOf(refusal(() => reserveNow(hold('w', 100, 'tiny')))).get('x-should-retry')).toBe('true')
   })
 
   test('an unlimited user is never refused and has no remaining figure', () => {

@@ -34,7 +34,7 @@ const post = (secret: string, stream: boolean) =>
     body: JSON.stringify({ model: 'ant:m', max_tokens: 16, stream, messages: [{ role: 'user', content: 'analyse' }], tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] }),
   })
 
-test('the file locked past the busy timeout as a JSON answer comes: it is withheld with a retryable 503 database_busy, and paid by its usage', async () => {
+test('the file locked past the busy timeout as a JSON answer comes: it is withheld with a 503 database_busy the SDKs do not retry, and paid by its usage', async () => {
   const { secret } = await gw.userWithKey({ id: 'container-locked-json', max_budget: 5 })
   let held: Promise<void> = Promise.resolve()
   upstream.answer(() => {
@@ -48,7 +48,8 @@ test('the file locked past the busy timeout as a JSON answer comes: it is withhe
   const text = await res.text()
   await held
   await gw.settled()
-  expect({ status: res.status, retryAfter: res.headers.get('retry-after'), containerGiven: text.includes('container_locked_json') }).toEqual({ status: 503, retryAfter: '1', containerGiven: false })
+  expect({ status: res.status, shouldRetry: res.headers.get('x-should-retry'), retryAfter: res.headers.get('retry-after'), containerGiven: text.includes('container_locked_json') })
+    .toEqual({ status: 503, shouldRetry: 'false', retryAfter: null, containerGiven: false })
   expect(gw.query("SELECT cost, status FROM usage WHERE user_id = 'container-locked-json'")).toEqual([{ cost: 22, status: 'error' }])
   // Written once the lock went: the user names it again on any replica.
   expect(gw.query("SELECT user_id FROM stored_responses WHERE id = 'container_locked_json' AND kind = 'container'")).toEqual([{ user_id: 'container-locked-json' }])

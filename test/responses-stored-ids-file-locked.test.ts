@@ -39,7 +39,7 @@ function holdWriteLock(ms: number): Promise<void> {
 const post = (body: unknown) =>
   fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
-test('the file locked past the busy timeout as the answer comes: it is withheld with a retryable 503 database_busy, and paid by its usage', async () => {
+test('the file locked past the busy timeout as the answer comes: it is withheld with a 503 database_busy the SDKs do not retry, and paid by its usage', async () => {
   let held: Promise<void> = Promise.resolve()
   // The hold is written; the lock is taken as the provider answers, and kept past the busy timeout.
   upstream.answer(() => {
@@ -53,7 +53,9 @@ test('the file locked past the busy timeout as the answer comes: it is withheld 
   const res = await post({ model: 'plain:m', input: 'hello', max_output_tokens: 16 })
   const body = (await res.json()) as any
   await held
-  expect({ status: res.status, code: body.error?.code, retryAfter: res.headers.get('retry-after'), id: body.id }).toEqual({ status: 503, code: 'database_busy', retryAfter: '1', id: undefined })
+  // A paid error: each silent retry of an SDK's would be paid again.
+  expect({ status: res.status, code: body.error?.code, shouldRetry: res.headers.get('x-should-retry'), retryAfter: res.headers.get('retry-after'), id: body.id })
+    .toEqual({ status: 503, code: 'database_busy', shouldRetry: 'false', retryAfter: null, id: undefined })
   await gw.settled()
   expect(gw.query("SELECT cost, status FROM usage WHERE user_id = 'file-locked'")).toEqual([{ cost: 21, status: 'error' }])
   // Written once the lock went: a retry of the chain finds it.

@@ -177,18 +177,24 @@ export function decideHold(r: HoldRequest, user: UserFigures | null, key: KeyFig
   if (user.blocked) return userBlocked()
   const { start, rolled, spend } = currentPeriod(user.budgetPeriod, user.periodStart, user.spend, now)
   const least = Math.min(r.minAmount ?? r.amount, r.amount)
+  const userBudget = { max_budget: user.maxBudget, spend, reserved: user.reserved }
+  const keyBudget = key && key.maxBudget !== null ? { max_budget: key.maxBudget, spend: key.spend, reserved: key.reserved } : null
   let amount = r.amount
   if (user.maxBudget !== null && spend + user.reserved + amount > user.maxBudget) {
     amount = user.maxBudget - spend - user.reserved
-    if (amount < least) return budgetExceeded('user', { max_budget: user.maxBudget, spend, reserved: user.reserved }, least)
+    if (amount < least) {
+      // Held only in flight, the user's budget would invite a retry; not one the key's own spend refuses for good.
+      if (onlyHeldInFlight(userBudget, least) && keyBudget && !onlyHeldInFlight(keyBudget, least)) return budgetExceeded('key', keyBudget, least)
+      return budgetExceeded('user', userBudget, least)
+    }
   }
   // A key without a ceiling has nothing to check a hold against, so its row is left alone until
   // settlement adds the cost to its spend: one row fewer in the commit the request waits for.
   let keyDebited = false
-  if (key && key.maxBudget !== null) {
-    if (key.spend + key.reserved + amount > key.maxBudget) {
-      amount = key.maxBudget - key.spend - key.reserved
-      if (amount < least) return budgetExceeded('key', { max_budget: key.maxBudget, spend: key.spend, reserved: key.reserved }, least)
+  if (keyBudget) {
+    if (keyBudget.spend + keyBudget.reserved + amount > keyBudget.max_budget) {
+      amount = keyBudget.max_budget - keyBudget.spend - keyBudget.reserved
+      if (amount < least) return budgetExceeded('key', keyBudget, least)
     }
     keyDebited = true
   }
@@ -391,9 +397,13 @@ function budgetExceeded(
 ) {
   const left = `$${microsToUsd(budgetLeft(figures.max_budget ?? 0, figures.spend, figures.reserved)).toFixed(6)}`
   const cost = `$${microsToUsd(amount).toFixed(6)}`
-  if (figures.max_budget !== null && figures.spend + amount <= figures.max_budget)
+  if (onlyHeldInFlight(figures, amount))
     return budgetHeldInFlight(
       `Budget exceeded for this ${scope} while requests in flight hold it: ${left} remaining until they settle, and this request may cost up to ${cost}. Try again shortly.`,
     )
   return paymentRequired('budget_exceeded', `Budget exceeded for this ${scope}: ${left} remaining, and this request may cost up to ${cost}.`)
 }
+
+/** Whether the spend alone leaves room for a hold of `amount`: a budget it does not cover is taken only by holds in flight. */
+const onlyHeldInFlight = (figures: { max_budget: number | null; spend: number }, amount: number) =>
+  figures.max_budget !== null && figures.spend + amount <= figures.max_budget

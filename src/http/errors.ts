@@ -150,15 +150,19 @@ export const databaseBusy = () =>
 /**
  * The provider answered (and the request is paid), but the ids of its stored response could not be written where
  * every replica finds them within the database's deadline: the answer is withheld (src/records/response-owners.ts).
+ * A paid error (`paidFailure`): no Retry-After, and `x-should-retry: false`, since each of an SDK's silent retries
+ * would be paid again.
  */
-export const storedIdsUnwritten = () =>
-  new GatewayError(
+export function storedIdsUnwritten(): GatewayError {
+  const error = new GatewayError(
     503,
     'database_busy',
-    'The provider answered and the request is charged, but the database did not take the ids in it (of a stored response, or of a container) in time (locked, or out of reach), so another replica would not find them: the answer is withheld. Try again.',
+    'The provider answered and the request is charged, but the database did not take the ids in it (of a stored response, or of a container) in time (locked, or out of reach), so another replica would not find them: the answer is withheld. It is not retried for you, as a retry is charged again; you may try again yourself.',
     'api_error',
-    { 'retry-after': '1' },
   )
+  error.retryable = false
+  return error
+}
 
 export const databaseFull = () =>
   new GatewayError(503, 'database_full', 'The database has no room left on its disk; nothing was charged and the provider was not called. Try again later.', 'api_error', {

@@ -35,6 +35,8 @@ function codexConfig(baseUrl: string, model: string, extra: string[]): string {
     `base_url = "${baseUrl}/v1"`,
     'env_key = "CODEX_GATEWAY_KEY"',
     'wire_api = "responses"',
+    'request_max_retries = 0',
+    'stream_max_retries = 0',
     '',
   ].join('\n')
 }

@@ -121,7 +121,7 @@ test('the index build over, the client retries the withheld turn\'s next turn at
   const turn2 = { model: 'plain:m', input: 'y'.repeat(600_000), conversation: 'conv_M', max_output_tokens: 16 }
   const result = await answeredDuringIndexBuild(secret, turn2, async (t2, end) => {
     await t2.arrayBuffer()
-    // The index build ends; the client goes on at once (Retry-After: 1 is a second), through B. No lock now.
+    // The index build ends; the client goes on at once, through B. No lock now.
     await end()
     const callsBefore = upstream.calls.length
     const t3 = await post(b.url, secret, { model: 'plain:m', input: 'go on', conversation: 'conv_M', max_output_tokens: 16 })

@@ -156,15 +156,15 @@ test('a reasoning item answered through replica A during an index build is held 
     .toEqual({ r2Status: 402, withinBudget: true, rows: [true] })
 }, 30_000)
 
-test('an index build past the deadline: the JSON answer is withheld with a retryable 503 database_busy, and paid by its usage', async () => {
+test('an index build past the deadline: the JSON answer is withheld with a 503 database_busy the SDKs do not retry, and paid by its usage', async () => {
   const secret = await userOnBoth({ id: 'json-unwritten' })
   const started = performance.now()
   const r1 = await underIndexBuild(async () => {
     const r = await post(a.url, secret, { model: 'plain:m', input: 'hello', max_output_tokens: 16 })
-    return { status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as any, waited: performance.now() - started }
+    return { status: r.status, shouldRetry: r.headers.get('x-should-retry'), retryAfter: r.headers.get('retry-after'), body: (await r.json()) as any, waited: performance.now() - started }
   })
-  expect({ status: r1.status, code: r1.body.error?.code, retryAfter: r1.retryAfter, id: r1.body.id, waitedPastRidersBound: r1.waited > 1_000 })
-    .toEqual({ status: 503, code: 'database_busy', retryAfter: '1', id: undefined, waitedPastRidersBound: true })
+  expect({ status: r1.status, code: r1.body.error?.code, shouldRetry: r1.shouldRetry, retryAfter: r1.retryAfter, id: r1.body.id, waitedPastRidersBound: r1.waited > 1_000 })
+    .toEqual({ status: 503, code: 'database_busy', shouldRetry: 'false', retryAfter: null, id: undefined, waitedPastRidersBound: true })
   // 20 input tokens and 1 output token at 1 µ$ each (the row in micro-USD); the row says the client did not get the answer.
   expect(await usageOf('json-unwritten')).toEqual([{ cost: 21, status: 'error' }])
   expect((await a.admin('GET', '/v1/users/json-unwritten')).body).toMatchObject({ spend: 0.000021, reserved: 0 })

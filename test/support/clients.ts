@@ -4,7 +4,7 @@
  * what the client did was metered and billed to that user.
  */
 import { expect } from 'bun:test'
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from './mock-provider'
 import { capturedOutput, ROOT, startTestGateway, tempDir, type TestGateway } from './gateway'
@@ -92,6 +92,20 @@ export function scratchDir(prefix: string): { path: string; remove(): void } {
 }
 
 export const binOf = (name: string) => join(ROOT, 'node_modules', '.bin', name)
+
+/**
+ * The first code block in `lang` after `lead` in the README's client guide (its `**Codex CLI**` paragraph, say):
+ * what an operator copies, so that a test configured from it and the guide cannot drift apart.
+ */
+export function clientGuideBlock(lead: string, lang: string): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const guide = readme.slice(readme.indexOf('## Client guide'))
+  const from = guide.indexOf(lead)
+  if (from === -1) throw new Error(`README's client guide has no ${lead}`)
+  const block = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(guide.slice(from))
+  if (!block) throw new Error(`README's client guide has no ${lang} block after ${lead}`)
+  return block[1]!
+}
 
 /**
  * Runs a client's command line with exactly this environment (nothing inherited but PATH: no vendor key
