@@ -16,6 +16,8 @@ export class Alerts {
   private readonly delivery: AlertDelivery
   private timers: ReturnType<typeof setInterval>[] = []
   private checking: Promise<void> | null = null
+  /** Set by stop: a check under way ends at its next page rather than judging (and raising) every row first. */
+  private stopping = false
   /** Alerts being written, for stop to wait on. */
   private readonly writing = new Set<Promise<unknown>>()
 
@@ -45,10 +47,12 @@ export class Alerts {
   }
 
   /**
-   * Stops checking and delivering: alerts being raised are written (delivered after a restart), and the
-   * deliveries under way get `graceMs` to end (see AlertDelivery.stop).
+   * Stops checking and delivering: a check under way ends at its next page, alerts being raised are written
+   * (delivered after a restart), and the deliveries under way get `graceMs` to end (see AlertDelivery.stop). A
+   * check of 300,000 keys about to expire kept a stop waiting seconds for alerts the next start raises anyway.
    */
   async stop(graceMs: number): Promise<void> {
+    this.stopping = true
     for (const timer of this.timers) clearInterval(timer)
     this.timers = []
     const delivered = this.delivery.stop(graceMs).catch(() => {})
@@ -58,7 +62,7 @@ export class Alerts {
   /** Raises every alert due now (thresholds, expiries, unpriced refusals); the timer calls it, tests may too. A check running is joined. */
   check(now = Date.now()): Promise<void> {
     this.checking ??= this.watch
-      .check((a) => this.outbox.raise(a, now), now)
+      .check((a) => this.outbox.raise(a, now), now, () => this.stopping)
       .catch((error) => this.log(`alert check failed: ${(error as Error).message}`))
       .finally(() => {
         this.checking = null

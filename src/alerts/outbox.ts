@@ -19,7 +19,12 @@ export interface NewAlert {
   dedupeUntil?: number | null
 }
 
-const newAlertId = () => `alt_${crypto.randomUUID().replaceAll('-', '')}`
+/**
+ * Time-ordered (UUIDv7): each new id lands at the end of the alerts' primary key. Random ids put every alert of a
+ * check's chunk at its own page of the index, each page written again in each commit: 300,000 alerts wrote ~1.2 GB
+ * of WAL where ordered ids write a fraction of it.
+ */
+const newAlertId = () => `alt_${Bun.randomUUIDv7().replaceAll('-', '')}`
 
 /**
  * The durable outbox: an alert and its delivery rows are written in one transaction, so a gateway that

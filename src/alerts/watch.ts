@@ -18,13 +18,16 @@ const RAISED_TOGETHER = 50
 /** Users or keys a check reads and judges in one turn of the event loop (each up to one alert per threshold). */
 const JUDGED_TOGETHER = 500
 
-/** What a check's parts pass what they judged to, between slices or pages: it raises what they found, and yields. */
-type Pause = () => Promise<void>
+/**
+ * What a check's parts pass what they judged to, between slices or pages: it raises what they found, and yields;
+ * false once the gateway is stopping (the check ends there: the next one, after a restart, finds the rest).
+ */
+type Pause = () => Promise<boolean>
 
 /** `judge` on each row, pausing between slices: 10,000 users over their thresholds were 100 ms of one turn. */
 async function inSlices<T>(rows: readonly T[], judge: (row: T) => void, pause: Pause): Promise<void> {
   for (let i = 0; i < rows.length; i++) {
-    if (i > 0 && i % JUDGED_TOGETHER === 0) await pause()
+    if (i > 0 && i % JUDGED_TOGETHER === 0 && !(await pause())) return
     judge(rows[i]!)
   }
 }
@@ -35,10 +38,10 @@ async function inSlices<T>(rows: readonly T[], judge: (row: T) => void, pause: P
  * statement of some 40 ms, and 300,000 keys about to expire one of some 600.
  */
 async function byPages<T>(read: (after: T | null, limit: number) => Promise<T[]>, judge: (row: T) => void, pause: Pause): Promise<void> {
-  for (let after: T | null = null; ; await pause()) {
+  for (let after: T | null = null; ; ) {
     const page = await read(after, JUDGED_TOGETHER)
     for (const row of page) judge(row)
-    if (page.length < JUDGED_TOGETHER) return
+    if (page.length < JUDGED_TOGETHER || !(await pause())) return
     after = page[page.length - 1]!
   }
 }
@@ -146,10 +149,14 @@ export class AlertWatch {
    * check whose users' part failed does not count as one (the next looks back at the periods ended since the
    * last that judged them).
    */
-  async check(raise: (a: NewAlert) => Promise<unknown>, now = Date.now()): Promise<void> {
+  async check(raise: (a: NewAlert) => Promise<unknown>, now = Date.now(), stopping: () => boolean = () => false): Promise<void> {
     // A restart's first check finds every crossing of the period again, tens of thousands on a large install.
     const findings = new CheckFindings(this.raised, raise)
     const { found, raiseFound } = findings
+    const pause: Pause = async () => {
+      await raiseFound()
+      return !stopping()
+    }
     const failures: unknown[] = []
     // A part's alerts are raised as it goes, and what it found before it failed once it has.
     const part = (run: () => Promise<void>) =>
@@ -158,10 +165,10 @@ export class AlertWatch {
         .catch((error) => void failures.push(error))
     let usersJudged = true
     if (this.thresholds.length > 0) {
-      await part(() => this.userThresholdAlerts(now, found, raiseFound)).then(() => (usersJudged = failures.length === 0))
-      await part(() => this.keyThresholdAlerts(found, raiseFound))
+      await part(() => this.userThresholdAlerts(now, found, pause)).then(() => (usersJudged = failures.length === 0 && !stopping()))
+      await part(() => this.keyThresholdAlerts(found, pause))
     }
-    if (this.settings.key_expiry_days > 0) await part(() => this.expiryAlerts(now, found, raiseFound))
+    if (this.settings.key_expiry_days > 0) await part(() => this.expiryAlerts(now, found, pause))
     await part(async () => {
       const ended = this.unpricedAlerts(now, found)
       await raiseFound()

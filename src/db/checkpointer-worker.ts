@@ -30,6 +30,13 @@ const CATCH_UP_ROUNDS = 8
 /** The most frames left to the gateway's thread: their copy and its fsync take a few milliseconds. */
 const TAIL_FRAMES = 64
 
+/**
+ * The wait between rounds while the WAL is past its limit, in place of `everyMs`: slow work on the gateway's thread
+ * waits for its tail to be copied (holdSlowWorkWhile in checkpointer.ts), and a second a round would pace it to a
+ * limit's worth of WAL a second.
+ */
+const PAST_LIMIT_EVERY_MS = 25
+
 /** The gateway's thread was asked to copy the tail: no round here until it says it is done. */
 let waiting = false
 self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
@@ -42,12 +49,12 @@ self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
   db.exec('PRAGMA busy_timeout = 0')
   const checkpoint = db.query<{ busy: number; log: number; checkpointed: number }, []>('PRAGMA wal_checkpoint(PASSIVE)')
   self.postMessage('ready' satisfies CheckpointerMessage)
-  setInterval(() => {
-    if (waiting) return
+  const round = (): number => {
+    if (waiting) return PAST_LIMIT_EVERY_MS
     try {
       // `log` is the WAL's frames when this round began: past the limit, the WAL has not started afresh.
       let before = checkpoint.get()!.log
-      if (before < restartFrames) return
+      if (before < restartFrames) return everyMs
       // Each round copies what landed during the one before, a shorter one each time while the copy is
       // faster than the commits: what is left for the gateway's thread is what landed during the last.
       let landed = Infinity
@@ -57,11 +64,15 @@ self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
         before = log
       }
       // Commits outrunning the copy: a tail this long would hold the gateway's thread; wait for a calmer round.
-      if (landed > TAIL_FRAMES) return
+      if (landed > TAIL_FRAMES) return PAST_LIMIT_EVERY_MS
       waiting = true
       self.postMessage('tail' satisfies CheckpointerMessage)
     } catch {
       // Busy now: the next round tries again.
     }
-  }, everyMs)
+    return PAST_LIMIT_EVERY_MS
+  }
+  // Each round runs when its timer fires and says how long to wait for the next.
+  const rounds = () => setTimeout(rounds, round())
+  setTimeout(rounds, everyMs)
 }

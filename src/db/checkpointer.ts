@@ -1,6 +1,8 @@
 import type { Database } from 'bun:sqlite'
+import { statSync } from 'node:fs'
 import type { Logger } from '../log/logger'
 import type { CheckpointerMessage, CheckpointerStart } from './checkpointer-worker'
+import { holdSlowWorkWhile } from './maintenance'
 
 /**
  * The size the WAL file goes back to once it has been copied back whole: when the next write starts it
@@ -13,6 +15,15 @@ export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 
 /** The WAL's frames (a page and its header each) at that size. */
 const RESTART_FRAMES = Math.floor(WAL_SIZE_LIMIT_BYTES / (4096 + 24))
+
+/**
+ * How far the WAL may grow past its limit, or past its size when its tail was last copied, before slow work waits
+ * for the checkpointer (holdSlowWorkWhile): so that the commit that starts the WAL afresh cuts it by a few
+ * megabytes, not by what a flood of slow writes had grown it to (an alert check raising 300,000 alerts grew it to
+ * 1.5 GB while commits outran the copy, and the cut held the request thread 220 ms in the kernel). Once the tail is
+ * copied the next write starts the WAL afresh, whoever makes it: slow work that only reads goes on meanwhile.
+ */
+const SLOW_WORK_WAL_GROWTH_BYTES = 4 * 1024 * 1024
 
 /** How long stopping the checkpointer waits for its thread, and its connection, to be gone. */
 export const CHECKPOINTER_STOP_MS = 500
@@ -65,6 +76,21 @@ export function checkpointOffThread(db: Database, path: string, options: Checkpo
   let stopped = false
   let restart: Timer | undefined
   let wait = restartAfterMs
+  const walPath = `${path}-wal`
+  const walBytes = () => statSync(walPath, { throwIfNoEntry: false })?.size ?? 0
+  /** The WAL's size when its tail was last copied, until it starts afresh (and is cut back to its limit). */
+  let tailCopiedAtBytes: number | null = null
+  // Only while a thread copies the WAL: without one, the commits checkpoint (and start the WAL afresh) on their own.
+  const walOutrun = () => {
+    if (!state.running) return false
+    const bytes = walBytes()
+    if (bytes <= WAL_SIZE_LIMIT_BYTES + SLOW_WORK_WAL_GROWTH_BYTES) {
+      tailCopiedAtBytes = null
+      return false
+    }
+    return tailCopiedAtBytes === null || bytes > tailCopiedAtBytes + SLOW_WORK_WAL_GROWTH_BYTES
+  }
+  const stopHoldingBack = holdSlowWorkWhile(walOutrun)
 
   const start = () => {
     const started = new Worker(new URL('./checkpointer-worker.ts', import.meta.url).href)
@@ -79,6 +105,7 @@ export function checkpointOffThread(db: Database, path: string, options: Checkpo
       }
       try {
         db.exec('PRAGMA wal_checkpoint(PASSIVE)')
+        tailCopiedAtBytes = walBytes()
       } catch {
         // A failed copy: the worker asks again.
       }
@@ -118,6 +145,7 @@ export function checkpointOffThread(db: Database, path: string, options: Checkpo
     },
     async stop() {
       stopped = true
+      stopHoldingBack()
       clearTimeout(restart)
       db.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
       const current = worker

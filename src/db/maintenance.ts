@@ -29,9 +29,39 @@ function waitInLine(): Promise<void> {
 }
 
 function resumeFirst(): void {
-  lastYield = performance.now()
+  const now = performance.now()
+  if (heldBack(now)) {
+    turn = setTimeout(resumeFirst, HELD_BACK_STEP_MS)
+    return
+  }
+  lastYield = now
   waiting.shift()!()
   turn = waiting.length > 0 ? setTimeout(resumeFirst, 0) : null
+}
+
+/**
+ * Whether slow work waits before its next step: while a check registered by holdSlowWorkWhile says so, up to
+ * HELD_BACK_MAX_MS at a time (a check that never clears slows the work down, never stops it).
+ */
+function heldBack(now: number): boolean {
+  if (holdBackChecks.size === 0 || ![...holdBackChecks].some((check) => check())) {
+    heldBackSince = null
+    return false
+  }
+  heldBackSince ??= now
+  if (now - heldBackSince < HELD_BACK_MAX_MS) return true
+  heldBackSince = null
+  return false
+}
+
+/**
+ * Slow work (prunes, sweeps, alert checks: whatever yields through yieldToRequests) waits while `check` says so:
+ * the SQLite WAL past its limit, which a flood of such writes outruns the checkpointer to, and which the commit that
+ * starts it afresh then cuts on the request thread (1.2 GB of WAL cut in one commit held it 220 ms). Returns the undo.
+ */
+export function holdSlowWorkWhile(check: () => boolean): () => void {
+  holdBackChecks.add(check)
+  return () => void holdBackChecks.delete(check)
 }
 
 /** Steps cheaper than this run back to back up to it: a walk of a million users in windows takes seconds, not minutes. */
@@ -40,6 +70,12 @@ let lastYield = 0
 /** The jobs waiting for their next slice, in the order they yielded, and the timer that resumes the first. */
 const waiting: Array<() => void> = []
 let turn: Timer | null = null
+const holdBackChecks = new Set<() => boolean>()
+/** When slow work began waiting on a hold-back check; null while it does not. */
+let heldBackSince: number | null = null
+/** How often a held-back job looks again, and the longest it waits at a time. */
+const HELD_BACK_STEP_MS = 10
+const HELD_BACK_MAX_MS = 2_000
 
 /**
  * Deletes what `deleteBatch` finds, `batch` rows at a time (`MAINTENANCE_BATCH` unless told), each batch its own short
