@@ -25,6 +25,19 @@ describe('estimateChat', () => {
     expect(two.inputTokens).toBe(2 * PER_MESSAGE_OVERHEAD + USER_ROLE + ASSISTANT_ROLE + 2 + 6)
   })
 
+  test('text counts the UTF-8 bytes of its NFKC form where they are more: a tokenizer may normalize before it counts', () => {
+    const USER = PER_MESSAGE_OVERHEAD + USER_ROLE
+    // U+FDFA (3 bytes) is "صلى الله عليه وسلم" (33) in NFKC, as Claude's tokenizer reads it; ﬁ (3 bytes) is "fi" (2): its bytes.
+    expect(chat('\uFDFA').inputTokens).toBe(USER + 33)
+    expect(chat('\uFB01').inputTokens).toBe(USER + 3)
+    // Normalized a slice at a time, a long text counts as much as its characters one by one.
+    expect(chat('\uFDFA'.repeat(20_000)).inputTokens).toBe(USER + 20_000 * 33)
+    // Wherever text is counted: a structured value's JSON text, on Messages and Responses too.
+    expect(chat('hi', { response_format: { note: '\uFDFA' } }).inputTokens - chat('hi').inputTokens).toBe(textBytes({ note: 'x' }) - 1 + 33)
+    expect(estimateMessages({ max_tokens: 1, system: '\uFDFA', messages: [] }, o).inputTokens).toBe(33)
+    expect(estimateResponses({ instructions: '\uFDFA'.repeat(10) }, o).inputTokens).toBe(330)
+  })
+
   test('tool definitions count as their JSON text, plus the tool-use allowance', () => {
     const tools = [{ type: 'function', function: { name: 'f' } }]
     const withTools = chat('hi', { tools }).inputTokens

@@ -1,6 +1,7 @@
 /**
  * The worst-case token counts of a request, before it is sent. Input: a token is at least one byte,
- * so the UTF-8 length of every string the request sends bounds its text, and the JSON text of every
+ * so the UTF-8 length of every string the request sends (of its NFKC form if longer: a tokenizer may normalize
+ * first) bounds its text, and the JSON text of every
  * structured value (tool inputs and schemas, arguments, response formats: providers tokenize them as JSON,
  * punctuation and literals included) bounds that value, with what a chat template adds when it writes the value
  * again (line breaks, indents) and a tool's text result as the JSON string a template writes it as; each message
@@ -239,10 +240,54 @@ const MEDIA_PART_TYPES = new Set([
  */
 const BY_REFERENCE_PART_TYPES = new Set(['video_url', 'input_video', 'audio_url', 'document_url'])
 
-const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
+/**
+ * The bytes a text bounds: its UTF-8 bytes, or those of its NFKC form if more. A tokenizer may normalize a text
+ * before it splits it: Anthropic's (`@anthropic-ai/tokenizer`) runs NFKC first, and NFKC expands some characters
+ * many-fold (U+FDFA, 3 bytes, becomes 33; Claude bills 15 tokens for it), so a token is at least a byte of the
+ * normalized text, not of the text sent. ASCII, which NFKC leaves as it is, is not normalized.
+ */
+function utf8(s: string): number {
+  const bytes = Buffer.byteLength(s, 'utf8')
+  return bytes === s.length ? bytes : Math.max(bytes, nfkcBytes(s))
+}
+
+/** Characters normalized at a time: a slice of the worst case (18 characters each) stays a few hundred kB. */
+const NFKC_SLICE = 16_384
+/** How far past a slice's end a cut is looked for where normalizing in slices changes nothing (`normalizesApart`). */
+const NFKC_CUT_SEARCH = 1024
 
 /**
- * The bytes a value bounds. A string (message text) counts its UTF-8 bytes. An object or array counts
+ * The UTF-8 bytes of `s` in NFKC, a slice at a time, so a 25 MB body is never normalized into one string of
+ * hundreds of MB. A slice ends before a character that normalizes apart from what precedes it; where none is
+ * near, anywhere but inside a surrogate pair, which may count a byte less a cut (a mark composed, or not, across it).
+ */
+function nfkcBytes(s: string): number {
+  let n = 0
+  for (let at = 0; at < s.length; ) {
+    const end = sliceEnd(s, Math.min(s.length, at + NFKC_SLICE))
+    n += Buffer.byteLength(s.slice(at, end).normalize('NFKC'), 'utf8')
+    at = end
+  }
+  return n
+}
+
+function sliceEnd(s: string, from: number): number {
+  const last = Math.min(s.length, from + NFKC_CUT_SEARCH)
+  for (let i = from; i < last; i++) if (normalizesApart(s.charCodeAt(i))) return i
+  return isLowSurrogate(s.charCodeAt(from)) ? from + 1 : from
+}
+
+/**
+ * Characters NFKC never joins to what precedes them: they combine with nothing before them, stop marks reordering
+ * past them, and decompose (if at all) into such a character first. ASCII, CJK ideographs, kana, Hangul syllables.
+ */
+const normalizesApart = (c: number) =>
+  c < 0x80 || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3041 && c <= 0x3096) || (c >= 0x30a1 && c <= 0x30fa) || (c >= 0xac00 && c <= 0xd7a3)
+
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff
+
+/**
+ * The bytes a value bounds. A string (message text) counts its UTF-8 bytes (`utf8`). An object or array counts
  * its JSON text: providers read structured values (tool inputs, tool schemas, function-call arguments,
  * response formats) as JSON, and tokenize its punctuation, quotes, escapes and literals (`null`, `true`, a
  * number's digits) as much as its strings, so 20,000 nulls are 100,000 bytes, not none; and its separators
