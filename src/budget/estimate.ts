@@ -111,9 +111,11 @@ export const ANTHROPIC_IMAGE_MAX_TOKENS = 6_000
  * `originalImage` the least an image at `detail: "original"` does, `anthropicImage` the least an Anthropic image does.
  * `filePdfTokens` is what the request's files by reference have yet to be held for: with hard bounds, the most
  * pages a request may carry, or the context window it opens if larger, once. `guessed` is what its media and files
- * are held for so far: bounds, not text the request carries (`heldAsBound`).
+ * are held for so far: bounds, not text the request carries (`heldAsBound`). With `hardBounds`, a part is text only
+ * when it is plainly text (`isPlainTextPart`).
  */
 interface MediaBounds {
+  hardBounds: boolean
   part: number
   audioAnswer: number
   originalImage: number
@@ -129,6 +131,7 @@ const mediaBounds = (o: EstimateOptions): MediaBounds => {
   const pdfPage = o.pdfPageTokens ?? DEFAULT_PDF_PAGE_TOKENS
   const pdfMaxPages = o.pdfMaxPages ?? DEFAULT_PDF_MAX_PAGES
   return {
+    hardBounds: o.hardBounds === true,
     part: o.mediaPartTokens,
     audioAnswer: o.hardBounds ? Math.max(o.mediaPartTokens, AUDIO_ANSWER_MAX_TOKENS) : o.mediaPartTokens,
     originalImage: o.hardBounds ? Math.max(o.mediaPartTokens, IMAGE_ORIGINAL_DETAIL_TOKENS) : o.mediaPartTokens,
@@ -225,10 +228,11 @@ export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): 
 
 /**
  * Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound.
- * `computer_screenshot` is the image a Responses `computer_call_output` returns to the model.
+ * `computer_screenshot` is the image a Responses `computer_call_output` returns to the model; `video` is DashScope's
+ * video sent as a list of its frames' URLs (`{type: "video", video: [...]}`).
  */
 const MEDIA_PART_TYPES = new Set([
-  'image_url', 'image', 'input_audio', 'audio', 'audio_url', 'input_image', 'video_url', 'input_video', 'file', 'document', 'document_url', 'input_file', 'computer_screenshot',
+  'image_url', 'image', 'input_audio', 'audio', 'audio_url', 'input_image', 'video_url', 'input_video', 'video', 'file', 'document', 'document_url', 'input_file', 'computer_screenshot',
 ])
 
 /**
@@ -238,7 +242,19 @@ const MEDIA_PART_TYPES = new Set([
  * to almost nothing); so is audio by URL (vLLM's and SGLang's `audio_url`: Qwen2.5-Omni, 25 tokens a second);
  * a document by URL (Mistral's `document_url`) by the text extracted from it.
  */
-const BY_REFERENCE_PART_TYPES = new Set(['video_url', 'input_video', 'audio_url', 'document_url'])
+const BY_REFERENCE_PART_TYPES = new Set(['video_url', 'input_video', 'video', 'audio_url', 'document_url'])
+
+/** Parts of text: chat's, Responses' (a message's, a reasoning item's, a code interpreter's logs). */
+const TEXT_PART_TYPES = new Set(['text', 'input_text', 'output_text', 'refusal', 'reasoning_text', 'summary_text', 'logs'])
+
+/**
+ * Keys a server reads media from, whatever the part's `type`: vLLM reads a part with a `uuid` (or none) by the media
+ * key it carries (`image_url`, `video_url`, `audio_url`, `input_audio`, `image_pil`, `image_embeds`…), so
+ * `{type: "text", uuid, video_url}` is a video there.
+ */
+const MEDIA_KEY = /^(uuid|image|video|audio|file|document|image_pil|input_(audio|image|video|file)|file_(id|data))$|_(url|embeds)$/
+/** Media keys that may name a video, audio or a document: billed by length, not bounded by the media bound. */
+const TIMED_OR_FILE_KEY = /video|audio|file|document/
 
 /**
  * The bytes a text bounds: its UTF-8 bytes, or those of its NFKC form if more. A tokenizer may normalize a text
@@ -610,15 +626,40 @@ function partZip(part: Record<string, unknown>): boolean {
 const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
+const mediaKeys = (part: Record<string, unknown>): string[] => Object.keys(part).filter((key) => MEDIA_KEY.test(key))
+
+/**
+ * Whether a part is text and nothing else: a string, or a part of a text type (or of none) that carries no media
+ * key. With hard bounds, any other part is media the estimate cannot size (`unknownPartTokens`).
+ */
+function isPlainTextPart(part: unknown): boolean {
+  if (part === null || typeof part !== 'object') return true
+  const { type } = part as { type?: unknown }
+  return (type === undefined || TEXT_PART_TYPES.has(type as string)) && mediaKeys(part as Record<string, unknown>).length === 0
+}
+
+/**
+ * A part that is not plainly text, with hard bounds: media spelled as text (vLLM's `{type: "text", uuid, video_url}`)
+ * or a type the gateway does not know, which a server may read as media. Held as media is (`heldAsBound`, so the
+ * request's input is charged whole): a part that may carry video, audio or a document as a file by reference, any
+ * other the media bound, its bytes if more.
+ */
+function unknownPartTokens(part: Record<string, unknown>, media: MediaBounds): number {
+  const bytes = textBytes(part)
+  const byReference = mediaKeys(part).some((key) => TIMED_OR_FILE_KEY.test(key))
+  return heldAsBound(byReference ? fileByReferenceTokens(bytes, media) : Math.max(media.part, bytes), media)
+}
+
 /**
  * A part: media and files as `mediaTokens` says (or, by reference, a file, a video, audio or document by URL, a PDF
  * or text file by image URL, an inline ZIP, and video or audio sent as an image or a file (`partIsTimedMedia`), as
  * `fileByReferenceTokens` says, if more), an image at `detail: "original"` never less than `originalImage`,
- * anything else by its bytes.
+ * text by its bytes, and with hard bounds any other part as `unknownPartTokens` says.
  */
 function partTokens(part: unknown, media: MediaBounds): number {
   const type = (part as { type?: unknown } | null)?.type
-  if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) return textBytes(part)
+  if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type))
+    return media.hardBounds && !isPlainTextPart(part) ? unknownPartTokens(part as Record<string, unknown>, media) : textBytes(part)
   const p = part as Record<string, unknown>
   const bytes = textBytes(p)
   let tokens = mediaTokens(bytes, media, partPdf(p))
