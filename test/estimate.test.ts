@@ -25,6 +25,19 @@ describe('estimateChat', () => {
     expect(two.inputTokens).toBe(2 * PER_MESSAGE_OVERHEAD + USER_ROLE + ASSISTANT_ROLE + 2 + 6)
   })
 
+  test('text counts the UTF-8 bytes of its NFKC form where they are more: a tokenizer may normalize before it counts', () => {
+    const USER = PER_MESSAGE_OVERHEAD + USER_ROLE
+    // U+FDFA (3 bytes) is "صلى الله عليه وسلم" (33) in NFKC, as Claude's tokenizer reads it; ﬁ (3 bytes) is "fi" (2): its bytes.
+    expect(chat('\uFDFA').inputTokens).toBe(USER + 33)
+    expect(chat('\uFB01').inputTokens).toBe(USER + 3)
+    // Normalized a slice at a time, a long text counts as much as its characters one by one.
+    expect(chat('\uFDFA'.repeat(20_000)).inputTokens).toBe(USER + 20_000 * 33)
+    // Wherever text is counted: a structured value's JSON text, on Messages and Responses too.
+    expect(chat('hi', { response_format: { note: '\uFDFA' } }).inputTokens - chat('hi').inputTokens).toBe(textBytes({ note: 'x' }) - 1 + 33)
+    expect(estimateMessages({ max_tokens: 1, system: '\uFDFA', messages: [] }, o).inputTokens).toBe(33)
+    expect(estimateResponses({ instructions: '\uFDFA'.repeat(10) }, o).inputTokens).toBe(330)
+  })
+
   test('tool definitions count as their JSON text, plus the tool-use allowance', () => {
     const tools = [{ type: 'function', function: { name: 'f' } }]
     const withTools = chat('hi', { tools }).inputTokens
@@ -101,6 +114,35 @@ describe('estimateChat', () => {
     expect(estimateChat({ messages: [answer, { ...answer, audio: { id: 'audio_def456' } }] }, hard).inputTokens).toBe(2 * (ASSISTANT + AUDIO_ANSWER_MAX_TOKENS))
     // A media bound set above it wins.
     expect(estimateChat({ messages: [answer] }, { ...hard, mediaPartTokens: 20_000 }).inputTokens).toBe(ASSISTANT + 20_000)
+  })
+
+  test('with hard bounds (cap-output on) a part is text only when its type is a text type and it carries no media key', () => {
+    const hard = { ...o, hardBounds: true, pdfPageTokens: 10, pdfMaxPages: 100 }
+    const USER = PER_MESSAGE_OVERHEAD + USER_ROLE
+    const chatParts = (part: unknown, options: EstimateOptions = hard) => estimateChat({ messages: [{ role: 'user', content: [part] }] }, options)
+    // vLLM reads a part with a `uuid` by its media key, whatever its type: media, held as such, the input not bounded.
+    const image = chatParts({ type: 'text', text: '', uuid: 'i1', image_url: 'https://images.example/scan.png' })
+    expect(image).toMatchObject({ inputTokens: USER + MEDIA, boundsInput: false })
+    // One that may be a video (or audio, or a document) is held as a file by reference is.
+    const video = chatParts({ type: 'text', text: '', uuid: 'v1', video_url: 'https://videos.example/talk.mp4' })
+    expect(video).toMatchObject({ inputTokens: USER + 100 * 10, boundsInput: false })
+    // A type the gateway does not know, and a media key without a uuid, are media too.
+    expect(chatParts({ type: 'image_file', image_file: { file_id: 'file-1' } }).boundsInput).toBe(false)
+    expect(chatParts({ type: 'thinking', thinking: 'hm' }).boundsInput).toBe(false)
+    expect(chatParts({ type: 'text', text: 'hi', image_embeds: 'AAAA' }).boundsInput).toBe(false)
+    // Text stays text: with cache_control, untyped, and the text parts of Responses items.
+    for (const part of [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral' } }, { text: 'hi' }, { type: 'refusal', refusal: 'no' }])
+      expect(chatParts(part)).toMatchObject({ inputTokens: USER + textBytes(part), boundsInput: true })
+    const items = [
+      { role: 'assistant', content: [{ type: 'output_text', text: 'hi', annotations: [{ type: 'url_citation', url: 'https://a.example' }] }] },
+      { type: 'reasoning', summary: [{ type: 'summary_text', text: 'hm' }], content: [{ type: 'reasoning_text', text: 'hm' }] },
+      { type: 'code_interpreter_call', outputs: [{ type: 'logs', logs: 'ok' }] },
+      { type: 'shell_call_output', output: [{ stdout: 'ok', stderr: '', outcome: { type: 'exit', exit_code: 0 } }] },
+    ]
+    expect(estimateResponses({ input: items }, hard).boundsInput).toBe(true)
+    // Cap-output off, such a part counts its bytes, as before.
+    const part = { type: 'text', text: '', uuid: 'i1', image_url: 'https://images.example/scan.png' }
+    expect(chatParts(part, o).inputTokens).toBe(USER + textBytes(part))
   })
 
   test('output: the request max (the larger of max_completion_tokens and max_tokens, which a provider may read instead), else the default, times n', () => {

@@ -1,6 +1,7 @@
 /**
  * The worst-case token counts of a request, before it is sent. Input: a token is at least one byte,
- * so the UTF-8 length of every string the request sends bounds its text, and the JSON text of every
+ * so the UTF-8 length of every string the request sends (of its NFKC form if longer: a tokenizer may normalize
+ * first) bounds its text, and the JSON text of every
  * structured value (tool inputs and schemas, arguments, response formats: providers tokenize them as JSON,
  * punctuation and literals included) bounds that value, with what a chat template adds when it writes the value
  * again (line breaks, indents) and a tool's text result as the JSON string a template writes it as; each message
@@ -110,9 +111,11 @@ export const ANTHROPIC_IMAGE_MAX_TOKENS = 6_000
  * `originalImage` the least an image at `detail: "original"` does, `anthropicImage` the least an Anthropic image does.
  * `filePdfTokens` is what the request's files by reference have yet to be held for: with hard bounds, the most
  * pages a request may carry, or the context window it opens if larger, once. `guessed` is what its media and files
- * are held for so far: bounds, not text the request carries (`heldAsBound`).
+ * are held for so far: bounds, not text the request carries (`heldAsBound`). With `hardBounds`, a part is text only
+ * when it is plainly text (`isPlainTextPart`).
  */
 interface MediaBounds {
+  hardBounds: boolean
   part: number
   audioAnswer: number
   originalImage: number
@@ -128,6 +131,7 @@ const mediaBounds = (o: EstimateOptions): MediaBounds => {
   const pdfPage = o.pdfPageTokens ?? DEFAULT_PDF_PAGE_TOKENS
   const pdfMaxPages = o.pdfMaxPages ?? DEFAULT_PDF_MAX_PAGES
   return {
+    hardBounds: o.hardBounds === true,
     part: o.mediaPartTokens,
     audioAnswer: o.hardBounds ? Math.max(o.mediaPartTokens, AUDIO_ANSWER_MAX_TOKENS) : o.mediaPartTokens,
     originalImage: o.hardBounds ? Math.max(o.mediaPartTokens, IMAGE_ORIGINAL_DETAIL_TOKENS) : o.mediaPartTokens,
@@ -224,10 +228,11 @@ export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): 
 
 /**
  * Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound.
- * `computer_screenshot` is the image a Responses `computer_call_output` returns to the model.
+ * `computer_screenshot` is the image a Responses `computer_call_output` returns to the model; `video` is DashScope's
+ * video sent as a list of its frames' URLs (`{type: "video", video: [...]}`).
  */
 const MEDIA_PART_TYPES = new Set([
-  'image_url', 'image', 'input_audio', 'audio', 'audio_url', 'input_image', 'video_url', 'input_video', 'file', 'document', 'document_url', 'input_file', 'computer_screenshot',
+  'image_url', 'image', 'input_audio', 'audio', 'audio_url', 'input_image', 'video_url', 'input_video', 'video', 'file', 'document', 'document_url', 'input_file', 'computer_screenshot',
 ])
 
 /**
@@ -237,12 +242,68 @@ const MEDIA_PART_TYPES = new Set([
  * to almost nothing); so is audio by URL (vLLM's and SGLang's `audio_url`: Qwen2.5-Omni, 25 tokens a second);
  * a document by URL (Mistral's `document_url`) by the text extracted from it.
  */
-const BY_REFERENCE_PART_TYPES = new Set(['video_url', 'input_video', 'audio_url', 'document_url'])
+const BY_REFERENCE_PART_TYPES = new Set(['video_url', 'input_video', 'video', 'audio_url', 'document_url'])
 
-const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
+/** Parts of text: chat's, Responses' (a message's, a reasoning item's, a code interpreter's logs). */
+const TEXT_PART_TYPES = new Set(['text', 'input_text', 'output_text', 'refusal', 'reasoning_text', 'summary_text', 'logs'])
 
 /**
- * The bytes a value bounds. A string (message text) counts its UTF-8 bytes. An object or array counts
+ * Keys a server reads media from, whatever the part's `type`: vLLM reads a part with a `uuid` (or none) by the media
+ * key it carries (`image_url`, `video_url`, `audio_url`, `input_audio`, `image_pil`, `image_embeds`…), so
+ * `{type: "text", uuid, video_url}` is a video there.
+ */
+const MEDIA_KEY = /^(uuid|image|video|audio|file|document|image_pil|input_(audio|image|video|file)|file_(id|data))$|_(url|embeds)$/
+/** Media keys that may name a video, audio or a document: billed by length, not bounded by the media bound. */
+const TIMED_OR_FILE_KEY = /video|audio|file|document/
+
+/**
+ * The bytes a text bounds: its UTF-8 bytes, or those of its NFKC form if more. A tokenizer may normalize a text
+ * before it splits it: Anthropic's (`@anthropic-ai/tokenizer`) runs NFKC first, and NFKC expands some characters
+ * many-fold (U+FDFA, 3 bytes, becomes 33; Claude bills 15 tokens for it), so a token is at least a byte of the
+ * normalized text, not of the text sent. ASCII, which NFKC leaves as it is, is not normalized.
+ */
+function utf8(s: string): number {
+  const bytes = Buffer.byteLength(s, 'utf8')
+  return bytes === s.length ? bytes : Math.max(bytes, nfkcBytes(s))
+}
+
+/** Characters normalized at a time: a slice of the worst case (18 characters each) stays a few hundred kB. */
+const NFKC_SLICE = 16_384
+/** How far past a slice's end a cut is looked for where normalizing in slices changes nothing (`normalizesApart`). */
+const NFKC_CUT_SEARCH = 1024
+
+/**
+ * The UTF-8 bytes of `s` in NFKC, a slice at a time, so a 25 MB body is never normalized into one string of
+ * hundreds of MB. A slice ends before a character that normalizes apart from what precedes it; where none is
+ * near, anywhere but inside a surrogate pair, which may count a byte less a cut (a mark composed, or not, across it).
+ */
+function nfkcBytes(s: string): number {
+  let n = 0
+  for (let at = 0; at < s.length; ) {
+    const end = sliceEnd(s, Math.min(s.length, at + NFKC_SLICE))
+    n += Buffer.byteLength(s.slice(at, end).normalize('NFKC'), 'utf8')
+    at = end
+  }
+  return n
+}
+
+function sliceEnd(s: string, from: number): number {
+  const last = Math.min(s.length, from + NFKC_CUT_SEARCH)
+  for (let i = from; i < last; i++) if (normalizesApart(s.charCodeAt(i))) return i
+  return isLowSurrogate(s.charCodeAt(from)) ? from + 1 : from
+}
+
+/**
+ * Characters NFKC never joins to what precedes them: they combine with nothing before them, stop marks reordering
+ * past them, and decompose (if at all) into such a character first. ASCII, CJK ideographs, kana, Hangul syllables.
+ */
+const normalizesApart = (c: number) =>
+  c < 0x80 || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3041 && c <= 0x3096) || (c >= 0x30a1 && c <= 0x30fa) || (c >= 0xac00 && c <= 0xd7a3)
+
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff
+
+/**
+ * The bytes a value bounds. A string (message text) counts its UTF-8 bytes (`utf8`). An object or array counts
  * its JSON text: providers read structured values (tool inputs, tool schemas, function-call arguments,
  * response formats) as JSON, and tokenize its punctuation, quotes, escapes and literals (`null`, `true`, a
  * number's digits) as much as its strings, so 20,000 nulls are 100,000 bytes, not none; and its separators
@@ -565,15 +626,40 @@ function partZip(part: Record<string, unknown>): boolean {
 const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
+const mediaKeys = (part: Record<string, unknown>): string[] => Object.keys(part).filter((key) => MEDIA_KEY.test(key))
+
+/**
+ * Whether a part is text and nothing else: a string, or a part of a text type (or of none) that carries no media
+ * key. With hard bounds, any other part is media the estimate cannot size (`unknownPartTokens`).
+ */
+function isPlainTextPart(part: unknown): boolean {
+  if (part === null || typeof part !== 'object') return true
+  const { type } = part as { type?: unknown }
+  return (type === undefined || TEXT_PART_TYPES.has(type as string)) && mediaKeys(part as Record<string, unknown>).length === 0
+}
+
+/**
+ * A part that is not plainly text, with hard bounds: media spelled as text (vLLM's `{type: "text", uuid, video_url}`)
+ * or a type the gateway does not know, which a server may read as media. Held as media is (`heldAsBound`, so the
+ * request's input is charged whole): a part that may carry video, audio or a document as a file by reference, any
+ * other the media bound, its bytes if more.
+ */
+function unknownPartTokens(part: Record<string, unknown>, media: MediaBounds): number {
+  const bytes = textBytes(part)
+  const byReference = mediaKeys(part).some((key) => TIMED_OR_FILE_KEY.test(key))
+  return heldAsBound(byReference ? fileByReferenceTokens(bytes, media) : Math.max(media.part, bytes), media)
+}
+
 /**
  * A part: media and files as `mediaTokens` says (or, by reference, a file, a video, audio or document by URL, a PDF
  * or text file by image URL, an inline ZIP, and video or audio sent as an image or a file (`partIsTimedMedia`), as
  * `fileByReferenceTokens` says, if more), an image at `detail: "original"` never less than `originalImage`,
- * anything else by its bytes.
+ * text by its bytes, and with hard bounds any other part as `unknownPartTokens` says.
  */
 function partTokens(part: unknown, media: MediaBounds): number {
   const type = (part as { type?: unknown } | null)?.type
-  if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) return textBytes(part)
+  if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type))
+    return media.hardBounds && !isPlainTextPart(part) ? unknownPartTokens(part as Record<string, unknown>, media) : textBytes(part)
   const p = part as Record<string, unknown>
   const bytes = textBytes(p)
   let tokens = mediaTokens(bytes, media, partPdf(p))
