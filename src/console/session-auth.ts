@@ -19,6 +19,9 @@ const KEY_SESSION_PATH = /^\/v1\/key(\/|$)/
 
 export const acceptsSession = (path: string, isAdminPath: (path: string) => boolean) => isAdminPath(path) || SELF_SERVICE_PATH.test(path)
 
+/** A request that only reads: a console session needs no CSRF token for it. */
+export const onlyReads = (method: string) => method === 'GET' || method === 'HEAD'
+
 /**
  * The session tokens a request's cookies carry, the `__Host-` ones first. A page the browser also visits (another
  * port of this host, a sibling subdomain's Domain cookie, anyone on plain HTTP) can set cookies of the same name
@@ -71,7 +74,7 @@ export function isSameOrigin(request: Request, trustProxy: boolean): boolean {
 export async function sessionOf(request: Request, path: string, sessions: SessionStore, trustProxy: boolean): Promise<ConsoleSession> {
   const session = await cookieSession(request.headers, sessions)
   if (!session) throw unauthorized('Missing API key or console session: send "Authorization: Bearer <key>", or sign in at /ui.')
-  const reads = request.method === 'GET' || request.method === 'HEAD'
+  const reads = onlyReads(request.method)
   if (!reads && !(isSameOrigin(request, trustProxy) && sessions.checkCsrf(session.token, request.headers.get(CSRF_HEADER))))
     throw forbidden('csrf_failed', `A change made with a console session needs this site's Origin and the session's ${CSRF_HEADER} header.`)
   if (session.kind === 'key') {

@@ -95,6 +95,7 @@ function causes(format: WireFormat, perRequest: boolean): Record<number, Cause[]
       ['database_unavailable', 'the database cannot be reached or takes no writes'],
       ['database_full', "the database's disk is full"],
       ['gateway_stopping', 'the gateway is stopping (another replica may take the retry)'],
+      ['rate_limiter_unavailable', 'the shared rate limiter (Redis) cannot be reached and `redis_failure` is `closed` (`Retry-After: 1`)'],
     ],
     504: [['upstream_timeout', 'the provider did not answer in time']],
   }
@@ -111,7 +112,8 @@ const byCode = (list: Cause[]): Cause[] => {
 }
 
 const statusDescription = (status: number, list: Cause[], format: WireFormat): string => {
-  const whys = byCode(list).map(([code, why]) => (format === 'anthropic' ? why : `\`${code}\`: ${why}`)).join('; ')
+  // An Anthropic body carries no code; the request log and /v1/audit/refusals still count the refusal by it.
+  const whys = byCode(list).map(([code, why]) => (format === 'anthropic' ? `${why} (\`${code}\`)` : `\`${code}\`: ${why}`)).join('; ')
   const lead = format === 'anthropic' ? `${anthropicTypes(status).map((t) => `\`${t}\``).join(' or ')}: ` : ''
   return `${lead}${whys}.${status === 503 ? ' With `Retry-After`.' : ''}`
 }

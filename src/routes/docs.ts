@@ -51,7 +51,9 @@ export const docsRoutes = () =>
               'Self-hosted LLM gateway. Inference routes take any virtual key; administration routes take the master key only. ' +
               'An inference body with a key out of lowercase where the API\'s fields are read (the top level; each message, input item, ' +
               'tool, system block, content part or block, tool call and tool output) is refused with 400 `case_variant_key` before any ' +
-              'hold: a server that reads keys ignoring case (Go\'s encoding/json, as Ollama\'s) would take `Model` for `model`.',
+              'hold: a server that reads keys ignoring case (Go\'s encoding/json, as Ollama\'s) would take `Model` for `model`. ' +
+              'With `redis_failure: closed`, while Redis cannot be reached, a request a shared rate limit counts (a key with an `rpm_limit`, a console sign-in; ' +
+              'any route but /health and /metrics under `rate_limit_per_min`) is refused with 503 `rate_limiter_unavailable` and `Retry-After: 1`.',
           },
           components: {
             schemas: ERROR_SCHEMAS,

@@ -10,6 +10,7 @@ import { pageQuery } from './admin/pagination'
 import { oneUsersFilters, usageReader } from './admin/records'
 import { presentUser } from './admin/users'
 import { strictQuery } from './admin/strict-query'
+import { takesConsoleSession } from './session-security'
 
 const { key_id: _everyKey, ...ownFilters } = oneUsersFilters
 
@@ -35,49 +36,51 @@ export const keySelfRoutes = (services: Services) => {
     return { caller, ...(await liveKeyRows(services.store, caller)) }
   }
 
-  return new Elysia({ name: 'key-self' })
-    .get(
-      '/v1/key',
-      async ({ request }) => {
-        const { key, user } = await callingKey(request)
-        const { id, alias, max_budget, budget_period, spend, reserved, remaining, period_start, blocked } = presentUser(user)
-        return {
-          id: key.id,
-          name: key.name,
-          key_prefix: key.keyPrefix,
-          expires_at: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
-          allowed_models: key.allowedModels,
-          rpm_limit: key.rpmLimit,
-          user_field: key.userField,
-          clamp_output: key.clampOutput,
-          max_budget: optionalMicrosToUsd(key.maxBudget),
-          spend: microsToUsd(key.spend),
-          reserved: microsToUsd(key.reserved),
-          remaining: key.maxBudget === null ? null : microsToUsd(budgetLeft(key.maxBudget, key.spend, key.reserved)),
-          user: { id, alias, max_budget, budget_period, spend, reserved, remaining, period_start, blocked },
-        }
-      },
-      {
-        detail: {
-          tags: ['self-service'],
-          summary: "The calling key: its name, limits, allowed models, user-field and clamp settings, and its user's budget, period, spend, reserved and remaining",
-          description: `Any virtual key (as bearer, or its console session). Its spend is the key's own; its budget, when it has one, a ceiling under its user's. ${MASTER_KEY_REFUSED}`,
+  return takesConsoleSession(
+    new Elysia({ name: 'key-self' })
+      .get(
+        '/v1/key',
+        async ({ request }) => {
+          const { key, user } = await callingKey(request)
+          const { id, alias, max_budget, budget_period, spend, reserved, remaining, period_start, blocked } = presentUser(user)
+          return {
+            id: key.id,
+            name: key.name,
+            key_prefix: key.keyPrefix,
+            expires_at: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
+            allowed_models: key.allowedModels,
+            rpm_limit: key.rpmLimit,
+            user_field: key.userField,
+            clamp_output: key.clampOutput,
+            max_budget: optionalMicrosToUsd(key.maxBudget),
+            spend: microsToUsd(key.spend),
+            reserved: microsToUsd(key.reserved),
+            remaining: key.maxBudget === null ? null : microsToUsd(budgetLeft(key.maxBudget, key.spend, key.reserved)),
+            user: { id, alias, max_budget, budget_period, spend, reserved, remaining, period_start, blocked },
+          }
         },
-      },
-    )
-    .get(
-      '/v1/key/usage',
-      async ({ request, query }) => {
-        const { caller } = await callingKey(request)
-        return reader.pageWithTotals({ ...query, key_id: caller.keyId }, request.signal)
-      },
-      {
-        query: strictQuery({ ...pageQuery, ...ownFilters }),
-        detail: {
-          tags: ['self-service'],
-          summary: "The calling key's own usage rows, newest first, with totals",
-          description: `Any virtual key (as bearer, or its console session). ${MASTER_KEY_REFUSED}`,
+        {
+          detail: {
+            tags: ['self-service'],
+            summary: "The calling key: its name, limits, allowed models, user-field and clamp settings, and its user's budget, period, spend, reserved and remaining",
+            description: `Any virtual key (as bearer, or its console session). Its spend is the key's own; its budget, when it has one, a ceiling under its user's. ${MASTER_KEY_REFUSED}`,
+          },
         },
-      },
-    )
+      )
+      .get(
+        '/v1/key/usage',
+        async ({ request, query }) => {
+          const { caller } = await callingKey(request)
+          return reader.pageWithTotals({ ...query, key_id: caller.keyId }, request.signal)
+        },
+        {
+          query: strictQuery({ ...pageQuery, ...ownFilters }),
+          detail: {
+            tags: ['self-service'],
+            summary: "The calling key's own usage rows, newest first, with totals",
+            description: `Any virtual key (as bearer, or its console session). ${MASTER_KEY_REFUSED}`,
+          },
+        },
+      ),
+  )
 }

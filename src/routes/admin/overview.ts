@@ -6,7 +6,7 @@ import { badRequest } from '../../http/errors'
 import { REFUSAL_KINDS, refusalKind, type RefusalKind } from '../../records/refusals'
 import type { Services } from '../../services'
 import { usageFilters, usageReader, type UsageFilters } from './records'
-import { strictQuery } from './strict-query'
+import { decimalInteger, strictQuery } from './strict-query'
 
 const DAY_MS = 86_400_000
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10)
@@ -79,7 +79,7 @@ export const overviewRoutes = (services: Services) => {
         }
       },
       {
-        query: strictQuery({ top: z.coerce.number().int().min(1).max(100).default(5) }),
+        query: strictQuery({ top: decimalInteger(1, 100).prefault(5) }),
         detail: { tags: ['usage'], summary: 'Spend today and this calendar month (UTC), open holds, and the top users and models this month' },
       },
     )
@@ -118,7 +118,7 @@ export const overviewRoutes = (services: Services) => {
         query: strictQuery({
           ...usageFilters,
           by: z.enum(['model', 'user']).default('model'),
-          days: z.coerce.number().int().min(1).max(MAX_DAYS).default(30).describe('how many UTC days up to until (excluded) or now, when since is not given'),
+          days: decimalInteger(1, MAX_DAYS).prefault(30).describe('how many UTC days up to until (excluded) or now, when since is not given'),
         }),
         detail: {
           tags: ['usage'],
@@ -146,7 +146,7 @@ export const overviewRoutes = (services: Services) => {
         return { days, series, codes }
       },
       {
-        query: strictQuery({ days: z.coerce.number().int().min(1).max(366).default(14) }),
+        query: strictQuery({ days: decimalInteger(1, 366).prefault(14) }),
         detail: {
           tags: ['audit'],
           summary: "Refusals per UTC day: the gateway's 402 budget, 402 pricing, 403 and 429, a provider's own 402 and 429 apart (upstream), with the total per error code",

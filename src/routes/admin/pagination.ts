@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { badRequest } from '../../http/errors'
+import { decimalInteger } from './strict-query'
 
 const NOT_RETURNED = 'is not one this API returned'
 
@@ -18,9 +19,9 @@ export const cursorText = z.string().min(1, `${NOT_RETURNED} (leave it out for t
 const MAX_CURSOR = 256
 
 export const pageQuery = {
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: decimalInteger(1, 1000).prefault(100),
   cursor: cursorText.max(MAX_CURSOR).optional(),
-  offset: z.coerce.number().int().min(0).optional(),
+  offset: decimalInteger(0).optional(),
 }
 
 export interface Page<T> {

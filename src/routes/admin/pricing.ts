@@ -7,7 +7,7 @@ import { PriceChanged, type PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
 import { writtenModelName } from '../../providers/model-name'
 import { idCursor, pageQuery, toPage } from './pagination'
-import { filterText, strictQuery } from './strict-query'
+import { decimalInteger, filterText, strictQuery } from './strict-query'
 
 const usdPerMillion = wholeMicrosPerMillion.max(1e6).describe('USD per million tokens, a whole number of micro-USD (at most 6 decimal places)')
 const usdPerRequest = wholeMicrosPerRequest.max(1e4).describe('USD per request, a whole number of micro-USD (at most 6 decimal places)')
@@ -166,7 +166,7 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
         return presentRecord(record)
       },
       {
-        params: z.object({ id: z.coerce.number().int().positive().describe('a price_id, as usage rows show it') }),
+        params: z.object({ id: decimalInteger(1).describe('a price_id, as usage rows show it') }),
         detail: { tags: ['pricing'], summary: 'One price row by id (the price_id of a usage row), whether or not it is still in force' },
       },
     )

@@ -11,7 +11,7 @@ import { csvLine } from '../../records/csv-line'
 import { isKeysLatestUsage, NO_USAGE_TOTALS, presentUsage, type UsageFilterValues } from '../../records/usage-queries'
 import type { Services } from '../../services'
 import { cursorNotReturned, cursorText, idCursor, pageQuery, toPage } from './pagination'
-import { filterText, strictQuery } from './strict-query'
+import { decimalInteger, filterText, strictQuery } from './strict-query'
 import { summaryCursor } from './summary-cursor'
 
 export { presentUsage }
@@ -260,7 +260,7 @@ export const recordRoutes = (services: Services) => {
           ...timeRange,
           key_id: filterText.optional(),
           user_id: filterText.optional(),
-          status: z.coerce.number().int().min(100).max(599).optional(),
+          status: decimalInteger(100, 599).optional(),
           method: filterText.max(10).optional(),
           route: filterText.max(512).optional(),
           client_ip: filterText.max(64).optional(),

@@ -17,3 +17,14 @@ export const strictQuery = <S extends z.ZodRawShape>(shape: S) =>
  * would answer with every row, as a misspelt one would.
  */
 export const filterText = z.string().min(1, 'must not be empty (leave the parameter out for no filter)')
+
+/**
+ * A whole number in a query or a path, in decimal digits. `z.coerce.number` would read an empty or blank value
+ * (a script's unset variable) as 0, `0x10` as 16 and `1e3` as 1000; the document still shows an integer. A default
+ * is given with `.prefault`: the document leaves out a `.default` set after a conversion.
+ */
+export const decimalInteger = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
+    z.number({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a whole number in decimal digits' : undefined) }).int().min(min).max(max),
+  )

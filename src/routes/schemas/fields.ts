@@ -69,17 +69,25 @@ const openAIFunction = z.looseObject({
 })
 
 /**
- * A tool: `function` (with its definition), or `custom`; another type, one the provider runs itself, is refused at
- * admission (src/pricing/features.ts). The check aborts, as a wrong type does, so that a list stops at its first
- * bad tool (src/routes/schemas/first-issue.ts).
+ * `field` required of an object whose `type` is `type`: the check, and the same rule as the `if`/`then` of the JSON
+ * Schema /docs shows (a refine alone is not in the document). The check aborts, as a wrong type does, so that a list
+ * stops at its first bad item (src/routes/schemas/first-issue.ts).
  */
-export const openAITool = z
-  .looseObject({ type: z.string(), function: openAIFunction.optional() })
-  .refine((tool) => tool.type !== 'function' || tool.function !== undefined, {
-    message: 'a function tool needs its function (name, parameters)',
-    path: ['function'],
-    abort: true,
-  })
+const requiredOfType = <T extends z.ZodObject>(schema: T, type: string, field: string, message: string) =>
+  schema
+    .refine((value: Record<string, unknown>) => value.type !== type || value[field] !== undefined, { message, path: [field], abort: true })
+    .meta({ if: { properties: { type: { const: type } }, required: ['type'] }, then: { required: [field] } })
+
+/**
+ * A tool: `function` (with its definition), or `custom`; another type, one the provider runs itself, is refused at
+ * admission (src/pricing/features.ts).
+ */
+export const openAITool = requiredOfType(
+  z.looseObject({ type: z.string(), function: openAIFunction.optional() }),
+  'function',
+  'function',
+  'a function tool needs its function (name, parameters)',
+)
 
 export const openAIToolChoice = z.union([z.string(), z.looseObject({ type: z.string() })], {
   error: 'must be a string (auto, none, required) or an object with a type',
