@@ -933,11 +933,11 @@ export class PostgresLedgerStore implements LedgerStore {
   private closed = false
   /**
    * What to call once a queued settlement has settled its hold (LedgerStore.settle's `onSettled`), by hold id:
-   * called when a committed SETTLE returns the id, dropped when one ran without it (another replica's sweeper,
-   * or this hold's first settlement, got there first). Never before the commit: a batch rolled back and sent
-   * again would be counted twice.
+   * told `charged` when a committed SETTLE returns the id, and not when one ran without it (another replica's sweeper,
+   * or this hold's first settlement, got there first). Never before the commit: a batch rolled back and sent again
+   * would be counted twice.
    */
-  private readonly onSettled = new Map<number, () => void>()
+  private readonly onSettled = new Map<number, (charged: boolean) => void>()
 
   constructor(
     /**
@@ -1343,25 +1343,32 @@ export class PostgresLedgerStore implements LedgerStore {
     writer.holdBackWhile(this.busy)
   }
 
-  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: () => void): void {
+  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: (charged: boolean) => void): void {
     // A hold settled twice is charged by its first settlement (firstOfEach): that one is told.
     if (onSettled && !this.onSettled.has(hold.id)) this.onSettled.set(hold.id, onSettled)
     this.settlements.push(settlementRow(hold, outcome, now))
   }
 
-  /** `batch`'s SETTLE has committed, settling the holds `settled`: their settlements are told, the others' never will be. */
+  /** `batch`'s SETTLE has committed, settling the holds `settled`: their settlements are told so, the others that their holds were gone. */
   private tellSettled(batch: SettlementRow[], settled: number[]) {
     if (this.onSettled.size === 0) return
-    for (const id of settled) {
-      const told = this.onSettled.get(id)
-      this.onSettled.delete(id)
-      try {
-        told?.()
-      } catch (error) {
-        this.onError(error)
-      }
+    for (const id of settled) this.tell(this.takeTold(id), true)
+    for (const s of batch) this.tell(this.takeTold(s.id), false)
+  }
+
+  /** A settlement's `onSettled`, taken off the map: each is told once. */
+  private takeTold(id: number): ((charged: boolean) => void) | undefined {
+    const told = this.onSettled.get(id)
+    this.onSettled.delete(id)
+    return told
+  }
+
+  private tell(told: ((charged: boolean) => void) | undefined, charged: boolean) {
+    try {
+      told?.(charged)
+    } catch (error) {
+      this.onError(error)
     }
-    for (const s of batch) this.onSettled.delete(s.id)
   }
 
   /**
