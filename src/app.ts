@@ -9,6 +9,7 @@ import { KeyStore } from './keys/key-store'
 import { createLogger } from './log/logger'
 import { RoutePatterns } from './http/route-patterns'
 import { GatewayMetrics } from './metrics/gateway-metrics'
+import { settlementObservers } from './metrics/settlement-observers'
 import { auth } from './plugins/auth'
 import { bodyLimit } from './plugins/body-limit'
 import { corsHeaders, corsPreflight } from './plugins/cors'
@@ -68,48 +69,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     () => store.ping().then(() => false, (error) => error instanceof DatabaseReadOnly),
   )
   const logger = createLogger(config.log_level)
-  ledger = new Ledger(store.ledger, config.reservation_ttl_sec * 1000, (hold, outcome) => {
-    const model = metrics.modelLabel(hold.model)
-    if (outcome.unbilledOutputTokens) {
-      metrics.unbilledOutputTokens.inc({ provider: hold.provider, model }, outcome.unbilledOutputTokens)
-      logger.log('warn', 'provider reported more output than the max it was sent: the excess is not charged (cap-output)', {
-        request_id: hold.requestId,
-        provider: hold.provider,
-        model: hold.model,
-        unbilled_output_tokens: outcome.unbilledOutputTokens,
-      })
-    }
-    if (outcome.unbilledInputTokens) {
-      metrics.unbilledInputTokens.inc({ provider: hold.provider, model }, outcome.unbilledInputTokens)
-      logger.log('warn', 'provider reported more input than the request carries: the excess is not charged (cap-output)', {
-        request_id: hold.requestId,
-        provider: hold.provider,
-        model: hold.model,
-        unbilled_input_tokens: outcome.unbilledInputTokens,
-      })
-    }
-    if (outcome.unbilledToolUses)
-      logger.log('warn', 'provider reported more server tool uses than the request was held for: the excess is not charged (cap-output)', {
-        request_id: hold.requestId,
-        provider: hold.provider,
-        model: hold.model,
-        unbilled_tool_uses: outcome.unbilledToolUses,
-      })
-    if (outcome.unbilledRateCost)
-      logger.log('warn', 'provider reported a dearer tier, geography or audio rate than the request was held for: billed at the rates held (cap-output)', {
-        request_id: hold.requestId,
-        provider: hold.provider,
-        model: hold.model,
-        unbilled_usd: outcome.unbilledRateCost / 1_000_000,
-      })
-    metrics.settlements.inc({ status: outcome.status })
-    // An expired hold's latency is its age (the sweeper's charge), not a provider call's time.
-    if (outcome.status !== 'expired') metrics.upstreamSeconds.observe({ provider: hold.provider }, outcome.latencyMs / 1000)
-    metrics.costUsd.inc({ model }, outcome.cost)
-    metrics.tokens.inc({ model, kind: 'prompt' }, outcome.promptTokens)
-    metrics.tokens.inc({ model, kind: 'completion' }, outcome.completionTokens)
-    if (outcome.cachedTokens) metrics.tokens.inc({ model, kind: 'cached' }, outcome.cachedTokens)
-  })
+  const observers = settlementObservers(metrics, logger)
+  ledger = new Ledger(store.ledger, config.reservation_ttl_sec * 1000, observers.settled, observers.sweptFirst)
   metrics.watchStoreQueues(() => store.droppedWhileUnwritable())
   const upstream = new UpstreamSlots(config.max_upstream_concurrency, () => metrics.upstreamBusy.inc())
   const freeCalls = new FreeCallSlots(options.freeCalls ?? FREE_CALLS, () => metrics.freeCallsBusy.inc())

@@ -47,6 +47,23 @@ export type SettleStatus = 'ok' | 'error' | 'aborted' | 'expired'
  */
 export type SettleObserver = (hold: Pick<HoldRequest, 'requestId' | 'model' | 'provider'>, outcome: Outcome) => void
 
+/**
+ * Told, once committed, of a settlement of this process that found its hold already charged whole by a sweep (a TTL
+ * below the upstream timeout, a replica's sweep after a clock step), with what its usage reported past that charge:
+ * nobody charges it, so it is logged and counted as any unbilled excess is, though the charge itself is the sweep's.
+ */
+export type SweptFirstObserver = (hold: Pick<HoldRequest, 'requestId' | 'model' | 'provider'>, unbilled: PastSweptHold) => void
+
+/** What a usage reported past the whole-hold charge a sweep made before its settlement (unbilledPastSweptHold). */
+export interface PastSweptHold {
+  unbilledInputTokens: number
+  unbilledOutputTokens: number
+  /** Uses of each priced server tool past those held for it (cap-output on). */
+  unbilledToolUses?: Record<string, number>
+  /** Micro-USD its usage came to, at the rates it reported, past the hold's amount (with cap-output off, the overshoot). */
+  unbilledCost: number
+}
+
 export interface Outcome {
   /** Micro-USD actually charged. */
   cost: number
@@ -140,9 +157,10 @@ export interface LedgerStore {
   reserve(r: HoldRequest, now: number, ttlMs: number): Promise<TakenHold | GatewayError>
   /**
    * Settles in the background (grouped with its neighbours); a hold already settled is left alone. Calls
-   * `onSettled` once the settlement is committed, if it was this settlement that settled the hold.
+   * `onSettled` once the settlement is committed: `charged` true if it was this settlement that settled the hold
+   * (its write landed, however many tries that took), false if the hold was gone (a sweep got there first).
    */
-  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: () => void): void
+  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: (charged: boolean) => void): void
   /**
    * Settles at most `limit` holds past their expiry, in one transaction, with the outcome `charge` gives
    * each (a settlement still queued lands first), leaving out those whose ids `running` lists (the sweeping
@@ -253,6 +271,24 @@ export const expiredOutcome = (hold: TakenHold, now: number): Outcome =>
   })
 
 /**
+ * What a settlement that finds its hold already swept leaves unbilled. The sweep charged the hold's amount, recorded as
+ * the tokens it priced (expiredOutcome): the tokens the usage reported past those, and what it came to past that
+ * amount, are charged by nobody. What the settlement itself left unbilled (cap-output) is within those, but for its
+ * server tool uses, which the sweep's row does not count. Nothing past the hold: null.
+ */
+export function unbilledPastSweptHold(request: Pick<HoldRequest, 'amount' | 'heldTokens'>, o: Outcome): PastSweptHold | null {
+  const held = request.heldTokens ?? { promptTokens: 0, completionTokens: 0 }
+  const unbilled: PastSweptHold = {
+    unbilledInputTokens: Math.max(0, o.promptTokens - held.promptTokens),
+    unbilledOutputTokens: Math.max(0, o.completionTokens - held.completionTokens),
+    ...(o.unbilledToolUses && { unbilledToolUses: o.unbilledToolUses }),
+    unbilledCost: Math.max(0, o.cost + (o.unbilledRateCost ?? 0) - request.amount),
+  }
+  const nothing = unbilled.unbilledInputTokens === 0 && unbilled.unbilledOutputTokens === 0 && !unbilled.unbilledToolUses && unbilled.unbilledCost === 0
+  return nothing ? null : unbilled
+}
+
+/**
  * An outcome's counts as a usage row records them, at most MAX_TOKEN_COUNT each, whatever path they came by (a
  * provider's usage, or the tokens a whole hold priced: a free model's hold prices any max output), so that no
  * settlement is refused for its numbers in either store and the totals over them still answer.
@@ -280,6 +316,7 @@ export class Ledger {
     private readonly store: LedgerStore,
     private readonly ttlMs: number,
     private readonly observe: SettleObserver = () => {},
+    private readonly observeSweptFirst: SweptFirstObserver = () => {},
   ) {}
 
   /**
@@ -308,13 +345,18 @@ export class Ledger {
   /**
    * Settles a hold: the hold leaves `reserved`, the cost joins `spend`, a usage row is written. Nobody
    * waits for this, so the store groups it with its neighbours; until then the hold still counts, which
-   * only makes the budget stricter.
+   * only makes the budget stricter. A hold a sweep charged first is charged nothing more, but what its usage
+   * reported past that charge is told (unbilledPastSweptHold).
    */
   settle(hold: TakenHold, outcome: Outcome, now = Date.now()): void {
     this.open--
     this.running.delete(hold.id)
     const recorded = withRecordedCounts(outcome)
-    this.store.settle(hold, recorded, now, () => this.observe(hold.request, recorded))
+    this.store.settle(hold, recorded, now, (charged) => {
+      if (charged) return this.observe(hold.request, recorded)
+      const unbilled = unbilledPastSweptHold(hold.request, recorded)
+      if (unbilled) this.observeSweptFirst(hold.request, unbilled)
+    })
   }
 
   /** Settles every hold past its expiry at its full amount, batch after batch; returns how many. */

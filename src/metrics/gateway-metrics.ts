@@ -28,10 +28,16 @@ export class GatewayMetrics {
   readonly tokens = this.registry.register(new Counter('tollgate_tokens_total', 'Tokens billed, by model and kind (prompt, completion, cached).'))
   readonly costUsd = this.registry.register(new Counter('tollgate_cost_usd_total', 'USD charged, by model.', { perUnit: MICROS_PER_USD }))
   readonly unbilledOutputTokens = this.registry.register(
-    new Counter('tollgate_unbilled_output_tokens_total', 'Output tokens a usage reported past the max the provider was sent, not charged (cap-output on), by provider and model.'),
+    new Counter(
+      'tollgate_unbilled_output_tokens_total',
+      'Output tokens a usage reported past the max the provider was sent (cap-output on), or past those a sweep charged its hold for first, not charged, by provider and model.',
+    ),
   )
   readonly unbilledInputTokens = this.registry.register(
-    new Counter('tollgate_unbilled_input_tokens_total', 'Input tokens a usage reported past the input held for a request of text alone, not charged (cap-output on), by provider and model.'),
+    new Counter(
+      'tollgate_unbilled_input_tokens_total',
+      'Input tokens a usage reported past the input held for a request of text alone (cap-output on), or past those a sweep charged its hold for first, not charged, by provider and model.',
+    ),
   )
   readonly settlements = this.registry.register(new Counter('tollgate_settlements_total', 'Holds settled, by status (ok, error, aborted, expired).'))
   readonly upstreamBusy = this.registry.register(new Counter('tollgate_upstream_busy_total', 'Requests refused with 503 upstream_busy: the upstream concurrency limit was reached.'))

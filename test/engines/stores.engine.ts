@@ -14,6 +14,7 @@ export const SUITES_ON_BOTH_STORES = [
   'ledger-chaos',
   'budget-precision',
   'swept-hold-records-held-tokens',
+  'swept-hold-unbilled-excess',
   'who-pays',
   'records',
   'records-api',

@@ -375,6 +375,31 @@ export function ledgerContract(factory: StoreFactory) {
       expect(await usageRows()).toEqual([{ cost: 5, status: 'ok' }, { cost: 10, status: 'ok' }, { cost: 300, status: 'expired' }])
     })
 
+    test('a settlement that finds its hold swept is told apart, with what it reported past the sweep\'s charge: the charge is counted once, by its sweeper', async () => {
+      await addUser('u', null)
+      const now = Date.now()
+      const [charged, pastSwept]: [string[], unknown[]] = [[], []]
+      const observing = new Ledger(store.ledger, TTL, (_hold, o) => charged.push(`${o.status} ${o.cost}`), (_hold, unbilled) => pastSwept.push(unbilled))
+      const heldTokens = { promptTokens: 100, completionTokens: 50 }
+      // Reserved an hour ago: expired, and swept by another process while their requests still run.
+      const over = await observing.reserve({ ...holdFor('u', 300), heldTokens }, now - 3_600_000)
+      const within = await observing.reserve({ ...holdFor('u', 200), heldTokens }, now - 3_600_000)
+      const otherStore = await opened.other()
+      expect(await new Ledger(otherStore.ledger, TTL).sweep(now)).toBe(2)
+      await otherStore.close()
+      // Cap-output off: a usage past the hold in input, output and cost.
+      over.settle({ cost: 420, promptTokens: 150, completionTokens: 80, cachedTokens: 0, status: 'ok', latencyMs: 1 })
+      // Within what the sweep charged it as: nothing went unbilled.
+      within.settle({ cost: 120, promptTokens: 90, completionTokens: 50, cachedTokens: 0, status: 'ok', latencyMs: 1 })
+      // On Postgres, the settlements queued ride in this reservation's transaction.
+      const next = await observing.reserve(holdFor('u', 50), now)
+      next.settle(done(5))
+      await observing.flush()
+      expect(charged).toEqual(['ok 5'])
+      expect(pastSwept).toEqual([{ unbilledInputTokens: 50, unbilledOutputTokens: 30, unbilledCost: 120 }])
+      expect(await usageRows()).toEqual([{ cost: 5, status: 'ok' }, { cost: 200, status: 'expired' }, { cost: 300, status: 'expired' }])
+    })
+
     test('a sweep leaves the holds its own process still runs to their settlement, however far the clock has moved', async () => {
       // The wall clock stepped past the TTL (NTP, a VM resumed) while a request runs: it is not lost, it is running.
       await addUser('u', null)

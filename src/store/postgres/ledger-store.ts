@@ -372,6 +372,19 @@ const PENDING = `SELECT settlement FROM pending_settlements ORDER BY hold_id LIM
 const DROP_PENDING = `DELETE FROM pending_settlements WHERE hold_id IN (SELECT json_array_elements_text($1::text::json)::bigint)`
 
 /**
+ * Of settlements whose holds a committed SETTLE found gone ($1: their rows as JSON), those whose own usage row is there:
+ * landed after all, by an earlier try whose answer was lost with its connection, or from pending_settlements by a
+ * replica's sweep. The row is the one the settlement wrote (a sweep's says `expired`, at the hold's amount), among its
+ * user's rows dated since it was (usage_user_time).
+ */
+const LANDED = `SELECT s.id FROM json_to_recordset($1::text::json) AS s(
+    id bigint, request_id text, user_id text, created_at bigint, status text, cost bigint, amount bigint, latency_ms int,
+    prompt_tokens bigint, completion_tokens bigint)
+  WHERE EXISTS (SELECT 1 FROM usage u WHERE u.user_id = s.user_id AND u.created_at >= s.created_at AND u.request_id = s.request_id
+                   AND u.status = s.status AND u.cost = s.cost AND u.reserved = s.amount AND u.latency_ms = s.latency_ms
+                   AND u.prompt_tokens = s.prompt_tokens AND u.completion_tokens = s.completion_tokens)`
+
+/**
  * Statements sent one after another on one connection, in this order, without waiting for the answers between them.
  * `locksHoldRows`: the statement locks the holds' users' or keys' rows (a lock timeout there is UserRowsBusy).
  */
@@ -933,11 +946,12 @@ export class PostgresLedgerStore implements LedgerStore {
   private closed = false
   /**
    * What to call once a queued settlement has settled its hold (LedgerStore.settle's `onSettled`), by hold id:
-   * called when a committed SETTLE returns the id, dropped when one ran without it (another replica's sweeper,
-   * or this hold's first settlement, got there first). Never before the commit: a batch rolled back and sent
-   * again would be counted twice.
+   * called when a committed SETTLE returns the id; when one ran without it, once it is known whether the settlement
+   * landed all the same (tellGone). Never before the commit: a batch rolled back and sent again would be counted twice.
    */
-  private readonly onSettled = new Map<number, () => void>()
+  private readonly onSettled = new Map<number, (charged: boolean) => void>()
+  /** The reads of tellGone under way, one after the other: a flush waits for them, as for the settlements. */
+  private tellingGone: Promise<void> = Promise.resolve()
 
   constructor(
     /**
@@ -1343,25 +1357,53 @@ export class PostgresLedgerStore implements LedgerStore {
     writer.holdBackWhile(this.busy)
   }
 
-  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: () => void): void {
+  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: (charged: boolean) => void): void {
     // A hold settled twice is charged by its first settlement (firstOfEach): that one is told.
     if (onSettled && !this.onSettled.has(hold.id)) this.onSettled.set(hold.id, onSettled)
     this.settlements.push(settlementRow(hold, outcome, now))
   }
 
-  /** `batch`'s SETTLE has committed, settling the holds `settled`: their settlements are told, the others' never will be. */
+  /** `batch`'s SETTLE has committed, settling the holds `settled`: their settlements are told; the others' found their holds gone. */
   private tellSettled(batch: SettlementRow[], settled: number[]) {
     if (this.onSettled.size === 0) return
-    for (const id of settled) {
-      const told = this.onSettled.get(id)
-      this.onSettled.delete(id)
+    for (const id of settled) this.tell(this.takeTold(id), true)
+    const settledIds = new Set(settled)
+    const gone = batch.filter((s) => !settledIds.has(s.id) && this.onSettled.has(s.id))
+    if (gone.length > 0) this.tellGone(gone)
+  }
+
+  /**
+   * Settlements whose holds a committed SETTLE found gone: charged by this settlement if its own usage row is there
+   * (LANDED: an earlier try committed, its answer lost; a sweep landed it from pending_settlements), else by a sweep
+   * that got there first. Their holds being gone, this read runs only on those rare paths. One that fails tells
+   * nothing: a guess either way would count a charge twice or an excess that is not one.
+   */
+  private tellGone(gone: SettlementRow[]) {
+    const told = gone.map((s) => ({ id: s.id, tell: this.takeTold(s.id) }))
+    this.tellingGone = this.tellingGone.then(async () => {
       try {
-        told?.()
+        const landed = (await this.bounded.unsafe(LANDED, [JSON.stringify(gone)])) as Array<{ id: unknown }>
+        const ids = new Set(landed.map((r) => Number(r.id)))
+        for (const { id, tell } of told) this.tell(tell, ids.has(id))
       } catch (error) {
         this.onError(error)
       }
+    })
+  }
+
+  /** A settlement's `onSettled`, taken off the map: each is told once. */
+  private takeTold(id: number): ((charged: boolean) => void) | undefined {
+    const told = this.onSettled.get(id)
+    this.onSettled.delete(id)
+    return told
+  }
+
+  private tell(told: ((charged: boolean) => void) | undefined, charged: boolean) {
+    try {
+      told?.(charged)
+    } catch (error) {
+      this.onError(error)
     }
-    for (const s of batch) this.onSettled.delete(s.id)
   }
 
   /**
@@ -1449,6 +1491,7 @@ export class PostgresLedgerStore implements LedgerStore {
   async flush(): Promise<void> {
     await this.flushQueued()
     if (this.toLandLater.length > 0) await this.landHeld()
+    await this.tellingGone
   }
 
   /** The settlements queued before the call, riding in reservation batches or on their own (see flush). */

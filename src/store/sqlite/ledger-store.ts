@@ -151,8 +151,8 @@ export class SqliteLedgerStore implements LedgerStore {
     return { id, request: h, createdAt: now, remainingAfter: decided.remainingAfter }
   }
 
-  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: () => void): void {
-    this.writes.defer(() => this.settleNow(hold, outcome, now), onSettled && ((settled) => settled && onSettled()))
+  settle(hold: TakenHold, outcome: Outcome, now: number, onSettled?: (charged: boolean) => void): void {
+    this.writes.defer(() => this.settleNow(hold, outcome, now), onSettled)
   }
 
   /** Returns false when the hold was already settled (or never existed). */
