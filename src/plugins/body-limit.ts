@@ -45,8 +45,8 @@ const utf8 = new TextDecoder()
  * chunked or not. Bun's own limit is lifted (`SERVER_BODY_LIMIT`) so that it never answers in our place.
  * A large or chunked body is read under the gateway's idle timeout instead of Bun's (`readByBun`), and within
  * the process's budget for such bodies, `readBudgetBytes` (see body-budget); `onBusy` is told of each refused past it.
- * Such a body's claim on that budget is held until its request's answer is over (`whenAnswered`), not only while it
- * is read: what was parsed from it (a transcription's file, a long prompt) lives as long as the provider's call.
+ * Such a body counts as being read until it is parsed, and in flight until its request's answer is over
+ * (`whenAnswered`): what was parsed from it (a transcription's file, a long prompt) lives as long as the provider's call.
  */
 export const bodyLimit = (maxBytes: number, readBudgetBytes: number, onBusy: (limit: BodyReadLimit) => void = () => {}) => {
   const budget = new BodyReadBudget(readBudgetBytes, onBusy)
@@ -81,6 +81,7 @@ async function readBody(request: Request, server: Listener | null, limit: number
     const claim = budget.claim(budgetCallerOf(request))
     try {
       const body = await readPacedBody(request, server, limit, claim)
+      claim.read()
       claims.set(request, claim)
       return body
     } catch (error) {
@@ -100,8 +101,8 @@ const budgetCallerOf = (request: Request): string => {
 
 /**
  * A body that may take longer than the idle timeout to arrive: counted as it is read, its pace watched by the
- * gateway instead of Bun, the bytes that have come claimed from the budget (`claim`, given back when the answer is
- * over). A route whose limit is small keeps Bun's timeout as well: its body cannot be slow for its size, and the
+ * gateway instead of Bun, the bytes that have come claimed from the budget (`claim`: as being read until parsed, in
+ * flight until the answer is over). A route whose limit is small keeps Bun's timeout as well: its body cannot be slow for its size, and the
  * console's sign-in, which anyone reaches, stays bounded by it. A form is parsed from what was read (the route's own
  * parser finds the body already taken: the value returned here is the body).
  */
