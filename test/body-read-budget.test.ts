@@ -5,7 +5,8 @@
  * (`body_read_budget_bytes`), claimed by what has come of each body: past it, or past a quarter of it for one
  * caller's bodies together, a body is refused 503 `body_read_busy`, with `Retry-After`, as soon as what has come
  * passes it. What was parsed from a body lives as long as its request (a provider's call, a stream relayed), so a body
- * gives its share back when its request's answer is over, not when it has been read.
+ * also counts in flight until its request's answer is over, against a bound twice the budget (a quarter of it for one
+ * caller's): once read, it leaves the read budget to the bodies still coming.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
@@ -62,7 +63,7 @@ async function startRequest(framing: string, sent: Buffer, key = secret): Promis
 }
 
 /** The bodies refused so far at `limit` (the process's budget, or a caller's share), as /metrics counts them. */
-async function refusedAt(limit: 'process' | 'caller'): Promise<number> {
+async function refusedAt(limit: 'process' | 'caller' | 'process_in_flight'): Promise<number> {
   const metrics = await (await fetch(`${gw.url}/metrics`, { headers: gw.master })).text()
   return Number(metrics.match(new RegExp(`^tollgate_body_read_busy_total\\{limit="${limit}"\\} (\\d+)$`, 'm'))?.[1] ?? 0)
 }
@@ -194,6 +195,34 @@ test("a body's share is held until its streamed answer ends, not when the answer
     expect(streamed.slice(0, 12)).toBe('HTTP/1.1 200')
     expect(streamed).toContain('data: [DONE]')
     expect((await (await startRequest(`Content-Length: ${small.length}`, small)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  } finally {
+    mock.options.chunkDelayMs = undefined
+  }
+}, 30_000)
+
+test("a body in flight leaves the read budget to bodies still coming; bodies in flight together hold at most twice it", async () => {
+  mock.queue('slow-stream')
+  mock.options.chunkDelayMs = 300
+  try {
+    const body = chatBody(2 * MiB, true)
+    const calls = mock.calls.length
+    const streaming = await startRequest(`Content-Length: ${body.length}`, body)
+    await providerCalled(calls)
+
+    // Counted as being read, it would have left 1 MiB of the 3 MiB budget.
+    const large = chatBody(2.5 * MiB)
+    expect((await (await startRequest(`Content-Length: ${large.length}`, large, other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
+
+    const before = await refusedAt('process_in_flight')
+    const larger = chatBody(2 * BUDGET)
+    const refused = await (await startRequest(`Content-Length: ${larger.length}`, larger, other)).answer
+    expect(refused.slice(0, 12)).toBe('HTTP/1.1 503')
+    expect(refused).toContain('"code":"body_read_busy"')
+    expect(refused).toContain('in flight')
+    expect(await refusedAt('process_in_flight')).toBe(before + 1)
+
+    expect((await streaming.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+    expect((await (await startRequest(`Content-Length: ${larger.length}`, larger, other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
   } finally {
     mock.options.chunkDelayMs = undefined
   }

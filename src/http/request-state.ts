@@ -32,6 +32,8 @@ export interface RequestState {
   status?: number
   /** Counted in the requests in handling, until its answer is handed over (request-context). */
   inHandling?: boolean
+  /** A large body's claim on the read budget (body-limit), given back once the answer is over (request-context). */
+  bodyClaim?: { release(): void }
 }
 
 const states = new WeakMap<Request, RequestState>()

@@ -6,8 +6,7 @@ import { payloadTooLarge } from '../http/errors'
 import { formAsSent } from '../http/form-body'
 import { type Listener, withIdleTimeoutOff } from '../http/idle-timeout'
 import { parseJsonBody } from '../http/json-body'
-import { peekRequestState, requestState } from '../http/request-state'
-import { whenAnswered } from '../http/streamed-answer'
+import { requestState } from '../http/request-state'
 
 /**
  * The one route whose body is a form (multipart), parsed here like every other body. Every other body is JSON to
@@ -45,12 +44,12 @@ const utf8 = new TextDecoder()
  * chunked or not. Bun's own limit is lifted (`SERVER_BODY_LIMIT`) so that it never answers in our place.
  * A large or chunked body is read under the gateway's idle timeout instead of Bun's (`readByBun`), and within
  * the process's budget for such bodies, `readBudgetBytes` (see body-budget); `onBusy` is told of each refused past it.
- * Such a body's claim on that budget is held until its request's answer is over (`whenAnswered`), not only while it
- * is read: what was parsed from it (a transcription's file, a long prompt) lives as long as the provider's call.
+ * Such a body counts as being read until it is parsed, and in flight until its request's answer is over (its claim
+ * is given back by request-context): what was parsed from it (a transcription's file, a long prompt) lives as long as
+ * the provider's call.
  */
 export const bodyLimit = (maxBytes: number, readBudgetBytes: number, onBusy: (limit: BodyReadLimit) => void = () => {}) => {
   const budget = new BodyReadBudget(readBudgetBytes, onBusy)
-  const claims = new WeakMap<Request, BodyClaim>()
   return new Elysia({ name: 'body-limit', seed: [maxBytes, readBudgetBytes] })
     .onRequest(({ request }) => {
       const declared = request.headers.get('content-length')
@@ -63,25 +62,18 @@ export const bodyLimit = (maxBytes: number, readBudgetBytes: number, onBusy: (li
       // A preflight is let past authentication (corsPreflight marks it, after this plugin's onRequest) and is
       // answered without its body, which browsers never send: read, it would be anyone's work for nothing.
       if (requestState(request).preflight) return {}
-      return readBody(request, server, limitFor(request, maxBytes), budget, claims)
-    })
-    .onAfterResponse({ as: 'global' }, ({ request }) => {
-      const claim = claims.get(request)
-      if (!claim) return
-      claims.delete(request)
-      const state = peekRequestState(request)
-      if (state) whenAnswered(state, () => claim.release())
-      else claim.release()
+      return readBody(request, server, limitFor(request, maxBytes), budget)
     })
 }
 
-async function readBody(request: Request, server: Listener | null, limit: number, budget: BodyReadBudget, claims: WeakMap<Request, BodyClaim>) {
+async function readBody(request: Request, server: Listener | null, limit: number, budget: BodyReadBudget) {
   const declared = request.headers.get('content-length')
   if (declared === null || !readByBun(Number(declared), requestState(request).idleTimeoutSec)) {
     const claim = budget.claim(budgetCallerOf(request))
     try {
       const body = await readPacedBody(request, server, limit, claim)
-      claims.set(request, claim)
+      claim.read()
+      requestState(request).bodyClaim = claim
       return body
     } catch (error) {
       claim.release()
@@ -100,8 +92,8 @@ const budgetCallerOf = (request: Request): string => {
 
 /**
  * A body that may take longer than the idle timeout to arrive: counted as it is read, its pace watched by the
- * gateway instead of Bun, the bytes that have come claimed from the budget (`claim`, given back when the answer is
- * over). A route whose limit is small keeps Bun's timeout as well: its body cannot be slow for its size, and the
+ * gateway instead of Bun, the bytes that have come claimed from the budget (`claim`: as being read until parsed, in
+ * flight until the answer is over). A route whose limit is small keeps Bun's timeout as well: its body cannot be slow for its size, and the
  * console's sign-in, which anyone reaches, stays bounded by it. A form is parsed from what was read (the route's own
  * parser finds the body already taken: the value returned here is the body).
  */

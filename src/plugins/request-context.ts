@@ -3,6 +3,7 @@ import type { Server } from 'bun'
 import { withoutPort } from '../http/client-source'
 import { badRequest, wireFormatOf } from '../http/errors'
 import { createRequestState, peekRequestState } from '../http/request-state'
+import { whenAnswered } from '../http/streamed-answer'
 
 /**
  * Bun hands the app an absolute URL (`http://host/path?query`) when the request has a valid Host, and the
@@ -48,7 +49,9 @@ export interface RequestsInHandling {
 /**
  * First plugin of all: gives the request its id, start time and client address (and the server's idle timeout),
  * and counts it in `handling` until its answer is handed over (the after-response hook, which runs once for every
- * request, refusals and client aborts included; the flag keeps a second run from counting it out twice).
+ * request, refusals and client aborts included; the flag keeps a second run from counting it out twice). A large
+ * body's claim on the read budget is given back there too, once the answer is over: the one hook that every request
+ * runs anyway, rather than one more for the few with such a body.
  * The id goes out as `X-Request-Id`, and on Anthropic's paths also as `request-id`, the header Anthropic's SDKs
  * read it from (`_request_id`, `APIError.requestID`).
  */
@@ -66,6 +69,8 @@ export const requestContext = (options: { trustProxy: boolean; idleTimeoutSec: n
       if (!state?.inHandling) return
       state.inHandling = false
       options.handling.count--
+      const claim = state.bodyClaim
+      if (claim) whenAnswered(state, () => claim.release())
     })
 
 /**
