@@ -1,6 +1,6 @@
 import { currentPeriod, nextPeriodStart, periodStart, shownPeriodStart, type BudgetPeriod } from '../budget/period'
 import type { AlertSettings } from '../config/schema'
-import { yieldToRequests } from '../db/maintenance'
+import { roomToWrite, yieldToRequests } from '../db/maintenance'
 import type { AlertRows, ExpiringKey, KeySpend, UserSpend } from '../store/store'
 import type { NewAlert } from './outbox'
 import { codeSpan } from './code-span'
@@ -72,6 +72,7 @@ class CheckFindings {
     await yieldToRequests()
     for (let i = 0; i < due.length; i += RAISED_TOGETHER) {
       if (i > 0) await yieldToRequests()
+      await roomToWrite()
       await Promise.all(
         due.slice(i, i + RAISED_TOGETHER).map(async (a) => {
           await this.raise(a)

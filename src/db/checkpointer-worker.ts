@@ -32,7 +32,7 @@ const TAIL_FRAMES = 64
 
 /**
  * The wait between rounds while the WAL is past its limit, in place of `everyMs`: slow work on the gateway's thread
- * waits for its tail to be copied (holdSlowWorkWhile in checkpointer.ts), and a second a round would pace it to a
+ * waits for its tail to be copied (holdSlowWritesWhile in checkpointer.ts), and a second a round would pace it to a
  * limit's worth of WAL a second.
  */
 const PAST_LIMIT_EVERY_MS = 25

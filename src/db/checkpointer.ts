@@ -2,7 +2,7 @@ import type { Database } from 'bun:sqlite'
 import { statSync } from 'node:fs'
 import type { Logger } from '../log/logger'
 import type { CheckpointerMessage, CheckpointerStart } from './checkpointer-worker'
-import { holdSlowWorkWhile } from './maintenance'
+import { holdSlowWritesWhile } from './maintenance'
 
 /**
  * The size the WAL file goes back to once it has been copied back whole: when the next write starts it
@@ -18,10 +18,10 @@ const RESTART_FRAMES = Math.floor(WAL_SIZE_LIMIT_BYTES / (4096 + 24))
 
 /**
  * How far the WAL may grow past its limit, or past its size when its tail was last copied, before slow work waits
- * for the checkpointer (holdSlowWorkWhile): so that the commit that starts the WAL afresh cuts it by a few
+ * for the checkpointer (holdSlowWritesWhile): so that the commit that starts the WAL afresh cuts it by a few
  * megabytes, not by what a flood of slow writes had grown it to (an alert check raising 300,000 alerts grew it to
  * 1.5 GB while commits outran the copy, and the cut held the request thread 220 ms in the kernel). Once the tail is
- * copied the next write starts the WAL afresh, whoever makes it: slow work that only reads goes on meanwhile.
+ * copied the next write starts the WAL afresh, whoever makes it.
  */
 const SLOW_WORK_WAL_GROWTH_BYTES = 4 * 1024 * 1024
 
@@ -90,7 +90,7 @@ export function checkpointOffThread(db: Database, path: string, options: Checkpo
     }
     return tailCopiedAtBytes === null || bytes > tailCopiedAtBytes + SLOW_WORK_WAL_GROWTH_BYTES
   }
-  const stopHoldingBack = holdSlowWorkWhile(walOutrun)
+  const stopHoldingBack = holdSlowWritesWhile(walOutrun)
 
   const start = () => {
     const started = new Worker(new URL('./checkpointer-worker.ts', import.meta.url).href)

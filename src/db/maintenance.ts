@@ -29,39 +29,30 @@ function waitInLine(): Promise<void> {
 }
 
 function resumeFirst(): void {
-  const now = performance.now()
-  if (heldBack(now)) {
-    turn = setTimeout(resumeFirst, HELD_BACK_STEP_MS)
-    return
-  }
-  lastYield = now
+  lastYield = performance.now()
   waiting.shift()!()
   turn = waiting.length > 0 ? setTimeout(resumeFirst, 0) : null
 }
 
 /**
- * Whether slow work waits before its next step: while a check registered by holdSlowWorkWhile says so, up to
- * HELD_BACK_MAX_MS at a time (a check that never clears slows the work down, never stops it).
+ * Slow writes (prunes, an alert check's alerts) wait for room before each batch while `check` says so: the SQLite
+ * WAL past its limit, which a flood of such writes outruns the checkpointer to, and which the commit that starts it
+ * afresh then cuts on the request thread (1.2 GB of WAL cut in one commit held it 220 ms). Returns the undo.
  */
-function heldBack(now: number): boolean {
-  if (holdBackChecks.size === 0 || ![...holdBackChecks].some((check) => check())) {
-    heldBackSince = null
-    return false
-  }
-  heldBackSince ??= now
-  if (now - heldBackSince < HELD_BACK_MAX_MS) return true
-  heldBackSince = null
-  return false
+export function holdSlowWritesWhile(check: () => boolean): () => void {
+  holdBackChecks.add(check)
+  return () => void holdBackChecks.delete(check)
 }
 
 /**
- * Slow work (prunes, sweeps, alert checks: whatever yields through yieldToRequests) waits while `check` says so:
- * the SQLite WAL past its limit, which a flood of such writes outruns the checkpointer to, and which the commit that
- * starts it afresh then cuts on the request thread (1.2 GB of WAL cut in one commit held it 220 ms). Returns the undo.
+ * Resolves once no check of holdSlowWritesWhile holds slow writes back, or after HELD_BACK_MAX_MS (a check that
+ * never clears slows them down, never stops them). Slow work that writes calls it before each batch; nothing on a
+ * request's path does (a slice of a request's answer, or a read, waits only for its turn: yieldToRequests).
  */
-export function holdSlowWorkWhile(check: () => boolean): () => void {
-  holdBackChecks.add(check)
-  return () => void holdBackChecks.delete(check)
+export async function roomToWrite(): Promise<void> {
+  const since = performance.now()
+  while (holdBackChecks.size > 0 && [...holdBackChecks].some((check) => check()) && performance.now() - since < HELD_BACK_MAX_MS)
+    await Bun.sleep(HELD_BACK_STEP_MS)
 }
 
 /** Steps cheaper than this run back to back up to it: a walk of a million users in windows takes seconds, not minutes. */
@@ -71,9 +62,7 @@ let lastYield = 0
 const waiting: Array<() => void> = []
 let turn: Timer | null = null
 const holdBackChecks = new Set<() => boolean>()
-/** When slow work began waiting on a hold-back check; null while it does not. */
-let heldBackSince: number | null = null
-/** How often a held-back job looks again, and the longest it waits at a time. */
+/** How often held-back writes look again, and the longest they wait at a time. */
 const HELD_BACK_STEP_MS = 10
 const HELD_BACK_MAX_MS = 2_000
 
@@ -95,6 +84,7 @@ export async function deleteInBatches(
   if (waiting.length > 0) await waitInLine()
   for (;;) {
     if (stopped()) return total
+    await roomToWrite()
     const n = await deleteBatch()
     total += n
     if (n < batch) return total
