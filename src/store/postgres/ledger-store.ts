@@ -1520,10 +1520,15 @@ export class PostgresLedgerStore implements LedgerStore {
     return this.pendingWrites
   }
 
-  /** Takes out of pending_settlements those of `rows` kept there that have landed here; one left there would land as nothing. */
+  /**
+   * Takes out of pending_settlements those of `rows` kept there that have landed here; one left there would land as
+   * nothing. Not one still to land later: the writer reports it written once it has handed it over (landLater), its
+   * user's row held elsewhere, and a sweep must still find it kept, not charge its hold in full.
+   */
   private unkeepPending(rows: SettlementRow[]): Promise<unknown> {
     this.pendingWrites = this.pendingWrites.then(async () => {
-      const kept = rows.filter((s) => this.keptIds.has(s.id))
+      const toLand = new Set(this.toLandLater.map((s) => s.id))
+      const kept = rows.filter((s) => this.keptIds.has(s.id) && !toLand.has(s.id))
       if (kept.length === 0) return
       for (const s of kept) this.keptIds.delete(s.id)
       await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(kept.map((s) => String(s.id)))]).catch((error) => this.onError(error))
