@@ -814,7 +814,7 @@ async function lockUserRowsUntil(tx: TransactionSQL, userIds: string[], keyIds: 
  * row is held elsewhere). Their lock waits are bounded (`lockWaitMs`): while something holds `usage` or a rollup row it
  * fails (55P03), rather than keep these users' rows from their holds.
  */
-async function settleLocked(tx: TransactionSQL, batch: SettlementRow[], lockWaitMs = ROWS_LOCK_TIMEOUT_MS): Promise<Settled> {
+async function settleLocked(tx: TransactionSQL, batch: SettlementRow[], lockWaitMs: number): Promise<Settled> {
   const rows = JSON.stringify(batch)
   const [, , answer] = await Promise.all([
     tx.unsafe(BOUND_LOCK_WAITS, [`${lockWaitMs}ms`]),
@@ -1414,7 +1414,7 @@ export class PostgresLedgerStore implements LedgerStore {
   /**
    * Charges, inside `tx`, which holds their users' and keys' rows, the expired holds of `due` that are still there: a
    * hold settled meanwhile (by its owner, or by another replica's sweeper, which locked these users first) is gone.
-   * SKIP LOCKED: one whose row something else holds is left for a later sweep.
+   * SKIP LOCKED: one whose row, or whose model's daily rollup row, something else holds is left for a later sweep.
    */
   private async sweepLocked(tx: TransactionSQL, due: Due[], now: number, charge: (hold: TakenHold, now: number) => Outcome): Promise<SweptHold[]> {
     const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(due.map((r) => String(r.id)))])) as ReservationRow[]
@@ -1425,10 +1425,13 @@ export class PostgresLedgerStore implements LedgerStore {
     if (swept.length === 0) return swept
     const batch = swept.map(({ hold, outcome }) => settlementRow(hold, outcome, now))
     this.forget(batch)
-    // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them.
-    const { left } = await settleLocked(tx, batch)
-    if (left.length > 0) throw new Error(`the sweep left out ${left.length} expired hold(s) whose rows it holds`)
-    return swept
+    // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them but those
+    // whose model's rollup row another session holds (a replica frozen mid-sweep): taken SKIP LOCKED, never waited for
+    // while this holds every swept user's row, those are left for a later sweep, and only those.
+    const { settled, left, rollupHeld } = await settleFree(tx, batch)
+    if (left.length > rollupHeld.length) throw new Error(`the sweep left out ${left.length - rollupHeld.length} expired hold(s) whose rows it holds`)
+    const charged = new Set(settled)
+    return swept.filter(({ hold }) => charged.has(hold.id))
   }
 
   async userExists(userId: string): Promise<boolean> {
