@@ -10,6 +10,7 @@ import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, r
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, UserRowsBusy, withDeadline } from './errors'
 import { FewAtOnce } from './few-at-once'
 import { idsOf, lockUsersThenKeys } from './lock-order'
+import { NewRollupRows } from './new-rollup-rows'
 
 /**
  * The database's clock, in ms. Holds expire and are swept on it, not on each replica's own clock: a replica
@@ -705,7 +706,8 @@ async function expectedBatch(
 
 /**
  * Settles a batch on its own, never waiting for one user's row while holding another's: first the settlements whose
- * users', keys' and models' rollup rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), then each
+ * users', keys' and models' rollup rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), those whose
+ * model's rollup row of the day another transaction still open is inserting left out before (NewRollupRows), then each
  * model's left out for its rollup rows in a transaction of its own that waits for them holding no user's row
  * (settleAfterRollups), and each user's left out for its rows in one that waits for them (settleIn), a few at a time,
  * all within one short wait (BUSY_ROWS_WAIT_MS: another replica's batch holds a row for milliseconds). Returns the
@@ -716,13 +718,16 @@ async function expectedBatch(
  */
 async function settleFreeRowsFirst(
   sql: SQL,
-  batch: SettlementRow[],
+  newRollups: NewRollupRows,
+  all: SettlementRow[],
   committed: (rows: SettlementRow[], settled: number[]) => void,
 ): Promise<SettlementRow[]> {
-  const first = await retryingConflicts(() => sql.begin((tx) => settleFree(tx, batch)))
+  const heldNew = new Set(await newRollups.heldNew(all))
+  const batch = all.filter((s) => !heldNew.has(s))
+  const first = batch.length === 0 ? NONE_SETTLED : await retryingConflicts(() => sql.begin((tx) => settleFree(tx, batch)))
   committed(batch.filter((s) => !first.left.includes(s)), first.settled)
   const locksUntil = performance.now() + BUSY_ROWS_WAIT_MS
-  const [held, failures]: [SettlementRow[], unknown[]] = [[], []]
+  const [held, failures]: [SettlementRow[], unknown[]] = [[...heldNew], []]
   const settleEach = (groups: SettlementRow[][], settle: (tx: TransactionSQL, rows: SettlementRow[]) => Promise<Settled | { settled: number[] }>) =>
     eachUserInTurn(groups, async (rows) => {
       try {
@@ -897,6 +902,8 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
  */
 export class PostgresLedgerStore implements LedgerStore {
   private readonly settlements: BatchWriter<SettlementRow>
+  /** The daily rollup rows seen to exist, and the try at those not yet seen (settleFreeRowsFirst). */
+  private readonly newRollups: NewRollupRows
   private asked: Asked[] = []
   /** The reservation batch in flight, and whether it carries settlements (which `flush` must then wait for). */
   private reserving: Promise<unknown> | null = null
@@ -952,6 +959,7 @@ export class PostgresLedgerStore implements LedgerStore {
     /** The store's client, whose queries and transactions have the deadline (withQueryDeadlines): the sweep's, userExists'. */
     private readonly bounded: SQL = sql,
   ) {
+    this.newRollups = new NewRollupRows(sql)
     this.settlements = new BatchWriter((batch) => this.settleWithin(batch), onError, { retry: true, what: 'settlement' })
     this.settlements.holdBackWhile(this.busy)
   }
@@ -975,7 +983,7 @@ export class PostgresLedgerStore implements LedgerStore {
     // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
     // first remembers figures with these holds still open, and would expect them open next time.
     this.forget(batch)
-    const run = settleFreeRowsFirst(this.sql, firstOfEach(batch), (rows, settled) => this.tellSettled(rows, settled))
+    const run = settleFreeRowsFirst(this.sql, this.newRollups, firstOfEach(batch), (rows, settled) => this.tellSettled(rows, settled))
       .finally(() => this.forget(batch))
     this.settling = run.catch(() => {})
     return withDeadline(run, this.deadlineMs)
