@@ -354,7 +354,7 @@ const LOCK_MODEL_ROLLUPS = `SELECT 1 FROM usage_daily_models WHERE (day, model, 
  * replica's still running, or whose settlements it keeps to land later) and those whose settlements a replica
  * kept (pending_settlements), unlocked; then those of them still there, locked.
  */
-const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
+const EXPIRED_HOLDS = `SELECT id, user_id, key_id, model FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
   AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND id NOT IN (SELECT hold_id FROM pending_settlements)
   ORDER BY id LIMIT $2`
 // Its columns named, not `*`: a prepared `SELECT *` fails once per connection ("cached plan must not change result
@@ -830,7 +830,7 @@ async function settleLocked(tx: TransactionSQL, batch: SettlementRow[], lockWait
 }
 
 /** An expired hold, as the sweep finds it (unlocked). */
-type Due = Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>
+type Due = Pick<ReservationRow, 'id' | 'user_id' | 'key_id' | 'model'>
 
 /**
  * The sweep's first transaction: the holds expired by `now` (at most `limit`, but those `spared`: a JSON array of
@@ -845,9 +845,11 @@ async function sweepFree(
   now: number,
   limit: number,
   spared: string,
+  newRollups: NewRollupRows,
   sweep: (tx: TransactionSQL, due: Due[]) => Promise<SweptHold[]>,
 ): Promise<{ swept: SweptHold[]; busy: Due[] }> {
-  const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, spared])) as Due[]
+  const found = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, spared])) as Due[]
+  const due = await withoutNewRollupsHeld(newRollups, found, now)
   if (due.length === 0) return { swept: [], busy: [] }
   const [users, keys] = [idsOf(due.map((r) => r.user_id)), idsOf(due.map((r) => r.key_id))]
   const [lockedUsers, lockedKeys, readUsers, readKeys] = await Promise.all([
@@ -856,6 +858,19 @@ async function sweepFree(
   const held: Busy = { users: heldElsewhere(readUsers, lockedUsers), keys: heldElsewhere(readKeys, lockedKeys) }
   const [free, busy] = [due.filter((r) => !isBusy(held, r.user_id, r.key_id)), due.filter((r) => isBusy(held, r.user_id, r.key_id))]
   return { swept: free.length === 0 ? [] : await sweep(tx, free), busy }
+}
+
+/**
+ * `found` but the expired holds whose model's `expired` rollup row of the day another transaction still open is
+ * inserting (NewRollupRows), which SKIP LOCKED cannot see: left for a later sweep. Tried before any user's row is
+ * locked, so that its wait holds none.
+ */
+async function withoutNewRollupsHeld(newRollups: NewRollupRows, found: Due[], now: number): Promise<Due[]> {
+  if (found.length === 0) return found
+  // As the sweep will charge them (expiredOutcome), dated at its `now`.
+  const charged = found.map((due) => ({ due, user_id: due.user_id, model: due.model, status: 'expired', created_at: now }))
+  const held = new Set((await newRollups.heldNew(charged)).map((c) => c.due))
+  return held.size === 0 ? found : found.filter((r) => !held.has(r))
 }
 
 const takenIn = (decided: Answers) => decided.results.filter((r): r is TakenHold => !(r instanceof GatewayError))
@@ -1388,7 +1403,7 @@ export class PostgresLedgerStore implements LedgerStore {
     const unwritten = [...this.settlements.unwritten()].map((s) => s.id)
     const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id), ...unwritten])
     const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
-    const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, sweep)))
+    const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, this.newRollups, sweep)))
     const swept = [...first.swept]
     const locksUntil = performance.now() + BUSY_ROWS_WAIT_MS
     await eachUserInTurn(byUser(first.busy, (r) => r.user_id), async (due) => {
