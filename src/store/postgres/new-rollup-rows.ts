@@ -13,18 +13,20 @@ interface Grouped {
 
 /**
  * The groups (day, model, status) of the settlements $1 (as JSON), dated as SETTLE dates their usage rows (at the
- * user's period_start if later), inserted into usage_daily_models as the usage trigger inserts a day's first row, in the
- * trigger's order; answers those whose row was there already. Run in a transaction that is rolled back: it writes
- * nothing. Its insert waits, as the trigger's would, for a transaction still open that inserted the same group's row.
+ * user's period_start if later); those with no row committed are inserted into usage_daily_models as the usage trigger
+ * inserts a day's first row, in the trigger's order. Answers those whose row was there already. Run in a transaction
+ * that is rolled back: it writes nothing. Its insert waits, as the trigger's would, for a transaction still open that
+ * inserted the same group's row. A row committed is only read: an insert would wait for every settlement updating it.
  */
 const PROBE = `
 WITH g AS (
   SELECT DISTINCT (GREATEST(x.created_at, users.period_start) / 86400000)::int AS day, x.model, x.status
     FROM json_to_recordset($1::text::json) AS x(user_id text, model text, status text, created_at bigint) LEFT JOIN users ON users.id = x.user_id
 ),
+present AS (SELECT day, model, status FROM usage_daily_models WHERE (day, model, status) IN (SELECT day, model, status FROM g)),
 inserted AS (
   INSERT INTO usage_daily_models (day, model, status, requests, prompt_tokens, completion_tokens, cached_tokens, cost)
-  SELECT day, model, status, 0, 0, 0, 0, 0 FROM g ORDER BY day, model, status
+  SELECT day, model, status, 0, 0, 0, 0, 0 FROM (SELECT * FROM g EXCEPT SELECT * FROM present) absent ORDER BY day, model, status
   ON CONFLICT (day, model, status) DO NOTHING RETURNING day, model, status
 )
 SELECT day, model, status FROM g EXCEPT SELECT day, model, status FROM inserted`
