@@ -10,6 +10,7 @@ import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, r
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, UserRowsBusy, withDeadline } from './errors'
 import { FewAtOnce } from './few-at-once'
 import { idsOf, lockUsersThenKeys } from './lock-order'
+import { NewRollupRows } from './new-rollup-rows'
 
 /**
  * The database's clock, in ms. Holds expire and are swept on it, not on each replica's own clock: a replica
@@ -353,7 +354,7 @@ const LOCK_MODEL_ROLLUPS = `SELECT 1 FROM usage_daily_models WHERE (day, model, 
  * replica's still running, or whose settlements it keeps to land later) and those whose settlements a replica
  * kept (pending_settlements), unlocked; then those of them still there, locked.
  */
-const EXPIRED_HOLDS = `SELECT id, user_id, key_id FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
+const EXPIRED_HOLDS = `SELECT id, user_id, key_id, model FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
   AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND id NOT IN (SELECT hold_id FROM pending_settlements)
   ORDER BY id LIMIT $2`
 // Its columns named, not `*`: a prepared `SELECT *` fails once per connection ("cached plan must not change result
@@ -718,7 +719,8 @@ async function expectedBatch(
 
 /**
  * Settles a batch on its own, never waiting for one user's row while holding another's: first the settlements whose
- * users', keys' and models' rollup rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), then each
+ * users', keys' and models' rollup rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), those whose
+ * model's rollup row of the day another transaction still open is inserting left out before (NewRollupRows), then each
  * model's left out for its rollup rows in a transaction of its own that waits for them holding no user's row
  * (settleAfterRollups), and each user's left out for its rows in one that waits for them (settleIn), a few at a time,
  * all within one short wait (BUSY_ROWS_WAIT_MS: another replica's batch holds a row for milliseconds). Returns the
@@ -729,13 +731,16 @@ async function expectedBatch(
  */
 async function settleFreeRowsFirst(
   sql: SQL,
-  batch: SettlementRow[],
+  newRollups: NewRollupRows,
+  all: SettlementRow[],
   committed: (rows: SettlementRow[], settled: number[]) => void,
 ): Promise<SettlementRow[]> {
-  const first = await retryingConflicts(() => sql.begin((tx) => settleFree(tx, batch)))
+  const heldNew = new Set(await newRollups.heldNew(all))
+  const batch = all.filter((s) => !heldNew.has(s))
+  const first = batch.length === 0 ? NONE_SETTLED : await retryingConflicts(() => sql.begin((tx) => settleFree(tx, batch)))
   committed(batch.filter((s) => !first.left.includes(s)), first.settled)
   const locksUntil = performance.now() + BUSY_ROWS_WAIT_MS
-  const [held, failures]: [SettlementRow[], unknown[]] = [[], []]
+  const [held, failures]: [SettlementRow[], unknown[]] = [[...heldNew], []]
   const settleEach = (groups: SettlementRow[][], settle: (tx: TransactionSQL, rows: SettlementRow[]) => Promise<Settled | { settled: number[] }>) =>
     eachUserInTurn(groups, async (rows) => {
       try {
@@ -827,7 +832,7 @@ async function lockUserRowsUntil(tx: TransactionSQL, userIds: string[], keyIds: 
  * row is held elsewhere). Their lock waits are bounded (`lockWaitMs`): while something holds `usage` or a rollup row it
  * fails (55P03), rather than keep these users' rows from their holds.
  */
-async function settleLocked(tx: TransactionSQL, batch: SettlementRow[], lockWaitMs = ROWS_LOCK_TIMEOUT_MS): Promise<Settled> {
+async function settleLocked(tx: TransactionSQL, batch: SettlementRow[], lockWaitMs: number): Promise<Settled> {
   const rows = JSON.stringify(batch)
   const [, , answer] = await Promise.all([
     tx.unsafe(BOUND_LOCK_WAITS, [`${lockWaitMs}ms`]),
@@ -838,7 +843,7 @@ async function settleLocked(tx: TransactionSQL, batch: SettlementRow[], lockWait
 }
 
 /** An expired hold, as the sweep finds it (unlocked). */
-type Due = Pick<ReservationRow, 'id' | 'user_id' | 'key_id'>
+type Due = Pick<ReservationRow, 'id' | 'user_id' | 'key_id' | 'model'>
 
 /**
  * The sweep's first transaction: the holds expired by `now` (at most `limit`, but those `spared`: a JSON array of
@@ -853,9 +858,11 @@ async function sweepFree(
   now: number,
   limit: number,
   spared: string,
+  newRollups: NewRollupRows,
   sweep: (tx: TransactionSQL, due: Due[]) => Promise<SweptHold[]>,
 ): Promise<{ swept: SweptHold[]; busy: Due[] }> {
-  const due = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, spared])) as Due[]
+  const found = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, spared])) as Due[]
+  const due = await withoutNewRollupsHeld(newRollups, found, now)
   if (due.length === 0) return { swept: [], busy: [] }
   const [users, keys] = [idsOf(due.map((r) => r.user_id)), idsOf(due.map((r) => r.key_id))]
   const [lockedUsers, lockedKeys, readUsers, readKeys] = await Promise.all([
@@ -864,6 +871,19 @@ async function sweepFree(
   const held: Busy = { users: heldElsewhere(readUsers, lockedUsers), keys: heldElsewhere(readKeys, lockedKeys) }
   const [free, busy] = [due.filter((r) => !isBusy(held, r.user_id, r.key_id)), due.filter((r) => isBusy(held, r.user_id, r.key_id))]
   return { swept: free.length === 0 ? [] : await sweep(tx, free), busy }
+}
+
+/**
+ * `found` but the expired holds whose model's `expired` rollup row of the day another transaction still open is
+ * inserting (NewRollupRows), which SKIP LOCKED cannot see: left for a later sweep. Tried before any user's row is
+ * locked, so that its wait holds none.
+ */
+async function withoutNewRollupsHeld(newRollups: NewRollupRows, found: Due[], now: number): Promise<Due[]> {
+  if (found.length === 0) return found
+  // As the sweep will charge them (expiredOutcome), dated at its `now`.
+  const charged = found.map((due) => ({ due, user_id: due.user_id, model: due.model, status: 'expired', created_at: now }))
+  const held = new Set((await newRollups.heldNew(charged)).map((c) => c.due))
+  return held.size === 0 ? found : found.filter((r) => !held.has(r))
 }
 
 const takenIn = (decided: Answers) => decided.results.filter((r): r is TakenHold => !(r instanceof GatewayError))
@@ -910,6 +930,8 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
  */
 export class PostgresLedgerStore implements LedgerStore {
   private readonly settlements: BatchWriter<SettlementRow>
+  /** The daily rollup rows seen to exist, and the try at those not yet seen (settleFreeRowsFirst). */
+  private readonly newRollups: NewRollupRows
   private asked: Asked[] = []
   /** The reservation batch in flight, and whether it carries settlements (which `flush` must then wait for). */
   private reserving: Promise<unknown> | null = null
@@ -966,6 +988,7 @@ export class PostgresLedgerStore implements LedgerStore {
     /** The store's client, whose queries and transactions have the deadline (withQueryDeadlines): the sweep's, userExists'. */
     private readonly bounded: SQL = sql,
   ) {
+    this.newRollups = new NewRollupRows(sql)
     this.settlements = new BatchWriter((batch) => this.settleWithin(batch), onError, { retry: true, what: 'settlement' })
     this.settlements.holdBackWhile(this.busy)
   }
@@ -989,7 +1012,7 @@ export class PostgresLedgerStore implements LedgerStore {
     // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
     // first remembers figures with these holds still open, and would expect them open next time.
     this.forget(batch)
-    const run = settleFreeRowsFirst(this.sql, firstOfEach(batch), (rows, settled) => this.tellSettled(rows, settled))
+    const run = settleFreeRowsFirst(this.sql, this.newRollups, firstOfEach(batch), (rows, settled) => this.tellSettled(rows, settled))
       .finally(() => this.forget(batch))
     this.settling = run.catch(() => {})
     return withDeadline(run, this.deadlineMs)
@@ -1422,7 +1445,7 @@ export class PostgresLedgerStore implements LedgerStore {
     const unwritten = [...this.settlements.unwritten()].map((s) => s.id)
     const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id), ...unwritten])
     const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
-    const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, sweep)))
+    const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, this.newRollups, sweep)))
     const swept = [...first.swept]
     const locksUntil = performance.now() + BUSY_ROWS_WAIT_MS
     await eachUserInTurn(byUser(first.busy, (r) => r.user_id), async (due) => {
@@ -1456,7 +1479,7 @@ export class PostgresLedgerStore implements LedgerStore {
   /**
    * Charges, inside `tx`, which holds their users' and keys' rows, the expired holds of `due` that are still there: a
    * hold settled meanwhile (by its owner, or by another replica's sweeper, which locked these users first) is gone.
-   * SKIP LOCKED: one whose row something else holds is left for a later sweep.
+   * SKIP LOCKED: one whose row, or whose model's daily rollup row, something else holds is left for a later sweep.
    */
   private async sweepLocked(tx: TransactionSQL, due: Due[], now: number, charge: (hold: TakenHold, now: number) => Outcome): Promise<SweptHold[]> {
     const rows = (await tx.unsafe(LOCK_HOLDS, [JSON.stringify(due.map((r) => String(r.id)))])) as ReservationRow[]
@@ -1467,10 +1490,13 @@ export class PostgresLedgerStore implements LedgerStore {
     if (swept.length === 0) return swept
     const batch = swept.map(({ hold, outcome }) => settlementRow(hold, outcome, now))
     this.forget(batch)
-    // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them.
-    const { left } = await settleLocked(tx, batch)
-    if (left.length > 0) throw new Error(`the sweep left out ${left.length} expired hold(s) whose rows it holds`)
-    return swept
+    // The rows read above stay locked by this transaction, so SETTLE deletes and charges every one of them but those
+    // whose model's rollup row another session holds (a replica frozen mid-sweep): taken SKIP LOCKED, never waited for
+    // while this holds every swept user's row, those are left for a later sweep, and only those.
+    const { settled, left, rollupHeld } = await settleFree(tx, batch)
+    if (left.length > rollupHeld.length) throw new Error(`the sweep left out ${left.length - rollupHeld.length} expired hold(s) whose rows it holds`)
+    const charged = new Set(settled)
+    return swept.filter(({ hold }) => charged.has(hold.id))
   }
 
   async userExists(userId: string): Promise<boolean> {
@@ -1563,10 +1589,15 @@ export class PostgresLedgerStore implements LedgerStore {
     return this.pendingWrites
   }
 
-  /** Takes out of pending_settlements those of `rows` kept there that have landed here; one left there would land as nothing. */
+  /**
+   * Takes out of pending_settlements those of `rows` kept there that have landed here; one left there would land as
+   * nothing. Not one still to land later: the writer reports it written once it has handed it over (landLater), its
+   * user's row held elsewhere, and a sweep must still find it kept, not charge its hold in full.
+   */
   private unkeepPending(rows: SettlementRow[]): Promise<unknown> {
     this.pendingWrites = this.pendingWrites.then(async () => {
-      const kept = rows.filter((s) => this.keptIds.has(s.id))
+      const toLand = new Set(this.toLandLater.map((s) => s.id))
+      const kept = rows.filter((s) => this.keptIds.has(s.id) && !toLand.has(s.id))
       if (kept.length === 0) return
       for (const s of kept) this.keptIds.delete(s.id)
       await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(kept.map((s) => String(s.id)))]).catch((error) => this.onError(error))

@@ -1,0 +1,97 @@
+import type { SQL } from 'bun'
+import { BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut } from './batch'
+
+const DAY_MS = 86_400_000
+
+/** What a settlement brings that names its model's daily rollup row: (day, model, status). */
+interface Grouped {
+  user_id: string
+  model: string
+  status: string
+  created_at: number
+}
+
+/**
+ * The groups (day, model, status) of the settlements $1 (as JSON), dated as SETTLE dates their usage rows (at the
+ * user's period_start if later); those with no row committed are inserted into usage_daily_models as the usage trigger
+ * inserts a day's first row, in the trigger's order. Answers those whose row was there already. Run in a transaction
+ * that is rolled back: it writes nothing. Its insert waits, as the trigger's would, for a transaction still open that
+ * inserted the same group's row. A row committed is only read: an insert would wait for every settlement updating it.
+ */
+const PROBE = `
+WITH g AS (
+  SELECT DISTINCT (GREATEST(x.created_at, users.period_start) / 86400000)::int AS day, x.model, x.status
+    FROM json_to_recordset($1::text::json) AS x(user_id text, model text, status text, created_at bigint) LEFT JOIN users ON users.id = x.user_id
+),
+present AS (SELECT day, model, status FROM usage_daily_models WHERE (day, model, status) IN (SELECT day, model, status FROM g)),
+inserted AS (
+  INSERT INTO usage_daily_models (day, model, status, requests, prompt_tokens, completion_tokens, cached_tokens, cost)
+  SELECT day, model, status, 0, 0, 0, 0, 0 FROM (SELECT * FROM g EXCEPT SELECT * FROM present) absent ORDER BY day, model, status
+  ON CONFLICT (day, model, status) DO NOTHING RETURNING day, model, status
+)
+SELECT day, model, status FROM g EXCEPT SELECT day, model, status FROM inserted`
+
+const groupOf = (day: number, model: string, status: string) => `${day}\u0000${model}\u0000${status}`
+
+/**
+ * A model's daily rollup row (usage_daily_models) is inserted by the model's first settlement of the day (the usage
+ * trigger's INSERT … ON CONFLICT): every model's at 00:00 UTC, and a new model's. Inserted by a transaction still open
+ * (a replica frozen mid-settlement), it is a row no SKIP LOCKED sees (SETTLE's busy_rollups, LOCK_MODEL_ROLLUPS): the
+ * trigger's insert waits for that transaction, and the settlement's transaction fails at its lock wait's end, with
+ * every other model's settlements in it, batch after batch while it lasts.
+ *
+ * So the groups of a batch's settlements not yet seen to exist are tried first (heldNew) in a transaction of their
+ * own, which holds no user's row and writes nothing: those whose row a transaction still open is inserting are held
+ * elsewhere, like a row locked, and land later; the others go on at once. A group seen to exist is not tried again
+ * (until the next UTC day): a settlement batch pays the extra round trip only at its groups' first settlements of the
+ * day on this replica (twice for a row that was not there yet: the settlement's own insert makes it).
+ *
+ * Why a try rolled back rather than the day's rows inserted ahead, empty: a row with no request would list its model
+ * in the day's summaries (a settlement whose hold was swept first writes no usage row).
+ */
+export class NewRollupRows {
+  private today = -1
+  private readonly seen = new Set<string>()
+
+  constructor(private readonly sql: SQL) {}
+
+  /**
+   * The settlements of `batch` whose model's daily rollup row another transaction, still open, is inserting: held
+   * elsewhere (a moment's wait, ROWS_LOCK_TIMEOUT_MS, holding no user's row). All their groups at once, then, if one
+   * is held, each group alone, to tell which.
+   */
+  async heldNew<T extends Grouped>(batch: T[]): Promise<T[]> {
+    const today = Math.floor(Date.now() / DAY_MS)
+    if (today !== this.today) {
+      this.seen.clear()
+      this.today = today
+    }
+    const unseen = batch.filter((s) => !this.seen.has(groupOf(Math.floor(s.created_at / DAY_MS), s.model, s.status)))
+    if (unseen.length === 0) return []
+    if (await this.tried(unseen)) return []
+    const groups = Map.groupBy(unseen, (s) => groupOf(Math.floor(s.created_at / DAY_MS), s.model, s.status))
+    const held: T[] = []
+    for (const rows of groups.values()) if (!(await this.tried(rows))) held.push(...rows)
+    return held
+  }
+
+  /** Tries the groups of `rows` (PROBE), and remembers those seen to exist; false when one's row was held elsewhere. */
+  private async tried(rows: Grouped[]): Promise<boolean> {
+    const c = await this.sql.reserve()
+    try {
+      const [, , existing] = await Promise.all([
+        c`BEGIN`,
+        c.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS),
+        c.unsafe(PROBE, [JSON.stringify(rows.map(({ user_id, model, status, created_at }) => ({ user_id, model, status, created_at })))]),
+      ])
+      for (const g of existing as Array<{ day: number; model: string; status: string }>) this.seen.add(groupOf(Number(g.day), g.model, g.status))
+      return true
+    } catch (error) {
+      if (lockTimedOut(error)) return false
+      throw error
+    } finally {
+      await c`ROLLBACK`.catch(() => {})
+      c.release()
+    }
+  }
+}
