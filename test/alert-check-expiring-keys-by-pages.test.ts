@@ -35,7 +35,7 @@ const PEAK_RSS_MB = 300
  * copy and grew it to 1.2–1.5 GB, which the commit that started it afresh then cut on the request thread (220 ms
  * in the kernel, this test's flake in CI): slow work now waits while it is past its limit (holdSlowWorkWhile).
  */
-const PEAK_WAL_MB = 100
+const PEAK_WAL_MB = 200
 /** A stop with a check under way (SIGTERM to exit); a container's grace is commonly 10 s. */
 const STOP_MS = 5_000
 const DAY_MS = 86_400_000
