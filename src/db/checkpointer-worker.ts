@@ -39,6 +39,11 @@ const PAST_LIMIT_EVERY_MS = 25
 
 /** The gateway's thread was asked to copy the tail: no round here until it says it is done. */
 let waiting = false
+/**
+ * The WAL's frames when the gateway's thread was last asked for the tail: while they stay so, nothing was written
+ * since and the next write starts the WAL afresh; asking again would wake an idle gateway 40 times a second.
+ */
+let framesAtTail = -1
 self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
   if (event.data === 'done') {
     waiting = false
@@ -54,7 +59,7 @@ self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
     try {
       // `log` is the WAL's frames when this round began: past the limit, the WAL has not started afresh.
       let before = checkpoint.get()!.log
-      if (before < restartFrames) return everyMs
+      if (before < restartFrames || before === framesAtTail) return everyMs
       // Each round copies what landed during the one before, a shorter one each time while the copy is
       // faster than the commits: what is left for the gateway's thread is what landed during the last.
       let landed = Infinity
@@ -66,6 +71,7 @@ self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
       // Commits outrunning the copy: a tail this long would hold the gateway's thread; wait for a calmer round.
       if (landed > TAIL_FRAMES) return PAST_LIMIT_EVERY_MS
       waiting = true
+      framesAtTail = before
       self.postMessage('tail' satisfies CheckpointerMessage)
     } catch {
       // Busy now: the next round tries again.
