@@ -359,6 +359,26 @@ export function refuseEmbeddingsChatRequest(body: Record<string, unknown>): void
   refuseRequestMediaProcessing(body)
 }
 
+/** DashScope's search strategies (`search_options.search_strategy`) that run one billed search per request. */
+const DASHSCOPE_ONE_SEARCH_STRATEGIES = new Set<unknown>([undefined, null, 'turbo', 'agent'])
+
+/**
+ * DashScope's `enable_search` is held and billed as one search, which its strategy must keep it to: `turbo` (the
+ * default) and `agent` (Qwen's guide: one search call billed per invocation). `agent_max` searches as often as the
+ * model decides and reads whole pages with the web extractor, each call billed; `max` queries several search
+ * engines. The chat answer counts none of these calls, so no price could settle them, with cap-output on or off:
+ * refused, and so is a strategy not known here.
+ */
+function refuseUncountedDashScopeSearch(body: Record<string, unknown>): void {
+  if (!switchedOn(body.enable_search)) return
+  const strategy = (body.search_options as { search_strategy?: unknown } | null | undefined)?.search_strategy
+  if (!DASHSCOPE_ONE_SEARCH_STRATEGIES.has(strategy))
+    throw badRequest(
+      'Invalid body: search_options.search_strategy: a strategy other than "agent" or "turbo" is not served: "agent_max" and "max" run more billed search and page-reading calls than the one search enable_search is held and billed as, and the answer does not count them.',
+      'feature_unsupported',
+    )
+}
+
 /**
  * An OpenAI chat request's billed features: web search (`web_search_options`, DashScope's `enable_search`, or a
  * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them, held on
@@ -367,8 +387,9 @@ export function refuseEmbeddingsChatRequest(body: Record<string, unknown>): void
  * named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
  * provider runs itself is refused (`refuseProviderChatTools`), and so are a context cache the provider holds
- * (`refuseUnseenCache`), data it retrieves for the request (`refuseRetrievedData`), a server's own output field (`refuseServerOutputFields`), and a chat template or media
- * processing sent with the request (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`).
+ * (`refuseUnseenCache`), data it retrieves for the request (`refuseRetrievedData`), a server's own output field (`refuseServerOutputFields`), a chat template or media
+ * processing sent with the request (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`), and a DashScope
+ * search strategy that runs uncounted calls (`refuseUncountedDashScopeSearch`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
   refuseProviderChatTools(body)
@@ -377,6 +398,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
   refuseRequestMediaProcessing(body)
   refuseUnseenCache(body)
   refuseRetrievedData(body)
+  refuseUncountedDashScopeSearch(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
   const claudeSearches = body.web_search_options != null && isClaudeModel(upstreamModel) ? routerClaudeSearches(body.web_search_options) : 0
