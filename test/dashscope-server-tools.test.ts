@@ -40,7 +40,7 @@ const post = (path: string, secret: string, body: Record<string, unknown>) =>
 test('DashScope (Qwen) chat switches for its own server tools (enable_search, enable_code_interpreter) are not served unpriced', async () => {
   const { secret } = await gw.userWithKey({ id: 'dashscope-switches', max_budget: 10 })
   const outcomes = []
-  for (const extra of [{ enable_search: true, search_options: { search_strategy: 'max' } }, { enable_code_interpreter: true }]) {
+  for (const extra of [{ enable_search: true, search_options: { search_strategy: 'agent' } }, { enable_code_interpreter: true }]) {
     const res = await post('/v1/chat/completions', secret, { model: 'plain:m', messages: [{ role: 'user', content: 'hi' }], max_tokens: 16, ...extra })
     outcomes.push({ field: Object.keys(extra)[0], status: res.status, code: ((await res.json()) as any).error?.code ?? null })
   }

@@ -69,6 +69,8 @@ test('the request fields a billed route refuses as feature_unsupported are named
     ['/v1/responses', { ...responses, preset: 'p' }, 'preset'],
     ['/v1/responses', { ...responses, tools: [{ type: 'image_generation', partial_images: 2 }] }, 'partial_images'],
     ['/v1/responses', { ...responses, tools: [{ type: 'image_generation', output_format: 'gif', frame_count: 4 }] }, 'frame_count'],
+    ['/v1/responses', { ...responses, tools: [{ type: 'image_generation', input_fidelity: 'high' }] }, 'input_fidelity'],
+    ['/v1/responses', { ...responses, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] }], tools: [{ type: 'image_generation' }] }, 'input_image'],
     ['/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', extra_body: { model: 'x' } }, 'extra_body'],
     ['/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', messages: [{ role: 'user', content: 'hi' }] }, 'messages'],
     ['/v1/embeddings', { model: 'mock:gpt-mock', input: 'hi', chat_template: '{{ messages }}' }, 'chat_template'],

@@ -359,6 +359,26 @@ export function refuseEmbeddingsChatRequest(body: Record<string, unknown>): void
   refuseRequestMediaProcessing(body)
 }
 
+/** DashScope's search strategies (`search_options.search_strategy`) that run one billed search per request. */
+const DASHSCOPE_ONE_SEARCH_STRATEGIES = new Set<unknown>([undefined, null, 'turbo', 'agent'])
+
+/**
+ * DashScope's `enable_search` is held and billed as one search, which its strategy must keep it to: `turbo` (the
+ * default) and `agent` (Qwen's guide: one search call billed per invocation). `agent_max` searches as often as the
+ * model decides and reads whole pages with the web extractor, each call billed; `max` queries several search
+ * engines. The chat answer counts none of these calls, so no price could settle them, with cap-output on or off:
+ * refused, and so is a strategy not known here.
+ */
+function refuseUncountedDashScopeSearch(body: Record<string, unknown>): void {
+  if (!switchedOn(body.enable_search)) return
+  const strategy = (body.search_options as { search_strategy?: unknown } | null | undefined)?.search_strategy
+  if (!DASHSCOPE_ONE_SEARCH_STRATEGIES.has(strategy))
+    throw badRequest(
+      'Invalid body: search_options.search_strategy: a strategy other than "agent" or "turbo" is not served: "agent_max" and "max" run more billed search and page-reading calls than the one search enable_search is held and billed as, and the answer does not count them.',
+      'feature_unsupported',
+    )
+}
+
 /**
  * An OpenAI chat request's billed features: web search (`web_search_options`, DashScope's `enable_search`, or a
  * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them, held on
@@ -367,8 +387,9 @@ export function refuseEmbeddingsChatRequest(body: Record<string, unknown>): void
  * named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
  * provider runs itself is refused (`refuseProviderChatTools`), and so are a context cache the provider holds
- * (`refuseUnseenCache`), data it retrieves for the request (`refuseRetrievedData`), a server's own output field (`refuseServerOutputFields`), and a chat template or media
- * processing sent with the request (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`).
+ * (`refuseUnseenCache`), data it retrieves for the request (`refuseRetrievedData`), a server's own output field (`refuseServerOutputFields`), a chat template or media
+ * processing sent with the request (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`), and a DashScope
+ * search strategy that runs uncounted calls (`refuseUncountedDashScopeSearch`).
  */
 export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel: string): RequestedFeatures {
   refuseProviderChatTools(body)
@@ -377,6 +398,7 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
   refuseRequestMediaProcessing(body)
   refuseUnseenCache(body)
   refuseRetrievedData(body)
+  refuseUncountedDashScopeSearch(body)
   const { webResults } = routerFeatures(body, upstreamModel)
   const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
   const claudeSearches = body.web_search_options != null && isClaudeModel(upstreamModel) ? routerClaudeSearches(body.web_search_options) : 0
@@ -560,6 +582,49 @@ function refuseUnpricedImageSettings(field: string, tool: ResponsesTool): void {
 }
 
 /**
+ * Where in a Responses input the first image the image model may read is: an `input_image` part (in a message's
+ * content or a tool's output), or an `image_generation_call` item (an earlier image, sent back to edit it).
+ */
+function inputImageAt(input: unknown): string | undefined {
+  if (!Array.isArray(input)) return undefined
+  for (const [i, item] of input.entries()) {
+    if (item?.type === 'image_generation_call') return `input[${i}]`
+    for (const field of ['content', 'output'] as const) {
+      const at = Array.isArray(item?.[field]) ? (item[field] as unknown[]).findIndex((part) => (part as { type?: unknown } | null)?.type === 'input_image') : -1
+      if (at >= 0) return `input[${i}].${field}[${at}]`
+    }
+  }
+  return undefined
+}
+
+/**
+ * The `image_generation` tool's image model reads reference images — the input's images and earlier generated ones
+ * (`inputImageAt`), a mask (`input_image_mask`), thousands of tokens each at `input_fidelity: "high"` — billed as
+ * image input tokens the answer reports only in `tool_usage.image_gen`. Its price covers the image it renders, not
+ * what it reads: so an edit (`action: "edit"`), a mask, high input fidelity, or an input image beside the tool is
+ * refused, as `partial_images` are (`refuseUnpricedImageSettings`). A generation from text alone is served.
+ */
+function refuseImageModelInput(input: unknown, offered: readonly OfferedTool[]): void {
+  const imageTools = offered.filter(({ tool }) => tool?.type === 'image_generation')
+  if (imageTools.length === 0) return
+  for (const { field, tool } of imageTools) {
+    const { action, input_fidelity: fidelity, input_image_mask: mask } = tool as Record<string, unknown>
+    const setting = action === 'edit' ? 'action "edit"' : fidelity === 'high' ? 'input_fidelity "high"' : mask != null ? 'input_image_mask' : undefined
+    if (setting)
+      throw badRequest(
+        `Invalid body: ${field}: image_generation with ${setting} is not served: the image model bills the images it reads as input tokens that the answer reports apart from its usage and server_tools.image_generation does not price, so they could not be held for or billed. Generate from text alone.`,
+        'feature_unsupported',
+      )
+  }
+  const image = inputImageAt(input)
+  if (image)
+    throw badRequest(
+      `Invalid body: ${image}: an input image is not served beside the image_generation tool (${imageTools[0]!.field}): the image model may read it, billed as input tokens that the answer reports apart from its usage and server_tools.image_generation does not price, so they could not be held for or billed. Send the image without the tool, or the tool without the image.`,
+      'feature_unsupported',
+    )
+}
+
+/**
  * A Responses request's tools in one pass: the prices of the billed ones, the remote MCP servers, and the most
  * input one file_search call may bring back (its tool that allows the most results). A type neither billed nor
  * known to be free (`RESPONSES_FREE_TOOLS`) is a tool the provider runs and may bill in ways the gateway cannot
@@ -632,7 +697,7 @@ export function responsesOfferedTools(body: { tools?: unknown; input?: unknown }
  * chunks of the largest size) would change the answers it gets without saying so.
  * Also its service tier, audio input (`responsesAudioInput`) and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report. So is a tool type neither billed
- * nor known to be free (`responsesTools`), and a chat template or media processing sent with the request
+ * nor known to be free (`responsesTools`), the image tool's reference images (`refuseImageModelInput`), and a chat template or media processing sent with the request
  * (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`);
  * the output fields of other APIs are refused on every Responses route (`refuseNonResponsesOutputFields`).
  */
@@ -648,6 +713,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')
   const offered = responsesRequestTools(body)
   const { billed, mcpServers, fileSearchResultTokens } = responsesTools(offered)
+  refuseImageModelInput(body.input, offered)
   const mcp = offered.find(({ tool }) => tool?.type === 'mcp')
   if (bounds.hardBounds && mcp)
     throw badRequest(`Invalid body: ${mcp.field}: a remote MCP server (type "mcp") is not served with cap-output on: what it lists and answers becomes input without a bound, so it could not be held for.`, 'feature_unsupported')
