@@ -1581,6 +1581,8 @@ export class PostgresLedgerStore implements LedgerStore {
       await Promise.race([this.landHeld(), stopped])
       if (this.toLandLater.length > 0) await Promise.race([Bun.sleep(LAND_LATER_MS), stopped])
     }
+    // The settlements written above that found their holds gone learn whether they landed before the pool closes.
+    if (!stop.aborted) await Promise.race([this.tellingGone, stopped])
     this.closed = true
     if (this.landTimer !== null) clearTimeout(this.landTimer)
     // The kept settlements that landed are taken out (landHeldOnce) before the pool closes.
