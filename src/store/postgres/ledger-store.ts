@@ -998,24 +998,29 @@ export class PostgresLedgerStore implements LedgerStore {
    * it again. One such transaction at a time: one that outlived the deadline is waited for (within the
    * deadline again), never sent beside, so a black hole does not take one pooled connection per retry.
    * Sending a settlement twice is harmless: a hold settles once (SETTLE deletes it).
+   *
+   * A batch given up on at the deadline is kept in pending_settlements while the writer tries it again (keepPending),
+   * as one whose rows are held elsewhere is: whatever held it up, another replica's sweep must not charge its holds in
+   * full meanwhile. Once it lands, it is taken out again.
    */
   private async settleWithin(batch: SettlementRow[]): Promise<void> {
-    this.landLater(await this.settleAlone(batch))
+    this.landLater(await this.settleAlone(batch, () => void this.keepPending(batch)))
+    void this.unkeepPending(batch)
   }
 
   /**
-   * Settles a batch in transactions of its own (settleFreeRowsFirst), one batch at a time, within the deadline;
-   * returns the settlements whose users' rows stayed held elsewhere.
+   * Settles a batch in transactions of its own (settleFreeRowsFirst), one batch at a time, within the deadline
+   * (`onLate` is called when it passes); returns the settlements whose users' rows stayed held elsewhere.
    */
-  private async settleAlone(batch: SettlementRow[]): Promise<SettlementRow[]> {
-    await withDeadline(this.settling, this.deadlineMs)
+  private async settleAlone(batch: SettlementRow[], onLate?: () => void): Promise<SettlementRow[]> {
+    await withDeadline(this.settling, this.deadlineMs, onLate)
     // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
     // first remembers figures with these holds still open, and would expect them open next time.
     this.forget(batch)
     const run = settleFreeRowsFirst(this.sql, this.newRollups, firstOfEach(batch), (rows, settled) => this.tellSettled(rows, settled))
       .finally(() => this.forget(batch))
     this.settling = run.catch(() => {})
-    return withDeadline(run, this.deadlineMs)
+    return withDeadline(run, this.deadlineMs, onLate)
   }
 
   /**
