@@ -351,11 +351,13 @@ const LOCK_MODEL_ROLLUPS = `SELECT 1 FROM usage_daily_models WHERE (day, model, 
 
 /**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
- * replica's still running, or whose settlements it keeps to land later) and those whose settlements a replica
- * kept (pending_settlements), unlocked; then those of them still there, locked.
+ * replica's still running, or whose settlements it keeps to land later, or read already), those of the models $4
+ * lists (their rollup rows held elsewhere), and those whose settlements a replica kept (pending_settlements),
+ * unlocked; then those of them still there, locked.
  */
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id, model FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
-  AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND id NOT IN (SELECT hold_id FROM pending_settlements)
+  AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND model NOT IN (SELECT json_array_elements_text($4::text::json))
+  AND id NOT IN (SELECT hold_id FROM pending_settlements)
   ORDER BY id LIMIT $2`
 // Its columns named, not `*`: a prepared `SELECT *` fails once per connection ("cached plan must not change result
 // type") after a migration adds a column, as older replicas' sweepers did during a rolling deploy.
@@ -846,22 +848,57 @@ async function settleLocked(tx: TransactionSQL, batch: SettlementRow[], lockWait
 type Due = Pick<ReservationRow, 'id' | 'user_id' | 'key_id' | 'model'>
 
 /**
- * The sweep's first transaction: the holds expired by `now` (at most `limit`, but those `spared`: a JSON array of
- * ids), found unlocked and locked after their users' and keys' rows, in the order every transaction takes them
- * (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's settlement or a key's new ceiling,
- * each holding the user's or the key's row and waiting for the hold's. Of those rows it takes the ones no other session
- * holds (SKIP LOCKED), never waiting for one row while it holds others, and `sweep`s their holds; the holds whose
- * user's row, or key's, is held elsewhere are returned (`busy`), for a transaction of their user's.
+ * How many times a sweep reads expired holds (sweepFree), or kept settlements (landPending), while some of those it read
+ * are left out for rows held elsewhere.
+ */
+const READS_PAST_HELD = 4
+
+/**
+ * The sweep's first transaction: the holds expired by `now` (at most `limit`, but those `spared`), swept as sweepRead
+ * does. When some of those read are left out for their model's rollup row held elsewhere (a replica frozen mid-sweep),
+ * more are read in their place, those models' left out, a few times at most: the first `limit` all of one held model
+ * (a hot model's) would sweep nothing, and a sweep ends at a batch of none (Ledger.sweep), every other model's expired
+ * holds left open, their users' budgets reserved, while the frozen transaction lasts.
  */
 async function sweepFree(
   tx: TransactionSQL,
   now: number,
   limit: number,
-  spared: string,
+  spared: string[],
   newRollups: NewRollupRows,
   sweep: (tx: TransactionSQL, due: Due[]) => Promise<SweptHold[]>,
 ): Promise<{ swept: SweptHold[]; busy: Due[] }> {
-  const found = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, spared])) as Due[]
+  const [swept, busy, read, heldModels]: [SweptHold[], Due[], string[], Set<string>] = [[], [], [...spared], new Set()]
+  for (let reads = 0; reads < READS_PAST_HELD; reads++) {
+    const room = limit - swept.length - busy.length
+    const found = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), room, JSON.stringify(read), JSON.stringify([...heldModels])])) as Due[]
+    const some = await sweepRead(tx, found, now, newRollups, sweep)
+    swept.push(...some.swept)
+    busy.push(...some.busy)
+    const taken = new Set([...some.swept.map((s) => String(s.hold.id)), ...some.busy.map((r) => String(r.id))])
+    const leftOut = found.filter((r) => !taken.has(String(r.id)))
+    if (found.length < room || leftOut.length === 0) break
+    for (const r of found) read.push(String(r.id))
+    for (const r of leftOut) heldModels.add(r.model)
+  }
+  return { swept, busy }
+}
+
+/**
+ * Sweeps the expired holds `found` (unlocked), locked after their users' and keys' rows, in the order every
+ * transaction takes them (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's settlement
+ * or a key's new ceiling, each holding the user's or the key's row and waiting for the hold's. Of those rows it takes
+ * the ones no other session holds (SKIP LOCKED), never waiting for one row while it holds others, and `sweep`s their
+ * holds; the holds whose user's row, or key's, is held elsewhere are returned (`busy`), for a transaction of their
+ * user's. Those whose model's rollup row is held elsewhere are neither.
+ */
+async function sweepRead(
+  tx: TransactionSQL,
+  found: Due[],
+  now: number,
+  newRollups: NewRollupRows,
+  sweep: (tx: TransactionSQL, due: Due[]) => Promise<SweptHold[]>,
+): Promise<{ swept: SweptHold[]; busy: Due[] }> {
   const due = await withoutNewRollupsHeld(newRollups, found, now)
   if (due.length === 0) return { swept: [], busy: [] }
   const [users, keys] = [idsOf(due.map((r) => r.user_id)), idsOf(due.map((r) => r.key_id))]
@@ -1448,7 +1485,7 @@ export class PostgresLedgerStore implements LedgerStore {
     await this.landPending(limit).catch((error) => this.onError(error))
     // And so are those still in the writer (a try that failed, kept to go again): their holds are their settlements'.
     const unwritten = [...this.settlements.unwritten()].map((s) => s.id)
-    const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id), ...unwritten])
+    const spared = [...running, ...this.toLandLater.map((s) => s.id), ...unwritten].map(String)
     const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
     const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, this.newRollups, sweep)))
     const swept = [...first.swept]
