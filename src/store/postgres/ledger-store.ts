@@ -371,7 +371,9 @@ const LOCK_HOLDS = `SELECT id, request_id, user_id, key_id, amount, model, provi
  */
 const KEEP_PENDING = `INSERT INTO pending_settlements (hold_id, settlement, created_at)
   SELECT (x->>'id')::bigint, x::text, ${DB_CLOCK} FROM json_array_elements($1::text::json) x ON CONFLICT (hold_id) DO NOTHING`
-const PENDING = `SELECT settlement FROM pending_settlements ORDER BY hold_id LIMIT $1`
+/** At most $1 kept settlements, but those of the holds $2 lists (found held already). */
+const PENDING = `SELECT settlement FROM pending_settlements WHERE hold_id NOT IN (SELECT json_array_elements_text($2::text::json)::bigint)
+  ORDER BY hold_id LIMIT $1`
 const DROP_PENDING = `DELETE FROM pending_settlements WHERE hold_id IN (SELECT json_array_elements_text($1::text::json)::bigint)`
 
 /**
@@ -1505,17 +1507,25 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   /**
-   * Lands the settlements replicas keep to land later (keepPending), at most `limit`: those whose users' rows are had within
-   * a moment's wait, the others staying for a later sweep (their holds are not swept meanwhile: EXPIRED_HOLDS). One
-   * whose hold is gone (settled by another sweep's landing) lands as nothing, as a settlement sent twice does.
+   * Lands the settlements replicas keep to land later (keepPending), `limit` at a time: those whose users' and rollup
+   * rows are had within a moment's wait, the others staying for a later sweep (their holds are not swept meanwhile:
+   * EXPIRED_HOLDS). While some of those read stay held, more are read in their place, a few times at most (as sweepFree
+   * reads expired holds): the first `limit` all of one held model or user would leave every other kept settlement
+   * unlanded, its user's budget reserved. One whose hold is gone (settled by another sweep's landing) lands as nothing,
+   * as a settlement sent twice does.
    */
   private async landPending(limit: number): Promise<void> {
-    const rows = (await this.bounded.unsafe(PENDING, [limit])) as Array<{ settlement: string }>
-    if (rows.length === 0) return
-    const batch = rows.map((row) => JSON.parse(row.settlement) as SettlementRow)
-    const held = new Set(await this.settleAlone(batch))
-    const landed = batch.filter((s) => !held.has(s)).map((s) => String(s.id))
-    if (landed.length > 0) await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(landed)])
+    const stillHeld: string[] = []
+    for (let reads = 0; reads < READS_PAST_HELD; reads++) {
+      const rows = (await this.bounded.unsafe(PENDING, [limit, JSON.stringify(stillHeld)])) as Array<{ settlement: string }>
+      if (rows.length === 0) return
+      const batch = rows.map((row) => JSON.parse(row.settlement) as SettlementRow)
+      const held = new Set(await this.settleAlone(batch))
+      const landed = batch.filter((s) => !held.has(s)).map((s) => String(s.id))
+      if (landed.length > 0) await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(landed)])
+      if (rows.length < limit || held.size === 0) return
+      for (const s of held) stillHeld.push(String(s.id))
+    }
   }
 
   /**
