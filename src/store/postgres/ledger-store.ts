@@ -351,11 +351,13 @@ const LOCK_MODEL_ROLLUPS = `SELECT 1 FROM usage_daily_models WHERE (day, model, 
 
 /**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
- * replica's still running, or whose settlements it keeps to land later) and those whose settlements a replica
- * kept (pending_settlements), unlocked; then those of them still there, locked.
+ * replica's still running, or whose settlements it keeps to land later, or read already), those of the models $4
+ * lists (their rollup rows held elsewhere), and those whose settlements a replica kept (pending_settlements),
+ * unlocked; then those of them still there, locked.
  */
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id, model FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
-  AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND id NOT IN (SELECT hold_id FROM pending_settlements)
+  AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND model NOT IN (SELECT json_array_elements_text($4::text::json))
+  AND id NOT IN (SELECT hold_id FROM pending_settlements)
   ORDER BY id LIMIT $2`
 // Its columns named, not `*`: a prepared `SELECT *` fails once per connection ("cached plan must not change result
 // type") after a migration adds a column, as older replicas' sweepers did during a rolling deploy.
@@ -369,7 +371,9 @@ const LOCK_HOLDS = `SELECT id, request_id, user_id, key_id, amount, model, provi
  */
 const KEEP_PENDING = `INSERT INTO pending_settlements (hold_id, settlement, created_at)
   SELECT (x->>'id')::bigint, x::text, ${DB_CLOCK} FROM json_array_elements($1::text::json) x ON CONFLICT (hold_id) DO NOTHING`
-const PENDING = `SELECT settlement FROM pending_settlements ORDER BY hold_id LIMIT $1`
+/** At most $1 kept settlements, but those of the holds $2 lists (found held already). */
+const PENDING = `SELECT settlement FROM pending_settlements WHERE hold_id NOT IN (SELECT json_array_elements_text($2::text::json)::bigint)
+  ORDER BY hold_id LIMIT $1`
 const DROP_PENDING = `DELETE FROM pending_settlements WHERE hold_id IN (SELECT json_array_elements_text($1::text::json)::bigint)`
 
 /**
@@ -863,22 +867,57 @@ async function settleLocked(tx: TransactionSQL, batch: SettlementRow[], lockWait
 type Due = Pick<ReservationRow, 'id' | 'user_id' | 'key_id' | 'model'>
 
 /**
- * The sweep's first transaction: the holds expired by `now` (at most `limit`, but those `spared`: a JSON array of
- * ids), found unlocked and locked after their users' and keys' rows, in the order every transaction takes them
- * (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's settlement or a key's new ceiling,
- * each holding the user's or the key's row and waiting for the hold's. Of those rows it takes the ones no other session
- * holds (SKIP LOCKED), never waiting for one row while it holds others, and `sweep`s their holds; the holds whose
- * user's row, or key's, is held elsewhere are returned (`busy`), for a transaction of their user's.
+ * How many times a sweep reads expired holds (sweepFree), or kept settlements (landPending), while some of those it read
+ * are left out for rows held elsewhere.
+ */
+const READS_PAST_HELD = 4
+
+/**
+ * The sweep's first transaction: the holds expired by `now` (at most `limit`, but those `spared`), swept as sweepRead
+ * does. When some of those read are left out for their model's rollup row held elsewhere (a replica frozen mid-sweep),
+ * more are read in their place, those models' left out, a few times at most: the first `limit` all of one held model
+ * (a hot model's) would sweep nothing, and a sweep ends at a batch of none (Ledger.sweep), every other model's expired
+ * holds left open, their users' budgets reserved, while the frozen transaction lasts.
  */
 async function sweepFree(
   tx: TransactionSQL,
   now: number,
   limit: number,
-  spared: string,
+  spared: string[],
   newRollups: NewRollupRows,
   sweep: (tx: TransactionSQL, due: Due[]) => Promise<SweptHold[]>,
 ): Promise<{ swept: SweptHold[]; busy: Due[] }> {
-  const found = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), limit, spared])) as Due[]
+  const [swept, busy, read, heldModels]: [SweptHold[], Due[], string[], Set<string>] = [[], [], [...spared], new Set()]
+  for (let reads = 0; reads < READS_PAST_HELD; reads++) {
+    const room = limit - swept.length - busy.length
+    const found = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), room, JSON.stringify(read), JSON.stringify([...heldModels])])) as Due[]
+    const some = await sweepRead(tx, found, now, newRollups, sweep)
+    swept.push(...some.swept)
+    busy.push(...some.busy)
+    const taken = new Set([...some.swept.map((s) => String(s.hold.id)), ...some.busy.map((r) => String(r.id))])
+    const leftOut = found.filter((r) => !taken.has(String(r.id)))
+    if (found.length < room || leftOut.length === 0) break
+    for (const r of found) read.push(String(r.id))
+    for (const r of leftOut) heldModels.add(r.model)
+  }
+  return { swept, busy }
+}
+
+/**
+ * Sweeps the expired holds `found` (unlocked), locked after their users' and keys' rows, in the order every
+ * transaction takes them (lock-order.ts): a sweeper that locked a hold first would deadlock with its owner's settlement
+ * or a key's new ceiling, each holding the user's or the key's row and waiting for the hold's. Of those rows it takes
+ * the ones no other session holds (SKIP LOCKED), never waiting for one row while it holds others, and `sweep`s their
+ * holds; the holds whose user's row, or key's, is held elsewhere are returned (`busy`), for a transaction of their
+ * user's. Those whose model's rollup row is held elsewhere are neither.
+ */
+async function sweepRead(
+  tx: TransactionSQL,
+  found: Due[],
+  now: number,
+  newRollups: NewRollupRows,
+  sweep: (tx: TransactionSQL, due: Due[]) => Promise<SweptHold[]>,
+): Promise<{ swept: SweptHold[]; busy: Due[] }> {
   const due = await withoutNewRollupsHeld(newRollups, found, now)
   if (due.length === 0) return { swept: [], busy: [] }
   const [users, keys] = [idsOf(due.map((r) => r.user_id)), idsOf(due.map((r) => r.key_id))]
@@ -1015,24 +1054,29 @@ export class PostgresLedgerStore implements LedgerStore {
    * it again. One such transaction at a time: one that outlived the deadline is waited for (within the
    * deadline again), never sent beside, so a black hole does not take one pooled connection per retry.
    * Sending a settlement twice is harmless: a hold settles once (SETTLE deletes it).
+   *
+   * A batch given up on at the deadline is kept in pending_settlements while the writer tries it again (keepPending),
+   * as one whose rows are held elsewhere is: whatever held it up, another replica's sweep must not charge its holds in
+   * full meanwhile. Once it lands, it is taken out again.
    */
   private async settleWithin(batch: SettlementRow[]): Promise<void> {
-    this.landLater(await this.settleAlone(batch))
+    this.landLater(await this.settleAlone(batch, () => void this.keepPending(batch)))
+    void this.unkeepPending(batch)
   }
 
   /**
-   * Settles a batch in transactions of its own (settleFreeRowsFirst), one batch at a time, within the deadline;
-   * returns the settlements whose users' rows stayed held elsewhere.
+   * Settles a batch in transactions of its own (settleFreeRowsFirst), one batch at a time, within the deadline
+   * (`onLate` is called when it passes); returns the settlements whose users' rows stayed held elsewhere.
    */
-  private async settleAlone(batch: SettlementRow[]): Promise<SettlementRow[]> {
-    await withDeadline(this.settling, this.deadlineMs)
+  private async settleAlone(batch: SettlementRow[], onLate?: () => void): Promise<SettlementRow[]> {
+    await withDeadline(this.settling, this.deadlineMs, onLate)
     // Forgotten while they are in flight, and again once committed: a reservation that locked the rows
     // first remembers figures with these holds still open, and would expect them open next time.
     this.forget(batch)
     const run = settleFreeRowsFirst(this.sql, this.newRollups, firstOfEach(batch), (rows, settled) => this.tellSettled(rows, settled))
       .finally(() => this.forget(batch))
     this.settling = run.catch(() => {})
-    return withDeadline(run, this.deadlineMs)
+    return withDeadline(run, this.deadlineMs, onLate)
   }
 
   /**
@@ -1465,7 +1509,7 @@ export class PostgresLedgerStore implements LedgerStore {
     await this.landPending(limit).catch((error) => this.onError(error))
     // And so are those still in the writer (a try that failed, kept to go again): their holds are their settlements'.
     const unwritten = [...this.settlements.unwritten()].map((s) => s.id)
-    const spared = JSON.stringify([...running, ...this.toLandLater.map((s) => s.id), ...unwritten])
+    const spared = [...running, ...this.toLandLater.map((s) => s.id), ...unwritten].map(String)
     const sweep = (tx: TransactionSQL, due: Due[]) => this.sweepLocked(tx, due, now, charge)
     const first = await retryingConflicts(() => this.bounded.begin((tx) => sweepFree(tx, now, limit, spared, this.newRollups, sweep)))
     const swept = [...first.swept]
@@ -1485,17 +1529,25 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   /**
-   * Lands the settlements replicas keep to land later (keepPending), at most `limit`: those whose users' rows are had within
-   * a moment's wait, the others staying for a later sweep (their holds are not swept meanwhile: EXPIRED_HOLDS). One
-   * whose hold is gone (settled by another sweep's landing) lands as nothing, as a settlement sent twice does.
+   * Lands the settlements replicas keep to land later (keepPending), `limit` at a time: those whose users' and rollup
+   * rows are had within a moment's wait, the others staying for a later sweep (their holds are not swept meanwhile:
+   * EXPIRED_HOLDS). While some of those read stay held, more are read in their place, a few times at most (as sweepFree
+   * reads expired holds): the first `limit` all of one held model or user would leave every other kept settlement
+   * unlanded, its user's budget reserved. One whose hold is gone (settled by another sweep's landing) lands as nothing,
+   * as a settlement sent twice does.
    */
   private async landPending(limit: number): Promise<void> {
-    const rows = (await this.bounded.unsafe(PENDING, [limit])) as Array<{ settlement: string }>
-    if (rows.length === 0) return
-    const batch = rows.map((row) => JSON.parse(row.settlement) as SettlementRow)
-    const held = new Set(await this.settleAlone(batch))
-    const landed = batch.filter((s) => !held.has(s)).map((s) => String(s.id))
-    if (landed.length > 0) await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(landed)])
+    const stillHeld: string[] = []
+    for (let reads = 0; reads < READS_PAST_HELD; reads++) {
+      const rows = (await this.bounded.unsafe(PENDING, [limit, JSON.stringify(stillHeld)])) as Array<{ settlement: string }>
+      if (rows.length === 0) return
+      const batch = rows.map((row) => JSON.parse(row.settlement) as SettlementRow)
+      const held = new Set(await this.settleAlone(batch))
+      const landed = batch.filter((s) => !held.has(s)).map((s) => String(s.id))
+      if (landed.length > 0) await this.bounded.unsafe(DROP_PENDING, [JSON.stringify(landed)])
+      if (rows.length < limit || held.size === 0) return
+      for (const s of held) stillHeld.push(String(s.id))
+    }
   }
 
   /**

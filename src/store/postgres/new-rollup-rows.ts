@@ -1,7 +1,19 @@
 import type { SQL } from 'bun'
-import { BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut } from './batch'
+import { BOUND_LOCK_WAITS, lockTimedOut, ROWS_LOCK_TIMEOUT_MS } from './batch'
 
 const DAY_MS = 86_400_000
+
+/** How many groups are tried alone at once, each on a connection of its own (heldAlone). */
+const GROUPS_TRIED_AT_ONCE = 4
+
+/**
+ * How long a group tried alone waits for its row: a live transaction inserting it (another replica's first settlement
+ * of the day) commits within milliseconds, and the try of all the groups has just waited ROWS_LOCK_TIMEOUT_MS.
+ */
+const GROUP_WAIT_MS = 5
+
+/** How long a group found held is taken for held without a try: a frozen transaction stays so for long. */
+const HELD_REMEMBERED_MS = 1_000
 
 /** What a settlement brings that names its model's daily rollup row: (day, model, status). */
 interface Grouped {
@@ -31,7 +43,8 @@ inserted AS (
 )
 SELECT day, model, status FROM g EXCEPT SELECT day, model, status FROM inserted`
 
-const groupOf = (day: number, model: string, status: string) => `${day}\u0000${model}\u0000${status}`
+const groupKey = (day: number, model: string, status: string) => `${day}\u0000${model}\u0000${status}`
+const groupOf = (s: Grouped) => groupKey(Math.floor(s.created_at / DAY_MS), s.model, s.status)
 
 /**
  * A model's daily rollup row (usage_daily_models) is inserted by the model's first settlement of the day (the usage
@@ -44,7 +57,8 @@ const groupOf = (day: number, model: string, status: string) => `${day}\u0000${m
  * own, which holds no user's row and writes nothing: those whose row a transaction still open is inserting are held
  * elsewhere, like a row locked, and land later; the others go on at once. A group seen to exist is not tried again
  * (until the next UTC day): a settlement batch pays the extra round trip only at its groups' first settlements of the
- * day on this replica (twice for a row that was not there yet: the settlement's own insert makes it).
+ * day on this replica (twice for a row that was not there yet: the settlement's own insert makes it). A group found
+ * held is taken for held a moment without a try (HELD_REMEMBERED_MS): the batches meanwhile pay nothing for it.
  *
  * Why a try rolled back rather than the day's rows inserted ahead, empty: a row with no request would list its model
  * in the day's summaries (a settlement whose hold was swept first writes no usage row).
@@ -52,45 +66,94 @@ const groupOf = (day: number, model: string, status: string) => `${day}\u0000${m
 export class NewRollupRows {
   private today = -1
   private readonly seen = new Set<string>()
+  /** The groups found held, and until when (performance.now()) they are taken for held without a try. */
+  private readonly heldUntil = new Map<string, number>()
 
   constructor(private readonly sql: SQL) {}
 
   /**
    * The settlements of `batch` whose model's daily rollup row another transaction, still open, is inserting: held
-   * elsewhere (a moment's wait, ROWS_LOCK_TIMEOUT_MS, holding no user's row). All their groups at once, then, if one
-   * is held, each group alone, to tell which.
+   * elsewhere (a moment's wait, ROWS_LOCK_TIMEOUT_MS, holding no user's row). All their groups at once (but those
+   * found held a moment ago), then, if one is held, each group alone, to tell which (heldAlone).
    */
   async heldNew<T extends Grouped>(batch: T[]): Promise<T[]> {
     const today = Math.floor(Date.now() / DAY_MS)
     if (today !== this.today) {
       this.seen.clear()
+      this.heldUntil.clear()
       this.today = today
     }
-    const unseen = batch.filter((s) => !this.seen.has(groupOf(Math.floor(s.created_at / DAY_MS), s.model, s.status)))
-    if (unseen.length === 0) return []
-    if (await this.tried(unseen)) return []
-    const groups = Map.groupBy(unseen, (s) => groupOf(Math.floor(s.created_at / DAY_MS), s.model, s.status))
+    const groups = Map.groupBy(batch.filter((s) => !this.seen.has(groupOf(s))), groupOf)
     const held: T[] = []
-    for (const rows of groups.values()) if (!(await this.tried(rows))) held.push(...rows)
+    for (const [group, rows] of groups) {
+      if (!this.heldOfLate(group)) continue
+      held.push(...rows)
+      groups.delete(group)
+    }
+    if (groups.size === 0 || (await this.tried([...groups.values()].flat(), ROWS_LOCK_TIMEOUT_MS))) return held
+    return held.concat(await this.heldAlone(groups))
+  }
+
+  /**
+   * Tries each group alone, a few at a time, all within one short wait (ROWS_LOCK_TIMEOUT_MS) and each briefly
+   * (GROUP_WAIT_MS): a frozen replica at 00:00 UTC holds many models' new rows, and one wait each in turn would outlast
+   * the database deadline. Those found held are remembered a while (HELD_REMEMBERED_MS), so that the batches after
+   * this one do not try them again; those not tried when the wait ends are held this time only.
+   */
+  private async heldAlone<T extends Grouped>(groups: Map<string, T[]>): Promise<T[]> {
+    const t0 = performance.now(); try { return await this.heldAlone0(groups) } finally { console.log("ALONE", groups.size, Math.round(performance.now() - t0)) }
+  }
+  private async heldAlone0<T extends Grouped>(groups: Map<string, T[]>): Promise<T[]> {
+    const until = performance.now() + ROWS_LOCK_TIMEOUT_MS
+    const queue = [...groups]
+    const held: T[] = []
+    const tryEach = async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const [group, rows] = next
+        const waitMs = Math.min(GROUP_WAIT_MS, Math.floor(until - performance.now()))
+        // Not 0: lock_timeout 0 waits for ever.
+        if (waitMs < 1) held.push(...rows)
+        else if (!(await this.tried(rows, waitMs))) {
+          held.push(...rows)
+          this.heldUntil.set(group, performance.now() + HELD_REMEMBERED_MS)
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(GROUPS_TRIED_AT_ONCE, queue.length) }, tryEach))
     return held
   }
 
-  /** Tries the groups of `rows` (PROBE), and remembers those seen to exist; false when one's row was held elsewhere. */
-  private async tried(rows: Grouped[]): Promise<boolean> {
+  private heldOfLate(group: string): boolean {
+    const until = this.heldUntil.get(group)
+    if (until === undefined) return false
+    if (until > performance.now()) return true
+    this.heldUntil.delete(group)
+    return false
+  }
+
+  /**
+   * Tries the groups of `rows` (PROBE), waiting `waitMs` at most for a row, and remembers those seen to exist; false
+   * when one's row was held elsewhere.
+   */
+  private async tried(rows: Grouped[], waitMs: number): Promise<boolean> {
     const c = await this.sql.reserve()
+    // Sent together, the ROLLBACK too: a try is one round trip.
+    const sent = [
+      c`BEGIN`,
+      c.unsafe(BOUND_LOCK_WAITS, [`${waitMs}ms`]),
+      c.unsafe(PROBE, [JSON.stringify(rows.map(({ user_id, model, status, created_at }) => ({ user_id, model, status, created_at })))]),
+      c`ROLLBACK`,
+    ]
+    const ended = Promise.allSettled(sent)
     try {
-      const [, , existing] = await Promise.all([
-        c`BEGIN`,
-        c.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS),
-        c.unsafe(PROBE, [JSON.stringify(rows.map(({ user_id, model, status, created_at }) => ({ user_id, model, status, created_at })))]),
-      ])
-      for (const g of existing as Array<{ day: number; model: string; status: string }>) this.seen.add(groupOf(Number(g.day), g.model, g.status))
+      const existing = (await sent[2]) as Array<{ day: number; model: string; status: string }>
+      for (const g of existing) this.seen.add(groupKey(Number(g.day), g.model, g.status))
       return true
     } catch (error) {
       if (lockTimedOut(error)) return false
       throw error
     } finally {
-      await c`ROLLBACK`.catch(() => {})
+      await ended
       c.release()
     }
   }
