@@ -4,8 +4,8 @@
  * stop held the process's memory until the pace rule let go. The process has a budget for them
  * (`body_read_budget_bytes`), claimed by what has come of each body: past it, or past a quarter of it for one
  * caller's bodies together, a body is refused 503 `body_read_busy`, with `Retry-After`, as soon as what has come
- * passes it. What was parsed from a body lives as long as its request (a provider's call, a stream relayed), so a
- * body also counts in flight until its request's answer is over, at its memory (four times
+ * passes it. What was parsed from a body lives as long as its request (a provider's call, a stream relayed), so every
+ * body, read in pieces or whole, also counts in flight until its request's answer is over, at its memory (four times
  * its bytes), against a bound 1.75 times the budget (three quarters of it for one caller's).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
@@ -227,5 +227,29 @@ test('a body in flight counts at its memory, four times its bytes, against a bou
     expect((await (await startRequest(`Content-Length: ${large.length}`, large, other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
   } finally {
     mock.options.chunkDelayMs = undefined
+  }
+}, 30_000)
+
+test("a body Bun reads whole counts in flight too, within its caller's share, until its answer is over", async () => {
+  mock.options.latencyMs = 1500
+  try {
+    const body = chatBody(2 * MiB)
+    const calls = mock.calls.length
+    const working = await startRequest(`Content-Length: ${body.length}`, body)
+    await providerCalled(calls)
+
+    // Under 960 KiB: read whole by Bun, never in pieces.
+    const whole = chatBody(500_000)
+    const refused = await (await startRequest(`Content-Length: ${whole.length}`, whole)).answer
+    expect(refused.slice(0, 12)).toBe('HTTP/1.1 503')
+    expect(refused).toContain('"code":"body_read_busy"')
+    expect(refused).toContain('your share')
+
+    const beside = await startRequest(`Content-Length: ${whole.length}`, whole, other)
+    expect((await beside.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+    expect((await working.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+    expect((await (await startRequest(`Content-Length: ${whole.length}`, whole)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  } finally {
+    mock.options.latencyMs = 0
   }
 }, 30_000)

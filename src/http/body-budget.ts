@@ -68,15 +68,15 @@ class BodyBound {
 }
 
 /**
- * The memory a process holds for request bodies read in pieces. A body read in pieces (declared larger than Bun reads whole, or
+ * The memory a process holds for request bodies. A body read in pieces (declared larger than Bun reads whole, or
  * chunked: src/plugins/body-limit.ts) is kept whole until it ends, and each alone is bounded only by the body limit:
  * without a bound on them all, a few clients that send most of a large body and then crawl hold the process's memory
  * for as long as the pace rule lets them. Such a body claims the bytes that have come of it, never what it declares:
  * a declared length costs nothing to send, and the memory held is what has come.
  *
  * Two bounds: bodies being read in pieces hold at most `maxBytes` until they are parsed, a quarter of it for one
- * caller's (a key, or a client address where there is none); and bodies in flight, from their first byte
- * until their request's answer is over (what is parsed from it lives as long as its provider's call), counted at its
+ * caller's (a key, or a client address where there is none); and every body, read in pieces or whole, is in flight
+ * until its request's answer is over (what is parsed from it lives as long as its provider's call), counted at its
  * memory (`BODY_MEMORY_PER_BYTE`) against `IN_FLIGHT_PER_READ_BUDGET` times `maxBytes`, three quarters of that for one
  * caller's. A body is refused 503 as soon as what has come of it passes either. One body is always let in when none
  * is held, and one of a caller's when none of theirs is, so a budget or share smaller than the body limit never
@@ -95,19 +95,34 @@ export class BodyReadBudget {
     this.inFlight = new BodyBound(maxBytes * IN_FLIGHT_PER_READ_BUDGET, CALLER_SHARE_IN_FLIGHT)
   }
 
-  /** A claim on the budget for one body of `caller`'s, covering nothing until some of it comes. */
+  /** A claim for one body of `caller`'s to be read in pieces, covering nothing until some of it comes. */
   claim(caller: string): BodyClaim {
     return new BodyClaim(this, caller)
   }
 
   /**
-   * Takes `bytes` more, being read, for a body of `caller`'s that holds `held` already, or throws 503
-   * `body_read_busy` when other bodies hold either bound, or other bodies of the caller's its share.
+   * A claim for a body of `caller`'s that Bun has read whole, `bytes` long: in flight only, as it is no longer being
+   * read. Throws 503 `body_read_busy` past the bound for bodies in flight or the caller's share of it.
    */
-  take(bytes: number, held: number, caller: string): void {
-    this.refuseAt(this.reading.passed(bytes, held, caller), 'reading')
+  claimRead(caller: string, bytes: number): BodyClaim {
+    const claim = new BodyClaim(this, caller, false)
+    claim.cover(bytes)
+    return claim
+  }
+
+  /** Throws as `claimRead` would for `bytes` of `caller`'s, taking nothing. */
+  refuseIfFull(caller: string, bytes: number): void {
+    this.refuseAt(this.inFlight.passed(bytes * BODY_MEMORY_PER_BYTE, 0, caller), 'in flight')
+  }
+
+  /**
+   * Takes `bytes` more for a body of `caller`'s that holds `held` already, being read unless `beingRead` is false,
+   * or throws 503 `body_read_busy` when other bodies hold either bound, or other bodies of the caller's its share.
+   */
+  take(bytes: number, held: number, caller: string, beingRead: boolean): void {
+    if (beingRead) this.refuseAt(this.reading.passed(bytes, held, caller), 'reading')
     this.refuseAt(this.inFlight.passed(bytes * BODY_MEMORY_PER_BYTE, held * BODY_MEMORY_PER_BYTE, caller), 'in flight')
-    this.reading.take(bytes, caller)
+    if (beingRead) this.reading.take(bytes, caller)
     this.inFlight.take(bytes * BODY_MEMORY_PER_BYTE, caller)
   }
 
@@ -132,17 +147,17 @@ export class BodyReadBudget {
 /** One body's share of the budget: what has come of it, counted as being read until `read` and in flight until `release`. */
 export class BodyClaim {
   private held = 0
-  private beingRead = true
 
   constructor(
     private readonly budget: BodyReadBudget,
     private readonly caller: string,
+    private beingRead = true,
   ) {}
 
   /** Makes the claim cover a body that has come to `total` bytes, refusing it 503 past either bound or the caller's share of it. */
   cover(total: number): void {
     if (total <= this.held) return
-    this.budget.take(total - this.held, this.held, this.caller)
+    this.budget.take(total - this.held, this.held, this.caller, this.beingRead)
     this.held = total
   }
 
