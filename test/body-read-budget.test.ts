@@ -4,9 +4,9 @@
  * stop held the process's memory until the pace rule let go. The process has a budget for them
  * (`body_read_budget_bytes`), claimed by what has come of each body: past it, or past a quarter of it for one
  * caller's bodies together, a body is refused 503 `body_read_busy`, with `Retry-After`, as soon as what has come
- * passes it. What was parsed from a body lives as long as its request (a provider's call, a stream relayed), so a body
- * also counts in flight until its request's answer is over, against a bound twice the budget (a quarter of it for one
- * caller's): once read, it leaves the read budget to the bodies still coming.
+ * passes it. What was parsed from a body lives as long as its request (a provider's call, a stream relayed), so every
+ * body, read in pieces or whole, also counts in flight until its request's answer is over, at its memory (four times
+ * its bytes), against a bound 1.75 times the budget (three quarters of it for one caller's).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
@@ -14,7 +14,8 @@ import { startTestGateway, type TestGateway } from './support/gateway'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 
 const MiB = 1024 * 1024
-const BUDGET = 3 * MiB
+/** In flight: 10.5 MiB of memory, 2.625 MiB of bodies (7.875 MiB, 1.97 MiB for one caller's); being read: 1.5 MiB for one caller's. */
+const BUDGET = 6 * MiB
 
 let mock: MockProvider
 let gw: TestGateway
@@ -24,8 +25,8 @@ let other: string
 beforeAll(async () => {
   mock = startMockProvider()
   gw = await startTestGateway({ mock, config: { body_read_budget_bytes: BUDGET, metrics_enabled: true } })
-  secret = (await gw.userWithKey({ id: 'large-bodies', max_budget: 10 })).secret
-  other = (await gw.userWithKey({ id: 'other-large-bodies', max_budget: 10 })).secret
+  secret = (await gw.userWithKey({ id: 'large-bodies', max_budget: 100 })).secret
+  other = (await gw.userWithKey({ id: 'other-large-bodies', max_budget: 100 })).secret
 })
 
 afterAll(async () => {
@@ -133,7 +134,7 @@ test('one body is read when none is, however much larger than the budget it is d
 }, 30_000)
 
 test('/metrics counts the bodies refused 503 body_read_busy, by the limit they reached', async () => {
-  const before = { process: await refusedAt('process'), caller: await refusedAt('caller') }
+  const before = { process: await refusedAt('process_in_flight'), caller: await refusedAt('caller') }
   const body = chatBody(2 * MiB)
   const held = await startRequest(`Content-Length: ${body.length}`, body.subarray(0, MiB))
   await Bun.sleep(300)
@@ -143,7 +144,7 @@ test('/metrics counts the bodies refused 503 body_read_busy, by the limit they r
   const large = chatBody(2.5 * MiB)
   expect((await (await startRequest(`Content-Length: ${large.length}`, large, other)).answer).slice(0, 12)).toBe('HTTP/1.1 503')
   expect(await refusedAt('caller')).toBe(before.caller + 1)
-  expect(await refusedAt('process')).toBe(before.process + 1)
+  expect(await refusedAt('process_in_flight')).toBe(before.process + 1)
 
   held.socket.write(body.subarray(MiB))
   expect((await held.answer).slice(0, 12)).toBe('HTTP/1.1 200')
@@ -200,7 +201,7 @@ test("a body's share is held until its streamed answer ends, not when the answer
   }
 }, 30_000)
 
-test("a body in flight leaves the read budget to bodies still coming; bodies in flight together hold at most twice it", async () => {
+test('a body in flight counts at its memory, four times its bytes, against a bound of 1.75 times the budget', async () => {
   mock.queue('slow-stream')
   mock.options.chunkDelayMs = 300
   try {
@@ -209,21 +210,46 @@ test("a body in flight leaves the read budget to bodies still coming; bodies in 
     const streaming = await startRequest(`Content-Length: ${body.length}`, body)
     await providerCalled(calls)
 
-    // Counted as being read, it would have left 1 MiB of the 3 MiB budget.
-    const large = chatBody(2.5 * MiB)
-    expect((await (await startRequest(`Content-Length: ${large.length}`, large, other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
+    // 8 MiB of memory in flight, and 2 MiB more of another caller's: within the 10.5 MiB.
+    const fits = chatBody(MiB / 2)
+    expect((await (await startRequest('Transfer-Encoding: chunked', Buffer.concat([chunk(fits), Buffer.from('0\r\n\r\n')]), other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
 
+    // Counted at their bytes, 3 MiB of bodies would be far within it.
     const before = await refusedAt('process_in_flight')
-    const larger = chatBody(2 * BUDGET)
-    const refused = await (await startRequest(`Content-Length: ${larger.length}`, larger, other)).answer
+    const large = chatBody(MiB)
+    const refused = await (await startRequest(`Content-Length: ${large.length}`, large, other)).answer
     expect(refused.slice(0, 12)).toBe('HTTP/1.1 503')
     expect(refused).toContain('"code":"body_read_busy"')
     expect(refused).toContain('in flight')
     expect(await refusedAt('process_in_flight')).toBe(before + 1)
 
     expect((await streaming.answer).slice(0, 12)).toBe('HTTP/1.1 200')
-    expect((await (await startRequest(`Content-Length: ${larger.length}`, larger, other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
+    expect((await (await startRequest(`Content-Length: ${large.length}`, large, other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
   } finally {
     mock.options.chunkDelayMs = undefined
+  }
+}, 30_000)
+
+test("a body Bun reads whole counts in flight too, within its caller's share, until its answer is over", async () => {
+  mock.options.latencyMs = 1500
+  try {
+    const body = chatBody(2 * MiB)
+    const calls = mock.calls.length
+    const working = await startRequest(`Content-Length: ${body.length}`, body)
+    await providerCalled(calls)
+
+    // Under 960 KiB: read whole by Bun, never in pieces.
+    const whole = chatBody(500_000)
+    const refused = await (await startRequest(`Content-Length: ${whole.length}`, whole)).answer
+    expect(refused.slice(0, 12)).toBe('HTTP/1.1 503')
+    expect(refused).toContain('"code":"body_read_busy"')
+    expect(refused).toContain('your share')
+
+    const beside = await startRequest(`Content-Length: ${whole.length}`, whole, other)
+    expect((await beside.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+    expect((await working.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+    expect((await (await startRequest(`Content-Length: ${whole.length}`, whole)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  } finally {
+    mock.options.latencyMs = 0
   }
 }, 30_000)

@@ -215,7 +215,7 @@ export const configSchema = z
     trust_proxy: flag.default(false),
     disable_security_headers: flag.default(false),
     max_body_bytes: positiveInt.default(26_214_400),
-    /** The body bytes being read in pieces at once (src/http/body-budget.ts): past it, or past a quarter of it for one caller's bodies, a large body is refused 503 `body_read_busy`. */
+    /** The body bytes being read in pieces at once (src/http/body-budget.ts): past it, or past a quarter of it for one caller's bodies, a large body is refused 503 `body_read_busy`; bodies in flight take at most 1.75 times it of memory. */
     body_read_budget_bytes: positiveInt.default(67_108_864),
     default_max_output_tokens: positiveInt.default(4096),
     cap_output_tokens: flag.default(false),

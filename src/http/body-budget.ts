@@ -1,18 +1,31 @@
 import { bodyReadBusy } from './errors'
 
 /**
- * The most of a bound one caller's bodies may hold together, as a fraction: no one caller, with a few connections,
- * can take it all and have every other caller's large body refused.
+ * The most of the bound for bodies being read one caller's bodies may hold together, as a fraction: no one caller,
+ * with a few connections, can take it all and have every other caller's large body refused.
  */
 const CALLER_SHARE = 1 / 4
 
 /**
- * Bodies in flight may hold this many times the read budget. What is parsed from a large body (a long prompt and the
- * JSON sent on, a transcription's file and the form rebuilt for the provider) lives about twice its size for the
- * whole provider call, which for a stream is minutes; the read budget, sized for bodies arriving, would make a key's
- * few parallel agent streams with screenshots in their context (4 MB each) refuse the next one for as long as they ran.
+ * A body in flight is counted at the memory it takes, this many times its bytes: measured as the gateway's peak RSS
+ * over its RSS at rest, a chat body 3.5x (twenty of 0.9 MB at once) to 5x (one of 20 MB: the chunks, the buffer they
+ * are joined in, the text decoded, the parsed prompt and the JSON sent on), a transcription's form 4x (one of 20 MB:
+ * the chunks, their buffer, the file parsed from it and the form rebuilt for the provider). Counting bytes alone let
+ * 128 MiB of them in, over 400 MB of memory.
  */
-const IN_FLIGHT_PER_READ_BUDGET = 2
+const BODY_MEMORY_PER_BYTE = 4
+
+/**
+ * The memory bodies in flight may take, in read budgets: 112 MiB by default, which with the ~75 MB the gateway takes
+ * at rest keeps it under the 200 MB it should stay within (README: the body read budget).
+ */
+const IN_FLIGHT_PER_READ_BUDGET = 1.75
+
+/**
+ * One caller's share of the bound for bodies in flight: a key's five parallel agent streams with screenshots in their
+ * context (4 MB each, 80 MB of memory) are served, and a quarter is left to every other caller.
+ */
+const CALLER_SHARE_IN_FLIGHT = 3 / 4
 
 /** The bound a body was refused at: bodies being read, or in flight (read or answered from), the process's or its caller's. */
 export type BodyReadLimit = 'process' | 'caller' | 'process_in_flight' | 'caller_in_flight'
@@ -23,8 +36,11 @@ class BodyBound {
   private readonly byCaller = new Map<string, number>()
   readonly callerShare: number
 
-  constructor(readonly maxBytes: number) {
-    this.callerShare = Math.floor(maxBytes * CALLER_SHARE)
+  constructor(
+    readonly maxBytes: number,
+    callerShare: number,
+  ) {
+    this.callerShare = Math.floor(maxBytes * callerShare)
   }
 
   /**
@@ -52,17 +68,19 @@ class BodyBound {
 }
 
 /**
- * The body bytes a process holds for bodies read in pieces (declared larger than Bun reads whole, or chunked:
- * src/plugins/body-limit.ts). Each such body is kept whole until it ends, and each alone is bounded only by the body
- * limit: without a bound on them all, a few clients that send most of a large body and then crawl hold the process's
- * memory for as long as the pace rule lets them. A body claims the bytes that have come of it, never what it declares:
+ * The memory a process holds for request bodies. A body read in pieces (declared larger than Bun reads whole, or
+ * chunked: src/plugins/body-limit.ts) is kept whole until it ends, and each alone is bounded only by the body limit:
+ * without a bound on them all, a few clients that send most of a large body and then crawl hold the process's memory
+ * for as long as the pace rule lets them. Such a body claims the bytes that have come of it, never what it declares:
  * a declared length costs nothing to send, and the memory held is what has come.
  *
- * Two bounds, each with a quarter for one caller (a key, or a client address where there is none): bodies being read
- * hold at most `maxBytes`, until they are parsed; bodies in flight, from their first byte until their request's
- * answer is over (what is parsed from a body lives as long as its provider's call), hold at most twice that. A body
- * is refused 503 as soon as what has come of it passes either. One body is always let in when none is held, and one
- * of a caller's when none of theirs is, so a budget or share smaller than the body limit never refuses every large body.
+ * Two bounds: bodies being read in pieces hold at most `maxBytes` until they are parsed, a quarter of it for one
+ * caller's (a key, or a client address where there is none); and every body, read in pieces or whole, is in flight
+ * until its request's answer is over (what is parsed from it lives as long as its provider's call), counted at its
+ * memory (`BODY_MEMORY_PER_BYTE`) against `IN_FLIGHT_PER_READ_BUDGET` times `maxBytes`, three quarters of that for one
+ * caller's. A body is refused 503 as soon as what has come of it passes either. One body is always let in when none
+ * is held, and one of a caller's when none of theirs is, so a budget or share smaller than the body limit never
+ * refuses every large body.
  */
 export class BodyReadBudget {
   readonly reading: BodyBound
@@ -73,51 +91,73 @@ export class BodyReadBudget {
     /** Told of each body refused, and which bound refused it. */
     private readonly onRefused: (limit: BodyReadLimit) => void = () => {},
   ) {
-    this.reading = new BodyBound(maxBytes)
-    this.inFlight = new BodyBound(maxBytes * IN_FLIGHT_PER_READ_BUDGET)
+    this.reading = new BodyBound(maxBytes, CALLER_SHARE)
+    this.inFlight = new BodyBound(maxBytes * IN_FLIGHT_PER_READ_BUDGET, CALLER_SHARE_IN_FLIGHT)
   }
 
-  /** A claim on the budget for one body of `caller`'s, covering nothing until some of it comes. */
+  /** A claim for one body of `caller`'s to be read in pieces, covering nothing until some of it comes. */
   claim(caller: string): BodyClaim {
     return new BodyClaim(this, caller)
   }
 
   /**
-   * Takes `bytes` more, being read, for a body of `caller`'s that holds `held` already, or throws 503
-   * `body_read_busy` when other bodies hold either bound, or other bodies of the caller's hold its share of it.
+   * A claim for a body of `caller`'s that Bun has read whole, `bytes` long: in flight only, as it is no longer being
+   * read. Throws 503 `body_read_busy` past the bound for bodies in flight or the caller's share of it.
    */
-  take(bytes: number, held: number, caller: string): void {
-    this.refuseAt(this.reading.passed(bytes, held, caller), 'reading')
-    this.refuseAt(this.inFlight.passed(bytes, held, caller), 'in flight')
-    this.reading.take(bytes, caller)
-    this.inFlight.take(bytes, caller)
+  claimRead(caller: string, bytes: number): BodyClaim {
+    const claim = new BodyClaim(this, caller, false)
+    claim.cover(bytes)
+    return claim
+  }
+
+  /** Throws as `claimRead` would for `bytes` of `caller`'s, taking nothing. */
+  refuseIfFull(caller: string, bytes: number): void {
+    this.refuseAt(this.inFlight.passed(bytes * BODY_MEMORY_PER_BYTE, 0, caller), 'in flight')
+  }
+
+  /**
+   * Takes `bytes` more for a body of `caller`'s that holds `held` already, being read unless `beingRead` is false,
+   * or throws 503 `body_read_busy` when other bodies hold either bound, or other bodies of the caller's its share.
+   */
+  take(bytes: number, held: number, caller: string, beingRead: boolean): void {
+    if (beingRead) this.refuseAt(this.reading.passed(bytes, held, caller), 'reading')
+    this.refuseAt(this.inFlight.passed(bytes * BODY_MEMORY_PER_BYTE, held * BODY_MEMORY_PER_BYTE, caller), 'in flight')
+    if (beingRead) this.reading.take(bytes, caller)
+    this.inFlight.take(bytes * BODY_MEMORY_PER_BYTE, caller)
+  }
+
+  /** A body's `bytes` no longer in flight. */
+  give(bytes: number, caller: string): void {
+    this.inFlight.give(bytes * BODY_MEMORY_PER_BYTE, caller)
   }
 
   private refuseAt(limit: 'process' | 'caller' | null, bound: 'reading' | 'in flight'): void {
     if (limit === null) return
     const inFlight = bound === 'in flight'
     this.onRefused(inFlight ? `${limit}_in_flight` : limit)
-    const { maxBytes, callerShare } = inFlight ? this.inFlight : this.reading
-    const held = inFlight ? 'in flight' : 'being read'
-    if (limit === 'process') throw bodyReadBusy(`The gateway already holds ${maxBytes} bytes of request bodies ${held}, its limit; try again shortly.`)
-    throw bodyReadBusy(`Your other request bodies ${held} already hold ${callerShare} bytes, your share of the gateway's; try again shortly.`)
+    if (inFlight) {
+      if (limit === 'process') throw bodyReadBusy(`The gateway's request bodies in flight already take ${this.inFlight.maxBytes} bytes of its memory, their limit; try again shortly.`)
+      throw bodyReadBusy(`Your other request bodies in flight already take ${this.inFlight.callerShare} bytes of the gateway's memory, your share; try again shortly.`)
+    }
+    if (limit === 'process') throw bodyReadBusy(`The gateway already holds ${this.reading.maxBytes} bytes of request bodies being read, its limit; try again shortly.`)
+    throw bodyReadBusy(`Your other request bodies being read already hold ${this.reading.callerShare} bytes, your share of the gateway's; try again shortly.`)
   }
 }
 
 /** One body's share of the budget: what has come of it, counted as being read until `read` and in flight until `release`. */
 export class BodyClaim {
   private held = 0
-  private beingRead = true
 
   constructor(
     private readonly budget: BodyReadBudget,
     private readonly caller: string,
+    private beingRead = true,
   ) {}
 
   /** Makes the claim cover a body that has come to `total` bytes, refusing it 503 past either bound or the caller's share of it. */
   cover(total: number): void {
     if (total <= this.held) return
-    this.budget.take(total - this.held, this.held, this.caller)
+    this.budget.take(total - this.held, this.held, this.caller, this.beingRead)
     this.held = total
   }
 
@@ -130,7 +170,7 @@ export class BodyClaim {
 
   release(): void {
     this.read()
-    this.budget.inFlight.give(this.held, this.caller)
+    this.budget.give(this.held, this.caller)
     this.held = 0
   }
 }

@@ -32,7 +32,7 @@ export interface RequestState {
   status?: number
   /** Counted in the requests in handling, until its answer is handed over (request-context). */
   inHandling?: boolean
-  /** A large body's claim on the read budget (body-limit), given back once the answer is over (request-context). */
+  /** The body's claim on the budget for bodies in flight (body-limit), given back once the answer is over (request-context). */
   bodyClaim?: { release(): void }
 }
 

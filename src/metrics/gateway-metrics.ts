@@ -47,7 +47,7 @@ export class GatewayMetrics {
   readonly bodyReadBusy = this.registry.register(
     new Counter(
       'tollgate_body_read_busy_total',
-      "Large or chunked request bodies refused with 503 body_read_busy, by the limit reached: the body read budget's (process) or one caller's quarter of it (caller), or for bodies in flight twice the budget (process_in_flight) or one caller's quarter of that (caller_in_flight).",
+      "Request bodies refused with 503 body_read_busy, by the limit reached: for large or chunked bodies being read the body read budget's (process) or one caller's quarter of it (caller), for bodies in flight counted at their memory 1.75 times the budget (process_in_flight) or one caller's three quarters of that (caller_in_flight).",
     ),
   )
   readonly refusals = this.registry.register(

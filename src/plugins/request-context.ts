@@ -49,9 +49,9 @@ export interface RequestsInHandling {
 /**
  * First plugin of all: gives the request its id, start time and client address (and the server's idle timeout),
  * and counts it in `handling` until its answer is handed over (the after-response hook, which runs once for every
- * request, refusals and client aborts included; the flag keeps a second run from counting it out twice). A large
- * body's claim on the read budget is given back there too, once the answer is over: the one hook that every request
- * runs anyway, rather than one more for the few with such a body.
+ * request, refusals and client aborts included; the flag keeps a second run from counting it out twice). A body's
+ * claim on the budget for bodies in flight is given back there too, once the answer is over: the one hook that every
+ * request runs anyway.
  * The id goes out as `X-Request-Id`, and on Anthropic's paths also as `request-id`, the header Anthropic's SDKs
  * read it from (`_request_id`, `APIError.requestID`).
  */

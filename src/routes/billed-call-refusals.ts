@@ -90,7 +90,7 @@ function causes(format: WireFormat, perRequest: boolean): Record<number, Cause[]
     502: [['upstream_error', 'the provider failed or answered unusably (its text summarised, never forwarded with credentials)']],
     503: [
       ['upstream_busy', 'the gateway already has as many provider calls in flight as it allows'],
-      ['body_read_busy', 'the gateway already holds as many bytes of large request bodies as it allows'],
+      ['body_read_busy', 'the gateway already holds as much of request bodies, being read or in flight, as it allows'],
       ['database_busy', 'the database stayed locked past the busy timeout'],
       ['database_unavailable', 'the database cannot be reached or takes no writes'],
       ['database_full', "the database's disk is full"],
