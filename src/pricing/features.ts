@@ -4,7 +4,7 @@
  * price book can price it, and the bound on a server tool's uses. One place for every inference route:
  * chat and messages, natively or translated, and the Responses API through the same rules.
  */
-import { isAudioPart, partMayBeAudio } from '../budget/part-media'
+import { isAudioPart, isMediaPart, partMayBeAudio } from '../budget/part-media'
 import { badRequest, paymentRequired, threadRefused } from '../http/errors'
 import { entries, positiveInt } from './body-values'
 import { geoMultiplierName, isDefaultGeo, isStandardTier, longContextThreshold, namedMultiplier, NO_FEATURES, toolPrice, type Price, type RequestedFeatures } from './price'
@@ -582,15 +582,22 @@ function refuseUnpricedImageSettings(field: string, tool: ResponsesTool): void {
 }
 
 /**
- * Where in a Responses input the first image the image model may read is: an `input_image` part (in a message's
- * content or a tool's output), or an `image_generation_call` item (an earlier image, sent back to edit it).
+ * Where in a Responses input the first image the image model may read is: a media part as the estimate counts one
+ * (`isMediaPart`: an `input_image`, a file, a `computer_call_output`'s screenshot…), in a message's content, a tool's
+ * output (a list of parts or one on its own) or a code interpreter's outputs; or an `image_generation_call` item (an
+ * earlier image, sent back to edit it).
  */
 function inputImageAt(input: unknown): string | undefined {
   if (!Array.isArray(input)) return undefined
   for (const [i, item] of input.entries()) {
     if (item?.type === 'image_generation_call') return `input[${i}]`
-    for (const field of ['content', 'output'] as const) {
-      const at = Array.isArray(item?.[field]) ? (item[field] as unknown[]).findIndex((part) => (part as { type?: unknown } | null)?.type === 'input_image') : -1
+    for (const field of ['content', 'output', 'outputs'] as const) {
+      const value: unknown = item?.[field]
+      if (!Array.isArray(value)) {
+        if (isMediaPart(value)) return `input[${i}].${field}`
+        continue
+      }
+      const at = value.findIndex(isMediaPart)
       if (at >= 0) return `input[${i}].${field}[${at}]`
     }
   }
@@ -619,7 +626,7 @@ function refuseImageModelInput(input: unknown, offered: readonly OfferedTool[]):
   const image = inputImageAt(input)
   if (image)
     throw badRequest(
-      `Invalid body: ${image}: an input image is not served beside the image_generation tool (${imageTools[0]!.field}): the image model may read it, billed as input tokens that the answer reports apart from its usage and server_tools.image_generation does not price, so they could not be held for or billed. Send the image without the tool, or the tool without the image.`,
+      `Invalid body: ${image}: an input image or file is not served beside the image_generation tool (${imageTools[0]!.field}): the image model may read it, billed as input tokens that the answer reports apart from its usage and server_tools.image_generation does not price, so they could not be held for or billed. Send the image without the tool, or the tool without the image.`,
       'feature_unsupported',
     )
 }
