@@ -632,6 +632,23 @@ function refuseImageModelInput(input: unknown, offered: readonly OfferedTool[]):
 }
 
 /**
+ * The stored context a Responses request continues (`previous_response_id`, a `conversation`, items by reference) is
+ * read by the image model as its own input is: an image in it, sent earlier or generated there, is a reference image
+ * as one in the input is (`refuseImageModelInput`). The gateway recorded how many media parts each stored response
+ * holds, generated images included; a row recorded before they were counted (null) may hold any. So the
+ * `image_generation` tool over a context holding media, or that may, is refused.
+ */
+export function refuseImageToolOverStoredMedia(body: { tools?: unknown; input?: unknown }, storedMediaParts: number | null): void {
+  if (storedMediaParts === 0) return
+  const imageTool = responsesRequestTools(body).find(({ tool }) => tool?.type === 'image_generation')
+  if (imageTool)
+    throw badRequest(
+      `Invalid body: ${imageTool.field}: the image_generation tool is not served over a stored context (previous_response_id, conversation or an item by reference) that ${storedMediaParts === null ? 'may hold' : 'holds'} images or files: the image model may read them, billed as input tokens that the answer reports apart from its usage and server_tools.image_generation does not price, so they could not be held for or billed. Start a new context to generate from text alone.`,
+      'feature_unsupported',
+    )
+}
+
+/**
  * A Responses request's tools in one pass: the prices of the billed ones, the remote MCP servers, and the most
  * input one file_search call may bring back (its tool that allows the most results). A type neither billed nor
  * known to be free (`RESPONSES_FREE_TOOLS`) is a tool the provider runs and may bill in ways the gateway cannot
