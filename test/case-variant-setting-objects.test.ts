@@ -1,7 +1,7 @@
 /**
  * README (Routes): the case check reaches into the top-level objects whose fields the estimate, the billing rules or
  * the gateway's own additions read: `thinking`, `reasoning`, `text`, `stream_options`, `output_config`,
- * `response_format`, `web_search_options`, `prediction`, `audio`, `provider`, `context_management`. Go's
+ * `response_format`, `web_search_options`, `search_options`, `prediction`, `audio`, `provider`, `context_management`. Go's
  * encoding/json matches keys ignoring case, the last spelling winning, so a Go-backed server read
  * `{"thinking":{"type":"enabled","budget_tokens":1024,"Budget_tokens":60000}}` as a budget of 60,000 thinking tokens,
  * and `{"provider":{"max_price":{"prompt":1,"Prompt":100}}}` (the gateway bounds `max_price.prompt` at the row's rate,

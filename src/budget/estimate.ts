@@ -23,7 +23,7 @@
  * Output: the request's own maximum, or the configured default.
  */
 import { responsesRequestTools } from '../pricing/features'
-import { decodedHead, inlineBase64, inlineFileData, isDataUrl, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
+import { decodedHead, inlineBase64, inlineFileData, isDataUrl, isMediaPart, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
 
 export interface EstimateOptions {
@@ -225,15 +225,6 @@ export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): 
   outputTokens: Math.max(sent.outputTokens, translated.outputTokens),
   boundsInput: sent.boundsInput === true && translated.boundsInput === true,
 })
-
-/**
- * Parts whose data a provider reads as media or a file: counted by their bytes, never less than the media bound.
- * `computer_screenshot` is the image a Responses `computer_call_output` returns to the model; `video` is DashScope's
- * video sent as a list of its frames' URLs (`{type: "video", video: [...]}`).
- */
-const MEDIA_PART_TYPES = new Set([
-  'image_url', 'image', 'input_audio', 'audio', 'audio_url', 'input_image', 'video_url', 'input_video', 'video', 'file', 'document', 'document_url', 'input_file', 'computer_screenshot',
-])
 
 /**
  * Parts whose billed size neither a URL nor their bytes bound: counted as a file by reference, their bytes if
@@ -657,14 +648,13 @@ function unknownPartTokens(part: Record<string, unknown>, media: MediaBounds): n
  * text by its bytes, and with hard bounds any other part as `unknownPartTokens` says.
  */
 function partTokens(part: unknown, media: MediaBounds): number {
-  const type = (part as { type?: unknown } | null)?.type
-  if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type))
+  if (!isMediaPart(part))
     return media.hardBounds && !isPlainTextPart(part) ? unknownPartTokens(part as Record<string, unknown>, media) : textBytes(part)
   const p = part as Record<string, unknown>
   const bytes = textBytes(p)
   let tokens = mediaTokens(bytes, media, partPdf(p))
   // A part that names a file and carries data too: the larger of the two, whichever one the provider reads.
-  if (BY_REFERENCE_PART_TYPES.has(type) || partFileByReference(p) || partZip(p) || partImageDocumentByReference(p) || partIsTimedMedia(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
+  if (BY_REFERENCE_PART_TYPES.has(p.type as string) || partFileByReference(p) || partZip(p) || partImageDocumentByReference(p) || partIsTimedMedia(p)) tokens = Math.max(tokens, fileByReferenceTokens(bytes, media))
   return heldAsBound(originalDetail(p) ? Math.max(tokens, media.originalImage) : tokens, media)
 }
 
@@ -958,11 +948,6 @@ export function responsesMediaParts(items: unknown): number {
  */
 export const responsesGeneratedImages = (items: unknown): number =>
   Array.isArray(items) ? items.filter((item) => item && typeof item === 'object' && generatedImage(item) !== undefined).length : 0
-
-const isMediaPart = (part: unknown): boolean => {
-  const type = (part as { type?: unknown } | null)?.type
-  return typeof type === 'string' && MEDIA_PART_TYPES.has(type)
-}
 
 /** As `contentTokens` reads content: parts, or one part on its own. */
 const mediaPartsIn = (content: unknown): number => (Array.isArray(content) ? content.filter(isMediaPart).length : isMediaPart(content) ? 1 : 0)

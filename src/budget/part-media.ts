@@ -11,6 +11,21 @@
 import { startsWithAudioFrames, TWO_FRAMES_BOUND } from './audio-frames'
 
 /**
+ * Parts whose data a provider reads as media or a file, wherever they stand (a message's content, a tool's output,
+ * a stored context): the estimate counts them by their bytes, never less than the media bound, and a model given
+ * them may read them. `computer_screenshot` is the image a Responses `computer_call_output` returns to the model;
+ * `video` is DashScope's video sent as a list of its frames' URLs (`{type: "video", video: [...]}`).
+ */
+const MEDIA_PART_TYPES = new Set([
+  'image_url', 'image', 'input_audio', 'audio', 'audio_url', 'input_image', 'video_url', 'input_video', 'video', 'file', 'document', 'document_url', 'input_file', 'computer_screenshot',
+])
+
+export const isMediaPart = (part: unknown): boolean => {
+  const type = (part as { type?: unknown } | null)?.type
+  return typeof type === 'string' && MEDIA_PART_TYPES.has(type)
+}
+
+/**
  * Inline data, bare base64 or a data URL: its base64 and the media type the URL declares. A data URL's parameters
  * (`;name=…`, `;codecs=…`) have no bound, so its comma is searched for, however far.
  */

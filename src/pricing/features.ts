@@ -4,7 +4,7 @@
  * price book can price it, and the bound on a server tool's uses. One place for every inference route:
  * chat and messages, natively or translated, and the Responses API through the same rules.
  */
-import { isAudioPart, partMayBeAudio } from '../budget/part-media'
+import { isAudioPart, isMediaPart, partMayBeAudio } from '../budget/part-media'
 import { badRequest, paymentRequired, threadRefused } from '../http/errors'
 import { entries, positiveInt } from './body-values'
 import { geoMultiplierName, isDefaultGeo, isStandardTier, longContextThreshold, namedMultiplier, NO_FEATURES, toolPrice, type Price, type RequestedFeatures } from './price'
@@ -209,15 +209,27 @@ function refuseProviderChatTools(body: Record<string, unknown>): void {
       'Invalid body: enable_code_interpreter: the provider\'s code interpreter is not served: the provider runs it itself and bills it beyond tokens, which the usage does not count, so it could not be held for or billed.',
       'feature_unsupported',
     )
-  if (!Array.isArray(body.tools)) return
-  for (const tool of body.tools) {
+  for (const { field, tool } of chatToolsNamed(body)) {
     const type: unknown = tool?.type
     if (!CHAT_CLIENT_TOOLS.has(type as string))
       throw badRequest(
-        `Invalid body: tools: a tool of type ${JSON.stringify(String(type).slice(0, 40))} is not served: the provider runs it itself and bills it beyond tokens, which the usage does not count, so it could not be held for or billed. Only "function" and "custom" tools are.`,
+        `Invalid body: ${field}: a tool of type ${JSON.stringify(String(type).slice(0, 40))} is not served: the provider runs it itself and bills it beyond tokens, which the usage does not count, so it could not be held for or billed. Only "function" and "custom" tools are.`,
         'feature_unsupported',
       )
   }
+}
+
+/**
+ * A chat request's tools, and those its `tool_choice` names by type (a router may add a tool a choice names to
+ * `tools`): the choice itself, or the tools an `allowed_tools` choice lists.
+ */
+function chatToolsNamed(body: Record<string, unknown>): Array<{ field: string; tool: { type?: unknown } | null }> {
+  const named = Array.isArray(body.tools) ? body.tools.map((tool) => ({ field: 'tools', tool })) : []
+  const choice = body.tool_choice as { type?: unknown; allowed_tools?: { tools?: unknown } } | null | undefined
+  if (typeof choice !== 'object' || choice === null) return named
+  if (choice.type !== 'allowed_tools') return [...named, { field: 'tool_choice', tool: choice }]
+  const allowed = choice.allowed_tools?.tools
+  return Array.isArray(allowed) ? [...named, ...allowed.map((tool) => ({ field: 'tool_choice.allowed_tools.tools', tool }))] : named
 }
 
 /** The field of `at` that names a Gemini context cache (`cached_content`, or its camelCase), or undefined. */
@@ -525,13 +537,29 @@ const TOOL_OFFERING_ITEMS = new Set<unknown>(['additional_tools', 'tool_search_o
 
 type OfferedTool = { field: string; tool: (ResponsesTool & { max_num_results?: unknown }) | null }
 
+/** `tool_choice` types that name a tool by name, from `tools`, rather than a tool type of its own. */
+const NAMED_TOOL_CHOICES = new Set<unknown>(['function', 'custom', 'mcp'])
+
 /**
- * Every tool a Responses request offers, each with the field it is in: its `tools`, and those its input items
- * make available — an `additional_tools` item's, and a `tool_search_output` item's (the tools a tool search
- * loaded) — which the model may call as any in `tools`.
+ * The tools a Responses `tool_choice` names by type — a hosted tool (`{type: "image_generation"}`), or those an
+ * `allowed_tools` choice lists — as tools offered: a router in front of OpenAI (CLIProxyAPI's Codex executor) adds
+ * the tool a choice names to `tools` when it is not there, so the tool is priced, held and refused as one in `tools`.
  */
-export function responsesRequestTools(body: { tools?: unknown; input?: unknown }): OfferedTool[] {
+function toolChoiceTools(choice: unknown): OfferedTool[] {
+  const { type, tools } = (choice ?? {}) as { type?: unknown; tools?: unknown }
+  if (type === 'allowed_tools')
+    return Array.isArray(tools) ? tools.filter((tool) => !NAMED_TOOL_CHOICES.has(tool?.type)).map((tool) => ({ field: 'tool_choice.tools', tool })) : []
+  return typeof choice === 'object' && choice !== null && !NAMED_TOOL_CHOICES.has(type) ? [{ field: 'tool_choice', tool: choice as ResponsesTool }] : []
+}
+
+/**
+ * Every tool a Responses request offers, each with the field it is in: its `tools`, the hosted tools its
+ * `tool_choice` names (`toolChoiceTools`), and those its input items make available — an `additional_tools` item's,
+ * and a `tool_search_output` item's (the tools a tool search loaded) — which the model may call as any in `tools`.
+ */
+export function responsesRequestTools(body: { tools?: unknown; input?: unknown; tool_choice?: unknown }): OfferedTool[] {
   const offered: OfferedTool[] = Array.isArray(body.tools) ? body.tools.map((tool) => ({ field: 'tools', tool })) : []
+  offered.push(...toolChoiceTools(body.tool_choice))
   if (Array.isArray(body.input))
     body.input.forEach((item, i) => {
       if (TOOL_OFFERING_ITEMS.has(item?.type) && Array.isArray(item.tools))
@@ -539,6 +567,9 @@ export function responsesRequestTools(body: { tools?: unknown; input?: unknown }
     })
   return offered
 }
+
+/** Tools each turn sends again (its `tools`, its `tool_choice`), as against those an input item keeps. */
+const sentEachTurn = (field: string): boolean => field === 'tools' || field.startsWith('tool_choice')
 
 /** A tool the provider bills beyond tokens, or a remote MCP server, whose answers are input. */
 const costsBeyondTokens = (tool: ResponsesTool): boolean => responsesToolPrice(tool) !== undefined || tool?.type === 'mcp'
@@ -551,7 +582,7 @@ const costsBeyondTokens = (tool: ResponsesTool): boolean => responsesToolPrice(t
  */
 function refuseKeptItemTools(body: Record<string, unknown>, offered: readonly OfferedTool[]): void {
   if (body.store === false && body.conversation == null) return
-  const kept = offered.find(({ field, tool }) => field !== 'tools' && costsBeyondTokens(tool))
+  const kept = offered.find(({ field, tool }) => !sentEachTurn(field) && costsBeyondTokens(tool))
   if (kept)
     throw badRequest(
       `Invalid body: ${kept.field}: a ${JSON.stringify(String(kept.tool?.type).slice(0, 40))} tool offered in an input item is served only with store: false and no conversation: the provider keeps the item, and a later turn could call the tool with nothing in its request to price or bound it. Offer it in tools instead.`,
@@ -582,15 +613,22 @@ function refuseUnpricedImageSettings(field: string, tool: ResponsesTool): void {
 }
 
 /**
- * Where in a Responses input the first image the image model may read is: an `input_image` part (in a message's
- * content or a tool's output), or an `image_generation_call` item (an earlier image, sent back to edit it).
+ * Where in a Responses input the first image the image model may read is: a media part as the estimate counts one
+ * (`isMediaPart`: an `input_image`, a file, a `computer_call_output`'s screenshot…), in a message's content, a tool's
+ * output (a list of parts or one on its own) or a code interpreter's outputs; or an `image_generation_call` item (an
+ * earlier image, sent back to edit it).
  */
 function inputImageAt(input: unknown): string | undefined {
   if (!Array.isArray(input)) return undefined
   for (const [i, item] of input.entries()) {
     if (item?.type === 'image_generation_call') return `input[${i}]`
-    for (const field of ['content', 'output'] as const) {
-      const at = Array.isArray(item?.[field]) ? (item[field] as unknown[]).findIndex((part) => (part as { type?: unknown } | null)?.type === 'input_image') : -1
+    for (const field of ['content', 'output', 'outputs'] as const) {
+      const value: unknown = item?.[field]
+      if (!Array.isArray(value)) {
+        if (isMediaPart(value)) return `input[${i}].${field}`
+        continue
+      }
+      const at = value.findIndex(isMediaPart)
       if (at >= 0) return `input[${i}].${field}[${at}]`
     }
   }
@@ -619,7 +657,24 @@ function refuseImageModelInput(input: unknown, offered: readonly OfferedTool[]):
   const image = inputImageAt(input)
   if (image)
     throw badRequest(
-      `Invalid body: ${image}: an input image is not served beside the image_generation tool (${imageTools[0]!.field}): the image model may read it, billed as input tokens that the answer reports apart from its usage and server_tools.image_generation does not price, so they could not be held for or billed. Send the image without the tool, or the tool without the image.`,
+      `Invalid body: ${image}: an input image or file is not served beside the image_generation tool (${imageTools[0]!.field}): the image model may read it, billed as input tokens that the answer reports apart from its usage and server_tools.image_generation does not price, so they could not be held for or billed. Send the image without the tool, or the tool without the image.`,
+      'feature_unsupported',
+    )
+}
+
+/**
+ * The stored context a Responses request continues (`previous_response_id`, a `conversation`, items by reference) is
+ * read by the image model as its own input is: an image in it, sent earlier or generated there, is a reference image
+ * as one in the input is (`refuseImageModelInput`). The gateway recorded how many media parts each stored response
+ * holds, generated images included; a row recorded before they were counted (null) may hold any. So the
+ * `image_generation` tool over a context holding media, or that may, is refused.
+ */
+export function refuseImageToolOverStoredMedia(body: { tools?: unknown; input?: unknown; tool_choice?: unknown }, storedMediaParts: number | null): void {
+  if (storedMediaParts === 0) return
+  const imageTool = responsesRequestTools(body).find(({ tool }) => tool?.type === 'image_generation')
+  if (imageTool)
+    throw badRequest(
+      `Invalid body: ${imageTool.field}: the image_generation tool is not served over a stored context (previous_response_id, conversation or an item by reference) that ${storedMediaParts === null ? 'may hold' : 'holds'} images or files: the image model may read them, billed as input tokens that the answer reports apart from its usage and server_tools.image_generation does not price, so they could not be held for or billed. Start a new context to generate from text alone.`,
       'feature_unsupported',
     )
 }
@@ -671,7 +726,7 @@ const containerGb = (price: string): number => Number(/_(\d+)g$/.exec(price)?.[1
  * prices (`containerToolPrice`), and the billed tools among them. A call item does not say which of two tools of one
  * type it came from, so the larger container size (the dearer, by OpenAI's scheme) stands for both.
  */
-export function responsesOfferedTools(body: { tools?: unknown; input?: unknown }): OfferedTools {
+export function responsesOfferedTools(body: { tools?: unknown; input?: unknown; tool_choice?: unknown }): OfferedTools {
   const offered = { ...NONE_OFFERED, billed: new Set<string>() }
   for (const { tool } of responsesRequestTools(body)) {
     const billed = responsesBilledTool(tool?.type)
@@ -939,6 +994,7 @@ export function anthropicFeatures(
       'Invalid body: thread: continuing a thread the provider holds adds its stored conversation to the input, whose size is not known to the gateway, so its cost cannot be held: send the whole conversation as messages.',
       'context_size_unknown',
     )
+  refuseAnthropicToolChoiceType(body.tool_choice)
   const { webResults } = routerFeatures(body, upstreamModel)
   const tally: ToolTally = { serverTools: {}, toolResultInput: { uses: 0, tokens: 0 }, loopUses: 0, loopResults: { uses: 0, tokens: 0, largestUse: 0 } }
   const bounded = (tool: unknown, field: string) => boundedAnthropicTool(tool, field, bounds, tally)
@@ -966,6 +1022,22 @@ export function anthropicFeatures(
     },
   }, webResults)
   return { body: upstreamBody, features }
+}
+
+/** Messages' `tool_choice` types: each picks among `tools` (`tool` by its name), none names a tool of its own. */
+const ANTHROPIC_TOOL_CHOICES = new Set<unknown>(['auto', 'any', 'tool', 'none'])
+
+/**
+ * A Messages `tool_choice` of another type names a tool by type, as the Responses API's `{type: "image_generation"}`
+ * does, which a router may add to `tools` unpriced and unheld: refused, as Anthropic refuses it.
+ */
+function refuseAnthropicToolChoiceType(choice: unknown): void {
+  const type = (choice as { type?: unknown } | null | undefined)?.type
+  if (choice != null && !ANTHROPIC_TOOL_CHOICES.has(type))
+    throw badRequest(
+      `Invalid body: tool_choice: a tool_choice of type ${JSON.stringify(String(type).slice(0, 40))} is not served: only "auto", "any", "tool" and "none" are, which choose among tools; a tool named by its type could be added by a router without a price or a hold.`,
+      'feature_unsupported',
+    )
 }
 
 /**

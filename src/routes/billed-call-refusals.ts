@@ -43,7 +43,7 @@ export const EXTRA_BODY_REFUSED = unservedFields("`extra_body` other than Gemini
 export const PRESET_REFUSED = unservedFields("OpenRouter's `preset`")
 export const SERVER_FIELDS_REFUSED = unservedFields("vLLM's `chat_template`, `mm_processor_kwargs` and `media_io_kwargs`, llama.cpp's `n_predict` and `n_cmpl`")
 export const EMBEDDINGS_CHAT_FIELDS_REFUSED = unservedFields("vLLM's chat-style `messages`, `chat_template`, `mm_processor_kwargs` and `media_io_kwargs`")
-export const IMAGE_GENERATION_SETTINGS_REFUSED = unservedFields("`image_generation`'s `output_format` `gif` or `svg` (`frame_count`, `svg`), `partial_images`, `action` `edit`, `input_fidelity` `high` and `input_image_mask`, and an input image (`input_image`, `image_generation_call`) beside it")
+export const IMAGE_GENERATION_SETTINGS_REFUSED = unservedFields("`image_generation`'s `output_format` `gif` or `svg` (`frame_count`, `svg`), `partial_images`, `action` `edit`, `input_fidelity` `high` and `input_image_mask`, an input image or file (`input_image`, `input_file`, a `computer_screenshot`, `image_generation_call`) beside it, and a stored context holding one (`previous_response_id`, `conversation`)")
 export const CHAT_OUTPUT_FIELDS_REFUSED = unservedFields("chat completions' `max_tokens`, `max_completion_tokens` and `n` other than 1")
 /** A prompt template kept by the provider or a router (`refuseStoredPromptTemplate`, and Responses' `refuseStoredPrompt`). */
 export const STORED_PROMPT_REFUSED: RouteRefusal = [400, 'unsized_stored_input', "a stored prompt template (a `prompt` object, or LiteLLM's `prompt_id`), whose size the gateway cannot know"]

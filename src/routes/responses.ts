@@ -12,7 +12,7 @@ import { admitRequest, modelNotAllowed, refuseUserMismatch, resolveModel, unknow
 import type { StreamFacts } from '../metering/metered-stream'
 import { streamUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
-import { contextWindowOf, openAIResponsesFeatures, refuseNonResponsesOutputFields, responsesAudioInput, responsesOfferedTools, serverToolBounds } from '../pricing/features'
+import { contextWindowOf, openAIResponsesFeatures, refuseImageToolOverStoredMedia, refuseNonResponsesOutputFields, responsesAudioInput, responsesOfferedTools, serverToolBounds } from '../pricing/features'
 import { heldInputTokens, type Price } from '../pricing/price'
 import { callUnmetered, errorCheckedText, readUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
@@ -429,6 +429,7 @@ export const responsesRoutes = (services: Services) => {
         const native = translated ? null : openAIResponsesFeatures(body, bounds, target?.upstreamModel ?? '')
         const caller = authenticated(requestState(request))
         const context = translated ? NO_CONTEXT : await sizedContextOf(body, caller, target)
+        if (!translated) refuseImageToolOverStoredMedia(body, context.mediaParts)
         if (!translated && (body.store !== false || conversationId(body.conversation) !== undefined)) await owners.refuseWhileKeptBack()
         const stream = body.stream === true
         const admission = await admitRequest(services, request, server, {
