@@ -158,11 +158,15 @@ test('two processes reserving and settling on one budget and key at once never d
         for (let j = 0; j < 15; j++) (await ledgers[i % 2]!.reserve(holdFor('u', 100, 'k'))).settle(done(7))
       }),
     )
-    await Promise.all(ledgers.map((l) => l.flush()))
+    // A settlement whose model's rollup row the other process holds past a moment lands later, by design (README,
+    // Postgres locks): on a loaded machine some do here, so each flush is given until the rows are free again.
+    const settled = async () => (await stores[0]!.sql`SELECT spend::int, reserved::int FROM users`)[0]
+    const until = performance.now() + 10_000
+    do await Promise.all(ledgers.map((l) => l.flush()))
+    while ((await settled()).reserved > 0 && performance.now() < until && (await Bun.sleep(100), true))
     const [row] = await stores[0]!.sql`SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()`
     expect(row.n).toBe(0)
-    const [u] = await stores[0]!.sql`SELECT spend::int, reserved::int FROM users`
-    expect(u).toEqual({ spend: 600 * 7, reserved: 0 })
+    expect(await settled()).toEqual({ spend: 600 * 7, reserved: 0 })
   } finally {
     for (const s of stores) await s.close()
   }
