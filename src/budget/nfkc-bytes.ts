@@ -1,0 +1,78 @@
+/**
+ * A bound on the UTF-8 bytes of a text's NFKC form, worked out a code point at a time from a table: linear in the
+ * text, and never running the normalizer on the text itself (ICU puts a run of combining marks in canonical order in
+ * time quadratic in the run: 48,000 marks of alternating classes took ~1.7 s).
+ *
+ * Why a sum over code points bounds the whole. NFKC(s) is the canonical composition of NFKD(s), and NFKD(s) is the
+ * concatenation of each code point's NFKD, reordered (which moves bytes, never adds them). A composition replaces
+ * two code points by one never longer than the two (every composition in Unicode; test/nfkc-bytes.test.ts checks
+ * them all), so NFKC(s) is at most the sum of its code points' NFKD bytes. A code point's own NFKC is shorter than
+ * its NFKD only by composing its own decomposition (`é` is 2 bytes, `e` + U+0301 3); the text after it can undo
+ * that only with a character that joins back to it (a combining mark, sorted in among its marks or composed with
+ * its base first: `À` + U+0323 is U+1EA0 U+0300, 5 bytes where the two were 4; or a vowel or final Hangul jamo).
+ * So each code point counts the larger of its UTF-8 and its NFKC bytes, and a code point followed by one that joins
+ * back counts its NFKD bytes instead: exact for text that NFKC leaves as it is, and for a precomposed letter
+ * followed by a letter.
+ */
+
+/** Bits of a code point's entry: its NFKC bytes past its UTF-8 bytes, its NFKD bytes past those, whether it joins back. */
+const EXTRA_MASK = 0x3f
+const SLACK_SHIFT = 6
+const SLACK_MASK = 0x3f
+const JOINS_BACK = 1 << 12
+const KNOWN = 1 << 13
+
+/** Filled as code points are first met (about half a µs each): all of Unicode would take half a second. */
+const entries = new Uint16Array(0x110000)
+
+/**
+ * Code points that may join what precedes them: whatever NFKC makes of them starts with a combining mark (every
+ * character of a nonzero combining class is one), a Hangul vowel or final jamo, or U+16D67, the one other second
+ * half of a composition (Kirat Rai's vowel sign).
+ */
+const JOINS_BACK_START = /^[\p{M}\u1161-\u1175\u11A8-\u11C2\u{16D67}]/u
+
+const utf8Length = (cp: number) => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4)
+
+function entryOf(cp: number): number {
+  const known = entries[cp]!
+  if (known !== 0) return known
+  const c = String.fromCodePoint(cp)
+  const own = utf8Length(cp)
+  const nfkc = Math.max(own, Buffer.byteLength(c.normalize('NFKC'), 'utf8'))
+  const nfkd = c.normalize('NFKD')
+  const slack = Math.max(0, Buffer.byteLength(nfkd, 'utf8') - nfkc)
+  const entry = KNOWN | (JOINS_BACK_START.test(nfkd) ? JOINS_BACK : 0) | (slack << SLACK_SHIFT) | (nfkc - own)
+  entries[cp] = entry
+  return entry
+}
+
+/**
+ * At least the UTF-8 bytes of `s` in NFKC, and at least its UTF-8 bytes (a lone surrogate counts the 3 bytes of
+ * the replacement character it is sent as). A text NFKC leaves as it is counts exactly its bytes.
+ */
+export function nfkcBoundBytes(s: string): number {
+  let n = Buffer.byteLength(s, 'utf8')
+  // The NFKD bytes past its NFKC bytes of the code point before, counted if the next one joins back to it.
+  let slack = 0
+  for (let i = 0; i < s.length; i++) {
+    let cp = s.charCodeAt(i)
+    if (cp < 0x80) {
+      slack = 0
+      continue
+    }
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < s.length) {
+      const low = s.charCodeAt(i + 1)
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00)
+        i++
+      }
+    }
+    const entry = entryOf(cp)
+    n += entry & EXTRA_MASK
+    if (entry & JOINS_BACK) n += slack
+    slack = (entry >> SLACK_SHIFT) & SLACK_MASK
+  }
+  return n
+}
+

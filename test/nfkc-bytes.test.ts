@@ -1,0 +1,55 @@
+import { describe, expect, test } from 'bun:test'
+import { nfkcBoundBytes } from '../src/budget/nfkc-bytes'
+
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
+const nfkc = (s: string) => bytes(s.normalize('NFKC'))
+
+/** Every code point but the surrogates, as a string. */
+const everyCodePoint: string[] = []
+for (let cp = 0x80; cp < 0x110000; cp++) if (cp < 0xd800 || cp > 0xdfff) everyCodePoint.push(String.fromCodePoint(cp))
+
+describe('nfkcBoundBytes: at least the UTF-8 bytes of a text in NFKC, a code point at a time', () => {
+  test('a text NFKC leaves as it is counts its bytes; one that expands, its NFKC bytes', () => {
+    expect(nfkcBoundBytes('plain ASCII')).toBe(11)
+    expect(nfkcBoundBytes('déjà vu, 日本語, 한국어')).toBe(bytes('déjà vu, 日本語, 한국어'))
+    expect(nfkcBoundBytes('\uFDFA'.repeat(1000))).toBe(33_000)
+    expect(nfkcBoundBytes('\uFB01')).toBe(3) // ﬁ is "fi" in NFKC: fewer bytes, its own count
+    expect(nfkcBoundBytes('\uD835\uDC00')).toBe(4) // 𝐀, a surrogate pair: one code point of 4 bytes
+    expect(nfkcBoundBytes('\uD800x')).toBe(4) // a lone surrogate: the 3 bytes of the replacement character
+  })
+
+  test('a precomposed letter followed by a mark that joins back counts its decomposition: À + U+0323 is U+1EA0 U+0300', () => {
+    expect(nfkc('\u00C0\u0323')).toBe(5)
+    expect(nfkcBoundBytes('\u00C0\u0323')).toBe(5)
+    expect(nfkcBoundBytes('\u00C0b')).toBe(3)
+  })
+
+  test('every code point alone counts the larger of its UTF-8 and its NFKC bytes', () => {
+    const miscounted = everyCodePoint.filter((c) => nfkcBoundBytes(c) !== Math.max(bytes(c), nfkc(c)))
+    expect(miscounted).toEqual([])
+  })
+
+  test('a composition never makes a text longer: every canonical composite is at most the bytes of its decomposition', () => {
+    const longer = everyCodePoint.filter((c) => c.normalize('NFC') === c && bytes(c.normalize('NFD')) < bytes(c))
+    expect(longer).toEqual([])
+  })
+
+  test('random texts of composites, marks, jamo and letters: never less than their NFKC bytes', () => {
+    const decomposing = everyCodePoint.filter((c) => c.normalize('NFKD') !== c)
+    const marks = everyCodePoint.filter((c) => /^\p{M}/u.test(c.normalize('NFKD')))
+    const jamo = Array.from({ length: 0x100 }, (_, i) => String.fromCharCode(0x1100 + i))
+    const letters = ['a', 'A', ' ', 'é', '가', '日', '\uFDFA']
+    const pick = (from: string[]) => from[Math.floor(Math.random() * from.length)]!
+    const short: string[] = []
+    for (let k = 0; k < 200_000; k++) {
+      let s = ''
+      for (let n = 1 + Math.floor(Math.random() * 8); n > 0; n--) {
+        const r = Math.random()
+        s += pick(r < 0.35 ? decomposing : r < 0.75 ? marks : r < 0.85 ? jamo : letters)
+      }
+      if (nfkcBoundBytes(s) < nfkc(s)) short.push(s)
+    }
+    expect(short).toEqual([])
+  })
+})
+
