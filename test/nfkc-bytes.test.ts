@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { nfkcBoundBytes } from '../src/budget/nfkc-bytes'
+import { MOST_NFKC_BYTES_PER_UNIT, nfkcBoundBytes, nfkcBoundBytesOfRange } from '../src/budget/nfkc-bytes'
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
 const nfkc = (s: string) => bytes(s.normalize('NFKC'))
@@ -53,3 +53,23 @@ describe('nfkcBoundBytes: at least the UTF-8 bytes of a text in NFKC, a code poi
   })
 })
 
+
+describe('nfkcBoundBytesOfRange: the most a text counts with its last code point anywhere in a range', () => {
+  test('the largest of the range, a block at a time or a code point at a time alike', () => {
+    expect(nfkcBoundBytesOfRange('', 0xfd00, 0xfdff)).toBe(33)
+    expect(nfkcBoundBytesOfRange('ab', 0x41, 0x5a)).toBe(3)
+    expect(nfkcBoundBytesOfRange('', 0x20, 0xffff)).toBe(33)
+    for (const [first, last] of [[0x00a0, 0x00ff], [0x2a00, 0x2aff], [0x1100, 0x11ff], [0x1d400, 0x1d4ff]] as const) {
+      let most = 0
+      for (let cp = first; cp <= last; cp++) most = Math.max(most, nfkcBoundBytes(`\u00C0${String.fromCodePoint(cp)}`))
+      expect(nfkcBoundBytesOfRange('\u00C0', first, last)).toBe(most)
+    }
+  })
+
+  test('no code point counts more than MOST_NFKC_BYTES_PER_UNIT a UTF-16 unit, with the most the one before may add', () => {
+    // ㈝ (8 bytes in NFKC) is 17 in NFKD, the most a code point adds when the next joins back to it.
+    let most = 0
+    for (const c of everyCodePoint) most = Math.max(most, nfkcBoundBytes(c) / c.length, nfkcBoundBytes(`\u321D${c}`) - 8)
+    expect(most).toBeLessThanOrEqual(MOST_NFKC_BYTES_PER_UNIT)
+  })
+})

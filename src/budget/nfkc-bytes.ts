@@ -76,3 +76,54 @@ export function nfkcBoundBytes(s: string): number {
   return n
 }
 
+/** Code points whose most is kept together (`blockMost`): a range of thousands costs a few lookups. */
+const BLOCK = 256
+/** By block of the Basic Multilingual Plane: 1 + the most bytes a code point of it counts, twice, + 1 if one joins back. */
+const blocks = new Uint8Array(0x10000 / BLOCK)
+
+function blockMost(block: number): number {
+  if (blocks[block] === 0) {
+    let most = 0
+    let joins = 0
+    for (let cp = block * BLOCK; cp < (block + 1) * BLOCK; cp++) {
+      const entry = entryOf(cp)
+      most = Math.max(most, utf8Length(cp) + (entry & EXTRA_MASK))
+      if (entry & JOINS_BACK) joins = 1
+    }
+    blocks[block] = 1 + most * 2 + joins
+  }
+  return blocks[block]! - 1
+}
+
+/** The most a code point counts a UTF-16 unit: 33 bytes (U+FDFA), and at most 9 of the one before it when it joins back. */
+export const MOST_NFKC_BYTES_PER_UNIT = 42
+
+/**
+ * The most `nfkcBoundBytes(prefix + c)` is for a code point `c` from `first` to `last`: what a PDF's `bfrange` maps
+ * a run of codes to (each code's destination the one before it, its last character one higher). Costs a lookup a
+ * code point, or a block's for a whole block of the Basic Multilingual Plane.
+ */
+export function nfkcBoundBytesOfRange(prefix: string, first: number, last: number): number {
+  let most = 0
+  let joins = false
+  for (let cp = first; cp <= last; ) {
+    if (cp % BLOCK === 0 && cp + BLOCK - 1 <= last && cp < 0x10000) {
+      const block = blockMost(cp / BLOCK)
+      most = Math.max(most, block >> 1)
+      joins ||= (block & 1) === 1
+      cp += BLOCK
+    } else {
+      const entry = entryOf(cp)
+      most = Math.max(most, utf8Length(cp) + (entry & EXTRA_MASK))
+      joins ||= (entry & JOINS_BACK) !== 0
+      cp++
+    }
+  }
+  return nfkcBoundBytes(prefix) + most + (joins ? slackOfLast(prefix) : 0)
+}
+
+/** The slack (NFKD bytes past the NFKC bytes) of the last code point of `s`. */
+function slackOfLast(s: string): number {
+  const cp = s.codePointAt(s.length - 1 - (s.length > 1 && /[\uDC00-\uDFFF]$/.test(s) ? 1 : 0))
+  return cp === undefined || cp < 0x80 ? 0 : (entryOf(cp) >> SLACK_SHIFT) & SLACK_MASK
+}
