@@ -185,8 +185,10 @@ function rangeTextBytes(text: string, first: number, last: number): number {
  * weighs `é` 2 and `¼` 5, not every byte 5), wider codes all by the most any code of the range becomes.
  */
 function raiseRange(weights: Float64Array, low: number, high: number, bytes: number, text: string): void {
-  if (bytes > 1 || high > 255) return raise(weights, low, high, bytes, rangeTextBytes(text, 0, high - low))
-  for (let v = low; v <= high; v++) raise(weights, v, v, 1, rangeTextBytes(text, v - low, v - low))
+  const most = rangeTextBytes(text, 0, high - low)
+  if (bytes > 1 || high > 255 || most <= 1) return raise(weights, low, high, bytes, most)
+  for (let v = low; v <= high; v++) weights[v] = Math.max(weights[v]!, rangeTextBytes(text, v - low, v - low))
+  raiseEscapes(weights, most)
 }
 
 /** Raises the weights of the bytes that may write codes `low` to `high` (one byte each when `bytes` is 1) to `text` bytes of text. */
@@ -198,6 +200,11 @@ function raise(weights: Float64Array, low: number, high: number, bytes: number, 
     high = 255
   }
   for (let v = low; v <= high; v++) weights[v] = Math.max(weights[v]!, perByte)
+  raiseEscapes(weights, perByte)
+}
+
+/** Raises the weights of a `\` escape and, by half, of each hex digit, to `perByte`: either may write a code's byte. */
+function raiseEscapes(weights: Float64Array, perByte: number): void {
   weights[BACKSLASH] = Math.max(weights[BACKSLASH]!, perByte)
   for (const d of HEX_DIGITS) weights[d] = Math.max(weights[d]!, perByte / 2)
 }
