@@ -245,8 +245,11 @@ const MEDIA_PART_TYPES = new Set([
  */
 const BY_REFERENCE_PART_TYPES = new Set(['video_url', 'input_video', 'video', 'audio_url', 'document_url'])
 
-/** Parts of text: chat's, Responses' (a message's, a reasoning item's, a code interpreter's logs). */
-const TEXT_PART_TYPES = new Set(['text', 'input_text', 'output_text', 'refusal', 'reasoning_text', 'summary_text', 'logs'])
+/**
+ * Parts of text: chat's, Responses' (a message's, a reasoning item's, a code interpreter's logs), and Mistral's
+ * `reference` (the ids of the documents a text cites).
+ */
+const TEXT_PART_TYPES = new Set(['text', 'input_text', 'output_text', 'refusal', 'reasoning_text', 'summary_text', 'logs', 'reference'])
 
 /**
  * Keys a server reads media from, whatever the part's `type`: vLLM reads a part with a `uuid` (or none) by the media
@@ -592,16 +595,22 @@ function partZip(part: Record<string, unknown>): boolean {
 const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
-const mediaKeys = (part: Record<string, unknown>): string[] => Object.keys(part).filter((key) => MEDIA_KEY.test(key))
+/** The media keys a part carries: one set to null (a serializer writing every field) carries none. */
+const mediaKeys = (part: Record<string, unknown>): string[] => Object.keys(part).filter((key) => MEDIA_KEY.test(key) && part[key] !== null)
 
 /**
  * Whether a part is text and nothing else: a string, or a part of a text type (or of none) that carries no media
- * key. With hard bounds, any other part is media the estimate cannot size (`unknownPartTokens`).
+ * key, or a thinking part whose thought is a list of such parts: Mistral's reasoning models answer
+ * `{type: "thinking", thinking: [{type: "text", text}]}`, and clients send it back on the next turn. Anthropic's
+ * thinking (a string and a `signature`) is not: Claude 4 shows a summary and bills the thinking the signature
+ * carries. With hard bounds, any other part is media the estimate cannot size (`unknownPartTokens`).
  */
 function isPlainTextPart(part: unknown): boolean {
   if (part === null || typeof part !== 'object') return true
-  const { type } = part as { type?: unknown }
-  return (type === undefined || TEXT_PART_TYPES.has(type as string)) && mediaKeys(part as Record<string, unknown>).length === 0
+  const p = part as Record<string, unknown>
+  if (mediaKeys(p).length > 0) return false
+  if (p.type === 'thinking') return Array.isArray(p.thinking) && p.signature === undefined && p.thinking.every(isPlainTextPart)
+  return p.type === undefined || TEXT_PART_TYPES.has(p.type as string)
 }
 
 /**
