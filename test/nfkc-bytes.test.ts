@@ -27,6 +27,10 @@ describe('nfkcBoundBytes: at least the UTF-8 bytes of a text in NFKC, a code poi
   test('every code point alone counts the larger of its UTF-8 and its NFKC bytes', () => {
     const miscounted = everyCodePoint.filter((c) => nfkcBoundBytes(c) !== Math.max(bytes(c), nfkc(c)))
     expect(miscounted).toEqual([])
+    // Past the first three planes, read without normalizing: nothing there decomposes, the only marks are U+E0100–E01EF.
+    const past = everyCodePoint.filter((c) => c.codePointAt(0)! >= 0x30000)
+    expect(past.filter((c) => c.normalize('NFKD') !== c)).toEqual([])
+    expect(past.filter((c) => /\p{M}/u.test(c)).map((c) => c.codePointAt(0))).toEqual(Array.from({ length: 240 }, (_, i) => 0xe0100 + i))
   })
 
   test('a composition never makes a text longer: every canonical composite is at most the bytes of its decomposition', () => {

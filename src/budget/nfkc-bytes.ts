@@ -34,9 +34,18 @@ const JOINS_BACK_START = /^[\p{M}\u1161-\u1175\u11A8-\u11C2\u{16D67}]/u
 
 const utf8Length = (cp: number) => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4)
 
+/**
+ * Past the first three planes nothing decomposes (CJK extensions, tags, variation selectors, private use), and the
+ * only marks are the variation selectors U+E0100–E01EF: such a code point counts its 4 bytes, read without
+ * normalizing (test/nfkc-bytes.test.ts checks every one).
+ */
+const UNDECOMPOSED_FROM = 0x30000
+const isVariationSelector = (cp: number) => cp >= 0xe0100 && cp <= 0xe01ef
+
 function entryOf(cp: number): number {
   const known = entries[cp]!
   if (known !== 0) return known
+  if (cp >= UNDECOMPOSED_FROM) return (entries[cp] = KNOWN | (isVariationSelector(cp) ? JOINS_BACK : 0))
   const c = String.fromCodePoint(cp)
   return (entries[cp] = entryFrom(cp, c.normalize('NFKC'), c.normalize('NFKD')))
 }
@@ -86,6 +95,10 @@ const APART = '\u0001'
 
 /** The entries of a block's code points, two normalizations for all of them (a code point at a time is 256 each). */
 function fillBlock(block: number): void {
+  if (block * BLOCK >= UNDECOMPOSED_FROM) {
+    for (let cp = block * BLOCK; cp < (block + 1) * BLOCK; cp++) entryOf(cp)
+    return
+  }
   const chars: string[] = []
   for (let cp = block * BLOCK; cp < (block + 1) * BLOCK; cp++) chars.push(String.fromCodePoint(cp))
   const nfkc = chars.join(APART).normalize('NFKC').split(APART)
