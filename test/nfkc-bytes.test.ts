@@ -33,6 +33,16 @@ describe('nfkcBoundBytes: at least the UTF-8 bytes of a text in NFKC, a code poi
     expect(past.filter((c) => /\p{M}/u.test(c)).map((c) => c.codePointAt(0))).toEqual(Array.from({ length: 240 }, (_, i) => 0xe0100 + i))
   })
 
+  test('what may join back does: a mark of a combining class above 1 (sorted past U+0334) and the later halves of every composition', () => {
+    // À (2 bytes) is 3 in NFKD: a code point after it counts that byte more when it joins back to it.
+    const joinsBack = (c: string) => nfkcBoundBytes(`\u00C0${c}`) === 3 + nfkcBoundBytes(c)
+    const sortedPastOverlay = everyCodePoint.filter((c) => `a${c}\u0334`.normalize('NFD').startsWith('a\u0334'))
+    expect(sortedPastOverlay.length).toBeGreaterThan(500)
+    expect(sortedPastOverlay.filter((c) => !joinsBack(c))).toEqual([])
+    const laterHalves = everyCodePoint.filter((c) => c.normalize('NFC') === c).flatMap((c) => [...c.normalize('NFD')].slice(1))
+    expect(laterHalves.filter((c) => !joinsBack(c))).toEqual([])
+  })
+
   test('a composition never makes a text longer: every canonical composite is at most the bytes of its decomposition', () => {
     const longer = everyCodePoint.filter((c) => c.normalize('NFC') === c && bytes(c.normalize('NFD')) < bytes(c))
     expect(longer).toEqual([])
