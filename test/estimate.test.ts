@@ -130,8 +130,14 @@ describe('estimateChat', () => {
     expect(chatParts({ type: 'image_file', image_file: { file_id: 'file-1' } }).boundsInput).toBe(false)
     expect(chatParts({ type: 'thinking', thinking: 'hm' }).boundsInput).toBe(false)
     expect(chatParts({ type: 'text', text: 'hi', image_embeds: 'AAAA' }).boundsInput).toBe(false)
+    expect(chatParts({ type: 'thinking', thinking: [{ type: 'text', text: 'hm' }, { type: 'image_url', image_url: { url: 'https://a.example/x.png' } }] }).boundsInput).toBe(false)
     // Text stays text: with cache_control, untyped, and the text parts of Responses items.
-    for (const part of [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral' } }, { text: 'hi' }, { type: 'refusal', refusal: 'no' }])
+    // Mistral's thinking (a list of text and reference chunks) and a media key set to null (a serializer writing every field) too.
+    for (const part of [
+      { type: 'text', text: 'hi', cache_control: { type: 'ephemeral' } }, { text: 'hi' }, { type: 'refusal', refusal: 'no' },
+      { type: 'thinking', thinking: [{ type: 'text', text: 'hm' }, { type: 'reference', reference_ids: [1, 2] }] },
+      { type: 'text', text: 'hi', image_url: null, uuid: null },
+    ])
       expect(chatParts(part)).toMatchObject({ inputTokens: USER + textBytes(part), boundsInput: true })
     const items = [
       { role: 'assistant', content: [{ type: 'output_text', text: 'hi', annotations: [{ type: 'url_citation', url: 'https://a.example' }] }] },

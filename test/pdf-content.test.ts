@@ -47,18 +47,30 @@ const cmap = (body: string) => {
 const utf16 = (text: string) => Buffer.from(text, 'utf16le').swap16().toString('hex')
 
 describe('readCmap: what a ToUnicode CMap makes of a string byte', () => {
-  test('one character per code weighs nothing more; a code of 240 characters weighs 240 on its byte, half on each hex digit, 240 on an escape', () => {
-    expect(cmap(`2 beginbfchar <41> <0041> <42> <0042> endbfchar 1 beginbfrange <00> <FF> <0000> endbfrange`)).toEqual(byteWeights())
+  test('one byte of text per code weighs nothing more; a code of 240 characters weighs 240 on its byte, half on each hex digit, 240 on an escape', () => {
+    expect(cmap(`2 beginbfchar <41> <0041> <42> <0042> endbfchar 1 beginbfrange <00> <7F> <0000> endbfrange`)).toEqual(byteWeights())
     const w = cmap(`1 beginbfchar <01> <${utf16('the '.repeat(60))}> endbfchar`)!
     expect([w[0x01], w['0'.charCodeAt(0)], w['f'.charCodeAt(0)], w['\\'.charCodeAt(0)], w['G'.charCodeAt(0)]]).toEqual([240, 120, 120, 240, 1])
   })
 
-  test('a ligature (`ffi`) weighs 3; a two-byte code of one character (CJK) nothing; `<0001>` is matched by the byte 01', () => {
+  test('a ligature (`ffi`) weighs 3; a two-byte code of one CJK character (3 bytes) 1.5 a byte; `<0001>` is matched by the byte 01', () => {
     expect(cmap(`1 beginbfchar <0E> <006600660069> endbfchar`)![0x0e]).toBe(3)
-    expect(cmap(`1 beginbfrange <4E00> <4EFF> <4E00> endbfrange`)).toEqual(byteWeights())
+    expect(cmap(`1 beginbfrange <4E00> <4EFF> <4E00> endbfrange`)).toEqual(byteWeights().fill(1.5))
     expect(cmap(`1 beginbfchar <0001> <${utf16('abcd')}> endbfchar`)![0x01]).toBe(4)
     // Two bytes of a code that may be any two: every byte value carries half.
     expect(cmap(`1 beginbfchar <0103> <${utf16('abcd')}> endbfchar`)![0x77]).toBe(2)
+  })
+
+  test('a destination weighs the UTF-8 bytes of its NFKC form where they are more, as the input estimate counts text', () => {
+    // U+FDFA (3 bytes) is 33 in NFKC, U+2A0C (3) 12: as Claude's tokenizer reads them.
+    expect(cmap(`2 beginbfchar <01> <FDFA> <02> <2A0C> endbfchar`)!.slice(1, 3)).toEqual(new Float64Array([33, 12]))
+    // A range of one-byte codes weighs each code by its own text: a Latin-1 font's é 2, ¼ ("1⁄4") 5, Z 1.
+    const latin1 = cmap(`1 beginbfrange <00> <FF> <0000> endbfrange`)!
+    expect([latin1[0x5a], latin1[0xe9], latin1[0xbc]]).toEqual([1, 2, 5])
+    // Wider codes: every byte by the most a code of the range becomes (U+FDFA at its end), over the code's bytes.
+    expect(cmap(`1 beginbfrange <0100> <01FA> <FD00> endbfrange`)![0x5a]).toBe(33 / 2)
+    // Code points past the plane, a pair of surrogates its last character's range: 𝐀 (4 bytes) is A in NFKC.
+    expect(cmap(`1 beginbfrange <0100> <0119> <D835DC00> endbfrange`)![0x5a]).toBe(2)
   })
 
   test('a range weighs each code of it, by its largest destination', () => {

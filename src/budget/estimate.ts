@@ -25,6 +25,7 @@
 import { responsesRequestTools } from '../pricing/features'
 import { decodedHead, inlineBase64, inlineFileData, isDataUrl, isMediaPart, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
+import { nfkcBoundBytes } from './nfkc-bytes'
 
 export interface EstimateOptions {
   defaultMaxOutputTokens: number
@@ -235,8 +236,11 @@ export const largerEstimate = (sent: TokenEstimate, translated: TokenEstimate): 
  */
 const BY_REFERENCE_PART_TYPES = new Set(['video_url', 'input_video', 'video', 'audio_url', 'document_url'])
 
-/** Parts of text: chat's, Responses' (a message's, a reasoning item's, a code interpreter's logs). */
-const TEXT_PART_TYPES = new Set(['text', 'input_text', 'output_text', 'refusal', 'reasoning_text', 'summary_text', 'logs'])
+/**
+ * Parts of text: chat's, Responses' (a message's, a reasoning item's, a code interpreter's logs), and Mistral's
+ * `reference` (the ids of the documents a text cites).
+ */
+const TEXT_PART_TYPES = new Set(['text', 'input_text', 'output_text', 'refusal', 'reasoning_text', 'summary_text', 'logs', 'reference'])
 
 /**
  * Keys a server reads media from, whatever the part's `type`: vLLM reads a part with a `uuid` (or none) by the media
@@ -251,47 +255,12 @@ const TIMED_OR_FILE_KEY = /video|audio|file|document/
  * The bytes a text bounds: its UTF-8 bytes, or those of its NFKC form if more. A tokenizer may normalize a text
  * before it splits it: Anthropic's (`@anthropic-ai/tokenizer`) runs NFKC first, and NFKC expands some characters
  * many-fold (U+FDFA, 3 bytes, becomes 33; Claude bills 15 tokens for it), so a token is at least a byte of the
- * normalized text, not of the text sent. ASCII, which NFKC leaves as it is, is not normalized.
+ * normalized text, not of the text sent. ASCII, which NFKC leaves as it is, is not looked at again.
  */
 function utf8(s: string): number {
   const bytes = Buffer.byteLength(s, 'utf8')
-  return bytes === s.length ? bytes : Math.max(bytes, nfkcBytes(s))
+  return bytes === s.length ? bytes : nfkcBoundBytes(s)
 }
-
-/** Characters normalized at a time: a slice of the worst case (18 characters each) stays a few hundred kB. */
-const NFKC_SLICE = 16_384
-/** How far past a slice's end a cut is looked for where normalizing in slices changes nothing (`normalizesApart`). */
-const NFKC_CUT_SEARCH = 1024
-
-/**
- * The UTF-8 bytes of `s` in NFKC, a slice at a time, so a 25 MB body is never normalized into one string of
- * hundreds of MB. A slice ends before a character that normalizes apart from what precedes it; where none is
- * near, anywhere but inside a surrogate pair, which may count a byte less a cut (a mark composed, or not, across it).
- */
-function nfkcBytes(s: string): number {
-  let n = 0
-  for (let at = 0; at < s.length; ) {
-    const end = sliceEnd(s, Math.min(s.length, at + NFKC_SLICE))
-    n += Buffer.byteLength(s.slice(at, end).normalize('NFKC'), 'utf8')
-    at = end
-  }
-  return n
-}
-
-function sliceEnd(s: string, from: number): number {
-  const last = Math.min(s.length, from + NFKC_CUT_SEARCH)
-  for (let i = from; i < last; i++) if (normalizesApart(s.charCodeAt(i))) return i
-  return isLowSurrogate(s.charCodeAt(from)) ? from + 1 : from
-}
-
-/**
- * Characters NFKC never joins to what precedes them: they combine with nothing before them, stop marks reordering
- * past them, and decompose (if at all) into such a character first. ASCII, CJK ideographs, kana, Hangul syllables.
- */
-const normalizesApart = (c: number) =>
-  c < 0x80 || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3041 && c <= 0x3096) || (c >= 0x30a1 && c <= 0x30fa) || (c >= 0xac00 && c <= 0xd7a3)
-
-const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff
 
 /**
  * The bytes a value bounds. A string (message text) counts its UTF-8 bytes (`utf8`). An object or array counts
@@ -617,16 +586,22 @@ function partZip(part: Record<string, unknown>): boolean {
 const originalDetail = (part: Record<string, unknown>): boolean =>
   part.detail === 'original' || (part.image_url as { detail?: unknown } | null | undefined)?.detail === 'original'
 
-const mediaKeys = (part: Record<string, unknown>): string[] => Object.keys(part).filter((key) => MEDIA_KEY.test(key))
+/** The media keys a part carries: one set to null (a serializer writing every field) carries none. */
+const mediaKeys = (part: Record<string, unknown>): string[] => Object.keys(part).filter((key) => MEDIA_KEY.test(key) && part[key] !== null)
 
 /**
  * Whether a part is text and nothing else: a string, or a part of a text type (or of none) that carries no media
- * key. With hard bounds, any other part is media the estimate cannot size (`unknownPartTokens`).
+ * key, or a thinking part whose thought is a list of such parts: Mistral's reasoning models answer
+ * `{type: "thinking", thinking: [{type: "text", text}]}`, and clients send it back on the next turn. Anthropic's
+ * thinking (a string and a `signature`) is not: Claude 4 shows a summary and bills the thinking the signature
+ * carries. With hard bounds, any other part is media the estimate cannot size (`unknownPartTokens`).
  */
 function isPlainTextPart(part: unknown): boolean {
   if (part === null || typeof part !== 'object') return true
-  const { type } = part as { type?: unknown }
-  return (type === undefined || TEXT_PART_TYPES.has(type as string)) && mediaKeys(part as Record<string, unknown>).length === 0
+  const p = part as Record<string, unknown>
+  if (mediaKeys(p).length > 0) return false
+  if (p.type === 'thinking') return Array.isArray(p.thinking) && p.signature === undefined && p.thinking.every(isPlainTextPart)
+  return p.type === undefined || TEXT_PART_TYPES.has(p.type as string)
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
  * What a decoded stream may show beyond its own bytes, read without a content stream parser: the forms it draws
  * (each `/Name Do`, a Form XObject's text shown again at each draw) and, from the fonts' `/ToUnicode` CMaps, how
- * many characters each byte of a string may become. Single linear passes over bytes the caller has already paid
+ * many bytes of text each byte of a string may become. Single linear passes over bytes the caller has already paid
  * to decode; all err towards more text.
  */
+import { MOST_NFKC_BYTES_PER_UNIT, nfkcBoundBytes, nfkcBoundBytesOfRange } from './nfkc-bytes'
 import { CLASS, CR, LF, nameText, PERCENT, REGULAR, SLASH, SPACE, hexValue } from './pdf-syntax'
 
 /** The `Do` operators of a stream: by the XObject name each draws, and those whose form cannot be told (`unresolved`). */
@@ -84,7 +85,7 @@ const ENDBFRANGE = Buffer.from('endbfrange')
 const BACKSLASH = 92
 const HEX_DIGITS = Buffer.from('0123456789abcdefABCDEF')
 
-/** The characters each byte value of a content stream may become: 1 each, until a CMap says more (`readCmap`). */
+/** The bytes of text each byte value of a content stream may become: 1 each, until a CMap says more (`readCmap`). */
 export const byteWeights = (): Float64Array => new Float64Array(256).fill(1)
 
 /** A stream's bytes, each counted at its weight: what its strings may become, on top of the operators around them. */
@@ -96,11 +97,11 @@ export function weightedSize(content: Buffer, weights: Float64Array): number {
 
 /**
  * Raises `weights` to what a ToUnicode CMap's `bfchar` and `bfrange` entries make of a code: a destination of u
- * UTF-16 code units, for a code whose value takes k bytes (readers match codes by value: `<0001>` is matched by
- * the one byte 01), is u/k on each byte a string may write that code with: the code's own bytes in a literal string
- * (every byte value when k > 1 or the range is wide), each `\` escape, and u/2k on each hex digit of a hex string.
- * 240 characters for the code 01 weigh 240 on the byte 01; a ligature (`ffi`) 3; a CJK character of two bytes
- * 0.5, nothing. False when a section does not read as hex strings (and arrays of them, in a range) between its
+ * bytes of text (its UTF-8 bytes, or its NFKC form's if more, as the input estimate counts text: U+FDFA is 33), for
+ * a code whose value takes k bytes (readers match codes by value: `<0001>` is matched by the one byte 01), is u/k on
+ * each byte a string may write that code with: the code's own bytes in a literal string (every byte value when
+ * k > 1 or the range is wide), each `\` escape, and u/2k on each hex digit of a hex string. 240 characters of
+ * ASCII for the code 01 weigh 240 on the byte 01; a ligature (`ffi`) 3; a CJK character of two bytes 1.5. False when a section does not read as hex strings (and arrays of them, in a range) between its
  * keywords: the text is unbounded.
  */
 export function readCmap(cmap: Buffer, weights: Float64Array): boolean {
@@ -149,18 +150,61 @@ function readHex(b: Buffer, i: number, to: number): number {
 
 /** The bytes a code's value takes (at least one): `<0001>` one, `<0103>` two. */
 const codeBytes = () => Math.max(1, Math.ceil((hexDigits + (hexDigits % 2) - hexLeadingZeros) / 2))
-/** The UTF-16 code units of a destination string. */
-const units = () => Math.ceil(Math.ceil(hexDigits / 2) / 2)
+/** The text of the destination string `b[from, to)` (hex digits of UTF-16BE; an odd last digit is followed by 0). */
+function destinationText(b: Buffer, from: number, to: number): string {
+  const digits: number[] = []
+  for (let i = from + 1; i < to - 1; i++) if (CLASS[b[i]!] !== SPACE) digits.push(hexValue(b[i]!))
+  if (digits.length % 4 !== 0) digits.push(...[0, 0, 0].slice(0, 4 - (digits.length % 4)))
+  let text = ''
+  for (let i = 0; i < digits.length; i += 4) text += String.fromCharCode((digits[i]! << 12) | (digits[i + 1]! << 8) | (digits[i + 2]! << 4) | digits[i + 3]!)
+  return text
+}
 
-/** Raises the weights of the bytes that may write codes `low` to `high` (one byte each when `bytes` is 1) to `units` characters. */
-function raise(weights: Float64Array, low: number, high: number, bytes: number, units: number): void {
-  const perByte = units / bytes
+/** The bytes a destination may become: its text's UTF-8 bytes, or its NFKC form's if more, as a tokenizer may read it. */
+const destinationBytes = (b: Buffer, from: number, to: number) => nfkcBoundBytes(destinationText(b, from, to))
+
+/**
+ * The most bytes a `bfrange` destination `text` becomes for its codes `first` to `last` (counted from the range's
+ * first code): each code's text the one before it with its last character one higher (a low surrogate after a high
+ * one: the code points of that pair). Past the last character a reader carries into the one before: then any text
+ * of its length.
+ */
+function rangeTextBytes(text: string, first: number, last: number): number {
+  if (text.length === 0) return 0
+  const lastUnit = text.charCodeAt(text.length - 1)
+  const high = text.length > 1 ? text.charCodeAt(text.length - 2) : 0
+  const paired = high >= 0xd800 && high <= 0xdbff && lastUnit >= 0xdc00 && lastUnit <= 0xdfff
+  if (lastUnit + last > (paired ? 0xdfff : 0xffff)) return text.length * MOST_NFKC_BYTES_PER_UNIT
+  if (!paired) return nfkcBoundBytesOfRange(text.slice(0, -1), lastUnit + first, lastUnit + last)
+  const base = 0x10000 + ((high - 0xd800) << 10) - 0xdc00
+  return nfkcBoundBytesOfRange(text.slice(0, -2), base + lastUnit + first, base + lastUnit + last)
+}
+
+/**
+ * Raises the weights of a `bfrange` of one destination: a code of one byte by its own text (a Latin-1 font's range
+ * weighs `é` 2 and `¼` 5, not every byte 5), wider codes all by the most any code of the range becomes.
+ */
+function raiseRange(weights: Float64Array, low: number, high: number, bytes: number, text: string): void {
+  const most = rangeTextBytes(text, 0, high - low)
+  if (bytes > 1 || high > 255 || most <= 1) return raise(weights, low, high, bytes, most)
+  for (let v = low; v <= high; v++) weights[v] = Math.max(weights[v]!, rangeTextBytes(text, v - low, v - low))
+  raiseEscapes(weights, most)
+}
+
+/** Raises the weights of the bytes that may write codes `low` to `high` (one byte each when `bytes` is 1) to `text` bytes of text. */
+function raise(weights: Float64Array, low: number, high: number, bytes: number, text: number): void {
+  const perByte = text / bytes
   if (perByte <= 1) return
   if (bytes > 1 || high > 255) {
     low = 0
     high = 255
   }
   for (let v = low; v <= high; v++) weights[v] = Math.max(weights[v]!, perByte)
+  raiseEscapes(weights, perByte)
+}
+
+/** Raises the weights of a `\` escape and, by half, of each hex digit, to `perByte`: either may write a code's byte. */
+function raiseEscapes(weights: Float64Array, perByte: number): void {
   weights[BACKSLASH] = Math.max(weights[BACKSLASH]!, perByte)
   for (const d of HEX_DIGITS) weights[d] = Math.max(weights[d]!, perByte / 2)
 }
@@ -180,22 +224,25 @@ function readSection(b: Buffer, from: number, to: number, range: boolean, weight
       continue
     }
     if (c === 60) { // <
+      const start = i
       i = readHex(b, i, to)
       if (i < 0) return false
       if (position === 0) {
         bytes = codeBytes()
         low = high = hexNumber
       } else if (position === 1 && range) high = Math.max(low, hexNumber)
-      else raise(weights, low, high, bytes, units())
+      else if (range) raiseRange(weights, low, high, bytes, destinationText(b, start, i))
+      else raise(weights, low, high, bytes, destinationBytes(b, start, i))
     } else if (c === 91 && position === 2 && range) { // [: a destination for each code of the range
       let most = 0
       for (i++; ; ) {
         while (i < to && CLASS[b[i]!] === SPACE) i++
         if (i >= to || (b[i] !== 93 && b[i] !== 60)) return false
         if (b[i] === 93) break // ]
+        const start = i
         i = readHex(b, i, to)
         if (i < 0) return false
-        most = Math.max(most, units())
+        most = Math.max(most, destinationBytes(b, start, i))
       }
       i++
       raise(weights, low, high, bytes, most)
