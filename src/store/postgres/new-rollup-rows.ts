@@ -101,9 +101,6 @@ export class NewRollupRows {
    * this one do not try them again; those not tried when the wait ends are held this time only.
    */
   private async heldAlone<T extends Grouped>(groups: Map<string, T[]>): Promise<T[]> {
-    const t0 = performance.now(); try { return await this.heldAlone0(groups) } finally { console.log("ALONE", groups.size, Math.round(performance.now() - t0)) }
-  }
-  private async heldAlone0<T extends Grouped>(groups: Map<string, T[]>): Promise<T[]> {
     const until = performance.now() + ROWS_LOCK_TIMEOUT_MS
     const queue = [...groups]
     const held: T[] = []
