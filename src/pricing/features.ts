@@ -484,7 +484,7 @@ const RESPONSES_BILLED_TOOL = /^(web_search)(?:_preview)?(?:_\d{4}_\d{2}_\d{2})?
  * `mcp` is held for what its server answers. Tools are a closed world: any other type is refused.
  */
 const RESPONSES_FREE_TOOLS = new Set<unknown>([
-  'function', 'custom', 'computer', 'computer_use_preview', 'local_shell', 'shell', 'apply_patch', 'namespace', 'tool_search', 'programmatic_tool_calling',
+  'function', 'custom', 'computer', 'computer_use', 'computer_use_preview', 'local_shell', 'shell', 'apply_patch', 'namespace', 'tool_search', 'programmatic_tool_calling',
 ])
 
 export const responsesBilledTool = (type: unknown): string | undefined => {
@@ -559,12 +559,16 @@ function toolChoiceTools(choice: unknown): OfferedTool[] {
  */
 export function responsesRequestTools(body: { tools?: unknown; input?: unknown; tool_choice?: unknown }): OfferedTool[] {
   const offered: OfferedTool[] = Array.isArray(body.tools) ? body.tools.map((tool) => ({ field: 'tools', tool })) : []
-  offered.push(...toolChoiceTools(body.tool_choice))
   if (Array.isArray(body.input))
     body.input.forEach((item, i) => {
       if (TOOL_OFFERING_ITEMS.has(item?.type) && Array.isArray(item.tools))
         for (const tool of item.tools) offered.push({ field: `input[${i}].tools`, tool })
     })
+  // Only a type not offered already: a router adds the tool only then, and the one offered carries its settings (a
+  // `file_search` choice beside a tool of 2 results was held again at the default 20, a `code_interpreter` choice
+  // beside a 4g container held a second container).
+  const types = new Set(offered.map(({ tool }) => tool?.type))
+  offered.push(...toolChoiceTools(body.tool_choice).filter(({ tool }) => !types.has(tool?.type)))
   return offered
 }
 
