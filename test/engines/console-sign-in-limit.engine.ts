@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from '../support/gateway'
 import { startRedis, type TestRedis } from '../support/redis-server'
+import { untilRedisUp } from '../support/wait-for'
 
 let redis: TestRedis
 let one: TestGateway
@@ -15,6 +16,8 @@ beforeAll(async () => {
   redis = await startRedis()
   one = await startTestGateway({ config: { console_sign_ins_per_min: 2, redis_url: redis.url } })
   two = await startTestGateway({ config: { console_sign_ins_per_min: 2, redis_url: redis.url } })
+  // Until its link is up a replica counts alone (CI run 2 of round eighteen: both tests failed so).
+  await Promise.all([untilRedisUp(one.url), untilRedisUp(two.url)])
 })
 afterAll(async () => {
   await one?.stop()
@@ -37,6 +40,7 @@ test('with Redis, one address gets console_sign_ins_per_min (2) sign-in attempts
 
 test('Redis unreachable: `open` (the default) limits sign-ins in each process, `closed` refuses them with 503', async () => {
   const closed = await startTestGateway({ config: { console_sign_ins_per_min: 2, redis_url: redis.url, redis_failure: 'closed' } })
+  await untilRedisUp(closed.url)
   await redis.stop()
   try {
     const seen = [await guess(one), await guess(one), await guess(one)].map((r) => r.status)

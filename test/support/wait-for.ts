@@ -17,3 +17,12 @@ export async function within(ms: number, check: () => Promise<boolean>): Promise
   }
   return Infinity
 }
+
+/**
+ * Waits until a gateway's /health says it reaches Redis. A gateway serves after waiting at most a second for
+ * Redis at startup (in the failure mode until it answers); on a loaded machine the link can come up after that.
+ */
+export async function untilRedisUp(gatewayUrl: string, ms = 15_000): Promise<void> {
+  const up = await waitFor(ms, async () => ((await (await fetch(`${gatewayUrl}/health`)).json()) as { redis?: string }).redis === 'up')
+  if (!up) throw new Error(`${gatewayUrl} did not reach Redis within ${ms} ms`)
+}
