@@ -8,12 +8,14 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from '../support/gateway'
 import { startRedis, type TestRedis } from '../support/redis-server'
+import { untilRedisUp } from '../support/wait-for'
 
 let redis: TestRedis
 let gw: TestGateway
 beforeAll(async () => {
   redis = await startRedis()
   gw = await startTestGateway({ config: { rate_limit_per_min: 10, redis_url: redis.url } })
+  await untilRedisUp(gw.url)
 })
 afterAll(async () => {
   await gw?.stop()

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from '../support/gateway'
 import { startRedis, type TestRedis } from '../support/redis-server'
+import { untilRedisUp } from '../support/wait-for'
 
 let redis: TestRedis
 let gw: TestGateway
@@ -15,6 +16,7 @@ beforeAll(async () => {
   redis = await startRedis()
   gw = await startTestGateway({ config: { rate_limit_per_min: 9, redis_url: redis.url } })
   keyed = await startTestGateway({ config: { redis_url: redis.url } })
+  await Promise.all([untilRedisUp(gw.url), untilRedisUp(keyed.url)])
 })
 afterAll(async () => {
   await gw?.stop()

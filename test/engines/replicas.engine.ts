@@ -10,7 +10,7 @@ import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { MASTER_KEY, spawnGateway, tempDir, type SpawnedGateway } from '../support/gateway'
 import { startRedis, type TestRedis } from '../support/redis-server'
 import { REPLICA_SECRETS, replicaEnvironment } from '../support/replicas'
-import { within } from '../support/wait-for'
+import { untilRedisUp, within } from '../support/wait-for'
 
 let redis: TestRedis
 let mock: MockProvider
@@ -30,6 +30,8 @@ beforeAll(async () => {
   // One first, so that the migrations are applied once; then the other two beside it.
   const first = await spawnGateway({ mock, dbPath, env })
   replicas = [first, ...(await Promise.all([spawnGateway({ mock, dbPath, env }), spawnGateway({ mock, dbPath, env })]))]
+  // A replica whose link is not up yet counts rate limits alone.
+  await Promise.all(replicas.map((r) => untilRedisUp(r.url)))
 }, 60_000)
 
 afterAll(async () => {

@@ -76,6 +76,12 @@ describe('TOLLGATE_WORKERS=3', () => {
   })
 
   test('they share a key\'s rate limit through Redis: N pass in total', async () => {
+    // Each worker's link up (a worker not yet linked counts alone): asked on fresh connections, which the kernel spreads.
+    const everyWorkerUp = async () => {
+      const answers = await Promise.all(Array.from({ length: 24 }, () => fetch(`http://127.0.0.1:${port}/health`, { headers: { connection: 'close' } }).then((r) => r.json() as Promise<{ redis?: string }>)))
+      return answers.every((a) => a.redis === 'up')
+    }
+    expect(await waitFor(15_000, everyWorkerUp)).toBe(true)
     const { secret } = await group.userWithKey({ id: 'workers-rpm' }, { rpm_limit: 4 })
     const answers = await Promise.all(Array.from({ length: 24 }, () => models(secret)))
     expect(answers.filter((r) => r.status === 200).length).toBe(4)
