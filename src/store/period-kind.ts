@@ -7,12 +7,15 @@ import { periodStart, type BudgetPeriod } from '../budget/period'
  * a roll would start it, its spend to be counted from its usage (the store counts it): a change of kind never hands
  * out a budget the calendar period has spent already. No period counts all spend, as a user created without one
  * does. The period a roll last ended was of the old kind: the alerts judge none until the new one ends.
+ * A clock behind the stored period (stepped back, or a replica's lagging another's that rolled it) is taken as at
+ * its start: a new period started earlier would count the stored one's usage rows, and the next roll would hand
+ * them to the period it closes, leaving the new one a budget already spent.
  */
-export function newPeriodKind(row: { budgetPeriod: BudgetPeriod | null }, changes: { budgetPeriod?: BudgetPeriod | null }, now: number) {
+export function newPeriodKind(row: { budgetPeriod: BudgetPeriod | null; periodStart: number }, changes: { budgetPeriod?: BudgetPeriod | null }, now: number) {
   if (changes.budgetPeriod === undefined || changes.budgetPeriod === row.budgetPeriod) return undefined
   return {
     budgetPeriod: changes.budgetPeriod,
-    periodStart: periodStart(changes.budgetPeriod, now),
+    periodStart: periodStart(changes.budgetPeriod, Math.max(now, row.periodStart)),
     lastPeriodStart: null,
     lastPeriodSpend: null,
     lastPeriodBudget: null,
