@@ -44,7 +44,7 @@ const isOnePassBlock = (block: unknown): boolean => ONE_PASS_BLOCKS.has((block a
  * signature, redacted thinking, tool input JSON, citations, server-tool calls and results) and from any
  * content `message_start` carries (the SDK's MessageStream takes that message as its snapshot), usage from
  * `message_start` and `message_delta`, finished at `message_stop` (a `[DONE]` dropped); server tool uses from the
- * `server_tool_use` blocks begun, for a stream cut before its usage (whose call is then aborted), and for
+ * `server_tool_use` blocks begun (in `content_block_start`, or in `message_start`'s content), for a stream cut before its usage (whose call is then aborted), and for
  * a finished one, the tools its usage does not count (code execution). An `error` the provider sends itself is
  * passed on with its credentials cut out (and not doubled by ours). The input `message_start` states is what a stream
  * cut before its usage pays for its input (`statedInput`), unless a block showed the provider may bill more. The
@@ -56,6 +56,8 @@ class AnthropicEventMeter implements EventMeter {
   deliveredOutputBytes = 0
   /** Server tool uses begun so far: what a stream cut before its usage pays for them. */
   readonly serverToolUses: Record<string, number> = toolCounts()
+  /** The ids of the server tool use blocks counted. */
+  private readonly usesShown = new Set<string>()
   finished = false
   providerFailed = false
   private outputAfterUsage = false
@@ -103,7 +105,11 @@ class AnthropicEventMeter implements EventMeter {
       case 'message_start':
         this.counts.start(event.message?.usage)
         this.noteOutput(generatedBytes(event.message?.content))
-        if (Array.isArray(event.message?.content) && !event.message.content.every(isOnePassBlock)) this.inputMayGrow = true
+        if (Array.isArray(event.message?.content)) {
+          // A compatible server may send the message whole here: its server tool uses are begun as in content_block_start.
+          for (const block of event.message.content) this.noteServerToolUse(block)
+          if (!event.message.content.every(isOnePassBlock)) this.inputMayGrow = true
+        }
         this.noteContainer(event.message)
         break
       case 'content_block_start':
@@ -149,11 +155,18 @@ class AnthropicEventMeter implements EventMeter {
 
   /**
    * A `server_tool_use` block begins one use of the tool it names (`anthropicServerToolOf`), as the usage would count
-   * it, if the request offered that tool (`billedWhenShown`).
+   * it, if the request offered that tool (`billedWhenShown`); a block shown again under its id is the same use.
    */
   private noteServerToolUse(block: unknown): void {
     const tool = anthropicServerToolOf(block)
-    if (tool !== undefined && billedWhenShown(tool, this.offered)) this.serverToolUses[tool] = (this.serverToolUses[tool] ?? 0) + 1
+    if (tool === undefined || !billedWhenShown(tool, this.offered)) return
+    // One use, however often it is shown (in message_start and again in its content_block_start, a replayed start).
+    const id = (block as { id?: unknown }).id
+    if (typeof id === 'string') {
+      if (this.usesShown.has(id)) return
+      this.usesShown.add(id)
+    }
+    this.serverToolUses[tool] = (this.serverToolUses[tool] ?? 0) + 1
   }
 
   errorEvent(why: keyof typeof STREAM_ERRORS): string {

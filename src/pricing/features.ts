@@ -161,6 +161,19 @@ const SEARCH_MODEL = /(^|[-_./])(search|deep-research)([-_.]|$)/
  */
 const UNBOUNDED_MODEL = /(^|[-_./])deep-research([-_.]|$)/
 
+/**
+ * A search model (`SEARCH_MODEL`) served by an Anthropic-type provider (OpenRouter's Anthropic endpoint serves OpenAI's
+ * `…-search-preview`) searches on every request, as on chat (`openAIChatFeatures`); but an Anthropic usage counts no
+ * such search, and one it does not name reads as none. So it is held and billed as one search a request, as no usage
+ * counts it (`unreportedToolUses`: once, when the usage counts it too). A request that offers Anthropic's web search
+ * tool itself is held and billed by that tool's uses instead; deep research, which runs many searches, is not one a
+ * request. Messages and the translations to it read it here.
+ */
+export function withModelSearch(features: RequestedFeatures, upstreamModel: string): RequestedFeatures {
+  if (!SEARCH_MODEL.test(upstreamModel) || UNBOUNDED_MODEL.test(upstreamModel) || Object.hasOwn(features.serverTools, 'web_search')) return features
+  return { ...features, serverTools: { ...features.serverTools, web_search: 1 }, unreportedToolUses: { ...features.unreportedToolUses, web_search: 1 } }
+}
+
 /** Why a request to `upstreamModel` cannot be held for under hard bounds, or null when it can. */
 export function unboundedModel(upstreamModel: string): string | null {
   return UNBOUNDED_MODEL.test(upstreamModel)
@@ -978,7 +991,8 @@ function boundedAnthropicTool(definition: unknown, field: string, bounds: Server
  * Anthropic refuses a request it cannot thread, so that the Anthropic SDK sends the whole conversation. A router's
  * fields (`routerFeatures`: OpenRouter serves this API too, and reads its `models` and `plugins` here) are read as
  * on chat, against `upstreamModel`, the model the provider is sent; Anthropic itself refuses them. A model other than
- * Claude there may write its cache unasked (`writesCacheUnasked`), which a hard bound holds for.
+ * Claude there may write its cache unasked (`writesCacheUnasked`), which a hard bound holds for, and a search model
+ * searches on every request (`withModelSearch`).
  */
 export function anthropicFeatures(
   body: Record<string, unknown>,
@@ -1006,7 +1020,7 @@ export function anthropicFeatures(
   const upstreamBody = withInlineToolDefinitions(withTools, bounded)
   const { serverTools, toolResultInput, loopUses, loopResults } = tally
   const { tier, leftToProvider } = anthropicTier(body, upstreamModel)
-  const features: RequestedFeatures = withWebResults({
+  const features: RequestedFeatures = withModelSearch(withWebResults({
     ...NO_FEATURES,
     serverTools,
     tier,
@@ -1024,7 +1038,7 @@ export function anthropicFeatures(
       cacheWrites: writesCacheUnasked(upstreamModel),
       audioInput: false,
     },
-  }, webResults)
+  }, webResults), upstreamModel)
   return { body: upstreamBody, features }
 }
 

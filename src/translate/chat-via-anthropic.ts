@@ -1,5 +1,5 @@
 import { meterAnthropicStream } from '../metering/anthropic-stream'
-import { anthropicBetaFeatures, anthropicTier, NO_FEATURES, type RequestedFeatures, writesCacheUnasked } from '../pricing/features'
+import { anthropicBetaFeatures, anthropicTier, NO_FEATURES, type RequestedFeatures, withModelSearch, writesCacheUnasked } from '../pricing/features'
 import { anthropicBetaSent } from '../providers/upstream'
 import { chatRequestToMessages, type ChatToMessagesOptions } from './chat-request-to-messages'
 import { convertStream } from './convert-stream'
@@ -17,16 +17,16 @@ import { withFieldsLast } from './fields-last'
  * `auto`) is served at its project's default tier (`anthropicTier`, as on Messages); and it marks nothing for caching:
  * only a model other than Claude writes its cache (`writesCacheUnasked`; cache writes the provider reports are still
  * billed, at their rate). It passes on no client header, but the provider's configured anthropic-beta (a 1M window)
- * is sent.
+ * is sent. A search model searches on every request (`withModelSearch`).
  */
 function chatViaAnthropicFeatures(request: Record<string, unknown>, upstreamModel: string, betaFlags: string): RequestedFeatures {
   const { tier, leftToProvider } = anthropicTier(request, upstreamModel)
-  return {
+  return withModelSearch({
     ...NO_FEATURES,
     tier,
     providerDefaults: { tier: leftToProvider, geo: true, cacheWrites: writesCacheUnasked(upstreamModel), audioInput: false },
     ...anthropicBetaFeatures(betaFlags),
-  }
+  }, upstreamModel)
 }
 
 /**
