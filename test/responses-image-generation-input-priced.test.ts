@@ -76,6 +76,17 @@ for (const stream of [false, true])
     expect(lastCost()).toBe(100 * 1 + 50 * 2 + IMAGE_FEE_MICROS + 100 * 5 + 323 * 10)
   })
 
+test('an answer that generated an image without reporting tool_usage is billed the most its usage allowed the image model', async () => {
+  const { secret } = await gw.userWithKey({ id: 'image-input-unreported', max_budget: 5 })
+  upstream.answer(() => answered('resp_unreported', undefined, false))
+  const res = await postResponses(gw, secret, codexSecondTurn('plain:m', false))
+  await res.text()
+  await gw.settled()
+  expect(res.status).toBe(200)
+  // One call reading the earlier image (581 tokens at low fidelity) and the turn's 100 + 50 tokens as text.
+  expect(lastCost()).toBe(100 * 1 + 50 * 2 + IMAGE_FEE_MICROS + 581 * 10 + 150 * 5)
+})
+
 test('the hold covers the most the image model may read: under a tight budget, every answer reporting it is billed whole and spend stays within', async () => {
   const budget = 0.4
   const { secret } = await gw.userWithKey({ id: 'image-input-tight', max_budget: budget })
