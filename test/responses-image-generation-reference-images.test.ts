@@ -9,7 +9,8 @@ import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUp
  * `tool_usage.image_gen`, apart from `response.usage`. `server_tools.image_generation` prices the image rendered,
  * not what the model reads (SPEC §5: a feature the provider bills is priced or refused): an edit, high input
  * fidelity, a mask, or an input image beside the tool is refused 400 `feature_unsupported` before any hold or
- * upstream call. A generation from text alone, and input images without the tool, are served.
+ * upstream call, where the price row sets no image model rates (served where it does:
+ * responses-image-generation-input-priced.test.ts). A generation from text alone, and input images without the tool, are served.
  */
 let upstream: ScriptedUpstream
 let gw: TestGateway

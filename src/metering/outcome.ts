@@ -3,6 +3,7 @@ import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import { toolCounts } from '../pricing/features'
 import { costOf, estimateAsHeld, everyUseAllowed, featuresHeld, heldOutputTokens, heldTokensAtTier, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
+import { imageModelTokensWithin } from '../pricing/image-model-input'
 import type { UpstreamSignal } from '../providers/upstream'
 import { firstMaxOutputIn, largestMaxOutputIn } from '../translate/output-cap'
 import type { StatedInput, StreamFacts } from './metered-stream'
@@ -38,7 +39,7 @@ function wholeHoldCharge({ price, features, outputBound }: Tariff, hold: Hold, l
  * it (its `max_uses`; none for a tool the request did not offer: a search count above the one search held for
  * `web_search_options`, code executions shown beside a search), and rates dearer than those held (a tier or
  * geography the request did not ask for nor leave to a default, audio tokens in an answer to a text-only request:
- * `costOf`'s `heldAt`). The row keeps the
+ * `costOf`'s `heldAt`), and what the image tool's model read past what was held for it. The row keeps the
  * counts reported, and `unbilledOutputTokens`, `unbilledInputTokens`, `unbilledToolUses` and `unbilledRateCost`
  * say what went unbilled. Input of a request with media or files is charged whole: the exceptions the README lists
  * to cap-output's bound are all input the hold cannot see.
@@ -62,6 +63,8 @@ function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' |
     billed.serverToolUses = uses
     if (unbilled) charged.unbilledToolUses = unbilled
   }
+  const imageModel = tariff.features.imageModelInput
+  if (usage.imageModelTokens && imageModel) billed.imageModelTokens = imageModelTokensWithin(usage.imageModelTokens, imageModel, tariff.inputBound, bound)
   // A tier, geography or audio rate dearer than the hold priced (fast mode reported unasked) is billed as held.
   charged.cost = costOf(tariff.price, billed, tariff.features, featuresHeld(tariff.price, tariff.features, true))
   const atReportedRates = costOf(tariff.price, billed, tariff.features)

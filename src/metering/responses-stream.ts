@@ -14,6 +14,7 @@ export interface ResponseFacts {
   usage?: ResponsesUsage | null
   output?: unknown
   service_tier?: unknown
+  tool_usage?: unknown
 }
 
 interface StreamEvent {

@@ -10,6 +10,7 @@ import { entries, positiveInt } from './body-values'
 import { geoMultiplierName, isDefaultGeo, isStandardTier, longContextThreshold, namedMultiplier, NO_FEATURES, toolPrice, type Price, type RequestedFeatures } from './price'
 import { routerFeatures, withWebResults } from './router-fields'
 import { withFieldsLast } from '../translate/fields-last'
+import { BOUNDED_IMAGE_MODELS, HIGH_FIDELITY_IMAGE_TOKENS, IMAGE_IMAGE_INPUT_RATE, IMAGE_TEXT_INPUT_RATE, imageModelRates, LOW_FIDELITY_IMAGE_TOKENS, type ImageModelInput } from './image-model-input'
 import { withInlineToolDefinitions } from './anthropic-inline-tools'
 import { betaFlagList } from '../providers/anthropic-beta'
 
@@ -629,62 +630,93 @@ function refuseUnpricedImageSettings(field: string, tool: ResponsesTool): void {
     )
 }
 
+/** Parts the image model reads as one image each: an `input_image`, a `computer_call_output`'s screenshot. */
+const IMAGE_PART_TYPES = new Set<unknown>(['input_image', 'computer_screenshot', 'image_url', 'image'])
+
 /**
- * Where in a Responses input the first image the image model may read is: a media part as the estimate counts one
- * (`isMediaPart`: an `input_image`, a file, a `computer_call_output`'s screenshot…), in a message's content, a tool's
- * output (a list of parts or one on its own) or a code interpreter's outputs; or an `image_generation_call` item (an
- * earlier image, sent back to edit it).
+ * The images in a Responses input the image model may read, and where the first is: media parts as the estimate
+ * counts them (`isMediaPart`), in a message's content, a tool's output (a list of parts or one on its own) or a code
+ * interpreter's outputs; and `image_generation_call` items (earlier images, sent back to edit them). `unbounded`: the
+ * first media part that is not one image (a file: a PDF's pages, any number of images).
  */
-function inputImageAt(input: unknown): string | undefined {
-  if (!Array.isArray(input)) return undefined
+function inputImages(input: unknown): { images: number; first?: string; unbounded?: string } {
+  const found: { images: number; first?: string; unbounded?: string } = { images: 0 }
+  if (!Array.isArray(input)) return found
+  const note = (part: unknown, at: string): void => {
+    if (!isMediaPart(part)) return
+    if (!IMAGE_PART_TYPES.has((part as { type?: unknown }).type)) found.unbounded ??= at
+    found.images++
+    found.first ??= at
+  }
   for (const [i, item] of input.entries()) {
-    if (item?.type === 'image_generation_call') return `input[${i}]`
+    if (item?.type === 'image_generation_call') note({ type: 'image' }, `input[${i}]`)
     for (const field of ['content', 'output', 'outputs'] as const) {
       const value: unknown = item?.[field]
-      if (!Array.isArray(value)) {
-        if (isMediaPart(value)) return `input[${i}].${field}`
-        continue
-      }
-      const at = value.findIndex(isMediaPart)
-      if (at >= 0) return `input[${i}].${field}[${at}]`
+      if (Array.isArray(value)) value.forEach((part, j) => note(part, `input[${i}].${field}[${j}]`))
+      else note(value, `input[${i}].${field}`)
     }
   }
-  return undefined
+  return found
 }
 
 /**
- * The `image_generation` tool's image model reads reference images — the input's images and earlier generated ones
- * (`inputImageAt`), a mask (`input_image_mask`), thousands of tokens each at `input_fidelity: "high"` — billed as
- * image input tokens the answer reports only in `tool_usage.image_gen`. Its price covers the image it renders, not
- * what it reads: so an edit (`action: "edit"`), a mask, high input fidelity, or an input image beside the tool is
- * refused, as `partial_images` are (`refuseUnpricedImageSettings`). A generation from text alone is served.
+ * What the `image_generation` tool's image model may read, to hold and bill at the row's image model rates
+ * (src/pricing/image-model-input.ts): reference images — the input's images and earlier generated ones
+ * (`inputImages`), a mask (`input_image_mask`), each at the most one costs at the tool's `input_fidelity` — and
+ * text, in each of `calls` calls. What has no bound is refused: a file beside the tool (a PDF's pages are images
+ * without number), or images read by an image model other than GPT Image 1 and 1 mini (the tool's default), whose
+ * cost per image is not documented. Whether the row prices that input is judged once the price is known
+ * (`refuseUnpricedImageModelInput`).
  */
-function refuseImageModelInput(input: unknown, offered: readonly OfferedTool[]): void {
+function imageModelInputOf(input: unknown, offered: readonly OfferedTool[], calls: number): ImageModelInput | undefined {
   const imageTools = offered.filter(({ tool }) => tool?.type === 'image_generation')
-  if (imageTools.length === 0) return
+  if (imageTools.length === 0) return undefined
+  const read = inputImages(input)
+  if (read.unbounded)
+    throw badRequest(
+      `Invalid body: ${read.unbounded}: a file is not served beside the image_generation tool (${imageTools[0]!.field}): the image model may read it, billed as image input tokens, and how many images a file holds is not bounded, so they could not be held for. Send the file without the tool, or images instead.`,
+      'feature_unsupported',
+    )
+  let reads = read.first ?? null
+  let masks = 0
+  let high = false
   for (const { field, tool } of imageTools) {
-    const { action, input_fidelity: fidelity, input_image_mask: mask } = tool as Record<string, unknown>
-    const setting = action === 'edit' ? 'action "edit"' : fidelity === 'high' ? 'input_fidelity "high"' : mask != null ? 'input_image_mask' : undefined
-    if (setting)
+    const { action, input_fidelity: fidelity, input_image_mask: mask, model } = tool as Record<string, unknown>
+    if (mask != null) masks = 1
+    high ||= fidelity === 'high'
+    reads ??= action === 'edit' ? `${field}: action "edit"` : fidelity === 'high' ? `${field}: input_fidelity "high"` : mask != null ? `${field}: input_image_mask` : null
+    if (reads !== null && !BOUNDED_IMAGE_MODELS.has(model))
       throw badRequest(
-        `Invalid body: ${field}: image_generation with ${setting} is not served: the image model bills the images it reads as input tokens that the answer reports apart from its usage and server_tools.image_generation does not price, so they could not be held for or billed. Generate from text alone.`,
+        `Invalid body: ${field}: image_generation with model ${JSON.stringify(String(model).slice(0, 40))} is not served reading images (${reads}): what one reference image costs that model is not documented, so its input could not be held for. Name gpt-image-1 or gpt-image-1-mini, or generate from text alone.`,
         'feature_unsupported',
       )
   }
-  const image = inputImageAt(input)
-  if (image)
-    throw badRequest(
-      `Invalid body: ${image}: an input image or file is not served beside the image_generation tool (${imageTools[0]!.field}): the image model may read it, billed as input tokens that the answer reports apart from its usage and server_tools.image_generation does not price, so they could not be held for or billed. Send the image without the tool, or the tool without the image.`,
-      'feature_unsupported',
-    )
+  const unboundedModel = imageTools.some(({ tool }) => !BOUNDED_IMAGE_MODELS.has((tool as Record<string, unknown>).model))
+  return { calls, images: read.images + masks, tokensPerImage: high || unboundedModel ? HIGH_FIDELITY_IMAGE_TOKENS : LOW_FIDELITY_IMAGE_TOKENS, reads }
+}
+
+/**
+ * The image model's input is served only where the row prices it (`image_generation_text_input_per_million` and
+ * `image_generation_image_input_per_million` among its `server_tools`): unpriced, a request giving it images to read
+ * (an input image or file, an earlier generated image, a mask, an edit, high input fidelity) is refused 400, as
+ * before those rates existed: it would be billed as input tokens the answer reports apart from its usage. A generation
+ * from text alone is served all the same, its image model input billed only where the rates are set.
+ */
+export function refuseUnpricedImageModelInput(price: Price | null, f: RequestedFeatures): void {
+  const reads = f.imageModelInput?.reads
+  if (reads == null || (price && imageModelRates(price))) return
+  throw badRequest(
+    `Invalid body: ${reads}: the image_generation tool's image model would read images, billed as input tokens that the answer reports apart from its usage (tool_usage.image_gen), and the price row sets no rates for them (server_tools.${IMAGE_TEXT_INPUT_RATE} and .${IMAGE_IMAGE_INPUT_RATE}), so they could not be held for or billed. Send the image without the tool, or generate from text alone.`,
+    'feature_unsupported',
+  )
 }
 
 /**
  * The stored context a Responses request continues (`previous_response_id`, a `conversation`, items by reference) is
  * read by the image model as its own input is: an image in it, sent earlier or generated there, is a reference image
- * as one in the input is (`refuseImageModelInput`). The gateway recorded how many media parts each stored response
- * holds, generated images included; a row recorded before they were counted (null) may hold any. So the
- * `image_generation` tool over a context holding media, or that may, is refused.
+ * as one in the input is (`imageModelInputOf`). The gateway recorded how many media parts each stored response
+ * holds, generated images included, but not which are files (images without number); a row recorded before they were
+ * counted (null) may hold any. So the `image_generation` tool over a context holding media, or that may, is refused.
  */
 export function refuseImageToolOverStoredMedia(body: { tools?: unknown; input?: unknown; tool_choice?: unknown }, storedMediaParts: number | null): void {
   if (storedMediaParts === 0) return
@@ -769,7 +801,7 @@ export function responsesOfferedTools(body: { tools?: unknown; input?: unknown; 
  * chunks of the largest size) would change the answers it gets without saying so.
  * Also its service tier, audio input (`responsesAudioInput`) and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report. So is a tool type neither billed
- * nor known to be free (`responsesTools`), the image tool's reference images (`refuseImageModelInput`), and a chat template or media processing sent with the request
+ * nor known to be free (`responsesTools`), a file beside the image tool (`imageModelInputOf`: its reference images are held and billed at the row's image model rates), and a chat template or media processing sent with the request
  * (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`);
  * the output fields of other APIs are refused on every Responses route (`refuseNonResponsesOutputFields`).
  */
@@ -785,13 +817,13 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
     throw badRequest('Invalid body: context_management: server-side compaction is not served: the usage does not show what its pass costs, so it could not be held for or billed.', 'feature_unsupported')
   const offered = responsesRequestTools(body)
   const { billed, mcpServers, fileSearchResultTokens } = responsesTools(offered)
-  refuseImageModelInput(body.input, offered)
   const mcp = offered.find(({ tool }) => tool?.type === 'mcp')
   if (bounds.hardBounds && mcp)
     throw badRequest(`Invalid body: ${mcp.field}: a remote MCP server (type "mcp") is not served with cap-output on: what it lists and answers becomes input without a bound, so it could not be held for.`, 'feature_unsupported')
   refuseKeptItemTools(body, offered)
   const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
+  const imageModelInput = imageModelInputOf(body.input, offered, maxCalls)
   // Each call is already held at the allowance, as a billed tool's use: the results past it on top.
   const searchResultsPastAllowance = bounds.hardBounds ? Math.max(0, fileSearchResultTokens - (bounds.useInputTokens ?? 0)) : 0
   const features: RequestedFeatures = withWebResults({
@@ -802,6 +834,7 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
     cacheWrites: cacheLifetime(body),
     toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: maxCalls * searchResultsPastAllowance },
     providerDefaults: openAIDefaults(body.service_tier, responsesHasPart(body.input, partMayBeAudio)),
+    ...(imageModelInput && { imageModelInput }),
   }, webResults)
   const bounded = billed.length > 0 || mcpServers > 0
   return { body: !bounded || set ? body : (withFieldsLast(body, { max_tool_calls: maxCalls }) as B), features }

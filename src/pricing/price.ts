@@ -1,4 +1,5 @@
 import { MAX_REQUEST_MICROS } from '../budget/money'
+import { heldImageModelTokens, imageModelInputCost, type ImageModelInput, type ImageModelTokens } from './image-model-input'
 
 /**
  * A price row in force: rates in integer micro-USD per million tokens, per-request and per-use prices in
@@ -87,6 +88,8 @@ export interface TokenCounts {
   tier?: string
   /** Where the provider says inference ran (Anthropic's `usage.inference_geo`: `global`, `us`). */
   inferenceGeo?: string
+  /** What the `image_generation` tool's image model read, as the answer reports it apart from the usage (`tool_usage.image_gen`). */
+  imageModelTokens?: ImageModelTokens
 }
 
 /** What a request asked for beyond plain tokens: the fallbacks of settlement, and what its hold covers. */
@@ -151,6 +154,8 @@ export interface RequestedFeatures {
    * provider may bill as audio input (a video's sound track, a recording by file id: `partMayBeAudio`).
    */
   providerDefaults: { readonly tier: boolean; readonly geo: boolean; readonly cacheWrites: boolean; readonly audioInput: boolean }
+  /** The Responses `image_generation` tool offered: what its image model may read, billed at its own rates (src/pricing/image-model-input.ts). */
+  imageModelInput?: ImageModelInput
 }
 
 /** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
@@ -350,7 +355,21 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
     [tokens.completionTokens - audioOut, r.output, m.output],
     [audioOut, r.audioOutput, m.output],
   ] as const
-  return charge(terms, toolFees(price, usesCounted(tokens, requested), requested, usesBilledUncounted(requested)) + (price.perRequest ?? 0))
+  const fees = toolFees(price, usesCounted(tokens, requested), requested, usesBilledUncounted(requested)) + imageModelCharge(price, tokens, requested)
+  return charge(terms, fees + (price.perRequest ?? 0))
+}
+
+/**
+ * What the image model read, at the row's rates: as `tool_usage.image_gen` reports it (with a hard bound, kept within
+ * the hold by settlement: src/metering/outcome.ts); reported none, what a hold of these tokens covers for it, if an
+ * image was generated (or the usage counts no calls).
+ */
+function imageModelCharge(price: Price, tokens: TokenCounts, requested: RequestedFeatures): number {
+  const reported = tokens.imageModelTokens
+  const offered = requested.imageModelInput
+  if (reported) return imageModelInputCost(price, reported)
+  if (!offered || (tokens.serverToolUses?.image_generation ?? offered.calls) === 0) return 0
+  return imageModelInputCost(price, heldImageModelTokens(offered, tokens.promptTokens, tokens.completionTokens))
 }
 
 /** The uses a usage counts: those it reports, and for one that counts only the tools it names, the others as held. */
@@ -423,7 +442,8 @@ function costOfHeldTokens(price: Price, promptTokens: number, completionTokens: 
   const inputRate = r[dearestInputKind(price, held)]
   const outputRate = held.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
   const m = withLongContext(price, compound(tierMultiplier, heldGeoMultiplier(price, held)), held, promptTokens)
-  const fees = toolFees(price, undefined, held) + (price.perRequest ?? 0)
+  const imageModel = held.imageModelInput ? imageModelInputCost(price, heldImageModelTokens(held.imageModelInput, promptTokens, completionTokens)) : 0
+  const fees = toolFees(price, undefined, held) + imageModel + (price.perRequest ?? 0)
   return charge([[promptTokens, inputRate, m.input], [completionTokens, outputRate, m.output]], fees)
 }
 

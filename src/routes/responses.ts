@@ -12,7 +12,7 @@ import { admitRequest, modelNotAllowed, refuseUserMismatch, resolveModel, unknow
 import type { StreamFacts } from '../metering/metered-stream'
 import { streamUsage } from '../metering/outcome'
 import { meterResponsesStream, type ResponseFacts } from '../metering/responses-stream'
-import { contextWindowOf, openAIResponsesFeatures, refuseImageToolOverStoredMedia, refuseNonResponsesOutputFields, responsesAudioInput, responsesOfferedTools, serverToolBounds } from '../pricing/features'
+import { contextWindowOf, openAIResponsesFeatures, refuseImageToolOverStoredMedia, refuseNonResponsesOutputFields, refuseUnpricedImageModelInput, responsesAudioInput, responsesOfferedTools, serverToolBounds } from '../pricing/features'
 import { heldInputTokens, type Price } from '../pricing/price'
 import { callUnmetered, errorCheckedText, readUnmetered } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
@@ -427,6 +427,8 @@ export const responsesRoutes = (services: Services) => {
           : route === 'chat' ? responsesViaChat(body, target!, config) : null
         if (!translated) refuseStoredPrompt(body)
         const native = translated ? null : openAIResponsesFeatures(body, bounds, target?.upstreamModel ?? '')
+        // Before the stored context is read, as every other refusal of what the image model would read.
+        if (native?.features.imageModelInput?.reads != null) refuseUnpricedImageModelInput(target ? await services.prices.priceOf(target.canonical) : null, native.features)
         const caller = authenticated(requestState(request))
         const context = translated ? NO_CONTEXT : await sizedContextOf(body, caller, target)
         if (!translated) refuseImageToolOverStoredMedia(body, context.mediaParts)

@@ -1,4 +1,5 @@
 import { anthropicServerToolUses, responsesServerToolUses, type OfferedTools } from '../pricing/features'
+import { reportedImageModelTokens } from '../pricing/image-model-input'
 import type { TokenCounts } from '../pricing/price'
 import { MAX_TOKEN_COUNT } from '../records/token-count'
 
@@ -354,12 +355,15 @@ export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCount
 
 /**
  * What a Responses API answer bills: its usage, the hosted tools its `output` shows used (by the tools the
- * request offered: containers at the prices they named), and the tier that served it.
+ * request offered: containers at the prices they named), what the image tool's model read (`tool_usage.image_gen`,
+ * reported apart from the usage), and the tier that served it.
  */
-export function responseCounts(response: { usage?: ResponsesUsage | null; output?: unknown; service_tier?: unknown }, offered?: OfferedTools): TokenCounts | null {
+export function responseCounts(response: { usage?: ResponsesUsage | null; output?: unknown; service_tier?: unknown; tool_usage?: unknown }, offered?: OfferedTools): TokenCounts | null {
   const counts = responsesUsage(response.usage)
   if (!counts) return null
   if (Array.isArray(response.output)) counts.serverToolUses = responsesServerToolUses(response.output, offered)
+  const imageModel = reportedImageModelTokens(response.tool_usage)
+  if (imageModel) counts.imageModelTokens = imageModel
   const tier = reportedTier(response.service_tier)
   if (tier !== undefined) counts.tier = tier
   return counts
