@@ -46,11 +46,11 @@ const SETTINGS: Level = new Map(checkedAt(FIELDS_ONLY, ['max_price', 'edits', 'f
 /**
  * The top level: the fields that hold messages, items, tools or blocks, and the settings objects whose fields the
  * estimate and the billing rules read (a thinking budget, a reasoning effort, whether a stream reports its usage,
- * DashScope's search strategy…).
+ * DashScope's search strategy, xAI's Live Search mode and sources…).
  */
 const TOP_LEVEL: Level = new Map([
   ...checkedAt(NESTED, ['messages', 'input', 'tools', 'system']),
-  ...checkedAt(SETTINGS, ['thinking', 'reasoning', 'text', 'stream_options', 'output_config', 'response_format', 'web_search_options', 'search_options', 'prediction', 'audio', 'provider', 'context_management']),
+  ...checkedAt(SETTINGS, ['thinking', 'reasoning', 'text', 'stream_options', 'output_config', 'response_format', 'web_search_options', 'search_options', 'search_parameters', 'prediction', 'audio', 'provider', 'context_management']),
 ])
 
 /** A request body whose keys a case-insensitive reader could take for another's is refused, before any hold. */
