@@ -44,13 +44,24 @@ for (const [field, level] of checkedAt(NESTED, ['content', 'output', 'outputs', 
 const SETTINGS: Level = new Map(checkedAt(FIELDS_ONLY, ['max_price', 'edits', 'format', 'json_schema', 'user_location']))
 
 /**
- * The top level: the fields that hold messages, items, tools or blocks, and the settings objects whose fields the
- * estimate and the billing rules read (a thinking budget, a reasoning effort, whether a stream reports its usage,
- * DashScope's search strategy…).
+ * A `tool_choice`: its `type`, and the tools it names by type, which the billing rules price as tools offered
+ * (chat's `allowed_tools.tools`, Responses' `tools`), each checked as a tool is.
+ */
+const TOOL_CHOICE: Level = new Map([
+  ...checkedAt(new Map(checkedAt(NESTED, ['tools'])), ['allowed_tools']),
+  ...checkedAt(NESTED, ['tools']),
+  ...checkedAt(FIELDS_ONLY, ['function']),
+])
+
+/**
+ * The top level: the fields that hold messages, items, tools or blocks, the tool choice, and the settings objects
+ * whose fields the estimate and the billing rules read (a thinking budget, a reasoning effort, whether a stream
+ * reports its usage, DashScope's search strategy, xAI's Live Search mode and sources, a Messages thread's type…).
  */
 const TOP_LEVEL: Level = new Map([
   ...checkedAt(NESTED, ['messages', 'input', 'tools', 'system']),
-  ...checkedAt(SETTINGS, ['thinking', 'reasoning', 'text', 'stream_options', 'output_config', 'response_format', 'web_search_options', 'search_options', 'prediction', 'audio', 'provider', 'context_management']),
+  ...checkedAt(TOOL_CHOICE, ['tool_choice']),
+  ...checkedAt(SETTINGS, ['thinking', 'reasoning', 'text', 'stream_options', 'output_config', 'response_format', 'web_search_options', 'search_options', 'search_parameters', 'prediction', 'audio', 'provider', 'context_management', 'thread']),
 ])
 
 /** A request body whose keys a case-insensitive reader could take for another's is refused, before any hold. */
