@@ -108,6 +108,11 @@ interface Lookup {
 
 /** The most models whose price is kept: a client naming ever new models does not grow the process. */
 const MAX_CACHED_MODELS = 100_000
+/**
+ * The most names found unpriced that are kept, apart: any key may name ever new made-up models for free (a retrieve,
+ * a refused request), and kept among the priced ones, 100,000 of them pinned ~150 MB of names for good.
+ */
+const MAX_CACHED_UNPRICED = 10_000
 
 /**
  * The prices in force, kept in memory one model at a time as requests ask for them (one lookup of the model per
@@ -118,6 +123,8 @@ const MAX_CACHED_MODELS = 100_000
 export class PriceBook {
   private readonly cache = new Map<string, CachedPrice>()
   private readonly eviction = new OldestFirstEviction(this.cache)
+  private readonly unpriced = new Map<string, CachedPrice>()
+  private readonly unpricedEviction = new OldestFirstEviction(this.unpriced)
   /**
    * Lookups under way: callers that find the model stale meanwhile wait for its lookup rather than start another
    * — unless a change came since, which its read may not have seen.
@@ -135,7 +142,7 @@ export class PriceBook {
 
   /** The price in force for `provider:model`, or null when the model is unpriced. */
   async priceOf(model: string, now = Date.now()): Promise<Price | null> {
-    const cached = this.cache.get(model)
+    const cached = this.cache.get(model) ?? this.unpriced.get(model)
     if (cached && performance.now() - cached.readAt <= this.ttlMs && now < cached.nextStart) return cached.price
     return this.lookUp(model, now)
   }
@@ -243,6 +250,7 @@ export class PriceBook {
   invalidate(): void {
     this.generation++
     this.cache.clear()
+    this.unpriced.clear()
     this.listing.invalidate()
   }
 
@@ -281,7 +289,11 @@ export class PriceBook {
   }
 
   private remember(model: string, entry: CachedPrice): void {
-    if (!this.cache.has(model) && this.cache.size >= MAX_CACHED_MODELS) this.eviction.evictOldest()
-    this.cache.set(model, entry)
+    const [kept, other, eviction, max] = entry.price
+      ? [this.cache, this.unpriced, this.eviction, MAX_CACHED_MODELS]
+      : [this.unpriced, this.cache, this.unpricedEviction, MAX_CACHED_UNPRICED]
+    other.delete(model)
+    if (!kept.has(model) && kept.size >= max) eviction.evictOldest()
+    kept.set(model, entry)
   }
 }

@@ -9,6 +9,7 @@ import type { Price } from '../pricing/price'
 import { priceAmountsOf } from '../pricing/price-amounts'
 import type { ResolvedModel } from '../providers/registry'
 import type { Services } from '../services'
+import { MODEL_NAME_MAX_LENGTH } from './schemas/fields'
 import { modelNameShown, refuseKeyInModelName } from '../metering/admission'
 
 interface ListedModel {
@@ -95,6 +96,8 @@ async function modelsFor(caller: Caller, anthropic: boolean, services: Services)
 async function modelNamed(id: string, caller: Caller, anthropic: boolean, services: Services): Promise<ListedModel | null> {
   const { config, prices, providers } = services
   refuseKeyInModelName(config, id)
+  // No longer than a request body's `model` may be: no such name can be called, and each would be looked up and kept.
+  if (id.length > MODEL_NAME_MAX_LENGTH) return null
   const model = providers.resolve(id, anthropic ? 'anthropic' : 'openai')
   if (!model || !servable(caller, id, model, services)) return null
   const price = await prices.priceOf(model.canonical)

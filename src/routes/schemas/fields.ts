@@ -7,8 +7,10 @@ import { z } from 'zod'
  * (and counted toward the estimate by its bytes). A wrong type is a 400 naming the field, before any hold.
  */
 
+export const MODEL_NAME_MAX_LENGTH = 256
+
 /** `provider:model`, `provider/model` or an alias. */
-export const modelName = z.string().min(1).max(256)
+export const modelName = z.string().min(1).max(MODEL_NAME_MAX_LENGTH)
 
 /** The user to bill (OpenAI's `user`); with a key, it must be the key's own user. */
 export const billingUser = z.string().max(256)
