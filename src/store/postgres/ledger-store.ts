@@ -352,11 +352,12 @@ const LOCK_MODEL_ROLLUPS = `SELECT 1 FROM usage_daily_models WHERE (day, model, 
 /**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
  * replica's still running, or whose settlements it keeps to land later, or read already), those of the models $4
- * lists (their rollup rows held elsewhere), and those whose settlements a replica kept (pending_settlements),
- * unlocked; then those of them still there, locked.
+ * lists (their rollup rows held elsewhere), those of the users $5 lists (their rows, or a key's, held elsewhere), and
+ * those whose settlements a replica kept (pending_settlements), unlocked; then those of them still there, locked.
  */
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id, model FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
   AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND model NOT IN (SELECT json_array_elements_text($4::text::json))
+  AND user_id NOT IN (SELECT json_array_elements_text($5::text::json))
   AND id NOT IN (SELECT hold_id FROM pending_settlements)
   ORDER BY id LIMIT $2`
 // Its columns named, not `*`: a prepared `SELECT *` fails once per connection ("cached plan must not change result
@@ -874,10 +875,13 @@ const READS_PAST_HELD = 4
 
 /**
  * The sweep's first transaction: the holds expired by `now` (at most `limit`, but those `spared`), swept as sweepRead
- * does. When some of those read are left out for their model's rollup row held elsewhere (a replica frozen mid-sweep),
- * more are read in their place, those models' left out, a few times at most: the first `limit` all of one held model
- * (a hot model's) would sweep nothing, and a sweep ends at a batch of none (Ledger.sweep), every other model's expired
- * holds left open, their users' budgets reserved, while the frozen transaction lasts.
+ * does. When some of those read are left out, for their model's rollup row held elsewhere (a replica frozen mid-sweep)
+ * or their user's row held elsewhere (a replica frozen mid-transaction, an operator's open transaction), more are read
+ * in their place, those models' and users' left out, a few times at most: the first `limit` all of one held model (a
+ * hot model's) or of one held user would sweep nothing, and a sweep ends at a batch of none (Ledger.sweep), every
+ * other expired hold left open, its user's budget reserved, while the frozen transaction lasts. The held users' holds
+ * (`busy`, for a wait of their own) take only the room the free ones leave: a user whose row stays held keeps its
+ * holds for a later sweep, and never the room of holds that can be swept now.
  */
 async function sweepFree(
   tx: TransactionSQL,
@@ -887,20 +891,22 @@ async function sweepFree(
   newRollups: NewRollupRows,
   sweep: (tx: TransactionSQL, due: Due[]) => Promise<SweptHold[]>,
 ): Promise<{ swept: SweptHold[]; busy: Due[] }> {
-  const [swept, busy, read, heldModels]: [SweptHold[], Due[], string[], Set<string>] = [[], [], [...spared], new Set()]
+  const [swept, busy, read, heldModels, heldUsers]: [SweptHold[], Due[], string[], Set<string>, Set<string>] = [[], [], [...spared], new Set(), new Set()]
   for (let reads = 0; reads < READS_PAST_HELD; reads++) {
-    const room = limit - swept.length - busy.length
-    const found = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), room, JSON.stringify(read), JSON.stringify([...heldModels])])) as Due[]
+    const room = limit - swept.length
+    const found = (await tx.unsafe(EXPIRED_HOLDS, [
+      now - Date.now(), room, JSON.stringify(read), JSON.stringify([...heldModels]), JSON.stringify([...heldUsers]),
+    ])) as Due[]
     const some = await sweepRead(tx, found, now, newRollups, sweep)
     swept.push(...some.swept)
     busy.push(...some.busy)
-    const taken = new Set([...some.swept.map((s) => String(s.hold.id)), ...some.busy.map((r) => String(r.id))])
-    const leftOut = found.filter((r) => !taken.has(String(r.id)))
-    if (found.length < room || leftOut.length === 0) break
+    if (found.length < room || some.swept.length === found.length) break
+    const [sweptIds, busyIds] = [new Set(some.swept.map((s) => String(s.hold.id))), new Set(some.busy.map((r) => String(r.id)))]
     for (const r of found) read.push(String(r.id))
-    for (const r of leftOut) heldModels.add(r.model)
+    for (const r of some.busy) heldUsers.add(r.user_id)
+    for (const r of found) if (!sweptIds.has(String(r.id)) && !busyIds.has(String(r.id))) heldModels.add(r.model)
   }
-  return { swept, busy }
+  return { swept, busy: busy.slice(0, limit - swept.length) }
 }
 
 /**
