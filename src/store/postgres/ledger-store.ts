@@ -223,6 +223,12 @@ const USERS_WAITED_AT_ONCE = 4
  */
 const BUSY_ROWS_WAIT_MS = ROWS_LOCK_TIMEOUT_MS
 
+/**
+ * How long a user whose rows stayed held through a whole wait for them is refused after its brief try, without a wait of
+ * its own: a frozen transaction stays so for long, and a row let go meanwhile is had by the brief try.
+ */
+const STUCK_REMEMBERED_MS = 1_000
+
 /** How long after a try the settlements whose users' rows were held elsewhere are tried again (landLater). */
 const LAND_LATER_MS = 500
 
@@ -1002,6 +1008,8 @@ export class PostgresLedgerStore implements LedgerStore {
   private readonly usersTried = new FewAtOnce(USERS_WAITED_AT_ONCE)
   /** The waits for those whose rows were still held then, a few at a time. */
   private readonly usersWaited = new FewAtOnce(USERS_WAITED_AT_ONCE)
+  /** The users whose rows stayed held through a whole wait (stuck), and until when (performance.now()) they take no wait's slot. */
+  private readonly stuckUntil = new Map<string, number>()
   /** The store's close has begun: no hold is taken any more (see close). */
   private closing = false
   private readonly riders: Rider[] = []
@@ -1334,7 +1342,33 @@ export class PostgresLedgerStore implements LedgerStore {
   private async reserveWhenFree(asked: Asked[], batch: Attempt, answerBy: number): Promise<void> {
     const briefly = Math.min(performance.now() + ROWS_LOCK_TIMEOUT_MS, batch.locksUntil)
     if (await this.reserveUserUntil(asked, batch, answerBy, briefly, false)) return
+    // A user whose rows stayed held through its last wait (a frozen replica's, an open transaction's) is refused now:
+    // its waits would fill every slot, and another user whose row was busy a moment longer would be refused behind them.
+    if (this.stuck(asked[0]!.r.userId)) return this.refuse(asked)
     this.usersWaited.run(async () => void (await this.reserveUserUntil(asked, batch, answerBy, batch.locksUntil, true)))
+  }
+
+  private markStuck(userId: string) {
+    const now = performance.now()
+    for (const [id, until] of this.stuckUntil) if (until <= now) this.stuckUntil.delete(id)
+    this.stuckUntil.set(userId, now + STUCK_REMEMBERED_MS)
+  }
+
+  private stuck(userId: string): boolean {
+    const until = this.stuckUntil.get(userId)
+    if (until === undefined) return false
+    if (until > performance.now()) return true
+    this.stuckUntil.delete(userId)
+    return false
+  }
+
+  /** Refuses holds whose user's rows stayed held elsewhere (503), forgetting the figures they were to be decided on. */
+  private refuse(asked: Asked[]) {
+    for (const a of asked) {
+      this.known.users.delete(a.r.userId)
+      if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
+      a.resolve(databaseUnavailable())
+    }
   }
 
   /**
@@ -1351,6 +1385,7 @@ export class PostgresLedgerStore implements LedgerStore {
       return true
     }
     const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs: batch.lockWaitMs, locksUntil }
+    const began = performance.now()
     const deciding = retryingConflicts(() => lockedUserBatch(this.sql, attempt, asked))
     try {
       const { decided, figures } = await withDeadline(deciding, answerBy - performance.now(), () => (attempt.abandoned = true))
@@ -1364,11 +1399,9 @@ export class PostgresLedgerStore implements LedgerStore {
       this.release(attempt.taken)
       if (attempt.abandoned) void deciding.finally(() => this.release(attempt.taken)).catch(() => {})
       if (busy && !last) return false
-      for (const a of asked) {
-        this.known.users.delete(a.r.userId)
-        if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
-        a.resolve(databaseUnavailable())
-      }
+      // Waited for longer than a brief try, not only refused for a turn that came (nearly) after the batch's lock wait.
+      if (busy && performance.now() - began > ROWS_LOCK_TIMEOUT_MS) this.markStuck(asked[0]!.r.userId)
+      this.refuse(asked)
       return true
     }
   }
