@@ -223,6 +223,12 @@ const USERS_WAITED_AT_ONCE = 4
  */
 const BUSY_ROWS_WAIT_MS = ROWS_LOCK_TIMEOUT_MS
 
+/**
+ * How long a user whose rows stayed held through a whole wait for them is refused after its brief try, without a wait of
+ * its own: a frozen transaction stays so for long, and a row let go meanwhile is had by the brief try.
+ */
+const STUCK_REMEMBERED_MS = 1_000
+
 /** How long after a try the settlements whose users' rows were held elsewhere are tried again (landLater). */
 const LAND_LATER_MS = 500
 
@@ -352,11 +358,12 @@ const LOCK_MODEL_ROLLUPS = `SELECT 1 FROM usage_daily_models WHERE (day, model, 
 /**
  * The sweeper's: the holds expired by $1 (the database's clock), at most $2, but those $3 lists (the sweeping
  * replica's still running, or whose settlements it keeps to land later, or read already), those of the models $4
- * lists (their rollup rows held elsewhere), and those whose settlements a replica kept (pending_settlements),
- * unlocked; then those of them still there, locked.
+ * lists (their rollup rows held elsewhere), those of the users $5 lists (their rows, or a key's, held elsewhere), and
+ * those whose settlements a replica kept (pending_settlements), unlocked; then those of them still there, locked.
  */
 const EXPIRED_HOLDS = `SELECT id, user_id, key_id, model FROM reservations WHERE expires_at <= ${DB_CLOCK} + $1
   AND id NOT IN (SELECT json_array_elements_text($3::text::json)::bigint) AND model NOT IN (SELECT json_array_elements_text($4::text::json))
+  AND user_id NOT IN (SELECT json_array_elements_text($5::text::json))
   AND id NOT IN (SELECT hold_id FROM pending_settlements)
   ORDER BY id LIMIT $2`
 // Its columns named, not `*`: a prepared `SELECT *` fails once per connection ("cached plan must not change result
@@ -874,10 +881,13 @@ const READS_PAST_HELD = 4
 
 /**
  * The sweep's first transaction: the holds expired by `now` (at most `limit`, but those `spared`), swept as sweepRead
- * does. When some of those read are left out for their model's rollup row held elsewhere (a replica frozen mid-sweep),
- * more are read in their place, those models' left out, a few times at most: the first `limit` all of one held model
- * (a hot model's) would sweep nothing, and a sweep ends at a batch of none (Ledger.sweep), every other model's expired
- * holds left open, their users' budgets reserved, while the frozen transaction lasts.
+ * does. When some of those read are left out, for their model's rollup row held elsewhere (a replica frozen mid-sweep)
+ * or their user's row held elsewhere (a replica frozen mid-transaction, an operator's open transaction), more are read
+ * in their place, those models' and users' left out, a few times at most: the first `limit` all of one held model (a
+ * hot model's) or of one held user would sweep nothing, and a sweep ends at a batch of none (Ledger.sweep), every
+ * other expired hold left open, its user's budget reserved, while the frozen transaction lasts. The held users' holds
+ * (`busy`, for a wait of their own) take only the room the free ones leave: a user whose row stays held keeps its
+ * holds for a later sweep, and never the room of holds that can be swept now.
  */
 async function sweepFree(
   tx: TransactionSQL,
@@ -887,20 +897,22 @@ async function sweepFree(
   newRollups: NewRollupRows,
   sweep: (tx: TransactionSQL, due: Due[]) => Promise<SweptHold[]>,
 ): Promise<{ swept: SweptHold[]; busy: Due[] }> {
-  const [swept, busy, read, heldModels]: [SweptHold[], Due[], string[], Set<string>] = [[], [], [...spared], new Set()]
+  const [swept, busy, read, heldModels, heldUsers]: [SweptHold[], Due[], string[], Set<string>, Set<string>] = [[], [], [...spared], new Set(), new Set()]
   for (let reads = 0; reads < READS_PAST_HELD; reads++) {
-    const room = limit - swept.length - busy.length
-    const found = (await tx.unsafe(EXPIRED_HOLDS, [now - Date.now(), room, JSON.stringify(read), JSON.stringify([...heldModels])])) as Due[]
+    const room = limit - swept.length
+    const found = (await tx.unsafe(EXPIRED_HOLDS, [
+      now - Date.now(), room, JSON.stringify(read), JSON.stringify([...heldModels]), JSON.stringify([...heldUsers]),
+    ])) as Due[]
     const some = await sweepRead(tx, found, now, newRollups, sweep)
     swept.push(...some.swept)
     busy.push(...some.busy)
-    const taken = new Set([...some.swept.map((s) => String(s.hold.id)), ...some.busy.map((r) => String(r.id))])
-    const leftOut = found.filter((r) => !taken.has(String(r.id)))
-    if (found.length < room || leftOut.length === 0) break
+    if (found.length < room || some.swept.length === found.length) break
+    const [sweptIds, busyIds] = [new Set(some.swept.map((s) => String(s.hold.id))), new Set(some.busy.map((r) => String(r.id)))]
     for (const r of found) read.push(String(r.id))
-    for (const r of leftOut) heldModels.add(r.model)
+    for (const r of some.busy) heldUsers.add(r.user_id)
+    for (const r of found) if (!sweptIds.has(String(r.id)) && !busyIds.has(String(r.id))) heldModels.add(r.model)
   }
-  return { swept, busy }
+  return { swept, busy: busy.slice(0, limit - swept.length) }
 }
 
 /**
@@ -996,6 +1008,8 @@ export class PostgresLedgerStore implements LedgerStore {
   private readonly usersTried = new FewAtOnce(USERS_WAITED_AT_ONCE)
   /** The waits for those whose rows were still held then, a few at a time. */
   private readonly usersWaited = new FewAtOnce(USERS_WAITED_AT_ONCE)
+  /** The users whose rows stayed held through a whole wait (stuck), and until when (performance.now()) they take no wait's slot. */
+  private readonly stuckUntil = new Map<string, number>()
   /** The store's close has begun: no hold is taken any more (see close). */
   private closing = false
   private readonly riders: Rider[] = []
@@ -1328,7 +1342,33 @@ export class PostgresLedgerStore implements LedgerStore {
   private async reserveWhenFree(asked: Asked[], batch: Attempt, answerBy: number): Promise<void> {
     const briefly = Math.min(performance.now() + ROWS_LOCK_TIMEOUT_MS, batch.locksUntil)
     if (await this.reserveUserUntil(asked, batch, answerBy, briefly, false)) return
+    // A user whose rows stayed held through its last wait (a frozen replica's, an open transaction's) is refused now:
+    // its waits would fill every slot, and another user whose row was busy a moment longer would be refused behind them.
+    if (this.stuck(asked[0]!.r.userId)) return this.refuse(asked)
     this.usersWaited.run(async () => void (await this.reserveUserUntil(asked, batch, answerBy, batch.locksUntil, true)))
+  }
+
+  private markStuck(userId: string) {
+    const now = performance.now()
+    for (const [id, until] of this.stuckUntil) if (until <= now) this.stuckUntil.delete(id)
+    this.stuckUntil.set(userId, now + STUCK_REMEMBERED_MS)
+  }
+
+  private stuck(userId: string): boolean {
+    const until = this.stuckUntil.get(userId)
+    if (until === undefined) return false
+    if (until > performance.now()) return true
+    this.stuckUntil.delete(userId)
+    return false
+  }
+
+  /** Refuses holds whose user's rows stayed held elsewhere (503), forgetting the figures they were to be decided on. */
+  private refuse(asked: Asked[]) {
+    for (const a of asked) {
+      this.known.users.delete(a.r.userId)
+      if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
+      a.resolve(databaseUnavailable())
+    }
   }
 
   /**
@@ -1345,6 +1385,7 @@ export class PostgresLedgerStore implements LedgerStore {
       return true
     }
     const attempt: Attempt = { abandoned: false, taken: [], commitSent: false, lockWaitMs: batch.lockWaitMs, locksUntil }
+    const began = performance.now()
     const deciding = retryingConflicts(() => lockedUserBatch(this.sql, attempt, asked))
     try {
       const { decided, figures } = await withDeadline(deciding, answerBy - performance.now(), () => (attempt.abandoned = true))
@@ -1358,11 +1399,9 @@ export class PostgresLedgerStore implements LedgerStore {
       this.release(attempt.taken)
       if (attempt.abandoned) void deciding.finally(() => this.release(attempt.taken)).catch(() => {})
       if (busy && !last) return false
-      for (const a of asked) {
-        this.known.users.delete(a.r.userId)
-        if (a.r.keyId !== null) this.known.keys.delete(a.r.keyId)
-        a.resolve(databaseUnavailable())
-      }
+      // Waited for longer than a brief try, not only refused for a turn that came (nearly) after the batch's lock wait.
+      if (busy && performance.now() - began > ROWS_LOCK_TIMEOUT_MS) this.markStuck(asked[0]!.r.userId)
+      this.refuse(asked)
       return true
     }
   }
