@@ -9,7 +9,8 @@ import { bodyFrom, queryFrom, type Field } from './fields'
 import { basedOn, carriedPriceFields, keptFieldsText } from './price-carry'
 
 export type Shown =
-  | { table: Record<string, unknown>[]; columns: string[]; json: unknown; footer?: string }
+  /** `error`: what went wrong part way (rows shown, some not written): printed after them, and the CLI exits 1. */
+  | { table: Record<string, unknown>[]; columns: string[]; json: unknown; footer?: string; error?: string }
   | { record: Record<string, unknown>; json: unknown; note?: string }
 
 export interface Command {
