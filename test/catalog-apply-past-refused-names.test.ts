@@ -82,3 +82,36 @@ test('--apply goes on past a row the gateway refuses, says which rows were writt
   const gpt4o = (await gw.admin('GET', '/v1/pricing/oai:gpt-4o')).body
   expect([gpt4o.input_per_million, gpt4o.output_per_million]).toEqual([2.5, 10])
 })
+
+test('`prices catalog --apply` prints every row, then exits 1 naming the rows the gateway refused', async () => {
+  // A stand-in for the admin API: two models priced below the catalog, the first one's new row refused.
+  const written: string[] = []
+  const row = (id: number, model: string) => ({ id, model, input_per_million: 0.01, output_per_million: 0.02, effective_from: new Date(0).toISOString(), source: null })
+  const list = (data: unknown[]) => Response.json({ data, next_cursor: null })
+  const api = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: async (req) => {
+      const path = new URL(req.url).pathname
+      if (path === '/v1/providers') return list([{ name: 'oai', catalog: 'openai', aliases: {} }])
+      if (path === '/v1/pricing' && req.method === 'GET') return list([row(1, 'oai:gpt-4o'), row(2, 'oai:gpt-4o-mini')])
+      if (path === '/v1/pricing/history' || path === '/v1/pricing/unpriced') return list([])
+      if (path === '/v1/pricing' && req.method === 'POST') {
+        const { model } = (await req.json()) as { model: string }
+        if (model === 'oai:gpt-4o') return Response.json({ error: { message: 'refused for the test' } }, { status: 400 })
+        written.push(model)
+        return Response.json(row(3, model), { status: 201 })
+      }
+      return new Response('not found', { status: 404 })
+    },
+  })
+  try {
+    const applied = await runTollgate(`http://127.0.0.1:${api.port}`, ['prices', 'catalog', '--apply'])
+    expect(written).toEqual(['oai:gpt-4o-mini'])
+    expect(applied.stdout).toMatch(/oai:gpt-4o .*not applied: 400: refused for the test/)
+    expect(applied.stdout).toMatch(/oai:gpt-4o-mini .*; applied/)
+    expect({ code: applied.code, stderr: applied.stderr.trim() }).toEqual({ code: 1, stderr: 'tollgate: 1 of 2 rows not written: oai:gpt-4o' })
+  } finally {
+    api.stop(true)
+  }
+})
