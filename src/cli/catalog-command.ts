@@ -7,11 +7,12 @@
  * unless told `--allow-unbilled`; so is a model the catalog states no rate for, unless the operator names it
  * with `--models` and says `--allow-free`.
  */
-import type { AdminApi } from './admin-api'
+import { AdminApiError, type AdminApi } from './admin-api'
 import { UsageError, type Args } from './args'
 import type { Shown } from './commands'
 import { catalogEntry, catalogSource, type CatalogRow, type PriceFields } from './price-catalog'
 import { basedOn } from './price-carry'
+import { pricedModelName } from '../providers/model-name'
 
 type Status = 'new' | 'changed' | 'unchanged' | 'scheduled' | 'skipped' | 'no price in catalog' | 'not in catalog' | 'no catalog provider'
 
@@ -60,6 +61,13 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
 
   const lines: Line[] = []
   for (const model of models) {
+    // A name a key holder asked for that no price can be written for (a trailing space, a zero-width space, past 256
+    // characters: a name named with --models), which the catalog may still match by prefix: POSTed, the admin API would refuse it 400.
+    const refusal = pricedModelName.safeParse(model).error?.issues[0]?.message
+    if (refusal) {
+      lines.push({ model, status: 'skipped', effective_from: null, changes: `the admin API refuses a price for this name: ${refusal}`, catalog_model: null, notes: [] })
+      continue
+    }
     const [provider, id] = [model.slice(0, model.indexOf(':')), model.slice(model.indexOf(':') + 1)]
     const catalog = catalogOf.get(provider)
     if (!catalog) {
@@ -101,20 +109,52 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
     }
   }
 
-  if (args.switches.has('apply'))
-    for (const line of lines) if (line.write) {
-      await api.call('POST', '/v1/pricing', line.write)
-      line.changes = `${line.changes}${line.changes ? '; ' : ''}applied`
-    }
+  const failed = args.switches.has('apply') ? await applyRows(api, lines) : []
 
   const notes = [...new Set(lines.flatMap((l) => l.notes.map((n) => `${l.model}: ${n}`)))]
-  const json = { source, applied: args.switches.has('apply'), models: lines.map(({ write: _w, ...l }) => l) }
+  const json = { source, applied: args.switches.has('apply'), models: lines.map(({ write: _w, ...l }) => l), failed }
   return {
     table: lines.map((l) => ({ ...l, effective_from: l.effective_from ?? 'now' })),
     columns: ['model', 'status', 'effective_from', 'changes', 'catalog_model'],
     json,
     footer: [`catalog: ${source}`, ...notes, args.switches.has('apply') ? '' : 'Nothing written: run again with --apply to write the new and changed rows.'].filter(Boolean).join('\n'),
+    ...(failed.length ? { error: `${failed.length} of ${lines.filter((l) => l.write).length} rows not written: ${failed.map((f) => f.model).join(', ')}` } : {}),
   }
+}
+
+interface Failed {
+  model: string
+  effective_from: string | null
+  error: string
+}
+
+/**
+ * Writes each line's row, in order, marking it applied or not. A row the gateway refuses does not stop the
+ * others (one model's refusal must not keep every model sorted after it at its old price); a gateway that does not
+ * answer does, as the rest would wait the same timeout each, and each line not tried says so.
+ */
+async function applyRows(api: AdminApi, lines: Line[]): Promise<Failed[]> {
+  const failed: Failed[] = []
+  const say = (line: Line, what: string) => void (line.changes = `${line.changes}${line.changes ? '; ' : ''}${what}`)
+  let unreachable = false
+  for (const line of lines) {
+    if (!line.write) continue
+    if (unreachable) {
+      say(line, 'not applied: not tried, the gateway did not answer')
+      failed.push({ model: line.model, effective_from: line.effective_from, error: 'not tried: the gateway did not answer' })
+      continue
+    }
+    try {
+      await api.call('POST', '/v1/pricing', line.write)
+      say(line, 'applied')
+    } catch (error) {
+      if (!(error instanceof AdminApiError)) throw error
+      unreachable = error.status === 0
+      say(line, `not applied: ${error.message}`)
+      failed.push({ model: line.model, effective_from: line.effective_from, error: error.message })
+    }
+  }
+  return failed
 }
 
 const colon = (name: string) => {

@@ -9,7 +9,8 @@ import { bodyFrom, queryFrom, type Field } from './fields'
 import { basedOn, carriedPriceFields, keptFieldsText } from './price-carry'
 
 export type Shown =
-  | { table: Record<string, unknown>[]; columns: string[]; json: unknown; footer?: string }
+  /** `error`: what went wrong part way (rows shown, some not written): printed after them, and the CLI exits 1. */
+  | { table: Record<string, unknown>[]; columns: string[]; json: unknown; footer?: string; error?: string }
   | { record: Record<string, unknown>; json: unknown; note?: string }
 
 export interface Command {
@@ -158,6 +159,15 @@ export const commands: Record<string, Record<string, Command>> = {
       usage: 'prices catalog [--models a,b] [--apply] [--allow-unbilled] [--allow-free]',
       summary: 'the price book against the price catalog (new, changed, unchanged, skipped, no price in catalog); --apply writes the new and changed rows, not those with a charge tollgate cannot bill unless --allow-unbilled, nor a model the catalog states no rate for unless named with --models and --allow-free (written free)',
       run: catalogCommand,
+    },
+    'forget-unpriced': {
+      usage: 'prices forget-unpriced MODEL | --all',
+      summary: "forget a model (or every one) recorded as asked for while unpriced, so that `prices catalog` no longer lists it; asked for again, it is recorded again",
+      run: async (api, a) => {
+        none(a)
+        const query = a.switches.has('all') ? (noArguments(a), 'all=true') : `model=${enc(one(a, 'model'))}`
+        return record(await api.call('DELETE', `/v1/pricing/unpriced?${query}`))
+      },
     },
     history: {
       usage: 'prices history [--model M] [--all]',

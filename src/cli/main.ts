@@ -21,7 +21,8 @@ export async function runCli(group: string, argv: string[], env = process.env): 
     // A switch the command does not take is a mistake, never ignored (`users delete X --apply` must not delete X).
     for (const s of args.switches) if (!GLOBAL_SWITCHES.has(s) && !new RegExp(`--${s}(?![\\w-])`).test(command.usage)) throw new UsageError(`unknown option --${s}`)
     const shown = await command.run(adminApi(env), args)
-    return print(args.switches.has('json') ? printableJson(shown.json) : render(shown), 0)
+    print(args.switches.has('json') ? printableJson(shown.json) : render(shown), 0)
+    return 'error' in shown && shown.error ? print(`tollgate: ${printable(shown.error)}`, 1) : 0
   } catch (error) {
     if (error instanceof UsageError) return print(`${error.message}\nusage: tollgate ${command.usage}`, 2)
     if (error instanceof AdminApiError) return print(`tollgate: ${printable(error.message)}`, 1)

@@ -11,6 +11,7 @@ import { sqlStateOf, withStorableText } from '../store/postgres/batch'
 import { PostgresStore } from '../store/postgres/store'
 import * as pgTables from '../store/postgres/schema'
 import { parseArgs, UsageError, type Args } from './args'
+import { AlertMerge } from './migrate-alert-merge'
 
 /** Every table, parents before children (foreign keys), with the identity column Postgres must carry on from. */
 const TABLES = [
@@ -69,6 +70,7 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
   }
   try {
     const db = drizzle({ client: target.sql, schema: pgTables })
+    const alertMerge = new AlertMerge(source)
     const counts: Record<string, number> = {}
     const changed: Record<string, Changes> = {}
     await db.transaction(async (tx) => {
@@ -88,11 +90,16 @@ export async function runMigrate(argv: string[], env = process.env): Promise<num
           const page = source.select(columns).from(table).where(after === null ? undefined : sql`rowid > ${after}`).orderBy(sql`rowid`).limit(CHUNK).all()
           if (page.length === 0) break
           after = page.at(-1)!.rowid
-          const rows = page.map(({ rowid, ...row }) => storableRow(row, changes))
-          await insertPage(tx, name, rows, changes).catch((error) => {
-            throw new MigrateError(`${tableName(name)}: Postgres refused rows ${copied + 1}–${copied + rows.length}: ${messageOf(error)}`)
+          const rows = page.flatMap(({ rowid, ...row }) => {
+            const kept = mergedAlertRow(alertMerge, name, storableRow(row, changes))
+            if (kept === null) changes.merged++
+            return kept === null ? [] : [kept]
           })
-          copied += rows.length
+          if (rows.length > 0)
+            await insertPage(tx, name, rows, changes).catch((error) => {
+              throw new MigrateError(`${tableName(name)}: Postgres refused rows ${copied + 1}–${copied + page.length}: ${messageOf(error)}`)
+            })
+          copied += page.length
         }
         const { n } = source.select({ n: count() }).from(table).get()!
         if (copied !== n) throw new MigrateError(`${tableName(name)}: read ${copied} rows of ${n}`)
@@ -202,6 +209,13 @@ function storableRow(row: Record<string, unknown>, changes: Changes): Record<str
   }
   if (out !== counted) changes.count++
   return out
+}
+
+/** An alert or a delivery row as AlertMerge keeps it (null: merged into another); any other table's row as it is. */
+function mergedAlertRow(merge: AlertMerge, name: (typeof TABLES)[number][0], row: Record<string, unknown>): Record<string, unknown> | null {
+  if (name === 'alerts') return merge.alert(row as { id: string })
+  if (name === 'alertDeliveries') return merge.delivery(row as { alertId: string; webhook: string })
+  return row
 }
 
 type Target = Pick<ReturnType<typeof drizzle<typeof pgTables>>, 'select' | 'insert'>

@@ -35,3 +35,6 @@ export const writtenModelName = REFUSALS.reduce((schema, [refused, message]) => 
 
 /** Why `writtenModelName` refuses a name (its first reason), or null. */
 export const modelNameRefusal = (name: string): string | null => REFUSALS.find(([refused]) => refused(name))?.[1] ?? null
+
+/** A price's model as the admin API takes it (`POST /v1/pricing`): a written name, provider:model, at most 256 characters. */
+export const pricedModelName = writtenModelName.min(3).max(256).regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must be provider:model (or provider/model)')

@@ -33,6 +33,7 @@ export const SUITES_ON_BOTH_STORES = [
   'price-media-part-tokens',
   'price-context-window-tokens',
   'console-overview',
+  'unpriced-models-forget',
   'console-sessions',
   'console-session-max-lowered',
   'alerts',

@@ -1,12 +1,12 @@
-import { desc } from 'drizzle-orm'
+import { desc, eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { microsToUsd } from '../../budget/money'
-import { badRequest } from '../../http/errors'
+import { badRequest, notFound } from '../../http/errors'
 import { REFUSAL_KINDS, refusalKind, type RefusalKind } from '../../records/refusals'
 import type { Services } from '../../services'
 import { usageFilters, usageReader, type UsageFilters } from './records'
-import { decimalInteger, strictQuery } from './strict-query'
+import { decimalInteger, filterText, strictQuery } from './strict-query'
 
 const DAY_MS = 86_400_000
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10)
@@ -177,6 +177,30 @@ export const overviewRoutes = (services: Services) => {
           tags: ['pricing'],
           summary: 'Models of configured providers that were asked for with no price (402 pricing_required), most recent first',
           description: 'A bounded record (at most 500 models): names are the client\'s, so new ones are not added past that.',
+        },
+      },
+    )
+    .delete(
+      '/v1/pricing/unpriced',
+      async ({ query }) => {
+        if ((query.model === undefined) === (query.all === undefined)) throw badRequest('Give model (one record) or all=true (every record), not both.')
+        // Queued sightings first: written after the delete, they would bring a name back at once.
+        await store.flush()
+        const deleted = await store.write((db) =>
+          (query.model === undefined ? db.delete(unpricedModels) : db.delete(unpricedModels).where(eq(unpricedModels.model, query.model)))
+            .returning({ model: unpricedModels.model }),
+        )
+        if (query.model !== undefined && deleted.length === 0) throw notFound(`No unpriced-model record for ${JSON.stringify(query.model)}.`, 'unpriced_model_not_found')
+        return { deleted: deleted.length }
+      },
+      {
+        query: strictQuery({
+          model: filterText.max(1000).optional().describe('the name exactly as GET /v1/pricing/unpriced shows it'),
+          all: z.literal('true').optional().describe('every record'),
+        }),
+        detail: {
+          tags: ['pricing'],
+          summary: 'Forget unpriced models asked for (one, or all=true): a name a key holder chose that no price is meant for. Asked for again, it is recorded again',
         },
       },
     )

@@ -5,7 +5,7 @@ import type { Price } from '../../pricing/price'
 import { contextWindowTokens, featureName, lacksLongContextTier, LONG_CONTEXT_NEEDS_TIER, longContextAboveTokens, mediaPartTokens, priceAmountsOf, templateOverheadTokens, tierMultiplier, wholeMicrosPerMillion, wholeMicrosPerRequest } from '../../pricing/price-amounts'
 import { PriceChanged, type PriceRecord } from '../../pricing/price-book'
 import type { Services } from '../../services'
-import { writtenModelName } from '../../providers/model-name'
+import { pricedModelName } from '../../providers/model-name'
 import { idCursor, pageQuery, toPage } from './pagination'
 import { decimalInteger, filterText, strictQuery } from './strict-query'
 
@@ -16,7 +16,7 @@ const usdPerUse = wholeMicrosPerRequest.max(1e4).describe('USD per use, a whole 
 
 const createPrice = z
   .object({
-    model: writtenModelName.min(3).max(256).regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must be provider:model (or provider/model)'),
+    model: pricedModelName,
     input_per_million: usdPerMillion,
     output_per_million: usdPerMillion,
     cached_input_per_million: usdPerMillion.nullable().optional(),
