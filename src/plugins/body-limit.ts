@@ -3,7 +3,7 @@ import { SESSION_PATH } from '../console/session-auth'
 import { type BodyClaim, BodyReadBudget, type BodyReadLimit } from '../http/body-budget'
 import { readBodyWithin } from '../http/body-read'
 import { payloadTooLarge } from '../http/errors'
-import { formAsSent } from '../http/form-body'
+import { formAsSent, formOf } from '../http/form-body'
 import { type Listener, withIdleTimeoutOff } from '../http/idle-timeout'
 import { parseJsonBody } from '../http/json-body'
 import { requestState } from '../http/request-state'
@@ -115,7 +115,7 @@ async function readPacedBody(request: Request, server: Listener | null, limit: n
   const read = () => readBodyWithin(request.body!, limit, idleTimeoutSec, claim)
   const bytes = readByBun(limit, idleTimeoutSec) ? await read() : await withIdleTimeoutOff(request, server, read)
   if (!FORM_ROUTES.has(path)) return parseJsonBody(utf8.decode(bytes))
-  return formAsSent(new Response(bytes, { headers: { 'content-type': request.headers.get('content-type') ?? '' } }))
+  return formOf(bytes, request.headers)
 }
 
 /**
