@@ -1,4 +1,5 @@
 import type { BodyClaim } from './body-budget'
+import { CoalescedChunks } from './coalesced-chunks'
 import { payloadTooLarge, requestTimeout } from './errors'
 
 /**
@@ -49,16 +50,15 @@ export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes:
     stalled = true
     void reader.cancel()
   }, idleSec * 1000)
-  const chunks: Uint8Array[] = []
-  let total = 0
+  const chunks = new CoalescedChunks()
   try {
     for (;;) {
       const { done, value } = await reader.read()
       // The cancel ends the pending read as if the body had ended.
       if (stalled) throw requestTimeout(`The request body stopped arriving: none of it came for ${idleSec} s.`)
-      if (done) return Buffer.concat(chunks, total)
+      if (done) return chunks.joined()
       idle.refresh()
-      total += value.byteLength
+      const total = chunks.total + value.byteLength
       if (total > maxBytes) {
         void reader.cancel()
         throw payloadTooLarge(maxBytes)

@@ -3,7 +3,7 @@ import { SESSION_PATH } from '../console/session-auth'
 import { type BodyClaim, BodyReadBudget, type BodyReadLimit } from '../http/body-budget'
 import { readBodyWithin } from '../http/body-read'
 import { payloadTooLarge } from '../http/errors'
-import { formAsSent } from '../http/form-body'
+import { formAsSent, formOf } from '../http/form-body'
 import { type Listener, withIdleTimeoutOff } from '../http/idle-timeout'
 import { parseJsonBody } from '../http/json-body'
 import { requestState } from '../http/request-state'
@@ -44,9 +44,9 @@ const utf8 = new TextDecoder()
  * chunked or not. Bun's own limit is lifted (`SERVER_BODY_LIMIT`) so that it never answers in our place.
  * A large or chunked body is read under the gateway's idle timeout instead of Bun's (`readByBun`), and within
  * the process's budget for such bodies, `readBudgetBytes` (see body-budget); `onBusy` is told of each refused past it.
- * Such a body counts as being read until it is parsed; every body, a smaller one read whole by Bun once it is in,
- * counts in flight until its request's answer is over (its claim is given back by request-context): what was parsed
- * from it (a transcription's file, a long prompt) lives as long as the provider's call.
+ * Such a body counts as being read until it is parsed; every body, a smaller one read whole by Bun at its declared
+ * length from before it is read, counts in flight until its request's answer is over (its claim is given back by
+ * request-context): what was parsed from it (a transcription's file, a long prompt) lives as long as the provider's call.
  */
 export const bodyLimit = (maxBytes: number, readBudgetBytes: number, onBusy: (limit: BodyReadLimit) => void = () => {}) => {
   const budget = new BodyReadBudget(readBudgetBytes, onBusy)
@@ -85,16 +85,21 @@ async function readBody(request: Request, server: Listener | null, limit: number
 }
 
 /**
- * A body Bun reads whole (`read`) is in flight like any other until its answer is over, claimed once it is in. One
- * that the bound or its caller's share has no room for already is refused before it is read: nothing is claimed for
- * it then, as a declared length costs nothing to send.
+ * A body Bun reads whole (`read`) is in flight like any other until its answer is over, claimed at its declared length
+ * before it is read: claimed once in, bodies arriving side by side were all past the check before any was counted
+ * (300 of 950 kB from one key took the gateway past 400 MB). One the bound or its caller's share has no room for is
+ * refused before Bun has taken in more than its first bytes; one that never comes whole gives its claim back.
  */
 async function readWhole<T>(request: Request, bytes: number, budget: BodyReadBudget, read: () => Promise<T>): Promise<T> {
-  const caller = budgetCallerOf(request)
-  budget.refuseIfFull(caller, bytes)
-  const body = await read()
-  requestState(request).bodyClaim = budget.claimRead(caller, bytes)
-  return body
+  const claim = budget.claimRead(budgetCallerOf(request), bytes)
+  try {
+    const body = await read()
+    requestState(request).bodyClaim = claim
+    return body
+  } catch (error) {
+    claim.release()
+    throw error
+  }
 }
 
 /** Whose bodies share one part of the read budget: the key's (or the master key's), or else the client address's. */
@@ -115,7 +120,7 @@ async function readPacedBody(request: Request, server: Listener | null, limit: n
   const read = () => readBodyWithin(request.body!, limit, idleTimeoutSec, claim)
   const bytes = readByBun(limit, idleTimeoutSec) ? await read() : await withIdleTimeoutOff(request, server, read)
   if (!FORM_ROUTES.has(path)) return parseJsonBody(utf8.decode(bytes))
-  return formAsSent(new Response(bytes, { headers: { 'content-type': request.headers.get('content-type') ?? '' } }))
+  return formOf(bytes, request.headers)
 }
 
 /**

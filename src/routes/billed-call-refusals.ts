@@ -55,7 +55,7 @@ function causes(format: WireFormat, perRequest: boolean): Record<number, Cause[]
   return {
     400: [
       ['invalid_request', 'the body is invalid; the message names the field, never its value'],
-      ['invalid_json', 'the body does not parse as its content type says, is nested more than 128 levels deep, or holds more than 1,000,000 values'],
+      ['invalid_json', 'the body does not parse as its content type says, is nested more than 128 levels deep, holds more than 1,000,000 values, or (a form) more than 1,000 parts'],
       ['case_variant_key', "a key out of lowercase where the API's fields are read"],
       ['user_required', `the master key names no user to bill (\`${userField}\`)`],
       ['feature_unsupported', 'the model, or a feature the request uses, is not served'],
