@@ -2,6 +2,7 @@ import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
 import { paidFailure, type GatewayError } from '../http/errors'
+import { peekRequestState } from '../http/request-state'
 import { streamedAnswer } from '../http/streamed-answer'
 import { clampHeaders, type Admission } from '../metering/admission'
 import { answerCarriesOutput } from '../metering/answer-output'
@@ -85,6 +86,8 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
       ? (latencyMs) => streamOutcome(CUT_BEFORE_OUTPUT, admission.tariff, admission.estimate, hold, latencyMs, covered)
       : undefined,
   })
+  // The provider has the request: what the body cost to read and parse is garbage now, the stream keeps none of it.
+  peekRequestState(ctx.request)?.bodyClaim?.sent()
 
   // Only an event stream is relayed as one. Anything else a stream request gets back — JSON, or a body that is no
   // event stream at all (a proxy's page, a plain-text echo of the request, headers and key included) — is read as
