@@ -6,7 +6,8 @@
  * caller's bodies together, a body is refused 503 `body_read_busy`, with `Retry-After`, as soon as what has come
  * passes it. What was parsed from a body lives as long as its request (a provider's call, a stream relayed), so every
  * body, read in pieces or whole, also counts in flight until its request's answer is over, at its memory (four times
- * its bytes), against a bound 1.75 times the budget (three quarters of it for one caller's).
+ * its bytes until its request has gone upstream, twice them after), against a bound 1.75 times the budget (three
+ * quarters of it for one caller's).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
@@ -45,6 +46,8 @@ interface Connection {
   socket: Socket
   /** Everything the server sent, once it closed the connection. */
   answer: Promise<string>
+  /** What the server has sent so far. */
+  sentSoFar(): string
 }
 
 /** Opens a connection and writes a request's head and `sent`, the start of its body, with `key`. */
@@ -60,7 +63,7 @@ async function startRequest(framing: string, sent: Buffer, key = secret): Promis
       `Content-Type: application/json\r\n${framing}\r\nConnection: close\r\n\r\n`,
   )
   socket.write(sent)
-  return { socket, answer }
+  return { socket, answer, sentSoFar: () => text }
 }
 
 /** The bodies refused so far at `limit` (the process's budget, or a caller's share), as /metrics counts them. */
@@ -201,14 +204,15 @@ test("a body's share is held until its streamed answer ends, not when the answer
   }
 }, 30_000)
 
-test('a body in flight counts at its memory, four times its bytes, against a bound of 1.75 times the budget', async () => {
-  mock.queue('slow-stream')
-  mock.options.chunkDelayMs = 300
+test('a body in flight counts at its memory, four times its bytes, against a bound of 1.75 times the budget, until its request has gone upstream', async () => {
+  // The provider works on the first request for 3 s before it answers: its body counts at four times its bytes meanwhile.
+  mock.options.latencyMs = 3000
   try {
     const body = chatBody(2 * MiB, true)
     const calls = mock.calls.length
-    const streaming = await startRequest(`Content-Length: ${body.length}`, body)
+    const working = await startRequest(`Content-Length: ${body.length}`, body)
     await providerCalled(calls)
+    mock.options.latencyMs = 0
 
     // 8 MiB of memory in flight, and 2 MiB more of another caller's: within the 10.5 MiB.
     const fits = chatBody(MiB / 2)
@@ -223,9 +227,40 @@ test('a body in flight counts at its memory, four times its bytes, against a bou
     expect(refused).toContain('in flight')
     expect(await refusedAt('process_in_flight')).toBe(before + 1)
 
-    expect((await streaming.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+    expect((await working.answer).slice(0, 12)).toBe('HTTP/1.1 200')
     expect((await (await startRequest(`Content-Length: ${large.length}`, large, other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
   } finally {
+    mock.options.latencyMs = 0
+  }
+}, 30_000)
+
+test('once its request has gone upstream, a body counts in flight at twice its bytes for the rest of its stream', async () => {
+  mock.queue('slow-stream')
+  mock.options.chunks = 20
+  mock.options.chunkDelayMs = 300
+  try {
+    const body = chatBody(2 * MiB, true)
+    const streaming = await startRequest(`Content-Length: ${body.length}`, body)
+    const deadline = Date.now() + 10_000
+    while (!streaming.sentSoFar().includes('data:') && Date.now() < deadline) await Bun.sleep(20)
+    expect(streaming.sentSoFar().slice(0, 12)).toBe('HTTP/1.1 200')
+
+    // 4 MiB of memory for the stream, 4 MiB for this body: within the 10.5 MiB (at four times, the test above refuses it).
+    const large = chatBody(MiB)
+    expect((await (await startRequest(`Content-Length: ${large.length}`, large, other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
+
+    // The stream still counts: 4 MiB and 8 MiB more pass the 10.5 MiB.
+    const before = await refusedAt('process_in_flight')
+    const larger = chatBody(2 * MiB)
+    const refused = await (await startRequest(`Content-Length: ${larger.length}`, larger, other)).answer
+    expect(refused.slice(0, 12)).toBe('HTTP/1.1 503')
+    expect(refused).toContain('in flight')
+    expect(await refusedAt('process_in_flight')).toBe(before + 1)
+    expect(streaming.sentSoFar()).not.toContain('[DONE]')
+
+    expect((await streaming.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  } finally {
+    mock.options.chunks = undefined
     mock.options.chunkDelayMs = undefined
   }
 }, 30_000)

@@ -16,6 +16,17 @@ const CALLER_SHARE = 1 / 4
 const BODY_MEMORY_PER_BYTE = 4
 
 /**
+ * What a body in flight is counted at, times its bytes, once its request has gone upstream (the provider's answer has
+ * begun). Nothing parsed from it is referenced any more (a stream keeps its hold, meter and settlement facts: forty
+ * 700 KB chat streams took 0.15x their bytes of live heap after a full collection), but what reading and parsing it
+ * left stays in the RSS until the collector runs and reuses it: 2x their bytes above rest two seconds after the last
+ * was sent. At 2x the bound admits 82 such streams from four keys (peak RSS 179 MB, 81 at rest) and 586 of 100 KB
+ * (187 MB); at 1x, 122 from one key peaked at 209 MB. Counted at 4x for the whole stream, 41 of them filled the
+ * bound (the 42nd refused 503) with the gateway at 150 MB.
+ */
+const SENT_BODY_MEMORY_PER_BYTE = 2
+
+/**
  * The memory bodies in flight may take, in read budgets: 112 MiB by default, which with the ~75 MB the gateway takes
  * at rest keeps it under the 200 MB it should stay within (README: the body read budget).
  */
@@ -76,11 +87,12 @@ class BodyBound {
  *
  * Two bounds: bodies being read in pieces hold at most `maxBytes` until they are parsed, a quarter of it for one
  * caller's (a key, or a client address where there is none); and every body, read in pieces or whole, is in flight
- * until its request's answer is over (what is parsed from it lives as long as its provider's call), counted at its
- * memory (`BODY_MEMORY_PER_BYTE`) against `IN_FLIGHT_PER_READ_BUDGET` times `maxBytes`, three quarters of that for one
- * caller's. A body is refused 503 as soon as what has come of it passes either. One body is always let in when none
- * is held, and one of a caller's when none of theirs is, so a budget or share smaller than the body limit never
- * refuses every large body.
+ * until its request's answer is over, counted at its memory against `IN_FLIGHT_PER_READ_BUDGET` times `maxBytes`,
+ * three quarters of that for one caller's: at its peak (`BODY_MEMORY_PER_BYTE`) until its request has gone upstream
+ * (what is parsed from it lives until then), at what it still takes after (`SENT_BODY_MEMORY_PER_BYTE`; told by
+ * src/translate/relay.ts, so an audio call's body counts at its peak throughout). A body is refused 503 as soon as
+ * what has come of it passes either. One body is always let in when none is held, and one of a caller's when none of
+ * theirs is, so a budget or share smaller than the body limit never refuses every large body.
  */
 export class BodyReadBudget {
   readonly reading: BodyBound
@@ -121,9 +133,15 @@ export class BodyReadBudget {
     this.inFlight.take(bytes * BODY_MEMORY_PER_BYTE, caller)
   }
 
-  /** A body's `bytes` no longer in flight. */
-  give(bytes: number, caller: string): void {
-    this.inFlight.give(bytes * BODY_MEMORY_PER_BYTE, caller)
+  /** A body's `bytes`, counted at `perByte` times them, no longer in flight. */
+  give(bytes: number, caller: string, perByte = BODY_MEMORY_PER_BYTE): void {
+    this.inFlight.give(bytes * perByte, caller)
+  }
+
+  /** A body's `bytes` gone upstream: counted in flight at what it still takes (`SENT_BODY_MEMORY_PER_BYTE`) from now on. */
+  sent(bytes: number, caller: string): number {
+    this.give(bytes, caller, BODY_MEMORY_PER_BYTE - SENT_BODY_MEMORY_PER_BYTE)
+    return SENT_BODY_MEMORY_PER_BYTE
   }
 
   private refuseAt(limit: 'process' | 'caller' | null, bound: 'reading' | 'in flight'): void {
@@ -139,9 +157,13 @@ export class BodyReadBudget {
   }
 }
 
-/** One body's share of the budget: what has come of it, counted as being read until `read` and in flight until `release`. */
+/**
+ * One body's share of the budget: what has come of it, counted as being read until `read` and in flight until
+ * `release`, at its peak memory until `sent` and at what it still takes after.
+ */
 export class BodyClaim {
   private held = 0
+  private perByte = BODY_MEMORY_PER_BYTE
 
   constructor(
     private readonly budget: BodyReadBudget,
@@ -163,9 +185,15 @@ export class BodyClaim {
     this.budget.reading.give(this.held, this.caller)
   }
 
+  /** The request made of the body has gone upstream: what was read, decoded and parsed for it is no longer referenced. */
+  sent(): void {
+    this.read()
+    if (this.perByte === BODY_MEMORY_PER_BYTE) this.perByte = this.budget.sent(this.held, this.caller)
+  }
+
   release(): void {
     this.read()
-    this.budget.give(this.held, this.caller)
+    this.budget.give(this.held, this.caller, this.perByte)
     this.held = 0
   }
 }

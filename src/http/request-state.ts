@@ -32,8 +32,11 @@ export interface RequestState {
   status?: number
   /** Counted in the requests in handling, until its answer is handed over (request-context). */
   inHandling?: boolean
-  /** The body's claim on the budget for bodies in flight (body-limit), given back once the answer is over (request-context). */
-  bodyClaim?: { release(): void }
+  /**
+   * The body's claim on the budget for bodies in flight (body-limit): lowered once the request has gone upstream
+   * (relay), given back once the answer is over (request-context).
+   */
+  bodyClaim?: { sent(): void; release(): void }
 }
 
 const states = new WeakMap<Request, RequestState>()

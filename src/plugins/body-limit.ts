@@ -46,7 +46,8 @@ const utf8 = new TextDecoder()
  * the process's budget for such bodies, `readBudgetBytes` (see body-budget); `onBusy` is told of each refused past it.
  * Such a body counts as being read until it is parsed; every body, a smaller one read whole by Bun at its declared
  * length from before it is read, counts in flight until its request's answer is over (its claim is given back by
- * request-context): what was parsed from it (a transcription's file, a long prompt) lives as long as the provider's call.
+ * request-context): what was parsed from it (a transcription's file, a long prompt) lives until the provider has it,
+ * and less of it after (see body-budget).
  */
 export const bodyLimit = (maxBytes: number, readBudgetBytes: number, onBusy: (limit: BodyReadLimit) => void = () => {}) => {
   const budget = new BodyReadBudget(readBudgetBytes, onBusy)

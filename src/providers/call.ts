@@ -80,7 +80,7 @@ function settleFailedCall(o: CallOptions, signal: UpstreamSignal, latencyMs: num
  * the hold bounds it. A stream request answered with JSON included: a JSON answer comes only once all of
  * it is generated. Its row says `error`, or `aborted` when the client had left. Returns `failure`, marked paid.
  */
-function settleUnusableAnswer(o: CallOptions, signal: UpstreamSignal, latencyMs: number, failure: GatewayError): GatewayError {
+function settleUnusableAnswer(o: Pick<CallOptions, 'hold' | 'clientSignal'>, signal: UpstreamSignal, latencyMs: number, failure: GatewayError): GatewayError {
   const { hold } = o
   if (!hold) return failure
   const status = signal.reason() === 'client' || o.clientSignal.aborted ? 'aborted' : 'error'
@@ -143,6 +143,17 @@ export async function callUpstream(
     o.hold?.release(elapsed(), signal.reason() === 'client' ? 'aborted' : 'error')
     throw failure
   }
+  return upstreamAnswer(res, signal, { hold: o.hold, clientSignal: o.clientSignal }, started)
+}
+
+/**
+ * The answer of a call begun at `started`, made outside `callUpstream` and keeping only the hold and the client's
+ * signal: a closure made in an async function keeps every variable of it that lives across an await (the body sent,
+ * the options and what their callbacks keep), and a stream keeps its answer's closures until it ends. Made there,
+ * they kept the parsed request (as much memory again as the body's bytes) for the whole stream.
+ */
+function upstreamAnswer(res: Response, signal: UpstreamSignal, o: Pick<CallOptions, 'hold' | 'clientSignal'>, started: number): UpstreamAnswer {
+  const elapsed = () => performance.now() - started
   return {
     res,
     signal,

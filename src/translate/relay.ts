@@ -2,6 +2,7 @@ import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Config } from '../config/schema'
 import { paidFailure, type GatewayError } from '../http/errors'
+import { peekRequestState } from '../http/request-state'
 import { streamedAnswer } from '../http/streamed-answer'
 import { clampHeaders, type Admission } from '../metering/admission'
 import { answerCarriesOutput } from '../metering/answer-output'
@@ -85,31 +86,13 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
       ? (latencyMs) => streamOutcome(CUT_BEFORE_OUTPUT, admission.tariff, admission.estimate, hold, latencyMs, covered)
       : undefined,
   })
+  // The provider has the request: what the body cost to read and parse is garbage now, the stream keeps none of it.
+  peekRequestState(ctx.request)?.bodyClaim?.sent()
 
   // Only an event stream is relayed as one. Anything else a stream request gets back — JSON, or a body that is no
   // event stream at all (a proxy's page, a plain-text echo of the request, headers and key included) — is read as
   // the JSON path reads it: relayed event by event, its text would reach the client as it came.
-  if (streaming && x.stream && answer.res.body && isEventStream(answer.res)) {
-    const owned = hold.transfer()
-    const answered = streamedAnswer(ctx.request)
-    const body = x.stream(answer.res.body, {
-      idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
-      signal: answer.signal,
-      onEnd: (facts) => {
-        const outcome = timedOut(facts, answer.signal) ? timedOutStreamOutcome : answer.signal.reason() === 'unread' ? letGoStreamOutcome : streamOutcome
-        owned.settle(outcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered))
-        // Only what the stream queued is left to write: a client that takes none of it for the idle timeout
-        // is let go, not kept for as long as it stays connected (or its kernel retries a vanished peer).
-        answered()
-      },
-      // The same secrets the JSON path cuts from an error answer (`errorAnswerFailure`), and the credentials it refuses an answer for quoting.
-      secrets: () => secretsOf(provider),
-      credentials: credentialsOf(provider),
-    })
-    return new Response(body, {
-      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned), ...clampHeaders(admission) },
-    })
-  }
+  if (streaming && x.stream && answer.res.body && isEventStream(answer.res)) return relayedStream(ctx, x.stream, answer, answer.res.body, covered)
 
   const { usage, statedTier, reply } = await readAnswer(answer, (text) => {
     const parsed: unknown = JSON.parse(text)
@@ -136,6 +119,35 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   }
   hold.settle(paidEvenIfLeft(outcome, ctx.request.signal))
   return new Response(text, { headers: { 'content-type': 'application/json', ...budgetHeaders(hold), ...clampHeaders(admission) } })
+}
+
+/**
+ * The provider's event stream relayed through `meter`, which settles the hold however it ends. Made apart from
+ * `relay`, an async function whose variables (the exchange and the body sent: the parsed request) its closures
+ * would keep for as long as the stream runs, while nothing of the request is needed once it has gone upstream.
+ */
+function relayedStream(ctx: RelayContext, meter: NonNullable<Exchange['stream']>, answer: UpstreamAnswer, upstream: ReadableStream<Uint8Array>, covered: boolean): Response {
+  const { hold, admission } = ctx
+  const { provider } = admission.model
+  const owned = hold.transfer()
+  const answered = streamedAnswer(ctx.request)
+  const body = meter(upstream, {
+    idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
+    signal: answer.signal,
+    onEnd: (facts) => {
+      const outcome = timedOut(facts, answer.signal) ? timedOutStreamOutcome : answer.signal.reason() === 'unread' ? letGoStreamOutcome : streamOutcome
+      owned.settle(outcome(facts, admission.tariff, admission.estimate, owned, answer.elapsed(), covered))
+      // Only what the stream queued is left to write: a client that takes none of it for the idle timeout
+      // is let go, not kept for as long as it stays connected (or its kernel retries a vanished peer).
+      answered()
+    },
+    // The same secrets the JSON path cuts from an error answer (`errorAnswerFailure`), and the credentials it refuses an answer for quoting.
+    secrets: () => secretsOf(provider),
+    credentials: credentialsOf(provider),
+  })
+  return new Response(body, {
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned), ...clampHeaders(admission) },
+  })
 }
 
 /**
