@@ -166,13 +166,17 @@ const UNBOUNDED_MODEL = /(^|[-_./])deep-research([-_.]|$)/
  * A search model (`SEARCH_MODEL`) served by an Anthropic-type provider (OpenRouter's Anthropic endpoint serves OpenAI's
  * `…-search-preview`) searches on every request, as on chat (`openAIChatFeatures`); but an Anthropic usage counts no
  * such search, and one it does not name reads as none. So it is held and billed as one search a request, as no usage
- * counts it (`unreportedToolUses`: once, when the usage counts it too). A request that offers Anthropic's web search
- * tool itself is held and billed by that tool's uses instead; deep research, which runs many searches, is not one a
- * request. Messages and the translations to it read it here.
+ * counts it (`unreportedToolUses`: once, when the usage counts it too), on top of any web search the request offers
+ * as a tool or plugin: the usage counts the tool's uses, never the model's own search, which it runs anyway. Deep
+ * research, which runs many searches, is not one a request: it is held for one, so that it needs a search price as
+ * on chat, and billed the searches its usage counts. Messages and the translations to it read it here.
  */
 export function withModelSearch(features: RequestedFeatures, upstreamModel: string): RequestedFeatures {
-  if (!SEARCH_MODEL.test(upstreamModel) || UNBOUNDED_MODEL.test(upstreamModel) || Object.hasOwn(features.serverTools, 'web_search')) return features
-  return { ...features, serverTools: { ...features.serverTools, web_search: 1 }, unreportedToolUses: { ...features.unreportedToolUses, web_search: 1 } }
+  if (!SEARCH_MODEL.test(upstreamModel)) return features
+  const serverTools = { ...features.serverTools, web_search: (features.serverTools.web_search ?? 0) + 1 }
+  if (UNBOUNDED_MODEL.test(upstreamModel)) return { ...features, serverTools }
+  const unreported = features.unreportedToolUses
+  return { ...features, serverTools, unreportedToolUses: { ...unreported, web_search: (unreported?.web_search ?? 0) + 1 } }
 }
 
 /** Why a request to `upstreamModel` cannot be held for under hard bounds, or null when it can. */
