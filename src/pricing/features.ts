@@ -668,7 +668,7 @@ function inputImages(input: unknown): { images: number; first?: string; unbounde
  * (src/pricing/image-model-input.ts): reference images — the input's images and earlier generated ones
  * (`inputImages`), a mask (`input_image_mask`), each at the most one costs at the tool's `input_fidelity` — and
  * text, in each of `calls` calls. What has no bound is refused: a file beside the tool (a PDF's pages are images
- * without number), or images read by an image model other than GPT Image 1 and 1 mini (the tool's default), whose
+ * without number), a tool beside it that makes images in the response (`refuseImageMakerBeside`), or images read by an image model other than GPT Image 1 and 1 mini (the tool's default), whose
  * cost per image is not documented. Whether the row prices that input is judged once the price is known
  * (`refuseUnpricedImageModelInput`).
  */
@@ -681,6 +681,7 @@ function imageModelInputOf(input: unknown, offered: readonly OfferedTool[], call
       `Invalid body: ${read.unbounded}: a file is not served beside the image_generation tool (${imageTools[0]!.field}): the image model may read it, billed as image input tokens, and how many images a file holds is not bounded, so they could not be held for. Send the file without the tool, or images instead.`,
       'feature_unsupported',
     )
+  refuseImageMakerBeside(imageTools[0]!.field, offered)
   let reads = read.first ?? null
   let masks = 0
   let high = false
@@ -697,6 +698,21 @@ function imageModelInputOf(input: unknown, offered: readonly OfferedTool[], call
   }
   const unboundedModel = imageTools.some(({ tool }) => !BOUNDED_IMAGE_MODELS.has((tool as Record<string, unknown>).model))
   return { calls, images: read.images + masks, tokensPerImage: high || unboundedModel ? HIGH_FIDELITY_IMAGE_TOKENS : LOW_FIDELITY_IMAGE_TOKENS, reads }
+}
+
+/**
+ * A tool that runs in an OpenAI container (code interpreter, a hosted shell: `containerToolPrice`) makes images in
+ * the response — a chart per plot, any number in one call — that the image model reads as reference images, as it
+ * reads a code interpreter's `outputs` sent back (`inputImages`). Nothing in the request bounds how many, so the
+ * image tool's input could not be held for beside one: refused, as a file beside it is.
+ */
+function refuseImageMakerBeside(imageField: string, offered: readonly OfferedTool[]): void {
+  const maker = offered.find(({ tool }) => containerToolPrice(tool) !== undefined)
+  if (maker)
+    throw badRequest(
+      `Invalid body: ${maker.field}: a ${JSON.stringify(String(maker.tool?.type))} tool running in a container is not served beside the image_generation tool (${imageField}): the images it makes in the response (charts, any number in one call) are read by the image model, billed as image input tokens, and nothing bounds how many, so they could not be held for. Offer the tools in separate requests.`,
+      'feature_unsupported',
+    )
 }
 
 /**
