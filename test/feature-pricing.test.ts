@@ -197,10 +197,14 @@ describe('reading billed features from requests', () => {
   })
 
   test('the Responses API: file search, code interpreter and image generation are billed tools too, bounded together by max_tool_calls', () => {
-    const tools = [{ type: 'file_search' }, { type: 'code_interpreter' }, { type: 'image_generation' }, { type: 'mcp' }]
+    const tools = [{ type: 'file_search' }, { type: 'code_interpreter' }, { type: 'mcp' }]
     const { body, features } = openAIResponsesFeatures({ input: 'hi', tools }, { defaultMaxUses: 2 }, 'gpt-5')
     expect(body.max_tool_calls).toBe(2)
-    expect(features.serverTools).toEqual({ file_search: 2, code_interpreter: 2, image_generation: 2 })
+    expect(features.serverTools).toEqual({ file_search: 2, code_interpreter: 2 })
+    // The image tool is served beside the others, but not beside a container's, whose images it would read unbounded.
+    const imageTools = [{ type: 'file_search' }, { type: 'image_generation' }, { type: 'mcp' }]
+    expect(openAIResponsesFeatures({ input: 'hi', tools: imageTools }, { defaultMaxUses: 2 }, 'gpt-5').features.serverTools).toEqual({ file_search: 2, image_generation: 2 })
+    expect(() => openAIResponsesFeatures({ input: 'hi', tools: [...tools, { type: 'image_generation' }] }, { defaultMaxUses: 2 }, 'gpt-5')).toThrow('not served beside the image_generation tool')
     // A type named like an Object property is no billed tool, nor a free one: refused, as any type not known.
     expect(() => openAIResponsesFeatures({ input: 'hi', tools: [{ type: 'constructor' }] }, { defaultMaxUses: 2 }, 'gpt-5')).toThrow('a tool of type "constructor" is not served')
     const run = (container_id?: string) => ({ type: 'code_interpreter_call', container_id })

@@ -53,14 +53,19 @@ const TOOL_CHOICE: Level = new Map([
   ...checkedAt(FIELDS_ONLY, ['function']),
 ])
 
+/** An OpenRouter plugin: the billing rules read its `id`, `engine` and `max_results`, and a file parser's `pdf.engine`. */
+const PLUGIN: Level = new Map(checkedAt(FIELDS_ONLY, ['pdf']))
+
 /**
- * The top level: the fields that hold messages, items, tools or blocks, the tool choice, and the settings objects
- * whose fields the estimate and the billing rules read (a thinking budget, a reasoning effort, whether a stream
- * reports its usage, DashScope's search strategy, xAI's Live Search mode and sources, a Messages thread's type…).
+ * The top level: the fields that hold messages, items, tools or blocks, the tool choice, OpenRouter's plugins, and
+ * the settings objects whose fields the estimate and the billing rules read (a thinking budget, a reasoning effort,
+ * whether a stream reports its usage, DashScope's search strategy, xAI's Live Search mode and sources, a Messages
+ * thread's type…).
  */
 const TOP_LEVEL: Level = new Map([
   ...checkedAt(NESTED, ['messages', 'input', 'tools', 'system']),
   ...checkedAt(TOOL_CHOICE, ['tool_choice']),
+  ...checkedAt(PLUGIN, ['plugins']),
   ...checkedAt(SETTINGS, ['thinking', 'reasoning', 'text', 'stream_options', 'output_config', 'response_format', 'web_search_options', 'search_options', 'search_parameters', 'prediction', 'audio', 'provider', 'context_management', 'thread']),
 ])
 

@@ -166,13 +166,17 @@ const UNBOUNDED_MODEL = /(^|[-_./])deep-research([-_.]|$)/
  * A search model (`SEARCH_MODEL`) served by an Anthropic-type provider (OpenRouter's Anthropic endpoint serves OpenAI's
  * `…-search-preview`) searches on every request, as on chat (`openAIChatFeatures`); but an Anthropic usage counts no
  * such search, and one it does not name reads as none. So it is held and billed as one search a request, as no usage
- * counts it (`unreportedToolUses`: once, when the usage counts it too). A request that offers Anthropic's web search
- * tool itself is held and billed by that tool's uses instead; deep research, which runs many searches, is not one a
- * request. Messages and the translations to it read it here.
+ * counts it (`unreportedToolUses`: once, when the usage counts it too), on top of any web search the request offers
+ * as a tool or plugin: the usage counts the tool's uses, never the model's own search, which it runs anyway. Deep
+ * research, which runs many searches, is not one a request: it is held for one, so that it needs a search price as
+ * on chat, and billed the searches its usage counts. Messages and the translations to it read it here.
  */
 export function withModelSearch(features: RequestedFeatures, upstreamModel: string): RequestedFeatures {
-  if (!SEARCH_MODEL.test(upstreamModel) || UNBOUNDED_MODEL.test(upstreamModel) || Object.hasOwn(features.serverTools, 'web_search')) return features
-  return { ...features, serverTools: { ...features.serverTools, web_search: 1 }, unreportedToolUses: { ...features.unreportedToolUses, web_search: 1 } }
+  if (!SEARCH_MODEL.test(upstreamModel)) return features
+  const serverTools = { ...features.serverTools, web_search: (features.serverTools.web_search ?? 0) + 1 }
+  if (UNBOUNDED_MODEL.test(upstreamModel)) return { ...features, serverTools }
+  const unreported = features.unreportedToolUses
+  return { ...features, serverTools, unreportedToolUses: { ...unreported, web_search: (unreported?.web_search ?? 0) + 1 } }
 }
 
 /** Why a request to `upstreamModel` cannot be held for under hard bounds, or null when it can. */
@@ -664,7 +668,7 @@ function inputImages(input: unknown): { images: number; first?: string; unbounde
  * (src/pricing/image-model-input.ts): reference images — the input's images and earlier generated ones
  * (`inputImages`), a mask (`input_image_mask`), each at the most one costs at the tool's `input_fidelity` — and
  * text, in each of `calls` calls. What has no bound is refused: a file beside the tool (a PDF's pages are images
- * without number), or images read by an image model other than GPT Image 1 and 1 mini (the tool's default), whose
+ * without number), a tool beside it that makes images in the response (`refuseImageMakerBeside`), or images read by an image model other than GPT Image 1 and 1 mini (the tool's default), whose
  * cost per image is not documented. Whether the row prices that input is judged once the price is known
  * (`refuseUnpricedImageModelInput`).
  */
@@ -677,6 +681,7 @@ function imageModelInputOf(input: unknown, offered: readonly OfferedTool[], call
       `Invalid body: ${read.unbounded}: a file is not served beside the image_generation tool (${imageTools[0]!.field}): the image model may read it, billed as image input tokens, and how many images a file holds is not bounded, so they could not be held for. Send the file without the tool, or images instead.`,
       'feature_unsupported',
     )
+  refuseImageMakerBeside(imageTools[0]!.field, offered)
   let reads = read.first ?? null
   let masks = 0
   let high = false
@@ -693,6 +698,21 @@ function imageModelInputOf(input: unknown, offered: readonly OfferedTool[], call
   }
   const unboundedModel = imageTools.some(({ tool }) => !BOUNDED_IMAGE_MODELS.has((tool as Record<string, unknown>).model))
   return { calls, images: read.images + masks, tokensPerImage: high || unboundedModel ? HIGH_FIDELITY_IMAGE_TOKENS : LOW_FIDELITY_IMAGE_TOKENS, reads }
+}
+
+/**
+ * A tool that runs in an OpenAI container (code interpreter, a hosted shell: `containerToolPrice`) makes images in
+ * the response — a chart per plot, any number in one call — that the image model reads as reference images, as it
+ * reads a code interpreter's `outputs` sent back (`inputImages`). Nothing in the request bounds how many, so the
+ * image tool's input could not be held for beside one: refused, as a file beside it is.
+ */
+function refuseImageMakerBeside(imageField: string, offered: readonly OfferedTool[]): void {
+  const maker = offered.find(({ tool }) => containerToolPrice(tool) !== undefined)
+  if (maker)
+    throw badRequest(
+      `Invalid body: ${maker.field}: a ${JSON.stringify(String(maker.tool?.type))} tool running in a container is not served beside the image_generation tool (${imageField}): the images it makes in the response (charts, any number in one call) are read by the image model, billed as image input tokens, and nothing bounds how many, so they could not be held for. Offer the tools in separate requests.`,
+      'feature_unsupported',
+    )
 }
 
 /**
