@@ -13,6 +13,17 @@ export interface StreamConverter {
 const encoder = new TextEncoder()
 
 /**
+ * How long a translated stream's client may go without a byte while its provider is sending: then it gets a
+ * keep-alive comment (`:`), which both SDKs' decoders and any SSE client skip. Reads that convert to nothing (the
+ * provider's own keep-alives, Anthropic's `ping`, thinking or `reasoning_content` the client's format has no place
+ * for) would otherwise leave it silent for as long as the model thinks, and an idle cut on the way (a load
+ * balancer's or nginx's 60 s, Cloudflare's 100 s) ends a stream still generated and billed. A second is far inside
+ * every such timeout, yet at most 3 bytes a second; a stream whose reads convert to output gains nothing.
+ */
+export const KEEP_ALIVE_AFTER_MS = 1_000
+const KEEP_ALIVE = ':\n\n'
+
+/**
  * Converts an SSE stream as it arrives (never the whole answer in memory). The client's pace is the
  * upstream's pace: nothing is read ahead, and a client that goes away cancels the source, which is what
  * aborts the upstream call. A source cancelled here (a converter that broke) is cancelled before the client's
@@ -35,6 +46,8 @@ export function convertStream(source: ReadableStream<Uint8Array>, converter: Str
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        // Bun pulls once the last bytes handed went out: the client has had nothing since.
+        const pulledAt = performance.now()
         try {
           for (;;) {
             converted = ''
@@ -56,6 +69,10 @@ export function convertStream(source: ReadableStream<Uint8Array>, converter: Str
             }
             if (out) {
               controller.enqueue(encoder.encode(out))
+              return
+            }
+            if (performance.now() - pulledAt >= KEEP_ALIVE_AFTER_MS) {
+              controller.enqueue(encoder.encode(KEEP_ALIVE))
               return
             }
           }
