@@ -8,6 +8,14 @@ export interface Placeholders {
   /** `type`: for Postgres, where nothing else in the query says what the parameter is. */
   p(n: number, type?: 'text' | 'bigint'): string
   json(n: number): string
+  /**
+   * Whether the engine has LATERAL (Postgres): a LATERAL subquery with a LIMIT, which the planner cannot flatten,
+   * keeps the walk of models the outer loop of the join and so the rows in model order. A plain join (or a LATERAL
+   * one it flattens) Postgres's planner may hash, answering in the table's order: a page's last model then not the
+   * greatest, and the next page, past it, skipped the models left. SQLite, which has no LATERAL, loops over the walk
+   * first.
+   */
+  lateral?: boolean
 }
 
 /**
@@ -36,21 +44,21 @@ const inForceId = (model: string, at: string) =>
  * The price in force of each model past `after` at `at`, by model. The models are walked through prices_model one
  * lookup each (the next model past the last), and each one's row is found there too: not the whole history of every
  * model, which a correlated subquery per row read (100,000 rows held the request thread ~200 ms). The walk is the
- * outer loop of the join, read lazily, so a LIMIT after it reads a page, not every model (an ORDER BY would sort
- * the whole walk).
+ * outer loop of the join (see Placeholders.lateral), read lazily, so a LIMIT after it reads a page, not every
+ * model (an ORDER BY would sort the whole walk).
  */
-const inForceFrom = (after: string, at: string) => `WITH RECURSIVE models(model) AS (
+const inForceFrom = (after: string, at: string, lateral = false) => `WITH RECURSIVE models(model) AS (
        SELECT min(model) FROM prices WHERE model > ${after}
        UNION ALL
        SELECT (SELECT min(q.model) FROM prices q WHERE q.model > models.model) FROM models WHERE models.model IS NOT NULL)
-     SELECT p.* FROM models m JOIN prices p ON p.id = ${inForceId('m.model', at)}
+     SELECT p.* FROM models m ${lateral ? 'CROSS JOIN LATERAL (SELECT * FROM prices r WHERE r.id = ' + inForceId('m.model', at) + ' LIMIT 1) p' : 'JOIN prices p ON p.id = ' + inForceId('m.model', at)}
      WHERE p.deleted_at IS NULL`
 
-export const priceSql = ({ p, json }: Placeholders) => ({
+export const priceSql = ({ p, json, lateral }: Placeholders) => ({
   // For each model, the latest row to have started among those that applied, unless it was deleted.
-  current: inForceFrom("''", p(1)),
+  current: inForceFrom("''", p(1), lateral),
   // A page of `current`: the models past p(2) ('' for the first), at most p(3) of them past the first p(4).
-  page: `${inForceFrom(p(2, 'text'), p(1))} LIMIT ${p(3)} OFFSET ${p(4)}`,
+  page: `${inForceFrom(p(2, 'text'), p(1), lateral)} LIMIT ${p(3)} OFFSET ${p(4)}`,
   // One model's row in force at p(2) (all its columns null when none), and when its next scheduled row starts.
   ofModel: `SELECT p.*, (SELECT min(s.created_at) FROM prices s WHERE s.model = ${p(1, 'text')} AND s.created_at > ${p(2, 'bigint')} AND s.deleted_at IS NULL) AS next_start
      FROM (SELECT 1) AS asked LEFT JOIN prices p ON p.id = ${inForceId(p(1, 'text'), p(2, 'bigint'))} AND p.deleted_at IS NULL`,

@@ -689,7 +689,7 @@ const priceRow = <T = PriceRow>(r: Record<string, unknown>): T => {
 const LOCK_MODEL_PRICES = 'SELECT pg_advisory_xact_lock(7201401, hashtext($1))'
 
 function postgresPriceRows(sql: SQL): PriceRows {
-  const typed = priceSql({ p: (n, type) => (type ? `$${n}::${type}` : `$${n}`), json: (n) => `$${n}::text::jsonb` })
+  const typed = priceSql({ p: (n, type) => (type ? `$${n}::${type}` : `$${n}`), json: (n) => `$${n}::text::jsonb`, lateral: true })
   return {
     current: async (now) => (await sql.unsafe(typed.current, [now])).map(priceRow),
     nextChange: async (now) => numberOrNull((await sql.unsafe(typed.nextChange, [now]))[0]?.at),
