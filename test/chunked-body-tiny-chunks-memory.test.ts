@@ -11,7 +11,7 @@
  * costs the sender nothing). The default 25 MiB body limit lets one such body grow the gateway by ~2.7 GB.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { connect } from 'node:net'
+import { sendChunked } from './support/chunked-sender'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
 import { PeakRss } from './support/peak-rss'
 import { quietThread, threadRanDuring } from './support/request-thread-hold'
@@ -51,43 +51,12 @@ afterAll(async () => {
   upstream.stop(true)
 })
 
-/** Sends `payload` chunked, `chunkSize` bytes a chunk (written to the socket ~64 KB at a time); the raw answer. */
-function sendChunked(payload: string, chunkSize: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: Number(new URL(gw.url).port) })
-    let text = ''
-    socket.on('connect', () => {
-      socket.write(
-        `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${brokeSecret}\r\n` +
-          'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
-      )
-      let buffered = ''
-      for (let i = 0; i < payload.length; i += chunkSize) {
-        const chunk = payload.slice(i, i + chunkSize)
-        buffered += `${chunk.length.toString(16)}\r\n${chunk}\r\n`
-        if (buffered.length > 65_536) {
-          socket.write(buffered)
-          buffered = ''
-        }
-      }
-      socket.write(`${buffered}0\r\n\r\n`)
-    })
-    socket.on('data', (d: Buffer) => {
-      text += d.toString('latin1')
-      if (/\r\n\r\n[\s\S]*\}$/.test(text)) socket.destroy()
-    })
-    socket.on('error', () => {})
-    socket.on('close', () => resolve(text))
-    setTimeout(() => socket.destroy(), 100_000)
-  })
-}
-
 test(`a ${BODY_TEXT_BYTES / 1e6} MB body sent chunked a byte a chunk, from a key with no budget, keeps the gateway under ${CEILING_MB} MB`, async () => {
   const payload = JSON.stringify({ model: 'up:gpt-x', max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(BODY_TEXT_BYTES) }] })
   const peak = new PeakRss(gw.proc.pid)
   let answer = ''
   const ran = await threadRanDuring(gw.proc.pid, async () => {
-    answer = await sendChunked(payload, 1)
+    answer = await sendChunked(gw.url, '/v1/chat/completions', { authorization: `Bearer ${brokeSecret}`, 'content-type': 'application/json' }, payload, 1)
   })
   await Bun.sleep(300)
   const { before, peak: peakMb } = peak.stop()
