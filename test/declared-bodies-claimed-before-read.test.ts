@@ -1,11 +1,11 @@
 /**
- * Bodies Bun reads whole (declared at 960 KiB or less) are claimed from the read budget at their declared length
- * before they are read (`readWhole` in src/plugins/body-limit.ts), as README's "body read budget" says bodies in flight
- * are counted from their first byte. Claimed only once read, bodies arriving side by side were all past the check
- * before any was counted: one key opening 300 connections, each sending all but the last byte of a 950 kB body, took
- * the gateway past 400 MB (its share is 84 MiB of memory, ~21 MiB of bytes), and 277 of them were refused 503
- * `body_read_busy` only after their memory was spent. The key has no budget left: it costs nothing. A body that never
- * comes whole gives its claim back.
+ * Bodies of up to 960 KiB, read under Bun's idle timeout, are counted in flight as README's "body read budget" says,
+ * from their first byte: one over 64 KiB is read chunk by chunk, each chunk claimed as it comes, and a smaller one,
+ * which Bun reads whole, is claimed once it has come (src/plugins/body-limit.ts). Claimed only once read, 950 kB
+ * bodies arriving side by side were all past the check before any was counted: one key opening 300 connections, each
+ * sending all but the last byte of one, took the gateway past 400 MB (its share is 84 MiB of memory, ~21 MiB of
+ * bytes), and 277 of them were refused 503 `body_read_busy` only after their memory was spent. The key has no budget
+ * left: it costs nothing. A body that never comes whole gives back what it claimed.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
@@ -54,7 +54,7 @@ afterAll(async () => {
 
 test(`${CONNECTIONS} bodies of 950 kB from one key, arriving side by side, keep the gateway under ${CEILING_MB} MB`, async () => {
   const payload = Buffer.from(JSON.stringify({ model: 'up:gpt-x', max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(CONTENT_BYTES) }] }))
-  expect(payload.length).toBeLessThanOrEqual(30 * 32 * 1024) // read whole by Bun (src/plugins/body-limit.ts readByBun)
+  expect(payload.length).toBeLessThanOrEqual(30 * 32 * 1024) // read under Bun's idle timeout (src/plugins/body-limit.ts readByBun)
   const head =
     `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${brokeSecret}\r\n` +
     `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`
@@ -126,19 +126,19 @@ test("bodies whose senders hang up half way give their claims back: the key's ne
   expect(await answer).toBe('HTTP/1.1 402 Payment Required')
 }, 30_000)
 
-test("bodies whose senders go quiet hold their claims until Bun's idle timeout closes them, then give them back", async () => {
+test('bodies whose senders go quiet hold what came of them until the idle timeout closes them, then give it back', async () => {
   const mock = startMockProvider()
-  // A 2 s idle timeout: Bun reads bodies of up to 64 KiB whole. A 1 MiB budget: one key's share of the bound for
-  // bodies in flight is 1,376,256 bytes of memory, six bodies of 50 kB (four times their bytes each).
+  // A 2 s idle timeout. A 1 MiB budget: one key's share of the bound for bodies in flight is 1,376,256 bytes of
+  // memory, six halves of 100 kB bodies (read chunk by chunk, four times their bytes each).
   const quiet = await startTestGateway({ mock, idleTimeoutSec: 2, config: { body_read_budget_bytes: 1_048_576 } })
   try {
     const { secret } = await quiet.userWithKey({ id: 'declared-bodies-quiet', max_budget: 0.000001 })
-    const payload = chatBody(50_000, 'mock:gpt-mock')
+    const payload = chatBody(100_000, 'mock:gpt-mock')
     const halves = await Promise.all(Array.from({ length: 8 }, () => sendDeclared(quiet.url, secret, payload, payload.subarray(0, payload.length / 2))))
     await Bun.sleep(300)
-    // Their claims are held while they are quiet: the key's next body is refused before it is read.
+    // What came of them is held while they are quiet: the key's next body is refused.
     expect(await (await sendDeclared(quiet.url, secret, payload, payload)).answer).toBe('HTTP/1.1 503 Service Unavailable')
-    // Bun closes the quiet ones within two idle timeouts; their claims come back.
+    // The quiet ones are cut within two idle timeouts; their claims come back.
     await Promise.all(halves.map((h) => h.answer))
     expect(await (await sendDeclared(quiet.url, secret, payload, payload)).answer).toBe('HTTP/1.1 402 Payment Required')
   } finally {

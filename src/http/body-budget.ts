@@ -113,8 +113,8 @@ export class BodyReadBudget {
   }
 
   /**
-   * A claim for a body of `caller`'s that Bun reads whole, declared `bytes` long: in flight only, as it is never read
-   * in pieces. Throws 503 `body_read_busy` past the bound for bodies in flight or the caller's share of it.
+   * A claim for a body of `caller`'s that Bun has read whole, `bytes` long: in flight only, as it is never read in
+   * pieces. Throws 503 `body_read_busy` past the bound for bodies in flight or the caller's share of it.
    */
   claimRead(caller: string, bytes: number): BodyClaim {
     const claim = new BodyClaim(this, caller, false)

@@ -1,4 +1,5 @@
 import { badRequest } from './errors'
+import { mediaTypeParameters } from './media-type-parameters'
 
 export type FormEntry = string | File
 export type FormValue = FormEntry | FormEntry[]
@@ -13,10 +14,22 @@ export const MAX_FORM_PARTS = 1_000
 export const isMultipart = (message: { headers: Headers }) =>
   /^multipart\/form-data\s*(;|$)/i.test(message.headers.get('content-type') ?? '')
 
-/** The boundary a multipart content type names, unquoted, or null. */
-const boundaryOf = (contentType: string): string | null => {
-  const match = /;\s*boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))/i.exec(contentType)
-  return match ? (match[1] ?? match[2])! : null
+/** RFC 2046 §5.1.1: a boundary's characters, 1 to 70 of them, not ending in a space. */
+const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/
+
+/**
+ * The boundary a multipart content type names, or a 400 when it names none, more than one, or one that readers may
+ * take differently: its parts are counted with it, and must be the parts Bun's `formData()` parses. Bun reads the
+ * first of two boundaries and a quoted one with its escapes left in, and reads past text a strict parser refuses
+ * (`a="; boundary=zzz"; boundary=b` was counted with `zzz"` and parsed with `b`: 400,000 fields counted none).
+ */
+function boundaryOf(contentType: string): string {
+  const boundaries = mediaTypeParameters(contentType)?.filter(({ name }) => name === 'boundary')
+  const boundary = boundaries?.length === 1 ? boundaries[0]!.value : null
+  if (boundary === null || !BOUNDARY.test(boundary)) {
+    throw badRequest('Invalid multipart form: its Content-Type must name exactly one boundary, a token or quoted string of at most 70 characters (RFC 2046).', 'invalid_json')
+  }
+  return boundary
 }
 
 /**
@@ -37,7 +50,7 @@ function partsExceed(bytes: Uint8Array, boundary: string, max: number): boolean 
  * The form exactly as sent: a repeated name becomes an array, and nothing else changes. Elysia's own
  * form parser also JSON-decodes values that start with `{` or `[` and nests dotted names, which would
  * alter a prompt on its way upstream. Another content type parses to nothing (the route says why).
- * A form of more than MAX_FORM_PARTS parts is refused 400 before it is parsed.
+ * A form of more than MAX_FORM_PARTS parts, or whose boundary is missing or ambiguous, is refused 400 before it is parsed.
  */
 export async function formAsSent(message: Pick<Request, 'headers' | 'arrayBuffer'>): Promise<Record<string, FormValue>> {
   if (!isMultipart(message)) return {}
@@ -48,8 +61,7 @@ export async function formAsSent(message: Pick<Request, 'headers' | 'arrayBuffer
 export async function formOf(bytes: Uint8Array, headers: Headers): Promise<Record<string, FormValue>> {
   if (!isMultipart({ headers })) return {}
   const contentType = headers.get('content-type')!
-  const boundary = boundaryOf(contentType)
-  if (boundary !== null && partsExceed(bytes, boundary, MAX_FORM_PARTS)) {
+  if (partsExceed(bytes, boundaryOf(contentType), MAX_FORM_PARTS)) {
     throw badRequest(`Request body holds more than ${MAX_FORM_PARTS} form fields.`, 'invalid_json')
   }
   const grouped = new Map<string, FormEntry[]>()
