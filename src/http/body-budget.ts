@@ -20,11 +20,13 @@ const BODY_MEMORY_PER_BYTE = 4
  * begun). Nothing parsed from it is referenced any more (a stream keeps its hold, meter and settlement facts: forty
  * 700 KB chat streams took 0.15x their bytes of live heap after a full collection), but what reading and parsing it
  * left stays in the RSS until the collector runs and reuses it: 2x their bytes above rest two seconds after the last
- * was sent. At 2x the bound admits 82 such streams from four keys (peak RSS 179 MB, 81 at rest) and 586 of 100 KB
- * (187 MB); at 1x, 122 from one key peaked at 209 MB. Counted at 4x for the whole stream, 41 of them filled the
- * bound (the 42nd refused 503) with the gateway at 150 MB.
+ * was sent, and more on a busy machine, where the collector runs later. At 2x the bound admitted 82 such streams from
+ * four keys (peak RSS 179 MB, 81 at rest) on a quiet machine, but 110 arriving 60 ms apart peaked at 220-250 MB at a
+ * load of 8 (test/json-answers-body-claim-until-read.test.ts); at 3x, 55 of them, 186-190 MB at that load; at 1x,
+ * 122 from one key peaked at 209 MB. Counted at 4x for the whole stream, 41 of them filled the bound (the 42nd
+ * refused 503) with the gateway at 150 MB.
  */
-const SENT_BODY_MEMORY_PER_BYTE = 2
+const SENT_BODY_MEMORY_PER_BYTE = 3
 
 /**
  * The memory bodies in flight may take, in read budgets: 112 MiB by default, which with the ~75 MB the gateway takes

@@ -86,13 +86,15 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
       ? (latencyMs) => streamOutcome(CUT_BEFORE_OUTPUT, admission.tariff, admission.estimate, hold, latencyMs, covered)
       : undefined,
   })
-  // The provider has the request: what the body cost to read and parse is garbage now, the stream keeps none of it.
-  peekRequestState(ctx.request)?.bodyClaim?.sent()
-
   // Only an event stream is relayed as one. Anything else a stream request gets back — JSON, or a body that is no
   // event stream at all (a proxy's page, a plain-text echo of the request, headers and key included) — is read as
   // the JSON path reads it: relayed event by event, its text would reach the client as it came.
-  if (streaming && x.stream && answer.res.body && isEventStream(answer.res)) return relayedStream(ctx, x.stream, answer, answer.res.body, covered)
+  if (streaming && x.stream && answer.res.body && isEventStream(answer.res)) {
+    // The provider has the request: what the body cost to read and parse is garbage now, the stream keeps none of it.
+    // A JSON answer is read below, in this function's scope, which keeps the parsed request (`x`, `body`) until then.
+    peekRequestState(ctx.request)?.bodyClaim?.sent()
+    return relayedStream(ctx, x.stream, answer, answer.res.body, covered)
+  }
 
   const { usage, statedTier, reply } = await readAnswer(answer, (text) => {
     const parsed: unknown = JSON.parse(text)
