@@ -347,6 +347,24 @@ describe('Anthropic-defined client tools: the hidden input Anthropic documents f
     expect(hidden({ name: 'g', input_schema: { type: 'object' } })).toBe(0)
     expect(hidden({ type: 'web_search_20250305', name: 'web_search' })).toBe(0)
   })
+
+  test('a tool defined in the conversation (in system, a message, a compaction block\'s tool changes) adds as one in tools does; the allowance once', () => {
+    const bash = { type: 'bash_20250124', name: 'bash' }
+    // The same bytes either way: as a definition it is offered (the inline-tools beta), in capitals it is not.
+    const addition = (definition: unknown, type = 'tool_definition') => ({ type: 'tool_addition', tool: { type, definition } })
+    const inline = (type?: string, tools?: unknown[]) =>
+      estimateMessages({
+        max_tokens: 1,
+        system: [addition(custom, type)],
+        messages: [
+          { role: 'user', content: [{ type: 'compaction', content: 'earlier turns', tool_changes: [addition(bash, type)] }] },
+          { role: 'user', content: [{ type: 'text', text: 'hi' }, addition(bash, type)] },
+        ],
+        ...(tools ? { tools } : {}),
+      }, o).inputTokens
+    expect(inline() - inline('TOOL_DEFINITION')).toBe(TOOL_USE_OVERHEAD_TOKENS + 2 * hidden(bash))
+    expect(inline(undefined, [custom]) - inline('TOOL_DEFINITION', [custom])).toBe(2 * hidden(bash))
+  })
 })
 
 describe('estimateMessages: documents', () => {

@@ -22,6 +22,7 @@
  * leaves (the text it carries is never held below its bytes).
  * Output: the request's own maximum, or the configured default.
  */
+import { anthropicToolsOffered } from '../pricing/anthropic-inline-tools'
 import { responsesRequestTools } from '../pricing/features'
 import { decodedHead, inlineBase64, inlineFileData, isDataUrl, isMediaPart, partFile, partFileByReference, partImage, partIsTimedMedia, urlPath } from './part-media'
 import { pdfWork, type PdfRead, type PdfWork, readPdf } from './pdf-pages'
@@ -198,7 +199,10 @@ const ANTHROPIC_DEFINED_TOOL_TOKENS: ReadonlyArray<readonly [RegExp, number]> = 
   [/^memory_\d{8}$/, 900],
 ]
 
-/** The hidden input of the Anthropic-defined tools a Messages request offers (`ANTHROPIC_DEFINED_TOOL_TOKENS`). */
+/**
+ * The hidden input of the Anthropic-defined tools among a Messages request's tool definitions
+ * (`ANTHROPIC_DEFINED_TOOL_TOKENS`).
+ */
 export function anthropicDefinedToolTokens(tools: unknown): number {
   if (!Array.isArray(tools)) return 0
   let n = 0
@@ -210,8 +214,9 @@ export function anthropicDefinedToolTokens(tools: unknown): number {
 }
 
 /**
- * The tool-use allowance of a request that offers any tool: in `tools`, chat's legacy `functions`, or a Responses
- * input item (`responsesRequestTools`), which the provider renders as one in `tools`.
+ * The tool-use allowance of a request that offers any tool: in `tools`, chat's legacy `functions`, a Responses
+ * input item (`responsesRequestTools`) or an Anthropic tool defined in the conversation (`anthropicToolsOffered`),
+ * which the provider renders as one in `tools`.
  */
 const toolUseOverhead = (...lists: unknown[]): number =>
   lists.some((list) => Array.isArray(list) && list.length > 0) ? TOOL_USE_OVERHEAD_TOKENS : 0
@@ -848,7 +853,8 @@ const MESSAGES_SETTINGS = new Set(['model', 'messages', 'system', 'max_tokens', 
 
 /**
  * Anthropic Messages: `system`, every message's blocks, tool definitions, the tool-use allowance and the
- * hidden input of Anthropic-defined tools; output is the required `max_tokens`.
+ * hidden input of Anthropic-defined tools (in `tools` or defined in the conversation); output is the required
+ * `max_tokens`.
  */
 export function estimateMessages(body: Record<string, unknown>, o: EstimateOptions): TokenEstimate {
   const media = mediaBounds(o)
@@ -858,7 +864,9 @@ export function estimateMessages(body: Record<string, unknown>, o: EstimateOptio
     const { content, ...rest } = (m ?? {}) as Record<string, unknown>
     input += PER_MESSAGE_OVERHEAD + anthropicContentTokens(content, media) + textBytes(rest)
   }
-  input += otherFieldTokens(body, MESSAGES_SETTINGS) + toolUseOverhead(body.tools) + anthropicDefinedToolTokens(body.tools)
+  // Tools defined in the conversation are offered as those in `tools` are, and Anthropic adds the same hidden input.
+  const tools = anthropicToolsOffered(body)
+  input += otherFieldTokens(body, MESSAGES_SETTINGS) + toolUseOverhead(tools) + anthropicDefinedToolTokens(tools)
   return { inputTokens: billableInput(input, o, media), outputTokens: outputBound(body.max_tokens, 1, o.defaultMaxOutputTokens), boundsInput: media.guessed === 0 }
 }
 

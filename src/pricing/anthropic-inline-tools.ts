@@ -34,6 +34,19 @@ export function withInlineToolDefinitions(body: Record<string, unknown>, rewrite
   return Object.keys(changed).length === 0 ? body : withFieldsLast(body, changed)
 }
 
+/**
+ * Every tool a Messages body offers: its `tools`, then each inline definition in the order they stand (read by the
+ * walk that rewrites them, so both see the same places).
+ */
+export function anthropicToolsOffered(body: Record<string, unknown>): unknown[] {
+  const offered: unknown[] = Array.isArray(body.tools) ? body.tools.slice() : []
+  withInlineToolDefinitions(body, (definition) => {
+    offered.push(definition)
+    return definition
+  })
+  return offered
+}
+
 function blocksRewritten(blocks: Block[], where: string, rewrite: InlineToolRewrite): Block[] {
   let changed: Block[] | undefined
   blocks.forEach((block, j) => {

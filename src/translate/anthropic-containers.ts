@@ -3,6 +3,7 @@
  * in the provider account every user of the gateway shares, so its id is stored state like a response's: recorded
  * for the user billed for the answer that ran in it, and usable by that user only.
  */
+import { anthropicToolsOffered } from '../pricing/anthropic-inline-tools'
 import { filtersResultsInCode } from '../pricing/features'
 
 const idOf = (container: unknown): string | undefined => {
@@ -27,9 +28,12 @@ const CODE_EXECUTION = /^code_execution_\d{8}$/
 /**
  * Whether an answer to a Messages request may run in a container, which the gateway then records before the client
  * gets it: the request names one (an id, or skills for a new one), or offers a tool that runs code (code execution,
- * or web search or fetch filtering its results in code).
+ * or web search or fetch filtering its results in code), in `tools` or defined in the conversation.
  */
-export function mayRunInContainer(body: { container?: unknown; tools?: ReadonlyArray<{ type?: string }> }): boolean {
+export function mayRunInContainer(body: Record<string, unknown>): boolean {
   if (body.container != null) return true
-  return body.tools?.some(({ type }) => type !== undefined && (CODE_EXECUTION.test(type) || filtersResultsInCode(type))) ?? false
+  return anthropicToolsOffered(body).some((tool) => {
+    const type = (tool as { type?: unknown } | null)?.type
+    return typeof type === 'string' && (CODE_EXECUTION.test(type) || filtersResultsInCode(type))
+  })
 }

@@ -19,12 +19,12 @@ beforeAll(async () => {
   pg = await startPostgres()
   upstream = startScriptedUpstream()
   let n = 0
-  // Only an answer to a request that offers code execution runs in a container.
+  // Only an answer to a request that offers code execution (in tools or defined in the conversation) runs in a container.
   upstream.answer(({ body }) =>
     jsonResponse({
       id: `msg_${++n}`, type: 'message', role: 'assistant', model: 'm', content: [{ type: 'text', text: 'done' }],
       stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 20, output_tokens: 5 },
-      ...(Array.isArray(body.tools) ? { container: { id: `container_kb_${n}`, expires_at: '2026-12-05T00:00:00Z' } } : {}),
+      ...(JSON.stringify(body).includes('"code_execution_') ? { container: { id: `container_kb_${n}`, expires_at: '2026-12-05T00:00:00Z' } } : {}),
     }),
   )
   const url = await pg.database('messages_container_kept_back')
@@ -45,10 +45,15 @@ afterAll(async () => {
 
 const CODE_EXECUTION = { tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] }
 
+/** Code execution defined in the conversation (the inline-tools beta), offered as one in `tools` is. */
+const CODE_EXECUTION_INLINE = {
+  system: [{ type: 'tool_addition', tool: { type: 'tool_definition', definition: CODE_EXECUTION.tools[0] } }],
+}
+
 const post = (secret: string, extra: Record<string, unknown> = CODE_EXECUTION) =>
   fetch(`${a.url}/v1/messages`, {
     method: 'POST',
-    headers: { 'x-api-key': secret, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+    headers: { 'x-api-key': secret, 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'anthropic-beta': 'inline-tools-2026-09-15' },
     body: JSON.stringify({ model: 'ant:m', max_tokens: 64, messages: [{ role: 'user', content: 'analyse' }], ...extra }),
   })
 
@@ -82,4 +87,19 @@ test('once a replica knows its ids are kept back by the lock, a code execution M
   await a.settled()
   const rows = (await sql`SELECT status FROM usage WHERE user_id = 'msg-kept-back' ORDER BY id`).map((u: any) => u.status)
   expect({ ...result, rows }).toEqual({ first: 503, retried: 503, providerCalledAgain: false, plain: 200, rows: ['error', 'ok'] })
+}, 60_000)
+
+test('a code execution tool defined in the conversation waits for its container record as one in tools does: refused under the lock before the provider is called', async () => {
+  const { secret } = await a.userWithKey({ id: 'msg-kept-back-inline', max_budget: 5 })
+  const result = await underIndexBuild(async () => {
+    // The first answer that runs in a container finds the lock and tells the replica its ids are kept back.
+    const first = await post(secret)
+    await first.arrayBuffer()
+    const calls = upstream.calls.length
+    const inline = await post(secret, CODE_EXECUTION_INLINE)
+    await inline.arrayBuffer()
+    return { first: first.status, inline: inline.status, providerCalledAgain: upstream.calls.length > calls }
+  })
+  await a.settled()
+  expect(result).toEqual({ first: 503, inline: 503, providerCalledAgain: false })
 }, 60_000)
