@@ -1,7 +1,7 @@
 import type { BodyClaim } from './body-budget'
-import { FREE_CHUNKS, MIN_AVERAGE_CHUNK_BYTES, tooFragmented } from './chunk-count'
 import { CoalescedChunks } from './coalesced-chunks'
-import { bodyTooFragmented, payloadTooLarge, requestTimeout } from './errors'
+import { payloadTooLarge, requestTimeout } from './errors'
+import { nextTurn, ReadTurn } from './read-turn'
 
 /**
  * The slowest pace a body may keep to, judged over its last few idle timeouts (`PaceWindow`): 64 kbit/s,
@@ -37,12 +37,12 @@ class PaceWindow {
 }
 
 /**
- * Reads a body to its end, refusing it once it passes `maxBytes` (413), once it comes in too many tiny chunks (400, see
- * chunk-count: each costs a read), or with a 408 once none of it has come
+ * Reads a body to its end, refusing it once it passes `maxBytes` (413), or with a 408 once none of it has come
  * for `idleSec` or it falls behind MIN_BODY_BYTES_PER_SEC: with the listener's idle timeout off, these are what
  * bound a client that stops sending. Each chunk that arrives restarts the idle timer, so a slow upload that keeps
  * going is read whole. What has come is covered by `claim`, which refuses it 503 past the process's budget for
- * bodies being read. What is left of a refused body is cancelled, never buffered.
+ * bodies being read. What is left of a refused body is cancelled, never buffered. However small its chunks, it gives
+ * the request thread up for a turn each READS_PER_TURN reads (read-turn), so that other requests never wait behind it.
  */
 export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes: number, idleSec: number, claim: BodyClaim): Promise<Buffer> {
   const reader = body.getReader()
@@ -53,9 +53,10 @@ export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes:
     void reader.cancel()
   }, idleSec * 1000)
   const chunks = new CoalescedChunks()
-  let count = 0
+  const turn = new ReadTurn()
   try {
     for (;;) {
+      if (turn.due()) await nextTurn()
       const { done, value } = await reader.read()
       // The cancel ends the pending read as if the body had ended.
       if (stalled) throw requestTimeout(`The request body stopped arriving: none of it came for ${idleSec} s.`)
@@ -65,10 +66,6 @@ export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes:
       if (total > maxBytes) {
         void reader.cancel()
         throw payloadTooLarge(maxBytes)
-      }
-      if (tooFragmented(++count, total)) {
-        void reader.cancel()
-        throw bodyTooFragmented(FREE_CHUNKS, MIN_AVERAGE_CHUNK_BYTES)
       }
       try {
         claim.cover(total)

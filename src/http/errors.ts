@@ -61,12 +61,6 @@ export const conflict = (message: string) => new GatewayError(409, 'conflict', m
 export const payloadTooLarge = (limit: number) =>
   new GatewayError(413, 'body_too_large', `Request body is larger than ${limit} bytes.`)
 /**
- * A body read in pieces that came in chunks too many and too small for any real client (src/http/chunk-count.ts): each
- * chunk costs the request thread a read. What is left of it is skipped by Bun, as a 413's is.
- */
-export const bodyTooFragmented = (chunks: number, minAverage: number) =>
-  new GatewayError(400, 'body_too_fragmented', `Request body came in more than ${chunks} chunks averaging under ${minAverage} bytes; send it in larger chunks.`)
-/**
  * A request body that stopped arriving, or came too slowly (src/http/body-read.ts). The connection is closed with
  * the answer, since what is left of the body will never be read.
  */

@@ -56,7 +56,6 @@ function causes(format: WireFormat, perRequest: boolean): Record<number, Cause[]
     400: [
       ['invalid_request', 'the body is invalid; the message names the field, never its value'],
       ['invalid_json', 'the body does not parse as its content type says, is nested more than 128 levels deep, holds more than 1,000,000 values, or (a form) more than 1,000 parts'],
-      ['body_too_fragmented', 'the body came in more than 4,096 chunks averaging under 512 bytes'],
       ['case_variant_key', "a key out of lowercase where the API's fields are read"],
       ['user_required', `the master key names no user to bill (\`${userField}\`)`],
       ['feature_unsupported', 'the model, or a feature the request uses, is not served'],
