@@ -10,7 +10,8 @@ import { anthropicFeatures, contextWindowOf, serverToolBounds } from '../pricing
 import { messagesViaOpenAI } from '../translate/messages-via-openai'
 import { withAnthropicOutputCap } from '../translate/output-cap'
 import { withThinkingTheToolLoopTakes } from '../translate/anthropic-thinking'
-import { relay, type ExchangeFor } from '../translate/relay'
+import { relay, type Exchange, type ExchangeFor } from '../translate/relay'
+import type { RequestedFeatures } from '../pricing/price'
 import { anthropicMessageCounts } from '../translate/usage'
 import { anthropicBetaSent, anthropicClientHeaders } from '../providers/upstream'
 import type { ResolvedModel } from '../providers/registry'
@@ -70,10 +71,17 @@ function messagesNative(body: MessagesBody, clientHeaders: Headers, config: Conf
         const container = containerRanIn(message)
         return container === undefined ? text : recordContainer(container, model).then(() => text)
       },
-      stream: (upstream, meter) =>
-        meterAnthropicStream(upstream, { ...meter, offered: bounded.features.serverTools, recordContainer: (id) => recordContainer(id, model) }),
+      stream: anthropicStreamMeter(bounded.features.serverTools, model, recordContainer),
     }
   }
+}
+
+/**
+ * The stream's meter, made apart from `messagesNative`: closures made there keep its scope, the parsed body and the
+ * body sent in it, for as long as the stream runs (1.05 MB of live heap per 700 KB stream, a chat stream's 0.31).
+ */
+function anthropicStreamMeter(offered: RequestedFeatures['serverTools'], model: ResolvedModel, recordContainer: (id: string, model: ResolvedModel) => Promise<void>): NonNullable<Exchange['stream']> {
+  return (upstream, meter) => meterAnthropicStream(upstream, { ...meter, offered, recordContainer: (id) => recordContainer(id, model) })
 }
 
 export const messagesRoutes = (services: Services) => {
