@@ -107,5 +107,6 @@ test('refused-before-auth aggregates queue at most one pending update each while
   expect(total).toEqual({ n: SOURCES * (SECONDS + 1), rows: SOURCES })
   // Observed: one queued UPDATE per aggregate per sync (150,000 closures), growing with the lock's length.
   console.log(`heap grown by ${(grown / 1e6).toFixed(1)} MB over ${SECONDS} syncs of ${SOURCES} aggregates while locked`)
-  expect(grown).toBeLessThan(4_000_000)
+  // 1.7 MB alone, 6.4 MB once in CI's one process beside the other files' garbage; 28 MB before the fix.
+  expect(grown).toBeLessThan(10_000_000)
 }, 60_000)

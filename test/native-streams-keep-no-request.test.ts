@@ -98,7 +98,9 @@ test('a native Messages or Responses stream keeps no more of its parsed request 
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length / N
   const perStream = { chatMB: mean(chat), messagesMB: mean(messages), responsesMB: mean(responses), bodyMB: BODY_BYTES / 1e6 }
   console.log(perStream)
-  // README: a stream keeps ~0.15x its body's bytes of live heap; what it keeps beyond the chat stream's is the request.
-  const bound = perStream.chatMB + 0.15 * perStream.bodyMB
+  // What a native stream keeps beyond a chat stream's is the request (a chat stream keeps none of it).
+  // Kept, the request is about its body's size (1.05 and 1.01 MB against chat's 0.31 before the fix); what else a
+  // stream keeps varies by a tenth of a MB from run to run (chat 0.24-0.34), so the bound is half the body.
+  const bound = perStream.chatMB + 0.5 * perStream.bodyMB
   expect({ messages: perStream.messagesMB < bound, responses: perStream.responsesMB < bound }).toEqual({ messages: true, responses: true })
 }, 120_000)
