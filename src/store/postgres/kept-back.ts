@@ -218,8 +218,10 @@ export class KeptBackIds {
 
   /**
    * KEPT_BACK_ANYWHERE, asked once for all the lookups of FRESH_MS (pg_locks reads every backend's locks), and asked
-   * after `askedAfter`. An answer that rows are being written is shared only by the callers that came while it was
-   * asked: the next asks again.
+   * after `askedAfter`. Only an answer that nothing is kept back is shared for FRESH_MS; one that something is (an
+   * insert waiting for the lock, a conversation announced) only by the callers that came while it was asked: the next
+   * asks again. A lookup arriving a few milliseconds after an index build ended was otherwise refused on the answer of
+   * one that waited through it (its conversation's turn refused 503 at once, its kept growth unread).
    */
   private now(askedAfter: number): Promise<State> {
     if (this.asked && this.asked.at > askedAfter && performance.now() - this.asked.at < FRESH_MS) return this.asked.answer
@@ -233,7 +235,7 @@ export class KeptBackIds {
     const forget = () => {
       if (this.asked === asked) this.asked = null
     }
-    answer.then((state) => state.announced.size > 0 && state.waitedMs === 0 && forget(), forget)
+    answer.then((state) => (state.announced.size > 0 || state.waitedMs > 0) && forget(), forget)
     return answer
   }
 
