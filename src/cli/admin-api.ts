@@ -2,7 +2,7 @@
  * The CLI's only way in: the gateway's admin API over HTTP, with the master key — exactly what curl
  * would do, so that every change goes through the same checks and reaches every replica.
  */
-import { withoutPassword } from '../config/client-urls'
+import { withoutCredentials } from '../config/client-urls'
 
 export class AdminApiError extends Error {
   constructor(
@@ -52,8 +52,9 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
   if (!key) throw new AdminApiError(0, 'TOLLGATE_MASTER_KEY is not set: the admin commands need the master key.')
   const base = (env.TOLLGATE_URL ?? `http://127.0.0.1:${env.TOLLGATE_PORT ?? 8080}`).replace(/\/+$/, '')
   const timeoutMs = timeoutOf(env)
-  // A gateway behind a proxy with basic auth is reached as https://user:password@…: no message prints the password.
-  const fail = (status: number, message: string) => new AdminApiError(status, withoutPassword(message, base))
+  // A gateway behind a proxy with basic auth is reached as https://user:password@… or https://<token>@…: no message
+  // prints the password or the token.
+  const fail = (status: number, message: string) => new AdminApiError(status, withoutCredentials(message, base))
   const notTheApi = (path: string, status: number, answer: string) =>
     fail(status, `${base}${path} answered ${answer}: that is not the admin API; is TOLLGATE_URL the gateway's address?`)
   const noAnswer = (method: string) =>

@@ -19,8 +19,24 @@ function clientRefusal(url: string, construct: () => void): string | null {
     construct()
     return null
   } catch (error) {
-    return withoutPassword(error instanceof Error ? error.message : String(error), url)
+    return withoutCredentials(error instanceof Error ? error.message : String(error), url)
   }
+}
+
+/**
+ * `reason` with `url`'s credentials masked: its password as withoutPassword does, and a user-info without `:` whole
+ * (`***@`), for it may be a token: a proxy may take its token as the user name (`https://<token>@proxy`), and
+ * Redis URLs have been written `redis://<password>@host`. A user name alone is masked only where a URL's user-info
+ * starts (after `//`, a quote, a space), not inside a word: a one-letter user (`a`) leaves `data@` as it is.
+ */
+export function withoutCredentials(reason: string, url: string): string {
+  const { user, password } = userInfoOf(url)
+  if (password !== undefined) return withoutPassword(reason, url)
+  let masked = reason
+  for (const form of writtenForms(user, () => new URL(url).username)) {
+    masked = masked.replace(new RegExp(`(?<![A-Za-z0-9._~%-])${RegExp.escape(form)}@`, 'g'), '***@')
+  }
+  return masked
 }
 
 /**
@@ -31,15 +47,19 @@ function clientRefusal(url: string, construct: () => void): string | null {
 export function withoutPassword(reason: string, url: string): string {
   const { user, password } = userInfoOf(url)
   if (password === undefined) return reason
-  const written = new Set([password])
-  // A password that is no valid escape, or a URL the parser refuses, has fewer forms to mask.
-  try {
-    written.add(decodeURIComponent(password))
-    written.add(new URL(url).password)
-  } catch {}
   let masked = reason
-  for (const form of written) if (form !== '') masked = masked.replaceAll(`${user}:${form}@`, `${user}:***@`)
+  for (const form of writtenForms(password, () => new URL(url).password)) masked = masked.replaceAll(`${user}:${form}@`, `${user}:***@`)
   return masked
+}
+
+/** A user-info part as written, decoded, and as a URL parser prints it: a part that is no valid escape, or a URL the parser refuses, has fewer. */
+function writtenForms(part: string, parsed: () => string): string[] {
+  const written = new Set([part])
+  try {
+    written.add(decodeURIComponent(part))
+    written.add(parsed())
+  } catch {}
+  return [...written].filter((form) => form !== '')
 }
 
 /**

@@ -32,3 +32,12 @@ export function whenAnswered(state: RequestState, done: () => void): void {
   if (!end || end.ended || state.status !== undefined) return done()
   end.waiting.push(done)
 }
+
+/**
+ * The status the request log records for a streamed answer that failed after its headers went out (an echo of the
+ * provider's credentials found past its start): the client's body ends with an error, the row says what it was.
+ */
+export function noteStatus(request: Request, status: number): void {
+  const state = peekRequestState(request)
+  if (state) state.status = status
+}

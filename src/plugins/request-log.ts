@@ -62,6 +62,7 @@ export const requestLogger = (
     const pattern = known || 'unmatched'
     metrics.requests.inc({ route: pattern, method: metrics.methodLabel(request.method), status: String(status) })
     metrics.requestSeconds.observe({ route: pattern }, (performance.now() - state.start) / 1000)
-    whenAnswered(state, () => record(request, state, status, known || undefined))
+    // A streamed answer that failed after its headers went out has its status noted by then (`noteStatus`).
+    whenAnswered(state, () => record(request, state, state.status ?? status, known || undefined))
   })
 }

@@ -2,10 +2,11 @@ import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import type { Config, ProviderConfig } from '../config/schema'
 import { badGateway, badRequest, GatewayError, paidFailure } from '../http/errors'
-import { streamedAnswer } from '../http/streamed-answer'
+import { noteStatus, streamedAnswer } from '../http/streamed-answer'
 import { jsonOf, SseParser, type SseEvent } from '../translate/sse'
 import type { ProviderRegistry } from './registry'
 import type { FreeCallSlots } from './free-call-slots'
+import { CredentialWatch } from './credential-watch'
 import { watchForStalledWait } from './stalled-wait'
 import { endWhenAbortedUnread } from './unread-abort'
 import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, mediaTypeOf, quotesCredentials, refuseCredentialEcho, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
@@ -208,7 +209,7 @@ export const echoCheckedText = (provider: ProviderConfig) => (text: string): str
   return text
 }
 
-/** An answer that is only an error is short: past this many bytes a body is taken for an answer, and streamed through unchecked. */
+/** An answer that is only an error is short: past this many bytes a body is taken for an answer, and streamed through. */
 const ERROR_ANSWER_BYTES = 65_536
 
 /**
@@ -243,11 +244,13 @@ function isErrorEvent(event: SseEvent): boolean {
  *   an error beside more, redacted; quoting the provider's credentials, paid and thrown (`CredentialsEchoed`).
  * - An event stream whose first data event is only an error (audio asked for as a stream: the provider made
  *   nothing) is released and thrown as that 502, the event's text summarised.
- * - Whatever was read quoting the credentials is paid and thrown as well. That is the whole of a text answer up
- *   to 64 KiB, the start of a longer one and of an event stream, and the first read of audio: where an echo
- *   puts the request's headers. Beyond those, a key in the middle of real audio is no text a client reads.
+ * - Whatever was read quoting the credentials is paid and thrown as well: the whole of a text answer up to 64 KiB,
+ *   the start of a longer one and of an event stream, and the first read of audio. A key in the middle of real
+ *   audio is no text a client reads.
  * Any other answer is given back with a body that replays what was read, then the rest, so it streams through as
- * before, never held whole.
+ * before, never held whole. A longer text answer is searched on as it is relayed (`CredentialWatch`): an echo
+ * writes the request's body before its headers, so a long body puts the key past any start. Found there, the
+ * body ends with the error, before the credential (its status went out; its price is settled as the route settled it).
  */
 export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: ProviderConfig): Promise<UpstreamAnswer> {
   const { res, signal } = answer
@@ -293,13 +296,32 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
     answer.errorAnswer()
     throw failure
   }
+  // Text read on past its start is searched to its end as it is relayed: an echo's headers may come after a long body.
+  const watch = kind === 'text' && !ended ? new CredentialWatch(credentialsOf(provider)) : null
   let replayed = 0
+  const next = () => (replayed < read.length ? { done: false as const, value: read[replayed++]! } : ended ? { done: true as const } : reader.read())
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (replayed < read.length) return controller.enqueue(read[replayed++]!)
-      const { done, value } = ended ? { done: true, value: undefined } : await reader.read()
-      if (done) controller.close()
-      else controller.enqueue(value)
+      // Until something is handed on: a pull that enqueues nothing is not called again.
+      for (;;) {
+        const { done, value } = await next()
+        if (done) {
+          const held = watch?.end()
+          if (held?.byteLength) controller.enqueue(held)
+          return controller.close()
+        }
+        if (!watch) return controller.enqueue(value)
+        let relayed: Uint8Array[]
+        try {
+          relayed = watch.next(value)
+        } catch (echoed) {
+          // The answer's status and price are settled: the body ends with the error, before the credential.
+          reader.cancel().catch(() => {})
+          throw echoed
+        }
+        for (const part of relayed) controller.enqueue(part)
+        if (relayed.length > 0) return
+      }
     },
     cancel: (reason) => reader.cancel(reason),
   })
@@ -369,6 +391,8 @@ export function relayBody(answer: UpstreamAnswer, request: Request, o: RelayOpti
         end()
         controller.close()
       } catch (error) {
+        // A credential echo found past the answer's start: its 200 went out, the request log records the refusal.
+        if (error instanceof CredentialsEchoed) noteStatus(request, error.status)
         end()
         controller.error(error)
       }
