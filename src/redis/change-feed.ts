@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import type { KeyStore } from '../keys/key-store'
 import type { Logger } from '../log/logger'
 import type { PriceBook } from '../pricing/price-book'
@@ -8,6 +9,20 @@ import { withDeadline, type RedisLink } from './link'
 export type CacheChange = { kind: 'key'; id: string } | { kind: 'user'; id: string } | { kind: 'prices' }
 
 export const CHANGES_CHANNEL = 'tollgate:changes'
+
+/**
+ * A message on the channel as replicas publish it. Anyone who may publish there (another application on the same
+ * Redis, a tollgate on another db number: pub/sub ignores them) can send anything: what is not one is ignored.
+ */
+const id = z.string().min(1).max(200)
+const origin = z.string().max(64)
+const changeMessage = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('key'), id, origin }),
+  z.object({ kind: z.literal('user'), id, origin }),
+  z.object({ kind: z.literal('prices'), origin }),
+])
+/** Replicas' messages are under 300 characters; a longer one is not parsed at all (a forged one may be megabytes). */
+const MAX_MESSAGE_LENGTH = 4_096
 
 /**
  * How long a (re)subscription may take: Bun's `unsubscribe` and `subscribe` may never settle (Redis answered
@@ -37,7 +52,16 @@ export class ChangeFeed {
   private failing = false
   /** Why, while failing: Redis refused tollgate's rights (NOPERM: the user's ACL lacks the channel). */
   refused = false
-  private readonly onMessage = (message: string) => this.receive(message)
+  /** Why messages were ignored, each logged once: a publisher must not be able to flood the log. */
+  private readonly ignoredFor = new Set<string>()
+  /** Nothing may throw out of it: an exception in Bun's subscriber callback ends the process. */
+  private readonly onMessage = (message: string) => {
+    try {
+      this.receive(message)
+    } catch (error) {
+      this.ignore('handling it failed', (error as Error)?.message)
+    }
+  }
 
   constructor(private readonly link: RedisLink, private readonly keys: KeyStore, private readonly prices: PriceBook, private readonly logger: Logger) {}
 
@@ -114,16 +138,30 @@ export class ChangeFeed {
   }
 
   private receive(message: string): void {
-    let change: CacheChange & { origin?: string }
+    if (typeof message !== 'string' || message.length > MAX_MESSAGE_LENGTH) return this.ignore('too long')
+    let json: unknown
     try {
-      change = JSON.parse(message)
+      json = JSON.parse(message)
     } catch {
-      return
+      return this.ignore('not JSON')
     }
+    const parsed = changeMessage.safeParse(json)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      return this.ignore(`not a change: ${issue ? `${issue.code} at ${issue.path.join('.') || 'the top'}` : 'refused'}`)
+    }
+    const change = parsed.data
     if (change.origin === this.origin) return
     if (change.kind === 'key') this.keys.forget(change.id)
     else if (change.kind === 'user') this.keys.forgetUser(change.id)
     else if (change.kind === 'prices') this.prices.invalidate()
+  }
+
+  /** The reasons are a few fixed phrases (zod's issue codes at the schema's own fields), so the set stays small. */
+  private ignore(why: string, error?: string): void {
+    if (this.ignoredFor.has(why)) return
+    this.ignoredFor.add(why)
+    this.logger.log('warn', `redis: ignored a message on ${CHANGES_CHANNEL} (${why}; logged once per reason): something other than a tollgate publishes there`, error === undefined ? {} : { error })
   }
 
   private forgetEverything(): void {

@@ -28,6 +28,21 @@ const START_WAIT_MS = 1_000
  */
 const SERVER_REPLACED = /^(READONLY|LOADING|MASTERDOWN)\b/
 
+/**
+ * Replies of a server that answers but takes no write, so cannot count a rate limit: at its `maxmemory` under
+ * `noeviction` (OOM), after a failed snapshot with `stop-writes-on-bgsave-error` (MISCONF), short of its
+ * `min-replicas-to-write` (NOREPLICAS), busy in a long script (BUSY). Down for rate limits as an outage is, but the
+ * fix is in Redis's settings or load, not the network: each is its own reason.
+ */
+const WRITES_REFUSED = { OOM: 'out_of_memory', MISCONF: 'misconf', NOREPLICAS: 'no_replicas', BUSY: 'busy' } as const
+type WritesRefused = (typeof WRITES_REFUSED)[keyof typeof WRITES_REFUSED]
+
+/** Why Redis refuses writes, by its reply's code; undefined for any other error. */
+export const writesRefused = (error: unknown): WritesRefused | undefined => {
+  const code = error instanceof Error ? error.message.split(' ', 1)[0]! : ''
+  return Object.hasOwn(WRITES_REFUSED, code) ? WRITES_REFUSED[code as keyof typeof WRITES_REFUSED] : undefined
+}
+
 export class RedisTimeout extends Error {
   override name = 'RedisTimeout'
 }
@@ -53,8 +68,11 @@ export const redisAddress = (url: string) => {
   return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`
 }
 
-/** Why Redis is down: gone (or too slow), or refusing tollgate's credentials or rights (its password, user or ACL). */
-export type RedisDownReason = 'unreachable' | 'authentication_failed'
+/**
+ * Why Redis is down: gone (or too slow), refusing tollgate's credentials or rights (its password, user or ACL), or
+ * answering but refusing writes (WRITES_REFUSED).
+ */
+export type RedisDownReason = 'unreachable' | 'authentication_failed' | WritesRefused
 
 /**
  * The gateway's connections to Redis: one for commands (rate limits, publishing changes) and one held in
@@ -184,7 +202,7 @@ export class RedisLink {
       this.logUnexpectedReply(error)
       return
     }
-    this.markDown(error, isAuthRefusal(error) ? 'authentication_failed' : 'unreachable')
+    this.markDown(error, isAuthRefusal(error) ? 'authentication_failed' : (writesRefused(error) ?? 'unreachable'))
     this.timeoutsInARow = error instanceof RedisTimeout ? this.timeoutsInARow + 1 : 0
     if (this.timeoutsInARow >= TIMEOUTS_BEFORE_RECONNECT || SERVER_REPLACED.test(error.message)) this.reconnect(error)
   }
@@ -297,9 +315,18 @@ export class RedisLink {
         "redis authentication failed: Redis refused tollgate's user, password or rights (check TOLLGATE_REDIS_URL, TOLLGATE_REDIS_PASSWORD and the user's ACL); rate limits follow the configured failure mode until it accepts them",
         fields,
       )
+    else if (this.downReason !== 'unreachable')
+      this.logger.log(
+        'error',
+        `redis refuses writes (${this.downReason}): it answers but cannot count rate limits, which follow the configured failure mode until it takes writes again${this.downReason === 'out_of_memory' ? " (tollgate's keys all expire: a maxmemory-policy that evicts, allkeys-lru or volatile-ttl, keeps it writable)" : ''}`,
+        fields,
+      )
     else this.logger.log('warn', 'redis unreachable: rate limits follow the configured failure mode until it answers', fields)
   }
 }
 
-/** A reply error (a script's NOSCRIPT, a wrong type) is Redis answering; anything else is Redis not answering. */
+/**
+ * A reply error (a script's NOSCRIPT, a wrong type) is Redis answering; anything else is Redis not serving: not
+ * answering, or answering that it will not (refused credentials, READONLY…, a write refused: WRITES_REFUSED).
+ */
 export const isOutage = (error: unknown) => !(error instanceof Error && /^(NOSCRIPT|ERR|WRONGTYPE)/.test(error.message))

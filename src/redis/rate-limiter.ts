@@ -69,12 +69,12 @@ export const RATE_LIMIT_PROBE = RATE_LIMIT_SCOPES.map((scope): [string, string[]
 export type RedisFailureMode = 'open' | 'closed'
 
 export const rateLimiterUnavailable = () =>
-  new GatewayError(503, 'rate_limiter_unavailable', 'The shared rate limiter (Redis) is unreachable; try again shortly.', 'api_error', {
+  new GatewayError(503, 'rate_limiter_unavailable', 'The shared rate limiter (Redis) is unreachable or refuses writes; try again shortly.', 'api_error', {
     'retry-after': '1',
   })
 
 /**
- * Rate limits shared by every replica through Redis. When Redis does not answer, the failure mode decides:
+ * Rate limits shared by every replica through Redis. When Redis does not answer (or refuses writes), the failure mode decides:
  * `open` counts in this process alone (as without Redis: the gateway keeps serving, each replica allowing
  * the full limit), `closed` refuses with 503. Money never depends on this: holds live in the database.
  */

@@ -95,7 +95,7 @@ function causes(format: WireFormat, perRequest: boolean): Record<number, Cause[]
       ['database_unavailable', 'the database cannot be reached or takes no writes'],
       ['database_full', "the database's disk is full"],
       ['gateway_stopping', 'the gateway is stopping (another replica may take the retry)'],
-      ['rate_limiter_unavailable', 'the shared rate limiter (Redis) cannot be reached and `redis_failure` is `closed` (`Retry-After: 1`)'],
+      ['rate_limiter_unavailable', 'the shared rate limiter (Redis) cannot be reached, or refuses writes, and `redis_failure` is `closed` (`Retry-After: 1`)'],
     ],
     504: [['upstream_timeout', 'the provider did not answer in time']],
   }

@@ -8,7 +8,8 @@ import { DatabaseReadOnly } from '../store/read-only'
  * configured the answer says whether this process reaches it (`redis: up | down`) and which failure mode
  * applies, `redis_changes: down` while Redis is up but this process does not hear other replicas' changes (its
  * subscription failed: they reach it after the cache TTL), and `redis_error: authentication_failed` when Redis
- * refuses tollgate's credentials or rights; Redis down is a 503 only in the `closed` mode, where this process
+ * refuses tollgate's credentials or rights, or why it refuses writes (`out_of_memory`, `misconf`, `no_replicas`,
+ * `busy`) while it does; Redis down is a 503 only in the `closed` mode, where this process
  * refuses every request it would rate-limit. No other details: this route is public.
  */
 export const healthRoutes = ({ store, redis, changes, config }: Pick<Services, 'store' | 'redis' | 'changes' | 'config'>) =>
@@ -17,12 +18,13 @@ export const healthRoutes = ({ store, redis, changes, config }: Pick<Services, '
     async () => {
       const up = redis?.up
       const deaf = up && changes !== null && !changes.listening
-      // A Redis that refuses tollgate's credentials wants its password or ACL fixed, not the network looked at.
-      const refused = up ? deaf && changes!.refused : redis?.downReason === 'authentication_failed'
+      // A Redis that refuses tollgate's credentials wants its password or ACL fixed, one that refuses writes its
+      // memory or settings: not the network looked at.
+      const error = up ? (deaf && changes!.refused ? 'authentication_failed' : undefined) : redis?.downReason === 'unreachable' ? undefined : redis?.downReason
       const shared = redis && {
         redis: up ? 'up' : 'down',
         ...(deaf && { redis_changes: 'down' }),
-        ...(refused && { redis_error: 'authentication_failed' }),
+        ...(error && { redis_error: error }),
         redis_failure: config.redis_failure,
       }
       try {
