@@ -6,6 +6,7 @@ import { noteStatus, streamedAnswer } from '../http/streamed-answer'
 import { jsonOf, SseParser, type SseEvent } from '../translate/sse'
 import type { ProviderRegistry } from './registry'
 import type { FreeCallSlots } from './free-call-slots'
+import { AnswerTooLarge, ANSWER_MAX_BYTES, boundedText } from './answer-text'
 import { CredentialWatch } from './credential-watch'
 import { watchForStalledWait } from './stalled-wait'
 import { endWhenAbortedUnread } from './unread-abort'
@@ -165,18 +166,19 @@ function upstreamAnswer(res: Response, signal: UpstreamSignal, o: Pick<CallOptio
 }
 
 /**
- * Reads the whole answer through `parse`. One that `parse` refuses with our own error (an error in a 2xx
- * body) is released; one that breaks off, does not parse or quotes the provider's credentials (`CredentialsEchoed`)
- * is paid (`settleUnusableAnswer`). Either throws.
+ * Reads the whole answer, up to `maxBytes` (`boundedText`), through `parse`. One that `parse` refuses with our own
+ * error (an error in a 2xx body) is released; one that breaks off, does not parse, is larger than `maxBytes`
+ * (`AnswerTooLarge`) or quotes the provider's credentials (`CredentialsEchoed`) is paid (`settleUnusableAnswer`).
+ * Either throws.
  */
-export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string) => T): Promise<T> {
+export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string) => T, maxBytes = ANSWER_MAX_BYTES): Promise<T> {
   let read = false
   try {
-    const text = await answer.res.text()
+    const text = await boundedText(answer.res, maxBytes)
     read = true
     return parse(text)
   } catch (error) {
-    if (error instanceof CredentialsEchoed) throw answer.unusableAnswer(error)
+    if (error instanceof CredentialsEchoed || error instanceof AnswerTooLarge) throw answer.unusableAnswer(error)
     if (error instanceof GatewayError) {
       answer.errorAnswer()
       throw error

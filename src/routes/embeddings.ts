@@ -4,6 +4,7 @@ import { estimateEmbeddings } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { admitRequest, resolveModel } from '../metering/admission'
 import { refuseEmbeddingsChatRequest, refuseExtraBody, refuseRouterHeaders, refuseModelFallbacks } from '../pricing/features'
+import { EMBEDDINGS_ANSWER_MAX_BYTES } from '../providers/answer-text'
 import { refuseAnthropicModel } from '../providers/call'
 import { relay } from '../translate/relay'
 import { embeddingsCounts } from '../translate/usage'
@@ -57,6 +58,7 @@ export const embeddingsRoutes = (services: Services) => {
         body: withFieldsLast(body, { model: admission.model.upstreamModel }),
         usageOf: embeddingsCounts,
         reply: (_answer, text) => text,
+        answerMaxBytes: EMBEDDINGS_ANSWER_MAX_BYTES,
       })
     },
     {

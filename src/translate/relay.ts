@@ -38,6 +38,8 @@ export interface Exchange {
    * records is written, or rejected (the answer withheld, and paid) when that write failed.
    */
   reply(answer: any, text: string): string | Promise<string>
+  /** The most bytes of the provider's JSON answer read (`readAnswer`); `ANSWER_MAX_BYTES` when unset. */
+  answerMaxBytes?: number
   /** The provider's SSE body, metered on the provider's side and, if the formats differ, converted on the client's (streaming routes only). */
   stream?(body: ReadableStream<Uint8Array>, meter: MeterOptions): ReadableStream<Uint8Array>
 }
@@ -108,7 +110,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     // Anything else that quotes them is an echo of the request, not an answer: refused, and paid (below).
     if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, statedTier: undefined, reply: null }
     return { usage, statedTier: x.statedTierOf?.(relayed), reply: x.reply(relayed, relayedText) }
-  })
+  }, x.answerMaxBytes)
   if (reply === null) throw settleRefusedEcho(answer, usage, ctx)
   const outcome = answeredOutcome(admission.tariff, usage, hold, answer.elapsed(), statedTier)
   let text: string
