@@ -69,15 +69,19 @@ export function isSameOrigin(request: Request, trustProxy: boolean): boolean {
 
 /**
  * The session a request's cookies carry, checked for what the request does: a state change needs our
- * own Origin and the session's CSRF token; a key's session only reads its own key (and may sign out).
+ * own Origin and the session's CSRF token; a key's session only reads its own key (and may sign out), and is
+ * refused the admin API as `admin_only`, as the same key in a header is.
  */
-export async function sessionOf(request: Request, path: string, sessions: SessionStore, trustProxy: boolean): Promise<ConsoleSession> {
+export async function sessionOf(
+  request: Request, path: string, sessions: SessionStore, trustProxy: boolean, isAdminPath: (path: string) => boolean,
+): Promise<ConsoleSession> {
   const session = await cookieSession(request.headers, sessions)
   if (!session) throw unauthorized('Missing API key or console session: send "Authorization: Bearer <key>", or sign in at /ui.')
   const reads = onlyReads(request.method)
   if (!reads && !(isSameOrigin(request, trustProxy) && sessions.checkCsrf(session.token, request.headers.get(CSRF_HEADER))))
     throw forbidden('csrf_failed', `A change made with a console session needs this site's Origin and the session's ${CSRF_HEADER} header.`)
   if (session.kind === 'key') {
+    if (isAdminPath(path)) throw forbidden('admin_only', 'This route needs the master key.')
     const signOut = path === SESSION_PATH
     if (!(KEY_SESSION_PATH.test(path) && reads) && !signOut)
       throw forbidden('read_only_session', 'A key session can only read its own key, its budget and its usage.')

@@ -116,7 +116,11 @@ export class SessionStore {
     return createHmac('sha256', this.masterKey).update(`session\0${token}`).digest('hex')
   }
 
-  /** An admin session holds while the master key does (the HMAC); a key session while its key is the same live key and its user not blocked. */
+  /**
+   * An admin session holds while the master key does (the HMAC); a key session while its key is the same live key and
+   * its user not blocked. Blocking the user, or changing a key that has expired, deletes the row (ended-sessions.ts):
+   * a session refused here is never live again.
+   */
   private holds(row: SessionRow, now: number): boolean {
     if (row.kind === 'admin') return true
     return (

@@ -102,7 +102,7 @@ export const auth = (options: { masterKey: string; keys: KeyStore; sessions: Ses
       }
       if (isSignIn(state.path, request.method)) return
       if (!acceptsSession(collapse(state.path), isAdminPath)) throw unauthorized('Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".')
-      return sessionOf(request, collapse(state.path), options.sessions, options.trustProxy).then((session) => {
+      return sessionOf(request, collapse(state.path), options.sessions, options.trustProxy, isAdminPath).then((session) => {
         state.session = session
         admit(state, session.caller)
       })

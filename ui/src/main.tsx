@@ -1,6 +1,6 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { api, ApiError, setCsrfToken, whenSessionEnds } from './api'
+import { api, ApiError, type Session, setShownSession, whenSessionEnds, whenSessionReplaced } from './api'
 import { Field, ErrorLine } from './components'
 import { useForgetOnLeave } from './forget-on-leave'
 import { useRoute } from './router'
@@ -12,13 +12,6 @@ import { PricesPage } from './pages/prices'
 import { UsagePage } from './pages/usage'
 import { UsersPage } from './pages/users'
 import './style.css'
-
-interface Session {
-  kind: 'admin' | 'key'
-  csrf_token: string
-  expires_at: string
-  key_id: string | null
-}
 
 const ADMIN_PAGES: Array<[string, string]> = [
   ['overview', 'Overview'], ['users', 'Users'], ['keys', 'Keys'], ['prices', 'Prices'], ['usage', 'Usage'], ['audit', 'Audit'],
@@ -63,7 +56,7 @@ function App() {
       api<Session | { kind: null }>('GET', '/v1/session')
         .then((s) => {
           if (s.kind === null) return setSession(null)
-          setCsrfToken(s.csrf_token)
+          setShownSession(s)
           setSession(s)
         })
         .catch(() => setSession(null))
@@ -73,10 +66,12 @@ function App() {
     addEventListener('pageshow', restored)
     // Whatever a page shows of an ended session goes with it: back to the sign-in form.
     whenSessionEnds(() => {
-      setCsrfToken(null)
+      setShownSession(null)
       setEnded(true)
       setSession(null)
     })
+    // Another tab signed in as the other kind: this one shows that kind's pages, not the last one's data.
+    whenSessionReplaced(setSession)
     return () => removeEventListener('pageshow', restored)
   }, [])
   if (session === undefined) return <p class="muted">Loading…</p>
@@ -85,7 +80,7 @@ function App() {
       <SignIn
         ended={ended}
         onSignedIn={(s) => {
-          setCsrfToken(s.csrf_token)
+          setShownSession(s)
           setEnded(false)
           setSession(s)
         }}
@@ -97,7 +92,7 @@ function App() {
     try {
       const current = await api<Session | { kind: null }>('GET', '/v1/session')
       if (current.kind !== null) {
-        setCsrfToken(current.csrf_token)
+        setShownSession(current)
         await api('DELETE', '/v1/session')
       }
     } catch (err) {
@@ -105,7 +100,7 @@ function App() {
       if (!(err instanceof ApiError && err.status === 401)) return setSignOutError(`Not signed out: ${(err as Error).message}`)
     }
     setSignOutError(null)
-    setCsrfToken(null)
+    setShownSession(null)
     setSession(null)
     location.hash = ''
   }

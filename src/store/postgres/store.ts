@@ -10,6 +10,7 @@ import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { budgetSetAt } from '../budget-set'
 import { rollForNewBudget } from '../ended-period'
+import { deleteKeySessionsOfKey, deleteKeySessionsOfUser, expiredBy } from '../ended-sessions'
 import { newPeriodKind } from '../period-kind'
 import { usageCostSince } from '../period-spend'
 import { lastToStart, modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
@@ -249,8 +250,14 @@ export class PostgresStore implements Store {
           UPDATE api_keys SET reserved = reserved + (SELECT coalesce(sum(amount), 0) FROM taken) WHERE id = ${id}`)
       }
       // The key's row only, locked as the update below would lock it: its ceiling as the update replaces it.
-      const [before] = await tx.select({ maxBudget: tables.apiKeys.maxBudget }).from(tables.apiKeys).where(eq(tables.apiKeys.id, id)).for('no key update')
+      const [before] = await tx
+        .select({ maxBudget: tables.apiKeys.maxBudget, expiresAt: tables.apiKeys.expiresAt })
+        .from(tables.apiKeys)
+        .where(eq(tables.apiKeys.id, id))
+        .for('no key update')
       if (!before) return undefined
+      // The key's sessions come after its row in the lock order.
+      if (expiredBy(before.expiresAt, now)) await tx.execute(deleteKeySessionsOfKey(tables, id))
       const set = { ...changes, ...budgetSetAt(before.maxBudget, changes, now) } as Partial<typeof tables.apiKeys.$inferInsert>
       const [row] = await tx.update(tables.apiKeys).set(set).where(eq(tables.apiKeys.id, id)).returning()
       return row as unknown as typeof sqliteTables.apiKeys.$inferSelect | undefined
@@ -301,6 +308,8 @@ export class PostgresStore implements Store {
         .where(eq(tables.users.id, id))
         .returning()
       const updated = row as unknown as typeof sqliteTables.users.$inferSelect
+      // The user's key sessions come after its row in the lock order (lock-order.ts).
+      if (updated.blocked && !before.blocked) await tx.execute(deleteKeySessionsOfUser(tables, id))
       if (blocked && updated.blocked && !before.blocked) await insertOutboxEntry(tx, blocked(updated))
       return { row: updated, wasBlocked: before.blocked }
     })

@@ -10,6 +10,7 @@ import { RecordsReader } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { budgetSetAt } from '../budget-set'
 import { rollForNewBudget } from '../ended-period'
+import { deleteKeySessionsOfKey, deleteKeySessionsOfUser, expiredBy } from '../ended-sessions'
 import { newPeriodKind } from '../period-kind'
 import { usageCostSince } from '../period-spend'
 import { lastToStart, modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
@@ -150,9 +151,10 @@ export class SqliteStore implements Store {
     return this.writes.waitingForLock(() =>
       this.db.transaction(
         (tx) => {
-          const before = tx.select({ maxBudget: tables.apiKeys.maxBudget }).from(tables.apiKeys).where(eq(tables.apiKeys.id, id)).get()
+          const before = tx.select({ maxBudget: tables.apiKeys.maxBudget, expiresAt: tables.apiKeys.expiresAt }).from(tables.apiKeys).where(eq(tables.apiKeys.id, id)).get()
           if (!before) return undefined
           if (takeOverHolds) this.ledger.takeOverKeyHolds(id)
+          if (expiredBy(before.expiresAt, now)) tx.run(deleteKeySessionsOfKey(tables, id))
           return tx.update(tables.apiKeys).set({ ...changes, ...budgetSetAt(before.maxBudget, changes, now) }).where(eq(tables.apiKeys.id, id)).returning().get()
         },
         { behavior: 'immediate' },
@@ -203,6 +205,7 @@ export class SqliteStore implements Store {
             ...(kind ? { ...kind, spend: usageCostSince(tables, id, kind.periodStart) } : rollForNewBudget(before, changes, now)),
           }
           const row = tx.update(tables.users).set(set).where(eq(tables.users.id, id)).returning().get()!
+          if (row.blocked && !before.blocked) tx.run(deleteKeySessionsOfUser(tables, id))
           if (blocked && row.blocked && !before.blocked) this.insertAlert(blocked(row))
           return { row, wasBlocked: before.blocked }
         },
