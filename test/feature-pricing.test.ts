@@ -41,6 +41,7 @@ describe('costOf and worstCaseCost', () => {
         tier: [null, 'priority', 'flex'][int(3)]!,
         audioInput: rand() < 0.5,
         audioOutput: rand() < 0.5,
+        imageOutput: false,
         cacheWrites: [null, '5m', '1h'][int(3)] as RequestedFeatures['cacheWrites'],
         longContext: rand() < 0.3,
         toolResultInput: { uses: other.uses + (contentTokens ? 0 : fetches), tokens: other.tokens + (contentTokens ? fetches * contentTokens : 0) },

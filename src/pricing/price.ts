@@ -23,6 +23,8 @@ export interface Price {
   cacheWrite1hPerMillion?: number | null
   audioInputPerMillion?: number | null
   audioOutputPerMillion?: number | null
+  /** Image output tokens (OpenRouter's image models through chat `modalities`: Gemini's $30/M beside $2.50/M of text). */
+  imageOutputPerMillion?: number | null
   /** Micro-USD per use of a server tool, by tool name (`web_search`). */
   serverTools?: Readonly<Record<string, number>>
   /**
@@ -112,6 +114,8 @@ export interface RequestedFeatures {
   tier: string | null
   audioInput: boolean
   audioOutput: boolean
+  /** `image` among the output modalities asked for (chat's `modalities`): the answer may be images, billed at their own rate. */
+  imageOutput: boolean
   /** The longest cache lifetime the request writes with, or null when it marks nothing for caching. */
   cacheWrites: '5m' | '1h' | null
   /**
@@ -192,7 +196,7 @@ export interface Tariff {
 }
 
 export const NO_FEATURES: RequestedFeatures = {
-  serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
+  serverTools: {}, tier: null, audioInput: false, audioOutput: false, imageOutput: false, cacheWrites: null, longContext: false,
   toolResultInput: { uses: 0, tokens: 0 }, compaction: false, toolLoopUses: 0,
   toolLoopResults: { uses: 0, tokens: 0, largestUse: 0 }, inferenceGeo: null, providerDefaults: { tier: false, geo: false, cacheWrites: false, audioInput: false },
 }
