@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, postResponses, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { jsonResponse, openAIEvent, openStream, postResponses, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
 /**
  * Red team (jk): chat `modalities` asking for image output.
@@ -28,7 +28,11 @@ beforeAll(async () => {
     config: {
       providers: scriptedProviders(upstream),
       // OpenRouter's row for google/gemini-2.5-flash-image, whole dollars for exact micro-USD: $1/M in, $2/M out.
-      pricing: { 'plain:google/gemini-2.5-flash-image': { input_per_million: 1, output_per_million: 2 } },
+      pricing: {
+        'plain:google/gemini-2.5-flash-image': { input_per_million: 1, output_per_million: 2 },
+        // The same with an image output rate: $30/M, as OpenRouter lists it (30 µ$ a token).
+        'plain:priced-image': { input_per_million: 1, output_per_million: 2, image_output_per_million: 30 },
+      },
     },
   })
   secret = (await gw.userWithKey({ id: USER, max_budget: 100 })).secret
@@ -94,4 +98,82 @@ test('an output modality no rate exists for (video) is refused 400 before any up
     expect(await res.text()).toContain('modalities')
   }
   expect(upstream.calls.length).toBe(before)
+})
+
+/** OpenRouter's usage for one image (1,290 image tokens) and 10 tokens of text, after a 12-token prompt. */
+const IMAGE_USAGE = { prompt_tokens: 12, completion_tokens: 1300, total_tokens: 1312, completion_tokens_details: { reasoning_tokens: 0, image_tokens: 1290 } }
+/** 12 input at $1/M, 10 text out at $2/M, 1,290 image tokens at $30/M. */
+const IMAGE_USAGE_COST = 12 * 1 + 10 * 2 + 1290 * 30
+
+const lastRow = () => gw.query<{ cost: number; reserved: number; prompt_tokens: number; completion_tokens: number; status: string }>(
+  'SELECT cost, reserved, prompt_tokens, completion_tokens, status FROM usage ORDER BY id DESC LIMIT 1',
+)[0]!
+
+const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+  openAIEvent({ id: 'gen-2', object: 'chat.completion.chunk', created: 1, model: 'priced-image', choices: [{ index: 0, delta, finish_reason: finish }] })
+
+test('priced: the image tokens of a JSON answer settle at image_output_per_million, the rest of the output at the text rate', async () => {
+  upstream.answer(() =>
+    jsonResponse({
+      id: 'gen-1', object: 'chat.completion', created: 1, model: 'priced-image',
+      choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'Here is your sunset.' } }],
+      usage: IMAGE_USAGE,
+    }),
+  )
+  const res = await chat({ model: 'plain:priced-image', modalities: ['image', 'text'] })
+  expect(res.status).toBe(200)
+  await res.text()
+  await gw.settled()
+  expect(lastRow()).toMatchObject({ cost: IMAGE_USAGE_COST, completion_tokens: 1300, status: 'ok' })
+})
+
+test('priced: a stream\'s usage settles its image tokens at the image rate too', async () => {
+  upstream.answer(() =>
+    sseResponse([
+      chunk({ role: 'assistant', content: 'Here is your sunset.' }),
+      chunk({}, 'stop'),
+      openAIEvent({ id: 'gen-2', object: 'chat.completion.chunk', created: 1, model: 'priced-image', choices: [], usage: IMAGE_USAGE }),
+      openAIEvent('[DONE]'),
+    ]),
+  )
+  const res = await chat({ model: 'plain:priced-image', modalities: ['image', 'text'], stream: true, stream_options: { include_usage: true } })
+  expect(res.status).toBe(200)
+  await res.text()
+  await gw.settled()
+  expect(lastRow()).toMatchObject({ cost: IMAGE_USAGE_COST, status: 'ok' })
+})
+
+test('priced: the hold prices every output token at the image rate, and a stream that ends without usage pays that hold', async () => {
+  upstream.answer(() => sseResponse([chunk({ role: 'assistant', content: 'Here is your sunset.' }), chunk({}, 'stop'), openAIEvent('[DONE]')]))
+  const res = await chat({ model: 'plain:priced-image', modalities: ['image', 'text'], stream: true, max_tokens: 100 })
+  expect(res.status).toBe(200)
+  await res.text()
+  await gw.settled()
+  const row = lastRow()
+  // The input estimate at $1/M and 100 output tokens at $30/M, not at the text rate's $2/M.
+  expect(row.reserved).toBe(row.prompt_tokens * 1 + 100 * 30)
+  expect(row).toMatchObject({ cost: row.reserved, completion_tokens: 100 })
+})
+
+test('priced: a text-only request to the same row is held at the text output rate', async () => {
+  upstream.answer(() => sseResponse([chunk({ role: 'assistant', content: 'Hi.' }), chunk({}, 'stop'), openAIEvent('[DONE]')]))
+  const res = await chat({ model: 'plain:priced-image', modalities: ['text'], stream: true, max_tokens: 100 })
+  await res.text()
+  await gw.settled()
+  const row = lastRow()
+  expect(row.reserved).toBe(row.prompt_tokens * 1 + 100 * 2)
+})
+
+test('priced: a stream its client cuts before any usage pays the output delivered at the image rate, as it was held', async () => {
+  // A generated image streams as base64 text: its bytes do not say which were image tokens.
+  upstream.answer(openStream([chunk({ role: 'assistant', content: 'iVBORw0KGg' })]))
+  const res = await chat({ model: 'plain:priced-image', modalities: ['image', 'text'], stream: true, max_tokens: 100 })
+  const reader = res.body!.getReader()
+  let text = ''
+  while (!text.includes('iVBORw0KGg')) text += new TextDecoder().decode((await reader.read()).value)
+  await reader.cancel()
+  await gw.settled()
+  const row = lastRow()
+  // The input estimate at $1/M and the 10 bytes delivered at $30/M.
+  expect(row).toMatchObject({ status: 'aborted', completion_tokens: 10, cost: row.prompt_tokens * 1 + 10 * 30 })
 })
