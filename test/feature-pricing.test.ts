@@ -23,6 +23,7 @@ describe('costOf and worstCaseCost', () => {
         cacheWrite1hPerMillion: maybe(60_000_000),
         audioInputPerMillion: maybe(100_000_000),
         audioOutputPerMillion: maybe(200_000_000),
+        imageOutputPerMillion: maybe(400_000_000),
         serverTools: { web_search: int(50_000) },
         tierMultipliers: { priority: 1000 + int(3000), flex: int(1000), long_context: 1000 + int(1000), inference_geo_us: int(2000), ...(rand() < 0.5 ? { long_context_output: int(2000) } : {}) },
       }
@@ -41,6 +42,7 @@ describe('costOf and worstCaseCost', () => {
         tier: [null, 'priority', 'flex'][int(3)]!,
         audioInput: rand() < 0.5,
         audioOutput: rand() < 0.5,
+        imageOutput: rand() < 0.5,
         cacheWrites: [null, '5m', '1h'][int(3)] as RequestedFeatures['cacheWrites'],
         longContext: rand() < 0.3,
         toolResultInput: { uses: other.uses + (contentTokens ? 0 : fetches), tokens: other.tokens + (contentTokens ? fetches * contentTokens : 0) },
@@ -75,6 +77,7 @@ describe('costOf and worstCaseCost', () => {
         cacheWrite1hTokens: requested.cacheWrites === '1h' && rand() < 0.5 ? int(writes + 1) : undefined,
         audioInputTokens: requested.audioInput || requested.providerDefaults.audioInput ? int(prompt + 1) : 0,
         audioOutputTokens: requested.audioOutput ? int(completion + 1) : 0,
+        imageOutputTokens: requested.imageOutput ? int(completion + 1) : 0,
         serverToolUses: rand() < 0.5 ? undefined : { web_search: int(uses + 1) },
         // A tier or geography left to the provider may come back as any the row prices (its default).
         tier: rand() < 0.5 ? undefined : rand() < 0.5 ? 'default' : requested.providerDefaults.tier && requested.tier === null ? ['priority', 'flex'][int(2)] : requested.tier ?? 'default',

@@ -89,9 +89,10 @@ describe('price catalog', () => {
   })
 
   test('token kinds tollgate counts with others raise their rate where dearer: image output, cached audio', () => {
-    // Image tokens come back among the output tokens: all output at the image rate.
+    // Image tokens come back among the output tokens: all output at the image rate, and the image rate a request for
+    // image output needs (modalities with image) is the row's own.
     const image = catalogEntry('google', 'gemini-2.5-flash-image', new Date('2026-12-01'))!
-    expect(image.rows[0]!.fields).toMatchObject({ input_per_million: 0.3, output_per_million: 30 })
+    expect(image.rows[0]!.fields).toMatchObject({ input_per_million: 0.3, output_per_million: 30, image_output_per_million: 30 })
     expect(image.notes.some((n) => n.startsWith('output_image_mtok is dearer than output'))).toBe(true)
     // Cached audio is counted as cached input.
     const flash = catalogEntry('google', 'gemini-2.0-flash', new Date('2026-12-01'))!

@@ -209,6 +209,7 @@ describe('prices of billed features: cache writes, audio, server tools, service 
     cache_write_1h_per_million: 6,
     audio_input_per_million: 40,
     audio_output_per_million: 80,
+    image_output_per_million: 30,
     server_tools: { web_search: 0.01 },
     service_tiers: { priority: 1.75, flex: 0.5, inference_geo_us: 1.1, long_context: 2, long_context_output: 1.5 },
     long_context_above_tokens: 272_000,
@@ -220,7 +221,7 @@ describe('prices of billed features: cache writes, audio, server tools, service 
   test('POST stores them exactly; GET, the history and /v1/models show them', async () => {
     const p = await setPrice('mock:featured', 3, 15, features)
     expect(p).toMatchObject(features)
-    const [stored] = gw.query("SELECT cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million, server_tools, service_tiers, long_context_above_tokens, media_part_tokens, context_window_tokens, template_overhead_tokens FROM prices WHERE model = 'mock:featured'")
+    const [stored] = gw.query("SELECT cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million, image_output_per_million, server_tools, service_tiers, long_context_above_tokens, media_part_tokens, context_window_tokens, template_overhead_tokens FROM prices WHERE model = 'mock:featured'")
     // JSON text in SQLite, jsonb in Postgres: the same JSON either way.
     const json = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v))
     expect({ ...stored, server_tools: JSON.parse(json(stored.server_tools)), service_tiers: JSON.parse(json(stored.service_tiers)) }).toEqual({
@@ -228,6 +229,7 @@ describe('prices of billed features: cache writes, audio, server tools, service 
       cache_write_1h_per_million: 6_000_000,
       audio_input_per_million: 40_000_000,
       audio_output_per_million: 80_000_000,
+      image_output_per_million: 30_000_000,
       server_tools: { web_search: 10000 },
       service_tiers: { priority: 1750, flex: 500, inference_geo_us: 1100, long_context: 2000, long_context_output: 1500 },
       long_context_above_tokens: 272_000,
@@ -244,7 +246,7 @@ describe('prices of billed features: cache writes, audio, server tools, service 
   test('a row without them shows nulls and empty maps: cache writes by the fallback rule, no feature priced', async () => {
     const p = await setPrice('mock:plain-only', 1, 2)
     expect(p).toMatchObject({
-      cache_write_per_million: null, cache_write_1h_per_million: null, audio_input_per_million: null, audio_output_per_million: null,
+      cache_write_per_million: null, cache_write_1h_per_million: null, audio_input_per_million: null, audio_output_per_million: null, image_output_per_million: null,
       server_tools: {}, service_tiers: {}, long_context_above_tokens: null, media_part_tokens: null, context_window_tokens: null, template_overhead_tokens: null,
     })
   })
@@ -253,6 +255,7 @@ describe('prices of billed features: cache writes, audio, server tools, service 
     const cases: Array<[string, Record<string, unknown>]> = [
       ['cache_write_per_million', { cache_write_per_million: 1.0000001 }],
       ['audio_output_per_million', { audio_output_per_million: 0.0000004 }],
+      ['image_output_per_million', { image_output_per_million: 0.0000004 }],
       ['server_tools', { server_tools: { web_search: 0.0000001 } }],
       ['service_tiers', { service_tiers: { priority: 1.0001 } }],
       ['service_tiers', { service_tiers: { priority: -1 } }],

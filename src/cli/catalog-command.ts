@@ -29,7 +29,7 @@ interface Line {
 
 const FIELDS: (keyof PriceFields)[] = [
   'input_per_million', 'output_per_million', 'cached_input_per_million', 'cache_write_per_million',
-  'cache_write_1h_per_million', 'audio_input_per_million', 'audio_output_per_million', 'per_request', 'long_context_above_tokens',
+  'cache_write_1h_per_million', 'audio_input_per_million', 'audio_output_per_million', 'image_output_per_million', 'per_request', 'long_context_above_tokens',
 ]
 
 export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> {
@@ -210,7 +210,7 @@ const short = (field: string) => field.replace('_per_million', '')
 /**
  * The token rates the catalog gives none of, each at the rate genai-prices bills those tokens at instead:
  * cache reads, cache writes and audio input at the input rate (1-hour writes at the 5-minute rate, when it
- * has one), audio output at the output rate. An operator's rate for one of them is kept, but never below that.
+ * has one), audio and image output at the output rate. An operator's rate for one of them is kept, but never below that.
  */
 function impliedRates(fields: PriceFields): [keyof PriceFields, number][] {
   const implied: [keyof PriceFields, number][] = [
@@ -219,6 +219,7 @@ function impliedRates(fields: PriceFields): [keyof PriceFields, number][] {
     ['cache_write_1h_per_million', fields.cache_write_per_million ?? fields.input_per_million],
     ['audio_input_per_million', fields.input_per_million],
     ['audio_output_per_million', fields.output_per_million],
+    ['image_output_per_million', fields.output_per_million],
   ]
   return implied.filter(([f]) => fields[f] === undefined)
 }

@@ -25,6 +25,7 @@ export interface PriceFields {
   cache_write_1h_per_million?: number
   audio_input_per_million?: number
   audio_output_per_million?: number
+  image_output_per_million?: number
   per_request?: number
   server_tools?: Record<string, number>
   /** `long_context` and `long_context_output`, for a model tiered by prompt size at one threshold. */
@@ -70,13 +71,16 @@ const TOKEN_FIELDS: Record<string, keyof PriceFields> = {
   cache_write_1h_mtok: 'cache_write_1h_per_million',
   input_audio_mtok: 'audio_input_per_million',
   output_audio_mtok: 'audio_output_per_million',
+  output_image_mtok: 'image_output_per_million',
 }
 
 /**
  * Token kinds tollgate counts among others, since the usage it reads does not set them apart: each is billed
  * at the rate of the kind it is counted with, so where the catalog's rate is dearer that rate is raised to it
  * (a cheaper one changes nothing). Reasoning, image, video and citation tokens are output; cached image and
- * audio tokens are cached input; image and video tokens are input.
+ * audio tokens are cached input; image and video tokens are input. Image output has a rate of its own as well
+ * (`image_output_per_million`, which a request for it needs), but a usage that does not count its image tokens
+ * apart bills them as output: so the output rate is still raised to it.
  */
 const FOLDED: Record<string, 'input_per_million' | 'output_per_million' | 'cached_input_per_million'> = {
   output_reasoning_mtok: 'output_per_million',
@@ -171,10 +175,10 @@ function toFields(prices: ModelPrice[], notes: Set<string>): Pick<CatalogRow, 'f
 /** Whether a row bills the requests it serves: by their tokens, or by the request (the rates admission counts). */
 const billsRequests = (f: PriceFields): boolean =>
   [f.input_per_million, f.output_per_million, f.cached_input_per_million, f.cache_write_per_million, f.cache_write_1h_per_million,
-    f.audio_input_per_million, f.audio_output_per_million, f.per_request].some((rate) => (rate ?? 0) > 0)
+    f.audio_input_per_million, f.audio_output_per_million, f.image_output_per_million, f.per_request].some((rate) => (rate ?? 0) > 0)
 
 /** Token rates the long-context output multiplier applies to; every other token rate takes `long_context`. */
-const OUTPUT_TOKEN_KEYS = new Set(['output_mtok', 'output_audio_mtok'])
+const OUTPUT_TOKEN_KEYS = new Set(['output_mtok', 'output_audio_mtok', 'output_image_mtok'])
 
 /**
  * Token rates that step up once, at one prompt size, by one multiple on every input rate (cache reads and

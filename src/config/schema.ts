@@ -99,6 +99,7 @@ const priceSeed = z.strictObject({
   cache_write_1h_per_million: wholeMicrosPerMillion.optional(),
   audio_input_per_million: wholeMicrosPerMillion.optional(),
   audio_output_per_million: wholeMicrosPerMillion.optional(),
+  image_output_per_million: wholeMicrosPerMillion.optional(),
   /** USD per use, by server tool (`web_search`). */
   server_tools: z.record(featureName, wholeMicrosPerRequest).optional(),
   /** Multiplier of every token rate, by service tier (`priority`, `flex`, `fast`; `long_context` and `inference_geo_us` on top of those; `long_context_output`, when set, instead of `long_context` on output). */

@@ -89,6 +89,7 @@ export const prices = sqliteTable(
     cacheWrite1hPerMillion: integer('cache_write_1h_per_million'),
     audioInputPerMillion: integer('audio_input_per_million'),
     audioOutputPerMillion: integer('audio_output_per_million'),
+    imageOutputPerMillion: integer('image_output_per_million'),
     /** Micro-USD per use, by server tool name: `{"web_search": 10000}`. */
     serverTools: text('server_tools', { mode: 'json' }).$type<Record<string, number>>(),
     /** Rate multipliers in thousandths, by service tier: `{"priority": 2000, "flex": 500}`. */

@@ -186,7 +186,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
 /** A price with some token rate and no per-request price. */
 const pricedOnlyByTokens = (p: Price): boolean =>
   p.perRequest == null &&
-  [p.inputPerMillion, p.outputPerMillion, p.cachedInputPerMillion, p.cacheWritePerMillion, p.cacheWrite1hPerMillion, p.audioInputPerMillion, p.audioOutputPerMillion].some((rate) => (rate ?? 0) > 0)
+  [p.inputPerMillion, p.outputPerMillion, p.cachedInputPerMillion, p.cacheWritePerMillion, p.cacheWrite1hPerMillion, p.audioInputPerMillion, p.audioOutputPerMillion, p.imageOutputPerMillion].some((rate) => (rate ?? 0) > 0)
 
 const clampsOutput = (caller: Caller, global: boolean): boolean => (caller.kind === 'key' ? (caller.clampOutput ?? global) : global)
 

@@ -11,7 +11,7 @@ export function largerCounts(held: TokenCounts | null, stated: TokenCounts): Tok
   if (!held) return stated
   const restates = stated.promptTokens >= held.promptTokens && stated.completionTokens >= held.completionTokens
   const counts: TokenCounts = restates ? { ...held, ...stated } : { ...stated, ...held }
-  for (const key of ['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens', 'audioInputTokens', 'audioOutputTokens', 'reasoningTokens'] as const) {
+  for (const key of ['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens', 'audioInputTokens', 'audioOutputTokens', 'imageOutputTokens', 'reasoningTokens'] as const) {
     const n = Math.max(held[key] ?? -1, stated[key] ?? -1)
     if (n >= 0) counts[key] = n
   }

@@ -2,7 +2,7 @@ import type { TokenEstimate } from '../budget/estimate'
 import type { Hold } from '../budget/hold'
 import type { Outcome } from '../budget/ledger'
 import { toolCounts } from '../pricing/features'
-import { costOf, estimateAsHeld, everyUseAllowed, featuresHeld, heldOutputTokens, heldTokensAtTier, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
+import { costOf, estimateAsHeld, everyUseAllowed, outputAsHeld, featuresHeld, heldOutputTokens, heldTokensAtTier, toolPrice, type Tariff, type TokenCounts } from '../pricing/price'
 import { imageModelTokensWithin } from '../pricing/image-model-input'
 import type { UpstreamSignal } from '../providers/upstream'
 import { firstMaxOutputIn, largestMaxOutputIn } from '../translate/output-cap'
@@ -56,6 +56,7 @@ function usageCharge(tariff: Tariff, usage: TokenCounts): Pick<Outcome, 'cost' |
   if (usage.completionTokens > bound) {
     billed.completionTokens = bound
     billed.audioOutputTokens = Math.min(usage.audioOutputTokens ?? 0, bound)
+    billed.imageOutputTokens = Math.min(usage.imageOutputTokens ?? 0, bound)
     charged.unbilledOutputTokens = usage.completionTokens - bound
   }
   if (usage.serverToolUses) {
@@ -245,14 +246,16 @@ function generatedSoFar(facts: StreamFacts, estimate: TokenEstimate): TokenCount
 /**
  * What a cut stream's counts cost: the input estimate priced as the hold priced it (`estimateAsHeld`: at the
  * dearest rate the request can incur, audio or cache writes among them, at the geography held, and at the tier the
- * stream stated, else the one held), since the provider read the whole prompt and no usage says at which rates;
+ * stream stated, else the one held), since the provider read the whole prompt and no usage says at which rates; the
+ * output delivered at the image rate where images were asked for (`outputAsHeld`);
  * with cap-output on, at no rate dearer than held. The row keeps the plain counts.
  */
 function costOfGeneratedSoFar({ price, features, outputBound }: Tariff, counts: TokenCounts): number {
   if (!price) return 0
   const hardBound = outputBound !== undefined
   const held = featuresHeld(price, features, hardBound)
-  return costOf(price, { ...counts, ...estimateAsHeld(price, counts.promptTokens, held) }, held, hardBound ? held : undefined)
+  const asHeld = { ...estimateAsHeld(price, counts.promptTokens, held), ...outputAsHeld(price, counts.completionTokens, held) }
+  return costOf(price, { ...counts, ...asHeld }, held, hardBound ? held : undefined)
 }
 
 /** X-Budget-Remaining: the user's budget in USD after this request's hold; absent for unlimited users. */

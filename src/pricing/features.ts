@@ -414,7 +414,7 @@ function refuseUncountedDashScopeSearch(body: Record<string, unknown>): void {
  * search model, which searches on every request: `SEARCH_MODEL`, one use each unless the usage counts them, held on
  * Claude behind a router at the searches it may run, `routerClaudeSearches`; and OpenRouter's web plugin,
  * `routerFeatures`), a service tier (`requestedTier`: a router's `speed: "fast"` too), audio in (`input_audio` or vLLM's `audio_url` parts, or an earlier audio answer
- * named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio input) and out (`modalities` with audio, or `audio`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
+ * named by id, `{role: 'assistant', audio: {id}}`, which the provider reads again as audio input) and out (`modalities` with audio, or `audio`), image out (`modalities` with image: `outputModalities`), xAI's Live Search (`liveSearchSources`), and cache writes (`cache_control` anywhere, which
  * OpenAI ignores but OpenRouter and LiteLLM pass on to Claude, which bills them: `cacheLifetime`). A tool the
  * provider runs itself is refused (`refuseProviderChatTools`), and so are a context cache the provider holds
  * (`refuseUnseenCache`), data it retrieves for the request (`refuseRetrievedData`), a server's own output field (`refuseServerOutputFields`), a chat template or media
@@ -433,12 +433,14 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
   const searches = body.web_search_options != null || switchedOn(body.enable_search) || SEARCH_MODEL.test(upstreamModel)
   const claudeSearches = body.web_search_options != null && isClaudeModel(upstreamModel) ? routerClaudeSearches(body.web_search_options) : 0
   const sources = liveSearchSources(body.search_parameters)
+  const modalities = outputModalities(body.modalities)
   return withWebResults({
     serverTools: { ...(searches ? { web_search: Math.max(1, claudeSearches) } : {}), ...(sources > 0 ? { live_search: sources } : {}) },
     ...(claudeSearches > 1 ? { usesBilledOnlyIfCounted: { web_search: claudeSearches - 1 } } : {}),
     tier: requestedTier(body, upstreamModel),
     audioInput: Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, isAudioPart) || m?.audio != null),
-    audioOutput: body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio')),
+    audioOutput: body.audio != null || modalities.has('audio'),
+    imageOutput: modalities.has('image'),
     cacheWrites: cacheLifetime(body),
     longContext: false,
     toolResultInput: NO_FEATURES.toolResultInput,
@@ -449,6 +451,26 @@ export function openAIChatFeatures(body: Record<string, unknown>, upstreamModel:
     inferenceGeo: null,
     providerDefaults: openAIDefaults(body.service_tier, Array.isArray(body.messages) && body.messages.some((m) => hasPart(m?.content, partMayBeAudio))),
   }, webResults)
+}
+
+/** Output modalities whose tokens a price row can price: text at the output rate, audio and images at their own. */
+const KNOWN_OUTPUT_MODALITIES = new Set<unknown>(['text', 'audio', 'image'])
+
+/**
+ * The output modalities a request asks for (`modalities`: OpenAI's audio, OpenRouter's image generation). A modality
+ * not known here may be billed beyond the text rates at a rate no price row has (OpenRouter lists video, speech…),
+ * so it is refused rather than settled as text.
+ */
+export function outputModalities(modalities: unknown): ReadonlySet<unknown> {
+  if (modalities == null) return new Set()
+  if (!Array.isArray(modalities)) throw badRequest('Invalid body: modalities: must be an array of output modalities such as ["text", "image"]')
+  const unknown = modalities.find((m) => !KNOWN_OUTPUT_MODALITIES.has(m))
+  if (unknown !== undefined)
+    throw badRequest(
+      `Invalid body: modalities: the output modality ${JSON.stringify(unknown)?.slice(0, 40)} is not served: only "text", "audio" and "image" have rates the price book can set.`,
+      'feature_unsupported',
+    )
+  return new Set(modalities)
 }
 
 /** The `max_uses` LiteLLM gives Anthropic's web search for each `search_context_size`. */
@@ -819,7 +841,7 @@ export function responsesOfferedTools(body: { tools?: unknown; input?: unknown; 
  * each file_search call is held at the results it may bring back (`responsesTools`) where they pass the
  * allowance. Holding them leaves the client's `max_num_results` as it asked: cutting it to fit the allowance (4
  * chunks of the largest size) would change the answers it gets without saying so.
- * Also its service tier, audio input (`responsesAudioInput`) and cache writes as on chat. Server-side compaction is refused: a
+ * Also its service tier, audio input (`responsesAudioInput`), output modalities (`outputModalities`) and cache writes as on chat. Server-side compaction is refused: a
  * second pass over the input that the usage is not documented to report. So is a tool type neither billed
  * nor known to be free (`responsesTools`), a file beside the image tool (`imageModelInputOf`: its reference images are held and billed at the row's image model rates), and a chat template or media processing sent with the request
  * (`refuseRequestChatTemplate`, `refuseRequestMediaProcessing`);
@@ -844,6 +866,8 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
   const set = typeof body.max_tool_calls === 'number' && Number.isInteger(body.max_tool_calls) && body.max_tool_calls > 0
   const maxCalls = set ? (body.max_tool_calls as number) : bounds.defaultMaxUses
   const imageModelInput = imageModelInputOf(body.input, offered, maxCalls)
+  // OpenRouter's Responses API takes chat's `modalities` (image generation) too.
+  const modalities = outputModalities(body.modalities)
   // Each call is already held at the allowance, as a billed tool's use: the results past it on top.
   const searchResultsPastAllowance = bounds.hardBounds ? Math.max(0, fileSearchResultTokens - (bounds.useInputTokens ?? 0)) : 0
   const features: RequestedFeatures = withWebResults({
@@ -851,6 +875,8 @@ export function openAIResponsesFeatures<B extends Record<string, unknown>>(
     serverTools: Object.fromEntries(billed.map((tool) => [tool, maxCalls])),
     tier: requestedTier(body, upstreamModel),
     audioInput: responsesAudioInput(body.input),
+    audioOutput: modalities.has('audio'),
+    imageOutput: modalities.has('image'),
     cacheWrites: cacheLifetime(body),
     toolResultInput: { uses: mcpServers === 0 ? 0 : maxCalls + mcpServers, tokens: maxCalls * searchResultsPastAllowance },
     providerDefaults: openAIDefaults(body.service_tier, responsesHasPart(body.input, partMayBeAudio)),
@@ -1168,6 +1194,7 @@ export function unpricedFeature(price: Price, f: RequestedFeatures, inputTokens:
     return f.tier === 'fast' ? 'fast mode (speed "fast")' : `the service tier ${f.tier}`
   if (f.audioInput && price.audioInputPerMillion == null) return 'audio input'
   if (f.audioOutput && price.audioOutputPerMillion == null) return 'audio output'
+  if (f.imageOutput && price.imageOutputPerMillion == null) return 'image output'
   if (f.inferenceGeo !== null && namedMultiplier(price, geoMultiplierName(f.inferenceGeo)) === undefined)
     return `the inference geography ${JSON.stringify(f.inferenceGeo.slice(0, 40))} (inference_geo; priced by service_tiers.${geoMultiplierName(f.inferenceGeo.slice(0, 40))})`
   if (f.longContext && namedMultiplier(price, 'long_context') === undefined && (price.longContextAboveTokens == null || inputTokens > price.longContextAboveTokens))

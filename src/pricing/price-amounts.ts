@@ -63,6 +63,7 @@ export interface PriceAmounts {
   cache_write_1h_per_million?: number | null
   audio_input_per_million?: number | null
   audio_output_per_million?: number | null
+  image_output_per_million?: number | null
   /** USD per use, by server tool. */
   server_tools?: Record<string, number> | null
   /** Multiplier of every token rate, by service tier. */
@@ -86,6 +87,7 @@ export interface PriceMicros {
   cacheWrite1hPerMillion: number | null
   audioInputPerMillion: number | null
   audioOutputPerMillion: number | null
+  imageOutputPerMillion: number | null
   /** Micro-USD per use. */
   serverTools: Record<string, number>
   /** Thousandths. */
@@ -138,6 +140,7 @@ export function priceMicros(model: string, p: PriceAmounts): PriceMicros {
     cacheWrite1hPerMillion: perMillion('cache_write_1h_per_million'),
     audioInputPerMillion: perMillion('audio_input_per_million'),
     audioOutputPerMillion: perMillion('audio_output_per_million'),
+    imageOutputPerMillion: perMillion('image_output_per_million'),
     serverTools,
     tierMultipliers,
     longContextAboveTokens: threshold ?? null,
@@ -161,6 +164,7 @@ export const priceAmountsOf = (p: Price) => ({
   cache_write_1h_per_million: usdOrNull(p.cacheWrite1hPerMillion),
   audio_input_per_million: usdOrNull(p.audioInputPerMillion),
   audio_output_per_million: usdOrNull(p.audioOutputPerMillion),
+  image_output_per_million: usdOrNull(p.imageOutputPerMillion),
   server_tools: mapValues(p.serverTools, microsToUsd),
   service_tiers: mapValues(p.tierMultipliers, (m) => m / 1000),
   long_context_above_tokens: p.longContextAboveTokens ?? null,

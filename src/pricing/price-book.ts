@@ -15,6 +15,7 @@ const toPrice = (r: PriceRow): Price => ({
   cachedInputPerMillion: r.cached_input_per_million, perRequest: r.per_request, createdAt: r.created_at, source: r.source,
   cacheWritePerMillion: r.cache_write_per_million, cacheWrite1hPerMillion: r.cache_write_1h_per_million,
   audioInputPerMillion: r.audio_input_per_million, audioOutputPerMillion: r.audio_output_per_million,
+  imageOutputPerMillion: r.image_output_per_million,
   serverTools: jsonRecord(r.server_tools), tierMultipliers: jsonRecord(r.service_tiers), longContextAboveTokens: r.long_context_above_tokens,
   mediaPartTokens: r.media_part_tokens, contextWindowTokens: r.context_window_tokens, templateOverheadTokens: r.template_overhead_tokens,
 })
@@ -209,7 +210,7 @@ export class PriceBook {
         model: p.model, input_per_million: m.inputPerMillion, output_per_million: m.outputPerMillion,
         cached_input_per_million: m.cachedInputPerMillion, per_request: m.perRequest, cache_write_per_million: m.cacheWritePerMillion,
         cache_write_1h_per_million: m.cacheWrite1hPerMillion, audio_input_per_million: m.audioInputPerMillion,
-        audio_output_per_million: m.audioOutputPerMillion, server_tools: jsonOrNull(m.serverTools), service_tiers: jsonOrNull(m.tierMultipliers),
+        audio_output_per_million: m.audioOutputPerMillion, image_output_per_million: m.imageOutputPerMillion, server_tools: jsonOrNull(m.serverTools), service_tiers: jsonOrNull(m.tierMultipliers),
         long_context_above_tokens: m.longContextAboveTokens, media_part_tokens: m.mediaPartTokens,
         context_window_tokens: m.contextWindowTokens, template_overhead_tokens: m.templateOverheadTokens, created_at: p.effectiveFrom ?? now, source: p.source ?? null,
       }, basedOn),

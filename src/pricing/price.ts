@@ -23,6 +23,8 @@ export interface Price {
   cacheWrite1hPerMillion?: number | null
   audioInputPerMillion?: number | null
   audioOutputPerMillion?: number | null
+  /** Image output tokens (OpenRouter's image models through chat `modalities`: Gemini's $30/M beside $2.50/M of text). */
+  imageOutputPerMillion?: number | null
   /** Micro-USD per use of a server tool, by tool name (`web_search`). */
   serverTools?: Readonly<Record<string, number>>
   /**
@@ -74,6 +76,8 @@ export interface TokenCounts {
   audioInputTokens?: number
   /** Part of completionTokens that was audio. */
   audioOutputTokens?: number
+  /** Part of completionTokens that was images (OpenRouter's `completion_tokens_details.image_tokens`). */
+  imageOutputTokens?: number
   /** Part of completionTokens the provider says was reasoning: billed as output, and told to a translated client. */
   reasoningTokens?: number
   /** Uses of each server tool as the provider reports them (a tool it does not name was not used); undefined when it does not count them. */
@@ -112,6 +116,8 @@ export interface RequestedFeatures {
   tier: string | null
   audioInput: boolean
   audioOutput: boolean
+  /** `image` among the output modalities asked for (chat's `modalities`): the answer may be images, billed at their own rate. */
+  imageOutput: boolean
   /** The longest cache lifetime the request writes with, or null when it marks nothing for caching. */
   cacheWrites: '5m' | '1h' | null
   /**
@@ -192,7 +198,7 @@ export interface Tariff {
 }
 
 export const NO_FEATURES: RequestedFeatures = {
-  serverTools: {}, tier: null, audioInput: false, audioOutput: false, cacheWrites: null, longContext: false,
+  serverTools: {}, tier: null, audioInput: false, audioOutput: false, imageOutput: false, cacheWrites: null, longContext: false,
   toolResultInput: { uses: 0, tokens: 0 }, compaction: false, toolLoopUses: 0,
   toolLoopResults: { uses: 0, tokens: 0, largestUse: 0 }, inferenceGeo: null, providerDefaults: { tier: false, geo: false, cacheWrites: false, audioInput: false },
 }
@@ -204,7 +210,7 @@ const PLAIN = 1000
 
 /**
  * The rate of each token kind, micro-USD per million. Unset rates: cached input at the input rate; audio
- * at the text rates; cache writes by Anthropic's published multipliers, 1.25× input for the 5-minute cache
+ * and images at the text rates (a request asking for them is refused while pricing is required); cache writes by Anthropic's published multipliers, 1.25× input for the 5-minute cache
  * (rounded up to the micro-USD) and 2× input for the 1-hour cache (or the 5-minute rate, when a row sets that dearer).
  */
 export function ratesOf(price: Price) {
@@ -217,6 +223,7 @@ export function ratesOf(price: Price) {
     audioInput: price.audioInputPerMillion ?? input,
     output: price.outputPerMillion,
     audioOutput: price.audioOutputPerMillion ?? price.outputPerMillion,
+    imageOutput: price.imageOutputPerMillion ?? price.outputPerMillion,
   }
 }
 
@@ -322,8 +329,8 @@ const count = (n: number | undefined) => (typeof n === 'number' && n > 0 ? n : 0
  * whose lifetime the usage's split does not cover, the longest lifetime it asked for.
  *
  * `heldAt`, the features a hard bound was held at (cap-output on), bounds the rates: a tier or geography the
- * usage reports dearer than the one held is billed at the held one, and audio tokens the hold did not price as
- * audio at the text rates; the hold is then a bound on the rates as on the output (src/metering/outcome.ts).
+ * usage reports dearer than the one held is billed at the held one, and audio or image tokens the hold did not price
+ * as such at the text rates; the hold is then a bound on the rates as on the output (src/metering/outcome.ts).
  */
 export function costOf(price: Price | null, tokens: TokenCounts, requested: RequestedFeatures = NO_FEATURES, heldAt?: RequestedFeatures): number {
   if (!price) return 0
@@ -338,6 +345,7 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
   const writes1h = Math.min(split1h + (requested.cacheWrites === '1h' ? unsplit : 0), writes)
   const audioIn = heldAt && !heldAt.audioInput ? 0 : Math.min(count(tokens.audioInputTokens), prompt - cached - writes)
   const audioOut = heldAt && !heldAt.audioOutput ? 0 : Math.min(count(tokens.audioOutputTokens), tokens.completionTokens)
+  const imageOut = heldAt && !heldAt.imageOutput ? 0 : Math.min(count(tokens.imageOutputTokens), tokens.completionTokens - audioOut)
   let tierMultiplier = multiplierOf(price, tokens.tier, requested.tier)
   let geoMultiplier = geoMultiplierOf(price, tokens.inferenceGeo, requested.inferenceGeo)
   if (heldAt) {
@@ -352,8 +360,9 @@ export function costOf(price: Price | null, tokens: TokenCounts, requested: Requ
     [writes - writes1h, r.cacheWrite, m.input],
     [writes1h, r.cacheWrite1h, m.input],
     [audioIn, r.audioInput, m.input],
-    [tokens.completionTokens - audioOut, r.output, m.output],
+    [tokens.completionTokens - audioOut - imageOut, r.output, m.output],
     [audioOut, r.audioOutput, m.output],
+    [imageOut, r.imageOutput, m.output],
   ] as const
   const fees = toolFees(price, usesCounted(tokens, requested), requested, usesBilledUncounted(requested)) + imageModelCharge(price, tokens, requested)
   return charge(terms, fees + (price.perRequest ?? 0))
@@ -440,7 +449,7 @@ export function worstCaseCost(
 function costOfHeldTokens(price: Price, promptTokens: number, completionTokens: number, held: RequestedFeatures, tierMultiplier: number): number {
   const r = ratesOf(price)
   const inputRate = r[dearestInputKind(price, held)]
-  const outputRate = held.audioOutput ? Math.max(r.output, r.audioOutput) : r.output
+  const outputRate = Math.max(r.output, held.audioOutput ? r.audioOutput : 0, held.imageOutput ? r.imageOutput : 0)
   const m = withLongContext(price, compound(tierMultiplier, heldGeoMultiplier(price, held)), held, promptTokens)
   const imageModel = held.imageModelInput ? imageModelInputCost(price, heldImageModelTokens(held.imageModelInput, promptTokens, completionTokens)) : 0
   const fees = toolFees(price, undefined, held) + imageModel + (price.perRequest ?? 0)
@@ -498,6 +507,16 @@ export function estimateAsHeld(price: Price, inputTokens: number, held: Requeste
     case 'cacheWrite1h':
       return { cachedTokens: 0, cacheWriteTokens: inputTokens, cacheWrite5mTokens: 0, cacheWrite1hTokens: inputTokens }
   }
+}
+
+/**
+ * A cut stream's delivered output as the hold priced it, beside `completionTokens`: where images were asked for and
+ * their rate is the dearer, every token an image token. Its bytes do not say which were images (a generated image
+ * streams as base64 text), and the provider bills each of them at the image rate.
+ */
+export function outputAsHeld(price: Price, completionTokens: number, held: RequestedFeatures): Pick<TokenCounts, 'imageOutputTokens'> {
+  const r = ratesOf(price)
+  return held.imageOutput && r.imageOutput > r.output ? { imageOutputTokens: completionTokens } : {}
 }
 
 /** The output a request is held for, every pass of it (a compaction writes a summary as long as the answer allowed). */

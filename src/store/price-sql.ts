@@ -71,8 +71,8 @@ export const priceSql = ({ p, json, lateral }: Placeholders) => ({
   nextChange: `SELECT min(created_at) AS at FROM prices WHERE created_at > ${p(1)} AND deleted_at IS NULL`,
   insert: `INSERT INTO prices (model, input_per_million, output_per_million, cached_input_per_million, per_request,
        cache_write_per_million, cache_write_1h_per_million, audio_input_per_million, audio_output_per_million,
-       server_tools, service_tiers, long_context_above_tokens, media_part_tokens, context_window_tokens, template_overhead_tokens, created_at, source)
-     VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${json(10)}, ${json(11)}, ${p(12)}, ${p(13)}, ${p(14)}, ${p(15)}, ${p(16)}, ${p(17)}) RETURNING *`,
+       server_tools, service_tiers, long_context_above_tokens, media_part_tokens, context_window_tokens, template_overhead_tokens, created_at, source, image_output_per_million)
+     VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${json(10)}, ${json(11)}, ${p(12)}, ${p(13)}, ${p(14)}, ${p(15)}, ${p(16)}, ${p(17)}, ${p(18)}) RETURNING *`,
   // The rows in force at p(1) on this clock and on one as far behind as p(3) (PriceUnpricing): the one in force at
   // p(3) and those started since, marked deleted at p(1).
   markDeleted: `UPDATE prices SET deleted_at = ${p(1)}
@@ -100,5 +100,5 @@ export const modelPriceRow = ({ next_start, ...row }: ModelPriceAnswer): ModelPr
 export const priceInsertParams = (r: NewPriceRow) => [
   r.model, r.input_per_million, r.output_per_million, r.cached_input_per_million, r.per_request,
   r.cache_write_per_million, r.cache_write_1h_per_million, r.audio_input_per_million, r.audio_output_per_million,
-  r.server_tools, r.service_tiers, r.long_context_above_tokens, r.media_part_tokens, r.context_window_tokens, r.template_overhead_tokens, r.created_at, r.source,
+  r.server_tools, r.service_tiers, r.long_context_above_tokens, r.media_part_tokens, r.context_window_tokens, r.template_overhead_tokens, r.created_at, r.source, r.image_output_per_million,
 ]

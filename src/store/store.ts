@@ -29,6 +29,7 @@ export interface PriceRow {
   cache_write_1h_per_million: number | null
   audio_input_per_million: number | null
   audio_output_per_million: number | null
+  image_output_per_million: number | null
   /** JSON text (SQLite) or already parsed (Postgres jsonb). */
   server_tools: string | Record<string, number> | null
   service_tiers: string | Record<string, number> | null

@@ -14,7 +14,7 @@ export interface OpenAIUsage {
    * searches LiteLLM's proxy reports there (beside `server_tool_use`).
    */
   prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; cache_write_tokens?: number; web_search_requests?: number | null } | null
-  completion_tokens_details?: { audio_tokens?: number; reasoning_tokens?: number } | null
+  completion_tokens_details?: { audio_tokens?: number; image_tokens?: number; reasoning_tokens?: number } | null
   /** Perplexity's reasoning, citation and search counts, at the top of `usage` and outside `completion_tokens` and `total_tokens`. */
   reasoning_tokens?: number | null
   citation_tokens?: number | null
@@ -78,7 +78,7 @@ const ANTHROPIC_COUNTS: CountShape = { ...ANTHROPIC_PASS, server_tool_use: 'requ
 const OPENAI_COUNTS: CountShape = {
   prompt_tokens: 'count', completion_tokens: 'count', total_tokens: 'count',
   prompt_tokens_details: { cached_tokens: 'count', audio_tokens: 'count', cache_write_tokens: 'count', web_search_requests: 'count' },
-  completion_tokens_details: { audio_tokens: 'count', reasoning_tokens: 'count' },
+  completion_tokens_details: { audio_tokens: 'count', image_tokens: 'count', reasoning_tokens: 'count' },
   reasoning_tokens: 'count', citation_tokens: 'count', num_search_queries: 'count', num_sources_used: 'count',
   cached_tokens: 'count', prompt_cache_hit_tokens: 'count',
   cache_creation_input_tokens: 'count', cache_creation: CACHE_WRITE_SPLIT, server_tool_use: 'requests',
@@ -86,7 +86,7 @@ const OPENAI_COUNTS: CountShape = {
 const RESPONSES_COUNTS: CountShape = {
   input_tokens: 'count', output_tokens: 'count', total_tokens: 'count',
   input_tokens_details: { cached_tokens: 'count', audio_tokens: 'count', cache_write_tokens: 'count' },
-  output_tokens_details: { audio_tokens: 'count', reasoning_tokens: 'count' },
+  output_tokens_details: { audio_tokens: 'count', image_tokens: 'count', reasoning_tokens: 'count' },
 }
 
 /**
@@ -123,7 +123,8 @@ function billedOutput(output: number, prompt: number, total: unknown, reasoning:
 }
 
 /**
- * Audio tokens are part of the prompt and completion counts; the tier is the answer's `service_tier` (`fast` is
+ * Audio tokens are part of the prompt and completion counts, and so are images generated (OpenRouter's
+ * `completion_tokens_details.image_tokens`); the tier is the answer's `service_tier` (`fast` is
  * OpenAI's name for `priority`). Prompt-cache writes, which OpenAI does not report, are read as OpenAI-compatible
  * servers in front of Claude report them: OpenRouter's `prompt_tokens_details.cache_write_tokens`, LiteLLM's
  * `cache_creation_input_tokens` with its `cache_creation` split by lifetime (`cacheWrites`). Searches are counted
@@ -150,8 +151,10 @@ export const openAIUsage = (u: OpenAIUsage | undefined | null, serviceTier?: unk
   if (reasoning > 0) counts.reasoningTokens = reasoning
   const audioIn = count(u.prompt_tokens_details?.audio_tokens)
   const audioOut = count(u.completion_tokens_details?.audio_tokens)
+  const imageOut = count(u.completion_tokens_details?.image_tokens)
   if (audioIn > 0) counts.audioInputTokens = audioIn
   if (audioOut > 0) counts.audioOutputTokens = audioOut
+  if (imageOut > 0) counts.imageOutputTokens = imageOut
   const tier = reportedTier(serviceTier)
   if (tier !== undefined) counts.tier = tier
   return counts
@@ -329,7 +332,7 @@ export interface ResponsesUsage {
   /** `cache_write_tokens`: OpenRouter's prompt-cache writes, inside `input_tokens`. */
   input_tokens_details?: { cached_tokens?: number | null; audio_tokens?: number | null; cache_write_tokens?: number | null } | null
   output_tokens?: number | null
-  output_tokens_details?: { audio_tokens?: number | null; reasoning_tokens?: number | null } | null
+  output_tokens_details?: { audio_tokens?: number | null; image_tokens?: number | null; reasoning_tokens?: number | null } | null
   total_tokens?: number | null
 }
 
@@ -348,8 +351,10 @@ export const responsesUsage = (u: ResponsesUsage | undefined | null): TokenCount
   if (writes > 0) counts.cacheWriteTokens = writes
   const audioIn = count(u.input_tokens_details?.audio_tokens)
   const audioOut = count(u.output_tokens_details?.audio_tokens)
+  const imageOut = count(u.output_tokens_details?.image_tokens)
   if (audioIn > 0) counts.audioInputTokens = audioIn
   if (audioOut > 0) counts.audioOutputTokens = audioOut
+  if (imageOut > 0) counts.imageOutputTokens = imageOut
   return counts
 }
 

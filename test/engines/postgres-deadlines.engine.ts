@@ -173,7 +173,7 @@ describe("the Postgres store's queries, the database answering nothing", () => {
       'prices.insert': async () =>
         store.prices.insert({
           model: 'm', input_per_million: 1, output_per_million: 1, cached_input_per_million: null, per_request: null, cache_write_per_million: null,
-          cache_write_1h_per_million: null, audio_input_per_million: null, audio_output_per_million: null, server_tools: null, service_tiers: null, long_context_above_tokens: null, media_part_tokens: null, context_window_tokens: null, template_overhead_tokens: null,
+          cache_write_1h_per_million: null, audio_input_per_million: null, audio_output_per_million: null, image_output_per_million: null, server_tools: null, service_tiers: null, long_context_above_tokens: null, media_part_tokens: null, context_window_tokens: null, template_overhead_tokens: null,
           created_at: now, source: null,
         }),
       'prices.unprice': () => store.prices.unprice('m', { at: now, inForceFrom: now - 5_000 }),

@@ -107,6 +107,7 @@ export const SUITES_ON_BOTH_STORES = [
   'whole-hold-charge-records-held-tokens',
   'stream-let-go-bills-arrived-output',
   'stream-stop-paused-client',
+  'chat-image-output-modality',
 ]
 
 let pg: TestPostgres

@@ -25,6 +25,7 @@ const createPrice = z
     cache_write_1h_per_million: usdPerMillion.nullable().optional().describe('1-hour prompt-cache writes; unset: 2 × input'),
     audio_input_per_million: usdPerMillion.nullable().optional().describe('audio input tokens; unset: requests with audio input are refused (402)'),
     audio_output_per_million: usdPerMillion.nullable().optional().describe('audio output tokens; unset: requests for audio output are refused (402)'),
+    image_output_per_million: usdPerMillion.nullable().optional().describe('image output tokens (modalities with image: OpenRouter\'s image models); unset: requests for image output are refused (402)'),
     server_tools: z.record(featureName, usdPerUse).optional().describe('USD per use, by server tool (web_search); a tool not listed is refused (402)'),
     service_tiers: z.record(featureName, tierMultiplier).optional()
       .describe('multiplier of every token rate, by service tier (priority, flex; fast for Anthropic fast mode; long_context on top of any other, long_context_output instead of it on output tokens when set (Anthropic: 2 and 1.5); inference_geo_us for Anthropic US-only inference, on top of any other); a tier not listed is refused (402)'),

@@ -79,6 +79,7 @@ export const prices = pgTable(
     cacheWrite1hPerMillion: micros('cache_write_1h_per_million'),
     audioInputPerMillion: micros('audio_input_per_million'),
     audioOutputPerMillion: micros('audio_output_per_million'),
+    imageOutputPerMillion: micros('image_output_per_million'),
     serverTools: jsonb('server_tools').$type<Record<string, number>>(),
     serviceTiers: jsonb('service_tiers').$type<Record<string, number>>(),
     longContextAboveTokens: integer('long_context_above_tokens'),

@@ -683,7 +683,7 @@ const priceRow = <T = PriceRow>(r: Record<string, unknown>): T => {
   const out: Record<string, unknown> = { ...r }
   for (const k of [
     'id', 'input_per_million', 'output_per_million', 'cached_input_per_million', 'per_request', 'cache_write_per_million', 'cache_write_1h_per_million',
-    'audio_input_per_million', 'audio_output_per_million', 'long_context_above_tokens', 'media_part_tokens', 'context_window_tokens', 'template_overhead_tokens', 'created_at', 'deleted_at', 'ended_at', 'next_start',
+    'audio_input_per_million', 'audio_output_per_million', 'image_output_per_million', 'long_context_above_tokens', 'media_part_tokens', 'context_window_tokens', 'template_overhead_tokens', 'created_at', 'deleted_at', 'ended_at', 'next_start',
   ])
     if (k in out) out[k] = numberOrNull(out[k])
   return out as T

@@ -1,0 +1,1 @@
+ALTER TABLE "prices" ADD COLUMN "image_output_per_million" bigint;

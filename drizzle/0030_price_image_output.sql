@@ -1,0 +1,1 @@
+ALTER TABLE `prices` ADD `image_output_per_million` integer;
