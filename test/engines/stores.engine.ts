@@ -18,6 +18,8 @@ export const SUITES_ON_BOTH_STORES = [
   'who-pays',
   'records',
   'records-api',
+  'usage-summary-walk-one-snapshot',
+  'cli-usage-summary-all-one-snapshot',
   'usage-filter-bare-model',
   'refused-log',
   'key-as-model-name',
