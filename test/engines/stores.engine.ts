@@ -43,6 +43,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alert-expiring-keys-pages',
   'alert-period-switch',
   'period-change-keeps-calendar-spend',
+  'period-change-spend-before-the-first',
   'alert-threshold-fraction',
   'alert-ended-period-new-budget',
   'alert-restart-ended-period',
