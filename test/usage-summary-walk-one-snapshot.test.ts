@@ -85,6 +85,28 @@ test("the same from raw rows: a range starting after midnight reads today's rows
   })
 })
 
+test('rows dated on earlier days written after the first page (a late settlement, an import) are not in the walk either', async () => {
+  const row = (n: number, user: string, daysAgo: number) =>
+    gw.exec(
+      `INSERT INTO usage (request_id, created_at, user_id, key_id, model, provider, endpoint, prompt_tokens, completion_tokens, cached_tokens, cost, reserved, status)
+       VALUES (?, ?, ?, NULL, 'mock:gpt-mock', 'mock', '/v1/chat/completions', 1, 1, 0, 1, 0, 'ok')`,
+      `late-${n}`, Date.now() - daysAgo * 86_400_000, user,
+    )
+  const pages = await walk(async (read) => {
+    if (read === 1) [1, 2, 3, 5].forEach((daysAgo, n) => row(n, n === 3 ? 'rt-0' : 'rt-b', daysAgo))
+  })
+  expect({ groups: groupsOf(pages), totals: [...new Set(pages.map((p) => p.totals.requests))] }).toEqual({
+    groups: ['rt-0:1', 'rt-a:1', 'rt-b:2', 'rt-c:2'],
+    totals: [6],
+  })
+  const next = await walk(async () => {})
+  expect({ groups: groupsOf(next), requests: sumOf(next), totals: next.at(-1)!.totals.requests }).toEqual({
+    groups: ['rt-0:1', 'rt-a:1', 'rt-b:2', 'rt-c:2', 'rt-b:1', 'rt-b:1', 'rt-b:1', 'rt-0:1'],
+    requests: 10,
+    totals: 10,
+  })
+})
+
 test('a cursor whose read point is not a whole number of 0 or more is refused; one of an older version (none) pages on', async () => {
   const first = (await gw.admin('GET', '/v1/usage/summary?limit=1')).body as Page
   const [day, user, model] = JSON.parse(Buffer.from(first.next_cursor!, 'base64url').toString()) as string[]

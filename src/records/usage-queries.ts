@@ -141,8 +141,14 @@ function partsOf(since: number | undefined, until: number | undefined, rawDays: 
     let to = days.to
     for (const day of [...new Set(rawDays)].sort((a, b) => b - a)) {
       if ((days.to !== undefined && day >= days.to) || (days.from !== undefined && day < days.from)) continue
-      if (to === undefined || day + 1 < to) parts.push({ days: { from: day + 1, to } })
-      parts.push({ raw: { since: day * DAY_MS, until: (day + 1) * DAY_MS } })
+      const range = { since: day * DAY_MS, until: (day + 1) * DAY_MS }
+      const last = parts.at(-1)
+      // Days in a row are one range: a read point far behind (a forged 0) is one scan, not a query per day.
+      if (day + 1 === to && last && 'raw' in last && last.raw.since === range.until) last.raw.since = range.since
+      else {
+        if (to === undefined || day + 1 < to) parts.push({ days: { from: day + 1, to } })
+        parts.push({ raw: range })
+      }
       to = day
     }
     if (to === undefined || days.from === undefined || days.from < to) parts.push({ days: { from: days.from, to } })
