@@ -29,7 +29,9 @@ export interface UsageFilterValues {
   until?: number
   /**
    * Rows with ids up to this one only: the usage as a summary walk's first page read it, its highest id (rows are
-   * numbered as they are written and never changed or deleted, so a later row has a higher id).
+   * numbered as they are written and never changed or deleted, so a later row has a higher id). On Postgres two
+   * settlements committing at once may commit out of id order: one in flight at the first page, numbered below one
+   * committed before it, is counted from the next page on.
    */
   asOf?: number
 }
