@@ -119,6 +119,8 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
       rows.push(...next.data)
       cursor = next.next_cursor
     }
+    // The first page's totals are the walk's: a list's later rows were all there when it was read (a newer row sorts
+    // before its first page), and a summary's later pages read the usage as of it (src/records/usage-queries.ts).
     return { ...first, data: rows, next_cursor: cursor ?? null }
   }
 

@@ -27,6 +27,13 @@ export interface UsageFilterValues {
   status?: 'ok' | 'error' | 'aborted' | 'expired'
   since?: number
   until?: number
+  /**
+   * Rows with ids up to this one only: the usage as a summary walk's first page read it, its highest id (rows are
+   * numbered as they are written and never changed or deleted, so a later row has a higher id). On Postgres two
+   * settlements committing at once may commit out of id order: one in flight at the first page, numbered below one
+   * committed before it, is counted from the next page on.
+   */
+  asOf?: number
 }
 
 /** One row of the usage summary is one of these groups. */
@@ -73,6 +80,8 @@ export const usageFilter = (usage: UsageTable, q: UsageFilterValues): SQL | unde
     q.status !== undefined && q.status !== 'ok' ? sql`${usage.status} <> 'ok'` : undefined,
     q.since !== undefined ? gte(usage.createdAt, q.since) : undefined,
     q.until !== undefined ? lt(usage.createdAt, q.until) : undefined,
+    // `+id`: a bound that is no filter to the planner, which must not walk the primary key for it past a time index.
+    q.asOf !== undefined ? sql`+${usage.id} <= ${q.asOf}` : undefined,
   )
 
 export interface PageArgs {
@@ -120,6 +129,49 @@ function dayParts(since: number | undefined, until: number | undefined): DayPart
   }
 }
 
+/** One source of a range's sums: raw rows over a time range, or a rollup's whole days (`from` inclusive, `to` exclusive). */
+type Part = { raw: { since: number; until: number } } | { days: { from?: number; to?: number } }
+
+/**
+ * dayParts as a list, newest first, with each of the `rawDays` (day numbers) that falls among the whole days read
+ * from raw rows instead: a day with rows past a walk's read point (`asOf`), whose rollup already sums them.
+ */
+function partsOf(since: number | undefined, until: number | undefined, rawDays: readonly number[]): Part[] {
+  const { latest, days, earliest } = dayParts(since, until)
+  const parts: Part[] = latest ? [{ raw: latest }] : []
+  if (days) {
+    let to = days.to
+    for (const day of [...new Set(rawDays)].sort((a, b) => b - a)) {
+      if ((days.to !== undefined && day >= days.to) || (days.from !== undefined && day < days.from)) continue
+      const range = { since: day * DAY_MS, until: (day + 1) * DAY_MS }
+      const last = parts.at(-1)
+      // Days in a row are one range: a read point far behind (a forged 0) is one scan, not a query per day.
+      if (day + 1 === to && last && 'raw' in last && last.raw.since === range.until) last.raw.since = range.since
+      else {
+        if (to === undefined || day + 1 < to) parts.push({ days: { from: day + 1, to } })
+        parts.push({ raw: range })
+      }
+      to = day
+    }
+    if (to === undefined || days.from === undefined || days.from < to) parts.push({ days: { from: days.from, to } })
+  }
+  if (earliest) parts.push({ raw: earliest })
+  return parts
+}
+
+/** The days of the usage rows past `asOf` (a walk's read point): the days whose rollup rows count more than it does. */
+async function daysPast({ db, tables: { usage } }: RecordsSource, asOf: number | undefined): Promise<number[]> {
+  if (asOf === undefined) return []
+  const rows = await db.select({ day: sql<number>`${USAGE_DAY}` }).from(usage).where(gt(usage.id, asOf)).groupBy(sql`${USAGE_DAY}`)
+  return rows.map((r) => Number(r.day))
+}
+
+/** The highest usage id (0 for none): the read point a summary walk's first page hands its cursor. */
+async function lastUsageId({ db, tables: { usage } }: RecordsSource): Promise<number> {
+  const [row] = await db.select({ id: sql<number>`coalesce(max(${usage.id}), 0)` }).from(usage)
+  return Number(row!.id)
+}
+
 type RollupTable = Tables['usageDaily'] | Tables['usageDailyUsers'] | Tables['usageDailyModels']
 
 /**
@@ -159,16 +211,17 @@ const numbers = <T extends { requests: unknown; prompt_tokens: unknown; completi
 })
 
 /** Totals over every matching row: whole days from a rollup, the partial days at the range's ends from raw rows. */
-export async function usageTotals({ db, tables }: RecordsSource, q: UsageFilterValues) {
-  const { latest, days, earliest } = dayParts(q.since, q.until)
+export async function usageTotals(source: RecordsSource, q: UsageFilterValues) {
+  const { db, tables } = source
   const { usage } = tables
   const rollup = rollupFor(tables, q)
-  const parts = await Promise.all([
-    ...[latest, earliest].flatMap((range) =>
-      range ? [db.select(sums(sql<number>`count(*)`, usage)).from(usage).where(usageFilter(usage, { ...q, ...range }))] : [],
+  const parts = await Promise.all(
+    partsOf(q.since, q.until, await daysPast(source, q.asOf)).map((part) =>
+      'raw' in part
+        ? db.select(sums(sql<number>`count(*)`, usage)).from(usage).where(usageFilter(usage, { ...q, ...part.raw }))
+        : db.select(sums(sql<number>`coalesce(sum(${rollup.requests}), 0)`, rollup)).from(rollup).where(rollupFilter(rollup, q, part.days)),
     ),
-    ...(days ? [db.select(sums(sql<number>`coalesce(sum(${rollup.requests}), 0)`, rollup)).from(rollup).where(rollupFilter(rollup, q, days))] : []),
-  ])
+  )
   const t = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cost: 0 }
   for (const [part] of parts) {
     const p = numbers(part!)
@@ -194,7 +247,8 @@ function afterGroup(columns: { day: unknown; userId: unknown; model: unknown }, 
  * rows), the whole days (the rollup, in its group index's order, so a page stops at its limit) and the
  * partial day at its start. An offset past a part counts that part's groups.
  */
-export async function usageSummaryRows({ db, tables }: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
+export async function usageSummaryRows(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
+  const { db, tables } = source
   const { usage, usageDaily: rollup } = tables
   const after = q.after ? { ...q.after, day: Date.parse(`${q.after.day}T00:00:00Z`) / DAY_MS } : undefined
   const rawDay = sql<number>`${USAGE_DAY}`
@@ -221,8 +275,7 @@ export async function usageSummaryRows({ db, tables }: RecordsSource, q: UsageFi
       count: () => db.select({ n: sql<number>`count(*)` }).from(groups().as('groups')),
     }
   }
-  const { latest, days, earliest } = dayParts(q.since, q.until)
-  const parts = [latest && raw(latest), days && whole(days), earliest && raw(earliest)].filter((p) => p !== undefined)
+  const parts = partsOf(q.since, q.until, await daysPast(source, q.asOf)).map((part) => ('raw' in part ? raw(part.raw) : whole(part.days)))
   const rows: Array<ReturnType<typeof numbers<{ day: number; user_id: string; model: string } & Record<'requests' | 'prompt_tokens' | 'completion_tokens' | 'cached_tokens' | 'cost', unknown>>>> = []
   let offset = after ? 0 : (q.offset ?? 0)
   for (const part of parts) {
@@ -266,9 +319,15 @@ export const NO_USAGE_TOTALS = { requests: 0, prompt_tokens: 0, completion_token
  */
 export const keyUsagePage = (source: RecordsSource, q: KeysLatestUsage) => usageRowsAndTotals(source, q)
 
-/** A page of the summary's groups and the grand totals of every matching row, in one answer (one snapshot). */
+/**
+ * A page of the summary's groups and the grand totals of every matching row, in one answer (one snapshot), as of
+ * `asOf` when the page is a walk's next: `asOf` is the read point the walk's pages share, the first page's highest
+ * usage id. The groups still growing are today's, on the first pages: read as they now are, a group a request made
+ * after the first page (a user's first of the day) sorts before the cursor, so no later page would list it while
+ * later totals count it.
+ */
 export async function usageSummaryAndTotals(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
-  return { rows: await usageSummaryRows(source, q), totals: await usageTotals(source, q) }
+  return { rows: await usageSummaryRows(source, q), totals: await usageTotals(source, q), asOf: q.asOf ?? (await lastUsageId(source)) }
 }
 
 export interface AuditFilterValues {

@@ -181,10 +181,15 @@ export const recordRoutes = (services: Services) => {
       async ({ query, request }) => {
         await ledger.flush()
         const filter = filterValues(query)
-        const after = summaryCursor.decode(query.cursor, filter)
-        const { rows, totals } = await records.run('usageSummaryAndTotals', { ...filter, limit: query.limit, offset: query.offset, after }, request.signal)
+        // A walk's pages, and their totals, read the usage as of its first page: see usageSummaryAndTotals.
+        const position = summaryCursor.decode(query.cursor, filter)
+        const { rows, totals, asOf } = await records.run(
+          'usageSummaryAndTotals',
+          { ...filter, limit: query.limit, offset: query.offset, after: position?.after, asOf: position?.asOf },
+          request.signal,
+        )
         const page = toPage(rows, query.limit, (r) => ({ ...r, cost: microsToUsd(r.cost) }), (r) =>
-          summaryCursor.encode({ day: r.day, userId: r.user_id, model: r.model }),
+          summaryCursor.encode({ day: r.day, userId: r.user_id, model: r.model }, asOf),
         )
         return { ...page, totals }
       },
@@ -193,6 +198,10 @@ export const recordRoutes = (services: Services) => {
         detail: {
           tags: ['usage'],
           summary: 'Totals by user, model and UTC day (paginated), with grand totals over every matching row',
+          description:
+            'A walk by `cursor` is one snapshot: every later page, and its `totals`, read the usage as of the first page ' +
+            '(the cursor carries its read point), so the groups of every page add up to the totals of each. A request ' +
+            'settled meanwhile is in the next walk. A page read by `offset` reads the usage as it now is.',
         },
       },
     )
