@@ -72,6 +72,9 @@ const FRESH_MS = 50
 /** How often a lookup asks again while an announced write is no longer waiting (it is being written). */
 const POLL_MS = 5
 
+/** An insert waits for the lock, or a conversation is announced. */
+const keptBack = (state: State): boolean => state.waitedMs > 0 || state.announced.size > 0
+
 interface State {
   /** When the question was asked (performance.now()). */
   askedAt: number
@@ -194,8 +197,11 @@ export class KeptBackIds {
     /** When the question that found the lock gone was asked: the same for every lookup that waited with it. */
     let lockWentAt: number | null = null
     let waitedForLock = false
+    const arrivedAt = performance.now()
     for (;;) {
-      const { askedAt, waitedMs, announced } = await this.now(lockWentAt ?? -Infinity)
+      const { askedAt, waitedMs, announced }: State = await this.now(lockWentAt ?? -Infinity).then((state) =>
+        state.askedAt < arrivedAt && keptBack(state) ? this.askedSince(arrivedAt) : state,
+      )
       const mine = announced.has(key)
       if (waitedMs > 0) {
         if (mine || waitedMs >= LOCK_OUTLASTS_LOOKUP_MS || performance.now() >= until) return true
@@ -218,10 +224,8 @@ export class KeptBackIds {
 
   /**
    * KEPT_BACK_ANYWHERE, asked once for all the lookups of FRESH_MS (pg_locks reads every backend's locks), and asked
-   * after `askedAfter`. Only an answer that nothing is kept back is shared for FRESH_MS; one that something is (an
-   * insert waiting for the lock, a conversation announced) only by the callers that came while it was asked: the next
-   * asks again. A lookup arriving a few milliseconds after an index build ended was otherwise refused on the answer of
-   * one that waited through it (its conversation's turn refused 503 at once, its kept growth unread).
+   * after `askedAfter`. An answer that rows are being written is shared only by the callers that came while it was
+   * asked: the next asks again.
    */
   private now(askedAfter: number): Promise<State> {
     if (this.asked && this.asked.at > askedAfter && performance.now() - this.asked.at < FRESH_MS) return this.asked.answer
@@ -235,9 +239,27 @@ export class KeptBackIds {
     const forget = () => {
       if (this.asked === asked) this.asked = null
     }
-    answer.then((state) => (state.announced.size > 0 || state.waitedMs > 0) && forget(), forget)
+    answer.then((state) => state.announced.size > 0 && state.waitedMs === 0 && forget(), forget)
     return answer
   }
+
+  /**
+   * An answer asked after `arrivedAt`: a lookup that finds a shared answer saying something is kept back, asked before
+   * it came, must not be refused on it (the lock may have gone since: the turn after an index build was refused at
+   * once, its kept growth unread). Every lookup that came before the next question shares it, and it is asked FRESH_MS
+   * after the last at the soonest: during a long lock, pg_locks is still read about once per FRESH_MS, not per lookup.
+   */
+  private askedSince(arrivedAt: number): Promise<State> {
+    if (this.asked && this.asked.at > arrivedAt) return this.asked.answer
+    this.next ??= Bun.sleep(Math.max(0, (this.asked?.at ?? 0) + FRESH_MS - performance.now())).then(() => {
+      this.next = null
+      return this.now(Infinity)
+    })
+    return this.next
+  }
+
+  /** The question askedSince waits to ask. */
+  private next: Promise<State> | null = null
 
   /** Lets go of everything: the session ends. */
   close(): Promise<void> {
