@@ -17,8 +17,13 @@ type Json = Record<string, any>
 interface ToolCall {
   id: string
   name: string
-  /** Its argument text: what its open block has had, or while it waits for its block, what it will start with. */
+  /** Whether its argument text is yet whole: what its open block has had, or while it waits for its block, what it will start with. */
   args: StreamedArguments
+  /**
+   * The argument text it must still write: all of it while it waits for its block, or while its block holds it (not
+   * yet known to open an object, or known not to). A streaming block's text is passed on as it comes, never kept.
+   */
+  kept: string
   /** Its content block, once opened. */
   block?: number
   /** Whether its open block streams its argument text as it comes (the text opens an object): unknown while the text is all whitespace. */
@@ -120,7 +125,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     const key = this.toolKeys.keyOf(call)
     let tool = this.tools.get(key)
     if (tool === undefined) {
-      tool = { id: toolCallId(call.id, 'toolu', this.id, this.tools.size), name: call.function?.name ?? '', args: new StreamedArguments() }
+      tool = { id: toolCallId(call.id, 'toolu', this.id, this.tools.size), name: call.function?.name ?? '', args: new StreamedArguments(), kept: '' }
       this.tools.set(key, tool)
       this.waiting.push(tool)
     }
@@ -128,7 +133,10 @@ export class ChunksToMessageEvents implements StreamConverter {
     const args = call.function?.arguments
     if (typeof args !== 'string' || args === '') return out
     if (tool === this.openTool) out += this.argsDelta(tool, args)
-    else if (tool.block === undefined) tool.args.append(args)
+    else if (tool.block === undefined) {
+      tool.args.append(args)
+      tool.kept += args
+    }
     // Otherwise its block is closed (its input was whole, or text came after it): an Anthropic block takes nothing more.
     return out
   }
@@ -157,7 +165,8 @@ export class ChunksToMessageEvents implements StreamConverter {
     const out = this.openBlock('tool', { type: 'tool_use', id: tool.id, name: tool.name, input: {} })
     tool.block = this.open!
     this.openTool = tool
-    const waited = tool.args.text
+    const waited = tool.kept
+    tool.kept = ''
     tool.args = new StreamedArguments()
     return waited === '' ? out : out + this.argsDelta(tool, waited)
   }
@@ -170,13 +179,17 @@ export class ChunksToMessageEvents implements StreamConverter {
     tool.args.append(args)
     if (tool.streaming) return this.inputDelta(tool, args)
     // Until now the text was all whitespace (this delta decides), or it was found not to open an object.
+    tool.kept += args
     tool.streaming ??= opensObject(args)
-    return tool.streaming ? this.inputDelta(tool, tool.args.text) : ''
+    if (!tool.streaming) return ''
+    const text = tool.kept
+    tool.kept = ''
+    return this.inputDelta(tool, text)
   }
 
   /** A held call's input, whole: nothing for none (the block's `{}`), else the object its text makes. */
   private heldInput(tool: ToolCall): string {
-    const input = toolInputOf(tool.args.text)
+    const input = toolInputOf(tool.kept)
     return Object.keys(input).length === 0 ? '' : this.inputDelta(tool, JSON.stringify(input))
   }
 
