@@ -4,7 +4,7 @@ import { countsSoFar } from './chunk-counts'
 import { messageUsageOf } from './completion-to-message'
 import { contentText } from './content-text'
 import type { StreamConverter } from './convert-stream'
-import { formatSse, jsonOf, type SseEvent } from './sse'
+import { formatSse, jsonOf, MAX_EVENT_CHARS, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
 import { StreamedArguments } from './streamed-arguments'
 import { opensObject, toolInputOf } from './tool-arguments'
@@ -76,7 +76,10 @@ export class ChunksToMessageEvents implements StreamConverter {
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c: Json) => (c?.index ?? 0) === 0) : undefined
     const delta: Json = choice?.delta ?? {}
     for (const text of [contentText(delta.content), delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)
-    if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) out += this.toolCall(call ?? {})
+    if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) {
+      out += this.toolCall(call ?? {})
+      if (this.finished) return out
+    }
     // OpenRouter's failure mid-generation is an error on the choice (`finish_reason: "error"`), then `[DONE]`.
     if (choice?.error != null) return out + this.failWith(choice.error)
     if (choice?.finish_reason) {
@@ -138,7 +141,7 @@ export class ChunksToMessageEvents implements StreamConverter {
       tool.kept += args
     }
     // Otherwise its block is closed (its input was whole, or text came after it): an Anthropic block takes nothing more.
-    return out
+    return tool.kept.length > MAX_EVENT_CHARS ? out + this.keptTooLong() : out
   }
 
   /**
@@ -225,6 +228,15 @@ export class ChunksToMessageEvents implements StreamConverter {
     return out +
       this.event('message_delta', { delta: { stop_reason: stopReasonOf(this.finishReason, this.tools.size > 0), stop_sequence: null }, usage: messageUsageOf(this.counts) }) +
       this.event('message_stop', {})
+  }
+
+  /**
+   * Argument text kept past the event cap: it would go out as one event (a waiting call's at its block's start, a
+   * held call's at its close), and keeping it grows memory without bound. The stream stops as at an event too long.
+   */
+  private keptTooLong(): string {
+    this.broken = true
+    return this.fail('The upstream stream sent tool call arguments too long to hold.')
   }
 
   /** The provider's error (already cut of credentials by the meter), as the stream's end. */
