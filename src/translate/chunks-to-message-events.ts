@@ -4,7 +4,7 @@ import { countsSoFar } from './chunk-counts'
 import { messageUsageOf } from './completion-to-message'
 import { contentText } from './content-text'
 import type { StreamConverter } from './convert-stream'
-import { formatSse, jsonOf, type SseEvent } from './sse'
+import { formatSse, jsonOf, MAX_EVENT_CHARS, type SseEvent } from './sse'
 import { stopReasonOf } from './stop-reason'
 import { StreamedArguments } from './streamed-arguments'
 import { opensObject, toolInputOf } from './tool-arguments'
@@ -17,8 +17,13 @@ type Json = Record<string, any>
 interface ToolCall {
   id: string
   name: string
-  /** Its argument text: what its open block has had, or while it waits for its block, what it will start with. */
+  /** Whether its argument text is yet whole: what its open block has had, or while it waits for its block, what it will start with. */
   args: StreamedArguments
+  /**
+   * The argument text it must still write: all of it while it waits for its block, or while its block holds it (not
+   * yet known to open an object, or known not to). A streaming block's text is passed on as it comes, never kept.
+   */
+  kept: string
   /** Its content block, once opened. */
   block?: number
   /** Whether its open block streams its argument text as it comes (the text opens an object): unknown while the text is all whitespace. */
@@ -71,7 +76,10 @@ export class ChunksToMessageEvents implements StreamConverter {
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c: Json) => (c?.index ?? 0) === 0) : undefined
     const delta: Json = choice?.delta ?? {}
     for (const text of [contentText(delta.content), delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)
-    if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) out += this.toolCall(call ?? {})
+    if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) {
+      out += this.toolCall(call ?? {})
+      if (this.finished) return out
+    }
     // OpenRouter's failure mid-generation is an error on the choice (`finish_reason: "error"`), then `[DONE]`.
     if (choice?.error != null) return out + this.failWith(choice.error)
     if (choice?.finish_reason) {
@@ -120,7 +128,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     const key = this.toolKeys.keyOf(call)
     let tool = this.tools.get(key)
     if (tool === undefined) {
-      tool = { id: toolCallId(call.id, 'toolu', this.id, this.tools.size), name: call.function?.name ?? '', args: new StreamedArguments() }
+      tool = { id: toolCallId(call.id, 'toolu', this.id, this.tools.size), name: call.function?.name ?? '', args: new StreamedArguments(), kept: '' }
       this.tools.set(key, tool)
       this.waiting.push(tool)
     }
@@ -128,9 +136,12 @@ export class ChunksToMessageEvents implements StreamConverter {
     const args = call.function?.arguments
     if (typeof args !== 'string' || args === '') return out
     if (tool === this.openTool) out += this.argsDelta(tool, args)
-    else if (tool.block === undefined) tool.args.append(args)
+    else if (tool.block === undefined) {
+      tool.args.append(args)
+      tool.kept += args
+    }
     // Otherwise its block is closed (its input was whole, or text came after it): an Anthropic block takes nothing more.
-    return out
+    return tool.kept.length > MAX_EVENT_CHARS ? out + this.keptTooLong() : out
   }
 
   /**
@@ -157,7 +168,8 @@ export class ChunksToMessageEvents implements StreamConverter {
     const out = this.openBlock('tool', { type: 'tool_use', id: tool.id, name: tool.name, input: {} })
     tool.block = this.open!
     this.openTool = tool
-    const waited = tool.args.text
+    const waited = tool.kept
+    tool.kept = ''
     tool.args = new StreamedArguments()
     return waited === '' ? out : out + this.argsDelta(tool, waited)
   }
@@ -170,13 +182,17 @@ export class ChunksToMessageEvents implements StreamConverter {
     tool.args.append(args)
     if (tool.streaming) return this.inputDelta(tool, args)
     // Until now the text was all whitespace (this delta decides), or it was found not to open an object.
+    tool.kept += args
     tool.streaming ??= opensObject(args)
-    return tool.streaming ? this.inputDelta(tool, tool.args.text) : ''
+    if (!tool.streaming) return ''
+    const text = tool.kept
+    tool.kept = ''
+    return this.inputDelta(tool, text)
   }
 
   /** A held call's input, whole: nothing for none (the block's `{}`), else the object its text makes. */
   private heldInput(tool: ToolCall): string {
-    const input = toolInputOf(tool.args.text)
+    const input = toolInputOf(tool.kept)
     return Object.keys(input).length === 0 ? '' : this.inputDelta(tool, JSON.stringify(input))
   }
 
@@ -212,6 +228,15 @@ export class ChunksToMessageEvents implements StreamConverter {
     return out +
       this.event('message_delta', { delta: { stop_reason: stopReasonOf(this.finishReason, this.tools.size > 0), stop_sequence: null }, usage: messageUsageOf(this.counts) }) +
       this.event('message_stop', {})
+  }
+
+  /**
+   * Argument text kept past the event cap: it would go out as one event (a waiting call's at its block's start, a
+   * held call's at its close), and keeping it grows memory without bound. The stream stops as at an event too long.
+   */
+  private keptTooLong(): string {
+    this.broken = true
+    return this.fail('The upstream stream sent tool call arguments too long to hold.')
   }
 
   /** The provider's error (already cut of credentials by the meter), as the stream's end. */

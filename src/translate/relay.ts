@@ -42,6 +42,12 @@ export interface Exchange {
   answerMaxBytes?: number
   /** The provider's SSE body, metered on the provider's side and, if the formats differ, converted on the client's (streaming routes only). */
   stream?(body: ReadableStream<Uint8Array>, meter: MeterOptions): ReadableStream<Uint8Array>
+  /**
+   * Whether the stream keeps part of the request to its end: a translated Responses stream repeats the request's
+   * `instructions` and `tools` in its final response object, as the format does, so about the body's size stays
+   * live. Its body's claim then stays at its peak, as a JSON answer's does, instead of dropping once sent.
+   */
+  streamKeepsRequestEcho?: boolean
 }
 
 /** The exchange for the admitted model; `outputClamp`, when set, is the max output to send upstream (the output clamp). */
@@ -92,9 +98,10 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   // event stream at all (a proxy's page, a plain-text echo of the request, headers and key included) — is read as
   // the JSON path reads it: relayed event by event, its text would reach the client as it came.
   if (streaming && x.stream && answer.res.body && isEventStream(answer.res)) {
-    // The provider has the request: what the body cost to read and parse is garbage now, the stream keeps none of it.
-    // A JSON answer is read below, in this function's scope, which keeps the parsed request (`x`, `body`) until then.
-    peekRequestState(ctx.request)?.bodyClaim?.sent()
+    // The provider has the request: what the body cost to read and parse is garbage now, the stream keeps none of it
+    // (but an echo of it, where its format repeats the request). A JSON answer is read below, in this function's
+    // scope, which keeps the parsed request (`x`, `body`) until then.
+    if (!x.streamKeepsRequestEcho) peekRequestState(ctx.request)?.bodyClaim?.sent()
     return relayedStream(ctx, x.stream, answer, answer.res.body, covered)
   }
 

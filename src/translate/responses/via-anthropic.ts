@@ -31,6 +31,7 @@ export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToM
     usageOf: anthropicMessageCounts,
     reply: (message) => JSON.stringify(messageToResponse(message, echo, translated.names)),
     stream: (upstream, meter) => convertStream(meterAnthropicStream(upstream, meter), new MessageEventsToResponseEvents(echo, translated.names)),
+    streamKeepsRequestEcho: true,
   })
   return { request, dropped: translated.dropped, features, exchangeFor }
 }

@@ -36,6 +36,7 @@ export function responsesViaChat(
       statedTierOf: statedTier,
       reply: (completion) => JSON.stringify(completionToResponse(completion, echo, names)),
       stream: (upstream, meter) => convertStream(meterOpenAIStream(upstream, { ...meter, passUsage: true }), new ChunksToResponseEvents(echo, names)),
+      streamKeepsRequestEcho: true,
     }
   }
   return { request, dropped, features, exchangeFor }
