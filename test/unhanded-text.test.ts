@@ -11,7 +11,8 @@ function pieces(texts: string[], max: number): Uint8Array[] {
 }
 
 test('converted text is handed in pieces of at most the bound, whole once joined, pairs never split', () => {
-  const texts = ['a'.repeat(70_000), 'é😀'.repeat(30_001), 'data: x\n\n', '😀'.repeat(20_000) + 'z']
+  // A piece's end falls inside a pair (65,535 ASCII, then 😀), and inside a text.
+  const texts = ['a'.repeat(65_535) + '😀' + 'a'.repeat(70_000), 'é😀'.repeat(30_001), 'data: x\n\n', '😀'.repeat(20_000) + 'z']
   const got = pieces(texts, 64 * 1024)
   expect(got.every((piece) => piece.length > 0 && piece.length <= 64 * 1024)).toBe(true)
   expect(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(got))).toBe(texts.join(''))

@@ -2,8 +2,6 @@ import type { Converted } from './convert-stream'
 
 const encoder = new TextEncoder()
 
-const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff
-
 /**
  * Converted text not handed to the client yet, kept as the converter gave it (one string an event, or a read's
  * worth; an event written only when its turn comes) and encoded only a piece at a time: an event of many megabytes is
@@ -44,9 +42,9 @@ export class UnhandedText {
     let written = 0
     while (this.texts.length > 0 && written < maxBytes) {
       const text = this.first()
-      let end = Math.min(text.length, this.at + maxBytes - written)
-      // A pair cut in two would encode as two replacement characters.
-      if (end < text.length && end > this.at + 1 && isHighSurrogate(text.charCodeAt(end - 1))) end--
+      // No more units than bytes left: a pair's half cut off at the end could only be written as a replacement
+      // character (3 bytes) where at most one is left, so encodeInto leaves it for the next piece, whole.
+      const end = Math.min(text.length, this.at + maxBytes - written)
       const done = encoder.encodeInto(text.substring(this.at, end), bytes.subarray(written))
       written += done.written
       this.at += done.read
