@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { configSchema } from '../src/config/schema'
+import { convertedText } from '../src/translate/convert-stream'
 import { ChunksToResponseEvents } from '../src/translate/responses/chunks-to-response-events'
 import { responsesRequestToMessages } from '../src/translate/responses/request-to-messages'
 import { carryThinking } from '../src/translate/responses/reasoning-carrier'
@@ -65,8 +66,8 @@ describe('chat chunks → Responses events', () => {
 
   test('a stream that ends with a finish reason and usage but no [DONE] is still completed', () => {
     const c = new ChunksToResponseEvents({})
-    let out = c.push(chunk({ role: 'assistant', content: 'Hi' })) + c.push(chunk({}, 'length'))
-    out += c.push(sse({ id: 'c1', model: 'm', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1 } })) + c.end()
+    let out = convertedText(c.push(chunk({ role: 'assistant', content: 'Hi' }))) + convertedText(c.push(chunk({}, 'length')))
+    out += convertedText(c.push(sse({ id: 'c1', model: 'm', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1 } }))) + convertedText(c.end())
     const types = typesOf(out)
     expect(types[0]).toBe('response.created')
     expect(types.at(-1)).toBe('response.incomplete')
@@ -75,7 +76,7 @@ describe('chat chunks → Responses events', () => {
 
   test('a stream cut without a finish reason fails', () => {
     const c = new ChunksToResponseEvents({})
-    const out = c.push(chunk({ content: 'Hi' })) + c.end()
+    const out = convertedText(c.push(chunk({ content: 'Hi' }))) + convertedText(c.end())
     expect(typesOf(out).at(-1)).toBe('response.failed')
   })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { estimateMessages } from '../src/budget/estimate'
+import { convertedText } from '../src/translate/convert-stream'
 import { ChunksToResponseEvents } from '../src/translate/responses/chunks-to-response-events'
 import { completionToResponse } from '../src/translate/responses/completion-to-response'
 import { FunctionNames } from '../src/translate/responses/function-names'
@@ -74,7 +75,7 @@ describe('Responses → Anthropic', () => {
       { type: 'content_block_stop', index: 0 },
       { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 5 } },
       { type: 'message_stop' },
-    ].map((e) => stream.push(sse(e))).join('')
+    ].map((e) => convertedText(stream.push(sse(e)))).join('')
     const [added, done] = streamedItems(out)
     expect(added).toMatchObject({ type: 'function_call', name: 'lookup_fact', namespace: 'mcp__facts' })
     expect(done).toMatchObject(call)
@@ -117,7 +118,7 @@ describe('Responses → chat completions (responses: chat)', () => {
       sse({ id: 'c1', model: 'm', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...toolCall }] } }] }),
       sse({ id: 'c1', model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] }),
       { event: null, data: '[DONE]', raw: 'data: [DONE]' },
-    ].map((e) => stream.push(e)).join('')
+    ].map((e) => convertedText(stream.push(e))).join('')
     expect(streamedItems(out).at(-1)).toMatchObject({ type: 'function_call', name: 'lookup_fact', namespace: 'mcp__facts', arguments: '{"topic":"fruit"}' })
   })
 })

@@ -6,7 +6,7 @@ import { AnthropicStreamUsage } from '../translate/anthropic-stream-usage'
 import { containerRanIn } from '../translate/anthropic-containers'
 import { billedWhenShown, withUsesShown, type AnthropicUsage } from '../translate/usage'
 import { generatedBytes } from './generated-output'
-import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions, type StatedInput } from './metered-stream'
+import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions, type StatedInput } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 interface StreamEvent {
@@ -181,6 +181,6 @@ class AnthropicEventMeter implements EventMeter {
 export function meterAnthropicStream(
   upstream: ReadableStream<Uint8Array>,
   o: MeterOptions & { offered?: Readonly<Record<string, number>>; recordContainer?: (id: string) => Promise<void> },
-): ReadableStream<Uint8Array> {
+): MeteredStream {
   return meterStream(upstream, new AnthropicEventMeter(o.secrets, o.offered, o.recordContainer), o)
 }

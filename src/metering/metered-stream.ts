@@ -104,7 +104,7 @@ const encoder = new TextEncoder()
  * rate: an event of many megabytes (an image generation's partial image) over a slow link, and a client reading
  * steadily was let go as one that took nothing.
  */
-const MAX_HANDED_BYTES = 64 * 1024
+export const MAX_HANDED_BYTES = 64 * 1024
 
 /**
  * How long a stream cut while no read waited reads what has arrived of its provider's body (`endWithArrived`): long
@@ -131,6 +131,14 @@ const ARRIVED_MAX_BYTES = 32 * 1024 * 1024
 const arrivedWithinMs = (why: CutReason, idleTimeoutMs: number): number =>
   why === 'shutdown' ? ARRIVED_AT_STOP_WITHIN_MS : why === 'unread' ? Math.min(idleTimeoutMs, ARRIVED_WITHIN_MS) : ARRIVED_WITHIN_MS
 
+/**
+ * A metered stream. A stage between it and the client that hands on what it read in pieces (a translated stream's
+ * converter) reads it again only once every piece is taken: it says when it hands the client each one (`handedOn`),
+ * which the meter would otherwise see only at its next pull, so that the idle rule measures the client's progress
+ * from then, rather than the size of what one event converts to and the time it took to convert.
+ */
+export type MeteredStream = ReadableStream<Uint8Array> & { handedOn(): void }
+
 /** Bun's reader, with its `readMany` (the DOM typings of the reader do not know it). */
 type BunReader = ReadableStreamDefaultReader<Uint8Array> & {
   readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> | Bun.ReadableStreamDefaultReadManyResult<Uint8Array>
@@ -142,7 +150,7 @@ type BunReader = ReadableStreamDefaultReader<Uint8Array> & {
  * call; a stream that breaks ends with an error event in the client's format, so that SDKs raise
  * instead of taking a partial answer for a whole one.
  */
-export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: MeterOptions): ReadableStream<Uint8Array> {
+export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: MeterOptions): MeteredStream {
   const reader = upstream.getReader() as BunReader
   const parser = new SseParser()
   const credentials = o.credentials ?? []
@@ -394,7 +402,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     }
   }
 
-  return new ReadableStream<Uint8Array>(
+  const stream = new ReadableStream<Uint8Array>(
     {
       start(c) {
         controller = c
@@ -433,6 +441,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     },
     { highWaterMark: 0 },
   )
+  // The client took what was handed before (else no pull would have come): the wait for it to take this begins now.
+  return Object.assign(stream, { handedOn: () => void (ended || clientWait.begin()) })
 }
 
 /**

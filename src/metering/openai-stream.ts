@@ -3,7 +3,7 @@ import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { chunkUsage, openAIUsage, reportedTier, type OpenAIUsage } from '../translate/usage'
 import { audioOutputTokens, generatedBytes } from './generated-output'
 import { largerCounts } from './larger-counts'
-import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
+import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 interface ChatChunk {
@@ -121,6 +121,6 @@ class OpenAIChunkMeter implements EventMeter {
 }
 
 /** Meters an OpenAI-format SSE stream on its way to the client (see `meterStream`). */
-export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions & { passUsage: boolean }): ReadableStream<Uint8Array> {
+export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions & { passUsage: boolean }): MeteredStream {
   return meterStream(upstream, new OpenAIChunkMeter(o.passUsage, o.secrets), o)
 }

@@ -1,11 +1,25 @@
+import { MAX_HANDED_BYTES, type MeteredStream } from '../metering/metered-stream'
 import { SseParser, type SseEvent } from './sse'
+import { UnhandedText } from './unhanded-text'
+
+/**
+ * What a converter gives the client for an event: its text, or the texts of several events in order, each a string or
+ * a function that writes it when its turn to be handed comes. An event that repeats a whole answer's text (Responses'
+ * done events, four of them) is written once the one before it is handed, so that one of them is in memory at a
+ * time rather than all of them joined.
+ */
+export type Converted = string | readonly (string | (() => string))[]
+
+/** The text of what a converter gave, whole. */
+export const convertedText = (converted: Converted): string =>
+  typeof converted === 'string' ? converted : converted.map((text) => (typeof text === 'string' ? text : text())).join('')
 
 /** Turns one wire format's stream events into another's, one event at a time. */
 export interface StreamConverter {
   /** What the client gets for this upstream event ('' for nothing). */
-  push(event: SseEvent): string
+  push(event: SseEvent): Converted
   /** The upstream stream ended: whatever the client is still owed (an error, if it never finished). */
-  end(): string
+  end(): Converted
   /** True once the converter met an event it cannot translate: nothing more is read. */
   readonly broken: boolean
 }
@@ -28,49 +42,59 @@ const KEEP_ALIVE = ':\n\n'
  * upstream's pace: nothing is read ahead, and a client that goes away cancels the source, which is what
  * aborts the upstream call. A source cancelled here (a converter that broke) is cancelled before the client's
  * stream ends: a metered source settles its call on its cancel, after a look at what has arrived.
+ *
+ * A pull hands at most what the meter's does (`MAX_HANDED_BYTES`), for the same reason: Bun pulls again once the
+ * client took what it was handed, and a metered source hears of each piece handed (`handedOn`), so its idle rule sees
+ * a slow client reading steadily, where an event of many megabytes converted and handed in one piece looked like a
+ * client taking nothing until all of it drained.
  */
-export function convertStream(source: ReadableStream<Uint8Array>, converter: StreamConverter): ReadableStream<Uint8Array> {
+export function convertStream(source: ReadableStream<Uint8Array> | MeteredStream, converter: StreamConverter): ReadableStream<Uint8Array> {
   const reader = source.getReader()
+  const handedOn = 'handedOn' in source ? () => source.handedOn() : () => {}
   const parser = new SseParser()
   let cancelled = false
-  /** What the events of this read converted so far make: still the client's if a later one throws. */
-  let converted = ''
+  /** What was converted and not handed yet: the events of this read still the client's if a later one throws. */
+  const unhanded = new UnhandedText()
+  /** Once set, the stream closes when everything converted has been handed. */
+  let closing = false
   const convert = (events: SseEvent[]) => {
     for (const event of events) {
-      converted += converter.push(event)
+      unhanded.add(converter.push(event))
       if (converter.broken) break
     }
-    return converted
+  }
+  const handPiece = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    controller.enqueue(unhanded.take(MAX_HANDED_BYTES))
+    if (!closing) handedOn()
+    else if (unhanded.empty) controller.close()
+  }
+  const closeAfterRest = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    closing = true
+    if (unhanded.empty) controller.close()
+    else handPiece(controller)
   }
 
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        if (!unhanded.empty) return handPiece(controller)
         // Bun pulls once the last bytes handed went out: the client has had nothing since.
         const pulledAt = performance.now()
         try {
           for (;;) {
-            converted = ''
             const { value, done } = await reader.read()
             if (cancelled) return
             if (done) {
-              let out = convert(parser.end())
-              if (!converter.broken) out += converter.end()
-              if (out) controller.enqueue(encoder.encode(out))
-              controller.close()
-              return
+              convert(parser.end())
+              if (!converter.broken) unhanded.add(converter.end())
+              return closeAfterRest(controller)
             }
-            const out = convert(parser.push(value))
+            convert(parser.push(value))
             if (converter.broken) {
-              controller.enqueue(encoder.encode(out))
               await reader.cancel().catch(() => {})
-              controller.close()
-              return
+              return closeAfterRest(controller)
             }
-            if (out) {
-              controller.enqueue(encoder.encode(out))
-              return
-            }
+            if (!unhanded.empty) return handPiece(controller)
             if (performance.now() - pulledAt >= KEEP_ALIVE_AFTER_MS) {
               controller.enqueue(encoder.encode(KEEP_ALIVE))
               return
@@ -81,10 +105,9 @@ export function convertStream(source: ReadableStream<Uint8Array>, converter: Str
           // The source failed outright, or the converter threw on an event (the meters turn their own failures
           // into events, so this is a bug's path). The source is cancelled as for a broken converter: left
           // unread, it would keep the upstream call open and its hold reserved until the upstream timeout.
-          const out = converted + converter.end()
-          if (out) controller.enqueue(encoder.encode(out))
+          unhanded.add(converter.end())
           await reader.cancel().catch(() => {})
-          controller.close()
+          closeAfterRest(controller)
         }
       },
       cancel() {

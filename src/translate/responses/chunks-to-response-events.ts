@@ -2,7 +2,7 @@ import type { TokenCounts } from '../../pricing/price'
 import { responsesErrorCode } from '../../providers/overloaded'
 import { countsSoFar } from '../chunk-counts'
 import { contentText } from '../content-text'
-import type { StreamConverter } from '../convert-stream'
+import type { Converted, StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
 import { incompleteReasonOf } from '../stop-reason'
 import { toolCallId } from '../tool-call-id'
@@ -19,7 +19,7 @@ type Json = Record<string, any>
  * response with the finish reason and the counts billed (`countsSoFar`), an error (on the chunk or on a choice) as failed.
  */
 export class ChunksToResponseEvents implements StreamConverter {
-  broken = false
+  private malformed = false
   private readonly writer: ResponseEventWriter
   private started = false
   private text: number | undefined
@@ -35,12 +35,17 @@ export class ChunksToResponseEvents implements StreamConverter {
     this.writer = new ResponseEventWriter(echo)
   }
 
-  push(sse: SseEvent): string {
+  /** At an event it cannot read, or once the response outgrew what the writer translates (it ended failed). */
+  get broken(): boolean {
+    return this.malformed || this.writer.outgrown
+  }
+
+  push(sse: SseEvent): Converted {
     if (this.writer.finished || sse.data === '') return ''
-    if (sse.data === '[DONE]') return this.start('', '') + this.writer.complete(usageOfCompletion(this.counts), incompleteReasonOf(this.finish))
+    if (sse.data === '[DONE]') return [this.start('', ''), ...this.writer.complete(usageOfCompletion(this.counts), incompleteReasonOf(this.finish))]
     const chunk = jsonOf<Json>(sse)
     if (!chunk || typeof chunk !== 'object') {
-      this.broken = true
+      this.malformed = true
       return this.writer.fail('The upstream stream sent a malformed event.', null)
     }
     if (chunk.error) return this.failWith(chunk.error)
@@ -84,9 +89,9 @@ export class ChunksToResponseEvents implements StreamConverter {
   }
 
   /** Some servers end a finished stream without `[DONE]`: a finish reason and usage are a finished answer too. */
-  end(): string {
+  end(): Converted {
     if (this.writer.finished) return ''
-    if (this.finish !== null && this.counts !== null) return this.start('', '') + this.writer.complete(usageOfCompletion(this.counts), incompleteReasonOf(this.finish))
+    if (this.finish !== null && this.counts !== null) return [this.start('', ''), ...this.writer.complete(usageOfCompletion(this.counts), incompleteReasonOf(this.finish))]
     return this.start('', '') + this.writer.fail('The upstream stream ended before it finished.', null)
   }
 

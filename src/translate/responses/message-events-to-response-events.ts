@@ -1,6 +1,6 @@
 import { responsesErrorCode } from '../../providers/overloaded'
 import { AnthropicStreamUsage } from '../anthropic-stream-usage'
-import type { StreamConverter } from '../convert-stream'
+import type { Converted, StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
 import { startedInput } from '../started-input'
 import { incompleteReasonOf } from '../stop-reason'
@@ -19,7 +19,7 @@ type Json = Record<string, any>
  * or incomplete (from the stop reason), an `error` event or an early end as failed.
  */
 export class MessageEventsToResponseEvents implements StreamConverter {
-  broken = false
+  private malformed = false
   private readonly writer: ResponseEventWriter
   private messageId = ''
   /**
@@ -35,11 +35,16 @@ export class MessageEventsToResponseEvents implements StreamConverter {
     this.writer = new ResponseEventWriter(echo)
   }
 
-  push(sse: SseEvent): string {
+  /** At an event it cannot read, or once the response outgrew what the writer translates (it ended failed). */
+  get broken(): boolean {
+    return this.malformed || this.writer.outgrown
+  }
+
+  push(sse: SseEvent): Converted {
     if (this.writer.finished || sse.data === '') return ''
     const event = jsonOf<Json>(sse)
     if (!event || typeof event !== 'object') {
-      this.broken = true
+      this.malformed = true
       return this.writer.fail('The upstream stream sent a malformed event.', null)
     }
     switch (event.type ?? sse.event) {
@@ -56,7 +61,7 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         if (!item) return ''
         // A search's block holds its query; the search ends with its result block.
         if (item.search) return this.writer.searching(item.index)
-        return (item.startedArgs ? this.writer.delta(item.index, item.startedArgs) : '') + this.writer.end(item.index, item.thinking)
+        return [item.startedArgs ? this.writer.delta(item.index, item.startedArgs) : '', ...this.writer.end(item.index, item.thinking)]
       }
       case 'message_delta':
         this.usage.delta(event.usage)
@@ -71,11 +76,11 @@ export class MessageEventsToResponseEvents implements StreamConverter {
     }
   }
 
-  end(): string {
+  end(): Converted {
     return this.writer.finished ? '' : this.writer.fail('The upstream stream ended before it finished.', null)
   }
 
-  private blockStart(i: number, block: Json): string {
+  private blockStart(i: number, block: Json): Converted {
     const id = `${this.messageId}_${i}`
     switch (block.type) {
       case 'text': {

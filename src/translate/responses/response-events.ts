@@ -1,10 +1,12 @@
-import { formatSse } from '../sse'
+import type { Converted } from '../convert-stream'
+import { formatSse, MAX_EVENT_CHARS } from '../sse'
 import { opensObject, responsesArgumentsOf } from '../tool-arguments'
 import { outputItems, outputText, refusalPart, searchQuery, urlCitation } from './message-to-response'
 import { responseObject } from './response-object'
 import type { FunctionName } from './function-names'
 
 type Json = Record<string, any>
+type EventTexts = Array<string | (() => string)>
 
 interface OpenItem {
   kind: 'message' | 'reasoning' | 'function_call' | 'web_search_call'
@@ -37,11 +39,24 @@ export class ResponseEventWriter {
   private readonly createdAt = Math.floor(Date.now() / 1000)
   private started = false
   finished = false
+  /** The text of every item so far, in UTF-16 units: its done events and the response's end repeat all of it. */
+  private kept = 0
+  /** The response's text outgrew what is kept (`MAX_EVENT_CHARS`): it ended failed there. */
+  outgrown = false
 
   constructor(private readonly echo: Json, private id = '', private model = '') {}
 
   private event(type: string, data: Json): string {
     return formatSse({ type, sequence_number: this.seq++, ...data }, type)
+  }
+
+  /**
+   * An event numbered now, its data written when its turn to be handed comes (see `Converted`); apart from its
+   * `event:` and `data:` lines' ends, which joined to it would make a whole copy of it once it is read a piece at a time.
+   */
+  private laterEvent(type: string, data: Json): EventTexts {
+    const sequence_number = this.seq++
+    return [`event: ${type}\ndata: `, () => JSON.stringify({ type, sequence_number, ...data }), '\n\n']
   }
 
   private response(status: 'in_progress' | 'completed' | 'incomplete' | 'failed', extra: Json = {}): Json {
@@ -63,10 +78,10 @@ export class ResponseEventWriter {
     return { index, text: this.event('response.output_item.added', { output_index: index, item: shown }) }
   }
 
-  private done(index: number, item: Json): string {
+  private done(index: number, item: Json): EventTexts {
     this.output[index] = item
     this.open.delete(index)
-    return this.event('response.output_item.done', { output_index: index, item })
+    return this.laterEvent('response.output_item.done', { output_index: index, item })
   }
 
   textStart(id: string): { index: number; text: string } {
@@ -124,6 +139,12 @@ export class ResponseEventWriter {
   delta(index: number, delta: string): string {
     const item = this.open.get(index)
     if (!item || delta === '') return ''
+    // Each event may be that long (the parser's cap), and the response's end repeats every item's text in one.
+    this.kept += delta.length
+    if (this.kept > MAX_EVENT_CHARS) {
+      this.outgrown = true
+      return this.fail(`The answer grew past the ${MAX_EVENT_CHARS / (1 << 20)} Mi characters the gateway translates of one response, so it was stopped there.`, null)
+    }
     item.text += delta
     if (item.kind === 'web_search_call') return ''
     const at = { item_id: item.id, output_index: index }
@@ -142,53 +163,59 @@ export class ResponseEventWriter {
    * Closes an item; a reasoning item carries `block` (the thinking block, signature included) for the next
    * turn, a search its result block.
    */
-  end(index: number, block?: Json): string {
+  end(index: number, block?: Json): EventTexts {
     const item = this.open.get(index)
-    if (!item) return ''
+    if (!item) return []
     const at = { item_id: item.id, output_index: index }
+    // The done events each carry the item's whole text: each is written when its turn to be handed comes.
     if (item.refusal) {
-      return this.event('response.refusal.done', { ...at, content_index: 0, refusal: item.text }) +
-        this.event('response.content_part.done', { ...at, content_index: 0, part: refusalPart(item.text) }) +
-        this.done(index, outputItems.refusal(item.id, item.text))
+      return [
+        ...this.laterEvent('response.refusal.done', { ...at, content_index: 0, refusal: item.text }),
+        ...this.laterEvent('response.content_part.done', { ...at, content_index: 0, part: refusalPart(item.text) }),
+        ...this.done(index, outputItems.refusal(item.id, item.text)),
+      ]
     }
     if (item.kind === 'message') {
       const annotations = annotationsOf(item)
-      return annotations.map((annotation, i) => this.event('response.output_text.annotation.added', { ...at, content_index: 0, annotation_index: i, annotation })).join('') +
-        this.event('response.output_text.done', { ...at, content_index: 0, text: item.text, logprobs: [] }) +
-        this.event('response.content_part.done', { ...at, content_index: 0, part: outputText(item.text, annotations) }) +
-        this.done(index, outputItems.message(item.id, item.text, 'completed', annotations))
+      return [
+        ...annotations.map((annotation, i) => this.event('response.output_text.annotation.added', { ...at, content_index: 0, annotation_index: i, annotation })),
+        ...this.laterEvent('response.output_text.done', { ...at, content_index: 0, text: item.text, logprobs: [] }),
+        ...this.laterEvent('response.content_part.done', { ...at, content_index: 0, part: outputText(item.text, annotations) }),
+        ...this.done(index, outputItems.message(item.id, item.text, 'completed', annotations)),
+      ]
     }
     if (item.kind === 'web_search_call') {
-      return this.event('response.web_search_call.completed', at) +
-        this.done(index, outputItems.webSearchCall(item.block!.id, searchQuery(item.text), block))
+      return [this.event('response.web_search_call.completed', at), ...this.done(index, outputItems.webSearchCall(item.block!.id, searchQuery(item.text), block))]
     }
     if (item.kind === 'reasoning') {
       const carried = block ?? { type: 'thinking', thinking: item.text }
       const part = { type: 'summary_text', text: item.text }
-      return this.event('response.reasoning_summary_text.done', { ...at, summary_index: 0, text: item.text }) +
-        this.event('response.reasoning_summary_part.done', { ...at, summary_index: 0, part }) +
-        this.done(index, outputItems.reasoning(item.id, carried))
+      return [
+        ...this.laterEvent('response.reasoning_summary_text.done', { ...at, summary_index: 0, text: item.text }),
+        ...this.laterEvent('response.reasoning_summary_part.done', { ...at, summary_index: 0, part }),
+        ...this.done(index, outputItems.reasoning(item.id, carried)),
+      ]
     }
     // A tool with no parameters streams no arguments: OpenAI's are then `{}`, which SDKs parse as JSON.
     const args = responsesArgumentsOf(item.text)
     const held = !item.streaming && item.text !== '' ? this.event('response.function_call_arguments.delta', { ...at, delta: args }) : ''
-    return held + this.event('response.function_call_arguments.done', { ...at, arguments: args }) +
-      this.done(index, outputItems.functionCall(item.block!, args))
+    return [held, ...this.laterEvent('response.function_call_arguments.done', { ...at, arguments: args }), ...this.done(index, outputItems.functionCall(item.block!, args))]
   }
 
   /** A reasoning item that arrives whole (Claude's redacted thinking). */
-  reasoningWhole(id: string, block: Json): string {
+  reasoningWhole(id: string, block: Json): Converted {
     const { index, text } = this.add({ kind: 'reasoning', id, text: '' }, { id, type: 'reasoning', summary: [] })
-    return text + this.done(index, outputItems.reasoning(id, block))
+    return [text, ...this.done(index, outputItems.reasoning(id, block))]
   }
 
-  /** Ends the response: `response.completed`, or `response.incomplete` with its reason. */
-  complete(usage: Json, incompleteReason: string | null): string {
-    let out = ''
-    for (const index of [...this.open.keys()]) out += this.end(index)
+  /** Ends the response: `response.completed`, or `response.incomplete` with its reason (its whole output: written last). */
+  complete(usage: Json, incompleteReason: string | null): EventTexts {
+    const out: EventTexts = []
+    for (const index of [...this.open.keys()]) out.push(...this.end(index))
     this.finished = true
     const status = incompleteReason ? 'incomplete' : 'completed'
-    return out + this.event(`response.${status}`, { response: this.response(status, { usage, incompleteReason }) })
+    out.push(...this.laterEvent(`response.${status}`, { response: this.response(status, { usage, incompleteReason }) }))
+    return out
   }
 
   /**
