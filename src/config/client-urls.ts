@@ -27,14 +27,16 @@ function clientRefusal(url: string, construct: () => void): string | null {
  * `reason` with `url`'s credentials masked: its password as withoutPassword does, and a user-info without `:` whole
  * (`***@`), for it may be a token: a proxy may take its token as the user name (`https://<token>@proxy`), and
  * Redis URLs have been written `redis://<password>@host`. A user name alone is masked only where a URL's user-info
- * starts (after `//`, a quote, a space), not inside a word: a one-letter user (`a`) leaves `data@` as it is.
+ * starts (after `//`, a quote, a space), not inside a word: a one-letter user (`a`) leaves `data@` as it is. An empty
+ * password (`<token>:@`, curl's `-u <token>:`) is no password: the user-info is masked whole, with or without its `:`
+ * (a URL parser prints it without).
  */
 export function withoutCredentials(reason: string, url: string): string {
   const { user, password } = userInfoOf(url)
-  if (password !== undefined) return withoutPassword(reason, url)
+  if (password !== undefined && password !== '') return withoutPassword(reason, url)
   let masked = reason
   for (const form of writtenForms(user, () => new URL(url).username)) {
-    masked = masked.replace(new RegExp(`(?<![A-Za-z0-9._~%-])${RegExp.escape(form)}@`, 'g'), '***@')
+    masked = masked.replace(new RegExp(`(?<![A-Za-z0-9._~%-])${RegExp.escape(form)}:?@`, 'g'), '***@')
   }
   return masked
 }

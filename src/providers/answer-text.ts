@@ -1,10 +1,10 @@
 import { GatewayError } from '../http/errors'
 
 /**
- * The most bytes of a JSON answer read whole: a chat completion, a Message, a Response, a moderation, a
- * transcription, a token count. Their output is bounded by the max output tokens (128K tokens of text are a few MB;
- * with `top_logprobs: 20`, 16K tokens about 25 MB), and what a provider's fetch inflates (a gzip body: Bun's fetch
- * decompresses transparently) is counted as it arrives, so 400 KiB on the wire cannot become 400 MB in the gateway.
+ * The most bytes of a JSON answer read whole: a moderation, a transcription, a token count; and the least a chat
+ * completion, a Message or a Response is read to, whose bound is what its request can make
+ * (src/translate/answer-bound.ts). What a provider's fetch inflates (a gzip body: Bun's fetch decompresses
+ * transparently) is counted as it arrives, so 400 KiB on the wire cannot become 400 MB in the gateway.
  */
 export const ANSWER_MAX_BYTES = 32 * 1024 * 1024
 

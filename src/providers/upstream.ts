@@ -407,13 +407,18 @@ export function quotesCredentials(text: string, credentials: readonly string[]):
   return credentials.length > 0 && text.includes('\\u') && includesAny(jsonUnescaped(text), credentials)
 }
 
-/** The same for bytes not decoded: `Buffer.includes` looks for each credential's UTF-8 bytes, a view on one chunk. */
-export function bytesQuoteCredentials(chunks: readonly Uint8Array[], credentials: readonly string[]): boolean {
+/**
+ * The same for bytes not decoded: `Buffer.includes` looks for each credential's UTF-8 bytes, a view on one chunk.
+ * `escapedStart`: the bytes are a window of a longer text whose first byte is the character of an escape begun
+ * before it (an odd run of `\\` ends just before): it is skipped by the decoding, else it would be read as a `\\`
+ * starting one and swallow the next escape's own.
+ */
+export function bytesQuoteCredentials(chunks: readonly Uint8Array[], credentials: readonly string[], escapedStart = false): boolean {
   if (credentials.length === 0 || chunks.length === 0) return false
   const [first] = chunks
   const bytes = chunks.length === 1 ? Buffer.from(first!.buffer, first!.byteOffset, first!.byteLength) : Buffer.concat(chunks)
   for (const c of credentials) if (bytes.includes(c)) return true
-  return bytes.includes('\\u') && includesAny(jsonUnescaped(bytes.toString()), credentials)
+  return bytes.includes('\\u') && includesAny(jsonUnescaped(bytes.toString().slice(escapedStart ? 1 : 0)), credentials)
 }
 
 function includesAny(text: string, values: readonly string[]): boolean {

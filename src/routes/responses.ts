@@ -156,7 +156,7 @@ export const responsesRoutes = (services: Services) => {
         holdsAudio: responsesAudioInput(body.input),
         offered: responsesOfferedTools(body),
       }
-      return { path: '/responses', body: upstreamBody, ...responseRecorder(asked, model, userId, admission, context) }
+      return { path: '/responses', body: upstreamBody, echoesInput: true, ...responseRecorder(asked, model, userId, admission, context) }
     }
   }
 

@@ -13,6 +13,7 @@ import { withRowMaxPrice } from '../pricing/router-fields'
 import { callUpstream, readAnswer, type UpstreamAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { credentialsOf, CredentialsEchoed, errorAnswerFailure, isErrorAnswer, quotesCredentials, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
+import { answerMaxBytes } from './answer-bound'
 import { outputCapFieldsRead } from './output-cap'
 import { isEventStream } from './sse'
 
@@ -38,8 +39,13 @@ export interface Exchange {
    * records is written, or rejected (the answer withheld, and paid) when that write failed.
    */
   reply(answer: any, text: string): string | Promise<string>
-  /** The most bytes of the provider's JSON answer read (`readAnswer`); `ANSWER_MAX_BYTES` when unset. */
+  /**
+   * The most bytes of the provider's JSON answer read (`readAnswer`); when unset, what the request can make
+   * (`answerMaxBytes`: its held output, logprobs and images, and its input where the answer echoes it).
+   */
   answerMaxBytes?: number
+  /** The provider's answer writes the request's input back (a Response's `instructions` and `tools`). */
+  echoesInput?: boolean
   /** The provider's SSE body, metered on the provider's side and, if the formats differ, converted on the client's (streaming routes only). */
   stream?(body: ReadableStream<Uint8Array>, meter: MeterOptions): ReadableStream<Uint8Array>
   /**
@@ -117,7 +123,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     // Anything else that quotes them is an echo of the request, not an answer: refused, and paid (below).
     if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, statedTier: undefined, reply: null }
     return { usage, statedTier: x.statedTierOf?.(relayed), reply: x.reply(relayed, relayedText) }
-  }, x.answerMaxBytes)
+  }, x.answerMaxBytes ?? answerMaxBytes(body, admission.estimate, admission.tariff.features, x.echoesInput === true))
   if (reply === null) throw settleRefusedEcho(answer, usage, ctx)
   const outcome = answeredOutcome(admission.tariff, usage, hold, answer.elapsed(), statedTier)
   let text: string

@@ -1,0 +1,55 @@
+import type { TokenEstimate } from '../budget/estimate'
+import type { RequestedFeatures } from '../pricing/price'
+import { positiveInt } from '../pricing/body-values'
+import { ANSWER_MAX_BYTES } from '../providers/answer-text'
+
+/**
+ * One output token of text as an answer's JSON writes it: a token is a few characters, each at most 6 bytes
+ * escaped (`\u00e9`); tool arguments are JSON in a string, escaped again.
+ */
+const TEXT_TOKEN_BYTES = 64
+
+/**
+ * One entry of a token's logprobs, the token's own or one of its `top_logprobs` alternatives, as OpenAI writes it:
+ * `{"token":" the","logprob":-0.0009307146,"bytes":[32,116,104,101]}` is ~65 bytes (a real-shaped n: 2,
+ * top_logprobs: 20 chat answer of 28,000 tokens was 36.6 MiB: 65 bytes an entry), with room for longer tokens.
+ */
+const LOGPROB_ENTRY_BYTES = 128
+
+/**
+ * One image the `image_generation` tool renders, base64 in its call item: gpt-image-1's largest, 1536×1024, as
+ * an RGBA PNG that does not compress is 8.4 MB of base64; with room for larger sizes.
+ */
+const GENERATED_IMAGE_BYTES = 16 * 1024 * 1024
+
+/** An output token of an image a chat answer carries (`modalities: ["image"]`): 1,290 tokens of Gemini's make a 1024×1024 image, ≤ 5.6 MB as base64 PNG. */
+const IMAGE_TOKEN_BYTES = 4096
+
+/** An input token the answer echoes (a Response's `instructions` and `tools`): the estimate counts a byte a token, written back escaped at most 6 bytes. */
+const ECHOED_TOKEN_BYTES = 6
+
+/**
+ * The most a JSON answer read whole can be and still be an answer (`readAnswer`) never goes past this: it is held in
+ * memory twice over (its bytes, then its text) while it is parsed.
+ */
+export const ANSWER_CEILING_BYTES = 256 * 1024 * 1024
+
+/**
+ * The most bytes of a chat, Messages or Responses JSON answer read whole: what the request can legitimately make,
+ * as its hold counts it (the held output tokens, all choices), with `ANSWER_MAX_BYTES` the floor and
+ * `ANSWER_CEILING_BYTES` the ceiling. Each output token is text, with its logprobs entries when asked for (the
+ * token's own and `top_logprobs` more), or an image's when images are asked for; each `image_generation` call
+ * allowed adds an image, and a format that writes the request back (Responses) its input. A decompression bomb
+ * answers a small request, so its bound stays the floor.
+ */
+export function answerMaxBytes(body: Record<string, unknown>, estimate: TokenEstimate, features: RequestedFeatures, echoesInput: boolean): number {
+  const logprobs = body.logprobs === true || positiveInt(body.top_logprobs) || asksLogprobs(body.include)
+  const entries = logprobs ? 1 + (positiveInt(body.top_logprobs) ? body.top_logprobs : 0) : 0
+  const perToken = Math.max(TEXT_TOKEN_BYTES + entries * LOGPROB_ENTRY_BYTES, features.imageOutput ? IMAGE_TOKEN_BYTES : 0)
+  const images = Object.hasOwn(features.serverTools, 'image_generation') ? features.serverTools.image_generation! : 0
+  const bytes = estimate.outputTokens * perToken + images * GENERATED_IMAGE_BYTES + (echoesInput ? estimate.inputTokens * ECHOED_TOKEN_BYTES : 0)
+  return Math.min(ANSWER_CEILING_BYTES, Math.max(ANSWER_MAX_BYTES, bytes))
+}
+
+/** A Responses `include` asking for the output text's logprobs. */
+const asksLogprobs = (include: unknown): boolean => Array.isArray(include) && include.includes('message.output_text.logprobs')
