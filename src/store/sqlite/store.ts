@@ -3,7 +3,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm'
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
 import { deleteInBatches, KEY_DELETE_BATCH, MAINTENANCE_BATCH } from '../../db/maintenance'
-import { onReadOnlyFilesystem } from '../../db/read-only'
+import { isReadOnly, onReadOnlyFilesystem } from '../../db/read-only'
 import { WriteQueue } from '../../db/write-queue'
 import { isBusy } from '../../db/busy'
 import { RecordsReader } from '../../records/records-reader'
@@ -13,7 +13,7 @@ import { rollForNewBudget } from '../ended-period'
 import { newPeriodKind } from '../period-kind'
 import { usageCostSince } from '../period-spend'
 import { lastToStart, modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
-import { DatabaseReadOnly } from '../read-only'
+import { DatabaseReadOnly, DatabaseTakesNoWrites } from '../read-only'
 import { MAX_QUEUED_LOG_ROWS, QueueCap } from '../queue-cap'
 import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
 import { userWithoutHolds } from '../user-deletion'
@@ -347,8 +347,9 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The database answers, and its file takes writes: one on a filesystem remounted read-only answers `SELECT 1`
-   * all the same while every hold fails, and a load balancer would keep sending this process requests.
+   * The database answers, and its file takes writes: one on a filesystem remounted read-only, or on a full disk,
+   * answers `SELECT 1` all the same while every hold fails, and a load balancer would keep sending this process
+   * requests. Nothing is written per probe: a full disk is the last commit's failure, kept until one lands.
    */
   async ping(): Promise<void> {
     // Prepared on every call: a statement prepared once keeps answering even after its database is closed.
@@ -356,6 +357,8 @@ export class SqliteStore implements Store {
     probe.get()
     probe.finalize()
     if (onReadOnlyFilesystem(this.db.$client.filename)) throw new DatabaseReadOnly()
+    const failed = this.writes.unwritable
+    if (failed !== null) throw unwritableFor(failed)
   }
 
   async flush(): Promise<void> {
@@ -377,6 +380,13 @@ export class SqliteStore implements Store {
     await cutWal(client)
     client.close()
   }
+}
+
+/** What a commit's failure (SQLITE_FULL, _IOERR, _READONLY: WriteQueue.unwritable) says of the database. */
+function unwritableFor(error: unknown): DatabaseTakesNoWrites {
+  if (isReadOnly(error)) return new DatabaseReadOnly()
+  const full = String((error as { code?: unknown }).code).startsWith('SQLITE_FULL')
+  return new DatabaseTakesNoWrites(full ? 'full' : 'io_error')
 }
 
 /** How often a lock found held is asked for again, within LOCK_WAIT_MS (responsesWritable). */
