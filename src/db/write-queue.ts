@@ -71,6 +71,8 @@ export class WriteQueue {
   private failureReported = false
   private retryDelay = FIRST_RETRY_MS
   private closed = false
+  /** Set by `refuseFrom`: what every waited-for write is refused with from then on. */
+  private refusal: unknown = null
   /** Set when the fast run of a batch was undone by one of its writes rather than by the transaction. */
   private aWriteFailed = false
   /** That write's error. */
@@ -144,6 +146,7 @@ export class WriteQueue {
    */
   submit<T>(write: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the database is closed'))
+    if (this.refusal !== null) return Promise.reject(this.refusal)
     const waiter = new Waiter<T>(performance.now() + this.busyTimeoutMs)
     this.urgent.push({ run: () => waiter.run(write), waited: true })
     this.waiting.push(waiter)
@@ -180,6 +183,16 @@ export class WriteQueue {
   private refusedClosed(): boolean {
     if (this.closed) this.onError(new Error('write queued after the database was closed; dropped'))
     return this.closed
+  }
+
+  /**
+   * From now on refuses every write someone waits for (a hold, an admin change) and every read that flushes first,
+   * with `error`: the connection's file is no longer the database (replaced under it), and nothing it writes
+   * would be kept. Writes queued or deferred still go into it: no caller is told of them.
+   */
+  refuseFrom(error: unknown): void {
+    this.refusal ??= error
+    for (const w of this.takeUrgent().waiting) w.fail(error)
   }
 
   /** Writes queued and not yet committed, in every lane. */
@@ -264,6 +277,7 @@ export class WriteQueue {
    * a try refused for the lock wrote nothing, so it is simply made again.
    */
   async waitingForLock<T>(write: () => T | Promise<T>): Promise<T> {
+    if (this.refusal !== null) throw this.refusal
     const until = performance.now() + this.busyTimeoutMs
     for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, LAST_RETRY_MS)) {
       // Each try holds the thread in the busy handler while the lock is held: while one write waits the lock

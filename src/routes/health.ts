@@ -5,7 +5,8 @@ import { DatabaseTakesNoWrites } from '../store/read-only'
 /**
  * 200 when the database (the store: SQLite or Postgres) answers a query and takes writes, 503 otherwise, saying
  * why when it answers but takes none (every hold would be refused): `database: read_only`, or for SQLite's file
- * `full` or `io_error` (its last commit failed so, until one lands). With Redis
+ * `full` or `io_error` (its last commit failed so, until one lands), or `replaced` (the file was replaced under the
+ * running gateway, until it is restarted). With Redis
  * configured the answer says whether this process reaches it (`redis: up | down`) and which failure mode
  * applies, `redis_changes: down` while Redis is up but this process does not hear other replicas' changes (its
  * subscription failed: they reach it after the cache TTL), and `redis_error: authentication_failed` when Redis

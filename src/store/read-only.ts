@@ -3,9 +3,10 @@ import { sqlStateOf } from './postgres/batch'
 
 /**
  * Why the database takes no writes, as `/health` says it (`database: …`): read-only (a Postgres standby, a file on
- * a filesystem remounted read-only), full (its disk has no room), io_error (the disk failed a write).
+ * a filesystem remounted read-only), full (its disk has no room), io_error (the disk failed a write), replaced
+ * (the SQLite file was replaced under the running gateway: see src/db/file-identity.ts).
  */
-export type UnwritableReason = 'read_only' | 'full' | 'io_error'
+export type UnwritableReason = 'read_only' | 'full' | 'io_error' | 'replaced'
 
 /**
  * The database answers but takes no writes: every hold would be refused, so it is not healthy (Store.ping).
