@@ -1,6 +1,7 @@
 import { startSweeper, logSweep } from './budget/sweeper'
 import type { Config } from './config/schema'
 import { checkpointOffThread } from './db/checkpointer'
+import { SqliteStore } from './store/sqlite/store'
 import { createApp, createServices } from './app'
 import { ALERTS_STOP_MS, CLOSING_MS } from './gateway-stop'
 import { errorResponse, internalError } from './http/errors'
@@ -74,7 +75,11 @@ export async function startGateway(config: Config, options: ServerOptions = {}):
     void services.alerts.holdsExpired(n)
   })
   services.alerts.start()
-  const checkpoints = services.store.kind === 'sqlite' ? checkpointOffThread(services.store.db.$client, config.db, { logger: services.logger }) : null
+  const store = services.store
+  const checkpoints =
+    store instanceof SqliteStore
+      ? checkpointOffThread(store.db.$client, config.db, { logger: services.logger, file: { opened: store.fileOpened, replaced: () => store.replacedUnder() } })
+      : null
   if (checkpoints) services.metrics.watchCheckpointer(checkpoints)
   const ready = services.changes?.start() ?? Promise.resolve()
   const server = app.server!

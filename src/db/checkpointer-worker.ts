@@ -11,6 +11,7 @@
  * write then starts the WAL afresh and cuts the file to the limit.
  */
 import { Database } from 'bun:sqlite'
+import { replacedSince, type FileIdentity } from './file-identity'
 
 declare const self: Worker
 
@@ -19,10 +20,15 @@ export interface CheckpointerStart {
   everyMs: number
   /** WAL frames past which the gateway's thread is asked to copy the tail. */
   restartFrames: number
+  /** The file the gateway's connection opened: each round checks that `path` still names it. */
+  opened: FileIdentity | null
 }
 
-/** To the gateway's thread: its connection is open and checkpointing (`ready`), or copy the tail (`tail`). */
-export type CheckpointerMessage = 'ready' | 'tail'
+/**
+ * To the gateway's thread: its connection is open and checkpointing (`ready`), copy the tail (`tail`), or `path`
+ * names another file than the one the gateway opened (`replaced`, once).
+ */
+export type CheckpointerMessage = 'ready' | 'tail' | 'replaced'
 
 /** Rounds run back to back before the gateway's thread is asked for the tail. */
 const CATCH_UP_ROUNDS = 8
@@ -49,12 +55,18 @@ self.onmessage = (event: MessageEvent<CheckpointerStart | 'done'>) => {
     waiting = false
     return
   }
-  const { path, everyMs, restartFrames } = event.data
+  const { path, everyMs, restartFrames, opened } = event.data
+  let replaced = false
   const db = new Database(path, { strict: true })
   db.exec('PRAGMA busy_timeout = 0')
   const checkpoint = db.query<{ busy: number; log: number; checkpointed: number }, []>('PRAGMA wal_checkpoint(PASSIVE)')
   self.postMessage('ready' satisfies CheckpointerMessage)
   const round = (): number => {
+    // One stat a round, here rather than on the request thread.
+    if (!replaced && replacedSince(path, opened)) {
+      replaced = true
+      self.postMessage('replaced' satisfies CheckpointerMessage)
+    }
     if (waiting) return PAST_LIMIT_EVERY_MS
     try {
       // `log` is the WAL's frames when this round began: past the limit, the WAL has not started afresh.

@@ -2,6 +2,7 @@ import type { Database } from 'bun:sqlite'
 import { statSync } from 'node:fs'
 import type { Logger } from '../log/logger'
 import type { CheckpointerMessage, CheckpointerStart } from './checkpointer-worker'
+import type { FileIdentity } from './file-identity'
 import { holdSlowWritesWhile } from './maintenance'
 
 /**
@@ -42,6 +43,8 @@ export interface CheckpointerOptions {
   /** The first wait before a thread that died is started again. */
   restartAfterMs?: number
   logger?: Logger
+  /** The file the gateway's connection opened, and what to do once `path` names another (src/db/file-identity.ts). */
+  file?: { opened: FileIdentity | null; replaced: () => void }
 }
 
 export interface Checkpointer {
@@ -99,6 +102,10 @@ export function checkpointOffThread(db: Database, path: string, options: Checkpo
     started.onmessage = (event: MessageEvent<CheckpointerMessage>) => {
       // A message sent before a stop's terminate may still arrive: the connection's setting is the stop's by then.
       if (stopped) return
+      if (event.data === 'replaced') {
+        options.file?.replaced()
+        return
+      }
       if (event.data === 'ready') {
         db.exec('PRAGMA wal_autocheckpoint = 0')
         state.running = true
@@ -131,7 +138,7 @@ export function checkpointOffThread(db: Database, path: string, options: Checkpo
       }, wait)
       wait = Math.min(wait * 2, RESTART_AFTER_MAX_MS)
     })
-    started.postMessage({ path, everyMs, restartFrames: RESTART_FRAMES } satisfies CheckpointerStart)
+    started.postMessage({ path, everyMs, restartFrames: RESTART_FRAMES, opened: options.file?.opened ?? null } satisfies CheckpointerStart)
     started.unref()
     worker = started
   }

@@ -33,7 +33,10 @@ import { MAX_QUEUED_LOG_ROWS, QueueCap } from '../store/queue-cap'
  * A lock held past `busyTimeoutMs` is reported once (a sibling's brief one is not an error).
  *
  * A commit that fails otherwise (a full disk, a database that takes no writes) refuses the waited-for writes
- * in it, and puts the lingering ones back, to be tried again after `retryMs`.
+ * in it, and puts the lingering ones back, to be tried again after `retryMs`. It is reported once, not at every
+ * commit that fails the same way meanwhile, and kept (`unwritable`) until a commit lands: the health check tells it
+ * without writing anything, and the lingering writes' tries (the refused requests' log rows among them) find the
+ * disk's room again with no request needed.
  *
  * Lingering writes that may be lost (`deferDroppable`: request-log rows) wait in a lane of their own, which keeps
  * the newest `droppable.max` of them while commits fail, for a lock or otherwise: a request refused 503 meanwhile
@@ -63,8 +66,13 @@ export class WriteQueue {
   /** When commits began finding the file locked by another process; null while they do not. */
   private busySince: number | null = null
   private busyReported = false
+  /** The error of the last commit that failed for the database's sake (full, I/O, read-only), until one lands. */
+  private failedFor: unknown = null
+  private failureReported = false
   private retryDelay = FIRST_RETRY_MS
   private closed = false
+  /** Set by `refuseFrom`: what every waited-for write is refused with from then on. */
+  private refusal: unknown = null
   /** Set when the fast run of a batch was undone by one of its writes rather than by the transaction. */
   private aWriteFailed = false
   /** That write's error. */
@@ -138,6 +146,7 @@ export class WriteQueue {
    */
   submit<T>(write: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the database is closed'))
+    if (this.refusal !== null) return Promise.reject(this.refusal)
     const waiter = new Waiter<T>(performance.now() + this.busyTimeoutMs)
     this.urgent.push({ run: () => waiter.run(write), waited: true })
     this.waiting.push(waiter)
@@ -176,6 +185,16 @@ export class WriteQueue {
     return this.closed
   }
 
+  /**
+   * From now on refuses every write someone waits for (a hold, an admin change) and every read that flushes first,
+   * with `error`: the connection's file is no longer the database (replaced under it), and nothing it writes
+   * would be kept. Writes queued or deferred still go into it: no caller is told of them.
+   */
+  refuseFrom(error: unknown): void {
+    this.refusal ??= error
+    for (const w of this.takeUrgent().waiting) w.fail(error)
+  }
+
   /** Writes queued and not yet committed, in every lane. */
   get queued(): number {
     return this.lazy.length + this.droppableLane.length + this.urgent.length
@@ -195,7 +214,6 @@ export class WriteQueue {
       this.runAll(writes)
     } catch (error) {
       this.commitFailed(error, { lazy: [], droppable: [] }, writes, waiting)
-      if (!isBusy(error)) this.onError(error)
       return
     }
     this.committed()
@@ -205,9 +223,8 @@ export class WriteQueue {
   private readonly flushScheduled = () => {
     try {
       this.flush()
-    } catch (error) {
-      // A lock is reported by commitFailed, once.
-      if (!isBusy(error)) this.onError(error)
+    } catch {
+      // Reported by commitFailed, once.
     }
   }
 
@@ -260,6 +277,7 @@ export class WriteQueue {
    * a try refused for the lock wrote nothing, so it is simply made again.
    */
   async waitingForLock<T>(write: () => T | Promise<T>): Promise<T> {
+    if (this.refusal !== null) throw this.refusal
     const until = performance.now() + this.busyTimeoutMs
     for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, LAST_RETRY_MS)) {
       // Each try holds the thread in the busy handler while the lock is held: while one write waits the lock
@@ -287,9 +305,19 @@ export class WriteQueue {
     }
   }
 
+  /**
+   * Why the last commit failed, while the database takes no writes (SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY and
+   * their extended codes); null once a commit lands.
+   */
+  get unwritable(): unknown {
+    return this.failedFor
+  }
+
   private committed(): void {
     this.busySince = null
     this.busyReported = false
+    this.failedFor = null
+    this.failureReported = false
     this.retryDelay = FIRST_RETRY_MS
     this.droppable.written()
   }
@@ -303,6 +331,12 @@ export class WriteQueue {
     if (!isBusy(error)) {
       for (const w of waiting) w.fail(error)
       this.putBack(lazy, [], [], this.retryMs)
+      if (takesNoWrites(error)) this.failedFor = error
+      // Once an outage: under load every commit meanwhile fails the same way, a few hundred a second.
+      if (!this.failureReported) {
+        this.failureReported = true
+        this.onError(error)
+      }
       return
     }
     const now = performance.now()
@@ -387,6 +421,9 @@ const LAST_RETRY_MS = 50
  */
 const failsTheTransaction = (error: unknown): boolean =>
   /^SQLITE_(FULL|IOERR|NOMEM|BUSY|READONLY)/.test(String((error as { code?: unknown } | null)?.code ?? ''))
+
+/** The database takes no writes, until something outside the gateway changes: room on the disk, a remount. */
+const takesNoWrites = (error: unknown): boolean => /^SQLITE_(FULL|IOERR|READONLY)/.test(String((error as { code?: unknown } | null)?.code ?? ''))
 
 /** The lingering writes of a failed commit, by lane. */
 interface Lingering {

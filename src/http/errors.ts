@@ -178,6 +178,19 @@ export const reportsBusy = (waiting: number) =>
     'retry-after': '1',
   })
 
+/**
+ * The database file was replaced (renamed over, removed) under the running gateway: what it writes would go into
+ * the file it still has open, which no path names any more, and be lost. Nothing clears it but a restart.
+ */
+export const databaseFileReplaced = () =>
+  new GatewayError(
+    503,
+    'database_unavailable',
+    'The database file was replaced under the running gateway (a restore?), which must be restarted to use it; nothing was charged and the provider was not called.',
+    'api_error',
+    { 'retry-after': '60' },
+  )
+
 export const databaseUnavailable = () =>
   new GatewayError(503, 'database_unavailable', 'The database cannot be reached; nothing was charged and the provider was not called. Try again shortly.', 'api_error', {
     'retry-after': '1',

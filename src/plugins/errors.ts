@@ -67,8 +67,10 @@ export function toGatewayError(code: string | number, error: unknown, log: Servi
     log.log('error', 'the database takes no writes: requests are refused until it does', {})
     return databaseUnavailable()
   }
-  // The database's disk is full (SQLite's file's, Postgres's): no hold could be written either. The operator must hear of it.
-  if ((cause as { code?: unknown })?.code === 'SQLITE_FULL' || isDiskFull(cause)) {
+  // The database's disk is full (SQLite's file's, Postgres's): no hold could be written either. The operator must hear
+  // of it: of SQLite's, from its write queue, once an outage (every request meanwhile fails the same way).
+  if ((cause as { code?: unknown })?.code === 'SQLITE_FULL') return databaseFull()
+  if (isDiskFull(cause)) {
     log.log('error', 'the database disk is full: requests are refused until it has room', {})
     return databaseFull()
   }

@@ -1,10 +1,12 @@
 import { Elysia } from 'elysia'
 import type { Services } from '../services'
-import { DatabaseReadOnly } from '../store/read-only'
+import { DatabaseTakesNoWrites } from '../store/read-only'
 
 /**
  * 200 when the database (the store: SQLite or Postgres) answers a query and takes writes, 503 otherwise, saying
- * `database: read_only` when it answers but takes none (every hold would be refused). With Redis
+ * why when it answers but takes none (every hold would be refused): `database: read_only`, or for SQLite's file
+ * `full` or `io_error` (its last commit failed so, until one lands), or `replaced` (the file was replaced under the
+ * running gateway, until it is restarted). With Redis
  * configured the answer says whether this process reaches it (`redis: up | down`) and which failure mode
  * applies, `redis_changes: down` while Redis is up but this process does not hear other replicas' changes (its
  * subscription failed: they reach it after the cache TTL), and `redis_error: authentication_failed` when Redis
@@ -30,7 +32,7 @@ export const healthRoutes = ({ store, redis, changes, config }: Pick<Services, '
       try {
         await store.ping()
       } catch (error) {
-        const database = error instanceof DatabaseReadOnly ? { database: 'read_only' } : {}
+        const database = error instanceof DatabaseTakesNoWrites ? { database: error.reason } : {}
         return Response.json({ status: 'unavailable', ...database, ...shared }, { status: 503 })
       }
       if (shared?.redis === 'down' && config.redis_failure === 'closed') return Response.json({ status: 'unavailable', ...shared }, { status: 503 })

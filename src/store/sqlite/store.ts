@@ -3,7 +3,9 @@ import { and, eq, isNull, sql } from 'drizzle-orm'
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
 import { deleteInBatches, KEY_DELETE_BATCH, MAINTENANCE_BATCH } from '../../db/maintenance'
-import { onReadOnlyFilesystem } from '../../db/read-only'
+import { isReadOnly, onReadOnlyFilesystem } from '../../db/read-only'
+import { identityOf, replacedSince, type FileIdentity } from '../../db/file-identity'
+import { databaseFileReplaced } from '../../http/errors'
 import { WriteQueue } from '../../db/write-queue'
 import { isBusy } from '../../db/busy'
 import { RecordsReader } from '../../records/records-reader'
@@ -14,7 +16,7 @@ import { deleteKeySessionsOfKey, deleteKeySessionsOfUser, expiredBy } from '../e
 import { newPeriodKind } from '../period-kind'
 import { usageCostSince } from '../period-spend'
 import { lastToStart, modelPriceRow, priceInsertParams, priceSql, type ModelPriceAnswer } from '../price-sql'
-import { DatabaseReadOnly } from '../read-only'
+import { DatabaseReadOnly, DatabaseTakesNoWrites } from '../read-only'
 import { MAX_QUEUED_LOG_ROWS, QueueCap } from '../queue-cap'
 import { EXPIRING_STORED_IDS } from '../../db/expiring-stored-ids'
 import { userWithoutHolds } from '../user-deletion'
@@ -37,6 +39,10 @@ export class SqliteStore implements Store {
   readonly sessions: SessionRows
   readonly refusals: RefusalRows
   private readonly keyLookup
+  /** The file the connection opened (src/db/file-identity.ts), and whether its path has since named another. */
+  readonly fileOpened: FileIdentity | null
+  private fileReplaced = false
+  private readonly onError: (error: unknown) => void
   /** Writes an alert into the outbox, within the transaction under way if there is one. */
   private readonly insertAlert: (entry: OutboxEntry) => boolean
   private readonly insertLog: Statement<unknown, [number, string, string, string, number, number, string | null, string | null, string | null]>
@@ -55,6 +61,8 @@ export class SqliteStore implements Store {
 
   constructor(readonly db: Db, onError: (error: unknown) => void = console.error, options: { maxQueuedLogRows?: number } = {}) {
     const client = db.$client
+    this.onError = onError
+    this.fileOpened = identityOf(client.filename)
     // The connection requests are served on: another process's lock is waited for off SQLite's busy handler.
     client.exec(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`)
     const logRows = new QueueCap(options.maxQueuedLogRows ?? MAX_QUEUED_LOG_ROWS, 'request-log row', 'tollgate_log_rows_dropped_total', onError)
@@ -350,8 +358,9 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The database answers, and its file takes writes: one on a filesystem remounted read-only answers `SELECT 1`
-   * all the same while every hold fails, and a load balancer would keep sending this process requests.
+   * The database answers, and its file takes writes: one on a filesystem remounted read-only, or on a full disk,
+   * answers `SELECT 1` all the same while every hold fails, and a load balancer would keep sending this process
+   * requests. Nothing is written per probe: a full disk is the last commit's failure, kept until one lands.
    */
   async ping(): Promise<void> {
     // Prepared on every call: a statement prepared once keeps answering even after its database is closed.
@@ -359,6 +368,28 @@ export class SqliteStore implements Store {
     probe.get()
     probe.finalize()
     if (onReadOnlyFilesystem(this.db.$client.filename)) throw new DatabaseReadOnly()
+    if (this.checkFile()) throw new DatabaseTakesNoWrites('replaced', 'the database file was replaced under the running gateway: restart it')
+    const failed = this.writes.unwritable
+    if (failed !== null) throw unwritableFor(failed)
+  }
+
+  /**
+   * Whether the file the connection has open is still the one its path names (one stat: each /health, and each
+   * round of the checkpointer, src/db/checkpointer.ts). Once replaced (a restore renamed into place while
+   * serving), every hold and admin write is refused (503): what this connection writes would go into the unlinked
+   * file and be lost. Said once; only a restart opens the new file.
+   */
+  checkFile(): boolean {
+    if (!this.fileReplaced && replacedSince(this.db.$client.filename, this.fileOpened)) this.replacedUnder()
+    return this.fileReplaced
+  }
+
+  /** The file was found replaced (here, or by the checkpointer's thread). */
+  replacedUnder(): void {
+    if (this.fileReplaced) return
+    this.fileReplaced = true
+    this.writes.refuseFrom(databaseFileReplaced())
+    this.onError(new Error(`the database file ${this.db.$client.filename} was replaced under the running gateway (renamed over or removed): holds and admin writes are refused 503 until it is restarted, which opens the file now there`))
   }
 
   async flush(): Promise<void> {
@@ -380,6 +411,13 @@ export class SqliteStore implements Store {
     await cutWal(client)
     client.close()
   }
+}
+
+/** What a commit's failure (SQLITE_FULL, _IOERR, _READONLY: WriteQueue.unwritable) says of the database. */
+function unwritableFor(error: unknown): DatabaseTakesNoWrites {
+  if (isReadOnly(error)) return new DatabaseReadOnly()
+  const full = String((error as { code?: unknown }).code).startsWith('SQLITE_FULL')
+  return new DatabaseTakesNoWrites(full ? 'full' : 'io_error')
 }
 
 /** How often a lock found held is asked for again, within LOCK_WAIT_MS (responsesWritable). */

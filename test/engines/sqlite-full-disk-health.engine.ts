@@ -1,0 +1,87 @@
+/**
+ * A full disk under the default SQLite install (red team js). README's route table says `/health` is "503 when the
+ * database does not answer, or takes no writes", and Records lists "a full disk" first among the ways "the database
+ * takes no writes". On a real full filesystem every billed request is refused 503 `database_full` (nothing can be
+ * held), yet `/health` answers 200 `{"status":"ok"}`: a load balancer keeps sending the process traffic it refuses,
+ * and a container orchestrator sees a healthy gateway. `SqliteStore.ping` asks only for EROFS (a read-only
+ * remount), never whether the file can grow. Now a commit's failure is kept until one lands (`database: full`), and
+ * said once an outage in the log, not once a refused request.
+ *
+ * A real tmpfs of 8 MB over the database's folder, filled with a file of zeroes while the gateway serves. Needs root
+ * (mount), as sqlite-read-only-filesystem.engine.ts does.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { execSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startMockProvider, type MockProvider } from '../support/mock-provider'
+import { spawnGateway, type SpawnedGateway } from '../support/gateway'
+
+let dir: string
+let mounted = false
+let gw: SpawnedGateway
+let mock: MockProvider
+let secret: string
+
+function run(command: string): void {
+  execSync(command, { stdio: 'pipe' })
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tollgate-rtjs-full-'))
+  run(`mount -t tmpfs -o size=8m,mode=0700 tmpfs ${dir}`)
+  mounted = true
+  mock = startMockProvider()
+  // A process of its own: what it logs is read as an operator reads it.
+  gw = await spawnGateway({ mock, dbPath: join(dir, 'tollgate.db') })
+  ;({ secret } = await gw.userWithKey({ id: 'u', max_budget: 100 }))
+})
+afterAll(async () => {
+  rmSync(join(dir, 'fill'), { force: true })
+  await gw?.stop()
+  mock?.stop()
+  if (mounted) run(`umount -l ${dir}`)
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const chat = async () => {
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'x'.repeat(2000) }] }),
+  })
+  const body = (await res.json()) as { error?: { code?: string } }
+  return `${res.status} ${body.error?.code ?? 'ok'}`
+}
+/** Lines the gateway has printed (its log, its errors) that match `pattern`. */
+const linesSaying = (pattern: RegExp) => gw.output().split('\n').filter((line) => pattern.test(line)).length
+const health = async () => {
+  const res = await fetch(`${gw.url}/health`)
+  return { status: res.status, body: await res.json() }
+}
+
+test('a full disk: every hold is refused 503 database_full, and /health says the database takes no writes (503), not ok', async () => {
+  expect(await chat()).toBe('200 ok')
+  expect(await health()).toEqual({ status: 200, body: { status: 'ok' } })
+  // The disk fills up (another process's log, a large prune's WAL): dd stops at ENOSPC.
+  try {
+    run(`dd if=/dev/zero of=${join(dir, 'fill')} bs=64k`)
+  } catch {}
+  // Enough requests that the WAL's room left from before is used up: each then finds no room for its hold.
+  const answers: string[] = []
+  const saidBefore = linesSaying(/disk is full/)
+  for (let i = 0; i < 40; i++) answers.push(await chat())
+  expect(answers.at(-1)).toBe('503 database_full')
+  // Every hold is refused: the database takes no writes, which README's route table says /health answers 503 to.
+  expect(await health()).toEqual({ status: 503, body: { status: 'unavailable', database: 'full' } })
+  // Once for the outage, not once a refused request (40 requests said it 40 times, and each failed commit once more).
+  await Bun.sleep(100)
+  expect(linesSaying(/disk is full/) - saidBefore).toBe(1)
+  // Room again: the gateway recovers by itself, with no request needed (a load balancer sends it none while it
+  // answers 503): the refused requests' log rows, tried again every second, land.
+  rmSync(join(dir, 'fill'))
+  await Bun.sleep(1500)
+  expect(await health()).toEqual({ status: 200, body: { status: 'ok' } })
+  expect(await chat()).toBe('200 ok')
+}, 60_000)
