@@ -17,6 +17,7 @@ class MemoryRows implements SessionRows {
       current_key_hash: null, revoked_at: null, key_expires_at: null, user_id: null, allowed_models: null,
       rpm_limit: null, user_field: null, clamp_output: null, blocked: null,
     })
+    return true
   }
   async find(ids: readonly string[]) {
     return ids.flatMap((id) => {

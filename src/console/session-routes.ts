@@ -1,4 +1,3 @@
-import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import { clientSource } from '../http/client-source'
@@ -30,7 +29,6 @@ const sessionInfo = (kind: SessionKind, csrfToken: string, expiresAt: number, ke
  */
 export const sessionRoutes = (services: Services, sessions: SessionStore) => {
   const { config, keys } = services
-  const { db, tables: { users } } = services.store
   const isMaster = createMasterKeyCheck(config.master_key)
   const attempts = services.rateLimits.signIn
   const attributes = '; Path=/; HttpOnly; SameSite=Strict'
@@ -60,11 +58,12 @@ export const sessionRoutes = (services: Services, sessions: SessionStore) => {
           started = { kind: 'admin' as const, ...(await sessions.create('admin', null)), keyId: null }
         } else {
           const caller = await keys.verify(body.key)
-          const [user] = caller ? await db.select({ blocked: users.blocked }).from(users).where(eq(users.id, caller.userId)) : []
-          if (!caller || !user || user.blocked) throw unauthorized('Unknown, expired or revoked key (or its user is blocked).')
+          // Its user's block, and the key's state again, are checked in the transaction that writes the session.
+          const session = caller && (await sessions.create('key', { id: caller.keyId, hash: hashKey(body.key) }))
+          if (!caller || !session) throw unauthorized('Unknown, expired or revoked key (or its user is blocked).')
           state.caller = caller
           state.userId = caller.userId
-          started = { kind: 'key' as const, ...(await sessions.create('key', { id: caller.keyId, hash: hashKey(body.key) })), keyId: caller.keyId }
+          started = { kind: 'key' as const, ...session, keyId: caller.keyId }
         }
         // A browser signing in again leaves no older session behind: neither its own nor one planted in it.
         await endCarried(request)

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { MASTER, type Caller } from '../keys/caller'
 import { keyCaller } from '../keys/key-store'
-import type { SessionRow, SessionRows } from '../store/store'
+import type { SessionRow, SessionRows, SigningInKey } from '../store/store'
 
 export type SessionKind = 'admin' | 'key'
 
@@ -41,12 +41,21 @@ export const isSessionToken = (value: string): boolean => TOKEN.test(value)
 export class SessionStore {
   constructor(private readonly rows: SessionRows, private readonly masterKey: string, readonly limits: SessionLimits) {}
 
-  /** Starts a session; the token goes to the browser (cookie), only its HMAC into the database. */
-  async create(kind: SessionKind, key: { id: string; hash: string } | null, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
+  /**
+   * Starts a session; the token goes to the browser (cookie), only its HMAC into the database. A key's is made only
+   * if the key is still that live key and its user not blocked, checked in the transaction that writes it: null when
+   * not. A check before it could be outdated by then (a block answered while the sign-in waited for a lock), and its
+   * session, made after the block deleted the user's, would be live again once the user is unblocked.
+   */
+  async create(kind: 'admin', key: null, now?: number): Promise<{ token: string; expiresAt: number }>
+  async create(kind: 'key', key: { id: string; hash: string }, now?: number): Promise<{ token: string; expiresAt: number } | null>
+  async create(kind: SessionKind, key: { id: string; hash: string } | null, now = Date.now()): Promise<{ token: string; expiresAt: number } | null> {
     const token = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
     const expiresAt = now + this.limits.maxMs
-    await this.rows.insert({ id: this.storedId(token), kind, keyId: key?.id ?? null, keyHash: key?.hash ?? null, createdAt: now, expiresAt }, now, now - this.idleAfterWritten())
-    return { token, expiresAt }
+    const row = { id: this.storedId(token), kind, keyId: key?.id ?? null, keyHash: key?.hash ?? null, createdAt: now, expiresAt }
+    // The clock as the check runs, after any wait for a lock: a key that expired meanwhile signs nobody in.
+    const admits = (found: SigningInKey | undefined) => found !== undefined && keyHolds({ ...found, signedInWith: key?.hash ?? null }, Date.now())
+    return (await this.rows.insert(row, now, now - this.idleAfterWritten(), admits)) ? { token, expiresAt } : null
   }
 
   /**
@@ -123,12 +132,14 @@ export class SessionStore {
    */
   private holds(row: SessionRow, now: number): boolean {
     if (row.kind === 'admin') return true
-    return (
-      row.current_key_hash !== null &&
-      row.current_key_hash === row.key_hash &&
-      row.revoked_at === null &&
-      (row.key_expires_at === null || row.key_expires_at > now) &&
-      row.blocked === false
-    )
+    return keyHolds({ key_hash: row.current_key_hash, signedInWith: row.key_hash, revoked_at: row.revoked_at, expires_at: row.key_expires_at, blocked: row.blocked }, now)
   }
 }
+
+/** A key session's key as it is now (nulls once deleted): the key it signed in with, live, its user not blocked. */
+const keyHolds = (key: { key_hash: string | null; signedInWith: string | null; revoked_at: number | null; expires_at: number | null; blocked: boolean | null }, now: number): boolean =>
+  key.key_hash !== null &&
+  key.key_hash === key.signedInWith &&
+  key.revoked_at === null &&
+  (key.expires_at === null || key.expires_at > now) &&
+  key.blocked === false

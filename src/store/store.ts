@@ -411,9 +411,11 @@ export interface ExpiringKey {
 export interface SessionRows {
   /**
    * Writes this session and deletes those ended by `now` or idle since `idleSince` (on Postgres, but those another
-   * transaction holds: the next sign-in deletes them).
+   * transaction holds: the next sign-in deletes them). A key's session is written only if `admits` its key and user
+   * as found in the same transaction, after any block, revocation or key change that began before it (on Postgres,
+   * with the user's row and then the key's locked until its commit): false, and nothing written, when it does not.
    */
-  insert(row: NewSessionRow, now: number, idleSince: number): Promise<void>
+  insert(row: NewSessionRow, now: number, idleSince: number, admits: (key: SigningInKey | undefined) => boolean): Promise<boolean>
   /** The sessions of these ids that exist, in no order, each with its key and user as they are now. */
   find(ids: readonly string[]): Promise<SessionRow[]>
   touch(ids: readonly string[], now: number): Promise<void>
@@ -427,6 +429,14 @@ export interface NewSessionRow {
   keyHash: string | null
   createdAt: number
   expiresAt: number
+}
+
+/** A signing-in key's row and its user's, as the sign-in's transaction finds them. */
+export interface SigningInKey {
+  key_hash: string
+  revoked_at: number | null
+  expires_at: number | null
+  blocked: boolean
 }
 
 export interface SessionRow {

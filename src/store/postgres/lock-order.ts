@@ -26,8 +26,10 @@ import { sql, type SQL } from 'drizzle-orm'
  * the stream ends), past its bounded lock wait on a busy machine: it was given up and sent again half a second
  * later, and meanwhile the client's next request in the chain, which writes the queued ids before it looks them up,
  * was refused 503 database_busy (SQLite answered it).
- * - inserting a key's console session takes FOR KEY SHARE on the key's row: a sign-in inserts its session before
- *   it deletes the ended ones (postgresSessionRows), whose rows come after the key's, and skips those locked.
+ * - a key's console sign-in locks its user's row FOR KEY SHARE and then the key's FOR SHARE, and checks them, before it
+ *   inserts its session (whose foreign key needs the key's row) and deletes the ended ones (postgresSessionRows), whose
+ *   rows come after the key's, skipping those locked. The user's lock is what a block (FOR UPDATE) waits for, or waits
+ *   behind: the block's deletion of the user's sessions then sees the new one, or the sign-in sees the block.
  *
  * The ledger's batches, which lock the rows of many users, go further: they never wait for one user's row while they
  * hold another's. A reservation batch, a settlement batch and the sweeper take the rows no other session holds (SKIP
@@ -39,8 +41,8 @@ import { sql, type SQL } from 'drizzle-orm'
  * The transactions that lock rows of more than one of these tables: a reservation batch (its users, its keys,
  * then SETTLE's deletes and the new holds), a settlement (settleIn), the sweeper (sweepBatch finds the expired
  * holds without locking them, then locks their users, their keys and then the holds), a key's new ceiling with
- * its holds taken over (updateKey), a user's deletion (deleteUser) and a console sign-in (its key's row, then the
- * sessions); and, of several users' rows, a batch of stored response ids (writeResponses). Every other write locks
+ * its holds taken over (updateKey), a user's deletion (deleteUser) and a console sign-in (its user's row, its key's,
+ * then the sessions); and, of several users' rows, a batch of stored response ids (writeResponses). Every other write locks
  * one table's rows, or one row.
  */
 

@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { WriteQueue } from '../../db/write-queue'
-import type { NewSessionRow, SessionRow, SessionRows } from '../store'
+import type { NewSessionRow, SessionRow, SessionRows, SigningInKey } from '../store'
 
 type Raw = Omit<SessionRow, 'allowed_models' | 'clamp_output' | 'blocked'> & { allowed_models: string | null; clamp_output: number | null; blocked: number | null }
 
@@ -20,12 +20,22 @@ export function sqliteSessionRows(db: Database, writes: WriteQueue): SessionRows
   const touch = db.prepare<unknown, [number, string]>('UPDATE console_sessions SET last_seen_at = ? WHERE id IN (SELECT value FROM json_each(?))')
   const remove = db.prepare<unknown, [string]>('DELETE FROM console_sessions WHERE id IN (SELECT value FROM json_each(?))')
   const prune = db.prepare<unknown, [number, number]>('DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen_at <= ?')
+  const signingInKey = db.prepare<{ key_hash: string; revoked_at: number | null; expires_at: number | null; blocked: number }, [string]>(
+    'SELECT k.key_hash, k.revoked_at, k.expires_at, u.blocked FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ?',
+  )
+  // IMMEDIATE: the key and its user are read under the write lock, so that no block or key change, this process's or
+  // another's, commits between the check and the insert.
+  const signIn = db.transaction((r: NewSessionRow, now: number, idleSince: number, admits: (key: SigningInKey | undefined) => boolean): boolean => {
+    if (r.keyId !== null) {
+      const key = signingInKey.get(r.keyId)
+      if (!admits(key ? { ...key, blocked: key.blocked === 1 } : undefined)) return false
+    }
+    prune.run(now, idleSince)
+    insert.run(r.id, r.kind, r.keyId, r.keyHash, r.createdAt, r.createdAt, r.expiresAt)
+    return true
+  }).immediate
   return {
-    insert: (r, now, idleSince) =>
-      writes.waitingForLock(() => {
-        prune.run(now, idleSince)
-        insert.run(r.id, r.kind, r.keyId, r.keyHash, r.createdAt, r.createdAt, r.expiresAt)
-      }),
+    insert: (r, now, idleSince, admits) => writes.waitingForLock(() => signIn(r, now, idleSince, admits)),
     async find(ids) {
       return lookup.all(JSON.stringify(ids)).map((row) => ({
         ...row,
