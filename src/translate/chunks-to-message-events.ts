@@ -75,7 +75,10 @@ export class ChunksToMessageEvents implements StreamConverter {
     this.counts = countsSoFar(this.counts, chunk)
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c: Json) => (c?.index ?? 0) === 0) : undefined
     const delta: Json = choice?.delta ?? {}
-    for (const text of [contentText(delta.content), delta.refusal]) if (typeof text === 'string' && text !== '') out += this.text(text)
+    for (const text of [contentText(delta.content), delta.refusal]) if (typeof text === 'string' && text !== '') {
+      out += this.text(text)
+      if (this.finished) return out
+    }
     if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) {
       out += this.toolCall(call ?? {})
       if (this.finished) return out
@@ -116,7 +119,7 @@ export class ChunksToMessageEvents implements StreamConverter {
     let out = this.openWaiting()
     if (this.openTool !== null && !this.openTool.args.isWholeObject()) {
       this.heldText += text
-      return out
+      return this.heldText.length > MAX_EVENT_CHARS ? out + this.keptTooLong('text beside a tool call') : out
     }
     if (this.openKind !== 'text') {
       out += this.closeBlocks() + this.openBlock('text', { type: 'text', text: '' })
@@ -141,7 +144,7 @@ export class ChunksToMessageEvents implements StreamConverter {
       tool.kept += args
     }
     // Otherwise its block is closed (its input was whole, or text came after it): an Anthropic block takes nothing more.
-    return tool.kept.length > MAX_EVENT_CHARS ? out + this.keptTooLong() : out
+    return tool.kept.length > MAX_EVENT_CHARS ? out + this.keptTooLong('tool call arguments') : out
   }
 
   /**
@@ -231,12 +234,13 @@ export class ChunksToMessageEvents implements StreamConverter {
   }
 
   /**
-   * Argument text kept past the event cap: it would go out as one event (a waiting call's at its block's start, a
-   * held call's at its close), and keeping it grows memory without bound. The stream stops as at an event too long.
+   * Text kept past the event cap: it would go out as one event (a waiting call's arguments at its block's start, a
+   * held call's at its close, text held beside an open call when that call's block closes), and keeping it grows
+   * memory without bound. The stream stops as at an event too long.
    */
-  private keptTooLong(): string {
+  private keptTooLong(what: string): string {
     this.broken = true
-    return this.fail('The upstream stream sent tool call arguments too long to hold.')
+    return this.fail(`The upstream stream sent ${what} too long to hold.`)
   }
 
   /** The provider's error (already cut of credentials by the meter), as the stream's end. */

@@ -52,39 +52,53 @@ export class ChunksToResponseEvents implements StreamConverter {
     let out = this.start(String(chunk.id ?? ''), String(chunk.model ?? ''))
     this.counts = countsSoFar(this.counts, chunk)
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
-      const delta = choice?.delta ?? {}
-      const text = contentText(delta.content)
-      if (text) {
-        if (this.text === undefined) {
-          const opened = this.writer.textStart(`msg_${chunk.id}`)
-          this.text = opened.index
-          out += opened.text
-        }
-        out += this.writer.delta(this.text, text)
-      }
-      if (typeof delta.refusal === 'string' && delta.refusal) {
-        if (this.refusal === undefined) {
-          const opened = this.writer.refusalStart(`msg_${chunk.id}_refusal`)
-          this.refusal = opened.index
-          out += opened.text
-        }
-        out += this.writer.delta(this.refusal, delta.refusal)
-      }
-      for (const call of Array.isArray(delta.tool_calls) ? (delta.tool_calls as Json[]).map((c) => c ?? {}) : []) {
-        const key = this.callKeys.keyOf(call)
-        let index = this.calls.get(key)
-        if (index === undefined) {
-          const opened = this.writer.callStart(toolCallId(call.id, 'call', chunk.id, this.calls.size), this.names.called(String(call.function?.name ?? '')))
-          index = opened.index
-          this.calls.set(key, index)
-          out += opened.text
-        }
-        if (typeof call.function?.arguments === 'string') out += this.writer.delta(index, call.function.arguments)
-      }
-      // OpenRouter's failure mid-generation is an error on the choice (`finish_reason: "error"`), then `[DONE]`.
-      if (choice?.error != null) return out + this.failWith(choice.error)
-      if (choice?.finish_reason) this.finish = choice.finish_reason
+      out += this.choice(chunk.id, choice)
+      if (this.writer.finished) return out
     }
+    return out
+  }
+
+  /**
+   * One choice's text, refusal and tool calls, in turn, until the response ends: past the writer's bound it has
+   * failed, and nothing may follow its `response.failed` (each later delta would fail it again, repeating the whole output).
+   */
+  private choice(chunkId: unknown, choice: Json): string {
+    const delta = choice?.delta ?? {}
+    let out = ''
+    const text = contentText(delta.content)
+    if (text) {
+      if (this.text === undefined) {
+        const opened = this.writer.textStart(`msg_${chunkId}`)
+        this.text = opened.index
+        out += opened.text
+      }
+      out += this.writer.delta(this.text, text)
+      if (this.writer.finished) return out
+    }
+    if (typeof delta.refusal === 'string' && delta.refusal) {
+      if (this.refusal === undefined) {
+        const opened = this.writer.refusalStart(`msg_${chunkId}_refusal`)
+        this.refusal = opened.index
+        out += opened.text
+      }
+      out += this.writer.delta(this.refusal, delta.refusal)
+      if (this.writer.finished) return out
+    }
+    for (const call of Array.isArray(delta.tool_calls) ? (delta.tool_calls as Json[]).map((c) => c ?? {}) : []) {
+      const key = this.callKeys.keyOf(call)
+      let index = this.calls.get(key)
+      if (index === undefined) {
+        const opened = this.writer.callStart(toolCallId(call.id, 'call', chunkId, this.calls.size), this.names.called(String(call.function?.name ?? '')))
+        index = opened.index
+        this.calls.set(key, index)
+        out += opened.text
+      }
+      if (typeof call.function?.arguments === 'string') out += this.writer.delta(index, call.function.arguments)
+      if (this.writer.finished) return out
+    }
+    // OpenRouter's failure mid-generation is an error on the choice (`finish_reason: "error"`), then `[DONE]`.
+    if (choice?.error != null) return out + this.failWith(choice.error)
+    if (choice?.finish_reason) this.finish = choice.finish_reason
     return out
   }
 

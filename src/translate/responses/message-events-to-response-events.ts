@@ -61,7 +61,9 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         if (!item) return ''
         // A search's block holds its query; the search ends with its result block.
         if (item.search) return this.writer.searching(item.index)
-        return [item.startedArgs ? this.writer.delta(item.index, item.startedArgs) : '', ...this.writer.end(item.index, item.thinking)]
+        // A call's input given whole at its start is added only now: it may take the response past the bound, which ends it failed.
+        const started = item.startedArgs ? this.writer.delta(item.index, item.startedArgs) : ''
+        return this.writer.finished ? started : [started, ...this.writer.end(item.index, item.thinking)]
       }
       case 'message_delta':
         this.usage.delta(event.usage)

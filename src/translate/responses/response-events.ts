@@ -38,6 +38,7 @@ export class ResponseEventWriter {
   private readonly open = new Map<number, OpenItem>()
   private readonly createdAt = Math.floor(Date.now() / 1000)
   private started = false
+  /** The response has ended (completed or failed): every method writes nothing more, as its end event must be the last. */
   finished = false
   /** The text of every item so far, in UTF-16 units: its done events and the response's end repeat all of it. */
   private kept = 0
@@ -64,6 +65,7 @@ export class ResponseEventWriter {
   }
 
   start(id: string, model: string): string {
+    if (this.finished) return ''
     this.started = true
     this.id = id
     this.model = model
@@ -71,11 +73,13 @@ export class ResponseEventWriter {
       this.event('response.in_progress', { response: this.response('in_progress') })
   }
 
-  private add(item: OpenItem, shown: Json): { index: number; text: string } {
+  /** Opens an item, with the event that opens its part if it has one; once the response has ended, none (index -1). */
+  private add(item: OpenItem, shown: Json, part?: (index: number) => string): { index: number; text: string } {
+    if (this.finished) return { index: -1, text: '' }
     const index = this.output.length
     this.output.push(null)
     this.open.set(index, item)
-    return { index, text: this.event('response.output_item.added', { output_index: index, item: shown }) }
+    return { index, text: this.event('response.output_item.added', { output_index: index, item: shown }) + (part?.(index) ?? '') }
   }
 
   private done(index: number, item: Json): EventTexts {
@@ -85,22 +89,19 @@ export class ResponseEventWriter {
   }
 
   textStart(id: string): { index: number; text: string } {
-    const added = this.add({ kind: 'message', id, text: '' }, { id, type: 'message', status: 'in_progress', role: 'assistant', content: [] })
-    added.text += this.event('response.content_part.added', { item_id: id, output_index: added.index, content_index: 0, part: outputText('') })
-    return added
+    return this.add({ kind: 'message', id, text: '' }, { id, type: 'message', status: 'in_progress', role: 'assistant', content: [] },
+      (index) => this.event('response.content_part.added', { item_id: id, output_index: index, content_index: 0, part: outputText('') }))
   }
 
   /** A message that refuses: its part a `refusal`, which SDKs do not parse as the answer. */
   refusalStart(id: string): { index: number; text: string } {
-    const added = this.add({ kind: 'message', id, text: '', refusal: true }, { id, type: 'message', status: 'in_progress', role: 'assistant', content: [] })
-    added.text += this.event('response.content_part.added', { item_id: id, output_index: added.index, content_index: 0, part: refusalPart('') })
-    return added
+    return this.add({ kind: 'message', id, text: '', refusal: true }, { id, type: 'message', status: 'in_progress', role: 'assistant', content: [] },
+      (index) => this.event('response.content_part.added', { item_id: id, output_index: index, content_index: 0, part: refusalPart('') }))
   }
 
   reasoningStart(id: string): { index: number; text: string } {
-    const added = this.add({ kind: 'reasoning', id, text: '' }, { id, type: 'reasoning', summary: [] })
-    added.text += this.event('response.reasoning_summary_part.added', { item_id: id, output_index: added.index, summary_index: 0, part: { type: 'summary_text', text: '' } })
-    return added
+    return this.add({ kind: 'reasoning', id, text: '' }, { id, type: 'reasoning', summary: [] },
+      (index) => this.event('response.reasoning_summary_part.added', { item_id: id, output_index: index, summary_index: 0, part: { type: 'summary_text', text: '' } }))
   }
 
   /** A call of the client's function, by the client's name of it (a namespaced one's name and namespace). */
@@ -113,15 +114,14 @@ export class ResponseEventWriter {
   /** A web search, its query to be streamed as the JSON of its input: announced in progress. */
   searchStart(callId: string): { index: number; text: string } {
     const id = `ws_${callId}`
-    const added = this.add({ kind: 'web_search_call', id, text: '', block: { id: callId } }, { id, type: 'web_search_call', status: 'in_progress' })
-    added.text += this.event('response.web_search_call.in_progress', { item_id: id, output_index: added.index })
-    return added
+    return this.add({ kind: 'web_search_call', id, text: '', block: { id: callId } }, { id, type: 'web_search_call', status: 'in_progress' },
+      (index) => this.event('response.web_search_call.in_progress', { item_id: id, output_index: index }))
   }
 
   /** The search's query is whole: it is running. */
   searching(index: number): string {
     const item = this.open.get(index)
-    return item?.kind === 'web_search_call' ? this.event('response.web_search_call.searching', { item_id: item.id, output_index: index }) : ''
+    return item?.kind === 'web_search_call' && !this.finished ? this.event('response.web_search_call.searching', { item_id: item.id, output_index: index }) : ''
   }
 
   /** The index of the open search made by the target's tool call `callId`, if any. */
@@ -138,7 +138,7 @@ export class ResponseEventWriter {
 
   delta(index: number, delta: string): string {
     const item = this.open.get(index)
-    if (!item || delta === '') return ''
+    if (!item || delta === '' || this.finished) return ''
     // Each event may be that long (the parser's cap), and the response's end repeats every item's text in one.
     this.kept += delta.length
     if (this.kept > MAX_EVENT_CHARS) {
@@ -165,7 +165,7 @@ export class ResponseEventWriter {
    */
   end(index: number, block?: Json): EventTexts {
     const item = this.open.get(index)
-    if (!item) return []
+    if (!item || this.finished) return []
     const at = { item_id: item.id, output_index: index }
     // The done events each carry the item's whole text: each is written when its turn to be handed comes.
     if (item.refusal) {
@@ -204,12 +204,14 @@ export class ResponseEventWriter {
 
   /** A reasoning item that arrives whole (Claude's redacted thinking). */
   reasoningWhole(id: string, block: Json): Converted {
+    if (this.finished) return ''
     const { index, text } = this.add({ kind: 'reasoning', id, text: '' }, { id, type: 'reasoning', summary: [] })
     return [text, ...this.done(index, outputItems.reasoning(id, block))]
   }
 
   /** Ends the response: `response.completed`, or `response.incomplete` with its reason (its whole output: written last). */
   complete(usage: Json, incompleteReason: string | null): EventTexts {
+    if (this.finished) return []
     const out: EventTexts = []
     for (const index of [...this.open.keys()]) out.push(...this.end(index))
     this.finished = true
@@ -225,6 +227,7 @@ export class ResponseEventWriter {
    * has them, and pays for them). `code` is the error's (`responsesErrorCode`).
    */
   fail(message: string, usage: Json | null, code = 'server_error'): string {
+    if (this.finished) return ''
     const created = this.started ? '' : this.start(this.id, this.model)
     this.finished = true
     const output = this.output.map((item, index) => item ?? this.cutShort(this.open.get(index)!))
