@@ -166,7 +166,12 @@ async function daysPast({ db, tables: { usage } }: RecordsSource, asOf: number |
   return rows.map((r) => Number(r.day))
 }
 
-/** The highest usage id (0 for none): the read point a summary walk's first page hands its cursor. */
+/**
+ * The highest usage id (0 for none): the read point a summary walk's first page hands its cursor. Exact on SQLite
+ * (one writer, ids in commit order); on Postgres a row inserted before and committed after it, with a lower id, is
+ * counted by later pages (README says so: commit-order visibility would need the snapshot in the cursor and a
+ * heap check of xmin on every raw row read).
+ */
 async function lastUsageId({ db, tables: { usage } }: RecordsSource): Promise<number> {
   const [row] = await db.select({ id: sql<number>`coalesce(max(${usage.id}), 0)` }).from(usage)
   return Number(row!.id)

@@ -201,7 +201,9 @@ export const recordRoutes = (services: Services) => {
           description:
             'A walk by `cursor` is one snapshot: every later page, and its `totals`, read the usage as of the first page ' +
             '(the cursor carries its read point), so the groups of every page add up to the totals of each. A request ' +
-            'settled meanwhile is in the next walk. A page read by `offset` reads the usage as it now is.',
+            'settled meanwhile is in the next walk; on Postgres, one still committing as the first page is read (ids are ' +
+            'taken at insert, not in commit order) may be counted in later totals while no page lists its group. ' +
+            'A page read by `offset` reads the usage as it now is.',
         },
       },
     )

@@ -4,7 +4,7 @@ import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, openDatabase, type Db } from '../../db/o
 import * as tables from '../../db/schema'
 import { deleteInBatches, KEY_DELETE_BATCH, MAINTENANCE_BATCH } from '../../db/maintenance'
 import { isReadOnly, onReadOnlyFilesystem } from '../../db/read-only'
-import { identityOf, replacedSince, type FileIdentity } from '../../db/file-identity'
+import { holdFile, releaseFile, replacedSince, type FileIdentity } from '../../db/file-identity'
 import { databaseFileReplaced } from '../../http/errors'
 import { WriteQueue } from '../../db/write-queue'
 import { isBusy } from '../../db/busy'
@@ -62,7 +62,7 @@ export class SqliteStore implements Store {
   constructor(readonly db: Db, onError: (error: unknown) => void = console.error, options: { maxQueuedLogRows?: number } = {}) {
     const client = db.$client
     this.onError = onError
-    this.fileOpened = identityOf(client.filename)
+    this.fileOpened = holdFile(client.filename)
     // The connection requests are served on: another process's lock is waited for off SQLite's busy handler.
     client.exec(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`)
     const logRows = new QueueCap(options.maxQueuedLogRows ?? MAX_QUEUED_LOG_ROWS, 'request-log row', 'tollgate_log_rows_dropped_total', onError)
@@ -374,9 +374,9 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Whether the file the connection has open is still the one its path names (one stat: each /health, and each
-   * round of the checkpointer, src/db/checkpointer.ts). Once replaced (a restore renamed into place while
-   * serving), every hold and admin write is refused (503): what this connection writes would go into the unlinked
+   * Whether the file the connection has open still has a name and is still the one its path names, when it names
+   * one (two stats: each /health, and each round of the checkpointer, src/db/checkpointer.ts). Once replaced (a
+   * restore renamed into place while serving, or the file removed), every hold and admin write is refused (503): what this connection writes would go into the unlinked
    * file and be lost. Said once; only a restart opens the new file.
    */
   checkFile(): boolean {
@@ -410,6 +410,7 @@ export class SqliteStore implements Store {
     this.writes.close()
     await cutWal(client)
     client.close()
+    releaseFile(this.fileOpened)
   }
 }
 
