@@ -72,9 +72,6 @@ const FRESH_MS = 50
 /** How often a lookup asks again while an announced write is no longer waiting (it is being written). */
 const POLL_MS = 5
 
-/** An insert waits for the lock, or a conversation is announced. */
-const keptBack = (state: State): boolean => state.waitedMs > 0 || state.announced.size > 0
-
 interface State {
   /** When the question was asked (performance.now()). */
   askedAt: number
@@ -197,24 +194,28 @@ export class KeptBackIds {
     /** When the question that found the lock gone was asked: the same for every lookup that waited with it. */
     let lockWentAt: number | null = null
     let waitedForLock = false
+    /** A poll that must see rows land asks after the answer it polls from; others share the last FRESH_MS's. */
+    let askedAfter = -Infinity
     const arrivedAt = performance.now()
     for (;;) {
-      const { askedAt, waitedMs, announced }: State = await this.now(lockWentAt ?? -Infinity).then((state) =>
-        state.askedAt < arrivedAt && keptBack(state) ? this.askedSince(arrivedAt) : state,
+      const { askedAt, waitedMs, announced }: State = await this.now(askedAfter).then((state) =>
+        state.askedAt < arrivedAt && (state.waitedMs > 0 || state.announced.has(key)) ? this.askedSince(arrivedAt) : state,
       )
       const mine = announced.has(key)
       if (waitedMs > 0) {
         if (mine || waitedMs >= LOCK_OUTLASTS_LOOKUP_MS || performance.now() >= until) return true
         waitedForLock = true
         lockWentAt = null
+        askedAfter = -Infinity
       } else if (mine) {
         landing ??= performance.now()
         if (performance.now() - landing >= ROWS_LOCK_TIMEOUT_MS) return true
+        askedAfter = askedAt
       } else if (waitedForLock && lockWentAt === null) {
         // Asked once more, after the lock went: a writer that gave up on it rather than landing announces its
         // conversations a moment later. Every lookup that waited sees the lock go in the same answer, and asks the
         // one question after it (now).
-        lockWentAt = askedAt
+        lockWentAt = askedAfter = askedAt
         continue
       } else return false
       await Bun.sleep(POLL_MS)
@@ -224,8 +225,7 @@ export class KeptBackIds {
 
   /**
    * KEPT_BACK_ANYWHERE, asked once for all the lookups of FRESH_MS (pg_locks reads every backend's locks), and asked
-   * after `askedAfter`. An answer that rows are being written is shared only by the callers that came while it was
-   * asked: the next asks again.
+   * after `askedAfter`.
    */
   private now(askedAfter: number): Promise<State> {
     if (this.asked && this.asked.at > askedAfter && performance.now() - this.asked.at < FRESH_MS) return this.asked.answer
@@ -236,10 +236,10 @@ export class KeptBackIds {
       announced: new Set(String(row.announced).split(',').filter(Boolean).map(Number)),
     }))
     const asked = (this.asked = { at, answer })
-    const forget = () => {
+    this.lastAskedAt = at
+    answer.catch(() => {
       if (this.asked === asked) this.asked = null
-    }
-    answer.then((state) => state.announced.size > 0 && state.waitedMs === 0 && forget(), forget)
+    })
     return answer
   }
 
@@ -251,7 +251,7 @@ export class KeptBackIds {
    */
   private askedSince(arrivedAt: number): Promise<State> {
     if (this.asked && this.asked.at > arrivedAt) return this.asked.answer
-    this.next ??= Bun.sleep(Math.max(0, (this.asked?.at ?? 0) + FRESH_MS - performance.now())).then(() => {
+    this.next ??= Bun.sleep(Math.max(0, this.lastAskedAt + FRESH_MS - performance.now())).then(() => {
       this.next = null
       return this.now(Infinity)
     })
@@ -260,6 +260,8 @@ export class KeptBackIds {
 
   /** The question askedSince waits to ask. */
   private next: Promise<State> | null = null
+  /** When the last question was asked, kept when a failed one is forgotten. */
+  private lastAskedAt = -Infinity
 
   /** Lets go of everything: the session ends. */
   close(): Promise<void> {
