@@ -68,5 +68,7 @@ test('a request from a new source past the limiter bound costs the request threa
       `${(perRequestChurn * 1000).toFixed(0)} µs for ${CHURN} past it (${((performance.now() - churnStart) / 1000).toFixed(1)} s); RSS ${rssMb(pid).toFixed(0)} MB`,
   )
 
-  expect(perRequestChurn).toBeLessThan(1.5 * perRequestBefore)
+  // Before the fix each eviction cost 100-200 µs beyond a ~45 µs request (3-5x); after it, 1.0-1.34x on a quiet machine
+  // and 1.6x (74 µs against 46) in a CI run beside three helpers' tests, the thread's CPU time inflated by contention.
+  expect(perRequestChurn).toBeLessThan(2 * perRequestBefore)
 }, 240_000)
