@@ -25,6 +25,13 @@ const GENERATED_IMAGE_BYTES = 16 * 1024 * 1024
 /** An output token of an image a chat answer carries (`modalities: ["image"]`): 1,290 tokens of Gemini's make a 1024×1024 image, ≤ 5.6 MB as base64 PNG. */
 const IMAGE_TOKEN_BYTES = 4096
 
+/**
+ * An output token of audio a chat answer carries (`modalities: ["audio"]`), base64 in `message.audio.data`: the
+ * gateway's own meter takes audio for 24 kHz 16-bit mono PCM, 48,000 bytes a second at ~20 tokens a second
+ * (src/metering/generated-output.ts), ~3,200 bytes of base64 a token (a 9-minute wav answer measured 3,201); with room.
+ */
+const AUDIO_TOKEN_BYTES = 4096
+
 /** An input token the answer echoes (a Response's `instructions` and `tools`): the estimate counts a byte a token, written back escaped at most 6 bytes. */
 const ECHOED_TOKEN_BYTES = 6
 
@@ -38,14 +45,14 @@ export const ANSWER_CEILING_BYTES = 256 * 1024 * 1024
  * The most bytes of a chat, Messages or Responses JSON answer read whole: what the request can legitimately make,
  * as its hold counts it (the held output tokens, all choices), with `ANSWER_MAX_BYTES` the floor and
  * `ANSWER_CEILING_BYTES` the ceiling. Each output token is text, with its logprobs entries when asked for (the
- * token's own and `top_logprobs` more), or an image's when images are asked for; each `image_generation` call
+ * token's own and `top_logprobs` more), or an image's or audio's when images or audio are asked for; each `image_generation` call
  * allowed adds an image, and a format that writes the request back (Responses) its input. A decompression bomb
  * answers a small request, so its bound stays the floor.
  */
 export function answerMaxBytes(body: Record<string, unknown>, estimate: TokenEstimate, features: RequestedFeatures, echoesInput: boolean): number {
   const logprobs = body.logprobs === true || positiveInt(body.top_logprobs) || asksLogprobs(body.include)
   const entries = logprobs ? 1 + (positiveInt(body.top_logprobs) ? body.top_logprobs : 0) : 0
-  const perToken = Math.max(TEXT_TOKEN_BYTES + entries * LOGPROB_ENTRY_BYTES, features.imageOutput ? IMAGE_TOKEN_BYTES : 0)
+  const perToken = Math.max(TEXT_TOKEN_BYTES + entries * LOGPROB_ENTRY_BYTES, features.imageOutput ? IMAGE_TOKEN_BYTES : 0, features.audioOutput ? AUDIO_TOKEN_BYTES : 0)
   const images = Object.hasOwn(features.serverTools, 'image_generation') ? features.serverTools.image_generation! : 0
   const bytes = estimate.outputTokens * perToken + images * GENERATED_IMAGE_BYTES + (echoesInput ? estimate.inputTokens * ECHOED_TOKEN_BYTES : 0)
   return Math.min(ANSWER_CEILING_BYTES, Math.max(ANSWER_MAX_BYTES, bytes))
