@@ -1,5 +1,5 @@
 import type { TokenEstimate } from '../budget/estimate'
-import type { RequestedFeatures } from '../pricing/price'
+import { heldInputTokens, type RequestedFeatures } from '../pricing/price'
 import { positiveInt } from '../pricing/body-values'
 import { ANSWER_MAX_BYTES } from '../providers/answer-text'
 
@@ -36,6 +36,14 @@ const AUDIO_TOKEN_BYTES = 4096
 const ECHOED_TOKEN_BYTES = 6
 
 /**
+ * A token of what a server tool brought back that the answer carries (an Anthropic web fetch's `web_fetch_tool_result`
+ * holds the fetched document whole, a PDF as base64): Anthropic counts a PDF page as its text plus an image of the page
+ * (~1,500-3,000 tokens), while the page may be a scan of hundreds of KB, 4/3 of that as base64 (three 10 MB scanned
+ * PDFs counted 40K tokens each measured 333 bytes a token); a page of text is far less. With room.
+ */
+const TOOL_RESULT_TOKEN_BYTES = 1024
+
+/**
  * The most a JSON answer read whole can be and still be an answer (`readAnswer`) never goes past this: it is held in
  * memory twice over (its bytes, then its text) while it is parsed.
  */
@@ -46,15 +54,18 @@ export const ANSWER_CEILING_BYTES = 256 * 1024 * 1024
  * as its hold counts it (the held output tokens, all choices), with `ANSWER_MAX_BYTES` the floor and
  * `ANSWER_CEILING_BYTES` the ceiling. Each output token is text, with its logprobs entries when asked for (the
  * token's own and `top_logprobs` more), or an image's or audio's when images or audio are asked for; each `image_generation` call
- * allowed adds an image, and a format that writes the request back (Responses) its input. A decompression bomb
+ * allowed adds an image, each server tool's results held as input (`heldInputTokens`: a web fetch's `max_uses` ×
+ * `max_content_tokens`, the per-use allowance of the others) come back in it, and a format that writes the request
+ * back (Responses) its input. A decompression bomb
  * answers a small request, so its bound stays the floor.
  */
-export function answerMaxBytes(body: Record<string, unknown>, estimate: TokenEstimate, features: RequestedFeatures, echoesInput: boolean): number {
+export function answerMaxBytes(body: Record<string, unknown>, estimate: TokenEstimate, features: RequestedFeatures, echoesInput: boolean, toolUseInputTokens: number): number {
   const logprobs = body.logprobs === true || positiveInt(body.top_logprobs) || asksLogprobs(body.include)
   const entries = logprobs ? 1 + (positiveInt(body.top_logprobs) ? body.top_logprobs : 0) : 0
   const perToken = Math.max(TEXT_TOKEN_BYTES + entries * LOGPROB_ENTRY_BYTES, features.imageOutput ? IMAGE_TOKEN_BYTES : 0, features.audioOutput ? AUDIO_TOKEN_BYTES : 0)
   const images = Object.hasOwn(features.serverTools, 'image_generation') ? features.serverTools.image_generation! : 0
-  const bytes = estimate.outputTokens * perToken + images * GENERATED_IMAGE_BYTES + (echoesInput ? estimate.inputTokens * ECHOED_TOKEN_BYTES : 0)
+  const toolResults = heldInputTokens(0, features, toolUseInputTokens)
+  const bytes = estimate.outputTokens * perToken + images * GENERATED_IMAGE_BYTES + toolResults * TOOL_RESULT_TOKEN_BYTES + (echoesInput ? estimate.inputTokens * ECHOED_TOKEN_BYTES : 0)
   return Math.min(ANSWER_CEILING_BYTES, Math.max(ANSWER_MAX_BYTES, bytes))
 }
 

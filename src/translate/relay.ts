@@ -65,8 +65,11 @@ export interface RelayContext {
   /** The caller keeps its `using` handle: a throw before the hold is settled or handed over settles it in full. */
   hold: Hold
   stream: boolean
-  /** The whole call's limit, and the longest a stream may stay silent (the gateway's configuration). */
-  timeouts: Pick<Config, 'upstream_timeout_ms' | 'upstream_idle_timeout_ms'>
+  /**
+   * The gateway's configuration the call reads: the whole call's limit, the longest a stream may stay silent, and the
+   * input held for each server tool use (what a JSON answer may carry of its tools' results: `answerMaxBytes`).
+   */
+  config: Pick<Config, 'upstream_timeout_ms' | 'upstream_idle_timeout_ms' | 'server_tool_use_input_tokens'>
 }
 
 const CUT_BEFORE_OUTPUT: StreamFacts = { end: 'cancelled', usage: null, deliveredOutputBytes: 0 }
@@ -94,7 +97,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const body = withRowMaxPrice(x.body, admission.price, provider)
   const answer = await callUpstream(withHeadersSent(provider, x.headers), x.path, body, {
     hold,
-    timeoutMs: ctx.timeouts.upstream_timeout_ms,
+    timeoutMs: ctx.config.upstream_timeout_ms,
     clientSignal: ctx.request.signal,
     onCutBeforeAnswer: streaming
       ? (latencyMs) => streamOutcome(CUT_BEFORE_OUTPUT, admission.tariff, admission.estimate, hold, latencyMs, covered)
@@ -123,7 +126,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     // Anything else that quotes them is an echo of the request, not an answer: refused, and paid (below).
     if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, statedTier: undefined, reply: null }
     return { usage, statedTier: x.statedTierOf?.(relayed), reply: x.reply(relayed, relayedText) }
-  }, x.answerMaxBytes ?? answerMaxBytes(body, admission.estimate, admission.tariff.features, x.echoesInput === true))
+  }, x.answerMaxBytes ?? answerMaxBytes(body, admission.estimate, admission.tariff.features, x.echoesInput === true, ctx.config.server_tool_use_input_tokens))
   if (reply === null) throw settleRefusedEcho(answer, usage, ctx)
   const outcome = answeredOutcome(admission.tariff, usage, hold, answer.elapsed(), statedTier)
   let text: string
@@ -149,7 +152,7 @@ function relayedStream(ctx: RelayContext, meter: NonNullable<Exchange['stream']>
   const owned = hold.transfer()
   const answered = streamedAnswer(ctx.request)
   const body = meter(upstream, {
-    idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
+    idleTimeoutMs: ctx.config.upstream_idle_timeout_ms,
     signal: answer.signal,
     onEnd: (facts) => {
       const outcome = timedOut(facts, answer.signal) ? timedOutStreamOutcome : answer.signal.reason() === 'unread' ? letGoStreamOutcome : streamOutcome
