@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { ANSWER_MAX_BYTES } from '../src/providers/answer-text'
 import { NO_FEATURES } from '../src/pricing/features'
-import { ANSWER_CEILING_BYTES, answerMaxBytes } from '../src/translate/answer-bound'
+import { ANSWER_CEILING_BYTES, answerMaxBytes, answerOutputTokens } from '../src/translate/answer-bound'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
@@ -93,4 +93,15 @@ test('the bound is the held output at its bytes a token, logprobs, images, audio
   expect(answerMaxBytes({}, estimate(100, 10_000_000), NO_FEATURES, true, 0)).toBe(100 * 64 + 60_000_000)
   // n: 128 × 16,384 with top_logprobs: 20 is past what is read whole.
   expect(answerMaxBytes({ logprobs: true, top_logprobs: 20 }, estimate(128 * 16_384), NO_FEATURES, false, 0)).toBe(ANSWER_CEILING_BYTES)
+})
+
+test('an answer told no max can carry the model\'s largest output, not the default estimate the hold counts', () => {
+  const read = ['max_completion_tokens', 'max_tokens']
+  // A max the provider reads (the client's, cap-output's, the clamp's): the hold's output.
+  expect(answerOutputTokens({ max_completion_tokens: 1000 }, read, estimate(1000), null)).toBe(1000)
+  // None: the price row's context window, else 128K, each choice.
+  expect(answerOutputTokens({}, read, estimate(4096), { contextWindowTokens: 32_768 })).toBe(32_768)
+  expect(answerOutputTokens({ n: 2 }, read, estimate(8192), null)).toBe(2 * 128 * 1024)
+  // A max in a field the provider does not read stops nothing.
+  expect(answerOutputTokens({ max_tokens: 1000 }, ['max_output_tokens'], estimate(4096), { contextWindowTokens: null })).toBe(128 * 1024)
 })

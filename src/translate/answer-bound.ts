@@ -1,6 +1,7 @@
 import type { TokenEstimate } from '../budget/estimate'
-import { heldInputTokens, type RequestedFeatures } from '../pricing/price'
+import { heldInputTokens, type Price, type RequestedFeatures } from '../pricing/price'
 import { positiveInt } from '../pricing/body-values'
+import { firstMaxOutputIn } from './output-cap'
 import { ANSWER_MAX_BYTES } from '../providers/answer-text'
 
 /**
@@ -44,6 +45,24 @@ const ECHOED_TOKEN_BYTES = 6
 const TOOL_RESULT_TOKEN_BYTES = 1024
 
 /**
+ * The most output a model is taken to make a choice when told no max and its price row names no context window:
+ * the largest output of today's models (GPT-5's and Claude's 128K), with the window the most any model can make.
+ */
+export const UNTOLD_MAX_OUTPUT_TOKENS = 128 * 1024
+
+/**
+ * The output tokens an answer can carry: the hold's (the max the provider was sent, the client's or cap-output's or
+ * the clamp's, all choices) when a field the provider reads (`readFields`) carries one; otherwise nothing stops the
+ * provider at the hold's default estimate (cap-output off, no max asked for), and it makes up to the model's own
+ * largest output, its price row's context window or `UNTOLD_MAX_OUTPUT_TOKENS`, each choice.
+ */
+export function answerOutputTokens(upstreamBody: Record<string, unknown>, readFields: string[], estimate: TokenEstimate, price: Pick<Price, 'contextWindowTokens'> | null): number {
+  if (firstMaxOutputIn(upstreamBody, readFields) !== null) return estimate.outputTokens
+  const choices = positiveInt(upstreamBody.n) ? upstreamBody.n : 1
+  return Math.max(estimate.outputTokens, (price?.contextWindowTokens ?? UNTOLD_MAX_OUTPUT_TOKENS) * choices)
+}
+
+/**
  * The most a JSON answer read whole can be and still be an answer (`readAnswer`) never goes past this: it is held in
  * memory twice over (its bytes, then its text) while it is parsed.
  */
@@ -51,7 +70,7 @@ export const ANSWER_CEILING_BYTES = 256 * 1024 * 1024
 
 /**
  * The most bytes of a chat, Messages or Responses JSON answer read whole: what the request can legitimately make,
- * as its hold counts it (the held output tokens, all choices), with `ANSWER_MAX_BYTES` the floor and
+ * as its hold counts it (the output tokens it can carry, all choices: `answerOutputTokens`), with `ANSWER_MAX_BYTES` the floor and
  * `ANSWER_CEILING_BYTES` the ceiling. Each output token is text, with its logprobs entries when asked for (the
  * token's own and `top_logprobs` more), or an image's or audio's when images or audio are asked for; each `image_generation` call
  * allowed adds an image, each server tool's results held as input (`heldInputTokens`: a web fetch's `max_uses` ×

@@ -13,7 +13,7 @@ import { withRowMaxPrice } from '../pricing/router-fields'
 import { callUpstream, readAnswer, type UpstreamAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { credentialsOf, CredentialsEchoed, errorAnswerFailure, isErrorAnswer, quotesCredentials, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
-import { answerMaxBytes } from './answer-bound'
+import { answerMaxBytes, answerOutputTokens } from './answer-bound'
 import { outputCapFieldsRead } from './output-cap'
 import { isEventStream } from './sse'
 
@@ -126,7 +126,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     // Anything else that quotes them is an echo of the request, not an answer: refused, and paid (below).
     if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, statedTier: undefined, reply: null }
     return { usage, statedTier: x.statedTierOf?.(relayed), reply: x.reply(relayed, relayedText) }
-  }, x.answerMaxBytes ?? answerMaxBytes(body, admission.estimate, admission.tariff.features, x.echoesInput === true, ctx.config.server_tool_use_input_tokens))
+  }, x.answerMaxBytes ?? jsonAnswerMaxBytes(ctx, x, body))
   if (reply === null) throw settleRefusedEcho(answer, usage, ctx)
   const outcome = answeredOutcome(admission.tariff, usage, hold, answer.elapsed(), statedTier)
   let text: string
@@ -168,6 +168,12 @@ function relayedStream(ctx: RelayContext, meter: NonNullable<Exchange['stream']>
   return new Response(body, {
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned), ...clampHeaders(admission) },
   })
+}
+
+/** What the request can make (`answerMaxBytes`), with the output it can carry (`answerOutputTokens`). */
+function jsonAnswerMaxBytes({ admission, config }: RelayContext, x: Exchange, body: Record<string, unknown>): number {
+  const outputTokens = answerOutputTokens(body, outputCapFieldsRead(x.path, admission.model.provider), admission.estimate, admission.price)
+  return answerMaxBytes(body, { ...admission.estimate, outputTokens }, admission.tariff.features, x.echoesInput === true, config.server_tool_use_input_tokens)
 }
 
 /**
