@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { ANSWER_MAX_BYTES } from '../src/providers/answer-text'
 import { NO_FEATURES } from '../src/pricing/features'
-import { ANSWER_CEILING_BYTES, answerMaxBytes } from '../src/translate/answer-bound'
+import { ANSWER_CEILING_BYTES, answerMaxBytes, answerOutputTokens } from '../src/translate/answer-bound'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
@@ -69,22 +69,39 @@ test('an answer past what its own request can make is still refused: a request w
 
 const estimate = (outputTokens: number, inputTokens = 100) => ({ inputTokens, outputTokens })
 
-test('the bound is the held output at its bytes a token, logprobs and images counted, 32 MiB the floor, 256 MiB the ceiling', () => {
+test('the bound is the held output at its bytes a token, logprobs, images, audio and tool results counted, 32 MiB the floor, 256 MiB the ceiling', () => {
   // A small request (a decompression bomb's): the floor.
-  expect(answerMaxBytes({}, estimate(4096), NO_FEATURES, false)).toBe(ANSWER_MAX_BYTES)
+  expect(answerMaxBytes({}, estimate(4096), NO_FEATURES, false, 0)).toBe(ANSWER_MAX_BYTES)
   // Chat, n: 2 × 16,384 with top_logprobs: 20: 21 entries a token.
-  expect(answerMaxBytes({ logprobs: true, top_logprobs: 20 }, estimate(32_768), NO_FEATURES, false)).toBe(32_768 * (64 + 21 * 128))
+  expect(answerMaxBytes({ logprobs: true, top_logprobs: 20 }, estimate(32_768), NO_FEATURES, false, 0)).toBe(32_768 * (64 + 21 * 128))
   // gpt-4.1's 32K output, n: 1, top_logprobs: 20; and Responses' `top_logprobs` alone, the same.
-  expect(answerMaxBytes({ top_logprobs: 20 }, estimate(32_768), NO_FEATURES, false)).toBe(32_768 * (64 + 21 * 128))
+  expect(answerMaxBytes({ top_logprobs: 20 }, estimate(32_768), NO_FEATURES, false, 0)).toBe(32_768 * (64 + 21 * 128))
   // logprobs without alternatives: the token's own entry; Responses' include asks for the same.
-  expect(answerMaxBytes({ logprobs: true }, estimate(200_000), NO_FEATURES, false)).toBe(200_000 * (64 + 128))
-  expect(answerMaxBytes({ include: ['message.output_text.logprobs'] }, estimate(200_000), NO_FEATURES, false)).toBe(200_000 * (64 + 128))
+  expect(answerMaxBytes({ logprobs: true }, estimate(200_000), NO_FEATURES, false, 0)).toBe(200_000 * (64 + 128))
+  expect(answerMaxBytes({ include: ['message.output_text.logprobs'] }, estimate(200_000), NO_FEATURES, false, 0)).toBe(200_000 * (64 + 128))
   // Images the image_generation tool may render, each its own.
-  expect(answerMaxBytes({}, estimate(100), { ...NO_FEATURES, serverTools: { image_generation: 4 } }, false)).toBe(100 * 64 + 4 * 16 * MiB)
+  expect(answerMaxBytes({}, estimate(100), { ...NO_FEATURES, serverTools: { image_generation: 4 } }, false, 0)).toBe(100 * 64 + 4 * 16 * MiB)
   // Images in a chat answer: each output token an image's.
-  expect(answerMaxBytes({}, estimate(16_384), { ...NO_FEATURES, imageOutput: true }, false)).toBe(16_384 * 4096)
+  expect(answerMaxBytes({}, estimate(16_384), { ...NO_FEATURES, imageOutput: true }, false, 0)).toBe(16_384 * 4096)
+  // Audio in a chat answer: ~3,200 bytes of base64 a token, held at 4 KiB.
+  expect(answerMaxBytes({}, estimate(16_384), { ...NO_FEATURES, audioOutput: true }, false, 0)).toBe(16_384 * 4096)
+  // What server tools bring back, held as input, comes back in the answer: a web fetch's max_uses × max_content_tokens,
+  // and each use of another at the per-use allowance; 1 KiB a token (a PDF as base64).
+  expect(answerMaxBytes({}, estimate(100), { ...NO_FEATURES, toolResultInput: { uses: 0, tokens: 5 * 10_000 } }, false, 20_000)).toBe(100 * 64 + 50_000 * 1024)
+  expect(answerMaxBytes({}, estimate(100), { ...NO_FEATURES, serverTools: { web_search: 5 } }, false, 20_000)).toBe(100 * 64 + 5 * 20_000 * 1024)
   // A Response echoes its instructions and tools: its input, at 6 bytes a token.
-  expect(answerMaxBytes({}, estimate(100, 10_000_000), NO_FEATURES, true)).toBe(100 * 64 + 60_000_000)
+  expect(answerMaxBytes({}, estimate(100, 10_000_000), NO_FEATURES, true, 0)).toBe(100 * 64 + 60_000_000)
   // n: 128 × 16,384 with top_logprobs: 20 is past what is read whole.
-  expect(answerMaxBytes({ logprobs: true, top_logprobs: 20 }, estimate(128 * 16_384), NO_FEATURES, false)).toBe(ANSWER_CEILING_BYTES)
+  expect(answerMaxBytes({ logprobs: true, top_logprobs: 20 }, estimate(128 * 16_384), NO_FEATURES, false, 0)).toBe(ANSWER_CEILING_BYTES)
+})
+
+test('an answer told no max can carry the model\'s largest output, not the default estimate the hold counts', () => {
+  const read = ['max_completion_tokens', 'max_tokens']
+  // A max the provider reads (the client's, cap-output's, the clamp's): the hold's output.
+  expect(answerOutputTokens({ max_completion_tokens: 1000 }, read, estimate(1000), null)).toBe(1000)
+  // None: the price row's context window, else 128K, each choice.
+  expect(answerOutputTokens({}, read, estimate(4096), { contextWindowTokens: 32_768 })).toBe(32_768)
+  expect(answerOutputTokens({ n: 2 }, read, estimate(8192), null)).toBe(2 * 128 * 1024)
+  // A max in a field the provider does not read stops nothing.
+  expect(answerOutputTokens({ max_tokens: 1000 }, ['max_output_tokens'], estimate(4096), { contextWindowTokens: null })).toBe(128 * 1024)
 })

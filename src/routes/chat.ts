@@ -114,7 +114,7 @@ export const chatRoutes = (services: Services) => {
       // Admission refused an unknown model (404), so the exchange exists; a clamped output rebuilds it with the lower max.
       const clamped = clampLowersMax(admission, planned!)
       const exchange = clamped.outputClamp === null ? planned! : exchangeFor(clamped.model, clamped.outputClamp)
-      return await relay({ request, admission: clamped, hold, stream, timeouts: config }, exchange)
+      return await relay({ request, admission: clamped, hold, stream, config }, exchange)
     },
     {
       body: stoppingAtFirstIssue(chatBody),

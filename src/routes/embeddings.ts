@@ -53,7 +53,7 @@ export const embeddingsRoutes = (services: Services) => {
         estimate: (price) => estimateEmbeddings(body, estimateOptionsFor(config, price)),
       })
       using hold = admission.hold
-      return await relay({ request, admission, hold, stream: false, timeouts: config }, {
+      return await relay({ request, admission, hold, stream: false, config }, {
         path: '/embeddings',
         body: withFieldsLast(body, { model: admission.model.upstreamModel }),
         usageOf: embeddingsCounts,

@@ -132,7 +132,7 @@ export const messagesRoutes = (services: Services) => {
       using hold = admission.hold
       // Admission refused an unknown model (404), so the exchange exists; a clamped output rebuilds it with the lower max.
       const exchange = admission.outputClamp === null ? planned! : exchangeFor(admission.model, admission.outputClamp)
-      return await relay({ request, admission, hold, stream, timeouts: config }, exchange)
+      return await relay({ request, admission, hold, stream, config }, exchange)
     },
     {
       body: stoppingAtFirstIssue(messagesBody),

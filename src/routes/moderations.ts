@@ -66,7 +66,7 @@ export const moderationsRoutes = (services: Services) => {
       using hold = admission.hold
       // `user` here only names who pays: OpenAI's moderation API has no such field.
       const { user: _billing, ...fields } = body
-      return await relay({ request, admission, hold, stream: false, timeouts: config }, {
+      return await relay({ request, admission, hold, stream: false, config }, {
         path: '/moderations',
         body: withFieldsLast(fields, { model: admission.model.upstreamModel }),
         // Priced per request: no tokens, so the cost is the model's per_request price (or nothing).

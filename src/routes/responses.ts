@@ -483,7 +483,7 @@ export const responsesRoutes = (services: Services) => {
         const exchange = translated
           ? translated.exchangeFor(admission.model, admission.outputClamp)
           : responsesNative(native!.body)(admission.model, admission.userId, admission, context)
-        const res = await relay({ request, admission, hold, stream, timeouts: config }, exchange)
+        const res = await relay({ request, admission, hold, stream, config }, exchange)
         if (dropped) res.headers.set(DROPPED_TOOLS_HEADER, dropped)
         return res
       },

@@ -13,7 +13,7 @@ import { withRowMaxPrice } from '../pricing/router-fields'
 import { callUpstream, readAnswer, type UpstreamAnswer } from '../providers/call'
 import type { ResolvedModel } from '../providers/registry'
 import { credentialsOf, CredentialsEchoed, errorAnswerFailure, isErrorAnswer, quotesCredentials, secretsOf, withErrorRedacted, withHeadersSent } from '../providers/upstream'
-import { answerMaxBytes } from './answer-bound'
+import { answerMaxBytes, answerOutputTokens } from './answer-bound'
 import { outputCapFieldsRead } from './output-cap'
 import { isEventStream } from './sse'
 
@@ -65,8 +65,11 @@ export interface RelayContext {
   /** The caller keeps its `using` handle: a throw before the hold is settled or handed over settles it in full. */
   hold: Hold
   stream: boolean
-  /** The whole call's limit, and the longest a stream may stay silent (the gateway's configuration). */
-  timeouts: Pick<Config, 'upstream_timeout_ms' | 'upstream_idle_timeout_ms'>
+  /**
+   * The gateway's configuration the call reads: the whole call's limit, the longest a stream may stay silent, and the
+   * input held for each server tool use (what a JSON answer may carry of its tools' results: `answerMaxBytes`).
+   */
+  config: Pick<Config, 'upstream_timeout_ms' | 'upstream_idle_timeout_ms' | 'server_tool_use_input_tokens'>
 }
 
 const CUT_BEFORE_OUTPUT: StreamFacts = { end: 'cancelled', usage: null, deliveredOutputBytes: 0 }
@@ -94,7 +97,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const body = withRowMaxPrice(x.body, admission.price, provider)
   const answer = await callUpstream(withHeadersSent(provider, x.headers), x.path, body, {
     hold,
-    timeoutMs: ctx.timeouts.upstream_timeout_ms,
+    timeoutMs: ctx.config.upstream_timeout_ms,
     clientSignal: ctx.request.signal,
     onCutBeforeAnswer: streaming
       ? (latencyMs) => streamOutcome(CUT_BEFORE_OUTPUT, admission.tariff, admission.estimate, hold, latencyMs, covered)
@@ -123,7 +126,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
     // Anything else that quotes them is an echo of the request, not an answer: refused, and paid (below).
     if (quotesCredentials(relayedText, credentialsOf(provider))) return { usage, statedTier: undefined, reply: null }
     return { usage, statedTier: x.statedTierOf?.(relayed), reply: x.reply(relayed, relayedText) }
-  }, x.answerMaxBytes ?? answerMaxBytes(body, admission.estimate, admission.tariff.features, x.echoesInput === true))
+  }, x.answerMaxBytes ?? jsonAnswerMaxBytes(ctx, x, body))
   if (reply === null) throw settleRefusedEcho(answer, usage, ctx)
   const outcome = answeredOutcome(admission.tariff, usage, hold, answer.elapsed(), statedTier)
   let text: string
@@ -149,7 +152,7 @@ function relayedStream(ctx: RelayContext, meter: NonNullable<Exchange['stream']>
   const owned = hold.transfer()
   const answered = streamedAnswer(ctx.request)
   const body = meter(upstream, {
-    idleTimeoutMs: ctx.timeouts.upstream_idle_timeout_ms,
+    idleTimeoutMs: ctx.config.upstream_idle_timeout_ms,
     signal: answer.signal,
     onEnd: (facts) => {
       const outcome = timedOut(facts, answer.signal) ? timedOutStreamOutcome : answer.signal.reason() === 'unread' ? letGoStreamOutcome : streamOutcome
@@ -165,6 +168,12 @@ function relayedStream(ctx: RelayContext, meter: NonNullable<Exchange['stream']>
   return new Response(body, {
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned), ...clampHeaders(admission) },
   })
+}
+
+/** What the request can make (`answerMaxBytes`), with the output it can carry (`answerOutputTokens`). */
+function jsonAnswerMaxBytes({ admission, config }: RelayContext, x: Exchange, body: Record<string, unknown>): number {
+  const outputTokens = answerOutputTokens(body, outputCapFieldsRead(x.path, admission.model.provider), admission.estimate, admission.price)
+  return answerMaxBytes(body, { ...admission.estimate, outputTokens }, admission.tariff.features, x.echoesInput === true, config.server_tool_use_input_tokens)
 }
 
 /**
