@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { TCPSocketListener } from 'bun'
 import { AnswerTooLarge, boundedText } from '../src/providers/answer-text'
-import { LargeAnswerTurn } from '../src/providers/large-answer-turn'
 
 const BOUND = 16 * 1024
 const CHUNK = 'a'.repeat(1024)
@@ -40,17 +39,17 @@ afterAll(() => server.stop(true))
 const answer = (path: string) => fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'POST', body: '{}' })
 
 test('a body whose declared length is within the bound is read whole', async () => {
-  expect(await boundedText(await answer('/declared-within'), BOUND, new LargeAnswerTurn())).toBe(CHUNK)
+  expect(await boundedText(await answer('/declared-within'), BOUND)).toBe(CHUNK)
 })
 
 test('a chunked body within the bound is read whole', async () => {
-  expect(await boundedText(await answer('/chunked-within'), BOUND, new LargeAnswerTurn())).toBe(CHUNK.repeat(4))
+  expect(await boundedText(await answer('/chunked-within'), BOUND)).toBe(CHUNK.repeat(4))
 })
 
 test('a body declared past the bound is refused', async () => {
-  await expect(boundedText(await answer('/declared-past'), BOUND, new LargeAnswerTurn())).rejects.toBeInstanceOf(AnswerTooLarge)
+  await expect(boundedText(await answer('/declared-past'), BOUND)).rejects.toBeInstanceOf(AnswerTooLarge)
 })
 
 test('a body that declares a short length but is chunked past the bound is refused: its chunks are counted, not its length', async () => {
-  await expect(boundedText(await answer('/declared-short-but-chunked'), BOUND, new LargeAnswerTurn())).rejects.toBeInstanceOf(AnswerTooLarge)
+  await expect(boundedText(await answer('/declared-short-but-chunked'), BOUND)).rejects.toBeInstanceOf(AnswerTooLarge)
 })

@@ -99,8 +99,12 @@ test('an answer told no max can carry the model\'s largest output, not the defau
   const read = ['max_completion_tokens', 'max_tokens']
   // A max the provider reads (the client's, cap-output's, the clamp's): the hold's output.
   expect(answerOutputTokens({ max_completion_tokens: 1000 }, read, estimate(1000), null)).toBe(1000)
-  // None: the price row's context window, else 128K, each choice.
+  // None: 128K each choice, or the price row's context window if smaller.
   expect(answerOutputTokens({}, read, estimate(4096), { contextWindowTokens: 32_768 })).toBe(32_768)
+  // Not a 1M window (red team ka: a one-line chat to gpt-4.1 was read to 64 MiB, a gzip bomb's answer with it): a plain
+  // request told no max stays at the floor.
+  expect(answerOutputTokens({}, read, estimate(4096), { contextWindowTokens: 1_047_576 })).toBe(128 * 1024)
+  expect(answerMaxBytes({}, estimate(answerOutputTokens({}, read, estimate(4096), { contextWindowTokens: 1_047_576 })), NO_FEATURES, false, 0)).toBe(ANSWER_MAX_BYTES)
   expect(answerOutputTokens({ n: 2 }, read, estimate(8192), null)).toBe(2 * 128 * 1024)
   // A max in a field the provider does not read stops nothing.
   expect(answerOutputTokens({ max_tokens: 1000 }, ['max_output_tokens'], estimate(4096), { contextWindowTokens: null })).toBe(128 * 1024)

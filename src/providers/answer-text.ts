@@ -1,5 +1,4 @@
 import { GatewayError } from '../http/errors'
-import type { LargeAnswerTurn } from './large-answer-turn'
 
 /**
  * The most bytes of a JSON answer read whole: a moderation, a transcription, a token count; and the least a chat
@@ -26,30 +25,23 @@ export class AnswerTooLarge extends GatewayError {
 }
 
 /**
- * The body's declared length, when it is no more than that and within `maxBytes`: then fetch reads no more of it,
- * and it is read whole, natively, as before the bound (a read chunk by chunk, and the join, took ~0.4 ms more for a
- * 1 MB answer). Null when it is compressed (the length is the compressed one) or chunked beside its length (Bun
- * then reads the chunks, whatever the length says), or larger.
+ * Whether the body is no more than its declared length, and that is within `maxBytes`: then fetch reads no more of
+ * it, and it is read whole, natively, as before the bound (a read chunk by chunk, and the join, took ~0.4 ms more for
+ * a 1 MB answer). Not when it is compressed (the length is the compressed one) or chunked beside its length (Bun
+ * then reads the chunks, whatever the length says).
  */
-function declaredWithin(headers: Headers, maxBytes: number): number | null {
+function declaredWithin(headers: Headers, maxBytes: number): boolean {
   const length = headers.get('content-length')
-  if (length === null || !/^\d+$/.test(length) || headers.has('content-encoding') || headers.has('transfer-encoding')) return null
-  const bytes = Number(length)
-  return bytes <= maxBytes ? bytes : null
+  return length !== null && /^\d+$/.test(length) && Number(length) <= maxBytes && !headers.has('content-encoding') && !headers.has('transfer-encoding')
 }
 
 /**
  * A body's text, read to its end, its bytes (as fetch gives them: decompressed) counted as they come; past
- * `maxBytes` the rest is cancelled, unread, and it throws `AnswerTooLarge`. One past `ANSWER_MAX_BYTES` (declared
- * so, or grown so) waits for `turn` before it is read on; the caller gives the turn back once done with the text.
+ * `maxBytes` the rest is cancelled, unread, and it throws `AnswerTooLarge`.
  */
-export async function boundedText(res: Response, maxBytes: number, turn: LargeAnswerTurn): Promise<string> {
+export async function boundedText(res: Response, maxBytes: number): Promise<string> {
   if (!res.body) return ''
-  const declared = declaredWithin(res.headers, maxBytes)
-  if (declared !== null) {
-    if (declared > ANSWER_MAX_BYTES) await turn.take()
-    return res.text()
-  }
+  if (declaredWithin(res.headers, maxBytes)) return res.text()
   const reader = res.body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
@@ -62,7 +54,6 @@ export async function boundedText(res: Response, maxBytes: number, turn: LargeAn
       throw new AnswerTooLarge(maxBytes)
     }
     chunks.push(value)
-    if (size > ANSWER_MAX_BYTES && !turn.taken) await turn.take()
   }
   return new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
 }

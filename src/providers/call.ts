@@ -7,7 +7,6 @@ import { jsonOf, SseParser, type SseEvent } from '../translate/sse'
 import type { ProviderRegistry } from './registry'
 import type { FreeCallSlots } from './free-call-slots'
 import { AnswerTooLarge, ANSWER_MAX_BYTES, boundedText } from './answer-text'
-import { LargeAnswerTurn } from './large-answer-turn'
 import { CredentialWatch } from './credential-watch'
 import { watchForStalledWait } from './stalled-wait'
 import { endWhenAbortedUnread } from './unread-abort'
@@ -174,10 +173,8 @@ function upstreamAnswer(res: Response, signal: UpstreamSignal, o: Pick<CallOptio
  */
 export async function readAnswer<T>(answer: UpstreamAnswer, parse: (text: string) => T, maxBytes = ANSWER_MAX_BYTES): Promise<T> {
   let read = false
-  // An answer past the floor is read, parsed and written again one at a time (`LargeAnswerTurn`).
-  using turn = new LargeAnswerTurn()
   try {
-    const text = await boundedText(answer.res, maxBytes, turn)
+    const text = await boundedText(answer.res, maxBytes)
     read = true
     return parse(text)
   } catch (error) {

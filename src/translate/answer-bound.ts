@@ -45,21 +45,22 @@ const ECHOED_TOKEN_BYTES = 6
 const TOOL_RESULT_TOKEN_BYTES = 1024
 
 /**
- * The most output a model is taken to make a choice when told no max and its price row names no context window:
- * the largest output of today's models (GPT-5's and Claude's 128K), with the window the most any model can make.
+ * The most output a model is taken to make a choice when told no max: the largest output of today's models (GPT-5's
+ * and Claude's 128K), or its price row's context window if smaller. Not the window itself: a 1M window would read a
+ * plain request's answer (a gzip bomb's, say) to 64 MiB instead of the floor.
  */
 export const UNTOLD_MAX_OUTPUT_TOKENS = 128 * 1024
 
 /**
  * The output tokens an answer can carry: the hold's (the max the provider was sent, the client's or cap-output's or
  * the clamp's, all choices) when a field the provider reads (`readFields`) carries one; otherwise nothing stops the
- * provider at the hold's default estimate (cap-output off, no max asked for), and it makes up to the model's own
- * largest output, its price row's context window or `UNTOLD_MAX_OUTPUT_TOKENS`, each choice.
+ * provider at the hold's default estimate (cap-output off, no max asked for), and it makes up to
+ * `UNTOLD_MAX_OUTPUT_TOKENS` (or its price row's context window, if smaller) each choice.
  */
 export function answerOutputTokens(upstreamBody: Record<string, unknown>, readFields: string[], estimate: TokenEstimate, price: Pick<Price, 'contextWindowTokens'> | null): number {
   if (firstMaxOutputIn(upstreamBody, readFields) !== null) return estimate.outputTokens
   const choices = positiveInt(upstreamBody.n) ? upstreamBody.n : 1
-  return Math.max(estimate.outputTokens, (price?.contextWindowTokens ?? UNTOLD_MAX_OUTPUT_TOKENS) * choices)
+  return Math.max(estimate.outputTokens, Math.min(price?.contextWindowTokens ?? UNTOLD_MAX_OUTPUT_TOKENS, UNTOLD_MAX_OUTPUT_TOKENS) * choices)
 }
 
 /**

@@ -3,12 +3,6 @@ import { readFileSync } from 'node:fs'
 /** The resident memory of process `pid` now, in MB (Linux's /proc/<pid>/status). */
 export const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
 
-/**
- * The most resident memory process `pid` has ever had, in MB (VmHWM): the kernel's own peak, which a sampler on a
- * thread held by a long parse can miss.
- */
-export const highWaterRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
-
 /** The resident memory of process `pid` when created, and its peak until `stop`, sampled every 25 ms. */
 export class PeakRss {
   readonly before: number
