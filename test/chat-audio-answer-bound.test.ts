@@ -10,6 +10,7 @@
  * counts it") says it is relayed.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { fixedJsonProvider } from './support/fixed-json-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { settledRow } from './support/settled-row'
 
@@ -18,22 +19,14 @@ const AUDIO_TOKENS = SECONDS * 20 // 11,200
 const TEXT_TOKENS = 1_400 // its transcript
 const PCM_BYTES = SECONDS * 48_000 // 26.9 MB of 24 kHz 16-bit mono
 
-let wire: Uint8Array
-const provider = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  async fetch(req) {
-    await req.text()
-    return new Response(wire, { headers: { 'content-type': 'application/json' } })
-  },
-})
+const provider = fixedJsonProvider()
 
 let gw: TestGateway
 let secret: string
 
 beforeAll(async () => {
   const data = Buffer.alloc(PCM_BYTES, 7).toString('base64')
-  wire = new TextEncoder().encode(JSON.stringify({
+  provider.wire = new TextEncoder().encode(JSON.stringify({
     id: 'chatcmpl-audio', object: 'chat.completion', created: 1, model: 'gpt-4o-audio-preview',
     choices: [{
       index: 0,
@@ -48,7 +41,7 @@ beforeAll(async () => {
   }))
   gw = await startTestGateway({
     config: {
-      providers: { oai: { type: 'openai', base_url: `http://127.0.0.1:${provider.port}/v1`, api_key: 'sk-upstream-secret-0123456789' } },
+      providers: { oai: { type: 'openai', base_url: `http://127.0.0.1:${provider.server.port}/v1`, api_key: 'sk-upstream-secret-0123456789' } },
       pricing: { 'oai:gpt-4o-audio-preview': { input_per_million: 2.5, output_per_million: 10, audio_input_per_million: 40, audio_output_per_million: 80 } },
     },
   })
@@ -57,11 +50,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.stop()
-  await provider.stop(true)
+  await provider.server.stop(true)
 })
 
 test('a 9-minute wav audio answer the gateway admitted and held for is relayed and billed by its usage, not refused 502 at its whole hold', async () => {
-  console.log(`answer on the wire: ${(wire.byteLength / 1024 / 1024).toFixed(1)} MiB for ${AUDIO_TOKENS} audio tokens (${Math.round(wire.byteLength / AUDIO_TOKENS)} bytes a token)`)
+  console.log(`answer on the provider.wire: ${(provider.wire.byteLength / 1024 / 1024).toFixed(1)} MiB for ${AUDIO_TOKENS} audio tokens (${Math.round(provider.wire.byteLength / AUDIO_TOKENS)} bytes a token)`)
   let status = 0
   let audioBytes = 0
   let message = ''

@@ -12,6 +12,7 @@
  * The client pays for an answer it never gets; retrying non-stream never succeeds.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { fixedJsonProvider } from './support/fixed-json-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { settledRow } from './support/settled-row'
 
@@ -24,15 +25,7 @@ function tokenEntry(i: number) {
   return { ...alt(0), top_logprobs: Array.from({ length: 20 }, (_, j) => alt(j)) }
 }
 
-let wire: Uint8Array
-const provider = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  async fetch(req) {
-    await req.text()
-    return new Response(wire, { headers: { 'content-type': 'application/json' } })
-  },
-})
+const provider = fixedJsonProvider()
 
 let gw: TestGateway
 let secret: string
@@ -45,14 +38,14 @@ beforeAll(async () => {
     logprobs: { content },
     finish_reason: 'stop',
   })
-  wire = new TextEncoder().encode(JSON.stringify({
+  provider.wire = new TextEncoder().encode(JSON.stringify({
     id: 'chatcmpl-lp', object: 'chat.completion', created: 1, model: 'gpt-4o',
     choices: Array.from({ length: N }, (_, i) => choice(i)),
     usage: { prompt_tokens: 12, completion_tokens: N * TOKENS_PER_CHOICE, total_tokens: 12 + N * TOKENS_PER_CHOICE },
   }))
   gw = await startTestGateway({
     config: {
-      providers: { oai: { type: 'openai', base_url: `http://127.0.0.1:${provider.port}/v1`, api_key: 'sk-upstream-secret-0123456789' } },
+      providers: { oai: { type: 'openai', base_url: `http://127.0.0.1:${provider.server.port}/v1`, api_key: 'sk-upstream-secret-0123456789' } },
       pricing: { 'oai:gpt-4o': { input_per_million: 2.5, output_per_million: 10 } },
     },
   })
@@ -61,11 +54,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.stop()
-  await provider.stop(true)
+  await provider.server.stop(true)
 })
 
 test('a real n: 2, top_logprobs: 20 chat answer the gateway admitted is relayed and billed by its usage, not refused 502 and charged its whole hold', async () => {
-  console.log(`answer on the wire: ${(wire.byteLength / 1024 / 1024).toFixed(1)} MiB`)
+  console.log(`answer on the provider.wire: ${(provider.wire.byteLength / 1024 / 1024).toFixed(1)} MiB`)
   let status = 0
   let choices = 0
   let message = ''

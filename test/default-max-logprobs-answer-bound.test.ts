@@ -9,6 +9,7 @@
  * the provider bills all 28,000: the caller loses the answer and the operator pays ~6x what it charges.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { fixedJsonProvider } from './support/fixed-json-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { settledRow } from './support/settled-row'
 
@@ -19,21 +20,13 @@ function tokenEntry(i: number) {
   return { ...alt(0), top_logprobs: Array.from({ length: 20 }, (_, j) => alt(j)) }
 }
 
-let wire: Uint8Array
-const provider = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  async fetch(req) {
-    await req.text()
-    return new Response(wire, { headers: { 'content-type': 'application/json' } })
-  },
-})
+const provider = fixedJsonProvider()
 
 let gw: TestGateway
 let secret: string
 
 beforeAll(async () => {
-  wire = new TextEncoder().encode(JSON.stringify({
+  provider.wire = new TextEncoder().encode(JSON.stringify({
     id: 'chatcmpl-lp', object: 'chat.completion', created: 1, model: 'gpt-4.1',
     choices: [{
       index: 0,
@@ -45,7 +38,7 @@ beforeAll(async () => {
   }))
   gw = await startTestGateway({
     config: {
-      providers: { oai: { type: 'openai', base_url: `http://127.0.0.1:${provider.port}/v1`, api_key: 'sk-upstream-secret-0123456789' } },
+      providers: { oai: { type: 'openai', base_url: `http://127.0.0.1:${provider.server.port}/v1`, api_key: 'sk-upstream-secret-0123456789' } },
       pricing: { 'oai:gpt-4.1': { input_per_million: 2, output_per_million: 8 } },
     },
   })
@@ -54,11 +47,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.stop()
-  await provider.stop(true)
+  await provider.server.stop(true)
 })
 
 test('a top_logprobs answer past the default estimate (cap-output off, no max) is relayed and billed by its usage, not refused 502 and billed 4,096 tokens', async () => {
-  console.log(`answer on the wire: ${(wire.byteLength / 1024 / 1024).toFixed(1)} MiB`)
+  console.log(`answer on the provider.wire: ${(provider.wire.byteLength / 1024 / 1024).toFixed(1)} MiB`)
   let status = 0
   let message = ''
   const row = await settledRow(gw, 'rt-jy-dflt', async () => {

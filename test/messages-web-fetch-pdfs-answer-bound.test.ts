@@ -9,6 +9,7 @@
  * whole hold, though Anthropic ran and billed the fetches and the turn.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { fixedJsonProvider } from './support/fixed-json-provider'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { settledRow } from './support/settled-row'
 
@@ -16,15 +17,7 @@ const FETCHES = 3
 const PDF_BYTES = 10_000_000
 const TOKENS_PER_PDF = 40_000
 
-let wire: Uint8Array
-const provider = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  async fetch(req) {
-    await req.text()
-    return new Response(wire, { headers: { 'content-type': 'application/json' } })
-  },
-})
+const provider = fixedJsonProvider()
 
 let gw: TestGateway
 let secret: string
@@ -41,14 +34,14 @@ beforeAll(async () => {
     })
   }
   content.push({ type: 'text', text: 'The three reports agree on the totals.' })
-  wire = new TextEncoder().encode(JSON.stringify({
+  provider.wire = new TextEncoder().encode(JSON.stringify({
     id: 'msg_fetch', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content,
     stop_reason: 'end_turn', stop_sequence: null,
     usage: { input_tokens: 30 + FETCHES * TOKENS_PER_PDF, output_tokens: 900, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, server_tool_use: { web_search_requests: 0, web_fetch_requests: FETCHES } },
   }))
   gw = await startTestGateway({
     config: {
-      providers: { ant: { type: 'anthropic', base_url: `http://127.0.0.1:${provider.port}`, api_key: 'sk-ant-upstream-secret-0123456789' } },
+      providers: { ant: { type: 'anthropic', base_url: `http://127.0.0.1:${provider.server.port}`, api_key: 'sk-ant-upstream-secret-0123456789' } },
       pricing: { 'ant:claude-sonnet-4-5': { input_per_million: 3, output_per_million: 15 } },
     },
   })
@@ -57,11 +50,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.stop()
-  await provider.stop(true)
+  await provider.server.stop(true)
 })
 
 test('a Messages answer carrying the PDFs its web fetches (held as input) brought back is relayed and billed by its usage, not refused 502', async () => {
-  console.log(`answer on the wire: ${(wire.byteLength / 1024 / 1024).toFixed(1)} MiB`)
+  console.log(`answer on the provider.wire: ${(provider.wire.byteLength / 1024 / 1024).toFixed(1)} MiB`)
   let status = 0
   let blocks = 0
   let message = ''
