@@ -3,7 +3,7 @@
  * price in force in one statement on the request thread's connection (once a TTL, and at once after any change),
  * and the route then built and serialised the whole list in one go: with 50,000 priced models that read and build
  * held the request thread ~100–135 ms, and a concurrent /health or chat request waited that long. Issue 15: no admin
- * query delays a concurrent request by more than 5 ms; bounded here at 80 ms (HELD_MS), for a
+ * query delays a concurrent request by more than 5 ms; bounded here at 60 ms (HELD_MS), for a
  * busy machine.
  */
 import { Database } from 'bun:sqlite'
