@@ -32,7 +32,7 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * Set in onRequest, before anything can fail, so errors, 404s, 429s and streams carry them too.
  * Registered before CORS so that preflight answers get them as well.
  *
- * Every `/v1/*` answer is also `Cache-Control: no-store` (unless its route says otherwise): the admin
+ * Every `/v1/*` answer is also `Cache-Control: no-store` (a streamed answer too): the admin
  * API's lists, a new key's secret, a caller's own usage. A console request carries its session in a
  * cookie, not in `Authorization`, so without it a shared cache in front of the gateway could keep those
  * answers and give them to anyone asking the same URL. Kept when the security headers are turned off.

@@ -11,6 +11,8 @@ export const wholeMicrosPerMillion = z.number().nonnegative().refine((v) => whol
 /** A whole amount of micro-USD: a per-request price, a budget (a finer budget would be rounded, to 0 perhaps). */
 export const wholeMicrosUsd = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS)
 export const wholeMicrosPerRequest = wholeMicrosUsd
+/** A user's or key's `max_budget` as the admin API takes it, the rule said in /docs (a zod refine does not show there). */
+export const budgetUsd = wholeMicrosUsd.max(1e9).describe('USD, a whole number of micro-USD (at most 6 decimal places)')
 
 export class InvalidPrice extends Error {
   override name = 'InvalidPrice'

@@ -166,7 +166,7 @@ function relayedStream(ctx: RelayContext, meter: NonNullable<Exchange['stream']>
     credentials: credentialsOf(provider),
   })
   return new Response(body, {
-    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...budgetHeaders(owned), ...clampHeaders(admission) },
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', ...budgetHeaders(owned), ...clampHeaders(admission) },
   })
 }
 

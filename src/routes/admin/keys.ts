@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { wholeMicrosUsd } from '../../pricing/price-amounts'
+import { budgetUsd } from '../../pricing/price-amounts'
 import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
 import type { apiKeys } from '../../db/schema'
 import { badRequest, conflict, notFound } from '../../http/errors'
@@ -21,7 +21,7 @@ const keySettings = {
   name: z.string().max(200).nullable().optional(),
   expires_at: futureTime.nullable().optional(),
   allowed_models: z.array(modelName).max(1000).nullable().optional(),
-  max_budget: wholeMicrosUsd.max(1e9).nullable().optional(),
+  max_budget: budgetUsd.nullable().optional(),
   rpm_limit: z.number().int().positive().max(1_000_000).nullable().optional(),
   /** A body naming another user (`user`, `metadata.user_id`): `reject` (403) or `tag`; null: TOLLGATE_REJECT_USER_MISMATCH decides. */
   user_field: z.enum(['reject', 'tag']).nullable().optional(),

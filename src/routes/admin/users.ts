@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm'
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import { wholeMicrosUsd } from '../../pricing/price-amounts'
+import { budgetUsd } from '../../pricing/price-amounts'
 import { microsToUsd, optionalMicrosToUsd, optionalUsdToMicros } from '../../budget/money'
 import { currentPeriod, periodStart, shownPeriodStart } from '../../budget/period'
 import { budgetLeft } from '../../budget/remaining'
@@ -23,7 +23,7 @@ const userId = z
   .max(128)
   .regex(/^[A-Za-z0-9@._+:-]+$/, 'use letters, digits and @ . _ + : -')
   .refine((id) => id !== '.' && id !== '..', 'cannot be "." or "..": a path cannot name it')
-const usd = wholeMicrosUsd.max(1e9)
+const usd = budgetUsd
 const period = z.enum(['daily', 'weekly', 'monthly'])
 
 // Strict: a misspelt field (say `max_budjet`) must not quietly create a user with no budget.
