@@ -91,8 +91,9 @@ interface UnpricedCounts {
 }
 
 /**
- * A budget as its alerts' dedupe keys name it: its amount, and when it was set to it, once set again since its row
- * was created (a budget as created, or set before the time was kept, is named by its amount alone, as it was).
+ * A budget as its alerts' dedupe keys name it: its amount, and when it was set to it. A user's budget as created is
+ * set at its creation (src/routes/admin/users.ts), so a new user given a deleted one's id is not taken for it; a
+ * key's ceiling as created, and a budget set before the time was kept, are named by their amount alone, as they were.
  */
 const budgetNamed = (b: { max_budget: number; budget_set_at: number | null }) =>
   b.budget_set_at == null ? `${b.max_budget}` : `${b.max_budget}@${b.budget_set_at}`

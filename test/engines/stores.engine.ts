@@ -48,6 +48,7 @@ export const SUITES_ON_BOTH_STORES = [
   'alert-ended-period-new-budget',
   'alert-restart-ended-period',
   'alert-budget-lowered-back',
+  'alert-budget-reused-user-id',
   'alert-webhook-unknown-to-process',
   'alert-delivery-late-result',
   'alert-history-retention',

@@ -86,6 +86,7 @@ export const userRoutes = (services: Services) => {
         if (keptBy.some((rows) => rows.length > 0))
           throw new GatewayError(409, 'user_id_used', `The id ${JSON.stringify(body.id)} belonged to a deleted user whose usage rows keep it; choose another id.`)
         const now = Date.now()
+        const maxBudget = optionalUsdToMicros(body.max_budget) ?? null
         const budgetPeriod = body.budget_period ?? null
         const [row] = await store.write((db) =>
           db
@@ -93,7 +94,10 @@ export const userRoutes = (services: Services) => {
             .values({
               id: body.id,
               alias: body.alias ?? null,
-              maxBudget: optionalUsdToMicros(body.max_budget) ?? null,
+              maxBudget,
+              // The budget's alerts are named by when it was set (src/alerts/watch.ts): a budget as created is set
+              // now, so a later user given this id once it is free is not taken for this one, whose alerts stay.
+              budgetSetAt: maxBudget === null ? null : now,
               budgetPeriod,
               periodStart: periodStart(budgetPeriod, now),
               blocked: body.blocked ?? false,

@@ -4,6 +4,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import { ALL_FOUND, foundByIdWindows, ID_WINDOW } from '../id-windows'
 import type { AlertRows, ExpiringKey, KeySpend, OutboxEntry, UserSpend } from '../store'
+import { storableText } from './batch'
 import * as tables from './schema'
 
 const n = (v: unknown) => Number(v)
@@ -29,10 +30,12 @@ export function postgresAlertRows(sql: SQL): AlertRows {
     (await sql`SELECT max(id) AS id FROM (SELECT id FROM api_keys WHERE id > ${after} ORDER BY id LIMIT ${ID_WINDOW}) w`)[0].id
   return {
     async insertAll(entries) {
-      const keys = JSON.stringify(entries.map((e) => e.alert.dedupeKey))
+      // The keys as written (storableText): an unpriced model's is the client's text, and one lone surrogate in the
+      // JSON sent here had Postgres refuse the whole batch, every alert of the check with it, check after check.
+      const keys = JSON.stringify(entries.map((e) => storableText(e.alert.dedupeKey)))
       const found = await sql`SELECT dedupe_key FROM alerts WHERE dedupe_key IN (SELECT json_array_elements_text(${keys}::text::json))`
       const raised = new Set(found.map((r: any) => r.dedupe_key))
-      const fresh = entries.filter((e) => !raised.has(e.alert.dedupeKey))
+      const fresh = entries.filter((e) => !raised.has(storableText(e.alert.dedupeKey)))
       const written = new Set<OutboxEntry>()
       if (fresh.length > 0)
         await db.transaction(async (tx) => {
@@ -145,12 +148,21 @@ type PgWriter = PgDatabase<PgQueryResultHKT, typeof tables>
 /**
  * Writes an outbox entry, the alert and its deliveries, unless an alert with its dedupe key exists: true when
  * written. Atomic only inside a transaction: its own (AlertRows.insert), or that of the change the alert tells of
- * (Store.revokeKey, Store.updateUser).
+ * (Store.revokeKey, Store.updateUser). Its key and subject are written storable (storableText), as insertAll looks
+ * them up; the payload is JSON text, which escapes whatever Postgres text could not hold.
  */
 export async function insertOutboxEntry(tx: PgWriter, { alert: a, webhooks }: OutboxEntry): Promise<boolean> {
   const [row] = await tx
     .insert(tables.alerts)
-    .values({ id: a.id, dedupeKey: a.dedupeKey, kind: a.kind, subject: a.subject, payload: a.payload, createdAt: a.createdAt, dedupeUntil: a.dedupeUntil ?? null })
+    .values({
+      id: a.id,
+      dedupeKey: storableText(a.dedupeKey),
+      kind: a.kind,
+      subject: a.subject === null ? null : storableText(a.subject),
+      payload: a.payload,
+      createdAt: a.createdAt,
+      dedupeUntil: a.dedupeUntil ?? null,
+    })
     .onConflictDoNothing({ target: tables.alerts.dedupeKey })
     .returning({ id: tables.alerts.id })
   if (!row) return false
