@@ -12,6 +12,7 @@ import { holdsKey } from '../keys/secret'
 import { requireFeaturesPriced, unservedModel, withOnlineModelResults } from '../pricing/features'
 import { featuresHeld, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
 import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
+import { PRICED_NAME_MAX_LENGTH } from '../providers/model-name'
 import type { Services } from '../services'
 
 export interface AdmissionRequest {
@@ -77,12 +78,13 @@ export function refuseKeyInModelName(config: Config, name: string): void {
 }
 
 /**
- * A model name the client sent, as a refusal records, alerts on or echoes it: at most 200 characters. Every name
- * here has passed `refuseKeyInModelName`, so it holds no key; cutting `tg-` and a few characters from it as a log
- * line is cut would only record an unpriced model under a name nobody can price. Cut whole (cutText): half an emoji
- * at the cut sank every unpriced-model alert of its check on Postgres.
+ * A model name the client sent, as a refusal records, alerts on or echoes it: at most as long as a price's name may
+ * be, so that a name recorded as unpriced is the name a price can be set for (cut at 200, a priced record hid a model
+ * still refused). Every name here has passed `refuseKeyInModelName`, so it holds no key; cutting `tg-` and a few
+ * characters from it as a log line is cut would only record an unpriced model under a name nobody can price. Cut
+ * whole (cutText): half an emoji at the cut sank every unpriced-model alert of its check on Postgres.
  */
-export const modelNameShown = (name: string): string => cutText(name, 200)
+export const modelNameShown = (name: string): string => cutText(name, PRICED_NAME_MAX_LENGTH)
 
 export const unknownModel = (name: string) =>
   notFound(`Unknown model ${JSON.stringify(modelNameShown(name))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
@@ -115,6 +117,9 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
 
   const price = await prices.priceOf(model.canonical)
   if (!price && config.require_pricing && !r.pricingExempt) {
+    // Recorded, its name would be one cut short, which a price could be set for and the model still refused.
+    if (model.canonical.length > PRICED_NAME_MAX_LENGTH)
+      throw paymentRequired('pricing_required', `No price can be set for ${modelNameShown(model.canonical)}…: a priced model's name is at most ${PRICED_NAME_MAX_LENGTH} characters as provider:model.`)
     const name = modelNameShown(model.canonical)
     services.alerts.noteUnpriced(name)
     services.refusals.unpricedModelAsked(name)

@@ -36,5 +36,8 @@ export const writtenModelName = REFUSALS.reduce((schema, [refused, message]) => 
 /** Why `writtenModelName` refuses a name (its first reason), or null. */
 export const modelNameRefusal = (name: string): string | null => REFUSALS.find(([refused]) => refused(name))?.[1] ?? null
 
+/** The longest name a price may have: a model named longer (a bare id of 256 with its provider's prefix) cannot be priced. */
+export const PRICED_NAME_MAX_LENGTH = 256
+
 /** A price's model as the admin API takes it (`POST /v1/pricing`): a written name, provider:model, at most 256 characters. */
-export const pricedModelName = writtenModelName.min(3).max(256).regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must be provider:model (or provider/model)')
+export const pricedModelName = writtenModelName.min(3).max(PRICED_NAME_MAX_LENGTH).regex(/^[A-Za-z0-9_.-]+[:/].+$/, 'must be provider:model (or provider/model)')

@@ -1,11 +1,12 @@
 /**
- * On Postgres, one request whose unpriced model name is cut (modelNameShown, 200 UTF-16 units)
- * in the middle of a surrogate pair poisons every unpriced-model alert of the interval. The outbox's dedupe
+ * On Postgres, one request whose unpriced model name was cut (modelNameShown, then at 200 UTF-16 units)
+ * in the middle of a surrogate pair poisoned every unpriced-model alert of the interval. The outbox's dedupe
  * pre-check sends the keys as JSON.stringify'd text (`\ud83d` alone) to `json_array_elements_text(...::json)`,
  * which Postgres refuses ("Unicode low surrogate must follow a high surrogate"): the whole batch, every model's
  * alert raised in that check, fails, check after check. README "No flood" / "Seen": each unpriced model is alerted.
- * A name is now cut whole (cutText), and the outbox writes keys and subjects as Postgres can hold them (storableText),
- * so a lone surrogate the client sent itself sinks nothing either.
+ * A name is now cut whole (cutText) and only past the 256 units a price may name (such a model is refused unrecorded:
+ * test/unpriced-long-name-recorded-whole.test.ts), and the outbox writes keys and subjects as Postgres can hold them
+ * (storableText), so a lone surrogate the client sent itself sinks nothing either.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
@@ -53,10 +54,12 @@ describe('Postgres: unpriced-model alerts and a model name cut inside a surrogat
       for (let i = 0; i < 40 && !(await unpricedSubjects(gw)).some((s) => s.includes('unpriced-first')); i++) await Bun.sleep(50)
       expect((await unpricedSubjects(gw)).some((s) => s.includes('unpriced-first'))).toBe(true)
 
-      // A key holder's name of 201 UTF-16 units, its last character an emoji: the 200 kept end in half of it.
+      // A key holder's name of 201 UTF-16 units, its last character an emoji: cut at 200, half of it was kept.
       const cut = `mock:${'a'.repeat(194)}😀`
       expect(cut.length).toBe(201)
       expect((await chat(gw, secret, cut)).status).toBe(402)
+      // And one of 256 (the most a price may name) ending in an emoji, recorded whole.
+      expect((await chat(gw, secret, `mock:${'a'.repeat(249)}😀`)).status).toBe(402)
       // Someone's real unpriced model, in the same interval.
       expect((await chat(gw, secret, 'mock:unpriced-second')).status).toBe(402)
 
