@@ -12,6 +12,9 @@ const GROUPS_TRIED_AT_ONCE = 4
  */
 const GROUP_WAIT_MS = 5
 
+/** How many groups one connection tries in turn (triedEach): their waits together fit in ROWS_LOCK_TIMEOUT_MS. */
+const GROUPS_PER_CONNECTION = Math.floor(ROWS_LOCK_TIMEOUT_MS / GROUP_WAIT_MS)
+
 /** How long a group found held is taken for held without a try: a frozen transaction stays so for long. */
 const HELD_REMEMBERED_MS = 1_000
 
@@ -95,28 +98,25 @@ export class NewRollupRows {
   }
 
   /**
-   * Tries each group alone, a few at a time, all within one short wait (ROWS_LOCK_TIMEOUT_MS) and each briefly
-   * (GROUP_WAIT_MS): a frozen replica at 00:00 UTC holds many models' new rows, and one wait each in turn would outlast
-   * the database deadline. Those found held are remembered a while (HELD_REMEMBERED_MS), so that the batches after
-   * this one do not try them again; those not tried when the wait ends are held this time only.
+   * Tries each group alone, a few connections at once, each trying its share in turn in one round trip (triedEach) and
+   * each group briefly (GROUP_WAIT_MS): a frozen replica at 00:00 UTC holds many models' new rows, and one wait each
+   * in turn would outlast the database deadline. A share's waits together fit in one short wait
+   * (ROWS_LOCK_TIMEOUT_MS); the groups past what the shares hold are held this time only. Those found held are
+   * remembered a while (HELD_REMEMBERED_MS), so that the batches after this one do not try them again.
    */
   private async heldAlone<T extends Grouped>(groups: Map<string, T[]>): Promise<T[]> {
-    const until = performance.now() + ROWS_LOCK_TIMEOUT_MS
-    const queue = [...groups]
-    const held: T[] = []
-    const tryEach = async () => {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-        const [group, rows] = next
-        const waitMs = Math.min(GROUP_WAIT_MS, Math.floor(until - performance.now()))
-        // Not 0: lock_timeout 0 waits for ever.
-        if (waitMs < 1) held.push(...rows)
-        else if (!(await this.tried(rows, waitMs))) {
-          held.push(...rows)
-          this.heldUntil.set(group, performance.now() + HELD_REMEMBERED_MS)
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(GROUPS_TRIED_AT_ONCE, queue.length) }, tryEach))
+    const all = [...groups]
+    const tried = all.slice(0, GROUPS_TRIED_AT_ONCE * GROUPS_PER_CONNECTION)
+    const held: T[] = all.slice(tried.length).flatMap(([, rows]) => rows)
+    const shares = Array.from({ length: Math.min(GROUPS_TRIED_AT_ONCE, tried.length) }, (_, i) => tried.filter((_, j) => j % GROUPS_TRIED_AT_ONCE === i))
+    await Promise.all(shares.map(async (share) => {
+      const free = await this.triedEach(share.map(([, rows]) => rows), GROUP_WAIT_MS)
+      share.forEach(([group, rows], i) => {
+        if (free[i]) return
+        held.push(...rows)
+        this.heldUntil.set(group, performance.now() + HELD_REMEMBERED_MS)
+      })
+    }))
     return held
   }
 
@@ -128,27 +128,41 @@ export class NewRollupRows {
     return false
   }
 
-  /**
-   * Tries the groups of `rows` (PROBE), waiting `waitMs` at most for a row, and remembers those seen to exist; false
-   * when one's row was held elsewhere.
-   */
+  /** Tries the groups of `rows` together (PROBE), waiting `waitMs` at most for a row: false when one was held. */
   private async tried(rows: Grouped[], waitMs: number): Promise<boolean> {
+    const [free] = await this.triedEach([rows], waitMs)
+    return free!
+  }
+
+  /**
+   * Tries the groups of each of `parts` (PROBE), one part after the other on one connection, each waiting `waitMs` at
+   * most for a row, and remembers those seen to exist; answers, for each part, false when one of its rows was held
+   * elsewhere. Sent together, the ROLLBACK too: the tries are one round trip, so a part costs its wait and little
+   * more. A transaction of its own each, on a connection of its own, cost four round trips: under load 20-50 ms a
+   * try, against a 5 ms wait.
+   */
+  private async triedEach(parts: Grouped[][], waitMs: number): Promise<boolean[]> {
     const c = await this.sql.reserve()
-    // Sent together, the ROLLBACK too: a try is one round trip.
-    const sent = [
-      c`BEGIN`,
-      c.unsafe(BOUND_LOCK_WAITS, [`${waitMs}ms`]),
-      c.unsafe(PROBE, [JSON.stringify(rows.map(({ user_id, model, status, created_at }) => ({ user_id, model, status, created_at })))]),
-      c`ROLLBACK`,
-    ]
+    const probes = parts.map((rows) => JSON.stringify(rows.map(({ user_id, model, status, created_at }) => ({ user_id, model, status, created_at }))))
+    // Each part in the same savepoint, rolled back to after it: a held row fails its part only, and a part writes nothing.
+    const sent = [c`BEGIN`, c.unsafe(BOUND_LOCK_WAITS, [`${waitMs}ms`]), c`SAVEPOINT try`]
+    const tries = probes.map((json) => {
+      const probe = c.unsafe(PROBE, [json])
+      sent.push(probe, c`ROLLBACK TO SAVEPOINT try`)
+      return probe
+    })
+    sent.push(c`ROLLBACK`)
     const ended = Promise.allSettled(sent)
     try {
-      const existing = (await sent[2]) as Array<{ day: number; model: string; status: string }>
-      for (const g of existing) this.seen.add(groupKey(Number(g.day), g.model, g.status))
-      return true
-    } catch (error) {
-      if (lockTimedOut(error)) return false
-      throw error
+      const outcomes = await Promise.allSettled(tries)
+      return outcomes.map((outcome) => {
+        if (outcome.status === 'rejected') {
+          if (lockTimedOut(outcome.reason)) return false
+          throw outcome.reason
+        }
+        for (const g of outcome.value as Array<{ day: number; model: string; status: string }>) this.seen.add(groupKey(Number(g.day), g.model, g.status))
+        return true
+      })
     } finally {
       await ended
       c.release()
