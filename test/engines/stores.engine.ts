@@ -72,6 +72,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-container-ownership',
   'messages-container-ownership',
   'count-tokens-container-ownership',
+  'audio-id-other-user',
   'responses-chain-generated-image',
   'key-in-flight',
   'session-in-flight',
