@@ -135,3 +135,19 @@ test('translated to Anthropic, or with the master key naming another user, the a
   expect(master.status).toBe(404)
   expect(upstream.calls.length).toBe(0)
 })
+
+test('/v1/messages translated to OpenAI carries no audio id upstream: its assistant turns are rebuilt from their blocks', async () => {
+  const ivy = await gw.userWithKey({ id: 'ivy', max_budget: 10 })
+  upstream.answer(textAnswer)
+  const res = await fetch(`${gw.url}/v1/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ivy.secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'plain:audio', max_tokens: 64,
+      messages: [{ role: 'user', content: 'Say hello.' }, { role: 'assistant', content: 'Hello.', audio: { id: 'audio_carol_1' } }, { role: 'user', content: 'Again.' }],
+    }),
+  })
+  expect(res.status).toBe(200)
+  expect(upstream.calls).toHaveLength(1)
+  expect(JSON.stringify(upstream.calls[0]!.body)).not.toContain('audio_carol_1')
+})
