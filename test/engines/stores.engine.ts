@@ -80,6 +80,7 @@ export const SUITES_ON_BOTH_STORES = [
   'rotated-key-behind-cache',
   'deleted-user-stale-key',
   'key-usage-deleted-key',
+  'usage-ids-count-others',
   'revoked-key-reads',
   'records-consistency',
   'records-page-totals-snapshot',
