@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import type { TestGateway } from './support/gateway'
+import { ownAudioAnswer } from './support/audio-answer'
 import { spendAtHeldBudget } from './support/held-budget'
 import { jsonResponse, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
@@ -32,14 +33,18 @@ test('cap-output on: an earlier audio answer by id (16,384 audio tokens) never t
       usage: { prompt_tokens: PRIOR_AUDIO_TOKENS + 20, completion_tokens: 5, total_tokens: PRIOR_AUDIO_TOKENS + 25, prompt_tokens_details: { audio_tokens: PRIOR_AUDIO_TOKENS } },
     }),
   )
-  const body = {
-    model: 'plain:audio',
-    max_completion_tokens: 16,
-    messages: [
-      { role: 'user', content: 'Tell me a long story.' },
-      { role: 'assistant', audio: { id: 'audio_abc123' } },
-      { role: 'user', content: 'Summarise it in a word.' },
-    ],
+  // Each user names an audio answer of its own: another user's is refused 404.
+  const body = (userId: string) => {
+    ownAudioAnswer(gw, userId, `audio_${userId}`)
+    return {
+      model: 'plain:audio',
+      max_completion_tokens: 16,
+      messages: [
+        { role: 'user', content: 'Tell me a long story.' },
+        { role: 'assistant', audio: { id: `audio_${userId}` } },
+        { role: 'user', content: 'Summarise it in a word.' },
+      ],
+    }
   }
   const { spend, budget } = await spendAtHeldBudget(gw, '/v1/chat/completions', body, 'audio')
   // Either refused up front, or held for the audio it can bring: never spent past the budget.

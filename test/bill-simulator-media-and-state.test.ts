@@ -3,6 +3,7 @@ import {
   PROBE_BUDGET, dataEvent, holdOf, maybe, pick, runSeeds, sendCase, settlementViolations, simProviders, spendOf, startBillingProvider,
   textTokens, utf8, type BillingProvider, type Rnd, type SimCase, type Violation,
 } from './support/bill-simulator'
+import { ownAudioAnswer } from './support/audio-answer'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { blankPdf } from './support/pdf'
 import { deflateRawSync } from 'node:zlib'
@@ -353,13 +354,21 @@ async function sendBase(secret: string, c: Case, byReference: boolean): Promise<
   return byReference ? { ...c, body: { ...c.body, input: [{ type: 'item_reference', id: msg.id }, ...c.body.input] } } : { ...c, body: { ...c.body, previous_response_id: json.id } }
 }
 
+/** A chat case naming an earlier audio answer names one of `userId`'s own: another user's is refused 404. */
+function withOwnAudio(c: Case, userId: string): Case {
+  if (!c.body.messages?.some((m: any) => m.audio?.id === 'audio_1')) return c
+  const id = `audio_${userId}`
+  ownAudioAnswer(gw, userId, id)
+  return { ...c, body: { ...c.body, messages: c.body.messages.map((m: any) => (m.audio ? { ...m, audio: { id } } : m)) } }
+}
+
 const short = (b: any) => JSON.stringify(b, (_k, v) => (typeof v === 'string' && v.length > 80 ? `<${v.length} chars>` : v)).slice(0, 700)
 
 async function runCase(seed: number, c0: Case, byReference: boolean): Promise<Violation[]> {
   const out: Violation[] = []
   const v = (what: string, c: Case) => out.push({ seed, label: c.label, body: short(c.body) + (c.headers['anthropic-beta'] ? ' beta' : ''), what })
   const probe = await gw.userWithKey({ id: `aosim-p-${++userN}`, max_budget: PROBE_BUDGET })
-  const c1 = await sendBase(probe.secret, c0, byReference)
+  const c1 = await sendBase(probe.secret, withOwnAudio(c0, `aosim-p-${userN}`), byReference)
   if (!c1) return out
   await gw.settled()
   const probeSpent = await spendOf(gw, `aosim-p-${userN}`)
@@ -369,7 +378,7 @@ async function runCase(seed: number, c0: Case, byReference: boolean): Promise<Vi
   const held = holdOf(first.res, probeSpent)
   const id = `aosim-t-${++userN}`
   const tight = await gw.userWithKey({ id, max_budget: PROBE_BUDGET }, c0.clamp ? { clamp_output: true } : { clamp_output: false })
-  const c = await sendBase(tight.secret, c0, byReference)
+  const c = await sendBase(tight.secret, withOwnAudio(c0, id), byReference)
   if (!c) { v('base refused for the tight user', c0); return out }
   await gw.settled()
   const baseSpend = await spendOf(gw, id)

@@ -6,6 +6,7 @@ import { startTestGateway, type TestGateway } from './support/gateway'
 import {
   anthropicEvent, jsonResponse, openAIEvent, scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream,
 } from './support/scripted-upstream'
+import { ownAudioAnswer } from './support/audio-answer'
 import { settledRow } from './support/settled-row'
 
 /**
@@ -51,6 +52,8 @@ beforeAll(async () => {
     },
   })
   secret = (await gw.userWithKey({ id: USER, max_budget: 100 })).secret
+  // The earlier audio answer `askAfterAudio` names is this user's: another user's is refused 404.
+  ownAudioAnswer(gw, USER, 'audio_abc123')
 })
 afterAll(async () => {
   await gw.stop()

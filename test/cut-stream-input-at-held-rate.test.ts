@@ -5,6 +5,7 @@ import type { StreamFacts } from '../src/metering/metered-stream'
 import { openAIChatFeatures } from '../src/pricing/features'
 import { costOf, estimateAsHeld, heldAtProviderDefaults, NO_FEATURES, worstCaseCost, type Price, type RequestedFeatures } from '../src/pricing/price'
 import type { TestGateway } from './support/gateway'
+import { ownAudioAnswer } from './support/audio-answer'
 import { settledRow } from './support/settled-row'
 import { openAIEvent, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
@@ -101,6 +102,7 @@ test('through the gateway: chat stream with an earlier audio answer by id, cut a
     ),
   )
   const { secret } = await gw.userWithKey({ id: 'rt-ch-cut-audio', max_budget: 10 })
+  ownAudioAnswer(gw, 'rt-ch-cut-audio', 'audio_abc123')
   const row = await settledRow(gw, 'rt-ch-cut-audio', async () => {
     const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
     expect(res.status).toBe(200)

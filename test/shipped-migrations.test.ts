@@ -51,6 +51,7 @@ const SQLITE: Shipped = [
     ['0028_reservation_held_tokens', 1796400008000, '15bb7bba6c925eef4a9c0dc0ac0ba8e9b61fa62874e234917a133a5ace460a37'],
     ['0029_stored_response_expiring_containers', 1796400009000, 'f145784b1cfcb0c71975fc557ecddb825c908b633394d2f5431b98462515f04e'],
     ['0030_price_image_output', 1796400011000, '8087f10199ab440f13aa9bb5afc79034d3d0ebc4c170d884e0e95a9a894b86a3'],
+    ['0031_stored_response_expiring_audio', 1796400012000, 'bded2ee13b074dfb9f85074ea1513ec5e0e7568874b3893b9add21b3cb8e6c95'],
 ]
 
 const POSTGRES: Shipped = [
@@ -86,6 +87,7 @@ const POSTGRES: Shipped = [
     ['0029_reservation_held_tokens', 1796400009000, '68f408c5b6421324d0c648487d0983f0ebe22a8d3bcee7568d439d94a0faae0b'],
     ['0030_stored_response_expiring_containers', 1796400010000, 'ed343b4dbe81f7caf4c5b61683b3c44c85aaa0235db59053ccbfaf4c44352fa2'],
     ['0031_price_image_output', 1796400011000, '6a80825a27629c725d6f62ce6d4ea4a7a5043b8af6758961907fcb85521883d3'],
+    ['0032_stored_response_expiring_audio', 1796400012000, '0484c9e4cee50d7cbe13b45e4ba52c6b9c9e1ac087b55759cec3168c6eb78a43'],
 ]
 
 /** Each migration of a journal as it is in the tree: its tag, date and the hash of its file. */

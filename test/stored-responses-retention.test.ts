@@ -5,7 +5,8 @@
  * and of the items that go with them, older than `responses_retention_days` (default 60, twice the provider's
  * TTL) are pruned, at startup and hourly, as the request log is; the table does not grow for ever.
  *
- * A container's row goes likewise: OpenAI forgets a container once it has been idle for minutes.
+ * A container's row goes likewise: OpenAI forgets a container once it has been idle for minutes; so does a chat
+ * answer's audio, which OpenAI keeps for hours.
  * A conversation has no TTL at the provider, nor do the items of its turns (they outlive their response): an
  * item's row is what makes a request naming it by id be held for it, so those are kept. DELETE of a response
  * takes its items with it once the provider deleted it, a conversation turn's items excepted.
@@ -173,6 +174,34 @@ test('a container row past the retention is pruned (OpenAI forgets a container i
   await Bun.sleep(500)
   await gw.stop()
   expect(store.ids()).toEqual(['cntr_recent'])
+}, 60_000)
+
+test("a chat answer's audio row past the retention is pruned (OpenAI keeps the audio for hours); a recent one stays", async () => {
+  const store = await database({ pricing: { 'plain:audio': { input_per_million: 2.5, output_per_million: 10, audio_input_per_million: 40, audio_output_per_million: 80 } } })
+  let gw = await store.start()
+  const auth = await userKey(gw.url, 'a')
+  for (const audio of ['audio_old', 'audio_recent']) {
+    upstream.answer(() =>
+      jsonResponse({
+        id: `chatcmpl-${audio}`, object: 'chat.completion', created: 1, model: 'audio',
+        choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: null, audio: { id: audio, expires_at: 4102444800, data: 'UklGRg==', transcript: 'Hi.' } } }],
+        usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30, completion_tokens_details: { audio_tokens: 15 } },
+      }),
+    )
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST', headers: auth,
+      body: JSON.stringify({ model: 'plain:audio', max_completion_tokens: 64, modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' }, messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    expect(res.status).toBe(200)
+    await res.text()
+  }
+  await gw.stop()
+  expect(store.ids()).toEqual(['audio_old', 'audio_recent'])
+  store.age(['audio_old'], 90)
+  gw = await store.start()
+  await Bun.sleep(500)
+  await gw.stop()
+  expect(store.ids()).toEqual(['audio_recent'])
 }, 60_000)
 
 test('retention 0 keeps every row; a shorter one prunes sooner', async () => {

@@ -273,7 +273,8 @@ export const apiRequestLog = sqliteTable(
 )
 
 /**
- * Response and conversation ids a provider keeps state under, created through the gateway: every user
+ * Response and conversation ids a provider keeps state under, created through the gateway (and the containers and
+ * chat audio answers it keeps, by their ids; `kind` is free text in both schemas, so a new kind needs no migration): every user
  * shares the provider's account, so an id is usable only by keys of the user that made it. The provider
  * and model say where the state lives; `context_tokens` (input + output of that response) is the context a
  * `previous_response_id` brings in, for the estimate, in the tokens of `model` (a conversation's: its latest
@@ -288,7 +289,7 @@ export const storedResponses = sqliteTable(
   'stored_responses',
   {
     id: text('id').primaryKey(),
-    kind: text('kind', { enum: ['response', 'conversation', 'item', 'container'] }).notNull(),
+    kind: text('kind', { enum: ['response', 'conversation', 'item', 'container', 'audio'] }).notNull(),
     userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
     provider: text('provider').notNull(),
     model: text('model').notNull(),

@@ -89,7 +89,11 @@ export const modelNameShown = (name: string): string => cutText(name, PRICED_NAM
 export const unknownModel = (name: string) =>
   notFound(`Unknown model ${JSON.stringify(modelNameShown(name))}: use provider:model, a configured alias, or configure a default provider for bare ids.`, 'model_not_found')
 
-export const modelNotAllowed = (canonical: string) => forbidden('model_not_allowed', `This key may not call ${modelNameShown(canonical)}.`)
+/**
+ * Names the model as the client asked for it, never what it resolved to: an alias the key may not call is not
+ * listed for it (`GET /v1/models/{id}` is 404), and its target (a team's private fine-tune) is not for it to learn.
+ */
+export const modelNotAllowed = (asked: string) => forbidden('model_not_allowed', `This key may not call ${modelNameShown(asked)}.`)
 
 /**
  * Everything that happens before the provider is called, in the SPEC's order: who pays, whether the
@@ -110,7 +114,7 @@ export async function admit(services: Services, r: AdmissionRequest): Promise<Ad
     r.onBilledUser?.(userId)
   }
 
-  if (!mayCall(r.caller, r.model, model.canonical, providers.aliases)) throw modelNotAllowed(model.canonical)
+  if (!mayCall(r.caller, r.model, model.canonical, providers.aliases)) throw modelNotAllowed(r.model)
 
   const unserved = unservedModel(model.upstreamModel, config.cap_output_tokens)
   if (unserved) throw badRequest(unserved, 'feature_unsupported')

@@ -1,6 +1,7 @@
 import type { TokenCounts } from '../pricing/price'
 import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { chunkUsage, openAIUsage, reportedTier, type OpenAIUsage } from '../translate/usage'
+import { audioAnswerOf } from '../translate/chat-audio'
 import { audioOutputTokens, generatedBytes } from './generated-output'
 import { largerCounts } from './larger-counts'
 import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions } from './metered-stream'
@@ -22,7 +23,8 @@ interface ChatChunk {
  * is dropped unless the client asked for it too; an error it carries is passed on without the usage. The
  * stream is finished at `[DONE]` (unless the provider reported an error) or at that last chunk: a usage
  * chunk without choices; a usage after `[DONE]` is passed on as any chunk is, but not read. A chunk with an
- * `error` the provider sent, on the chunk or on a choice, is passed on with its credentials cut out.
+ * `error` the provider sent, on the chunk or on a choice, is passed on with its credentials cut out. An audio
+ * answer's id (a delta's `audio.id`) goes to `recordAudio`, and the chunk that names it waits for what that returns.
  */
 class OpenAIChunkMeter implements EventMeter {
   deliveredOutputBytes = 0
@@ -33,11 +35,21 @@ class OpenAIChunkMeter implements EventMeter {
   private outputAfterUsage = false
   /** The tier the last chunk named (OpenAI names it on every chunk), for a stream that ends without a usage. */
   statedTier: string | undefined
+  private wait: Promise<void> | null = null
+  /** The audio ids recorded: a later delta may name its answer's again. */
+  private readonly audioIds = new Set<string>()
 
   constructor(
     private readonly passUsage: boolean,
     private readonly secrets?: () => readonly string[],
+    private readonly recordAudio?: (id: string) => Promise<void>,
   ) {}
+
+  takeWait(): Promise<void> | null {
+    const wait = this.wait
+    this.wait = null
+    return wait
+  }
 
   /**
    * vLLM ends every stream with `[DONE]`, one that failed before its first token too (`data: {"error": …}`, then
@@ -74,6 +86,7 @@ class OpenAIChunkMeter implements EventMeter {
     for (const choice of chunk.choices ?? []) {
       if (!choice || typeof choice !== 'object') continue
       const d = choice.delta
+      this.noteAudio(d)
       let bytes = generatedBytes(choice, 'delta') + (d && typeof d === 'object' ? generatedBytes(d, 'audio') + audioOutputTokens(d.audio) : 0)
       // Moonshot streams its usage inside the choice (`choices[0].usage`): counts, not output; nor is an error.
       if (choice.usage && typeof choice.usage === 'object') bytes -= generatedBytes(choice.usage)
@@ -103,6 +116,16 @@ class OpenAIChunkMeter implements EventMeter {
     return failed || choiceFailed ? redactedErrorEvent(event, chunk, this.secrets) : asIs
   }
 
+  /** An audio answer's id, recorded before the client has it: its next request may reach another replica. */
+  private noteAudio(delta: unknown): void {
+    const id = this.recordAudio && audioAnswerOf(delta)
+    if (!id || this.audioIds.has(id)) return
+    this.audioIds.add(id)
+    const recorded = this.recordAudio!(id)
+    // Several choices' audio in one chunk: the chunk waits for each.
+    this.wait = this.wait === null ? recorded : Promise.all([this.wait, recorded]).then(() => {})
+  }
+
   /**
    * Usages are cumulative, so each count is the largest stated: a later, smaller one (a proxy appending a
    * usage of zeros after the provider's) shrinks nothing. Only a usage that counts more output than the one
@@ -120,7 +143,10 @@ class OpenAIChunkMeter implements EventMeter {
   }
 }
 
-/** Meters an OpenAI-format SSE stream on its way to the client (see `meterStream`). */
-export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions & { passUsage: boolean }): MeteredStream {
-  return meterStream(upstream, new OpenAIChunkMeter(o.passUsage, o.secrets), o)
+/**
+ * Meters an OpenAI-format SSE stream on its way to the client (see `meterStream`); `recordAudio` records an audio
+ * answer's id, resolving once written.
+ */
+export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions & { passUsage: boolean; recordAudio?: (id: string) => Promise<void> }): MeteredStream {
+  return meterStream(upstream, new OpenAIChunkMeter(o.passUsage, o.secrets, o.recordAudio), o)
 }

@@ -4,8 +4,11 @@ import type { Caller } from '../keys/caller'
 import type { Store, StoredGrowth, StoredResponseRow } from '../store/store'
 import { recordedCount } from './token-count'
 
-/** A response, a conversation, an item of a response's output (which a later request may name by reference), or a container a response ran in. */
-export type StoredKind = 'response' | 'conversation' | 'item' | 'container'
+/**
+ * A response, a conversation, an item of a response's output (which a later request may name by reference), a container
+ * a response ran in, or a chat answer's audio (which a later chat message names by id for the provider to read again).
+ */
+export type StoredKind = 'response' | 'conversation' | 'item' | 'container' | 'audio'
 
 export interface StoredResponse {
   id: string
@@ -39,6 +42,14 @@ export const notStored = (kind: StoredKind, id: string) =>
  */
 export async function refuseAnotherUsersContainer(owners: ResponseOwners, id: string | undefined, owner: string | null): Promise<void> {
   if (id !== undefined && !(await owners.find(id, 'container', owner))) throw notStored('container', id)
+}
+
+/**
+ * Refuses, as `refuseAnotherUsersContainer` does, a chat answer's audio named by id that is not `owner`'s: the provider
+ * reads another user's answer (its speech and transcript) back to whoever names it.
+ */
+export async function refuseAnotherUsersAudio(owners: ResponseOwners, ids: readonly string[], owner: string | null): Promise<void> {
+  for (const id of ids) if (!(await owners.find(id, 'audio', owner))) throw notStored('audio', id)
 }
 
 /** A row as the gateway reads it: a size an older version recorded past a billion tokens (1e19) as a billion, as a usage row's count is. */
@@ -85,6 +96,14 @@ export class ResponseOwners {
    */
   recordContainer(id: string, where: Pick<StoredResponse, 'userId' | 'provider' | 'model'>): void {
     this.record({ id, kind: 'container', ...where, contextTokens: 0, mediaParts: 0, contextBytes: 0, holdsAudio: false })
+  }
+
+  /**
+   * A chat answer's audio, for the user billed for it: the provider keeps it (about an hour) for a later message to name.
+   * Its size is not kept: a message naming it is held at the bound of an audio answer (estimateChat).
+   */
+  recordAudio(id: string, where: Pick<StoredResponse, 'userId' | 'provider' | 'model'>): void {
+    this.record({ id, kind: 'audio', ...where, contextTokens: 0, mediaParts: 0, contextBytes: 0, holdsAudio: true })
   }
 
   /** The stored id, if `userId` owns it (null: any owner, for the master key). Anyone else is told it does not exist. */

@@ -12,6 +12,10 @@ import { relay, type Exchange, type ExchangeFor } from '../translate/relay'
 import { openAIUsage, statedTier } from '../translate/usage'
 import type { Services } from '../services'
 import { refuseCaseVariantKeys } from '../http/case-variant-keys'
+import { admittedUser, authenticated, requestState } from '../http/request-state'
+import type { ResolvedModel } from '../providers/registry'
+import { ownerFor, refuseAnotherUsersAudio, ResponseOwners } from '../records/response-owners'
+import { audioAnswersIn, audioAnswersNamed, mayAnswerWithAudio } from '../translate/chat-audio'
 import { withFieldsLast } from '../translate/fields-last'
 import { billingUser, jsonObject, modelName, oneOrMoreStrings, openAIMessage, openAITool, openAIToolChoice, responseFormat } from './schemas/fields'
 import { stoppingAtFirstIssue } from './schemas/first-issue'
@@ -42,9 +46,10 @@ type ChatBody = z.infer<typeof chatBody>
  * An OpenAI-compatible provider gets the body as it came, with the provider's model id, usage always
  * asked for on streams (the meter drops that chunk unless the client asked too), and with cap-output on,
  * the client's max (`clientMaxOutput`: the smaller of its two where the server may read either; the hold
- * covers the larger), else the default, in the field the provider reads.
+ * covers the larger), else the default, in the field the provider reads. An answer's audio ids go to `recordAudio`
+ * (JSON, or the stream's chunk naming one), and the client gets them once that resolves.
  */
-function chatNative(body: ChatBody, config: Config): ExchangeFor {
+function chatNative(body: ChatBody, config: Config, recordAudio: (id: string, model: ResolvedModel) => Promise<void>): ExchangeFor {
   const clientWantsUsage = body.stream_options?.include_usage === true
   return (model, outputClamp) => {
     const streamOptions = body.stream === true ? { stream_options: withFieldsLast(body.stream_options, { include_usage: true }) } : {}
@@ -58,8 +63,11 @@ function chatNative(body: ChatBody, config: Config): ExchangeFor {
       features: openAIChatFeatures(upstreamBody, model.upstreamModel),
       usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
       statedTierOf: statedTier,
-      reply: (_completion, text) => text,
-      stream: (upstream, meter) => meterOpenAIStream(upstream, { ...meter, passUsage: clientWantsUsage }),
+      reply: (completion, text) => {
+        const ids = audioAnswersIn(completion)
+        return ids.length === 0 ? text : Promise.all(ids.map((id) => recordAudio(id, model))).then(() => text)
+      },
+      stream: (upstream, meter) => meterOpenAIStream(upstream, { ...meter, passUsage: clientWantsUsage, recordAudio: (id) => recordAudio(id, model) }),
     }
   }
 }
@@ -80,6 +88,16 @@ function clampLowersMax(admission: Admission, planned: Exchange): Admission {
 
 export const chatRoutes = (services: Services) => {
   const { config, providers } = services
+  const owners = new ResponseOwners(services.store)
+
+  /**
+   * Records an answer's audio for the user billed for it. Resolves once written where every replica finds it, as a
+   * stored response's ids are: the client's next request naming it may reach another one.
+   */
+  const audioRecorder = (request: Request) => (id: string, model: ResolvedModel): Promise<void> => {
+    owners.recordAudio(id, { userId: admittedUser(requestState(request)), provider: model.providerName, model: model.canonical })
+    return owners.written()
+  }
 
   return new Elysia({ name: 'chat' }).post(
     '/v1/chat/completions',
@@ -89,9 +107,14 @@ export const chatRoutes = (services: Services) => {
       const viaAnthropic = target?.provider.type === 'anthropic'
       const exchangeFor = viaAnthropic
         ? chatViaAnthropic(body, { defaultMaxOutputTokens: config.default_max_output_tokens, upstreamModel: target.upstreamModel })
-        : chatNative(body, config)
+        : chatNative(body, config, audioRecorder(request))
       // Its billed features are priced with the model (admission), so it is planned before the hold.
       const planned = target && exchangeFor(target, null)
+      // Whatever the provider: another user's audio answer is 404 here as one that does not exist.
+      await refuseAnotherUsersAudio(owners, audioAnswersNamed(body.messages), ownerFor(authenticated(requestState(request)), body.user))
+      // An answer with audio waits for its record: while this replica's stored ids are kept back by a lock, it would be
+      // paid and withheld, and so would each of an SDK's retries.
+      if (!viaAnthropic && mayAnswerWithAudio(body)) await owners.refuseWhileKeptBack()
       const stream = body.stream === true
       const admission = await admitRequest(services, request, server, {
         model: body.model,
@@ -132,6 +155,7 @@ export const chatRoutes = (services: Services) => {
           refusals: [
             [400, 'context_size_unknown', "a Gemini context cache named (`cached_content`, or `extra_body.google.cached_content`), or Azure On Your Data (`data_sources`): the cached contents or the documents retrieved are input the gateway cannot size"],
             STORED_PROMPT_REFUSED, EXTRA_BODY_REFUSED, SERVER_FIELDS_REFUSED, PRESET_REFUSED,
+            [404, 'audio_not_found', 'a message names an audio answer by id (`audio.id`) that no answer to this user gave'],
           ],
         }),
       },

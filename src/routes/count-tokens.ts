@@ -43,7 +43,7 @@ export const countTokensRoutes = (services: Services) => {
       refuseUserMismatch(caller, body.metadata?.user_id, config.reject_user_mismatch)
       const model = resolveModel(services, body.model, '/v1/messages/count_tokens')
       if (!model) throw unknownModel(body.model)
-      if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw modelNotAllowed(model.canonical)
+      if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw modelNotAllowed(body.model)
       await refuseAnotherUsersContainer(owners, containerNamed(body), ownerFor(caller, body.metadata?.user_id))
 
       if (model.provider.type === 'openai') {

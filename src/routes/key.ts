@@ -6,7 +6,8 @@ import { badRequest } from '../http/errors'
 import { authenticated, requestState } from '../http/request-state'
 import { liveKeyRows } from '../keys/live-key'
 import type { Services } from '../services'
-import { pageQuery } from './admin/pagination'
+import { OpaqueRowIds } from '../records/opaque-row-ids'
+import { cursorNotReturned, pageQuery } from './admin/pagination'
 import { oneUsersFilters, usageReader } from './admin/records'
 import { presentUser } from './admin/users'
 import { strictQuery } from './admin/strict-query'
@@ -24,6 +25,8 @@ const MASTER_KEY_REFUSED = 'The master key (or an admin console session) has no 
 export const keySelfRoutes = (services: Services) => {
   const { ledger } = services
   const reader = usageReader(services)
+  // A usage row's id numbers every user's requests: the key's view shows it, and pages by it, sealed.
+  const rowIds = new OpaqueRowIds(services.config.master_key, 'key usage rows')
   /**
    * The calling key and its user as the database has them now, after the queued settlements: a key the cache
    * still trusts (within its TTL) but that is gone, revoked or expired is refused 401 here, before its row or
@@ -71,14 +74,23 @@ export const keySelfRoutes = (services: Services) => {
         '/v1/key/usage',
         async ({ request, query }) => {
           const { caller } = await callingKey(request)
-          return reader.pageWithTotals({ ...query, key_id: caller.keyId }, request.signal)
+          const after = query.cursor === undefined ? undefined : rowIds.reveal(query.cursor)
+          if (query.cursor !== undefined && after === undefined) throw cursorNotReturned()
+          const page = await reader.pageWithTotals({ ...query, cursor: after === undefined ? undefined : String(after), key_id: caller.keyId }, request.signal)
+          return {
+            ...page,
+            data: page.data.map((row) => ({ ...row, id: rowIds.hide(row.id) })),
+            next_cursor: page.next_cursor === null ? null : rowIds.hide(Number(page.next_cursor)),
+          }
         },
         {
           query: strictQuery({ ...pageQuery, ...ownFilters }),
           detail: {
             tags: ['self-service'],
             summary: "The calling key's own usage rows, newest first, with totals",
-            description: `Any virtual key (as bearer, or its console session). ${MASTER_KEY_REFUSED}`,
+            description:
+              'Any virtual key (as bearer, or its console session). A row\'s `id` (and the `cursor`) is opaque: the usage table numbers ' +
+              `every user's requests, which a key's view does not tell. ${MASTER_KEY_REFUSED}`,
           },
         },
       ),

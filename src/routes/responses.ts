@@ -527,7 +527,7 @@ export const responsesRoutes = (services: Services) => {
         refuseUserMismatch(caller, body.user, config.reject_user_mismatch)
         const model = resolveModel(services, body.model, ENDPOINT)
         if (!model) throw unknownModel(body.model)
-        if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw modelNotAllowed(model.canonical)
+        if (!mayCall(caller, body.model, model.canonical, providers.aliases)) throw modelNotAllowed(body.model)
         const free = { freeCalls: services.freeCalls, keyId: caller.keyId, timeouts: config, request }
         const route = routeOf(model)
         if (route === 'native') {

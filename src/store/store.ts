@@ -108,7 +108,7 @@ export interface PriceRows {
 
 export interface StoredResponseRow {
   id: string
-  kind: 'response' | 'conversation' | 'item' | 'container'
+  kind: 'response' | 'conversation' | 'item' | 'container' | 'audio'
   user_id: string
   provider: string
   model: string

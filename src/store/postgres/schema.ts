@@ -232,7 +232,7 @@ export const storedResponses = pgTable(
   'stored_responses',
   {
     id: text('id').primaryKey(),
-    kind: text('kind', { enum: ['response', 'conversation', 'item', 'container'] }).notNull(),
+    kind: text('kind', { enum: ['response', 'conversation', 'item', 'container', 'audio'] }).notNull(),
     userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
     provider: text('provider').notNull(),
     model: text('model').notNull(),

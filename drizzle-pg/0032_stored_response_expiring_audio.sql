@@ -1,0 +1,2 @@
+DROP INDEX "stored_responses_expiring";--> statement-breakpoint
+CREATE INDEX "stored_responses_expiring" ON "stored_responses" USING btree ("created_at") WHERE (kind = 'response' OR kind = 'container' OR kind = 'audio' OR (kind = 'item' AND expires_with IS NOT NULL));
