@@ -49,7 +49,9 @@ export async function refuseAnotherUsersContainer(owners: ResponseOwners, id: st
  * reads another user's answer (its speech and transcript) back to whoever names it.
  */
 export async function refuseAnotherUsersAudio(owners: ResponseOwners, ids: readonly string[], owner: string | null): Promise<void> {
-  for (const id of ids) if (!(await owners.find(id, 'audio', owner))) throw notStored('audio', id)
+  if (ids.length === 0) return
+  const id = await owners.firstNotOwned(ids, 'audio', owner)
+  if (id !== null) throw notStored('audio', id)
 }
 
 /** A row as the gateway reads it: a size an older version recorded past a billion tokens (1e19) as a billion, as a usage row's count is. */
@@ -129,6 +131,23 @@ export class ResponseOwners {
     const ownsFound = (id: string) => found.has(id) && (userId === null || found.get(id)!.userId === userId)
     if (!lookedFor.every(ownsFound)) await this.missing()
     return found
+  }
+
+  /**
+   * The first of `ids` (of `kind`) that `userId` (null: any owner) does not own, or null when it owns them all: one
+   * lookup for them all, each id once. One at a time, a body naming one id in 33,000 messages held the request thread
+   * ~0.4 s (a SQLite lookup each, after a flush already settled, ran as microtasks back to back). As `find`, one not
+   * owned is refused 503 while a write of it may be pending. Not for conversations (`find` asks what they need).
+   */
+  async firstNotOwned(ids: readonly string[], kind: Exclude<StoredKind, 'conversation'>, userId: string | null): Promise<string | null> {
+    const unique = [...new Set(ids)]
+    const lookedUp = unique.filter((id) => !hasNul(id) && id.isWellFormed())
+    const rows = lookedUp.length === 0 ? [] : await this.store.findResponses(lookedUp, kind)
+    const ownerOf = new Map(rows.map((row) => [row.id, row.user_id]))
+    const notOwned = unique.find((id) => !ownerOf.has(id) || (userId !== null && ownerOf.get(id) !== userId))
+    if (notOwned === undefined) return null
+    await this.missing()
+    return notOwned
   }
 
   /** Not found: null, unless a write of stored ids may be pending (see the class), then 503 database_busy. */
