@@ -8,7 +8,7 @@
  * with `--models` and says `--allow-free`.
  */
 import { AdminApiError, type AdminApi } from './admin-api'
-import { UsageError, type Args } from './args'
+import { noArguments, UsageError, type Args } from './args'
 import type { Shown } from './commands'
 import { catalogEntry, catalogSource, type CatalogRow, type PriceFields } from './price-catalog'
 import { basedOn } from './price-carry'
@@ -33,6 +33,8 @@ const FIELDS: (keyof PriceFields)[] = [
 ]
 
 export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> {
+  // `prices catalog apply` (dashes forgotten) must not show a diff and exit 0 as if the import were done.
+  noArguments(args)
   for (const name of args.options.keys()) if (name !== 'models') throw new UsageError(`unknown option --${name}`)
   const providers: { name: string; catalog: string | null; aliases: Record<string, string> }[] = await api.list('/v1/providers', {}, false)
   // A Map, not an object: a name given with --models (`constructor`) must not find an Object.prototype member.

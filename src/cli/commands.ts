@@ -3,7 +3,7 @@
  * as the API's JSON with `--json`.
  */
 import { AdminApiError, type AdminApi, type ListPage } from './admin-api'
-import { UsageError, type Args } from './args'
+import { noArguments, UsageError, type Args } from './args'
 import { catalogCommand } from './catalog-command'
 import { bodyFrom, queryFrom, type Field } from './fields'
 import { basedOn, carriedPriceFields, keptFieldsText } from './price-carry'
@@ -62,11 +62,6 @@ function one(args: Args, what: string): string {
 
 function none(args: Args): void {
   if (args.options.size > 0) throw new UsageError(`unknown option --${args.options.keys().next().value}`)
-}
-
-/** A command that names nothing: an argument there is a mistake (`keys list team-a` for `--user team-a`), not ignored. */
-function noArguments(args: Args): void {
-  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`)
 }
 
 /** A list command: its filters as options, one page unless `--all`. */
