@@ -11,7 +11,7 @@ import { basedOn, carriedPriceFields, keptFieldsText } from './price-carry'
 export type Shown =
   /** `error`: what went wrong part way (rows shown, some not written): printed after them, and the CLI exits 1. */
   | { table: Record<string, unknown>[]; columns: string[]; json: unknown; footer?: string; error?: string }
-  | { record: Record<string, unknown>; json: unknown; note?: string }
+  | { record: Record<string, unknown>; json: unknown; note?: string; lost?: string }
 
 export interface Command {
   usage: string
@@ -72,6 +72,12 @@ const list = (path: string, columns: string[], filters: Record<string, string>) 
 
 const SECRET_NOTE = 'The key above is shown only this once: store it now.'
 
+/** A key with its new secret; `lost`: what to say if it cannot be written out, as the key is live all the same. */
+const withSecret = (key: any): Shown => ({
+  ...record(key, SECRET_NOTE),
+  lost: `key ${JSON.stringify(key.id)} exists, but its secret was written nowhere: rotate it (tollgate keys rotate ${key.id}) for a new one, or revoke it (tollgate keys revoke ${key.id})`,
+})
+
 /** The price in force for a model (a row scheduled for later is not), or null for a model with none. */
 async function priceInForce(api: AdminApi, model: string): Promise<Record<string, unknown> | null> {
   try {
@@ -122,14 +128,14 @@ export const commands: Record<string, Record<string, Command>> = {
     create: {
       usage: 'keys create USER_ID [--name N] [--budget USD] [--expires T] [--models a,b|all|none] [--rpm N]',
       summary: 'create a key for a user; its secret is shown once',
-      run: async (api, a) => record(await api.call('POST', '/v1/keys', { user_id: one(a, 'user'), ...bodyFrom(a, keyFields) }), SECRET_NOTE),
+      run: async (api, a) => withSecret(await api.call('POST', '/v1/keys', { user_id: one(a, 'user'), ...bodyFrom(a, keyFields) })),
     },
     update: {
       usage: 'keys update ID [--name N] [--budget USD|none] [--expires T|none] [--models a,b|all|none] [--rpm N|none]',
       summary: 'change a key',
       run: async (api, a) => record(await api.call('PATCH', `/v1/keys/${enc(one(a, 'key'))}`, bodyFrom(a, keyFields))),
     },
-    rotate: { usage: 'keys rotate ID', summary: 'replace the secret; the old one stops working at once', run: async (api, a) => (none(a), record(await api.call('POST', `/v1/keys/${enc(one(a, 'key'))}/rotate`), SECRET_NOTE)) },
+    rotate: { usage: 'keys rotate ID', summary: 'replace the secret; the old one stops working at once', run: async (api, a) => (none(a), withSecret(await api.call('POST', `/v1/keys/${enc(one(a, 'key'))}/rotate`))) },
     revoke: { usage: 'keys revoke ID', summary: 'revoke a key', run: async (api, a) => (none(a), record(await api.call('DELETE', `/v1/keys/${enc(one(a, 'key'))}`))) },
   },
   prices: {
