@@ -1,4 +1,4 @@
-import { AdminApiError, adminApi } from './admin-api'
+import { AdminApiError, adminApi, type AdminApi } from './admin-api'
 import { parseArgs, UsageError } from './args'
 import { MIGRATE_USAGE } from './migrate'
 import { commands, type Shown } from './commands'
@@ -20,7 +20,7 @@ export async function runCli(group: string, argv: string[], env = process.env): 
     if (args.switches.has('help')) return answer(`usage: tollgate ${command.usage}\n  ${command.summary}`)
     // A switch the command does not take is a mistake, never ignored (`users delete X --apply` must not delete X).
     for (const s of args.switches) if (!GLOBAL_SWITCHES.has(s) && !new RegExp(`--${s}(?![\\w-])`).test(command.usage)) throw new UsageError(`unknown option --${s}`)
-    const shown = await command.run(adminApi(env), args)
+    const shown = await command.run(onFirstCall(() => adminApi(env)), args)
     const code = await answer(args.switches.has('json') ? printableJson(shown.json) : render(shown), 'lost' in shown ? shown.lost : undefined)
     if (code !== 0) return code
     return 'error' in shown && shown.error ? complain(`tollgate: ${printable(shown.error)}`, 1) : 0
@@ -28,6 +28,20 @@ export async function runCli(group: string, argv: string[], env = process.env): 
     if (error instanceof UsageError) return complain(`${error.message}\nusage: tollgate ${command.usage}`, 2)
     if (error instanceof AdminApiError) return complain(`tollgate: ${printable(error.message)}`, 1)
     throw error
+  }
+}
+
+/**
+ * The admin API, its settings (the master key) read at the first call, once the command has read its arguments: a
+ * mistake on the command line is exit 2 whether the key is set or not, never hidden behind "not set" (exit 1).
+ */
+function onFirstCall(open: () => AdminApi): AdminApi {
+  let api: AdminApi | undefined
+  const opened = () => (api ??= open())
+  return {
+    call: (...a) => opened().call(...a),
+    page: (...a) => opened().page(...a),
+    list: (...a) => opened().list(...a),
   }
 }
 
