@@ -97,7 +97,7 @@ function keptNote(model: string, inForce: Record<string, unknown> | null, kept: 
 
 export const commands: Record<string, Record<string, Command>> = {
   users: {
-    list: { usage: 'users list [--all]', summary: 'list users', run: list('/v1/users', USER_COLUMNS, {}) },
+    list: { usage: 'users list [--limit N] [--all]', summary: 'list users', run: list('/v1/users', USER_COLUMNS, {}) },
     get: { usage: 'users get ID', summary: 'one user, with spend and remaining budget', run: async (api, a) => (none(a), record(await api.call('GET', `/v1/users/${enc(one(a, 'user'))}`))) },
     create: {
       usage: 'users create ID [--alias A] [--budget USD] [--period daily|weekly|monthly] [--blocked true]',
@@ -123,7 +123,7 @@ export const commands: Record<string, Record<string, Command>> = {
     },
   },
   keys: {
-    list: { usage: 'keys list [--user ID] [--all]', summary: 'list keys (never their secrets)', run: list('/v1/keys', KEY_COLUMNS, { user: 'user_id' }) },
+    list: { usage: 'keys list [--user ID] [--limit N] [--all]', summary: 'list keys (never their secrets)', run: list('/v1/keys', KEY_COLUMNS, { user: 'user_id' }) },
     get: { usage: 'keys get ID', summary: 'one key', run: async (api, a) => (none(a), record(await api.call('GET', `/v1/keys/${enc(one(a, 'key'))}`))) },
     create: {
       usage: 'keys create USER_ID [--name N] [--budget USD] [--expires T] [--models a,b|all|none] [--rpm N]',
@@ -139,7 +139,7 @@ export const commands: Record<string, Record<string, Command>> = {
     revoke: { usage: 'keys revoke ID', summary: 'revoke a key', run: async (api, a) => (none(a), record(await api.call('DELETE', `/v1/keys/${enc(one(a, 'key'))}`))) },
   },
   prices: {
-    list: { usage: 'prices list [--all]', summary: 'the price in force for every priced model', run: list('/v1/pricing', PRICE_COLUMNS, {}) },
+    list: { usage: 'prices list [--limit N] [--all]', summary: 'the price in force for every priced model', run: list('/v1/pricing', PRICE_COLUMNS, {}) },
     get: { usage: 'prices get MODEL', summary: "a model's price in force", run: async (api, a) => (none(a), record(await api.call('GET', `/v1/pricing/${enc(one(a, 'model'))}`))) },
     set: {
       usage: 'prices set PROVIDER:MODEL --input USD --output USD [--cached-input USD|none] [--per-request USD|none]',
@@ -171,15 +171,15 @@ export const commands: Record<string, Record<string, Command>> = {
       },
     },
     history: {
-      usage: 'prices history [--model M] [--all]',
+      usage: 'prices history [--model M] [--limit N] [--all]',
       summary: 'every price row, superseded and deleted ones included',
       run: list('/v1/pricing/history', [...PRICE_COLUMNS, 'effective_until', 'deleted_at'], { model: 'model' }),
     },
   },
   usage: {
-    list: { usage: 'usage list [--user ID] [--key ID] [--model M] [--since T] [--until T] [--all]', summary: 'usage rows, newest first', run: list('/v1/usage', USAGE_COLUMNS, USAGE_FILTERS) },
+    list: { usage: 'usage list [--user ID] [--key ID] [--model M] [--since T] [--until T] [--limit N] [--all]', summary: 'usage rows, newest first', run: list('/v1/usage', USAGE_COLUMNS, USAGE_FILTERS) },
     summary: {
-      usage: 'usage summary [--user ID] [--key ID] [--model M] [--since T] [--until T] [--all]',
+      usage: 'usage summary [--user ID] [--key ID] [--model M] [--since T] [--until T] [--limit N] [--all]',
       summary: 'totals by UTC day, user and model, and grand totals',
       run: async (api, a) => {
         noArguments(a)
