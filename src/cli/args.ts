@@ -34,3 +34,8 @@ export function parseArgs(argv: string[], switchNames: ReadonlySet<string>): Arg
   }
   return args
 }
+
+/** A command that names nothing: an argument there is a mistake (`keys list team-a` for `--user team-a`), not ignored. */
+export function noArguments(args: Args): void {
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`)
+}

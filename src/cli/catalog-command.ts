@@ -8,7 +8,7 @@
  * with `--models` and says `--allow-free`.
  */
 import { AdminApiError, type AdminApi } from './admin-api'
-import { UsageError, type Args } from './args'
+import { noArguments, UsageError, type Args } from './args'
 import type { Shown } from './commands'
 import { catalogEntry, catalogSource, type CatalogRow, type PriceFields } from './price-catalog'
 import { basedOn } from './price-carry'
@@ -33,7 +33,11 @@ const FIELDS: (keyof PriceFields)[] = [
 ]
 
 export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> {
+  // `prices catalog apply` (dashes forgotten) must not show a diff and exit 0 as if the import were done.
+  noArguments(args)
   for (const name of args.options.keys()) if (name !== 'models') throw new UsageError(`unknown option --${name}`)
+  const named = (args.options.get('models') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  if (args.switches.has('allow-free') && !named.length) throw new UsageError('--allow-free applies to the models named with --models: name them')
   const providers: { name: string; catalog: string | null; aliases: Record<string, string> }[] = await api.list('/v1/providers', {}, false)
   // A Map, not an object: a name given with --models (`constructor`) must not find an Object.prototype member.
   const aliases = new Map(providers.flatMap((p) => Object.entries(p.aliases)))
@@ -44,8 +48,6 @@ export async function catalogCommand(api: AdminApi, args: Args): Promise<Shown> 
   // The gateway's bounded record of models of configured providers refused for lack of a price.
   const refused: { model: string }[] = await api.list('/v1/pricing/unpriced', {}, false)
   const allowUnbilled = args.switches.has('allow-unbilled')
-  const named = (args.options.get('models') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-  if (args.switches.has('allow-free') && !named.length) throw new UsageError('--allow-free applies to the models named with --models: name them')
   // Only models the operator names: the refused ones listed too are any a key holder asked for.
   const vouchedFree = new Set(args.switches.has('allow-free') ? named.map(canonical) : [])
   const models = [...new Set([...priced.map((p) => p.model), ...aliases.values(), ...refused.map((r) => r.model), ...named].map(canonical))].sort()

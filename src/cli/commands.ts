@@ -3,7 +3,7 @@
  * as the API's JSON with `--json`.
  */
 import { AdminApiError, type AdminApi, type ListPage } from './admin-api'
-import { UsageError, type Args } from './args'
+import { noArguments, UsageError, type Args } from './args'
 import { catalogCommand } from './catalog-command'
 import { bodyFrom, queryFrom, type Field } from './fields'
 import { basedOn, carriedPriceFields, keptFieldsText } from './price-carry'
@@ -11,7 +11,7 @@ import { basedOn, carriedPriceFields, keptFieldsText } from './price-carry'
 export type Shown =
   /** `error`: what went wrong part way (rows shown, some not written): printed after them, and the CLI exits 1. */
   | { table: Record<string, unknown>[]; columns: string[]; json: unknown; footer?: string; error?: string }
-  | { record: Record<string, unknown>; json: unknown; note?: string }
+  | { record: Record<string, unknown>; json: unknown; note?: string; lost?: string }
 
 export interface Command {
   usage: string
@@ -64,11 +64,6 @@ function none(args: Args): void {
   if (args.options.size > 0) throw new UsageError(`unknown option --${args.options.keys().next().value}`)
 }
 
-/** A command that names nothing: an argument there is a mistake (`keys list team-a` for `--user team-a`), not ignored. */
-function noArguments(args: Args): void {
-  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`)
-}
-
 /** A list command: its filters as options, one page unless `--all`. */
 const list = (path: string, columns: string[], filters: Record<string, string>) => async (api: AdminApi, args: Args) => {
   noArguments(args)
@@ -76,6 +71,12 @@ const list = (path: string, columns: string[], filters: Record<string, string>) 
 }
 
 const SECRET_NOTE = 'The key above is shown only this once: store it now.'
+
+/** A key with its new secret; `lost`: what to say if it cannot be written out, as the key is live all the same. */
+const withSecret = (key: any): Shown => ({
+  ...record(key, SECRET_NOTE),
+  lost: `key ${JSON.stringify(key.id)} exists, but its secret was written nowhere: rotate it (tollgate keys rotate ${key.id}) for a new one, or revoke it (tollgate keys revoke ${key.id})`,
+})
 
 /** The price in force for a model (a row scheduled for later is not), or null for a model with none. */
 async function priceInForce(api: AdminApi, model: string): Promise<Record<string, unknown> | null> {
@@ -96,7 +97,7 @@ function keptNote(model: string, inForce: Record<string, unknown> | null, kept: 
 
 export const commands: Record<string, Record<string, Command>> = {
   users: {
-    list: { usage: 'users list [--all]', summary: 'list users', run: list('/v1/users', USER_COLUMNS, {}) },
+    list: { usage: 'users list [--limit N] [--all]', summary: 'list users', run: list('/v1/users', USER_COLUMNS, {}) },
     get: { usage: 'users get ID', summary: 'one user, with spend and remaining budget', run: async (api, a) => (none(a), record(await api.call('GET', `/v1/users/${enc(one(a, 'user'))}`))) },
     create: {
       usage: 'users create ID [--alias A] [--budget USD] [--period daily|weekly|monthly] [--blocked true]',
@@ -122,23 +123,23 @@ export const commands: Record<string, Record<string, Command>> = {
     },
   },
   keys: {
-    list: { usage: 'keys list [--user ID] [--all]', summary: 'list keys (never their secrets)', run: list('/v1/keys', KEY_COLUMNS, { user: 'user_id' }) },
+    list: { usage: 'keys list [--user ID] [--limit N] [--all]', summary: 'list keys (never their secrets)', run: list('/v1/keys', KEY_COLUMNS, { user: 'user_id' }) },
     get: { usage: 'keys get ID', summary: 'one key', run: async (api, a) => (none(a), record(await api.call('GET', `/v1/keys/${enc(one(a, 'key'))}`))) },
     create: {
       usage: 'keys create USER_ID [--name N] [--budget USD] [--expires T] [--models a,b|all|none] [--rpm N]',
       summary: 'create a key for a user; its secret is shown once',
-      run: async (api, a) => record(await api.call('POST', '/v1/keys', { user_id: one(a, 'user'), ...bodyFrom(a, keyFields) }), SECRET_NOTE),
+      run: async (api, a) => withSecret(await api.call('POST', '/v1/keys', { user_id: one(a, 'user'), ...bodyFrom(a, keyFields) })),
     },
     update: {
       usage: 'keys update ID [--name N] [--budget USD|none] [--expires T|none] [--models a,b|all|none] [--rpm N|none]',
       summary: 'change a key',
       run: async (api, a) => record(await api.call('PATCH', `/v1/keys/${enc(one(a, 'key'))}`, bodyFrom(a, keyFields))),
     },
-    rotate: { usage: 'keys rotate ID', summary: 'replace the secret; the old one stops working at once', run: async (api, a) => (none(a), record(await api.call('POST', `/v1/keys/${enc(one(a, 'key'))}/rotate`), SECRET_NOTE)) },
+    rotate: { usage: 'keys rotate ID', summary: 'replace the secret; the old one stops working at once', run: async (api, a) => (none(a), withSecret(await api.call('POST', `/v1/keys/${enc(one(a, 'key'))}/rotate`))) },
     revoke: { usage: 'keys revoke ID', summary: 'revoke a key', run: async (api, a) => (none(a), record(await api.call('DELETE', `/v1/keys/${enc(one(a, 'key'))}`))) },
   },
   prices: {
-    list: { usage: 'prices list [--all]', summary: 'the price in force for every priced model', run: list('/v1/pricing', PRICE_COLUMNS, {}) },
+    list: { usage: 'prices list [--limit N] [--all]', summary: 'the price in force for every priced model', run: list('/v1/pricing', PRICE_COLUMNS, {}) },
     get: { usage: 'prices get MODEL', summary: "a model's price in force", run: async (api, a) => (none(a), record(await api.call('GET', `/v1/pricing/${enc(one(a, 'model'))}`))) },
     set: {
       usage: 'prices set PROVIDER:MODEL --input USD --output USD [--cached-input USD|none] [--per-request USD|none]',
@@ -170,15 +171,15 @@ export const commands: Record<string, Record<string, Command>> = {
       },
     },
     history: {
-      usage: 'prices history [--model M] [--all]',
+      usage: 'prices history [--model M] [--limit N] [--all]',
       summary: 'every price row, superseded and deleted ones included',
       run: list('/v1/pricing/history', [...PRICE_COLUMNS, 'effective_until', 'deleted_at'], { model: 'model' }),
     },
   },
   usage: {
-    list: { usage: 'usage list [--user ID] [--key ID] [--model M] [--since T] [--until T] [--all]', summary: 'usage rows, newest first', run: list('/v1/usage', USAGE_COLUMNS, USAGE_FILTERS) },
+    list: { usage: 'usage list [--user ID] [--key ID] [--model M] [--since T] [--until T] [--limit N] [--all]', summary: 'usage rows, newest first', run: list('/v1/usage', USAGE_COLUMNS, USAGE_FILTERS) },
     summary: {
-      usage: 'usage summary [--user ID] [--key ID] [--model M] [--since T] [--until T] [--all]',
+      usage: 'usage summary [--user ID] [--key ID] [--model M] [--since T] [--until T] [--limit N] [--all]',
       summary: 'totals by UTC day, user and model, and grand totals',
       run: async (api, a) => {
         noArguments(a)

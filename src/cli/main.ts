@@ -1,4 +1,4 @@
-import { AdminApiError, adminApi } from './admin-api'
+import { AdminApiError, adminApi, type AdminApi } from './admin-api'
 import { parseArgs, UsageError } from './args'
 import { MIGRATE_USAGE } from './migrate'
 import { commands, type Shown } from './commands'
@@ -10,23 +10,38 @@ const GLOBAL_SWITCHES = new Set(['json', 'help'])
 
 /** Runs one admin command against the gateway at TOLLGATE_URL; returns the process exit code. */
 export async function runCli(group: string, argv: string[], env = process.env): Promise<number> {
-  if (group === 'help' || group === '--help' || group === '-h') return print(help(), 0)
+  if (group === 'help' || group === '--help' || group === '-h') return answer(help())
   const [action, ...rest] = argv
   const actions = Object.hasOwn(commands, group) ? commands[group] : undefined
   const command = actions && Object.hasOwn(actions, action ?? '') ? actions[action ?? ''] : undefined
-  if (!command) return print(`${actions ? `unknown ${group} command ${JSON.stringify(action ?? '')}` : `unknown command ${JSON.stringify(group)}`}\n\n${help()}`, 2)
+  if (!command) return complain(`${actions ? `unknown ${group} command ${JSON.stringify(action ?? '')}` : `unknown command ${JSON.stringify(group)}`}\n\n${help()}`, 2)
   try {
     const args = parseArgs(rest, SWITCHES)
-    if (args.switches.has('help')) return print(`usage: tollgate ${command.usage}\n  ${command.summary}`, 0)
+    if (args.switches.has('help')) return answer(`usage: tollgate ${command.usage}\n  ${command.summary}`)
     // A switch the command does not take is a mistake, never ignored (`users delete X --apply` must not delete X).
     for (const s of args.switches) if (!GLOBAL_SWITCHES.has(s) && !new RegExp(`--${s}(?![\\w-])`).test(command.usage)) throw new UsageError(`unknown option --${s}`)
-    const shown = await command.run(adminApi(env), args)
-    print(args.switches.has('json') ? printableJson(shown.json) : render(shown), 0)
-    return 'error' in shown && shown.error ? print(`tollgate: ${printable(shown.error)}`, 1) : 0
+    const shown = await command.run(onFirstCall(() => adminApi(env)), args)
+    const code = await answer(args.switches.has('json') ? printableJson(shown.json) : render(shown), 'lost' in shown ? shown.lost : undefined)
+    if (code !== 0) return code
+    return 'error' in shown && shown.error ? complain(`tollgate: ${printable(shown.error)}`, 1) : 0
   } catch (error) {
-    if (error instanceof UsageError) return print(`${error.message}\nusage: tollgate ${command.usage}`, 2)
-    if (error instanceof AdminApiError) return print(`tollgate: ${printable(error.message)}`, 1)
+    if (error instanceof UsageError) return complain(`${error.message}\nusage: tollgate ${command.usage}`, 2)
+    if (error instanceof AdminApiError) return complain(`tollgate: ${printable(error.message)}`, 1)
     throw error
+  }
+}
+
+/**
+ * The admin API, its settings (the master key) read at the first call, once the command has read its arguments: a
+ * mistake on the command line is exit 2 whether the key is set or not, never hidden behind "not set" (exit 1).
+ */
+function onFirstCall(open: () => AdminApi): AdminApi {
+  let api: AdminApi | undefined
+  const opened = () => (api ??= open())
+  return {
+    call: (...a) => opened().call(...a),
+    page: (...a) => opened().page(...a),
+    list: (...a) => opened().list(...a),
   }
 }
 
@@ -38,9 +53,31 @@ function render(shown: Shown): string {
 /** Notes name what the API returned (a model a key holder asked for): each line printable, the line breaks kept. */
 const printableLines = (text: string) => text.split('\n').map(printable).join('\n')
 
-function print(text: string, code: number): number {
-  ;(code === 0 ? console.log : console.error)(text)
+/**
+ * Prints the answer on stdout: 0, or 1 if it could not be written (a full disk, a closed pipe), saying so on stderr,
+ * with `lost` (what the answer's loss leaves behind: a live key whose secret no one saw). console.log drops a failed
+ * write, and a script (`tollgate keys create … > key.json || exit 1`) would go on as if it had its answer.
+ */
+async function answer(text: string, lost?: string): Promise<number> {
+  const failure = await write(Bun.stdout, text)
+  if (failure === null) return 0
+  return complain(`tollgate: the answer could not be written to stdout (${failure})${lost ? `: ${printable(lost)}` : ''}`, 1)
+}
+
+async function complain(text: string, code: number): Promise<number> {
+  await write(Bun.stderr, text)
   return code
+}
+
+/** null once `text` is written whole; else why not. Bun.write rejects on ENOSPC and EPIPE (console.log and a
+ * process.stdout.write without an 'error' listener do not report them, or crash the process). */
+async function write(to: typeof Bun.stdout, text: string): Promise<string | null> {
+  try {
+    await Bun.write(to, `${text}\n`)
+    return null
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error)
+  }
 }
 
 function help(): string {
