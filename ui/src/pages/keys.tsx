@@ -31,6 +31,14 @@ const CLAMP: Array<[string, string]> = [['', 'gateway default'], ['true', 'on'],
 const userFieldText = (v: string | null) => (v === null ? 'default' : v)
 const clampText = (v: boolean | null) => (v === null ? 'default' : v ? 'on' : 'off')
 
+/** Whether the gateway takes the key now: revoked, past its expiry, or its user blocked are each refused. */
+function statusText(k: { revoked_at: string | null; expires_at: string | null; user_blocked: boolean }, now = Date.now()): string {
+  if (k.revoked_at) return 'revoked'
+  if (k.expires_at && Date.parse(k.expires_at) <= now) return 'expired'
+  if (k.user_blocked) return 'user blocked'
+  return 'active'
+}
+
 /**
  * The secret exists only in the create and rotate answers: shown here once, with a copy button, and never again
  * (not by the Back button either: it is forgotten as the page is left).
@@ -156,7 +164,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
                 <td>{k.rpm_limit ?? '—'}</td>
                 <td data-testid="key-user-field">{userFieldText(k.user_field)}</td><td data-testid="key-clamp">{clampText(k.clamp_output)}</td>
                 <td>{when(k.expires_at)}</td>
-                <td>{k.revoked_at ? 'revoked' : 'active'}</td>
+                <td>{statusText(k)}</td>
                 <td><div class="actions">
                   {!k.revoked_at && (
                     <>
