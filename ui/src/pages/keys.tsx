@@ -138,6 +138,9 @@ export function KeysPage(props: { params: URLSearchParams }) {
     setEditing(null)
     setRefresh((n) => n + 1)
   }
+  // As on the Users page: the line tells of the last action only, and the list is read again either way.
+  const act = <T,>(fn: () => Promise<T>, then: (r: T) => void = () => {}) =>
+    fn().then((r) => { setError(null); then(r) }, (e) => setError(e.message)).then(reload)
   return (
     <>
       <h1>Keys{userId && ` of ${userId}`}</h1>
@@ -148,7 +151,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
       {secret && <SecretOnce secret={secret} onClose={() => setSecret(null)} />}
       <Section title="New key">
         {/* Keyed by the user: a filter to another user's keys makes a new form, naming that user. */}
-        <KeyForm key={userId} userId={userId} onDone={(s) => { if (s) setSecret(s); reload() }} />
+        <KeyForm key={userId} userId={userId} onDone={(s) => { setError(null); if (s) setSecret(s); reload() }} />
       </Section>
       <ErrorLine error={error ?? list.error} />
       <table>
@@ -169,14 +172,14 @@ export function KeysPage(props: { params: URLSearchParams }) {
                   {!k.revoked_at && (
                     <>
                       <button type="button" onClick={() => setEditing(editing === k.id ? null : k.id)}>Edit</button>
-                      <button type="button" onClick={() => api('POST', `/v1/keys/${k.id}/rotate`).then((r) => { setSecret(r.key); reload() }, (e) => setError(e.message))}>Rotate</button>
-                      <button type="button" onClick={() => confirm(`Revoke key ${k.key_prefix}…?`) && api('DELETE', `/v1/keys/${k.id}`).then(reload, (e) => setError(e.message))}>Revoke</button>
+                      <button type="button" onClick={() => act(() => api('POST', `/v1/keys/${k.id}/rotate`), (r) => setSecret(r.key))}>Rotate</button>
+                      <button type="button" onClick={() => confirm(`Revoke key ${k.key_prefix}…?`) && act(() => api('DELETE', `/v1/keys/${k.id}`))}>Revoke</button>
                     </>
                   )}
                   <a href={`#/usage?key_id=${encodeURIComponent(k.id)}`}>Usage</a>
                 </div></td>
               </tr>
-              {editing === k.id && <tr><td colSpan={11}><KeyForm keyRow={k} onDone={reload} /></td></tr>}
+              {editing === k.id && <tr><td colSpan={11}><KeyForm keyRow={k} onDone={() => { setError(null); reload() }} /></td></tr>}
             </>
           ))}
         </tbody>

@@ -62,11 +62,17 @@ export function UsersPage() {
     setEditing(null)
     setRefresh((n) => n + 1)
   }
-  const act = (fn: () => Promise<unknown>) => fn().then(reload, (e) => setError(e.message))
+  const saved = () => {
+    setError(null)
+    reload()
+  }
+  // The line tells of the last action only; the list is read again either way (a refusal such as a 404 says it
+  // has changed under the page).
+  const act = (fn: () => Promise<unknown>) => fn().then(() => setError(null), (e) => setError(e.message)).then(reload)
   return (
     <>
       <h1>Users</h1>
-      <Section title="New user"><UserForm onDone={reload} /></Section>
+      <Section title="New user"><UserForm onDone={saved} /></Section>
       <ErrorLine error={error ?? list.error} />
       <table>
         <thead><tr><th>User</th><th>Budget</th><th>Spend</th><th>Reserved</th><th>Remaining</th><th>Period</th><th>Status</th><th><span class="sr-only">Actions</span></th></tr></thead>
@@ -88,7 +94,7 @@ export function UsersPage() {
                   <button type="button" onClick={() => confirm(`Delete user ${u.id} and all its keys?`) && act(() => api('DELETE', `/v1/users/${encodeURIComponent(u.id)}`))}>Delete</button>
                 </div></td>
               </tr>
-              {editing === u.id && <tr><td colSpan={8}><UserForm user={u} onDone={reload} /></td></tr>}
+              {editing === u.id && <tr><td colSpan={8}><UserForm user={u} onDone={saved} /></td></tr>}
             </>
           ))}
         </tbody>
