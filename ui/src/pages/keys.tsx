@@ -1,8 +1,9 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, modelsText, usd, when } from '../api'
 import { changedSettings } from '../changed-settings'
 import { ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
 import { useForgetOnLeave } from '../forget-on-leave'
+import { returnFocus } from '../return-focus'
 import { navigate } from '../router'
 import { typedModelName } from '../typed-model-name'
 import { typedNumber } from '../typed-number'
@@ -45,12 +46,23 @@ function statusText(k: { revoked_at: string | null; expires_at: string | null; u
  */
 function SecretOnce(props: { secret: string; onClose: () => void }) {
   const [copied, setCopied] = useState(false)
+  const copy = useRef<HTMLButtonElement>(null)
+  const opener = useRef<Element | null>(null)
+  // Shown above the form it came from: focus is taken to it (Copy), and given back where it was on Done.
+  useEffect(() => {
+    opener.current = document.activeElement
+    copy.current?.focus()
+  }, [])
+  const close = () => {
+    props.onClose()
+    returnFocus(opener.current)
+  }
   return (
     <div class="secret" role="status">
       <p>Copy this key now: it will not be shown again.</p>
       <code data-testid="new-secret">{props.secret}</code>
-      <button type="button" onClick={() => navigator.clipboard.writeText(props.secret).then(() => setCopied(true))}>{copied ? 'Copied' : 'Copy'}</button>
-      <button type="button" onClick={props.onClose}>Done</button>
+      <button type="button" ref={copy} onClick={() => navigator.clipboard.writeText(props.secret).then(() => setCopied(true))}>{copied ? 'Copied' : 'Copy'}</button>
+      <button type="button" onClick={close}>Done</button>
     </div>
   )
 }
@@ -132,6 +144,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
   const [secret, setSecret] = useState<string | null>(null)
   useForgetOnLeave(() => setSecret(null))
   const [editing, setEditing] = useState<string | null>(null)
+  const editOpener = useRef<Element | null>(null)
   const [error, setError] = useState<string | null>(null)
   const list = usePaged<any>(`/v1/keys${userId ? `?user_id=${encodeURIComponent(userId)}` : ''}`, refresh)
   const reload = () => {
@@ -148,7 +161,8 @@ export function KeysPage(props: { params: URLSearchParams }) {
         <Field label="Filter by user id" name="filter-user" value={filter} onInput={setFilter} />
         <button type="submit">Filter</button>
       </form>
-      {secret && <SecretOnce secret={secret} onClose={() => setSecret(null)} />}
+      {/* Keyed by the secret: another one (a second Rotate) is a new panel, focused as it appears. */}
+      {secret && <SecretOnce key={secret} secret={secret} onClose={() => setSecret(null)} />}
       <Section title="New key">
         {/* Keyed by the user: a filter to another user's keys makes a new form, naming that user. */}
         <KeyForm key={userId} userId={userId} onDone={(s) => { setError(null); if (s) setSecret(s); reload() }} />
@@ -171,7 +185,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
                 <td><div class="actions">
                   {!k.revoked_at && (
                     <>
-                      <button type="button" onClick={() => setEditing(editing === k.id ? null : k.id)}>Edit</button>
+                      <button type="button" onClick={(e) => { editOpener.current = e.currentTarget; setEditing(editing === k.id ? null : k.id) }}>Edit</button>
                       <button type="button" onClick={() => act(() => api('POST', `/v1/keys/${k.id}/rotate`), (r) => setSecret(r.key))}>Rotate</button>
                       <button type="button" onClick={() => confirm(`Revoke key ${k.key_prefix}…?`) && act(() => api('DELETE', `/v1/keys/${k.id}`))}>Revoke</button>
                     </>
@@ -179,7 +193,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
                   <a href={`#/usage?key_id=${encodeURIComponent(k.id)}`}>Usage</a>
                 </div></td>
               </tr>
-              {editing === k.id && <tr><td colSpan={11}><KeyForm keyRow={k} onDone={() => { setError(null); reload() }} /></td></tr>}
+              {editing === k.id && <tr><td colSpan={11}><KeyForm keyRow={k} onDone={() => { setError(null); reload(); returnFocus(editOpener.current) }} /></td></tr>}
             </>
           ))}
         </tbody>
