@@ -107,9 +107,16 @@ export const keyRoutes = (services: Services) => {
       async ({ query }) => {
         await ledger.flush()
         const rows = await records.run('keyRows', { userId: query.user_id, cursor: query.cursor, limit: query.limit + 1, offset: query.offset ?? 0 })
-        return toPage(rows, query.limit, presentKey, (r) => r.id)
+        return toPage(rows, query.limit, (r) => ({ ...presentKey(r), user_blocked: r.userBlocked }), (r) => r.id)
       },
-      { query: strictQuery({ ...pageQuery, user_id: filterText.optional() }), detail: { tags: ['keys'], summary: 'List keys (never their secrets)' } },
+      {
+        query: strictQuery({ ...pageQuery, user_id: filterText.optional() }),
+        detail: {
+          tags: ['keys'],
+          summary: 'List keys (never their secrets)',
+          description: 'user_blocked: the key\'s user is blocked, so the gateway refuses the key (403) whatever its own state.',
+        },
+      },
     )
     .get('/v1/keys/:id', async ({ params }) => presentKey(await find(params.id)), {
       params: keyId,

@@ -102,6 +102,11 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
     if (!price) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
     return presentPrice(price)
   }
+  /** The `?model=` filter of the list: the model's price in force, if any, as a page of it (past the cursor). */
+  const pricedModel = async (model: string, cursor: string | undefined, offset: number | undefined) => {
+    const price = await prices.storedPriceOf(providers.canonicalName(model))
+    return price && (cursor === undefined || price.model > cursor) && !offset ? [price] : []
+  }
   const unprice = async (model: string) => {
     const canonical = providers.canonicalName(model)
     const { inForce, cancelledScheduled } = await prices.remove(canonical)
@@ -133,10 +138,17 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
     .get(
       '/v1/pricing',
       async ({ query }) => {
-        const rows = await prices.storedPage(query.cursor, query.limit + 1, query.offset ?? 0)
+        const rows = query.model === undefined ? await prices.storedPage(query.cursor, query.limit + 1, query.offset ?? 0) : await pricedModel(query.model, query.cursor, query.offset)
         return toPage(rows, query.limit, presentPrice, (p) => p.model)
       },
-      { query: strictQuery(pageQuery), detail: { tags: ['pricing'], summary: 'Prices in force, by model' } },
+      {
+        query: strictQuery({ ...pageQuery, model: filterText.max(256).optional().describe('provider:model, provider/model or an alias') }),
+        detail: {
+          tags: ['pricing'],
+          summary: 'Prices in force, by model (filter: model)',
+          description: 'With ?model=, the price in force for that model as a page of one row, or of none for a model with no price (where GET /v1/pricing/{model} answers 404).',
+        },
+      },
     )
     .get(
       '/v1/pricing/history',

@@ -2,6 +2,13 @@ import { useState } from 'preact/hooks'
 import { query, when } from '../api'
 import { ErrorLine, Field, Pager, usePaged } from '../components'
 
+/**
+ * A refused request answered before any key was known is counted, one row per source, route, method and status
+ * a minute: its count says how many it stands for (40 guesses at a key are not one), until when.
+ */
+const requestsText = (r: { count: number; last_at: string | null }) =>
+  r.count > 1 && r.last_at ? <>{r.count} <div class="muted">until {when(r.last_at)}</div></> : r.count
+
 export function AuditPage() {
   const empty = { user_id: '', key_id: '', status: '', route: '', client_ip: '' }
   const [form, setForm] = useState(empty)
@@ -21,10 +28,10 @@ export function AuditPage() {
       </form>
       <ErrorLine error={list.error} />
       <table>
-        <thead><tr><th>Time</th><th>Method</th><th>Path</th><th>Status</th><th>Latency</th><th>Client</th><th>Key</th><th>User</th></tr></thead>
+        <thead><tr><th>Time</th><th>Method</th><th>Path</th><th>Status</th><th>Latency</th><th>Requests</th><th>Client</th><th>Key</th><th>User</th></tr></thead>
         <tbody>
           {list.page?.data.map((r) => (
-            <tr><td>{when(r.created_at)}</td><td>{r.method}</td><td>{r.route}</td><td>{r.status}</td><td>{r.latency_ms} ms</td><td>{r.client_ip ?? '—'}</td><td>{r.key_id ?? '—'}</td><td>{r.user_id ?? '—'}</td></tr>
+            <tr><td>{when(r.created_at)}</td><td>{r.method}</td><td>{r.route}</td><td>{r.status}</td><td>{r.latency_ms} ms</td><td>{requestsText(r)}</td><td>{r.client_ip ?? '—'}</td><td>{r.key_id ?? '—'}</td><td>{r.user_id ?? '—'}</td></tr>
           ))}
         </tbody>
       </table>

@@ -1,8 +1,9 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, modelsText, usd, when } from '../api'
 import { changedSettings } from '../changed-settings'
 import { ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
 import { useForgetOnLeave } from '../forget-on-leave'
+import { returnFocus } from '../return-focus'
 import { navigate } from '../router'
 import { typedModelName } from '../typed-model-name'
 import { typedNumber } from '../typed-number'
@@ -31,18 +32,37 @@ const CLAMP: Array<[string, string]> = [['', 'gateway default'], ['true', 'on'],
 const userFieldText = (v: string | null) => (v === null ? 'default' : v)
 const clampText = (v: boolean | null) => (v === null ? 'default' : v ? 'on' : 'off')
 
+/** Whether the gateway takes the key now: revoked, past its expiry, or its user blocked are each refused. */
+function statusText(k: { revoked_at: string | null; expires_at: string | null; user_blocked: boolean }, now = Date.now()): string {
+  if (k.revoked_at) return 'revoked'
+  if (k.expires_at && Date.parse(k.expires_at) <= now) return 'expired'
+  if (k.user_blocked) return 'user blocked'
+  return 'active'
+}
+
 /**
  * The secret exists only in the create and rotate answers: shown here once, with a copy button, and never again
  * (not by the Back button either: it is forgotten as the page is left).
  */
 function SecretOnce(props: { secret: string; onClose: () => void }) {
   const [copied, setCopied] = useState(false)
+  const copy = useRef<HTMLButtonElement>(null)
+  const opener = useRef<Element | null>(null)
+  // Shown above the form it came from: focus is taken to it (Copy), and given back where it was on Done.
+  useEffect(() => {
+    opener.current = document.activeElement
+    copy.current?.focus()
+  }, [])
+  const close = () => {
+    props.onClose()
+    returnFocus(opener.current)
+  }
   return (
     <div class="secret" role="status">
       <p>Copy this key now: it will not be shown again.</p>
       <code data-testid="new-secret">{props.secret}</code>
-      <button type="button" onClick={() => navigator.clipboard.writeText(props.secret).then(() => setCopied(true))}>{copied ? 'Copied' : 'Copy'}</button>
-      <button type="button" onClick={props.onClose}>Done</button>
+      <button type="button" ref={copy} onClick={() => navigator.clipboard.writeText(props.secret).then(() => setCopied(true))}>{copied ? 'Copied' : 'Copy'}</button>
+      <button type="button" onClick={close}>Done</button>
     </div>
   )
 }
@@ -124,12 +144,16 @@ export function KeysPage(props: { params: URLSearchParams }) {
   const [secret, setSecret] = useState<string | null>(null)
   useForgetOnLeave(() => setSecret(null))
   const [editing, setEditing] = useState<string | null>(null)
+  const editOpener = useRef<Element | null>(null)
   const [error, setError] = useState<string | null>(null)
   const list = usePaged<any>(`/v1/keys${userId ? `?user_id=${encodeURIComponent(userId)}` : ''}`, refresh)
   const reload = () => {
     setEditing(null)
     setRefresh((n) => n + 1)
   }
+  // As on the Users page: the line tells of the last action only, and the list is read again either way.
+  const act = <T,>(fn: () => Promise<T>, then: (r: T) => void = () => {}) =>
+    fn().then((r) => { setError(null); then(r) }, (e) => setError(e.message)).then(reload)
   return (
     <>
       <h1>Keys{userId && ` of ${userId}`}</h1>
@@ -137,10 +161,11 @@ export function KeysPage(props: { params: URLSearchParams }) {
         <Field label="Filter by user id" name="filter-user" value={filter} onInput={setFilter} />
         <button type="submit">Filter</button>
       </form>
-      {secret && <SecretOnce secret={secret} onClose={() => setSecret(null)} />}
+      {/* Keyed by the secret: another one (a second Rotate) is a new panel, focused as it appears. */}
+      {secret && <SecretOnce key={secret} secret={secret} onClose={() => setSecret(null)} />}
       <Section title="New key">
         {/* Keyed by the user: a filter to another user's keys makes a new form, naming that user. */}
-        <KeyForm key={userId} userId={userId} onDone={(s) => { if (s) setSecret(s); reload() }} />
+        <KeyForm key={userId} userId={userId} onDone={(s) => { setError(null); if (s) setSecret(s); reload() }} />
       </Section>
       <ErrorLine error={error ?? list.error} />
       <table>
@@ -156,19 +181,19 @@ export function KeysPage(props: { params: URLSearchParams }) {
                 <td>{k.rpm_limit ?? '—'}</td>
                 <td data-testid="key-user-field">{userFieldText(k.user_field)}</td><td data-testid="key-clamp">{clampText(k.clamp_output)}</td>
                 <td>{when(k.expires_at)}</td>
-                <td>{k.revoked_at ? 'revoked' : 'active'}</td>
+                <td>{statusText(k)}</td>
                 <td><div class="actions">
                   {!k.revoked_at && (
                     <>
-                      <button type="button" onClick={() => setEditing(editing === k.id ? null : k.id)}>Edit</button>
-                      <button type="button" onClick={() => api('POST', `/v1/keys/${k.id}/rotate`).then((r) => { setSecret(r.key); reload() }, (e) => setError(e.message))}>Rotate</button>
-                      <button type="button" onClick={() => confirm(`Revoke key ${k.key_prefix}…?`) && api('DELETE', `/v1/keys/${k.id}`).then(reload, (e) => setError(e.message))}>Revoke</button>
+                      <button type="button" onClick={(e) => { editOpener.current = e.currentTarget; setEditing(editing === k.id ? null : k.id) }}>Edit</button>
+                      <button type="button" onClick={() => act(() => api('POST', `/v1/keys/${k.id}/rotate`), (r) => setSecret(r.key))}>Rotate</button>
+                      <button type="button" onClick={() => confirm(`Revoke key ${k.key_prefix}…?`) && act(() => api('DELETE', `/v1/keys/${k.id}`))}>Revoke</button>
                     </>
                   )}
                   <a href={`#/usage?key_id=${encodeURIComponent(k.id)}`}>Usage</a>
                 </div></td>
               </tr>
-              {editing === k.id && <tr><td colSpan={11}><KeyForm keyRow={k} onDone={reload} /></td></tr>}
+              {editing === k.id && <tr><td colSpan={11}><KeyForm keyRow={k} onDone={() => { setError(null); reload(); returnFocus(editOpener.current) }} /></td></tr>}
             </>
           ))}
         </tbody>

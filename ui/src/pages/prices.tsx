@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks'
 import { basedOn, carriedPriceFields, keptFieldsText } from '../../../src/cli/price-carry'
-import { api, ApiError, usd, when } from '../api'
+import { api, query, usd, when } from '../api'
 import { changedSettings } from '../changed-settings'
 import { ErrorLine, Field, Pager, Section, usePaged } from '../components'
 import { typedModelName } from '../typed-model-name'
@@ -28,12 +28,13 @@ const settingsOf = (fields: PriceFields): Row => Object.fromEntries(FORM_FIELDS.
 /** The offered fields the operator emptied that the row has set: the new row unsets them. */
 const emptiedFields = (fields: PriceFields, row: Row | null) => FORM_FIELDS.filter((f) => fields[f].trim() === '' && row?.[f] != null)
 
-/** The price in force for a model (a row scheduled for later is not), or null for a model with none. */
-const priceInForce = (model: string): Promise<Row | null> =>
-  api('GET', `/v1/pricing/${encodeURIComponent(model)}`).catch((e) => {
-    if (e instanceof ApiError && e.status === 404) return null
-    throw e
-  })
+/**
+ * The price in force for a model (a row scheduled for later is not), or null for a model with none. Read from the
+ * list filtered by the model, which answers no row where GET /v1/pricing/{model} answers 404: the browser logs every
+ * 404 as an error, and the form is mostly used for models with no price yet.
+ */
+const priceInForce = async (model: string): Promise<Row | null> =>
+  (await api<{ data: Row[] }>('GET', `/v1/pricing${query({ model, limit: 1 })}`)).data[0] ?? null
 
 /**
  * What a new row for the model keeps from the row in force, and what it unsets (the offered fields left

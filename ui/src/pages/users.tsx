@@ -1,7 +1,8 @@
-import { useState } from 'preact/hooks'
+import { useRef, useState } from 'preact/hooks'
 import { api, usd, when } from '../api'
 import { changedSettings } from '../changed-settings'
 import { BudgetBar, ErrorLine, Field, Pager, Section, Select, usePaged } from '../components'
+import { returnFocus } from '../return-focus'
 import { typedNumber } from '../typed-number'
 
 const PERIODS: Array<[string, string]> = [['', 'none (lifetime)'], ['daily', 'daily'], ['weekly', 'weekly'], ['monthly', 'monthly']]
@@ -56,17 +57,28 @@ function UserForm(props: { user?: any; onDone: () => void }) {
 export function UsersPage() {
   const [refresh, setRefresh] = useState(0)
   const [editing, setEditing] = useState<string | null>(null)
+  const editOpener = useRef<Element | null>(null)
   const [error, setError] = useState<string | null>(null)
   const list = usePaged<any>('/v1/users', refresh)
   const reload = () => {
     setEditing(null)
     setRefresh((n) => n + 1)
   }
-  const act = (fn: () => Promise<unknown>) => fn().then(reload, (e) => setError(e.message))
+  const saved = () => {
+    setError(null)
+    reload()
+  }
+  const edited = () => {
+    saved()
+    returnFocus(editOpener.current)
+  }
+  // The line tells of the last action only; the list is read again either way (a refusal such as a 404 says it
+  // has changed under the page).
+  const act = (fn: () => Promise<unknown>) => fn().then(() => setError(null), (e) => setError(e.message)).then(reload)
   return (
     <>
       <h1>Users</h1>
-      <Section title="New user"><UserForm onDone={reload} /></Section>
+      <Section title="New user"><UserForm onDone={saved} /></Section>
       <ErrorLine error={error ?? list.error} />
       <table>
         <thead><tr><th>User</th><th>Budget</th><th>Spend</th><th>Reserved</th><th>Remaining</th><th>Period</th><th>Status</th><th><span class="sr-only">Actions</span></th></tr></thead>
@@ -81,14 +93,14 @@ export function UsersPage() {
                 <td>{u.blocked ? 'blocked' : 'active'}</td>
                 <td><div class="actions">
                   <a href={`#/keys?user_id=${encodeURIComponent(u.id)}`}>Keys</a>
-                  <button type="button" onClick={() => setEditing(editing === u.id ? null : u.id)}>Edit</button>
+                  <button type="button" onClick={(e) => { editOpener.current = e.currentTarget; setEditing(editing === u.id ? null : u.id) }}>Edit</button>
                   <button type="button" onClick={() => act(() => api('PATCH', `/v1/users/${encodeURIComponent(u.id)}`, { blocked: !u.blocked }))}>
                     {u.blocked ? 'Unblock' : 'Block'}
                   </button>
                   <button type="button" onClick={() => confirm(`Delete user ${u.id} and all its keys?`) && act(() => api('DELETE', `/v1/users/${encodeURIComponent(u.id)}`))}>Delete</button>
                 </div></td>
               </tr>
-              {editing === u.id && <tr><td colSpan={8}><UserForm user={u} onDone={reload} /></td></tr>}
+              {editing === u.id && <tr><td colSpan={8}><UserForm user={u} onDone={edited} /></td></tr>}
             </>
           ))}
         </tbody>
