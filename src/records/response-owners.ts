@@ -129,7 +129,8 @@ export class ResponseOwners {
     const rows = unique.length === 0 ? [] : await this.store.findResponses(unique, 'item')
     const found = new Map(rows.map((row) => [row.id, storedResponse(row)]))
     const ownsFound = (id: string) => found.has(id) && (userId === null || found.get(id)!.userId === userId)
-    if (!lookedFor.every(ownsFound)) await this.missing()
+    // An id with a NUL is not found, lock or not: no row can have one (see `firstNotOwned`).
+    if (!lookedFor.every((id) => hasNul(id) || ownsFound(id))) await this.missing()
     return found
   }
 
@@ -141,7 +142,10 @@ export class ResponseOwners {
    */
   async firstNotOwned(ids: readonly string[], kind: Exclude<StoredKind, 'conversation'>, userId: string | null): Promise<string | null> {
     const unique = [...new Set(ids)]
-    const lookedUp = unique.filter((id) => !hasNul(id) && id.isWellFormed())
+    // No row can have a NUL (neither store records one): not found, even while a write may be pending, as `find` says.
+    const withNul = unique.find(hasNul)
+    if (withNul !== undefined) return withNul
+    const lookedUp = unique.filter((id) => id.isWellFormed())
     const rows = lookedUp.length === 0 ? [] : await this.store.findResponses(lookedUp, kind)
     const ownerOf = new Map(rows.map((row) => [row.id, row.user_id]))
     const notOwned = unique.find((id) => !ownerOf.has(id) || (userId !== null && ownerOf.get(id) !== userId))
