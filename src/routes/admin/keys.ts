@@ -114,7 +114,8 @@ export const keyRoutes = (services: Services) => {
         detail: {
           tags: ['keys'],
           summary: 'List keys (never their secrets)',
-          description: 'user_blocked: the key\'s user is blocked, so the gateway refuses the key (403) whatever its own state.',
+          description:
+            'user_blocked: the key\'s user is blocked: its billed and free calls are refused 403 `user_blocked` (a revoked or expired key is refused 401 first); `GET /v1/models` and `GET /v1/key` still answer.',
         },
       },
     )

@@ -44,18 +44,14 @@ function statusText(k: { revoked_at: string | null; expires_at: string | null; u
  * The secret exists only in the create and rotate answers: shown here once, with a copy button, and never again
  * (not by the Back button either: it is forgotten as the page is left).
  */
-function SecretOnce(props: { secret: string; onClose: () => void }) {
+function SecretOnce(props: { secret: string; opener: Element | null; onClose: () => void }) {
   const [copied, setCopied] = useState(false)
   const copy = useRef<HTMLButtonElement>(null)
-  const opener = useRef<Element | null>(null)
-  // Shown above the form it came from: focus is taken to it (Copy), and given back where it was on Done.
-  useEffect(() => {
-    opener.current = document.activeElement
-    copy.current?.focus()
-  }, [])
+  // Shown above the form it came from: focus is taken to it (Copy), and given back to what opened it on Done.
+  useEffect(() => copy.current?.focus(), [])
   const close = () => {
     props.onClose()
-    returnFocus(opener.current)
+    returnFocus(props.opener)
   }
   return (
     <div class="secret" role="status">
@@ -143,6 +139,16 @@ export function KeysPage(props: { params: URLSearchParams }) {
   const [refresh, setRefresh] = useState(0)
   const [secret, setSecret] = useState<string | null>(null)
   useForgetOnLeave(() => setSecret(null))
+  const secretOpener = useRef<Element | null>(null)
+  /**
+   * A secret to show, and what opened it (focused as it came). A second one replacing the first (Rotate clicked twice)
+   * keeps the first one's opener: focus is then on the first panel, which goes, or already on <body>.
+   */
+  const showSecret = (s: string) => {
+    const active = document.activeElement
+    if (active && active !== document.body && !active.closest('.secret')) secretOpener.current = active
+    setSecret(s)
+  }
   const [editing, setEditing] = useState<string | null>(null)
   const editOpener = useRef<Element | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -162,10 +168,10 @@ export function KeysPage(props: { params: URLSearchParams }) {
         <button type="submit">Filter</button>
       </form>
       {/* Keyed by the secret: another one (a second Rotate) is a new panel, focused as it appears. */}
-      {secret && <SecretOnce key={secret} secret={secret} onClose={() => setSecret(null)} />}
+      {secret && <SecretOnce key={secret} secret={secret} opener={secretOpener.current} onClose={() => setSecret(null)} />}
       <Section title="New key">
         {/* Keyed by the user: a filter to another user's keys makes a new form, naming that user. */}
-        <KeyForm key={userId} userId={userId} onDone={(s) => { setError(null); if (s) setSecret(s); reload() }} />
+        <KeyForm key={userId} userId={userId} onDone={(s) => { setError(null); if (s) showSecret(s); reload() }} />
       </Section>
       <ErrorLine error={error ?? list.error} />
       <table>
@@ -186,7 +192,7 @@ export function KeysPage(props: { params: URLSearchParams }) {
                   {!k.revoked_at && (
                     <>
                       <button type="button" onClick={(e) => { editOpener.current = e.currentTarget; setEditing(editing === k.id ? null : k.id) }}>Edit</button>
-                      <button type="button" onClick={() => act(() => api('POST', `/v1/keys/${k.id}/rotate`), (r) => setSecret(r.key))}>Rotate</button>
+                      <button type="button" onClick={() => act(() => api('POST', `/v1/keys/${k.id}/rotate`), (r) => showSecret(r.key))}>Rotate</button>
                       <button type="button" onClick={() => confirm(`Revoke key ${k.key_prefix}…?`) && act(() => api('DELETE', `/v1/keys/${k.id}`))}>Revoke</button>
                     </>
                   )}
