@@ -4,7 +4,8 @@ import { requestState } from '../http/request-state'
 
 const ALLOWED_METHODS = 'GET, POST, PATCH, DELETE'
 /**
- * The API's own request headers, and those the official SDKs send from a browser (`dangerouslyAllowBrowser`):
+ * The API's own request headers, and those the official SDKs send from a browser (`dangerouslyAllowBrowser`), and
+ * the Vercel AI SDK's `user-agent` (a header a script sets is no safelisted one: Firefox asks its preflight for it):
  * a browser refuses the call unless its preflight allows every one. The gateway reads none of the SDKs' and
  * passes none of them on.
  */
@@ -13,7 +14,7 @@ const ALLOWED_HEADERS = [
   'x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count',
   'x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout, x-stainless-helper, x-stainless-helper-method',
   'x-stainless-poll-helper, x-stainless-custom-poll-interval, anthropic-dangerous-direct-browser-access',
-  'openai-organization, openai-project, idempotency-key',
+  'openai-organization, openai-project, idempotency-key, user-agent',
 ].join(', ')
 const EXPOSED_HEADERS =
   'x-request-id, request-id, x-budget-remaining, x-output-clamped, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, retry-after-ms, x-should-retry, x-tollgate-dropped-tools'
