@@ -8,14 +8,15 @@ import { badRequest, conflict, notFound } from '../../http/errors'
 import { generateKey } from '../../keys/secret'
 import type { Services } from '../../services'
 import { forgettingChange } from '../../store/late-write'
-import { writtenModelName } from '../../providers/model-name'
+import { PRICED_NAME_MAX_LENGTH, writtenModelName } from '../../providers/model-name'
 import { pageQuery, toPage } from './pagination'
 import { filterText, strictQuery } from './strict-query'
 
 type KeyRow = typeof apiKeys.$inferSelect
 
 const futureTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))
-const modelName = writtenModelName.min(1).max(200)
+/** As long as a price's model may be: a model that can be priced can be allow-listed. */
+const modelName = writtenModelName.min(1).max(PRICED_NAME_MAX_LENGTH)
 
 const keySettings = {
   name: z.string().max(200).nullable().optional(),
