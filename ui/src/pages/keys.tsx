@@ -99,8 +99,12 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
   const [error, setError] = useState<string | null>(null)
   const set = (field: keyof KeyFields) => (v: string) => setFields((f) => ({ ...f, [field]: v }))
   const p = k ? 'edit-' : ''
+  const sending = useRef(false)
   const submit = async (e: Event) => {
     e.preventDefault()
+    // A second click while the first is on its way would create a second key, its secret shown over the first one's.
+    if (sending.current) return
+    sending.current = true
     try {
       if (k) {
         const changes = changedSettings(shown, fields, settingsOf)
@@ -114,6 +118,8 @@ function KeyForm(props: { userId?: string; keyRow?: any; onDone: (secret?: strin
       }
     } catch (err) {
       setError((err as Error).message)
+    } finally {
+      sending.current = false
     }
   }
   return (
