@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway } from './support/gateway'
+import { mockChat } from './support/mock-chat'
 
 /**
  * A key's ceiling is judged by the key's own spend, which never rolls: the user's budget period rolling at midnight
@@ -13,12 +14,7 @@ beforeAll(() => {
 })
 afterAll(() => mock.stop())
 
-const chat = (url: string, key: string) =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }),
-  })
+const chat = (url: string, key: string) => mockChat(url, key, { max_tokens: 20 })
 
 test("a key that spent its ceiling is refused after its user's daily period rolls", async () => {
   mock.reset()

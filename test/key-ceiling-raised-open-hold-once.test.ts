@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway } from './support/gateway'
+import { mockChat } from './support/mock-chat'
 
 /**
  * A key's ceiling changed (PATCH max_budget, a key that already had one) while one of its holds is open: the hold
@@ -14,13 +15,7 @@ beforeAll(() => {
 })
 afterAll(() => mock.stop())
 
-const chat = (url: string, key: string, signal?: AbortSignal) =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', stream: true, max_tokens: 100_000, messages: [{ role: 'user', content: 'hi' }] }),
-    signal,
-  })
+const chat = (url: string, key: string, signal?: AbortSignal) => mockChat(url, key, { stream: true, max_tokens: 100_000 }, signal)
 
 test('raising a key ceiling while a hold is open on it does not count that hold twice: reserved is 0 once it ends', async () => {
   mock.reset()

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway } from './support/gateway'
+import { mockChat } from './support/mock-chat'
 
 /**
  * The upstream slot is taken before the hold (admission); a hold refused (402 over budget, 401 a key revoked under
@@ -13,12 +14,7 @@ beforeAll(() => {
 })
 afterAll(() => mock.stop())
 
-const chat = (url: string, key: string) =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }),
-  })
+const chat = (url: string, key: string) => mockChat(url, key, { max_tokens: 20 })
 
 test('holds refused over budget give their upstream slot back: a funded caller is still served', async () => {
   mock.reset()

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { startTestGateway } from './support/gateway'
+import { mockChat } from './support/mock-chat'
 
 /**
  * Two requests hold a daily budget across midnight; the first to end settles after the period has ended, so its
@@ -14,13 +15,7 @@ beforeAll(() => {
 })
 afterAll(() => mock.stop())
 
-const chat = (url: string, key: string, signal?: AbortSignal) =>
-  fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', stream: true, max_tokens: 100_000, messages: [{ role: 'user', content: 'hi' }] }),
-    signal,
-  })
+const chat = (url: string, key: string, signal?: AbortSignal) => mockChat(url, key, { stream: true, max_tokens: 100_000 }, signal)
 
 test('a settlement that rolls an ended period leaves the holds still in flight in reserved', async () => {
   mock.reset()
