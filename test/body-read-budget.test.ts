@@ -265,7 +265,7 @@ test('once its request has gone upstream, a body counts in flight at twice its b
   }
 }, 30_000)
 
-test("a body Bun reads whole counts in flight too, within its caller's share, until its answer is over", async () => {
+test("a second body of one caller counts in flight too, within its caller's share, until its answer is over", async () => {
   mock.options.latencyMs = 1500
   try {
     const body = chatBody(2 * MiB)
@@ -273,7 +273,7 @@ test("a body Bun reads whole counts in flight too, within its caller's share, un
     const working = await startRequest(`Content-Length: ${body.length}`, body)
     await providerCalled(calls)
 
-    // Under 960 KiB: read whole by Bun, never in pieces.
+    // 500 KB: past 64 KiB (BUN_READS_WHOLE_BYTES), read in pieces; a body Bun reads whole: small-bodies-claimed.test.ts.
     const whole = chatBody(500_000)
     const refused = await (await startRequest(`Content-Length: ${whole.length}`, whole)).answer
     expect(refused.slice(0, 12)).toBe('HTTP/1.1 503')
