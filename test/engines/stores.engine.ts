@@ -67,6 +67,7 @@ export const SUITES_ON_BOTH_STORES = [
   'responses-items-by-id',
   'responses-item-results-left-out',
   'responses-stored-without-usage',
+  'stored-first-owner-keeps',
   'responses-stream-repeated-final-size',
   'stored-responses-retention',
   'responses-delete-unconfirmed',
