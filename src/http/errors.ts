@@ -142,6 +142,14 @@ export const upstreamBusy = (limit: number, calls = 'provider calls') =>
   new GatewayError(503, 'upstream_busy', `The gateway already has ${limit} ${calls} in flight; try again shortly.`, 'api_error', {
     'retry-after': '1',
   })
+/**
+ * The thread counting tokens for an OpenAI-compatible model (src/metering/tokenizer-thread.ts) failed to start or
+ * ended: the count is refused rather than left waiting. The next count starts a new thread.
+ */
+export const tokenizerUnavailable = () =>
+  new GatewayError(503, 'tokenizer_unavailable', "The gateway's token counter stopped (its thread failed to start or ended) before this count was answered; try again.", 'api_error', {
+    'retry-after': '1',
+  })
 export const databaseBusy = () =>
   new GatewayError(503, 'database_busy', 'The database stayed locked by another process past the busy timeout; try again.', 'api_error', {
     'retry-after': '1',

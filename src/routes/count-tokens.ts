@@ -68,7 +68,7 @@ export const countTokensRoutes = (services: Services) => {
         summary: 'Count the input tokens of a Messages request (Anthropic format; free)',
         description:
           'Passed through to an Anthropic provider. For a model served by an OpenAI-compatible provider, counted by the gateway with ' +
-          "OpenAI's o200k_base tokenizer on the translated request. Costs nothing; the key must be allowed the model, its user not blocked, and `metadata.user_id` name no other user " +
+          "OpenAI's o200k_base tokenizer on the translated request, on a thread of its own (503 `tokenizer_unavailable` should that thread fail to start or end). Costs nothing; the key must be allowed the model, its user not blocked, and `metadata.user_id` name no other user " +
           '(403 `user_mismatch`, as on /v1/messages), nor `container` another user\'s (404, as on /v1/messages). ' +
           FREE_CALL_REFUSALS,
       },
