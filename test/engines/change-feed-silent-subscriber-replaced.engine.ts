@@ -5,86 +5,27 @@
  * still answers") must find it and make it again, and the feed, subscribed again, forgets what it cached: a key
  * revoked through another replica meanwhile is then refused well before the cache TTL (60 s here). The existing
  * dead-host test silences both connections, where the commands' timeouts drop the subscriber too, so a link that
- * never checked its subscriber passed it. A relay of the test's own silences just the subscribing connection.
+ * never checked its subscriber passed it. The relay silences just the subscribing connection.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Socket } from 'bun'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { spawnGateway, tempDir, type SpawnedGateway } from '../support/gateway'
-import { freePort, startRedis, type TestRedis } from '../support/redis-server'
+import { startRedis, type TestRedis } from '../support/redis-server'
+import { startTcpRelay, type TcpRelay } from '../support/tcp-relay'
 import { within } from '../support/wait-for'
-
-type Relayed = { upstream?: Socket<undefined>; pending: Uint8Array[]; silent: boolean; subscribing: boolean }
-
-/** A relay to `port` that can silence (never close) the connections that sent SUBSCRIBE so far. */
-function subscriberSilencingRelay(port: number) {
-  const open = new Set<Socket<Relayed>>()
-  const listener = Bun.listen<Relayed>({
-    hostname: '127.0.0.1',
-    port: freePort(),
-    socket: {
-      open(client) {
-        client.data = { pending: [], silent: false, subscribing: false }
-        open.add(client)
-        Bun.connect({
-          hostname: '127.0.0.1',
-          port,
-          socket: {
-            open(upstream) {
-              client.data.upstream = upstream
-              for (const chunk of client.data.pending) upstream.write(chunk)
-              client.data.pending = []
-            },
-            data(_, chunk) {
-              if (!client.data.silent) client.write(chunk)
-            },
-            close() {
-              if (!client.data.silent) client.end()
-            },
-            error() {
-              if (!client.data.silent) client.end()
-            },
-          },
-        }).catch(() => client.end())
-      },
-      data(client, chunk) {
-        if (client.data.silent) return
-        if (/SUBSCRIBE/i.test(Buffer.from(chunk).toString('latin1'))) client.data.subscribing = true
-        if (client.data.upstream) client.data.upstream.write(chunk)
-        else client.data.pending.push(new Uint8Array(chunk))
-      },
-      close(client) {
-        open.delete(client)
-        if (!client.data.silent) client.data.upstream?.end()
-      },
-      error(client) {
-        if (!client.data.silent) client.data.upstream?.end()
-      },
-    },
-  })
-  return {
-    port: listener.port,
-    silenceSubscribers: () => {
-      let n = 0
-      for (const client of open) if (client.data.subscribing) (client.data.silent = true), n++
-      return n
-    },
-    stop: () => listener.stop(true),
-  }
-}
 
 let redis: TestRedis
 let mock: MockProvider
 let dir: string
-let relay: ReturnType<typeof subscriberSilencingRelay>
+let relay: TcpRelay
 let a: SpawnedGateway
 let b: SpawnedGateway
 
 beforeAll(async () => {
   redis = await startRedis()
-  relay = subscriberSilencingRelay(redis.port)
+  relay = startTcpRelay(() => redis.port)
   mock = startMockProvider()
   dir = tempDir('tollgate-silent-sub-')
   const dbPath = join(dir, 'shared.db')
@@ -108,7 +49,7 @@ test("B's subscriber connection gone silent (its commands connection fine): B ma
   await within(5_000, async () => (await numsub()) === 2)
   const { secret, keyId } = await a.userWithKey({ id: 'silent-sub' })
   expect((await models(b.url, secret)).status).toBe(200) // B caches it (TTL 60 s)
-  expect(relay.silenceSubscribers()).toBe(1)
+  expect(relay.silence(true)).toBe(1)
   expect((await a.admin('DELETE', `/v1/keys/${keyId}`)).status).toBe(200) // lost on B's silent subscriber
   expect((await models(b.url, secret)).status).toBe(200) // B's commands connection serves; the key is still cached
   // The check runs every 5 s and gives a PING 1 s: B's subscriber is made again, subscribes, and forgets its cache.

@@ -7,14 +7,17 @@
 import type { Socket } from 'bun'
 import { freePort } from './redis-server'
 
-type Relayed = { upstream?: Socket<undefined>; pending: Uint8Array[]; silent: boolean }
+type Relayed = { upstream?: Socket<undefined>; pending: Uint8Array[]; silent: boolean; subscribing: boolean }
 
 export interface TcpRelay {
   port: number
   /** Ends every open connection. */
   cut(): void
-  /** Stops passing bytes on every open connection, without closing any; new connections are relayed as before. */
-  silence(): void
+  /**
+   * Stops passing bytes on every open connection (`subscribersOnly`: on those that sent a Redis SUBSCRIBE), without
+   * closing any; new connections are relayed as before. Returns how many it silenced.
+   */
+  silence(subscribersOnly?: boolean): number
   stop(): void
 }
 
@@ -25,7 +28,7 @@ export function startTcpRelay(target: () => number): TcpRelay {
     port: freePort(),
     socket: {
       open(client) {
-        client.data = { pending: [], silent: false }
+        client.data = { pending: [], silent: false, subscribing: false }
         open.add(client)
         Bun.connect({
           hostname: '127.0.0.1',
@@ -50,6 +53,7 @@ export function startTcpRelay(target: () => number): TcpRelay {
       },
       data(client, chunk) {
         if (client.data.silent) return
+        if (/SUBSCRIBE/i.test(Buffer.from(chunk).toString('latin1'))) client.data.subscribing = true
         if (client.data.upstream) client.data.upstream.write(chunk)
         else client.data.pending.push(new Uint8Array(chunk))
       },
@@ -67,8 +71,10 @@ export function startTcpRelay(target: () => number): TcpRelay {
     cut: () => {
       for (const client of open) client.end()
     },
-    silence: () => {
-      for (const client of open) client.data.silent = true
+    silence: (subscribersOnly = false) => {
+      let n = 0
+      for (const client of open) if (!subscribersOnly || client.data.subscribing) (client.data.silent = true), n++
+      return n
     },
     stop: () => listener.stop(true),
   }
