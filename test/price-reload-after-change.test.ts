@@ -90,3 +90,41 @@ test('the same for a price raised: the request after the change is billed at the
   const answer = await Promise.race([after, Bun.sleep(50).then(() => (t.releaseReads(), after))])
   expect(answer?.id).toBe(raised.id)
 })
+
+/**
+ * A lookup this replica began before another replica's change (heard through the feed: PriceBook.invalidate(),
+ * src/redis/change-feed.ts) must not be kept once it is answered: kept, it would be the cached price for the whole
+ * TTL, every request until then billed at the old rate. The tests above check a request arriving while the old
+ * lookup is still out; this one, the lookup's own answer.
+ */
+test("a lookup begun before another replica's price change (heard through the feed) is not kept: the next request is billed at the new row, not the old one for the TTL", async () => {
+  const t = table()
+  const ttl = 60_000
+  // Replica B's reads of one model are held back, as a Postgres round trip is; its snapshot is the table when sent.
+  let gate: Array<() => void> | null = null
+  const rowsB: PriceRows = {
+    ...t.priceRows,
+    ofModel: (model, now) => {
+      const snapshot = t.priceRows.ofModel(model, now)
+      const g = gate
+      return g ? snapshot.then((v) => new Promise((resolve) => g.push(() => resolve(v)))) : snapshot
+    },
+  }
+  const a = new PriceBook(t.priceRows, ttl)
+  const b = new PriceBook(rowsB, ttl)
+  const t0 = Date.now()
+  const old = await a.set({ model: 'p:m', input_per_million: 1, output_per_million: 2 }, t0 - 1)
+
+  gate = []
+  const before = b.priceOf('p:m', t0) // B's first request for the model: its read is on its way
+  await Bun.sleep(5)
+  const raised = await a.set({ model: 'p:m', input_per_million: 50, output_per_million: 100 }, t0 + 1) // through replica A
+  b.invalidate() // A's message reaches B's change feed
+  const waiting = gate
+  gate = null
+  for (const release of waiting) release()
+  expect((await before)?.id).toBe(old.id) // began before the change: the old row is fair for it
+
+  // Every request after the change: the new row.
+  expect((await b.priceOf('p:m', t0 + 2))?.id).toBe(raised.id)
+})
