@@ -34,3 +34,13 @@ test('a tokenizer thread that ends refuses the counts in flight, and the next co
 
   expect(await thread.count(['hello world'])).toBe(encode('hello world').length)
 }, 30_000)
+
+test('a count whose client went away is dropped at once (499), and the thread answers the next count', async () => {
+  const thread = new TokenizerThread()
+  const gone = new AbortController()
+  const long = refusal(thread.count(['word '.repeat(100_000)], gone.signal))
+  gone.abort()
+  expect(await long).toEqual({ status: 499, code: 'client_closed_request' })
+  expect(await refusal(thread.count(['sent after it left'], gone.signal))).toEqual({ status: 499, code: 'client_closed_request' })
+  expect(await thread.count(['hello world'])).toBe(encode('hello world').length)
+}, 30_000)

@@ -24,7 +24,7 @@ export function* bpePieces(text: string): Generator<string> {
         yield text.slice(start, i)
         start = i
       }
-    } else if (i - lastEnd >= MAX_RUN && !isLowSurrogate(text.charCodeAt(i))) {
+    } else if (i - lastEnd >= MAX_RUN && !insidePair(text, i)) {
       yield text.slice(start, i)
       start = lastEnd = i
     }
@@ -53,4 +53,10 @@ function preTokenEndsBefore(text: string, i: number): boolean {
   return at !== APOSTROPHE || before === DIGIT || !CONTRACTION_START.test(text.charAt(i + 1))
 }
 
+/**
+ * Whether `text[i]` is the second half of a surrogate pair (cutting there would split one character). A lone low
+ * surrogate is a character of its own: a run of them must be cut like any other, or it reaches the merge whole.
+ */
+const insidePair = (text: string, i: number) => isLowSurrogate(text.charCodeAt(i)) && isHighSurrogate(text.charCodeAt(i - 1))
 const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff

@@ -30,7 +30,7 @@ type Json = Record<string, any>
 /** The process's one tokenizer thread, started by its first count. */
 const tokenizer = new TokenizerThread()
 
-export async function countChatTokens(chat: Json): Promise<number> {
+export async function countChatTokens(chat: Json, signal?: AbortSignal): Promise<number> {
   const texts = new BoundedTexts()
   let n = REPLY_PRIMING
   for (const m of Array.isArray(chat.messages) ? (chat.messages as Json[]) : []) {
@@ -42,7 +42,7 @@ export async function countChatTokens(chat: Json): Promise<number> {
   }
   if (Array.isArray(chat.tools)) texts.add(JSON.stringify(chat.tools))
   if (chat.response_format) texts.add(JSON.stringify(chat.response_format))
-  return n + texts.beyondBytes + (texts.exact.length > 0 ? await tokenizer.count(texts.exact) : 0)
+  return n + texts.beyondBytes + (texts.exact.length > 0 ? await tokenizer.count(texts.exact, signal) : 0)
 }
 
 /** Adds a message content's texts; returns the tokens of its images, which are no text. */

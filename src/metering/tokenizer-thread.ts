@@ -1,4 +1,4 @@
-import { tokenizerUnavailable } from '../http/errors'
+import { clientClosedRequest, tokenizerUnavailable } from '../http/errors'
 import type { TokenizerReply, TokenizerRequest } from './tokenizer-worker'
 
 /** Beside this file in the source tree, as the container image and every TOLLGATE_WORKERS process run it. */
@@ -17,8 +17,12 @@ export class TokenizerThread {
 
   constructor(private readonly url = WORKER_URL) {}
 
-  /** The tokens of `texts`, each counted on its own, summed. */
-  count(texts: string[]): Promise<number> {
+  /**
+   * The tokens of `texts`, each counted on its own, summed. A count whose client goes away (`signal`) is dropped,
+   * here and in the thread (between two pieces), so that no one's count waits behind it.
+   */
+  count(texts: string[], signal?: AbortSignal): Promise<number> {
+    if (signal?.aborted) return Promise.reject(clientClosedRequest())
     let worker: Worker
     try {
       worker = this.worker ??= this.start()
@@ -27,8 +31,18 @@ export class TokenizerThread {
       return Promise.reject(tokenizerUnavailable())
     }
     const id = this.nextId++
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
+    return new Promise<number>((resolve, reject) => {
+      const dropped = () => {
+        if (!this.pending.delete(id)) return
+        worker.postMessage({ id, cancel: true } satisfies TokenizerRequest)
+        reject(clientClosedRequest())
+      }
+      const settled = () => signal?.removeEventListener('abort', dropped)
+      this.pending.set(id, {
+        resolve: (tokens) => (settled(), resolve(tokens)),
+        reject: (error) => (settled(), reject(error)),
+      })
+      signal?.addEventListener('abort', dropped, { once: true })
       worker.postMessage({ id, texts } satisfies TokenizerRequest)
     })
   }

@@ -9,11 +9,11 @@ import { bpePieces, PIECE_CHARS } from './bpe-pieces'
 
 declare const self: Worker
 
-/** Texts to count, each on its own (their sum is the answer); together at most EXACT_BYTES (openai-tokens.ts). */
-export interface TokenizerRequest {
-  id: number
-  texts: string[]
-}
+/**
+ * Texts to count, each on its own (their sum is the answer); together at most EXACT_BYTES (openai-tokens.ts). Or
+ * the count `id` cancelled: its client went away; it stops at its next piece and is not answered.
+ */
+export type TokenizerRequest = { id: number; texts: string[] } | { id: number; cancel: true }
 
 export type TokenizerReply = { id: number; tokens: number } | { id: number; error: string }
 
@@ -23,7 +23,11 @@ const asText = { disallowedSpecial: new Set<string>() }
 /** Lets the other counts in flight run between pieces (a timer's 1 ms each would add up over a long text). */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-async function tokens(texts: string[]): Promise<number> {
+/** The counts in flight here; a cancelled one is taken out and stops at its next piece. */
+const running = new Set<number>()
+
+/** The tokens of `texts`; null when the count was cancelled meanwhile. */
+async function tokens(id: number, texts: string[]): Promise<number | null> {
   let n = 0
   let sinceYield = 0
   for (const text of texts) {
@@ -33,15 +37,21 @@ async function tokens(texts: string[]): Promise<number> {
       if (sinceYield >= PIECE_CHARS) {
         sinceYield = 0
         await nextTurn()
+        if (!running.has(id)) return null
       }
     }
   }
   return n
 }
 
-self.onmessage = ({ data: { id, texts } }: MessageEvent<TokenizerRequest>) => {
-  tokens(texts).then(
-    (tokens) => self.postMessage({ id, tokens } satisfies TokenizerReply),
+self.onmessage = ({ data: request }: MessageEvent<TokenizerRequest>) => {
+  const { id } = request
+  if ('cancel' in request) return void running.delete(id)
+  running.add(id)
+  tokens(id, request.texts).then(
+    (tokens) => {
+      if (tokens !== null) self.postMessage({ id, tokens } satisfies TokenizerReply)
+    },
     (error) => self.postMessage({ id, error: error instanceof Error ? error.message : String(error) } satisfies TokenizerReply),
-  )
+  ).finally(() => running.delete(id))
 }

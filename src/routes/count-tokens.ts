@@ -48,7 +48,13 @@ export const countTokensRoutes = (services: Services) => {
 
       if (model.provider.type === 'openai') {
         const chat = messagesRequestToChat(body, { outputCapField: 'max_tokens' })
-        return { input_tokens: await countChatTokens(chat) }
+        // A free call as a provider's count is: one of the key's free-call slots, given back when it ends.
+        const slotBack = services.freeCalls.takeFor(caller.keyId)
+        try {
+          return { input_tokens: await countChatTokens(chat, request.signal) }
+        } finally {
+          slotBack()
+        }
       }
       const text = await readUnmetered(
         withHeadersSent(model.provider, anthropicClientHeaders(request.headers)),

@@ -4,7 +4,7 @@ import '../../src/metering/tokenizer-worker'
 declare const self: Worker
 
 const count = self.onmessage!
-self.onmessage = (event: MessageEvent<{ texts: string[] }>) => {
-  if (event.data.texts.includes('die')) process.exit(1)
+self.onmessage = (event: MessageEvent<{ texts?: string[] }>) => {
+  if (event.data.texts?.includes('die')) process.exit(1)
   count.call(self, event)
 }
