@@ -44,3 +44,22 @@ test('a count whose client went away is dropped at once (499), and the thread an
   expect(await refusal(thread.count(['sent after it left'], gone.signal))).toEqual({ status: 499, code: 'client_closed_request' })
   expect(await thread.count(['hello world'])).toBe(encode('hello world').length)
 }, 30_000)
+
+test('the thread itself stops a cancelled count: it never answers it, and answers the count sent after it', async () => {
+  const worker = new Worker(new URL('../src/metering/tokenizer-worker.ts', import.meta.url).href)
+  const answered: number[] = []
+  const short = new Promise<void>((resolve) => {
+    worker.onmessage = ({ data }: MessageEvent<{ id: number }>) => {
+      answered.push(data.id)
+      if (data.id === 2) resolve()
+    }
+  })
+  // A long count (many pieces, the thread yielding between them), its cancel, then a short count.
+  worker.postMessage({ id: 1, texts: ['漢字テキスト'.repeat(30_000)] })
+  worker.postMessage({ id: 1, cancel: true })
+  worker.postMessage({ id: 2, texts: ['hello world'] })
+  await short
+  await Bun.sleep(200)
+  worker.terminate()
+  expect(answered).toEqual([2])
+}, 30_000)
