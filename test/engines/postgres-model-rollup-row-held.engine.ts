@@ -71,7 +71,11 @@ describe("today's model rollup row held by another transaction", () => {
       await locker`ROLLBACK`
       locker.release()
     }
-    expect(results.map((r) => ({ status: r.status, slow: r.ms > 50 }))).toEqual(results.map(() => ({ status: 200, slow: false })))
+    // Waiting for the row made every request carrying a settlement slow (86-198 ms, 37abfab8): nearly all of them.
+    // One stretched by the machine (a GC, another process: a CI run saw one at >50 ms) is not that.
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 200))
+    const slow = results.filter((r) => r.ms > 50).map((r) => r.ms)
+    expect({ slow, of: results.length, tooMany: slow.length > Math.max(1, Math.floor(results.length / 10)) }).toMatchObject({ tooMany: false })
 
     await gw.settled()
     const [totals] = await direct`
