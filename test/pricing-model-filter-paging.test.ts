@@ -44,3 +44,8 @@ test('a cursor at or past the model (the unfiltered walk hands out model names) 
   // A cursor before it does list it, as the unfiltered walk would on the page after that cursor.
   expect(await models(`model=mock:paged&cursor=${encodeURIComponent('mock:a')}`)).toEqual({ status: 200, models: ['mock:paged'] })
 })
+
+test('a cursor beside an offset positions the page alone, as on every other list', async () => {
+  expect(await models(`model=mock:paged&cursor=${encodeURIComponent('mock:a')}&offset=1`)).toEqual({ status: 200, models: ['mock:paged'] })
+  expect(await models(`model=mock:paged&cursor=${encodeURIComponent('mock:zzz')}&offset=0`)).toEqual({ status: 200, models: [] })
+})

@@ -102,10 +102,11 @@ export const pricingRoutes = ({ prices, providers }: Services) => {
     if (!price) throw notFound(`No price in force for ${JSON.stringify(model)}.`, 'price_not_found')
     return presentPrice(price)
   }
-  /** The `?model=` filter of the list: the model's price in force, if any, as a page of it (past the cursor). */
+  /** The `?model=` filter of the list: the model's price in force, if any, as a page of it (past the cursor or offset; a cursor beats an offset, as on every list). */
   const pricedModel = async (model: string, cursor: string | undefined, offset: number | undefined) => {
     const price = await prices.storedPriceOf(providers.canonicalName(model))
-    return price && (cursor === undefined || price.model > cursor) && !offset ? [price] : []
+    const onPage = cursor === undefined ? !offset : price !== null && price.model > cursor
+    return price && onPage ? [price] : []
   }
   const unprice = async (model: string) => {
     const canonical = providers.canonicalName(model)
