@@ -5,9 +5,16 @@
  * completions) whose function_call_output carried ~680,000 tiny `input_image` parts, or a Messages request whose
  * tool_result carried ~638,000 URL images (bodies under the 25 MB limit), overflowed it, and the gateway answered
  * 500 internal_error to input a client can send. The same pattern in turn merging: merged-turns-many-parts.test.ts.
+ *
+ * Such bodies (680,000 parts of two members each) are now refused 400 `invalid_json` before they are parsed
+ * (src/http/json-body.ts, MAX_JSON_MEMBERS = 100,000), so through the gateway they never reach the translation and
+ * "not a 500" held with the spread back. The translation is given the same parts itself; the gateway's answer to the
+ * body is checked to be that refusal, in the client's error shape, not a 500.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'
+import { messagesRequestToChat } from '../src/translate/messages-request-to-chat'
+import { responsesRequestToChat } from '../src/translate/responses/request-to-chat'
 import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
 
 let upstream: ScriptedUpstream
@@ -40,18 +47,28 @@ test('Responses via chat: a function_call_output with 680,000 input_image parts 
   const parts = Array.from({ length: 680_000 }, () => '{"type":"input_image","image_url":""}').join(',')
   const body = `{"model":"viachat:m","max_output_tokens":5,"input":[{"role":"user","content":"hi"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":[${parts}]}]}`
   expect(body.length).toBeLessThan(26_214_400)
+  // Given to the translation itself, a million parts: past what any call stack takes as arguments.
+  const many = JSON.parse(body)
+  many.input[2].output = Array.from({ length: 1_000_000 }, () => ({ type: 'input_image', image_url: '' }))
+  const translated = responsesRequestToChat(many, { outputCapField: 'max_tokens' }).request
+  expect(translated.messages.at(-1).content.length).toBe(1_000_001) // the parts after the tool message, and their heading
   const answer = await post('/v1/responses', { authorization: `Bearer ${secret}` }, body)
   console.log(answer.status, answer.text.slice(0, 200))
   expect(answer.text).not.toContain('internal_error')
-  expect(answer.status).toBeLessThan(500)
+  expect({ status: answer.status, code: JSON.parse(answer.text).error?.code }).toEqual({ status: 400, code: 'invalid_json' })
 }, 120_000)
 
 test('Messages to an OpenAI-compatible model: a tool_result with 638,000 URL images is not a 500', async () => {
   const parts = Array.from({ length: 638_000 }, () => '{"type":"image","source":{"type":"url"}}').join(',')
   const body = `{"model":"plain:m","max_tokens":5,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[${parts}]}]}]}`
   expect(body.length).toBeLessThan(26_214_400)
+  // Given to the translation itself, a million parts: past what any call stack takes as arguments.
+  const many = JSON.parse(body)
+  many.messages[2].content[0].content = Array.from({ length: 1_000_000 }, () => ({ type: 'image', source: { type: 'url' } }))
+  const translated = messagesRequestToChat(many, { outputCapField: 'max_tokens' })
+  expect(translated.messages.at(-1).content.length).toBe(1_000_001) // the parts after the tool message, and their heading
   const answer = await post('/v1/messages', { 'x-api-key': secret, 'anthropic-version': '2023-06-01' }, body)
   console.log(answer.status, answer.text.slice(0, 200))
   expect(answer.text).not.toContain('internal_error')
-  expect(answer.status).toBeLessThan(500)
+  expect({ status: answer.status, type: JSON.parse(answer.text).error?.type }).toEqual({ status: 400, type: 'invalid_request_error' })
 }, 120_000)
