@@ -18,8 +18,8 @@ let mock: MockProvider
 let gw: SpawnedGateway
 
 beforeAll(async () => {
-  // Each stream takes ~12 s, long enough for all of them to be in flight at once (begun over ~3 s).
-  mock = startMockProvider({ chunks: 24, chunkDelayMs: 500 })
+  // Each stream takes ~7 s, long enough for all of them to be in flight at once (begun over ~3 s).
+  mock = startMockProvider({ chunks: 24, chunkDelayMs: 250 })
   gw = await spawnGateway({ mock })
 }, 60_000)
 

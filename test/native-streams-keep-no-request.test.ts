@@ -13,6 +13,7 @@ import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTestGateway, type TestGateway, ROOT } from './support/gateway'
+import { waitFor } from './support/wait-for'
 
 const BODY_BYTES = 700_000
 const N = 10
@@ -23,8 +24,8 @@ let secret: string
 beforeAll(async () => {
   const port = 20_000 + Math.floor(Math.random() * 20_000)
   mockProc = Bun.spawn([process.execPath, join(ROOT, 'test/support/mock-provider.ts'), '--port', String(port), '--chunks', '8', '--chunk-delay', '2500'], { stdout: 'ignore', stderr: 'ignore' })
-  await Bun.sleep(800)
   const url = `http://127.0.0.1:${port}`
+  if (!(await waitFor(10_000, () => fetch(url).then(() => true, () => false)))) throw new Error('the mock provider did not start')
   gw = await startTestGateway({
     config: {
       providers: {
@@ -82,7 +83,8 @@ async function heldWhileStreaming(path: string, model: string, tag: string): Pro
   const grew = liveHeapMb() - before
   client.kill()
   await client.exited
-  await Bun.sleep(1_500)
+  // Its streams cut and settled, before the next round measures.
+  if (!(await waitFor(10_000, () => gw.query('SELECT count(*) AS n FROM reservations')[0].n === 0))) throw new Error('streams still open')
   return grew
 }
 

@@ -65,17 +65,17 @@ test('bodies sent fast and then left unfinished do not pin the gateway past its 
     await Bun.sleep(500)
     peak = Math.max(peak, rssMb())
   }
-  // Then a byte every 10 s on each connection, inside the 30 s idle timer.
-  for (let tick = 0; tick < 4; tick++) {
+  // Then a byte 10 s on, inside the 30 s idle timer: kept alive, the bodies read stay held (ticks after it add no bytes).
+  for (let tick = 0; tick < 1; tick++) {
     await Bun.sleep(10_000)
     for (const s of sockets) s.write(' ')
     peak = Math.max(peak, rssMb())
   }
   console.log(
     `${CONNECTIONS} bodies of ${(body.length / 1e6).toFixed(0)} MB, each left ${trailing.length - 4} bytes short and sent a byte per 10 s: ` +
-      `RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB, ${rssMb().toFixed(0)} MB after 60 s; answers: ${answered.join(', ') || 'none'}`,
+      `RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB, ${rssMb().toFixed(0)} MB after 20 s; answers: ${answered.join(', ') || 'none'}`,
   )
   expect(peak).toBeLessThan(CEILING_MB)
   // Those past the budget were refused at once, with a retry worth making later.
   expect(answered.filter((a) => a.startsWith('HTTP/1.1 503')).length).toBeGreaterThan(CONNECTIONS / 2)
-}, 120_000)
+}, 60_000)

@@ -31,15 +31,25 @@ afterAll(async () => {
   await mock.stop()
 })
 
-/** Holds the write lock from another connection (another process's, as far as SQLite is concerned) for `ms`. */
-async function holdWriteLock(ms: number): Promise<void> {
+/**
+ * Holds the write lock from another connection (another process's, as far as SQLite is concerned) until `release`
+ * is called: as long as the gateway's answers under it take, however long that is.
+ */
+function lockHeld(): { release(): Promise<void> } {
+  let release!: () => void
+  const released = new Promise<void>((resolve) => (release = resolve))
+  const held = holdWriteLock(released)
+  return { release: () => (release(), held) }
+}
+
+async function holdWriteLock(released: Promise<void>): Promise<void> {
   const other = new Database(gw.dbPath)
   // The gateway may be writing at that moment (the previous test's queued log rows, once the lock is gone):
   // wait for its brief write rather than fail to take the lock.
   other.exec('PRAGMA busy_timeout = 3000')
   other.exec('BEGIN IMMEDIATE')
   other.exec("UPDATE users SET alias = 'held' WHERE id = 'busy'")
-  await Bun.sleep(ms)
+  await released
   other.exec('ROLLBACK')
   other.close()
 }
@@ -52,7 +62,7 @@ const timed = async <T>(f: () => Promise<T>) => {
 
 test('requests arriving while the lock is held each get 503 database_busy within the busy timeout, not twice it', async () => {
   mock.reset()
-  const held = holdWriteLock(BUSY_TIMEOUT_MS * 3)
+  const lock = lockHeld()
   await Bun.sleep(200)
   const answers = await Promise.all(
     [0, 1000, 2000].map((delay) =>
@@ -63,8 +73,7 @@ test('requests arriving while the lock is held each get 503 database_busy within
         }),
       ),
     ),
-  )
-  await held
+  ).finally(lock.release)
   expect(mock.calls.length).toBe(0)
   for (const a of answers) expect(a.value).toEqual({ status: 503, code: 'database_busy' })
   // Observed: [9849, 8845, 7849] ms: a retry of the queued log rows froze the process 5 s, then their batch waited 5 s more.
@@ -73,19 +82,22 @@ test('requests arriving while the lock is held each get 503 database_busy within
 }, 40_000)
 
 test('/health keeps answering within a second while the lock is held and queued log rows wait for it', async () => {
-  const held = holdWriteLock(12_000)
-  await Bun.sleep(200)
-  // A refused request leaves its request-log row queued: the queue tries it again every second.
-  expect((await chat(gw.url, secret)).status).toBe(503)
+  const lock = lockHeld()
   const latencies: number[] = []
-  const until = Date.now() + 6000
-  while (Date.now() < until) {
-    const { value, ms } = await timed(() => fetch(`${gw.url}/health`).then((r) => r.status))
-    expect(value).toBe(200)
-    latencies.push(ms)
-    await Bun.sleep(250)
+  try {
+    await Bun.sleep(200)
+    // A refused request leaves its request-log row queued: the queue tries it again every second.
+    expect((await chat(gw.url, secret)).status).toBe(503)
+    const until = Date.now() + 6000
+    while (Date.now() < until) {
+      const { value, ms } = await timed(() => fetch(`${gw.url}/health`).then((r) => r.status))
+      expect(value).toBe(200)
+      latencies.push(ms)
+      await Bun.sleep(250)
+    }
+  } finally {
+    await lock.release()
   }
-  await held
   // Observed: up to ~4900 ms: every retry of the queued rows freezes the process for the whole busy timeout.
   expect(Math.max(...latencies)).toBeLessThan(1000)
 }, 40_000)

@@ -127,6 +127,8 @@ test('a clean stop that cuts JSON calls still waiting on their provider records 
     config: {
       providers: { ...mockProviders(mock), slow: { type: 'openai', base_url: `${slow.url}/v1`, api_key: 'sk-upstream-secret-0123456789' } },
       pricing: SLOW_PRICING,
+      // What the grace's end does is the point here, not its length: a second of it, not the default's 8.
+      shutdown_grace_ms: 1_000,
     },
   })
   toStop.push(gw)
