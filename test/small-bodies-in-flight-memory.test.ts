@@ -1,9 +1,10 @@
 /**
- * A body declared at 960 KiB or less is read whole by Bun, not in pieces, yet what is parsed from it lives as long as
- * its provider's call just the same. Such bodies were counted nowhere: one key splitting its context into 950 KB
- * requests (a coding agent's sub-agents in parallel, or anyone wanting around the bound) had 120 of them in flight at
- * once, ~114 MB of bodies, and the gateway peaked past 300 MB. A body read whole now counts in flight once it is in,
- * refused 503 `body_read_busy` past its caller's share, and the gateway stays under its 200 MB ceiling.
+ * A body of 950 KB was read whole by Bun (it read bodies declared at 960 KiB or less whole), not in pieces, yet what is
+ * parsed from it lives as long as its provider's call just the same. Such bodies were counted nowhere: one key splitting
+ * its context into 950 KB requests (a coding agent's sub-agents in parallel, or anyone wanting around the bound) had 120
+ * of them in flight at once, ~114 MB of bodies, and the gateway peaked past 300 MB. A body read now counts in flight once
+ * it is in (one over 64 KiB is read chunk by chunk since 51492d6f, each chunk claimed as it comes), refused 503
+ * `body_read_busy` past its caller's share, and the gateway stays under its 200 MB ceiling.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'
