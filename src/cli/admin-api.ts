@@ -59,7 +59,7 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
     fail(status, `${base}${path} answered ${answer}: that is not the admin API; is TOLLGATE_URL the gateway's address?`)
   const noAnswer = (method: string) =>
     fail(0, `no answer from the gateway at ${base} within ${timeoutMs} ms (TOLLGATE_CLI_TIMEOUT_MS)${method === 'GET' ? '' : '; the change may have been made: look before trying again'}`)
-  const movedAway = (method: string, path: string, res: Response) =>
+  const movedAway = (path: string, res: Response) =>
     fail(res.status, `${base}${path} answered ${res.status}, a redirect to ${res.headers.get('location')?.slice(0, 300) ?? '(no location)'}, which the CLI does not follow; set TOLLGATE_URL to the address the gateway answers at`)
   const timedOut = (error: unknown) => error instanceof Error && error.name === 'TimeoutError'
 
@@ -82,7 +82,7 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
     }
     if (res.status >= 300 && res.status < 400) {
       await res.body?.cancel().catch(() => {})
-      throw movedAway(method, path, res)
+      throw movedAway(path, res)
     }
     let text: string
     try {

@@ -11,7 +11,7 @@ import { mayCall, type Caller } from '../keys/caller'
 import { holdsKey } from '../keys/secret'
 import { requireFeaturesPriced, unservedModel, withOnlineModelResults } from '../pricing/features'
 import { featuresHeld, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
-import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
+import type { ResolvedModel } from '../providers/registry'
 import { PRICED_NAME_MAX_LENGTH } from '../providers/model-name'
 import type { Services } from '../services'
 

@@ -1,7 +1,6 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import type { Config } from '../config/schema'
-import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesGeneratedImages, responsesItemInputTokens, responsesMediaParts, type EstimateOptions, type TokenEstimate } from '../budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesGeneratedImages, responsesItemInputTokens, responsesMediaParts, type EstimateOptions } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { badRequest } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
