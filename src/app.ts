@@ -170,5 +170,3 @@ export function createApp(services: Services, options: { idleTimeoutSec?: number
   routes.learn(app.routes)
   return app
 }
-
-export type App = ReturnType<typeof createApp>
