@@ -34,7 +34,7 @@ export interface AdminApi {
  * hung gateway, a proxy holding it, a firewall that drops instead of refusing) would otherwise hang a script or a
  * CI job for good. Admin answers take milliseconds; TOLLGATE_CLI_TIMEOUT_MS sets another bound.
  */
-export const DEFAULT_CLI_TIMEOUT_MS = 30_000
+const DEFAULT_CLI_TIMEOUT_MS = 30_000
 /** The longest a timer can wait (MAX_TIMER_MS of the gateway's settings): the runtime fires a longer one at once. */
 const LONGEST_TIMEOUT_MS = 2_147_483_647
 

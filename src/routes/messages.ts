@@ -159,5 +159,3 @@ export const messagesRoutes = (services: Services) => {
     },
   )
 }
-
-export type { MessagesBody }

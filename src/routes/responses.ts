@@ -52,7 +52,7 @@ export const responsesBody = z.looseObject({
   tools: z.array(z.looseObject({ type: z.string() })).optional(),
   user: z.string().max(256).optional(),
 })
-export type ResponsesBody = z.infer<typeof responsesBody>
+type ResponsesBody = z.infer<typeof responsesBody>
 
 /** `input_tokens` takes a response's input side; the model is required there too. */
 const inputTokensBody = responsesBody.pick({ model: true, input: true, instructions: true, tools: true, previous_response_id: true, conversation: true, user: true })

@@ -35,7 +35,7 @@ const updateKey = z.object(keySettings).strict()
 const keyId = z.object({ id: z.string() })
 
 /** Everything about a key except its secret, which exists only in the create and rotate answers. */
-export function presentKey(row: KeyRow) {
+function presentKey(row: KeyRow) {
   return {
     id: row.id,
     key_prefix: row.keyPrefix,
