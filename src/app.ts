@@ -49,7 +49,7 @@ import { openStore } from './store/open'
 import { DatabaseReadOnly } from './store/read-only'
 
 /** What Bun's fetch cap leaves the free calls (`effectiveUpstreamLimit`); `FREE_CALLS` unless given. */
-export interface ServiceOptions {
+interface ServiceOptions {
   freeCalls?: number
 }
 
@@ -170,5 +170,3 @@ export function createApp(services: Services, options: { idleTimeoutSec?: number
   routes.learn(app.routes)
   return app
 }
-
-export type App = ReturnType<typeof createApp>

@@ -25,7 +25,7 @@ export interface RunningGateway {
 }
 
 /** Builds and starts a gateway; `stop` drains the write queue so that no settlement is lost on a clean stop. */
-export interface ServerOptions {
+interface ServerOptions {
   /** Seconds a silent connection is kept (Bun's idle timeout). Inference routes switch it off while they work (src/http/idle-timeout.ts). */
   idleTimeoutSec?: number
   /** One of a TOLLGATE_WORKERS group: share the port with the group's other processes (SO_REUSEPORT). */

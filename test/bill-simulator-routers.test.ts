@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import {
-  PROBE_BUDGET, dataEvent, holdOf, maybe, namedEvent, pick, runSeeds, sendCase, settlementViolations, simProviders, spendOf,
+  PROBE_BUDGET, dataEvent, holdOf, maybe, pick, runSeeds, sendCase, settlementViolations, simProviders,
   anthropicEvents, responsesEvents, sseResponse, textTokens,
   type BillingProvider, type ProviderCall, type Rnd, type SimCase, type Violation,
 } from './support/bill-simulator'

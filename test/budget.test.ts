@@ -5,7 +5,7 @@ import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { spawnGateway, startTestGateway, tempDir, type TestGateway } from './support/gateway'
 import { waitFor } from './support/wait-for'
 // Every request costs exactly its hold: a budget of k holds admits exactly k requests, never a k+1-th.
-import { chat, HOLD_USD, longText, MAX_TOKENS, PRICING } from './support/exact-model'
+import { chat, HOLD_USD, longText, PRICING } from './support/exact-model'
 
 let mock: MockProvider
 beforeAll(() => {

@@ -3,7 +3,7 @@ import type { Hold } from '../src/budget/hold'
 import { streamOutcome } from '../src/metering/outcome'
 import { NO_FEATURES, type Price } from '../src/pricing/price'
 import type { TestGateway } from './support/gateway'
-import { CAPPED_PLAIN_M, anthropicEvent, jsonResponse, openAIEvent, type ScriptedUpstream, sseResponse, withScriptedGateway } from './support/scripted-upstream'
+import { CAPPED_PLAIN_M, anthropicEvent, openAIEvent, type ScriptedUpstream, sseResponse, withScriptedGateway } from './support/scripted-upstream'
 import { settledRow } from './support/settled-row'
 
 /**

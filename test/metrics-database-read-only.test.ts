@@ -7,7 +7,6 @@
  * `database: read_only` does (the filesystem case: test/engines/sqlite-read-only-filesystem.engine.ts).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { join } from 'node:path'
 import { rmSync } from 'node:fs'
 import { createApp, createServices } from '../src/app'
 import type { Services } from '../src/services'

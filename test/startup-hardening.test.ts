@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { type ConfigError, loadConfig } from '../src/config/load'
 import { masterKeyWeakness } from '../src/keys/secret'
-import { MASTER_KEY, runGatewayExpectingExit, spawnGateway, tempDir } from './support/gateway'
+import { MASTER_KEY, runGatewayExpectingExit, spawnGateway } from './support/gateway'
 
 const dirs: string[] = []
 afterAll(() => {

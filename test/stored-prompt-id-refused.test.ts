@@ -1,6 +1,5 @@
 import { expect, test } from 'bun:test'
 import type { TestGateway } from './support/gateway'
-import { spendAtHeldBudget } from './support/held-budget'
 import { jsonResponse, type ScriptedCall, type ScriptedUpstream, withScriptedGateway } from './support/scripted-upstream'
 
 /**

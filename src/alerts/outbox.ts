@@ -2,7 +2,7 @@ import type { AlertRows, DueDelivery, OutboxEntry } from '../store/store'
 
 export type { DueDelivery }
 
-export type AlertKind = 'budget_threshold' | 'key_expiring' | 'user_blocked' | 'key_revoked' | 'holds_expired' | 'unpriced_model'
+type AlertKind = 'budget_threshold' | 'key_expiring' | 'user_blocked' | 'key_revoked' | 'holds_expired' | 'unpriced_model'
 
 export interface NewAlert {
   /** Raising the same key twice is a no-op: this is what makes each crossing or event alert once. */

@@ -24,7 +24,7 @@ type EstimateSettings = Pick<
 >
 
 /** Where a request goes, as the bounds of its files need it. */
-export interface EstimateTarget {
+interface EstimateTarget {
   /** An Anthropic-type provider reads its files: the request is Messages, or chat or Responses translated to it. */
   anthropic?: boolean
   /** The context window the request opens on its provider (`context-1m-…`: `contextWindowOf`), read for Claude only. */
@@ -57,14 +57,14 @@ const isDashScopeHost = (hostname: string) => /(^|\.)dashscope[a-z0-9-]*\.aliyun
  * Anthropic's limit of PDF pages in one request: "600 (100 when the request's context window is under 1M tokens)"
  * (platform.claude.com, PDF support). Every Claude model from Opus and Sonnet 4.6 has a 1M window without a flag.
  */
-export const ANTHROPIC_PDF_MAX_PAGES = 600
+const ANTHROPIC_PDF_MAX_PAGES = 600
 
 /**
  * The PDF pages a request to Anthropic may carry: 600, unless the window it has there is known to be under 1M
  * tokens (its row's `context_window_tokens`, with no `context-1m-…` opening more), where it is the configured
  * maximum, Anthropic's 100 by default. A configured maximum above 600 is kept: the operator's bound is never lowered.
  */
-export const anthropicPdfMaxPages = (configured: number, windowTokens: number): number =>
+const anthropicPdfMaxPages = (configured: number, windowTokens: number): number =>
   windowTokens > 0 && windowTokens < LONG_CONTEXT_WINDOW_TOKENS ? configured : Math.max(configured, ANTHROPIC_PDF_MAX_PAGES)
 
 export function estimateOptionsFor(config: EstimateSettings, price: Price | null, target: EstimateTarget = {}): EstimateOptions {

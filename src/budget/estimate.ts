@@ -104,7 +104,7 @@ export const IMAGE_ORIGINAL_DETAIL_TOKENS = 25_000
  * up to 2,576 px on the long edge (~3.75 megapixels: ~5,000 tokens; 1,568 px and ~1,600 tokens before it),
  * with room. Its bytes do not bound it: a compressed full-size screenshot is a few kilobytes.
  */
-export const ANTHROPIC_IMAGE_MAX_TOKENS = 6_000
+const ANTHROPIC_IMAGE_MAX_TOKENS = 6_000
 
 /**
  * The bounds of media and file parts, as the estimate threads them through, and the work its PDFs may
@@ -203,7 +203,7 @@ const ANTHROPIC_DEFINED_TOOL_TOKENS: ReadonlyArray<readonly [RegExp, number]> = 
  * The hidden input of the Anthropic-defined tools among a Messages request's tool definitions
  * (`ANTHROPIC_DEFINED_TOOL_TOKENS`).
  */
-export function anthropicDefinedToolTokens(tools: unknown): number {
+function anthropicDefinedToolTokens(tools: unknown): number {
   if (!Array.isArray(tools)) return 0
   let n = 0
   for (const tool of tools) {
@@ -706,7 +706,7 @@ export function outputBound(max: unknown, choices: unknown, defaultMax: number):
  * servers differ in the one they read (OpenAI, vLLM, SGLang and Groq read `max_completion_tokens` first,
  * Ollama only `max_tokens`), so when both are set the hold covers the larger.
  */
-export function chatHeldMaxTokens(body: Record<string, unknown>): number | undefined {
+function chatHeldMaxTokens(body: Record<string, unknown>): number | undefined {
   const completion = validMax(body.max_completion_tokens)
   const legacy = validMax(body.max_tokens)
   return completion === undefined || legacy === undefined ? (completion ?? legacy) : Math.max(completion, legacy)

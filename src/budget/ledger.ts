@@ -134,7 +134,7 @@ export interface SweptHold {
 }
 
 /** What the rules decided for a hold; the store writes exactly this. */
-export interface HoldDecision {
+interface HoldDecision {
   /** The hold to take (the clamp may have lowered it). */
   request: HoldRequest
   /** The user's period has ended: spend back to 0 and period_start to this, with the debit. */
@@ -276,7 +276,7 @@ export const expiredOutcome = (hold: TakenHold, now: number): Outcome =>
  * amount, are charged by nobody. What the settlement itself left unbilled (cap-output) is within those, but for its
  * server tool uses, which the sweep's row does not count. Nothing past the hold: null.
  */
-export function unbilledPastSweptHold(request: Pick<HoldRequest, 'amount' | 'heldTokens'>, o: Outcome): PastSweptHold | null {
+function unbilledPastSweptHold(request: Pick<HoldRequest, 'amount' | 'heldTokens'>, o: Outcome): PastSweptHold | null {
   const held = request.heldTokens ?? { promptTokens: 0, completionTokens: 0 }
   const unbilled: PastSweptHold = {
     unbilledInputTokens: Math.max(0, o.promptTokens - held.promptTokens),

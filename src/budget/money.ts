@@ -8,7 +8,7 @@ export const MICROS_PER_USD = 1_000_000
  */
 export const MAX_REQUEST_MICROS = 1_000_000 * MICROS_PER_USD
 
-export const usdToMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD)
+const usdToMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD)
 
 /**
  * The amount in micro-USD when it is a whole number of them, else null. A decimal amount such as 0.123456

@@ -16,7 +16,7 @@ export interface Decoded {
   draws: Draws | null
 }
 
-export interface DrawnText {
+interface DrawnText {
   /** The text each decoded stream shows with what it draws, by object number (-1: the streams of unknown number, together). */
   text: Map<number, number>
   /** False when it could not be bounded: `text` then holds what was evaluated. */

@@ -42,7 +42,7 @@ import { CLASS, CR, DELIMITER, HASH, hexValue, LF, nameText, PERCENT, REGULAR, S
  * `unreadable` unread, their text unbounded: the caller holds them as it holds a file it cannot see (the most
  * pages a provider takes in one request, or the context window).
  */
-export const REQUEST_PDF_WORK = 64 * 1024 * 1024
+const REQUEST_PDF_WORK = 64 * 1024 * 1024
 const INFLATE_COST = 4
 const INFLATE_CALL_COST = 4096
 const TOKEN_COST = 32

@@ -34,7 +34,7 @@ export interface AdminApi {
  * hung gateway, a proxy holding it, a firewall that drops instead of refusing) would otherwise hang a script or a
  * CI job for good. Admin answers take milliseconds; TOLLGATE_CLI_TIMEOUT_MS sets another bound.
  */
-export const DEFAULT_CLI_TIMEOUT_MS = 30_000
+const DEFAULT_CLI_TIMEOUT_MS = 30_000
 /** The longest a timer can wait (MAX_TIMER_MS of the gateway's settings): the runtime fires a longer one at once. */
 const LONGEST_TIMEOUT_MS = 2_147_483_647
 
@@ -59,7 +59,7 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
     fail(status, `${base}${path} answered ${answer}: that is not the admin API; is TOLLGATE_URL the gateway's address?`)
   const noAnswer = (method: string) =>
     fail(0, `no answer from the gateway at ${base} within ${timeoutMs} ms (TOLLGATE_CLI_TIMEOUT_MS)${method === 'GET' ? '' : '; the change may have been made: look before trying again'}`)
-  const movedAway = (method: string, path: string, res: Response) =>
+  const movedAway = (path: string, res: Response) =>
     fail(res.status, `${base}${path} answered ${res.status}, a redirect to ${res.headers.get('location')?.slice(0, 300) ?? '(no location)'}, which the CLI does not follow; set TOLLGATE_URL to the address the gateway answers at`)
   const timedOut = (error: unknown) => error instanceof Error && error.name === 'TimeoutError'
 
@@ -82,7 +82,7 @@ export function adminApi(env: Record<string, string | undefined>): AdminApi {
     }
     if (res.status >= 300 && res.status < 400) {
       await res.body?.cancel().catch(() => {})
-      throw movedAway(method, path, res)
+      throw movedAway(path, res)
     }
     let text: string
     try {

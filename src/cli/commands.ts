@@ -13,7 +13,7 @@ export type Shown =
   | { table: Record<string, unknown>[]; columns: string[]; json: unknown; footer?: string; error?: string }
   | { record: Record<string, unknown>; json: unknown; note?: string; lost?: string }
 
-export interface Command {
+interface Command {
   usage: string
   summary: string
   run(api: AdminApi, args: Args): Promise<Shown>

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { calcPrice, type ConditionalPrice, type ModelPrice, type TieredPrices } from '@pydantic/genai-prices'
 
-export const CATALOG_PACKAGE = '@pydantic/genai-prices'
+const CATALOG_PACKAGE = '@pydantic/genai-prices'
 
 /** `@pydantic/genai-prices@<version>`: what each row written from it cites. */
 export function catalogSource(): string {
@@ -53,7 +53,7 @@ export interface CatalogRow {
   unbillable: string[]
 }
 
-export interface CatalogEntry {
+interface CatalogEntry {
   /** The catalog's id of the model it matched. */
   catalogModel: string
   rows: CatalogRow[]

@@ -20,7 +20,7 @@
 /** Where a key is, as zod names a setting: mapping keys, and sequence items by their index. */
 export type KeyPath = (string | number)[]
 
-export interface DuplicateKey {
+interface DuplicateKey {
   path: KeyPath
   /** The 1-based lines of the first writing and of this one. */
   lines: [first: number, again: number]
@@ -60,7 +60,7 @@ const BLOCK_SCALAR_HEADER = /^[|>][0-9+-]*([ \t]+#.*)?[ \t]*$/
 
 export const duplicateKeys = (text: string): DuplicateKey[] => scanYaml(text).duplicates
 
-export interface YamlScan {
+interface YamlScan {
   duplicates: DuplicateKey[]
   plainScalars: PlainScalar[]
   /** The 1-based line of a construct the scan does not follow, where it stopped; undefined when it read the whole text. */

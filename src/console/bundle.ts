@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 
-export const UI_SOURCE = join(import.meta.dir, '..', '..', 'ui')
+const UI_SOURCE = join(import.meta.dir, '..', '..', 'ui')
 
-export interface Asset {
+interface Asset {
   body: Uint8Array
   type: string
   etag: string

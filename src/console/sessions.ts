@@ -13,7 +13,7 @@ export interface ConsoleSession {
   expiresAt: number
 }
 
-export interface SessionLimits {
+interface SessionLimits {
   /** A session unused for this long ends. */
   idleMs: number
   /** A session ends this long after sign-in, however busy. */

@@ -37,7 +37,7 @@ const AUTOCHECKPOINT_PAGES = 1000
 /** The longest wait before starting a thread that keeps dying again (the wait doubles from `restartAfterMs`). */
 const RESTART_AFTER_MAX_MS = 60_000
 
-export interface CheckpointerOptions {
+interface CheckpointerOptions {
   /** How often the thread copies the WAL back. */
   everyMs?: number
   /** The first wait before a thread that died is started again. */

@@ -10,7 +10,7 @@ import * as schema from './schema'
 import { currentHash } from './superseded-migrations'
 
 /** A file `tollgate migrate` will not read: missing, not a tollgate database, or not at this version's schema. */
-export class SourceDatabaseError extends Error {
+class SourceDatabaseError extends Error {
   override name = 'SourceDatabaseError'
 }
 

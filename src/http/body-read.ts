@@ -9,7 +9,7 @@ import { nextTurn, ReadTurn } from './read-turn'
  * at 10), and what keeps a client that sends a byte just inside each idle timeout from holding its connection, and
  * what it already sent, for days.
  */
-export const MIN_BODY_BYTES_PER_SEC = 8 * 1024
+const MIN_BODY_BYTES_PER_SEC = 8 * 1024
 
 /**
  * A body's pace over its recent past, never since its start: a body sent fast at first and then a byte at a time

@@ -54,7 +54,7 @@ export function budgetHeldInFlight(message: string): GatewayError {
 export const FORBIDDEN_CODES = [
   'admin_only', 'model_not_allowed', 'user_mismatch', 'user_blocked', 'origin_not_allowed', 'origin_mismatch', 'csrf_failed', 'read_only_session',
 ] as const
-export type ForbiddenCode = (typeof FORBIDDEN_CODES)[number]
+type ForbiddenCode = (typeof FORBIDDEN_CODES)[number]
 export const forbidden = (code: ForbiddenCode, message: string) => new GatewayError(403, code, message, 'permission_error')
 export const notFound = (message: string, code = 'not_found') => new GatewayError(404, code, message, 'not_found_error')
 export const conflict = (message: string) => new GatewayError(409, 'conflict', message)
@@ -224,7 +224,7 @@ export type WireFormat = (typeof WIRE_FORMATS)[number]
 export const wireFormatOf = (path: string): WireFormat =>
   path === '/v1/messages' || path.startsWith('/v1/messages/') ? 'anthropic' : 'openai'
 
-export function errorBody(error: GatewayError, format: WireFormat): string {
+function errorBody(error: GatewayError, format: WireFormat): string {
   return JSON.stringify(
     format === 'anthropic'
       ? { type: 'error', error: { type: error.anthropicType ?? anthropicErrorType(error.status), message: error.message, ...(error.details && { details: error.details }) } }

@@ -1,8 +1,8 @@
 import { badRequest } from './errors'
 import { mediaTypeParameters } from './media-type-parameters'
 
-export type FormEntry = string | File
-export type FormValue = FormEntry | FormEntry[]
+type FormEntry = string | File
+type FormValue = FormEntry | FormEntry[]
 
 /**
  * More parts than any real form holds: a transcription's has its file and about a dozen fields. A part costs far more

@@ -23,7 +23,7 @@ export interface RateLimiter {
 }
 
 /** What is kept of a client. */
-export interface GcraState {
+interface GcraState {
   /** Theoretical arrival time, µs since 1970: the allowance is whole again then. */
   tat: number
   /** The limit `tat` was counted under. */

@@ -18,7 +18,7 @@ export const MAX_JSON_VALUES = 1_000_000
  */
 export const MAX_JSON_MEMBERS = 100_000
 
-export type JsonExcess = 'depth' | 'values' | 'members'
+type JsonExcess = 'depth' | 'values' | 'members'
 
 interface JsonBreadth {
   values: number

@@ -5,7 +5,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/
 const QUOTED_STRING = /^"((?:[\t \x21\x23-\x5B\x5D-\x7E\x80-\xFF]|\\[\t \x21-\x7E\x80-\xFF])*)"/
 
 /** A parameter's value as sent: a token, or a quoted string's content with its escapes still in it. */
-export type MediaTypeParameter = { name: string; value: string; quoted: boolean }
+type MediaTypeParameter = { name: string; value: string; quoted: boolean }
 
 /**
  * The parameters of a media type (`type/subtype; name=value; …`), parsed strictly as RFC 9110 §5.6.6 writes them:

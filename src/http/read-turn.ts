@@ -6,7 +6,7 @@
  * few dozen reads and never gives a turn up, a 270 KB one streamed from Python's json iterencode (13-byte chunks)
  * about 20. Counted rather than timed: time also passes while a read waits for the network, which holds no one.
  */
-export const READS_PER_TURN = 1024
+const READS_PER_TURN = 1024
 
 /** A turn of the event loop (a macrotask): timers, sockets and other requests run before it resolves. */
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))

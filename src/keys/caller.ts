@@ -3,7 +3,7 @@ import { colonSpelling } from '../providers/registry'
 /** Who is calling, as established by the auth plugin. */
 export type Caller = MasterCaller | KeyCaller
 
-export interface MasterCaller {
+interface MasterCaller {
   readonly kind: 'master'
   readonly keyId: 'master'
 }
@@ -26,7 +26,7 @@ export interface KeyCaller {
   readonly clampOutput: boolean | null
 }
 
-export type UserFieldPolicy = 'reject' | 'tag'
+type UserFieldPolicy = 'reject' | 'tag'
 
 export const MASTER: MasterCaller = Object.freeze({ kind: 'master', keyId: 'master' })
 

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 
 /** Every virtual key starts with this, so it is recognisable in a leak scan and never mistaken for a provider's key. */
-export const KEY_PREFIX = 'tg-'
+const KEY_PREFIX = 'tg-'
 const RANDOM_BYTES = 32
 const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 6
 
@@ -90,7 +90,7 @@ function withoutEncoded(text: string, secret: string): string {
   return kept === 0 ? text : out + text.slice(kept)
 }
 
-export interface NewKey {
+interface NewKey {
   /** Returned to the caller once, never stored. */
   secret: string
   hash: string
@@ -116,7 +116,7 @@ export function createMasterKeyCheck(masterKey: string): (candidate: string) => 
   return (candidate) => timingSafeEqual(new Bun.CryptoHasher('sha256').update(candidate).digest(), expected)
 }
 
-export const MASTER_KEY_MIN_LENGTH = 32
+const MASTER_KEY_MIN_LENGTH = 32
 /** The longest key the console's sign-in takes (its body is limited before it is read): a longer master key could never sign in. */
 export const MASTER_KEY_MAX_LENGTH = 512
 const MIN_DISTINCT_CHARACTERS = 8

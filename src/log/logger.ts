@@ -5,7 +5,7 @@ import { writeSync } from 'node:fs'
  * fields, never secrets: the request logger writes ids, never keys or bodies.
  */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
+type LogLevel = (typeof LOG_LEVELS)[number]
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
 

@@ -11,11 +11,11 @@ import { mayCall, type Caller } from '../keys/caller'
 import { holdsKey } from '../keys/secret'
 import { requireFeaturesPriced, unservedModel, withOnlineModelResults } from '../pricing/features'
 import { featuresHeld, heldOutputTokens, heldPromptTokens, NO_FEATURES, outputTokensWithin, worstCaseCost, type Price, type RequestedFeatures, type Tariff } from '../pricing/price'
-import type { ProviderRegistry, ResolvedModel } from '../providers/registry'
+import type { ResolvedModel } from '../providers/registry'
 import { PRICED_NAME_MAX_LENGTH } from '../providers/model-name'
 import type { Services } from '../services'
 
-export interface AdmissionRequest {
+interface AdmissionRequest {
   requestId: string
   caller: Caller
   /** The model as the client named it. */
@@ -100,7 +100,7 @@ export const modelNotAllowed = (asked: string) => forbidden('model_not_allowed',
  * model may be called, its price, the worst case, and the hold. A refusal at any step leaves nothing
  * behind: the hold is the last step, and it is atomic (its own savepoint in the turn's commit).
  */
-export async function admit(services: Services, r: AdmissionRequest): Promise<Admission> {
+async function admit(services: Services, r: AdmissionRequest): Promise<Admission> {
   const { config, providers, prices, ledger } = services
   if (typeof r.model !== 'string' || r.model.length === 0) throw badRequest('Invalid body: model: is required', 'invalid_request')
   const model = r.target !== undefined ? r.target : resolveModel(services, r.model, r.endpoint)
@@ -235,7 +235,7 @@ export async function admitRequest(
  * upstream only as an end-user tag: agents such as Claude Code send a session tag there. The master key
  * bills whichever existing user it names, and must name one.
  */
-export function billedUser(caller: Caller, named: unknown, rejectMismatch: boolean): string {
+function billedUser(caller: Caller, named: unknown, rejectMismatch: boolean): string {
   const name = typeof named === 'string' && named.length > 0 ? named : undefined
   if (caller.kind === 'master') {
     if (!name)

@@ -17,7 +17,7 @@ interface StreamEvent {
   delta?: unknown
 }
 
-export const anthropicStreamError = (message: string) =>
+const anthropicStreamError = (message: string) =>
   formatSse({ type: 'error', error: { type: 'api_error', message } }, 'error')
 
 

@@ -4,7 +4,7 @@ import { watchForStalledWait } from '../providers/stalled-wait'
 import { quotesCredentials, type CutReason, type UpstreamSignal } from '../providers/upstream'
 import { SseParser, type SseEvent } from '../translate/sse'
 
-export type StreamEnd =
+type StreamEnd =
   | 'done' //      the provider finished the stream
   | 'truncated' // the body ended before the provider said it was finished
   | 'failed' //    reading failed (reset, idle timeout), or the provider sent an error

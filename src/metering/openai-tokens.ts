@@ -17,7 +17,7 @@ import { TokenizerThread } from './tokenizer-thread'
 
 const PER_MESSAGE = 3
 const REPLY_PRIMING = 3
-export const IMAGE_TOKENS = 765
+const IMAGE_TOKENS = 765
 
 /**
  * The text (UTF-8) of a request counted by the tokenizer: about 125,000 tokens of English; in the costliest

@@ -202,7 +202,7 @@ export const letGoStreamOutcome: typeof streamOutcome = (...args) => ({ ...strea
  * nothing about what the stream cost: it is no usage, and the stream pays as one without (SPEC §6: a request
  * the provider received is never free).
  */
-export const outputDeniedByUsage = ({ usage, deliveredOutputBytes }: StreamFacts): boolean =>
+const outputDeniedByUsage = ({ usage, deliveredOutputBytes }: StreamFacts): boolean =>
   usage !== null && !(usage.completionTokens > 0) && deliveredOutputBytes > 0
 
 /**

@@ -259,7 +259,7 @@ class ResponsesEventMeter implements EventMeter {
   }
 }
 
-export const responsesStreamError = (message: string, sequenceNumber: number, code = 'upstream_error') =>
+const responsesStreamError = (message: string, sequenceNumber: number, code = 'upstream_error') =>
   formatSse({ type: 'error', code, message, param: null, sequence_number: sequenceNumber }, 'error')
 
 /**

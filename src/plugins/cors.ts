@@ -20,7 +20,7 @@ const EXPOSED_HEADERS =
   'x-request-id, request-id, x-budget-remaining, x-output-clamped, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, retry-after-ms, x-should-retry, x-tollgate-dropped-tools'
 
 /** A browser's preflight: OPTIONS naming the method it is about to send. */
-export const isPreflight = (request: Request) =>
+const isPreflight = (request: Request) =>
   request.method === 'OPTIONS' && request.headers.has('origin') && request.headers.has('access-control-request-method')
 
 /**

@@ -7,7 +7,7 @@
 import { withFieldsLast } from '../translate/fields-last'
 
 /** A tool definition as it goes upstream, given it as the client sent it and where it stands (`messages[0].content[1].tool.definition`). */
-export type InlineToolRewrite = (definition: unknown, field: string) => unknown
+type InlineToolRewrite = (definition: unknown, field: string) => unknown
 
 type Block = { type?: unknown; tool?: { type?: unknown; definition?: unknown } | null; tool_changes?: unknown } | null
 

@@ -180,7 +180,7 @@ export function withModelSearch(features: RequestedFeatures, upstreamModel: stri
 }
 
 /** Why a request to `upstreamModel` cannot be held for under hard bounds, or null when it can. */
-export function unboundedModel(upstreamModel: string): string | null {
+function unboundedModel(upstreamModel: string): string | null {
   return UNBOUNDED_MODEL.test(upstreamModel)
     ? `${upstreamModel} is not served with cap-output on: it runs as many searches as it decides and reasons outside its output count, so nothing in the request bounds its cost`
     : null
@@ -196,7 +196,7 @@ export function unboundedModel(upstreamModel: string): string | null {
 const AGENT_SYSTEM = /(^|\/)compound(-|$)/
 
 /** Why a request to `upstreamModel` cannot be priced at all, or null when it can. */
-export function unpriceableModel(upstreamModel: string): string | null {
+function unpriceableModel(upstreamModel: string): string | null {
   return AGENT_SYSTEM.test(upstreamModel)
     ? `${upstreamModel} is not served: it runs tools of its own choosing, code execution and browser automation billed by the hour, which nothing in the request bounds and no usage counts, so its cost could not be held for or billed`
     : null
@@ -461,7 +461,7 @@ const KNOWN_OUTPUT_MODALITIES = new Set<unknown>(['text', 'audio', 'image'])
  * not known here may be billed beyond the text rates at a rate no price row has (OpenRouter lists video, speech…),
  * so it is refused rather than settled as text.
  */
-export function outputModalities(modalities: unknown): ReadonlySet<unknown> {
+function outputModalities(modalities: unknown): ReadonlySet<unknown> {
   if (modalities == null) return new Set()
   if (!Array.isArray(modalities)) throw badRequest('Invalid body: modalities: must be an array of output modalities such as ["text", "image"]')
   const unknown = modalities.find((m) => !KNOWN_OUTPUT_MODALITIES.has(m))

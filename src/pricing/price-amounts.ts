@@ -3,13 +3,13 @@ import { microsToUsd, wholeMicros } from '../budget/money'
 import type { Price } from './price'
 
 /** What the API and the config file say about an amount that is finer than the ledger can count. */
-export const NOT_WHOLE_MICROS_PER_MILLION = 'must be a whole number of micro-USD per million tokens (at most 6 decimal places)'
-export const NOT_WHOLE_MICROS = 'must be a whole number of micro-USD (at most 6 decimal places)'
+const NOT_WHOLE_MICROS_PER_MILLION = 'must be a whole number of micro-USD per million tokens (at most 6 decimal places)'
+const NOT_WHOLE_MICROS = 'must be a whole number of micro-USD (at most 6 decimal places)'
 
 /** Amounts in USD that the ledger can hold exactly: the API's and the config file's schemas start from these. */
 export const wholeMicrosPerMillion = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS_PER_MILLION)
 /** A whole amount of micro-USD: a per-request price, a budget (a finer budget would be rounded, to 0 perhaps). */
-export const wholeMicrosUsd = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS)
+const wholeMicrosUsd = z.number().nonnegative().refine((v) => wholeMicros(v) !== null, NOT_WHOLE_MICROS)
 export const wholeMicrosPerRequest = wholeMicrosUsd
 /** A user's or key's `max_budget` as the admin API takes it, the rule said in /docs (a zod refine does not show there). */
 export const budgetUsd = wholeMicrosUsd.max(1e9).describe('USD, a whole number of micro-USD (at most 6 decimal places)')
@@ -21,7 +21,7 @@ export class InvalidPrice extends Error {
   }
 }
 
-export const NOT_WHOLE_THOUSANDTHS = 'must be a multiplier with at most 3 decimal places'
+const NOT_WHOLE_THOUSANDTHS = 'must be a multiplier with at most 3 decimal places'
 
 /** A tier's multiplier of every token rate (2 = twice the plain rates), exact to the thousandth. */
 export const tierMultiplier = z
@@ -80,7 +80,7 @@ export interface PriceAmounts {
   template_overhead_tokens?: number | null
 }
 
-export interface PriceMicros {
+interface PriceMicros {
   inputPerMillion: number
   outputPerMillion: number
   cachedInputPerMillion: number | null

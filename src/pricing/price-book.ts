@@ -60,7 +60,7 @@ export interface PriceRecord extends Price {
 
 const toRecord = (r: PriceRow & { ended_at: number | null }): PriceRecord => ({ ...toPrice(r), deletedAt: r.deleted_at, endedAt: r.ended_at })
 
-export interface NewPrice extends PriceAmounts {
+interface NewPrice extends PriceAmounts {
   model: string
   /** Unix ms it takes effect from, later than now; omitted: from now. */
   effectiveFrom?: number
@@ -76,7 +76,7 @@ export class PriceChanged extends Error {
   }
 }
 
-export interface HistoryPage {
+interface HistoryPage {
   /** One model's rows, or every model's when null. */
   model: string | null
   /** Rows with an id below this one (the cursor of the previous page). */

@@ -165,7 +165,7 @@ export interface RequestedFeatures {
 }
 
 /** Where long-context pricing starts: Anthropic bills a prompt past 200K tokens at its long-context rates. */
-export const LONG_CONTEXT_TOKENS = 200_000
+const LONG_CONTEXT_TOKENS = 200_000
 
 /** The prompt size past which the row's long-context rates apply: its own threshold, else Anthropic's. */
 export const longContextThreshold = (price: Price): number => price.longContextAboveTokens ?? LONG_CONTEXT_TOKENS
@@ -213,7 +213,7 @@ const PLAIN = 1000
  * and images at the text rates (a request asking for them is refused while pricing is required); cache writes by Anthropic's published multipliers, 1.25× input for the 5-minute cache
  * (rounded up to the micro-USD) and 2× input for the 1-hour cache (or the 5-minute rate, when a row sets that dearer).
  */
-export function ratesOf(price: Price) {
+function ratesOf(price: Price) {
   const input = price.inputPerMillion
   return {
     input,

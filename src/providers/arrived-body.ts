@@ -3,14 +3,14 @@ interface ManyReader {
   readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> | Bun.ReadableStreamDefaultReadManyResult<Uint8Array>
 }
 
-export interface Arrived {
+interface Arrived {
   chunks: Uint8Array[]
   /** The body's end was among them: the provider had sent all of it. */
   done: boolean
 }
 
 /** How long, and how much, `readArrived` reads. */
-export interface ArrivedBounds {
+interface ArrivedBounds {
   withinMs: number
   /** Past this many bytes nothing more is taken (the chunk that crosses it is): what is left is no whole answer. */
   maxBytes: number

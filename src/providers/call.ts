@@ -25,7 +25,7 @@ export interface UpstreamAnswer {
   unusableAnswer(failure: GatewayError): GatewayError
 }
 
-export interface CallOptions {
+interface CallOptions {
   /** None for a free call (count_tokens): the client going away cuts it, as nobody pays for or reads its answer. */
   hold?: Hold
   timeoutMs: number
@@ -330,7 +330,7 @@ export async function errorCheckedAnswer(answer: UpstreamAnswer, provider: Provi
   return { ...answer, res: new Response(ended && size === 0 ? null : body, { status: res.status, headers: res.headers }) }
 }
 
-export interface RelayOptions {
+interface RelayOptions {
   /** Called once when the body has ended, however it ended. */
   onEnd?: () => void
   /**
@@ -435,7 +435,7 @@ function charsetOf(contentType: string): string | null {
 }
 
 /** How a free call runs: its slot among the free calls, taken for its key; its timeouts; its client. */
-export interface UnmeteredOptions {
+interface UnmeteredOptions {
   freeCalls: FreeCallSlots
   keyId: string
   timeouts: Pick<Config, 'upstream_timeout_ms' | 'upstream_idle_timeout_ms'>

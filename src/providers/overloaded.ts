@@ -11,7 +11,7 @@ const OVERLOADED_NAMES = new Set(['overloaded_error', 'server_is_overloaded', 's
 export const namesOverload = (names: readonly unknown[]): boolean => names.some((name) => typeof name === 'string' && OVERLOADED_NAMES.has(name))
 
 /** Whether a provider's error object, in either family's shape (`{type, message}`, `{message, type, code}`), says so. */
-export function isOverloaded(error: unknown): boolean {
+function isOverloaded(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false
   const { type, code } = error as { type?: unknown; code?: unknown }
   return namesOverload([type, code])

@@ -1,5 +1,5 @@
 /** A wait watched by `watchForStalledWait`: say when it begins and when it is over. */
-export interface WaitWatch {
+interface WaitWatch {
   begin(): void
   end(): void
   /** No more waits: the timer is cleared. */

@@ -54,10 +54,10 @@ const BUN_DEFAULT_FETCH_CAP = 256
 export const FREE_CALLS = 32
 
 /** What `BUN_CONFIG_MAX_HTTP_REQUESTS` must be for a limit of `maxUpstreamConcurrency` and the free calls' whole room. */
-export const fetchCapFor = (maxUpstreamConcurrency: number): number => maxUpstreamConcurrency + FREE_CALLS
+const fetchCapFor = (maxUpstreamConcurrency: number): number => maxUpstreamConcurrency + FREE_CALLS
 
 /** The two limits a process keeps under Bun's cap: provider calls, and the free calls (`FREE_CALLS` at most). */
-export interface FetchLimits {
+interface FetchLimits {
   limit: number
   freeCalls: number
   warning?: string

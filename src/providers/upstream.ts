@@ -118,7 +118,7 @@ function decoded(part: string): string {
  * providers quote it masked (`sk-Qw3rT****…9xZq`, `sk-proj-****abcd`, `****abcd`, `sk-ab****...yz`: a run of
  * asterisks with the characters around it, an ellipsis among them), which shows part of it.
  */
-export function redact(text: string, secrets: readonly string[] = []): string {
+function redact(text: string, secrets: readonly string[] = []): string {
   let out = text
   for (const { anchor, pattern } of spellingPatterns(secrets)) if (out.includes(anchor)) out = out.replace(pattern, '[redacted]')
   return out

@@ -2,7 +2,7 @@ import { and, asc, eq, gt, inArray } from 'drizzle-orm'
 import type { RecordsSource } from './usage-queries'
 
 /** A page of GET /v1/keys or /v1/users, as the route validated it: past `cursor` (an id), or from `offset`. */
-export interface AdminPageArgs {
+interface AdminPageArgs {
   cursor?: string
   limit: number
   offset: number

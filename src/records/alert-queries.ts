@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm'
 import type { RecordsSource } from './usage-queries'
 
 /** The alert list's filters and page, as GET /v1/alerts takes them (validated by the route). */
-export interface AlertListArgs {
+interface AlertListArgs {
   kind?: string
   status?: 'pending' | 'delivered' | 'failed'
   /** After this alert, newest first (a cursor): `offset` is then not used. */

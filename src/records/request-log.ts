@@ -17,13 +17,13 @@ export interface RequestLogEntry {
 const DAY_MS = 86_400_000
 
 /** Requests refused before a key is known share one row per source, route, method and status for this long. */
-export const REFUSAL_INTERVAL_MS = 60_000
+const REFUSAL_INTERVAL_MS = 60_000
 /** Distinct aggregates one interval keeps apart; past it, new sources are counted together under `*`. */
 const MAX_AGGREGATES = 10_000
 /** An aggregate's row is brought up to its count at most this often (and whenever the log is read). */
 const SYNC_MS = 1_000
 /** An unknown path, kept as the first sample of its aggregate, is cut to this many characters. */
-export const REFUSED_ROUTE_LENGTH = 64
+const REFUSED_ROUTE_LENGTH = 64
 const UNMATCHED = '\u0000unmatched'
 
 /**

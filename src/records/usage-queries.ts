@@ -70,7 +70,7 @@ export const presentUsage = (r: typeof usage.$inferSelect) => ({
   server_tool_uses: toolUsesOf(r.serverToolUses),
 })
 
-export const usageFilter = (usage: UsageTable, q: UsageFilterValues): SQL | undefined =>
+const usageFilter = (usage: UsageTable, q: UsageFilterValues): SQL | undefined =>
   and(
     q.user_id !== undefined ? eq(usage.userId, q.user_id) : undefined,
     q.key_id !== undefined ? eq(usage.keyId, q.key_id) : undefined,
@@ -84,7 +84,7 @@ export const usageFilter = (usage: UsageTable, q: UsageFilterValues): SQL | unde
     q.asOf !== undefined ? sql`+${usage.id} <= ${q.asOf}` : undefined,
   )
 
-export interface PageArgs {
+interface PageArgs {
   limit: number
   offset?: number
 }
@@ -101,7 +101,7 @@ export function usageRows({ db, tables: { usage } }: RecordsSource, q: UsageFilt
 }
 
 /** Whether the filter lists the usage row `id` (a list's cursor names the last row a page of it showed). */
-export async function usageRowListed({ db, tables: { usage } }: RecordsSource, q: UsageFilterValues & { id: number }): Promise<boolean> {
+async function usageRowListed({ db, tables: { usage } }: RecordsSource, q: UsageFilterValues & { id: number }): Promise<boolean> {
   const rows = await db.select({ id: usage.id }).from(usage).where(and(eq(usage.id, q.id), usageFilter(usage, q))).limit(1)
   return rows.length > 0
 }
@@ -216,7 +216,7 @@ const numbers = <T extends { requests: unknown; prompt_tokens: unknown; completi
 })
 
 /** Totals over every matching row: whole days from a rollup, the partial days at the range's ends from raw rows. */
-export async function usageTotals(source: RecordsSource, q: UsageFilterValues) {
+async function usageTotals(source: RecordsSource, q: UsageFilterValues) {
   const { db, tables } = source
   const { usage } = tables
   const rollup = rollupFor(tables, q)
@@ -252,7 +252,7 @@ function afterGroup(columns: { day: unknown; userId: unknown; model: unknown }, 
  * rows), the whole days (the rollup, in its group index's order, so a page stops at its limit) and the
  * partial day at its start. An offset past a part counts that part's groups.
  */
-export async function usageSummaryRows(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
+async function usageSummaryRows(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
   const { db, tables } = source
   const { usage, usageDaily: rollup } = tables
   const after = q.after ? { ...q.after, day: Date.parse(`${q.after.day}T00:00:00Z`) / DAY_MS } : undefined
@@ -298,12 +298,12 @@ export async function usageSummaryRows(source: RecordsSource, q: UsageFilterValu
  * A page of usage rows and the totals of every row its filter matches, in one answer: a reader runs each
  * answer on one snapshot, so the totals count exactly what the page lists (when it lists every row).
  */
-export async function usageRowsAndTotals(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: number }) {
+async function usageRowsAndTotals(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: number }) {
   return { rows: await usageRows(source, q), totals: await usageTotals(source, q) }
 }
 
 /** A page of one key's usage (filtered by nothing else), newest first, from the start or a cursor. */
-export type KeysLatestUsage = { key_id: string; limit: number; offset?: 0; after?: number }
+type KeysLatestUsage = { key_id: string; limit: number; offset?: 0; after?: number }
 
 /**
  * Whether a usage page is one key's latest rows (KeysLatestUsage): no user, time range, model or status, and no
@@ -322,7 +322,7 @@ export const NO_USAGE_TOTALS = { requests: 0, prompt_tokens: 0, completion_token
  * from the cursor on), the totals from the key's rows of the daily rollup (usage_daily_key). A few ms however much
  * usage the other keys have, so a quick read (see records-reader.ts), not a scan waiting behind reports.
  */
-export const keyUsagePage = (source: RecordsSource, q: KeysLatestUsage) => usageRowsAndTotals(source, q)
+const keyUsagePage = (source: RecordsSource, q: KeysLatestUsage) => usageRowsAndTotals(source, q)
 
 /**
  * A page of the summary's groups and the grand totals of every matching row, in one answer (one snapshot), as of
@@ -331,11 +331,11 @@ export const keyUsagePage = (source: RecordsSource, q: KeysLatestUsage) => usage
  * after the first page (a user's first of the day) sorts before the cursor, so no later page would list it while
  * later totals count it.
  */
-export async function usageSummaryAndTotals(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
+async function usageSummaryAndTotals(source: RecordsSource, q: UsageFilterValues & PageArgs & { after?: SummaryKey }) {
   return { rows: await usageSummaryRows(source, q), totals: await usageTotals(source, q), asOf: q.asOf ?? (await lastUsageId(source)) }
 }
 
-export interface AuditFilterValues {
+interface AuditFilterValues {
   key_id?: string
   user_id?: string
   status?: number
@@ -349,7 +349,7 @@ export interface AuditFilterValues {
 }
 
 /** Request log rows newest first, `limit + 1` of them. */
-export function auditRows({ db, tables: { apiRequestLog } }: RecordsSource, q: AuditFilterValues & PageArgs & { after?: number }) {
+function auditRows({ db, tables: { apiRequestLog } }: RecordsSource, q: AuditFilterValues & PageArgs & { after?: number }) {
   return db
     .select()
     .from(apiRequestLog)
@@ -379,7 +379,7 @@ export function auditRows({ db, tables: { apiRequestLog } }: RecordsSource, q: A
  * their own; the rest are summed per day under the name null (a month of a thousand users is ~30,000
  * groups, which cost more to carry than to sum).
  */
-export async function usagePerDay(
+async function usagePerDay(
   { db, tables }: RecordsSource,
   q: { by: 'model' | 'user'; fromDay: number; toDay: number; filter?: UsageFilterValues; top?: number },
 ) {
@@ -470,7 +470,7 @@ function perDayParts(fromDay: number, toDay: number, since: number | undefined, 
 }
 
 /** Holds open in the database, every process's. */
-export async function openHolds({ db, tables: { reservations } }: RecordsSource) {
+async function openHolds({ db, tables: { reservations } }: RecordsSource) {
   const [h] = await db.select({ count: sql<number>`count(*)`, amount: sql<number>`coalesce(sum(${reservations.amount}), 0)` }).from(reservations)
   return { count: Number(h!.count), amount: Number(h!.amount) }
 }

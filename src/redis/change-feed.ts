@@ -8,7 +8,7 @@ import { withDeadline, type RedisLink } from './link'
 /** What one process changed that other processes may hold in their caches. */
 export type CacheChange = { kind: 'key'; id: string } | { kind: 'user'; id: string } | { kind: 'prices' }
 
-export const CHANGES_CHANNEL = 'tollgate:changes'
+const CHANGES_CHANNEL = 'tollgate:changes'
 
 /**
  * A message on the channel as replicas publish it. Anyone who may publish there (another application on the same

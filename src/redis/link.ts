@@ -43,7 +43,7 @@ export const writesRefused = (error: unknown): WritesRefused | undefined => {
   return Object.hasOwn(WRITES_REFUSED, code) ? WRITES_REFUSED[code as keyof typeof WRITES_REFUSED] : undefined
 }
 
-export class RedisTimeout extends Error {
+class RedisTimeout extends Error {
   override name = 'RedisTimeout'
 }
 
@@ -63,7 +63,7 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, what: str
 }
 
 /** `redis://host:port/db` without the password, for log lines. */
-export const redisAddress = (url: string) => {
+const redisAddress = (url: string) => {
   const u = new URL(url)
   return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`
 }
@@ -72,7 +72,7 @@ export const redisAddress = (url: string) => {
  * Why Redis is down: gone (or too slow), refusing tollgate's credentials or rights (its password, user or ACL), or
  * answering but refusing writes (WRITES_REFUSED).
  */
-export type RedisDownReason = 'unreachable' | 'authentication_failed' | WritesRefused
+type RedisDownReason = 'unreachable' | 'authentication_failed' | WritesRefused
 
 /**
  * The gateway's connections to Redis: one for commands (rate limits, publishing changes) and one held in

@@ -13,7 +13,7 @@ import { isOutage, type RedisLink } from './link'
  * alone it would fail this client's every request with WRONGTYPE.
  * KEYS[1]: the client's key; ARGV[1]: limit; ARGV[2]: window in ms.
  */
-export const GCRA_SCRIPT = `
+const GCRA_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[2]) * 1000
@@ -55,8 +55,8 @@ const GCRA_SHA = new Bun.CryptoHasher('sha1').update(GCRA_SCRIPT).digest('hex')
 const KEY_PREFIX = 'tollgate:rate:3:'
 
 /** The limits counted in Redis, each on keys of its own (`tollgate:rate:3:<scope>:<client>`). */
-export const RATE_LIMIT_SCOPES = ['ip', 'key', 'sign-in'] as const
-export type RateLimitScope = (typeof RATE_LIMIT_SCOPES)[number]
+const RATE_LIMIT_SCOPES = ['ip', 'key', 'sign-in'] as const
+type RateLimitScope = (typeof RATE_LIMIT_SCOPES)[number]
 
 /**
  * What the link runs while Redis is down to learn that it is back: the script itself, in each scope on a key of
@@ -66,9 +66,9 @@ export type RateLimitScope = (typeof RATE_LIMIT_SCOPES)[number]
  */
 export const RATE_LIMIT_PROBE = RATE_LIMIT_SCOPES.map((scope): [string, string[]] => ['EVAL', [GCRA_SCRIPT, '1', `${KEY_PREFIX}${scope}:probe`, '1000000', '60000']])
 
-export type RedisFailureMode = 'open' | 'closed'
+type RedisFailureMode = 'open' | 'closed'
 
-export const rateLimiterUnavailable = () =>
+const rateLimiterUnavailable = () =>
   new GatewayError(503, 'rate_limiter_unavailable', 'The shared rate limiter (Redis) is unreachable or refuses writes; try again shortly.', 'api_error', {
     'retry-after': '1',
   })

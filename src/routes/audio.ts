@@ -21,7 +21,7 @@ const SPEECH = '/v1/audio/speech'
 const TRANSCRIPTIONS = '/v1/audio/transcriptions'
 
 /** The fields the gateway reads or the format fixes; every other OpenAI field passes through untouched. */
-export const speechBody = z.looseObject({
+const speechBody = z.looseObject({
   model: modelName,
   input: z.string(),
   // A built-in voice by name, or a custom one by id.
@@ -33,7 +33,7 @@ export const speechBody = z.looseObject({
   user: billingUser.optional(),
 })
 
-export const transcriptionBody = z.looseObject({
+const transcriptionBody = z.looseObject({
   model: modelName,
   file: z.file(),
   user: billingUser.optional(),

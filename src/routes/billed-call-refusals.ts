@@ -32,7 +32,7 @@ export const ERROR_SCHEMAS: Record<string, OpenAPIV3_1.SchemaObject> = {
 type Cause = readonly [code: string, why: string]
 
 /** A refusal only some billed routes answer: its status, its code, and why. */
-export type RouteRefusal = readonly [status: number, code: string, why: string]
+type RouteRefusal = readonly [status: number, code: string, why: string]
 
 /**
  * Request fields some routes refuse as `feature_unsupported`, named in its description: a router or a server reads

@@ -88,7 +88,7 @@ function clampLowersMax(admission: Admission, planned: Exchange): Admission {
 }
 
 export const chatRoutes = (services: Services) => {
-  const { config, providers } = services
+  const { config } = services
   const owners = new ResponseOwners(services.store)
 
   /**

@@ -1,5 +1,4 @@
 import { Elysia } from 'elysia'
-import { z } from 'zod'
 import { microsToUsd, optionalMicrosToUsd } from '../budget/money'
 import { budgetLeft } from '../budget/remaining'
 import { badRequest } from '../http/errors'

@@ -85,7 +85,7 @@ function anthropicStreamMeter(offered: RequestedFeatures['serverTools'], model: 
 }
 
 export const messagesRoutes = (services: Services) => {
-  const { config, providers } = services
+  const { config } = services
   const owners = new ResponseOwners(services.store)
 
   /**
@@ -159,5 +159,3 @@ export const messagesRoutes = (services: Services) => {
     },
   )
 }
-
-export type { MessagesBody }

@@ -1,7 +1,6 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import type { Config } from '../config/schema'
-import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesGeneratedImages, responsesItemInputTokens, responsesMediaParts, type EstimateOptions, type TokenEstimate } from '../budget/estimate'
+import { estimateChat, estimateMessages, estimateResponses, largerEstimate, outputBound, responsesGeneratedImages, responsesItemInputTokens, responsesMediaParts, type EstimateOptions } from '../budget/estimate'
 import { estimateOptionsFor } from '../budget/estimate-options'
 import { badRequest } from '../http/errors'
 import { switchIdleTimeoutOff } from '../http/idle-timeout'
@@ -53,7 +52,7 @@ export const responsesBody = z.looseObject({
   tools: z.array(z.looseObject({ type: z.string() })).optional(),
   user: z.string().max(256).optional(),
 })
-export type ResponsesBody = z.infer<typeof responsesBody>
+type ResponsesBody = z.infer<typeof responsesBody>
 
 /** `input_tokens` takes a response's input side; the model is required there too. */
 const inputTokensBody = responsesBody.pick({ model: true, input: true, instructions: true, tools: true, previous_response_id: true, conversation: true, user: true })

@@ -1,7 +1,7 @@
 import { currentPeriod, type BudgetPeriod } from '../budget/period'
 
 /** What a user's row holds of its budget period. */
-export interface StoredPeriod {
+interface StoredPeriod {
   budgetPeriod: BudgetPeriod | null
   periodStart: number
   spend: number

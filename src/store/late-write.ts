@@ -13,7 +13,7 @@ export function lateWrite<E extends object>(refusal: E, write: PromiseLike<unkno
 }
 
 /** When the write `error` refused really ended, if it had not ended then. */
-export function lateWriteEnd(error: unknown): Promise<void> | undefined {
+function lateWriteEnd(error: unknown): Promise<void> | undefined {
   const settled = (error as Partial<LateWrite> | null | undefined)?.settled
   return settled instanceof Promise ? settled : undefined
 }

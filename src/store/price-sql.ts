@@ -4,7 +4,7 @@
  */
 import type { ModelPriceRow, NewPriceRow, PriceRow } from './store'
 
-export interface Placeholders {
+interface Placeholders {
   /** `type`: for Postgres, where nothing else in the query says what the parameter is. */
   p(n: number, type?: 'text' | 'bigint'): string
   json(n: number): string

@@ -6,7 +6,7 @@ import { sqlStateOf } from './postgres/batch'
  * a filesystem remounted read-only), full (its disk has no room), io_error (the disk failed a write), replaced
  * (the SQLite file was replaced under the running gateway: see src/db/file-identity.ts).
  */
-export type UnwritableReason = 'read_only' | 'full' | 'io_error' | 'replaced'
+type UnwritableReason = 'read_only' | 'full' | 'io_error' | 'replaced'
 
 /**
  * The database answers but takes no writes: every hold would be refused, so it is not healthy (Store.ping).

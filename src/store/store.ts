@@ -54,7 +54,7 @@ export interface Unpriced<Row> {
 }
 
 /** The row in force a price change was based on (a read-modify-write: `tollgate prices set`, the console's form). */
-export interface PriceBase {
+interface PriceBase {
   /** Its id; null for a model that had no price in force. */
   id: number | null
   /** When the row is written: the row in force then must be that one. */
@@ -64,7 +64,7 @@ export interface PriceBase {
 }
 
 /** An unpricing (PriceRows.unprice), made on a clock that may be ahead of the other processes' by a few seconds. */
-export interface PriceUnpricing {
+interface PriceUnpricing {
   /** When it is made: the deleted rows' `deleted_at`; rows starting after it are cancelled. */
   at: number
   /** The row in force at this time, as a clock that far behind finds it, is deleted too, and so are those started since. */
@@ -347,7 +347,7 @@ export interface AlertRows {
   expiringKeys(from: number, to: number, after: ExpiringKey | null, limit: number): Promise<ExpiringKey[]>
 }
 
-export interface UpdatedUser {
+interface UpdatedUser {
   row: typeof tables.users.$inferSelect
   wasBlocked: boolean
 }
@@ -358,7 +358,7 @@ export interface OutboxEntry {
   webhooks: readonly string[]
 }
 
-export interface StoredAlert {
+interface StoredAlert {
   id: string
   dedupeKey: string
   kind: string

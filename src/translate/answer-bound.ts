@@ -49,7 +49,7 @@ const TOOL_RESULT_TOKEN_BYTES = 1024
  * and Claude's 128K), or its price row's context window if smaller. Not the window itself: a 1M window would read a
  * plain request's answer (a gzip bomb's, say) to 64 MiB instead of the floor.
  */
-export const UNTOLD_MAX_OUTPUT_TOKENS = 128 * 1024
+const UNTOLD_MAX_OUTPUT_TOKENS = 128 * 1024
 
 /**
  * The output tokens an answer can carry: the hold's (the max the provider was sent, the client's or cap-output's or

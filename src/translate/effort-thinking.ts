@@ -14,7 +14,7 @@ export interface EffortThinkingOptions {
 }
 
 /** Thinking to send, the `output_config.effort` beside it (adaptive thinking), and the `max_tokens` to send with it. */
-export interface EffortThinking {
+interface EffortThinking {
   thinking: Json
   effort?: string
   maxTokens: number

@@ -1,6 +1,6 @@
 /** Inline media: OpenAI carries it as a data URL, Anthropic as a base64 source with its media type. */
 
-export interface Base64Source {
+interface Base64Source {
   type: 'base64'
   media_type: string
   data: string

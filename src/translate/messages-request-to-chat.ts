@@ -7,7 +7,7 @@ import { fitsOpenAIStrict } from './openai-strict-schema'
 
 type Json = Record<string, any>
 
-export interface MessagesToChatOptions {
+interface MessagesToChatOptions {
   /** The field that caps output for this OpenAI-compatible provider (`max_tokens` or `max_completion_tokens`). */
   outputCapField: string
   /** The provider takes `reasoning_effort`: Anthropic's thinking settings map to it (otherwise they are dropped). */

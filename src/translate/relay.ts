@@ -59,7 +59,7 @@ export interface Exchange {
 /** The exchange for the admitted model; `outputClamp`, when set, is the max output to send upstream (the output clamp). */
 export type ExchangeFor = (model: ResolvedModel, outputClamp: number | null) => Exchange
 
-export interface RelayContext {
+interface RelayContext {
   request: Request
   admission: Admission
   /** The caller keeps its `using` handle: a throw before the hold is settled or handed over settles it in full. */
@@ -193,7 +193,7 @@ function settleRefusedEcho(answer: UpstreamAnswer, usage: TokenCounts | null, { 
  * nothing about what the answer cost: it is no usage, and the answer pays its hold (SPEC §6: a request the
  * provider received is never free), as a stream with such a usage pays its estimate (`streamOutcome`).
  */
-export const usageBesideOutput = (usage: TokenCounts | null, answer: object): TokenCounts | null =>
+const usageBesideOutput = (usage: TokenCounts | null, answer: object): TokenCounts | null =>
   usage !== null && !(usage.completionTokens > 0) && answerCarriesOutput(answer) ? null : usage
 
 /**

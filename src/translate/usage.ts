@@ -179,7 +179,7 @@ const isObject = (v: unknown): v is Record<string, any> => v !== null && typeof 
  * All are inside `prompt_tokens`, so none counts more than it: a field that means something else on another server
  * never raises the prompt billed.
  */
-export const cacheReads = (u: OpenAIUsage): number =>
+const cacheReads = (u: OpenAIUsage): number =>
   Math.min(count(u.prompt_tokens), Math.max(count(u.prompt_tokens_details?.cached_tokens), count(u.cached_tokens), count(u.prompt_cache_hit_tokens)))
 
 /**
@@ -187,7 +187,7 @@ export const cacheReads = (u: OpenAIUsage): number =>
  * and of LiteLLM's split by lifetime, with that split when it states one. Both are inside the prompt count; a server
  * that left them out has its prompt raised to them (`openAIUsage`), so that they are never billed as plain input nor dropped.
  */
-export function cacheWrites(u: OpenAIUsage): { tokens: number; split?: { tokens5m: number; tokens1h: number } } {
+function cacheWrites(u: OpenAIUsage): { tokens: number; split?: { tokens5m: number; tokens1h: number } } {
   const tokens = Math.max(count(u.prompt_tokens_details?.cache_write_tokens), count(u.cache_creation_input_tokens))
   if (!u.cache_creation || typeof u.cache_creation !== 'object') return { tokens }
   const split = { tokens5m: count(u.cache_creation.ephemeral_5m_input_tokens), tokens1h: count(u.cache_creation.ephemeral_1h_input_tokens) }
@@ -219,7 +219,7 @@ function searchUses(u: OpenAIUsage): Record<string, number> | undefined {
 }
 
 /** Embeddings are billed on their input alone. */
-export const embeddingsUsage = (u: { prompt_tokens?: unknown } | undefined | null): TokenCounts | null =>
+const embeddingsUsage = (u: { prompt_tokens?: unknown } | undefined | null): TokenCounts | null =>
   u && typeof u === 'object' && reports(u.prompt_tokens) ? { promptTokens: count(u.prompt_tokens), completionTokens: 0, cachedTokens: 0 } : null
 
 /**

@@ -5,7 +5,6 @@
  * SQLite file. The ledger's own suite runs on both through test/engines/ledger.engine.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { join } from 'node:path'
 import { BUN, ROOT } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
 

@@ -5,7 +5,7 @@ import { utcDayAxis } from './utc-day-axis'
 
 const COLORS = ['#2563eb', '#16a34a', '#dc2626', '#ca8a04', '#9333ea', '#0891b2', '#ea580c', '#db2777', '#64748b']
 
-export interface ChartSeries {
+interface ChartSeries {
   name: string
   values: number[]
 }

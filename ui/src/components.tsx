@@ -44,7 +44,7 @@ export function ErrorLine(props: { error: string | null }) {
   return props.error ? <p class="error" role="alert">{props.error}</p> : null
 }
 
-export interface Page<T> {
+interface Page<T> {
   data: T[]
   next_cursor: string | null
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks'
 
 /** A hash route: `#/keys?user_id=x` → { page: 'keys', params }. The page never reloads; the server serves only /ui. */
-export interface Route {
+interface Route {
   page: string
   params: URLSearchParams
 }

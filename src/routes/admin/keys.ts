@@ -35,7 +35,7 @@ const updateKey = z.object(keySettings).strict()
 const keyId = z.object({ id: z.string() })
 
 /** Everything about a key except its secret, which exists only in the create and rotate answers. */
-export function presentKey(row: KeyRow) {
+function presentKey(row: KeyRow) {
   return {
     id: row.id,
     key_prefix: row.keyPrefix,
@@ -127,7 +127,7 @@ export const keyRoutes = (services: Services) => {
     .patch(
       '/v1/keys/:id',
       async ({ params, body }) => {
-        const current = await find(params.id)
+        await find(params.id) // an unknown key answers 404 before its fields are checked
         const now = Date.now()
         checkExpiry(body.expires_at, now)
         const changes: Partial<KeyRow> = { updatedAt: now }
@@ -150,7 +150,7 @@ export const keyRoutes = (services: Services) => {
     .delete(
       '/v1/keys/:id',
       async ({ params }) => {
-        await find(params.id)
+        await find(params.id) // an unknown key answers 404 before its fields are checked
         const now = Date.now()
         // key_revoked is written with the revocation, in its transaction (see Alerts.keyRevoked).
         const revoked = await changingKey(params.id, () => store.revokeKey(params.id, now, (row) => alerts.keyRevoked(row, now)))

@@ -24,7 +24,7 @@ export const pageQuery = {
   offset: decimalInteger(0).optional(),
 }
 
-export interface Page<T> {
+interface Page<T> {
   data: T[]
   next_cursor: string | null
 }

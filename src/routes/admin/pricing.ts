@@ -80,7 +80,7 @@ function wildcardModel(params: { '*': string }): string {
 const MODEL_IN_PATH =
   'The model may be named as provider:model, provider/model or by alias. A `/` in it may be sent percent-encoded (%2F) or as is.'
 
-export const presentPrice = (p: Price) => ({
+const presentPrice = (p: Price) => ({
   id: p.id,
   model: p.model,
   ...priceAmountsOf(p),

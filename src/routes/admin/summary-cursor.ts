@@ -21,7 +21,7 @@ function listedBy(k: SummaryKey, day: number, q: UsageFilterValues): boolean {
 }
 
 /** Where a summary walk goes on from: after the group `after`, reading the usage as of the walk's first page (`asOf`). */
-export interface SummaryPosition {
+interface SummaryPosition {
   after: SummaryKey
   /** The highest usage id the walk's first page read; a cursor of an older version has none (the usage as it now is). */
   asOf?: number

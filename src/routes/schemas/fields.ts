@@ -48,7 +48,7 @@ export const jsonObject = z.looseObject({})
 const openAIFunctionCall = z.looseObject({ name: z.string(), arguments: z.string() })
 
 /** A tool call in an assistant message: a function call, or a type of call the gateway passes through. */
-export const openAIToolCall = z.looseObject({
+const openAIToolCall = z.looseObject({
   id: z.string().optional(),
   type: z.string().optional(),
   function: openAIFunctionCall.optional(),

@@ -155,7 +155,7 @@ UNION ALL SELECT id, false, id IN (SELECT id FROM held_rollups) FROM asked WHERE
  * Other rows nobody waits for (the request log) that ride in the next reservation's transaction like
  * settlements do: written by `insert` ($1: the rows as JSON), so that their commit is not a flush of its own.
  */
-export interface Rider {
+interface Rider {
   writer: BatchWriter<unknown>
   insert: string
 }

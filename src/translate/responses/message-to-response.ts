@@ -43,11 +43,11 @@ export function searchQuery(input: unknown): string {
 }
 
 /** The pages a `web_search_tool_result` block found (none for an error result). */
-export const searchSources = (result: Json | undefined): Json[] =>
+const searchSources = (result: Json | undefined): Json[] =>
   Array.isArray(result?.content) ? result.content.filter((r: Json) => typeof r?.url === 'string').map((r: Json) => ({ type: 'url', url: r.url })) : []
 
 /** A search failed when its result block is Anthropic's error result. */
-export const searchFailed = (result: Json | undefined): boolean => result?.content?.type === 'web_search_tool_result_error'
+const searchFailed = (result: Json | undefined): boolean => result?.content?.type === 'web_search_tool_result_error'
 
 const calledAs = (block: Json): FunctionName =>
   ({ name: block.name, ...(typeof block.namespace === 'string' && { namespace: block.namespace }) })

@@ -8,7 +8,7 @@ import { ChatMessages, chatToolOutput } from '../chat-messages'
 
 type Json = Record<string, any>
 
-export interface ResponsesToChatOptions {
+interface ResponsesToChatOptions {
   /** The field that caps output at this provider (`max_tokens` or `max_completion_tokens`). */
   outputCapField: string
   /** Set: the output bound sent upstream whatever the request says (cap-output on). */

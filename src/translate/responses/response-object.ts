@@ -16,7 +16,7 @@ export function requestEcho(body: Json): Json {
   }
 }
 
-export interface ResponseState {
+interface ResponseState {
   id: string
   model: string
   createdAt: number
