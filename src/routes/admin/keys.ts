@@ -150,7 +150,7 @@ export const keyRoutes = (services: Services) => {
     .delete(
       '/v1/keys/:id',
       async ({ params }) => {
-        await find(params.id) // an unknown key answers 404 before its fields are checked
+        await find(params.id) // an unknown key answers 404, not a revocation of nothing
         const now = Date.now()
         // key_revoked is written with the revocation, in its transaction (see Alerts.keyRevoked).
         const revoked = await changingKey(params.id, () => store.revokeKey(params.id, now, (row) => alerts.keyRevoked(row, now)))
