@@ -4,20 +4,12 @@
  * key as if they were that route's. The existing tests filter a user whose rows are all of one route.
  * Kills: records.ts `route: query.route` dropped from the auditRows query.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
-})
+withMockGateway({}, (started) => ({ gw } = started))
 
 test('?route= narrows a key\'s rows to that route', async () => {
   const { secret, keyId } = await gw.userWithKey({ id: 'route-audited' })

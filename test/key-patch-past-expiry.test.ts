@@ -4,20 +4,12 @@
  * and turn the key off at once, every client on it getting 401s, with nothing telling the operator why.
  * Kills: keys.ts PATCH's `checkExpiry(body.expires_at, now)` dropped.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
-})
+withMockGateway({}, (started) => ({ gw } = started))
 
 test('PATCH expires_at in the past → 400 naming the field; the key keeps its expiry and keeps working', async () => {
   const { secret, keyId } = await gw.userWithKey({ id: 'patch-expiry' })

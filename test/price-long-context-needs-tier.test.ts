@@ -5,20 +5,12 @@
  * every long prompt billed at base rates (or refused) with no word why.
  * Kills: pricing.ts createPrice's `.refine((p) => !lacksLongContextTier(p), …)` dropped.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
-})
+withMockGateway({}, (started) => ({ gw } = started))
 
 test('long_context_above_tokens without service_tiers.long_context → 400 naming it, nothing written', async () => {
   const r = await gw.admin('POST', '/v1/pricing', { model: 'mock:long-ctx', input_per_million: 1, output_per_million: 2, long_context_above_tokens: 271999 })

@@ -6,20 +6,12 @@
  * Kills: pricing.ts `wholeMicrosPerMillion.max(1e6)` → `wholeMicrosPerMillion`; `wholeMicrosPerRequest.max(1e4)`
  * dropped on per_request; `usdPerUse = wholeMicrosPerRequest.max(1e4)` → no max (server_tools).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
-})
+withMockGateway({}, (started) => ({ gw } = started))
 
 const post = async (fields: Record<string, unknown>) => {
   const r = await gw.admin('POST', '/v1/pricing', { model: 'mock:capped', input_per_million: 1, output_per_million: 2, ...fields })

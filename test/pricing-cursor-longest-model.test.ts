@@ -5,20 +5,12 @@
  * --all`) stops there. pricing-cursor-long-model.test.ts uses 247 characters, which leaves the cap's last bytes unpinned.
  * Kills: pagination.ts `MAX_CURSOR = 256` → 255.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
-})
+withMockGateway({}, (started) => ({ gw } = started))
 
 test('a walk by cursor passes a model whose name is the longest a price may have (256 characters)', async () => {
   const longest = `mock:${'m'.repeat(256 - 'mock:'.length)}`
