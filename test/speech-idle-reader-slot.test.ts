@@ -8,8 +8,8 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import type { TestGateway } from './support/gateway'
+import { jsonResponse, withScriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
 
 const SLOTS = 2
 // More than the loopback sockets and Bun's own buffers take in (~4 MB): the relay waits on the client.
@@ -20,24 +20,22 @@ let reader: string
 let other: string
 const sockets: Socket[] = []
 
+// Before the gateway stops (hooks run in the order they are declared).
+afterAll(() => {
+  for (const s of sockets) s.destroy()
+})
+withScriptedGateway(
+  {
+    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
+    max_upstream_concurrency: SLOTS,
+    upstream_idle_timeout_ms: 1_000,
+  },
+  (s) => ({ upstream, gw } = s),
+  { idleTimeoutSec: 1 },
+)
 beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    idleTimeoutSec: 1,
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      max_upstream_concurrency: SLOTS,
-      upstream_idle_timeout_ms: 1_000,
-    },
-  })
   reader = (await gw.userWithKey({ id: 'speech-reader', max_budget: 10 })).secret
   other = (await gw.userWithKey({ id: 'someone-else', max_budget: 10 })).secret
-})
-afterAll(async () => {
-  for (const s of sockets) s.destroy()
-  await gw?.stop()
-  await upstream?.stop()
 })
 
 test("speech calls whose clients read nothing do not refuse every other user's paid calls past the idle timeout", async () => {

@@ -13,9 +13,9 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
 import { STREAM_ERRORS } from '../src/metering/metered-stream'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import type { TestGateway } from './support/gateway'
 import { unchunked } from './support/raw-http'
-import { jsonResponse, openAIEvent, openStream, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { jsonResponse, openAIEvent, openStream, withScriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
 
 const SLOTS = 2
 const PIECE = 'abcdefgh '.repeat(910) // ~8 KB of output per chunk
@@ -30,24 +30,22 @@ let reader: string
 let other: string
 const sockets: Socket[] = []
 
+// Before the gateway stops (hooks run in the order they are declared).
+afterAll(() => {
+  for (const s of sockets) s.destroy()
+})
+withScriptedGateway(
+  {
+    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
+    max_upstream_concurrency: SLOTS,
+    upstream_idle_timeout_ms: 1_000,
+  },
+  (s) => ({ upstream, gw } = s),
+  { idleTimeoutSec: 1 },
+)
 beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    idleTimeoutSec: 1,
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      max_upstream_concurrency: SLOTS,
-      upstream_idle_timeout_ms: 1_000,
-    },
-  })
   reader = (await gw.userWithKey({ id: 'stream-reader', max_budget: 10 })).secret
   other = (await gw.userWithKey({ id: 'someone-else', max_budget: 10 })).secret
-})
-afterAll(async () => {
-  for (const s of sockets) s.destroy()
-  await gw?.stop()
-  await upstream?.stop()
 })
 
 /** The output a client was given: every content delta's UTF-8 bytes. */

@@ -10,9 +10,9 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { STREAM_ERRORS } from '../src/metering/metered-stream'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import type { TestGateway } from './support/gateway'
 import { longChatAnswer, pausedStreamClient, settledStreamRow } from './support/paused-reader'
-import { sseResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { sseResponse, withScriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
 
 const { events, outputTokens: OUTPUT_TOKENS } = longChatAnswer({ finished: true })
 
@@ -21,21 +21,19 @@ let gw: TestGateway
 let key: string
 let client: ReturnType<typeof pausedStreamClient> | undefined
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      upstream_idle_timeout_ms: 1_000,
-    },
-  })
-  key = (await gw.userWithKey({ id: 'stalled-reader', max_budget: 100 })).secret
-})
-afterAll(async () => {
+// Before the gateway stops (hooks run in the order they are declared).
+afterAll(() => {
   client?.socket.destroy()
-  await gw?.stop()
-  await upstream?.stop()
+})
+withScriptedGateway(
+  {
+    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
+    upstream_idle_timeout_ms: 1_000,
+  },
+  (s) => ({ upstream, gw } = s),
+)
+beforeAll(async () => {
+  key = (await gw.userWithKey({ id: 'stalled-reader', max_budget: 100 })).secret
 })
 
 test('a client let go after its provider finished is paid by the usage in the gateway’s buffer, not by the bytes passed on', async () => {
