@@ -5,6 +5,7 @@
  * let settle; started before the file's tests, stopped after them.
  */
 import { afterAll, beforeAll } from 'bun:test'
+import { startCountingUpstream } from './counting-upstream'
 import { spawnGateway, type SpawnedGateway } from './gateway'
 import { quietThread } from './request-thread-hold'
 
@@ -17,33 +18,23 @@ export interface BrokeKeyGateway {
 }
 
 export function withBrokeKeyGateway(users: string[], use: (started: BrokeKeyGateway) => void): void {
-  let calls = 0
-  const upstream = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    idleTimeout: 0,
-    async fetch(req) {
-      await req.arrayBuffer()
-      calls++
-      return Response.json({ error: { message: 'never called' } }, { status: 500 })
-    },
-  })
+  const upstream = startCountingUpstream(() => Response.json({ error: { message: 'never called' } }, { status: 500 }))
   let gw: SpawnedGateway | undefined
   beforeAll(async () => {
     gw = await spawnGateway({
       config: {
         log_level: 'warn',
-        providers: { up: { type: 'openai', base_url: `http://127.0.0.1:${upstream.port}/v1`, api_key: 'sk-up-0123456789abcdef' } },
+        providers: upstream.providers,
         pricing: { 'up:gpt-x': { input_per_million: 1, output_per_million: 2 } },
       },
     })
     const secrets: string[] = []
     for (const id of users) secrets.push((await gw.userWithKey({ id, max_budget: 0.000001 })).secret)
     await quietThread(gw.proc.pid)
-    use({ gw, secrets, calls: () => calls })
+    use({ gw, secrets, calls: upstream.calls })
   }, 60_000)
   afterAll(async () => {
     await gw?.stop()
-    upstream.stop(true)
+    upstream.stop()
   })
 }

@@ -6,6 +6,7 @@
  * the gateway's RSS is sampled.
  */
 import { afterAll, beforeAll } from 'bun:test'
+import { startCountingUpstream } from './counting-upstream'
 import { spawnGateway, type SpawnedGateway } from './gateway'
 import { rssMb } from './peak-rss'
 
@@ -27,34 +28,26 @@ export interface TranscriberOptions {
 }
 
 export function withTranscriberGateway(o: TranscriberOptions, use: (started: TranscriberGateway) => void): void {
-  let received = 0
-  const upstream = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    idleTimeout: 0,
-    async fetch(req) {
-      await req.arrayBuffer()
-      received++
-      if (o.workMs) await Bun.sleep(o.workMs)
-      return Response.json({ text: 'hello' })
-    },
+  const upstream = startCountingUpstream(async () => {
+    if (o.workMs) await Bun.sleep(o.workMs)
+    return Response.json({ text: 'hello' })
   })
   let gw: SpawnedGateway | undefined
   beforeAll(async () => {
     gw = await spawnGateway({
       config: {
         ...o.config,
-        providers: { up: { type: 'openai', base_url: `http://127.0.0.1:${upstream.port}/v1`, api_key: 'sk-up-0123456789abcdef' } },
+        providers: upstream.providers,
         pricing: { 'up:whisper-1': { input_per_million: 0, output_per_million: 0, per_request: o.perRequest } },
       },
     })
     const secrets: string[] = []
     for (const user of o.users) secrets.push((await gw.userWithKey(user)).secret)
-    use({ gw, secrets, received: () => received })
+    use({ gw, secrets, received: upstream.calls })
   }, 60_000)
   afterAll(async () => {
     await gw?.stop()
-    upstream.stop(true)
+    upstream.stop()
   })
 }
 
