@@ -26,17 +26,7 @@ export function withConversationReplicas(database: string, count: number, timeou
   beforeAll(async () => {
     h.pg = await startPostgres()
     h.upstream = startScriptedUpstream()
-    let n = 0
-    h.upstream.answer(async ({ body }) => {
-      const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
-      const id = `resp_${++n}`
-      const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
-      return Response.json({
-        id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
-        conversation: { id: conversation },
-        usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 0 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 31 },
-      })
-    })
+    answerTurnsInConversation(h.upstream)
     h.url = await h.pg.database(database)
     h.config = {
       providers: { plain: { type: 'openai', base_url: `${h.upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },
@@ -57,3 +47,18 @@ export function withConversationReplicas(database: string, count: number, timeou
 /** A Responses request to the replica at `url` with the key's `secret`. */
 export const postTurn = (url: string, secret: string, body: unknown) =>
   fetch(`${url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+/** Answers every Responses turn in the conversation it names (a first turn names it in its input, "start conv_…"), 30 tokens in and 1 out. */
+export function answerTurnsInConversation(upstream: ScriptedUpstream): void {
+  let n = 0
+  upstream.answer(async ({ body }) => {
+    const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
+    const id = `resp_${++n}`
+    const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
+    return Response.json({
+      id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
+      conversation: { id: conversation },
+      usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 0 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 31 },
+    })
+  })
+}
