@@ -3,35 +3,17 @@
  * mid-period, the budget arms them again, so a threshold crossed under the old budget fires anew when spend
  * crosses it under the new one.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver'
+import { expect, test } from 'bun:test'
+import { withAlertingGateway } from './support/alerting-gateway'
+import type { TestGateway } from './support/gateway'
+import { mockChat } from './support/mock-chat'
+import type { WebhookReceiver } from './support/webhook-receiver'
 
-let mock: MockProvider
 let receiver: WebhookReceiver
 let gw: TestGateway
+withAlertingGateway((s) => ({ gw, receiver } = s))
 
-beforeAll(async () => {
-  mock = startMockProvider()
-  receiver = startWebhookReceiver()
-  gw = await startTestGateway({
-    mock,
-    config: { alerts: { webhooks: { ops: { url: receiver.url, secret: 'webhook-secret-0123456789abcdef' } }, thresholds: [50], check_interval_ms: 50, retry_base_ms: 50 } },
-  })
-})
-afterAll(async () => {
-  await gw.stop()
-  receiver.stop()
-  await mock.stop()
-})
-
-const chat = (secret: string) =>
-  fetch(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', max_tokens: 5, messages: [{ role: 'user', content: 'hello there' }] }),
-  }).then((r) => r.text())
+const chat = (secret: string) => mockChat(gw.url, secret, { max_tokens: 5, messages: [{ role: 'user', content: 'hello there' }] }).then((r) => r.text())
 
 test("a user's budget raised mid-period arms its thresholds again, as a key's new ceiling does", async () => {
   const probe = await gw.userWithKey({ id: 'probe' })

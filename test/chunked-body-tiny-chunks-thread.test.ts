@@ -9,47 +9,24 @@
  * thread up for a turn each 1,024 reads (src/http/read-turn.ts), and what comes meanwhile reaches the next read as one
  * piece. Such bodies are not refused: a real client (Python `requests` streaming json iterencode) sends 13-byte chunks.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { createReadStream, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { sendChunked, sendChunkedApart } from './support/chunked-sender'
-import { spawnGateway, tempDir, type SpawnedGateway } from './support/gateway'
-import { quietThread, threadRanDuring, worstHoldDuring } from './support/request-thread-hold'
+import { tempDir, type SpawnedGateway } from './support/gateway'
+import { withBrokeKeyGateway } from './support/broke-key-gateway'
+import { threadRanDuring, worstHoldDuring } from './support/request-thread-hold'
 
 const BODY_TEXT_BYTES = 2_000_000
 const ATTACKERS = 3
 
-let calls = 0
-const upstream = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  idleTimeout: 0,
-  async fetch(req) {
-    await req.arrayBuffer()
-    calls++
-    return Response.json({ error: { message: 'never called' } }, { status: 500 })
-  },
-})
-
 let gw: SpawnedGateway
 let brokeSecret: string
-
-beforeAll(async () => {
-  gw = await spawnGateway({
-    config: {
-      log_level: 'warn',
-      providers: { up: { type: 'openai', base_url: `http://127.0.0.1:${upstream.port}/v1`, api_key: 'sk-up-0123456789abcdef' } },
-      pricing: { 'up:gpt-x': { input_per_million: 1, output_per_million: 2 } },
-    },
-  })
-  ;({ secret: brokeSecret } = await gw.userWithKey({ id: 'tiny-chunks-thread', max_budget: 0.000001 }))
-  await quietThread(gw.proc.pid)
-}, 60_000)
-
-afterAll(async () => {
-  await gw?.stop()
-  upstream.stop(true)
+let calls: () => number
+withBrokeKeyGateway(['tiny-chunks-thread'], (s) => {
+  ;({ gw, calls } = s)
+  brokeSecret = s.secrets[0]!
 })
 
 const chatBody = (textBytes: number) =>
@@ -71,7 +48,7 @@ test(`${ATTACKERS} bodies of ${BODY_TEXT_BYTES / 1e6} MB sent a byte a chunk at 
   console.log(`${ATTACKERS} x ${BODY_TEXT_BYTES / 1e6} MB in 1-byte chunks: ${answers.map(statusAndCode).join(', ')}; request thread ran ${ran.toFixed(0)} ms`)
   // Read and parsed: refused only for its key's budget.
   expect(answers.map(statusAndCode)).toEqual(Array(ATTACKERS).fill('HTTP/1.1 402 Payment Required budget_exceeded'))
-  expect(calls).toBe(0)
+  expect(calls()).toBe(0)
   // Read a chunk at a time, 6 million reads, they ran it 4,000-5,400 ms; now ~450 ms, most of it Bun's own parsing of
   // the 6 million chunk frames (~90 ms a body, measured with request.arrayBuffer() in a bare Bun.serve).
   expect(ran).toBeLessThan(1500)

@@ -7,49 +7,25 @@
  * bytes), and 277 of them were refused 503 `body_read_busy` only after their memory was spent. The key has no budget
  * left: it costs nothing. A body that never comes whole gives back what it claimed.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
-import { spawnGateway, startTestGateway, type SpawnedGateway } from './support/gateway'
+import { startTestGateway, type SpawnedGateway } from './support/gateway'
 import { startMockProvider } from './support/mock-provider'
+import { withBrokeKeyGateway } from './support/broke-key-gateway'
 import { PeakRss } from './support/peak-rss'
-import { quietThread } from './support/request-thread-hold'
 
 const CEILING_MB = 200
 const CONNECTIONS = 300
 const CONTENT_BYTES = 949_000
 
-let calls = 0
-const upstream = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  idleTimeout: 0,
-  async fetch(req) {
-    await req.arrayBuffer()
-    calls++
-    return Response.json({ error: { message: 'never called' } }, { status: 500 })
-  },
-})
-
 let gw: SpawnedGateway
 let brokeSecret: string
 let abandoningSecret: string
-
-beforeAll(async () => {
-  gw = await spawnGateway({
-    config: {
-      log_level: 'warn',
-      providers: { up: { type: 'openai', base_url: `http://127.0.0.1:${upstream.port}/v1`, api_key: 'sk-up-0123456789abcdef' } },
-      pricing: { 'up:gpt-x': { input_per_million: 1, output_per_million: 2 } },
-    },
-  })
-  ;({ secret: brokeSecret } = await gw.userWithKey({ id: 'declared-bodies-broke', max_budget: 0.000001 }))
-  ;({ secret: abandoningSecret } = await gw.userWithKey({ id: 'declared-bodies-abandoned', max_budget: 0.000001 }))
-  await quietThread(gw.proc.pid)
-}, 60_000)
-
-afterAll(async () => {
-  await gw?.stop()
-  upstream.stop(true)
+let calls: () => number
+withBrokeKeyGateway(['declared-bodies-broke', 'declared-bodies-abandoned'], (s) => {
+  ;({ gw, calls } = s)
+  brokeSecret = s.secrets[0]!
+  abandoningSecret = s.secrets[1]!
 })
 
 test(`${CONNECTIONS} bodies of 950 kB from one key, arriving side by side, keep the gateway under ${CEILING_MB} MB`, async () => {
@@ -90,8 +66,8 @@ test(`${CONNECTIONS} bodies of 950 kB from one key, arriving side by side, keep 
   await Promise.all(answered)
   const counts: Record<string, number> = {}
   for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1
-  console.log(`${CONNECTIONS} x ${(payload.length / 1e3).toFixed(0)} kB from one key: ${JSON.stringify(counts)}; RSS ${before.toFixed(0)} -> ${peakMb.toFixed(0)} MB; provider calls ${calls}`)
-  expect(calls).toBe(0)
+  console.log(`${CONNECTIONS} x ${(payload.length / 1e3).toFixed(0)} kB from one key: ${JSON.stringify(counts)}; RSS ${before.toFixed(0)} -> ${peakMb.toFixed(0)} MB; provider calls ${calls()}`)
+  expect(calls()).toBe(0)
   expect(peakMb).toBeLessThan(CEILING_MB)
 }, 120_000)
 

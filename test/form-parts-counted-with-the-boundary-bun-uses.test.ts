@@ -6,58 +6,28 @@
  * boundary=b` was counted with `zzz"` (no parts) and parsed by Bun with `b`, so a 400,000-field form from a key with
  * no budget took the gateway from 74 to 362 MB before its 402.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { beforeAll, expect, test } from 'bun:test'
 import { formOf, MAX_FORM_PARTS } from '../src/http/form-body'
 import { GatewayError } from '../src/http/errors'
-import { spawnGateway, type SpawnedGateway } from './support/gateway'
+import type { SpawnedGateway } from './support/gateway'
 import { PeakRss } from './support/peak-rss'
+import { manyFieldForm, withTranscriberGateway } from './support/transcriber-gateway'
 import { quietThread } from './support/request-thread-hold'
 
 const CEILING_MB = 200
 const FIELDS = 400_000
 const DECOY = 'multipart/form-data; a="; boundary=zzz"; boundary=b'
 
-let calls = 0
-const upstream = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  idleTimeout: 0,
-  async fetch(req) {
-    await req.arrayBuffer()
-    calls++
-    return Response.json({ text: 'ok' })
-  },
-})
-
 let gw: SpawnedGateway
 let brokeSecret: string
-
+let calls: () => number
+withTranscriberGateway({ perRequest: 0.006, users: [{ id: 'rt-jg-form-decoy', max_budget: 0.000001 }], config: { log_level: 'warn' } }, (started) => {
+  ;({ gw, received: calls } = started)
+  brokeSecret = started.secrets[0]!
+})
 beforeAll(async () => {
-  gw = await spawnGateway({
-    config: {
-      log_level: 'warn',
-      providers: { up: { type: 'openai', base_url: `http://127.0.0.1:${upstream.port}/v1`, api_key: 'sk-up-0123456789abcdef' } },
-      pricing: { 'up:whisper-1': { input_per_million: 0, output_per_million: 0, per_request: 0.006 } },
-    },
-  })
-  ;({ secret: brokeSecret } = await gw.userWithKey({ id: 'rt-jg-form-decoy', max_budget: 0.000001 }))
   await quietThread(gw.proc.pid)
 }, 60_000)
-
-afterAll(async () => {
-  await gw?.stop()
-  upstream.stop(true)
-})
-
-function manyFieldForm(fields: number, boundary = 'b'): Uint8Array {
-  const parts = [
-    `--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nup:whisper-1\r\n`,
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.mp3"\r\nContent-Type: audio/mpeg\r\n\r\nID3xxxx\r\n`,
-  ]
-  for (let i = 0; i < fields; i++) parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="k${i}"\r\n\r\n\r\n`)
-  parts.push(`--${boundary}--\r\n`)
-  return new TextEncoder().encode(parts.join(''))
-}
 
 test(`a form of ${MAX_FORM_PARTS + 1} parts is refused 400 unparsed even when an earlier quoted parameter mentions a boundary`, async () => {
   // Bun itself parses this content type with boundary `b`: the form is a real form to it.
@@ -70,7 +40,7 @@ test(`a form of ${MAX_FORM_PARTS + 1} parts is refused 400 unparsed even when an
   })
   const code = ((await res.json()) as { error: { code: string } }).error.code
   expect([res.status, code]).toEqual([400, 'invalid_json'])
-  expect(calls).toBe(0)
+  expect(calls()).toBe(0)
 })
 
 test(`a ${FIELDS}-field form with that content type, from a key with no budget, keeps the gateway under ${CEILING_MB} MB`, async () => {
@@ -85,7 +55,7 @@ test(`a ${FIELDS}-field form with that content type, from a key with no budget, 
   await Bun.sleep(300)
   const { before, peak: peakMb } = peak.stop()
   console.log(`answered ${res.status} ${answer.slice(0, 100)}; RSS ${before.toFixed(0)} -> ${peakMb.toFixed(0)} MB`)
-  expect(calls).toBe(0)
+  expect(calls()).toBe(0)
   expect(peakMb).toBeLessThan(CEILING_MB)
 }, 120_000)
 

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { openDatabase } from '../src/db/open'
 import { fileStamp, openToRead } from '../src/db/open-to-read'
 import { users } from '../src/db/schema'
+import { runMigrate } from './support/cli'
 import { BUN, ROOT, tempDir } from './support/gateway'
 
 const dir = tempDir('tollgate-migrate-source-')
@@ -21,15 +22,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 // Never reached: every source below is refused before the target is opened.
 const TARGET = 'postgres://tollgate@127.0.0.1:1/never'
 
-async function migrateFrom(from: string) {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', '--to', TARGET, '--from', from], {
-    env: { PATH: process.env.PATH ?? '' },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  return { code, output: out + err }
-}
+const migrateFrom = (from: string) => runMigrate({}, '--to', TARGET, '--from', from)
 
 const digest = (path: string) => Bun.hash(readFileSync(path)).toString(16)
 

@@ -8,40 +8,18 @@
  * concurrent request by more than 5 ms; bounded at 50 ms for a busy machine, as the other admin tests bound it.
  * prices-in-force-long-history.test.ts bounds the same for long histories.
  */
-import { Database } from 'bun:sqlite'
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { MASTER_KEY, spawnGateway, type SpawnedGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
-import { quietThread, worstHoldDuring } from './support/request-thread-hold'
+import { expect, test } from 'bun:test'
+import { MASTER_KEY, type SpawnedGateway } from './support/gateway'
+import { chatStatus, withPriceHistoryGateway } from './support/price-history'
+import { worstHoldDuring } from './support/request-thread-hold'
 
 const MODELS = 50_000
 const VERSIONS = 1
 const HELD_MS = 50
-let mock: MockProvider
 let gw: SpawnedGateway
 let secret: string
-
-beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await spawnGateway({ mock })
-  const db = new Database(gw.dbPath)
-  db.exec('PRAGMA busy_timeout = 10000')
-  const now = Date.now()
-  // One row per model, an hour old.
-  db.query(
-    `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
-     INSERT INTO prices (model, input_per_million, output_per_million, created_at, source)
-     SELECT 'mock:model-' || (i % ?2), 1000000 + i, 2000000, ?3 - (?1 - i) * 3600, 'api' FROM n`,
-  ).run(MODELS * VERSIONS, MODELS, now - 3_600_000)
-  db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
-  db.close()
-  ;({ secret } = await gw.userWithKey({ id: 'app' }))
-  await quietThread(gw.proc.pid)
-}, 120_000)
-
-afterAll(async () => {
-  await gw?.stop()
-  mock?.stop()
+withPriceHistoryGateway(MODELS, VERSIONS, (started) => {
+  ;({ gw, secret } = started)
 })
 
 test('one page of GET /v1/pricing over 50,000 priced models does not hold the request thread', async () => {
@@ -55,11 +33,7 @@ test('one page of GET /v1/pricing over 50,000 priced models does not hold the re
 test('an inference request after the price cache TTL does not hold the request thread', async () => {
   // Past the cache TTL (5 s): the next request that looks its price up reads it again.
   await Bun.sleep(5_500)
-  const chat = fetch(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'mock:gpt-mock', messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 }),
-  }).then((r) => r.status)
+  const chat = chatStatus(gw, secret)
   const worst = await worstHoldDuring(gw.url, chat, gw.proc.pid)
   console.log(`${MODELS} priced models, chat after the TTL: ${worst}`)
   expect(await chat).toBe(200)

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
 import { MIGRATIONS, openDatabase } from '../src/db/open'
+import { runMigrate } from './support/cli'
 import { BUN, MASTER_KEY, ROOT, runGatewayExpectingExit, tempDir } from './support/gateway'
 import { freePort } from './support/redis-server'
 
@@ -88,15 +89,10 @@ describe('a database migrated by a newer tollgate', () => {
 
   test('`tollgate migrate` refuses it as its source, and writes nothing', async () => {
     const path = newerDatabase()
-    const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', '--to', 'postgres://127.0.0.1:1/none', '--from', path], {
-      env: { PATH: process.env.PATH ?? '' },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+    const { code, output } = await runMigrate({}, '--to', 'postgres://127.0.0.1:1/none', '--from', path)
     expect(code).toBe(1)
-    expect(out + err).toContain('newer tollgate')
-    expect(out + err).not.toMatch(/^\s+at /m)
+    expect(output).toContain('newer tollgate')
+    expect(output).not.toMatch(/^\s+at /m)
   })
 })
 

@@ -6,41 +6,18 @@
  * read nothing of the audio kept every provider-call slot — every user's paid calls got 503 `upstream_busy` for
  * the whole upstream timeout, renewable at will.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { connect, type Socket } from 'node:net'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { jsonResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { expect, test } from 'bun:test'
+import { connect } from 'node:net'
+import { withSlotsGateway } from './support/idle-timeout-gateway'
+import { jsonResponse } from './support/scripted-upstream'
 
 const SLOTS = 2
 // More than the loopback sockets and Bun's own buffers take in (~4 MB): the relay waits on the client.
 const AUDIO = new Uint8Array(16 * 1024 * 1024).fill(0x55)
-let upstream: ScriptedUpstream
-let gw: TestGateway
-let reader: string
-let other: string
-const sockets: Socket[] = []
-
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    idleTimeoutSec: 1,
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      max_upstream_concurrency: SLOTS,
-      upstream_idle_timeout_ms: 1_000,
-    },
-  })
-  reader = (await gw.userWithKey({ id: 'speech-reader', max_budget: 10 })).secret
-  other = (await gw.userWithKey({ id: 'someone-else', max_budget: 10 })).secret
-})
-afterAll(async () => {
-  for (const s of sockets) s.destroy()
-  await gw?.stop()
-  await upstream?.stop()
-})
+const slots = withSlotsGateway('speech-reader', SLOTS)
 
 test("speech calls whose clients read nothing do not refuse every other user's paid calls past the idle timeout", async () => {
+  const { upstream, gw, reader, other, sockets } = slots
   upstream.answer((call) =>
     call.path.endsWith('/audio/speech')
       ? new Response(AUDIO, { headers: { 'content-type': 'audio/mpeg' } })

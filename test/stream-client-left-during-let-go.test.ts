@@ -7,10 +7,11 @@
  * failed, all it had read (megabytes) was dropped, and the stream paid only what fitted in the socket buffers, here
  * ~4 MB of the ~16 MB the provider made. (stream-client-left-during-cut.test.ts: the call timeout's and the stop's looks.)
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withIdleTimeoutGateway } from './support/idle-timeout-gateway'
 import { longChatAnswer, pausedStreamClient, settledStreamRow } from './support/paused-reader'
-import { openStream, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { openStream, type ScriptedUpstream } from './support/scripted-upstream'
 
 // ~16 MB sent at once; the stream then stays open (the provider still at work): the let-go's look lasts its whole second.
 const { events, sentBytes: SENT_BYTES } = longChatAnswer({ pieces: 2000, finished: false })
@@ -20,21 +21,9 @@ let gw: TestGateway
 let key: string
 let client: ReturnType<typeof pausedStreamClient> | undefined
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      upstream_idle_timeout_ms: 1_000,
-    },
-  })
-  key = (await gw.userWithKey({ id: 'left-during-let-go', max_budget: 1000 })).secret
-})
-afterAll(async () => {
-  client?.socket.destroy()
-  await gw?.stop()
-  await upstream?.stop()
+withIdleTimeoutGateway({ users: [{ id: 'left-during-let-go', max_budget: 1000 }], cleanup: () => client?.socket.destroy() }, (s) => {
+  ;({ upstream, gw } = s)
+  key = s.secrets[0]!
 })
 
 test('a client that hangs up while its let-go reads what arrived is billed all the output its provider sent', async () => {

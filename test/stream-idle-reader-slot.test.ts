@@ -10,12 +10,12 @@
  * slot given back, the provider's body cancelled. The provider here is still at work (its stream stays open): one
  * that had finished is paid by its usage (stream-let-go-usage-buffered.test.ts).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { connect, type Socket } from 'node:net'
+import { expect, test } from 'bun:test'
+import { connect } from 'node:net'
 import { STREAM_ERRORS } from '../src/metering/metered-stream'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { withSlotsGateway } from './support/idle-timeout-gateway'
 import { unchunked } from './support/raw-http'
-import { jsonResponse, openAIEvent, openStream, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { jsonResponse, openAIEvent, openStream } from './support/scripted-upstream'
 
 const SLOTS = 2
 const PIECE = 'abcdefgh '.repeat(910) // ~8 KB of output per chunk
@@ -24,31 +24,7 @@ const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, mo
 const events = [openAIEvent({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })]
 for (let i = 0; i < PIECES; i++) events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: { content: PIECE }, finish_reason: null }] }))
 
-let upstream: ScriptedUpstream
-let gw: TestGateway
-let reader: string
-let other: string
-const sockets: Socket[] = []
-
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    idleTimeoutSec: 1,
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      max_upstream_concurrency: SLOTS,
-      upstream_idle_timeout_ms: 1_000,
-    },
-  })
-  reader = (await gw.userWithKey({ id: 'stream-reader', max_budget: 10 })).secret
-  other = (await gw.userWithKey({ id: 'someone-else', max_budget: 10 })).secret
-})
-afterAll(async () => {
-  for (const s of sockets) s.destroy()
-  await gw?.stop()
-  await upstream?.stop()
-})
+const slots = withSlotsGateway('stream-reader', SLOTS)
 
 /** The output a client was given: every content delta's UTF-8 bytes. */
 function deliveredBytes(text: string): number {
@@ -58,6 +34,7 @@ function deliveredBytes(text: string): number {
 }
 
 test("streams whose clients read nothing do not refuse every other user's paid calls past the idle timeout, and are charged what they read", async () => {
+  const { upstream, gw, reader, other, sockets } = slots
   upstream.answer((call) =>
     call.body.stream
       ? openStream(events)()

@@ -7,10 +7,11 @@
  * stream open; all of it reaches the gateway. Before, what the let-go read was dropped uncounted, and only what had
  * been passed on to the socket (~4.3 M) was billed; the output the provider made during that read was dropped too.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import { expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withIdleTimeoutGateway } from './support/idle-timeout-gateway'
 import { longChatAnswer, pausedStreamClient, settledStreamRow } from './support/paused-reader'
-import { openStream, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { openStream, type ScriptedUpstream } from './support/scripted-upstream'
 
 // ~4.9 MB sent at once; the stream then stays open (the provider still at work).
 const { events, sentBytes: SENT_BYTES } = longChatAnswer({ finished: false })
@@ -20,21 +21,9 @@ let gw: TestGateway
 let key: string
 let client: ReturnType<typeof pausedStreamClient> | undefined
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      upstream_idle_timeout_ms: 1_000,
-    },
-  })
-  key = (await gw.userWithKey({ id: 'let-go-reader', max_budget: 100 })).secret
-})
-afterAll(async () => {
-  client?.socket.destroy()
-  await gw?.stop()
-  await upstream?.stop()
+withIdleTimeoutGateway({ users: [{ id: 'let-go-reader', max_budget: 100 }], cleanup: () => client?.socket.destroy() }, (s) => {
+  ;({ upstream, gw } = s)
+  key = s.secrets[0]!
 })
 
 test('a let-go stream whose provider is still at work is billed the output the let-go read, not only what was passed on', async () => {

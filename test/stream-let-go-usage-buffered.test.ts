@@ -8,11 +8,12 @@
  * and ends as a finished one, the rest of the answer queued for the client; its row says `ok`, as when the client
  * paused and read on (upstream-faults.test.ts). (stream-idle-reader-slot.test.ts: a provider that had not finished, paid by what was passed on.)
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { STREAM_ERRORS } from '../src/metering/metered-stream'
-import { startTestGateway, type TestGateway } from './support/gateway'
+import type { TestGateway } from './support/gateway'
+import { withIdleTimeoutGateway } from './support/idle-timeout-gateway'
 import { longChatAnswer, pausedStreamClient, settledStreamRow } from './support/paused-reader'
-import { sseResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { sseResponse, type ScriptedUpstream } from './support/scripted-upstream'
 
 const { events, outputTokens: OUTPUT_TOKENS } = longChatAnswer({ finished: true })
 
@@ -21,21 +22,9 @@ let gw: TestGateway
 let key: string
 let client: ReturnType<typeof pausedStreamClient> | undefined
 
-beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } },
-      upstream_idle_timeout_ms: 1_000,
-    },
-  })
-  key = (await gw.userWithKey({ id: 'stalled-reader', max_budget: 100 })).secret
-})
-afterAll(async () => {
-  client?.socket.destroy()
-  await gw?.stop()
-  await upstream?.stop()
+withIdleTimeoutGateway({ users: [{ id: 'stalled-reader', max_budget: 100 }], cleanup: () => client?.socket.destroy() }, (s) => {
+  ;({ upstream, gw } = s)
+  key = s.secrets[0]!
 })
 
 test('a client let go after its provider finished is paid by the usage in the gateway’s buffer, not by the bytes passed on', async () => {

@@ -10,57 +10,26 @@
  * provider never called) and the gateway's resident memory grows by ~250 MB (past the 200 MB the README says it
  * stays within) and its request thread runs ~2 s, where a JSON body of the same size costs ~0.4 s and ~100 MB.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { beforeAll, expect, test } from 'bun:test'
 import { MAX_FORM_PARTS } from '../src/http/form-body'
-import { spawnGateway, type SpawnedGateway } from './support/gateway'
+import type { SpawnedGateway } from './support/gateway'
 import { PeakRss } from './support/peak-rss'
+import { manyFieldForm, withTranscriberGateway } from './support/transcriber-gateway'
 import { quietThread, threadRanDuring } from './support/request-thread-hold'
 
 const CEILING_MB = 200
 const FIELDS = 400_000
 
-let calls = 0
-const upstream = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  idleTimeout: 0,
-  async fetch(req) {
-    await req.arrayBuffer()
-    calls++
-    return Response.json({ text: 'ok' })
-  },
-})
-
 let gw: SpawnedGateway
 let brokeSecret: string
-
+let calls: () => number
+withTranscriberGateway({ perRequest: 0.006, users: [{ id: 'form-fields-broke', max_budget: 0.000001 }], config: { log_level: 'warn' } }, (started) => {
+  ;({ gw, received: calls } = started)
+  brokeSecret = started.secrets[0]!
+})
 beforeAll(async () => {
-  gw = await spawnGateway({
-    config: {
-      log_level: 'warn',
-      providers: { up: { type: 'openai', base_url: `http://127.0.0.1:${upstream.port}/v1`, api_key: 'sk-up-0123456789abcdef' } },
-      pricing: { 'up:whisper-1': { input_per_million: 0, output_per_million: 0, per_request: 0.006 } },
-    },
-  })
-  ;({ secret: brokeSecret } = await gw.userWithKey({ id: 'form-fields-broke', max_budget: 0.000001 }))
   await quietThread(gw.proc.pid)
 }, 60_000)
-
-afterAll(async () => {
-  await gw?.stop()
-  upstream.stop(true)
-})
-
-/** A transcription form: its model and a file, then `fields` empty fields, each named apart (`k0`, `k1`, ...). */
-function manyFieldForm(fields: number, boundary = 'b'): Uint8Array {
-  const parts = [
-    `--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nup:whisper-1\r\n`,
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.mp3"\r\nContent-Type: audio/mpeg\r\n\r\nID3xxxx\r\n`,
-  ]
-  for (let i = 0; i < fields; i++) parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="k${i}"\r\n\r\n\r\n`)
-  parts.push(`--${boundary}--\r\n`)
-  return new TextEncoder().encode(parts.join(''))
-}
 
 test(`a form of ${MAX_FORM_PARTS} parts is parsed (then refused for its budget); one more is refused 400 unparsed, its boundary quoted or not`, async () => {
   const send = async (parts: number, contentType: string, boundary: string) => {
@@ -74,7 +43,7 @@ test(`a form of ${MAX_FORM_PARTS} parts is parsed (then refused for its budget);
   expect(await send(MAX_FORM_PARTS, 'multipart/form-data; boundary=b', 'b')).toEqual([402, 'budget_exceeded'])
   expect(await send(MAX_FORM_PARTS + 1, 'multipart/form-data; boundary=b', 'b')).toEqual([400, 'invalid_json'])
   expect(await send(MAX_FORM_PARTS + 1, 'multipart/form-data; boundary="a b"', 'a b')).toEqual([400, 'invalid_json'])
-  expect(calls).toBe(0)
+  expect(calls()).toBe(0)
 })
 
 test(`a transcription form of ${FIELDS} fields, from a key with no budget, keeps the gateway under ${CEILING_MB} MB`, async () => {
@@ -106,10 +75,10 @@ test(`a transcription form of ${FIELDS} fields, from a key with no budget, keeps
   })
   await Bun.sleep(300)
   const { before, peak: peakMb } = peak.stop()
-  console.log(`${(body.length / 1e6).toFixed(1)} MB form, ${FIELDS} fields: answered ${status} ${answer.slice(0, 120)}; request thread ran ${ran.toFixed(0)} ms, longest /health ${longestHealthMs.toFixed(0)} ms; RSS ${before.toFixed(0)} -> ${peakMb.toFixed(0)} MB; provider calls ${calls}`)
+  console.log(`${(body.length / 1e6).toFixed(1)} MB form, ${FIELDS} fields: answered ${status} ${answer.slice(0, 120)}; request thread ran ${ran.toFixed(0)} ms, longest /health ${longestHealthMs.toFixed(0)} ms; RSS ${before.toFixed(0)} -> ${peakMb.toFixed(0)} MB; provider calls ${calls()}`)
   // Free to the sender: refused for its budget (or, as a JSON body past the member bound is, as a bad request).
   expect([400, 402, 413]).toContain(status)
-  expect(calls).toBe(0)
+  expect(calls()).toBe(0)
   // What it cost the gateway.
   expect(peakMb).toBeLessThan(CEILING_MB)
 }, 120_000)

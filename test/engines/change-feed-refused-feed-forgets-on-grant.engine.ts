@@ -7,50 +7,19 @@
  * change-feed-subscribe-refused test revokes only after the grant, so a feed that skipped the forgetting after a
  * failed subscription passed it.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { startMockProvider, type MockProvider } from '../support/mock-provider'
-import { spawnGateway, tempDir, type SpawnedGateway } from '../support/gateway'
-import { startRedis, type TestRedis } from '../support/redis-server'
+import { beforeAll, expect, test } from 'bun:test'
+import type { SpawnedGateway } from '../support/gateway'
+import type { TestRedis } from '../support/redis-server'
 import { within } from '../support/wait-for'
+import { models, subscribedGauge, withFeedRefusedReplicas } from './support/feed-refused-replicas'
 
-const METRICS_TOKEN = 'test-metrics-token-0123456789'
 let redis: TestRedis
-let mock: MockProvider
-let dir: string
 let a: SpawnedGateway
 let b: SpawnedGateway
-
-beforeAll(async () => {
-  redis = await startRedis()
-  await redis.cli('ACL', 'SETUSER', 'tollgate', 'on', '>tollgate-user-pw-0123', '~*', '+@all')
-  mock = startMockProvider()
-  dir = tempDir('tollgate-refused-')
-  const dbPath = join(dir, 'shared.db')
-  const env = {
-    TOLLGATE_REDIS_URL: `redis://tollgate:tollgate-user-pw-0123@127.0.0.1:${redis.port}`,
-    TOLLGATE_CACHE_TTL_MS: '60000',
-    TOLLGATE_LOG_LEVEL: 'info',
-    TOLLGATE_METRICS_ENABLED: 'true',
-    TOLLGATE_METRICS_TOKEN: METRICS_TOKEN,
-  }
-  a = await spawnGateway({ mock, dbPath, env })
-  b = await spawnGateway({ mock, dbPath, env })
-}, 60_000)
-
-afterAll(async () => {
-  await Promise.all([a, b].filter(Boolean).map((g) => g.stop()))
-  await redis?.stop()
-  await mock?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+const h = withFeedRefusedReplicas('tollgate-refused-')
+beforeAll(() => {
+  ;({ redis, a, b } = h)
 })
-
-const models = (url: string, secret: string) => fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })
-const subscribedGauge = async (g: SpawnedGateway) => {
-  const text = await (await fetch(`${g.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text()
-  return Number(/^tollgate_redis_changes_subscribed (\S+)$/m.exec(text)?.[1])
-}
 
 test('a key revoked through A while B\'s SUBSCRIBE was refused is refused by B as soon as the grant lets B subscribe (not after the 60 s TTL)', async () => {
   await Bun.sleep(500)

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { BUN, ROOT, spawnGateway, tempDir } from '../support/gateway'
+import { spawnGateway, tempDir } from '../support/gateway'
+import { runMigrate } from '../support/cli'
 import { spawnOld } from '../support/old-build'
 import { scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
 import { startPostgres, type TestPostgres } from './support/postgres'
@@ -28,11 +29,6 @@ afterAll(async () => {
   await pg?.destroy()
 })
 
-const migrate = async (env: Record<string, string>, ...args: string[]) => {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  return { code, output: out + err }
-}
 const answerWithPromptTokens = (n: string) => () =>
   new Response(
     `{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],` +
@@ -107,7 +103,7 @@ async function upgradeAndMigrate(name: string, answers: string[]) {
     const storedIds = (source.query('SELECT id FROM stored_responses ORDER BY id').all() as Array<{ id: string }>).map((r) => r.id)
     source.close()
     const url = await pg.database(name)
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     if (done.code !== 0) console.error(done.output)
     expect(done.code).toBe(0)
     const sql = new Bun.SQL(url)
@@ -153,7 +149,7 @@ test('two usage rows of 5e18 prompt tokens each (as a version with the rollups b
   db.$client.close()
   const url = await pg.database('enormous_pair')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     if (done.code !== 0) console.error(done.output)
     expect(done.code).toBe(0)
     expect(done.output).toContain('2 with a count over 1,000,000,000, written as that')

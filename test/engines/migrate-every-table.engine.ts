@@ -12,7 +12,8 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
-import { BUN, ROOT, spawnGateway, tempDir } from '../support/gateway'
+import { spawnGateway, tempDir } from '../support/gateway'
+import { runMigrate } from '../support/cli'
 import { waitFor } from '../support/wait-for'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
@@ -26,12 +27,6 @@ afterAll(async () => {
   mock?.stop()
   await pg?.destroy()
 })
-
-const migrate = async (env: Record<string, string>, ...args: string[]) => {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  return { code, output: out + err }
-}
 
 /** Every table the SQLite schema holds that `migrate` must carry (the daily rollups are the trigger's, rebuilt from usage). */
 const TABLES = ['users', 'api_keys', 'prices', 'reservations', 'usage', 'api_request_log', 'stored_responses', 'alerts', 'alert_deliveries', 'console_sessions', 'refusal_counts', 'unpriced_models']
@@ -89,7 +84,7 @@ test('every table of the SQLite file is in Postgres, column for column, and the 
 
   const url = await pg.database('every_table')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     expect(done.code).toBe(0)
     const sql = new Bun.SQL(url)
     try {

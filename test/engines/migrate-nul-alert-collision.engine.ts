@@ -10,7 +10,8 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase } from '../../src/db/open'
-import { BUN, ROOT, tempDir } from '../support/gateway'
+import { tempDir } from '../support/gateway'
+import { runMigrate } from '../support/cli'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 let pg: TestPostgres
@@ -20,12 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pg?.destroy()
 })
-
-const migrate = async (env: Record<string, string>, ...args: string[]) => {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  return { code, output: out + err }
-}
 
 test("an unpriced-model alert for a name with a NUL and one for the same name with U+FFFD do not fail the migration", async () => {
   const dir = tempDir()
@@ -42,7 +37,7 @@ test("an unpriced-model alert for a name with a NUL and one for the same name wi
   db.$client.close()
   const url = await pg.database('rt_ja_nul_alerts')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     expect({ code: done.code, output: done.output.trim().split('\n')[0] }).toEqual({ code: 0, output: `migrated ${file} to Postgres:` })
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -66,7 +61,7 @@ test("the earliest of the colliding alerts is kept, the other's deliveries moved
   db.$client.close()
   const url = await pg.database('nul_alerts_deliveries')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     if (done.code !== 0) console.error(done.output)
     expect(done.code).toBe(0)
     expect(done.output).toMatch(/alerts +1 .*1 merged into the row of the name it became/)

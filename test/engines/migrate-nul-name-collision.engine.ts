@@ -9,7 +9,8 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase } from '../../src/db/open'
-import { BUN, ROOT, tempDir } from '../support/gateway'
+import { tempDir } from '../support/gateway'
+import { runMigrate } from '../support/cli'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 let pg: TestPostgres
@@ -19,12 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pg?.destroy()
 })
-
-const migrate = async (env: Record<string, string>, ...args: string[]) => {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdout: 'pipe', stderr: 'pipe' })
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  return { code, output: out + err }
-}
 
 test('an unpriced model name with a NUL and the same name with U+FFFD are migrated as one row, not a refused migration', async () => {
   const dir = tempDir()
@@ -38,7 +33,7 @@ test('an unpriced model name with a NUL and the same name with U+FFFD are migrat
   db.$client.close()
   const url = await pg.database('nul_collision')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     if (done.code !== 0) console.error(done.output)
     expect({ code: done.code, refused: /refused|duplicate/.test(done.output) }).toEqual({ code: 0, refused: false })
     expect(done.output).toMatch(/unpriced_models +1 .*1 merged into the row of the name it became/)
@@ -70,7 +65,7 @@ test('the two names are merged when they are read in different pages of the copy
   db.$client.close()
   const url = await pg.database('nul_collision_pages')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     if (done.code !== 0) console.error(done.output)
     expect(done.code).toBe(0)
     expect(done.output).toMatch(/unpriced_models +601 .*1 merged into the row of the name it became/)

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase } from '../../src/db/open'
-import { BUN, ROOT, tempDir } from '../support/gateway'
+import { tempDir } from '../support/gateway'
+import { runMigrate } from '../support/cli'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 let pg: TestPostgres
@@ -20,16 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pg?.destroy()
 })
-
-const migrate = async (env: Record<string, string>, ...args: string[]) => {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  return { code, output: out + err }
-}
 
 test('a usage row and an unpriced model whose model name holds a NUL (written by an older version) are migrated, not a failed migration', async () => {
   const dir = tempDir()
@@ -48,7 +39,7 @@ test('a usage row and an unpriced model whose model name holds a NUL (written by
 
   const url = await pg.database('nul_rows')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     if (done.code !== 0) console.error(done.output.match(/(invalid byte sequence[^\n]*|code: "[^"]*"|errno[^\n]*)/g))
     expect({ code: done.code, usage: done.output.includes('usage              2') }).toEqual({ code: 0, usage: true })
     const sql = new Bun.SQL(url)
@@ -88,7 +79,7 @@ test('a usage row of a hold the SQLite sweeper charged after 30 days (latency_ms
 
   const url = await pg.database('old_sweep_rows')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     if (done.code !== 0) console.error(done.output.match(/(out of range[^\n]*|errno[^\n]*)/g))
     expect({ code: done.code, usage: done.output.includes('usage              2') }).toEqual({ code: 0, usage: true })
     const sql = new Bun.SQL(url)
@@ -121,7 +112,7 @@ test('a row Postgres refuses for another reason fails the migration in one line 
 
   const url = await pg.database('refused_rows')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     expect(done.code).toBe(1)
     expect(done.output.trim().split('\n')).toEqual([expect.stringMatching(/^tollgate: api_request_log: Postgres refused rows 1–1: .*\(SQLSTATE 22003\); nothing was written$/)])
     const sql = new Bun.SQL(url)

@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import OpenAI from 'openai'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { openDatabase } from '../../src/db/open'
-import { BUN, ROOT, spawnGateway, tempDir } from '../support/gateway'
+import { spawnGateway, tempDir } from '../support/gateway'
+import { runMigrate } from '../support/cli'
 import { startPostgres, type TestPostgres } from './support/postgres'
 import { expectRollupsEqualRaw } from './support/rollups'
 
@@ -22,16 +23,6 @@ afterAll(async () => {
   mock?.stop()
   await pg?.destroy()
 })
-
-const migrate = async (env: Record<string, string>, ...args: string[]) => {
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  return { code, output: out + err }
-}
 
 test('a SQLite install migrated to Postgres keeps every key, usage row and price, and serves on', async () => {
   const dir = tempDir()
@@ -61,13 +52,13 @@ test('a SQLite install migrated to Postgres keeps every key, usage row and price
   }
   const url = await pg.database('migrated')
   try {
-    const refused = await migrate({ TOLLGATE_DB: file }, '--to', 'mysql://nope')
+    const refused = await runMigrate({ TOLLGATE_DB: file }, '--to', 'mysql://nope')
     expect(refused.code).toBe(2)
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     expect(done.output).toContain('usage              5')
     expect(done.code).toBe(0)
     // Twice is refused: the target is not empty, and nothing is written.
-    const again = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const again = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     expect([again.code, again.output.includes('not empty')]).toEqual([1, true])
 
     const gw = await spawnGateway({ mock, env: { TOLLGATE_DATABASE_URL: url } })
@@ -107,7 +98,7 @@ test('without --to, the target is TOLLGATE_DATABASE_URL: the URL and its passwor
   db.$client.close()
   const url = await pg.database('from_environment')
   try {
-    const done = await migrate({ TOLLGATE_DB: file, TOLLGATE_DATABASE_URL: url })
+    const done = await runMigrate({ TOLLGATE_DB: file, TOLLGATE_DATABASE_URL: url })
     expect([done.code, done.output.includes('users              1')]).toEqual([0, true])
     const sql = new Bun.SQL(url)
     try {
@@ -136,7 +127,7 @@ test('a table of several pages is copied whole, in id order, and its id sequence
 
   const url = await pg.database('pages')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     expect([done.code, done.output.includes('usage              1201')]).toEqual([0, true])
     const sql = new Bun.SQL(url)
     try {
@@ -169,7 +160,7 @@ test('a stored response id is copied with every size it records: tokens, media p
 
   const url = await pg.database('stored')
   try {
-    const done = await migrate({ TOLLGATE_DB: file }, '--to', url)
+    const done = await runMigrate({ TOLLGATE_DB: file }, '--to', url)
     expect(done.code).toBe(0)
     const sql = new Bun.SQL(url)
     try {

@@ -6,24 +6,14 @@
  * whole transaction (55P03) with every other user's settlement of every other model in it: none landed, batch after
  * batch, while it lasted (as postgres-rollup-held-leaves-other-models.engine.ts, with the row not there yet).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
-import { startPostgres, type TestPostgres } from './support/postgres'
+import { asked, usageOf } from './support/ledger-requests'
+import { postgresForFile } from './support/postgres-for-file'
 
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-})
-afterAll(async () => {
-  await pg?.destroy()
-})
-
-const usageOf = (cost: number) => ({ cost, promptTokens: 1, completionTokens: 1, cachedTokens: 0, status: 'ok' as const, latencyMs: 1 })
-const asked = (requestId: string, userId: string, model: string) => ({
-  requestId, userId, keyId: null, keyHash: null, amount: 5_000, model, provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
-})
+const pg = postgresForFile()
 
 test("a model's first rollup row of the day, inserted by a transaction still open, leaves other models' settlements to land at once", async () => {
   const url = await pg.database('new_rollup_row_held_other_models')

@@ -4,24 +4,15 @@
  * their place: a kept settlement of another model past them used to be never tried, sweep after sweep, its hold open
  * and its user's budget reserved though nothing it needs is held.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { Ledger } from '../../src/budget/ledger'
 import { periodStarts } from '../../src/budget/period'
 import { PostgresStore } from '../../src/store/postgres/store'
-import { startPostgres, type TestPostgres } from './support/postgres'
+import { asked } from './support/ledger-requests'
+import { postgresForFile } from './support/postgres-for-file'
 
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-})
-afterAll(async () => {
-  await pg?.destroy()
-})
-
-const asked = (requestId: string, userId: string, model: string) => ({
-  requestId, userId, keyId: null, keyHash: null, amount: 5_000, model, provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
-})
+const pg = postgresForFile()
 
 test("100 kept settlements of a model whose new rollup row is held do not keep another model's kept settlement from landing", async () => {
   const url = await pg.database('pending_past_hundred_rollup_held')

@@ -7,24 +7,14 @@
  * holds stayed counted as `reserved` (a user near the budget refused 402), and at a stop were dropped and later charged
  * in full by a sweep.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
-import { startPostgres, type TestPostgres } from './support/postgres'
+import { asked, usageOf } from './support/ledger-requests'
+import { postgresForFile } from './support/postgres-for-file'
 
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-})
-afterAll(async () => {
-  await pg?.destroy()
-})
-
-const usageOf = (cost: number) => ({ cost, promptTokens: 1, completionTokens: 1, cachedTokens: 0, status: 'ok' as const, latencyMs: 1 })
-const asked = (requestId: string, userId: string, model: string) => ({
-  requestId, userId, keyId: null, keyHash: null, amount: 5_000, model, provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
-})
+const pg = postgresForFile()
 
 test("a rollup row of one model held elsewhere leaves other users' settlements of other models to land at once", async () => {
   const url = await pg.database('ia_rollup_held_other_models')

@@ -4,23 +4,14 @@
  * does not see: the sweep's trigger insert would wait for it and fail the whole sweep, every other model's expired holds
  * with it. Only that model's expired holds are left for a later sweep.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
-import { startPostgres, type TestPostgres } from './support/postgres'
+import { asked } from './support/ledger-requests'
+import { postgresForFile } from './support/postgres-for-file'
 
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-})
-afterAll(async () => {
-  await pg?.destroy()
-})
-
-const asked = (requestId: string, userId: string, model: string) => ({
-  requestId, userId, keyId: null, keyHash: null, amount: 5_000, model, provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
-})
+const pg = postgresForFile()
 
 test("one model's first expired-rollup row of the day, inserted by a transaction still open, leaves the other models' expired holds to be swept", async () => {
   const url = await pg.database('sweep_new_rollup_row_held')

@@ -4,23 +4,14 @@
  * model, it reads again in their place, that model's left out: a batch of none would end the sweep (Ledger.sweep), and
  * every other model's expired hold past the first 100 stayed open, its user's budget reserved, sweep after sweep.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
-import { startPostgres, type TestPostgres } from './support/postgres'
+import { asked } from './support/ledger-requests'
+import { postgresForFile } from './support/postgres-for-file'
 
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-})
-afterAll(async () => {
-  await pg?.destroy()
-})
-
-const asked = (requestId: string, userId: string, model: string) => ({
-  requestId, userId, keyId: null, keyHash: null, amount: 5_000, model, provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
-})
+const pg = postgresForFile()
 
 for (const how of ['new row inserted, uncommitted', 'existing row locked'] as const) {
   test(`100 expired holds of a model whose expired rollup row is held elsewhere (${how}) do not keep another model's expired hold from being swept`, async () => {

@@ -5,23 +5,14 @@
  * it held every swept user's row, and then fail whole: every other user's expired hold, of every other model, stayed
  * unswept and counted as `reserved`.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
-import { startPostgres, type TestPostgres } from './support/postgres'
+import { asked } from './support/ledger-requests'
+import { postgresForFile } from './support/postgres-for-file'
 
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-})
-afterAll(async () => {
-  await pg?.destroy()
-})
-
-const asked = (requestId: string, userId: string, model: string) => ({
-  requestId, userId, keyId: null, keyHash: null, amount: 5_000, model, provider: 'p', endpoint: '/v1/chat/completions', priceId: null, stream: false,
-})
+const pg = postgresForFile()
 
 test("one model's expired-rollup row held elsewhere leaves the other models' expired holds to be swept", async () => {
   const url = await pg.database('sweep_rollup_held_leaves_other_models')

@@ -5,48 +5,11 @@
  * ms at most, else 503) waited for every replica's stored-id writes under way and made the writes behind it wait in
  * turn, one table-wide queue for all users: a few turns of such a burst were refused.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { spawnGateway, type SpawnedGateway } from '../support/gateway'
-import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
-import { startPostgres, type TestPostgres } from './support/postgres'
+import { expect, test } from 'bun:test'
+import { postTurn, withConversationReplicas } from './support/conversation-replicas'
 
-let pg: TestPostgres
-let upstream: ScriptedUpstream
-const replicas: SpawnedGateway[] = []
-let sql: InstanceType<typeof Bun.SQL>
-
-beforeAll(async () => {
-  pg = await startPostgres()
-  upstream = startScriptedUpstream()
-  let n = 0
-  upstream.answer(async ({ body }) => {
-    const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
-    const id = `resp_${++n}`
-    const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
-    return Response.json({
-      id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
-      conversation: { id: conversation },
-      usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 0 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 31 },
-    })
-  })
-  const url = await pg.database('conversation_burst')
-  const config = {
-    providers: { plain: { type: 'openai', base_url: `${upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },
-    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 } },
-  }
-  for (let i = 0; i < 3; i++) replicas.push(await spawnGateway({ config, env: { TOLLGATE_DATABASE_URL: url } }))
-  sql = new Bun.SQL(url)
-}, 90_000)
-
-afterAll(async () => {
-  await Promise.all(replicas.map((r) => r.stop()))
-  await sql?.close()
-  await upstream?.stop()
-  await pg?.destroy()
-})
-
-const post = (url: string, secret: string, body: unknown) =>
-  fetch(`${url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const { replicas } = withConversationReplicas('conversation_burst', 3)
+const post = postTurn
 
 test('240 users each taking 8 conversation turns at once, round-robin over 3 replicas: no turn refused 503', async () => {
   const USERS = 240

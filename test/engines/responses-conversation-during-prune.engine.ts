@@ -5,51 +5,18 @@
  * DELETE holds stored_responses in ROW EXCLUSIVE mode, which a conversation's lookup that took SHARE (100 ms at most,
  * else 503) waited for: turns were refused, and the rest went at a fifth of their pace.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
-import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
-import { startPostgres, type TestPostgres } from './support/postgres'
+import { postTurn, withConversationReplicas } from './support/conversation-replicas'
 
-let pg: TestPostgres
-let upstream: ScriptedUpstream
+const h = withConversationReplicas('conversation_during_prune', 1)
 let a: SpawnedGateway
-let b: SpawnedGateway | undefined
 let sql: InstanceType<typeof Bun.SQL>
-let url: string
-let config: Record<string, unknown>
-
-beforeAll(async () => {
-  pg = await startPostgres()
-  upstream = startScriptedUpstream()
-  let n = 0
-  upstream.answer(async ({ body }) => {
-    const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
-    const id = `resp_${++n}`
-    const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
-    return Response.json({
-      id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
-      conversation: { id: conversation },
-      usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 0 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 31 },
-    })
-  })
-  url = await pg.database('conversation_during_prune')
-  config = {
-    providers: { plain: { type: 'openai', base_url: `${upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },
-    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 } },
-  }
-  a = await spawnGateway({ config, env: { TOLLGATE_DATABASE_URL: url } })
-  sql = new Bun.SQL(url)
-}, 90_000)
-
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()])
-  await sql?.close()
-  await upstream?.stop()
-  await pg?.destroy()
+beforeAll(() => {
+  a = h.replicas[0]!
+  sql = h.sql
 })
-
-const post = (target: string, secret: string, body: unknown) =>
-  fetch(`${target}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const post = postTurn
 
 test('a second replica starting with a backlog of expired stored ids to prune: conversation turns on the first are not refused meanwhile', async () => {
   const users = await Promise.all(Array.from({ length: 12 }, (_, i) => a.userWithKey({ id: `conv-prune-${i}`, max_budget: 10 })))
@@ -76,7 +43,8 @@ test('a second replica starting with a backlog of expired stored ids to prune: c
   // The same load alone first, for 3 s: the control.
   await Bun.sleep(3_000)
   phase = 'during'
-  b = await spawnGateway({ config, env: { TOLLGATE_DATABASE_URL: url } })
+  const b = await spawnGateway({ config: h.config, env: { TOLLGATE_DATABASE_URL: h.url } })
+  h.replicas.push(b)
   // Until B's startup prune is through the backlog.
   for (let i = 0; i < 600; i++) {
     const [left] = await sql`SELECT count(*)::int AS n FROM stored_responses WHERE id LIKE 'resp_old_%'`

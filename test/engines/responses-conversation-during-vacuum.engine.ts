@@ -7,48 +7,18 @@
  * with it: every conversation turn, of every user on every replica, was refused 503 database_busy for as long as the
  * vacuum or the concurrent build ran. Now a lookup takes no table lock; it asks pg_locks whether an insert waits.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { spawnGateway, type SpawnedGateway } from '../support/gateway'
-import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
-import { startPostgres, type TestPostgres } from './support/postgres'
+import { beforeAll, expect, test } from 'bun:test'
+import type { SpawnedGateway } from '../support/gateway'
+import { postTurn, withConversationReplicas } from './support/conversation-replicas'
 
-let pg: TestPostgres
-let upstream: ScriptedUpstream
+const h = withConversationReplicas('conversation_during_vacuum', 1, 60_000)
 let a: SpawnedGateway
 let sql: InstanceType<typeof Bun.SQL>
-
-beforeAll(async () => {
-  pg = await startPostgres()
-  upstream = startScriptedUpstream()
-  let n = 0
-  upstream.answer(async ({ body }) => {
-    const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
-    const id = `resp_${++n}`
-    const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
-    return Response.json({
-      id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
-      conversation: { id: conversation },
-      usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 0 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 31 },
-    })
-  })
-  const url = await pg.database('conversation_during_vacuum')
-  const config = {
-    providers: { plain: { type: 'openai', base_url: `${upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },
-    pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 } },
-  }
-  a = await spawnGateway({ config, env: { TOLLGATE_DATABASE_URL: url } })
-  sql = new Bun.SQL(url)
-}, 60_000)
-
-afterAll(async () => {
-  await a?.stop()
-  await sql?.close()
-  await upstream?.stop()
-  await pg?.destroy()
+beforeAll(() => {
+  a = h.replicas[0]!
+  sql = h.sql
 })
-
-const post = (secret: string, body: unknown) =>
-  fetch(`${a.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const post = (secret: string, body: unknown) => postTurn(a.url, secret, body)
 
 /** Runs `during` while another session holds what a running VACUUM / ANALYZE / CREATE INDEX CONCURRENTLY holds. */
 async function duringMaintenance<T>(statement: string, during: () => Promise<T>): Promise<T> {

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
 import { spawnOld, type OldGateway } from '../support/old-build'
 import { startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
+import { answerTurnsInConversation } from './support/conversation-replicas'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 const OLD = '8511a4a'
@@ -24,17 +25,7 @@ let old: OldGateway
 beforeAll(async () => {
   pg = await startPostgres()
   upstream = startScriptedUpstream()
-  let n = 0
-  upstream.answer(async ({ body }) => {
-    const conversation: string = body.conversation ?? String(body.input).split(' ')[1]
-    const id = `resp_${++n}`
-    const message = { id: `msg_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: 'k' }] }
-    return Response.json({
-      id, object: 'response', created_at: 1, status: 'completed', model: 'm', output: [message], store: true,
-      conversation: { id: conversation },
-      usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 0 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 31 },
-    })
-  })
+  answerTurnsInConversation(upstream)
   const url = await pg.database('redteam_gc_rolling_burst')
   const config = {
     providers: { plain: { type: 'openai', base_url: `${upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },

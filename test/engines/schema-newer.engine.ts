@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { openDatabase } from '../../src/db/open'
 import { SchemaNewerError } from '../../src/db/newer-schema'
 import { PG_MIGRATIONS, PostgresStore } from '../../src/store/postgres/store'
-import { BUN, MASTER_KEY, ROOT, runGatewayExpectingExit, tempDir } from '../support/gateway'
+import { runMigrate } from '../support/cli'
+import { MASTER_KEY, runGatewayExpectingExit, tempDir } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 let pg: TestPostgres
@@ -83,16 +84,11 @@ test('`tollgate migrate --to` refuses a target a newer tollgate migrated, and wr
   const url = await newerDatabase()
   const file = join(tempDir('tollgate-schema-newer-'), 'tollgate.db')
   openDatabase(file).$client.close()
-  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', '--to', url, '--from', file], {
-    env: { PATH: process.env.PATH ?? '' },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  const { code, output } = await runMigrate({}, '--to', url, '--from', file)
   expect(code).toBe(1)
-  expect(out + err).toContain('newer tollgate')
-  expect(out + err).toContain('nothing was written')
-  expect(out + err).not.toMatch(/^\s+at /m)
+  expect(output).toContain('newer tollgate')
+  expect(output).toContain('nothing was written')
+  expect(output).not.toMatch(/^\s+at /m)
   expect(await recordedCount(url)).toBe(journal.entries.length + 1)
 })
 

@@ -22,3 +22,14 @@ export async function tollgateOutput(url: string, args: string[]) {
   if (code !== 0) throw new Error(`tollgate ${args.join(' ')} exited ${code}: ${stderr}`)
   return stdout
 }
+
+/** Runs `tollgate migrate <args>` with only PATH and `env` (no gateway, no master key); its exit code and all it printed. */
+export async function runMigrate(env: Record<string, string>, ...args: string[]) {
+  const proc = Bun.spawn([BUN, join(ROOT, 'src', 'index.ts'), 'migrate', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  return { code, output: out + err }
+}

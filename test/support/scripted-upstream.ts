@@ -4,7 +4,7 @@
  * a server that reads only `max_tokens`. It records each request's path and parsed JSON body.
  */
 import { afterAll, beforeAll, beforeEach } from 'bun:test'
-import { startTestGateway, type TestGateway } from './gateway'
+import { startTestGateway, type GatewayOptions, type TestGateway } from './gateway'
 export interface ScriptedCall {
   path: string
   body: Record<string, any>
@@ -105,17 +105,18 @@ export const CAPPED_PLAIN_M = {
  * For a test file: a gateway with `config` (over the test defaults; a function of the upstream when it names
  * the upstream's address) in front of a scripted upstream, whose providers (`scriptedProviders`) it is given,
  * started before the file's tests and stopped after them; the upstream's calls are cleared before each test.
- * `use` is handed both once they are started.
+ * `use` is handed both once they are started; `gateway` holds the other options of startTestGateway (its idle timeout).
  */
 export function withScriptedGateway(
   config: Record<string, unknown> | ((upstream: ScriptedUpstream) => Record<string, unknown>),
   use: (started: { upstream: ScriptedUpstream; gw: TestGateway }) => void,
+  gateway: Omit<GatewayOptions, 'config' | 'mock'> = {},
 ): void {
   let started: { upstream: ScriptedUpstream; gw: TestGateway } | undefined
   beforeAll(async () => {
     const upstream = startScriptedUpstream()
     const own = typeof config === 'function' ? config(upstream) : config
-    started = { upstream, gw: await startTestGateway({ config: { providers: scriptedProviders(upstream), ...own } }) }
+    started = { upstream, gw: await startTestGateway({ ...gateway, config: { providers: scriptedProviders(upstream), ...own } }) }
     use(started)
   })
   afterAll(async () => {
