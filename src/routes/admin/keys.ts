@@ -127,7 +127,7 @@ export const keyRoutes = (services: Services) => {
     .patch(
       '/v1/keys/:id',
       async ({ params, body }) => {
-        await find(params.id) // an unknown key answers 404 before its fields are checked
+        await find(params.id) // an unknown key answers 404 before its expiry is checked
         const now = Date.now()
         checkExpiry(body.expires_at, now)
         const changes: Partial<KeyRow> = { updatedAt: now }
@@ -139,7 +139,7 @@ export const keyRoutes = (services: Services) => {
         if (body.user_field !== undefined) changes.userField = body.user_field
         if (body.clamp_output !== undefined) changes.clampOutput = body.clamp_output
         // Any holds the key has that its ceiling does not carry yet are taken over in the store's transaction:
-        // decided there, not from `current`, which a concurrent change may already have made stale.
+        // decided there, not from the row read above, which a concurrent change may already have made stale.
         const row = await changingKey(params.id, () => store.updateKey(params.id, changes, changes.maxBudget != null, now))
         // Deleted since it was read (its user deleted by another process while this waited for the lock).
         if (!row) throw noKey(params.id)
