@@ -61,7 +61,8 @@ function plausibleInput(body: Json): number {
   const messages = (body.messages ?? body.input ?? []) as unknown[]
   return n + 3 * (Array.isArray(messages) ? messages.length : 1)
 }
-const hasImage = (body: unknown): boolean => JSON.stringify(body).match(/"type":"(image_url|image|input_image)"/) !== null
+/** Parts held as media: images, and (for vLLM) a part carrying a `uuid`, whose input is charged whole. */
+const heldAsMedia = (body: unknown): boolean => JSON.stringify(body).match(/"type":"(image_url|image|input_image)"|"uuid":/) !== null
 
 interface Usage { input: number; write: number; output: number; tier: string | null }
 interface Plan { overreport: boolean; calls: Usage[] }
@@ -128,8 +129,9 @@ const cache = () => (chance(0.2) ? { cache_control: { type: 'ephemeral' } } : {}
 function chatPart(untyped = false): Json {
   const r = next()
   if (r < 0.12) return { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}`, ...(chance(0.5) ? { detail: pick(['low', 'high', 'auto']) } : {}) } }
-  if (r < 0.2) return { type: 'text', text: text(), ...cache() }
-    return { type: 'text', text: text(), ...cache() }
+  // vLLM reads a part carrying a `uuid` by its media keys, whatever its type: held as media, input charged whole.
+  if (untyped && r < 0.2) return { type: 'text', text: text(), uuid: `part-${int(1, 1_000_000)}` }
+  return { type: 'text', text: text(), ...cache() }
 }
 function chatMessages(tools: boolean, untyped: boolean): Json[] {
   const msgs: Json[] = []
@@ -229,7 +231,7 @@ function generate(id: number): Case {
   }
   if (chance(0.4)) body.stream = true
   if (route !== 'messages' && chance(0.3)) body.service_tier = pick(['priority', 'flex', 'auto', 'default'])
-  const media = hasImage(body)
+  const media = heldAsMedia(body)
   return { id, route, model, body, user: pick(USERS), label: `${route}→${model}${tools ? ' tools' : ''}${media ? ' media' : ''}${route === 'chat' && JSON.stringify(body).includes('"type":"thinking"') ? ' mistral-think-chunk' : ''}`, media }
 }
 
