@@ -1,5 +1,5 @@
 import { expect, setDefaultTimeout, test } from 'bun:test'
-import { openAIEvent, postResponses, scriptedProviders, sseResponse, withScriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
+import { dataEvents, openAIEvent, postResponses, scriptedProviders, sseResponse, withScriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
 import type { TestGateway } from './support/gateway'
 
 /**
@@ -27,11 +27,6 @@ withScriptedGateway(
   },
 )
 
-const events = (text: string): Array<Record<string, any>> =>
-  text
-    .split('\n')
-    .filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]')
-    .map((line) => JSON.parse(line.slice('data: '.length)))
 
 test('a chat stream closed after a usage chunk but before any finish reason or [DONE]: not a completed response', async () => {
   const { secret } = await gw.userWithKey({ id: 'rt-lp-cut-chat', max_budget: 10 })
@@ -42,7 +37,7 @@ test('a chat stream closed after a usage chunk but before any finish reason or [
   upstream.answer(() => sseResponse([chunk('The answer is'), chunk(' forty'), usage]))
   const res = await postResponses(gw, secret, { model: 'chat:m', input: 'hi', store: false, stream: true })
   expect(res.status).toBe(200)
-  const all = events(await res.text())
+  const all = dataEvents(await res.text())
   const types = all.map((e) => e.type)
   expect(types).not.toContain('response.completed')
   expect(types.filter((t) => t === 'response.failed' || t === 'error').length).toBeGreaterThan(0)

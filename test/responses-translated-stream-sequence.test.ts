@@ -1,5 +1,5 @@
 import { expect, setDefaultTimeout, test } from 'bun:test'
-import { anthropicEvent, jsonResponse, openAIEvent, postResponses, scriptedProviders, sseResponse, withScriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
+import { anthropicEvent, dataEvents, jsonResponse, openAIEvent, postResponses, scriptedProviders, sseResponse, withScriptedGateway, type ScriptedUpstream } from './support/scripted-upstream'
 import type { TestGateway } from './support/gateway'
 
 /**
@@ -27,11 +27,6 @@ withScriptedGateway(
   },
 )
 
-const events = (text: string): Array<Record<string, any>> =>
-  text
-    .split('\n')
-    .filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]')
-    .map((line) => JSON.parse(line.slice('data: '.length)))
 
 const expectNumberedInTurn = (all: Array<Record<string, any>>) => {
   expect(all.length).toBeGreaterThan(5)
@@ -54,7 +49,7 @@ test('through chat: a stream numbers every event in turn, from 0, none repeated'
   )
   const res = await postResponses(gw, secret, { model: 'chat:m', input: 'hi', store: false, stream: true })
   expect(res.status).toBe(200)
-  expectNumberedInTurn(events(await res.text()))
+  expectNumberedInTurn(dataEvents(await res.text()))
 })
 
 test('to Anthropic: a stream numbers every event in turn, from 0, none repeated', async () => {
@@ -72,7 +67,7 @@ test('to Anthropic: a stream numbers every event in turn, from 0, none repeated'
   )
   const res = await postResponses(gw, secret, { model: 'ant:m', input: 'hi', store: false, stream: true })
   expect(res.status).toBe(200)
-  expectNumberedInTurn(events(await res.text()))
+  expectNumberedInTurn(dataEvents(await res.text()))
 })
 
 test('the response repeats the json_schema text format the request asked for', async () => {

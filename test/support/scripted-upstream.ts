@@ -74,6 +74,13 @@ export const anthropicEvent = (data: Record<string, unknown>) => `event: ${Strin
 /** An OpenAI SSE data event. */
 export const openAIEvent = (data: unknown) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`
 
+/** The JSON of each `data:` line of a stream the gateway answered, `[DONE]` left out. */
+export const dataEvents = (text: string): Array<Record<string, any>> =>
+  text
+    .split('\n')
+    .filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]')
+    .map((line) => JSON.parse(line.slice('data: '.length)))
+
 /**
  * A gateway in front of a scripted upstream, its two models (`plain:m`, `ant:m`) priced at $1/$2 per
  * million, and a key of a user with $10: the setting of the settlement-edge suites.
