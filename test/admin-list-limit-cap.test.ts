@@ -4,20 +4,14 @@
  * and nothing else pins the upper edge (the existing tests only try 0 and 100000).
  * Kills: pagination.ts `decimalInteger(1, 1000)` → `decimalInteger(1, 1001)`.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { beforeAll, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
+withMockGateway({}, (started) => ({ gw } = started))
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
   await gw.userWithKey({ id: 'cap-user' })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
 })
 
 const LISTS = ['/v1/users', '/v1/keys', '/v1/pricing', '/v1/pricing/history', '/v1/usage', '/v1/usage/summary', '/v1/audit', '/v1/alerts', '/v1/users/cap-user/usage']

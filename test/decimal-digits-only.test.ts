@@ -7,20 +7,14 @@
  * Kills: strict-query.ts decimalInteger's `/^\d+$/` test dropped (`Number(v)` for any string); pagination.ts idCursor's
  * `/^\d+$/` test dropped (`Number(cursor)`).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { beforeAll, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
+withMockGateway({}, (started) => ({ gw } = started))
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
   for (let i = 1; i <= 3; i++) await gw.admin('POST', '/v1/pricing', { model: 'mock:digits', input_per_million: i, output_per_million: i })
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
 })
 
 const statusOf = async (path: string) => `${path} → ${(await gw.admin('GET', path)).status}`

@@ -4,20 +4,14 @@
  * would be a key with no ceiling, spending up to its user's whole budget. The PATCH of a key likewise.
  * Kills: keys.ts createKey's `.strict()` dropped (and updateKey's).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { beforeAll, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
+withMockGateway({}, (started) => ({ gw } = started))
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
   expect((await gw.admin('POST', '/v1/users', { id: 'strict-keys' })).status).toBe(201)
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
 })
 
 test('POST /v1/keys with a misspelt max_budget → 400 naming it, and no key is created', async () => {

@@ -4,20 +4,14 @@
  * says to wait) or, through a falsy check, no limit at all, the opposite of what the operator asked for.
  * Kills: keys.ts `rpm_limit: z.number().int().positive()` → `z.number().int()`.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { beforeAll, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
+withMockGateway({}, (started) => ({ gw } = started))
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
   expect((await gw.admin('POST', '/v1/users', { id: 'rpm-owner' })).status).toBe(201)
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
 })
 
 test('rpm_limit 0 or negative → 400 naming it, at create and at PATCH', async () => {

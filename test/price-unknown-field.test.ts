@@ -5,20 +5,14 @@
  * applied early), and `per_requst` would leave a moderation or audio model at $0 a call.
  * Kills: pricing.ts createPrice's `.strict()` dropped.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { beforeAll, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
+withMockGateway({}, (started) => ({ gw } = started))
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
   expect((await gw.admin('POST', '/v1/pricing', { model: 'mock:strict-price', input_per_million: 1, output_per_million: 2 })).status).toBe(201)
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
 })
 
 test('a misspelt effective_from → 400 naming it; the price in force is unchanged', async () => {

@@ -7,20 +7,14 @@
  * Kills: pricing.ts pricedModel `&& !offset` dropped (offset ignored); `(cursor === undefined || price.model > cursor)`
  * dropped (cursor ignored).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { beforeAll, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
+withMockGateway({}, (started) => ({ gw } = started))
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
   expect((await gw.admin('POST', '/v1/pricing', { model: 'mock:paged', input_per_million: 1, output_per_million: 2 })).status).toBe(201)
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
 })
 
 const models = async (query: string) => {

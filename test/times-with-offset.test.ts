@@ -6,20 +6,14 @@
  * Kills: `z.iso.datetime({ offset: true })` → `z.iso.datetime()` in pricing.ts (effective_from), keys.ts
  * (futureTime) and records.ts (the lists' since/until).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startTestGateway, type TestGateway } from './support/gateway'
-import { startMockProvider, type MockProvider } from './support/mock-provider'
+import { beforeAll, expect, test } from 'bun:test'
+import type { TestGateway } from './support/gateway'
+import { withMockGateway } from './support/mock-gateway'
 
-let mock: MockProvider
 let gw: TestGateway
+withMockGateway({}, (started) => ({ gw } = started))
 beforeAll(async () => {
-  mock = startMockProvider()
-  gw = await startTestGateway({ mock })
   expect((await gw.admin('POST', '/v1/users', { id: 'offset-times' })).status).toBe(201)
-})
-afterAll(async () => {
-  await gw?.stop()
-  await mock?.stop()
 })
 
 /** The instant `ms` written with a numeric offset of `minutes` east of UTC, as Python's isoformat() writes it. */
