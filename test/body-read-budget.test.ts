@@ -6,8 +6,8 @@
  * caller's bodies together, a body is refused 503 `body_read_busy`, with `Retry-After`, as soon as what has come
  * passes it. What was parsed from a body lives as long as its request (a provider's call, a stream relayed), so every
  * body, read in pieces or whole, also counts in flight until its request's answer is over, at its memory (four times
- * its bytes until its request has gone upstream, twice them after), against a bound 1.75 times the budget (three
- * quarters of it for one caller's).
+ * its bytes until its request has gone upstream, three times after for a stream, five while a JSON call's answer is
+ * awaited), against a bound 1.75 times the budget (three quarters of it for one caller's).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
@@ -269,7 +269,8 @@ test('once its request has gone upstream, a body counts in flight at twice its b
 test("a second body of one caller counts in flight too, within its caller's share, until its answer is over", async () => {
   mock.options.latencyMs = 1500
   try {
-    const body = chatBody(2 * MiB)
+    // 7.5 MiB of memory while its JSON answer is awaited (five times its bytes).
+    const body = chatBody(1.5 * MiB)
     const calls = mock.calls.length
     const working = await startRequest(`Content-Length: ${body.length}`, body)
     await providerCalled(calls)
@@ -285,6 +286,32 @@ test("a second body of one caller counts in flight too, within its caller's shar
     expect((await beside.answer).slice(0, 12)).toBe('HTTP/1.1 200')
     expect((await working.answer).slice(0, 12)).toBe('HTTP/1.1 200')
     expect((await (await startRequest(`Content-Length: ${whole.length}`, whole)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  } finally {
+    mock.options.latencyMs = 0
+  }
+}, 30_000)
+
+test("a JSON call's body counts at five times its bytes while its answer is awaited, where a stream's counts four until its answer begins", async () => {
+  // The provider works on each first request for 1.5 s before it answers anything.
+  mock.options.latencyMs = 1500
+  try {
+    const besideRefused = async (stream: boolean) => {
+      const body = chatBody(1.5 * MiB, stream)
+      const calls = mock.calls.length
+      const working = await startRequest(`Content-Length: ${body.length}`, body)
+      await providerCalled(calls)
+      // 800 KiB of another caller's: 3.125 MiB of memory, beside 6 MiB (four times) within the 10.5 MiB, beside 7.5 MiB (five times) past it.
+      const beside = chatBody(800 * 1024)
+      const answer = await (await startRequest(`Content-Length: ${beside.length}`, beside, other)).answer
+      expect((await working.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+      return answer
+    }
+    const before = await refusedAt('process_in_flight')
+    const besideJson = await besideRefused(false)
+    expect(besideJson.slice(0, 12)).toBe('HTTP/1.1 503')
+    expect(besideJson).toContain('in flight')
+    expect(await refusedAt('process_in_flight')).toBe(before + 1)
+    expect((await besideRefused(true)).slice(0, 12)).toBe('HTTP/1.1 200')
   } finally {
     mock.options.latencyMs = 0
   }

@@ -95,6 +95,7 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const covered = streaming && holdCoversOutput(x.body, outputCapFieldsRead(x.path, provider), admission.estimate)
   // The price is known only now, after admission: a router's host routing is bounded to it here, for every route.
   const body = withRowMaxPrice(x.body, admission.price, provider)
+  if (!streaming) peekRequestState(ctx.request)?.bodyClaim?.awaited()
   const answer = await callUpstream(withHeadersSent(provider, x.headers), x.path, body, {
     hold,
     timeoutMs: ctx.config.upstream_timeout_ms,
