@@ -234,7 +234,7 @@ test('a body in flight counts at its memory, four times its bytes, against a bou
   }
 }, 30_000)
 
-test('once its request has gone upstream, a body counts in flight at twice its bytes for the rest of its stream', async () => {
+test('once its request has gone upstream, a body counts in flight at three times its bytes for the rest of its stream', async () => {
   // ~4 s of stream: the two bodies below are read and answered well within it (the stream's [DONE] is checked unsent).
   mock.queue('slow-stream')
   mock.options.chunks = 12
@@ -246,11 +246,12 @@ test('once its request has gone upstream, a body counts in flight at twice its b
     while (!streaming.sentSoFar().includes('data:') && Date.now() < deadline) await Bun.sleep(20)
     expect(streaming.sentSoFar().slice(0, 12)).toBe('HTTP/1.1 200')
 
-    // 4 MiB of memory for the stream, 4 MiB for this body: within the 10.5 MiB (at four times, the test above refuses it).
-    const large = chatBody(MiB)
+    // 6 MiB of memory for the stream, 3.9 MiB for this body once admitted as a JSON call: within the 10.5 MiB (at four
+    // times, the stream's 8 MiB and this body's 3.1 MiB as it is read pass it).
+    const large = chatBody(800 * 1024)
     expect((await (await startRequest(`Content-Length: ${large.length}`, large, other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
 
-    // The stream still counts: 4 MiB and 8 MiB more pass the 10.5 MiB.
+    // The stream still counts: 6 MiB and 8 MiB more pass the 10.5 MiB.
     const before = await refusedAt('process_in_flight')
     const larger = chatBody(2 * MiB)
     const refused = await (await startRequest(`Content-Length: ${larger.length}`, larger, other)).answer
@@ -315,4 +316,29 @@ test("a JSON call's body counts at five times its bytes while its answer is awai
   } finally {
     mock.options.latencyMs = 0
   }
+}, 30_000)
+
+test('bodies let in at four times beside one still being read: a call answered in JSON whose count at five would pass the bound is refused at admission, holding nothing', async () => {
+  const body = chatBody(2 * MiB)
+  const held = await startRequest(`Content-Length: ${body.length}`, body.subarray(0, 1.5 * MiB))
+  await Bun.sleep(300)
+
+  // 6 MiB of memory for what has come of it; another caller's 1 MiB is read beside it at four times (10 MiB of the
+  // 10.5 MiB), and admitted as a JSON call at five (11 MiB).
+  const spendBefore = (await gw.admin('GET', '/v1/users/other-large-bodies')).body
+  const before = await refusedAt('process_in_flight')
+  const calls = mock.calls.length
+  const beside = chatBody(MiB)
+  const answer = await (await startRequest(`Content-Length: ${beside.length}`, beside, other)).answer
+  expect(answer.slice(0, 12)).toBe('HTTP/1.1 503')
+  expect(answer).toContain('"code":"body_read_busy"')
+  expect(answer).toContain('in flight')
+  expect(await refusedAt('process_in_flight')).toBe(before + 1)
+  expect(mock.calls.length).toBe(calls)
+  const spendAfter = (await gw.admin('GET', '/v1/users/other-large-bodies')).body
+  expect([spendAfter.spend, spendAfter.reserved]).toEqual([spendBefore.spend, 0])
+
+  held.socket.write(body.subarray(1.5 * MiB))
+  expect((await held.answer).slice(0, 12)).toBe('HTTP/1.1 200')
+  expect(mock.calls.length).toBe(calls + 1)
 }, 30_000)

@@ -6,9 +6,9 @@
  * refactor that claimed nothing for a small body (`claimRead(caller, 0)`) passed every test, and one key could then
  * have any number of 60 KB bodies in flight.
  *
- * Budget 320 KiB: in flight 560 KiB of memory, 420 KiB for one caller's. A 60 KB body counts 240 KB (300 KB while
- * its JSON answer is awaited): a key's first is served; its second, while the first is with the provider, passes its
- * share (540 KB) and is refused 503; another key's is served beside them (540 KB of 560 KiB).
+ * Budget 360 KiB: in flight 630 KiB of memory, 472.5 KiB for one caller's. A 60 KB body counts 240 KB (300 KB once
+ * admitted as a call answered in JSON): a key's first is served; its second, while the first is with the provider,
+ * passes its share (540 KB) and is refused 503; another key's is served beside them (600 KB of 630 KiB).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from './support/mock-provider'
@@ -23,7 +23,7 @@ let other: string
 
 beforeAll(async () => {
   mock = startMockProvider()
-  gw = await startTestGateway({ mock, config: { body_read_budget_bytes: 320 * 1024 } })
+  gw = await startTestGateway({ mock, config: { body_read_budget_bytes: 360 * 1024 } })
   secret = (await gw.userWithKey({ id: 'small-bodies-a', max_budget: 100 })).secret
   other = (await gw.userWithKey({ id: 'small-bodies-b', max_budget: 100 })).secret
 })

@@ -3,7 +3,7 @@
  * keeps nothing parsed from its body. A translated Responses stream does keep some: its final response object repeats
  * the request's `instructions` and `tools`, as the format does, so it holds them to its end (red team jo: 700 KB of
  * instructions or tools, 10 streams open, live heap per stream 0.99-1.15 MB against chat's 0.37 and native Responses'
- * 0.30). Its claim stays at four times its bytes, as a JSON answer's does.
+ * 0.30). Its claim stays at four times its bytes.
  *
  * Observed through the in-flight bound (1.75 times the read budget): with the budget at 4.2 bodies, one open stream
  * and a second body of another caller fit at 3 + 4 bodies' worth (7 < 7.35), not at 4 + 4.

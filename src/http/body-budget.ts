@@ -29,11 +29,12 @@ const BODY_MEMORY_PER_BYTE = 4
 const SENT_BODY_MEMORY_PER_BYTE = 3
 
 /**
- * What a body in flight is counted at, times its bytes, while its JSON call waits for the provider's whole answer
- * (read in relay's scope, which keeps the parsed request and the body sent until then). Measured as the gateway's peak
- * RSS over its RSS before, for 41 agent-turn bodies of 700 KB in flight at once, 3.7x to 4.6x their bytes (184-224 MB
- * at the 4x of a body being parsed: past the 200 MB the bound is for, test/json-answers-body-claim-until-read.test.ts);
- * counted at 5x, 33 of them fill the bound.
+ * What a body in flight is counted at, times its bytes, from the admission of a call answered in JSON until its answer
+ * is over (read in relay's scope, which keeps the parsed request and the body sent until then). Measured as the
+ * gateway's peak RSS over its RSS before, for 41 agent-turn bodies of 700 KB in flight at once, 3.7x to 4.6x their
+ * bytes (184-224 MB at the 4x of a body being parsed: past the 200 MB the bound is for,
+ * test/json-answers-body-claim-until-read.test.ts); counted at 5x, 33 of them fill the bound. Raised before the hold
+ * (src/metering/admission.ts `admitRequest`), so a body the bound cannot take at it is refused holding nothing.
  */
 const AWAITED_BODY_MEMORY_PER_BYTE = 5
 
@@ -99,10 +100,12 @@ class BodyBound {
  * Two bounds: bodies being read in pieces hold at most `maxBytes` until they are parsed, a quarter of it for one
  * caller's (a key, or a client address where there is none); and every body, read in pieces or whole, is in flight
  * until its request's answer is over, counted at its memory against `IN_FLIGHT_PER_READ_BUDGET` times `maxBytes`,
- * three quarters of that for one caller's: at its peak (`BODY_MEMORY_PER_BYTE`) until its request has gone upstream
- * (what is parsed from it lives until then), at what it still takes after (`SENT_BODY_MEMORY_PER_BYTE`; told by
- * src/translate/relay.ts, so an audio call's body counts at its peak throughout). A body is refused 503 as soon as
- * what has come of it passes either. One body is always let in when none is held, and one of a caller's when none of
+ * three quarters of that for one caller's: at its peak while read and parsed (`BODY_MEMORY_PER_BYTE`); from its
+ * admission, for a call answered in JSON, at what it takes until that answer is over (`AWAITED_BODY_MEMORY_PER_BYTE`;
+ * told by src/metering/admission.ts); for a stream, at its peak until its request has gone upstream (what is parsed
+ * from it lives until then) and at what it still takes after (`SENT_BODY_MEMORY_PER_BYTE`; told by
+ * src/translate/relay.ts); an audio call's body at its peak throughout. A body is refused 503 as soon as what has come
+ * of it passes either, or, for a call answered in JSON, when its admission's count does. One body is always let in when none is held, and one of a caller's when none of
  * theirs is, so a budget or share smaller than the body limit never refuses every large body.
  */
 export class BodyReadBudget {
@@ -156,11 +159,14 @@ export class BodyReadBudget {
   }
 
   /**
-   * A body's `bytes` whose JSON call now waits for its answer: counted at `AWAITED_BODY_MEMORY_PER_BYTE` from now on,
-   * never refused for it (the body was let in, and the provider is being called).
+   * A body's `bytes` whose call will be answered in JSON: counted at `AWAITED_BODY_MEMORY_PER_BYTE` from now on, or
+   * refused 503 `body_read_busy` if that passes the bound for bodies in flight, or the caller's share, while other
+   * bodies hold it. Bodies let in together at four times would otherwise all rise past it.
    */
   awaited(bytes: number, caller: string): number {
-    this.inFlight.take(bytes * (AWAITED_BODY_MEMORY_PER_BYTE - BODY_MEMORY_PER_BYTE), caller)
+    const more = bytes * (AWAITED_BODY_MEMORY_PER_BYTE - BODY_MEMORY_PER_BYTE)
+    this.refuseAt(this.inFlight.passed(more, bytes * BODY_MEMORY_PER_BYTE, caller), 'in flight')
+    this.inFlight.take(more, caller)
     return AWAITED_BODY_MEMORY_PER_BYTE
   }
 
@@ -179,7 +185,7 @@ export class BodyReadBudget {
 
 /**
  * One body's share of the budget: what has come of it, counted as being read until `read` and in flight until
- * `release`, at its peak memory until `sent` and at what it still takes after.
+ * `release`, at its peak memory until `awaited` (a JSON call's, raised) or `sent` (a stream's, lowered).
  */
 export class BodyClaim {
   private held = 0
@@ -211,7 +217,10 @@ export class BodyClaim {
     if (this.perByte === BODY_MEMORY_PER_BYTE) this.perByte = this.budget.sent(this.held, this.caller)
   }
 
-  /** The request made of the body goes upstream as a JSON call, whose answer is read where the parsed request is kept. */
+  /**
+   * The request made of the body is admitted as a call answered in JSON, read where the parsed request is kept: counted
+   * at that until `release`, or refused 503 past the bound for bodies in flight.
+   */
   awaited(): void {
     this.read()
     if (this.perByte === BODY_MEMORY_PER_BYTE) this.perByte = this.budget.awaited(this.held, this.caller)

@@ -33,8 +33,8 @@ export interface RequestState {
   /** Counted in the requests in handling, until its answer is handed over (request-context). */
   inHandling?: boolean
   /**
-   * The body's claim on the budget for bodies in flight (body-limit): lowered once a stream's request has gone upstream,
-   * raised while a JSON call's answer is awaited (relay), given back once the answer is over (request-context).
+   * The body's claim on the budget for bodies in flight (body-limit): raised for a call answered in JSON (admission),
+   * lowered once a stream's request has gone upstream (relay), given back once the answer is over (request-context).
    */
   bodyClaim?: { sent(): void; awaited(): void; release(): void }
 }

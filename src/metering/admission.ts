@@ -219,6 +219,9 @@ export async function admitRequest(
 ): Promise<Admission> {
   switchIdleTimeoutOff(request, server)
   const state = requestState(request)
+  // A JSON answer is read where the parsed request is kept: its body counts at that until the answer is over, or is
+  // refused here, holding nothing. An audio call's body counts at its peak throughout (src/http/body-budget.ts).
+  if (!r.stream && !r.endpoint.startsWith('/v1/audio/')) state.bodyClaim?.awaited()
   return admit(services, {
     ...r,
     requestId: state.id,

@@ -51,7 +51,7 @@ export interface Exchange {
   /**
    * Whether the stream keeps part of the request to its end: a translated Responses stream repeats the request's
    * `instructions` and `tools` in its final response object, as the format does, so about the body's size stays
-   * live. Its body's claim then stays at its peak, as a JSON answer's does, instead of dropping once sent.
+   * live. Its body's claim then stays at its peak instead of dropping once sent (a JSON call's is raised: src/http/body-budget.ts).
    */
   streamKeepsRequestEcho?: boolean
 }
@@ -95,7 +95,6 @@ export async function relay(ctx: RelayContext, x: Exchange): Promise<Response> {
   const covered = streaming && holdCoversOutput(x.body, outputCapFieldsRead(x.path, provider), admission.estimate)
   // The price is known only now, after admission: a router's host routing is bounded to it here, for every route.
   const body = withRowMaxPrice(x.body, admission.price, provider)
-  if (!streaming) peekRequestState(ctx.request)?.bodyClaim?.awaited()
   const answer = await callUpstream(withHeadersSent(provider, x.headers), x.path, body, {
     hold,
     timeoutMs: ctx.config.upstream_timeout_ms,
