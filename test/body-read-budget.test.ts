@@ -163,7 +163,9 @@ async function providerCalled(before: number, n = 1) {
 test("a body's share is held while the provider works on it, and given back once its answer is sent", async () => {
   mock.options.latencyMs = 1500
   try {
-    const body = chatBody(2 * MiB)
+    // 7.5 MiB of memory once admitted as a JSON call: the next of the caller's passes its share (7.875 MiB) long before
+    // the bound (10.5 MiB), whatever the size of its first chunk.
+    const body = chatBody(1.5 * MiB)
     const calls = mock.calls.length
     const working = await startRequest(`Content-Length: ${body.length}`, body)
     await providerCalled(calls)
@@ -214,8 +216,9 @@ test('a body in flight counts at its memory, four times its bytes, against a bou
     await providerCalled(calls)
     mock.options.latencyMs = 0
 
-    // 8 MiB of memory in flight, and 2 MiB more of another caller's: within the 10.5 MiB.
-    const fits = chatBody(MiB / 2)
+    // 8 MiB of memory in flight, and 400 KiB of another caller's (1.6 MiB at four times, 2 MiB at five, as a JSON call):
+    // within the 10.5 MiB.
+    const fits = chatBody(400 * 1024)
     expect((await (await startRequest('Transfer-Encoding: chunked', Buffer.concat([chunk(fits), Buffer.from('0\r\n\r\n')]), other)).answer).slice(0, 12)).toBe('HTTP/1.1 200')
 
     // Counted at their bytes, 3 MiB of bodies would be far within it.

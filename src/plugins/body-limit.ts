@@ -57,7 +57,8 @@ const utf8 = new TextDecoder()
  * Such a body counts as being read until it is parsed; every body, a small one read whole by Bun at its declared
  * length once it has come (the console sign-in's not at all), counts in flight until its request's answer is over (its claim is given back by
  * request-context): what was parsed from it (a transcription's file, a long prompt) lives until the provider has it,
- * and less of it after (see body-budget).
+ * and for a stream less of it after, for a JSON call more, as its answer is read where the parsed request is kept
+ * (see body-budget).
  */
 export const bodyLimit = (maxBytes: number, readBudgetBytes: number, onBusy: (limit: BodyReadLimit) => void = () => {}) => {
   const budget = new BodyReadBudget(readBudgetBytes, onBusy)
