@@ -105,8 +105,9 @@ class BodyBound {
  * told by src/metering/admission.ts); for a stream, at its peak until its request has gone upstream (what is parsed
  * from it lives until then) and at what it still takes after (`SENT_BODY_MEMORY_PER_BYTE`; told by
  * src/translate/relay.ts); an audio call's body at its peak throughout. A body is refused 503 as soon as what has come
- * of it passes either, or, for a call answered in JSON, when its admission's count does. One body is always let in when none is held, and one of a caller's when none of
- * theirs is, so a budget or share smaller than the body limit never refuses every large body.
+ * of it passes either, or, for a call answered in JSON, when its admission's count does. One body is always let in
+ * when none is held, and one of a caller's when none of theirs is, so a budget or share smaller than the body limit
+ * never refuses every large body.
  */
 export class BodyReadBudget {
   readonly reading: BodyBound

@@ -69,8 +69,8 @@ export const requestTimeout = (message: string) =>
 /**
  * Bodies being read, or in flight, already hold the process's bound for them, or the caller's share of it (src/http/body-budget.ts).
  * Nothing was held or sent on, so a retry is safe; the connection is closed with the answer, since what is left of the
- * body will never be read (a body refused at its admission's count has come whole, and is closed the same). Retry-After is long enough for bodies read at an ordinary pace to have come in (25 MB at
- * 50 Mbit/s: 4 s).
+ * body will never be read (a body refused at its admission's count has come whole, and is closed the same).
+ * Retry-After is long enough for bodies read at an ordinary pace to have come in (25 MB at 50 Mbit/s: 4 s).
  */
 export const bodyReadBusy = (message: string) =>
   new GatewayError(503, 'body_read_busy', message, 'api_error', {

@@ -36,6 +36,11 @@ interface AdmissionRequest {
   pricingExempt?: boolean
   /** The route can send upstream a lower max output than the client asked for (the output clamp). */
   clampable?: boolean
+  /**
+   * The body counts in flight at its peak until its answer is over, whatever the answer (audio: what the call keeps of
+   * its body was measured at that peak), rather than at a JSON answer's count (src/http/body-budget.ts).
+   */
+  bodyAtPeak?: boolean
   estimate: (price: Price | null) => TokenEstimate
   /**
    * What the request asks the provider to bill beyond plain tokens (server tools, a service tier, audio, cache writes);
@@ -220,8 +225,8 @@ export async function admitRequest(
   switchIdleTimeoutOff(request, server)
   const state = requestState(request)
   // A JSON answer is read where the parsed request is kept: its body counts at that until the answer is over, or is
-  // refused here, holding nothing. An audio call's body counts at its peak throughout (src/http/body-budget.ts).
-  if (!r.stream && !r.endpoint.startsWith('/v1/audio/')) state.bodyClaim?.awaited()
+  // refused here, holding nothing.
+  if (!r.stream && !r.bodyAtPeak) state.bodyClaim?.awaited()
   return admit(services, {
     ...r,
     requestId: state.id,

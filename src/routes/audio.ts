@@ -120,6 +120,7 @@ export const audioRoutes = (services: Services) => {
       endpoint,
       stream,
       pricingExempt: true,
+      bodyAtPeak: true,
       estimate: perRequestEstimate,
     })
   }
