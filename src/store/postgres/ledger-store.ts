@@ -73,8 +73,8 @@ interface SettlementRow {
  * reservation batch carrying it would keep its holds waiting for a transaction of no user of theirs. A settlement on
  * its own locks those rows first (LOCK_MODEL_ROLLUPS), and finds them its own here.
  * Returns the ids of the holds it settled (`settled` true: only those settlements count in this process's
- * metrics) and of the settlements it left out (false: to be sent again; `rollup_held` for a rollup row's), in the same
- * answer (settledIn).
+ * metrics) and of the settlements it left out (false: to be sent again; `rollup_held` for a rollup row's, `rows_held`
+ * for a user's or key's row, both for both), in the same answer (settledIn).
  */
 const SETTLE = `
 WITH asked AS (
@@ -148,8 +148,10 @@ i AS (
          completion_tokens, cached_tokens, cost, amount, price_id, status, latency_ms, stream, cache_write_tokens, server_tool_uses
     FROM settled LEFT JOIN users ON users.id = settled.user_id
 )
-SELECT id, true AS settled, false AS rollup_held FROM settled
-UNION ALL SELECT id, false, id IN (SELECT id FROM held_rollups) FROM asked WHERE id NOT IN (SELECT id FROM s)`
+SELECT id, true AS settled, false AS rollup_held, false AS rows_held FROM settled
+UNION ALL SELECT id, false, id IN (SELECT id FROM held_rollups),
+                 user_id IN (SELECT id FROM busy_users) OR coalesce(key_id IN (SELECT id FROM busy_keys), false)
+  FROM asked WHERE id NOT IN (SELECT id FROM s)`
 
 /**
  * Other rows nobody waits for (the request log) that ride in the next reservation's transaction like
@@ -243,6 +245,13 @@ async function eachUserInTurn<T>(users: T[], wait: (user: T) => Promise<void>): 
     for (let user = queue.shift(); user !== undefined; user = queue.shift()) await wait(user)
   }
   await Promise.all(Array.from({ length: Math.min(USERS_WAITED_AT_ONCE, queue.length) }, waiter))
+}
+
+/** The items that `keep` holds for, and the others, each in their order. */
+function partition<T>(items: T[], keep: (item: T) => boolean): [T[], T[]] {
+  const [kept, others]: [T[], T[]] = [[], []]
+  for (const item of items) (keep(item) ? kept : others).push(item)
+  return [kept, others]
 }
 
 /** The holds (or settlements) grouped by user, in the order their users first come. */
@@ -588,26 +597,31 @@ function sendRiders(send: Send, settling: SettlementRow[], riding: Riding[], sen
 
 /**
  * SETTLE's answer: the ids of the holds it settled, and the settlements of `batch` it left out, their rows held
- * elsewhere (`left`), of which those for their model's rollup row (`rollupHeld`).
+ * elsewhere (`left`), of which those for their model's rollup row (`rollupHeld`) and those for their user's or key's
+ * row (`rowsHeld`): some for both.
  */
 interface Settled {
   settled: number[]
   left: SettlementRow[]
   rollupHeld: SettlementRow[]
+  rowsHeld: SettlementRow[]
 }
 
-function settledIn(batch: SettlementRow[], rows: Array<{ id: unknown; settled: boolean; rollup_held: boolean }>): Settled {
-  const idsWhere = (keep: (row: (typeof rows)[number]) => boolean) => new Set(rows.filter(keep).map((r) => Number(r.id)))
-  const [left, rollupHeld] = [idsWhere((r) => !r.settled), idsWhere((r) => r.rollup_held)]
+type SettleAnswer = Array<{ id: unknown; settled: boolean; rollup_held: boolean; rows_held: boolean }>
+
+function settledIn(batch: SettlementRow[], rows: SettleAnswer): Settled {
+  const idsWhere = (keep: (row: SettleAnswer[number]) => boolean) => new Set(rows.filter(keep).map((r) => Number(r.id)))
+  const [left, rollupHeld, rowsHeld] = [idsWhere((r) => !r.settled), idsWhere((r) => r.rollup_held), idsWhere((r) => r.rows_held)]
   return {
     settled: rows.filter((r) => r.settled).map((r) => Number(r.id)),
     left: batch.filter((s) => left.has(s.id)),
     rollupHeld: batch.filter((s) => rollupHeld.has(s.id)),
+    rowsHeld: batch.filter((s) => rowsHeld.has(s.id)),
   }
 }
 
 /** No settlement sent: none settled, none left out. */
-const NONE_SETTLED: Settled = { settled: [], left: [], rollupHeld: [] }
+const NONE_SETTLED: Settled = { settled: [], left: [], rollupHeld: [], rowsHeld: [] }
 
 /** The ids of `read`, the rows that exist, that are not in `locked`, those this transaction holds: held by another session. */
 function heldElsewhere(read: Array<{ id: string }>, locked: Array<{ id: string }>): Set<string> {
@@ -749,8 +763,9 @@ async function expectedBatch(
  * Settles a batch on its own, never waiting for one user's row while holding another's: first the settlements whose
  * users', keys' and models' rollup rows no other session holds (SKIP LOCKED; SETTLE leaves the others out), those whose
  * model's rollup row of the day another transaction still open is inserting left out before (NewRollupRows), then each
- * model's left out for its rollup rows in a transaction of its own that waits for them holding no user's row
- * (settleAfterRollups), and each user's left out for its rows in one that waits for them (settleIn), a few at a time,
+ * model's left out for its rollup rows alone in a transaction of its own that waits for them holding no user's row
+ * (settleAfterRollups), and each user's left out for its rows (its rollup rows held too, or not) in one that waits for
+ * them and then for the rollup rows (settleIn), a few at a time,
  * all within one short wait (BUSY_ROWS_WAIT_MS: another replica's batch holds a row for milliseconds). Returns the
  * settlements whose rows stayed held (a replica frozen mid-transaction): they land later
  * (PostgresLedgerStore.landLater), and keep nothing else waiting meanwhile. What committed is not charged again when
@@ -782,9 +797,14 @@ async function settleFreeRowsFirst(
         else failures.push(error)
       }
     })
+  const rollupOnly = first.rollupHeld.filter((s) => !first.rowsHeld.includes(s))
+  // The users whose rollup rows were held too go last: one held long (a replica frozen mid-settlement) keeps its
+  // user's wait to the end of the time, and the others' rows, held a moment, are had first.
+  const [rowsOnly, both] = partition(byUser(first.left.filter((s) => !rollupOnly.includes(s)), (s) => s.user_id),
+    (rows) => !rows.some((s) => first.rollupHeld.includes(s)))
   await Promise.all([
-    settleEach(byUser(first.rollupHeld, (s) => s.model), (tx, rows) => settleAfterRollups(tx, rows, locksUntil)),
-    settleEach(byUser(first.left.filter((s) => !first.rollupHeld.includes(s)), (s) => s.user_id), (tx, rows) => settleIn(tx, rows, locksUntil)),
+    settleEach(byUser(rollupOnly, (s) => s.model), (tx, rows) => settleAfterRollups(tx, rows, locksUntil)),
+    settleEach([...rowsOnly, ...both], (tx, rows) => settleIn(tx, rows, locksUntil)),
   ])
   if (failures.length > 0) throw failures[0]
   return held
@@ -825,13 +845,18 @@ async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<S
 }
 
 /**
- * Settles one user's settlements inside `tx`, once it holds the user's row and then its keys' (lockUserRowsUntil). It
- * waits for its model's rollup rows a moment only (BRIEF_LOCK_WAIT_MS), holding the user's row: held elsewhere past
- * that, they are rows held elsewhere like the user's (UserRowsBusy), and the settlements land later.
+ * Settles one user's settlements inside `tx`, once it holds the user's row and then its keys' (lockUserRowsUntil),
+ * and then its models' rollup rows, waiting for those too until `locksUntil` (at least BRIEF_LOCK_WAIT_MS): held
+ * elsewhere past that, they are rows held elsewhere like the user's (UserRowsBusy), and the settlements land later.
+ * Waiting only a moment for the rollup rows starved a hot user on a hot model: its rows and its model's rollup row
+ * were each held by other batches most of the time, and a try that waits for one of them only never had both. The
+ * wait cannot deadlock: a rollup row's holder never waits for a user's row (settleFree and settleAfterRollups take
+ * users SKIP LOCKED).
  */
 async function settleIn(tx: TransactionSQL, batch: SettlementRow[], locksUntil: number): Promise<{ settled: number[] }> {
   await lockUserRowsUntil(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id), locksUntil)
-  const { settled, left } = await settleLocked(tx, batch, BRIEF_LOCK_WAIT_MS).catch((error) => {
+  const rollupWaitMs = Math.max(BRIEF_LOCK_WAIT_MS, Math.floor(locksUntil - performance.now()))
+  const { settled, left } = await settleLocked(tx, batch, rollupWaitMs).catch((error) => {
     throw lockTimedOut(error) ? new UserRowsBusy(error) : error
   })
   // Its rows are held: SETTLE leaves none out.
@@ -1629,6 +1654,8 @@ export class PostgresLedgerStore implements LedgerStore {
    */
   async flush(): Promise<void> {
     await this.flushQueued()
+    // A try under way may have begun while their rows were still held: one more, begun now.
+    await this.landing
     if (this.toLandLater.length > 0) await this.landHeld()
     await this.tellingGone
   }
