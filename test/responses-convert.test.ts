@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { configSchema } from '../src/config/schema'
 import { convertedText } from '../src/translate/convert-stream'
 import { ChunksToResponseEvents } from '../src/translate/responses/chunks-to-response-events'
+import { MessageEventsToResponseEvents } from '../src/translate/responses/message-events-to-response-events'
 import { responsesRequestToMessages } from '../src/translate/responses/request-to-messages'
 import { carryThinking } from '../src/translate/responses/reasoning-carrier'
 import type { SseEvent } from '../src/translate/sse'
@@ -78,6 +79,36 @@ describe('chat chunks → Responses events', () => {
     const c = new ChunksToResponseEvents({})
     const out = convertedText(c.push(chunk({ content: 'Hi' }))) + convertedText(c.end())
     expect(typesOf(out).at(-1)).toBe('response.failed')
+  })
+})
+
+describe('a long delta', () => {
+  // 40,000 units, a pair straddling the first piece's end (units 16,383 and 16,384).
+  const text = 'a'.repeat(16_383) + '😀' + 'b'.repeat(23_615)
+  const deltasOf = (out: string) => out.split('\n\n').filter((e) => e.startsWith('event: response.output_text.delta\n'))
+    .map((e) => JSON.parse(e.slice(e.indexOf('data: ') + 6)) as { delta: string; sequence_number: number })
+  const check = (converted: ReturnType<ChunksToResponseEvents['push']>) => {
+    // The pieces are written in turn, when handed: nothing of that length is built when converted.
+    expect(typeof converted).not.toBe('string')
+    expect((converted as unknown[]).some((t) => typeof t === 'function')).toBe(true)
+    const out = convertedText(converted)
+    expect(out).not.toMatch(/\\ud83d|\\ude00/)
+    const deltas = deltasOf(out)
+    expect(deltas.map((d) => d.delta.length)).toEqual([16_383, 16_384, 7_233])
+    expect(deltas.map((d) => d.delta).join('')).toBe(text)
+    expect(deltas.map((d) => d.sequence_number - deltas[0]!.sequence_number)).toEqual([0, 1, 2])
+  }
+
+  test('from chat chunks comes as several output_text.delta events, each at most 16 Ki units, a surrogate pair never split', () => {
+    const c = new ChunksToResponseEvents({})
+    check(c.push(sse({ id: 'c1', model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: text }, finish_reason: null }] })))
+  })
+
+  test('from Anthropic events likewise', () => {
+    const c = new MessageEventsToResponseEvents({})
+    c.push(sse({ type: 'message_start', message: { id: 'msg_1', model: 'm', usage: { input_tokens: 1, output_tokens: 0 } } }))
+    c.push(sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }))
+    check(c.push(sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })))
   })
 })
 

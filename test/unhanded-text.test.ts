@@ -21,3 +21,22 @@ test('converted text is handed in pieces of at most the bound, whole once joined
 test('small texts are handed together, in one piece', () => {
   expect(pieces(['event: a\n\n', '', 'event: b\n\n'], 64 * 1024).map((piece) => new TextDecoder().decode(piece))).toEqual(['event: a\n\nevent: b\n\n'])
 })
+
+test('a text written a piece at a time is handed in order with the texts around it, and written only as it is reached', () => {
+  const unhanded = new UnhandedText()
+  let reached = false
+  function* written() {
+    reached = true
+    yield 'x'.repeat(50_000)
+    yield ''
+    yield 'y'.repeat(50_000)
+  }
+  unhanded.add(['before ', () => written(), ' after'])
+  expect(reached).toBe(false)
+  const first = unhanded.take(1024)
+  expect(new TextDecoder().decode(first)).toBe('before ' + 'x'.repeat(1017))
+  const out: Uint8Array[] = [first]
+  while (!unhanded.empty) out.push(unhanded.take(64 * 1024))
+  expect(out.every((piece) => piece.length <= 64 * 1024)).toBe(true)
+  expect(new TextDecoder().decode(Buffer.concat(out))).toBe('before ' + 'x'.repeat(50_000) + 'y'.repeat(50_000) + ' after')
+})

@@ -4,15 +4,25 @@ import { UnhandedText } from './unhanded-text'
 
 /**
  * What a converter gives the client for an event: its text, or the texts of several events in order, each a string or
- * a function that writes it when its turn to be handed comes. An event that repeats a whole answer's text (Responses'
- * done events, four of them) is written once the one before it is handed, so that one of them is in memory at a
- * time rather than all of them joined.
+ * a function that writes it when its turn to be handed comes, whole or a piece at a time (jsonPieces). An event that
+ * repeats a whole answer's text (Responses' done events, four of them) is written once the one before it is handed,
+ * and a piece at a time, so that no copy of that text is built whole.
  */
-export type Converted = string | readonly (string | (() => string))[]
+export type Converted = string | readonly (string | (() => string | Iterable<string>))[]
+
+/** What several conversions gave, in order, as one: joined if all of it is text already, else nothing written yet. */
+export const inOrder = (...parts: Converted[]): Converted =>
+  parts.every((part) => typeof part === 'string') ? parts.join('') : parts.flatMap((part) => (typeof part === 'string' ? [part] : part))
 
 /** The text of what a converter gave, whole. */
 export const convertedText = (converted: Converted): string =>
-  typeof converted === 'string' ? converted : converted.map((text) => (typeof text === 'string' ? text : text())).join('')
+  typeof converted === 'string' ? converted : converted.map(writtenText).join('')
+
+const writtenText = (text: string | (() => string | Iterable<string>)): string => {
+  if (typeof text === 'string') return text
+  const written = text()
+  return typeof written === 'string' ? written : [...written].join('')
+}
 
 /** Turns one wire format's stream events into another's, one event at a time. */
 export interface StreamConverter {

@@ -2,18 +2,21 @@ import type { Converted } from './convert-stream'
 
 const encoder = new TextEncoder()
 
+type Later = Exclude<Converted, string>[number] & Function
+
 /**
  * Converted text not handed to the client yet, kept as the converter gave it (one string an event, or a read's
- * worth; an event written only when its turn comes) and encoded only a piece at a time: an event of many megabytes is
- * never joined to the others, nor encoded whole beside its text.
+ * worth; an event written only when its turn comes, whole or a piece at a time) and encoded only a piece at a time:
+ * an event of many megabytes is never joined to the others, nor encoded whole beside its text.
  */
 export class UnhandedText {
-  private readonly texts: Array<string | (() => string)> = []
+  /** The texts, those not written yet, and the pieces still to come of the one being written (at its head). */
+  private readonly texts: Array<string | Later | Iterator<string>> = []
   /** Where the first text's unhanded part begins. */
   private at = 0
   /** UTF-16 units left in the texts written, to tell when all of it surely fits in a piece. */
   private units = 0
-  /** Texts not written yet. */
+  /** Texts not written yet, or not wholly. */
   private unwritten = 0
 
   add(converted: Converted): void {
@@ -56,14 +59,28 @@ export class UnhandedText {
     return bytes.subarray(0, written)
   }
 
-  /** The first text, written now if it was not. */
+  /** The first text, written now if it was not (its next piece, if it is written a piece at a time); '' if none is left. */
   private first(): string {
-    const first = this.texts[0]!
-    if (typeof first === 'string') return first
-    const text = first()
-    this.texts[0] = text
-    this.unwritten--
-    this.units += text.length
-    return text
+    for (;;) {
+      const first = this.texts[0]
+      if (first === undefined || typeof first === 'string') return first ?? ''
+      const written = typeof first === 'function' ? first() : first
+      if (typeof written === 'string') {
+        this.texts[0] = written
+        this.unwritten--
+        this.units += written.length
+        return written
+      }
+      const pieces = Symbol.iterator in written ? written[Symbol.iterator]() : written
+      const next = pieces.next()
+      if (next.done) {
+        this.texts.shift()
+        this.unwritten--
+        continue
+      }
+      this.texts.splice(0, 1, next.value, pieces)
+      this.units += next.value.length
+      return next.value
+    }
   }
 }

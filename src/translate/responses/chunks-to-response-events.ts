@@ -2,7 +2,7 @@ import type { TokenCounts } from '../../pricing/price'
 import { responsesErrorCode } from '../../providers/overloaded'
 import { countsSoFar } from '../chunk-counts'
 import { contentText } from '../content-text'
-import type { Converted, StreamConverter } from '../convert-stream'
+import { inOrder, type Converted, type StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
 import { incompleteReasonOf } from '../stop-reason'
 import { toolCallId } from '../tool-call-id'
@@ -49,40 +49,40 @@ export class ChunksToResponseEvents implements StreamConverter {
       return this.writer.fail('The upstream stream sent a malformed event.', null)
     }
     if (chunk.error) return this.failWith(chunk.error)
-    let out = this.start(String(chunk.id ?? ''), String(chunk.model ?? ''))
+    const out: Converted[] = [this.start(String(chunk.id ?? ''), String(chunk.model ?? ''))]
     this.counts = countsSoFar(this.counts, chunk)
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
-      out += this.choice(chunk.id, choice)
-      if (this.writer.finished) return out
+      out.push(this.choice(chunk.id, choice))
+      if (this.writer.finished) break
     }
-    return out
+    return inOrder(...out)
   }
 
   /**
    * One choice's text, refusal and tool calls, in turn, until the response ends: past the writer's bound it has
    * failed, and nothing may follow its `response.failed` (each later delta would fail it again, repeating the whole output).
    */
-  private choice(chunkId: unknown, choice: Json): string {
+  private choice(chunkId: unknown, choice: Json): Converted {
     const delta = choice?.delta ?? {}
-    let out = ''
+    const out: Converted[] = []
     const text = contentText(delta.content)
     if (text) {
       if (this.text === undefined) {
         const opened = this.writer.textStart(`msg_${chunkId}`)
         this.text = opened.index
-        out += opened.text
+        out.push(opened.text)
       }
-      out += this.writer.delta(this.text, text)
-      if (this.writer.finished) return out
+      out.push(this.writer.delta(this.text, text))
+      if (this.writer.finished) return inOrder(...out)
     }
     if (typeof delta.refusal === 'string' && delta.refusal) {
       if (this.refusal === undefined) {
         const opened = this.writer.refusalStart(`msg_${chunkId}_refusal`)
         this.refusal = opened.index
-        out += opened.text
+        out.push(opened.text)
       }
-      out += this.writer.delta(this.refusal, delta.refusal)
-      if (this.writer.finished) return out
+      out.push(this.writer.delta(this.refusal, delta.refusal))
+      if (this.writer.finished) return inOrder(...out)
     }
     for (const call of Array.isArray(delta.tool_calls) ? (delta.tool_calls as Json[]).map((c) => c ?? {}) : []) {
       const key = this.callKeys.keyOf(call)
@@ -91,15 +91,15 @@ export class ChunksToResponseEvents implements StreamConverter {
         const opened = this.writer.callStart(toolCallId(call.id, 'call', chunkId, this.calls.size), this.names.called(String(call.function?.name ?? '')))
         index = opened.index
         this.calls.set(key, index)
-        out += opened.text
+        out.push(opened.text)
       }
-      if (typeof call.function?.arguments === 'string') out += this.writer.delta(index, call.function.arguments)
-      if (this.writer.finished) return out
+      if (typeof call.function?.arguments === 'string') out.push(this.writer.delta(index, call.function.arguments))
+      if (this.writer.finished) return inOrder(...out)
     }
     // OpenRouter's failure mid-generation is an error on the choice (`finish_reason: "error"`), then `[DONE]`.
-    if (choice?.error != null) return out + this.failWith(choice.error)
-    if (choice?.finish_reason) this.finish = choice.finish_reason
-    return out
+    if (choice?.error != null) out.push(this.failWith(choice.error))
+    else if (choice?.finish_reason) this.finish = choice.finish_reason
+    return inOrder(...out)
   }
 
   /** Some servers end a finished stream without `[DONE]`: a finish reason and usage are a finished answer too. */

@@ -1,6 +1,6 @@
 import { responsesErrorCode } from '../../providers/overloaded'
 import { AnthropicStreamUsage } from '../anthropic-stream-usage'
-import type { Converted, StreamConverter } from '../convert-stream'
+import { inOrder, type Converted, type StreamConverter } from '../convert-stream'
 import { jsonOf, type SseEvent } from '../sse'
 import { startedInput } from '../started-input'
 import { incompleteReasonOf } from '../stop-reason'
@@ -63,7 +63,7 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         if (item.search) return this.writer.searching(item.index)
         // A call's input given whole at its start is added only now: it may take the response past the bound, which ends it failed.
         const started = item.startedArgs ? this.writer.delta(item.index, item.startedArgs) : ''
-        return this.writer.finished ? started : [started, ...this.writer.end(item.index, item.thinking)]
+        return this.writer.finished ? started : inOrder(started, this.writer.end(item.index, item.thinking))
       }
       case 'message_delta':
         this.usage.delta(event.usage)
@@ -89,12 +89,12 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         const { index, text } = this.writer.textStart(`msg_${id}`)
         this.items.set(i, { index })
         if (Array.isArray(block.citations)) for (const citation of block.citations) this.writer.cite(index, citation)
-        return text + (block.text ? this.writer.delta(index, String(block.text)) : '')
+        return block.text ? inOrder(text, this.writer.delta(index, String(block.text))) : text
       }
       case 'thinking': {
         const { index, text } = this.writer.reasoningStart(`rs_${id}`)
         this.items.set(i, { index, thinking: { type: 'thinking', thinking: String(block.thinking ?? ''), signature: String(block.signature ?? '') } })
-        return text + (block.thinking ? this.writer.delta(index, String(block.thinking)) : '')
+        return block.thinking ? inOrder(text, this.writer.delta(index, String(block.thinking))) : text
       }
       case 'redacted_thinking':
         return this.writer.reasoningWhole(`rs_${id}`, block)
@@ -107,7 +107,7 @@ export class MessageEventsToResponseEvents implements StreamConverter {
         if (block.name !== 'web_search') return '' // only web search is offered
         const { index, text } = this.writer.searchStart(String(block.id ?? ''))
         this.items.set(i, { index, search: true })
-        return text + this.writer.delta(index, startedInput(block))
+        return inOrder(text, this.writer.delta(index, startedInput(block)))
       }
       case 'web_search_tool_result': {
         const index = this.writer.openSearch(String(block.tool_use_id ?? ''))
@@ -118,7 +118,7 @@ export class MessageEventsToResponseEvents implements StreamConverter {
     }
   }
 
-  private blockDelta(i: number, delta: Json): string {
+  private blockDelta(i: number, delta: Json): Converted {
     const item = this.items.get(i)
     if (!item) return ''
     switch (delta.type) {

@@ -1,4 +1,5 @@
 import type { Converted } from '../convert-stream'
+import { jsonPieces, pieceEnd, PIECE_UNITS } from '../json-pieces'
 import { formatSse, MAX_EVENT_CHARS } from '../sse'
 import { opensObject, responsesArgumentsOf } from '../tool-arguments'
 import { outputItems, outputText, refusalPart, searchQuery, urlCitation } from './message-to-response'
@@ -6,7 +7,7 @@ import { responseObject } from './response-object'
 import type { FunctionName } from './function-names'
 
 type Json = Record<string, any>
-type EventTexts = Array<string | (() => string)>
+type EventTexts = Exclude<Converted, string>[number][]
 
 interface OpenItem {
   kind: 'message' | 'reasoning' | 'function_call' | 'web_search_call'
@@ -52,12 +53,13 @@ export class ResponseEventWriter {
   }
 
   /**
-   * An event numbered now, its data written when its turn to be handed comes (see `Converted`); apart from its
-   * `event:` and `data:` lines' ends, which joined to it would make a whole copy of it once it is read a piece at a time.
+   * An event numbered now, its data written when its turn to be handed comes (see `Converted`): a done event repeats
+   * its item's whole text, and the response's end every item's. Once the text is long, a piece at a time (jsonPieces,
+   * several times slower than writing a short event whole).
    */
   private laterEvent(type: string, data: Json): EventTexts {
-    const sequence_number = this.seq++
-    return [`event: ${type}\ndata: `, () => JSON.stringify({ type, sequence_number, ...data }), '\n\n']
+    const event = { type, sequence_number: this.seq++, ...data }
+    return [`event: ${type}\ndata: `, () => (this.kept > PIECE_UNITS ? jsonPieces(event) : JSON.stringify(event)), '\n\n']
   }
 
   private response(status: 'in_progress' | 'completed' | 'incomplete' | 'failed', extra: Json = {}): Json {
@@ -136,7 +138,7 @@ export class ResponseEventWriter {
     if (item?.kind === 'message') (item.citations ??= []).push(citation)
   }
 
-  delta(index: number, delta: string): string {
+  delta(index: number, delta: string): Converted {
     const item = this.open.get(index)
     if (!item || delta === '' || this.finished) return ''
     // Each event may be that long (the parser's cap), and the response's end repeats every item's text in one.
@@ -148,15 +150,31 @@ export class ResponseEventWriter {
     item.text += delta
     if (item.kind === 'web_search_call') return ''
     const at = { item_id: item.id, output_index: index }
-    if (item.refusal) return this.event('response.refusal.delta', { ...at, content_index: 0, delta })
-    if (item.kind === 'message') return this.event('response.output_text.delta', { ...at, content_index: 0, delta, logprobs: [] })
-    if (item.kind === 'reasoning') return this.event('response.reasoning_summary_text.delta', { ...at, summary_index: 0, delta })
-    if (item.streaming) return this.event('response.function_call_arguments.delta', { ...at, delta })
+    if (item.refusal) return this.deltaEvents('response.refusal.delta', delta, (delta) => ({ ...at, content_index: 0, delta }))
+    if (item.kind === 'message') return this.deltaEvents('response.output_text.delta', delta, (delta) => ({ ...at, content_index: 0, delta, logprobs: [] }))
+    if (item.kind === 'reasoning') return this.deltaEvents('response.reasoning_summary_text.delta', delta, (delta) => ({ ...at, summary_index: 0, delta }))
+    if (item.streaming) return this.deltaEvents('response.function_call_arguments.delta', delta, (delta) => ({ ...at, delta }))
     // Arguments that do not open an object (Ollama's no-argument `null`) are held: `end` gives them, as OpenAI would write them.
     // Until now the text was all whitespace (this delta decides), or it was found not to open an object.
     item.streaming ??= opensObject(delta)
     if (!item.streaming) return ''
-    return this.event('response.function_call_arguments.delta', { ...at, delta: item.text })
+    return this.deltaEvents('response.function_call_arguments.delta', item.text, (delta) => ({ ...at, delta }))
+  }
+
+  /**
+   * The `type` events that carry `delta` (`data` puts a piece in its event): one, or for a long one (a provider may
+   * send a whole answer in one event), its pieces, each written when its turn to be handed comes (see `Converted`)
+   * rather than one event, a copy of the text, built at once. Clients join the deltas as they join a streaming model's.
+   */
+  private deltaEvents(type: string, delta: string, data: (piece: string) => Json): Converted {
+    if (delta.length <= PIECE_UNITS) return this.event(type, data(delta))
+    const pieces: EventTexts = []
+    for (let start = 0; start < delta.length;) {
+      const [sequence_number, from, end] = [this.seq++, start, pieceEnd(delta, start)]
+      pieces.push(() => formatSse({ type, sequence_number, ...data(delta.slice(from, end)) }, type))
+      start = end
+    }
+    return pieces
   }
 
   /**
