@@ -7,7 +7,8 @@
  * passes it. What was parsed from a body lives as long as its request (a provider's call, a stream relayed), so every
  * body, read in pieces or whole, also counts in flight until its request's answer is over, at its memory (four times
  * its bytes until its request has gone upstream, three times after for a stream, five while a JSON call's answer is
- * awaited), against a bound 1.75 times the budget (three quarters of it for one caller's).
+ * awaited, four throughout for an audio call), against a bound 1.75 times the budget (three quarters of it for one
+ * caller's).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
@@ -25,7 +26,14 @@ let other: string
 
 beforeAll(async () => {
   mock = startMockProvider()
-  gw = await startTestGateway({ mock, config: { body_read_budget_bytes: BUDGET, metrics_enabled: true } })
+  gw = await startTestGateway({
+    mock,
+    config: {
+      body_read_budget_bytes: BUDGET,
+      metrics_enabled: true,
+      pricing: { 'mock:gpt-mock': { input_per_million: 1, output_per_million: 2 }, 'mock:whisper-1': { input_per_million: 0, output_per_million: 0, per_request: 0.001 } },
+    },
+  })
   secret = (await gw.userWithKey({ id: 'large-bodies', max_budget: 100 })).secret
   other = (await gw.userWithKey({ id: 'other-large-bodies', max_budget: 100 })).secret
 })
@@ -316,6 +324,25 @@ test("a JSON call's body counts at five times its bytes while its answer is awai
     expect(besideJson).toContain('in flight')
     expect(await refusedAt('process_in_flight')).toBe(before + 1)
     expect((await besideRefused(true)).slice(0, 12)).toBe('HTTP/1.1 200')
+  } finally {
+    mock.options.latencyMs = 0
+  }
+}, 30_000)
+
+test("an audio call's body counts at four times its bytes until its answer is over, not at a JSON call's five: it is at its peak while read", async () => {
+  mock.options.latencyMs = 1500
+  try {
+    const form = new FormData()
+    form.append('model', 'mock:whisper-1')
+    form.append('file', new File([new Uint8Array(1.5 * MiB)], 'a.wav', { type: 'audio/wav' }))
+    const calls = mock.calls.length
+    const working = fetch(`${gw.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: form })
+    await providerCalled(calls)
+    // The same 800 KiB JSON call the test above refuses beside a JSON call's 1.5 MiB: 3.9 MiB at five times, beside 6 MiB
+    // (four times) within the 10.5 MiB, beside 7.5 MiB (five times) past it.
+    const beside = chatBody(800 * 1024)
+    const answer = await (await startRequest(`Content-Length: ${beside.length}`, beside, other)).answer
+    expect({ beside: answer.slice(0, 12), audio: (await working).status }).toEqual({ beside: 'HTTP/1.1 200', audio: 200 })
   } finally {
     mock.options.latencyMs = 0
   }
