@@ -94,12 +94,12 @@ test('the writer writes nothing once the response has ended', async () => {
   const writer = new ResponseEventWriter({})
   writer.start('resp_1', 'm')
   const text = writer.textStart('msg_1').index
-  expect(writer.fail('stopped', null)).toContain('response.failed')
+  expect(convertedText(writer.fail('stopped', null))).toContain('response.failed')
   const after = [
     writer.textStart('msg_2').text, writer.refusalStart('msg_3').text, writer.reasoningStart('rs_1').text,
-    writer.callStart('call_1', { name: 'f' }).text, writer.searchStart('ws_1').text, writer.delta(text, 'more'),
+    writer.callStart('call_1', { name: 'f' }).text, writer.searchStart('ws_1').text, convertedText(writer.delta(text, 'more')),
     convertedText(writer.end(text)), convertedText(writer.reasoningWhole('rs_2', { type: 'redacted_thinking' })),
-    convertedText(writer.complete({}, null)), writer.fail('again', null), writer.start('resp_2', 'm'),
+    convertedText(writer.complete({}, null)), convertedText(writer.fail('again', null)), writer.start('resp_2', 'm'),
   ]
   expect(after.join('')).toBe('')
 })

@@ -106,12 +106,12 @@ export class ChunksToResponseEvents implements StreamConverter {
   end(): Converted {
     if (this.writer.finished) return ''
     if (this.finish !== null && this.counts !== null) return [this.start('', ''), ...this.writer.complete(usageOfCompletion(this.counts), incompleteReasonOf(this.finish))]
-    return this.start('', '') + this.writer.fail('The upstream stream ended before it finished.', null)
+    return inOrder(this.start('', ''), this.writer.fail('The upstream stream ended before it finished.', null))
   }
 
   /** The provider's error (already cut of credentials by the meter), as the response's failure. */
-  private failWith(error: Json): string {
-    return this.start('', '') + this.writer.fail(String(error?.message ?? 'The upstream stream failed.'), null, responsesErrorCode(error))
+  private failWith(error: Json): Converted {
+    return inOrder(this.start('', ''), this.writer.fail(String(error?.message ?? 'The upstream stream failed.'), null, responsesErrorCode(error)))
   }
 
   private start(id: string, model: string): string {

@@ -242,14 +242,15 @@ export class ResponseEventWriter {
    * Ends the response as `response.failed`, with whatever usage is known. SDKs refuse any event before
    * `response.created`, so a target failing before its first event still gets one; and they take the failed
    * response's output as final, so the items still open are in it as far as they were streamed (the client
-   * has them, and pays for them). `code` is the error's (`responsesErrorCode`).
+   * has them, and pays for them): written as the done events are (laterEvent), since it repeats their text. `code` is
+   * the error's (`responsesErrorCode`).
    */
-  fail(message: string, usage: Json | null, code = 'server_error'): string {
+  fail(message: string, usage: Json | null, code = 'server_error'): Converted {
     if (this.finished) return ''
     const created = this.started ? '' : this.start(this.id, this.model)
     this.finished = true
     const output = this.output.map((item, index) => item ?? this.cutShort(this.open.get(index)!))
-    return created + this.event('response.failed', { response: this.response('failed', { output, usage, error: { code, message } }) })
+    return [created, ...this.laterEvent('response.failed', { response: this.response('failed', { output, usage, error: { code, message } }) })]
   }
 
   /** An item still open when the response failed, as far as it got: `incomplete` (a search that never returned `failed`). */
