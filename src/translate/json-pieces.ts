@@ -6,9 +6,9 @@ export const PIECE_UNITS = 16 * 1024
 
 const isHighSurrogate = (unit: number): boolean => unit >= 0xd800 && unit <= 0xdbff
 
-/** Where the slice of `text` from `start` ends: `units` on, or one before, so that no surrogate pair is cut in two. */
-export function pieceEnd(text: string, start: number, units = PIECE_UNITS): number {
-  const end = Math.min(text.length, start + units)
+/** Where the slice of `text` from `start` ends: PIECE_UNITS on, or one before, so that no pair is cut in two. */
+export function pieceEnd(text: string, start: number): number {
+  const end = Math.min(text.length, start + PIECE_UNITS)
   // Each half of a pair alone would be written as the escape of a lone surrogate, not as the character.
   return end < text.length && isHighSurrogate(text.charCodeAt(end - 1)) ? end - 1 : end
 }
