@@ -2,16 +2,19 @@
  * The stream meter alone, in a tight loop: µs per metered stream of the mock's 20-chunk chat answer (23
  * events, usage on every chunk as OpenAI sends it with `include_usage`), read to its end; the process's CPU
  * time, which other processes on the machine inflate less than the wall clock. Two checkouts
- * alternate in one process, so both see the same machine:
+ * alternate in one process, so both see the same machine. `--translated`: the same answer metered and converted
+ * for a Responses client (responsesViaChat's stream), read to its end:
  *
- *   bun bench/meter.ts <old checkout> <new checkout> [streams per round] [rounds]
+ *   bun bench/meter.ts <old checkout> <new checkout> [streams per round] [rounds] [--translated]
  */
 import { join } from 'node:path'
 import { median } from './wrk'
 
-const roots = [process.argv[2]!, process.argv[3]!]
-const perRound = Number(process.argv[4] ?? 20_000)
-const rounds = Number(process.argv[5] ?? 6)
+const translated = process.argv.includes('--translated')
+const args = process.argv.filter((arg) => arg !== '--translated')
+const roots = [args[2]!, args[3]!]
+const perRound = Number(args[4] ?? 20_000)
+const rounds = Number(args[5] ?? 6)
 
 const id = 'chatcmpl-bench'
 const event = (choices: unknown[], usage: unknown = null) =>
@@ -22,12 +25,21 @@ const events = [event(choice({ role: 'assistant', content: '' })), ...words.slic
 events.push(event(choice({}, 'stop')), event([], { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 }), 'data: [DONE]\n\n')
 const chunks = events.map((e) => new TextEncoder().encode(e))
 
-type Meter = (upstream: ReadableStream<Uint8Array>, o: any) => ReadableStream<Uint8Array>
+type Meter = (upstream: ReadableStream<Uint8Array>, o: any) => ReadableStream<unknown>
 const meters: Meter[] = []
 const signals: Array<(ms: number) => unknown> = []
 for (const root of roots) {
-  meters.push((await import(join(root, 'src/metering/openai-stream.ts'))).meterOpenAIStream)
+  const metering = await import(join(root, 'src/metering/openai-stream.ts'))
   signals.push((await import(join(root, 'src/providers/upstream.ts'))).upstreamSignal)
+  if (!translated) {
+    meters.push(metering.meterOpenAIStream)
+    continue
+  }
+  const { convertStream } = await import(join(root, 'src/translate/convert-stream.ts'))
+  const { ChunksToResponseEvents } = await import(join(root, 'src/translate/responses/chunks-to-response-events.ts'))
+  // A checkout before the meter handed a converter its events gave it the client's bytes to parse again.
+  const meterFor = metering.meterOpenAIEvents ?? metering.meterOpenAIStream
+  meters.push((upstream, o) => convertStream(meterFor(upstream, o), new ChunksToResponseEvents({})))
 }
 
 async function one(meter: Meter, signal: (ms: number) => unknown) {
@@ -38,7 +50,7 @@ async function one(meter: Meter, signal: (ms: number) => unknown) {
     },
   })
   let bytes = 0
-  const reader = meter(upstream, { passUsage: false, idleTimeoutMs: 60_000, signal: signal(60_000), onEnd: (f: { deliveredOutputBytes: number }) => (bytes = f.deliveredOutputBytes) }).getReader()
+  const reader = meter(upstream, { passUsage: translated, idleTimeoutMs: 60_000, signal: signal(60_000), onEnd: (f: { deliveredOutputBytes: number }) => (bytes = f.deliveredOutputBytes) }).getReader()
   while (!(await reader.read()).done);
   return bytes
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { StreamFacts } from '../src/metering/metered-stream'
-import { meterOpenAIStream } from '../src/metering/openai-stream'
+import { meterOpenAIEvents } from '../src/metering/openai-stream'
 import { upstreamSignal } from '../src/providers/upstream'
 import { convertStream, type StreamConverter } from '../src/translate/convert-stream'
 import { startTestGateway, type TestGateway } from './support/gateway'
@@ -34,7 +34,7 @@ describe('a converter that throws', () => {
       },
     })
     let facts: StreamFacts | undefined
-    const metered = meterOpenAIStream(source, { idleTimeoutMs: 30_000, signal: upstreamSignal(60_000), onEnd: (f) => (facts = f), passUsage: true })
+    const metered = meterOpenAIEvents(source, { idleTimeoutMs: 30_000, signal: upstreamSignal(60_000), onEnd: (f) => (facts = f), passUsage: true })
     let pushed = 0
     const converter: StreamConverter = {
       broken: false,

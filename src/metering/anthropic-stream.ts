@@ -6,7 +6,7 @@ import { AnthropicStreamUsage } from '../translate/anthropic-stream-usage'
 import { containerRanIn } from '../translate/anthropic-containers'
 import { billedWhenShown, withUsesShown, type AnthropicUsage } from '../translate/usage'
 import { generatedBytes } from './generated-output'
-import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions, type StatedInput } from './metered-stream'
+import { KEEP_ALIVE, meterEvents, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions, type Passed, type StatedInput } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 interface StreamEvent {
@@ -93,7 +93,7 @@ class AnthropicEventMeter implements EventMeter {
     return wait
   }
 
-  inspect(sse: SseEvent): string | null {
+  inspect(sse: SseEvent): Passed | null {
     if (sse.data === '') return KEEP_ALIVE
     // OpenAI's end marker, which some Anthropic-compatible servers append after message_stop (vLLM did,
     // vllm-project/vllm#37510): no Anthropic client expects it. It finishes nothing: only message_stop does.
@@ -138,7 +138,7 @@ class AnthropicEventMeter implements EventMeter {
         this.providerFailed = true
         return redactedErrorEvent(sse, event, this.secrets)
     }
-    return sse.raw + '\n\n'
+    return sse
   }
 
   private noteOutput(bytes: number): void {
@@ -178,9 +178,13 @@ class AnthropicEventMeter implements EventMeter {
  * Meters an Anthropic Messages SSE stream on its way to the client (see `meterStream`); `offered`, the server tools
  * the request offered, when known; `recordContainer` records the container the answer ran in, resolving once written.
  */
-export function meterAnthropicStream(
-  upstream: ReadableStream<Uint8Array>,
-  o: MeterOptions & { offered?: Readonly<Record<string, number>>; recordContainer?: (id: string) => Promise<void> },
-): MeteredStream {
+export function meterAnthropicStream(upstream: ReadableStream<Uint8Array>, o: AnthropicMeterOptions): MeteredStream {
   return meterStream(upstream, new AnthropicEventMeter(o.secrets, o.offered, o.recordContainer), o)
 }
+
+/** The same, handing its events to a converter after it (see `meterEvents`). */
+export function meterAnthropicEvents(upstream: ReadableStream<Uint8Array>, o: AnthropicMeterOptions): MeteredStream<SseEvent[]> {
+  return meterEvents(upstream, new AnthropicEventMeter(o.secrets, o.offered, o.recordContainer), o)
+}
+
+type AnthropicMeterOptions = MeterOptions & { offered?: Readonly<Record<string, number>>; recordContainer?: (id: string) => Promise<void> }

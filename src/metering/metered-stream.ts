@@ -60,10 +60,16 @@ export interface MeterOptions {
   credentials?: readonly string[]
 }
 
+/** What a meter makes of an event: the event itself, passed on as it came, or the text the client gets for it instead. */
+export type Passed = SseEvent | string
+
 /** What one wire format's meter knows: how to read its events, and how it tells a client something broke. */
 export interface EventMeter {
-  /** The event as the client should get it ('' to drop it), or null when it makes no sense: the stream stops there. */
-  inspect(event: SseEvent): string | null
+  /**
+   * The event as the client should get it: itself, other text ('' to drop it), or null when it makes no sense: the
+   * stream stops there.
+   */
+  inspect(event: SseEvent): Passed | null
   /** The events so far make a finished answer. */
   readonly finished: boolean
   /** The provider reported an error in the stream itself (passed on, redacted: see provider-error-event.ts). */
@@ -78,7 +84,7 @@ export interface EventMeter {
   takeWait?(): Promise<void> | null
 }
 
-/** The writes the events of a read wait for, and where in their text the first event that waits begins. */
+/** The writes the events of a read wait for, and where in what it passed on the first event that waits begins. */
 interface HeldEvents {
   at: number
   waits: Promise<void>[]
@@ -137,7 +143,62 @@ const arrivedWithinMs = (why: CutReason, idleTimeoutMs: number): number =>
  * which the meter would otherwise see only at its next pull, so that the idle rule measures the client's progress
  * from then, rather than the size of what one event converts to and the time it took to convert.
  */
-export type MeteredStream = ReadableStream<Uint8Array> & { handedOn(): void }
+export type MeteredStream<T = Uint8Array> = ReadableStream<T> & { handedOn(): void }
+
+/**
+ * How a metered stream hands on what its meter passed: encoded for the client (`asBytes`), or as the events
+ * themselves for a converter after it (`asEvents`).
+ */
+interface Outlet<T> {
+  /** Queues what a read passed on, or the first piece of it: the pulls after it hand the rest (`next`). */
+  hand(controller: ReadableStreamDefaultController<T>, passed: readonly Passed[]): void
+  /** Queues the next piece of what was handed, if one is left (true). */
+  next(controller: ReadableStreamDefaultController<T>): boolean
+  /** Queues all that is left of what was handed, then `passed` (if anything): the stream ends. */
+  last(controller: ReadableStreamDefaultController<T>, passed?: readonly Passed[]): void
+}
+
+const textOf = (passed: Passed): string => (typeof passed === 'string' ? passed : passed.raw + '\n\n')
+
+/** The client's bytes, handed at most `MAX_HANDED_BYTES` a pull. */
+function asBytes(): Outlet<Uint8Array> {
+  const encode = (passed: readonly Passed[]) => {
+    // Concatenated, not joined: a long event's text stays a rope, flattened once, by the encoding.
+    let text = ''
+    for (const one of passed) text += textOf(one)
+    return encoder.encode(text)
+  }
+  // What was passed on (and counted) past MAX_HANDED_BYTES, not handed to the client yet: the next pulls take it.
+  let unhanded: Uint8Array | null = null
+  const handPiece = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
+    unhanded = bytes.length > MAX_HANDED_BYTES ? bytes.subarray(MAX_HANDED_BYTES) : null
+    controller.enqueue(unhanded ? bytes.subarray(0, MAX_HANDED_BYTES) : bytes)
+  }
+  return {
+    hand: (controller, passed) => handPiece(controller, encode(passed)),
+    next: (controller) => unhanded !== null && (handPiece(controller, unhanded), true),
+    last: (controller, passed) => {
+      if (unhanded) controller.enqueue(unhanded)
+      unhanded = null
+      if (passed?.length) controller.enqueue(encode(passed))
+    },
+  }
+}
+
+/**
+ * The events themselves, for a converter: it would otherwise decode and parse again the text just encoded from them,
+ * an event of many megabytes built, encoded, decoded and joined once more on its way. The texts the meter gives in an
+ * event's place (an error redacted, the meter's own error events, a keep-alive) are parsed: they are short.
+ */
+const asEvents: Outlet<SseEvent[]> = {
+  hand: (controller, passed) => controller.enqueue(eventsOf(passed)),
+  next: () => false,
+  last: (controller, passed) => {
+    if (passed?.length) controller.enqueue(eventsOf(passed))
+  },
+}
+
+const eventsOf = (passed: readonly Passed[]): SseEvent[] => passed.flatMap((one) => (typeof one === 'string' ? SseParser.eventsIn(one) : [one]))
 
 /** Bun's reader, with its `readMany` (the DOM typings of the reader do not know it). */
 type BunReader = ReadableStreamDefaultReader<Uint8Array> & {
@@ -151,6 +212,15 @@ type BunReader = ReadableStreamDefaultReader<Uint8Array> & {
  * instead of taking a partial answer for a whole one.
  */
 export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: MeterOptions): MeteredStream {
+  return metered(upstream, meter, o, asBytes())
+}
+
+/** The same, for a converter after it: what the meter passed on is handed as events (`asEvents`), not as the client's bytes. */
+export function meterEvents(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: MeterOptions): MeteredStream<SseEvent[]> {
+  return metered(upstream, meter, o, asEvents)
+}
+
+function metered<T>(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: MeterOptions, outlet: Outlet<T>): MeteredStream<T> {
   const reader = upstream.getReader() as BunReader
   const parser = new SseParser()
   const credentials = o.credentials ?? []
@@ -176,7 +246,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   // arrived, its leaving waits for the look (`deferCuts`).
   const clientLeft = () => o.signal.clientLeft()
 
-  let controller!: ReadableStreamDefaultController<Uint8Array>
+  let controller!: ReadableStreamDefaultController<T>
   // A cut (the whole call's timeout, the gateway's stop, a client let go) can come while no read waits. The
   // stream ends there all the same (`endWithArrived`), as the next read would have (the abort fails it):
   // otherwise the hold lives as long as the connection, past its TTL, and the sweeper charges it in full while
@@ -185,35 +255,28 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   // written): it sees the cut itself, after passing on what it read (below). So does a cut's own read.
   let reading = false
   /** Ends the stream by the facts so far, once its call was cut; `passedOn`, events read but not handed yet. */
-  const endAtCut = (passedOn = '') => {
+  const endAtCut = (passedOn: readonly Passed[] = []) => {
     if (ended) return
-    handRest()
     // The provider had finished (its final event passed on): only the end of its body was not seen.
     if (meter.finished) {
       finish('done')
-      if (passedOn) controller.enqueue(encoder.encode(passedOn))
-      controller.close()
-      return
+      return end(passedOn)
     }
     // A client let go is paid as one that went away; the error event is queued after what it has not taken yet.
     const letGo = o.signal.reason() === 'unread'
     finish(letGo ? 'cancelled' : 'failed')
-    controller.enqueue(encoder.encode(meter.errorEvent(letGo ? 'unread' : 'failed')))
+    end([meter.errorEvent(letGo ? 'unread' : 'failed')])
+  }
+  /** The stream ends: what it has not handed yet is queued before `passed`, and its end. */
+  const end = (passed?: readonly Passed[]) => {
+    outlet.last(controller, passed)
     controller.close()
   }
-  // What was passed on (and counted) past MAX_HANDED_BYTES, not handed to the client yet: the next pulls take it.
-  let unhanded: Uint8Array | null = null
-  const hand = (bytes: Uint8Array) => {
-    unhanded = bytes.length > MAX_HANDED_BYTES ? bytes.subarray(MAX_HANDED_BYTES) : null
-    controller.enqueue(unhanded ? bytes.subarray(0, MAX_HANDED_BYTES) : bytes)
+  /** After a piece is queued for the client: the wait for it to take it begins. */
+  const handed = () => {
     // Cut while this pull waited after its read: no later read may come to see it.
     if (o.signal.signal.aborted && !clientLeft()) endAtCut()
     else clientWait.begin()
-  }
-  /** The stream ends: what it has not handed yet is queued before its end. */
-  const handRest = () => {
-    if (unhanded) controller.enqueue(unhanded)
-    unhanded = null
   }
   // A read waiting fails with the abort and ends the stream itself; else what has arrived is read first.
   const stopDeferringCuts = o.signal.deferCuts((why, abort) => {
@@ -245,29 +308,28 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
   }
 
   /**
-   * The client's text for these events; `malformed` when one of them stopped the stream: one the meter reads as
-   * unreadable, or one it cannot read at all (a shape it does not expect throws: `choices` an object, a `type`
-   * that is a number, nesting past the stack), or one that quotes the provider's credentials as the client would
-   * get it (`echo`: an error event's are cut out by the meter, so only an echo of the request still has them). Each
-   * is the gateway's cut, not the provider's failure. The look is at the event's data and name, which the meter has
-   * read as they are, not at the text the meter returns: that one is built by concatenation, and a search of it would
-   * copy it.
+   * What the meter passed on of these events, for the client; `malformed` when one of them stopped the stream: one the
+   * meter reads as unreadable, or one it cannot read at all (a shape it does not expect throws: `choices` an object, a
+   * `type` that is a number, nesting past the stack), or one that quotes the provider's credentials as the client
+   * would get it (`echo`: an error event's are cut out by the meter, so only an echo of the request still has them).
+   * Each is the gateway's cut, not the provider's failure. The look is at the event's data and name, which the meter
+   * has read as they are, and only then at the client's text for it.
    */
   const passOn = (events: SseEvent[]) => {
-    let out = ''
+    const out: Passed[] = []
     let held: HeldEvents | null = null
     try {
       for (const event of events) {
-        const text = meter.inspect(event)
+        const passed = meter.inspect(event)
         const wait = meter.takeWait?.()
         if (wait) {
           // Handled here too: a stream stopped before the event is passed on never awaits it.
           wait.catch(() => {})
           ;(held ??= { at: out.length, waits: [] }).waits.push(wait)
         }
-        if (text === null) return { out, malformed: true, echo: false, held }
-        if (echoesCredentials(event, credentials) && quotesCredentials(text, credentials)) return { out, malformed: true, echo: true, held }
-        out += text
+        if (passed === null) return { out, malformed: true, echo: false, held }
+        if (echoesCredentials(event, credentials) && quotesCredentials(textOf(passed), credentials)) return { out, malformed: true, echo: true, held }
+        if (passed !== '') out.push(passed)
       }
     } catch {
       return { out, malformed: true, echo: false, held }
@@ -284,10 +346,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     if (!read.held) return true
     if (await Promise.all(read.held.waits).then(() => true, () => false)) return true
     reader.cancel().catch(() => {})
-    handRest()
     finish('failed')
-    controller.enqueue(encoder.encode(read.out.slice(0, read.held.at) + meter.errorEvent('unrecorded')))
-    controller.close()
+    end([...read.out.slice(0, read.held.at), meter.errorEvent('unrecorded')])
     return false
   }
 
@@ -308,20 +368,18 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     if (malformed || parser.overflowed) {
       reader.cancel().catch(() => {})
       finish(meter.providerFailed ? 'failed' : 'malformed')
-      controller.enqueue(encoder.encode(out + meter.errorEvent(echo ? 'echo' : 'malformed')))
-      controller.close()
+      end([...out, meter.errorEvent(echo ? 'echo' : 'malformed')])
       return true
     }
     if (done) {
-      const end: StreamEnd = meter.finished ? 'done' : meter.providerFailed ? 'failed' : clientLeft() ? 'cancelled' : 'truncated'
-      finish(end)
-      const rest = end === 'truncated' ? out + meter.errorEvent('truncated') : out
-      if (rest) controller.enqueue(encoder.encode(rest))
-      controller.close()
+      const how: StreamEnd = meter.finished ? 'done' : meter.providerFailed ? 'failed' : clientLeft() ? 'cancelled' : 'truncated'
+      finish(how)
+      end(how === 'truncated' ? [...out, meter.errorEvent('truncated')] : out)
       return true
     }
-    if (!out) return false
-    hand(encoder.encode(out))
+    if (out.length === 0) return false
+    outlet.hand(controller, out)
+    handed()
     return true
   }
 
@@ -331,10 +389,8 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     // The call cut (its timeout, the idle timeout, the stop) while this read waited: as any cut, `done` if
     // the provider had already finished, with no error event after its answer.
     if (o.signal.signal.aborted && !clientLeft()) return endAtCut()
-    handRest()
     finish(clientLeft() ? 'cancelled' : 'failed')
-    controller.enqueue(encoder.encode(meter.errorEvent('failed')))
-    controller.close()
+    end([meter.errorEvent('failed')])
   }
 
   /**
@@ -357,7 +413,6 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
       if (!(await writtenOrEnded(read))) return
       // The client left during the look: what it read is counted, and the stream ends as the client's cut.
       if (clientLeft()) return endAsLeft(abort)
-      handRest()
       if (arrived.done || read.malformed || parser.overflowed) return void deliver(read, arrived.done)
       abort()
       reader.cancel().catch(() => {})
@@ -396,13 +451,10 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
     reader.cancel().catch(() => {})
     if (ended) return
     finish('cancelled')
-    if (!cancelled) {
-      controller.enqueue(encoder.encode(meter.errorEvent('failed')))
-      controller.close()
-    }
+    if (!cancelled) end([meter.errorEvent('failed')])
   }
 
-  const stream = new ReadableStream<Uint8Array>(
+  const stream = new ReadableStream<T>(
     {
       start(c) {
         controller = c
@@ -411,7 +463,7 @@ export function meterStream(upstream: ReadableStream<Uint8Array>, meter: EventMe
         clientWait.end()
         if (cutting) return cutting
         if (leaving) return leaving
-        if (unhanded) return hand(unhanded)
+        if (outlet.next(controller)) return handed()
         reading = true
         try {
           for (;;) {

@@ -4,7 +4,7 @@ import { chunkUsage, openAIUsage, reportedTier, type OpenAIUsage } from '../tran
 import { audioAnswerOf } from '../translate/chat-audio'
 import { audioOutputTokens, generatedBytes } from './generated-output'
 import { largerCounts } from './larger-counts'
-import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions } from './metered-stream'
+import { KEEP_ALIVE, meterEvents, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions, type Passed } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 interface ChatChunk {
@@ -71,12 +71,11 @@ class OpenAIChunkMeter implements EventMeter {
     return this.outputAfterUsage ? null : this.latestUsage
   }
 
-  inspect(event: SseEvent): string | null {
-    const asIs = event.raw + '\n\n'
+  inspect(event: SseEvent): Passed | null {
     if (event.data === '') return KEEP_ALIVE
     if (event.data === '[DONE]') {
       this.sawDone = true
-      return asIs
+      return event
     }
     const chunk = jsonOf<ChatChunk>(event)
     if (!chunk || typeof chunk !== 'object') return null
@@ -113,7 +112,7 @@ class OpenAIChunkMeter implements EventMeter {
         return redactedErrorEvent(event, withoutUsage, this.secrets)
       }
     }
-    return failed || choiceFailed ? redactedErrorEvent(event, chunk, this.secrets) : asIs
+    return failed || choiceFailed ? redactedErrorEvent(event, chunk, this.secrets) : event
   }
 
   /** An audio answer's id, recorded before the client has it: its next request may reach another replica. */
@@ -147,6 +146,13 @@ class OpenAIChunkMeter implements EventMeter {
  * Meters an OpenAI-format SSE stream on its way to the client (see `meterStream`); `recordAudio` records an audio
  * answer's id, resolving once written.
  */
-export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions & { passUsage: boolean; recordAudio?: (id: string) => Promise<void> }): MeteredStream {
+export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: OpenAIMeterOptions): MeteredStream {
   return meterStream(upstream, new OpenAIChunkMeter(o.passUsage, o.secrets, o.recordAudio), o)
 }
+
+/** The same, handing its events to a converter after it (see `meterEvents`). */
+export function meterOpenAIEvents(upstream: ReadableStream<Uint8Array>, o: OpenAIMeterOptions): MeteredStream<SseEvent[]> {
+  return meterEvents(upstream, new OpenAIChunkMeter(o.passUsage, o.secrets, o.recordAudio), o)
+}
+
+type OpenAIMeterOptions = MeterOptions & { passUsage: boolean; recordAudio?: (id: string) => Promise<void> }

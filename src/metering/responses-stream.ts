@@ -4,7 +4,7 @@ import { formatSse, jsonOf, type SseEvent } from '../translate/sse'
 import { responseCounts, type ResponsesUsage } from '../translate/usage'
 import { generatedBytes } from './generated-output'
 import { largerCounts } from './larger-counts'
-import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions } from './metered-stream'
+import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeterOptions, type Passed } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 /** What the gateway needs to know of a response object (`response.created` and the events that end it). */
@@ -118,9 +118,9 @@ class ResponsesEventMeter implements EventMeter {
     return wait
   }
 
-  inspect(sse: SseEvent): string | null {
+  inspect(sse: SseEvent): Passed | null {
     if (sse.data === '') return KEEP_ALIVE
-    if (sse.data === '[DONE]') return sse.raw + '\n\n'
+    if (sse.data === '[DONE]') return sse
     const event = jsonOf<StreamEvent>(sse)
     if (!event || typeof event !== 'object') return null
     if (typeof event.sequence_number === 'number') this.lastSequence = event.sequence_number
@@ -166,7 +166,7 @@ class ResponsesEventMeter implements EventMeter {
       this.providerFailed = true
       return redactedErrorEvent(sse, event, this.secrets)
     }
-    return sse.raw + '\n\n'
+    return sse
   }
 
   /**

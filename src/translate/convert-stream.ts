@@ -1,5 +1,5 @@
 import { MAX_HANDED_BYTES, type MeteredStream } from '../metering/metered-stream'
-import { SseParser, type SseEvent } from './sse'
+import type { SseEvent } from './sse'
 import { UnhandedText } from './unhanded-text'
 
 /**
@@ -48,7 +48,7 @@ export const KEEP_ALIVE_AFTER_MS = 1_000
 const KEEP_ALIVE = ':\n\n'
 
 /**
- * Converts an SSE stream as it arrives (never the whole answer in memory). The client's pace is the
+ * Converts a metered stream's events as they arrive (never the whole answer in memory). The client's pace is the
  * upstream's pace: nothing is read ahead, and a client that goes away cancels the source, which is what
  * aborts the upstream call. A source cancelled here (a converter that broke) is cancelled before the client's
  * stream ends: a metered source settles its call on its cancel, after a look at what has arrived.
@@ -58,10 +58,8 @@ const KEEP_ALIVE = ':\n\n'
  * a slow client reading steadily, where an event of many megabytes converted and handed in one piece looked like a
  * client taking nothing until all of it drained.
  */
-export function convertStream(source: ReadableStream<Uint8Array> | MeteredStream, converter: StreamConverter): ReadableStream<Uint8Array> {
+export function convertStream(source: MeteredStream<SseEvent[]>, converter: StreamConverter): ReadableStream<Uint8Array> {
   const reader = source.getReader()
-  const handedOn = 'handedOn' in source ? () => source.handedOn() : () => {}
-  const parser = new SseParser()
   let cancelled = false
   /** What was converted and not handed yet: the events of this read still the client's if a later one throws. */
   const unhanded = new UnhandedText()
@@ -75,7 +73,7 @@ export function convertStream(source: ReadableStream<Uint8Array> | MeteredStream
   }
   const handPiece = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     controller.enqueue(unhanded.take(MAX_HANDED_BYTES))
-    if (!closing) handedOn()
+    if (!closing) source.handedOn()
     else if (unhanded.empty) controller.close()
   }
   const closeAfterRest = (controller: ReadableStreamDefaultController<Uint8Array>) => {
@@ -95,11 +93,10 @@ export function convertStream(source: ReadableStream<Uint8Array> | MeteredStream
             const { value, done } = await reader.read()
             if (cancelled) return
             if (done) {
-              convert(parser.end())
-              if (!converter.broken) unhanded.add(converter.end())
+              unhanded.add(converter.end())
               return closeAfterRest(controller)
             }
-            convert(parser.push(value))
+            convert(value)
             if (converter.broken) {
               await reader.cancel().catch(() => {})
               return closeAfterRest(controller)

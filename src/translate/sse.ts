@@ -3,6 +3,8 @@ export interface SseEvent {
   event: string | null
   data: string
   raw: string
+  /** Its data parsed (`jsonOf`), once: a converter after a meter reads the object the meter read. */
+  parsed?: unknown
 }
 
 /**
@@ -35,6 +37,11 @@ export class SseParser {
   /** An event grew past MAX_EVENT_CHARS: it was dropped, and nothing more comes out. */
   get overflowed(): boolean {
     return this.tooLong
+  }
+
+  /** The events of a whole stream's text. */
+  static eventsIn(text: string): SseEvent[] {
+    return new SseParser().take(text, true)
   }
 
   push(bytes: Uint8Array): SseEvent[] {
@@ -144,11 +151,17 @@ export function formatSse(data: unknown, event?: string): string {
 /** A `text/event-stream` answer, with any parameters (`; charset=utf-8`). */
 export const isEventStream = (res: Response): boolean => /^text\/event-stream\s*(;|$)/i.test(res.headers.get('content-type')?.trim() ?? '')
 
-/** Parses an event's JSON payload; undefined when it is not JSON. */
+/**
+ * Parses an event's JSON payload; undefined when it is not JSON. Parsed once: whoever reads it after (a converter after
+ * the meter) gets the same object, and must not change it.
+ */
 export function jsonOf<T = unknown>(event: SseEvent): T | undefined {
-  try {
-    return JSON.parse(event.data) as T
-  } catch {
-    return undefined
+  if (event.parsed === undefined) {
+    try {
+      event.parsed = JSON.parse(event.data)
+    } catch {
+      return undefined
+    }
   }
+  return event.parsed as T
 }
