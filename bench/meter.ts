@@ -37,9 +37,10 @@ for (const root of roots) {
   }
   const { convertStream } = await import(join(root, 'src/translate/convert-stream.ts'))
   const { ChunksToResponseEvents } = await import(join(root, 'src/translate/responses/chunks-to-response-events.ts'))
+  const { meterEvents } = await import(join(root, 'src/metering/metered-stream.ts'))
   // A checkout before the meter handed a converter its events gave it the client's bytes to parse again.
-  const meterFor = metering.meterOpenAIEvents ?? metering.meterOpenAIStream
-  meters.push((upstream, o) => convertStream(meterFor(upstream, o), new ChunksToResponseEvents({})))
+  const metered = metering.openAIMeter ? (upstream: ReadableStream<Uint8Array>, o: any) => meterEvents(upstream, metering.openAIMeter(o), o) : metering.meterOpenAIStream
+  meters.push((upstream, o) => convertStream(metered(upstream, o), new ChunksToResponseEvents({})))
 }
 
 async function one(meter: Meter, signal: (ms: number) => unknown) {

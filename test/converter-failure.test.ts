@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import type { StreamFacts } from '../src/metering/metered-stream'
-import { meterOpenAIEvents } from '../src/metering/openai-stream'
+import { meterEvents, type StreamFacts } from '../src/metering/metered-stream'
+import { openAIMeter } from '../src/metering/openai-stream'
 import { upstreamSignal } from '../src/providers/upstream'
 import { convertStream, type StreamConverter } from '../src/translate/convert-stream'
 import { startTestGateway, type TestGateway } from './support/gateway'
@@ -34,7 +34,8 @@ describe('a converter that throws', () => {
       },
     })
     let facts: StreamFacts | undefined
-    const metered = meterOpenAIEvents(source, { idleTimeoutMs: 30_000, signal: upstreamSignal(60_000), onEnd: (f) => (facts = f), passUsage: true })
+    const options = { idleTimeoutMs: 30_000, signal: upstreamSignal(60_000), onEnd: (f: StreamFacts) => (facts = f) }
+    const metered = meterEvents(source, openAIMeter({ passUsage: true }), options)
     let pushed = 0
     const converter: StreamConverter = {
       broken: false,

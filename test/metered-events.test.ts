@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from 'bun:test'
-import { meterAnthropicEvents } from '../src/metering/anthropic-stream'
-import { STREAM_ERRORS, type StreamFacts } from '../src/metering/metered-stream'
-import { meterOpenAIEvents } from '../src/metering/openai-stream'
+import { anthropicMeter } from '../src/metering/anthropic-stream'
+import { meterEvents, STREAM_ERRORS, type MeterOptions, type StreamFacts } from '../src/metering/metered-stream'
+import { openAIMeter } from '../src/metering/openai-stream'
 import { upstreamSignal } from '../src/providers/upstream'
 import { convertStream } from '../src/translate/convert-stream'
 import { ChunksToResponseEvents } from '../src/translate/responses/chunks-to-response-events'
@@ -29,6 +29,8 @@ const body = (texts: string[], close = true) =>
   })
 
 const options = (onEnd: (facts: StreamFacts) => void = () => {}) => ({ idleTimeoutMs: 30_000, signal: upstreamSignal(60_000), onEnd })
+const meterOpenAIEvents = (upstream: ReadableStream<Uint8Array>, o: MeterOptions) => meterEvents(upstream, openAIMeter({ ...o, passUsage: true }), o)
+const meterAnthropicEvents = (upstream: ReadableStream<Uint8Array>, o: MeterOptions) => meterEvents(upstream, anthropicMeter(o), o)
 
 async function eventsOf(stream: ReadableStream<SseEvent[]>): Promise<SseEvent[]> {
   const events: SseEvent[] = []
@@ -54,7 +56,7 @@ test("each event's JSON is parsed once on its way through the meter and the conv
     parsed++
     return realParse(...args)
   }) as typeof JSON.parse
-  const translated = convertStream(meterOpenAIEvents(upstream, { ...options(), passUsage: true }), new ChunksToResponseEvents({}))
+  const translated = convertStream(meterOpenAIEvents(upstream, options()), new ChunksToResponseEvents({}))
   const text = await new Response(translated).text()
   JSON.parse = realParse
   expect(dataEvents(text).map((event) => event.type)).toContain('response.completed')
@@ -69,7 +71,7 @@ test('the events handed are the ones the meter read: a long one whole, in one pi
   // Read in 16 KB reads, as a socket gives it; a byte stream would hand it in 64 KB pieces.
   const reads: string[] = []
   for (let i = 0; i < text.length; i += 16_384) reads.push(text.slice(i, i + 16_384))
-  const events = await eventsOf(meterOpenAIEvents(body([...reads, openAIEvent('[DONE]')]), { ...options(), passUsage: true }))
+  const events = await eventsOf(meterOpenAIEvents(body([...reads, openAIEvent('[DONE]')]), options()))
   expect(events.map((event) => event.data === '[DONE]' ? '[DONE]' : (event.parsed as any).choices[0].delta.content.length)).toEqual([300_000, '[DONE]'])
   expect(events[0]!.raw + '\n\n').toBe(text)
 })
@@ -91,8 +93,39 @@ test("what the meter writes in an event's place reaches the converter as events:
   expect(error.error.message).not.toContain(secret)
   expect(facts?.end).toBe('failed')
 
-  const truncated = await eventsOf(meterOpenAIEvents(body([chunk({ role: 'assistant', content: 'Hi' })]), { ...options((f) => (facts = f)), passUsage: true }))
+  const truncated = await eventsOf(meterOpenAIEvents(body([chunk({ role: 'assistant', content: 'Hi' })]), options((f) => (facts = f))))
   expect(truncated).toHaveLength(2)
   expect(realParse(truncated[1]!.data).error.message).toBe(STREAM_ERRORS.truncated)
   expect(facts?.end).toBe('truncated')
+})
+
+test('a read of many events is converted as what they convert to is handed, not all at once', async () => {
+  // One read of 2,000 events of 1 KB (a fast provider, a slow client): handed to the converter in one piece.
+  const read: SseEvent[] = Array.from({ length: 2_000 }, (_, i) => ({ event: null, data: `${i}`.padEnd(1_024, '.'), raw: '' }))
+  let handedOn = 0
+  const source = Object.assign(
+    new ReadableStream<SseEvent[]>({
+      start(c) {
+        c.enqueue(read)
+        c.close()
+      },
+    }),
+    { handedOn: () => void handedOn++ },
+  )
+  let pushed = 0
+  const converted = convertStream(source, {
+    broken: false,
+    push: (event) => (pushed++, `data: ${event.data}\n\n`),
+    end: () => '',
+  }).getReader()
+  const first = await converted.read()
+  // The first piece's worth of events (64 KB of text: ~63 of them), not the 2,000.
+  expect(first.value!.length).toBeLessThanOrEqual(64 * 1024)
+  expect(pushed).toBeLessThan(80)
+  // Converted events are let go of.
+  expect(read.slice(0, pushed).every((event) => event === undefined)).toBe(true)
+  let bytes = first.value!.length
+  for (let chunk = await converted.read(); !chunk.done; chunk = await converted.read()) bytes += chunk.value.length
+  expect({ pushed, bytes }).toEqual({ pushed: 2_000, bytes: 2_000 * (1_024 + 8) })
+  expect(handedOn).toBeGreaterThan(30)
 })

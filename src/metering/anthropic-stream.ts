@@ -6,7 +6,7 @@ import { AnthropicStreamUsage } from '../translate/anthropic-stream-usage'
 import { containerRanIn } from '../translate/anthropic-containers'
 import { billedWhenShown, withUsesShown, type AnthropicUsage } from '../translate/usage'
 import { generatedBytes } from './generated-output'
-import { KEEP_ALIVE, meterEvents, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions, type Passed, type StatedInput } from './metered-stream'
+import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions, type Passed, type StatedInput } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 interface StreamEvent {
@@ -178,13 +178,11 @@ class AnthropicEventMeter implements EventMeter {
  * Meters an Anthropic Messages SSE stream on its way to the client (see `meterStream`); `offered`, the server tools
  * the request offered, when known; `recordContainer` records the container the answer ran in, resolving once written.
  */
-export function meterAnthropicStream(upstream: ReadableStream<Uint8Array>, o: AnthropicMeterOptions): MeteredStream {
-  return meterStream(upstream, new AnthropicEventMeter(o.secrets, o.offered, o.recordContainer), o)
+export function meterAnthropicStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions & AnthropicMeterOptions): MeteredStream {
+  return meterStream(upstream, anthropicMeter(o), o)
 }
 
-/** The same, handing its events to a converter after it (see `meterEvents`). */
-export function meterAnthropicEvents(upstream: ReadableStream<Uint8Array>, o: AnthropicMeterOptions): MeteredStream<SseEvent[]> {
-  return meterEvents(upstream, new AnthropicEventMeter(o.secrets, o.offered, o.recordContainer), o)
-}
+/** The meter of an Anthropic Messages stream, for `meterStream` or, before a converter, `meterEvents`. */
+export const anthropicMeter = (o: AnthropicMeterOptions): EventMeter => new AnthropicEventMeter(o.secrets, o.offered, o.recordContainer)
 
-type AnthropicMeterOptions = MeterOptions & { offered?: Readonly<Record<string, number>>; recordContainer?: (id: string) => Promise<void> }
+type AnthropicMeterOptions = Pick<MeterOptions, 'secrets'> & { offered?: Readonly<Record<string, number>>; recordContainer?: (id: string) => Promise<void> }

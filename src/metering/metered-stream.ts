@@ -103,7 +103,8 @@ export const KEEP_ALIVE = ':\n\n'
 const encoder = new TextEncoder()
 
 /**
- * The most one pull hands the client. Bun pulls again only once what it was handed has gone into the client's
+ * The most one pull hands the client (a converter after the meter is handed a read's events, and hands the client at
+ * most this much of what they convert to). Bun pulls again only once what it was handed has gone into the client's
  * socket, so the time between two pulls is the time the client took to take this much (and a third of the socket's
  * send buffer, which the kernel frees before it wakes a blocked write): the client's own progress, which the idle rule
  * (`clientWait`) measures. Everything one read passed on, handed at once, made that time its size over the client's
@@ -138,10 +139,11 @@ const arrivedWithinMs = (why: CutReason, idleTimeoutMs: number): number =>
   why === 'shutdown' ? ARRIVED_AT_STOP_WITHIN_MS : why === 'unread' ? Math.min(idleTimeoutMs, ARRIVED_WITHIN_MS) : ARRIVED_WITHIN_MS
 
 /**
- * A metered stream. A stage between it and the client that hands on what it read in pieces (a translated stream's
- * converter) reads it again only once every piece is taken: it says when it hands the client each one (`handedOn`),
- * which the meter would otherwise see only at its next pull, so that the idle rule measures the client's progress
- * from then, rather than the size of what one event converts to and the time it took to convert.
+ * A metered stream: the client's bytes, or the events for a converter (`meterEvents`). A stage between it and the
+ * client that hands on what it read in pieces (a translated stream's converter) reads it again only once every piece is
+ * taken: it says when it hands the client each one (`handedOn`), which the meter would otherwise see only at its next
+ * pull, so that the idle rule measures the client's progress from then, rather than the size of what one read converts
+ * to and the time it took to convert.
  */
 export type MeteredStream<T = Uint8Array> = ReadableStream<T> & { handedOn(): void }
 
@@ -150,6 +152,8 @@ export type MeteredStream<T = Uint8Array> = ReadableStream<T> & { handedOn(): vo
  * themselves for a converter after it (`asEvents`).
  */
 interface Outlet<T> {
+  /** What is kept of an event passed on until it is queued. */
+  kept(passed: Passed): Passed
   /** Queues what a read passed on, or the first piece of it: the pulls after it hand the rest (`next`). */
   hand(controller: ReadableStreamDefaultController<T>, passed: readonly Passed[]): void
   /** Queues the next piece of what was handed, if one is left (true). */
@@ -175,6 +179,8 @@ function asBytes(): Outlet<Uint8Array> {
     controller.enqueue(unhanded ? bytes.subarray(0, MAX_HANDED_BYTES) : bytes)
   }
   return {
+    // Its text alone: the meter is done with the event, whose parsed JSON (`jsonOf`) would live on with it.
+    kept: textOf,
     hand: (controller, passed) => handPiece(controller, encode(passed)),
     next: (controller) => unhanded !== null && (handPiece(controller, unhanded), true),
     last: (controller, passed) => {
@@ -191,6 +197,7 @@ function asBytes(): Outlet<Uint8Array> {
  * event's place (an error redacted, the meter's own error events, a keep-alive) are parsed: they are short.
  */
 const asEvents: Outlet<SseEvent[]> = {
+  kept: (passed) => passed,
   hand: (controller, passed) => controller.enqueue(eventsOf(passed)),
   next: () => false,
   last: (controller, passed) => {
@@ -285,14 +292,14 @@ function metered<T>(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: 
     else cutting = endWithArrived(why, abort)
   })
 
-  const finish = (end: StreamEnd) => {
+  const finish = (how: StreamEnd) => {
     if (ended) return
     ended = true
     providerWait.stop()
     clientWait.stop()
     stopDeferringCuts()
     o.signal.dispose()
-    const facts: StreamFacts = { end, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes }
+    const facts: StreamFacts = { end: how, usage: meter.usage, deliveredOutputBytes: meter.deliveredOutputBytes }
     const toolUses = meter.serverToolUses
     if (toolUses) facts.serverToolUses = toolUses
     const statedInput = meter.statedInput
@@ -329,7 +336,7 @@ function metered<T>(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: 
         }
         if (passed === null) return { out, malformed: true, echo: false, held }
         if (echoesCredentials(event, credentials) && quotesCredentials(textOf(passed), credentials)) return { out, malformed: true, echo: true, held }
-        if (passed !== '') out.push(passed)
+        if (passed !== '') out.push(outlet.kept(passed))
       }
     } catch {
       return { out, malformed: true, echo: false, held }

@@ -4,7 +4,7 @@ import { chunkUsage, openAIUsage, reportedTier, type OpenAIUsage } from '../tran
 import { audioAnswerOf } from '../translate/chat-audio'
 import { audioOutputTokens, generatedBytes } from './generated-output'
 import { largerCounts } from './larger-counts'
-import { KEEP_ALIVE, meterEvents, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions, type Passed } from './metered-stream'
+import { KEEP_ALIVE, meterStream, STREAM_ERRORS, type EventMeter, type MeteredStream, type MeterOptions, type Passed } from './metered-stream'
 import { redactedErrorEvent } from './provider-error-event'
 
 interface ChatChunk {
@@ -146,13 +146,11 @@ class OpenAIChunkMeter implements EventMeter {
  * Meters an OpenAI-format SSE stream on its way to the client (see `meterStream`); `recordAudio` records an audio
  * answer's id, resolving once written.
  */
-export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: OpenAIMeterOptions): MeteredStream {
-  return meterStream(upstream, new OpenAIChunkMeter(o.passUsage, o.secrets, o.recordAudio), o)
+export function meterOpenAIStream(upstream: ReadableStream<Uint8Array>, o: MeterOptions & OpenAIMeterOptions): MeteredStream {
+  return meterStream(upstream, openAIMeter(o), o)
 }
 
-/** The same, handing its events to a converter after it (see `meterEvents`). */
-export function meterOpenAIEvents(upstream: ReadableStream<Uint8Array>, o: OpenAIMeterOptions): MeteredStream<SseEvent[]> {
-  return meterEvents(upstream, new OpenAIChunkMeter(o.passUsage, o.secrets, o.recordAudio), o)
-}
+/** The meter of an OpenAI-format stream, for `meterStream` or, before a converter, `meterEvents`. */
+export const openAIMeter = (o: OpenAIMeterOptions): EventMeter => new OpenAIChunkMeter(o.passUsage, o.secrets, o.recordAudio)
 
-type OpenAIMeterOptions = MeterOptions & { passUsage: boolean; recordAudio?: (id: string) => Promise<void> }
+type OpenAIMeterOptions = Pick<MeterOptions, 'secrets'> & { passUsage: boolean; recordAudio?: (id: string) => Promise<void> }

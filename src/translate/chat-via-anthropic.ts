@@ -1,4 +1,5 @@
-import { meterAnthropicEvents } from '../metering/anthropic-stream'
+import { anthropicMeter } from '../metering/anthropic-stream'
+import { meterEvents } from '../metering/metered-stream'
 import { anthropicBetaFeatures, anthropicTier, NO_FEATURES, type RequestedFeatures, withModelSearch, writesCacheUnasked } from '../pricing/features'
 import { anthropicBetaSent } from '../providers/upstream'
 import { chatRequestToMessages, type ChatToMessagesOptions } from './chat-request-to-messages'
@@ -43,6 +44,6 @@ export function chatViaAnthropic(body: Record<string, any>, o: ChatToMessagesOpt
     features: chatViaAnthropicFeatures(request, model.upstreamModel, anthropicBetaSent(model.provider)),
     usageOf: anthropicMessageCounts,
     reply: (message) => JSON.stringify(messageToCompletion(message)),
-    stream: (upstream, meter) => convertStream(meterAnthropicEvents(upstream, meter), new MessageEventsToChunks(includeUsage)),
+    stream: (upstream, meter) => convertStream(meterEvents(upstream, anthropicMeter(meter), meter), new MessageEventsToChunks(includeUsage)),
   })
 }

@@ -65,8 +65,17 @@ export function convertStream(source: MeteredStream<SseEvent[]>, converter: Stre
   const unhanded = new UnhandedText()
   /** Once set, the stream closes when everything converted has been handed. */
   let closing = false
-  const convert = (events: SseEvent[]) => {
-    for (const event of events) {
+  /**
+   * The events of the last read, converted from `next` on as what they convert to is handed: a read can hold
+   * megabytes of events (a fast provider, a slow client), and converted at once its output would wait whole, beside
+   * them. An event converted is let go of, its parsed JSON with it.
+   */
+  let events: (SseEvent | undefined)[] = []
+  let next = 0
+  const convert = () => {
+    while (next < events.length && !unhanded.fills(MAX_HANDED_BYTES)) {
+      const event = events[next]!
+      events[next++] = undefined
       unhanded.add(converter.push(event))
       if (converter.broken) break
     }
@@ -90,13 +99,17 @@ export function convertStream(source: MeteredStream<SseEvent[]>, converter: Stre
         const pulledAt = performance.now()
         try {
           for (;;) {
-            const { value, done } = await reader.read()
-            if (cancelled) return
-            if (done) {
-              unhanded.add(converter.end())
-              return closeAfterRest(controller)
+            if (next === events.length) {
+              const { value, done } = await reader.read()
+              if (cancelled) return
+              if (done) {
+                unhanded.add(converter.end())
+                return closeAfterRest(controller)
+              }
+              events = value
+              next = 0
             }
-            convert(value)
+            convert()
             if (converter.broken) {
               await reader.cancel().catch(() => {})
               return closeAfterRest(controller)

@@ -1,5 +1,6 @@
 import type { ProviderConfig } from '../config/schema'
-import { meterOpenAIEvents } from '../metering/openai-stream'
+import { meterEvents } from '../metering/metered-stream'
+import { openAIMeter } from '../metering/openai-stream'
 import { openAIChatFeatures } from '../pricing/features'
 import { ChunksToMessageEvents } from './chunks-to-message-events'
 import { completionToMessage } from './completion-to-message'
@@ -25,6 +26,6 @@ export function messagesViaOpenAI(body: Record<string, any>, provider: ProviderC
     usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
     statedTierOf: statedTier,
     reply: (completion) => JSON.stringify(completionToMessage(completion)),
-    stream: (upstream, meter) => convertStream(meterOpenAIEvents(upstream, { ...meter, passUsage: true }), new ChunksToMessageEvents()),
+    stream: (upstream, meter) => convertStream(meterEvents(upstream, openAIMeter({ ...meter, passUsage: true }), meter), new ChunksToMessageEvents()),
   })
 }

@@ -32,6 +32,11 @@ export class UnhandedText {
     return this.texts.length === 0
   }
 
+  /** A piece of `maxBytes` can be taken whole, or a text not written yet waits (its length is not known yet). */
+  fills(maxBytes: number): boolean {
+    return this.unwritten > 0 || this.units >= maxBytes
+  }
+
   /** Up to `maxBytes` of what is left, encoded (UTF-8: at most 3 bytes a UTF-16 unit, a pair never split). */
   take(maxBytes: number): Uint8Array {
     if (this.unwritten === 0 && this.units * 3 <= maxBytes) {

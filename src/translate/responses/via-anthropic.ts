@@ -1,4 +1,5 @@
-import { meterAnthropicEvents } from '../../metering/anthropic-stream'
+import { anthropicMeter } from '../../metering/anthropic-stream'
+import { meterEvents } from '../../metering/metered-stream'
 import { anthropicFeatures, type ServerToolBounds } from '../../pricing/features'
 import type { ProviderConfig } from '../../config/schema'
 import { anthropicBetaSent } from '../../providers/upstream'
@@ -30,7 +31,7 @@ export function responsesViaAnthropic(body: Record<string, any>, o: ResponsesToM
     features,
     usageOf: anthropicMessageCounts,
     reply: (message) => JSON.stringify(messageToResponse(message, echo, translated.names)),
-    stream: (upstream, meter) => convertStream(meterAnthropicEvents(upstream, meter), new MessageEventsToResponseEvents(echo, translated.names)),
+    stream: (upstream, meter) => convertStream(meterEvents(upstream, anthropicMeter(meter), meter), new MessageEventsToResponseEvents(echo, translated.names)),
     streamKeepsRequestEcho: true,
   })
   return { request, dropped: translated.dropped, features, exchangeFor }

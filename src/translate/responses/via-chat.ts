@@ -1,6 +1,7 @@
 import { outputBound } from '../../budget/estimate'
 import type { Config } from '../../config/schema'
-import { meterOpenAIEvents } from '../../metering/openai-stream'
+import { meterEvents } from '../../metering/metered-stream'
+import { openAIMeter } from '../../metering/openai-stream'
 import { openAIChatFeatures } from '../../pricing/features'
 import type { ResolvedModel } from '../../providers/registry'
 import { convertStream } from '../convert-stream'
@@ -35,7 +36,7 @@ export function responsesViaChat(
       usageOf: (completion) => openAIUsage(completion.usage, completion.service_tier),
       statedTierOf: statedTier,
       reply: (completion) => JSON.stringify(completionToResponse(completion, echo, names)),
-      stream: (upstream, meter) => convertStream(meterOpenAIEvents(upstream, { ...meter, passUsage: true }), new ChunksToResponseEvents(echo, names)),
+      stream: (upstream, meter) => convertStream(meterEvents(upstream, openAIMeter({ ...meter, passUsage: true }), meter), new ChunksToResponseEvents(echo, names)),
       streamKeepsRequestEcho: true,
     }
   }
