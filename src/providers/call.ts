@@ -11,6 +11,7 @@ import { CredentialWatch } from './credential-watch'
 import { watchForStalledWait } from './stalled-wait'
 import { endWhenAbortedUnread } from './unread-abort'
 import { authHeaders, bytesQuoteCredentials, checkedAnswerText, credentialsOf, CredentialsEchoed, errorAnswerFailure, fetchFailure, isErrorAnswer, mediaTypeOf, quotesCredentials, refuseCredentialEcho, upstreamFailure, upstreamSignal, type UpstreamSignal } from './upstream'
+import { inflated } from './inflated'
 
 /** A provider's successful answer, headers received, body not yet read. */
 export interface UpstreamAnswer {
@@ -127,14 +128,17 @@ export async function callUpstream(
   const isForm = body instanceof FormData
   let res: Response
   try {
-    res = await fetch(`${provider.base_url}${path}`, {
-      method: 'POST',
-      headers: { ...(isForm ? {} : { 'content-type': 'application/json' }), ...authHeaders(provider) },
-      body: isForm ? body : JSON.stringify(body),
-      signal: signal.signal,
-      // A redirect would carry the provider's credentials to wherever it points: it is a failure instead.
-      redirect: 'manual',
-    })
+    res = inflated(
+      await fetch(`${provider.base_url}${path}`, {
+        method: 'POST',
+        headers: { ...(isForm ? {} : { 'content-type': 'application/json' }), ...authHeaders(provider) },
+        body: isForm ? body : JSON.stringify(body),
+        signal: signal.signal,
+        // A redirect would carry the provider's credentials to wherever it points: it is a failure instead.
+        redirect: 'manual',
+        decompress: false,
+      }),
+    )
   } catch (error) {
     signal.dispose()
     throw settleFailedCall(o, signal, elapsed(), error)
@@ -471,7 +475,8 @@ export async function callUnmetered(
       signal: signal.signal,
       // As for a metered call: a redirect would carry the credentials to wherever it points.
       redirect: 'manual',
-    }).catch((error: unknown) => {
+      decompress: false,
+    }).then(inflated, (error: unknown) => {
       signal.dispose()
       throw fetchFailure(error, signal)
     })

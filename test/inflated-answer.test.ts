@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { brotliCompressSync, deflateSync } from 'node:zlib'
+import { inflated } from '../src/providers/inflated'
+
+/**
+ * The gateway fetches its providers' answers with `decompress: false` and decompresses them itself (`inflated`), a
+ * piece at a time: Bun's fetch decompressed each socket read whole, so a gzip answer of 398 KiB inflating to 400 MiB
+ * reached the answer's byte bound as chunks of 100-200 MB (test/json-answer-inflated-past-bound.test.ts: peak RSS
+ * 193-283 MB against its 200 MB ceiling, failing 3 runs in 5; now 122-124 MB). Every coding fetch would have undone
+ * still is, and the headers are fetch's.
+ */
+const ANSWER = JSON.stringify({ id: 'chatcmpl-1', choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there. '.repeat(2_000) } }] })
+const raw = Buffer.from(ANSWER)
+const CODINGS: Record<string, Uint8Array> = {
+  gzip: Bun.gzipSync(raw),
+  'x-gzip': Bun.gzipSync(raw),
+  deflate: deflateSync(raw),
+  br: brotliCompressSync(raw),
+  zstd: Bun.zstdCompressSync(raw),
+}
+let server: ReturnType<typeof Bun.serve>
+
+beforeAll(() => {
+  server = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch(req) {
+      const coding = new URL(req.url).pathname.slice(1)
+      if (coding === 'bomb') return new Response(Bun.gzipSync(Buffer.alloc(64 << 20, 0x61)), { headers: { 'content-encoding': 'gzip' } })
+      if (coding === 'identity') return new Response(raw, { headers: { 'content-type': 'application/json' } })
+      return new Response(CODINGS[coding], { headers: { 'content-type': 'application/json', 'content-encoding': coding } })
+    },
+  })
+})
+afterAll(() => server.stop(true))
+
+const fetchInflated = async (path: string) => inflated(await fetch(`http://127.0.0.1:${server.port}/${path}`, { decompress: false }))
+
+test.each(Object.keys(CODINGS))('a %s answer is decompressed, with the headers fetch gives', async (coding) => {
+  const res = await fetchInflated(coding)
+  expect(await res.text()).toBe(ANSWER)
+  expect(res.status).toBe(200)
+  expect(res.headers.get('content-encoding')).toBe(coding)
+  expect(res.headers.get('content-length')).toBe(String(CODINGS[coding]!.length))
+})
+
+test('an answer with no coding is the one fetched, untouched', async () => {
+  const fetched = await fetch(`http://127.0.0.1:${server.port}/identity`, { decompress: false })
+  expect(inflated(fetched)).toBe(fetched)
+  expect(await fetched.text()).toBe(ANSWER)
+})
+
+test('a gzip bomb is read 64 KB at a time, whatever the reads on the wire', async () => {
+  const reader = (await fetchInflated('bomb')).body!.getReader()
+  let largest = 0
+  let total = 0
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    largest = Math.max(largest, read.value.length)
+    total += read.value.length
+  }
+  expect({ largest, total }).toEqual({ largest: 64 * 1024, total: 64 << 20 })
+})
