@@ -10,6 +10,8 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startTestGateway, type TestGateway } from './support/gateway'
 import { longChatAnswer, pausedStreamClient, settledStreamRow } from './support/paused-reader'
 import { sseResponse, scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream'
+import { untilStill } from './support/socket-queues'
+import { waitFor } from './support/wait-for'
 
 let upstream: ScriptedUpstream
 let gw: TestGateway
@@ -32,6 +34,17 @@ afterAll(async () => {
   await upstream?.stop()
 })
 
+/**
+ * Waits until the provider was called and what it sent has reached the gateway: in its memory, or in the sockets' buffers
+ * once the gateway's fetch read far enough ahead (its look at what has arrived, as the client leaves, reads those too).
+ * A fixed wait (1.5 s) was too short for 25 MB on a loaded machine, and the client then paid by the part that had come.
+ */
+async function untilAnswerArrived() {
+  const calls = upstream.calls.length
+  expect(await waitFor(10_000, () => upstream.calls.length > calls)).toBe(true)
+  await untilStill(Number(new URL(upstream.url).port))
+}
+
 for (const pieces of [600, 3000]) {
   test(`a paused client that hangs up after its provider finished (${pieces} events) is paid by the usage in the gateway's buffer`, async () => {
     const user = `left-reader-${pieces}`
@@ -39,8 +52,8 @@ for (const pieces of [600, 3000]) {
     const { events, outputTokens } = longChatAnswer({ pieces, finished: true })
     upstream.answer(() => sseResponse(events))
     client = pausedStreamClient(gw, secret)
-    // The provider sends its whole answer at once; give it time to arrive in the gateway's memory.
-    await Bun.sleep(1_500)
+    // The provider sends its whole answer at once (~5 or ~25 MB): it is in the gateway's memory once read off the socket.
+    await untilAnswerArrived()
     client.socket.destroy()
     // One row, written once the stream has ended: the client left, so it says `aborted`.
     expect((await settledStreamRow(gw, user))?.status).toBe('aborted')
@@ -72,7 +85,7 @@ test('a paused client that hangs up on a provider still at work frees the provid
       ),
   )
   client = pausedStreamClient(gw, secret)
-  await Bun.sleep(1_500)
+  await untilAnswerArrived()
   const leftAt = performance.now()
   client.socket.destroy()
   const row = await settledStreamRow(gw, user)
