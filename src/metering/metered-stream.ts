@@ -152,6 +152,8 @@ export type MeteredStream<T = Uint8Array> = ReadableStream<T> & { handedOn(): vo
  * themselves for a converter after it (`asEvents`).
  */
 interface Outlet<T> {
+  /** Its events are read again after the meter: each keeps its data once parsed (`SseParser`'s `readAgain`). */
+  readAgain: boolean
   /** What is kept of an event passed on until it is queued. */
   kept(passed: Passed): Passed
   /** Queues what a read passed on, or the first piece of it: the pulls after it hand the rest (`next`). */
@@ -179,6 +181,7 @@ function asBytes(): Outlet<Uint8Array> {
     controller.enqueue(unhanded ? bytes.subarray(0, MAX_HANDED_BYTES) : bytes)
   }
   return {
+    readAgain: false,
     // Its text alone: the meter is done with the event, whose parsed JSON (`jsonOf`) would live on with it.
     kept: textOf,
     hand: (controller, passed) => handPiece(controller, encode(passed)),
@@ -197,6 +200,7 @@ function asBytes(): Outlet<Uint8Array> {
  * event's place (an error redacted, the meter's own error events, a keep-alive) are parsed: they are short.
  */
 const asEvents: Outlet<SseEvent[]> = {
+  readAgain: true,
   kept: (passed) => passed,
   hand: (controller, passed) => controller.enqueue(eventsOf(passed)),
   next: () => false,
@@ -229,7 +233,7 @@ export function meterEvents(upstream: ReadableStream<Uint8Array>, meter: EventMe
 
 function metered<T>(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: MeterOptions, outlet: Outlet<T>): MeteredStream<T> {
   const reader = upstream.getReader() as BunReader
-  const parser = new SseParser()
+  const parser = new SseParser(outlet.readAgain)
   const credentials = o.credentials ?? []
   let ended = false
   // The provider is idle only while a read waits on it: a client that stops reading (its backpressure

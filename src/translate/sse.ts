@@ -3,7 +3,10 @@ export interface SseEvent {
   event: string | null
   data: string
   raw: string
-  /** Its data parsed (`jsonOf`), once: a converter after a meter reads the object the meter read. */
+  /**
+   * Where its data is kept once parsed (`jsonOf`), on an event read again after the meter (by a converter), which then
+   * reads the object the meter read; an event read once has no such slot, and nothing of it is kept.
+   */
   parsed?: unknown
 }
 
@@ -24,6 +27,9 @@ export const MAX_EVENT_CHARS = 64 << 20
  * made a long event (megabytes of base64 in many reads) cost quadratic time on the request thread.
  */
 export class SseParser {
+  /** `readAgain`: its events are read again after the meter (by a converter): each keeps its data once parsed. */
+  constructor(private readonly readAgain = false) {}
+
   private readonly decoder = new TextDecoder()
   /** The partial event, normalised, with no blank line in it. */
   private pending: string[] = []
@@ -72,20 +78,26 @@ export class SseParser {
       }
       if (end !== -1) {
         const before = this.joined()
-        events.push(parseEvent(seam ? before.slice(0, -1) : before + text.slice(0, end)))
+        events.push(this.parsed(seam ? before.slice(0, -1) : before + text.slice(0, end)))
         start = seam ? 1 : end + 2
       } else {
         text = this.joined() + text
       }
     }
     for (let end = text.indexOf('\n\n', start); end !== -1; end = text.indexOf('\n\n', start)) {
-      events.push(parseEvent(text.slice(start, end)))
+      events.push(this.parsed(text.slice(start, end)))
       start = end + 2
     }
     const rest = start === 0 ? text : text.slice(start)
     if (!final) this.hold(rest)
-    else if (rest.trim() !== '') events.push(parseEvent(rest.replace(/\n+$/, '')))
+    else if (rest.trim() !== '') events.push(this.parsed(rest.replace(/\n+$/, '')))
     return events
+  }
+
+  private parsed(raw: string): SseEvent {
+    const event = parseEvent(raw)
+    if (this.readAgain) event.parsed = undefined
+    return event
   }
 
   /** Keeps text of the partial event. */
@@ -152,16 +164,17 @@ export function formatSse(data: unknown, event?: string): string {
 export const isEventStream = (res: Response): boolean => /^text\/event-stream\s*(;|$)/i.test(res.headers.get('content-type')?.trim() ?? '')
 
 /**
- * Parses an event's JSON payload; undefined when it is not JSON. Parsed once: whoever reads it after (a converter after
- * the meter) gets the same object, and must not change it.
+ * Parses an event's JSON payload; undefined when it is not JSON. An event read again (`SseParser`'s `readAgain`) is
+ * parsed once: whoever reads it after (a converter after the meter) gets the same object, and must not change it.
  */
 export function jsonOf<T = unknown>(event: SseEvent): T | undefined {
-  if (event.parsed === undefined) {
-    try {
-      event.parsed = JSON.parse(event.data)
-    } catch {
-      return undefined
-    }
+  if (event.parsed !== undefined) return event.parsed as T
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(event.data)
+  } catch {
+    return undefined
   }
-  return event.parsed as T
+  if ('parsed' in event) event.parsed = parsed
+  return parsed as T
 }
