@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { brotliCompressSync, deflateSync } from 'node:zlib'
 import { inflated } from '../src/providers/inflated'
+import { startTestGateway } from './support/gateway'
 
 /**
  * The gateway fetches its providers' answers with `decompress: false` and decompresses them itself (`inflated`), a
@@ -59,4 +60,51 @@ test('a gzip bomb is read 64 KB at a time, whatever the reads on the wire', asyn
     total += read.value.length
   }
   expect({ largest, total }).toEqual({ largest: 64 * 1024, total: 64 << 20 })
+})
+
+test('an answer with no body to decompress is the one fetched: a 204, an empty body', () => {
+  const noContent = new Response(null, { status: 204, headers: { 'content-encoding': 'gzip' } })
+  expect(inflated(noContent)).toBe(noContent)
+  const empty = new Response('', { headers: { 'content-encoding': 'gzip', 'content-length': '0' } })
+  expect(inflated(empty)).toBe(empty)
+})
+
+test('the gateway asks its provider for an answer not compressed, and reads one compressed anyway', async () => {
+  const asked: Array<string | null> = []
+  const completion = { id: 'chatcmpl-1', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } }
+  const provider = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(req) {
+      await req.text()
+      asked.push(req.headers.get('accept-encoding'))
+      return new Response(Bun.gzipSync(Buffer.from(JSON.stringify(completion))), { headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } })
+    },
+  })
+  const gw = await startTestGateway({
+    config: {
+      providers: {
+        plain: { type: 'openai', base_url: `http://127.0.0.1:${provider.port}/v1`, api_key: 'sk-scripted-secret-0123456789' },
+        // A provider's own headers win: an operator may ask for compression.
+        zipped: { type: 'openai', base_url: `http://127.0.0.1:${provider.port}/v1`, api_key: 'sk-scripted-secret-0123456789', headers: { 'Accept-Encoding': 'gzip' } },
+      },
+      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'zipped:m': { input_per_million: 1, output_per_million: 2 } },
+    },
+  })
+  try {
+    const { secret } = await gw.userWithKey({ id: 'inflated-answer', max_budget: 10 })
+    for (const model of ['plain:m', 'zipped:m']) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 16 }),
+      })
+      expect(res.status).toBe(200)
+      expect(((await res.json()) as typeof completion).choices[0]!.message.content).toBe('Hi')
+    }
+    expect(asked).toEqual(['identity', 'gzip'])
+  } finally {
+    await gw.stop()
+    provider.stop(true)
+  }
 })

@@ -137,6 +137,6 @@ describe('the headers sent: the configured ones replace those passed on, by name
     expect(anthropicBetaSent(configured({}))).toBe('')
   })
   test('the credentials\' defaults too: a configured Anthropic-Version is the only version sent', () => {
-    expect(authHeaders(configured({ 'Anthropic-Version': '2024-01-01' }))).toEqual({ 'x-api-key': 'k', 'Anthropic-Version': '2024-01-01' })
+    expect(authHeaders(configured({ 'Anthropic-Version': '2024-01-01' }))).toEqual({ 'accept-encoding': 'identity', 'x-api-key': 'k', 'Anthropic-Version': '2024-01-01' })
   })
 })

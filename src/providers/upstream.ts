@@ -617,8 +617,15 @@ export const withHeadersSent = (provider: ProviderConfig, passedOn?: Record<stri
 export const anthropicBetaSent = (provider: ProviderConfig, passedOn?: Record<string, string>): string =>
   new Headers(headersSent(provider, passedOn)).get('anthropic-beta') ?? ''
 
+/**
+ * What every call to `provider` carries: its credentials, an ask for an answer not compressed (`accept-encoding:
+ * identity`: a server that compresses anyway is decompressed by `inflated`), and over either the headers its
+ * configuration sets.
+ */
 export function authHeaders(provider: ProviderConfig): Record<string, string> {
-  if (provider.type === 'anthropic')
-    return overriding({ 'x-api-key': provider.api_key, 'anthropic-version': '2023-06-01' }, provider.headers)
-  return overriding(provider.api_key ? { authorization: `Bearer ${provider.api_key}` } : {}, provider.headers)
+  const credentials: Record<string, string> =
+    provider.type === 'anthropic'
+      ? { 'x-api-key': provider.api_key, 'anthropic-version': '2023-06-01' }
+      : provider.api_key ? { authorization: `Bearer ${provider.api_key}` } : {}
+  return overriding({ 'accept-encoding': 'identity', ...credentials }, provider.headers)
 }
