@@ -853,15 +853,15 @@ async function settleFree(tx: TransactionSQL, batch: SettlementRow[]): Promise<S
  * wait cannot deadlock: a rollup row's holder never waits for a user's row (settleFree and settleAfterRollups take
  * users SKIP LOCKED).
  */
-async function settleIn(tx: TransactionSQL, batch: SettlementRow[], locksUntil: number): Promise<{ settled: number[] }> {
+async function settleIn(tx: TransactionSQL, batch: SettlementRow[], locksUntil: number): Promise<Settled> {
   await lockUserRowsUntil(tx, batch.map((r) => r.user_id), batch.map((r) => r.key_id), locksUntil)
   const rollupWaitMs = Math.max(BRIEF_LOCK_WAIT_MS, Math.floor(locksUntil - performance.now()))
-  const { settled, left } = await settleLocked(tx, batch, rollupWaitMs).catch((error) => {
+  // Its user's and keys' rows are held, and the rollup rows there were; one not there yet (its model's first settlement
+  // that day) may be being written by another session, uncommitted: SETTLE leaves out what needs it (`left`), and
+  // those land later. (Taken for a bug, that failed the batch: the money fuzzer on Postgres, seed 2, CI run 18.)
+  return settleLocked(tx, batch, rollupWaitMs).catch((error) => {
     throw lockTimedOut(error) ? new UserRowsBusy(error) : error
   })
-  // Its rows are held: SETTLE leaves none out.
-  if (left.length > 0) throw new Error(`${left.length} settlement(s) left out with their user's rows locked`)
-  return { settled }
 }
 
 /**
