@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 
 const ESTABLISHED = '01'
 
@@ -8,7 +8,8 @@ const ESTABLISHED = '01'
  */
 export function queuedBytes(port: number): number {
   let queued = 0
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  // tcp6 is absent where IPv6 is off; tcp, where there is no /proc (not Linux): then the wait fails saying so.
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6'].filter((table, i) => i === 0 || existsSync(table))) {
     for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
       const [, local, remote, state, queues] = line.trim().split(/\s+/)
       if (state !== ESTABLISHED || (portOf(local!) !== port && portOf(remote!) !== port)) continue
