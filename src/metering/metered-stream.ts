@@ -154,8 +154,6 @@ export type MeteredStream<T = Uint8Array> = ReadableStream<T> & { handedOn(): vo
 interface Outlet<T> {
   /** Its events are read again after the meter: each keeps its data once parsed (`SseParser`'s `readAgain`). */
   readAgain: boolean
-  /** What is kept of an event passed on until it is queued. */
-  kept(passed: Passed): Passed
   /** Queues what a read passed on, or the first piece of it: the pulls after it hand the rest (`next`). */
   hand(controller: ReadableStreamDefaultController<T>, passed: readonly Passed[]): void
   /** Queues the next piece of what was handed, if one is left (true). */
@@ -182,8 +180,6 @@ function asBytes(): Outlet<Uint8Array> {
   }
   return {
     readAgain: false,
-    // Its text alone: the meter is done with the event, whose parsed JSON (`jsonOf`) would live on with it.
-    kept: textOf,
     hand: (controller, passed) => handPiece(controller, encode(passed)),
     next: (controller) => unhanded !== null && (handPiece(controller, unhanded), true),
     last: (controller, passed) => {
@@ -201,7 +197,6 @@ function asBytes(): Outlet<Uint8Array> {
  */
 const asEvents: Outlet<SseEvent[]> = {
   readAgain: true,
-  kept: (passed) => passed,
   hand: (controller, passed) => controller.enqueue(eventsOf(passed)),
   next: () => false,
   last: (controller, passed) => {
@@ -340,7 +335,7 @@ function metered<T>(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: 
         }
         if (passed === null) return { out, malformed: true, echo: false, held }
         if (echoesCredentials(event, credentials) && quotesCredentials(textOf(passed), credentials)) return { out, malformed: true, echo: true, held }
-        if (passed !== '') out.push(outlet.kept(passed))
+        if (passed !== '') out.push(passed)
       }
     } catch {
       return { out, malformed: true, echo: false, held }
