@@ -5,7 +5,9 @@
  *   it an edge refusal, so dropping its prefix rule answered the Anthropic SDK OpenAI-shaped errors.
  * - A 413 on the Anthropic routes is `request_too_large`, Anthropic's type for it (`anthropicErrorType`).
  * - A 408 for a body that stopped arriving carries no x-should-retry (the SDKs' own rules retry a 408) and closes
- *   its connection.
+ *   its connection. It is asked of a gateway with the default body limit: under a limit Bun reads within its idle
+ *   timeout (LIMIT here), Bun's timeout stays on beside the gateway's and may close the connection first, unanswered
+ *   (src/plugins/body-limit.ts; Bun's timer is coarse: 720 ms of a 1 s timeout in one run of the suite in parallel).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect } from 'node:net'
@@ -17,15 +19,20 @@ const IDLE_SEC = 1
 
 let mock: MockProvider
 let gw: TestGateway
+let paced: TestGateway
 let secret: string
+let pacedSecret: string
 
 beforeAll(async () => {
   mock = startMockProvider()
   gw = await startTestGateway({ mock, idleTimeoutSec: IDLE_SEC, config: { max_body_bytes: LIMIT } })
   secret = (await gw.userWithKey({ id: 'edge-formats', max_budget: 10 })).secret
+  paced = await startTestGateway({ mock, idleTimeoutSec: IDLE_SEC })
+  pacedSecret = (await paced.userWithKey({ id: 'edge-formats-paced', max_budget: 10 })).secret
 })
 afterAll(async () => {
   await gw?.stop()
+  await paced?.stop()
   await mock?.stop()
 })
 
@@ -63,7 +70,7 @@ test('a malformed body on /v1/messages/count_tokens: 400 in Anthropic\'s shape, 
 /** Sends the head and the first chunk of a chunked body, then nothing; resolves with what the server sent once it closes. */
 function stalled(path: string): Promise<string> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: Number(new URL(gw.url).port) })
+    const socket = connect({ host: '127.0.0.1', port: Number(new URL(paced.url).port) })
     let text = ''
     const giveUp = setTimeout(() => {
       socket.destroy()
@@ -71,7 +78,7 @@ function stalled(path: string): Promise<string> {
     }, 10_000)
     socket.on('connect', () =>
       socket.write(
-        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${secret}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n`,
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${pacedSecret}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n`,
       ),
     )
     socket.on('data', (d: Buffer) => (text += d.toString('latin1')))
