@@ -4,7 +4,7 @@
  * install (never a silent skip).
  */
 import { spawnSync, type Subprocess } from 'bun'
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -48,29 +48,35 @@ function ownedByPostgres(dir: string): string {
 }
 
 /**
- * initdb takes ~2 s and 160 engine test files each start a server, so it runs once per password in a test
- * process; every server then starts from a copy of that data dir (~0.1 s), as fresh as its own initdb.
+ * initdb takes ~2 s and 160 engine test files each start a server, so it runs once per password in a test run;
+ * every server then starts from a copy of that data dir (~0.1 s), as fresh as its own initdb. The copy is kept on
+ * disk under the run's pid, not in memory: in a parallel run each file is evaluated afresh (bun's `--isolate`) in
+ * one of several worker processes, and the run is their parent. Two workers may make it at once: each makes its
+ * own and renames it into place, and the one that finds it there already uses that one.
  */
-const initialised = new Map<string, string>()
 const INITDB_DIR = 'tollgate-pg-initdb-'
+const runPid = process.env.BUN_TEST_WORKER_ID ? process.ppid : process.pid
 
 function initialisedDataDir(password: string | undefined): string {
-  const key = password ?? ''
-  const known = initialised.get(key)
-  if (known) return known
-  if (initialised.size === 0) removeInitdbDirsOfEndedRuns()
-  const dir = ownedByPostgres(mkdtempSync(join(tmpdir(), `${INITDB_DIR}${process.pid}-`)))
+  const dir = join(tmpdir(), `${INITDB_DIR}${runPid}-${Bun.hash(password ?? '').toString(36)}`)
   const data = join(dir, 'data')
-  const passwordFile = join(dir, 'password')
+  if (existsSync(data)) return data
+  removeInitdbDirsOfEndedRuns()
+  const making = ownedByPostgres(mkdtempSync(`${dir}-making-`))
+  const passwordFile = join(making, 'password')
   const auth = password === undefined ? ['-A', 'trust'] : ['-A', 'scram-sha-256', `--pwfile=${passwordFile}`]
   if (password !== undefined) {
     writeFileSync(passwordFile, password, { mode: 0o600 })
     chownSync(passwordFile, ...postgresIds())
   }
-  const init = spawnSync(asPostgres([join(BIN, 'initdb'), '-D', data, ...auth, '-U', 'postgres', '--no-sync', '-E', 'UTF8']))
+  const init = spawnSync(asPostgres([join(BIN, 'initdb'), '-D', join(making, 'data'), ...auth, '-U', 'postgres', '--no-sync', '-E', 'UTF8']))
   rmSync(passwordFile, { force: true })
   if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`)
-  initialised.set(key, data)
+  try {
+    renameSync(making, dir)
+  } catch {
+    rmSync(making, { recursive: true, force: true }) // another worker's is in place
+  }
   return data
 }
 
