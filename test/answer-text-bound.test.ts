@@ -1,6 +1,6 @@
 /**
  * `boundedText` (src/providers/answer-text.ts) reads an answer's text within a byte bound, counting the bytes fetch
- * gives (inflated, for a compressed body: test/json-answer-inflated-past-bound.test.ts) and giving up past the bound. An uncompressed body whose declared length
+ * gives (inflated, for a compressed body: test/json-answer-inflated-past-bound.alone.test.ts) and giving up past the bound. An uncompressed body whose declared length
  * is within the bound is read whole natively, as fetch reads no more of it than that length — but not one chunked
  * beside its length, whose chunks Bun reads whatever the length says (measured: `content-length: 10` beside 8 KiB
  * of chunks gave 8,192 characters).

@@ -6,7 +6,7 @@ import { startTestGateway } from './support/gateway'
 /**
  * The gateway fetches its providers' answers with `decompress: false` and decompresses them itself (`inflated`), a
  * piece at a time: Bun's fetch decompressed each socket read whole, so a gzip answer of 398 KiB inflating to 400 MiB
- * reached the answer's byte bound as chunks of 100-200 MB (test/json-answer-inflated-past-bound.test.ts: peak RSS
+ * reached the answer's byte bound as chunks of 100-200 MB (test/json-answer-inflated-past-bound.alone.test.ts: peak RSS
  * 193-283 MB against its 200 MB ceiling, failing 3 runs in 5; now 122-124 MB). Every coding fetch would have undone
  * still is, and the headers are fetch's.
  */

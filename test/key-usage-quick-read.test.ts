@@ -2,7 +2,7 @@
  * One key's latest usage is read in the quick lane (src/records/records-reader.ts), beside the reports rather than
  * behind them, because it is an index read: the key's page by usage_key_id, its totals from usage_daily_key. A page
  * with a time range, a model, a status or an offset may walk much of the key's history: that stays a scan.
- * Its answer on Postgres with a report scan waiting on a lock: test/engines/reports-burst-on-healthy-postgres.engine.ts.
+ * Its answer on Postgres with a report scan waiting on a lock: test/engines/reports-burst-on-healthy-postgres.alone.engine.ts.
  */
 import { expect, test } from 'bun:test'
 import { isKeysLatestUsage } from '../src/records/usage-queries'

@@ -12,7 +12,7 @@ import { anthropicEvent, dataEvents, openAIEvent } from './support/scripted-upst
  * A translated stream is metered, then converted. The meter hands the converter the events it read (`meterEvents`),
  * not their text: handed text, the converter decoded it again, parsed it into events again, joined a long event's
  * pieces again and parsed its JSON again, so that one 10 MB event cost a translated Responses stream ~20-60 MB more than
- * the events themselves (test/translated-responses-big-event-memory.test.ts). What the meter gives in an event's place
+ * the events themselves (test/translated-responses-big-event-memory.alone.test.ts). What the meter gives in an event's place
  * (a provider's error redacted, its own error events, a keep-alive) reaches the converter as events too.
  */
 const enc = new TextEncoder()

@@ -3,7 +3,7 @@
  * other requests, and each id's `servable` ran `mayCall`, which scanned the whole allow-list again (`.some`, with a
  * `colonSpelling` regex per entry): a key allowed its maximum of 1,000 names (~200 characters each) made each of its
  * bodiless GET /v1/models do ~500,000 regex scans in one turn (~25 ms; four at once held the thread ~100 ms).
- * Issue 15: bounded at 50 ms, as models-list-many-prices-request-thread.test.ts bounds the same route.
+ * Issue 15: bounded at 50 ms, as models-list-many-prices-request-thread.alone.test.ts bounds the same route.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnGateway, type SpawnedGateway } from './support/gateway'

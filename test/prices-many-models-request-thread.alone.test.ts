@@ -6,7 +6,7 @@
  * catalog of every provider's models), 50,000 held the request thread ~140 ms at each reload and ~120 ms per page.
  * A request now looks up its own model (once a TTL), and a page reads a page. Issue 15: no admin query delays a
  * concurrent request by more than 5 ms; bounded at 50 ms for a busy machine, as the other admin tests bound it.
- * prices-in-force-long-history.test.ts bounds the same for long histories.
+ * prices-in-force-long-history.alone.test.ts bounds the same for long histories.
  */
 import { expect, test } from 'bun:test'
 import { MASTER_KEY, type SpawnedGateway } from './support/gateway'

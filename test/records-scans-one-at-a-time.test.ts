@@ -2,7 +2,7 @@
  * The Postgres store's records scans take turns (src/store/postgres/records-scans.ts): one at a time per replica, the
  * others waiting in order (up to a bound on memory only), the line refused once the running scan goes unanswered for
  * the deadline, and a scan whose caller hung up before its turn dropped. Its cancelling of a running statement needs a Postgres:
- * test/engines/records-scans-one-at-a-time.engine.ts.
+ * test/engines/records-scans-one-at-a-time.alone.engine.ts.
  */
 import type { SQL } from 'bun'
 import { expect, test } from 'bun:test'

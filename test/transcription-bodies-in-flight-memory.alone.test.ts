@@ -3,7 +3,7 @@
  * which for Whisper on a 25 MB file is tens of seconds. The body read budget (64 MiB, a quarter per caller) counts
  * such a body until its request's answer is over, not only while it is read: one key sending a dozen of them, each
  * after the last has reached the provider, has one in flight and the rest refused 503 `body_read_busy`, and the
- * gateway stays under the 200 MB ceiling the README and slow-bodies-memory.test.ts hold it to.
+ * gateway stays under the 200 MB ceiling the README and slow-bodies-memory.alone.test.ts hold it to.
  */
 import { expect, test } from 'bun:test'
 import { FILE_BYTES, transcriptionsInTurn, withTranscriberGateway, type TranscriberGateway } from './support/transcriber-gateway'

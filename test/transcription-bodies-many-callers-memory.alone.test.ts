@@ -3,7 +3,7 @@
  * bodies in flight are counted at their memory, not their bytes. Counted at their bytes (128 MiB of them, a quarter
  * per caller), five keys with one 24 MB transcription each waiting on Whisper were all admitted, and the gateway
  * peaked past 400 MB. Now the rest are refused 503 `body_read_busy` and the gateway stays under the 200 MB ceiling
- * the README and transcription-bodies-in-flight-memory.test.ts hold it to, however many callers share it.
+ * the README and transcription-bodies-in-flight-memory.alone.test.ts hold it to, however many callers share it.
  */
 import { expect, test } from 'bun:test'
 import { FILE_BYTES, transcriptionsInTurn, withTranscriberGateway, type TranscriberGateway } from './support/transcriber-gateway'

@@ -2,7 +2,7 @@
  * GET /v1/pricing/unpriced (the console's overview of models asked for without a price) says which of them are
  * priced by now from every price in force as the database has it (PriceBook.storedPrices), which read them all in one
  * statement on the request thread's connection: with 50,000 priced models that read held the request thread ~200 ms,
- * as GET /v1/models did (models-list-many-prices-request-thread.test.ts). Issue 15: no admin query delays a
+ * as GET /v1/models did (models-list-many-prices-request-thread.alone.test.ts). Issue 15: no admin query delays a
  * concurrent request by more than 5 ms; bounded at 50 ms for a busy machine, as that test bounds /v1/models.
  */
 import { Database } from 'bun:sqlite'

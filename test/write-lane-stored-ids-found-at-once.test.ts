@@ -4,7 +4,7 @@
  * creator has seen it"). The batched lookup (findResponses: a request's input items, or every id a body names, one
  * query for them all) must flush too: without it an item id the client got back a moment ago, sent in the next
  * request's input, is not found and refused as another user's (client breakage: an agent's loop that chains turns
- * at once). findResponse (one id) is guarded by test/stored-id-not-found-under-lock-thread.test.ts; this guards the
+ * at once). findResponse (one id) is guarded by test/stored-id-not-found-under-lock-thread.alone.test.ts; this guards the
  * batched one.
  */
 import { afterEach, beforeEach, expect, test } from 'bun:test'

@@ -22,7 +22,7 @@ const BODY_MEMORY_PER_BYTE = 4
  * left stays in the RSS until the collector runs and reuses it: 2x their bytes above rest two seconds after the last
  * was sent, and more on a busy machine, where the collector runs later. At 2x the bound admitted 82 such streams from
  * four keys (peak RSS 179 MB, 81 at rest) on a quiet machine, but 110 arriving 60 ms apart peaked at 220-250 MB at a
- * load of 8 (test/json-answers-body-claim-until-read.test.ts); at 3x, 55 of them, 186-190 MB at that load; at 1x,
+ * load of 8 (test/json-answers-body-claim-until-read.alone.test.ts); at 3x, 55 of them, 186-190 MB at that load; at 1x,
  * 122 from one key peaked at 209 MB. Counted at 4x for the whole stream, 41 of them filled the bound (the 42nd
  * refused 503) with the gateway at 150 MB.
  */
@@ -33,7 +33,7 @@ const SENT_BODY_MEMORY_PER_BYTE = 3
  * is over (read in relay's scope, which keeps the parsed request and the body sent until then). Measured as the
  * gateway's peak RSS over its RSS before, for 41 agent-turn bodies of 700 KB in flight at once, 3.7x to 4.6x their
  * bytes (184-224 MB at the 4x of a body being parsed: past the 200 MB the bound is for,
- * test/json-answers-body-claim-until-read.test.ts); counted at 5x, 33 of them fill the bound. Raised before the hold
+ * test/json-answers-body-claim-until-read.alone.test.ts); counted at 5x, 33 of them fill the bound. Raised before the hold
  * (src/metering/admission.ts `admitRequest`), so a body the bound cannot take at it is refused holding nothing.
  */
 const AWAITED_BODY_MEMORY_PER_BYTE = 5

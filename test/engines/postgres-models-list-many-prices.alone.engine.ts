@@ -1,5 +1,5 @@
 /**
- * test/models-list-many-prices-request-thread.test.ts on Postgres: GET /v1/models over 50,000 priced models, after a
+ * test/models-list-many-prices-request-thread.alone.test.ts on Postgres: GET /v1/models over 50,000 priced models, after a
  * price change. There the read was a round trip already, but its 50,000 rows were decoded, and the list built and
  * serialised, on the request thread in one go. Bounded as the SQLite test bounds it.
  */
