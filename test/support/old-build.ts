@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BUN, capturedOutput, MASTER_KEY, mockProviders, ROOT, tempDir } from './gateway'
+import { madeOnce } from './made-once'
 import type { MockProvider } from './mock-provider'
 
 /** Packages an old version needed that this one dropped, fetched from the npm registry once (`npm pack`). */
@@ -14,36 +15,41 @@ const PACKS = '/tmp/tollgate-old-build-pkgs'
 export function oldTree(rev: string): string {
   // One per checkout: its node_modules are linked in by path.
   const dir = `/tmp/tollgate-old-build-${rev}-${Bun.hash(ROOT).toString(36)}`
-  if (existsSync(join(dir, '.ready'))) return dir
-  rmSync(dir, { recursive: true, force: true })
-  mkdirSync(dir, { recursive: true })
-  const archive = Bun.spawnSync(['sh', '-c', `git -C ${JSON.stringify(ROOT)} archive ${rev} | tar -x -C ${JSON.stringify(dir)}`])
-  if (archive.exitCode !== 0) throw new Error(`git archive ${rev} failed: ${archive.stderr.toString()}`)
-  // This worktree's packages, each by a link, plus any the old version needed that this one dropped (unpacked
-  // from the tarball `npm pack` fetches into PACKS), so that they share the one elysia.
-  const modules = join(dir, 'node_modules')
-  mkdirSync(modules)
-  for (const name of readdirSync(join(ROOT, 'node_modules'))) {
-    if (name.startsWith('@')) {
-      mkdirSync(join(modules, name))
-      for (const sub of readdirSync(join(ROOT, 'node_modules', name))) symlinkSync(join(ROOT, 'node_modules', name, sub), join(modules, name, sub))
-    } else symlinkSync(join(ROOT, 'node_modules', name), join(modules, name))
-  }
-  const deps = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies as Record<string, string>
-  for (const [name, version] of Object.entries(deps)) {
-    if (existsSync(join(modules, name))) continue
-    const tarball = `${PACKS}/${name.replace('@', '').replace('/', '-')}-${version}.tgz`
-    if (!existsSync(tarball)) {
-      mkdirSync(PACKS, { recursive: true })
-      const pack = Bun.spawnSync(['npm', 'pack', `${name}@${version}`, '--pack-destination', PACKS], { stdout: 'pipe', stderr: 'pipe' })
-      if (pack.exitCode !== 0 || !existsSync(tarball)) throw new Error(`${rev} needs ${name}@${version}, which \`npm pack\` could not fetch: ${pack.stderr.toString()}`)
+  if (existsSync(dir) && !existsSync(join(dir, '.ready'))) rmSync(dir, { recursive: true, force: true }) // cut short by an older harness
+  return madeOnce(dir, (making) => {
+    const archive = Bun.spawnSync(['sh', '-c', `git -C ${JSON.stringify(ROOT)} archive ${rev} | tar -x -C ${JSON.stringify(making)}`])
+    if (archive.exitCode !== 0) throw new Error(`git archive ${rev} failed: ${archive.stderr.toString()}`)
+    // This worktree's packages, each by a link, plus any the old version needed that this one dropped (unpacked
+    // from the tarball `npm pack` fetches into PACKS), so that they share the one elysia.
+    const modules = join(making, 'node_modules')
+    mkdirSync(modules)
+    for (const name of readdirSync(join(ROOT, 'node_modules'))) {
+      if (name.startsWith('@')) {
+        mkdirSync(join(modules, name))
+        for (const sub of readdirSync(join(ROOT, 'node_modules', name))) symlinkSync(join(ROOT, 'node_modules', name, sub), join(modules, name, sub))
+      } else symlinkSync(join(ROOT, 'node_modules', name), join(modules, name))
     }
-    mkdirSync(join(modules, name), { recursive: true })
-    const untar = Bun.spawnSync(['tar', '-xzf', tarball, '-C', join(modules, name), '--strip-components=1'])
-    if (untar.exitCode !== 0) throw new Error(`untar ${tarball}: ${untar.stderr.toString()}`)
-  }
-  writeFileSync(join(dir, '.ready'), '')
-  return dir
+    const deps = JSON.parse(readFileSync(join(making, 'package.json'), 'utf8')).dependencies as Record<string, string>
+    for (const [name, version] of Object.entries(deps)) {
+      if (existsSync(join(modules, name))) continue
+      mkdirSync(join(modules, name), { recursive: true })
+      const untar = Bun.spawnSync(['tar', '-xzf', packed(rev, name, version), '-C', join(modules, name), '--strip-components=1'])
+      if (untar.exitCode !== 0) throw new Error(`untar ${name}@${version}: ${untar.stderr.toString()}`)
+    }
+    writeFileSync(join(making, '.ready'), '')
+  })
+}
+
+/** The tarball of `name@version` in PACKS, fetched by `npm pack` the first time (made apart and moved in whole). */
+function packed(rev: string, name: string, version: string): string {
+  const file = `${name.replace('@', '').replace('/', '-')}-${version}.tgz`
+  return join(
+    madeOnce(join(PACKS, file.replace(/\.tgz$/, '')), (making) => {
+      const pack = Bun.spawnSync(['npm', 'pack', `${name}@${version}`, '--pack-destination', making], { stdout: 'pipe', stderr: 'pipe' })
+      if (pack.exitCode !== 0 || !existsSync(join(making, file))) throw new Error(`${rev} needs ${name}@${version}, which \`npm pack\` could not fetch: ${pack.stderr.toString()}`)
+    }),
+    file,
+  )
 }
 
 export interface OldGateway {

@@ -4,9 +4,10 @@
  * install (never a silent skip).
  */
 import { spawnSync, type Subprocess } from 'bun'
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { madeOnce } from '../../support/made-once'
 
 const BIN = process.env.TOLLGATE_PG_BIN ?? '/usr/lib/postgresql/15/bin'
 const INSTALL = 'Postgres 15 is needed for the engine tests: apt-get update && apt-get install -y postgresql (or set TOLLGATE_PG_BIN to its bin folder)'
@@ -51,33 +52,27 @@ function ownedByPostgres(dir: string): string {
  * initdb takes ~2 s and 160 engine test files each start a server, so it runs once per password in a test run;
  * every server then starts from a copy of that data dir (~0.1 s), as fresh as its own initdb. The copy is kept on
  * disk under the run's pid, not in memory: in a parallel run each file is evaluated afresh (bun's `--isolate`) in
- * one of several worker processes, and the run is their parent. Two workers may make it at once: each makes its
- * own and renames it into place, and the one that finds it there already uses that one.
+ * one of several worker processes, and the run is their parent (two of them may make it at once: `madeOnce`).
  */
 const INITDB_DIR = 'tollgate-pg-initdb-'
 const runPid = process.env.BUN_TEST_WORKER_ID ? process.ppid : process.pid
 
 function initialisedDataDir(password: string | undefined): string {
-  const dir = join(tmpdir(), `${INITDB_DIR}${runPid}-${Bun.hash(password ?? '').toString(36)}`)
-  const data = join(dir, 'data')
-  if (existsSync(data)) return data
-  removeInitdbDirsOfEndedRuns()
-  const making = ownedByPostgres(mkdtempSync(`${dir}-making-`))
-  const passwordFile = join(making, 'password')
-  const auth = password === undefined ? ['-A', 'trust'] : ['-A', 'scram-sha-256', `--pwfile=${passwordFile}`]
-  if (password !== undefined) {
-    writeFileSync(passwordFile, password, { mode: 0o600 })
-    chownSync(passwordFile, ...postgresIds())
-  }
-  const init = spawnSync(asPostgres([join(BIN, 'initdb'), '-D', join(making, 'data'), ...auth, '-U', 'postgres', '--no-sync', '-E', 'UTF8']))
-  rmSync(passwordFile, { force: true })
-  if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`)
-  try {
-    renameSync(making, dir)
-  } catch {
-    rmSync(making, { recursive: true, force: true }) // another worker's is in place
-  }
-  return data
+  const dir = join(tmpdir(), `${INITDB_DIR}${runPid}-${Bun.hash(`${BIN}\0${password ?? ''}`).toString(36)}`)
+  if (!existsSync(dir)) removeInitdbDirsOfEndedRuns()
+  madeOnce(dir, (making) => {
+    ownedByPostgres(making)
+    const passwordFile = join(making, 'password')
+    const auth = password === undefined ? ['-A', 'trust'] : ['-A', 'scram-sha-256', `--pwfile=${passwordFile}`]
+    if (password !== undefined) {
+      writeFileSync(passwordFile, password, { mode: 0o600 })
+      chownSync(passwordFile, ...postgresIds())
+    }
+    const init = spawnSync(asPostgres([join(BIN, 'initdb'), '-D', join(making, 'data'), ...auth, '-U', 'postgres', '--no-sync', '-E', 'UTF8']))
+    rmSync(passwordFile, { force: true })
+    if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`)
+  })
+  return join(dir, 'data')
 }
 
 /** `bun test` never emits `exit`, so a run cannot remove its own: the next run removes those of ended runs. */
