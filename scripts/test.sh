@@ -3,29 +3,33 @@
 # spread over the machine's cores (bun's --parallel), the slowest first by the durations in test/timings.json.
 # An alone file measures time or memory against a bound that a second test process on the same cores would break.
 #
-#   scripts/test.sh <per-test timeout ms> [files…]    no files: every *.test.ts, as `bun test` finds them
+#   scripts/test.sh <per-test timeout ms> [test files…]    no files: every *.test.ts, as `bun test` finds them
 #
-# Both lanes always run; the exit code is non-zero if either failed. TOLLGATE_TEST_TIMINGS=update records the
-# parallel lane's durations into test/timings.json (an entry per file; a file without one is started first).
+# Each lane with files to run runs, whatever the other's result; the exit code is non-zero if either failed. For a
+# name filter or other flags, run `bun test` itself. TOLLGATE_TEST_TIMINGS=update records the parallel lane's
+# durations into test/timings.json (an entry per file; a file without one is started first).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+trap 'exit 130' INT TERM
 
-timeout=$1
+timeout=${1:?usage: scripts/test.sh <per-test timeout ms> [test files…]}
 shift
 bun=node_modules/.bin/bun
 timings=(--timings=test/timings.json)
 [ "${TOLLGATE_TEST_TIMINGS:-}" = update ] && timings+=(--update-timings)
 
-if [ $# -eq 0 ]; then
-  alone=(.alone.)
-else
-  alone=()
-  for file in "$@"; do [[ $file == *.alone.* ]] && alone+=("$file"); done
-fi
+alone=()
+others=()
+for file in "$@"; do
+  if [[ $file == *.alone.* ]]; then alone+=("$file"); else others+=("$file"); fi
+done
+if [ $# -eq 0 ]; then alone=(.alone.); fi # a filter: every *.alone.test.ts bun finds
 
 status=0
 if [ ${#alone[@]} -gt 0 ]; then
-  "$bun" test --timeout "$timeout" "${alone[@]}" || status=1
+  "$bun" test --timeout "$timeout" "${alone[@]}" || status=$?
 fi
-"$bun" test --timeout "$timeout" --parallel "${timings[@]}" --path-ignore-patterns='**/*.alone.*' "$@" || status=1
+if [ $# -eq 0 ] || [ ${#others[@]} -gt 0 ]; then
+  "$bun" test --timeout "$timeout" --parallel "${timings[@]}" --path-ignore-patterns='**/*.alone.*' "${others[@]}" || status=$?
+fi
 exit "$status"
