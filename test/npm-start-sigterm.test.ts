@@ -11,6 +11,7 @@ import { afterAll, expect, test } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MASTER_KEY, ROOT, tempDir } from './support/gateway'
+import { freePort } from './support/redis-server'
 
 const started: number[] = []
 afterAll(() => {
@@ -34,7 +35,7 @@ const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch
 
 for (const name of ['start', 'tollgate']) {
   test(`SIGTERM to \`npm run ${name}\` stops the gateway it started`, async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000)
+    const port = freePort()
     const script = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts[name] as string
     const npm = Bun.which('npm')
     const env = {
