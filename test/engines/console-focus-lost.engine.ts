@@ -64,6 +64,9 @@ test('the secret panel takes focus on Copy, and Done and Save give focus back to
   await page.getByLabel('Name', { exact: true }).fill('laptop')
   await page.keyboard.press('Enter')
   await page.getByTestId('new-secret').waitFor({ timeout: 10_000 })
+  // The panel takes focus in an effect, run after it is painted (a CI run on a busy machine read focus in between).
+  const inPanel = () => (globalThis as any).document.querySelector('.secret')?.contains((globalThis as any).document.activeElement)
+  await page.waitForFunction(inPanel, null, { timeout: 2_000 }).catch(() => {})
   const onSecretShown = await focusedText(page)
   await page.getByRole('button', { name: 'Done' }).focus()
   await page.keyboard.press('Enter')
