@@ -45,11 +45,14 @@ test('SQLite, two processes: of two racing PATCHes of budget_period the later on
   expect((await a.admin('POST', '/v1/users', { id: 'racer', max_budget: 10, budget_period: 'monthly' })).status).toBe(201)
   const db = new Database(dbPath)
   try {
-    db.run('PRAGMA busy_timeout = 0')
+    // The setup waits out the gateways' own writes (log rows written just after their answers: a CI run on a busy
+    // machine met one); the lock checks below may not wait.
+    db.run('PRAGMA busy_timeout = 10000')
     db.run('CREATE TABLE spin (x INTEGER)')
     db.run('WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 6000) INSERT INTO spin SELECT x FROM n')
     db.run(`CREATE TRIGGER slow_daily BEFORE UPDATE ON users WHEN NEW.budget_period = 'daily'
       BEGIN SELECT count(*) FROM spin s1, spin s2; END`)
+    db.run('PRAGMA busy_timeout = 0')
     const toDaily = a.admin('PATCH', '/v1/users/racer', { budget_period: 'daily' })
     // A's transaction holds the lock, spinning in its UPDATE: seen twice, not a background write's moment.
     const locked = async () => writeLocked(db) && (await Bun.sleep(50), writeLocked(db))
@@ -65,6 +68,7 @@ test('SQLite, two processes: of two racing PATCHes of budget_period the later on
       stored,
     }).toEqual({ a: [200, 'daily'], b: [200, 'monthly'], stored: 'monthly' })
   } finally {
+    db.run('PRAGMA busy_timeout = 10000')
     db.run('DROP TRIGGER IF EXISTS slow_daily')
     db.close()
   }
