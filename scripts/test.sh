@@ -25,11 +25,15 @@ for file in "$@"; do
 done
 if [ $# -eq 0 ]; then alone=(.alone.); fi # a filter: every *.alone.test.ts bun finds
 
+# Each lane ends with a line of its own: bun's counts are the last ones before it (.ci/run adds them up), whatever
+# counts a test printed before them (a nested bun test's output).
 status=0
 if [ ${#alone[@]} -gt 0 ]; then
   "$bun" test --timeout "$timeout" "${alone[@]}" || status=$?
+  echo "scripts/test.sh: the alone lane ended"
 fi
 if [ $# -eq 0 ] || [ ${#others[@]} -gt 0 ]; then
   "$bun" test --timeout "$timeout" --parallel "${timings[@]}" --path-ignore-patterns='**/*.alone.*' "${others[@]}" || status=$?
+  echo "scripts/test.sh: the parallel lane ended"
 fi
 exit "$status"
