@@ -14,18 +14,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MASTER_KEY, ROOT, startTestGateway, type TestGateway } from './support/gateway'
+import { freePort } from './support/free-port'
 
 const NGINX = '/usr/sbin/nginx'
 const conf = readFileSync(join(ROOT, 'deploy', 'nginx.conf'), 'utf8').replace(/^\s*#.*$/gm, '')
 let gateway: TestGateway
 let nginx: { proc: ReturnType<typeof Bun.spawn>; port: number } | undefined
-
-function freePort(): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = s.port
-  s.stop(true)
-  return port
-}
 
 async function startNginx(upstream: string): Promise<{ proc: ReturnType<typeof Bun.spawn>; port: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-nginx-'))

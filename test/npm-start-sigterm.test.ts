@@ -11,7 +11,7 @@ import { afterAll, expect, test } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MASTER_KEY, ROOT, tempDir } from './support/gateway'
-import { freePort } from './support/redis-server'
+import { freePort } from './support/free-port'
 
 const started: number[] = []
 afterAll(() => {

@@ -7,15 +7,9 @@
 import { expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { BUN, MASTER_KEY, ROOT } from './support/gateway'
+import { freePort } from './support/free-port'
 
 const PASSWORD = 'pw-not-for-logs'
-
-function freePort(): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = s.port
-  s.stop(true)
-  return port
-}
 
 test('an unreachable Postgres is a one-line refusal naming TOLLGATE_DATABASE_URL and its host, exit 1', async () => {
   const port = freePort()

@@ -10,7 +10,7 @@ import { createServices } from '../src/app'
 import { GcraLimiter } from '../src/http/gcra'
 import { SharedRateLimiter } from '../src/redis/rate-limiter'
 import { MASTER_KEY, runGatewayExpectingExit, spawnGateway, startTestGateway, testConfig, type TestGateway } from './support/gateway'
-import { freePort } from './support/redis-server'
+import { freePort } from './support/free-port'
 
 function refusal(env: Record<string, string>): string | null {
   try {

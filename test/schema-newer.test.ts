@@ -15,7 +15,7 @@ import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
 import { MIGRATIONS, openDatabase } from '../src/db/open'
 import { runMigrate } from './support/cli'
 import { BUN, MASTER_KEY, ROOT, runGatewayExpectingExit, tempDir } from './support/gateway'
-import { freePort } from './support/redis-server'
+import { freePort } from './support/free-port'
 
 const dir = tempDir('tollgate-schema-newer-')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -10,7 +10,7 @@ import { afterAll, expect, test } from 'bun:test'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MASTER_KEY, runGatewayExpectingExit, tempDir } from './support/gateway'
-import { freePort } from './support/redis-server'
+import { freePort } from './support/free-port'
 
 const dir = tempDir('tollgate-db-refused-')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -10,7 +10,7 @@ import { afterEach, expect, test } from 'bun:test'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BUN, MASTER_KEY, ROOT, capturedOutput, tempDir } from './support/gateway'
-import { freePort } from './support/redis-server'
+import { freePort } from './support/free-port'
 import { waitFor } from './support/wait-for'
 
 const dirs: string[] = []

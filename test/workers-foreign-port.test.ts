@@ -7,7 +7,7 @@
  * splitting the traffic with it.
  */
 import { afterEach, expect, test } from 'bun:test'
-import { freePort } from './support/redis-server'
+import { freePort } from './support/free-port'
 import { waitFor } from './support/wait-for'
 import { spawnWorkerGroup } from './support/worker-group'
 

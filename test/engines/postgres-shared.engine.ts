@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { spawnGateway, type SpawnedGateway, MASTER_KEY } from '../support/gateway'
-import { freePort } from '../support/redis-server'
+import { freePort } from '../support/free-port'
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver'
 import { startPostgres, type TestPostgres } from './support/postgres'
 import { waitFor } from '../support/wait-for'

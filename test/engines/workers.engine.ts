@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs'
 import { RUNTIME_ENV } from '../../src/runtime-env'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { MASTER_KEY, runGatewayExpectingExit, spawnGateway, type SpawnedGateway } from '../support/gateway'
-import { freePort, startRedis, type TestRedis } from '../support/redis-server'
+import { freePort } from '../support/free-port'
+import { startRedis, type TestRedis } from '../support/redis-server'
 import { waitFor } from '../support/wait-for'
 
 let redis: TestRedis

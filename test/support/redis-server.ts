@@ -5,6 +5,7 @@
  */
 import type { Subprocess } from 'bun'
 import { existsSync } from 'node:fs'
+import { freePort } from './free-port'
 
 export const REDIS_INSTALL_HINT = 'redis-server is not installed: install Debian\'s redis-server (apt-get install -y redis-server); .ci/run installs it when missing'
 
@@ -12,14 +13,6 @@ function redisBinary(): string {
   const found = Bun.which('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : null)
   if (!found) throw new Error(REDIS_INSTALL_HINT)
   return found
-}
-
-/** A loopback port nobody listens on right now. */
-export function freePort(): number {
-  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = probe.port
-  probe.stop(true)
-  return port
 }
 
 export interface TestRedis {

@@ -8,7 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { mockProviders, spawnGateway, tempDir } from './gateway'
 import { startMockProvider } from './mock-provider'
-import { freePort } from './redis-server'
+import { freePort } from './free-port'
 
 const PRICING = { 'mock:gpt-mock': { input_per_million: 1000, output_per_million: 2000 } }
 

@@ -5,7 +5,7 @@
  * passes either way, and nothing closes).
  */
 import type { Socket } from 'bun'
-import { freePort } from './redis-server'
+import { freePort } from './free-port'
 
 type Relayed = { upstream?: Socket<undefined>; pending: Uint8Array[]; silent: boolean; subscribing: boolean }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { BUN, MASTER_KEY, ROOT, capturedOutput, mockProviders, tempDir } from './gateway'
 import type { MockProvider } from './mock-provider'
-import { freePort } from './redis-server'
+import { freePort } from './free-port'
 import { waitFor } from './wait-for'
 
 export interface WorkerGroup {

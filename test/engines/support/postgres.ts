@@ -8,6 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { madeOnce } from '../../support/made-once'
+import { freePort } from '../../support/free-port'
 
 const BIN = process.env.TOLLGATE_PG_BIN ?? '/usr/lib/postgresql/15/bin'
 const INSTALL = 'Postgres 15 is needed for the engine tests: apt-get update && apt-get install -y postgresql (or set TOLLGATE_PG_BIN to its bin folder)'
@@ -28,13 +29,6 @@ export interface TestPostgres {
 
 function asPostgres(args: string[]) {
   return ['setpriv', '--reuid', 'postgres', '--regid', 'postgres', '--init-groups', '--', ...args]
-}
-
-function freePort(): number {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = server.port
-  server.stop(true)
-  return port
 }
 
 function postgresIds(): [number, number] {
