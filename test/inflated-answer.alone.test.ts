@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { brotliCompressSync, deflateSync } from 'node:zlib'
+import { brotliCompressSync, deflateRawSync, deflateSync } from 'node:zlib'
 import { inflated } from '../src/providers/inflated'
 import { startTestGateway } from './support/gateway'
 
@@ -29,6 +29,20 @@ beforeAll(() => {
       const coding = new URL(req.url).pathname.slice(1)
       if (coding === 'bomb') return new Response(Bun.gzipSync(Buffer.alloc(64 << 20, 0x61)), { headers: { 'content-encoding': 'gzip' } })
       if (coding === 'identity') return new Response(raw, { headers: { 'content-type': 'application/json' } })
+      if (coding.startsWith('deflate-')) {
+        // Under the name `deflate`: zlib's format or the bare stream, its first byte alone in a read of its own.
+        const [, form] = coding.split('-')
+        const bytes = form === 'raw' ? deflateRawSync(raw) : deflateSync(raw)
+        const body = new ReadableStream({
+          async pull(controller) {
+            controller.enqueue(bytes.subarray(0, 1))
+            await Bun.sleep(20)
+            controller.enqueue(bytes.subarray(1))
+            controller.close()
+          },
+        })
+        return new Response(body, { headers: { 'content-type': 'application/json', 'content-encoding': 'deflate' } })
+      }
       return new Response(CODINGS[coding], { headers: { 'content-type': 'application/json', 'content-encoding': coding } })
     },
   })
@@ -43,6 +57,12 @@ test.each(Object.keys(CODINGS))('a %s answer is decompressed, with the headers f
   expect(res.status).toBe(200)
   expect(res.headers.get('content-encoding')).toBe(coding)
   expect(res.headers.get('content-length')).toBe(String(CODINGS[coding]!.length))
+})
+
+test.each(['raw', 'zlib'])('a deflate answer in the %s format is decompressed, as fetch did, though its first read is one byte', async (form) => {
+  const res = await fetchInflated(`deflate-${form}`)
+  expect(await res.text()).toBe(ANSWER)
+  expect(res.headers.get('content-encoding')).toBe('deflate')
 })
 
 test('an answer with no coding is the one fetched, untouched', async () => {
