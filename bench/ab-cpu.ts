@@ -4,7 +4,10 @@
  * compared is the gateway process's own CPU time per request (from /proc), which a busy machine inflates far
  * less than req/s, and inflates alike for both when the batches alternate.
  *
- *   bun bench/ab-cpu.ts <old checkout> <new checkout> [requests per batch] [rounds]
+ *   bun bench/ab-cpu.ts <old checkout> <new checkout> [requests per batch] [rounds] [--agent]
+ *
+ * `--agent` sends a coding agent's kind of body instead of one short message: 24 tools with their descriptions and
+ * schemas and a 40-turn history, ~90 KB of JSON, nearly all of it string text.
  *
  * Each checkout needs its own node_modules. A side may also name runtime settings to start its gateway
  * with, after a `?`: `bun bench/ab-cpu.ts . '.?BUN_JSC_useFTLJIT=0'` compares one checkout with and
@@ -22,8 +25,10 @@ const sideOf = (arg: string) => {
   return { root, env: Object.fromEntries(settings.split('&').filter(Boolean).map((pair) => pair.split('=', 2) as [string, string])) }
 }
 const [oldSide, newSide] = [sideOf(process.argv[2]!), sideOf(process.argv[3]!)]
-const perBatch = Number(process.argv[4] ?? 2000)
-const rounds = Number(process.argv[5] ?? 5)
+const positional = process.argv.slice(4).filter((arg) => !arg.startsWith('--'))
+const perBatch = Number(positional[0] ?? 2000)
+const rounds = Number(positional[1] ?? 5)
+const agentBody = process.argv.includes('--agent')
 const BUN = process.execPath
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-ab-'))
 const children: Array<{ kill(signal?: number | NodeJS.Signals): void }> = []
@@ -60,11 +65,24 @@ async function gateway(name: string, { root, env }: { root: string; env: Record<
 }
 
 const sides = [await gateway('old', oldSide), await gateway('new', newSide)]
-const messages = [{ role: 'user', content: 'Write one short sentence about toll gates.' }]
+const line = 'Read the file, change what the task asks, and run the tests again before you answer "done".\n'
+const messages = agentBody
+  ? Array.from({ length: 40 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `${line.repeat(14)}{"path": "src/app.ts", "lines": [1, 2, 3]}` }))
+  : [{ role: 'user', content: 'Write one short sentence about toll gates.' }]
+const tools = agentBody
+  ? Array.from({ length: 24 }, (_, i) => ({
+      type: 'function',
+      function: {
+        name: `tool_${i}`,
+        description: line.repeat(22),
+        parameters: { type: 'object', properties: { path: { type: 'string', description: 'A path, e.g. "C:\\\\dir\\\\file"' }, limit: { type: 'integer' } }, required: ['path'] },
+      },
+    }))
+  : undefined
 
 /** `n` requests, 16 at a time; returns the gateway's CPU ms per request over them. */
 async function batch(side: Side, stream: boolean, n: number): Promise<number> {
-  const body = JSON.stringify({ model: 'mock:gpt-mock', messages, max_tokens: 64, stream })
+  const body = JSON.stringify({ model: 'mock:gpt-mock', messages, tools, max_tokens: 64, stream })
   const before = cpuMs(side.pid)
   let next = 0
   const worker = async () => {
@@ -79,7 +97,7 @@ async function batch(side: Side, stream: boolean, n: number): Promise<number> {
 }
 
 const load = () => (require('node:fs').readFileSync('/proc/loadavg', 'utf8') as string).split(' ').slice(0, 3).join(' ')
-console.log(`gateway CPU per request, ${rounds} alternating rounds of ${perBatch} requests (16 at a time); load ${load()}`)
+console.log(`gateway CPU per request, ${rounds} alternating rounds of ${perBatch} requests (16 at a time${agentBody ? ", a coding agent's body" : ''}); load ${load()}`)
 for (const stream of [false, true]) {
   for (const s of sides) await batch(s, stream, 300) // warm the JIT
   const samples: Record<string, number[]> = { old: [], new: [] }
