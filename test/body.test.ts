@@ -61,6 +61,46 @@ describe('JSON breadth', () => {
     expect(jsonOutOfBounds('{"a":"::::"}', 8, 100, 1)).toBeNull()
   })
 
+  test('a string ends at the first quote after an even run of backslashes, whatever it holds', () => {
+    // `"x\\"` ends after its two backslashes (one escaped backslash), `"x\\\"…` goes on past an escaped quote.
+    expect(jsonOutOfBounds(String.raw`{"a":"x\\","b":[1,2]}`, 8, 100, 1)).toBe('members')
+    expect(jsonOutOfBounds(String.raw`{"a":"x\\\",[[[,"}`, 1, 1, 1)).toBeNull()
+    expect(jsonOutOfBounds(String.raw`["\\\\",[[]]]`, 2, 100)).toBe('depth')
+    expect(jsonOutOfBounds('["unterminated [[[,,,', 1, 1)).toBeNull()
+  })
+
+  test('counted without parsing, a random text holds the values, members and depth its parse holds (seeded)', () => {
+    const random = seededRandom(20261206)
+    const pieces = ['"', '\\', '[', ']', '{', '}', ',', ':', 'a', ' ', '\n', '\u0022', 'é']
+    const text = () => Array.from({ length: Math.floor(random() * 12) }, () => pieces[Math.floor(random() * pieces.length)]).join('')
+    const value = (depth: number): unknown => {
+      const r = random()
+      if (depth > 5 || r < 0.4) return r < 0.2 ? text() : r < 0.3 ? Math.floor(random() * 100) : null
+      const n = Math.floor(random() * 4)
+      return r < 0.7 ? Array.from({ length: n }, () => value(depth + 1)) : Object.fromEntries(Array.from({ length: n }, (_, i) => [text() + i, value(depth + 1)]))
+    }
+    // Each container counts one value, each comma one more; each member a colon; depth is the deepest container.
+    const held = (v: unknown): { values: number; members: number; depth: number } => {
+      if (v === null || typeof v !== 'object') return { values: 0, members: 0, depth: 0 }
+      const items = Array.isArray(v) ? v : Object.values(v)
+      const inner = items.map(held)
+      return {
+        values: 1 + Math.max(items.length - 1, 0) + inner.reduce((n, h) => n + h.values, 0),
+        members: (Array.isArray(v) ? 0 : items.length) + inner.reduce((n, h) => n + h.members, 0),
+        depth: 1 + Math.max(0, ...inner.map((h) => h.depth)),
+      }
+    }
+    for (let i = 0; i < 2_000; i++) {
+      const v = [value(0)]
+      const json = JSON.stringify(v)
+      const { values, members, depth } = held(v)
+      expect([i, jsonOutOfBounds(json, depth, values, members)]).toEqual([i, null])
+      expect([i, jsonOutOfBounds(json, depth - 1, values, members)]).toEqual([i, 'depth'])
+      expect([i, jsonOutOfBounds(json, depth, values - 1, members)]).toEqual([i, 'values'])
+      if (members > 0) expect([i, jsonOutOfBounds(json, depth, values, members - 1)]).toEqual([i, 'members'])
+    }
+  })
+
   test("the JSON texts in a body's strings share one bound: each under it, together past it, the last is refused", () => {
     const embedded = new EmbeddedJson()
     const half = `[${'0,'.repeat(MAX_JSON_VALUES / 2 - 1)}0]`

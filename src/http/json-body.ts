@@ -35,13 +35,9 @@ function breadthOf(text: string, maxDepth: number, maxValues: number, maxMembers
   let depth = 0
   let values = 0
   let members = 0
-  let inString = false
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 92 /* \ */) i++
-      else if (c === 34 /* " */) inString = false
-    } else if (c === 34) inString = true
+    if (c === 34 /* " */) i = closingQuote(text, i + 1)
     else if (c === 44 /* , */) {
       if (++values > maxValues) return 'values'
     } else if (c === 58 /* : */) {
@@ -52,6 +48,22 @@ function breadthOf(text: string, maxDepth: number, maxValues: number, maxMembers
     } else if (c === 93 /* ] */ || c === 125 /* } */) depth--
   }
   return { values, members }
+}
+
+/**
+ * Where the string whose text starts at `from` ends: its closing quote, the first one not escaped (after an even
+ * run of backslashes), or the text's end. Found by `indexOf`, not a character at a time: a body's bytes are
+ * nearly all string text (a coding agent's 87 KB body was scanned in 15 µs instead of 200, a 24 MB one in 1.5 ms
+ * instead of 85). The worst case, a text of nothing but escaped quotes, takes ~3 ms a MB: still less than a plain
+ * text took a character at a time (~3.5).
+ */
+function closingQuote(text: string, from: number): number {
+  for (let quote = text.indexOf('"', from); quote !== -1; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0
+    while (text.charCodeAt(quote - 1 - backslashes) === 92 /* \ */) backslashes++
+    if (backslashes % 2 === 0) return quote
+  }
+  return text.length
 }
 
 /**
