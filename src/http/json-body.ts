@@ -1,4 +1,5 @@
 import { badRequest } from './errors'
+import { stringEnd } from './json-string-end'
 
 /** Deeper than any real request (tool schemas nest a few dozen levels): a deeper body is an attack. */
 export const MAX_JSON_DEPTH = 128
@@ -29,7 +30,7 @@ interface JsonBreadth {
  * What a JSON text holds, counted without parsing it: values (each opening bracket and each comma counts one) and
  * object members (each colon), or why it would be too costly to parse: nested more than `maxDepth` levels, or
  * holding more than `maxValues` values or `maxMembers` members. Brackets, commas and colons inside strings do not
- * count.
+ * count: each string is skipped whole (`stringEnd`), and a body is nearly all string text.
  */
 function breadthOf(text: string, maxDepth: number, maxValues: number, maxMembers: number): JsonBreadth | JsonExcess {
   let depth = 0
@@ -37,7 +38,7 @@ function breadthOf(text: string, maxDepth: number, maxValues: number, maxMembers
   let members = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
-    if (c === 34 /* " */) i = closingQuote(text, i + 1)
+    if (c === 34 /* " */) i = stringEnd(text, i)
     else if (c === 44 /* , */) {
       if (++values > maxValues) return 'values'
     } else if (c === 58 /* : */) {
@@ -48,22 +49,6 @@ function breadthOf(text: string, maxDepth: number, maxValues: number, maxMembers
     } else if (c === 93 /* ] */ || c === 125 /* } */) depth--
   }
   return { values, members }
-}
-
-/**
- * Where the string whose text starts at `from` ends: its closing quote, the first one not escaped (after an even
- * run of backslashes), or the text's end. Found by `indexOf`, not a character at a time: a body's bytes are
- * nearly all string text (a coding agent's 87 KB body was scanned in 15 µs instead of 200, a 24 MB one in 1.5 ms
- * instead of 85). The worst case, a text of nothing but escaped quotes, takes ~3 ms a MB: still less than a plain
- * text took a character at a time (~3.5).
- */
-function closingQuote(text: string, from: number): number {
-  for (let quote = text.indexOf('"', from); quote !== -1; quote = text.indexOf('"', quote + 1)) {
-    let backslashes = 0
-    while (text.charCodeAt(quote - 1 - backslashes) === 92 /* \ */) backslashes++
-    if (backslashes % 2 === 0) return quote
-  }
-  return text.length
 }
 
 /**
