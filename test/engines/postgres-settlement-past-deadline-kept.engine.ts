@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
+import { waitFor } from '../support/wait-for'
 import { slowCommits } from './support/slow-commit'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
@@ -32,17 +33,22 @@ test("a settlement given up on at the deadline is kept, not charged in full by a
   try {
     const now = Date.now()
     await a.sql`INSERT INTO users (id, max_budget, period_start, created_at, updated_at) VALUES ('u1', 100000000, 0, ${now}, ${now}), ('u2', 100000000, 0, ${now}, ${now})`
-    const slow = await slowCommits(direct, 4)
+    // Long enough that the next settlement is kept well before it lands (it is kept ~2.5 s in: below).
+    const slow = await slowCommits(direct, 8)
     await slow.on('usage', 'INSERT', "NEW.request_id = 'r-slow'")
     // Holds that expire in 2 s, so that the test need not wait the default TTL.
     const ledgerA = new Ledger(a.ledger, 2_000)
     const [first, next] = await Promise.all([ledgerA.reserve(asked('r-slow', 'u1')), ledgerA.reserve(asked('r-next', 'u2'))])
+    const expired = Date.now() + 2_000
     ledgerA.settle(first.taken, usageOf(1_000))
-    await Bun.sleep(100)
-    // Sent behind the slow COMMIT, it waits for it past the deadline.
+    // Sent once the slow COMMIT is under way, so that it queues behind that batch (rather than a fixed 100 ms later).
+    await slow.underWay()
     ledgerA.settle(next.taken, usageOf(1_000))
-    await Bun.sleep(2_500)
-    const kept = (await direct`SELECT hold_id FROM pending_settlements WHERE hold_id = ${next.taken.id}`).length === 1
+    // The writer sends it once the first batch's try gives up (the deadline, 1 s), with that batch, half a second later
+    // (its pause before a try again), and gives up on both a second later: kept ~2.5 s in. A fixed 2.5 s wait read it
+    // just before that under load (CI run 25).
+    const kept = await waitFor(5_000, async () => (await direct`SELECT hold_id FROM pending_settlements WHERE hold_id = ${next.taken.id}`).length === 1)
+    await Bun.sleep(Math.max(0, expired + 200 - Date.now()))
     const swept = await new Ledger(b.ledger, 60_000).sweep()
     await slow.landed()
     await a.ledger.flush()

@@ -15,6 +15,12 @@ export async function slowCommits(db: SQL, seconds: number) {
     on: (table: string, event: RowEvent, when: string) =>
       db.unsafe(`CREATE CONSTRAINT TRIGGER slow_${table}_${event.toLowerCase()} AFTER ${event} ON ${table} DEFERRABLE INITIALLY DEFERRED
         FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION slow_commit()`),
+    /** Until a slow COMMIT is under way: a session sleeping in it (within 10 s, or it throws). */
+    underWay: async () => {
+      for (const until = Date.now() + 10_000; Date.now() < until; await Bun.sleep(10))
+        if (Number((await db`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'`)[0].n) > 0) return
+      throw new Error('no slow COMMIT under way after 10 s')
+    },
     /** Until a slow COMMIT has landed, with some room. */
     landed: () => Bun.sleep(seconds * 1000 + 500),
   }
