@@ -1,4 +1,5 @@
 import type { SQL } from 'bun'
+import { waitFor } from '../../support/wait-for'
 
 type RowEvent = 'INSERT' | 'UPDATE' | 'DELETE'
 
@@ -17,9 +18,8 @@ export async function slowCommits(db: SQL, seconds: number) {
         FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION slow_commit()`),
     /** Until a slow COMMIT is under way: a session sleeping in it (within 10 s, or it throws). */
     underWay: async () => {
-      for (const until = Date.now() + 10_000; Date.now() < until; await Bun.sleep(10))
-        if (Number((await db`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'`)[0].n) > 0) return
-      throw new Error('no slow COMMIT under way after 10 s')
+      const sleeping = async () => Number((await db`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'`)[0].n) > 0
+      if (!(await waitFor(10_000, sleeping))) throw new Error('no slow COMMIT under way after 10 s')
     },
     /** Until a slow COMMIT has landed, with some room. */
     landed: () => Bun.sleep(seconds * 1000 + 500),
