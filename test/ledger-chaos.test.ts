@@ -5,8 +5,8 @@
  * removed, budgets and ceilings changed, keys revoked and rotated, users blocked and deleted, budget periods
  * changed) and the sweeper on a 1 s TTL. Then: each user's spend is the sum of its usage rows in the period,
  * each key's the sum of its rows; nothing left held; with cap-output on, spend within the largest budget or
- * ceiling ever set and every cost within its hold; every `ok` cost is its tokens at its price row; every
- * upstream call the client saw has a row. Runs on SQLite; with TOLLGATE_TEST_DATABASE_URL set (as
+ * ceiling ever set and every cost within its hold; every `ok` cost is its tokens at its price row, a price no older
+ * than any change answered before the request arrived; every upstream call the client saw has a row. Runs on SQLite; with TOLLGATE_TEST_DATABASE_URL set (as
  * test/engines/stores.engine.ts does), on Postgres. CHAOS_SEED, CHAOS_REQUESTS, CHAOS_PROCS, CHAOS_CACHE_TTL.
  * (It found a settlement written after another process rolled the period dated in the ended one: see
  * test/settlement-after-roll.test.ts.)
@@ -31,9 +31,12 @@ afterAll(async () => {
 type Route = 'chat' | 'chat-stream' | 'messages' | 'messages-stream' | 'responses' | 'responses-stream' | 'embeddings'
 
 const budgetsEver = new Map<string, number>() // user or key id → the largest budget it had (micro-USD)
+/** Each price change the admin API answered: when its answer came, and when it took effect (a removal at once). */
+const priceChanges: Array<{ model: string; answeredAt: number; effective: number }> = []
 
 async function chaos(capOutput: boolean, seed: number) {
   budgetsEver.clear()
+  priceChanges.length = 0
   const rnd = seededRandom(seed)
   const pick = <T,>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!
   const mock = startMockProvider({ chunks: 6, chunkDelayMs: 40, completionText: 'one two three four five six seven eight nine ten eleven twelve' })
@@ -125,6 +128,11 @@ async function chaos(capOutput: boolean, seed: number) {
     } catch {}
   }
 
+  async function setPrice(price: { model: string } & Record<string, unknown>) {
+    const r = await any().admin('POST', '/v1/pricing', price)
+    if (r.status === 201) priceChanges.push({ model: price.model, answeredAt: Date.now(), effective: Date.parse(r.body.effective_from) })
+  }
+
   async function adminChaos(stopAt: number) {
     let n = 0
     while (Date.now() < stopAt) {
@@ -133,8 +141,8 @@ async function chaos(capOutput: boolean, seed: number) {
       const u = pick(users)
       const what = Math.floor(rnd() * 12)
       n++
-      if (what === 0) await any().admin('POST', '/v1/pricing', { model: pick(['mock:gpt-mock', 'mockant:claude-mock']), input_per_million: pick([500, 1000, 2000]), output_per_million: pick([1000, 2000, 4000]) })
-      else if (what === 1) await any().admin('POST', '/v1/pricing', { model: pick(['mock:gpt-mock', 'mockant:claude-mock']), input_per_million: pick([700, 1300]), output_per_million: pick([1500, 2500]), effective_from: new Date(Date.now() + 5).toISOString() })
+      if (what === 0) await setPrice({ model: pick(['mock:gpt-mock', 'mockant:claude-mock']), input_per_million: pick([500, 1000, 2000]), output_per_million: pick([1000, 2000, 4000]) })
+      else if (what === 1) await setPrice({ model: pick(['mock:gpt-mock', 'mockant:claude-mock']), input_per_million: pick([700, 1300]), output_per_million: pick([1500, 2500]), effective_from: new Date(Date.now() + 5).toISOString() })
       else if (what === 2 && u.max_budget !== null) {
         const b = pick([0.1, 0.4, 0.8, 1.5])
         if ((await any().admin('PATCH', `/v1/users/${u.id}`, { max_budget: b })).status === 200) budgetsEver.set(u.id, Math.max(budgetsEver.get(u.id) ?? 0, b * 1e6))
@@ -151,9 +159,12 @@ async function chaos(capOutput: boolean, seed: number) {
       else if (what === 9 && u.max_budget !== null) await any().admin('PATCH', `/v1/users/${u.id}`, { budget_period: pick(['daily', 'weekly', 'monthly', null]) })
       else if (what === 10) {
         const model = pick(['mock:gpt-mock', 'mockant:claude-mock'])
-        await any().admin('DELETE', `/v1/pricing/${model}`)
+        if ((await any().admin('DELETE', `/v1/pricing/${model}`)).status === 200) {
+          const answeredAt = Date.now()
+          priceChanges.push({ model, answeredAt, effective: answeredAt })
+        }
         await Bun.sleep(Math.floor(rnd() * 50))
-        await any().admin('POST', '/v1/pricing', { model, input_per_million: pick([800, 1000]), output_per_million: pick([2000, 3000]) })
+        await setPrice({ model, input_per_million: pick([800, 1000]), output_per_million: pick([2000, 3000]) })
       } else if (what === 11 && rnd() < 0.15) await any().admin('DELETE', `/v1/users/${u.id}`)
       else if (what === 8) mock.options.chunkDelayMs = pick([0, 10, 40, 200, 450, 800])
     }
@@ -189,14 +200,22 @@ function invariants(gw: TestGateway, mock: MockProvider, tags: Map<string, strin
     if (capOutput && n(k.spend) > (budgetsEver.get(k.id) ?? Infinity)) problems.push(`key ${k.id}: spend ${k.spend} > every ceiling it had (${budgetsEver.get(k.id)})`)
   }
   const allPrices = gw.query('SELECT id, model, created_at FROM prices')
-  for (const r of gw.query("SELECT request_id, model, price_id, created_at, latency_ms FROM usage WHERE status <> 'expired'")) {
-    const start = n(r.created_at) - n(r.latency_ms)
+  // A request that arrives after a price change was answered is priced by that change or a later one (README, Key
+  // cache). Its arrival: its request-log row's time less the latency it records (2 ms allowed for their rounding).
+  const arrivals = new Map(gw.query('SELECT request_id, created_at, latency_ms FROM api_request_log').map((l: any) => [l.request_id, n(l.created_at) - n(l.latency_ms)]))
+  let dated = 0
+  for (const r of gw.query("SELECT request_id, model, price_id, created_at FROM usage WHERE status <> 'expired' AND price_id IS NOT NULL")) {
     const cited = allPrices.find((p: any) => n(p.id) === n(r.price_id))
     if (!cited) continue
     if (n(cited.created_at) > n(r.created_at)) problems.push(`row ${r.request_id}: price ${r.price_id} took effect after the row`)
-    const newer = allPrices.find((p: any) => p.model === r.model && n(p.created_at) > n(cited.created_at) && n(p.created_at) < start - 500) // latency counts from the upstream call, after the price lookup and the hold
-    if (newer) problems.push(`row ${r.request_id}: cites price ${r.price_id} but ${newer.id} was in force ${start - n(newer.created_at)} ms before the request`)
+    const arrived = arrivals.get(r.request_id)
+    if (arrived === undefined) continue
+    dated++
+    const known = priceChanges.filter((c) => c.model === r.model && c.answeredAt < arrived - 2 && c.effective < arrived - 2)
+    const latest = known.reduce((at, c) => Math.max(at, c.effective), -Infinity)
+    if (n(cited.created_at) < latest) problems.push(`row ${r.request_id}: cites price ${r.price_id} of ${n(cited.created_at)}, though a change answered before the request arrived (${arrived}) took effect at ${latest}`)
   }
+  if (dated === 0) problems.push('no priced usage row has a request-log row to date its arrival by')
   const rows = gw.query('SELECT request_id, endpoint, model, prompt_tokens, completion_tokens, cached_tokens, cost, reserved, price_id, status FROM usage')
   const prices = new Map(gw.query('SELECT id, input_per_million, output_per_million FROM prices').map((p: any) => [n(p.id), p]))
   for (const r of rows) {
