@@ -47,6 +47,7 @@ describe('require_pricing off: a model name with a NUL in it', () => {
       await Bun.sleep(1_000)
       const after = await chat(gw, victim.secret, 'mock:gpt-mock')
       expect(after.status).toBe(200)
+      await gw.settled()
       const usage = await gw.admin('GET', '/v1/usage?user_id=victim')
       expect(usage.status).toBe(200)
       expect(usage.body.data).toHaveLength(2)

@@ -63,7 +63,9 @@ test('an address that still leads to a replica: refused while it does, told once
     env: { TOLLGATE_REDIS_URL: oldPrimary.url, TOLLGATE_REDIS_FAILURE: 'closed', TOLLGATE_RATE_LIMIT_PER_MIN: '6000', TOLLGATE_LOG_LEVEL: 'info' },
   })
   try {
-    await Bun.sleep(3_500) // three reconnections or more
+    const toldReadOnly = () => onReplica.output().split('\n').some((l) => l.includes('redis unreachable') && l.includes('READONLY'))
+    expect(await within(10_000, async () => toldReadOnly())).toBeLessThan(10_000)
+    await Bun.sleep(3_000) // three reconnections or more
     expect((await fetch(`${onReplica.url}/v1/models`)).status).toBe(503)
     const lines = onReplica.output().split('\n')
     expect(lines.filter((l) => l.includes('dropping its connections'))).toHaveLength(1)
