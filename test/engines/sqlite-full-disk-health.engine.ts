@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { spawnGateway, type SpawnedGateway } from '../support/gateway'
+import { waitFor } from '../support/wait-for'
 
 let dir: string
 let mounted = false
@@ -81,7 +82,7 @@ test('a full disk: every hold is refused 503 database_full, and /health says the
   // Room again: the gateway recovers by itself, with no request needed (a load balancer sends it none while it
   // answers 503): the refused requests' log rows, tried again every second, land.
   rmSync(join(dir, 'fill'))
-  await Bun.sleep(1500)
+  await waitFor(10_000, async () => (await health()).status === 200)
   expect(await health()).toEqual({ status: 200, body: { status: 'ok' } })
   expect(await chat()).toBe('200 ok')
 }, 60_000)
