@@ -13,6 +13,7 @@ import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
 import { asked, usageOf } from './support/ledger-requests'
 import { postgresForFile } from './support/postgres-for-file'
+import { waitFor } from '../support/wait-for'
 
 const pg = postgresForFile()
 
@@ -45,10 +46,13 @@ test("a rollup row of one model held elsewhere leaves other users' settlements o
       ledger.settle(h.taken, usageOf(10))
       await Bun.sleep(100)
     }
-    // A second on, u2's p:b settlement, which needs no row anybody holds, has landed.
+    // u2's p:b settlements, which need no row anybody holds, land (the last was sent just now: a loaded machine may take
+    // a moment), the row still held.
+    const openHolds = async () => (await direct`SELECT request_id FROM reservations ORDER BY id`).map((r: { request_id: string }) => r.request_id)
+    await waitFor(5_000, async () => (await openHolds()).length === 1)
     const [u2] = await direct`SELECT spend::int AS spend, reserved::int AS reserved FROM users WHERE id = 'u2'`
-    const open = await direct`SELECT request_id FROM reservations ORDER BY id`
-    expect({ u2, open: open.map((r: { request_id: string }) => r.request_id) }).toEqual({ u2: { spend: 100 + 2_000 + 10 * 10, reserved: 0 }, open: ['r2'] })
+    const open = await openHolds()
+    expect({ u2, open }).toEqual({ u2: { spend: 100 + 2_000 + 10 * 10, reserved: 0 }, open: ['r2'] })
   } finally {
     await session`ROLLBACK`.catch(() => {})
     session.release()
