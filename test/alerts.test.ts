@@ -10,6 +10,7 @@ import { startMockProvider, type MockProvider } from './support/mock-provider'
 import { writeBeforeStart } from './support/test-store'
 import { spawnGateway, startTestGateway, tempDir, type TestGateway } from './support/gateway'
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver'
+import { waitFor } from './support/wait-for'
 
 const SECRET = 'webhook-secret-0123456789abcdef'
 
@@ -185,8 +186,14 @@ describe('events', () => {
     const { secret } = await gw.userWithKey({ id: 'prober' })
     for (let i = 0; i < 3; i++) expect((await chat(gw.url, secret, 'mock:gpt-unpriced')).status).toBe(402)
     await Promise.all(Array.from({ length: 200 }, (_, i) => chat(gw!.url, secret, `mock:made-up-${i}`)))
-    await Bun.sleep(300)
-    const alerts = (await gw.admin('GET', '/v1/alerts?kind=unpriced_model&limit=1000')).body.data
+    // The checks (every 50 ms) raise the alerts and their deliveries go: until the made-up names' count is among
+    // them and every alert raised has been delivered (a loaded machine may take more than one check for it).
+    const listed = async () => (await gw!.admin('GET', '/v1/alerts?kind=unpriced_model&limit=1000')).body.data as any[]
+    await waitFor(10_000, async () => {
+      const raised = await listed()
+      return raised.some((a) => a.data.other_refusals > 0) && receiver.deliveries.length === raised.length
+    })
+    const alerts = await listed()
     expect(alerts.length).toBeLessThanOrEqual(21)
     // One alert for the model, however many refusals: its count is those seen when a check raised it.
     const forModel = alerts.filter((a: any) => a.subject === 'mock:gpt-unpriced')

@@ -24,6 +24,12 @@ import { done, holdFor } from '../support/ledger-contract'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 const TTL = 60_000
+/**
+ * A sweep that waits for a busy user's row only a moment (100 ms) ends within this; one that deadlocked took Postgres's
+ * deadlock_timeout (1 s) and more, and one that waited for the held row waits until it is let go, after it. An engines
+ * run with five workers (load 10 on 2 cores) measured 423 ms for a right one.
+ */
+const SWEPT_AT_ONCE_MS = 900
 /** A sweep at this time finds the holds taken now expired. */
 const pastExpiry = () => Date.now() + TTL + 1_000
 
@@ -105,7 +111,7 @@ test("a sweep and a key's new ceiling that takes its holds over: both done at on
   console.log('ceiling done', tookMs, 'ms after the key row was let go; the sweep meanwhile took', whileHeld.tookMs, 'ms')
   // The ceiling took the hold over (the key's reserved), and the next sweep charged it in full to the user and the key.
   const { swept } = await timedSweep()
-  expect({ whileHeld: whileHeld.swept, sweptAtOnce: whileHeld.tookMs < 300, swept, maxBudget: row?.maxBudget, under300ms: tookMs < 300, ...(await figures()) }).toEqual({
+  expect({ whileHeld: whileHeld.swept, sweptAtOnce: whileHeld.tookMs < SWEPT_AT_ONCE_MS, swept, maxBudget: row?.maxBudget, under300ms: tookMs < 300, ...(await figures()) }).toEqual({
     whileHeld: 0,
     sweptAtOnce: true,
     swept: 1,
@@ -133,7 +139,7 @@ test("a sweep and its hold's own settlement, which locked the user first: the se
   const tookMs = Date.now() - released
   console.log('settlement done', tookMs, 'ms after the key row was let go; the sweep meanwhile took', whileHeld.tookMs, 'ms')
   const { swept } = await timedSweep()
-  expect({ whileHeld: whileHeld.swept, sweptAtOnce: whileHeld.tookMs < 300, swept, settlement, under300ms: tookMs < 300, ...(await figures()) }).toEqual({
+  expect({ whileHeld: whileHeld.swept, sweptAtOnce: whileHeld.tookMs < SWEPT_AT_ONCE_MS, swept, settlement, under300ms: tookMs < 300, ...(await figures()) }).toEqual({
     whileHeld: 0,
     sweptAtOnce: true,
     swept: 0,
