@@ -247,8 +247,9 @@ export interface Store {
    */
   responsesWritable(): Promise<boolean>
   /**
-   * Whether stored ids recorded by this process were refused for a lock at their last write and are still unwritten
-   * (no question asked of the database). Always false on SQLite, where a lock on the file refuses holds too.
+   * Whether stored ids recorded by this process were refused for a lock at their last write, or withheld an answer that
+   * waited for them, and are still unwritten (no question asked of the database). Always false on SQLite, where a lock
+   * on the file refuses holds too.
    */
   responsesKeptBack(): boolean
   /**

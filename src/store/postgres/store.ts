@@ -460,6 +460,7 @@ export class PostgresStore implements Store {
       // The answer is withheld, whatever kept its ids: until they land, every replica's lookups of its conversations
       // know their size may be short (KeptBackIds), and the growth outlives this process (kept-growth.ts).
       const left = this.responses.unwritten()
+      for (const r of mine) if (left.has(r)) this.answersWaitedFor.add(r)
       const unwritten = [...mine].filter((r) => r.kind === 'conversation' && left.has(r))
       const withheld = unwritten.filter((r) => !this.withheld.has(r))
       for (const r of withheld) this.withheld.add(r)
@@ -482,15 +483,21 @@ export class PostgresStore implements Store {
 
   /** The conversations' rows withheld answers waited for and that are not written yet (see flushResponses). */
   private readonly withheld = new Set<QueuedResponse>()
+  /**
+   * Every row a withheld answer waited for, not written yet: kept back, by a lock or anything else, even before the
+   * writer's own try has given up on the lock (its wait may end after the answer's, on a loaded machine).
+   */
+  private readonly answersWaitedFor = new Set<QueuedResponse>()
 
   private withdrawWritten(rows: QueuedResponse[]): void {
+    if (this.answersWaitedFor.size > 0) for (const r of rows) this.answersWaitedFor.delete(r)
     if (this.withheld.size === 0) return
     const written = rows.filter((r) => this.withheld.delete(r))
     if (written.length > 0) this.keptBack.withdraw(written.map((r) => r.id))
   }
 
   responsesKeptBack(): boolean {
-    return this.responses.keptBackForLock
+    return this.responses.keptBackForLock || this.answersWaitedFor.size > 0
   }
 
   /**
