@@ -149,7 +149,9 @@ describe("Postgres ledger: a user's row another session holds past the batch's l
       const started = performance.now()
       const [busy, free] = await Promise.all([outcome(ledger.reserve(holdFor('busy', 100))), outcome(ledger.reserve(holdFor('free', 100)))])
       expect({ busy, free }).toEqual({ busy: 'database_unavailable', free: 'taken' })
-      expect(performance.now() - started).toBeLessThan(DEADLINE)
+      // The batch stops waiting for the row at 750 ms (rowsLockWaitMs), inside the deadline; a loaded machine runs that
+      // late (an engines run with five workers: 1,024 ms). A batch that waited for the row would wait until it is let go.
+      expect(performance.now() - started).toBeLessThan(DEADLINE * 1.5)
     } finally {
       await release()
     }
