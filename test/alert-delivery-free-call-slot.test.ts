@@ -30,14 +30,17 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** A process's outbox and delivery loop with `limit` free-call slots (one unless given), as src/alerts/alerts.ts builds them. */
-async function deliveryProcess(limit = 1) {
+/**
+ * A process's outbox and delivery loop with `limit` free-call slots (one unless given), as src/alerts/alerts.ts builds
+ * them; a failed attempt is tried again `retryBaseMs` later (and more: retryDelay).
+ */
+async function deliveryProcess(limit = 1, retryBaseMs = 50) {
   dir = tempDir()
   store = await openTestStore(join(dir, 'tollgate.db'))
   receiver = startWebhookReceiver()
   const settings = configSchema.parse({
     master_key: MASTER_KEY,
-    alerts: { webhooks: { ops: { url: receiver.url, secret: SECRET } }, retry_base_ms: 50, delivery_timeout_ms: 500, max_attempts: 2 },
+    alerts: { webhooks: { ops: { url: receiver.url, secret: SECRET } }, retry_base_ms: retryBaseMs, delivery_timeout_ms: 500, max_attempts: 2 },
   }).alerts
   const outbox = new AlertOutbox(store.alerts, ['ops'])
   const slots = new FreeCallSlots(limit)
@@ -79,7 +82,9 @@ test('a delivery claimed while a free call took the last slot is given back uncl
 })
 
 test("a POST holds its slot until it ends, and a webhook that never answers gives it back at the attempt's timeout", async () => {
-  const { outbox, slots, delivery, receiver } = await deliveryProcess()
+  // Its next try a minute on: the round the attempt's end starts must not find it due before its row is read (with
+  // 50 ms, CI run 30 on Postgres read the second attempt's claim).
+  const { outbox, slots, delivery, receiver } = await deliveryProcess(1, 60_000)
   receiver.script('hang')
   await outbox.raise({ dedupeKey: 'key_revoked:k1', kind: 'key_revoked', subject: 'k1', text: 'tollgate: key k1 was revoked', data: { key_id: 'k1' } })
   const pass = delivery.deliverDue()
