@@ -460,11 +460,11 @@ export class PostgresStore implements Store {
       // The answer is withheld, whatever kept its ids: until they land, every replica's lookups of its conversations
       // know their size may be short (KeptBackIds), and the growth outlives this process (kept-growth.ts).
       const left = this.responses.unwritten()
-      for (const r of mine) if (left.has(r)) this.answersWaitedFor.add(r)
-      const unwritten = [...mine].filter((r) => r.kind === 'conversation' && left.has(r))
-      const withheld = unwritten.filter((r) => !this.withheld.has(r))
-      for (const r of withheld) this.withheld.add(r)
-      await Promise.all([this.keptBack.announce(withheld.map((r) => r.id)), this.keepGrowth(unwritten)])
+      const unwritten = [...mine].filter((r) => left.has(r))
+      const newly = unwritten.filter((r) => !this.withheld.has(r))
+      for (const r of newly) this.withheld.add(r)
+      const conversations = (rows: QueuedResponse[]) => rows.filter((r) => r.kind === 'conversation')
+      await Promise.all([this.keptBack.announce(conversations(newly).map((r) => r.id)), this.keepGrowth(conversations(unwritten))])
       throw error
     }
   }
@@ -481,23 +481,21 @@ export class PostgresStore implements Store {
     }).catch(this.onError)
   }
 
-  /** The conversations' rows withheld answers waited for and that are not written yet (see flushResponses). */
-  private readonly withheld = new Set<QueuedResponse>()
   /**
-   * Every row a withheld answer waited for, not written yet: kept back, by a lock or anything else, even before the
-   * writer's own try has given up on the lock (its wait may end after the answer's, on a loaded machine).
+   * The rows withheld answers waited for and that are not written yet (see flushResponses): kept back, by the table's
+   * lock or anything else, whether or not the writer's own try has yet been refused for the lock. Their conversations'
+   * are announced to the other replicas (KeptBackIds).
    */
-  private readonly answersWaitedFor = new Set<QueuedResponse>()
+  private readonly withheld = new Set<QueuedResponse>()
 
   private withdrawWritten(rows: QueuedResponse[]): void {
-    if (this.answersWaitedFor.size > 0) for (const r of rows) this.answersWaitedFor.delete(r)
     if (this.withheld.size === 0) return
-    const written = rows.filter((r) => this.withheld.delete(r))
+    const written = rows.filter((r) => this.withheld.delete(r) && r.kind === 'conversation')
     if (written.length > 0) this.keptBack.withdraw(written.map((r) => r.id))
   }
 
   responsesKeptBack(): boolean {
-    return this.responses.keptBackForLock || this.answersWaitedFor.size > 0
+    return this.responses.keptBackForLock || this.withheld.size > 0
   }
 
   /**
