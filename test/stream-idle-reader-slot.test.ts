@@ -15,6 +15,7 @@ import { connect } from 'node:net'
 import { STREAM_ERRORS } from '../src/metering/metered-stream'
 import { withSlotsGateway } from './support/idle-timeout-gateway'
 import { unchunked } from './support/raw-http'
+import { waitFor } from './support/wait-for'
 import { jsonResponse, openAIEvent, openStream } from './support/scripted-upstream'
 
 const SLOTS = 2
@@ -58,8 +59,10 @@ test("streams whose clients read nothing do not refuse every other user's paid c
   for (let i = 0; i < 100 && upstream.calls.length < SLOTS; i++) await Bun.sleep(20)
   expect(upstream.calls.length).toBe(SLOTS)
 
-  // Three times both idle timeouts (Bun's listener and the upstream idle timeout), far under the 600 s call timeout.
-  await Bun.sleep(3_000)
+  // Let go once each took nothing for the upstream idle timeout (1 s, then a second's look at what had arrived): more
+  // than twice both idle timeouts (Bun's listener and the upstream idle timeout), far under the 600 s call timeout.
+  const usageRows = () => gw.query<{ n: number }>("SELECT count(*) AS n FROM usage WHERE user_id = 'stream-reader'")[0]!.n
+  expect(await waitFor(15_000, () => usageRows() === SLOTS)).toBe(true)
   const res = await fetch(`${gw.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json' },
@@ -69,7 +72,8 @@ test("streams whose clients read nothing do not refuse every other user's paid c
   expect({ status: res.status, code: res.status === 200 ? null : JSON.parse(text).error?.code }).toEqual({ status: 200, code: null })
 
   // The readers were let go: what the gateway had queued for them reaches them once they read again, then the
-  // error event and the end, short of the whole answer.
+  // error event and the end, short of the whole answer. They read again at once: a let-go connection has its idle
+  // timeout back (1 s here), and one that goes on taking nothing past it is closed, what was still queued with it.
   for (const s of sockets) s.resume()
   const allClosed = await Promise.race([Promise.all(closed).then(() => true), Bun.sleep(10_000).then(() => false)])
   expect(allClosed).toBe(true)
