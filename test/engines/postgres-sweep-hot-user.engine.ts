@@ -14,6 +14,7 @@ import { SQL } from 'bun'
 import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
 import { holdFor } from '../support/ledger-contract'
+import { waitFor } from '../support/wait-for'
 import { startPostgres, type TestPostgres } from './support/postgres'
 
 let pg: TestPostgres
@@ -54,7 +55,8 @@ test("a busy (not stuck) user's expired hold is swept while other replicas' batc
   const left = async () => Number((await other`SELECT count(*)::int AS n FROM reservations WHERE user_id = 'hot' AND amount = 500`)[0].n)
   let [sweeps, expiredLeft, batchesBefore] = [0, -1, 0]
   try {
-    await Bun.sleep(300)
+    // The row busy in turn (connections opened, a few batches committed) before the sweeps begin.
+    await waitFor(10_000, () => batches > 5)
     batchesBefore = batches
     // Ten sweeps (ten minutes of a real sweeper), while the user is served.
     for (; sweeps < 10; sweeps++) {

@@ -32,7 +32,10 @@ export function withConversationReplicas(database: string, count: number, timeou
       providers: { plain: { type: 'openai', base_url: `${h.upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },
       pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 } },
     }
-    for (let i = 0; i < count; i++) h.replicas.push(await spawnGateway({ config: h.config, env: { TOLLGATE_DATABASE_URL: h.url } }))
+    // Bun's fetch cap as the image and `npm start` raise it for the default limit (2048 provider calls): under Bun's
+    // own (256) a replica admits 224, and a moment's stall on a loaded machine gathers more users' turns than that.
+    const env = { TOLLGATE_DATABASE_URL: h.url, BUN_CONFIG_MAX_HTTP_REQUESTS: '2080' }
+    for (let i = 0; i < count; i++) h.replicas.push(await spawnGateway({ config: h.config, env }))
     h.sql = new Bun.SQL(h.url)
   }, timeoutMs)
   afterAll(async () => {
