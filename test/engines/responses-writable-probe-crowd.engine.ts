@@ -102,7 +102,7 @@ test('during an index build on stored_responses, a flood of refused stored reque
     await Promise.all(clients)
     // The time each chat took in the gateway, from its arrival to its end (the request log's): the clients' own
     // clock also counts this process's wait to run them among the crowd's 300 clients, on a loaded machine.
-    const logged = async () => (await sql`SELECT latency_ms FROM api_request_log WHERE user_id = 'probe-other' AND route LIKE '%chat%' ORDER BY id`).map((r: { latency_ms: number }) => r.latency_ms)
+    const logged = async (): Promise<number[]> => (await sql`SELECT latency_ms FROM api_request_log WHERE user_id = 'probe-other' AND route LIKE '%chat%' ORDER BY id`).map((r: { latency_ms: number }) => r.latency_ms)
     expect(await waitFor(10_000, async () => (await logged()).length === 7)).toBe(true)
     const inGateway = (await logged()).slice(1)
     console.log({ crowdStatuses, latencies, inGateway, statuses, probesWaiting: waiting.n })

@@ -61,6 +61,14 @@ const recordsSession = (deadlineMs: number) => ({ statement_timeout: deadlineMs,
  */
 const sessionBounds = (deadlineMs: number) => ({ idle_in_transaction_session_timeout: deadlineMs, lock_timeout: deadlineMs })
 
+/**
+ * How long the migrations' transaction may sit idle between two of its statements, at least (the session's bound is
+ * the deadline: sessionBounds). Those gaps are this process's own work between statements, a few milliseconds, which
+ * a starved host (a container throttled at startup) can stretch past a short deadline: Postgres would end the
+ * migration and the replica refuse to start. A replica frozen mid-migration still lets go of the ledger's tables.
+ */
+const MIGRATION_IDLE_MS = 10_000
+
 /** A replica's clock further than this from the database's is said at startup. */
 const CLOCK_SKEW_WARN_MS = 5_000
 
@@ -187,10 +195,12 @@ export class PostgresStore implements Store {
     try {
       // A replica waits for another's migrations, and they for the transactions in flight, as long as that takes.
       await conn`SET lock_timeout = 0`
+      await conn`SELECT set_config('idle_in_transaction_session_timeout', ${`${Math.max(deadlineMs, MIGRATION_IDLE_MS)}ms`}, false)`
       await conn`SELECT pg_advisory_lock(7201400)`
       await applyMigrations(conn, PG_MIGRATIONS)
       await conn`SELECT pg_advisory_unlock(7201400)`
       await conn`RESET lock_timeout`
+      await conn`RESET idle_in_transaction_session_timeout`
     } catch (error) {
       conn.release()
       await sql.close()
