@@ -41,7 +41,8 @@ test('while Redis hangs for 4 s, no request waits past the 500 ms deadline, and 
     await Bun.sleep(300)
   }
   const slowest = Math.max(...seen.map((s) => s.ms))
-  const waitedAfterDown = seen.slice(1).filter((s) => s.ms > 200).length
+  // A request that waits on Redis takes its deadline (500 ms); one at load ~10 took 201 ms without.
+  const waitedAfterDown = seen.slice(1).filter((s) => s.ms > 450).length
   console.log({ ms: seen.map((s) => s.ms) })
   // The deadline and a loaded machine's lateness: one limiter's wait after another's (1 s) or the pause (4 s) are past it.
   expect({ allServed: seen.every((s) => s.status === 200), slowestUnder900ms: slowest < 900, waitedAfterDown }).toEqual({

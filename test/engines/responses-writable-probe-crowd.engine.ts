@@ -87,7 +87,16 @@ test('during an index build on stored_responses, a flood of refused stored reque
       }
     })
     await Bun.sleep(1_500)
-    const [waiting] = await sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ROW EXCLUSIVE%'`
+    // The defect's mark in Postgres: probes queued on the build's lock, each on a pooled connection (up to all 16),
+    // where now only the stored-id writer waits.
+    let [sampling, mostWaiting] = [true, 0]
+    const sampler = (async () => {
+      while (sampling) {
+        const [waiting] = await sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ROW EXCLUSIVE%'`
+        mostWaiting = Math.max(mostWaiting, waiting.n)
+        await Bun.sleep(10)
+      }
+    })()
     const latencies: number[] = []
     const statuses: number[] = []
     for (let i = 0; i < 6; i++) {
@@ -98,6 +107,8 @@ test('during an index build on stored_responses, a flood of refused stored reque
       statuses.push(r.status)
       await Bun.sleep(200)
     }
+    sampling = false
+    await sampler
     building = false
     await Promise.all(clients)
     // The time each chat took in the gateway, from its arrival to its end (the request log's): the clients' own
@@ -105,9 +116,11 @@ test('during an index build on stored_responses, a flood of refused stored reque
     const logged = async (): Promise<number[]> => (await sql`SELECT latency_ms FROM api_request_log WHERE user_id = 'probe-other' AND route LIKE '%chat%' ORDER BY id`).map((r: { latency_ms: number }) => r.latency_ms)
     expect(await waitFor(10_000, async () => (await logged()).length === 7)).toBe(true)
     const inGateway = (await logged()).slice(1)
-    console.log({ crowdStatuses, latencies, inGateway, statuses, probesWaiting: waiting.n })
-    // A chat completion stores nothing and its hold writes no stored id: served, and not held up by the probes.
-    expect({ statuses, slow: inGateway.filter((ms) => ms > 500) }).toEqual({ statuses: statuses.map(() => 200), slow: [] })
+    console.log({ crowdStatuses, latencies, inGateway, statuses, mostWaiting })
+    // A chat completion stores nothing and its hold writes no stored id: served, and not held up by the probes. The
+    // defect's wait for a connection grew by seconds while the crowd lasted; a machine at load ~10 made 0.5-0.8 s of
+    // the gateway's time without it (the crowd's 250 requests a second on a starved core).
+    expect({ statuses, slow: inGateway.filter((ms) => ms > 1_500), writerAloneWaits: mostWaiting <= 1 }).toEqual({ statuses: statuses.map(() => 200), slow: [], writerAloneWaits: true })
   } finally {
     building = false
     await lock`ROLLBACK`
