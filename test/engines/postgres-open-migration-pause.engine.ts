@@ -8,9 +8,9 @@
  * The pause is made by a relay in front of Postgres that holds everything back from the moment Postgres says the
  * migrations' transaction has begun (its ReadyForQuery in state 'T'), for a second.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { PostgresStore } from '../../src/store/postgres/store'
-import { startPostgres, type TestPostgres } from './support/postgres'
+import { postgresForFile } from './support/postgres-for-file'
 import { startTcpRelay } from './support/tcp-relay'
 
 const DEADLINE = 300
@@ -18,13 +18,7 @@ const PAUSE_MS = 1_000
 /** ReadyForQuery ('Z', length 5) with the transaction status "in a transaction block" ('T'). */
 const IN_TRANSACTION = Buffer.from([0x5a, 0, 0, 0, 5, 0x54])
 
-let pg: TestPostgres
-beforeAll(async () => {
-  pg = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await pg?.destroy()
-})
+const pg = postgresForFile()
 
 test("a pause between two of the startup migrations' statements longer than the deadline does not end them", async () => {
   const url = await pg.database('open_migration_pause')

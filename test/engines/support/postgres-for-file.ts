@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'bun:test'
 import { startPostgres, type TestPostgres } from './postgres'
 
 /** For a test file: a Postgres started before its tests and destroyed after them; its databases made by `database`. */
-export function postgresForFile(): Pick<TestPostgres, 'database'> {
+export function postgresForFile(): Pick<TestPostgres, 'database' | 'port'> {
   let pg: TestPostgres | undefined
   beforeAll(async () => {
     pg = await startPostgres()
@@ -10,5 +10,10 @@ export function postgresForFile(): Pick<TestPostgres, 'database'> {
   afterAll(async () => {
     await pg?.destroy()
   })
-  return { database: (name) => pg!.database(name) }
+  return {
+    database: (name) => pg!.database(name),
+    get port() {
+      return pg!.port
+    },
+  }
 }
