@@ -69,7 +69,7 @@ test('during an index build on stored_responses, a flood of refused stored reque
   await lock`BEGIN`
   // What CREATE INDEX (without CONCURRENTLY) on stored_responses holds for its whole build.
   await lock`LOCK TABLE stored_responses IN SHARE MODE`
-  let building = true
+  let [building, sampling] = [true, true]
   const crowdStatuses: Record<string, number> = {}
   try {
     // One stored answer during the build: withheld after the deadline, its ids kept back: the replica now probes.
@@ -89,7 +89,7 @@ test('during an index build on stored_responses, a flood of refused stored reque
     await Bun.sleep(1_500)
     // The defect's mark in Postgres: probes queued on the build's lock, each on a pooled connection (up to all 16),
     // where now only the stored-id writer waits.
-    let [sampling, mostWaiting] = [true, 0]
+    let mostWaiting = 0
     const sampler = (async () => {
       while (sampling) {
         const [waiting] = await sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ROW EXCLUSIVE%'`
@@ -122,7 +122,7 @@ test('during an index build on stored_responses, a flood of refused stored reque
     // the gateway's time without it (the crowd's 250 requests a second on a starved core).
     expect({ statuses, slow: inGateway.filter((ms) => ms > 1_500), writerAloneWaits: mostWaiting <= 1 }).toEqual({ statuses: statuses.map(() => 200), slow: [], writerAloneWaits: true })
   } finally {
-    building = false
+    building = sampling = false
     await lock`ROLLBACK`
     lock.release()
   }
