@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startMockProvider, type MockProvider } from '../support/mock-provider'
 import { startTestGateway, type TestGateway } from '../support/gateway'
 import { startPostgres, type TestPostgres } from './support/postgres'
+import { waitFor } from '../support/wait-for'
 
 let pg: TestPostgres
 let mock: MockProvider
@@ -45,14 +46,23 @@ describe('Postgres: PATCH a key (max_budget) that deadlocks with a transaction h
     }
     // The reservation first, then its key (as the sweeper once did).
     const other = await sql.reserve()
-    await other`BEGIN`
-    await other`SELECT 1 FROM reservations WHERE key_id = ${keyId} FOR UPDATE`
-    const patch = gw.admin('PATCH', `/v1/keys/${keyId}`, { max_budget: 5 })
-    // The PATCH now holds the user's and the key's rows and waits for the reservation's.
-    await Bun.sleep(400)
-    await other`SELECT 1 FROM api_keys WHERE id = ${keyId} FOR UPDATE`
-    await other`COMMIT`
-    other.release()
+    let patch: Promise<{ status: number; body: any }>
+    try {
+      await other`BEGIN`
+      // Postgres undoes the side whose deadlock_timeout passes first: always the PATCH's (1 s) here, even when a loaded
+      // machine lets the two waits begin within moments of each other.
+      await other`SET LOCAL deadlock_timeout = '30s'`
+      await other`SELECT 1 FROM reservations WHERE key_id = ${keyId} FOR UPDATE`
+      const [{ pid }] = await other`SELECT pg_backend_pid() AS pid`
+      patch = gw.admin('PATCH', `/v1/keys/${keyId}`, { max_budget: 5 })
+      // The PATCH holds the user's and the key's rows and waits for the reservation's.
+      const patchWaits = async () => (await sql`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND ${pid} = ANY(pg_blocking_pids(pid))`)[0].n >= 1
+      expect(await waitFor(10_000, patchWaits)).toBe(true)
+      await other`SELECT 1 FROM api_keys WHERE id = ${keyId} FOR UPDATE`
+      await other`COMMIT`
+    } finally {
+      other.release()
+    }
     const res = await patch
     expect({ status: res.status, max_budget: res.body?.max_budget ?? res.body }).toEqual({ status: 200, max_budget: 5 })
     await inflight
