@@ -31,7 +31,8 @@ test("one model's first expired-rollup row of the day, inserted by a transaction
     await dead.reserve(asked('r1', 'u1', 'p:a'))
     await dead.reserve(asked('r2', 'u2', 'p:b'))
     // Another replica, frozen in the middle of today's first p:a sweep: its trigger's row is inserted, uncommitted.
-    const day = Math.floor(Date.now() / 86_400_000)
+    // The day the sweep's rows fall on: its clock's (`later`, an hour on: tomorrow's from 23:00 UTC), not the test's.
+    const day = Math.floor(later / 86_400_000)
     await session`BEGIN`
     await session`INSERT INTO usage_daily_models (day, model, status, requests, prompt_tokens, completion_tokens, cached_tokens, cost) VALUES (${day}, 'p:a', 'expired', 1, 1, 1, 0, 1)`
     const swept = await sweeper.sweep(later).catch((e) => String(e))
