@@ -112,6 +112,8 @@ test('a translated stream keeps no more of a tool call\'s arguments than the nat
   const argumentsMb = (STREAMS * DELTAS * DELTA.length) / 1e6
   console.log({ nativeLiveHeapMb: native.toFixed(1), translatedLiveHeapMb: translated.toFixed(1), argumentsMb: argumentsMb.toFixed(1) })
   // Nothing of a call's arguments needs keeping to pass its deltas on: the translated stream may keep what the native
-  // one does and a tenth of the arguments' size more, not the arguments themselves.
-  expect(translated).toBeLessThan(native + argumentsMb / 10)
+  // one does and a tenth of the arguments' size more, not the arguments themselves. The native figure can come out
+  // below nothing (-13 MB once, with six test workers on two cores: something live at its first reading was let go by
+  // the second); what it keeps is then counted as nothing.
+  expect(translated).toBeLessThan(Math.max(native, 0) + argumentsMb / 10)
 }, 180_000)
