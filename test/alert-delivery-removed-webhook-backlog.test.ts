@@ -30,9 +30,11 @@ test("a configured webhook's due deliveries are claimed without reading a remove
     expect(await store.alerts.claimDue('ops', NOW, NOW + 60_000, 20)).toEqual([])
     timings.push(performance.now() - t0)
   }
-  const median = timings.sort((a, b) => a - b)[10]!
-  console.log(`claimDue for a webhook with nothing due, beside ${BACKLOG} pending for a removed one: median ${median.toFixed(2)} ms`)
-  expect(median).toBeLessThan(2)
+  const [fastest, median] = [timings.sort((a, b) => a - b)[0]!, timings[10]!]
+  console.log(`claimDue for a webhook with nothing due, beside ${BACKLOG} pending for a removed one: fastest ${fastest.toFixed(2)} ms, median ${median.toFixed(2)} ms`)
+  // The fastest of 21 is the read's own work: a read past the backlog cannot be fast once, while a loaded machine (six
+  // test workers on two cores) made the median 3.2 ms on Postgres.
+  expect(fastest).toBeLessThan(2)
   // The backlog is still there for a process that has the removed webhook.
   expect((await store.alerts.claimDue('ops-old', NOW, NOW + 60_000, 20)).length).toBe(20)
 }, 120_000)
