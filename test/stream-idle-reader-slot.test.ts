@@ -63,6 +63,12 @@ test("streams whose clients read nothing do not refuse every other user's paid c
   // than twice both idle timeouts (Bun's listener and the upstream idle timeout), far under the 600 s call timeout.
   const usageRows = () => gw.query<{ n: number }>("SELECT count(*) AS n FROM usage WHERE user_id = 'stream-reader'")[0]!.n
   expect(await waitFor(15_000, () => usageRows() === SLOTS)).toBe(true)
+  // The readers read again at once: a let-go connection has its idle timeout back (1 s here), and one that goes on
+  // taking nothing past it is closed, what was still queued with it (with the other user's call made first, that
+  // window passed a second once on a loaded CI machine). What the gateway had queued for them reaches them, then the
+  // error event and the end, short of the whole answer. Their slots went back when their streams were settled, not
+  // with their connections, which stay open meanwhile, draining, then idle for that second.
+  for (const s of sockets) s.resume()
   const res = await fetch(`${gw.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json' },
@@ -71,10 +77,6 @@ test("streams whose clients read nothing do not refuse every other user's paid c
   const text = await res.text()
   expect({ status: res.status, code: res.status === 200 ? null : JSON.parse(text).error?.code }).toEqual({ status: 200, code: null })
 
-  // The readers were let go: what the gateway had queued for them reaches them once they read again, then the
-  // error event and the end, short of the whole answer. They read again at once: a let-go connection has its idle
-  // timeout back (1 s here), and one that goes on taking nothing past it is closed, what was still queued with it.
-  for (const s of sockets) s.resume()
   const allClosed = await Promise.race([Promise.all(closed).then(() => true), Bun.sleep(10_000).then(() => false)])
   expect(allClosed).toBe(true)
   await gw.settled()
