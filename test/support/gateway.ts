@@ -120,6 +120,8 @@ function harness(url: string, dbPath: string, databaseUrl: string | undefined, s
       if (databaseUrl) return execPostgres(databaseUrl, sql, params)
       const db = new Database(dbPath)
       try {
+        // The gateway's own writes (its write lane, its checkpoints) hold the file's write lock for moments at a time.
+        db.run('PRAGMA busy_timeout = 5000')
         db.run(sql, params)
       } finally {
         db.close()
