@@ -1650,7 +1650,8 @@ export class PostgresLedgerStore implements LedgerStore {
    * ended (next) or while the writer was sending. Not those queued after the call: a busy ledger holds its
    * caller for a batch or two, never for as long as settlements keep coming. Nor those of a user whose rows another
    * session holds past a moment's wait (a replica frozen mid-transaction): they land later (landLater), and a read
-   * of other rows is not held up, nor refused, for them.
+   * of other rows is not held up, nor refused, for them. A lock that a try of theirs meets (on `usage`: an index
+   * build, a newer replica's migration) is waited out until the deadline, not reported at the first try's 100 ms.
    */
   async flush(): Promise<void> {
     await this.flushQueued()
@@ -1663,7 +1664,7 @@ export class PostgresLedgerStore implements LedgerStore {
   /** The settlements queued before the call, riding in reservation batches or on their own (see flush). */
   private async flushQueued(): Promise<void> {
     if (this.carrying) await this.reserving
-    await this.settlements.flushQueued()
+    await this.settlements.flushQueued(performance.now() + this.deadlineMs)
     if (this.carrying) await this.reserving
   }
 

@@ -587,8 +587,11 @@ export class PostgresStore implements Store {
     if (row.read_only) throw new DatabaseReadOnly()
   }
 
+  /** The rows queued before the call, a lock on their tables waited out until the deadline (see flushResponses). */
   async flush(): Promise<void> {
-    await Promise.all([this.ledger.flush(), this.log.flush(), this.aggregates.flush(), this.responses.flush(), this.refusals.writer.flush()])
+    const until = performance.now() + this.deadlineMs - AFTER_LOCK_MS
+    const writers = [this.log, this.aggregates, this.responses, this.refusals.writer]
+    await Promise.all([this.ledger.flush(), ...writers.map((writer) => writer.flushQueued(until))])
   }
 
   /**
