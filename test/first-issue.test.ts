@@ -55,7 +55,11 @@ test('a list of millions of bad elements is refused at its first: one issue, not
   const early = validated(stoppingAtFirstIssue(chatBody), body)
   const ms = performance.now() - started
   expect(firstIssue(early)).toEqual({ path: ['messages', '0', 'content'], message: expect.stringContaining('must be a string or an array of content parts') })
-  expect(ms).toBeLessThan(100)
+  // The union's issue holds each branch's issues: the list's branch one, not two million (a full validation's).
+  const branches = (early.issues?.[0] as { errors?: unknown[][] } | undefined)?.errors
+  expect(branches?.map((issues) => issues.length)).toEqual([1, 1])
+  // 80 ms here, 145 ms in a loaded CI run; a full validation takes 9 s.
+  expect(ms).toBeLessThan(1_000)
 })
 
 test('the copy keeps the schema whole: the original still validates in full, and the copy still describes itself as zod', () => {
