@@ -36,31 +36,31 @@ const lockWaiters = async () =>
   (await direct`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()`)[0].n as number
 
 /**
- * Holds `table` locked against inserts (an index build's lock: reads go on) while `during` runs: `during` is given
- * `metLock`, which resolves once a session of the gateway's has waited on it, and `release`.
+ * Locks `table` against inserts (an index build's lock: reads go on), then: `request` (whose rows queue behind the
+ * lock); a wait until a write of the gateway's has met the lock and its first try given up (100 ms); `read`, asked for
+ * with the table still locked; the lock let go 300 ms later. Returns what the read answered.
  */
-async function withTableLocked(table: string, during: (metLock: () => Promise<void>, release: () => Promise<void>) => Promise<void>) {
+async function readAcrossBriefLock(table: string, request: () => Promise<void>, read: () => Promise<{ status: number; body: any }>) {
   const locker = await direct.reserve()
   await locker`BEGIN`
   await locker.unsafe(`LOCK TABLE ${table} IN SHARE MODE`)
   let released = false
-  const release = async () => {
-    if (released) return
-    released = true
-    await locker`ROLLBACK`
-  }
-  const metLock = async () => {
+  try {
+    await request()
     let met = false
     for (let i = 0; i < 200 && !met; i++) {
       met = (await lockWaiters()) > 0
       if (!met) await Bun.sleep(10)
     }
     expect(met).toBe(true)
-  }
-  try {
-    await during(metLock, release)
+    await Bun.sleep(250)
+    const answer = read()
+    await Bun.sleep(300)
+    released = true
+    await locker`ROLLBACK`
+    return await answer
   } finally {
-    await release()
+    if (!released) await locker`ROLLBACK`
     locker.release()
   }
 }
@@ -71,36 +71,30 @@ test("a user's read while `usage` is locked for a moment waits for its settlemen
   await gw.settled()
   expect((await gw.admin('GET', '/v1/users/alice')).body.spend).toBeCloseTo(HOLD_USD, 9)
 
-  await withTableLocked('usage', async (metLock, release) => {
-    // The hold needs no row of `usage`: the request is served, and its settlement queued behind the lock.
-    expect((await chat(gw.url, secret)).status).toBe(200)
-    // Its settlement's first try meets the lock, and gives up after 100 ms, before the read is asked for.
-    await metLock()
-    await Bun.sleep(250)
-    const read = gw.admin('GET', '/v1/users/alice')
-    await Bun.sleep(300)
-    await release()
-    const { status, body } = await read
-    expect({ status, reserved: body.reserved }).toEqual({ status: 200, reserved: 0 })
-    expect(body.spend).toBeCloseTo(2 * HOLD_USD, 9)
-  })
+  // The hold needs no row of `usage`: the request is served, and its settlement queued behind the lock.
+  const { status, body } = await readAcrossBriefLock(
+    'usage',
+    async () => expect((await chat(gw.url, secret)).status).toBe(200),
+    () => gw.admin('GET', '/v1/users/alice'),
+  )
+  expect({ status, reserved: body.reserved }).toEqual({ status: 200, reserved: 0 })
+  expect(body.spend).toBeCloseTo(2 * HOLD_USD, 9)
 }, 30_000)
 
 test('a read of the request log while it is locked for a moment waits for the rows queued before it', async () => {
   const { secret } = await gw.userWithKey({ id: 'bob', max_budget: 1 })
   await gw.settled()
-  await withTableLocked('api_request_log', async (metLock, release) => {
-    const res = await chat(gw.url, secret)
-    expect(res.status).toBe(200)
-    const requestId = res.headers.get('x-request-id')
-    expect(requestId).toBeTruthy()
-    await metLock()
-    await Bun.sleep(250)
-    const read = gw.admin('GET', '/v1/audit?limit=50')
-    await Bun.sleep(300)
-    await release()
-    const { status, body } = await read
-    expect(status).toBe(200)
-    expect((body.data as Array<{ request_id: string }>).some((row) => row.request_id === requestId)).toBe(true)
-  })
+  let requestId: string | null = null
+  const { status, body } = await readAcrossBriefLock(
+    'api_request_log',
+    async () => {
+      const res = await chat(gw.url, secret)
+      expect(res.status).toBe(200)
+      requestId = res.headers.get('x-request-id')
+    },
+    () => gw.admin('GET', '/v1/audit?limit=50'),
+  )
+  expect(requestId).toBeTruthy()
+  expect(status).toBe(200)
+  expect((body.data as Array<{ request_id: string }>).some((row) => row.request_id === requestId)).toBe(true)
 }, 30_000)
