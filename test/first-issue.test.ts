@@ -58,8 +58,8 @@ test('a list of millions of bad elements is refused at its first: one issue, not
   // The union's issue holds each branch's issues: the list's branch one, not two million (a full validation's).
   const branches = (early.issues?.[0] as { errors?: unknown[][] } | undefined)?.errors
   expect(branches?.map((issues) => issues.length)).toEqual([1, 1])
-  // 80 ms here, 145 ms in a loaded CI run; a full validation takes 9 s.
-  expect(ms).toBeLessThan(1_000)
+  // 80 ms here, 146 ms in a loaded CI run, 738 ms in a 6-worker run; a full validation takes 9 s here.
+  expect(ms).toBeLessThan(2_000)
 })
 
 test('the copy keeps the schema whole: the original still validates in full, and the copy still describes itself as zod', () => {
