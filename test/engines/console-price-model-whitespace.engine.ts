@@ -22,6 +22,9 @@ async function addPrice(typed: string, input: string, output: string) {
   await page.evaluate(() => ((globalThis as any).location.hash = '#/prices'))
   await page.getByRole('heading', { level: 1, name: 'Prices' }).waitFor()
   await page.getByLabel('Model (provider:model)').fill(typed)
+  // As the operator sees it: the price in force looked up, its rates in the fields, before the new ones are typed. A
+  // fill as that lookup lands (300 ms after the name) put its "4" after the "2" it prefilled: $24 (CI run 43).
+  await page.getByTestId('price-keeps').waitFor()
   await page.getByLabel('Input USD / 1M tokens').fill(input)
   await page.getByLabel('Output USD / 1M tokens').fill(output)
   const posted = page.waitForResponse((r) => r.url().endsWith('/v1/pricing') && r.request().method() === 'POST', { timeout: 10_000 })
