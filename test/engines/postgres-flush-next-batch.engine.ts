@@ -64,11 +64,15 @@ test('flush waits for a settlement a reservation batch took from the writer whil
   const h1 = await ledger.reserve(holdFor('u', 100))
   const h2 = await ledger.reserve(holdFor('v', 100))
   // Another connection holds u's row: the writer's own send (for u) waits on it a moment, then keeps S0 to land later.
+  // It lets go once the first flush has been looked at (a flush that waited for S0 would wait 5 s, then find it
+  // written), not after a fixed time: a loaded machine took longer than that to flush, and S0 landed on a later try.
   const blocker = await store.sql.reserve()
   await blocker`BEGIN`
+  await blocker`SELECT set_config('idle_in_transaction_session_timeout', '0', true)`
   await blocker`SELECT 1 FROM users WHERE id = 'u' FOR UPDATE`
+  let letGo = () => {}
   const released = (async () => {
-    await Bun.sleep(700)
+    await Promise.race([Bun.sleep(5_000), new Promise<void>((resolve) => (letGo = resolve))])
     await blocker`COMMIT`
     blocker.release()
   })()
@@ -80,6 +84,7 @@ test('flush waits for a settlement a reservation batch took from the writer whil
   // S1 rode in the batch, and is written. S0, whose user's row stays held past a moment's wait, lands later (flush).
   const [r] = await store.sql`SELECT count(*)::int AS n, coalesce(sum(cost), 0)::int AS cost FROM usage`
   expect(r).toEqual({ n: 1, cost: 20 })
+  letGo()
   await released
   await ledger.flush()
   const [all] = await store.sql`SELECT count(*)::int AS n, coalesce(sum(cost), 0)::int AS cost FROM usage`

@@ -29,6 +29,8 @@ test('ids a withheld answer waited for are kept back until written, whatever kep
   const deleting = await store.sql.reserve()
   try {
     await deleting`BEGIN`
+    // Its own session outlives the store's deadline, which a loaded machine's wait for the ids can pass.
+    await deleting`SELECT set_config('idle_in_transaction_session_timeout', '0', true)`
     await deleting`SELECT 1 FROM users WHERE id = 'u' FOR UPDATE`
     expect(store.responsesKeptBack()).toBe(false)
     store.recordResponse({ id: 'resp_1', kind: 'response', user_id: 'u', provider: 'mock', model: 'mock:m', context_tokens: 10, media_parts: 0, context_bytes: 10, holds_audio: false }, Date.now())
