@@ -414,7 +414,7 @@ function metered<T>(upstream: ReadableStream<Uint8Array>, meter: EventMeter, o: 
   const endWithArrived = async (why: CutReason, abort: () => void) => {
     reading = true
     try {
-      const arrived = await readArrived(reader, { withinMs: arrivedWithinMs(why, o.idleTimeoutMs), maxBytes: ARRIVED_MAX_BYTES })
+      const arrived = await readArrived(reader, { withinMs: arrivedWithinMs(why, o.idleTimeoutMs), maxBytes: ARRIVED_MAX_BYTES, wallTime: why === 'shutdown' })
       if (ended) return
       const read = passOnRead(arrived.chunks, arrived.done)
       if (!(await writtenOrEnded(read))) return

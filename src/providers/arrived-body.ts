@@ -1,3 +1,5 @@
+import { LookClock } from './look-clock'
+
 /** A reader with Bun's `readMany`: every chunk already queued in one read. */
 interface ManyReader {
   readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> | Bun.ReadableStreamDefaultReadManyResult<Uint8Array>
@@ -16,6 +18,8 @@ interface ArrivedBounds {
   maxBytes: number
   /** A read that waits this long finds nothing more arrived: the look ends there, not at `withinMs`. */
   quietMs?: number
+  /** The bounds are wall time, the process's waits for a core included (a look with a deadline of its own: the stop's). */
+  wallTime?: boolean
 }
 
 /**
@@ -26,19 +30,21 @@ interface ArrivedBounds {
  * still waiting then, or chunks left past the bound, are left to the reader's cancel, which its caller owes. A read that
  * fails (the call aborted, the provider's connection broken) ends the look too: what was read before it had arrived,
  * and is returned all the same, no whole answer.
+ *
+ * The bounds count the time the process ran (LookClock), unless `wallTime`.
  */
-export async function readArrived(reader: ManyReader, { withinMs, maxBytes, quietMs }: ArrivedBounds): Promise<Arrived> {
+export async function readArrived(reader: ManyReader, { withinMs, maxBytes, quietMs, wallTime = false }: ArrivedBounds): Promise<Arrived> {
   const chunks: Uint8Array[] = []
   let bytes = 0
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, withinMs, null)))
+  const clock = new LookClock(wallTime)
   try {
     for (;;) {
       let read = reader.readMany()
       if (read instanceof Promise) {
         // Cancelled once the look is over, a read still waiting fails or ends: nothing awaits it then.
         read.catch(() => {})
-        const first = await Promise.race(quietMs === undefined ? [read, late] : [read, late, Bun.sleep(quietMs).then(() => null)])
+        const waitFrom = clock.ms
+        const first = await Promise.race([read, clock.once((ms) => ms >= withinMs || (quietMs !== undefined && ms - waitFrom >= quietMs))])
         if (first === null) return { chunks, done: false }
         read = first
       }
@@ -52,6 +58,6 @@ export async function readArrived(reader: ManyReader, { withinMs, maxBytes, quie
   } catch {
     return { chunks, done: false }
   } finally {
-    clearTimeout(timer)
+    clock.stop()
   }
 }
