@@ -21,7 +21,8 @@ export interface ConversationReplicas {
   sql: InstanceType<typeof Bun.SQL>
 }
 
-export function withConversationReplicas(database: string, count: number, timeoutMs = 90_000): ConversationReplicas {
+/** `settings`: more of the replicas' config (a file's own database deadline). */
+export function withConversationReplicas(database: string, count: number, timeoutMs = 90_000, settings: Record<string, unknown> = {}): ConversationReplicas {
   const h = { replicas: [] as SpawnedGateway[] } as unknown as ConversationReplicas
   beforeAll(async () => {
     h.pg = await startPostgres()
@@ -31,6 +32,7 @@ export function withConversationReplicas(database: string, count: number, timeou
     h.config = {
       providers: { plain: { type: 'openai', base_url: `${h.upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },
       pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 } },
+      ...settings,
     }
     // Bun's fetch cap as the image and `npm start` raise it for the default limit (2048 provider calls): under Bun's
     // own (256) a replica admits 224, and a moment's stall on a loaded machine gathers more users' turns than that.
