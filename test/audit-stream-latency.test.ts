@@ -54,9 +54,11 @@ test('a streamed request is logged with the time it took, not its time to first 
   const usage = await usageRow(requestId)
   expect(usage.latency_ms).toBeGreaterThan(1200)
   expect(logged.latency_ms).toBeGreaterThan(1200)
-  // Both are taken as the stream ends; the log's counts from the request's arrival, before the provider was called.
+  // Both are taken as the stream ends; the log's counts from the request's arrival, before the provider was called:
+  // the difference is the time to the call, the hold's above all, bounded by the database deadline (3 s). It was
+  // 1.4 s on the Postgres store in a loaded engines run.
   expect(logged.latency_ms).toBeGreaterThanOrEqual(usage.latency_ms)
-  expect(logged.latency_ms - usage.latency_ms).toBeLessThan(500)
+  expect(logged.latency_ms - usage.latency_ms).toBeLessThan(3_000)
   expect(Date.parse(logged.created_at)).toBeGreaterThanOrEqual(Date.parse(usage.created_at) - 500)
 })
 
