@@ -32,7 +32,9 @@ beforeAll(async () => {
     pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 } },
   }
   old = await spawnOld(OLD, { dbPath: '/nonexistent-unused.db', env: { TOLLGATE_DATABASE_URL: url, BUN_CONFIG_MAX_HTTP_REQUESTS: '2080' }, config })
-  fresh = await spawnGateway({ config, env: { TOLLGATE_DATABASE_URL: url, BUN_CONFIG_MAX_HTTP_REQUESTS: '2080' } })
+  // The upgraded replica's database deadline 15 s: a four-worker engines run had 9 of its 960 turns wait out the 3 s
+  // one, which is load, not the refusal counted here (a busy lookup, at once, whatever the deadline).
+  fresh = await spawnGateway({ config: { ...config, database_timeout_ms: 15_000 }, env: { TOLLGATE_DATABASE_URL: url, BUN_CONFIG_MAX_HTTP_REQUESTS: '2080' } })
 }, 120_000)
 
 afterAll(async () => {
