@@ -82,15 +82,18 @@ test('a full disk: every hold is refused 503 database_full, and /health says the
   expect(answers.at(-1)).toBe('503 database_full')
   // A checkpoint that cuts the WAL back to its size limit gives some room back (a loaded run served 3 requests after
   // the first refusal): that is filled too, and from then on every hold is refused.
+  // A commit that landed in that room ended the outage, and the one after the refill is said once more (CI run 46):
+  // what is counted from here is after its first refusal.
   fill('fill-more')
+  const refused = [await chat()]
+  await Bun.sleep(100)
   const saidAtFull = linesSaying(/disk is full/)
-  const refused: string[] = []
-  for (let i = 0; i < 5; i++) refused.push(await chat())
+  for (let i = 0; i < 4; i++) refused.push(await chat())
   expect(refused).toEqual(Array(5).fill('503 database_full'))
   // The database takes no writes, which README's route table says /health answers 503 to.
   expect(await health()).toEqual({ status: 503, body: { status: 'unavailable', database: 'full' } })
   // Said for the outage, not once a refused request (40 refused requests said it 40 times, and each failed commit
-  // once more): five more refusals say nothing more.
+  // once more): four more refusals say nothing more.
   await Bun.sleep(100)
   expect({ said: linesSaying(/disk is full/) > saidBefore, saidAgain: linesSaying(/disk is full/) - saidAtFull }).toEqual({ said: true, saidAgain: 0 })
   // Room again: the gateway recovers by itself, with no request needed (a load balancer sends it none while it
