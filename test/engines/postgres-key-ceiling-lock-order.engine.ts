@@ -47,10 +47,7 @@ beforeAll(async () => {
   pg = await startPostgres()
   upstream = startScriptedUpstream()
   upstream.answer(shortStream)
-  const url = await pg.database('key_ceiling_deadlock')
-  const admin = new Bun.SQL(url)
-  await admin`ALTER DATABASE key_ceiling_deadlock SET deadlock_timeout = '5s'`
-  await admin.close()
+  const url = await pg.database('key_ceiling_deadlock', { deadlock_timeout: '5s' })
   gw = await startTestGateway({
     config: { database_url: url, log_level: 'silent', providers: scriptedProviders(upstream), pricing: { 'plain:m': { input_per_million: 1000, output_per_million: 2000 } } },
   })

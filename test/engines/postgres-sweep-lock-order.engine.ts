@@ -18,7 +18,6 @@
  * transaction is done at once, and the next sweep charges what is still expired.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'bun:test'
-import { SQL } from 'bun'
 import { Ledger } from '../../src/budget/ledger'
 import { PostgresStore } from '../../src/store/postgres/store'
 import { done, holdFor } from '../support/ledger-contract'
@@ -50,10 +49,7 @@ afterAll(async () => {
   await pg?.destroy()
 })
 beforeEach(async () => {
-  const url = await pg.database(`sweep_lock_order_${++n}`)
-  const admin = new SQL(url)
-  await admin.unsafe(`ALTER DATABASE sweep_lock_order_${n} SET deadlock_timeout = '5s'`)
-  await admin.close()
+  const url = await pg.database(`sweep_lock_order_${++n}`, { deadlock_timeout: '5s' })
   store = await PostgresStore.open(url, () => {})
   ledger = new Ledger(store.ledger, TTL)
   const other = await PostgresStore.open(url, () => {})

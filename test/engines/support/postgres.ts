@@ -17,8 +17,8 @@ export interface TestPostgres {
   /** postgres://… of a fresh database on this server (the `postgres` user's password in it, when it has one). */
   url: string
   port: number
-  /** A new empty database on this server; returns its URL. */
-  database(name: string): Promise<string>
+  /** A new empty database on this server, with `settings` for its sessions (ALTER DATABASE … SET); returns its URL. */
+  database(name: string, settings?: Record<string, string>): Promise<string>
   /** Stops the server (fast shutdown), keeping its data dir for `start`. */
   stop(): Promise<void>
   /** Starts it again on the same port and data. */
@@ -126,8 +126,9 @@ export async function startPostgres(options: { password?: string } = {}): Promis
   await start()
   const login = options.password === undefined ? 'postgres' : `postgres:${encodeURIComponent(options.password)}`
   const admin = new Bun.SQL(`postgres://${login}@127.0.0.1:${port}/postgres`)
-  const database = async (name: string) => {
+  const database = async (name: string, settings: Record<string, string> = {}) => {
     await admin.unsafe(`CREATE DATABASE "${name}"`)
+    for (const [setting, value] of Object.entries(settings)) await admin.unsafe(`ALTER DATABASE "${name}" SET ${setting} = '${value}'`)
     return `postgres://${login}@127.0.0.1:${port}/${name}`
   }
   return {
