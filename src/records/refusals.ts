@@ -1,5 +1,6 @@
 import { FORBIDDEN_CODES, PROVIDER_REFUSAL_CODES } from '../http/errors'
 import type { RefusalRows } from '../store/store'
+import { PruneSchedule } from './prune-schedule'
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 86_400_000
@@ -31,12 +32,10 @@ export const refusalKind = (code: string): RefusalKind | undefined => KIND_OF_CO
  * store, like the request log, added up across processes, and neither grows with what a client sends.
  */
 export class RefusalRecord {
-  private readonly pruner: Timer
+  private readonly pruning: PruneSchedule
 
   constructor(private readonly rows: RefusalRows, private readonly retentionDays: number) {
-    void this.pruneOld()
-    this.pruner = setInterval(() => void this.pruneOld(), HOUR_MS)
-    this.pruner.unref()
+    this.pruning = new PruneSchedule('refusal-count', () => this.pruneOld())
   }
 
   /** Budget and pricing refusals (402), forbidden (403) and rate limited (429), the gateway's or a provider's: what an operator acts on. */
@@ -51,13 +50,10 @@ export class RefusalRecord {
 
   async pruneOld(now = Date.now()): Promise<number> {
     if (this.retentionDays === 0) return 0
-    return this.rows.prune(now - this.retentionDays * DAY_MS).catch((error) => {
-      console.error('[tollgate] refusal-count prune failed', error)
-      return 0
-    })
+    return this.rows.prune(now - this.retentionDays * DAY_MS)
   }
 
   stop(): void {
-    clearInterval(this.pruner)
+    this.pruning.stop()
   }
 }

@@ -1,6 +1,7 @@
 import { clientSource } from '../http/client-source'
 import { knownMethod } from '../http/route-patterns'
 import type { RefusalAggregate, Store } from '../store/store'
+import { PruneSchedule } from './prune-schedule'
 
 export interface RequestLogEntry {
   createdAt: number
@@ -38,7 +39,7 @@ const UNMATCHED = '\u0000unmatched'
  * Several processes counting the same aggregate add up in one row on Postgres (the store's upsert).
  */
 export class RequestLog {
-  private readonly pruner: Timer
+  private readonly pruning: PruneSchedule
   private interval = -1
   private aggregates = new Map<string, RefusalAggregate>()
   /** Aggregates counted past what their row says. */
@@ -50,10 +51,7 @@ export class RequestLog {
     private readonly store: Pick<Store, 'appendRequestLog' | 'storeRefusals' | 'pruneRequestLog' | 'alerts'>,
     private readonly retentionDays: number,
   ) {
-    // In the background from the start: the port opens while a long retention catches up.
-    void this.pruneOld()
-    this.pruner = setInterval(() => void this.pruneOld(), 3_600_000)
-    this.pruner.unref()
+    this.pruning = new PruneSchedule('audit-retention', () => this.pruneOld())
   }
 
   append(e: RequestLogEntry): void {
@@ -120,17 +118,14 @@ export class RequestLog {
   async pruneOld(now = Date.now()): Promise<number> {
     if (this.retentionDays === 0) return 0
     const cutoff = now - this.retentionDays * DAY_MS
-    const pruned = await this.store.pruneRequestLog(cutoff, () => this.stopped).catch((error) => {
-      console.error('[tollgate] request-log prune failed', error)
-      return 0
-    })
-    await this.store.alerts.prune(cutoff, () => this.stopped).catch((error) => console.error('[tollgate] alert prune failed', error))
+    const pruned = await this.store.pruneRequestLog(cutoff, () => this.stopped)
+    await this.store.alerts.prune(cutoff, () => this.stopped)
     return pruned
   }
 
   /** Stops pruning and writes the counts; refusals still answered while the server drains are handed on at once. */
   stop(): void {
-    clearInterval(this.pruner)
+    this.pruning.stop()
     this.stopped = true
     this.sync()
   }

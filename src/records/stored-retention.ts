@@ -1,4 +1,5 @@
 import type { Store } from '../store/store'
+import { PruneSchedule } from './prune-schedule'
 
 const DAY_MS = 86_400_000
 
@@ -12,28 +13,21 @@ const DAY_MS = 86_400_000
  * EXPIRING_STORED_IDS). Pruned as the request log is: at startup in the background, then hourly, in batches.
  */
 export class StoredResponseRetention {
-  private readonly pruner: Timer
+  private readonly pruning: PruneSchedule
   private stopped = false
 
   constructor(private readonly store: Pick<Store, 'pruneStoredResponses'>, private readonly retentionDays: number) {
-    void this.pruneOld()
-    this.pruner = setInterval(() => void this.pruneOld(), 3_600_000)
-    this.pruner.unref()
+    this.pruning = new PruneSchedule('stored-response', () => this.pruneOld())
   }
 
   /** Deletes the rows older than the retention (0 keeps them), without holding up requests. Returns how many went. */
   async pruneOld(now = Date.now()): Promise<number> {
     if (this.retentionDays === 0) return 0
-    try {
-      return await this.store.pruneStoredResponses(now - this.retentionDays * DAY_MS, () => this.stopped)
-    } catch (error) {
-      console.error('[tollgate] stored-response prune failed', error)
-      return 0
-    }
+    return this.store.pruneStoredResponses(now - this.retentionDays * DAY_MS, () => this.stopped)
   }
 
   stop(): void {
-    clearInterval(this.pruner)
+    this.pruning.stop()
     this.stopped = true
   }
 }
