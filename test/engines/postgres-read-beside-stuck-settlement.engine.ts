@@ -35,7 +35,9 @@ const openHolds = async (sql: SQL) => Number((await sql`SELECT count(*)::int AS 
 
 test("another user's GET /v1/key answers while a stuck user's settlement is queued", async () => {
   const url = await pg.database('flush_stuck_settlement')
-  const gw: TestGateway = await startTestGateway({ mock, config: { database_url: url, database_timeout_ms: 3_000 } })
+  // A 10 s deadline: the defect waits ¾ of it (7.5 s), and a loaded machine's ordinary read (1.4 s in a four-worker
+  // engines run, against a 3 s deadline and a 1 s bound) stays well under the 3 s allowed.
+  const gw: TestGateway = await startTestGateway({ mock, config: { database_url: url, database_timeout_ms: 10_000 } })
   const other = new SQL(url)
   const session = await other.reserve()
   const answers: { status: number; ms: number; body: string }[] = []
@@ -69,6 +71,6 @@ test("another user's GET /v1/key answers while a stuck user's settlement is queu
   }
   console.log(answers)
   expect(answers.map((a) => a.status)).toEqual([200, 200, 200])
-  expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(1_000)
+  expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(3_000)
   expect(stuckHoldsOpen).toBe(0)
 }, 60_000)
