@@ -54,6 +54,10 @@ beforeAll(async () => {
   const config = {
     providers: { plain: { type: 'openai', base_url: `${upstream.url}/v1`, api_key: 'sk-scripted-secret-0123456789' } },
     pricing: { 'plain:m': { input_per_million: 1, output_per_million: 1 } },
+    // Four copies of this file beside busy loops: up to 29 of 960 turns waited out a 3 s deadline (503
+    // database_unavailable, or a stream's answer withheld at it). The refusals this file guards come at a lock wait of
+    // 100 ms or a second, whatever the deadline.
+    database_timeout_ms: 15_000,
   }
   a = await spawnGateway({ config, env: { TOLLGATE_DATABASE_URL: url, BUN_CONFIG_MAX_HTTP_REQUESTS: '2080' } })
   sql = new Bun.SQL(url, { max: 2 })
