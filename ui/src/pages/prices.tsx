@@ -18,9 +18,18 @@ const LABELS = {
 type Offered = keyof typeof LABELS
 const FORM_FIELDS = Object.keys(LABELS) as Offered[]
 type PriceFields = Record<Offered, string>
+/** Each offered field's input (its element's id is `f-` and the name). */
+const INPUT_NAMES: Record<Offered, string> = {
+  input_per_million: 'price-input',
+  output_per_million: 'price-output',
+  cached_input_per_million: 'price-cached',
+  per_request: 'price-per-request',
+}
 
 /** The offered fields as a row has them (text); empty where it has none, and all empty for no row. */
 const fieldsOf = (row: Row | null) => Object.fromEntries(FORM_FIELDS.map((f) => [f, row?.[f] == null ? '' : String(row[f])])) as PriceFields
+
+const emptyForm = () => ({ shown: fieldsOf(null), fields: fieldsOf(null), filled: [] as Offered[] })
 
 /** The API's fields, read from the form's: an empty one is null (unset). */
 const settingsOf = (fields: PriceFields): Row => Object.fromEntries(FORM_FIELDS.map((f) => [f, typedNumber(LABELS[f], fields[f])]))
@@ -72,8 +81,9 @@ export function PricesPage(props: { params: URLSearchParams }) {
   // A name pasted with a space around it, or after its provider, names the same model: a row for
   // "mock:gpt-mock " or "mock: gpt-mock" would price a model no client calls.
   const name = typedModelName(model)
-  // The offered fields as last prefilled from the price in force (`shown`), and as they are now.
-  const [form, setForm] = useState(() => ({ shown: fieldsOf(null), fields: fieldsOf(null) }))
+  // The offered fields as last prefilled from the price in force (`shown`), as they are now, and those the last
+  // prefill changed (`filled`).
+  const [form, setForm] = useState(() => emptyForm())
   const [error, setError] = useState<string | null>(null)
   // The row in force for the model typed (undefined: not looked up yet), and what the last row added kept.
   const [inForce, setInForce] = useState<{ model: string; row: Row | null } | undefined>(undefined)
@@ -86,8 +96,15 @@ export function PricesPage(props: { params: URLSearchParams }) {
   const prefill = (row: Row | null) =>
     setForm(({ shown, fields }) => {
       const next = fieldsOf(row)
-      return { shown: next, fields: Object.fromEntries(FORM_FIELDS.map((f) => [f, fields[f] === shown[f] ? next[f] : fields[f]])) as PriceFields }
+      const filled = FORM_FIELDS.filter((f) => fields[f] === shown[f] && fields[f] !== next[f])
+      return { shown: next, fields: { ...fields, ...Object.fromEntries(filled.map((f) => [f, next[f]])) }, filled }
     })
+  // A rate that lands in the field the operator is in is selected: the key typed next replaces it instead of
+  // joining it (a 2 prefilled as the operator types 4 would otherwise make 24).
+  useEffect(() => {
+    const focused = document.activeElement
+    if (form.filled.some((f) => focused === document.getElementById(`f-${INPUT_NAMES[f]}`))) (focused as HTMLInputElement).select()
+  }, [form.filled])
   useEffect(() => setModel(props.params.get('model') ?? ''), [props.params.get('model')])
   useEffect(() => {
     setInForce(undefined)
@@ -122,7 +139,7 @@ export function PricesPage(props: { params: URLSearchParams }) {
       await api('POST', '/v1/pricing', { ...carriedPriceFields(row, Object.keys(offered)), model: name, ...offered, based_on: basedOn(row) })
       setAdded({ model: name, row, unset: FORM_FIELDS.filter((f) => offered[f] === null && row?.[f] != null) })
       setModel('')
-      setForm({ shown: fieldsOf(null), fields: fieldsOf(null) })
+      setForm(emptyForm())
       setError(null)
       setRefresh((n) => n + 1)
     } catch (err) {
@@ -146,10 +163,10 @@ export function PricesPage(props: { params: URLSearchParams }) {
       <Section title="Add a price (applies from now on)">
         <form class="inline" onSubmit={submit}>
           <Field label="Model (provider:model)" name="price-model" value={model} required onInput={setModel} />
-          <Field label={LABELS.input_per_million} name="price-input" inputMode="decimal" value={form.fields.input_per_million} required onInput={set('input_per_million')} />
-          <Field label={LABELS.output_per_million} name="price-output" inputMode="decimal" value={form.fields.output_per_million} required onInput={set('output_per_million')} />
-          <Field label={LABELS.cached_input_per_million} name="price-cached" inputMode="decimal" value={form.fields.cached_input_per_million} onInput={set('cached_input_per_million')} />
-          <Field label={LABELS.per_request} name="price-per-request" inputMode="decimal" value={form.fields.per_request} onInput={set('per_request')} />
+          <Field label={LABELS.input_per_million} name={INPUT_NAMES.input_per_million} inputMode="decimal" value={form.fields.input_per_million} required onInput={set('input_per_million')} />
+          <Field label={LABELS.output_per_million} name={INPUT_NAMES.output_per_million} inputMode="decimal" value={form.fields.output_per_million} required onInput={set('output_per_million')} />
+          <Field label={LABELS.cached_input_per_million} name={INPUT_NAMES.cached_input_per_million} inputMode="decimal" value={form.fields.cached_input_per_million} onInput={set('cached_input_per_million')} />
+          <Field label={LABELS.per_request} name={INPUT_NAMES.per_request} inputMode="decimal" value={form.fields.per_request} onInput={set('per_request')} />
           <button type="submit">Add price</button>
           <ErrorLine error={error} />
         </form>
