@@ -76,8 +76,17 @@ describe('the stored context a request continues is held for', () => {
     // The provider's conversation: its size in tokens, grown by each response's input and output once it finishes.
     let size = 0
     let n = 0
+    // The two turns are at the provider at once: each reads the conversation before either adds to it. (Left to the
+    // clock, a loaded machine had the second arrive after the first had ended, and read the first's items in its
+    // prompt, which the gateway then counts again: README, on a conversation's stored context.)
+    const atOnce: Array<() => void> = []
     upstream.answer(async (call) => {
       const own = typeof call.body.input === 'string' ? Buffer.byteLength(call.body.input) : 0
+      if (call.body.conversation && n === 1)
+        await new Promise<void>((arrived) => {
+          atOnce.push(arrived)
+          if (atOnce.length === 2) for (const go of atOnce) go()
+        })
       const prompt = size + own
       const output = Math.min(60, Number(call.body.max_output_tokens ?? 60))
       await Bun.sleep(150)
