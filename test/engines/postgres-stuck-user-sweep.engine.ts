@@ -25,9 +25,12 @@ const outcome = (p: Promise<{ settle: (o: any) => void }>) =>
   p.then((h) => (h.settle(done(1)), 'taken'), (e) => (e instanceof GatewayError ? e.code : String(e)))
 
 test("a sweep with a stuck user's expired hold sweeps the others' and keeps no row the other replicas wait for", async () => {
-  // The defect held the busy user's row for a whole deadline, whatever it is; 2 s, as a machine at load ~10 made holds
-  // take over 1 s with the row free (as in postgres-stuck-user-settlement-batch).
-  const DEADLINE = 2_000
+  // The defect held the busy user's row for a whole deadline, whatever it is, and the holds waiting for it were refused
+  // at ¾ of it. 5 s: with 2 s a four-worker engines run had 4 of 164 holds, the row free, refused at the deadline (a
+  // machine at load ~10 made holds take over 1 s with the row free, as in postgres-stuck-user-settlement-batch).
+  const DEADLINE = 5_000
+  // Long enough for the defect's first sweep to keep the hot user's holds waiting past ¾ of the deadline.
+  const SWEEPING_MS = 6_000
   const url = await pg.database('sweep_stuck')
   const stores = await Promise.all([0, 1, 2].map(() => PostgresStore.open(url, () => {}, DEADLINE)))
   const [h1, h2] = stores.slice(1).map((s) => new Ledger(s.ledger, 60_000))
@@ -52,7 +55,7 @@ test("a sweep with a stuck user's expired hold sweeps the others' and keeps no r
     await Bun.sleep(300)
     hot.length = 0
     // Replica g's sweeper runs every so often while the row stays held.
-    const until = Date.now() + 3 * DEADLINE
+    const until = Date.now() + SWEEPING_MS
     while (Date.now() < until) {
       await g.sweep().catch(() => 0)
       await Bun.sleep(100)

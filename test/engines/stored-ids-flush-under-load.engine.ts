@@ -6,6 +6,8 @@
  *   each: with ids arriving at ~10k a second, one answer had not been given after 10 s.
  * - The lookups a Responses request makes before its hold, findResponse (`previous_response_id`, GET/DELETE
  *   /v1/responses/{id}) and findResponses (input items named by id): they once took ~4 s under such load.
+ * The load goes on for 3 s, which a wait for everything queued outlasts; 2 s are allowed (500 ms was: a four-worker
+ * engines run took longer, on load alone).
  */
 import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test'
 import { PostgresStore } from '../../src/store/postgres/store'
@@ -55,17 +57,17 @@ test('flushResponses waits for the ids recorded before it, not for those other r
   const { waited, other } = await underLoad(() => store.flushResponses())
   const [mine] = await (store as any).bounded`SELECT id FROM stored_responses WHERE id = 'mine'`
   expect(mine?.id).toBe('mine')
-  expect({ waitedUnder500ms: waited < 500, otherRowsRecordedMeanwhile: other > 0 }).toEqual({ waitedUnder500ms: true, otherRowsRecordedMeanwhile: true })
+  expect({ waitedUnder2s: waited < 2_000, otherRowsRecordedMeanwhile: other > 0 }).toEqual({ waitedUnder2s: true, otherRowsRecordedMeanwhile: true })
 }, 30_000)
 
-test('findResponses (items named by id) answers within 500 ms while other ids keep being recorded, and finds the item recorded before it', async () => {
+test('findResponses (items named by id) answers within 2 s while other ids keep being recorded, and finds the item recorded before it', async () => {
   store.recordResponse(row('mine_item'), Date.now())
   const { waited, result } = await underLoad(() => store.findResponses(['mine_item'], 'item'))
-  expect({ waitedUnder500ms: waited < 500, found: result?.map((r) => r.id) }).toEqual({ waitedUnder500ms: true, found: ['mine_item'] })
+  expect({ waitedUnder2s: waited < 2_000, found: result?.map((r) => r.id) }).toEqual({ waitedUnder2s: true, found: ['mine_item'] })
 }, 30_000)
 
-test('findResponse (previous_response_id) answers within 500 ms while other ids keep being recorded', async () => {
+test('findResponse (previous_response_id) answers within 2 s while other ids keep being recorded', async () => {
   store.recordResponse(row('mine_resp', 'response'), Date.now())
   const { waited, result } = await underLoad(() => store.findResponse('mine_resp', 'response'))
-  expect({ waitedUnder500ms: waited < 500, found: result?.id }).toEqual({ waitedUnder500ms: true, found: 'mine_resp' })
+  expect({ waitedUnder2s: waited < 2_000, found: result?.id }).toEqual({ waitedUnder2s: true, found: 'mine_resp' })
 }, 30_000)
