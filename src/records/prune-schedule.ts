@@ -1,6 +1,8 @@
 const HOUR_MS = 3_600_000
 const FIRST_RETRY_MS = 60_000
 
+const inWords = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`)
+
 /**
  * When a retention's prune runs: at once, in the background (the port opens while a long retention catches up),
  * then an hour after each one ends. A prune that failed (the database not reachable yet at startup, a lock wait
@@ -8,8 +10,6 @@ const FIRST_RETRY_MS = 60_000
  * let an install whose Postgres came up after it keep an hour's excess of rows for nothing. Each run starts after
  * the last ended, so a prune longer than the wait never runs beside the next.
  */
-const inWords = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`)
-
 export class PruneSchedule {
   private timer: Timer | null = null
   private retryMs: number
