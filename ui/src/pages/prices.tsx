@@ -18,7 +18,7 @@ const LABELS = {
 type Offered = keyof typeof LABELS
 const FORM_FIELDS = Object.keys(LABELS) as Offered[]
 type PriceFields = Record<Offered, string>
-/** Each offered field's input (its element's id is `f-` and the name). */
+/** The name of each offered field's input. */
 const INPUT_NAMES: Record<Offered, string> = {
   input_per_million: 'price-input',
   output_per_million: 'price-output',
@@ -103,7 +103,7 @@ export function PricesPage(props: { params: URLSearchParams }) {
   // joining it (a 2 prefilled as the operator types 4 would otherwise make 24).
   useEffect(() => {
     const focused = document.activeElement
-    if (form.filled.some((f) => focused === document.getElementById(`f-${INPUT_NAMES[f]}`))) (focused as HTMLInputElement).select()
+    if (focused instanceof HTMLInputElement && form.filled.some((f) => focused.name === INPUT_NAMES[f])) focused.select()
   }, [form.filled])
   useEffect(() => setModel(props.params.get('model') ?? ''), [props.params.get('model')])
   useEffect(() => {
