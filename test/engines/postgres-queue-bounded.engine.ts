@@ -2,9 +2,10 @@
  * The Postgres store's background writers, while Postgres takes none of their rows: request-log rows are kept up
  * to a cap, the newest, and refusal counts likewise (both were kept without a bound while a lock held their table:
  * a long one under load took the process's memory, and the settlements queued beside them with it); and every
- * request-log row not written is counted (tollgate_log_rows_dropped_total), those a failed write does not send
- * again (a read-only or stopped Postgres) included, so that each request refused meanwhile is either in the log or
- * in the count. (SQLite: test/queue-bounded-while-database-takes-no-writes.test.ts.)
+ * request-log row not written is counted (tollgate_log_rows_dropped_total), those of a write whose COMMIT went
+ * unanswered (not sent again) included, so that each request refused meanwhile is either in the log or in the count.
+ * (A write a read-only Postgres refuses wrote nothing, and is sent again until it lands:
+ * postgres-log-rows-outlive-outage.engine.ts.) (SQLite: test/queue-bounded-while-database-takes-no-writes.test.ts.)
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { RequestLogEntry } from '../../src/records/request-log'

@@ -1,3 +1,4 @@
+import type { SQL, TransactionSQL } from 'bun'
 import { hasNul } from '../../http/nul'
 import type { QueueCap } from '../queue-cap'
 
@@ -34,6 +35,29 @@ export const sqlStateOf = (error: unknown): string => {
  */
 export const refusesData = (error: unknown): boolean => /^2[23]/.test(sqlStateOf(error))
 
+/** Failures of writes (`writeUncommittedAgain`) that came before their COMMIT was sent: nothing of them landed. */
+const failedBeforeCommit = new WeakSet<object>()
+
+/**
+ * A background write in one transaction whose failure says whether its COMMIT had been sent: a writer that sends no
+ * failed batch again, lest a write answered late land twice (`retry: 'uncommitted'`), still sends again one that
+ * failed before it (a session ended, Postgres down or read-only, a deadline passed mid-statement): nothing of that
+ * landed, and its rows would otherwise be lost.
+ */
+export async function writeUncommittedAgain(sql: SQL, write: (tx: TransactionSQL) => Promise<unknown>): Promise<void> {
+  let commitSent = false
+  await sql
+    .begin(async (tx) => {
+      await write(tx)
+      // Bun sends the COMMIT once this returns.
+      commitSent = true
+    })
+    .catch((error: unknown) => {
+      if (!commitSent && typeof error === 'object' && error !== null) failedBeforeCommit.add(error)
+      throw error
+    })
+}
+
 /**
  * How long a statement writing rows in the background (settlements, request-log rows, refusal counts, stored
  * response ids) may wait for a lock. Something may hold their tables for minutes (a VACUUM FULL, an index
@@ -61,7 +85,7 @@ export const droppedRows = { count: 0 }
 /**
  * Rows nobody waits for (settlements, request-log rows), sent a few milliseconds' worth at a time in one
  * statement. A batch the database refuses goes back to the front of the queue and is sent again later
- * (`retry`), or is reported and dropped.
+ * (`retry`; with `'uncommitted'`, only if it failed before its COMMIT was sent), or is reported and dropped.
  *
  * A batch refused for what a row holds (refusesData) is not sent again as it is, which would fail for ever
  * and hold up every row queued behind it (and every reservation batch that carries them): its rows go one
@@ -115,7 +139,8 @@ export class BatchWriter<T> {
     private readonly write: (rows: T[], lockWaitMs: number, joinQueued: () => void) => Promise<unknown>,
     private readonly onError: (error: unknown) => void,
     private readonly options: {
-      retry: boolean
+      /** Whether a failed batch is sent again: always, never, or when it failed before its COMMIT (writeUncommittedAgain). */
+      retry: boolean | 'uncommitted'
       lingerMs?: number
       retryMs?: number
       waitOutLocksMs?: number
@@ -130,6 +155,11 @@ export class BatchWriter<T> {
       cap?: QueueCap
     },
   ) {}
+
+  private sendsAgain(error: unknown): boolean {
+    const { retry } = this.options
+    return retry === 'uncommitted' ? typeof error === 'object' && error !== null && failedBeforeCommit.has(error) : retry
+  }
 
   /** While `heldBack` says so, the linger's end sends nothing: another transaction will `take` the rows (and `nudge` when it is done). */
   private heldBack = () => false
@@ -195,7 +225,7 @@ export class BatchWriter<T> {
         this.onError(error)
         const lockedOut = this.lockedOut(error)
         if (lockedOut) this.lockWaits++
-        if (this.options.retry || lockedOut) {
+        if (this.sendsAgain(error) || lockedOut) {
           if (alone) this.suspect = left.rows.concat(this.suspect)
           else this.queued = left.rows.concat(this.queued)
           this.options.cap?.trim(this.queued)
@@ -383,7 +413,7 @@ export class BatchWriter<T> {
           await this.current
         } catch (error) {
           const lockedOut = this.lockedOut(error)
-          if (until === undefined || !(lockedOut || this.options.retry) || performance.now() + ROWS_LOCK_TIMEOUT_MS > until) throw error
+          if (until === undefined || !(lockedOut || this.sendsAgain(error)) || performance.now() + ROWS_LOCK_TIMEOUT_MS > until) throw error
           if (!lockedOut) await Bun.sleep(Math.min(ROWS_LOCK_TIMEOUT_MS, until - ROWS_LOCK_TIMEOUT_MS - performance.now()))
         }
       }

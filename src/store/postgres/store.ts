@@ -23,7 +23,7 @@ import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
 import { KeptBackIds } from './kept-back'
 import { adoptKeptGrowth, claimKeptGrowth, recordKeptGrowth } from './kept-growth'
 import { STORED_ROW_COLUMNS, writeStoredRow, type QueuedResponse } from './stored-rows'
-import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, ROWS_LOCK_TIMEOUT_MS } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, ROWS_LOCK_TIMEOUT_MS, writeUncommittedAgain } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
@@ -155,11 +155,11 @@ export class PostgresStore implements Store {
       refusalCounts: new QueueCap(caps.maxQueuedRefusalCounts ?? MAX_QUEUED_REFUSAL_COUNTS, 'refusal count', 'tollgate_refusal_counts_dropped_total', onError),
     }
     this.refusals = postgresRefusalRows(bounded, onError, this.caps.refusalCounts)
-    this.log = new BatchWriter((rows) => writeBoundingLockWaits(bounded, LOG_INSERT, rows), onError, { retry: false, what: 'request-log row', cap: this.caps.logRows })
+    this.log = new BatchWriter((rows) => writeBoundingLockWaits(bounded, LOG_INSERT, rows), onError, { retry: 'uncommitted', what: 'request-log row', cap: this.caps.logRows })
     this.ledger.carry(this.log, LOG_INSERT)
     // Refusals' aggregates are request-log rows: their deltas share the log's cap.
     this.aggregates = new BatchWriter((rows) => writeBoundingLockWaits(bounded, AGGREGATE_UPSERT, sumAggregates(rows)), onError, {
-      retry: false,
+      retry: 'uncommitted',
       what: 'refusal count',
       cap: this.caps.logRows,
     })
@@ -628,7 +628,7 @@ interface QueueCapSizes {
  * still be written.
  */
 const writeBoundingLockWaits = (sql: SQL, insert: string, rows: unknown[]) =>
-  sql.begin((tx) => Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(insert, [JSON.stringify(rows)])]))
+  writeUncommittedAgain(sql, (tx) => Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(insert, [JSON.stringify(rows)])]))
 
 /**
  * A stored-id write refused the lock its table's inserts take (lock_timeout): something holds the table (an index
