@@ -35,16 +35,19 @@ export const sqlStateOf = (error: unknown): string => {
  */
 export const refusesData = (error: unknown): boolean => /^2[23]/.test(sqlStateOf(error))
 
-/** Failures of writes (`writeUncommittedAgain`) that came before their COMMIT was sent: nothing of them landed. */
-const failedBeforeCommit = new WeakSet<object>()
+/** Failures of writes (`writeNotingCommit`) that came before their COMMIT was sent: nothing of them landed. */
+const beforeCommit = new WeakSet<object>()
+
+/** Whether a write's failure came before its COMMIT was sent (writeNotingCommit): then nothing of it landed. */
+export const failedBeforeCommit = (error: unknown): boolean => typeof error === 'object' && error !== null && beforeCommit.has(error)
 
 /**
- * A background write in one transaction whose failure says whether its COMMIT had been sent: a writer that sends no
- * failed batch again, lest a write answered late land twice (`retry: 'uncommitted'`), still sends again one that
- * failed before it (a session ended, Postgres down or read-only, a deadline passed mid-statement): nothing of that
- * landed, and its rows would otherwise be lost.
+ * A background write in one transaction whose failure says whether its COMMIT had been sent (failedBeforeCommit).
+ * A write that failed after it may have landed (the answer lost, a deadline passed): a writer that sends no failed
+ * batch again, lest it land twice (`retry: 'uncommitted'`), still sends again one that failed before it (a session
+ * ended, Postgres down or read-only, a deadline passed mid-statement), whose rows would otherwise be lost.
  */
-export async function writeUncommittedAgain(sql: SQL, write: (tx: TransactionSQL) => Promise<unknown>): Promise<void> {
+export async function writeNotingCommit(sql: SQL, write: (tx: TransactionSQL) => Promise<unknown>): Promise<void> {
   let commitSent = false
   await sql
     .begin(async (tx) => {
@@ -53,7 +56,7 @@ export async function writeUncommittedAgain(sql: SQL, write: (tx: TransactionSQL
       commitSent = true
     })
     .catch((error: unknown) => {
-      if (!commitSent && typeof error === 'object' && error !== null) failedBeforeCommit.add(error)
+      if (!commitSent && typeof error === 'object' && error !== null) beforeCommit.add(error)
       throw error
     })
 }
@@ -139,7 +142,7 @@ export class BatchWriter<T> {
     private readonly write: (rows: T[], lockWaitMs: number, joinQueued: () => void) => Promise<unknown>,
     private readonly onError: (error: unknown) => void,
     private readonly options: {
-      /** Whether a failed batch is sent again: always, never, or when it failed before its COMMIT (writeUncommittedAgain). */
+      /** Whether a failed batch is sent again: always, never, or when it failed before its COMMIT (failedBeforeCommit). */
       retry: boolean | 'uncommitted'
       lingerMs?: number
       retryMs?: number
@@ -158,7 +161,7 @@ export class BatchWriter<T> {
 
   private sendsAgain(error: unknown): boolean {
     const { retry } = this.options
-    return retry === 'uncommitted' ? typeof error === 'object' && error !== null && failedBeforeCommit.has(error) : retry
+    return retry === 'uncommitted' ? failedBeforeCommit(error) : retry
   }
 
   /** While `heldBack` says so, the linger's end sends nothing: another transaction will `take` the rows (and `nudge` when it is done). */

@@ -1,7 +1,7 @@
 import type { SQL } from 'bun'
 import type { QueueCap } from '../queue-cap'
 import type { RefusalRows } from '../store'
-import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, storableText as text, writeUncommittedAgain } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, storableText as text, writeNotingCommit } from './batch'
 
 type Queued = { hour: number; code: string } | { model: string; at: number; max: number }
 
@@ -33,7 +33,7 @@ export function postgresRefusalRows(sql: SQL, onError: (error: unknown) => void,
       }
       // One transaction: a batch Postgres refuses (a row's data, and then BatchWriter sends it again a row at a
       // time; a lock, and it is sent again later) must leave none of its counts behind, or they are added twice.
-      await writeUncommittedAgain(sql, async (tx) => {
+      await writeNotingCommit(sql, async (tx) => {
         // A lock held on the counts for long (a VACUUM FULL, a migration) refuses the batch at once, rather than
         // keep its pooled connection past the deadline while the next batch takes another: the holds' pool.
         await tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS)

@@ -23,7 +23,7 @@ import { insertOutboxEntry, postgresAlertRows } from './alert-rows'
 import { KeptBackIds } from './kept-back'
 import { adoptKeptGrowth, claimKeptGrowth, recordKeptGrowth } from './kept-growth'
 import { STORED_ROW_COLUMNS, writeStoredRow, type QueuedResponse } from './stored-rows'
-import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, ROWS_LOCK_TIMEOUT_MS, writeUncommittedAgain } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, failedBeforeCommit, lockTimedOut, ROWS_LOCK_TIMEOUT_MS, writeNotingCommit } from './batch'
 import { postgresRefusalRows } from './refusal-rows'
 import { postgresSessionRows } from './session-rows'
 import { withQueryDeadlines } from './deadlines'
@@ -427,8 +427,7 @@ export class PostgresStore implements Store {
   }
 
   private async writeResponsesNow(rows: QueuedResponse[], lockWaitMs: number, joinQueued: () => void, nowait: boolean) {
-    let commitSent = false
-    await this.bounded.begin(async (tx) => {
+    await writeNotingCommit(this.bounded, async (tx) => {
       // The table's lock first, on its own (a whole number of milliseconds, no parameter: the simple protocol takes
       // several statements), so that a refusal is known to be the table's (TableLockTimedOut). The rows then wait as
       // long: what holds them is another writer's transaction, which ends.
@@ -440,10 +439,8 @@ export class PostgresStore implements Store {
       await shareUsers(tx, rows.filter((r) => !r.forget).map((r) => r.user_id))
       await claimKeptGrowth(tx, rows)
       for (const r of inIdOrder(rows)) await writeStoredRow(tx, r)
-      // Bun sends the COMMIT once this returns.
-      commitSent = true
     }).catch((error) => {
-      if (commitSent) for (const r of rows) if (!r.kept_growth?.recorded) sentAsFloor(r)
+      if (!failedBeforeCommit(error)) for (const r of rows) if (!r.kept_growth?.recorded) sentAsFloor(r)
       throw error
     })
   }
@@ -628,7 +625,7 @@ interface QueueCapSizes {
  * still be written.
  */
 const writeBoundingLockWaits = (sql: SQL, insert: string, rows: unknown[]) =>
-  writeUncommittedAgain(sql, (tx) => Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(insert, [JSON.stringify(rows)])]))
+  writeNotingCommit(sql, (tx) => Promise.all([tx.unsafe(BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS), tx.unsafe(insert, [JSON.stringify(rows)])]))
 
 /**
  * A stored-id write refused the lock its table's inserts take (lock_timeout): something holds the table (an index
