@@ -1,15 +1,33 @@
 /**
  * A write refused at the store's deadline may go on in the database: its transaction still running (it will be
  * rolled back) or its COMMIT already sent (it may still land, seconds later: synchronous replication, a slow
- * fsync). Such a refusal carries `settled`, which resolves once the database has ended the write either way.
+ * fsync). Such a refusal carries `settled`, which resolves once the database has ended the write either way, and
+ * `landed`, whether it ended committed.
  */
 interface LateWrite {
   settled: Promise<void>
+  landed: Promise<boolean>
 }
 
 /** `refusal`, marked as given while `write` goes on. */
 export function lateWrite<E extends object>(refusal: E, write: PromiseLike<unknown>): E & LateWrite {
-  return Object.assign(refusal, { settled: Promise.resolve(write).then(noop, noop) })
+  const landed = Promise.resolve(write).then(
+    () => true,
+    () => false,
+  )
+  return Object.assign(refusal, { settled: landed.then(noop), landed })
+}
+
+/**
+ * Whether the write `error` refused at its deadline landed after all, once the database ends it, if within
+ * `waitMs`: false if it was rolled back or failed, or is still going on then, or the refusal was not a deadline's.
+ */
+export function landedLate(error: unknown, waitMs: number): Promise<boolean> {
+  const landed = (error as Partial<LateWrite> | null | undefined)?.landed
+  if (!(landed instanceof Promise)) return Promise.resolve(false)
+  let timer: Timer | undefined
+  const stillGoing = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, waitMs, false)))
+  return Promise.race([landed, stillGoing]).finally(() => clearTimeout(timer))
 }
 
 /** When the write `error` refused really ended, if it had not ended then. */

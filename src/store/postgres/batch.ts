@@ -1,5 +1,6 @@
 import type { SQL, TransactionSQL } from 'bun'
 import { hasNul } from '../../http/nul'
+import { landedLate } from '../late-write'
 import type { QueueCap } from '../queue-cap'
 
 /**
@@ -42,10 +43,18 @@ const beforeCommit = new WeakSet<object>()
 export const failedBeforeCommit = (error: unknown): boolean => typeof error === 'object' && error !== null && beforeCommit.has(error)
 
 /**
+ * How long a background write whose COMMIT was still unanswered at the deadline is waited for before it is given up
+ * as lost or landed, no one knows which. A loaded database answers such a COMMIT within seconds; one that lost the
+ * connection may never answer.
+ */
+const LATE_COMMIT_WAIT_MS = 10_000
+
+/**
  * A background write in one transaction whose failure says whether its COMMIT had been sent (failedBeforeCommit).
  * A write that failed after it may have landed (the answer lost, a deadline passed): a writer that sends no failed
  * batch again, lest it land twice (`retry: 'uncommitted'`), still sends again one that failed before it (a session
- * ended, Postgres down or read-only, a deadline passed mid-statement), whose rows would otherwise be lost.
+ * ended, Postgres down or read-only, a deadline passed mid-statement), whose rows would otherwise be lost. A COMMIT
+ * the deadline passed is waited for a while longer (landedLate): one that then lands is a write done, not lost.
  */
 export async function writeNotingCommit(sql: SQL, write: (tx: TransactionSQL) => Promise<unknown>): Promise<void> {
   let commitSent = false
@@ -55,7 +64,8 @@ export async function writeNotingCommit(sql: SQL, write: (tx: TransactionSQL) =>
       // Bun sends the COMMIT once this returns.
       commitSent = true
     })
-    .catch((error: unknown) => {
+    .catch(async (error: unknown) => {
+      if (commitSent && (await landedLate(error, LATE_COMMIT_WAIT_MS))) return
       if (!commitSent && typeof error === 'object' && error !== null) beforeCommit.add(error)
       throw error
     })
