@@ -133,7 +133,14 @@ export async function runCli(
  * Runs `claude -p <prompt>` once as the client guide configures it (the gateway's URL, the key, the model;
  * telemetry, auto-update and other traffic off), in a HOME and a work folder of its own, both removed after.
  */
-export async function claudeOnce(options: { url: string; secret: string; model: string; prompt: string }): Promise<{ code: number | null; output: string }> {
+export async function claudeOnce(options: {
+  url: string
+  secret: string
+  model: string
+  prompt: string
+  /** More of Claude Code's settings, as the guide gives them. */
+  env?: Record<string, string>
+}): Promise<{ code: number | null; output: string }> {
   const home = scratchDir('tollgate-claude-once-')
   const work = scratchDir('tollgate-claude-once-work-')
   try {
@@ -149,6 +156,7 @@ export async function claudeOnce(options: { url: string; secret: string; model: 
         DISABLE_TELEMETRY: '1',
         DISABLE_AUTOUPDATER: '1',
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        ...options.env,
       },
     })
   } finally {
