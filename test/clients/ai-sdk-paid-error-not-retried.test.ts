@@ -3,8 +3,7 @@ import { createAnthropic } from '@ai-sdk/anthropic'
 import { createOpenAI } from '@ai-sdk/openai'
 import { generateText, type LanguageModel } from 'ai'
 import { clientGuideBlock } from '../support/clients'
-import { startTestGateway, type TestGateway } from '../support/gateway'
-import { scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
+import { startPaidErrorSetup, type PaidErrorSetup } from '../support/paid-error-setup'
 
 /**
  * The Vercel AI SDK does not read `x-should-retry`: it retries any 5xx twice by default, so a paid 502 (the provider
@@ -13,9 +12,7 @@ import { scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from 
  */
 Object.assign(globalThis, { AI_SDK_LOG_WARNINGS: false })
 
-let upstream: ScriptedUpstream
-let gw: TestGateway
-let secret: string
+let setup: PaidErrorSetup
 
 /** The `maxRetries` every `generateText` call of the guide's snippet gives (one value, or the test fails here). */
 function guideMaxRetries(): number {
@@ -26,46 +23,33 @@ function guideMaxRetries(): number {
 }
 
 beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'ant:m': { input_per_million: 1, output_per_million: 2 } },
-    },
-  })
-  ;({ secret } = await gw.userWithKey({ id: 'ai-sdk-paid', max_budget: 10 }))
+  setup = await startPaidErrorSetup('ai-sdk-paid')
 })
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+afterAll(() => setup?.stop())
 
 /** One generateText as the guide configures it, the provider's 200 cut short: what the gateway answered, sent on and charged. */
 async function paidFailureOnce(model: LanguageModel, path: string, cutShort: string) {
-  const before = upstream.calls.length
-  upstream.answer(() => new Response(cutShort, { headers: { 'content-type': 'application/json' } }))
-  await gw.settled()
-  const rowsBefore = gw.query("SELECT count(*) AS n FROM usage WHERE user_id = 'ai-sdk-paid'")[0].n
-  const status = await generateText({ model, prompt: 'Say hello.', maxOutputTokens: 64, maxRetries: guideMaxRetries() }).then(
-    () => 200,
-    (e) => e.lastError?.statusCode ?? e.statusCode,
+  setup.upstream.answer(() => new Response(cutShort, { headers: { 'content-type': 'application/json' } }))
+  const { result: status, ...seen } = await setup.sentAndCharged(path, () =>
+    generateText({ model, prompt: 'Say hello.', maxOutputTokens: 64, maxRetries: guideMaxRetries() }).then(
+      () => 200,
+      (e) => e.lastError?.statusCode ?? e.statusCode,
+    ),
   )
-  await gw.settled()
-  const charged = gw.query("SELECT count(*) AS n FROM usage WHERE user_id = 'ai-sdk-paid'")[0].n - rowsBefore
-  return { status, providerCalls: upstream.calls.slice(before).filter((c) => c.path === path).length, charged }
+  return { status, ...seen }
 }
 
 test('@ai-sdk/openai (Responses API) as the guide configures it: a paid 502 is sent and charged once', async () => {
-  const openai = createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret })
+  const openai = createOpenAI({ baseURL: `${setup.gw.url}/v1`, apiKey: setup.secret })
   expect(await paidFailureOnce(openai('plain:m'), '/v1/responses', '{"id":"resp_x","object":"response","output":[')).toEqual({ status: 502, providerCalls: 1, charged: 1 })
 }, 30_000)
 
 test('@ai-sdk/openai (chat) as the guide configures it: a paid 502 is sent and charged once', async () => {
-  const openai = createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret })
+  const openai = createOpenAI({ baseURL: `${setup.gw.url}/v1`, apiKey: setup.secret })
   expect(await paidFailureOnce(openai.chat('plain:m'), '/v1/chat/completions', '{"id":"x","choices":[')).toEqual({ status: 502, providerCalls: 1, charged: 1 })
 }, 30_000)
 
 test('@ai-sdk/anthropic as the guide configures it: a paid 502 is sent and charged once', async () => {
-  const anthropic = createAnthropic({ baseURL: `${gw.url}/v1`, apiKey: secret })
+  const anthropic = createAnthropic({ baseURL: `${setup.gw.url}/v1`, apiKey: setup.secret })
   expect(await paidFailureOnce(anthropic('ant:m'), '/v1/messages', '{"id":"msg_x","type":"message","content":[')).toEqual({ status: 502, providerCalls: 1, charged: 1 })
 }, 30_000)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { claudeOnce, clientGuideBlock } from '../support/clients'
-import { startTestGateway, type TestGateway } from '../support/gateway'
-import { scriptedProviders, sseResponse, startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
+import { startPaidErrorSetup, type PaidErrorSetup } from '../support/paid-error-setup'
+import { sseResponse } from '../support/scripted-upstream'
 
 // Real clients on a busy machine: more room than bun's 5 s default (bunfig has no test timeout setting).
 setDefaultTimeout(90_000)
@@ -12,19 +12,12 @@ setDefaultTimeout(90_000)
  * and the gateway charged both. The README's client guide turns that fallback off; this test runs Claude Code with
  * the guide's exported settings (its gateway URL, key and model replaced), so the two cannot drift apart.
  */
-let upstream: ScriptedUpstream
-let gw: TestGateway
-let secret: string
+let setup: PaidErrorSetup
 
 beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({ config: { providers: scriptedProviders(upstream), pricing: { 'ant:m': { input_per_million: 1, output_per_million: 2 } } } })
-  ;({ secret } = await gw.userWithKey({ id: 'claude-paid', max_budget: 10 }, { user_field: 'tag' }))
+  setup = await startPaidErrorSetup('claude-paid', { user_field: 'tag' })
 })
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+afterAll(() => setup?.stop())
 
 /** The variables the guide's Claude Code block exports, but those that point it at a gateway (the test's own). */
 function guideSettings(): Record<string, string> {
@@ -38,17 +31,11 @@ function guideSettings(): Record<string, string> {
   return Object.fromEntries(exports)
 }
 
-/** Runs `claude -p` once with the guide's settings; returns whether it failed, the provider calls and the usage rows it caused. */
-async function claudeCodeOnce() {
-  const before = upstream.calls.length
-  await gw.settled()
-  const rowsBefore = gw.query("SELECT count(*) AS n FROM usage WHERE user_id = 'claude-paid'")[0].n
-  const result = await claudeOnce({ url: gw.url, secret, model: 'ant:m', prompt: 'Say hello.', env: guideSettings() })
-  await gw.settled()
-  const providerCalls = upstream.calls.slice(before).filter((c) => c.path === '/v1/messages').length
-  const charged = gw.query("SELECT count(*) AS n FROM usage WHERE user_id = 'claude-paid'")[0].n - rowsBefore
-  return { result, providerCalls, charged }
-}
+/** Runs `claude -p` once with the guide's settings; returns how it ended, the provider calls and the usage rows it caused. */
+const claudeCodeOnce = () =>
+  setup.sentAndCharged('/v1/messages', () =>
+    claudeOnce({ url: setup.gw.url, secret: setup.secret, model: 'ant:m', prompt: 'Say hello.', env: guideSettings() }),
+  )
 
 const ev = (data: Record<string, unknown>) => `event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`
 const partway = [
@@ -58,21 +45,21 @@ const partway = [
 ]
 
 test('claude -p: a stream call the provider answered unusably (a paid 502) is sent and charged once', async () => {
-  upstream.answer(() => new Response('{"id":"msg_1","type":"message","content":[', { headers: { 'content-type': 'application/json' } }))
+  setup.upstream.answer(() => new Response('{"id":"msg_1","type":"message","content":[', { headers: { 'content-type': 'application/json' } }))
   const { result, ...seen } = await claudeCodeOnce()
   expect(result.code, result.output).not.toBe(0)
   expect(seen).toEqual({ providerCalls: 1, charged: 1 })
 })
 
 test('claude -p: a stream the provider failed partway (an error event, charged what it generated) is sent and charged once', async () => {
-  upstream.answer(() => sseResponse([...partway, ev({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })]))
+  setup.upstream.answer(() => sseResponse([...partway, ev({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })]))
   const { result, ...seen } = await claudeCodeOnce()
   expect(result.code, result.output).not.toBe(0)
   expect(seen).toEqual({ providerCalls: 1, charged: 1 })
 })
 
 test('claude -p: a stream cut short partway (charged its hold) is sent and charged once', async () => {
-  upstream.answer(() => sseResponse(partway))
+  setup.upstream.answer(() => sseResponse(partway))
   const { result, ...seen } = await claudeCodeOnce()
   expect(result.code, result.output).not.toBe(0)
   expect(seen).toEqual({ providerCalls: 1, charged: 1 })

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { binOf, clientGuideBlock, runCli, scratchDir } from '../support/clients'
-import { startTestGateway, type TestGateway } from '../support/gateway'
-import { scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
+import { startPaidErrorSetup, type PaidErrorSetup } from '../support/paid-error-setup'
 
 // Real clients on a busy machine: more room than bun's 5 s default (bunfig has no test timeout setting).
 setDefaultTimeout(90_000)
@@ -14,54 +13,44 @@ setDefaultTimeout(90_000)
  * failed partway (`response.failed`, charged what it generated) 6 times. The README's client guide turns both off;
  * this test writes `config.toml` from the guide's block (its gateway URL and model replaced), so the two cannot drift.
  */
-let upstream: ScriptedUpstream
-let gw: TestGateway
-let secret: string
+let setup: PaidErrorSetup
 let home: ReturnType<typeof scratchDir>
 
 beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({ config: { providers: scriptedProviders(upstream), pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 } } } })
-  ;({ secret } = await gw.userWithKey({ id: 'codex-paid', max_budget: 10 }))
+  setup = await startPaidErrorSetup('codex-paid')
   home = scratchDir('tollgate-codex-paid-')
 })
 afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-  home.remove()
+  await setup?.stop()
+  home?.remove()
 })
 
 /** The guide's config.toml, pointed at this gateway and its model. */
 function guideConfig(): string {
   const toml = clientGuideBlock('**Codex CLI**', 'toml')
   expect(toml).toContain('[model_providers.tollgate]')
-  return toml.replace(/^model = ".*"/m, 'model = "plain:m"').replace(/^base_url = ".*"/m, `base_url = "${gw.url}/v1"`)
+  return toml.replace(/^model = ".*"/m, 'model = "plain:m"').replace(/^base_url = ".*"/m, `base_url = "${setup.gw.url}/v1"`)
 }
 
 /** Runs `codex exec` once as the guide configures it; returns its exit code, the provider calls and the usage rows it caused. */
 async function codexOnce(name: string) {
-  const before = upstream.calls.length
-  await gw.settled()
-  const rowsBefore = gw.query("SELECT count(*) AS n FROM usage WHERE user_id = 'codex-paid'")[0].n
   const codexHome = join(home.path, name, 'codex')
   const work = join(home.path, name, 'work')
   mkdirSync(codexHome, { recursive: true })
   mkdirSync(work)
   writeFileSync(join(codexHome, 'config.toml'), guideConfig())
-  const result = await runCli([binOf('codex'), 'exec', '--skip-git-repo-check', 'Say hello.'], {
-    cwd: work,
-    timeoutMs: 75_000,
-    env: { HOME: home.path, CODEX_HOME: codexHome, CODEX_GATEWAY_KEY: secret },
-  })
-  await gw.settled()
-  const providerCalls = upstream.calls.slice(before).filter((c) => c.path === '/v1/responses').length
-  const charged = gw.query("SELECT count(*) AS n FROM usage WHERE user_id = 'codex-paid'")[0].n - rowsBefore
-  return { result, providerCalls, charged }
+  return setup.sentAndCharged('/v1/responses', () =>
+    runCli([binOf('codex'), 'exec', '--skip-git-repo-check', 'Say hello.'], {
+      cwd: work,
+      timeoutMs: 75_000,
+      env: { HOME: home.path, CODEX_HOME: codexHome, CODEX_GATEWAY_KEY: setup.secret },
+    }),
+  )
 }
 
 test('codex exec: a stream call the provider answered unusably (a paid 502) is sent and charged once', async () => {
   // The provider answers the stream call 200 with a JSON body cut short: it made (and bills) the call.
-  upstream.answer(() => new Response('{"id":"resp_1","object":"response","output":[', { headers: { 'content-type': 'application/json' } }))
+  setup.upstream.answer(() => new Response('{"id":"resp_1","object":"response","output":[', { headers: { 'content-type': 'application/json' } }))
   const { result, ...seen } = await codexOnce('unusable')
   expect(result.code, result.output).not.toBe(0)
   expect(seen).toEqual({ providerCalls: 1, charged: 1 })
@@ -70,7 +59,7 @@ test('codex exec: a stream call the provider answered unusably (a paid 502) is s
 test('codex exec: a stream the provider failed partway (response.failed, charged what it generated) is sent and charged once', async () => {
   const ev = (data: Record<string, unknown>) => `event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`
   const response = { id: 'resp_f', object: 'response', created_at: 1, model: 'm', output: [], status: 'in_progress' }
-  upstream.answer(
+  setup.upstream.answer(
     () =>
       new Response(
         [

@@ -3,8 +3,7 @@ import { ChatAnthropic } from '@langchain/anthropic'
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { ChatOpenAI } from '@langchain/openai'
 import { clientGuideBlock } from '../support/clients'
-import { startTestGateway, type TestGateway } from '../support/gateway'
-import { scriptedProviders, startScriptedUpstream, type ScriptedUpstream } from '../support/scripted-upstream'
+import { startPaidErrorSetup, type PaidErrorSetup } from '../support/paid-error-setup'
 
 setDefaultTimeout(30_000)
 
@@ -14,9 +13,7 @@ setDefaultTimeout(30_000)
  * times. The README's client guide gives every LangChain model `maxRetries: 0`; this test reads the setting from the
  * guide's snippet, so the two cannot drift apart, and shows a free refusal still says it may be retried.
  */
-let upstream: ScriptedUpstream
-let gw: TestGateway
-let secret: string
+let setup: PaidErrorSetup
 
 /** The `maxRetries` every model of the guide's LangChain snippet is given (one value, or the test fails here). */
 function guideMaxRetries(): number {
@@ -27,36 +24,23 @@ function guideMaxRetries(): number {
 }
 
 beforeAll(async () => {
-  upstream = startScriptedUpstream()
-  gw = await startTestGateway({
-    config: {
-      providers: scriptedProviders(upstream),
-      pricing: { 'plain:m': { input_per_million: 1, output_per_million: 2 }, 'ant:m': { input_per_million: 1, output_per_million: 2 } },
-    },
-  })
-  ;({ secret } = await gw.userWithKey({ id: 'langchain-paid', max_budget: 10 }))
+  setup = await startPaidErrorSetup('langchain-paid')
 })
-afterAll(async () => {
-  await gw.stop()
-  await upstream.stop()
-})
+afterAll(() => setup?.stop())
 
 const chatOpenAI = (options: object = {}) =>
-  new ChatOpenAI({ model: 'plain:m', apiKey: secret, configuration: { baseURL: `${gw.url}/v1` }, maxRetries: guideMaxRetries(), ...options })
+  new ChatOpenAI({ model: 'plain:m', apiKey: setup.secret, configuration: { baseURL: `${setup.gw.url}/v1` }, maxRetries: guideMaxRetries(), ...options })
 
 /** One invoke as the guide configures it, the provider's 200 cut short: what the gateway answered, sent on and charged. */
 async function paidFailureOnce(model: BaseChatModel, path: string, cutShort: string) {
-  const before = upstream.calls.length
-  upstream.answer(() => new Response(cutShort, { headers: { 'content-type': 'application/json' } }))
-  await gw.settled()
-  const rowsBefore = gw.query("SELECT count(*) AS n FROM usage WHERE user_id = 'langchain-paid'")[0].n
-  const status = await model.invoke('Say hello.').then(
-    () => 200,
-    (e: { status?: number }) => e.status,
+  setup.upstream.answer(() => new Response(cutShort, { headers: { 'content-type': 'application/json' } }))
+  const { result: status, ...seen } = await setup.sentAndCharged(path, () =>
+    model.invoke('Say hello.').then(
+      () => 200,
+      (e: { status?: number }) => e.status,
+    ),
   )
-  await gw.settled()
-  const charged = gw.query("SELECT count(*) AS n FROM usage WHERE user_id = 'langchain-paid'")[0].n - rowsBefore
-  return { status, providerCalls: upstream.calls.slice(before).filter((c) => c.path === path).length, charged }
+  return { status, ...seen }
 }
 
 test('ChatOpenAI (chat completions) as the guide configures it: a paid 502 is sent and charged once', async () => {
@@ -69,14 +53,14 @@ test('ChatOpenAI with useResponsesApi as the guide configures it: a paid 502 is 
 })
 
 test('ChatAnthropic as the guide configures it: a paid 502 is sent and charged once', async () => {
-  const model = new ChatAnthropic({ model: 'ant:m', apiKey: secret, anthropicApiUrl: gw.url, maxRetries: guideMaxRetries() })
+  const model = new ChatAnthropic({ model: 'ant:m', apiKey: setup.secret, anthropicApiUrl: setup.gw.url, maxRetries: guideMaxRetries() })
   expect(await paidFailureOnce(model, '/v1/messages', '{"id":"msg_x","type":"message","content":[')).toEqual({ status: 502, providerCalls: 1, charged: 1 })
 })
 
 test("a free refusal reaches the application with the headers the guide's retry reads", async () => {
-  const { secret: limited } = await gw.userWithKey({ id: 'langchain-limited', max_budget: 10 }, { rpm_limit: 1 })
-  const model = new ChatOpenAI({ model: 'plain:m', apiKey: limited, configuration: { baseURL: `${gw.url}/v1` }, maxRetries: guideMaxRetries() })
-  upstream.answer(() => Response.json({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }))
+  const { secret: limited } = await setup.gw.userWithKey({ id: 'langchain-limited', max_budget: 10 }, { rpm_limit: 1 })
+  const model = new ChatOpenAI({ model: 'plain:m', apiKey: limited, configuration: { baseURL: `${setup.gw.url}/v1` }, maxRetries: guideMaxRetries() })
+  setup.upstream.answer(() => Response.json({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }))
   await model.invoke('Say hello.')
   const refused = await model.invoke('Say hello.').then(
     () => null,
