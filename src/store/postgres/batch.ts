@@ -36,6 +36,12 @@ export const sqlStateOf = (error: unknown): string => {
  */
 export const refusesData = (error: unknown): boolean => /^2[23]/.test(sqlStateOf(error))
 
+/**
+ * Postgres ended the session for idling in its transaction (idle_in_transaction_session_timeout): a COMMIT sent then
+ * never reached it. A starved process meets this between its last statement and its COMMIT.
+ */
+const endedIdleInTransaction = (error: unknown): boolean => sqlStateOf(error) === '25P03'
+
 /** Failures of writes (`writeNotingCommit`) that came before their COMMIT was sent: nothing of them landed. */
 const beforeCommit = new WeakSet<object>()
 
@@ -43,18 +49,11 @@ const beforeCommit = new WeakSet<object>()
 export const failedBeforeCommit = (error: unknown): boolean => typeof error === 'object' && error !== null && beforeCommit.has(error)
 
 /**
- * How long a background write whose COMMIT was still unanswered at the deadline is waited for before it is given up
- * as lost or landed, no one knows which. A loaded database answers such a COMMIT within seconds; one that lost the
- * connection may never answer.
- */
-const LATE_COMMIT_WAIT_MS = 10_000
-
-/**
  * A background write in one transaction whose failure says whether its COMMIT had been sent (failedBeforeCommit).
  * A write that failed after it may have landed (the answer lost, a deadline passed): a writer that sends no failed
  * batch again, lest it land twice (`retry: 'uncommitted'`), still sends again one that failed before it (a session
- * ended, Postgres down or read-only, a deadline passed mid-statement), whose rows would otherwise be lost. A COMMIT
- * the deadline passed is waited for a while longer (landedLate): one that then lands is a write done, not lost.
+ * ended, Postgres down or read-only, a deadline passed mid-statement, or the session ended idle before the COMMIT
+ * reached it), whose rows would otherwise be lost.
  */
 export async function writeNotingCommit(sql: SQL, write: (tx: TransactionSQL) => Promise<unknown>): Promise<void> {
   let commitSent = false
@@ -64,9 +63,8 @@ export async function writeNotingCommit(sql: SQL, write: (tx: TransactionSQL) =>
       // Bun sends the COMMIT once this returns.
       commitSent = true
     })
-    .catch(async (error: unknown) => {
-      if (commitSent && (await landedLate(error, LATE_COMMIT_WAIT_MS))) return
-      if (!commitSent && typeof error === 'object' && error !== null) beforeCommit.add(error)
+    .catch((error: unknown) => {
+      if ((!commitSent || endedIdleInTransaction(error)) && typeof error === 'object' && error !== null) beforeCommit.add(error)
       throw error
     })
 }
@@ -91,6 +89,13 @@ export const lockTimedOut = (error: unknown): boolean => sqlStateOf(error) === '
 
 /** The longest pause between two tries of rows refused for a lock (lockTimedOut), which doubles from `retryMs` while it lasts. */
 const MAX_LOCK_BACKOFF_MS = 5_000
+
+/**
+ * How long a failed send whose COMMIT was still unanswered at the deadline is waited for before its rows are counted
+ * dropped: a loaded database answers such a COMMIT within seconds, and then they were written; one that lost the
+ * connection may never answer.
+ */
+const LATE_COMMIT_WAIT_MS = 10_000
 
 /** Rows dropped because Postgres refused them even with their text made storable (/metrics: tollgate_store_rows_dropped_total). */
 export const droppedRows = { count: 0 }
@@ -235,20 +240,31 @@ export class BatchWriter<T> {
       (error) => {
         this.sending = null
         this.inFlight = []
-        this.onError(error)
         const lockedOut = this.lockedOut(error)
         if (lockedOut) this.lockWaits++
         if (this.sendsAgain(error) || lockedOut) {
+          this.onError(error)
           if (alone) this.suspect = left.rows.concat(this.suspect)
           else this.queued = left.rows.concat(this.queued)
           this.options.cap?.trim(this.queued)
           const pause = lockedOut && this.options.waitOutLocksMs !== undefined ? 0 : this.retryMs()
           if (!this.closed) this.timer = setTimeout(() => void this.send().catch(() => {}), pause)
-        } else this.options.cap?.drop(left.rows.length)
+        } else void this.giveUp(left.rows, error)
         throw error
       },
     )
     return this.sending
+  }
+
+  /**
+   * Rows of a failed send that is not sent again, lest it land twice: reported and counted dropped, unless it was a
+   * COMMIT the deadline passed that lands within LATE_COMMIT_WAIT_MS (landedLate), and they were written. Its waiters
+   * were refused at the deadline all the same.
+   */
+  private async giveUp(rows: T[], error: unknown): Promise<void> {
+    if (await landedLate(error, LATE_COMMIT_WAIT_MS)) return
+    this.onError(error)
+    this.options.cap?.drop(rows.length)
   }
 
   /**

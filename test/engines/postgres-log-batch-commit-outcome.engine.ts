@@ -4,9 +4,15 @@
  * and every row was written: a false alarm, and tollgate_log_rows_dropped_total counting rows that were kept. Such a
  * COMMIT is now waited for a while longer: landed, it is a write done. One that never lands (its session ended
  * mid-COMMIT) is still given up, counted and not sent again, since no one can know whether it landed.
+ *
+ * And a session Postgres ended for idling in its transaction (idle_in_transaction_session_timeout, 25P03) while the
+ * process was starved between its last statement and its COMMIT: that COMMIT never reached Postgres, yet the write
+ * counted as failed after it, so its rows were dropped (the four-worker run's "request-log rows are being dropped",
+ * printed after no deadline error). Such a failure is now one before the COMMIT: sent again.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { SQL } from 'bun'
+import { failedBeforeCommit, writeNotingCommit } from '../../src/store/postgres/batch'
 import { PostgresStore } from '../../src/store/postgres/store'
 import { waitFor } from '../support/wait-for'
 import { startPostgres, type TestPostgres } from './support/postgres'
@@ -88,5 +94,29 @@ test('a log row whose session ended during its COMMIT is given up, counted, and 
   } finally {
     await sql.close()
     await store.close()
+  }
+}, 30_000)
+
+test('a write whose session Postgres ended idle before its COMMIT arrived failed before the COMMIT: nothing landed, and it is sent again', async () => {
+  const url = await pg.database('log_commit_idle_ended')
+  const sql = new SQL(url, { max: 1, connection: { idle_in_transaction_session_timeout: 300 } })
+  const check = new SQL(url, { max: 1 })
+  try {
+    await check`CREATE TABLE written (n int)`
+    const failure = await writeNotingCommit(sql, async (tx) => {
+      await tx`INSERT INTO written VALUES (1)`
+      // A starved process: its thread busy past the idle bound between the last statement and the COMMIT, so the
+      // session's end is read only after the COMMIT was sent.
+      const until = performance.now() + 600
+      while (performance.now() < until);
+    }).then(
+      () => null,
+      (error: unknown) => error,
+    )
+    expect({ sqlState: (failure as { errno?: string } | null)?.errno, beforeCommit: failedBeforeCommit(failure) }).toEqual({ sqlState: '25P03', beforeCommit: true })
+    expect((await check`SELECT count(*)::int AS n FROM written`)[0].n).toBe(0)
+  } finally {
+    await check.close()
+    await sql.close().catch(() => {})
   }
 }, 30_000)
