@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, spyOn, test } from 'bun:test'
+import { databaseUnavailable } from '../src/http/errors'
 import { PruneSchedule } from '../src/records/prune-schedule'
 import { RequestLog } from '../src/records/request-log'
 
@@ -88,6 +89,31 @@ describe('a retention prune that failed is tried again soon, then less often', (
     schedule.stop()
     await sleep(300)
     expect(p.runs.length).toBe(1)
+  })
+
+  test('a prune the database did not answer in time is a one-line warning, not an error with its stack', async () => {
+    const warnings = spyOn(console, 'warn').mockImplementation(() => {})
+    const errors = spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      let asked = 0
+      schedules.push(
+        new PruneSchedule(
+          'audit-retention',
+          async () => {
+            asked++
+            throw databaseUnavailable()
+          },
+          { everyMs: 10_000, firstRetryMs: 60_000 },
+        ),
+      )
+      await sleep(20)
+      expect(asked).toBe(1)
+      expect(warnings.mock.calls).toEqual([['[tollgate] audit-retention prune failed: the database did not answer in time; trying again in 60 s']])
+      expect(errors.mock.calls).toEqual([])
+    } finally {
+      warnings.mockRestore()
+      errors.mockRestore()
+    }
   })
 
   test("the request log's audit retention is on the schedule: a failed prune says when it is tried again", async () => {

@@ -1,4 +1,5 @@
 import { yieldToRequests } from '../db/maintenance'
+import { logBackgroundFailure } from '../log/background-failure'
 import { SWEEP_BATCH, type Ledger } from './ledger'
 
 /**
@@ -22,7 +23,7 @@ export function startSweeper(ledger: Ledger, everyMs = 60_000, log: (n: number) 
         if (stopped) break
       }
     } catch (error) {
-      console.error('[tollgate] sweeper failed', error)
+      logBackgroundFailure('sweeper', error, `its next run is in ${Math.round(everyMs / 1000)} s`)
     } finally {
       running = false
       // Each batch commits on its own: what the batches before a failing one charged is charged, and reported.

@@ -1,3 +1,5 @@
+import { logBackgroundFailure } from '../log/background-failure'
+
 const HOUR_MS = 3_600_000
 const FIRST_RETRY_MS = 60_000
 
@@ -30,7 +32,7 @@ export class PruneSchedule {
       await this.prune()
       this.retryMs = this.times.firstRetryMs
     } catch (error) {
-      console.error(`[tollgate] ${this.what} prune failed; trying again in ${inWords(this.retryMs)}`, error)
+      logBackgroundFailure(`${this.what} prune`, error, `trying again in ${inWords(this.retryMs)}`)
       wait = this.retryMs
       this.retryMs = Math.min(this.retryMs * 2, this.times.everyMs)
     }
