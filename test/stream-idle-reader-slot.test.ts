@@ -25,7 +25,10 @@ const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, mo
 const events = [openAIEvent({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })]
 for (let i = 0; i < PIECES; i++) events.push(openAIEvent({ ...base, choices: [{ index: 0, delta: { content: PIECE }, finish_reason: null }] }))
 
-const slots = withSlotsGateway('stream-reader', SLOTS)
+// Bun's idle timeout at 5 s: a let-go connection has it back, and the readers must read again within it (below).
+// Bun counts idle timeouts in ticks of 4 s (uSockets' granularity): 1 s fires at the next tick, 0–4 s after it is
+// set; 5 s, 4–8 s after.
+const slots = withSlotsGateway('stream-reader', SLOTS, 5)
 
 /** The output a client was given: every content delta's UTF-8 bytes. */
 function deliveredBytes(text: string): number {
@@ -60,14 +63,17 @@ test("streams whose clients read nothing do not refuse every other user's paid c
   expect(upstream.calls.length).toBe(SLOTS)
 
   // Let go once each took nothing for the upstream idle timeout (1 s, then a second's look at what had arrived): more
-  // than twice both idle timeouts (Bun's listener and the upstream idle timeout), far under the 600 s call timeout.
+  // than twice both idle timeouts (Bun's listener's, off while the stream runs, and the upstream's), far under the
+  // 600 s call timeout.
   const usageRows = () => gw.query<{ n: number }>("SELECT count(*) AS n FROM usage WHERE user_id = 'stream-reader'")[0]!.n
   expect(await waitFor(15_000, () => usageRows() === SLOTS)).toBe(true)
-  // The readers read again at once: a let-go connection has its idle timeout back (1 s here), and one that goes on
-  // taking nothing past it is closed, what was still queued with it (with the other user's call made first, that
-  // window passed a second once on a loaded CI machine). What the gateway had queued for them reaches them, then the
-  // error event and the end, short of the whole answer. Their slots went back when their streams were settled, not
-  // with their connections, which stay open meanwhile, draining, then idle for that second.
+  // The readers read again at once: a let-go connection has its idle timeout back, and one that goes on taking
+  // nothing past it is closed, what was still queued with it. With 1 s, that window was the next 4-s tick, which
+  // came while the readers drained on loaded machines (the settlement seen 3.7–3.9 s in, closed at the tick ~4.0 s,
+  // ~4 MB received of ~4.3, no error event, no end: every run of four copies beside two busy loops). What the gateway
+  // had queued for them reaches them, then the error event and the end, short of the whole answer. Their slots went
+  // back when their streams were settled, not with their connections, which stay open meanwhile, draining, then
+  // idle until that timeout.
   for (const s of sockets) s.resume()
   const res = await fetch(`${gw.url}/v1/chat/completions`, {
     method: 'POST',

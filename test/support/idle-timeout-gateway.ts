@@ -47,11 +47,14 @@ export interface SlotsTaken {
   sockets: Socket[]
 }
 
-/** The slot suites' setting: `slots` provider-call slots, Bun's idle timeout at 1 s, keys of `readerId` and of someone else; set once started. */
-export function withSlotsGateway(readerId: string, slots: number): SlotsTaken {
+/**
+ * The slot suites' setting: `slots` provider-call slots, Bun's idle timeout at `connectionIdleSec` (1 s unless told),
+ * keys of `readerId` and of someone else; set once started.
+ */
+export function withSlotsGateway(readerId: string, slots: number, connectionIdleSec = 1): SlotsTaken {
   const h = { sockets: [] as Socket[] } as SlotsTaken
   const users = [{ id: readerId, max_budget: 10 }, { id: 'someone-else', max_budget: 10 }]
-  withIdleTimeoutGateway({ users, slots, connectionIdleSec: 1, cleanup: () => h.sockets.forEach((s) => s.destroy()) }, (s) => {
+  withIdleTimeoutGateway({ users, slots, connectionIdleSec, cleanup: () => h.sockets.forEach((s) => s.destroy()) }, (s) => {
     Object.assign(h, { upstream: s.upstream, gw: s.gw, reader: s.secrets[0], other: s.secrets[1] })
   })
   return h
