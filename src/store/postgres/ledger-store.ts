@@ -411,7 +411,7 @@ const LANDED_CLOCK_AHEAD_MS = 3_600_000
  * rows dated ahead (a replica's clock) out of the range. EXPLAIN at two million rows: Nested Loop, Limit, Index Scan,
  * 0.1 ms (postgres-swept-settlement-landed-read-on-index.engine.ts).
  */
-const LANDED = `SELECT s.id FROM json_to_recordset($1::text::json) AS s(
+export const LANDED = `SELECT s.id FROM json_to_recordset($1::text::json) AS s(
     id bigint, request_id text, user_id text, created_at bigint, status text, cost bigint, amount bigint, latency_ms int,
     prompt_tokens bigint, completion_tokens bigint)
   CROSS JOIN LATERAL (
