@@ -3,6 +3,7 @@ import { decideHold, settlementRollTo, type HoldRequest, type KeyFigures, type L
 import { periodStarts, type BudgetPeriod } from '../../budget/period'
 import { databaseUnavailable, GatewayError, gatewayStopping } from '../../http/errors'
 import { hasNul } from '../../http/nul'
+import { logStoreFailure } from '../../log/background-failure'
 import { recordedLatency } from '../../records/latency'
 import { heldTokenColumns, randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
@@ -1077,7 +1078,7 @@ export class PostgresLedgerStore implements LedgerStore {
      * the deadline had already rejected would let its retry be sent beside it.
      */
     private readonly sql: SQL,
-    private readonly onError: (error: unknown) => void = console.error,
+    private readonly onError: (error: unknown) => void = logStoreFailure,
     /** How long a reservation batch or a settlement waits for Postgres's answer. */
     private readonly deadlineMs = DEFAULT_DATABASE_TIMEOUT_MS,
     /** The store's client, whose queries and transactions have the deadline (withQueryDeadlines): the sweep's, userExists'. */

@@ -6,6 +6,7 @@ import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
 import { SchemaNewerError } from '../../db/newer-schema'
 import type { Db } from '../../db/open'
 import type * as sqliteTables from '../../db/schema'
+import { logStoreFailure } from '../../log/background-failure'
 import { directRecords, type RecordsReads } from '../../records/records-reader'
 import type { RequestLogEntry } from '../../records/request-log'
 import { budgetSetAt } from '../budget-set'
@@ -182,7 +183,7 @@ export class PostgresStore implements Store {
    */
   static async open(
     url: string,
-    onError: (error: unknown) => void = console.error,
+    onError: (error: unknown) => void = logStoreFailure,
     deadlineMs = DEFAULT_DATABASE_TIMEOUT_MS,
     caps: QueueCapSizes = {},
   ): Promise<PostgresStore> {
