@@ -40,7 +40,7 @@ export const refusesData = (error: unknown): boolean => /^2[23]/.test(sqlStateOf
  * Postgres ended the session for idling in its transaction (idle_in_transaction_session_timeout): a COMMIT sent then
  * never reached it. A starved process meets this between its last statement and its COMMIT.
  */
-const endedIdleInTransaction = (error: unknown): boolean => sqlStateOf(error) === '25P03'
+export const endedIdleInTransaction = (error: unknown): boolean => sqlStateOf(error) === '25P03'
 
 /** Failures of writes (`writeNotingCommit`) that came before their COMMIT was sent: nothing of them landed. */
 const beforeCommit = new WeakSet<object>()
