@@ -2,7 +2,7 @@ import type { Statement } from 'bun:sqlite'
 import { and, eq, isNull, sql } from 'drizzle-orm'
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
-import { deleteInBatches, MAINTENANCE_BATCH, USER_DELETION_BATCH } from '../../db/maintenance'
+import { deleteInBatches, MAINTENANCE_BATCH, RANDOM_ID_BATCH } from '../../db/maintenance'
 import { isReadOnly, onReadOnlyFilesystem } from '../../db/read-only'
 import { holdFile, releaseFile, replacedSince, type FileIdentity } from '../../db/file-identity'
 import { databaseFileReplaced } from '../../http/errors'
@@ -117,14 +117,14 @@ export class SqliteStore implements Store {
     this.removeResponse = client.prepare("DELETE FROM stored_responses WHERE id = ? OR (kind = 'item' AND expires_with = ?)")
     this.pruneResponses = client.prepare(
       `DELETE FROM stored_responses WHERE rowid IN
-         (SELECT rowid FROM stored_responses WHERE created_at < ? AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
+         (SELECT rowid FROM stored_responses WHERE created_at < ? AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ${RANDOM_ID_BATCH})`,
     )
     this.deleteStoredOf = client.prepare(
-      `DELETE FROM stored_responses WHERE rowid IN (SELECT rowid FROM stored_responses WHERE user_id = ? LIMIT ${USER_DELETION_BATCH})`,
+      `DELETE FROM stored_responses WHERE rowid IN (SELECT rowid FROM stored_responses WHERE user_id = ? LIMIT ${RANDOM_ID_BATCH})`,
     )
     // Each key's console sessions go with it (ON DELETE CASCADE, by console_sessions_key).
     this.deleteKeysOf = client.prepare(
-      `DELETE FROM api_keys WHERE rowid IN (SELECT rowid FROM api_keys WHERE user_id = ? LIMIT ${USER_DELETION_BATCH})`,
+      `DELETE FROM api_keys WHERE rowid IN (SELECT rowid FROM api_keys WHERE user_id = ? LIMIT ${RANDOM_ID_BATCH})`,
     )
     this.reservations = client.prepare('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
   }
@@ -224,8 +224,8 @@ export class SqliteStore implements Store {
 
   async deleteUser(id: string): Promise<boolean> {
     if (!this.db.select({ id: tables.users.id }).from(tables.users).where(userWithoutHolds(tables, id)).get()) return false
-    await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteStoredOf.run(id).changes), () => false, USER_DELETION_BATCH)
-    await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteKeysOf.run(id).changes), () => false, USER_DELETION_BATCH)
+    await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteStoredOf.run(id).changes), () => false, RANDOM_ID_BATCH)
+    await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteKeysOf.run(id).changes), () => false, RANDOM_ID_BATCH)
     // One statement under the write lock, which every hold is written under: none committed can be missed.
     const deleted = await this.write((db) => db.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id }))
     return deleted.length > 0
@@ -350,7 +350,7 @@ export class SqliteStore implements Store {
 
   /** In small batches, as the request log's. */
   pruneStoredResponses(cutoff: number, stopped: () => boolean = () => false): Promise<number> {
-    return deleteInBatches(() => this.pruneResponses.run(cutoff).changes, stopped)
+    return deleteInBatches(() => this.pruneResponses.run(cutoff).changes, stopped, RANDOM_ID_BATCH)
   }
 
   async openReservations() {
