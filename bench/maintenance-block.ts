@@ -5,7 +5,8 @@
  *
  *   bun bench/maintenance-block.ts [log rows to prune] [expired holds] [directory]
  *
- * Jobs: the request log's prune of rows past retention (batches, then the WAL's truncation), the sweeper
+ * Jobs: the request log's prune of rows past retention (batches, then the WAL's truncation), the stored response
+ * ids' prune (random ids), the sweeper
  * on a backlog of expired holds, and commits while the WAL checkpointer works.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -18,6 +19,8 @@ import { configSchema } from '../src/config/schema'
 
 const logRows = Number(process.argv[2] ?? 200_000)
 const holds = Number(process.argv[3] ?? 10_000)
+/** The keys the request-log rows are spread over: each key's index entries for a prune's rows are then in as many places. */
+const KEYS = 2_000
 const dir = mkdtempSync(join(process.argv[4] ?? tmpdir(), 'tollgate-maintenance-'))
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
 const DAY = 86_400_000
@@ -43,6 +46,7 @@ async function stalls(job: () => Promise<unknown>) {
   let worst = 0
   let worstOwn = 0
   let over5 = 0
+  let over10 = 0
   const timer = setInterval(() => {
     const now = performance.now()
     const wait = waitedMs()
@@ -50,11 +54,12 @@ async function stalls(job: () => Promise<unknown>) {
     worst = Math.max(worst, now - last)
     worstOwn = Math.max(worstOwn, own)
     if (own > 5) over5++
+    if (own > 10) over10++
     last = now
     lastWait = wait
   }, 1)
   await Bun.sleep(20)
-  worst = worstOwn = over5 = 0
+  worst = worstOwn = over5 = over10 = 0
   last = performance.now()
   lastWait = waitedMs()
   const start = performance.now()
@@ -62,7 +67,7 @@ async function stalls(job: () => Promise<unknown>) {
   const took = performance.now() - start
   await Bun.sleep(5)
   clearInterval(timer)
-  return `${took.toFixed(0)} ms; longest gap ${worst.toFixed(1)} ms, without waits for a CPU ${worstOwn.toFixed(1)} ms (${over5} over 5 ms)`
+  return `${took.toFixed(0)} ms; longest gap ${worst.toFixed(1)} ms, without waits for a CPU ${worstOwn.toFixed(1)} ms (${over5} over 5 ms, ${over10} over 10 ms)`
 }
 
 console.log(`nothing running, 1 s: ${await stalls(() => Bun.sleep(1_000))}`)
@@ -70,11 +75,26 @@ console.log(`nothing running, 1 s: ${await stalls(() => Bun.sleep(1_000))}`)
 const now = Date.now()
 db.query(
   `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
-   INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms) SELECT ?2 - i, 'old-' || i, 'POST', '/v1/chat/completions', 200, 1 FROM n`,
-).run(logRows, now - 31 * DAY)
+   INSERT INTO api_request_log (created_at, request_id, method, route, status, latency_ms, key_id)
+   SELECT ?2 - i, 'old-' || i, 'POST', '/v1/chat/completions', 200, 1, 'key-' || (abs(random()) % ?3) FROM n`,
+).run(logRows, now - 31 * DAY, KEYS)
 db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
 await Bun.sleep(1_100)
-console.log(`prune of ${logRows} request-log rows: ${await stalls(() => services.requestLog.pruneOld(now))}`)
+console.log(`prune of ${logRows} request-log rows of ${KEYS} keys: ${await stalls(() => services.requestLog.pruneOld(now))}`)
+
+// Stored responses past their retention, each with a random id (an index entry at a random place) of one of 1,000 users.
+db.query(
+  `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+   INSERT INTO users (id, period_start, created_at, updated_at) SELECT 'user-' || i, 0, ?1, ?1 FROM n`,
+).run(now)
+db.query(
+  `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+   INSERT INTO stored_responses (id, kind, user_id, provider, model, created_at)
+   SELECT 'resp_' || lower(hex(randomblob(16))), 'response', 'user-' || (1 + abs(random()) % 1000), 'mock', 'gpt-mock', ?2 + i FROM n`,
+).run(logRows, now - 90 * DAY)
+db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+await Bun.sleep(1_100)
+console.log(`prune of ${logRows} stored response ids: ${await stalls(() => services.store.pruneStoredResponses(now - 60 * DAY))}`)
 
 db.query("INSERT INTO users (id, period_start, created_at, updated_at) VALUES ('u', 0, ?1, ?1)").run(now)
 db.query(

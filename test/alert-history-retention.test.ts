@@ -81,7 +81,8 @@ test('more alerts than a batch all go, a batch at a time', async () => {
   const batches: number[] = []
   const pruned = await store.alerts.prune(NOW - RETENTION_DAYS * DAY, () => (batches.push(0), false))
   expect(pruned).toBe(rows.length)
-  expect(batches.length).toBe(3)
+  // Steps of MAINTENANCE_BATCH at most (on SQLite sized by their time, TimedSteps): three at least.
+  expect(batches.length).toBeGreaterThanOrEqual(3)
   expect(await alertKeys()).toEqual([])
 })
 

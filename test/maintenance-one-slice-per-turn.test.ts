@@ -6,7 +6,7 @@
  * the I/O poll that answers a waiting request.
  */
 import { expect, test } from 'bun:test'
-import { deleteInBatches, yieldToRequests } from '../src/db/maintenance'
+import { deleteInBatches, fixedSteps, yieldToRequests } from '../src/db/maintenance'
 
 /** Longer than a slice: each step of a job is a slice of its own. */
 const STEP_MS = 6
@@ -61,7 +61,7 @@ test('deletions asked for in the same turn run their first batches in turns of t
             return left-- > 0 ? 10 : 0
           },
           () => false,
-          10,
+          fixedSteps(10),
         ),
       )
     }),

@@ -5,7 +5,7 @@ import { createApp, createServices } from '../src/app'
 import { configSchema } from '../src/config/schema'
 import { startMockProvider } from './support/mock-provider'
 import { MASTER_KEY, startTestGateway, tempDir } from './support/gateway'
-import { MAINTENANCE_BATCH } from '../src/db/maintenance'
+import { FIRST_STEP_ROWS } from '../src/db/maintenance'
 
 const DAY = 86_400_000
 
@@ -50,8 +50,8 @@ describe('request log retention', () => {
       ).run(ROWS, now - 31 * DAY)
       const count = () => db.query<{ n: number }, []>('SELECT count(*) AS n FROM api_request_log').get()!.n
       const pruning = services.requestLog.pruneOld(now)
-      // Control is back here after the first batch: the rest is still to go.
-      expect(count()).toBe(ROWS - MAINTENANCE_BATCH)
+      // Control is back here after the first step: the rest is still to go.
+      expect(count()).toBe(ROWS - FIRST_STEP_ROWS)
       expect(await pruning).toBe(ROWS)
       expect(count()).toBe(0)
     } finally {

@@ -6,7 +6,7 @@
  * sent in slices and reads yield through yieldToRequests, which a hold-back check does not hold.
  */
 import { expect, test } from 'bun:test'
-import { deleteInBatches, holdSlowWritesWhile, roomToWrite, yieldToRequests } from '../src/db/maintenance'
+import { deleteInBatches, fixedSteps, holdSlowWritesWhile, roomToWrite, yieldToRequests } from '../src/db/maintenance'
 
 /** Past a slice, so that the next yield really waits for its turn. */
 const busy = (ms: number) => {
@@ -19,7 +19,7 @@ test('a slow write waits for room while a hold-back check says so, and goes on o
   const stopHolding = holdSlowWritesWhile(() => hold)
   try {
     let batches = 0
-    const deleting = deleteInBatches(() => (++batches < 3 ? 10 : 0), () => false, 10)
+    const deleting = deleteInBatches(() => (++batches < 3 ? 10 : 0), () => false, fixedSteps(10))
     await Bun.sleep(150)
     // The first batch at once (one batch grows the WAL by one batch); the next waits for room.
     expect(batches).toBe(1)

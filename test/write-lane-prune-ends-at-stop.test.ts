@@ -1,13 +1,13 @@
 /**
  * Mutation guard. README "Maintenance in small steps": the request-log prune (and the stored ids')
- * deletes 1,000 rows per transaction "and end[s] between batches once the gateway is stopping". deleteInBatches
- * must look at `stopped()` before each batch: without it a stop waits for a backlog of millions of rows to be
- * pruned (or closes the database under it). Here the stop comes after the first batch: one batch goes, no more.
+ * deletes in small transactions "and end[s] between batches once the gateway is stopping". deleteInBatches
+ * must look at `stopped()` before each step: without it a stop waits for a backlog of millions of rows to be
+ * pruned (or closes the database under it). Here the stop comes after the first step: one step goes, no more.
  */
 import { afterEach, beforeEach, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { MAINTENANCE_BATCH } from '../src/db/maintenance'
+import { FIRST_STEP_ROWS, MAINTENANCE_BATCH } from '../src/db/maintenance'
 import { SqliteStore } from '../src/store/sqlite/store'
 import { tempDir } from './support/gateway'
 
@@ -37,6 +37,6 @@ test('a request-log prune under way ends between batches once the gateway is sto
     stopping = true // the stop begins while the first batch runs
     return now
   })
-  expect(pruned).toBe(MAINTENANCE_BATCH)
-  expect(logged()).toBe(ROWS - MAINTENANCE_BATCH)
+  expect(pruned).toBe(FIRST_STEP_ROWS)
+  expect(logged()).toBe(ROWS - FIRST_STEP_ROWS)
 })

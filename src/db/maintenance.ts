@@ -1,14 +1,39 @@
-/** Rows one maintenance step deletes: a few milliseconds of the one thread that also answers requests. */
+/** Rows one maintenance step deletes on Postgres, where a step runs on the database, not the request thread. */
 export const MAINTENANCE_BATCH = 1000
 
+/** How many rows the next step of a maintenance job deletes, told what the last one took. */
+export interface StepSize {
+  readonly rows: number
+  took?(ms: number, rows: number): void
+}
+
+/** Every step the same size. */
+export const fixedSteps = (rows: number): StepSize => ({ rows })
+
 /**
- * Rows one step deletes where each is its row and index entries at random places, as a random id makes them (a key's
- * text id, hash and user; a stored response's id and user): a user's keys or kept responses at its deletion, the
- * stored responses past their retention. Some 30–65 ms a thousand on a large table against a few ms for log rows (a
- * thousand kept responses of a user among 240,000: 30–40 ms a step; a thousand expired ones among 240,000: 51 ms,
- * among a million: 65 ms; 200: 4–5 ms).
+ * Steps sized by what they take, for SQLite, whose steps run on the request thread: what a row costs depends on the
+ * table's shape, not its size alone. A row whose index entries lie at random places (a random id: keys, stored
+ * responses; a log row among thousands of keys' entries) costs 20–40 µs, one appended in order a few: 1,000 rows a
+ * step took 20 ms of the thread for request-log rows of 2,000 keys, 41 ms for stored responses among 240,000 (and 51–65 ms
+ * with the commit's checkpoint), against a few ms for one key's. So a step is sized to take about STEP_MS: the next
+ * is the last one's rows scaled by how far its time was from that, at most twice or half as many, between MIN_STEP_ROWS
+ * and MAX_STEP_ROWS. The first is small: a job's first rows may be read from disk.
  */
-export const RANDOM_ID_BATCH = 200
+export class TimedSteps implements StepSize {
+  rows = FIRST_STEP_ROWS
+
+  took(ms: number, rows: number): void {
+    if (rows < this.rows) return
+    const scaled = ms > 0 ? (this.rows * STEP_MS) / ms : Infinity
+    this.rows = Math.round(Math.min(MAX_STEP_ROWS, Math.max(MIN_STEP_ROWS, this.rows / 2, Math.min(scaled, this.rows * 2))))
+  }
+}
+
+/** What a step on the request thread aims to take: with the slice steps share (SLICE_MS), a request waits 5 ms at most. */
+const STEP_MS = 1
+export const FIRST_STEP_ROWS = 50
+const MIN_STEP_ROWS = 10
+const MAX_STEP_ROWS = 1000
 
 /**
  * Lets the requests waiting behind a maintenance step run before the next one. A timer, not `setImmediate`: with
@@ -76,26 +101,29 @@ const HELD_BACK_STEP_MS = 10
 const HELD_BACK_MAX_MS = 2_000
 
 /**
- * Deletes what `deleteBatch` finds, `batch` rows at a time (`MAINTENANCE_BATCH` unless told), each batch its own short
- * transaction, yielding to the event loop between batches: a prune of millions of rows never holds the
- * request thread (nor the write lock) for more than one batch. `deleteBatch` takes its own parameters and
- * deletes at most `batch` rows (on Postgres, a statement of its own: no row locks held long, none near
+ * Deletes what `deleteBatch` finds, `steps.rows` at a time (MAINTENANCE_BATCH unless told), each step its own short
+ * transaction, yielding to the event loop between steps: a prune of millions of rows never holds the
+ * request thread (nor the write lock) for more than one step. `deleteBatch` takes its own parameters and
+ * deletes at most the rows it is given (on Postgres, a statement of its own: no row locks held long, none near
  * the query deadline). Stops early when `stopped()` says so. Returns how many went.
  */
 export async function deleteInBatches(
-  deleteBatch: () => number | Promise<number>,
+  deleteBatch: (rows: number) => number | Promise<number>,
   stopped: () => boolean,
-  batch = MAINTENANCE_BATCH,
+  steps: StepSize = fixedSteps(MAINTENANCE_BATCH),
 ): Promise<number> {
   let total = 0
-  // The first batch at once, unless other jobs wait for their slice: then at the end of the line, or 40 users'
-  // deletions asked for in one turn would each run a batch in it.
+  // The first step at once, unless other jobs wait for their slice: then at the end of the line, or 40 users'
+  // deletions asked for in one turn would each run a step in it.
   if (waiting.length > 0) await waitInLine()
   for (;;) {
     if (stopped()) return total
-    const n = await deleteBatch()
+    const rows = steps.rows
+    const began = performance.now()
+    const n = await deleteBatch(rows)
+    steps.took?.(performance.now() - began, n)
     total += n
-    if (n < batch) return total
+    if (n < rows) return total
     await yieldToRequests()
     await roomToWrite()
   }

@@ -1,5 +1,5 @@
 import type { Database } from 'bun:sqlite'
-import { deleteInBatches, MAINTENANCE_BATCH } from '../../db/maintenance'
+import { deleteInBatches, TimedSteps } from '../../db/maintenance'
 import type { WriteQueue } from '../../db/write-queue'
 import { ALL_FOUND, foundByIdWindows, ID_WINDOW } from '../id-windows'
 import type { AlertRows, DueDelivery, ExpiringKey, KeySpend, OutboxEntry, UserSpend } from '../store'
@@ -48,11 +48,11 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
   const insertEach = db.transaction((entries: OutboxEntry[]) => new Set(entries.filter((e) => insert(e)))).immediate
   // Their deliveries go with them (ON DELETE CASCADE). The unary + keeps SQLite off alert_deliveries_due (status, …)
   // for the NOT EXISTS, which would read every pending delivery for each alert: it looks up the alert's own by key.
-  const prune = db.prepare<unknown, [number]>(
+  const prune = db.prepare<unknown, [number, number]>(
     `DELETE FROM alerts WHERE id IN
        (SELECT a.id FROM alerts a WHERE a.created_at < ?1 AND a.dedupe_until < ?1
           AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.alert_id = a.id AND +d.status = 'pending')
-        ORDER BY a.created_at LIMIT ${MAINTENANCE_BATCH})`,
+        ORDER BY a.created_at LIMIT ?2)`,
   )
   // Each over a window of ids (foundByIdWindows): no index answers spend against a share of the budget.
   const usersWindowEnd = db.prepare<{ id: string | null }, [string]>(
@@ -111,7 +111,7 @@ export function sqliteAlertRows(db: Database, writes: WriteQueue, insert: (entry
     count: async (status) => count.get(status)!.n,
     redeliver: (alertId, now) => writes.waitingForLock(() => redeliver.run(now, alertId).changes),
     exists: async (alertId) => exists.get(alertId) !== null,
-    prune: (cutoff, stopped) => deleteInBatches(() => writes.waitingForLock(() => prune.run(cutoff).changes), stopped),
+    prune: (cutoff, stopped) => deleteInBatches((rows) => writes.waitingForLock(() => prune.run(cutoff, rows).changes), stopped, new TimedSteps()),
     usersOver: (bp, after, limit) => foundByIdWindows(usersWindow, async (from, to, most) => usersOver.all(bp, from, to, most), after, limit),
     rolledUsersOver: (period, start, end, bp) =>
       foundByIdWindows(

@@ -2,7 +2,7 @@ import type { Statement } from 'bun:sqlite'
 import { and, eq, isNull, sql } from 'drizzle-orm'
 import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, openDatabase, type Db } from '../../db/open'
 import * as tables from '../../db/schema'
-import { deleteInBatches, MAINTENANCE_BATCH, RANDOM_ID_BATCH } from '../../db/maintenance'
+import { deleteInBatches, TimedSteps } from '../../db/maintenance'
 import { isReadOnly, onReadOnlyFilesystem } from '../../db/read-only'
 import { holdFile, releaseFile, replacedSince, type FileIdentity } from '../../db/file-identity'
 import { databaseFileReplaced } from '../../http/errors'
@@ -48,15 +48,15 @@ export class SqliteStore implements Store {
   private readonly insertLog: Statement<unknown, [number, string, string, string, number, number, string | null, string | null, string | null]>
   private readonly insertAggregate: Statement<unknown, [number, string, string, string, number, number, string | null, number, number]>
   private readonly updateAggregate: Statement<unknown, [number, number, number]>
-  private readonly pruneLog: Statement<unknown, [number]>
+  private readonly pruneLog: Statement<unknown, [number, number]>
   private readonly upsertResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, boolean | null, string | null, number]>
   private readonly growResponse: Statement<unknown, [string, string, string, string, string, number | null, number | null, number | null, boolean | null, string | null, number, number, number, number]>
   private readonly selectResponse: Statement<SqliteStoredResponseRow, [string, string]>
   private readonly selectResponses: Statement<SqliteStoredResponseRow, [string, string]>
   private readonly removeResponse: Statement<unknown, [string, string]>
-  private readonly pruneResponses: Statement<unknown, [number]>
-  private readonly deleteStoredOf: Statement<unknown, [string]>
-  private readonly deleteKeysOf: Statement<unknown, [string]>
+  private readonly pruneResponses: Statement<unknown, [number, number]>
+  private readonly deleteStoredOf: Statement<unknown, [string, number]>
+  private readonly deleteKeysOf: Statement<unknown, [string, number]>
   private readonly reservations: Statement<{ n: number; amount: number }, []>
 
   constructor(readonly db: Db, onError: (error: unknown) => void = console.error, options: { maxQueuedLogRows?: number } = {}) {
@@ -92,7 +92,7 @@ export class SqliteStore implements Store {
     )
     this.updateAggregate = client.prepare('UPDATE api_request_log SET count = ?, last_at = ? WHERE id = ?')
     this.pruneLog = client.prepare(
-      `DELETE FROM api_request_log WHERE id IN (SELECT id FROM api_request_log WHERE created_at < ? ORDER BY created_at LIMIT ${MAINTENANCE_BATCH})`,
+      `DELETE FROM api_request_log WHERE id IN (SELECT id FROM api_request_log WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
     )
     this.upsertResponse = client.prepare(
       `INSERT INTO stored_responses (id, kind, user_id, provider, model, context_tokens, media_parts, context_bytes, holds_audio, expires_with, created_at)
@@ -117,14 +117,14 @@ export class SqliteStore implements Store {
     this.removeResponse = client.prepare("DELETE FROM stored_responses WHERE id = ? OR (kind = 'item' AND expires_with = ?)")
     this.pruneResponses = client.prepare(
       `DELETE FROM stored_responses WHERE rowid IN
-         (SELECT rowid FROM stored_responses WHERE created_at < ? AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ${RANDOM_ID_BATCH})`,
+         (SELECT rowid FROM stored_responses WHERE created_at < ? AND ${EXPIRING_STORED_IDS} ORDER BY created_at LIMIT ?)`,
     )
     this.deleteStoredOf = client.prepare(
-      `DELETE FROM stored_responses WHERE rowid IN (SELECT rowid FROM stored_responses WHERE user_id = ? LIMIT ${RANDOM_ID_BATCH})`,
+      `DELETE FROM stored_responses WHERE rowid IN (SELECT rowid FROM stored_responses WHERE user_id = ? LIMIT ?)`,
     )
     // Each key's console sessions go with it (ON DELETE CASCADE, by console_sessions_key).
     this.deleteKeysOf = client.prepare(
-      `DELETE FROM api_keys WHERE rowid IN (SELECT rowid FROM api_keys WHERE user_id = ? LIMIT ${RANDOM_ID_BATCH})`,
+      `DELETE FROM api_keys WHERE rowid IN (SELECT rowid FROM api_keys WHERE user_id = ? LIMIT ?)`,
     )
     this.reservations = client.prepare('SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount FROM reservations')
   }
@@ -224,8 +224,8 @@ export class SqliteStore implements Store {
 
   async deleteUser(id: string): Promise<boolean> {
     if (!this.db.select({ id: tables.users.id }).from(tables.users).where(userWithoutHolds(tables, id)).get()) return false
-    await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteStoredOf.run(id).changes), () => false, RANDOM_ID_BATCH)
-    await deleteInBatches(() => this.writes.waitingForLock(() => this.deleteKeysOf.run(id).changes), () => false, RANDOM_ID_BATCH)
+    await deleteInBatches((rows) => this.writes.waitingForLock(() => this.deleteStoredOf.run(id, rows).changes), () => false, new TimedSteps())
+    await deleteInBatches((rows) => this.writes.waitingForLock(() => this.deleteKeysOf.run(id, rows).changes), () => false, new TimedSteps())
     // One statement under the write lock, which every hold is written under: none committed can be missed.
     const deleted = await this.write((db) => db.delete(tables.users).where(userWithoutHolds(tables, id)).returning({ id: tables.users.id }))
     return deleted.length > 0
@@ -270,7 +270,7 @@ export class SqliteStore implements Store {
    * checkpoint on this thread (see src/db/checkpointer.ts).
    */
   pruneRequestLog(cutoff: number, stopped: () => boolean = () => false): Promise<number> {
-    return deleteInBatches(() => this.pruneLog.run(cutoff).changes, stopped)
+    return deleteInBatches((rows) => this.pruneLog.run(cutoff, rows).changes, stopped, new TimedSteps())
   }
 
   recordResponse(s: StoredResponseRow, now: number, growBy?: StoredGrowth): void {
@@ -350,7 +350,7 @@ export class SqliteStore implements Store {
 
   /** In small batches, as the request log's. */
   pruneStoredResponses(cutoff: number, stopped: () => boolean = () => false): Promise<number> {
-    return deleteInBatches(() => this.pruneResponses.run(cutoff).changes, stopped, RANDOM_ID_BATCH)
+    return deleteInBatches((rows) => this.pruneResponses.run(cutoff, rows).changes, stopped, new TimedSteps())
   }
 
   async openReservations() {
