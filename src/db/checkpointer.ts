@@ -6,11 +6,8 @@ import type { FileIdentity } from './file-identity'
 import { holdSlowWritesWhile } from './maintenance'
 
 /**
- * The size the WAL file goes back to once it has been copied back whole: when the next write starts it
- * afresh, SQLite cuts the file to this (`journal_size_limit`), a truncation in that write and no copy. So
- * a large prune, a burst, or a long records read that held the WAL gives its disk space back without a
- * checkpoint ever running on the request thread. 4,000 pages: the WAL a second of heavy load writes
- * between two checkpoints stays allocated, and is not cut and grown again every second.
+ * The WAL's size past which the checkpointer works to start it afresh (see checkpointer-worker.ts): 4,000 pages, the
+ * WAL a second of heavy load writes between two checkpoints.
  */
 export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 
@@ -19,14 +16,24 @@ const RESTART_FRAMES = Math.floor(WAL_SIZE_LIMIT_BYTES / (4096 + 24))
 
 /**
  * How far the WAL may grow past its limit, or past its size when its tail was last copied, before slow work waits
- * for the checkpointer (holdSlowWritesWhile): so that the commit that starts the WAL afresh cuts it by tens of
- * megabytes, not by what a flood of slow writes had grown it to (an alert check raising 300,000 alerts grew it to
- * 1.5 GB while commits outran the copy, and the cut held the request thread 220 ms in the kernel: some 0.2 ms a MB).
- * Not less: each wait is a copy of the WAL with its fsync while slow work pauses, and with 4 MB a user's deletion of
- * 300,000 keys took 8 times as long (120 s); with 64 MB it takes 2.5 times as long (37 s) and the cut stays ~12 ms.
+ * for the checkpointer (holdSlowWritesWhile): so that the commit that starts the WAL afresh cuts the file by little
+ * past what it keeps (WAL_FILE_KEPT_BYTES), not by what a flood of slow writes had grown it to (an alert check raising
+ * 300,000 alerts grew it to 1.5 GB while commits outran the copy, and the cut held the request thread 220 ms in the
+ * kernel). Not less: each wait is a copy of the WAL with its fsync while slow work pauses, and with 4 MB a user's
+ * deletion of 300,000 keys took 8 times as long (120 s); with 64 MB it takes 2.5 times as long (37 s).
  * Once the tail is copied the next write starts the WAL afresh, whoever makes it.
  */
 const SLOW_WORK_WAL_GROWTH_BYTES = 64 * 1024 * 1024
+
+/**
+ * The size the WAL file is cut back to when a write starts it afresh after a complete copy (`journal_size_limit`): a
+ * truncation in that write, on whichever thread makes it, and no copy. So a burst, or a long records read that held the
+ * WAL, gives its disk space back without a checkpoint on the request thread. Not the WAL's limit: cutting blocks
+ * already written out costs ~0.4 ms a MB here (an fsynced 80 MB file cut to 16 MB: 25 ms), and a prune that grew it to
+ * the slow work's bound had the commit that started it afresh hold the request thread 35–45 ms, every 68 MB it wrote.
+ * Kept as large as slow work may grow it, the file is reused from its start, and cut only past that.
+ */
+export const WAL_FILE_KEPT_BYTES = WAL_SIZE_LIMIT_BYTES + SLOW_WORK_WAL_GROWTH_BYTES
 
 /** How long stopping the checkpointer waits for its thread, and its connection, to be gone. */
 export const CHECKPOINTER_STOP_MS = 500
@@ -76,7 +83,7 @@ export function checkpointOffThread(db: Database, path: string, options: Checkpo
   const { everyMs = 1000, restartAfterMs = 1000, logger } = options
   const state = { running: false, restarts: 0 }
   if (path === ':memory:') return { ...state, stop: async () => {} }
-  db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`)
+  db.exec(`PRAGMA journal_size_limit = ${WAL_FILE_KEPT_BYTES}`)
   let worker: Worker | null = null
   let stopped = false
   let restart: Timer | undefined
@@ -89,7 +96,8 @@ export function checkpointOffThread(db: Database, path: string, options: Checkpo
   const walOutrun = () => {
     if (!state.running) return false
     const bytes = walBytes()
-    if (bytes <= WAL_SIZE_LIMIT_BYTES + SLOW_WORK_WAL_GROWTH_BYTES) {
+    // The file's size is the WAL's past what it keeps (WAL_FILE_KEPT_BYTES): within it, the file tells nothing.
+    if (bytes <= WAL_FILE_KEPT_BYTES) {
       tailCopiedAtBytes = null
       return false
     }
