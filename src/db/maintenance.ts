@@ -18,7 +18,7 @@ export const fixedSteps = (rows: number): StepSize => ({ rows })
  * with the commit's checkpoint), against a few ms for one key's. So a step is sized to take about STEP_MS: the next
  * is the last one's rows scaled by how far its time was from that, at most twice or half as many, between MIN_STEP_ROWS
  * and MAX_STEP_ROWS. The first takes 200 rows, some 4 ms of random ids: small enough, and large enough that jobs that
- * run their first steps in one turn by mistake show it (40 users' deletions: 217–282 ms against 50–81).
+ * run their first steps in one turn by mistake show it (40 users' deletions: 189–282 ms against 50–81).
  */
 export class TimedSteps implements StepSize {
   rows = FIRST_STEP_ROWS
