@@ -145,12 +145,18 @@ describe('Postgres ledger: a reservation batch or settlement the database does n
 
   test('a batch sent whole (its COMMIT with it) that commits after it was given up on: its caller had a 503, and its hold is released, not charged', async () => {
     await ledger.reserve(holdFor('u', 100))
-    // The figures are known now: the next batch goes in one round trip, COMMIT included (expectedBatch).
+    // The figures are known now: the next batch goes in one round trip, COMMIT included (expectedBatch). It must go on
+    // a connection already open: one opened during the freeze has its handshake held, and a batch given up on before it
+    // has a connection sends nothing (it never commits: the next test's case). A CI run had just that (no hold, no
+    // row): so the pool has idle connections to spare before the freeze, and the test says if one was opened anyway.
+    await Promise.all(Array.from({ length: 4 }, () => store.sql`SELECT pg_sleep(0.02)`))
+    const connections = relay.accepted
     const unblock = await stopAnswering()
     const started = performance.now()
     expect(await refusal(ledger.reserve(holdFor('u', 200)))).toEqual({ status: 503, code: 'database_unavailable' })
     expect(performance.now() - started).toBeLessThan(DEADLINE * 3)
     expect(ledger.openHolds).toBe(1)
+    expect({ openedDuringTheFreeze: relay.accepted - connections }).toEqual({ openedDuringTheFreeze: 0 })
     await unblock()
     // It commits now, and is released.
     await until(async () => (await state()).holds.length === 1 && (await state()).usage.length === 1)

@@ -14,6 +14,8 @@ export interface TcpRelayOptions {
 
 export interface TcpRelay {
   port: number
+  /** Connections accepted so far. */
+  readonly accepted: number
   freeze(): void
   thaw(): void
   stop(): void
@@ -21,6 +23,7 @@ export interface TcpRelay {
 
 export function startTcpRelay(target: number, options: TcpRelayOptions = {}): TcpRelay {
   let frozen = false
+  let accepted = 0
   const held: Array<() => void> = []
   type Pair = { peer?: Socket<any>; pending: Uint8Array[] }
   const server: TCPSocketListener<Pair> = Bun.listen<Pair>({
@@ -28,6 +31,7 @@ export function startTcpRelay(target: number, options: TcpRelayOptions = {}): Tc
     port: 0,
     socket: {
       async open(client) {
+        accepted++
         client.data = { pending: [] }
         const upstream = await Bun.connect<{ peer: Socket<Pair> }>({
           hostname: '127.0.0.1',
@@ -63,6 +67,9 @@ export function startTcpRelay(target: number, options: TcpRelayOptions = {}): Tc
   })
   return {
     port: server.port,
+    get accepted() {
+      return accepted
+    },
     freeze: () => {
       frozen = true
     },
