@@ -12,6 +12,7 @@ import { heapStats } from 'bun:jsc'
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './support/free-port'
 import { startTestGateway, type TestGateway, ROOT } from './support/gateway'
 import { waitFor } from './support/wait-for'
 
@@ -22,7 +23,9 @@ let mockProc: ReturnType<typeof Bun.spawn>
 let secret: string
 
 beforeAll(async () => {
-  const port = 20_000 + Math.floor(Math.random() * 20_000)
+  // Below the ephemeral range (support/free-port): a port picked at random in 20,000–40,000 was taken once in CI (an
+  // outgoing connection's own end), and the mock never started.
+  const port = freePort()
   mockProc = Bun.spawn([process.execPath, join(ROOT, 'test/support/mock-provider.ts'), '--port', String(port), '--chunks', '8', '--chunk-delay', '2500'], { stdout: 'ignore', stderr: 'ignore' })
   const url = `http://127.0.0.1:${port}`
   if (!(await waitFor(10_000, () => fetch(url).then(() => true, () => false)))) throw new Error('the mock provider did not start')
