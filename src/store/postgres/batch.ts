@@ -40,7 +40,14 @@ export const refusesData = (error: unknown): boolean => /^2[23]/.test(sqlStateOf
  * Postgres ended the session for idling in its transaction (idle_in_transaction_session_timeout): a COMMIT sent then
  * never reached it. A starved process meets this between its last statement and its COMMIT.
  */
-export const endedIdleInTransaction = (error: unknown): boolean => sqlStateOf(error) === '25P03'
+const endedIdleInTransaction = (error: unknown): boolean => sqlStateOf(error) === '25P03'
+
+/**
+ * Whether a transaction that failed with `error` may have committed all the same (its answer lost, a deadline passed):
+ * only if its COMMIT was sent, and its session was not ended idle before the COMMIT reached it (endedIdleInTransaction).
+ * Otherwise nothing of it landed, and its rows may be sent again.
+ */
+export const mayHaveLanded = (commitSent: boolean, error: unknown): boolean => commitSent && !endedIdleInTransaction(error)
 
 /** Failures of writes (`writeNotingCommit`) that came before their COMMIT was sent: nothing of them landed. */
 const beforeCommit = new WeakSet<object>()
@@ -64,7 +71,7 @@ export async function writeNotingCommit(sql: SQL, write: (tx: TransactionSQL) =>
       commitSent = true
     })
     .catch((error: unknown) => {
-      if ((!commitSent || endedIdleInTransaction(error)) && typeof error === 'object' && error !== null) beforeCommit.add(error)
+      if (!mayHaveLanded(commitSent, error) && typeof error === 'object' && error !== null) beforeCommit.add(error)
       throw error
     })
 }

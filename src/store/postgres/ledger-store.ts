@@ -7,7 +7,7 @@ import { logStoreFailure } from '../../log/background-failure'
 import { recordedLatency } from '../../records/latency'
 import { heldTokenColumns, randomHoldId, takenFromRow, type ReservationRow } from '../holds'
 import { toolUsesJson } from '../usage-row'
-import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, endedIdleInTransaction, lockTimedOut, refusesData, ROWS_LOCK_TIMEOUT_MS, storableText } from './batch'
+import { BatchWriter, BOUND_LOCK_WAITS, BOUND_LOCK_WAITS_PARAMS, lockTimedOut, mayHaveLanded, refusesData, ROWS_LOCK_TIMEOUT_MS, storableText } from './batch'
 import { DEFAULT_DATABASE_TIMEOUT_MS, retryingConflicts, UserRowsBusy, withDeadline } from './errors'
 import { FewAtOnce } from './few-at-once'
 import { idsOf, lockUsersThenKeys } from './lock-order'
@@ -1218,18 +1218,18 @@ export class PostgresLedgerStore implements LedgerStore {
       },
       (error) => {
         // What it carried and has not committed (reserveBatch empties it once committed) is sent again, unless
-        // its COMMIT may have landed with only the answer lost: sent, and its session not ended idle before it
-        // arrived (endedIdleInTransaction: a process starved between its decision and its COMMIT). Settlements are
+        // its COMMIT may have landed with only the answer lost (mayHaveLanded: not when Postgres ended the session
+        // idle before the COMMIT arrived, a process starved between its decision and its COMMIT). Settlements are
         // sent again all the same (a hold settles once), but a request-log row would be written twice: those are
         // dropped, as a crash drops the rows still queued.
-        const mayHaveLanded = attempt.commitSent && !endedIdleInTransaction(error)
-        if (mayHaveLanded && carried.riding.length > 0)
+        const landedMaybe = mayHaveLanded(attempt.commitSent, error)
+        if (landedMaybe && carried.riding.length > 0)
           this.onError(new Error('request-log rows of a reservation batch whose commit was not answered: not sent again (they may have been written)'))
         else for (const r of carried.riding) r.rider.writer.putBack(r.rows)
         // A batch can fail with its COMMIT sent (the connection lost then): whatever it decided goes back, so
         // that a hold whose caller was refused is not left for the sweeper to charge in full.
         if (attempt.abandoned) return this.release(attempt.taken)
-        if (mayHaveLanded) this.release(attempt.taken)
+        if (landedMaybe) this.release(attempt.taken)
         this.known.users.clear()
         this.known.keys.clear()
         this.settlements.putBack(carried.settling)
