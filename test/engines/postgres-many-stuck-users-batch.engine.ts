@@ -57,7 +57,9 @@ test("a free user's hold in a batch with a frozen replica's 30 users is taken at
   const [free, ...refused] = answers
   console.log({ free, stuckAnsweredAfterMs: Math.max(...refused.map((a) => a.ms)) })
   expect(new Set(refused.map((a) => a.answer))).toEqual(new Set(['database_unavailable']))
-  expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(DEADLINE)
+  // Their lock wait ends at ¾ of the deadline; a CI run on two loaded cores answered the last of them at 1,089 ms. The
+  // bug's tell is below (the free user refused with the batch); waits of 100 ms each in turn would take 3 s.
+  expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(DEADLINE * 1.5)
   // Answered once the first transaction committed, not once the stuck users were waited for (¾ of the deadline).
   expect({ free: free!.answer, answeredAtOnce: free!.ms < DEADLINE / 2, freeHoldsOpen: freeHolds }).toEqual({ free: 'taken', answeredAtOnce: true, freeHoldsOpen: 1 })
 }, 60_000)
