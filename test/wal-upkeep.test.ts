@@ -75,7 +75,9 @@ describe('WAL upkeep off the request thread', () => {
     const grown = walBytes()
     expect(grown).toBeGreaterThan(WAL_SIZE_LIMIT_BYTES)
     await untilStartedAfresh()
-    expect(walBytes()).toBe(grown)
+    // Not cut; it may have grown by the frames of the rows written while the copy was still running (three, on
+    // loaded cores: 25,362,752 -> 25,375,112 bytes).
+    expect(walBytes()).toBeGreaterThanOrEqual(grown)
 
     // Past what it keeps: cut back to it, so a burst still gives its disk space back.
     insertRows(db, Math.ceil((WAL_FILE_KEPT_BYTES * 1.2) / 4_000), Date.now(), 4_000)
