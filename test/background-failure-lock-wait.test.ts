@@ -18,7 +18,7 @@ async function sweepFailingWith(error: Error) {
   const warnings = spyOn(console, 'warn').mockImplementation(() => {})
   const errors = spyOn(console, 'error').mockImplementation(() => {})
   try {
-    const ledger = { sweepBatch: async () => Promise.reject(error) } as unknown as Ledger
+    const ledger = { sweepStep: 100, sweepBatch: async () => Promise.reject(error) } as unknown as Ledger
     stop = startSweeper(ledger, 60_000).stop
     await Bun.sleep(20)
     return { warnings: warnings.mock.calls.map((c) => c.join(' ')), errors: errors.mock.calls.length }

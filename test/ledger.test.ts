@@ -3,7 +3,7 @@ import { Database } from 'bun:sqlite'
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Hold } from '../src/budget/hold'
-import { expiredOutcome, Ledger, SWEEP_BATCH, type HoldRequest } from '../src/budget/ledger'
+import { expiredOutcome, Ledger, type HoldRequest } from '../src/budget/ledger'
 import { startSweeper } from '../src/budget/sweeper'
 import { SqliteLedgerStore } from '../src/store/sqlite/ledger-store'
 import { periodStart } from '../src/budget/period'
@@ -382,14 +382,14 @@ describe('sweeper', () => {
   test('a backlog of expired holds is swept in batches, the thread handed back between them', async () => {
     addUser('u', null)
     const now = Date.now() - 2 * TTL
-    const HOLDS = 5 * SWEEP_BATCH
+    const HOLDS = 5 * ledger.sweepStep
     for (let i = 0; i < HOLDS; i++) reserveNow(hold('u', 1), now)
     const open = () => (db.$client.query('SELECT count(*) AS n FROM reservations').get() as { n: number }).n
     let swept = 0
     const sweeper = startSweeper(ledger, 60_000, (n) => (swept = n))
     try {
       // Control is back here after the first batch: the rest is still open.
-      expect(open()).toBe(HOLDS - SWEEP_BATCH)
+      expect(open()).toBe(HOLDS - ledger.sweepStep)
       while (swept === 0) await Bun.sleep(5)
       expect(swept).toBe(HOLDS)
       expect(open()).toBe(0)

@@ -158,6 +158,7 @@ async function ledgerAndProvider(answerMs: number) {
     reserve: async (request, now) => ({ id: 1, request, createdAt: now, remainingAfter: null }),
     settle: (_hold, outcome) => void settled.push(outcome),
     sweepBatch: async () => [],
+    sweepStep: 100,
     userExists: async () => true,
     flush: async () => {},
   }

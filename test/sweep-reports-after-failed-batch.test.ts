@@ -12,6 +12,7 @@ import { startSweeper } from '../src/budget/sweeper'
 test('holds a sweep charged before a later batch failed are still reported (and so alerted)', async () => {
   let calls = 0
   const ledger = {
+    sweepStep: SWEEP_BATCH,
     async sweepBatch() {
       calls++
       if (calls === 1) return SWEEP_BATCH // a full batch: charged and committed

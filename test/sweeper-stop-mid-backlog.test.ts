@@ -13,6 +13,7 @@ test('a sweeper stopped during a backlog runs no batch past the one under way', 
   let batches = 0
   let release!: () => void
   const ledger = {
+    sweepStep: SWEEP_BATCH,
     async sweepBatch() {
       batches++
       // Each batch is full: a backlog that would otherwise go on and on.
@@ -32,6 +33,7 @@ test('a sweeper stopped during a backlog runs no batch past the one under way', 
 test('a sweeper stopped between two batches of a backlog runs no further batch', async () => {
   let batches = 0
   const ledger = {
+    sweepStep: SWEEP_BATCH,
     async sweepBatch() {
       batches++
       return batches < 50 ? SWEEP_BATCH : 0 // a backlog of 49 full batches

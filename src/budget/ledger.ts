@@ -144,7 +144,7 @@ interface HoldDecision {
   remainingAfter: number | null
 }
 
-/** Expired holds one sweeper step settles: about 5 ms of the request thread (bench/maintenance-block.ts). */
+/** Expired holds one sweep step settles where no request waits for it: on the database (Postgres), or before the port opens. */
 export const SWEEP_BATCH = 100
 
 /**
@@ -170,6 +170,8 @@ export interface LedgerStore {
    * shared by several hosts (Postgres) measures both on one clock, the database's, as the hosts' may differ.
    */
   sweepBatch(now: number, charge: (hold: TakenHold, now: number) => Outcome, limit: number, running: readonly number[]): Promise<SweptHold[]>
+  /** The most holds a sweeper's step settles (its `limit`): fewer where a step runs on the request thread (SQLite). */
+  readonly sweepStep: number
   userExists(userId: string): Promise<boolean>
   /** Writes every queued settlement now; readers of spend and usage await this first. */
   flush(): Promise<void>
@@ -366,9 +368,14 @@ export class Ledger {
     return total
   }
 
-  /** Settles at most SWEEP_BATCH expired holds in one short transaction; returns how many. */
+  /** The most holds a sweepBatch settles: fewer than that, and none are left. */
+  get sweepStep(): number {
+    return this.store.sweepStep
+  }
+
+  /** Settles at most `sweepStep` expired holds in one short transaction; returns how many. */
   async sweepBatch(now = Date.now()): Promise<number> {
-    const swept = await this.store.sweepBatch(now, expiredOutcome, SWEEP_BATCH, this.holdsStillRunning())
+    const swept = await this.store.sweepBatch(now, expiredOutcome, this.store.sweepStep, this.holdsStillRunning())
     for (const { hold, outcome } of swept) this.observe(hold.request, outcome)
     return swept.length
   }

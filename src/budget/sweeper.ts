@@ -1,6 +1,6 @@
 import { yieldToRequests } from '../db/maintenance'
 import { logBackgroundFailure } from '../log/background-failure'
-import { SWEEP_BATCH, type Ledger } from './ledger'
+import type { Ledger } from './ledger'
 
 /**
  * Settles holds that outlived their TTL (a crashed process, a lost task) at their full amount, at
@@ -18,7 +18,7 @@ export function startSweeper(ledger: Ledger, everyMs = 60_000, log: (n: number) 
       for (;;) {
         const n = await ledger.sweepBatch()
         total += n
-        if (n < SWEEP_BATCH || stopped) break
+        if (n < ledger.sweepStep || stopped) break
         await yieldToRequests()
         if (stopped) break
       }

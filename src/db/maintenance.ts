@@ -30,7 +30,7 @@ export class TimedSteps implements StepSize {
   }
 }
 
-/** What a step on the request thread aims to take: with the 4 ms slice steps share (SLICE_MS), about 5 ms a request may wait (7–9 ms measured with a 1 ms timer, bench/README). */
+/** What a step on the request thread aims to take: a few to a slice (SLICE_MS). */
 const STEP_MS = 1
 export const FIRST_STEP_ROWS = 200
 const MIN_STEP_ROWS = 10
@@ -40,14 +40,20 @@ const MAX_STEP_ROWS = 1000
  * Lets the requests waiting behind a maintenance step run before the next one. A timer, not `setImmediate`: with
  * steps that each write, a /health waited a second behind back-to-back `setImmediate` steps of a user's deletion
  * (the request thread ran 400 ms meanwhile) and 90 ms behind timer steps. A timer costs about 1 ms, so steps share
- * one until they have run SLICE_MS.
+ * one for up to SLICE_MS: the next step runs in the slice only if it fits, taking as long as the one just run. Steps
+ * run until the slice was spent let a slice run a step past it: 4–6 ms slices, and a 1 ms timer's ticks 5–6 ms apart
+ * hundreds of times a prune (bench/README, round thirty-nine).
  *
  * One slice a turn of the event loop, whatever the number of jobs: the jobs wait their turn in one line, and one
  * timer at a time resumes the first. A timer each would all expire together and run in one timers pass, each job
  * its own slice, with no I/O polled between them: 40 users' deletions under way held the request thread 336 ms.
  */
 export function yieldToRequests(): Promise<void> {
-  return performance.now() - lastYield < SLICE_MS ? Promise.resolve() : waitInLine()
+  const now = performance.now()
+  const lastStep = now - lastGoOn
+  if (now - lastYield + lastStep > SLICE_MS) return waitInLine()
+  lastGoOn = now
+  return Promise.resolve()
 }
 
 function waitInLine(): Promise<void> {
@@ -58,7 +64,7 @@ function waitInLine(): Promise<void> {
 }
 
 function resumeFirst(): void {
-  lastYield = performance.now()
+  lastYield = lastGoOn = performance.now()
   waiting.shift()!()
   turn = waiting.length > 0 ? setTimeout(resumeFirst, 0) : null
 }
@@ -90,9 +96,11 @@ export async function roomToWrite(): Promise<void> {
 
 const heldBack = () => holdBackChecks.size > 0 && [...holdBackChecks].some((check) => check())
 
-/** Steps cheaper than this run back to back up to it: a walk of a million users in windows takes seconds, not minutes. */
-const SLICE_MS = 4
+/** Steps cheaper than this run back to back within it: a walk of a million users in windows takes seconds, not minutes. */
+const SLICE_MS = 3
+/** When the slice under way began, and when its last step did. */
 let lastYield = 0
+let lastGoOn = 0
 /** The jobs waiting for their next slice, in the order they yielded, and the timer that resumes the first. */
 const waiting: Array<() => void> = []
 let turn: Timer | null = null

@@ -1,5 +1,5 @@
 import type { ReservedSQL, SQL, TransactionSQL } from 'bun'
-import { decideHold, settlementRollTo, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type SweptHold, type TakenHold, type UserFigures } from '../../budget/ledger'
+import { decideHold, settlementRollTo, SWEEP_BATCH, type HoldRequest, type KeyFigures, type LedgerStore, type Outcome, type SweptHold, type TakenHold, type UserFigures } from '../../budget/ledger'
 import { periodStarts, type BudgetPeriod } from '../../budget/period'
 import { databaseUnavailable, GatewayError, gatewayStopping } from '../../http/errors'
 import { hasNul } from '../../http/nul'
@@ -1023,6 +1023,7 @@ const settlementRow = (hold: TakenHold, o: Outcome, now: number): SettlementRow 
  * database_unavailable, and settlements stay queued and are tried again (giveUp, settleWithin).
  */
 export class PostgresLedgerStore implements LedgerStore {
+  readonly sweepStep = SWEEP_BATCH
   private readonly settlements: BatchWriter<SettlementRow>
   /** The daily rollup rows seen to exist, and the try at those not yet seen (settleFreeRowsFirst). */
   private readonly newRollups: NewRollupRows
