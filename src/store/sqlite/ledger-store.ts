@@ -25,6 +25,13 @@ interface KeyRow {
 }
 
 /**
+ * Expired holds a sweeper step settles here, on the request thread: about a millisecond (charging a hold and its
+ * rollup rows, ~45 µs each). 100 took 4.5–4.9 ms, a slice of its own, and a 1 ms timer's ticks 5–7 ms apart
+ * (bench/maintenance-block.ts).
+ */
+const SWEEP_STEP = 25
+
+/**
  * The ledger's SQLite storage. A hold's statements run inside one of the write queue's transactions:
  * IMMEDIATE (the write lock is held from the first read, so two processes cannot both read the same
  * figures and both debit) and synchronous, since a transaction that awaits commits at its first await;
@@ -35,13 +42,6 @@ interface KeyRow {
  * together (bench/statements.ts). Under the write lock a reservation reads the figures, decides
  * (decideHold), then writes: nothing can change in between.
  */
-/**
- * Expired holds a sweeper step settles here, on the request thread: about a millisecond (charging a hold and its
- * rollup rows, ~45 µs each). 100 took 4.5–4.9 ms, a slice of its own, and a 1 ms timer's ticks 5–7 ms apart
- * (bench/maintenance-block.ts).
- */
-const SWEEP_STEP = 25
-
 export class SqliteLedgerStore implements LedgerStore {
   readonly sweepStep = SWEEP_STEP
   private readonly userFigures: Statement<UserRow, [string]>
